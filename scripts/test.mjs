@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+// The one test command (`npm test`, called by .ci/run). It installs the system
+// packages the tests drive (idempotently), builds, makes a test CA that every
+// test server and client trusts, then runs every test/*.test.ts file with
+// Node's test runner, which ends with its pass/fail counts.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '..');
+const tmp = join(root, '.test-tmp');
+mkdirSync(tmp, { recursive: true });
+
+function sh(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', ...opts });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed with ${r.status}`);
+}
+
+function has(check) {
+  return spawnSync('sh', ['-c', check], { stdio: 'ignore' }).status === 0;
+}
+
+// System packages from Debian, installed only when missing.
+const debianPackages = [
+  { pkg: 'python3-azure', check: '/usr/bin/python3 -c "import azure.keyvault.secrets, azure.identity"' },
+];
+const missing = debianPackages.filter((p) => !has(p.check)).map((p) => p.pkg);
+if (missing.length > 0) {
+  if (process.getuid?.() !== 0) {
+    console.error(`missing system packages (${missing.join(', ')}); run as root or install them with apt-get`);
+    process.exit(1);
+  }
+  console.log(`installing ${missing.join(', ')} ...`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  sh('apt-get', ['update', '-qq'], { env });
+  sh('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env });
+}
+
+sh('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root });
+
+// One CA for the whole run: servers issue their certificates from it.
+const caDir = join(tmp, 'ca');
+execFileSync(process.execPath, [
+  '--input-type=module',
+  '-e',
+  `const m = await import(${JSON.stringify(join(root, 'dist/src/tls/certificates.js'))});
+   await m.ensureTlsMaterial({ caDir: ${JSON.stringify(caDir)}, certDir: ${JSON.stringify(join(tmp, 'ca-probe'))}, dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });`,
+]);
+const systemBundle = '/etc/ssl/certs/ca-certificates.crt';
+const bundle = join(tmp, 'ca-bundle.pem');
+writeFileSync(bundle, (existsSync(systemBundle) ? readFileSync(systemBundle, 'utf8') : '') + '\n' + readFileSync(join(caDir, 'ca.pem'), 'utf8'));
+
+const files = readdirSync(join(root, 'test'))
+  .filter((f) => f.endsWith('.test.ts'))
+  .filter((f) => !process.env.TEST_ONLY || f.includes(process.env.TEST_ONLY))
+  .sort()
+  .map((f) => join('test', f));
+if (files.length === 0) {
+  console.error('no test files found');
+  process.exit(1);
+}
+
+const env = {
+  ...process.env,
+  NODE_EXTRA_CA_CERTS: bundle,
+  REQUESTS_CA_BUNDLE: bundle,
+  COFFER_TEST_CA_DIR: caDir,
+  COFFER_TEST_CA_BUNDLE: bundle,
+};
+const r = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--import', './test/support/loopback-dns.ts', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
+  { cwd: root, env, stdio: 'inherit' },
+);
+process.exit(r.status ?? 1);

@@ -1,0 +1,13 @@
+// Errors the CLI reports az-style: `ERROR: (Code) message` and a non-zero exit.
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly code?: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+export const formatCliError = (err: CliError): string => (err.code ? `ERROR: (${err.code}) ${err.message}` : `ERROR: ${err.message}`);

@@ -1,0 +1,91 @@
+import type { Command } from 'commander';
+import { CliError } from '../cli-error.js';
+import { run, withOutput } from '../command-kit.js';
+import type { Session } from '../session.js';
+
+// coffer ad sp / ad user: the directory, through the Graph-shaped API.
+
+interface GraphSp {
+  id: string;
+  appId: string;
+  displayName: string;
+  passwordCredentials?: Array<{ secretText: string; keyId: string }>;
+}
+
+const graph = (s: Session, path: string) => `${s.profile.server}/v1.0${path}`;
+
+async function findSp(s: Session, id: string): Promise<GraphSp> {
+  const escaped = id.replace(/'/g, "''");
+  for (const field of ['id', 'appId', 'displayName']) {
+    const hits = await s.call<{ value: GraphSp[] }>('GET', graph(s, `/servicePrincipals?$filter=${encodeURIComponent(`${field} eq '${escaped}'`)}`), s.managementResource);
+    if (hits.value.length === 1) return hits.value[0]!;
+    if (hits.value.length > 1) throw new CliError(`More than one service principal matches '${id}'; use its appId or object id.`);
+  }
+  throw new CliError(`Service principal '${id}' doesn't exist`, 'Request_ResourceNotFound');
+}
+
+export function registerAdCommands(program: Command): void {
+  const ad = program.command('ad').description('Manage the directory: service principals and users.');
+  const sp = ad.command('sp').description('Service principals.');
+
+  withOutput(sp.command('create-for-rbac').description('Create a service principal with a client secret.'))
+    .option('-n, --name <name>', 'display name', `coffer-sp-${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}`)
+    .option('--years <n>', 'years the secret stays valid', '1')
+    .addHelpText('after', '\nExamples:\n  coffer ad sp create-for-rbac --name apono-connector')
+    .action(
+      run<{ name: string; years: string }>(async (o, s) => {
+        const created = await s.call<GraphSp>('POST', graph(s, '/servicePrincipals'), s.managementResource, { displayName: o.name, years: Number(o.years) });
+        return { appId: created.appId, displayName: created.displayName, password: created.passwordCredentials?.[0]?.secretText, tenant: s.profile.tenantId };
+      }),
+    );
+  withOutput(sp.command('list').description('List service principals.'))
+    .option('--display-name <name>', 'only those whose display name starts with this')
+    .action(
+      run<{ displayName?: string }>(async (o, s) => {
+        const filter = o.displayName ? `?$filter=${encodeURIComponent(`startswith(displayName,'${o.displayName.replace(/'/g, "''")}')`)}` : '';
+        return (await s.call<{ value: GraphSp[] }>('GET', graph(s, `/servicePrincipals${filter}`), s.managementResource)).value;
+      }),
+    );
+  withOutput(sp.command('show').description('Show a service principal.'))
+    .requiredOption('--id <id>', 'appId, object id or display name')
+    .action(run<{ id: string }>((o, s) => findSp(s, o.id)));
+  withOutput(sp.command('delete').description('Delete a service principal.'))
+    .requiredOption('--id <id>', 'appId, object id or display name')
+    .action(
+      run<{ id: string }>(async (o, s) => {
+        await s.call('DELETE', graph(s, `/servicePrincipals/${(await findSp(s, o.id)).id}`), s.managementResource);
+        return undefined;
+      }),
+    );
+  const credential = sp.command('credential').description("A service principal's client secrets.");
+  withOutput(credential.command('reset').description('Add a new client secret (with --append) or replace them all.'))
+    .requiredOption('--id <id>', 'appId, object id or display name')
+    .option('--append', 'keep the existing secrets')
+    .option('--years <n>', 'years the secret stays valid', '1')
+    .action(
+      run<{ id: string; append?: boolean; years: string }>(async (o, s) => {
+        const target = await findSp(s, o.id);
+        const end = new Date(Date.now() + Number(o.years) * 365 * 24 * 3600 * 1000).toISOString();
+        const before = await s.call<{ passwordCredentials?: Array<{ keyId: string }> }>('GET', graph(s, `/servicePrincipals/${target.id}`), s.managementResource);
+        const added = await s.call<{ secretText: string; keyId: string }>('POST', graph(s, `/servicePrincipals/${target.id}/addPassword`), s.managementResource, { passwordCredential: { displayName: 'rbac', endDateTime: end } });
+        if (!o.append) {
+          for (const old of before.passwordCredentials ?? []) {
+            if (old.keyId !== added.keyId) await s.call('POST', graph(s, `/servicePrincipals/${target.id}/removePassword`), s.managementResource, { keyId: old.keyId });
+          }
+        }
+        return { appId: target.appId, password: added.secretText, tenant: s.profile.tenantId };
+      }),
+    );
+
+  const user = ad.command('user').description('Users.');
+  withOutput(user.command('create').description('Create a user.'))
+    .requiredOption('--user-principal-name <upn>', 'e.g. alice@example.com')
+    .requiredOption('--display-name <name>', 'display name')
+    .requiredOption('--password <password>', 'initial password (at least 8 characters)')
+    .action(
+      run<{ userPrincipalName: string; displayName: string; password: string }>((o, s) =>
+        s.call('POST', graph(s, '/users'), s.managementResource, { userPrincipalName: o.userPrincipalName, displayName: o.displayName, passwordProfile: { password: o.password } }),
+      ),
+    );
+  withOutput(user.command('list').description('List users.')).action(run(async (_o, s) => (await s.call<{ value: unknown[] }>('GET', graph(s, '/users'), s.managementResource)).value));
+}

@@ -1,0 +1,102 @@
+import type { Command } from 'commander';
+import { CliError } from '../cli-error.js';
+import { API, parseTags, run, withOutput } from '../command-kit.js';
+import type { Session } from '../session.js';
+
+// coffer keyvault create | show | list | update | delete, as az has them.
+
+interface VaultResource {
+  id: string;
+  name: string;
+  properties: Record<string, unknown>;
+}
+
+const vaultsBase = (s: Session) => `${s.profile.server}/subscriptions/${s.profile.subscriptionId}`;
+const vaultUrl = (s: Session, rg: string, name: string) =>
+  `${vaultsBase(s)}/resourceGroups/${encodeURIComponent(rg)}/providers/Microsoft.KeyVault/vaults/${encodeURIComponent(name)}?api-version=${API.arm}`;
+
+/** Finds a vault's resource group the way az does when -g is omitted. */
+export async function findVault(s: Session, name: string, rg?: string): Promise<VaultResource> {
+  if (rg) return s.call<VaultResource>('GET', vaultUrl(s, rg, name), s.managementResource);
+  const list = await s.call<{ value: Array<{ id: string; name: string }> }>(
+    'GET',
+    `${vaultsBase(s)}/resources?$filter=${encodeURIComponent("resourceType eq 'Microsoft.KeyVault/vaults'")}&api-version=${API.resources}`,
+    s.managementResource,
+  );
+  const hit = list.value.find((v) => v.name.toLowerCase() === name.toLowerCase());
+  if (!hit) throw new CliError(`The Vault '${name}' not found within subscription.`, 'ResourceNotFound');
+  return s.call<VaultResource>('GET', `${s.profile.server}${hit.id}?api-version=${API.arm}`, s.managementResource);
+}
+
+export function registerKeyvaultCommands(program: Command): Command {
+  const kv = program.command('keyvault').description('Manage key vaults and their secrets.');
+
+  withOutput(kv.command('create').description('Create a key vault.'))
+    .requiredOption('-n, --name <name>', 'vault name (3-24 characters: letters, digits, hyphens)')
+    .requiredOption('-g, --resource-group <group>', 'resource group')
+    .option('-l, --location <location>', 'location (default: the resource group\'s)')
+    .option('--sku <sku>', 'standard or premium', 'standard')
+    .option('--retention-days <days>', 'soft-delete retention, 7 to 90', '90')
+    .option('--enable-purge-protection [bool]', 'enable purge protection (irreversible)')
+    .option('--enable-rbac-authorization [bool]', 'use Azure RBAC for data-plane access', 'true')
+    .option('--tags <tags...>', 'space-separated tags: key[=value]')
+    .addHelpText('after', '\nExamples:\n  coffer keyvault create --name my-vault --resource-group my-rg')
+    .action(
+      run<{ name: string; resourceGroup: string; location?: string; sku: string; retentionDays: string; enablePurgeProtection?: string | boolean; enableRbacAuthorization: string | boolean; tags?: string[] }>(async (o, s) => {
+        const group = await s.call<{ location: string }>('GET', `${vaultsBase(s)}/resourcegroups/${encodeURIComponent(o.resourceGroup)}?api-version=${API.resources}`, s.managementResource);
+        const bool = (v: string | boolean | undefined) => v === true || v === 'true';
+        const properties: Record<string, unknown> = {
+          tenantId: s.profile.tenantId,
+          sku: { family: 'A', name: o.sku },
+          softDeleteRetentionInDays: Number(o.retentionDays),
+          enableRbacAuthorization: bool(o.enableRbacAuthorization),
+          accessPolicies: [],
+        };
+        if (bool(o.enablePurgeProtection)) properties.enablePurgeProtection = true;
+        return s.call('PUT', vaultUrl(s, o.resourceGroup, o.name), s.managementResource, { location: o.location ?? group.location, tags: parseTags(o.tags) ?? {}, properties });
+      }),
+    );
+
+  withOutput(kv.command('show').description('Show a key vault.'))
+    .requiredOption('-n, --name <name>', 'vault name')
+    .option('-g, --resource-group <group>', 'resource group')
+    .action(run<{ name: string; resourceGroup?: string }>((o, s) => findVault(s, o.name, o.resourceGroup)));
+
+  withOutput(kv.command('list').description('List key vaults.'))
+    .option('-g, --resource-group <group>', 'resource group')
+    .action(
+      run<{ resourceGroup?: string }>(async (o, s) => {
+        const url = o.resourceGroup
+          ? `${vaultsBase(s)}/resourceGroups/${encodeURIComponent(o.resourceGroup)}/providers/Microsoft.KeyVault/vaults?api-version=${API.arm}`
+          : `${vaultsBase(s)}/providers/Microsoft.KeyVault/vaults?api-version=${API.arm}`;
+        return (await s.call<{ value: unknown[] }>('GET', url, s.managementResource)).value;
+      }),
+    );
+
+  withOutput(kv.command('update').description('Update a key vault.'))
+    .requiredOption('-n, --name <name>', 'vault name')
+    .option('-g, --resource-group <group>', 'resource group')
+    .option('--enable-rbac-authorization <bool>', 'true or false')
+    .option('--enable-purge-protection <bool>', 'true (irreversible)')
+    .action(
+      run<{ name: string; resourceGroup?: string; enableRbacAuthorization?: string; enablePurgeProtection?: string }>(async (o, s) => {
+        const vault = await findVault(s, o.name, o.resourceGroup);
+        const properties: Record<string, unknown> = {};
+        if (o.enableRbacAuthorization !== undefined) properties.enableRbacAuthorization = o.enableRbacAuthorization === 'true';
+        if (o.enablePurgeProtection !== undefined) properties.enablePurgeProtection = o.enablePurgeProtection === 'true';
+        return s.call('PATCH', `${s.profile.server}${vault.id}?api-version=${API.arm}`, s.managementResource, { properties });
+      }),
+    );
+
+  withOutput(kv.command('delete').description('Delete a key vault (soft delete when enabled).'))
+    .requiredOption('-n, --name <name>', 'vault name')
+    .option('-g, --resource-group <group>', 'resource group')
+    .action(
+      run<{ name: string; resourceGroup?: string }>(async (o, s) => {
+        const vault = await findVault(s, o.name, o.resourceGroup);
+        await s.call('DELETE', `${s.profile.server}${vault.id}?api-version=${API.arm}`, s.managementResource);
+        return undefined;
+      }),
+    );
+  return kv;
+}

@@ -1,0 +1,126 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { CliError } from '../cli-error.js';
+import { API, withOutput } from '../command-kit.js';
+import { createHttpClient } from '../http-client.js';
+import { print } from '../output.js';
+import { deleteProfile, readProfile, writeProfile, type Profile } from '../profile.js';
+import { parseAnswer, requestToken, Session, userLoginForm } from '../session.js';
+
+// coffer login / logout / account show, with az's flags.
+
+interface LoginOptions {
+  servicePrincipal?: boolean;
+  username?: string;
+  password?: string;
+  tenant?: string;
+  server?: string;
+  caFile?: string;
+  bootstrap?: string;
+  output?: string;
+  query?: string;
+}
+
+const DEFAULT_SERVER = 'https://localhost:8443';
+
+async function login(opts: LoginOptions) {
+  let server = (opts.server ?? process.env.COFFER_SERVER ?? DEFAULT_SERVER).replace(/\/+$/, '');
+  let caFile = opts.caFile ?? process.env.COFFER_CA_FILE;
+  let { username, password, tenant } = opts;
+  let servicePrincipal = opts.servicePrincipal ?? false;
+  if (opts.bootstrap) {
+    const b = JSON.parse(readFileSync(opts.bootstrap, 'utf8')) as { authorityHost: string; tenantId: string; clientId: string; clientSecret: string | null; caCertFile: string };
+    if (!b.clientSecret) throw new CliError(`${opts.bootstrap} holds no client secret`);
+    server = opts.server ?? b.authorityHost;
+    caFile ??= b.caCertFile;
+    tenant ??= b.tenantId;
+    username ??= b.clientId;
+    password ??= b.clientSecret;
+    servicePrincipal = true;
+  }
+  if (!username || !password) throw new CliError('the following arguments are required: --username/-u, --password/-p (or --bootstrap FILE)', undefined, 2);
+  const http = createHttpClient(caFile);
+  if (!tenant) {
+    // Like az, learn the tenant from the server when none is given.
+    const res = await http.send('GET', `${server}/metadata/endpoints?api-version=2022-09-01`);
+    if (res.status !== 200) throw new CliError('--tenant is required: the server did not describe itself');
+    const discovery = await http.send('GET', `${server}/organizations/v2.0/.well-known/openid-configuration`);
+    tenant = /\/([0-9a-f-]{36})\/v2\.0$/i.exec(discovery.json<{ issuer: string }>().issuer)?.[1];
+    if (!tenant) throw new CliError('--tenant is required');
+  }
+  const scope = `${server}/.default`;
+  const answer = servicePrincipal
+    ? await requestToken(http, server, tenant, { grant_type: 'client_credentials', client_id: username, client_secret: password, scope })
+    : await requestToken(http, server, tenant, userLoginForm(username, password, scope));
+  const now = Math.floor(Date.now() / 1000);
+  const metadata = parseAnswer<Array<{ suffixes: { keyVaultDns: string } }>>(await http.send('GET', `${server}/metadata/endpoints?api-version=2022-09-01`));
+  const suffix = metadata[0]!.suffixes.keyVaultDns.replace(/^\./, '').replace(/:\d+$/, '');
+  const subscriptions = parseAnswer<{ value: Array<{ subscriptionId: string; displayName: string; state: string; tenantId: string }> }>(
+    await http.send('GET', `${server}/subscriptions?api-version=${API.resources}`, { headers: { authorization: `Bearer ${answer.access_token}` } }),
+  ).value;
+  const sub = subscriptions[0];
+  if (!sub) throw new CliError('No subscriptions found for this identity.');
+  const profile: Profile = {
+    server,
+    tenantId: tenant,
+    subscriptionId: sub.subscriptionId,
+    vaultDnsSuffix: suffix,
+    caFile,
+    login: servicePrincipal
+      ? { type: 'servicePrincipal', clientId: username, clientSecret: password }
+      : { type: 'user', username, clientId: userLoginForm('', '', '').client_id, refreshToken: answer.refresh_token ?? '' },
+    tokens: { [server]: { token: answer.access_token, expiresOn: now + answer.expires_in } },
+  };
+  writeProfile(profile);
+  return subscriptions.map((s) => accountView(profile, s));
+}
+
+function accountView(profile: Profile, s: { subscriptionId: string; displayName: string; state: string; tenantId: string }) {
+  return {
+    cloudName: 'coffer',
+    homeTenantId: s.tenantId,
+    id: s.subscriptionId,
+    isDefault: true,
+    managedByTenants: [],
+    name: s.displayName,
+    state: s.state,
+    tenantId: s.tenantId,
+    user: profile.login.type === 'servicePrincipal' ? { name: profile.login.clientId, type: 'servicePrincipal' } : { name: profile.login.username, type: 'user' },
+  };
+}
+
+export function registerLoginCommands(program: Command): void {
+  withOutput(
+    program
+      .command('login')
+      .description('Log in to a coffer server.')
+      .option('--service-principal', 'log in as a service principal (-u is its appId, -p its client secret)')
+      .option('-u, --username <name>', 'user principal name, or the appId with --service-principal')
+      .option('-p, --password <secret>', 'password, or the client secret with --service-principal')
+      .option('-t, --tenant <tenant>', 'tenant id')
+      .option('--server <url>', `coffer server (env COFFER_SERVER; default ${DEFAULT_SERVER})`)
+      .option('--ca-file <file>', 'CA certificate to trust (env COFFER_CA_FILE)')
+      .option('--bootstrap <file>', "log in as the administrator from a server's bootstrap.json")
+      .addHelpText('after', '\nExamples:\n  coffer login --service-principal -u APP_ID -p SECRET --tenant TENANT_ID\n  coffer login -u alice@example.com -p PASSWORD\n  coffer login --bootstrap ./data/bootstrap.json'),
+  ).action(async (opts: LoginOptions) => print(await login(opts), opts));
+
+  program
+    .command('logout')
+    .description('Log out: forget the profile and its cached tokens.')
+    .action(() => {
+      if (!deleteProfile()) throw new CliError('There are no active accounts.');
+    });
+
+  const account = program.command('account').description('The logged-in account.');
+  withOutput(account.command('show').description('Show the current account.')).action(async (opts: { output?: string; query?: string }) => {
+    const profile = readProfile();
+    if (!profile) throw new CliError("Please run 'coffer login' to setup account.");
+    const session = new Session(profile);
+    const subscription = await session.call<{ subscriptionId: string; displayName: string; state: string; tenantId: string }>(
+      'GET',
+      `${profile.server}/subscriptions/${profile.subscriptionId}?api-version=${API.resources}`,
+      session.managementResource,
+    );
+    print({ ...accountView(profile, subscription), environmentName: 'coffer', server: profile.server }, opts);
+  });
+}

@@ -1,0 +1,53 @@
+import type { Command } from 'commander';
+import { ConfigError, loadConfig } from '../../config/config.js';
+import { startServer } from '../../server/start-server.js';
+
+export function registerServerCommand(program: Command): void {
+  program
+    .command('server')
+    .description('Run the coffer vault server (identity service, management API and vault data plane over HTTPS).')
+    .option('--port <port>', 'HTTPS port (env COFFER_PORT; default 8443)')
+    .option('--host <address>', 'address to listen on (env COFFER_HOST; default localhost, loopback only)')
+    .option('--data-dir <dir>', 'data directory: database, master key, TLS files, bootstrap.json (env COFFER_DATA_DIR; default ./data)')
+    .option('--vault-dns-suffix <suffix>', 'vaults are served at https://{vault}.{suffix}:{port} (env COFFER_VAULT_DNS_SUFFIX; default vault.localhost)')
+    .option('--public-host <name>', 'host name of the identity/management endpoint in URLs (env COFFER_PUBLIC_HOST; default localhost)')
+    .option('--dev', 'development mode: well-known tenant and administrator credentials, loopback only (env COFFER_DEV=1)')
+    .option('--tls-cert <file>', 'PEM certificate to serve instead of the generated one (env COFFER_TLS_CERT)')
+    .option('--tls-key <file>', 'PEM private key for --tls-cert (env COFFER_TLS_KEY)')
+    .option('--tls-ca-dir <dir>', 'folder of the local CA used to issue the server certificate (env COFFER_TLS_CA_DIR; default {data-dir}/tls)')
+    .option('--location <name>', 'location reported for vaults (env COFFER_LOCATION; default local)')
+    .option('--token-lifetime-seconds <n>', 'access token lifetime (env COFFER_TOKEN_LIFETIME_SECONDS; default 3600)')
+    .option('--purge-sweep-seconds <n>', 'how often expired soft-deleted objects are purged (env COFFER_PURGE_SWEEP_SECONDS; default 3600)')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (env COFFER_LOG_LEVEL; default info)')
+    .option('--config <file>', 'JSON config file with the same settings in camelCase (env COFFER_CONFIG)')
+    .addHelpText(
+      'after',
+      `
+The master key is read from {data-dir}/master.key (created on first start, mode 0600),
+or from COFFER_MASTER_KEY (32 bytes as 64 hex digits or base64) with older keys in
+COFFER_PREVIOUS_MASTER_KEYS (comma separated) during a rotation.
+Precedence: flags, then environment variables, then the config file, then defaults.`,
+    )
+    .action(async (opts: Record<string, string | boolean | undefined>) => {
+      let config;
+      try {
+        const { config: file, ...flags } = opts;
+        config = loadConfig(flags, process.env, typeof file === 'string' ? file : process.env.COFFER_CONFIG);
+      } catch (err) {
+        if (err instanceof ConfigError) {
+          process.stderr.write(`ERROR: ${err.message}\n`);
+          process.exit(2);
+        }
+        throw err;
+      }
+      const server = await startServer(config);
+      const stop = () => {
+        server.close().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+}

@@ -1,0 +1,103 @@
+import { CliError } from './cli-error.js';
+import { createHttpClient, type HttpClient, type HttpResponse } from './http-client.js';
+import { readProfile, writeProfile, type Profile } from './profile.js';
+
+// A logged-in session: gets (and caches, and silently refreshes) tokens for a
+// resource and calls the server's APIs with them.
+
+const PUBLIC_CLIENT_ID = 'c0ffee00-0000-4000-8000-0000000000c1';
+const EARLY_REFRESH_SECONDS = 300;
+
+export interface TokenAnswer {
+  access_token: string;
+  expires_in: number;
+  refresh_token?: string;
+}
+
+export async function requestToken(http: HttpClient, server: string, tenantId: string, form: Record<string, string>): Promise<TokenAnswer> {
+  const res = await http.send('POST', `${server}/${tenantId}/oauth2/v2.0/token`, {
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(form).toString(),
+  });
+  const body = res.json<Record<string, unknown>>() ?? {};
+  if (res.status !== 200) {
+    const description = String(body.error_description ?? res.text).split('\r\n')[0];
+    throw new CliError(description ?? 'login failed', String(body.error ?? res.status));
+  }
+  return body as unknown as TokenAnswer;
+}
+
+export function loginForm(login: Profile['login'], scope: string): Record<string, string> {
+  if (login.type === 'servicePrincipal') {
+    return { grant_type: 'client_credentials', client_id: login.clientId, client_secret: login.clientSecret, scope };
+  }
+  return { grant_type: 'refresh_token', client_id: login.clientId, refresh_token: login.refreshToken, scope: `${scope} offline_access` };
+}
+
+export const userLoginForm = (username: string, password: string, scope: string) => ({
+  grant_type: 'password',
+  client_id: PUBLIC_CLIENT_ID,
+  username,
+  password,
+  scope: `${scope} openid profile offline_access`,
+});
+
+export class Session {
+  readonly http: HttpClient;
+  constructor(readonly profile: Profile) {
+    this.http = createHttpClient(profile.caFile);
+  }
+
+  static load(): Session {
+    const profile = readProfile();
+    if (!profile) throw new CliError("Please run 'coffer login' to setup account.");
+    return new Session(profile);
+  }
+
+  get managementResource(): string {
+    return this.profile.server;
+  }
+
+  get vaultResource(): string {
+    return `https://${this.profile.vaultDnsSuffix.replace(/:\d+$/, '')}`;
+  }
+
+  vaultUrl(vaultName: string): string {
+    const port = new URL(this.profile.server).port;
+    return `https://${vaultName.toLowerCase()}.${this.profile.vaultDnsSuffix}${port ? `:${port}` : ''}`;
+  }
+
+  async token(resource: string): Promise<string> {
+    const now = Math.floor(Date.now() / 1000);
+    const cached = this.profile.tokens[resource];
+    if (cached && cached.expiresOn - EARLY_REFRESH_SECONDS > now) return cached.token;
+    const answer = await requestToken(this.http, this.profile.server, this.profile.tenantId, loginForm(this.profile.login, `${resource}/.default`));
+    if (answer.refresh_token && this.profile.login.type === 'user') this.profile.login.refreshToken = answer.refresh_token;
+    this.profile.tokens[resource] = { token: answer.access_token, expiresOn: now + answer.expires_in };
+    writeProfile(this.profile);
+    return answer.access_token;
+  }
+
+  /** Calls an API and returns the parsed JSON, or throws the server's error az-style. */
+  async call<T = unknown>(method: string, url: string, resource: string, body?: unknown): Promise<T> {
+    const res = await this.http.send(method, url, {
+      headers: { authorization: `Bearer ${await this.token(resource)}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return parseAnswer<T>(res);
+  }
+}
+
+export function parseAnswer<T>(res: HttpResponse): T {
+  if (res.status >= 200 && res.status < 300) return res.json<T>();
+  let code = String(res.status);
+  let message = res.text || `HTTP ${res.status}`;
+  try {
+    const err = res.json<{ error?: { code?: string; message?: string } }>()?.error;
+    if (err?.code) code = err.code;
+    if (err?.message) message = err.message;
+  } catch {
+    // not JSON: keep the raw text
+  }
+  throw new CliError(message, code);
+}

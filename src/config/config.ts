@@ -1,0 +1,116 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+
+// Configuration is validated once at boot. Precedence: flags, then
+// environment variables, then the optional JSON config file, then defaults.
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '::1']);
+
+export const configSchema = z
+  .object({
+    port: z.coerce.number().int().min(1).max(65535).default(8443),
+    host: z.string().min(1).default('localhost'),
+    dataDir: z.string().min(1).default('./data'),
+    vaultDnsSuffix: z
+      .string()
+      .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, 'must be a DNS name such as vault.localhost')
+      .default('vault.localhost'),
+    /** Host name of the bare host (identity, management, portal) in URLs. */
+    publicHost: z.string().min(1).default('localhost'),
+    dev: z.coerce.boolean().default(false),
+    masterKey: z.string().optional(),
+    previousMasterKeys: z.array(z.string()).default([]),
+    tlsCert: z.string().optional(),
+    tlsKey: z.string().optional(),
+    tlsCaDir: z.string().optional(),
+    location: z.string().regex(/^[a-z0-9]+$/).default('local'),
+    tokenLifetimeSeconds: z.coerce.number().int().min(300).max(86400).default(3600),
+    purgeSweepSeconds: z.coerce.number().int().min(1).max(86400).default(3600),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['tlsCert'], message: 'tlsCert and tlsKey must be given together' });
+    }
+    if (c.dev && !LOOPBACK_HOSTS.has(c.host)) {
+      ctx.addIssue({ code: 'custom', path: ['host'], message: 'dev mode uses well-known credentials and only listens on loopback' });
+    }
+  });
+
+export type CofferConfig = z.infer<typeof configSchema>;
+
+export const envNames: Record<string, keyof CofferConfig> = {
+  COFFER_PORT: 'port',
+  COFFER_HOST: 'host',
+  COFFER_DATA_DIR: 'dataDir',
+  COFFER_VAULT_DNS_SUFFIX: 'vaultDnsSuffix',
+  COFFER_PUBLIC_HOST: 'publicHost',
+  COFFER_DEV: 'dev',
+  COFFER_MASTER_KEY: 'masterKey',
+  COFFER_PREVIOUS_MASTER_KEYS: 'previousMasterKeys',
+  COFFER_TLS_CERT: 'tlsCert',
+  COFFER_TLS_KEY: 'tlsKey',
+  COFFER_TLS_CA_DIR: 'tlsCaDir',
+  COFFER_LOCATION: 'location',
+  COFFER_TOKEN_LIFETIME_SECONDS: 'tokenLifetimeSeconds',
+  COFFER_PURGE_SWEEP_SECONDS: 'purgeSweepSeconds',
+  COFFER_LOG_LEVEL: 'logLevel',
+};
+
+function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, key] of Object.entries(envNames)) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    if (key === 'previousMasterKeys') out[key] = raw.split(',').map((s) => s.trim()).filter(Boolean);
+    else if (key === 'dev') out[key] = /^(1|true|yes|on)$/i.test(raw);
+    else out[key] = raw;
+  }
+  return out;
+}
+
+function fromFile(file: string | undefined): Record<string, unknown> {
+  if (!file) return {};
+  if (!existsSync(file)) throw new ConfigError([`config file ${file} does not exist`]);
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not a JSON object');
+    return parsed as Record<string, unknown>;
+  } catch (err) {
+    throw new ConfigError([`config file ${file}: ${(err as Error).message}`]);
+  }
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(
+  flags: Record<string, unknown>,
+  env: NodeJS.ProcessEnv = process.env,
+  configFile: string | undefined = env.COFFER_CONFIG,
+): CofferConfig {
+  const definedFlags = Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
+  const merged = { ...fromFile(configFile), ...fromEnv(env), ...definedFlags };
+  const result = configSchema.safeParse(merged);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
+  }
+  const cfg = result.data;
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(p));
+  return {
+    ...cfg,
+    dataDir: abs(cfg.dataDir),
+    tlsCaDir: cfg.tlsCaDir ? abs(cfg.tlsCaDir) : undefined,
+    tlsCert: cfg.tlsCert ? abs(cfg.tlsCert) : undefined,
+    tlsKey: cfg.tlsKey ? abs(cfg.tlsKey) : undefined,
+  };
+}
+
+/** The port as it appears in URLs: omitted for 443. */
+export const portSuffix = (port: number): string => (port === 443 ? '' : `:${port}`);

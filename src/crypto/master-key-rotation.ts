@@ -1,0 +1,66 @@
+import type { Store } from '../storage/store-types.js';
+import { vaultKeyAad, signingKeyAad } from './envelope.js';
+import { rewrapBackupKey } from './backup-key.js';
+import { addPrimaryToFile, loadKeyring, retainOnlyInFile, type Keyring } from './keyring.js';
+
+// Rewrapping moves every key wrapped by an older master key under the
+// keyring's primary key. The data itself (secret values) is never touched:
+// it is sealed by vault data keys, which do not change.
+
+export interface RewrapResult {
+  vaultKeys: number;
+  signingKeys: number;
+  backupKey: boolean;
+}
+
+export async function rewrapAll(store: Store, keyring: Keyring): Promise<RewrapResult> {
+  let vaultKeys = 0;
+  for (const row of await store.vaults.listKeys()) {
+    if (row.masterKeyId === keyring.primaryId) continue;
+    const dek = keyring.unwrap(row.masterKeyId, row.dekWrapped, vaultKeyAad(row.id));
+    const { sealed, keyId } = keyring.wrap(dek, vaultKeyAad(row.id));
+    await store.vaults.rewrapKey(row.id, sealed, keyId);
+    vaultKeys++;
+  }
+  let signingKeys = 0;
+  for (const row of await store.signingKeys.list()) {
+    if (row.masterKeyId === keyring.primaryId) continue;
+    const pkcs8 = keyring.unwrap(row.masterKeyId, row.privateSealed, signingKeyAad(row.kid));
+    const { sealed, keyId } = keyring.wrap(pkcs8, signingKeyAad(row.kid));
+    await store.signingKeys.rewrap(row.kid, sealed, keyId);
+    signingKeys++;
+  }
+  const backupKey = await rewrapBackupKey(store.settings, keyring, keyring);
+  return { vaultKeys, signingKeys, backupKey };
+}
+
+/** Master key ids still referenced by stored wrapped keys. */
+export async function keyIdsInUse(store: Store): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for (const row of await store.vaults.listKeys()) ids.add(row.masterKeyId);
+  for (const row of await store.signingKeys.list()) ids.add(row.masterKeyId);
+  const backup = await store.settings.get('backupKey');
+  if (backup) ids.add((JSON.parse(backup) as { keyId: string }).keyId);
+  return ids;
+}
+
+/**
+ * Rotates a file-based keyring: adds a new primary, rewraps every wrapped key
+ * under it, then drops the keys nothing references any more. `onKeyring` lets
+ * a running server switch to each keyring as it becomes current.
+ */
+export async function rotateKeyringFile(
+  file: string,
+  store: Store,
+  onKeyring: (keyring: Keyring) => void = () => {},
+): Promise<RewrapResult & { primaryId: string; retired: string[] }> {
+  const both = addPrimaryToFile(file);
+  onKeyring(both);
+  const result = await rewrapAll(store, both);
+  const inUse = await keyIdsInUse(store);
+  const keep = both.ids().filter((id) => id !== both.primaryId && inUse.has(id));
+  retainOnlyInFile(file, keep);
+  const final = loadKeyring({ file }).keyring;
+  onKeyring(final);
+  return { ...result, primaryId: final.primaryId, retired: both.ids().filter((id) => !final.has(id)) };
+}

@@ -1,0 +1,134 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { BearerAuth } from '../server/bearer-auth.js';
+import { errors, ServiceError } from '../server/errors.js';
+import { requireCaller } from '../server/request-context.js';
+import type { PrincipalRow } from '../storage/store-types.js';
+import type { DirectoryService } from './directory-service.js';
+import { GUID_RE } from './identity-types.js';
+
+// A Microsoft Graph shaped directory API (v1.0 subset) on the bare host:
+// service principals with password credentials, and users. coffer folds an
+// application and its service principal into one object, as `az ad sp
+// create-for-rbac` presents them. Reads are open to the tenant's principals,
+// as in Entra ID; writes need the deployment administrator.
+
+type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, string>; Body: unknown }>;
+
+const iso = (t: number) => new Date(t * 1000).toISOString();
+
+function spResource(p: PrincipalRow) {
+  return { id: p.objectId, appId: p.appId, displayName: p.displayName, servicePrincipalType: 'Application', accountEnabled: true, createdDateTime: iso(p.createdAt) };
+}
+function userResource(p: PrincipalRow) {
+  return { id: p.objectId, userPrincipalName: p.upn, displayName: p.displayName, accountEnabled: true, createdDateTime: iso(p.createdAt) };
+}
+
+const graphError = (status: number, code: string, message: string) => new ServiceError(status, code, message);
+
+/** `$filter=displayName eq 'x'`, `appId eq '...'`, `startswith(displayName,'x')`. */
+function matchesFilter(p: PrincipalRow, filter: string | undefined): boolean {
+  if (!filter) return true;
+  const eq = /^\s*(displayName|appId|id|userPrincipalName)\s+eq\s+'((?:[^']|'')*)'\s*$/i.exec(filter);
+  if (eq) {
+    const value = eq[2]!.replace(/''/g, "'").toLowerCase();
+    const field = { displayname: p.displayName, appid: p.appId, id: p.objectId, userprincipalname: p.upn }[eq[1]!.toLowerCase()];
+    return (field ?? '').toLowerCase() === value;
+  }
+  const sw = /^\s*startswith\(\s*(displayName|userPrincipalName)\s*,\s*'((?:[^']|'')*)'\s*\)\s*$/i.exec(filter);
+  if (sw) {
+    const field = sw[1]!.toLowerCase() === 'displayname' ? p.displayName : p.upn;
+    return (field ?? '').toLowerCase().startsWith(sw[2]!.replace(/''/g, "'").toLowerCase());
+  }
+  throw graphError(400, 'Request_UnsupportedQuery', `Unsupported or invalid query filter clause specified: ${filter.slice(0, 100)}`);
+}
+
+export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory: DirectoryService; auth: BearerAuth; adminObjectId: string }): void {
+  const { directory } = deps;
+  app.register(async (graph) => {
+    graph.addHook('onRequest', async (req) => {
+      req.caller = await deps.auth.management(req.headers.authorization);
+    });
+    const requireAdmin = (req: Req) => {
+      const caller = requireCaller(req);
+      if (caller.objectId !== deps.adminObjectId) {
+        throw graphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
+      }
+    };
+    const load = async (req: Req, kind: PrincipalRow['kind']) => {
+      const id = req.params.id ?? '';
+      const p = GUID_RE.test(id) ? await directory.get(id) : null;
+      if (!p || p.kind !== kind) throw graphError(404, 'Request_ResourceNotFound', `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
+      return p;
+    };
+    const body = (req: Req) => (req.body && typeof req.body === 'object' ? (req.body as Record<string, unknown>) : {});
+
+    graph.get('/v1.0/servicePrincipals', async (req: Req) => ({
+      value: (await directory.list()).filter((p) => p.kind === 'ServicePrincipal' && matchesFilter(p, req.query.$filter)).map(spResource),
+    }));
+    graph.get('/v1.0/servicePrincipals/:id', async (req: Req) => {
+      const p = await load(req, 'ServicePrincipal');
+      const credentials = await directory.listClientSecrets(p.objectId);
+      return {
+        ...spResource(p),
+        passwordCredentials: credentials.map((c) => ({ keyId: c.keyId, hint: c.hint, displayName: c.displayName, startDateTime: iso(c.startAt), endDateTime: iso(c.endAt) })),
+      };
+    });
+    graph.post('/v1.0/servicePrincipals', async (req: Req, reply: FastifyReply) => {
+      requireAdmin(req);
+      const name = body(req).displayName;
+      if (typeof name !== 'string' || name.trim() === '' || name.length > 256) throw errors.badParameter('displayName is required (1 to 256 characters).');
+      const years = typeof body(req).years === 'number' ? (body(req).years as number) : 1;
+      const { principal, credential } = await directory.createServicePrincipal({ displayName: name, years });
+      return reply.status(201).send({
+        ...spResource(principal),
+        passwordCredentials: [{ keyId: credential.keyId, secretText: credential.secret, hint: credential.secret.slice(0, 3), endDateTime: iso(credential.endAt) }],
+      });
+    });
+    graph.delete('/v1.0/servicePrincipals/:id', async (req: Req, reply: FastifyReply) => {
+      requireAdmin(req);
+      const p = await load(req, 'ServicePrincipal');
+      if (p.objectId === deps.adminObjectId) throw graphError(400, 'Request_BadRequest', 'The deployment administrator cannot be deleted.');
+      await directory.delete(p.objectId);
+      return reply.status(204).send();
+    });
+    graph.post('/v1.0/servicePrincipals/:id/addPassword', async (req: Req) => {
+      requireAdmin(req);
+      const p = await load(req, 'ServicePrincipal');
+      const cred = (body(req).passwordCredential ?? {}) as Record<string, unknown>;
+      const end = typeof cred.endDateTime === 'string' ? Date.parse(cred.endDateTime) : NaN;
+      const years = Number.isFinite(end) ? Math.max(1 / 365, (end / 1000 - Date.now() / 1000) / (365 * 24 * 3600)) : 1;
+      const created = await directory.addClientSecret(p.objectId, { years, displayName: typeof cred.displayName === 'string' ? cred.displayName : undefined });
+      return { keyId: created.keyId, secretText: created.secret, hint: created.secret.slice(0, 3), endDateTime: iso(created.endAt), displayName: cred.displayName ?? null };
+    });
+    graph.post('/v1.0/servicePrincipals/:id/removePassword', async (req: Req, reply: FastifyReply) => {
+      requireAdmin(req);
+      const p = await load(req, 'ServicePrincipal');
+      const keyId = body(req).keyId;
+      if (typeof keyId !== 'string' || !(await directory.removeClientSecret(p.objectId, keyId))) {
+        throw graphError(400, 'Request_BadRequest', `No password credential with keyId '${String(keyId).slice(0, 64)}' was found.`);
+      }
+      return reply.status(204).send();
+    });
+
+    graph.get('/v1.0/users', async (req: Req) => ({
+      value: (await directory.list()).filter((p) => p.kind === 'User' && matchesFilter(p, req.query.$filter)).map(userResource),
+    }));
+    graph.get('/v1.0/users/:id', async (req: Req) => userResource(await load(req, 'User')));
+    graph.post('/v1.0/users', async (req: Req, reply: FastifyReply) => {
+      requireAdmin(req);
+      const b = body(req);
+      const profile = (b.passwordProfile ?? {}) as Record<string, unknown>;
+      if (typeof b.userPrincipalName !== 'string' || typeof profile.password !== 'string') {
+        throw graphError(400, 'Request_BadRequest', 'userPrincipalName and passwordProfile.password are required.');
+      }
+      const displayName = typeof b.displayName === 'string' ? b.displayName : b.userPrincipalName;
+      const user = await directory.createUser({ upn: b.userPrincipalName, displayName, password: profile.password });
+      return reply.status(201).send(userResource(user));
+    });
+    graph.delete('/v1.0/users/:id', async (req: Req, reply: FastifyReply) => {
+      requireAdmin(req);
+      await directory.delete((await load(req, 'User')).objectId);
+      return reply.status(204).send();
+    });
+  });
+}

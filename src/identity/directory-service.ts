@@ -1,0 +1,140 @@
+import { randomUUID } from 'node:crypto';
+import type { ClientSecretRow, PrincipalRow, PrincipalStore } from '../storage/store-types.js';
+import { hashClientSecret, hashPassword, newClientSecret, verifyClientSecret, verifyPassword } from './password-hash.js';
+import { ServiceError } from '../server/errors.js';
+
+// Users, service principals and their credentials. Only hashes are stored;
+// a client secret's clear text exists once, in the answer to its creation.
+
+export interface NewCredential {
+  keyId: string;
+  secret: string;
+  endAt: number;
+}
+
+export interface DirectoryService {
+  createServicePrincipal(input: { displayName: string; appId?: string; objectId?: string; secret?: string; years?: number }): Promise<{ principal: PrincipalRow; credential: NewCredential }>;
+  createUser(input: { upn: string; displayName: string; password: string; objectId?: string }): Promise<PrincipalRow>;
+  addClientSecret(objectId: string, input: { secret?: string; years?: number; displayName?: string }): Promise<NewCredential>;
+  /** Replaces every client secret of the principal with a fresh one. */
+  resetClientSecret(objectId: string, years?: number): Promise<NewCredential>;
+  removeClientSecret(objectId: string, keyId: string): Promise<boolean>;
+  /** Metadata of the principal's client secrets (hashes stay inside). */
+  listClientSecrets(objectId: string): Promise<Array<Omit<ClientSecretRow, 'secretHash'>>>;
+  /** The service principal if the secret is one of its current ones. */
+  authenticateClient(appId: string, secret: string, now: number): Promise<ClientAuthResult>;
+  authenticateUser(upn: string, password: string): Promise<PrincipalRow | null>;
+  get(objectId: string): Promise<PrincipalRow | null>;
+  getByAppId(appId: string): Promise<PrincipalRow | null>;
+  list(): Promise<PrincipalRow[]>;
+  delete(objectId: string): Promise<boolean>;
+}
+
+export type ClientAuthResult =
+  | { ok: true; principal: PrincipalRow }
+  | { ok: false; reason: 'unknown-client' | 'bad-secret' | 'expired-secret' };
+
+const YEAR = 365 * 24 * 3600;
+const UPN_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+export function createDirectoryService(deps: { principals: PrincipalStore; now?: () => number }): DirectoryService {
+  const { principals } = deps;
+  const now = deps.now ?? (() => Math.floor(Date.now() / 1000));
+
+  async function addClientSecret(objectId: string, input: { secret?: string; years?: number; displayName?: string }) {
+    const secret = input.secret ?? newClientSecret();
+    const start = now();
+    const row: ClientSecretRow = {
+      keyId: randomUUID(),
+      objectId,
+      secretHash: hashClientSecret(secret),
+      hint: secret.slice(0, 3),
+      displayName: input.displayName ?? null,
+      startAt: start,
+      endAt: start + Math.round((input.years ?? 1) * YEAR),
+    };
+    await principals.addClientSecret(row);
+    return { keyId: row.keyId, secret, endAt: row.endAt };
+  }
+
+  async function requirePrincipal(objectId: string): Promise<PrincipalRow> {
+    const p = await principals.get(objectId);
+    if (!p) throw new ServiceError(404, 'Request_ResourceNotFound', `Resource '${objectId}' does not exist or one of its queried reference-property objects are not present.`);
+    return p;
+  }
+
+  return {
+    async createServicePrincipal(input) {
+      const principal: PrincipalRow = {
+        objectId: input.objectId ?? randomUUID(),
+        kind: 'ServicePrincipal',
+        displayName: input.displayName,
+        appId: input.appId ?? randomUUID(),
+        upn: null,
+        passwordHash: null,
+        createdAt: now(),
+      };
+      await principals.insert(principal);
+      const credential = await addClientSecret(principal.objectId, { secret: input.secret, years: input.years, displayName: 'rbac' });
+      return { principal, credential };
+    },
+    async createUser(input) {
+      if (!UPN_RE.test(input.upn)) throw new ServiceError(400, 'Request_BadRequest', `Invalid value specified for property 'userPrincipalName' of resource 'User'.`);
+      if (input.password.length < 8) throw new ServiceError(400, 'Request_BadRequest', 'The specified password does not comply with password complexity requirements. Please provide a different password.');
+      if (await principals.getByUpn(input.upn)) throw new ServiceError(400, 'Request_BadRequest', 'Another object with the same value for property userPrincipalName already exists.');
+      const row: PrincipalRow = {
+        objectId: input.objectId ?? randomUUID(),
+        kind: 'User',
+        displayName: input.displayName,
+        appId: null,
+        upn: input.upn,
+        passwordHash: await hashPassword(input.password),
+        createdAt: now(),
+      };
+      await principals.insert(row);
+      return row;
+    },
+    async addClientSecret(objectId, input) {
+      const p = await requirePrincipal(objectId);
+      if (p.kind !== 'ServicePrincipal') throw new ServiceError(400, 'Request_BadRequest', 'Only service principals have client secrets.');
+      return addClientSecret(objectId, input);
+    },
+    async resetClientSecret(objectId, years) {
+      await requirePrincipal(objectId);
+      for (const s of await principals.listClientSecrets(objectId)) await principals.removeClientSecret(objectId, s.keyId);
+      return addClientSecret(objectId, { years, displayName: 'rbac' });
+    },
+    removeClientSecret: (objectId, keyId) => principals.removeClientSecret(objectId, keyId),
+    listClientSecrets: async (objectId) => (await principals.listClientSecrets(objectId)).map(({ secretHash: _h, ...rest }) => rest),
+    async authenticateClient(appId, secret, at) {
+      const principal = await principals.getByAppId(appId);
+      if (!principal) return { ok: false, reason: 'unknown-client' };
+      let expired = false;
+      // Check every credential so timing does not reveal which one matched.
+      let match = false;
+      for (const cred of await principals.listClientSecrets(principal.objectId)) {
+        if (verifyClientSecret(secret, cred.secretHash)) {
+          if (cred.endAt > at && cred.startAt <= at + 300) match = true;
+          else expired = true;
+        }
+      }
+      if (match) return { ok: true, principal };
+      return { ok: false, reason: expired ? 'expired-secret' : 'bad-secret' };
+    },
+    async authenticateUser(upn, password) {
+      const user = await principals.getByUpn(upn);
+      if (!user || !user.passwordHash) {
+        // Spend the same time as a real check so unknown users are not revealed.
+        await verifyPassword(password, DUMMY_HASH);
+        return null;
+      }
+      return (await verifyPassword(password, user.passwordHash)) ? user : null;
+    },
+    get: (objectId) => principals.get(objectId),
+    getByAppId: (appId) => principals.getByAppId(appId),
+    list: () => principals.list(),
+    delete: (objectId) => principals.delete(objectId),
+  };
+}
+
+const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';

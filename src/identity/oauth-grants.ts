@@ -1,0 +1,155 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { RefreshTokenStore } from '../storage/store-types.js';
+import { oauthErrors } from '../server/errors.js';
+import type { DirectoryService } from './directory-service.js';
+import type { TokenService } from './token-service.js';
+import { PUBLIC_CLIENTS } from './identity-types.js';
+
+// The token endpoint's grants: client_credentials, password and refresh_token.
+// Returns the JSON body Entra ID answers with.
+
+const OIDC_SCOPES = new Set(['openid', 'profile', 'offline_access', 'email']);
+const REFRESH_LIFETIME = 90 * 24 * 3600;
+
+export interface GrantDeps {
+  tenantId: string;
+  directory: DirectoryService;
+  tokens: TokenService;
+  refreshTokens: RefreshTokenStore;
+  isKnownResource(resource: string): boolean;
+}
+
+export type TokenResponse = Record<string, string | number>;
+
+const now = () => Math.floor(Date.now() / 1000);
+const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url');
+
+function need(params: Record<string, string>, name: string): string {
+  const v = params[name];
+  if (!v) throw oauthErrors.invalidRequest(900144, `AADSTS900144: The request body must contain the following parameter: '${name}'.`);
+  return v;
+}
+
+/** The single resource a request asks for (v2 `scope` or v1 `resource`) and the OIDC scopes. */
+function resolveResource(params: Record<string, string>, tenantId: string, isKnown: (r: string) => boolean) {
+  let resource = params.resource;
+  const oidc: string[] = [];
+  if (!resource) {
+    const scopes = need(params, 'scope').split(/\s+/).filter(Boolean);
+    const resourceScopes = scopes.filter((s) => !OIDC_SCOPES.has(s));
+    scopes.filter((s) => OIDC_SCOPES.has(s)).forEach((s) => oidc.push(s));
+    if (resourceScopes.length !== 1) {
+      throw oauthErrors.invalidScope(70011, `AADSTS70011: The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope '${params.scope}' must name exactly one resource.`);
+    }
+    const scope = resourceScopes[0]!;
+    const cut = scope.lastIndexOf('/');
+    if (cut <= 'https://'.length) {
+      throw oauthErrors.invalidScope(70011, `AADSTS70011: The provided value for the input parameter 'scope' is not valid. The scope ${scope} is not valid.`);
+    }
+    resource = scope.slice(0, cut);
+  }
+  if (!isKnown(resource)) {
+    throw oauthErrors.invalidResource(500011, `AADSTS500011: The resource principal named ${resource} was not found in the tenant named ${tenantId}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`);
+  }
+  return { resource, oidc };
+}
+
+function clientCredentialsFrom(params: Record<string, string>, authorization: string | undefined) {
+  if (authorization?.startsWith('Basic ')) {
+    const decoded = Buffer.from(authorization.slice(6), 'base64').toString('utf8');
+    const sep = decoded.indexOf(':');
+    if (sep > 0) {
+      return { clientId: decodeURIComponent(decoded.slice(0, sep)), clientSecret: decodeURIComponent(decoded.slice(sep + 1)) };
+    }
+  }
+  return { clientId: need(params, 'client_id'), clientSecret: params.client_secret };
+}
+
+export function createGrantHandler(deps: GrantDeps) {
+  const { tenantId, directory, tokens } = deps;
+
+  async function userTokens(user: { objectId: string; upn: string | null; displayName: string }, clientId: string, resource: string, oidc: string[]) {
+    const access = await tokens.issue({ objectId: user.objectId, appId: clientId, audience: resource, kind: 'user', upn: user.upn, name: user.displayName, scope: 'user_impersonation' });
+    const refresh = randomBytes(32).toString('base64url');
+    await deps.refreshTokens.insert({ tokenHash: sha256(refresh), objectId: user.objectId, clientId, scope: resource, expiresAt: now() + REFRESH_LIFETIME });
+    const body: TokenResponse = {
+      token_type: 'Bearer',
+      scope: `${resource}/user_impersonation`,
+      expires_in: access.expiresIn,
+      ext_expires_in: access.expiresIn,
+      access_token: access.token,
+      refresh_token: refresh,
+    };
+    if (oidc.includes('openid')) {
+      body.id_token = await tokens.issueIdToken({ objectId: user.objectId, clientId, upn: user.upn, name: user.displayName });
+      body.client_info = Buffer.from(JSON.stringify({ uid: user.objectId, utid: tenantId })).toString('base64url');
+    }
+    return body;
+  }
+
+  async function clientCredentials(params: Record<string, string>, authorization?: string): Promise<TokenResponse> {
+    const { clientId, clientSecret } = clientCredentialsFrom(params, authorization);
+    const { resource } = resolveResource(params, tenantId, deps.isKnownResource);
+    if (!clientSecret) {
+      throw oauthErrors.invalidClient(7000218, `AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.`);
+    }
+    const result = await directory.authenticateClient(clientId, clientSecret, now());
+    if (!result.ok) {
+      if (result.reason === 'unknown-client') {
+        throw oauthErrors.unauthorizedClient(700016, `AADSTS700016: Application with identifier '${clientId}' was not found in the directory '${tenantId}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`);
+      }
+      if (result.reason === 'expired-secret') {
+        throw oauthErrors.invalidClient(7000222, `AADSTS7000222: The provided client secret keys for app '${clientId}' are expired. Visit the Azure portal to create new keys for your app.`);
+      }
+      throw oauthErrors.invalidClient(7000215, `AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${clientId}'.`);
+    }
+    const p = result.principal;
+    const access = await tokens.issue({ objectId: p.objectId, appId: clientId, audience: resource, kind: 'app', name: p.displayName });
+    return { token_type: 'Bearer', expires_in: access.expiresIn, ext_expires_in: access.expiresIn, access_token: access.token };
+  }
+
+  async function isPublicClient(clientId: string) {
+    return clientId in PUBLIC_CLIENTS || (await directory.getByAppId(clientId)) !== null;
+  }
+
+  async function password(params: Record<string, string>): Promise<TokenResponse> {
+    const clientId = need(params, 'client_id');
+    const username = need(params, 'username');
+    const pw = need(params, 'password');
+    const { resource, oidc } = resolveResource(params, tenantId, deps.isKnownResource);
+    if (!(await isPublicClient(clientId))) {
+      throw oauthErrors.unauthorizedClient(700016, `AADSTS700016: Application with identifier '${clientId}' was not found in the directory '${tenantId}'.`);
+    }
+    const user = await directory.authenticateUser(username, pw);
+    if (!user) throw oauthErrors.invalidGrant(50126, 'AADSTS50126: Error validating credentials due to invalid username or password.');
+    return userTokens(user, clientId, resource, oidc);
+  }
+
+  async function refreshToken(params: Record<string, string>): Promise<TokenResponse> {
+    const presented = need(params, 'refresh_token');
+    const clientId = need(params, 'client_id');
+    const row = await deps.refreshTokens.take(sha256(presented));
+    if (!row || row.clientId !== clientId) {
+      throw oauthErrors.invalidGrant(9002313, 'AADSTS9002313: Invalid request. Request is malformed or invalid.');
+    }
+    if (row.expiresAt < now()) throw oauthErrors.invalidGrant(700082, 'AADSTS700082: The refresh token has expired due to inactivity.');
+    const user = await directory.get(row.objectId);
+    if (!user) throw oauthErrors.invalidGrant(50034, 'AADSTS50034: The user account does not exist in this directory.');
+    const { resource, oidc } = params.scope || params.resource ? resolveResource(params, tenantId, deps.isKnownResource) : { resource: row.scope, oidc: [] };
+    return userTokens(user, clientId, resource, oidc);
+  }
+
+  return async function handleGrant(params: Record<string, string>, authorization?: string): Promise<TokenResponse> {
+    const grant = need(params, 'grant_type');
+    switch (grant) {
+      case 'client_credentials':
+        return clientCredentials(params, authorization);
+      case 'password':
+        return password(params);
+      case 'refresh_token':
+        return refreshToken(params);
+      default:
+        throw oauthErrors.unsupportedGrantType(`AADSTS70003: The app requested an unsupported grant type '${grant}'.`);
+    }
+  };
+}

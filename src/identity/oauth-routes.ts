@@ -1,0 +1,92 @@
+import type { FastifyInstance } from 'fastify';
+import { oauthErrors } from '../server/errors.js';
+import type { Urls } from '../server/urls.js';
+import type { TokenService } from './token-service.js';
+import type { createGrantHandler } from './oauth-grants.js';
+
+// The Entra-ID-like endpoints on the bare host: discovery, JWKS and token,
+// under /{tenant}/... and under /adfs/... (the authority shape MSAL Python
+// accepts for a host that is not Microsoft's).
+
+interface Deps {
+  tenantId: string;
+  urls: Urls;
+  tokens: TokenService;
+  handleGrant: ReturnType<typeof createGrantHandler>;
+}
+
+export function registerOAuthRoutes(app: FastifyInstance, deps: Deps): void {
+  const { tenantId, urls } = deps;
+
+  function checkTenant(tenant: string): void {
+    if (tenant.toLowerCase() !== tenantId && tenant !== 'organizations' && tenant !== 'common') {
+      throw oauthErrors.tenantNotFound(tenant);
+    }
+  }
+
+  function discovery(base: string, issuer: string, jwksPath: string) {
+    return {
+      token_endpoint: `${base}/oauth2/v2.0/token`,
+      token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic'],
+      jwks_uri: `${urls.authority}${jwksPath}`,
+      response_modes_supported: ['query', 'fragment', 'form_post'],
+      subject_types_supported: ['pairwise'],
+      id_token_signing_alg_values_supported: ['RS256'],
+      response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
+      scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
+      grant_types_supported: ['client_credentials', 'password', 'refresh_token', 'authorization_code'],
+      code_challenge_methods_supported: ['S256'],
+      issuer,
+      request_uri_parameter_supported: false,
+      authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
+      device_authorization_endpoint: `${base}/oauth2/v2.0/devicecode`,
+      end_session_endpoint: `${base}/oauth2/v2.0/logout`,
+      http_logout_supported: true,
+      frontchannel_logout_supported: true,
+      claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'nbf', 'name', 'oid', 'tid', 'upn', 'preferred_username', 'nonce'],
+      tenant_region_scope: null,
+      cloud_instance_name: new URL(urls.authority).hostname,
+      cloud_graph_host_name: new URL(urls.authority).hostname,
+      msgraph_host: new URL(urls.authority).host,
+    };
+  }
+
+  const parseForm = (body: unknown): Record<string, string> => {
+    if (body && typeof body === 'object' && !Array.isArray(body)) {
+      return Object.fromEntries(Object.entries(body as Record<string, unknown>).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
+    }
+    throw oauthErrors.invalidRequest(900144, "AADSTS900144: The request body must contain the following parameter: 'grant_type'.");
+  };
+
+  const tenantOpenId = async (req: { params: { tenant: string } }) => {
+    checkTenant(req.params.tenant);
+    return discovery(urls.tenantAuthority(tenantId), urls.issuer(tenantId), `/${tenantId}/discovery/v2.0/keys`);
+  };
+  app.get<{ Params: { tenant: string } }>('/:tenant/v2.0/.well-known/openid-configuration', tenantOpenId);
+  app.get<{ Params: { tenant: string } }>('/:tenant/.well-known/openid-configuration', tenantOpenId);
+  app.get('/adfs/.well-known/openid-configuration', async () => {
+    const doc = discovery(`${urls.authority}/adfs`, urls.adfsIssuer, '/adfs/discovery/keys');
+    return { ...doc, token_endpoint: `${urls.authority}/adfs/oauth2/token`, authorization_endpoint: `${urls.authority}/adfs/oauth2/authorize`, device_authorization_endpoint: `${urls.authority}/adfs/oauth2/devicecode` };
+  });
+
+  const jwks = async () => deps.tokens.jwks();
+  app.get<{ Params: { tenant: string } }>('/:tenant/discovery/v2.0/keys', async (req) => {
+    checkTenant(req.params.tenant);
+    return jwks();
+  });
+  app.get<{ Params: { tenant: string } }>('/:tenant/discovery/keys', async (req) => {
+    checkTenant(req.params.tenant);
+    return jwks();
+  });
+  app.get('/adfs/discovery/keys', jwks);
+
+  const token = async (req: { params: { tenant?: string }; body: unknown; headers: { authorization?: string } }, reply: { header(k: string, v: string): unknown }) => {
+    if (req.params.tenant !== undefined) checkTenant(req.params.tenant);
+    reply.header('Cache-Control', 'no-store');
+    reply.header('Pragma', 'no-cache');
+    return deps.handleGrant(parseForm(req.body), req.headers.authorization);
+  };
+  app.post<{ Params: { tenant: string } }>('/:tenant/oauth2/v2.0/token', token);
+  app.post<{ Params: { tenant: string } }>('/:tenant/oauth2/token', token);
+  app.post<{ Params: { tenant?: string } }>('/adfs/oauth2/token', token);
+}

@@ -1,0 +1,200 @@
+import { generateKeyPairSync, createPrivateKey, createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
+import { SignJWT, jwtVerify, decodeProtectedHeader, errors as joseErrors, type JWK, type JWTPayload } from 'jose';
+import type { SigningKeyStore } from '../storage/store-types.js';
+import type { Keyring } from '../crypto/keyring.js';
+import { signingKeyAad } from '../crypto/envelope.js';
+import type { Caller } from './identity-types.js';
+
+// Issues RS256 access tokens and verifies them. Signing keys live in the
+// store, sealed by the master keyring; the JWKS publishes every key that may
+// still have live tokens, so a new key can be introduced before the old retires.
+
+export interface IssueInput {
+  objectId: string;
+  appId: string;
+  audience: string;
+  kind: 'app' | 'user';
+  upn?: string | null;
+  name?: string | null;
+  scope?: string;
+}
+
+export type VerifyFailure = 'malformed' | 'signature' | 'expired' | 'not-yet-valid' | 'audience' | 'issuer';
+
+export class TokenVerifyError extends Error {
+  constructor(readonly reason: VerifyFailure, message: string) {
+    super(message);
+    this.name = 'TokenVerifyError';
+  }
+}
+
+export interface TokenService {
+  readonly issuer: string;
+  readonly issuers: string[];
+  readonly lifetimeSeconds: number;
+  issue(input: IssueInput): Promise<{ token: string; expiresIn: number }>;
+  issueIdToken(input: { objectId: string; clientId: string; upn: string | null; name: string | null; nonce?: string }): Promise<string>;
+  /** Verifies signature, issuer, audience and times; cached per token. */
+  verify(token: string, audiences: readonly string[]): Promise<Caller>;
+  jwks(): { keys: JWK[] };
+}
+
+interface LoadedKey {
+  kid: string;
+  privateKey: KeyObject | null;
+  publicKey: KeyObject;
+  jwk: JWK;
+}
+
+const SKEW_SECONDS = 60;
+const CACHE_LIMIT = 10_000;
+
+export async function createTokenService(deps: {
+  store: SigningKeyStore;
+  keyring: Keyring;
+  issuer: string;
+  /** Further issuers accepted on verification (the ADFS-style authority). */
+  extraIssuers?: string[];
+  tenantId: string;
+  lifetimeSeconds: number;
+}): Promise<TokenService> {
+  const keys = await loadOrCreateKeys(deps.store, deps.keyring);
+  const active = keys.find((k) => k.privateKey !== null);
+  if (!active) throw new Error('no active token signing key');
+  const signingKey = active;
+  const issuers = [deps.issuer, ...(deps.extraIssuers ?? [])];
+  const byKid = new Map(keys.map((k) => [k.kid, k]));
+  // Verified tokens by their text: verification is the costliest part of a request.
+  const cache = new Map<string, { caller: Caller; exp: number; nbf: number; aud: string }>();
+  const nowSec = () => Math.floor(Date.now() / 1000);
+
+  function callerFrom(p: JWTPayload): Caller {
+    const str = (v: unknown) => (typeof v === 'string' ? v : null);
+    return {
+      objectId: str(p.oid) ?? '',
+      tenantId: str(p.tid) ?? '',
+      appId: str(p.appid) ?? str(p.azp) ?? '',
+      issuer: str(p.iss) ?? '',
+      kind: p.idtyp === 'user' ? 'user' : 'app',
+      upn: str(p.upn),
+      name: str(p.name),
+      audience: typeof p.aud === 'string' ? p.aud : '',
+    };
+  }
+
+  function checkCached(entry: { caller: Caller; exp: number; nbf: number; aud: string }, audiences: readonly string[]): Caller {
+    const now = nowSec();
+    if (now > entry.exp + SKEW_SECONDS) throw new TokenVerifyError('expired', 'token expired');
+    if (now < entry.nbf - SKEW_SECONDS) throw new TokenVerifyError('not-yet-valid', 'token not yet valid');
+    if (!audiences.includes(entry.aud)) throw new TokenVerifyError('audience', 'invalid audience');
+    return entry.caller;
+  }
+
+  return {
+    issuer: deps.issuer,
+    issuers,
+    lifetimeSeconds: deps.lifetimeSeconds,
+    async issue(input) {
+      const now = nowSec();
+      const claims: JWTPayload = {
+        aud: input.audience,
+        iss: deps.issuer,
+        iat: now,
+        nbf: now,
+        exp: now + deps.lifetimeSeconds,
+        tid: deps.tenantId,
+        oid: input.objectId,
+        sub: input.objectId,
+        appid: input.appId,
+        azp: input.appId,
+        idtyp: input.kind,
+        uti: randomUUID().replace(/-/g, ''),
+        ver: '2.0',
+      };
+      if (input.upn) claims.upn = input.upn;
+      if (input.name) claims.name = input.name;
+      if (input.scope) claims.scp = input.scope;
+      const token = await new SignJWT(claims)
+        .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: signingKey.kid })
+        .sign(signingKey.privateKey!);
+      return { token, expiresIn: deps.lifetimeSeconds };
+    },
+    async issueIdToken(input) {
+      const now = nowSec();
+      const claims: JWTPayload = {
+        aud: input.clientId,
+        iss: deps.issuer,
+        iat: now,
+        nbf: now,
+        exp: now + deps.lifetimeSeconds,
+        tid: deps.tenantId,
+        oid: input.objectId,
+        sub: input.objectId,
+        ver: '2.0',
+      };
+      if (input.upn) claims.preferred_username = input.upn;
+      if (input.name) claims.name = input.name;
+      if (input.nonce) claims.nonce = input.nonce;
+      return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: signingKey.kid }).sign(signingKey.privateKey!);
+    },
+    async verify(token, audiences) {
+      const hit = cache.get(token);
+      if (hit) return checkCached(hit, audiences);
+      let header;
+      try {
+        header = decodeProtectedHeader(token);
+      } catch {
+        throw new TokenVerifyError('malformed', 'token is not a JWT');
+      }
+      const key = typeof header.kid === 'string' ? byKid.get(header.kid) : undefined;
+      if (header.alg !== 'RS256' || !key) throw new TokenVerifyError('signature', 'token signature is invalid');
+      let payload: JWTPayload;
+      try {
+        ({ payload } = await jwtVerify(token, key.publicKey, { algorithms: ['RS256'], issuer: issuers, clockTolerance: SKEW_SECONDS }));
+      } catch (err) {
+        if (err instanceof joseErrors.JWTExpired) throw new TokenVerifyError('expired', 'token expired');
+        if (err instanceof joseErrors.JWTClaimValidationFailed) {
+          if (err.claim === 'iss') throw new TokenVerifyError('issuer', 'invalid issuer');
+          if (err.claim === 'nbf' || err.claim === 'iat') throw new TokenVerifyError('not-yet-valid', 'token not yet valid');
+          throw new TokenVerifyError('malformed', `invalid claim ${err.claim}`);
+        }
+        throw new TokenVerifyError('signature', 'token signature is invalid');
+      }
+      if (payload.tid !== deps.tenantId) throw new TokenVerifyError('issuer', 'invalid tenant');
+      if (typeof payload.exp !== 'number' || typeof payload.aud !== 'string' || typeof payload.oid !== 'string') {
+        throw new TokenVerifyError('malformed', 'token lacks exp, aud or oid');
+      }
+      const entry = { caller: callerFrom(payload), exp: payload.exp, nbf: payload.nbf ?? 0, aud: payload.aud };
+      if (cache.size >= CACHE_LIMIT) {
+        // Drop the oldest entry; Map iterates in insertion order.
+        const oldest = cache.keys().next().value;
+        if (oldest !== undefined) cache.delete(oldest);
+      }
+      cache.set(token, entry);
+      return checkCached(entry, audiences);
+    },
+    jwks: () => ({ keys: keys.map((k) => k.jwk) }),
+  };
+}
+
+async function loadOrCreateKeys(store: SigningKeyStore, keyring: Keyring): Promise<LoadedKey[]> {
+  let rows = await store.list();
+  if (!rows.some((r) => r.retiredAt === null)) {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const kid = randomUUID().replace(/-/g, '').slice(0, 27);
+    const jwk = { ...publicKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'RS256', kty: 'RSA' };
+    const pkcs8 = privateKey.export({ format: 'der', type: 'pkcs8' });
+    const { sealed, keyId } = keyring.wrap(pkcs8, signingKeyAad(kid));
+    await store.insert({ kid, publicJwk: JSON.stringify(jwk), privateSealed: sealed, masterKeyId: keyId, createdAt: Math.floor(Date.now() / 1000), retiredAt: null });
+    rows = await store.list();
+  }
+  return rows.map((row) => {
+    const jwk = JSON.parse(row.publicJwk) as JWK;
+    const publicKey = createPublicKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
+    const privateKey =
+      row.retiredAt === null
+        ? createPrivateKey({ key: keyring.unwrap(row.masterKeyId, row.privateSealed, signingKeyAad(row.kid)), format: 'der', type: 'pkcs8' })
+        : null;
+    return { kid: row.kid, privateKey, publicKey, jwk };
+  });
+}

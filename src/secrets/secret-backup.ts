@@ -1,0 +1,46 @@
+import { open, seal, backupAad, IntegrityError } from '../crypto/envelope.js';
+import { errors } from '../server/errors.js';
+
+// A backup blob is the secret's versions sealed with the deployment's backup
+// key: authenticated, opaque, and restorable only into this deployment.
+
+export interface BackupVersion {
+  version: string;
+  value: string;
+  contentType: string | null;
+  tags: Record<string, string> | null;
+  enabled: boolean;
+  nbf: number | null;
+  exp: number | null;
+  created: number;
+  updated: number;
+}
+
+export interface BackupContent {
+  format: 1;
+  name: string;
+  versions: BackupVersion[];
+}
+
+const PREFIX = Buffer.from('COFFERBK1');
+export const MAX_BACKUP_VERSIONS = 500;
+
+export function sealBackup(key: Buffer, deploymentId: string, content: BackupContent): string {
+  const body = seal(key, Buffer.from(JSON.stringify(content), 'utf8'), backupAad(deploymentId));
+  return Buffer.concat([PREFIX, body]).toString('base64url');
+}
+
+export function openBackup(key: Buffer, deploymentId: string, blob: string): BackupContent {
+  const raw = Buffer.from(blob, 'base64url');
+  if (raw.length <= PREFIX.length || !raw.subarray(0, PREFIX.length).equals(PREFIX)) throw errors.badBackup();
+  let plain: Buffer;
+  try {
+    plain = open(key, raw.subarray(PREFIX.length), backupAad(deploymentId));
+  } catch (err) {
+    if (err instanceof IntegrityError) throw errors.badBackup();
+    throw err;
+  }
+  const content = JSON.parse(plain.toString('utf8')) as BackupContent;
+  if (content.format !== 1 || !Array.isArray(content.versions) || typeof content.name !== 'string') throw errors.badBackup();
+  return content;
+}

@@ -1,0 +1,146 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Authorizer } from '../authorization/authorizer.js';
+import { SECRET_OPERATIONS, type SecretOperationKey } from '../authorization/secret-operations.js';
+import { errors } from '../server/errors.js';
+import { requireCaller, requireVault } from '../server/request-context.js';
+import type { Urls } from '../server/urls.js';
+import type { SecretService } from './secret-service.js';
+import { checkSecretName, parseMaxResults, parseRestore, parseSetSecret, parseUpdateSecret, VERSION_RE } from './secret-validation.js';
+import { deletedSecretBundle, deletedSecretItem, secretBundle, secretItem, type WireContext } from './secret-wire.js';
+
+// The Key Vault secrets REST operations, one handler each. Authentication and
+// vault resolution happened in the data-plane hooks; each handler validates
+// its input, asks the authorizer, calls the service and shapes the answer.
+
+type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, string>; Body: unknown }>;
+
+const RESTORE_BODY_LIMIT = 32 * 1024 * 1024;
+
+function encodeToken(next: string): string {
+  return Buffer.from(next, 'utf8').toString('base64url');
+}
+
+function decodeToken(raw: string | undefined): string | null {
+  if (raw === undefined || raw === '') return null;
+  if (!/^[A-Za-z0-9_-]{1,400}$/.test(raw)) throw errors.badParameter('The $skiptoken value is invalid.');
+  return Buffer.from(raw, 'base64url').toString('utf8');
+}
+
+export function registerSecretRoutes(app: FastifyInstance, deps: { urls: Urls; secrets: SecretService; authorizer: Authorizer }): void {
+  const { secrets, authorizer, urls } = deps;
+
+  const wire = (req: Req): WireContext => {
+    const vault = requireVault(req);
+    return { vault, vaultBase: urls.vaultUri(vault.name).replace(/\/$/, '') };
+  };
+
+  async function allow(req: Req, op: SecretOperationKey, secretName?: string) {
+    await authorizer.authorizeData({ caller: requireCaller(req), vault: requireVault(req), operation: SECRET_OPERATIONS[op], secretName });
+  }
+
+  /** The absolute nextLink the SDKs fetch verbatim, or null on the last page. */
+  function nextLink(req: Req, path: string, next: string | null, max: number): string | null {
+    if (next === null) return null;
+    const q = new URLSearchParams({ 'api-version': req.query['api-version'] ?? '', $skiptoken: encodeToken(next), maxresults: String(max) });
+    return `${wire(req).vaultBase}${path}?${q.toString().replace('%24skiptoken', '$skiptoken')}`;
+  }
+
+  const name = (req: Req) => checkSecretName(req.params.name ?? '');
+  const version = (req: Req): string | null => {
+    const v = req.params.version ?? '';
+    if (v === '') return null;
+    if (!VERSION_RE.test(v)) throw errors.secretNotFound(`${req.params.name}/${v}`);
+    return v.toLowerCase();
+  };
+
+  app.put('/secrets/:name', async (req: Req) => {
+    const n = name(req);
+    const input = parseSetSecret(req.body);
+    await allow(req, 'set', n);
+    const { meta, value } = await secrets.set(requireVault(req), n, input);
+    return secretBundle(wire(req), meta, value);
+  });
+  app.put('/secrets', async () => {
+    throw errors.badParameter('The request URI contains an invalid name: ');
+  });
+
+  const getSecret = async (req: Req) => {
+    const n = name(req);
+    const v = version(req);
+    await allow(req, 'get', n);
+    const { meta, value } = await secrets.get(requireVault(req), n, v);
+    return secretBundle(wire(req), meta, value);
+  };
+  app.get('/secrets/:name', getSecret);
+  app.get('/secrets/:name/:version', getSecret);
+
+  app.get('/secrets', async (req: Req) => {
+    const max = parseMaxResults(req.query.maxresults);
+    const after = decodeToken(req.query.$skiptoken);
+    await allow(req, 'list');
+    const page = await secrets.list(requireVault(req), max, after);
+    return { value: page.items.map((m) => secretItem(wire(req), m, false)), nextLink: nextLink(req, '/secrets', page.next, max) };
+  });
+
+  app.get('/secrets/:name/versions', async (req: Req) => {
+    const n = name(req);
+    const max = parseMaxResults(req.query.maxresults);
+    const after = decodeToken(req.query.$skiptoken);
+    await allow(req, 'listVersions', n);
+    const page = await secrets.listVersions(requireVault(req), n, max, after);
+    return { value: page.items.map((m) => secretItem(wire(req), m, true)), nextLink: nextLink(req, `/secrets/${n}/versions`, page.next, max) };
+  });
+
+  const update = async (req: Req) => {
+    const n = name(req);
+    const v = version(req);
+    const input = parseUpdateSecret(req.body);
+    await allow(req, 'update', n);
+    return secretBundle(wire(req), await secrets.update(requireVault(req), n, v, input));
+  };
+  app.patch('/secrets/:name', update);
+  app.patch('/secrets/:name/:version', update);
+
+  app.delete('/secrets/:name', async (req: Req) => {
+    const n = name(req);
+    await allow(req, 'delete', n);
+    const { meta, deleted } = await secrets.delete(requireVault(req), n);
+    return deletedSecretBundle(wire(req), meta, deleted);
+  });
+
+  app.get('/deletedsecrets', async (req: Req) => {
+    const max = parseMaxResults(req.query.maxresults);
+    const after = decodeToken(req.query.$skiptoken);
+    await allow(req, 'listDeleted');
+    const page = await secrets.listDeleted(requireVault(req), max, after);
+    return { value: page.items.map((d) => deletedSecretItem(wire(req), d.meta, d.deleted)), nextLink: nextLink(req, '/deletedsecrets', page.next, max) };
+  });
+  app.get('/deletedsecrets/:name', async (req: Req) => {
+    const n = name(req);
+    await allow(req, 'getDeleted', n);
+    const d = await secrets.getDeleted(requireVault(req), n);
+    return deletedSecretBundle(wire(req), d.meta, d.deleted);
+  });
+  app.delete('/deletedsecrets/:name', async (req: Req, reply: FastifyReply) => {
+    const n = name(req);
+    await allow(req, 'purge', n);
+    await secrets.purge(requireVault(req), n);
+    return reply.status(204).send();
+  });
+  app.post('/deletedsecrets/:name/recover', async (req: Req) => {
+    const n = name(req);
+    await allow(req, 'recover', n);
+    return secretBundle(wire(req), await secrets.recover(requireVault(req), n));
+  });
+
+  app.post('/secrets/:name/backup', async (req: Req) => {
+    const n = name(req);
+    await allow(req, 'backup', n);
+    return { value: await secrets.backup(requireVault(req), n) };
+  });
+  app.post('/secrets/restore', { bodyLimit: RESTORE_BODY_LIMIT }, async (req: Req) => {
+    const blob = parseRestore(req.body);
+    await allow(req, 'restore');
+    return secretBundle(wire(req), await secrets.restore(requireVault(req), blob));
+  });
+}

@@ -1,0 +1,215 @@
+import { randomBytes } from 'node:crypto';
+import type { DeletedSecretInfo, SecretStore, SecretSummary, SecretVersionMeta, SecretVersionRow, VaultRow } from '../storage/store-types.js';
+import { StoreConflictError } from '../storage/store-types.js';
+import { IntegrityError, open, seal, secretAad } from '../crypto/envelope.js';
+import type { VaultKeys } from '../crypto/vault-keys.js';
+import { errors } from '../server/errors.js';
+import { vaultPolicy } from '../vaults/vault-types.js';
+import { MAX_BACKUP_VERSIONS, openBackup, sealBackup } from './secret-backup.js';
+import type { SetSecretInput, UpdateSecretInput } from './secret-validation.js';
+
+// The secrets domain: versions, soft delete, recovery, backup. Values are
+// sealed with the vault's data key and bound to vault, name and version.
+
+export interface SecretWithValue {
+  meta: SecretVersionMeta;
+  value: string;
+}
+
+export interface DeletedSecret {
+  meta: SecretVersionMeta;
+  deleted: DeletedSecretInfo;
+}
+
+export interface SecretPage<T> {
+  items: T[];
+  next: string | null;
+}
+
+export interface SecretService {
+  set(vault: VaultRow, name: string, input: SetSecretInput): Promise<SecretWithValue>;
+  get(vault: VaultRow, name: string, version: string | null): Promise<SecretWithValue>;
+  list(vault: VaultRow, limit: number, after: string | null): Promise<SecretPage<SecretSummary>>;
+  listVersions(vault: VaultRow, name: string, limit: number, after: string | null): Promise<SecretPage<SecretVersionMeta>>;
+  update(vault: VaultRow, name: string, version: string | null, input: UpdateSecretInput): Promise<SecretVersionMeta>;
+  delete(vault: VaultRow, name: string): Promise<DeletedSecret>;
+  getDeleted(vault: VaultRow, name: string): Promise<DeletedSecret>;
+  listDeleted(vault: VaultRow, limit: number, after: string | null): Promise<SecretPage<DeletedSecret>>;
+  recover(vault: VaultRow, name: string): Promise<SecretVersionMeta>;
+  purge(vault: VaultRow, name: string): Promise<void>;
+  backup(vault: VaultRow, name: string): Promise<string>;
+  restore(vault: VaultRow, blob: string): Promise<SecretVersionMeta>;
+  /** Purges soft-deleted secrets past their retention; returns how many. */
+  sweep(now: number): Promise<number>;
+}
+
+const DAY = 24 * 3600;
+const newVersion = (): string => randomBytes(16).toString('hex');
+
+export function createSecretService(deps: {
+  secrets: SecretStore;
+  vaultKeys: VaultKeys;
+  backupKey: Buffer;
+  deploymentId: string;
+  now?: () => number;
+}): SecretService {
+  const { secrets, vaultKeys } = deps;
+  const now = deps.now ?? (() => Math.floor(Date.now() / 1000));
+
+  function sealValue(vault: VaultRow, name: string, version: string, value: string): Buffer {
+    return seal(vaultKeys.dataKey(vault), Buffer.from(value, 'utf8'), secretAad(vault.id, name.toLowerCase(), version));
+  }
+
+  function openValue(vault: VaultRow, row: SecretVersionRow): string {
+    try {
+      return open(vaultKeys.dataKey(vault), row.ciphertext, secretAad(vault.id, row.name.toLowerCase(), row.version)).toString('utf8');
+    } catch (err) {
+      if (err instanceof IntegrityError) throw errors.integrity(`secret ${row.name}/${row.version}`);
+      throw err;
+    }
+  }
+
+  const strip = ({ ciphertext: _c, ...meta }: SecretVersionRow): SecretVersionMeta => meta;
+
+  async function liveSummary(vault: VaultRow, name: string): Promise<SecretSummary> {
+    const s = await secrets.getSummary(vault.id, name);
+    if (!s || s.deleted) throw errors.secretNotFound(name);
+    return s;
+  }
+
+  async function deletedSummary(vault: VaultRow, name: string): Promise<DeletedSecret> {
+    const s = await secrets.getSummary(vault.id, name);
+    if (!s || !s.deleted) throw errors.deletedSecretNotFound(name);
+    const { deleted, ...meta } = s;
+    return { meta, deleted };
+  }
+
+  function requireSoftDelete(vault: VaultRow, name: string) {
+    if (!vaultPolicy(vault).softDelete) throw errors.purgeNotAllowed(name);
+  }
+
+  return {
+    async set(vault, name, input) {
+      const version = newVersion();
+      const t = now();
+      try {
+        const row = await secrets.insertVersion({
+          vaultId: vault.id,
+          name,
+          version,
+          ciphertext: sealValue(vault, name, version, input.value),
+          contentType: input.contentType,
+          tags: input.tags,
+          enabled: input.attributes.enabled ?? true,
+          nbf: input.attributes.nbf ?? null,
+          exp: input.attributes.exp ?? null,
+          created: t,
+          updated: t,
+        });
+        return { meta: strip(row), value: input.value };
+      } catch (err) {
+        if (err instanceof StoreConflictError && err.reason === 'deleted') throw errors.deletedButRecoverable(name);
+        throw err;
+      }
+    },
+    async get(vault, name, version) {
+      const row = await secrets.getVersion(vault.id, name, version);
+      if (!row) throw errors.secretNotFound(version ? `${name}/${version}` : name);
+      // Azure lets nbf/exp pass on get (for tests and recovery) but not `enabled: false`.
+      if (!row.enabled) throw errors.secretDisabled('get');
+      return { meta: strip(row), value: openValue(vault, row) };
+    },
+    list: (vault, limit, after) => secrets.list(vault.id, limit, after),
+    async listVersions(vault, name, limit, after) {
+      await liveSummary(vault, name);
+      return secrets.listVersions(vault.id, name, limit, after);
+    },
+    async update(vault, name, version, input) {
+      const target = version ?? (await liveSummary(vault, name)).version;
+      const patch = { ...input.attributes, updated: now() } as Parameters<SecretStore['updateVersion']>[3];
+      if (input.contentType !== undefined) patch.contentType = input.contentType;
+      if (input.tags !== undefined) patch.tags = input.tags;
+      const updated = await secrets.updateVersion(vault.id, name, target, patch);
+      if (!updated) throw errors.secretNotFound(version ? `${name}/${version}` : name);
+      return updated;
+    },
+    async delete(vault, name) {
+      const summary = await liveSummary(vault, name);
+      const policy = vaultPolicy(vault);
+      const t = now();
+      const info = { deletedAt: t, scheduledPurgeAt: t + policy.retentionDays * DAY };
+      const { deleted: _d, ...meta } = summary;
+      if (!policy.softDelete) {
+        await secrets.purge(vault.id, name);
+        return { meta, deleted: info };
+      }
+      if (!(await secrets.markDeleted(vault.id, name, info))) throw errors.secretNotFound(name);
+      return { meta, deleted: info };
+    },
+    getDeleted: deletedSummary,
+    async listDeleted(vault, limit, after) {
+      const page = await secrets.listDeleted(vault.id, limit, after);
+      return {
+        next: page.next,
+        items: page.items.map(({ deleted, ...meta }) => ({ meta, deleted: deleted! })),
+      };
+    },
+    async recover(vault, name) {
+      const { meta } = await deletedSummary(vault, name);
+      if (!(await secrets.recover(vault.id, name))) throw errors.deletedSecretNotFound(name);
+      return meta;
+    },
+    async purge(vault, name) {
+      requireSoftDelete(vault, name);
+      await deletedSummary(vault, name);
+      if (vaultPolicy(vault).purgeProtection) throw errors.purgeProtected(name);
+      await secrets.purge(vault.id, name);
+    },
+    async backup(vault, name) {
+      await liveSummary(vault, name);
+      const rows = await secrets.allVersions(vault.id, name);
+      if (rows.length > MAX_BACKUP_VERSIONS) {
+        throw errors.badParameter(`Secret ${name} has more than ${MAX_BACKUP_VERSIONS} versions and cannot be backed up.`);
+      }
+      const versions = rows.map((r) => ({
+        version: r.version,
+        value: openValue(vault, r),
+        contentType: r.contentType,
+        tags: r.tags,
+        enabled: r.enabled,
+        nbf: r.nbf,
+        exp: r.exp,
+        created: r.created,
+        updated: r.updated,
+      }));
+      return sealBackup(deps.backupKey, deps.deploymentId, { format: 1, name: rows[0]?.name ?? name, versions });
+    },
+    async restore(vault, blob) {
+      const content = openBackup(deps.backupKey, deps.deploymentId, blob);
+      const name = content.name;
+      const rows = content.versions.map((v) => ({
+        vaultId: vault.id,
+        name,
+        version: v.version,
+        ciphertext: sealValue(vault, name, v.version, v.value),
+        contentType: v.contentType,
+        tags: v.tags,
+        enabled: v.enabled,
+        nbf: v.nbf,
+        exp: v.exp,
+        created: v.created,
+        updated: v.updated,
+      }));
+      try {
+        await secrets.restore(vault.id, name, rows);
+      } catch (err) {
+        if (err instanceof StoreConflictError) {
+          throw err.reason === 'deleted' ? errors.deletedButRecoverable(name) : errors.secretAlreadyExists(name);
+        }
+        throw err;
+      }
+      return liveSummary(vault, name).then(({ deleted: _d, ...meta }) => meta);
+    },
+    sweep: (t) => secrets.purgeExpired(t),
+  };
+}

@@ -1,0 +1,59 @@
+import type { DeletedSecretInfo, SecretVersionMeta, VaultRow } from '../storage/store-types.js';
+import { recoveryLevel, vaultPolicy } from '../vaults/vault-types.js';
+
+// Domain records to Azure Key Vault's JSON: SecretBundle, SecretItem,
+// DeletedSecretBundle. Ids are absolute URLs on the vault's own host.
+
+export interface WireContext {
+  /** https://{vault}.{suffix}:{port} without trailing slash. */
+  vaultBase: string;
+  vault: VaultRow;
+}
+
+function attributes(ctx: WireContext, m: SecretVersionMeta) {
+  const policy = vaultPolicy(ctx.vault);
+  const out: Record<string, unknown> = { enabled: m.enabled };
+  if (m.nbf !== null) out.nbf = m.nbf;
+  if (m.exp !== null) out.exp = m.exp;
+  out.created = m.created;
+  out.updated = m.updated;
+  out.recoverableDays = policy.softDelete ? policy.retentionDays : 0;
+  out.recoveryLevel = recoveryLevel(policy);
+  return out;
+}
+
+const secretId = (ctx: WireContext, m: SecretVersionMeta, withVersion: boolean) =>
+  `${ctx.vaultBase}/secrets/${m.name}${withVersion ? `/${m.version}` : ''}`;
+
+function common(ctx: WireContext, m: SecretVersionMeta, withVersion: boolean) {
+  const out: Record<string, unknown> = { id: secretId(ctx, m, withVersion), attributes: attributes(ctx, m) };
+  if (m.contentType !== null) out.contentType = m.contentType;
+  if (m.tags !== null) out.tags = m.tags;
+  return out;
+}
+
+function deletion(ctx: WireContext, m: SecretVersionMeta, d: DeletedSecretInfo) {
+  return {
+    recoveryId: `${ctx.vaultBase}/deletedsecrets/${m.name}`,
+    deletedDate: d.deletedAt,
+    scheduledPurgeDate: d.scheduledPurgeAt,
+  };
+}
+
+export const secretBundle = (ctx: WireContext, m: SecretVersionMeta, value?: string) => {
+  const out = common(ctx, m, true);
+  return value === undefined ? out : { value, ...out };
+};
+
+/** GetSecrets items carry the base id; GetSecretVersions items the versioned id. */
+export const secretItem = (ctx: WireContext, m: SecretVersionMeta, versioned: boolean) => common(ctx, m, versioned);
+
+export const deletedSecretBundle = (ctx: WireContext, m: SecretVersionMeta, d: DeletedSecretInfo) => ({
+  ...deletion(ctx, m, d),
+  ...common(ctx, m, true),
+});
+
+export const deletedSecretItem = (ctx: WireContext, m: SecretVersionMeta, d: DeletedSecretInfo) => ({
+  ...deletion(ctx, m, d),
+  ...common(ctx, m, false),
+});

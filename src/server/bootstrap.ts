@@ -1,0 +1,53 @@
+import { randomUUID } from 'node:crypto';
+import type { Store } from '../storage/store-types.js';
+import type { DirectoryService } from '../identity/directory-service.js';
+import { DEV_IDS } from '../identity/identity-types.js';
+
+// First-start state of a deployment: tenant, subscription, deployment id and
+// the administrator service principal. Dev mode uses the README's well-known
+// values; otherwise everything is random.
+
+export interface Deployment {
+  tenantId: string;
+  subscriptionId: string;
+  deploymentId: string;
+  adminObjectId: string;
+  adminAppId: string;
+  /** Set when a new admin secret was made in this start (else null). */
+  adminSecret: string | null;
+}
+
+export async function ensureDeployment(
+  store: Store,
+  directory: DirectoryService,
+  opts: { dev: boolean; needAdminSecret: boolean },
+): Promise<Deployment> {
+  const { settings } = store;
+  const tenantId = await settings.setIfAbsent('tenantId', opts.dev ? DEV_IDS.tenantId : randomUUID());
+  const subscriptionId = await settings.setIfAbsent('subscriptionId', opts.dev ? DEV_IDS.subscriptionId : randomUUID());
+  const deploymentId = await settings.setIfAbsent('deploymentId', randomUUID());
+
+  const existingAdmin = await settings.get('adminObjectId');
+  if (opts.dev) {
+    let admin = await directory.getByAppId(DEV_IDS.adminAppId);
+    if (!admin) {
+      admin = (await directory.createServicePrincipal({ displayName: 'coffer-admin', appId: DEV_IDS.adminAppId, objectId: DEV_IDS.adminObjectId, secret: DEV_IDS.adminSecret, years: 100 })).principal;
+    } else if (!(await directory.authenticateClient(DEV_IDS.adminAppId, DEV_IDS.adminSecret, Math.floor(Date.now() / 1000))).ok) {
+      await directory.addClientSecret(admin.objectId, { secret: DEV_IDS.adminSecret, years: 100, displayName: 'dev' });
+    }
+    if (!existingAdmin) await settings.set('adminObjectId', admin.objectId);
+    const adminObjectId = existingAdmin ?? admin.objectId;
+    const adminRow = await directory.get(adminObjectId);
+    return { tenantId, subscriptionId, deploymentId, adminObjectId, adminAppId: adminRow?.appId ?? DEV_IDS.adminAppId, adminSecret: adminObjectId === admin.objectId ? DEV_IDS.adminSecret : null };
+  }
+
+  if (!existingAdmin) {
+    const { principal, credential } = await directory.createServicePrincipal({ displayName: 'coffer-admin', years: 2 });
+    await settings.set('adminObjectId', principal.objectId);
+    return { tenantId, subscriptionId, deploymentId, adminObjectId: principal.objectId, adminAppId: principal.appId!, adminSecret: credential.secret };
+  }
+  const admin = await directory.get(existingAdmin);
+  if (!admin || !admin.appId) throw new Error(`the administrator principal ${existingAdmin} is missing from the store`);
+  const adminSecret = opts.needAdminSecret ? (await directory.addClientSecret(admin.objectId, { years: 2, displayName: 'bootstrap' })).secret : null;
+  return { tenantId, subscriptionId, deploymentId, adminObjectId: admin.objectId, adminAppId: admin.appId, adminSecret };
+}

@@ -1,0 +1,63 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { errors, OAuthError, ServiceError } from './errors.js';
+
+// The only place where errors become HTTP responses. Domain and route code
+// throw ServiceError / OAuthError; anything else is an internal error whose
+// details go to the log (never to the client, never with request bodies).
+
+function sendService(reply: FastifyReply, err: ServiceError) {
+  for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
+  const body: { code: string; message: string; innererror?: { code: string } } = { code: err.code, message: err.message };
+  if (err.innerCode) body.innererror = { code: err.innerCode };
+  return reply.status(err.status).type('application/json; charset=utf-8').send({ error: body });
+}
+
+function sendOAuth(reply: FastifyReply, err: OAuthError) {
+  const traceId = randomUUID();
+  const correlationId = randomUUID();
+  const timestamp = new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  return reply
+    .status(err.status)
+    .header('Cache-Control', 'no-store')
+    .type('application/json; charset=utf-8')
+    .send({
+      error: err.error,
+      error_description: `${err.message}\r\nTrace ID: ${traceId}\r\nCorrelation ID: ${correlationId}\r\nTimestamp: ${timestamp}`,
+      error_codes: err.aadCode === null ? [] : [err.aadCode],
+      timestamp,
+      trace_id: traceId,
+      correlation_id: correlationId,
+      error_uri: err.aadCode === null ? undefined : `https://login.microsoftonline.com/error?code=${err.aadCode}`,
+    });
+}
+
+/** Fastify's own errors (body parsing, limits) in the service's terms. */
+function fromFastify(err: FastifyError): ServiceError | null {
+  switch (err.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return errors.unsupportedMediaType('the given content type');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return errors.bodyTooLarge(Number(/\d+/.exec(err.message)?.[0] ?? 0));
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return errors.badParameter('The request body is invalid.');
+    case 'FST_ERR_VALIDATION':
+      return errors.badParameter(err.message);
+    default:
+      return err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? errors.badParameter(err.message) : null;
+  }
+}
+
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply) => {
+    if (err instanceof ServiceError) return sendService(reply, err);
+    if (err instanceof OAuthError) return sendOAuth(reply, err);
+    const mapped = fromFastify(err as FastifyError);
+    if (mapped) return sendService(reply, mapped);
+    req.log.error({ err: { name: err.name, message: err.message, stack: err.stack } }, 'unhandled error');
+    return sendService(reply, errors.internal());
+  });
+  app.setNotFoundHandler((req, reply) => sendService(reply, errors.notFound(req.url.split('?')[0] ?? '')));
+}

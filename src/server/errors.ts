@@ -1,0 +1,122 @@
+// The one catalogue of errors coffer answers with. Domain code throws
+// ServiceError values built here; server/error-handler.ts is the only place
+// they become HTTP responses. Codes and messages follow Azure Key Vault / ARM.
+
+export class ServiceError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly innerCode?: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'ServiceError';
+  }
+}
+
+/** OAuth2 / Entra ID shaped errors from the token service. */
+export class OAuthError extends Error {
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    readonly aadCode: number | null,
+    description: string,
+  ) {
+    super(description);
+    this.name = 'OAuthError';
+  }
+}
+
+const helpLink = 'For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182';
+
+export const errors = {
+  badParameter: (message: string) => new ServiceError(400, 'BadParameter', message),
+  missingApiVersion: () =>
+    new ServiceError(400, 'BadParameter', 'The request URI must contain an api-version query parameter.'),
+  invalidJson: (detail: string) => new ServiceError(400, 'BadParameter', `The request body is not valid JSON: ${detail}`),
+  unsupportedMediaType: (type: string) =>
+    new ServiceError(415, 'BadParameter', `The content type '${type}' is not supported; use application/json.`),
+  bodyTooLarge: (limit: number) =>
+    new ServiceError(413, 'BadParameter', `The request body exceeds the maximum size of ${limit} bytes.`),
+  unauthorized: (message: string, challenge: string) =>
+    new ServiceError(401, 'Unauthorized', message, undefined, { 'WWW-Authenticate': challenge }),
+  forbidden: (message: string, innerCode?: string) => new ServiceError(403, 'Forbidden', message, innerCode),
+  secretNotFound: (nameOrId: string) =>
+    new ServiceError(
+      404,
+      'SecretNotFound',
+      `A secret with (name/id) ${nameOrId} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command. ${helpLink}`,
+    ),
+  deletedSecretNotFound: (name: string) => new ServiceError(404, 'SecretNotFound', `Deleted Secret not found: ${name}`),
+  secretDisabled: (operation: string) =>
+    new ServiceError(403, 'Forbidden', `Operation ${operation} is not allowed on a disabled secret.`, 'SecretDisabled'),
+  secretNotYetValid: (operation: string) =>
+    new ServiceError(403, 'Forbidden', `Operation ${operation} is not allowed before the secret's activation time (nbf).`, 'SecretNotActive'),
+  secretExpired: (operation: string) =>
+    new ServiceError(403, 'Forbidden', `Operation ${operation} is not allowed on an expired secret.`, 'SecretExpired'),
+  deletedButRecoverable: (name: string) =>
+    new ServiceError(
+      409,
+      'Conflict',
+      `Secret ${name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged.`,
+      'ObjectIsDeletedButRecoverable',
+    ),
+  secretAlreadyExists: (name: string) =>
+    new ServiceError(409, 'Conflict', `Secret ${name} already exists. A secret can only be restored into a vault that does not hold a secret of that name.`),
+  purgeProtected: (name: string) =>
+    new ServiceError(
+      403,
+      'Forbidden',
+      `Operation "purge" is not allowed because purge protection is enabled for this vault. Key Vault service will automatically purge ${name} after the retention period has passed.`,
+    ),
+  purgeNotAllowed: (name: string) =>
+    new ServiceError(403, 'Forbidden', `Operation "purge" is not allowed on secret ${name} because soft delete is not enabled for this vault.`),
+  integrity: (what: string) =>
+    new ServiceError(500, 'InternalServerError', `The stored data for ${what} failed its integrity check and cannot be returned.`),
+  vaultNotFound: (host: string) =>
+    new ServiceError(404, 'VaultNotFound', `No vault is hosted at '${host}'.`),
+  notFound: (path: string) => new ServiceError(404, 'NotFound', `The requested resource '${path}' was not found.`),
+  methodNotAllowed: (method: string) => new ServiceError(405, 'BadParameter', `The method '${method}' is not supported for this resource.`),
+  badBackup: () => new ServiceError(400, 'BadParameter', 'Backup blob contains invalid or corrupt version.'),
+  internal: () => new ServiceError(500, 'InternalServerError', 'The server encountered an internal error.'),
+  // ARM (management plane) errors share the body shape.
+  resourceNotFound: (type: string, name: string, rg: string) =>
+    new ServiceError(404, 'ResourceNotFound', `The Resource '${type}/${name}' under resource group '${rg}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`),
+  resourceGroupNotFound: (rg: string) =>
+    new ServiceError(404, 'ResourceGroupNotFound', `Resource group '${rg}' could not be found.`),
+  subscriptionNotFound: (s: string) => new ServiceError(404, 'SubscriptionNotFound', `The subscription '${s}' could not be found.`),
+  vaultAlreadyExists: (name: string) =>
+    new ServiceError(409, 'VaultAlreadyExists', `The vault name '${name}' is already in use. Vault names are globally unique so it is possible that the name is already taken.`),
+  conflictingVaultDeleted: (name: string) =>
+    new ServiceError(
+      409,
+      'ConflictError',
+      `A vault with the same name already exists in deleted state. You need to either recover or purge existing key vault. Follow this link https://go.microsoft.com/fwlink/?linkid=2149745 for more information on soft delete.`,
+    ),
+  invalidArm: (message: string) => new ServiceError(400, 'BadRequest', message),
+  authorizationFailed: (oid: string, action: string, scope: string) =>
+    new ServiceError(
+      403,
+      'AuthorizationFailed',
+      `The client '${oid}' with object id '${oid}' does not have authorization to perform action '${action}' over scope '${scope}' or the scope is invalid. If access was recently granted, please refresh your credentials.`,
+    ),
+  armUnauthenticated: (message: string) =>
+    new ServiceError(401, 'InvalidAuthenticationToken', message),
+  throttled: (retryAfter: number) =>
+    new ServiceError(429, 'Throttled', 'Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached', undefined, {
+      'Retry-After': String(retryAfter),
+    }),
+};
+
+export const oauthErrors = {
+  invalidRequest: (aad: number | null, text: string) => new OAuthError(400, 'invalid_request', aad, text),
+  invalidClient: (aad: number, text: string) => new OAuthError(401, 'invalid_client', aad, text),
+  unauthorizedClient: (aad: number, text: string) => new OAuthError(400, 'unauthorized_client', aad, text),
+  invalidGrant: (aad: number, text: string) => new OAuthError(400, 'invalid_grant', aad, text),
+  invalidResource: (aad: number, text: string) => new OAuthError(400, 'invalid_resource', aad, text),
+  invalidScope: (aad: number, text: string) => new OAuthError(400, 'invalid_scope', aad, text),
+  unsupportedGrantType: (text: string) => new OAuthError(400, 'unsupported_grant_type', 70003, text),
+  tenantNotFound: (tenant: string) =>
+    new OAuthError(400, 'invalid_tenant', 90002, `AADSTS90002: Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`),
+};

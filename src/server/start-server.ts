@@ -1,0 +1,171 @@
+import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pino from 'pino';
+import type { CofferConfig } from '../config/config.js';
+import { createOwnerAuthorizer } from '../authorization/authorizer.js';
+import { loadBackupKey } from '../crypto/backup-key.js';
+import { loadKeyring } from '../crypto/keyring.js';
+import { keyIdsInUse, rewrapAll, rotateKeyringFile } from '../crypto/master-key-rotation.js';
+import { ServiceError } from './errors.js';
+import { createVaultKeys } from '../crypto/vault-keys.js';
+import { createDirectoryService } from '../identity/directory-service.js';
+import { createGrantHandler } from '../identity/oauth-grants.js';
+import { createTokenService } from '../identity/token-service.js';
+import { createSecretService } from '../secrets/secret-service.js';
+import { openSqliteStore } from '../storage/sqlite/sqlite-store.js';
+import { describeTrust, ensureTlsMaterial } from '../tls/certificates.js';
+import { createVaultService } from '../vaults/vault-service.js';
+import { buildApp } from './app.js';
+import { createBearerAuth } from './bearer-auth.js';
+import { ensureDeployment } from './bootstrap.js';
+import { createUrls } from './urls.js';
+
+// Boot: keyring, store, TLS, identity, services, HTTP; then bootstrap.json
+// for automation and a sweeper for expired soft-deleted objects.
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  bootstrapFile: string;
+  close(): Promise<void>;
+}
+
+export interface BootstrapInfo {
+  tenantId: string;
+  subscriptionId: string;
+  authorityHost: string;
+  managementEndpoint: string;
+  vaultDnsSuffix: string;
+  port: number;
+  caCertFile: string;
+  clientId: string;
+  clientSecret: string | null;
+  dev: boolean;
+}
+
+function writePrivateJson(file: string, value: unknown): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n', { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, file);
+}
+
+export async function startServer(config: CofferConfig): Promise<RunningServer> {
+  // Everything the server writes (database, WAL, keys) is private to its user.
+  process.umask(0o077);
+  const log = pino({ level: config.logLevel, base: { service: 'coffer' } });
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+
+  const keyringFile = join(config.dataDir, 'master.key');
+  const { keyring, created } = loadKeyring({ masterKey: config.masterKey, previousKeys: config.previousMasterKeys, file: keyringFile });
+  if (created) log.warn({ file: keyringFile }, 'created a new master key; back it up separately from the database');
+
+  const store = openSqliteStore({ file: join(config.dataDir, 'coffer.db') });
+  // Keys wrapped by a previous master key (an env-supplied rotation) move to the primary now.
+  const stale = [...(await keyIdsInUse(store))].filter((id) => id !== keyring.primaryId);
+  if (stale.length > 0) log.info({ result: await rewrapAll(store, keyring) }, 'rewrapped keys under the current master key');
+
+  const urls = createUrls({ publicHost: config.publicHost, port: config.port, vaultDnsSuffix: config.vaultDnsSuffix });
+  const tls = await ensureTlsMaterial({
+    caDir: config.tlsCaDir ?? join(config.dataDir, 'tls'),
+    certDir: join(config.dataDir, 'tls'),
+    dnsNames: [...new Set(['localhost', config.publicHost, config.vaultDnsSuffix, `*.${config.vaultDnsSuffix}`])],
+    ipAddresses: ['127.0.0.1', '::1'],
+    userCertFile: config.tlsCert,
+    userKeyFile: config.tlsKey,
+  });
+
+  const directory = createDirectoryService({ principals: store.principals });
+  const bootstrapFile = join(config.dataDir, 'bootstrap.json');
+  const deployment = await ensureDeployment(store, directory, { dev: config.dev, needAdminSecret: !existsSync(bootstrapFile) });
+  const tokens = await createTokenService({
+    store: store.signingKeys,
+    keyring,
+    issuer: urls.issuer(deployment.tenantId),
+    extraIssuers: [urls.adfsIssuer],
+    tenantId: deployment.tenantId,
+    lifetimeSeconds: config.tokenLifetimeSeconds,
+  });
+  const vaultKeys = createVaultKeys(keyring);
+  const vaults = createVaultService({ vaults: store.vaults, resourceGroups: store.resourceGroups, vaultKeys, location: config.location });
+  const secrets = createSecretService({ secrets: store.secrets, vaultKeys, backupKey: await loadBackupKey(store.settings, keyring), deploymentId: deployment.deploymentId });
+
+  const app = buildApp({
+    tenantId: deployment.tenantId,
+    subscriptionId: deployment.subscriptionId,
+    location: config.location,
+    port: config.port,
+    urls,
+    tokens,
+    auth: createBearerAuth({ tokens, urls, tenantId: deployment.tenantId }),
+    handleGrant: createGrantHandler({ tenantId: deployment.tenantId, directory, tokens, refreshTokens: store.refreshTokens, isKnownResource: urls.isKnownResource }),
+    authorizer: createOwnerAuthorizer({ adminObjectId: deployment.adminObjectId }),
+    vaults,
+    secrets,
+    directory,
+    adminObjectId: deployment.adminObjectId,
+    admin: {
+      async rotateMasterKey() {
+        if (config.masterKey) {
+          throw new ServiceError(409, 'Conflict', 'The master key comes from COFFER_MASTER_KEY: rotate by setting a new COFFER_MASTER_KEY and the old one in COFFER_PREVIOUS_MASTER_KEYS, then restart.');
+        }
+        const result = await rotateKeyringFile(keyringFile, store, (k) => vaultKeys.useKeyring(k));
+        log.info({ primaryId: result.primaryId, retired: result.retired }, 'master key rotated');
+        return result;
+      },
+    },
+    https: { key: tls.key, cert: tls.cert },
+    // Per-request logs are info level; the server logs only warnings and errors
+    // from inside request handling (never bodies, headers or tokens).
+    logger: ['silent', 'fatal', 'error'].includes(config.logLevel) ? { level: config.logLevel } : { level: 'warn' },
+  });
+  await app.listen({ port: config.port, host: config.host });
+
+  if (deployment.adminSecret !== null || !existsSync(bootstrapFile)) {
+    const info: BootstrapInfo = {
+      tenantId: deployment.tenantId,
+      subscriptionId: deployment.subscriptionId,
+      authorityHost: urls.authority,
+      managementEndpoint: urls.managementEndpoint,
+      vaultDnsSuffix: config.vaultDnsSuffix,
+      port: config.port,
+      caCertFile: tls.caFile,
+      clientId: deployment.adminAppId,
+      clientSecret: deployment.adminSecret,
+      dev: config.dev,
+    };
+    writePrivateJson(bootstrapFile, info);
+  }
+  const pidFile = join(config.dataDir, 'server.pid');
+  writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o600 });
+
+  const sweep = async () => {
+    const now = Math.floor(Date.now() / 1000);
+    try {
+      const purgedSecrets = await secrets.sweep(now);
+      const purgedVaults = await vaults.sweep(now);
+      await store.refreshTokens.deleteExpired(now);
+      if (purgedSecrets + purgedVaults > 0) log.info({ purgedSecrets, purgedVaults }, 'purged soft-deleted objects past retention');
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'sweep failed');
+    }
+  };
+  await sweep();
+  const timer = setInterval(sweep, config.purgeSweepSeconds * 1000);
+  timer.unref();
+
+  log.info({ url: urls.authority, vaults: `https://{vault}.${config.vaultDnsSuffix}:${config.port}`, tenantId: deployment.tenantId, bootstrap: bootstrapFile }, 'coffer is listening');
+  if (tls.generated) process.stderr.write(`\n${describeTrust(tls.caFile)}\n\n`);
+
+  return {
+    url: urls.authority,
+    port: config.port,
+    bootstrapFile,
+    async close() {
+      clearInterval(timer);
+      await app.close();
+      await store.close();
+      rmSync(pidFile, { force: true });
+    },
+  };
+}

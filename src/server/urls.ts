@@ -1,0 +1,50 @@
+import { portSuffix } from '../config/config.js';
+
+// Every externally visible URL coffer hands out is built here, so the
+// identity service, the management plane and the data plane agree on them.
+
+export interface Urls {
+  /** https://localhost:8443 — identity, management and portal host. */
+  authority: string;
+  managementEndpoint: string;
+  /** The resource named in the data plane's 401 challenge. */
+  vaultResource: string;
+  vaultDnsSuffix: string;
+  tenantAuthority(tenantId: string): string;
+  issuer(tenantId: string): string;
+  adfsIssuer: string;
+  vaultUri(name: string): string;
+  /** Audiences the data plane accepts. */
+  vaultAudiences: readonly string[];
+  /** Audiences the management plane accepts. */
+  managementAudiences: readonly string[];
+  /** Resource (audience) values the token service will issue tokens for. */
+  isKnownResource(resource: string): boolean;
+}
+
+export function createUrls(opts: { publicHost: string; port: number; vaultDnsSuffix: string }): Urls {
+  const port = portSuffix(opts.port);
+  const authority = `https://${opts.publicHost}${port}`;
+  const vaultResource = `https://${opts.vaultDnsSuffix}`;
+  const withSlashes = (urls: string[]) => urls.flatMap((u) => [u.replace(/\/$/, ''), u.replace(/\/?$/, '/')]);
+  const vaultAudiences = withSlashes([vaultResource]);
+  const managementAudiences = withSlashes([
+    authority,
+    'https://management.core.windows.net',
+    'https://management.azure.com',
+  ]);
+  const known = new Set([...vaultAudiences, ...managementAudiences].map((u) => u.toLowerCase()));
+  return {
+    authority,
+    managementEndpoint: authority,
+    vaultResource,
+    vaultDnsSuffix: opts.vaultDnsSuffix,
+    tenantAuthority: (tenantId) => `${authority}/${tenantId}`,
+    issuer: (tenantId) => `${authority}/${tenantId}/v2.0`,
+    adfsIssuer: `${authority}/adfs`,
+    vaultUri: (name) => `https://${name.toLowerCase()}.${opts.vaultDnsSuffix}${port}/`,
+    vaultAudiences,
+    managementAudiences,
+    isKnownResource: (resource) => known.has(resource.toLowerCase()),
+  };
+}

@@ -1,0 +1,237 @@
+// The storage contract. SQLite (embedded default) and PostgreSQL both implement
+// it, and test/storage-conformance.test.ts checks any implementation against it.
+// Every method is async so that a networked store fits the same shape.
+// Times are integer Unix seconds unless a field says otherwise.
+// Names are matched through `nameKey` (lower case), as Azure compares
+// identifiers case-insensitively; `name` keeps the caller's original spelling.
+
+export type PrincipalKind = 'ServicePrincipal' | 'User' | 'Group';
+
+export interface PrincipalRow {
+  objectId: string;
+  kind: PrincipalKind;
+  displayName: string;
+  /** Service principals only. */
+  appId: string | null;
+  /** Users only: user principal name. */
+  upn: string | null;
+  /** Users only: scrypt hash string (see identity/password-hash.ts). */
+  passwordHash: string | null;
+  createdAt: number;
+}
+
+export interface ClientSecretRow {
+  keyId: string;
+  objectId: string;
+  /** Hash of the secret (never the secret itself). */
+  secretHash: string;
+  /** First three characters, as Entra ID shows them. */
+  hint: string;
+  displayName: string | null;
+  startAt: number;
+  endAt: number;
+}
+
+export interface SigningKeyRow {
+  kid: string;
+  publicJwk: string;
+  /** PKCS#8 private key sealed by the master keyring. */
+  privateSealed: Buffer;
+  masterKeyId: string;
+  createdAt: number;
+  retiredAt: number | null;
+}
+
+export interface RefreshTokenRow {
+  tokenHash: string;
+  objectId: string;
+  clientId: string;
+  scope: string;
+  expiresAt: number;
+}
+
+export interface ResourceGroupRow {
+  subscriptionId: string;
+  name: string;
+  location: string;
+  tags: Record<string, string>;
+}
+
+export interface VaultRow {
+  /** Internal, immutable id (UUID); bound into every ciphertext of the vault. */
+  id: string;
+  name: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  location: string;
+  tags: Record<string, string>;
+  /** ARM `properties` as stored (JSON-serialisable). */
+  properties: Record<string, unknown>;
+  createdBy: string;
+  createdAt: number;
+  updatedAt: number;
+  deletedAt: number | null;
+  scheduledPurgeAt: number | null;
+  /** The vault's data key, wrapped by the master keyring. */
+  dekWrapped: Buffer;
+  masterKeyId: string;
+}
+
+export interface SecretVersionRow {
+  vaultId: string;
+  name: string;
+  version: string;
+  /** Monotonic per secret: the highest is the latest version. */
+  seq: number;
+  ciphertext: Buffer;
+  contentType: string | null;
+  tags: Record<string, string> | null;
+  enabled: boolean;
+  nbf: number | null;
+  exp: number | null;
+  created: number;
+  updated: number;
+}
+
+export type SecretVersionMeta = Omit<SecretVersionRow, 'ciphertext'>;
+
+export interface DeletedSecretInfo {
+  deletedAt: number;
+  scheduledPurgeAt: number;
+}
+
+/** A secret's latest version plus its deletion state. */
+export interface SecretSummary extends SecretVersionMeta {
+  deleted: DeletedSecretInfo | null;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque continuation; null on the last page. */
+  next: string | null;
+}
+
+export interface SecretVersionPatch {
+  contentType?: string | null;
+  tags?: Record<string, string> | null;
+  enabled?: boolean;
+  nbf?: number | null;
+  exp?: number | null;
+  updated: number;
+}
+
+export interface SettingsStore {
+  get(key: string): Promise<string | null>;
+  /** Sets the value only if the key is absent; returns the value now stored. */
+  setIfAbsent(key: string, value: string): Promise<string>;
+  set(key: string, value: string): Promise<void>;
+}
+
+export interface PrincipalStore {
+  insert(row: PrincipalRow): Promise<void>;
+  get(objectId: string): Promise<PrincipalRow | null>;
+  getByAppId(appId: string): Promise<PrincipalRow | null>;
+  getByUpn(upn: string): Promise<PrincipalRow | null>;
+  list(kind?: PrincipalKind): Promise<PrincipalRow[]>;
+  /** Deletes the principal and its client secrets. Returns false if absent. */
+  delete(objectId: string): Promise<boolean>;
+  addClientSecret(row: ClientSecretRow): Promise<void>;
+  listClientSecrets(objectId: string): Promise<ClientSecretRow[]>;
+  removeClientSecret(objectId: string, keyId: string): Promise<boolean>;
+}
+
+export interface SigningKeyStore {
+  insert(row: SigningKeyRow): Promise<void>;
+  list(): Promise<SigningKeyRow[]>;
+  retire(kid: string, at: number): Promise<void>;
+  rewrap(kid: string, privateSealed: Buffer, masterKeyId: string): Promise<void>;
+}
+
+export interface RefreshTokenStore {
+  insert(row: RefreshTokenRow): Promise<void>;
+  /** Removes and returns the row (refresh tokens are single use). */
+  take(tokenHash: string): Promise<RefreshTokenRow | null>;
+  deleteExpired(now: number): Promise<number>;
+}
+
+export interface ResourceGroupStore {
+  upsert(row: ResourceGroupRow): Promise<ResourceGroupRow>;
+  get(subscriptionId: string, name: string): Promise<ResourceGroupRow | null>;
+  list(subscriptionId: string): Promise<ResourceGroupRow[]>;
+  /** Fails (returns false) when the group still holds vaults. */
+  delete(subscriptionId: string, name: string): Promise<boolean>;
+}
+
+export interface VaultStore {
+  /** Throws StoreConflictError if the name is taken (live or soft-deleted). */
+  insert(row: VaultRow): Promise<void>;
+  /** Live or deleted vault by name (case-insensitive). */
+  getByName(name: string): Promise<VaultRow | null>;
+  getById(id: string): Promise<VaultRow | null>;
+  /** Live vaults; filters are optional. */
+  list(filter: { subscriptionId?: string; resourceGroup?: string }): Promise<VaultRow[]>;
+  listDeleted(subscriptionId: string): Promise<VaultRow[]>;
+  update(id: string, patch: { tags?: Record<string, string>; properties?: Record<string, unknown>; updatedAt: number }): Promise<void>;
+  markDeleted(id: string, deletedAt: number, scheduledPurgeAt: number): Promise<void>;
+  recover(id: string, at: number): Promise<void>;
+  /** Removes the vault and every secret in it. */
+  purge(id: string): Promise<void>;
+  /** Vaults (and their secrets) whose scheduled purge time has passed. */
+  purgeExpired(now: number): Promise<number>;
+  rewrapKey(id: string, dekWrapped: Buffer, masterKeyId: string): Promise<void>;
+  listKeys(): Promise<Array<{ id: string; dekWrapped: Buffer; masterKeyId: string }>>;
+}
+
+export interface SecretStore {
+  /**
+   * Adds a version and makes it the latest. Creates the secret on first use.
+   * Throws StoreConflictError('deleted') if the secret is soft-deleted.
+   */
+  insertVersion(row: Omit<SecretVersionRow, 'seq'>): Promise<SecretVersionRow>;
+  /** A version, or the latest when version is null; null if absent or deleted. */
+  getVersion(vaultId: string, name: string, version: string | null): Promise<SecretVersionRow | null>;
+  /** The secret's latest version and deletion state, deleted or not. */
+  getSummary(vaultId: string, name: string): Promise<SecretSummary | null>;
+  /** Live secrets ordered by name key. */
+  list(vaultId: string, limit: number, after: string | null): Promise<Page<SecretSummary>>;
+  /** Versions of a live secret ordered by version id. */
+  listVersions(vaultId: string, name: string, limit: number, after: string | null): Promise<Page<SecretVersionMeta>>;
+  listDeleted(vaultId: string, limit: number, after: string | null): Promise<Page<SecretSummary>>;
+  /** Returns the updated version, or null if absent/deleted. */
+  updateVersion(vaultId: string, name: string, version: string, patch: SecretVersionPatch): Promise<SecretVersionMeta | null>;
+  /** Soft delete: returns false if absent or already deleted. */
+  markDeleted(vaultId: string, name: string, info: DeletedSecretInfo): Promise<boolean>;
+  recover(vaultId: string, name: string): Promise<boolean>;
+  /** Hard delete of every version. Returns false if absent. */
+  purge(vaultId: string, name: string): Promise<boolean>;
+  /** Purges soft-deleted secrets whose scheduled purge time has passed. */
+  purgeExpired(now: number): Promise<number>;
+  /** Every version of a live secret with ciphertext, oldest first. */
+  allVersions(vaultId: string, name: string): Promise<SecretVersionRow[]>;
+  /**
+   * Inserts a whole secret (restore). Throws StoreConflictError('exists') if the
+   * name exists in the vault, live or deleted.
+   */
+  restore(vaultId: string, name: string, versions: Array<Omit<SecretVersionRow, 'seq'>>): Promise<void>;
+  /** Every ciphertext of a vault, for integrity checks and tests. */
+  countVersions(vaultId: string): Promise<number>;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  settings: SettingsStore;
+  principals: PrincipalStore;
+  signingKeys: SigningKeyStore;
+  refreshTokens: RefreshTokenStore;
+  resourceGroups: ResourceGroupStore;
+  vaults: VaultStore;
+  secrets: SecretStore;
+  close(): Promise<void>;
+}
+
+export class StoreConflictError extends Error {
+  constructor(public readonly reason: 'exists' | 'deleted', message: string) {
+    super(message);
+    this.name = 'StoreConflictError';
+  }
+}

@@ -1,0 +1,59 @@
+import type { ResourceGroupRow, VaultRow } from '../storage/store-types.js';
+import { vaultResourceId } from './vault-types.js';
+
+// Vault and resource group resources in ARM's JSON shape.
+
+export function vaultResource(v: VaultRow, vaultUri: string) {
+  const p = v.properties;
+  const properties: Record<string, unknown> = {
+    sku: p.sku ?? { family: 'A', name: 'standard' },
+    tenantId: p.tenantId,
+    accessPolicies: p.accessPolicies ?? [],
+    enabledForDeployment: p.enabledForDeployment ?? false,
+    enabledForDiskEncryption: p.enabledForDiskEncryption ?? false,
+    enabledForTemplateDeployment: p.enabledForTemplateDeployment ?? false,
+    enableSoftDelete: p.enableSoftDelete ?? true,
+    softDeleteRetentionInDays: p.softDeleteRetentionInDays ?? 90,
+    enableRbacAuthorization: p.enableRbacAuthorization ?? false,
+    vaultUri,
+    provisioningState: 'Succeeded',
+    publicNetworkAccess: p.publicNetworkAccess ?? 'Enabled',
+  };
+  if (p.enablePurgeProtection === true) properties.enablePurgeProtection = true;
+  return {
+    id: vaultResourceId(v),
+    name: v.name,
+    type: 'Microsoft.KeyVault/vaults',
+    location: v.location,
+    tags: v.tags,
+    systemData: {
+      createdBy: v.createdBy,
+      createdByType: 'Application',
+      createdAt: new Date(v.createdAt * 1000).toISOString(),
+      lastModifiedBy: v.createdBy,
+      lastModifiedByType: 'Application',
+      lastModifiedAt: new Date(v.updatedAt * 1000).toISOString(),
+    },
+    properties,
+  };
+}
+
+export function resourceGroupResource(g: ResourceGroupRow) {
+  return {
+    id: `/subscriptions/${g.subscriptionId}/resourceGroups/${g.name}`,
+    name: g.name,
+    type: 'Microsoft.Resources/resourceGroups',
+    location: g.location,
+    tags: g.tags,
+    properties: { provisioningState: 'Succeeded' },
+  };
+}
+
+/** The generic resource listing (GET /subscriptions/{s}/resources) entry. */
+export const genericResource = (v: VaultRow) => ({
+  id: vaultResourceId(v),
+  name: v.name,
+  type: 'Microsoft.KeyVault/vaults',
+  location: v.location,
+  tags: v.tags,
+});

@@ -1,0 +1,87 @@
+import { errors, ServiceError } from '../server/errors.js';
+import { GUID_RE } from '../identity/identity-types.js';
+import { VAULT_NAME_RE } from './vault-types.js';
+
+// ARM request bodies for vaults, checked field by field with ARM's wording.
+
+export interface VaultInput {
+  location?: string;
+  tags?: Record<string, string>;
+  properties: Record<string, unknown>;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const MAX_POLICIES = 1024;
+
+export function checkVaultName(name: string): string {
+  if (!VAULT_NAME_RE.test(name) || name.includes('--')) {
+    throw new ServiceError(
+      400,
+      'VaultNameNotValid',
+      `The vault name '${name}' is invalid. A vault's name must be between 3-24 alphanumeric characters. The name must begin with a letter, end with a letter or digit, and not contain consecutive hyphens.`,
+    );
+  }
+  return name;
+}
+
+function checkTags(v: unknown): Record<string, string> | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!isObject(v) || Object.values(v).some((x) => typeof x !== 'string')) throw errors.invalidArm('The tags property must be an object of string values.');
+  if (Object.keys(v).length > 50) throw errors.invalidArm('The number of tags exceeds the maximum of 50.');
+  return v as Record<string, string>;
+}
+
+function checkBool(props: Record<string, unknown>, key: string) {
+  if (props[key] !== undefined && props[key] !== null && typeof props[key] !== 'boolean') {
+    throw errors.invalidArm(`The property 'properties.${key}' must be a boolean.`);
+  }
+}
+
+function checkProperties(p: Record<string, unknown>, tenantId: string, full: boolean): Record<string, unknown> {
+  if (full || p.tenantId !== undefined) {
+    if (typeof p.tenantId !== 'string' || !GUID_RE.test(p.tenantId)) throw errors.invalidArm("The property 'properties.tenantId' is required and must be a GUID.");
+    if (p.tenantId.toLowerCase() !== tenantId) throw errors.invalidArm(`The tenant '${p.tenantId}' is not the tenant '${tenantId}' of this subscription.`);
+  }
+  if (full || p.sku !== undefined) {
+    const sku = p.sku;
+    if (!isObject(sku) || (sku.name !== 'standard' && sku.name !== 'premium')) {
+      throw errors.invalidArm("The property 'properties.sku' is required: { family: 'A', name: 'standard' | 'premium' }.");
+    }
+  }
+  for (const key of ['enableSoftDelete', 'enablePurgeProtection', 'enableRbacAuthorization', 'enabledForDeployment', 'enabledForDiskEncryption', 'enabledForTemplateDeployment']) {
+    checkBool(p, key);
+  }
+  if (p.softDeleteRetentionInDays !== undefined && p.softDeleteRetentionInDays !== null) {
+    const d = p.softDeleteRetentionInDays;
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 7 || d > 90) {
+      throw errors.invalidArm("The property 'properties.softDeleteRetentionInDays' must be an integer from 7 to 90.");
+    }
+  }
+  if (p.enablePurgeProtection === false) {
+    throw errors.invalidArm('The property "enablePurgeProtection" cannot be set to false. Enabling the purge protection for a vault is an irreversible action.');
+  }
+  if (p.accessPolicies !== undefined && p.accessPolicies !== null) {
+    if (!Array.isArray(p.accessPolicies)) throw errors.invalidArm("The property 'properties.accessPolicies' must be an array.");
+    if (p.accessPolicies.length > MAX_POLICIES) throw errors.invalidArm(`The number of access policies exceeds the maximum of ${MAX_POLICIES}.`);
+  }
+  if (p.createMode !== undefined && p.createMode !== 'default' && p.createMode !== 'recover') {
+    throw errors.invalidArm("The property 'properties.createMode' must be 'default' or 'recover'.");
+  }
+  return p;
+}
+
+export function parseVaultPut(body: unknown, tenantId: string): VaultInput {
+  if (!isObject(body)) throw errors.invalidArm('The request body must be a JSON object.');
+  if (typeof body.location !== 'string' || body.location.trim() === '') {
+    throw new ServiceError(400, 'LocationRequired', 'The location property is required for this definition.');
+  }
+  if (!isObject(body.properties)) throw errors.invalidArm("The property 'properties' is required.");
+  return { location: body.location, tags: checkTags(body.tags), properties: checkProperties(body.properties, tenantId, true) };
+}
+
+export function parseVaultPatch(body: unknown, tenantId: string): VaultInput {
+  if (!isObject(body)) throw errors.invalidArm('The request body must be a JSON object.');
+  const props = body.properties === undefined ? {} : body.properties;
+  if (!isObject(props)) throw errors.invalidArm("The property 'properties' must be an object.");
+  return { tags: checkTags(body.tags), properties: checkProperties(props, tenantId, false) };
+}

@@ -1,0 +1,161 @@
+import { randomUUID } from 'node:crypto';
+import type { ResourceGroupRow, ResourceGroupStore, VaultRow, VaultStore } from '../storage/store-types.js';
+import { StoreConflictError } from '../storage/store-types.js';
+import type { VaultKeys } from '../crypto/vault-keys.js';
+import { errors } from '../server/errors.js';
+import { DEFAULT_RETENTION_DAYS, vaultPolicy } from './vault-types.js';
+import type { VaultInput } from './vault-input.js';
+
+// Vault lifecycle (the management plane's domain). The data plane looks
+// vaults up by host name on every request, so live vaults are cached by name
+// and the cache is dropped on every change made through this service.
+
+export interface VaultService {
+  /** A live vault by name, from cache. */
+  findLive(name: string): Promise<VaultRow | null>;
+  get(subscriptionId: string, resourceGroup: string, name: string): Promise<VaultRow>;
+  list(filter: { subscriptionId: string; resourceGroup?: string }): Promise<VaultRow[]>;
+  put(input: { subscriptionId: string; resourceGroup: string; name: string; body: VaultInput; createdBy: string }): Promise<{ vault: VaultRow; created: boolean }>;
+  patch(vault: VaultRow, body: VaultInput): Promise<VaultRow>;
+  delete(vault: VaultRow): Promise<void>;
+  /** Purges soft-deleted vaults past retention. */
+  sweep(now: number): Promise<number>;
+  ensureResourceGroup(row: ResourceGroupRow): Promise<{ group: ResourceGroupRow; created: boolean }>;
+  getResourceGroup(subscriptionId: string, name: string): Promise<ResourceGroupRow>;
+  listResourceGroups(subscriptionId: string): Promise<ResourceGroupRow[]>;
+}
+
+const DAY = 24 * 3600;
+/** Properties ARM computes; never stored from a request. */
+const COMPUTED = ['vaultUri', 'provisioningState', 'createMode', 'hsmPoolResourceId'];
+
+function cleanProperties(p: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(p).filter(([k, v]) => !COMPUTED.includes(k) && v !== null && v !== undefined));
+}
+
+export function createVaultService(deps: {
+  vaults: VaultStore;
+  resourceGroups: ResourceGroupStore;
+  vaultKeys: VaultKeys;
+  location: string;
+  now?: () => number;
+}): VaultService {
+  const { vaults, resourceGroups, vaultKeys } = deps;
+  const now = deps.now ?? (() => Math.floor(Date.now() / 1000));
+  const cache = new Map<string, VaultRow>();
+  const invalidate = (name: string) => cache.delete(name.toLowerCase());
+
+  async function getResourceGroup(subscriptionId: string, name: string) {
+    const rg = await resourceGroups.get(subscriptionId, name);
+    if (!rg) throw errors.resourceGroupNotFound(name);
+    return rg;
+  }
+
+  function checkImmutable(current: VaultRow, next: Record<string, unknown>) {
+    const before = vaultPolicy(current);
+    if (before.softDelete && next.enableSoftDelete === false) {
+      throw errors.invalidArm('The property "enableSoftDelete" cannot be set to false. Enabling the soft delete for a vault is an irreversible action.');
+    }
+    const retention = next.softDeleteRetentionInDays;
+    if (typeof retention === 'number' && retention !== before.retentionDays) {
+      throw errors.invalidArm('The property "softDeleteRetentionInDays" cannot be changed once the vault has been created.');
+    }
+  }
+
+  async function update(vault: VaultRow, tags: Record<string, string> | undefined, properties: Record<string, unknown>): Promise<VaultRow> {
+    const patch = { tags: tags ?? vault.tags, properties, updatedAt: now() };
+    await vaults.update(vault.id, patch);
+    invalidate(vault.name);
+    return { ...vault, ...patch };
+  }
+
+  return {
+    async findLive(name) {
+      const key = name.toLowerCase();
+      const hit = cache.get(key);
+      if (hit) return hit;
+      const row = await vaults.getByName(key);
+      if (!row || row.deletedAt !== null) return null;
+      cache.set(key, row);
+      return row;
+    },
+    async get(subscriptionId, resourceGroup, name) {
+      const row = await vaults.getByName(name);
+      if (!row || row.deletedAt !== null || row.subscriptionId !== subscriptionId || row.resourceGroup.toLowerCase() !== resourceGroup.toLowerCase()) {
+        throw errors.resourceNotFound('Microsoft.KeyVault/vaults', name, resourceGroup);
+      }
+      return row;
+    },
+    list: (filter) => vaults.list(filter),
+    async put({ subscriptionId, resourceGroup, name, body, createdBy }) {
+      const rg = await getResourceGroup(subscriptionId, resourceGroup);
+      const existing = await vaults.getByName(name);
+      if (existing && existing.deletedAt !== null) throw errors.conflictingVaultDeleted(name);
+      if (existing) {
+        if (existing.subscriptionId !== subscriptionId || existing.resourceGroup.toLowerCase() !== rg.name.toLowerCase()) {
+          throw errors.vaultAlreadyExists(name);
+        }
+        const properties = cleanProperties(body.properties);
+        checkImmutable(existing, properties);
+        // PUT replaces, but soft delete settings persist as Azure keeps them.
+        const policy = vaultPolicy(existing);
+        properties.enableSoftDelete ??= policy.softDelete;
+        properties.softDeleteRetentionInDays ??= policy.retentionDays;
+        if (policy.purgeProtection) properties.enablePurgeProtection = true;
+        return { vault: await update(existing, body.tags ?? {}, properties), created: false };
+      }
+      const properties = cleanProperties(body.properties);
+      properties.enableSoftDelete ??= true;
+      properties.softDeleteRetentionInDays ??= DEFAULT_RETENTION_DAYS;
+      properties.accessPolicies ??= [];
+      const id = randomUUID();
+      const t = now();
+      const row: VaultRow = {
+        id,
+        name,
+        subscriptionId,
+        resourceGroup: rg.name,
+        location: (body.location ?? deps.location).toLowerCase().replace(/\s+/g, ''),
+        tags: body.tags ?? {},
+        properties,
+        createdBy,
+        createdAt: t,
+        updatedAt: t,
+        deletedAt: null,
+        scheduledPurgeAt: null,
+        ...vaultKeys.create(id),
+      };
+      try {
+        await vaults.insert(row);
+      } catch (err) {
+        if (err instanceof StoreConflictError) throw errors.vaultAlreadyExists(name);
+        throw err;
+      }
+      return { vault: row, created: true };
+    },
+    async patch(vault, body) {
+      const next = cleanProperties(body.properties);
+      checkImmutable(vault, next);
+      return update(vault, body.tags, { ...vault.properties, ...next });
+    },
+    async delete(vault) {
+      const policy = vaultPolicy(vault);
+      invalidate(vault.name);
+      if (!policy.softDelete) {
+        await vaults.purge(vault.id);
+        vaultKeys.forget(vault.id);
+        return;
+      }
+      const t = now();
+      await vaults.markDeleted(vault.id, t, t + policy.retentionDays * DAY);
+    },
+    sweep: (t) => vaults.purgeExpired(t),
+    async ensureResourceGroup(row) {
+      const existing = await resourceGroups.get(row.subscriptionId, row.name);
+      const group = await resourceGroups.upsert(existing ? { ...existing, tags: row.tags } : row);
+      return { group, created: !existing };
+    },
+    getResourceGroup,
+    listResourceGroups: (s) => resourceGroups.list(s),
+  };
+}

@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { armClient, createVault, credential } from './support/clients.js';
+import { startTestServer, type TestServer } from './support/server-fixture.js';
+
+// @azure/arm-keyvault with `endpoint` set to coffer: vault lifecycle.
+
+describe('@azure/arm-keyvault against coffer', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(() => server?.stop());
+
+  it('creates, reads, lists, updates and deletes a vault', async () => {
+    const created = await createVault(server, 'arm-vault', { softDeleteRetentionInDays: 30, enableRbacAuthorization: true });
+    assert.equal(created.name, 'arm-vault');
+    assert.equal(created.type, 'Microsoft.KeyVault/vaults');
+    assert.equal(created.id, `/subscriptions/${server.bootstrap.subscriptionId}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/arm-vault`);
+    assert.equal(created.properties.vaultUri, `${server.vaultUrl('arm-vault')}/`);
+    assert.equal(created.properties.tenantId, server.bootstrap.tenantId);
+    assert.equal(created.properties.enableSoftDelete, true);
+    assert.equal(created.properties.softDeleteRetentionInDays, 30);
+    assert.equal(created.properties.enableRbacAuthorization, true);
+    assert.equal(created.properties.provisioningState, 'Succeeded');
+
+    const arm = armClient(server);
+    const got = await arm.vaults.get('rg-test', 'arm-vault');
+    assert.equal(got.properties.vaultUri, created.properties.vaultUri);
+
+    const names = [];
+    for await (const v of arm.vaults.listByResourceGroup('rg-test')) names.push(v.name);
+    assert.deepEqual(names, ['arm-vault']);
+    const bySub = [];
+    for await (const v of arm.vaults.listBySubscription()) bySub.push(v.name);
+    assert.ok(bySub.includes('arm-vault'));
+
+    const updated = await arm.vaults.update('rg-test', 'arm-vault', { properties: { enablePurgeProtection: true, enableRbacAuthorization: false }, tags: { env: 'test' } });
+    assert.equal(updated.properties.enablePurgeProtection, true);
+    assert.equal(updated.properties.enableRbacAuthorization, false);
+    assert.deepEqual(updated.tags, { env: 'test' });
+    assert.equal((await arm.vaults.get('rg-test', 'arm-vault')).properties.enablePurgeProtection, true);
+
+    await assert.rejects(arm.vaults.update('rg-test', 'arm-vault', { properties: { enablePurgeProtection: false } }), (err: { statusCode?: number }) => err.statusCode === 400);
+    await assert.rejects(arm.vaults.update('rg-test', 'arm-vault', { properties: { enableSoftDelete: false } }), (err: { statusCode?: number }) => err.statusCode === 400);
+
+    await arm.vaults.delete('rg-test', 'arm-vault');
+    await assert.rejects(arm.vaults.get('rg-test', 'arm-vault'), (err: { statusCode?: number; code?: string }) => err.statusCode === 404 && err.code === 'ResourceNotFound');
+  });
+
+  it('refuses invalid names, a missing tenant, bad retention and a taken name', async () => {
+    const arm = armClient(server);
+    await createVault(server, 'taken-name');
+    const base = { location: 'local', properties: { tenantId: server.bootstrap.tenantId, sku: { family: 'A' as const, name: 'standard' as const } } };
+    await assert.rejects(arm.vaults.beginCreateOrUpdateAndWait('rg-test', 'x', base), (err: { statusCode?: number; code?: string }) => err.statusCode === 400 && err.code === 'VaultNameNotValid');
+    await assert.rejects(arm.vaults.beginCreateOrUpdateAndWait('rg-test', 'double--hyphen', base), (err: { statusCode?: number }) => err.statusCode === 400);
+    await assert.rejects(
+      arm.vaults.beginCreateOrUpdateAndWait('rg-test', 'bad-retention', { ...base, properties: { ...base.properties, softDeleteRetentionInDays: 3 } }),
+      (err: { statusCode?: number }) => err.statusCode === 400,
+    );
+    await assert.rejects(
+      arm.vaults.beginCreateOrUpdateAndWait('rg-test', 'foreign-tenant', { ...base, properties: { ...base.properties, tenantId: '11111111-1111-4111-8111-111111111111' } }),
+      (err: { statusCode?: number }) => err.statusCode === 400,
+    );
+    await assert.rejects(arm.vaults.beginCreateOrUpdateAndWait('no-such-rg', 'orphan-vault', base), (err: { statusCode?: number; code?: string }) => err.statusCode === 404 && err.code === 'ResourceGroupNotFound');
+    const token = await credential(server).getToken(`${server.url}/.default`);
+    await fetch(`${server.url}/subscriptions/${server.bootstrap.subscriptionId}/resourcegroups/rg-other?api-version=2021-04-01`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ location: 'local' }),
+    });
+    await assert.rejects(arm.vaults.beginCreateOrUpdateAndWait('rg-other', 'taken-name', base), (err: { statusCode?: number; code?: string }) => err.statusCode === 409 && err.code === 'VaultAlreadyExists');
+  });
+
+  it('a deleted vault stops serving its data plane', async () => {
+    await createVault(server, 'gone-vault');
+    const token = await credential(server).getToken(`https://${server.bootstrap.vaultDnsSuffix}/.default`);
+    const before = await fetch(`${server.vaultUrl('gone-vault')}/secrets?api-version=7.6`, { headers: { authorization: `Bearer ${token.token}` } });
+    assert.equal(before.status, 200);
+    await armClient(server).vaults.delete('rg-test', 'gone-vault');
+    const afterDelete = await fetch(`${server.vaultUrl('gone-vault')}/secrets?api-version=7.6`, { headers: { authorization: `Bearer ${token.token}` } });
+    assert.equal(afterDelete.status, 404);
+  });
+
+  it('management calls need a management token', async () => {
+    const url = `${server.url}/subscriptions/${server.bootstrap.subscriptionId}/providers/Microsoft.KeyVault/vaults?api-version=2023-07-01`;
+    const none = await fetch(url);
+    assert.equal(none.status, 401);
+    assert.equal(((await none.json()) as { error: { code: string } }).error.code, 'AuthenticationFailed');
+    const vaultToken = await credential(server).getToken(`https://${server.bootstrap.vaultDnsSuffix}/.default`);
+    const wrong = await fetch(url, { headers: { authorization: `Bearer ${vaultToken.token}` } });
+    assert.equal(wrong.status, 401);
+    assert.equal(((await wrong.json()) as { error: { code: string } }).error.code, 'InvalidAuthenticationTokenAudience');
+  });
+});

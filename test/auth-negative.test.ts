@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createVault, credential, secretClient } from './support/clients.js';
+import { startTestServer, type TestServer } from './support/server-fixture.js';
+import { forge, goodClaims, unsigned } from './support/tokens.js';
+
+// Every way a bearer token can be wrong gets Azure's 401 with the challenge,
+// and nothing in the vault changes.
+
+describe('data-plane authentication', () => {
+  let server: TestServer;
+  let other: TestServer;
+  const vault = 'auth-vault';
+  let url: string;
+  let secretVersion: string;
+
+  before(async () => {
+    [server, other] = await Promise.all([startTestServer(), startTestServer({ dev: false })]);
+    await createVault(server, vault);
+    const set = await secretClient(server, vault).setSecret('guarded', 'original');
+    secretVersion = set.properties.version!;
+    url = `${server.vaultUrl(vault)}/secrets/guarded?api-version=7.6`;
+  });
+  after(async () => {
+    await server?.stop();
+    await other?.stop();
+  });
+
+  async function assertUnchanged() {
+    const s = await secretClient(server, vault).getSecret('guarded');
+    assert.equal(s.value, 'original');
+    assert.equal(s.properties.version, secretVersion);
+  }
+
+  async function put(token: string | null) {
+    return fetch(url, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', ...(token === null ? {} : { authorization: `Bearer ${token}` }) },
+      body: JSON.stringify({ value: 'overwritten' }),
+    });
+  }
+
+  async function expect401(res: Response, message: RegExp) {
+    assert.equal(res.status, 401);
+    const challenge = res.headers.get('www-authenticate') ?? '';
+    assert.equal(challenge, `Bearer authorization="${server.url}/${server.bootstrap.tenantId}", resource="https://${server.bootstrap.vaultDnsSuffix}"`);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    assert.equal(body.error.code, 'Unauthorized');
+    assert.match(body.error.message, message);
+    await assertUnchanged();
+  }
+
+  it('no token: 401 with the challenge', async () => {
+    await expect401(await put(null), /AKV10000: Request is missing a Bearer or PoP token/);
+  });
+
+  const cases: Array<[string, () => Promise<string>, RegExp]> = [
+    ['expired', () => forge(server, goodClaims(server, { iat: Math.floor(Date.now() / 1000) - 7200, nbf: Math.floor(Date.now() / 1000) - 7200, exp: Math.floor(Date.now() / 1000) - 3600 })), /expired/],
+    ['not yet valid', () => forge(server, goodClaims(server, { nbf: Math.floor(Date.now() / 1000) + 3600, exp: Math.floor(Date.now() / 1000) + 7200 })), /not yet valid/],
+    ['wrong audience', () => forge(server, goodClaims(server, { aud: 'https://vault.azure.net' })), /AKV10022: Invalid audience/],
+    ['management audience', () => forge(server, goodClaims(server, { aud: server.url })), /AKV10022/],
+    ['wrong issuer', () => forge(server, goodClaims(server, { iss: 'https://login.microsoftonline.com/x/v2.0' })), /AKV10032: Invalid issuer/],
+    ['wrong tenant', () => forge(server, goodClaims(server, { tid: 'deadbeef-0000-4000-8000-000000000000' })), /AKV10032/],
+    ['bad signature', () => forge(server, goodClaims(server), { foreignKey: true }), /signature/],
+    ['unknown key id', () => forge(server, goodClaims(server), { kid: 'nope' }), /signature/],
+    ['alg none', async () => unsigned(goodClaims(server)), /AKV100/],
+    ['garbage', async () => 'not-a-jwt', /AKV10000/],
+  ];
+  for (const [name, make, message] of cases) {
+    it(`${name}: 401`, async () => expect401(await put(await make()), message));
+  }
+
+  it('a token from another coffer deployment: 401', async () => {
+    const foreign = await credential(other).getToken(`https://${other.bootstrap.vaultDnsSuffix}/.default`);
+    await expect401(await put(foreign.token), /AKV100/);
+  });
+
+  it('an authenticated caller without rights: 403 with Azure\'s access-policy body', async () => {
+    const adminToken = await credential(server).getToken(`${server.url}/.default`);
+    const created = await fetch(`${server.url}/v1.0/servicePrincipals`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ displayName: 'outsider' }),
+    });
+    assert.equal(created.status, 201);
+    const sp = (await created.json()) as { appId: string; id: string; passwordCredentials: Array<{ secretText: string }> };
+    const outsider = secretClient(server, vault, credential(server, sp.appId, sp.passwordCredentials[0]!.secretText));
+    await assert.rejects(outsider.getSecret('guarded'), (err: { statusCode?: number; code?: string; message: string }) => {
+      assert.equal(err.statusCode, 403);
+      assert.equal(err.code, 'Forbidden');
+      assert.match(err.message, new RegExp(`appid=${sp.appId};oid=${sp.id}`));
+      assert.match(err.message, /does not have secrets get permission on key vault 'auth-vault;location=local'/);
+      return true;
+    });
+    await assert.rejects(outsider.setSecret('guarded', 'overwritten'), (err: { statusCode?: number }) => err.statusCode === 403);
+    await assertUnchanged();
+  });
+});

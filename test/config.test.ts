@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../src/config/config.js';
+
+describe('configuration', () => {
+  it('has working defaults', () => {
+    const c = loadConfig({}, {}, undefined);
+    assert.equal(c.port, 8443);
+    assert.equal(c.vaultDnsSuffix, 'vault.localhost');
+    assert.equal(c.host, 'localhost');
+    assert.ok(c.dataDir.endsWith('/data'));
+    assert.equal(c.dev, false);
+  });
+
+  it('flags beat environment, environment beats the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-config-'));
+    const file = join(dir, 'coffer.json');
+    writeFileSync(file, JSON.stringify({ port: 1111, location: 'filelocation', logLevel: 'debug' }));
+    const c = loadConfig({ port: '3333' }, { COFFER_PORT: '2222', COFFER_LOCATION: 'envlocation' }, file);
+    assert.equal(c.port, 3333);
+    assert.equal(c.location, 'envlocation');
+    assert.equal(c.logLevel, 'debug');
+  });
+
+  it('names every invalid setting', () => {
+    assert.throws(
+      () => loadConfig({ port: '70000', vaultDnsSuffix: 'Not A Domain' }, { COFFER_LOG_LEVEL: 'loud' }, undefined),
+      (err: ConfigError) => {
+        assert.ok(err instanceof ConfigError);
+        assert.ok(err.problems.some((p) => p.startsWith('port:')));
+        assert.ok(err.problems.some((p) => p.startsWith('vaultDnsSuffix:')));
+        assert.ok(err.problems.some((p) => p.startsWith('logLevel:')));
+        return true;
+      },
+    );
+  });
+
+  it('refuses unknown keys in the file, a half TLS pair, and dev mode off loopback', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-config-'));
+    const file = join(dir, 'coffer.json');
+    writeFileSync(file, JSON.stringify({ prot: 1 }));
+    assert.throws(() => loadConfig({}, {}, file), /prot/);
+    assert.throws(() => loadConfig({ tlsCert: '/x.pem' }, {}, undefined), /together/);
+    assert.throws(() => loadConfig({ dev: true, host: '0.0.0.0' }, {}, undefined), /loopback/);
+    assert.throws(() => loadConfig({}, {}, join(dir, 'missing.json')), /does not exist/);
+  });
+});

@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createVault, credential, secretClient } from './support/clients.js';
+import { startTestServer, type TestServer } from './support/server-fixture.js';
+
+// Bad input gets Azure's 400 BadParameter (or the status Azure uses) and
+// leaves the stored data exactly as it was.
+
+describe('data-plane input validation', () => {
+  let server: TestServer;
+  let token: string;
+  const vault = 'input-vault';
+  let base: string;
+
+  before(async () => {
+    server = await startTestServer();
+    await createVault(server, vault);
+    await secretClient(server, vault).setSecret('existing', 'untouched', { tags: { keep: 'yes' } });
+    token = (await credential(server).getToken(`https://${server.bootstrap.vaultDnsSuffix}/.default`)).token;
+    base = server.vaultUrl(vault);
+  });
+  after(() => server?.stop());
+
+  async function snapshot() {
+    const client = secretClient(server, vault);
+    const names: string[] = [];
+    for await (const p of client.listPropertiesOfSecrets()) names.push(`${p.name}@${p.version}`);
+    const existing = await client.getSecret('existing');
+    return { names: names.sort(), value: existing.value, tags: existing.properties.tags };
+  }
+
+  async function call(method: string, path: string, body?: string, headers: Record<string, string> = {}) {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      body,
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? (JSON.parse(text) as { error?: { code: string; message: string } }) : null };
+  }
+
+  const json = (v: unknown) => JSON.stringify(v);
+  const cases: Array<{ name: string; method: string; path: string; body?: string; headers?: Record<string, string>; status: number; code: string; message?: RegExp }> = [
+    { name: 'empty name', method: 'PUT', path: '/secrets/?api-version=7.6', body: json({ value: 'x' }), status: 400, code: 'BadParameter' },
+    { name: '128-character name', method: 'PUT', path: `/secrets/${'a'.repeat(128)}?api-version=7.6`, body: json({ value: 'x' }), status: 400, code: 'BadParameter', message: /invalid name/ },
+    { name: 'underscore in name', method: 'PUT', path: '/secrets/my_secret?api-version=7.6', body: json({ value: 'x' }), status: 400, code: 'BadParameter', message: /invalid name: my_secret/ },
+    { name: 'non-ASCII name', method: 'PUT', path: `/secrets/${encodeURIComponent('sécret')}?api-version=7.6`, body: json({ value: 'x' }), status: 400, code: 'BadParameter' },
+    { name: 'dot-dot name', method: 'PUT', path: '/secrets/%2E%2E?api-version=7.6', body: json({ value: 'x' }), status: 400, code: 'BadParameter' },
+    { name: 'value over 25 KB', method: 'PUT', path: '/secrets/big?api-version=7.6', body: json({ value: 'x'.repeat(25 * 1024 + 1) }), status: 400, code: 'BadParameter' },
+    { name: '16 tags', method: 'PUT', path: '/secrets/tagged?api-version=7.6', body: json({ value: 'x', tags: Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`t${i}`, 'v'])) }), status: 400, code: 'BadParameter' },
+    { name: 'over-long tag value', method: 'PUT', path: '/secrets/tagged?api-version=7.6', body: json({ value: 'x', tags: { t: 'v'.repeat(513) } }), status: 400, code: 'BadParameter' },
+    { name: 'non-string value', method: 'PUT', path: '/secrets/typed?api-version=7.6', body: json({ value: 42 }), status: 400, code: 'BadParameter' },
+    { name: 'missing value', method: 'PUT', path: '/secrets/typed?api-version=7.6', body: json({}), status: 400, code: 'BadParameter' },
+    { name: 'malformed JSON', method: 'PUT', path: '/secrets/existing?api-version=7.6', body: '{"value": "x"', status: 400, code: 'BadParameter' },
+    { name: 'JSON array body', method: 'PUT', path: '/secrets/existing?api-version=7.6', body: '[1,2]', status: 400, code: 'BadParameter' },
+    { name: 'wrong content type', method: 'PUT', path: '/secrets/existing?api-version=7.6', body: 'value=x', headers: { 'content-type': 'text/plain' }, status: 415, code: 'BadParameter' },
+    { name: 'missing api-version', method: 'PUT', path: '/secrets/existing', body: json({ value: 'x' }), status: 400, code: 'BadParameter', message: /api-version/ },
+    { name: 'malformed api-version', method: 'GET', path: '/secrets/existing?api-version=banana', status: 400, code: 'BadParameter' },
+    { name: 'maxresults 26', method: 'GET', path: '/secrets?api-version=7.6&maxresults=26', status: 400, code: 'BadParameter' },
+    { name: 'bad skiptoken', method: 'GET', path: '/secrets?api-version=7.6&$skiptoken=%3C%3E', status: 400, code: 'BadParameter' },
+    { name: 'update changing the value', method: 'PATCH', path: '/secrets/existing?api-version=7.6', body: json({ value: 'changed' }), status: 400, code: 'BadParameter' },
+    { name: 'bad attributes', method: 'PATCH', path: '/secrets/existing?api-version=7.6', body: json({ attributes: { enabled: 'yes' } }), status: 400, code: 'BadParameter' },
+    { name: 'tags not strings', method: 'PATCH', path: '/secrets/existing?api-version=7.6', body: json({ tags: { keep: 1 } }), status: 400, code: 'BadParameter' },
+    { name: 'restore of garbage', method: 'POST', path: '/secrets/restore?api-version=7.6', body: json({ value: 'AAAA' }), status: 400, code: 'BadParameter' },
+    { name: 'unknown version', method: 'GET', path: '/secrets/existing/0123456789abcdef0123456789abcdef?api-version=7.6', status: 404, code: 'SecretNotFound' },
+    { name: 'unknown secret', method: 'GET', path: '/secrets/nothing-here?api-version=7.6', status: 404, code: 'SecretNotFound', message: /A secret with \(name\/id\) nothing-here was not found in this key vault/ },
+  ];
+
+  for (const c of cases) {
+    it(`${c.name}: ${c.status} ${c.code}, nothing changed`, async () => {
+      const before = await snapshot();
+      const res = await call(c.method, c.path, c.body, c.headers);
+      assert.equal(res.status, c.status, JSON.stringify(res.body));
+      assert.equal(res.body?.error?.code, c.code);
+      if (c.message) assert.match(res.body!.error!.message, c.message);
+      assert.deepEqual(await snapshot(), before);
+    });
+  }
+
+  it('set on a soft-deleted name: 409 ObjectIsDeletedButRecoverable, nothing changed', async () => {
+    const client = secretClient(server, vault);
+    await client.setSecret('tombstone', 'gone');
+    await (await client.beginDeleteSecret('tombstone')).pollUntilDone();
+    const before = await snapshot();
+    const res = await call('PUT', '/secrets/tombstone?api-version=7.6', json({ value: 'new' }));
+    assert.equal(res.status, 409);
+    assert.equal(res.body?.error?.code, 'Conflict');
+    assert.equal((res.body?.error as { innererror?: { code: string } }).innererror?.code, 'ObjectIsDeletedButRecoverable');
+    assert.deepEqual(await snapshot(), before);
+    assert.equal((await client.getDeletedSecret('tombstone')).name, 'tombstone');
+  });
+
+  it('every published api-version, and a future one, is accepted', async () => {
+    for (const v of ['7.0', '7.1', '7.2', '7.3', '7.4', '7.5', '7.6', '2025-07-01', '2027-01-01']) {
+      const res = await call('GET', `/secrets/existing?api-version=${v}`);
+      assert.equal(res.status, 200, `api-version ${v}`);
+    }
+  });
+
+  it('a vault that does not exist: 404', async () => {
+    const res = await fetch(`${server.vaultUrl('no-such-vault')}/secrets/x?api-version=7.6`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(res.status, 404);
+  });
+});

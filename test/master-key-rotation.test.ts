@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createVault, secretClient } from './support/clients.js';
+import { cliHome, coffer } from './support/cli.js';
+import { startTestServer, type TestServer } from './support/server-fixture.js';
+
+// `coffer admin rotate-master-key` rewraps every vault key under a new master
+// key while the server runs, and offline; nothing becomes unreadable.
+
+const keyFile = (s: TestServer) => JSON.parse(readFileSync(join(s.dataDir, 'master.key'), 'utf8')) as { primary: string; keys: Record<string, string> };
+
+describe('master key rotation', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+    await createVault(server, 'rotate-a');
+    await createVault(server, 'rotate-b');
+    await secretClient(server, 'rotate-a').setSecret('s', 'alpha');
+    await secretClient(server, 'rotate-b').setSecret('s', 'bravo');
+  });
+  after(() => server?.stop());
+
+  it('rotates online: new primary, old key gone, every secret still readable', async () => {
+    const before = keyFile(server);
+    const r = await coffer(cliHome(), ['admin', 'rotate-master-key', '--data-dir', server.dataDir]);
+    assert.equal(r.code, 0, r.stderr);
+    const result = JSON.parse(r.stdout) as { vaultKeys: number; primaryId: string; retired: string[] };
+    assert.equal(result.vaultKeys, 2);
+    const after = keyFile(server);
+    assert.notEqual(after.primary, before.primary);
+    assert.deepEqual(Object.keys(after.keys), [after.primary]);
+    assert.deepEqual(result.retired, [before.primary]);
+    assert.equal((await secretClient(server, 'rotate-a').getSecret('s')).value, 'alpha');
+    // A vault created after the rotation uses the new key, and survives a restart.
+    await createVault(server, 'rotate-c');
+    await secretClient(server, 'rotate-c').setSecret('s', 'charlie');
+    await server.restart();
+    for (const [v, value] of [['rotate-a', 'alpha'], ['rotate-b', 'bravo'], ['rotate-c', 'charlie']]) {
+      assert.equal((await secretClient(server, v!).getSecret('s')).value, value);
+    }
+  });
+
+  it('rotates offline when the server is stopped', async () => {
+    await server.kill();
+    const before = keyFile(server);
+    const r = await coffer(cliHome(), ['admin', 'rotate-master-key', '--data-dir', server.dataDir]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.notEqual(keyFile(server).primary, before.primary);
+    await server.restart();
+    assert.equal((await secretClient(server, 'rotate-b').getSecret('s')).value, 'bravo');
+  });
+});

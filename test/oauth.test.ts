@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createRemoteJWKSet, jwtVerify, decodeJwt } from 'jose';
+import { credential } from './support/clients.js';
+import { startTestServer, type TestServer } from './support/server-fixture.js';
+
+// The token service: discovery, JWKS, grants and Entra-shaped errors.
+
+describe('identity service', () => {
+  let server: TestServer;
+  let tokenUrl: string;
+  before(async () => {
+    server = await startTestServer();
+    tokenUrl = `${server.url}/${server.bootstrap.tenantId}/oauth2/v2.0/token`;
+  });
+  after(() => server?.stop());
+
+  const form = (fields: Record<string, string>, headers: Record<string, string> = {}) =>
+    fetch(tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(fields).toString() });
+
+  it('publishes discovery documents and a JWKS that verifies issued tokens', async () => {
+    const { tenantId } = server.bootstrap;
+    const doc = (await (await fetch(`${server.url}/${tenantId}/v2.0/.well-known/openid-configuration`)).json()) as Record<string, string>;
+    assert.equal(doc.issuer, `${server.url}/${tenantId}/v2.0`);
+    assert.equal(doc.token_endpoint, tokenUrl);
+    const adfs = (await (await fetch(`${server.url}/adfs/.well-known/openid-configuration`)).json()) as Record<string, string>;
+    assert.equal(adfs.token_endpoint, `${server.url}/adfs/oauth2/token`);
+
+    const token = (await credential(server).getToken(`https://${server.bootstrap.vaultDnsSuffix}/.default`)).token;
+    const { payload, protectedHeader } = await jwtVerify(token, createRemoteJWKSet(new URL(doc.jwks_uri!)), { issuer: doc.issuer });
+    assert.equal(protectedHeader.alg, 'RS256');
+    assert.ok(protectedHeader.kid);
+    assert.equal(payload.aud, `https://${server.bootstrap.vaultDnsSuffix}`);
+    assert.equal(payload.tid, tenantId);
+    assert.equal(payload.appid, server.bootstrap.clientId);
+    assert.equal(payload.azp, server.bootstrap.clientId);
+    assert.ok(typeof payload.oid === 'string' && payload.sub === payload.oid);
+    assert.ok(payload.exp! > payload.iat! && payload.nbf! <= payload.iat!);
+  });
+
+  it('client_credentials with the secret in the body or in Basic auth', async () => {
+    const { clientId, clientSecret } = server.bootstrap;
+    const scope = `${server.url}/.default`;
+    const body = await form({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, scope });
+    assert.equal(body.status, 200);
+    const json = (await body.json()) as Record<string, unknown>;
+    assert.equal(json.token_type, 'Bearer');
+    assert.equal(typeof json.expires_in, 'number');
+    const basic = await form({ grant_type: 'client_credentials', scope }, { authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}` });
+    assert.equal(basic.status, 200);
+    assert.equal(decodeJwt(((await basic.json()) as { access_token: string }).access_token).aud, server.url);
+  });
+
+  const errorCases: Array<[string, Record<string, string>, number, string, number]> = [
+    ['wrong secret', { grant_type: 'client_credentials', client_secret: 'wrong' }, 401, 'invalid_client', 7000215],
+    ['unknown client', { grant_type: 'client_credentials', client_id: '11111111-1111-4111-8111-111111111111', client_secret: 'x' }, 400, 'unauthorized_client', 700016],
+    ['unknown resource', { grant_type: 'client_credentials', scope: 'https://vault.azure.net/.default' }, 400, 'invalid_resource', 500011],
+    ['missing scope', { grant_type: 'client_credentials', scope: '' }, 400, 'invalid_request', 900144],
+    ['unsupported grant', { grant_type: 'urn:ietf:params:oauth:grant-type:device_code' }, 400, 'unsupported_grant_type', 70003],
+    ['bad refresh token', { grant_type: 'refresh_token', refresh_token: 'nope' }, 400, 'invalid_grant', 9002313],
+  ];
+  for (const [name, fields, status, error, code] of errorCases) {
+    it(`${name}: ${status} ${error} AADSTS${code}`, async () => {
+      const res = await form({ client_id: server.bootstrap.clientId, client_secret: server.bootstrap.clientSecret, scope: `${server.url}/.default`, ...fields });
+      assert.equal(res.status, status);
+      const body = (await res.json()) as { error: string; error_description: string; error_codes: number[]; trace_id: string; correlation_id: string };
+      assert.equal(body.error, error);
+      assert.deepEqual(body.error_codes, [code]);
+      assert.match(body.error_description, new RegExp(`^AADSTS${code}: `));
+      assert.ok(body.trace_id && body.correlation_id);
+      assert.ok(!JSON.stringify(body).includes(server.bootstrap.clientSecret));
+    });
+  }
+
+  it('an unknown tenant: AADSTS90002', async () => {
+    const res = await fetch(`${server.url}/deadbeef-0000-4000-8000-000000000000/oauth2/v2.0/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials',
+    });
+    assert.equal(res.status, 400);
+    assert.deepEqual(((await res.json()) as { error_codes: number[] }).error_codes, [90002]);
+  });
+
+  it('users: password grant, single-use refresh tokens, wrong password', async () => {
+    const admin = (await credential(server).getToken(`${server.url}/.default`)).token;
+    const created = await fetch(`${server.url}/v1.0/users`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ userPrincipalName: 'alice@coffer.local', displayName: 'Alice', passwordProfile: { password: 'correct horse battery' } }),
+    });
+    assert.equal(created.status, 201);
+    const cliClient = '04b07795-8ddb-461a-bbee-02f9e1bf7b46';
+    const scope = `${server.url}/.default openid profile offline_access`;
+    const bad = await form({ grant_type: 'password', client_id: cliClient, username: 'alice@coffer.local', password: 'wrong password', scope });
+    assert.equal(bad.status, 400);
+    assert.deepEqual(((await bad.json()) as { error_codes: number[] }).error_codes, [50126]);
+
+    const ok = await form({ grant_type: 'password', client_id: cliClient, username: 'ALICE@coffer.local', password: 'correct horse battery', scope });
+    assert.equal(ok.status, 200);
+    const tokens = (await ok.json()) as { access_token: string; refresh_token: string; id_token: string; client_info: string };
+    const claims = decodeJwt(tokens.access_token);
+    assert.equal(claims.upn, 'alice@coffer.local');
+    assert.equal(claims.name, 'Alice');
+    assert.ok(tokens.id_token && tokens.client_info);
+
+    const refreshed = await form({ grant_type: 'refresh_token', client_id: cliClient, refresh_token: tokens.refresh_token, scope: `https://${server.bootstrap.vaultDnsSuffix}/.default` });
+    assert.equal(refreshed.status, 200);
+    assert.equal(decodeJwt(((await refreshed.json()) as { access_token: string }).access_token).aud, `https://${server.bootstrap.vaultDnsSuffix}`);
+    const reused = await form({ grant_type: 'refresh_token', client_id: cliClient, refresh_token: tokens.refresh_token });
+    assert.equal(reused.status, 400, 'a refresh token is single use');
+  });
+
+  it('a revoked client secret stops working', async () => {
+    const admin = (await credential(server).getToken(`${server.url}/.default`)).token;
+    const headers = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
+    const sp = (await (await fetch(`${server.url}/v1.0/servicePrincipals`, { method: 'POST', headers, body: JSON.stringify({ displayName: 'revokee' }) })).json()) as {
+      id: string;
+      appId: string;
+      passwordCredentials: Array<{ keyId: string; secretText: string }>;
+    };
+    const cred = sp.passwordCredentials[0]!;
+    const scope = `${server.url}/.default`;
+    assert.equal((await form({ grant_type: 'client_credentials', client_id: sp.appId, client_secret: cred.secretText, scope })).status, 200);
+    const removed = await fetch(`${server.url}/v1.0/servicePrincipals/${sp.id}/removePassword`, { method: 'POST', headers, body: JSON.stringify({ keyId: cred.keyId }) });
+    assert.equal(removed.status, 204);
+    assert.equal((await form({ grant_type: 'client_credentials', client_id: sp.appId, client_secret: cred.secretText, scope })).status, 401);
+  });
+});

@@ -1,0 +1,59 @@
+"""Debian's python3-azure against a coffer server: set, get, list, delete, recover.
+
+Run by test/python-sdk.test.ts with COFFER_* variables; prints one JSON line
+with what it observed, exits non-zero on any failure.
+"""
+import json
+import os
+import socket
+import sys
+
+# `{vault}.vault.localhost` is loopback (RFC 6761); the system resolver here
+# does not know it, so resolve it as coffer's own tools do.
+_getaddrinfo = socket.getaddrinfo
+
+
+def _loopback_getaddrinfo(host, *args, **kwargs):
+    if isinstance(host, str) and (host == "localhost" or host.endswith(".localhost")):
+        host = "127.0.0.1"
+    return _getaddrinfo(host, *args, **kwargs)
+
+
+socket.getaddrinfo = _loopback_getaddrinfo
+
+from azure.core.exceptions import ResourceNotFoundError  # noqa: E402
+from azure.identity import ClientSecretCredential  # noqa: E402
+from azure.keyvault.secrets import SecretClient  # noqa: E402
+
+env = os.environ
+credential = ClientSecretCredential(
+    env["COFFER_TENANT_ID"],
+    env["COFFER_CLIENT_ID"],
+    env["COFFER_CLIENT_SECRET"],
+    authority=env["COFFER_AUTHORITY"],
+    instance_discovery=False,
+)
+client = SecretClient(vault_url=env["COFFER_VAULT_URL"], credential=credential)
+out = {"api_version": client.api_version}
+
+value = '{"username": "py-user", "password": "py-pass"}'
+created = client.set_secret("py-secret", value, content_type="application/json")
+out["set_id"] = created.id
+out["set_version"] = created.properties.version
+out["get_value"] = client.get_secret("py-secret").value
+out["get_by_version"] = client.get_secret("py-secret", created.properties.version).value
+client.set_secret("py-other", "second")
+out["listed"] = sorted(p.name for p in client.list_properties_of_secrets())
+
+deleted = client.begin_delete_secret("py-secret").result()
+out["recovery_id"] = deleted.recovery_id
+try:
+    client.get_secret("py-secret")
+    out["after_delete"] = "still readable"
+except ResourceNotFoundError as err:
+    out["after_delete"] = err.error.code if err.error else "404"
+out["deleted_listed"] = sorted(d.name for d in client.list_deleted_secrets())
+client.begin_recover_deleted_secret("py-secret").result()
+out["recovered_value"] = client.get_secret("py-secret").value
+
+print(json.dumps(out))

@@ -1,0 +1,30 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BIN } from './server-fixture.js';
+
+// Runs the built `coffer` executable as a user would, with its own home.
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  json<T = unknown>(): T;
+}
+
+export function cliHome(): string {
+  return mkdtempSync(join(tmpdir(), 'coffer-cli-'));
+}
+
+export function coffer(home: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, COFFER_HOME: home, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr, json: <T>() => JSON.parse(stdout) as T }));
+  });
+}

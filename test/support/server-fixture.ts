@@ -1,0 +1,117 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { request } from 'node:https';
+
+// Runs the real server (the built executable) in a child process on a free
+// port with its own data dir, trusting the test CA made by scripts/test.mjs.
+
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+export const BIN = join(ROOT, 'bin', 'coffer.js');
+
+export interface Bootstrap {
+  tenantId: string;
+  subscriptionId: string;
+  authorityHost: string;
+  managementEndpoint: string;
+  vaultDnsSuffix: string;
+  port: number;
+  caCertFile: string;
+  clientId: string;
+  clientSecret: string;
+}
+
+export interface TestServer {
+  port: number;
+  dataDir: string;
+  url: string;
+  bootstrap: Bootstrap;
+  vaultUrl(name: string): string;
+  stop(): Promise<void>;
+  kill(): Promise<void>;
+  restart(): Promise<void>;
+  logs(): string;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? res(addr.port) : rej(new Error('no port'))));
+    });
+  });
+}
+
+function ping(url: string): Promise<boolean> {
+  return new Promise((res) => {
+    const req = request(`${url}/healthz`, { method: 'GET', timeout: 1000 }, (r) => {
+      r.resume();
+      res(r.statusCode === 200);
+    });
+    req.on('error', () => res(false));
+    req.on('timeout', () => {
+      req.destroy();
+      res(false);
+    });
+    req.end();
+  });
+}
+
+export function testCaDir(): string {
+  const dir = process.env.COFFER_TEST_CA_DIR;
+  if (!dir) throw new Error('COFFER_TEST_CA_DIR is not set: run the tests through `npm test`');
+  return dir;
+}
+
+export async function startTestServer(opts: { dev?: boolean; env?: Record<string, string>; args?: string[]; dataDir?: string } = {}): Promise<TestServer> {
+  const port = await freePort();
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'coffer-test-'));
+  let child: ChildProcess | null = null;
+  let output = '';
+
+  async function launch() {
+    const args = [BIN, 'server', '--port', String(port), '--data-dir', dataDir, '--tls-ca-dir', testCaDir(), '--log-level', 'warn', ...(opts.dev === false ? [] : ['--dev']), ...(opts.args ?? [])];
+    child = spawn(process.execPath, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    const url = `https://localhost:${port}`;
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}):\n${output}`);
+      if (existsSync(join(dataDir, 'bootstrap.json')) && (await ping(url))) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`server did not start:\n${output}`);
+  }
+
+  const exited = (signal: NodeJS.Signals) =>
+    new Promise<void>((res) => {
+      const c = child;
+      if (!c || c.exitCode !== null || c.signalCode !== null) return res();
+      c.once('exit', () => res());
+      c.kill(signal);
+    });
+
+  await launch();
+  const bootstrap = JSON.parse(readFileSync(join(dataDir, 'bootstrap.json'), 'utf8')) as Bootstrap;
+  return {
+    port,
+    dataDir,
+    url: `https://localhost:${port}`,
+    bootstrap,
+    vaultUrl: (name) => `https://${name}.${bootstrap.vaultDnsSuffix}:${port}`,
+    async stop() {
+      await exited('SIGTERM');
+      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+    kill: () => exited('SIGKILL'),
+    async restart() {
+      await exited('SIGTERM');
+      await launch();
+    },
+    logs: () => output,
+  };
+}
