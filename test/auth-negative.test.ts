@@ -43,7 +43,7 @@ describe('data-plane authentication', () => {
   async function expect401(res: Response, message: RegExp) {
     assert.equal(res.status, 401);
     const challenge = res.headers.get('www-authenticate') ?? '';
-    assert.equal(challenge, `Bearer authorization="${server.url}/${server.bootstrap.tenantId}", resource="https://${server.bootstrap.vaultDnsSuffix}"`);
+    assert.equal(challenge, `Bearer authorization="${server.url}/${server.bootstrap.tenantId}", resource="https://${server.bootstrap.vaultDnsSuffix}:${server.port}"`);
     const body = (await res.json()) as { error: { code: string; message: string } };
     assert.equal(body.error.code, 'Unauthorized');
     assert.match(body.error.message, message);

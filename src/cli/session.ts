@@ -59,7 +59,8 @@ export class Session {
   }
 
   get vaultResource(): string {
-    return `https://${this.profile.vaultDnsSuffix.replace(/:\d+$/, '')}`;
+    const port = new URL(this.profile.server).port;
+    return `https://${this.profile.vaultDnsSuffix}${port ? `:${port}` : ''}`;
   }
 
   vaultUrl(vaultName: string): string {

@@ -25,9 +25,11 @@ export interface Urls {
 export function createUrls(opts: { publicHost: string; port: number; vaultDnsSuffix: string }): Urls {
   const port = portSuffix(opts.port);
   const authority = `https://${opts.publicHost}${port}`;
-  const vaultResource = `https://${opts.vaultDnsSuffix}`;
+  // The port is part of the resource when it is not 443: Python's SDK checks
+  // that the vault's host:port ends with the resource's host:port.
+  const vaultResource = `https://${opts.vaultDnsSuffix}${port}`;
   const withSlashes = (urls: string[]) => urls.flatMap((u) => [u.replace(/\/$/, ''), u.replace(/\/?$/, '/')]);
-  const vaultAudiences = withSlashes([vaultResource]);
+  const vaultAudiences = withSlashes([vaultResource, `https://${opts.vaultDnsSuffix}`]);
   const managementAudiences = withSlashes([
     authority,
     'https://management.core.windows.net',
