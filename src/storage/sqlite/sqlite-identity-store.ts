@@ -1,116 +1,193 @@
 import type Database from 'better-sqlite3';
-import type { ClientSecretRow, PrincipalRow, PrincipalStore, RefreshTokenStore, SettingsStore, SigningKeyRow, SigningKeyStore } from '../store-types.js';
+import type {
+  ClientSecretRow,
+  PrincipalRow,
+  PrincipalStore,
+  RefreshTokenRow,
+  RefreshTokenStore,
+  SettingsStore,
+  SigningKeyRow,
+  SigningKeyStore,
+} from '../store-types.js';
+import { nameKey, unique } from './sqlite-support.js';
 
-// Settings, principals with their client secrets, signing keys, refresh tokens.
+// Deployment settings, principals with their client secrets, token signing
+// keys and refresh tokens.
 
-const asPrincipal = (r: Record<string, unknown>): PrincipalRow => ({
-  objectId: r.object_id as string,
-  kind: r.kind as PrincipalRow['kind'],
-  displayName: r.display_name as string,
-  appId: (r.app_id as string | null) ?? null,
-  upn: (r.upn as string | null) ?? null,
-  passwordHash: (r.password_hash as string | null) ?? null,
-  createdAt: r.created_at as number,
+interface PrincipalRecord {
+  object_id: string;
+  kind: PrincipalRow['kind'];
+  display_name: string;
+  app_id: string | null;
+  upn: string | null;
+  password_hash: string | null;
+  created_at: number;
+}
+
+interface ClientSecretRecord {
+  key_id: string;
+  object_id: string;
+  secret_hash: string;
+  hint: string;
+  display_name: string | null;
+  start_at: number;
+  end_at: number;
+}
+
+interface SigningKeyRecord {
+  kid: string;
+  public_jwk: string;
+  private_sealed: Buffer;
+  master_key_id: string;
+  created_at: number;
+  retired_at: number | null;
+}
+
+interface RefreshTokenRecord {
+  token_hash: string;
+  object_id: string;
+  client_id: string;
+  scope: string;
+  expires_at: number;
+}
+
+const toPrincipal = (r: PrincipalRecord): PrincipalRow => ({
+  objectId: r.object_id,
+  kind: r.kind,
+  displayName: r.display_name,
+  appId: r.app_id,
+  upn: r.upn,
+  passwordHash: r.password_hash,
+  createdAt: r.created_at,
 });
 
-const asSecret = (r: Record<string, unknown>): ClientSecretRow => ({
-  keyId: r.key_id as string,
-  objectId: r.object_id as string,
-  secretHash: r.secret_hash as string,
-  hint: r.hint as string,
-  displayName: (r.display_name as string | null) ?? null,
-  startAt: r.start_at as number,
-  endAt: r.end_at as number,
+const toClientSecret = (r: ClientSecretRecord): ClientSecretRow => ({
+  keyId: r.key_id,
+  objectId: r.object_id,
+  secretHash: r.secret_hash,
+  hint: r.hint,
+  displayName: r.display_name,
+  startAt: r.start_at,
+  endAt: r.end_at,
 });
 
-const asSigningKey = (r: Record<string, unknown>): SigningKeyRow => ({
-  kid: r.kid as string,
-  publicJwk: r.public_jwk as string,
-  privateSealed: r.private_sealed as Buffer,
-  masterKeyId: r.master_key_id as string,
-  createdAt: r.created_at as number,
-  retiredAt: (r.retired_at as number | null) ?? null,
+const toSigningKey = (r: SigningKeyRecord): SigningKeyRow => ({
+  kid: r.kid,
+  publicJwk: r.public_jwk,
+  privateSealed: r.private_sealed,
+  masterKeyId: r.master_key_id,
+  createdAt: r.created_at,
+  retiredAt: r.retired_at,
 });
 
-export function sqliteSettings(db: Database.Database): SettingsStore {
-  const get = db.prepare('SELECT value FROM settings WHERE key = ?');
-  const insertIgnore = db.prepare('INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)');
-  const upsert = db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
-  const setIfAbsent = db.transaction((key: string, value: string) => {
-    insertIgnore.run(key, value);
-    return (get.get(key) as { value: string }).value;
+const toRefreshToken = (r: RefreshTokenRecord): RefreshTokenRow => ({
+  tokenHash: r.token_hash,
+  objectId: r.object_id,
+  clientId: r.client_id,
+  scope: r.scope,
+  expiresAt: r.expires_at,
+});
+
+export function sqliteSettingsStore(db: Database.Database): SettingsStore {
+  const get = db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?');
+  const insertIfAbsent = db.prepare<[string, string]>('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING');
+  const setIfAbsent = db.transaction((key: string, value: string): string => {
+    insertIfAbsent.run(key, value);
+    return get.get(key)!.value;
   });
+  const set = db.prepare<[string, string]>('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
   return {
-    get: async (key) => (get.get(key) as { value: string } | undefined)?.value ?? null,
-    setIfAbsent: async (key, value) => setIfAbsent(key, value),
-    set: async (key, value) => void upsert.run(key, value),
+    get: async (key) => get.get(key)?.value ?? null,
+    setIfAbsent: async (key, value) => setIfAbsent.immediate(key, value),
+    async set(key, value) {
+      set.run(key, value);
+    },
   };
 }
 
-export function sqlitePrincipals(db: Database.Database): PrincipalStore {
-  const insert = db.prepare(
-    'INSERT INTO principals (object_id, kind, display_name, app_id, upn_key, upn, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+export function sqlitePrincipalStore(db: Database.Database): PrincipalStore {
+  const insert = db.prepare<[string, string, string, string | null, string | null, string | null, string | null, string | null, number]>(
+    `INSERT INTO principals (object_id, kind, display_name, app_id, app_id_key, upn, upn_key, password_hash, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  const byId = db.prepare('SELECT * FROM principals WHERE object_id = ?');
-  const byApp = db.prepare('SELECT * FROM principals WHERE app_id = ?');
-  const byUpn = db.prepare('SELECT * FROM principals WHERE upn_key = ?');
-  const all = db.prepare('SELECT * FROM principals ORDER BY display_name, object_id');
-  const ofKind = db.prepare('SELECT * FROM principals WHERE kind = ? ORDER BY display_name, object_id');
-  const del = db.prepare('DELETE FROM principals WHERE object_id = ?');
-  const addSecret = db.prepare(
+  const byId = db.prepare<[string], PrincipalRecord>('SELECT * FROM principals WHERE object_id = ?');
+  const byAppId = db.prepare<[string], PrincipalRecord>('SELECT * FROM principals WHERE app_id_key = ?');
+  const byUpn = db.prepare<[string], PrincipalRecord>('SELECT * FROM principals WHERE upn_key = ?');
+  const all = db.prepare<[], PrincipalRecord>('SELECT * FROM principals ORDER BY created_at, object_id');
+  const ofKind = db.prepare<[string], PrincipalRecord>('SELECT * FROM principals WHERE kind = ? ORDER BY created_at, object_id');
+  const deleteSecrets = db.prepare<[string]>('DELETE FROM client_secrets WHERE object_id = ?');
+  const deletePrincipal = db.prepare<[string]>('DELETE FROM principals WHERE object_id = ?');
+  const addSecret = db.prepare<[string, string, string, string, string | null, number, number]>(
     'INSERT INTO client_secrets (key_id, object_id, secret_hash, hint, display_name, start_at, end_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
   );
-  const listSecrets = db.prepare('SELECT * FROM client_secrets WHERE object_id = ? ORDER BY start_at, key_id');
-  const removeSecret = db.prepare('DELETE FROM client_secrets WHERE object_id = ? AND key_id = ?');
-  return {
-    insert: async (p) => void insert.run(p.objectId, p.kind, p.displayName, p.appId?.toLowerCase() ?? null, p.upn?.toLowerCase() ?? null, p.upn, p.passwordHash, p.createdAt),
-    get: async (id) => {
-      const r = byId.get(id) as Record<string, unknown> | undefined;
-      return r ? asPrincipal(r) : null;
-    },
-    getByAppId: async (appId) => {
-      const r = byApp.get(appId.toLowerCase()) as Record<string, unknown> | undefined;
-      return r ? asPrincipal(r) : null;
-    },
-    getByUpn: async (upn) => {
-      const r = byUpn.get(upn.toLowerCase()) as Record<string, unknown> | undefined;
-      return r ? asPrincipal(r) : null;
-    },
-    list: async (kind) => ((kind ? ofKind.all(kind) : all.all()) as Array<Record<string, unknown>>).map(asPrincipal),
-    delete: async (id) => del.run(id).changes > 0,
-    addClientSecret: async (s) => void addSecret.run(s.keyId, s.objectId, s.secretHash, s.hint, s.displayName, s.startAt, s.endAt),
-    listClientSecrets: async (id) => (listSecrets.all(id) as Array<Record<string, unknown>>).map(asSecret),
-    removeClientSecret: async (id, keyId) => removeSecret.run(id, keyId).changes > 0,
-  };
-}
+  const listSecrets = db.prepare<[string], ClientSecretRecord>('SELECT * FROM client_secrets WHERE object_id = ? ORDER BY start_at, key_id');
+  const removeSecret = db.prepare<[string, string]>('DELETE FROM client_secrets WHERE object_id = ? AND key_id = ?');
 
-export function sqliteSigningKeys(db: Database.Database): SigningKeyStore {
-  const insert = db.prepare('INSERT INTO signing_keys (kid, public_jwk, private_sealed, master_key_id, created_at, retired_at) VALUES (?, ?, ?, ?, ?, ?)');
-  const list = db.prepare('SELECT * FROM signing_keys ORDER BY created_at DESC, kid');
-  const retire = db.prepare('UPDATE signing_keys SET retired_at = ? WHERE kid = ?');
-  const rewrap = db.prepare('UPDATE signing_keys SET private_sealed = ?, master_key_id = ? WHERE kid = ?');
-  return {
-    insert: async (k) => void insert.run(k.kid, k.publicJwk, k.privateSealed, k.masterKeyId, k.createdAt, k.retiredAt),
-    list: async () => (list.all() as Array<Record<string, unknown>>).map(asSigningKey),
-    retire: async (kid, at) => void retire.run(at, kid),
-    rewrap: async (kid, sealed, masterKeyId) => void rewrap.run(sealed, masterKeyId, kid),
-  };
-}
-
-export function sqliteRefreshTokens(db: Database.Database): RefreshTokenStore {
-  const insert = db.prepare('INSERT INTO refresh_tokens (token_hash, object_id, client_id, scope, expires_at) VALUES (?, ?, ?, ?, ?)');
-  const get = db.prepare('SELECT * FROM refresh_tokens WHERE token_hash = ?');
-  const del = db.prepare('DELETE FROM refresh_tokens WHERE token_hash = ?');
-  const expired = db.prepare('DELETE FROM refresh_tokens WHERE expires_at < ?');
-  const take = db.transaction((hash: string) => {
-    const r = get.get(hash) as Record<string, unknown> | undefined;
-    if (!r) return null;
-    del.run(hash);
-    return { tokenHash: hash, objectId: r.object_id as string, clientId: r.client_id as string, scope: r.scope as string, expiresAt: r.expires_at as number };
+  const remove = db.transaction((objectId: string): boolean => {
+    deleteSecrets.run(objectId);
+    return deletePrincipal.run(objectId).changes > 0;
   });
+  const one = (r: PrincipalRecord | undefined) => (r ? toPrincipal(r) : null);
+
   return {
-    insert: async (t) => void insert.run(t.tokenHash, t.objectId, t.clientId, t.scope, t.expiresAt),
-    take: async (hash) => take(hash),
-    deleteExpired: async (now) => expired.run(now).changes,
+    async insert(p) {
+      // appIds are GUIDs and UPNs are e-mail-like: both compare case-insensitively in Entra ID.
+      const appIdKey = p.appId === null ? null : nameKey(p.appId);
+      const upnKey = p.upn === null ? null : nameKey(p.upn);
+      unique(`principal ${p.objectId}`, () =>
+        insert.run(p.objectId, p.kind, p.displayName, p.appId, appIdKey, p.upn, upnKey, p.passwordHash, p.createdAt),
+      );
+    },
+    get: async (objectId) => one(byId.get(objectId)),
+    getByAppId: async (appId) => one(byAppId.get(nameKey(appId))),
+    getByUpn: async (upn) => one(byUpn.get(nameKey(upn))),
+    list: async (kind) => (kind === undefined ? all.all() : ofKind.all(kind)).map(toPrincipal),
+    delete: async (objectId) => remove.immediate(objectId),
+    async addClientSecret(s) {
+      unique(`client secret ${s.keyId}`, () => addSecret.run(s.keyId, s.objectId, s.secretHash, s.hint, s.displayName, s.startAt, s.endAt));
+    },
+    listClientSecrets: async (objectId) => listSecrets.all(objectId).map(toClientSecret),
+    removeClientSecret: async (objectId, keyId) => removeSecret.run(objectId, keyId).changes > 0,
+  };
+}
+
+export function sqliteSigningKeyStore(db: Database.Database): SigningKeyStore {
+  const insert = db.prepare<[string, string, Buffer, string, number, number | null]>(
+    'INSERT INTO signing_keys (kid, public_jwk, private_sealed, master_key_id, created_at, retired_at) VALUES (?, ?, ?, ?, ?, ?)',
+  );
+  const list = db.prepare<[], SigningKeyRecord>('SELECT * FROM signing_keys ORDER BY created_at DESC, kid');
+  const retire = db.prepare<[number, string]>('UPDATE signing_keys SET retired_at = ? WHERE kid = ?');
+  const rewrap = db.prepare<[Buffer, string, string]>('UPDATE signing_keys SET private_sealed = ?, master_key_id = ? WHERE kid = ?');
+  return {
+    async insert(k) {
+      unique(`signing key ${k.kid}`, () => insert.run(k.kid, k.publicJwk, k.privateSealed, k.masterKeyId, k.createdAt, k.retiredAt));
+    },
+    list: async () => list.all().map(toSigningKey),
+    async retire(kid, at) {
+      retire.run(at, kid);
+    },
+    async rewrap(kid, privateSealed, masterKeyId) {
+      rewrap.run(privateSealed, masterKeyId, kid);
+    },
+  };
+}
+
+export function sqliteRefreshTokenStore(db: Database.Database): RefreshTokenStore {
+  const insert = db.prepare<[string, string, string, string, number]>(
+    'INSERT INTO refresh_tokens (token_hash, object_id, client_id, scope, expires_at) VALUES (?, ?, ?, ?, ?)',
+  );
+  // One statement, so two concurrent redemptions cannot both get the row.
+  const take = db.prepare<[string], RefreshTokenRecord>('DELETE FROM refresh_tokens WHERE token_hash = ? RETURNING *');
+  // A token is still valid at its expiry second (oauth-grants rejects expiresAt < now).
+  const deleteExpired = db.prepare<[number]>('DELETE FROM refresh_tokens WHERE expires_at < ?');
+  return {
+    async insert(t) {
+      unique('refresh token', () => insert.run(t.tokenHash, t.objectId, t.clientId, t.scope, t.expiresAt));
+    },
+    async take(tokenHash) {
+      const r = take.get(tokenHash);
+      return r ? toRefreshToken(r) : null;
+    },
+    deleteExpired: async (now) => deleteExpired.run(now).changes,
   };
 }

@@ -1,39 +1,50 @@
 import type Database from 'better-sqlite3';
 
-// Versioned schema migrations, applied in order inside one transaction at
-// open and recorded in schema_migrations. Never edit a shipped migration:
-// add the next one.
+// Versioned schema. Pending migrations run in one IMMEDIATE transaction at
+// open, so two processes opening the same file cannot both apply them, and a
+// failed migration leaves the file as it was. Never edit a shipped migration:
+// append the next version.
+//
+// Note: test/at-rest.test.ts finds the secret versions table as the only table
+// whose CREATE statement mentions "ciphertext"; keep it that way.
 
 export interface Migration {
   version: number;
   sql: string;
 }
 
-export const MIGRATIONS: Migration[] = [
+export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     sql: `
-      CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      ) STRICT;
+
       CREATE TABLE principals (
         object_id TEXT PRIMARY KEY,
         kind TEXT NOT NULL CHECK (kind IN ('ServicePrincipal', 'User', 'Group')),
         display_name TEXT NOT NULL,
-        app_id TEXT UNIQUE,
-        upn_key TEXT UNIQUE,
+        app_id TEXT,
+        app_id_key TEXT UNIQUE,
         upn TEXT,
+        upn_key TEXT UNIQUE,
         password_hash TEXT,
         created_at INTEGER NOT NULL
-      );
+      ) STRICT;
+
       CREATE TABLE client_secrets (
         key_id TEXT PRIMARY KEY,
-        object_id TEXT NOT NULL REFERENCES principals(object_id) ON DELETE CASCADE,
+        object_id TEXT NOT NULL REFERENCES principals (object_id) ON DELETE CASCADE,
         secret_hash TEXT NOT NULL,
         hint TEXT NOT NULL,
         display_name TEXT,
         start_at INTEGER NOT NULL,
         end_at INTEGER NOT NULL
-      );
-      CREATE INDEX client_secrets_object ON client_secrets(object_id);
+      ) STRICT;
+      CREATE INDEX client_secrets_by_principal ON client_secrets (object_id);
+
       CREATE TABLE signing_keys (
         kid TEXT PRIMARY KEY,
         public_jwk TEXT NOT NULL,
@@ -41,14 +52,17 @@ export const MIGRATIONS: Migration[] = [
         master_key_id TEXT NOT NULL,
         created_at INTEGER NOT NULL,
         retired_at INTEGER
-      );
+      ) STRICT;
+
       CREATE TABLE refresh_tokens (
         token_hash TEXT PRIMARY KEY,
         object_id TEXT NOT NULL,
         client_id TEXT NOT NULL,
         scope TEXT NOT NULL,
         expires_at INTEGER NOT NULL
-      );
+      ) STRICT;
+      CREATE INDEX refresh_tokens_by_expiry ON refresh_tokens (expires_at);
+
       CREATE TABLE resource_groups (
         subscription_id TEXT NOT NULL,
         name_key TEXT NOT NULL,
@@ -56,13 +70,15 @@ export const MIGRATIONS: Migration[] = [
         location TEXT NOT NULL,
         tags TEXT NOT NULL,
         PRIMARY KEY (subscription_id, name_key)
-      );
+      ) STRICT, WITHOUT ROWID;
+
       CREATE TABLE vaults (
         id TEXT PRIMARY KEY,
         name_key TEXT NOT NULL UNIQUE,
         name TEXT NOT NULL,
         subscription_id TEXT NOT NULL,
         resource_group TEXT NOT NULL,
+        resource_group_key TEXT NOT NULL,
         location TEXT NOT NULL,
         tags TEXT NOT NULL,
         properties TEXT NOT NULL,
@@ -72,18 +88,24 @@ export const MIGRATIONS: Migration[] = [
         deleted_at INTEGER,
         scheduled_purge_at INTEGER,
         dek_wrapped BLOB NOT NULL,
-        master_key_id TEXT NOT NULL
-      );
+        master_key_id TEXT NOT NULL,
+        CHECK ((deleted_at IS NULL) = (scheduled_purge_at IS NULL))
+      ) STRICT;
+      CREATE INDEX vaults_by_group ON vaults (subscription_id, resource_group_key);
+      CREATE INDEX vaults_by_purge_time ON vaults (scheduled_purge_at) WHERE deleted_at IS NOT NULL;
+
       CREATE TABLE secrets (
-        vault_id TEXT NOT NULL REFERENCES vaults(id) ON DELETE CASCADE,
+        vault_id TEXT NOT NULL REFERENCES vaults (id) ON DELETE CASCADE,
         name_key TEXT NOT NULL,
         name TEXT NOT NULL,
         latest_seq INTEGER NOT NULL,
         deleted_at INTEGER,
         scheduled_purge_at INTEGER,
-        PRIMARY KEY (vault_id, name_key)
-      ) WITHOUT ROWID;
-      CREATE INDEX secrets_purge ON secrets(scheduled_purge_at) WHERE deleted_at IS NOT NULL;
+        PRIMARY KEY (vault_id, name_key),
+        CHECK ((deleted_at IS NULL) = (scheduled_purge_at IS NULL))
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX secrets_by_purge_time ON secrets (scheduled_purge_at) WHERE deleted_at IS NOT NULL;
+
       CREATE TABLE secret_versions (
         vault_id TEXT NOT NULL,
         name_key TEXT NOT NULL,
@@ -93,33 +115,47 @@ export const MIGRATIONS: Migration[] = [
         ciphertext BLOB NOT NULL,
         content_type TEXT,
         tags TEXT,
-        enabled INTEGER NOT NULL,
+        enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
         nbf INTEGER,
         exp INTEGER,
         created INTEGER NOT NULL,
         updated INTEGER NOT NULL,
         PRIMARY KEY (vault_id, name_key, version),
         UNIQUE (vault_id, name_key, seq),
-        FOREIGN KEY (vault_id, name_key) REFERENCES secrets(vault_id, name_key) ON DELETE CASCADE
-      );
+        FOREIGN KEY (vault_id, name_key) REFERENCES secrets (vault_id, name_key) ON DELETE CASCADE
+      ) STRICT;
     `,
   },
 ];
 
-export function migrate(db: Database.Database, migrations: Migration[] = MIGRATIONS): number {
-  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
-  const current = (db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
-  const known = Math.max(0, ...migrations.map((m) => m.version));
-  if (current > known) {
-    throw new Error(`the database schema is version ${current}, newer than this coffer understands (${known}); upgrade coffer`);
+export class SchemaTooNewError extends Error {
+  constructor(
+    readonly file: string,
+    readonly found: number,
+    readonly known: number,
+  ) {
+    super(`${file} has schema version ${found}, newer than this coffer understands (up to ${known}); upgrade coffer to open it`);
+    this.name = 'SchemaTooNewError';
   }
-  const pending = migrations.filter((m) => m.version > current).sort((a, b) => a.version - b.version);
-  const record = db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)');
-  db.transaction(() => {
-    for (const m of pending) {
+}
+
+/** Brings the database to the newest known schema; returns that version. */
+export function migrate(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): number {
+  const ordered = [...migrations].sort((a, b) => a.version - b.version);
+  const known = ordered.at(-1)?.version ?? 0;
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT');
+  const currentVersion = db.prepare<[], { v: number | null }>('SELECT MAX(version) AS v FROM schema_migrations');
+  const record = db.prepare<[number, number]>('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)');
+
+  const apply = db.transaction(() => {
+    // Read inside the write transaction: another process may have migrated meanwhile.
+    const current = currentVersion.get()?.v ?? 0;
+    if (current > known) throw new SchemaTooNewError(db.name, current, known);
+    for (const m of ordered.filter((x) => x.version > current)) {
       db.exec(m.sql);
       record.run(m.version, Math.floor(Date.now() / 1000));
     }
-  })();
+  });
+  apply.immediate();
   return known;
 }

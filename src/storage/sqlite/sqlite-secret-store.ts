@@ -1,174 +1,233 @@
 import type Database from 'better-sqlite3';
 import { StoreConflictError, type SecretStore, type SecretSummary, type SecretVersionMeta, type SecretVersionRow } from '../store-types.js';
+import { checkLimit, fromJson, nameKey, toFlag, toJson, toPage, unique } from './sqlite-support.js';
 
-// Secrets and their versions. `secrets.latest_seq` points at the latest
-// version, so reading the latest value is one indexed join.
+// Secrets and their versions. `secrets` holds one row per name with the
+// deletion state and a pointer (latest_seq) to the latest version, so reading
+// the latest value is a primary-key lookup joined on a unique index.
+// Every version row carries the secret's canonical name: the spelling it was
+// first created with.
 
-const VERSION_COLUMNS = 'v.vault_id, s.name, v.version, v.seq, v.content_type, v.tags, v.enabled, v.nbf, v.exp, v.created, v.updated';
+type NewVersion = Omit<SecretVersionRow, 'seq'>;
 
-function asMeta(r: Record<string, unknown>): SecretVersionMeta {
+interface VersionRecord {
+  vault_id: string;
+  name: string;
+  version: string;
+  seq: number;
+  content_type: string | null;
+  tags: string | null;
+  enabled: number;
+  nbf: number | null;
+  exp: number | null;
+  created: number;
+  updated: number;
+}
+interface FullVersionRecord extends VersionRecord {
+  ciphertext: Buffer;
+}
+interface SummaryRecord extends VersionRecord {
+  name_key: string;
+  deleted_at: number | null;
+  scheduled_purge_at: number | null;
+}
+interface SecretRecord {
+  name: string;
+  latest_seq: number;
+  deleted_at: number | null;
+}
+
+const COLUMNS = ['vault_id', 'name', 'version', 'seq', 'content_type', 'tags', 'enabled', 'nbf', 'exp', 'created', 'updated'];
+const META = COLUMNS.map((c) => `v.${c}`).join(', ');
+const WITH_LATEST = 'secrets s JOIN secret_versions v ON v.vault_id = s.vault_id AND v.name_key = s.name_key AND v.seq = s.latest_seq';
+const WITH_ALL = 'secrets s JOIN secret_versions v ON v.vault_id = s.vault_id AND v.name_key = s.name_key';
+
+/** The hot path (GET of a secret without version); exported for the query-plan test. */
+export const LATEST_VERSION_SQL = `SELECT ${META}, v.ciphertext FROM ${WITH_LATEST} WHERE s.vault_id = ? AND s.name_key = ? AND s.deleted_at IS NULL`;
+
+function toMeta(r: VersionRecord): SecretVersionMeta {
   return {
-    vaultId: r.vault_id as string,
-    name: r.name as string,
-    version: r.version as string,
-    seq: r.seq as number,
-    contentType: (r.content_type as string | null) ?? null,
-    tags: r.tags === null ? null : (JSON.parse(r.tags as string) as Record<string, string>),
+    vaultId: r.vault_id,
+    name: r.name,
+    version: r.version,
+    seq: r.seq,
+    contentType: r.content_type,
+    tags: r.tags === null ? null : fromJson<Record<string, string>>(r.tags),
     enabled: r.enabled === 1,
-    nbf: (r.nbf as number | null) ?? null,
-    exp: (r.exp as number | null) ?? null,
-    created: r.created as number,
-    updated: r.updated as number,
+    nbf: r.nbf,
+    exp: r.exp,
+    created: r.created,
+    updated: r.updated,
   };
 }
 
-const asRow = (r: Record<string, unknown>): SecretVersionRow => ({ ...asMeta(r), ciphertext: r.ciphertext as Buffer });
+const toRow = (r: FullVersionRecord): SecretVersionRow => ({ ...toMeta(r), ciphertext: r.ciphertext });
 
-function asSummary(r: Record<string, unknown>): SecretSummary {
-  return {
-    ...asMeta(r),
-    deleted: r.deleted_at === null ? null : { deletedAt: r.deleted_at as number, scheduledPurgeAt: r.scheduled_purge_at as number },
-  };
-}
+const toSummary = (r: SummaryRecord): SecretSummary => ({
+  ...toMeta(r),
+  // The schema sets deleted_at and scheduled_purge_at together.
+  deleted: r.deleted_at === null ? null : { deletedAt: r.deleted_at, scheduledPurgeAt: r.scheduled_purge_at as number },
+});
 
-type Params = Record<string, unknown>;
-
-export function sqliteSecrets(db: Database.Database): SecretStore {
-  const secretRow = db.prepare('SELECT latest_seq, deleted_at FROM secrets WHERE vault_id = ? AND name_key = ?');
-  const insertSecret = db.prepare('INSERT INTO secrets (vault_id, name_key, name, latest_seq) VALUES (?, ?, ?, ?)');
-  const bumpLatest = db.prepare('UPDATE secrets SET latest_seq = ? WHERE vault_id = ? AND name_key = ?');
-  const insertVersion = db.prepare(
+export function sqliteSecretStore(db: Database.Database): SecretStore {
+  type Key = [vaultId: string, nameKey: string];
+  const secretState = db.prepare<Key, SecretRecord>('SELECT name, latest_seq, deleted_at FROM secrets WHERE vault_id = ? AND name_key = ?');
+  const createSecret = db.prepare<[string, string, string, number]>('INSERT INTO secrets (vault_id, name_key, name, latest_seq) VALUES (?, ?, ?, ?)');
+  const pointLatest = db.prepare<[number, ...Key]>('UPDATE secrets SET latest_seq = ? WHERE vault_id = ? AND name_key = ?');
+  const addVersionRow = db.prepare<[Record<string, unknown>]>(
     `INSERT INTO secret_versions (vault_id, name_key, version, seq, name, ciphertext, content_type, tags, enabled, nbf, exp, created, updated)
      VALUES (@vaultId, @nameKey, @version, @seq, @name, @ciphertext, @contentType, @tags, @enabled, @nbf, @exp, @created, @updated)`,
   );
-  const latest = db.prepare(
-    `SELECT ${VERSION_COLUMNS}, v.ciphertext FROM secrets s JOIN secret_versions v
-       ON v.vault_id = s.vault_id AND v.name_key = s.name_key AND v.seq = s.latest_seq
-     WHERE s.vault_id = ? AND s.name_key = ? AND s.deleted_at IS NULL`,
+  const latest = db.prepare<Key, FullVersionRecord>(LATEST_VERSION_SQL);
+  const oneVersion = db.prepare<[...Key, string], FullVersionRecord>(
+    `SELECT ${META}, v.ciphertext FROM ${WITH_ALL} WHERE s.vault_id = ? AND s.name_key = ? AND v.version = ? AND s.deleted_at IS NULL`,
   );
-  const byVersion = db.prepare(
-    `SELECT ${VERSION_COLUMNS}, v.ciphertext FROM secrets s JOIN secret_versions v ON v.vault_id = s.vault_id AND v.name_key = s.name_key
-     WHERE s.vault_id = ? AND s.name_key = ? AND v.version = ? AND s.deleted_at IS NULL`,
+  const summary = db.prepare<Key, SummaryRecord>(
+    `SELECT ${META}, s.name_key, s.deleted_at, s.scheduled_purge_at FROM ${WITH_LATEST} WHERE s.vault_id = ? AND s.name_key = ?`,
   );
-  const summary = db.prepare(
-    `SELECT ${VERSION_COLUMNS}, s.deleted_at, s.scheduled_purge_at FROM secrets s JOIN secret_versions v
-       ON v.vault_id = s.vault_id AND v.name_key = s.name_key AND v.seq = s.latest_seq
-     WHERE s.vault_id = ? AND s.name_key = ?`,
-  );
-  const page = (deleted: boolean) =>
-    db.prepare(
-      `SELECT ${VERSION_COLUMNS}, s.name_key, s.deleted_at, s.scheduled_purge_at FROM secrets s JOIN secret_versions v
-         ON v.vault_id = s.vault_id AND v.name_key = s.name_key AND v.seq = s.latest_seq
+  type PageParams = { vaultId: string; after: string; limit: number };
+  const summaries = (deleted: boolean) =>
+    db.prepare<PageParams, SummaryRecord>(
+      `SELECT ${META}, s.name_key, s.deleted_at, s.scheduled_purge_at FROM ${WITH_LATEST}
        WHERE s.vault_id = @vaultId AND s.deleted_at IS ${deleted ? 'NOT NULL' : 'NULL'} AND s.name_key > @after
        ORDER BY s.name_key LIMIT @limit`,
     );
-  const livePage = page(false);
-  const deletedPage = page(true);
-  const versionsPage = db.prepare(
-    `SELECT ${VERSION_COLUMNS} FROM secrets s JOIN secret_versions v ON v.vault_id = s.vault_id AND v.name_key = s.name_key
+  const livePage = summaries(false);
+  const deletedPage = summaries(true);
+  const versionPage = db.prepare<PageParams & { nameKey: string }, VersionRecord>(
+    `SELECT ${META} FROM ${WITH_ALL}
      WHERE s.vault_id = @vaultId AND s.name_key = @nameKey AND s.deleted_at IS NULL AND v.version > @after
      ORDER BY v.version LIMIT @limit`,
   );
-  const updateVersion = db.prepare(
+  const allVersions = db.prepare<Key, FullVersionRecord>(
+    `SELECT ${META}, v.ciphertext FROM ${WITH_ALL} WHERE s.vault_id = ? AND s.name_key = ? AND s.deleted_at IS NULL ORDER BY v.seq`,
+  );
+  // Each field has a "set" flag so that one statement serves every patch shape.
+  const patchVersion = db.prepare<[Record<string, unknown>], VersionRecord>(
     `UPDATE secret_versions SET
        content_type = CASE WHEN @setContentType THEN @contentType ELSE content_type END,
        tags = CASE WHEN @setTags THEN @tags ELSE tags END,
-       enabled = COALESCE(@enabled, enabled),
+       enabled = CASE WHEN @setEnabled THEN @enabled ELSE enabled END,
        nbf = CASE WHEN @setNbf THEN @nbf ELSE nbf END,
        exp = CASE WHEN @setExp THEN @exp ELSE exp END,
        updated = @updated
      WHERE vault_id = @vaultId AND name_key = @nameKey AND version = @version
-       AND EXISTS (SELECT 1 FROM secrets s WHERE s.vault_id = @vaultId AND s.name_key = @nameKey AND s.deleted_at IS NULL)`,
+       AND EXISTS (SELECT 1 FROM secrets s WHERE s.vault_id = @vaultId AND s.name_key = @nameKey AND s.deleted_at IS NULL)
+     RETURNING ${COLUMNS.join(', ')}`,
   );
-  const markDeleted = db.prepare('UPDATE secrets SET deleted_at = ?, scheduled_purge_at = ? WHERE vault_id = ? AND name_key = ? AND deleted_at IS NULL');
-  const recover = db.prepare('UPDATE secrets SET deleted_at = NULL, scheduled_purge_at = NULL WHERE vault_id = ? AND name_key = ? AND deleted_at IS NOT NULL');
-  const purge = db.prepare('DELETE FROM secrets WHERE vault_id = ? AND name_key = ?');
-  const expired = db.prepare('DELETE FROM secrets WHERE deleted_at IS NOT NULL AND scheduled_purge_at <= ?');
-  const allVersions = db.prepare(
-    `SELECT ${VERSION_COLUMNS}, v.ciphertext FROM secrets s JOIN secret_versions v ON v.vault_id = s.vault_id AND v.name_key = s.name_key
-     WHERE s.vault_id = ? AND s.name_key = ? AND s.deleted_at IS NULL ORDER BY v.seq`,
+  const markDeleted = db.prepare<[number, number, ...Key]>(
+    'UPDATE secrets SET deleted_at = ?, scheduled_purge_at = ? WHERE vault_id = ? AND name_key = ? AND deleted_at IS NULL',
   );
-  const count = db.prepare('SELECT COUNT(*) AS n FROM secret_versions WHERE vault_id = ?');
+  const recover = db.prepare<Key>(
+    'UPDATE secrets SET deleted_at = NULL, scheduled_purge_at = NULL WHERE vault_id = ? AND name_key = ? AND deleted_at IS NOT NULL',
+  );
+  const deleteVersions = db.prepare<Key>('DELETE FROM secret_versions WHERE vault_id = ? AND name_key = ?');
+  const deleteSecret = db.prepare<Key>('DELETE FROM secrets WHERE vault_id = ? AND name_key = ?');
+  const deleteExpiredVersions = db.prepare<[number]>(
+    `DELETE FROM secret_versions WHERE (vault_id, name_key) IN
+       (SELECT vault_id, name_key FROM secrets WHERE deleted_at IS NOT NULL AND scheduled_purge_at <= ?)`,
+  );
+  const deleteExpiredSecrets = db.prepare<[number]>('DELETE FROM secrets WHERE deleted_at IS NOT NULL AND scheduled_purge_at <= ?');
+  const countVersions = db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM secret_versions WHERE vault_id = ?');
 
-  const addVersion = (row: Omit<SecretVersionRow, 'seq'>, seq: number) =>
-    insertVersion.run({
-      ...row,
-      nameKey: row.name.toLowerCase(),
-      seq,
-      tags: row.tags === null ? null : JSON.stringify(row.tags),
-      enabled: row.enabled ? 1 : 0,
-    });
-
-  const insertTx = db.transaction((row: Omit<SecretVersionRow, 'seq'>): number => {
-    const key = row.name.toLowerCase();
-    const existing = secretRow.get(row.vaultId, key) as { latest_seq: number; deleted_at: number | null } | undefined;
-    if (existing?.deleted_at != null) throw new StoreConflictError('deleted', `secret ${row.name} is deleted`);
-    const seq = (existing?.latest_seq ?? 0) + 1;
-    if (existing) bumpLatest.run(seq, row.vaultId, key);
-    else insertSecret.run(row.vaultId, key, row.name, seq);
-    addVersion(row, seq);
-    return seq;
-  });
-
-  const restoreTx = db.transaction((vaultId: string, name: string, versions: Array<Omit<SecretVersionRow, 'seq'>>) => {
-    const key = name.toLowerCase();
-    if (secretRow.get(vaultId, key)) throw new StoreConflictError('exists', `secret ${name} exists`);
-    insertSecret.run(vaultId, key, name, versions.length);
-    versions.forEach((v, i) => addVersion({ ...v, vaultId, name }, i + 1));
-  });
-
-  function paged<T>(rows: Array<Record<string, unknown>>, limit: number, map: (r: Record<string, unknown>) => T, cursor: (r: Record<string, unknown>) => string) {
-    const more = rows.length > limit;
-    const items = rows.slice(0, limit);
-    return { items: items.map(map), next: more ? cursor(items[items.length - 1]!) : null };
+  function addVersion(row: NewVersion, name: string, seq: number): void {
+    unique(`version ${row.version} of secret ${name}`, () =>
+      addVersionRow.run({
+        vaultId: row.vaultId,
+        nameKey: nameKey(name),
+        version: row.version,
+        seq,
+        name,
+        ciphertext: row.ciphertext,
+        contentType: row.contentType,
+        tags: row.tags === null ? null : toJson(row.tags),
+        enabled: toFlag(row.enabled),
+        nbf: row.nbf,
+        exp: row.exp,
+        created: row.created,
+        updated: row.updated,
+      }),
+    );
   }
 
+  const insertVersion = db.transaction((row: NewVersion): SecretVersionRow => {
+    const key = nameKey(row.name);
+    const secret = secretState.get(row.vaultId, key);
+    if (secret && secret.deleted_at !== null) throw new StoreConflictError('deleted', `secret ${row.name} is deleted but recoverable`);
+    const seq = (secret?.latest_seq ?? 0) + 1;
+    const name = secret?.name ?? row.name;
+    if (secret) pointLatest.run(seq, row.vaultId, key);
+    else createSecret.run(row.vaultId, key, name, seq);
+    addVersion(row, name, seq);
+    return { ...row, name, seq };
+  });
+
+  const restore = db.transaction((vaultId: string, name: string, versions: NewVersion[]) => {
+    if (versions.length === 0) throw new RangeError(`restore of secret ${name} has no versions`);
+    if (secretState.get(vaultId, nameKey(name))) throw new StoreConflictError('exists', `secret ${name} already exists`);
+    createSecret.run(vaultId, nameKey(name), name, versions.length);
+    versions.forEach((v, i) => addVersion({ ...v, vaultId }, name, i + 1));
+  });
+
+  const purge = db.transaction((vaultId: string, key: string): boolean => {
+    deleteVersions.run(vaultId, key);
+    return deleteSecret.run(vaultId, key).changes > 0;
+  });
+
+  const purgeExpired = db.transaction((now: number): number => {
+    deleteExpiredVersions.run(now);
+    return deleteExpiredSecrets.run(now).changes;
+  });
+
   return {
-    insertVersion: async (row) => {
-      const seq = insertTx(row);
-      return { ...row, seq, name: (summary.get(row.vaultId, row.name.toLowerCase()) as { name: string }).name };
+    // IMMEDIATE: these read then write, and must hold the write lock from the start.
+    insertVersion: async (row) => insertVersion.immediate(row),
+    async getVersion(vaultId, name, version) {
+      const r = version === null ? latest.get(vaultId, nameKey(name)) : oneVersion.get(vaultId, nameKey(name), version);
+      return r ? toRow(r) : null;
     },
-    getVersion: async (vaultId, name, version) => {
-      const r = (version === null ? latest.get(vaultId, name.toLowerCase()) : byVersion.get(vaultId, name.toLowerCase(), version.toLowerCase())) as Params | undefined;
-      return r ? asRow(r) : null;
+    async getSummary(vaultId, name) {
+      const r = summary.get(vaultId, nameKey(name));
+      return r ? toSummary(r) : null;
     },
-    getSummary: async (vaultId, name) => {
-      const r = summary.get(vaultId, name.toLowerCase()) as Params | undefined;
-      return r ? asSummary(r) : null;
+    async list(vaultId, limit, after) {
+      checkLimit(limit);
+      return toPage(livePage.all({ vaultId, after: after ?? '', limit: limit + 1 }), limit, toSummary, (r) => r.name_key);
     },
-    list: async (vaultId, limit, after) =>
-      paged(livePage.all({ vaultId, after: after ?? '', limit: limit + 1 }) as Params[], limit, asSummary, (r) => r.name_key as string),
-    listDeleted: async (vaultId, limit, after) =>
-      paged(deletedPage.all({ vaultId, after: after ?? '', limit: limit + 1 }) as Params[], limit, asSummary, (r) => r.name_key as string),
-    listVersions: async (vaultId, name, limit, after) =>
-      paged(versionsPage.all({ vaultId, nameKey: name.toLowerCase(), after: after ?? '', limit: limit + 1 }) as Params[], limit, asMeta, (r) => r.version as string),
-    updateVersion: async (vaultId, name, version, patch) => {
-      const changed = updateVersion.run({
+    async listDeleted(vaultId, limit, after) {
+      checkLimit(limit);
+      return toPage(deletedPage.all({ vaultId, after: after ?? '', limit: limit + 1 }), limit, toSummary, (r) => r.name_key);
+    },
+    async listVersions(vaultId, name, limit, after) {
+      checkLimit(limit);
+      const rows = versionPage.all({ vaultId, nameKey: nameKey(name), after: after ?? '', limit: limit + 1 });
+      return toPage(rows, limit, toMeta, (r) => r.version);
+    },
+    async updateVersion(vaultId, name, version, patch) {
+      const r = patchVersion.get({
         vaultId,
-        nameKey: name.toLowerCase(),
-        version: version.toLowerCase(),
-        setContentType: patch.contentType !== undefined ? 1 : 0,
+        nameKey: nameKey(name),
+        version,
+        setContentType: toFlag(patch.contentType !== undefined),
         contentType: patch.contentType ?? null,
-        setTags: patch.tags !== undefined ? 1 : 0,
-        tags: patch.tags == null ? null : JSON.stringify(patch.tags),
-        enabled: patch.enabled === undefined ? null : patch.enabled ? 1 : 0,
-        setNbf: patch.nbf !== undefined ? 1 : 0,
+        setTags: toFlag(patch.tags !== undefined),
+        tags: patch.tags ? toJson(patch.tags) : null,
+        setEnabled: toFlag(patch.enabled !== undefined),
+        enabled: toFlag(patch.enabled ?? false),
+        setNbf: toFlag(patch.nbf !== undefined),
         nbf: patch.nbf ?? null,
-        setExp: patch.exp !== undefined ? 1 : 0,
+        setExp: toFlag(patch.exp !== undefined),
         exp: patch.exp ?? null,
         updated: patch.updated,
-      }).changes;
-      if (changed === 0) return null;
-      const r = byVersion.get(vaultId, name.toLowerCase(), version.toLowerCase()) as Params;
-      const { ciphertext: _c, ...meta } = asRow(r);
-      return meta;
+      });
+      return r ? toMeta(r) : null;
     },
-    markDeleted: async (vaultId, name, info) => markDeleted.run(info.deletedAt, info.scheduledPurgeAt, vaultId, name.toLowerCase()).changes > 0,
-    recover: async (vaultId, name) => recover.run(vaultId, name.toLowerCase()).changes > 0,
-    purge: async (vaultId, name) => purge.run(vaultId, name.toLowerCase()).changes > 0,
-    purgeExpired: async (now) => expired.run(now).changes,
-    allVersions: async (vaultId, name) => (allVersions.all(vaultId, name.toLowerCase()) as Params[]).map(asRow),
-    restore: async (vaultId, name, versions) => restoreTx(vaultId, name, versions),
-    countVersions: async (vaultId) => (count.get(vaultId) as { n: number }).n,
+    markDeleted: async (vaultId, name, info) => markDeleted.run(info.deletedAt, info.scheduledPurgeAt, vaultId, nameKey(name)).changes > 0,
+    recover: async (vaultId, name) => recover.run(vaultId, nameKey(name)).changes > 0,
+    purge: async (vaultId, name) => purge.immediate(vaultId, nameKey(name)),
+    purgeExpired: async (now) => purgeExpired.immediate(now),
+    allVersions: async (vaultId, name) => allVersions.all(vaultId, nameKey(name)).map(toRow),
+    restore: async (vaultId, name, versions) => restore.immediate(vaultId, name, versions),
+    countVersions: async (vaultId) => countVersions.get(vaultId)?.n ?? 0,
   };
 }

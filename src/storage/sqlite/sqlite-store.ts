@@ -1,42 +1,63 @@
 import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Store } from '../store-types.js';
+import { sqlitePrincipalStore, sqliteRefreshTokenStore, sqliteSettingsStore, sqliteSigningKeyStore } from './sqlite-identity-store.js';
 import { migrate } from './sqlite-migrations.js';
-import { sqlitePrincipals, sqliteRefreshTokens, sqliteSettings, sqliteSigningKeys } from './sqlite-identity-store.js';
-import { sqliteSecrets } from './sqlite-secret-store.js';
-import { sqliteResourceGroups, sqliteVaults } from './sqlite-vault-store.js';
+import { sqliteSecretStore } from './sqlite-secret-store.js';
+import { sqliteResourceGroupStore, sqliteVaultStore } from './sqlite-vault-store.js';
 
-// The embedded store: one SQLite file in WAL mode. synchronous=FULL makes a
-// commit durable before it returns, so an acknowledged write survives a crash.
+// The embedded store: one SQLite file in WAL mode. synchronous=FULL syncs the
+// WAL on every commit, so a write acknowledged to a client survives SIGKILL
+// and power loss (NORMAL, the usual WAL pairing, may lose the last commits).
 
-function restrict(file: string): void {
+const PRIVATE = 0o600;
+const BUSY_TIMEOUT_MS = 5000;
+
+/** The database file and its WAL companions hold wrapped keys and ciphertext: owner only. */
+function restrictModes(file: string): void {
   for (const f of [file, `${file}-wal`, `${file}-shm`]) {
-    if (existsSync(f)) chmodSync(f, 0o600);
+    if (existsSync(f)) chmodSync(f, PRIVATE);
   }
 }
 
+/**
+ * Opens (creating if needed) and migrates the database with coffer's
+ * connection settings. Exported for tests that inspect the connection.
+ */
+export function openSqliteDatabase(file: string): Database.Database {
+  // Create the file ourselves so it never exists with a wider mode; SQLite
+  // gives the -wal and -shm files it creates the main file's permissions.
+  closeSync(openSync(file, 'a', PRIVATE));
+  restrictModes(file);
+  const db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
+  try {
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    const mode = db.pragma('journal_mode = WAL', { simple: true });
+    if (mode !== 'wal') throw new Error(`${file}: SQLite could not switch to WAL mode (journal_mode is ${String(mode)})`);
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    migrate(db);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  restrictModes(file);
+  return db;
+}
+
 export function openSqliteStore(opts: { file: string }): Store {
-  // Create the file ourselves so it never exists with a wider mode.
-  if (!existsSync(opts.file)) closeSync(openSync(opts.file, 'a', 0o600));
-  const db = new Database(opts.file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
-  migrate(db);
-  restrict(opts.file);
+  const db = openSqliteDatabase(opts.file);
   return {
     kind: 'sqlite',
-    settings: sqliteSettings(db),
-    principals: sqlitePrincipals(db),
-    signingKeys: sqliteSigningKeys(db),
-    refreshTokens: sqliteRefreshTokens(db),
-    resourceGroups: sqliteResourceGroups(db),
-    vaults: sqliteVaults(db),
-    secrets: sqliteSecrets(db),
+    settings: sqliteSettingsStore(db),
+    principals: sqlitePrincipalStore(db),
+    signingKeys: sqliteSigningKeyStore(db),
+    refreshTokens: sqliteRefreshTokenStore(db),
+    resourceGroups: sqliteResourceGroupStore(db),
+    vaults: sqliteVaultStore(db),
+    secrets: sqliteSecretStore(db),
     async close() {
-      db.close();
-      restrict(opts.file);
+      if (db.open) db.close();
     },
   };
 }

@@ -1,102 +1,174 @@
 import type Database from 'better-sqlite3';
-import { StoreConflictError, type ResourceGroupRow, type ResourceGroupStore, type VaultRow, type VaultStore } from '../store-types.js';
+import type { ResourceGroupRow, ResourceGroupStore, VaultRow, VaultStore } from '../store-types.js';
+import { fromJson, nameKey, toJson, unique } from './sqlite-support.js';
 
 // Resource groups and vaults. A vault name is unique across live and
-// soft-deleted vaults (the unique index on name_key), as in Azure.
+// soft-deleted vaults (the unique name_key), as in Azure, where a deleted
+// vault's name stays reserved until it is purged.
 
-const asGroup = (r: Record<string, unknown>): ResourceGroupRow => ({
-  subscriptionId: r.subscription_id as string,
-  name: r.name as string,
-  location: r.location as string,
-  tags: JSON.parse(r.tags as string) as Record<string, string>,
+interface GroupRecord {
+  subscription_id: string;
+  name: string;
+  location: string;
+  tags: string;
+}
+
+interface VaultRecord {
+  id: string;
+  name: string;
+  subscription_id: string;
+  resource_group: string;
+  location: string;
+  tags: string;
+  properties: string;
+  created_by: string;
+  created_at: number;
+  updated_at: number;
+  deleted_at: number | null;
+  scheduled_purge_at: number | null;
+  dek_wrapped: Buffer;
+  master_key_id: string;
+}
+
+const toGroup = (r: GroupRecord): ResourceGroupRow => ({
+  subscriptionId: r.subscription_id,
+  name: r.name,
+  location: r.location,
+  tags: fromJson<Record<string, string>>(r.tags),
 });
 
-const asVault = (r: Record<string, unknown>): VaultRow => ({
-  id: r.id as string,
-  name: r.name as string,
-  subscriptionId: r.subscription_id as string,
-  resourceGroup: r.resource_group as string,
-  location: r.location as string,
-  tags: JSON.parse(r.tags as string) as Record<string, string>,
-  properties: JSON.parse(r.properties as string) as Record<string, unknown>,
-  createdBy: r.created_by as string,
-  createdAt: r.created_at as number,
-  updatedAt: r.updated_at as number,
-  deletedAt: (r.deleted_at as number | null) ?? null,
-  scheduledPurgeAt: (r.scheduled_purge_at as number | null) ?? null,
-  dekWrapped: r.dek_wrapped as Buffer,
-  masterKeyId: r.master_key_id as string,
+const toVault = (r: VaultRecord): VaultRow => ({
+  id: r.id,
+  name: r.name,
+  subscriptionId: r.subscription_id,
+  resourceGroup: r.resource_group,
+  location: r.location,
+  tags: fromJson<Record<string, string>>(r.tags),
+  properties: fromJson<Record<string, unknown>>(r.properties),
+  createdBy: r.created_by,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  deletedAt: r.deleted_at,
+  scheduledPurgeAt: r.scheduled_purge_at,
+  dekWrapped: r.dek_wrapped,
+  masterKeyId: r.master_key_id,
 });
 
-export function sqliteResourceGroups(db: Database.Database): ResourceGroupStore {
-  const upsert = db.prepare(
+export function sqliteResourceGroupStore(db: Database.Database): ResourceGroupStore {
+  type Key = [subscriptionId: string, nameKey: string];
+  // An existing group keeps its name spelling and location (Azure cannot move a group); tags are replaced.
+  const upsert = db.prepare<[string, string, string, string, string], GroupRecord>(
     `INSERT INTO resource_groups (subscription_id, name_key, name, location, tags) VALUES (?, ?, ?, ?, ?)
-     ON CONFLICT (subscription_id, name_key) DO UPDATE SET tags = excluded.tags`,
+     ON CONFLICT (subscription_id, name_key) DO UPDATE SET tags = excluded.tags
+     RETURNING subscription_id, name, location, tags`,
   );
-  const get = db.prepare('SELECT * FROM resource_groups WHERE subscription_id = ? AND name_key = ?');
-  const list = db.prepare('SELECT * FROM resource_groups WHERE subscription_id = ? ORDER BY name_key');
-  const holdsVaults = db.prepare('SELECT 1 FROM vaults WHERE subscription_id = ? AND lower(resource_group) = ? LIMIT 1');
-  const del = db.prepare('DELETE FROM resource_groups WHERE subscription_id = ? AND name_key = ?');
+  const get = db.prepare<Key, GroupRecord>('SELECT * FROM resource_groups WHERE subscription_id = ? AND name_key = ?');
+  const list = db.prepare<[string], GroupRecord>('SELECT * FROM resource_groups WHERE subscription_id = ? ORDER BY name_key');
+  const holdsLiveVaults = db.prepare<Key, { one: number }>(
+    'SELECT 1 AS one FROM vaults WHERE subscription_id = ? AND resource_group_key = ? AND deleted_at IS NULL LIMIT 1',
+  );
+  const remove = db.prepare<Key>('DELETE FROM resource_groups WHERE subscription_id = ? AND name_key = ?');
+  // Soft-deleted vaults do not hold their group, as in Azure; recovering one needs the group again.
+  const removeIfEmpty = db.transaction((subscriptionId: string, key: string): boolean => {
+    if (holdsLiveVaults.get(subscriptionId, key)) return false;
+    return remove.run(subscriptionId, key).changes > 0;
+  });
+
   return {
-    upsert: async (g) => {
-      upsert.run(g.subscriptionId, g.name.toLowerCase(), g.name, g.location, JSON.stringify(g.tags));
-      return asGroup(get.get(g.subscriptionId, g.name.toLowerCase()) as Record<string, unknown>);
+    upsert: async (g) => toGroup(upsert.get(g.subscriptionId, nameKey(g.name), g.name, g.location, toJson(g.tags))!),
+    async get(subscriptionId, name) {
+      const r = get.get(subscriptionId, nameKey(name));
+      return r ? toGroup(r) : null;
     },
-    get: async (s, name) => {
-      const r = get.get(s, name.toLowerCase()) as Record<string, unknown> | undefined;
-      return r ? asGroup(r) : null;
-    },
-    list: async (s) => (list.all(s) as Array<Record<string, unknown>>).map(asGroup),
-    delete: async (s, name) => {
-      if (holdsVaults.get(s, name.toLowerCase())) return false;
-      return del.run(s, name.toLowerCase()).changes > 0;
-    },
+    list: async (subscriptionId) => list.all(subscriptionId).map(toGroup),
+    delete: async (subscriptionId, name) => removeIfEmpty.immediate(subscriptionId, nameKey(name)),
   };
 }
 
-export function sqliteVaults(db: Database.Database): VaultStore {
-  const insert = db.prepare(
-    `INSERT INTO vaults (id, name_key, name, subscription_id, resource_group, location, tags, properties, created_by, created_at, updated_at,
-       deleted_at, scheduled_purge_at, dek_wrapped, master_key_id)
-     VALUES (@id, @nameKey, @name, @subscriptionId, @resourceGroup, @location, @tags, @properties, @createdBy, @createdAt, @updatedAt,
-       @deletedAt, @scheduledPurgeAt, @dekWrapped, @masterKeyId)`,
+export function sqliteVaultStore(db: Database.Database): VaultStore {
+  const insert = db.prepare<[Record<string, unknown>]>(
+    `INSERT INTO vaults (id, name_key, name, subscription_id, resource_group, resource_group_key, location, tags, properties,
+       created_by, created_at, updated_at, deleted_at, scheduled_purge_at, dek_wrapped, master_key_id)
+     VALUES (@id, @nameKey, @name, @subscriptionId, @resourceGroup, @resourceGroupKey, @location, @tags, @properties,
+       @createdBy, @createdAt, @updatedAt, @deletedAt, @scheduledPurgeAt, @dekWrapped, @masterKeyId)`,
   );
-  const byName = db.prepare('SELECT * FROM vaults WHERE name_key = ?');
-  const byId = db.prepare('SELECT * FROM vaults WHERE id = ?');
-  const live = db.prepare(
-    `SELECT * FROM vaults WHERE deleted_at IS NULL AND (@s IS NULL OR subscription_id = @s)
-       AND (@rg IS NULL OR lower(resource_group) = lower(@rg)) ORDER BY name_key`,
+  const byName = db.prepare<[string], VaultRecord>('SELECT * FROM vaults WHERE name_key = ?');
+  const byId = db.prepare<[string], VaultRecord>('SELECT * FROM vaults WHERE id = ?');
+  const live = db.prepare<{ subscriptionId: string | null; groupKey: string | null }, VaultRecord>(
+    `SELECT * FROM vaults WHERE deleted_at IS NULL
+       AND (@subscriptionId IS NULL OR subscription_id = @subscriptionId)
+       AND (@groupKey IS NULL OR resource_group_key = @groupKey)
+     ORDER BY name_key`,
   );
-  const deleted = db.prepare('SELECT * FROM vaults WHERE deleted_at IS NOT NULL AND subscription_id = ? ORDER BY name_key');
-  const update = db.prepare('UPDATE vaults SET tags = COALESCE(@tags, tags), properties = COALESCE(@properties, properties), updated_at = @updatedAt WHERE id = @id');
-  const markDeleted = db.prepare('UPDATE vaults SET deleted_at = ?, scheduled_purge_at = ? WHERE id = ? AND deleted_at IS NULL');
-  const recover = db.prepare('UPDATE vaults SET deleted_at = NULL, scheduled_purge_at = NULL, updated_at = ? WHERE id = ?');
-  const purge = db.prepare('DELETE FROM vaults WHERE id = ?');
-  const expired = db.prepare('DELETE FROM vaults WHERE deleted_at IS NOT NULL AND scheduled_purge_at <= ?');
-  const rewrap = db.prepare('UPDATE vaults SET dek_wrapped = ?, master_key_id = ? WHERE id = ?');
-  const keys = db.prepare('SELECT id, dek_wrapped, master_key_id FROM vaults ORDER BY id');
-  const one = (r: unknown) => (r ? asVault(r as Record<string, unknown>) : null);
+  const deleted = db.prepare<[string], VaultRecord>('SELECT * FROM vaults WHERE deleted_at IS NOT NULL AND subscription_id = ? ORDER BY name_key');
+  const update = db.prepare<{ id: string; tags: string | null; properties: string | null; updatedAt: number }>(
+    'UPDATE vaults SET tags = COALESCE(@tags, tags), properties = COALESCE(@properties, properties), updated_at = @updatedAt WHERE id = @id',
+  );
+  const markDeleted = db.prepare<[number, number, string]>('UPDATE vaults SET deleted_at = ?, scheduled_purge_at = ? WHERE id = ? AND deleted_at IS NULL');
+  const recover = db.prepare<[number, string]>(
+    'UPDATE vaults SET deleted_at = NULL, scheduled_purge_at = NULL, updated_at = ? WHERE id = ? AND deleted_at IS NOT NULL',
+  );
+  const expiredIds = db.prepare<[number], { id: string }>('SELECT id FROM vaults WHERE deleted_at IS NOT NULL AND scheduled_purge_at <= ?');
+  const deleteVersions = db.prepare<[string]>('DELETE FROM secret_versions WHERE vault_id = ?');
+  const deleteSecrets = db.prepare<[string]>('DELETE FROM secrets WHERE vault_id = ?');
+  const deleteVault = db.prepare<[string]>('DELETE FROM vaults WHERE id = ?');
+  const rewrap = db.prepare<[Buffer, string, string]>('UPDATE vaults SET dek_wrapped = ?, master_key_id = ? WHERE id = ?');
+  const keys = db.prepare<[], Pick<VaultRecord, 'id' | 'dek_wrapped' | 'master_key_id'>>('SELECT id, dek_wrapped, master_key_id FROM vaults ORDER BY id');
+
+  function purgeOne(id: string): void {
+    deleteVersions.run(id);
+    deleteSecrets.run(id);
+    deleteVault.run(id);
+  }
+  const purge = db.transaction(purgeOne);
+  const purgeExpired = db.transaction((now: number): number => {
+    const ids = expiredIds.all(now).map((r) => r.id);
+    ids.forEach(purgeOne);
+    return ids.length;
+  });
+
   return {
-    insert: async (v) => {
-      try {
-        insert.run({ ...v, nameKey: v.name.toLowerCase(), tags: JSON.stringify(v.tags), properties: JSON.stringify(v.properties) });
-      } catch (err) {
-        if ((err as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT')) throw new StoreConflictError('exists', `vault ${v.name} exists`);
-        throw err;
-      }
+    async insert(v) {
+      unique(`vault ${v.name}`, () =>
+        insert.run({
+          ...v,
+          nameKey: nameKey(v.name),
+          resourceGroupKey: nameKey(v.resourceGroup),
+          tags: toJson(v.tags),
+          properties: toJson(v.properties),
+        }),
+      );
     },
-    getByName: async (name) => one(byName.get(name.toLowerCase())),
-    getById: async (id) => one(byId.get(id)),
-    list: async (f) => (live.all({ s: f.subscriptionId ?? null, rg: f.resourceGroup ?? null }) as Array<Record<string, unknown>>).map(asVault),
-    listDeleted: async (s) => (deleted.all(s) as Array<Record<string, unknown>>).map(asVault),
-    update: async (id, p) =>
-      void update.run({ id, tags: p.tags ? JSON.stringify(p.tags) : null, properties: p.properties ? JSON.stringify(p.properties) : null, updatedAt: p.updatedAt }),
-    markDeleted: async (id, at, purgeAt) => void markDeleted.run(at, purgeAt, id),
-    recover: async (id, at) => void recover.run(at, id),
-    purge: async (id) => void purge.run(id),
-    purgeExpired: async (now) => expired.run(now).changes,
-    rewrapKey: async (id, sealed, masterKeyId) => void rewrap.run(sealed, masterKeyId, id),
-    listKeys: async () =>
-      (keys.all() as Array<Record<string, unknown>>).map((r) => ({ id: r.id as string, dekWrapped: r.dek_wrapped as Buffer, masterKeyId: r.master_key_id as string })),
+    async getByName(name) {
+      const r = byName.get(nameKey(name));
+      return r ? toVault(r) : null;
+    },
+    async getById(id) {
+      const r = byId.get(id);
+      return r ? toVault(r) : null;
+    },
+    list: async (filter) =>
+      live.all({ subscriptionId: filter.subscriptionId ?? null, groupKey: filter.resourceGroup === undefined ? null : nameKey(filter.resourceGroup) }).map(toVault),
+    listDeleted: async (subscriptionId) => deleted.all(subscriptionId).map(toVault),
+    async update(id, patch) {
+      update.run({
+        id,
+        tags: patch.tags === undefined ? null : toJson(patch.tags),
+        properties: patch.properties === undefined ? null : toJson(patch.properties),
+        updatedAt: patch.updatedAt,
+      });
+    },
+    async markDeleted(id, deletedAt, scheduledPurgeAt) {
+      markDeleted.run(deletedAt, scheduledPurgeAt, id);
+    },
+    async recover(id, at) {
+      recover.run(at, id);
+    },
+    purge: async (id) => purge.immediate(id),
+    purgeExpired: async (now) => purgeExpired.immediate(now),
+    async rewrapKey(id, dekWrapped, masterKeyId) {
+      rewrap.run(dekWrapped, masterKeyId, id);
+    },
+    listKeys: async () => keys.all().map((r) => ({ id: r.id, dekWrapped: r.dek_wrapped, masterKeyId: r.master_key_id })),
   };
 }

@@ -1,0 +1,187 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { MIGRATIONS, SchemaTooNewError, migrate } from '../src/storage/sqlite/sqlite-migrations.js';
+import { LATEST_VERSION_SQL } from '../src/storage/sqlite/sqlite-secret-store.js';
+import { openSqliteDatabase, openSqliteStore } from '../src/storage/sqlite/sqlite-store.js';
+import { runStoreConformance, vaultRow, versionRow } from './support/store-conformance.js';
+
+const root = mkdtempSync(join(tmpdir(), 'coffer-sqlite-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+let n = 0;
+/** A path for a database file that does not exist yet, in its own directory. */
+function freshFile(): string {
+  const dir = mkdtempSync(join(root, `db${n++}-`));
+  return join(dir, 'coffer.db');
+}
+
+function withRawDb<T>(file: string, fn: (db: Database.Database) => T): T {
+  const db = new Database(file);
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+const recordedVersions = (file: string): number[] =>
+  withRawDb(file, (db) => (db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as Array<{ version: number }>).map((r) => r.version));
+
+const latestKnown = Math.max(...MIGRATIONS.map((m) => m.version));
+
+runStoreConformance('sqlite', async () => {
+  const file = freshFile();
+  const store = openSqliteStore({ file });
+  return { store, cleanup: () => store.close() };
+});
+
+describe('sqlite store specifics', () => {
+  it('connects in WAL mode with synchronous=FULL, foreign keys and a busy timeout', () => {
+    const file = freshFile();
+    const db = openSqliteDatabase(file);
+    try {
+      assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+      assert.equal(db.pragma('synchronous', { simple: true }), 2, 'FULL');
+      assert.equal(db.pragma('foreign_keys', { simple: true }), 1);
+      assert.ok((db.pragma('busy_timeout', { simple: true }) as number) >= 1000);
+    } finally {
+      db.close();
+    }
+    assert.equal(withRawDb(file, (raw) => raw.pragma('journal_mode', { simple: true })), 'wal', 'WAL is recorded in the file');
+  });
+
+  it('records the migrations, and reopening applies nothing twice and keeps the data', async () => {
+    const file = freshFile();
+    const first = openSqliteStore({ file });
+    const v = vaultRow();
+    await first.vaults.insert(v);
+    const secret = await first.secrets.insertVersion(versionRow(v.id, 'kept', { tags: { a: 'b' } }));
+    await first.settings.set('tenantId', 't-1');
+    await first.close();
+    assert.deepEqual(recordedVersions(file), MIGRATIONS.map((m) => m.version));
+
+    const second = openSqliteStore({ file });
+    try {
+      assert.deepEqual(await second.vaults.getById(v.id), v);
+      assert.deepEqual(await second.secrets.getVersion(v.id, 'kept', null), secret);
+      assert.equal(await second.settings.get('tenantId'), 't-1');
+    } finally {
+      await second.close();
+    }
+    assert.deepEqual(recordedVersions(file), MIGRATIONS.map((m) => m.version));
+  });
+
+  it('applies only pending migrations, each batch atomically', () => {
+    const file = freshFile();
+    openSqliteDatabase(file).close();
+    withRawDb(file, (db) => {
+      const next = latestKnown + 1;
+      assert.equal(migrate(db, [...MIGRATIONS, { version: next, sql: 'CREATE TABLE extra (x INTEGER) STRICT;' }]), next);
+      const broken = { version: next + 1, sql: 'CREATE TABLE half_done (x INTEGER); INSERT INTO no_such_table VALUES (1);' };
+      assert.throws(() => migrate(db, [...MIGRATIONS, { version: next, sql: 'unused' }, broken]), /no such table/);
+      const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((r) => r.name);
+      assert.ok(tables.includes('extra'));
+      assert.ok(!tables.includes('half_done'), 'a failed migration leaves nothing behind');
+    });
+    assert.deepEqual(recordedVersions(file), [...MIGRATIONS.map((m) => m.version), latestKnown + 1]);
+  });
+
+  it('refuses a database whose schema is newer than the code, with a clear error', () => {
+    const file = freshFile();
+    openSqliteDatabase(file).close();
+    withRawDb(file, (db) => db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)').run(latestKnown + 98));
+    assert.throws(
+      () => openSqliteStore({ file }),
+      (err: unknown) => {
+        assert.ok(err instanceof SchemaTooNewError);
+        assert.equal(err.found, latestKnown + 98);
+        assert.equal(err.known, latestKnown);
+        assert.match(err.message, new RegExp(`coffer\\.db has schema version ${latestKnown + 98}, newer than this coffer understands`));
+        return true;
+      },
+    );
+    assert.deepEqual(recordedVersions(file), [...MIGRATIONS.map((m) => m.version), latestKnown + 98], 'the refused file is unchanged');
+  });
+
+  it('the database, -wal and -shm files are mode 0600', async () => {
+    const file = freshFile();
+    const store = openSqliteStore({ file });
+    try {
+      await store.settings.set('k', 'v');
+      for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+        assert.ok(existsSync(f), `${f} exists while the store is open`);
+        assert.equal(statSync(f).mode & 0o777, 0o600, f);
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('tightens the mode of an existing database file to 0600', async () => {
+    const file = freshFile();
+    openSqliteDatabase(file).close();
+    chmodSync(file, 0o644);
+    writeFileSync(`${file}-wal`, '');
+    chmodSync(`${file}-wal`, 0o644);
+    const store = openSqliteStore({ file });
+    try {
+      assert.equal(statSync(file).mode & 0o777, 0o600);
+      assert.equal(statSync(`${file}-wal`).mode & 0o777, 0o600);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a committed write survives the process being killed without closing the store', async () => {
+    const file = freshFile();
+    const v = vaultRow();
+    const setup = openSqliteStore({ file });
+    await setup.vaults.insert(v);
+    await setup.close();
+
+    const storeModule = new URL('../src/storage/sqlite/sqlite-store.ts', import.meta.url).href;
+    const script = `
+      const { openSqliteStore } = await import(${JSON.stringify(storeModule)});
+      const store = openSqliteStore({ file: ${JSON.stringify(file)} });
+      await store.secrets.insertVersion({ vaultId: ${JSON.stringify(v.id)}, name: 'survivor', version: 'v1', ciphertext: Buffer.from('sealed'),
+        contentType: null, tags: null, enabled: true, nbf: null, exp: null, created: 1, updated: 1 });
+      process.kill(process.pid, 'SIGKILL');`;
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    assert.equal(child.signal, 'SIGKILL', child.stderr);
+
+    const store = openSqliteStore({ file });
+    try {
+      assert.deepEqual((await store.secrets.getVersion(v.id, 'survivor', null))?.ciphertext, Buffer.from('sealed'));
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('reads the latest version of a secret through indexes only', () => {
+    const file = freshFile();
+    const db = openSqliteDatabase(file);
+    try {
+      const plan = (db.prepare(`EXPLAIN QUERY PLAN ${LATEST_VERSION_SQL}`).all('vault', 'name') as Array<{ detail: string }>).map((r) => r.detail);
+      assert.equal(plan.length, 2, plan.join('\n'));
+      for (const step of plan) assert.match(step, /^SEARCH .* USING (PRIMARY KEY|INDEX|COVERING INDEX)/, plan.join('\n'));
+    } finally {
+      db.close();
+    }
+  });
+
+  it('keeps ciphertext in exactly one table, which has a name column (test/at-rest.test.ts relies on it)', () => {
+    const file = freshFile();
+    withRawDb(file, (db) => migrate(db));
+    withRawDb(file, (db) => {
+      const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%ciphertext%'").all() as Array<{ name: string }>;
+      assert.equal(tables.length, 1);
+      const columns = (db.prepare(`PRAGMA table_info(${tables[0]!.name})`).all() as Array<{ name: string }>).map((c) => c.name);
+      assert.ok(columns.includes('name') && columns.includes('ciphertext'), columns.join(', '));
+    });
+  });
+});
