@@ -155,4 +155,19 @@ describe('@azure/keyvault-secrets against coffer', () => {
     tampered[tampered.length - 5] ^= 0x01;
     await assert.rejects(other.restoreSecretBackup(tampered), (err: { statusCode?: number }) => err.statusCode === 400);
   });
+
+  it('purge is refused under purge protection, and a soft-delete-off vault deletes at once', async () => {
+    await createVault(server, 'protected-vault', { enablePurgeProtection: true });
+    const protectedClient = secretClient(server, 'protected-vault');
+    await protectedClient.setSecret('kept', 'x');
+    await (await protectedClient.beginDeleteSecret('kept')).pollUntilDone();
+    await assert.rejects(protectedClient.purgeDeletedSecret('kept'), (err: { statusCode?: number; message: string }) => {
+      assert.equal(err.statusCode, 403);
+      assert.match(err.message, /purge protection is enabled/);
+      return true;
+    });
+    assert.equal((await protectedClient.getDeletedSecret('kept')).name, 'kept');
+    const recovered = await (await protectedClient.beginRecoverDeletedSecret('kept')).pollUntilDone();
+    assert.equal(recovered.recoveryLevel, 'Recoverable');
+  });
 });

@@ -29,7 +29,7 @@ export function openSqliteDatabase(file: string): Database.Database {
   // gives the -wal and -shm files it creates the main file's permissions.
   closeSync(openSync(file, 'a', PRIVATE));
   restrictModes(file);
-  const db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
+  const db = new Database(file);
   try {
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     const mode = db.pragma('journal_mode = WAL', { simple: true });
