@@ -1,5 +1,5 @@
 // The storage contract. SQLite (embedded default) and PostgreSQL both implement
-// it, and test/storage-conformance.test.ts checks any implementation against it.
+// it, and test/support/store-conformance.ts checks any implementation against it.
 // Every method is async so that a networked store fits the same shape.
 // Times are integer Unix seconds unless a field says otherwise.
 // Names are matched through `nameKey` (lower case), as Azure compares
@@ -209,8 +209,8 @@ export interface SecretStore {
   /** Every version of a live secret with ciphertext, oldest first. */
   allVersions(vaultId: string, name: string): Promise<SecretVersionRow[]>;
   /**
-   * Inserts a whole secret (restore). Throws StoreConflictError('exists') if the
-   * name exists in the vault, live or deleted.
+   * Inserts a whole secret (restore). Throws StoreConflictError('exists') if a
+   * live secret has the name, StoreConflictError('deleted') if a soft-deleted one has.
    */
   restore(vaultId: string, name: string, versions: Array<Omit<SecretVersionRow, 'seq'>>): Promise<void>;
   /** Every ciphertext of a vault, for integrity checks and tests. */

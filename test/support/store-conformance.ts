@@ -568,13 +568,13 @@ export function runStoreConformance(label: string, makeStore: StoreFactory): voi
         assert.equal((await store.secrets.insertVersion(versionRow(v.id, 'restored'))).seq, 4);
       });
 
-      it('restore refuses a name that exists, live or deleted, with StoreConflictError("exists") and changes nothing', async () => {
+      it('restore refuses a live name ("exists") or a soft-deleted one ("deleted") and changes nothing', async () => {
         const v = await newVault();
         const live = await store.secrets.insertVersion(versionRow(v.id, 'live'));
         const gone = await store.secrets.insertVersion(versionRow(v.id, 'gone'));
         await store.secrets.markDeleted(v.id, 'gone', { deletedAt: 1, scheduledPurgeAt: 2 });
         await assert.rejects(store.secrets.restore(v.id, 'LIVE', [versionRow(v.id, 'LIVE'), versionRow(v.id, 'LIVE')]), isConflict('exists'));
-        await assert.rejects(store.secrets.restore(v.id, 'Gone', [versionRow(v.id, 'Gone')]), isConflict('exists'));
+        await assert.rejects(store.secrets.restore(v.id, 'Gone', [versionRow(v.id, 'Gone')]), isConflict('deleted'));
         assert.equal(await store.secrets.countVersions(v.id), 2);
         assert.deepEqual(await store.secrets.allVersions(v.id, 'live'), [live]);
         const { ciphertext: _c, ...goneMeta } = gone;

@@ -164,7 +164,12 @@ export function sqliteSecretStore(db: Database.Database): SecretStore {
 
   const restore = db.transaction((vaultId: string, name: string, versions: NewVersion[]) => {
     if (versions.length === 0) throw new RangeError(`restore of secret ${name} has no versions`);
-    if (secretState.get(vaultId, nameKey(name))) throw new StoreConflictError('exists', `secret ${name} already exists`);
+    const existing = secretState.get(vaultId, nameKey(name)) as { deleted_at: number | null } | undefined;
+    if (existing) {
+      throw existing.deleted_at === null
+        ? new StoreConflictError('exists', `secret ${name} already exists`)
+        : new StoreConflictError('deleted', `secret ${name} is deleted`);
+    }
     createSecret.run(vaultId, nameKey(name), name, versions.length);
     versions.forEach((v, i) => addVersion({ ...v, vaultId }, name, i + 1));
   });
