@@ -79,6 +79,14 @@ export class Session {
     return answer.access_token;
   }
 
+  /** The signed-in identity's object id, read from its management token. */
+  async objectId(): Promise<string> {
+    const token = await this.token(this.managementResource);
+    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { oid?: string };
+    if (!payload.oid) throw new CliError('the access token names no object id');
+    return payload.oid;
+  }
+
   /** Calls an API and returns the parsed JSON, or throws the server's error az-style. */
   async call<T = unknown>(method: string, url: string, resource: string, body?: unknown): Promise<T> {
     const res = await this.http.send(method, url, {

@@ -4,6 +4,7 @@ import { errors, ServiceError } from '../server/errors.js';
 import { requireCaller } from '../server/request-context.js';
 import type { PrincipalRow } from '../storage/store-types.js';
 import type { DirectoryService } from './directory-service.js';
+import type { AccessIndex } from '../authorization/access-index.js';
 import { GUID_RE } from './identity-types.js';
 
 // A Microsoft Graph shaped directory API (v1.0 subset) on the bare host:
@@ -42,7 +43,17 @@ function matchesFilter(p: PrincipalRow, filter: string | undefined): boolean {
   throw graphError(400, 'Request_UnsupportedQuery', `Unsupported or invalid query filter clause specified: ${filter.slice(0, 100)}`);
 }
 
-export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory: DirectoryService; auth: BearerAuth; adminObjectId: string }): void {
+function groupResource(p: PrincipalRow) {
+  return { id: p.objectId, displayName: p.displayName, mailNickname: p.displayName.replace(/[^A-Za-z0-9]/g, ''), securityEnabled: true, mailEnabled: false, createdDateTime: iso(p.createdAt) };
+}
+
+function objectResource(p: PrincipalRow) {
+  const type = { User: '#microsoft.graph.user', Group: '#microsoft.graph.group', ServicePrincipal: '#microsoft.graph.servicePrincipal' }[p.kind];
+  const body = p.kind === 'User' ? userResource(p) : p.kind === 'Group' ? groupResource(p) : spResource(p);
+  return { '@odata.type': type, ...body };
+}
+
+export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory: DirectoryService; auth: BearerAuth; adminObjectId: string; index: AccessIndex }): void {
   const { directory } = deps;
   app.register(async (graph) => {
     graph.addHook('onRequest', async (req) => {
@@ -88,6 +99,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
       requireAdmin(req);
       const p = await load(req, 'ServicePrincipal');
       if (p.objectId === deps.adminObjectId) throw graphError(400, 'Request_BadRequest', 'The deployment administrator cannot be deleted.');
+      await deps.index.forgetPrincipal(p.objectId);
       await directory.delete(p.objectId);
       return reply.status(204).send();
     });
@@ -127,8 +139,59 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
     });
     graph.delete('/v1.0/users/:id', async (req: Req, reply: FastifyReply) => {
       requireAdmin(req);
-      await directory.delete((await load(req, 'User')).objectId);
+      const user = await load(req, 'User');
+      await deps.index.forgetPrincipal(user.objectId);
+      await directory.delete(user.objectId);
       return reply.status(204).send();
     });
+
+    graph.get('/v1.0/groups', async (req: Req) => ({
+      value: (await directory.list()).filter((p) => p.kind === 'Group' && matchesFilter(p, req.query.$filter)).map(groupResource),
+    }));
+    graph.get('/v1.0/groups/:id', async (req: Req) => groupResource(await load(req, 'Group')));
+    graph.post('/v1.0/groups', async (req: Req, reply: FastifyReply) => {
+      requireAdmin(req);
+      const name = body(req).displayName;
+      if (typeof name !== 'string') throw graphError(400, 'Request_BadRequest', 'displayName is required.');
+      return reply.status(201).send(groupResource(await directory.createGroup({ displayName: name })));
+    });
+    graph.delete('/v1.0/groups/:id', async (req: Req, reply: FastifyReply) => {
+      requireAdmin(req);
+      const group = await load(req, 'Group');
+      await deps.index.forgetPrincipal(group.objectId);
+      await directory.delete(group.objectId);
+      return reply.status(204).send();
+    });
+    graph.get('/v1.0/groups/:id/members', async (req: Req) => {
+      const group = await load(req, 'Group');
+      const members = await Promise.all((await deps.index.membersOf(group.objectId)).map((id) => directory.get(id)));
+      return { value: members.filter((m): m is PrincipalRow => m !== null).map(objectResource) };
+    });
+    graph.post('/v1.0/groups/:id/members/$ref', async (req: Req, reply: FastifyReply) => {
+      requireAdmin(req);
+      const group = await load(req, 'Group');
+      const ref = body(req)['@odata.id'];
+      const memberId = typeof ref === 'string' ? ref.split('/').pop() ?? '' : '';
+      const member = GUID_RE.test(memberId) ? await directory.get(memberId.toLowerCase()) : null;
+      if (!member) throw graphError(404, 'Request_ResourceNotFound', `Resource '${memberId.slice(0, 64)}' does not exist or one of its queried reference-property objects are not present.`);
+      if (member.objectId === group.objectId) throw graphError(400, 'Request_BadRequest', 'A group cannot be a member of itself.');
+      if (!(await deps.index.addMember(group.objectId, member.objectId))) {
+        throw graphError(400, 'Request_BadRequest', "One or more added object references already exist for the following modified properties: 'members'.");
+      }
+      return reply.status(204).send();
+    });
+    graph.delete('/v1.0/groups/:id/members/:memberId/$ref', async (req: Req, reply: FastifyReply) => {
+      requireAdmin(req);
+      const group = await load(req, 'Group');
+      if (!(await deps.index.removeMember(group.objectId, (req.params.memberId ?? '').toLowerCase()))) {
+        throw graphError(404, 'Request_ResourceNotFound', `Resource '${String(req.params.memberId).slice(0, 64)}' is not a member of the group.`);
+      }
+      return reply.status(204).send();
+    });
+
+    // coffer: one search across users, groups and service principals (the portal's "Select members").
+    graph.get('/coffer/directory/search', async (req: Req) => ({
+      value: (await directory.search(String(req.query.q ?? ''), 50)).map(objectResource),
+    }));
   });
 }

@@ -15,6 +15,9 @@ export interface NewCredential {
 export interface DirectoryService {
   createServicePrincipal(input: { displayName: string; appId?: string; objectId?: string; secret?: string; years?: number }): Promise<{ principal: PrincipalRow; credential: NewCredential }>;
   createUser(input: { upn: string; displayName: string; password: string; objectId?: string }): Promise<PrincipalRow>;
+  createGroup(input: { displayName: string; objectId?: string }): Promise<PrincipalRow>;
+  /** Principals whose display name, UPN, appId or object id contains the text. */
+  search(text: string, limit: number): Promise<PrincipalRow[]>;
   addClientSecret(objectId: string, input: { secret?: string; years?: number; displayName?: string }): Promise<NewCredential>;
   /** Replaces every client secret of the principal with a fresh one. */
   resetClientSecret(objectId: string, years?: number): Promise<NewCredential>;
@@ -93,6 +96,17 @@ export function createDirectoryService(deps: { principals: PrincipalStore; now?:
       };
       await principals.insert(row);
       return row;
+    },
+    async createGroup(input) {
+      if (input.displayName.trim() === '' || input.displayName.length > 256) throw new ServiceError(400, 'Request_BadRequest', 'displayName is required (1 to 256 characters).');
+      const row: PrincipalRow = { objectId: input.objectId ?? randomUUID(), kind: 'Group', displayName: input.displayName, appId: null, upn: null, passwordHash: null, createdAt: now() };
+      await principals.insert(row);
+      return row;
+    },
+    async search(text, limit) {
+      const needle = text.trim().toLowerCase();
+      const fields = (p: PrincipalRow) => [p.displayName, p.upn ?? '', p.appId ?? '', p.objectId].map((f) => f.toLowerCase());
+      return (await principals.list()).filter((p) => needle === '' || fields(p).some((f) => f.includes(needle))).slice(0, limit);
     },
     async addClientSecret(objectId, input) {
       const p = await requirePrincipal(objectId);

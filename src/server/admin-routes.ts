@@ -1,22 +1,41 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Authorizer } from '../authorization/authorizer.js';
+import type { CheckAccess } from '../authorization/check-access.js';
+import { requireScope } from '../authorization/scopes.js';
 import type { BearerAuth } from './bearer-auth.js';
-import { ServiceError } from './errors.js';
+import { errors, ServiceError } from './errors.js';
 import { requireCaller } from './request-context.js';
 
-// coffer's own administration API (no Azure equivalent), administrator only.
+// coffer's own APIs (no Azure equivalent): check access for any principal,
+// and deployment administration (administrator only).
 
 export interface AdminOperations {
   rotateMasterKey(): Promise<object>;
 }
 
-export function registerAdminRoutes(app: FastifyInstance, deps: { auth: BearerAuth; adminObjectId: string; ops: AdminOperations }): void {
-  app.register(async (admin) => {
-    admin.addHook('onRequest', async (req) => {
+export function registerAdminRoutes(
+  app: FastifyInstance,
+  deps: { auth: BearerAuth; adminObjectId: string; ops: AdminOperations; authorizer: Authorizer; checkAccess: CheckAccess },
+): void {
+  app.register(async (own) => {
+    own.addHook('onRequest', async (req) => {
       req.caller = await deps.auth.management(req.headers.authorization);
-      if (requireCaller(req).objectId !== deps.adminObjectId) {
-        throw new ServiceError(403, 'AuthorizationFailed', 'Only the deployment administrator may use the coffer admin API.');
-      }
     });
-    admin.post('/coffer/admin/rotate-master-key', async () => deps.ops.rotateMasterKey());
+
+    // Who may do what at a scope, and why. Needs the right to read role assignments there.
+    own.post('/coffer/check-access', async (req: FastifyRequest<{ Body: unknown }>) => {
+      const body = (req.body ?? {}) as { principalId?: unknown; scope?: unknown };
+      if (typeof body.principalId !== 'string' || typeof body.scope !== 'string') throw errors.badParameter('principalId and scope are required strings.');
+      const scope = requireScope(body.scope);
+      await deps.authorizer.authorizeManagement(requireCaller(req), 'Microsoft.Authorization/roleAssignments/read', scope.path);
+      return deps.checkAccess(body.principalId, scope.path);
+    });
+
+    own.post('/coffer/admin/rotate-master-key', async (req) => {
+      if (requireCaller(req).objectId !== deps.adminObjectId) {
+        throw new ServiceError(403, 'AuthorizationFailed', 'Only the deployment administrator may rotate the master key.');
+      }
+      return deps.ops.rotateMasterKey();
+    });
   });
 }

@@ -1,41 +1,41 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Authorizer } from '../authorization/authorizer.js';
-import type { TokenService } from '../identity/token-service.js';
-import { registerOAuthRoutes } from '../identity/oauth-routes.js';
+import { registerAuthorizationRoutes } from '../authorization/authorization-routes.js';
+import type { CheckAccess } from '../authorization/check-access.js';
+import type { RoleAssignmentService } from '../authorization/role-assignment-service.js';
+import type { RoleDefinitionService } from '../authorization/role-definition-service.js';
+import { registerDirectoryRoutes } from '../identity/directory-routes.js';
 import type { createGrantHandler } from '../identity/oauth-grants.js';
+import { registerOAuthRoutes } from '../identity/oauth-routes.js';
+import type { TokenService } from '../identity/token-service.js';
 import { registerSecretRoutes } from '../secrets/secret-routes.js';
 import type { SecretService } from '../secrets/secret-service.js';
-import { registerArmRoutes } from '../vaults/arm-routes.js';
-import type { DirectoryService } from '../identity/directory-service.js';
-import { registerDirectoryRoutes } from '../identity/directory-routes.js';
+import { registerSubscriptionRoutes } from '../vaults/subscription-routes.js';
+import { registerVaultRoutes } from '../vaults/vault-routes.js';
 import { registerAdminRoutes, type AdminOperations } from './admin-routes.js';
-import { registerMetadataRoutes } from './metadata-routes.js';
-import type { VaultService } from '../vaults/vault-service.js';
 import { checkApiVersion } from './api-version.js';
+import { installArmHook, type ArmDeps } from './arm-common.js';
 import type { BearerAuth } from './bearer-auth.js';
 import { installBodyParsers } from './body-parsers.js';
 import { installErrorHandling } from './error-handler.js';
 import { errors } from './errors.js';
+import { registerMetadataRoutes } from './metadata-routes.js';
 import './request-context.js';
-import type { Urls } from './urls.js';
 
 // HTTP wiring. One server serves two kinds of host, as Azure does with two
 // DNS names: `{vault}.{suffix}` is a vault's data plane; any other host is
 // the bare host with identity and management APIs.
 
-export interface AppDeps {
-  tenantId: string;
-  subscriptionId: string;
-  location: string;
+export interface AppDeps extends ArmDeps {
   port: number;
-  urls: Urls;
   tokens: TokenService;
   auth: BearerAuth;
   handleGrant: ReturnType<typeof createGrantHandler>;
   authorizer: Authorizer;
-  vaults: VaultService;
   secrets: SecretService;
-  directory: DirectoryService;
+  assignments: RoleAssignmentService;
+  definitions: RoleDefinitionService;
+  checkAccess: CheckAccess;
   adminObjectId: string;
   admin: AdminOperations;
   https?: { key: string; cert: string };
@@ -49,7 +49,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     https: deps.https ?? null,
     logger: deps.logger ?? false,
     bodyLimit: DEFAULT_BODY_LIMIT,
-    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, ignoreDuplicateSlashes: false, maxParamLength: 512 },
+    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 512 },
     // Request ids double as Azure's x-ms-request-id.
     genReqId: () => crypto.randomUUID(),
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
@@ -85,24 +85,21 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     registerSecretRoutes(dataPlane, { urls: deps.urls, secrets: deps.secrets, authorizer: deps.authorizer });
   });
 
-  // The bare host: identity service and management plane.
+  // The bare host: identity service, directory, management plane, admin.
   app.register(async (bare) => {
     bare.addHook('onRequest', async (req) => {
       if (req.vaultName) throw errors.notFound(req.url.split('?')[0] ?? '');
     });
     registerOAuthRoutes(bare, { tenantId: deps.tenantId, urls: deps.urls, tokens: deps.tokens, handleGrant: deps.handleGrant });
-    registerArmRoutes(bare, {
-      tenantId: deps.tenantId,
-      subscriptionId: deps.subscriptionId,
-      location: deps.location,
-      urls: deps.urls,
-      auth: deps.auth,
-      authorizer: deps.authorizer,
-      vaults: deps.vaults,
-    });
-    registerDirectoryRoutes(bare, { directory: deps.directory, auth: deps.auth, adminObjectId: deps.adminObjectId });
-    registerAdminRoutes(bare, { auth: deps.auth, adminObjectId: deps.adminObjectId, ops: deps.admin });
     registerMetadataRoutes(bare, { urls: deps.urls, port: deps.port });
+    registerDirectoryRoutes(bare, { directory: deps.directory, auth: deps.auth, adminObjectId: deps.adminObjectId, index: deps.index });
+    registerAdminRoutes(bare, { auth: deps.auth, adminObjectId: deps.adminObjectId, ops: deps.admin, authorizer: deps.authorizer, checkAccess: deps.checkAccess });
+    bare.register(async (arm) => {
+      installArmHook(arm, deps.auth);
+      registerSubscriptionRoutes(arm, deps);
+      registerVaultRoutes(arm, deps);
+      registerAuthorizationRoutes(arm, { subscriptionId: deps.subscriptionId, assignments: deps.assignments, definitions: deps.definitions });
+    });
     bare.get('/healthz', async () => ({ status: 'ok' }));
   });
 

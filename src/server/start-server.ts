@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } f
 import { join } from 'node:path';
 import pino from 'pino';
 import type { CofferConfig } from '../config/config.js';
-import { createOwnerAuthorizer } from '../authorization/authorizer.js';
+import { createAccessControl, grantAdministrator } from './access-control.js';
 import { loadBackupKey } from '../crypto/backup-key.js';
 import { loadKeyring } from '../crypto/keyring.js';
 import { keyIdsInUse, rewrapAll, rotateKeyringFile } from '../crypto/master-key-rotation.js';
@@ -40,6 +40,8 @@ export interface BootstrapInfo {
   caCertFile: string;
   clientId: string;
   clientSecret: string | null;
+  /** The administrator's object id (for access policies and role assignments). */
+  objectId: string;
   dev: boolean;
 }
 
@@ -89,6 +91,8 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   const vaultKeys = createVaultKeys(keyring);
   const vaults = createVaultService({ vaults: store.vaults, resourceGroups: store.resourceGroups, vaultKeys, location: config.location });
   const secrets = createSecretService({ secrets: store.secrets, vaultKeys, backupKey: await loadBackupKey(store.settings, keyring), deploymentId: deployment.deploymentId });
+  const access = await createAccessControl({ store, directory, vaults, subscriptionId: deployment.subscriptionId, tenantId: deployment.tenantId });
+  await grantAdministrator(access.index, store.settings, deployment);
 
   const app = buildApp({
     tenantId: deployment.tenantId,
@@ -99,7 +103,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
     tokens,
     auth: createBearerAuth({ tokens, urls, tenantId: deployment.tenantId }),
     handleGrant: createGrantHandler({ tenantId: deployment.tenantId, directory, tokens, refreshTokens: store.refreshTokens, isKnownResource: urls.isKnownResource }),
-    authorizer: createOwnerAuthorizer({ adminObjectId: deployment.adminObjectId }),
+    ...access,
     vaults,
     secrets,
     directory,
@@ -132,6 +136,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
       caCertFile: tls.caFile,
       clientId: deployment.adminAppId,
       clientSecret: deployment.adminSecret,
+      objectId: deployment.adminObjectId,
       dev: config.dev,
     };
     writePrivateJson(bootstrapFile, info);
@@ -145,6 +150,8 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
       const purgedSecrets = await secrets.sweep(now);
       const purgedVaults = await vaults.sweep(now);
       await store.refreshTokens.deleteExpired(now);
+      const ended = await access.index.sweepExpired(now);
+      if (ended.length > 0) log.info({ roleAssignments: ended.map((a) => a.id) }, 'removed time-bound role assignments past their end time');
       if (purgedSecrets + purgedVaults > 0) log.info({ purgedSecrets, purgedVaults }, 'purged soft-deleted objects past retention');
     } catch (err) {
       log.error({ err: (err as Error).message }, 'sweep failed');

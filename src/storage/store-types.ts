@@ -217,8 +217,75 @@ export interface SecretStore {
   countVersions(vaultId: string): Promise<number>;
 }
 
+export interface RolePermissionRow {
+  actions: string[];
+  notActions: string[];
+  dataActions: string[];
+  notDataActions: string[];
+}
+
+/** A custom role definition (built-in roles live in code). */
+export interface RoleDefinitionRow {
+  id: string;
+  roleName: string;
+  description: string;
+  permissions: RolePermissionRow[];
+  assignableScopes: string[];
+  createdAt: number;
+  updatedAt: number;
+  createdBy: string;
+}
+
+export interface RoleAssignmentRow {
+  /** The assignment's GUID (its ARM `name`). */
+  id: string;
+  /** ARM scope as given (compared case-insensitively). */
+  scope: string;
+  roleDefinitionId: string;
+  principalId: string;
+  principalType: 'User' | 'Group' | 'ServicePrincipal';
+  description: string | null;
+  /** coffer's time-bound grants: no longer granting after this time. */
+  endTime: number | null;
+  createdAt: number;
+  updatedAt: number;
+  createdBy: string;
+}
+
+export interface GroupStore {
+  /** Returns false if the membership already existed. */
+  addMember(groupId: string, memberId: string): Promise<boolean>;
+  removeMember(groupId: string, memberId: string): Promise<boolean>;
+  listMembers(groupId: string): Promise<string[]>;
+  /** Every (group, member) pair: the authorization index is built from it. */
+  allMemberships(): Promise<Array<{ groupId: string; memberId: string }>>;
+}
+
+export interface RoleDefinitionStore {
+  /** Throws StoreConflictError('exists') if another role has the same name. */
+  upsert(row: RoleDefinitionRow): Promise<void>;
+  get(id: string): Promise<RoleDefinitionRow | null>;
+  list(): Promise<RoleDefinitionRow[]>;
+  delete(id: string): Promise<boolean>;
+}
+
+export interface RoleAssignmentStore {
+  /** Throws StoreConflictError('exists') if the id is taken. */
+  insert(row: RoleAssignmentRow): Promise<void>;
+  get(id: string): Promise<RoleAssignmentRow | null>;
+  list(): Promise<RoleAssignmentRow[]>;
+  delete(id: string): Promise<boolean>;
+  /** Removes assignments whose end time has passed; returns them. */
+  deleteExpired(now: number): Promise<RoleAssignmentRow[]>;
+  /** Removes every assignment of a principal (when it is deleted). */
+  deleteForPrincipal(principalId: string): Promise<number>;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
+  groups: GroupStore;
+  roleDefinitions: RoleDefinitionStore;
+  roleAssignments: RoleAssignmentStore;
   settings: SettingsStore;
   principals: PrincipalStore;
   signingKeys: SigningKeyStore;

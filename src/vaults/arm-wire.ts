@@ -57,3 +57,18 @@ export const genericResource = (v: VaultRow) => ({
   location: v.location,
   tags: v.tags,
 });
+
+/** A soft-deleted vault (Microsoft.KeyVault/deletedVaults). */
+export const deletedVaultResource = (v: VaultRow) => ({
+  id: `/subscriptions/${v.subscriptionId}/providers/Microsoft.KeyVault/locations/${v.location}/deletedVaults/${v.name}`,
+  name: v.name,
+  type: 'Microsoft.KeyVault/deletedVaults',
+  properties: {
+    vaultId: vaultResourceId(v),
+    location: v.location,
+    deletionDate: new Date((v.deletedAt ?? 0) * 1000).toISOString(),
+    scheduledPurgeDate: new Date((v.scheduledPurgeAt ?? 0) * 1000).toISOString(),
+    tags: v.tags,
+    purgeProtectionEnabled: v.properties.enablePurgeProtection === true,
+  },
+});

@@ -1,6 +1,7 @@
 import { errors, ServiceError } from '../server/errors.js';
 import { GUID_RE } from '../identity/identity-types.js';
 import { VAULT_NAME_RE } from './vault-types.js';
+import { MAX_POLICIES, parsePolicies } from '../authorization/access-policies.js';
 
 // ARM request bodies for vaults, checked field by field with ARM's wording.
 
@@ -11,7 +12,6 @@ export interface VaultInput {
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const MAX_POLICIES = 1024;
 
 export function checkVaultName(name: string): string {
   if (!VAULT_NAME_RE.test(name) || name.includes('--')) {
@@ -61,8 +61,9 @@ function checkProperties(p: Record<string, unknown>, tenantId: string, full: boo
     throw errors.invalidArm('The property "enablePurgeProtection" cannot be set to false. Enabling the purge protection for a vault is an irreversible action.');
   }
   if (p.accessPolicies !== undefined && p.accessPolicies !== null) {
-    if (!Array.isArray(p.accessPolicies)) throw errors.invalidArm("The property 'properties.accessPolicies' must be an array.");
-    if (p.accessPolicies.length > MAX_POLICIES) throw errors.invalidArm(`The number of access policies exceeds the maximum of ${MAX_POLICIES}.`);
+    const policies = parsePolicies(p.accessPolicies, tenantId);
+    if (policies.length > MAX_POLICIES) throw errors.invalidArm(`The number of access policies exceeds the maximum of ${MAX_POLICIES} per vault.`);
+    p.accessPolicies = policies;
   }
   if (p.createMode !== undefined && p.createMode !== 'default' && p.createMode !== 'recover') {
     throw errors.invalidArm("The property 'properties.createMode' must be 'default' or 'recover'.");

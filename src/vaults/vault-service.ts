@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { ResourceGroupRow, ResourceGroupStore, VaultRow, VaultStore } from '../storage/store-types.js';
 import { StoreConflictError } from '../storage/store-types.js';
 import type { VaultKeys } from '../crypto/vault-keys.js';
-import { errors } from '../server/errors.js';
+import { errors, ServiceError } from '../server/errors.js';
 import { DEFAULT_RETENTION_DAYS, vaultPolicy } from './vault-types.js';
 import type { VaultInput } from './vault-input.js';
+import type { AccessPolicyEntry } from '../authorization/access-policies.js';
 
 // Vault lifecycle (the management plane's domain). The data plane looks
 // vaults up by host name on every request, so live vaults are cached by name
@@ -20,6 +21,11 @@ export interface VaultService {
   delete(vault: VaultRow): Promise<void>;
   /** Purges soft-deleted vaults past retention. */
   sweep(now: number): Promise<number>;
+  setAccessPolicies(vault: VaultRow, policies: AccessPolicyEntry[]): Promise<VaultRow>;
+  listDeleted(subscriptionId: string): Promise<VaultRow[]>;
+  /** A soft-deleted vault by name and location. */
+  getDeleted(subscriptionId: string, location: string, name: string): Promise<VaultRow>;
+  purgeDeleted(vault: VaultRow): Promise<void>;
   ensureResourceGroup(row: ResourceGroupRow): Promise<{ group: ResourceGroupRow; created: boolean }>;
   getResourceGroup(subscriptionId: string, name: string): Promise<ResourceGroupRow>;
   listResourceGroups(subscriptionId: string): Promise<ResourceGroupRow[]>;
@@ -56,10 +62,6 @@ export function createVaultService(deps: {
     if (before.softDelete && next.enableSoftDelete === false) {
       throw errors.invalidArm('The property "enableSoftDelete" cannot be set to false. Enabling the soft delete for a vault is an irreversible action.');
     }
-    const retention = next.softDeleteRetentionInDays;
-    if (typeof retention === 'number' && retention !== before.retentionDays) {
-      throw errors.invalidArm('The property "softDeleteRetentionInDays" cannot be changed once the vault has been created.');
-    }
   }
 
   async function update(vault: VaultRow, tags: Record<string, string> | undefined, properties: Record<string, unknown>): Promise<VaultRow> {
@@ -90,6 +92,17 @@ export function createVaultService(deps: {
     async put({ subscriptionId, resourceGroup, name, body, createdBy }) {
       const rg = await getResourceGroup(subscriptionId, resourceGroup);
       const existing = await vaults.getByName(name);
+      if (body.properties.createMode === 'recover') {
+        if (!existing || existing.deletedAt === null || existing.subscriptionId !== subscriptionId) {
+          throw new ServiceError(404, 'ResourceNotFound', `No deleted vault named '${name}' was found in this subscription.`);
+        }
+        if (existing.resourceGroup.toLowerCase() !== rg.name.toLowerCase()) {
+          throw errors.invalidArm(`The deleted vault '${name}' belonged to resource group '${existing.resourceGroup}'; recover it there.`);
+        }
+        await vaults.recover(existing.id, now());
+        invalidate(name);
+        return { vault: { ...existing, deletedAt: null, scheduledPurgeAt: null }, created: false };
+      }
       if (existing && existing.deletedAt !== null) throw errors.conflictingVaultDeleted(name);
       if (existing) {
         if (existing.subscriptionId !== subscriptionId || existing.resourceGroup.toLowerCase() !== rg.name.toLowerCase()) {
@@ -150,6 +163,22 @@ export function createVaultService(deps: {
       await vaults.markDeleted(vault.id, t, t + policy.retentionDays * DAY);
     },
     sweep: (t) => vaults.purgeExpired(t),
+    setAccessPolicies: (vault, policies) => update(vault, undefined, { ...vault.properties, accessPolicies: policies }),
+    listDeleted: (subscriptionId) => vaults.listDeleted(subscriptionId),
+    async getDeleted(subscriptionId, location, name) {
+      const row = await vaults.getByName(name);
+      if (!row || row.deletedAt === null || row.subscriptionId !== subscriptionId || row.location.toLowerCase() !== location.toLowerCase()) {
+        throw new ServiceError(404, 'ResourceNotFound', `The deleted vault '${name}' was not found in location '${location}'.`);
+      }
+      return row;
+    },
+    async purgeDeleted(vault) {
+      if (vaultPolicy(vault).purgeProtection) {
+        throw new ServiceError(409, 'Conflict', `Vault '${vault.name}' has purge protection enabled and cannot be purged before its scheduled purge date.`);
+      }
+      await vaults.purge(vault.id);
+      vaultKeys.forget(vault.id);
+    },
     async ensureResourceGroup(row) {
       const existing = await resourceGroups.get(row.subscriptionId, row.name);
       const group = await resourceGroups.upsert(existing ? { ...existing, tags: row.tags } : row);

@@ -33,8 +33,10 @@ export async function createVault(server: TestServer, name: string, properties: 
     body: JSON.stringify({ location: 'local' }),
   });
   if (rg.status >= 300) throw new Error(`resource group: ${rg.status} ${await rg.text()}`);
+  // As az keyvault create does, the creator (here the administrator) gets an access policy.
+  const adminPolicy = { tenantId: server.bootstrap.tenantId, objectId: server.bootstrap.objectId, permissions: { secrets: ['all'], keys: ['all'], certificates: ['all'] } };
   return armClient(server, cred).vaults.beginCreateOrUpdateAndWait('rg-test', name, {
     location: 'local',
-    properties: { tenantId: server.bootstrap.tenantId, sku: { family: 'A', name: 'standard' }, ...properties },
+    properties: { tenantId: server.bootstrap.tenantId, sku: { family: 'A', name: 'standard' }, accessPolicies: [adminPolicy], ...properties },
   });
 }

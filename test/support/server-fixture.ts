@@ -21,6 +21,7 @@ export interface Bootstrap {
   caCertFile: string;
   clientId: string;
   clientSecret: string;
+  objectId: string;
 }
 
 export interface TestServer {

@@ -50,7 +50,10 @@ export function registerKeyvaultCommands(program: Command): Command {
           sku: { family: 'A', name: o.sku },
           softDeleteRetentionInDays: Number(o.retentionDays),
           enableRbacAuthorization: bool(o.enableRbacAuthorization),
-          accessPolicies: [],
+          // Like az: with the access-policy model the creator gets full rights to the vault's objects.
+          accessPolicies: bool(o.enableRbacAuthorization)
+            ? []
+            : [{ tenantId: s.profile.tenantId, objectId: await s.objectId(), permissions: { keys: ['all'], secrets: ['all'], certificates: ['all'], storage: ['all'] } }],
         };
         if (bool(o.enablePurgeProtection)) properties.enablePurgeProtection = true;
         return s.call('PUT', vaultUrl(s, o.resourceGroup, o.name), s.managementResource, { location: o.location ?? group.location, tags: parseTags(o.tags) ?? {}, properties });

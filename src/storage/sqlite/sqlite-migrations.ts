@@ -126,6 +126,44 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    sql: `
+      CREATE TABLE group_members (
+        group_id TEXT NOT NULL REFERENCES principals (object_id) ON DELETE CASCADE,
+        member_id TEXT NOT NULL REFERENCES principals (object_id) ON DELETE CASCADE,
+        PRIMARY KEY (group_id, member_id)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX group_members_member ON group_members (member_id);
+
+      CREATE TABLE role_definitions (
+        id TEXT PRIMARY KEY,
+        role_name TEXT NOT NULL,
+        role_name_key TEXT NOT NULL UNIQUE,
+        description TEXT NOT NULL,
+        permissions TEXT NOT NULL,
+        assignable_scopes TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        created_by TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE role_assignments (
+        id TEXT PRIMARY KEY,
+        scope TEXT NOT NULL,
+        role_definition_id TEXT NOT NULL,
+        principal_id TEXT NOT NULL,
+        principal_type TEXT NOT NULL,
+        description TEXT,
+        end_time INTEGER,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        created_by TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX role_assignments_principal ON role_assignments (principal_id);
+      CREATE INDEX role_assignments_end ON role_assignments (end_time) WHERE end_time IS NOT NULL;
+    `,
+  },
 ];
 
 export class SchemaTooNewError extends Error {

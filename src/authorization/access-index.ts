@@ -1,0 +1,136 @@
+import type { GroupStore, RoleAssignmentRow, RoleAssignmentStore } from '../storage/store-types.js';
+import { covers } from './scopes.js';
+
+// The in-memory view the authorizer decides from: role assignments by
+// principal and group memberships. A decision reads only the caller's own
+// assignments and its groups', so it costs the same with 10 or 10,000
+// assignments in the deployment. Writes go through here and update the view.
+
+export interface IndexedAssignment extends RoleAssignmentRow {
+  scopeKey: string;
+}
+
+export interface AccessIndex {
+  /** The principal and every group it belongs to, directly or through other groups. */
+  identities(principalId: string): string[];
+  /** Assignments of the given principals whose scope covers `scopeKey`, live at `now`. */
+  applicable(principalIds: string[], scopeKey: string, now: number): IndexedAssignment[];
+  assignmentsOf(principalId: string): IndexedAssignment[];
+  all(): IndexedAssignment[];
+  get(id: string): IndexedAssignment | null;
+  addAssignment(row: RoleAssignmentRow): Promise<void>;
+  removeAssignment(id: string): Promise<IndexedAssignment | null>;
+  addMember(groupId: string, memberId: string): Promise<boolean>;
+  membersOf(groupId: string): Promise<string[]>;
+  removeMember(groupId: string, memberId: string): Promise<boolean>;
+  /** Drops a principal's assignments (the principal was deleted). */
+  forgetPrincipal(principalId: string): Promise<void>;
+  /** Removes expired time-bound assignments from store and index. */
+  sweepExpired(now: number): Promise<IndexedAssignment[]>;
+}
+
+const index = (row: RoleAssignmentRow): IndexedAssignment => ({
+  ...row,
+  id: row.id.toLowerCase(),
+  principalId: row.principalId.toLowerCase(),
+  scopeKey: row.scope.replace(/\/+$/, '').toLowerCase(),
+});
+
+export async function createAccessIndex(deps: { assignments: RoleAssignmentStore; groups: GroupStore }): Promise<AccessIndex> {
+  const byId = new Map<string, IndexedAssignment>();
+  const byPrincipal = new Map<string, IndexedAssignment[]>();
+  const groupsOf = new Map<string, Set<string>>();
+  let closure = new Map<string, string[]>();
+
+  const put = (a: IndexedAssignment) => {
+    byId.set(a.id, a);
+    const list = byPrincipal.get(a.principalId) ?? [];
+    list.push(a);
+    byPrincipal.set(a.principalId, list);
+  };
+  const drop = (id: string) => {
+    const a = byId.get(id);
+    if (!a) return null;
+    byId.delete(id);
+    const rest = (byPrincipal.get(a.principalId) ?? []).filter((x) => x.id !== id);
+    if (rest.length) byPrincipal.set(a.principalId, rest);
+    else byPrincipal.delete(a.principalId);
+    return a;
+  };
+  const link = (g: string, m: string) => {
+    const set = groupsOf.get(m) ?? new Set<string>();
+    set.add(g);
+    groupsOf.set(m, set);
+    closure = new Map();
+  };
+
+  for (const row of await deps.assignments.list()) put(index(row));
+  for (const { groupId, memberId } of await deps.groups.allMemberships()) link(groupId.toLowerCase(), memberId.toLowerCase());
+
+  function identities(principalId: string): string[] {
+    const id = principalId.toLowerCase();
+    const hit = closure.get(id);
+    if (hit) return hit;
+    const seen = new Set<string>([id]);
+    const queue = [id];
+    while (queue.length) {
+      for (const g of groupsOf.get(queue.shift()!) ?? []) {
+        if (!seen.has(g)) {
+          seen.add(g);
+          queue.push(g);
+        }
+      }
+    }
+    const result = [...seen];
+    closure.set(id, result);
+    return result;
+  }
+
+  return {
+    identities,
+    applicable(principalIds, scopeKey, now) {
+      const out: IndexedAssignment[] = [];
+      for (const p of principalIds) {
+        for (const a of byPrincipal.get(p) ?? []) {
+          if ((a.endTime === null || a.endTime > now) && covers(a.scopeKey, scopeKey)) out.push(a);
+        }
+      }
+      return out;
+    },
+    assignmentsOf: (p) => byPrincipal.get(p.toLowerCase()) ?? [],
+    all: () => [...byId.values()],
+    get: (id) => byId.get(id.toLowerCase()) ?? null,
+    async addAssignment(row) {
+      await deps.assignments.insert(row);
+      put(index(row));
+    },
+    async removeAssignment(id) {
+      await deps.assignments.delete(id);
+      return drop(id.toLowerCase());
+    },
+    async addMember(groupId, memberId) {
+      const added = await deps.groups.addMember(groupId, memberId);
+      link(groupId.toLowerCase(), memberId.toLowerCase());
+      return added;
+    },
+    membersOf: (groupId) => deps.groups.listMembers(groupId.toLowerCase()),
+    async removeMember(groupId, memberId) {
+      const removed = await deps.groups.removeMember(groupId, memberId);
+      groupsOf.get(memberId.toLowerCase())?.delete(groupId.toLowerCase());
+      closure = new Map();
+      return removed;
+    },
+    async forgetPrincipal(principalId) {
+      const id = principalId.toLowerCase();
+      await deps.assignments.deleteForPrincipal(id);
+      for (const a of [...(byPrincipal.get(id) ?? [])]) drop(a.id);
+      groupsOf.delete(id);
+      for (const set of groupsOf.values()) set.delete(id);
+      closure = new Map();
+    },
+    async sweepExpired(now) {
+      const removed = await deps.assignments.deleteExpired(now);
+      return removed.map((r) => drop(r.id.toLowerCase())).filter((a): a is IndexedAssignment => a !== null);
+    },
+  };
+}

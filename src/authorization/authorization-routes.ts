@@ -1,0 +1,65 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { bodyObject, type ArmRequest } from '../server/arm-common.js';
+import { errors } from '../server/errors.js';
+import { requireCaller } from '../server/request-context.js';
+import { roleAssignmentResource, roleDefinitionResource } from './authorization-wire.js';
+import type { RoleAssignmentService } from './role-assignment-service.js';
+import type { RoleDefinitionService } from './role-definition-service.js';
+
+// Microsoft.Authorization under any scope: {scope}/providers/Microsoft.Authorization/
+// roleAssignments[/{name}], roleDefinitions[/{id}] and permissions. The scope is
+// everything before the provider segment, so one route serves every depth.
+
+const PROVIDER = '/providers/microsoft.authorization/';
+
+function split(url: string): { scope: string; collection: string; name: string | null } {
+  // ARM clients join endpoint and scope with an extra slash (`//subscriptions/...`).
+  const path = decodeURIComponent(url.split('?')[0]!).replace(/\/{2,}/g, '/').replace(/\/+$/, '');
+  const at = path.toLowerCase().lastIndexOf(PROVIDER);
+  if (at < 0) throw errors.notFound(path);
+  const [collection = '', name = null, ...rest] = path.slice(at + PROVIDER.length).split('/');
+  if (rest.length > 0) throw errors.notFound(path);
+  return { scope: path.slice(0, at) || '/', collection: collection.toLowerCase(), name };
+}
+
+export function registerAuthorizationRoutes(arm: FastifyInstance, deps: { subscriptionId: string; assignments: RoleAssignmentService; definitions: RoleDefinitionService }): void {
+  const { assignments, definitions, subscriptionId } = deps;
+  const asAssignment = (a: Parameters<typeof roleAssignmentResource>[0]) => roleAssignmentResource(a, subscriptionId);
+  const asRole = (r: Parameters<typeof roleDefinitionResource>[0]) => roleDefinitionResource(r, subscriptionId);
+
+  async function handle(req: ArmRequest, reply: FastifyReply) {
+    const { scope, collection, name } = split(req.url);
+    const caller = requireCaller(req);
+    const method = req.method;
+    if (collection === 'roleassignments') {
+      if (name === null && method === 'GET') return { value: (await assignments.list(caller, scope, req.query.$filter)).map(asAssignment) };
+      if (name !== null && method === 'GET') return asAssignment(await assignments.get(caller, scope, name));
+      if (name !== null && method === 'PUT') {
+        const { assignment, created } = await assignments.create(caller, scope, name, bodyObject(bodyObject(req.body).properties) as never);
+        return reply.status(created ? 201 : 200).send(asAssignment(assignment));
+      }
+      if (name !== null && method === 'DELETE') {
+        const removed = await assignments.delete(caller, scope, name);
+        return removed ? asAssignment(removed) : reply.status(204).send();
+      }
+    }
+    if (collection === 'roledefinitions') {
+      if (name === null && method === 'GET') return { value: (await definitions.list(caller, scope, req.query.$filter)).map(asRole) };
+      if (name !== null && method === 'GET') return asRole(await definitions.get(caller, scope, name));
+      if (name !== null && method === 'PUT') {
+        const { role, created } = await definitions.put(caller, scope, name, req.body);
+        return reply.status(created ? 201 : 200).send(asRole(role));
+      }
+      if (name !== null && method === 'DELETE') {
+        const removed = await definitions.delete(caller, scope, name);
+        return removed ? asRole(removed) : reply.status(204).send();
+      }
+    }
+    if (collection === 'permissions' && name === null && method === 'GET') return { value: assignments.permissionsAt(caller, scope) };
+    throw errors.methodNotAllowed(method);
+  }
+
+  for (const url of ['/subscriptions/*', '/providers/Microsoft.Authorization/*']) {
+    arm.route({ method: ['GET', 'PUT', 'DELETE'], url, handler: handle });
+  }
+}

@@ -1,0 +1,99 @@
+import type { DirectoryService } from '../identity/directory-service.js';
+import { errors } from '../server/errors.js';
+import type { VaultRow } from '../storage/store-types.js';
+import type { VaultService } from '../vaults/vault-service.js';
+import { vaultPolicy } from '../vaults/vault-types.js';
+import type { AccessIndex } from './access-index.js';
+import type { PolicyMatch } from './access-policies.js';
+import type { Authorizer, RbacGrant } from './authorizer.js';
+import { requireScope, vaultScope } from './scopes.js';
+import { SECRET_OPERATIONS } from './secret-operations.js';
+
+// "What may principal P do at scope S, and why": every secret operation and
+// the main management actions, each with the grants that allow it and the
+// path they take (direct or through a group, at the scope or inherited).
+
+const MANAGEMENT_ACTIONS = [
+  'Microsoft.KeyVault/vaults/read',
+  'Microsoft.KeyVault/vaults/write',
+  'Microsoft.KeyVault/vaults/delete',
+  'Microsoft.KeyVault/vaults/accessPolicies/write',
+  'Microsoft.Authorization/roleAssignments/write',
+  'Microsoft.Authorization/roleAssignments/read',
+];
+
+export function createCheckAccess(deps: { authorizer: Authorizer; index: AccessIndex; directory: DirectoryService; vaults: VaultService; subscriptionId: string }) {
+  const { authorizer, directory } = deps;
+
+  async function via(principalId: string, holder: string) {
+    if (holder === principalId) return { kind: 'direct' as const };
+    const group = await directory.get(holder);
+    return { kind: 'group' as const, groupId: holder, groupName: group?.displayName ?? null };
+  }
+
+  async function describeRbac(principalId: string, scopeKey: string, g: RbacGrant) {
+    return {
+      type: 'roleAssignment',
+      roleAssignmentId: g.assignment.id,
+      roleDefinitionId: g.role.id,
+      roleName: g.role.roleName,
+      scope: g.assignment.scope,
+      inherited: g.assignment.scopeKey !== scopeKey,
+      endDateTime: g.assignment.endTime === null ? null : new Date(g.assignment.endTime * 1000).toISOString(),
+      via: await via(principalId, g.assignment.principalId),
+    };
+  }
+
+  async function describePolicy(principalId: string, m: PolicyMatch) {
+    return {
+      type: 'accessPolicy',
+      index: m.index,
+      objectId: m.entry.objectId,
+      applicationId: m.entry.applicationId ?? null,
+      secretPermissions: m.entry.permissions.secrets ?? [],
+      via: await via(principalId, m.via),
+    };
+  }
+
+  return async function checkAccess(principalId: string, scopeRaw: string) {
+    const scope = requireScope(scopeRaw);
+    const principal = await directory.get(principalId.toLowerCase());
+    if (!principal) throw errors.invalidArm(`Principal '${principalId.slice(0, 64)}' does not exist in the directory.`);
+    let vault: VaultRow | null = null;
+    if (scope.vault) vault = await deps.vaults.get(deps.subscriptionId, scope.resourceGroup!, scope.vault);
+    const id = principal.objectId;
+
+    const management = [];
+    for (const action of MANAGEMENT_ACTIONS) {
+      const grants = authorizer.rbacGrants(id, action, 'control', scope.path);
+      management.push({ action, allowed: grants.length > 0, grants: await Promise.all(grants.map((g) => describeRbac(id, scope.key, g))) });
+    }
+
+    const data = [];
+    const model = vault ? (vaultPolicy(vault).rbac ? 'rbac' : 'accessPolicy') : 'rbac';
+    for (const op of Object.values(SECRET_OPERATIONS)) {
+      const rbac = await Promise.all(authorizer.rbacGrants(id, op.dataAction, 'data', scope.path).map((g) => describeRbac(id, scope.key, g)));
+      const policies = vault ? await Promise.all(authorizer.accessPolicyMatches(id, null, vault, op.permission).map((m) => describePolicy(id, m))) : [];
+      const effective = model === 'rbac' ? rbac : policies;
+      data.push({
+        operation: op.name,
+        dataAction: op.dataAction,
+        permission: op.permission,
+        allowed: effective.length > 0,
+        grants: effective,
+        // Grants of the model the vault does not use: they exist but do not count.
+        ignoredGrants: model === 'rbac' ? policies : rbac,
+      });
+    }
+    return {
+      principal: { id, type: principal.kind, displayName: principal.displayName, appId: principal.appId, userPrincipalName: principal.upn },
+      scope: scope.path,
+      vault: vault ? { name: vault.name, id: vaultScope(vault.subscriptionId, vault.resourceGroup, vault.name), permissionModel: model } : null,
+      groups: deps.index.identities(id).filter((g) => g !== id),
+      data,
+      management,
+    };
+  };
+}
+
+export type CheckAccess = ReturnType<typeof createCheckAccess>;

@@ -1,0 +1,167 @@
+import type { Caller } from '../identity/identity-types.js';
+import { GUID_RE } from '../identity/identity-types.js';
+import type { DirectoryService } from '../identity/directory-service.js';
+import { errors, ServiceError } from '../server/errors.js';
+import type { RoleAssignmentRow } from '../storage/store-types.js';
+import type { VaultService } from '../vaults/vault-service.js';
+import type { AccessIndex, IndexedAssignment } from './access-index.js';
+import type { Authorizer } from './authorizer.js';
+import { DATA_ACCESS_ADMIN_ASSIGNABLE_ROLE_IDS } from './builtin-roles.js';
+import type { RoleCatalog } from './role-catalog.js';
+import { covers, requireScope, type Scope } from './scopes.js';
+
+// Role assignments: create (with coffer's optional end time), get, list with
+// ARM's filters, delete. Each write is authorized at its scope, including the
+// condition on Key Vault Data Access Administrator (Key Vault roles only).
+
+export interface AssignmentInput {
+  roleDefinitionId: string;
+  principalId: string;
+  principalType?: string;
+  description?: string;
+  endDateTime?: string;
+}
+
+const KV_DATA_ACCESS_ADMIN = '8b54135c-b56d-4d72-a534-26097cfdc8d8';
+const A = { write: 'Microsoft.Authorization/roleAssignments/write', read: 'Microsoft.Authorization/roleAssignments/read', delete: 'Microsoft.Authorization/roleAssignments/delete' };
+const PRINCIPAL_TYPES: Record<string, RoleAssignmentRow['principalType']> = { ServicePrincipal: 'ServicePrincipal', User: 'User', Group: 'Group' };
+
+export const roleIdOf = (roleDefinitionId: string): string => roleDefinitionId.split('/').pop()!.toLowerCase();
+
+export function createRoleAssignmentService(deps: {
+  subscriptionId: string;
+  tenantId: string;
+  index: AccessIndex;
+  catalog: RoleCatalog;
+  authorizer: Authorizer;
+  directory: DirectoryService;
+  vaults: VaultService;
+  now?: () => number;
+}) {
+  const { index, catalog, authorizer } = deps;
+  const now = deps.now ?? (() => Math.floor(Date.now() / 1000));
+
+  /** The scope must name something that exists in this subscription (a secret scope needs its vault). */
+  async function existingScope(raw: string): Promise<Scope> {
+    const scope = requireScope(raw);
+    if (scope.kind === 'root') return scope;
+    if (scope.subscriptionId !== deps.subscriptionId) throw errors.subscriptionNotFound(scope.subscriptionId ?? '');
+    if (scope.resourceGroup) await deps.vaults.getResourceGroup(deps.subscriptionId, scope.resourceGroup);
+    if (scope.vault) await deps.vaults.get(deps.subscriptionId, scope.resourceGroup!, scope.vault);
+    return scope;
+  }
+
+  /** roleAssignments/write at the scope; Key Vault Data Access Administrator only for Key Vault roles. */
+  function authorizeWrite(caller: Caller, scope: Scope, roleId: string, action: string) {
+    const grants = authorizer.rbacGrants(caller.objectId, action, 'control', scope.path);
+    const usable = grants.some((g) => g.role.id !== KV_DATA_ACCESS_ADMIN || DATA_ACCESS_ADMIN_ASSIGNABLE_ROLE_IDS.includes(roleId));
+    if (!usable) throw errors.authorizationFailed(caller.objectId, action, scope.path);
+  }
+
+  function parseEnd(raw: string | undefined): number | null {
+    if (raw === undefined || raw === null || raw === '') return null;
+    const t = Date.parse(raw);
+    if (!Number.isFinite(t)) throw errors.invalidArm(`The endDateTime '${String(raw).slice(0, 40)}' is not a valid ISO 8601 date.`);
+    const end = Math.floor(t / 1000);
+    if (end <= now()) throw errors.invalidArm('The endDateTime of a role assignment must be in the future.');
+    return end;
+  }
+
+  return {
+    async create(caller: Caller, scopeRaw: string, name: string, input: AssignmentInput): Promise<{ assignment: IndexedAssignment; created: boolean }> {
+      if (!GUID_RE.test(name)) throw new ServiceError(400, 'InvalidRoleAssignmentId', `The role assignment ID '${name.slice(0, 64)}' is not valid. The role assignment ID must be a GUID.`);
+      if (typeof input.principalId !== 'string' || !GUID_RE.test(input.principalId)) {
+        throw new ServiceError(400, 'InvalidPrincipalId', 'A valid principal ID must be provided for role assignment.');
+      }
+      if (typeof input.roleDefinitionId !== 'string') throw new ServiceError(400, 'InvalidRoleDefinitionId', 'The role definition ID must be provided.');
+      const scope = await existingScope(scopeRaw);
+      const roleId = roleIdOf(input.roleDefinitionId);
+      const role = catalog.get(roleId);
+      if (!role || !GUID_RE.test(roleId)) {
+        throw new ServiceError(400, 'RoleDefinitionDoesNotExist', `The specified role definition with ID '${roleId.slice(0, 64)}' does not exist.`);
+      }
+      if (role.type === 'CustomRole' && !role.assignableScopes.some((s) => covers(s.replace(/\/+$/, '').toLowerCase(), scope.key))) {
+        throw new ServiceError(403, 'RoleAssignmentScopeNotAssignableToRoleDefinition', `The role ${role.roleName} is not available for assignment at the requested scope.`);
+      }
+      const principal = await deps.directory.get(input.principalId.toLowerCase());
+      if (!principal) {
+        throw new ServiceError(400, 'PrincipalNotFound', `Principal ${input.principalId.replace(/-/g, '')} does not exist in the directory ${deps.tenantId}. Check that you have the correct principal ID.`);
+      }
+      if (input.principalType !== undefined && PRINCIPAL_TYPES[input.principalType] !== principal.kind) {
+        throw new ServiceError(400, 'PrincipalTypeNotSupported', `The principal type '${String(input.principalType).slice(0, 40)}' does not match the principal's type '${principal.kind}'.`);
+      }
+      authorizeWrite(caller, scope, roleId, A.write);
+      const endTime = parseEnd(input.endDateTime);
+      const existing = index.get(name);
+      if (existing) {
+        const same = existing.scopeKey === scope.key && existing.principalId === principal.objectId && roleIdOf(existing.roleDefinitionId) === roleId;
+        if (!same) throw new ServiceError(409, 'RoleAssignmentUpdateNotPermitted', 'Tenant ID, application ID, principal ID, and scope are not allowed to be updated.');
+        return { assignment: existing, created: false };
+      }
+      const duplicate = index.assignmentsOf(principal.objectId).find((a) => a.scopeKey === scope.key && roleIdOf(a.roleDefinitionId) === roleId);
+      if (duplicate) throw new ServiceError(409, 'RoleAssignmentExists', 'The role assignment already exists.');
+      const t = now();
+      const row: RoleAssignmentRow = {
+        id: name.toLowerCase(),
+        scope: scope.path,
+        roleDefinitionId: roleId,
+        principalId: principal.objectId,
+        principalType: principal.kind,
+        description: typeof input.description === 'string' ? input.description.slice(0, 2048) : null,
+        endTime,
+        createdAt: t,
+        updatedAt: t,
+        createdBy: caller.objectId,
+      };
+      await index.addAssignment(row);
+      return { assignment: index.get(row.id)!, created: true };
+    },
+
+    async get(caller: Caller, scopeRaw: string, name: string): Promise<IndexedAssignment> {
+      const scope = requireScope(scopeRaw);
+      const a = index.get(name);
+      if (!a || a.scopeKey !== scope.key) throw new ServiceError(404, 'RoleAssignmentNotFound', `The role assignment '${name.slice(0, 64)}' is not found.`);
+      await authorizer.authorizeManagement(caller, A.read, scope.path);
+      return a;
+    },
+
+    async delete(caller: Caller, scopeRaw: string, name: string): Promise<IndexedAssignment | null> {
+      const scope = requireScope(scopeRaw);
+      const a = index.get(name);
+      if (!a || a.scopeKey !== scope.key) return null;
+      authorizeWrite(caller, scope, roleIdOf(a.roleDefinitionId), A.delete);
+      return index.removeAssignment(a.id);
+    },
+
+    /** ARM's list at a scope: at, above and below it; `atScope()` keeps at and above; assignedTo / principalId narrow by principal. */
+    async list(caller: Caller, scopeRaw: string, filter: string | undefined): Promise<IndexedAssignment[]> {
+      const scope = requireScope(scopeRaw);
+      await authorizer.authorizeManagement(caller, A.read, scope.path);
+      const f = filter ?? '';
+      const atScope = /atScope\(\)/i.test(f);
+      const assignedTo = /assignedTo\('([^']+)'\)/i.exec(f)?.[1]?.toLowerCase();
+      const principalEq = /principalId\s+eq\s+'([^']+)'/i.exec(f)?.[1]?.toLowerCase();
+      if (f.trim() !== '' && !atScope && !assignedTo && !principalEq) throw errors.invalidArm(`The filter '${f.slice(0, 100)}' is not supported.`);
+      const identities = assignedTo ? new Set(index.identities(assignedTo)) : null;
+      return index.all().filter((a) => {
+        const inScope = covers(a.scopeKey, scope.key) || (!atScope && covers(scope.key, a.scopeKey));
+        if (!inScope) return false;
+        if (principalEq && a.principalId !== principalEq) return false;
+        if (identities && !identities.has(a.principalId)) return false;
+        return true;
+      });
+    },
+
+    /** Azure's GET {scope}/providers/Microsoft.Authorization/permissions for the caller. */
+    permissionsAt(caller: Caller, scopeRaw: string) {
+      const scope = requireScope(scopeRaw);
+      return index
+        .applicable(index.identities(caller.objectId), scope.key, now())
+        .map((a) => catalog.get(a.roleDefinitionId))
+        .flatMap((role) => role?.permissions ?? []);
+    },
+
+  };
+}
+
+export type RoleAssignmentService = ReturnType<typeof createRoleAssignmentService>;

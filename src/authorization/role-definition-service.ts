@@ -1,0 +1,111 @@
+import type { Caller } from '../identity/identity-types.js';
+import { GUID_RE } from '../identity/identity-types.js';
+import { errors, ServiceError } from '../server/errors.js';
+import type { RolePermissionRow } from '../storage/store-types.js';
+import type { AccessIndex } from './access-index.js';
+import type { Authorizer } from './authorizer.js';
+import { roleIdOf } from './role-assignment-service.js';
+import type { Role, RoleCatalog } from './role-catalog.js';
+import { requireScope } from './scopes.js';
+
+// Role definitions: Azure's built-in roles and custom roles, listed with
+// ARM's `roleName eq` / `type eq` filters; custom roles created, updated and
+// deleted with their assignable scopes.
+
+const A = { read: 'Microsoft.Authorization/roleDefinitions/read', write: 'Microsoft.Authorization/roleDefinitions/write', delete: 'Microsoft.Authorization/roleDefinitions/delete' };
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const stringArray = (v: unknown, what: string): string[] => {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x.length === 0 || x.length > 300)) throw errors.invalidArm(`${what} must be an array of action strings.`);
+  return v as string[];
+};
+
+function parsePermissions(raw: unknown): RolePermissionRow[] {
+  if (!Array.isArray(raw) || raw.length === 0) throw errors.invalidArm('properties.permissions must be a non-empty array.');
+  return raw.map((p, i) => {
+    if (!isObject(p)) throw errors.invalidArm(`properties.permissions[${i}] must be an object.`);
+    return {
+      actions: stringArray(p.actions, `permissions[${i}].actions`),
+      notActions: stringArray(p.notActions, `permissions[${i}].notActions`),
+      dataActions: stringArray(p.dataActions, `permissions[${i}].dataActions`),
+      notDataActions: stringArray(p.notDataActions, `permissions[${i}].notDataActions`),
+    };
+  });
+}
+
+export function createRoleDefinitionService(deps: { subscriptionId: string; catalog: RoleCatalog; index: AccessIndex; authorizer: Authorizer; now?: () => number }) {
+  const { catalog, authorizer } = deps;
+  const now = deps.now ?? (() => Math.floor(Date.now() / 1000));
+
+  return {
+    async list(caller: Caller, scopeRaw: string, filter: string | undefined): Promise<Role[]> {
+      const scope = requireScope(scopeRaw);
+      await authorizer.authorizeManagement(caller, A.read, scope.path);
+      const f = filter ?? '';
+      const name = /roleName\s+eq\s+'((?:[^']|'')*)'/i.exec(f)?.[1]?.replace(/''/g, "'");
+      const type = /type\s+eq\s+'([^']+)'/i.exec(f)?.[1];
+      if (f.trim() !== '' && name === undefined && type === undefined) throw errors.invalidArm(`The filter '${f.slice(0, 100)}' is not supported.`);
+      return catalog
+        .list()
+        .filter((r) => (name === undefined || r.roleName.toLowerCase() === name.toLowerCase()) && (type === undefined || r.type.toLowerCase() === type.toLowerCase()))
+        .sort((a, b) => a.roleName.localeCompare(b.roleName));
+    },
+
+    async get(caller: Caller, scopeRaw: string, id: string): Promise<Role> {
+      await authorizer.authorizeManagement(caller, A.read, requireScope(scopeRaw).path);
+      const role = catalog.get(roleIdOf(id));
+      if (!role) throw new ServiceError(404, 'RoleDefinitionDoesNotExist', `The specified role definition with ID '${id.slice(0, 64)}' does not exist.`);
+      return role;
+    },
+
+    async put(caller: Caller, scopeRaw: string, id: string, body: unknown): Promise<{ role: Role; created: boolean }> {
+      requireScope(scopeRaw);
+      if (!GUID_RE.test(id)) throw errors.invalidArm(`The role definition ID '${id.slice(0, 64)}' is not valid. It must be a GUID.`);
+      const existing = catalog.get(id);
+      if (existing?.type === 'BuiltInRole') throw new ServiceError(403, 'RoleDefinitionUpdateNotAllowed', 'Built-in role definitions cannot be changed.');
+      const props = isObject(body) && isObject(body.properties) ? body.properties : null;
+      if (!props) throw errors.invalidArm('properties is required.');
+      if (typeof props.roleName !== 'string' || props.roleName.trim() === '' || props.roleName.length > 512) throw errors.invalidArm('properties.roleName is required.');
+      const assignableScopes = stringArray(props.assignableScopes, 'properties.assignableScopes').map((s) => requireScope(s).path);
+      if (assignableScopes.length === 0) throw errors.invalidArm('properties.assignableScopes must name at least one scope.');
+      for (const s of assignableScopes) {
+        const scope = requireScope(s);
+        if (scope.kind !== 'root' && scope.subscriptionId !== deps.subscriptionId) throw errors.subscriptionNotFound(scope.subscriptionId ?? '');
+        await authorizer.authorizeManagement(caller, A.write, scope.path);
+      }
+      const clash = catalog.findByName(props.roleName);
+      if (clash && clash.id !== id.toLowerCase()) throw new ServiceError(409, 'RoleDefinitionWithSameNameExists', `A role definition cannot be updated with a name that already exists.`);
+      const t = now();
+      await catalog.store.upsert({
+        id: id.toLowerCase(),
+        roleName: props.roleName,
+        description: typeof props.description === 'string' ? props.description : '',
+        permissions: parsePermissions(props.permissions),
+        assignableScopes,
+        createdAt: existing?.createdAt ?? t,
+        updatedAt: t,
+        createdBy: existing?.createdBy ?? caller.objectId,
+      });
+      await catalog.refresh();
+      return { role: catalog.get(id)!, created: !existing };
+    },
+
+    async delete(caller: Caller, scopeRaw: string, id: string): Promise<Role | null> {
+      requireScope(scopeRaw);
+      const role = catalog.get(roleIdOf(id));
+      if (!role) return null;
+      if (role.type === 'BuiltInRole') throw new ServiceError(403, 'RoleDefinitionUpdateNotAllowed', 'Built-in role definitions cannot be deleted.');
+      for (const s of role.assignableScopes) await authorizer.authorizeManagement(caller, A.delete, s);
+      if (deps.index.all().some((a) => roleIdOf(a.roleDefinitionId) === role.id)) {
+        throw new ServiceError(409, 'RoleDefinitionHasAssignments', 'There are existing role assignments referencing role. Remove them before deleting the role definition.');
+      }
+      await catalog.store.delete(role.id);
+      await catalog.refresh();
+      return role;
+    },
+
+  };
+}
+
+export type RoleDefinitionService = ReturnType<typeof createRoleDefinitionService>;

@@ -1,0 +1,44 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AccessIndex } from '../authorization/access-index.js';
+import type { Authorizer } from '../authorization/authorizer.js';
+import type { RoleCatalog } from '../authorization/role-catalog.js';
+import type { DirectoryService } from '../identity/directory-service.js';
+import type { VaultService } from '../vaults/vault-service.js';
+import type { BearerAuth } from './bearer-auth.js';
+import { errors, ServiceError } from './errors.js';
+import type { Urls } from './urls.js';
+
+// What every ARM-shaped route module gets, and the hook they share:
+// api-version required, management token verified.
+
+export interface ArmDeps {
+  tenantId: string;
+  subscriptionId: string;
+  location: string;
+  urls: Urls;
+  authorizer: Authorizer;
+  vaults: VaultService;
+  index: AccessIndex;
+  catalog: RoleCatalog;
+  directory: DirectoryService;
+}
+
+export type ArmRequest = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, string>; Body: unknown }>;
+
+export function installArmHook(arm: FastifyInstance, auth: BearerAuth): void {
+  arm.addHook('onRequest', async (req: FastifyRequest<{ Querystring: Record<string, string> }>) => {
+    if (!req.query['api-version']) {
+      throw new ServiceError(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.');
+    }
+    req.caller = await auth.management(req.headers.authorization);
+  });
+}
+
+export function subscriptionChecker(subscriptionId: string) {
+  return (sub: string | undefined): void => {
+    if (!sub || sub.toLowerCase() !== subscriptionId) throw errors.subscriptionNotFound(sub ?? '');
+  };
+}
+
+export const bodyObject = (body: unknown): Record<string, unknown> =>
+  typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};

@@ -1,0 +1,113 @@
+import type Database from 'better-sqlite3';
+import type { GroupStore, RoleAssignmentRow, RoleAssignmentStore, RoleDefinitionRow, RoleDefinitionStore } from '../store-types.js';
+import { fromJson, toJson, unique } from './sqlite-support.js';
+
+// Group memberships, custom role definitions and role assignments.
+
+interface AssignmentRecord {
+  id: string;
+  scope: string;
+  role_definition_id: string;
+  principal_id: string;
+  principal_type: string;
+  description: string | null;
+  end_time: number | null;
+  created_at: number;
+  updated_at: number;
+  created_by: string;
+}
+
+interface RoleRecord {
+  id: string;
+  role_name: string;
+  description: string;
+  permissions: string;
+  assignable_scopes: string;
+  created_at: number;
+  updated_at: number;
+  created_by: string;
+}
+
+const toAssignment = (r: AssignmentRecord): RoleAssignmentRow => ({
+  id: r.id,
+  scope: r.scope,
+  roleDefinitionId: r.role_definition_id,
+  principalId: r.principal_id,
+  principalType: r.principal_type as RoleAssignmentRow['principalType'],
+  description: r.description,
+  endTime: r.end_time,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  createdBy: r.created_by,
+});
+
+const toRole = (r: RoleRecord): RoleDefinitionRow => ({
+  id: r.id,
+  roleName: r.role_name,
+  description: r.description,
+  permissions: fromJson(r.permissions),
+  assignableScopes: fromJson(r.assignable_scopes),
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  createdBy: r.created_by,
+});
+
+export function sqliteGroupStore(db: Database.Database): GroupStore {
+  const add = db.prepare<[string, string]>('INSERT OR IGNORE INTO group_members (group_id, member_id) VALUES (?, ?)');
+  const remove = db.prepare<[string, string]>('DELETE FROM group_members WHERE group_id = ? AND member_id = ?');
+  const members = db.prepare<[string], { member_id: string }>('SELECT member_id FROM group_members WHERE group_id = ? ORDER BY member_id');
+  const all = db.prepare<[], { group_id: string; member_id: string }>('SELECT group_id, member_id FROM group_members');
+  return {
+    addMember: async (g, m) => add.run(g, m).changes > 0,
+    removeMember: async (g, m) => remove.run(g, m).changes > 0,
+    listMembers: async (g) => members.all(g).map((r) => r.member_id),
+    allMemberships: async () => all.all().map((r) => ({ groupId: r.group_id, memberId: r.member_id })),
+  };
+}
+
+export function sqliteRoleDefinitionStore(db: Database.Database): RoleDefinitionStore {
+  const upsert = db.prepare<[Record<string, unknown>]>(
+    `INSERT INTO role_definitions (id, role_name, role_name_key, description, permissions, assignable_scopes, created_at, updated_at, created_by)
+     VALUES (@id, @roleName, @roleNameKey, @description, @permissions, @assignableScopes, @createdAt, @updatedAt, @createdBy)
+     ON CONFLICT (id) DO UPDATE SET role_name = excluded.role_name, role_name_key = excluded.role_name_key, description = excluded.description,
+       permissions = excluded.permissions, assignable_scopes = excluded.assignable_scopes, updated_at = excluded.updated_at`,
+  );
+  const get = db.prepare<[string], RoleRecord>('SELECT * FROM role_definitions WHERE id = ?');
+  const list = db.prepare<[], RoleRecord>('SELECT * FROM role_definitions ORDER BY role_name_key');
+  const del = db.prepare<[string]>('DELETE FROM role_definitions WHERE id = ?');
+  return {
+    upsert: async (r) => {
+      const row = { ...r, id: r.id.toLowerCase(), roleNameKey: r.roleName.toLowerCase(), permissions: toJson(r.permissions), assignableScopes: toJson(r.assignableScopes) };
+      unique(`role ${r.roleName}`, () => upsert.run(row));
+    },
+    get: async (id) => {
+      const r = get.get(id.toLowerCase());
+      return r ? toRole(r) : null;
+    },
+    list: async () => list.all().map(toRole),
+    delete: async (id) => del.run(id.toLowerCase()).changes > 0,
+  };
+}
+
+export function sqliteRoleAssignmentStore(db: Database.Database): RoleAssignmentStore {
+  const insert = db.prepare<[Record<string, unknown>]>(
+    `INSERT INTO role_assignments (id, scope, role_definition_id, principal_id, principal_type, description, end_time, created_at, updated_at, created_by)
+     VALUES (@id, @scope, @roleDefinitionId, @principalId, @principalType, @description, @endTime, @createdAt, @updatedAt, @createdBy)`,
+  );
+  const get = db.prepare<[string], AssignmentRecord>('SELECT * FROM role_assignments WHERE id = ?');
+  const list = db.prepare<[], AssignmentRecord>('SELECT * FROM role_assignments ORDER BY created_at, id');
+  const del = db.prepare<[string]>('DELETE FROM role_assignments WHERE id = ?');
+  const expired = db.prepare<[number], AssignmentRecord>('DELETE FROM role_assignments WHERE end_time IS NOT NULL AND end_time <= ? RETURNING *');
+  const ofPrincipal = db.prepare<[string]>('DELETE FROM role_assignments WHERE principal_id = ?');
+  return {
+    insert: async (r) => void unique(`role assignment ${r.id}`, () => insert.run({ ...r, id: r.id.toLowerCase(), principalId: r.principalId.toLowerCase() })),
+    get: async (id) => {
+      const r = get.get(id.toLowerCase());
+      return r ? toAssignment(r) : null;
+    },
+    list: async () => list.all().map(toAssignment),
+    delete: async (id) => del.run(id.toLowerCase()).changes > 0,
+    deleteExpired: async (now) => expired.all(now).map(toAssignment),
+    deleteForPrincipal: async (id) => ofPrincipal.run(id.toLowerCase()).changes,
+  };
+}

@@ -1,0 +1,68 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { covers, resourceGroupScope, subscriptionScope } from '../authorization/scopes.js';
+import { bodyObject, subscriptionChecker, type ArmDeps, type ArmRequest } from '../server/arm-common.js';
+import { errors, ServiceError } from '../server/errors.js';
+import { requireCaller } from '../server/request-context.js';
+import { resourceGroupResource } from './arm-wire.js';
+
+// Subscriptions, tenants and resource groups (ARM). A subscription is listed
+// to callers who hold some role in it, as ARM does.
+
+const RG_WRITE = 'Microsoft.Resources/subscriptions/resourceGroups/write';
+const RG_READ = 'Microsoft.Resources/subscriptions/resourceGroups/read';
+
+export function registerSubscriptionRoutes(arm: FastifyInstance, deps: ArmDeps): void {
+  const { vaults, authorizer } = deps;
+  const checkSubscription = subscriptionChecker(deps.subscriptionId);
+  const subscription = () => ({
+    id: subscriptionScope(deps.subscriptionId),
+    authorizationSource: 'RoleBased',
+    subscriptionId: deps.subscriptionId,
+    tenantId: deps.tenantId,
+    displayName: 'coffer',
+    state: 'Enabled',
+    subscriptionPolicies: { locationPlacementId: 'Public_2014-09-01', quotaId: 'coffer', spendingLimit: 'Off' },
+  });
+  /** Any live role assignment at, above or below the subscription. */
+  const hasAnyRole = (req: ArmRequest) => {
+    const now = Math.floor(Date.now() / 1000);
+    const subKey = subscriptionScope(deps.subscriptionId).toLowerCase();
+    return deps.index
+      .identities(requireCaller(req).objectId)
+      .some((id) => deps.index.assignmentsOf(id).some((a) => (a.endTime === null || a.endTime > now) && (covers(a.scopeKey, subKey) || covers(subKey, a.scopeKey))));
+  };
+
+  arm.get('/subscriptions', async (req: ArmRequest) => ({ value: hasAnyRole(req) ? [subscription()] : [] }));
+  arm.get('/subscriptions/:sub', async (req: ArmRequest) => {
+    checkSubscription(req.params.sub);
+    if (!hasAnyRole(req)) throw errors.authorizationFailed(requireCaller(req).objectId, 'Microsoft.Resources/subscriptions/read', subscriptionScope(deps.subscriptionId));
+    return subscription();
+  });
+  arm.get('/tenants', async () => ({
+    value: [{ id: `/tenants/${deps.tenantId}`, tenantId: deps.tenantId, tenantCategory: 'Home', displayName: 'coffer', defaultDomain: 'coffer.local' }],
+  }));
+
+  arm.put('/subscriptions/:sub/resourceGroups/:rg', async (req: ArmRequest, reply: FastifyReply) => {
+    checkSubscription(req.params.sub);
+    const rg = req.params.rg!;
+    if (!/^[-\w._()]{1,90}$/.test(rg) || rg.endsWith('.')) throw errors.invalidArm(`Resource group name '${rg}' is invalid.`);
+    const body = bodyObject(req.body);
+    if (typeof body.location !== 'string') throw new ServiceError(400, 'LocationRequired', 'The location property is required for this definition.');
+    await authorizer.authorizeManagement(requireCaller(req), RG_WRITE, resourceGroupScope(deps.subscriptionId, rg));
+    const tags = (body.tags && typeof body.tags === 'object' ? body.tags : {}) as Record<string, string>;
+    const { group, created } = await vaults.ensureResourceGroup({ subscriptionId: deps.subscriptionId, name: rg, location: body.location, tags });
+    return reply.status(created ? 201 : 200).send(resourceGroupResource(group));
+  });
+  arm.get('/subscriptions/:sub/resourceGroups/:rg', async (req: ArmRequest) => {
+    checkSubscription(req.params.sub);
+    const group = await vaults.getResourceGroup(deps.subscriptionId, req.params.rg!);
+    await authorizer.authorizeManagement(requireCaller(req), RG_READ, resourceGroupScope(deps.subscriptionId, group.name));
+    return resourceGroupResource(group);
+  });
+  arm.get('/subscriptions/:sub/resourceGroups', async (req: ArmRequest) => {
+    checkSubscription(req.params.sub);
+    const caller = requireCaller(req);
+    const groups = await vaults.listResourceGroups(deps.subscriptionId);
+    return { value: groups.filter((g) => authorizer.rbacGrant(caller.objectId, RG_READ, 'control', resourceGroupScope(deps.subscriptionId, g.name))).map(resourceGroupResource) };
+  });
+}

@@ -1,0 +1,137 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { applyPolicyChange, parsePolicies, policiesOf } from '../authorization/access-policies.js';
+import { vaultScope } from '../authorization/scopes.js';
+import { bodyObject, subscriptionChecker, type ArmDeps, type ArmRequest } from '../server/arm-common.js';
+import { errors } from '../server/errors.js';
+import { requireCaller } from '../server/request-context.js';
+import type { VaultRow } from '../storage/store-types.js';
+import { deletedVaultResource, genericResource, vaultResource } from './arm-wire.js';
+import { checkVaultName, parseVaultPatch, parseVaultPut } from './vault-input.js';
+import { vaultPolicy } from './vault-types.js';
+
+// Vaults (ARM): CRUD, lists, access policies, deleted vaults. Every route
+// authorizes its ARM action at the vault's scope through the one authorizer.
+
+const VAULT_PATH = '/subscriptions/:sub/resourceGroups/:rg/providers/Microsoft.KeyVault/vaults/:name';
+const A = {
+  read: 'Microsoft.KeyVault/vaults/read',
+  write: 'Microsoft.KeyVault/vaults/write',
+  delete: 'Microsoft.KeyVault/vaults/delete',
+  policies: 'Microsoft.KeyVault/vaults/accessPolicies/write',
+  switchModel: 'Microsoft.Authorization/roleAssignments/write',
+  deletedRead: 'Microsoft.KeyVault/deletedVaults/read',
+  deletedGet: 'Microsoft.KeyVault/locations/deletedVaults/read',
+  purge: 'Microsoft.KeyVault/locations/deletedVaults/purge/action',
+};
+
+export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
+  const { vaults, authorizer, urls } = deps;
+  const checkSubscription = subscriptionChecker(deps.subscriptionId);
+  const scopeOf = (v: Pick<VaultRow, 'subscriptionId' | 'resourceGroup' | 'name'>) => vaultScope(v.subscriptionId, v.resourceGroup, v.name);
+  const asVault = (v: VaultRow) => vaultResource(v, urls.vaultUri(v.name));
+  const visible = (req: ArmRequest, list: VaultRow[]) =>
+    list.filter((v) => authorizer.rbacGrant(requireCaller(req).objectId, A.read, 'control', scopeOf(v)) !== null);
+
+  const loadVault = async (req: ArmRequest, action: string) => {
+    checkSubscription(req.params.sub);
+    const vault = await vaults.get(deps.subscriptionId, req.params.rg!, req.params.name!);
+    await authorizer.authorizeManagement(requireCaller(req), action, scopeOf(vault));
+    return vault;
+  };
+
+  /** Azure lets only holders of roleAssignments/write change the permission model. */
+  const guardModelSwitch = async (req: ArmRequest, vault: VaultRow | null, next: Record<string, unknown>) => {
+    if (vault === null || typeof next.enableRbacAuthorization !== 'boolean') return;
+    if (next.enableRbacAuthorization !== vaultPolicy(vault).rbac) await authorizer.authorizeManagement(requireCaller(req), A.switchModel, scopeOf(vault));
+  };
+
+  arm.get('/subscriptions/:sub/resources', async (req: ArmRequest) => {
+    checkSubscription(req.params.sub);
+    const typeMatch = /resourceType\s+eq\s+'([^']+)'/i.exec(req.query.$filter ?? '');
+    if (typeMatch && typeMatch[1]!.toLowerCase() !== 'microsoft.keyvault/vaults') return { value: [] };
+    return { value: visible(req, await vaults.list({ subscriptionId: deps.subscriptionId })).map(genericResource) };
+  });
+  arm.get('/subscriptions/:sub/providers/Microsoft.KeyVault/vaults', async (req: ArmRequest) => {
+    checkSubscription(req.params.sub);
+    return { value: visible(req, await vaults.list({ subscriptionId: deps.subscriptionId })).map(asVault) };
+  });
+  arm.get('/subscriptions/:sub/resourceGroups/:rg/providers/Microsoft.KeyVault/vaults', async (req: ArmRequest) => {
+    checkSubscription(req.params.sub);
+    const rg = await vaults.getResourceGroup(deps.subscriptionId, req.params.rg!);
+    return { value: visible(req, await vaults.list({ subscriptionId: deps.subscriptionId, resourceGroup: rg.name })).map(asVault) };
+  });
+  arm.post('/subscriptions/:sub/providers/Microsoft.KeyVault/checkNameAvailability', async (req: ArmRequest) => {
+    checkSubscription(req.params.sub);
+    const name = bodyObject(req.body).name;
+    if (typeof name !== 'string') throw errors.invalidArm("The property 'name' is required.");
+    try {
+      checkVaultName(name);
+    } catch (err) {
+      return { nameAvailable: false, reason: 'AccountNameInvalid', message: (err as Error).message };
+    }
+    return (await vaults.findLive(name)) !== null
+      ? { nameAvailable: false, reason: 'AlreadyExists', message: `The vault name '${name}' is already in use.` }
+      : { nameAvailable: true };
+  });
+
+  arm.put(VAULT_PATH, async (req: ArmRequest, reply: FastifyReply) => {
+    checkSubscription(req.params.sub);
+    const name = checkVaultName(req.params.name!);
+    const body = parseVaultPut(req.body, deps.tenantId);
+    const rg = await vaults.getResourceGroup(deps.subscriptionId, req.params.rg!);
+    const caller = requireCaller(req);
+    await authorizer.authorizeManagement(caller, A.write, vaultScope(deps.subscriptionId, rg.name, name));
+    await guardModelSwitch(req, await vaults.findLive(name), body.properties);
+    const { vault, created } = await vaults.put({ subscriptionId: deps.subscriptionId, resourceGroup: rg.name, name, body, createdBy: caller.objectId });
+    return reply.status(created ? 201 : 200).send(asVault(vault));
+  });
+  arm.get(VAULT_PATH, async (req: ArmRequest) => asVault(await loadVault(req, A.read)));
+  arm.patch(VAULT_PATH, async (req: ArmRequest) => {
+    const body = parseVaultPatch(req.body, deps.tenantId);
+    const vault = await loadVault(req, A.write);
+    await guardModelSwitch(req, vault, body.properties);
+    return asVault(await vaults.patch(vault, body));
+  });
+  arm.delete(VAULT_PATH, async (req: ArmRequest, reply: FastifyReply) => {
+    checkSubscription(req.params.sub);
+    const vault = await vaults.findLive(req.params.name!);
+    if (!vault || vault.resourceGroup.toLowerCase() !== req.params.rg!.toLowerCase()) return reply.status(204).send();
+    await vaults.delete(await loadVault(req, A.delete));
+    return reply.status(200).send();
+  });
+
+  arm.put(`${VAULT_PATH}/accessPolicies/:operation`, async (req: ArmRequest) => {
+    const operation = req.params.operation!.toLowerCase();
+    if (operation !== 'add' && operation !== 'replace' && operation !== 'remove') {
+      throw errors.invalidArm(`The access policy operation '${req.params.operation}' is not valid: use add, replace or remove.`);
+    }
+    const props = bodyObject(bodyObject(req.body).properties);
+    const vault = await loadVault(req, A.policies);
+    const changes = parsePolicies(props.accessPolicies, String(vault.properties.tenantId).toLowerCase());
+    const updated = await vaults.setAccessPolicies(vault, applyPolicyChange(policiesOf(vault.properties), operation, changes));
+    return {
+      id: `${scopeOf(vault)}/accessPolicies/${operation}`,
+      name: operation,
+      type: 'Microsoft.KeyVault/vaults/accessPolicies',
+      location: vault.location,
+      properties: { accessPolicies: policiesOf(updated.properties) },
+    };
+  });
+
+  const deletedBase = '/subscriptions/:sub/providers/Microsoft.KeyVault';
+  arm.get(`${deletedBase}/deletedVaults`, async (req: ArmRequest) => {
+    checkSubscription(req.params.sub);
+    await authorizer.authorizeManagement(requireCaller(req), A.deletedRead, `/subscriptions/${deps.subscriptionId}`);
+    return { value: (await vaults.listDeleted(deps.subscriptionId)).map(deletedVaultResource) };
+  });
+  const loadDeleted = async (req: ArmRequest, action: string) => {
+    checkSubscription(req.params.sub);
+    await authorizer.authorizeManagement(requireCaller(req), action, `/subscriptions/${deps.subscriptionId}`);
+    return vaults.getDeleted(deps.subscriptionId, req.params.location!, req.params.name!);
+  };
+  arm.get(`${deletedBase}/locations/:location/deletedVaults/:name`, async (req: ArmRequest) => deletedVaultResource(await loadDeleted(req, A.deletedGet)));
+  arm.post(`${deletedBase}/locations/:location/deletedVaults/:name/purge`, async (req: ArmRequest, reply: FastifyReply) => {
+    await vaults.purgeDeleted(await loadDeleted(req, A.purge));
+    return reply.status(200).send();
+  });
+}

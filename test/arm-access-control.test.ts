@@ -1,0 +1,200 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { AuthorizationManagementClient } from '@azure/arm-authorization';
+import { armClient, createVault, credential, secretClient } from './support/clients.js';
+import { ROLE_IDS, api, newServicePrincipal } from './support/access-kit.js';
+import { startTestServer, type TestServer } from './support/server-fixture.js';
+
+// The management plane through the official ARM SDKs: vault settings, access
+// policies, deleted vaults (@azure/arm-keyvault) and role definitions and
+// assignments (@azure/arm-authorization).
+
+describe('management plane access control', () => {
+  let server: TestServer;
+  let sub: string;
+  const authz = () => new AuthorizationManagementClient(credential(server), sub, { endpoint: server.url, credentialScopes: [`${server.url}/.default`] });
+
+  before(async () => {
+    server = await startTestServer();
+    sub = server.bootstrap.subscriptionId;
+  });
+  after(() => server?.stop());
+
+  it('@azure/arm-keyvault: retention, purge protection, model, access policies, delete, list deleted, recover, purge', async () => {
+    const arm = armClient(server);
+    await createVault(server, 'acl-vault', { softDeleteRetentionInDays: 7 });
+    let v = await arm.vaults.update('rg-test', 'acl-vault', { properties: { softDeleteRetentionInDays: 14 } });
+    assert.equal(v.properties.softDeleteRetentionInDays, 14);
+    v = await arm.vaults.update('rg-test', 'acl-vault', { properties: { enableRbacAuthorization: true } });
+    assert.equal(v.properties.enableRbacAuthorization, true);
+    v = await arm.vaults.update('rg-test', 'acl-vault', { properties: { enableRbacAuthorization: false } });
+
+    const sp = await newServicePrincipal(server, 'policy holder');
+    const entry = { tenantId: server.bootstrap.tenantId, objectId: sp.id, permissions: { secrets: ['get' as const] } };
+    const added = await arm.vaults.updateAccessPolicy('rg-test', 'acl-vault', 'add', { properties: { accessPolicies: [entry] } });
+    assert.ok(added.properties.accessPolicies.some((p) => p.objectId === sp.id && p.permissions.secrets?.includes('get')));
+    await arm.vaults.updateAccessPolicy('rg-test', 'acl-vault', 'add', { properties: { accessPolicies: [{ ...entry, permissions: { secrets: ['list' as const] } }] } });
+    let policies = (await arm.vaults.get('rg-test', 'acl-vault')).properties.accessPolicies ?? [];
+    assert.deepEqual(policies.find((p) => p.objectId === sp.id)?.permissions.secrets?.sort(), ['get', 'list'], 'add merges permissions');
+    await arm.vaults.updateAccessPolicy('rg-test', 'acl-vault', 'remove', { properties: { accessPolicies: [{ ...entry, permissions: { secrets: ['get' as const] } }] } });
+    policies = (await arm.vaults.get('rg-test', 'acl-vault')).properties.accessPolicies ?? [];
+    assert.deepEqual(policies.find((p) => p.objectId === sp.id)?.permissions.secrets, ['list']);
+    await arm.vaults.updateAccessPolicy('rg-test', 'acl-vault', 'replace', { properties: { accessPolicies: [{ ...entry, permissions: { secrets: ['all' as const] } }] } });
+    policies = (await arm.vaults.get('rg-test', 'acl-vault')).properties.accessPolicies ?? [];
+    assert.deepEqual(policies.find((p) => p.objectId === sp.id)?.permissions.secrets, ['all']);
+    await arm.vaults.updateAccessPolicy('rg-test', 'acl-vault', 'remove', { properties: { accessPolicies: [{ ...entry, permissions: { secrets: ['all' as const] } }] } });
+    policies = (await arm.vaults.get('rg-test', 'acl-vault')).properties.accessPolicies ?? [];
+    assert.equal(policies.find((p) => p.objectId === sp.id), undefined);
+
+    await secretClient(server, 'acl-vault').setSecret('survivor', 'kept');
+    await arm.vaults.delete('rg-test', 'acl-vault');
+    const deleted = [];
+    for await (const d of arm.vaults.listDeleted()) deleted.push(d.name);
+    assert.ok(deleted.includes('acl-vault'));
+    const got = await arm.vaults.getDeleted('acl-vault', 'local');
+    assert.equal(got.properties?.vaultId, `/subscriptions/${sub}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/acl-vault`);
+    await assert.rejects(createVault(server, 'acl-vault'), (err: { statusCode?: number }) => err.statusCode === 409);
+
+    const recovered = await createVault(server, 'acl-vault', { createMode: 'recover' });
+    assert.equal(recovered.name, 'acl-vault');
+    assert.equal((await secretClient(server, 'acl-vault').getSecret('survivor')).value, 'kept');
+
+    await arm.vaults.delete('rg-test', 'acl-vault');
+    await arm.vaults.beginPurgeDeletedAndWait('acl-vault', 'local');
+    const after = [];
+    for await (const d of arm.vaults.listDeleted()) after.push(d.name);
+    assert.ok(!after.includes('acl-vault'));
+    const fresh = await createVault(server, 'acl-vault');
+    assert.equal(fresh.name, 'acl-vault');
+  });
+
+  it('@azure/arm-authorization: find "Key Vault Secrets User", assign it on a secret, list, delete', async () => {
+    await createVault(server, 'authz-vault', { enableRbacAuthorization: true });
+    await secretClient(server, 'authz-vault').setSecret('apono-mysql-user', '{"username":"u","password":"p"}');
+    await secretClient(server, 'authz-vault').setSecret('not-granted', 'x');
+    const client = authz();
+    const vaultScope = `/subscriptions/${sub}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/authz-vault`;
+    const roles = [];
+    for await (const r of client.roleDefinitions.list(vaultScope, { filter: "roleName eq 'Key Vault Secrets User'" })) roles.push(r);
+    assert.equal(roles.length, 1);
+    assert.equal(roles[0]!.name, ROLE_IDS['Key Vault Secrets User']);
+    assert.deepEqual(roles[0]!.permissions?.[0]?.dataActions, ['Microsoft.KeyVault/vaults/secrets/getSecret/action', 'Microsoft.KeyVault/vaults/secrets/readMetadata/action']);
+
+    const connector = await newServicePrincipal(server, 'apono-connector');
+    const secretScope = `${vaultScope}/secrets/apono-mysql-user`;
+    const name = crypto.randomUUID();
+    const created = await client.roleAssignments.create(secretScope, name, { roleDefinitionId: roles[0]!.id!, principalId: connector.id, principalType: 'ServicePrincipal' });
+    assert.equal(created.scope, secretScope);
+    assert.equal(created.principalId, connector.id);
+
+    const connectorClient = secretClient(server, 'authz-vault', credential(server, connector.appId, connector.secret));
+    assert.equal((await connectorClient.getSecret('apono-mysql-user')).value, '{"username":"u","password":"p"}');
+    await assert.rejects(connectorClient.getSecret('not-granted'), (err: { statusCode?: number; message: string }) => {
+      assert.equal(err.statusCode, 403);
+      assert.match(err.message, /Caller is not authorized to perform action on resource/);
+      assert.match(err.message, /Action: 'Microsoft\.KeyVault\/vaults\/secrets\/getSecret\/action'/);
+      assert.match(err.message, /Assignment: \(not found\)/);
+      assert.match(err.message, /DecisionReason: 'DeniedWithNoValidRBAC'/);
+      return true;
+    });
+
+    const atSecret = [];
+    for await (const a of client.roleAssignments.listForScope(secretScope, { filter: 'atScope()' })) atSecret.push(a.name);
+    assert.ok(atSecret.includes(name));
+    const forPrincipal = [];
+    for await (const a of client.roleAssignments.listForSubscription({ filter: `assignedTo('${connector.id}')` })) forPrincipal.push(a.name);
+    assert.deepEqual(forPrincipal, [name]);
+
+    await client.roleAssignments.delete(secretScope, name);
+    await assert.rejects(connectorClient.getSecret('apono-mysql-user'), (err: { statusCode?: number }) => err.statusCode === 403);
+  });
+
+  it('bad role assignment requests are answered as Azure answers, with nothing changed', async () => {
+    await createVault(server, 'bad-authz', { enableRbacAuthorization: true });
+    const scope = `/subscriptions/${sub}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/bad-authz`;
+    const sp = await newServicePrincipal(server, 'bad-authz-target');
+    const put = (name: string, properties: Record<string, unknown>, token?: string) =>
+      api(server, 'PUT', `${scope}/providers/Microsoft.Authorization/roleAssignments/${name}?api-version=2022-04-01`, { properties }, token);
+    const role = (id: string) => `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions/${id}`;
+    const count = async () => (await api(server, 'GET', `${scope}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=atScope()`)).body!.value.length;
+    const before = await count();
+
+    const cases: Array<[string, Promise<{ status: number; body: Record<string, any> | null }>, number, string]> = [
+      ['unknown principal', put(crypto.randomUUID(), { roleDefinitionId: role(ROLE_IDS['Key Vault Reader']), principalId: crypto.randomUUID() }), 400, 'PrincipalNotFound'],
+      ['unknown role', put(crypto.randomUUID(), { roleDefinitionId: role(crypto.randomUUID()), principalId: sp.id }), 400, 'RoleDefinitionDoesNotExist'],
+      ['malformed principal', put(crypto.randomUUID(), { roleDefinitionId: role(ROLE_IDS['Key Vault Reader']), principalId: 'not-a-guid' }), 400, 'InvalidPrincipalId'],
+      ['malformed assignment id', put('not-a-guid', { roleDefinitionId: role(ROLE_IDS['Key Vault Reader']), principalId: sp.id }), 400, 'InvalidRoleAssignmentId'],
+    ];
+    for (const [label, pending, status, code] of cases) {
+      const r = await pending;
+      assert.equal(r.status, status, label);
+      assert.equal(r.body?.error?.code, code, label);
+    }
+    const unknownScope = await api(server, 'PUT', `/subscriptions/${sub}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/no-such-vault/providers/Microsoft.Authorization/roleAssignments/${crypto.randomUUID()}?api-version=2022-04-01`, {
+      properties: { roleDefinitionId: role(ROLE_IDS['Key Vault Reader']), principalId: sp.id },
+    });
+    assert.equal(unknownScope.status, 404);
+
+    assert.equal((await put(crypto.randomUUID(), { roleDefinitionId: role(ROLE_IDS['Key Vault Reader']), principalId: sp.id })).status, 201);
+    const dup = await put(crypto.randomUUID(), { roleDefinitionId: role(ROLE_IDS['Key Vault Reader']), principalId: sp.id });
+    assert.equal(dup.status, 409);
+    assert.equal(dup.body?.error?.code, 'RoleAssignmentExists');
+    assert.equal(await count(), before + 1);
+
+    // Without roleAssignments/write, neither assignments nor the permission model can change.
+    const outsiderToken = (await credential(server, sp.appId, sp.secret).getToken(`${server.url}/.default`)).token;
+    const denied = await put(crypto.randomUUID(), { roleDefinitionId: role(ROLE_IDS['Key Vault Administrator']), principalId: sp.id }, outsiderToken);
+    assert.equal(denied.status, 403);
+    assert.equal(denied.body?.error?.code, 'AuthorizationFailed');
+    const contributor = await newServicePrincipal(server, 'kv-contributor');
+    assert.equal((await api(server, 'PUT', `${scope}/providers/Microsoft.Authorization/roleAssignments/${crypto.randomUUID()}?api-version=2022-04-01`, {
+      properties: { roleDefinitionId: role(ROLE_IDS['Key Vault Contributor']), principalId: contributor.id },
+    })).status, 201);
+    const contributorToken = (await credential(server, contributor.appId, contributor.secret).getToken(`${server.url}/.default`)).token;
+    const tags = await api(server, 'PATCH', `${scope}?api-version=2023-07-01`, { tags: { by: 'contributor' } }, contributorToken);
+    assert.equal(tags.status, 200, 'Key Vault Contributor may change the vault');
+    const flip = await api(server, 'PATCH', `${scope}?api-version=2023-07-01`, { properties: { enableRbacAuthorization: false } }, contributorToken);
+    assert.equal(flip.status, 403);
+    assert.match(flip.body?.error?.message, /Microsoft\.Authorization\/roleAssignments\/write/);
+    assert.equal((await armClient(server).vaults.get('rg-test', 'bad-authz')).properties.enableRbacAuthorization, true);
+  });
+
+  it('access policies: a foreign tenant and a 1025th entry are refused, nothing changed', async () => {
+    await createVault(server, 'policy-limits');
+    const vaultPath = `/subscriptions/${sub}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/policy-limits`;
+    const foreign = await api(server, 'PUT', `${vaultPath}/accessPolicies/add?api-version=2023-07-01`, {
+      properties: { accessPolicies: [{ tenantId: '11111111-1111-4111-8111-111111111111', objectId: crypto.randomUUID(), permissions: { secrets: ['get'] } }] },
+    });
+    assert.equal(foreign.status, 400);
+    const many = Array.from({ length: 1024 }, () => ({ tenantId: server.bootstrap.tenantId, objectId: crypto.randomUUID(), permissions: { secrets: ['get'] } }));
+    const tooMany = await api(server, 'PUT', `${vaultPath}/accessPolicies/add?api-version=2023-07-01`, { properties: { accessPolicies: many } });
+    assert.equal(tooMany.status, 400, 'the admin entry plus 1024 new ones is 1025');
+    const bad = await api(server, 'PUT', `${vaultPath}/accessPolicies/add?api-version=2023-07-01`, {
+      properties: { accessPolicies: [{ tenantId: server.bootstrap.tenantId, objectId: crypto.randomUUID(), permissions: { secrets: ['read'] } }] },
+    });
+    assert.equal(bad.status, 400);
+    const now = (await armClient(server).vaults.get('rg-test', 'policy-limits')).properties.accessPolicies ?? [];
+    assert.equal(now.length, 1);
+  });
+
+  it('check access explains who may do what and why', async () => {
+    await createVault(server, 'explain-vault', { enableRbacAuthorization: true });
+    const sp = await newServicePrincipal(server, 'explained');
+    const vaultPath = `/subscriptions/${sub}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/explain-vault`;
+    const group = await api(server, 'POST', '/v1.0/groups', { displayName: 'readers' });
+    await api(server, 'POST', `/v1.0/groups/${group.body!.id}/members/$ref`, { '@odata.id': `${server.url}/v1.0/directoryObjects/${sp.id}` });
+    await api(server, 'PUT', `/subscriptions/${sub}/resourceGroups/rg-test/providers/Microsoft.Authorization/roleAssignments/${crypto.randomUUID()}?api-version=2022-04-01`, {
+      properties: { roleDefinitionId: `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions/${ROLE_IDS['Key Vault Secrets User']}`, principalId: group.body!.id },
+    });
+    const r = await api(server, 'POST', '/coffer/check-access', { principalId: sp.id, scope: `${vaultPath}/secrets/apono-mysql-user` });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const get = r.body!.data.find((d: { operation: string }) => d.operation === 'SecretGet');
+    assert.equal(get.allowed, true);
+    assert.equal(get.grants[0].roleName, 'Key Vault Secrets User');
+    assert.equal(get.grants[0].inherited, true);
+    assert.deepEqual(get.grants[0].via, { kind: 'group', groupId: group.body!.id, groupName: 'readers' });
+    const set = r.body!.data.find((d: { operation: string }) => d.operation === 'SecretSet');
+    assert.equal(set.allowed, false);
+    assert.equal(r.body!.vault.permissionModel, 'rbac');
+  });
+});

@@ -1,0 +1,72 @@
+import type { TestServer } from './server-fixture.js';
+import { credential } from './clients.js';
+
+// Management-plane helpers for authorization tests: principals, groups, role
+// assignments and access policies through coffer's public APIs, as the admin.
+
+export interface Principal {
+  id: string;
+  appId: string;
+  secret: string;
+}
+
+export async function adminToken(server: TestServer): Promise<string> {
+  return (await credential(server).getToken(`${server.url}/.default`)).token;
+}
+
+export async function api(server: TestServer, method: string, path: string, body?: unknown, token?: string) {
+  const res = await fetch(`${server.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token ?? (await adminToken(server))}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? (JSON.parse(text) as Record<string, any>) : null };
+}
+
+export async function newServicePrincipal(server: TestServer, name: string): Promise<Principal> {
+  const r = await api(server, 'POST', '/v1.0/servicePrincipals', { displayName: name });
+  if (r.status !== 201) throw new Error(`create sp: ${r.status} ${JSON.stringify(r.body)}`);
+  return { id: r.body!.id, appId: r.body!.appId, secret: r.body!.passwordCredentials[0].secretText };
+}
+
+export async function newGroup(server: TestServer, name: string, members: string[]): Promise<string> {
+  const g = await api(server, 'POST', '/v1.0/groups', { displayName: name });
+  for (const m of members) {
+    const r = await api(server, 'POST', `/v1.0/groups/${g.body!.id}/members/$ref`, { '@odata.id': `${server.url}/v1.0/directoryObjects/${m}` });
+    if (r.status !== 204) throw new Error(`add member: ${r.status} ${JSON.stringify(r.body)}`);
+  }
+  return g.body!.id;
+}
+
+export async function assignRole(server: TestServer, scope: string, roleId: string, principalId: string, extra: Record<string, unknown> = {}, token?: string) {
+  const name = crypto.randomUUID();
+  return api(
+    server,
+    'PUT',
+    `${scope}/providers/Microsoft.Authorization/roleAssignments/${name}?api-version=2022-04-01`,
+    { properties: { roleDefinitionId: `/subscriptions/${server.bootstrap.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${roleId}`, principalId, ...extra } },
+    token,
+  );
+}
+
+export async function setPolicy(server: TestServer, vaultId: string, kind: 'add' | 'replace' | 'remove', objectId: string, secrets: string[]) {
+  return api(server, 'PUT', `${vaultId}/accessPolicies/${kind}?api-version=2023-07-01`, {
+    properties: { accessPolicies: [{ tenantId: server.bootstrap.tenantId, objectId, permissions: { secrets } }] },
+  });
+}
+
+export const ROLE_IDS = {
+  'Key Vault Administrator': '00482a5a-887f-4fb3-b363-3b7fe8e74483',
+  'Key Vault Secrets Officer': 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7',
+  'Key Vault Secrets User': '4633458b-17de-408a-b874-0445c86b69e6',
+  'Key Vault Reader': '21090545-7ca7-4776-b22c-e363652d74d2',
+  'Key Vault Certificates Officer': 'a4417e6f-fecd-4de8-b567-7b0420556985',
+  'Key Vault Crypto Officer': '14b46e9e-c2b7-41b4-b07b-48a6ebf60603',
+  'Key Vault Crypto User': '12338af0-0e69-4776-bea7-57ae8d297424',
+  'Key Vault Contributor': 'f25e0fa2-a7c8-4377-a976-54943a77a395',
+  'Key Vault Data Access Administrator': '8b54135c-b56d-4d72-a534-26097cfdc8d8',
+  Owner: '8e3af657-a8ff-443c-a75c-2fe8c4bcb635',
+  Contributor: 'b24988ac-6180-42a0-ab88-20f7382dd24c',
+  Reader: 'acdd72a7-3385-48ef-bd42-f606fba81ae7',
+} as const;
