@@ -23,6 +23,7 @@ function has(check) {
 // System packages from Debian, installed only when missing.
 const debianPackages = [
   { pkg: 'python3-azure', check: '/usr/bin/python3 -c "import azure.keyvault.secrets, azure.identity"' },
+  { pkg: 'azure-cli', check: 'test -x /usr/bin/az' },
 ];
 const missing = debianPackages.filter((p) => !has(p.check)).map((p) => p.pkg);
 if (missing.length > 0) {

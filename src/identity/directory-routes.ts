@@ -18,7 +18,7 @@ type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<
 const iso = (t: number) => new Date(t * 1000).toISOString();
 
 function spResource(p: PrincipalRow) {
-  return { id: p.objectId, appId: p.appId, displayName: p.displayName, servicePrincipalType: 'Application', accountEnabled: true, createdDateTime: iso(p.createdAt) };
+  return { id: p.objectId, appId: p.appId, displayName: p.displayName, servicePrincipalNames: p.appId ? [p.appId] : [], servicePrincipalType: 'Application', accountEnabled: true, createdDateTime: iso(p.createdAt) };
 }
 function userResource(p: PrincipalRow) {
   return { id: p.objectId, userPrincipalName: p.upn, displayName: p.displayName, accountEnabled: true, createdDateTime: iso(p.createdAt) };
@@ -35,6 +35,9 @@ function matchesFilter(p: PrincipalRow, filter: string | undefined): boolean {
     const field = { displayname: p.displayName, appid: p.appId, id: p.objectId, userprincipalname: p.upn }[eq[1]!.toLowerCase()];
     return (field ?? '').toLowerCase() === value;
   }
+  // az asks for a service principal by its names: servicePrincipalNames/any(c:c eq 'appId').
+  const spn = /^\s*servicePrincipalNames\/any\(\s*(\w+)\s*:\s*\1\s+eq\s+'((?:[^']|'')*)'\s*\)\s*$/i.exec(filter);
+  if (spn) return (p.appId ?? '').toLowerCase() === spn[2]!.replace(/''/g, "'").toLowerCase();
   const sw = /^\s*startswith\(\s*(displayName|userPrincipalName)\s*,\s*'((?:[^']|'')*)'\s*\)\s*$/i.exec(filter);
   if (sw) {
     const field = sw[1]!.toLowerCase() === 'displayname' ? p.displayName : p.upn;
@@ -122,6 +125,13 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
       return reply.status(204).send();
     });
 
+    graph.get('/v1.0/me', async (req: Req) => {
+      const caller = requireCaller(req);
+      if (caller.kind !== 'user') throw graphError(400, 'BadRequest', '/me request is only valid with delegated authentication flow.');
+      const me = await directory.get(caller.objectId);
+      if (!me) throw graphError(404, 'Request_ResourceNotFound', `Resource '${caller.objectId}' does not exist.`);
+      return userResource(me);
+    });
     graph.get('/v1.0/users', async (req: Req) => ({
       value: (await directory.list()).filter((p) => p.kind === 'User' && matchesFilter(p, req.query.$filter)).map(userResource),
     }));

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { startTestServer, type TestServer } from './support/server-fixture.js';
+
+// Debian's azure-cli 2.45, unchanged, against coffer registered as a custom
+// cloud (the README's steps). `az role ...` and `az keyvault secret ...` die
+// in this Debian build before sending a request; the coffer CLI covers those.
+
+const run = promisify(execFile);
+
+describe('Debian azure-cli against coffer', () => {
+  let server: TestServer;
+  let env: NodeJS.ProcessEnv;
+  const az = async (...args: string[]) => {
+    try {
+      const { stdout } = await run('/usr/bin/az', [...args, '--only-show-errors'], { env, timeout: 120_000 });
+      return stdout.trim();
+    } catch (err) {
+      const e = err as { stderr?: string; stdout?: string; message: string };
+      throw new Error(`az ${args.join(' ')} failed: ${e.stderr ?? e.message}`);
+    }
+  };
+
+  before(async () => {
+    server = await startTestServer();
+    const home = mkdtempSync(join(tmpdir(), 'coffer-az-'));
+    env = { ...process.env, AZURE_CONFIG_DIR: home, REQUESTS_CA_BUNDLE: process.env.COFFER_TEST_CA_BUNDLE, AZURE_CORE_COLLECT_TELEMETRY: 'false' };
+    const base = `${server.url}/`;
+    const cloud = {
+      endpoints: {
+        resourceManager: base,
+        activeDirectory: `${server.url}/adfs`,
+        activeDirectoryResourceId: base,
+        activeDirectoryGraphResourceId: base,
+        microsoftGraphResourceId: base,
+      },
+      suffixes: { keyvaultDns: `.${server.bootstrap.vaultDnsSuffix}:${server.port}` },
+    };
+    const file = join(home, 'coffer-cloud.json');
+    writeFileSync(file, JSON.stringify(cloud));
+    await az('cloud', 'register', '-n', 'coffer', '--cloud-config', `@${file}`);
+    await az('cloud', 'set', '-n', 'coffer');
+  });
+  after(() => server?.stop());
+
+  it('logs in as a service principal and lists the subscription', async () => {
+    const b = server.bootstrap;
+    const out = JSON.parse(await az('login', '--service-principal', '-u', b.clientId, '-p', b.clientSecret, '--tenant', b.tenantId)) as Array<{ id: string; tenantId: string }>;
+    assert.equal(out[0]!.id, b.subscriptionId);
+    assert.equal(out[0]!.tenantId, b.tenantId);
+  });
+
+  it('creates, shows, lists and updates a vault', async () => {
+    assert.equal(await az('group', 'create', '-n', 'rg-az', '-l', 'local', '--query', 'name', '-o', 'tsv'), 'rg-az');
+    const created = JSON.parse(await az('keyvault', 'create', '-n', 'az-vault', '-g', 'rg-az', '-l', 'local')) as { properties: { vaultUri: string; accessPolicies: Array<{ objectId: string }> } };
+    assert.equal(created.properties.vaultUri, `${server.vaultUrl('az-vault')}/`);
+    assert.deepEqual(created.properties.accessPolicies.map((p) => p.objectId), [server.bootstrap.objectId], 'az gives the creator an access policy');
+    assert.equal(await az('keyvault', 'show', '-n', 'az-vault', '--query', 'name', '-o', 'tsv'), 'az-vault');
+    assert.match(await az('keyvault', 'list', '--query', '[].name', '-o', 'tsv'), /^az-vault$/m);
+    assert.equal(await az('keyvault', 'update', '-n', 'az-vault', '--enable-purge-protection', 'true', '--query', 'properties.enablePurgeProtection', '-o', 'tsv'), 'true');
+  });
+
+  it('sets and deletes an access policy without -g', async () => {
+    const objectId = crypto.randomUUID();
+    await az('keyvault', 'set-policy', '-n', 'az-vault', '--object-id', objectId, '--secret-permissions', 'get', '-o', 'none');
+    assert.equal(await az('keyvault', 'show', '-n', 'az-vault', '--query', `properties.accessPolicies[?objectId=='${objectId}'].permissions.secrets[0]`, '-o', 'tsv'), 'get');
+    await az('keyvault', 'delete-policy', '-n', 'az-vault', '--object-id', objectId, '-o', 'none');
+    assert.equal(await az('keyvault', 'show', '-n', 'az-vault', '--query', `length(properties.accessPolicies[?objectId=='${objectId}'])`, '-o', 'tsv'), '0');
+  });
+
+  it('uses the role-assignment API through az rest', async () => {
+    const sub = server.bootstrap.subscriptionId;
+    const roles = await az('rest', '--method', 'get', '--url', `${server.url}/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions?api-version=2022-04-01&$filter=roleName eq 'Key Vault Secrets User'`, '--query', 'value[0].name', '-o', 'tsv');
+    assert.equal(roles, '4633458b-17de-408a-b874-0445c86b69e6');
+    const scope = `/subscriptions/${sub}/resourceGroups/rg-az/providers/Microsoft.KeyVault/vaults/az-vault`;
+    const name = crypto.randomUUID();
+    const body = JSON.stringify({ properties: { roleDefinitionId: `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions/${roles}`, principalId: server.bootstrap.objectId } });
+    const created = await az('rest', '--method', 'put', '--url', `${server.url}${scope}/providers/Microsoft.Authorization/roleAssignments/${name}?api-version=2022-04-01`, '--body', body, '--query', 'properties.scope', '-o', 'tsv');
+    assert.equal(created, scope);
+    const listed = await az('rest', '--method', 'get', '--url', `${server.url}${scope}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=atScope()`, '--query', `value[?name=='${name}'] | length(@)`, '-o', 'tsv');
+    assert.equal(listed, '1');
+    await az('rest', '--method', 'delete', '--url', `${server.url}${scope}/providers/Microsoft.Authorization/roleAssignments/${name}?api-version=2022-04-01`);
+  });
+});
