@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createVault, credential, secretClient } from './support/clients.js';
+import { api, assignRole, newServicePrincipal } from './support/access-kit.js';
+import { startTestServer, type TestServer } from './support/server-fixture.js';
+
+// The directory (search, groups) and custom roles.
+
+describe('directory and custom roles', () => {
+  let server: TestServer;
+  let sub: string;
+  before(async () => {
+    server = await startTestServer();
+    sub = server.bootstrap.subscriptionId;
+  });
+  after(() => server?.stop());
+
+  it('finds users, groups and service principals by display name, UPN, appId and object id', async () => {
+    const sp = await newServicePrincipal(server, 'apono-connector');
+    const user = await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'dana@coffer.local', displayName: 'Dana Apono', passwordProfile: { password: 'long enough password' } });
+    const group = await api(server, 'POST', '/v1.0/groups', { displayName: 'apono-admins' });
+    const search = async (q: string) => ((await api(server, 'GET', `/coffer/directory/search?q=${encodeURIComponent(q)}`)).body!.value as Array<{ id: string; '@odata.type': string }>).map((o) => o.id);
+    const byName = await search('APONO');
+    assert.ok([sp.id, user.body!.id, group.body!.id].every((id) => byName.includes(id)));
+    assert.deepEqual(await search('dana@coffer'), [user.body!.id]);
+    assert.deepEqual(await search(sp.appId), [sp.id]);
+    assert.deepEqual(await search(group.body!.id), [group.body!.id]);
+    const members = await api(server, 'POST', `/v1.0/groups/${group.body!.id}/members/$ref`, { '@odata.id': `${server.url}/v1.0/directoryObjects/${user.body!.id}` });
+    assert.equal(members.status, 204);
+    const again = await api(server, 'POST', `/v1.0/groups/${group.body!.id}/members/$ref`, { '@odata.id': `${server.url}/v1.0/directoryObjects/${user.body!.id}` });
+    assert.equal(again.status, 400);
+    const listed = await api(server, 'GET', `/v1.0/groups/${group.body!.id}/members`);
+    assert.deepEqual(listed.body!.value.map((m: { id: string }) => m.id), [user.body!.id]);
+    assert.equal(listed.body!.value[0]['@odata.type'], '#microsoft.graph.user');
+  });
+
+  it('only the administrator changes the directory', async () => {
+    const sp = await newServicePrincipal(server, 'not-an-admin');
+    const token = (await credential(server, sp.appId, sp.secret).getToken(`${server.url}/.default`)).token;
+    const r = await api(server, 'POST', '/v1.0/servicePrincipals', { displayName: 'sneaky' }, token);
+    assert.equal(r.status, 403);
+    assert.equal(r.body?.error?.code, 'Authorization_RequestDenied');
+  });
+
+  it('a custom role grants exactly its data actions within its assignable scopes, and cannot be deleted while assigned', async () => {
+    await createVault(server, 'custom-role-vault', { enableRbacAuthorization: true });
+    await createVault(server, 'outside-vault', { enableRbacAuthorization: true });
+    await secretClient(server, 'custom-role-vault').setSecret('x', 'value');
+    const vaultScope = `/subscriptions/${sub}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/custom-role-vault`;
+    const roleId = crypto.randomUUID();
+    const url = `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions/${roleId}?api-version=2022-04-01`;
+    const created = await api(server, 'PUT', url, {
+      properties: {
+        roleName: 'Secret Reader Without Listing',
+        description: 'get only',
+        type: 'CustomRole',
+        permissions: [{ actions: [], notActions: [], dataActions: ['Microsoft.KeyVault/vaults/secrets/*'], notDataActions: ['Microsoft.KeyVault/vaults/secrets/readMetadata/action', 'Microsoft.KeyVault/vaults/secrets/setSecret/action', 'Microsoft.KeyVault/vaults/secrets/delete', 'Microsoft.KeyVault/vaults/secrets/purge/action'] }],
+        assignableScopes: [vaultScope],
+      },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.equal(created.body!.properties.type, 'CustomRole');
+    const byName = await api(server, 'GET', `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions?api-version=2022-04-01&$filter=roleName eq 'Secret Reader Without Listing'`);
+    assert.deepEqual(byName.body!.value.map((r: { name: string }) => r.name), [roleId]);
+    const dupName = await api(server, 'PUT', `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions/${crypto.randomUUID()}?api-version=2022-04-01`, {
+      properties: { roleName: 'secret reader without listing', permissions: [{ actions: ['*/read'] }], assignableScopes: [vaultScope] },
+    });
+    assert.equal(dupName.status, 409);
+
+    const sp = await newServicePrincipal(server, 'custom-role-holder');
+    const outside = await assignRole(server, `/subscriptions/${sub}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/outside-vault`, roleId, sp.id);
+    assert.equal(outside.status, 403, 'not assignable outside its scopes');
+    assert.equal((await assignRole(server, vaultScope, roleId, sp.id)).status, 201);
+    const client = secretClient(server, 'custom-role-vault', credential(server, sp.appId, sp.secret));
+    assert.equal((await client.getSecret('x')).value, 'value');
+    await assert.rejects(client.setSecret('x', 'no'), (err: { statusCode?: number }) => err.statusCode === 403);
+    await assert.rejects(async () => {
+      for await (const _ of client.listPropertiesOfSecrets()) break;
+    }, (err: { statusCode?: number }) => err.statusCode === 403);
+
+    const inUse = await api(server, 'DELETE', url);
+    assert.equal(inUse.status, 409);
+    const builtIn = await api(server, 'DELETE', `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions/4633458b-17de-408a-b874-0445c86b69e6?api-version=2022-04-01`);
+    assert.equal(builtIn.status, 403);
+  });
+});
