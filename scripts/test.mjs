@@ -38,6 +38,8 @@ if (missing.length > 0) {
 }
 
 sh('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root });
+// The tests are TypeScript too: typecheck them with the sources.
+sh('npx', ['tsc', '-p', 'tsconfig.test.json'], { cwd: root });
 
 // One CA for the whole run: servers issue their certificates from it.
 const caDir = join(tmp, 'ca');

@@ -152,7 +152,7 @@ describe('@azure/keyvault-secrets against coffer', () => {
     assert.equal((await other.getSecret('portable')).value, 'travels');
 
     const tampered = Uint8Array.from(blob!);
-    tampered[tampered.length - 5] ^= 0x01;
+    tampered[tampered.length - 5]! ^= 0x01;
     await assert.rejects(other.restoreSecretBackup(tampered), (err: { statusCode?: number }) => err.statusCode === 400);
   });
 

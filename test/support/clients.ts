@@ -20,7 +20,7 @@ export function secretClient(server: TestServer, vault: string, cred = credentia
 export function armClient(server: TestServer, cred = credential(server)) {
   return new KeyVaultManagementClient(cred, server.bootstrap.subscriptionId, {
     endpoint: server.url,
-    credentialScopes: [`${server.url}/.default`],
+    credentials: { scopes: [`${server.url}/.default`] },
   });
 }
 

@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { describe, it } from 'node:test';
+import type { RoleAssignmentRow, Store } from '../../src/storage/store-types.js';
+import { isConflict, principal } from './store-conformance-kit.js';
+
+// Access-control part of the storage contract: group memberships, custom
+// role definitions, role assignments.
+
+const assignment = (overrides: Partial<RoleAssignmentRow> = {}): RoleAssignmentRow => ({
+  id: randomUUID(),
+  scope: '/subscriptions/s/resourceGroups/rg',
+  roleDefinitionId: randomUUID(),
+  principalId: randomUUID(),
+  principalType: 'ServicePrincipal',
+  description: null,
+  endTime: null,
+  createdAt: 1,
+  updatedAt: 1,
+  createdBy: 'admin',
+  ...overrides,
+});
+
+export function describeAccessConformance(h: { store(): Store }): void {
+  describe('groups', () => {
+    it('adds, lists and removes members; a second add reports false; deleting a principal drops its memberships', async () => {
+      const store = h.store();
+      const group = principal({ kind: 'Group', appId: null });
+      const member = principal({});
+      await store.principals.insert(group);
+      await store.principals.insert(member);
+      assert.equal(await store.groups.addMember(group.objectId, member.objectId), true);
+      assert.equal(await store.groups.addMember(group.objectId, member.objectId), false);
+      assert.deepEqual(await store.groups.listMembers(group.objectId), [member.objectId]);
+      assert.deepEqual(await store.groups.allMemberships(), [{ groupId: group.objectId, memberId: member.objectId }]);
+      assert.equal(await store.groups.removeMember(group.objectId, member.objectId), true);
+      assert.equal(await store.groups.removeMember(group.objectId, member.objectId), false);
+      await store.groups.addMember(group.objectId, member.objectId);
+      await store.principals.delete(member.objectId);
+      assert.deepEqual(await store.groups.allMemberships(), []);
+    });
+  });
+
+  describe('role definitions', () => {
+    it('upserts, lists, gets and deletes custom roles; names are unique case-insensitively', async () => {
+      const store = h.store();
+      const role = { id: randomUUID(), roleName: 'Reader Plus', description: 'd', permissions: [{ actions: ['*/read'], notActions: [], dataActions: [], notDataActions: [] }], assignableScopes: ['/subscriptions/s'], createdAt: 1, updatedAt: 1, createdBy: 'a' };
+      await store.roleDefinitions.upsert(role);
+      assert.deepEqual(await store.roleDefinitions.get(role.id.toUpperCase()), role);
+      await store.roleDefinitions.upsert({ ...role, description: 'changed', updatedAt: 2 });
+      assert.equal((await store.roleDefinitions.get(role.id))?.description, 'changed');
+      await assert.rejects(store.roleDefinitions.upsert({ ...role, id: randomUUID(), roleName: 'READER PLUS' }), isConflict('exists'));
+      assert.equal((await store.roleDefinitions.list()).length, 1);
+      assert.equal(await store.roleDefinitions.delete(role.id), true);
+      assert.equal(await store.roleDefinitions.delete(role.id), false);
+      assert.equal(await store.roleDefinitions.get(role.id), null);
+    });
+  });
+
+  describe('role assignments', () => {
+    it('inserts, gets, lists and deletes; ids are unique and compare case-insensitively', async () => {
+      const store = h.store();
+      const a = assignment({ description: 'why', endTime: 50 });
+      await store.roleAssignments.insert(a);
+      assert.deepEqual(await store.roleAssignments.get(a.id.toUpperCase()), a);
+      await assert.rejects(store.roleAssignments.insert(assignment({ id: a.id })), isConflict('exists'));
+      assert.deepEqual(await store.roleAssignments.list(), [a]);
+      assert.equal(await store.roleAssignments.delete(a.id), true);
+      assert.equal(await store.roleAssignments.delete(a.id), false);
+    });
+
+    it('deletes expired assignments and returns them; deletes every assignment of a principal', async () => {
+      const store = h.store();
+      const ended = assignment({ endTime: 10 });
+      const later = assignment({ endTime: 1000 });
+      const forever = assignment();
+      for (const a of [ended, later, forever]) await store.roleAssignments.insert(a);
+      assert.deepEqual((await store.roleAssignments.deleteExpired(100)).map((a) => a.id), [ended.id]);
+      assert.equal((await store.roleAssignments.list()).length, 2);
+      const p = randomUUID();
+      await store.roleAssignments.insert(assignment({ principalId: p }));
+      await store.roleAssignments.insert(assignment({ principalId: p }));
+      assert.equal(await store.roleAssignments.deleteForPrincipal(p), 2);
+      assert.equal((await store.roleAssignments.list()).length, 2);
+    });
+  });
+}

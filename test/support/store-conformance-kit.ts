@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { StoreConflictError, type Page, type PrincipalRow, type SecretVersionRow, type Store, type VaultRow } from '../../src/storage/store-types.js';
+
+// The storage contract as executable checks, written against the Store
+// interface only. Every implementation (SQLite now, PostgreSQL next) runs this
+// same suite. Each test gets a fresh, empty store, so counts are exact.
+// Where the interface leaves an order unspecified, results are compared sorted.
+
+export type StoreFactory = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
+
+type NewVersion = Omit<SecretVersionRow, 'seq'>;
+
+export const hex32 = (): string => randomBytes(16).toString('hex');
+export const byKey = <T>(key: (x: T) => string) => (a: T, b: T) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+
+export function vaultRow(overrides: Partial<VaultRow> = {}): VaultRow {
+  return {
+    id: randomUUID(),
+    name: `v-${randomBytes(4).toString('hex')}`,
+    subscriptionId: 'sub-1',
+    resourceGroup: 'rg-1',
+    location: 'local',
+    tags: { env: 'test' },
+    properties: { enableSoftDelete: true, softDeleteRetentionInDays: 7, sku: { family: 'A', name: 'standard' } },
+    createdBy: 'creator-oid',
+    createdAt: 1000,
+    updatedAt: 1000,
+    deletedAt: null,
+    scheduledPurgeAt: null,
+    dekWrapped: randomBytes(60),
+    masterKeyId: 'mk-1',
+    ...overrides,
+  };
+}
+
+export function versionRow(vaultId: string, name: string, overrides: Partial<NewVersion> = {}): NewVersion {
+  return {
+    vaultId,
+    name,
+    version: hex32(),
+    ciphertext: randomBytes(48),
+    contentType: null,
+    tags: null,
+    enabled: true,
+    nbf: null,
+    exp: null,
+    created: 2000,
+    updated: 2000,
+    ...overrides,
+  };
+}
+
+export const principal = (overrides: Partial<PrincipalRow>): PrincipalRow => ({
+  objectId: randomUUID(),
+  kind: 'ServicePrincipal',
+  displayName: 'p',
+  appId: null,
+  upn: null,
+  passwordHash: null,
+  createdAt: 1,
+  ...overrides,
+});
+
+export const isConflict = (reason: 'exists' | 'deleted') => (err: unknown) => {
+  assert.ok(err instanceof StoreConflictError, `expected StoreConflictError, got ${String(err)}`);
+  assert.equal(err.reason, reason);
+  return true;
+};
+
+/** Follows `next` to the end, checking that no page is empty or oversized. */
+export async function collect<T>(fetch: (after: string | null) => Promise<Page<T>>, limit: number): Promise<{ items: T[]; pages: number }> {
+  const items: T[] = [];
+  let after: string | null = null;
+  let pages = 0;
+  do {
+    const page: Page<T> = await fetch(after);
+    pages++;
+    assert.ok(page.items.length <= limit, `page of ${page.items.length} exceeds limit ${limit}`);
+    if (page.next !== null) assert.ok(page.items.length > 0, 'a page with a continuation must not be empty');
+    items.push(...page.items);
+    after = page.next;
+    assert.ok(pages < 1000, 'paging does not terminate');
+  } while (after !== null);
+  return { items, pages };
+}
