@@ -22,12 +22,27 @@ export function withOutput(cmd: Command): Command {
 
 export type Action<O> = (opts: O, session: Session) => Promise<unknown>;
 
+export interface LogOptions {
+  verbose?: boolean;
+  debug?: boolean;
+  onlyShowErrors?: boolean;
+}
+
 /** Runs an action with the logged-in session and prints its answer. */
-export function run<O>(action: Action<O & OutputOptions>) {
-  return async (opts: O & OutputOptions) => {
-    const result = await action(opts, Session.load());
+export function run<O>(action: Action<O & OutputOptions & LogOptions>) {
+  return async (opts: O & OutputOptions & LogOptions) => {
+    const session = Session.load();
+    // Requests are logged as method, URL and status only: never headers or bodies.
+    if (opts.debug || opts.verbose) session.log = (line) => process.stderr.write(`${opts.debug ? 'DEBUG' : 'INFO'}: ${line}\n`);
+    if (opts.onlyShowErrors) session.warn = () => {};
+    const result = await action(opts, session);
     if (result !== undefined) print(result, opts);
   };
+}
+
+/** Shows progress on a terminal only (never in pipes or tests). */
+export function progress(message: string): void {
+  if (process.stderr.isTTY) process.stderr.write(`\r${message}`);
 }
 
 export const parseTags = (tags: string[] | undefined): Record<string, string> | undefined =>

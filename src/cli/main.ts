@@ -7,6 +7,8 @@ import { registerHostsCommand } from './commands/hosts-command.js';
 import { registerKeyvaultCommands } from './commands/keyvault-command.js';
 import { registerLoginCommands } from './commands/login-command.js';
 import { registerSecretCommands } from './commands/secret-command.js';
+import { registerPolicyCommands } from './commands/policy-command.js';
+import { registerRoleCommands } from './commands/role-command.js';
 import { registerServerCommand } from './commands/server-command.js';
 
 // The coffer executable: `coffer server` runs the vault; every other command
@@ -16,13 +18,18 @@ export function buildProgram(): Command {
   const program = new Command('coffer')
     .description('coffer: a self-hosted secrets vault that speaks Azure Key Vault.')
     .version('0.1.0')
+    // Root options only before the subcommand: `secret show --version` is the secret's.
+    .enablePositionalOptions()
     .exitOverride()
     .showHelpAfterError(false)
     .configureOutput({ outputError: (text, write) => write(`ERROR: ${text.replace(/^error: /, '')}`) });
   registerServerCommand(program);
   registerLoginCommands(program);
   registerGroupCommands(program);
-  registerSecretCommands(registerKeyvaultCommands(program));
+  const keyvault = registerKeyvaultCommands(program);
+  registerSecretCommands(keyvault);
+  registerPolicyCommands(keyvault);
+  registerRoleCommands(program);
   registerAdCommands(program);
   registerHostsCommand(program);
   registerAdminCommands(program);

@@ -44,6 +44,8 @@ export const userLoginForm = (username: string, password: string, scope: string)
 
 export class Session {
   readonly http: HttpClient;
+  log: (line: string) => void = () => {};
+  warn: (line: string) => void = (line) => process.stderr.write(`WARNING: ${line}\n`);
   constructor(readonly profile: Profile) {
     this.http = createHttpClient(profile.caFile);
   }
@@ -89,10 +91,12 @@ export class Session {
 
   /** Calls an API and returns the parsed JSON, or throws the server's error az-style. */
   async call<T = unknown>(method: string, url: string, resource: string, body?: unknown): Promise<T> {
+    const started = Date.now();
     const res = await this.http.send(method, url, {
       headers: { authorization: `Bearer ${await this.token(resource)}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
+    this.log(`${method} ${url.split('?')[0]} -> ${res.status} (${Date.now() - started} ms)`);
     return parseAnswer<T>(res);
   }
 }

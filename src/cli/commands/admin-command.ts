@@ -1,8 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { rotateKeyringFile } from '../../crypto/master-key-rotation.js';
-import { openSqliteStore } from '../../storage/sqlite/sqlite-store.js';
 import { CliError } from '../cli-error.js';
 import { createHttpClient } from '../http-client.js';
 import { requestToken, parseAnswer } from '../session.js';
@@ -39,6 +37,8 @@ export function registerAdminCommands(program: Command): void {
         const token = await requestToken(http, b.authorityHost, b.tenantId, { grant_type: 'client_credentials', client_id: b.clientId, client_secret: b.clientSecret, scope: `${b.authorityHost}/.default` });
         result = parseAnswer(await http.send('POST', `${b.authorityHost}/coffer/admin/rotate-master-key`, { headers: { authorization: `Bearer ${token.access_token}` } }));
       } else {
+        const { openSqliteStore } = await import('../../storage/sqlite/sqlite-store.js');
+        const { rotateKeyringFile } = await import('../../crypto/master-key-rotation.js');
         const store = openSqliteStore({ file: join(dataDir, 'coffer.db') });
         try {
           result = await rotateKeyringFile(keyFile, store);

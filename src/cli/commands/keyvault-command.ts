@@ -101,5 +101,42 @@ export function registerKeyvaultCommands(program: Command): Command {
         return undefined;
       }),
     );
+  withOutput(kv.command('list-deleted').description('List soft-deleted vaults.')).action(
+    run(async (_o, s) => (await s.call<{ value: unknown[] }>('GET', `${vaultsBase(s)}/providers/Microsoft.KeyVault/deletedVaults?api-version=${API.arm}`, s.managementResource)).value),
+  );
+
+  withOutput(kv.command('recover').description('Recover a soft-deleted vault.'))
+    .requiredOption('-n, --name <name>', 'vault name')
+    .option('-l, --location <location>', 'location of the deleted vault')
+    .action(
+      run<{ name: string; location?: string }>(async (o, s) => {
+        const deleted = await deletedVault(s, o.name, o.location);
+        const rg = /\/resourceGroups\/([^/]+)\//i.exec(deleted.properties.vaultId)?.[1] ?? '';
+        return s.call('PUT', vaultUrl(s, rg, o.name), s.managementResource, {
+          location: deleted.properties.location,
+          properties: { tenantId: s.profile.tenantId, sku: { family: 'A', name: 'standard' }, createMode: 'recover' },
+        });
+      }),
+    );
+
+  withOutput(kv.command('purge').description('Permanently delete a soft-deleted vault.'))
+    .requiredOption('-n, --name <name>', 'vault name')
+    .option('-l, --location <location>', 'location of the deleted vault')
+    .action(
+      run<{ name: string; location?: string }>(async (o, s) => {
+        const deleted = await deletedVault(s, o.name, o.location);
+        await s.call('POST', `${vaultsBase(s)}/providers/Microsoft.KeyVault/locations/${deleted.properties.location}/deletedVaults/${encodeURIComponent(o.name)}/purge?api-version=${API.arm}`, s.managementResource);
+        return undefined;
+      }),
+    );
   return kv;
+}
+
+async function deletedVault(s: Session, name: string, location?: string) {
+  type Deleted = { name: string; properties: { vaultId: string; location: string } };
+  if (location) return s.call<Deleted>('GET', `${vaultsBase(s)}/providers/Microsoft.KeyVault/locations/${location}/deletedVaults/${encodeURIComponent(name)}?api-version=${API.arm}`, s.managementResource);
+  const all = await s.call<{ value: Deleted[] }>('GET', `${vaultsBase(s)}/providers/Microsoft.KeyVault/deletedVaults?api-version=${API.arm}`, s.managementResource);
+  const hit = all.value.find((v) => v.name.toLowerCase() === name.toLowerCase());
+  if (!hit) throw new CliError(`No deleted vault named '${name}' was found.`, 'ResourceNotFound');
+  return hit;
 }

@@ -1,43 +1,29 @@
 import type { Command } from 'commander';
-import { API, parseTags, run, withOutput } from '../command-kit.js';
-import type { Session } from '../session.js';
+import { parseTags, run, withOutput } from '../command-kit.js';
+import { azSecret, dataUrl, listAll, secretRef, type SecretBundle, type SecretRefOptions } from '../secret-ref.js';
+import { registerSecretFileCommands, readSecretFile } from './secret-file-command.js';
 
-// coffer keyvault secret ...: the data plane, shown the way az shows it.
+// coffer keyvault secret ...: the secrets data plane with az's flags and output.
 
-interface SecretBundle {
-  id: string;
+interface SetOptions extends SecretRefOptions {
   value?: string;
+  file?: string;
+  encoding?: string;
   contentType?: string;
-  tags?: Record<string, string>;
-  attributes: { enabled: boolean; nbf?: number; exp?: number; created: number; updated: number; recoverableDays: number; recoveryLevel: string };
+  tags?: string[];
+  expires?: string;
+  notBefore?: string;
+  disabled?: string | boolean;
 }
 
-const isoOrNull = (t: number | undefined) => (t === undefined ? null : new Date(t * 1000).toISOString().replace('.000Z', '+00:00'));
-
-export function azSecret(b: SecretBundle) {
-  const parts = new URL(b.id).pathname.split('/');
-  return {
-    attributes: {
-      created: isoOrNull(b.attributes.created),
-      enabled: b.attributes.enabled,
-      expires: isoOrNull(b.attributes.exp),
-      notBefore: isoOrNull(b.attributes.nbf),
-      recoverableDays: b.attributes.recoverableDays,
-      recoveryLevel: b.attributes.recoveryLevel,
-      updated: isoOrNull(b.attributes.updated),
-    },
-    contentType: b.contentType ?? null,
-    id: b.id,
-    kid: null,
-    managed: null,
-    name: parts[2] ?? '',
-    tags: b.tags ?? {},
-    ...(b.value === undefined ? {} : { value: b.value }),
-  };
-}
-
-const secretUrl = (s: Session, vault: string, path: string) => `${s.vaultUrl(vault)}${path}?api-version=${API.secrets}`;
 const toUnix = (iso: string | undefined) => (iso === undefined ? undefined : Math.floor(Date.parse(iso) / 1000));
+const bool = (v: string | boolean | undefined) => v === true || v === 'true';
+const withRef = (cmd: Command, versioned = false) => {
+  cmd.option('--vault-name <vault>', 'vault name').option('-n, --name <name>', 'secret name').option('--id <url>', 'secret identifier URL (instead of --vault-name and --name)');
+  if (versioned) cmd.option('-v, --version <version>', 'version (default: latest)');
+  return withOutput(cmd);
+};
+const secretPath = (name: string, version: string | null = null) => `/secrets/${encodeURIComponent(name)}${version ? `/${encodeURIComponent(version)}` : ''}`;
 
 export function registerSecretCommands(keyvault: Command): void {
   const secret = keyvault.command('secret').description('Manage secrets in a key vault.');
@@ -46,47 +32,103 @@ export function registerSecretCommands(keyvault: Command): void {
     .requiredOption('--vault-name <vault>', 'vault name')
     .requiredOption('-n, --name <name>', 'secret name')
     .option('--value <value>', 'plain text secret value')
+    .option('-f, --file <path>', 'read the value from a file')
+    .option('-e, --encoding <encoding>', 'file encoding: utf-8, base64, hex or ascii', 'utf-8')
     .option('--content-type <type>', 'content type, e.g. application/json')
     .option('--tags <tags...>', 'space-separated tags: key[=value]')
     .option('--expires <iso8601>', 'expiry (UTC)')
     .option('--not-before <iso8601>', 'activation time (UTC)')
     .option('--disabled [bool]', 'create the secret disabled')
-    .addHelpText('after', `\nExamples:\n  coffer keyvault secret set --vault-name V --name apono-mysql-user --value '{"username": "u", "password": "p"}'`)
+    .addHelpText('after', `\nExamples:\n  coffer keyvault secret set --vault-name V --name apono-mysql-user --value '{"username": "u", "password": "p"}'\n  coffer keyvault secret set --vault-name V --name tls-key --file key.pem`)
     .action(
-      run<{ vaultName: string; name: string; value?: string; contentType?: string; tags?: string[]; expires?: string; notBefore?: string; disabled?: string | boolean }>(async (o, s) => {
+      run<SetOptions>(async (o, s) => {
+        const ref = secretRef(o);
+        const fromFile = o.file !== undefined ? readSecretFile(o.file, o.encoding ?? 'utf-8') : null;
+        const tags = { ...(fromFile ? { 'file-encoding': o.encoding ?? 'utf-8' } : {}), ...parseTags(o.tags) };
         const body = {
-          value: o.value ?? '',
+          value: fromFile ?? o.value ?? '',
           contentType: o.contentType,
-          tags: parseTags(o.tags),
-          attributes: { enabled: !(o.disabled === true || o.disabled === 'true'), exp: toUnix(o.expires), nbf: toUnix(o.notBefore) },
+          tags: Object.keys(tags).length > 0 ? tags : undefined,
+          attributes: { enabled: !bool(o.disabled), exp: toUnix(o.expires), nbf: toUnix(o.notBefore) },
         };
-        return azSecret(await s.call<SecretBundle>('PUT', secretUrl(s, o.vaultName, `/secrets/${encodeURIComponent(o.name)}`), s.vaultResource, body));
+        return azSecret(await s.call<SecretBundle>('PUT', dataUrl(s, ref.vault, secretPath(ref.name)), s.vaultResource, body));
       }),
     );
 
-  withOutput(secret.command('show').description("Get a secret's value and attributes."))
-    .option('--vault-name <vault>', 'vault name')
-    .option('-n, --name <name>', 'secret name')
-    .option('-v, --version <version>', 'version (default: latest)')
-    .action(
-      run<{ vaultName: string; name: string; version?: string }>(async (o, s) => {
-        const path = `/secrets/${encodeURIComponent(o.name)}${o.version ? `/${encodeURIComponent(o.version)}` : ''}`;
-        return azSecret(await s.call<SecretBundle>('GET', secretUrl(s, o.vaultName, path), s.vaultResource));
-      }),
-    );
+  withRef(secret.command('show').description("Get a secret's value and attributes."), true).action(
+    run<SecretRefOptions>(async (o, s) => {
+      const ref = secretRef(o);
+      return azSecret(await s.call<SecretBundle>('GET', dataUrl(s, ref.vault, secretPath(ref.name, ref.version)), s.vaultResource));
+    }),
+  );
 
   withOutput(secret.command('list').description('List secrets (without values).'))
     .requiredOption('--vault-name <vault>', 'vault name')
+    .option('--maxresults <n>', 'at most this many')
     .action(
-      run<{ vaultName: string }>(async (o, s) => {
-        const out: unknown[] = [];
-        let url: string | null = secretUrl(s, o.vaultName, '/secrets');
-        while (url) {
-          const page: { value: SecretBundle[]; nextLink: string | null } = await s.call('GET', url, s.vaultResource);
-          out.push(...page.value.map(azSecret));
-          url = page.nextLink;
-        }
-        return out;
+      run<{ vaultName: string; maxresults?: string }>(async (o, s) => {
+        const all = (await listAll(s, dataUrl(s, o.vaultName, '/secrets'), s.vaultResource, 'secrets')).map(azSecret);
+        return o.maxresults ? all.slice(0, Number(o.maxresults)) : all;
       }),
     );
+
+  withRef(secret.command('list-versions').description("List a secret's versions.")).action(
+    run<SecretRefOptions>(async (o, s) => {
+      const ref = secretRef(o);
+      return (await listAll(s, dataUrl(s, ref.vault, `${secretPath(ref.name)}/versions`), s.vaultResource, 'versions')).map(azSecret);
+    }),
+  );
+
+  withOutput(secret.command('list-deleted').description('List soft-deleted secrets.'))
+    .requiredOption('--vault-name <vault>', 'vault name')
+    .action(run<{ vaultName: string }>(async (o, s) => (await listAll(s, dataUrl(s, o.vaultName, '/deletedsecrets'), s.vaultResource, 'deleted secrets')).map(azSecret)));
+
+  withRef(secret.command('show-deleted').description('Show a soft-deleted secret.')).action(
+    run<SecretRefOptions>(async (o, s) => {
+      const ref = secretRef(o);
+      return azSecret(await s.call<SecretBundle>('GET', dataUrl(s, ref.vault, `/deletedsecrets/${encodeURIComponent(ref.name)}`), s.vaultResource));
+    }),
+  );
+
+  withRef(secret.command('set-attributes').description("Update a secret's attributes (not its value)."), true)
+    .option('--enabled <bool>', 'true or false')
+    .option('--expires <iso8601>', 'expiry (UTC)')
+    .option('--not-before <iso8601>', 'activation time (UTC)')
+    .option('--content-type <type>', 'content type')
+    .option('--tags <tags...>', 'space-separated tags: key[=value] (replaces all tags)')
+    .action(
+      run<SecretRefOptions & { enabled?: string; expires?: string; notBefore?: string; contentType?: string; tags?: string[] }>(async (o, s) => {
+        const ref = secretRef(o);
+        const attributes: Record<string, unknown> = {};
+        if (o.enabled !== undefined) attributes.enabled = bool(o.enabled);
+        if (o.expires !== undefined) attributes.exp = toUnix(o.expires);
+        if (o.notBefore !== undefined) attributes.nbf = toUnix(o.notBefore);
+        const body = { attributes, contentType: o.contentType, tags: parseTags(o.tags) };
+        return azSecret(await s.call<SecretBundle>('PATCH', dataUrl(s, ref.vault, secretPath(ref.name, ref.version)), s.vaultResource, body));
+      }),
+    );
+
+  withRef(secret.command('delete').description('Delete a secret (all versions; soft delete when the vault has it).')).action(
+    run<SecretRefOptions>(async (o, s) => {
+      const ref = secretRef(o);
+      return azSecret(await s.call<SecretBundle>('DELETE', dataUrl(s, ref.vault, secretPath(ref.name)), s.vaultResource));
+    }),
+  );
+
+  withRef(secret.command('recover').description('Recover a soft-deleted secret.')).action(
+    run<SecretRefOptions>(async (o, s) => {
+      const ref = secretRef(o);
+      return azSecret(await s.call<SecretBundle>('POST', dataUrl(s, ref.vault, `/deletedsecrets/${encodeURIComponent(ref.name)}/recover`), s.vaultResource));
+    }),
+  );
+
+  withRef(secret.command('purge').description('Permanently delete a soft-deleted secret.')).action(
+    run<SecretRefOptions>(async (o, s) => {
+      const ref = secretRef(o);
+      await s.call('DELETE', dataUrl(s, ref.vault, `/deletedsecrets/${encodeURIComponent(ref.name)}`), s.vaultResource);
+      return undefined;
+    }),
+  );
+
+  registerSecretFileCommands(secret, withRef);
 }

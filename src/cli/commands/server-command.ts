@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../../config/config.js';
-import { startServer } from '../../server/start-server.js';
 
 export function registerServerCommand(program: Command): void {
   program
@@ -40,6 +39,8 @@ Precedence: flags, then environment variables, then the config file, then defaul
         }
         throw err;
       }
+      // Loaded here so that client commands start without the server's dependencies.
+      const { startServer } = await import('../../server/start-server.js');
       const server = await startServer(config);
       const stop = () => {
         server.close().then(

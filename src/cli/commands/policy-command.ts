@@ -1,0 +1,83 @@
+import type { Command } from 'commander';
+import { CliError } from '../cli-error.js';
+import { API, run, withOutput } from '../command-kit.js';
+import { resolvePrincipal } from '../principal-lookup.js';
+import type { Session } from '../session.js';
+import { findVault } from './keyvault-command.js';
+
+// coffer keyvault set-policy / delete-policy: access policies with az's flags.
+
+interface PolicyOptions {
+  name: string;
+  resourceGroup?: string;
+  objectId?: string;
+  spn?: string;
+  upn?: string;
+  applicationId?: string;
+  secretPermissions?: string[];
+  keyPermissions?: string[];
+  certificatePermissions?: string[];
+  storagePermissions?: string[];
+}
+
+interface PolicyEntry {
+  tenantId: string;
+  objectId: string;
+  applicationId?: string | null;
+  permissions: Record<string, string[] | undefined>;
+}
+
+function withPrincipal(cmd: Command): Command {
+  return withOutput(cmd)
+    .requiredOption('-n, --name <vault>', 'vault name')
+    .option('-g, --resource-group <group>', 'resource group (found by listing when omitted)')
+    .option('--object-id <id>', 'object id of a user, group or service principal')
+    .option('--spn <name>', 'service principal: appId or display name')
+    .option('--upn <upn>', 'user principal name')
+    .option('--application-id <appId>', 'application id, for a compound identity');
+}
+
+async function objectIdOf(o: PolicyOptions, s: Session): Promise<string> {
+  const given = [o.objectId, o.spn, o.upn].filter((x) => x !== undefined);
+  if (given.length !== 1) throw new CliError('Specify exactly one of --object-id, --spn, --upn.', undefined, 2);
+  if (o.objectId) return o.objectId.toLowerCase();
+  if (o.spn) return (await resolvePrincipal(s, o.spn, 'ServicePrincipal')).id;
+  return (await resolvePrincipal(s, o.upn!, 'User')).id;
+}
+
+export function registerPolicyCommands(kv: Command): void {
+  withPrincipal(kv.command('set-policy').description("Set a principal's permissions in a vault's access policies (families given replace the old ones)."))
+    .option('--secret-permissions <perms...>', 'all get list set delete backup restore recover purge')
+    .option('--key-permissions <perms...>', 'key permissions')
+    .option('--certificate-permissions <perms...>', 'certificate permissions')
+    .option('--storage-permissions <perms...>', 'storage permissions')
+    .addHelpText('after', '\nExamples:\n  coffer keyvault set-policy -n my-vault --spn apono-connector --secret-permissions get')
+    .action(
+      run<PolicyOptions>(async (o, s) => {
+        const vault = await findVault(s, o.name, o.resourceGroup);
+        const objectId = await objectIdOf(o, s);
+        const current = ((vault.properties.accessPolicies ?? []) as PolicyEntry[]).find(
+          (p) => p.objectId.toLowerCase() === objectId && (p.applicationId ?? null) === (o.applicationId ?? null),
+        );
+        const permissions = { ...(current?.permissions ?? {}) };
+        if (o.secretPermissions) permissions.secrets = o.secretPermissions;
+        if (o.keyPermissions) permissions.keys = o.keyPermissions;
+        if (o.certificatePermissions) permissions.certificates = o.certificatePermissions;
+        if (o.storagePermissions) permissions.storage = o.storagePermissions;
+        const entry: PolicyEntry = { tenantId: s.profile.tenantId, objectId, permissions };
+        if (o.applicationId) entry.applicationId = o.applicationId;
+        await s.call('PUT', `${s.profile.server}${vault.id}/accessPolicies/replace?api-version=${API.arm}`, s.managementResource, { properties: { accessPolicies: [entry] } });
+        return s.call('GET', `${s.profile.server}${vault.id}?api-version=${API.arm}`, s.managementResource);
+      }),
+    );
+
+  withPrincipal(kv.command('delete-policy').description("Remove a principal's access policy from a vault.")).action(
+    run<PolicyOptions>(async (o, s) => {
+      const vault = await findVault(s, o.name, o.resourceGroup);
+      const entry: PolicyEntry = { tenantId: s.profile.tenantId, objectId: await objectIdOf(o, s), permissions: {} };
+      if (o.applicationId) entry.applicationId = o.applicationId;
+      await s.call('PUT', `${s.profile.server}${vault.id}/accessPolicies/remove?api-version=${API.arm}`, s.managementResource, { properties: { accessPolicies: [entry] } });
+      return s.call('GET', `${s.profile.server}${vault.id}?api-version=${API.arm}`, s.managementResource);
+    }),
+  );
+}

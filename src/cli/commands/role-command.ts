@@ -1,0 +1,147 @@
+import type { Command } from 'commander';
+import { CliError } from '../cli-error.js';
+import { run, withOutput } from '../command-kit.js';
+import { resolvePrincipal } from '../principal-lookup.js';
+import type { Session } from '../session.js';
+
+// coffer role assignment | definition | check-access: Azure RBAC with az's
+// flags, plus coffer's --end-time (time-bound grants) and explain-why.
+
+const API_VERSION = '2022-04-01';
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+interface RoleDefinition {
+  id: string;
+  name: string;
+  properties: { roleName: string; type: string; description: string; permissions: unknown[]; assignableScopes: string[] };
+}
+interface RoleAssignment {
+  id: string;
+  name: string;
+  type: string;
+  properties: Record<string, unknown> & { roleDefinitionId: string; principalId: string; scope: string };
+}
+
+const subScope = (s: Session) => `/subscriptions/${s.profile.subscriptionId}`;
+const authz = (s: Session, scope: string, path: string, query = '') => `${s.profile.server}${scope === '/' ? '' : scope}/providers/Microsoft.Authorization/${path}?api-version=${API_VERSION}${query}`;
+
+async function roleDefinitions(s: Session): Promise<RoleDefinition[]> {
+  return (await s.call<{ value: RoleDefinition[] }>('GET', authz(s, subScope(s), 'roleDefinitions'), s.managementResource)).value;
+}
+
+async function resolveRole(s: Session, role: string): Promise<RoleDefinition> {
+  const id = role.split('/').pop()!;
+  const all = await roleDefinitions(s);
+  const hit = all.find((r) => (GUID.test(id) && r.name.toLowerCase() === id.toLowerCase()) || r.properties.roleName.toLowerCase() === role.toLowerCase());
+  if (!hit) throw new CliError(`Role '${role}' doesn't exist.`, 'RoleDefinitionDoesNotExist');
+  return hit;
+}
+
+/** az's flattened role assignment, with coffer's endDateTime. */
+function azAssignment(a: RoleAssignment, names: { role?: string; principal?: string }) {
+  const rg = /\/resourceGroups\/([^/]+)/i.exec(a.properties.scope)?.[1] ?? null;
+  return { id: a.id, name: a.name, type: a.type, ...a.properties, resourceGroup: rg, roleDefinitionName: names.role ?? null, principalName: names.principal ?? null };
+}
+
+export function registerRoleCommands(program: Command): void {
+  const role = program.command('role').description('Manage Azure RBAC: role assignments and definitions.');
+  const assignment = role.command('assignment').description('Role assignments.');
+
+  withOutput(assignment.command('create').description('Assign a role to a user, group or service principal at a scope.'))
+    .requiredOption('--role <role>', 'role name (e.g. "Key Vault Secrets User") or id')
+    .option('--assignee <who>', 'appId, UPN, object id or display name')
+    .option('--assignee-object-id <id>', 'object id (no directory lookup)')
+    .option('--assignee-principal-type <type>', 'User, Group or ServicePrincipal (with --assignee-object-id)')
+    .option('--scope <scope>', 'scope (default: the subscription)')
+    .option('--description <text>', 'description')
+    .option('--end-time <iso8601>', "coffer: the assignment stops granting at this time and is removed")
+    .addHelpText('after', '\nExamples:\n  coffer role assignment create --role "Key Vault Secrets User" --assignee APP_ID \\\n    --scope /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.KeyVault/vaults/V/secrets/apono-mysql-user\n  coffer role assignment create --role "Key Vault Secrets User" --assignee APP_ID --scope SCOPE --end-time 2026-12-31T00:00:00Z')
+    .action(
+      run<{ role: string; assignee?: string; assigneeObjectId?: string; assigneePrincipalType?: string; scope?: string; description?: string; endTime?: string }>(async (o, s) => {
+        if (!o.assignee === !o.assigneeObjectId) throw new CliError('Specify exactly one of --assignee, --assignee-object-id.', undefined, 2);
+        const principal = o.assignee ? await resolvePrincipal(s, o.assignee) : { id: o.assigneeObjectId!, kind: o.assigneePrincipalType, displayName: undefined };
+        const def = await resolveRole(s, o.role);
+        const scope = o.scope ?? subScope(s);
+        const properties: Record<string, unknown> = { roleDefinitionId: def.id, principalId: principal.id, description: o.description, endDateTime: o.endTime };
+        if (principal.kind) properties.principalType = principal.kind;
+        const created = await s.call<RoleAssignment>('PUT', authz(s, scope, `roleAssignments/${crypto.randomUUID()}`), s.managementResource, { properties });
+        return azAssignment(created, { role: def.properties.roleName, principal: principal.displayName });
+      }),
+    );
+
+  withOutput(assignment.command('list').description('List role assignments.'))
+    .option('--scope <scope>', 'scope (default: the subscription)')
+    .option('--assignee <who>', 'only this principal (and, with --include-groups, its groups)')
+    .option('--role <role>', 'only this role')
+    .option('--all', 'everything at, above and below the scope')
+    .option('--include-groups', "include assignments of the assignee's groups")
+    .action(
+      run<{ scope?: string; assignee?: string; role?: string; all?: boolean; includeGroups?: boolean }>(async (o, s) => {
+        const scope = o.scope ?? subScope(s);
+        const filters: string[] = [];
+        if (!o.all) filters.push('atScope()');
+        let principalId: string | undefined;
+        if (o.assignee) {
+          principalId = (await resolvePrincipal(s, o.assignee)).id;
+          filters.push(o.includeGroups ? `assignedTo('${principalId}')` : `principalId eq '${principalId}'`);
+        }
+        const query = filters.length ? `&$filter=${encodeURIComponent(filters.join(' and '))}` : '';
+        const list = (await s.call<{ value: RoleAssignment[] }>('GET', authz(s, scope, 'roleAssignments', query), s.managementResource)).value;
+        const defs = new Map((await roleDefinitions(s)).map((d) => [d.name.toLowerCase(), d.properties.roleName]));
+        const wanted = o.role ? (await resolveRole(s, o.role)).name.toLowerCase() : null;
+        return list
+          .filter((a) => wanted === null || a.properties.roleDefinitionId.toLowerCase().endsWith(wanted))
+          .map((a) => azAssignment(a, { role: defs.get(a.properties.roleDefinitionId.split('/').pop()!.toLowerCase()) }));
+      }),
+    );
+
+  withOutput(assignment.command('delete').description('Delete role assignments by id, or by assignee, role and scope.'))
+    .option('--ids <ids...>', 'role assignment resource ids')
+    .option('--assignee <who>', 'principal')
+    .option('--role <role>', 'role')
+    .option('--scope <scope>', 'scope (default: the subscription)')
+    .action(
+      run<{ ids?: string[]; assignee?: string; role?: string; scope?: string }>(async (o, s) => {
+        let ids = o.ids ?? [];
+        if (ids.length === 0) {
+          if (!o.assignee && !o.role) throw new CliError('Specify --ids, or --assignee and/or --role.', undefined, 2);
+          const scope = o.scope ?? subScope(s);
+          const principalId = o.assignee ? (await resolvePrincipal(s, o.assignee)).id : null;
+          const roleId = o.role ? (await resolveRole(s, o.role)).name.toLowerCase() : null;
+          const list = (await s.call<{ value: RoleAssignment[] }>('GET', authz(s, scope, 'roleAssignments', `&$filter=${encodeURIComponent('atScope()')}`), s.managementResource)).value;
+          ids = list
+            .filter((a) => a.properties.scope.toLowerCase() === scope.toLowerCase())
+            .filter((a) => principalId === null || a.properties.principalId === principalId)
+            .filter((a) => roleId === null || a.properties.roleDefinitionId.toLowerCase().endsWith(roleId))
+            .map((a) => a.id);
+          if (ids.length === 0) throw new CliError('No matched assignments were found to delete.');
+        }
+        for (const id of ids) await s.call('DELETE', `${s.profile.server}${id}?api-version=${API_VERSION}`, s.managementResource);
+        return undefined;
+      }),
+    );
+
+  const definition = role.command('definition').description('Role definitions.');
+  withOutput(definition.command('list').description('List role definitions.'))
+    .option('-n, --name <name>', 'role name or id')
+    .option('--custom-role-only', 'only custom roles')
+    .action(
+      run<{ name?: string; customRoleOnly?: boolean }>(async (o, s) => {
+        const all = o.name ? [await resolveRole(s, o.name)] : await roleDefinitions(s);
+        return all
+          .filter((r) => !o.customRoleOnly || r.properties.type === 'CustomRole')
+          .map((r) => ({ id: r.id, name: r.name, type: 'Microsoft.Authorization/roleDefinitions', roleName: r.properties.roleName, roleType: r.properties.type, description: r.properties.description, permissions: r.properties.permissions, assignableScopes: r.properties.assignableScopes }));
+      }),
+    );
+
+  withOutput(role.command('check-access').description('coffer: what may a principal do at a scope, and which grant allows it.'))
+    .requiredOption('--assignee <who>', 'appId, UPN, object id or display name')
+    .requiredOption('--scope <scope>', 'scope, e.g. a vault or a secret resource id')
+    .addHelpText('after', '\nExamples:\n  coffer role check-access --assignee apono-connector --scope /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.KeyVault/vaults/V/secrets/S -o table --query "data[].{op:operation, allowed:allowed}"')
+    .action(
+      run<{ assignee: string; scope: string }>(async (o, s) => {
+        const principal = await resolvePrincipal(s, o.assignee);
+        return s.call('POST', `${s.profile.server}/coffer/check-access`, s.managementResource, { principalId: principal.id, scope: o.scope });
+      }),
+    );
+}

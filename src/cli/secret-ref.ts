@@ -1,0 +1,95 @@
+import { CliError } from './cli-error.js';
+import { API, progress } from './command-kit.js';
+import type { Session } from './session.js';
+
+// Which secret a command names: --vault-name/--name[/--version] or --id, as
+// az accepts them; plus az's way of showing secrets.
+
+export interface SecretRefOptions {
+  vaultName?: string;
+  name?: string;
+  version?: string;
+  id?: string;
+}
+
+export interface SecretRef {
+  vault: string;
+  name: string;
+  version: string | null;
+}
+
+export function secretRef(o: SecretRefOptions, needName = true): SecretRef {
+  if (o.id) {
+    let url: URL;
+    try {
+      url = new URL(o.id);
+    } catch {
+      throw new CliError(`--id '${o.id}' is not a secret identifier URL`, undefined, 2);
+    }
+    const [, kind, name, version] = url.pathname.split('/');
+    if ((kind !== 'secrets' && kind !== 'deletedsecrets') || !name) throw new CliError(`--id '${o.id}' is not a secret identifier`, undefined, 2);
+    return { vault: url.hostname.split('.')[0]!, name, version: version || null };
+  }
+  if (!o.vaultName) throw new CliError('the following arguments are required: --vault-name (or --id)', undefined, 2);
+  if (needName && !o.name) throw new CliError('the following arguments are required: --name/-n (or --id)', undefined, 2);
+  return { vault: o.vaultName, name: o.name ?? '', version: o.version ?? null };
+}
+
+export const dataUrl = (s: Session, vault: string, path: string) => `${s.vaultUrl(vault)}${path}?api-version=${API.secrets}`;
+
+interface Bundle {
+  id: string;
+  value?: string;
+  contentType?: string;
+  tags?: Record<string, string>;
+  recoveryId?: string;
+  deletedDate?: number;
+  scheduledPurgeDate?: number;
+  attributes: { enabled: boolean; nbf?: number; exp?: number; created: number; updated: number; recoverableDays: number; recoveryLevel: string };
+}
+export type SecretBundle = Bundle;
+
+const iso = (t: number | undefined) => (t === undefined ? null : new Date(t * 1000).toISOString().replace('.000Z', '+00:00'));
+
+/** A secret as az prints it (ISO dates, name, kid/managed nulls). */
+export function azSecret(b: Bundle) {
+  const parts = new URL(b.id).pathname.split('/');
+  const out: Record<string, unknown> = {
+    attributes: {
+      created: iso(b.attributes.created),
+      enabled: b.attributes.enabled,
+      expires: iso(b.attributes.exp),
+      notBefore: iso(b.attributes.nbf),
+      recoverableDays: b.attributes.recoverableDays,
+      recoveryLevel: b.attributes.recoveryLevel,
+      updated: iso(b.attributes.updated),
+    },
+    contentType: b.contentType ?? null,
+    id: b.id,
+    kid: null,
+    managed: null,
+    name: parts[2] ?? '',
+    tags: b.tags ?? {},
+  };
+  if (b.value !== undefined) out.value = b.value;
+  if (b.recoveryId !== undefined) {
+    out.recoveryId = b.recoveryId;
+    out.deletedDate = iso(b.deletedDate);
+    out.scheduledPurgeDate = iso(b.scheduledPurgeDate);
+  }
+  return out;
+}
+
+/** Follows nextLink to the end. */
+export async function listAll(s: Session, url: string, resource: string, label: string): Promise<Bundle[]> {
+  const out: Bundle[] = [];
+  let next: string | null = url;
+  while (next) {
+    const page: { value: Bundle[]; nextLink?: string | null } = await s.call('GET', next, resource);
+    out.push(...page.value);
+    next = page.nextLink ?? null;
+    progress(`${label}: ${out.length}`);
+  }
+  if (out.length > 0) progress(`${label}: ${out.length}\n`);
+  return out;
+}

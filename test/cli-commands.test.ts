@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { credential, secretClient } from './support/clients.js';
+import { cliHome, coffer, type CliResult } from './support/cli.js';
+import { startTestServer, type TestServer } from './support/server-fixture.js';
+
+// Every coffer command against a running server, as a subprocess: exit codes,
+// JSON, table output, --query, and az-style errors.
+
+describe('coffer CLI commands', () => {
+  let server: TestServer;
+  let home: string;
+  let files: string;
+  const ok = (r: CliResult) => {
+    assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}`);
+    return r;
+  };
+  const cli = async (...args: string[]) => ok(await coffer(home, args));
+  const json = async <T = any>(...args: string[]) => (await cli(...args)).json<T>();
+  const fails = async (args: string[], pattern: RegExp, code = 1) => {
+    const r = await coffer(home, args);
+    assert.equal(r.code, code, `expected exit ${code}: ${r.stdout} ${r.stderr}`);
+    assert.match(r.stderr, pattern);
+  };
+
+  before(async () => {
+    server = await startTestServer();
+    home = cliHome();
+    files = mkdtempSync(join(tmpdir(), 'coffer-cli-files-'));
+    const b = server.bootstrap;
+    await cli('login', '--service-principal', '-u', b.clientId, '-p', b.clientSecret, '--tenant', b.tenantId, '--server', server.url, '-o', 'none');
+    await cli('group', 'create', '-n', 'rg', '-l', 'local', '-o', 'none');
+    await cli('keyvault', 'create', '-n', 'cmd-vault', '-g', 'rg', '-o', 'none');
+    await cli('keyvault', 'create', '-n', 'policy-vault', '-g', 'rg', '--enable-rbac-authorization', 'false', '-o', 'none');
+  });
+  after(() => server?.stop());
+
+  it('secret set, show (--version, --id), list, list-versions and set-attributes', async () => {
+    const v1 = await json('keyvault', 'secret', 'set', '--vault-name', 'cmd-vault', '-n', 'db', '--value', 'one', '--content-type', 'text/plain', '--tags', 'env=test', 'team=data');
+    assert.deepEqual(v1.tags, { env: 'test', team: 'data' });
+    const v2 = await json('keyvault', 'secret', 'set', '--vault-name', 'cmd-vault', '-n', 'db', '--value', 'two', '--expires', '2030-01-01T00:00:00Z');
+    assert.equal(v2.attributes.expires, '2030-01-01T00:00:00+00:00');
+    const version1 = v1.id.split('/').pop();
+    assert.equal((await json('keyvault', 'secret', 'show', '--vault-name', 'cmd-vault', '-n', 'db', '--version', version1)).value, 'one');
+    assert.equal((await json('keyvault', 'secret', 'show', '--id', v1.id)).value, 'one');
+    assert.equal((await cli('keyvault', 'secret', 'show', '--vault-name', 'cmd-vault', '-n', 'db', '--query', 'value', '-o', 'tsv')).stdout.trim(), 'two');
+    const versions = await json<Array<{ id: string }>>('keyvault', 'secret', 'list-versions', '--vault-name', 'cmd-vault', '-n', 'db');
+    assert.equal(versions.length, 2);
+    const table = (await cli('keyvault', 'secret', 'list', '--vault-name', 'cmd-vault', '-o', 'table')).stdout;
+    assert.match(table.split('\n')[0]!, /ContentType.*Id.*Name/);
+    assert.match(table, /\bdb\b/);
+    const disabled = await json('keyvault', 'secret', 'set-attributes', '--vault-name', 'cmd-vault', '-n', 'db', '--enabled', 'false');
+    assert.equal(disabled.attributes.enabled, false);
+    await fails(['keyvault', 'secret', 'show', '--vault-name', 'cmd-vault', '-n', 'db'], /^ERROR: \(Forbidden\) Operation get is not allowed on a disabled secret/);
+    await cli('keyvault', 'secret', 'set-attributes', '--id', v2.id, '--enabled', 'true', '-o', 'none');
+  });
+
+  it('secret set --file with each encoding, and download round-trips', async () => {
+    const binary = Buffer.from([0, 1, 2, 250, 255, 10, 13]);
+    writeFileSync(join(files, 'bin'), binary);
+    writeFileSync(join(files, 'text'), 'héllo\n');
+    for (const [encoding, input] of [['base64', 'bin'], ['hex', 'bin'], ['utf-8', 'text']] as const) {
+      const set = await json('keyvault', 'secret', 'set', '--vault-name', 'cmd-vault', '-n', `file-${encoding}`, '--file', join(files, input), '--encoding', encoding);
+      assert.equal(set.tags['file-encoding'], encoding);
+      const out = join(files, `out-${encoding}`);
+      await cli('keyvault', 'secret', 'download', '--vault-name', 'cmd-vault', '-n', `file-${encoding}`, '--file', out, '--encoding', encoding);
+      assert.deepEqual(readFileSync(out), readFileSync(join(files, input)));
+      assert.equal(statSync(out).mode & 0o777, 0o600);
+    }
+    await fails(['keyvault', 'secret', 'download', '--vault-name', 'cmd-vault', '-n', 'file-hex', '--file', join(files, 'out-hex')], /already exists/);
+    await fails(['keyvault', 'secret', 'set', '--vault-name', 'cmd-vault', '-n', 'x', '--file', join(files, 'bin'), '--encoding', 'utf-16'], /invalid choice/, 2);
+  });
+
+  it('secret delete, list-deleted, show-deleted, recover, purge; backup and restore through files', async () => {
+    await cli('keyvault', 'secret', 'set', '--vault-name', 'cmd-vault', '-n', 'gone', '--value', 'bye', '-o', 'none');
+    const deleted = await json('keyvault', 'secret', 'delete', '--vault-name', 'cmd-vault', '-n', 'gone');
+    assert.match(deleted.recoveryId, /\/deletedsecrets\/gone$/);
+    assert.deepEqual((await json<Array<{ name: string }>>('keyvault', 'secret', 'list-deleted', '--vault-name', 'cmd-vault')).map((d) => d.name), ['gone']);
+    assert.equal((await json('keyvault', 'secret', 'show-deleted', '--id', deleted.recoveryId)).name, 'gone');
+    await cli('keyvault', 'secret', 'recover', '--vault-name', 'cmd-vault', '-n', 'gone', '-o', 'none');
+    assert.equal((await json('keyvault', 'secret', 'show', '--vault-name', 'cmd-vault', '-n', 'gone')).value, 'bye');
+
+    const backup = join(files, 'gone.bak');
+    await cli('keyvault', 'secret', 'backup', '--vault-name', 'cmd-vault', '-n', 'gone', '--file', backup);
+    assert.ok(!readFileSync(backup).includes(Buffer.from('bye')));
+    await cli('keyvault', 'secret', 'delete', '--vault-name', 'cmd-vault', '-n', 'gone', '-o', 'none');
+    await cli('keyvault', 'secret', 'purge', '--vault-name', 'cmd-vault', '-n', 'gone');
+    assert.deepEqual(await json('keyvault', 'secret', 'list-deleted', '--vault-name', 'cmd-vault'), []);
+    await cli('keyvault', 'secret', 'restore', '--vault-name', 'cmd-vault', '--file', backup, '-o', 'none');
+    assert.equal((await json('keyvault', 'secret', 'show', '--vault-name', 'cmd-vault', '-n', 'gone')).value, 'bye');
+  });
+
+  it('vault show, list, update, delete, list-deleted, recover and purge', async () => {
+    assert.equal((await json('keyvault', 'show', '-n', 'cmd-vault')).properties.enableRbacAuthorization, true);
+    assert.equal((await json('keyvault', 'update', '-n', 'cmd-vault', '--enable-purge-protection', 'true')).properties.enablePurgeProtection, true);
+    await cli('keyvault', 'create', '-n', 'short-lived', '-g', 'rg', '-o', 'none');
+    await cli('keyvault', 'delete', '-n', 'short-lived');
+    assert.ok((await json<Array<{ name: string }>>('keyvault', 'list-deleted')).some((v) => v.name === 'short-lived'));
+    await cli('keyvault', 'recover', '-n', 'short-lived', '-o', 'none');
+    assert.ok((await json<Array<{ name: string }>>('keyvault', 'list')).some((v) => v.name === 'short-lived'));
+    await cli('keyvault', 'delete', '-n', 'short-lived');
+    await cli('keyvault', 'purge', '-n', 'short-lived');
+    assert.ok(!(await json<Array<{ name: string }>>('keyvault', 'list-deleted')).some((v) => v.name === 'short-lived'));
+  });
+
+  it('access policies by --spn, --upn and --object-id', async () => {
+    const sp = await json('ad', 'sp', 'create-for-rbac', '--name', 'policy-sp');
+    await cli('ad', 'user', 'create', '--user-principal-name', 'pat@coffer.local', '--display-name', 'Pat', '--password', 'a long password', '-o', 'none');
+    await cli('keyvault', 'secret', 'set', '--vault-name', 'policy-vault', '-n', 'apono-mysql-user', '--value', '{"username":"u","password":"p"}', '-o', 'none');
+    const vault = await json('keyvault', 'set-policy', '-n', 'policy-vault', '--spn', 'policy-sp', '--secret-permissions', 'get', 'list');
+    const spObject = (await json('ad', 'sp', 'show', '--id', sp.appId)).id;
+    assert.deepEqual(vault.properties.accessPolicies.find((p: { objectId: string }) => p.objectId === spObject).permissions.secrets, ['get', 'list']);
+    const connector = secretClient(server, 'policy-vault', credential(server, sp.appId, sp.password));
+    assert.equal((await connector.getSecret('apono-mysql-user')).value, '{"username":"u","password":"p"}');
+    await cli('keyvault', 'set-policy', '-n', 'policy-vault', '--upn', 'pat@coffer.local', '--secret-permissions', 'get', '-o', 'none');
+    await cli('keyvault', 'delete-policy', '-n', 'policy-vault', '--spn', sp.appId, '-o', 'none');
+    await assert.rejects(connector.getSecret('apono-mysql-user'), (err: { statusCode?: number }) => err.statusCode === 403);
+    await fails(['keyvault', 'set-policy', '-n', 'policy-vault', '--object-id', spObject, '--secret-permissions', 'read'], /^ERROR: \(BadRequest\) Invalid value/);
+    await fails(['keyvault', 'set-policy', '-n', 'policy-vault', '--spn', 'nobody-by-this-name', '--secret-permissions', 'get'], /Cannot find user or service principal/);
+  });
+
+  it('role assignment create (with --end-time), list, delete; role definition list; check-access', async () => {
+    const sp = await json('ad', 'sp', 'create-for-rbac', '--name', 'role-sp');
+    await cli('keyvault', 'secret', 'set', '--vault-name', 'cmd-vault', '-n', 'granted', '--value', 'yes', '-o', 'none');
+    const vaultId = (await json('keyvault', 'show', '-n', 'cmd-vault')).id;
+    const scope = `${vaultId}/secrets/granted`;
+    const created = await json('role', 'assignment', 'create', '--role', 'Key Vault Secrets User', '--assignee', sp.appId, '--scope', scope);
+    assert.equal(created.scope, scope);
+    assert.equal(created.roleDefinitionName, 'Key Vault Secrets User');
+    assert.equal(created.principalType, 'ServicePrincipal');
+    assert.equal(created.endDateTime, null);
+    const client = secretClient(server, 'cmd-vault', credential(server, sp.appId, sp.password));
+    assert.equal((await client.getSecret('granted')).value, 'yes');
+
+    const listed = await json<Array<{ name: string; roleDefinitionName: string }>>('role', 'assignment', 'list', '--scope', scope, '--assignee', sp.appId);
+    assert.deepEqual(listed.map((a) => a.roleDefinitionName), ['Key Vault Secrets User']);
+    const explained = await json('role', 'check-access', '--assignee', 'role-sp', '--scope', scope);
+    assert.equal(explained.data.find((d: { operation: string }) => d.operation === 'SecretGet').allowed, true);
+    assert.equal(explained.data.find((d: { operation: string }) => d.operation === 'SecretSet').allowed, false);
+
+    await cli('role', 'assignment', 'delete', '--assignee', sp.appId, '--role', 'Key Vault Secrets User', '--scope', scope);
+    await assert.rejects(client.getSecret('granted'), (err: { statusCode?: number }) => err.statusCode === 403);
+
+    const end = new Date(Date.now() + 3600_000).toISOString();
+    const timed = await json('role', 'assignment', 'create', '--role', '4633458b-17de-408a-b874-0445c86b69e6', '--assignee-object-id', created.principalId, '--assignee-principal-type', 'ServicePrincipal', '--scope', scope, '--end-time', end);
+    assert.equal(timed.endDateTime, new Date(Math.floor(Date.parse(end) / 1000) * 1000).toISOString());
+    await cli('role', 'assignment', 'delete', '--ids', timed.id);
+
+    const roles = await json<Array<{ roleName: string }>>('role', 'definition', 'list', '--query', "[?starts_with(roleName, 'Key Vault')]");
+    assert.ok(roles.some((r) => r.roleName === 'Key Vault Secrets User'));
+    assert.equal((await cli('role', 'definition', 'list', '-n', 'Key Vault Reader', '--query', '[0].name', '-o', 'tsv')).stdout.trim(), '21090545-7ca7-4776-b22c-e363652d74d2');
+    await fails(['role', 'assignment', 'create', '--role', 'No Such Role', '--assignee', sp.appId, '--scope', scope], /^ERROR: \(RoleDefinitionDoesNotExist\)/);
+  });
+
+  it('ad sp list/show/delete, ad user list, ad group create/member add/member list', async () => {
+    const sp = await json('ad', 'sp', 'create-for-rbac', '--name', 'dir-sp');
+    assert.ok((await json<Array<{ appId: string }>>('ad', 'sp', 'list', '--display-name', 'dir-')).some((x) => x.appId === sp.appId));
+    const shown = await json('ad', 'sp', 'show', '--id', 'dir-sp');
+    const group = await json('ad', 'group', 'create', '--display-name', 'connectors', '--mail-nickname', 'connectors');
+    await cli('ad', 'group', 'member', 'add', '--group', 'connectors', '--member-id', shown.id);
+    assert.deepEqual((await json<Array<{ id: string }>>('ad', 'group', 'member', 'list', '--group', group.id)).map((m) => m.id), [shown.id]);
+    assert.ok((await json<Array<{ id: string }>>('ad', 'group', 'list')).some((g) => g.id === group.id));
+    assert.ok((await json<Array<{ userPrincipalName: string }>>('ad', 'user', 'list')).length >= 0);
+    await cli('ad', 'sp', 'delete', '--id', sp.appId);
+    await fails(['ad', 'sp', 'show', '--id', sp.appId], /doesn't exist/);
+  });
+
+  it('output formats, --debug without secrets, and logout', async () => {
+    const yaml = (await cli('keyvault', 'secret', 'show', '--vault-name', 'cmd-vault', '-n', 'granted', '-o', 'yaml')).stdout;
+    assert.match(yaml, /^name: granted$/m);
+    assert.equal((await cli('keyvault', 'secret', 'show', '--vault-name', 'cmd-vault', '-n', 'granted', '-o', 'none')).stdout, '');
+    const debug = await cli('keyvault', 'secret', 'show', '--vault-name', 'cmd-vault', '-n', 'granted', '--debug', '-o', 'none');
+    assert.match(debug.stderr, /DEBUG: GET https:\/\/cmd-vault\.vault\.localhost:\d+\/secrets\/granted -> 200/);
+    assert.doesNotMatch(debug.stderr, /yes|Bearer|eyJ/);
+    await fails(['keyvault', 'list', '-o', 'xml'], /invalid choice: 'xml'/, 2);
+    const other = cliHome();
+    ok(await coffer(other, ['login', '--bootstrap', join(server.dataDir, 'bootstrap.json'), '-o', 'none']));
+    ok(await coffer(other, ['logout']));
+    assert.equal(existsSync(join(other, 'profile.json')), false);
+    const again = await coffer(other, ['logout']);
+    assert.equal(again.code, 1);
+  });
+});
