@@ -56,7 +56,7 @@ describe('identity service', () => {
     ['unknown client', { grant_type: 'client_credentials', client_id: '11111111-1111-4111-8111-111111111111', client_secret: 'x' }, 400, 'unauthorized_client', 700016],
     ['unknown resource', { grant_type: 'client_credentials', scope: 'https://vault.azure.net/.default' }, 400, 'invalid_resource', 500011],
     ['missing scope', { grant_type: 'client_credentials', scope: '' }, 400, 'invalid_request', 900144],
-    ['unsupported grant', { grant_type: 'urn:ietf:params:oauth:grant-type:device_code' }, 400, 'unsupported_grant_type', 70003],
+    ['unsupported grant', { grant_type: 'urn:ietf:params:oauth:grant-type:saml1_1-bearer' }, 400, 'unsupported_grant_type', 70003],
     ['bad refresh token', { grant_type: 'refresh_token', refresh_token: 'nope' }, 400, 'invalid_grant', 9002313],
   ];
   for (const [name, fields, status, error, code] of errorCases) {

@@ -5,7 +5,7 @@ import { readProfile, writeProfile, type Profile } from './profile.js';
 // A logged-in session: gets (and caches, and silently refreshes) tokens for a
 // resource and calls the server's APIs with them.
 
-const PUBLIC_CLIENT_ID = 'c0ffee00-0000-4000-8000-0000000000c1';
+export const PUBLIC_CLIENT_ID = 'c0ffee00-0000-4000-8000-0000000000c1';
 const EARLY_REFRESH_SECONDS = 300;
 
 export interface TokenAnswer {

@@ -4,6 +4,7 @@ import { oauthErrors } from '../server/errors.js';
 import type { DirectoryService } from './directory-service.js';
 import type { TokenService } from './token-service.js';
 import { PUBLIC_CLIENTS } from './identity-types.js';
+import type { DeviceCodes } from './device-code.js';
 
 // The token endpoint's grants: client_credentials, password and refresh_token.
 // Returns the JSON body Entra ID answers with.
@@ -17,6 +18,7 @@ export interface GrantDeps {
   tokens: TokenService;
   refreshTokens: RefreshTokenStore;
   isKnownResource(resource: string): boolean;
+  deviceCodes: DeviceCodes;
 }
 
 export type TokenResponse = Record<string, string | number>;
@@ -139,7 +141,26 @@ export function createGrantHandler(deps: GrantDeps) {
     return userTokens(user, clientId, resource, oidc);
   }
 
-  return async function handleGrant(params: Record<string, string>, authorization?: string): Promise<TokenResponse> {
+  async function deviceCode(params: Record<string, string>): Promise<TokenResponse> {
+    const clientId = need(params, 'client_id');
+    const { objectId, scope } = deps.deviceCodes.redeem(need(params, 'device_code'), clientId);
+    const user = await directory.get(objectId);
+    if (!user) throw oauthErrors.invalidGrant(50034, 'AADSTS50034: The user account does not exist in this directory.');
+    const { resource, oidc } = resolveResource({ scope }, tenantId, deps.isKnownResource);
+    return userTokens(user, clientId, resource, oidc);
+  }
+
+  /** Starts a device sign-in (the /devicecode endpoint). */
+  async function startDeviceCode(params: Record<string, string>) {
+    const clientId = need(params, 'client_id');
+    resolveResource(params, tenantId, deps.isKnownResource);
+    if (!(await isPublicClient(clientId))) {
+      throw oauthErrors.unauthorizedClient(700016, `AADSTS700016: Application with identifier '${clientId}' was not found in the directory '${tenantId}'.`);
+    }
+    return deps.deviceCodes.start(clientId, need(params, 'scope'));
+  }
+
+  const handleGrant = async function handleGrant(params: Record<string, string>, authorization?: string): Promise<TokenResponse> {
     const grant = need(params, 'grant_type');
     switch (grant) {
       case 'client_credentials':
@@ -148,8 +169,12 @@ export function createGrantHandler(deps: GrantDeps) {
         return password(params);
       case 'refresh_token':
         return refreshToken(params);
+      case 'urn:ietf:params:oauth:grant-type:device_code':
+      case 'device_code':
+        return deviceCode(params);
       default:
         throw oauthErrors.unsupportedGrantType(`AADSTS70003: The app requested an unsupported grant type '${grant}'.`);
     }
   };
+  return { handleGrant, startDeviceCode };
 }

@@ -12,7 +12,7 @@ interface Deps {
   tenantId: string;
   urls: Urls;
   tokens: TokenService;
-  handleGrant: ReturnType<typeof createGrantHandler>;
+  grants: ReturnType<typeof createGrantHandler>;
 }
 
 export function registerOAuthRoutes(app: FastifyInstance, deps: Deps): void {
@@ -84,9 +84,16 @@ export function registerOAuthRoutes(app: FastifyInstance, deps: Deps): void {
     if (req.params.tenant !== undefined) checkTenant(req.params.tenant);
     reply.header('Cache-Control', 'no-store');
     reply.header('Pragma', 'no-cache');
-    return deps.handleGrant(parseForm(req.body), req.headers.authorization);
+    return deps.grants.handleGrant(parseForm(req.body), req.headers.authorization);
   };
   app.post<{ Params: { tenant: string } }>('/:tenant/oauth2/v2.0/token', token);
   app.post<{ Params: { tenant: string } }>('/:tenant/oauth2/token', token);
   app.post<{ Params: { tenant?: string } }>('/adfs/oauth2/token', token);
+
+  const deviceCode = async (req: { params: { tenant?: string }; body: unknown }) => {
+    if (req.params.tenant !== undefined) checkTenant(req.params.tenant);
+    return deps.grants.startDeviceCode(parseForm(req.body));
+  };
+  app.post<{ Params: { tenant: string } }>('/:tenant/oauth2/v2.0/devicecode', deviceCode);
+  app.post<{ Params: { tenant?: string } }>('/adfs/oauth2/devicecode', deviceCode);
 }

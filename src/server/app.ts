@@ -7,6 +7,8 @@ import type { RoleDefinitionService } from '../authorization/role-definition-ser
 import { registerDirectoryRoutes } from '../identity/directory-routes.js';
 import type { createGrantHandler } from '../identity/oauth-grants.js';
 import { registerOAuthRoutes } from '../identity/oauth-routes.js';
+import { registerDeviceLoginPage } from '../identity/device-login-page.js';
+import type { DeviceCodes } from '../identity/device-code.js';
 import type { TokenService } from '../identity/token-service.js';
 import { registerSecretRoutes } from '../secrets/secret-routes.js';
 import type { SecretService } from '../secrets/secret-service.js';
@@ -30,7 +32,8 @@ export interface AppDeps extends ArmDeps {
   port: number;
   tokens: TokenService;
   auth: BearerAuth;
-  handleGrant: ReturnType<typeof createGrantHandler>;
+  grants: ReturnType<typeof createGrantHandler>;
+  deviceCodes: DeviceCodes;
   authorizer: Authorizer;
   secrets: SecretService;
   assignments: RoleAssignmentService;
@@ -90,7 +93,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     bare.addHook('onRequest', async (req) => {
       if (req.vaultName) throw errors.notFound(req.url.split('?')[0] ?? '');
     });
-    registerOAuthRoutes(bare, { tenantId: deps.tenantId, urls: deps.urls, tokens: deps.tokens, handleGrant: deps.handleGrant });
+    registerOAuthRoutes(bare, { tenantId: deps.tenantId, urls: deps.urls, tokens: deps.tokens, grants: deps.grants });
+    registerDeviceLoginPage(bare, { directory: deps.directory, deviceCodes: deps.deviceCodes });
     registerMetadataRoutes(bare, { urls: deps.urls, port: deps.port });
     registerDirectoryRoutes(bare, { directory: deps.directory, auth: deps.auth, adminObjectId: deps.adminObjectId, index: deps.index });
     registerAdminRoutes(bare, { auth: deps.auth, adminObjectId: deps.adminObjectId, ops: deps.admin, authorizer: deps.authorizer, checkAccess: deps.checkAccess });

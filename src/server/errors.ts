@@ -117,6 +117,9 @@ export const oauthErrors = {
   invalidResource: (aad: number, text: string) => new OAuthError(400, 'invalid_resource', aad, text),
   invalidScope: (aad: number, text: string) => new OAuthError(400, 'invalid_scope', aad, text),
   unsupportedGrantType: (text: string) => new OAuthError(400, 'unsupported_grant_type', 70003, text),
+  authorizationPending: () =>
+    new OAuthError(400, 'authorization_pending', 70016, 'AADSTS70016: OAuth 2.0 device flow error. Authorization is pending. Continue polling.'),
+  expiredToken: () => new OAuthError(400, 'expired_token', 70020, 'AADSTS70020: The provided value for the input parameter \'device_code\' is not valid. This device code has expired.'),
   tenantNotFound: (tenant: string) =>
     new OAuthError(400, 'invalid_tenant', 90002, `AADSTS90002: Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`),
 };

@@ -10,6 +10,7 @@ import { ServiceError } from './errors.js';
 import { createVaultKeys } from '../crypto/vault-keys.js';
 import { createDirectoryService } from '../identity/directory-service.js';
 import { createGrantHandler } from '../identity/oauth-grants.js';
+import { createDeviceCodes } from '../identity/device-code.js';
 import { createTokenService } from '../identity/token-service.js';
 import { createSecretService } from '../secrets/secret-service.js';
 import { openSqliteStore } from '../storage/sqlite/sqlite-store.js';
@@ -88,6 +89,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
     tenantId: deployment.tenantId,
     lifetimeSeconds: config.tokenLifetimeSeconds,
   });
+  const deviceCodes = createDeviceCodes(`${urls.authority}/devicelogin`);
   const vaultKeys = createVaultKeys(keyring);
   const vaults = createVaultService({ vaults: store.vaults, resourceGroups: store.resourceGroups, vaultKeys, location: config.location });
   const secrets = createSecretService({ secrets: store.secrets, vaultKeys, backupKey: await loadBackupKey(store.settings, keyring), deploymentId: deployment.deploymentId });
@@ -102,7 +104,8 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
     urls,
     tokens,
     auth: createBearerAuth({ tokens, urls, tenantId: deployment.tenantId }),
-    handleGrant: createGrantHandler({ tenantId: deployment.tenantId, directory, tokens, refreshTokens: store.refreshTokens, isKnownResource: urls.isKnownResource }),
+    grants: createGrantHandler({ tenantId: deployment.tenantId, directory, tokens, refreshTokens: store.refreshTokens, isKnownResource: urls.isKnownResource, deviceCodes }),
+    deviceCodes,
     ...access,
     vaults,
     secrets,

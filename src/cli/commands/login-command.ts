@@ -5,7 +5,8 @@ import { API, withOutput } from '../command-kit.js';
 import { createHttpClient } from '../http-client.js';
 import { print } from '../output.js';
 import { deleteProfile, readProfile, writeProfile, type Profile } from '../profile.js';
-import { parseAnswer, requestToken, Session, userLoginForm } from '../session.js';
+import { parseAnswer, PUBLIC_CLIENT_ID, requestToken, Session, userLoginForm, type TokenAnswer } from '../session.js';
+import type { HttpClient } from '../http-client.js';
 
 // coffer login / logout / account show, with az's flags.
 
@@ -17,6 +18,7 @@ interface LoginOptions {
   server?: string;
   caFile?: string;
   bootstrap?: string;
+  useDeviceCode?: boolean;
   output?: string;
   query?: string;
 }
@@ -38,7 +40,9 @@ async function login(opts: LoginOptions) {
     password ??= b.clientSecret;
     servicePrincipal = true;
   }
-  if (!username || !password) throw new CliError('the following arguments are required: --username/-u, --password/-p (or --bootstrap FILE)', undefined, 2);
+  if (!opts.useDeviceCode && (!username || !password)) {
+    throw new CliError('the following arguments are required: --username/-u, --password/-p (or --use-device-code, or --bootstrap FILE)', undefined, 2);
+  }
   const http = createHttpClient(caFile);
   if (!tenant) {
     // Like az, learn the tenant from the server when none is given.
@@ -49,9 +53,12 @@ async function login(opts: LoginOptions) {
     if (!tenant) throw new CliError('--tenant is required');
   }
   const scope = `${server}/.default`;
-  const answer = servicePrincipal
-    ? await requestToken(http, server, tenant, { grant_type: 'client_credentials', client_id: username, client_secret: password, scope })
-    : await requestToken(http, server, tenant, userLoginForm(username, password, scope));
+  const answer = opts.useDeviceCode
+    ? await deviceCodeLogin(http, server, tenant, scope)
+    : servicePrincipal
+      ? await requestToken(http, server, tenant, { grant_type: 'client_credentials', client_id: username!, client_secret: password!, scope })
+      : await requestToken(http, server, tenant, userLoginForm(username!, password!, scope));
+  if (opts.useDeviceCode) username = JSON.parse(Buffer.from(answer.access_token.split('.')[1]!, 'base64url').toString()).upn as string;
   const now = Math.floor(Date.now() / 1000);
   const metadata = parseAnswer<Array<{ suffixes: { keyVaultDns: string } }>>(await http.send('GET', `${server}/metadata/endpoints?api-version=2022-09-01`));
   const suffix = metadata[0]!.suffixes.keyVaultDns.replace(/^\./, '').replace(/:\d+$/, '');
@@ -67,12 +74,33 @@ async function login(opts: LoginOptions) {
     vaultDnsSuffix: suffix,
     caFile,
     login: servicePrincipal
-      ? { type: 'servicePrincipal', clientId: username, clientSecret: password }
-      : { type: 'user', username, clientId: userLoginForm('', '', '').client_id, refreshToken: answer.refresh_token ?? '' },
+      ? { type: 'servicePrincipal', clientId: username!, clientSecret: password! }
+      : { type: 'user', username: username!, clientId: PUBLIC_CLIENT_ID, refreshToken: answer.refresh_token ?? '' },
     tokens: { [server]: { token: answer.access_token, expiresOn: now + answer.expires_in } },
   };
   writeProfile(profile);
   return subscriptions.map((s) => accountView(profile, s));
+}
+
+/** The device authorization grant: show the code, then poll until a person signs in. */
+async function deviceCodeLogin(http: HttpClient, server: string, tenant: string, scope: string): Promise<TokenAnswer> {
+  const start = parseAnswer<{ device_code: string; message: string; interval: number; expires_in: number }>(
+    await http.send('POST', `${server}/${tenant}/oauth2/v2.0/devicecode`, {
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ client_id: PUBLIC_CLIENT_ID, scope: `${scope} openid profile offline_access` }).toString(),
+    }),
+  );
+  process.stderr.write(`${start.message}\n`);
+  const deadline = Date.now() + start.expires_in * 1000;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, start.interval * 1000));
+    try {
+      return await requestToken(http, server, tenant, { grant_type: 'urn:ietf:params:oauth:grant-type:device_code', client_id: PUBLIC_CLIENT_ID, device_code: start.device_code });
+    } catch (err) {
+      if (!(err instanceof CliError) || err.code !== 'authorization_pending') throw err;
+    }
+  }
+  throw new CliError('The device code expired before anyone signed in.', 'expired_token');
 }
 
 function accountView(profile: Profile, s: { subscriptionId: string; displayName: string; state: string; tenantId: string }) {
@@ -101,7 +129,8 @@ export function registerLoginCommands(program: Command): void {
       .option('--server <url>', `coffer server (env COFFER_SERVER; default ${DEFAULT_SERVER})`)
       .option('--ca-file <file>', 'CA certificate to trust (env COFFER_CA_FILE)')
       .option('--bootstrap <file>', "log in as the administrator from a server's bootstrap.json")
-      .addHelpText('after', '\nExamples:\n  coffer login --service-principal -u APP_ID -p SECRET --tenant TENANT_ID\n  coffer login -u alice@example.com -p PASSWORD\n  coffer login --bootstrap ./data/bootstrap.json'),
+      .option('--use-device-code', 'sign in with a code entered in a browser (for people)')
+      .addHelpText('after', '\nExamples:\n  coffer login --service-principal -u APP_ID -p SECRET --tenant TENANT_ID\n  coffer login -u alice@example.com -p PASSWORD\n  coffer login --use-device-code\n  coffer login --bootstrap ./data/bootstrap.json'),
   ).action(async (opts: LoginOptions) => print(await login(opts), opts));
 
   program

@@ -1,0 +1,59 @@
+import type { Command } from 'commander';
+
+// Examples for every command's --help, in one table so none is forgotten
+// (test/cli-help.test.ts checks that every command has some).
+
+const EXAMPLES: Record<string, string[]> = {
+  server: ['coffer server --dev', 'coffer server --port 443 --host 0.0.0.0 --data-dir /var/lib/coffer --vault-dns-suffix vault.example.com'],
+  logout: ['coffer logout'],
+  'account show': ['coffer account show', 'coffer account show --query tenantId -o tsv'],
+  'group create': ['coffer group create --name my-rg --location local'],
+  'group show': ['coffer group show --name my-rg'],
+  'group list': ['coffer group list -o table'],
+  'keyvault show': ['coffer keyvault show --name my-vault', 'coffer keyvault show --name my-vault --query properties.vaultUri -o tsv'],
+  'keyvault list': ['coffer keyvault list -o table', 'coffer keyvault list --resource-group my-rg'],
+  'keyvault update': ['coffer keyvault update --name my-vault --enable-rbac-authorization true', 'coffer keyvault update --name my-vault --enable-purge-protection true'],
+  'keyvault delete': ['coffer keyvault delete --name my-vault'],
+  'keyvault list-deleted': ['coffer keyvault list-deleted -o table'],
+  'keyvault recover': ['coffer keyvault recover --name my-vault'],
+  'keyvault purge': ['coffer keyvault purge --name my-vault --location local'],
+  'keyvault secret show': ['coffer keyvault secret show --vault-name my-vault --name apono-mysql-user', 'coffer keyvault secret show --id https://my-vault.vault.localhost:8443/secrets/apono-mysql-user/VERSION --query value -o tsv'],
+  'keyvault secret list': ['coffer keyvault secret list --vault-name my-vault -o table'],
+  'keyvault secret list-versions': ['coffer keyvault secret list-versions --vault-name my-vault --name apono-mysql-user'],
+  'keyvault secret list-deleted': ['coffer keyvault secret list-deleted --vault-name my-vault'],
+  'keyvault secret show-deleted': ['coffer keyvault secret show-deleted --vault-name my-vault --name apono-mysql-user'],
+  'keyvault secret set-attributes': ['coffer keyvault secret set-attributes --vault-name my-vault --name apono-mysql-user --enabled false', 'coffer keyvault secret set-attributes --vault-name my-vault --name db --expires 2027-01-01T00:00:00Z --tags owner=data'],
+  'keyvault secret delete': ['coffer keyvault secret delete --vault-name my-vault --name apono-mysql-user'],
+  'keyvault secret recover': ['coffer keyvault secret recover --vault-name my-vault --name apono-mysql-user'],
+  'keyvault secret purge': ['coffer keyvault secret purge --vault-name my-vault --name apono-mysql-user'],
+  'keyvault secret backup': ['coffer keyvault secret backup --vault-name my-vault --name apono-mysql-user --file apono.bak'],
+  'keyvault secret restore': ['coffer keyvault secret restore --vault-name my-vault --file apono.bak'],
+  'keyvault secret download': ['coffer keyvault secret download --vault-name my-vault --name tls-key --file key.pem', 'coffer keyvault secret download --vault-name my-vault --name blob --file blob.bin --encoding base64'],
+  'keyvault delete-policy': ['coffer keyvault delete-policy --name my-vault --spn apono-connector', 'coffer keyvault delete-policy --name my-vault --object-id OBJECT_ID'],
+  'role assignment list': ['coffer role assignment list --scope /subscriptions/SUB/resourceGroups/my-rg/providers/Microsoft.KeyVault/vaults/my-vault --all -o table', 'coffer role assignment list --assignee apono-connector --all'],
+  'role assignment delete': ['coffer role assignment delete --assignee apono-connector --role "Key Vault Secrets User" --scope SCOPE', 'coffer role assignment delete --ids ASSIGNMENT_ID'],
+  'role definition list': ['coffer role definition list --name "Key Vault Secrets User"', 'coffer role definition list --custom-role-only -o table'],
+  'ad sp list': ['coffer ad sp list --display-name apono -o table'],
+  'ad sp show': ['coffer ad sp show --id apono-connector'],
+  'ad sp delete': ['coffer ad sp delete --id APP_ID'],
+  'ad sp credential reset': ['coffer ad sp credential reset --id apono-connector', 'coffer ad sp credential reset --id APP_ID --append --years 2'],
+  'ad user create': ['coffer ad user create --user-principal-name alice@example.com --display-name Alice --password "a long passphrase"'],
+  'ad user list': ['coffer ad user list -o table'],
+  'ad group create': ['coffer ad group create --display-name connectors --mail-nickname connectors'],
+  'ad group list': ['coffer ad group list -o table'],
+  'ad group member add': ['coffer ad group member add --group connectors --member-id OBJECT_ID'],
+  'ad group member list': ['coffer ad group member list --group connectors -o table'],
+  hosts: ['coffer hosts   (as root; or: sudo npx coffer hosts)', 'coffer hosts --vault my-vault --suffix vault.localhost --print'],
+  'admin rotate-master-key': ['coffer admin rotate-master-key --data-dir ./data'],
+};
+
+/** Adds the table's examples to every command that does not carry its own. */
+export function addExamples(program: Command): void {
+  const visit = (cmd: Command, path: string[]) => {
+    const key = path.join(' ');
+    const lines = EXAMPLES[key];
+    if (lines) cmd.addHelpText('after', `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}`);
+    for (const sub of cmd.commands) visit(sub, [...path, sub.name()]);
+  };
+  for (const sub of program.commands) visit(sub, [sub.name()]);
+}

@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { api } from './support/access-kit.js';
+import { cliHome, coffer } from './support/cli.js';
+import { BIN, startTestServer, type TestServer } from './support/server-fixture.js';
+
+// People sign in: password login, silent refresh, and the device-code flow
+// with the /devicelogin page.
+
+describe('coffer login for people', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+    const r = await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'sam@coffer.local', displayName: 'Sam', passwordProfile: { password: 'sam password 123' } });
+    assert.equal(r.status, 201);
+  });
+  after(() => server?.stop());
+
+  it('logs in with a user name and password, and refreshes tokens silently', async () => {
+    const home = cliHome();
+    const login = await coffer(home, ['login', '-u', 'sam@coffer.local', '-p', 'sam password 123', '--tenant', server.bootstrap.tenantId, '--server', server.url]);
+    // A user with no role sees no subscription, as in Azure.
+    assert.equal(login.code, 1);
+    assert.match(login.stderr, /No subscriptions found/);
+    await api(server, 'PUT', `/subscriptions/${server.bootstrap.subscriptionId}/providers/Microsoft.Authorization/roleAssignments/${crypto.randomUUID()}?api-version=2022-04-01`, {
+      properties: { roleDefinitionId: `/subscriptions/${server.bootstrap.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7`, principalId: (await api(server, 'GET', `/v1.0/users?$filter=${encodeURIComponent("userPrincipalName eq 'sam@coffer.local'")}`)).body!.value[0].id },
+    });
+    const ok = await coffer(home, ['login', '-u', 'sam@coffer.local', '-p', 'sam password 123', '--tenant', server.bootstrap.tenantId, '--server', server.url]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.deepEqual(ok.json<Array<{ user: { name: string; type: string } }>>()[0]!.user, { name: 'sam@coffer.local', type: 'user' });
+    assert.doesNotMatch(readFileSync(join(home, 'profile.json'), 'utf8'), /sam password/, 'the password is not kept');
+
+    const file = join(home, 'profile.json');
+    const profile = JSON.parse(readFileSync(file, 'utf8'));
+    const oldRefresh = profile.login.refreshToken;
+    for (const t of Object.values(profile.tokens) as Array<{ expiresOn: number }>) t.expiresOn = 0;
+    writeFileSync(file, JSON.stringify(profile));
+    const show = await coffer(home, ['account', 'show', '--query', 'user.name', '-o', 'tsv']);
+    assert.equal(show.code, 0, show.stderr);
+    assert.equal(show.stdout.trim(), 'sam@coffer.local');
+    assert.notEqual(JSON.parse(readFileSync(file, 'utf8')).login.refreshToken, oldRefresh, 'the refresh token rotated');
+  });
+
+  it('signs in with a device code entered on /devicelogin', async () => {
+    const home = cliHome();
+    const child = spawn(process.execPath, [BIN, 'login', '--use-device-code', '--tenant', server.bootstrap.tenantId, '--server', server.url], { env: { ...process.env, COFFER_HOME: home } });
+    let stderr = '';
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const code = await new Promise<string>((resolve, reject) => {
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        const m = /enter the code ([A-Z]{9})/.exec(stderr);
+        if (m) resolve(m[1]!);
+      });
+      child.on('exit', () => reject(new Error(`login exited early: ${stderr}`)));
+    });
+    assert.match(stderr, new RegExp(`${server.url}/devicelogin`));
+    const page = await fetch(`${server.url}/devicelogin`);
+    assert.match(await page.text(), /<label for="code">Code<\/label>/);
+    const wrong = await fetch(`${server.url}/devicelogin`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ code, username: 'sam@coffer.local', password: 'nope nope' }) });
+    assert.equal(wrong.status, 401);
+    const right = await fetch(`${server.url}/devicelogin`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ code, username: 'sam@coffer.local', password: 'sam password 123' }) });
+    assert.equal(right.status, 200);
+    assert.match(await right.text(), /you have signed in/);
+    const exitCode = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    assert.equal(exitCode, 0, stderr);
+    assert.equal(JSON.parse(stdout)[0].user.name, 'sam@coffer.local');
+  });
+});
