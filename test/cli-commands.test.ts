@@ -168,6 +168,25 @@ describe('coffer CLI commands', () => {
     await fails(['ad', 'sp', 'show', '--id', sp.appId], /doesn't exist/);
   });
 
+  it('denied access and bad input exit non-zero with az-style messages', async () => {
+    const outsider = await json('ad', 'sp', 'create-for-rbac', '--name', 'cli-outsider');
+    const other = cliHome();
+    const login = await coffer(other, ['login', '--service-principal', '-u', outsider.appId, '-p', outsider.password, '--tenant', server.bootstrap.tenantId, '--server', server.url]);
+    assert.equal(login.code, 1, 'no role, no subscription');
+    // With a role on one secret only, everything else is denied.
+    const vaultId = (await json('keyvault', 'show', '-n', 'cmd-vault')).id;
+    await cli('role', 'assignment', 'create', '--role', 'Key Vault Secrets User', '--assignee', outsider.appId, '--scope', `${vaultId}/secrets/granted`, '-o', 'none');
+    assert.equal((await coffer(other, ['login', '--service-principal', '-u', outsider.appId, '-p', outsider.password, '--tenant', server.bootstrap.tenantId, '--server', server.url, '-o', 'none'])).code, 0);
+    const denied = await coffer(other, ['keyvault', 'secret', 'show', '--vault-name', 'cmd-vault', '-n', 'db']);
+    assert.equal(denied.code, 1);
+    assert.match(denied.stderr, /^ERROR: \(Forbidden\) Caller is not authorized to perform action on resource/);
+    const noVault = await coffer(other, ['keyvault', 'secret', 'show', '--vault-name', 'ghost-vault', '-n', 'db']);
+    assert.equal(noVault.code, 1);
+    assert.match(noVault.stderr, /^ERROR: \(VaultNotFound\)/);
+    await fails(['keyvault', 'secret', 'set', '--vault-name', 'cmd-vault', '-n', 'bad_name', '--value', 'x'], /^ERROR: \(BadParameter\) The request URI contains an invalid name: bad_name/);
+    await fails(['keyvault', 'secret', 'show', '--vault-name', 'cmd-vault'], /required: --name/, 2);
+  });
+
   it('output formats, --debug without secrets, and logout', async () => {
     const yaml = (await cli('keyvault', 'secret', 'show', '--vault-name', 'cmd-vault', '-n', 'granted', '-o', 'yaml')).stdout;
     assert.match(yaml, /^name: granted$/m);
