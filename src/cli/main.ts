@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { CliError, formatCliError } from './cli-error.js';
 import { registerAdCommands } from './commands/ad-command.js';
 import { registerAdminCommands } from './commands/admin-command.js';
+import { registerAuditCommands } from './commands/audit-command.js';
 import { addExamples } from './examples.js';
 import { registerGroupCommands } from './commands/group-command.js';
 import { registerHostsCommand } from './commands/hosts-command.js';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerAdCommands(program);
   registerHostsCommand(program);
   registerAdminCommands(program);
+  registerAuditCommands(program);
   addExamples(program);
   return program;
 }

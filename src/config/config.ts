@@ -27,6 +27,14 @@ export const configSchema = z
     location: z.string().regex(/^[a-z0-9]+$/).default('local'),
     tokenLifetimeSeconds: z.coerce.number().int().min(300).max(86400).default(3600),
     purgeSweepSeconds: z.coerce.number().int().min(1).max(86400).default(3600),
+    auditFile: z.string().optional(),
+    auditFileMaxBytes: z.coerce.number().int().min(1024).default(100 * 1024 * 1024),
+    auditFileKeep: z.coerce.number().int().min(1).max(100).default(5),
+    auditRetentionDays: z.coerce.number().int().min(1).max(3650).default(365),
+    throttle: z.coerce.boolean().default(true),
+    throttleWindowSeconds: z.coerce.number().int().min(1).max(3600).default(10),
+    throttleSecretCreates: z.coerce.number().int().min(1).default(300),
+    throttleOther: z.coerce.number().int().min(1).default(4000),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict()
@@ -57,6 +65,14 @@ export const envNames: Record<string, keyof CofferConfig> = {
   COFFER_TOKEN_LIFETIME_SECONDS: 'tokenLifetimeSeconds',
   COFFER_PURGE_SWEEP_SECONDS: 'purgeSweepSeconds',
   COFFER_LOG_LEVEL: 'logLevel',
+  COFFER_AUDIT_FILE: 'auditFile',
+  COFFER_AUDIT_FILE_MAX_BYTES: 'auditFileMaxBytes',
+  COFFER_AUDIT_FILE_KEEP: 'auditFileKeep',
+  COFFER_AUDIT_RETENTION_DAYS: 'auditRetentionDays',
+  COFFER_THROTTLE: 'throttle',
+  COFFER_THROTTLE_WINDOW_SECONDS: 'throttleWindowSeconds',
+  COFFER_THROTTLE_SECRET_CREATES: 'throttleSecretCreates',
+  COFFER_THROTTLE_OTHER: 'throttleOther',
 };
 
 function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
@@ -65,7 +81,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
     const raw = env[name];
     if (raw === undefined || raw === '') continue;
     if (key === 'previousMasterKeys') out[key] = raw.split(',').map((s) => s.trim()).filter(Boolean);
-    else if (key === 'dev') out[key] = /^(1|true|yes|on)$/i.test(raw);
+    else if (key === 'dev' || key === 'throttle') out[key] = /^(1|true|yes|on)$/i.test(raw);
     else out[key] = raw;
   }
   return out;
@@ -109,6 +125,7 @@ export function loadConfig(
     tlsCaDir: cfg.tlsCaDir ? abs(cfg.tlsCaDir) : undefined,
     tlsCert: cfg.tlsCert ? abs(cfg.tlsCert) : undefined,
     tlsKey: cfg.tlsKey ? abs(cfg.tlsKey) : undefined,
+    auditFile: cfg.auditFile ? abs(cfg.auditFile) : undefined,
   };
 }
 

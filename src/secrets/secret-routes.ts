@@ -35,8 +35,10 @@ export function registerSecretRoutes(app: FastifyInstance, deps: { urls: Urls; s
   };
 
   async function allow(req: Req, op: SecretOperationKey, secretName?: string) {
-    await authorizer.authorizeData({ caller: requireCaller(req), vault: requireVault(req), operation: SECRET_OPERATIONS[op], secretName });
+    req.decision = await authorizer.authorizeData({ caller: requireCaller(req), vault: requireVault(req), operation: SECRET_OPERATIONS[op], secretName });
   }
+  /** Route options naming the audit operation. */
+  const op = (key: SecretOperationKey, extra: Record<string, unknown> = {}) => ({ ...extra, config: { operation: SECRET_OPERATIONS[key].name } });
 
   /** The absolute nextLink the SDKs fetch verbatim, or null on the last page. */
   function nextLink(req: Req, path: string, next: string | null, max: number): string | null {
@@ -53,14 +55,14 @@ export function registerSecretRoutes(app: FastifyInstance, deps: { urls: Urls; s
     return v.toLowerCase();
   };
 
-  app.put('/secrets/:name', async (req: Req) => {
+  app.put('/secrets/:name', op('set'), async (req: Req) => {
     const n = name(req);
     const input = parseSetSecret(req.body);
     await allow(req, 'set', n);
     const { meta, value } = await secrets.set(requireVault(req), n, input);
     return secretBundle(wire(req), meta, value);
   });
-  app.put('/secrets', async () => {
+  app.put('/secrets', op('set'), async () => {
     throw errors.badParameter('The request URI contains an invalid name: ');
   });
 
@@ -71,10 +73,10 @@ export function registerSecretRoutes(app: FastifyInstance, deps: { urls: Urls; s
     const { meta, value } = await secrets.get(requireVault(req), n, v);
     return secretBundle(wire(req), meta, value);
   };
-  app.get('/secrets/:name', getSecret);
-  app.get('/secrets/:name/:version', getSecret);
+  app.get('/secrets/:name', op('get'), getSecret);
+  app.get('/secrets/:name/:version', op('get'), getSecret);
 
-  app.get('/secrets', async (req: Req) => {
+  app.get('/secrets', op('list'), async (req: Req) => {
     const max = parseMaxResults(req.query.maxresults);
     const after = decodeToken(req.query.$skiptoken);
     await allow(req, 'list');
@@ -82,7 +84,7 @@ export function registerSecretRoutes(app: FastifyInstance, deps: { urls: Urls; s
     return { value: page.items.map((m) => secretItem(wire(req), m, false)), nextLink: nextLink(req, '/secrets', page.next, max) };
   });
 
-  app.get('/secrets/:name/versions', async (req: Req) => {
+  app.get('/secrets/:name/versions', op('listVersions'), async (req: Req) => {
     const n = name(req);
     const max = parseMaxResults(req.query.maxresults);
     const after = decodeToken(req.query.$skiptoken);
@@ -98,47 +100,47 @@ export function registerSecretRoutes(app: FastifyInstance, deps: { urls: Urls; s
     await allow(req, 'update', n);
     return secretBundle(wire(req), await secrets.update(requireVault(req), n, v, input));
   };
-  app.patch('/secrets/:name', update);
-  app.patch('/secrets/:name/:version', update);
+  app.patch('/secrets/:name', op('update'), update);
+  app.patch('/secrets/:name/:version', op('update'), update);
 
-  app.delete('/secrets/:name', async (req: Req) => {
+  app.delete('/secrets/:name', op('delete'), async (req: Req) => {
     const n = name(req);
     await allow(req, 'delete', n);
     const { meta, deleted } = await secrets.delete(requireVault(req), n);
     return deletedSecretBundle(wire(req), meta, deleted);
   });
 
-  app.get('/deletedsecrets', async (req: Req) => {
+  app.get('/deletedsecrets', op('listDeleted'), async (req: Req) => {
     const max = parseMaxResults(req.query.maxresults);
     const after = decodeToken(req.query.$skiptoken);
     await allow(req, 'listDeleted');
     const page = await secrets.listDeleted(requireVault(req), max, after);
     return { value: page.items.map((d) => deletedSecretItem(wire(req), d.meta, d.deleted)), nextLink: nextLink(req, '/deletedsecrets', page.next, max) };
   });
-  app.get('/deletedsecrets/:name', async (req: Req) => {
+  app.get('/deletedsecrets/:name', op('getDeleted'), async (req: Req) => {
     const n = name(req);
     await allow(req, 'getDeleted', n);
     const d = await secrets.getDeleted(requireVault(req), n);
     return deletedSecretBundle(wire(req), d.meta, d.deleted);
   });
-  app.delete('/deletedsecrets/:name', async (req: Req, reply: FastifyReply) => {
+  app.delete('/deletedsecrets/:name', op('purge'), async (req: Req, reply: FastifyReply) => {
     const n = name(req);
     await allow(req, 'purge', n);
     await secrets.purge(requireVault(req), n);
     return reply.status(204).send();
   });
-  app.post('/deletedsecrets/:name/recover', async (req: Req) => {
+  app.post('/deletedsecrets/:name/recover', op('recover'), async (req: Req) => {
     const n = name(req);
     await allow(req, 'recover', n);
     return secretBundle(wire(req), await secrets.recover(requireVault(req), n));
   });
 
-  app.post('/secrets/:name/backup', async (req: Req) => {
+  app.post('/secrets/:name/backup', op('backup'), async (req: Req) => {
     const n = name(req);
     await allow(req, 'backup', n);
     return { value: await secrets.backup(requireVault(req), n) };
   });
-  app.post('/secrets/restore', { bodyLimit: RESTORE_BODY_LIMIT }, async (req: Req) => {
+  app.post('/secrets/restore', op('restore', { bodyLimit: RESTORE_BODY_LIMIT }), async (req: Req) => {
     const blob = parseRestore(req.body);
     await allow(req, 'restore');
     return secretBundle(wire(req), await secrets.restore(requireVault(req), blob));

@@ -5,6 +5,9 @@ import { requireScope } from '../authorization/scopes.js';
 import type { BearerAuth } from './bearer-auth.js';
 import { errors, ServiceError } from './errors.js';
 import { requireCaller } from './request-context.js';
+import { registerAuditRoutes } from '../audit/audit-routes.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { VaultService } from '../vaults/vault-service.js';
 
 // coffer's own APIs (no Azure equivalent): check access for any principal,
 // and deployment administration (administrator only).
@@ -15,7 +18,7 @@ export interface AdminOperations {
 
 export function registerAdminRoutes(
   app: FastifyInstance,
-  deps: { auth: BearerAuth; adminObjectId: string; ops: AdminOperations; authorizer: Authorizer; checkAccess: CheckAccess },
+  deps: { auth: BearerAuth; adminObjectId: string; ops: AdminOperations; authorizer: Authorizer; checkAccess: CheckAccess; audit: AuditLog; vaults: VaultService; subscriptionId: string; authority: string },
 ): void {
   app.register(async (own) => {
     own.addHook('onRequest', async (req) => {
@@ -30,6 +33,8 @@ export function registerAdminRoutes(
       await deps.authorizer.authorizeManagement(requireCaller(req), 'Microsoft.Authorization/roleAssignments/read', scope.path);
       return deps.checkAccess(body.principalId, scope.path);
     });
+
+    registerAuditRoutes(own, deps);
 
     own.post('/coffer/admin/rotate-master-key', async (req) => {
       if (requireCaller(req).objectId !== deps.adminObjectId) {

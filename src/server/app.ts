@@ -22,6 +22,9 @@ import { installBodyParsers } from './body-parsers.js';
 import { installErrorHandling } from './error-handler.js';
 import { errors } from './errors.js';
 import { registerMetadataRoutes } from './metadata-routes.js';
+import { installAuditHook } from '../audit/audit-hook.js';
+import type { Throttle } from './throttle.js';
+import type { AuditLog } from '../audit/audit-log.js';
 import './request-context.js';
 
 // HTTP wiring. One server serves two kinds of host, as Azure does with two
@@ -41,6 +44,9 @@ export interface AppDeps extends ArmDeps {
   checkAccess: CheckAccess;
   adminObjectId: string;
   admin: AdminOperations;
+  audit: AuditLog;
+  /** Absent when throttling is off. */
+  throttle?: Throttle;
   https?: { key: string; cert: string };
   logger?: boolean | object;
 }
@@ -62,6 +68,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.decorateRequest('caller', null);
   installBodyParsers(app);
   installErrorHandling(app);
+  installAuditHook(app, deps.audit);
 
   const suffix = `.${deps.urls.vaultDnsSuffix}`;
   app.addHook('onRequest', async (req, reply) => {
@@ -82,6 +89,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       const vault = await deps.vaults.findLive(req.vaultName);
       if (!vault) throw errors.vaultNotFound(req.hostname);
       req.vault = vault;
+      deps.throttle?.admit(vault.id, req.method === 'PUT' && /^\/secrets\/[^/?]+/i.test(req.url));
       checkApiVersion(req.query['api-version']);
       req.caller = await deps.auth.dataPlane(req.headers.authorization);
     });
@@ -93,18 +101,37 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     bare.addHook('onRequest', async (req) => {
       if (req.vaultName) throw errors.notFound(req.url.split('?')[0] ?? '');
     });
-    registerOAuthRoutes(bare, { tenantId: deps.tenantId, urls: deps.urls, tokens: deps.tokens, grants: deps.grants });
-    registerDeviceLoginPage(bare, { directory: deps.directory, deviceCodes: deps.deviceCodes });
-    registerMetadataRoutes(bare, { urls: deps.urls, port: deps.port });
+    // Sign-in, discovery and health are not part of the vault audit trail.
+    bare.register(async (open) => {
+      open.addHook('onRoute', (route) => {
+        route.config = { ...(route.config as object), audit: false };
+      });
+      registerOAuthRoutes(open, { tenantId: deps.tenantId, urls: deps.urls, tokens: deps.tokens, grants: deps.grants });
+      registerDeviceLoginPage(open, { directory: deps.directory, deviceCodes: deps.deviceCodes });
+      registerMetadataRoutes(open, { urls: deps.urls, port: deps.port });
+      open.get('/healthz', async (_req, reply) => {
+        const audit = deps.audit.health();
+        return reply.status(audit.healthy ? 200 : 503).send({ status: audit.healthy ? 'ok' : 'degraded', audit });
+      });
+    });
     registerDirectoryRoutes(bare, { directory: deps.directory, auth: deps.auth, adminObjectId: deps.adminObjectId, index: deps.index });
-    registerAdminRoutes(bare, { auth: deps.auth, adminObjectId: deps.adminObjectId, ops: deps.admin, authorizer: deps.authorizer, checkAccess: deps.checkAccess });
+    registerAdminRoutes(bare, {
+      auth: deps.auth,
+      adminObjectId: deps.adminObjectId,
+      ops: deps.admin,
+      authorizer: deps.authorizer,
+      checkAccess: deps.checkAccess,
+      audit: deps.audit,
+      vaults: deps.vaults,
+      subscriptionId: deps.subscriptionId,
+      authority: deps.urls.authority,
+    });
     bare.register(async (arm) => {
       installArmHook(arm, deps.auth);
       registerSubscriptionRoutes(arm, deps);
       registerVaultRoutes(arm, deps);
       registerAuthorizationRoutes(arm, { subscriptionId: deps.subscriptionId, assignments: deps.assignments, definitions: deps.definitions });
     });
-    bare.get('/healthz', async () => ({ status: 'ok' }));
   });
 
   return app;

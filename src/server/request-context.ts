@@ -1,5 +1,6 @@
 import type { Caller } from '../identity/identity-types.js';
 import type { VaultRow } from '../storage/store-types.js';
+import type { Decision } from '../authorization/authorizer.js';
 
 // Per-request state the hooks attach before a route runs.
 declare module 'fastify' {
@@ -8,6 +9,9 @@ declare module 'fastify' {
     vaultName: string | null;
     vault: VaultRow | null;
     caller: Caller | null;
+    /** How the authorizer allowed the request (for the audit record). */
+    decision: Decision | null;
+    auditStarted: number;
   }
 }
 

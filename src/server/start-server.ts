@@ -11,6 +11,9 @@ import { createVaultKeys } from '../crypto/vault-keys.js';
 import { createDirectoryService } from '../identity/directory-service.js';
 import { createGrantHandler } from '../identity/oauth-grants.js';
 import { createDeviceCodes } from '../identity/device-code.js';
+import { createAuditLog } from '../audit/audit-log.js';
+import { createFileSink } from '../audit/audit-file-sink.js';
+import { createThrottle } from './throttle.js';
 import { createTokenService } from '../identity/token-service.js';
 import { createSecretService } from '../secrets/secret-service.js';
 import { openSqliteStore } from '../storage/sqlite/sqlite-store.js';
@@ -93,6 +96,14 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   const vaultKeys = createVaultKeys(keyring);
   const vaults = createVaultService({ vaults: store.vaults, resourceGroups: store.resourceGroups, vaultKeys, location: config.location });
   const secrets = createSecretService({ secrets: store.secrets, vaultKeys, backupKey: await loadBackupKey(store.settings, keyring), deploymentId: deployment.deploymentId });
+  const audit = createAuditLog({
+    store: store.audit,
+    settings: store.settings,
+    fileSink: config.auditFile ? createFileSink({ path: config.auditFile, maxBytes: config.auditFileMaxBytes, keep: config.auditFileKeep }) : undefined,
+  });
+  const throttle = config.throttle
+    ? createThrottle({ windowSeconds: config.throttleWindowSeconds, secretCreates: config.throttleSecretCreates, other: config.throttleOther })
+    : undefined;
   const access = await createAccessControl({ store, directory, vaults, subscriptionId: deployment.subscriptionId, tenantId: deployment.tenantId });
   await grantAdministrator(access.index, store.settings, deployment);
 
@@ -106,6 +117,8 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
     auth: createBearerAuth({ tokens, urls, tenantId: deployment.tenantId }),
     grants: createGrantHandler({ tenantId: deployment.tenantId, directory, tokens, refreshTokens: store.refreshTokens, isKnownResource: urls.isKnownResource, deviceCodes }),
     deviceCodes,
+    audit,
+    throttle,
     ...access,
     vaults,
     secrets,
@@ -153,6 +166,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
       const purgedSecrets = await secrets.sweep(now);
       const purgedVaults = await vaults.sweep(now);
       await store.refreshTokens.deleteExpired(now);
+      await audit.retain(new Date((now - config.auditRetentionDays * 86400) * 1000));
       const ended = await access.index.sweepExpired(now);
       if (ended.length > 0) log.info({ roleAssignments: ended.map((a) => a.id) }, 'removed time-bound role assignments past their end time');
       if (purgedSecrets + purgedVaults > 0) log.info({ purgedSecrets, purgedVaults }, 'purged soft-deleted objects past retention');

@@ -281,8 +281,48 @@ export interface RoleAssignmentStore {
   deleteForPrincipal(principalId: string): Promise<number>;
 }
 
+/** One audit record as stored: the event plus its place in the hash chain. */
+export interface AuditRow {
+  seq: number;
+  time: string;
+  vault: string | null;
+  secret: string | null;
+  principal: string | null;
+  operation: string;
+  resultType: string;
+  httpStatus: number;
+  /** The AuditEvent JSON (never a secret value or token). */
+  record: string;
+  prevHash: string;
+  hash: string;
+}
+
+export interface AuditFilter {
+  vault?: string;
+  secret?: string;
+  principal?: string;
+  operation?: string;
+  resultType?: string;
+  from?: string;
+  to?: string;
+}
+
+export interface AuditStore {
+  /** Appends rows in one durable transaction, in order. */
+  append(rows: AuditRow[]): Promise<void>;
+  /** The newest row (the chain's head), or null. */
+  last(): Promise<AuditRow | null>;
+  /** Rows matching the filter, oldest first, after the `after` seq cursor. */
+  list(filter: AuditFilter, limit: number, after: string | null): Promise<Page<AuditRow>>;
+  /** Rows in seq order from `fromSeq` (inclusive), for verification. */
+  range(fromSeq: number, limit: number): Promise<AuditRow[]>;
+  /** Deletes rows older than `time`; returns the last deleted row (the new chain anchor). */
+  deleteBefore(time: string): Promise<AuditRow | null>;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
+  audit: AuditStore;
   groups: GroupStore;
   roleDefinitions: RoleDefinitionStore;
   roleAssignments: RoleAssignmentStore;

@@ -67,14 +67,14 @@ export function testCaDir(): string {
   return dir;
 }
 
-export async function startTestServer(opts: { dev?: boolean; env?: Record<string, string>; args?: string[]; dataDir?: string } = {}): Promise<TestServer> {
+export async function startTestServer(opts: { dev?: boolean; env?: Record<string, string>; args?: string[]; dataDir?: string; throttle?: boolean } = {}): Promise<TestServer> {
   const port = await freePort();
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'coffer-test-'));
   let child: ChildProcess | null = null;
   let output = '';
 
   async function launch() {
-    const args = [BIN, 'server', '--port', String(port), '--data-dir', dataDir, '--tls-ca-dir', testCaDir(), '--log-level', 'warn', ...(opts.dev === false ? [] : ['--dev']), ...(opts.args ?? [])];
+    const args = [BIN, 'server', '--port', String(port), '--data-dir', dataDir, '--tls-ca-dir', testCaDir(), '--log-level', 'warn', ...(opts.dev === false ? [] : ['--dev']), ...(opts.throttle ? [] : ['--no-throttle']), ...(opts.args ?? [])];
     child = spawn(process.execPath, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (output += d.toString()));

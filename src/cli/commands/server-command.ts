@@ -17,6 +17,14 @@ export function registerServerCommand(program: Command): void {
     .option('--location <name>', 'location reported for vaults (env COFFER_LOCATION; default local)')
     .option('--token-lifetime-seconds <n>', 'access token lifetime (env COFFER_TOKEN_LIFETIME_SECONDS; default 3600)')
     .option('--purge-sweep-seconds <n>', 'how often expired soft-deleted objects are purged (env COFFER_PURGE_SWEEP_SECONDS; default 3600)')
+    .option('--audit-file <file>', 'also write audit records as JSON lines here, rotated by size (env COFFER_AUDIT_FILE)')
+    .option('--audit-file-max-bytes <n>', 'rotate the audit file at this size (env COFFER_AUDIT_FILE_MAX_BYTES; default 100 MiB)')
+    .option('--audit-file-keep <n>', 'rotated audit files to keep (env COFFER_AUDIT_FILE_KEEP; default 5)')
+    .option('--audit-retention-days <n>', 'audit records older than this are deleted (env COFFER_AUDIT_RETENTION_DAYS; default 365)')
+    .option('--no-throttle', "turn off Azure's per-vault request limits (env COFFER_THROTTLE=0)")
+    .option('--throttle-window-seconds <n>', 'throttling window (env COFFER_THROTTLE_WINDOW_SECONDS; default 10)')
+    .option('--throttle-secret-creates <n>', 'secret creates per vault per window (env COFFER_THROTTLE_SECRET_CREATES; default 300)')
+    .option('--throttle-other <n>', 'other transactions per vault per window (env COFFER_THROTTLE_OTHER; default 4000)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (env COFFER_LOG_LEVEL; default info)')
     .option('--config <file>', 'JSON config file with the same settings in camelCase (env COFFER_CONFIG)')
     .addHelpText(
@@ -31,6 +39,8 @@ Precedence: flags, then environment variables, then the config file, then defaul
       let config;
       try {
         const { config: file, ...flags } = opts;
+        // commander sets throttle=true unless --no-throttle was given; only an explicit "off" is a flag.
+        if (flags.throttle === true) delete flags.throttle;
         config = loadConfig(flags, process.env, typeof file === 'string' ? file : process.env.COFFER_CONFIG);
       } catch (err) {
         if (err instanceof ConfigError) {

@@ -164,6 +164,27 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX role_assignments_end ON role_assignments (end_time) WHERE end_time IS NOT NULL;
     `,
   },
+  {
+    version: 3,
+    sql: `
+      CREATE TABLE audit_events (
+        seq INTEGER PRIMARY KEY,
+        time TEXT NOT NULL,
+        vault TEXT,
+        secret TEXT,
+        principal TEXT,
+        operation TEXT NOT NULL,
+        result_type TEXT NOT NULL,
+        http_status INTEGER NOT NULL,
+        record TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX audit_events_time ON audit_events (time);
+      CREATE INDEX audit_events_vault ON audit_events (vault, seq);
+      CREATE INDEX audit_events_principal ON audit_events (principal, seq);
+    `,
+  },
 ];
 
 export class SchemaTooNewError extends Error {

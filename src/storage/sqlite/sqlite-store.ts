@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import type { Store } from '../store-types.js';
 import { sqlitePrincipalStore, sqliteRefreshTokenStore, sqliteSettingsStore, sqliteSigningKeyStore } from './sqlite-identity-store.js';
 import { migrate } from './sqlite-migrations.js';
+import { sqliteAuditStore } from './sqlite-audit-store.js';
 import { sqliteGroupStore, sqliteRoleAssignmentStore, sqliteRoleDefinitionStore } from './sqlite-access-store.js';
 import { sqliteSecretStore } from './sqlite-secret-store.js';
 import { sqliteResourceGroupStore, sqliteVaultStore } from './sqlite-vault-store.js';
@@ -58,6 +59,7 @@ export function openSqliteStore(opts: { file: string }): Store {
     vaults: sqliteVaultStore(db),
     secrets: sqliteSecretStore(db),
     groups: sqliteGroupStore(db),
+    audit: sqliteAuditStore(db),
     roleDefinitions: sqliteRoleDefinitionStore(db),
     roleAssignments: sqliteRoleAssignmentStore(db),
     async close() {

@@ -1,0 +1,46 @@
+import { createHash } from 'node:crypto';
+import type { AuditRow } from '../storage/store-types.js';
+
+// Tamper evidence: each row's hash covers every stored column and the
+// previous row's hash, so an edited, deleted or reordered row breaks the
+// chain at that row.
+
+export const GENESIS = '0'.repeat(64);
+
+export function rowHash(r: Omit<AuditRow, 'hash'>): string {
+  const h = createHash('sha256');
+  for (const part of [r.prevHash, String(r.seq), r.time, r.vault ?? '', r.secret ?? '', r.principal ?? '', r.operation, r.resultType, String(r.httpStatus), r.record]) {
+    h.update(part).update('\u0000');
+  }
+  return h.digest('hex');
+}
+
+export interface ChainAnchor {
+  /** Seq of the last row removed by retention (0 when none). */
+  seq: number;
+  hash: string;
+}
+
+export type VerifyResult =
+  | { ok: true; checked: number; head: number }
+  | { ok: false; checked: number; firstBadSeq: number; reason: string };
+
+/** Walks rows in seq order from the anchor; names the first row that does not fit. */
+export async function verifyChain(anchor: ChainAnchor, read: (fromSeq: number, limit: number) => Promise<AuditRow[]>): Promise<VerifyResult> {
+  let expectedSeq = anchor.seq + 1;
+  let prev = anchor.hash;
+  let checked = 0;
+  for (;;) {
+    const rows = await read(expectedSeq, 1000);
+    if (rows.length === 0) return { ok: true, checked, head: expectedSeq - 1 };
+    for (const r of rows) {
+      if (r.seq !== expectedSeq) return { ok: false, checked, firstBadSeq: expectedSeq, reason: `record ${expectedSeq} is missing (next present is ${r.seq})` };
+      if (r.prevHash !== prev) return { ok: false, checked, firstBadSeq: r.seq, reason: `record ${r.seq} does not follow record ${r.seq - 1} (deleted or reordered)` };
+      const { hash, ...rest } = r;
+      if (rowHash(rest) !== hash) return { ok: false, checked, firstBadSeq: r.seq, reason: `record ${r.seq} was modified` };
+      prev = hash;
+      expectedSeq++;
+      checked++;
+    }
+  }
+}

@@ -1,0 +1,59 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Authorizer } from '../authorization/authorizer.js';
+import { subscriptionScope, vaultScope } from '../authorization/scopes.js';
+import { errors } from '../server/errors.js';
+import { requireCaller } from '../server/request-context.js';
+import type { VaultService } from '../vaults/vault-service.js';
+import type { AuditLog } from './audit-log.js';
+
+// Querying and verifying the audit trail (coffer's API; Azure sends these
+// records to Log Analytics instead). Reading needs Microsoft.Insights/logs/read
+// on the vault, or on the subscription for unfiltered queries.
+
+const READ = 'Microsoft.Insights/logs/read';
+const MAX_PAGE = 1000;
+
+type Req = FastifyRequest<{ Querystring: Record<string, string | undefined> }>;
+
+export function registerAuditRoutes(app: FastifyInstance, deps: { audit: AuditLog; authorizer: Authorizer; vaults: VaultService; subscriptionId: string; authority: string }): void {
+  app.get('/coffer/audit', async (req: Req) => {
+    const q = req.query;
+    const caller = requireCaller(req);
+    if (q.vault) {
+      const vault = await deps.vaults.findLive(q.vault);
+      const scope = vault ? vaultScope(vault.subscriptionId, vault.resourceGroup, vault.name) : subscriptionScope(deps.subscriptionId);
+      await deps.authorizer.authorizeManagement(caller, READ, scope);
+    } else {
+      await deps.authorizer.authorizeManagement(caller, READ, subscriptionScope(deps.subscriptionId));
+    }
+    const limit = q.maxresults === undefined ? 100 : Number(q.maxresults);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw errors.badParameter(`maxresults must be an integer from 1 to ${MAX_PAGE}.`);
+    for (const t of [q.from, q.to]) if (t !== undefined && !Number.isFinite(Date.parse(t))) throw errors.badParameter(`'${t.slice(0, 40)}' is not an ISO 8601 time.`);
+    const after = q.$skiptoken ?? null;
+    if (after !== null && !/^\d{1,15}$/.test(after)) throw errors.badParameter('The $skiptoken value is invalid.');
+    const page = await deps.audit.list(
+      {
+        vault: q.vault,
+        secret: q.secret,
+        principal: q.principal,
+        operation: q.operation,
+        resultType: q.resultType,
+        from: q.from ? new Date(q.from).toISOString() : undefined,
+        to: q.to ? new Date(q.to).toISOString() : undefined,
+      },
+      limit,
+      after,
+    );
+    const next = page.next === null ? null : new URL(`${deps.authority}/coffer/audit`);
+    if (next) {
+      for (const [k, v] of Object.entries(q)) if (v !== undefined && k !== '$skiptoken') next.searchParams.set(k, v);
+      next.searchParams.set('$skiptoken', page.next!);
+    }
+    return { value: page.items.map((r) => ({ seq: r.seq, ...JSON.parse(r.record) })), nextLink: next?.toString() ?? null };
+  });
+
+  app.get('/coffer/audit/verify', async (req: Req) => {
+    await deps.authorizer.authorizeManagement(requireCaller(req), READ, subscriptionScope(deps.subscriptionId));
+    return deps.audit.verify();
+  });
+}

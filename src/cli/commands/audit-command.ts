@@ -1,0 +1,49 @@
+import type { Command } from 'commander';
+import { CliError } from '../cli-error.js';
+import { progress, run, withOutput } from '../command-kit.js';
+
+// coffer audit list | verify: the audit trail through the server's API.
+
+export function registerAuditCommands(program: Command): void {
+  const audit = program.command('audit').description('Query and verify the audit trail.');
+
+  withOutput(audit.command('list').description('List audit records, oldest first.'))
+    .option('--vault <name>', 'only this vault')
+    .option('--secret <name>', 'only this secret')
+    .option('--principal <objectId>', 'only this caller')
+    .option('--operation <name>', 'only this operation, e.g. SecretGet')
+    .option('--result <type>', 'Success or Failure')
+    .option('--from <iso8601>', 'from this time')
+    .option('--to <iso8601>', 'before this time')
+    .option('--max <n>', 'at most this many records', '1000')
+    .addHelpText('after', '\nExamples:\n  coffer audit list --vault my-vault --operation SecretGet -o table\n  coffer audit list --principal OBJECT_ID --result Failure --from 2026-11-01T00:00:00Z')
+    .action(
+      run<{ vault?: string; secret?: string; principal?: string; operation?: string; result?: string; from?: string; to?: string; max: string }>(async (o, s) => {
+        const max = Number(o.max);
+        if (!Number.isInteger(max) || max < 1) throw new CliError('--max must be a positive integer', undefined, 2);
+        const q = new URLSearchParams({ maxresults: String(Math.min(max, 1000)) });
+        for (const [k, v] of Object.entries({ vault: o.vault, secret: o.secret, principal: o.principal, operation: o.operation, resultType: o.result, from: o.from, to: o.to })) {
+          if (v !== undefined) q.set(k, v);
+        }
+        const out: unknown[] = [];
+        let url: string | null = `${s.profile.server}/coffer/audit?${q}`;
+        while (url && out.length < max) {
+          const page: { value: unknown[]; nextLink: string | null } = await s.call('GET', url, s.managementResource);
+          out.push(...page.value);
+          url = page.nextLink;
+          progress(`audit records: ${out.length}`);
+        }
+        return out.slice(0, max);
+      }),
+    );
+
+  withOutput(audit.command('verify').description("Check the trail's hash chain; names the first edited, deleted or reordered record."))
+    .addHelpText('after', '\nExamples:\n  coffer audit verify')
+    .action(
+      run(async (_o, s) => {
+        const result = await s.call<{ ok: boolean; firstBadSeq?: number; reason?: string }>('GET', `${s.profile.server}/coffer/audit/verify`, s.managementResource);
+        if (!result.ok) throw new CliError(`the audit trail is broken at record ${result.firstBadSeq}: ${result.reason}`, 'AuditChainBroken');
+        return result;
+      }),
+    );
+}
