@@ -71,7 +71,7 @@ const RESET: Partial<Record<OpName, (admin: SecretClient) => Promise<void>>> = {
   },
 };
 
-export async function runOp(ctx: OpContext, op: OpName, token: string): Promise<{ status: number; error?: { code: string; message: string; innererror?: { code: string } } }> {
+export async function runOp(ctx: OpContext, op: OpName, token: string, opts: { reset?: boolean } = {}): Promise<{ status: number; error?: { code: string; message: string; innererror?: { code: string } } }> {
   const { method, path, body } = REQUEST[op](ctx);
   const res = await fetch(`${ctx.vaultUrl}${path}?api-version=7.6`, {
     method,
@@ -80,6 +80,6 @@ export async function runOp(ctx: OpContext, op: OpName, token: string): Promise<
   });
   const text = await res.text();
   const parsed = text ? (JSON.parse(text) as { error?: { code: string; message: string; innererror?: { code: string } } }) : {};
-  if (res.status < 300) await RESET[op]?.(ctx.admin);
+  if (res.status < 300 && opts.reset !== false) await RESET[op]?.(ctx.admin);
   return { status: res.status, error: parsed.error };
 }

@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { createAuditLog } from '../src/audit/audit-log.js';
+import type { AuditEntry } from '../src/audit/audit-types.js';
+import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.js';
+
+// The audit log's own rules: batching, chain verification, retention.
+
+function entry(time: string, operationName = 'SecretGet'): AuditEntry {
+  return {
+    vault: 'v',
+    secret: 's',
+    principal: 'p',
+    event: {
+      time,
+      resourceId: '/X',
+      operationName,
+      operationVersion: '7.6',
+      category: 'AuditEvent',
+      resultType: 'Success',
+      resultSignature: 'OK',
+      resultDescription: null,
+      durationMs: 1,
+      callerIpAddress: '127.0.0.1',
+      correlationId: 'c',
+      identity: { claim: { oid: 'p', upn: null, appid: 'a' } },
+      properties: { clientInfo: null, requestUri: 'https://v/secrets/s', id: null, httpStatusCode: 200, isRbacAuthorized: false, isAccessPolicyMatch: true, appliedAssignmentId: null },
+    },
+  };
+}
+
+const open = () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'coffer-audit-log-')), 'coffer.db');
+  return { file, store: openSqliteStore({ file }) };
+};
+
+describe('audit log', () => {
+  it('writes concurrent entries in order as one chain', async () => {
+    const { store } = open();
+    const log = createAuditLog({ store: store.audit, settings: store.settings });
+    await Promise.all(Array.from({ length: 50 }, (_, i) => log.write(entry(new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString()))));
+    await log.write(entry(new Date().toISOString()));
+    assert.deepEqual(await log.verify(), { ok: true, checked: 51, head: 51 });
+    await store.close();
+  });
+
+  it('detects reordered records', async () => {
+    const { file, store } = open();
+    const log = createAuditLog({ store: store.audit, settings: store.settings });
+    for (const op of ['SecretGet', 'SecretSet', 'SecretList']) await log.write(entry(new Date().toISOString(), op));
+    const db = new Database(file);
+    const rows = db.prepare('SELECT seq, record, operation FROM audit_events ORDER BY seq').all() as Array<{ seq: number; record: string; operation: string }>;
+    const swap = db.prepare('UPDATE audit_events SET record = ?, operation = ? WHERE seq = ?');
+    db.transaction(() => {
+      swap.run(rows[2]!.record, rows[2]!.operation, 2);
+      swap.run(rows[1]!.record, rows[1]!.operation, 3);
+    })();
+    db.close();
+    const result = await log.verify();
+    assert.equal(result.ok, false);
+    assert.equal(!result.ok && result.firstBadSeq, 2);
+    await store.close();
+  });
+
+  it('retention drops old records and keeps the rest verifiable', async () => {
+    const { store } = open();
+    const log = createAuditLog({ store: store.audit, settings: store.settings });
+    for (let i = 0; i < 10; i++) await log.write(entry(new Date(Date.UTC(2020, 0, 1 + i)).toISOString()));
+    for (let i = 0; i < 5; i++) await log.write(entry(new Date(Date.UTC(2026, 0, 1 + i)).toISOString()));
+    assert.equal(await log.retain(new Date(Date.UTC(2025, 0, 1))), 10);
+    assert.equal((await store.audit.list({}, 100, null)).items.length, 5);
+    assert.deepEqual(await log.verify(), { ok: true, checked: 5, head: 15 });
+    await log.write(entry(new Date().toISOString()));
+    assert.deepEqual(await log.verify(), { ok: true, checked: 6, head: 16 });
+    await store.close();
+  });
+});

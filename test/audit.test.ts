@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { createVault, credential, secretClient } from './support/clients.js';
+import { api, newServicePrincipal } from './support/access-kit.js';
+import { cliHome, coffer } from './support/cli.js';
+import { OPS, prepareVault, runOp } from './support/secret-ops.js';
+import { startTestServer, type TestServer } from './support/server-fixture.js';
+
+// The audit trail: one record per request with Azure's fields, written before
+// the response (fail-closed), tamper-evident, and free of secret values.
+
+const OPERATION_NAMES: Record<(typeof OPS)[number], string> = {
+  get: 'SecretGet', set: 'SecretSet', list: 'SecretList', versions: 'SecretListVersions', update: 'SecretUpdate', delete: 'SecretDelete',
+  getDeleted: 'SecretGetDeleted', listDeleted: 'SecretListDeleted', recover: 'SecretRecover', purge: 'SecretPurge', backup: 'SecretBackup', restore: 'SecretRestore',
+};
+
+describe('audit trail', () => {
+  let server: TestServer;
+  let auditDir: string;
+  const vaultToken = async (appId: string, secret: string) => (await credential(server, appId, secret).getToken(`https://${server.bootstrap.vaultDnsSuffix}:${server.port}/.default`)).token;
+  const records = async (query: string) => (await api(server, 'GET', `/coffer/audit?maxresults=1000&${query}`)).body!.value as Array<Record<string, any>>;
+  const lastSeq = async () => (await records('vault=audit-vault')).reduce((m, r) => Math.max(m, r.seq), 0);
+
+  before(async () => {
+    auditDir = join(mkdtempSync(join(tmpdir(), 'coffer-audit-')), 'logs');
+    server = await startTestServer({ args: ['--audit-file', join(auditDir, 'audit.jsonl')] });
+    await createVault(server, 'audit-vault');
+  });
+  after(() => server?.stop());
+
+  it('every operation, allowed and denied, leaves exactly one record with the right fields', async () => {
+    const ctx = await prepareVault({ vaultUrl: server.vaultUrl('audit-vault'), admin: secretClient(server, 'audit-vault') });
+    const admin = await vaultToken(server.bootstrap.clientId, server.bootstrap.clientSecret);
+    const outsider = await newServicePrincipal(server, 'audit-outsider');
+    const outsiderToken = await vaultToken(outsider.appId, outsider.secret);
+    for (const op of OPS) {
+      const since = await lastSeq();
+      // No reset after a destructive call: it would add records of its own.
+      const allowed = await runOp(ctx, op, admin, { reset: false });
+      const denied = await runOp(ctx, op, outsiderToken);
+      assert.ok(allowed.status < 400, `${op} allowed: ${allowed.status}`);
+      assert.equal(denied.status, 403);
+      const mine = (await records('vault=audit-vault')).filter((r) => r.seq > since);
+      assert.deepEqual(mine.map((r) => [r.operationName, r.properties.httpStatusCode]), [[OPERATION_NAMES[op], allowed.status], [OPERATION_NAMES[op], 403]], op);
+      const [ok, no] = mine as [Record<string, any>, Record<string, any>];
+      assert.equal(ok.category, 'AuditEvent');
+      assert.equal(ok.resultType, 'Success');
+      assert.equal(ok.identity.claim.oid, server.bootstrap.objectId);
+      assert.equal(ok.identity.claim.appid, server.bootstrap.clientId);
+      assert.equal(ok.properties.isAccessPolicyMatch, true);
+      assert.equal(ok.properties.isRbacAuthorized, false);
+      assert.equal(ok.operationVersion, '7.6');
+      assert.match(ok.properties.requestUri, /^https:\/\/audit-vault\.vault\.localhost:\d+\//);
+      assert.match(ok.resourceId, /\/PROVIDERS\/MICROSOFT\.KEYVAULT\/VAULTS\/AUDIT-VAULT$/);
+      assert.ok(typeof ok.durationMs === 'number' && ok.callerIpAddress && ok.correlationId && ok.time);
+      assert.equal(no.resultType, 'Failure');
+      assert.equal(no.resultSignature, 'Forbidden');
+      assert.equal(no.identity.claim.oid, outsider.id);
+      assert.match(no.resultDescription, /does not have secrets/);
+    }
+  });
+
+  it('refused tokens are recorded too (401), and the management plane is audited', async () => {
+    const since = await lastSeq();
+    const res = await fetch(`${server.vaultUrl('audit-vault')}/secrets/s-get?api-version=7.6`);
+    assert.equal(res.status, 401);
+    const [rec] = (await records('vault=audit-vault')).filter((r) => r.seq > since);
+    assert.equal(rec!.operationName, 'SecretGet');
+    assert.equal(rec!.properties.httpStatusCode, 401);
+    assert.equal(rec!.identity.claim.oid, null);
+    const mgmt = await records(`principal=${server.bootstrap.objectId}&resultType=Success`);
+    assert.ok(mgmt.some((r) => r.operationName.startsWith('PUT ') && r.properties.requestUri.includes('/vaults/audit-vault')));
+  });
+
+  it('a secret read is impossible while the audit sink fails, and works again when it recovers', async () => {
+    const client = secretClient(server, 'audit-vault');
+    assert.equal((await client.getSecret('s-get')).value, 'value of s-get');
+    rmSync(auditDir, { recursive: true, force: true });
+    writeFileSync(auditDir, 'not a folder'); // the sink's folder is now a file: every write fails
+    try {
+      const res = await fetch(`${server.vaultUrl('audit-vault')}/secrets/s-get?api-version=7.6`, { headers: { authorization: `Bearer ${await vaultToken(server.bootstrap.clientId, server.bootstrap.clientSecret)}` } });
+      assert.equal(res.status, 503);
+      const body = await res.text();
+      assert.match(body, /"code":"ServiceUnavailable"/);
+      assert.doesNotMatch(body, /value of s-get/);
+      const health = await fetch(`${server.url}/healthz`);
+      assert.equal(health.status, 503);
+      assert.equal(((await health.json()) as { status: string }).status, 'degraded');
+    } finally {
+      rmSync(auditDir, { force: true });
+      mkdirSync(auditDir);
+    }
+    assert.equal((await client.getSecret('s-get')).value, 'value of s-get');
+    assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+  });
+
+  it('no record, in the store or the file, contains a secret value', async () => {
+    await secretClient(server, 'audit-vault').setSecret('marker', 'AUDIT-SECRET-MARKER-42');
+    await secretClient(server, 'audit-vault').getSecret('marker');
+    const all = JSON.stringify(await records(''));
+    assert.doesNotMatch(all, /AUDIT-SECRET-MARKER-42|eyJ[A-Za-z0-9_-]{10,}/);
+    assert.doesNotMatch(readFileSync(join(auditDir, 'audit.jsonl'), 'utf8'), /AUDIT-SECRET-MARKER-42/);
+    const db = new Database(join(server.dataDir, 'coffer.db'), { readonly: true });
+    const raw = db.prepare('SELECT record FROM audit_events').all() as Array<{ record: string }>;
+    db.close();
+    assert.ok(raw.length > 20);
+    assert.ok(raw.every((r) => !r.record.includes('AUDIT-SECRET-MARKER-42')));
+  });
+
+  it('coffer audit verify passes, then names the first edited or deleted record', async () => {
+    const home = cliHome();
+    assert.equal((await coffer(home, ['login', '--bootstrap', join(server.dataDir, 'bootstrap.json'), '-o', 'none'])).code, 0);
+    const good = await coffer(home, ['audit', 'verify']);
+    assert.equal(good.code, 0, good.stderr);
+    assert.equal(good.json<{ ok: boolean }>().ok, true);
+    const listed = await coffer(home, ['audit', 'list', '--vault', 'audit-vault', '--operation', 'SecretGet', '--max', '3', '--query', 'length(@)']);
+    assert.equal(listed.stdout.trim(), '3');
+
+    const db = new Database(join(server.dataDir, 'coffer.db'));
+    const target = (db.prepare("SELECT seq FROM audit_events WHERE operation = 'SecretGet' ORDER BY seq LIMIT 1 OFFSET 2").get() as { seq: number }).seq;
+    db.prepare("UPDATE audit_events SET record = replace(record, '\"httpStatusCode\":403', '\"httpStatusCode\":200') WHERE seq = ?").run(target);
+    db.prepare("UPDATE audit_events SET principal = 'someone-else' WHERE seq = ?").run(target);
+    const edited = await coffer(home, ['audit', 'verify']);
+    assert.equal(edited.code, 1);
+    assert.match(edited.stderr, new RegExp(`^ERROR: \\(AuditChainBroken\\) the audit trail is broken at record ${target}: record ${target} was modified`));
+    db.prepare('DELETE FROM audit_events WHERE seq = ?').run(target - 5);
+    db.close();
+    const deleted = await coffer(home, ['audit', 'verify']);
+    assert.equal(deleted.code, 1);
+    assert.match(deleted.stderr, new RegExp(`broken at record ${target - 5}: record ${target - 5} is missing`));
+  });
+});
+
+describe('throttling', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ throttle: true, args: ['--throttle-window-seconds', '2', '--throttle-secret-creates', '4', '--throttle-other', '1000'] });
+    await createVault(server, 'busy-vault');
+  });
+  after(() => server?.stop());
+
+  it('answers 429 with Retry-After past the limit; the SDK backs off and completes', async () => {
+    const client = secretClient(server, 'busy-vault');
+    const retrying = new (await import('@azure/keyvault-secrets')).SecretClient(server.vaultUrl('busy-vault'), credential(server), { retryOptions: { maxRetries: 6 } });
+    await Promise.all(Array.from({ length: 12 }, (_, i) => retrying.setSecret(`burst-${i}`, `v${i}`)));
+    for (let i = 0; i < 12; i++) assert.equal((await client.getSecret(`burst-${i}`)).value, `v${i}`);
+    const throttled = (await api(server, 'GET', '/coffer/audit?maxresults=1000&vault=busy-vault&operation=SecretSet')).body!.value.filter((r: Record<string, any>) => r.properties.httpStatusCode === 429);
+    assert.ok(throttled.length > 0, 'some requests were throttled');
+    assert.equal(throttled[0].resultDescription, 'Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached');
+    // A throttled request does not count: after the window, the full allowance is back.
+    const token = (await credential(server).getToken(`https://${server.bootstrap.vaultDnsSuffix}:${server.port}/.default`)).token;
+    await new Promise((r) => setTimeout(r, 2100));
+    const statuses = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(`${server.vaultUrl('busy-vault')}/secrets/raw-${i}?api-version=7.6`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"value":"x"}' });
+      statuses.push(res.status);
+      if (res.status === 429) {
+        assert.ok(Number(res.headers.get('retry-after')) >= 1);
+        assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'Throttled');
+      }
+    }
+    assert.deepEqual(statuses, [200, 200, 200, 200, 429]);
+  });
+});
