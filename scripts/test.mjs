@@ -24,6 +24,8 @@ function has(check) {
 const debianPackages = [
   { pkg: 'python3-azure', check: '/usr/bin/python3 -c "import azure.keyvault.secrets, azure.identity"' },
   { pkg: 'azure-cli', check: 'test -x /usr/bin/az' },
+  { pkg: 'mariadb-server', check: 'test -x /usr/sbin/mariadbd' },
+  { pkg: 'postgresql', check: 'ls /usr/lib/postgresql/*/bin/postgres' },
 ];
 const missing = debianPackages.filter((p) => !has(p.check)).map((p) => p.pkg);
 if (missing.length > 0) {

@@ -3,6 +3,7 @@ import { CliError, formatCliError } from './cli-error.js';
 import { registerAdCommands } from './commands/ad-command.js';
 import { registerAdminCommands } from './commands/admin-command.js';
 import { registerAuditCommands } from './commands/audit-command.js';
+import { registerConnectorCommands } from './commands/connector-command.js';
 import { addExamples } from './examples.js';
 import { registerGroupCommands } from './commands/group-command.js';
 import { registerHostsCommand } from './commands/hosts-command.js';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerHostsCommand(program);
   registerAdminCommands(program);
   registerAuditCommands(program);
+  registerConnectorCommands(program);
   addExamples(program);
   return program;
 }

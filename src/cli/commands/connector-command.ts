@@ -1,0 +1,45 @@
+import { request } from 'node:http';
+import type { Command } from 'commander';
+import { CliError } from '../cli-error.js';
+import { withOutput } from '../command-kit.js';
+import { print } from '../output.js';
+
+// coffer connector run | status: the reference connector that reads its
+// database credentials from the vault and stores none.
+
+function getStatus(url: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve(JSON.parse(body)));
+    });
+    req.on('error', (err) => reject(new CliError(`cannot reach the connector at ${url} (${(err as NodeJS.ErrnoException).code})`)));
+    req.end();
+  });
+}
+
+export function registerConnectorCommands(program: Command): void {
+  const connector = program.command('connector').description('The reference connector: database credentials read from the vault, never stored.');
+  connector
+    .command('run')
+    .description('Run the connector: keep every configured integration connected with credentials read from the vault.')
+    .requiredOption('--config <file>', 'connector config (JSON); the client secret comes from the environment variable it names')
+    .addHelpText('after', '\nExamples:\n  COFFER_CONNECTOR_CLIENT_SECRET=... coffer connector run --config connector.json')
+    .action(async (o: { config: string }) => {
+      const { loadConnectorConfig } = await import('../../connector/connector-config.js');
+      const { startConnector } = await import('../../connector/connector.js');
+      const config = loadConnectorConfig(o.config);
+      const secret = process.env[config.clientSecretEnv];
+      if (!secret) throw new CliError(`the environment variable ${config.clientSecretEnv} (the connector's client secret) is not set`);
+      const log = (msg: string, fields: object = {}) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), msg, ...fields })}\n`);
+      const running = await startConnector(config, secret, log);
+      const stop = () => void running.stop().then(() => process.exit(0));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+  withOutput(connector.command('status').description("Show each integration's state, secret version in use and last error."))
+    .option('--url <url>', 'status endpoint', 'http://127.0.0.1:7070/health')
+    .addHelpText('after', '\nExamples:\n  coffer connector status -o table --query "integrations"')
+    .action(async (o: { url: string; output?: string; query?: string }) => print(await getStatus(o.url), o));
+}

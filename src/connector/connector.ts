@@ -1,0 +1,55 @@
+import { createServer, type Server } from 'node:http';
+import type { ConnectorConfig } from './connector-config.js';
+import { createIntegrationRunner, type IntegrationRunner } from './integration-runner.js';
+import { createVaultReader } from './vault-reader.js';
+
+// The connector process: integrations refreshed on a timer, and a status
+// endpoint on loopback (GET /health) that never shows credentials.
+
+export interface RunningConnector {
+  statusPort: number;
+  refreshAll(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startConnector(config: ConnectorConfig, clientSecret: string, log: (msg: string, fields?: object) => void): Promise<RunningConnector> {
+  const reader = createVaultReader(config, clientSecret);
+  const runners: IntegrationRunner[] = config.integrations.map((i) => createIntegrationRunner(i, reader, log));
+  let running = false;
+  const refreshAll = async () => {
+    if (running) return;
+    running = true;
+    try {
+      await Promise.all(runners.map((r) => r.refresh()));
+    } finally {
+      running = false;
+    }
+  };
+
+  const server: Server = createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url !== '/health' && req.url !== '/status')) {
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
+      return;
+    }
+    const integrations = runners.map((r) => r.status());
+    const healthy = integrations.every((i) => i.state === 'connected');
+    res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: healthy ? 'ok' : 'degraded', clientId: config.clientId, integrations }));
+  });
+  await new Promise<void>((resolve) => server.listen(config.statusPort, '127.0.0.1', resolve));
+  const address = server.address();
+  const statusPort = typeof address === 'object' && address ? address.port : config.statusPort;
+
+  await refreshAll();
+  const timer = setInterval(() => void refreshAll(), config.refreshSeconds * 1000);
+  log('connector started', { statusPort, integrations: config.integrations.map((i) => i.name) });
+
+  return {
+    statusPort,
+    refreshAll,
+    async stop() {
+      clearInterval(timer);
+      await new Promise<void>((r) => server.close(() => r()));
+      await Promise.all(runners.map((r) => r.stop()));
+    },
+  };
+}

@@ -1,0 +1,87 @@
+import type { IntegrationConfig } from './connector-config.js';
+import { connect, describeDbError, type DbConnection } from './db-clients.js';
+import { ConnectorError, type VaultReader } from './vault-reader.js';
+
+// Keeps one integration connected. Each refresh re-reads the secret (the
+// vault decides, every time, whether the connector may still read it),
+// reconnects when the version changed or the database refused the old
+// credentials, and runs a health query. Credentials live only in the closure
+// of the current connection attempt.
+
+export interface IntegrationStatus {
+  name: string;
+  type: IntegrationConfig['type'];
+  state: 'starting' | 'connected' | 'error';
+  secret: string;
+  secretVersion: string | null;
+  connectedAt: string | null;
+  lastCheckAt: string | null;
+  lastError: string | null;
+  errorKind: ConnectorError['kind'] | null;
+}
+
+export function createIntegrationRunner(config: IntegrationConfig, reader: VaultReader, log: (msg: string, fields?: object) => void) {
+  let connection: DbConnection | null = null;
+  const status: IntegrationStatus = {
+    name: config.name,
+    type: config.type,
+    state: 'starting',
+    secret: `${config.secret.vault}/${config.secret.name}`,
+    secretVersion: null,
+    connectedAt: null,
+    lastCheckAt: null,
+    lastError: null,
+    errorKind: null,
+  };
+
+  async function disconnect() {
+    const c = connection;
+    connection = null;
+    status.connectedAt = null;
+    await c?.close();
+  }
+
+  async function reconnect(reason: string) {
+    const creds = await reader.read(config.secret);
+    await disconnect();
+    connection = await connect(config, creds);
+    status.secretVersion = creds.version;
+    status.connectedAt = new Date().toISOString();
+    log(`connected (${reason})`, { integration: config.name, secretVersion: creds.version });
+  }
+
+  async function refresh(): Promise<void> {
+    try {
+      // Reading every time is the point: a revoked grant stops the integration at the next refresh.
+      const latest = await reader.read(config.secret);
+      if (!connection || latest.version !== status.secretVersion) {
+        await reconnect(connection ? 'new secret version' : 'start');
+      }
+      try {
+        await connection!.check();
+      } catch (err) {
+        const described = describeDbError(config, err, latest.username);
+        if (described.kind !== 'db-auth' && described.kind !== 'db-unreachable') throw described;
+        // The password may have been rotated under us: read again and retry once.
+        await reconnect('health check failed');
+        await connection!.check();
+      }
+      status.state = 'connected';
+      status.lastError = null;
+      status.errorKind = null;
+    } catch (err) {
+      const e = err instanceof ConnectorError ? err : new ConnectorError('db-error', (err as Error).message.slice(0, 200));
+      if (e.kind === 'denied' || e.kind === 'not-found' || e.kind === 'bad-value') await disconnect();
+      if (status.lastError !== e.message) log(`error: ${e.message}`, { integration: config.name, kind: e.kind });
+      status.state = 'error';
+      status.lastError = e.message;
+      status.errorKind = e.kind;
+    } finally {
+      status.lastCheckAt = new Date().toISOString();
+    }
+  }
+
+  return { refresh, status: () => ({ ...status }), stop: disconnect };
+}
+
+export type IntegrationRunner = ReturnType<typeof createIntegrationRunner>;

@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { cliHome, coffer } from './support/cli.js';
+import { startMariaDb, startPostgres, type TestDatabase } from './support/databases.js';
+import { BIN, freePort, startTestServer, type TestServer } from './support/server-fixture.js';
+
+// The seed, end to end: credentials stored with `coffer keyvault secret set`,
+// a connector that holds none, grants given and taken away in both models,
+// a password rotated under a running connector. Real MariaDB and PostgreSQL.
+
+interface Status {
+  status: string;
+  integrations: Array<{ name: string; state: string; secretVersion: string | null; lastError: string | null; errorKind: string | null }>;
+}
+
+describe('connector end to end', () => {
+  let server: TestServer;
+  let maria: TestDatabase;
+  let postgres: TestDatabase;
+  let home: string;
+  let connector: ChildProcess | null = null;
+  let connectorLog = '';
+  let statusPort: number;
+  let sp: { appId: string; password: string };
+  let configFile: string;
+  let secretScope: (name: string) => string;
+  const passwords = ['first-Pa55word', 'second-Pa55word'];
+
+  const cli = async (...args: string[]) => {
+    const r = await coffer(home, args);
+    assert.equal(r.code, 0, `coffer ${args.join(' ')}: ${r.stderr}`);
+    return r;
+  };
+  const status = async (): Promise<Status> => (await fetch(`http://127.0.0.1:${statusPort}/health`)).json() as Promise<Status>;
+  const integration = async (name: string) => (await status()).integrations.find((i) => i.name === name)!;
+  async function until(name: string, pred: (i: Status['integrations'][number]) => boolean, what: string) {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const i = await integration(name);
+      if (pred(i)) return i;
+      if (Date.now() > deadline) throw new Error(`${name}: ${what} did not happen; last state ${JSON.stringify(i)}\n${connectorLog}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  const setCredentials = async (name: string, password: string) =>
+    (await cli('keyvault', 'secret', 'set', '--vault-name', 'conn-vault', '--name', name, '--value', JSON.stringify({ username: 'apono', password }))).json<{ id: string }>().id.split('/').pop()!;
+
+  before(async () => {
+    [server, maria, postgres] = await Promise.all([startTestServer(), startMariaDb(), startPostgres()]);
+    home = cliHome();
+    await cli('login', '--bootstrap', join(server.dataDir, 'bootstrap.json'), '-o', 'none');
+    await cli('group', 'create', '-n', 'rg', '-l', 'local', '-o', 'none');
+    const vault = (await cli('keyvault', 'create', '-n', 'conn-vault', '-g', 'rg', '--enable-rbac-authorization', 'true')).json<{ id: string }>();
+    secretScope = (name) => `${vault.id}/secrets/${name}`;
+    sp = (await cli('ad', 'sp', 'create-for-rbac', '--name', 'apono-connector')).json();
+
+    await maria.admin(`CREATE DATABASE app; CREATE USER 'apono'@'%' IDENTIFIED BY '${passwords[0]}'; GRANT ALL ON app.* TO 'apono'@'%';`);
+    await postgres.admin(`CREATE USER apono PASSWORD '${passwords[0]}'`);
+    await postgres.admin('CREATE DATABASE app OWNER apono');
+    await setCredentials('apono-mysql-user', passwords[0]!);
+    await setCredentials('apono-pg-user', passwords[0]!);
+    await cli('keyvault', 'secret', 'set', '--vault-name', 'conn-vault', '--name', 'not-json', '--value', 'username=apono', '-o', 'none');
+    await cli('keyvault', 'secret', 'set', '--vault-name', 'conn-vault', '--name', 'wrong-password', '--value', JSON.stringify({ username: 'apono', password: 'nope' }), '-o', 'none');
+    for (const name of ['not-json', 'wrong-password', 'missing-secret', 'apono-pg-user']) {
+      await cli('role', 'assignment', 'create', '--role', 'Key Vault Secrets User', '--assignee', sp.appId, '--scope', secretScope(name), '-o', 'none');
+    }
+
+    statusPort = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-connector-'));
+    configFile = join(dir, 'connector.json');
+    const db = (name: string, type: string, port: number, secret: string) => ({ name, type, host: '127.0.0.1', port, database: 'app', secret: { vault: 'conn-vault', name: secret } });
+    writeFileSync(
+      configFile,
+      JSON.stringify({
+        authority: server.url,
+        tenantId: server.bootstrap.tenantId,
+        clientId: sp.appId,
+        caFile: server.bootstrap.caCertFile,
+        refreshSeconds: 0.5,
+        statusPort,
+        integrations: [
+          db('mysql', 'mysql', maria.port, 'apono-mysql-user'),
+          db('postgresql', 'postgresql', postgres.port, 'apono-pg-user'),
+          db('bad-json', 'mysql', maria.port, 'not-json'),
+          db('bad-password', 'postgresql', postgres.port, 'wrong-password'),
+          db('no-secret', 'mysql', maria.port, 'missing-secret'),
+          db('no-database', 'postgresql', await freePort(), 'apono-pg-user'),
+        ],
+      }),
+    );
+    connector = spawn(process.execPath, [BIN, 'connector', 'run', '--config', configFile], { env: { ...process.env, COFFER_CONNECTOR_CLIENT_SECRET: sp.password }, stdio: ['ignore', 'pipe', 'pipe'] });
+    connector.stdout!.on('data', (d: Buffer) => (connectorLog += d));
+    connector.stderr!.on('data', (d: Buffer) => (connectorLog += d));
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      try {
+        await status();
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  });
+
+  after(async () => {
+    connector?.kill('SIGTERM');
+    await Promise.all([server?.stop(), maria?.stop(), postgres?.stop()]);
+  });
+
+  it('without a grant the connector is denied, with a message that says what to grant', async () => {
+    const i = await until('mysql', (x) => x.errorKind === 'denied', 'denial');
+    assert.equal(i.state, 'error');
+    assert.match(i.lastError!, new RegExp(`principal ${sp.appId} lacks get on secret 'apono-mysql-user' in vault 'conn-vault': grant "Key Vault Secrets User"`));
+  });
+
+  it('each other failure gets its own clear message', async () => {
+    assert.match((await until('bad-json', (x) => x.errorKind === 'bad-value', 'bad value')).lastError!, /is not JSON of the form \{"username": "\.\.\.", "password": "\.\.\."\}/);
+    assert.match((await until('bad-password', (x) => x.errorKind === 'db-auth', 'auth failure')).lastError!, /rejected the credentials of user 'apono' from the vault/);
+    assert.match((await until('no-secret', (x) => x.errorKind === 'not-found', 'not found')).lastError!, /secret 'missing-secret' in vault 'conn-vault' was not found/);
+    assert.match((await until('no-database', (x) => x.errorKind === 'db-unreachable', 'unreachable')).lastError!, /is unreachable \(ECONNREFUSED\)/);
+  });
+
+  it('a Key Vault Secrets User grant on the secret connects it; removing the grant loses access', async () => {
+    await cli('role', 'assignment', 'create', '--role', 'Key Vault Secrets User', '--assignee', sp.appId, '--scope', secretScope('apono-mysql-user'), '-o', 'none');
+    const connected = await until('mysql', (x) => x.state === 'connected', 'connection');
+    assert.match(connected.secretVersion!, /^[0-9a-f]{32}$/);
+    assert.equal((await until('postgresql', (x) => x.state === 'connected', 'connection')).state, 'connected');
+    await cli('role', 'assignment', 'delete', '--assignee', sp.appId, '--role', 'Key Vault Secrets User', '--scope', secretScope('apono-mysql-user'));
+    assert.equal((await until('mysql', (x) => x.errorKind === 'denied', 'loss of access')).state, 'error');
+  });
+
+  it('the access-policy model works the same with Get only', async () => {
+    await cli('keyvault', 'update', '-n', 'conn-vault', '--enable-rbac-authorization', 'false', '-o', 'none');
+    assert.equal((await until('postgresql', (x) => x.errorKind === 'denied', 'RBAC grants no longer counting')).state, 'error');
+    await cli('keyvault', 'set-policy', '-n', 'conn-vault', '--spn', sp.appId, '--secret-permissions', 'get', '-o', 'none');
+    // The administrator's RBAC role no longer counts either: it needs a policy to keep writing secrets.
+    await cli('keyvault', 'set-policy', '-n', 'conn-vault', '--object-id', server.bootstrap.objectId, '--secret-permissions', 'all', '-o', 'none');
+    assert.equal((await until('mysql', (x) => x.state === 'connected', 'connection')).state, 'connected');
+    assert.equal((await until('postgresql', (x) => x.state === 'connected', 'connection')).state, 'connected');
+  });
+
+  it('follows a password rotation without a restart', async () => {
+    const before = await integration('mysql');
+    await maria.admin(`ALTER USER 'apono'@'%' IDENTIFIED BY '${passwords[1]}'`);
+    await postgres.admin(`ALTER USER apono PASSWORD '${passwords[1]}'`);
+    const mysqlVersion = await setCredentials('apono-mysql-user', passwords[1]!);
+    const pgVersion = await setCredentials('apono-pg-user', passwords[1]!);
+    assert.notEqual(mysqlVersion, before.secretVersion);
+    assert.equal((await until('mysql', (x) => x.state === 'connected' && x.secretVersion === mysqlVersion, 'reconnection')).state, 'connected');
+    assert.equal((await until('postgresql', (x) => x.state === 'connected' && x.secretVersion === pgVersion, 'reconnection')).state, 'connected');
+    const cliStatus = await coffer(home, ['connector', 'status', '--url', `http://127.0.0.1:${statusPort}/health`, '--query', "integrations[?name=='mysql'].secretVersion | [0]", '-o', 'tsv']);
+    assert.equal(cliStatus.stdout.trim(), mysqlVersion);
+  });
+
+  it("the connector's files, logs and status never contain a password", async () => {
+    const everything = [readFileSync(configFile, 'utf8'), connectorLog, JSON.stringify(await status())].join('\n');
+    for (const p of passwords) assert.ok(!everything.includes(p), `found a password in the connector's output`);
+    assert.ok(connectorLog.includes('connected'), 'the log is not empty');
+  });
+});

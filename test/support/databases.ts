@@ -1,0 +1,108 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
+import { freePort } from './server-fixture.js';
+
+// Real MariaDB and PostgreSQL servers (Debian's packages, installed by
+// scripts/test.mjs) on private data dirs and free loopback ports.
+
+export interface TestDatabase {
+  port: number;
+  /** Runs SQL as the database's superuser. */
+  admin(sql: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function waitFor(check: () => Promise<void>, child: ChildProcess, logs: () => string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`database exited (${child.exitCode}):\n${logs()}`);
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`database did not start: ${(err as Error).message}\n${logs()}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+const stopper = (child: ChildProcess, dir: string) => async () => {
+  if (child.exitCode === null) {
+    await new Promise<void>((r) => {
+      child.once('exit', () => r());
+      child.kill('SIGTERM');
+    });
+  }
+  rmSync(dir, { recursive: true, force: true });
+};
+
+export async function startMariaDb(): Promise<TestDatabase> {
+  const dir = mkdtempSync(join(tmpdir(), 'coffer-mariadb-'));
+  const port = await freePort();
+  const init = spawnSync('mariadb-install-db', ['--no-defaults', `--datadir=${dir}/data`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db'], { encoding: 'utf8' });
+  if (init.status !== 0) throw new Error(`mariadb-install-db failed: ${init.stderr}`);
+  let logs = '';
+  const child = spawn('/usr/sbin/mariadbd', ['--no-defaults', `--datadir=${dir}/data`, `--socket=${dir}/mysqld.sock`, `--pid-file=${dir}/mysqld.pid`, `--port=${port}`, '--bind-address=127.0.0.1', '--user=root', '--skip-name-resolve', '--skip-log-bin'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.on('data', (d: Buffer) => (logs += d));
+  child.stderr!.on('data', (d: Buffer) => (logs += d));
+  const root = () => mysql.createConnection({ host: '127.0.0.1', port, user: 'root', multipleStatements: true });
+  await waitFor(async () => void (await (await root()).end()), child, () => logs);
+  return {
+    port,
+    async admin(sql) {
+      const c = await root();
+      try {
+        await c.query(sql);
+      } finally {
+        await c.end();
+      }
+    },
+    stop: stopper(child, dir),
+  };
+}
+
+export async function startPostgres(): Promise<TestDatabase> {
+  const bin = join('/usr/lib/postgresql', readdirSync('/usr/lib/postgresql').sort().pop()!, 'bin');
+  const dir = mkdtempSync(join(tmpdir(), 'coffer-pg-'));
+  mkdirSync(join(dir, 'data'));
+  // PostgreSQL refuses to run as root: the data dir belongs to the postgres user.
+  const { uid, gid } = userIds('postgres');
+  chownSync(dir, uid, gid);
+  chownSync(join(dir, 'data'), uid, gid);
+  const port = await freePort();
+  const init = spawnSync(join(bin, 'initdb'), ['-D', join(dir, 'data'), '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8'], { uid, gid, encoding: 'utf8' });
+  if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
+  let logs = '';
+  const child = spawn(join(bin, 'postgres'), ['-D', join(dir, 'data'), '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${dir}`, '-c', 'fsync=off'], { uid, gid, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.on('data', (d: Buffer) => (logs += d));
+  child.stderr!.on('data', (d: Buffer) => (logs += d));
+  const superuser = () => new pg.Client({ host: dir, port, user: 'postgres', database: 'postgres' });
+  await waitFor(async () => {
+    const c = superuser();
+    await c.connect();
+    await c.end();
+  }, child, () => logs);
+  return {
+    port,
+    async admin(sql) {
+      const c = superuser();
+      await c.connect();
+      try {
+        await c.query(sql);
+      } finally {
+        await c.end();
+      }
+    },
+    stop: stopper(child, dir),
+  };
+}
+
+function userIds(name: string): { uid: number; gid: number } {
+  const r = spawnSync('id', ['-u', name], { encoding: 'utf8' });
+  const g = spawnSync('id', ['-g', name], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`user ${name} does not exist (is postgresql installed?)`);
+  return { uid: Number(r.stdout.trim()), gid: Number(g.stdout.trim()) };
+}
