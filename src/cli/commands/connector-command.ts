@@ -25,7 +25,7 @@ export function registerConnectorCommands(program: Command): void {
     .command('run')
     .description('Run the connector: keep every configured integration connected with credentials read from the vault.')
     .requiredOption('--config <file>', 'connector config (JSON); the client secret comes from the environment variable it names')
-    .addHelpText('after', '\nExamples:\n  COFFER_CONNECTOR_CLIENT_SECRET=... coffer connector run --config connector.json')
+    .addHelpText('after', '\nExamples:\n  coffer connector run --config connector.json   (with COFFER_CONNECTOR_CLIENT_SECRET set)')
     .action(async (o: { config: string }) => {
       const { loadConnectorConfig } = await import('../../connector/connector-config.js');
       const { startConnector } = await import('../../connector/connector.js');
