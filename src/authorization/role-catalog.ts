@@ -66,4 +66,3 @@ export async function createRoleCatalog(store: RoleDefinitionStore): Promise<Rol
   };
 }
 
-export const isBuiltInRoleId = (id: string): boolean => builtIns.some((r) => r.id === id.toLowerCase());

@@ -39,8 +39,6 @@ export const errors = {
     new ServiceError(415, 'BadParameter', `The content type '${type}' is not supported; use application/json.`),
   bodyTooLarge: (limit: number) =>
     new ServiceError(413, 'BadParameter', `The request body exceeds the maximum size of ${limit} bytes.`),
-  unauthorized: (message: string, challenge: string) =>
-    new ServiceError(401, 'Unauthorized', message, undefined, { 'WWW-Authenticate': challenge }),
   forbidden: (message: string, innerCode?: string) => new ServiceError(403, 'Forbidden', message, innerCode),
   secretNotFound: (nameOrId: string) =>
     new ServiceError(
@@ -51,10 +49,6 @@ export const errors = {
   deletedSecretNotFound: (name: string) => new ServiceError(404, 'SecretNotFound', `Deleted Secret not found: ${name}`),
   secretDisabled: (operation: string) =>
     new ServiceError(403, 'Forbidden', `Operation ${operation} is not allowed on a disabled secret.`, 'SecretDisabled'),
-  secretNotYetValid: (operation: string) =>
-    new ServiceError(403, 'Forbidden', `Operation ${operation} is not allowed before the secret's activation time (nbf).`, 'SecretNotActive'),
-  secretExpired: (operation: string) =>
-    new ServiceError(403, 'Forbidden', `Operation ${operation} is not allowed on an expired secret.`, 'SecretExpired'),
   deletedButRecoverable: (name: string) =>
     new ServiceError(
       409,
@@ -101,8 +95,6 @@ export const errors = {
       'AuthorizationFailed',
       `The client '${oid}' with object id '${oid}' does not have authorization to perform action '${action}' over scope '${scope}' or the scope is invalid. If access was recently granted, please refresh your credentials.`,
     ),
-  armUnauthenticated: (message: string) =>
-    new ServiceError(401, 'InvalidAuthenticationToken', message),
   throttled: (retryAfter: number) =>
     new ServiceError(429, 'Throttled', 'Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached', undefined, {
       'Retry-After': String(retryAfter),
