@@ -1,17 +1,10 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { DeviceCodes } from './device-code.js';
 import type { DirectoryService } from './directory-service.js';
+import { credentialFields, escapeHtml as escape, htmlPage as page, sendHtml } from './login-html.js';
 
 // /devicelogin: where a person enters the code a CLI printed, with their user
 // name and password. A plain server-rendered form, so it works in any browser.
-
-const escape = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-
-function page(title: string, body: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escape(title)} - coffer</title>
-<style>body{font-family:system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem;color:#1b1b1b}label{display:block;margin-top:1rem;font-weight:600}input{width:100%;padding:.5rem;margin-top:.25rem;box-sizing:border-box}button{margin-top:1.5rem;padding:.6rem 1.2rem;background:#0f6cbd;color:#fff;border:0;border-radius:4px}.error{color:#a4262c}</style>
-</head><body><main><h1>${escape(title)}</h1>${body}</main></body></html>`;
-}
 
 function form(error?: string, code = ''): string {
   return page(
@@ -19,15 +12,13 @@ function form(error?: string, code = ''): string {
     `${error ? `<p class="error" role="alert">${escape(error)}</p>` : '<p>Enter the code shown by the application that asked you to sign in.</p>'}
 <form method="post" action="/devicelogin">
 <label for="code">Code</label><input id="code" name="code" value="${escape(code)}" autocomplete="off" required>
-<label for="username">User name</label><input id="username" name="username" autocomplete="username" required>
-<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+${credentialFields}
 <button type="submit">Sign in</button></form>`,
   );
 }
 
 export function registerDeviceLoginPage(app: FastifyInstance, deps: { directory: DirectoryService; deviceCodes: DeviceCodes }): void {
-  const html = (reply: FastifyReply, status: number, body: string) =>
-    reply.status(status).header('Cache-Control', 'no-store').header('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'").type('text/html; charset=utf-8').send(body);
+  const html = sendHtml;
 
   app.get('/devicelogin', async (_req, reply) => html(reply, 200, form()));
   app.post('/devicelogin', async (req: FastifyRequest<{ Body: unknown }>, reply) => {

@@ -5,6 +5,7 @@ import type { DirectoryService } from './directory-service.js';
 import type { TokenService } from './token-service.js';
 import { PUBLIC_CLIENTS } from './identity-types.js';
 import type { DeviceCodes } from './device-code.js';
+import type { AuthCodes } from './auth-codes.js';
 
 // The token endpoint's grants: client_credentials, password and refresh_token.
 // Returns the JSON body Entra ID answers with.
@@ -19,6 +20,7 @@ export interface GrantDeps {
   refreshTokens: RefreshTokenStore;
   isKnownResource(resource: string): boolean;
   deviceCodes: DeviceCodes;
+  authCodes: AuthCodes;
 }
 
 export type TokenResponse = Record<string, string | number>;
@@ -70,7 +72,7 @@ function clientCredentialsFrom(params: Record<string, string>, authorization: st
 export function createGrantHandler(deps: GrantDeps) {
   const { tenantId, directory, tokens } = deps;
 
-  async function userTokens(user: { objectId: string; upn: string | null; displayName: string }, clientId: string, resource: string, oidc: string[]) {
+  async function userTokens(user: { objectId: string; upn: string | null; displayName: string }, clientId: string, resource: string, oidc: string[], nonce?: string) {
     const access = await tokens.issue({ objectId: user.objectId, appId: clientId, audience: resource, kind: 'user', upn: user.upn, name: user.displayName, scope: 'user_impersonation' });
     const refresh = randomBytes(32).toString('base64url');
     await deps.refreshTokens.insert({ tokenHash: sha256(refresh), objectId: user.objectId, clientId, scope: resource, expiresAt: now() + REFRESH_LIFETIME });
@@ -83,7 +85,7 @@ export function createGrantHandler(deps: GrantDeps) {
       refresh_token: refresh,
     };
     if (oidc.includes('openid')) {
-      body.id_token = await tokens.issueIdToken({ objectId: user.objectId, clientId, upn: user.upn, name: user.displayName });
+      body.id_token = await tokens.issueIdToken({ objectId: user.objectId, clientId, upn: user.upn, name: user.displayName, nonce });
       body.client_info = Buffer.from(JSON.stringify({ uid: user.objectId, utid: tenantId })).toString('base64url');
     }
     return body;
@@ -150,6 +152,15 @@ export function createGrantHandler(deps: GrantDeps) {
     return userTokens(user, clientId, resource, oidc);
   }
 
+  async function authorizationCode(params: Record<string, string>): Promise<TokenResponse> {
+    const clientId = need(params, 'client_id');
+    const p = deps.authCodes.redeem(need(params, 'code'), clientId, need(params, 'redirect_uri'), params.code_verifier);
+    const user = await directory.get(p.objectId);
+    if (!user) throw oauthErrors.invalidGrant(50034, 'AADSTS50034: The user account does not exist in this directory.');
+    const { resource, oidc } = resolveResource({ scope: params.scope || p.scope }, tenantId, deps.isKnownResource);
+    return userTokens(user, clientId, resource, oidc, p.nonce ?? undefined);
+  }
+
   /** Starts a device sign-in (the /devicecode endpoint). */
   async function startDeviceCode(params: Record<string, string>) {
     const clientId = need(params, 'client_id');
@@ -169,6 +180,8 @@ export function createGrantHandler(deps: GrantDeps) {
         return password(params);
       case 'refresh_token':
         return refreshToken(params);
+      case 'authorization_code':
+        return authorizationCode(params);
       case 'urn:ietf:params:oauth:grant-type:device_code':
       case 'device_code':
         return deviceCode(params);
@@ -176,5 +189,5 @@ export function createGrantHandler(deps: GrantDeps) {
         throw oauthErrors.unsupportedGrantType(`AADSTS70003: The app requested an unsupported grant type '${grant}'.`);
     }
   };
-  return { handleGrant, startDeviceCode };
+  return { handleGrant, startDeviceCode, isPublicClient, resolveScope: (scope: string) => resolveResource({ scope }, tenantId, deps.isKnownResource) };
 }

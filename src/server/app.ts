@@ -9,6 +9,8 @@ import type { createGrantHandler } from '../identity/oauth-grants.js';
 import { registerOAuthRoutes } from '../identity/oauth-routes.js';
 import { registerDeviceLoginPage } from '../identity/device-login-page.js';
 import type { DeviceCodes } from '../identity/device-code.js';
+import type { AuthCodes } from '../identity/auth-codes.js';
+import { registerAuthorizePage } from '../identity/authorize-page.js';
 import type { TokenService } from '../identity/token-service.js';
 import { registerSecretRoutes } from '../secrets/secret-routes.js';
 import type { SecretService } from '../secrets/secret-service.js';
@@ -37,6 +39,7 @@ export interface AppDeps extends ArmDeps {
   auth: BearerAuth;
   grants: ReturnType<typeof createGrantHandler>;
   deviceCodes: DeviceCodes;
+  authCodes: AuthCodes;
   authorizer: Authorizer;
   secrets: SecretService;
   assignments: RoleAssignmentService;
@@ -108,6 +111,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       });
       registerOAuthRoutes(open, { tenantId: deps.tenantId, urls: deps.urls, tokens: deps.tokens, grants: deps.grants });
       registerDeviceLoginPage(open, { directory: deps.directory, deviceCodes: deps.deviceCodes });
+      registerAuthorizePage(open, { authority: deps.urls.authority, tenantId: deps.tenantId, directory: deps.directory, authCodes: deps.authCodes, grants: deps.grants });
       registerMetadataRoutes(open, { urls: deps.urls, port: deps.port });
       open.get('/healthz', async (_req, reply) => {
         const audit = deps.audit.health();

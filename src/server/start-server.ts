@@ -11,6 +11,7 @@ import { createVaultKeys } from '../crypto/vault-keys.js';
 import { createDirectoryService } from '../identity/directory-service.js';
 import { createGrantHandler } from '../identity/oauth-grants.js';
 import { createDeviceCodes } from '../identity/device-code.js';
+import { createAuthCodes } from '../identity/auth-codes.js';
 import { createAuditLog } from '../audit/audit-log.js';
 import { createFileSink } from '../audit/audit-file-sink.js';
 import { createThrottle } from './throttle.js';
@@ -93,6 +94,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
     lifetimeSeconds: config.tokenLifetimeSeconds,
   });
   const deviceCodes = createDeviceCodes(`${urls.authority}/devicelogin`);
+  const authCodes = createAuthCodes();
   const vaultKeys = createVaultKeys(keyring);
   const vaults = createVaultService({ vaults: store.vaults, resourceGroups: store.resourceGroups, vaultKeys, location: config.location });
   const secrets = createSecretService({ secrets: store.secrets, vaultKeys, backupKey: await loadBackupKey(store.settings, keyring), deploymentId: deployment.deploymentId });
@@ -115,7 +117,8 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
     urls,
     tokens,
     auth: createBearerAuth({ tokens, urls, tenantId: deployment.tenantId }),
-    grants: createGrantHandler({ tenantId: deployment.tenantId, directory, tokens, refreshTokens: store.refreshTokens, isKnownResource: urls.isKnownResource, deviceCodes }),
+    grants: createGrantHandler({ tenantId: deployment.tenantId, directory, tokens, refreshTokens: store.refreshTokens, isKnownResource: urls.isKnownResource, deviceCodes, authCodes }),
+    authCodes,
     deviceCodes,
     audit,
     throttle,

@@ -1,0 +1,96 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AuthCodes } from './auth-codes.js';
+import type { DirectoryService } from './directory-service.js';
+import { credentialFields, escapeHtml, htmlPage, sendHtml } from './login-html.js';
+import type { createGrantHandler } from './oauth-grants.js';
+
+// The authorization endpoint (code flow with PKCE) for people: a sign-in form,
+// then a redirect with a code. Redirect URIs are limited to this server's own
+// origin and loopback (RFC 8252), and an invalid one is never redirected to.
+
+type Params = Record<string, string | undefined>;
+const PASSED = ['client_id', 'response_type', 'redirect_uri', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'nonce', 'response_mode'];
+
+export function registerAuthorizePage(app: FastifyInstance, deps: { authority: string; tenantId: string; directory: DirectoryService; authCodes: AuthCodes; grants: ReturnType<typeof createGrantHandler> }): void {
+  const allowedRedirect = (uri: string): boolean => {
+    try {
+      const u = new URL(uri);
+      if (u.origin === new URL(deps.authority).origin) return true;
+      return u.protocol === 'http:' && (u.hostname === 'localhost' || u.hostname === '127.0.0.1' || u.hostname === '[::1]');
+    } catch {
+      return false;
+    }
+  };
+
+  /** Problems that must not be sent to the redirect URI (it may not be the client's). */
+  async function checkRequest(p: Params): Promise<string | null> {
+    if (!p.client_id || !(await deps.grants.isPublicClient(p.client_id))) return `AADSTS700016: Application with identifier '${escapeHtml(String(p.client_id ?? '')).slice(0, 64)}' was not found in the directory.`;
+    if (!p.redirect_uri || !allowedRedirect(p.redirect_uri)) return 'AADSTS50011: The redirect URI specified in the request does not match the redirect URIs configured for the application.';
+    return null;
+  }
+
+  function redirectError(reply: FastifyReply, p: Params, error: string, description: string) {
+    const u = new URL(p.redirect_uri!);
+    u.searchParams.set('error', error);
+    u.searchParams.set('error_description', description);
+    if (p.state) u.searchParams.set('state', p.state);
+    return reply.redirect(u.toString(), 302);
+  }
+
+  const form = (p: Params, error?: string) =>
+    htmlPage(
+      'Sign in',
+      `${error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : '<p>Sign in with your coffer account.</p>'}
+<form method="post">${PASSED.filter((k) => p[k] !== undefined).map((k) => `<input type="hidden" name="${k}" value="${escapeHtml(p[k]!)}">`).join('')}
+${credentialFields}
+<button type="submit">Sign in</button></form>`,
+    );
+
+  async function validate(reply: FastifyReply, tenant: string, p: Params): Promise<boolean> {
+    const knownTenant = [deps.tenantId, 'organizations', 'common'].includes(tenant.toLowerCase());
+    const fatal = knownTenant ? await checkRequest(p) : `AADSTS90002: Tenant '${escapeHtml(tenant.slice(0, 64))}' not found.`;
+    if (fatal) {
+      sendHtml(reply, 400, htmlPage('Sign-in error', `<p class="error" role="alert">${fatal}</p>`));
+      return false;
+    }
+    if (p.response_type !== 'code') {
+      redirectError(reply, p, 'unsupported_response_type', 'AADSTS700054: response_type must be code.');
+      return false;
+    }
+    if (!p.code_challenge || p.code_challenge_method !== 'S256') {
+      redirectError(reply, p, 'invalid_request', 'AADSTS9002325: Proof Key for Code Exchange (S256) is required.');
+      return false;
+    }
+    try {
+      deps.grants.resolveScope(p.scope ?? '');
+    } catch (err) {
+      redirectError(reply, p, 'invalid_scope', (err as Error).message);
+      return false;
+    }
+    return true;
+  }
+
+  const path = '/:tenant/oauth2/v2.0/authorize';
+  app.get(path, async (req: FastifyRequest<{ Querystring: Params; Params: { tenant: string } }>, reply) => {
+    if (!(await validate(reply, req.params.tenant, req.query))) return reply;
+    return sendHtml(reply, 200, form(req.query));
+  });
+  app.post(path, async (req: FastifyRequest<{ Body: unknown; Params: { tenant: string } }>, reply) => {
+    const body = (req.body ?? {}) as Params;
+    if (!(await validate(reply, req.params.tenant, body))) return reply;
+    const user = await deps.directory.authenticateUser(String(body.username ?? '').slice(0, 256), String(body.password ?? '').slice(0, 1024));
+    if (!user) return sendHtml(reply, 401, form(body, 'The user name or password is incorrect.'));
+    const code = deps.authCodes.issue({
+      objectId: user.objectId,
+      clientId: body.client_id!,
+      redirectUri: body.redirect_uri!,
+      scope: body.scope!,
+      challenge: body.code_challenge!,
+      nonce: body.nonce ?? null,
+    });
+    const target = new URL(body.redirect_uri!);
+    target.searchParams.set('code', code);
+    if (body.state) target.searchParams.set('state', body.state);
+    return reply.redirect(target.toString(), 302);
+  });
+}

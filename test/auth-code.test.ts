@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { decodeJwt } from 'jose';
+import { api } from './support/access-kit.js';
+import { startTestServer, type TestServer } from './support/server-fixture.js';
+
+// The authorization code flow with PKCE, as a browser-based app (the portal)
+// or a native app with a loopback redirect uses it.
+
+describe('authorization code flow with PKCE', () => {
+  let server: TestServer;
+  let base: string;
+  const client = 'c0ffee00-0000-4000-8000-0000000000c1';
+  const redirect = 'http://127.0.0.1:9999/callback';
+  const verifier = randomBytes(32).toString('base64url');
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+
+  before(async () => {
+    server = await startTestServer();
+    base = `${server.url}/${server.bootstrap.tenantId}/oauth2/v2.0`;
+    await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'ria@coffer.local', displayName: 'Ria', passwordProfile: { password: 'ria password 1' } });
+  });
+  after(() => server?.stop());
+
+  const params = (extra: Record<string, string> = {}) =>
+    new URLSearchParams({ client_id: client, response_type: 'code', redirect_uri: redirect, scope: `${server.url}/.default openid profile offline_access`, state: 'xyz', code_challenge: challenge, code_challenge_method: 'S256', nonce: 'n-1', ...extra });
+
+  async function signIn(password = 'ria password 1', extra: Record<string, string> = {}) {
+    return fetch(`${base}/authorize`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ ...Object.fromEntries(params(extra)), username: 'ria@coffer.local', password }) });
+  }
+  const exchange = (code: string, codeVerifier = verifier) =>
+    fetch(`${base}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'authorization_code', client_id: client, code, redirect_uri: redirect, code_verifier: codeVerifier }) });
+
+  it('shows a sign-in form, redirects with a code and state, and the code yields tokens once', async () => {
+    const page = await fetch(`${base}/authorize?${params()}`);
+    assert.equal(page.status, 200);
+    const html = await page.text();
+    assert.match(html, /<input type="hidden" name="code_challenge" value="[\w-]+">/);
+    assert.equal(page.headers.get('x-frame-options'), 'DENY');
+
+    const wrong = await signIn('not the password');
+    assert.equal(wrong.status, 401);
+    const res = await signIn();
+    assert.equal(res.status, 302);
+    const location = new URL(res.headers.get('location')!);
+    assert.equal(`${location.origin}${location.pathname}`, redirect);
+    assert.equal(location.searchParams.get('state'), 'xyz');
+    const code = location.searchParams.get('code')!;
+
+    const tokens = await exchange(code);
+    assert.equal(tokens.status, 200);
+    const body = (await tokens.json()) as { access_token: string; id_token: string; refresh_token: string };
+    assert.equal(decodeJwt(body.access_token).upn, 'ria@coffer.local');
+    assert.equal(decodeJwt(body.id_token).nonce, 'n-1');
+    assert.ok(body.refresh_token);
+    const again = await exchange(code);
+    assert.equal(again.status, 400);
+    assert.deepEqual(((await again.json()) as { error_codes: number[] }).error_codes, [54005]);
+  });
+
+  it('refuses a wrong code_verifier', async () => {
+    const code = new URL((await signIn()).headers.get('location')!).searchParams.get('code')!;
+    const res = await exchange(code, randomBytes(32).toString('base64url'));
+    assert.equal(res.status, 400);
+    assert.deepEqual(((await res.json()) as { error_codes: number[] }).error_codes, [50148]);
+  });
+
+  it('never redirects to a foreign URI, and requires PKCE', async () => {
+    const foreign = await fetch(`${base}/authorize?${params({ redirect_uri: 'https://evil.example.com/cb' })}`, { redirect: 'manual' });
+    assert.equal(foreign.status, 400);
+    assert.equal(foreign.headers.get('location'), null);
+    const noPkce = await fetch(`${base}/authorize?${params({ code_challenge_method: 'plain' })}`, { redirect: 'manual' });
+    assert.equal(noPkce.status, 302);
+    assert.equal(new URL(noPkce.headers.get('location')!).searchParams.get('error'), 'invalid_request');
+  });
+});
