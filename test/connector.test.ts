@@ -156,6 +156,17 @@ describe('connector end to end', () => {
     assert.equal(cliStatus.stdout.trim(), mysqlVersion);
   });
 
+  it('when the database refuses the credentials it holds, it re-reads the secret and reconnects', async () => {
+    const third = 'third-Pa55word';
+    passwords.push(third);
+    await maria.admin(`ALTER USER 'apono'@'%' IDENTIFIED BY '${third}'`);
+    // Drop the live connection: the next health check must reconnect, and the old password fails.
+    for (const row of await maria.rows("SELECT id FROM information_schema.processlist WHERE user = 'apono'")) await maria.admin(`KILL ${Number(row.id)}`);
+    assert.equal((await until('mysql', (x) => x.errorKind === 'db-auth', 'refusal')).state, 'error');
+    const version = await setCredentials('apono-mysql-user', third);
+    assert.equal((await until('mysql', (x) => x.state === 'connected' && x.secretVersion === version, 'recovery')).state, 'connected');
+  });
+
   it("the connector's files, logs and status never contain a password", async () => {
     const everything = [readFileSync(configFile, 'utf8'), connectorLog, JSON.stringify(await status())].join('\n');
     for (const p of passwords) assert.ok(!everything.includes(p), `found a password in the connector's output`);

@@ -60,11 +60,14 @@ export function createIntegrationRunner(config: IntegrationConfig, reader: Vault
       try {
         await connection!.check();
       } catch (err) {
-        const described = describeDbError(config, err, latest.username);
-        if (described.kind !== 'db-auth' && described.kind !== 'db-unreachable') throw described;
-        // The password may have been rotated under us: read again and retry once.
+        // A dropped connection or a password rotated under us: read the secret again and reconnect once.
+        log(`health check failed: ${describeDbError(config, err, latest.username).message}`, { integration: config.name });
         await reconnect('health check failed');
-        await connection!.check();
+        try {
+          await connection!.check();
+        } catch (again) {
+          throw describeDbError(config, again, latest.username);
+        }
       }
       status.state = 'connected';
       status.lastError = null;

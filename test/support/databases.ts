@@ -13,6 +13,8 @@ export interface TestDatabase {
   port: number;
   /** Runs SQL as the database's superuser. */
   admin(sql: string): Promise<void>;
+  /** Runs a query as the superuser and returns its rows. */
+  rows(sql: string): Promise<Array<Record<string, unknown>>>;
   stop(): Promise<void>;
 }
 
@@ -50,16 +52,19 @@ export async function startMariaDb(): Promise<TestDatabase> {
   child.stderr!.on('data', (d: Buffer) => (logs += d));
   const root = () => mysql.createConnection({ host: '127.0.0.1', port, user: 'root', multipleStatements: true });
   await waitFor(async () => void (await (await root()).end()), child, () => logs);
+  const rows = async (sql: string) => {
+    const c = await root();
+    try {
+      const [result] = await c.query(sql);
+      return Array.isArray(result) ? (result as Array<Record<string, unknown>>) : [];
+    } finally {
+      await c.end();
+    }
+  };
   return {
     port,
-    async admin(sql) {
-      const c = await root();
-      try {
-        await c.query(sql);
-      } finally {
-        await c.end();
-      }
-    },
+    admin: async (sql) => void (await rows(sql)),
+    rows,
     stop: stopper(child, dir),
   };
 }
@@ -85,17 +90,19 @@ export async function startPostgres(): Promise<TestDatabase> {
     await c.connect();
     await c.end();
   }, child, () => logs);
+  const rows = async (sql: string) => {
+    const c = superuser();
+    await c.connect();
+    try {
+      return (await c.query(sql)).rows as Array<Record<string, unknown>>;
+    } finally {
+      await c.end();
+    }
+  };
   return {
     port,
-    async admin(sql) {
-      const c = superuser();
-      await c.connect();
-      try {
-        await c.query(sql);
-      } finally {
-        await c.end();
-      }
-    },
+    admin: async (sql) => void (await rows(sql)),
+    rows,
     stop: stopper(child, dir),
   };
 }
