@@ -231,5 +231,21 @@ export function describeSecretConformance(h: ConformanceHandle): void {
       assert.equal(await h.store().secrets.countVersions(v.id), 3);
       assert.equal(await h.store().secrets.countVersions(randomUUID()), 0);
     });
+  
+    it('concurrent inserts all land with distinct seqs; one refused insert does not undo the others', async () => {
+      const v = await h.newVault();
+      await h.store().secrets.insertVersion(versionRow(v.id, 'gone'));
+      await h.store().secrets.markDeleted(v.id, 'gone', { deletedAt: 1, scheduledPurgeAt: 2 });
+      const results = await Promise.allSettled([
+        ...Array.from({ length: 8 }, () => h.store().secrets.insertVersion(versionRow(v.id, 'busy'))),
+        h.store().secrets.insertVersion(versionRow(v.id, 'gone')),
+      ]);
+      const ok = results.filter((r): r is PromiseFulfilledResult<Awaited<ReturnType<Store['secrets']['insertVersion']>>> => r.status === 'fulfilled');
+      assert.equal(ok.length, 8);
+      assert.deepEqual(ok.map((r) => r.value.seq).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8]);
+      const refused = results[8]!;
+      assert.ok(refused.status === 'rejected' && isConflict('deleted')(refused.reason));
+      assert.equal(await h.store().secrets.countVersions(v.id), 9);
+    });
   });
 }

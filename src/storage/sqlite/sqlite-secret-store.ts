@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { StoreConflictError, type SecretStore, type SecretSummary, type SecretVersionMeta, type SecretVersionRow } from '../store-types.js';
-import { checkLimit, fromJson, nameKey, toFlag, toJson, toPage, unique } from './sqlite-support.js';
+import { checkLimit, fromJson, groupCommit, nameKey, toFlag, toJson, toPage, unique } from './sqlite-support.js';
 
 // Secrets and their versions. `secrets` holds one row per name with the
 // deletion state and a pointer (latest_seq) to the latest version, so reading
@@ -184,9 +184,11 @@ export function sqliteSecretStore(db: Database.Database): SecretStore {
     return deleteExpiredSecrets.run(now).changes;
   });
 
+  // Concurrent secret writes commit together (one fsync for the batch).
+  const insertVersionGrouped = groupCommit(db, insertVersion);
+
   return {
-    // IMMEDIATE: these read then write, and must hold the write lock from the start.
-    insertVersion: async (row) => insertVersion.immediate(row),
+    insertVersion: insertVersionGrouped,
     async getVersion(vaultId, name, version) {
       const r = version === null ? latest.get(vaultId, nameKey(name)) : oneVersion.get(vaultId, nameKey(name), version);
       return r ? toRow(r) : null;

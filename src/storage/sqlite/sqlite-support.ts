@@ -1,3 +1,4 @@
+import type Database from 'better-sqlite3';
 import { StoreConflictError, type Page } from '../store-types.js';
 
 // Small helpers shared by the SQLite sub-stores.
@@ -35,4 +36,50 @@ export function toPage<R, T>(rows: R[], limit: number, map: (row: R) => T, curso
   const items = rows.slice(0, limit);
   const last = items.at(-1);
   return { items: items.map(map), next: rows.length > limit && last !== undefined ? cursor(last) : null };
+}
+
+interface Queued<A, R> {
+  arg: A;
+  resolve: (value: R) => void;
+  reject: (err: unknown) => void;
+  outcome?: { ok: true; value: R } | { ok: false; error: unknown };
+}
+
+/**
+ * Group commit: writes queued in the same turn of the event loop run in one
+ * durable transaction, so concurrent writers share one fsync. `write` must be
+ * a better-sqlite3 transaction function: nested, it runs in a savepoint, so
+ * one failing write is undone alone and the others still commit.
+ */
+export function groupCommit<A, R>(db: Database.Database, write: (arg: A) => R): (arg: A) => Promise<R> {
+  let queue: Array<Queued<A, R>> = [];
+  const runBatch = db.transaction((batch: Array<Queued<A, R>>) => {
+    for (const item of batch) {
+      try {
+        item.outcome = { ok: true, value: write(item.arg) };
+      } catch (error) {
+        item.outcome = { ok: false, error };
+      }
+    }
+  });
+  const flush = () => {
+    const batch = queue;
+    queue = [];
+    try {
+      runBatch.immediate(batch);
+    } catch (err) {
+      for (const item of batch) item.reject(err);
+      return;
+    }
+    for (const item of batch) {
+      const o = item.outcome!;
+      if (o.ok) item.resolve(o.value);
+      else item.reject(o.error);
+    }
+  };
+  return (arg) =>
+    new Promise<R>((resolve, reject) => {
+      queue.push({ arg, resolve, reject });
+      if (queue.length === 1) setImmediate(flush);
+    });
 }
