@@ -1,0 +1,112 @@
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { exited, ROOT, spawnTracked, stopChild, tempDir } from './children.js';
+import { httpClient } from './http.js';
+
+// The coffer server under test: the built executable in its own process, on a
+// temporary data dir and a fresh temporary CA dir, throttling off.
+
+export interface Bootstrap {
+  tenantId: string;
+  subscriptionId: string;
+  vaultDnsSuffix: string;
+  caCertFile: string;
+  clientId: string;
+  clientSecret: string;
+  objectId: string;
+}
+
+export interface Coffer {
+  port: number;
+  dataDir: string;
+  bootstrap: Bootstrap;
+  ca: string;
+  /** https://localhost:P */
+  url: string;
+  vaultHost(vault: string): string;
+  vaultUrl(vault: string): string;
+  pid(): number;
+  /** Launches the process without waiting (for cold start timing). */
+  launch(): void;
+  waitHealthy(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+  logs(): string;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? res(addr.port) : rej(new Error('no free port'))));
+    });
+  });
+}
+
+export function rssMb(pid: number): number | null {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 1024) : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function startCoffer(serverNodeArgs: string[] = []): Promise<Coffer> {
+  const port = await freePort();
+  const dataDir = tempDir('coffer-bench-data-');
+  const caDir = tempDir('coffer-bench-ca-');
+  let child: ChildProcess | null = null;
+  let output = '';
+  const args = [...serverNodeArgs, join(ROOT, 'bin', 'coffer.js'), 'server', '--dev', '--port', String(port), '--data-dir', dataDir, '--tls-ca-dir', caDir, '--no-throttle', '--log-level', 'warn'];
+
+  const launch = () => {
+    output = '';
+    child = spawnTracked(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const keep = (d: Buffer) => (output = (output + d.toString()).slice(-20_000));
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+  };
+
+  async function waitHealthy(timeoutMs = 30_000) {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (!child || exited(child)) throw new Error(`coffer exited (${child?.exitCode ?? child?.signalCode}):\n${output}`);
+      const caFile = join(caDir, 'ca.pem');
+      if (existsSync(join(dataDir, 'bootstrap.json')) && existsSync(caFile)) {
+        const probe = httpClient(readFileSync(caFile, 'utf8'), { keepAlive: false, timeoutMs: 1000 });
+        const ok = await probe.send('GET', `https://localhost:${port}/healthz`).then((r) => r.status === 200, () => false);
+        probe.close();
+        if (ok) return;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`coffer did not become healthy:\n${output}`);
+  }
+
+  launch();
+  await waitHealthy();
+  const bootstrap = JSON.parse(readFileSync(join(dataDir, 'bootstrap.json'), 'utf8')) as Bootstrap;
+  const ca = readFileSync(bootstrap.caCertFile, 'utf8');
+  return {
+    port,
+    dataDir,
+    bootstrap,
+    ca,
+    url: `https://localhost:${port}`,
+    vaultHost: (vault) => `${vault}.${bootstrap.vaultDnsSuffix}`,
+    vaultUrl: (vault) => `https://${vault}.${bootstrap.vaultDnsSuffix}:${port}`,
+    pid: () => {
+      if (!child?.pid || exited(child)) throw new Error('coffer is not running');
+      return child.pid;
+    },
+    launch,
+    waitHealthy,
+    stop: async () => {
+      if (child) await stopChild(child, 10_000);
+    },
+    logs: () => output,
+  };
+}

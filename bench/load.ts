@@ -1,0 +1,61 @@
+import autocannon from 'autocannon';
+import { exitWithParent } from './children.js';
+import type { LoadResult, LoadSpec } from './loadgen.js';
+
+// The load generator: one autocannon run per process, so that it shares no
+// event loop with the server or the orchestrator. Receives a LoadSpec over
+// IPC, answers with a LoadResult (or { error }).
+
+exitWithParent();
+
+function pathMaker(spec: LoadSpec): () => string {
+  if (!spec.names) return () => spec.path;
+  const { count, order } = spec.names;
+  let n = 0;
+  return () => spec.path.replace('{i}', String(order === 'random' ? Math.floor(Math.random() * count) : n++ % count));
+}
+
+function run(spec: LoadSpec, duration: number | undefined, amount: number | undefined): Promise<autocannon.Result> {
+  const nextPath = pathMaker(spec);
+  const opts: autocannon.Options = {
+    url: `https://127.0.0.1:${spec.port}${spec.path.replace('{i}', '0')}`,
+    servername: spec.servername,
+    method: spec.method,
+    headers: { ...spec.headers, host: spec.host },
+    connections: spec.connections,
+    timeout: 30,
+    requests: [{ setupRequest: (req) => ({ ...req, path: nextPath() }) }],
+    ...(spec.body === undefined ? {} : { body: spec.body }),
+    ...(amount === undefined ? { duration } : { amount }),
+  };
+  return new Promise((res, rej) => {
+    autocannon(opts, (err, result) => (err ? rej(err instanceof Error ? err : new Error(String(err))) : res(result)));
+  });
+}
+
+async function measure(spec: LoadSpec): Promise<LoadResult> {
+  if (spec.warmup && spec.amount === undefined) await run(spec, spec.warmup, undefined);
+  const r = await run(spec, spec.duration, spec.amount);
+  const statusCodes: Record<string, number> = {};
+  for (const [code, s] of Object.entries(r.statusCodeStats ?? {})) statusCodes[code] = s.count ?? 0;
+  const ok = r['2xx'];
+  return {
+    rps: spec.amount === undefined ? r.requests.average : ok / r.duration,
+    p50: r.latency.p50,
+    p90: r.latency.p90,
+    p99: r.latency.p99,
+    ok,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    seconds: r.duration,
+    statusCodes,
+  };
+}
+
+process.once('message', (spec: LoadSpec) => {
+  measure(spec).then(
+    (result) => process.send!({ result }, () => process.exit(0)),
+    (err: Error) => process.send!({ error: err.stack ?? err.message }, () => process.exit(1)),
+  );
+});
