@@ -1,9 +1,11 @@
 import type Database from 'better-sqlite3';
 import type { AuditFilter, AuditRow, AuditStore } from '../store-types.js';
 import { checkLimit, toPage } from './sqlite-support.js';
+import type { AuditWriter } from './sqlite-audit-writer.js';
 
 // The audit trail table. Rows are appended in batches, one transaction per
-// batch, so a durable (fsynced) commit covers many requests.
+// batch, by a worker thread (sqlite-audit-writer.ts) so that the fsync of a
+// durable commit does not stall the event loop; reads stay on this connection.
 
 interface Record_ {
   seq: number;
@@ -33,11 +35,7 @@ const toRow = (r: Record_): AuditRow => ({
   hash: r.hash,
 });
 
-export function sqliteAuditStore(db: Database.Database): AuditStore {
-  const insert = db.prepare<[Record<string, unknown>]>(
-    `INSERT INTO audit_events (seq, time, vault, secret, principal, operation, result_type, http_status, record, prev_hash, hash)
-     VALUES (@seq, @time, @vault, @secret, @principal, @operation, @resultType, @httpStatus, @record, @prevHash, @hash)`,
-  );
+export function sqliteAuditStore(db: Database.Database, writer: AuditWriter): AuditStore {
   const last = db.prepare<[], Record_>('SELECT * FROM audit_events ORDER BY seq DESC LIMIT 1');
   const range = db.prepare<[number, number], Record_>('SELECT * FROM audit_events WHERE seq >= ? ORDER BY seq LIMIT ?');
   const list = db.prepare<[Record<string, unknown>], Record_>(
@@ -50,16 +48,13 @@ export function sqliteAuditStore(db: Database.Database): AuditStore {
   );
   const lastBefore = db.prepare<[string], Record_>('SELECT * FROM audit_events WHERE time < ? ORDER BY seq DESC LIMIT 1');
   const deleteUpTo = db.prepare<[number]>('DELETE FROM audit_events WHERE seq <= ?');
-  const append = db.transaction((rows: AuditRow[]) => {
-    for (const r of rows) insert.run({ ...r });
-  });
   const trim = db.transaction((time: string) => {
     const cut = lastBefore.get(time);
     if (cut) deleteUpTo.run(cut.seq);
     return cut ? toRow(cut) : null;
   });
   return {
-    append: async (rows) => append.immediate(rows),
+    append: (rows) => writer.append(rows),
     last: async () => {
       const r = last.get();
       return r ? toRow(r) : null;

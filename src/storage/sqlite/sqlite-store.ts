@@ -4,6 +4,7 @@ import type { Store } from '../store-types.js';
 import { sqlitePrincipalStore, sqliteRefreshTokenStore, sqliteSettingsStore, sqliteSigningKeyStore } from './sqlite-identity-store.js';
 import { migrate } from './sqlite-migrations.js';
 import { sqliteAuditStore } from './sqlite-audit-store.js';
+import { createAuditWriter } from './sqlite-audit-writer.js';
 import { sqliteGroupStore, sqliteRoleAssignmentStore, sqliteRoleDefinitionStore } from './sqlite-access-store.js';
 import { sqliteSecretStore } from './sqlite-secret-store.js';
 import { sqliteResourceGroupStore, sqliteVaultStore } from './sqlite-vault-store.js';
@@ -49,6 +50,7 @@ export function openSqliteDatabase(file: string): Database.Database {
 
 export function openSqliteStore(opts: { file: string }): Store {
   const db = openSqliteDatabase(opts.file);
+  const auditWriter = createAuditWriter(opts.file);
   return {
     kind: 'sqlite',
     settings: sqliteSettingsStore(db),
@@ -59,10 +61,11 @@ export function openSqliteStore(opts: { file: string }): Store {
     vaults: sqliteVaultStore(db),
     secrets: sqliteSecretStore(db),
     groups: sqliteGroupStore(db),
-    audit: sqliteAuditStore(db),
+    audit: sqliteAuditStore(db, auditWriter),
     roleDefinitions: sqliteRoleDefinitionStore(db),
     roleAssignments: sqliteRoleAssignmentStore(db),
     async close() {
+      await auditWriter.close();
       if (db.open) db.close();
     },
   };
