@@ -1,82 +1,248 @@
+import 'reflect-metadata'; // before @peculiar/x509
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, request } from 'node:https';
+import { X509Certificate, createPrivateKey, webcrypto } from 'node:crypto';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { type Server, createServer, request } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
-import { ensureTlsMaterial } from '../src/tls/certificates.js';
+import { promisify } from 'node:util';
+import { after, before, describe, it } from 'node:test';
+import * as x509 from '@peculiar/x509';
+import { type TlsMaterial, describeTrust, ensureTlsMaterial } from '../src/tls/certificates.js';
 
-const NAMES = { dnsNames: ['localhost', '*.vault.localhost'], ipAddresses: ['127.0.0.1', '::1'] };
+const NAMES = { dnsNames: ['localhost', '*.vault.localhost', 'vault.localhost'], ipAddresses: ['127.0.0.1', '::1'] };
+const PYTHON = '/usr/bin/python3';
+const DAY = 24 * 3600 * 1000;
 
-function connect(port: number, ca: string, servername: string, host = '127.0.0.1'): Promise<string> {
+const tempDir = () => mkdtempSync(join(tmpdir(), 'coffer-tls-'));
+const mode = (file: string) => statSync(file).mode & 0o777;
+const dirs = (dir: string) => ({ caDir: join(dir, 'ca'), certDir: join(dir, 'srv') });
+
+// Resolves "ok <status>" or "error <code>"; no agent, so no pooled sockets or cached sessions.
+function get(port: number, ca: string, opts: { host?: string; servername?: string } = {}): Promise<string> {
+  const host = opts.host ?? '127.0.0.1';
   return new Promise((resolve) => {
-    const req = request({ host, port, ca, servername, headers: { host: servername } }, (res) => {
+    const req = request({ host, port, ca, agent: false, servername: opts.servername, headers: { host: opts.servername ?? host } }, (res) => {
       res.resume();
       resolve(`ok ${res.statusCode}`);
     });
-    req.on('error', (err) => resolve(`error ${err.message}`));
+    req.on('error', (err: NodeJS.ErrnoException) => resolve(`error ${err.code ?? err.message}`));
     req.end();
   });
 }
 
-describe('TLS material', () => {
-  it('creates a CA and a server certificate covering the names, keys private', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'coffer-tls-'));
-    const m = await ensureTlsMaterial({ caDir: join(dir, 'ca'), certDir: join(dir, 'srv'), ...NAMES });
+function listen(m: TlsMaterial, host: string): Promise<Server> {
+  const server = createServer({ key: m.key, cert: m.cert }, (_req, res) => res.end('ok'));
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, () => resolve(server));
+  });
+}
+
+const portOf = (server: Server) => (server.address() as AddressInfo).port;
+
+// A server certificate issued by the CA with a chosen lifetime, to exercise renewal.
+async function plantServerCert(caDir: string, certDir: string, days: number): Promise<void> {
+  const caKey = await webcrypto.subtle.importKey('pkcs8', createPrivateKey(readFileSync(join(caDir, 'ca-key.pem'))).export({ type: 'pkcs8', format: 'der' }), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+  const caCert = new x509.X509Certificate(readFileSync(join(caDir, 'ca.pem'), 'utf8'));
+  const keys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+  const cert = await x509.X509CertificateGenerator.create({
+    subject: 'CN=planted',
+    issuer: caCert.subjectName,
+    notBefore: new Date(Date.now() - DAY),
+    notAfter: new Date(Date.now() + days * DAY),
+    publicKey: keys.publicKey as unknown as CryptoKey,
+    signingKey: caKey as unknown as CryptoKey,
+    signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+    extensions: [new x509.SubjectAlternativeNameExtension([...NAMES.dnsNames.map((value) => ({ type: 'dns' as const, value })), ...NAMES.ipAddresses.map((value) => ({ type: 'ip' as const, value }))])],
+  });
+  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
+  writeFileSync(join(certDir, 'server-key.pem'), createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }).export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  writeFileSync(join(certDir, 'server.pem'), cert.toString('pem'));
+}
+
+describe('generated TLS material', () => {
+  let dir: string;
+  let m: TlsMaterial;
+  let server: Server;
+  let port: number;
+
+  before(async () => {
+    dir = tempDir();
+    m = await ensureTlsMaterial({ ...dirs(dir), ...NAMES });
+    server = await listen(m, '127.0.0.1');
+    port = portOf(server);
+  });
+  after(() => server.close());
+
+  it('writes private keys 0600 in 0700 directories', () => {
     assert.equal(m.generated, true);
-    for (const f of [join(dir, 'ca', 'ca-key.pem'), m.keyFile]) assert.equal(statSync(f).mode & 0o777, 0o600, f);
+    assert.equal(m.caFile, join(dir, 'ca', 'ca.pem'));
+    assert.equal(m.keyFile, join(dir, 'srv', 'server-key.pem'));
+    for (const f of [join(dir, 'ca', 'ca-key.pem'), m.keyFile]) assert.equal(mode(f), 0o600, f);
+    for (const d of [join(dir, 'ca'), join(dir, 'srv')]) assert.equal(mode(d), 0o700, d);
+    assert.equal(readFileSync(m.caFile, 'utf8'), m.ca);
+  });
 
-    const server = createServer({ key: m.key, cert: m.cert }, (_req, res) => res.end('ok'));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const { port } = server.address() as AddressInfo;
+  it('has the CA and server extensions', () => {
+    const ca = new x509.X509Certificate(m.ca);
+    const srv = new x509.X509Certificate(m.cert);
+    const bc = ca.getExtension(x509.BasicConstraintsExtension)!;
+    assert.ok(bc.ca && bc.critical);
+    assert.equal(ca.getExtension(x509.KeyUsagesExtension)!.usages, x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign);
+    assert.match(ca.subject, /CN=coffer local CA/);
+    assert.equal(srv.getExtension(x509.BasicConstraintsExtension)!.ca, false);
+    assert.deepEqual([...srv.getExtension(x509.ExtendedKeyUsageExtension)!.usages], [x509.ExtendedKeyUsage.serverAuth]);
+    assert.equal(srv.getExtension(x509.AuthorityKeyIdentifierExtension)!.keyId, ca.getExtension(x509.SubjectKeyIdentifierExtension)!.keyId);
+    const days = (srv.notAfter.getTime() - Date.now()) / DAY;
+    assert.ok(days > 390 && days <= 397, `server validity ${days} days`);
+    assert.ok(new X509Certificate(m.cert).checkIssued(new X509Certificate(m.ca)));
+  });
+
+  it('Node verifies the covered names against the CA', async () => {
+    assert.equal(await get(port, m.ca, { servername: 'localhost' }), 'ok 200');
+    assert.equal(await get(port, m.ca, { servername: 'myvault.vault.localhost' }), 'ok 200');
+    assert.equal(await get(port, m.ca, { servername: 'vault.localhost' }), 'ok 200');
+    assert.equal(await get(port, m.ca), 'ok 200', '127.0.0.1 as an IP SAN');
+  });
+
+  it('Node rejects an uncovered name and an unknown CA', async () => {
+    assert.equal(await get(port, m.ca, { servername: 'evil.example.com' }), 'error ERR_TLS_CERT_ALTNAME_INVALID');
+    assert.equal(await get(port, m.ca, { servername: 'a.b.vault.localhost' }), 'error ERR_TLS_CERT_ALTNAME_INVALID', 'a wildcard spans one label');
+    const other = await ensureTlsMaterial({ ...dirs(tempDir()), ...NAMES });
+    assert.match(await get(port, other.ca, { servername: 'localhost' }), /^error (UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)$/);
+  });
+
+  it('Node verifies [::1] as an IP SAN', async (t) => {
+    let v6: Server;
     try {
-      assert.equal(await connect(port, m.ca, 'localhost'), 'ok 200');
-      assert.equal(await connect(port, m.ca, 'myvault.vault.localhost'), 'ok 200');
-      assert.match(await connect(port, m.ca, 'evil.example.com'), /^error .*altnames/);
-      assert.match(await connect(port, readFileSync('/etc/ssl/certs/ca-certificates.crt', 'utf8'), 'localhost'), /^error /, 'not trusted without the CA');
-
-      const python = '/usr/bin/python3';
-      if (existsSync(python)) {
-        const script = `import socket, ssl\nctx = ssl.create_default_context(cafile=${JSON.stringify(m.caFile)})\nwith socket.create_connection(('127.0.0.1', ${port})) as s:\n  with ctx.wrap_socket(s, server_hostname='x.vault.localhost') as t:\n    print(t.version())`;
-        // Asynchronously: the server answering the handshake runs in this process.
-        const { stdout } = await promisify(execFile)(python, ['-c', script], { encoding: 'utf8' });
-        assert.match(stdout, /TLSv1\.[23]/);
-      }
+      v6 = await listen(m, '::1');
+    } catch (err) {
+      t.skip(`IPv6 loopback unavailable: ${(err as Error).message}`);
+      return;
+    }
+    try {
+      assert.equal(await get(portOf(v6), m.ca, { host: '::1' }), 'ok 200');
     } finally {
-      server.close();
+      v6.close();
     }
   });
 
-  it('reuses valid material and reissues when the names change', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'coffer-tls-'));
-    const opts = { caDir: join(dir, 'ca'), certDir: join(dir, 'srv'), ...NAMES };
+  it("Python's ssl verifies against the CA file", async (t) => {
+    if (!existsSync(PYTHON)) {
+      t.skip(`${PYTHON} is missing`);
+      return;
+    }
+    const script = [
+      'import socket, ssl, sys',
+      'ctx = ssl.create_default_context(cafile=sys.argv[1])',
+      'for name in sys.argv[3:]:',
+      '    try:',
+      "        with socket.create_connection(('127.0.0.1', int(sys.argv[2])), timeout=10) as s, ctx.wrap_socket(s, server_hostname=name) as tls:",
+      "            print(name, 'ok', tls.version())",
+      '    except ssl.SSLCertVerificationError as e:',
+      "        print(name, 'fail', e.verify_message)",
+    ].join('\n');
+    // Asynchronous: the server answering Python runs in this process.
+    const { stdout } = await promisify(execFile)(PYTHON, ['-c', script, m.caFile, String(port), 'x.vault.localhost', 'localhost', 'evil.example.com'], { encoding: 'utf8' });
+    const lines = stdout.trim().split('\n');
+    assert.match(lines[0]!, /^x\.vault\.localhost ok TLSv1\.[23]$/);
+    assert.match(lines[1]!, /^localhost ok /);
+    assert.match(lines[2]!, /^evil\.example\.com fail .*mismatch/i);
+  });
+});
+
+describe('reusing and renewing TLS material', () => {
+  it('reuses valid material and tightens a loosened key', async () => {
+    const opts = { ...dirs(tempDir()), ...NAMES };
     const first = await ensureTlsMaterial(opts);
+    chmodSync(first.keyFile, 0o644);
     const second = await ensureTlsMaterial(opts);
     assert.equal(second.generated, false);
     assert.equal(second.cert, first.cert);
-    const third = await ensureTlsMaterial({ ...opts, dnsNames: [...NAMES.dnsNames, '*.vault.example.com'] });
-    assert.equal(third.generated, true);
-    assert.notEqual(third.cert, first.cert);
-    assert.equal(third.ca, first.ca, 'the CA is kept');
+    assert.equal(second.key, first.key);
+    assert.equal(second.ca, first.ca);
+    assert.equal(mode(second.keyFile), 0o600);
   });
 
-  it('uses a supplied certificate and key, and names a mismatched pair', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'coffer-tls-'));
-    const a = await ensureTlsMaterial({ caDir: join(dir, 'ca'), certDir: join(dir, 'a'), ...NAMES });
-    const b = await ensureTlsMaterial({ caDir: join(dir, 'ca'), certDir: join(dir, 'b'), ...NAMES });
-    const user = await ensureTlsMaterial({ caDir: join(dir, 'unused'), certDir: join(dir, 'unused'), ...NAMES, userCertFile: a.certFile, userKeyFile: a.keyFile });
+  it('reissues the server certificate, keeping the CA, when the names change', async () => {
+    const opts = { ...dirs(tempDir()), ...NAMES };
+    const first = await ensureTlsMaterial(opts);
+    const widened = await ensureTlsMaterial({ ...opts, dnsNames: [...NAMES.dnsNames, '*.vault.example.com'] });
+    assert.equal(widened.generated, true);
+    assert.notEqual(widened.cert, first.cert);
+    assert.equal(widened.ca, first.ca);
+    assert.equal(new X509Certificate(widened.cert).checkHost('kv.vault.example.com'), '*.vault.example.com');
+    const moreIps = await ensureTlsMaterial({ ...opts, ipAddresses: [...NAMES.ipAddresses, '10.1.2.3'] });
+    assert.equal(moreIps.generated, true);
+    assert.equal(new X509Certificate(moreIps.cert).checkIP('10.1.2.3'), '10.1.2.3');
+    const fewer = await ensureTlsMaterial({ ...opts, dnsNames: ['localhost'], ipAddresses: [] });
+    assert.equal(fewer.generated, false, 'a certificate covering more names than needed is kept');
+  });
+
+  it('renews a server certificate expiring within 30 days', async () => {
+    const opts = { ...dirs(tempDir()), ...NAMES };
+    await ensureTlsMaterial(opts);
+    await plantServerCert(opts.caDir, opts.certDir, 100);
+    assert.equal((await ensureTlsMaterial(opts)).generated, false, 'the planted certificate is otherwise acceptable');
+    await plantServerCert(opts.caDir, opts.certDir, 10);
+    const renewed = await ensureTlsMaterial(opts);
+    assert.equal(renewed.generated, true);
+    assert.ok(Date.parse(new X509Certificate(renewed.cert).validTo) - Date.now() > 300 * DAY);
+  });
+
+  it('reissues when the CA changed or the key no longer matches', async () => {
+    const dir = tempDir();
+    const first = await ensureTlsMaterial({ ...dirs(dir), ...NAMES });
+    const otherCa = await ensureTlsMaterial({ caDir: join(dir, 'ca2'), certDir: join(dir, 'srv'), ...NAMES });
+    assert.equal(otherCa.generated, true);
+    assert.notEqual(otherCa.ca, first.ca);
+    assert.ok(new X509Certificate(otherCa.cert).verify(new X509Certificate(otherCa.ca).publicKey));
+
+    const stray = await ensureTlsMaterial({ ...dirs(tempDir()), ...NAMES });
+    writeFileSync(otherCa.keyFile, stray.key); // as if a crash fell between writing the key and the certificate
+    const repaired = await ensureTlsMaterial({ caDir: join(dir, 'ca2'), certDir: join(dir, 'srv'), ...NAMES });
+    assert.equal(repaired.generated, true);
+    assert.ok(new X509Certificate(repaired.cert).checkPrivateKey(createPrivateKey(repaired.key)));
+  });
+});
+
+describe('user-supplied certificate', () => {
+  it('is used as-is and nothing is generated', async () => {
+    const dir = tempDir();
+    const a = await ensureTlsMaterial({ ...dirs(join(dir, 'a')), ...NAMES });
+    const user = await ensureTlsMaterial({ caDir: join(dir, 'unused-ca'), certDir: join(dir, 'unused'), ...NAMES, userCertFile: a.certFile, userKeyFile: a.keyFile });
     assert.equal(user.cert, a.cert);
+    assert.equal(user.key, a.key);
+    assert.equal(user.certFile, a.certFile);
     assert.equal(user.generated, false);
-    assert.equal(existsSync(join(dir, 'unused')), false, 'nothing generated');
-    await assert.rejects(
-      ensureTlsMaterial({ caDir: join(dir, 'ca'), certDir: join(dir, 'x'), ...NAMES, userCertFile: a.certFile, userKeyFile: b.keyFile }),
-      /does not match the certificate/,
-    );
+    assert.equal(existsSync(join(dir, 'unused-ca')) || existsSync(join(dir, 'unused')), false);
+  });
+
+  it('fails clearly on a mismatched, unparsable, missing or half-given pair', async () => {
+    const dir = tempDir();
+    const a = await ensureTlsMaterial({ ...dirs(join(dir, 'a')), ...NAMES });
+    const b = await ensureTlsMaterial({ ...dirs(join(dir, 'b')), ...NAMES });
+    const base = { ...dirs(join(dir, 'x')), ...NAMES };
+    await assert.rejects(ensureTlsMaterial({ ...base, userCertFile: a.certFile, userKeyFile: b.keyFile }), /private key in .*b\/srv\/server-key\.pem does not match the certificate/);
     const junk = join(dir, 'junk.pem');
     writeFileSync(junk, 'not a certificate');
-    await assert.rejects(ensureTlsMaterial({ caDir: join(dir, 'ca'), certDir: join(dir, 'x'), ...NAMES, userCertFile: junk, userKeyFile: a.keyFile }), /not a PEM certificate/);
+    await assert.rejects(ensureTlsMaterial({ ...base, userCertFile: junk, userKeyFile: a.keyFile }), /junk\.pem does not hold a PEM certificate/);
+    await assert.rejects(ensureTlsMaterial({ ...base, userCertFile: a.certFile, userKeyFile: junk }), /junk\.pem does not hold an unencrypted PEM private key/);
+    await assert.rejects(ensureTlsMaterial({ ...base, userCertFile: a.certFile, userKeyFile: join(dir, 'nope.pem') }), /cannot read the TLS key .*nope\.pem: ENOENT/);
+    await assert.rejects(ensureTlsMaterial({ ...base, userCertFile: a.certFile }), /given together/);
+    assert.equal(existsSync(join(dir, 'x')), false);
+  });
+});
+
+describe('describeTrust', () => {
+  it('names the CA file for Node, Python/az and the Debian store', () => {
+    const text = describeTrust('/d/ca.pem');
+    assert.match(text, /NODE_EXTRA_CA_CERTS=\/d\/ca\.pem/);
+    assert.match(text, /REQUESTS_CA_BUNDLE=\/d\/ca\.pem/);
+    assert.match(text, /ca-certificates\.crt/);
+    assert.match(text, /cp \/d\/ca\.pem \/usr\/local\/share\/ca-certificates\/coffer-ca\.crt && update-ca-certificates/);
   });
 });

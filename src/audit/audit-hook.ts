@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import { vaultResourceId } from '../vaults/vault-types.js';
 import type { AuditLog } from './audit-log.js';
+import type { ErrorLog } from '../server/error-handler.js';
 import type { AuditEntry } from './audit-types.js';
 
 // Records every data-plane and management request, allowed or refused, before
@@ -70,7 +71,7 @@ function entryFor(req: FastifyRequest, reply: FastifyReply, payload: unknown, st
   };
 }
 
-export function installAuditHook(app: FastifyInstance, audit: AuditLog): void {
+export function installAuditHook(app: FastifyInstance, audit: AuditLog, log: ErrorLog): void {
   app.decorateRequest('auditStarted', 0);
   app.decorateRequest('decision', null);
   app.addHook('onRequest', async (req) => {
@@ -82,7 +83,7 @@ export function installAuditHook(app: FastifyInstance, audit: AuditLog): void {
       await audit.write(entryFor(req, reply, payload, req.auditStarted));
       return payload;
     } catch (err) {
-      req.log.error({ err: (err as Error).message }, 'audit write failed; request refused');
+      log.error({ reqId: req.id, err: (err as Error).message }, 'audit write failed; request refused');
       reply.code(503).header('content-type', 'application/json; charset=utf-8').header('Retry-After', '5');
       return UNAVAILABLE;
     }

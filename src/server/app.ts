@@ -21,7 +21,7 @@ import { checkApiVersion } from './api-version.js';
 import { installArmHook, type ArmDeps } from './arm-common.js';
 import type { BearerAuth } from './bearer-auth.js';
 import { installBodyParsers } from './body-parsers.js';
-import { installErrorHandling } from './error-handler.js';
+import { installErrorHandling, type ErrorLog } from './error-handler.js';
 import { errors } from './errors.js';
 import { registerMetadataRoutes } from './metadata-routes.js';
 import { installAuditHook } from '../audit/audit-hook.js';
@@ -51,7 +51,8 @@ export interface AppDeps extends ArmDeps {
   /** Absent when throttling is off. */
   throttle?: Throttle;
   https?: { key: string; cert: string };
-  logger?: boolean | object;
+  /** Where request-path errors are logged (never bodies, headers or tokens). */
+  log: ErrorLog;
 }
 
 const DEFAULT_BODY_LIMIT = 256 * 1024;
@@ -59,7 +60,8 @@ const DEFAULT_BODY_LIMIT = 256 * 1024;
 export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({
     https: deps.https ?? null,
-    logger: deps.logger ?? false,
+    // No per-request logger: a child logger per request costs throughput; errors go to deps.log.
+    logger: false,
     bodyLimit: DEFAULT_BODY_LIMIT,
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 512 },
     // Request ids double as Azure's x-ms-request-id.
@@ -70,8 +72,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.decorateRequest('vault', null);
   app.decorateRequest('caller', null);
   installBodyParsers(app);
-  installErrorHandling(app);
-  installAuditHook(app, deps.audit);
+  installErrorHandling(app, deps.log);
+  installAuditHook(app, deps.audit, deps.log);
 
   const suffix = `.${deps.urls.vaultDnsSuffix}`;
   app.addHook('onRequest', async (req, reply) => {

@@ -50,13 +50,18 @@ function fromFastify(err: FastifyError): ServiceError | null {
   }
 }
 
-export function installErrorHandling(app: FastifyInstance): void {
+/** The part of a pino logger the request path uses. */
+export interface ErrorLog {
+  error(obj: object, msg: string): void;
+}
+
+export function installErrorHandling(app: FastifyInstance, log: ErrorLog): void {
   app.setErrorHandler((err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply) => {
     if (err instanceof ServiceError) return sendService(reply, err);
     if (err instanceof OAuthError) return sendOAuth(reply, err);
     const mapped = fromFastify(err as FastifyError);
     if (mapped) return sendService(reply, mapped);
-    req.log.error({ err: { name: err.name, message: err.message, stack: err.stack } }, 'unhandled error');
+    log.error({ reqId: req.id, err: { name: err.name, message: err.message, stack: err.stack } }, 'unhandled error');
     return sendService(reply, errors.internal());
   });
   app.setNotFoundHandler((req, reply) => sendService(reply, errors.notFound(req.url.split('?')[0] ?? '')));

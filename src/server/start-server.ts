@@ -138,9 +138,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
       },
     },
     https: { key: tls.key, cert: tls.cert },
-    // Per-request logs are info level; the server logs only warnings and errors
-    // from inside request handling (never bodies, headers or tokens).
-    logger: ['silent', 'fatal', 'error'].includes(config.logLevel) ? { level: config.logLevel } : { level: 'warn' },
+    log,
   });
   await app.listen({ port: config.port, host: config.host });
 
