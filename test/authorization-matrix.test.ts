@@ -109,7 +109,7 @@ describe('authorization matrix', () => {
     it(`access policy [${permissions.join(', ') || 'none'}]`, async () => {
       const p = await newServicePrincipal(server, `policy ${permissions.join('+')}`);
       if (permissions.length > 0) assert.equal((await setPolicy(server, vaultId('matrix-policy'), 'add', p.id, permissions)).status, 200);
-      await check(p, row(cells), policy, `policy ${permissions}`, 'AccessDenied');
+      await check(p, row(cells), policy, `policy ${permissions}`, 'ForbiddenByPolicy');
     });
   }
 
@@ -120,7 +120,7 @@ describe('authorization matrix', () => {
     assert.equal((await assignRole(server, vaultId('matrix-rbac'), ROLE_IDS['Key Vault Secrets User'], outer)).status, 201);
     await check(member, row(RBAC_AT_VAULT['Key Vault Secrets User']), rbac, 'nested group rbac', 'ForbiddenByRbac');
     assert.equal((await setPolicy(server, vaultId('matrix-policy'), 'add', inner, ['get'])).status, 200);
-    await check(member, row(POLICIES[0]![1]), policy, 'group policy', 'AccessDenied');
+    await check(member, row(POLICIES[0]![1]), policy, 'group policy', 'ForbiddenByPolicy');
   });
 
   it('a time-bound assignment grants until its end time, then denies and is removed', async () => {

@@ -105,7 +105,7 @@ export function createAuthorizer(deps: { index: AccessIndex; catalog: RoleCatalo
       if (match) return { model: 'accessPolicy', allowed: true, rbac: null, policy: match };
       throw errors.forbidden(
         `The user, group or application '${callerLabel(caller)}' does not have secrets ${operation.permission} permission on key vault '${vault.name};location=${vault.location}'. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125287`,
-        'AccessDenied',
+        'ForbiddenByPolicy',
       );
     },
     async authorizeManagement(caller, action, scope) {
