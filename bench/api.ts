@@ -63,8 +63,15 @@ export function createApi(c: Coffer) {
         properties: { tenantId: b.tenantId, sku: { family: 'A', name: 'standard' }, accessPolicies: [policy(b.objectId, ['all'])], ...properties },
       });
     },
+    /** Sets the vault's whole access policy list (accessPolicies/replace only merges per identity). */
     async setAccessPolicies(vault: string, entries: object[]) {
-      await arm('PUT', `${vaultId(vault)}/accessPolicies/replace?api-version=2023-07-01`, { properties: { accessPolicies: entries } });
+      await arm('PUT', `${vaultId(vault)}?api-version=2023-07-01`, {
+        location: 'local',
+        properties: { tenantId: b.tenantId, sku: { family: 'A', name: 'standard' }, accessPolicies: entries },
+      });
+      const r = await arm('GET', `${vaultId(vault)}?api-version=2023-07-01`);
+      const count = r.json<{ properties: { accessPolicies: unknown[] } }>().properties.accessPolicies.length;
+      if (count !== entries.length) throw new Error(`${vault}: ${count} access policies, expected ${entries.length}`);
     },
     async newServicePrincipal(displayName: string): Promise<Principal> {
       const r = await arm('POST', '/v1.0/servicePrincipals', { displayName });

@@ -54,6 +54,22 @@ export function rssMb(pid: number): number | null {
   }
 }
 
+/** CPU seconds (user + system, all threads) the process has used so far; Linux clock ticks are 1/100 s. */
+export function cpuSeconds(pid: number): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** Busy CPU seconds of the whole machine so far (all cores, /proc/stat). */
+export function machineBusySeconds(): number {
+  const [, user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).map(Number);
+  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / 100;
+}
+
 export async function startCoffer(serverNodeArgs: string[] = []): Promise<Coffer> {
   const port = await freePort();
   const dataDir = tempDir('coffer-bench-data-');

@@ -33,13 +33,16 @@ export interface LoadResult {
   errors: number;
   timeouts: number;
   seconds: number;
+  /** The load generator's own CPU use during the measured run (100 = one core). */
+  cpuPercent: number;
   statusCodes: Record<string, number>;
 }
 
 export const DURATION = Number(process.env.BENCH_DURATION ?? 5);
-export const WARMUP = Number(process.env.BENCH_WARMUP ?? 1);
+export const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
 
-export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
+/** `onMeasuring` is called when the measured run starts (after the warm-up). */
+export async function runLoad(spec: LoadSpec, onMeasuring?: () => void): Promise<LoadResult> {
   const worker = spawnWorker('load.ts');
   const limitMs = ((spec.amount ? 900 : (spec.duration ?? DURATION) + (spec.warmup ?? 0)) + 60) * 1000;
   try {
@@ -49,7 +52,8 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
         rej(new Error(msg));
       };
       const timer = setTimeout(() => fail(`load worker timed out after ${limitMs} ms`), limitMs);
-      worker.once('message', (m: { result?: LoadResult; error?: string }) => {
+      worker.on('message', (m: { measuring?: true; result?: LoadResult; error?: string }) => {
+        if (m.measuring) return onMeasuring?.();
         clearTimeout(timer);
         if (m.result) res(m.result);
         else rej(new Error(`load worker failed: ${m.error}`));

@@ -1,0 +1,115 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from './children.js';
+import type { Extra, Row } from './context.js';
+
+// The results: a markdown table of the measurements, the other measurements
+// (setup times, cold starts), the issue's targets with pass/fail, and the
+// machine; printed and written to bench-results/latest.{md,json}.
+
+export interface Machine {
+  nproc: number;
+  cpuModel: string;
+  memoryGiB: number;
+  node: string;
+  durationSeconds: number;
+  /** 1-minute load averages when the run started and ended (other work on the machine skews results). */
+  loadBefore: number;
+  loadAfter: number;
+  /** The coffer commit measured (and whether src/ had uncommitted changes). */
+  commit: string;
+}
+
+function commit(): string {
+  try {
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--', 'src') ? ' + uncommitted src/ changes' : ''}`;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export const loadAverage = (): number => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+
+export interface Target {
+  target: string;
+  measured: string;
+  pass: boolean | null;
+}
+
+export function machine(durationSeconds: number, loadBefore: number): Machine {
+  const model = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpus()[0]?.model ?? 'unknown';
+  return { nproc: cpus().length, cpuModel: model.trim(), memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10, node: process.version, durationSeconds, loadBefore, loadAfter: loadAverage(), commit: commit() };
+}
+
+/** The measurement with that key; of repeated ones (alternating rounds), the fastest. */
+const find = (rows: Row[], key: string) => rows.filter((r) => r.key === key).reduce<Row | undefined>((best, r) => (!best || r.rps > best.rps ? r : best), undefined);
+const extraOf = (extras: Extra[], key: string) => extras.find((e) => e.key === key);
+const fmt = (n: number | null | undefined, digits = 0) => (n === null || n === undefined ? '—' : n.toLocaleString('en-US', { maximumFractionDigits: digits }));
+
+function ratioTarget(label: string, row: Row | undefined, min: number): Target {
+  if (!row || row.ratio === null) return { target: label, measured: 'not measured', pass: null };
+  return { target: label, measured: `${fmt(row.ratio, 2)}× (${fmt(row.rps)} req/s)`, pass: row.ratio >= min && !row.note };
+}
+
+function withinTarget(label: string, rows: Row[], fewKey: string, manyKey: string): Target {
+  const few = find(rows, fewKey);
+  const many = find(rows, manyKey);
+  if (!few || !many) return { target: label, measured: 'not measured', pass: null };
+  const change = many.rps / few.rps - 1;
+  const runs = rows.filter((r) => r.key === fewKey).length;
+  const pct = `${change >= 0 ? '+' : ''}${fmt(change * 100, 1)} %${runs > 1 ? `, best of ${runs} alternating runs each` : ''}`;
+  return { target: label, measured: `${fmt(many.rps)} vs ${fmt(few.rps)} req/s (${pct})`, pass: change >= -0.1 && !few.note && !many.note };
+}
+
+export function evaluate(rows: Row[], extras: Extra[], { bigCount, assignments }: { bigCount: number; assignments: number }): Target[] {
+  const get16 = find(rows, 'get@16');
+  const coffer = rows.filter((r) => !r.key.startsWith('baseline') && r.rssMb !== null);
+  const maxRss = coffer.reduce<Row | null>((m, r) => (m === null || r.rssMb! > m.rssMb! ? r : m), null);
+  const big = `${bigCount.toLocaleString('en-US')} secrets`;
+  const targets: Target[] = [
+    ratioTarget('GET secret at 64 connections ≥ 0.5× baseline', find(rows, 'get@64'), 0.5),
+    get16 ? { target: 'GET secret p99 at 16 connections ≤ 10 ms', measured: `${fmt(get16.p99, 1)} ms`, pass: get16.p99 <= 10 } : { target: 'GET p99 at 16 connections ≤ 10 ms', measured: 'not measured', pass: null },
+    ratioTarget('durable SET at 64 connections ≥ 0.25× baseline', find(rows, 'set@64'), 0.25),
+    withinTarget(`GET with ${assignments.toLocaleString('en-US')} role assignments within 10 % of 10`, rows, 'rbac@10', `rbac@${assignments}`),
+    withinTarget('GET with 1,024 access policies within 10 % of 10', rows, 'ap@10', 'ap@1024'),
+    withinTarget(`GET in a vault with ${big} within 10 % of 100 secrets`, rows, 'scale-get@100', `scale-get@${bigCount}`),
+  ];
+  for (const key of ['cold-small', 'cold-big']) {
+    const e = extraOf(extras, key);
+    targets.push(e ? { target: `${e.what} ≤ 1.5 s`, measured: `${fmt(e.value / 1000, 2)} s`, pass: e.value <= 1500 } : { target: `cold start (${key}) ≤ 1.5 s`, measured: 'not measured', pass: null });
+  }
+  targets.push(maxRss ? { target: 'server RSS ≤ 150 MB (highest after any measurement)', measured: `${maxRss.rssMb} MB (after "${maxRss.scenario}")`, pass: maxRss.rssMb! <= 150 } : { target: 'server RSS ≤ 150 MB', measured: 'not measured', pass: null });
+  return targets;
+}
+
+export function markdown(m: Machine, rows: Row[], extras: Extra[], targets: Target[]): string {
+  const lines = [
+    `coffer ${m.commit}. Machine: ${m.nproc} × ${m.cpuModel}, ${m.memoryGiB} GiB RAM, Node ${m.node}; load average ${m.loadBefore} before the run, ${m.loadAfter} after; load generator: autocannon in its own process; bench run ${fmt(m.durationSeconds)} s.`,
+    '',
+    '| scenario | connections | req/s | p50 ms | p99 ms | × baseline | server RSS MB | CPU % server / load gen / other |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.scenario}${r.note ? ` ⚠ ${r.note}` : ''} | ${r.connections} | ${fmt(r.rps)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${r.ratio === null ? '—' : fmt(r.ratio, 2)} | ${fmt(r.rssMb)} | ${fmt(r.serverCpuPercent)} / ${fmt(r.loadgenCpuPercent)} / ${fmt(r.otherCpuPercent)} |`),
+    '',
+    '| other measurement | value |',
+    '|---|---:|',
+    ...extras.map((e) => `| ${e.what} | ${fmt(e.value, e.unit === 's' ? 1 : 0)} ${e.unit} |`),
+    '',
+    '| target | measured | result |',
+    '|---|---|---|',
+    ...targets.map((t) => `| ${t.target} | ${t.measured} | ${t.pass === null ? '—' : t.pass ? 'pass' : '**fail**'} |`),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+export function writeResults(m: Machine, rows: Row[], extras: Extra[], targets: Target[]): string {
+  const md = markdown(m, rows, extras, targets);
+  const dir = join(ROOT, 'bench-results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'latest.md'), md);
+  writeFileSync(join(dir, 'latest.json'), JSON.stringify({ date: new Date().toISOString(), machine: m, rows, extras, targets }, null, 2) + '\n');
+  return md;
+}
