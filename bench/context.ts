@@ -49,10 +49,10 @@ export interface Bench {
 
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
 const QUIET_PERCENT = 25;
-const QUIET_MAX_WAIT_MS = Number(process.env.BENCH_QUIET_WAIT ?? 20) * 1000;
+const QUIET_MAX_WAIT_MS = Number(process.env.BENCH_QUIET_WAIT ?? 10) * 1000;
 
 /**
- * Waits (at most BENCH_QUIET_WAIT seconds, default 20) until the machine is
+ * Waits (at most BENCH_QUIET_WAIT seconds, default 10) until the machine is
  * nearly idle over half a second, so that a measurement does not start while
  * other work runs. Returns the milliseconds waited.
  */
@@ -84,7 +84,7 @@ export function createBench(coffer: Coffer, api: Api): Bench {
     async measure(key, scenario, spec, pid) {
       const full: LoadSpec = { port: coffer.port, host: `localhost:${coffer.port}`, servername: 'localhost', ...spec };
       const waited = await quiet();
-      if (waited > 0) log(`waited ${(waited / 1000).toFixed(1)} s for other work on the machine to stop`);
+      if (waited >= 500) log(`waited ${(waited / 1000).toFixed(1)} s for other work on the machine to stop`);
       const target = pid ?? coffer.pid();
       let cpu0: number | null = null;
       let busy0 = 0;
