@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../test/support/server-fixture.js';
 import { join } from 'node:path';
 import { exited, ROOT, spawnTracked, stopChild, tempDir } from './children.js';
 import { httpClient } from './http.js';
@@ -35,15 +35,8 @@ export interface Coffer {
   logs(): string;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? res(addr.port) : rej(new Error('no free port'))));
-    });
-  });
-}
+// One free-port helper for tests and bench alike.
+export { freePort };
 
 export function rssMb(pid: number): number | null {
   try {

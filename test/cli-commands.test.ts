@@ -163,7 +163,8 @@ describe('coffer CLI commands', () => {
     await cli('ad', 'group', 'member', 'add', '--group', 'connectors', '--member-id', shown.id);
     assert.deepEqual((await json<Array<{ id: string }>>('ad', 'group', 'member', 'list', '--group', group.id)).map((m) => m.id), [shown.id]);
     assert.ok((await json<Array<{ id: string }>>('ad', 'group', 'list')).some((g) => g.id === group.id));
-    assert.ok((await json<Array<{ userPrincipalName: string }>>('ad', 'user', 'list')).length >= 0);
+    await cli('ad', 'user', 'create', '--user-principal-name', 'lee@coffer.local', '--display-name', 'Lee', '--password', 'a long password', '-o', 'none');
+    assert.ok((await json<Array<{ userPrincipalName: string }>>('ad', 'user', 'list')).some((u) => u.userPrincipalName === 'lee@coffer.local'));
     await cli('ad', 'sp', 'delete', '--id', sp.appId);
     await fails(['ad', 'sp', 'show', '--id', sp.appId], /doesn't exist/);
   });

@@ -81,7 +81,8 @@ export function registerSecretRoutes(app: FastifyInstance, deps: { urls: Urls; s
     const after = decodeToken(req.query.$skiptoken);
     await allow(req, 'list');
     const page = await secrets.list(requireVault(req), max, after);
-    return { value: page.items.map((m) => secretItem(wire(req), m, false)), nextLink: nextLink(req, '/secrets', page.next, max) };
+    const ctx = wire(req);
+    return { value: page.items.map((m) => secretItem(ctx, m, false)), nextLink: nextLink(req, '/secrets', page.next, max) };
   });
 
   app.get('/secrets/:name/versions', op('listVersions'), async (req: Req) => {
@@ -90,7 +91,8 @@ export function registerSecretRoutes(app: FastifyInstance, deps: { urls: Urls; s
     const after = decodeToken(req.query.$skiptoken);
     await allow(req, 'listVersions', n);
     const page = await secrets.listVersions(requireVault(req), n, max, after);
-    return { value: page.items.map((m) => secretItem(wire(req), m, true)), nextLink: nextLink(req, `/secrets/${n}/versions`, page.next, max) };
+    const ctx = wire(req);
+    return { value: page.items.map((m) => secretItem(ctx, m, true)), nextLink: nextLink(req, `/secrets/${n}/versions`, page.next, max) };
   });
 
   const update = async (req: Req) => {
@@ -115,7 +117,8 @@ export function registerSecretRoutes(app: FastifyInstance, deps: { urls: Urls; s
     const after = decodeToken(req.query.$skiptoken);
     await allow(req, 'listDeleted');
     const page = await secrets.listDeleted(requireVault(req), max, after);
-    return { value: page.items.map((d) => deletedSecretItem(wire(req), d.meta, d.deleted)), nextLink: nextLink(req, '/deletedsecrets', page.next, max) };
+    const ctx = wire(req);
+    return { value: page.items.map((d) => deletedSecretItem(ctx, d.meta, d.deleted)), nextLink: nextLink(req, '/deletedsecrets', page.next, max) };
   });
   app.get('/deletedsecrets/:name', op('getDeleted'), async (req: Req) => {
     const n = name(req);

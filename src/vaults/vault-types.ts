@@ -1,4 +1,5 @@
 import type { VaultRow } from '../storage/store-types.js';
+import { vaultScope } from '../authorization/scopes.js';
 
 /** The vault settings that govern data-plane behaviour, read from ARM properties. */
 export interface VaultPolicy {
@@ -29,5 +30,4 @@ export function recoveryLevel(policy: VaultPolicy): string {
   return custom ? 'CustomizedRecoverable+Purgeable' : 'Recoverable+Purgeable';
 }
 
-export const vaultResourceId = (v: Pick<VaultRow, 'subscriptionId' | 'resourceGroup' | 'name'>): string =>
-  `/subscriptions/${v.subscriptionId}/resourceGroups/${v.resourceGroup}/providers/Microsoft.KeyVault/vaults/${v.name}`;
+export const vaultResourceId = (v: Pick<VaultRow, 'subscriptionId' | 'resourceGroup' | 'name'>): string => vaultScope(v.subscriptionId, v.resourceGroup, v.name);
