@@ -26,6 +26,8 @@ const debianPackages = [
   { pkg: 'azure-cli', check: 'test -x /usr/bin/az' },
   { pkg: 'mariadb-server', check: 'test -x /usr/sbin/mariadbd' },
   { pkg: 'postgresql', check: 'ls /usr/lib/postgresql/*/bin/postgres' },
+  // The portal's browser tests drive Debian's Chromium through playwright-core.
+  { pkg: 'chromium', check: 'test -x /usr/bin/chromium' },
 ];
 const missing = debianPackages.filter((p) => !has(p.check)).map((p) => p.pkg);
 if (missing.length > 0) {
@@ -39,9 +41,11 @@ if (missing.length > 0) {
   sh('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env });
 }
 
-sh('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root });
-// The tests are TypeScript too: typecheck them with the sources.
+// The server (tsc) and the portal (Vite).
+sh('npm', ['run', 'build', '--silent'], { cwd: root });
+// The tests and the portal are TypeScript too: typecheck them with the sources.
 sh('npx', ['tsc', '-p', 'tsconfig.test.json'], { cwd: root });
+sh('npx', ['tsc', '-p', 'portal/tsconfig.json'], { cwd: root });
 
 // One CA for the whole run: servers issue their certificates from it.
 const caDir = join(tmp, 'ca');

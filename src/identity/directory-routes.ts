@@ -199,6 +199,16 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
       return reply.status(204).send();
     });
 
+    // Graph's batch lookup, which the portal uses to name the principals of role assignments.
+    graph.post('/v1.0/directoryObjects/getByIds', async (req: Req) => {
+      const ids = body(req).ids;
+      if (!Array.isArray(ids) || ids.length > 1000 || !ids.every((id) => typeof id === 'string')) {
+        throw graphError(400, 'Request_BadRequest', "The property 'ids' must be an array of at most 1000 object ids.");
+      }
+      const found = await Promise.all((ids as string[]).filter((id) => GUID_RE.test(id)).map((id) => directory.get(id.toLowerCase())));
+      return { value: found.filter((p): p is PrincipalRow => p !== null).map(objectResource) };
+    });
+
     // coffer: one search across users, groups and service principals (the portal's "Select members").
     graph.get('/coffer/directory/search', async (req: Req) => ({
       value: (await directory.search(String(req.query.q ?? ''), 50)).map(objectResource),

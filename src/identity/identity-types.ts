@@ -26,6 +26,10 @@ export const PUBLIC_CLIENTS: Record<string, string> = {
   '04b07795-8ddb-461a-bbee-02f9e1bf7b46': 'Microsoft Azure CLI',
   '1950a258-227b-4e31-a9cf-717495945fc2': 'Microsoft Azure PowerShell',
   'c0ffee00-0000-4000-8000-0000000000c1': 'coffer CLI',
+  'c0ffee00-0000-4000-8000-0000000000c2': 'coffer portal',
 };
+
+/** The web portal's client id (a public client using the code flow with PKCE). */
+export const PORTAL_CLIENT_ID = 'c0ffee00-0000-4000-8000-0000000000c2';
 
 export const GUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

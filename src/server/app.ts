@@ -28,6 +28,8 @@ import { installAuditHook } from '../audit/audit-hook.js';
 import type { Throttle } from './throttle.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import './request-context.js';
+import { installPortalCors } from './portal-cors.js';
+import { findPortalBuild, registerPortalRoutes } from '../portal/portal-routes.js';
 
 // HTTP wiring. One server serves two kinds of host, as Azure does with two
 // DNS names: `{vault}.{suffix}` is a vault's data plane; any other host is
@@ -53,6 +55,8 @@ export interface AppDeps extends ArmDeps {
   https?: { key: string; cert: string };
   /** Where request-path errors are logged (never bodies, headers or tokens). */
   log: ErrorLog;
+  /** The portal's static build; found next to the server code when not given. */
+  portalBuildDir?: string | null;
 }
 
 const DEFAULT_BODY_LIMIT = 256 * 1024;
@@ -86,6 +90,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     const clientRequestId = req.headers['x-ms-client-request-id'];
     if (typeof clientRequestId === 'string' && clientRequestId.length <= 128) reply.header('x-ms-client-request-id', clientRequestId);
   });
+  installPortalCors(app, deps.urls.authority);
 
   // Vault hosts: the Key Vault data plane.
   app.register(async (dataPlane) => {
@@ -115,6 +120,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       registerDeviceLoginPage(open, { directory: deps.directory, deviceCodes: deps.deviceCodes });
       registerAuthorizePage(open, { authority: deps.urls.authority, tenantId: deps.tenantId, directory: deps.directory, authCodes: deps.authCodes, grants: deps.grants });
       registerMetadataRoutes(open, { urls: deps.urls, port: deps.port });
+      registerPortalRoutes(open, { urls: deps.urls, tenantId: deps.tenantId, subscriptionId: deps.subscriptionId, buildDir: deps.portalBuildDir === undefined ? findPortalBuild() : deps.portalBuildDir });
       open.get('/healthz', async (_req, reply) => {
         const audit = deps.audit.health();
         return reply.status(audit.healthy ? 200 : 503).send({ status: audit.healthy ? 'ok' : 'degraded', audit });

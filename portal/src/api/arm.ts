@@ -1,0 +1,70 @@
+import { config } from '../config';
+import { call } from './http';
+import type { AccessPolicy, Page, ResourceGroup, RoleAssignment, RoleDefinition, Vault, AccessReport } from './types';
+
+// The management plane: Azure Resource Manager paths on this origin.
+
+const VAULTS_API = 'api-version=2023-07-01';
+const AUTHZ_API = 'api-version=2022-04-01';
+const RG_API = 'api-version=2021-04-01';
+
+const arm = <T>(method: string, path: string, body?: unknown) => call<T>('management', method, `${config().authority}${path}`, body);
+const subscription = () => `/subscriptions/${config().subscriptionId}`;
+export const vaultPath = (rg: string, name: string) => `${subscription()}/resourceGroups/${encodeURIComponent(rg)}/providers/Microsoft.KeyVault/vaults/${encodeURIComponent(name)}`;
+
+/** "rg" out of an ARM resource id. */
+export const resourceGroupOf = (id: string) => /\/resourceGroups\/([^/]+)/i.exec(id)?.[1] ?? '';
+
+export const listVaults = () => arm<Page<Vault>>('GET', `${subscription()}/providers/Microsoft.KeyVault/vaults?${VAULTS_API}`);
+export const getVault = (rg: string, name: string) => arm<Vault>('GET', `${vaultPath(rg, name)}?${VAULTS_API}`);
+export const listResourceGroups = () => arm<Page<ResourceGroup>>('GET', `${subscription()}/resourcegroups?${RG_API}`);
+export const createResourceGroup = (name: string, location: string) => arm<ResourceGroup>('PUT', `${subscription()}/resourcegroups/${encodeURIComponent(name)}?${RG_API}`, { location });
+export const checkVaultName = (name: string) =>
+  arm<{ nameAvailable: boolean; message?: string }>('POST', `${subscription()}/providers/Microsoft.KeyVault/checkNameAvailability?${VAULTS_API}`, { name, type: 'Microsoft.KeyVault/vaults' });
+
+export interface NewVault {
+  resourceGroup: string;
+  name: string;
+  location: string;
+  rbac: boolean;
+  retentionDays: number;
+  purgeProtection: boolean;
+  /** As the Azure portal does, the creator gets full access when the vault uses access policies. */
+  creatorObjectId: string;
+}
+
+export function createVault(v: NewVault) {
+  const creatorPolicy: AccessPolicy = { tenantId: config().tenantId, objectId: v.creatorObjectId, permissions: { secrets: ['get', 'list', 'set', 'delete', 'recover', 'backup', 'restore'] } };
+  return arm<Vault>('PUT', `${vaultPath(v.resourceGroup, v.name)}?${VAULTS_API}`, {
+    location: v.location,
+    properties: {
+      tenantId: config().tenantId,
+      sku: { family: 'A', name: 'standard' },
+      enableRbacAuthorization: v.rbac,
+      enableSoftDelete: true,
+      softDeleteRetentionInDays: v.retentionDays,
+      ...(v.purgeProtection ? { enablePurgeProtection: true } : {}),
+      accessPolicies: v.rbac ? [] : [creatorPolicy],
+    },
+  });
+}
+
+export const setPermissionModel = (rg: string, name: string, rbac: boolean) => arm<Vault>('PATCH', `${vaultPath(rg, name)}?${VAULTS_API}`, { properties: { enableRbacAuthorization: rbac } });
+
+export const changeAccessPolicy = (rg: string, name: string, operation: 'add' | 'replace' | 'remove', policy: AccessPolicy) =>
+  arm<unknown>('PUT', `${vaultPath(rg, name)}/accessPolicies/${operation}?${VAULTS_API}`, { properties: { accessPolicies: [policy] } });
+
+export const listRoleDefinitions = () => arm<Page<RoleDefinition>>('GET', `${subscription()}/providers/Microsoft.Authorization/roleDefinitions?${AUTHZ_API}`);
+
+/** Assignments that apply at a scope: the scope's own and inherited ones. */
+export const listRoleAssignments = (scope: string) => arm<Page<RoleAssignment>>('GET', `${scope}/providers/Microsoft.Authorization/roleAssignments?$filter=atScope()&${AUTHZ_API}`);
+
+export function createRoleAssignment(scope: string, roleDefinitionId: string, principalId: string, options: { description?: string; endDateTime?: string }) {
+  return arm<RoleAssignment>('PUT', `${scope}/providers/Microsoft.Authorization/roleAssignments/${crypto.randomUUID()}?${AUTHZ_API}`, {
+    properties: { roleDefinitionId, principalId, ...(options.description ? { description: options.description } : {}), ...(options.endDateTime ? { endDateTime: options.endDateTime } : {}) },
+  });
+}
+
+export const deleteRoleAssignment = (id: string) => arm<RoleAssignment>('DELETE', `${id}?${AUTHZ_API}`);
+
+export const checkAccess = (principalId: string, scope: string) => arm<AccessReport>('POST', '/coffer/check-access', { principalId, scope });

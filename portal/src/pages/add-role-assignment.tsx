@@ -1,0 +1,252 @@
+import { useState } from 'react';
+import { createRoleAssignment, listRoleDefinitions } from '../api/arm';
+import { kindOf } from '../api/directory';
+import type { DirectoryObject, RoleDefinition } from '../api/types';
+import { navigate } from '../router';
+import { ErrorNotice, Loaded } from '../ui/feedback';
+import { fromLocalInput } from '../ui/format';
+import { Tabs } from '../ui/tabs';
+import { notify } from '../ui/toasts';
+import { useAsync } from '../ui/use-async';
+import { MemberPicker } from './directory-search';
+import { PRIVILEGED_ROLES } from './iam-shared';
+import { vaultPage, type VaultContext } from './vault-shell';
+
+// Add role assignment: Role, Members, Review + assign, as in Azure's wizard.
+
+type Step = 'role' | 'members' | 'review';
+
+function RoleStep({ roles, role, onPick }: { roles: RoleDefinition[]; role: RoleDefinition | null; onPick: (r: RoleDefinition) => void }) {
+  const [filter, setFilter] = useState('');
+  const [kind, setKind] = useState('job');
+  const q = filter.trim().toLowerCase();
+  const shown = roles.filter(
+    (r) => (kind === 'job') !== PRIVILEGED_ROLES.has(r.properties.roleName) && (!q || `${r.properties.roleName} ${r.properties.description} ${r.name}`.toLowerCase().includes(q)),
+  );
+  return (
+    <>
+      <p>A role definition is a collection of permissions. You can use the built-in roles or you can create your own custom roles.</p>
+      <Tabs
+        label="Role kinds"
+        active={kind}
+        onSelect={setKind}
+        tabs={[
+          { id: 'job', label: 'Job function roles' },
+          { id: 'privileged', label: 'Privileged administrator roles' },
+        ]}
+      />
+      <label className="search">
+        <span className="visually-hidden">Search roles</span>
+        <input type="search" placeholder="Search by role name, description, permission, or ID" value={filter} onChange={(e) => setFilter(e.target.value)} />
+      </label>
+      <table>
+        <caption className="visually-hidden">Roles</caption>
+        <thead>
+          <tr>
+            <th scope="col">
+              <span className="visually-hidden">Select</span>
+            </th>
+            <th scope="col">Name</th>
+            <th scope="col">Description</th>
+            <th scope="col">Type</th>
+          </tr>
+        </thead>
+        <tbody>
+          {shown.map((r) => (
+            <tr key={r.id} className={role?.id === r.id ? 'selected' : undefined} onClick={() => onPick(r)}>
+              <td>
+                <input type="radio" name="role" aria-label={`Select ${r.properties.roleName}`} checked={role?.id === r.id} onChange={() => onPick(r)} />
+              </td>
+              <td>{r.properties.roleName}</td>
+              <td>{r.properties.description}</td>
+              <td>{r.properties.type === 'CustomRole' ? 'CustomRole' : 'BuiltInRole'}</td>
+            </tr>
+          ))}
+          {shown.length === 0 && (
+            <tr>
+              <td colSpan={4} className="empty">
+                No roles found.
+              </td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+    </>
+  );
+}
+
+export function AddRoleAssignment({ vault, rg }: VaultContext) {
+  const [roles] = useAsync(() => listRoleDefinitions(), []);
+  const [step, setStep] = useState<Step>('role');
+  const [role, setRole] = useState<RoleDefinition | null>(null);
+  const [members, setMembers] = useState<DirectoryObject[]>([]);
+  const [picking, setPicking] = useState(false);
+  const [description, setDescription] = useState('');
+  const [timeBound, setTimeBound] = useState(false);
+  const [endsAt, setEndsAt] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<Error | null>(null);
+  const back = vaultPage(rg, vault.name, '/iam');
+  const ready = role !== null && members.length > 0 && (!timeBound || endsAt !== '');
+  const order: Step[] = ['role', 'members', 'review'];
+
+  async function assign() {
+    if (!role) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const end = timeBound ? fromLocalInput(endsAt) : undefined;
+      for (const m of members) {
+        await createRoleAssignment(vault.id, role.id, m.id, { description, endDateTime: end === undefined ? undefined : new Date(end * 1000).toISOString() });
+      }
+      notify(`Added role assignment: ${members.map((m) => m.displayName).join(', ')} ${members.length === 1 ? 'was' : 'were'} assigned the role ${role.properties.roleName} for ${vault.name}.`);
+      navigate(back);
+    } catch (err) {
+      setError(err as Error);
+      setBusy(false);
+    }
+  }
+
+  // "Review + assign" moves to the review tab first, and assigns from there.
+  const reviewOrAssign = () => (step === 'review' ? void assign() : setStep('review'));
+
+  return (
+    <>
+      <h2>Add role assignment</h2>
+      <Tabs
+        label="Add role assignment steps"
+        active={step}
+        onSelect={(s) => setStep(s as Step)}
+        tabs={[
+          { id: 'role', label: 'Role' },
+          { id: 'members', label: 'Members', disabled: role === null },
+          { id: 'review', label: 'Review + assign', disabled: !ready },
+        ]}
+      />
+      <div role="tabpanel" aria-labelledby={`tab-${step}`} className="tabpanel">
+        {step === 'role' && <Loaded state={roles} label="Loading roles">{({ value }) => <RoleStep roles={value} role={role} onPick={setRole} />}</Loaded>}
+        {step === 'members' && (
+          <div className="form">
+            <p>
+              Selected role: <strong>{role?.properties.roleName}</strong>
+            </p>
+            <fieldset>
+              <legend>Assign access to</legend>
+              <label className="inline">
+                <input type="radio" name="assign-to" defaultChecked />
+                User, group, or service principal
+              </label>
+              <label className="inline">
+                <input type="radio" name="assign-to" disabled />
+                Managed identity (not available in coffer)
+              </label>
+            </fieldset>
+            <fieldset>
+              <legend>Members</legend>
+              <button type="button" className="link" onClick={() => setPicking(true)}>
+                + Select members
+              </button>
+              {members.length > 0 && (
+                <table>
+                  <caption className="visually-hidden">Selected members</caption>
+                  <thead>
+                    <tr>
+                      <th scope="col">Name</th>
+                      <th scope="col">Type</th>
+                      <th scope="col">
+                        <span className="visually-hidden">Remove</span>
+                      </th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {members.map((m) => (
+                      <tr key={m.id}>
+                        <td>{m.displayName}</td>
+                        <td>{kindOf(m)}</td>
+                        <td>
+                          <button type="button" className="link" aria-label={`Remove ${m.displayName}`} onClick={() => setMembers(members.filter((x) => x.id !== m.id))}>
+                            Remove
+                          </button>
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              )}
+            </fieldset>
+            <label>
+              Description
+              <input value={description} maxLength={1024} onChange={(e) => setDescription(e.target.value)} placeholder="Optional" />
+            </label>
+            <fieldset>
+              <legend>Assignment duration</legend>
+              <label className="inline">
+                <input type="radio" name="duration" checked={!timeBound} onChange={() => setTimeBound(false)} />
+                Permanent
+              </label>
+              <label className="inline">
+                <input type="radio" name="duration" checked={timeBound} onChange={() => setTimeBound(true)} />
+                Time bound
+              </label>
+              {timeBound && (
+                <label>
+                  Assignment end
+                  <input type="datetime-local" required value={endsAt} onChange={(e) => setEndsAt(e.target.value)} />
+                </label>
+              )}
+            </fieldset>
+          </div>
+        )}
+        {step === 'review' && role && (
+          <dl className="essentials">
+            <div>
+              <dt>Role</dt>
+              <dd>{role.properties.roleName}</dd>
+            </div>
+            <div>
+              <dt>Scope</dt>
+              <dd className="mono">{vault.id}</dd>
+            </div>
+            <div>
+              <dt>Members</dt>
+              <dd>{members.map((m) => `${m.displayName} (${kindOf(m)})`).join(', ')}</dd>
+            </div>
+            <div>
+              <dt>Description</dt>
+              <dd>{description || 'No description'}</dd>
+            </div>
+            <div>
+              <dt>Duration</dt>
+              <dd>{timeBound ? `Until ${new Date(endsAt).toLocaleString()}` : 'Permanent'}</dd>
+            </div>
+          </dl>
+        )}
+      </div>
+      {error && <ErrorNotice error={error} />}
+      <div className="wizard-footer">
+        <button type="button" className="primary" disabled={!ready || busy} onClick={reviewOrAssign}>
+          Review + assign
+        </button>
+        <button type="button" disabled={step === 'role'} onClick={() => setStep(order[order.indexOf(step) - 1]!)}>
+          Previous
+        </button>
+        <button type="button" disabled={step === 'review' || (step === 'role' && !role) || (step === 'members' && !ready)} onClick={() => setStep(order[order.indexOf(step) + 1]!)}>
+          Next
+        </button>
+        <button type="button" onClick={() => navigate(back)}>
+          Cancel
+        </button>
+      </div>
+      {picking && (
+        <MemberPicker
+          initial={members}
+          onClose={() => setPicking(false)}
+          onDone={(picked) => {
+            setMembers(picked);
+            setPicking(false);
+          }}
+        />
+      )}
+    </>
+  );
+}

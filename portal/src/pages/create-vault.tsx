@@ -1,0 +1,131 @@
+import { useState, type FormEvent } from 'react';
+import { checkVaultName, createResourceGroup, createVault, listResourceGroups } from '../api/arm';
+import type { User } from '../auth/session';
+import { navigate } from '../router';
+import { ErrorNotice, Loaded } from '../ui/feedback';
+import { PageTitle, Shell } from '../ui/layout';
+import { notify } from '../ui/toasts';
+import { useAsync } from '../ui/use-async';
+import { vaultPage } from './vault-shell';
+
+// Create a key vault: resource group, name, region, recovery options and
+// permission model, as on Azure's "Create a key vault" page.
+
+const NEW_GROUP = '__new__';
+
+export function CreateVault({ user }: { user: User }) {
+  const [groups] = useAsync(() => listResourceGroups(), []);
+  const [group, setGroup] = useState('');
+  const [newGroup, setNewGroup] = useState('');
+  const [name, setName] = useState('');
+  const [location, setLocation] = useState('local');
+  const [retention, setRetention] = useState(90);
+  const [purgeProtection, setPurgeProtection] = useState(false);
+  const [rbac, setRbac] = useState(true);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<Error | null>(null);
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const available = await checkVaultName(name);
+      if (!available.nameAvailable) throw new Error(available.message ?? `The vault name '${name}' is not available.`);
+      const rg = group === NEW_GROUP || group === '' ? newGroup.trim() : group;
+      if (!rg) throw new Error('Choose a resource group or name a new one.');
+      if (group === NEW_GROUP || group === '') await createResourceGroup(rg, location);
+      await createVault({ resourceGroup: rg, name, location, rbac, retentionDays: retention, purgeProtection, creatorObjectId: user.objectId });
+      notify(`Deployment succeeded: key vault ${name} was created.`);
+      navigate(vaultPage(rg, name));
+    } catch (err) {
+      setError(err as Error);
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Shell user={user} crumbs={[{ label: 'Key vaults', to: '/portal/' }, { label: 'Create a key vault' }]}>
+      <PageTitle title="Create a key vault" />
+      <Loaded state={groups} label="Loading resource groups">
+        {({ value }) => (
+          <form className="form" onSubmit={submit}>
+            <fieldset>
+              <legend>Project details</legend>
+              <label>
+                Resource group
+                <select value={group} onChange={(e) => setGroup(e.target.value)}>
+                  <option value="">{value.length ? 'Select a resource group' : 'No resource groups yet: create one'}</option>
+                  {value.map((g) => (
+                    <option key={g.id} value={g.name}>
+                      {g.name}
+                    </option>
+                  ))}
+                  <option value={NEW_GROUP}>Create new…</option>
+                </select>
+              </label>
+              {(group === NEW_GROUP || group === '') && (
+                <label>
+                  New resource group name
+                  <input value={newGroup} onChange={(e) => setNewGroup(e.target.value)} maxLength={90} pattern="[-\w._()]+" />
+                </label>
+              )}
+            </fieldset>
+            <fieldset>
+              <legend>Instance details</legend>
+              <label>
+                Key vault name
+                <input required value={name} onChange={(e) => setName(e.target.value)} minLength={3} maxLength={24} pattern="[a-zA-Z][a-zA-Z0-9\-]*[a-zA-Z0-9]" aria-describedby="vault-name-help" />
+              </label>
+              <p id="vault-name-help" className="help">
+                3–24 characters: letters, digits and dashes, starting with a letter.
+              </p>
+              <label>
+                Region
+                <input required value={location} onChange={(e) => setLocation(e.target.value)} />
+              </label>
+              <label>
+                Pricing tier
+                <select value="standard" disabled>
+                  <option value="standard">Standard</option>
+                </select>
+              </label>
+            </fieldset>
+            <fieldset>
+              <legend>Recovery options</legend>
+              <p className="help">Soft-delete is always on: deleted secrets can be recovered until the retention period ends.</p>
+              <label>
+                Days to retain deleted vaults
+                <input type="number" min={7} max={90} value={retention} onChange={(e) => setRetention(Number(e.target.value))} />
+              </label>
+              <label className="inline">
+                <input type="checkbox" checked={purgeProtection} onChange={(e) => setPurgeProtection(e.target.checked)} />
+                Enable purge protection (enforce a mandatory retention period for deleted vaults and vault objects)
+              </label>
+            </fieldset>
+            <fieldset>
+              <legend>Permission model</legend>
+              <label className="inline">
+                <input type="radio" name="model" checked={rbac} onChange={() => setRbac(true)} />
+                Azure role-based access control (recommended)
+              </label>
+              <label className="inline">
+                <input type="radio" name="model" checked={!rbac} onChange={() => setRbac(false)} />
+                Vault access policy
+              </label>
+            </fieldset>
+            {error && <ErrorNotice error={error} />}
+            <div className="actions">
+              <button type="submit" className="primary" disabled={busy}>
+                {busy ? 'Creating…' : 'Create'}
+              </button>
+              <button type="button" onClick={() => navigate('/portal/')}>
+                Cancel
+              </button>
+            </div>
+          </form>
+        )}
+      </Loaded>
+    </Shell>
+  );
+}

@@ -1,0 +1,109 @@
+import { useState } from 'react';
+import { parseSecretId, secretsApi } from '../api/secrets';
+import { ErrorNotice, Loading, Notice } from '../ui/feedback';
+import { formatTime } from '../ui/format';
+import { Toolbar } from '../ui/layout';
+import { ConfirmDialog } from '../ui/panel';
+import { notify } from '../ui/toasts';
+import { usePagedList } from './paged-list';
+import type { VaultContext } from './vault-shell';
+
+// Manage deleted secrets: recover, or purge for good.
+
+export function DeletedSecrets({ vault }: VaultContext) {
+  const api = secretsApi(vault.properties.vaultUri);
+  const list = usePagedList((next) => api.listDeleted(next), [vault.properties.vaultUri]);
+  const [selected, setSelected] = useState<string | null>(null);
+  const [purging, setPurging] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<Error | null>(null);
+
+  async function act(kind: 'recover' | 'purge') {
+    if (!selected) return;
+    setBusy(true);
+    setError(null);
+    try {
+      if (kind === 'recover') await api.recover(selected);
+      else await api.purge(selected);
+      notify(kind === 'recover' ? `Successfully recovered secret ${selected}.` : `Successfully purged secret ${selected}.`);
+      setSelected(null);
+      list.reload();
+    } catch (err) {
+      setError(err as Error);
+    } finally {
+      setBusy(false);
+      setPurging(false);
+    }
+  }
+
+  return (
+    <>
+      <h2>Manage deleted secrets</h2>
+      <Toolbar label="Deleted secrets commands">
+        <button type="button" disabled={!selected || busy} onClick={() => act('recover')}>
+          Recover
+        </button>
+        <button type="button" className="danger-text" disabled={!selected || busy || vault.properties.enablePurgeProtection === true} onClick={() => setPurging(true)}>
+          Purge
+        </button>
+        <button type="button" onClick={list.reload}>
+          Refresh
+        </button>
+      </Toolbar>
+      {vault.properties.enablePurgeProtection && <Notice kind="info">Purge protection is enabled: deleted secrets are purged only when their retention period ends.</Notice>}
+      {error && <ErrorNotice error={error} />}
+      {list.error ? (
+        <ErrorNotice error={list.error} />
+      ) : (
+        <table>
+          <caption className="visually-hidden">Deleted secrets</caption>
+          <thead>
+            <tr>
+              <th scope="col">
+                <span className="visually-hidden">Select</span>
+              </th>
+              <th scope="col">Name</th>
+              <th scope="col">Deletion date</th>
+              <th scope="col">Scheduled purge date</th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.items.map((d) => {
+              const { name } = parseSecretId(d.id);
+              return (
+                <tr key={d.id} className={selected === name ? 'selected' : undefined}>
+                  <td>
+                    <input type="radio" name="deleted-secret" aria-label={`Select ${name}`} checked={selected === name} onChange={() => setSelected(name)} />
+                  </td>
+                  <td>{name}</td>
+                  <td>{formatTime(d.deletedDate)}</td>
+                  <td>{formatTime(d.scheduledPurgeDate)}</td>
+                </tr>
+              );
+            })}
+            {!list.loading && list.items.length === 0 && (
+              <tr>
+                <td colSpan={4} className="empty">
+                  There are no deleted secrets.
+                </td>
+              </tr>
+            )}
+          </tbody>
+        </table>
+      )}
+      {list.loading && <Loading label="Loading deleted secrets" />}
+      {list.hasMore && !list.loading && (
+        <button type="button" onClick={list.loadMore}>
+          Load more
+        </button>
+      )}
+      {purging && selected && (
+        <ConfirmDialog title="Purge secret" confirmLabel="Purge" danger busy={busy} onConfirm={() => act('purge')} onCancel={() => setPurging(false)}>
+          <p>
+            Purging <strong>{selected}</strong> deletes it and all its versions permanently. This cannot be undone.
+          </p>
+        </ConfirmDialog>
+      )}
+    </>
+  );
+}

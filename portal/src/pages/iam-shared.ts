@@ -1,0 +1,24 @@
+import type { Grant } from '../api/types';
+
+// Words for scopes and grants, shared by the IAM tabs and the wizard.
+
+/** "This resource", "Subscription (Inherited)", ... for an assignment's scope seen from `here`. */
+export function describeScope(scope: string, here: string): string {
+  const s = scope.toLowerCase();
+  if (s === here.toLowerCase()) return 'This resource';
+  if (/\/secrets\//i.test(s)) return 'Secret';
+  if (/\/providers\/microsoft\.keyvault\/vaults\//i.test(s)) return 'Key vault (Inherited)';
+  if (/\/resourcegroups\/[^/]+$/i.test(s)) return 'Resource group (Inherited)';
+  if (/^\/subscriptions\/[^/]+$/i.test(s)) return 'Subscription (Inherited)';
+  if (s === '/') return 'Root (Inherited)';
+  return scope;
+}
+
+export function describeGrant(g: Grant, here: string): string {
+  const via = g.via.kind === 'group' ? ` through group ${g.via.groupName ?? g.via.groupId}` : '';
+  if (g.type === 'accessPolicy') return `Access policy (${(g.secretPermissions ?? []).join(', ') || 'no secret permissions'})${via}`;
+  return `${g.roleName} at ${describeScope(g.scope ?? '', here)}${g.endDateTime ? `, until ${new Date(g.endDateTime).toLocaleString()}` : ''}${via}`;
+}
+
+/** Roles the Azure portal lists under "Privileged administrator roles". */
+export const PRIVILEGED_ROLES = new Set(['Owner', 'Contributor', 'User Access Administrator', 'Role Based Access Control Administrator']);

@@ -1,0 +1,203 @@
+import { useState } from 'react';
+import { deleteRoleAssignment, listRoleAssignments, listRoleDefinitions } from '../api/arm';
+import { getByIds, kindOf } from '../api/directory';
+import type { User } from '../auth/session';
+import { navigate } from '../router';
+import { ErrorNotice, Loaded } from '../ui/feedback';
+import { Toolbar } from '../ui/layout';
+import { ConfirmDialog } from '../ui/panel';
+import { Tabs } from '../ui/tabs';
+import { notify } from '../ui/toasts';
+import { useAsync } from '../ui/use-async';
+import { CheckAccessTab } from './check-access';
+import { describeScope } from './iam-shared';
+import { vaultPage, type VaultContext } from './vault-shell';
+
+// Access control (IAM): role assignments that apply to the vault, the roles
+// that exist, and "check access" for anyone.
+
+async function loadAssignments(scope: string) {
+  const [assignments, roles] = await Promise.all([listRoleAssignments(scope), listRoleDefinitions()]);
+  const principals = await getByIds(assignments.value.map((a) => a.properties.principalId));
+  const roleNames = new Map(roles.value.map((r) => [r.id.toLowerCase(), r.properties.roleName]));
+  return assignments.value.map((a) => ({
+    id: a.id,
+    principal: principals.get(a.properties.principalId) ?? null,
+    principalId: a.properties.principalId,
+    role: roleNames.get(a.properties.roleDefinitionId.toLowerCase()) ?? a.properties.roleDefinitionId,
+    scope: a.properties.scope,
+    endDateTime: a.properties.endDateTime ?? null,
+  }));
+}
+
+function RoleAssignmentsTab({ scope }: { scope: string }) {
+  const [state, reload] = useAsync(() => loadAssignments(scope), [scope]);
+  const [selected, setSelected] = useState<string[]>([]);
+  const [confirming, setConfirming] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<Error | null>(null);
+
+  async function remove() {
+    setBusy(true);
+    setError(null);
+    try {
+      for (const id of selected) await deleteRoleAssignment(id);
+      notify(`Removed ${selected.length} role assignment${selected.length === 1 ? '' : 's'}.`);
+      setSelected([]);
+      reload();
+    } catch (err) {
+      setError(err as Error);
+    } finally {
+      setBusy(false);
+      setConfirming(false);
+    }
+  }
+
+  return (
+    <>
+      <Toolbar label="Role assignment commands">
+        <button type="button" className="danger-text" disabled={selected.length === 0} onClick={() => setConfirming(true)}>
+          Remove
+        </button>
+        <button type="button" onClick={reload}>
+          Refresh
+        </button>
+      </Toolbar>
+      {error && <ErrorNotice error={error} />}
+      <Loaded state={state} label="Loading role assignments">
+        {(rows) => (
+          <table>
+            <caption className="visually-hidden">Role assignments</caption>
+            <thead>
+              <tr>
+                <th scope="col">
+                  <span className="visually-hidden">Select</span>
+                </th>
+                <th scope="col">Name</th>
+                <th scope="col">Type</th>
+                <th scope="col">Role</th>
+                <th scope="col">Scope</th>
+                <th scope="col">Ends</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((r) => {
+                const here = describeScope(r.scope, scope) === 'This resource';
+                const name = r.principal?.displayName ?? `Identity not found (${r.principalId})`;
+                return (
+                  <tr key={r.id}>
+                    <td>
+                      <input
+                        type="checkbox"
+                        aria-label={`Select ${name} ${r.role}`}
+                        disabled={!here}
+                        title={here ? undefined : 'Inherited role assignments are removed at the scope where they were made.'}
+                        checked={selected.includes(r.id)}
+                        onChange={(e) => setSelected((s) => (e.target.checked ? [...s, r.id] : s.filter((x) => x !== r.id)))}
+                      />
+                    </td>
+                    <td>{name}</td>
+                    <td>{r.principal ? kindOf(r.principal) : 'Unknown'}</td>
+                    <td>{r.role}</td>
+                    <td>{describeScope(r.scope, scope)}</td>
+                    <td>{r.endDateTime ? new Date(r.endDateTime).toLocaleString() : 'Permanent'}</td>
+                  </tr>
+                );
+              })}
+              {rows.length === 0 && (
+                <tr>
+                  <td colSpan={6} className="empty">
+                    No role assignments apply to this resource.
+                  </td>
+                </tr>
+              )}
+            </tbody>
+          </table>
+        )}
+      </Loaded>
+      {confirming && (
+        <ConfirmDialog title="Remove role assignments" confirmLabel="Yes" danger busy={busy} onConfirm={remove} onCancel={() => setConfirming(false)}>
+          <p>Do you want to remove the {selected.length} selected role assignment(s)?</p>
+        </ConfirmDialog>
+      )}
+    </>
+  );
+}
+
+function RolesTab() {
+  const [state] = useAsync(() => listRoleDefinitions(), []);
+  const [filter, setFilter] = useState('');
+  return (
+    <Loaded state={state} label="Loading roles">
+      {({ value }) => (
+        <>
+          <label className="search">
+            <span className="visually-hidden">Search roles</span>
+            <input type="search" placeholder="Search by role name or description" value={filter} onChange={(e) => setFilter(e.target.value)} />
+          </label>
+          <table>
+            <caption className="visually-hidden">Roles</caption>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Description</th>
+                <th scope="col">Type</th>
+              </tr>
+            </thead>
+            <tbody>
+              {value
+                .filter((r) => `${r.properties.roleName} ${r.properties.description}`.toLowerCase().includes(filter.trim().toLowerCase()))
+                .map((r) => (
+                  <tr key={r.id}>
+                    <td>{r.properties.roleName}</td>
+                    <td>{r.properties.description}</td>
+                    <td>{r.properties.type === 'CustomRole' ? 'Custom role' : 'Built-in role'}</td>
+                  </tr>
+                ))}
+            </tbody>
+          </table>
+        </>
+      )}
+    </Loaded>
+  );
+}
+
+export function AccessControl({ vault, rg, user }: VaultContext & { user: User }) {
+  const [tab, setTab] = useState('assignments');
+  const [menuOpen, setMenuOpen] = useState(false);
+  return (
+    <>
+      <Toolbar label="Access control commands">
+        <div className="menu-button">
+          <button type="button" aria-haspopup="menu" aria-expanded={menuOpen} onClick={() => setMenuOpen((o) => !o)}>
+            + Add
+          </button>
+          {menuOpen && (
+            <ul role="menu" className="menu" aria-label="Add">
+              <li role="none">
+                <button type="button" role="menuitem" autoFocus onClick={() => navigate(vaultPage(rg, vault.name, '/iam/add-role-assignment'))}>
+                  Add role assignment
+                </button>
+              </li>
+            </ul>
+          )}
+        </div>
+      </Toolbar>
+      <Tabs
+        label="Access control"
+        active={tab}
+        onSelect={setTab}
+        tabs={[
+          { id: 'check', label: 'Check access' },
+          { id: 'assignments', label: 'Role assignments' },
+          { id: 'roles', label: 'Roles' },
+        ]}
+      />
+      <div role="tabpanel" aria-labelledby={`tab-${tab}`} className="tabpanel">
+        {tab === 'assignments' && <RoleAssignmentsTab scope={vault.id} />}
+        {tab === 'roles' && <RolesTab />}
+        {tab === 'check' && <CheckAccessTab scope={vault.id} user={user} />}
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,84 @@
+import { useState, type FormEvent } from 'react';
+import { secretsApi } from '../api/secrets';
+import { navigate } from '../router';
+import { ErrorNotice } from '../ui/feedback';
+import { notify } from '../ui/toasts';
+import { AttributeFields, emptyAttributes, toWire } from './secret-attributes';
+import { vaultPage, type VaultContext } from './vault-shell';
+
+// "Create a secret" (+ Generate/Import) and "Create a new version".
+
+const NAME_PATTERN = '[0-9a-zA-Z\\-]{1,127}';
+const GENERATED_LENGTH = 32;
+
+/** A random value from an unambiguous alphabet, for "Generate". */
+function generateValue(): string {
+  const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789-_.~!';
+  const out: string[] = [];
+  // Rejection sampling keeps every character equally likely.
+  while (out.length < GENERATED_LENGTH) {
+    for (const b of crypto.getRandomValues(new Uint8Array(64))) {
+      if (b < 256 - (256 % alphabet.length) && out.length < GENERATED_LENGTH) out.push(alphabet[b % alphabet.length]!);
+    }
+  }
+  return out.join('');
+}
+
+export function SecretForm({ vault, rg, secret }: VaultContext & { secret?: string }) {
+  const [name, setName] = useState(secret ?? '');
+  const [value, setValue] = useState('');
+  const [attributes, setAttributes] = useState(emptyAttributes);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<Error | null>(null);
+  const back = vaultPage(rg, vault.name, secret ? `/secrets/${encodeURIComponent(secret)}` : '/secrets');
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await secretsApi(vault.properties.vaultUri).set(name, { value, ...toWire(attributes) });
+      notify(secret ? `Successfully created a new version of secret ${name}.` : `The secret ${name} has been successfully created.`);
+      navigate(back);
+    } catch (err) {
+      setError(err as Error);
+      setBusy(false);
+    }
+  }
+
+  return (
+    <form className="form" onSubmit={submit} aria-label={secret ? 'Create a new version' : 'Create a secret'}>
+      <h2>{secret ? 'Create a new version' : 'Create a secret'}</h2>
+      <label>
+        Upload options
+        <select value="manual" disabled>
+          <option value="manual">Manual</option>
+        </select>
+      </label>
+      <label>
+        Name
+        <input required value={name} readOnly={secret !== undefined} onChange={(e) => setName(e.target.value)} pattern={NAME_PATTERN} aria-describedby="secret-name-help" />
+      </label>
+      <p id="secret-name-help" className="help">
+        Letters, digits and dashes, up to 127 characters.
+      </p>
+      <label>
+        Secret value
+        <input required type="password" autoComplete="new-password" value={value} onChange={(e) => setValue(e.target.value)} />
+      </label>
+      <button type="button" className="link" onClick={() => setValue(generateValue())}>
+        Generate a random value
+      </button>
+      <AttributeFields value={attributes} onChange={setAttributes} />
+      {error && <ErrorNotice error={error} />}
+      <div className="actions">
+        <button type="submit" className="primary" disabled={busy}>
+          {busy ? 'Creating…' : 'Create'}
+        </button>
+        <button type="button" onClick={() => navigate(back)}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import type { SecretClient } from '@azure/keyvault-secrets';
+import { assignRole, newServicePrincipal, ROLE_IDS, type Principal } from './support/access-kit.js';
+import { launchBrowser, newContext, newUser, screenshot, signIn, type PortalUser } from './support/browser.js';
+import { createVault, credential, secretClient } from './support/clients.js';
+import { startTestServer, type TestServer } from './support/server-fixture.js';
+
+// The seed's portal steps, literally, in a real browser: open the key vault
+// from the Key vaults list, Settings > Access configuration, then grant the
+// connector read access through Access control (IAM) or an access policy.
+// The connector's own SDK client then proves the grant works, and that it
+// reaches nothing else; removing the grant in the portal takes it away.
+
+async function outcome(client: SecretClient, name: string): Promise<'read' | 'denied'> {
+  try {
+    await client.getSecret(name);
+    return 'read';
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 403) return 'denied';
+    throw err;
+  }
+}
+
+describe('portal: the seed workflow in the browser', () => {
+  let server: TestServer;
+  let browser: Browser;
+  let page: Page;
+  let alice: PortalUser;
+  let connector: Principal;
+  let connectorVault: SecretClient;
+  let connectorOther: SecretClient;
+  const menu = () => page.getByRole('navigation', { name: 'Key vault menu' });
+  const toast = (text: RegExp) => page.getByRole('status').filter({ hasText: text }).first().waitFor();
+
+  before(async () => {
+    server = await startTestServer();
+    const subscription = `/subscriptions/${server.bootstrap.subscriptionId}`;
+    alice = await newUser(server, 'Alice Admin');
+    await assignRole(server, subscription, ROLE_IDS.Owner, alice.id);
+    connector = await newServicePrincipal(server, 'apono-connector');
+    // `az keyvault secret set` happened before the portal steps: the secrets exist.
+    await createVault(server, 'seed-kv', { enableRbacAuthorization: true });
+    await createVault(server, 'other-kv', { enableRbacAuthorization: true });
+    await secretClient(server, 'seed-kv').setSecret('apono-mysql-user', JSON.stringify({ username: 'apono', password: 'seed secret 1' }));
+    await secretClient(server, 'other-kv').setSecret('other-db-user', 'not for the connector');
+    const cred = credential(server, connector.appId, connector.secret);
+    connectorVault = secretClient(server, 'seed-kv', cred);
+    connectorOther = secretClient(server, 'other-kv', cred);
+    browser = await launchBrowser();
+    page = await (await newContext(browser)).newPage();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('signs in and opens the key vault from the Key vaults list', async () => {
+    assert.equal(await outcome(connectorVault, 'apono-mysql-user'), 'denied');
+    await page.goto(`${server.url}/portal/`);
+    await screenshot(page, 'sign-in-start');
+    await signIn(page, server, alice);
+    await page.getByRole('heading', { name: 'Key vaults' }).waitFor();
+    await page.getByRole('link', { name: 'seed-kv' }).waitFor();
+    await screenshot(page, 'key-vaults');
+    await page.getByRole('link', { name: 'seed-kv' }).click();
+    await page.getByRole('heading', { name: 'seed-kv | Overview' }).waitFor();
+    await page.getByText('Azure role-based access control', { exact: true }).waitFor();
+    await screenshot(page, 'overview');
+  });
+
+  it('Azure RBAC: Access configuration, then IAM > Add role assignment "Key Vault Secrets User" for the connector', async () => {
+    await menu().getByRole('link', { name: 'Access configuration' }).click();
+    const rbac = page.getByLabel('Azure role-based access control (recommended)');
+    await rbac.waitFor();
+    assert.equal(await rbac.isChecked(), true);
+    await screenshot(page, 'access-configuration');
+
+    await menu().getByRole('link', { name: 'Access control (IAM)' }).click();
+    await page.getByRole('button', { name: '+ Add' }).click();
+    await page.getByRole('menuitem', { name: 'Add role assignment' }).click();
+    await page.getByPlaceholder('Search by role name, description, permission, or ID').fill('Key Vault Secrets User');
+    await page.getByRole('cell', { name: 'Key Vault Secrets User', exact: true }).click();
+    await screenshot(page, 'add-role-assignment-role');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByRole('button', { name: '+ Select members' }).click();
+    const pane = page.getByRole('dialog', { name: 'Select members' });
+    await pane.getByPlaceholder('Search by name or email address').fill('apono-connector');
+    await pane.getByRole('button', { name: /apono-connector/ }).click();
+    await screenshot(page, 'add-role-assignment-select-members');
+    await pane.getByRole('button', { name: 'Select', exact: true }).click();
+    await page.getByRole('cell', { name: 'apono-connector', exact: true }).waitFor();
+    await screenshot(page, 'add-role-assignment-members');
+    await page.getByRole('button', { name: 'Review + assign' }).click();
+    await page.getByText(/apono-connector \(Service principal\)/).waitFor();
+    await screenshot(page, 'add-role-assignment-review');
+    await page.getByRole('button', { name: 'Review + assign' }).click();
+    await toast(/Added role assignment/);
+    await page.getByRole('row', { name: /apono-connector.*Key Vault Secrets User.*This resource/ }).waitFor();
+    await screenshot(page, 'iam-role-assignments');
+  });
+
+  it('the connector reads the granted secret through the SDK and is denied another vault’s secret', async () => {
+    assert.equal(await outcome(connectorVault, 'apono-mysql-user'), 'read');
+    assert.deepEqual(JSON.parse((await connectorVault.getSecret('apono-mysql-user')).value!), { username: 'apono', password: 'seed secret 1' });
+    assert.equal(await outcome(connectorOther, 'other-db-user'), 'denied');
+  });
+
+  it('Check access explains the grant', async () => {
+    await page.getByRole('tab', { name: 'Check access' }).click();
+    await page.getByRole('button', { name: 'Check access' }).click();
+    const pane = page.getByRole('dialog', { name: 'Select a member' });
+    await pane.getByPlaceholder('Search by name or email address').fill('apono');
+    await pane.getByRole('button', { name: /apono-connector/ }).click();
+    await pane.getByRole('button', { name: 'Select', exact: true }).click();
+    const row = page.getByRole('row', { name: /^SecretGet (Allowed|Denied)/ });
+    await row.waitFor();
+    assert.match((await row.textContent()) ?? '', /Allowed.*Key Vault Secrets User at This resource/);
+    assert.match((await page.getByRole('row', { name: /^SecretSet (Allowed|Denied)/ }).textContent()) ?? '', /Denied/);
+    await screenshot(page, 'iam-check-access');
+    await page.getByRole('tab', { name: 'Roles' }).click();
+    await page.getByRole('cell', { name: 'Key Vault Secrets Officer', exact: true }).waitFor();
+    await screenshot(page, 'iam-roles');
+  });
+
+  it('removing the role assignment in the portal takes the access away', async () => {
+    await page.getByRole('tab', { name: 'Role assignments' }).click();
+    await page.getByRole('checkbox', { name: 'Select apono-connector Key Vault Secrets User' }).check();
+    await page.getByRole('button', { name: 'Remove' }).click();
+    await page.getByRole('alertdialog', { name: 'Remove role assignments' }).getByRole('button', { name: 'Yes' }).click();
+    await toast(/Removed 1 role assignment/);
+    await page.getByRole('row', { name: /apono-connector/ }).waitFor({ state: 'detached' });
+    assert.equal(await outcome(connectorVault, 'apono-mysql-user'), 'denied');
+  });
+
+  it('Vault access policy: Access configuration switch, then Access policies > + Create with secret Get only', async () => {
+    await menu().getByRole('link', { name: 'Access configuration' }).click();
+    await page.getByLabel('Vault access policy').check();
+    await page.getByText(/will invalidate all Azure role-based access control data plane permissions/).waitFor();
+    await screenshot(page, 'access-configuration-switch');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await toast(/permission model/);
+
+    await menu().getByRole('link', { name: 'Access policies' }).click();
+    await page.getByRole('button', { name: '+ Create' }).click();
+    await page.getByRole('checkbox', { name: 'Get', exact: true }).check();
+    await screenshot(page, 'access-policy-permissions');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByPlaceholder('Search by name or email address').fill('apono-connector');
+    await page.getByRole('button', { name: /apono-connector/ }).click();
+    await screenshot(page, 'access-policy-principal');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await screenshot(page, 'access-policy-application');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByText('apono-connector (Service principal)').waitFor();
+    await screenshot(page, 'access-policy-review');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await toast(/Successfully created an access policy for apono-connector/);
+    await page.getByRole('row', { name: /apono-connector/ }).waitFor();
+    await screenshot(page, 'access-policies');
+  });
+
+  it('the connector reads the secret with Get only, cannot list, and is denied another vault’s secret', async () => {
+    assert.equal(await outcome(connectorVault, 'apono-mysql-user'), 'read');
+    await assert.rejects(async () => {
+      for await (const _ of connectorVault.listPropertiesOfSecrets()) break;
+    }, (err: { statusCode?: number }) => err.statusCode === 403);
+    assert.equal(await outcome(connectorOther, 'other-db-user'), 'denied');
+  });
+
+  it('deleting the access policy in the portal takes the access away', async () => {
+    await page.getByRole('radio', { name: 'Select apono-connector' }).check();
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('alertdialog', { name: 'Delete access policy' }).getByRole('button', { name: 'Delete' }).click();
+    await toast(/Successfully deleted the access policy/);
+    await page.getByRole('row', { name: /apono-connector/ }).waitFor({ state: 'detached' });
+    assert.equal(await outcome(connectorVault, 'apono-mysql-user'), 'denied');
+  });
+});
