@@ -54,7 +54,8 @@ export const setPermissionModel = (rg: string, name: string, rbac: boolean) => a
 export const changeAccessPolicy = (rg: string, name: string, operation: 'add' | 'replace' | 'remove', policy: AccessPolicy) =>
   arm<unknown>('PUT', `${vaultPath(rg, name)}/accessPolicies/${operation}?${VAULTS_API}`, { properties: { accessPolicies: [policy] } });
 
-export const listRoleDefinitions = () => arm<Page<RoleDefinition>>('GET', `${subscription()}/providers/Microsoft.Authorization/roleDefinitions?${AUTHZ_API}`);
+/** Roles that can be assigned at a scope (read there, as the Azure portal does: readers of a vault may list them). */
+export const listRoleDefinitions = (scope: string) => arm<Page<RoleDefinition>>('GET', `${scope}/providers/Microsoft.Authorization/roleDefinitions?${AUTHZ_API}`);
 
 /** Assignments that apply at a scope: the scope's own and inherited ones. */
 export const listRoleAssignments = (scope: string) => arm<Page<RoleAssignment>>('GET', `${scope}/providers/Microsoft.Authorization/roleAssignments?$filter=atScope()&${AUTHZ_API}`);

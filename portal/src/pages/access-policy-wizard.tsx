@@ -4,6 +4,7 @@ import { getByIds, kindOf } from '../api/directory';
 import type { AccessPolicy, DirectoryObject } from '../api/types';
 import { config } from '../config';
 import { navigate } from '../router';
+import { SelectField } from '../ui/select-field';
 import { ErrorNotice, Loaded } from '../ui/feedback';
 import { Tabs } from '../ui/tabs';
 import { notify } from '../ui/toasts';
@@ -88,17 +89,14 @@ function Wizard({ vault, rg, existing, known }: VaultContext & { existing: Acces
       <div role="tabpanel" aria-labelledby={`tab-${step}`} className="tabpanel form">
         {step === 'permissions' && (
           <>
-            <label>
-              Configure from a template
-              <select value="" onChange={(e) => e.target.value && setSecrets(TEMPLATES[e.target.value] ?? [])}>
+            <SelectField label="Configure from a template" value="" onChange={(e) => e.target.value && setSecrets(TEMPLATES[e.target.value] ?? [])}>
                 <option value="">Select a template</option>
                 {Object.keys(TEMPLATES).map((t) => (
                   <option key={t} value={t}>
                     {t}
                   </option>
                 ))}
-              </select>
-            </label>
+              </SelectField>
             <fieldset>
               <legend>Secret permissions</legend>
               <label className="inline">

@@ -76,7 +76,7 @@ function RoleStep({ roles, role, onPick }: { roles: RoleDefinition[]; role: Role
 }
 
 export function AddRoleAssignment({ vault, rg }: VaultContext) {
-  const [roles] = useAsync(() => listRoleDefinitions(), []);
+  const [roles] = useAsync(() => listRoleDefinitions(vault.id), [vault.id]);
   const [step, setStep] = useState<Step>('role');
   const [role, setRole] = useState<RoleDefinition | null>(null);
   const [members, setMembers] = useState<DirectoryObject[]>([]);

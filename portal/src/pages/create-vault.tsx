@@ -2,6 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { checkVaultName, createResourceGroup, createVault, listResourceGroups } from '../api/arm';
 import type { User } from '../auth/session';
 import { navigate } from '../router';
+import { SelectField } from '../ui/select-field';
 import { ErrorNotice, Loaded } from '../ui/feedback';
 import { PageTitle, Shell } from '../ui/layout';
 import { notify } from '../ui/toasts';
@@ -52,9 +53,7 @@ export function CreateVault({ user }: { user: User }) {
           <form className="form" onSubmit={submit}>
             <fieldset>
               <legend>Project details</legend>
-              <label>
-                Resource group
-                <select value={group} onChange={(e) => setGroup(e.target.value)}>
+              <SelectField label="Resource group" value={group} onChange={(e) => setGroup(e.target.value)}>
                   <option value="">{value.length ? 'Select a resource group' : 'No resource groups yet: create one'}</option>
                   {value.map((g) => (
                     <option key={g.id} value={g.name}>
@@ -62,8 +61,7 @@ export function CreateVault({ user }: { user: User }) {
                     </option>
                   ))}
                   <option value={NEW_GROUP}>Create new…</option>
-                </select>
-              </label>
+                </SelectField>
               {(group === NEW_GROUP || group === '') && (
                 <label>
                   New resource group name
@@ -84,12 +82,9 @@ export function CreateVault({ user }: { user: User }) {
                 Region
                 <input required value={location} onChange={(e) => setLocation(e.target.value)} />
               </label>
-              <label>
-                Pricing tier
-                <select value="standard" disabled>
+              <SelectField label="Pricing tier" value="standard" disabled>
                   <option value="standard">Standard</option>
-                </select>
-              </label>
+                </SelectField>
             </fieldset>
             <fieldset>
               <legend>Recovery options</legend>

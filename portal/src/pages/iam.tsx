@@ -17,7 +17,7 @@ import { vaultPage, type VaultContext } from './vault-shell';
 // that exist, and "check access" for anyone.
 
 async function loadAssignments(scope: string) {
-  const [assignments, roles] = await Promise.all([listRoleAssignments(scope), listRoleDefinitions()]);
+  const [assignments, roles] = await Promise.all([listRoleAssignments(scope), listRoleDefinitions(scope)]);
   const principals = await getByIds(assignments.value.map((a) => a.properties.principalId));
   const roleNames = new Map(roles.value.map((r) => [r.id.toLowerCase(), r.properties.roleName]));
   return assignments.value.map((a) => ({
@@ -124,8 +124,8 @@ function RoleAssignmentsTab({ scope }: { scope: string }) {
   );
 }
 
-function RolesTab() {
-  const [state] = useAsync(() => listRoleDefinitions(), []);
+function RolesTab({ scope }: { scope: string }) {
+  const [state] = useAsync(() => listRoleDefinitions(scope), [scope]);
   const [filter, setFilter] = useState('');
   return (
     <Loaded state={state} label="Loading roles">
@@ -195,7 +195,7 @@ export function AccessControl({ vault, rg, user }: VaultContext & { user: User }
       />
       <div role="tabpanel" aria-labelledby={`tab-${tab}`} className="tabpanel">
         {tab === 'assignments' && <RoleAssignmentsTab scope={vault.id} />}
-        {tab === 'roles' && <RolesTab />}
+        {tab === 'roles' && <RolesTab scope={vault.id} />}
         {tab === 'check' && <CheckAccessTab scope={vault.id} user={user} />}
       </div>
     </>

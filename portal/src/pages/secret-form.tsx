@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { secretsApi } from '../api/secrets';
 import { navigate } from '../router';
+import { SelectField } from '../ui/select-field';
 import { ErrorNotice } from '../ui/feedback';
 import { notify } from '../ui/toasts';
 import { AttributeFields, emptyAttributes, toWire } from './secret-attributes';
@@ -49,12 +50,9 @@ export function SecretForm({ vault, rg, secret }: VaultContext & { secret?: stri
   return (
     <form className="form" onSubmit={submit} aria-label={secret ? 'Create a new version' : 'Create a secret'}>
       <h2>{secret ? 'Create a new version' : 'Create a secret'}</h2>
-      <label>
-        Upload options
-        <select value="manual" disabled>
+      <SelectField label="Upload options" value="manual" disabled>
           <option value="manual">Manual</option>
-        </select>
-      </label>
+        </SelectField>
       <label>
         Name
         <input required value={name} readOnly={secret !== undefined} onChange={(e) => setName(e.target.value)} pattern={NAME_PATTERN} aria-describedby="secret-name-help" />

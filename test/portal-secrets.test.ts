@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { assignRole, ROLE_IDS } from './support/access-kit.js';
+import { launchBrowser, newContext, newUser, screenshot, signIn, type PortalUser } from './support/browser.js';
+import { secretClient } from './support/clients.js';
+import { startTestServer, type TestServer } from './support/server-fixture.js';
+
+// Vaults and secrets through the portal, checked against what the SDK sees:
+// create a vault, add a secret, a new version, show the value, disable it,
+// delete and recover it, and purge a deleted one.
+
+describe('portal: vaults and secrets', () => {
+  let server: TestServer;
+  let browser: Browser;
+  let page: Page;
+  let alice: PortalUser;
+  const menu = () => page.getByRole('navigation', { name: 'Key vault menu' });
+  const toast = (text: RegExp) => page.getByRole('status').filter({ hasText: text }).first().waitFor();
+  const sdk = () => secretClient(server, 'portal-kv');
+
+  before(async () => {
+    server = await startTestServer();
+    alice = await newUser(server, 'Alice Admin');
+    const subscription = `/subscriptions/${server.bootstrap.subscriptionId}`;
+    await assignRole(server, subscription, ROLE_IDS.Owner, alice.id);
+    await assignRole(server, subscription, ROLE_IDS['Key Vault Administrator'], alice.id);
+    browser = await launchBrowser();
+    page = await (await newContext(browser)).newPage();
+    await signIn(page, server, alice);
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('creates a key vault with + Create', async () => {
+    await page.getByText('No key vaults to display').waitFor();
+    await page.getByRole('button', { name: '+ Create' }).click();
+    await page.getByLabel('Resource group', { exact: true }).selectOption({ label: 'Create new…' });
+    await page.getByLabel('New resource group name').fill('rg-portal');
+    await page.getByLabel('Key vault name').fill('portal-kv');
+    await page.getByLabel('Days to retain deleted vaults').fill('30');
+    await screenshot(page, 'create-vault');
+    await page.getByRole('button', { name: 'Create', exact: true }).click();
+    await page.getByRole('heading', { name: 'portal-kv | Overview' }).waitFor();
+    await page.getByText(`https://portal-kv.${server.bootstrap.vaultDnsSuffix}:${server.port}/`).waitFor();
+    const dd = page.locator('dl.essentials div', { hasText: 'Days to retain deleted vaults' });
+    assert.match((await dd.textContent()) ?? '', /30/);
+
+    await page.getByRole('link', { name: 'Key vaults' }).first().click();
+    await page.getByPlaceholder('Filter for any field...').fill('rg-portal');
+    await page.getByRole('link', { name: 'portal-kv' }).waitFor();
+    await page.getByPlaceholder('Filter for any field...').fill('no-such-vault');
+    await page.getByText('No key vaults match').waitFor();
+  });
+
+  it('adds a secret with + Generate/Import, with content type and tags', async () => {
+    await page.goto(`${server.url}/portal/vaults/rg-portal/portal-kv`);
+    await menu().getByRole('link', { name: 'Secrets' }).click();
+    await page.getByText('There are no secrets available.').waitFor();
+    await screenshot(page, 'secrets-empty');
+    await page.getByRole('button', { name: '+ Generate/Import' }).click();
+    await page.getByLabel('Name', { exact: true }).fill('db-password');
+    await page.getByLabel('Secret value').fill('first value');
+    await page.getByLabel('Content type (optional)').fill('text/plain');
+    await page.getByRole('button', { name: '+ Add tag' }).click();
+    await page.getByLabel('Tag name 1').fill('team');
+    await page.getByLabel('Tag value 1').fill('payments');
+    await screenshot(page, 'create-secret');
+    await page.getByRole('button', { name: 'Create', exact: true }).click();
+    await toast(/db-password has been successfully created/);
+    await page.getByRole('link', { name: 'db-password' }).waitFor();
+    await screenshot(page, 'secrets');
+    const s = await sdk().getSecret('db-password');
+    assert.equal(s.value, 'first value');
+    assert.equal(s.properties.contentType, 'text/plain');
+    assert.deepEqual(s.properties.tags, { team: 'payments' });
+  });
+
+  it('adds a new version and shows a value only on demand', async () => {
+    await page.getByRole('link', { name: 'db-password' }).click();
+    await page.getByRole('button', { name: '+ New Version' }).click();
+    await page.getByLabel('Secret value').fill('second value');
+    await page.getByRole('button', { name: 'Create', exact: true }).click();
+    await toast(/new version of secret db-password/);
+    await page.getByText('Older versions').waitFor();
+    await screenshot(page, 'secret-versions');
+    const latest = (await sdk().getSecret('db-password')).properties.version!;
+    const current = page.getByRole('rowgroup').filter({ hasText: 'Current version' });
+    await current.getByRole('link', { name: latest }).click();
+    await page.getByRole('button', { name: 'Show Secret Value' }).waitFor();
+    assert.equal(await page.getByText('second value').count(), 0);
+    await page.getByRole('button', { name: 'Show Secret Value' }).click();
+    assert.equal(await page.getByLabel('Secret value').inputValue(), 'second value');
+    await screenshot(page, 'secret-version');
+  });
+
+  it('disables the current version: the SDK can no longer read it', async () => {
+    await page.getByRole('radio', { name: 'No' }).check();
+    await page.getByLabel('Expiration date (optional)').fill('2030-01-31T12:00');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await toast(/Successfully updated the properties of secret db-password/);
+    await assert.rejects(sdk().getSecret('db-password'), (err: { statusCode?: number; code?: string }) => err.statusCode === 403 && err.code === 'Forbidden');
+    for await (const p of sdk().listPropertiesOfSecrets()) {
+      assert.equal(p.enabled, false);
+      assert.equal(p.expiresOn?.getUTCFullYear(), 2030);
+    }
+    await menu().getByRole('link', { name: 'Secrets' }).click();
+    await page.getByRole('row', { name: /db-password.*Disabled/ }).waitFor();
+  });
+
+  it('deletes the secret and recovers it from Manage deleted secrets', async () => {
+    await page.getByRole('link', { name: 'db-password' }).click();
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('alertdialog', { name: 'Delete secret' }).getByRole('button', { name: 'Delete' }).click();
+    await toast(/Successfully deleted secret db-password/);
+    await page.getByRole('button', { name: 'Manage deleted secrets' }).click();
+    await page.getByRole('radio', { name: 'Select db-password' }).check();
+    await screenshot(page, 'deleted-secrets');
+    await page.getByRole('button', { name: 'Recover' }).click();
+    await toast(/Successfully recovered secret db-password/);
+    await page.getByText('There are no deleted secrets.').waitFor();
+    const versions: string[] = [];
+    for await (const v of sdk().listPropertiesOfSecretVersions('db-password')) versions.push(v.version!);
+    assert.equal(versions.length, 2);
+  });
+
+  it('purges a deleted secret for good', async () => {
+    await sdk().setSecret('short-lived', 'to be purged');
+    await (await sdk().beginDeleteSecret('short-lived')).pollUntilDone();
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await page.getByRole('radio', { name: 'Select short-lived' }).check();
+    await page.getByRole('button', { name: 'Purge' }).click();
+    await page.getByRole('alertdialog', { name: 'Purge secret' }).getByRole('button', { name: 'Purge' }).click();
+    await toast(/Successfully purged secret short-lived/);
+    await assert.rejects(sdk().getDeletedSecret('short-lived'), (err: { statusCode?: number }) => err.statusCode === 404);
+  });
+});
