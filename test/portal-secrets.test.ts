@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { assignRole, ROLE_IDS } from './support/access-kit.js';
+import { api, assignRole, newServicePrincipal, ROLE_IDS } from './support/access-kit.js';
 import { launchBrowser, newContext, newUser, screenshot, signIn, type PortalUser } from './support/browser.js';
 import { secretClient } from './support/clients.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
@@ -135,5 +135,30 @@ describe('portal: vaults and secrets', () => {
     await page.getByRole('alertdialog', { name: 'Purge secret' }).getByRole('button', { name: 'Purge' }).click();
     await toast(/Successfully purged secret short-lived/);
     await assert.rejects(sdk().getDeletedSecret('short-lived'), (err: { statusCode?: number }) => err.statusCode === 404);
+  });
+
+  it('adds a time-bound role assignment: the end time is stored and shown', async () => {
+    const auditor = await newServicePrincipal(server, 'nightly-auditor');
+    await page.goto(`${server.url}/portal/vaults/rg-portal/portal-kv/iam/add-role-assignment`);
+    await page.getByPlaceholder('Search by role name, description, permission, or ID').fill('Key Vault Reader');
+    await page.getByRole('cell', { name: 'Key Vault Reader', exact: true }).click();
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByRole('button', { name: '+ Select members' }).click();
+    const pane = page.getByRole('dialog', { name: 'Select members' });
+    await pane.getByPlaceholder('Search by name or email address').fill('nightly');
+    await pane.getByRole('button', { name: /nightly-auditor/ }).click();
+    await pane.getByRole('button', { name: 'Select', exact: true }).click();
+    await page.getByLabel('Description').fill('audit window');
+    await page.getByLabel('Time bound').check();
+    await page.getByLabel('Assignment end').fill('2031-06-30T18:00');
+    await page.getByRole('button', { name: 'Review + assign' }).click();
+    await page.getByText(/^Until /).waitFor();
+    await page.getByRole('button', { name: 'Review + assign' }).click();
+    await page.getByRole('row', { name: /nightly-auditor.*Key Vault Reader.*This resource.*2031/ }).waitFor();
+    const scope = `/subscriptions/${server.bootstrap.subscriptionId}/resourceGroups/rg-portal/providers/Microsoft.KeyVault/vaults/portal-kv`;
+    const list = await api(server, 'GET', `${scope}/providers/Microsoft.Authorization/roleAssignments?$filter=${encodeURIComponent(`assignedTo('${auditor.id}')`)}&api-version=2022-04-01`);
+    const [assignment] = list.body!.value as { properties: { endDateTime: string; description: string } }[];
+    assert.equal(new Date(assignment!.properties.endDateTime).getTime(), new Date('2031-06-30T18:00').getTime());
+    assert.equal(assignment!.properties.description, 'audit window');
   });
 });

@@ -60,7 +60,7 @@ describe('portal: the seed workflow in the browser', () => {
     assert.equal(await outcome(connectorVault, 'apono-mysql-user'), 'denied');
     await page.goto(`${server.url}/portal/`);
     await screenshot(page, 'sign-in-start');
-    await signIn(page, server, alice);
+    await signIn(page, server, alice, { screenshot: 'sign-in-form' });
     await page.getByRole('heading', { name: 'Key vaults' }).waitFor();
     await page.getByRole('link', { name: 'seed-kv' }).waitFor();
     await screenshot(page, 'key-vaults');
@@ -98,6 +98,10 @@ describe('portal: the seed workflow in the browser', () => {
     await page.getByRole('button', { name: 'Review + assign' }).click();
     await toast(/Added role assignment/);
     await page.getByRole('row', { name: /apono-connector.*Key Vault Secrets User.*This resource/ }).waitFor();
+    // Alice's own Owner assignment is inherited from the subscription, and cannot be removed here.
+    const inherited = page.getByRole('row', { name: /Alice Admin.*Owner.*Subscription \(Inherited\)/ });
+    await inherited.waitFor();
+    assert.equal(await inherited.getByRole('checkbox').isDisabled(), true);
     await screenshot(page, 'iam-role-assignments');
   });
 
@@ -167,6 +171,21 @@ describe('portal: the seed workflow in the browser', () => {
       for await (const _ of connectorVault.listPropertiesOfSecrets()) break;
     }, (err: { statusCode?: number }) => err.statusCode === 403);
     assert.equal(await outcome(connectorOther, 'other-db-user'), 'denied');
+  });
+
+  it('editing the access policy adds List: the connector can now list', async () => {
+    await page.getByRole('radio', { name: 'Select apono-connector' }).check();
+    await page.getByRole('button', { name: 'Edit' }).click();
+    await page.getByRole('heading', { name: 'Edit access policy' }).waitFor();
+    assert.equal(await page.getByRole('checkbox', { name: 'Get', exact: true }).isChecked(), true);
+    await page.getByRole('checkbox', { name: 'List', exact: true }).check();
+    await screenshot(page, 'access-policy-edit');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByRole('button', { name: 'Save' }).click();
+    await toast(/Successfully updated the access policy of apono-connector/);
+    const names: string[] = [];
+    for await (const p of connectorVault.listPropertiesOfSecrets()) names.push(p.name);
+    assert.deepEqual(names, ['apono-mysql-user']);
   });
 
   it('deleting the access policy in the portal takes the access away', async () => {

@@ -18,8 +18,8 @@ export async function launchBrowser(): Promise<Browser> {
 }
 
 /** A fresh browser profile. The test CA is not in Chromium's store, so TLS errors are ignored here. */
-export async function newContext(browser: Browser): Promise<BrowserContext> {
-  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1360, height: 900 } });
+export async function newContext(browser: Browser, options: { bypassCSP?: boolean } = {}): Promise<BrowserContext> {
+  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1360, height: 900 }, bypassCSP: options.bypassCSP ?? false });
   context.setDefaultTimeout(15_000);
   return context;
 }
@@ -45,9 +45,11 @@ export async function newUser(server: TestServer, name: string): Promise<PortalU
 }
 
 /** Opens the portal and signs in through coffer's sign-in page. */
-export async function signIn(page: Page, server: TestServer, user: PortalUser, path = '/portal/'): Promise<void> {
-  await page.goto(`${server.url}${path}`);
+export async function signIn(page: Page, server: TestServer, user: PortalUser, options: { path?: string; screenshot?: string } = {}): Promise<void> {
+  await page.goto(`${server.url}${options.path ?? '/portal/'}`);
   await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByLabel('User name').waitFor();
+  if (options.screenshot) await screenshot(page, options.screenshot);
   await page.getByLabel('User name').fill(user.userName);
   await page.getByLabel('Password').fill(user.password);
   await page.getByRole('button', { name: 'Sign in' }).click();

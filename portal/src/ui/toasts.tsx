@@ -32,7 +32,7 @@ export function Toasts() {
     () => toasts,
   );
   return (
-    <div className="toasts" aria-live="polite" aria-label="Notifications">
+    <div className="toasts" role="region" aria-live="polite" aria-label="Notifications">
       {list.map((t) => (
         <div key={t.id} className={`toast toast-${t.kind}`} role={t.kind === 'error' ? 'alert' : 'status'}>
           <span>{t.text}</span>
