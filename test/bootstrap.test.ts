@@ -46,3 +46,42 @@ describe('bootstrap without --dev', () => {
     await assert.rejects(startTestServer({ args: ['--vault-dns-suffix', 'Not_Valid'] }), /vaultDnsSuffix: must be a DNS name/);
   });
 });
+
+describe('bootstrap with --dev', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(() => server?.stop());
+
+  const passwordGrant = (server: TestServer, username: string, password: string) =>
+    fetch(`${server.url}/${server.bootstrap.tenantId}/oauth2/v2.0/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'password', client_id: 'c0ffee00-0000-4000-8000-0000000000c2', username, password, scope: `${server.url}/.default` }),
+    });
+
+  it('has the README’s portal user, with the administrator’s roles on the subscription, kept across restarts', async () => {
+    await server.restart();
+    const res = await passwordGrant(server, 'admin@coffer.local', 'coffer-dev-password-do-not-use-in-production');
+    assert.equal(res.status, 200);
+    const token = ((await res.json()) as { access_token: string }).access_token;
+    const sub = `/subscriptions/${server.bootstrap.subscriptionId}`;
+    const list = await fetch(`${server.url}${sub}/providers/Microsoft.Authorization/roleAssignments?$filter=${encodeURIComponent("assignedTo('c0ffee00-0000-4000-8000-0000000000a3')")}&api-version=2022-04-01`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(list.status, 200);
+    const roles = ((await list.json()) as { value: { properties: { roleDefinitionId: string } }[] }).value.map((a) => a.properties.roleDefinitionId.split('/').pop()).sort();
+    assert.deepEqual(roles, ['00482a5a-887f-4fb3-b363-3b7fe8e74483', '8e3af657-a8ff-443c-a75c-2fe8c4bcb635']);
+  });
+
+  it('a deployment without --dev has no such user', async () => {
+    const plain = await startTestServer({ dev: false });
+    try {
+      const res = await passwordGrant(plain, 'admin@coffer.local', 'coffer-dev-password-do-not-use-in-production');
+      assert.equal(res.status, 400);
+    } finally {
+      await plain.stop();
+    }
+  });
+});

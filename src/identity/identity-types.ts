@@ -19,6 +19,10 @@ export const DEV_IDS = {
   adminAppId: 'c0ffee00-0000-4000-8000-0000000000a1',
   adminObjectId: 'c0ffee00-0000-4000-8000-0000000000a2',
   adminSecret: 'coffer-dev-admin-secret-do-not-use-in-production',
+  /** A person for the portal: same rights as the administrator. */
+  userObjectId: 'c0ffee00-0000-4000-8000-0000000000a3',
+  userName: 'admin@coffer.local',
+  userPassword: 'coffer-dev-password-do-not-use-in-production',
 } as const;
 
 /** First-party public clients that may use the password grant (as in Entra ID). */

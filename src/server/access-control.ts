@@ -33,25 +33,32 @@ const OWNER = '8e3af657-a8ff-443c-a75c-2fe8c4bcb635';
 const KEY_VAULT_ADMINISTRATOR = '00482a5a-887f-4fb3-b363-3b7fe8e74483';
 
 /**
- * The deployment administrator holds Owner and Key Vault Administrator on the
- * subscription, given once at first start (they can be removed like any other).
+ * The deployment administrator (and dev mode's portal user) hold Owner and Key
+ * Vault Administrator on the subscription, given once at first start (they can
+ * be removed like any other).
  */
 export async function grantAdministrator(index: AccessIndex, settings: SettingsStore, deployment: Deployment): Promise<void> {
-  if ((await settings.get('administratorRolesGranted')) !== null) return;
-  const t = Math.floor(Date.now() / 1000);
-  for (const roleDefinitionId of [OWNER, KEY_VAULT_ADMINISTRATOR]) {
-    await index.addAssignment({
-      id: randomUUID(),
-      scope: subscriptionScope(deployment.subscriptionId),
-      roleDefinitionId,
-      principalId: deployment.adminObjectId,
-      principalType: 'ServicePrincipal',
-      description: 'coffer deployment administrator',
-      endTime: null,
-      createdAt: t,
-      updatedAt: t,
-      createdBy: deployment.adminObjectId,
-    });
+  const holders = [
+    { flag: 'administratorRolesGranted', principalId: deployment.adminObjectId, principalType: 'ServicePrincipal' as const, description: 'coffer deployment administrator' },
+    ...(deployment.devUserObjectId ? [{ flag: 'devUserRolesGranted', principalId: deployment.devUserObjectId, principalType: 'User' as const, description: 'coffer dev portal user' }] : []),
+  ];
+  for (const holder of holders) {
+    if ((await settings.get(holder.flag)) !== null) continue;
+    const t = Math.floor(Date.now() / 1000);
+    for (const roleDefinitionId of [OWNER, KEY_VAULT_ADMINISTRATOR]) {
+      await index.addAssignment({
+        id: randomUUID(),
+        scope: subscriptionScope(deployment.subscriptionId),
+        roleDefinitionId,
+        principalId: holder.principalId,
+        principalType: holder.principalType,
+        description: holder.description,
+        endTime: null,
+        createdAt: t,
+        updatedAt: t,
+        createdBy: deployment.adminObjectId,
+      });
+    }
+    await settings.set(holder.flag, new Date(t * 1000).toISOString());
   }
-  await settings.set('administratorRolesGranted', new Date(t * 1000).toISOString());
 }

@@ -5,7 +5,7 @@ import { DEV_IDS } from '../identity/identity-types.js';
 
 // First-start state of a deployment: tenant, subscription, deployment id and
 // the administrator service principal. Dev mode uses the README's well-known
-// values; otherwise everything is random.
+// values and adds a user for the portal; otherwise everything is random.
 
 export interface Deployment {
   tenantId: string;
@@ -15,6 +15,8 @@ export interface Deployment {
   adminAppId: string;
   /** Set when a new admin secret was made in this start (else null). */
   adminSecret: string | null;
+  /** Dev mode's portal user (README's credentials), else null. */
+  devUserObjectId: string | null;
 }
 
 export async function ensureDeployment(
@@ -38,16 +40,27 @@ export async function ensureDeployment(
     if (!existingAdmin) await settings.set('adminObjectId', admin.objectId);
     const adminObjectId = existingAdmin ?? admin.objectId;
     const adminRow = await directory.get(adminObjectId);
-    return { tenantId, subscriptionId, deploymentId, adminObjectId, adminAppId: adminRow?.appId ?? DEV_IDS.adminAppId, adminSecret: adminObjectId === admin.objectId ? DEV_IDS.adminSecret : null };
+    if (!(await directory.get(DEV_IDS.userObjectId))) {
+      await directory.createUser({ upn: DEV_IDS.userName, displayName: 'coffer admin', password: DEV_IDS.userPassword, objectId: DEV_IDS.userObjectId });
+    }
+    return {
+      tenantId,
+      subscriptionId,
+      deploymentId,
+      adminObjectId,
+      adminAppId: adminRow?.appId ?? DEV_IDS.adminAppId,
+      adminSecret: adminObjectId === admin.objectId ? DEV_IDS.adminSecret : null,
+      devUserObjectId: DEV_IDS.userObjectId,
+    };
   }
 
   if (!existingAdmin) {
     const { principal, credential } = await directory.createServicePrincipal({ displayName: 'coffer-admin', years: 2 });
     await settings.set('adminObjectId', principal.objectId);
-    return { tenantId, subscriptionId, deploymentId, adminObjectId: principal.objectId, adminAppId: principal.appId!, adminSecret: credential.secret };
+    return { tenantId, subscriptionId, deploymentId, adminObjectId: principal.objectId, adminAppId: principal.appId!, adminSecret: credential.secret, devUserObjectId: null };
   }
   const admin = await directory.get(existingAdmin);
   if (!admin || !admin.appId) throw new Error(`the administrator principal ${existingAdmin} is missing from the store`);
   const adminSecret = opts.needAdminSecret ? (await directory.addClientSecret(admin.objectId, { years: 2, displayName: 'bootstrap' })).secret : null;
-  return { tenantId, subscriptionId, deploymentId, adminObjectId: admin.objectId, adminAppId: admin.appId, adminSecret };
+  return { tenantId, subscriptionId, deploymentId, adminObjectId: admin.objectId, adminAppId: admin.appId, adminSecret, devUserObjectId: null };
 }
