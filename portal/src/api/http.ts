@@ -32,12 +32,18 @@ async function errorFrom(res: Response): Promise<ApiError> {
 export async function call<T>(resource: Resource, method: string, url: string, body?: unknown): Promise<T> {
   const send = async (forceRenewal: boolean) => {
     const token = await accessToken(resource, { forceRenewal });
-    return fetch(url, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      cache: 'no-store',
-    });
+    try {
+      return await fetch(url, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        cache: 'no-store',
+      });
+    } catch {
+      // Most often a vault host whose certificate the browser does not trust yet.
+      const origin = new URL(url).origin;
+      throw new ApiError(0, 'NetworkError', `${origin} could not be reached. If this browser does not trust coffer's CA, install the CA (data/tls/ca.pem) or open ${origin} once and accept its certificate.`);
+    }
   };
   let res = await send(false);
   if (res.status === 401) {
