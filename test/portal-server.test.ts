@@ -46,6 +46,7 @@ describe('portal hosting and CORS', () => {
     assert.match(await deep.text(), /<div id="root">/);
     assert.equal((await fetch(`${server.url}/portal/assets/missing.js`)).status, 404);
     assert.equal((await fetch(`${server.url}/portal/assets/../../config.json`)).status, 404);
+    assert.equal((await fetch(`${server.url}/portal/%E0%A4%A`)).status, 400);
   });
 
   it('publishes the deployment facts the portal signs in with, and the portal client may use the code flow', async () => {

@@ -92,7 +92,14 @@ export function registerPortalRoutes(app: FastifyInstance, deps: { urls: Urls; t
       return reply.status(404).type('text/plain; charset=utf-8').send('The portal is not built. Run `npm run build` (npm ci does it).');
     }
     const path = req.url.split('?')[0]!.replace(/^\/portal\/?/i, '');
-    const asset = assets.get(decodeURIComponent(path));
+    let name: string;
+    try {
+      name = decodeURIComponent(path);
+    } catch {
+      return reply.status(400).type('text/plain; charset=utf-8').send('Bad request');
+    }
+    // Files are looked up by name in memory: no path ever reaches the file system.
+    const asset = assets.get(name);
     if (asset) return send(reply, asset);
     // Missing files under assets/ are real 404s; every other path is a portal page.
     if (path.startsWith('assets/')) return reply.status(404).type('text/plain; charset=utf-8').send('Not found');

@@ -19,7 +19,7 @@ export function usePagedList<T>(fetchPage: (next?: string) => Promise<Page<T>>, 
   const [error, setError] = useState<Error | null>(null);
   const [generation, setGeneration] = useState(0);
 
-  // eslint-disable-next-line react-hooks/exhaustive-deps
+  // The caller lists what its fetcher reads, as with useEffect.
   const load = useCallback(fetchPage, deps);
   const run = useCallback(
     (link: string | undefined, replace: boolean, gen: number, current: () => number) => {

@@ -8,7 +8,7 @@ export type AsyncState<T> = { status: 'loading' } | { status: 'error'; error: Er
 export function useAsync<T>(load: () => Promise<T>, deps: unknown[]): [AsyncState<T>, () => void] {
   const [state, setState] = useState<AsyncState<T>>({ status: 'loading' });
   const generation = useRef(0);
-  // eslint-disable-next-line react-hooks/exhaustive-deps
+  // The caller lists what its loader reads, as with useEffect.
   const run = useCallback(load, deps);
   const reload = useCallback(() => {
     const mine = ++generation.current;
