@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { api, assignRole, ROLE_IDS } from './support/access-kit.js';
-import { launchBrowser, newContext, newUser, screenshot, signIn, type PortalUser } from './support/browser.js';
+import { launchBrowser, newContext, newUser, screenshot, selectMember, signIn, type PortalUser } from './support/browser.js';
 import { createVault, secretClient } from './support/clients.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
@@ -54,10 +54,7 @@ describe('portal: denials and the session', () => {
     await page.getByRole('cell', { name: 'Key Vault Secrets User', exact: true }).click();
     await page.getByRole('button', { name: 'Next' }).click();
     await page.getByRole('button', { name: '+ Select members' }).click();
-    const pane = page.getByRole('dialog', { name: 'Select members' });
-    await pane.getByPlaceholder('Search by name or email address').fill('Bob');
-    await pane.getByRole('button', { name: /Bob Nobody/ }).click();
-    await pane.getByRole('button', { name: 'Select', exact: true }).click();
+    await selectMember(page, 'Bob', /Bob Nobody/);
     await page.getByRole('button', { name: 'Review + assign' }).click();
     await page.getByRole('button', { name: 'Review + assign' }).click();
     await denied().waitFor();
@@ -85,7 +82,8 @@ describe('portal: denials and the session', () => {
 
   it('an expired session sends the user back to sign in', async () => {
     await page.goto(`${server.url}/portal/`);
-    await page.getByText('Bob Nobody').waitFor();
+    // Once the list is shown, no token renewal is in flight to overwrite the change below.
+    await page.getByRole('link', { name: 'locked-kv' }).waitFor();
     // A refresh token that the identity service no longer honours, and no access token in memory after the reload.
     await page.evaluate(() => {
       const saved = JSON.parse(sessionStorage.getItem('coffer.portal.session')!) as Record<string, unknown>;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { api, assignRole, newServicePrincipal, ROLE_IDS } from './support/access-kit.js';
-import { launchBrowser, newContext, newUser, screenshot, signIn, type PortalUser } from './support/browser.js';
+import { launchBrowser, newContext, newUser, screenshot, selectMember, signIn, type PortalUser } from './support/browser.js';
 import { secretClient } from './support/clients.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
@@ -144,10 +144,7 @@ describe('portal: vaults and secrets', () => {
     await page.getByRole('cell', { name: 'Key Vault Reader', exact: true }).click();
     await page.getByRole('button', { name: 'Next' }).click();
     await page.getByRole('button', { name: '+ Select members' }).click();
-    const pane = page.getByRole('dialog', { name: 'Select members' });
-    await pane.getByPlaceholder('Search by name or email address').fill('nightly');
-    await pane.getByRole('button', { name: /nightly-auditor/ }).click();
-    await pane.getByRole('button', { name: 'Select', exact: true }).click();
+    await selectMember(page, 'nightly', /nightly-auditor/);
     await page.getByLabel('Description').fill('audit window');
     await page.getByLabel('Time bound').check();
     await page.getByLabel('Assignment end').fill('2031-06-30T18:00');

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import type { SecretClient } from '@azure/keyvault-secrets';
 import { assignRole, newServicePrincipal, ROLE_IDS, type Principal } from './support/access-kit.js';
-import { launchBrowser, newContext, newUser, screenshot, signIn, type PortalUser } from './support/browser.js';
+import { launchBrowser, newContext, newUser, screenshot, selectMember, signIn, type PortalUser } from './support/browser.js';
 import { createVault, credential, secretClient } from './support/clients.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
@@ -85,11 +85,7 @@ describe('portal: the seed workflow in the browser', () => {
     await screenshot(page, 'add-role-assignment-role');
     await page.getByRole('button', { name: 'Next' }).click();
     await page.getByRole('button', { name: '+ Select members' }).click();
-    const pane = page.getByRole('dialog', { name: 'Select members' });
-    await pane.getByPlaceholder('Search by name or email address').fill('apono-connector');
-    await pane.getByRole('button', { name: /apono-connector/ }).click();
-    await screenshot(page, 'add-role-assignment-select-members');
-    await pane.getByRole('button', { name: 'Select', exact: true }).click();
+    await selectMember(page, 'apono-connector', /apono-connector/, { screenshot: 'add-role-assignment-select-members' });
     await page.getByRole('cell', { name: 'apono-connector', exact: true }).waitFor();
     await screenshot(page, 'add-role-assignment-members');
     await page.getByRole('button', { name: 'Review + assign' }).click();
@@ -114,10 +110,7 @@ describe('portal: the seed workflow in the browser', () => {
   it('Check access explains the grant', async () => {
     await page.getByRole('tab', { name: 'Check access' }).click();
     await page.getByRole('button', { name: 'Check access' }).click();
-    const pane = page.getByRole('dialog', { name: 'Select a member' });
-    await pane.getByPlaceholder('Search by name or email address').fill('apono');
-    await pane.getByRole('button', { name: /apono-connector/ }).click();
-    await pane.getByRole('button', { name: 'Select', exact: true }).click();
+    await selectMember(page, 'apono', /apono-connector/, { pane: 'Select a member' });
     const row = page.getByRole('row', { name: /^SecretGet (Allowed|Denied)/ });
     await row.waitFor();
     assert.match((await row.textContent()) ?? '', /Allowed.*Key Vault Secrets User at This resource/);

@@ -55,3 +55,12 @@ export async function signIn(page: Page, server: TestServer, user: PortalUser, o
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('button', { name: 'Sign out' }).waitFor();
 }
+
+/** In an open "Select members" (or "Select a member") pane: search, pick one result, Select. */
+export async function selectMember(page: Page, search: string, name: RegExp, options: { pane?: string; screenshot?: string } = {}): Promise<void> {
+  const dialog = page.getByRole('dialog', { name: options.pane ?? 'Select members' });
+  await dialog.getByPlaceholder('Search by name or email address').fill(search);
+  await dialog.getByRole('button', { name }).click();
+  if (options.screenshot) await screenshot(page, options.screenshot);
+  await dialog.getByRole('button', { name: 'Select', exact: true }).click();
+}

@@ -170,6 +170,8 @@ export function accessToken(resource: Resource, options: { forceRenewal?: boolea
     }
     try {
       const body = await tokenRequest({ grant_type: 'refresh_token', refresh_token: saved.refreshToken, scope: `${scopeOf(resource)} offline_access` });
+      // A sign-out while the request was out must not bring the session back.
+      if (stored()?.refreshToken !== saved.refreshToken) throw new Error('The session ended while a token was being renewed.');
       sessionStorage.setItem(SESSION_KEY, JSON.stringify({ ...saved, refreshToken: body.refresh_token }));
       remember(resource, body);
       return body.access_token;

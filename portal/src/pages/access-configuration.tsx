@@ -3,6 +3,8 @@ import { setPermissionModel } from '../api/arm';
 import { Link } from '../router';
 import { ErrorNotice, Notice } from '../ui/feedback';
 import { notify } from '../ui/toasts';
+import { PermissionModelField } from '../ui/permission-model-field';
+import { useAction } from '../ui/use-action';
 import { vaultPage, type VaultContext } from './vault-shell';
 
 // Settings > Access configuration: the vault's permission model.
@@ -10,22 +12,14 @@ import { vaultPage, type VaultContext } from './vault-shell';
 export function AccessConfiguration({ vault, rg, reloadVault }: VaultContext) {
   const current = vault.properties.enableRbacAuthorization === true;
   const [rbac, setRbac] = useState(current);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<Error | null>(null);
+  const { busy, error, run } = useAction();
 
-  async function apply() {
-    setBusy(true);
-    setError(null);
-    try {
+  const apply = () =>
+    run(async () => {
       await setPermissionModel(rg, vault.name, rbac);
       notify(`Successfully updated the permission model of key vault ${vault.name}.`);
       reloadVault();
-    } catch (err) {
-      setError(err as Error);
-    } finally {
-      setBusy(false);
-    }
-  }
+    });
 
   return (
     <form
@@ -35,18 +29,7 @@ export function AccessConfiguration({ vault, rg, reloadVault }: VaultContext) {
         void apply();
       }}
     >
-      <fieldset>
-        <legend>Permission model</legend>
-        <p className="help">Grant data plane access by using an Azure RBAC or Key Vault access policy.</p>
-        <label className="inline">
-          <input type="radio" name="permission-model" checked={rbac} onChange={() => setRbac(true)} />
-          Azure role-based access control (recommended)
-        </label>
-        <label className="inline">
-          <input type="radio" name="permission-model" checked={!rbac} onChange={() => setRbac(false)} />
-          Vault access policy
-        </label>
-      </fieldset>
+      <PermissionModelField rbac={rbac} onChange={setRbac} />
       {rbac !== current && (
         <Notice kind="warning" title="Changing the permission model">
           {rbac

@@ -7,6 +7,8 @@ import { ErrorNotice, Loaded, Notice } from '../ui/feedback';
 import { Toolbar } from '../ui/layout';
 import { ConfirmDialog } from '../ui/panel';
 import { notify } from '../ui/toasts';
+import { SelectHeader } from '../ui/table-parts';
+import { useAction } from '../ui/use-action';
 import { useAsync } from '../ui/use-async';
 import { vaultPage, type VaultContext } from './vault-shell';
 
@@ -21,28 +23,19 @@ export function AccessPolicies({ vault, rg, reloadVault }: VaultContext) {
   const [names] = useAsync(() => getByIds(policies.map((p) => p.objectId)), [vault]);
   const [selected, setSelected] = useState<string | null>(null);
   const [confirming, setConfirming] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<Error | null>(null);
+  const { busy, error, run } = useAction();
   const rbac = vault.properties.enableRbacAuthorization === true;
   const chosen = policies.find((p) => policyKey(p) === selected) ?? null;
   const page = (path: string) => vaultPage(rg, vault.name, path);
 
-  async function remove() {
-    if (!chosen) return;
-    setBusy(true);
-    setError(null);
-    try {
+  const remove = () =>
+    run(async () => {
+      if (!chosen) return;
       await changeAccessPolicy(rg, vault.name, 'remove', chosen);
       notify('Successfully deleted the access policy.');
       setSelected(null);
       reloadVault();
-    } catch (err) {
-      setError(err as Error);
-    } finally {
-      setBusy(false);
-      setConfirming(false);
-    }
-  }
+    }).then(() => setConfirming(false));
 
   return (
     <>
@@ -84,9 +77,7 @@ export function AccessPolicies({ vault, rg, reloadVault }: VaultContext) {
               <caption className="visually-hidden">Access policies</caption>
               <thead>
                 <tr>
-                  <th scope="col">
-                    <span className="visually-hidden">Select</span>
-                  </th>
+                  <SelectHeader />
                   <th scope="col">Name</th>
                   <th scope="col">Email</th>
                   <th scope="col">Key Permissions</th>

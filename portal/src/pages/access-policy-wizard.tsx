@@ -8,6 +8,7 @@ import { SelectField } from '../ui/select-field';
 import { ErrorNotice, Loaded } from '../ui/feedback';
 import { Tabs } from '../ui/tabs';
 import { notify } from '../ui/toasts';
+import { useAction } from '../ui/use-action';
 import { useAsync } from '../ui/use-async';
 import { DirectorySearch } from './directory-search';
 import { vaultPage, type VaultContext } from './vault-shell';
@@ -42,19 +43,16 @@ function Wizard({ vault, rg, existing, known }: VaultContext & { existing: Acces
   const [secrets, setSecrets] = useState<string[]>(existing?.permissions.secrets?.map((s) => s.toLowerCase()) ?? []);
   const [principal, setPrincipal] = useState<DirectoryObject | null>(existing ? (known.get(existing.objectId) ?? null) : null);
   const [application, setApplication] = useState<DirectoryObject | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<Error | null>(null);
+  const { busy, error, run } = useAction();
   const back = vaultPage(rg, vault.name, '/access-policies');
   const hasPermissions = secrets.length > 0;
   const canReview = hasPermissions && principal !== null;
   const toggle = (perm: string) => setSecrets((s) => (s.includes(perm) ? s.filter((x) => x !== perm) : [...s, perm]));
   const all = SECRET_PERMISSIONS.flatMap((g) => g.items.map(([k]) => k));
 
-  async function submit() {
-    if (!principal) return;
-    setBusy(true);
-    setError(null);
-    try {
+  const submit = () =>
+    run(async () => {
+      if (!principal) return;
       const policy: AccessPolicy = {
         tenantId: config().tenantId,
         objectId: principal.id,
@@ -64,11 +62,7 @@ function Wizard({ vault, rg, existing, known }: VaultContext & { existing: Acces
       await changeAccessPolicy(rg, vault.name, existing ? 'replace' : 'add', policy);
       notify(existing ? `Successfully updated the access policy of ${principal.displayName}.` : `Successfully created an access policy for ${principal.displayName}.`);
       navigate(back);
-    } catch (err) {
-      setError(err as Error);
-      setBusy(false);
-    }
-  }
+    });
 
   const enabled: Record<Step, boolean> = { permissions: true, principal: hasPermissions, application: canReview, review: canReview };
   const nextStep = ORDER[ORDER.indexOf(step) + 1];

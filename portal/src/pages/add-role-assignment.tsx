@@ -7,6 +7,8 @@ import { ErrorNotice, Loaded } from '../ui/feedback';
 import { fromLocalInput } from '../ui/format';
 import { Tabs } from '../ui/tabs';
 import { notify } from '../ui/toasts';
+import { SelectHeader } from '../ui/table-parts';
+import { useAction } from '../ui/use-action';
 import { useAsync } from '../ui/use-async';
 import { MemberPicker } from './directory-search';
 import { PRIVILEGED_ROLES } from './iam-shared';
@@ -43,9 +45,7 @@ function RoleStep({ roles, role, onPick }: { roles: RoleDefinition[]; role: Role
         <caption className="visually-hidden">Roles</caption>
         <thead>
           <tr>
-            <th scope="col">
-              <span className="visually-hidden">Select</span>
-            </th>
+            <SelectHeader />
             <th scope="col">Name</th>
             <th scope="col">Description</th>
             <th scope="col">Type</th>
@@ -84,28 +84,21 @@ export function AddRoleAssignment({ vault, rg }: VaultContext) {
   const [description, setDescription] = useState('');
   const [timeBound, setTimeBound] = useState(false);
   const [endsAt, setEndsAt] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<Error | null>(null);
+  const { busy, error, run } = useAction();
   const back = vaultPage(rg, vault.name, '/iam');
   const ready = role !== null && members.length > 0 && (!timeBound || endsAt !== '');
   const order: Step[] = ['role', 'members', 'review'];
 
-  async function assign() {
-    if (!role) return;
-    setBusy(true);
-    setError(null);
-    try {
+  const assign = () =>
+    run(async () => {
+      if (!role) return;
       const end = timeBound ? fromLocalInput(endsAt) : undefined;
       for (const m of members) {
         await createRoleAssignment(vault.id, role.id, m.id, { description, endDateTime: end === undefined ? undefined : new Date(end * 1000).toISOString() });
       }
       notify(`Added role assignment: ${members.map((m) => m.displayName).join(', ')} ${members.length === 1 ? 'was' : 'were'} assigned the role ${role.properties.roleName} for ${vault.name}.`);
       navigate(back);
-    } catch (err) {
-      setError(err as Error);
-      setBusy(false);
-    }
-  }
+    });
 
   // "Review + assign" moves to the review tab first, and assigns from there.
   const reviewOrAssign = () => (step === 'review' ? void assign() : setStep('review'));

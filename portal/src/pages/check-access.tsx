@@ -3,6 +3,7 @@ import { checkAccess } from '../api/arm';
 import type { AccessReport, DirectoryObject } from '../api/types';
 import type { User } from '../auth/session';
 import { ErrorNotice, Loading } from '../ui/feedback';
+import { useAction } from '../ui/use-action';
 import { MemberPicker } from './directory-search';
 import { describeGrant } from './iam-shared';
 
@@ -67,21 +68,12 @@ function Report({ report, scope }: { report: AccessReport; scope: string }) {
 export function CheckAccessTab({ scope, user }: { scope: string; user: User }) {
   const [picking, setPicking] = useState(false);
   const [report, setReport] = useState<AccessReport | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<Error | null>(null);
-
-  async function check(principalId: string) {
-    setBusy(true);
-    setError(null);
-    setReport(null);
-    try {
+  const { busy, error, run } = useAction();
+  const check = (principalId: string) =>
+    run(async () => {
+      setReport(null);
       setReport(await checkAccess(principalId, scope));
-    } catch (err) {
-      setError(err as Error);
-    } finally {
-      setBusy(false);
-    }
-  }
+    });
 
   return (
     <>

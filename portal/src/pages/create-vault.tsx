@@ -6,6 +6,8 @@ import { SelectField } from '../ui/select-field';
 import { ErrorNotice, Loaded } from '../ui/feedback';
 import { PageTitle, Shell } from '../ui/layout';
 import { notify } from '../ui/toasts';
+import { PermissionModelField } from '../ui/permission-model-field';
+import { useAction } from '../ui/use-action';
 import { useAsync } from '../ui/use-async';
 import { vaultPage } from './vault-shell';
 
@@ -23,14 +25,11 @@ export function CreateVault({ user }: { user: User }) {
   const [retention, setRetention] = useState(90);
   const [purgeProtection, setPurgeProtection] = useState(false);
   const [rbac, setRbac] = useState(true);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<Error | null>(null);
+  const { busy, error, run } = useAction();
 
-  async function submit(e: FormEvent) {
+  const submit = (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    void run(async () => {
       const available = await checkVaultName(name);
       if (!available.nameAvailable) throw new Error(available.message ?? `The vault name '${name}' is not available.`);
       const rg = group === NEW_GROUP || group === '' ? newGroup.trim() : group;
@@ -39,11 +38,8 @@ export function CreateVault({ user }: { user: User }) {
       await createVault({ resourceGroup: rg, name, location, rbac, retentionDays: retention, purgeProtection, creatorObjectId: user.objectId });
       notify(`Deployment succeeded: key vault ${name} was created.`);
       navigate(vaultPage(rg, name));
-    } catch (err) {
-      setError(err as Error);
-      setBusy(false);
-    }
-  }
+    });
+  };
 
   return (
     <Shell user={user} crumbs={[{ label: 'Key vaults', to: '/portal/' }, { label: 'Create a key vault' }]}>
@@ -98,17 +94,7 @@ export function CreateVault({ user }: { user: User }) {
                 Enable purge protection (enforce a mandatory retention period for deleted vaults and vault objects)
               </label>
             </fieldset>
-            <fieldset>
-              <legend>Permission model</legend>
-              <label className="inline">
-                <input type="radio" name="model" checked={rbac} onChange={() => setRbac(true)} />
-                Azure role-based access control (recommended)
-              </label>
-              <label className="inline">
-                <input type="radio" name="model" checked={!rbac} onChange={() => setRbac(false)} />
-                Vault access policy
-              </label>
-            </fieldset>
+            <PermissionModelField rbac={rbac} onChange={setRbac} />
             {error && <ErrorNotice error={error} />}
             <div className="actions">
               <button type="submit" className="primary" disabled={busy}>

@@ -1,10 +1,12 @@
 import { useState } from 'react';
 import { parseSecretId, secretsApi } from '../api/secrets';
-import { ErrorNotice, Loading, Notice } from '../ui/feedback';
+import { ErrorNotice, Notice } from '../ui/feedback';
 import { formatTime } from '../ui/format';
 import { Toolbar } from '../ui/layout';
 import { ConfirmDialog } from '../ui/panel';
 import { notify } from '../ui/toasts';
+import { PageFooter, SelectHeader } from '../ui/table-parts';
+import { useAction } from '../ui/use-action';
 import { usePagedList } from './paged-list';
 import type { VaultContext } from './vault-shell';
 
@@ -15,26 +17,17 @@ export function DeletedSecrets({ vault }: VaultContext) {
   const list = usePagedList((next) => api.listDeleted(next), [vault.properties.vaultUri]);
   const [selected, setSelected] = useState<string | null>(null);
   const [purging, setPurging] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<Error | null>(null);
+  const { busy, error, run } = useAction();
 
-  async function act(kind: 'recover' | 'purge') {
-    if (!selected) return;
-    setBusy(true);
-    setError(null);
-    try {
+  const act = (kind: 'recover' | 'purge') =>
+    run(async () => {
+      if (!selected) return;
       if (kind === 'recover') await api.recover(selected);
       else await api.purge(selected);
       notify(kind === 'recover' ? `Successfully recovered secret ${selected}.` : `Successfully purged secret ${selected}.`);
       setSelected(null);
       list.reload();
-    } catch (err) {
-      setError(err as Error);
-    } finally {
-      setBusy(false);
-      setPurging(false);
-    }
-  }
+    }).then(() => setPurging(false));
 
   return (
     <>
@@ -59,9 +52,7 @@ export function DeletedSecrets({ vault }: VaultContext) {
           <caption className="visually-hidden">Deleted secrets</caption>
           <thead>
             <tr>
-              <th scope="col">
-                <span className="visually-hidden">Select</span>
-              </th>
+              <SelectHeader />
               <th scope="col">Name</th>
               <th scope="col">Deletion date</th>
               <th scope="col">Scheduled purge date</th>
@@ -91,12 +82,7 @@ export function DeletedSecrets({ vault }: VaultContext) {
           </tbody>
         </table>
       )}
-      {list.loading && <Loading label="Loading deleted secrets" />}
-      {list.hasMore && !list.loading && (
-        <button type="button" onClick={list.loadMore}>
-          Load more
-        </button>
-      )}
+      <PageFooter list={list} label="Loading deleted secrets" />
       {purging && selected && (
         <ConfirmDialog title="Purge secret" confirmLabel="Purge" danger busy={busy} onConfirm={() => act('purge')} onCancel={() => setPurging(false)}>
           <p>

@@ -8,6 +8,8 @@ import { Toolbar } from '../ui/layout';
 import { ConfirmDialog } from '../ui/panel';
 import { Tabs } from '../ui/tabs';
 import { notify } from '../ui/toasts';
+import { SelectHeader } from '../ui/table-parts';
+import { useAction } from '../ui/use-action';
 import { useAsync } from '../ui/use-async';
 import { CheckAccessTab } from './check-access';
 import { describeScope } from './iam-shared';
@@ -34,24 +36,15 @@ function RoleAssignmentsTab({ scope }: { scope: string }) {
   const [state, reload] = useAsync(() => loadAssignments(scope), [scope]);
   const [selected, setSelected] = useState<string[]>([]);
   const [confirming, setConfirming] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<Error | null>(null);
+  const { busy, error, run } = useAction();
 
-  async function remove() {
-    setBusy(true);
-    setError(null);
-    try {
+  const remove = () =>
+    run(async () => {
       for (const id of selected) await deleteRoleAssignment(id);
       notify(`Removed ${selected.length} role assignment${selected.length === 1 ? '' : 's'}.`);
       setSelected([]);
       reload();
-    } catch (err) {
-      setError(err as Error);
-    } finally {
-      setBusy(false);
-      setConfirming(false);
-    }
-  }
+    }).then(() => setConfirming(false));
 
   return (
     <>
@@ -70,9 +63,7 @@ function RoleAssignmentsTab({ scope }: { scope: string }) {
             <caption className="visually-hidden">Role assignments</caption>
             <thead>
               <tr>
-                <th scope="col">
-                  <span className="visually-hidden">Select</span>
-                </th>
+                <SelectHeader />
                 <th scope="col">Name</th>
                 <th scope="col">Type</th>
                 <th scope="col">Role</th>

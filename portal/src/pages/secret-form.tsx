@@ -4,6 +4,7 @@ import { navigate } from '../router';
 import { SelectField } from '../ui/select-field';
 import { ErrorNotice } from '../ui/feedback';
 import { notify } from '../ui/toasts';
+import { useAction } from '../ui/use-action';
 import { AttributeFields, emptyAttributes, toWire } from './secret-attributes';
 import { vaultPage, type VaultContext } from './vault-shell';
 
@@ -29,23 +30,17 @@ export function SecretForm({ vault, rg, secret }: VaultContext & { secret?: stri
   const [name, setName] = useState(secret ?? '');
   const [value, setValue] = useState('');
   const [attributes, setAttributes] = useState(emptyAttributes);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<Error | null>(null);
+  const { busy, error, run } = useAction();
   const back = vaultPage(rg, vault.name, secret ? `/secrets/${encodeURIComponent(secret)}` : '/secrets');
 
-  async function submit(e: FormEvent) {
+  const submit = (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    void run(async () => {
       await secretsApi(vault.properties.vaultUri).set(name, { value, ...toWire(attributes) });
       notify(secret ? `Successfully created a new version of secret ${name}.` : `The secret ${name} has been successfully created.`);
       navigate(back);
-    } catch (err) {
-      setError(err as Error);
-      setBusy(false);
-    }
-  }
+    });
+  };
 
   return (
     <form className="form" onSubmit={submit} aria-label={secret ? 'Create a new version' : 'Create a secret'}>

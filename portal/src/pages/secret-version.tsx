@@ -4,6 +4,7 @@ import type { SecretItem } from '../api/types';
 import { ErrorNotice, Loaded } from '../ui/feedback';
 import { copyText, formatTime } from '../ui/format';
 import { notify } from '../ui/toasts';
+import { useAction } from '../ui/use-action';
 import { useAsync } from '../ui/use-async';
 import { AttributeFields, fromWire, toWire, type AttributeValues } from './secret-attributes';
 import type { VaultContext } from './vault-shell';
@@ -24,19 +25,8 @@ async function findVersion(api: SecretsApi, secret: string, version: string): Pr
 
 function SecretValue({ api, secret, version }: { api: SecretsApi; secret: string; version: string }) {
   const [value, setValue] = useState<string | null>(null);
-  const [error, setError] = useState<Error | null>(null);
-  const [busy, setBusy] = useState(false);
-  async function show() {
-    setBusy(true);
-    setError(null);
-    try {
-      setValue((await api.get(secret, version)).value ?? '');
-    } catch (err) {
-      setError(err as Error);
-    } finally {
-      setBusy(false);
-    }
-  }
+  const { busy, error, run } = useAction();
+  const show = () => run(async () => setValue((await api.get(secret, version)).value ?? ''));
   return (
     <div className="secret-value">
       {value === null ? (
@@ -64,22 +54,14 @@ function SecretValue({ api, secret, version }: { api: SecretsApi; secret: string
 
 function Properties({ api, item, secret, version, onSaved }: { api: SecretsApi; item: SecretItem; secret: string; version: string; onSaved: () => void }) {
   const [values, setValues] = useState<AttributeValues>(() => fromWire(item));
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<Error | null>(null);
+  const { busy, error, run } = useAction();
   useEffect(() => setValues(fromWire(item)), [item]);
-  async function save() {
-    setBusy(true);
-    setError(null);
-    try {
+  const save = () =>
+    run(async () => {
       await api.update(secret, version, toWire(values));
       notify(`Successfully updated the properties of secret ${secret}.`);
       onSaved();
-    } catch (err) {
-      setError(err as Error);
-    } finally {
-      setBusy(false);
-    }
-  }
+    });
   return (
     <form
       className="form"

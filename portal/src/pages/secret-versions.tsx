@@ -2,7 +2,9 @@ import { useState } from 'react';
 import { parseSecretId, secretsApi } from '../api/secrets';
 import type { SecretItem } from '../api/types';
 import { Link, navigate } from '../router';
-import { ErrorNotice, Loading } from '../ui/feedback';
+import { ErrorNotice } from '../ui/feedback';
+import { PageFooter } from '../ui/table-parts';
+import { useAction } from '../ui/use-action';
 import { formatTime } from '../ui/format';
 import { Toolbar } from '../ui/layout';
 import { ConfirmDialog } from '../ui/panel';
@@ -18,24 +20,17 @@ export function SecretVersions({ vault, rg, secret }: VaultContext & { secret: s
   const api = secretsApi(vault.properties.vaultUri);
   const list = usePagedList((next) => api.versions(secret, next), [vault.properties.vaultUri, secret]);
   const [confirming, setConfirming] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<Error | null>(null);
+  const { busy, error, run } = useAction();
   const page = (path: string) => vaultPage(rg, vault.name, path);
   const base = `/secrets/${encodeURIComponent(secret)}`;
   const versions = [...list.items].sort(newestFirst);
 
-  async function remove() {
-    setBusy(true);
-    try {
+  const remove = () =>
+    run(async () => {
       await api.delete(secret);
       notify(`Successfully deleted secret ${secret}. It can be recovered from Manage deleted secrets until it is purged.`);
       navigate(page('/secrets'));
-    } catch (err) {
-      setError(err as Error);
-      setConfirming(false);
-      setBusy(false);
-    }
-  }
+    }).then(() => setConfirming(false));
 
   const row = (v: SecretItem) => {
     const { version } = parseSecretId(v.id);
@@ -102,12 +97,7 @@ export function SecretVersions({ vault, rg, secret }: VaultContext & { secret: s
           )}
         </table>
       )}
-      {list.loading && <Loading label="Loading versions" />}
-      {list.hasMore && !list.loading && (
-        <button type="button" onClick={list.loadMore}>
-          Load more
-        </button>
-      )}
+      <PageFooter list={list} label="Loading versions" />
       {confirming && (
         <ConfirmDialog title="Delete secret" confirmLabel="Delete" danger busy={busy} onConfirm={remove} onCancel={() => setConfirming(false)}>
           <p>

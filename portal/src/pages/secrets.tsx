@@ -1,6 +1,7 @@
 import { parseSecretId, secretsApi } from '../api/secrets';
 import { Link, navigate } from '../router';
-import { ErrorNotice, Loading } from '../ui/feedback';
+import { ErrorNotice } from '../ui/feedback';
+import { PageFooter } from '../ui/table-parts';
 import { formatTime } from '../ui/format';
 import { Toolbar } from '../ui/layout';
 import { usePagedList } from './paged-list';
@@ -61,12 +62,7 @@ export function Secrets({ vault, rg }: VaultContext) {
           </tbody>
         </table>
       )}
-      {list.loading && <Loading label="Loading secrets" />}
-      {list.hasMore && !list.loading && (
-        <button type="button" onClick={list.loadMore}>
-          Load more
-        </button>
-      )}
+      <PageFooter list={list} label="Loading secrets" />
     </>
   );
 }
