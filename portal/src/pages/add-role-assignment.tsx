@@ -7,11 +7,11 @@ import { ErrorNotice, Loaded } from '../ui/feedback';
 import { fromLocalInput } from '../ui/format';
 import { Tabs } from '../ui/tabs';
 import { notify } from '../ui/toasts';
-import { SelectHeader } from '../ui/table-parts';
 import { useAction } from '../ui/use-action';
 import { useAsync } from '../ui/use-async';
 import { MemberPicker } from './directory-search';
 import { PRIVILEGED_ROLES } from './iam-shared';
+import { RoleTable } from './role-table';
 import { vaultPage, type VaultContext } from './vault-shell';
 
 // Add role assignment: Role, Members, Review + assign, as in Azure's wizard.
@@ -19,12 +19,7 @@ import { vaultPage, type VaultContext } from './vault-shell';
 type Step = 'role' | 'members' | 'review';
 
 function RoleStep({ roles, role, onPick }: { roles: RoleDefinition[]; role: RoleDefinition | null; onPick: (r: RoleDefinition) => void }) {
-  const [filter, setFilter] = useState('');
   const [kind, setKind] = useState('job');
-  const q = filter.trim().toLowerCase();
-  const shown = roles.filter(
-    (r) => (kind === 'job') !== PRIVILEGED_ROLES.has(r.properties.roleName) && (!q || `${r.properties.roleName} ${r.properties.description} ${r.name}`.toLowerCase().includes(q)),
-  );
   return (
     <>
       <p>A role definition is a collection of permissions. You can use the built-in roles or you can create your own custom roles.</p>
@@ -37,40 +32,7 @@ function RoleStep({ roles, role, onPick }: { roles: RoleDefinition[]; role: Role
           { id: 'privileged', label: 'Privileged administrator roles' },
         ]}
       />
-      <label className="search">
-        <span className="visually-hidden">Search roles</span>
-        <input type="search" placeholder="Search by role name, description, permission, or ID" value={filter} onChange={(e) => setFilter(e.target.value)} />
-      </label>
-      <table>
-        <caption className="visually-hidden">Roles</caption>
-        <thead>
-          <tr>
-            <SelectHeader />
-            <th scope="col">Name</th>
-            <th scope="col">Description</th>
-            <th scope="col">Type</th>
-          </tr>
-        </thead>
-        <tbody>
-          {shown.map((r) => (
-            <tr key={r.id} className={role?.id === r.id ? 'selected' : undefined} onClick={() => onPick(r)}>
-              <td>
-                <input type="radio" name="role" aria-label={`Select ${r.properties.roleName}`} checked={role?.id === r.id} onChange={() => onPick(r)} />
-              </td>
-              <td>{r.properties.roleName}</td>
-              <td>{r.properties.description}</td>
-              <td>{r.properties.type === 'CustomRole' ? 'CustomRole' : 'BuiltInRole'}</td>
-            </tr>
-          ))}
-          {shown.length === 0 && (
-            <tr>
-              <td colSpan={4} className="empty">
-                No roles found.
-              </td>
-            </tr>
-          )}
-        </tbody>
-      </table>
+      <RoleTable roles={roles.filter((r) => (kind === 'job') !== PRIVILEGED_ROLES.has(r.properties.roleName))} selected={role} onPick={onPick} />
     </>
   );
 }

@@ -13,6 +13,7 @@ import { useAction } from '../ui/use-action';
 import { useAsync } from '../ui/use-async';
 import { CheckAccessTab } from './check-access';
 import { describeScope } from './iam-shared';
+import { RoleTable } from './role-table';
 import { vaultPage, type VaultContext } from './vault-shell';
 
 // Access control (IAM): role assignments that apply to the vault, the roles
@@ -117,40 +118,7 @@ function RoleAssignmentsTab({ scope }: { scope: string }) {
 
 function RolesTab({ scope }: { scope: string }) {
   const [state] = useAsync(() => listRoleDefinitions(scope), [scope]);
-  const [filter, setFilter] = useState('');
-  return (
-    <Loaded state={state} label="Loading roles">
-      {({ value }) => (
-        <>
-          <label className="search">
-            <span className="visually-hidden">Search roles</span>
-            <input type="search" placeholder="Search by role name or description" value={filter} onChange={(e) => setFilter(e.target.value)} />
-          </label>
-          <table>
-            <caption className="visually-hidden">Roles</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Description</th>
-                <th scope="col">Type</th>
-              </tr>
-            </thead>
-            <tbody>
-              {value
-                .filter((r) => `${r.properties.roleName} ${r.properties.description}`.toLowerCase().includes(filter.trim().toLowerCase()))
-                .map((r) => (
-                  <tr key={r.id}>
-                    <td>{r.properties.roleName}</td>
-                    <td>{r.properties.description}</td>
-                    <td>{r.properties.type === 'CustomRole' ? 'Custom role' : 'Built-in role'}</td>
-                  </tr>
-                ))}
-            </tbody>
-          </table>
-        </>
-      )}
-    </Loaded>
-  );
+  return <Loaded state={state} label="Loading roles">{({ value }) => <RoleTable roles={value} />}</Loaded>;
 }
 
 export function AccessControl({ vault, rg, user }: VaultContext & { user: User }) {
