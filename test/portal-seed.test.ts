@@ -189,4 +189,22 @@ describe('portal: the seed workflow in the browser', () => {
     await page.getByRole('row', { name: /apono-connector/ }).waitFor({ state: 'detached' });
     assert.equal(await outcome(connectorVault, 'apono-mysql-user'), 'denied');
   });
+
+  it('a compound identity (principal through an application) grants nothing when the principal signs in on its own', async () => {
+    await newServicePrincipal(server, 'reporting-app');
+    await page.getByRole('button', { name: '+ Create' }).click();
+    await page.getByRole('checkbox', { name: 'Get', exact: true }).check();
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByPlaceholder('Search by name or email address').fill('apono-connector');
+    await page.getByRole('button', { name: /apono-connector/ }).click();
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByPlaceholder('Search by name or email address').fill('reporting');
+    await page.getByRole('button', { name: /reporting-app/ }).click();
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByRole('button', { name: 'Create' }).click();
+    await toast(/Successfully created an access policy for apono-connector/);
+    await page.getByRole('rowgroup').filter({ hasText: 'COMPOUND IDENTITY' }).getByRole('row', { name: /apono-connector/ }).waitFor();
+    assert.equal(await outcome(connectorVault, 'apono-mysql-user'), 'denied');
+  });
 });
+
