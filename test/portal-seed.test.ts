@@ -77,7 +77,7 @@ describe('portal: the seed workflow in the browser', () => {
     assert.equal(await rbac.isChecked(), true);
     await screenshot(page, 'access-configuration');
 
-    await menu().getByRole('link', { name: 'Access control (IAM)' }).click();
+    await page.getByRole('link', { name: 'Go to access control (IAM)' }).click();
     await page.getByRole('button', { name: '+ Add' }).click();
     await page.getByRole('menuitem', { name: 'Add role assignment' }).click();
     await page.getByPlaceholder('Search by role name, description, permission, or ID').fill('Key Vault Secrets User');
@@ -139,7 +139,7 @@ describe('portal: the seed workflow in the browser', () => {
     await page.getByRole('button', { name: 'Apply' }).click();
     await toast(/permission model/);
 
-    await menu().getByRole('link', { name: 'Access policies' }).click();
+    await page.getByRole('link', { name: 'Go to access policies' }).click();
     await page.getByRole('button', { name: '+ Create' }).click();
     await page.getByRole('checkbox', { name: 'Get', exact: true }).check();
     await screenshot(page, 'access-policy-permissions');
@@ -147,8 +147,6 @@ describe('portal: the seed workflow in the browser', () => {
     await page.getByPlaceholder('Search by name or email address').fill('apono-connector');
     await page.getByRole('button', { name: /apono-connector/ }).click();
     await screenshot(page, 'access-policy-principal');
-    await page.getByRole('button', { name: 'Next' }).click();
-    await screenshot(page, 'access-policy-application');
     await page.getByRole('button', { name: 'Next' }).click();
     await page.getByText('apono-connector (Service principal)').waitFor();
     await screenshot(page, 'access-policy-review');
@@ -197,10 +195,12 @@ describe('portal: the seed workflow in the browser', () => {
     await page.getByRole('button', { name: 'Next' }).click();
     await page.getByPlaceholder('Search by name or email address').fill('apono-connector');
     await page.getByRole('button', { name: /apono-connector/ }).click();
-    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByRole('tab', { name: '3 Application (optional)' }).click();
     await page.getByPlaceholder('Search by name or email address').fill('reporting');
     await page.getByRole('button', { name: /reporting-app/ }).click();
+    await screenshot(page, 'access-policy-application');
     await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByText('reporting-app', { exact: true }).waitFor();
     await page.getByRole('button', { name: 'Create' }).click();
     await toast(/Successfully created an access policy for apono-connector/);
     await page.getByRole('rowgroup').filter({ hasText: 'COMPOUND IDENTITY' }).getByRole('row', { name: /apono-connector/ }).waitFor();

@@ -37,6 +37,12 @@ const TEMPLATES: Record<string, string[]> = {
 };
 type Step = 'permissions' | 'principal' | 'application' | 'review';
 const ORDER: Step[] = ['permissions', 'principal', 'application', 'review'];
+/**
+ * Where Next goes. From the principal straight to review, as the documented
+ * flow reads ("Click Next to review the access policy"); the optional
+ * Application step is reached by its tab.
+ */
+const NEXT: Record<Step, Step | undefined> = { permissions: 'principal', principal: 'review', application: 'review', review: undefined };
 
 function Wizard({ vault, rg, existing, known }: VaultContext & { existing: AccessPolicy | null; known: Map<string, DirectoryObject> }) {
   const [step, setStep] = useState<Step>('permissions');
@@ -65,7 +71,7 @@ function Wizard({ vault, rg, existing, known }: VaultContext & { existing: Acces
     });
 
   const enabled: Record<Step, boolean> = { permissions: true, principal: hasPermissions, application: canReview, review: canReview };
-  const nextStep = ORDER[ORDER.indexOf(step) + 1];
+  const nextStep = NEXT[step];
   return (
     <>
       <h2>{existing ? 'Edit access policy' : 'Create an access policy'}</h2>
