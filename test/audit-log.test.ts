@@ -79,3 +79,14 @@ describe('audit log', () => {
     await store.close();
   });
 });
+
+describe('audit chain hash format', () => {
+  it('is SHA-256 over each field followed by NUL, so chains written by earlier versions still verify', async () => {
+    const { createHash } = await import('node:crypto');
+    const { rowHash } = await import('../src/audit/audit-chain.js');
+    const row = { seq: 7, time: '2026-11-29T00:00:00.000Z', vault: 'kv', secret: null, principal: 'p', operation: 'SecretGet', resultType: 'Success', httpStatus: 200, record: '{"a":"ü"}', prevHash: 'ab'.repeat(32) };
+    const h = createHash('sha256');
+    for (const part of [row.prevHash, '7', row.time, 'kv', '', 'p', 'SecretGet', 'Success', '200', row.record]) h.update(part).update('\u0000');
+    assert.equal(rowHash(row), h.digest('hex'));
+  });
+});

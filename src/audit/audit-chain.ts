@@ -8,11 +8,9 @@ import type { AuditRow } from '../storage/store-types.js';
 export const GENESIS = '0'.repeat(64);
 
 export function rowHash(r: Omit<AuditRow, 'hash'>): string {
-  const h = createHash('sha256');
-  for (const part of [r.prevHash, String(r.seq), r.time, r.vault ?? '', r.secret ?? '', r.principal ?? '', r.operation, r.resultType, String(r.httpStatus), r.record]) {
-    h.update(part).update('\u0000');
-  }
-  return h.digest('hex');
+  // Each field followed by NUL, hashed in one update (the same digest as one update per field, cheaper).
+  const parts = [r.prevHash, String(r.seq), r.time, r.vault ?? '', r.secret ?? '', r.principal ?? '', r.operation, r.resultType, String(r.httpStatus), r.record];
+  return createHash('sha256').update(`${parts.join('\u0000')}\u0000`).digest('hex');
 }
 
 export interface ChainAnchor {

@@ -32,23 +32,34 @@ function errorMessage(payload: unknown): string | null {
   }
 }
 
-function entryFor(req: FastifyRequest, reply: FastifyReply, payload: unknown, started: number): AuditEntry {
+// The upper-cased resource id per vault row (vault rows are cached and replaced on change).
+const resourceIds = new WeakMap<object, string>();
+function resourceIdOf(vault: NonNullable<FastifyRequest['vault']>): string {
+  let id = resourceIds.get(vault);
+  if (id === undefined) resourceIds.set(vault, (id = vaultResourceId(vault).toUpperCase()));
+  return id;
+}
+
+type RouteConfig = FastifyRequest['routeOptions']['config'] | undefined;
+
+// fastify's routeOptions, hostname and port are getters that build their value on every read: each is read once here.
+function entryFor(req: FastifyRequest, reply: FastifyReply, payload: unknown, started: number, config: RouteConfig): AuditEntry {
   const status = reply.statusCode;
   const vault = req.vault;
   const params = (req.params ?? {}) as Record<string, string | undefined>;
   const secret = req.vaultName && params.name ? params.name : null;
   const query = (req.query ?? {}) as Record<string, string | undefined>;
-  const base = vault ? vaultResourceId(vault) : req.url.split('?')[0]!;
   const decision = req.decision;
-  const fallback = `${req.method} ${req.routeOptions.url ?? 'unknown'}`;
+  const port = req.port;
+  const origin = `https://${req.hostname}${port ? `:${port}` : ''}`;
   return {
     vault: vault?.name ?? req.vaultName,
     secret,
     principal: req.caller?.objectId ?? null,
     event: {
       time: new Date().toISOString(),
-      resourceId: base.toUpperCase(),
-      operationName: req.routeOptions.config?.operation ?? fallback,
+      resourceId: vault ? resourceIdOf(vault) : req.url.split('?')[0]!.toUpperCase(),
+      operationName: config?.operation ?? `${req.method} ${config?.url ?? 'unknown'}`,
       operationVersion: query['api-version'] ?? null,
       category: 'AuditEvent',
       resultType: status < 400 ? 'Success' : 'Failure',
@@ -60,8 +71,8 @@ function entryFor(req: FastifyRequest, reply: FastifyReply, payload: unknown, st
       identity: { claim: { oid: req.caller?.objectId ?? null, upn: req.caller?.upn ?? null, appid: req.caller?.appId ?? null } },
       properties: {
         clientInfo: typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'].slice(0, 256) : null,
-        requestUri: `https://${req.hostname}${req.port ? `:${req.port}` : ''}${req.url}`,
-        id: secret && req.vaultName ? `https://${req.hostname}${req.port ? `:${req.port}` : ''}/secrets/${secret}${params.version ? `/${params.version}` : ''}` : null,
+        requestUri: `${origin}${req.url}`,
+        id: secret && req.vaultName ? `${origin}/secrets/${secret}${params.version ? `/${params.version}` : ''}` : null,
         httpStatusCode: status,
         isRbacAuthorized: decision?.model === 'rbac',
         isAccessPolicyMatch: decision?.model === 'accessPolicy',
@@ -78,9 +89,10 @@ export function installAuditHook(app: FastifyInstance, audit: AuditLog, log: Err
     req.auditStarted = performance.now();
   });
   app.addHook('onSend', async (req, reply, payload) => {
-    if (req.routeOptions.config?.audit === false) return payload;
+    const config = req.routeOptions.config as RouteConfig;
+    if (config?.audit === false) return payload;
     try {
-      await audit.write(entryFor(req, reply, payload, req.auditStarted));
+      await audit.write(entryFor(req, reply, payload, req.auditStarted, config));
       return payload;
     } catch (err) {
       log.error({ reqId: req.id, err: (err as Error).message }, 'audit write failed; request refused');

@@ -97,19 +97,44 @@ export interface PolicyMatch {
 }
 
 /**
+ * Entry positions by object id, built once per entries array, so that a
+ * decision looks at the caller's own entries only (a vault may have 1,024).
+ * Policy changes store a new array (applyPolicyChange) and vault rows are
+ * replaced, never edited, so an array's index stays valid; the length check
+ * is a cheap guard against an in-place edit all the same.
+ */
+const indexes = new WeakMap<readonly AccessPolicyEntry[], { length: number; byObjectId: Map<string, number[]> }>();
+
+function positionsByObjectId(entries: readonly AccessPolicyEntry[]): Map<string, number[]> {
+  const cached = indexes.get(entries);
+  if (cached && cached.length === entries.length) return cached.byObjectId;
+  const byObjectId = new Map<string, number[]>();
+  entries.forEach((entry, i) => {
+    const list = byObjectId.get(entry.objectId);
+    if (list) list.push(i);
+    else byObjectId.set(entry.objectId, [i]);
+  });
+  indexes.set(entries, { length: entries.length, byObjectId });
+  return byObjectId;
+}
+
+/**
  * The entries that grant `permission` on secrets to a caller known by its
- * identities (object id and groups) and client application id. An entry with
- * an applicationId (compound identity) applies only through that application.
+ * identities (object id and groups) and client application id, in entry
+ * order. An entry with an applicationId (compound identity) applies only
+ * through that application.
  */
 export function matchPolicies(entries: readonly AccessPolicyEntry[], identities: readonly string[], appId: string | null, tenantId: string, permission: string): PolicyMatch[] {
-  const ids = new Set(identities);
+  const byObjectId = positionsByObjectId(entries);
+  const positions = [...new Set(identities)].flatMap((id) => byObjectId.get(id) ?? []).sort((a, b) => a - b);
   const out: PolicyMatch[] = [];
-  entries.forEach((entry, index) => {
-    if (entry.tenantId !== tenantId || !ids.has(entry.objectId)) return;
-    if (entry.applicationId && appId !== null && entry.applicationId !== appId.toLowerCase()) return;
+  for (const index of positions) {
+    const entry = entries[index]!;
+    if (entry.tenantId !== tenantId) continue;
+    if (entry.applicationId && appId !== null && entry.applicationId !== appId.toLowerCase()) continue;
     const granted = entry.permissions.secrets ?? [];
     if (granted.includes('all') || granted.includes(permission)) out.push({ index, entry, via: entry.objectId });
-  });
+  }
   return out;
 }
 

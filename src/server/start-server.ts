@@ -1,5 +1,6 @@
 import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import pino from 'pino';
 import type { CofferConfig } from '../config/config.js';
 import { createAccessControl, grantAdministrator } from './access-control.js';
@@ -59,7 +60,8 @@ function writePrivateJson(file: string, value: unknown): void {
 
 export async function startServer(config: CofferConfig): Promise<RunningServer> {
   // Everything the server writes (database, WAL, keys) is private to its user.
-  process.umask(0o077);
+  // A worker thread cannot set the umask: `coffer server` sets it before starting its server thread.
+  if (isMainThread) process.umask(0o077);
   const log = pino({ level: config.logLevel, base: { service: 'coffer' } });
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
 

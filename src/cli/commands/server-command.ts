@@ -49,16 +49,9 @@ Precedence: flags, then environment variables, then the config file, then defaul
         }
         throw err;
       }
-      // Loaded here so that client commands start without the server's dependencies.
-      const { startServer } = await import('../../server/start-server.js');
-      const server = await startServer(config);
-      const stop = () => {
-        server.close().then(
-          () => process.exit(0),
-          () => process.exit(1),
-        );
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      // In a worker thread with a bounded heap (server-thread.ts); loaded
+      // here so that client commands start without the server's dependencies.
+      const { runServerThread } = await import('./server-thread.js');
+      await runServerThread(config);
     });
 }

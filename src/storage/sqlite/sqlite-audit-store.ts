@@ -1,11 +1,15 @@
 import type Database from 'better-sqlite3';
 import type { AuditFilter, AuditRow, AuditStore } from '../store-types.js';
 import { checkLimit, toPage } from './sqlite-support.js';
-import type { AuditWriter } from './sqlite-audit-writer.js';
+import type { SqliteWriter } from './sqlite-writer.js';
 
-// The audit trail table. Rows are appended in batches, one transaction per
-// batch, by a worker thread (sqlite-audit-writer.ts) so that the fsync of a
-// durable commit does not stall the event loop; reads stay on this connection.
+// The audit trail table. Rows are appended in batches by the writer thread
+// (sqlite-writer.ts) so that the fsync of a durable commit does not stall the
+// event loop; reads stay on this connection.
+
+/** Run by the writer thread, once per row. */
+export const AUDIT_INSERT_SQL = `INSERT INTO audit_events (seq, time, vault, secret, principal, operation, result_type, http_status, record, prev_hash, hash)
+  VALUES (@seq, @time, @vault, @secret, @principal, @operation, @resultType, @httpStatus, @record, @prevHash, @hash)`;
 
 interface Record_ {
   seq: number;
@@ -35,7 +39,7 @@ const toRow = (r: Record_): AuditRow => ({
   hash: r.hash,
 });
 
-export function sqliteAuditStore(db: Database.Database, writer: AuditWriter): AuditStore {
+export function sqliteAuditStore(db: Database.Database, writer: SqliteWriter): AuditStore {
   const last = db.prepare<[], Record_>('SELECT * FROM audit_events ORDER BY seq DESC LIMIT 1');
   const range = db.prepare<[number, number], Record_>('SELECT * FROM audit_events WHERE seq >= ? ORDER BY seq LIMIT ?');
   const list = db.prepare<[Record<string, unknown>], Record_>(
@@ -54,7 +58,7 @@ export function sqliteAuditStore(db: Database.Database, writer: AuditWriter): Au
     return cut ? toRow(cut) : null;
   });
   return {
-    append: (rows) => writer.append(rows),
+    append: (rows) => writer.appendAudit(rows),
     last: async () => {
       const r = last.get();
       return r ? toRow(r) : null;

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { StoreConflictError, type SecretStore, type SecretSummary, type SecretVersionMeta, type SecretVersionRow } from '../store-types.js';
-import { checkLimit, fromJson, groupCommit, nameKey, toFlag, toJson, toPage, unique } from './sqlite-support.js';
+import { asConflict, checkLimit, fromJson, nameKey, toFlag, toJson, toPage, unique } from './sqlite-support.js';
+import { WriterError, type NewVersionParams, type SqliteWriter, type WriterSql } from './sqlite-writer.js';
 
 // Secrets and their versions. `secrets` holds one row per name with the
 // deletion state and a pointer (latest_seq) to the latest version, so reading
@@ -42,6 +43,15 @@ const META = COLUMNS.map((c) => `v.${c}`).join(', ');
 const WITH_LATEST = 'secrets s JOIN secret_versions v ON v.vault_id = s.vault_id AND v.name_key = s.name_key AND v.seq = s.latest_seq';
 const WITH_ALL = 'secrets s JOIN secret_versions v ON v.vault_id = s.vault_id AND v.name_key = s.name_key';
 
+/** The statements of a new version; the writer thread runs them too (sqlite-writer.ts). */
+export const SECRET_WRITE_SQL = {
+  secretState: 'SELECT name, latest_seq, deleted_at FROM secrets WHERE vault_id = ? AND name_key = ?',
+  createSecret: 'INSERT INTO secrets (vault_id, name_key, name, latest_seq) VALUES (?, ?, ?, ?)',
+  pointLatest: 'UPDATE secrets SET latest_seq = ? WHERE vault_id = ? AND name_key = ?',
+  addVersionRow: `INSERT INTO secret_versions (vault_id, name_key, version, seq, name, ciphertext, content_type, tags, enabled, nbf, exp, created, updated)
+     VALUES (@vaultId, @nameKey, @version, @seq, @name, @ciphertext, @contentType, @tags, @enabled, @nbf, @exp, @created, @updated)`,
+} satisfies Partial<WriterSql>;
+
 /** The hot path (GET of a secret without version); exported for the query-plan test. */
 export const LATEST_VERSION_SQL = `SELECT ${META}, v.ciphertext FROM ${WITH_LATEST} WHERE s.vault_id = ? AND s.name_key = ? AND s.deleted_at IS NULL`;
 
@@ -69,15 +79,29 @@ const toSummary = (r: SummaryRecord): SecretSummary => ({
   deleted: r.deleted_at === null ? null : { deletedAt: r.deleted_at, scheduledPurgeAt: r.scheduled_purge_at as number },
 });
 
-export function sqliteSecretStore(db: Database.Database): SecretStore {
+const versionParams = (row: NewVersion, name: string): NewVersionParams => ({
+  vaultId: row.vaultId,
+  nameKey: nameKey(name),
+  name,
+  version: row.version,
+  ciphertext: row.ciphertext,
+  contentType: row.contentType,
+  tags: row.tags === null ? null : toJson(row.tags),
+  enabled: toFlag(row.enabled),
+  nbf: row.nbf,
+  exp: row.exp,
+  created: row.created,
+  updated: row.updated,
+});
+
+const versionWhat = (row: NewVersion) => `version ${row.version} of secret ${row.name}`;
+
+/** New versions are written by the writer thread (`writer`); everything else on `db`. */
+export function sqliteSecretStore(db: Database.Database, writer: SqliteWriter): SecretStore {
   type Key = [vaultId: string, nameKey: string];
-  const secretState = db.prepare<Key, SecretRecord>('SELECT name, latest_seq, deleted_at FROM secrets WHERE vault_id = ? AND name_key = ?');
-  const createSecret = db.prepare<[string, string, string, number]>('INSERT INTO secrets (vault_id, name_key, name, latest_seq) VALUES (?, ?, ?, ?)');
-  const pointLatest = db.prepare<[number, ...Key]>('UPDATE secrets SET latest_seq = ? WHERE vault_id = ? AND name_key = ?');
-  const addVersionRow = db.prepare<[Record<string, unknown>]>(
-    `INSERT INTO secret_versions (vault_id, name_key, version, seq, name, ciphertext, content_type, tags, enabled, nbf, exp, created, updated)
-     VALUES (@vaultId, @nameKey, @version, @seq, @name, @ciphertext, @contentType, @tags, @enabled, @nbf, @exp, @created, @updated)`,
-  );
+  const secretState = db.prepare<Key, SecretRecord>(SECRET_WRITE_SQL.secretState);
+  const createSecret = db.prepare<[string, string, string, number]>(SECRET_WRITE_SQL.createSecret);
+  const addVersionRow = db.prepare<[NewVersionParams & { seq: number }]>(SECRET_WRITE_SQL.addVersionRow);
   const latest = db.prepare<Key, FullVersionRecord>(LATEST_VERSION_SQL);
   const oneVersion = db.prepare<[...Key, string], FullVersionRecord>(
     `SELECT ${META}, v.ciphertext FROM ${WITH_ALL} WHERE s.vault_id = ? AND s.name_key = ? AND v.version = ? AND s.deleted_at IS NULL`,
@@ -131,36 +155,20 @@ export function sqliteSecretStore(db: Database.Database): SecretStore {
   const countVersions = db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM secret_versions WHERE vault_id = ?');
 
   function addVersion(row: NewVersion, name: string, seq: number): void {
-    unique(`version ${row.version} of secret ${name}`, () =>
-      addVersionRow.run({
-        vaultId: row.vaultId,
-        nameKey: nameKey(name),
-        version: row.version,
-        seq,
-        name,
-        ciphertext: row.ciphertext,
-        contentType: row.contentType,
-        tags: row.tags === null ? null : toJson(row.tags),
-        enabled: toFlag(row.enabled),
-        nbf: row.nbf,
-        exp: row.exp,
-        created: row.created,
-        updated: row.updated,
-      }),
-    );
+    unique(versionWhat({ ...row, name }), () => addVersionRow.run({ ...versionParams(row, name), seq }));
   }
 
-  const insertVersion = db.transaction((row: NewVersion): SecretVersionRow => {
-    const key = nameKey(row.name);
-    const secret = secretState.get(row.vaultId, key);
-    if (secret && secret.deleted_at !== null) throw new StoreConflictError('deleted', `secret ${row.name} is deleted but recoverable`);
-    const seq = (secret?.latest_seq ?? 0) + 1;
-    const name = secret?.name ?? row.name;
-    if (secret) pointLatest.run(seq, row.vaultId, key);
-    else createSecret.run(row.vaultId, key, name, seq);
-    addVersion(row, name, seq);
-    return { ...row, name, seq };
-  });
+  // Concurrent new versions are committed together by the writer thread (one fsync for the batch).
+  async function insertVersion(row: NewVersion): Promise<SecretVersionRow> {
+    let result;
+    try {
+      result = await writer.insertVersion(versionParams(row, row.name));
+    } catch (err) {
+      throw err instanceof WriterError ? (asConflict(versionWhat(row), err) ?? err) : err;
+    }
+    if ('conflict' in result) throw new StoreConflictError('deleted', `secret ${row.name} is deleted but recoverable`);
+    return { ...row, name: result.name, seq: result.seq };
+  }
 
   const restore = db.transaction((vaultId: string, name: string, versions: NewVersion[]) => {
     if (versions.length === 0) throw new RangeError(`restore of secret ${name} has no versions`);
@@ -184,11 +192,8 @@ export function sqliteSecretStore(db: Database.Database): SecretStore {
     return deleteExpiredSecrets.run(now).changes;
   });
 
-  // Concurrent secret writes commit together (one fsync for the batch).
-  const insertVersionGrouped = groupCommit(db, insertVersion);
-
   return {
-    insertVersion: insertVersionGrouped,
+    insertVersion,
     async getVersion(vaultId, name, version) {
       const r = version === null ? latest.get(vaultId, nameKey(name)) : oneVersion.get(vaultId, nameKey(name), version);
       return r ? toRow(r) : null;

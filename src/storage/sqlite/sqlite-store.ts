@@ -3,10 +3,10 @@ import Database from 'better-sqlite3';
 import type { Store } from '../store-types.js';
 import { sqlitePrincipalStore, sqliteRefreshTokenStore, sqliteSettingsStore, sqliteSigningKeyStore } from './sqlite-identity-store.js';
 import { migrate } from './sqlite-migrations.js';
-import { sqliteAuditStore } from './sqlite-audit-store.js';
-import { createAuditWriter } from './sqlite-audit-writer.js';
+import { AUDIT_INSERT_SQL, sqliteAuditStore } from './sqlite-audit-store.js';
+import { createWriter } from './sqlite-writer.js';
 import { sqliteGroupStore, sqliteRoleAssignmentStore, sqliteRoleDefinitionStore } from './sqlite-access-store.js';
-import { sqliteSecretStore } from './sqlite-secret-store.js';
+import { SECRET_WRITE_SQL, sqliteSecretStore } from './sqlite-secret-store.js';
 import { sqliteResourceGroupStore, sqliteVaultStore } from './sqlite-vault-store.js';
 
 // The embedded store: one SQLite file in WAL mode. synchronous=FULL syncs the
@@ -50,7 +50,7 @@ export function openSqliteDatabase(file: string): Database.Database {
 
 export function openSqliteStore(opts: { file: string }): Store {
   const db = openSqliteDatabase(opts.file);
-  const auditWriter = createAuditWriter(opts.file);
+  const writer = createWriter(opts.file, { ...SECRET_WRITE_SQL, auditInsert: AUDIT_INSERT_SQL });
   return {
     kind: 'sqlite',
     settings: sqliteSettingsStore(db),
@@ -59,13 +59,13 @@ export function openSqliteStore(opts: { file: string }): Store {
     refreshTokens: sqliteRefreshTokenStore(db),
     resourceGroups: sqliteResourceGroupStore(db),
     vaults: sqliteVaultStore(db),
-    secrets: sqliteSecretStore(db),
+    secrets: sqliteSecretStore(db, writer),
     groups: sqliteGroupStore(db),
-    audit: sqliteAuditStore(db, auditWriter),
+    audit: sqliteAuditStore(db, writer),
     roleDefinitions: sqliteRoleDefinitionStore(db),
     roleAssignments: sqliteRoleAssignmentStore(db),
     async close() {
-      await auditWriter.close();
+      await writer.close();
       if (db.open) db.close();
     },
   };

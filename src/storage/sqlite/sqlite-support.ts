@@ -1,4 +1,3 @@
-import type Database from 'better-sqlite3';
 import { StoreConflictError, type Page } from '../store-types.js';
 
 // Small helpers shared by the SQLite sub-stores.
@@ -13,14 +12,18 @@ export const toFlag = (value: boolean): number => (value ? 1 : 0);
 
 const UNIQUE_VIOLATIONS = new Set(['SQLITE_CONSTRAINT_PRIMARYKEY', 'SQLITE_CONSTRAINT_UNIQUE']);
 
+/** The store's conflict error for a uniqueness violation, or null for any other error. */
+export function asConflict(what: string, err: unknown): StoreConflictError | null {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && UNIQUE_VIOLATIONS.has(code) ? new StoreConflictError('exists', `${what} already exists`) : null;
+}
+
 /** Runs a write, turning a uniqueness violation into the store's conflict error. */
 export function unique<T>(what: string, write: () => T): T {
   try {
     return write();
   } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === 'string' && UNIQUE_VIOLATIONS.has(code)) throw new StoreConflictError('exists', `${what} already exists`);
-    throw err;
+    throw asConflict(what, err) ?? err;
   }
 }
 
@@ -36,50 +39,4 @@ export function toPage<R, T>(rows: R[], limit: number, map: (row: R) => T, curso
   const items = rows.slice(0, limit);
   const last = items.at(-1);
   return { items: items.map(map), next: rows.length > limit && last !== undefined ? cursor(last) : null };
-}
-
-interface Queued<A, R> {
-  arg: A;
-  resolve: (value: R) => void;
-  reject: (err: unknown) => void;
-  outcome?: { ok: true; value: R } | { ok: false; error: unknown };
-}
-
-/**
- * Group commit: writes queued in the same turn of the event loop run in one
- * durable transaction, so concurrent writers share one fsync. `write` must be
- * a better-sqlite3 transaction function: nested, it runs in a savepoint, so
- * one failing write is undone alone and the others still commit.
- */
-export function groupCommit<A, R>(db: Database.Database, write: (arg: A) => R): (arg: A) => Promise<R> {
-  let queue: Array<Queued<A, R>> = [];
-  const runBatch = db.transaction((batch: Array<Queued<A, R>>) => {
-    for (const item of batch) {
-      try {
-        item.outcome = { ok: true, value: write(item.arg) };
-      } catch (error) {
-        item.outcome = { ok: false, error };
-      }
-    }
-  });
-  const flush = () => {
-    const batch = queue;
-    queue = [];
-    try {
-      runBatch.immediate(batch);
-    } catch (err) {
-      for (const item of batch) item.reject(err);
-      return;
-    }
-    for (const item of batch) {
-      const o = item.outcome!;
-      if (o.ok) item.resolve(o.value);
-      else item.reject(o.error);
-    }
-  };
-  return (arg) =>
-    new Promise<R>((resolve, reject) => {
-      queue.push({ arg, resolve, reject });
-      if (queue.length === 1) setImmediate(flush);
-    });
 }

@@ -1,0 +1,107 @@
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import type { AuditRow, SecretVersionRow } from '../store-types.js';
+import { WRITER_WORKER_SOURCE } from './sqlite-writer-worker.js';
+
+// The hot durable writes (audit batches and new secret versions) are committed
+// by one worker thread with its own connection to the database file. The
+// commit's fsync then happens off the event loop, so requests keep being
+// served while writes are made durable, and the two kinds of write never
+// contend for SQLite's write lock with each other. A write's promise settles
+// after its transaction has committed (synchronous=FULL): acknowledged means
+// durable. Other, rarer writes stay on the main connection.
+
+/** SQL for the writer's statements, owned by the store modules. */
+export interface WriterSql {
+  auditInsert: string;
+  secretState: string;
+  createSecret: string;
+  pointLatest: string;
+  addVersionRow: string;
+}
+
+/**
+ * Named parameters of `addVersionRow`, less the seq the writer decides; `name`
+ * is the name as given (the secret's canonical name wins if it exists).
+ */
+export type NewVersionParams = Omit<SecretVersionRow, 'seq' | 'tags' | 'enabled'> & { nameKey: string; tags: string | null; enabled: number };
+
+export type NewVersionResult = { name: string; seq: number } | { conflict: 'deleted' };
+
+/** An error from the writer thread, with SQLite's code when there is one. */
+export class WriterError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+  }
+}
+
+export interface SqliteWriter {
+  appendAudit(rows: AuditRow[]): Promise<void>;
+  insertVersion(params: NewVersionParams): Promise<NewVersionResult>;
+  close(): Promise<void>;
+}
+
+/**
+ * The thread keeps only its statements and the current batch; without limits
+ * its isolate would take V8's defaults for a large machine (16 MB semi-spaces)
+ * and hold tens of MB of garbage. The old generation leaves room for a large
+ * backlog of queued writes while the disk is slow.
+ */
+const WRITER_HEAP = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 128 };
+
+type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; message: string; code?: string };
+
+export function createWriter(file: string, sql: WriterSql): SqliteWriter {
+  const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+  // No inherited node flags: the program is plain CommonJS (a parent's --input-type=module would break it).
+  const worker = new Worker(WRITER_WORKER_SOURCE, { eval: true, execArgv: [], workerData: { file, driver, sql }, resourceLimits: WRITER_HEAP });
+  // Held open only while work is outstanding, so an idle store never keeps the process alive.
+  worker.unref();
+  const waiting = new Map<number, { resolve: (value: unknown) => void; reject: (err: Error) => void }>();
+  let nextId = 1;
+  worker.on('message', (replies: Reply[]) => {
+    for (const r of replies) {
+      const w = waiting.get(r.id);
+      waiting.delete(r.id);
+      if (!w) continue;
+      if (r.ok) w.resolve(r.value);
+      else w.reject(new WriterError(r.message, r.code));
+    }
+    if (waiting.size === 0) worker.unref();
+  });
+  // A dead writer fails every outstanding and later write instead of leaving it hanging.
+  let dead: Error | null = null;
+  const fail = (err: Error) => {
+    dead ??= err;
+    for (const w of waiting.values()) w.reject(err);
+    waiting.clear();
+  };
+  worker.on('error', fail);
+  worker.on('exit', () => fail(new Error('the SQLite writer thread has stopped')));
+
+  function send<R>(op: 'audit' | 'secretVersion', arg: unknown): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      if (dead) return reject(dead);
+      const id = nextId++;
+      waiting.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      worker.ref();
+      worker.postMessage({ id, op, arg });
+    });
+  }
+
+  return {
+    appendAudit: (rows) => send<null>('audit', rows).then(() => undefined),
+    // A small Buffer is a view of a shared 8 KiB pool, which postMessage would copy whole: send an exact copy.
+    insertVersion: (params) => send<NewVersionResult>('secretVersion', { ...params, ciphertext: new Uint8Array(params.ciphertext) }),
+    async close() {
+      if (dead) return;
+      worker.ref();
+      const exited = new Promise<void>((r) => worker.once('exit', () => r()));
+      worker.postMessage({ close: true });
+      await exited;
+    },
+  };
+}
