@@ -7,11 +7,23 @@ import { z } from 'zod';
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '::1']);
 
+/** A URL the pg driver connects with; the message on failure never echoes it (it may hold a password). */
+function isPostgresUrl(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return (u.protocol === 'postgres:' || u.protocol === 'postgresql:') && u.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
 export const configSchema = z
   .object({
     port: z.coerce.number().int().min(1).max(65535).default(8443),
     host: z.string().min(1).default('localhost'),
     dataDir: z.string().min(1).default('./data'),
+    /** PostgreSQL instead of the SQLite file in the data dir (docs/postgres.md). */
+    databaseUrl: z.string().refine(isPostgresUrl, 'must be a postgres:// or postgresql:// URL').optional(),
     vaultDnsSuffix: z
       .string()
       .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, 'must be a DNS name such as vault.localhost')
@@ -53,6 +65,7 @@ export const envNames: Record<string, keyof CofferConfig> = {
   COFFER_PORT: 'port',
   COFFER_HOST: 'host',
   COFFER_DATA_DIR: 'dataDir',
+  COFFER_DATABASE_URL: 'databaseUrl',
   COFFER_VAULT_DNS_SUFFIX: 'vaultDnsSuffix',
   COFFER_PUBLIC_HOST: 'publicHost',
   COFFER_DEV: 'dev',

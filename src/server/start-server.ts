@@ -69,7 +69,11 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   const { keyring, created } = loadKeyring({ masterKey: config.masterKey, previousKeys: config.previousMasterKeys, file: keyringFile });
   if (created) log.warn({ file: keyringFile }, 'created a new master key; back it up separately from the database');
 
-  const store = openSqliteStore({ file: join(config.dataDir, 'coffer.db') });
+  // The master key, TLS files and bootstrap.json stay in the data dir whichever database holds the rest.
+  // PostgreSQL's driver is loaded only when a database URL is configured.
+  const store = config.databaseUrl
+    ? await (await import('../storage/postgres/pg-store.js')).openPostgresStore(config.databaseUrl)
+    : openSqliteStore({ file: join(config.dataDir, 'coffer.db') });
   // Keys wrapped by a previous master key (an env-supplied rotation) move to the primary now.
   const stale = [...(await keyIdsInUse(store))].filter((id) => id !== keyring.primaryId);
   if (stale.length > 0) log.info({ result: await rewrapAll(store, keyring) }, 'rewrapped keys under the current master key');

@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,4 +113,24 @@ function userIds(name: string): { uid: number; gid: number } {
   const g = spawnSync('id', ['-g', name], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`user ${name} does not exist (is postgresql installed?)`);
   return { uid: Number(r.stdout.trim()), gid: Number(g.stdout.trim()) };
+}
+
+const PG_ROLE = 'coffer';
+const PG_PASSWORD = 'coffer-test-password';
+
+/**
+ * A new, empty PostgreSQL database owned by a password-authenticated role
+ * (coffer connects over TCP, where initdb set scram-sha-256), and its URL.
+ */
+export async function freshPostgresDatabase(db: TestDatabase): Promise<string> {
+  const name = `coffer_${randomBytes(6).toString('hex')}`;
+  await db.admin(`DO $$ BEGIN CREATE ROLE ${PG_ROLE} LOGIN PASSWORD '${PG_PASSWORD}'; EXCEPTION WHEN duplicate_object THEN NULL; END $$`);
+  await db.admin(`CREATE DATABASE ${name} OWNER ${PG_ROLE}`);
+  return `postgres://${PG_ROLE}:${PG_PASSWORD}@127.0.0.1:${db.port}/${name}`;
+}
+
+/** The superuser's URL for one database (over TCP, so the superuser is given a password first). */
+export async function postgresSuperuserUrl(db: TestDatabase, database: string): Promise<string> {
+  await db.admin(`ALTER ROLE postgres PASSWORD '${PG_PASSWORD}'`);
+  return `postgres://postgres:${PG_PASSWORD}@127.0.0.1:${db.port}/${database}`;
 }

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
 import { createHttpClient } from '../http-client.js';
 import { requestToken, parseAnswer } from '../session.js';
+import type { Store } from '../../storage/store-types.js';
 
 // coffer admin: operations on a deployment's data dir.
 
@@ -19,14 +20,33 @@ function serverRunning(dataDir: string): boolean {
   }
 }
 
+/**
+ * The deployment's store, for work with the server stopped. Never a new, empty
+ * SQLite file: rotating over an empty store would drop the master key that the
+ * real data (in PostgreSQL) is still wrapped with.
+ */
+async function openOfflineStore(dataDir: string, databaseUrl: string | undefined): Promise<Store> {
+  if (databaseUrl) {
+    const { openPostgresStore } = await import('../../storage/postgres/pg-store.js');
+    return openPostgresStore(databaseUrl);
+  }
+  const file = join(dataDir, 'coffer.db');
+  if (!existsSync(file)) {
+    throw new CliError(`${file} does not exist. If this deployment keeps its data in PostgreSQL, pass --database-url (or set COFFER_DATABASE_URL).`);
+  }
+  const { openSqliteStore } = await import('../../storage/sqlite/sqlite-store.js');
+  return openSqliteStore({ file });
+}
+
 export function registerAdminCommands(program: Command): void {
   const admin = program.command('admin').description('Administer a coffer deployment.');
   admin
     .command('rotate-master-key')
     .description('Create a new master key and rewrap every vault key under it; the old key is then dropped.')
     .option('--data-dir <dir>', 'the server data dir', './data')
-    .addHelpText('after', '\nWhile the server runs, the rotation happens inside it (online); otherwise on the data dir directly.')
-    .action(async (o: { dataDir: string }) => {
+    .option('--database-url <url>', 'the PostgreSQL database of a deployment that uses one (default: COFFER_DATABASE_URL)')
+    .addHelpText('after', '\nWhile the server runs, the rotation happens inside it (online); otherwise on the data dir (and database) directly.')
+    .action(async (o: { dataDir: string; databaseUrl?: string }) => {
       const dataDir = resolve(o.dataDir);
       const keyFile = join(dataDir, 'master.key');
       if (!existsSync(keyFile)) throw new CliError(`${keyFile} does not exist (is the master key supplied through COFFER_MASTER_KEY?)`);
@@ -37,9 +57,8 @@ export function registerAdminCommands(program: Command): void {
         const token = await requestToken(http, b.authorityHost, b.tenantId, { grant_type: 'client_credentials', client_id: b.clientId, client_secret: b.clientSecret, scope: `${b.authorityHost}/.default` });
         result = parseAnswer(await http.send('POST', `${b.authorityHost}/coffer/admin/rotate-master-key`, { headers: { authorization: `Bearer ${token.access_token}` } }));
       } else {
-        const { openSqliteStore } = await import('../../storage/sqlite/sqlite-store.js');
         const { rotateKeyringFile } = await import('../../crypto/master-key-rotation.js');
-        const store = openSqliteStore({ file: join(dataDir, 'coffer.db') });
+        const store = await openOfflineStore(dataDir, o.databaseUrl ?? process.env.COFFER_DATABASE_URL);
         try {
           result = await rotateKeyringFile(keyFile, store);
         } finally {

@@ -1,12 +1,8 @@
-import { StoreConflictError, type Page } from '../store-types.js';
+import { StoreConflictError } from '../store-types.js';
 
 // Small helpers shared by the SQLite sub-stores.
 
-/** Azure compares names case-insensitively; rows are keyed by this form. */
-export const nameKey = (name: string): string => name.toLowerCase();
-
-export const toJson = (value: unknown): string => JSON.stringify(value);
-export const fromJson = <T>(text: string): T => JSON.parse(text) as T;
+export { checkLimit, fromJson, nameKey, toJson, toPage } from '../store-support.js';
 
 export const toFlag = (value: boolean): number => (value ? 1 : 0);
 
@@ -25,18 +21,4 @@ export function unique<T>(what: string, write: () => T): T {
   } catch (err) {
     throw asConflict(what, err) ?? err;
   }
-}
-
-export function checkLimit(limit: number): void {
-  if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`page limit must be a positive integer, got ${limit}`);
-}
-
-/**
- * Turns rows fetched with LIMIT limit+1 into a page: the extra row only says
- * that another page follows, and the cursor is the last returned row's key.
- */
-export function toPage<R, T>(rows: R[], limit: number, map: (row: R) => T, cursor: (row: R) => string): Page<T> {
-  const items = rows.slice(0, limit);
-  const last = items.at(-1);
-  return { items: items.map(map), next: rows.length > limit && last !== undefined ? cursor(last) : null };
 }

@@ -1,0 +1,63 @@
+import type pg from 'pg';
+import type { GroupStore, RoleAssignmentRow, RoleAssignmentStore, RoleDefinitionRow, RoleDefinitionStore } from '../store-types.js';
+import { changes, fromJson, one, rows, toJson, unique } from './pg-support.js';
+
+// Group memberships, custom role definitions and role assignments.
+
+const ASSIGNMENT = `id, scope, role_definition_id AS "roleDefinitionId", principal_id AS "principalId", principal_type AS "principalType",
+  description, end_time AS "endTime", created_at AS "createdAt", updated_at AS "updatedAt", created_by AS "createdBy"`;
+const ROLE = `id, role_name AS "roleName", description, permissions, assignable_scopes AS "assignableScopes",
+  created_at AS "createdAt", updated_at AS "updatedAt", created_by AS "createdBy"`;
+
+type RoleRecord = Omit<RoleDefinitionRow, 'permissions' | 'assignableScopes'> & { permissions: string; assignableScopes: string };
+const toRole = (r: RoleRecord): RoleDefinitionRow => ({ ...r, permissions: fromJson(r.permissions), assignableScopes: fromJson(r.assignableScopes) });
+
+export function pgGroupStore(pool: pg.Pool): GroupStore {
+  return {
+    addMember: async (g, m) => (await changes(pool, 'INSERT INTO group_members (group_id, member_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [g, m])) > 0,
+    removeMember: async (g, m) => (await changes(pool, 'DELETE FROM group_members WHERE group_id = $1 AND member_id = $2', [g, m])) > 0,
+    listMembers: async (g) => (await rows<{ m: string }>(pool, 'SELECT member_id AS m FROM group_members WHERE group_id = $1 ORDER BY member_id', [g])).map((r) => r.m),
+    allMemberships: () => rows(pool, 'SELECT group_id AS "groupId", member_id AS "memberId" FROM group_members'),
+  };
+}
+
+export function pgRoleDefinitionStore(pool: pg.Pool): RoleDefinitionStore {
+  return {
+    async upsert(r) {
+      await unique(`role ${r.roleName}`, () =>
+        pool.query(
+          `INSERT INTO role_definitions (id, role_name, role_name_key, description, permissions, assignable_scopes, created_at, updated_at, created_by)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+           ON CONFLICT (id) DO UPDATE SET role_name = excluded.role_name, role_name_key = excluded.role_name_key, description = excluded.description,
+             permissions = excluded.permissions, assignable_scopes = excluded.assignable_scopes, updated_at = excluded.updated_at`,
+          [r.id.toLowerCase(), r.roleName, r.roleName.toLowerCase(), r.description, toJson(r.permissions), toJson(r.assignableScopes), r.createdAt, r.updatedAt, r.createdBy],
+        ),
+      );
+    },
+    async get(id) {
+      const r = await one<RoleRecord>(pool, `SELECT ${ROLE} FROM role_definitions WHERE id = $1`, [id.toLowerCase()]);
+      return r ? toRole(r) : null;
+    },
+    list: async () => (await rows<RoleRecord>(pool, `SELECT ${ROLE} FROM role_definitions ORDER BY role_name_key`)).map(toRole),
+    delete: async (id) => (await changes(pool, 'DELETE FROM role_definitions WHERE id = $1', [id.toLowerCase()])) > 0,
+  };
+}
+
+export function pgRoleAssignmentStore(pool: pg.Pool): RoleAssignmentStore {
+  return {
+    async insert(r) {
+      await unique(`role assignment ${r.id}`, () =>
+        pool.query(
+          `INSERT INTO role_assignments (id, scope, role_definition_id, principal_id, principal_type, description, end_time, created_at, updated_at, created_by)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+          [r.id.toLowerCase(), r.scope, r.roleDefinitionId, r.principalId.toLowerCase(), r.principalType, r.description, r.endTime, r.createdAt, r.updatedAt, r.createdBy],
+        ),
+      );
+    },
+    get: (id) => one<RoleAssignmentRow>(pool, `SELECT ${ASSIGNMENT} FROM role_assignments WHERE id = $1`, [id.toLowerCase()]),
+    list: () => rows<RoleAssignmentRow>(pool, `SELECT ${ASSIGNMENT} FROM role_assignments ORDER BY created_at, id`),
+    delete: async (id) => (await changes(pool, 'DELETE FROM role_assignments WHERE id = $1', [id.toLowerCase()])) > 0,
+    deleteExpired: (now) => rows<RoleAssignmentRow>(pool, `DELETE FROM role_assignments WHERE end_time IS NOT NULL AND end_time <= $1 RETURNING ${ASSIGNMENT}`, [now]),
+    deleteForPrincipal: (id) => changes(pool, 'DELETE FROM role_assignments WHERE principal_id = $1', [id.toLowerCase()]),
+  };
+}

@@ -1,0 +1,112 @@
+import type pg from 'pg';
+import type { PrincipalRow, PrincipalStore, RefreshTokenStore, SettingsStore, SigningKeyStore } from '../store-types.js';
+import { changes, nameKey, one, rows, transaction, unique } from './pg-support.js';
+
+// Deployment settings, principals with their client secrets, token signing
+// keys and refresh tokens. Columns are selected under their row field names,
+// so rows need no mapping.
+
+const PRINCIPAL = `object_id AS "objectId", kind, display_name AS "displayName", app_id AS "appId", upn,
+  password_hash AS "passwordHash", created_at AS "createdAt"`;
+const CLIENT_SECRET = `key_id AS "keyId", object_id AS "objectId", secret_hash AS "secretHash", hint,
+  display_name AS "displayName", start_at AS "startAt", end_at AS "endAt"`;
+const SIGNING_KEY = `kid, public_jwk AS "publicJwk", private_sealed AS "privateSealed", master_key_id AS "masterKeyId",
+  created_at AS "createdAt", retired_at AS "retiredAt"`;
+const REFRESH_TOKEN = `token_hash AS "tokenHash", object_id AS "objectId", client_id AS "clientId", scope, expires_at AS "expiresAt"`;
+
+export function pgSettingsStore(pool: pg.Pool): SettingsStore {
+  const get = async (key: string) => (await one<{ value: string }>(pool, 'SELECT value FROM settings WHERE key = $1', [key]))?.value ?? null;
+  return {
+    get,
+    async setIfAbsent(key, value) {
+      // The no-op update locks and returns the row whether it was inserted or already there.
+      const r = await one<{ value: string }>(
+        pool,
+        'INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = settings.value RETURNING value',
+        [key, value],
+      );
+      return r!.value;
+    },
+    async set(key, value) {
+      await pool.query('INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
+    },
+  };
+}
+
+export function pgPrincipalStore(pool: pg.Pool): PrincipalStore {
+  const find = (where: string, value: string) => one<PrincipalRow>(pool, `SELECT ${PRINCIPAL} FROM principals WHERE ${where} = $1`, [value]);
+  return {
+    async insert(p) {
+      // appIds are GUIDs and UPNs are e-mail-like: both compare case-insensitively in Entra ID.
+      const appIdKey = p.appId === null ? null : nameKey(p.appId);
+      const upnKey = p.upn === null ? null : nameKey(p.upn);
+      await unique(`principal ${p.objectId}`, () =>
+        pool.query(
+          `INSERT INTO principals (object_id, kind, display_name, app_id, app_id_key, upn, upn_key, password_hash, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+          [p.objectId, p.kind, p.displayName, p.appId, appIdKey, p.upn, upnKey, p.passwordHash, p.createdAt],
+        ),
+      );
+    },
+    get: (objectId) => find('object_id', objectId),
+    getByAppId: (appId) => find('app_id_key', nameKey(appId)),
+    getByUpn: (upn) => find('upn_key', nameKey(upn)),
+    list: (kind) =>
+      rows<PrincipalRow>(pool, `SELECT ${PRINCIPAL} FROM principals WHERE $1::text IS NULL OR kind = $1 ORDER BY created_at, object_id`, [kind ?? null]),
+    delete: (objectId) =>
+      transaction(pool, async (c) => {
+        await c.query('DELETE FROM client_secrets WHERE object_id = $1', [objectId]);
+        return (await changes(c, 'DELETE FROM principals WHERE object_id = $1', [objectId])) > 0;
+      }),
+    async addClientSecret(s) {
+      await unique(`client secret ${s.keyId}`, () =>
+        pool.query(
+          'INSERT INTO client_secrets (key_id, object_id, secret_hash, hint, display_name, start_at, end_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+          [s.keyId, s.objectId, s.secretHash, s.hint, s.displayName, s.startAt, s.endAt],
+        ),
+      );
+    },
+    listClientSecrets: (objectId) => rows(pool, `SELECT ${CLIENT_SECRET} FROM client_secrets WHERE object_id = $1 ORDER BY start_at, key_id`, [objectId]),
+    removeClientSecret: async (objectId, keyId) => (await changes(pool, 'DELETE FROM client_secrets WHERE object_id = $1 AND key_id = $2', [objectId, keyId])) > 0,
+  };
+}
+
+export function pgSigningKeyStore(pool: pg.Pool): SigningKeyStore {
+  return {
+    async insert(k) {
+      await unique(`signing key ${k.kid}`, () =>
+        pool.query(
+          'INSERT INTO signing_keys (kid, public_jwk, private_sealed, master_key_id, created_at, retired_at) VALUES ($1, $2, $3, $4, $5, $6)',
+          [k.kid, k.publicJwk, k.privateSealed, k.masterKeyId, k.createdAt, k.retiredAt],
+        ),
+      );
+    },
+    list: () => rows(pool, `SELECT ${SIGNING_KEY} FROM signing_keys ORDER BY created_at DESC, kid`),
+    async retire(kid, at) {
+      await pool.query('UPDATE signing_keys SET retired_at = $1 WHERE kid = $2', [at, kid]);
+    },
+    async rewrap(kid, privateSealed, masterKeyId) {
+      await pool.query('UPDATE signing_keys SET private_sealed = $1, master_key_id = $2 WHERE kid = $3', [privateSealed, masterKeyId, kid]);
+    },
+  };
+}
+
+export function pgRefreshTokenStore(pool: pg.Pool): RefreshTokenStore {
+  return {
+    async insert(t) {
+      await unique('refresh token', () =>
+        pool.query('INSERT INTO refresh_tokens (token_hash, object_id, client_id, scope, expires_at) VALUES ($1, $2, $3, $4, $5)', [
+          t.tokenHash,
+          t.objectId,
+          t.clientId,
+          t.scope,
+          t.expiresAt,
+        ]),
+      );
+    },
+    // One statement, so two concurrent redemptions cannot both get the row.
+    take: (tokenHash) => one(pool, `DELETE FROM refresh_tokens WHERE token_hash = $1 RETURNING ${REFRESH_TOKEN}`, [tokenHash]),
+    // A token is still valid at its expiry second (oauth-grants rejects expiresAt < now).
+    deleteExpired: (now) => changes(pool, 'DELETE FROM refresh_tokens WHERE expires_at < $1', [now]),
+  };
+}

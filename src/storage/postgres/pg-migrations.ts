@@ -1,0 +1,197 @@
+import type pg from 'pg';
+import { SchemaTooNewError, type Migration } from '../sqlite/sqlite-migrations.js';
+import { describeUrl, one, transaction } from './pg-support.js';
+
+// Versioned schema, the PostgreSQL twin of sqlite-migrations.ts. Pending
+// migrations run in one transaction under a transaction-level advisory lock,
+// so two processes opening the same database never both apply them, and a
+// failed migration leaves the database as it was (PostgreSQL DDL is
+// transactional). Never edit a shipped migration: append the next version.
+//
+// Keys that are ordered or paged on (name keys, versions, times) use the "C"
+// collation: byte order, as SQLite compares, whatever the database's locale.
+// Ciphertext lives only in secret_versions (test/server-postgres.test.ts reads it).
+
+/** Held only while migrating; distinct from the store's session lock (pg-store.ts). */
+export const MIGRATION_LOCK = 0x636f6666_6d;
+
+export const PG_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE settings (key text COLLATE "C" PRIMARY KEY, value text NOT NULL);
+
+      CREATE TABLE principals (
+        object_id text COLLATE "C" PRIMARY KEY,
+        kind text NOT NULL CHECK (kind IN ('ServicePrincipal', 'User', 'Group')),
+        display_name text NOT NULL,
+        app_id text,
+        app_id_key text UNIQUE,
+        upn text,
+        upn_key text UNIQUE,
+        password_hash text,
+        created_at bigint NOT NULL
+      );
+
+      CREATE TABLE client_secrets (
+        key_id text COLLATE "C" PRIMARY KEY,
+        object_id text NOT NULL REFERENCES principals (object_id) ON DELETE CASCADE,
+        secret_hash text NOT NULL,
+        hint text NOT NULL,
+        display_name text,
+        start_at bigint NOT NULL,
+        end_at bigint NOT NULL
+      );
+      CREATE INDEX client_secrets_by_principal ON client_secrets (object_id);
+
+      CREATE TABLE signing_keys (
+        kid text COLLATE "C" PRIMARY KEY,
+        public_jwk text NOT NULL,
+        private_sealed bytea NOT NULL,
+        master_key_id text NOT NULL,
+        created_at bigint NOT NULL,
+        retired_at bigint
+      );
+
+      CREATE TABLE refresh_tokens (
+        token_hash text PRIMARY KEY,
+        object_id text NOT NULL,
+        client_id text NOT NULL,
+        scope text NOT NULL,
+        expires_at bigint NOT NULL
+      );
+      CREATE INDEX refresh_tokens_by_expiry ON refresh_tokens (expires_at);
+
+      CREATE TABLE resource_groups (
+        subscription_id text NOT NULL,
+        name_key text COLLATE "C" NOT NULL,
+        name text NOT NULL,
+        location text NOT NULL,
+        tags text NOT NULL,
+        PRIMARY KEY (subscription_id, name_key)
+      );
+
+      CREATE TABLE vaults (
+        id text COLLATE "C" PRIMARY KEY,
+        name_key text COLLATE "C" NOT NULL UNIQUE,
+        name text NOT NULL,
+        subscription_id text NOT NULL,
+        resource_group text NOT NULL,
+        resource_group_key text NOT NULL,
+        location text NOT NULL,
+        tags text NOT NULL,
+        properties text NOT NULL,
+        created_by text NOT NULL,
+        created_at bigint NOT NULL,
+        updated_at bigint NOT NULL,
+        deleted_at bigint,
+        scheduled_purge_at bigint,
+        dek_wrapped bytea NOT NULL,
+        master_key_id text NOT NULL,
+        CHECK ((deleted_at IS NULL) = (scheduled_purge_at IS NULL))
+      );
+      CREATE INDEX vaults_by_group ON vaults (subscription_id, resource_group_key);
+      CREATE INDEX vaults_by_purge_time ON vaults (scheduled_purge_at) WHERE deleted_at IS NOT NULL;
+
+      CREATE TABLE secrets (
+        vault_id text NOT NULL REFERENCES vaults (id) ON DELETE CASCADE,
+        name_key text COLLATE "C" NOT NULL,
+        name text NOT NULL,
+        latest_seq integer NOT NULL,
+        deleted_at bigint,
+        scheduled_purge_at bigint,
+        PRIMARY KEY (vault_id, name_key),
+        CHECK ((deleted_at IS NULL) = (scheduled_purge_at IS NULL))
+      );
+      CREATE INDEX secrets_by_purge_time ON secrets (scheduled_purge_at) WHERE deleted_at IS NOT NULL;
+
+      CREATE TABLE secret_versions (
+        vault_id text NOT NULL,
+        name_key text COLLATE "C" NOT NULL,
+        version text COLLATE "C" NOT NULL,
+        seq integer NOT NULL,
+        name text NOT NULL,
+        ciphertext bytea NOT NULL,
+        content_type text,
+        tags text,
+        enabled boolean NOT NULL,
+        nbf bigint,
+        exp bigint,
+        created bigint NOT NULL,
+        updated bigint NOT NULL,
+        PRIMARY KEY (vault_id, name_key, version),
+        UNIQUE (vault_id, name_key, seq),
+        FOREIGN KEY (vault_id, name_key) REFERENCES secrets (vault_id, name_key) ON DELETE CASCADE
+      );
+
+      CREATE TABLE group_members (
+        group_id text COLLATE "C" NOT NULL REFERENCES principals (object_id) ON DELETE CASCADE,
+        member_id text COLLATE "C" NOT NULL REFERENCES principals (object_id) ON DELETE CASCADE,
+        PRIMARY KEY (group_id, member_id)
+      );
+      CREATE INDEX group_members_member ON group_members (member_id);
+
+      CREATE TABLE role_definitions (
+        id text COLLATE "C" PRIMARY KEY,
+        role_name text NOT NULL,
+        role_name_key text COLLATE "C" NOT NULL UNIQUE,
+        description text NOT NULL,
+        permissions text NOT NULL,
+        assignable_scopes text NOT NULL,
+        created_at bigint NOT NULL,
+        updated_at bigint NOT NULL,
+        created_by text NOT NULL
+      );
+
+      CREATE TABLE role_assignments (
+        id text COLLATE "C" PRIMARY KEY,
+        scope text NOT NULL,
+        role_definition_id text NOT NULL,
+        principal_id text NOT NULL,
+        principal_type text NOT NULL,
+        description text,
+        end_time bigint,
+        created_at bigint NOT NULL,
+        updated_at bigint NOT NULL,
+        created_by text NOT NULL
+      );
+      CREATE INDEX role_assignments_principal ON role_assignments (principal_id);
+      CREATE INDEX role_assignments_end ON role_assignments (end_time) WHERE end_time IS NOT NULL;
+
+      CREATE TABLE audit_events (
+        seq bigint PRIMARY KEY,
+        time text COLLATE "C" NOT NULL,
+        vault text,
+        secret text,
+        principal text,
+        operation text NOT NULL,
+        result_type text NOT NULL,
+        http_status integer NOT NULL,
+        record text NOT NULL,
+        prev_hash text NOT NULL,
+        hash text NOT NULL
+      );
+      CREATE INDEX audit_events_time ON audit_events (time);
+      CREATE INDEX audit_events_vault ON audit_events (vault, seq);
+      CREATE INDEX audit_events_principal ON audit_events (principal, seq);
+    `,
+  },
+];
+
+/** Brings the database to the newest known schema; returns that version. */
+export async function migratePostgres(pool: pg.Pool, url: string, migrations: readonly Migration[] = PG_MIGRATIONS): Promise<number> {
+  const ordered = [...migrations].sort((a, b) => a.version - b.version);
+  const known = ordered.at(-1)?.version ?? 0;
+  await transaction(pool, async (c) => {
+    await c.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await c.query('CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at bigint NOT NULL)');
+    // Read under the lock: another process may have migrated meanwhile.
+    const current = (await one<{ v: number | null }>(c, 'SELECT MAX(version) AS v FROM schema_migrations'))?.v ?? 0;
+    if (current > known) throw new SchemaTooNewError(describeUrl(url), current, known);
+    for (const m of ordered.filter((x) => x.version > current)) {
+      await c.query(m.sql);
+      await c.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [m.version, Math.floor(Date.now() / 1000)]);
+    }
+  });
+  return known;
+}

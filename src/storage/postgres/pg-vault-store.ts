@@ -1,0 +1,116 @@
+import type pg from 'pg';
+import type { ResourceGroupRow, ResourceGroupStore, VaultRow, VaultStore } from '../store-types.js';
+import { changes, fromJson, nameKey, one, rows, toJson, transaction, unique, type Queryable } from './pg-support.js';
+
+// Resource groups and vaults. A vault name is unique across live and
+// soft-deleted vaults (the unique name_key), as in Azure, where a deleted
+// vault's name stays reserved until it is purged.
+
+type Json<T, K extends keyof T> = Omit<T, K> & { [P in K]: string };
+
+const GROUP = 'subscription_id AS "subscriptionId", name, location, tags';
+const VAULT = `id, name, subscription_id AS "subscriptionId", resource_group AS "resourceGroup", location, tags, properties,
+  created_by AS "createdBy", created_at AS "createdAt", updated_at AS "updatedAt", deleted_at AS "deletedAt",
+  scheduled_purge_at AS "scheduledPurgeAt", dek_wrapped AS "dekWrapped", master_key_id AS "masterKeyId"`;
+
+const toGroup = (r: Json<ResourceGroupRow, 'tags'>): ResourceGroupRow => ({ ...r, tags: fromJson(r.tags) });
+const toVault = (r: Json<VaultRow, 'tags' | 'properties'>): VaultRow => ({ ...r, tags: fromJson(r.tags), properties: fromJson(r.properties) });
+
+export function pgResourceGroupStore(pool: pg.Pool): ResourceGroupStore {
+  return {
+    // An existing group keeps its name spelling and location (Azure cannot move a group); tags are replaced.
+    upsert: async (g) =>
+      toGroup(
+        (await one<Json<ResourceGroupRow, 'tags'>>(
+          pool,
+          `INSERT INTO resource_groups (subscription_id, name_key, name, location, tags) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (subscription_id, name_key) DO UPDATE SET tags = excluded.tags RETURNING ${GROUP}`,
+          [g.subscriptionId, nameKey(g.name), g.name, g.location, toJson(g.tags)],
+        ))!,
+      ),
+    async get(subscriptionId, name) {
+      const r = await one<Json<ResourceGroupRow, 'tags'>>(pool, `SELECT ${GROUP} FROM resource_groups WHERE subscription_id = $1 AND name_key = $2`, [
+        subscriptionId,
+        nameKey(name),
+      ]);
+      return r ? toGroup(r) : null;
+    },
+    list: async (subscriptionId) =>
+      (await rows<Json<ResourceGroupRow, 'tags'>>(pool, `SELECT ${GROUP} FROM resource_groups WHERE subscription_id = $1 ORDER BY name_key`, [subscriptionId])).map(
+        toGroup,
+      ),
+    // Soft-deleted vaults do not hold their group, as in Azure; recovering one needs the group again.
+    // The group row is locked first, so a vault created concurrently waits or sees the group gone.
+    delete: (subscriptionId, name) =>
+      transaction(pool, async (c) => {
+        const key = [subscriptionId, nameKey(name)];
+        if (!(await one(c, 'SELECT 1 FROM resource_groups WHERE subscription_id = $1 AND name_key = $2 FOR UPDATE', key))) return false;
+        const live = 'SELECT 1 FROM vaults WHERE subscription_id = $1 AND resource_group_key = $2 AND deleted_at IS NULL LIMIT 1';
+        if (await one(c, live, key)) return false;
+        return (await changes(c, 'DELETE FROM resource_groups WHERE subscription_id = $1 AND name_key = $2', key)) > 0;
+      }),
+  };
+}
+
+/** Removes a vault and every secret in it (the caller holds a transaction). */
+async function purgeOne(c: Queryable, id: string): Promise<void> {
+  await c.query('DELETE FROM secret_versions WHERE vault_id = $1', [id]);
+  await c.query('DELETE FROM secrets WHERE vault_id = $1', [id]);
+  await c.query('DELETE FROM vaults WHERE id = $1', [id]);
+}
+
+export function pgVaultStore(pool: pg.Pool): VaultStore {
+  const find = async (where: string, value: string) => {
+    const r = await one<Json<VaultRow, 'tags' | 'properties'>>(pool, `SELECT ${VAULT} FROM vaults WHERE ${where} = $1`, [value]);
+    return r ? toVault(r) : null;
+  };
+  const many = async (sql: string, params: unknown[]) => (await rows<Json<VaultRow, 'tags' | 'properties'>>(pool, sql, params)).map(toVault);
+  return {
+    async insert(v) {
+      await unique(`vault ${v.name}`, () =>
+        pool.query(
+          `INSERT INTO vaults (id, name_key, name, subscription_id, resource_group, resource_group_key, location, tags, properties,
+             created_by, created_at, updated_at, deleted_at, scheduled_purge_at, dek_wrapped, master_key_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+          [v.id, nameKey(v.name), v.name, v.subscriptionId, v.resourceGroup, nameKey(v.resourceGroup), v.location, toJson(v.tags), toJson(v.properties),
+            v.createdBy, v.createdAt, v.updatedAt, v.deletedAt, v.scheduledPurgeAt, v.dekWrapped, v.masterKeyId],
+        ),
+      );
+    },
+    getByName: (name) => find('name_key', nameKey(name)),
+    getById: (id) => find('id', id),
+    list: (filter) =>
+      many(
+        `SELECT ${VAULT} FROM vaults WHERE deleted_at IS NULL
+           AND ($1::text IS NULL OR subscription_id = $1) AND ($2::text IS NULL OR resource_group_key = $2)
+         ORDER BY name_key`,
+        [filter.subscriptionId ?? null, filter.resourceGroup === undefined ? null : nameKey(filter.resourceGroup)],
+      ),
+    listDeleted: (subscriptionId) => many(`SELECT ${VAULT} FROM vaults WHERE deleted_at IS NOT NULL AND subscription_id = $1 ORDER BY name_key`, [subscriptionId]),
+    async update(id, patch) {
+      await pool.query('UPDATE vaults SET tags = COALESCE($2, tags), properties = COALESCE($3, properties), updated_at = $4 WHERE id = $1', [
+        id,
+        patch.tags === undefined ? null : toJson(patch.tags),
+        patch.properties === undefined ? null : toJson(patch.properties),
+        patch.updatedAt,
+      ]);
+    },
+    async markDeleted(id, deletedAt, scheduledPurgeAt) {
+      await pool.query('UPDATE vaults SET deleted_at = $1, scheduled_purge_at = $2 WHERE id = $3 AND deleted_at IS NULL', [deletedAt, scheduledPurgeAt, id]);
+    },
+    async recover(id, at) {
+      await pool.query('UPDATE vaults SET deleted_at = NULL, scheduled_purge_at = NULL, updated_at = $1 WHERE id = $2 AND deleted_at IS NOT NULL', [at, id]);
+    },
+    purge: (id) => transaction(pool, (c) => purgeOne(c, id)),
+    purgeExpired: (now) =>
+      transaction(pool, async (c) => {
+        const expired = await rows<{ id: string }>(c, 'SELECT id FROM vaults WHERE deleted_at IS NOT NULL AND scheduled_purge_at <= $1 FOR UPDATE', [now]);
+        for (const { id } of expired) await purgeOne(c, id);
+        return expired.length;
+      }),
+    async rewrapKey(id, dekWrapped, masterKeyId) {
+      await pool.query('UPDATE vaults SET dek_wrapped = $1, master_key_id = $2 WHERE id = $3', [dekWrapped, masterKeyId, id]);
+    },
+    listKeys: () => rows(pool, 'SELECT id, dek_wrapped AS "dekWrapped", master_key_id AS "masterKeyId" FROM vaults ORDER BY id'),
+  };
+}

@@ -1,0 +1,24 @@
+import type { Page } from './store-types.js';
+
+// Helpers every store implementation shares, so that SQLite and PostgreSQL
+// key names, encode JSON and cut pages the same way.
+
+/** Azure compares names case-insensitively; rows are keyed by this form. */
+export const nameKey = (name: string): string => name.toLowerCase();
+
+export const toJson = (value: unknown): string => JSON.stringify(value);
+export const fromJson = <T>(text: string): T => JSON.parse(text) as T;
+
+export function checkLimit(limit: number): void {
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`page limit must be a positive integer, got ${limit}`);
+}
+
+/**
+ * Turns rows fetched with LIMIT limit+1 into a page: the extra row only says
+ * that another page follows, and the cursor is the last returned row's key.
+ */
+export function toPage<R, T>(rows: R[], limit: number, map: (row: R) => T, cursor: (row: R) => string): Page<T> {
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return { items: items.map(map), next: rows.length > limit && last !== undefined ? cursor(last) : null };
+}

@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { migratePostgres, PG_MIGRATIONS } from '../src/storage/postgres/pg-migrations.js';
+import { SchemaTooNewError } from '../src/storage/sqlite/sqlite-migrations.js';
+import { openPostgresStore, StoreLockedError } from '../src/storage/postgres/pg-store.js';
+import { freshPostgresDatabase, startPostgres, type TestDatabase } from './support/databases.js';
+import { runStoreConformance, vaultRow, versionRow } from './support/store-conformance.js';
+
+// The PostgreSQL store against a real PostgreSQL server: the shared
+// conformance suite (a fresh database per case), then what is specific to it.
+
+let db: TestDatabase;
+before(async () => {
+  db = await startPostgres();
+});
+after(() => db?.stop());
+
+async function query<R extends pg.QueryResultRow>(url: string, sql: string): Promise<R[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query<R>(sql)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+const recordedVersions = async (url: string) =>
+  (await query<{ version: number }>(url, 'SELECT version FROM schema_migrations ORDER BY version')).map((r) => r.version);
+const latestKnown = Math.max(...PG_MIGRATIONS.map((m) => m.version));
+
+runStoreConformance('postgres', async () => {
+  const store = await openPostgresStore(await freshPostgresDatabase(db));
+  return { store, cleanup: () => store.close() };
+});
+
+describe('postgres store specifics', () => {
+  it('records the migrations, and reopening applies nothing twice and keeps the data', async () => {
+    const url = await freshPostgresDatabase(db);
+    const first = await openPostgresStore(url);
+    assert.equal(first.kind, 'postgres');
+    const v = vaultRow();
+    await first.vaults.insert(v);
+    const secret = await first.secrets.insertVersion(versionRow(v.id, 'kept', { tags: { a: 'b' } }));
+    await first.settings.set('tenantId', 't-1');
+    await first.close();
+    const all = PG_MIGRATIONS.map((m) => m.version);
+    assert.deepEqual(await recordedVersions(url), all);
+
+    const second = await openPostgresStore(url);
+    try {
+      assert.deepEqual(await second.vaults.getById(v.id), v);
+      assert.deepEqual(await second.secrets.getVersion(v.id, 'kept', null), secret);
+      assert.equal(await second.settings.get('tenantId'), 't-1');
+    } finally {
+      await second.close();
+    }
+    assert.deepEqual(await recordedVersions(url), all);
+  });
+
+  it('applies only pending migrations, each batch atomically', async () => {
+    const url = await freshPostgresDatabase(db);
+    await (await openPostgresStore(url)).close();
+    const pool = new pg.Pool({ connectionString: url });
+    try {
+      const next = latestKnown + 1;
+      assert.equal(await migratePostgres(pool, url, [...PG_MIGRATIONS, { version: next, sql: 'CREATE TABLE extra (x integer)' }]), next);
+      const broken = { version: next + 1, sql: 'CREATE TABLE half_done (x integer); INSERT INTO no_such_table VALUES (1);' };
+      await assert.rejects(migratePostgres(pool, url, [...PG_MIGRATIONS, { version: next, sql: 'unused' }, broken]), /no_such_table/);
+    } finally {
+      await pool.end();
+    }
+    const tables = (await query<{ t: string }>(url, "SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public'")).map((r) => r.t);
+    assert.ok(tables.includes('extra'));
+    assert.ok(!tables.includes('half_done'), 'a failed migration leaves nothing behind');
+    assert.deepEqual(await recordedVersions(url), [...PG_MIGRATIONS.map((m) => m.version), latestKnown + 1]);
+  });
+
+  it('refuses a database whose schema is newer than the code, and releases its lock', async () => {
+    const url = await freshPostgresDatabase(db);
+    await (await openPostgresStore(url)).close();
+    await query(url, `INSERT INTO schema_migrations (version, applied_at) VALUES (${latestKnown + 98}, 0)`);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      await assert.rejects(openPostgresStore(url), (err: unknown) => {
+        assert.ok(err instanceof SchemaTooNewError, String(err));
+        assert.match(err.message, new RegExp(`/coffer_\\w+ has schema version ${latestKnown + 98}, newer than this coffer understands`));
+        return true;
+      });
+    }
+  });
+
+  it('refuses a second store on the same database while the first is open, and allows it after close', async () => {
+    const url = await freshPostgresDatabase(db);
+    const first = await openPostgresStore(url);
+    try {
+      await assert.rejects(openPostgresStore(url), (err: unknown) => {
+        assert.ok(err instanceof StoreLockedError);
+        assert.match(err.message, /in use by another coffer server/);
+        assert.doesNotMatch(err.message, /coffer-test-password/, 'the URL password is not in the message');
+        return true;
+      });
+      await first.settings.set('still', 'works');
+    } finally {
+      await first.close();
+    }
+    const second = await openPostgresStore(url);
+    try {
+      assert.equal(await second.settings.get('still'), 'works');
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('concurrent new versions of one secret get distinct, consecutive seqs', async () => {
+    const store = await openPostgresStore(await freshPostgresDatabase(db));
+    try {
+      const v = vaultRow();
+      await store.vaults.insert(v);
+      const n = 40;
+      // Mixed spellings: the writers race to create the secret as well as to extend it.
+      const written = await Promise.all(Array.from({ length: n }, (_, i) => store.secrets.insertVersion(versionRow(v.id, i % 2 ? 'Racy' : 'racy'))));
+      assert.deepEqual(written.map((w) => w.seq).sort((a, b) => a - b), Array.from({ length: n }, (_, i) => i + 1));
+      assert.equal(new Set(written.map((w) => w.name)).size, 1, 'every version carries the canonical name');
+      const latest = written.find((w) => w.seq === n)!;
+      assert.deepEqual(await store.secrets.getVersion(v.id, 'RACY', null), latest);
+      assert.equal(await store.secrets.countVersions(v.id), n);
+    } finally {
+      await store.close();
+    }
+  });
+});
