@@ -10,6 +10,7 @@ import { Toolbar } from '../ui/layout';
 import { ConfirmDialog } from '../ui/panel';
 import { notify } from '../ui/toasts';
 import { usePagedList } from './paged-list';
+import { useAsync } from '../ui/use-async';
 import { vaultPage, type VaultContext } from './vault-shell';
 
 // One secret: its current and older versions, a new version, delete.
@@ -23,7 +24,13 @@ export function SecretVersions({ vault, rg, secret }: VaultContext & { secret: s
   const { busy, error, run } = useAction();
   const page = (path: string) => vaultPage(rg, vault.name, path);
   const base = `/secrets/${encodeURIComponent(secret)}`;
-  const versions = [...list.items].sort(newestFirst);
+  // Which version is current: creation times have one-second resolution, so
+  // ask the vault (as Azure's portal does, a Get; the value is not kept). A
+  // caller without Get falls back to the newest creation time.
+  const [latest] = useAsync(() => api.get(secret).then((b) => parseSecretId(b.id).version, () => null), [vault.properties.vaultUri, secret]);
+  const currentId = latest.status === 'ready' ? latest.value : null;
+  const sorted = [...list.items].sort(newestFirst);
+  const versions = currentId ? [...sorted.filter((v) => parseSecretId(v.id).version === currentId), ...sorted.filter((v) => parseSecretId(v.id).version !== currentId)] : sorted;
 
   const remove = () =>
     run(async () => {
@@ -73,7 +80,7 @@ export function SecretVersions({ vault, rg, secret }: VaultContext & { secret: s
               <th scope="col">Expiration date</th>
             </tr>
           </thead>
-          {versions.length > 0 && (
+          {versions.length > 0 && latest.status !== 'loading' && (
             <>
               <tbody>
                 <tr className="group-row">
