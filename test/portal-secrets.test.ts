@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { api, assignRole, newServicePrincipal, ROLE_IDS } from './support/access-kit.js';
+import { api, assignRole, newGroup, newServicePrincipal, ROLE_IDS } from './support/access-kit.js';
 import { launchBrowser, newContext, newUser, screenshot, selectMember, signIn, type PortalUser } from './support/browser.js';
-import { secretClient } from './support/clients.js';
+import { credential, secretClient } from './support/clients.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
 // Vaults and secrets through the portal, checked against what the SDK sees:
@@ -158,4 +158,29 @@ describe('portal: vaults and secrets', () => {
     assert.equal(new Date(assignment!.properties.endDateTime).getTime(), new Date('2031-06-30T18:00').getTime());
     assert.equal(assignment!.properties.description, 'audit window');
   });
+
+  it('grants a group through the wizard: a member reads through it, and Check access names the group', async () => {
+    const member = await newServicePrincipal(server, 'reporting-job');
+    await newGroup(server, 'db-readers', [member.id]);
+    await sdk().setSecret('report-db', 'report credentials');
+    await page.goto(`${server.url}/portal/vaults/rg-portal/portal-kv/iam/add-role-assignment`);
+    await page.getByPlaceholder('Search by role name, description, permission, or ID').fill('Key Vault Secrets User');
+    await page.getByRole('cell', { name: 'Key Vault Secrets User', exact: true }).click();
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByRole('button', { name: '+ Select members' }).click();
+    await selectMember(page, 'db-readers', /db-readers.*Group/);
+    await page.getByRole('button', { name: 'Review + assign' }).click();
+    await page.getByRole('button', { name: 'Review + assign' }).click();
+    await page.getByRole('row', { name: /db-readers.*Group.*Key Vault Secrets User.*This resource/ }).waitFor();
+    const memberClient = secretClient(server, 'portal-kv', credential(server, member.appId, member.secret));
+    assert.equal((await memberClient.getSecret('report-db')).value, 'report credentials');
+
+    await page.getByRole('tab', { name: 'Check access' }).click();
+    await page.getByRole('button', { name: 'Check access' }).click();
+    await selectMember(page, 'reporting-job', /reporting-job/, { pane: 'Select a member' });
+    const row = page.getByRole('row', { name: /^SecretGet (Allowed|Denied)/ });
+    await row.waitFor();
+    assert.match((await row.textContent()) ?? '', /Allowed.*Key Vault Secrets User at This resource through group db-readers/);
+  });
 });
+
