@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { checkAccess } from '../api/arm';
-import type { AccessReport, DirectoryObject } from '../api/types';
+import type { AccessReport, DirectoryObject, Grant } from '../api/types';
 import type { User } from '../auth/session';
 import { ErrorNotice, Loading } from '../ui/feedback';
 import { useAction } from '../ui/use-action';
@@ -9,6 +9,43 @@ import { describeGrant } from './iam-shared';
 
 // Check access: what a principal may do with this vault, and which grant
 // (role assignment or access policy, direct or through a group) allows it.
+
+interface AccessRow {
+  key: string;
+  label: string;
+  allowed: boolean;
+  grants: Grant[];
+  /** Grants of the permission model the vault does not use. */
+  ignored: Grant[];
+}
+
+function AccessTable({ caption, first, rows, scope, mono }: { caption: string; first: string; rows: AccessRow[]; scope: string; mono?: boolean }) {
+  const words = (grants: Grant[]) => grants.map((g) => describeGrant(g, scope)).join('; ');
+  return (
+    <table>
+      <caption>{caption}</caption>
+      <thead>
+        <tr>
+          <th scope="col">{first}</th>
+          <th scope="col">Access</th>
+          <th scope="col">Granted by</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((r) => (
+          <tr key={r.key}>
+            <td className={mono ? 'mono' : undefined}>{r.label}</td>
+            <td className={r.allowed ? 'allowed' : 'denied'}>{r.allowed ? 'Allowed' : 'Denied'}</td>
+            <td>
+              {words(r.grants) || '—'}
+              {r.ignored.length > 0 && <div className="muted">Not in effect under this model: {words(r.ignored)}</div>}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
 
 function Report({ report, scope }: { report: AccessReport; scope: string }) {
   const model = report.vault?.permissionModel === 'accessPolicy' ? 'Vault access policy' : 'Azure role-based access control';
@@ -20,47 +57,19 @@ function Report({ report, scope }: { report: AccessReport; scope: string }) {
       <p>
         Permission model of this vault: <strong>{model}</strong>. Only grants of this model count for secrets.
       </p>
-      <table>
-        <caption>Secret operations</caption>
-        <thead>
-          <tr>
-            <th scope="col">Operation</th>
-            <th scope="col">Access</th>
-            <th scope="col">Granted by</th>
-          </tr>
-        </thead>
-        <tbody>
-          {report.data.map((d) => (
-            <tr key={d.operation}>
-              <td>{d.operation}</td>
-              <td className={d.allowed ? 'allowed' : 'denied'}>{d.allowed ? 'Allowed' : 'Denied'}</td>
-              <td>
-                {d.grants.map((g) => describeGrant(g, scope)).join('; ') || '—'}
-                {d.ignoredGrants.length > 0 && <div className="muted">Not in effect under this model: {d.ignoredGrants.map((g) => describeGrant(g, scope)).join('; ')}</div>}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      <table>
-        <caption>Management actions</caption>
-        <thead>
-          <tr>
-            <th scope="col">Action</th>
-            <th scope="col">Access</th>
-            <th scope="col">Granted by</th>
-          </tr>
-        </thead>
-        <tbody>
-          {report.management.map((m) => (
-            <tr key={m.action}>
-              <td className="mono">{m.action}</td>
-              <td className={m.allowed ? 'allowed' : 'denied'}>{m.allowed ? 'Allowed' : 'Denied'}</td>
-              <td>{m.grants.map((g) => describeGrant(g, scope)).join('; ') || '—'}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <AccessTable
+        caption="Secret operations"
+        first="Operation"
+        rows={report.data.map((d) => ({ key: d.operation, label: d.operation, allowed: d.allowed, grants: d.grants, ignored: d.ignoredGrants }))}
+        scope={scope}
+      />
+      <AccessTable
+        caption="Management actions"
+        first="Action"
+        mono
+        rows={report.management.map((m) => ({ key: m.action, label: m.action, allowed: m.allowed, grants: m.grants, ignored: [] }))}
+        scope={scope}
+      />
     </section>
   );
 }

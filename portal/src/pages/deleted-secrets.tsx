@@ -7,7 +7,7 @@ import { ConfirmDialog } from '../ui/panel';
 import { notify } from '../ui/toasts';
 import { PageFooter, SelectHeader } from '../ui/table-parts';
 import { useAction } from '../ui/use-action';
-import { usePagedList } from './paged-list';
+import { usePagedList } from '../ui/paged-list';
 import type { VaultContext } from './vault-shell';
 
 // Manage deleted secrets: recover, or purge for good.

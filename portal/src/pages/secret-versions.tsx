@@ -9,7 +9,7 @@ import { formatTime } from '../ui/format';
 import { Toolbar } from '../ui/layout';
 import { ConfirmDialog } from '../ui/panel';
 import { notify } from '../ui/toasts';
-import { usePagedList } from './paged-list';
+import { usePagedList } from '../ui/paged-list';
 import { useAsync } from '../ui/use-async';
 import { vaultPage, type VaultContext } from './vault-shell';
 

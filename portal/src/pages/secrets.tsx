@@ -4,7 +4,7 @@ import { ErrorNotice } from '../ui/feedback';
 import { PageFooter } from '../ui/table-parts';
 import { formatTime } from '../ui/format';
 import { Toolbar } from '../ui/layout';
-import { usePagedList } from './paged-list';
+import { usePagedList } from '../ui/paged-list';
 import { vaultPage, type VaultContext } from './vault-shell';
 
 // Objects > Secrets: the vault's secrets, page by page.

@@ -1,4 +1,4 @@
-import type { PagedList } from '../pages/paged-list';
+import type { PagedList } from './paged-list';
 import { Loading } from './feedback';
 
 // Pieces shared by the portal's tables.
