@@ -15,10 +15,13 @@ import { BIG_COUNT, BIG_VAULT, fillBigVault, runScale } from './scenarios-scale.
 // (size of the big vault, default 100000), BENCH_ASSIGNMENTS (default 10000),
 // BENCH_ROUNDS (alternating rounds of the 10 / 1,024 access policies and
 // 100 / 100,000 secrets comparisons, default 2), BENCH_SERVER_NODE_ARGS
-// (extra node flags for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
+// (extra node flags for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"),
+// BENCH_ONLY=core (baseline, GET, SET, list, token only: a quick check while
+// profiling; the targets on the other scenarios then show as not measured).
 
 const ASSIGNMENTS = Number(process.env.BENCH_ASSIGNMENTS ?? 10_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const ONLY_CORE = process.env.BENCH_ONLY === 'core';
 const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 async function main(): Promise<void> {
@@ -32,6 +35,7 @@ async function main(): Promise<void> {
     const token = await api.vaultToken();
     await b.timed('setup-core', 'setup: resource group, 2 vaults, 100 secrets', () => setupCore(b, token));
     await runCore(b, token);
+    if (ONLY_CORE) return;
     await coldStart(b, 'cold-small', 'cold start to first GET secret (100-secret vault only)', MAIN_VAULT, 's-0', token);
 
     const authz = await b.timed('setup-authz', 'setup: RBAC and access-policy vaults, 5 service principals', () => setupAuthz(b, token));

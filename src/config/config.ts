@@ -47,6 +47,8 @@ export const configSchema = z
     throttleWindowSeconds: z.coerce.number().int().min(1).max(3600).default(10),
     throttleSecretCreates: z.coerce.number().int().min(1).default(300),
     throttleOther: z.coerce.number().int().min(1).default(4000),
+    /** Memory for the cache of latest secret versions (ciphertext, never plaintext); 0 turns it off. */
+    secretCacheMb: z.coerce.number().int().min(0).max(4096).default(8),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict()
@@ -78,6 +80,7 @@ export const envNames: Record<string, keyof CofferConfig> = {
   COFFER_TOKEN_LIFETIME_SECONDS: 'tokenLifetimeSeconds',
   COFFER_PURGE_SWEEP_SECONDS: 'purgeSweepSeconds',
   COFFER_LOG_LEVEL: 'logLevel',
+  COFFER_SECRET_CACHE_MB: 'secretCacheMb',
   COFFER_AUDIT_FILE: 'auditFile',
   COFFER_AUDIT_FILE_MAX_BYTES: 'auditFileMaxBytes',
   COFFER_AUDIT_FILE_KEEP: 'auditFileKeep',

@@ -18,6 +18,7 @@ import { createFileSink } from '../audit/audit-file-sink.js';
 import { createThrottle } from './throttle.js';
 import { createTokenService } from '../identity/token-service.js';
 import { createSecretService } from '../secrets/secret-service.js';
+import { withLatestVersionCache } from '../storage/latest-version-cache.js';
 import { openSqliteStore } from '../storage/sqlite/sqlite-store.js';
 import { describeTrust, ensureTlsMaterial } from '../tls/certificates.js';
 import { createVaultService } from '../vaults/vault-service.js';
@@ -103,7 +104,8 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   const authCodes = createAuthCodes();
   const vaultKeys = createVaultKeys(keyring);
   const vaults = createVaultService({ vaults: store.vaults, resourceGroups: store.resourceGroups, vaultKeys, location: config.location });
-  const secrets = createSecretService({ secrets: store.secrets, vaultKeys, backupKey: await loadBackupKey(store.settings, keyring), deploymentId: deployment.deploymentId });
+  const secretStore = config.secretCacheMb > 0 ? withLatestVersionCache(store.secrets, { maxBytes: config.secretCacheMb * 1024 * 1024 }) : store.secrets;
+  const secrets = createSecretService({ secrets: secretStore, vaultKeys, backupKey: await loadBackupKey(store.settings, keyring), deploymentId: deployment.deploymentId });
   const audit = createAuditLog({
     store: store.audit,
     settings: store.settings,

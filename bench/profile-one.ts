@@ -1,0 +1,46 @@
+import { createApi } from './api.js';
+import { cleanup, installExitHandlers } from './children.js';
+import { startCoffer } from './coffer.js';
+import { atVault, bearer, createBench } from './context.js';
+import { MAIN_VAULT, secretPath, secretValue, setupCore } from './scenarios-core.js';
+
+// Developer aid (not part of npm run bench): one scenario against a fresh
+// server, for profiling. PROFILE_SCENARIO=get|set, PROFILE_CONNECTIONS (64),
+// server flags from BENCH_SERVER_NODE_ARGS as in run.ts.
+
+const scenario = process.env.PROFILE_SCENARIO ?? 'get';
+const connections = Number(process.env.PROFILE_CONNECTIONS ?? 64);
+
+async function main(): Promise<void> {
+  const coffer = await startCoffer((process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean));
+  const api = createApi(coffer);
+  const b = createBench(coffer, api);
+  try {
+    const token = await api.vaultToken();
+    await setupCore(b, token);
+    const at = atVault(b, MAIN_VAULT);
+    if (scenario === 'get') await b.measure('get', 'GET secret', { ...at, method: 'GET', path: secretPath('s-0'), headers: bearer(token), connections });
+    else
+      await b.measure('set', 'durable SET secret (PUT)', {
+        ...at,
+        method: 'PUT',
+        path: secretPath('set-{i}'),
+        names: { count: 1000, order: 'sequential' },
+        headers: { ...bearer(token), 'content-type': 'application/json' },
+        body: JSON.stringify({ value: secretValue() }),
+        connections,
+      });
+  } finally {
+    api.close();
+    await coffer.stop();
+    // The server's own output (warnings, and any instrumentation added while profiling).
+    process.stderr.write(coffer.logs());
+  }
+}
+
+installExitHandlers();
+main().then(cleanup, async (err: unknown) => {
+  process.stderr.write(`${String(err)}\n`);
+  await cleanup();
+  process.exitCode = 1;
+});
