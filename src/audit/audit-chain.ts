@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { AuditRow } from '../storage/store-types.js';
 
 // Tamper evidence: each row's hash covers every stored column and the
@@ -8,9 +8,9 @@ import type { AuditRow } from '../storage/store-types.js';
 export const GENESIS = '0'.repeat(64);
 
 export function rowHash(r: Omit<AuditRow, 'hash'>): string {
-  // Each field followed by NUL, hashed in one update (the same digest as one update per field, cheaper).
+  // Each field followed by NUL, hashed in one call (the same digest as one update per field; the one-shot hash is cheapest).
   const parts = [r.prevHash, String(r.seq), r.time, r.vault ?? '', r.secret ?? '', r.principal ?? '', r.operation, r.resultType, String(r.httpStatus), r.record];
-  return createHash('sha256').update(`${parts.join('\u0000')}\u0000`).digest('hex');
+  return hash('sha256', `${parts.join('\u0000')}\u0000`, 'hex');
 }
 
 export interface ChainAnchor {

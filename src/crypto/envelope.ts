@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes, type KeyObject } from 'node:crypto';
+import { pooledRandomBytes } from './random-pool.js';
 
 // Sealed blob layout: [1 byte format][12 byte IV][16 byte tag][ciphertext].
 // AES-256-GCM authenticates the associated data, so a blob moved to another
@@ -16,15 +17,18 @@ export class IntegrityError extends Error {
   }
 }
 
-export function seal(key: Buffer, plaintext: Buffer, aad: string): Buffer {
-  const iv = randomBytes(IV_BYTES);
+/** A key as raw bytes, or as a KeyObject made once (cheaper per use: no key import each time). */
+export type SealKey = Buffer | KeyObject;
+
+export function seal(key: SealKey, plaintext: Buffer, aad: string): Buffer {
+  const iv = pooledRandomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(Buffer.from(aad, 'utf8'));
   const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
   return Buffer.concat([Buffer.from([FORMAT]), iv, cipher.getAuthTag(), body]);
 }
 
-export function open(key: Buffer, sealed: Buffer, aad: string): Buffer {
+export function open(key: SealKey, sealed: Buffer, aad: string): Buffer {
   if (sealed.length < HEADER || sealed[0] !== FORMAT) {
     throw new IntegrityError('sealed data has an unknown format');
   }
@@ -34,7 +38,10 @@ export function open(key: Buffer, sealed: Buffer, aad: string): Buffer {
   decipher.setAAD(Buffer.from(aad, 'utf8'));
   decipher.setAuthTag(tag);
   try {
-    return Buffer.concat([decipher.update(sealed.subarray(HEADER)), decipher.final()]);
+    const body = decipher.update(sealed.subarray(HEADER));
+    // GCM is a stream mode: final() only checks the tag and returns nothing.
+    const rest = decipher.final();
+    return rest.length === 0 ? body : Buffer.concat([body, rest]);
   } catch {
     throw new IntegrityError('sealed data failed authentication (tampered, moved or wrong key)');
   }

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import type { DeletedSecretInfo, SecretStore, SecretSummary, SecretVersionMeta, SecretVersionRow, VaultRow } from '../storage/store-types.js';
 import { StoreConflictError } from '../storage/store-types.js';
 import { IntegrityError, open, seal, secretAad } from '../crypto/envelope.js';
+import { pooledRandomHex } from '../crypto/random-pool.js';
 import type { VaultKeys } from '../crypto/vault-keys.js';
 import { errors } from '../server/errors.js';
 import { vaultPolicy } from '../vaults/vault-types.js';
@@ -45,20 +45,8 @@ export interface SecretService {
 
 const DAY = 24 * 3600;
 
-// Version ids are 16 random bytes. Each randomBytes call has a fixed cost far
-// above drawing 16 bytes, so ids come from a pool filled 4 KiB at a time (as
-// crypto.randomUUID does); every byte is used once.
-const POOL_BYTES = 4096;
-let pool = Buffer.alloc(0);
-let poolOffset = 0;
-function newVersion(): string {
-  if (poolOffset + 16 > pool.length) {
-    pool = randomBytes(POOL_BYTES);
-    poolOffset = 0;
-  }
-  poolOffset += 16;
-  return pool.toString('hex', poolOffset - 16, poolOffset);
-}
+/** Version ids are 16 random bytes as 32 hex digits, as in Azure. */
+const newVersion = (): string => pooledRandomHex(16);
 
 export function createSecretService(deps: {
   secrets: SecretStore;
