@@ -2,10 +2,12 @@ import { createApi } from './api.js';
 import { cleanup, installExitHandlers } from './children.js';
 import { startCoffer } from './coffer.js';
 import { atVault, bearer, createBench } from './context.js';
+import { fillAssignments, measureRbac, setupAuthz } from './scenarios-authz.js';
 import { MAIN_VAULT, secretPath, secretValue, setupCore } from './scenarios-core.js';
 
 // Developer aid (not part of npm run bench): one scenario against a fresh
-// server, for profiling. PROFILE_SCENARIO=get|set, PROFILE_CONNECTIONS (64),
+// server, for profiling. PROFILE_SCENARIO=get|set|assignments (GET with
+// 10,000 role assignments: memory), PROFILE_CONNECTIONS (64),
 // server flags from BENCH_SERVER_NODE_ARGS as in run.ts.
 
 const scenario = process.env.PROFILE_SCENARIO ?? 'get';
@@ -19,7 +21,11 @@ async function main(): Promise<void> {
     const token = await api.vaultToken();
     await setupCore(b, token);
     const at = atVault(b, MAIN_VAULT);
-    if (scenario === 'get') await b.measure('get', 'GET secret', { ...at, method: 'GET', path: secretPath('s-0'), headers: bearer(token), connections });
+    if (scenario === 'assignments') {
+      const authz = await setupAuthz(b, token);
+      await fillAssignments(b, authz, 10_000);
+      await measureRbac(b, authz, 10_000);
+    } else if (scenario === 'get') await b.measure('get', 'GET secret', { ...at, method: 'GET', path: secretPath('s-0'), headers: bearer(token), connections });
     else
       await b.measure('set', 'durable SET secret (PUT)', {
         ...at,

@@ -6,13 +6,17 @@ import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import { withLatestVersionCache } from '../src/storage/latest-version-cache.js';
 import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.js';
 import type { SecretStore, SecretVersionRow, Store, VaultRow } from '../src/storage/store-types.js';
+import { pooledRandomBytes, pooledRandomHex } from '../src/crypto/random-pool.js';
+import { createVault, secretClient } from './support/clients.js';
+import { startTestServer, type TestServer } from './support/server-fixture.js';
 import { vaultRow, versionRow } from './support/store-conformance-kit.js';
 import { describeSecretConformance } from './support/store-conformance-secrets.js';
 
 // The cache of latest secret versions (src/storage/latest-version-cache.ts):
 // the whole secrets part of the storage contract through it (with room for
 // everything, and with room for almost nothing), then what a cache can get
-// wrong: a read racing a write, eviction, shared rows.
+// wrong: a read racing a write, eviction, shared rows; and a server running
+// with it, driven by the official SDK through every kind of change.
 
 const root = mkdtempSync(join(tmpdir(), 'coffer-cache-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -140,5 +144,51 @@ describe('latest-version cache', () => {
     await cache.insertVersion(versionRow('v1', 'huge', { ciphertext: Buffer.alloc(budget) }));
     assert.equal((await read('huge'))?.ciphertext.length, budget);
     assert.ok(cache.cacheStats().bytes <= budget);
+  });
+});
+
+describe('a server with --secret-cache-mb', () => {
+  let server: TestServer;
+  after(() => server?.stop());
+
+  it('every change is visible on the next read', async () => {
+    server = await startTestServer({ args: ['--secret-cache-mb', '8'] });
+    await createVault(server, 'cached');
+    const client = secretClient(server, 'cached');
+    const first = await client.setSecret('db', 'one');
+    assert.equal((await client.getSecret('db')).value, 'one');
+    assert.equal((await client.getSecret('DB')).value, 'one');
+
+    await client.setSecret('db', 'two');
+    assert.equal((await client.getSecret('db')).value, 'two', 'a new version');
+    assert.equal((await client.getSecret('db', { version: first.properties.version })).value, 'one');
+
+    await client.updateSecretProperties('db', '', { enabled: false });
+    await assert.rejects(client.getSecret('db'), (err: { statusCode?: number }) => err.statusCode === 403, 'disabled');
+    await client.updateSecretProperties('db', '', { enabled: true, tags: { team: 'a' } });
+    assert.deepEqual((await client.getSecret('db')).properties.tags, { team: 'a' });
+
+    await (await client.beginDeleteSecret('db')).pollUntilDone();
+    await assert.rejects(client.getSecret('db'), (err: { statusCode?: number }) => err.statusCode === 404, 'deleted');
+    await (await client.beginRecoverDeletedSecret('db')).pollUntilDone();
+    assert.equal((await client.getSecret('db')).value, 'two', 'recovered');
+  });
+});
+
+describe('pooled random bytes', () => {
+  it('never hands out the same bytes twice, across pool refills', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 2000; i++) seen.add(pooledRandomHex(16));
+    const views = Array.from({ length: 1000 }, () => pooledRandomBytes(12));
+    for (const v of views) seen.add(v.toString('hex'));
+    assert.equal(seen.size, 3000);
+    // Views taken before a refill keep their bytes.
+    const kept = views.map((v) => v.toString('hex'));
+    for (let i = 0; i < 2000; i++) pooledRandomBytes(12);
+    assert.deepEqual(
+      views.map((v) => v.toString('hex')),
+      kept,
+    );
+    assert.throws(() => pooledRandomBytes(4097), RangeError);
   });
 });

@@ -29,12 +29,30 @@ export interface AccessIndex {
   sweepExpired(now: number): Promise<IndexedAssignment[]>;
 }
 
-const index = (row: RoleAssignmentRow): IndexedAssignment => ({
-  ...row,
-  id: row.id.toLowerCase(),
-  principalId: row.principalId.toLowerCase(),
-  scopeKey: row.scope.replace(/\/+$/, '').toLowerCase(),
-});
+// Thousands of assignments share a few role definitions and creators; each
+// row read from the store brings its own copy of those strings. One copy each
+// keeps the index small (memory is a benchmark target). Bounded: these are
+// few in practice, and past the bound strings are simply not shared.
+const interned = new Map<string, string>();
+function intern(s: string): string {
+  const hit = interned.get(s);
+  if (hit !== undefined) return hit;
+  if (interned.size < 10_000) interned.set(s, s);
+  return s;
+}
+
+function index(row: RoleAssignmentRow): IndexedAssignment {
+  const scopeKey = row.scope.replace(/\/+$/, '').toLowerCase();
+  return {
+    ...row,
+    id: row.id.toLowerCase(),
+    roleDefinitionId: intern(row.roleDefinitionId),
+    principalId: row.principalId.toLowerCase(),
+    createdBy: intern(row.createdBy),
+    // Usually the same text: keep one string.
+    scopeKey: scopeKey === row.scope ? row.scope : scopeKey,
+  };
+}
 
 export async function createAccessIndex(deps: { assignments: RoleAssignmentStore; groups: GroupStore }): Promise<AccessIndex> {
   const byId = new Map<string, IndexedAssignment>();

@@ -47,8 +47,8 @@ export const configSchema = z
     throttleWindowSeconds: z.coerce.number().int().min(1).max(3600).default(10),
     throttleSecretCreates: z.coerce.number().int().min(1).default(300),
     throttleOther: z.coerce.number().int().min(1).default(4000),
-    /** Memory for the cache of latest secret versions (ciphertext, never plaintext); 0 turns it off. */
-    secretCacheMb: z.coerce.number().int().min(0).max(4096).default(8),
+    /** Memory for the cache of latest secret versions (ciphertext, never plaintext); 0 (the default) turns it off. */
+    secretCacheMb: z.coerce.number().int().min(0).max(4096).default(0),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict()

@@ -57,10 +57,12 @@ function flush() {
   catch (err) { const f = failure(err); results = items.map(() => f); }
   parentPort.postMessage(results.map((r, i) => ({ id: items[i].id, ...r })));
 }
+// A message is either { close: true } or an array of writes.
 parentPort.on('message', (m) => {
   if (m.close) { closing = true; flush(); db.close(); parentPort.close(); return; }
   if (closing) return;
-  queue.push(m);
-  if (queue.length === 1) setImmediate(flush);
+  const first = queue.length === 0;
+  for (const item of m) queue.push(item);
+  if (first) setImmediate(flush);
 });
 `;

@@ -82,13 +82,25 @@ export function createWriter(file: string, sql: WriterSql): SqliteWriter {
   worker.on('error', fail);
   worker.on('exit', () => fail(new Error('the SQLite writer thread has stopped')));
 
+  // Writes requested during one turn of the event loop travel in one message:
+  // each message wakes the thread, and that wake-up (about 13 µs here) costs
+  // more than the data it carries.
+  let outbox: Array<{ id: number; op: string; arg: unknown }> = [];
+  const post = () => {
+    const items = outbox;
+    outbox = [];
+    if (dead) return;
+    worker.postMessage(items);
+  };
+
   function send<R>(op: 'audit' | 'secretVersion', arg: unknown): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       if (dead) return reject(dead);
       const id = nextId++;
       waiting.set(id, { resolve: resolve as (value: unknown) => void, reject });
       worker.ref();
-      worker.postMessage({ id, op, arg });
+      if (outbox.length === 0) setImmediate(post);
+      outbox.push({ id, op, arg });
     });
   }
 
@@ -100,6 +112,7 @@ export function createWriter(file: string, sql: WriterSql): SqliteWriter {
       if (dead) return;
       worker.ref();
       const exited = new Promise<void>((r) => worker.once('exit', () => r()));
+      if (outbox.length > 0) post(); // writes already requested go first
       worker.postMessage({ close: true });
       await exited;
     },
