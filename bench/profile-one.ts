@@ -23,7 +23,13 @@ async function main(): Promise<void> {
     const at = atVault(b, MAIN_VAULT);
     if (scenario === 'assignments') {
       const authz = await setupAuthz(b, token);
+      await fillAssignments(b, authz, 10);
+      await measureRbac(b, authz, 10);
       await fillAssignments(b, authz, 10_000);
+      await measureRbac(b, authz, 10_000);
+      // Again after a pause: what the fill left behind (dirty pages, garbage) has settled.
+      await new Promise((r) => setTimeout(r, Number(process.env.PROFILE_PAUSE ?? 15) * 1000));
+      await measureRbac(b, authz, 10_000);
       await measureRbac(b, authz, 10_000);
     } else if (scenario === 'get') await b.measure('get', 'GET secret', { ...at, method: 'GET', path: secretPath('s-0'), headers: bearer(token), connections });
     else

@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { matchPolicies, type AccessPolicyEntry } from '../src/authorization/access-policies.js';
+import { createAccessIndex } from '../src/authorization/access-index.js';
+import { covers } from '../src/authorization/scopes.js';
 import { heapLimits } from '../src/cli/commands/server-thread.js';
 import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.js';
-import type { AuditRow } from '../src/storage/store-types.js';
+import type { AuditRow, GroupStore, RoleAssignmentRow, RoleAssignmentStore } from '../src/storage/store-types.js';
 import { vaultRow, versionRow } from './support/store-conformance-kit.js';
 
 // Behaviour behind the issue-8 performance work: the access-policy index,
@@ -55,6 +57,67 @@ describe('access-policy matching by object id', () => {
     entries.push(entry(id(2), ['get']));
     assert.equal(matchPolicies(entries, [id(2)], null, TENANT, 'get').length, 1);
     assert.equal(matchPolicies([...entries, entry(id(3), ['get'])], [id(3)], null, TENANT, 'get').length, 1);
+  });
+});
+
+describe('role assignments of a principal with many', () => {
+  const SUB = '/subscriptions/c0ffee00-0000-4000-8000-0000000000b1';
+  const VAULT = `${SUB}/resourceGroups/RG/providers/Microsoft.KeyVault/vaults/big`;
+  const ROLE = '/providers/Microsoft.Authorization/roleDefinitions/4633458b-17de-408a-b874-0445c86b69e6';
+  let n = 0;
+  const row = (principalId: string, scope: string, endTime: number | null = null): RoleAssignmentRow => ({
+    id: id(100_000 + n++),
+    scope,
+    roleDefinitionId: ROLE,
+    principalId,
+    principalType: 'ServicePrincipal',
+    description: null,
+    endTime,
+    createdAt: 1,
+    updatedAt: 1,
+    createdBy: 'test',
+  });
+  const memoryStores = () => {
+    const rows = new Map<string, RoleAssignmentRow>();
+    const assignments = {
+      insert: async (r: RoleAssignmentRow) => void rows.set(r.id, r),
+      list: async () => [...rows.values()],
+      delete: async (assignmentId: string) => rows.delete(assignmentId),
+    } as unknown as RoleAssignmentStore;
+    const groups = { allMemberships: async () => [] } as unknown as GroupStore;
+    return { assignments, groups };
+  };
+
+  it('finds what a scan of every assignment finds, in the same order', async () => {
+    const index = await createAccessIndex(memoryStores());
+    const busy = id(1);
+    const added: RoleAssignmentRow[] = [];
+    const add = async (r: RoleAssignmentRow) => {
+      added.push(r);
+      await index.addAssignment(r);
+    };
+    for (let i = 0; i < 3000; i++) await add(row(busy, `${VAULT}/secrets/s-${i}`));
+    await add(row(busy, VAULT));
+    await add(row(busy, `${SUB}/resourceGroups/rg`));
+    await add(row(busy, '/'));
+    await add(row(busy, `${VAULT}/secrets/s-7`, 50)); // expired at now=100
+    await add(row(busy, `${VAULT}/secrets/S-7/`)); // another spelling of the same scope
+    await add(row(busy, `${VAULT}x/secrets/s-7`)); // a vault whose name extends "big"
+    await add(row(id(2), `${VAULT}/secrets/s-7`));
+    assert.ok(index.assignmentsOf(busy).length > 16, 'past the scan limit');
+
+    const scan = (scopeKey: string) =>
+      added.filter((r) => r.principalId === busy && (r.endTime === null || r.endTime > 100) && covers(r.scope.replace(/\/+$/, '').toLowerCase(), scopeKey)).map((r) => r.id);
+    for (const scope of [`${VAULT}/secrets/s-7`, `${VAULT}/secrets/s-2999`, VAULT, `${SUB}/resourceGroups/RG`, SUB, '', `${VAULT}/secrets/none`]) {
+      const key = scope.toLowerCase();
+      const found = index.applicable([busy], key, 100).map((a) => a.id);
+      assert.deepEqual(found, scan(key), scope);
+    }
+    assert.equal(index.applicable([busy], `${VAULT}/secrets/s-7`.toLowerCase(), 100).length, 5, 'root, group, vault, s-7 twice');
+    assert.equal(index.atScope(busy, `${VAULT}/secrets/s-7`.toLowerCase()).length, 3, 'exact scope, expired included');
+
+    await index.removeAssignment(added[7]!.id);
+    assert.deepEqual(index.applicable([busy], `${VAULT}/secrets/s-7`.toLowerCase(), 100).map((a) => a.id), scan(`${VAULT}/secrets/s-7`.toLowerCase()).filter((x) => x !== added[7]!.id));
   });
 });
 

@@ -4,10 +4,24 @@ import { covers } from './scopes.js';
 // The in-memory view the authorizer decides from: role assignments by
 // principal and group memberships. A decision reads only the caller's own
 // assignments and its groups', so it costs the same with 10 or 10,000
-// assignments in the deployment. Writes go through here and update the view.
+// assignments in the deployment. A principal with many assignments of its
+// own (an automation identity granted per secret) is looked up by scope:
+// only the scopes on the path to the requested one, not every assignment.
+// Writes go through here and update the view.
 
 export interface IndexedAssignment extends RoleAssignmentRow {
   scopeKey: string;
+}
+
+/** Past this many assignments of one principal, decisions look them up by scope instead of reading them all. */
+const SCAN_LIMIT = 16;
+
+/** The scope and every scope above it ('' is the root), as covers() sees them. */
+function pathTo(scopeKey: string): string[] {
+  const out = [''];
+  for (let i = scopeKey.indexOf('/', 1); i !== -1; i = scopeKey.indexOf('/', i + 1)) out.push(scopeKey.slice(0, i));
+  if (scopeKey !== '') out.push(scopeKey);
+  return out;
 }
 
 export interface AccessIndex {
@@ -16,6 +30,8 @@ export interface AccessIndex {
   /** Assignments of the given principals whose scope covers `scopeKey`, live at `now`. */
   applicable(principalIds: string[], scopeKey: string, now: number): IndexedAssignment[];
   assignmentsOf(principalId: string): IndexedAssignment[];
+  /** The principal's assignments at exactly this scope (any role, expired or not). */
+  atScope(principalId: string, scopeKey: string): IndexedAssignment[];
   all(): IndexedAssignment[];
   get(id: string): IndexedAssignment | null;
   addAssignment(row: RoleAssignmentRow): Promise<void>;
@@ -57,14 +73,23 @@ function index(row: RoleAssignmentRow): IndexedAssignment {
 export async function createAccessIndex(deps: { assignments: RoleAssignmentStore; groups: GroupStore }): Promise<AccessIndex> {
   const byId = new Map<string, IndexedAssignment>();
   const byPrincipal = new Map<string, IndexedAssignment[]>();
+  // Per principal, by scope key; lists keep the order of byPrincipal.
+  const byScope = new Map<string, Map<string, IndexedAssignment[]>>();
+  // Indexing order, which is the order of each principal's list.
+  const indexedAt = new WeakMap<IndexedAssignment, number>();
+  let counter = 0;
   const groupsOf = new Map<string, Set<string>>();
   let closure = new Map<string, string[]>();
 
   const put = (a: IndexedAssignment) => {
     byId.set(a.id, a);
+    indexedAt.set(a, counter++);
     const list = byPrincipal.get(a.principalId) ?? [];
     list.push(a);
     byPrincipal.set(a.principalId, list);
+    const scopes = byScope.get(a.principalId) ?? new Map<string, IndexedAssignment[]>();
+    scopes.set(a.scopeKey, [...(scopes.get(a.scopeKey) ?? []), a]);
+    byScope.set(a.principalId, scopes);
   };
   const drop = (id: string) => {
     const a = byId.get(id);
@@ -73,6 +98,11 @@ export async function createAccessIndex(deps: { assignments: RoleAssignmentStore
     const rest = (byPrincipal.get(a.principalId) ?? []).filter((x) => x.id !== id);
     if (rest.length) byPrincipal.set(a.principalId, rest);
     else byPrincipal.delete(a.principalId);
+    const scopes = byScope.get(a.principalId);
+    const here = (scopes?.get(a.scopeKey) ?? []).filter((x) => x.id !== id);
+    if (here.length) scopes!.set(a.scopeKey, here);
+    else scopes?.delete(a.scopeKey);
+    if (scopes?.size === 0) byScope.delete(a.principalId);
     return a;
   };
   const link = (g: string, m: string) => {
@@ -108,14 +138,27 @@ export async function createAccessIndex(deps: { assignments: RoleAssignmentStore
     identities,
     applicable(principalIds, scopeKey, now) {
       const out: IndexedAssignment[] = [];
+      let path: string[] | null = null;
+      const live = (a: IndexedAssignment) => a.endTime === null || a.endTime > now;
       for (const p of principalIds) {
-        for (const a of byPrincipal.get(p) ?? []) {
-          if ((a.endTime === null || a.endTime > now) && covers(a.scopeKey, scopeKey)) out.push(a);
+        const all = byPrincipal.get(p);
+        if (!all) continue;
+        if (all.length <= SCAN_LIMIT) {
+          for (const a of all) if (live(a) && covers(a.scopeKey, scopeKey)) out.push(a);
+          continue;
         }
+        path ??= pathTo(scopeKey);
+        const scopes = byScope.get(p)!;
+        const found: IndexedAssignment[] = [];
+        for (const key of path) for (const a of scopes.get(key) ?? []) if (live(a)) found.push(a);
+        // The same order as a scan.
+        if (found.length > 1) found.sort((x, y) => indexedAt.get(x)! - indexedAt.get(y)!);
+        out.push(...found);
       }
       return out;
     },
     assignmentsOf: (p) => byPrincipal.get(p.toLowerCase()) ?? [],
+    atScope: (p, scopeKey) => byScope.get(p.toLowerCase())?.get(scopeKey) ?? [],
     all: () => [...byId.values()],
     get: (id) => byId.get(id.toLowerCase()) ?? null,
     async addAssignment(row) {

@@ -98,7 +98,7 @@ export function createRoleAssignmentService(deps: {
         if (!same) throw new ServiceError(409, 'RoleAssignmentUpdateNotPermitted', 'Tenant ID, application ID, principal ID, and scope are not allowed to be updated.');
         return { assignment: existing, created: false };
       }
-      const duplicate = index.assignmentsOf(principal.objectId).find((a) => a.scopeKey === scope.key && roleIdOf(a.roleDefinitionId) === roleId);
+      const duplicate = index.atScope(principal.objectId, scope.key).find((a) => roleIdOf(a.roleDefinitionId) === roleId);
       if (duplicate) throw new ServiceError(409, 'RoleAssignmentExists', 'The role assignment already exists.');
       const t = now();
       const row: RoleAssignmentRow = {
