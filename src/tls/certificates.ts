@@ -1,16 +1,14 @@
-import 'reflect-metadata'; // @peculiar/x509 resolves its algorithms through tsyringe, which needs it
-import { KeyObject, X509Certificate, createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
+import { KeyObject, X509Certificate, createPrivateKey, randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import * as x509 from '@peculiar/x509';
 
 // The local CA and the server certificate it issues. ECDSA P-256: small keys,
 // fast handshakes, and accepted by Node, Python's ssl (so az and the Azure
 // SDKs), curl and browsers. Material is reused across starts and reissued
 // when it nears expiry, stops covering the configured names, or was issued by
-// another CA.
-
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+// another CA. Issuing lives in certificate-issuer.ts, loaded only when
+// something must be issued: its X.509 library costs the server several MB
+// of memory for as long as it runs.
 
 export interface TlsMaterial {
   cert: string;
@@ -31,7 +29,6 @@ export interface TlsOptions {
   userKeyFile?: string;
 }
 
-const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY = 24 * 3600 * 1000;
 const RENEW_BEFORE = 30 * DAY;
 
@@ -71,31 +68,6 @@ function readPair(certFile: string, keyFile: string): Pair | undefined {
 
 const fresh = (cert: X509Certificate) => Date.parse(cert.validFrom) <= Date.now() && Date.parse(cert.validTo) - Date.now() > RENEW_BEFORE;
 
-async function newKeys(): Promise<CryptoKeyPair> {
-  return (await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify'])) as unknown as CryptoKeyPair;
-}
-
-const keyPem = (key: CryptoKey) => KeyObject.from(key as unknown as webcrypto.CryptoKey).export({ type: 'pkcs8', format: 'pem' }).toString();
-
-// Signing parameters for an existing CA key, which may be one a user supplied.
-async function importSigningKey(key: KeyObject): Promise<{ key: CryptoKey; alg: Algorithm }> {
-  const der = key.export({ type: 'pkcs8', format: 'der' });
-  const curve = { prime256v1: 'P-256', secp384r1: 'P-384' }[key.asymmetricKeyDetails?.namedCurve ?? ''];
-  let alg: RsaHashedImportParams | EcKeyImportParams;
-  let hash: string;
-  if (key.asymmetricKeyType === 'ec' && curve) {
-    alg = { name: 'ECDSA', namedCurve: curve };
-    hash = curve === 'P-384' ? 'SHA-384' : 'SHA-256';
-  } else if (key.asymmetricKeyType === 'rsa') {
-    alg = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
-    hash = 'SHA-256';
-  } else {
-    throw new Error(`unsupported CA key type ${key.asymmetricKeyType}; use an RSA, P-256 or P-384 key`);
-  }
-  const imported = (await webcrypto.subtle.importKey('pkcs8', der, alg, false, ['sign'])) as unknown as CryptoKey;
-  return { key: imported, alg: { name: alg.name, hash } as Algorithm };
-}
-
 async function ensureCa(caDir: string): Promise<Pair & { file: string; created: boolean }> {
   mkdirSync(caDir, { recursive: true, mode: 0o700 });
   const file = join(caDir, 'ca.pem');
@@ -110,30 +82,18 @@ async function ensureCa(caDir: string): Promise<Pair & { file: string; created: 
   // A key that does not match can only come from an interrupted renewal.
   if (existing && fresh(existing.cert) && existing.cert.checkPrivateKey(existing.key)) return { ...existing, file, created: false };
 
-  const keys = await newKeys();
-  const now = Date.now();
-  const ca = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomBytes(16).toString('hex'),
-    name: 'CN=coffer local CA, O=coffer',
-    notBefore: new Date(now - 3600 * 1000),
-    notAfter: new Date(now + 3652 * DAY),
-    keys,
-    signingAlgorithm: EC,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-    ],
-  });
-  writeAtomic(keyFile, keyPem(keys.privateKey), 0o600);
-  writeAtomic(file, ca.toString('pem') + '\n', 0o644);
+  const { createCaCertificate } = await import('./certificate-issuer.js');
+  const ca = await createCaCertificate();
+  writeAtomic(keyFile, ca.keyPem, 0o600);
+  writeAtomic(file, ca.certPem, 0o644);
   const pair = readPair(file, keyFile)!;
   return { ...pair, file, created: true };
 }
 
+/** The DNS names of the certificate's subjectAltName, lower-cased ("DNS:a, DNS:b, IP Address:127.0.0.1"). */
 function dnsNamesOf(cert: X509Certificate): Set<string> {
-  const san = new x509.X509Certificate(cert.raw).getExtension(x509.SubjectAlternativeNameExtension);
-  return new Set((san?.names.items ?? []).filter((n) => n.type === 'dns').map((n) => n.value.toLowerCase()));
+  const names = (cert.subjectAltName ?? '').split(', ').filter((n) => n.startsWith('DNS:'));
+  return new Set(names.map((n) => n.slice(4).toLowerCase()));
 }
 
 function usableServerCert(pair: Pair | undefined, ca: X509Certificate, opts: TlsOptions): boolean {
@@ -144,34 +104,11 @@ function usableServerCert(pair: Pair | undefined, ca: X509Certificate, opts: Tls
 }
 
 async function issueServerCert(ca: Pair, opts: TlsOptions, certFile: string, keyFile: string): Promise<void> {
-  const signer = await importSigningKey(ca.key);
-  const caCert = new x509.X509Certificate(ca.cert.raw);
-  const keys = await newKeys();
-  const now = Date.now();
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: randomBytes(16).toString('hex'),
-    subject: 'CN=coffer server, O=coffer', // clients check the SAN, not the CN
-    issuer: caCert.subjectName,
-    notBefore: new Date(now - 3600 * 1000),
-    notAfter: new Date(now + 397 * DAY), // the longest browsers accept
-    publicKey: keys.publicKey,
-    signingKey: signer.key,
-    signingAlgorithm: signer.alg,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension([
-        ...[...new Set(opts.dnsNames.map((n) => n.toLowerCase()))].map((value) => ({ type: 'dns' as const, value })),
-        ...[...new Set(opts.ipAddresses)].map((value) => ({ type: 'ip' as const, value })),
-      ]),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-      await x509.AuthorityKeyIdentifierExtension.create(caCert),
-    ],
-  });
+  const { issueServerCertificate } = await import('./certificate-issuer.js');
+  const cert = await issueServerCertificate(ca, opts.dnsNames, opts.ipAddresses);
   // Key first: a crash in between leaves a mismatched pair, which is reissued.
-  writeAtomic(keyFile, keyPem(keys.privateKey), 0o600);
-  writeAtomic(certFile, cert.toString('pem') + '\n', 0o644);
+  writeAtomic(keyFile, cert.keyPem, 0o600);
+  writeAtomic(certFile, cert.certPem, 0o644);
 }
 
 function userMaterial(certFile: string, keyFile: string): TlsMaterial {
