@@ -24,6 +24,7 @@ async function main(): Promise<void> {
     if (scenario === 'assignments') {
       const authz = await setupAuthz(b, token);
       await fillAssignments(b, authz, 10);
+      await measureRbac(b, authz, 10); // warms up
       await measureRbac(b, authz, 10);
       await fillAssignments(b, authz, 10_000);
       await measureRbac(b, authz, 10_000);

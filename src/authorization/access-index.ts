@@ -11,6 +11,8 @@ import { covers } from './scopes.js';
 
 export interface IndexedAssignment extends RoleAssignmentRow {
   scopeKey: string;
+  /** Indexing order (the order of a principal's list); not part of the stored row. */
+  order: number;
 }
 
 /** Past this many assignments of one principal, decisions look them up by scope instead of reading them all. */
@@ -67,6 +69,7 @@ function index(row: RoleAssignmentRow): IndexedAssignment {
     createdBy: intern(row.createdBy),
     // Usually the same text: keep one string.
     scopeKey: scopeKey === row.scope ? row.scope : scopeKey,
+    order: 0,
   };
 }
 
@@ -75,15 +78,13 @@ export async function createAccessIndex(deps: { assignments: RoleAssignmentStore
   const byPrincipal = new Map<string, IndexedAssignment[]>();
   // Per principal, by scope key; lists keep the order of byPrincipal.
   const byScope = new Map<string, Map<string, IndexedAssignment[]>>();
-  // Indexing order, which is the order of each principal's list.
-  const indexedAt = new WeakMap<IndexedAssignment, number>();
   let counter = 0;
   const groupsOf = new Map<string, Set<string>>();
   let closure = new Map<string, string[]>();
 
   const put = (a: IndexedAssignment) => {
+    a.order = counter++;
     byId.set(a.id, a);
-    indexedAt.set(a, counter++);
     const list = byPrincipal.get(a.principalId) ?? [];
     list.push(a);
     byPrincipal.set(a.principalId, list);
@@ -152,7 +153,7 @@ export async function createAccessIndex(deps: { assignments: RoleAssignmentStore
         const found: IndexedAssignment[] = [];
         for (const key of path) for (const a of scopes.get(key) ?? []) if (live(a)) found.push(a);
         // The same order as a scan.
-        if (found.length > 1) found.sort((x, y) => indexedAt.get(x)! - indexedAt.get(y)!);
+        if (found.length > 1) found.sort((x, y) => x.order - y.order);
         out.push(...found);
       }
       return out;
