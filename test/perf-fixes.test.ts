@@ -81,6 +81,7 @@ describe('role assignments of a principal with many', () => {
     const rows = new Map<string, RoleAssignmentRow>();
     const assignments = {
       insert: async (r: RoleAssignmentRow) => void rows.set(r.id, r),
+      get: async (assignmentId: string) => rows.get(assignmentId) ?? null,
       list: async () => [...rows.values()],
       delete: async (assignmentId: string) => rows.delete(assignmentId),
     } as unknown as RoleAssignmentStore;

@@ -8,11 +8,25 @@ import { covers } from './scopes.js';
 // own (an automation identity granted per secret) is looked up by scope:
 // only the scopes on the path to the requested one, not every assignment.
 // Writes go through here and update the view.
+//
+// The view keeps only what decisions need (about 400 bytes an assignment,
+// against 1.4 KB for whole rows); responses that show an assignment read
+// its row from the store.
 
-export interface IndexedAssignment extends RoleAssignmentRow {
-  scopeKey: string;
-  /** Indexing order (the order of a principal's list); not part of the stored row. */
-  order: number;
+/** What a decision needs of an assignment. */
+export class IndexedAssignment {
+  constructor(
+    /** Lower-case GUID. */
+    readonly id: string,
+    /** Lower-case scope without a trailing slash (see covers()). */
+    readonly scopeKey: string,
+    readonly roleDefinitionId: string,
+    /** Lower-case object id. */
+    readonly principalId: string,
+    readonly endTime: number | null,
+    /** Indexing order: the order of a principal's list. */
+    readonly order: number,
+  ) {}
 }
 
 /** Past this many assignments of one principal, decisions look them up by scope instead of reading them all. */
@@ -37,40 +51,31 @@ export interface AccessIndex {
   all(): IndexedAssignment[];
   get(id: string): IndexedAssignment | null;
   addAssignment(row: RoleAssignmentRow): Promise<void>;
-  removeAssignment(id: string): Promise<IndexedAssignment | null>;
+  /** Deletes the assignment; returns its stored row (null if there was none). */
+  removeAssignment(id: string): Promise<RoleAssignmentRow | null>;
+  /** The stored row of an indexed assignment (null if it was deleted meanwhile). */
+  row(a: IndexedAssignment): Promise<RoleAssignmentRow | null>;
+  /** The stored rows of these assignments, in their order (any deleted meanwhile left out). */
+  rows(list: IndexedAssignment[]): Promise<RoleAssignmentRow[]>;
   addMember(groupId: string, memberId: string): Promise<boolean>;
   membersOf(groupId: string): Promise<string[]>;
   removeMember(groupId: string, memberId: string): Promise<boolean>;
   /** Drops a principal's assignments (the principal was deleted). */
   forgetPrincipal(principalId: string): Promise<void>;
   /** Removes expired time-bound assignments from store and index. */
-  sweepExpired(now: number): Promise<IndexedAssignment[]>;
+  sweepExpired(now: number): Promise<RoleAssignmentRow[]>;
 }
 
-// Thousands of assignments share a few role definitions and creators; each
-// row read from the store brings its own copy of those strings. One copy each
-// keeps the index small (memory is a benchmark target). Bounded: these are
-// few in practice, and past the bound strings are simply not shared.
+// Thousands of assignments share a few role definitions and principals; each
+// row read from the store brings its own copy of those strings. One copy
+// each keeps the view small. Bounded: past the bound strings are simply not
+// shared.
 const interned = new Map<string, string>();
 function intern(s: string): string {
   const hit = interned.get(s);
   if (hit !== undefined) return hit;
   if (interned.size < 10_000) interned.set(s, s);
   return s;
-}
-
-function index(row: RoleAssignmentRow): IndexedAssignment {
-  const scopeKey = row.scope.replace(/\/+$/, '').toLowerCase();
-  return {
-    ...row,
-    id: row.id.toLowerCase(),
-    roleDefinitionId: intern(row.roleDefinitionId),
-    principalId: row.principalId.toLowerCase(),
-    createdBy: intern(row.createdBy),
-    // Usually the same text: keep one string.
-    scopeKey: scopeKey === row.scope ? row.scope : scopeKey,
-    order: 0,
-  };
 }
 
 export async function createAccessIndex(deps: { assignments: RoleAssignmentStore; groups: GroupStore }): Promise<AccessIndex> {
@@ -82,8 +87,16 @@ export async function createAccessIndex(deps: { assignments: RoleAssignmentStore
   const groupsOf = new Map<string, Set<string>>();
   let closure = new Map<string, string[]>();
 
+  const index = (row: RoleAssignmentRow) =>
+    new IndexedAssignment(
+      row.id.toLowerCase(),
+      row.scope.replace(/\/+$/, '').toLowerCase(),
+      intern(row.roleDefinitionId),
+      intern(row.principalId.toLowerCase()),
+      row.endTime,
+      counter++,
+    );
   const put = (a: IndexedAssignment) => {
-    a.order = counter++;
     byId.set(a.id, a);
     const list = byPrincipal.get(a.principalId) ?? [];
     list.push(a);
@@ -167,8 +180,17 @@ export async function createAccessIndex(deps: { assignments: RoleAssignmentStore
       put(index(row));
     },
     async removeAssignment(id) {
+      const row = await deps.assignments.get(id);
       await deps.assignments.delete(id);
-      return drop(id.toLowerCase());
+      drop(id.toLowerCase());
+      return row;
+    },
+    row: (a) => deps.assignments.get(a.id),
+    async rows(list) {
+      // A few by id; many with one read of them all.
+      const found = list.length <= 32 ? await Promise.all(list.map((a) => deps.assignments.get(a.id))) : await deps.assignments.list();
+      const byKey = new Map(found.filter((r): r is RoleAssignmentRow => r !== null).map((r) => [r.id.toLowerCase(), r]));
+      return list.map((a) => byKey.get(a.id)).filter((r): r is RoleAssignmentRow => r !== undefined);
     },
     async addMember(groupId, memberId) {
       const added = await deps.groups.addMember(groupId, memberId);
@@ -192,7 +214,8 @@ export async function createAccessIndex(deps: { assignments: RoleAssignmentStore
     },
     async sweepExpired(now) {
       const removed = await deps.assignments.deleteExpired(now);
-      return removed.map((r) => drop(r.id.toLowerCase())).filter((a): a is IndexedAssignment => a !== null);
+      for (const r of removed) drop(r.id.toLowerCase());
+      return removed;
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { IndexedAssignment } from './access-index.js';
+import type { RoleAssignmentRow } from '../storage/store-types.js';
 import type { Role } from './role-catalog.js';
 
 // Role assignments and definitions in ARM's JSON shape. coffer adds
@@ -8,7 +8,7 @@ const iso = (t: number | null) => (t === null ? null : new Date(t * 1000).toISOS
 
 export const roleDefinitionId = (subscriptionId: string, roleId: string) => `/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${roleId}`;
 
-export function roleAssignmentResource(a: IndexedAssignment, subscriptionId: string) {
+export function roleAssignmentResource(a: RoleAssignmentRow, subscriptionId: string) {
   return {
     id: `${a.scope === '/' ? '' : a.scope}/providers/Microsoft.Authorization/roleAssignments/${a.id}`,
     name: a.id,

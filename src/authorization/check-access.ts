@@ -37,7 +37,8 @@ export function createCheckAccess(deps: { authorizer: Authorizer; index: AccessI
       roleAssignmentId: g.assignment.id,
       roleDefinitionId: g.role.id,
       roleName: g.role.roleName,
-      scope: g.assignment.scope,
+      // The scope as it was written (the index keeps only its key).
+      scope: (await deps.index.row(g.assignment))?.scope ?? g.assignment.scopeKey,
       inherited: g.assignment.scopeKey !== scopeKey,
       endDateTime: g.assignment.endTime === null ? null : new Date(g.assignment.endTime * 1000).toISOString(),
       via: await via(principalId, g.assignment.principalId),

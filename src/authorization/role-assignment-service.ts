@@ -4,7 +4,7 @@ import type { DirectoryService } from '../identity/directory-service.js';
 import { errors, ServiceError } from '../server/errors.js';
 import type { RoleAssignmentRow } from '../storage/store-types.js';
 import type { VaultService } from '../vaults/vault-service.js';
-import type { AccessIndex, IndexedAssignment } from './access-index.js';
+import type { AccessIndex } from './access-index.js';
 import type { Authorizer } from './authorizer.js';
 import { DATA_ACCESS_ADMIN_ASSIGNABLE_ROLE_IDS } from './builtin-roles.js';
 import type { RoleCatalog } from './role-catalog.js';
@@ -68,7 +68,7 @@ export function createRoleAssignmentService(deps: {
   }
 
   return {
-    async create(caller: Caller, scopeRaw: string, name: string, input: AssignmentInput): Promise<{ assignment: IndexedAssignment; created: boolean }> {
+    async create(caller: Caller, scopeRaw: string, name: string, input: AssignmentInput): Promise<{ assignment: RoleAssignmentRow; created: boolean }> {
       if (!GUID_RE.test(name)) throw new ServiceError(400, 'InvalidRoleAssignmentId', `The role assignment ID '${name.slice(0, 64)}' is not valid. The role assignment ID must be a GUID.`);
       if (typeof input.principalId !== 'string' || !GUID_RE.test(input.principalId)) {
         throw new ServiceError(400, 'InvalidPrincipalId', 'A valid principal ID must be provided for role assignment.');
@@ -96,7 +96,10 @@ export function createRoleAssignmentService(deps: {
       if (existing) {
         const same = existing.scopeKey === scope.key && existing.principalId === principal.objectId && roleIdOf(existing.roleDefinitionId) === roleId;
         if (!same) throw new ServiceError(409, 'RoleAssignmentUpdateNotPermitted', 'Tenant ID, application ID, principal ID, and scope are not allowed to be updated.');
-        return { assignment: existing, created: false };
+        const stored = await index.row(existing);
+        // Deleted by another request since the check: let the client try again.
+        if (!stored) throw new ServiceError(409, 'Conflict', 'The role assignment was changed by another request. Try again.');
+        return { assignment: stored, created: false };
       }
       const duplicate = index.atScope(principal.objectId, scope.key).find((a) => roleIdOf(a.roleDefinitionId) === roleId);
       if (duplicate) throw new ServiceError(409, 'RoleAssignmentExists', 'The role assignment already exists.');
@@ -114,18 +117,21 @@ export function createRoleAssignmentService(deps: {
         createdBy: caller.objectId,
       };
       await index.addAssignment(row);
-      return { assignment: index.get(row.id)!, created: true };
+      return { assignment: row, created: true };
     },
 
-    async get(caller: Caller, scopeRaw: string, name: string): Promise<IndexedAssignment> {
+    async get(caller: Caller, scopeRaw: string, name: string): Promise<RoleAssignmentRow> {
       const scope = requireScope(scopeRaw);
       const a = index.get(name);
-      if (!a || a.scopeKey !== scope.key) throw new ServiceError(404, 'RoleAssignmentNotFound', `The role assignment '${name.slice(0, 64)}' is not found.`);
+      const notFound = () => new ServiceError(404, 'RoleAssignmentNotFound', `The role assignment '${name.slice(0, 64)}' is not found.`);
+      if (!a || a.scopeKey !== scope.key) throw notFound();
       await authorizer.authorizeManagement(caller, A.read, scope.path);
-      return a;
+      const row = await index.row(a);
+      if (!row) throw notFound();
+      return row;
     },
 
-    async delete(caller: Caller, scopeRaw: string, name: string): Promise<IndexedAssignment | null> {
+    async delete(caller: Caller, scopeRaw: string, name: string): Promise<RoleAssignmentRow | null> {
       const scope = requireScope(scopeRaw);
       const a = index.get(name);
       if (!a || a.scopeKey !== scope.key) return null;
@@ -134,7 +140,7 @@ export function createRoleAssignmentService(deps: {
     },
 
     /** ARM's list at a scope: at, above and below it; `atScope()` keeps at and above; assignedTo / principalId narrow by principal. */
-    async list(caller: Caller, scopeRaw: string, filter: string | undefined): Promise<IndexedAssignment[]> {
+    async list(caller: Caller, scopeRaw: string, filter: string | undefined): Promise<RoleAssignmentRow[]> {
       const scope = requireScope(scopeRaw);
       await authorizer.authorizeManagement(caller, A.read, scope.path);
       const f = filter ?? '';
@@ -143,13 +149,14 @@ export function createRoleAssignmentService(deps: {
       const principalEq = /principalId\s+eq\s+'([^']+)'/i.exec(f)?.[1]?.toLowerCase();
       if (f.trim() !== '' && !atScope && !assignedTo && !principalEq) throw errors.invalidArm(`The filter '${f.slice(0, 100)}' is not supported.`);
       const identities = assignedTo ? new Set(index.identities(assignedTo)) : null;
-      return index.all().filter((a) => {
+      const matching = index.all().filter((a) => {
         const inScope = covers(a.scopeKey, scope.key) || (!atScope && covers(scope.key, a.scopeKey));
         if (!inScope) return false;
         if (principalEq && a.principalId !== principalEq) return false;
         if (identities && !identities.has(a.principalId)) return false;
         return true;
       });
+      return index.rows(matching);
     },
 
     /** Azure's GET {scope}/providers/Microsoft.Authorization/permissions for the caller. */
