@@ -83,9 +83,23 @@ describe('management plane access control', () => {
     const connector = await newServicePrincipal(server, 'apono-connector');
     const secretScope = `${vaultScope}/secrets/apono-mysql-user`;
     const name = crypto.randomUUID();
-    const created = await client.roleAssignments.create(secretScope, name, { roleDefinitionId: roles[0]!.id!, principalId: connector.id, principalType: 'ServicePrincipal' });
+    const created = await client.roleAssignments.create(secretScope, name, {
+      roleDefinitionId: roles[0]!.id!,
+      principalId: connector.id,
+      principalType: 'ServicePrincipal',
+      description: 'connector reads its MySQL user',
+    });
     assert.equal(created.scope, secretScope);
     assert.equal(created.principalId, connector.id);
+    // Every field of the stored row comes back from get and list (the authorization index keeps only what decisions need).
+    const shown = { scope: secretScope, principalId: connector.id, principalType: 'ServicePrincipal', description: 'connector reads its MySQL user', createdBy: server.bootstrap.objectId };
+    const pick = (a: typeof created) => ({ scope: a.scope, principalId: a.principalId, principalType: a.principalType, description: a.description, createdBy: a.createdBy });
+    assert.deepEqual(pick(created), shown);
+    assert.deepEqual(pick(await client.roleAssignments.get(secretScope, name)), shown);
+    const listed = [];
+    for await (const a of client.roleAssignments.listForScope(vaultScope)) if (a.name === name) listed.push(pick(a));
+    assert.deepEqual(listed, [shown]);
+    assert.ok((await client.roleAssignments.get(secretScope, name)).createdOn instanceof Date);
 
     const connectorClient = secretClient(server, 'authz-vault', credential(server, connector.appId, connector.secret));
     assert.equal((await connectorClient.getSecret('apono-mysql-user')).value, '{"username":"u","password":"p"}');
@@ -105,7 +119,8 @@ describe('management plane access control', () => {
     for await (const a of client.roleAssignments.listForSubscription({ filter: `assignedTo('${connector.id}')` })) forPrincipal.push(a.name);
     assert.deepEqual(forPrincipal, [name]);
 
-    await client.roleAssignments.delete(secretScope, name);
+    const deleted = await client.roleAssignments.delete(secretScope, name);
+    assert.deepEqual(pick(deleted!), shown, 'the deleted assignment is returned whole');
     await assert.rejects(connectorClient.getSecret('apono-mysql-user'), (err: { statusCode?: number }) => err.statusCode === 403);
   });
 
