@@ -3,7 +3,18 @@ import { after, before, describe, it } from 'node:test';
 import { createVault, secretClient } from './support/clients.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
-// An acknowledged write survives the server being killed without warning.
+// An acknowledged write survives the server being killed without warning,
+// under the load the benchmark target names: 64 concurrent writers, each
+// adding new versions to secrets of its own (so a commit batch holds versions
+// of many secrets, and a secret gets versions from several batches).
+
+const WRITERS = 64;
+const NAMES_PER_WRITER = 3;
+
+interface Acked {
+  version: string;
+  value: string;
+}
 
 describe('durability', () => {
   let server: TestServer;
@@ -13,31 +24,47 @@ describe('durability', () => {
   });
   after(() => server?.stop());
 
-  it('every acknowledged write is there after SIGKILL and restart', async () => {
+  it(`every acknowledged write of ${WRITERS} concurrent writers is there after SIGKILL and restart`, async () => {
     const client = secretClient(server, 'durable-vault');
-    const acknowledged = new Map<string, string>();
-    // Concurrent writers; the kill lands while some are still in flight.
-    const writers = Array.from({ length: 8 }, async (_, w) => {
+    const acknowledged = new Map<string, Acked[]>();
+    // The write each writer had in flight when the server died: it may or may not have committed.
+    const inFlight = new Map<string, string>();
+    let count = 0;
+    const writers = Array.from({ length: WRITERS }, async (_, w) => {
       for (let i = 0; ; i++) {
-        const name = `w${w}-s${i}`;
+        const name = `w${w}-s${i % NAMES_PER_WRITER}`;
         const value = `value-${w}-${i}-${'x'.repeat(i % 50)}`;
+        inFlight.set(name, value);
         try {
-          await client.setSecret(name, value);
-          acknowledged.set(name, value);
+          const set = await client.setSecret(name, value);
+          acknowledged.set(name, [...(acknowledged.get(name) ?? []), { version: set.properties.version!, value }]);
+          count++;
         } catch {
           return;
         }
       }
     });
-    await new Promise((r) => setTimeout(r, 1500));
+    // Kill once a good number of writes are acknowledged (a slow machine needs longer than a fast one).
+    const deadline = Date.now() + 20_000;
+    while (count < 4 * WRITERS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     await server.kill();
     await Promise.all(writers);
-    assert.ok(acknowledged.size > 20, `only ${acknowledged.size} writes were acknowledged`);
+    assert.ok(count >= 2 * WRITERS, `only ${count} writes were acknowledged`);
 
     await server.restart();
     const fresh = secretClient(server, 'durable-vault');
-    for (const [name, value] of acknowledged) {
-      assert.equal((await fresh.getSecret(name)).value, value, name);
+    let checked = 0;
+    for (const [name, versions] of acknowledged) {
+      // Every acknowledged version is there, by its id, with its value.
+      for (const v of versions) {
+        assert.equal((await fresh.getSecret(name, { version: v.version })).value, v.value, `${name}/${v.version}`);
+        checked++;
+      }
+      // The current version is the last acknowledged one, or the write that was in flight at the kill.
+      const current = (await fresh.getSecret(name)).value;
+      const last = versions.at(-1)!.value;
+      assert.ok(current === last || current === inFlight.get(name), `${name}: current value ${current} is neither the last acknowledged (${last}) nor the one in flight`);
     }
+    assert.equal(checked, count);
   });
 });
