@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../src/config/config.js';
+import { coffer } from './support/cli.js';
 
 describe('configuration', () => {
   it('has working defaults', () => {
@@ -46,5 +48,36 @@ describe('configuration', () => {
     assert.throws(() => loadConfig({ tlsCert: '/x.pem' }, {}, undefined), /together/);
     assert.throws(() => loadConfig({ dev: true, host: '0.0.0.0' }, {}, undefined), /loopback/);
     assert.throws(() => loadConfig({}, {}, join(dir, 'missing.json')), /does not exist/);
+  });
+});
+
+// `coffer server` reads its configuration in the server thread (the main
+// thread stays a small shell): errors still reach the terminal with the
+// process's exit code.
+describe('coffer server command line', () => {
+  it('refuses an invalid setting with exit code 2 and names it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-config-'));
+    const r = await coffer(dir, ['server', '--port', 'eighty', '--data-dir', join(dir, 'data')]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^ERROR: invalid configuration:\n\s+- port: /);
+    const file = join(dir, 'coffer.json');
+    writeFileSync(file, JSON.stringify({ logLevel: 'loud' }));
+    const fromFile = await coffer(dir, ['server', '--config', file, '--data-dir', join(dir, 'data')]);
+    assert.equal(fromFile.code, 2);
+    assert.match(fromFile.stderr, /logLevel/);
+  });
+
+  it('reports a startup failure with exit code 1', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-config-'));
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    try {
+      const port = (taken.address() as AddressInfo).port;
+      const r = await coffer(dir, ['server', '--dev', '--host', '127.0.0.1', '--port', String(port), '--data-dir', join(dir, 'data'), '--log-level', 'error']);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /ERROR: listen EADDRINUSE/);
+    } finally {
+      taken.close();
+    }
   });
 });

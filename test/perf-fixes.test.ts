@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve as resolvePath } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { matchPolicies, type AccessPolicyEntry } from '../src/authorization/access-policies.js';
 import { createAccessIndex } from '../src/authorization/access-index.js';
@@ -131,6 +131,37 @@ describe('server thread heap limits', () => {
   it("leaves a generation to node's own flag when one is given", () => {
     assert.deepEqual(Object.keys(heapLimits(['--max-old-space-size=2048'])), ['maxYoungGenerationSizeMb']);
     assert.deepEqual(Object.keys(heapLimits(['--max_semi_space_size=32'])), ['maxOldGenerationSizeMb']);
+  });
+});
+
+describe('coffer server main thread', () => {
+  // What `coffer server` loads on the main thread before the server thread
+  // takes over: every module reachable through static imports from the
+  // executable's entry for that command (dynamic imports are loaded only
+  // when their branch runs). The client commands, the configuration schema
+  // (zod) and the server's modules belong to other threads or commands.
+  function staticImports(file: string, seen = new Set<string>()): Set<string> {
+    if (seen.has(file)) return seen;
+    seen.add(file);
+    const source = readFileSync(file, 'utf8');
+    for (const m of source.matchAll(/^import\s+(?!type\b)[^'"]*?['"]([^'"]+)['"]/gm)) {
+      const spec = m[1]!;
+      if (spec.startsWith('.')) staticImports(resolvePath(dirname(file), spec.replace(/\.js$/, '.ts')), seen);
+      else seen.add(spec);
+    }
+    return seen;
+  }
+
+  it('loads only commander and the server command', () => {
+    const loaded = [...staticImports(resolvePath(import.meta.dirname, '../src/cli/main.ts'))];
+    const ours = loaded.filter((f) => f.startsWith('/')).map((f) => relative(resolvePath(import.meta.dirname, '../src/cli'), f)).sort();
+    assert.deepEqual(ours, ['cli-error.ts', 'commands/server-command.ts', 'examples.ts', 'main.ts', 'root-program.ts']);
+    assert.deepEqual(loaded.filter((f) => !f.startsWith('/')).sort(), ['commander']);
+  });
+
+  it('hands the thread nothing that needs the configuration schema', () => {
+    const launcher = [...staticImports(resolvePath(import.meta.dirname, '../src/cli/commands/server-thread.ts'))];
+    assert.ok(!launcher.some((f) => f.includes('config') || f === 'zod'), launcher.join(', '));
   });
 });
 

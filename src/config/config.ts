@@ -144,6 +144,3 @@ export function loadConfig(
     auditFile: cfg.auditFile ? abs(cfg.auditFile) : undefined,
   };
 }
-
-/** The port as it appears in URLs: omitted for 443. */
-export const portSuffix = (port: number): string => (port === 443 ? '' : `:${port}`);

@@ -1,5 +1,3 @@
-import { portSuffix } from '../config/config.js';
-
 // Every externally visible URL coffer hands out is built here, so the
 // identity service, the management plane and the data plane agree on them.
 
@@ -21,6 +19,9 @@ export interface Urls {
   /** Resource (audience) values the token service will issue tokens for. */
   isKnownResource(resource: string): boolean;
 }
+
+/** The `:port` part of a URL; none for 443. */
+export const portSuffix = (port: number): string => (port === 443 ? '' : `:${port}`);
 
 export function createUrls(opts: { publicHost: string; port: number; vaultDnsSuffix: string }): Urls {
   const port = portSuffix(opts.port);

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { ConfigError, loadConfig } from '../../config/config.js';
 
 export function registerServerCommand(program: Command): void {
   program
@@ -38,22 +37,13 @@ COFFER_PREVIOUS_MASTER_KEYS (comma separated) during a rotation.
 Precedence: flags, then environment variables, then the config file, then defaults.`,
     )
     .action(async (opts: Record<string, string | boolean | undefined>) => {
-      let config;
-      try {
-        const { config: file, ...flags } = opts;
-        // commander sets throttle=true unless --no-throttle was given; only an explicit "off" is a flag.
-        if (flags.throttle === true) delete flags.throttle;
-        config = loadConfig(flags, process.env, typeof file === 'string' ? file : process.env.COFFER_CONFIG);
-      } catch (err) {
-        if (err instanceof ConfigError) {
-          process.stderr.write(`ERROR: ${err.message}\n`);
-          process.exit(2);
-        }
-        throw err;
-      }
-      // In a worker thread with a bounded heap (server-thread.ts); loaded
-      // here so that client commands start without the server's dependencies.
+      const { config: file, ...flags } = opts;
+      // commander sets throttle=true unless --no-throttle was given; only an explicit "off" is a flag.
+      if (flags.throttle === true) delete flags.throttle;
+      // The configuration is read and checked in the server thread, with the
+      // server's modules (server-thread.ts); loaded here so that client
+      // commands start without them.
       const { runServerThread } = await import('./server-thread.js');
-      await runServerThread(config);
+      await runServerThread({ flags, configFile: typeof file === 'string' ? file : process.env.COFFER_CONFIG });
     });
 }

@@ -50,7 +50,7 @@ export interface SqliteWriter {
  * and hold tens of MB of garbage. The old generation leaves room for a large
  * backlog of queued writes while the disk is slow.
  */
-const WRITER_HEAP = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 128 };
+const WRITER_HEAP = { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 128 };
 
 type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; message: string; code?: string };
 
