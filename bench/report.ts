@@ -70,7 +70,9 @@ function withinTarget(label: string, rows: Row[], fewKey: string, manyKey: strin
 export function evaluate(rows: Row[], extras: Extra[], { bigCount, assignments }: { bigCount: number; assignments: number }): Target[] {
   const get16 = find(rows, 'get@16');
   const coffer = rows.filter((r) => !r.key.startsWith('baseline') && r.rssMb !== null);
-  const maxRss = coffer.reduce<Row | null>((m, r) => (m === null || r.rssMb! > m.rssMb! ? r : m), null);
+  const highest = (of: Row[]) => of.reduce<Row | null>((m, r) => (m === null || r.rssMb! > m.rssMb! ? r : m), null);
+  const rssTarget = (label: string, row: Row | null): Target =>
+    row ? { target: label, measured: `${row.rssMb} MB (after "${row.scenario}")`, pass: row.rssMb! <= 150 } : { target: label, measured: 'not measured', pass: null };
   const big = `${bigCount.toLocaleString('en-US')} secrets`;
   const targets: Target[] = [
     ratioTarget('GET secret at 64 connections ≥ 0.5× baseline', find(rows, 'get@64'), 0.5, find(rows, 'baseline@64')),
@@ -84,7 +86,10 @@ export function evaluate(rows: Row[], extras: Extra[], { bigCount, assignments }
     const e = extraOf(extras, key);
     targets.push(e ? { target: `${e.what} ≤ 1.5 s`, measured: `${fmt(e.value / 1000, 2)} s`, pass: e.value <= 1500 } : { target: `cold start (${key}) ≤ 1.5 s`, measured: 'not measured', pass: null });
   }
-  targets.push(maxRss ? { target: 'server RSS ≤ 150 MB (highest after any measurement)', measured: `${maxRss.rssMb} MB (after "${maxRss.scenario}")`, pass: maxRss.rssMb! <= 150 } : { target: 'server RSS ≤ 150 MB', measured: 'not measured', pass: null });
+  // The issue lists server RSS with the scale scenario (the 100,000-secret
+  // vault); the highest anywhere in the run is the stricter reading.
+  targets.push(rssTarget(`server RSS with the ${big} vault ≤ 150 MB (highest after the scale measurements)`, highest(coffer.filter((r) => r.key.startsWith('scale-')))));
+  targets.push(rssTarget('server RSS ≤ 150 MB anywhere in the run (highest after any measurement)', highest(coffer)));
   return targets;
 }
 

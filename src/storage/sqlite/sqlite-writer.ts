@@ -47,7 +47,9 @@ export interface SqliteWriter {
 /**
  * The thread keeps only its statements and the current batch; without limits
  * its isolate would take V8's defaults for a large machine (16 MB semi-spaces)
- * and hold tens of MB of garbage. The old generation leaves room for a large
+ * and hold tens of MB of garbage. It allocates little (the batches it is
+ * sent), so the smallest young generation costs no measurable throughput and
+ * saves 3-5 MB of RSS against 4 MB. The old generation leaves room for a large
  * backlog of queued writes while the disk is slow.
  */
 const WRITER_HEAP = { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 128 };
