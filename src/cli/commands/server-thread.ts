@@ -20,7 +20,7 @@ import { Worker, type ResourceLimits } from 'node:worker_threads';
 /** Old generation: 7x the largest live heap measured (docs/performance.md). */
 const MAX_OLD_GENERATION_MB = 256;
 /** Young generation: V8 takes a third for each of its semi-spaces (default 16 MB each on 64-bit). */
-const MAX_YOUNG_GENERATION_MB = 4;
+const MAX_YOUNG_GENERATION_MB = 8;
 
 export function heapLimits(nodeFlags: readonly string[]): ResourceLimits {
   const given = (flag: string) => nodeFlags.some((f) => f.replace(/_/g, '-').startsWith(flag));
