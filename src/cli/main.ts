@@ -5,7 +5,7 @@ import { rootProgram, runProgram } from './root-program.js';
 // The coffer executable. `coffer server` parses its command line with a tree
 // holding only that command: the process's main thread then stays a small
 // shell around the server thread (server-thread.ts), without the client
-// commands' modules (about 12 MB of the server's RSS otherwise). Every other
+// commands' modules (10 MB of its heap, about 6 MB of RSS). Every other
 // command line goes to the full tree.
 
 export async function main(argv: string[]): Promise<void> {
