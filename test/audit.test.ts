@@ -18,11 +18,48 @@ const OPERATION_NAMES: Record<(typeof OPS)[number], string> = {
   getDeleted: 'SecretGetDeleted', listDeleted: 'SecretListDeleted', recover: 'SecretRecover', purge: 'SecretPurge', backup: 'SecretBackup', restore: 'SecretRestore',
 };
 
+const vaultToken = async (server: TestServer, appId: string, secret: string) =>
+  (await credential(server, appId, secret).getToken(`https://${server.bootstrap.vaultDnsSuffix}:${server.port}/.default`)).token;
+const auditRecords = async (server: TestServer, query: string) => (await api(server, 'GET', `/coffer/audit?maxresults=1000&${query}`)).body!.value as Array<Record<string, any>>;
+
+/** Every secret operation, allowed and denied, leaves exactly one record with the right fields. */
+async function checkOneRecordPerOperation(server: TestServer, vault: string): Promise<void> {
+  const records = () => auditRecords(server, `vault=${vault}`);
+  const ctx = await prepareVault({ vaultUrl: server.vaultUrl(vault), admin: secretClient(server, vault) });
+  const admin = await vaultToken(server, server.bootstrap.clientId, server.bootstrap.clientSecret);
+  const outsider = await newServicePrincipal(server, `${vault}-outsider`);
+  const outsiderToken = await vaultToken(server, outsider.appId, outsider.secret);
+  for (const op of OPS) {
+    const since = (await records()).reduce((m, r) => Math.max(m, r.seq), 0);
+    // No reset after a destructive call: it would add records of its own.
+    const allowed = await runOp(ctx, op, admin, { reset: false });
+    const denied = await runOp(ctx, op, outsiderToken);
+    assert.ok(allowed.status < 400, `${op} allowed: ${allowed.status}`);
+    assert.equal(denied.status, 403);
+    const mine = (await records()).filter((r) => r.seq > since);
+    assert.deepEqual(mine.map((r) => [r.operationName, r.properties.httpStatusCode]), [[OPERATION_NAMES[op], allowed.status], [OPERATION_NAMES[op], 403]], op);
+    const [ok, no] = mine as [Record<string, any>, Record<string, any>];
+    assert.equal(ok.category, 'AuditEvent');
+    assert.equal(ok.resultType, 'Success');
+    assert.equal(ok.identity.claim.oid, server.bootstrap.objectId);
+    assert.equal(ok.identity.claim.appid, server.bootstrap.clientId);
+    assert.equal(ok.properties.isAccessPolicyMatch, true);
+    assert.equal(ok.properties.isRbacAuthorized, false);
+    assert.equal(ok.operationVersion, '7.6');
+    assert.match(ok.properties.requestUri, new RegExp(`^https://${vault}\\.vault\\.localhost:\\d+/`));
+    assert.match(ok.resourceId, new RegExp(`/PROVIDERS/MICROSOFT\\.KEYVAULT/VAULTS/${vault.toUpperCase()}$`));
+    assert.ok(typeof ok.durationMs === 'number' && ok.callerIpAddress && ok.correlationId && ok.time);
+    assert.equal(no.resultType, 'Failure');
+    assert.equal(no.resultSignature, 'Forbidden');
+    assert.equal(no.identity.claim.oid, outsider.id);
+    assert.match(no.resultDescription, /does not have secrets/);
+  }
+}
+
 describe('audit trail', () => {
   let server: TestServer;
   let auditDir: string;
-  const vaultToken = async (appId: string, secret: string) => (await credential(server, appId, secret).getToken(`https://${server.bootstrap.vaultDnsSuffix}:${server.port}/.default`)).token;
-  const records = async (query: string) => (await api(server, 'GET', `/coffer/audit?maxresults=1000&${query}`)).body!.value as Array<Record<string, any>>;
+  const records = (query: string) => auditRecords(server, query);
   const lastSeq = async () => (await records('vault=audit-vault')).reduce((m, r) => Math.max(m, r.seq), 0);
 
   before(async () => {
@@ -32,37 +69,7 @@ describe('audit trail', () => {
   });
   after(() => server?.stop());
 
-  it('every operation, allowed and denied, leaves exactly one record with the right fields', async () => {
-    const ctx = await prepareVault({ vaultUrl: server.vaultUrl('audit-vault'), admin: secretClient(server, 'audit-vault') });
-    const admin = await vaultToken(server.bootstrap.clientId, server.bootstrap.clientSecret);
-    const outsider = await newServicePrincipal(server, 'audit-outsider');
-    const outsiderToken = await vaultToken(outsider.appId, outsider.secret);
-    for (const op of OPS) {
-      const since = await lastSeq();
-      // No reset after a destructive call: it would add records of its own.
-      const allowed = await runOp(ctx, op, admin, { reset: false });
-      const denied = await runOp(ctx, op, outsiderToken);
-      assert.ok(allowed.status < 400, `${op} allowed: ${allowed.status}`);
-      assert.equal(denied.status, 403);
-      const mine = (await records('vault=audit-vault')).filter((r) => r.seq > since);
-      assert.deepEqual(mine.map((r) => [r.operationName, r.properties.httpStatusCode]), [[OPERATION_NAMES[op], allowed.status], [OPERATION_NAMES[op], 403]], op);
-      const [ok, no] = mine as [Record<string, any>, Record<string, any>];
-      assert.equal(ok.category, 'AuditEvent');
-      assert.equal(ok.resultType, 'Success');
-      assert.equal(ok.identity.claim.oid, server.bootstrap.objectId);
-      assert.equal(ok.identity.claim.appid, server.bootstrap.clientId);
-      assert.equal(ok.properties.isAccessPolicyMatch, true);
-      assert.equal(ok.properties.isRbacAuthorized, false);
-      assert.equal(ok.operationVersion, '7.6');
-      assert.match(ok.properties.requestUri, /^https:\/\/audit-vault\.vault\.localhost:\d+\//);
-      assert.match(ok.resourceId, /\/PROVIDERS\/MICROSOFT\.KEYVAULT\/VAULTS\/AUDIT-VAULT$/);
-      assert.ok(typeof ok.durationMs === 'number' && ok.callerIpAddress && ok.correlationId && ok.time);
-      assert.equal(no.resultType, 'Failure');
-      assert.equal(no.resultSignature, 'Forbidden');
-      assert.equal(no.identity.claim.oid, outsider.id);
-      assert.match(no.resultDescription, /does not have secrets/);
-    }
-  });
+  it('every operation, allowed and denied, leaves exactly one record with the right fields', () => checkOneRecordPerOperation(server, 'audit-vault'));
 
   it('refused tokens are recorded too (401), and the management plane is audited', async () => {
     const since = await lastSeq();
@@ -82,7 +89,7 @@ describe('audit trail', () => {
     rmSync(auditDir, { recursive: true, force: true });
     writeFileSync(auditDir, 'not a folder'); // the sink's folder is now a file: every write fails
     try {
-      const res = await fetch(`${server.vaultUrl('audit-vault')}/secrets/s-get?api-version=7.6`, { headers: { authorization: `Bearer ${await vaultToken(server.bootstrap.clientId, server.bootstrap.clientSecret)}` } });
+      const res = await fetch(`${server.vaultUrl('audit-vault')}/secrets/s-get?api-version=7.6`, { headers: { authorization: `Bearer ${await vaultToken(server, server.bootstrap.clientId, server.bootstrap.clientSecret)}` } });
       assert.equal(res.status, 503);
       const body = await res.text();
       assert.match(body, /"code":"ServiceUnavailable"/);
@@ -132,6 +139,35 @@ describe('audit trail', () => {
     const deleted = await coffer(home, ['audit', 'verify']);
     assert.equal(deleted.code, 1);
     assert.match(deleted.stderr, new RegExp(`broken at record ${target - 5}: record ${target - 5} is missing`));
+  });
+});
+
+describe('audit records stored with their write (no file copy)', () => {
+  // Without a file copy, a new secret version and its record commit in one
+  // transaction: the answer waits for one commit, and the record cannot be
+  // lost without the write.
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+    await createVault(server, 'joined-vault');
+  });
+  after(() => server?.stop());
+
+  it('every operation, allowed and denied, still leaves exactly one record with the right fields', () => checkOneRecordPerOperation(server, 'joined-vault'));
+
+  it('a refused SET (secret deleted) leaves one failure record, concurrent SETs one record each, and the chain verifies', async () => {
+    const client = secretClient(server, 'joined-vault');
+    await client.setSecret('gone', 'x');
+    await (await client.beginDeleteSecret('gone')).pollUntilDone();
+    const since = (await auditRecords(server, 'vault=joined-vault')).reduce((m, r) => Math.max(m, r.seq), 0);
+    await assert.rejects(client.setSecret('gone', 'y'), (err: { statusCode?: number }) => err.statusCode === 409);
+    await Promise.all(Array.from({ length: 24 }, (_, i) => client.setSecret(`many-${i % 3}`, `v${i}`)));
+    const mine = (await auditRecords(server, 'vault=joined-vault')).filter((r) => r.seq > since);
+    assert.deepEqual(mine.map((r) => r.properties.httpStatusCode).sort(), [...Array<number>(24).fill(200), 409]);
+    assert.ok(mine.every((r) => r.operationName === 'SecretSet'));
+    const verified = await api(server, 'GET', '/coffer/audit/verify');
+    assert.equal(verified.status, 200);
+    assert.equal((verified.body as { ok: boolean }).ok, true);
   });
 });
 

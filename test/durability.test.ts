@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { api } from './support/access-kit.js';
 import { createVault, secretClient } from './support/clients.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
 // An acknowledged write survives the server being killed without warning,
 // under the load the benchmark target names: 64 concurrent writers, each
 // adding new versions to secrets of its own (so a commit batch holds versions
-// of many secrets, and a secret gets versions from several batches).
+// of many secrets, and a secret gets versions from several batches). Each
+// stored version has exactly one success record in the audit trail (they
+// commit together), and the trail's chain is intact.
 
 const WRITERS = 64;
 const NAMES_PER_WRITER = 3;
@@ -66,5 +69,25 @@ describe('durability', () => {
       assert.ok(current === last || current === inFlight.get(name), `${name}: current value ${current} is neither the last acknowledged (${last}) nor the one in flight`);
     }
     assert.equal(checked, count);
+
+    const stored = new Map<string, number>();
+    for (const name of acknowledged.keys()) {
+      let n = 0;
+      for await (const _ of fresh.listPropertiesOfSecretVersions(name)) n++;
+      stored.set(name, n);
+    }
+    const recorded = new Map<string, number>();
+    for (let after = ''; ; ) {
+      const page = (await api(server, 'GET', `/coffer/audit?vault=durable-vault&operation=SecretSet&resultType=Success&maxresults=1000${after}`)).body!;
+      for (const r of page.value as Array<{ properties: { id: string } }>) {
+        const name = r.properties.id.split('/secrets/')[1]!;
+        recorded.set(name, (recorded.get(name) ?? 0) + 1);
+      }
+      if (!page.nextLink) break;
+      after = `&$skiptoken=${new URL(page.nextLink as string).searchParams.get('$skiptoken')}`;
+    }
+    assert.deepEqual([...recorded].sort(), [...stored].sort(), 'success records per secret = versions stored');
+    const verified = await api(server, 'GET', '/coffer/audit/verify');
+    assert.equal((verified.body as { ok: boolean }).ok, true, JSON.stringify(verified.body));
   });
 });

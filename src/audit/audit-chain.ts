@@ -1,12 +1,16 @@
 import { hash } from 'node:crypto';
-import type { AuditRow } from '../storage/store-types.js';
+import type { AuditRecord, AuditRow } from '../storage/store-types.js';
 
 // Tamper evidence: each row's hash covers every stored column and the
 // previous row's hash, so an edited, deleted or reordered row breaks the
-// chain at that row.
+// chain at that row. The store chains rows inside the transaction that
+// writes them (a record stored with the write it describes can then never
+// leave a hole or a fork in the chain); verification happens here.
 
 export const GENESIS = '0'.repeat(64);
 
+// Self-contained apart from node:crypto's `hash`: the SQLite writer thread
+// runs this function's own source (sqlite-writer.ts).
 export function rowHash(r: Omit<AuditRow, 'hash'>): string {
   // Each field followed by NUL, hashed in one call (the same digest as one update per field; the one-shot hash is cheapest).
   const parts = [r.prevHash, String(r.seq), r.time, r.vault ?? '', r.secret ?? '', r.principal ?? '', r.operation, r.resultType, String(r.httpStatus), r.record];
@@ -17,6 +21,20 @@ export interface ChainAnchor {
   /** Seq of the last row removed by retention (0 when none). */
   seq: number;
   hash: string;
+}
+
+/** Where the chain starts when no row is left: the settings key of the anchor (JSON) and the anchor before any retention. */
+export const ANCHOR_SETTING = 'auditAnchor';
+export const NO_ANCHOR: ChainAnchor = { seq: 0, hash: GENESIS };
+
+/** Records as rows that follow `head` (the last stored row, else the anchor). */
+export function chainRecords(head: ChainAnchor, records: readonly AuditRecord[]): AuditRow[] {
+  let { seq, hash } = head;
+  return records.map((r) => {
+    const row = { ...r, seq: ++seq, prevHash: hash };
+    hash = rowHash(row);
+    return { ...row, hash };
+  });
 }
 
 export type VerifyResult =

@@ -4,17 +4,31 @@ import { vaultResourceId } from '../vaults/vault-types.js';
 import type { AuditLog } from './audit-log.js';
 import type { ErrorLog } from '../server/error-handler.js';
 import type { AuditEntry } from './audit-types.js';
+import type { AuditRecord } from '../storage/store-types.js';
 
 // Records every data-plane and management request, allowed or refused, before
 // its response leaves (fail-closed): if the record cannot be written, the
 // client gets 503 instead of the answer. Routes opt out with config.audit=false
-// (token endpoint, discovery, health).
+// (token endpoint, discovery, health). A write can store its success record in
+// its own transaction (req.writeAudited): the record then cannot be lost
+// without the write, and the answer waits for one commit instead of two.
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** Audit operationName (AuditEvent) for this route. */
     operation?: string;
     audit?: boolean;
+  }
+  interface FastifyRequest {
+    /**
+     * Runs a write that stores this request's audit record (as a 200 answer)
+     * in its own transaction, so that the write and its record commit at
+     * once; once the write has succeeded, a 200 answer is not recorded again.
+     * `record` is undefined when records cannot travel with writes.
+     */
+    writeAudited<T>(write: (record: AuditRecord | undefined) => Promise<T>): Promise<T>;
+    /** The status whose record a write has already stored (0: none). */
+    auditStoredFor: number;
   }
 }
 
@@ -43,8 +57,7 @@ function resourceIdOf(vault: NonNullable<FastifyRequest['vault']>): string {
 type RouteConfig = FastifyRequest['routeOptions']['config'] | undefined;
 
 // fastify's routeOptions, hostname and port are getters that build their value on every read: each is read once here.
-function entryFor(req: FastifyRequest, reply: FastifyReply, payload: unknown, started: number, config: RouteConfig): AuditEntry {
-  const status = reply.statusCode;
+function entryFor(req: FastifyRequest, status: number, payload: unknown, started: number, config: RouteConfig): AuditEntry {
   const vault = req.vault;
   const params = (req.params ?? {}) as Record<string, string | undefined>;
   const secret = req.vaultName && params.name ? params.name : null;
@@ -82,17 +95,27 @@ function entryFor(req: FastifyRequest, reply: FastifyReply, payload: unknown, st
   };
 }
 
+const SUCCESS = 200;
+
 export function installAuditHook(app: FastifyInstance, audit: AuditLog, log: ErrorLog): void {
   app.decorateRequest('auditStarted', 0);
   app.decorateRequest('decision', null);
+  app.decorateRequest('auditStoredFor', 0);
+  app.decorateRequest('writeAudited', async function writeAudited<T>(this: FastifyRequest, write: (record: AuditRecord | undefined) => Promise<T>): Promise<T> {
+    const config = this.routeOptions.config as RouteConfig;
+    const record = config?.audit === false ? null : audit.recordWithWrite(entryFor(this, SUCCESS, null, this.auditStarted, config));
+    const result = await write(record ?? undefined);
+    if (record) this.auditStoredFor = SUCCESS;
+    return result;
+  });
   app.addHook('onRequest', async (req) => {
     req.auditStarted = performance.now();
   });
   app.addHook('onSend', async (req, reply, payload) => {
     const config = req.routeOptions.config as RouteConfig;
-    if (config?.audit === false) return payload;
+    if (config?.audit === false || req.auditStoredFor === reply.statusCode) return payload;
     try {
-      await audit.write(entryFor(req, reply, payload, req.auditStarted, config));
+      await audit.write(entryFor(req, reply.statusCode, payload, req.auditStarted, config));
       return payload;
     } catch (err) {
       log.error({ reqId: req.id, err: (err as Error).message }, 'audit write failed; request refused');

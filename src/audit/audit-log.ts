@@ -1,5 +1,5 @@
-import type { AuditFilter, AuditRow, AuditStore, SettingsStore } from '../storage/store-types.js';
-import { GENESIS, rowHash, verifyChain, type ChainAnchor } from './audit-chain.js';
+import type { AuditFilter, AuditRecord, AuditStore } from '../storage/store-types.js';
+import { verifyChain } from './audit-chain.js';
 import type { createFileSink } from './audit-file-sink.js';
 import type { AuditEntry } from './audit-types.js';
 
@@ -7,66 +7,46 @@ import type { AuditEntry } from './audit-types.js';
 // transaction (and one file append) per batch, whatever the number of
 // concurrent requests. `write` resolves only when its entry is stored, so a
 // response can wait for its record (fail-closed); a failed batch rejects
-// every waiter and marks the trail unhealthy until a write succeeds.
+// every waiter and marks the trail unhealthy until a write succeeds. The store
+// numbers and chains the records in the transaction that stores them.
 
 interface Waiter {
-  entry: AuditEntry;
+  record: AuditRecord;
   resolve: () => void;
   reject: (err: Error) => void;
 }
 
-const ANCHOR_KEY = 'auditAnchor';
+/** The stored form of an entry: the event's JSON and the columns it is found by. */
+export function toRecord(entry: AuditEntry): AuditRecord {
+  return {
+    time: entry.event.time,
+    vault: entry.vault?.toLowerCase() ?? null,
+    secret: entry.secret?.toLowerCase() ?? null,
+    principal: entry.principal?.toLowerCase() ?? null,
+    operation: entry.event.operationName,
+    resultType: entry.event.resultType,
+    httpStatus: entry.event.properties.httpStatusCode,
+    record: JSON.stringify(entry.event),
+  };
+}
 
-export function createAuditLog(deps: { store: AuditStore; settings: SettingsStore; fileSink?: ReturnType<typeof createFileSink> }) {
+export function createAuditLog(deps: { store: AuditStore; fileSink?: ReturnType<typeof createFileSink> }) {
   let queue: Waiter[] = [];
   let flushing: Promise<void> | null = null;
-  let head: { seq: number; hash: string } | null = null;
   let lastError: string | null = null;
-
-  async function anchor(): Promise<ChainAnchor> {
-    const raw = await deps.settings.get(ANCHOR_KEY);
-    return raw ? (JSON.parse(raw) as ChainAnchor) : { seq: 0, hash: GENESIS };
-  }
-
-  async function currentHead() {
-    if (!head) {
-      const last = await deps.store.last();
-      head = last ? { seq: last.seq, hash: last.hash } : await anchor();
-    }
-    return head;
-  }
 
   async function flush(): Promise<void> {
     while (queue.length > 0) {
       const batch = queue;
       queue = [];
       try {
-        const start = await currentHead();
-        let prev = start.hash;
-        const rows: AuditRow[] = batch.map((w, i) => {
-          const base = {
-            seq: start.seq + i + 1,
-            time: w.entry.event.time,
-            vault: w.entry.vault?.toLowerCase() ?? null,
-            secret: w.entry.secret?.toLowerCase() ?? null,
-            principal: w.entry.principal?.toLowerCase() ?? null,
-            operation: w.entry.event.operationName,
-            resultType: w.entry.event.resultType,
-            httpStatus: w.entry.event.properties.httpStatusCode,
-            record: JSON.stringify(w.entry.event),
-            prevHash: prev,
-          };
-          prev = rowHash(base);
-          return { ...base, hash: prev };
-        });
-        if (deps.fileSink) await deps.fileSink.write(rows.map((r) => r.record));
-        await deps.store.append(rows);
-        head = { seq: rows.at(-1)!.seq, hash: prev };
+        const records = batch.map((w) => w.record);
+        if (deps.fileSink) await deps.fileSink.write(records.map((r) => r.record));
+        await deps.store.append(records);
         lastError = null;
         batch.forEach((w) => w.resolve());
       } catch (err) {
         lastError = (err as Error).message;
-        head = null; // re-read the head from the store on the next batch
         batch.forEach((w) => w.reject(err as Error));
       }
     }
@@ -86,23 +66,23 @@ export function createAuditLog(deps: { store: AuditStore; settings: SettingsStor
   return {
     write(entry: AuditEntry): Promise<void> {
       return new Promise<void>((resolve, reject) => {
-        queue.push({ entry, resolve, reject });
+        queue.push({ record: toRecord(entry), resolve, reject });
         schedule();
       });
     },
+    /**
+     * The record to store together with a write (SecretStore.insertVersion),
+     * so that the write and its record commit at once; null when records
+     * must go through `write` (a file copy is kept: it is written first).
+     */
+    recordWithWrite: (entry: AuditEntry): AuditRecord | null => (deps.fileSink ? null : toRecord(entry)),
     health: () => ({ healthy: lastError === null, lastError }),
     list: (filter: AuditFilter, limit: number, after: string | null) => deps.store.list(filter, limit, after),
     async verify() {
-      return verifyChain(await anchor(), (from, limit) => deps.store.range(from, limit));
+      return verifyChain(await deps.store.anchor(), (from, limit) => deps.store.range(from, limit));
     },
     /** Retention: drops records older than the cut and moves the chain anchor past them. */
-    async retain(olderThan: Date): Promise<number> {
-      const cut = await deps.store.deleteBefore(olderThan.toISOString());
-      if (!cut) return 0;
-      const before = await anchor();
-      await deps.settings.set(ANCHOR_KEY, JSON.stringify({ seq: cut.seq, hash: cut.hash } satisfies ChainAnchor));
-      return cut.seq - before.seq;
-    },
+    retain: (olderThan: Date): Promise<number> => deps.store.deleteBefore(olderThan.toISOString()),
   };
 }
 

@@ -59,7 +59,7 @@ export function registerSecretRoutes(app: FastifyInstance, deps: { urls: Urls; s
     const n = name(req);
     const input = parseSetSecret(req.body);
     await allow(req, 'set', n);
-    const { meta, value } = await secrets.set(requireVault(req), n, input);
+    const { meta, value } = await req.writeAudited((record) => secrets.set(requireVault(req), n, input, record));
     return secretBundle(wire(req), meta, value);
   });
   app.put('/secrets', op('set'), async () => {

@@ -1,4 +1,4 @@
-import type { DeletedSecretInfo, SecretStore, SecretSummary, SecretVersionMeta, SecretVersionRow, VaultRow } from '../storage/store-types.js';
+import type { AuditRecord, DeletedSecretInfo, SecretStore, SecretSummary, SecretVersionMeta, SecretVersionRow, VaultRow } from '../storage/store-types.js';
 import { StoreConflictError } from '../storage/store-types.js';
 import { IntegrityError, open, seal, secretAad } from '../crypto/envelope.js';
 import { pooledRandomHex } from '../crypto/random-pool.js';
@@ -27,7 +27,8 @@ export interface SecretPage<T> {
 }
 
 export interface SecretService {
-  set(vault: VaultRow, name: string, input: SetSecretInput): Promise<SecretWithValue>;
+  /** `audit`, when given, is stored with the new version in one transaction (SecretStore.insertVersion). */
+  set(vault: VaultRow, name: string, input: SetSecretInput, audit?: AuditRecord): Promise<SecretWithValue>;
   get(vault: VaultRow, name: string, version: string | null): Promise<SecretWithValue>;
   list(vault: VaultRow, limit: number, after: string | null): Promise<SecretPage<SecretSummary>>;
   listVersions(vault: VaultRow, name: string, limit: number, after: string | null): Promise<SecretPage<SecretVersionMeta>>;
@@ -91,7 +92,7 @@ export function createSecretService(deps: {
   }
 
   return {
-    async set(vault, name, input) {
+    async set(vault, name, input, audit) {
       const version = newVersion();
       const t = now();
       try {
@@ -107,7 +108,7 @@ export function createSecretService(deps: {
           exp: input.attributes.exp ?? null,
           created: t,
           updated: t,
-        });
+        }, audit);
         return { meta: strip(row), value: input.value };
       } catch (err) {
         if (err instanceof StoreConflictError && err.reason === 'deleted') throw errors.deletedButRecoverable(name);

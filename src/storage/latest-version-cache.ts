@@ -119,7 +119,7 @@ export function withLatestVersionCache(inner: SecretStore, opts: LatestVersionCa
       if (row && seen === generation && !inFlight.has(key)) put(key, row);
       return row;
     },
-    insertVersion: (row) => mutating(row.vaultId, row.name, () => inner.insertVersion(row)),
+    insertVersion: (row, audit) => mutating(row.vaultId, row.name, () => inner.insertVersion(row, audit)),
     updateVersion: (vaultId, name, version, patch) => mutating(vaultId, name, () => inner.updateVersion(vaultId, name, version, patch)),
     markDeleted: (vaultId, name, info) => mutating(vaultId, name, () => inner.markDeleted(vaultId, name, info)),
     recover: (vaultId, name) => mutating(vaultId, name, () => inner.recover(vaultId, name)),

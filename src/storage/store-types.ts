@@ -186,8 +186,10 @@ export interface SecretStore {
   /**
    * Adds a version and makes it the latest. Creates the secret on first use.
    * Throws StoreConflictError('deleted') if the secret is soft-deleted.
+   * `audit`, when given, is appended to the audit trail in the same
+   * transaction: stored if and only if the version is.
    */
-  insertVersion(row: Omit<SecretVersionRow, 'seq'>): Promise<SecretVersionRow>;
+  insertVersion(row: Omit<SecretVersionRow, 'seq'>, audit?: AuditRecord): Promise<SecretVersionRow>;
   /** A version, or the latest when version is null; null if absent or deleted. */
   getVersion(vaultId: string, name: string, version: string | null): Promise<SecretVersionRow | null>;
   /** The secret's latest version and deletion state, deleted or not. */
@@ -307,17 +309,23 @@ export interface AuditFilter {
   to?: string;
 }
 
+/** An audit record as handed to the store, which numbers and chains it. */
+export type AuditRecord = Omit<AuditRow, 'seq' | 'prevHash' | 'hash'>;
+
 export interface AuditStore {
-  /** Appends rows in one durable transaction, in order. */
-  append(rows: AuditRow[]): Promise<void>;
-  /** The newest row (the chain's head), or null. */
-  last(): Promise<AuditRow | null>;
+  /**
+   * Appends records in order in one durable transaction, each chained to the
+   * row before it (or to the anchor): seq, prevHash and hash are the store's.
+   */
+  append(records: AuditRecord[]): Promise<void>;
+  /** Where verification starts: the last row removed by retention, else seq 0 and the genesis hash. */
+  anchor(): Promise<{ seq: number; hash: string }>;
   /** Rows matching the filter, oldest first, after the `after` seq cursor. */
   list(filter: AuditFilter, limit: number, after: string | null): Promise<Page<AuditRow>>;
   /** Rows in seq order from `fromSeq` (inclusive), for verification. */
   range(fromSeq: number, limit: number): Promise<AuditRow[]>;
-  /** Deletes rows older than `time`; returns the last deleted row (the new chain anchor). */
-  deleteBefore(time: string): Promise<AuditRow | null>;
+  /** Deletes rows older than `time` and makes the last of them the anchor, in one transaction; returns how many went. */
+  deleteBefore(time: string): Promise<number>;
 }
 
 export interface Store {

@@ -3,6 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { ClientSecretRow, PrincipalRow, SigningKeyRow, Store, VaultRow } from '../../src/storage/store-types.js';
 import { describeAccessConformance } from './store-conformance-access.js';
+import { describeAuditConformance } from './store-conformance-audit.js';
 import { byKey, collect, hex32, isConflict, principal, vaultRow, versionRow, type StoreFactory } from './store-conformance-kit.js';
 import { describeSecretConformance } from './store-conformance-secrets.js';
 
@@ -290,5 +291,6 @@ export function runStoreConformance(label: string, makeStore: StoreFactory): voi
 
     describeSecretConformance({ store: () => store, newVault });
     describeAccessConformance({ store: () => store });
+    describeAuditConformance({ store: () => store, newVault });
   });
 }

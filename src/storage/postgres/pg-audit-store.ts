@@ -1,26 +1,49 @@
 import type pg from 'pg';
-import type { AuditFilter, AuditRow, AuditStore } from '../store-types.js';
-import { checkLimit, one, rows, toPage, transaction } from './pg-support.js';
+import { ANCHOR_SETTING, chainRecords, NO_ANCHOR, type ChainAnchor } from '../../audit/audit-chain.js';
+import type { AuditFilter, AuditRecord, AuditRow, AuditStore } from '../store-types.js';
+import { changes, checkLimit, one, rows, toPage, transaction, type Queryable } from './pg-support.js';
 
-// The audit trail table. A batch is appended in one transaction; the page
-// cursor is the last row's seq, as in the SQLite store.
+// The audit trail table. A batch is appended in one transaction, numbered and
+// chained there under a transaction-level lock, so concurrent transactions
+// (audit batches, new versions with their records) extend the chain one
+// after the other in commit order. The page cursor is the last row's seq, as
+// in the SQLite store.
 
 const AUDIT = `seq, time, vault, secret, principal, operation, result_type AS "resultType", http_status AS "httpStatus",
   record, prev_hash AS "prevHash", hash`;
 
+/** Serializes appends to the chain: held from a transaction's first append to its end. */
+export const AUDIT_CHAIN_LOCK = 0x636f_6666_6175;
+
+const COLUMNS = 11;
+/** Rows per INSERT: PostgreSQL binds at most 65,535 parameters per statement. */
+const ROWS_PER_INSERT = 1000;
+
+const anchorIn = async (db: Queryable): Promise<ChainAnchor> => {
+  const raw = (await one<{ value: string }>(db, 'SELECT value FROM settings WHERE key = $1', [ANCHOR_SETTING]))?.value;
+  return raw ? (JSON.parse(raw) as ChainAnchor) : NO_ANCHOR;
+};
+
+/** Appends records after the chain's head within the caller's transaction `c`. */
+export async function appendAuditIn(c: pg.PoolClient, records: readonly AuditRecord[]): Promise<void> {
+  if (records.length === 0) return;
+  await c.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_CHAIN_LOCK]);
+  const head = (await one<ChainAnchor>(c, 'SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1')) ?? (await anchorIn(c));
+  const chained = chainRecords(head, records);
+  for (let i = 0; i < chained.length; i += ROWS_PER_INSERT) {
+    const part = chained.slice(i, i + ROWS_PER_INSERT);
+    const values = part.map((_, j) => `(${Array.from({ length: COLUMNS }, (_, k) => `$${j * COLUMNS + k + 1}`).join(', ')})`);
+    await c.query(
+      `INSERT INTO audit_events (seq, time, vault, secret, principal, operation, result_type, http_status, record, prev_hash, hash) VALUES ${values.join(', ')}`,
+      part.flatMap((r) => [r.seq, r.time, r.vault, r.secret, r.principal, r.operation, r.resultType, r.httpStatus, r.record, r.prevHash, r.hash]),
+    );
+  }
+}
+
 export function pgAuditStore(pool: pg.Pool): AuditStore {
   return {
-    append: (batch) =>
-      transaction(pool, async (c) => {
-        for (const r of batch) {
-          await c.query(
-            `INSERT INTO audit_events (seq, time, vault, secret, principal, operation, result_type, http_status, record, prev_hash, hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-            [r.seq, r.time, r.vault, r.secret, r.principal, r.operation, r.resultType, r.httpStatus, r.record, r.prevHash, r.hash],
-          );
-        }
-      }),
-    last: () => one<AuditRow>(pool, `SELECT ${AUDIT} FROM audit_events ORDER BY seq DESC LIMIT 1`),
+    append: (records) => transaction(pool, (c) => appendAuditIn(c, records)),
+    anchor: () => anchorIn(pool),
     async list(f: AuditFilter, limit, after) {
       checkLimit(limit);
       const found = await rows<AuditRow>(
@@ -46,11 +69,17 @@ export function pgAuditStore(pool: pg.Pool): AuditStore {
       return toPage(found, limit, (r) => r, (r) => String(r.seq));
     },
     range: (fromSeq, limit) => rows<AuditRow>(pool, `SELECT ${AUDIT} FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2`, [fromSeq, limit]),
+    // Under the chain's lock: an append never reads a head that this transaction is deleting.
     deleteBefore: (time) =>
       transaction(pool, async (c) => {
-        const cut = await one<AuditRow>(c, `SELECT ${AUDIT} FROM audit_events WHERE time < $1 ORDER BY seq DESC LIMIT 1`, [time]);
-        if (cut) await c.query('DELETE FROM audit_events WHERE seq <= $1', [cut.seq]);
-        return cut;
+        await c.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_CHAIN_LOCK]);
+        const cut = await one<ChainAnchor>(c, 'SELECT seq, hash FROM audit_events WHERE time < $1 ORDER BY seq DESC LIMIT 1', [time]);
+        if (!cut) return 0;
+        await c.query(
+          'INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+          [ANCHOR_SETTING, JSON.stringify({ seq: cut.seq, hash: cut.hash } satisfies ChainAnchor)],
+        );
+        return changes(c, 'DELETE FROM audit_events WHERE seq <= $1', [cut.seq]);
       }),
   };
 }

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { StoreConflictError, type SecretStore, type SecretSummary, type SecretVersionMeta, type SecretVersionRow } from '../store-types.js';
+import { appendAuditIn } from './pg-audit-store.js';
 import { changes, checkLimit, fromJson, nameKey, one, rows, toJson, toPage, transaction, unique, type Queryable } from './pg-support.js';
 
 // Secrets and their versions, with the SQLite store's layout: `secrets` holds
@@ -61,7 +62,7 @@ export function pgSecretStore(pool: pg.Pool): SecretStore {
     // holding the secret's row lock until commit: concurrent writers to one
     // secret queue on that lock and each gets its own seq. A soft-deleted
     // secret fails the update's WHERE, so nothing is returned.
-    insertVersion: (row) =>
+    insertVersion: (row, audit) =>
       transaction(pool, async (c) => {
         const s = await one<{ name: string; seq: number }>(
           c,
@@ -72,6 +73,7 @@ export function pgSecretStore(pool: pg.Pool): SecretStore {
         );
         if (!s) throw new StoreConflictError('deleted', `secret ${row.name} is deleted but recoverable`);
         await addVersionRow(c, row, s.name, s.seq);
+        if (audit) await appendAuditIn(c, [audit]);
         return { ...row, name: s.name, seq: s.seq };
       }),
     getVersion: (vaultId, name, version) =>

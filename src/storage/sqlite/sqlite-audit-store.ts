@@ -1,15 +1,21 @@
 import type Database from 'better-sqlite3';
+import { ANCHOR_SETTING, NO_ANCHOR, type ChainAnchor } from '../../audit/audit-chain.js';
 import type { AuditFilter, AuditRow, AuditStore } from '../store-types.js';
 import { checkLimit, toPage } from './sqlite-support.js';
 import type { SqliteWriter } from './sqlite-writer.js';
 
 // The audit trail table. Rows are appended in batches by the writer thread
-// (sqlite-writer.ts) so that the fsync of a durable commit does not stall the
-// event loop; reads stay on this connection.
+// (sqlite-writer.ts), which numbers and chains them in the transaction that
+// stores them, so that the fsync of a durable commit does not stall the event
+// loop; reads and retention stay on this connection.
 
-/** Run by the writer thread, once per row. */
-export const AUDIT_INSERT_SQL = `INSERT INTO audit_events (seq, time, vault, secret, principal, operation, result_type, http_status, record, prev_hash, hash)
-  VALUES (@seq, @time, @vault, @secret, @principal, @operation, @resultType, @httpStatus, @record, @prevHash, @hash)`;
+/** Run by the writer thread: the chain's head (last row, else the anchor setting) and one insert per row. */
+export const AUDIT_WRITE_SQL = {
+  auditInsert: `INSERT INTO audit_events (seq, time, vault, secret, principal, operation, result_type, http_status, record, prev_hash, hash)
+    VALUES (@seq, @time, @vault, @secret, @principal, @operation, @resultType, @httpStatus, @record, @prevHash, @hash)`,
+  auditHead: 'SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1',
+  setting: 'SELECT value FROM settings WHERE key = ?',
+};
 
 interface Record_ {
   seq: number;
@@ -40,7 +46,6 @@ const toRow = (r: Record_): AuditRow => ({
 });
 
 export function sqliteAuditStore(db: Database.Database, writer: SqliteWriter): AuditStore {
-  const last = db.prepare<[], Record_>('SELECT * FROM audit_events ORDER BY seq DESC LIMIT 1');
   const range = db.prepare<[number, number], Record_>('SELECT * FROM audit_events WHERE seq >= ? ORDER BY seq LIMIT ?');
   const list = db.prepare<[Record<string, unknown>], Record_>(
     `SELECT * FROM audit_events WHERE seq > @after
@@ -52,16 +57,19 @@ export function sqliteAuditStore(db: Database.Database, writer: SqliteWriter): A
   );
   const lastBefore = db.prepare<[string], Record_>('SELECT * FROM audit_events WHERE time < ? ORDER BY seq DESC LIMIT 1');
   const deleteUpTo = db.prepare<[number]>('DELETE FROM audit_events WHERE seq <= ?');
-  const trim = db.transaction((time: string) => {
+  const getAnchor = db.prepare<[string], { value: string }>(AUDIT_WRITE_SQL.setting);
+  const setAnchor = db.prepare<[string, string]>('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+  const trim = db.transaction((time: string): number => {
     const cut = lastBefore.get(time);
-    if (cut) deleteUpTo.run(cut.seq);
-    return cut ? toRow(cut) : null;
+    if (!cut) return 0;
+    setAnchor.run(ANCHOR_SETTING, JSON.stringify({ seq: cut.seq, hash: cut.hash } satisfies ChainAnchor));
+    return deleteUpTo.run(cut.seq).changes;
   });
   return {
-    append: (rows) => writer.appendAudit(rows),
-    last: async () => {
-      const r = last.get();
-      return r ? toRow(r) : null;
+    append: (records) => writer.appendAudit(records),
+    anchor: async () => {
+      const raw = getAnchor.get(ANCHOR_SETTING)?.value;
+      return raw ? (JSON.parse(raw) as ChainAnchor) : NO_ANCHOR;
     },
     list: async (f: AuditFilter, limit, after) => {
       checkLimit(limit);

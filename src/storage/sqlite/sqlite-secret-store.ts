@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { StoreConflictError, type SecretStore, type SecretSummary, type SecretVersionMeta, type SecretVersionRow } from '../store-types.js';
+import { StoreConflictError, type AuditRecord, type SecretStore, type SecretSummary, type SecretVersionMeta, type SecretVersionRow } from '../store-types.js';
 import { asConflict, checkLimit, fromJson, nameKey, toFlag, toJson, toPage, unique } from './sqlite-support.js';
 import { WriterError, type NewVersionParams, type SqliteWriter, type WriterSql } from './sqlite-writer.js';
 
@@ -159,10 +159,10 @@ export function sqliteSecretStore(db: Database.Database, writer: SqliteWriter): 
   }
 
   // Concurrent new versions are committed together by the writer thread (one fsync for the batch).
-  async function insertVersion(row: NewVersion): Promise<SecretVersionRow> {
+  async function insertVersion(row: NewVersion, audit?: AuditRecord): Promise<SecretVersionRow> {
     let result;
     try {
-      result = await writer.insertVersion(versionParams(row, row.name));
+      result = await writer.insertVersion(audit ? { ...versionParams(row, row.name), audit } : versionParams(row, row.name));
     } catch (err) {
       throw err instanceof WriterError ? (asConflict(versionWhat(row), err) ?? err) : err;
     }

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import type { Store } from '../store-types.js';
 import { sqlitePrincipalStore, sqliteRefreshTokenStore, sqliteSettingsStore, sqliteSigningKeyStore } from './sqlite-identity-store.js';
 import { migrate } from './sqlite-migrations.js';
-import { AUDIT_INSERT_SQL, sqliteAuditStore } from './sqlite-audit-store.js';
+import { AUDIT_WRITE_SQL, sqliteAuditStore } from './sqlite-audit-store.js';
 import { createWriter } from './sqlite-writer.js';
 import { sqliteGroupStore, sqliteRoleAssignmentStore, sqliteRoleDefinitionStore } from './sqlite-access-store.js';
 import { SECRET_WRITE_SQL, sqliteSecretStore } from './sqlite-secret-store.js';
@@ -50,7 +50,7 @@ export function openSqliteDatabase(file: string): Database.Database {
 
 export function openSqliteStore(opts: { file: string }): Store {
   const db = openSqliteDatabase(opts.file);
-  const writer = createWriter(opts.file, { ...SECRET_WRITE_SQL, auditInsert: AUDIT_INSERT_SQL });
+  const writer = createWriter(opts.file, { ...SECRET_WRITE_SQL, ...AUDIT_WRITE_SQL });
   return {
     kind: 'sqlite',
     settings: sqliteSettingsStore(db),

@@ -1,15 +1,25 @@
+import { chainRecords, rowHash } from '../../audit/audit-chain.js';
+
 // The writer thread's program (see sqlite-writer.ts). It is plain JavaScript
 // evaluated from this string, so it runs the same from sources and from the
-// build; the SQL comes from the stores through workerData.
+// build; the SQL comes from the stores through workerData, and the audit
+// chain's functions are their own source (audit-chain.ts keeps them
+// self-contained).
 //
 // Messages received while a commit is running are applied together in the
 // next transaction, one savepoint each (a refused write is undone alone):
 // concurrent secret writes and audit batches share one commit and one fsync.
+// Audit records are numbered and chained here, in the transaction that
+// stores them; a new version may carry its own record, stored with it or not
+// at all.
 
 export const WRITER_WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
+const { hash } = require('node:crypto');
 const Database = require(workerData.driver);
-const { sql } = workerData;
+const { sql, anchor } = workerData;
+const rowHash = ${rowHash.toString()};
+const chainRecords = ${chainRecords.toString()};
 const db = new Database(workerData.file);
 db.pragma('busy_timeout = 10000');
 db.pragma('journal_mode = WAL');
@@ -17,17 +27,35 @@ db.pragma('synchronous = FULL');
 db.pragma('foreign_keys = ON');
 
 const insertAudit = db.prepare(sql.auditInsert);
+const auditHead = db.prepare(sql.auditHead);
+const setting = db.prepare(sql.setting).pluck();
 const secretState = db.prepare(sql.secretState);
 const createSecret = db.prepare(sql.createSecret);
 const pointLatest = db.prepare(sql.pointLatest);
 const addVersionRow = db.prepare(sql.addVersionRow);
 
+// The chain's last row within the current transaction.
+let head = null;
+function readHead() {
+  const last = auditHead.get();
+  if (last) return { seq: last.seq, hash: last.hash };
+  const raw = setting.get(anchor.key);
+  return raw ? JSON.parse(raw) : anchor.none;
+}
+// The head moves only once every row is in: a failed insert leaves it where its savepoint leaves the table.
+function appendAudit(records) {
+  const rows = chainRecords(head, records);
+  for (const row of rows) insertAudit.run(row);
+  const last = rows[rows.length - 1];
+  if (last) head = { seq: last.seq, hash: last.hash };
+}
+
 const apply = {
-  audit(rows) {
-    for (const r of rows) insertAudit.run(r);
+  audit(records) {
+    appendAudit(records);
     return null;
   },
-  // A new version of a secret: the next seq, under the secret's canonical name.
+  // A new version of a secret: the next seq, under the secret's canonical name, with its audit record if it brings one.
   secretVersion(p) {
     const s = secretState.get(p.vaultId, p.nameKey);
     if (s && s.deleted_at !== null) return { conflict: 'deleted' };
@@ -35,16 +63,21 @@ const apply = {
     const name = s ? s.name : p.name;
     if (s) pointLatest.run(seq, p.vaultId, p.nameKey);
     else createSecret.run(p.vaultId, p.nameKey, name, seq);
-    addVersionRow.run({ ...p, name, seq, ciphertext: Buffer.from(p.ciphertext.buffer, p.ciphertext.byteOffset, p.ciphertext.byteLength) });
+    const { audit, ...row } = p;
+    addVersionRow.run({ ...row, name, seq, ciphertext: Buffer.from(p.ciphertext.buffer, p.ciphertext.byteOffset, p.ciphertext.byteLength) });
+    if (audit) appendAudit([audit]);
     return { name, seq };
   },
 };
 const failure = (err) => ({ ok: false, message: String((err && err.message) || err), code: err && err.code });
 // Nested in the batch transaction, each call runs in its own savepoint.
 const one = db.transaction((m) => apply[m.op](m.arg));
-const batch = db.transaction((items) => items.map((m) => {
-  try { return { ok: true, value: one(m) }; } catch (err) { return failure(err); }
-}));
+const batch = db.transaction((items) => {
+  head = readHead();
+  return items.map((m) => {
+    try { return { ok: true, value: one(m) }; } catch (err) { return failure(err); }
+  });
+});
 
 let queue = [];
 let closing = false;

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import type { AuditRow, SecretVersionRow } from '../store-types.js';
+import { ANCHOR_SETTING, NO_ANCHOR } from '../../audit/audit-chain.js';
+import type { AuditRecord, SecretVersionRow } from '../store-types.js';
 import { WRITER_WORKER_SOURCE } from './sqlite-writer-worker.js';
 
 // The hot durable writes (audit batches and new secret versions) are committed
@@ -9,11 +10,15 @@ import { WRITER_WORKER_SOURCE } from './sqlite-writer-worker.js';
 // served while writes are made durable, and the two kinds of write never
 // contend for SQLite's write lock with each other. A write's promise settles
 // after its transaction has committed (synchronous=FULL): acknowledged means
-// durable. Other, rarer writes stay on the main connection.
+// durable. A new version that brings its audit record commits with it, so a
+// durable SET costs one commit instead of two (its version, then its record).
+// Other, rarer writes stay on the main connection.
 
 /** SQL for the writer's statements, owned by the store modules. */
 export interface WriterSql {
   auditInsert: string;
+  auditHead: string;
+  setting: string;
   secretState: string;
   createSecret: string;
   pointLatest: string;
@@ -24,7 +29,7 @@ export interface WriterSql {
  * Named parameters of `addVersionRow`, less the seq the writer decides; `name`
  * is the name as given (the secret's canonical name wins if it exists).
  */
-export type NewVersionParams = Omit<SecretVersionRow, 'seq' | 'tags' | 'enabled'> & { nameKey: string; tags: string | null; enabled: number };
+export type NewVersionParams = Omit<SecretVersionRow, 'seq' | 'tags' | 'enabled'> & { nameKey: string; tags: string | null; enabled: number; audit?: AuditRecord };
 
 export type NewVersionResult = { name: string; seq: number } | { conflict: 'deleted' };
 
@@ -39,7 +44,7 @@ export class WriterError extends Error {
 }
 
 export interface SqliteWriter {
-  appendAudit(rows: AuditRow[]): Promise<void>;
+  appendAudit(records: AuditRecord[]): Promise<void>;
   insertVersion(params: NewVersionParams): Promise<NewVersionResult>;
   close(): Promise<void>;
 }
@@ -59,7 +64,7 @@ type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false;
 export function createWriter(file: string, sql: WriterSql): SqliteWriter {
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
   // No inherited node flags: the program is plain CommonJS (a parent's --input-type=module would break it).
-  const worker = new Worker(WRITER_WORKER_SOURCE, { eval: true, execArgv: [], workerData: { file, driver, sql }, resourceLimits: WRITER_HEAP });
+  const worker = new Worker(WRITER_WORKER_SOURCE, { eval: true, execArgv: [], workerData: { file, driver, sql, anchor: { key: ANCHOR_SETTING, none: NO_ANCHOR } }, resourceLimits: WRITER_HEAP });
   // Held open only while work is outstanding, so an idle store never keeps the process alive.
   worker.unref();
   const waiting = new Map<number, { resolve: (value: unknown) => void; reject: (err: Error) => void }>();
@@ -107,7 +112,7 @@ export function createWriter(file: string, sql: WriterSql): SqliteWriter {
   }
 
   return {
-    appendAudit: (rows) => send<null>('audit', rows).then(() => undefined),
+    appendAudit: (records) => send<null>('audit', records).then(() => undefined),
     // A small Buffer is a view of a shared 8 KiB pool, which postMessage would copy whole: send an exact copy.
     insertVersion: (params) => send<NewVersionResult>('secretVersion', { ...params, ciphertext: new Uint8Array(params.ciphertext) }),
     async close() {

@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { GENESIS, verifyChain } from '../../src/audit/audit-chain.js';
+import type { AuditRecord, AuditRow } from '../../src/storage/store-types.js';
+import { isConflict, versionRow } from './store-conformance-kit.js';
+import type { ConformanceHandle } from './store-conformance-secrets.js';
+
+// Audit part of the storage contract (see store-conformance.ts): the store
+// numbers and chains what it is given, in the transaction that stores it,
+// and a record handed in with a new version is stored if and only if the
+// version is.
+
+const record = (operation: string, time = '2026-01-01T00:00:00.000Z'): AuditRecord => ({
+  time,
+  vault: 'kv',
+  secret: 's',
+  principal: 'p',
+  operation,
+  resultType: 'Success',
+  httpStatus: 200,
+  record: JSON.stringify({ operationName: operation }),
+});
+
+export function describeAuditConformance(h: ConformanceHandle): void {
+  const all = () => h.store().audit.range(1, 10_000);
+  const verify = async () => verifyChain(await h.store().audit.anchor(), (from, limit) => h.store().audit.range(from, limit));
+  const operations = (rows: AuditRow[]) => rows.map((r) => r.operation);
+
+  describe('audit', () => {
+    it('numbers and chains appended records in order from the genesis hash', async () => {
+      assert.deepEqual(await h.store().audit.anchor(), { seq: 0, hash: GENESIS });
+      await h.store().audit.append([record('A'), record('B')]);
+      await h.store().audit.append([record('C')]);
+      const rows = await all();
+      assert.deepEqual(rows.map((r) => [r.seq, r.operation]), [[1, 'A'], [2, 'B'], [3, 'C']]);
+      assert.equal(rows[0]!.prevHash, GENESIS);
+      assert.equal(rows[2]!.prevHash, rows[1]!.hash);
+      assert.deepEqual({ ...rows[1]!, seq: 0, prevHash: '', hash: '' }, { ...record('B'), seq: 0, prevHash: '', hash: '' });
+      assert.deepEqual(await verify(), { ok: true, checked: 3, head: 3 });
+    });
+
+    it('concurrent appends and versions with records form one unbroken chain', async () => {
+      const v = await h.newVault();
+      await Promise.all([
+        ...Array.from({ length: 20 }, (_, i) => h.store().audit.append([record(`batch-${i}-a`), record(`batch-${i}-b`)])),
+        ...Array.from({ length: 20 }, (_, i) => h.store().secrets.insertVersion(versionRow(v.id, `s-${i % 4}`), record(`set-${i}`))),
+      ]);
+      assert.equal((await all()).length, 60);
+      assert.deepEqual(await verify(), { ok: true, checked: 60, head: 60 });
+    });
+
+    it('a version stores its record in the same transaction; a refused version stores none and leaves no gap', async () => {
+      const v = await h.newVault();
+      const stored = await h.store().secrets.insertVersion(versionRow(v.id, 'db'), record('SecretSet'));
+      assert.equal(stored.seq, 1);
+      await h.store().secrets.markDeleted(v.id, 'db', { deletedAt: 10, scheduledPurgeAt: 20 });
+      await assert.rejects(h.store().secrets.insertVersion(versionRow(v.id, 'db'), record('refused: deleted')), isConflict('deleted'));
+      const duplicate = versionRow(v.id, 'other');
+      await h.store().secrets.insertVersion(duplicate);
+      await assert.rejects(h.store().secrets.insertVersion({ ...duplicate }, record('refused: duplicate')), isConflict('exists'));
+      await h.store().audit.append([record('next')]);
+      assert.deepEqual(operations(await all()), ['SecretSet', 'next']);
+      assert.deepEqual(await verify(), { ok: true, checked: 2, head: 2 });
+    });
+
+    it('deleteBefore removes old rows and moves the anchor with them; the chain goes on from it', async () => {
+      await h.store().audit.append([record('old-1', '2020-01-01T00:00:00.000Z'), record('old-2', '2020-01-02T00:00:00.000Z'), record('new', '2026-01-01T00:00:00.000Z')]);
+      const [, second] = await all();
+      assert.equal(await h.store().audit.deleteBefore('2025-01-01T00:00:00.000Z'), 2);
+      assert.deepEqual(await h.store().audit.anchor(), { seq: 2, hash: second!.hash });
+      assert.equal(await h.store().audit.deleteBefore('2025-01-01T00:00:00.000Z'), 0);
+      assert.deepEqual(await verify(), { ok: true, checked: 1, head: 3 });
+      // Everything goes; the next record still follows the last one removed.
+      assert.equal(await h.store().audit.deleteBefore('2030-01-01T00:00:00.000Z'), 1);
+      await h.store().audit.append([record('after')]);
+      const [after] = await all();
+      assert.equal(after!.seq, 4);
+      assert.deepEqual(await verify(), { ok: true, checked: 1, head: 4 });
+    });
+  });
+}
