@@ -90,3 +90,24 @@ describe('audit chain hash format', () => {
     assert.equal(rowHash(row), h.digest('hex'));
   });
 });
+
+describe('audit chain hash buffer', () => {
+  it('hashes fields written into its buffer exactly as the joined string, for any size and any script', async () => {
+    const { createHash } = await import('node:crypto');
+    const { rowHash } = await import('../src/audit/audit-chain.js');
+    const reference = (r: Parameters<typeof rowHash>[0]) =>
+      createHash('sha256')
+        .update([r.prevHash, String(r.seq), r.time, r.vault ?? '', r.secret ?? '', r.principal ?? '', r.operation, r.resultType, String(r.httpStatus), r.record, ''].join('\u0000'))
+        .digest('hex');
+    // Well inside the 64 KiB buffer, every size across its edge (ending in a 3-byte character), and far past it.
+    const records = ['', '{"a":"é€"}', 'x'.repeat(1000), 'é€'.repeat(100_000)];
+    for (let n = 65_400; n <= 65_460; n++) records.push(`${'x'.repeat(n)}€`);
+    for (const record of records) {
+      const row = { seq: record.length, time: 't', vault: 'kv', secret: 'ü', principal: null, operation: 'SecretGet', resultType: 'Success', httpStatus: 200, record, prevHash: 'ab'.repeat(32) };
+      assert.equal(rowHash(row), reference(row), `record of ${Buffer.byteLength(record)} bytes`);
+    }
+    // A short row after a long one: nothing of the earlier contents leaks into the digest.
+    const short = { seq: 1, time: 't', vault: null, secret: null, principal: null, operation: 'X', resultType: 'Success', httpStatus: 200, record: '{}', prevHash: '0'.repeat(64) };
+    assert.equal(rowHash(short), reference(short));
+  });
+});

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { ANCHOR_SETTING, chainRecords, NO_ANCHOR, type ChainAnchor } from '../../audit/audit-chain.js';
+import { ANCHOR_SETTING, chainRecord, NO_ANCHOR, type ChainAnchor } from '../../audit/audit-chain.js';
 import type { AuditFilter, AuditRecord, AuditRow, AuditStore } from '../store-types.js';
 import { changes, checkLimit, one, rows, toPage, transaction, type Queryable } from './pg-support.js';
 
@@ -28,8 +28,8 @@ const anchorIn = async (db: Queryable): Promise<ChainAnchor> => {
 export async function appendAuditIn(c: pg.PoolClient, records: readonly AuditRecord[]): Promise<void> {
   if (records.length === 0) return;
   await c.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_CHAIN_LOCK]);
-  const head = (await one<ChainAnchor>(c, 'SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1')) ?? (await anchorIn(c));
-  const chained = chainRecords(head, records);
+  let link: ChainAnchor = (await one<ChainAnchor>(c, 'SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1')) ?? (await anchorIn(c));
+  const chained = records.map((r) => (link = chainRecord(link, r)));
   for (let i = 0; i < chained.length; i += ROWS_PER_INSERT) {
     const part = chained.slice(i, i + ROWS_PER_INSERT);
     const values = part.map((_, j) => `(${Array.from({ length: COLUMNS }, (_, k) => `$${j * COLUMNS + k + 1}`).join(', ')})`);

@@ -1,4 +1,4 @@
-import { chainRecords, rowHash } from '../../audit/audit-chain.js';
+import { chainRecord, rowHash } from '../../audit/audit-chain.js';
 
 // The writer thread's program (see sqlite-writer.ts). It is plain JavaScript
 // evaluated from this string, so it runs the same from sources and from the
@@ -19,7 +19,7 @@ const { hash } = require('node:crypto');
 const Database = require(workerData.driver);
 const { sql, anchor } = workerData;
 const rowHash = ${rowHash.toString()};
-const chainRecords = ${chainRecords.toString()};
+const chainRecord = ${chainRecord.toString()};
 const db = new Database(workerData.file);
 db.pragma('busy_timeout = 10000');
 db.pragma('journal_mode = WAL');
@@ -42,12 +42,16 @@ function readHead() {
   const raw = setting.get(anchor.key);
   return raw ? JSON.parse(raw) : anchor.none;
 }
-// The head moves only once every row is in: a failed insert leaves it where its savepoint leaves the table.
+// Each row is inserted as soon as it is chained, so it dies young. The head
+// moves only once every row is in: a failed insert leaves it where its
+// savepoint leaves the table.
 function appendAudit(records) {
-  const rows = chainRecords(head, records);
-  for (const row of rows) insertAudit.run(row);
-  const last = rows[rows.length - 1];
-  if (last) head = { seq: last.seq, hash: last.hash };
+  let link = head;
+  for (const r of records) {
+    link = chainRecord(link, r);
+    insertAudit.run(link);
+  }
+  head = { seq: link.seq, hash: link.hash };
 }
 
 const apply = {
