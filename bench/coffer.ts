@@ -69,7 +69,7 @@ export async function startCoffer(serverNodeArgs: string[] = []): Promise<Coffer
   const caDir = tempDir('coffer-bench-ca-');
   let child: ChildProcess | null = null;
   let output = '';
-  const args = [...serverNodeArgs, join(ROOT, 'bin', 'coffer.js'), 'server', '--dev', '--port', String(port), '--data-dir', dataDir, '--tls-ca-dir', caDir, '--no-throttle', '--log-level', 'warn'];
+  const args = [...serverNodeArgs, join(ROOT, 'bin', 'coffer.js'), 'server', '--dev', '--port', String(port), '--data-dir', dataDir, '--tls-ca-dir', caDir, '--no-throttle', '--log-level', 'warn', ...(process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean)];
 
   const launch = () => {
     output = '';

@@ -5,56 +5,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { createVault, credential, secretClient } from './support/clients.js';
-import { api, newServicePrincipal } from './support/access-kit.js';
+import { api } from './support/access-kit.js';
+import { auditRecords, checkOneRecordPerOperation, vaultToken } from './support/audit-kit.js';
 import { cliHome, coffer } from './support/cli.js';
-import { OPS, prepareVault, runOp } from './support/secret-ops.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
 // The audit trail: one record per request with Azure's fields, written before
 // the response (fail-closed), tamper-evident, and free of secret values.
-
-const OPERATION_NAMES: Record<(typeof OPS)[number], string> = {
-  get: 'SecretGet', set: 'SecretSet', list: 'SecretList', versions: 'SecretListVersions', update: 'SecretUpdate', delete: 'SecretDelete',
-  getDeleted: 'SecretGetDeleted', listDeleted: 'SecretListDeleted', recover: 'SecretRecover', purge: 'SecretPurge', backup: 'SecretBackup', restore: 'SecretRestore',
-};
-
-const vaultToken = async (server: TestServer, appId: string, secret: string) =>
-  (await credential(server, appId, secret).getToken(`https://${server.bootstrap.vaultDnsSuffix}:${server.port}/.default`)).token;
-const auditRecords = async (server: TestServer, query: string) => (await api(server, 'GET', `/coffer/audit?maxresults=1000&${query}`)).body!.value as Array<Record<string, any>>;
-
-/** Every secret operation, allowed and denied, leaves exactly one record with the right fields. */
-async function checkOneRecordPerOperation(server: TestServer, vault: string): Promise<void> {
-  const records = () => auditRecords(server, `vault=${vault}`);
-  const ctx = await prepareVault({ vaultUrl: server.vaultUrl(vault), admin: secretClient(server, vault) });
-  const admin = await vaultToken(server, server.bootstrap.clientId, server.bootstrap.clientSecret);
-  const outsider = await newServicePrincipal(server, `${vault}-outsider`);
-  const outsiderToken = await vaultToken(server, outsider.appId, outsider.secret);
-  for (const op of OPS) {
-    const since = (await records()).reduce((m, r) => Math.max(m, r.seq), 0);
-    // No reset after a destructive call: it would add records of its own.
-    const allowed = await runOp(ctx, op, admin, { reset: false });
-    const denied = await runOp(ctx, op, outsiderToken);
-    assert.ok(allowed.status < 400, `${op} allowed: ${allowed.status}`);
-    assert.equal(denied.status, 403);
-    const mine = (await records()).filter((r) => r.seq > since);
-    assert.deepEqual(mine.map((r) => [r.operationName, r.properties.httpStatusCode]), [[OPERATION_NAMES[op], allowed.status], [OPERATION_NAMES[op], 403]], op);
-    const [ok, no] = mine as [Record<string, any>, Record<string, any>];
-    assert.equal(ok.category, 'AuditEvent');
-    assert.equal(ok.resultType, 'Success');
-    assert.equal(ok.identity.claim.oid, server.bootstrap.objectId);
-    assert.equal(ok.identity.claim.appid, server.bootstrap.clientId);
-    assert.equal(ok.properties.isAccessPolicyMatch, true);
-    assert.equal(ok.properties.isRbacAuthorized, false);
-    assert.equal(ok.operationVersion, '7.6');
-    assert.match(ok.properties.requestUri, new RegExp(`^https://${vault}\\.vault\\.localhost:\\d+/`));
-    assert.match(ok.resourceId, new RegExp(`/PROVIDERS/MICROSOFT\\.KEYVAULT/VAULTS/${vault.toUpperCase()}$`));
-    assert.ok(typeof ok.durationMs === 'number' && ok.callerIpAddress && ok.correlationId && ok.time);
-    assert.equal(no.resultType, 'Failure');
-    assert.equal(no.resultSignature, 'Forbidden');
-    assert.equal(no.identity.claim.oid, outsider.id);
-    assert.match(no.resultDescription, /does not have secrets/);
-  }
-}
 
 describe('audit trail', () => {
   let server: TestServer;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { api } from './support/access-kit.js';
+import { checkOneRecordPerOperation } from './support/audit-kit.js';
 import { cliHome, coffer } from './support/cli.js';
 import { createVault, secretClient } from './support/clients.js';
 import { freshPostgresDatabase, postgresSuperuserUrl, startPostgres, type TestDatabase } from './support/databases.js';
@@ -70,6 +71,11 @@ describe('server on PostgreSQL', () => {
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
+  });
+
+  it('every operation, allowed and denied, leaves exactly one audit record (secret writes: the write, then its record)', async () => {
+    await createVault(server, 'pg-audit-vault');
+    await checkOneRecordPerOperation(server, 'pg-audit-vault');
   });
 
   it('the audit trail verifies', async () => {
