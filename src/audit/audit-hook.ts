@@ -103,7 +103,7 @@ export function installAuditHook(app: FastifyInstance, audit: AuditLog, log: Err
   app.decorateRequest('auditStoredFor', 0);
   app.decorateRequest('writeAudited', async function writeAudited<T>(this: FastifyRequest, write: (record: AuditRecord | undefined) => Promise<T>): Promise<T> {
     const config = this.routeOptions.config as RouteConfig;
-    const record = config?.audit === false ? null : audit.recordWithWrite(entryFor(this, SUCCESS, null, this.auditStarted, config));
+    const record = config?.audit === false ? null : audit.recordWithWrite(() => entryFor(this, SUCCESS, null, this.auditStarted, config));
     const result = await write(record ?? undefined);
     if (record) this.auditStoredFor = SUCCESS;
     return result;

@@ -85,11 +85,11 @@ export function createAuditLog(deps: AuditLogDeps) {
     },
     /**
      * The record to store together with a write (SecretStore.insertVersion),
-     * so that the write and its record commit at once; null when records
-     * must go through `write` (the store does not take them with writes, or a
-     * file copy is kept: it is written first).
+     * so that the write and its record commit at once; null, without building
+     * the entry, when records must go through `write` (the store does not take
+     * them with writes, or a file copy is kept: it is written first).
      */
-    recordWithWrite: (entry: AuditEntry): AuditRecord | null => (deps.recordsWithWrites && !deps.fileSink ? toRecord(entry) : null),
+    recordWithWrite: (entry: () => AuditEntry): AuditRecord | null => (deps.recordsWithWrites && !deps.fileSink ? toRecord(entry()) : null),
     health: () => ({ healthy: lastError === null, lastError }),
     list: (filter: AuditFilter, limit: number, after: string | null) => deps.store.list(filter, limit, after),
     async verify() {

@@ -13,7 +13,7 @@ const AUDIT = `seq, time, vault, secret, principal, operation, result_type AS "r
   record, prev_hash AS "prevHash", hash`;
 
 /** Serializes appends to the chain: held from a transaction's first append to its end. */
-export const AUDIT_CHAIN_LOCK = 0x636f_6666_6175;
+const AUDIT_CHAIN_LOCK = 0x636f_6666_6175;
 
 const COLUMNS = 11;
 /** Rows per INSERT: PostgreSQL binds at most 65,535 parameters per statement. */

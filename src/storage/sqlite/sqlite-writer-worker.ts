@@ -67,9 +67,9 @@ const apply = {
     const name = s ? s.name : p.name;
     if (s) pointLatest.run(seq, p.vaultId, p.nameKey);
     else createSecret.run(p.vaultId, p.nameKey, name, seq);
-    const { audit, ...row } = p;
-    addVersionRow.run({ ...row, name, seq, ciphertext: Buffer.from(p.ciphertext.buffer, p.ciphertext.byteOffset, p.ciphertext.byteLength) });
-    if (audit) appendAudit([audit]);
+    // Named parameters not in the statement (audit) are ignored.
+    addVersionRow.run({ ...p, name, seq, ciphertext: Buffer.from(p.ciphertext.buffer, p.ciphertext.byteOffset, p.ciphertext.byteLength) });
+    if (p.audit) appendAudit([p.audit]);
     return { name, seq };
   },
 };
