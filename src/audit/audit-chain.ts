@@ -43,6 +43,14 @@ export interface ChainAnchor {
 export const ANCHOR_SETTING = 'auditAnchor';
 export const NO_ANCHOR: ChainAnchor = { seq: 0, hash: GENESIS };
 
+/** The anchor from its stored setting (absent: none yet). Self-contained apart from NO_ANCHOR: the writer thread runs its source. */
+export function anchorFrom(setting: string | null | undefined): ChainAnchor {
+  return setting ? (JSON.parse(setting) as ChainAnchor) : NO_ANCHOR;
+}
+
+/** The setting that stores an anchor: the last row removed by retention. */
+export const anchorSetting = (row: ChainAnchor): string => JSON.stringify({ seq: row.seq, hash: row.hash } satisfies ChainAnchor);
+
 /**
  * Makes `record` the row stored right after `prev` (the last row, else the
  * anchor), in place: no copy per record (see rowHash for why that matters).

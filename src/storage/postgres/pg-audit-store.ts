@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { ANCHOR_SETTING, chainRecord, NO_ANCHOR, type ChainAnchor } from '../../audit/audit-chain.js';
+import { ANCHOR_SETTING, anchorFrom, anchorSetting, chainRecord, type ChainAnchor } from '../../audit/audit-chain.js';
 import type { AuditFilter, AuditRecord, AuditRow, AuditStore } from '../store-types.js';
 import { changes, checkLimit, one, rows, toPage, transaction, type Queryable } from './pg-support.js';
 
@@ -20,8 +20,7 @@ const COLUMNS = 11;
 const ROWS_PER_INSERT = 1000;
 
 const anchorIn = async (db: Queryable): Promise<ChainAnchor> => {
-  const raw = (await one<{ value: string }>(db, 'SELECT value FROM settings WHERE key = $1', [ANCHOR_SETTING]))?.value;
-  return raw ? (JSON.parse(raw) as ChainAnchor) : NO_ANCHOR;
+  return anchorFrom((await one<{ value: string }>(db, 'SELECT value FROM settings WHERE key = $1', [ANCHOR_SETTING]))?.value);
 };
 
 /** Appends records after the chain's head within the caller's transaction `c`. */
@@ -77,7 +76,7 @@ export function pgAuditStore(pool: pg.Pool): AuditStore {
         if (!cut) return 0;
         await c.query(
           'INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-          [ANCHOR_SETTING, JSON.stringify({ seq: cut.seq, hash: cut.hash } satisfies ChainAnchor)],
+          [ANCHOR_SETTING, anchorSetting(cut)],
         );
         return changes(c, 'DELETE FROM audit_events WHERE seq <= $1', [cut.seq]);
       }),

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { ANCHOR_SETTING, NO_ANCHOR, type ChainAnchor } from '../../audit/audit-chain.js';
+import { ANCHOR_SETTING, anchorFrom, anchorSetting } from '../../audit/audit-chain.js';
 import type { AuditFilter, AuditRow, AuditStore } from '../store-types.js';
 import { checkLimit, toPage } from './sqlite-support.js';
 import type { SqliteWriter } from './sqlite-writer.js';
@@ -62,15 +62,12 @@ export function sqliteAuditStore(db: Database.Database, writer: SqliteWriter): A
   const trim = db.transaction((time: string): number => {
     const cut = lastBefore.get(time);
     if (!cut) return 0;
-    setAnchor.run(ANCHOR_SETTING, JSON.stringify({ seq: cut.seq, hash: cut.hash } satisfies ChainAnchor));
+    setAnchor.run(ANCHOR_SETTING, anchorSetting(cut));
     return deleteUpTo.run(cut.seq).changes;
   });
   return {
     append: (records) => writer.appendAudit(records),
-    anchor: async () => {
-      const raw = getAnchor.get(ANCHOR_SETTING)?.value;
-      return raw ? (JSON.parse(raw) as ChainAnchor) : NO_ANCHOR;
-    },
+    anchor: async () => anchorFrom(getAnchor.get(ANCHOR_SETTING)?.value),
     list: async (f: AuditFilter, limit, after) => {
       checkLimit(limit);
       const rows = list.all({

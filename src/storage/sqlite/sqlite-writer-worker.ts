@@ -1,4 +1,4 @@
-import { chainRecord, rowHash } from '../../audit/audit-chain.js';
+import { anchorFrom, ANCHOR_SETTING, chainRecord, NO_ANCHOR, rowHash } from '../../audit/audit-chain.js';
 
 // The writer thread's program (see sqlite-writer.ts). It is plain JavaScript
 // evaluated from this string, so it runs the same from sources and from the
@@ -17,7 +17,10 @@ export const WRITER_WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { hash } = require('node:crypto');
 const Database = require(workerData.driver);
-const { sql, anchor } = workerData;
+const { sql } = workerData;
+const ANCHOR_SETTING = ${JSON.stringify(ANCHOR_SETTING)};
+const NO_ANCHOR = ${JSON.stringify(NO_ANCHOR)};
+const anchorFrom = ${anchorFrom.toString()};
 const rowHash = ${rowHash.toString()};
 const chainRecord = ${chainRecord.toString()};
 const db = new Database(workerData.file);
@@ -39,8 +42,7 @@ let head = null;
 function readHead() {
   const last = auditHead.get();
   if (last) return { seq: last.seq, hash: last.hash };
-  const raw = setting.get(anchor.key);
-  return raw ? JSON.parse(raw) : anchor.none;
+  return anchorFrom(setting.get(ANCHOR_SETTING));
 }
 // Each row is inserted as soon as it is chained, so it dies young. The head
 // moves only once every row is in: a failed insert leaves it where its

@@ -1,6 +1,5 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { ANCHOR_SETTING, NO_ANCHOR } from '../../audit/audit-chain.js';
 import type { AuditRecord, SecretVersionRow } from '../store-types.js';
 import { WRITER_WORKER_SOURCE } from './sqlite-writer-worker.js';
 
@@ -64,7 +63,7 @@ type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false;
 export function createWriter(file: string, sql: WriterSql): SqliteWriter {
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
   // No inherited node flags: the program is plain CommonJS (a parent's --input-type=module would break it).
-  const worker = new Worker(WRITER_WORKER_SOURCE, { eval: true, execArgv: [], workerData: { file, driver, sql, anchor: { key: ANCHOR_SETTING, none: NO_ANCHOR } }, resourceLimits: WRITER_HEAP });
+  const worker = new Worker(WRITER_WORKER_SOURCE, { eval: true, execArgv: [], workerData: { file, driver, sql }, resourceLimits: WRITER_HEAP });
   // Held open only while work is outstanding, so an idle store never keeps the process alive.
   worker.unref();
   const waiting = new Map<number, { resolve: (value: unknown) => void; reject: (err: Error) => void }>();
