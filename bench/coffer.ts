@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { freePort } from '../test/support/server-fixture.js';
 import { join } from 'node:path';
 import { exited, ROOT, spawnTracked, stopChild, tempDir } from './children.js';
@@ -32,6 +32,14 @@ export interface Coffer {
   launch(): void;
   waitHealthy(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * Stops the server, copies its data dir (the SQLite store) to a new
+   * temporary dir and starts it again; returns the copy. Null when the store
+   * is elsewhere (BENCH_SERVER_ARGS=--database-url …).
+   */
+  snapshot(): Promise<string | null>;
+  /** Stops the server, puts a snapshot's copy in place of its data dir and starts it again. */
+  restore(snapshot: string): Promise<void>;
   logs(): string;
 }
 
@@ -95,6 +103,14 @@ export async function startCoffer(serverNodeArgs: string[] = []): Promise<Coffer
     throw new Error(`coffer did not become healthy:\n${output}`);
   }
 
+  const storeInDataDir = !args.some((a) => a.startsWith('--database-url'));
+  const restart = async (copy: () => void) => {
+    if (child) await stopChild(child, 10_000);
+    copy();
+    launch();
+    await waitHealthy();
+  };
+
   launch();
   await waitHealthy();
   const bootstrap = JSON.parse(readFileSync(join(dataDir, 'bootstrap.json'), 'utf8')) as Bootstrap;
@@ -116,6 +132,17 @@ export async function startCoffer(serverNodeArgs: string[] = []): Promise<Coffer
     stop: async () => {
       if (child) await stopChild(child, 10_000);
     },
+    snapshot: async () => {
+      if (!storeInDataDir) return null;
+      const copy = tempDir('coffer-bench-snapshot-');
+      await restart(() => cpSync(dataDir, copy, { recursive: true }));
+      return copy;
+    },
+    restore: (snapshot) =>
+      restart(() => {
+        rmSync(dataDir, { recursive: true, force: true });
+        cpSync(snapshot, dataDir, { recursive: true });
+      }),
     logs: () => output,
   };
 }

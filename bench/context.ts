@@ -18,6 +18,11 @@ export interface Row {
   rssMb: number | null;
   /** CPU use during the measured run, 100 = one core. */
   serverCpuPercent: number | null;
+  /**
+   * Server CPU time (all threads) per response in µs: the cost of a request,
+   * steadier than req/s when the load generator or the machine drifts.
+   */
+  serverCpuUs: number | null;
   loadgenCpuPercent: number;
   /** CPU used by everything else on the machine meanwhile: other work skews the numbers. */
   otherCpuPercent: number | null;
@@ -98,6 +103,7 @@ export function createBench(coffer: Coffer, api: Api): Bench {
       const wall = (performance.now() - t0) / 1000;
       const percent = (seconds: number) => Math.round((seconds / wall) * 100);
       const server = cpu0 === null || cpu1 === null ? null : percent(cpu1 - cpu0);
+      const responses = r.ok + r.non2xx;
       const base = key.startsWith('baseline') ? null : baselineRps.get(spec.connections);
       const row: Row = {
         key,
@@ -109,12 +115,13 @@ export function createBench(coffer: Coffer, api: Api): Bench {
         ratio: base ? round(r.rps / base) : null,
         rssMb: rssMb(target),
         serverCpuPercent: server,
+        serverCpuUs: cpu0 === null || cpu1 === null || responses === 0 ? null : round(((cpu1 - cpu0) * 1e6) / responses, 0),
         loadgenCpuPercent: r.cpuPercent,
         otherCpuPercent: server === null ? null : Math.max(0, percent(machineBusySeconds() - busy0) - server - r.cpuPercent),
         note: failures(r),
       };
       rows.push(row);
-      log(`${scenario} @${row.connections}: ${row.rps} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms, RSS ${row.rssMb} MB, CPU % server ${row.serverCpuPercent} / load ${row.loadgenCpuPercent} / other ${row.otherCpuPercent}${row.note ? ` — ${row.note}` : ''}`);
+      log(`${scenario} @${row.connections}: ${row.rps} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms, RSS ${row.rssMb} MB, server CPU ${row.serverCpuUs} µs/req, CPU % server ${row.serverCpuPercent} / load ${row.loadgenCpuPercent} / other ${row.otherCpuPercent}${row.note ? ` — ${row.note}` : ''}`);
       return row;
     },
     extra(key, what, value, unit) {

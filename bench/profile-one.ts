@@ -2,12 +2,13 @@ import { createApi } from './api.js';
 import { cleanup, installExitHandlers } from './children.js';
 import { startCoffer } from './coffer.js';
 import { atVault, bearer, createBench } from './context.js';
-import { fillAssignments, measureRbac, setupAuthz } from './scenarios-authz.js';
+import { fillAssignments, runRbac, setupAuthz } from './scenarios-authz.js';
 import { MAIN_VAULT, secretPath, secretValue, setupCore } from './scenarios-core.js';
 
 // Developer aid (not part of npm run bench): one scenario against a fresh
-// server, for profiling. PROFILE_SCENARIO=get|set|assignments (GET with
-// 10,000 role assignments: memory), PROFILE_CONNECTIONS (64),
+// server, for profiling. PROFILE_SCENARIO=get|set|assignments (10 against
+// 10,000 role assignments as in run.ts, BENCH_ROUNDS pairs, default 2),
+// PROFILE_CONNECTIONS (64),
 // server flags from BENCH_SERVER_NODE_ARGS as in run.ts.
 
 const scenario = process.env.PROFILE_SCENARIO ?? 'get';
@@ -24,14 +25,7 @@ async function main(): Promise<void> {
     if (scenario === 'assignments') {
       const authz = await setupAuthz(b, token);
       await fillAssignments(b, authz, 10);
-      await measureRbac(b, authz, 10); // warms up
-      await measureRbac(b, authz, 10);
-      await fillAssignments(b, authz, 10_000);
-      await measureRbac(b, authz, 10_000);
-      // Again after a pause: what the fill left behind (dirty pages, garbage) has settled.
-      await new Promise((r) => setTimeout(r, Number(process.env.PROFILE_PAUSE ?? 15) * 1000));
-      await measureRbac(b, authz, 10_000);
-      await measureRbac(b, authz, 10_000);
+      await runRbac(b, authz, 10_000, Number(process.env.BENCH_ROUNDS ?? 2));
     } else if (scenario === 'get') await b.measure('get', 'GET secret', { ...at, method: 'GET', path: secretPath('s-0'), headers: bearer(token), connections });
     else
       await b.measure('set', 'durable SET secret (PUT)', {

@@ -44,8 +44,7 @@ export function machine(durationSeconds: number, loadBefore: number): Machine {
   return { nproc: cpus().length, cpuModel: model.trim(), memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10, node: process.version, durationSeconds, loadBefore, loadAfter: loadAverage(), commit: commit() };
 }
 
-/** The measurement with that key; of repeated ones (alternating rounds), the fastest. */
-const find = (rows: Row[], key: string) => rows.filter((r) => r.key === key).reduce<Row | undefined>((best, r) => (!best || r.rps > best.rps ? r : best), undefined);
+const find = (rows: Row[], key: string) => rows.find((r) => r.key === key);
 const extraOf = (extras: Extra[], key: string) => extras.find((e) => e.key === key);
 /** Other work on the machine used more than half a core during the measurement. */
 export const disturbed = (r: Row) => (r.otherCpuPercent ?? 0) > 50;
@@ -57,14 +56,34 @@ function ratioTarget(label: string, row: Row | undefined, min: number, base: Row
   return { target: label, measured: `${fmt(row.ratio, 2)}× (${fmt(row.rps)} req/s)${base ? mark(row, base) : mark(row)}`, pass: row.ratio >= min && !row.note };
 }
 
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+const signedPct = (change: number) => `${change >= 0 ? '+' : ''}${fmt(change * 100, 1)} %`;
+
+/**
+ * The "within 10 %" comparisons. The sides are measured in alternating
+ * pairs (few, many, few, many, …); each pair gives a change in req/s, and the
+ * median change is judged: pairs close in time share the machine's drift,
+ * which moved single measurements by ±15 % here.
+ */
 function withinTarget(label: string, rows: Row[], fewKey: string, manyKey: string): Target {
-  const few = find(rows, fewKey);
-  const many = find(rows, manyKey);
-  if (!few || !many) return { target: label, measured: 'not measured', pass: null };
-  const change = many.rps / few.rps - 1;
-  const runs = rows.filter((r) => r.key === fewKey).length;
-  const pct = `${change >= 0 ? '+' : ''}${fmt(change * 100, 1)} %${runs > 1 ? `, best of ${runs} alternating runs each` : ''}`;
-  return { target: label, measured: `${fmt(many.rps)} vs ${fmt(few.rps)} req/s (${pct})${mark(few, many)}`, pass: change >= -0.1 && !few.note && !many.note };
+  const few = rows.filter((r) => r.key === fewKey);
+  const many = rows.filter((r) => r.key === manyKey);
+  const pairs = few.slice(0, many.length).map((f, i) => [f, many[i]!] as const);
+  if (pairs.length === 0) return { target: label, measured: 'not measured', pass: null };
+  const change = median(pairs.map(([f, m]) => m.rps / f.rps - 1));
+  const each = pairs.length > 1 ? `, median of ${pairs.length} pairs: ${pairs.map(([f, m]) => signedPct(m.rps / f.rps - 1)).join(', ')}` : '';
+  const cpu = pairs.every(([f, m]) => f.serverCpuUs && m.serverCpuUs) ? median(pairs.map(([f, m]) => m.serverCpuUs! / f.serverCpuUs! - 1)) : null;
+  const cost = cpu === null ? '' : `; server CPU per request ${signedPct(cpu)}`;
+  const medianRps = (side: Row[]) => fmt(median(side.map((r) => r.rps)));
+  return {
+    target: label,
+    measured: `${medianRps(pairs.map(([, m]) => m))} vs ${medianRps(pairs.map(([f]) => f))} req/s (${signedPct(change)}${each}${cost})${mark(...pairs.flat())}`,
+    pass: change >= -0.1 && pairs.every(([f, m]) => !f.note && !m.note),
+  };
 }
 
 export function evaluate(rows: Row[], extras: Extra[], { bigCount, assignments }: { bigCount: number; assignments: number }): Target[] {
@@ -97,9 +116,9 @@ export function markdown(m: Machine, rows: Row[], extras: Extra[], targets: Targ
   const lines = [
     `coffer ${m.commit}. Machine: ${m.nproc} × ${m.cpuModel}, ${m.memoryGiB} GiB RAM, Node ${m.node}; load average ${m.loadBefore} before the run, ${m.loadAfter} after; load generator: autocannon in its own process; bench run ${fmt(m.durationSeconds)} s.`,
     '',
-    '| scenario | connections | req/s | p50 ms | p99 ms | × baseline | server RSS MB | CPU % server / load gen / other |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
-    ...rows.map((r) => `| ${r.scenario}${mark(r)}${r.note ? ` ⚠ ${r.note}` : ''} | ${r.connections} | ${fmt(r.rps)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${r.ratio === null ? '—' : fmt(r.ratio, 2)} | ${fmt(r.rssMb)} | ${fmt(r.serverCpuPercent)} / ${fmt(r.loadgenCpuPercent)} / ${fmt(r.otherCpuPercent)} |`),
+    '| scenario | connections | req/s | p50 ms | p99 ms | × baseline | server RSS MB | server CPU µs/req | CPU % server / load gen / other |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.scenario}${mark(r)}${r.note ? ` ⚠ ${r.note}` : ''} | ${r.connections} | ${fmt(r.rps)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${r.ratio === null ? '—' : fmt(r.ratio, 2)} | ${fmt(r.rssMb)} | ${fmt(r.serverCpuUs)} | ${fmt(r.serverCpuPercent)} / ${fmt(r.loadgenCpuPercent)} / ${fmt(r.otherCpuPercent)} |`),
     ...(rows.some(disturbed) ? ['', '† other work on the machine used more than half a core during this measurement (last column): treat it with caution.'] : []),
     '',
     '| other measurement | value |',

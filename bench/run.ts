@@ -3,7 +3,7 @@ import { cleanup, installExitHandlers } from './children.js';
 import { startCoffer } from './coffer.js';
 import { createBench } from './context.js';
 import { evaluate, loadAverage, machine, writeResults } from './report.js';
-import { fillAssignments, measureRbac, runAccessPolicies, setupAuthz } from './scenarios-authz.js';
+import { fillAssignments, runAccessPolicies, runRbac, setupAuthz } from './scenarios-authz.js';
 import { coldStart, MAIN_VAULT, runCore, setupCore } from './scenarios-core.js';
 import { BIG_COUNT, BIG_VAULT, fillBigVault, runScale } from './scenarios-scale.js';
 
@@ -13,14 +13,14 @@ import { BIG_COUNT, BIG_VAULT, fillBigVault, runScale } from './scenarios-scale.
 // Environment: BENCH_DURATION (seconds per measurement, default 5),
 // BENCH_WARMUP (unmeasured seconds before each, default 2), BENCH_SECRETS
 // (size of the big vault, default 100000), BENCH_ASSIGNMENTS (default 10000),
-// BENCH_ROUNDS (alternating rounds of the 10 / 1,024 access policies and
-// 100 / 100,000 secrets comparisons, default 2), BENCH_SERVER_NODE_ARGS
+// BENCH_ROUNDS (alternating rounds of each comparison: 10 / 10,000 role
+// assignments, 10 / 1,024 access policies, 100 / 100,000 secrets; default 3), BENCH_SERVER_NODE_ARGS
 // (extra node flags for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"),
 // BENCH_ONLY=core (baseline, GET, SET, list, token only: a quick check while
 // profiling; the targets on the other scenarios then show as not measured).
 
 const ASSIGNMENTS = Number(process.env.BENCH_ASSIGNMENTS ?? 10_000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const ONLY_CORE = process.env.BENCH_ONLY === 'core';
 const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
@@ -42,11 +42,7 @@ async function main(): Promise<void> {
     await fillAssignments(b, authz, 10);
     // Access policies first: alternating rounds absorb the just-restarted server's JIT warm-up.
     await runAccessPolicies(b, authz, ROUNDS);
-    // Best of ROUNDS on each side: the two sides cannot alternate (filling takes a while), and single runs swing ±15 % here.
-    for (let r = 0; r < ROUNDS; r++) await measureRbac(b, authz, 10);
-    const what = `create role assignments up to ${ASSIGNMENTS.toLocaleString('en-US')} (ARM PUT, 32 in flight)`;
-    await b.timed('fill-assignments', what, () => fillAssignments(b, authz, ASSIGNMENTS));
-    for (let r = 0; r < ROUNDS; r++) await measureRbac(b, authz, ASSIGNMENTS);
+    await runRbac(b, authz, ASSIGNMENTS, ROUNDS);
 
     await fillBigVault(b, token);
     const big = `cold start to first GET secret (with ${BIG_COUNT.toLocaleString('en-US')}-secret vault, ${ASSIGNMENTS.toLocaleString('en-US')} assignments)`;

@@ -69,14 +69,41 @@ export async function fillAssignments(b: Bench, setup: AuthzSetup, total: number
   return missing;
 }
 
-export async function measureRbac(b: Bench, setup: AuthzSetup, assignments: number): Promise<void> {
-  await b.measure(`rbac@${assignments}`, `GET secret, RBAC vault, ${assignments.toLocaleString('en-US')} role assignments`, {
+async function measureRbac(b: Bench, setup: AuthzSetup, assignments: number, key = 'rbac'): Promise<void> {
+  const after = key === 'rbac' ? '' : ', right after creating them';
+  await b.measure(`${key}@${assignments}`, `GET secret, RBAC vault, ${assignments.toLocaleString('en-US')} role assignments${after}`, {
     ...atVault(b, RBAC_VAULT),
     method: 'GET',
     path: secretPath('s-0'),
     headers: bearer(setup.readerToken),
     connections: CONNECTIONS,
   });
+}
+
+/**
+ * 10 role assignments against `total`. Filling takes a while, so the sides
+ * alternate by restarting the server on copies of its data dir taken before
+ * and after the fill: pairs measured a minute apart, not several. With the
+ * store elsewhere (--database-url) each side is measured `rounds` times in a
+ * row instead. The server is left running with `total` assignments.
+ */
+export async function runRbac(b: Bench, setup: AuthzSetup, total: number, rounds: number): Promise<void> {
+  const few = await b.coffer.snapshot();
+  if (!few) for (let r = 0; r < rounds; r++) await measureRbac(b, setup, 10);
+  const what = `create role assignments up to ${total.toLocaleString('en-US')} (ARM PUT, 32 in flight)`;
+  await b.timed('fill-assignments', what, () => fillAssignments(b, setup, total));
+  // Once on the server that just created and listed them (the list is a
+  // 20 MB response): the run's highest RSS reading is often this one.
+  await measureRbac(b, setup, total, 'rbac-fresh');
+  const many = await b.coffer.snapshot();
+  for (let r = 0; r < rounds; r++) {
+    if (few && many) {
+      await b.coffer.restore(few);
+      await measureRbac(b, setup, 10);
+      await b.coffer.restore(many);
+    }
+    await measureRbac(b, setup, total);
+  }
 }
 
 /** 10 and 1,024 access policies, alternately, `rounds` times (the comparison then survives drifting machine load). */

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Row } from '../bench/context.js';
+import { evaluate } from '../bench/report.js';
+
+// The bench's judgement of its "within 10 %" comparisons: alternating pairs,
+// the median change of req/s decides (bench/report.ts).
+
+const row = (key: string, rps: number, serverCpuUs: number | null = 200, note = ''): Row => ({
+  key,
+  scenario: key,
+  connections: 16,
+  rps,
+  p50: 1,
+  p99: 2,
+  ratio: null,
+  rssMb: 100,
+  serverCpuPercent: 100,
+  serverCpuUs,
+  loadgenCpuPercent: 30,
+  otherCpuPercent: 0,
+  note,
+});
+
+const policies = (rows: Row[]) => {
+  const t = evaluate(rows, [], { bigCount: 100_000, assignments: 10_000 }).find((x) => x.target.includes('1,024 access policies'));
+  assert.ok(t);
+  return t;
+};
+
+test('the median pair decides, not the best or the worst single measurement', () => {
+  // Pairs: -20 %, -5 %, +2 %. Best against best would be 5,100 vs 5,000 (+2 %).
+  const t = policies([row('ap@10', 5000), row('ap@1024', 4000), row('ap@10', 4000), row('ap@1024', 3800), row('ap@10', 5000), row('ap@1024', 5100)]);
+  assert.equal(t.pass, true);
+  assert.match(t.measured, /\(-5 %, median of 3 pairs: -20 %, -5 %, \+2 %/);
+
+  const worse = policies([row('ap@10', 5000), row('ap@1024', 4000), row('ap@10', 4000), row('ap@1024', 3500), row('ap@10', 5000), row('ap@1024', 5100)]);
+  assert.equal(worse.pass, false, 'median -12.5 % fails');
+});
+
+test('pairs are matched in the order measured, and an unmatched last side is left out', () => {
+  const t = policies([row('ap@10', 1000), row('ap@1024', 950), row('ap@10', 2000)]);
+  assert.equal(t.pass, true);
+  assert.match(t.measured, /^950 vs 1,000 req\/s \(-5 %/);
+});
+
+test('server CPU per request is compared pair by pair', () => {
+  const t = policies([row('ap@10', 1000, 200), row('ap@1024', 1000, 230), row('ap@10', 1000, 100), row('ap@1024', 1000, 110)]);
+  // +15 % and +10 %: the median of two is their mean.
+  assert.match(t.measured, /server CPU per request \+12\.5 %/);
+  const unknown = policies([row('ap@10', 1000, null), row('ap@1024', 1000, 230)]);
+  assert.doesNotMatch(unknown.measured, /server CPU/);
+});
+
+test('a measurement with failed requests fails the comparison; a missing side is not measured', () => {
+  assert.equal(policies([row('ap@10', 1000), row('ap@1024', 1000, 200, '3 non-2xx')]).pass, false);
+  const missing = policies([row('ap@10', 1000)]);
+  assert.equal(missing.pass, null);
+  assert.equal(missing.measured, 'not measured');
+});
