@@ -53,13 +53,14 @@ describe('encryption at rest', () => {
     const db = new Database(join(server.dataDir, 'coffer.db'));
     try {
       const table = db.prepare("SELECT name FROM sqlite_master WHERE type='table' AND sql LIKE '%ciphertext%'").get() as { name: string };
-      const rows = db.prepare(`SELECT rowid, name, ciphertext FROM ${table.name} WHERE name IN ('alpha','beta')`).all() as Array<{ rowid: number; name: string; ciphertext: Buffer }>;
+      const rows = db.prepare(`SELECT rowid AS row_id, name, ciphertext FROM ${table.name} WHERE name IN ('alpha','beta')`).all() as Array<{ row_id: number; name: string; ciphertext: Buffer }>;
       assert.equal(rows.length, 2);
       const [a, b] = rows as [(typeof rows)[0], (typeof rows)[0]];
       const swap = db.prepare(`UPDATE ${table.name} SET ciphertext = ? WHERE rowid = ?`);
       db.transaction(() => {
-        swap.run(b.ciphertext, a.rowid);
-        swap.run(a.ciphertext, b.rowid);
+        // Each must change exactly one row, or the test would pass on untouched data.
+        assert.equal(swap.run(b.ciphertext, a.row_id).changes, 1);
+        assert.equal(swap.run(a.ciphertext, b.row_id).changes, 1);
       })();
     } finally {
       db.close();

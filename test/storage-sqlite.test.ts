@@ -91,6 +91,62 @@ describe('sqlite store specifics', () => {
     assert.deepEqual(recordedVersions(file), [...MIGRATIONS.map((m) => m.version), latestKnown + 1]);
   });
 
+  it('migration 4 keeps every version, its row id and the latest pointer of a schema-3 database', async () => {
+    // A vault row written by today's store, copied into a schema-3 file (the vaults table is unchanged).
+    const source = freshFile();
+    const v = vaultRow();
+    const setup = openSqliteStore({ file: source });
+    await setup.vaults.insert(v);
+    await setup.close();
+
+    const file = freshFile();
+    const sealed = (i: number) => Buffer.from(`sealed-${i}`);
+    const versionIds = ['a1', 'b1', 'a2', 'a3'].map((k) => k.padEnd(32, '0'));
+    withRawDb(file, (db) => {
+      migrate(db, MIGRATIONS.filter((m) => m.version <= 3));
+      db.exec(`ATTACH '${source}' AS source; INSERT INTO vaults SELECT * FROM source.vaults; DETACH source;`);
+      db.prepare('INSERT INTO secrets (vault_id, name_key, name, latest_seq, deleted_at, scheduled_purge_at) VALUES (?, ?, ?, ?, ?, ?)').run(v.id, 'alpha', 'Alpha', 3, null, null);
+      db.prepare('INSERT INTO secrets (vault_id, name_key, name, latest_seq, deleted_at, scheduled_purge_at) VALUES (?, ?, ?, ?, ?, ?)').run(v.id, 'beta', 'beta', 1, 5000, 9000);
+      const version = db.prepare(
+        `INSERT INTO secret_versions (rowid, vault_id, name_key, version, seq, name, ciphertext, content_type, tags, enabled, nbf, exp, created, updated)
+         VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, 1, NULL, NULL, ?, ?)`,
+      );
+      // Row ids out of seq order and with gaps, as deletes leave them.
+      version.run(10, v.id, 'alpha', versionIds[0], 1, 'Alpha', sealed(0), 100, 100);
+      version.run(12, v.id, 'beta', versionIds[1], 1, 'beta', sealed(1), 200, 200);
+      version.run(30, v.id, 'alpha', versionIds[3], 3, 'Alpha', sealed(3), 400, 400);
+      version.run(20, v.id, 'alpha', versionIds[2], 2, 'Alpha', sealed(2), 300, 300);
+    });
+
+    const store = openSqliteStore({ file });
+    try {
+      const latest = await store.secrets.getVersion(v.id, 'alpha', null);
+      assert.equal(latest?.version, versionIds[3]);
+      assert.equal(latest?.seq, 3);
+      assert.deepEqual(latest?.ciphertext, sealed(3));
+      assert.deepEqual((await store.secrets.getVersion(v.id, 'ALPHA', versionIds[2]!))?.ciphertext, sealed(2));
+      assert.equal((await store.secrets.listVersions(v.id, 'alpha', 25, null)).items.length, 3);
+      assert.equal((await store.secrets.getSummary(v.id, 'alpha'))?.version, versionIds[3]);
+      assert.equal(await store.secrets.getVersion(v.id, 'beta', null), null, 'deleted stays deleted');
+      assert.ok(await store.secrets.recover(v.id, 'beta'));
+      assert.deepEqual((await store.secrets.getVersion(v.id, 'beta', null))?.ciphertext, sealed(1));
+
+      const next = await store.secrets.insertVersion(versionRow(v.id, 'alpha'));
+      assert.equal(next.seq, 4);
+      assert.equal(next.name, 'Alpha');
+      assert.equal((await store.secrets.getVersion(v.id, 'alpha', null))?.version, next.version);
+    } finally {
+      await store.close();
+    }
+    assert.deepEqual(recordedVersions(file), MIGRATIONS.map((m) => m.version));
+    withRawDb(file, (db) => {
+      const rows = db.prepare('SELECT id, version FROM secret_versions WHERE id <= 30 ORDER BY id').all() as Array<{ id: number; version: string }>;
+      assert.deepEqual(rows, [10, 12, 20, 30].map((id, i) => ({ id, version: versionIds[i] })), 'row ids are kept');
+      const indexes = db.prepare("SELECT name FROM pragma_index_list('secret_versions')").all();
+      assert.equal(indexes.length, 1, 'only the version-id index is left');
+    });
+  });
+
   it('refuses a database whose schema is newer than the code, with a clear error', () => {
     const file = freshFile();
     openSqliteDatabase(file).close();
@@ -168,7 +224,7 @@ describe('sqlite store specifics', () => {
     try {
       const plan = (db.prepare(`EXPLAIN QUERY PLAN ${LATEST_VERSION_SQL}`).all('vault', 'name') as Array<{ detail: string }>).map((r) => r.detail);
       assert.equal(plan.length, 2, plan.join('\n'));
-      for (const step of plan) assert.match(step, /^SEARCH .* USING (PRIMARY KEY|INDEX|COVERING INDEX)/, plan.join('\n'));
+      for (const step of plan) assert.match(step, /^SEARCH .* USING (INTEGER PRIMARY KEY|PRIMARY KEY|INDEX|COVERING INDEX)/, plan.join('\n'));
     } finally {
       db.close();
     }

@@ -185,6 +185,42 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_events_principal ON audit_events (principal, seq);
     `,
   },
+  {
+    // Each new version wrote a page of the (vault_id, name_key, seq) index as
+    // well as one of the version-id index; the latest version is now found
+    // through secrets.latest_id, a stable row id (an INTEGER PRIMARY KEY
+    // survives VACUUM), and that index is gone. Rebuilt because SQLite cannot
+    // drop a table constraint; row ids are kept.
+    version: 4,
+    sql: `
+      CREATE TABLE secret_versions_v4 (
+        id INTEGER PRIMARY KEY,
+        vault_id TEXT NOT NULL,
+        name_key TEXT NOT NULL,
+        version TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        ciphertext BLOB NOT NULL,
+        content_type TEXT,
+        tags TEXT,
+        enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+        nbf INTEGER,
+        exp INTEGER,
+        created INTEGER NOT NULL,
+        updated INTEGER NOT NULL,
+        UNIQUE (vault_id, name_key, version),
+        FOREIGN KEY (vault_id, name_key) REFERENCES secrets (vault_id, name_key) ON DELETE CASCADE
+      ) STRICT;
+      INSERT INTO secret_versions_v4 (id, vault_id, name_key, version, seq, name, ciphertext, content_type, tags, enabled, nbf, exp, created, updated)
+        SELECT rowid, vault_id, name_key, version, seq, name, ciphertext, content_type, tags, enabled, nbf, exp, created, updated FROM secret_versions ORDER BY rowid;
+      DROP TABLE secret_versions;
+      ALTER TABLE secret_versions_v4 RENAME TO secret_versions;
+      -- NULL only inside the writer's transaction that creates a secret, before its first version exists.
+      ALTER TABLE secrets ADD COLUMN latest_id INTEGER;
+      UPDATE secrets SET latest_id =
+        (SELECT v.id FROM secret_versions v WHERE v.vault_id = secrets.vault_id AND v.name_key = secrets.name_key AND v.seq = secrets.latest_seq);
+    `,
+  },
 ];
 
 export class SchemaTooNewError extends Error {

@@ -4,8 +4,9 @@ import { asConflict, checkLimit, fromJson, nameKey, toFlag, toJson, toPage, uniq
 import { WriterError, type NewVersionParams, type SqliteWriter, type WriterSql } from './sqlite-writer.js';
 
 // Secrets and their versions. `secrets` holds one row per name with the
-// deletion state and a pointer (latest_seq) to the latest version, so reading
-// the latest value is a primary-key lookup joined on a unique index.
+// deletion state, the latest version's seq and its row id (latest_id), so
+// reading the latest value is two primary-key lookups. A new version writes
+// to one per-secret index only (the version ids'), see migration 4.
 // Every version row carries the secret's canonical name: the spelling it was
 // first created with.
 
@@ -40,14 +41,14 @@ interface SecretRecord {
 
 const COLUMNS = ['vault_id', 'name', 'version', 'seq', 'content_type', 'tags', 'enabled', 'nbf', 'exp', 'created', 'updated'];
 const META = COLUMNS.map((c) => `v.${c}`).join(', ');
-const WITH_LATEST = 'secrets s JOIN secret_versions v ON v.vault_id = s.vault_id AND v.name_key = s.name_key AND v.seq = s.latest_seq';
+const WITH_LATEST = 'secrets s JOIN secret_versions v ON v.id = s.latest_id';
 const WITH_ALL = 'secrets s JOIN secret_versions v ON v.vault_id = s.vault_id AND v.name_key = s.name_key';
 
 /** The statements of a new version; the writer thread runs them too (sqlite-writer.ts). */
 export const SECRET_WRITE_SQL = {
   secretState: 'SELECT name, latest_seq, deleted_at FROM secrets WHERE vault_id = ? AND name_key = ?',
   createSecret: 'INSERT INTO secrets (vault_id, name_key, name, latest_seq) VALUES (?, ?, ?, ?)',
-  pointLatest: 'UPDATE secrets SET latest_seq = ? WHERE vault_id = ? AND name_key = ?',
+  pointLatest: 'UPDATE secrets SET latest_seq = ?, latest_id = ? WHERE vault_id = ? AND name_key = ?',
   addVersionRow: `INSERT INTO secret_versions (vault_id, name_key, version, seq, name, ciphertext, content_type, tags, enabled, nbf, exp, created, updated)
      VALUES (@vaultId, @nameKey, @version, @seq, @name, @ciphertext, @contentType, @tags, @enabled, @nbf, @exp, @created, @updated)`,
 } satisfies Partial<WriterSql>;
@@ -101,6 +102,7 @@ export function sqliteSecretStore(db: Database.Database, writer: SqliteWriter): 
   type Key = [vaultId: string, nameKey: string];
   const secretState = db.prepare<Key, SecretRecord>(SECRET_WRITE_SQL.secretState);
   const createSecret = db.prepare<[string, string, string, number]>(SECRET_WRITE_SQL.createSecret);
+  const pointLatest = db.prepare<[number, number | bigint, ...Key]>(SECRET_WRITE_SQL.pointLatest);
   const addVersionRow = db.prepare<[NewVersionParams & { seq: number }]>(SECRET_WRITE_SQL.addVersionRow);
   const latest = db.prepare<Key, FullVersionRecord>(LATEST_VERSION_SQL);
   const oneVersion = db.prepare<[...Key, string], FullVersionRecord>(
@@ -154,8 +156,9 @@ export function sqliteSecretStore(db: Database.Database, writer: SqliteWriter): 
   const deleteExpiredSecrets = db.prepare<[number]>('DELETE FROM secrets WHERE deleted_at IS NOT NULL AND scheduled_purge_at <= ?');
   const countVersions = db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM secret_versions WHERE vault_id = ?');
 
-  function addVersion(row: NewVersion, name: string, seq: number): void {
-    unique(versionWhat({ ...row, name }), () => addVersionRow.run({ ...versionParams(row, name), seq }));
+  /** Returns the new row's id. */
+  function addVersion(row: NewVersion, name: string, seq: number): number | bigint {
+    return unique(versionWhat({ ...row, name }), () => addVersionRow.run({ ...versionParams(row, name), seq })).lastInsertRowid;
   }
 
   // Concurrent new versions are committed together by the writer thread (one fsync for the batch).
@@ -179,7 +182,8 @@ export function sqliteSecretStore(db: Database.Database, writer: SqliteWriter): 
         : new StoreConflictError('deleted', `secret ${name} is deleted`);
     }
     createSecret.run(vaultId, nameKey(name), name, versions.length);
-    versions.forEach((v, i) => addVersion({ ...v, vaultId }, name, i + 1));
+    const ids = versions.map((v, i) => addVersion({ ...v, vaultId }, name, i + 1));
+    pointLatest.run(versions.length, ids.at(-1)!, vaultId, nameKey(name));
   });
 
   const purge = db.transaction((vaultId: string, key: string): boolean => {

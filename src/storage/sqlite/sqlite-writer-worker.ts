@@ -67,10 +67,10 @@ const apply = {
     if (s && s.deleted_at !== null) return { conflict: 'deleted' };
     const seq = (s ? s.latest_seq : 0) + 1;
     const name = s ? s.name : p.name;
-    if (s) pointLatest.run(seq, p.vaultId, p.nameKey);
-    else createSecret.run(p.vaultId, p.nameKey, name, seq);
+    if (!s) createSecret.run(p.vaultId, p.nameKey, name, seq);
     // Named parameters not in the statement (audit) are ignored.
-    addVersionRow.run({ ...p, name, seq, ciphertext: Buffer.from(p.ciphertext.buffer, p.ciphertext.byteOffset, p.ciphertext.byteLength) });
+    const row = addVersionRow.run({ ...p, name, seq, ciphertext: Buffer.from(p.ciphertext.buffer, p.ciphertext.byteOffset, p.ciphertext.byteLength) });
+    pointLatest.run(seq, row.lastInsertRowid, p.vaultId, p.nameKey);
     if (p.audit) appendAudit([p.audit]);
     return { name, seq };
   },
