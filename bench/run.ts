@@ -13,8 +13,9 @@ import { BIG_COUNT, BIG_VAULT, fillBigVault, runScale } from './scenarios-scale.
 // Environment: BENCH_DURATION (seconds per measurement, default 5),
 // BENCH_WARMUP (unmeasured seconds before each, default 2), BENCH_SECRETS
 // (size of the big vault, default 100000), BENCH_ASSIGNMENTS (default 10000),
-// BENCH_ROUNDS (alternating rounds of each comparison: 10 / 10,000 role
-// assignments, 10 / 1,024 access policies, 100 / 100,000 secrets; default 3), BENCH_SERVER_NODE_ARGS
+// BENCH_ROUNDS (rounds of baseline, GET and SET at 64 connections, and
+// alternating pairs of each comparison: 10 / 10,000 role assignments, 10 /
+// 1,024 access policies, 100 / 100,000 secrets; default 3), BENCH_SERVER_NODE_ARGS
 // (extra node flags for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"),
 // BENCH_ONLY=core (baseline, GET, SET, list, token only: a quick check while
 // profiling; the targets on the other scenarios then show as not measured).
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
   try {
     const token = await api.vaultToken();
     await b.timed('setup-core', 'setup: resource group, 2 vaults, 100 secrets', () => setupCore(b, token));
-    await runCore(b, token);
+    await runCore(b, token, ROUNDS);
     if (ONLY_CORE) return;
     await coldStart(b, 'cold-small', 'cold start to first GET secret (100-secret vault only)', MAIN_VAULT, 's-0', token);
 

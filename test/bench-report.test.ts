@@ -58,3 +58,19 @@ test('a measurement with failed requests fails the comparison; a missing side is
   assert.equal(missing.pass, null);
   assert.equal(missing.measured, 'not measured');
 });
+
+test('GET and SET against the baseline: the median of the rounds decides', () => {
+  const withRatio = (key: string, rps: number, ratio: number, note = '') => ({ ...row(key, rps, 200, note), connections: 64, ratio });
+  const targets = (rows: Row[]) => evaluate(rows, [], { bigCount: 100_000, assignments: 10_000 });
+  const set = (rows: Row[]) => targets(rows).find((t) => t.target.startsWith('durable SET'))!;
+  // 0.22, 0.26, 0.31: the median passes 0.25 although one round does not.
+  const rounds = [withRatio('set@64', 4400, 0.22), withRatio('set@64', 5200, 0.26), withRatio('set@64', 4650, 0.31)];
+  assert.equal(set(rounds).pass, true);
+  assert.match(set(rounds).measured, /^0\.26× \(4,650 req\/s, median of 3 rounds: 0\.22×, 0\.26×, 0\.31×\)/);
+  assert.equal(set([withRatio('set@64', 4400, 0.22), withRatio('set@64', 5200, 0.24), withRatio('set@64', 4650, 0.31)]).pass, false);
+  assert.equal(set([...rounds.slice(0, 2), withRatio('set@64', 4650, 0.31, '1 non-2xx')]).pass, false, 'failed requests fail it');
+  assert.equal(set([row('set@64', 4000)]).pass, null, 'no baseline ratio: not measured');
+  const get = targets([withRatio('get@64', 7000, 0.3)]).find((t) => t.target.startsWith('GET secret at 64'))!;
+  assert.equal(get.pass, false);
+  assert.equal(get.measured, '0.3× (7,000 req/s)');
+});
