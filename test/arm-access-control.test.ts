@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AuthorizationManagementClient } from '@azure/arm-authorization';
 import { armClient, createVault, credential, secretClient } from './support/clients.js';
-import { ROLE_IDS, api, newServicePrincipal } from './support/access-kit.js';
+import { ROLE_IDS, adminToken, api, assignRole, newServicePrincipal } from './support/access-kit.js';
+import { STREAM_FROM_ITEMS } from '../src/server/value-list.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
 // The management plane through the official ARM SDKs: vault settings, access
@@ -122,6 +123,34 @@ describe('management plane access control', () => {
     const deleted = await client.roleAssignments.delete(secretScope, name);
     assert.deepEqual(pick(deleted!), shown, 'the deleted assignment is returned whole');
     await assert.rejects(connectorClient.getSecret('apono-mysql-user'), (err: { statusCode?: number }) => err.statusCode === 403);
+  });
+
+  it('@azure/arm-authorization and a raw read list more than 1,000 role assignments (a streamed response)', async () => {
+    await createVault(server, 'many-authz', { enableRbacAuthorization: true });
+    const scope = `/subscriptions/${sub}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/many-authz`;
+    const holder = await newServicePrincipal(server, 'many-assignments');
+    const count = STREAM_FROM_ITEMS + 30;
+    const made = new Set<string>();
+    for (let i = 0; i < count; i += 50) {
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(50, count - i) }, (_, k) => assignRole(server, `${scope}/secrets/s-${i + k}`, ROLE_IDS['Key Vault Secrets User'], holder.id)),
+      );
+      for (const r of batch) {
+        assert.equal(r.status, 201, JSON.stringify(r.body));
+        made.add(r.body!.name as string);
+      }
+    }
+    const listed = new Set<string>();
+    for await (const a of authz().roleAssignments.listForScope(scope)) if (a.principalId === holder.id) listed.add(a.name!);
+    assert.deepEqual([...listed].sort(), [...made].sort());
+
+    const res = await fetch(`${server.url}${scope}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01`, {
+      headers: { authorization: `Bearer ${await adminToken(server)}` },
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-length'), null, 'streamed');
+    const body = (await res.json()) as { value: Array<{ name: string; properties: { principalId: string } }> };
+    assert.equal(body.value.filter((a) => a.properties.principalId === holder.id).length, count);
   });
 
   it('bad role assignment requests are answered as Azure answers, with nothing changed', async () => {

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { bodyObject, type ArmRequest } from '../server/arm-common.js';
 import { errors } from '../server/errors.js';
 import { requireCaller } from '../server/request-context.js';
+import { sendValueList } from '../server/value-list.js';
 import { roleAssignmentResource, roleDefinitionResource } from './authorization-wire.js';
 import type { RoleAssignmentService } from './role-assignment-service.js';
 import type { RoleDefinitionService } from './role-definition-service.js';
@@ -32,7 +33,7 @@ export function registerAuthorizationRoutes(arm: FastifyInstance, deps: { subscr
     const caller = requireCaller(req);
     const method = req.method;
     if (collection === 'roleassignments') {
-      if (name === null && method === 'GET') return { value: (await assignments.list(caller, scope, req.query.$filter)).map(asAssignment) };
+      if (name === null && method === 'GET') return sendValueList(reply, await assignments.list(caller, scope, req.query.$filter), asAssignment);
       if (name !== null && method === 'GET') return asAssignment(await assignments.get(caller, scope, name));
       if (name !== null && method === 'PUT') {
         const { assignment, created } = await assignments.create(caller, scope, name, bodyObject(bodyObject(req.body).properties) as never);
