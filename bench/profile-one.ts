@@ -4,10 +4,13 @@ import { startCoffer } from './coffer.js';
 import { atVault, bearer, createBench } from './context.js';
 import { fillAssignments, runRbac, setupAuthz } from './scenarios-authz.js';
 import { MAIN_VAULT, secretPath, secretValue, setupCore } from './scenarios-core.js';
+import { fillBigVault, measureScaleGet } from './scenarios-scale.js';
 
 // Developer aid (not part of npm run bench): one scenario against a fresh
 // server, for profiling. PROFILE_SCENARIO=get|set|assignments (10 against
-// 10,000 role assignments as in run.ts, BENCH_ROUNDS pairs, default 2),
+// 10,000 role assignments as in run.ts, BENCH_ROUNDS pairs, default 2)|scale
+// (random GETs in the 100- and the 100,000-secret vault, each side in a
+// server process of its own),
 // PROFILE_CONNECTIONS (64),
 // server flags from BENCH_SERVER_NODE_ARGS as in run.ts.
 
@@ -26,6 +29,17 @@ async function main(): Promise<void> {
       const authz = await setupAuthz(b, token);
       await fillAssignments(b, authz, 10);
       await runRbac(b, authz, 10_000, Number(process.env.BENCH_ROUNDS ?? 2));
+    } else if (scenario === 'scale') {
+      // Each side in its own server process (restarted on one snapshot), so that each gets its own profile.
+      await fillBigVault(b, token);
+      const snapshot = await b.coffer.snapshot();
+      if (!snapshot) throw new Error('PROFILE_SCENARIO=scale needs the SQLite store');
+      for (let r = 0; r < Number(process.env.BENCH_ROUNDS ?? 2); r++) {
+        for (const big of [false, true]) {
+          await b.coffer.restore(snapshot);
+          await measureScaleGet(b, token, big);
+        }
+      }
     } else if (scenario === 'get') await b.measure('get', 'GET secret', { ...at, method: 'GET', path: secretPath('s-0'), headers: bearer(token), connections });
     else
       await b.measure('set', 'durable SET secret (PUT)', {

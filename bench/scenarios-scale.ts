@@ -34,25 +34,28 @@ export async function fillBigVault(b: Bench, token: string): Promise<void> {
   b.extra('fill-rate', `  secret creation rate during the fill`, r.ok / seconds, 'req/s');
 }
 
+const VAULTS = [
+  { vault: MAIN_VAULT, prefix: 's', count: SMALL_COUNT },
+  { vault: BIG_VAULT, prefix: 'big', count: BIG_COUNT },
+];
+
+/** GETs of random secrets in the small (`big` false) or the big vault. */
+export async function measureScaleGet(b: Bench, token: string, big: boolean): Promise<void> {
+  const { vault, prefix, count } = VAULTS[big ? 1 : 0]!;
+  await b.measure(`scale-get@${count}`, `GET random secret, vault with ${count.toLocaleString('en-US')} secrets`, {
+    ...atVault(b, vault),
+    method: 'GET',
+    path: secretPath(`${prefix}-{i}`),
+    names: { count, order: 'random' },
+    headers: bearer(token),
+    connections: CONNECTIONS,
+  });
+}
+
 /** GETs in the small and the big vault, alternately, `rounds` times; then a list page in each. */
 export async function runScale(b: Bench, token: string, rounds: number): Promise<void> {
-  const vaults = [
-    { vault: MAIN_VAULT, prefix: 's', count: SMALL_COUNT },
-    { vault: BIG_VAULT, prefix: 'big', count: BIG_COUNT },
-  ];
-  for (let round = 0; round < rounds; round++) {
-    for (const { vault, prefix, count } of vaults) {
-      await b.measure(`scale-get@${count}`, `GET random secret, vault with ${count.toLocaleString('en-US')} secrets`, {
-        ...atVault(b, vault),
-        method: 'GET',
-        path: secretPath(`${prefix}-{i}`),
-        names: { count, order: 'random' },
-        headers: bearer(token),
-        connections: CONNECTIONS,
-      });
-    }
-  }
-  for (const { vault, count } of vaults) {
+  for (let round = 0; round < rounds; round++) for (const big of [false, true]) await measureScaleGet(b, token, big);
+  for (const { vault, count } of VAULTS) {
     await b.measure(`scale-list@${count}`, `list page (maxresults=25), vault with ${count.toLocaleString('en-US')} secrets`, {
       ...atVault(b, vault),
       method: 'GET',
