@@ -215,7 +215,7 @@ export const MIGRATIONS: readonly Migration[] = [
         SELECT rowid, vault_id, name_key, version, seq, name, ciphertext, content_type, tags, enabled, nbf, exp, created, updated FROM secret_versions ORDER BY rowid;
       DROP TABLE secret_versions;
       ALTER TABLE secret_versions_v4 RENAME TO secret_versions;
-      -- NULL only inside the writer's transaction that creates a secret, before its first version exists.
+      -- NULL only inside the transaction that creates a secret, before its first version exists.
       ALTER TABLE secrets ADD COLUMN latest_id INTEGER;
       UPDATE secrets SET latest_id =
         (SELECT v.id FROM secret_versions v WHERE v.vault_id = secrets.vault_id AND v.name_key = secrets.name_key AND v.seq = secrets.latest_seq);
