@@ -104,8 +104,11 @@ export async function startCoffer(serverNodeArgs: string[] = []): Promise<Coffer
   }
 
   const storeInDataDir = !args.some((a) => a.startsWith('--database-url'));
-  const restart = async (copy: () => void) => {
+  const stop = async () => {
     if (child) await stopChild(child, 10_000);
+  };
+  const restart = async (copy: () => void) => {
+    await stop();
     copy();
     launch();
     await waitHealthy();
@@ -129,9 +132,7 @@ export async function startCoffer(serverNodeArgs: string[] = []): Promise<Coffer
     },
     launch,
     waitHealthy,
-    stop: async () => {
-      if (child) await stopChild(child, 10_000);
-    },
+    stop,
     snapshot: async () => {
       if (!storeInDataDir) return null;
       const copy = tempDir('coffer-bench-snapshot-');

@@ -69,9 +69,10 @@ export async function fillAssignments(b: Bench, setup: AuthzSetup, total: number
   return missing;
 }
 
-async function measureRbac(b: Bench, setup: AuthzSetup, assignments: number, key = 'rbac'): Promise<void> {
-  const after = key === 'rbac' ? '' : ', right after creating them';
-  await b.measure(`${key}@${assignments}`, `GET secret, RBAC vault, ${assignments.toLocaleString('en-US')} role assignments${after}`, {
+/** `fresh`: on the server that just created the assignments (a row of its own, not compared). */
+async function measureRbac(b: Bench, setup: AuthzSetup, assignments: number, fresh = false): Promise<void> {
+  const key = `${fresh ? 'rbac-fresh' : 'rbac'}@${assignments}`;
+  await b.measure(key, `GET secret, RBAC vault, ${assignments.toLocaleString('en-US')} role assignments${fresh ? ', right after creating them' : ''}`, {
     ...atVault(b, RBAC_VAULT),
     method: 'GET',
     path: secretPath('s-0'),
@@ -94,7 +95,7 @@ export async function runRbac(b: Bench, setup: AuthzSetup, total: number, rounds
   await b.timed('fill-assignments', what, () => fillAssignments(b, setup, total));
   // Once on the server that just created and listed them (the list is a
   // 20 MB response): the run's highest RSS reading is often this one.
-  await measureRbac(b, setup, total, 'rbac-fresh');
+  await measureRbac(b, setup, total, true);
   const many = await b.coffer.snapshot();
   for (let r = 0; r < rounds; r++) {
     if (few && many) {
