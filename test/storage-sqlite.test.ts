@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { MIGRATIONS, SchemaTooNewError, migrate } from '../src/storage/sqlite/sqlite-migrations.js';
 import { LATEST_VERSION_SQL } from '../src/storage/sqlite/sqlite-secret-store.js';
 import { openSqliteDatabase, openSqliteStore } from '../src/storage/sqlite/sqlite-store.js';
-import { runStoreConformance, vaultRow, versionRow } from './support/store-conformance.js';
+import { auditRecord, runStoreConformance, vaultRow, versionRow } from './support/store-conformance.js';
 
 const root = mkdtempSync(join(tmpdir(), 'coffer-sqlite-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -227,6 +227,93 @@ describe('sqlite store specifics', () => {
       for (const step of plan) assert.match(step, /^SEARCH .* USING (INTEGER PRIMARY KEY|PRIMARY KEY|INDEX|COVERING INDEX)/, plan.join('\n'));
     } finally {
       db.close();
+    }
+  });
+
+  describe('secret reads share one read snapshot per turn of the event loop', () => {
+    const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+    const latestCiphertext = async (store: ReturnType<typeof openSqliteStore>, vaultId: string, name: string) =>
+      (await store.secrets.getVersion(vaultId, name, null))?.ciphertext.toString() ?? null;
+
+    async function withSecret(fn: (store: ReturnType<typeof openSqliteStore>, file: string, vaultId: string) => Promise<void>): Promise<void> {
+      const file = freshFile();
+      const store = openSqliteStore({ file });
+      const v = vaultRow();
+      try {
+        await store.vaults.insert(v);
+        await store.secrets.insertVersion(versionRow(v.id, 'db', { ciphertext: Buffer.from('one') }));
+        await nextTurn();
+        await fn(store, file, v.id);
+      } finally {
+        await store.close();
+      }
+    }
+
+    it('a commit the store was not told about shows from the next turn on', () =>
+      withSecret(async (store, file, vaultId) => {
+        assert.equal(await latestCiphertext(store, vaultId, 'db'), 'one');
+        // Another connection commits a new latest version, as the writer thread does before its acknowledgement arrives.
+        withRawDb(file, (db) => {
+          const id = db
+            .prepare(
+              "INSERT INTO secret_versions (vault_id, name_key, version, seq, name, ciphertext, enabled, created, updated) VALUES (?, 'db', 'v2', 2, 'db', ?, 1, 3, 3)",
+            )
+            .run(vaultId, Buffer.from('two')).lastInsertRowid;
+          db.prepare("UPDATE secrets SET latest_seq = 2, latest_id = ? WHERE vault_id = ? AND name_key = 'db'").run(id, vaultId);
+        });
+        assert.equal(await latestCiphertext(store, vaultId, 'db'), 'one', 'same turn: same snapshot');
+        await nextTurn();
+        assert.equal(await latestCiphertext(store, vaultId, 'db'), 'two');
+      }));
+
+    it('every change through the store shows on the next read, in the same turn', () =>
+      withSecret(async (store, _file, vaultId) => {
+        const visible = async (expected: string | null, what: string) => assert.equal(await latestCiphertext(store, vaultId, 'db'), expected, what);
+        await visible('one', 'before');
+        const version = (await store.secrets.getVersion(vaultId, 'db', null))!.version;
+        await store.secrets.updateVersion(vaultId, 'db', version, { enabled: false, updated: 5 });
+        assert.equal((await store.secrets.getVersion(vaultId, 'db', null))?.enabled, false, 'update');
+        await store.secrets.markDeleted(vaultId, 'db', { deletedAt: 6, scheduledPurgeAt: 7 });
+        await visible(null, 'soft delete');
+        await store.secrets.recover(vaultId, 'db');
+        await visible('one', 'recover');
+        await store.secrets.markDeleted(vaultId, 'db', { deletedAt: 6, scheduledPurgeAt: 7 });
+        await store.secrets.purgeExpired(8);
+        await store.secrets.restore(vaultId, 'db', [versionRow(vaultId, 'db', { ciphertext: Buffer.from('restored') })]);
+        await visible('restored', 'purge of expired, then restore');
+        await store.secrets.purge(vaultId, 'db');
+        await visible(null, 'purge');
+        await store.secrets.restore(vaultId, 'db', [versionRow(vaultId, 'db', { ciphertext: Buffer.from('again') })]);
+        await visible('again', 'restore');
+        await store.vaults.purge(vaultId);
+        await visible(null, 'purge of the vault');
+      }));
+  });
+
+  it('empties a WAL that readers kept from starting over, once it passes its limit', async () => {
+    const file = freshFile();
+    const walLimit = 256 * 1024;
+    const store = openSqliteStore({ file, walLimitBytes: walLimit });
+    // A reader inside the WAL: no checkpoint can finish and the WAL cannot start over while it stays.
+    const reader = new Database(file, { readonly: true });
+    try {
+      reader.exec('BEGIN');
+      reader.prepare('SELECT COUNT(*) FROM settings').get();
+      const big = (i: number) => ({ ...auditRecord(`op-${i}`), record: JSON.stringify({ pad: 'x'.repeat(2000), i }) });
+      // The writer checks the WAL's size every 64 commits: these 40 stay clear of the first check.
+      for (let i = 0; i < 40; i++) await store.audit.append([big(i)]);
+      const grown = statSync(`${file}-wal`).size;
+      assert.ok(grown > walLimit, `the WAL grew past its limit while the reader stayed (${grown} bytes)`);
+      reader.exec('COMMIT');
+      // Commit 64 finds the WAL too big and empties it; commit 65 starts it again.
+      for (let i = 40; i < 65; i++) await store.audit.append([big(i)]);
+      const size = statSync(`${file}-wal`).size;
+      assert.ok(size < walLimit, `WAL of ${size} bytes`);
+      assert.equal((await store.audit.range(1, 1000)).length, 65);
+    } finally {
+      if (reader.inTransaction) reader.exec('COMMIT');
+      reader.close();
+      await store.close();
     }
   });
 

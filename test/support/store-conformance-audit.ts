@@ -1,25 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GENESIS, verifyChain } from '../../src/audit/audit-chain.js';
-import type { AuditRecord, AuditRow } from '../../src/storage/store-types.js';
-import { isConflict, versionRow } from './store-conformance-kit.js';
+import type { AuditRow } from '../../src/storage/store-types.js';
+import { auditRecord as record, isConflict, versionRow } from './store-conformance-kit.js';
 import type { ConformanceHandle } from './store-conformance-secrets.js';
 
 // Audit part of the storage contract (see store-conformance.ts): the store
 // numbers and chains what it is given, in the transaction that stores it,
 // and a record handed in with a new version is stored if and only if the
 // version is.
-
-const record = (operation: string, time = '2026-01-01T00:00:00.000Z'): AuditRecord => ({
-  time,
-  vault: 'kv',
-  secret: 's',
-  principal: 'p',
-  operation,
-  resultType: 'Success',
-  httpStatus: 200,
-  record: JSON.stringify({ operationName: operation }),
-});
 
 export function describeAuditConformance(h: ConformanceHandle): void {
   const all = () => h.store().audit.range(1, 10_000);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { StoreConflictError, type Page, type PrincipalRow, type SecretVersionRow, type Store, type VaultRow } from '../../src/storage/store-types.js';
+import { StoreConflictError, type AuditRecord, type Page, type PrincipalRow, type SecretVersionRow, type Store, type VaultRow } from '../../src/storage/store-types.js';
 
 // The storage contract as executable checks, written against the Store
 // interface only. Every implementation (SQLite now, PostgreSQL next) runs this
@@ -50,6 +50,18 @@ export function versionRow(vaultId: string, name: string, overrides: Partial<New
     ...overrides,
   };
 }
+
+/** An audit record as the audit log stores it. */
+export const auditRecord = (operation: string, time = '2026-01-01T00:00:00.000Z'): AuditRecord => ({
+  time,
+  vault: 'kv',
+  secret: 's',
+  principal: 'p',
+  operation,
+  resultType: 'Success',
+  httpStatus: 200,
+  record: JSON.stringify({ operationName: operation }),
+});
 
 export const principal = (overrides: Partial<PrincipalRow>): PrincipalRow => ({
   objectId: randomUUID(),

@@ -10,7 +10,7 @@ import { describeSecretConformance } from './store-conformance-secrets.js';
 // The storage contract as executable checks. Every Store implementation
 // (SQLite now, PostgreSQL next) runs this same suite.
 
-export { vaultRow, versionRow, type StoreFactory } from './store-conformance-kit.js';
+export { auditRecord, vaultRow, versionRow, type StoreFactory } from './store-conformance-kit.js';
 
 export function runStoreConformance(label: string, makeStore: StoreFactory): void {
   describe(`store conformance: ${label}`, () => {

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { StoreConflictError, type AuditRecord, type SecretStore, type SecretSummary, type SecretVersionMeta, type SecretVersionRow } from '../store-types.js';
 import { asConflict, checkLimit, fromJson, nameKey, toFlag, toJson, toPage, unique } from './sqlite-support.js';
+import type { ReadSnapshot } from './sqlite-read-snapshot.js';
 import { WriterError, type NewVersionParams, type SqliteWriter, type WriterSql } from './sqlite-writer.js';
 
 // Secrets and their versions. `secrets` holds one row per name with the
@@ -99,15 +100,19 @@ const versionParams = (row: NewVersion, name: string): NewVersionParams => ({
 
 const versionWhat = (row: NewVersion) => `version ${row.version} of secret ${row.name}`;
 
-/** New versions are written by the writer thread (`writer`); everything else on `db`. */
-export function sqliteSecretStore(db: Database.Database, writer: SqliteWriter): SecretStore {
+/**
+ * New versions are written by the writer thread (`writer`); single versions
+ * are read through the shared read snapshot (`reads`), which every change
+ * ends once it has settled; everything else runs on `db`.
+ */
+export function sqliteSecretStore(db: Database.Database, writer: SqliteWriter, reads: ReadSnapshot): SecretStore {
   type Key = [vaultId: string, nameKey: string];
   const secretState = db.prepare<Key, SecretRecord>(SECRET_WRITE_SQL.secretState);
   const createSecret = db.prepare<[string, string, string, number]>(SECRET_WRITE_SQL.createSecret);
   const pointLatest = db.prepare<[number, number | bigint, ...Key]>(SECRET_WRITE_SQL.pointLatest);
   const addVersionRow = db.prepare<[NewVersionParams & { seq: number }]>(SECRET_WRITE_SQL.addVersionRow);
-  const latest = db.prepare<Key, FullVersionCells>(LATEST_VERSION_SQL).raw(true);
-  const oneVersion = db
+  const latest = reads.db.prepare<Key, FullVersionCells>(LATEST_VERSION_SQL).raw(true);
+  const oneVersion = reads.db
     .prepare<[...Key, string], FullVersionCells>(
       `SELECT ${META}, v.ciphertext FROM ${WITH_ALL} WHERE s.vault_id = ? AND s.name_key = ? AND v.version = ? AND s.deleted_at IS NULL`,
     )
@@ -178,6 +183,8 @@ export function sqliteSecretStore(db: Database.Database, writer: SqliteWriter): 
       result = await writer.insertVersion(audit ? { ...versionParams(row, row.name), audit } : versionParams(row, row.name));
     } catch (err) {
       throw err instanceof WriterError ? (asConflict(versionWhat(row), err) ?? err) : err;
+    } finally {
+      reads.end();
     }
     if ('conflict' in result) throw new StoreConflictError('deleted', `secret ${row.name} is deleted but recoverable`);
     return { ...row, name: result.name, seq: result.seq };
@@ -206,10 +213,20 @@ export function sqliteSecretStore(db: Database.Database, writer: SqliteWriter): 
     return deleteExpiredSecrets.run(now).changes;
   });
 
+  /** Runs a change on `db`, then ends the read snapshot so that the next read sees it. */
+  function changing<T>(change: () => T): T {
+    try {
+      return change();
+    } finally {
+      reads.end();
+    }
+  }
+
   return {
     insertVersion,
     async getVersion(vaultId, name, version) {
-      const r = version === null ? latest.get(vaultId, nameKey(name)) : oneVersion.get(vaultId, nameKey(name), version);
+      const key = nameKey(name);
+      const r = reads.read(() => (version === null ? latest.get(vaultId, key) : oneVersion.get(vaultId, key, version)));
       return r ? toRow(r) : null;
     },
     async getSummary(vaultId, name) {
@@ -230,7 +247,7 @@ export function sqliteSecretStore(db: Database.Database, writer: SqliteWriter): 
       return toPage(rows, limit, toMeta, (cells) => cells[2]);
     },
     async updateVersion(vaultId, name, version, patch) {
-      const r = patchVersion.get({
+      const r = changing(() => patchVersion.get({
         vaultId,
         nameKey: nameKey(name),
         version,
@@ -245,15 +262,15 @@ export function sqliteSecretStore(db: Database.Database, writer: SqliteWriter): 
         setExp: toFlag(patch.exp !== undefined),
         exp: patch.exp ?? null,
         updated: patch.updated,
-      });
+      }));
       return r ? toMeta(r) : null;
     },
-    markDeleted: async (vaultId, name, info) => markDeleted.run(info.deletedAt, info.scheduledPurgeAt, vaultId, nameKey(name)).changes > 0,
-    recover: async (vaultId, name) => recover.run(vaultId, nameKey(name)).changes > 0,
-    purge: async (vaultId, name) => purge.immediate(vaultId, nameKey(name)),
-    purgeExpired: async (now) => purgeExpired.immediate(now),
+    markDeleted: async (vaultId, name, info) => changing(() => markDeleted.run(info.deletedAt, info.scheduledPurgeAt, vaultId, nameKey(name)).changes > 0),
+    recover: async (vaultId, name) => changing(() => recover.run(vaultId, nameKey(name)).changes > 0),
+    purge: async (vaultId, name) => changing(() => purge.immediate(vaultId, nameKey(name))),
+    purgeExpired: async (now) => changing(() => purgeExpired.immediate(now)),
     allVersions: async (vaultId, name) => allVersions.all(vaultId, nameKey(name)).map(toRow),
-    restore: async (vaultId, name, versions) => restore.immediate(vaultId, name, versions),
+    restore: async (vaultId, name, versions) => changing(() => restore.immediate(vaultId, name, versions)),
     countVersions: async (vaultId) => countVersions.get(vaultId)?.n ?? 0,
   };
 }

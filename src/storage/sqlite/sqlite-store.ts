@@ -4,6 +4,7 @@ import type { Store } from '../store-types.js';
 import { sqlitePrincipalStore, sqliteRefreshTokenStore, sqliteSettingsStore, sqliteSigningKeyStore } from './sqlite-identity-store.js';
 import { migrate } from './sqlite-migrations.js';
 import { AUDIT_WRITE_SQL, sqliteAuditStore } from './sqlite-audit-store.js';
+import { openReadSnapshot } from './sqlite-read-snapshot.js';
 import { createWriter } from './sqlite-writer.js';
 import { sqliteGroupStore, sqliteRoleAssignmentStore, sqliteRoleDefinitionStore } from './sqlite-access-store.js';
 import { SECRET_WRITE_SQL, sqliteSecretStore } from './sqlite-secret-store.js';
@@ -48,9 +49,11 @@ export function openSqliteDatabase(file: string): Database.Database {
   return db;
 }
 
-export function openSqliteStore(opts: { file: string }): Store {
+/** `walLimitBytes` is for tests (default WAL_LIMIT_BYTES). */
+export function openSqliteStore(opts: { file: string; walLimitBytes?: number }): Store {
   const db = openSqliteDatabase(opts.file);
-  const writer = createWriter(opts.file, { ...SECRET_WRITE_SQL, ...AUDIT_WRITE_SQL });
+  const writer = createWriter(opts.file, { ...SECRET_WRITE_SQL, ...AUDIT_WRITE_SQL }, opts.walLimitBytes);
+  const reads = openReadSnapshot(opts.file, BUSY_TIMEOUT_MS);
   return {
     kind: 'sqlite',
     settings: sqliteSettingsStore(db),
@@ -58,14 +61,15 @@ export function openSqliteStore(opts: { file: string }): Store {
     signingKeys: sqliteSigningKeyStore(db),
     refreshTokens: sqliteRefreshTokenStore(db),
     resourceGroups: sqliteResourceGroupStore(db),
-    vaults: sqliteVaultStore(db),
-    secrets: sqliteSecretStore(db, writer),
+    vaults: sqliteVaultStore(db, reads.end),
+    secrets: sqliteSecretStore(db, writer, reads),
     groups: sqliteGroupStore(db),
     audit: sqliteAuditStore(db, writer),
     roleDefinitions: sqliteRoleDefinitionStore(db),
     roleAssignments: sqliteRoleAssignmentStore(db),
     async close() {
       await writer.close();
+      if (reads.db.open) reads.close();
       if (db.open) db.close();
     },
   };

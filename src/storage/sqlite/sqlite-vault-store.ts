@@ -85,7 +85,8 @@ export function sqliteResourceGroupStore(db: Database.Database): ResourceGroupSt
   };
 }
 
-export function sqliteVaultStore(db: Database.Database): VaultStore {
+/** `secretsChanged` runs after a purge has deleted a vault's secrets (it ends the secret reads' snapshot). */
+export function sqliteVaultStore(db: Database.Database, secretsChanged: () => void): VaultStore {
   const insert = db.prepare<[Record<string, unknown>]>(
     `INSERT INTO vaults (id, name_key, name, subscription_id, resource_group, resource_group_key, location, tags, properties,
        created_by, created_at, updated_at, deleted_at, scheduled_purge_at, dek_wrapped, master_key_id)
@@ -164,8 +165,20 @@ export function sqliteVaultStore(db: Database.Database): VaultStore {
     async recover(id, at) {
       recover.run(at, id);
     },
-    purge: async (id) => purge.immediate(id),
-    purgeExpired: async (now) => purgeExpired.immediate(now),
+    async purge(id) {
+      try {
+        purge.immediate(id);
+      } finally {
+        secretsChanged();
+      }
+    },
+    async purgeExpired(now) {
+      try {
+        return purgeExpired.immediate(now);
+      } finally {
+        secretsChanged();
+      }
+    },
     async rewrapKey(id, dekWrapped, masterKeyId) {
       rewrap.run(dekWrapped, masterKeyId, id);
     },

@@ -12,9 +12,16 @@ import { anchorFrom, ANCHOR_SETTING, chainRecord, NO_ANCHOR, rowHash } from '../
 // Audit records are numbered and chained here, in the transaction that
 // stores them; a new version may carry its own record, stored with it or not
 // at all.
+//
+// SQLite starts the WAL over only when no reader is inside it. The server's
+// secret reads hold a read transaction for a turn of its event loop
+// (sqlite-read-snapshot.ts), so under steady load the restart can miss for a
+// while and the WAL grows; past walLimit a TRUNCATE checkpoint waits for the
+// readers to let go (a turn at most) and empties it.
 
 export const WRITER_WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
+const { statSync } = require('node:fs');
 const { hash } = require('node:crypto');
 const Database = require(workerData.driver);
 const { sql } = workerData;
@@ -24,7 +31,11 @@ const anchorFrom = ${anchorFrom.toString()};
 const rowHash = ${rowHash.toString()};
 const chainRecord = ${chainRecord.toString()};
 const db = new Database(workerData.file);
-db.pragma('busy_timeout = 10000');
+const walFile = workerData.file + '-wal';
+const WAL_CHECK_EVERY = 64;
+const BUSY_TIMEOUT_MS = 10000;
+const CHECKPOINT_WAIT_MS = 200;
+db.pragma('busy_timeout = ' + BUSY_TIMEOUT_MS);
 db.pragma('journal_mode = WAL');
 db.pragma('synchronous = FULL');
 db.pragma('foreign_keys = ON');
@@ -85,6 +96,18 @@ const batch = db.transaction((items) => {
   });
 });
 
+let sinceWalCheck = 0;
+function boundWal() {
+  if (++sinceWalCheck < WAL_CHECK_EVERY) return;
+  sinceWalCheck = 0;
+  let size;
+  try { size = statSync(walFile).size; } catch { return; }
+  if (size <= workerData.walLimit) return;
+  // Waits for readers a short while only: writes queue behind it. If one stays, the next check tries again.
+  db.pragma('busy_timeout = ' + CHECKPOINT_WAIT_MS);
+  try { db.pragma('wal_checkpoint(TRUNCATE)'); } finally { db.pragma('busy_timeout = ' + BUSY_TIMEOUT_MS); }
+}
+
 let queue = [];
 let closing = false;
 function flush() {
@@ -95,6 +118,7 @@ function flush() {
   try { results = batch.immediate(items); }
   catch (err) { const f = failure(err); results = items.map(() => f); }
   parentPort.postMessage(results.map((r, i) => ({ id: items[i].id, ...r })));
+  try { boundWal(); } catch { /* a failed checkpoint leaves the WAL as it was; the next check tries again */ }
 }
 // A message is either { close: true } or an array of writes.
 parentPort.on('message', (m) => {
