@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { MIGRATIONS, SchemaTooNewError, migrate } from '../src/storage/sqlite/sqlite-migrations.js';
 import { LATEST_VERSION_SQL } from '../src/storage/sqlite/sqlite-secret-store.js';
 import { openSqliteDatabase, openSqliteStore } from '../src/storage/sqlite/sqlite-store.js';
+import { WAL_CHECK_EVERY_COMMITS } from '../src/storage/sqlite/sqlite-writer.js';
 import { auditRecord, runStoreConformance, vaultRow, versionRow } from './support/store-conformance.js';
 
 const root = mkdtempSync(join(tmpdir(), 'coffer-sqlite-'));
@@ -292,7 +293,7 @@ describe('sqlite store specifics', () => {
 
   it('empties a WAL that readers kept from starting over, once it passes its limit', async () => {
     const file = freshFile();
-    const walLimit = 256 * 1024;
+    const walLimit = 128 * 1024;
     const store = openSqliteStore({ file, walLimitBytes: walLimit });
     // A reader inside the WAL: no checkpoint can finish and the WAL cannot start over while it stays.
     const reader = new Database(file, { readonly: true });
@@ -300,16 +301,18 @@ describe('sqlite store specifics', () => {
       reader.exec('BEGIN');
       reader.prepare('SELECT COUNT(*) FROM settings').get();
       const big = (i: number) => ({ ...auditRecord(`op-${i}`), record: JSON.stringify({ pad: 'x'.repeat(2000), i }) });
-      // The writer checks the WAL's size every 64 commits: these 40 stay clear of the first check.
-      for (let i = 0; i < 40; i++) await store.audit.append([big(i)]);
+      // These commits stay clear of the writer's first look at the WAL's size.
+      const early = WAL_CHECK_EVERY_COMMITS - 24;
+      for (let i = 0; i < early; i++) await store.audit.append([big(i)]);
       const grown = statSync(`${file}-wal`).size;
       assert.ok(grown > walLimit, `the WAL grew past its limit while the reader stayed (${grown} bytes)`);
       reader.exec('COMMIT');
-      // Commit 64 finds the WAL too big and empties it; commit 65 starts it again.
-      for (let i = 40; i < 65; i++) await store.audit.append([big(i)]);
+      // The commit the writer looks after finds the WAL too big and empties it; one more starts it again.
+      const total = WAL_CHECK_EVERY_COMMITS + 1;
+      for (let i = early; i < total; i++) await store.audit.append([big(i)]);
       const size = statSync(`${file}-wal`).size;
       assert.ok(size < walLimit, `WAL of ${size} bytes`);
-      assert.equal((await store.audit.range(1, 1000)).length, 65);
+      assert.equal((await store.audit.range(1, 1000)).length, total);
     } finally {
       if (reader.inTransaction) reader.exec('COMMIT');
       reader.close();

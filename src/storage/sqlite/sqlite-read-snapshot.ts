@@ -21,6 +21,8 @@ export interface ReadSnapshot {
   read<T>(run: () => T): T;
   /** Ends the shared transaction (a no-op when none is open): later reads see every commit so far. */
   end(): void;
+  /** Runs a change on another connection, then ends the shared transaction, so that the next read sees the change. */
+  afterChange<T>(change: () => T): T;
   /** The read-only connection the reads' statements are prepared on. */
   readonly db: Database.Database;
   close(): void;
@@ -55,6 +57,13 @@ export function openReadSnapshot(file: string, busyTimeoutMs: number): ReadSnaps
       }
     },
     end,
+    afterChange<T>(change: () => T): T {
+      try {
+        return change();
+      } finally {
+        end();
+      }
+    },
     close() {
       end();
       db.close();

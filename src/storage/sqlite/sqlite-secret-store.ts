@@ -213,15 +213,6 @@ export function sqliteSecretStore(db: Database.Database, writer: SqliteWriter, r
     return deleteExpiredSecrets.run(now).changes;
   });
 
-  /** Runs a change on `db`, then ends the read snapshot so that the next read sees it. */
-  function changing<T>(change: () => T): T {
-    try {
-      return change();
-    } finally {
-      reads.end();
-    }
-  }
-
   return {
     insertVersion,
     async getVersion(vaultId, name, version) {
@@ -247,7 +238,7 @@ export function sqliteSecretStore(db: Database.Database, writer: SqliteWriter, r
       return toPage(rows, limit, toMeta, (cells) => cells[2]);
     },
     async updateVersion(vaultId, name, version, patch) {
-      const r = changing(() => patchVersion.get({
+      const r = reads.afterChange(() => patchVersion.get({
         vaultId,
         nameKey: nameKey(name),
         version,
@@ -265,12 +256,12 @@ export function sqliteSecretStore(db: Database.Database, writer: SqliteWriter, r
       }));
       return r ? toMeta(r) : null;
     },
-    markDeleted: async (vaultId, name, info) => changing(() => markDeleted.run(info.deletedAt, info.scheduledPurgeAt, vaultId, nameKey(name)).changes > 0),
-    recover: async (vaultId, name) => changing(() => recover.run(vaultId, nameKey(name)).changes > 0),
-    purge: async (vaultId, name) => changing(() => purge.immediate(vaultId, nameKey(name))),
-    purgeExpired: async (now) => changing(() => purgeExpired.immediate(now)),
+    markDeleted: async (vaultId, name, info) => reads.afterChange(() => markDeleted.run(info.deletedAt, info.scheduledPurgeAt, vaultId, nameKey(name)).changes > 0),
+    recover: async (vaultId, name) => reads.afterChange(() => recover.run(vaultId, nameKey(name)).changes > 0),
+    purge: async (vaultId, name) => reads.afterChange(() => purge.immediate(vaultId, nameKey(name))),
+    purgeExpired: async (now) => reads.afterChange(() => purgeExpired.immediate(now)),
     allVersions: async (vaultId, name) => allVersions.all(vaultId, nameKey(name)).map(toRow),
-    restore: async (vaultId, name, versions) => changing(() => restore.immediate(vaultId, name, versions)),
+    restore: async (vaultId, name, versions) => reads.afterChange(() => restore.immediate(vaultId, name, versions)),
     countVersions: async (vaultId) => countVersions.get(vaultId)?.n ?? 0,
   };
 }

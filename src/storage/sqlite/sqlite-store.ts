@@ -61,7 +61,7 @@ export function openSqliteStore(opts: { file: string; walLimitBytes?: number }):
     signingKeys: sqliteSigningKeyStore(db),
     refreshTokens: sqliteRefreshTokenStore(db),
     resourceGroups: sqliteResourceGroupStore(db),
-    vaults: sqliteVaultStore(db, reads.end),
+    vaults: sqliteVaultStore(db, reads.afterChange),
     secrets: sqliteSecretStore(db, writer, reads),
     groups: sqliteGroupStore(db),
     audit: sqliteAuditStore(db, writer),

@@ -85,8 +85,8 @@ export function sqliteResourceGroupStore(db: Database.Database): ResourceGroupSt
   };
 }
 
-/** `secretsChanged` runs after a purge has deleted a vault's secrets (it ends the secret reads' snapshot). */
-export function sqliteVaultStore(db: Database.Database, secretsChanged: () => void): VaultStore {
+/** A purge deletes the vault's secrets too: it runs through `changesSecrets` (ReadSnapshot.afterChange). */
+export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(change: () => T) => T): VaultStore {
   const insert = db.prepare<[Record<string, unknown>]>(
     `INSERT INTO vaults (id, name_key, name, subscription_id, resource_group, resource_group_key, location, tags, properties,
        created_by, created_at, updated_at, deleted_at, scheduled_purge_at, dek_wrapped, master_key_id)
@@ -165,20 +165,8 @@ export function sqliteVaultStore(db: Database.Database, secretsChanged: () => vo
     async recover(id, at) {
       recover.run(at, id);
     },
-    async purge(id) {
-      try {
-        purge.immediate(id);
-      } finally {
-        secretsChanged();
-      }
-    },
-    async purgeExpired(now) {
-      try {
-        return purgeExpired.immediate(now);
-      } finally {
-        secretsChanged();
-      }
-    },
+    purge: async (id) => changesSecrets(() => purge.immediate(id)),
+    purgeExpired: async (now) => changesSecrets(() => purgeExpired.immediate(now)),
     async rewrapKey(id, dekWrapped, masterKeyId) {
       rewrap.run(dekWrapped, masterKeyId, id);
     },

@@ -32,7 +32,6 @@ const rowHash = ${rowHash.toString()};
 const chainRecord = ${chainRecord.toString()};
 const db = new Database(workerData.file);
 const walFile = workerData.file + '-wal';
-const WAL_CHECK_EVERY = 64;
 const BUSY_TIMEOUT_MS = 10000;
 const CHECKPOINT_WAIT_MS = 200;
 db.pragma('busy_timeout = ' + BUSY_TIMEOUT_MS);
@@ -98,7 +97,7 @@ const batch = db.transaction((items) => {
 
 let sinceWalCheck = 0;
 function boundWal() {
-  if (++sinceWalCheck < WAL_CHECK_EVERY) return;
+  if (++sinceWalCheck < workerData.walCheckEvery) return;
   sinceWalCheck = 0;
   let size;
   try { size = statSync(walFile).size; } catch { return; }

@@ -62,11 +62,13 @@ type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false;
 
 /** The WAL size past which the writer empties it even if readers keep overlapping (see sqlite-writer-worker.ts). */
 export const WAL_LIMIT_BYTES = 64 * 1024 * 1024;
+/** How often (in commits) the writer looks at the WAL's size. */
+export const WAL_CHECK_EVERY_COMMITS = 64;
 
 export function createWriter(file: string, sql: WriterSql, walLimit = WAL_LIMIT_BYTES): SqliteWriter {
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
   // No inherited node flags: the program is plain CommonJS (a parent's --input-type=module would break it).
-  const worker = new Worker(WRITER_WORKER_SOURCE, { eval: true, execArgv: [], workerData: { file, driver, sql, walLimit }, resourceLimits: WRITER_HEAP });
+  const worker = new Worker(WRITER_WORKER_SOURCE, { eval: true, execArgv: [], workerData: { file, driver, sql, walLimit, walCheckEvery: WAL_CHECK_EVERY_COMMITS }, resourceLimits: WRITER_HEAP });
   // Held open only while work is outstanding, so an idle store never keeps the process alive.
   worker.unref();
   const waiting = new Map<number, { resolve: (value: unknown) => void; reject: (err: Error) => void }>();
