@@ -6,8 +6,9 @@ import Database from 'better-sqlite3';
 // calls) and, after any commit by another connection (the writer thread
 // commits audit records hundreds of times a second under load), throws its
 // page cache away: in a loop a read costs about half as much inside a shared
-// transaction (12-13 µs against 6; 17-20 against 9-13 with a commit every
-// seventh read).
+// transaction of 8 reads (12-13 µs against 6; 20-21 against 12-16 with
+// another connection committing every seventh read). In the server, a GET's
+// read went from about 30 to 13 µs (docs/performance.md, session 7).
 //
 // Freshness: the snapshot ends when the turn ends (setImmediate) and as soon
 // as any write that changes what a secret read returns has settled (the
