@@ -57,8 +57,9 @@ async function main(): Promise<void> {
     await coffer.stop();
   }
 
-  const targets = evaluate(b.rows, b.extras, { bigCount: BIG_COUNT, assignments: ASSIGNMENTS });
-  const md = writeResults(machine((performance.now() - started) / 1000, loadBefore), b.rows, b.extras, targets);
+  const m = machine((performance.now() - started) / 1000, loadBefore);
+  const targets = evaluate(b.rows, b.extras, { bigCount: BIG_COUNT, assignments: ASSIGNMENTS, cores: m.nproc });
+  const md = writeResults(m, b.rows, b.extras, targets);
   process.stdout.write(`\n${md}\nwritten to bench-results/latest.md and bench-results/latest.json\n`);
 }
 

@@ -23,7 +23,7 @@ const row = (key: string, rps: number, serverCpuUs: number | null = 200, note = 
 });
 
 const policies = (rows: Row[]) => {
-  const t = evaluate(rows, [], { bigCount: 100_000, assignments: 10_000 }).find((x) => x.target.includes('1,024 access policies'));
+  const t = evaluate(rows, [], { bigCount: 100_000, assignments: 10_000, cores: 2 }).find((x) => x.target.includes('1,024 access policies'));
   assert.ok(t);
   return t;
 };
@@ -61,7 +61,7 @@ test('a measurement with failed requests fails the comparison; a missing side is
 
 test('GET and SET against the baseline: the median of the rounds decides', () => {
   const withRatio = (key: string, rps: number, ratio: number, note = '') => ({ ...row(key, rps, 200, note), connections: 64, ratio });
-  const targets = (rows: Row[]) => evaluate(rows, [], { bigCount: 100_000, assignments: 10_000 });
+  const targets = (rows: Row[]) => evaluate(rows, [], { bigCount: 100_000, assignments: 10_000, cores: 2 });
   const set = (rows: Row[]) => targets(rows).find((t) => t.target.startsWith('durable SET'))!;
   // 0.22, 0.26, 0.31: the median passes 0.25 although one round does not.
   const rounds = [withRatio('set@64', 4400, 0.22), withRatio('set@64', 5200, 0.26), withRatio('set@64', 4650, 0.31)];
@@ -73,4 +73,21 @@ test('GET and SET against the baseline: the median of the rounds decides', () =>
   const get = targets([withRatio('get@64', 7000, 0.3)]).find((t) => t.target.startsWith('GET secret at 64'))!;
   assert.equal(get.pass, false);
   assert.equal(get.measured, '0.3× (7,000 req/s)');
+});
+
+test('a ratio target states the ratio its rounds could reach with every core busy at their CPU per request', () => {
+  const at64 = (key: string, rps: number, ratio: number | null, serverCpuUs: number | null, loadgenCpuPercent: number): Row => ({
+    ...row(key, rps, serverCpuUs),
+    connections: 64,
+    ratio,
+    loadgenCpuPercent,
+  });
+  const get = (rows: Row[]) => evaluate(rows, [], { bigCount: 100_000, assignments: 10_000, cores: 2 }).find((t) => t.target.startsWith('GET secret at 64'))!;
+  // Load generator: 40 % of a core at 8,000 req/s is 50 µs a request; with 130 µs of server, 2 cores do 11,111 req/s: 0.56× of 20,000.
+  const rounds = [at64('baseline@64', 20_000, null, 35, 100), at64('get@64', 8000, 0.4, 130, 40)];
+  assert.match(get(rounds).measured, /; at most 0\.56× with all 2 cores busy at this CPU per request\)/);
+  // Each round against its own baseline: the second round's ceiling is 2e6 / (200 + 50) / 10,000 = 0.8×; the median of 0.56 and 0.8 is 0.68.
+  const two = [...rounds, at64('baseline@64', 10_000, null, 35, 100), at64('get@64', 4000, 0.4, 200, 20)];
+  assert.match(get(two).measured, /at most 0\.68×/);
+  assert.doesNotMatch(get([rounds[0]!, at64('get@64', 8000, 0.4, null, 40)]).measured, /at most/, 'no server CPU: no ceiling');
 });
