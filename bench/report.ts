@@ -88,25 +88,36 @@ function ratioTarget(label: string, rows: Row[], key: string, min: number, cores
 }
 
 /**
- * The "within 10 %" comparisons. The sides are measured in alternating
- * pairs (few, many, few, many, …); each pair gives a change in req/s, and the
- * median change is judged: pairs close in time share the machine's drift,
- * which moved single measurements by ±15 % here.
+ * The "within 10 %" comparisons. The sides alternate and the few side comes
+ * last as well (few, many, few, many, few, …): each measurement of the many
+ * side is compared with the mean of the few-side measurements just before
+ * and just after it, so that a machine that speeds up or slows down steadily
+ * through the comparison weighs on both sides alike (it moved single
+ * measurements by ±15 % and more here, in one direction for minutes at a
+ * time). The median of these changes in req/s is judged.
  */
 function withinTarget(label: string, rows: Row[], fewKey: string, manyKey: string): Target {
-  const few = rows.filter((r) => r.key === fewKey);
-  const many = rows.filter((r) => r.key === manyKey);
-  const pairs = few.slice(0, many.length).map((f, i) => [f, many[i]!] as const);
-  if (pairs.length === 0) return { target: label, measured: 'not measured', pass: null };
-  const change = median(pairs.map(([f, m]) => m.rps / f.rps - 1));
-  const each = pairs.length > 1 ? `, median of ${pairs.length} pairs: ${pairs.map(([f, m]) => signedPct(m.rps / f.rps - 1)).join(', ')}` : '';
-  const cpu = pairs.every(([f, m]) => f.serverCpuUs && m.serverCpuUs) ? median(pairs.map(([f, m]) => m.serverCpuUs! / f.serverCpuUs! - 1)) : null;
+  const sides = rows.filter((r) => r.key === fewKey || r.key === manyKey);
+  const comparisons = sides.flatMap((many, i) => {
+    if (many.key !== manyKey) return [];
+    const before = sides.slice(0, i).reverse().find((r) => r.key === fewKey);
+    const after = sides.slice(i + 1).find((r) => r.key === fewKey);
+    const few = [before, after].filter((r): r is Row => r !== undefined);
+    return few.length > 0 ? [{ many, few }] : [];
+  });
+  if (comparisons.length === 0) return { target: label, measured: 'not measured', pass: null };
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const changes = comparisons.map(({ many, few }) => many.rps / mean(few.map((f) => f.rps)) - 1);
+  const change = median(changes);
+  const each = comparisons.length > 1 ? `, median of ${comparisons.length} comparisons: ${changes.map(signedPct).join(', ')}` : '';
+  const involved = [...new Set(comparisons.flatMap(({ many, few }) => [many, ...few]))];
+  const cpu = involved.every((r) => r.serverCpuUs) ? median(comparisons.map(({ many, few }) => many.serverCpuUs! / mean(few.map((f) => f.serverCpuUs!)) - 1)) : null;
   const cost = cpu === null ? '' : `; server CPU per request ${signedPct(cpu)}`;
-  const medianRps = (side: Row[]) => fmt(median(side.map((r) => r.rps)));
+  const medianRps = (key: string) => fmt(median(involved.filter((r) => r.key === key).map((r) => r.rps)));
   return {
     target: label,
-    measured: `${medianRps(pairs.map(([, m]) => m))} vs ${medianRps(pairs.map(([f]) => f))} req/s (${signedPct(change)}${each}${cost})${mark(...pairs.flat())}`,
-    pass: change >= -0.1 && pairs.every(([f, m]) => !f.note && !m.note),
+    measured: `${medianRps(manyKey)} vs ${medianRps(fewKey)} req/s (${signedPct(change)}${each}${cost})${mark(...involved)}`,
+    pass: change >= -0.1 && involved.every((r) => !r.note),
   };
 }
 

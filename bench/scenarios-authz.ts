@@ -84,9 +84,10 @@ async function measureRbac(b: Bench, setup: AuthzSetup, assignments: number, fre
 /**
  * 10 role assignments against `total`. Filling takes a while, so the sides
  * alternate by restarting the server on copies of its data dir taken before
- * and after the fill: pairs measured a minute apart, not several. With the
- * store elsewhere (--database-url) each side is measured `rounds` times in a
- * row instead. The server is left running with `total` assignments.
+ * and after the fill (10, total, 10, total, …, 10: each `total` measurement
+ * between two of 10, see bench/report.ts). With the store elsewhere
+ * (--database-url) each side is measured `rounds` times in a row instead.
+ * The server is left running with `total` assignments.
  */
 export async function runRbac(b: Bench, setup: AuthzSetup, total: number, rounds: number): Promise<void> {
   const few = await b.coffer.snapshot();
@@ -105,9 +106,14 @@ export async function runRbac(b: Bench, setup: AuthzSetup, total: number, rounds
     }
     await measureRbac(b, setup, total);
   }
+  if (few && many) {
+    await b.coffer.restore(few);
+    await measureRbac(b, setup, 10);
+    await b.coffer.restore(many);
+  }
 }
 
-/** 10 and 1,024 access policies, alternately, `rounds` times (the comparison then survives drifting machine load). */
+/** 10 and 1,024 access policies, alternately, `rounds` times, and 10 once more (each 1,024 between two of 10, see bench/report.ts). */
 export async function runAccessPolicies(b: Bench, setup: AuthzSetup, rounds: number): Promise<void> {
   for (let round = 0; round < rounds; round++) {
     for (const count of [10, 1024]) {
@@ -115,6 +121,8 @@ export async function runAccessPolicies(b: Bench, setup: AuthzSetup, rounds: num
       await measureAccessPolicies(b, setup, count);
     }
   }
+  await setPolicyCount(b, setup.reader, 10);
+  await measureAccessPolicies(b, setup, 10);
 }
 
 async function measureAccessPolicies(b: Bench, setup: AuthzSetup, policies: number): Promise<void> {

@@ -52,9 +52,14 @@ export async function measureScaleGet(b: Bench, token: string, big: boolean): Pr
   });
 }
 
-/** GETs in the small and the big vault, alternately, `rounds` times; then a list page in each. */
+/**
+ * GETs in the small and the big vault, alternately, `rounds` times, and in the
+ * small one once more (each big-vault measurement between two small-vault
+ * ones, see bench/report.ts); then a list page in each.
+ */
 export async function runScale(b: Bench, token: string, rounds: number): Promise<void> {
   for (let round = 0; round < rounds; round++) for (const big of [false, true]) await measureScaleGet(b, token, big);
+  await measureScaleGet(b, token, false);
   for (const { vault, count } of VAULTS) {
     await b.measure(`scale-list@${count}`, `list page (maxresults=25), vault with ${count.toLocaleString('en-US')} secrets`, {
       ...atVault(b, vault),
