@@ -26,6 +26,7 @@ export interface ReadSnapshot {
   afterChange<T>(change: () => T): T;
   /** The read-only connection the reads' statements are prepared on. */
   readonly db: Database.Database;
+  /** Ends the transaction and closes the connection; again, it does nothing. */
   close(): void;
 }
 
@@ -66,6 +67,7 @@ export function openReadSnapshot(file: string, busyTimeoutMs: number): ReadSnaps
       }
     },
     close() {
+      if (!db.open) return;
       end();
       db.close();
     },

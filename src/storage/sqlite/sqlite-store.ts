@@ -69,7 +69,7 @@ export function openSqliteStore(opts: { file: string; walLimitBytes?: number }):
     roleAssignments: sqliteRoleAssignmentStore(db),
     async close() {
       await writer.close();
-      if (reads.db.open) reads.close();
+      reads.close();
       if (db.open) db.close();
     },
   };
