@@ -41,7 +41,7 @@ const open = () => {
 describe('audit log', () => {
   it('writes concurrent entries in order as one chain', async () => {
     const { store } = open();
-    const log = createAuditLog({ store: store.audit, recordsWithWrites: true });
+    const log = createAuditLog({ store: store.audit });
     await Promise.all(Array.from({ length: 50 }, (_, i) => log.write(entry(new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString()))));
     await log.write(entry(new Date().toISOString()));
     assert.deepEqual(await log.verify(), { ok: true, checked: 51, head: 51 });
@@ -50,7 +50,7 @@ describe('audit log', () => {
 
   it('detects reordered records', async () => {
     const { file, store } = open();
-    const log = createAuditLog({ store: store.audit, recordsWithWrites: true });
+    const log = createAuditLog({ store: store.audit });
     for (const op of ['SecretGet', 'SecretSet', 'SecretList']) await log.write(entry(new Date().toISOString(), op));
     const db = new Database(file);
     const rows = db.prepare('SELECT seq, record, operation FROM audit_events ORDER BY seq').all() as Array<{ seq: number; record: string; operation: string }>;
@@ -68,7 +68,7 @@ describe('audit log', () => {
 
   it('retention drops old records and keeps the rest verifiable', async () => {
     const { store } = open();
-    const log = createAuditLog({ store: store.audit, recordsWithWrites: true });
+    const log = createAuditLog({ store: store.audit });
     for (let i = 0; i < 10; i++) await log.write(entry(new Date(Date.UTC(2020, 0, 1 + i)).toISOString()));
     for (let i = 0; i < 5; i++) await log.write(entry(new Date(Date.UTC(2026, 0, 1 + i)).toISOString()));
     assert.equal(await log.retain(new Date(Date.UTC(2025, 0, 1))), 10);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { api } from './support/access-kit.js';
 import { createVault, secretClient } from './support/clients.js';
+import { freshPostgresDatabase, startPostgres, type TestDatabase } from './support/databases.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
 // An acknowledged write survives the server being killed without warning,
@@ -9,7 +10,8 @@ import { startTestServer, type TestServer } from './support/server-fixture.js';
 // adding new versions to secrets of its own (so a commit batch holds versions
 // of many secrets, and a secret gets versions from several batches). Each
 // stored version has exactly one success record in the audit trail (they
-// commit together), and the trail's chain is intact.
+// commit together), and the trail's chain is intact. On SQLite and on
+// PostgreSQL (the server is killed, the database is not).
 
 const WRITERS = 64;
 const NAMES_PER_WRITER = 3;
@@ -19,13 +21,18 @@ interface Acked {
   value: string;
 }
 
-describe('durability', () => {
+for (const store of ['sqlite', 'postgres'] as const) describe(`durability (${store})`, () => {
   let server: TestServer;
+  let db: TestDatabase | undefined;
   before(async () => {
-    server = await startTestServer();
+    if (store === 'postgres') db = await startPostgres();
+    server = await startTestServer(db ? { args: ['--database-url', await freshPostgresDatabase(db)] } : {});
     await createVault(server, 'durable-vault');
   });
-  after(() => server?.stop());
+  after(async () => {
+    await server?.stop();
+    await db?.stop();
+  });
 
   it(`every acknowledged write of ${WRITERS} concurrent writers is there after SIGKILL and restart`, async () => {
     const client = secretClient(server, 'durable-vault');

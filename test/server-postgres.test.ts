@@ -73,7 +73,7 @@ describe('server on PostgreSQL', () => {
     }
   });
 
-  it('every operation, allowed and denied, leaves exactly one audit record (secret writes: the write, then its record)', async () => {
+  it('every operation, allowed and denied, leaves exactly one audit record (a secret write commits with its own)', async () => {
     await createVault(server, 'pg-audit-vault');
     await checkOneRecordPerOperation(server, 'pg-audit-vault');
   });

@@ -33,14 +33,6 @@ export function toRecord(entry: AuditEntry): AuditRecord {
 export interface AuditLogDeps {
   store: AuditStore;
   fileSink?: ReturnType<typeof createFileSink>;
-  /**
-   * Whether a secret write may carry its success record into its own
-   * transaction (`recordWithWrite`). Right for a store whose writes commit one
-   * after the other anyway (SQLite's writer thread); on PostgreSQL the chain's
-   * lock would then be held through every secret write's commit, serializing
-   * them (SET @64 fell from 1,020-1,336 to about 490 req/s), so it is off there.
-   */
-  recordsWithWrites: boolean;
 }
 
 export function createAuditLog(deps: AuditLogDeps) {
@@ -86,10 +78,10 @@ export function createAuditLog(deps: AuditLogDeps) {
     /**
      * The record to store together with a write (SecretStore.insertVersion),
      * so that the write and its record commit at once; null, without building
-     * the entry, when records must go through `write` (the store does not take
-     * them with writes, or a file copy is kept: it is written first).
+     * the entry, when records must go through `write` (a file copy is kept:
+     * it is written first).
      */
-    recordWithWrite: (entry: () => AuditEntry): AuditRecord | null => (deps.recordsWithWrites && !deps.fileSink ? toRecord(entry()) : null),
+    recordWithWrite: (entry: () => AuditEntry): AuditRecord | null => (deps.fileSink ? null : toRecord(entry())),
     health: () => ({ healthy: lastError === null, lastError }),
     list: (filter: AuditFilter, limit: number, after: string | null) => deps.store.list(filter, limit, after),
     async verify() {

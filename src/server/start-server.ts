@@ -108,7 +108,6 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   const secrets = createSecretService({ secrets: secretStore, vaultKeys, backupKey: await loadBackupKey(store.settings, keyring), deploymentId: deployment.deploymentId });
   const audit = createAuditLog({
     store: store.audit,
-    recordsWithWrites: store.kind === 'sqlite',
     fileSink: config.auditFile ? createFileSink({ path: config.auditFile, maxBytes: config.auditFileMaxBytes, keep: config.auditFileKeep }) : undefined,
   });
   const throttle = config.throttle

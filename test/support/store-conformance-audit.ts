@@ -52,6 +52,41 @@ export function describeAuditConformance(h: ConformanceHandle): void {
       assert.deepEqual(await verify(), { ok: true, checked: 2, head: 2 });
     });
 
+    it('writes requested together succeed or fail one by one: each stored version has its record, no refused one has', async () => {
+      const v = await h.newVault();
+      const store = h.store();
+      const duplicate = versionRow(v.id, 'dup');
+      await store.secrets.insertVersion(duplicate);
+      await store.secrets.insertVersion(versionRow(v.id, 'gone'));
+      await store.secrets.markDeleted(v.id, 'gone', { deletedAt: 10, scheduledPurgeAt: 20 });
+      // Requested in one turn, so that a batching store takes them in one transaction;
+      // the first group has only a soft-deleted refusal, the second a statement-level one too.
+      for (const withDuplicate of [false, true]) {
+        const tag = withDuplicate ? 'second' : 'first';
+        const outcomes = await Promise.allSettled([
+          store.secrets.insertVersion(versionRow(v.id, 'a'), record(`${tag}: a`)),
+          store.secrets.insertVersion(versionRow(v.id, 'gone'), record(`${tag}: refused, deleted`)),
+          withDuplicate ? store.secrets.insertVersion({ ...duplicate }, record(`${tag}: refused, duplicate`)) : store.audit.append([record(`${tag}: appended`)]),
+          store.secrets.insertVersion(versionRow(v.id, 'A'), record(`${tag}: a again`)),
+          store.secrets.insertVersion(versionRow(v.id, 'b'), record(`${tag}: b`)),
+        ]);
+        const [a, gone, third, aAgain, b] = outcomes;
+        assert.equal(gone.status, 'rejected');
+        assert.ok(isConflict('deleted')((gone as PromiseRejectedResult).reason));
+        if (withDuplicate) assert.ok(isConflict('exists')((third as PromiseRejectedResult).reason));
+        else assert.equal(third.status, 'fulfilled');
+        const seq = (o: PromiseSettledResult<unknown>) => (o.status === 'fulfilled' ? (o.value as { seq: number; name: string }) : assert.fail(String(o.reason)));
+        assert.deepEqual([seq(a).seq, seq(aAgain).seq, seq(b).seq], withDuplicate ? [3, 4, 2] : [1, 2, 1]);
+        assert.equal(seq(aAgain).name, 'a', 'the second write keeps the canonical name');
+      }
+      assert.deepEqual(operations(await all()), [
+        'first: a', 'first: appended', 'first: a again', 'first: b',
+        'second: a', 'second: a again', 'second: b',
+      ]);
+      assert.deepEqual(await verify(), { ok: true, checked: 7, head: 7 });
+      assert.equal(await store.secrets.countVersions(v.id), 2 + 3 + 3);
+    });
+
     it('deleteBefore removes old rows and moves the anchor with them; the chain goes on from it', async () => {
       await h.store().audit.append([record('old-1', '2020-01-01T00:00:00.000Z'), record('old-2', '2020-01-02T00:00:00.000Z'), record('new', '2026-01-01T00:00:00.000Z')]);
       const [, second] = await all();

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { ANCHOR_SETTING, anchorFrom, anchorSetting, chainRecord, type ChainAnchor } from '../../audit/audit-chain.js';
 import type { AuditFilter, AuditRecord, AuditRow, AuditStore } from '../store-types.js';
 import { changes, checkLimit, one, rows, toPage, transaction, type Queryable } from './pg-support.js';
+import type { PgWriter } from './pg-writer.js';
 
 // The audit trail table. A batch is appended in one transaction, numbered and
 // chained there under a transaction-level lock, so concurrent transactions
@@ -39,9 +40,10 @@ export async function appendAuditIn(c: pg.PoolClient, records: readonly AuditRec
   }
 }
 
-export function pgAuditStore(pool: pg.Pool): AuditStore {
+export function pgAuditStore(pool: pg.Pool, writer: PgWriter): AuditStore {
   return {
-    append: (records) => transaction(pool, (c) => appendAuditIn(c, records)),
+    // Group-committed with new secret versions (pg-writer.ts).
+    append: (records) => writer.appendAudit(records),
     anchor: () => anchorIn(pool),
     async list(f: AuditFilter, limit, after) {
       checkLimit(limit);

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { StoreConflictError, type SecretStore, type SecretSummary, type SecretVersionMeta, type SecretVersionRow } from '../store-types.js';
-import { appendAuditIn } from './pg-audit-store.js';
 import { changes, checkLimit, fromJson, nameKey, one, rows, toJson, toPage, transaction, unique, type Queryable } from './pg-support.js';
+import type { PgWriter } from './pg-writer.js';
 
 // Secrets and their versions, with the SQLite store's layout: `secrets` holds
 // one row per name with the deletion state and a pointer (latest_seq) to the
@@ -40,7 +40,7 @@ async function addVersionRow(c: Queryable, row: NewVersion, name: string, seq: n
   );
 }
 
-export function pgSecretStore(pool: pg.Pool): SecretStore {
+export function pgSecretStore(pool: pg.Pool, writer: PgWriter): SecretStore {
   const full = async (sql: string, params: unknown[]) => {
     const r = await one<FullRecord>(pool, sql, params);
     return r ? toRow(r) : null;
@@ -58,24 +58,8 @@ export function pgSecretStore(pool: pg.Pool): SecretStore {
   };
 
   return {
-    // One upsert both creates the secret and moves its pointer to the next seq,
-    // holding the secret's row lock until commit: concurrent writers to one
-    // secret queue on that lock and each gets its own seq. A soft-deleted
-    // secret fails the update's WHERE, so nothing is returned.
-    insertVersion: (row, audit) =>
-      transaction(pool, async (c) => {
-        const s = await one<{ name: string; seq: number }>(
-          c,
-          `INSERT INTO secrets (vault_id, name_key, name, latest_seq) VALUES ($1, $2, $3, 1)
-           ON CONFLICT (vault_id, name_key) DO UPDATE SET latest_seq = secrets.latest_seq + 1 WHERE secrets.deleted_at IS NULL
-           RETURNING name, latest_seq AS seq`,
-          [row.vaultId, nameKey(row.name), row.name],
-        );
-        if (!s) throw new StoreConflictError('deleted', `secret ${row.name} is deleted but recoverable`);
-        await addVersionRow(c, row, s.name, s.seq);
-        if (audit) await appendAuditIn(c, [audit]);
-        return { ...row, name: s.name, seq: s.seq };
-      }),
+    // Group-committed with other writes (pg-writer.ts); the record, if any, commits with the version.
+    insertVersion: async (row, audit) => ({ ...row, ...(await writer.insertVersion(row, audit)) }),
     getVersion: (vaultId, name, version) =>
       version === null
         ? full(`SELECT ${FULL} FROM ${WITH_LATEST} WHERE s.vault_id = $1 AND s.name_key = $2 AND s.deleted_at IS NULL`, [vaultId, nameKey(name)])

@@ -6,6 +6,7 @@ import { pgPrincipalStore, pgRefreshTokenStore, pgSettingsStore, pgSigningKeySto
 import { migratePostgres } from './pg-migrations.js';
 import { pgSecretStore } from './pg-secret-store.js';
 import { describeUrl, PG_TYPES } from './pg-support.js';
+import { createPgWriter } from './pg-writer.js';
 import { pgResourceGroupStore, pgVaultStore } from './pg-vault-store.js';
 
 // The networked store: a PostgreSQL database reached through a connection
@@ -66,6 +67,7 @@ export async function openPostgresStore(url: string): Promise<Store> {
     await lock.end();
     throw err;
   }
+  const writer = createPgWriter(pool);
   let closed = false;
   return {
     kind: 'postgres',
@@ -75,14 +77,15 @@ export async function openPostgresStore(url: string): Promise<Store> {
     refreshTokens: pgRefreshTokenStore(pool),
     resourceGroups: pgResourceGroupStore(pool),
     vaults: pgVaultStore(pool),
-    secrets: pgSecretStore(pool),
+    secrets: pgSecretStore(pool, writer),
     groups: pgGroupStore(pool),
-    audit: pgAuditStore(pool),
+    audit: pgAuditStore(pool, writer),
     roleDefinitions: pgRoleDefinitionStore(pool),
     roleAssignments: pgRoleAssignmentStore(pool),
     async close() {
       if (closed) return;
       closed = true;
+      await writer.close();
       await pool.end();
       // Ending the session releases the lock too; unlocking first also covers a connection kept open by a proxy.
       await lock.query('SELECT pg_advisory_unlock($1)', [STORE_LOCK]).catch(() => undefined);

@@ -1,0 +1,208 @@
+import type pg from 'pg';
+import { StoreConflictError, type AuditRecord, type SecretVersionRow } from '../store-types.js';
+import { appendAuditIn } from './pg-audit-store.js';
+import { asConflict, nameKey, toJson, transaction } from './pg-support.js';
+
+// Group commit for PostgreSQL's hot durable writes, as the SQLite store's
+// writer thread does for SQLite: new secret versions (each with its audit
+// record) and audit batches that arrive while a transaction commits go
+// together in the next one. A version and its record commit at once, the
+// chain's lock is taken once per batch instead of being held through each
+// write's commit, and a burst of writes costs a few round trips and one
+// commit instead of a transaction each.
+//
+// The versions of a batch are written by one statement per round (a round
+// holds at most one write per secret, since one statement cannot move a
+// secret's pointer twice). If a statement fails (a duplicate version id, a
+// vault purged meanwhile), the batch is tried again with each version in its
+// own savepoint, so that only the failing write fails.
+
+type NewVersion = Omit<SecretVersionRow, 'seq'>;
+type Stored = { name: string; seq: number };
+
+interface VersionJob {
+  row: NewVersion;
+  audit: AuditRecord | undefined;
+  resolve: (value: Stored) => void;
+  reject: (err: Error) => void;
+}
+interface AuditJob {
+  records: readonly AuditRecord[];
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+type Job = VersionJob | AuditJob;
+const isVersion = (job: Job): job is VersionJob => 'row' in job;
+
+/** What became of each version of a batch, in order: stored, or refused alone. */
+type Outcome = Stored | Error;
+
+/** A statement of the fast path failed: the transaction is gone, the batch goes again one version at a time. */
+class RoundFailed extends Error {}
+
+// Collation "C" as in the tables, so that the join below compares keys the way the primary keys do.
+const INSERT_VERSIONS = `
+  WITH input AS (
+    SELECT i.vault_id, i.name_key COLLATE "C" AS name_key, i.name, i.version COLLATE "C" AS version, i.ciphertext,
+           i.content_type, i.tags, i.enabled, i.nbf, i.exp, i.created, i.updated
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[], $7::text[], $8::boolean[],
+                $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[])
+      AS i (vault_id, name_key, name, version, ciphertext, content_type, tags, enabled, nbf, exp, created, updated)
+  ), moved AS (
+    INSERT INTO secrets (vault_id, name_key, name, latest_seq)
+    SELECT vault_id, name_key, name, 1 FROM input
+    ON CONFLICT (vault_id, name_key) DO UPDATE SET latest_seq = secrets.latest_seq + 1 WHERE secrets.deleted_at IS NULL
+    RETURNING vault_id, name_key, name, latest_seq
+  )
+  INSERT INTO secret_versions (vault_id, name_key, version, seq, name, ciphertext, content_type, tags, enabled, nbf, exp, created, updated)
+  SELECT i.vault_id, i.name_key, i.version, m.latest_seq, m.name, i.ciphertext, i.content_type, i.tags, i.enabled, i.nbf, i.exp, i.created, i.updated
+  FROM input i JOIN moved m ON m.vault_id = i.vault_id AND m.name_key = i.name_key
+  RETURNING vault_id, name_key, name, seq`;
+
+const keyOf = (row: NewVersion) => `${row.vaultId}\u0000${nameKey(row.name)}`;
+
+/**
+ * Writes one round (at most one version per secret); the outcome per job. A
+ * job whose secret is soft-deleted gets a conflict; a failing statement throws.
+ */
+async function writeRound(c: pg.PoolClient, jobs: readonly VersionJob[]): Promise<Outcome[]> {
+  const rows = jobs.map((j) => j.row);
+  const result = await c.query<{ vault_id: string; name_key: string; name: string; seq: number }>(INSERT_VERSIONS, [
+    rows.map((r) => r.vaultId),
+    rows.map((r) => nameKey(r.name)),
+    rows.map((r) => r.name),
+    rows.map((r) => r.version),
+    rows.map((r) => r.ciphertext),
+    rows.map((r) => r.contentType),
+    rows.map((r) => (r.tags === null ? null : toJson(r.tags))),
+    rows.map((r) => r.enabled),
+    rows.map((r) => r.nbf),
+    rows.map((r) => r.exp),
+    rows.map((r) => r.created),
+    rows.map((r) => r.updated),
+  ]);
+  const stored = new Map(result.rows.map((r) => [`${r.vault_id}\u0000${r.name_key}`, { name: r.name, seq: r.seq }]));
+  return rows.map((row) => stored.get(keyOf(row)) ?? new StoreConflictError('deleted', `secret ${row.name} is deleted but recoverable`));
+}
+
+/** Splits versions into rounds in arrival order: a secret's second write goes in the next round, and so on. */
+function rounds(jobs: readonly VersionJob[]): VersionJob[][] {
+  const out: VersionJob[][] = [];
+  const seen: Array<Set<string>> = [];
+  for (const job of jobs) {
+    const key = keyOf(job.row);
+    let i = 0;
+    while (seen[i]?.has(key)) i++;
+    (out[i] ??= []).push(job);
+    (seen[i] ??= new Set()).add(key);
+  }
+  return out;
+}
+
+const refusedAlone = (job: VersionJob, err: unknown): Error =>
+  asConflict(`version ${job.row.version} of secret ${job.row.name}`, err) ?? (err instanceof Error ? err : new Error(String(err)));
+
+export interface PgWriter {
+  insertVersion(row: NewVersion, audit?: AuditRecord): Promise<Stored>;
+  appendAudit(records: readonly AuditRecord[]): Promise<void>;
+  /** Waits for every write already requested; later ones are refused. */
+  close(): Promise<void>;
+}
+
+export function createPgWriter(pool: pg.Pool): PgWriter {
+  let queue: Job[] = [];
+  let running: Promise<void> | null = null;
+  let closed = false;
+
+  /** The version outcomes, then the batch's records (only those of stored versions) appended in arrival order. */
+  async function writeBatch(c: pg.PoolClient, batch: readonly Job[], oneByOne: boolean): Promise<Map<VersionJob, Outcome>> {
+    const outcomes = new Map<VersionJob, Outcome>();
+    const versions = batch.filter(isVersion);
+    if (oneByOne) {
+      for (const job of versions) {
+        await c.query('SAVEPOINT version');
+        try {
+          outcomes.set(job, (await writeRound(c, [job]))[0]!);
+          await c.query('RELEASE SAVEPOINT version');
+        } catch (err) {
+          await c.query('ROLLBACK TO SAVEPOINT version');
+          outcomes.set(job, refusedAlone(job, err));
+        }
+      }
+    } else {
+      for (const round of rounds(versions)) {
+        let written: Outcome[];
+        try {
+          written = await writeRound(c, round);
+        } catch (err) {
+          throw new RoundFailed((err as Error).message);
+        }
+        round.forEach((job, i) => outcomes.set(job, written[i]!));
+      }
+    }
+    const records = batch.flatMap((job) => {
+      if (!isVersion(job)) return job.records;
+      return job.audit && !(outcomes.get(job) instanceof Error) ? [job.audit] : [];
+    });
+    await appendAuditIn(c, records);
+    return outcomes;
+  }
+
+  async function run(batch: Job[]): Promise<void> {
+    let outcomes: Map<VersionJob, Outcome>;
+    try {
+      try {
+        outcomes = await transaction(pool, (c) => writeBatch(c, batch, false));
+      } catch (err) {
+        if (!(err instanceof RoundFailed)) throw err;
+        outcomes = await transaction(pool, (c) => writeBatch(c, batch, true));
+      }
+    } catch (err) {
+      for (const job of batch) job.reject(err as Error);
+      return;
+    }
+    for (const job of batch) {
+      if (!isVersion(job)) job.resolve();
+      else {
+        const outcome = outcomes.get(job)!;
+        if (outcome instanceof Error) job.reject(outcome);
+        else job.resolve(outcome);
+      }
+    }
+  }
+
+  function schedule(): void {
+    if (running) return;
+    // Everything requested in this turn of the event loop, and while a batch commits, goes in one batch.
+    running = new Promise<void>((r) => setImmediate(r))
+      .then(async () => {
+        while (queue.length > 0) {
+          const batch = queue;
+          queue = [];
+          await run(batch);
+        }
+      })
+      .finally(() => {
+        running = null;
+        if (queue.length > 0) schedule();
+      });
+  }
+
+  function enqueue<T>(make: (resolve: (value: T) => void, reject: (err: Error) => void) => Job): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (closed) return reject(new Error('the PostgreSQL store is closed'));
+      queue.push(make(resolve, reject));
+      schedule();
+    });
+  }
+
+  return {
+    insertVersion: (row, audit) => enqueue<Stored>((resolve, reject) => ({ row, audit, resolve, reject })),
+    appendAudit: (records) =>
+      records.length === 0 ? Promise.resolve() : enqueue<void>((resolve, reject) => ({ records, resolve: () => resolve(), reject })),
+    async close() {
+      closed = true;
+      while (running) await running;
+    },
+  };
+}
