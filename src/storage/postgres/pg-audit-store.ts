@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { ANCHOR_SETTING, anchorFrom, anchorSetting, chainRecord, type ChainAnchor } from '../../audit/audit-chain.js';
 import type { AuditFilter, AuditRecord, AuditRow, AuditStore } from '../store-types.js';
-import { changes, checkLimit, one, rows, toPage, transaction, type Queryable } from './pg-support.js';
+import { changes, checkLimit, one, rows, toPage, transaction, type PreparedSql, type Queryable } from './pg-support.js';
 import type { PgWriter } from './pg-writer.js';
 
 // The audit trail table. A batch is appended in one transaction, numbered and
@@ -16,9 +16,15 @@ const AUDIT = `seq, time, vault, secret, principal, operation, result_type AS "r
 /** Serializes appends to the chain: held from a transaction's first append to its end. */
 const AUDIT_CHAIN_LOCK = 0x636f_6666_6175;
 
-const COLUMNS = 11;
-/** Rows per INSERT: PostgreSQL binds at most 65,535 parameters per statement. */
-const ROWS_PER_INSERT = 1000;
+// Prepared once per connection (see PreparedSql): they run for every batch.
+const LOCK_CHAIN: PreparedSql = { name: 'coffer-audit-lock', text: 'SELECT pg_advisory_xact_lock($1)' };
+const CHAIN_HEAD: PreparedSql = { name: 'coffer-audit-head', text: 'SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1' };
+// One statement text for any number of rows: the columns travel as arrays.
+const INSERT_RECORDS: PreparedSql = {
+  name: 'coffer-audit-insert',
+  text: `INSERT INTO audit_events (seq, time, vault, secret, principal, operation, result_type, http_status, record, prev_hash, hash)
+    SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::integer[], $9::text[], $10::text[], $11::text[])`,
+};
 
 const anchorIn = async (db: Queryable): Promise<ChainAnchor> => {
   return anchorFrom((await one<{ value: string }>(db, 'SELECT value FROM settings WHERE key = $1', [ANCHOR_SETTING]))?.value);
@@ -27,17 +33,14 @@ const anchorIn = async (db: Queryable): Promise<ChainAnchor> => {
 /** Appends records after the chain's head within the caller's transaction `c`. */
 export async function appendAuditIn(c: pg.PoolClient, records: readonly AuditRecord[]): Promise<void> {
   if (records.length === 0) return;
-  await c.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_CHAIN_LOCK]);
-  let link: ChainAnchor = (await one<ChainAnchor>(c, 'SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1')) ?? (await anchorIn(c));
+  await one(c, LOCK_CHAIN, [AUDIT_CHAIN_LOCK]);
+  let link: ChainAnchor = (await one<ChainAnchor>(c, CHAIN_HEAD)) ?? (await anchorIn(c));
   const chained = records.map((r) => (link = chainRecord(link, r)));
-  for (let i = 0; i < chained.length; i += ROWS_PER_INSERT) {
-    const part = chained.slice(i, i + ROWS_PER_INSERT);
-    const values = part.map((_, j) => `(${Array.from({ length: COLUMNS }, (_, k) => `$${j * COLUMNS + k + 1}`).join(', ')})`);
-    await c.query(
-      `INSERT INTO audit_events (seq, time, vault, secret, principal, operation, result_type, http_status, record, prev_hash, hash) VALUES ${values.join(', ')}`,
-      part.flatMap((r) => [r.seq, r.time, r.vault, r.secret, r.principal, r.operation, r.resultType, r.httpStatus, r.record, r.prevHash, r.hash]),
-    );
-  }
+  const column = <K extends keyof (typeof chained)[number]>(k: K) => chained.map((r) => r[k]);
+  await one(c, INSERT_RECORDS, [
+    column('seq'), column('time'), column('vault'), column('secret'), column('principal'), column('operation'),
+    column('resultType'), column('httpStatus'), column('record'), column('prevHash'), column('hash'),
+  ]);
 }
 
 export function pgAuditStore(pool: pg.Pool, writer: PgWriter): AuditStore {

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { StoreConflictError, type SecretStore, type SecretSummary, type SecretVersionMeta, type SecretVersionRow } from '../store-types.js';
-import { changes, checkLimit, fromJson, nameKey, one, rows, toJson, toPage, transaction, unique, type Queryable } from './pg-support.js';
+import { changes, checkLimit, fromJson, nameKey, one, rows, toJson, toPage, transaction, unique, type PreparedSql, type Queryable } from './pg-support.js';
 import type { PgWriter } from './pg-writer.js';
 
 // Secrets and their versions, with the SQLite store's layout: `secrets` holds
@@ -18,6 +18,16 @@ const FULL = `${META}, v.ciphertext`;
 const SUMMARY = `${META}, s.name_key AS "nameKey", s.deleted_at AS "deletedAt", s.scheduled_purge_at AS "scheduledPurgeAt"`;
 const WITH_LATEST = 'secrets s JOIN secret_versions v ON v.vault_id = s.vault_id AND v.name_key = s.name_key AND v.seq = s.latest_seq';
 const WITH_ALL = 'secrets s JOIN secret_versions v ON v.vault_id = s.vault_id AND v.name_key = s.name_key';
+
+// The GET path's reads, prepared once per connection.
+const GET_LATEST: PreparedSql = {
+  name: 'coffer-secret-latest',
+  text: `SELECT ${FULL} FROM ${WITH_LATEST} WHERE s.vault_id = $1 AND s.name_key = $2 AND s.deleted_at IS NULL`,
+};
+const GET_VERSION: PreparedSql = {
+  name: 'coffer-secret-version',
+  text: `SELECT ${FULL} FROM ${WITH_ALL} WHERE s.vault_id = $1 AND s.name_key = $2 AND v.version = $3 AND s.deleted_at IS NULL`,
+};
 
 const toMeta = ({ tags, ...r }: MetaRecord): SecretVersionMeta => ({ ...r, tags: tags === null ? null : fromJson<Record<string, string>>(tags) });
 const toRow = ({ ciphertext, ...r }: FullRecord): SecretVersionRow => ({ ...toMeta(r), ciphertext });
@@ -41,7 +51,7 @@ async function addVersionRow(c: Queryable, row: NewVersion, name: string, seq: n
 }
 
 export function pgSecretStore(pool: pg.Pool, writer: PgWriter): SecretStore {
-  const full = async (sql: string, params: unknown[]) => {
+  const full = async (sql: PreparedSql, params: unknown[]) => {
     const r = await one<FullRecord>(pool, sql, params);
     return r ? toRow(r) : null;
   };
@@ -62,8 +72,8 @@ export function pgSecretStore(pool: pg.Pool, writer: PgWriter): SecretStore {
     insertVersion: async (row, audit) => ({ ...row, ...(await writer.insertVersion(row, audit)) }),
     getVersion: (vaultId, name, version) =>
       version === null
-        ? full(`SELECT ${FULL} FROM ${WITH_LATEST} WHERE s.vault_id = $1 AND s.name_key = $2 AND s.deleted_at IS NULL`, [vaultId, nameKey(name)])
-        : full(`SELECT ${FULL} FROM ${WITH_ALL} WHERE s.vault_id = $1 AND s.name_key = $2 AND v.version = $3 AND s.deleted_at IS NULL`, [
+        ? full(GET_LATEST, [vaultId, nameKey(name)])
+        : full(GET_VERSION, [
             vaultId,
             nameKey(name),
             version,

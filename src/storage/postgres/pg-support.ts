@@ -27,11 +27,21 @@ export const PG_TYPES = {
   },
 } as pg.CustomTypesConfig;
 
-export async function rows<R>(db: Queryable, sql: string, params: unknown[] = []): Promise<R[]> {
-  return (await db.query(sql, params)).rows as R[];
+/**
+ * A statement PostgreSQL prepares once per connection and then runs by name,
+ * without parsing and planning it again: for the hot reads. The text must
+ * never change under one name.
+ */
+export interface PreparedSql {
+  name: string;
+  text: string;
 }
 
-export async function one<R>(db: Queryable, sql: string, params: unknown[] = []): Promise<R | null> {
+export async function rows<R>(db: Queryable, sql: string | PreparedSql, params: unknown[] = []): Promise<R[]> {
+  return (await (typeof sql === 'string' ? db.query(sql, params) : db.query({ ...sql, values: params }))).rows as R[];
+}
+
+export async function one<R>(db: Queryable, sql: string | PreparedSql, params: unknown[] = []): Promise<R | null> {
   return (await rows<R>(db, sql, params))[0] ?? null;
 }
 

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { StoreConflictError, type AuditRecord, type SecretVersionRow } from '../store-types.js';
 import { appendAuditIn } from './pg-audit-store.js';
-import { asConflict, nameKey, toJson, transaction } from './pg-support.js';
+import { asConflict, nameKey, toJson, transaction, type PreparedSql } from './pg-support.js';
 
 // Group commit for PostgreSQL's hot durable writes, as the SQLite store's
 // writer thread does for SQLite: new secret versions (each with its audit
@@ -41,7 +41,10 @@ type Outcome = Stored | Error;
 class RoundFailed extends Error {}
 
 // Collation "C" as in the tables, so that the join below compares keys the way the primary keys do.
-const INSERT_VERSIONS = `
+// Prepared once per connection (see PreparedSql).
+const INSERT_VERSIONS: PreparedSql = {
+  name: 'coffer-secret-versions-insert',
+  text: `
   WITH input AS (
     SELECT i.vault_id, i.name_key COLLATE "C" AS name_key, i.name, i.version COLLATE "C" AS version, i.ciphertext,
            i.content_type, i.tags, i.enabled, i.nbf, i.exp, i.created, i.updated
@@ -57,7 +60,8 @@ const INSERT_VERSIONS = `
   INSERT INTO secret_versions (vault_id, name_key, version, seq, name, ciphertext, content_type, tags, enabled, nbf, exp, created, updated)
   SELECT i.vault_id, i.name_key, i.version, m.latest_seq, m.name, i.ciphertext, i.content_type, i.tags, i.enabled, i.nbf, i.exp, i.created, i.updated
   FROM input i JOIN moved m ON m.vault_id = i.vault_id AND m.name_key = i.name_key
-  RETURNING vault_id, name_key, name, seq`;
+  RETURNING vault_id, name_key, name, seq`,
+};
 
 const keyOf = (row: NewVersion) => `${row.vaultId}\u0000${nameKey(row.name)}`;
 
@@ -67,7 +71,7 @@ const keyOf = (row: NewVersion) => `${row.vaultId}\u0000${nameKey(row.name)}`;
  */
 async function writeRound(c: pg.PoolClient, jobs: readonly VersionJob[]): Promise<Outcome[]> {
   const rows = jobs.map((j) => j.row);
-  const result = await c.query<{ vault_id: string; name_key: string; name: string; seq: number }>(INSERT_VERSIONS, [
+  const result = await c.query<{ vault_id: string; name_key: string; name: string; seq: number }>({ ...INSERT_VERSIONS, values: [
     rows.map((r) => r.vaultId),
     rows.map((r) => nameKey(r.name)),
     rows.map((r) => r.name),
@@ -80,7 +84,7 @@ async function writeRound(c: pg.PoolClient, jobs: readonly VersionJob[]): Promis
     rows.map((r) => r.exp),
     rows.map((r) => r.created),
     rows.map((r) => r.updated),
-  ]);
+  ] });
   const stored = new Map(result.rows.map((r) => [`${r.vault_id}\u0000${r.name_key}`, { name: r.name, seq: r.seq }]));
   return rows.map((row) => stored.get(keyOf(row)) ?? new StoreConflictError('deleted', `secret ${row.name} is deleted but recoverable`));
 }
