@@ -52,6 +52,22 @@ export function describeAuditConformance(h: ConformanceHandle): void {
       assert.deepEqual(await verify(), { ok: true, checked: 2, head: 2 });
     });
 
+    it('stores a large batch exactly, whatever its text holds', async () => {
+      const awkward = 'q"uo\\te {a,b} NULL \u00e9\u{1F511} \n\t,';
+      const batch = Array.from({ length: 3000 }, (_, i) => ({
+        ...record(`op-${i}`),
+        vault: i % 3 === 0 ? null : `v-${i % 7}`,
+        secret: i % 5 === 0 ? 'NULL' : null,
+        principal: i % 2 === 0 ? awkward : null,
+        record: JSON.stringify({ i, awkward }),
+      }));
+      await h.store().audit.append(batch);
+      const rows = await all();
+      assert.equal(rows.length, 3000);
+      assert.deepEqual(rows.map(({ seq: _s, prevHash: _p, hash: _h, ...r }) => r), batch);
+      assert.deepEqual(await verify(), { ok: true, checked: 3000, head: 3000 });
+    });
+
     it('writes requested together succeed or fail one by one: each stored version has its record, no refused one has', async () => {
       const v = await h.newVault();
       const store = h.store();

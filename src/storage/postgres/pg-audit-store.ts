@@ -35,7 +35,8 @@ export async function appendAuditIn(c: pg.PoolClient, records: readonly AuditRec
   if (records.length === 0) return;
   await one(c, LOCK_CHAIN, [AUDIT_CHAIN_LOCK]);
   let link: ChainAnchor = (await one<ChainAnchor>(c, CHAIN_HEAD)) ?? (await anchorIn(c));
-  const chained = records.map((r) => (link = chainRecord(link, r)));
+  // chainRecord works in place (for the SQLite writer thread's sake): chain copies, not the caller's records.
+  const chained = records.map((r) => (link = chainRecord(link, { ...r })));
   const column = <K extends keyof (typeof chained)[number]>(k: K) => chained.map((r) => r[k]);
   await one(c, INSERT_RECORDS, [
     column('seq'), column('time'), column('vault'), column('secret'), column('principal'), column('operation'),
