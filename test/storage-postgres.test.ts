@@ -5,7 +5,8 @@ import { migratePostgres, PG_MIGRATIONS } from '../src/storage/postgres/pg-migra
 import { SchemaTooNewError } from '../src/storage/sqlite/sqlite-migrations.js';
 import { openPostgresStore, StoreLockedError } from '../src/storage/postgres/pg-store.js';
 import { freshPostgresDatabase, startPostgres, type TestDatabase } from './support/databases.js';
-import { runStoreConformance, vaultRow, versionRow } from './support/store-conformance.js';
+import { BATCH_MAX_WRITES } from '../src/storage/postgres/pg-writer.js';
+import { auditRecord, runStoreConformance, vaultRow, versionRow } from './support/store-conformance.js';
 
 // The PostgreSQL store against a real PostgreSQL server: the shared
 // conformance suite (a fresh database per case), then what is specific to it.
@@ -125,6 +126,29 @@ describe('postgres store specifics', () => {
       const latest = written.find((w) => w.seq === n)!;
       assert.deepEqual(await store.secrets.getVersion(v.id, 'RACY', null), latest);
       assert.equal(await store.secrets.countVersions(v.id), n);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a backlog of writes is committed in transactions of bounded size, each version with its record', async () => {
+    const url = await freshPostgresDatabase(db);
+    const store = await openPostgresStore(url);
+    try {
+      const v = vaultRow();
+      await store.vaults.insert(v);
+      const n = 5 * Math.ceil((2 * BATCH_MAX_WRITES + 100) / 5);
+      // Requested in one turn: without the bound, one transaction would take them all.
+      const written = await Promise.all(Array.from({ length: n }, (_, i) => store.secrets.insertVersion(versionRow(v.id, `s-${i % 5}`), auditRecord(`set-${i}`))));
+      for (let k = 0; k < 5; k++) {
+        const seqs = written.filter((w) => w.name === `s-${k}`).map((w) => w.seq);
+        assert.deepEqual(seqs, Array.from({ length: n / 5 }, (_, i) => i + 1), `s-${k} gets consecutive versions in the order asked`);
+      }
+      const transactions = await query<{ n: number }>(url, 'SELECT COUNT(DISTINCT xmin::text)::int AS n FROM secret_versions');
+      assert.equal(transactions[0]!.n, 3);
+      const trail = await store.audit.range(1, n + 1);
+      assert.deepEqual(trail.map((r) => r.operation), Array.from({ length: n }, (_, i) => `set-${i}`));
+      assert.deepEqual(await query(url, 'SELECT COUNT(DISTINCT xmin::text)::int AS n FROM audit_events'), transactions);
     } finally {
       await store.close();
     }

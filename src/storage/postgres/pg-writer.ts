@@ -106,6 +106,18 @@ function rounds(jobs: readonly VersionJob[]): VersionJob[][] {
 const refusedAlone = (job: VersionJob, err: unknown): Error =>
   asConflict(`version ${job.row.version} of secret ${job.row.name}`, err) ?? (err instanceof Error ? err : new Error(String(err)));
 
+/**
+ * A batch's statements carry its rows as array parameters, which the driver
+ * builds as text (binary values in hex): a backlog after a stall is written
+ * in transactions of bounded size rather than as one statement of any size.
+ */
+export const BATCH_MAX_WRITES = 512;
+export const BATCH_MAX_BYTES = 8 * 1024 * 1024;
+
+const recordBytes = (r: AuditRecord) => r.record.length + 256;
+const sizeOf = (job: Job): number =>
+  isVersion(job) ? 2 * job.row.ciphertext.length + 512 + (job.audit ? recordBytes(job.audit) : 0) : job.records.reduce((n, r) => n + recordBytes(r), 0);
+
 export interface PgWriter {
   insertVersion(row: NewVersion, audit?: AuditRecord): Promise<Stored>;
   appendAudit(records: readonly AuditRecord[]): Promise<void>;
@@ -114,7 +126,7 @@ export interface PgWriter {
 }
 
 export function createPgWriter(pool: pg.Pool): PgWriter {
-  let queue: Job[] = [];
+  const queue: Job[] = [];
   let running: Promise<void> | null = null;
   let closed = false;
 
@@ -175,16 +187,20 @@ export function createPgWriter(pool: pg.Pool): PgWriter {
     }
   }
 
+  /** The oldest queued writes, up to the batch limits (at least one write). */
+  function takeBatch(): Job[] {
+    let bytes = 0;
+    let n = 0;
+    while (n < queue.length && n < BATCH_MAX_WRITES && bytes < BATCH_MAX_BYTES) bytes += sizeOf(queue[n++]!);
+    return queue.splice(0, n);
+  }
+
   function schedule(): void {
     if (running) return;
     // Everything requested in this turn of the event loop, and while a batch commits, goes in one batch.
     running = new Promise<void>((r) => setImmediate(r))
       .then(async () => {
-        while (queue.length > 0) {
-          const batch = queue;
-          queue = [];
-          await run(batch);
-        }
+        while (queue.length > 0) await run(takeBatch());
       })
       .finally(() => {
         running = null;
