@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { createAuditLog } from '../src/audit/audit-log.js';
+import { createAuditLog, toRecord } from '../src/audit/audit-log.js';
 import type { AuditEntry } from '../src/audit/audit-types.js';
 import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.js';
 
@@ -39,6 +39,17 @@ const open = () => {
 };
 
 describe('audit log', () => {
+  it('keeps U+0000 out of the lookup columns, and in the event as sent', () => {
+    const base = entry('2026-01-01T00:00:00.000Z');
+    const uri = 'https://v/secrets/A\u0000b';
+    const e = { ...base, vault: 'V\u0000', secret: 'A\u0000b', principal: '\u0000', event: { ...base.event, properties: { ...base.event.properties, requestUri: uri } } };
+    const r = toRecord(e);
+    assert.deepEqual([r.vault, r.secret, r.principal], ['v\uFFFD', 'a\uFFFDb', '\uFFFD']);
+    assert.equal((JSON.parse(r.record) as typeof e.event).properties.requestUri, uri);
+    assert.ok(!r.record.includes('\u0000'), 'JSON escapes it');
+    assert.equal(toRecord({ ...e, vault: null, secret: undefined as unknown as null }).vault, null);
+  });
+
   it('writes concurrent entries in order as one chain', async () => {
     const { store } = open();
     const log = createAuditLog({ store: store.audit });

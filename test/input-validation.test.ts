@@ -62,6 +62,9 @@ describe('data-plane input validation', () => {
     { name: 'bad attributes', method: 'PATCH', path: '/secrets/existing?api-version=7.6', body: json({ attributes: { enabled: 'yes' } }), status: 400, code: 'BadParameter' },
     { name: 'tags not strings', method: 'PATCH', path: '/secrets/existing?api-version=7.6', body: json({ tags: { keep: 1 } }), status: 400, code: 'BadParameter' },
     { name: 'restore of garbage', method: 'POST', path: '/secrets/restore?api-version=7.6', body: json({ value: 'AAAA' }), status: 400, code: 'BadParameter' },
+    { name: 'U+0000 in contentType', method: 'PUT', path: '/secrets/nul-field?api-version=7.6', body: json({ value: 'x', contentType: 'text/\u0000plain' }), status: 400, code: 'BadParameter', message: /Property contentType contains the character U\+0000/ },
+    { name: 'U+0000 in a tag value', method: 'PATCH', path: '/secrets/existing?api-version=7.6', body: json({ tags: { keep: 'n\u0000o' } }), status: 400, code: 'BadParameter', message: /Property tags\.keep / },
+    { name: 'U+0000 in a tag name', method: 'PUT', path: '/secrets/nul-field?api-version=7.6', body: json({ value: 'x', tags: { 'a\u0000b': 'v' } }), status: 400, code: 'BadParameter', message: /Property tags\.a\uFFFDb / },
     { name: 'unknown version', method: 'GET', path: '/secrets/existing/0123456789abcdef0123456789abcdef?api-version=7.6', status: 404, code: 'SecretNotFound' },
     { name: 'unknown secret', method: 'GET', path: '/secrets/nothing-here?api-version=7.6', status: 404, code: 'SecretNotFound', message: /A secret with \(name\/id\) nothing-here was not found in this key vault/ },
   ];
@@ -88,6 +91,22 @@ describe('data-plane input validation', () => {
     assert.equal((res.body?.error as { innererror?: { code: string } }).innererror?.code, 'ObjectIsDeletedButRecoverable');
     assert.deepEqual(await snapshot(), before);
     assert.equal((await client.getDeletedSecret('tombstone')).name, 'tombstone');
+  });
+
+  it('a value may hold U+0000: it is stored encrypted and comes back as sent', async () => {
+    const client = secretClient(server, vault);
+    await client.setSecret('nul-value', 'before\u0000after');
+    assert.equal((await client.getSecret('nul-value')).value, 'before\u0000after');
+  });
+
+  it('U+0000 in a token request field: 400 invalid_request', async () => {
+    const res = await rawRequest(`${server.url}/${server.bootstrap.tenantId}/oauth2/v2.0/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials&client_id=abc%00def&client_secret=x&scope=https%3A%2F%2Fvault.azure.net%2F.default',
+    });
+    assert.equal(res.status, 400, res.text);
+    assert.equal((JSON.parse(res.text) as { error: string }).error, 'invalid_request');
   });
 
   it('every published api-version, and a future one, is accepted', async () => {

@@ -7,7 +7,8 @@ import pg from 'pg';
 import { api } from './support/access-kit.js';
 import { checkOneRecordPerOperation } from './support/audit-kit.js';
 import { cliHome, coffer } from './support/cli.js';
-import { createVault, secretClient } from './support/clients.js';
+import { createVault, credential, secretClient } from './support/clients.js';
+import { rawRequest } from './support/raw-http.js';
 import { freshPostgresDatabase, postgresSuperuserUrl, startPostgres, type TestDatabase } from './support/databases.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
@@ -57,6 +58,27 @@ describe('server on PostgreSQL', () => {
     const back = await client.getSecret('db-creds');
     assert.equal(back.value, VALUE);
     assert.deepEqual(back.properties.tags, { team: 'data' });
+  });
+
+  it('a request with U+0000 in its path gets its own answer, and the writes committed with its record are stored', async () => {
+    const token = (await credential(server).getToken(`https://${server.bootstrap.vaultDnsSuffix}/.default`)).token;
+    const client = secretClient(server, 'pg-vault');
+    const [bad, ...sets] = await Promise.all([
+      rawRequest(`${server.vaultUrl('pg-vault')}/secrets/zero%00byte?api-version=7.6`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ value: 'x' }),
+      }),
+      ...Array.from({ length: 8 }, (_, i) => client.setSecret(`beside-nul-${i}`, `v${i}`)),
+    ]);
+    assert.equal(bad.status, 400, bad.text);
+    assert.equal((JSON.parse(bad.text) as { error: { code: string } }).error.code, 'BadParameter');
+    assert.equal(sets.length, 8);
+    const health = await fetch(`${server.url}/healthz`);
+    assert.equal(health.status, 200, await health.text());
+    const page = (await api(server, 'GET', '/coffer/audit?vault=pg-vault&resultType=Failure&maxresults=1000')).body!;
+    const refused = (page.value as Array<{ properties: { requestUri: string; httpStatusCode: number } }>).filter((r) => r.properties.requestUri.includes('%00'));
+    assert.deepEqual(refused.map((r) => [r.properties.httpStatusCode, r.properties.requestUri.split('/secrets/')[1]]), [[400, 'zero%00byte?api-version=7.6']]);
   });
 
   it('reads the secret again after a restart', async () => {

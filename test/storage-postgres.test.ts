@@ -153,4 +153,25 @@ describe('postgres store specifics', () => {
       await store.close();
     }
   });
+
+  it('an audit batch the database refuses fails alone; the writes committed with it are stored', async () => {
+    const store = await openPostgresStore(await freshPostgresDatabase(db));
+    try {
+      const v = vaultRow();
+      await store.vaults.insert(v);
+      // PostgreSQL's text cannot hold U+0000 (the audit log never hands it one: see toRecord).
+      const [a, refused, b, appended] = await Promise.allSettled([
+        store.secrets.insertVersion(versionRow(v.id, 'a'), auditRecord('a')),
+        store.audit.append([{ ...auditRecord('refused'), secret: 'x\u0000y' }]),
+        store.secrets.insertVersion(versionRow(v.id, 'b'), auditRecord('b')),
+        store.audit.append([auditRecord('appended')]),
+      ]);
+      assert.equal(refused.status, 'rejected');
+      assert.deepEqual([a.status, b.status, appended.status], ['fulfilled', 'fulfilled', 'fulfilled']);
+      assert.deepEqual((await store.audit.range(1, 10)).map((r) => r.operation), ['a', 'b', 'appended']);
+      assert.equal(await store.secrets.countVersions(v.id), 2);
+    } finally {
+      await store.close();
+    }
+  });
 });

@@ -16,13 +16,21 @@ interface Waiter {
   reject: (err: Error) => void;
 }
 
+/**
+ * A lookup column's text. A request can put U+0000 in a path (`%00`), which
+ * PostgreSQL's text cannot hold (a refused record would refuse the writes
+ * committed with it) and which separates the fields of a record's hash: it
+ * becomes U+FFFD here. The event's JSON keeps it, escaped.
+ */
+const column = (s: string | null | undefined): string | null => (s == null ? null : s.toLowerCase().replaceAll('\u0000', '\uFFFD'));
+
 /** The stored form of an entry: the event's JSON and the columns it is found by. */
 export function toRecord(entry: AuditEntry): AuditRecord {
   return {
     time: entry.event.time,
-    vault: entry.vault?.toLowerCase() ?? null,
-    secret: entry.secret?.toLowerCase() ?? null,
-    principal: entry.principal?.toLowerCase() ?? null,
+    vault: column(entry.vault),
+    secret: column(entry.secret),
+    principal: column(entry.principal),
     operation: entry.event.operationName,
     resultType: entry.event.resultType,
     httpStatus: entry.event.properties.httpStatusCode,

@@ -1,23 +1,51 @@
 import type { FastifyInstance } from 'fastify';
-import { errors } from './errors.js';
+import { errors, OAuthError } from './errors.js';
 
 // JSON bodies may be empty (the Key Vault SDKs send body-less POSTs and an
 // empty first request before the auth challenge). Malformed JSON is Azure's
 // BadParameter, not a framework error.
+//
+// U+0000 is refused in every field but a secret's value (which is only ever
+// stored encrypted): PostgreSQL's text cannot hold it, so it would fail a
+// write there that SQLite takes, and no name, tag or description needs it.
+
+const NUL = '\u0000';
+
+/** Where a parsed JSON body holds U+0000 outside a top-level `value`, or null. */
+function nulPath(value: unknown, path: string): string | null {
+  if (typeof value === 'string') return value.includes(NUL) ? path || 'the body' : null;
+  if (value === null || typeof value !== 'object') return null;
+  for (const [key, inner] of Object.entries(value)) {
+    const at = path ? `${path}.${key}` : key;
+    if (key.includes(NUL)) return at;
+    if (path === '' && key === 'value' && typeof inner === 'string') continue;
+    const found = nulPath(inner, at);
+    if (found) return found;
+  }
+  return null;
+}
 
 export function installBodyParsers(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(/^application\/([\w.+-]+\+)?json/i, { parseAs: 'string' }, (_req, body, done) => {
     const text = String(body);
     if (text.trim() === '') return done(null, undefined);
+    let parsed: unknown;
     try {
-      done(null, JSON.parse(text));
+      parsed = JSON.parse(text);
     } catch (err) {
-      done(errors.invalidJson((err as Error).message.slice(0, 120)), undefined);
+      return done(errors.invalidJson((err as Error).message.slice(0, 120)), undefined);
     }
+    // JSON can only spell U+0000 as an escape: bodies without one are not walked.
+    const at = text.includes('\\u0000') ? nulPath(parsed, '') : null;
+    if (at) return done(errors.badParameter(`Property ${at.replaceAll(NUL, '\uFFFD').slice(0, 200)} contains the character U+0000, which is not accepted.`), undefined);
+    done(null, parsed);
   });
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
-    done(null, Object.fromEntries(new URLSearchParams(String(body))));
+    const fields = Object.fromEntries(new URLSearchParams(String(body)));
+    const at = Object.entries(fields).find(([k, v]) => k.includes(NUL) || v.includes(NUL));
+    if (at) return done(new OAuthError(400, 'invalid_request', null, `The request body field '${at[0].replaceAll(NUL, '\uFFFD').slice(0, 100)}' contains the character U+0000, which is not accepted.`), undefined);
+    done(null, fields);
   });
   // Anything else is accepted only when empty, so body-less requests with odd
   // content types still reach the route; otherwise the route's own checks fail it.

@@ -13,9 +13,10 @@ import { asConflict, nameKey, toJson, transaction, type PreparedSql } from './pg
 //
 // The versions of a batch are written by one statement per round (a round
 // holds at most one write per secret, since one statement cannot move a
-// secret's pointer twice). If a statement fails (a duplicate version id, a
-// vault purged meanwhile), the batch is tried again with each version in its
-// own savepoint, so that only the failing write fails.
+// secret's pointer twice), then all its records by one more. If a statement
+// fails (a duplicate version id, a vault purged meanwhile, a record the
+// database refuses), the batch is tried again with each write in its own
+// savepoint (a version with its record), so that only the failing write fails.
 
 type NewVersion = Omit<SecretVersionRow, 'seq'>;
 type Stored = { name: string; seq: number };
@@ -34,11 +35,12 @@ interface AuditJob {
 type Job = VersionJob | AuditJob;
 const isVersion = (job: Job): job is VersionJob => 'row' in job;
 
-/** What became of each version of a batch, in order: stored, or refused alone. */
-type Outcome = Stored | Error;
+/** What became of each write of a batch: stored (a version's name and seq), or refused alone. */
+type Outcome = Stored | typeof STORED | Error;
+const STORED = Symbol('stored');
 
-/** A statement of the fast path failed: the transaction is gone, the batch goes again one version at a time. */
-class RoundFailed extends Error {}
+/** A statement of the batch failed before its commit: the transaction is gone, the batch goes again one write at a time. */
+class BatchFailed extends Error {}
 
 // Collation "C" as in the tables, so that the join below compares keys the way the primary keys do.
 // Prepared once per connection (see PreparedSql).
@@ -130,60 +132,72 @@ export function createPgWriter(pool: pg.Pool): PgWriter {
   let running: Promise<void> | null = null;
   let closed = false;
 
-  /** The version outcomes, then the batch's records (only those of stored versions) appended in arrival order. */
-  async function writeBatch(c: pg.PoolClient, batch: readonly Job[], oneByOne: boolean): Promise<Map<VersionJob, Outcome>> {
-    const outcomes = new Map<VersionJob, Outcome>();
-    const versions = batch.filter(isVersion);
-    if (oneByOne) {
-      for (const job of versions) {
-        await c.query('SAVEPOINT version');
-        try {
-          outcomes.set(job, (await writeRound(c, [job]))[0]!);
-          await c.query('RELEASE SAVEPOINT version');
-        } catch (err) {
-          await c.query('ROLLBACK TO SAVEPOINT version');
-          outcomes.set(job, refusedAlone(job, err));
-        }
-      }
-    } else {
-      for (const round of rounds(versions)) {
-        let written: Outcome[];
-        try {
-          written = await writeRound(c, round);
-        } catch (err) {
-          throw new RoundFailed((err as Error).message);
-        }
+  /**
+   * All at once: the versions by rounds, then the records of the batch (its
+   * audit batches', and those of the versions stored) in arrival order. Any
+   * failure before the commit throws BatchFailed.
+   */
+  async function writeTogether(c: pg.PoolClient, batch: readonly Job[]): Promise<Map<Job, Outcome>> {
+    const outcomes = new Map<Job, Outcome>();
+    try {
+      for (const round of rounds(batch.filter(isVersion))) {
+        const written = await writeRound(c, round);
         round.forEach((job, i) => outcomes.set(job, written[i]!));
       }
+      const records = batch.flatMap((job) => {
+        if (!isVersion(job)) return job.records;
+        return job.audit && !(outcomes.get(job) instanceof Error) ? [job.audit] : [];
+      });
+      await appendAuditIn(c, records);
+    } catch (err) {
+      throw new BatchFailed((err as Error).message);
     }
-    const records = batch.flatMap((job) => {
-      if (!isVersion(job)) return job.records;
-      return job.audit && !(outcomes.get(job) instanceof Error) ? [job.audit] : [];
-    });
-    await appendAuditIn(c, records);
+    for (const job of batch) if (!isVersion(job)) outcomes.set(job, STORED);
+    return outcomes;
+  }
+
+  /** One write at a time, each (a version with its record, or an audit batch) in its own savepoint. */
+  async function writeOneByOne(c: pg.PoolClient, batch: readonly Job[]): Promise<Map<Job, Outcome>> {
+    const outcomes = new Map<Job, Outcome>();
+    for (const job of batch) {
+      await c.query('SAVEPOINT write');
+      try {
+        if (isVersion(job)) {
+          const outcome = (await writeRound(c, [job]))[0]!;
+          if (job.audit && !(outcome instanceof Error)) await appendAuditIn(c, [job.audit]);
+          outcomes.set(job, outcome);
+        } else {
+          await appendAuditIn(c, job.records);
+          outcomes.set(job, STORED);
+        }
+        await c.query('RELEASE SAVEPOINT write');
+      } catch (err) {
+        await c.query('ROLLBACK TO SAVEPOINT write');
+        outcomes.set(job, isVersion(job) ? refusedAlone(job, err) : err instanceof Error ? err : new Error(String(err)));
+      }
+    }
     return outcomes;
   }
 
   async function run(batch: Job[]): Promise<void> {
-    let outcomes: Map<VersionJob, Outcome>;
+    let outcomes: Map<Job, Outcome>;
     try {
       try {
-        outcomes = await transaction(pool, (c) => writeBatch(c, batch, false));
+        outcomes = await transaction(pool, (c) => writeTogether(c, batch));
       } catch (err) {
-        if (!(err instanceof RoundFailed)) throw err;
-        outcomes = await transaction(pool, (c) => writeBatch(c, batch, true));
+        // A failed commit says nothing of which write was at fault: only a failure before it is retried.
+        if (!(err instanceof BatchFailed)) throw err;
+        outcomes = await transaction(pool, (c) => writeOneByOne(c, batch));
       }
     } catch (err) {
       for (const job of batch) job.reject(err as Error);
       return;
     }
     for (const job of batch) {
-      if (!isVersion(job)) job.resolve();
-      else {
-        const outcome = outcomes.get(job)!;
-        if (outcome instanceof Error) job.reject(outcome);
-        else job.resolve(outcome);
-      }
+      const outcome = outcomes.get(job)!;
+      if (outcome instanceof Error) job.reject(outcome);
+      else if (isVersion(job)) job.resolve(outcome as Stored);
+      else job.resolve();
     }
   }
 
