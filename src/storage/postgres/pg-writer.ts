@@ -14,9 +14,11 @@ import { asConflict, nameKey, toJson, transaction, type PreparedSql } from './pg
 // The versions of a batch are written by one statement per round (a round
 // holds at most one write per secret, since one statement cannot move a
 // secret's pointer twice), then all its records by one more. If a statement
-// fails (a duplicate version id, a vault purged meanwhile, a record the
-// database refuses), the batch is tried again with each write in its own
-// savepoint (a version with its record), so that only the failing write fails.
+// fails before the commit (a duplicate version id, a vault purged meanwhile,
+// a record the database refuses), the batch is tried again with each write
+// in its own savepoint (a version with its record, or an audit batch), so
+// that only the failing write fails. A failed commit fails the whole batch:
+// it does not say which write was at fault, nor whether anything was stored.
 
 type NewVersion = Omit<SecretVersionRow, 'seq'>;
 type Stored = { name: string; seq: number };
