@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { StoreConflictError, type AuditRecord, type SecretVersionRow } from '../store-types.js';
 import { appendAuditIn } from './pg-audit-store.js';
-import { asConflict, nameKey, toJson, transaction, type PreparedSql } from './pg-support.js';
+import { asConflict, nameKey, rows, toJson, transaction, type PreparedSql } from './pg-support.js';
 
 // Group commit for PostgreSQL's hot durable writes, as the SQLite store's
 // writer thread does for SQLite: new secret versions (each with its audit
@@ -74,23 +74,23 @@ const keyOf = (row: NewVersion) => `${row.vaultId}\u0000${nameKey(row.name)}`;
  * job whose secret is soft-deleted gets a conflict; a failing statement throws.
  */
 async function writeRound(c: pg.PoolClient, jobs: readonly VersionJob[]): Promise<Outcome[]> {
-  const rows = jobs.map((j) => j.row);
-  const result = await c.query<{ vault_id: string; name_key: string; name: string; seq: number }>({ ...INSERT_VERSIONS, values: [
-    rows.map((r) => r.vaultId),
-    rows.map((r) => nameKey(r.name)),
-    rows.map((r) => r.name),
-    rows.map((r) => r.version),
-    rows.map((r) => r.ciphertext),
-    rows.map((r) => r.contentType),
-    rows.map((r) => (r.tags === null ? null : toJson(r.tags))),
-    rows.map((r) => r.enabled),
-    rows.map((r) => r.nbf),
-    rows.map((r) => r.exp),
-    rows.map((r) => r.created),
-    rows.map((r) => r.updated),
-  ] });
-  const stored = new Map(result.rows.map((r) => [`${r.vault_id}\u0000${r.name_key}`, { name: r.name, seq: r.seq }]));
-  return rows.map((row) => stored.get(keyOf(row)) ?? new StoreConflictError('deleted', `secret ${row.name} is deleted but recoverable`));
+  const versions = jobs.map((j) => j.row);
+  const written = await rows<{ vault_id: string; name_key: string; name: string; seq: number }>(c, INSERT_VERSIONS, [
+    versions.map((r) => r.vaultId),
+    versions.map((r) => nameKey(r.name)),
+    versions.map((r) => r.name),
+    versions.map((r) => r.version),
+    versions.map((r) => r.ciphertext),
+    versions.map((r) => r.contentType),
+    versions.map((r) => (r.tags === null ? null : toJson(r.tags))),
+    versions.map((r) => r.enabled),
+    versions.map((r) => r.nbf),
+    versions.map((r) => r.exp),
+    versions.map((r) => r.created),
+    versions.map((r) => r.updated),
+  ]);
+  const stored = new Map(written.map((r) => [`${r.vault_id}\u0000${r.name_key}`, { name: r.name, seq: r.seq }]));
+  return versions.map((row) => stored.get(keyOf(row)) ?? new StoreConflictError('deleted', `secret ${row.name} is deleted but recoverable`));
 }
 
 /** Splits versions into rounds in arrival order: a secret's second write goes in the next round, and so on. */
