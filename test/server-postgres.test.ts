@@ -81,6 +81,22 @@ describe('server on PostgreSQL', () => {
     assert.deepEqual(refused.map((r) => [r.properties.httpStatusCode, r.properties.requestUri.split('/secrets/')[1]]), [[400, 'zero%00byte?api-version=7.6']]);
   });
 
+  it('%00 in a URI is 400 BadParameter wherever it is (PostgreSQL cannot compare text with U+0000)', async () => {
+    const sub = server.bootstrap.subscriptionId;
+    for (const path of [
+      `/subscriptions/${sub}/resourceGroups/rg%00x?api-version=2021-04-01`,
+      `/subscriptions/${sub}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/v%00x?api-version=2023-07-01`,
+      `/subscriptions/${sub}/providers/Microsoft.KeyVault/locations/westus/deletedVaults/v%00x?api-version=2023-07-01`,
+      '/coffer/audit?vault=a%00b',
+      '/v1.0/servicePrincipals/ab%00cd',
+    ]) {
+      const res = await api(server, 'GET', path);
+      assert.equal(res.status, 400, `${path}: ${JSON.stringify(res.body)}`);
+      assert.equal((res.body as { error: { code: string } }).error.code, 'BadParameter', path);
+    }
+    assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+  });
+
   it('reads the secret again after a restart', async () => {
     await server.restart();
     assert.equal((await secretClient(server, 'pg-vault').getSecret('db-creds')).value, VALUE);

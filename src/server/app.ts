@@ -89,6 +89,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     reply.header('x-ms-request-id', req.id);
     const clientRequestId = req.headers['x-ms-client-request-id'];
     if (typeof clientRequestId === 'string' && clientRequestId.length <= 128) reply.header('x-ms-client-request-id', clientRequestId);
+    // U+0000 names nothing coffer stores, and PostgreSQL's text cannot even be compared with it.
+    if (req.url.includes('%00')) throw errors.badParameter('The request URI contains the character U+0000 (%00), which is not accepted.');
   });
   installPortalCors(app, deps.urls.authority);
 
