@@ -66,6 +66,7 @@ describe('data-plane input validation', () => {
     { name: 'U+0000 in a tag value', method: 'PATCH', path: '/secrets/existing?api-version=7.6', body: json({ tags: { keep: 'n\u0000o' } }), status: 400, code: 'BadParameter', message: /Property tags\.keep / },
     { name: 'U+0000 in a tag name', method: 'PUT', path: '/secrets/nul-field?api-version=7.6', body: json({ value: 'x', tags: { 'a\u0000b': 'v' } }), status: 400, code: 'BadParameter', message: /Property tags\.a\uFFFDb / },
     { name: '%00 in the query', method: 'GET', path: '/secrets/existing?api-version=7.6&x=%00', status: 400, code: 'BadParameter', message: /U\+0000/ },
+    { name: 'skiptoken that is not a cursor of ours', method: 'GET', path: '/secrets?api-version=7.6&$skiptoken=AAAA', status: 400, code: 'BadParameter', message: /skiptoken/ },
     { name: 'unknown version', method: 'GET', path: '/secrets/existing/0123456789abcdef0123456789abcdef?api-version=7.6', status: 404, code: 'SecretNotFound' },
     { name: 'unknown secret', method: 'GET', path: '/secrets/nothing-here?api-version=7.6', status: 404, code: 'SecretNotFound', message: /A secret with \(name\/id\) nothing-here was not found in this key vault/ },
   ];

@@ -23,7 +23,10 @@ function encodeToken(next: string): string {
 function decodeToken(raw: string | undefined): string | null {
   if (raw === undefined || raw === '') return null;
   if (!/^[A-Za-z0-9_-]{1,400}$/.test(raw)) throw errors.badParameter('The $skiptoken value is invalid.');
-  return Buffer.from(raw, 'base64url').toString('utf8');
+  // Our cursors are a name key or a version id; anything else (U+0000, say, which PostgreSQL cannot compare) is not ours.
+  const cursor = Buffer.from(raw, 'base64url').toString('utf8');
+  if (!/^[0-9A-Za-z-]{1,127}$/.test(cursor)) throw errors.badParameter('The $skiptoken value is invalid.');
+  return cursor;
 }
 
 export function registerSecretRoutes(app: FastifyInstance, deps: { urls: Urls; secrets: SecretService; authorizer: Authorizer }): void {
