@@ -4,6 +4,7 @@ import pg from 'pg';
 import { migratePostgres, PG_MIGRATIONS } from '../src/storage/postgres/pg-migrations.js';
 import { SchemaTooNewError } from '../src/storage/sqlite/sqlite-migrations.js';
 import { openPostgresStore, StoreLockedError } from '../src/storage/postgres/pg-store.js';
+import type { Store } from '../src/storage/store-types.js';
 import { freshPostgresDatabase, startPostgres, type TestDatabase } from './support/databases.js';
 import { BATCH_MAX_WRITES } from '../src/storage/postgres/pg-writer.js';
 import { auditRecord, runStoreConformance, vaultRow, versionRow } from './support/store-conformance.js';
@@ -24,6 +25,19 @@ async function query<R extends pg.QueryResultRow>(url: string, sql: string): Pro
     return (await c.query<R>(sql)).rows;
   } finally {
     await c.end();
+  }
+}
+
+/** A store on a fresh database with one vault in it, closed after `run`. */
+async function withVault(run: (store: Store, vaultId: string, url: string) => Promise<void>): Promise<void> {
+  const url = await freshPostgresDatabase(db);
+  const store = await openPostgresStore(url);
+  try {
+    const v = vaultRow();
+    await store.vaults.insert(v);
+    await run(store, v.id, url);
+  } finally {
+    await store.close();
   }
 }
 
@@ -113,33 +127,23 @@ describe('postgres store specifics', () => {
     }
   });
 
-  it('concurrent new versions of one secret get distinct, consecutive seqs', async () => {
-    const store = await openPostgresStore(await freshPostgresDatabase(db));
-    try {
-      const v = vaultRow();
-      await store.vaults.insert(v);
+  it('concurrent new versions of one secret get distinct, consecutive seqs', () =>
+    withVault(async (store, vaultId) => {
       const n = 40;
       // Mixed spellings: the writers race to create the secret as well as to extend it.
-      const written = await Promise.all(Array.from({ length: n }, (_, i) => store.secrets.insertVersion(versionRow(v.id, i % 2 ? 'Racy' : 'racy'))));
+      const written = await Promise.all(Array.from({ length: n }, (_, i) => store.secrets.insertVersion(versionRow(vaultId, i % 2 ? 'Racy' : 'racy'))));
       assert.deepEqual(written.map((w) => w.seq).sort((a, b) => a - b), Array.from({ length: n }, (_, i) => i + 1));
       assert.equal(new Set(written.map((w) => w.name)).size, 1, 'every version carries the canonical name');
       const latest = written.find((w) => w.seq === n)!;
-      assert.deepEqual(await store.secrets.getVersion(v.id, 'RACY', null), latest);
-      assert.equal(await store.secrets.countVersions(v.id), n);
-    } finally {
-      await store.close();
-    }
-  });
+      assert.deepEqual(await store.secrets.getVersion(vaultId, 'RACY', null), latest);
+      assert.equal(await store.secrets.countVersions(vaultId), n);
+    }));
 
-  it('a backlog of writes is committed in transactions of bounded size, each version with its record', async () => {
-    const url = await freshPostgresDatabase(db);
-    const store = await openPostgresStore(url);
-    try {
-      const v = vaultRow();
-      await store.vaults.insert(v);
+  it('a backlog of writes is committed in transactions of bounded size, each version with its record', () =>
+    withVault(async (store, vaultId, url) => {
       const n = 5 * Math.ceil((2 * BATCH_MAX_WRITES + 100) / 5);
       // Requested in one turn: without the bound, one transaction would take them all.
-      const written = await Promise.all(Array.from({ length: n }, (_, i) => store.secrets.insertVersion(versionRow(v.id, `s-${i % 5}`), auditRecord(`set-${i}`))));
+      const written = await Promise.all(Array.from({ length: n }, (_, i) => store.secrets.insertVersion(versionRow(vaultId, `s-${i % 5}`), auditRecord(`set-${i}`))));
       for (let k = 0; k < 5; k++) {
         const seqs = written.filter((w) => w.name === `s-${k}`).map((w) => w.seq);
         assert.deepEqual(seqs, Array.from({ length: n / 5 }, (_, i) => i + 1), `s-${k} gets consecutive versions in the order asked`);
@@ -149,29 +153,20 @@ describe('postgres store specifics', () => {
       const trail = await store.audit.range(1, n + 1);
       assert.deepEqual(trail.map((r) => r.operation), Array.from({ length: n }, (_, i) => `set-${i}`));
       assert.deepEqual(await query(url, 'SELECT COUNT(DISTINCT xmin::text)::int AS n FROM audit_events'), transactions);
-    } finally {
-      await store.close();
-    }
-  });
+    }));
 
-  it('an audit batch the database refuses fails alone; the writes committed with it are stored', async () => {
-    const store = await openPostgresStore(await freshPostgresDatabase(db));
-    try {
-      const v = vaultRow();
-      await store.vaults.insert(v);
+  it('an audit batch the database refuses fails alone; the writes committed with it are stored', () =>
+    withVault(async (store, vaultId) => {
       // PostgreSQL's text cannot hold U+0000 (the audit log never hands it one: see toRecord).
       const [a, refused, b, appended] = await Promise.allSettled([
-        store.secrets.insertVersion(versionRow(v.id, 'a'), auditRecord('a')),
+        store.secrets.insertVersion(versionRow(vaultId, 'a'), auditRecord('a')),
         store.audit.append([{ ...auditRecord('refused'), secret: 'x\u0000y' }]),
-        store.secrets.insertVersion(versionRow(v.id, 'b'), auditRecord('b')),
+        store.secrets.insertVersion(versionRow(vaultId, 'b'), auditRecord('b')),
         store.audit.append([auditRecord('appended')]),
       ]);
       assert.equal(refused.status, 'rejected');
       assert.deepEqual([a.status, b.status, appended.status], ['fulfilled', 'fulfilled', 'fulfilled']);
       assert.deepEqual((await store.audit.range(1, 10)).map((r) => r.operation), ['a', 'b', 'appended']);
-      assert.equal(await store.secrets.countVersions(v.id), 2);
-    } finally {
-      await store.close();
-    }
-  });
+      assert.equal(await store.secrets.countVersions(vaultId), 2);
+    }));
 });
