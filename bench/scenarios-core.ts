@@ -5,6 +5,7 @@ import type { BaselineConfig } from './baseline.js';
 import { spawnWorker, stopChild } from './children.js';
 import { httpClient, pool } from './http.js';
 import { atVault, bearer, quiet, type Bench } from './context.js';
+import { fastBaselines } from './report.js';
 
 // Baseline, GET, durable SET, list page, token issuance and cold start.
 
@@ -12,6 +13,8 @@ export const CONNECTIONS = [1, 16, 64];
 export const MAIN_VAULT = 'bench-main';
 const SET_VAULT = 'bench-set';
 export const SMALL_COUNT = 100;
+/** Rounds at 64 connections measured beyond `rounds` when some met a slow phase of the load generator. */
+const MAX_EXTRA_ROUNDS = 2;
 
 /** A typical integration credential (~80 bytes). */
 export const secretValue = () => JSON.stringify({ username: 'svc-bench', password: randomBytes(24).toString('base64url') });
@@ -61,13 +64,21 @@ export async function runCore(b: Bench, token: string, rounds: number): Promise<
   };
   const baseline = await startBaseline(b);
   try {
-    const runs = [...CONNECTIONS, ...Array<number>(Math.max(0, rounds - 1)).fill(CONNECTIONS.at(-1)!)];
-    for (const connections of runs) {
+    const top = CONNECTIONS.at(-1)!;
+    const topBaselines: number[] = [];
+    const round = async (connections: number) => {
       const spec = { port: baseline.port, method: 'GET' as const, path: '/', headers: {}, connections };
       const row = await b.measure(`baseline@${connections}`, `baseline: bare https, ${b.getBodyBytes} B JSON`, spec, baseline.pid);
       b.baselineRps.set(connections, row.rps);
+      if (connections === top) topBaselines.push(row.rps);
       await b.measure(`get@${connections}`, 'GET secret', { ...get, connections });
       await b.measure(`set@${connections}`, 'durable SET secret (PUT)', { ...set, connections });
+    };
+    for (const connections of [...CONNECTIONS, ...Array<number>(Math.max(0, rounds - 1)).fill(top)]) await round(connections);
+    // A round in a slow phase of the load generator is not judged (bench/report.ts): make up for it, within bounds.
+    for (let extra = 0; extra < MAX_EXTRA_ROUNDS && fastBaselines(topBaselines) < rounds; extra++) {
+      b.log(`${rounds - fastBaselines(topBaselines)} of the rounds at ${top} connections met a slow phase of the load generator: one more round`);
+      await round(top);
     }
   } finally {
     await baseline.stop();
