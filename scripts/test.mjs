@@ -61,7 +61,7 @@ writeFileSync(bundle, (existsSync(systemBundle) ? readFileSync(systemBundle, 'ut
 
 const files = readdirSync(join(root, 'test'))
   .filter((f) => f.endsWith('.test.ts'))
-  .filter((f) => !process.env.TEST_ONLY || f.includes(process.env.TEST_ONLY))
+  .filter((f) => !process.env.TEST_ONLY || process.env.TEST_ONLY.split(',').some((only) => f.includes(only)))
   .sort()
   .map((f) => join('test', f));
 if (files.length === 0) {

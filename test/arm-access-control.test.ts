@@ -168,6 +168,8 @@ describe('management plane access control', () => {
       ['unknown role', put(crypto.randomUUID(), { roleDefinitionId: role(crypto.randomUUID()), principalId: sp.id }), 400, 'RoleDefinitionDoesNotExist'],
       ['malformed principal', put(crypto.randomUUID(), { roleDefinitionId: role(ROLE_IDS['Key Vault Reader']), principalId: 'not-a-guid' }), 400, 'InvalidPrincipalId'],
       ['malformed assignment id', put('not-a-guid', { roleDefinitionId: role(ROLE_IDS['Key Vault Reader']), principalId: sp.id }), 400, 'InvalidRoleAssignmentId'],
+      // Not evaluated by coffer, so not stored: ignoring it would grant the role on every secret.
+      ['a condition', put(crypto.randomUUID(), { roleDefinitionId: role(ROLE_IDS['Key Vault Secrets User']), principalId: sp.id, condition: "@Resource[Microsoft.KeyVault/vaults/secrets:name] StringEquals 'app-config'", conditionVersion: '2.0' }), 400, 'InvalidRoleAssignmentRequest'],
     ];
     for (const [label, pending, status, code] of cases) {
       const r = await pending;
@@ -200,7 +202,19 @@ describe('management plane access control', () => {
     const flip = await api(server, 'PATCH', `${scope}?api-version=2023-07-01`, { properties: { enableRbacAuthorization: false } }, contributorToken);
     assert.equal(flip.status, 403);
     assert.match(flip.body?.error?.message, /Microsoft\.Authorization\/roleAssignments\/write/);
+    // A PUT replaces the properties: leaving the flag out would move the vault to access policies, here with one for the contributor.
+    const properties = { tenantId: server.bootstrap.tenantId, sku: { family: 'A', name: 'standard' }, accessPolicies: [{ tenantId: server.bootstrap.tenantId, objectId: contributor.id, permissions: { secrets: ['all'] } }] };
+    for (const props of [properties, { ...properties, enableRbacAuthorization: false }]) {
+      const replaced = await api(server, 'PUT', `${scope}?api-version=2023-07-01`, { location: 'local', properties: props }, contributorToken);
+      assert.equal(replaced.status, 403, JSON.stringify(props));
+      assert.match(replaced.body?.error?.message, /Microsoft\.Authorization\/roleAssignments\/write/);
+    }
+    const kept = await api(server, 'PUT', `${scope}?api-version=2023-07-01`, { location: 'local', properties: { ...properties, accessPolicies: [], enableRbacAuthorization: true } }, contributorToken);
+    assert.equal(kept.status, 200, 'a PUT that keeps the model needs vaults/write only');
     assert.equal((await armClient(server).vaults.get('rg-test', 'bad-authz')).properties.enableRbacAuthorization, true);
+    const vaultToken = (await credential(server, contributor.appId, contributor.secret).getToken(`https://${server.bootstrap.vaultDnsSuffix}/.default`)).token;
+    const read = await fetch(`${server.vaultUrl('bad-authz')}/secrets?api-version=7.6`, { headers: { authorization: `Bearer ${vaultToken}` } });
+    assert.equal(read.status, 403, 'the contributor still cannot read secrets');
   });
 
   it('access policies: a foreign tenant and a 1025th entry are refused, nothing changed', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createVault, credential, secretClient } from './support/clients.js';
-import { api, assignRole, newServicePrincipal } from './support/access-kit.js';
+import { ROLE_IDS, api, assignRole, newServicePrincipal } from './support/access-kit.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
 // The directory (search, groups) and custom roles.
@@ -82,5 +82,37 @@ describe('directory and custom roles', () => {
     assert.equal(inUse.status, 409);
     const builtIn = await api(server, 'DELETE', `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions/4633458b-17de-408a-b874-0445c86b69e6?api-version=2022-04-01`);
     assert.equal(builtIn.status, 403);
+  });
+
+  it('changing a custom role needs roleDefinitions/write wherever it is assignable now, not only where it will be', async () => {
+    const subScope = `/subscriptions/${sub}`;
+    const rgScope = `${subScope}/resourceGroups/rg-mallory`;
+    assert.ok((await api(server, 'PUT', `${rgScope}?api-version=2021-04-01`, { location: 'local' })).status < 300);
+    const roleId = crypto.randomUUID();
+    const url = `${subScope}/providers/Microsoft.Authorization/roleDefinitions/${roleId}?api-version=2022-04-01`;
+    const readVaults = { roleName: 'Vault Lister', permissions: [{ actions: ['Microsoft.KeyVault/vaults/read'] }], assignableScopes: [subScope] };
+    assert.equal((await api(server, 'PUT', url, { properties: readVaults })).status, 201);
+    const mallory = await newServicePrincipal(server, 'rg-owner-mallory');
+    assert.equal((await assignRole(server, subScope, roleId, mallory.id)).status, 201);
+    assert.equal((await assignRole(server, rgScope, ROLE_IDS.Owner, mallory.id)).status, 201);
+    const token = (await credential(server, mallory.appId, mallory.secret).getToken(`${server.url}/.default`)).token;
+
+    // Owner of rg-mallory only: widening the subscription-wide role through a PUT that names rg-mallory is refused.
+    const widen = { roleName: 'Vault Lister', permissions: [{ actions: ['*'], dataActions: ['*'] }], assignableScopes: [rgScope] };
+    const refused = await api(server, 'PUT', url, { properties: widen }, token);
+    assert.equal(refused.status, 403, JSON.stringify(refused.body));
+    assert.equal(refused.body?.error?.code, 'AuthorizationFailed');
+    const after = await api(server, 'GET', url);
+    assert.deepEqual(after.body!.properties.permissions[0].actions, ['Microsoft.KeyVault/vaults/read']);
+    assert.deepEqual(after.body!.properties.assignableScopes, [subScope]);
+    const escalated = await assignRole(server, subScope, ROLE_IDS.Reader, mallory.id, {}, token);
+    assert.equal(escalated.status, 403, 'still no roleAssignments/write at the subscription');
+
+    // A role assignable only inside rg-mallory is hers to change.
+    const ownId = crypto.randomUUID();
+    const ownUrl = `${subScope}/providers/Microsoft.Authorization/roleDefinitions/${ownId}?api-version=2022-04-01`;
+    const own = { roleName: 'Mallory Role', permissions: [{ actions: ['Microsoft.KeyVault/vaults/read'] }], assignableScopes: [rgScope] };
+    assert.equal((await api(server, 'PUT', ownUrl, { properties: own }, token)).status, 201);
+    assert.equal((await api(server, 'PUT', ownUrl, { properties: { ...own, permissions: [{ actions: ['*/read'] }] } }, token)).status, 200);
   });
 });

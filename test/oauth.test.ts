@@ -126,4 +126,61 @@ describe('identity service', () => {
     assert.equal(removed.status, 204);
     assert.equal((await form({ grant_type: 'client_credentials', client_id: sp.appId, client_secret: cred.secretText, scope })).status, 401);
   });
+
+  it("a registered application signs users in only with its secret: nobody gets tokens in its name without it", async () => {
+    const admin = (await credential(server).getToken(`${server.url}/.default`)).token;
+    const headers = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
+    const sp = (await (await fetch(`${server.url}/v1.0/servicePrincipals`, { method: 'POST', headers, body: JSON.stringify({ displayName: 'reporting-app' }) })).json()) as {
+      appId: string;
+      passwordCredentials: Array<{ secretText: string }>;
+    };
+    const user = { userPrincipalName: 'bob@coffer.local', displayName: 'Bob', passwordProfile: { password: 'bob password 123' } };
+    assert.equal((await fetch(`${server.url}/v1.0/users`, { method: 'POST', headers, body: JSON.stringify(user) })).status, 201);
+    const signIn = { grant_type: 'password', username: 'bob@coffer.local', password: 'bob password 123', scope: `https://${server.bootstrap.vaultDnsSuffix}/.default` };
+    const errorCodes = async (res: Response) => ((await res.json()) as { error_codes: number[] }).error_codes;
+
+    // Before, any registered app id passed for a public client, and the token's appid matched access policies bound to that app.
+    const noSecret = await form({ ...signIn, client_id: sp.appId });
+    assert.equal(noSecret.status, 401);
+    assert.deepEqual(await errorCodes(noSecret), [7000218]);
+    const wrongSecret = await form({ ...signIn, client_id: sp.appId, client_secret: 'not the secret' });
+    assert.deepEqual(await errorCodes(wrongSecret), [7000215]);
+    const withSecret = await form({ ...signIn, client_id: sp.appId, client_secret: sp.passwordCredentials[0]!.secretText });
+    assert.equal(withSecret.status, 200);
+    const tokens = (await withSecret.json()) as { access_token: string; refresh_token: string };
+    assert.equal(decodeJwt(tokens.access_token).appid, sp.appId);
+    assert.equal(decodeJwt(tokens.access_token).upn, 'bob@coffer.local');
+    // Its refresh token is the app's too: redeeming it needs the secret as well.
+    const refreshNoSecret = await form({ grant_type: 'refresh_token', client_id: sp.appId, refresh_token: tokens.refresh_token });
+    assert.deepEqual(await errorCodes(refreshNoSecret), [7000218]);
+    const refreshed = await form({ grant_type: 'refresh_token', client_id: sp.appId, client_secret: sp.passwordCredentials[0]!.secretText, refresh_token: tokens.refresh_token });
+    assert.equal(refreshed.status, 200);
+
+    // Device sign-in and the code flow are for the first-party public clients only.
+    const device = await fetch(`${server.url}/${server.bootstrap.tenantId}/oauth2/v2.0/devicecode`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ client_id: sp.appId, scope: signIn.scope }).toString(),
+    });
+    assert.deepEqual(await errorCodes(device), [700016]);
+    for (const id of ['constructor', '__proto__', 'toString', '11111111-1111-4111-8111-111111111111']) {
+      const res = await form({ ...signIn, client_id: id });
+      assert.equal(res.status, 400, id);
+      assert.deepEqual(await errorCodes(res), [700016], id);
+    }
+    const cli = await form({ ...signIn, client_id: '04B07795-8DDB-461A-BBEE-02F9E1BF7B46' });
+    assert.equal(cli.status, 200, 'a public client id in capitals is the same client');
+  });
+
+  it('malformed client credentials and sign-in parameters are 400s, not 500s', async () => {
+    const basic = (s: string) => `Basic ${Buffer.from(s).toString('base64')}`;
+    const res = await form({ grant_type: 'client_credentials', scope: `${server.url}/.default` }, { authorization: basic('%E0%A4%A:x') });
+    assert.equal(res.status, 401);
+    assert.equal(((await res.json()) as { error: string }).error, 'invalid_client');
+    const authorize = `${server.url}/${server.bootstrap.tenantId}/oauth2/v2.0/authorize`;
+    const json = await fetch(authorize, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_id: 1, redirect_uri: ['x'] }) });
+    assert.equal(json.status, 400);
+    const repeated = await fetch(`${authorize}?client_id=a&client_id=b&redirect_uri=http://localhost/`);
+    assert.equal(repeated.status, 400);
+  });
 });

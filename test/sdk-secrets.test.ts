@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { SecretClient } from '@azure/keyvault-secrets';
-import { createVault, secretClient } from './support/clients.js';
+import { createVault, credential, secretClient } from './support/clients.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
 // Every SecretClient method of the official SDK against a running server over
@@ -169,5 +169,27 @@ describe('@azure/keyvault-secrets against coffer', () => {
     assert.equal((await protectedClient.getDeletedSecret('kept')).name, 'kept');
     const recovered = await (await protectedClient.beginRecoverDeletedSecret('kept')).pollUntilDone();
     assert.equal(recovered.recoveryLevel, 'Recoverable');
+
+    // Without soft delete the answer has no recoveryId: that is how the SDK's poller knows the secret is gone
+    // (with one, it polls GET /deletedsecrets until that answers, which never happens here).
+    await createVault(server, 'no-soft-delete', { enableSoftDelete: false });
+    const gone = secretClient(server, 'no-soft-delete');
+    await gone.setSecret('gone', 'v', { tags: { t: '1' } });
+    const poller = await gone.beginDeleteSecret('gone', { abortSignal: AbortSignal.timeout(10_000) });
+    const deleted = await poller.pollUntilDone();
+    assert.equal(deleted.recoveryId, undefined);
+    assert.equal(deleted.properties.deletedOn, undefined);
+    assert.equal(deleted.properties.recoveryLevel, 'Purgeable');
+    assert.deepEqual(deleted.properties.tags, { t: '1' });
+    for (const read of [() => gone.getSecret('gone'), () => gone.getDeletedSecret('gone')]) {
+      await assert.rejects(read(), (err: { statusCode?: number }) => err.statusCode === 404);
+    }
+    await gone.setSecret('raw', 'v');
+    const token = await credential(server).getToken(`https://${server.bootstrap.vaultDnsSuffix}/.default`);
+    const res = await fetch(`${server.vaultUrl('no-soft-delete')}/secrets/raw?api-version=7.6`, { method: 'DELETE', headers: { authorization: `Bearer ${token.token}` } });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as Record<string, unknown>;
+    for (const field of ['recoveryId', 'deletedDate', 'scheduledPurgeDate', 'value']) assert.equal(field in body, false, field);
+    assert.match(String(body.id), /\/secrets\/raw\/[0-9a-f]{32}$/);
   });
 });

@@ -20,6 +20,8 @@ export interface AssignmentInput {
   principalType?: string;
   description?: string;
   endDateTime?: string;
+  condition?: unknown;
+  conditionVersion?: unknown;
 }
 
 const KV_DATA_ACCESS_ADMIN = '8b54135c-b56d-4d72-a534-26097cfdc8d8';
@@ -74,6 +76,10 @@ export function createRoleAssignmentService(deps: {
         throw new ServiceError(400, 'InvalidPrincipalId', 'A valid principal ID must be provided for role assignment.');
       }
       if (typeof input.roleDefinitionId !== 'string') throw new ServiceError(400, 'InvalidRoleDefinitionId', 'The role definition ID must be provided.');
+      // coffer does not evaluate ABAC conditions: storing one and ignoring it would grant more than asked for.
+      if ((input.condition !== undefined && input.condition !== null && input.condition !== '') || (input.conditionVersion !== undefined && input.conditionVersion !== null)) {
+        throw new ServiceError(400, 'InvalidRoleAssignmentRequest', 'Role assignment conditions (condition, conditionVersion) are not supported by coffer; assign the role at a narrower scope instead.');
+      }
       const scope = await existingScope(scopeRaw);
       const roleId = roleIdOf(input.roleDefinitionId);
       const role = catalog.get(roleId);

@@ -74,6 +74,9 @@ export function createRoleDefinitionService(deps: { subscriptionId: string; cata
         if (scope.kind !== 'root' && scope.subscriptionId !== deps.subscriptionId) throw errors.subscriptionNotFound(scope.subscriptionId ?? '');
         await authorizer.authorizeManagement(caller, A.write, scope.path);
       }
+      // A change reaches every existing assignment of the role, wherever it was assignable: the caller must be
+      // allowed to write the role there too, or an owner of one resource group could widen a subscription-wide role.
+      for (const s of existing?.assignableScopes ?? []) await authorizer.authorizeManagement(caller, A.write, s);
       const clash = catalog.findByName(props.roleName);
       if (clash && clash.id !== id.toLowerCase()) throw new ServiceError(409, 'RoleDefinitionWithSameNameExists', `A role definition cannot be updated with a name that already exists.`);
       const t = now();

@@ -9,6 +9,10 @@ import type { createGrantHandler } from './oauth-grants.js';
 // origin and loopback (RFC 8252), and an invalid one is never redirected to.
 
 type Params = Record<string, string | undefined>;
+
+/** The request's parameters that are strings: a JSON body or a repeated query parameter can hold anything, which counts as absent. */
+const stringParams = (raw: unknown): Params =>
+  typeof raw === 'object' && raw !== null ? Object.fromEntries(Object.entries(raw).filter(([, v]) => typeof v === 'string')) : {};
 const PASSED = ['client_id', 'response_type', 'redirect_uri', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'nonce', 'response_mode'];
 
 export function registerAuthorizePage(app: FastifyInstance, deps: { authority: string; tenantId: string; directory: DirectoryService; authCodes: AuthCodes; grants: ReturnType<typeof createGrantHandler> }): void {
@@ -71,12 +75,13 @@ ${credentialFields}
   }
 
   const path = '/:tenant/oauth2/v2.0/authorize';
-  app.get(path, async (req: FastifyRequest<{ Querystring: Params; Params: { tenant: string } }>, reply) => {
-    if (!(await validate(reply, req.params.tenant, req.query))) return reply;
-    return sendHtml(reply, 200, form(req.query));
+  app.get(path, async (req: FastifyRequest<{ Querystring: unknown; Params: { tenant: string } }>, reply) => {
+    const query = stringParams(req.query);
+    if (!(await validate(reply, req.params.tenant, query))) return reply;
+    return sendHtml(reply, 200, form(query));
   });
   app.post(path, async (req: FastifyRequest<{ Body: unknown; Params: { tenant: string } }>, reply) => {
-    const body = (req.body ?? {}) as Params;
+    const body = stringParams(req.body);
     if (!(await validate(reply, req.params.tenant, body))) return reply;
     const user = await deps.directory.authenticateUser(String(body.username ?? '').slice(0, 256), String(body.password ?? '').slice(0, 1024));
     if (!user) return sendHtml(reply, 401, form(body, 'The user name or password is incorrect.'));

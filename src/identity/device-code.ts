@@ -10,6 +10,8 @@ const LIFETIME_SECONDS = 900;
 const INTERVAL_SECONDS = 2;
 const ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ';
 const MAX_PENDING = 10_000;
+/** Pending sign-ins one source (an IP address) may hold: starting one needs no credentials, so no source may take them all. */
+export const MAX_PENDING_PER_SOURCE = 20;
 
 interface Pending {
   userCode: string;
@@ -17,33 +19,41 @@ interface Pending {
   scope: string;
   expiresAt: number;
   approvedBy: string | null;
+  source: string;
 }
 
 const hash = (s: string) => createHash('sha256').update(s).digest('base64url');
-const now = () => Math.floor(Date.now() / 1000);
 
-export function createDeviceCodes(verificationUri: string) {
+export function createDeviceCodes(verificationUri: string, now = () => Math.floor(Date.now() / 1000)) {
   const byDevice = new Map<string, Pending>();
   const byUser = new Map<string, string>();
+  const perSource = new Map<string, number>();
+
+  /** Every way out of the maps goes through here, so that the three stay in step. */
+  function remove(key: string, p: Pending) {
+    byDevice.delete(key);
+    byUser.delete(p.userCode);
+    const left = (perSource.get(p.source) ?? 1) - 1;
+    if (left > 0) perSource.set(p.source, left);
+    else perSource.delete(p.source);
+  }
 
   function prune() {
     const t = now();
-    for (const [key, p] of byDevice) {
-      if (p.expiresAt < t) {
-        byDevice.delete(key);
-        byUser.delete(p.userCode);
-      }
-    }
+    for (const [key, p] of byDevice) if (p.expiresAt < t) remove(key, p);
   }
 
   return {
-    start(clientId: string, scope: string) {
+    start(clientId: string, scope: string, source: string) {
       prune();
-      if (byDevice.size >= MAX_PENDING) throw oauthErrors.invalidRequest(null, 'Too many sign-ins are in progress; try again later.');
+      if (byDevice.size >= MAX_PENDING || (perSource.get(source) ?? 0) >= MAX_PENDING_PER_SOURCE) {
+        throw oauthErrors.invalidRequest(null, 'Too many sign-ins are in progress; try again later.');
+      }
       const deviceCode = randomBytes(32).toString('base64url');
       const userCode = Array.from({ length: 9 }, () => ALPHABET[randomInt(ALPHABET.length)]).join('');
-      byDevice.set(hash(deviceCode), { userCode, clientId, scope, expiresAt: now() + LIFETIME_SECONDS, approvedBy: null });
+      byDevice.set(hash(deviceCode), { userCode, clientId, scope, expiresAt: now() + LIFETIME_SECONDS, approvedBy: null, source });
       byUser.set(userCode, hash(deviceCode));
+      perSource.set(source, (perSource.get(source) ?? 0) + 1);
       return {
         device_code: deviceCode,
         user_code: userCode,
@@ -68,14 +78,15 @@ export function createDeviceCodes(verificationUri: string) {
       const pending = byDevice.get(key);
       if (!pending || pending.clientId !== clientId) throw oauthErrors.invalidGrant(70019, 'AADSTS70019: Verification code expired.');
       if (pending.expiresAt < now()) {
-        byDevice.delete(key);
+        remove(key, pending);
         throw oauthErrors.expiredToken();
       }
       if (!pending.approvedBy) throw oauthErrors.authorizationPending();
-      byDevice.delete(key);
-      byUser.delete(pending.userCode);
+      remove(key, pending);
       return { objectId: pending.approvedBy, scope: pending.scope };
     },
+    /** Pending sign-ins held (for tests: the maps must not keep what expired). */
+    size: () => ({ devices: byDevice.size, userCodes: byUser.size, sources: perSource.size }),
   };
 }
 

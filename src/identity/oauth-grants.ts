@@ -63,11 +63,23 @@ function clientCredentialsFrom(params: Record<string, string>, authorization: st
     const decoded = Buffer.from(authorization.slice(6), 'base64').toString('utf8');
     const sep = decoded.indexOf(':');
     if (sep > 0) {
-      return { clientId: decodeURIComponent(decoded.slice(0, sep)), clientSecret: decodeURIComponent(decoded.slice(sep + 1)) };
+      try {
+        return { clientId: decodeURIComponent(decoded.slice(0, sep)), clientSecret: decodeURIComponent(decoded.slice(sep + 1)) };
+      } catch {
+        throw oauthErrors.invalidClient(7000216, "AADSTS7000216: 'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type. The Basic authorization header is malformed.");
+      }
     }
   }
   return { clientId: need(params, 'client_id'), clientSecret: params.client_secret };
 }
+
+/**
+ * First-party public clients (the Azure CLI, Azure PowerShell, coffer's CLI
+ * and portal) sign users in without a secret. A registered application is a
+ * confidential client: it must prove itself with its secret, or any user
+ * could get tokens in its name (and match access policies bound to it).
+ */
+const isPublicClient = (clientId: string): boolean => Object.hasOwn(PUBLIC_CLIENTS, clientId.toLowerCase());
 
 export function createGrantHandler(deps: GrantDeps) {
   const { tenantId, directory, tokens } = deps;
@@ -91,9 +103,8 @@ export function createGrantHandler(deps: GrantDeps) {
     return body;
   }
 
-  async function clientCredentials(params: Record<string, string>, authorization?: string): Promise<TokenResponse> {
-    const { clientId, clientSecret } = clientCredentialsFrom(params, authorization);
-    const { resource } = resolveResource(params, tenantId, deps.isKnownResource);
+  /** A confidential client's secret checked, with Entra ID's answers when it is missing, unknown, wrong or expired. */
+  async function authenticateApp(clientId: string, clientSecret: string | undefined) {
     if (!clientSecret) {
       throw oauthErrors.invalidClient(7000218, `AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.`);
     }
@@ -107,31 +118,41 @@ export function createGrantHandler(deps: GrantDeps) {
       }
       throw oauthErrors.invalidClient(7000215, `AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${clientId}'.`);
     }
-    const p = result.principal;
+    return result.principal;
+  }
+
+  /** A user-facing grant: a public client as it is, any other client only with its secret. */
+  async function requireClient(params: Record<string, string>, authorization: string | undefined): Promise<string> {
+    const { clientId, clientSecret } = clientCredentialsFrom(params, authorization);
+    if (isPublicClient(clientId)) return clientId;
+    if (!(await directory.getByAppId(clientId))) {
+      throw oauthErrors.unauthorizedClient(700016, `AADSTS700016: Application with identifier '${clientId}' was not found in the directory '${tenantId}'.`);
+    }
+    await authenticateApp(clientId, clientSecret);
+    return clientId;
+  }
+
+  async function clientCredentials(params: Record<string, string>, authorization?: string): Promise<TokenResponse> {
+    const { clientId, clientSecret } = clientCredentialsFrom(params, authorization);
+    const { resource } = resolveResource(params, tenantId, deps.isKnownResource);
+    const p = await authenticateApp(clientId, clientSecret);
     const access = await tokens.issue({ objectId: p.objectId, appId: clientId, audience: resource, kind: 'app', name: p.displayName });
     return { token_type: 'Bearer', expires_in: access.expiresIn, ext_expires_in: access.expiresIn, access_token: access.token };
   }
 
-  async function isPublicClient(clientId: string) {
-    return clientId in PUBLIC_CLIENTS || (await directory.getByAppId(clientId)) !== null;
-  }
-
-  async function password(params: Record<string, string>): Promise<TokenResponse> {
-    const clientId = need(params, 'client_id');
+  async function password(params: Record<string, string>, authorization?: string): Promise<TokenResponse> {
     const username = need(params, 'username');
     const pw = need(params, 'password');
     const { resource, oidc } = resolveResource(params, tenantId, deps.isKnownResource);
-    if (!(await isPublicClient(clientId))) {
-      throw oauthErrors.unauthorizedClient(700016, `AADSTS700016: Application with identifier '${clientId}' was not found in the directory '${tenantId}'.`);
-    }
+    const clientId = await requireClient(params, authorization);
     const user = await directory.authenticateUser(username, pw);
     if (!user) throw oauthErrors.invalidGrant(50126, 'AADSTS50126: Error validating credentials due to invalid username or password.');
     return userTokens(user, clientId, resource, oidc);
   }
 
-  async function refreshToken(params: Record<string, string>): Promise<TokenResponse> {
+  async function refreshToken(params: Record<string, string>, authorization?: string): Promise<TokenResponse> {
     const presented = need(params, 'refresh_token');
-    const clientId = need(params, 'client_id');
+    const clientId = await requireClient(params, authorization);
     const row = await deps.refreshTokens.take(sha256(presented));
     if (!row || row.clientId !== clientId) {
       throw oauthErrors.invalidGrant(9002313, 'AADSTS9002313: Invalid request. Request is malformed or invalid.');
@@ -162,13 +183,13 @@ export function createGrantHandler(deps: GrantDeps) {
   }
 
   /** Starts a device sign-in (the /devicecode endpoint). */
-  async function startDeviceCode(params: Record<string, string>) {
+  async function startDeviceCode(params: Record<string, string>, source: string) {
     const clientId = need(params, 'client_id');
     resolveResource(params, tenantId, deps.isKnownResource);
-    if (!(await isPublicClient(clientId))) {
+    if (!isPublicClient(clientId)) {
       throw oauthErrors.unauthorizedClient(700016, `AADSTS700016: Application with identifier '${clientId}' was not found in the directory '${tenantId}'.`);
     }
-    return deps.deviceCodes.start(clientId, need(params, 'scope'));
+    return deps.deviceCodes.start(clientId, need(params, 'scope'), source);
   }
 
   const handleGrant = async function handleGrant(params: Record<string, string>, authorization?: string): Promise<TokenResponse> {
@@ -177,9 +198,9 @@ export function createGrantHandler(deps: GrantDeps) {
       case 'client_credentials':
         return clientCredentials(params, authorization);
       case 'password':
-        return password(params);
+        return password(params, authorization);
       case 'refresh_token':
-        return refreshToken(params);
+        return refreshToken(params, authorization);
       case 'authorization_code':
         return authorizationCode(params);
       case 'urn:ietf:params:oauth:grant-type:device_code':

@@ -90,9 +90,9 @@ export function registerOAuthRoutes(app: FastifyInstance, deps: Deps): void {
   app.post<{ Params: { tenant: string } }>('/:tenant/oauth2/token', token);
   app.post<{ Params: { tenant?: string } }>('/adfs/oauth2/token', token);
 
-  const deviceCode = async (req: { params: { tenant?: string }; body: unknown }) => {
+  const deviceCode = async (req: { params: { tenant?: string }; body: unknown; ip: string }) => {
     if (req.params.tenant !== undefined) checkTenant(req.params.tenant);
-    return deps.grants.startDeviceCode(parseForm(req.body));
+    return deps.grants.startDeviceCode(parseForm(req.body), req.ip);
   };
   app.post<{ Params: { tenant: string } }>('/:tenant/oauth2/v2.0/devicecode', deviceCode);
   app.post<{ Params: { tenant?: string } }>('/adfs/oauth2/devicecode', deviceCode);

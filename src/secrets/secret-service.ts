@@ -21,6 +21,12 @@ export interface DeletedSecret {
   deleted: DeletedSecretInfo;
 }
 
+/** A secret just deleted: `deleted` is null when the vault has no soft delete and the secret is gone for good. */
+export interface DeleteResult {
+  meta: SecretVersionMeta;
+  deleted: DeletedSecretInfo | null;
+}
+
 export interface SecretPage<T> {
   items: T[];
   next: string | null;
@@ -33,7 +39,7 @@ export interface SecretService {
   list(vault: VaultRow, limit: number, after: string | null): Promise<SecretPage<SecretSummary>>;
   listVersions(vault: VaultRow, name: string, limit: number, after: string | null): Promise<SecretPage<SecretVersionMeta>>;
   update(vault: VaultRow, name: string, version: string | null, input: UpdateSecretInput): Promise<SecretVersionMeta>;
-  delete(vault: VaultRow, name: string): Promise<DeletedSecret>;
+  delete(vault: VaultRow, name: string): Promise<DeleteResult>;
   getDeleted(vault: VaultRow, name: string): Promise<DeletedSecret>;
   listDeleted(vault: VaultRow, limit: number, after: string | null): Promise<SecretPage<DeletedSecret>>;
   recover(vault: VaultRow, name: string): Promise<SecretVersionMeta>;
@@ -144,7 +150,7 @@ export function createSecretService(deps: {
       const { deleted: _d, ...meta } = summary;
       if (!policy.softDelete) {
         await secrets.purge(vault.id, name);
-        return { meta, deleted: info };
+        return { meta, deleted: null };
       }
       if (!(await secrets.markDeleted(vault.id, name, info))) throw errors.secretNotFound(name);
       return { meta, deleted: info };

@@ -48,10 +48,12 @@ export const secretBundle = (ctx: WireContext, m: SecretVersionMeta, value?: str
 /** GetSecrets items carry the base id; GetSecretVersions items the versioned id. */
 export const secretItem = (ctx: WireContext, m: SecretVersionMeta, versioned: boolean) => common(ctx, m, versioned);
 
-export const deletedSecretBundle = (ctx: WireContext, m: SecretVersionMeta, d: DeletedSecretInfo) => ({
-  ...deletion(ctx, m, d),
-  ...common(ctx, m, true),
-});
+/**
+ * Without soft delete (`d` null) the secret is gone for good: no recoveryId,
+ * which is how the SDKs' delete pollers know there is nothing to wait for.
+ */
+export const deletedSecretBundle = (ctx: WireContext, m: SecretVersionMeta, d: DeletedSecretInfo | null) =>
+  d === null ? common(ctx, m, true) : { ...deletion(ctx, m, d), ...common(ctx, m, true) };
 
 export const deletedSecretItem = (ctx: WireContext, m: SecretVersionMeta, d: DeletedSecretInfo) => ({
   ...deletion(ctx, m, d),

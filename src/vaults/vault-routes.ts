@@ -39,10 +39,16 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
     return vault;
   };
 
-  /** Azure lets only holders of roleAssignments/write change the permission model. */
-  const guardModelSwitch = async (req: ArmRequest, vault: VaultRow | null, next: Record<string, unknown>) => {
-    if (vault === null || typeof next.enableRbacAuthorization !== 'boolean') return;
-    if (next.enableRbacAuthorization !== vaultPolicy(vault).rbac) await authorizer.authorizeManagement(requireCaller(req), A.switchModel, scopeOf(vault));
+  /**
+   * Azure lets only holders of roleAssignments/write change the permission
+   * model. A PUT replaces the properties, so a PUT that leaves the flag out
+   * moves an RBAC vault to access policies; a PATCH without it changes nothing.
+   */
+  const guardModelSwitch = async (req: ArmRequest, vault: VaultRow | null, next: Record<string, unknown>, how: 'put' | 'patch') => {
+    if (vault === null) return;
+    const flag = next.enableRbacAuthorization;
+    const rbac = how === 'put' ? flag === true : typeof flag === 'boolean' ? flag : vaultPolicy(vault).rbac;
+    if (rbac !== vaultPolicy(vault).rbac) await authorizer.authorizeManagement(requireCaller(req), A.switchModel, scopeOf(vault));
   };
 
   arm.get('/subscriptions/:sub/resources', async (req: ArmRequest) => {
@@ -81,7 +87,7 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
     const rg = await vaults.getResourceGroup(deps.subscriptionId, req.params.rg!);
     const caller = requireCaller(req);
     await authorizer.authorizeManagement(caller, A.write, vaultScope(deps.subscriptionId, rg.name, name));
-    await guardModelSwitch(req, await vaults.findLive(name), body.properties);
+    await guardModelSwitch(req, await vaults.findLive(name), body.properties, 'put');
     const { vault, created } = await vaults.put({ subscriptionId: deps.subscriptionId, resourceGroup: rg.name, name, body, createdBy: caller.objectId });
     return reply.status(created ? 201 : 200).send(asVault(vault));
   });
@@ -89,7 +95,7 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
   arm.patch(VAULT_PATH, async (req: ArmRequest) => {
     const body = parseVaultPatch(req.body, deps.tenantId);
     const vault = await loadVault(req, A.write);
-    await guardModelSwitch(req, vault, body.properties);
+    await guardModelSwitch(req, vault, body.properties, 'patch');
     return asVault(await vaults.patch(vault, body));
   });
   arm.delete(VAULT_PATH, async (req: ArmRequest, reply: FastifyReply) => {

@@ -48,8 +48,17 @@ export function createVaultService(deps: {
 }): VaultService {
   const { vaults, resourceGroups, vaultKeys } = deps;
   const now = deps.now ?? (() => Math.floor(Date.now() / 1000));
+  // The data plane's vault lookups. Every change to a vault invalidates it
+  // once the change is stored; a lookup caches what it read only if no
+  // change was stored meanwhile (on PostgreSQL a read can overlap a change,
+  // and caching its older row would keep revoked access or a deleted vault
+  // alive until the next change).
   const cache = new Map<string, VaultRow>();
-  const invalidate = (name: string) => cache.delete(name.toLowerCase());
+  let changes = 0;
+  const invalidate = (name: string) => {
+    changes++;
+    cache.delete(name.toLowerCase());
+  };
 
   async function getResourceGroup(subscriptionId: string, name: string) {
     const rg = await resourceGroups.get(subscriptionId, name);
@@ -76,9 +85,10 @@ export function createVaultService(deps: {
       const key = name.toLowerCase();
       const hit = cache.get(key);
       if (hit) return hit;
+      const seen = changes;
       const row = await vaults.getByName(key);
       if (!row || row.deletedAt !== null) return null;
-      cache.set(key, row);
+      if (seen === changes) cache.set(key, row);
       return row;
     },
     async get(subscriptionId, resourceGroup, name) {
@@ -143,6 +153,8 @@ export function createVaultService(deps: {
       } catch (err) {
         if (err instanceof StoreConflictError) throw errors.vaultAlreadyExists(name);
         throw err;
+      } finally {
+        invalidate(name);
       }
       return { vault: row, created: true };
     },
@@ -154,13 +166,17 @@ export function createVaultService(deps: {
     async delete(vault) {
       const policy = vaultPolicy(vault);
       invalidate(vault.name);
-      if (!policy.softDelete) {
-        await vaults.purge(vault.id);
-        vaultKeys.forget(vault.id);
-        return;
+      try {
+        if (!policy.softDelete) {
+          await vaults.purge(vault.id);
+          vaultKeys.forget(vault.id);
+          return;
+        }
+        const t = now();
+        await vaults.markDeleted(vault.id, t, t + policy.retentionDays * DAY);
+      } finally {
+        invalidate(vault.name);
       }
-      const t = now();
-      await vaults.markDeleted(vault.id, t, t + policy.retentionDays * DAY);
     },
     sweep: (t) => vaults.purgeExpired(t),
     setAccessPolicies: (vault, policies) => update(vault, undefined, { ...vault.properties, accessPolicies: policies }),
