@@ -172,6 +172,27 @@ describe('identity service', () => {
     assert.equal(cli.status, 200, 'a public client id in capitals is the same client');
   });
 
+  it('ten wrong passwords lock the user name for a minute, even against the right one', async () => {
+    const admin = (await credential(server).getToken(`${server.url}/.default`)).token;
+    const headers = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
+    const user = { userPrincipalName: 'carol@coffer.local', displayName: 'Carol', passwordProfile: { password: 'carol password 123' } };
+    assert.equal((await fetch(`${server.url}/v1.0/users`, { method: 'POST', headers, body: JSON.stringify(user) })).status, 201);
+    const attempt = async (password: string) => {
+      const res = await form({ grant_type: 'password', client_id: '04b07795-8ddb-461a-bbee-02f9e1bf7b46', username: 'carol@coffer.local', password, scope: `${server.url}/.default` });
+      return { status: res.status, codes: ((await res.json()) as { error_codes?: number[] }).error_codes };
+    };
+    assert.equal((await attempt('carol password 123')).status, 200);
+    for (let i = 0; i < 10; i++) assert.deepEqual((await attempt(`guess ${i}`)).codes, [50126]);
+    assert.deepEqual(await attempt('carol password 123'), { status: 400, codes: [50053] });
+    const page = await fetch(`${server.url}/devicelogin`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ code: 'BCDFGHJKL', username: 'carol@coffer.local', password: 'carol password 123' }).toString(),
+    });
+    assert.equal(page.status, 401);
+    assert.match(await page.text(), /AADSTS50053/);
+  });
+
   it('malformed client credentials and sign-in parameters are 400s, not 500s', async () => {
     const basic = (s: string) => `Basic ${Buffer.from(s).toString('base64')}`;
     const res = await form({ grant_type: 'client_credentials', scope: `${server.url}/.default` }, { authorization: basic('%E0%A4%A:x') });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ClientSecretRow, PrincipalRow, PrincipalStore } from '../storage/store-types.js';
 import { hashClientSecret, hashPassword, newClientSecret, verifyClientSecret, verifyPassword } from './password-hash.js';
 import { ServiceError } from '../server/errors.js';
+import { createSignInLockout } from './sign-in-lockout.js';
 
 // Users, service principals and their credentials. Only hashes are stored;
 // a client secret's clear text exists once, in the answer to its creation.
@@ -26,12 +27,15 @@ export interface DirectoryService {
   listClientSecrets(objectId: string): Promise<Array<Omit<ClientSecretRow, 'secretHash'>>>;
   /** The service principal if the secret is one of its current ones. */
   authenticateClient(appId: string, secret: string, now: number): Promise<ClientAuthResult>;
-  authenticateUser(upn: string, password: string): Promise<PrincipalRow | null>;
+  /** A person's sign-in, under smart lockout (sign-in-lockout.ts). */
+  authenticateUser(upn: string, password: string): Promise<UserAuthResult>;
   get(objectId: string): Promise<PrincipalRow | null>;
   getByAppId(appId: string): Promise<PrincipalRow | null>;
   list(): Promise<PrincipalRow[]>;
   delete(objectId: string): Promise<boolean>;
 }
+
+export type UserAuthResult = { ok: true; user: PrincipalRow } | { ok: false; reason: 'invalid' | 'locked' };
 
 export type ClientAuthResult =
   | { ok: true; principal: PrincipalRow }
@@ -41,6 +45,7 @@ const YEAR = 365 * 24 * 3600;
 const UPN_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 export function createDirectoryService(deps: { principals: PrincipalStore; now?: () => number }): DirectoryService {
+  const lockout = createSignInLockout(deps.now);
   const { principals } = deps;
   const now = deps.now ?? (() => Math.floor(Date.now() / 1000));
 
@@ -136,13 +141,16 @@ export function createDirectoryService(deps: { principals: PrincipalStore; now?:
       return { ok: false, reason: expired ? 'expired-secret' : 'bad-secret' };
     },
     async authenticateUser(upn, password) {
+      if (lockout.locked(upn)) return { ok: false, reason: 'locked' };
       const user = await principals.getByUpn(upn);
-      if (!user || !user.passwordHash) {
-        // Spend the same time as a real check so unknown users are not revealed.
-        await verifyPassword(password, DUMMY_HASH);
-        return null;
+      // An unknown user spends the same time as a real check, so that it is not revealed.
+      const right = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
+      if (!user || !user.passwordHash || !right) {
+        lockout.failed(upn);
+        return { ok: false, reason: 'invalid' };
       }
-      return (await verifyPassword(password, user.passwordHash)) ? user : null;
+      lockout.succeeded(upn);
+      return { ok: true, user };
     },
     get: (objectId) => principals.get(objectId),
     getByAppId: (appId) => principals.getByAppId(appId),

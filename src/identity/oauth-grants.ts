@@ -6,6 +6,7 @@ import type { TokenService } from './token-service.js';
 import { PUBLIC_CLIENTS } from './identity-types.js';
 import type { DeviceCodes } from './device-code.js';
 import type { AuthCodes } from './auth-codes.js';
+import { ACCOUNT_LOCKED } from './sign-in-lockout.js';
 
 // The token endpoint's grants: client_credentials, password and refresh_token.
 // Returns the JSON body Entra ID answers with.
@@ -145,9 +146,9 @@ export function createGrantHandler(deps: GrantDeps) {
     const pw = need(params, 'password');
     const { resource, oidc } = resolveResource(params, tenantId, deps.isKnownResource);
     const clientId = await requireClient(params, authorization);
-    const user = await directory.authenticateUser(username, pw);
-    if (!user) throw oauthErrors.invalidGrant(50126, 'AADSTS50126: Error validating credentials due to invalid username or password.');
-    return userTokens(user, clientId, resource, oidc);
+    const signIn = await directory.authenticateUser(username, pw);
+    if (!signIn.ok) throw signIn.reason === 'locked' ? oauthErrors.invalidGrant(50053, ACCOUNT_LOCKED) : oauthErrors.invalidGrant(50126, 'AADSTS50126: Error validating credentials due to invalid username or password.');
+    return userTokens(signIn.user, clientId, resource, oidc);
   }
 
   async function refreshToken(params: Record<string, string>, authorization?: string): Promise<TokenResponse> {
