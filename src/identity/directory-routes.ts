@@ -26,6 +26,29 @@ function userResource(p: PrincipalRow) {
 
 const graphError = (status: number, code: string, message: string) => new ServiceError(status, code, message);
 
+/** A client secret lives at most this long (coffer's bound; past it, dates stop being representable long before). */
+const MAX_SECRET_YEARS = 100;
+const YEAR_SECONDS = 365 * 24 * 3600;
+
+/** coffer's `years` for a new service principal's secret: 1 when absent. */
+function secretYears(raw: unknown): number {
+  if (raw === undefined) return 1;
+  if (typeof raw !== 'number' || !Number.isFinite(raw) || raw <= 0 || raw > MAX_SECRET_YEARS) {
+    throw graphError(400, 'Request_BadRequest', `years must be a number above 0 and at most ${MAX_SECRET_YEARS}.`);
+  }
+  return raw;
+}
+
+/** A passwordCredential's endDateTime as years from now: 1 when absent; in the future and within the bound. */
+function yearsUntil(raw: unknown): number {
+  if (raw === undefined || raw === null) return 1;
+  const end = typeof raw === 'string' ? Date.parse(raw) : NaN;
+  if (!Number.isFinite(end)) throw graphError(400, 'Request_BadRequest', 'passwordCredential.endDateTime must be an ISO 8601 date and time.');
+  const years = (end / 1000 - Date.now() / 1000) / YEAR_SECONDS;
+  if (years <= 0 || years > MAX_SECRET_YEARS) throw graphError(400, 'Request_BadRequest', `passwordCredential.endDateTime must be in the future and at most ${MAX_SECRET_YEARS} years away.`);
+  return years;
+}
+
 /** `$filter=displayName eq 'x'`, `appId eq '...'`, `startswith(displayName,'x')`. */
 function matchesFilter(p: PrincipalRow, filter: string | undefined): boolean {
   if (!filter) return true;
@@ -70,7 +93,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
     };
     const load = async (req: Req, kind: PrincipalRow['kind']) => {
       const id = req.params.id ?? '';
-      const p = GUID_RE.test(id) ? await directory.get(id) : null;
+      const p = GUID_RE.test(id) ? await directory.get(id.toLowerCase()) : null;
       if (!p || p.kind !== kind) throw graphError(404, 'Request_ResourceNotFound', `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
       return p;
     };
@@ -91,7 +114,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
       requireAdmin(req);
       const name = body(req).displayName;
       if (typeof name !== 'string' || name.trim() === '' || name.length > 256) throw errors.badParameter('displayName is required (1 to 256 characters).');
-      const years = typeof body(req).years === 'number' ? (body(req).years as number) : 1;
+      const years = secretYears(body(req).years);
       const { principal, credential } = await directory.createServicePrincipal({ displayName: name, years });
       return reply.status(201).send({
         ...spResource(principal),
@@ -109,11 +132,12 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
     graph.post('/v1.0/servicePrincipals/:id/addPassword', async (req: Req) => {
       requireAdmin(req);
       const p = await load(req, 'ServicePrincipal');
-      const cred = (body(req).passwordCredential ?? {}) as Record<string, unknown>;
-      const end = typeof cred.endDateTime === 'string' ? Date.parse(cred.endDateTime) : NaN;
-      const years = Number.isFinite(end) ? Math.max(1 / 365, (end / 1000 - Date.now() / 1000) / (365 * 24 * 3600)) : 1;
-      const created = await directory.addClientSecret(p.objectId, { years, displayName: typeof cred.displayName === 'string' ? cred.displayName : undefined });
-      return { keyId: created.keyId, secretText: created.secret, hint: created.secret.slice(0, 3), endDateTime: iso(created.endAt), displayName: cred.displayName ?? null };
+      const raw = body(req).passwordCredential ?? {};
+      const cred = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+      const years = yearsUntil(cred.endDateTime);
+      const displayName = typeof cred.displayName === 'string' ? cred.displayName.slice(0, 256) : undefined;
+      const created = await directory.addClientSecret(p.objectId, { years, displayName });
+      return { keyId: created.keyId, secretText: created.secret, hint: created.secret.slice(0, 3), endDateTime: iso(created.endAt), displayName: displayName ?? null };
     });
     graph.post('/v1.0/servicePrincipals/:id/removePassword', async (req: Req, reply: FastifyReply) => {
       requireAdmin(req);
@@ -143,6 +167,14 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
       if (typeof b.userPrincipalName !== 'string' || typeof profile.password !== 'string') {
         throw graphError(400, 'Request_BadRequest', 'userPrincipalName and passwordProfile.password are required.');
       }
+      // Entra ID's limits: a UPN of at most 113 characters with one @; a display name of 1 to 256.
+      if (!/^[^@\s]{1,64}@[^@\s]{1,48}$/.test(b.userPrincipalName) || b.userPrincipalName.length > 113) {
+        throw graphError(400, 'Request_BadRequest', 'userPrincipalName must be name@domain, at most 113 characters, without spaces.');
+      }
+      if (b.displayName !== undefined && (typeof b.displayName !== 'string' || b.displayName.trim() === '' || b.displayName.length > 256)) {
+        throw graphError(400, 'Request_BadRequest', 'displayName must be 1 to 256 characters.');
+      }
+      if (profile.password.length > 256) throw graphError(400, 'Request_BadRequest', 'passwordProfile.password must be at most 256 characters.');
       const displayName = typeof b.displayName === 'string' ? b.displayName : b.userPrincipalName;
       const user = await directory.createUser({ upn: b.userPrincipalName, displayName, password: profile.password });
       return reply.status(201).send(userResource(user));

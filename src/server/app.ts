@@ -21,7 +21,7 @@ import { checkApiVersion } from './api-version.js';
 import { installArmHook, type ArmDeps } from './arm-common.js';
 import type { BearerAuth } from './bearer-auth.js';
 import { installBodyParsers } from './body-parsers.js';
-import { installErrorHandling, type ErrorLog } from './error-handler.js';
+import { frameworkError, installErrorHandling, type ErrorLog } from './error-handler.js';
 import { errors } from './errors.js';
 import { registerMetadataRoutes } from './metadata-routes.js';
 import { installAuditHook } from '../audit/audit-hook.js';
@@ -67,6 +67,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // No per-request logger: a child logger per request costs throughput; errors go to deps.log.
     logger: false,
     bodyLimit: DEFAULT_BODY_LIMIT,
+    frameworkErrors: frameworkError,
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 512 },
     // Request ids double as Azure's x-ms-request-id.
     genReqId: () => crypto.randomUUID(),

@@ -26,9 +26,16 @@ export interface ArmDeps {
 export type ArmRequest = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, string>; Body: unknown }>;
 
 export function installArmHook(arm: FastifyInstance, auth: BearerAuth): void {
-  arm.addHook('onRequest', async (req: FastifyRequest<{ Querystring: Record<string, string> }>) => {
-    if (!req.query['api-version']) {
+  arm.addHook('onRequest', async (req: FastifyRequest<{ Querystring: Record<string, string | string[]> }>) => {
+    const version = req.query['api-version'];
+    if (!version) {
       throw new ServiceError(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.');
+    }
+    // A repeated parameter arrives as an array, which no route expects.
+    const repeated = Object.entries(req.query).find(([, v]) => Array.isArray(v));
+    if (repeated) throw errors.invalidArm(`The query parameter '${repeated[0].slice(0, 64)}' is given more than once.`);
+    if (!/^\d{4}-\d{2}-\d{2}(-preview)?$/i.test(version as string)) {
+      throw new ServiceError(400, 'InvalidApiVersionParameter', `The api-version '${String(version).slice(0, 40)}' is invalid. The supported versions are dates such as '2023-07-01'.`);
     }
     req.caller = await auth.management(req.headers.authorization);
   });

@@ -11,6 +11,31 @@ import { errors, OAuthError } from './errors.js';
 
 const NUL = '\u0000';
 
+/**
+ * Arrays and objects nested deeper than this are refused before anything
+ * walks or stores the body: no Azure request nests past a handful of levels,
+ * and a deep one (tens of thousands of levels fit in the size limit) would
+ * overflow the stack of every recursive walk, JSON.stringify included.
+ */
+export const MAX_JSON_DEPTH = 32;
+
+/** Whether JSON text nests arrays and objects deeper than `limit` (string contents skipped; no recursion). */
+function nestsDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
 /** Where a parsed JSON body holds U+0000 outside a top-level `value`, or null. */
 function nulPath(value: unknown, path: string): string | null {
   if (typeof value === 'string') return value.includes(NUL) ? path || 'the body' : null;
@@ -34,8 +59,11 @@ export function installBodyParsers(app: FastifyInstance): void {
     try {
       parsed = JSON.parse(text);
     } catch (err) {
-      return done(errors.invalidJson((err as Error).message.slice(0, 120)), undefined);
+      // Never the parser's message: V8 quotes the body around the fault, which may be a secret value (and errors reach the audit trail).
+      const at = /position (\d+)/.exec((err as Error).message)?.[1];
+      return done(errors.invalidJson(at === undefined ? 'it does not parse' : `it does not parse at position ${at}`), undefined);
     }
+    if (nestsDeeperThan(text, MAX_JSON_DEPTH)) return done(errors.badParameter(`The request body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels.`), undefined);
     // JSON can only spell U+0000 as an escape: bodies without one are not walked.
     const at = text.includes('\\u0000') ? nulPath(parsed, '') : null;
     if (at) return done(errors.badParameter(`Property ${at.replaceAll(NUL, '\uFFFD').slice(0, 200)} contains the character U+0000, which is not accepted.`), undefined);

@@ -33,12 +33,12 @@ function sendOAuth(reply: FastifyReply, err: OAuthError) {
 }
 
 /** Fastify's own errors (body parsing, limits) in the service's terms. */
-function fromFastify(err: FastifyError): ServiceError | null {
+function fromFastify(err: FastifyError, req: FastifyRequest): ServiceError | null {
   switch (err.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return errors.unsupportedMediaType('the given content type');
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return errors.bodyTooLarge(Number(/\d+/.exec(err.message)?.[0] ?? 0));
+      return errors.bodyTooLarge(req.routeOptions.bodyLimit ?? 0);
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
@@ -55,11 +55,20 @@ export interface ErrorLog {
   error(obj: object, msg: string): void;
 }
 
+/**
+ * Errors Fastify raises before routing (a URL that does not decode), for its
+ * `frameworkErrors` option: Azure's error shape instead of Fastify's.
+ */
+export function frameworkError(err: FastifyError, _req: FastifyRequest, reply: FastifyReply) {
+  const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+  return sendService(reply, new ServiceError(status, 'BadParameter', err.code === 'FST_ERR_BAD_URL' ? 'The request URI is malformed: it does not decode.' : 'The request is malformed.'));
+}
+
 export function installErrorHandling(app: FastifyInstance, log: ErrorLog): void {
   app.setErrorHandler((err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply) => {
     if (err instanceof ServiceError) return sendService(reply, err);
     if (err instanceof OAuthError) return sendOAuth(reply, err);
-    const mapped = fromFastify(err as FastifyError);
+    const mapped = fromFastify(err as FastifyError, req);
     if (mapped) return sendService(reply, mapped);
     log.error({ reqId: req.id, err: { name: err.name, message: err.message, stack: err.stack } }, 'unhandled error');
     return sendService(reply, errors.internal());

@@ -4,6 +4,7 @@ import { bodyObject, subscriptionChecker, type ArmDeps, type ArmRequest } from '
 import { errors, ServiceError } from '../server/errors.js';
 import { requireCaller } from '../server/request-context.js';
 import { resourceGroupResource } from './arm-wire.js';
+import { checkLocation, checkTags } from './vault-input.js';
 
 // Subscriptions, tenants and resource groups (ARM). A subscription is listed
 // to callers who hold some role in it, as ARM does.
@@ -47,10 +48,10 @@ export function registerSubscriptionRoutes(arm: FastifyInstance, deps: ArmDeps):
     const rg = req.params.rg!;
     if (!/^[-\w._()]{1,90}$/.test(rg) || rg.endsWith('.')) throw errors.invalidArm(`Resource group name '${rg}' is invalid.`);
     const body = bodyObject(req.body);
-    if (typeof body.location !== 'string') throw new ServiceError(400, 'LocationRequired', 'The location property is required for this definition.');
+    const location = checkLocation(body.location);
+    const tags = checkTags(body.tags) ?? {};
     await authorizer.authorizeManagement(requireCaller(req), RG_WRITE, resourceGroupScope(deps.subscriptionId, rg));
-    const tags = (body.tags && typeof body.tags === 'object' ? body.tags : {}) as Record<string, string>;
-    const { group, created } = await vaults.ensureResourceGroup({ subscriptionId: deps.subscriptionId, name: rg, location: body.location, tags });
+    const { group, created } = await vaults.ensureResourceGroup({ subscriptionId: deps.subscriptionId, name: rg, location, tags });
     return reply.status(created ? 201 : 200).send(resourceGroupResource(group));
   });
   arm.get('/subscriptions/:sub/resourceGroups/:rg', async (req: ArmRequest) => {

@@ -24,11 +24,23 @@ export function checkVaultName(name: string): string {
   return name;
 }
 
-function checkTags(v: unknown): Record<string, string> | undefined {
+/** ARM resource tags: at most 50, names of 1 to 512 characters, values of at most 256 (Azure's limits). */
+export function checkTags(v: unknown): Record<string, string> | undefined {
   if (v === undefined || v === null) return undefined;
   if (!isObject(v) || Object.values(v).some((x) => typeof x !== 'string')) throw errors.invalidArm('The tags property must be an object of string values.');
   if (Object.keys(v).length > 50) throw errors.invalidArm('The number of tags exceeds the maximum of 50.');
+  for (const [name, value] of Object.entries(v as Record<string, string>)) {
+    if (name.length === 0 || name.length > 512) throw errors.invalidArm(`The tag name '${name.slice(0, 64)}' must be 1 to 512 characters.`);
+    if (value.length > 256) throw errors.invalidArm(`The value of tag '${name.slice(0, 64)}' exceeds the maximum length of 256 characters.`);
+  }
   return v as Record<string, string>;
+}
+
+/** An ARM location: a region name such as 'westeurope' or 'West Europe' (letters, digits, spaces), at most 64 characters. */
+export function checkLocation(v: unknown): string {
+  if (typeof v !== 'string' || v.trim() === '') throw new ServiceError(400, 'LocationRequired', 'The location property is required for this definition.');
+  if (!/^[A-Za-z0-9][A-Za-z0-9 ]{0,63}$/.test(v)) throw new ServiceError(400, 'LocationNotAvailableForResourceType', `The provided location '${v.slice(0, 64)}' is not available for resource type.`);
+  return v;
 }
 
 function checkBool(props: Record<string, unknown>, key: string) {
@@ -73,11 +85,9 @@ function checkProperties(p: Record<string, unknown>, tenantId: string, full: boo
 
 export function parseVaultPut(body: unknown, tenantId: string): VaultInput {
   if (!isObject(body)) throw errors.invalidArm('The request body must be a JSON object.');
-  if (typeof body.location !== 'string' || body.location.trim() === '') {
-    throw new ServiceError(400, 'LocationRequired', 'The location property is required for this definition.');
-  }
+  const location = checkLocation(body.location);
   if (!isObject(body.properties)) throw errors.invalidArm("The property 'properties' is required.");
-  return { location: body.location, tags: checkTags(body.tags), properties: checkProperties(body.properties, tenantId, true) };
+  return { location, tags: checkTags(body.tags), properties: checkProperties(body.properties, tenantId, true) };
 }
 
 export function parseVaultPatch(body: unknown, tenantId: string): VaultInput {

@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { rawRequest } from './support/raw-http.js';
+import { adminToken, api } from './support/access-kit.js';
+import { startTestServer, type TestServer } from './support/server-fixture.js';
+
+// Hostile input to the management plane, the directory and the token
+// endpoint: a clear 4xx in the service's own error shape, nothing stored,
+// never a 500 (each case here was a 500 or was stored before its fix).
+
+describe('management and directory input validation', () => {
+  let server: TestServer;
+  let sub: string;
+  let token: string;
+  before(async () => {
+    server = await startTestServer();
+    sub = server.bootstrap.subscriptionId;
+    token = await adminToken(server);
+  });
+  after(() => server?.stop());
+
+  const raw = async (method: string, path: string, body?: string, headers: Record<string, string> = {}) => {
+    const res = await rawRequest(`${server.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers }, body });
+    return { status: res.status, text: res.text, json: res.text ? (JSON.parse(res.text) as { error?: { code: string; message: string } }) : null };
+  };
+  const deep = (levels: number, inner = '"x"') => `${'['.repeat(levels)}${inner}${']'.repeat(levels)}`;
+
+  it('deeply nested JSON is refused before anything walks or stores it, with or without a token', async () => {
+    const tokenEndpoint = await rawRequest(`${server.url}/${server.bootstrap.tenantId}/oauth2/v2.0/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: `{"a":${deep(60_000, '"\\u0000"')}}`,
+    });
+    assert.equal(tokenEndpoint.status, 400);
+    const vault = await raw('PUT', `/subscriptions/${sub}/resourceGroups/rg-deep/providers/Microsoft.KeyVault/vaults/deepv?api-version=2023-07-01`, `{"location":"local","properties":{"foo":${deep(60_000)}}}`);
+    assert.equal(vault.status, 400);
+    assert.equal(vault.json?.error?.code, 'BadParameter');
+    assert.match(vault.json!.error!.message, /deeper than 32 levels/);
+    const shallow = await raw('PUT', `/subscriptions/${sub}/resourceGroups/rg-deep?api-version=2021-04-01`, `{"location":"local","tags":{"a":${deep(31)}}}`);
+    assert.equal(shallow.status, 400, 'within the depth, the tags are still checked');
+  });
+
+  it('an unparsable body is refused without quoting it: it may hold a secret', async () => {
+    const vaultPath = `/subscriptions/${sub}/resourceGroups/rg-x/providers/Microsoft.KeyVault/vaults/quoted?api-version=2023-07-01`;
+    const res = await raw('PUT', vaultPath, '{"location": hunter2pw}');
+    assert.equal(res.status, 400);
+    assert.doesNotMatch(res.text, /hunter2pw|'h'/);
+    assert.match(res.json!.error!.message, /not valid JSON: it does not parse/);
+  });
+
+  it('resource group tags and location are checked like a vault’s', async () => {
+    const rg = (name: string, body: unknown) => api(server, 'PUT', `/subscriptions/${sub}/resourceGroups/${name}?api-version=2021-04-01`, body);
+    for (const [label, body] of [
+      ['nested tag', { location: 'local', tags: { a: { b: [1, 2] } } }],
+      ['number tag', { location: 'local', tags: { n: 5 } }],
+      ['array tags', { location: 'local', tags: [1, 2, 3] }],
+      ['empty location', { location: '' }],
+      ['location with a slash', { location: 'a/b' }],
+      ['tag value over 256', { location: 'local', tags: { t: 'v'.repeat(257) } }],
+    ] as const) {
+      const res = await rg('rg-checked', body);
+      assert.equal(res.status, 400, label);
+    }
+    assert.equal((await api(server, 'GET', `/subscriptions/${sub}/resourceGroups/rg-checked?api-version=2021-04-01`)).status, 404, 'nothing was stored');
+    assert.equal((await rg('rg-checked', { location: 'West Europe', tags: { team: 'data' } })).status, 201);
+  });
+
+  it('repeated query parameters and malformed api-versions are 400s', async () => {
+    const base = `/subscriptions/${sub}/providers/Microsoft.Authorization`;
+    for (const path of [`${base}/roleAssignments?api-version=2022-04-01&$filter=atScope()&$filter=x`, `${base}/roleDefinitions?api-version=2022-04-01&$filter=a&$filter=b`]) {
+      const res = await api(server, 'GET', path);
+      assert.equal(res.status, 400, path);
+      assert.match(res.body!.error.message, /\$filter' is given more than once/);
+    }
+    const banana = await api(server, 'GET', `/subscriptions/${sub}/resourceGroups?api-version=banana`);
+    assert.equal(banana.status, 400);
+    assert.equal(banana.body!.error.code, 'InvalidApiVersionParameter');
+  });
+
+  it('a URI that does not decode gets the service’s error shape', async () => {
+    const res = await rawRequest(`${server.url}/v1.0/users/%E0%A4%A`, { method: 'GET', headers: { authorization: `Bearer ${token}` } });
+    assert.equal(res.status, 400);
+    assert.equal((JSON.parse(res.text) as { error: { code: string } }).error.code, 'BadParameter');
+  });
+
+  it('an oversized body names the limit it broke', async () => {
+    const res = await raw('PUT', `/subscriptions/${sub}/resourceGroups/rg-big?api-version=2021-04-01`, JSON.stringify({ location: 'local', pad: 'x'.repeat(300 * 1024) }));
+    assert.equal(res.status, 413);
+    assert.match(res.json!.error!.message, /maximum size of 262144 bytes/);
+  });
+
+  it('service principal secret lifetimes are bounded, and nothing is stored for a refused one', async () => {
+    const count = async () => (await api(server, 'GET', '/v1.0/servicePrincipals')).body!.value.length as number;
+    const before = await count();
+    for (const years of [1e6, 1e300, -5, 0, '2']) {
+      const res = await api(server, 'POST', '/v1.0/servicePrincipals', { displayName: `bad-years-${years}`, years });
+      assert.equal(res.status, 400, String(years));
+      assert.equal(res.body!.error.code, 'Request_BadRequest');
+    }
+    assert.equal(await count(), before);
+    const sp = await api(server, 'POST', '/v1.0/servicePrincipals', { displayName: 'two-years', years: 2 });
+    assert.equal(sp.status, 201);
+    const id = sp.body!.id as string;
+    assert.equal((await api(server, 'GET', `/v1.0/servicePrincipals/${id.toUpperCase()}`)).status, 200, 'object ids are GUIDs: any case');
+    for (const endDateTime of ['+275760-09-13T00:00:00Z', '2001-01-01T00:00:00Z', 'soon']) {
+      const res = await api(server, 'POST', `/v1.0/servicePrincipals/${id}/addPassword`, { passwordCredential: { endDateTime } });
+      assert.equal(res.status, 400, endDateTime);
+    }
+    const added = await api(server, 'POST', `/v1.0/servicePrincipals/${id}/addPassword`, { passwordCredential: { displayName: 42 } });
+    assert.equal(added.status, 200);
+    assert.equal(added.body!.displayName, null, 'only what was stored is sent back');
+    assert.equal((await api(server, 'GET', `/v1.0/servicePrincipals/${id}`)).status, 200);
+  });
+
+  it('users get Entra ID’s name limits', async () => {
+    const user = (fields: Record<string, unknown>) => api(server, 'POST', '/v1.0/users', { passwordProfile: { password: 'a long enough password' }, ...fields });
+    for (const [label, fields] of [
+      ['no @', { userPrincipalName: 'dave' }],
+      ['two @', { userPrincipalName: 'dave@x@coffer.local' }],
+      ['over-long UPN', { userPrincipalName: `${'d'.repeat(64)}@${'c'.repeat(48)}.local` }],
+      ['huge display name', { userPrincipalName: 'dave@coffer.local', displayName: 'D'.repeat(200_000) }],
+      ['empty display name', { userPrincipalName: 'dave@coffer.local', displayName: ' ' }],
+    ] as const) {
+      assert.equal((await user(fields)).status, 400, label);
+    }
+    assert.equal((await user({ userPrincipalName: 'dave@coffer.local', displayName: 'Dave' })).status, 201);
+  });
+});
