@@ -53,12 +53,16 @@ export async function rotateKeyringFile(
   file: string,
   store: Store,
   onKeyring: (keyring: Keyring) => void = () => {},
+  onRewrapped: () => void = () => {},
 ): Promise<RewrapResult & { primaryId: string; retired: string[] }> {
   const both = addPrimaryToFile(file);
   onKeyring(both);
   const result = await rewrapAll(store, both);
+  // Before any key is retired: whoever holds wrapped keys read earlier must read them again.
+  onRewrapped();
   const inUse = await keyIdsInUse(store);
-  const keep = both.ids().filter((id) => id !== both.primaryId && inUse.has(id));
+  // Every key still referenced stays, this rotation's own included: the file's primary is kept as primary anyway.
+  const keep = both.ids().filter((id) => inUse.has(id));
   retainOnlyInFile(file, keep);
   const final = loadKeyring({ file }).keyring;
   onKeyring(final);

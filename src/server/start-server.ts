@@ -104,6 +104,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   const authCodes = createAuthCodes();
   const vaultKeys = createVaultKeys(keyring);
   const vaults = createVaultService({ vaults: store.vaults, resourceGroups: store.resourceGroups, vaultKeys, location: config.location });
+  let rotations: Promise<void> = Promise.resolve();
   const secretStore = config.secretCacheMb > 0 ? withLatestVersionCache(store.secrets, { maxBytes: config.secretCacheMb * 1024 * 1024 }) : store.secrets;
   const secrets = createSecretService({ secrets: secretStore, vaultKeys, backupKey: await loadBackupKey(store.settings, keyring), deploymentId: deployment.deploymentId });
   const audit = createAuditLog({
@@ -139,7 +140,10 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
         if (config.masterKey) {
           throw new ServiceError(409, 'Conflict', 'The master key comes from COFFER_MASTER_KEY: rotate by setting a new COFFER_MASTER_KEY and the old one in COFFER_PREVIOUS_MASTER_KEYS, then restart.');
         }
-        const result = await rotateKeyringFile(keyringFile, store, (k) => vaultKeys.useKeyring(k));
+        // One rotation at a time: two overlapping ones rewrap from stale lists and could retire a key still in use.
+        const run = rotations.then(() => rotateKeyringFile(keyringFile, store, (k) => vaultKeys.useKeyring(k), () => vaults.forgetAll()));
+        rotations = run.then(() => undefined, () => undefined);
+        const result = await run;
         log.info({ primaryId: result.primaryId, retired: result.retired }, 'master key rotated');
         return result;
       },

@@ -12,6 +12,8 @@ import type { AccessPolicyEntry } from '../authorization/access-policies.js';
 // and the cache is dropped on every change made through this service.
 
 export interface VaultService {
+  /** Drops every cached vault (after a change to many rows at once, such as a master key rotation's rewrap). */
+  forgetAll(): void;
   /** A live vault by name, from cache. */
   findLive(name: string): Promise<VaultRow | null>;
   get(subscriptionId: string, resourceGroup: string, name: string): Promise<VaultRow>;
@@ -81,6 +83,10 @@ export function createVaultService(deps: {
   }
 
   return {
+    forgetAll() {
+      changes++;
+      cache.clear();
+    },
     async findLive(name) {
       const key = name.toLowerCase();
       const hit = cache.get(key);
