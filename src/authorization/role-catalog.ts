@@ -51,8 +51,15 @@ export interface RoleCatalog {
 export async function createRoleCatalog(store: RoleDefinitionStore): Promise<RoleCatalog> {
   let byId = new Map<string, Role>();
   let byName = new Map<string, Role>();
+  // Refreshes can overlap (PostgreSQL reads are asynchronous): one whose read
+  // began before a newer refresh's must not replace what that one applied.
+  let started = 0;
+  let applied = 0;
   async function refresh() {
+    const mine = ++started;
     const all = [...builtIns, ...(await store.list()).map(fromRow)];
+    if (mine < applied) return;
+    applied = mine;
     byId = new Map(all.map((r) => [r.id, r]));
     byName = new Map(all.map((r) => [r.roleName.toLowerCase(), r]));
   }

@@ -176,8 +176,8 @@ export interface VaultStore {
   recover(id: string, at: number): Promise<void>;
   /** Removes the vault and every secret in it. */
   purge(id: string): Promise<void>;
-  /** Vaults (and their secrets) whose scheduled purge time has passed. */
-  purgeExpired(now: number): Promise<number>;
+  /** Purges vaults (and their secrets) whose scheduled purge time has passed; returns their ids. */
+  purgeExpired(now: number): Promise<string[]>;
   rewrapKey(id: string, dekWrapped: Buffer, masterKeyId: string): Promise<void>;
   listKeys(): Promise<Array<{ id: string; dekWrapped: Buffer; masterKeyId: string }>>;
 }

@@ -114,7 +114,7 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
     const props = bodyObject(bodyObject(req.body).properties);
     const vault = await loadVault(req, A.policies);
     const changes = parsePolicies(props.accessPolicies, String(vault.properties.tenantId).toLowerCase());
-    const updated = await vaults.setAccessPolicies(vault, applyPolicyChange(policiesOf(vault.properties), operation, changes));
+    const updated = await vaults.changeAccessPolicies(vault, (current) => applyPolicyChange(current, operation, changes));
     return {
       id: `${scopeOf(vault)}/accessPolicies/${operation}`,
       name: operation,

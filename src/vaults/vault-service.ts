@@ -5,7 +5,7 @@ import type { VaultKeys } from '../crypto/vault-keys.js';
 import { errors, ServiceError } from '../server/errors.js';
 import { DEFAULT_RETENTION_DAYS, vaultPolicy } from './vault-types.js';
 import type { VaultInput } from './vault-input.js';
-import type { AccessPolicyEntry } from '../authorization/access-policies.js';
+import { policiesOf, type AccessPolicyEntry } from '../authorization/access-policies.js';
 
 // Vault lifecycle (the management plane's domain). The data plane looks
 // vaults up by host name on every request, so live vaults are cached by name
@@ -23,7 +23,12 @@ export interface VaultService {
   delete(vault: VaultRow): Promise<void>;
   /** Purges soft-deleted vaults past retention. */
   sweep(now: number): Promise<number>;
-  setAccessPolicies(vault: VaultRow, policies: AccessPolicyEntry[]): Promise<VaultRow>;
+  /**
+   * Changes the vault's access policies from their stored state: `change`
+   * gets the current list, read again under the vault's lock, so that
+   * concurrent add/remove/replace requests apply one after another.
+   */
+  changeAccessPolicies(vault: VaultRow, change: (current: AccessPolicyEntry[]) => AccessPolicyEntry[]): Promise<VaultRow>;
   listDeleted(subscriptionId: string): Promise<VaultRow[]>;
   /** A soft-deleted vault by name and location. */
   getDeleted(subscriptionId: string, location: string, name: string): Promise<VaultRow>;
@@ -73,6 +78,29 @@ export function createVaultService(deps: {
     if (before.softDelete && next.enableSoftDelete === false) {
       throw errors.invalidArm('The property "enableSoftDelete" cannot be set to false. Enabling the soft delete for a vault is an irreversible action.');
     }
+  }
+
+  // Read-modify-write changes of one vault run one at a time, each from the row
+  // as stored: on PostgreSQL two requests could otherwise read the same row
+  // and the second write would undo the first (a removed access policy back).
+  const locks = new Map<string, Promise<void>>();
+  async function exclusive<T>(id: string, run: () => Promise<T>): Promise<T> {
+    const before = locks.get(id) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = before.then(() => new Promise<void>((r) => (release = r)));
+    locks.set(id, mine);
+    await before;
+    try {
+      return await run();
+    } finally {
+      release();
+      if (locks.get(id) === mine) locks.delete(id);
+    }
+  }
+  async function fresh(vault: VaultRow): Promise<VaultRow> {
+    const row = await vaults.getByName(vault.name);
+    if (!row || row.id !== vault.id || row.deletedAt !== null) throw errors.resourceNotFound('Microsoft.KeyVault/vaults', vault.name, vault.resourceGroup);
+    return row;
   }
 
   async function update(vault: VaultRow, tags: Record<string, string> | undefined, properties: Record<string, unknown>): Promise<VaultRow> {
@@ -164,11 +192,13 @@ export function createVaultService(deps: {
       }
       return { vault: row, created: true };
     },
-    async patch(vault, body) {
-      const next = cleanProperties(body.properties);
-      checkImmutable(vault, next);
-      return update(vault, body.tags, { ...vault.properties, ...next });
-    },
+    patch: (vault, body) =>
+      exclusive(vault.id, async () => {
+        const current = await fresh(vault);
+        const next = cleanProperties(body.properties);
+        checkImmutable(current, next);
+        return update(current, body.tags, { ...current.properties, ...next });
+      }),
     async delete(vault) {
       const policy = vaultPolicy(vault);
       invalidate(vault.name);
@@ -184,8 +214,17 @@ export function createVaultService(deps: {
         invalidate(vault.name);
       }
     },
-    sweep: (t) => vaults.purgeExpired(t),
-    setAccessPolicies: (vault, policies) => update(vault, undefined, { ...vault.properties, accessPolicies: policies }),
+    async sweep(t) {
+      const purged = await vaults.purgeExpired(t);
+      // Their data keys go from memory with them, as on an explicit purge.
+      purged.forEach((id) => vaultKeys.forget(id));
+      return purged.length;
+    },
+    changeAccessPolicies: (vault, change) =>
+      exclusive(vault.id, async () => {
+        const current = await fresh(vault);
+        return update(current, undefined, { ...current.properties, accessPolicies: change(policiesOf(current.properties)) });
+      }),
     listDeleted: (subscriptionId) => vaults.listDeleted(subscriptionId),
     async getDeleted(subscriptionId, location, name) {
       const row = await vaults.getByName(name);

@@ -106,7 +106,7 @@ export function pgVaultStore(pool: pg.Pool): VaultStore {
       transaction(pool, async (c) => {
         const expired = await rows<{ id: string }>(c, 'SELECT id FROM vaults WHERE deleted_at IS NOT NULL AND scheduled_purge_at <= $1 FOR UPDATE', [now]);
         for (const { id } of expired) await purgeOne(c, id);
-        return expired.length;
+        return expired.map(({ id }) => id);
       }),
     async rewrapKey(id, dekWrapped, masterKeyId) {
       await pool.query('UPDATE vaults SET dek_wrapped = $1, master_key_id = $2 WHERE id = $3', [dekWrapped, masterKeyId, id]);

@@ -122,10 +122,10 @@ export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(chan
     deleteVault.run(id);
   }
   const purge = db.transaction(purgeOne);
-  const purgeExpired = db.transaction((now: number): number => {
+  const purgeExpired = db.transaction((now: number): string[] => {
     const ids = expiredIds.all(now).map((r) => r.id);
     ids.forEach(purgeOne);
-    return ids.length;
+    return ids;
   });
 
   return {

@@ -4,10 +4,11 @@ import type { VaultKeys } from '../src/crypto/vault-keys.js';
 import type { ResourceGroupStore, VaultRow, VaultStore } from '../src/storage/store-types.js';
 import { createVaultService } from '../src/vaults/vault-service.js';
 
-// The data plane's vault cache (src/vaults/vault-service.ts). On PostgreSQL a
-// lookup's read can overlap a change; the row it read must not be cached
-// over the change, or revoked access and deleted vaults would live on until
-// the next change to that vault.
+// The vault service (src/vaults/vault-service.ts) under overlapping requests,
+// as PostgreSQL's asynchronous reads allow them. A lookup's read that
+// overlapped a change must not be cached over it, or revoked access and
+// deleted vaults would live on until the next change to that vault; and two
+// changes of one vault's access policies must not undo each other.
 
 const vault = (properties: Record<string, unknown>): VaultRow =>
   ({
@@ -66,7 +67,7 @@ test('a lookup that read a vault before its access policies changed does not cac
   const release = holdNextRead();
   const inFlight = vaults.findLive('shared');
   const live = await store.getByName('shared');
-  await vaults.setAccessPolicies(live!, []);
+  await vaults.changeAccessPolicies(live!, () => []);
   release();
   assert.equal(((await inFlight)!.properties.accessPolicies as unknown[]).length, 1, 'the overlapping lookup saw the row of its time');
   assert.deepEqual((await vaults.findLive('shared'))!.properties.accessPolicies, [], 'the next lookup sees the change');
@@ -90,4 +91,40 @@ test('without changes, a lookup is cached', async () => {
   await vaults.findLive('shared');
   await vaults.findLive('SHARED');
   assert.equal(reads, 1);
+});
+
+test('concurrent access policy changes apply one after another, each to the stored list', async () => {
+  const entry = (objectId: string) => ({ tenantId: 't', objectId, permissions: { secrets: ['get'] } });
+  let current = vault({ accessPolicies: [entry('x')] });
+  // Every read and write takes a turn of the event loop, as a pooled database round trip does.
+  const later = () => new Promise<void>((r) => setImmediate(r));
+  const store = {
+    async getByName() {
+      const snapshot = current;
+      await later();
+      return snapshot;
+    },
+    async update(_id: string, patch: Partial<VaultRow>) {
+      await later();
+      current = { ...current, ...patch };
+    },
+  } as unknown as VaultStore;
+  const vaults = service(store);
+  const stale = { ...current };
+  const ids = (list: Array<{ objectId: string }>) => list.map((e) => e.objectId);
+  await Promise.all([
+    vaults.changeAccessPolicies(stale, (list) => list.filter((e) => e.objectId !== 'x')),
+    vaults.changeAccessPolicies(stale, (list) => [...list, entry('y')]),
+    vaults.patch(stale, { tags: { by: 'patch' }, properties: {} } as never),
+  ]);
+  assert.deepEqual(ids(current.properties.accessPolicies as Array<{ objectId: string }>), ['y']);
+  assert.deepEqual(current.tags, { by: 'patch' });
+});
+
+test('the purge sweep forgets the data keys of the vaults it purged', async () => {
+  const forgotten: string[] = [];
+  const store = { purgeExpired: async () => ['v1', 'v2'] } as unknown as VaultStore;
+  const vaults = createVaultService({ vaults: store, resourceGroups: {} as ResourceGroupStore, vaultKeys: { forget: (id: string) => forgotten.push(id) } as unknown as VaultKeys, location: 'local' });
+  assert.equal(await vaults.sweep(1), 2);
+  assert.deepEqual(forgotten, ['v1', 'v2']);
 });
