@@ -148,6 +148,16 @@ export async function createAccessIndex(deps: { assignments: RoleAssignmentStore
     return result;
   }
 
+  // Changes run one at a time, each its store write then its memory update:
+  // on PostgreSQL two writes on different pooled connections can return in
+  // either order, and memory updated in that order could disagree with the
+  // store (a membership added and removed at once, left in memory or not).
+  let tail: Promise<unknown> = Promise.resolve();
+  function inTurn<T>(run: () => Promise<T>): Promise<T> {
+    const result = tail.then(run, run);
+    tail = result.catch(() => undefined);
+    return result;
+  }
   return {
     identities,
     applicable(principalIds, scopeKey, now) {
@@ -175,16 +185,18 @@ export async function createAccessIndex(deps: { assignments: RoleAssignmentStore
     atScope: (p, scopeKey) => byScope.get(p.toLowerCase())?.get(scopeKey) ?? [],
     all: () => [...byId.values()],
     get: (id) => byId.get(id.toLowerCase()) ?? null,
-    async addAssignment(row) {
-      await deps.assignments.insert(row);
-      put(index(row));
-    },
-    async removeAssignment(id) {
-      const row = await deps.assignments.get(id);
-      await deps.assignments.delete(id);
-      drop(id.toLowerCase());
-      return row;
-    },
+    addAssignment: (row) =>
+      inTurn(async () => {
+        await deps.assignments.insert(row);
+        put(index(row));
+      }),
+    removeAssignment: (id) =>
+      inTurn(async () => {
+        const row = await deps.assignments.get(id);
+        await deps.assignments.delete(id);
+        drop(id.toLowerCase());
+        return row;
+      }),
     row: (a) => deps.assignments.get(a.id),
     async rows(list) {
       // A few by id; many with one read of them all.
@@ -192,30 +204,34 @@ export async function createAccessIndex(deps: { assignments: RoleAssignmentStore
       const byKey = new Map(found.filter((r): r is RoleAssignmentRow => r !== null).map((r) => [r.id.toLowerCase(), r]));
       return list.map((a) => byKey.get(a.id)).filter((r): r is RoleAssignmentRow => r !== undefined);
     },
-    async addMember(groupId, memberId) {
-      const added = await deps.groups.addMember(groupId, memberId);
-      link(groupId.toLowerCase(), memberId.toLowerCase());
-      return added;
-    },
+    addMember: (groupId, memberId) =>
+      inTurn(async () => {
+        const added = await deps.groups.addMember(groupId, memberId);
+        link(groupId.toLowerCase(), memberId.toLowerCase());
+        return added;
+      }),
     membersOf: (groupId) => deps.groups.listMembers(groupId.toLowerCase()),
-    async removeMember(groupId, memberId) {
-      const removed = await deps.groups.removeMember(groupId, memberId);
-      groupsOf.get(memberId.toLowerCase())?.delete(groupId.toLowerCase());
-      closure = new Map();
-      return removed;
-    },
-    async forgetPrincipal(principalId) {
-      const id = principalId.toLowerCase();
-      await deps.assignments.deleteForPrincipal(id);
-      for (const a of [...(byPrincipal.get(id) ?? [])]) drop(a.id);
-      groupsOf.delete(id);
-      for (const set of groupsOf.values()) set.delete(id);
-      closure = new Map();
-    },
-    async sweepExpired(now) {
-      const removed = await deps.assignments.deleteExpired(now);
-      for (const r of removed) drop(r.id.toLowerCase());
-      return removed;
-    },
+    removeMember: (groupId, memberId) =>
+      inTurn(async () => {
+        const removed = await deps.groups.removeMember(groupId, memberId);
+        groupsOf.get(memberId.toLowerCase())?.delete(groupId.toLowerCase());
+        closure = new Map();
+        return removed;
+      }),
+    forgetPrincipal: (principalId) =>
+      inTurn(async () => {
+        const id = principalId.toLowerCase();
+        await deps.assignments.deleteForPrincipal(id);
+        for (const a of [...(byPrincipal.get(id) ?? [])]) drop(a.id);
+        groupsOf.delete(id);
+        for (const set of groupsOf.values()) set.delete(id);
+        closure = new Map();
+      }),
+    sweepExpired: (now) =>
+      inTurn(async () => {
+        const removed = await deps.assignments.deleteExpired(now);
+        for (const r of removed) drop(r.id.toLowerCase());
+        return removed;
+      }),
   };
 }
