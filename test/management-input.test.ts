@@ -112,6 +112,30 @@ describe('management and directory input validation', () => {
     assert.equal((await api(server, 'GET', `/v1.0/servicePrincipals/${id}`)).status, 200);
   });
 
+  it('role assignments and definitions: secret scopes, end times, names and descriptions are checked', async () => {
+    await api(server, 'PUT', `/subscriptions/${sub}/resourceGroups/rg-test?api-version=2021-04-01`, { location: 'local' });
+    const vaultPath = `/subscriptions/${sub}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/scoped-vault`;
+    const properties = { tenantId: server.bootstrap.tenantId, sku: { family: 'A', name: 'standard' }, enableRbacAuthorization: true };
+    assert.equal((await api(server, 'PUT', `${vaultPath}?api-version=2023-07-01`, { location: 'local', properties })).status, 201);
+    const me = (await api(server, 'GET', '/v1.0/me')).body;
+    const principalId = me?.id ?? (await api(server, 'GET', '/v1.0/servicePrincipals')).body!.value[0].id;
+    const assign = (scope: string, extra: Record<string, unknown> = {}) =>
+      api(server, 'PUT', `${scope}/providers/Microsoft.Authorization/roleAssignments/${crypto.randomUUID()}?api-version=2022-04-01`, {
+        properties: { roleDefinitionId: `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions/4633458b-17de-408a-b874-0445c86b69e6`, principalId, ...extra },
+      });
+    assert.equal((await assign(`${vaultPath}/secrets/${encodeURIComponent('bad name!é')}`)).status, 400);
+    assert.equal((await assign(`${vaultPath}/secrets/${'s'.repeat(128)}`)).status, 400);
+    assert.equal((await assign(`${vaultPath}/secrets/fine`, { endDateTime: 99999 })).status, 400);
+    assert.equal((await assign(`${vaultPath}/secrets/not-yet-created`)).status, 201, 'a secret scope need not exist yet');
+    const definition = (properties: Record<string, unknown>) =>
+      api(server, 'PUT', `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions/${crypto.randomUUID()}?api-version=2022-04-01`, {
+        properties: { permissions: [{ actions: ['*/read'] }], assignableScopes: [`/subscriptions/${sub}`], ...properties },
+      });
+    assert.equal((await definition({ roleName: 'Long Description', description: 'd'.repeat(2049) })).status, 400);
+    assert.equal((await definition({ roleName: ' Padded ' })).status, 400);
+    assert.equal((await definition({ roleName: 'Fine Role', description: 'reads' })).status, 201);
+  });
+
   it('users get Entra ID’s name limits', async () => {
     const user = (fields: Record<string, unknown>) => api(server, 'POST', '/v1.0/users', { passwordProfile: { password: 'a long enough password' }, ...fields });
     for (const [label, fields] of [

@@ -1,3 +1,4 @@
+import { SECRET_NAME_RE } from '../secrets/secret-validation.js';
 import type { Caller } from '../identity/identity-types.js';
 import { GUID_RE } from '../identity/identity-types.js';
 import type { DirectoryService } from '../identity/directory-service.js';
@@ -50,6 +51,8 @@ export function createRoleAssignmentService(deps: {
     if (scope.subscriptionId !== deps.subscriptionId) throw errors.subscriptionNotFound(scope.subscriptionId ?? '');
     if (scope.resourceGroup) await deps.vaults.getResourceGroup(deps.subscriptionId, scope.resourceGroup);
     if (scope.vault) await deps.vaults.get(deps.subscriptionId, scope.resourceGroup!, scope.vault);
+    // A secret scope need not name an existing secret, but it must name a possible one.
+    if (scope.secret !== undefined && !SECRET_NAME_RE.test(scope.secret)) throw errors.invalidArm(`The scope '${raw.slice(0, 300)}' names an invalid secret: names are 1 to 127 letters, digits and dashes.`);
     return scope;
   }
 
@@ -60,9 +63,9 @@ export function createRoleAssignmentService(deps: {
     if (!usable) throw errors.authorizationFailed(caller.objectId, action, scope.path);
   }
 
-  function parseEnd(raw: string | undefined): number | null {
+  function parseEnd(raw: unknown): number | null {
     if (raw === undefined || raw === null || raw === '') return null;
-    const t = Date.parse(raw);
+    const t = typeof raw === 'string' ? Date.parse(raw) : NaN;
     if (!Number.isFinite(t)) throw errors.invalidArm(`The endDateTime '${String(raw).slice(0, 40)}' is not a valid ISO 8601 date.`);
     const end = Math.floor(t / 1000);
     if (end <= now()) throw errors.invalidArm('The endDateTime of a role assignment must be in the future.');

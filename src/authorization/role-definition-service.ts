@@ -66,7 +66,12 @@ export function createRoleDefinitionService(deps: { subscriptionId: string; cata
       if (existing?.type === 'BuiltInRole') throw new ServiceError(403, 'RoleDefinitionUpdateNotAllowed', 'Built-in role definitions cannot be changed.');
       const props = isObject(body) && isObject(body.properties) ? body.properties : null;
       if (!props) throw errors.invalidArm('properties is required.');
-      if (typeof props.roleName !== 'string' || props.roleName.trim() === '' || props.roleName.length > 512) throw errors.invalidArm('properties.roleName is required.');
+      if (typeof props.roleName !== 'string' || props.roleName.trim() === '' || props.roleName.length > 512 || props.roleName !== props.roleName.trim()) {
+        throw errors.invalidArm('properties.roleName is required: 1 to 512 characters, without leading or trailing spaces.');
+      }
+      if (props.description !== undefined && props.description !== null && (typeof props.description !== 'string' || props.description.length > 2048)) {
+        throw errors.invalidArm('properties.description must be a string of at most 2048 characters.');
+      }
       const assignableScopes = stringArray(props.assignableScopes, 'properties.assignableScopes').map((s) => requireScope(s).path);
       if (assignableScopes.length === 0) throw errors.invalidArm('properties.assignableScopes must name at least one scope.');
       for (const s of assignableScopes) {
