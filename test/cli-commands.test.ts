@@ -203,4 +203,28 @@ describe('coffer CLI commands', () => {
     const again = await coffer(other, ['logout']);
     assert.equal(again.code, 1);
   });
+  it('usage mistakes az refuses are refused, and change nothing', async () => {
+    await cli('keyvault', 'secret', 'set', '--vault-name', 'cmd-vault', '-n', 'guarded', '--value', 'kept', '--expires', '2030-01-01T00:00:00Z', '-o', 'none');
+    const set = ['keyvault', 'secret', 'set', '--vault-name', 'cmd-vault', '-n', 'guarded'];
+    await fails([...set, '--tags', 'owner=x'], /incorrect usage: \[Required\] --value VALUE \| --file PATH/, 2);
+    await fails([...set, '--value', 'a', '--file', join(files, 'bin')], /incorrect usage/, 2);
+    await fails([...set, '--value', ''], /--value must not be empty/, 2);
+    await fails(['keyvault', 'secret', 'set-attributes', '--vault-name', 'cmd-vault', '-n', 'guarded', '--expires', '31/12/2027'], /--expires must be an ISO 8601/, 2);
+    await fails(['keyvault', 'secret', 'set-attributes', '--vault-name', 'cmd-vault', '-n', 'guarded', '--enabled', 'yes'], /--enabled must be true or false/, 2);
+    const kept = await json('keyvault', 'secret', 'show', '--vault-name', 'cmd-vault', '-n', 'guarded');
+    assert.equal(kept.value, 'kept');
+    assert.equal(kept.attributes.expires, '2030-01-01T00:00:00+00:00');
+    assert.equal((await json('keyvault', 'secret', 'list-versions', '--vault-name', 'cmd-vault', '-n', 'guarded')).length, 1);
+    // A time without a zone is UTC, as the help says.
+    const utc = await json('keyvault', 'secret', 'set-attributes', '--vault-name', 'cmd-vault', '-n', 'guarded', '--expires', '2031-06-01T12:00:00', '--enabled', 'True');
+    assert.equal(utc.attributes.expires, '2031-06-01T12:00:00+00:00');
+    assert.equal(utc.attributes.enabled, true);
+
+    await fails(['keyvault', 'update', '-n', 'cmd-vault', '--enable-rbac-authorization', 'yes'], /must be true or false/, 2);
+    assert.equal((await json('keyvault', 'show', '-n', 'cmd-vault')).properties.enableRbacAuthorization, true);
+    await fails(['role', 'assignment', 'create', '--role', 'Key Vault Secrets User', '--assignee-object-id', server.bootstrap.objectId], /required option '--scope/, 2);
+    // Names, scopes and ids stay on this server: a token never goes elsewhere.
+    await fails(['keyvault', 'secret', 'show', '--vault-name', 'evil.example:443/x?', '-n', 'guarded'], /is not a vault name/, 2);
+    await fails(['role', 'assignment', 'delete', '--ids', '@evil.example/x'], /the request would leave/, 2);
+  });
 });

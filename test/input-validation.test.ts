@@ -95,6 +95,19 @@ describe('data-plane input validation', () => {
     assert.equal((await client.getDeletedSecret('tombstone')).name, 'tombstone');
   });
 
+  it('answers that may carry a value are not to be cached', async () => {
+    for (const [method, path, body] of [
+      ['GET', '/secrets/existing?api-version=7.6', undefined],
+      ['PUT', '/secrets/cached?api-version=7.6', json({ value: 'v' })],
+      ['GET', '/secrets?api-version=7.6', undefined],
+    ] as const) {
+      const res = await rawRequest(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body });
+      assert.equal(res.status, 200, path);
+      assert.equal(res.headers['cache-control'], 'no-store', `${method} ${path}`);
+      assert.equal(res.headers.pragma, 'no-cache');
+    }
+  });
+
   it('a value may hold U+0000: it is stored encrypted and comes back as sent', async () => {
     const client = secretClient(server, vault);
     await client.setSecret('nul-value', 'before\u0000after');

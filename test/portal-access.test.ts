@@ -96,6 +96,14 @@ describe('portal: denials and the session', () => {
     await page.getByRole('link', { name: 'locked-kv' }).waitFor();
   });
 
+  it('a sign-in answer this portal did not ask for shows a fixed message, not the text it carries', async () => {
+    await page.goto(`${server.url}/portal/auth-callback?error=access_denied&error_description=${encodeURIComponent('Your account is locked. Call +1-555-0100.')}&state=forged`);
+    await page.getByText('The sign-in response did not match a sign-in started here. Sign in again.').waitFor();
+    assert.equal(await page.getByText(/Call \+1-555/).count(), 0);
+    await signIn(page, server, bob);
+    await page.getByRole('link', { name: 'locked-kv' }).waitFor();
+  });
+
   it('signs out: the session is gone, also after a reload', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByText('You have signed out.').waitFor();

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { print, type OutputOptions } from './output.js';
+import { CliError } from './cli-error.js';
 import { Session } from './session.js';
 
 // Shared bits of every CLI command: az's global output options and a runner
@@ -43,6 +44,35 @@ export function run<O>(action: Action<O & OutputOptions & LogOptions>) {
 /** Shows progress on a terminal only (never in pipes or tests). */
 export function progress(message: string): void {
   if (process.stderr.isTTY) process.stderr.write(`\r${message}`);
+}
+
+/** A usage mistake: az's exit code 2 and its message form. */
+export const usage = (message: string) => new CliError(`incorrect usage: ${message}`, undefined, 2);
+
+/**
+ * A boolean flag as az reads it: a bare flag is true, `true`/`false` in any
+ * case are themselves, and anything else is refused (before, `True` or
+ * `yes` silently meant false, and could switch a vault's permission model).
+ */
+export function parseBool(flag: string, v: string | boolean | undefined): boolean | undefined {
+  if (v === undefined || typeof v === 'boolean') return v;
+  const lower = v.toLowerCase();
+  if (lower === 'true') return true;
+  if (lower === 'false') return false;
+  throw usage(`${flag} must be true or false, not '${v}'`);
+}
+
+/**
+ * A date and time for --expires/--not-before, in seconds: ISO 8601, read as
+ * UTC when no zone is given (as the help says). Refused when it does not
+ * parse: sent on as null, it would have cleared the attribute.
+ */
+export function parseUtc(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const zoned = /(Z|[+-]\d{2}:?\d{2})$/i.test(v) || !/T|\d:\d/.test(v) ? v : `${v}Z`;
+  const t = /^\d{4}-\d{2}-\d{2}/.test(v) ? Date.parse(zoned) : NaN;
+  if (!Number.isFinite(t)) throw usage(`${flag} must be an ISO 8601 date and time such as 2027-12-31T00:00:00Z, not '${v}'`);
+  return Math.floor(t / 1000);
 }
 
 export const parseTags = (tags: string[] | undefined): Record<string, string> | undefined =>

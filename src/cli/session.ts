@@ -66,6 +66,8 @@ export class Session {
   }
 
   vaultUrl(vaultName: string): string {
+    // A vault name is a DNS label: anything else (a ':', '/', '@' or '?') would move the request, and its token, to another host.
+    if (!/^[A-Za-z0-9-]{3,24}$/.test(vaultName)) throw new CliError(`incorrect usage: '${vaultName.slice(0, 64)}' is not a vault name (3 to 24 letters, digits and dashes).`, undefined, 2);
     const port = new URL(this.profile.server).port;
     return `https://${vaultName.toLowerCase()}.${this.profile.vaultDnsSuffix}${port ? `:${port}` : ''}`;
   }
@@ -90,7 +92,22 @@ export class Session {
   }
 
   /** Calls an API and returns the parsed JSON, or throws the server's error az-style. */
+  /** Whether a URL goes to this profile's server or one of its vault hosts (the only places its tokens may go). */
+  private ownsUrl(url: string): boolean {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      return false;
+    }
+    const server = new URL(this.profile.server);
+    if (u.username || u.password || u.protocol !== 'https:' || u.port !== server.port) return false;
+    const host = u.hostname.toLowerCase();
+    return host === server.hostname.toLowerCase() || host.endsWith(`.${this.profile.vaultDnsSuffix.toLowerCase()}`);
+  }
+
   async call<T = unknown>(method: string, url: string, resource: string, body?: unknown): Promise<T> {
+    if (!this.ownsUrl(url)) throw new CliError(`incorrect usage: the request would leave ${this.profile.server} (${url.split('?')[0]!.slice(0, 120)}); check the names, scopes and ids given.`, undefined, 2);
     const started = Date.now();
     const res = await this.http.send(method, url, {
       headers: { authorization: `Bearer ${await this.token(resource)}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },

@@ -97,7 +97,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   // Vault hosts: the Key Vault data plane.
   app.register(async (dataPlane) => {
-    dataPlane.addHook('onRequest', async (req: FastifyRequest<{ Querystring: Record<string, string> }>) => {
+    dataPlane.addHook('onRequest', async (req: FastifyRequest<{ Querystring: Record<string, string> }>, reply) => {
+      // Answers may carry secret values: no cache, browser or proxy, may keep them.
+      reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
       if (!req.vaultName) throw errors.notFound(req.url.split('?')[0] ?? '');
       const vault = await deps.vaults.findLive(req.vaultName);
       if (!vault) throw errors.vaultNotFound(req.hostname);

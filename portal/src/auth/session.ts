@@ -127,8 +127,11 @@ async function completeSignIn(): Promise<string> {
   const query = new URLSearchParams(window.location.search);
   const pending = JSON.parse(sessionStorage.getItem(PENDING_KEY) ?? 'null') as { state: string; verifier: string; nonce: string; returnTo: string } | null;
   sessionStorage.removeItem(PENDING_KEY);
+  const mismatch = new Error('The sign-in response did not match a sign-in started here. Sign in again.');
+  // The state first: anyone can link to this page, and only an answer to our own sign-in may speak on the page.
+  if (!pending || query.get('state') !== pending.state) throw mismatch;
   if (query.get('error')) throw new Error(query.get('error_description') ?? query.get('error')!);
-  if (!pending || query.get('state') !== pending.state || !query.get('code')) throw new Error('The sign-in response did not match a sign-in started here. Sign in again.');
+  if (!query.get('code')) throw mismatch;
   const body = await tokenRequest({ grant_type: 'authorization_code', code: query.get('code')!, redirect_uri: redirectUri(), code_verifier: pending.verifier });
   const claims = claimsOf(body.id_token);
   if (claims.nonce !== pending.nonce) throw new Error('The sign-in response was not for this sign-in (nonce mismatch). Sign in again.');

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
-import { API, parseTags, run, withOutput } from '../command-kit.js';
+import { API, parseBool, parseTags, run, withOutput } from '../command-kit.js';
 import type { Session } from '../session.js';
 
 // coffer keyvault create | show | list | update | delete, as az has them.
@@ -44,18 +44,18 @@ export function registerKeyvaultCommands(program: Command): Command {
     .action(
       run<{ name: string; resourceGroup: string; location?: string; sku: string; retentionDays: string; enablePurgeProtection?: string | boolean; enableRbacAuthorization: string | boolean; tags?: string[] }>(async (o, s) => {
         const group = await s.call<{ location: string }>('GET', `${vaultsBase(s)}/resourcegroups/${encodeURIComponent(o.resourceGroup)}?api-version=${API.resources}`, s.managementResource);
-        const bool = (v: string | boolean | undefined) => v === true || v === 'true';
+        const rbac = parseBool('--enable-rbac-authorization', o.enableRbacAuthorization) === true;
         const properties: Record<string, unknown> = {
           tenantId: s.profile.tenantId,
           sku: { family: 'A', name: o.sku },
           softDeleteRetentionInDays: Number(o.retentionDays),
-          enableRbacAuthorization: bool(o.enableRbacAuthorization),
+          enableRbacAuthorization: rbac,
           // Like az: with the access-policy model the creator gets full rights to the vault's objects.
-          accessPolicies: bool(o.enableRbacAuthorization)
+          accessPolicies: rbac
             ? []
             : [{ tenantId: s.profile.tenantId, objectId: await s.objectId(), permissions: { keys: ['all'], secrets: ['all'], certificates: ['all'], storage: ['all'] } }],
         };
-        if (bool(o.enablePurgeProtection)) properties.enablePurgeProtection = true;
+        if (parseBool('--enable-purge-protection', o.enablePurgeProtection)) properties.enablePurgeProtection = true;
         return s.call('PUT', vaultUrl(s, o.resourceGroup, o.name), s.managementResource, { location: o.location ?? group.location, tags: parseTags(o.tags) ?? {}, properties });
       }),
     );
@@ -85,8 +85,8 @@ export function registerKeyvaultCommands(program: Command): Command {
       run<{ name: string; resourceGroup?: string; enableRbacAuthorization?: string; enablePurgeProtection?: string }>(async (o, s) => {
         const vault = await findVault(s, o.name, o.resourceGroup);
         const properties: Record<string, unknown> = {};
-        if (o.enableRbacAuthorization !== undefined) properties.enableRbacAuthorization = o.enableRbacAuthorization === 'true';
-        if (o.enablePurgeProtection !== undefined) properties.enablePurgeProtection = o.enablePurgeProtection === 'true';
+        if (o.enableRbacAuthorization !== undefined) properties.enableRbacAuthorization = parseBool('--enable-rbac-authorization', o.enableRbacAuthorization);
+        if (o.enablePurgeProtection !== undefined) properties.enablePurgeProtection = parseBool('--enable-purge-protection', o.enablePurgeProtection);
         return s.call('PATCH', `${s.profile.server}${vault.id}?api-version=${API.arm}`, s.managementResource, { properties });
       }),
     );

@@ -52,7 +52,7 @@ export function registerRoleCommands(program: Command): void {
     .option('--assignee <who>', 'appId, UPN, object id or display name')
     .option('--assignee-object-id <id>', 'object id (no directory lookup)')
     .option('--assignee-principal-type <type>', 'User, Group or ServicePrincipal (with --assignee-object-id)')
-    .option('--scope <scope>', 'scope (default: the subscription)')
+    .requiredOption('--scope <scope>', 'scope: a subscription, resource group, vault or secret resource id (required, as in az: a default of the whole subscription grants too much)')
     .option('--description <text>', 'description')
     .option('--end-time <iso8601>', "coffer: the assignment stops granting at this time and is removed")
     .addHelpText('after', '\nExamples:\n  coffer role assignment create --role "Key Vault Secrets User" --assignee APP_ID \\\n    --scope /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.KeyVault/vaults/V/secrets/apono-mysql-user\n  coffer role assignment create --role "Key Vault Secrets User" --assignee APP_ID --scope SCOPE --end-time 2026-12-31T00:00:00Z')
@@ -61,7 +61,7 @@ export function registerRoleCommands(program: Command): void {
         if (!o.assignee === !o.assigneeObjectId) throw new CliError('Specify exactly one of --assignee, --assignee-object-id.', undefined, 2);
         const principal = o.assignee ? await resolvePrincipal(s, o.assignee) : { id: o.assigneeObjectId!, kind: o.assigneePrincipalType, displayName: undefined };
         const def = await resolveRole(s, o.role);
-        const scope = o.scope ?? subScope(s);
+        const scope = o.scope!;
         const properties: Record<string, unknown> = { roleDefinitionId: def.id, principalId: principal.id, description: o.description, endDateTime: o.endTime };
         if (principal.kind) properties.principalType = principal.kind;
         const created = await s.call<RoleAssignment>('PUT', authz(s, scope, `roleAssignments/${crypto.randomUUID()}`), s.managementResource, { properties });

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { parseTags, run, withOutput } from '../command-kit.js';
+import { parseBool, parseTags, parseUtc, run, usage, withOutput } from '../command-kit.js';
 import { azSecret, dataUrl, listAll, secretRef, type SecretBundle, type SecretRefOptions } from '../secret-ref.js';
 import { registerSecretFileCommands, readSecretFile } from './secret-file-command.js';
 
@@ -16,8 +16,6 @@ interface SetOptions extends SecretRefOptions {
   disabled?: string | boolean;
 }
 
-const toUnix = (iso: string | undefined) => (iso === undefined ? undefined : Math.floor(Date.parse(iso) / 1000));
-const bool = (v: string | boolean | undefined) => v === true || v === 'true';
 const withRef = (cmd: Command, versioned = false) => {
   cmd.option('--vault-name <vault>', 'vault name').option('-n, --name <name>', 'secret name').option('--id <url>', 'secret identifier URL (instead of --vault-name and --name)');
   if (versioned) cmd.option('-v, --version <version>', 'version (default: latest)');
@@ -42,14 +40,17 @@ export function registerSecretCommands(keyvault: Command): void {
     .addHelpText('after', `\nExamples:\n  coffer keyvault secret set --vault-name V --name apono-mysql-user --value '{"username": "u", "password": "p"}'\n  coffer keyvault secret set --vault-name V --name tls-key --file key.pem`)
     .action(
       run<SetOptions>(async (o, s) => {
+        // As az: exactly one of the two, and not empty (a forgotten --value stored an empty latest version).
+        if ((o.value === undefined) === (o.file === undefined)) throw usage('[Required] --value VALUE | --file PATH');
+        if (o.value === '') throw usage('--value must not be empty');
         const ref = secretRef(o);
         const fromFile = o.file !== undefined ? readSecretFile(o.file, o.encoding ?? 'utf-8') : null;
         const tags = { ...(fromFile ? { 'file-encoding': o.encoding ?? 'utf-8' } : {}), ...parseTags(o.tags) };
         const body = {
-          value: fromFile ?? o.value ?? '',
+          value: fromFile ?? o.value!,
           contentType: o.contentType,
           tags: Object.keys(tags).length > 0 ? tags : undefined,
-          attributes: { enabled: !bool(o.disabled), exp: toUnix(o.expires), nbf: toUnix(o.notBefore) },
+          attributes: { enabled: !parseBool('--disabled', o.disabled), exp: parseUtc('--expires', o.expires), nbf: parseUtc('--not-before', o.notBefore) },
         };
         return azSecret(await s.call<SecretBundle>('PUT', dataUrl(s, ref.vault, secretPath(ref.name)), s.vaultResource, body));
       }),
@@ -100,9 +101,9 @@ export function registerSecretCommands(keyvault: Command): void {
       run<SecretRefOptions & { enabled?: string; expires?: string; notBefore?: string; contentType?: string; tags?: string[] }>(async (o, s) => {
         const ref = secretRef(o);
         const attributes: Record<string, unknown> = {};
-        if (o.enabled !== undefined) attributes.enabled = bool(o.enabled);
-        if (o.expires !== undefined) attributes.exp = toUnix(o.expires);
-        if (o.notBefore !== undefined) attributes.nbf = toUnix(o.notBefore);
+        if (o.enabled !== undefined) attributes.enabled = parseBool('--enabled', o.enabled);
+        if (o.expires !== undefined) attributes.exp = parseUtc('--expires', o.expires);
+        if (o.notBefore !== undefined) attributes.nbf = parseUtc('--not-before', o.notBefore);
         const body = { attributes, contentType: o.contentType, tags: parseTags(o.tags) };
         return azSecret(await s.call<SecretBundle>('PATCH', dataUrl(s, ref.vault, secretPath(ref.name, ref.version)), s.vaultResource, body));
       }),
