@@ -172,7 +172,8 @@ export function createSecretService(deps: {
       requireSoftDelete(vault, name);
       await deletedSummary(vault, name);
       if (vaultPolicy(vault).purgeProtection) throw errors.purgeProtected(name);
-      await secrets.purge(vault.id, name);
+      // Only if it is still deleted: a recover that landed since the check above keeps its secret.
+      if (!(await secrets.purge(vault.id, name, true))) throw errors.deletedSecretNotFound(name);
     },
     async backup(vault, name) {
       await liveSummary(vault, name);

@@ -123,7 +123,7 @@ export function withLatestVersionCache(inner: SecretStore, opts: LatestVersionCa
     updateVersion: (vaultId, name, version, patch) => mutating(vaultId, name, () => inner.updateVersion(vaultId, name, version, patch)),
     markDeleted: (vaultId, name, info) => mutating(vaultId, name, () => inner.markDeleted(vaultId, name, info)),
     recover: (vaultId, name) => mutating(vaultId, name, () => inner.recover(vaultId, name)),
-    purge: (vaultId, name) => mutating(vaultId, name, () => inner.purge(vaultId, name)),
+    purge: (vaultId, name, onlyDeleted) => mutating(vaultId, name, () => inner.purge(vaultId, name, onlyDeleted)),
     restore: (vaultId, name, versions) => mutating(vaultId, name, () => inner.restore(vaultId, name, versions)),
     purgeExpired: (now) => everything(() => inner.purgeExpired(now)),
     getSummary: (vaultId, name) => inner.getSummary(vaultId, name),

@@ -175,7 +175,12 @@ export interface VaultStore {
   markDeleted(id: string, deletedAt: number, scheduledPurgeAt: number): Promise<void>;
   recover(id: string, at: number): Promise<void>;
   /** Removes the vault and every secret in it. */
-  purge(id: string): Promise<void>;
+  /**
+   * Removes the vault and every secret in it; with `onlyDeleted`, only if it
+   * is soft-deleted at that moment (false otherwise: a recover got there
+   * first). Returns whether a vault was removed.
+   */
+  purge(id: string, onlyDeleted?: boolean): Promise<boolean>;
   /** Purges vaults (and their secrets) whose scheduled purge time has passed; returns their ids. */
   purgeExpired(now: number): Promise<string[]>;
   rewrapKey(id: string, dekWrapped: Buffer, masterKeyId: string): Promise<void>;
@@ -205,7 +210,8 @@ export interface SecretStore {
   markDeleted(vaultId: string, name: string, info: DeletedSecretInfo): Promise<boolean>;
   recover(vaultId: string, name: string): Promise<boolean>;
   /** Hard delete of every version. Returns false if absent. */
-  purge(vaultId: string, name: string): Promise<boolean>;
+  /** Removes the secret and its versions; with `onlyDeleted`, only if it is soft-deleted at that moment. */
+  purge(vaultId: string, name: string, onlyDeleted?: boolean): Promise<boolean>;
   /** Purges soft-deleted secrets whose scheduled purge time has passed. */
   purgeExpired(now: number): Promise<number>;
   /** Every version of a live secret with ciphertext, oldest first. */

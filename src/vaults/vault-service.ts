@@ -237,7 +237,9 @@ export function createVaultService(deps: {
       if (vaultPolicy(vault).purgeProtection) {
         throw new ServiceError(409, 'Conflict', `Vault '${vault.name}' has purge protection enabled and cannot be purged before its scheduled purge date.`);
       }
-      await vaults.purge(vault.id);
+      // Only if it is still deleted: a recover that landed since the caller looked keeps its vault.
+      if (!(await vaults.purge(vault.id, true))) throw new ServiceError(404, 'ResourceNotFound', `The deleted vault '${vault.name}' was not found.`);
+      invalidate(vault.name);
       vaultKeys.forget(vault.id);
     },
     async ensureResourceGroup(row) {

@@ -254,6 +254,29 @@ export function runStoreConformance(label: string, makeStore: StoreFactory): voi
         assert.deepEqual((await store.vaults.list({})).map((x) => x.id), [other.id]);
       });
 
+      it('a purge of deleted objects only touches what is deleted at that moment: a recover that got there first keeps its object', async () => {
+        const v = await newVault();
+        await store.secrets.insertVersion(versionRow(v.id, 'kept'));
+        await store.secrets.markDeleted(v.id, 'kept', { deletedAt: 1, scheduledPurgeAt: 99 });
+        await store.secrets.recover(v.id, 'kept');
+        assert.equal(await store.secrets.purge(v.id, 'kept', true), false);
+        assert.equal(await store.secrets.countVersions(v.id), 1);
+        await store.secrets.markDeleted(v.id, 'kept', { deletedAt: 2, scheduledPurgeAt: 99 });
+        assert.equal(await store.secrets.purge(v.id, 'kept', true), true);
+        assert.equal(await store.secrets.countVersions(v.id), 0);
+
+        await store.secrets.insertVersion(versionRow(v.id, 'inside'));
+        await store.vaults.markDeleted(v.id, 10, 20);
+        await store.vaults.recover(v.id, 11);
+        assert.equal(await store.vaults.purge(v.id, true), false);
+        assert.equal((await store.vaults.getById(v.id))?.deletedAt, null);
+        assert.equal(await store.secrets.countVersions(v.id), 1);
+        await store.vaults.markDeleted(v.id, 12, 20);
+        assert.equal(await store.vaults.purge(v.id, true), true);
+        assert.equal(await store.vaults.getById(v.id), null);
+        assert.equal(await store.vaults.purge(v.id), false, 'nothing left to purge');
+      });
+
       it('purgeExpired purges deleted vaults (with their secrets) at or after their scheduled time only', async () => {
         const due = await newVault();
         const edge = await newVault();

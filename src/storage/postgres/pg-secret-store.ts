@@ -131,8 +131,10 @@ export function pgSecretStore(pool: pg.Pool, writer: PgWriter): SecretStore {
         vaultId,
         nameKey(name),
       ])) > 0,
-    purge: (vaultId, name) =>
+    purge: (vaultId, name, onlyDeleted = false) =>
       transaction(pool, async (c) => {
+        const isDeleted = 'SELECT 1 FROM secrets WHERE vault_id = $1 AND name_key = $2 AND deleted_at IS NOT NULL FOR UPDATE';
+        if (onlyDeleted && !(await one(c, isDeleted, [vaultId, nameKey(name)]))) return false;
         await c.query('DELETE FROM secret_versions WHERE vault_id = $1 AND name_key = $2', [vaultId, nameKey(name)]);
         return (await changes(c, 'DELETE FROM secrets WHERE vault_id = $1 AND name_key = $2', [vaultId, nameKey(name)])) > 0;
       }),

@@ -53,10 +53,10 @@ export function pgResourceGroupStore(pool: pg.Pool): ResourceGroupStore {
 }
 
 /** Removes a vault and every secret in it (the caller holds a transaction). */
-async function purgeOne(c: Queryable, id: string): Promise<void> {
+async function purgeOne(c: Queryable, id: string): Promise<boolean> {
   await c.query('DELETE FROM secret_versions WHERE vault_id = $1', [id]);
   await c.query('DELETE FROM secrets WHERE vault_id = $1', [id]);
-  await c.query('DELETE FROM vaults WHERE id = $1', [id]);
+  return (await changes(c, 'DELETE FROM vaults WHERE id = $1', [id])) > 0;
 }
 
 export function pgVaultStore(pool: pg.Pool): VaultStore {
@@ -101,7 +101,12 @@ export function pgVaultStore(pool: pg.Pool): VaultStore {
     async recover(id, at) {
       await pool.query('UPDATE vaults SET deleted_at = NULL, scheduled_purge_at = NULL, updated_at = $1 WHERE id = $2 AND deleted_at IS NOT NULL', [at, id]);
     },
-    purge: (id) => transaction(pool, (c) => purgeOne(c, id)),
+    purge: (id, onlyDeleted = false) =>
+      transaction(pool, async (c) => {
+        // Locked, so that a recover cannot land between the check and the delete.
+        if (onlyDeleted && !(await one(c, 'SELECT 1 FROM vaults WHERE id = $1 AND deleted_at IS NOT NULL FOR UPDATE', [id]))) return false;
+        return purgeOne(c, id);
+      }),
     purgeExpired: (now) =>
       transaction(pool, async (c) => {
         const expired = await rows<{ id: string }>(c, 'SELECT id FROM vaults WHERE deleted_at IS NOT NULL AND scheduled_purge_at <= $1 FOR UPDATE', [now]);

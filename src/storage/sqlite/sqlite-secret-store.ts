@@ -203,7 +203,9 @@ export function sqliteSecretStore(db: Database.Database, writer: SqliteWriter, r
     pointLatest.run(versions.length, ids.at(-1)!, vaultId, nameKey(name));
   });
 
-  const purge = db.transaction((vaultId: string, key: string): boolean => {
+  const isDeleted = db.prepare<Key, { one: number }>('SELECT 1 AS one FROM secrets WHERE vault_id = ? AND name_key = ? AND deleted_at IS NOT NULL');
+  const purge = db.transaction((vaultId: string, key: string, onlyDeleted: boolean): boolean => {
+    if (onlyDeleted && !isDeleted.get(vaultId, key)) return false;
     deleteVersions.run(vaultId, key);
     return deleteSecret.run(vaultId, key).changes > 0;
   });
@@ -258,7 +260,7 @@ export function sqliteSecretStore(db: Database.Database, writer: SqliteWriter, r
     },
     markDeleted: async (vaultId, name, info) => reads.afterChange(() => markDeleted.run(info.deletedAt, info.scheduledPurgeAt, vaultId, nameKey(name)).changes > 0),
     recover: async (vaultId, name) => reads.afterChange(() => recover.run(vaultId, nameKey(name)).changes > 0),
-    purge: async (vaultId, name) => reads.afterChange(() => purge.immediate(vaultId, nameKey(name))),
+    purge: async (vaultId, name, onlyDeleted = false) => reads.afterChange(() => purge.immediate(vaultId, nameKey(name), onlyDeleted)),
     purgeExpired: async (now) => reads.afterChange(() => purgeExpired.immediate(now)),
     allVersions: async (vaultId, name) => allVersions.all(vaultId, nameKey(name)).map(toRow),
     restore: async (vaultId, name, versions) => reads.afterChange(() => restore.immediate(vaultId, name, versions)),

@@ -116,12 +116,13 @@ export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(chan
   const rewrap = db.prepare<[Buffer, string, string]>('UPDATE vaults SET dek_wrapped = ?, master_key_id = ? WHERE id = ?');
   const keys = db.prepare<[], Pick<VaultRecord, 'id' | 'dek_wrapped' | 'master_key_id'>>('SELECT id, dek_wrapped, master_key_id FROM vaults ORDER BY id');
 
-  function purgeOne(id: string): void {
+  const isDeleted = db.prepare<[string], { one: number }>('SELECT 1 AS one FROM vaults WHERE id = ? AND deleted_at IS NOT NULL');
+  function purgeOne(id: string): boolean {
     deleteVersions.run(id);
     deleteSecrets.run(id);
-    deleteVault.run(id);
+    return deleteVault.run(id).changes > 0;
   }
-  const purge = db.transaction(purgeOne);
+  const purge = db.transaction((id: string, onlyDeleted: boolean): boolean => (onlyDeleted && !isDeleted.get(id) ? false : purgeOne(id)));
   const purgeExpired = db.transaction((now: number): string[] => {
     const ids = expiredIds.all(now).map((r) => r.id);
     ids.forEach(purgeOne);
@@ -165,7 +166,7 @@ export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(chan
     async recover(id, at) {
       recover.run(at, id);
     },
-    purge: async (id) => changesSecrets(() => purge.immediate(id)),
+    purge: async (id, onlyDeleted = false) => changesSecrets(() => purge.immediate(id, onlyDeleted)),
     purgeExpired: async (now) => changesSecrets(() => purgeExpired.immediate(now)),
     async rewrapKey(id, dekWrapped, masterKeyId) {
       rewrap.run(dekWrapped, masterKeyId, id);
