@@ -8,6 +8,7 @@ import { createVault, credential, secretClient } from './support/clients.js';
 import { api } from './support/access-kit.js';
 import { auditRecords, checkOneRecordPerOperation, vaultToken } from './support/audit-kit.js';
 import { cliHome, coffer } from './support/cli.js';
+import { rawRequest } from './support/raw-http.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
 // The audit trail: one record per request with Azure's fields, written before
@@ -53,7 +54,9 @@ describe('audit trail', () => {
       assert.doesNotMatch(body, /value of s-get/);
       const health = await fetch(`${server.url}/healthz`);
       assert.equal(health.status, 503);
-      assert.equal(((await health.json()) as { status: string }).status, 'degraded');
+      const state = (await health.json()) as { status: string; audit: Record<string, unknown> };
+      assert.equal(state.status, 'degraded');
+      assert.deepEqual(state.audit, { healthy: false }, 'the error text (a path here) is for the log, not for anyone asking');
     } finally {
       rmSync(auditDir, { force: true });
       mkdirSync(auditDir);
@@ -156,6 +159,16 @@ describe('throttling', () => {
         assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'Throttled');
       }
     }
+    assert.deepEqual(statuses, [200, 200, 200, 200, 429]);
+  });
+
+  it('anonymous requests use up no quota, and no spelling of the path escapes the secret-create limit', async () => {
+    const token = (await credential(server).getToken(`https://${server.bootstrap.vaultDnsSuffix}:${server.port}/.default`)).token;
+    await new Promise((r) => setTimeout(r, 2100));
+    for (let i = 0; i < 30; i++) assert.equal((await fetch(`${server.vaultUrl('busy-vault')}/secrets/burst-0?api-version=7.6`)).status, 401);
+    const put = (path: string) => rawRequest(`${server.vaultUrl('busy-vault')}${path}?api-version=7.6`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"value":"x"}' });
+    const statuses = [];
+    for (const path of ['/secrets/v-1', '//secrets/v-2', '/secrets//v-3', '/SECRETS/v-4', '/secrets/v-5/']) statuses.push((await put(path)).status);
     assert.deepEqual(statuses, [200, 200, 200, 200, 429]);
   });
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { credential } from './support/clients.js';
@@ -73,6 +74,23 @@ describe('bootstrap with --dev', () => {
     assert.equal(list.status, 200);
     const roles = ((await list.json()) as { value: { properties: { roleDefinitionId: string } }[] }).value.map((a) => a.properties.roleDefinitionId.split('/').pop()).sort();
     assert.deepEqual(roles, ['00482a5a-887f-4fb3-b363-3b7fe8e74483', '8e3af657-a8ff-443c-a75c-2fe8c4bcb635']);
+  });
+
+  it('a data dir made with --dev does not start without it: its published credentials would work from anywhere', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'coffer-dev-dir-'));
+    try {
+      await (await startTestServer({ dataDir })).stop();
+      const plain = await startTestServer({ dev: false, dataDir, args: ['--host', '0.0.0.0'] }).then((started) => started, (err: Error) => err);
+      if (!(plain instanceof Error)) {
+        await plain.stop(); // it must not stay up, nor keep the suite waiting
+        assert.fail('a data dir made with --dev started without --dev on 0.0.0.0');
+      }
+      assert.match(plain.message, /created with --dev/);
+      const again = await startTestServer({ dataDir });
+      await again.stop();
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('a deployment without --dev has no such user', async () => {

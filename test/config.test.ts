@@ -27,6 +27,17 @@ describe('configuration', () => {
     assert.equal(c.logLevel, 'debug');
   });
 
+  it('boolean settings in the file are JSON booleans or true/false words: the string "false" is false', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-config-'));
+    const file = join(dir, 'coffer.json');
+    writeFileSync(file, JSON.stringify({ dev: 'false', throttle: 'false' }));
+    const c = loadConfig({}, {}, file);
+    assert.equal(c.dev, false);
+    assert.equal(c.throttle, false);
+    writeFileSync(file, JSON.stringify({ dev: 'maybe' }));
+    assert.throws(() => loadConfig({}, {}, file), (err: ConfigError) => err.problems.some((p) => p.startsWith('dev:')));
+  });
+
   it('names every invalid setting', () => {
     assert.throws(
       () => loadConfig({ port: '70000', vaultDnsSuffix: 'Not A Domain' }, { COFFER_LOG_LEVEL: 'loud' }, undefined),

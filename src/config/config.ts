@@ -17,6 +17,12 @@ function isPostgresUrl(value: string): boolean {
   }
 }
 
+/**
+ * A boolean setting: a JSON boolean, or the words the environment variables
+ * take (z.coerce.boolean made the string "false" true, turning --dev on).
+ */
+const flag = z.union([z.boolean(), z.string().regex(/^(1|0|true|false|yes|no|on|off)$/i, 'must be true or false').transform((v) => /^(1|true|yes|on)$/i.test(v))]);
+
 export const configSchema = z
   .object({
     port: z.coerce.number().int().min(1).max(65535).default(8443),
@@ -30,7 +36,7 @@ export const configSchema = z
       .default('vault.localhost'),
     /** Host name of the bare host (identity, management, portal) in URLs. */
     publicHost: z.string().min(1).default('localhost'),
-    dev: z.coerce.boolean().default(false),
+    dev: flag.default(false),
     masterKey: z.string().optional(),
     previousMasterKeys: z.array(z.string()).default([]),
     tlsCert: z.string().optional(),
@@ -43,7 +49,7 @@ export const configSchema = z
     auditFileMaxBytes: z.coerce.number().int().min(1024).default(100 * 1024 * 1024),
     auditFileKeep: z.coerce.number().int().min(1).max(100).default(5),
     auditRetentionDays: z.coerce.number().int().min(1).max(3650).default(365),
-    throttle: z.coerce.boolean().default(true),
+    throttle: flag.default(true),
     throttleWindowSeconds: z.coerce.number().int().min(1).max(3600).default(10),
     throttleSecretCreates: z.coerce.number().int().min(1).default(300),
     throttleOther: z.coerce.number().int().min(1).default(4000),

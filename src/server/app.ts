@@ -104,9 +104,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       const vault = await deps.vaults.findLive(req.vaultName);
       if (!vault) throw errors.vaultNotFound(req.hostname);
       req.vault = vault;
-      deps.throttle?.admit(vault.id, req.method === 'PUT' && /^\/secrets\/[^/?]+/i.test(req.url));
       checkApiVersion(req.query['api-version']);
       req.caller = await deps.auth.dataPlane(req.headers.authorization);
+      // After authentication, so that anonymous requests cannot use up a vault's quota; by the matched route, which no spelling of the path escapes.
+      deps.throttle?.admit(vault.id, req.method === 'PUT' && req.routeOptions.url === '/secrets/:name');
     });
     registerSecretRoutes(dataPlane, { urls: deps.urls, secrets: deps.secrets, authorizer: deps.authorizer });
   });
@@ -128,7 +129,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       registerPortalRoutes(open, { urls: deps.urls, tenantId: deps.tenantId, subscriptionId: deps.subscriptionId, buildDir: deps.portalBuildDir === undefined ? findPortalBuild() : deps.portalBuildDir });
       open.get('/healthz', async (_req, reply) => {
         const audit = deps.audit.health();
-        return reply.status(audit.healthy ? 200 : 503).send({ status: audit.healthy ? 'ok' : 'degraded', audit });
+        // Unauthenticated: the state only, never the error's text (paths, database messages); that is in the log.
+        return reply.status(audit.healthy ? 200 : 503).send({ status: audit.healthy ? 'ok' : 'degraded', audit: { healthy: audit.healthy } });
       });
     });
     registerDirectoryRoutes(bare, { directory: deps.directory, auth: deps.auth, adminObjectId: deps.adminObjectId, index: deps.index });

@@ -19,6 +19,17 @@ export interface Deployment {
   devUserObjectId: string | null;
 }
 
+/** Starting without --dev on a data dir created with it: its well-known credentials would work from anywhere. */
+export class DevDataDirError extends Error {
+  constructor() {
+    super(
+      'this data dir was created with --dev, and its well-known development credentials (README) would still sign in. ' +
+        'Start it with --dev (loopback only), or start without --dev on a new data dir and move the secrets over with backup and restore.',
+    );
+    this.name = 'DevDataDirError';
+  }
+}
+
 export async function ensureDeployment(
   store: Store,
   directory: DirectoryService,
@@ -54,6 +65,10 @@ export async function ensureDeployment(
     };
   }
 
+  // A data dir made with --dev holds principals whose credentials are published in the README.
+  if ((await directory.getByAppId(DEV_IDS.adminAppId)) || (await directory.get(DEV_IDS.userObjectId))) {
+    throw new DevDataDirError();
+  }
   if (!existingAdmin) {
     const { principal, credential } = await directory.createServicePrincipal({ displayName: 'coffer-admin', years: 2 });
     await settings.set('adminObjectId', principal.objectId);
