@@ -195,9 +195,11 @@ describe('identity service', () => {
 
   it('malformed client credentials and sign-in parameters are 400s, not 500s', async () => {
     const basic = (s: string) => `Basic ${Buffer.from(s).toString('base64')}`;
-    const res = await form({ grant_type: 'client_credentials', scope: `${server.url}/.default` }, { authorization: basic('%E0%A4%A:x') });
-    assert.equal(res.status, 401);
-    assert.equal(((await res.json()) as { error: string }).error, 'invalid_client');
+    for (const credentials of ['%E0%A4%A:x', '%00:secret', 'id:se%00cret']) {
+      const res = await form({ grant_type: 'client_credentials', scope: `${server.url}/.default` }, { authorization: basic(credentials) });
+      assert.equal(res.status, 401, credentials);
+      assert.equal(((await res.json()) as { error: string }).error, 'invalid_client');
+    }
     const authorize = `${server.url}/${server.bootstrap.tenantId}/oauth2/v2.0/authorize`;
     const json = await fetch(authorize, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_id: 1, redirect_uri: ['x'] }) });
     assert.equal(json.status, 400);

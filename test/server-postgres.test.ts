@@ -124,6 +124,15 @@ describe('server on PostgreSQL', () => {
     assert.ok((records.body!.value as unknown[]).length > 0, 'requests were audited');
   });
 
+  it('U+0000 in Basic client credentials is a 401, not a database error', async () => {
+    const res = await fetch(`${server.url}/common/oauth2/v2.0/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from('%00:secret').toString('base64')}` },
+      body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'https://management.azure.com/.default' }).toString(),
+    });
+    assert.equal(res.status, 401);
+  });
+
   it('stores no secret value in plaintext', async () => {
     const c = new pg.Client({ connectionString: await postgresSuperuserUrl(db, new URL(url).pathname.slice(1)) });
     await c.connect();

@@ -65,10 +65,14 @@ function clientCredentialsFrom(params: Record<string, string>, authorization: st
     const sep = decoded.indexOf(':');
     if (sep > 0) {
       try {
-        return { clientId: decodeURIComponent(decoded.slice(0, sep)), clientSecret: decodeURIComponent(decoded.slice(sep + 1)) };
+        const clientId = decodeURIComponent(decoded.slice(0, sep));
+        const clientSecret = decodeURIComponent(decoded.slice(sep + 1));
+        // U+0000 is refused everywhere else a request can carry it (PostgreSQL's text cannot even compare it).
+        if (!clientId.includes('\u0000') && !clientSecret.includes('\u0000')) return { clientId, clientSecret };
       } catch {
-        throw oauthErrors.invalidClient(7000216, "AADSTS7000216: 'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type. The Basic authorization header is malformed.");
+        // not percent-decodable: refused below
       }
+      throw oauthErrors.invalidClient(7000216, "AADSTS7000216: 'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type. The Basic authorization header is malformed.");
     }
   }
   return { clientId: need(params, 'client_id'), clientSecret: params.client_secret };
