@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -45,6 +45,9 @@ describe('master keyring', () => {
     const second = loadKeyring({ file });
     assert.equal(second.created, false);
     assert.equal(second.keyring.primaryId, first.keyring.primaryId);
+    chmodSync(file, 0o644);
+    loadKeyring({ file });
+    assert.equal(statSync(file).mode & 0o777, 0o600, 'a loosened key file is made private again');
   });
 
   it('takes a key from the environment in hex or base64 and rejects a short one', () => {

@@ -167,6 +167,32 @@ describe('reusing and renewing TLS material', () => {
     assert.equal(mode(second.keyFile), 0o600);
   });
 
+  it("tightens a loosened CA key, and never overwrites a CA that is not coffer's", async () => {
+    const opts = { ...dirs(tempDir()), ...NAMES };
+    await ensureTlsMaterial(opts);
+    const caKeyFile = join(opts.caDir, 'ca-key.pem');
+    chmodSync(caKeyFile, 0o644);
+    await ensureTlsMaterial(opts);
+    assert.equal(mode(caKeyFile), 0o600);
+
+    // Someone else's CA, 10 days from expiry: coffer would renew its own, but this one is not its to replace.
+    const keys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+    const theirs = await x509.X509CertificateGenerator.createSelfSigned({
+      name: 'CN=Example Corp CA',
+      notBefore: new Date(Date.now() - DAY),
+      notAfter: new Date(Date.now() + 10 * DAY),
+      keys: keys as unknown as CryptoKeyPair,
+      signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+      extensions: [new x509.BasicConstraintsExtension(true, undefined, true)],
+    });
+    const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
+    const keyPem = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }).export({ type: 'pkcs8', format: 'pem' }) as string;
+    writeFileSync(caKeyFile, keyPem, { mode: 0o600 });
+    writeFileSync(join(opts.caDir, 'ca.pem'), theirs.toString('pem'));
+    await assert.rejects(ensureTlsMaterial(opts), /is not coffer's and is about to expire/);
+    assert.equal(readFileSync(caKeyFile, 'utf8'), keyPem, 'their key is untouched');
+  });
+
   it('reissues the server certificate, keeping the CA, when the names change', async () => {
     const opts = { ...dirs(tempDir()), ...NAMES };
     const first = await ensureTlsMaterial(opts);

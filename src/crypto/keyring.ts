@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { IntegrityError, open, seal } from './envelope.js';
 
 // The master keyring lives outside the database: a 0600 JSON file in the data
@@ -96,6 +96,8 @@ export function loadKeyring(source: KeyringSource): { keyring: Keyring; created:
     writeKeyringFile(source.file, primary, []);
     return { keyring: createKeyring(primary), created: true };
   }
+  // A key file readable by others (copied in, or a umask) is made private again before it is used.
+  if ((statSync(source.file).mode & 0o077) !== 0) chmodSync(source.file, 0o600);
   const { primary, others } = readKeyringFile(source.file);
   return { keyring: createKeyring(primary, others), created: false };
 }

@@ -1,5 +1,5 @@
 import { KeyObject, X509Certificate, createPrivateKey, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 // The local CA and the server certificate it issues. ECDSA P-256: small keys,
@@ -79,8 +79,13 @@ async function ensureCa(caDir: string): Promise<Pair & { file: string; created: 
     throw new Error(`the CA in ${caDir} is unreadable (${(err as Error).message}); fix or remove ca.pem and ca-key.pem`);
   }
   if (existing && !existing.cert.ca) throw new Error(`${file} is not a CA certificate; fix or remove ca.pem and ca-key.pem`);
+  if (existing && (statSync(keyFile).mode & 0o077) !== 0) chmodSync(keyFile, 0o600);
   // A key that does not match can only come from an interrupted renewal.
   if (existing && fresh(existing.cert) && existing.cert.checkPrivateKey(existing.key)) return { ...existing, file, created: false };
+  // Only coffer's own CA is renewed here: someone else's (given with --tls-ca-dir) is theirs to renew, and its key is not ours to overwrite.
+  if (existing && !/\bCN=coffer local CA\b/.test(existing.cert.subject.replaceAll('\n', ', '))) {
+    throw new Error(`the CA in ${caDir} is not coffer's and is ${fresh(existing.cert) ? 'not the pair of its key' : 'about to expire or expired'}; renew it, or remove ca.pem and ca-key.pem to let coffer make its own`);
+  }
 
   const { createCaCertificate } = await import('./certificate-issuer.js');
   const ca = await createCaCertificate();
