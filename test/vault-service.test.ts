@@ -109,7 +109,12 @@ test('concurrent access policy changes apply one after another, each to the stor
       current = { ...current, ...patch };
     },
   } as unknown as VaultStore;
-  const vaults = service(store);
+  const vaults = createVaultService({
+    vaults: store,
+    resourceGroups: { get: async () => ({ subscriptionId: 'sub', name: 'rg', location: 'local', tags: {} }) } as unknown as ResourceGroupStore,
+    vaultKeys: { forget() {} } as unknown as VaultKeys,
+    location: 'local',
+  });
   const stale = { ...current };
   const ids = (list: Array<{ objectId: string }>) => list.map((e) => e.objectId);
   await Promise.all([
@@ -119,6 +124,14 @@ test('concurrent access policy changes apply one after another, each to the stor
   ]);
   assert.deepEqual(ids(current.properties.accessPolicies as Array<{ objectId: string }>), ['y']);
   assert.deepEqual(current.tags, { by: 'patch' });
+
+  // A PUT that read the vault before a PATCH turned purge protection on (irreversible) keeps it on.
+  const beforePatch = { ...current };
+  await Promise.all([
+    vaults.patch(beforePatch, { properties: { enablePurgeProtection: true } } as never),
+    vaults.put({ subscriptionId: 'sub', resourceGroup: 'rg', name: 'shared', body: { location: 'local', properties: { tenantId: 't' } } as never, createdBy: 'admin' }),
+  ]);
+  assert.equal(current.properties.enablePurgeProtection, true);
 });
 
 test('the purge sweep forgets the data keys of the vaults it purged', async () => {

@@ -10,4 +10,7 @@ export class CliError extends Error {
   }
 }
 
+/** A usage mistake: az's exit code 2 and its message form. */
+export const usage = (message: string) => new CliError(`incorrect usage: ${message}`, undefined, 2);
+
 export const formatCliError = (err: CliError): string => (err.code ? `ERROR: (${err.code}) ${err.message}` : `ERROR: ${err.message}`);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { print, type OutputOptions } from './output.js';
-import { CliError } from './cli-error.js';
+import { usage } from './cli-error.js';
 import { Session } from './session.js';
 
 // Shared bits of every CLI command: az's global output options and a runner
@@ -46,8 +46,7 @@ export function progress(message: string): void {
   if (process.stderr.isTTY) process.stderr.write(`\r${message}`);
 }
 
-/** A usage mistake: az's exit code 2 and its message form. */
-export const usage = (message: string) => new CliError(`incorrect usage: ${message}`, undefined, 2);
+export { usage };
 
 /**
  * A boolean flag as az reads it: a bare flag is true, `true`/`false` in any

@@ -1,4 +1,4 @@
-import { CliError } from './cli-error.js';
+import { CliError, usage } from './cli-error.js';
 import { createHttpClient, type HttpClient, type HttpResponse } from './http-client.js';
 import { readProfile, writeProfile, type Profile } from './profile.js';
 
@@ -67,7 +67,7 @@ export class Session {
 
   vaultUrl(vaultName: string): string {
     // A vault name is a DNS label: anything else (a ':', '/', '@' or '?') would move the request, and its token, to another host.
-    if (!/^[A-Za-z0-9-]{3,24}$/.test(vaultName)) throw new CliError(`incorrect usage: '${vaultName.slice(0, 64)}' is not a vault name (3 to 24 letters, digits and dashes).`, undefined, 2);
+    if (!/^[A-Za-z0-9-]{3,24}$/.test(vaultName)) throw usage(`'${vaultName.slice(0, 64)}' is not a vault name (3 to 24 letters, digits and dashes).`);
     const port = new URL(this.profile.server).port;
     return `https://${vaultName.toLowerCase()}.${this.profile.vaultDnsSuffix}${port ? `:${port}` : ''}`;
   }
@@ -91,7 +91,6 @@ export class Session {
     return payload.oid;
   }
 
-  /** Calls an API and returns the parsed JSON, or throws the server's error az-style. */
   /** Whether a URL goes to this profile's server or one of its vault hosts (the only places its tokens may go). */
   private ownsUrl(url: string): boolean {
     let u: URL;
@@ -106,8 +105,9 @@ export class Session {
     return host === server.hostname.toLowerCase() || host.endsWith(`.${this.profile.vaultDnsSuffix.toLowerCase()}`);
   }
 
+  /** Calls an API and returns the parsed JSON, or throws the server's error az-style. */
   async call<T = unknown>(method: string, url: string, resource: string, body?: unknown): Promise<T> {
-    if (!this.ownsUrl(url)) throw new CliError(`incorrect usage: the request would leave ${this.profile.server} (${url.split('?')[0]!.slice(0, 120)}); check the names, scopes and ids given.`, undefined, 2);
+    if (!this.ownsUrl(url)) throw usage(`the request would leave ${this.profile.server} (${url.split('?')[0]!.slice(0, 120)}); check the names, scopes and ids given.`);
     const started = Date.now();
     const res = await this.http.send(method, url, {
       headers: { authorization: `Bearer ${await this.token(resource)}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },

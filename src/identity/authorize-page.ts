@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthCodes } from './auth-codes.js';
 import type { DirectoryService } from './directory-service.js';
-import { credentialFields, escapeHtml, htmlPage, sendHtml } from './login-html.js';
+import { credentialFields, escapeHtml, htmlPage, sendHtml, stringFields } from './login-html.js';
 import type { createGrantHandler } from './oauth-grants.js';
 import { ACCOUNT_LOCKED } from './sign-in-lockout.js';
 
@@ -12,8 +12,7 @@ import { ACCOUNT_LOCKED } from './sign-in-lockout.js';
 type Params = Record<string, string | undefined>;
 
 /** The request's parameters that are strings: a JSON body or a repeated query parameter can hold anything, which counts as absent. */
-const stringParams = (raw: unknown): Params =>
-  typeof raw === 'object' && raw !== null ? Object.fromEntries(Object.entries(raw).filter(([, v]) => typeof v === 'string')) : {};
+const stringParams = (raw: unknown): Params => (typeof raw === 'object' && raw !== null ? stringFields(raw) : {});
 const PASSED = ['client_id', 'response_type', 'redirect_uri', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'nonce', 'response_mode'];
 
 export function registerAuthorizePage(app: FastifyInstance, deps: { authority: string; tenantId: string; directory: DirectoryService; authCodes: AuthCodes; grants: ReturnType<typeof createGrantHandler> }): void {
@@ -29,7 +28,7 @@ export function registerAuthorizePage(app: FastifyInstance, deps: { authority: s
 
   /** Problems that must not be sent to the redirect URI (it may not be the client's). */
   async function checkRequest(p: Params): Promise<string | null> {
-    if (!p.client_id || !(await deps.grants.isPublicClient(p.client_id))) return `AADSTS700016: Application with identifier '${escapeHtml(String(p.client_id ?? '')).slice(0, 64)}' was not found in the directory.`;
+    if (!p.client_id || !deps.grants.isPublicClient(p.client_id)) return `AADSTS700016: Application with identifier '${escapeHtml(String(p.client_id ?? '')).slice(0, 64)}' was not found in the directory.`;
     if (!p.redirect_uri || !allowedRedirect(p.redirect_uri)) return 'AADSTS50011: The redirect URI specified in the request does not match the redirect URIs configured for the application.';
     return null;
   }

@@ -167,14 +167,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
       if (typeof b.userPrincipalName !== 'string' || typeof profile.password !== 'string') {
         throw graphError(400, 'Request_BadRequest', 'userPrincipalName and passwordProfile.password are required.');
       }
-      // Entra ID's limits: a UPN of at most 113 characters with one @; a display name of 1 to 256.
-      if (!/^[^@\s]{1,64}@[^@\s]{1,48}$/.test(b.userPrincipalName) || b.userPrincipalName.length > 113) {
-        throw graphError(400, 'Request_BadRequest', 'userPrincipalName must be name@domain, at most 113 characters, without spaces.');
-      }
-      if (b.displayName !== undefined && (typeof b.displayName !== 'string' || b.displayName.trim() === '' || b.displayName.length > 256)) {
-        throw graphError(400, 'Request_BadRequest', 'displayName must be 1 to 256 characters.');
-      }
-      if (profile.password.length > 256) throw graphError(400, 'Request_BadRequest', 'passwordProfile.password must be at most 256 characters.');
+      if (b.displayName !== undefined && typeof b.displayName !== 'string') throw graphError(400, 'Request_BadRequest', 'displayName must be a string.');
       const displayName = typeof b.displayName === 'string' ? b.displayName : b.userPrincipalName;
       const user = await directory.createUser({ upn: b.userPrincipalName, displayName, password: profile.password });
       return reply.status(201).send(userResource(user));

@@ -42,7 +42,8 @@ export type ClientAuthResult =
   | { ok: false; reason: 'unknown-client' | 'bad-secret' | 'expired-secret' };
 
 const YEAR = 365 * 24 * 3600;
-const UPN_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+/** Entra ID's limits: a name of at most 64 and a domain of at most 48 characters (113 in all), one @. */
+const UPN_RE = /^[^\s@]{1,64}@(?=[^\s@]{1,48}$)[^\s@]+\.[^\s@]+$/;
 
 export function createDirectoryService(deps: { principals: PrincipalStore; now?: () => number }): DirectoryService {
   const lockout = createSignInLockout(deps.now);
@@ -88,6 +89,8 @@ export function createDirectoryService(deps: { principals: PrincipalStore; now?:
     },
     async createUser(input) {
       if (!UPN_RE.test(input.upn)) throw new ServiceError(400, 'Request_BadRequest', `Invalid value specified for property 'userPrincipalName' of resource 'User'.`);
+      if (input.displayName.trim() === '' || input.displayName.length > 256) throw new ServiceError(400, 'Request_BadRequest', 'displayName must be 1 to 256 characters.');
+      if (input.password.length > 256) throw new ServiceError(400, 'Request_BadRequest', 'passwordProfile.password must be at most 256 characters.');
       if (input.password.length < 8) throw new ServiceError(400, 'Request_BadRequest', 'The specified password does not comply with password complexity requirements. Please provide a different password.');
       if (await principals.getByUpn(input.upn)) throw new ServiceError(400, 'Request_BadRequest', 'Another object with the same value for property userPrincipalName already exists.');
       const row: PrincipalRow = {

@@ -23,3 +23,7 @@ export function sendHtml(reply: FastifyReply, status: number, body: string) {
     .type('text/html; charset=utf-8')
     .send(body);
 }
+
+/** The fields of a parsed body or query that hold strings (a JSON body or a repeated parameter can hold anything else). */
+export const stringFields = (raw: object): Record<string, string> =>
+  Object.fromEntries(Object.entries(raw).filter(([, v]) => typeof v === 'string')) as Record<string, string>;

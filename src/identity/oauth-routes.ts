@@ -1,3 +1,4 @@
+import { stringFields } from './login-html.js';
 import type { FastifyInstance } from 'fastify';
 import { oauthErrors } from '../server/errors.js';
 import type { Urls } from '../server/urls.js';
@@ -52,9 +53,7 @@ export function registerOAuthRoutes(app: FastifyInstance, deps: Deps): void {
   }
 
   const parseForm = (body: unknown): Record<string, string> => {
-    if (body && typeof body === 'object' && !Array.isArray(body)) {
-      return Object.fromEntries(Object.entries(body as Record<string, unknown>).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
-    }
+    if (body && typeof body === 'object' && !Array.isArray(body)) return stringFields(body);
     throw oauthErrors.invalidRequest(900144, "AADSTS900144: The request body must contain the following parameter: 'grant_type'.");
   };
 

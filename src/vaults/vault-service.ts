@@ -152,14 +152,19 @@ export function createVaultService(deps: {
         if (existing.subscriptionId !== subscriptionId || existing.resourceGroup.toLowerCase() !== rg.name.toLowerCase()) {
           throw errors.vaultAlreadyExists(name);
         }
-        const properties = cleanProperties(body.properties);
-        checkImmutable(existing, properties);
-        // PUT replaces, but soft delete settings persist as Azure keeps them.
-        const policy = vaultPolicy(existing);
-        properties.enableSoftDelete ??= policy.softDelete;
-        properties.softDeleteRetentionInDays ??= policy.retentionDays;
-        if (policy.purgeProtection) properties.enablePurgeProtection = true;
-        return { vault: await update(existing, body.tags ?? {}, properties), created: false };
+        // In turn with the vault's other changes, from the row as stored: a PATCH that just turned on
+        // purge protection (irreversible) must not be undone by a PUT that read the vault before it.
+        return exclusive(existing.id, async () => {
+          const current = await fresh(existing);
+          const properties = cleanProperties(body.properties);
+          checkImmutable(current, properties);
+          // PUT replaces, but soft delete settings persist as Azure keeps them.
+          const policy = vaultPolicy(current);
+          properties.enableSoftDelete ??= policy.softDelete;
+          properties.softDeleteRetentionInDays ??= policy.retentionDays;
+          if (policy.purgeProtection) properties.enablePurgeProtection = true;
+          return { vault: await update(current, body.tags ?? {}, properties), created: false };
+        });
       }
       const properties = cleanProperties(body.properties);
       properties.enableSoftDelete ??= true;
@@ -201,7 +206,6 @@ export function createVaultService(deps: {
       }),
     async delete(vault) {
       const policy = vaultPolicy(vault);
-      invalidate(vault.name);
       try {
         if (!policy.softDelete) {
           await vaults.purge(vault.id);
