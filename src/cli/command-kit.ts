@@ -46,7 +46,6 @@ export function progress(message: string): void {
   if (process.stderr.isTTY) process.stderr.write(`\r${message}`);
 }
 
-export { usage };
 
 /**
  * A boolean flag as az reads it: a bare flag is true, `true`/`false` in any

@@ -1,9 +1,9 @@
-import { stringFields } from './login-html.js';
 import type { FastifyInstance } from 'fastify';
 import { oauthErrors } from '../server/errors.js';
 import type { Urls } from '../server/urls.js';
 import type { TokenService } from './token-service.js';
 import type { createGrantHandler } from './oauth-grants.js';
+import { stringFields } from './login-html.js';
 
 // The Entra-ID-like endpoints on the bare host: discovery, JWKS and token,
 // under /{tenant}/... and under /adfs/... (the authority shape MSAL Python

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { parseBool, parseTags, parseUtc, run, usage, withOutput } from '../command-kit.js';
+import { usage } from '../cli-error.js';
+import { parseBool, parseTags, parseUtc, run, withOutput } from '../command-kit.js';
 import { azSecret, dataUrl, listAll, secretRef, type SecretBundle, type SecretRefOptions } from '../secret-ref.js';
 import { registerSecretFileCommands, readSecretFile } from './secret-file-command.js';
 
