@@ -58,13 +58,20 @@ describe('master key rotation', () => {
     assert.deepEqual(Object.keys(keyFile(server).keys), [keyFile(server).primary]);
   });
 
-  it('rotates offline when the server is stopped', async () => {
+  it('rotates offline when the server is stopped; the audit trail, keyed before, still verifies', async () => {
     await server.kill();
     const before = keyFile(server);
     const r = await coffer(cliHome(), ['admin', 'rotate-master-key', '--data-dir', server.dataDir]);
     assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).auditKey, true);
     assert.notEqual(keyFile(server).primary, before.primary);
+    assert.deepEqual(Object.keys(keyFile(server).keys), [keyFile(server).primary], 'no old key is kept for the audit key');
     await server.restart();
     assert.equal((await secretClient(server, 'rotate-b').getSecret('s')).value, 'bravo');
+    const home = cliHome();
+    assert.equal((await coffer(home, ['login', '--bootstrap', join(server.dataDir, 'bootstrap.json'), '-o', 'none'])).code, 0);
+    const verified = await coffer(home, ['audit', 'verify']);
+    assert.equal(verified.code, 0, verified.stderr);
+    assert.equal(verified.json<{ ok: boolean; checked: number }>().ok, true);
   });
 });

@@ -8,6 +8,7 @@ import type { Store } from '../src/storage/store-types.js';
 import { freshPostgresDatabase, startPostgres, type TestDatabase } from './support/databases.js';
 import { BATCH_MAX_WRITES } from '../src/storage/postgres/pg-writer.js';
 import { auditRecord, runStoreConformance, vaultRow, versionRow } from './support/store-conformance.js';
+import { keyAuditChain } from './support/store-conformance-kit.js';
 
 // The PostgreSQL store against a real PostgreSQL server: the shared
 // conformance suite (a fresh database per case), then what is specific to it.
@@ -33,6 +34,7 @@ async function withVault(run: (store: Store, vaultId: string, url: string) => Pr
   const url = await freshPostgresDatabase(db);
   const store = await openPostgresStore(url);
   try {
+    await keyAuditChain(store);
     const v = vaultRow();
     await store.vaults.insert(v);
     await run(store, v.id, url);

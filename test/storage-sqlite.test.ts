@@ -10,6 +10,7 @@ import { LATEST_VERSION_SQL } from '../src/storage/sqlite/sqlite-secret-store.js
 import { openSqliteDatabase, openSqliteStore } from '../src/storage/sqlite/sqlite-store.js';
 import { WAL_CHECK_EVERY_COMMITS } from '../src/storage/sqlite/sqlite-writer.js';
 import { auditRecord, runStoreConformance, vaultRow, versionRow } from './support/store-conformance.js';
+import { keyAuditChain } from './support/store-conformance-kit.js';
 
 const root = mkdtempSync(join(tmpdir(), 'coffer-sqlite-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -295,6 +296,7 @@ describe('sqlite store specifics', () => {
     const file = freshFile();
     const walLimit = 128 * 1024;
     const store = openSqliteStore({ file, walLimitBytes: walLimit });
+    await keyAuditChain(store);
     // A reader inside the WAL: no checkpoint can finish and the WAL cannot start over while it stays.
     const reader = new Database(file, { readonly: true });
     try {

@@ -1,88 +1,147 @@
-import { hash } from 'node:crypto';
+import { createHmac, hash, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { AuditRecord, AuditRow } from '../storage/store-types.js';
 
-// Tamper evidence: each row's hash covers every stored column and the
-// previous row's hash, so an edited, deleted or reordered row breaks the
-// chain at that row. The store chains rows inside the transaction that
-// writes them (a record stored with the write it describes can then never
-// leave a hole or a fork in the chain); verification happens here.
+// Tamper evidence: each row's MAC covers every stored column and the previous
+// row's MAC, so an edited, deleted or reordered row breaks the chain at that
+// row. The MAC is HMAC-SHA-256 under the deployment's audit key, which is
+// wrapped by the master keyring (audit-key.ts): whoever can write the
+// database but does not hold the master key cannot forge a row. Two sealed
+// points close the chain's ends: the anchor (the last row retention removed)
+// and the head checkpoint (the last row stored), rewritten in the same
+// transaction as every append, so cutting rows from either end shows too.
+// Rows stored before the chain was keyed (seq below the key's `since`) carry
+// a plain SHA-256 hash, and verify as such.
+//
+// The store chains rows inside the transaction that writes them (a record
+// stored with the write it describes can then never leave a hole or a fork
+// in the chain); verification happens here.
 
 export const GENESIS = '0'.repeat(64);
 
-// Each field followed by NUL, hashed in one call: the same digest as one
-// update per field, and the one-shot hash is cheapest. The fields are written
-// into a reused buffer rather than joined into a string: the SQLite writer
-// thread chains every record on a 1 MB young generation, and a string per
-// record made its old generation grow by about 6 MB (the batches it holds
-// were promoted by the extra scavenges). Self-contained apart from
-// node:crypto's `hash` and Buffer: the writer runs this function's own source
-// (sqlite-writer-worker.ts).
-export function rowHash(r: Omit<AuditRow, 'hash'>): string {
-  const SCRATCH_BYTES = 64 * 1024; // records are about 1 KB; a larger one is joined instead
-  const parts = [r.prevHash, String(r.seq), r.time, r.vault ?? '', r.secret ?? '', r.principal ?? '', r.operation, r.resultType, String(r.httpStatus), r.record];
-  let size = 0;
-  for (const p of parts) size += Buffer.byteLength(p) + 1;
-  if (size > SCRATCH_BYTES) return hash('sha256', `${parts.join('\u0000')}\u0000`, 'hex');
-  const scratch = (rowHash.scratch ??= Buffer.allocUnsafeSlow(SCRATCH_BYTES));
-  let n = 0;
-  for (const p of parts) {
-    n += scratch.write(p, n);
-    scratch[n++] = 0;
-  }
-  return hash('sha256', scratch.subarray(0, n), 'hex');
+/** The audit key and the first seq it covers. */
+export interface ChainKey {
+  key: KeyObject;
+  since: number;
 }
-rowHash.scratch = undefined as Buffer | undefined;
 
-export interface ChainAnchor {
-  /** Seq of the last row removed by retention (0 when none). */
+/** A position in the chain: a row's seq and MAC (or hash). */
+export interface ChainPoint {
   seq: number;
   hash: string;
 }
 
-/** Where the chain starts when no row is left: the settings key of the anchor (JSON) and the anchor before any retention. */
-export const ANCHOR_SETTING = 'auditAnchor';
-export const NO_ANCHOR: ChainAnchor = { seq: 0, hash: GENESIS };
-
-/** The anchor from its stored setting (absent: none yet). Self-contained apart from NO_ANCHOR: the writer thread runs its source. */
-export function anchorFrom(setting: string | null | undefined): ChainAnchor {
-  return setting ? (JSON.parse(setting) as ChainAnchor) : NO_ANCHOR;
+/** A stored chain end, with its MAC under the audit key (absent on an anchor from before keying). */
+export interface SealedPoint extends ChainPoint {
+  mac?: string;
 }
 
-/** The setting that stores an anchor: the last row removed by retention. */
-export const anchorSetting = (row: ChainAnchor): string => JSON.stringify({ seq: row.seq, hash: row.hash } satisfies ChainAnchor);
+/** Settings keys (JSON SealedPoint): the last row removed by retention, and the last row stored. */
+export const ANCHOR_SETTING = 'auditAnchor';
+export const HEAD_SETTING = 'auditHead';
+export const NO_ANCHOR: SealedPoint = { seq: 0, hash: GENESIS };
+
+// Each field followed by NUL, in one call: the same digest as one update per
+// field. The fields are written into a reused buffer rather than joined into
+// a string: the SQLite writer thread chains every record on a 1 MB young
+// generation, and a string per record made its old generation grow by about
+// 6 MB (the batches it holds were promoted by the extra scavenges).
+// Self-contained apart from node:crypto's `hash` and `createHmac` and Buffer:
+// the writer runs this function's own source (sqlite-writer-worker.ts).
+/** The row's MAC under `key`, or its plain SHA-256 hash (rows from before keying) when `key` is null. */
+export function rowHash(r: Omit<AuditRow, 'hash'>, key: KeyObject | null): string {
+  const SCRATCH_BYTES = 64 * 1024; // records are about 1 KB; a larger one is joined instead
+  const parts = [r.prevHash, String(r.seq), r.time, r.vault ?? '', r.secret ?? '', r.principal ?? '', r.operation, r.resultType, String(r.httpStatus), r.record];
+  let size = 0;
+  for (const p of parts) size += Buffer.byteLength(p) + 1;
+  let data: Buffer | string;
+  if (size > SCRATCH_BYTES) data = `${parts.join('\u0000')}\u0000`;
+  else {
+    const scratch = (rowHash.scratch ??= Buffer.allocUnsafeSlow(SCRATCH_BYTES));
+    let n = 0;
+    for (const p of parts) {
+      n += scratch.write(p, n);
+      scratch[n++] = 0;
+    }
+    data = scratch.subarray(0, n);
+  }
+  return key ? createHmac('sha256', key).update(data).digest('hex') : hash('sha256', data, 'hex');
+}
+rowHash.scratch = undefined as Buffer | undefined;
+
+/** The MAC of a chain end. Self-contained apart from createHmac (the writer thread runs its source). */
+export function pointMac(key: KeyObject, kind: 'anchor' | 'head', p: ChainPoint): string {
+  return createHmac('sha256', key).update(`coffer-audit-${kind}\u0000${p.seq}\u0000${p.hash}`).digest('hex');
+}
+
+/** The setting that stores a chain end, sealed. Self-contained apart from pointMac. */
+export function sealedPoint(key: KeyObject, kind: 'anchor' | 'head', p: ChainPoint): string {
+  return JSON.stringify({ seq: p.seq, hash: p.hash, mac: pointMac(key, kind, p) });
+}
+
+/** A stored chain end from its setting (absent: null). Self-contained (the writer thread runs its source). */
+export function pointFrom(setting: string | null | undefined): SealedPoint | null {
+  return setting ? (JSON.parse(setting) as SealedPoint) : null;
+}
 
 /**
  * Makes `record` the row stored right after `prev` (the last row, else the
  * anchor), in place: no copy per record (see rowHash for why that matters).
  */
-export function chainRecord(prev: ChainAnchor, record: AuditRecord): AuditRow {
+export function chainRecord(prev: ChainPoint, record: AuditRecord, key: KeyObject): AuditRow {
   const row = record as AuditRow;
   row.seq = prev.seq + 1;
   row.prevHash = prev.hash;
-  row.hash = rowHash(row);
+  row.hash = rowHash(row, key);
   return row;
+}
+
+/** What verification reads from the store: both ends of the chain. */
+export interface ChainEnds {
+  anchor: SealedPoint;
+  head: SealedPoint | null;
 }
 
 export type VerifyResult =
   | { ok: true; checked: number; head: number }
   | { ok: false; checked: number; firstBadSeq: number; reason: string };
 
-/** Walks rows in seq order from the anchor; names the first row that does not fit. */
-export async function verifyChain(anchor: ChainAnchor, read: (fromSeq: number, limit: number) => Promise<AuditRow[]>): Promise<VerifyResult> {
+const sameHex = (a: string, b: string | undefined): boolean => b !== undefined && a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+
+/**
+ * Walks rows in seq order from the anchor and names the first that does not
+ * fit; then the walk must have passed the head checkpoint. The checkpoint is
+ * read before the rows, so rows appended meanwhile lie past it and verify.
+ */
+export async function verifyChain(ends: ChainEnds, chainKey: ChainKey, read: (fromSeq: number, limit: number) => Promise<AuditRow[]>): Promise<VerifyResult> {
+  const { anchor, head } = ends;
+  const keyed = (seq: number) => seq >= chainKey.since;
+  const fail = (checked: number, firstBadSeq: number, reason: string): VerifyResult => ({ ok: false, checked, firstBadSeq, reason });
+  if (keyed(anchor.seq) && !sameHex(pointMac(chainKey.key, 'anchor', anchor), anchor.mac)) {
+    return fail(0, anchor.seq + 1, `the chain's anchor (record ${anchor.seq}, where retention last cut) was changed`);
+  }
+  if (!head || !sameHex(pointMac(chainKey.key, 'head', head), head.mac)) return fail(0, anchor.seq + 1, `the chain's head checkpoint is missing or was changed`);
+  if (head.seq < anchor.seq || (head.seq === anchor.seq && !sameHex(head.hash, anchor.hash))) {
+    return fail(0, anchor.seq + 1, `the head checkpoint (record ${head.seq}) lies before the anchor (record ${anchor.seq})`);
+  }
   let expectedSeq = anchor.seq + 1;
   let prev = anchor.hash;
   let checked = 0;
   for (;;) {
     const rows = await read(expectedSeq, 1000);
-    if (rows.length === 0) return { ok: true, checked, head: expectedSeq - 1 };
+    if (rows.length === 0) break;
     for (const r of rows) {
-      if (r.seq !== expectedSeq) return { ok: false, checked, firstBadSeq: expectedSeq, reason: `record ${expectedSeq} is missing (next present is ${r.seq})` };
-      if (r.prevHash !== prev) return { ok: false, checked, firstBadSeq: r.seq, reason: `record ${r.seq} does not follow record ${r.seq - 1} (deleted or reordered)` };
-      const { hash, ...rest } = r;
-      if (rowHash(rest) !== hash) return { ok: false, checked, firstBadSeq: r.seq, reason: `record ${r.seq} was modified` };
-      prev = hash;
+      if (r.seq !== expectedSeq) return fail(checked, expectedSeq, `record ${expectedSeq} is missing (next present is ${r.seq})`);
+      if (!sameHex(prev, r.prevHash)) return fail(checked, r.seq, `record ${r.seq} does not follow record ${r.seq - 1} (deleted or reordered)`);
+      const { hash: stored, ...rest } = r;
+      if (!sameHex(rowHash(rest, keyed(r.seq) ? chainKey.key : null), stored)) return fail(checked, r.seq, `record ${r.seq} was modified`);
+      if (r.seq === head.seq && !sameHex(head.hash, stored)) return fail(checked, r.seq, `record ${r.seq} is not the one the head checkpoint names`);
+      prev = stored;
       expectedSeq++;
       checked++;
     }
   }
+  if (expectedSeq - 1 < head.seq) {
+    return fail(checked, expectedSeq, `records ${expectedSeq} to ${head.seq} are missing: the trail was cut at its end`);
+  }
+  return { ok: true, checked, head: expectedSeq - 1 };
 }

@@ -1,5 +1,5 @@
 import type { AuditFilter, AuditRecord, AuditStore } from '../storage/store-types.js';
-import { verifyChain } from './audit-chain.js';
+import { verifyChain, type ChainKey } from './audit-chain.js';
 import type { createFileSink } from './audit-file-sink.js';
 import type { AuditEntry } from './audit-types.js';
 
@@ -40,6 +40,8 @@ export function toRecord(entry: AuditEntry): AuditRecord {
 
 export interface AuditLogDeps {
   store: AuditStore;
+  /** The chain's key, already given to the store (AuditStore.useKey). */
+  key: ChainKey;
   fileSink?: ReturnType<typeof createFileSink>;
 }
 
@@ -93,7 +95,7 @@ export function createAuditLog(deps: AuditLogDeps) {
     health: () => ({ healthy: lastError === null, lastError }),
     list: (filter: AuditFilter, limit: number, after: string | null) => deps.store.list(filter, limit, after),
     async verify() {
-      return verifyChain(await deps.store.anchor(), (from, limit) => deps.store.range(from, limit));
+      return verifyChain(await deps.store.ends(), deps.key, (from, limit) => deps.store.range(from, limit));
     },
     /** Retention: drops records older than the cut and moves the chain anchor past them. */
     retain: (olderThan: Date): Promise<number> => deps.store.deleteBefore(olderThan.toISOString()),

@@ -1,6 +1,8 @@
 import type { Store } from '../storage/store-types.js';
 import { vaultKeyAad, signingKeyAad } from './envelope.js';
-import { rewrapBackupKey } from './backup-key.js';
+import { BACKUP_KEY_SETTING, rewrapBackupKey } from './backup-key.js';
+import { AUDIT_KEY_SETTING, rewrapAuditKey } from '../audit/audit-key.js';
+import { wrappedSettingKeyId } from './wrapped-setting.js';
 import { addPrimaryToFile, loadKeyring, retainOnlyInFile, type Keyring } from './keyring.js';
 
 // Rewrapping moves every key wrapped by an older master key under the
@@ -11,6 +13,7 @@ export interface RewrapResult {
   vaultKeys: number;
   signingKeys: number;
   backupKey: boolean;
+  auditKey: boolean;
 }
 
 export async function rewrapAll(store: Store, keyring: Keyring): Promise<RewrapResult> {
@@ -31,7 +34,8 @@ export async function rewrapAll(store: Store, keyring: Keyring): Promise<RewrapR
     signingKeys++;
   }
   const backupKey = await rewrapBackupKey(store.settings, keyring, keyring);
-  return { vaultKeys, signingKeys, backupKey };
+  const auditKey = await rewrapAuditKey(store.settings, keyring, keyring);
+  return { vaultKeys, signingKeys, backupKey, auditKey };
 }
 
 /** Master key ids still referenced by stored wrapped keys. */
@@ -39,8 +43,10 @@ export async function keyIdsInUse(store: Store): Promise<Set<string>> {
   const ids = new Set<string>();
   for (const row of await store.vaults.listKeys()) ids.add(row.masterKeyId);
   for (const row of await store.signingKeys.list()) ids.add(row.masterKeyId);
-  const backup = await store.settings.get('backupKey');
-  if (backup) ids.add((JSON.parse(backup) as { keyId: string }).keyId);
+  for (const setting of [BACKUP_KEY_SETTING, AUDIT_KEY_SETTING]) {
+    const id = await wrappedSettingKeyId(store.settings, setting);
+    if (id) ids.add(id);
+  }
   return ids;
 }
 

@@ -14,6 +14,7 @@ import { createGrantHandler } from '../identity/oauth-grants.js';
 import { createDeviceCodes } from '../identity/device-code.js';
 import { createAuthCodes } from '../identity/auth-codes.js';
 import { createAuditLog } from '../audit/audit-log.js';
+import { loadAuditKey } from '../audit/audit-key.js';
 import { createFileSink } from '../audit/audit-file-sink.js';
 import { createThrottle } from './throttle.js';
 import { createTokenService } from '../identity/token-service.js';
@@ -107,8 +108,11 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   let rotations: Promise<void> = Promise.resolve();
   const secretStore = config.secretCacheMb > 0 ? withLatestVersionCache(store.secrets, { maxBytes: config.secretCacheMb * 1024 * 1024 }) : store.secrets;
   const secrets = createSecretService({ secrets: secretStore, vaultKeys, backupKey: await loadBackupKey(store.settings, keyring), deploymentId: deployment.deploymentId });
+  const auditKey = await loadAuditKey(store, keyring);
+  store.audit.useKey(auditKey);
   const audit = createAuditLog({
     store: store.audit,
+    key: auditKey,
     fileSink: config.auditFile ? createFileSink({ path: config.auditFile, maxBytes: config.auditFileMaxBytes, keep: config.auditFileKeep }) : undefined,
   });
   const throttle = config.throttle

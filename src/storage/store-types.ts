@@ -5,6 +5,8 @@
 // Names are matched through `nameKey` (lower case), as Azure compares
 // identifiers case-insensitively; `name` keeps the caller's original spelling.
 
+import type { ChainEnds, ChainKey, ChainPoint } from '../audit/audit-chain.js';
+
 export type PrincipalKind = 'ServicePrincipal' | 'User' | 'Group';
 
 export interface PrincipalRow {
@@ -122,8 +124,11 @@ export interface SecretVersionPatch {
 
 export interface SettingsStore {
   get(key: string): Promise<string | null>;
-  /** Sets the value only if the key is absent; returns the value now stored. */
-  setIfAbsent(key: string, value: string): Promise<string>;
+  /**
+   * Sets the value only if the key is absent, and then `alongside` too in the
+   * same transaction (set or replaced); returns the value now stored.
+   */
+  setIfAbsent(key: string, value: string, alongside?: Record<string, string>): Promise<string>;
   set(key: string, value: string): Promise<void>;
 }
 
@@ -324,13 +329,20 @@ export interface AuditStore {
    * row before it (or to the anchor): seq, prevHash and hash are the store's.
    */
   append(records: AuditRecord[]): Promise<void>;
-  /** Where verification starts: the last row removed by retention, else seq 0 and the genesis hash. */
-  anchor(): Promise<{ seq: number; hash: string }>;
+  /**
+   * The key that MACs rows and chain ends from now on (audit-chain.ts). Until
+   * it is given, appends are refused: no record is ever stored unkeyed.
+   */
+  useKey(key: ChainKey): void;
+  /** The chain's ends as stored: the anchor (the last row removed by retention, else seq 0 and the genesis hash) and the head checkpoint. */
+  ends(): Promise<ChainEnds>;
+  /** The last row, else the anchor. */
+  tip(): Promise<ChainPoint>;
   /** Rows matching the filter, oldest first, after the `after` seq cursor. */
   list(filter: AuditFilter, limit: number, after: string | null): Promise<Page<AuditRow>>;
   /** Rows in seq order from `fromSeq` (inclusive), for verification. */
   range(fromSeq: number, limit: number): Promise<AuditRow[]>;
-  /** Deletes rows older than `time` and makes the last of them the anchor, in one transaction; returns how many went. */
+  /** Deletes rows older than `time` and makes the last of them the anchor (sealed), in one transaction; returns how many went. */
   deleteBefore(time: string): Promise<number>;
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { GENESIS, verifyChain } from '../../src/audit/audit-chain.js';
+import { GENESIS, pointMac, verifyChain, type ChainKey } from '../../src/audit/audit-chain.js';
 import type { AuditRow } from '../../src/storage/store-types.js';
 import { auditRecord as record, isConflict, versionRow } from './store-conformance-kit.js';
 import type { ConformanceHandle } from './store-conformance-secrets.js';
@@ -8,16 +8,17 @@ import type { ConformanceHandle } from './store-conformance-secrets.js';
 // Audit part of the storage contract (see store-conformance.ts): the store
 // numbers and chains what it is given, in the transaction that stores it,
 // and a record handed in with a new version is stored if and only if the
-// version is.
+// version is. Rows and both chain ends are sealed with the audit key.
 
-export function describeAuditConformance(h: ConformanceHandle): void {
+export function describeAuditConformance(h: ConformanceHandle & { auditKey(): ChainKey }): void {
   const all = () => h.store().audit.range(1, 10_000);
-  const verify = async () => verifyChain(await h.store().audit.anchor(), (from, limit) => h.store().audit.range(from, limit));
+  const verify = async () => verifyChain(await h.store().audit.ends(), h.auditKey(), (from, limit) => h.store().audit.range(from, limit));
   const operations = (rows: AuditRow[]) => rows.map((r) => r.operation);
 
   describe('audit', () => {
     it('numbers and chains appended records in order from the genesis hash', async () => {
-      assert.deepEqual(await h.store().audit.anchor(), { seq: 0, hash: GENESIS });
+      assert.deepEqual((await h.store().audit.ends()).anchor, { seq: 0, hash: GENESIS });
+      assert.deepEqual(await h.store().audit.tip(), { seq: 0, hash: GENESIS });
       await h.store().audit.append([record('A'), record('B')]);
       await h.store().audit.append([record('C')]);
       const rows = await all();
@@ -26,6 +27,21 @@ export function describeAuditConformance(h: ConformanceHandle): void {
       assert.equal(rows[2]!.prevHash, rows[1]!.hash);
       assert.deepEqual({ ...rows[1]!, seq: 0, prevHash: '', hash: '' }, { ...record('B'), seq: 0, prevHash: '', hash: '' });
       assert.deepEqual(await verify(), { ok: true, checked: 3, head: 3 });
+      assert.deepEqual(await h.store().audit.tip(), { seq: 3, hash: rows[2]!.hash });
+    });
+
+    it('seals the head checkpoint with every append, in its transaction, and refuses records before the key', async () => {
+      const v = await h.newVault();
+      const head = async () => (await h.store().audit.ends()).head!;
+      const sealed = (p: { seq: number; hash: string; mac?: string }) => p.mac === pointMac(h.auditKey().key, 'head', p);
+      assert.ok(sealed(await head()), 'keying seals the starting point');
+      await h.store().audit.append([record('A')]);
+      const version = versionRow(v.id, 's');
+      await h.store().secrets.insertVersion(version, record('B'));
+      await assert.rejects(h.store().secrets.insertVersion({ ...version }, record('refused')), isConflict('exists'));
+      const rows = await all();
+      assert.deepEqual(await head(), { seq: 2, hash: rows[1]!.hash, mac: pointMac(h.auditKey().key, 'head', rows[1]!) });
+      assert.ok(sealed(await head()));
     });
 
     it('concurrent appends and versions with records form one unbroken chain', async () => {
@@ -107,7 +123,7 @@ export function describeAuditConformance(h: ConformanceHandle): void {
       await h.store().audit.append([record('old-1', '2020-01-01T00:00:00.000Z'), record('old-2', '2020-01-02T00:00:00.000Z'), record('new', '2026-01-01T00:00:00.000Z')]);
       const [, second] = await all();
       assert.equal(await h.store().audit.deleteBefore('2025-01-01T00:00:00.000Z'), 2);
-      assert.deepEqual(await h.store().audit.anchor(), { seq: 2, hash: second!.hash });
+      assert.deepEqual((await h.store().audit.ends()).anchor, { seq: 2, hash: second!.hash, mac: pointMac(h.auditKey().key, 'anchor', second!) });
       assert.equal(await h.store().audit.deleteBefore('2025-01-01T00:00:00.000Z'), 0);
       assert.deepEqual(await verify(), { ok: true, checked: 1, head: 3 });
       // Everything goes; the next record still follows the last one removed.

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { ChainKey } from '../../src/audit/audit-chain.js';
+import { loadAuditKey } from '../../src/audit/audit-key.js';
+import { createKeyring, type Keyring } from '../../src/crypto/keyring.js';
 import { StoreConflictError, type AuditRecord, type Page, type PrincipalRow, type SecretVersionRow, type Store, type VaultRow } from '../../src/storage/store-types.js';
 
 // The storage contract as executable checks, written against the Store
@@ -10,6 +13,13 @@ import { StoreConflictError, type AuditRecord, type Page, type PrincipalRow, typ
 export type StoreFactory = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
 
 type NewVersion = Omit<SecretVersionRow, 'seq'>;
+
+/** Keys a store's audit chain as a server does at start (a fresh master key): no record is stored before this. */
+export async function keyAuditChain(store: Store, keyring: Keyring = createKeyring(randomBytes(32))): Promise<ChainKey> {
+  const key = await loadAuditKey(store, keyring);
+  store.audit.useKey(key);
+  return key;
+}
 
 export const hex32 = (): string => randomBytes(16).toString('hex');
 export const byKey = <T>(key: (x: T) => string) => (a: T, b: T) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);

@@ -4,7 +4,8 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { ClientSecretRow, PrincipalRow, SigningKeyRow, Store, VaultRow } from '../../src/storage/store-types.js';
 import { describeAccessConformance } from './store-conformance-access.js';
 import { describeAuditConformance } from './store-conformance-audit.js';
-import { byKey, collect, hex32, isConflict, principal, vaultRow, versionRow, type StoreFactory } from './store-conformance-kit.js';
+import type { ChainKey } from '../../src/audit/audit-chain.js';
+import { byKey, collect, hex32, isConflict, keyAuditChain, principal, vaultRow, versionRow, type StoreFactory } from './store-conformance-kit.js';
 import { describeSecretConformance } from './store-conformance-secrets.js';
 
 // The storage contract as executable checks. Every Store implementation
@@ -15,9 +16,11 @@ export { auditRecord, vaultRow, versionRow, type StoreFactory } from './store-co
 export function runStoreConformance(label: string, makeStore: StoreFactory): void {
   describe(`store conformance: ${label}`, () => {
     let store: Store;
+    let auditKey: ChainKey;
     let cleanup: (() => Promise<void>) | undefined;
     beforeEach(async () => {
       ({ store, cleanup } = await makeStore());
+      auditKey = await keyAuditChain(store);
     });
     afterEach(async () => {
       await cleanup?.();
@@ -40,6 +43,14 @@ export function runStoreConformance(label: string, makeStore: StoreFactory): voi
         assert.equal(await store.settings.get('tenantId'), 'third');
         assert.equal(await store.settings.setIfAbsent('tenantId', 'fourth'), 'third');
         assert.equal(await store.settings.get('other'), null);
+      });
+
+      it('setIfAbsent writes its companions only with a value it stored, in one go', async () => {
+        await store.settings.set('companion', 'old');
+        assert.equal(await store.settings.setIfAbsent('key', 'first', { companion: 'new', other: 'x' }), 'first');
+        assert.deepEqual([await store.settings.get('companion'), await store.settings.get('other')], ['new', 'x']);
+        assert.equal(await store.settings.setIfAbsent('key', 'second', { companion: 'newer', third: 'y' }), 'first');
+        assert.deepEqual([await store.settings.get('companion'), await store.settings.get('third')], ['new', null]);
       });
     });
 
@@ -314,6 +325,6 @@ export function runStoreConformance(label: string, makeStore: StoreFactory): voi
 
     describeSecretConformance({ store: () => store, newVault });
     describeAccessConformance({ store: () => store });
-    describeAuditConformance({ store: () => store, newVault });
+    describeAuditConformance({ store: () => store, newVault, auditKey: () => auditKey });
   });
 }

@@ -1,5 +1,6 @@
+import type { KeyObject } from 'node:crypto';
 import type pg from 'pg';
-import { ANCHOR_SETTING, anchorFrom, anchorSetting, chainRecord, type ChainAnchor } from '../../audit/audit-chain.js';
+import { ANCHOR_SETTING, chainRecord, HEAD_SETTING, NO_ANCHOR, pointFrom, sealedPoint, type ChainKey, type ChainPoint, type SealedPoint } from '../../audit/audit-chain.js';
 import type { AuditFilter, AuditRecord, AuditRow, AuditStore } from '../store-types.js';
 import { changes, checkLimit, one, rows, toPage, transaction, type PreparedSql, type Queryable } from './pg-support.js';
 import type { PgWriter } from './pg-writer.js';
@@ -7,7 +8,8 @@ import type { PgWriter } from './pg-writer.js';
 // The audit trail table. A batch is appended in one transaction, numbered and
 // chained there under a transaction-level lock, so concurrent transactions
 // (audit batches, new versions with their records) extend the chain one
-// after the other in commit order. The page cursor is the last row's seq, as
+// after the other in commit order; the head checkpoint is sealed in the same
+// transaction. The page cursor is the last row's seq, as
 // in the SQLite store.
 
 const AUDIT = `seq, time, vault, secret, principal, operation, result_type AS "resultType", http_status AS "httpStatus",
@@ -26,29 +28,45 @@ const INSERT_RECORDS: PreparedSql = {
     SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::integer[], $9::text[], $10::text[], $11::text[])`,
 };
 
-const anchorIn = async (db: Queryable): Promise<ChainAnchor> => {
-  return anchorFrom((await one<{ value: string }>(db, 'SELECT value FROM settings WHERE key = $1', [ANCHOR_SETTING]))?.value);
+const SET_SETTING: PreparedSql = {
+  name: 'coffer-setting-upsert',
+  text: 'INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
 };
 
-/** Appends records after the chain's head within the caller's transaction `c`. */
-export async function appendAuditIn(c: pg.PoolClient, records: readonly AuditRecord[]): Promise<void> {
+const settingIn = async (db: Queryable, key: string): Promise<SealedPoint | null> =>
+  pointFrom((await one<{ value: string }>(db, 'SELECT value FROM settings WHERE key = $1', [key]))?.value);
+const anchorIn = async (db: Queryable): Promise<ChainPoint> => {
+  const a = (await settingIn(db, ANCHOR_SETTING)) ?? NO_ANCHOR;
+  return { seq: a.seq, hash: a.hash };
+};
+
+/** Appends records after the chain's head within the caller's transaction `c`, and seals the new head. */
+export async function appendAuditIn(c: pg.PoolClient, records: readonly AuditRecord[], key: KeyObject | null): Promise<void> {
   if (records.length === 0) return;
+  if (!key) throw new Error('the audit chain has no key yet: records are not stored unkeyed');
   await one(c, LOCK_CHAIN, [AUDIT_CHAIN_LOCK]);
-  let link: ChainAnchor = (await one<ChainAnchor>(c, CHAIN_HEAD)) ?? (await anchorIn(c));
+  let link: ChainPoint = (await one<ChainPoint>(c, CHAIN_HEAD)) ?? (await anchorIn(c));
   // chainRecord works in place (for the SQLite writer thread's sake): chain copies, not the caller's records.
-  const chained = records.map((r) => (link = chainRecord(link, { ...r })));
+  const chained = records.map((r) => (link = chainRecord(link, { ...r }, key)));
   const column = <K extends keyof (typeof chained)[number]>(k: K) => chained.map((r) => r[k]);
   await one(c, INSERT_RECORDS, [
     column('seq'), column('time'), column('vault'), column('secret'), column('principal'), column('operation'),
     column('resultType'), column('httpStatus'), column('record'), column('prevHash'), column('hash'),
   ]);
+  await one(c, SET_SETTING, [HEAD_SETTING, sealedPoint(key, 'head', link)]);
 }
 
 export function pgAuditStore(pool: pg.Pool, writer: PgWriter): AuditStore {
+  let chainKey: ChainKey | null = null;
   return {
     // Group-committed with new secret versions (pg-writer.ts).
     append: (records) => writer.appendAudit(records),
-    anchor: () => anchorIn(pool),
+    useKey(key) {
+      chainKey = key;
+      writer.useAuditKey(key.key);
+    },
+    ends: async () => ({ anchor: (await settingIn(pool, ANCHOR_SETTING)) ?? NO_ANCHOR, head: await settingIn(pool, HEAD_SETTING) }),
+    tip: async () => (await one<ChainPoint>(pool, CHAIN_HEAD)) ?? (await anchorIn(pool)),
     async list(f: AuditFilter, limit, after) {
       checkLimit(limit);
       const found = await rows<AuditRow>(
@@ -75,16 +93,16 @@ export function pgAuditStore(pool: pg.Pool, writer: PgWriter): AuditStore {
     },
     range: (fromSeq, limit) => rows<AuditRow>(pool, `SELECT ${AUDIT} FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2`, [fromSeq, limit]),
     // Under the chain's lock: an append never reads a head that this transaction is deleting.
-    deleteBefore: (time) =>
-      transaction(pool, async (c) => {
-        await c.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_CHAIN_LOCK]);
-        const cut = await one<ChainAnchor>(c, 'SELECT seq, hash FROM audit_events WHERE time < $1 ORDER BY seq DESC LIMIT 1', [time]);
+    deleteBefore: (time) => {
+      const key = chainKey;
+      if (!key) return Promise.reject(new Error('the audit chain has no key yet'));
+      return transaction(pool, async (c) => {
+        await one(c, LOCK_CHAIN, [AUDIT_CHAIN_LOCK]);
+        const cut = await one<ChainPoint>(c, 'SELECT seq, hash FROM audit_events WHERE time < $1 ORDER BY seq DESC LIMIT 1', [time]);
         if (!cut) return 0;
-        await c.query(
-          'INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-          [ANCHOR_SETTING, anchorSetting(cut)],
-        );
+        await one(c, SET_SETTING, [ANCHOR_SETTING, sealedPoint(key.key, 'anchor', cut)]);
         return changes(c, 'DELETE FROM audit_events WHERE seq <= $1', [cut.seq]);
-      }),
+      });
+    },
   };
 }

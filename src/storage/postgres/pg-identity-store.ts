@@ -14,21 +14,27 @@ const SIGNING_KEY = `kid, public_jwk AS "publicJwk", private_sealed AS "privateS
   created_at AS "createdAt", retired_at AS "retiredAt"`;
 const REFRESH_TOKEN = `token_hash AS "tokenHash", object_id AS "objectId", client_id AS "clientId", scope, expires_at AS "expiresAt"`;
 
+const UPSERT_SETTING = 'INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key)';
+
 export function pgSettingsStore(pool: pg.Pool): SettingsStore {
   const get = async (key: string) => (await one<{ value: string }>(pool, 'SELECT value FROM settings WHERE key = $1', [key]))?.value ?? null;
   return {
     get,
-    async setIfAbsent(key, value) {
-      // The no-op update locks and returns the row whether it was inserted or already there.
-      const r = await one<{ value: string }>(
-        pool,
-        'INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = settings.value RETURNING value',
-        [key, value],
-      );
-      return r!.value;
+    async setIfAbsent(key, value, alongside = {}) {
+      if (Object.keys(alongside).length === 0) {
+        // The no-op update locks and returns the row whether it was inserted or already there.
+        const r = await one<{ value: string }>(pool, `${UPSERT_SETTING} DO UPDATE SET value = settings.value RETURNING value`, [key, value]);
+        return r!.value;
+      }
+      return transaction(pool, async (c) => {
+        const inserted = await one<{ value: string }>(c, `${UPSERT_SETTING} DO NOTHING RETURNING value`, [key, value]);
+        if (!inserted) return (await one<{ value: string }>(c, 'SELECT value FROM settings WHERE key = $1', [key]))!.value;
+        for (const [k, v] of Object.entries(alongside)) await c.query(`${UPSERT_SETTING} DO UPDATE SET value = excluded.value`, [k, v]);
+        return value;
+      });
     },
     async set(key, value) {
-      await pool.query('INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
+      await pool.query(`${UPSERT_SETTING} DO UPDATE SET value = excluded.value`, [key, value]);
     },
   };
 }

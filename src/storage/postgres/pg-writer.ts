@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import type pg from 'pg';
 import { StoreConflictError, type AuditRecord, type SecretVersionRow } from '../store-types.js';
 import { appendAuditIn } from './pg-audit-store.js';
@@ -125,6 +126,8 @@ const sizeOf = (job: Job): number =>
 export interface PgWriter {
   insertVersion(row: NewVersion, audit?: AuditRecord): Promise<Stored>;
   appendAudit(records: readonly AuditRecord[]): Promise<void>;
+  /** The audit chain's MAC key, for every record stored from now on. */
+  useAuditKey(key: KeyObject): void;
   /** Waits for every write already requested; later ones are refused. */
   close(): Promise<void>;
 }
@@ -133,6 +136,7 @@ export function createPgWriter(pool: pg.Pool): PgWriter {
   const queue: Job[] = [];
   let running: Promise<void> | null = null;
   let closed = false;
+  let auditKey: KeyObject | null = null;
 
   /**
    * All at once: the versions by rounds, then the records of the batch (its
@@ -150,7 +154,7 @@ export function createPgWriter(pool: pg.Pool): PgWriter {
         if (!isVersion(job)) return job.records;
         return job.audit && !(outcomes.get(job) instanceof Error) ? [job.audit] : [];
       });
-      await appendAuditIn(c, records);
+      await appendAuditIn(c, records, auditKey);
     } catch (err) {
       throw new BatchFailed((err as Error).message);
     }
@@ -166,10 +170,10 @@ export function createPgWriter(pool: pg.Pool): PgWriter {
       try {
         if (isVersion(job)) {
           const outcome = (await writeRound(c, [job]))[0]!;
-          if (job.audit && !(outcome instanceof Error)) await appendAuditIn(c, [job.audit]);
+          if (job.audit && !(outcome instanceof Error)) await appendAuditIn(c, [job.audit], auditKey);
           outcomes.set(job, outcome);
         } else {
-          await appendAuditIn(c, job.records);
+          await appendAuditIn(c, job.records, auditKey);
           outcomes.set(job, STORED);
         }
         await c.query('RELEASE SAVEPOINT write');
@@ -236,6 +240,9 @@ export function createPgWriter(pool: pg.Pool): PgWriter {
     insertVersion: (row, audit) => enqueue<Stored>((resolve, reject) => ({ row, audit, resolve, reject })),
     appendAudit: (records) =>
       records.length === 0 ? Promise.resolve() : enqueue<void>((resolve, reject) => ({ records, resolve: () => resolve(), reject })),
+    useAuditKey(key) {
+      auditKey = key;
+    },
     async close() {
       closed = true;
       while (running) await running;

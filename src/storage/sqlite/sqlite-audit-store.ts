@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { ANCHOR_SETTING, anchorFrom, anchorSetting } from '../../audit/audit-chain.js';
+import { ANCHOR_SETTING, HEAD_SETTING, NO_ANCHOR, pointFrom, sealedPoint, type ChainKey } from '../../audit/audit-chain.js';
 import type { AuditFilter, AuditRow, AuditStore } from '../store-types.js';
 import { checkLimit, toPage } from './sqlite-support.js';
 import type { SqliteWriter } from './sqlite-writer.js';
@@ -9,12 +9,13 @@ import type { SqliteWriter } from './sqlite-writer.js';
 // stores them, so that the fsync of a durable commit does not stall the event
 // loop; reads and retention stay on this connection.
 
-/** Run by the writer thread: the chain's head (last row, else the anchor setting) and one insert per row. */
+/** Run by the writer thread: the chain's head (last row, else the anchor setting), one insert per row, the head checkpoint. */
 export const AUDIT_WRITE_SQL = {
   auditInsert: `INSERT INTO audit_events (seq, time, vault, secret, principal, operation, result_type, http_status, record, prev_hash, hash)
     VALUES (@seq, @time, @vault, @secret, @principal, @operation, @resultType, @httpStatus, @record, @prevHash, @hash)`,
   auditHead: 'SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1',
   setting: 'SELECT value FROM settings WHERE key = ?',
+  setSetting: 'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
 };
 
 interface Record_ {
@@ -57,17 +58,32 @@ export function sqliteAuditStore(db: Database.Database, writer: SqliteWriter): A
   );
   const lastBefore = db.prepare<[string], Record_>('SELECT * FROM audit_events WHERE time < ? ORDER BY seq DESC LIMIT 1');
   const deleteUpTo = db.prepare<[number]>('DELETE FROM audit_events WHERE seq <= ?');
-  const getAnchor = db.prepare<[string], { value: string }>(AUDIT_WRITE_SQL.setting);
-  const setAnchor = db.prepare<[string, string]>('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
-  const trim = db.transaction((time: string): number => {
+  const getSetting = db.prepare<[string], { value: string }>(AUDIT_WRITE_SQL.setting);
+  const setSetting = db.prepare<[string, string]>(AUDIT_WRITE_SQL.setSetting);
+  const last = db.prepare<[], { seq: number; hash: string }>(AUDIT_WRITE_SQL.auditHead);
+  const anchor = () => pointFrom(getSetting.get(ANCHOR_SETTING)?.value) ?? NO_ANCHOR;
+  let chainKey: ChainKey | null = null;
+  const trim = db.transaction((time: string, key: ChainKey): number => {
     const cut = lastBefore.get(time);
     if (!cut) return 0;
-    setAnchor.run(ANCHOR_SETTING, anchorSetting(cut));
+    setSetting.run(ANCHOR_SETTING, sealedPoint(key.key, 'anchor', cut));
     return deleteUpTo.run(cut.seq).changes;
   });
+  const keyed = (): ChainKey => {
+    if (!chainKey) throw new Error('the audit chain has no key yet');
+    return chainKey;
+  };
   return {
     append: (records) => writer.appendAudit(records),
-    anchor: async () => anchorFrom(getAnchor.get(ANCHOR_SETTING)?.value),
+    useKey(key) {
+      chainKey = key;
+      writer.useAuditKey(key.key);
+    },
+    ends: async () => ({ anchor: anchor(), head: pointFrom(getSetting.get(HEAD_SETTING)?.value) }),
+    tip: async () => {
+      const row = last.get() ?? anchor();
+      return { seq: row.seq, hash: row.hash };
+    },
     list: async (f: AuditFilter, limit, after) => {
       checkLimit(limit);
       const rows = list.all({
@@ -84,6 +100,6 @@ export function sqliteAuditStore(db: Database.Database, writer: SqliteWriter): A
       return toPage(rows, limit, toRow, (r) => String(r.seq));
     },
     range: async (fromSeq, limit) => range.all(fromSeq, limit).map(toRow),
-    deleteBefore: async (time) => trim.immediate(time),
+    deleteBefore: async (time) => trim.immediate(time, keyed()),
   };
 }

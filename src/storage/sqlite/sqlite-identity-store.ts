@@ -91,14 +91,14 @@ const toRefreshToken = (r: RefreshTokenRecord): RefreshTokenRow => ({
 export function sqliteSettingsStore(db: Database.Database): SettingsStore {
   const get = db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?');
   const insertIfAbsent = db.prepare<[string, string]>('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING');
-  const setIfAbsent = db.transaction((key: string, value: string): string => {
-    insertIfAbsent.run(key, value);
+  const set = db.prepare<[string, string]>('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+  const setIfAbsent = db.transaction((key: string, value: string, alongside: Record<string, string>): string => {
+    if (insertIfAbsent.run(key, value).changes === 1) for (const [k, v] of Object.entries(alongside)) set.run(k, v);
     return get.get(key)!.value;
   });
-  const set = db.prepare<[string, string]>('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
   return {
     get: async (key) => get.get(key)?.value ?? null,
-    setIfAbsent: async (key, value) => setIfAbsent.immediate(key, value),
+    setIfAbsent: async (key, value, alongside = {}) => setIfAbsent.immediate(key, value, alongside),
     async set(key, value) {
       set.run(key, value);
     },

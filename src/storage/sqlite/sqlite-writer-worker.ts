@@ -1,4 +1,4 @@
-import { anchorFrom, ANCHOR_SETTING, chainRecord, NO_ANCHOR, rowHash } from '../../audit/audit-chain.js';
+import { ANCHOR_SETTING, chainRecord, HEAD_SETTING, NO_ANCHOR, pointFrom, pointMac, rowHash, sealedPoint } from '../../audit/audit-chain.js';
 
 // The writer thread's program (see sqlite-writer.ts). It is plain JavaScript
 // evaluated from this string, so it runs the same from sources and from the
@@ -10,8 +10,9 @@ import { anchorFrom, ANCHOR_SETTING, chainRecord, NO_ANCHOR, rowHash } from '../
 // next transaction, one savepoint each (a refused write is undone alone):
 // concurrent secret writes and audit batches share one commit and one fsync.
 // Audit records are numbered and chained here, in the transaction that
-// stores them; a new version may carry its own record, stored with it or not
-// at all.
+// stores them, and the chain's head checkpoint is sealed in the same
+// transaction; a new version may carry its own record, stored with it or not
+// at all. Until the audit key arrives ({ auditKey }), records are refused.
 //
 // SQLite starts the WAL over only when no reader is inside it. The server's
 // secret reads hold a read transaction for a turn of its event loop
@@ -22,12 +23,15 @@ import { anchorFrom, ANCHOR_SETTING, chainRecord, NO_ANCHOR, rowHash } from '../
 export const WRITER_WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { statSync } = require('node:fs');
-const { hash } = require('node:crypto');
+const { createHmac, hash } = require('node:crypto');
 const Database = require(workerData.driver);
 const { sql } = workerData;
 const ANCHOR_SETTING = ${JSON.stringify(ANCHOR_SETTING)};
+const HEAD_SETTING = ${JSON.stringify(HEAD_SETTING)};
 const NO_ANCHOR = ${JSON.stringify(NO_ANCHOR)};
-const anchorFrom = ${anchorFrom.toString()};
+const pointFrom = ${pointFrom.toString()};
+const pointMac = ${pointMac.toString()};
+const sealedPoint = ${sealedPoint.toString()};
 const rowHash = ${rowHash.toString()};
 const chainRecord = ${chainRecord.toString()};
 const db = new Database(workerData.file);
@@ -42,25 +46,29 @@ db.pragma('foreign_keys = ON');
 const insertAudit = db.prepare(sql.auditInsert);
 const auditHead = db.prepare(sql.auditHead);
 const setting = db.prepare(sql.setting).pluck();
+const setSetting = db.prepare(sql.setSetting);
 const secretState = db.prepare(sql.secretState);
 const createSecret = db.prepare(sql.createSecret);
 const pointLatest = db.prepare(sql.pointLatest);
 const addVersionRow = db.prepare(sql.addVersionRow);
 
+let auditKey = null;
 // The chain's last row within the current transaction.
 let head = null;
 function readHead() {
   const last = auditHead.get();
   if (last) return { seq: last.seq, hash: last.hash };
-  return anchorFrom(setting.get(ANCHOR_SETTING));
+  const anchor = pointFrom(setting.get(ANCHOR_SETTING)) || NO_ANCHOR;
+  return { seq: anchor.seq, hash: anchor.hash };
 }
 // Each row is inserted as soon as it is chained, so it dies young. The head
 // moves only once every row is in: a failed insert leaves it where its
 // savepoint leaves the table.
 function appendAudit(records) {
+  if (!auditKey) throw new Error('the audit chain has no key yet: records are not stored unkeyed');
   let link = head;
   for (const r of records) {
-    link = chainRecord(link, r);
+    link = chainRecord(link, r, auditKey);
     insertAudit.run(link);
   }
   head = { seq: link.seq, hash: link.hash };
@@ -90,9 +98,12 @@ const failure = (err) => ({ ok: false, message: String((err && err.message) || e
 const one = db.transaction((m) => apply[m.op](m.arg));
 const batch = db.transaction((items) => {
   head = readHead();
-  return items.map((m) => {
+  const start = head.seq;
+  const results = items.map((m) => {
     try { return { ok: true, value: one(m) }; } catch (err) { return failure(err); }
   });
+  if (head.seq !== start) setSetting.run(HEAD_SETTING, sealedPoint(auditKey, 'head', head));
+  return results;
 });
 
 let sinceWalCheck = 0;
@@ -122,6 +133,7 @@ function flush() {
 // A message is either { close: true } or an array of writes.
 parentPort.on('message', (m) => {
   if (m.close) { closing = true; flush(); db.close(); parentPort.close(); return; }
+  if (m.auditKey) { auditKey = m.auditKey; return; }
   if (closing) return;
   const first = queue.length === 0;
   for (const item of m) queue.push(item);

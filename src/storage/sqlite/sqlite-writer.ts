@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import type { KeyObject } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import type { AuditRecord, SecretVersionRow } from '../store-types.js';
 import { WRITER_WORKER_SOURCE } from './sqlite-writer-worker.js';
@@ -18,6 +19,7 @@ export interface WriterSql {
   auditInsert: string;
   auditHead: string;
   setting: string;
+  setSetting: string;
   secretState: string;
   createSecret: string;
   pointLatest: string;
@@ -44,6 +46,8 @@ export class WriterError extends Error {
 
 export interface SqliteWriter {
   appendAudit(records: AuditRecord[]): Promise<void>;
+  /** The audit chain's MAC key, for every record after the writes already requested. */
+  useAuditKey(key: KeyObject): void;
   insertVersion(params: NewVersionParams): Promise<NewVersionResult>;
   close(): Promise<void>;
 }
@@ -117,6 +121,10 @@ export function createWriter(file: string, sql: WriterSql, walLimit = WAL_LIMIT_
 
   return {
     appendAudit: (records) => send<null>('audit', records).then(() => undefined),
+    useAuditKey(key) {
+      if (outbox.length > 0) post();
+      worker.postMessage({ auditKey: key });
+    },
     // A small Buffer is a view of a shared 8 KiB pool, which postMessage would copy whole: send an exact copy.
     insertVersion: (params) => send<NewVersionResult>('secretVersion', { ...params, ciphertext: new Uint8Array(params.ciphertext) }),
     async close() {

@@ -1,0 +1,37 @@
+import type { SettingsStore } from '../storage/store-types.js';
+import type { Keyring } from './keyring.js';
+
+// A key kept in the settings table wrapped by the master keyring (the backup
+// key, the audit key), as JSON: the master key id and the sealed key, plus
+// whatever else the owner stores beside them (bound in through the AAD).
+
+export interface WrappedSetting {
+  keyId: string;
+  sealed: string;
+}
+
+export const wrapInto = <T extends object>(keyring: Keyring, key: Buffer, aad: string, extra: T): T & WrappedSetting => {
+  const { sealed, keyId } = keyring.wrap(key, aad);
+  return { ...extra, keyId, sealed: sealed.toString('base64') };
+};
+
+export const unwrapFrom = (keyring: Keyring, stored: WrappedSetting, aad: string): Buffer => keyring.unwrap(stored.keyId, Buffer.from(stored.sealed, 'base64'), aad);
+
+/** The master key id a wrapped setting uses (null while it does not exist). */
+export async function wrappedSettingKeyId(settings: SettingsStore, name: string): Promise<string | null> {
+  const raw = await settings.get(name);
+  return raw ? (JSON.parse(raw) as WrappedSetting).keyId : null;
+}
+
+/** Rewraps a wrapped setting under `to`'s primary key; false when there was nothing to do. */
+export async function rewrapSetting<T extends WrappedSetting>(settings: SettingsStore, name: string, aad: (stored: T) => string, from: Keyring, to: Keyring): Promise<boolean> {
+  const raw = await settings.get(name);
+  if (!raw) return false;
+  const stored = JSON.parse(raw) as T;
+  if (stored.keyId === to.primaryId) return false;
+  const key = unwrapFrom(from, stored, aad(stored));
+  const rewrapped = wrapInto(to, key, aad(stored), stored);
+  key.fill(0);
+  await settings.set(name, JSON.stringify(rewrapped));
+  return true;
+}
