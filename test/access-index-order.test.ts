@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createAccessIndex } from '../src/authorization/access-index.js';
-import type { GroupStore, RoleAssignmentStore } from '../src/storage/store-types.js';
+import type { GroupStore, RoleAssignmentRow, RoleAssignmentStore } from '../src/storage/store-types.js';
 
 // The authorization index mirrors group memberships and role assignments
 // (src/authorization/access-index.ts). On PostgreSQL two writes on different
@@ -29,4 +29,34 @@ test('a membership added and removed at once ends as the store has it, whichever
   await Promise.all([index.addMember('g', 'm'), index.removeMember('g', 'm')]);
   assert.equal(stored.has('g/m'), false);
   assert.deepEqual(index.identities('m'), ['m'], 'no group membership left in memory either');
+});
+
+test('an assignment whose principal was deleted before its turn is not stored (the deletion runs first, then forgetPrincipal)', async () => {
+  const principals = new Set(['p']);
+  const stored = new Map<string, RoleAssignmentRow>();
+  const assignments = {
+    list: async () => [],
+    insert: async (row: RoleAssignmentRow) => void stored.set(row.id, row),
+    deleteForPrincipal: async (id: string) => {
+      for (const [k, r] of stored) if (r.principalId === id) stored.delete(k);
+      return 0;
+    },
+  } as unknown as RoleAssignmentStore;
+  const index = await createAccessIndex({ assignments, groups: { allMemberships: async () => [] } as unknown as GroupStore });
+  const row: RoleAssignmentRow = {
+    id: 'a1', scope: '/subscriptions/s', roleDefinitionId: 'r', principalId: 'p', principalType: 'ServicePrincipal',
+    description: null, endTime: null, createdAt: 1, updatedAt: 1, createdBy: 'admin',
+  };
+  // The creation checked the principal before the deletion; its write reaches the index after forgetPrincipal's.
+  principals.delete('p');
+  const forgotten = index.forgetPrincipal('p');
+  const added = index.addAssignment(row, async () => principals.has('p'));
+  await forgotten;
+  assert.equal(await added, false);
+  assert.equal(stored.size, 0);
+  assert.deepEqual(index.assignmentsOf('p'), []);
+  // And with the principal in place the assignment is stored.
+  principals.add('p');
+  assert.equal(await index.addAssignment(row, async () => principals.has('p')), true);
+  assert.equal(stored.size, 1);
 });

@@ -9,7 +9,7 @@ import type { SecretStore, SecretVersionRow, Store, VaultRow } from '../src/stor
 import { pooledRandomBytes, pooledRandomHex } from '../src/crypto/random-pool.js';
 import { createVault, secretClient } from './support/clients.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
-import { vaultRow, versionRow } from './support/store-conformance-kit.js';
+import { insertVault, vaultRow, versionRow } from './support/store-conformance-kit.js';
 import { describeSecretConformance } from './support/store-conformance-secrets.js';
 
 // The cache of latest secret versions (src/storage/latest-version-cache.ts):
@@ -35,7 +35,7 @@ for (const [label, maxBytes] of [
     afterEach(() => store.close());
     async function newVault(overrides: Partial<VaultRow> = {}) {
       const v = vaultRow(overrides);
-      await store.vaults.insert(v);
+      await insertVault(store, v);
       return v;
     }
     describeSecretConformance({ store: () => store, newVault });
@@ -105,7 +105,7 @@ describe('latest-version cache', () => {
     try {
       const cache = withLatestVersionCache(raw.secrets, { maxBytes: 1 << 20 });
       const v = vaultRow();
-      await raw.vaults.insert(v);
+      await insertVault(raw, v);
       const stored = await cache.insertVersion(versionRow(v.id, 'Api-Key', { tags: { team: 'a' } }));
       const first = await cache.getVersion(v.id, 'api-key', null);
       const second = await cache.getVersion(v.id, 'API-KEY', null);

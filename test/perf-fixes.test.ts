@@ -9,7 +9,7 @@ import { covers } from '../src/authorization/scopes.js';
 import { heapLimits } from '../src/cli/commands/server-thread.js';
 import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.js';
 import type { AuditRecord, GroupStore, RoleAssignmentRow, RoleAssignmentStore } from '../src/storage/store-types.js';
-import { keyAuditChain, vaultRow, versionRow } from './support/store-conformance-kit.js';
+import { insertVault, keyAuditChain, vaultRow, versionRow } from './support/store-conformance-kit.js';
 
 // Behaviour behind the issue-8 performance work: the access-policy index,
 // the server thread's heap limits, and the writer thread that commits secret
@@ -174,7 +174,7 @@ describe('writer thread', () => {
     await keyAuditChain(store);
     try {
       const vault = vaultRow();
-      await store.vaults.insert(vault);
+      await insertVault(store, vault);
       const audit = (): AuditRecord => ({
         time: '2026-01-01T00:00:00.000Z',
         vault: null,

@@ -8,7 +8,7 @@ import type { Store } from '../src/storage/store-types.js';
 import { freshPostgresDatabase, startPostgres, type TestDatabase } from './support/databases.js';
 import { BATCH_MAX_WRITES } from '../src/storage/postgres/pg-writer.js';
 import { auditRecord, runStoreConformance, vaultRow, versionRow } from './support/store-conformance.js';
-import { keyAuditChain } from './support/store-conformance-kit.js';
+import { insertVault, keyAuditChain } from './support/store-conformance-kit.js';
 
 // The PostgreSQL store against a real PostgreSQL server: the shared
 // conformance suite (a fresh database per case), then what is specific to it.
@@ -36,7 +36,7 @@ async function withVault(run: (store: Store, vaultId: string, url: string) => Pr
   try {
     await keyAuditChain(store);
     const v = vaultRow();
-    await store.vaults.insert(v);
+    await insertVault(store, v);
     await run(store, v.id, url);
   } finally {
     await store.close();
@@ -58,7 +58,7 @@ describe('postgres store specifics', () => {
     const first = await openPostgresStore(url);
     assert.equal(first.kind, 'postgres');
     const v = vaultRow();
-    await first.vaults.insert(v);
+    await insertVault(first, v);
     const secret = await first.secrets.insertVersion(versionRow(v.id, 'kept', { tags: { a: 'b' } }));
     await first.settings.set('tenantId', 't-1');
     await first.close();

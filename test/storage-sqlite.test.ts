@@ -10,7 +10,7 @@ import { LATEST_VERSION_SQL } from '../src/storage/sqlite/sqlite-secret-store.js
 import { openSqliteDatabase, openSqliteStore } from '../src/storage/sqlite/sqlite-store.js';
 import { WAL_CHECK_EVERY_COMMITS } from '../src/storage/sqlite/sqlite-writer.js';
 import { auditRecord, runStoreConformance, vaultRow, versionRow } from './support/store-conformance.js';
-import { keyAuditChain } from './support/store-conformance-kit.js';
+import { insertVault, keyAuditChain } from './support/store-conformance-kit.js';
 
 const root = mkdtempSync(join(tmpdir(), 'coffer-sqlite-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -61,7 +61,7 @@ describe('sqlite store specifics', () => {
     const file = freshFile();
     const first = openSqliteStore({ file });
     const v = vaultRow();
-    await first.vaults.insert(v);
+    await insertVault(first, v);
     const secret = await first.secrets.insertVersion(versionRow(v.id, 'kept', { tags: { a: 'b' } }));
     await first.settings.set('tenantId', 't-1');
     await first.close();
@@ -98,7 +98,7 @@ describe('sqlite store specifics', () => {
     const source = freshFile();
     const v = vaultRow();
     const setup = openSqliteStore({ file: source });
-    await setup.vaults.insert(v);
+    await insertVault(setup, v);
     await setup.close();
 
     const file = freshFile();
@@ -199,7 +199,7 @@ describe('sqlite store specifics', () => {
     const file = freshFile();
     const v = vaultRow();
     const setup = openSqliteStore({ file });
-    await setup.vaults.insert(v);
+    await insertVault(setup, v);
     await setup.close();
 
     const storeModule = new URL('../src/storage/sqlite/sqlite-store.ts', import.meta.url).href;
@@ -242,7 +242,7 @@ describe('sqlite store specifics', () => {
       const store = openSqliteStore({ file });
       const v = vaultRow();
       try {
-        await store.vaults.insert(v);
+        await insertVault(store, v);
         await store.secrets.insertVersion(versionRow(v.id, 'db', { ciphertext: Buffer.from('one') }));
         await nextTurn();
         await fn(store, file, v.id);

@@ -50,7 +50,13 @@ export interface AccessIndex {
   atScope(principalId: string, scopeKey: string): IndexedAssignment[];
   all(): IndexedAssignment[];
   get(id: string): IndexedAssignment | null;
-  addAssignment(row: RoleAssignmentRow): Promise<void>;
+  /**
+   * Stores and indexes the assignment, if `stillValid` (run in turn with the
+   * index's other changes) agrees: false, and nothing stored, otherwise. A
+   * principal deleted from the directory before forgetPrincipal's turn is
+   * then never left with an assignment.
+   */
+  addAssignment(row: RoleAssignmentRow, stillValid?: () => Promise<boolean>): Promise<boolean>;
   /** Deletes the assignment; returns its stored row (null if there was none). */
   removeAssignment(id: string): Promise<RoleAssignmentRow | null>;
   /** The stored row of an indexed assignment (null if it was deleted meanwhile). */
@@ -60,7 +66,7 @@ export interface AccessIndex {
   addMember(groupId: string, memberId: string): Promise<boolean>;
   membersOf(groupId: string): Promise<string[]>;
   removeMember(groupId: string, memberId: string): Promise<boolean>;
-  /** Drops a principal's assignments (the principal was deleted). */
+  /** Drops a principal's assignments (the principal was deleted from the directory: delete it there first). */
   forgetPrincipal(principalId: string): Promise<void>;
   /** Removes expired time-bound assignments from store and index. */
   sweepExpired(now: number): Promise<RoleAssignmentRow[]>;
@@ -185,10 +191,12 @@ export async function createAccessIndex(deps: { assignments: RoleAssignmentStore
     atScope: (p, scopeKey) => byScope.get(p.toLowerCase())?.get(scopeKey) ?? [],
     all: () => [...byId.values()],
     get: (id) => byId.get(id.toLowerCase()) ?? null,
-    addAssignment: (row) =>
+    addAssignment: (row, stillValid = async () => true) =>
       inTurn(async () => {
+        if (!(await stillValid())) return false;
         await deps.assignments.insert(row);
         put(index(row));
+        return true;
       }),
     removeAssignment: (id) =>
       inTurn(async () => {

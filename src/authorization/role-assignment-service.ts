@@ -43,6 +43,8 @@ export function createRoleAssignmentService(deps: {
 }) {
   const { index, catalog, authorizer } = deps;
   const now = deps.now ?? (() => Math.floor(Date.now() / 1000));
+  const principalNotFound = (id: string) =>
+    new ServiceError(400, 'PrincipalNotFound', `Principal ${id.replace(/-/g, '')} does not exist in the directory ${deps.tenantId}. Check that you have the correct principal ID.`);
 
   /** The scope must name something that exists in this subscription (a secret scope needs its vault). */
   async function existingScope(raw: string): Promise<Scope> {
@@ -93,9 +95,7 @@ export function createRoleAssignmentService(deps: {
         throw new ServiceError(403, 'RoleAssignmentScopeNotAssignableToRoleDefinition', `The role ${role.roleName} is not available for assignment at the requested scope.`);
       }
       const principal = await deps.directory.get(input.principalId.toLowerCase());
-      if (!principal) {
-        throw new ServiceError(400, 'PrincipalNotFound', `Principal ${input.principalId.replace(/-/g, '')} does not exist in the directory ${deps.tenantId}. Check that you have the correct principal ID.`);
-      }
+      if (!principal) throw principalNotFound(input.principalId);
       if (input.principalType !== undefined && PRINCIPAL_TYPES[input.principalType] !== principal.kind) {
         throw new ServiceError(400, 'PrincipalTypeNotSupported', `The principal type '${String(input.principalType).slice(0, 40)}' does not match the principal's type '${principal.kind}'.`);
       }
@@ -125,7 +125,8 @@ export function createRoleAssignmentService(deps: {
         updatedAt: t,
         createdBy: caller.objectId,
       };
-      await index.addAssignment(row);
+      // The principal may be deleted meanwhile: checked again in turn with forgetPrincipal.
+      if (!(await index.addAssignment(row, async () => (await deps.directory.get(principal.objectId)) !== null))) throw principalNotFound(input.principalId);
       return { assignment: row, created: true };
     },
 

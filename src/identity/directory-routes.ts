@@ -98,6 +98,11 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
       return p;
     };
     const body = (req: Req) => (req.body && typeof req.body === 'object' ? (req.body as Record<string, unknown>) : {});
+    // Out of the directory first, then its assignments: one being created for it meanwhile checks again in the index's turn.
+    const removePrincipal = async (objectId: string) => {
+      await directory.delete(objectId);
+      await deps.index.forgetPrincipal(objectId);
+    };
 
     graph.get('/v1.0/servicePrincipals', async (req: Req) => ({
       value: (await directory.list()).filter((p) => p.kind === 'ServicePrincipal' && matchesFilter(p, req.query.$filter)).map(spResource),
@@ -125,8 +130,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
       requireAdmin(req);
       const p = await load(req, 'ServicePrincipal');
       if (p.objectId === deps.adminObjectId) throw graphError(400, 'Request_BadRequest', 'The deployment administrator cannot be deleted.');
-      await deps.index.forgetPrincipal(p.objectId);
-      await directory.delete(p.objectId);
+      await removePrincipal(p.objectId);
       return reply.status(204).send();
     });
     graph.post('/v1.0/servicePrincipals/:id/addPassword', async (req: Req) => {
@@ -175,8 +179,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
     graph.delete('/v1.0/users/:id', async (req: Req, reply: FastifyReply) => {
       requireAdmin(req);
       const user = await load(req, 'User');
-      await deps.index.forgetPrincipal(user.objectId);
-      await directory.delete(user.objectId);
+      await removePrincipal(user.objectId);
       return reply.status(204).send();
     });
 
@@ -193,8 +196,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
     graph.delete('/v1.0/groups/:id', async (req: Req, reply: FastifyReply) => {
       requireAdmin(req);
       const group = await load(req, 'Group');
-      await deps.index.forgetPrincipal(group.objectId);
-      await directory.delete(group.objectId);
+      await removePrincipal(group.objectId);
       return reply.status(204).send();
     });
     graph.get('/v1.0/groups/:id/members', async (req: Req) => {

@@ -163,13 +163,21 @@ export interface ResourceGroupStore {
   upsert(row: ResourceGroupRow): Promise<ResourceGroupRow>;
   get(subscriptionId: string, name: string): Promise<ResourceGroupRow | null>;
   list(subscriptionId: string): Promise<ResourceGroupRow[]>;
-  /** Fails (returns false) when the group still holds vaults. */
+  /**
+   * Fails (returns false) when the group still holds live vaults. Atomic
+   * with VaultStore.insert and recover: a vault is never stored or
+   * recovered into a group deleted at the same time.
+   */
   delete(subscriptionId: string, name: string): Promise<boolean>;
 }
 
 export interface VaultStore {
-  /** Throws StoreConflictError if the name is taken (live or soft-deleted). */
-  insert(row: VaultRow): Promise<void>;
+  /**
+   * Throws StoreConflictError if the name is taken (live or soft-deleted).
+   * Stores nothing and returns false when the vault's resource group does
+   * not exist at that moment (deleted since the caller looked).
+   */
+  insert(row: VaultRow): Promise<boolean>;
   /** Live or deleted vault by name (case-insensitive). */
   getByName(name: string): Promise<VaultRow | null>;
   getById(id: string): Promise<VaultRow | null>;
@@ -178,7 +186,8 @@ export interface VaultStore {
   listDeleted(subscriptionId: string): Promise<VaultRow[]>;
   update(id: string, patch: { tags?: Record<string, string>; properties?: Record<string, unknown>; updatedAt: number }): Promise<void>;
   markDeleted(id: string, deletedAt: number, scheduledPurgeAt: number): Promise<void>;
-  recover(id: string, at: number): Promise<void>;
+  /** Undeletes the vault; false (nothing changes) when its resource group does not exist at that moment. */
+  recover(id: string, at: number): Promise<boolean>;
   /** Removes the vault and every secret in it. */
   /**
    * Removes the vault and every secret in it; with `onlyDeleted`, only if it

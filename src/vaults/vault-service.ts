@@ -143,8 +143,9 @@ export function createVaultService(deps: {
         if (existing.resourceGroup.toLowerCase() !== rg.name.toLowerCase()) {
           throw errors.invalidArm(`The deleted vault '${name}' belonged to resource group '${existing.resourceGroup}'; recover it there.`);
         }
-        await vaults.recover(existing.id, now());
+        const recovered = await vaults.recover(existing.id, now());
         invalidate(name);
+        if (!recovered) throw errors.resourceGroupNotFound(rg.name);
         return { vault: { ...existing, deletedAt: null, scheduledPurgeAt: null }, created: false };
       }
       if (existing && existing.deletedAt !== null) throw errors.conflictingVaultDeleted(name);
@@ -188,8 +189,10 @@ export function createVaultService(deps: {
         ...vaultKeys.create(id),
       };
       try {
-        await vaults.insert(row);
+        // False: the group was deleted since it was looked up.
+        if (!(await vaults.insert(row))) throw errors.resourceGroupNotFound(rg.name);
       } catch (err) {
+        vaultKeys.forget(id);
         if (err instanceof StoreConflictError) throw errors.vaultAlreadyExists(name);
         throw err;
       } finally {

@@ -21,6 +21,13 @@ export async function keyAuditChain(store: Store, keyring: Keyring = createKeyri
   return key;
 }
 
+/** Stores a vault into its resource group, creating the group first (a vault goes only into an existing group). */
+export async function insertVault(store: Store, v: VaultRow): Promise<VaultRow> {
+  await store.resourceGroups.upsert({ subscriptionId: v.subscriptionId, name: v.resourceGroup, location: v.location, tags: {} });
+  if (!(await store.vaults.insert(v))) throw new Error(`vault ${v.name} was not stored`);
+  return v;
+}
+
 export const hex32 = (): string => randomBytes(16).toString('hex');
 export const byKey = <T>(key: (x: T) => string) => (a: T, b: T) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
 

@@ -5,7 +5,7 @@ import type { ClientSecretRow, PrincipalRow, SigningKeyRow, Store, VaultRow } fr
 import { describeAccessConformance } from './store-conformance-access.js';
 import { describeAuditConformance } from './store-conformance-audit.js';
 import type { ChainKey } from '../../src/audit/audit-chain.js';
-import { byKey, collect, hex32, isConflict, keyAuditChain, principal, vaultRow, versionRow, type StoreFactory } from './store-conformance-kit.js';
+import { byKey, collect, hex32, insertVault, isConflict, keyAuditChain, principal, vaultRow, versionRow, type StoreFactory } from './store-conformance-kit.js';
 import { describeSecretConformance } from './store-conformance-secrets.js';
 
 // The storage contract as executable checks. Every Store implementation
@@ -28,9 +28,7 @@ export function runStoreConformance(label: string, makeStore: StoreFactory): voi
     });
 
     async function newVault(overrides: Partial<VaultRow> = {}): Promise<VaultRow> {
-      const v = vaultRow(overrides);
-      await store.vaults.insert(v);
-      return v;
+      return insertVault(store, vaultRow(overrides));
     }
 
     describe('settings', () => {
@@ -187,6 +185,41 @@ export function runStoreConformance(label: string, makeStore: StoreFactory): voi
         assert.equal(await store.resourceGroups.delete('sub-1', 'busy'), true);
         assert.equal(await store.resourceGroups.get('sub-1', 'busy'), null);
         assert.equal(await store.resourceGroups.delete('sub-1', 'busy'), false, 'absent');
+      });
+
+      it('a vault is neither stored nor recovered into a group that is gone', async () => {
+        const orphan = vaultRow({ subscriptionId: 'sub-1', resourceGroup: 'never-made' });
+        assert.equal(await store.vaults.insert(orphan), false);
+        assert.equal(await store.vaults.getById(orphan.id), null);
+        const v = await newVault({ subscriptionId: 'sub-1', resourceGroup: 'Short-Lived' });
+        await store.vaults.markDeleted(v.id, 10, 20);
+        assert.equal(await store.resourceGroups.delete('sub-1', 'short-lived'), true);
+        assert.equal(await store.vaults.recover(v.id, 30), false);
+        assert.equal((await store.vaults.getById(v.id))!.deletedAt, 10);
+        await store.resourceGroups.upsert({ subscriptionId: 'sub-1', name: 'short-lived', location: 'local', tags: {} });
+        assert.equal(await store.vaults.recover(v.id, 30), true);
+        assert.equal((await store.vaults.getById(v.id))!.deletedAt, null);
+      });
+
+      it('deleting a group while vaults are created and recovered in it never leaves a live vault without its group', async () => {
+        for (let round = 0; round < 50; round++) {
+          const group = `race-${round}`;
+          await store.resourceGroups.upsert({ subscriptionId: 'sub-1', name: group, location: 'local', tags: {} });
+          const deletedOne = await newVault({ subscriptionId: 'sub-1', resourceGroup: group });
+          await store.vaults.markDeleted(deletedOne.id, 10, 20);
+          const fresh = vaultRow({ subscriptionId: 'sub-1', resourceGroup: group });
+          const [inserted, recovered, groupDeleted] = await Promise.all([
+            store.vaults.insert(fresh),
+            store.vaults.recover(deletedOne.id, 30),
+            store.resourceGroups.delete('sub-1', group),
+          ]);
+          const groupLeft = (await store.resourceGroups.get('sub-1', group)) !== null;
+          const live = await store.vaults.list({ subscriptionId: 'sub-1', resourceGroup: group });
+          assert.equal(groupDeleted, !groupLeft);
+          if (!groupLeft) assert.deepEqual(live, [], `round ${round}: live vaults in a deleted group`);
+          assert.equal(live.some((x) => x.id === fresh.id), inserted, `round ${round}: insert said ${inserted}`);
+          assert.equal(live.some((x) => x.id === deletedOne.id), recovered, `round ${round}: recover said ${recovered}`);
+        }
       });
     });
 

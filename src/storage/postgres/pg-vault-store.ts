@@ -66,16 +66,21 @@ export function pgVaultStore(pool: pg.Pool): VaultStore {
   };
   const many = async (sql: string, params: unknown[]) => (await rows<Json<VaultRow, 'tags' | 'properties'>>(pool, sql, params)).map(toVault);
   return {
+    // Only into a group that exists when the row goes in: the group row is share-locked, so a concurrent
+    // delete of the group (which locks it for update first) either waits for this insert and then sees
+    // the vault, or has removed the group and this insert stores nothing.
     async insert(v) {
-      await unique(`vault ${v.name}`, () =>
+      const r = await unique(`vault ${v.name}`, () =>
         pool.query(
           `INSERT INTO vaults (id, name_key, name, subscription_id, resource_group, resource_group_key, location, tags, properties,
              created_by, created_at, updated_at, deleted_at, scheduled_purge_at, dek_wrapped, master_key_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+           SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16
+           WHERE EXISTS (SELECT 1 FROM resource_groups WHERE subscription_id = $4 AND name_key = $6 FOR SHARE)`,
           [v.id, nameKey(v.name), v.name, v.subscriptionId, v.resourceGroup, nameKey(v.resourceGroup), v.location, toJson(v.tags), toJson(v.properties),
             v.createdBy, v.createdAt, v.updatedAt, v.deletedAt, v.scheduledPurgeAt, v.dekWrapped, v.masterKeyId],
         ),
       );
+      return r.rowCount === 1;
     },
     getByName: (name) => find('name_key', nameKey(name)),
     getById: (id) => find('id', id),
@@ -98,9 +103,15 @@ export function pgVaultStore(pool: pg.Pool): VaultStore {
     async markDeleted(id, deletedAt, scheduledPurgeAt) {
       await pool.query('UPDATE vaults SET deleted_at = $1, scheduled_purge_at = $2 WHERE id = $3 AND deleted_at IS NULL', [deletedAt, scheduledPurgeAt, id]);
     },
-    async recover(id, at) {
-      await pool.query('UPDATE vaults SET deleted_at = NULL, scheduled_purge_at = NULL, updated_at = $1 WHERE id = $2 AND deleted_at IS NOT NULL', [at, id]);
-    },
+    recover: (id, at) =>
+      transaction(pool, async (c) => {
+        // As insert: the group is share-locked while the vault comes back into it.
+        const inGroup = `SELECT 1 FROM resource_groups g JOIN vaults v ON g.subscription_id = v.subscription_id AND g.name_key = v.resource_group_key
+          WHERE v.id = $1 FOR SHARE OF g`;
+        if (!(await one(c, inGroup, [id]))) return false;
+        await c.query('UPDATE vaults SET deleted_at = NULL, scheduled_purge_at = NULL, updated_at = $1 WHERE id = $2 AND deleted_at IS NOT NULL', [at, id]);
+        return true;
+      }),
     purge: (id, onlyDeleted = false) =>
       transaction(pool, async (c) => {
         // Locked, so that a recover cannot land between the check and the delete.

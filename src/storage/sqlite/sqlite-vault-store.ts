@@ -87,11 +87,13 @@ export function sqliteResourceGroupStore(db: Database.Database): ResourceGroupSt
 
 /** A purge deletes the vault's secrets too: it runs through `changesSecrets` (ReadSnapshot.afterChange). */
 export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(change: () => T) => T): VaultStore {
+  // Only into a group that exists when the row goes in (see ResourceGroupStore.delete).
   const insert = db.prepare<[Record<string, unknown>]>(
     `INSERT INTO vaults (id, name_key, name, subscription_id, resource_group, resource_group_key, location, tags, properties,
        created_by, created_at, updated_at, deleted_at, scheduled_purge_at, dek_wrapped, master_key_id)
-     VALUES (@id, @nameKey, @name, @subscriptionId, @resourceGroup, @resourceGroupKey, @location, @tags, @properties,
-       @createdBy, @createdAt, @updatedAt, @deletedAt, @scheduledPurgeAt, @dekWrapped, @masterKeyId)`,
+     SELECT @id, @nameKey, @name, @subscriptionId, @resourceGroup, @resourceGroupKey, @location, @tags, @properties,
+       @createdBy, @createdAt, @updatedAt, @deletedAt, @scheduledPurgeAt, @dekWrapped, @masterKeyId
+     WHERE EXISTS (SELECT 1 FROM resource_groups WHERE subscription_id = @subscriptionId AND name_key = @resourceGroupKey)`,
   );
   const byName = db.prepare<[string], VaultRecord>('SELECT * FROM vaults WHERE name_key = ?');
   const byId = db.prepare<[string], VaultRecord>('SELECT * FROM vaults WHERE id = ?');
@@ -109,6 +111,14 @@ export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(chan
   const recover = db.prepare<[number, string]>(
     'UPDATE vaults SET deleted_at = NULL, scheduled_purge_at = NULL, updated_at = ? WHERE id = ? AND deleted_at IS NOT NULL',
   );
+  const groupOf = db.prepare<[string], { one: number }>(
+    'SELECT 1 AS one FROM vaults v JOIN resource_groups g ON g.subscription_id = v.subscription_id AND g.name_key = v.resource_group_key WHERE v.id = ?',
+  );
+  const recoverInGroup = db.transaction((id: string, at: number): boolean => {
+    if (!groupOf.get(id)) return false;
+    recover.run(at, id);
+    return true;
+  });
   const expiredIds = db.prepare<[number], { id: string }>('SELECT id FROM vaults WHERE deleted_at IS NOT NULL AND scheduled_purge_at <= ?');
   const deleteVersions = db.prepare<[string]>('DELETE FROM secret_versions WHERE vault_id = ?');
   const deleteSecrets = db.prepare<[string]>('DELETE FROM secrets WHERE vault_id = ?');
@@ -131,7 +141,7 @@ export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(chan
 
   return {
     async insert(v) {
-      unique(`vault ${v.name}`, () =>
+      const r = unique(`vault ${v.name}`, () =>
         insert.run({
           ...v,
           nameKey: nameKey(v.name),
@@ -140,6 +150,7 @@ export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(chan
           properties: toJson(v.properties),
         }),
       );
+      return r.changes === 1;
     },
     async getByName(name) {
       const r = byName.get(nameKey(name));
@@ -164,7 +175,7 @@ export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(chan
       markDeleted.run(deletedAt, scheduledPurgeAt, id);
     },
     async recover(id, at) {
-      recover.run(at, id);
+      return recoverInGroup.immediate(id, at);
     },
     purge: async (id, onlyDeleted = false) => changesSecrets(() => purge.immediate(id, onlyDeleted)),
     purgeExpired: async (now) => changesSecrets(() => purgeExpired.immediate(now)),
