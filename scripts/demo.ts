@@ -6,7 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startMariaDb } from '../test/support/databases.js';
+import { databaseCa, startMariaDb } from '../test/support/databases.js';
 import { freePort } from '../test/support/server-fixture.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -44,15 +44,16 @@ async function waitFor(port: number, pred: (s: Awaited<ReturnType<typeof status>
 }
 
 async function main() {
-  say('Start a coffer server (dev mode) and a MariaDB');
+  say('Start a coffer server (dev mode) and a MariaDB that serves TLS');
   const port = await freePort();
   const server = spawn(process.execPath, [bin, 'server', '--dev', '--port', String(port), '--data-dir', join(work, 'data'), '--log-level', 'warn'], { stdio: 'ignore' });
   children.push(server);
-  const maria = await startMariaDb();
+  const dbCa = await databaseCa({ dir: join(work, 'db-tls') });
+  const maria = await startMariaDb({ tls: dbCa.server });
   stopDatabase = maria.stop;
   for (let i = 0; i < 100 && !existsBootstrap(); i++) await new Promise((r) => setTimeout(r, 100));
   await maria.admin("CREATE DATABASE app; CREATE USER 'apono'@'%' IDENTIFIED BY 'demo-Passw0rd'; GRANT ALL ON app.* TO 'apono'@'%';");
-  process.stdout.write(`coffer on https://localhost:${port}, MariaDB on 127.0.0.1:${maria.port} with user 'apono'\n`);
+  process.stdout.write(`coffer on https://localhost:${port}, MariaDB on 127.0.0.1:${maria.port} with user 'apono', its certificate from the CA ${dbCa.caFile}\n`);
 
   say('Log in and create a vault');
   coffer('login', '--bootstrap', join(work, 'data', 'bootstrap.json'), '-o', 'none');
@@ -69,7 +70,7 @@ async function main() {
   const statusPort = await freePort();
   const config = join(work, 'connector.json');
   const bootstrap = JSON.parse(readFileSync(join(work, 'data', 'bootstrap.json'), 'utf8')) as { tenantId: string; caCertFile: string };
-  writeFileSync(config, JSON.stringify({ authority: `https://localhost:${port}`, tenantId: bootstrap.tenantId, clientId: sp.appId, caFile: bootstrap.caCertFile, refreshSeconds: 1, statusPort, integrations: [{ name: 'mysql', type: 'mysql', host: '127.0.0.1', port: maria.port, database: 'app', secret: { vault: 'demo-vault', name: 'apono-mysql-user' } }] }, null, 2));
+  writeFileSync(config, JSON.stringify({ authority: `https://localhost:${port}`, tenantId: bootstrap.tenantId, clientId: sp.appId, caFile: bootstrap.caCertFile, refreshSeconds: 1, statusPort, integrations: [{ name: 'mysql', type: 'mysql', host: '127.0.0.1', port: maria.port, database: 'app', secret: { vault: 'demo-vault', name: 'apono-mysql-user' }, tls: { caFile: dbCa.caFile } }] }, null, 2));
   children.push(spawn(process.execPath, [bin, 'connector', 'run', '--config', config], { env: { ...process.env, COFFER_CONNECTOR_CLIENT_SECRET: sp.password }, stdio: 'ignore' }));
   process.stdout.write(`connector: ${(await waitFor(statusPort, (s) => s.state === 'error')).lastError}\n`);
 

@@ -5,16 +5,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cliHome, coffer } from './support/cli.js';
-import { startMariaDb, startPostgres, type TestDatabase } from './support/databases.js';
+import { databaseCa, startMariaDb, startPostgres, type TestDatabase } from './support/databases.js';
 import { BIN, freePort, startTestServer, type TestServer } from './support/server-fixture.js';
 
 // The seed, end to end: credentials stored with `coffer keyvault secret set`,
 // a connector that holds none, grants given and taken away in both models,
-// a password rotated under a running connector. Real MariaDB and PostgreSQL.
+// a password rotated under a running connector. Real MariaDB and PostgreSQL,
+// reached over verified TLS as the connector does by default.
 
 interface Status {
   status: string;
-  integrations: Array<{ name: string; state: string; secretVersion: string | null; lastError: string | null; errorKind: string | null }>;
+  integrations: Array<{ name: string; state: string; tls: string; secretVersion: string | null; lastError: string | null; errorKind: string | null }>;
 }
 
 describe('connector end to end', () => {
@@ -50,7 +51,8 @@ describe('connector end to end', () => {
     (await cli('keyvault', 'secret', 'set', '--vault-name', 'conn-vault', '--name', name, '--value', JSON.stringify({ username: 'apono', password }))).json<{ id: string }>().id.split('/').pop()!;
 
   before(async () => {
-    [server, maria, postgres] = await Promise.all([startTestServer(), startMariaDb(), startPostgres()]);
+    const dbCa = await databaseCa();
+    [server, maria, postgres] = await Promise.all([startTestServer(), startMariaDb({ tls: dbCa.server }), startPostgres({ tls: dbCa.server })]);
     home = cliHome();
     await cli('login', '--bootstrap', join(server.dataDir, 'bootstrap.json'), '-o', 'none');
     await cli('group', 'create', '-n', 'rg', '-l', 'local', '-o', 'none');
@@ -58,7 +60,8 @@ describe('connector end to end', () => {
     secretScope = (name) => `${vault.id}/secrets/${name}`;
     sp = (await cli('ad', 'sp', 'create-for-rbac', '--name', 'apono-connector')).json();
 
-    await maria.admin(`CREATE DATABASE app; CREATE USER 'apono'@'%' IDENTIFIED BY '${passwords[0]}'; GRANT ALL ON app.* TO 'apono'@'%';`);
+    // REQUIRE SSL: MariaDB turns the connector away unless its connection is encrypted.
+    await maria.admin(`CREATE DATABASE app; CREATE USER 'apono'@'%' IDENTIFIED BY '${passwords[0]}' REQUIRE SSL; GRANT ALL ON app.* TO 'apono'@'%';`);
     await postgres.admin(`CREATE USER apono PASSWORD '${passwords[0]}'`);
     await postgres.admin('CREATE DATABASE app OWNER apono');
     await setCredentials('apono-mysql-user', passwords[0]!);
@@ -72,7 +75,7 @@ describe('connector end to end', () => {
     statusPort = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'coffer-connector-'));
     configFile = join(dir, 'connector.json');
-    const db = (name: string, type: string, port: number, secret: string) => ({ name, type, host: '127.0.0.1', port, database: 'app', secret: { vault: 'conn-vault', name: secret } });
+    const db = (name: string, type: string, port: number, secret: string) => ({ name, type, host: '127.0.0.1', port, database: 'app', secret: { vault: 'conn-vault', name: secret }, tls: { caFile: dbCa.caFile } });
     writeFileSync(
       configFile,
       JSON.stringify({
@@ -128,6 +131,7 @@ describe('connector end to end', () => {
     await cli('role', 'assignment', 'create', '--role', 'Key Vault Secrets User', '--assignee', sp.appId, '--scope', secretScope('apono-mysql-user'), '-o', 'none');
     const connected = await until('mysql', (x) => x.state === 'connected', 'connection');
     assert.match(connected.secretVersion!, /^[0-9a-f]{32}$/);
+    assert.equal(connected.tls, 'verify-full');
     assert.equal((await until('postgresql', (x) => x.state === 'connected', 'connection')).state, 'connected');
     await cli('role', 'assignment', 'delete', '--assignee', sp.appId, '--role', 'Key Vault Secrets User', '--scope', secretScope('apono-mysql-user'));
     assert.equal((await until('mysql', (x) => x.errorKind === 'denied', 'loss of access')).state, 'error');

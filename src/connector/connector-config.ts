@@ -1,11 +1,60 @@
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 // The connector's configuration: who it is (a service principal whose secret
 // comes from the environment, never from this file) and which integrations
 // it keeps connected. Validated once at start.
 
-const integration = z
+const DNS_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/** The CA certificates in a PEM file, read once here so a bad path fails at start, not at the first connection. */
+function readCaFile(file: string, ctx: z.RefinementCtx): string | undefined {
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', path: ['caFile'], message: `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` });
+    return undefined;
+  }
+  try {
+    new X509Certificate(pem);
+  } catch {
+    ctx.addIssue({ code: 'custom', path: ['caFile'], message: `${file} does not hold a PEM certificate` });
+    return undefined;
+  }
+  return pem;
+}
+
+// TLS to the database: on unless turned off by name, and verified. The
+// certificate must chain to Node's CAs or caFile's; verify-full also checks
+// that it was issued for host (or serverName).
+const tls = z
+  .object({
+    mode: z.enum(['verify-full', 'verify-ca', 'disable']).default('verify-full'),
+    /** PEM file of the CA(s) that issued the database's certificate, trusted besides Node's own. */
+    caFile: z.string().min(1).optional(),
+    /** The name the certificate carries and the one sent as SNI, when it is not host (an IP address, a tunnel). */
+    serverName: z
+      .string()
+      .regex(DNS_NAME, 'a DNS name')
+      .refine((n) => isIP(n) === 0, 'a DNS name, not an IP address')
+      .optional(),
+  })
+  .strict()
+  .superRefine((t, ctx) => {
+    if (t.mode === 'disable' && (t.caFile !== undefined || t.serverName !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['mode'], message: 'caFile and serverName need TLS: remove them, or set mode to "verify-full" or "verify-ca"' });
+    }
+  })
+  .transform((t, ctx) => {
+    const caPem = t.caFile === undefined ? undefined : readCaFile(t.caFile, ctx);
+    return t.caFile !== undefined && caPem === undefined ? z.NEVER : { ...t, caPem };
+  })
+  .prefault({});
+
+export const integrationSchema = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - (1 to 64)'),
     type: z.enum(['mysql', 'postgresql']),
@@ -13,6 +62,7 @@ const integration = z
     port: z.number().int().min(1).max(65535).optional(),
     database: z.string().min(1),
     secret: z.object({ vault: z.string().min(3).max(24), name: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/), version: z.string().regex(/^[0-9a-f]{32}$/i).optional() }).strict(),
+    tls,
   })
   .strict();
 
@@ -28,7 +78,7 @@ export const connectorConfigSchema = z
     caFile: z.string().optional(),
     refreshSeconds: z.number().min(0.5).max(3600).default(60),
     statusPort: z.number().int().min(0).max(65535).default(7070),
-    integrations: z.array(integration).min(1),
+    integrations: z.array(integrationSchema).min(1),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -41,6 +91,8 @@ export const connectorConfigSchema = z
 
 export type ConnectorConfig = z.infer<typeof connectorConfigSchema>;
 export type IntegrationConfig = ConnectorConfig['integrations'][number];
+/** An integration's TLS settings, with caFile's certificates as caPem. */
+export type DbTlsConfig = IntegrationConfig['tls'];
 
 export function loadConnectorConfig(file: string): ConnectorConfig {
   let raw: unknown;

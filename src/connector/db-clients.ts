@@ -1,10 +1,14 @@
+import { isIP, connect as tcpConnect, type Socket } from 'node:net';
+import { checkServerIdentity, rootCertificates, type PeerCertificate } from 'node:tls';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { ConnectorError, type Credentials } from './vault-reader.js';
-import type { IntegrationConfig } from './connector-config.js';
+import type { DbTlsConfig, IntegrationConfig } from './connector-config.js';
 
 // A live connection to an integration's database, opened with credentials
-// held only in memory, with a health check query.
+// held only in memory, with a health check query. TLS is on unless the
+// integration turns it off: a server that does not offer it is refused, never
+// silently used in cleartext.
 
 export interface DbConnection {
   check(): Promise<void>;
@@ -13,26 +17,109 @@ export interface DbConnection {
 
 const AUTH_CODES = new Set(['ER_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', '28P01', '28000']);
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNRESET', 'EAI_AGAIN']);
+// OpenSSL's verification failures, as Node names them in err.code.
+const UNTRUSTED_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_REVOKED',
+  'INVALID_CA',
+  'INVALID_PURPOSE',
+  'CERT_CHAIN_TOO_LONG',
+  'PATH_LENGTH_EXCEEDED',
+]);
+
+interface DbErrorShape {
+  code?: string;
+  message?: string;
+}
+
+/** A TLS failure in the user's terms, or undefined when err is not one. */
+function describeTlsError(where: string, e: DbErrorShape): ConnectorError | undefined {
+  const message = e.message ?? '';
+  // pg's and mysql2's words for a server that answered the TLS request with "no".
+  if (e.code === 'HANDSHAKE_NO_SSL_SUPPORT' || message === 'The server does not support SSL connections') {
+    return new ConnectorError('db-tls', `${where} does not offer TLS; set tls.mode to "disable" to connect without it`);
+  }
+  // mysql2 replaces Node's code with HANDSHAKE_SSL_ERROR, so its failures are told apart by Node's messages.
+  const mysqlTls = e.code === 'HANDSHAKE_SSL_ERROR';
+  const reason = (e.code && !mysqlTls ? `${message} (${e.code})` : message).slice(0, 200);
+  if (e.code === 'ERR_TLS_CERT_ALTNAME_INVALID' || (mysqlTls && message.startsWith('Hostname/IP does not match'))) {
+    return new ConnectorError('db-tls', `${where}: the certificate is not for this server: ${reason}; set tls.serverName to a name it carries, or tls.mode to "verify-ca"`);
+  }
+  if ((e.code && UNTRUSTED_CODES.has(e.code)) || (mysqlTls && /certificate|self[- ]signed/i.test(message))) {
+    return new ConnectorError('db-tls', `${where}: the certificate is not trusted: ${reason}; give the CA that issued it in tls.caFile`);
+  }
+  if (mysqlTls || e.code === 'EPROTO' || e.code?.startsWith('ERR_SSL_') || message === 'There was an error establishing an SSL connection') {
+    return new ConnectorError('db-tls', `${where}: the TLS handshake failed: ${reason}`);
+  }
+  return undefined;
+}
 
 /** Database errors in the user's terms; the message never includes the password. */
 export function describeDbError(i: IntegrationConfig, err: unknown, username: string): ConnectorError {
-  const e = err as { code?: string; message?: string };
+  const e = err as DbErrorShape;
   const where = `${i.type} at ${i.host}:${i.port ?? defaultPort(i)}`;
   if (e.code && AUTH_CODES.has(e.code)) return new ConnectorError('db-auth', `${where} rejected the credentials of user '${username}' from the vault`);
   if (e.code && NETWORK_CODES.has(e.code)) return new ConnectorError('db-unreachable', `${where} is unreachable (${e.code})`);
+  const tls = describeTlsError(where, e);
+  if (tls) return tls;
   return new ConnectorError('db-error', `${where}: ${(e.message ?? String(err)).slice(0, 200)}`);
 }
 
 const defaultPort = (i: IntegrationConfig) => (i.type === 'mysql' ? 3306 : 5432);
 
+/** Node's CAs, plus caFile's; undefined leaves Node's defaults (which include NODE_EXTRA_CA_CERTS). */
+const trustedCas = (tls: DbTlsConfig) => (tls.caPem === undefined ? undefined : [...rootCertificates, tls.caPem]);
+
+function pgSsl(tls: DbTlsConfig): pg.ClientConfig['ssl'] {
+  if (tls.mode === 'disable') return false;
+  const name = tls.serverName;
+  return {
+    ca: trustedCas(tls),
+    rejectUnauthorized: true,
+    // pg sends host as SNI when it is a name, and checks the certificate against it unless told otherwise.
+    ...(name === undefined ? {} : { servername: name }),
+    ...(tls.mode === 'verify-ca' ? { checkServerIdentity: () => undefined } : name === undefined ? {} : { checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(name, cert) }),
+  };
+}
+
+function mysqlOptions(i: IntegrationConfig, port: number): Pick<mysql.ConnectionOptions, 'host' | 'ssl' | 'stream'> {
+  const { tls } = i;
+  if (tls.mode === 'disable') return { host: i.host };
+  // mysql2 has no servername option and checks the certificate against its host
+  // option, or, when that is an IP address, against "localhost": Node's last
+  // fallback after the socket's _host, which net sets only for names it looked up.
+  // So the connector opens the socket itself: mysql2's host is the name to check
+  // (serverName), and an IP address to check is the socket's _host.
+  const stream = (): Socket => {
+    const socket = tcpConnect({ host: i.host, port, noDelay: true });
+    if (isIP(i.host) !== 0) Object.assign(socket, { _host: i.host });
+    return socket;
+  };
+  return {
+    host: tls.serverName ?? i.host,
+    ssl: { ca: trustedCas(tls), rejectUnauthorized: true, verifyIdentity: tls.mode === 'verify-full' },
+    stream,
+  };
+}
+
 export async function connect(i: IntegrationConfig, creds: Credentials): Promise<DbConnection> {
   try {
     if (i.type === 'mysql') {
-      const conn = await mysql.createConnection({ host: i.host, port: i.port ?? 3306, user: creds.username, password: creds.password, database: i.database, connectTimeout: 5000 });
+      const port = i.port ?? 3306;
+      const conn = await mysql.createConnection({ port, user: creds.username, password: creds.password, database: i.database, connectTimeout: 5000, ...mysqlOptions(i, port) });
       conn.on('error', () => {}); // a dropped connection shows up in the next health check
       return { check: async () => void (await conn.query('SELECT 1')), close: () => conn.end().catch(() => {}) };
     }
-    const client = new pg.Client({ host: i.host, port: i.port ?? 5432, user: creds.username, password: creds.password, database: i.database, connectionTimeoutMillis: 5000 });
+    const client = new pg.Client({ host: i.host, port: i.port ?? 5432, user: creds.username, password: creds.password, database: i.database, connectionTimeoutMillis: 5000, ssl: pgSsl(i.tls) });
     client.on('error', () => {});
     await client.connect();
     return { check: async () => void (await client.query('SELECT 1')), close: () => client.end().catch(() => {}) };

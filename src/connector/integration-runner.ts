@@ -11,6 +11,7 @@ import { ConnectorError, type VaultReader } from './vault-reader.js';
 export interface IntegrationStatus {
   name: string;
   type: IntegrationConfig['type'];
+  tls: IntegrationConfig['tls']['mode'];
   state: 'starting' | 'connected' | 'error';
   secret: string;
   secretVersion: string | null;
@@ -25,6 +26,7 @@ export function createIntegrationRunner(config: IntegrationConfig, reader: Vault
   const status: IntegrationStatus = {
     name: config.name,
     type: config.type,
+    tls: config.tls.mode,
     state: 'starting',
     secret: `${config.secret.vault}/${config.secret.name}`,
     secretVersion: null,
@@ -33,6 +35,10 @@ export function createIntegrationRunner(config: IntegrationConfig, reader: Vault
     lastError: null,
     errorKind: null,
   };
+  // Said once, at start: the integration's every connection is cleartext by choice.
+  if (config.tls.mode === 'disable') {
+    log('TLS is disabled: the password and all data go to the database unencrypted', { integration: config.name, level: 'warn' });
+  }
 
   async function disconnect() {
     const c = connection;

@@ -20,7 +20,7 @@ export interface Credentials {
 
 export class ConnectorError extends Error {
   constructor(
-    readonly kind: 'denied' | 'not-found' | 'bad-value' | 'vault-unreachable' | 'db-auth' | 'db-unreachable' | 'db-error',
+    readonly kind: 'denied' | 'not-found' | 'bad-value' | 'vault-unreachable' | 'db-auth' | 'db-unreachable' | 'db-tls' | 'db-error',
     message: string,
   ) {
     super(message);

@@ -1,14 +1,48 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
+import { ensureTlsMaterial } from '../../src/tls/certificates.js';
 import { freePort } from './server-fixture.js';
 
 // Real MariaDB and PostgreSQL servers (Debian's packages, installed by
-// scripts/test.mjs) on private data dirs and free loopback ports.
+// scripts/test.mjs) on private data dirs and free loopback ports, with TLS
+// when asked.
+
+/** The certificate (PEM) and key a database server presents. */
+export interface ServerTls {
+  cert: string;
+  key: string;
+}
+
+export interface DatabaseOptions {
+  /** Serve TLS with this certificate; without it the server offers no TLS at all. */
+  tls?: ServerTls;
+}
+
+/**
+ * A new CA of its own (so neither Node's CAs nor the run's NODE_EXTRA_CA_CERTS
+ * trust it) and a server certificate from it, by default for localhost and
+ * 127.0.0.1, kept in dir (a new temporary directory by default).
+ */
+export async function databaseCa(opts: { dnsNames?: string[]; ipAddresses?: string[]; dir?: string } = {}): Promise<{ caFile: string; server: ServerTls }> {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'coffer-db-ca-'));
+  const m = await ensureTlsMaterial({ caDir: join(dir, 'ca'), certDir: join(dir, 'server'), dnsNames: opts.dnsNames ?? ['localhost'], ipAddresses: opts.ipAddresses ?? ['127.0.0.1'] });
+  return { caFile: m.caFile, server: { cert: m.cert, key: m.key } };
+}
+
+/** Writes the certificate and a 0600 key into dir, owned by the server's user. */
+function writeServerTls(dir: string, tls: ServerTls, owner?: { uid: number; gid: number }): { certFile: string; keyFile: string } {
+  const certFile = join(dir, 'server-cert.pem');
+  const keyFile = join(dir, 'server-key.pem');
+  writeFileSync(certFile, tls.cert, { mode: 0o644 });
+  writeFileSync(keyFile, tls.key, { mode: 0o600 }); // PostgreSQL refuses a key others can read
+  if (owner) for (const f of [certFile, keyFile]) chownSync(f, owner.uid, owner.gid);
+  return { certFile, keyFile };
+}
 
 export interface TestDatabase {
   port: number;
@@ -42,13 +76,15 @@ const stopper = (child: ChildProcess, dir: string) => async () => {
   rmSync(dir, { recursive: true, force: true });
 };
 
-export async function startMariaDb(): Promise<TestDatabase> {
+export async function startMariaDb(opts: DatabaseOptions = {}): Promise<TestDatabase> {
   const dir = mkdtempSync(join(tmpdir(), 'coffer-mariadb-'));
   const port = await freePort();
   const init = spawnSync('mariadb-install-db', ['--no-defaults', `--datadir=${dir}/data`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db'], { encoding: 'utf8' });
   if (init.status !== 0) throw new Error(`mariadb-install-db failed: ${init.stderr}`);
+  const tls = opts.tls ? writeServerTls(dir, opts.tls) : undefined;
+  const tlsArgs = tls ? [`--ssl-cert=${tls.certFile}`, `--ssl-key=${tls.keyFile}`] : [];
   let logs = '';
-  const child = spawn('/usr/sbin/mariadbd', ['--no-defaults', `--datadir=${dir}/data`, `--socket=${dir}/mysqld.sock`, `--pid-file=${dir}/mysqld.pid`, `--port=${port}`, '--bind-address=127.0.0.1', '--user=root', '--skip-name-resolve', '--skip-log-bin'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('/usr/sbin/mariadbd', ['--no-defaults', `--datadir=${dir}/data`, `--socket=${dir}/mysqld.sock`, `--pid-file=${dir}/mysqld.pid`, `--port=${port}`, '--bind-address=127.0.0.1', '--user=root', '--skip-name-resolve', '--skip-log-bin', ...tlsArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.on('data', (d: Buffer) => (logs += d));
   child.stderr!.on('data', (d: Buffer) => (logs += d));
   const root = () => mysql.createConnection({ host: '127.0.0.1', port, user: 'root', multipleStatements: true });
@@ -70,7 +106,7 @@ export async function startMariaDb(): Promise<TestDatabase> {
   };
 }
 
-export async function startPostgres(): Promise<TestDatabase> {
+export async function startPostgres(opts: DatabaseOptions = {}): Promise<TestDatabase> {
   const bin = join('/usr/lib/postgresql', readdirSync('/usr/lib/postgresql').sort().pop()!, 'bin');
   const dir = mkdtempSync(join(tmpdir(), 'coffer-pg-'));
   mkdirSync(join(dir, 'data'));
@@ -81,8 +117,10 @@ export async function startPostgres(): Promise<TestDatabase> {
   const port = await freePort();
   const init = spawnSync(join(bin, 'initdb'), ['-D', join(dir, 'data'), '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8'], { uid, gid, encoding: 'utf8' });
   if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
+  const tls = opts.tls ? writeServerTls(dir, opts.tls, { uid, gid }) : undefined;
+  const tlsArgs = tls ? ['-c', 'ssl=on', '-c', `ssl_cert_file=${tls.certFile}`, '-c', `ssl_key_file=${tls.keyFile}`] : [];
   let logs = '';
-  const child = spawn(join(bin, 'postgres'), ['-D', join(dir, 'data'), '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${dir}`, '-c', 'fsync=off'], { uid, gid, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(join(bin, 'postgres'), ['-D', join(dir, 'data'), '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${dir}`, '-c', 'fsync=off', ...tlsArgs], { uid, gid, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.on('data', (d: Buffer) => (logs += d));
   child.stderr!.on('data', (d: Buffer) => (logs += d));
   const superuser = () => new pg.Client({ host: dir, port, user: 'postgres', database: 'postgres' });

@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { loadConnectorConfig } from '../src/connector/connector-config.js';
+import { databaseCa } from './support/databases.js';
+
+// The connector's config file, for the integrations' TLS settings: secure
+// unless told otherwise, and every mistake reported at start with its path.
+
+const dir = mkdtempSync(join(tmpdir(), 'coffer-connector-config-'));
+
+/** Writes a config with one integration whose tls is the given value (absent when undefined) and loads it. */
+function load(tls?: unknown) {
+  const file = join(dir, 'connector.json');
+  const integration = { name: 'pg', type: 'postgresql', host: 'db.internal', database: 'app', secret: { vault: 'my-vault', name: 'pg-user' }, ...(tls === undefined ? {} : { tls }) };
+  writeFileSync(file, JSON.stringify({ authority: 'https://localhost:8443', tenantId: '00000000-0000-4000-8000-000000000001', clientId: '00000000-0000-4000-8000-000000000002', integrations: [integration] }));
+  return loadConnectorConfig(file);
+}
+
+const invalid = (tls: unknown, problem: RegExp) => assert.throws(() => load(tls), (err: Error) => /is invalid:/.test(err.message) && problem.test(err.message));
+
+describe('connector config: database TLS', () => {
+  it('verifies the full certificate by default, with no CA file', () => {
+    assert.deepEqual(load().integrations[0]!.tls, { mode: 'verify-full', caPem: undefined });
+    assert.equal(load({}).integrations[0]!.tls.mode, 'verify-full');
+  });
+
+  it('takes verify-ca and disable by name, and nothing else', () => {
+    assert.equal(load({ mode: 'verify-ca' }).integrations[0]!.tls.mode, 'verify-ca');
+    assert.equal(load({ mode: 'disable' }).integrations[0]!.tls.mode, 'disable');
+    invalid({ mode: 'require' }, /- integrations\.0\.tls\.mode: Invalid option: expected one of "verify-full"\|"verify-ca"\|"disable"/);
+    invalid(false, /- integrations\.0\.tls: /);
+    invalid({ mode: 'verify-full', rejectUnauthorized: false }, /- integrations\.0\.tls: Unrecognized key: "rejectUnauthorized"/);
+  });
+
+  it('reads caFile once, at load, and names a file it cannot use', async () => {
+    const { caFile } = await databaseCa();
+    const copy = join(dir, 'db-ca.pem');
+    writeFileSync(copy, readFileSync(caFile));
+    const config = load({ caFile: copy, serverName: 'db.example.com' });
+    rmSync(copy);
+    assert.equal(config.integrations[0]!.tls.caPem, readFileSync(caFile, 'utf8'));
+    assert.equal(config.integrations[0]!.tls.serverName, 'db.example.com');
+
+    invalid({ caFile: copy }, new RegExp(`- integrations\\.0\\.tls\\.caFile: cannot read ${copy} \\(ENOENT\\)`));
+    const notPem = join(dir, 'not-a-cert.pem');
+    writeFileSync(notPem, 'hello');
+    invalid({ caFile: notPem }, new RegExp(`- integrations\\.0\\.tls\\.caFile: ${notPem} does not hold a PEM certificate`));
+  });
+
+  it('refuses settings that cannot mean what they say', () => {
+    invalid({ mode: 'disable', caFile: 'db-ca.pem' }, /- integrations\.0\.tls\.mode: caFile and serverName need TLS/);
+    invalid({ serverName: '10.0.0.5' }, /- integrations\.0\.tls\.serverName: a DNS name, not an IP address/);
+    invalid({ serverName: 'not a name' }, /- integrations\.0\.tls\.serverName: a DNS name/);
+  });
+});

@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { integrationSchema, type IntegrationConfig } from '../src/connector/connector-config.js';
+import { connect } from '../src/connector/db-clients.js';
+import { createIntegrationRunner } from '../src/connector/integration-runner.js';
+import { ConnectorError, type Credentials } from '../src/connector/vault-reader.js';
+import { databaseCa, startMariaDb, startPostgres, type TestDatabase } from './support/databases.js';
+
+// The connector's TLS to real MariaDB and PostgreSQL servers: verified by
+// default, refused with the db-tls kind (and never the password) when the
+// certificate or the server falls short, cleartext only when asked for.
+// The TLS servers' certificate names localhost only, not 127.0.0.1, so
+// connecting to the address is a name mismatch.
+
+const PASSWORD = 'tls-Test-Pa55word';
+const creds: Credentials = { username: 'apono', password: PASSWORD, version: '0'.repeat(32) };
+const TYPES = ['mysql', 'postgresql'] as const;
+type DbType = (typeof TYPES)[number];
+
+const integration = (type: DbType, port: number, tls: object, host = '127.0.0.1'): IntegrationConfig =>
+  integrationSchema.parse({ name: `${type}-tls`, type, host, port, database: 'app', secret: { vault: 'tls-vault', name: 'db-user' }, tls });
+
+async function connects(i: IntegrationConfig): Promise<void> {
+  const c = await connect(i, creds);
+  try {
+    await c.check();
+  } finally {
+    await c.close();
+  }
+}
+
+/** Connecting fails with a db-tls error that matches pattern and holds no password; returns the error. */
+async function refused(i: IntegrationConfig, pattern: RegExp, kind: ConnectorError['kind'] = 'db-tls'): Promise<ConnectorError> {
+  const err = await connect(i, creds).then(
+    async (c) => (await c.close(), null),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof ConnectorError, `expected a refusal, got ${err === null ? 'a connection' : String(err)}`);
+  assert.equal(err.kind, kind, err.message);
+  assert.match(err.message, pattern);
+  assert.ok(!`${err.message}\n${err.stack}`.includes(PASSWORD), `the password is in the error: ${err.message}`);
+  return err;
+}
+
+describe('connector TLS to the databases', () => {
+  let caFile: string;
+  const servers = {} as Record<DbType, { tls: TestDatabase; plain: TestDatabase }>;
+
+  before(async () => {
+    const ca = await databaseCa({ dnsNames: ['localhost'], ipAddresses: [] });
+    caFile = ca.caFile;
+    const [mariaTls, mariaPlain, pgTls, pgPlain] = await Promise.all([startMariaDb({ tls: ca.server }), startMariaDb(), startPostgres({ tls: ca.server }), startPostgres()]);
+    servers.mysql = { tls: mariaTls, plain: mariaPlain };
+    servers.postgresql = { tls: pgTls, plain: pgPlain };
+    // On the TLS server, MariaDB lets the user in over TLS only: a login there is proof of encryption.
+    await mariaTls.admin(`CREATE DATABASE app; CREATE USER 'apono'@'%' IDENTIFIED BY '${PASSWORD}' REQUIRE SSL; GRANT ALL ON app.* TO 'apono'@'%';`);
+    await mariaPlain.admin(`CREATE DATABASE app; CREATE USER 'apono'@'%' IDENTIFIED BY '${PASSWORD}'; GRANT ALL ON app.* TO 'apono'@'%';`);
+    for (const db of [pgTls, pgPlain]) {
+      await db.admin(`CREATE USER apono PASSWORD '${PASSWORD}'`);
+      await db.admin('CREATE DATABASE app OWNER apono');
+    }
+  });
+
+  after(async () => {
+    await Promise.all(Object.values(servers).flatMap((s) => [s.tls.stop(), s.plain.stop()]));
+  });
+
+  it('verify-full is the default and connects by name with the CA from caFile, encrypted', async () => {
+    const i = integration('postgresql', servers.postgresql.tls.port, { caFile }, 'localhost');
+    assert.equal(i.tls.mode, 'verify-full');
+    const c = await connect(i, creds);
+    try {
+      await c.check();
+      const sessions = await servers.postgresql.tls.rows("SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.usename = 'apono'");
+      assert.ok(sessions.length > 0 && sessions.every((s) => s.ssl === true), `sessions: ${JSON.stringify(sessions)}`);
+    } finally {
+      await c.close();
+    }
+
+    await connects(integration('mysql', servers.mysql.tls.port, { caFile }, 'localhost'));
+    // The proof holds: without TLS the same user is turned away.
+    await refused(integration('mysql', servers.mysql.tls.port, { mode: 'disable' }), /rejected the credentials of user 'apono'/, 'db-auth');
+  });
+
+  for (const type of TYPES) {
+    describe(type, () => {
+      const tlsPort = () => servers[type].tls.port;
+
+      it("refuses a certificate from a CA it does not trust, in both verify modes", async () => {
+        for (const mode of ['verify-full', 'verify-ca']) {
+          const err = await refused(integration(type, tlsPort(), { mode }, 'localhost'), /: the certificate is not trusted: .+; give the CA that issued it in tls\.caFile$/);
+          assert.ok(err.message.startsWith(`${type} at localhost:${tlsPort()}: `), err.message);
+        }
+      });
+
+      it('verify-full refuses a certificate for another name; verify-ca and a matching serverName accept it', async () => {
+        const notForThisServer = /: the certificate is not for this server: .+; set tls\.serverName to a name it carries, or tls\.mode to "verify-ca"$/;
+        // The certificate names localhost, not 127.0.0.1: mysql2 alone would have checked "localhost" here.
+        await refused(integration(type, tlsPort(), { caFile }), notForThisServer);
+        await refused(integration(type, tlsPort(), { caFile, serverName: 'db.elsewhere.test' }, 'localhost'), notForThisServer);
+        await connects(integration(type, tlsPort(), { caFile, mode: 'verify-ca' }));
+        await connects(integration(type, tlsPort(), { caFile, serverName: 'localhost' }));
+      });
+
+      it('refuses a server without TLS unless the integration disables TLS', async () => {
+        const port = servers[type].plain.port;
+        for (const tls of [{}, { mode: 'verify-ca' }]) {
+          const err = await refused(integration(type, port, tls), /does not offer TLS/);
+          assert.equal(err.message, `${type} at 127.0.0.1:${port} does not offer TLS; set tls.mode to "disable" to connect without it`);
+        }
+        await connects(integration(type, port, { mode: 'disable' }));
+      });
+
+      it('says once per integration that TLS is disabled', async () => {
+        const logs: Array<{ msg: string; fields?: object }> = [];
+        const reader = { read: async () => creds };
+        const plain = createIntegrationRunner(integration(type, servers[type].plain.port, { mode: 'disable' }), reader, (msg, fields) => logs.push({ msg, fields }));
+        const verified = createIntegrationRunner({ ...integration(type, tlsPort(), { caFile }, 'localhost'), name: 'verified' }, reader, (msg, fields) => logs.push({ msg, fields }));
+        try {
+          for (let n = 0; n < 2; n++) await Promise.all([plain.refresh(), verified.refresh()]);
+          assert.deepEqual([plain.status().state, verified.status().state], ['connected', 'connected'], JSON.stringify([plain.status(), verified.status()]));
+          assert.deepEqual([plain.status().tls, verified.status().tls], ['disable', 'verify-full']);
+          const warnings = logs.filter((l) => /TLS is disabled/.test(l.msg));
+          assert.deepEqual(warnings, [{ msg: 'TLS is disabled: the password and all data go to the database unencrypted', fields: { integration: `${type}-tls`, level: 'warn' } }]);
+        } finally {
+          await Promise.all([plain.stop(), verified.stop()]);
+        }
+      });
+    });
+  }
+});
