@@ -66,7 +66,7 @@ describe('audit log', () => {
     const { store, log } = await open();
     await Promise.all(Array.from({ length: 50 }, (_, i) => log.write(entry(new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString()))));
     await log.write(entry(new Date().toISOString()));
-    assert.deepEqual(await log.verify(), { ok: true, checked: 51, head: 51 });
+    assert.deepEqual(await log.verify(), { ok: true, checked: 51, head: 51, keyedFrom: 1 });
     await store.close();
   });
 
@@ -93,9 +93,9 @@ describe('audit log', () => {
     for (let i = 0; i < 5; i++) await log.write(entry(new Date(Date.UTC(2026, 0, 1 + i)).toISOString()));
     assert.equal(await log.retain(new Date(Date.UTC(2025, 0, 1))), 10);
     assert.equal((await store.audit.list({}, 100, null)).items.length, 5);
-    assert.deepEqual(await log.verify(), { ok: true, checked: 5, head: 15 });
+    assert.deepEqual(await log.verify(), { ok: true, checked: 5, head: 15, keyedFrom: 1 });
     await log.write(entry(new Date().toISOString()));
-    assert.deepEqual(await log.verify(), { ok: true, checked: 6, head: 16 });
+    assert.deepEqual(await log.verify(), { ok: true, checked: 6, head: 16, keyedFrom: 1 });
     await store.close();
   });
 });
@@ -139,7 +139,7 @@ describe('audit chain against a writer of the database without the master key', 
     // The same edit by the holder of the key, head checkpoint included, verifies: the key is what catches it.
     const last = rechain(db, 3, (r) => (r.principal = 'someone-else'), key.key);
     setSetting(db, HEAD_SETTING, sealedPoint(key.key, 'head', last));
-    assert.deepEqual(await log.verify(), { ok: true, checked: 5, head: 5 });
+    assert.deepEqual(await log.verify(), { ok: true, checked: 5, head: 5, keyedFrom: 1 });
     db.close();
     await store.close();
   });
@@ -178,12 +178,14 @@ describe('audit chain against a writer of the database without the master key', 
       prev = rowHash(row, null);
       putRow(db, { ...row, hash: prev });
     }
-    const key = await keyAuditChain(store);
-    assert.equal(key.since, 4);
+    const keyedFrom: number[] = [];
+    const key = await loadAuditKey(store, createKeyring(randomBytes(32)), (since) => keyedFrom.push(since));
+    assert.deepEqual([key.since, keyedFrom], [4, [4]], 'the start says where keying began');
+    store.audit.useKey(key);
     const log = createAuditLog({ store: store.audit, key });
     await log.write(entry(new Date().toISOString()));
     await log.write(entry(new Date().toISOString()));
-    assert.deepEqual(await log.verify(), { ok: true, checked: 5, head: 5 });
+    assert.deepEqual(await log.verify(), { ok: true, checked: 5, head: 5, keyedFrom: 4 });
     // An old row edited and the old rows hashed again: the first keyed row no longer follows.
     const rows = readRows(db);
     db.prepare('DELETE FROM audit_events WHERE seq > 3').run();

@@ -102,7 +102,8 @@ export interface ChainEnds {
 }
 
 export type VerifyResult =
-  | { ok: true; checked: number; head: number }
+  /** keyedFrom: the first record under the audit key (those before it verify by their unkeyed hash). */
+  | { ok: true; checked: number; head: number; keyedFrom: number }
   | { ok: false; checked: number; firstBadSeq: number; reason: string };
 
 const sameHex = (a: string, b: string | undefined): boolean => b !== undefined && a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
@@ -143,5 +144,5 @@ export async function verifyChain(ends: ChainEnds, chainKey: ChainKey, read: (fr
   if (expectedSeq - 1 < head.seq) {
     return fail(checked, expectedSeq, `records ${expectedSeq} to ${head.seq} are missing: the trail was cut at its end`);
   }
-  return { ok: true, checked, head: expectedSeq - 1 };
+  return { ok: true, checked, head: expectedSeq - 1, keyedFrom: chainKey.since };
 }

@@ -15,7 +15,8 @@ export const AUDIT_KEY_SETTING = 'auditKey';
 type Stored = WrappedSetting & { since: number };
 const aad = (stored: { since: number }) => `coffer/audit-key/v1/since=${stored.since}`;
 
-export async function loadAuditKey(deps: { settings: SettingsStore; audit: AuditStore }, keyring: Keyring): Promise<ChainKey> {
+/** The audit key, made on first use; `onCreated` hears the first seq it covers when it is made here. */
+export async function loadAuditKey(deps: { settings: SettingsStore; audit: AuditStore }, keyring: Keyring, onCreated: (since: number) => void = () => {}): Promise<ChainKey> {
   let raw = await deps.settings.get(AUDIT_KEY_SETTING);
   if (!raw) {
     // No record can be appended before the key exists, so the tip stays put meanwhile.
@@ -26,6 +27,7 @@ export async function loadAuditKey(deps: { settings: SettingsStore; audit: Audit
     const checkpoint = sealedPoint(createSecretKey(bytes), 'head', tip);
     bytes.fill(0);
     raw = await deps.settings.setIfAbsent(AUDIT_KEY_SETTING, fresh, { [HEAD_SETTING]: checkpoint });
+    if (raw === fresh) onCreated(since);
   }
   const stored = JSON.parse(raw) as Stored;
   const bytes = unwrapFrom(keyring, stored, aad(stored));

@@ -108,7 +108,11 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   let rotations: Promise<void> = Promise.resolve();
   const secretStore = config.secretCacheMb > 0 ? withLatestVersionCache(store.secrets, { maxBytes: config.secretCacheMb * 1024 * 1024 }) : store.secrets;
   const secrets = createSecretService({ secrets: secretStore, vaultKeys, backupKey: await loadBackupKey(store.settings, keyring), deploymentId: deployment.deploymentId });
-  const auditKey = await loadAuditKey(store, keyring);
+  const auditKey = await loadAuditKey(store, keyring, (since) => {
+    // Expected once, on the first start of a build that keys the chain. Again later, it means the key was
+    // removed from the database: the records before `since` then verify only by their unkeyed hash.
+    if (since > 1) log.warn({ keyedFrom: since }, `audit trail keyed from record ${since}: the records before it verify by their unkeyed hash only`);
+  });
   store.audit.useKey(auditKey);
   const audit = createAuditLog({
     store: store.audit,

@@ -26,7 +26,7 @@ export function describeAuditConformance(h: ConformanceHandle & { auditKey(): Ch
       assert.equal(rows[0]!.prevHash, GENESIS);
       assert.equal(rows[2]!.prevHash, rows[1]!.hash);
       assert.deepEqual({ ...rows[1]!, seq: 0, prevHash: '', hash: '' }, { ...record('B'), seq: 0, prevHash: '', hash: '' });
-      assert.deepEqual(await verify(), { ok: true, checked: 3, head: 3 });
+      assert.deepEqual(await verify(), { ok: true, checked: 3, head: 3, keyedFrom: 1 });
       assert.deepEqual(await h.store().audit.tip(), { seq: 3, hash: rows[2]!.hash });
     });
 
@@ -51,7 +51,7 @@ export function describeAuditConformance(h: ConformanceHandle & { auditKey(): Ch
         ...Array.from({ length: 20 }, (_, i) => h.store().secrets.insertVersion(versionRow(v.id, `s-${i % 4}`), record(`set-${i}`))),
       ]);
       assert.equal((await all()).length, 60);
-      assert.deepEqual(await verify(), { ok: true, checked: 60, head: 60 });
+      assert.deepEqual(await verify(), { ok: true, checked: 60, head: 60, keyedFrom: 1 });
     });
 
     it('a version stores its record in the same transaction; a refused version stores none and leaves no gap', async () => {
@@ -65,7 +65,7 @@ export function describeAuditConformance(h: ConformanceHandle & { auditKey(): Ch
       await assert.rejects(h.store().secrets.insertVersion({ ...duplicate }, record('refused: duplicate')), isConflict('exists'));
       await h.store().audit.append([record('next')]);
       assert.deepEqual(operations(await all()), ['SecretSet', 'next']);
-      assert.deepEqual(await verify(), { ok: true, checked: 2, head: 2 });
+      assert.deepEqual(await verify(), { ok: true, checked: 2, head: 2, keyedFrom: 1 });
     });
 
     it('stores a large batch exactly, whatever its text holds', async () => {
@@ -81,7 +81,7 @@ export function describeAuditConformance(h: ConformanceHandle & { auditKey(): Ch
       const rows = await all();
       assert.equal(rows.length, 3000);
       assert.deepEqual(rows.map(({ seq: _s, prevHash: _p, hash: _h, ...r }) => r), batch);
-      assert.deepEqual(await verify(), { ok: true, checked: 3000, head: 3000 });
+      assert.deepEqual(await verify(), { ok: true, checked: 3000, head: 3000, keyedFrom: 1 });
     });
 
     it('writes requested together succeed or fail one by one: each stored version has its record, no refused one has', async () => {
@@ -115,7 +115,7 @@ export function describeAuditConformance(h: ConformanceHandle & { auditKey(): Ch
         'first: a', 'first: appended', 'first: a again', 'first: b',
         'second: a', 'second: a again', 'second: b',
       ]);
-      assert.deepEqual(await verify(), { ok: true, checked: 7, head: 7 });
+      assert.deepEqual(await verify(), { ok: true, checked: 7, head: 7, keyedFrom: 1 });
       assert.equal(await store.secrets.countVersions(v.id), 2 + 3 + 3);
     });
 
@@ -125,13 +125,13 @@ export function describeAuditConformance(h: ConformanceHandle & { auditKey(): Ch
       assert.equal(await h.store().audit.deleteBefore('2025-01-01T00:00:00.000Z'), 2);
       assert.deepEqual((await h.store().audit.ends()).anchor, { seq: 2, hash: second!.hash, mac: pointMac(h.auditKey().key, 'anchor', second!) });
       assert.equal(await h.store().audit.deleteBefore('2025-01-01T00:00:00.000Z'), 0);
-      assert.deepEqual(await verify(), { ok: true, checked: 1, head: 3 });
+      assert.deepEqual(await verify(), { ok: true, checked: 1, head: 3, keyedFrom: 1 });
       // Everything goes; the next record still follows the last one removed.
       assert.equal(await h.store().audit.deleteBefore('2030-01-01T00:00:00.000Z'), 1);
       await h.store().audit.append([record('after')]);
       const [after] = await all();
       assert.equal(after!.seq, 4);
-      assert.deepEqual(await verify(), { ok: true, checked: 1, head: 4 });
+      assert.deepEqual(await verify(), { ok: true, checked: 1, head: 4, keyedFrom: 1 });
     });
   });
 }
