@@ -148,11 +148,18 @@ describe('audit chain against a writer of the database without the master key', 
     const { store, log, db } = await trail();
     db.prepare('DELETE FROM audit_events WHERE seq > 3').run();
     assert.deepEqual(await log.verify(), { ok: false, checked: 3, firstBadSeq: 4, reason: 'records 4 to 5 are missing: the trail was cut at its end' });
+    // The next honest record goes on from the sealed head, so the cut stays a gap.
+    await log.write(entry(new Date().toISOString()));
+    assert.deepEqual(await log.verify(), { ok: false, checked: 3, firstBadSeq: 4, reason: 'record 4 is missing (next present is 6)' });
     const row3 = readRows(db).at(-1)!;
     setSetting(db, HEAD_SETTING, JSON.stringify({ seq: 3, hash: row3.hash, mac: row3.hash }));
     assert.equal((await log.verify()).ok, false);
     setSetting(db, HEAD_SETTING, null);
     assert.deepEqual(await log.verify(), { ok: false, checked: 0, firstBadSeq: 1, reason: "the chain's head checkpoint is missing or was changed" });
+    // Records still go in, and never seal a checkpoint over the edit.
+    await log.write(entry(new Date().toISOString()));
+    assert.equal(db.prepare("SELECT value FROM settings WHERE key = 'auditHead'").get(), undefined);
+    assert.equal((await log.verify()).ok, false);
     db.close();
     await store.close();
   });
@@ -193,6 +200,39 @@ describe('audit chain against a writer of the database without the master key', 
     // The keyed rows go back untouched: they cannot be redone without the key.
     for (const r of rows.slice(3)) putRow(db, r);
     assert.deepEqual(await log.verify(), { ok: false, checked: 3, firstBadSeq: 4, reason: 'record 4 does not follow record 3 (deleted or reordered)' });
+    db.close();
+    await store.close();
+  });
+
+  it('a stored MAC of any shape is a failed check, never an error', async () => {
+    const { store, log, db } = await trail();
+    db.prepare('UPDATE audit_events SET hash = ? WHERE seq = 2').run('\u00e9'.repeat(64));
+    assert.deepEqual(await log.verify(), { ok: false, checked: 1, firstBadSeq: 2, reason: 'record 2 was modified' });
+    db.close();
+    await store.close();
+  });
+
+  it('an anchor from before keying is sealed when the key is made; one set up later without a seal fails', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'coffer-audit-legacy-anchor-')), 'coffer.db');
+    const store = openSqliteStore({ file });
+    const db = new Database(file);
+    // As an earlier version's retention left it: rows 3 and 4 after an unsealed anchor at 2.
+    let prev = 'cd'.repeat(32);
+    setSetting(db, ANCHOR_SETTING, JSON.stringify({ seq: 2, hash: prev }));
+    for (let seq = 3; seq <= 4; seq++) {
+      const row = { ...toRecord(entry(new Date(Date.UTC(2024, 0, seq)).toISOString())), seq, prevHash: prev };
+      prev = rowHash(row, null);
+      putRow(db, { ...row, hash: prev });
+    }
+    const key = await keyAuditChain(store);
+    const log = createAuditLog({ store: store.audit, key });
+    await log.write(entry(new Date().toISOString()));
+    assert.deepEqual(await log.verify(), { ok: true, checked: 3, head: 5, keyedFrom: 5 });
+    // The old rows cut and the anchor moved to the last of them, as retention before keying would have.
+    const row3 = readRows(db)[0]!;
+    db.prepare('DELETE FROM audit_events WHERE seq = 3').run();
+    setSetting(db, ANCHOR_SETTING, JSON.stringify({ seq: 3, hash: row3.hash }));
+    assert.deepEqual(await log.verify(), { ok: false, checked: 0, firstBadSeq: 4, reason: "the chain's anchor (record 3, where retention last cut) was changed" });
     db.close();
     await store.close();
   });

@@ -157,6 +157,14 @@ describe('postgres store specifics', () => {
       assert.deepEqual(await query(url, 'SELECT COUNT(DISTINCT xmin::text)::int AS n FROM audit_events'), transactions);
     }));
 
+  it('appends go on from the sealed head checkpoint: records cut from the end stay a gap', () =>
+    withVault(async (store, _vaultId, url) => {
+      await store.audit.append([auditRecord('1'), auditRecord('2'), auditRecord('3')]);
+      await query(url, 'DELETE FROM audit_events WHERE seq = 3');
+      await store.audit.append([auditRecord('4')]);
+      assert.deepEqual((await store.audit.range(1, 10)).map((r) => r.seq), [1, 2, 4]);
+    }));
+
   it('an audit batch the database refuses fails alone; the writes committed with it are stored', () =>
     withVault(async (store, vaultId) => {
       // PostgreSQL's text cannot hold U+0000 (the audit log never hands it one: see toRecord).

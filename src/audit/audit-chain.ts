@@ -9,8 +9,10 @@ import type { AuditRecord, AuditRow } from '../storage/store-types.js';
 // points close the chain's ends: the anchor (the last row retention removed)
 // and the head checkpoint (the last row stored), rewritten in the same
 // transaction as every append, so cutting rows from either end shows too.
-// Rows stored before the chain was keyed (seq below the key's `since`) carry
-// a plain SHA-256 hash, and verify as such.
+// Appends go on from the sealed head, not from the last row: records cut
+// from the end leave a gap that the next record does not close. Rows stored
+// before the chain was keyed (seq below the key's `since`) carry a plain
+// SHA-256 hash, and verify as such.
 //
 // The store chains rows inside the transaction that writes them (a record
 // stored with the write it describes can then never leave a hole or a fork
@@ -83,6 +85,12 @@ export function pointFrom(setting: string | null | undefined): SealedPoint | nul
   return setting ? (JSON.parse(setting) as SealedPoint) : null;
 }
 
+/** Whether a stored chain end carries its own MAC. Self-contained apart from pointMac and timingSafeEqual. */
+export function isSealed(key: KeyObject, kind: 'anchor' | 'head', p: SealedPoint | null): boolean {
+  if (!p || typeof p.mac !== 'string' || !/^[0-9a-f]{64}$/.test(p.mac)) return false;
+  return timingSafeEqual(Buffer.from(pointMac(key, kind, p), 'hex'), Buffer.from(p.mac, 'hex'));
+}
+
 /**
  * Makes `record` the row stored right after `prev` (the last row, else the
  * anchor), in place: no copy per record (see rowHash for why that matters).
@@ -106,7 +114,9 @@ export type VerifyResult =
   | { ok: true; checked: number; head: number; keyedFrom: number }
   | { ok: false; checked: number; firstBadSeq: number; reason: string };
 
-const sameHex = (a: string, b: string | undefined): boolean => b !== undefined && a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+const HEX_64 = /^[0-9a-f]{64}$/;
+/** a is a MAC or hash we hold (64 hex digits); b is what was stored, of any shape. */
+const sameHex = (a: string, b: unknown): boolean => typeof b === 'string' && HEX_64.test(b) && timingSafeEqual(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'));
 
 /**
  * Walks rows in seq order from the anchor and names the first that does not
@@ -117,10 +127,12 @@ export async function verifyChain(ends: ChainEnds, chainKey: ChainKey, read: (fr
   const { anchor, head } = ends;
   const keyed = (seq: number) => seq >= chainKey.since;
   const fail = (checked: number, firstBadSeq: number, reason: string): VerifyResult => ({ ok: false, checked, firstBadSeq, reason });
-  if (keyed(anchor.seq) && !sameHex(pointMac(chainKey.key, 'anchor', anchor), anchor.mac)) {
+  // Only the genesis needs no seal: keying seals the anchor it finds, and retention seals each one it writes.
+  const genesis = anchor.seq === 0 && anchor.hash === GENESIS;
+  if (!genesis && !isSealed(chainKey.key, 'anchor', anchor)) {
     return fail(0, anchor.seq + 1, `the chain's anchor (record ${anchor.seq}, where retention last cut) was changed`);
   }
-  if (!head || !sameHex(pointMac(chainKey.key, 'head', head), head.mac)) return fail(0, anchor.seq + 1, `the chain's head checkpoint is missing or was changed`);
+  if (!head || !isSealed(chainKey.key, 'head', head)) return fail(0, anchor.seq + 1, `the chain's head checkpoint is missing or was changed`);
   if (head.seq < anchor.seq || (head.seq === anchor.seq && !sameHex(head.hash, anchor.hash))) {
     return fail(0, anchor.seq + 1, `the head checkpoint (record ${head.seq}) lies before the anchor (record ${anchor.seq})`);
   }

@@ -2,7 +2,7 @@ import { createSecretKey, randomBytes } from 'node:crypto';
 import type { Keyring } from '../crypto/keyring.js';
 import { rewrapSetting, unwrapFrom, wrapInto, type WrappedSetting } from '../crypto/wrapped-setting.js';
 import type { AuditStore, SettingsStore } from '../storage/store-types.js';
-import { HEAD_SETTING, sealedPoint, type ChainKey } from './audit-chain.js';
+import { ANCHOR_SETTING, GENESIS, HEAD_SETTING, sealedPoint, type ChainKey } from './audit-chain.js';
 
 // The audit trail's MAC key (see audit-chain.ts), stored in the settings
 // table wrapped by the master keyring, like the backup key. The first seq it
@@ -21,12 +21,15 @@ export async function loadAuditKey(deps: { settings: SettingsStore; audit: Audit
   if (!raw) {
     // No record can be appended before the key exists, so the tip stays put meanwhile.
     const tip = await deps.audit.tip();
+    const { anchor } = await deps.audit.ends();
     const since = tip.seq + 1;
     const bytes = randomBytes(32);
+    const key = createSecretKey(bytes);
     const fresh = JSON.stringify(wrapInto(keyring, bytes, aad({ since }), { since }));
-    const checkpoint = sealedPoint(createSecretKey(bytes), 'head', tip);
     bytes.fill(0);
-    raw = await deps.settings.setIfAbsent(AUDIT_KEY_SETTING, fresh, { [HEAD_SETTING]: checkpoint });
+    const sealed: Record<string, string> = { [HEAD_SETTING]: sealedPoint(key, 'head', tip) };
+    if (anchor.seq !== 0 || anchor.hash !== GENESIS) sealed[ANCHOR_SETTING] = sealedPoint(key, 'anchor', anchor);
+    raw = await deps.settings.setIfAbsent(AUDIT_KEY_SETTING, fresh, sealed);
     if (raw === fresh) onCreated(since);
   }
   const stored = JSON.parse(raw) as Stored;

@@ -92,6 +92,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
 
   const directory = createDirectoryService({ principals: store.principals });
   const bootstrapFile = join(config.dataDir, 'bootstrap.json');
+  const deploymentExisted = (await store.settings.get('deploymentId')) !== null;
   const deployment = await ensureDeployment(store, directory, { dev: config.dev, needAdminSecret: !existsSync(bootstrapFile) });
   const tokens = await createTokenService({
     store: store.signingKeys,
@@ -109,9 +110,9 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   const secretStore = config.secretCacheMb > 0 ? withLatestVersionCache(store.secrets, { maxBytes: config.secretCacheMb * 1024 * 1024 }) : store.secrets;
   const secrets = createSecretService({ secrets: secretStore, vaultKeys, backupKey: await loadBackupKey(store.settings, keyring), deploymentId: deployment.deploymentId });
   const auditKey = await loadAuditKey(store, keyring, (since) => {
-    // Expected once, on the first start of a build that keys the chain. Again later, it means the key was
-    // removed from the database: the records before `since` then verify only by their unkeyed hash.
-    if (since > 1) log.warn({ keyedFrom: since }, `audit trail keyed from record ${since}: the records before it verify by their unkeyed hash only`);
+    // Expected once for a deployment, on the first start of a build that keys the chain. Again later, it
+    // means the key was removed from the database: the records before `since` verify by their unkeyed hash only.
+    if (deploymentExisted) log.warn({ keyedFrom: since }, `audit trail keyed from record ${since} of an existing deployment: the records before it verify by their unkeyed hash only`);
   });
   store.audit.useKey(auditKey);
   const audit = createAuditLog({

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import type pg from 'pg';
-import { ANCHOR_SETTING, chainRecord, HEAD_SETTING, NO_ANCHOR, pointFrom, sealedPoint, type ChainKey, type ChainPoint, type SealedPoint } from '../../audit/audit-chain.js';
+import { ANCHOR_SETTING, chainRecord, HEAD_SETTING, isSealed, NO_ANCHOR, pointFrom, sealedPoint, type ChainKey, type ChainPoint, type SealedPoint } from '../../audit/audit-chain.js';
 import type { AuditFilter, AuditRecord, AuditRow, AuditStore } from '../store-types.js';
 import { changes, checkLimit, one, rows, toPage, transaction, type PreparedSql, type Queryable } from './pg-support.js';
 import type { PgWriter } from './pg-writer.js';
@@ -45,7 +45,11 @@ export async function appendAuditIn(c: pg.PoolClient, records: readonly AuditRec
   if (records.length === 0) return;
   if (!key) throw new Error('the audit chain has no key yet: records are not stored unkeyed');
   await one(c, LOCK_CHAIN, [AUDIT_CHAIN_LOCK]);
-  let link: ChainPoint = (await one<ChainPoint>(c, CHAIN_HEAD)) ?? (await anchorIn(c));
+  // From the sealed head checkpoint (see audit-chain.ts); without a valid one the database was edited:
+  // go on from the last row and leave the checkpoint as it is, so that verify keeps showing it.
+  const checkpoint = await settingIn(c, HEAD_SETTING);
+  const sealed = checkpoint !== null && isSealed(key, 'head', checkpoint);
+  let link: ChainPoint = checkpoint && sealed ? { seq: Number(checkpoint.seq), hash: checkpoint.hash } : ((await one<ChainPoint>(c, CHAIN_HEAD)) ?? (await anchorIn(c)));
   // chainRecord works in place (for the SQLite writer thread's sake): chain copies, not the caller's records.
   const chained = records.map((r) => (link = chainRecord(link, { ...r }, key)));
   const column = <K extends keyof (typeof chained)[number]>(k: K) => chained.map((r) => r[k]);
@@ -53,7 +57,7 @@ export async function appendAuditIn(c: pg.PoolClient, records: readonly AuditRec
     column('seq'), column('time'), column('vault'), column('secret'), column('principal'), column('operation'),
     column('resultType'), column('httpStatus'), column('record'), column('prevHash'), column('hash'),
   ]);
-  await one(c, SET_SETTING, [HEAD_SETTING, sealedPoint(key, 'head', link)]);
+  if (sealed) await one(c, SET_SETTING, [HEAD_SETTING, sealedPoint(key, 'head', link)]);
 }
 
 export function pgAuditStore(pool: pg.Pool, writer: PgWriter): AuditStore {

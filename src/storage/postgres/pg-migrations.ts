@@ -176,6 +176,15 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_events_principal ON audit_events (principal, seq);
     `,
   },
+  {
+    version: 2,
+    sql: `
+      -- The audit chain is keyed from this version on (src/audit/audit-chain.ts). Nothing in the
+      -- tables changes: the version makes builds from before keying refuse the database, since the
+      -- unkeyed records and unsealed anchors they would write break verification for good.
+      SELECT 1;
+    `,
+  },
 ];
 
 /** Brings the database to the newest known schema; returns that version. */

@@ -221,6 +221,15 @@ export const MIGRATIONS: readonly Migration[] = [
         (SELECT v.id FROM secret_versions v WHERE v.vault_id = secrets.vault_id AND v.name_key = secrets.name_key AND v.seq = secrets.latest_seq);
     `,
   },
+  {
+    version: 5,
+    sql: `
+      -- The audit chain is keyed from this version on (src/audit/audit-chain.ts). Nothing in the
+      -- tables changes: the version makes builds from before keying refuse the database, since the
+      -- unkeyed records and unsealed anchors they would write break verification for good.
+      SELECT 1;
+    `,
+  },
 ];
 
 export class SchemaTooNewError extends Error {

@@ -1,4 +1,4 @@
-import { ANCHOR_SETTING, chainRecord, HEAD_SETTING, NO_ANCHOR, pointFrom, pointMac, rowHash, sealedPoint } from '../../audit/audit-chain.js';
+import { ANCHOR_SETTING, chainRecord, HEAD_SETTING, isSealed, NO_ANCHOR, pointFrom, pointMac, rowHash, sealedPoint } from '../../audit/audit-chain.js';
 
 // The writer thread's program (see sqlite-writer.ts). It is plain JavaScript
 // evaluated from this string, so it runs the same from sources and from the
@@ -10,8 +10,8 @@ import { ANCHOR_SETTING, chainRecord, HEAD_SETTING, NO_ANCHOR, pointFrom, pointM
 // next transaction, one savepoint each (a refused write is undone alone):
 // concurrent secret writes and audit batches share one commit and one fsync.
 // Audit records are numbered and chained here, in the transaction that
-// stores them, and the chain's head checkpoint is sealed in the same
-// transaction; a new version may carry its own record, stored with it or not
+// stores them, going on from the sealed head checkpoint (audit-chain.ts),
+// which is sealed again in the same transaction; a new version may carry its own record, stored with it or not
 // at all. Until the audit key arrives ({ auditKey }), records are refused.
 //
 // SQLite starts the WAL over only when no reader is inside it. The server's
@@ -23,7 +23,7 @@ import { ANCHOR_SETTING, chainRecord, HEAD_SETTING, NO_ANCHOR, pointFrom, pointM
 export const WRITER_WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { statSync } = require('node:fs');
-const { createHmac, hash } = require('node:crypto');
+const { createHmac, hash, timingSafeEqual } = require('node:crypto');
 const Database = require(workerData.driver);
 const { sql } = workerData;
 const ANCHOR_SETTING = ${JSON.stringify(ANCHOR_SETTING)};
@@ -31,6 +31,7 @@ const HEAD_SETTING = ${JSON.stringify(HEAD_SETTING)};
 const NO_ANCHOR = ${JSON.stringify(NO_ANCHOR)};
 const pointFrom = ${pointFrom.toString()};
 const pointMac = ${pointMac.toString()};
+const isSealed = ${isSealed.toString()};
 const sealedPoint = ${sealedPoint.toString()};
 const rowHash = ${rowHash.toString()};
 const chainRecord = ${chainRecord.toString()};
@@ -53,9 +54,15 @@ const pointLatest = db.prepare(sql.pointLatest);
 const addVersionRow = db.prepare(sql.addVersionRow);
 
 let auditKey = null;
-// The chain's last row within the current transaction.
+// The chain's last row within the current transaction, and whether it came from the sealed checkpoint.
 let head = null;
+let headSealed = false;
 function readHead() {
+  const checkpoint = pointFrom(setting.get(HEAD_SETTING));
+  headSealed = auditKey !== null && isSealed(auditKey, 'head', checkpoint);
+  if (headSealed) return { seq: checkpoint.seq, hash: checkpoint.hash };
+  // No valid checkpoint: the database was edited. Go on from the last row, and leave the checkpoint as it
+  // is (never sealed again over the edit), so that verify keeps showing it.
   const last = auditHead.get();
   if (last) return { seq: last.seq, hash: last.hash };
   const anchor = pointFrom(setting.get(ANCHOR_SETTING)) || NO_ANCHOR;
@@ -102,7 +109,7 @@ const batch = db.transaction((items) => {
   const results = items.map((m) => {
     try { return { ok: true, value: one(m) }; } catch (err) { return failure(err); }
   });
-  if (head.seq !== start) setSetting.run(HEAD_SETTING, sealedPoint(auditKey, 'head', head));
+  if (head.seq !== start && headSealed) setSetting.run(HEAD_SETTING, sealedPoint(auditKey, 'head', head));
   return results;
 });
 
