@@ -26,6 +26,7 @@ import { buildApp } from './app.js';
 import { createBearerAuth } from './bearer-auth.js';
 import { ensureDeployment } from './bootstrap.js';
 import { createUrls } from './urls.js';
+import { closeGracefully } from './graceful-close.js';
 
 // Boot: keyring, store, TLS, identity, services, HTTP; then bootstrap.json
 // for automation and a sweeper for expired soft-deleted objects.
@@ -34,6 +35,7 @@ export interface RunningServer {
   url: string;
   port: number;
   bootstrapFile: string;
+  /** Stops accepting, lets requests in flight finish until the shutdown timeout, then writes the queued audit records and closes the store. */
   close(): Promise<void>;
 }
 
@@ -199,7 +201,9 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
     bootstrapFile,
     async close() {
       clearInterval(timer);
-      await app.close();
+      const { forced } = await closeGracefully(app, config.shutdownTimeoutSeconds * 1000);
+      if (forced) log.warn({ shutdownTimeoutSeconds: config.shutdownTimeoutSeconds }, 'closed connections still open at the shutdown timeout');
+      await audit.drain();
       await store.close();
       rmSync(pidFile, { force: true });
     },
