@@ -20,7 +20,7 @@ import { createTokenService } from '../identity/token-service.js';
 import { createSecretService } from '../secrets/secret-service.js';
 import { withLatestVersionCache } from '../storage/latest-version-cache.js';
 import { openSqliteStore } from '../storage/sqlite/sqlite-store.js';
-import { describeTrust, ensureTlsMaterial } from '../tls/certificates.js';
+import { describeTrust, ensureTlsMaterial, subjectAltNames } from '../tls/certificates.js';
 import { createVaultService } from '../vaults/vault-service.js';
 import { buildApp } from './app.js';
 import { createBearerAuth } from './bearer-auth.js';
@@ -85,8 +85,8 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   const tls = await ensureTlsMaterial({
     caDir: config.tlsCaDir ?? join(config.dataDir, 'tls'),
     certDir: join(config.dataDir, 'tls'),
-    dnsNames: [...new Set(['localhost', config.publicHost, config.vaultDnsSuffix, `*.${config.vaultDnsSuffix}`])],
-    ipAddresses: ['127.0.0.1', '::1'],
+    // --public-host may be an IP address: it is then an IP address entry, not a DNS name.
+    ...subjectAltNames(['localhost', '127.0.0.1', '::1', config.publicHost, config.vaultDnsSuffix, `*.${config.vaultDnsSuffix}`]),
     userCertFile: config.tlsCert,
     userKeyFile: config.tlsKey,
   });
