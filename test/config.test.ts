@@ -15,6 +15,9 @@ describe('configuration', () => {
     assert.equal(c.host, 'localhost');
     assert.ok(c.dataDir.endsWith('/data'));
     assert.equal(c.dev, false);
+    assert.equal(c.shutdownTimeoutSeconds, 10);
+    assert.equal(loadConfig({}, { COFFER_SHUTDOWN_TIMEOUT_SECONDS: '1' }, undefined).shutdownTimeoutSeconds, 1);
+    assert.throws(() => loadConfig({ shutdownTimeoutSeconds: '-1' }, {}, undefined), /shutdownTimeoutSeconds/);
   });
 
   it('flags beat environment, environment beats the file', () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createRemoteJWKSet, jwtVerify, decodeJwt } from 'jose';
 import { credential } from './support/clients.js';
+import { rawRequest } from './support/raw-http.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
 // The token service: discovery, JWKS, grants and Entra-shaped errors.
@@ -191,6 +192,44 @@ describe('identity service', () => {
     });
     assert.equal(page.status, 401);
     assert.match(await page.text(), /AADSTS50053/);
+  });
+
+  it('thirty wrong passwords from one address, over as many names, lock that address on every sign-in form; others still sign in', async () => {
+    // From 127.0.0.2, so that the rest of this file's sign-ins (from 127.0.0.1) are not locked out.
+    const from = '127.0.0.2';
+    const base = `https://127.0.0.1:${server.port}`;
+    const post = (path: string, fields: Record<string, string>, localAddress?: string) =>
+      rawRequest(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString(), localAddress });
+    const cliClient = '04b07795-8ddb-461a-bbee-02f9e1bf7b46';
+    const scope = `${server.url}/.default`;
+    const grant = (username: string, password: string, localAddress?: string) => post(`/${server.bootstrap.tenantId}/oauth2/v2.0/token`, { grant_type: 'password', client_id: cliClient, username, password, scope }, localAddress);
+    const admin = (await credential(server).getToken(`${server.url}/.default`)).token;
+    const user = { userPrincipalName: 'erin@coffer.local', displayName: 'Erin', passwordProfile: { password: 'erin password 123' } };
+    assert.equal((await fetch(`${server.url}/v1.0/users`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify(user) })).status, 201);
+
+    // A spray: one password against thirty names, none of which reaches its own lockout.
+    for (let i = 0; i < 30; i++) {
+      const res = await grant(`spray${i}@coffer.local`, 'Winter2026!', from);
+      assert.deepEqual((JSON.parse(res.text) as { error_codes: number[] }).error_codes, [50126], `attempt ${i}`);
+    }
+    const locked = await grant('erin@coffer.local', 'erin password 123', from);
+    assert.equal(locked.status, 400);
+    const body = JSON.parse(locked.text) as { error: string; error_codes: number[]; error_description: string };
+    assert.equal(body.error, 'invalid_grant');
+    assert.deepEqual(body.error_codes, [50053]);
+    assert.match(body.error_description, /^AADSTS50053: Sign-in was blocked because it came from an IP address/);
+
+    const device = await post('/devicelogin', { code: 'BCDFGHJKL', username: 'erin@coffer.local', password: 'erin password 123' }, from);
+    assert.equal(device.status, 401);
+    assert.match(device.text, /AADSTS50053: Sign-in was blocked because it came from an IP address/);
+    const pkce = { client_id: cliClient, response_type: 'code', redirect_uri: 'http://127.0.0.1:9999/cb', scope, code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' };
+    const authorize = await post(`/${server.bootstrap.tenantId}/oauth2/v2.0/authorize`, { ...pkce, username: 'erin@coffer.local', password: 'erin password 123' }, from);
+    assert.equal(authorize.status, 401);
+    assert.match(authorize.text, /AADSTS50053: Sign-in was blocked because it came from an IP address/);
+
+    // Another address is not affected, and its success does not unlock the first.
+    assert.equal((await grant('erin@coffer.local', 'erin password 123')).status, 200);
+    assert.deepEqual((JSON.parse((await grant('erin@coffer.local', 'erin password 123', from)).text) as { error_codes: number[] }).error_codes, [50053]);
   });
 
   it('malformed client credentials and sign-in parameters are 400s, not 500s', async () => {

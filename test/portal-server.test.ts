@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { findPortalBuild } from '../src/portal/portal-routes.js';
 import { api } from './support/access-kit.js';
 import { createVault } from './support/clients.js';
-import { startTestServer, type TestServer } from './support/server-fixture.js';
+import { ROOT, startTestServer, type TestServer } from './support/server-fixture.js';
 
 // How the server serves the portal: the static build with a strict CSP, the
 // deployment facts it signs in with, and cross-origin access to vault hosts
@@ -89,5 +93,44 @@ describe('portal hosting and CORS', () => {
     const ops = (events.body!.value as { operationName: string }[]).map((e) => e.operationName);
     assert.ok(ops.length > 0, 'the 401s are audited');
     assert.ok(!ops.some((o) => o.startsWith('OPTIONS')), ops.join(', '));
+  });
+});
+
+// The server finds Vite's build (dist/portal) whether it runs built
+// (dist/src/portal) or from sources with tsx (src/portal, next to whose
+// ../../portal lie the portal's sources, with their own index.html).
+describe('finding the portal build', () => {
+  function checkout() {
+    const root = mkdtempSync(join(tmpdir(), 'coffer-portal-'));
+    const file = (path: string, text: string) => {
+      mkdirSync(join(root, path, '..'), { recursive: true });
+      writeFileSync(join(root, path), text);
+    };
+    file('portal/index.html', '<!doctype html><div id="root"></div><script type="module" src="/src/main.tsx"></script>');
+    file('portal/src/main.tsx', 'export {};');
+    mkdirSync(join(root, 'src', 'portal'), { recursive: true });
+    mkdirSync(join(root, 'dist', 'src', 'portal'), { recursive: true });
+    const build = () => {
+      file('dist/portal/index.html', '<!doctype html><script type="module" crossorigin src="/portal/assets/index-AbC123.js"></script><div id="root"></div>');
+      file('dist/portal/assets/index-AbC123.js', 'console.log(1)');
+    };
+    return { root, build };
+  }
+
+  it('run from sources, it takes dist/portal and never the portal sources', () => {
+    const { root, build } = checkout();
+    assert.equal(findPortalBuild(join(root, 'src', 'portal')), null, 'no build yet: no portal, rather than its sources');
+    build();
+    assert.equal(findPortalBuild(join(root, 'src', 'portal')), join(root, 'dist', 'portal'));
+  });
+
+  it('built, it takes dist/portal', () => {
+    const { root, build } = checkout();
+    build();
+    assert.equal(findPortalBuild(join(root, 'dist', 'src', 'portal')), join(root, 'dist', 'portal'));
+  });
+
+  it("this checkout's sources find its build", () => {
+    assert.equal(findPortalBuild(), join(ROOT, 'dist', 'portal'));
   });
 });

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createSignInLockout, LOCKOUT } from '../src/identity/sign-in-lockout.js';
+import { createDirectoryService } from '../src/identity/directory-service.js';
+import { createSignInLockout, LOCKOUT, SOURCE_LOCKOUT, sourceKey, type LockoutLimits } from '../src/identity/sign-in-lockout.js';
+import type { PrincipalRow, PrincipalStore } from '../src/storage/store-types.js';
 
 // Smart lockout (src/identity/sign-in-lockout.ts): ten wrong passwords within
 // ten minutes lock a user name for a minute; a right one clears the count.
@@ -46,4 +48,70 @@ test('the names it tracks are bounded', () => {
   assert.equal(lockout.locked('a'), false);
   lockout.failed('d');
   assert.equal(lockout.locked('d'), true);
+});
+
+// IP lockout: wrong passwords from one client address, whatever the names
+// they were tried against, lock that address (src/identity/directory-service.ts).
+
+function memoryPrincipals(): PrincipalStore {
+  const rows = new Map<string, PrincipalRow>();
+  return {
+    insert: async (row) => void rows.set(row.objectId, row),
+    get: async (id) => rows.get(id) ?? null,
+    getByAppId: async (appId) => [...rows.values()].find((r) => r.appId === appId) ?? null,
+    getByUpn: async (upn) => [...rows.values()].find((r) => r.upn?.toLowerCase() === upn.toLowerCase()) ?? null,
+    list: async () => [...rows.values()],
+    delete: async (id) => rows.delete(id),
+    addClientSecret: async () => {},
+    listClientSecrets: async () => [],
+    removeClientSecret: async () => false,
+  };
+}
+
+async function withDirectory(limits: Partial<LockoutLimits> = {}) {
+  let t = 5_000_000;
+  const directory = createDirectoryService({ principals: memoryPrincipals(), now: () => t, sourceLimits: { ...SOURCE_LOCKOUT, maxFailures: 3, ...limits } });
+  await directory.createUser({ upn: 'dana@coffer.local', displayName: 'Dana', password: 'dana password 1' });
+  return { directory, advance: (s: number) => (t += s) };
+}
+
+test('wrong passwords against many names from one address lock that address, not others; a right password does not clear it', async () => {
+  const { directory, advance } = await withDirectory();
+  const reason = async (name: string, password: string, source: string) => {
+    const r = await directory.authenticateUser(name, password, source);
+    return r.ok ? 'ok' : r.reason;
+  };
+  // A spray: one password, a different name each time, so no name's own count locks it.
+  assert.equal(await reason('a1@coffer.local', 'Summer2026!', '203.0.113.9'), 'invalid');
+  assert.equal(await reason('a2@coffer.local', 'Summer2026!', '203.0.113.9'), 'invalid');
+  // A success from the same address does not clear its count either.
+  assert.equal(await reason('dana@coffer.local', 'dana password 1', '203.0.113.9'), 'ok');
+  assert.equal(await reason('a3@coffer.local', 'Summer2026!', '::ffff:203.0.113.9'), 'invalid', 'an IPv4-mapped address is the same address');
+  assert.equal(await reason('dana@coffer.local', 'dana password 1', '203.0.113.9'), 'source-locked', 'refused without checking, even the right password');
+  assert.equal(await reason('dana@coffer.local', 'dana password 1', '198.51.100.7'), 'ok', 'another address signs in');
+  assert.equal(await reason('dana@coffer.local', 'dana password 1', '203.0.113.9'), 'source-locked', "another address's success does not unlock it");
+  advance(SOURCE_LOCKOUT.lockSeconds - 1);
+  assert.equal(await reason('dana@coffer.local', 'dana password 1', '203.0.113.9'), 'source-locked');
+  advance(1);
+  assert.equal(await reason('dana@coffer.local', 'dana password 1', '203.0.113.9'), 'ok');
+});
+
+test('a burst of parallel guesses from one address is checked one at a time, so no more than the limit are tried', async () => {
+  const { directory } = await withDirectory({ maxFailures: 4 });
+  const results = await Promise.all(Array.from({ length: 12 }, (_, i) => directory.authenticateUser(`b${i}@coffer.local`, 'guess', '2001:db8:1:2::7')));
+  const reasons = results.map((r) => (r.ok ? 'ok' : r.reason));
+  assert.equal(reasons.filter((r) => r === 'invalid').length, 4);
+  assert.equal(reasons.filter((r) => r === 'source-locked').length, 8);
+  const sameNetwork = await directory.authenticateUser('dana@coffer.local', 'dana password 1', '2001:db8:1:2:aaaa::1');
+  assert.equal(sameNetwork.ok ? 'ok' : sameNetwork.reason, 'source-locked', 'an IPv6 address counts by its /64');
+});
+
+test('addresses are counted by IPv4 address or IPv6 /64', () => {
+  assert.equal(sourceKey('127.0.0.1'), '127.0.0.1');
+  assert.equal(sourceKey('::ffff:127.0.0.1'), '127.0.0.1');
+  assert.equal(sourceKey('::1'), '0:0:0:0::/64');
+  assert.equal(sourceKey('2001:DB8:0001:0002:3:4:5:6'), '2001:db8:1:2::/64');
+  assert.equal(sourceKey('2001:db8:1:2::1.2.3.4'), '2001:db8:1:2::/64');
+  assert.equal(sourceKey('2001:db8::'), '2001:db8:0:0::/64');
+  assert.equal(sourceKey('fe80::1%eth0'), 'fe80:0:0:0::/64');
 });

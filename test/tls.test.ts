@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import * as x509 from '@peculiar/x509';
 import { type TlsMaterial, describeTrust, ensureTlsMaterial } from '../src/tls/certificates.js';
+import { startTestServer } from './support/server-fixture.js';
 
 const NAMES = { dnsNames: ['localhost', '*.vault.localhost', 'vault.localhost'], ipAddresses: ['127.0.0.1', '::1'] };
 const PYTHON = '/usr/bin/python3';
@@ -260,6 +261,33 @@ describe('user-supplied certificate', () => {
     await assert.rejects(ensureTlsMaterial({ ...base, userCertFile: a.certFile, userKeyFile: join(dir, 'nope.pem') }), /cannot read the TLS key .*nope\.pem: ENOENT/);
     await assert.rejects(ensureTlsMaterial({ ...base, userCertFile: a.certFile }), /given together/);
     assert.equal(existsSync(join(dir, 'x')), false);
+  });
+});
+
+describe('--public-host given as an IP address', () => {
+  async function serverCertificate(publicHost: string) {
+    const server = await startTestServer({ args: ['--public-host', publicHost] });
+    try {
+      return { cert: new X509Certificate(readFileSync(join(server.dataDir, 'tls', 'server.pem'))), authority: server.bootstrap.authorityHost, port: server.port };
+    } finally {
+      await server.stop();
+    }
+  }
+
+  it('an IPv4 address is an IP address entry of the generated certificate, not a DNS name', async () => {
+    const { cert, authority, port } = await serverCertificate('127.0.0.2');
+    assert.equal(cert.checkIP('127.0.0.2'), '127.0.0.2');
+    assert.doesNotMatch(cert.subjectAltName ?? '', /DNS:127\.0\.0\.2/);
+    assert.equal(cert.checkHost('localhost'), 'localhost');
+    assert.equal(cert.checkIP('127.0.0.1'), '127.0.0.1');
+    assert.equal(authority, `https://127.0.0.2:${port}`);
+  });
+
+  it('so is an IPv6 address, which URLs bracket', async () => {
+    const { cert, authority, port } = await serverCertificate('2001:db8::10');
+    assert.equal(cert.checkIP('2001:db8::10'), '2001:db8::10');
+    assert.doesNotMatch(cert.subjectAltName ?? '', /DNS:2001/);
+    assert.equal(authority, `https://[2001:db8::10]:${port}`);
   });
 });
 

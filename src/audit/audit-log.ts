@@ -92,6 +92,10 @@ export function createAuditLog(deps: AuditLogDeps) {
      * it is written first).
      */
     recordWithWrite: (entry: () => AuditEntry): AuditRecord | null => (deps.fileSink ? null : toRecord(entry())),
+    /** Resolves once every queued record is written (or has failed): at shutdown, before the store closes. */
+    async drain(): Promise<void> {
+      while (flushing) await flushing;
+    },
     health: () => ({ healthy: lastError === null, lastError }),
     list: (filter: AuditFilter, limit: number, after: string | null) => deps.store.list(filter, limit, after),
     async verify() {

@@ -45,6 +45,8 @@ export const configSchema = z
     location: z.string().regex(/^[a-z0-9]+$/).default('local'),
     tokenLifetimeSeconds: z.coerce.number().int().min(300).max(86400).default(3600),
     purgeSweepSeconds: z.coerce.number().int().min(1).max(86400).default(3600),
+    /** On SIGTERM/SIGINT, how long requests in flight may take before their connections are closed. */
+    shutdownTimeoutSeconds: z.coerce.number().int().min(0).max(3600).default(10),
     auditFile: z.string().optional(),
     auditFileMaxBytes: z.coerce.number().int().min(1024).default(100 * 1024 * 1024),
     auditFileKeep: z.coerce.number().int().min(1).max(100).default(5),
@@ -85,6 +87,7 @@ export const envNames: Record<string, keyof CofferConfig> = {
   COFFER_LOCATION: 'location',
   COFFER_TOKEN_LIFETIME_SECONDS: 'tokenLifetimeSeconds',
   COFFER_PURGE_SWEEP_SECONDS: 'purgeSweepSeconds',
+  COFFER_SHUTDOWN_TIMEOUT_SECONDS: 'shutdownTimeoutSeconds',
   COFFER_LOG_LEVEL: 'logLevel',
   COFFER_SECRET_CACHE_MB: 'secretCacheMb',
   COFFER_AUDIT_FILE: 'auditFile',

@@ -3,7 +3,7 @@ import type { AuthCodes } from './auth-codes.js';
 import type { DirectoryService } from './directory-service.js';
 import { credentialFields, escapeHtml, htmlPage, sendHtml, stringFields } from './login-html.js';
 import type { createGrantHandler } from './oauth-grants.js';
-import { ACCOUNT_LOCKED } from './sign-in-lockout.js';
+import { LOCKED_MESSAGES } from './sign-in-lockout.js';
 
 // The authorization endpoint (code flow with PKCE) for people: a sign-in form,
 // then a redirect with a code. Redirect URIs are limited to this server's own
@@ -83,8 +83,8 @@ ${credentialFields}
   app.post(path, async (req: FastifyRequest<{ Body: unknown; Params: { tenant: string } }>, reply) => {
     const body = stringParams(req.body);
     if (!(await validate(reply, req.params.tenant, body))) return reply;
-    const signIn = await deps.directory.authenticateUser(String(body.username ?? '').slice(0, 256), String(body.password ?? '').slice(0, 1024));
-    if (!signIn.ok) return sendHtml(reply, 401, form(body, signIn.reason === 'locked' ? ACCOUNT_LOCKED : 'The user name or password is incorrect.'));
+    const signIn = await deps.directory.authenticateUser(String(body.username ?? '').slice(0, 256), String(body.password ?? '').slice(0, 1024), req.ip);
+    if (!signIn.ok) return sendHtml(reply, 401, form(body, signIn.reason === 'invalid' ? 'The user name or password is incorrect.' : LOCKED_MESSAGES[signIn.reason]));
     const user = signIn.user;
     const code = deps.authCodes.issue({
       objectId: user.objectId,

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { ClientSecretRow, PrincipalRow, PrincipalStore } from '../storage/store-types.js';
 import { hashClientSecret, hashPassword, newClientSecret, verifyClientSecret, verifyPassword } from './password-hash.js';
 import { ServiceError } from '../server/errors.js';
-import { createSignInLockout } from './sign-in-lockout.js';
+import { createSignInLockout, sourceKey, SOURCE_LOCKOUT, type LockoutLimits } from './sign-in-lockout.js';
+import { createKeyedQueue } from './one-at-a-time.js';
 
 // Users, service principals and their credentials. Only hashes are stored;
 // a client secret's clear text exists once, in the answer to its creation.
@@ -27,15 +28,15 @@ export interface DirectoryService {
   listClientSecrets(objectId: string): Promise<Array<Omit<ClientSecretRow, 'secretHash'>>>;
   /** The service principal if the secret is one of its current ones. */
   authenticateClient(appId: string, secret: string, now: number): Promise<ClientAuthResult>;
-  /** A person's sign-in, under smart lockout (sign-in-lockout.ts). */
-  authenticateUser(upn: string, password: string): Promise<UserAuthResult>;
+  /** A person's sign-in from a client address, under smart lockout and IP lockout (sign-in-lockout.ts). */
+  authenticateUser(upn: string, password: string, source: string): Promise<UserAuthResult>;
   get(objectId: string): Promise<PrincipalRow | null>;
   getByAppId(appId: string): Promise<PrincipalRow | null>;
   list(): Promise<PrincipalRow[]>;
   delete(objectId: string): Promise<boolean>;
 }
 
-export type UserAuthResult = { ok: true; user: PrincipalRow } | { ok: false; reason: 'invalid' | 'locked' };
+export type UserAuthResult = { ok: true; user: PrincipalRow } | { ok: false; reason: 'invalid' | 'locked' | 'source-locked' };
 
 export type ClientAuthResult =
   | { ok: true; principal: PrincipalRow }
@@ -45,8 +46,10 @@ const YEAR = 365 * 24 * 3600;
 /** Entra ID's limits: a name of at most 64 and a domain of at most 48 characters (113 in all), one @. */
 const UPN_RE = /^[^\s@]{1,64}@(?=[^\s@]{1,48}$)[^\s@]+\.[^\s@]+$/;
 
-export function createDirectoryService(deps: { principals: PrincipalStore; now?: () => number }): DirectoryService {
+export function createDirectoryService(deps: { principals: PrincipalStore; now?: () => number; sourceLimits?: Readonly<LockoutLimits> }): DirectoryService {
   const lockout = createSignInLockout(deps.now);
+  const sourceLockout = createSignInLockout(deps.now, deps.sourceLimits ?? SOURCE_LOCKOUT);
+  const oneAtATime = createKeyedQueue();
   const { principals } = deps;
   const now = deps.now ?? (() => Math.floor(Date.now() / 1000));
 
@@ -143,17 +146,23 @@ export function createDirectoryService(deps: { principals: PrincipalStore; now?:
       if (match) return { ok: true, principal };
       return { ok: false, reason: expired ? 'expired-secret' : 'bad-secret' };
     },
-    async authenticateUser(upn, password) {
-      if (lockout.locked(upn)) return { ok: false, reason: 'locked' };
-      const user = await principals.getByUpn(upn);
-      // An unknown user spends the same time as a real check, so that it is not revealed.
-      const right = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
-      if (!user || !user.passwordHash || !right) {
-        lockout.failed(upn);
-        return { ok: false, reason: 'invalid' };
-      }
-      lockout.succeeded(upn);
-      return { ok: true, user };
+    authenticateUser(upn, password, source) {
+      const from = sourceKey(source);
+      return oneAtATime(from, async (): Promise<UserAuthResult> => {
+        if (sourceLockout.locked(from)) return { ok: false, reason: 'source-locked' };
+        if (lockout.locked(upn)) return { ok: false, reason: 'locked' };
+        const user = await principals.getByUpn(upn);
+        // An unknown user spends the same time as a real check, so that it is not revealed.
+        const right = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
+        if (!user || !user.passwordHash || !right) {
+          lockout.failed(upn);
+          sourceLockout.failed(from);
+          return { ok: false, reason: 'invalid' };
+        }
+        // The address's count stays: a guesser who knows one password must not clear it.
+        lockout.succeeded(upn);
+        return { ok: true, user };
+      });
     },
     get: (objectId) => principals.get(objectId),
     getByAppId: (appId) => principals.getByAppId(appId),

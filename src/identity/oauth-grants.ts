@@ -6,7 +6,7 @@ import type { TokenService } from './token-service.js';
 import { PUBLIC_CLIENTS } from './identity-types.js';
 import type { DeviceCodes } from './device-code.js';
 import type { AuthCodes } from './auth-codes.js';
-import { ACCOUNT_LOCKED } from './sign-in-lockout.js';
+import { LOCKED_MESSAGES } from './sign-in-lockout.js';
 
 // The token endpoint's grants: client_credentials, password and refresh_token.
 // Returns the JSON body Entra ID answers with.
@@ -145,13 +145,13 @@ export function createGrantHandler(deps: GrantDeps) {
     return { token_type: 'Bearer', expires_in: access.expiresIn, ext_expires_in: access.expiresIn, access_token: access.token };
   }
 
-  async function password(params: Record<string, string>, authorization?: string): Promise<TokenResponse> {
+  async function password(params: Record<string, string>, authorization: string | undefined, source: string): Promise<TokenResponse> {
     const username = need(params, 'username');
     const pw = need(params, 'password');
     const { resource, oidc } = resolveResource(params, tenantId, deps.isKnownResource);
     const clientId = await requireClient(params, authorization);
-    const signIn = await directory.authenticateUser(username, pw);
-    if (!signIn.ok) throw signIn.reason === 'locked' ? oauthErrors.invalidGrant(50053, ACCOUNT_LOCKED) : oauthErrors.invalidGrant(50126, 'AADSTS50126: Error validating credentials due to invalid username or password.');
+    const signIn = await directory.authenticateUser(username, pw, source);
+    if (!signIn.ok) throw signIn.reason === 'invalid' ? oauthErrors.invalidGrant(50126, 'AADSTS50126: Error validating credentials due to invalid username or password.') : oauthErrors.invalidGrant(50053, LOCKED_MESSAGES[signIn.reason]);
     return userTokens(signIn.user, clientId, resource, oidc);
   }
 
@@ -197,13 +197,14 @@ export function createGrantHandler(deps: GrantDeps) {
     return deps.deviceCodes.start(clientId, need(params, 'scope'), source);
   }
 
-  const handleGrant = async function handleGrant(params: Record<string, string>, authorization?: string): Promise<TokenResponse> {
+  /** `authorization` is the request's Authorization header, `source` the client's address (for IP lockout). */
+  const handleGrant = async function handleGrant(params: Record<string, string>, authorization: string | undefined, source: string): Promise<TokenResponse> {
     const grant = need(params, 'grant_type');
     switch (grant) {
       case 'client_credentials':
         return clientCredentials(params, authorization);
       case 'password':
-        return password(params, authorization);
+        return password(params, authorization, source);
       case 'refresh_token':
         return refreshToken(params, authorization);
       case 'authorization_code':

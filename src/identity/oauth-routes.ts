@@ -79,11 +79,11 @@ export function registerOAuthRoutes(app: FastifyInstance, deps: Deps): void {
   });
   app.get('/adfs/discovery/keys', jwks);
 
-  const token = async (req: { params: { tenant?: string }; body: unknown; headers: { authorization?: string } }, reply: { header(k: string, v: string): unknown }) => {
+  const token = async (req: { params: { tenant?: string }; body: unknown; headers: { authorization?: string }; ip: string }, reply: { header(k: string, v: string): unknown }) => {
     if (req.params.tenant !== undefined) checkTenant(req.params.tenant);
     reply.header('Cache-Control', 'no-store');
     reply.header('Pragma', 'no-cache');
-    return deps.grants.handleGrant(parseForm(req.body), req.headers.authorization);
+    return deps.grants.handleGrant(parseForm(req.body), req.headers.authorization, req.ip);
   };
   app.post<{ Params: { tenant: string } }>('/:tenant/oauth2/v2.0/token', token);
   app.post<{ Params: { tenant: string } }>('/:tenant/oauth2/token', token);

@@ -1,23 +1,38 @@
+import { isIPv6 } from 'node:net';
+
 // Smart lockout for people's sign-ins, as Entra ID does it: after 10 wrong
 // passwords for one user name within 10 minutes, that name is locked for a
 // minute, and every attempt while it is locked is refused without checking
 // the password (so guessing costs the guesser time, not the server scrypt
 // work). A right password clears the count. Unknown names are counted like
-// known ones, so the lockout does not reveal which names exist. State is in
-// memory: a restart clears it.
+// known ones, so the lockout does not reveal which names exist.
+//
+// The same counter, keyed by the client's address, stops password spraying
+// (one password tried against many names, which no name's count sees): 30
+// wrong passwords from one address within 10 minutes refuse every password
+// sign-in from it for 5 minutes (Entra ID's IP lockout). Only wrong passwords
+// count, and a right one does not clear an address's count (else one known
+// account would reset it between guesses). State is in memory: a restart
+// clears it.
 
 /** Entra ID's answer while a user name is locked (the token endpoint's error, and the sign-in pages' message). */
 export const ACCOUNT_LOCKED = "AADSTS50053: You've tried to sign in too many times with an incorrect user ID or password. Try again in a minute.";
+/** Entra ID's answer while the client's address is locked. */
+export const SOURCE_LOCKED = 'AADSTS50053: Sign-in was blocked because it came from an IP address with malicious activity: too many failed sign-ins. Try again in a few minutes.';
+
+/** What a locked sign-in is told, by lock. */
+export const LOCKED_MESSAGES = { locked: ACCOUNT_LOCKED, 'source-locked': SOURCE_LOCKED } as const;
 
 export interface LockoutLimits {
   maxFailures: number;
   windowSeconds: number;
   lockSeconds: number;
-  /** User names tracked at most; the oldest makes room. */
+  /** Keys (user names or addresses) tracked at most; the oldest makes room. */
   maxTracked: number;
 }
 
 export const LOCKOUT: Readonly<LockoutLimits> = { maxFailures: 10, windowSeconds: 600, lockSeconds: 60, maxTracked: 10_000 };
+export const SOURCE_LOCKOUT: Readonly<LockoutLimits> = { maxFailures: 30, windowSeconds: 600, lockSeconds: 300, maxTracked: 10_000 };
 
 interface Failures {
   count: number;
@@ -26,10 +41,10 @@ interface Failures {
 }
 
 export interface SignInLockout {
-  /** Whether the name is locked now. */
-  locked(name: string): boolean;
-  failed(name: string): void;
-  succeeded(name: string): void;
+  /** Whether the key is locked now. */
+  locked(key: string): boolean;
+  failed(key: string): void;
+  succeeded(key: string): void;
 }
 
 export function createSignInLockout(now = () => Math.floor(Date.now() / 1000), limits: Readonly<LockoutLimits> = LOCKOUT): SignInLockout {
@@ -69,4 +84,22 @@ export function createSignInLockout(now = () => Math.floor(Date.now() / 1000), l
     },
     succeeded: (name) => void byName.delete(key(name)),
   };
+}
+
+/**
+ * The key an address is counted under: an IPv4 address as it is (also when
+ * written IPv4-mapped, as a dual-stack socket reports it), an IPv6 address by
+ * its /64, which a single host is commonly given whole.
+ */
+export function sourceKey(address: string): string {
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
+  if (mapped) return mapped[1]!;
+  const bare = address.split('%')[0]!;
+  if (!isIPv6(bare)) return address;
+  const [head = '', tail] = bare.split('::') as [string, string | undefined];
+  const groups = (s: string) => (s === '' ? [] : s.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])));
+  const front = groups(head);
+  const back = tail === undefined ? [] : groups(tail);
+  const full = [...front, ...Array<string>(8 - front.length - back.length).fill('0'), ...back];
+  return `${full.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
 }

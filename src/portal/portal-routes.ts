@@ -25,11 +25,25 @@ interface Asset {
   immutable: boolean;
 }
 
-/** The build folder: dist/portal next to dist/src (built) or src (run from source). */
-export function findPortalBuild(): string | null {
-  const here = import.meta.dirname;
-  const candidates = [resolve(here, '..', '..', 'portal'), resolve(here, '..', '..', 'dist', 'portal')];
-  return candidates.find((dir) => existsSync(join(dir, 'index.html'))) ?? null;
+/**
+ * Whether the folder holds Vite's build of the portal, whose index.html loads
+ * its script from assets/, and not the portal's sources (portal/index.html
+ * loads /src/main.tsx, which only Vite's dev server can serve).
+ */
+export function isPortalBuild(dir: string): boolean {
+  const index = join(dir, 'index.html');
+  if (!existsSync(index) || !existsSync(join(dir, 'assets'))) return false;
+  return /<script[^>]*\ssrc="[^"]*\/assets\/[^"]+\.js"/.test(readFileSync(index, 'utf8'));
+}
+
+/**
+ * The build folder, dist/portal, from this module's folder: dist/src/portal
+ * when built, src/portal when run from sources (tsx), where ../../portal is
+ * the portal's sources.
+ */
+export function findPortalBuild(moduleDir = import.meta.dirname): string | null {
+  const candidates = [resolve(moduleDir, '..', '..', 'portal'), resolve(moduleDir, '..', '..', 'dist', 'portal')];
+  return candidates.find(isPortalBuild) ?? null;
 }
 
 function loadAssets(dir: string): Map<string, Asset> {

@@ -60,13 +60,25 @@ export interface AppDeps extends ArmDeps {
 }
 
 const DEFAULT_BODY_LIMIT = 256 * 1024;
+/**
+ * A client must send its whole request (headers and a body of at most
+ * DEFAULT_BODY_LIMIT) within 30 s, and its headers within 15 s, or it gets a
+ * 408 and its connection is closed: one that trickles bytes cannot hold a
+ * connection (nor a shutdown) open. Fastify's default is no limit. Keep-alive
+ * between requests stays fastify's 72 s. Node checks both timeouts every
+ * connectionsCheckingInterval (its default, 30 s, would let them run that late).
+ */
+const REQUEST_TIMEOUT_MS = 30_000;
+const NODE_SERVER_TIMEOUTS = { headersTimeout: 15_000, connectionsCheckingInterval: 5_000 };
 
 export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({
-    https: deps.https ?? null,
+    https: deps.https ? { ...deps.https, ...NODE_SERVER_TIMEOUTS } : null,
+    http: NODE_SERVER_TIMEOUTS,
     // No per-request logger: a child logger per request costs throughput; errors go to deps.log.
     logger: false,
     bodyLimit: DEFAULT_BODY_LIMIT,
+    requestTimeout: REQUEST_TIMEOUT_MS,
     frameworkErrors: frameworkError,
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 512 },
     // Request ids double as Azure's x-ms-request-id.

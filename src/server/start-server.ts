@@ -21,12 +21,13 @@ import { createTokenService } from '../identity/token-service.js';
 import { createSecretService } from '../secrets/secret-service.js';
 import { withLatestVersionCache } from '../storage/latest-version-cache.js';
 import { openSqliteStore } from '../storage/sqlite/sqlite-store.js';
-import { describeTrust, ensureTlsMaterial } from '../tls/certificates.js';
+import { describeTrust, ensureTlsMaterial, subjectAltNames } from '../tls/certificates.js';
 import { createVaultService } from '../vaults/vault-service.js';
 import { buildApp } from './app.js';
 import { createBearerAuth } from './bearer-auth.js';
 import { ensureDeployment } from './bootstrap.js';
 import { createUrls } from './urls.js';
+import { closeGracefully } from './graceful-close.js';
 
 // Boot: keyring, store, TLS, identity, services, HTTP; then bootstrap.json
 // for automation and a sweeper for expired soft-deleted objects.
@@ -35,6 +36,7 @@ export interface RunningServer {
   url: string;
   port: number;
   bootstrapFile: string;
+  /** Stops accepting, lets requests in flight finish until the shutdown timeout, then writes the queued audit records and closes the store. */
   close(): Promise<void>;
 }
 
@@ -84,8 +86,8 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   const tls = await ensureTlsMaterial({
     caDir: config.tlsCaDir ?? join(config.dataDir, 'tls'),
     certDir: join(config.dataDir, 'tls'),
-    dnsNames: [...new Set(['localhost', config.publicHost, config.vaultDnsSuffix, `*.${config.vaultDnsSuffix}`])],
-    ipAddresses: ['127.0.0.1', '::1'],
+    // --public-host may be an IP address: it is then an IP address entry, not a DNS name.
+    ...subjectAltNames(['localhost', '127.0.0.1', '::1', config.publicHost, config.vaultDnsSuffix, `*.${config.vaultDnsSuffix}`]),
     userCertFile: config.tlsCert,
     userKeyFile: config.tlsKey,
   });
@@ -208,7 +210,9 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
     bootstrapFile,
     async close() {
       clearInterval(timer);
-      await app.close();
+      const { forced } = await closeGracefully(app, config.shutdownTimeoutSeconds * 1000);
+      if (forced) log.warn({ shutdownTimeoutSeconds: config.shutdownTimeoutSeconds }, 'closed connections still open at the shutdown timeout');
+      await audit.drain();
       await store.close();
       rmSync(pidFile, { force: true });
     },

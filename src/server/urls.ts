@@ -1,3 +1,5 @@
+import { isIPv6 } from 'node:net';
+
 // Every externally visible URL coffer hands out is built here, so the
 // identity service, the management plane and the data plane agree on them.
 
@@ -25,7 +27,9 @@ export const portSuffix = (port: number): string => (port === 443 ? '' : `:${por
 
 export function createUrls(opts: { publicHost: string; port: number; vaultDnsSuffix: string }): Urls {
   const port = portSuffix(opts.port);
-  const authority = `https://${opts.publicHost}${port}`;
+  // An IPv6 address is bracketed in a URL.
+  const host = isIPv6(opts.publicHost) ? `[${opts.publicHost}]` : opts.publicHost;
+  const authority = `https://${host}${port}`;
   // The port is part of the resource when it is not 443: Python's SDK checks
   // that the vault's host:port ends with the resource's host:port.
   const vaultResource = `https://${opts.vaultDnsSuffix}${port}`;

@@ -1,5 +1,6 @@
 import { KeyObject, X509Certificate, createPrivateKey, randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { basename, dirname, join } from 'node:path';
 
 // The local CA and the server certificate it issues. ECDSA P-256: small keys,
@@ -27,6 +28,17 @@ export interface TlsOptions {
   ipAddresses: string[];
   userCertFile?: string;
   userKeyFile?: string;
+}
+
+/**
+ * The subjectAltName entries for the hosts a certificate must serve: an IP
+ * address (IPv6 with or without brackets) is an IP address entry, which is
+ * what clients check an address against; anything else a DNS name.
+ */
+export function subjectAltNames(hosts: readonly string[]): Pick<TlsOptions, 'dnsNames' | 'ipAddresses'> {
+  const bare = (h: string) => h.replace(/^\[(.*)\]$/, '$1');
+  const ips = hosts.map(bare).filter((h) => isIP(h) !== 0);
+  return { dnsNames: [...new Set(hosts.filter((h) => isIP(bare(h)) === 0))], ipAddresses: [...new Set(ips)] };
 }
 
 const DAY = 24 * 3600 * 1000;

@@ -17,6 +17,7 @@ export function registerServerCommand(program: Command): void {
     .option('--location <name>', 'location reported for vaults (env COFFER_LOCATION; default local)')
     .option('--token-lifetime-seconds <n>', 'access token lifetime (env COFFER_TOKEN_LIFETIME_SECONDS; default 3600)')
     .option('--purge-sweep-seconds <n>', 'how often expired soft-deleted objects are purged (env COFFER_PURGE_SWEEP_SECONDS; default 3600)')
+    .option('--shutdown-timeout-seconds <n>', 'on SIGTERM/SIGINT, how long requests in flight may take before their connections are closed (env COFFER_SHUTDOWN_TIMEOUT_SECONDS; default 10)')
     .option('--audit-file <file>', 'also write audit records as JSON lines here, rotated by size (env COFFER_AUDIT_FILE)')
     .option('--audit-file-max-bytes <n>', 'rotate the audit file at this size (env COFFER_AUDIT_FILE_MAX_BYTES; default 100 MiB)')
     .option('--audit-file-keep <n>', 'rotated audit files to keep (env COFFER_AUDIT_FILE_KEEP; default 5)')

@@ -5,7 +5,7 @@ import { CONFIG_ERROR_EXIT_CODE, type ServerInput } from './server-thread.js';
 
 // The server thread (see server-thread.ts): reads the configuration, starts
 // the server, says so, and closes it when the main thread relays SIGINT or
-// SIGTERM.
+// SIGTERM (gracefully, within the shutdown timeout: start-server.ts).
 
 const input = workerData as ServerInput;
 let config;
@@ -18,8 +18,16 @@ try {
 }
 const port = parentPort!;
 const server = await startServer(config);
+/** Past the shutdown timeout, what is left to do (audit records, the store) gets this long before the process exits anyway. */
+const CLOSE_GRACE_MS = 10_000;
+let stopping = false;
 port.on('message', (msg) => {
-  if (msg !== 'stop') return;
+  if (msg !== 'stop' || stopping) return;
+  stopping = true;
+  setTimeout(() => {
+    process.stderr.write('coffer server: shutdown did not finish in time; exiting\n');
+    process.exit(1);
+  }, config.shutdownTimeoutSeconds * 1000 + CLOSE_GRACE_MS).unref();
   server.close().then(
     () => process.exit(0),
     () => process.exit(1),
