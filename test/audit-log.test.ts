@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { randomBytes, type KeyObject } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { ANCHOR_SETTING, GENESIS, HEAD_SETTING, rowHash, sealedPoint } from '../src/audit/audit-chain.js';
-import { loadAuditKey } from '../src/audit/audit-key.js';
+import { AuditKeyChangedError, loadAuditKey, loadRecordedAuditKey } from '../src/audit/audit-key.js';
 import { createAuditLog, toRecord } from '../src/audit/audit-log.js';
 import { IntegrityError } from '../src/crypto/envelope.js';
 import type { AuditEntry } from '../src/audit/audit-types.js';
@@ -233,6 +233,25 @@ describe('audit chain against a writer of the database without the master key', 
     db.prepare('DELETE FROM audit_events WHERE seq = 3').run();
     setSetting(db, ANCHOR_SETTING, JSON.stringify({ seq: 3, hash: row3.hash }));
     assert.deepEqual(await log.verify(), { ok: false, checked: 0, firstBadSeq: 4, reason: "the chain's anchor (record 3, where retention last cut) was changed" });
+    db.close();
+    await store.close();
+  });
+
+  it('a database whose audit key was removed or replaced is refused at start, before anything is keyed anew', async () => {
+    const { store, db, keyring, file } = await trail();
+    const record = join(dirname(file), 'audit-key.json');
+    const first = await loadRecordedAuditKey(store, keyring, record);
+    assert.equal(statSync(record).mode & 0o777, 0o600);
+    assert.ok((await loadRecordedAuditKey(store, keyring, record)).key.equals(first.key), 'the same key again');
+    // Removed, with every record hashed again unkeyed: the next start would key the trail from its end.
+    setSetting(db, 'auditKey', null);
+    await assert.rejects(loadRecordedAuditKey(store, keyring, record), (err: Error) => err instanceof AuditKeyChangedError && /audit key is missing/.test(err.message));
+    assert.equal(await store.settings.get('auditKey'), null, 'nothing keyed anew');
+    // Replaced by another: refused too. Without the record (a database replaced on purpose), it starts.
+    const other = await loadAuditKey(store, keyring);
+    await assert.rejects(loadRecordedAuditKey(store, keyring, record), /audit key is another \(keyed from record 6\)/);
+    rmSync(record);
+    assert.ok((await loadRecordedAuditKey(store, keyring, record)).key.equals(other.key));
     db.close();
     await store.close();
   });

@@ -1,4 +1,5 @@
-import { createSecretKey, randomBytes } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Keyring } from '../crypto/keyring.js';
 import { rewrapSetting, unwrapFrom, wrapInto, type WrappedSetting } from '../crypto/wrapped-setting.js';
 import type { AuditStore, SettingsStore } from '../storage/store-types.js';
@@ -40,3 +41,39 @@ export async function loadAuditKey(deps: { settings: SettingsStore; audit: Audit
 }
 
 export const rewrapAuditKey = (settings: SettingsStore, from: Keyring, to: Keyring): Promise<boolean> => rewrapSetting<Stored>(settings, AUDIT_KEY_SETTING, aad, from, to);
+
+/**
+ * The audit key's fingerprint and first seq, kept in the data dir beside the
+ * master key: outside the database, so that someone who can only write the
+ * database cannot remove the key (which would make the server key the trail
+ * anew, from its last record, and leave everything before it verifiable by
+ * unkeyed hashes that anyone can recompute) without the next start noticing.
+ */
+interface KeyRecord {
+  fingerprint: string;
+  since: number;
+}
+
+const fingerprintOf = (key: ChainKey): string => createHmac('sha256', key.key).update('coffer-audit-key-fingerprint').digest('hex').slice(0, 32);
+
+export class AuditKeyChangedError extends Error {
+  constructor(file: string, recorded: KeyRecord, found: string) {
+    super(
+      `the database's audit key ${found}, but this data dir recorded one keyed from record ${recorded.since} (${file}): ` +
+        'the audit key was removed or replaced in the database, and the trail before the new key would verify by unkeyed hashes only. ' +
+        `If the database was replaced on purpose, remove ${file} and start again.`,
+    );
+    this.name = 'AuditKeyChangedError';
+  }
+}
+
+/** loadAuditKey, held to the record in `file`: a database whose key went missing or changed is refused before anything is keyed anew. */
+export async function loadRecordedAuditKey(deps: { settings: SettingsStore; audit: AuditStore }, keyring: Keyring, file: string, onCreated?: (since: number) => void): Promise<ChainKey> {
+  const recorded = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as KeyRecord) : null;
+  if (recorded && (await deps.settings.get(AUDIT_KEY_SETTING)) === null) throw new AuditKeyChangedError(file, recorded, 'is missing');
+  const key = await loadAuditKey(deps, keyring, onCreated);
+  const current: KeyRecord = { fingerprint: fingerprintOf(key), since: key.since };
+  if (!recorded) writeFileSync(file, JSON.stringify(current) + '\n', { mode: 0o600 });
+  else if (recorded.fingerprint !== current.fingerprint || recorded.since !== current.since) throw new AuditKeyChangedError(file, recorded, `is another (keyed from record ${current.since})`);
+  return key;
+}

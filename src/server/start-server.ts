@@ -14,7 +14,7 @@ import { createGrantHandler } from '../identity/oauth-grants.js';
 import { createDeviceCodes } from '../identity/device-code.js';
 import { createAuthCodes } from '../identity/auth-codes.js';
 import { createAuditLog } from '../audit/audit-log.js';
-import { loadAuditKey } from '../audit/audit-key.js';
+import { loadRecordedAuditKey } from '../audit/audit-key.js';
 import { createFileSink } from '../audit/audit-file-sink.js';
 import { createThrottle } from './throttle.js';
 import { createTokenService } from '../identity/token-service.js';
@@ -111,7 +111,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   let rotations: Promise<void> = Promise.resolve();
   const secretStore = config.secretCacheMb > 0 ? withLatestVersionCache(store.secrets, { maxBytes: config.secretCacheMb * 1024 * 1024 }) : store.secrets;
   const secrets = createSecretService({ secrets: secretStore, vaultKeys, backupKey: await loadBackupKey(store.settings, keyring), deploymentId: deployment.deploymentId });
-  const auditKey = await loadAuditKey(store, keyring, (since) => {
+  const auditKey = await loadRecordedAuditKey(store, keyring, join(config.dataDir, 'audit-key.json'), (since) => {
     // Expected once for a deployment, on the first start of a build that keys the chain. Again later, it
     // means the key was removed from the database: the records before `since` verify by their unkeyed hash only.
     if (deploymentExisted) log.warn({ keyedFrom: since }, `audit trail keyed from record ${since} of an existing deployment: the records before it verify by their unkeyed hash only`);
