@@ -24,8 +24,14 @@ describe('management plane access control', () => {
   it('@azure/arm-keyvault: retention, purge protection, model, access policies, delete, list deleted, recover, purge', async () => {
     const arm = armClient(server);
     await createVault(server, 'acl-vault', { softDeleteRetentionInDays: 7 });
-    let v = await arm.vaults.update('rg-test', 'acl-vault', { properties: { softDeleteRetentionInDays: 14 } });
-    assert.equal(v.properties.softDeleteRetentionInDays, 14);
+    // Fixed after creation, as in Azure: a shorter one would shorten purge protection's window.
+    await assert.rejects(arm.vaults.update('rg-test', 'acl-vault', { properties: { softDeleteRetentionInDays: 14 } }), (err: { statusCode?: number; message?: string }) => {
+      assert.equal(err.statusCode, 400);
+      assert.match(err.message ?? '', /softDeleteRetentionInDays" has been set already/);
+      return true;
+    });
+    let v = await arm.vaults.update('rg-test', 'acl-vault', { properties: { softDeleteRetentionInDays: 7 } });
+    assert.equal(v.properties.softDeleteRetentionInDays, 7);
     v = await arm.vaults.update('rg-test', 'acl-vault', { properties: { enableRbacAuthorization: true } });
     assert.equal(v.properties.enableRbacAuthorization, true);
     v = await arm.vaults.update('rg-test', 'acl-vault', { properties: { enableRbacAuthorization: false } });

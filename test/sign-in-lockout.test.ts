@@ -115,3 +115,13 @@ test('addresses are counted by IPv4 address or IPv6 /64', () => {
   assert.equal(sourceKey('2001:db8::'), '2001:db8:0:0::/64');
   assert.equal(sourceKey('fe80::1%eth0'), 'fe80:0:0:0::/64');
 });
+
+test('a name longer than any user name is refused without the per-name lockout keeping it', async () => {
+  const { directory } = await withDirectory({ maxFailures: 1000 });
+  const huge = `${'x'.repeat(200_000)}@coffer.local`;
+  // Past the per-name limit (10): a kept name would be locked by now; this one is never kept.
+  for (let i = 0; i < 11; i++) assert.deepEqual(await directory.authenticateUser(huge, 'guess', `198.51.100.${i}`), { ok: false, reason: 'invalid' });
+  // A real name is still locked after its tenth failure.
+  for (let i = 0; i < 10; i++) await directory.authenticateUser('dana@coffer.local', 'wrong', `198.51.100.${i}`);
+  assert.deepEqual(await directory.authenticateUser('dana@coffer.local', 'wrong', '198.51.100.99'), { ok: false, reason: 'locked' });
+});

@@ -60,7 +60,7 @@ type RouteConfig = FastifyRequest['routeOptions']['config'] | undefined;
 function entryFor(req: FastifyRequest, status: number, payload: unknown, started: number, config: RouteConfig): AuditEntry {
   const vault = req.vault;
   const params = (req.params ?? {}) as Record<string, string | undefined>;
-  const secret = req.vaultName && params.name ? params.name : null;
+  const secret = req.vaultName ? (params.name ?? req.auditSecret) : null;
   const query = (req.query ?? {}) as Record<string, string | undefined>;
   const decision = req.decision;
   const port = req.port;
@@ -100,6 +100,7 @@ const SUCCESS = 200;
 export function installAuditHook(app: FastifyInstance, audit: AuditLog, log: ErrorLog): void {
   app.decorateRequest('auditStarted', 0);
   app.decorateRequest('decision', null);
+  app.decorateRequest('auditSecret', null);
   app.decorateRequest('auditStoredFor', 0);
   app.decorateRequest('writeAudited', async function writeAudited<T>(this: FastifyRequest, write: (record: AuditRecord | undefined) => Promise<T>): Promise<T> {
     const config = this.routeOptions.config as RouteConfig;

@@ -45,6 +45,7 @@ export type ClientAuthResult =
 const YEAR = 365 * 24 * 3600;
 /** Entra ID's limits: a name of at most 64 and a domain of at most 48 characters (113 in all), one @. */
 const UPN_RE = /^[^\s@]{1,64}@(?=[^\s@]{1,48}$)[^\s@]+\.[^\s@]+$/;
+const MAX_UPN_LENGTH = 64 + 1 + 48;
 
 export function createDirectoryService(deps: { principals: PrincipalStore; now?: () => number; sourceLimits?: Readonly<LockoutLimits> }): DirectoryService {
   const lockout = createSignInLockout(deps.now);
@@ -150,12 +151,15 @@ export function createDirectoryService(deps: { principals: PrincipalStore; now?:
       const from = sourceKey(source);
       return oneAtATime(from, async (): Promise<UserAuthResult> => {
         if (sourceLockout.locked(from)) return { ok: false, reason: 'source-locked' };
-        if (lockout.locked(upn)) return { ok: false, reason: 'locked' };
-        const user = await principals.getByUpn(upn);
+        // A name longer than any user's is nobody's: not looked up, and not kept by the per-name lockout,
+        // whose memory would otherwise grow with the names' length.
+        const possible = upn.length <= MAX_UPN_LENGTH;
+        if (possible && lockout.locked(upn)) return { ok: false, reason: 'locked' };
+        const user = possible ? await principals.getByUpn(upn) : null;
         // An unknown user spends the same time as a real check, so that it is not revealed.
         const right = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
         if (!user || !user.passwordHash || !right) {
-          lockout.failed(upn);
+          if (possible) lockout.failed(upn);
           sourceLockout.failed(from);
           return { ok: false, reason: 'invalid' };
         }

@@ -24,6 +24,16 @@ export interface BackupContent {
 
 const PREFIX = Buffer.from('COFFERBK1');
 export const MAX_BACKUP_VERSIONS = 500;
+/**
+ * The most a backup's content may hold (its JSON, before sealing): its blob
+ * (base64) then stays well inside the 32 MiB a restore accepts, and building
+ * it stays well inside the server's heap. JSON escaping can make a value up
+ * to six times its size, so the count of versions alone bounds nothing.
+ */
+export const MAX_BACKUP_BYTES = 8 * 1024 * 1024;
+
+/** The bytes a version adds to a backup's content. */
+export const backupBytes = (v: BackupVersion): number => Buffer.byteLength(JSON.stringify(v)) + 1;
 
 export function sealBackup(key: Buffer, deploymentId: string, content: BackupContent): string {
   const body = seal(key, Buffer.from(JSON.stringify(content), 'utf8'), backupAad(deploymentId));
@@ -41,6 +51,6 @@ export function openBackup(key: Buffer, deploymentId: string, blob: string): Bac
     throw err;
   }
   const content = JSON.parse(plain.toString('utf8')) as BackupContent;
-  if (content.format !== 1 || !Array.isArray(content.versions) || typeof content.name !== 'string') throw errors.badBackup();
+  if (content.format !== 1 || !Array.isArray(content.versions) || content.versions.length === 0 || typeof content.name !== 'string') throw errors.badBackup();
   return content;
 }

@@ -146,9 +146,12 @@ export function registerSecretRoutes(app: FastifyInstance, deps: { urls: Urls; s
     await allow(req, 'backup', n);
     return { value: await secrets.backup(requireVault(req), n) };
   });
-  app.post('/secrets/restore', op('restore', { bodyLimit: RESTORE_BODY_LIMIT }), async (req: Req) => {
+  // Authorized before its body (up to 32 MiB) is read: a caller without restore rights never gets it parsed.
+  const restoreFirst = { bodyLimit: RESTORE_BODY_LIMIT, preParsing: async (req: Req, _reply: FastifyReply, payload: unknown) => (await allow(req, 'restore'), payload) };
+  app.post('/secrets/restore', op('restore', restoreFirst), async (req: Req) => {
     const blob = parseRestore(req.body);
-    await allow(req, 'restore');
-    return secretBundle(wire(req), await secrets.restore(requireVault(req), blob));
+    const restored = await secrets.restore(requireVault(req), blob);
+    req.auditSecret = restored.name;
+    return secretBundle(wire(req), restored);
   });
 }

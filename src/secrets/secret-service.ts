@@ -5,7 +5,7 @@ import { pooledRandomHex } from '../crypto/random-pool.js';
 import type { VaultKeys } from '../crypto/vault-keys.js';
 import { errors } from '../server/errors.js';
 import { vaultPolicy } from '../vaults/vault-types.js';
-import { MAX_BACKUP_VERSIONS, openBackup, sealBackup } from './secret-backup.js';
+import { backupBytes, MAX_BACKUP_BYTES, MAX_BACKUP_VERSIONS, openBackup, sealBackup } from './secret-backup.js';
 import type { SetSecretInput, UpdateSecretInput } from './secret-validation.js';
 
 // The secrets domain: versions, soft delete, recovery, backup. Values are
@@ -97,6 +97,15 @@ export function createSecretService(deps: {
     if (!vaultPolicy(vault).softDelete) throw errors.purgeNotAllowed(name);
   }
 
+  // Backups and restores build or open blobs of up to MAX_BACKUP_BYTES (several copies of it on the heap
+  // at once): one at a time, so that concurrent ones cannot exhaust the server's heap together.
+  let blobTurn: Promise<unknown> = Promise.resolve();
+  function oneBlobAtATime<T>(task: () => Promise<T>): Promise<T> {
+    const result = blobTurn.then(task, task);
+    blobTurn = result.catch(() => undefined);
+    return result;
+  }
+
   return {
     async set(vault, name, input, audit) {
       const version = newVersion();
@@ -175,51 +184,52 @@ export function createSecretService(deps: {
       // Only if it is still deleted: a recover that landed since the check above keeps its secret.
       if (!(await secrets.purge(vault.id, name, true))) throw errors.deletedSecretNotFound(name);
     },
-    async backup(vault, name) {
-      await liveSummary(vault, name);
-      const rows = await secrets.allVersions(vault.id, name);
-      if (rows.length > MAX_BACKUP_VERSIONS) {
-        throw errors.badParameter(`Secret ${name} has more than ${MAX_BACKUP_VERSIONS} versions and cannot be backed up.`);
-      }
-      const versions = rows.map((r) => ({
-        version: r.version,
-        value: openValue(vault, r),
-        contentType: r.contentType,
-        tags: r.tags,
-        enabled: r.enabled,
-        nbf: r.nbf,
-        exp: r.exp,
-        created: r.created,
-        updated: r.updated,
-      }));
-      return sealBackup(deps.backupKey, deps.deploymentId, { format: 1, name: rows[0]?.name ?? name, versions });
-    },
-    async restore(vault, blob) {
-      const content = openBackup(deps.backupKey, deps.deploymentId, blob);
-      const name = content.name;
-      const rows = content.versions.map((v) => ({
-        vaultId: vault.id,
-        name,
-        version: v.version,
-        ciphertext: sealValue(vault, name, v.version, v.value),
-        contentType: v.contentType,
-        tags: v.tags,
-        enabled: v.enabled,
-        nbf: v.nbf,
-        exp: v.exp,
-        created: v.created,
-        updated: v.updated,
-      }));
-      try {
-        await secrets.restore(vault.id, name, rows);
-      } catch (err) {
-        if (err instanceof StoreConflictError) {
-          throw err.reason === 'deleted' ? errors.deletedButRecoverable(name) : errors.secretAlreadyExists(name);
+    backup: (vault, name) =>
+      oneBlobAtATime(async () => {
+        await liveSummary(vault, name);
+        const rows = await secrets.allVersions(vault.id, name);
+        // Deleted between the two reads.
+        if (rows.length === 0) throw errors.secretNotFound(name);
+        if (rows.length > MAX_BACKUP_VERSIONS) {
+          throw errors.badParameter(`Secret ${name} has more than ${MAX_BACKUP_VERSIONS} versions and cannot be backed up.`);
         }
-        throw err;
-      }
-      return liveSummary(vault, name).then(({ deleted: _d, ...meta }) => meta);
-    },
+        let bytes = 0;
+        const versions = rows.map((r) => {
+          const v = { version: r.version, value: openValue(vault, r), contentType: r.contentType, tags: r.tags, enabled: r.enabled, nbf: r.nbf, exp: r.exp, created: r.created, updated: r.updated };
+          bytes += backupBytes(v);
+          if (bytes > MAX_BACKUP_BYTES) throw errors.badParameter(`Secret ${name} is too large to back up: its versions hold more than ${MAX_BACKUP_BYTES / 1024 / 1024} MiB.`);
+          return v;
+        });
+        return sealBackup(deps.backupKey, deps.deploymentId, { format: 1, name: rows[0]!.name, versions });
+      }),
+    restore: (vault, blob) => oneBlobAtATime(() => restoreBlob(vault, blob)),
     sweep: (t) => secrets.purgeExpired(t),
   };
+
+  async function restoreBlob(vault: VaultRow, blob: string) {
+    const content = openBackup(deps.backupKey, deps.deploymentId, blob);
+    const name = content.name;
+    const rows = content.versions.map((v) => ({
+      vaultId: vault.id,
+      name,
+      version: v.version,
+      ciphertext: sealValue(vault, name, v.version, v.value),
+      contentType: v.contentType,
+      tags: v.tags,
+      enabled: v.enabled,
+      nbf: v.nbf,
+      exp: v.exp,
+      created: v.created,
+      updated: v.updated,
+    }));
+    try {
+      await secrets.restore(vault.id, name, rows);
+    } catch (err) {
+      if (err instanceof StoreConflictError) {
+        throw err.reason === 'deleted' ? errors.deletedButRecoverable(name) : errors.secretAlreadyExists(name);
+      }
+      throw err;
+    }
+    return liveSummary(vault, name).then(({ deleted: _d, ...meta }) => meta);
+  }
 }

@@ -11,6 +11,8 @@ declare module 'fastify' {
     caller: Caller | null;
     /** How the authorizer allowed the request (for the audit record). */
     decision: Decision | null;
+    /** The secret a request acts on when its path does not name it (a restore), for the audit record. */
+    auditSecret: string | null;
     auditStarted: number;
   }
 }

@@ -78,6 +78,11 @@ export function createVaultService(deps: {
     if (before.softDelete && next.enableSoftDelete === false) {
       throw errors.invalidArm('The property "enableSoftDelete" cannot be set to false. Enabling the soft delete for a vault is an irreversible action.');
     }
+    // Fixed once soft delete is on: shortening it would shorten purge protection's window for later deletes.
+    const days = next.softDeleteRetentionInDays;
+    if (before.softDelete && days !== undefined && days !== null && days !== before.retentionDays) {
+      throw errors.invalidArm('The property "softDeleteRetentionInDays" has been set already and it can\'t be modified.');
+    }
   }
 
   // Read-modify-write changes of one vault run one at a time, each from the row
