@@ -29,6 +29,7 @@ import type { Throttle } from './throttle.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import './request-context.js';
 import { installPortalCors } from './portal-cors.js';
+import type { InFlight } from './graceful-close.js';
 import { findPortalBuild, registerPortalRoutes } from '../portal/portal-routes.js';
 
 // HTTP wiring. One server serves two kinds of host, as Azure does with two
@@ -50,6 +51,8 @@ export interface AppDeps extends ArmDeps {
   adminObjectId: string;
   admin: AdminOperations;
   audit: AuditLog;
+  /** Counts the requests in flight, for the shutdown (graceful-close.ts). */
+  inFlight: InFlight;
   /** Absent when throttling is off. */
   throttle?: Throttle;
   https?: { key: string; cert: string };
@@ -90,7 +93,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.decorateRequest('caller', null);
   installBodyParsers(app);
   installErrorHandling(app, deps.log);
-  installAuditHook(app, deps.audit, deps.log);
+  installAuditHook(app, deps.audit, deps.log, deps.inFlight);
 
   const suffix = `.${deps.urls.vaultDnsSuffix}`;
   app.addHook('onRequest', async (req, reply) => {
