@@ -73,10 +73,18 @@ const DEFAULT_BODY_LIMIT = 256 * 1024;
  */
 const REQUEST_TIMEOUT_MS = 30_000;
 const NODE_SERVER_TIMEOUTS = { headersTimeout: 15_000, connectionsCheckingInterval: 5_000 };
+/**
+ * A TLS handshake must be done within 10 s: Node's default, 120 s, lets a
+ * connection that never sends its ClientHello hold a descriptor (and, but for
+ * watchConnections in graceful-close.ts, a shutdown) that long. headersTimeout
+ * then runs from the handshake, so a connection that sends no request is
+ * closed after 15–20 s too.
+ */
+const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({
-    https: deps.https ? { ...deps.https, ...NODE_SERVER_TIMEOUTS } : null,
+    https: deps.https ? { ...deps.https, ...NODE_SERVER_TIMEOUTS, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS } : null,
     http: NODE_SERVER_TIMEOUTS,
     // No per-request logger: a child logger per request costs throughput; errors go to deps.log.
     logger: false,

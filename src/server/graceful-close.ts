@@ -1,10 +1,14 @@
 import type { FastifyInstance } from 'fastify';
+import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
 
 // Shutdown of the HTTP side: stop accepting connections, let the requests in
 // flight finish, and close idle keep-alive connections as they become idle
 // (a client would otherwise keep one open for the 72 s keep-alive timeout).
 // At the deadline every connection left, such as a client that stalled in
-// the middle of its headers, is closed.
+// the middle of its headers, or one still in (or never starting) its TLS
+// handshake, which Node's HTTP server does not know of yet, is closed.
 //
 // A closed connection does not stop its request's handler: a write it is
 // waiting for (a row lock, a busy database) still commits, and its audit
@@ -53,6 +57,32 @@ export function createInFlight(): InFlight {
   };
 }
 
+/** The server's sockets from their first byte on, TLS handshake included. */
+export interface Connections {
+  /** Destroys every socket still open. */
+  destroyAll(): void;
+}
+
+/**
+ * Tracks the server's sockets from their `connection` event: under TLS, Node's
+ * HTTP server (closeAllConnections) knows a connection only once its
+ * handshake is done, and until then (handshakeTimeout, app.ts) it holds
+ * close(). Once it is done, headersTimeout runs from there until the first
+ * request's headers are in, and keepAliveTimeout between requests.
+ */
+export function watchConnections(server: HttpServer | HttpsServer): Connections {
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  return {
+    destroyAll() {
+      for (const socket of sockets) socket.destroy();
+    },
+  };
+}
+
 export interface CloseOutcome {
   /** The deadline cut connections. */
   forced: boolean;
@@ -65,13 +95,15 @@ export interface CloseOutcome {
  * with requests still running at `deadlineMs + graceMs`: the requests get
  * until the deadline with their connection, and `graceMs` more without it.
  */
-export async function closeGracefully(app: FastifyInstance, inFlight: InFlight, deadlineMs: number, graceMs: number): Promise<CloseOutcome> {
+export async function closeGracefully(app: FastifyInstance, tracked: { inFlight: InFlight; connections: Connections }, deadlineMs: number, graceMs: number): Promise<CloseOutcome> {
+  const { inFlight, connections } = tracked;
   const end = Date.now() + deadlineMs + graceMs;
   let forced = false;
   const sweep = setInterval(() => app.server.closeIdleConnections(), IDLE_SWEEP_MS);
   const deadline = setTimeout(() => {
     forced = true;
     app.server.closeAllConnections();
+    connections.destroyAll();
   }, deadlineMs);
   try {
     await app.close();

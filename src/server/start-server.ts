@@ -27,7 +27,7 @@ import { buildApp } from './app.js';
 import { createBearerAuth } from './bearer-auth.js';
 import { ensureDeployment } from './bootstrap.js';
 import { createUrls } from './urls.js';
-import { closeGracefully, createInFlight } from './graceful-close.js';
+import { closeGracefully, createInFlight, watchConnections } from './graceful-close.js';
 
 // Boot: keyring, store, TLS, identity, services, HTTP; then bootstrap.json
 // for automation and a sweeper for expired soft-deleted objects.
@@ -169,6 +169,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
     https: { key: tls.key, cert: tls.cert },
     log,
   });
+  const connections = watchConnections(app.server);
   await app.listen({ port: config.port, host: config.host });
 
   if (deployment.adminSecret !== null || !existsSync(bootstrapFile)) {
@@ -218,7 +219,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
     async close() {
       clearInterval(timer);
       const timeoutMs = config.shutdownTimeoutSeconds * 1000;
-      const { forced, running } = await closeGracefully(app, inFlight, timeoutMs, timeoutMs);
+      const { forced, running } = await closeGracefully(app, { inFlight, connections }, timeoutMs, timeoutMs);
       if (forced) log.warn({ shutdownTimeoutSeconds: config.shutdownTimeoutSeconds }, 'closed connections still open at the shutdown timeout');
       if (running > 0) {
         // Closing the store now would let their writes commit without their audit records.
