@@ -9,7 +9,8 @@ import { startTestServer } from './support/server-fixture.js';
 // stalled in the middle of its headers, or never started its TLS handshake,
 // holds the process no longer than the shutdown timeout
 // (src/server/graceful-close.ts). And the timeouts that close a connection
-// sending nothing, before or after its TLS handshake.
+// sending nothing, before or after its TLS handshake, but leave a slow upload
+// be (src/server/app.ts).
 
 /** A raw TLS connection to the server: what it writes, and everything it reads until the server closes it. */
 function rawConnection(port: number) {
@@ -117,7 +118,33 @@ describe('shutdown', () => {
     }
   });
 
-  describe('connections that send nothing', { concurrency: true }, () => {
+  // Slow tests, run side by side.
+  describe('connection timeouts', { concurrency: true }, () => {
+    it('lets a request whose body takes more than 35 s finish (a large backup restored over a slow link)', async () => {
+      const server = await startTestServer();
+      const slow = rawConnection(server.port);
+      try {
+        await slow.ready;
+        const { tenantId, clientId, clientSecret } = server.bootstrap;
+        const body = new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, scope: `${server.url}/.default` }).toString();
+        slow.write(`POST /${tenantId}/oauth2/v2.0/token HTTP/1.1\r\nHost: localhost:${server.port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`);
+        // Node checks the request timeout every 5 s: 37 s is past any check that a 30 s limit would fail.
+        const pieces = 10;
+        const size = Math.ceil(body.length / pieces);
+        for (let i = 0; i < pieces; i++) {
+          await sleep(3_700);
+          assert.equal(slow.closedAt(), null, `the connection is still open after ${((i + 1) * 3.7).toFixed(1)} s: ${slow.received()}`);
+          slow.write(body.slice(i * size, (i + 1) * size));
+        }
+        const response = (await within(slow.closed, 10_000)) ?? '';
+        assert.match(response, /^HTTP\/1\.1 200 /, response);
+        assert.match(response, /"access_token":"ey/);
+      } finally {
+        slow.destroy();
+        await server.kill();
+      }
+    });
+
     it('are closed: no TLS handshake within 10 s, no request headers within 15 s of it; keep-alive between requests stays', async () => {
       const server = await startTestServer();
       const silent = silentConnection(server.port);

@@ -64,14 +64,16 @@ export interface AppDeps extends ArmDeps {
 
 const DEFAULT_BODY_LIMIT = 256 * 1024;
 /**
- * A client must send its whole request (headers and a body of at most
- * DEFAULT_BODY_LIMIT) within 30 s, and its headers within 15 s, or it gets a
- * 408 and its connection is closed: one that trickles bytes cannot hold a
- * connection (nor a shutdown) open. Fastify's default is no limit. Keep-alive
- * between requests stays fastify's 72 s. Node checks both timeouts every
- * connectionsCheckingInterval (its default, 30 s, would let them run that late).
+ * A client must send its headers within 15 s, and its whole request within
+ * 300 s (Node's default; a backup restored with POST /secrets/restore may be
+ * 32 MiB, which takes more than a minute on a slow uplink), or it gets a 408
+ * and its connection is closed: one that trickles bytes cannot hold a
+ * connection open for long (a shutdown closes it at its own timeout).
+ * Fastify's default is no limit. Keep-alive between requests stays fastify's
+ * 72 s. Node checks both timeouts every connectionsCheckingInterval (its
+ * default, 30 s, would let them run that late).
  */
-const REQUEST_TIMEOUT_MS = 30_000;
+const REQUEST_TIMEOUT_MS = 300_000;
 const NODE_SERVER_TIMEOUTS = { headersTimeout: 15_000, connectionsCheckingInterval: 5_000 };
 /**
  * A TLS handshake must be done within 10 s: Node's default, 120 s, lets a
