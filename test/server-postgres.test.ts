@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { api } from './support/access-kit.js';
 import { checkOneRecordPerOperation } from './support/audit-kit.js';
@@ -151,6 +152,50 @@ describe('server on PostgreSQL', () => {
       assert.ok(!dump.includes(needle.toString('hex')), 'plaintext bytes found in a table');
     } finally {
       await c.end();
+    }
+  });
+
+  it('a write stalled past the shutdown timeout still commits with its audit record before the server exits', async () => {
+    // Its own server and database: this one is stopped. A row lock from another session holds the secret's DELETE.
+    const stallUrl = await freshPostgresDatabase(db);
+    const timeoutSeconds = 3;
+    const stalling = await startTestServer({ args: ['--database-url', stallUrl], env: { COFFER_SHUTDOWN_TIMEOUT_SECONDS: String(timeoutSeconds) } });
+    const locker = new pg.Client({ connectionString: await postgresSuperuserUrl(db, new URL(stallUrl).pathname.slice(1)) });
+    try {
+      await createVault(stalling, 'pg-stall');
+      await secretClient(stalling, 'pg-stall').setSecret('stalled', 'v');
+      const token = (await credential(stalling).getToken(`https://${stalling.bootstrap.vaultDnsSuffix}/.default`)).token;
+      await locker.connect();
+      await locker.query('BEGIN');
+      assert.equal((await locker.query("SELECT 1 FROM secrets WHERE name_key = 'stalled' FOR UPDATE")).rowCount, 1);
+      let answer: string | null = null;
+      const deleting = rawRequest(`${stalling.vaultUrl('pg-stall')}/secrets/stalled?api-version=7.6`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } }).then(
+        (r) => (answer = String(r.status)),
+        (err: Error) => (answer = err.message),
+      );
+      const waitingForLock = async () => Number((await locker.query("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).rows[0].n);
+      for (let i = 0; i < 100 && (await waitingForLock()) === 0; i++) await sleep(50);
+      assert.equal(await waitingForLock(), 1, 'the DELETE waits for the row lock');
+
+      let exited = false;
+      const stopped = stalling.stop().then(() => (exited = true));
+      // Past the deadline: the connection is closed, the handler still waits for its UPDATE.
+      await sleep((timeoutSeconds + 1.5) * 1000);
+      await deleting;
+      assert.match(answer ?? '', /socket hang up|ECONNRESET/, 'the connection was closed at the deadline');
+      assert.equal(exited, false, 'the server waits for the handler');
+      await locker.query('COMMIT');
+      await Promise.race([stopped, sleep(10_000)]);
+      assert.ok(exited, 'the server exited once the handler was done');
+      assert.doesNotMatch(stalling.logs(), /audit write failed|did not finish in time|stays open/);
+
+      const stored = await locker.query("SELECT deleted_at FROM secrets WHERE name_key = 'stalled'");
+      assert.notEqual(stored.rows[0].deleted_at, null, 'the DELETE committed');
+      const records = await locker.query("SELECT http_status, operation FROM audit_events WHERE secret = 'stalled' AND operation = 'SecretDelete'");
+      assert.deepEqual(records.rows, [{ http_status: 200, operation: 'SecretDelete' }], 'and its audit record with it');
+    } finally {
+      await locker.end().catch(() => undefined);
+      await stalling.kill();
     }
   });
 

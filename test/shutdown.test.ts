@@ -1,23 +1,45 @@
 import assert from 'node:assert/strict';
+import { connect as connectTcp } from 'node:net';
 import { connect, type TLSSocket } from 'node:tls';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startTestServer } from './support/server-fixture.js';
 
 // SIGTERM with connections open: requests in flight finish, and a client that
-// stalled in the middle of its headers holds the process no longer than the
-// shutdown timeout (src/server/graceful-close.ts).
+// stalled in the middle of its headers, or never started its TLS handshake,
+// holds the process no longer than the shutdown timeout
+// (src/server/graceful-close.ts). And the timeouts that close a connection
+// sending nothing, before or after its TLS handshake, but leave a slow upload
+// be (src/server/app.ts).
 
 /** A raw TLS connection to the server: what it writes, and everything it reads until the server closes it. */
 function rawConnection(port: number) {
   const socket: TLSSocket = connect({ host: '127.0.0.1', port, servername: 'localhost' });
   let received = '';
+  let closedAt: number | null = null;
   socket.on('data', (d: Buffer) => (received += d.toString()));
-  const closed = new Promise<string>((resolve) => socket.on('close', () => resolve(received)));
+  const closed = new Promise<string>((resolve) =>
+    socket.on('close', () => {
+      closedAt = Date.now();
+      resolve(received);
+    }),
+  );
   socket.on('error', () => {});
   const ready = new Promise<void>((resolve) => socket.once('secureConnect', () => resolve()));
-  return { ready, write: (text: string) => socket.write(text), closed, destroy: () => socket.destroy() };
+  return { ready, write: (text: string) => socket.write(text), closed, closedAt: () => closedAt, received: () => received, destroy: () => socket.destroy() };
 }
+
+/** A TCP connection that sends nothing, not even a TLS ClientHello. */
+function silentConnection(port: number) {
+  const socket = connectTcp({ host: '127.0.0.1', port });
+  socket.on('error', () => {});
+  const opened = new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+  const closedAt = new Promise<number>((resolve) => socket.on('close', () => resolve(Date.now())));
+  return { opened, closedAt, destroy: () => socket.destroy() };
+}
+
+/** Resolves to the promise's value, or null after ms. */
+const within = <T>(promise: Promise<T>, ms: number) => Promise.race([promise, sleep(Math.max(0, ms)).then(() => null)]);
 
 describe('shutdown', () => {
   it('finishes a request in flight and closes a stalled connection at the shutdown timeout', async () => {
@@ -58,6 +80,27 @@ describe('shutdown', () => {
     }
   });
 
+  it('closes a TCP connection that never starts its TLS handshake at the shutdown timeout', async () => {
+    const timeoutSeconds = 2;
+    const server = await startTestServer({ env: { COFFER_SHUTDOWN_TIMEOUT_SECONDS: String(timeoutSeconds) } });
+    const silent = silentConnection(server.port);
+    try {
+      await silent.opened;
+      await sleep(300);
+      const started = Date.now();
+      let exitedAfter: number | null = null;
+      const stopped = server.stop().then(() => (exitedAfter = Date.now() - started));
+      await within(stopped, (timeoutSeconds + 6) * 1000);
+      assert.notEqual(exitedAfter, null, 'the server exited');
+      assert.ok(exitedAfter! < (timeoutSeconds + 2) * 1000, `at the shutdown timeout (${exitedAfter} ms)`);
+      assert.ok((await silent.closedAt) - started < (timeoutSeconds + 2) * 1000, 'the connection was closed');
+      assert.doesNotMatch(server.logs(), /did not finish in time/);
+    } finally {
+      silent.destroy();
+      await server.kill();
+    }
+  });
+
   it('exits at once when no request is in flight, closing idle keep-alive connections', async () => {
     const server = await startTestServer({ env: { COFFER_SHUTDOWN_TIMEOUT_SECONDS: '30' } });
     const idle = rawConnection(server.port);
@@ -73,5 +116,63 @@ describe('shutdown', () => {
       idle.destroy();
       await server.kill();
     }
+  });
+
+  // Slow tests, run side by side.
+  describe('connection timeouts', { concurrency: true }, () => {
+    it('lets a request whose body takes more than 35 s finish (a large backup restored over a slow link)', async () => {
+      const server = await startTestServer();
+      const slow = rawConnection(server.port);
+      try {
+        await slow.ready;
+        const { tenantId, clientId, clientSecret } = server.bootstrap;
+        const body = new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, scope: `${server.url}/.default` }).toString();
+        slow.write(`POST /${tenantId}/oauth2/v2.0/token HTTP/1.1\r\nHost: localhost:${server.port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`);
+        // Node checks the request timeout every 5 s: 37 s is past any check that a 30 s limit would fail.
+        const pieces = 10;
+        const size = Math.ceil(body.length / pieces);
+        for (let i = 0; i < pieces; i++) {
+          await sleep(3_700);
+          assert.equal(slow.closedAt(), null, `the connection is still open after ${((i + 1) * 3.7).toFixed(1)} s: ${slow.received()}`);
+          slow.write(body.slice(i * size, (i + 1) * size));
+        }
+        const response = (await within(slow.closed, 10_000)) ?? '';
+        assert.match(response, /^HTTP\/1\.1 200 /, response);
+        assert.match(response, /"access_token":"ey/);
+      } finally {
+        slow.destroy();
+        await server.kill();
+      }
+    });
+
+    it('are closed: no TLS handshake within 10 s, no request headers within 15 s of it; keep-alive between requests stays', async () => {
+      const server = await startTestServer();
+      const silent = silentConnection(server.port);
+      const idle = rawConnection(server.port);
+      const used = rawConnection(server.port);
+      try {
+        await Promise.all([silent.opened, idle.ready, used.ready]);
+        const started = Date.now();
+        used.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n');
+        const silentClosed = await within(silent.closedAt, 14_000);
+        assert.notEqual(silentClosed, null, 'a connection with no TLS handshake is closed');
+        assert.ok(silentClosed! - started >= 9_000, `after the handshake timeout (${silentClosed! - started} ms)`);
+        // Node's headersTimeout (15 s, checked every 5 s) runs from the handshake, not from the first byte.
+        await within(idle.closed, started + 22_000 - Date.now());
+        const idleClosed = idle.closedAt();
+        assert.notEqual(idleClosed, null, 'a TLS connection that sends no request is closed');
+        assert.ok(idleClosed! - started >= 14_000, `after the headers timeout (${idleClosed! - started} ms)`);
+
+        assert.equal(used.closedAt(), null, 'a connection that sent a request stays open (keep-alive)');
+        used.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+        const answers = (await within(used.closed, 5_000)) ?? '';
+        assert.equal(answers.match(/HTTP\/1\.1 200 /g)?.length, 2, answers);
+      } finally {
+        silent.destroy();
+        idle.destroy();
+        used.destroy();
+        await server.kill();
+      }
+    });
   });
 });

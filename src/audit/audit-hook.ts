@@ -5,6 +5,7 @@ import type { AuditLog } from './audit-log.js';
 import type { ErrorLog } from '../server/error-handler.js';
 import type { AuditEntry } from './audit-types.js';
 import type { AuditRecord } from '../storage/store-types.js';
+import type { InFlight } from '../server/graceful-close.js';
 
 // Records every data-plane and management request, allowed or refused, before
 // its response leaves (fail-closed): if the record cannot be written, the
@@ -12,6 +13,10 @@ import type { AuditRecord } from '../storage/store-types.js';
 // (token endpoint, discovery, health). A write can store its success record in
 // its own transaction (req.writeAudited): the record then cannot be lost
 // without the write, and the answer waits for one commit instead of two.
+// Every request counts as in flight (graceful-close.ts) from onRequest until
+// its record is written or found unneeded: a handler goes on when its
+// connection is closed, and its record comes after its write, so the store
+// must stay open until then.
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -29,6 +34,8 @@ declare module 'fastify' {
     writeAudited<T>(write: (record: AuditRecord | undefined) => Promise<T>): Promise<T>;
     /** The status whose record a write has already stored (0: none). */
     auditStoredFor: number;
+    /** Counted in InFlight until onSend is done with its record. */
+    inFlight: boolean;
   }
 }
 
@@ -97,8 +104,9 @@ function entryFor(req: FastifyRequest, status: number, payload: unknown, started
 
 const SUCCESS = 200;
 
-export function installAuditHook(app: FastifyInstance, audit: AuditLog, log: ErrorLog): void {
+export function installAuditHook(app: FastifyInstance, audit: AuditLog, log: ErrorLog, inFlight: InFlight): void {
   app.decorateRequest('auditStarted', 0);
+  app.decorateRequest('inFlight', false);
   app.decorateRequest('decision', null);
   app.decorateRequest('auditSecret', null);
   app.decorateRequest('auditStoredFor', 0);
@@ -109,19 +117,30 @@ export function installAuditHook(app: FastifyInstance, audit: AuditLog, log: Err
     if (record) this.auditStoredFor = SUCCESS;
     return result;
   });
+  // Every request that reaches onRequest gets to onSend (an error, a closed connection included), whose
+  // first hook this is: it never throws. onSend comes once the handler is done: nothing is written after it.
   app.addHook('onRequest', async (req) => {
     req.auditStarted = performance.now();
+    req.inFlight = true;
+    inFlight.begin();
   });
   app.addHook('onSend', async (req, reply, payload) => {
-    const config = req.routeOptions.config as RouteConfig;
-    if (config?.audit === false || req.auditStoredFor === reply.statusCode) return payload;
     try {
-      await audit.write(entryFor(req, reply.statusCode, payload, req.auditStarted, config));
-      return payload;
-    } catch (err) {
-      log.error({ reqId: req.id, err: (err as Error).message }, 'audit write failed; request refused');
-      reply.code(503).header('content-type', 'application/json; charset=utf-8').header('Retry-After', '5');
-      return UNAVAILABLE;
+      const config = req.routeOptions.config as RouteConfig;
+      if (config?.audit === false || req.auditStoredFor === reply.statusCode) return payload;
+      try {
+        await audit.write(entryFor(req, reply.statusCode, payload, req.auditStarted, config));
+        return payload;
+      } catch (err) {
+        log.error({ reqId: req.id, err: (err as Error).message }, 'audit write failed; request refused');
+        reply.code(503).header('content-type', 'application/json; charset=utf-8').header('Retry-After', '5');
+        return UNAVAILABLE;
+      }
+    } finally {
+      if (req.inFlight) {
+        req.inFlight = false;
+        inFlight.end();
+      }
     }
   });
 }

@@ -29,6 +29,7 @@ import type { Throttle } from './throttle.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import './request-context.js';
 import { installPortalCors } from './portal-cors.js';
+import type { InFlight } from './graceful-close.js';
 import { findPortalBuild, registerPortalRoutes } from '../portal/portal-routes.js';
 
 // HTTP wiring. One server serves two kinds of host, as Azure does with two
@@ -50,6 +51,8 @@ export interface AppDeps extends ArmDeps {
   adminObjectId: string;
   admin: AdminOperations;
   audit: AuditLog;
+  /** Counts the requests in flight, for the shutdown (graceful-close.ts). */
+  inFlight: InFlight;
   /** Absent when throttling is off. */
   throttle?: Throttle;
   https?: { key: string; cert: string };
@@ -61,19 +64,29 @@ export interface AppDeps extends ArmDeps {
 
 const DEFAULT_BODY_LIMIT = 256 * 1024;
 /**
- * A client must send its whole request (headers and a body of at most
- * DEFAULT_BODY_LIMIT) within 30 s, and its headers within 15 s, or it gets a
- * 408 and its connection is closed: one that trickles bytes cannot hold a
- * connection (nor a shutdown) open. Fastify's default is no limit. Keep-alive
- * between requests stays fastify's 72 s. Node checks both timeouts every
- * connectionsCheckingInterval (its default, 30 s, would let them run that late).
+ * A client must send its headers within 15 s, and its whole request within
+ * 300 s (Node's default; a backup restored with POST /secrets/restore may be
+ * 32 MiB, which takes more than a minute on a slow uplink), or it gets a 408
+ * and its connection is closed: one that trickles bytes cannot hold a
+ * connection open for long (a shutdown closes it at its own timeout).
+ * Fastify's default is no limit. Keep-alive between requests stays fastify's
+ * 72 s. Node checks both timeouts every connectionsCheckingInterval (its
+ * default, 30 s, would let them run that late).
  */
-const REQUEST_TIMEOUT_MS = 30_000;
+const REQUEST_TIMEOUT_MS = 300_000;
 const NODE_SERVER_TIMEOUTS = { headersTimeout: 15_000, connectionsCheckingInterval: 5_000 };
+/**
+ * A TLS handshake must be done within 10 s: Node's default, 120 s, lets a
+ * connection that never sends its ClientHello hold a descriptor (and, but for
+ * watchConnections in graceful-close.ts, a shutdown) that long. headersTimeout
+ * then runs from the handshake, so a connection that sends no request is
+ * closed after 15–20 s too.
+ */
+const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({
-    https: deps.https ? { ...deps.https, ...NODE_SERVER_TIMEOUTS } : null,
+    https: deps.https ? { ...deps.https, ...NODE_SERVER_TIMEOUTS, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS } : null,
     http: NODE_SERVER_TIMEOUTS,
     // No per-request logger: a child logger per request costs throughput; errors go to deps.log.
     logger: false,
@@ -90,7 +103,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.decorateRequest('caller', null);
   installBodyParsers(app);
   installErrorHandling(app, deps.log);
-  installAuditHook(app, deps.audit, deps.log);
+  installAuditHook(app, deps.audit, deps.log, deps.inFlight);
 
   const suffix = `.${deps.urls.vaultDnsSuffix}`;
   app.addHook('onRequest', async (req, reply) => {

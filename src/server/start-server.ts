@@ -27,7 +27,7 @@ import { buildApp } from './app.js';
 import { createBearerAuth } from './bearer-auth.js';
 import { ensureDeployment } from './bootstrap.js';
 import { createUrls } from './urls.js';
-import { closeGracefully } from './graceful-close.js';
+import { closeGracefully, createInFlight, watchConnections } from './graceful-close.js';
 
 // Boot: keyring, store, TLS, identity, services, HTTP; then bootstrap.json
 // for automation and a sweeper for expired soft-deleted objects.
@@ -36,7 +36,12 @@ export interface RunningServer {
   url: string;
   port: number;
   bootstrapFile: string;
-  /** Stops accepting, lets requests in flight finish until the shutdown timeout, then writes the queued audit records and closes the store. */
+  /**
+   * Stops accepting, lets requests in flight finish until the shutdown timeout, closes the connections left, waits
+   * up to the timeout again for handlers still running, then writes the queued audit records and closes the store.
+   * With a handler still running after that, it never resolves: the store stays open under it (its write would
+   * otherwise lose its audit record), and the caller's watchdog ends the process.
+   */
   close(): Promise<void>;
 }
 
@@ -125,6 +130,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   const throttle = config.throttle
     ? createThrottle({ windowSeconds: config.throttleWindowSeconds, secretCreates: config.throttleSecretCreates, other: config.throttleOther })
     : undefined;
+  const inFlight = createInFlight();
   const access = await createAccessControl({ store, directory, vaults, subscriptionId: deployment.subscriptionId, tenantId: deployment.tenantId });
   await grantAdministrator(access.index, store.settings, deployment);
 
@@ -140,6 +146,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
     authCodes,
     deviceCodes,
     audit,
+    inFlight,
     throttle,
     ...access,
     vaults,
@@ -162,6 +169,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
     https: { key: tls.key, cert: tls.cert },
     log,
   });
+  const connections = watchConnections(app.server);
   await app.listen({ port: config.port, host: config.host });
 
   if (deployment.adminSecret !== null || !existsSync(bootstrapFile)) {
@@ -210,8 +218,14 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
     bootstrapFile,
     async close() {
       clearInterval(timer);
-      const { forced } = await closeGracefully(app, config.shutdownTimeoutSeconds * 1000);
+      const timeoutMs = config.shutdownTimeoutSeconds * 1000;
+      const { forced, running } = await closeGracefully(app, { inFlight, connections }, timeoutMs, timeoutMs);
       if (forced) log.warn({ shutdownTimeoutSeconds: config.shutdownTimeoutSeconds }, 'closed connections still open at the shutdown timeout');
+      if (running > 0) {
+        // Closing the store now would let their writes commit without their audit records.
+        log.error({ requests: running }, 'requests still running past twice the shutdown timeout; the store stays open for them');
+        await inFlight.idle();
+      }
       await audit.drain();
       await store.close();
       rmSync(pidFile, { force: true });

@@ -18,7 +18,11 @@ try {
 }
 const port = parentPort!;
 const server = await startServer(config);
-/** Past the shutdown timeout, what is left to do (audit records, the store) gets this long before the process exits anyway. */
+/**
+ * The server's close takes up to twice the shutdown timeout (the requests in flight, then the handlers whose
+ * connection was closed: start-server.ts); what is left to do (audit records, the store) gets this long more
+ * before the process exits anyway.
+ */
 const CLOSE_GRACE_MS = 10_000;
 let stopping = false;
 port.on('message', (msg) => {
@@ -27,7 +31,7 @@ port.on('message', (msg) => {
   setTimeout(() => {
     process.stderr.write('coffer server: shutdown did not finish in time; exiting\n');
     process.exit(1);
-  }, config.shutdownTimeoutSeconds * 1000 + CLOSE_GRACE_MS).unref();
+  }, 2 * config.shutdownTimeoutSeconds * 1000 + CLOSE_GRACE_MS).unref();
   server.close().then(
     () => process.exit(0),
     () => process.exit(1),
