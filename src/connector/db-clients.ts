@@ -1,5 +1,5 @@
 import { isIP, connect as tcpConnect, type Socket } from 'node:net';
-import { checkServerIdentity, rootCertificates, type PeerCertificate } from 'node:tls';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { ConnectorError, type Credentials } from './vault-reader.js';
@@ -52,7 +52,7 @@ function describeTlsError(where: string, e: DbErrorShape): ConnectorError | unde
   const mysqlTls = e.code === 'HANDSHAKE_SSL_ERROR';
   const reason = (e.code && !mysqlTls ? `${message} (${e.code})` : message).slice(0, 200);
   if (e.code === 'ERR_TLS_CERT_ALTNAME_INVALID' || (mysqlTls && message.startsWith('Hostname/IP does not match'))) {
-    return new ConnectorError('db-tls', `${where}: the certificate is not for this server: ${reason}; set tls.serverName to a name it carries, or tls.mode to "verify-ca"`);
+    return new ConnectorError('db-tls', `${where}: the certificate is not for this server: ${reason}; set tls.serverName to a name it carries (failing that, tls.mode "verify-ca" with the issuing CA in tls.caFile)`);
   }
   if ((e.code && UNTRUSTED_CODES.has(e.code)) || (mysqlTls && /certificate|self[- ]signed/i.test(message))) {
     return new ConnectorError('db-tls', `${where}: the certificate is not trusted: ${reason}; give the CA that issued it in tls.caFile`);
@@ -76,8 +76,18 @@ export function describeDbError(i: IntegrationConfig, err: unknown, username: st
 
 const defaultPort = (i: IntegrationConfig) => (i.type === 'mysql' ? 3306 : 5432);
 
-/** Node's CAs, plus caFile's; undefined leaves Node's defaults (which include NODE_EXTRA_CA_CERTS). */
-const trustedCas = (tls: DbTlsConfig) => (tls.caPem === undefined ? undefined : [...rootCertificates, tls.caPem]);
+/**
+ * The CAs a database's certificate must chain to: caFile's alone when given,
+ * as libpq's sslrootcert replaces the default roots; otherwise undefined, which
+ * leaves Node's defaults (its built-in list and NODE_EXTRA_CA_CERTS). verify-ca
+ * always has caFile (the config requires it): checking no name, it would
+ * accept any certificate a public CA issued to anyone for any domain.
+ */
+export function trustedCas(tls: DbTlsConfig): string[] | undefined {
+  if (tls.caPem !== undefined) return [tls.caPem];
+  if (tls.mode === 'verify-ca') throw new Error('tls.mode "verify-ca" needs tls.caFile');
+  return undefined;
+}
 
 function pgSsl(tls: DbTlsConfig): pg.ClientConfig['ssl'] {
   if (tls.mode === 'disable') return false;
