@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
+import dns from 'node:dns';
 import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
+import { createServer as createTcpServer, type AddressInfo } from 'node:net';
+import { createServer as createTlsServer, rootCertificates } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { integrationSchema, type IntegrationConfig } from '../src/connector/connector-config.js';
 import { connect, trustedCas } from '../src/connector/db-clients.js';
 import { createIntegrationRunner } from '../src/connector/integration-runner.js';
 import { ConnectorError, type Credentials } from '../src/connector/vault-reader.js';
-import { databaseCa, publiclyTrustedCert, startMariaDb, startPostgres, type TestDatabase } from './support/databases.js';
+import { freePort } from './support/server-fixture.js';
+import { databaseCa, publiclyTrustedCert, startMariaDb, startPostgres, type ServerTls, type TestDatabase } from './support/databases.js';
 
 // The connector's TLS to real MariaDB and PostgreSQL servers: verified by
 // default, refused with the db-tls kind (and never the password) when the
@@ -31,6 +34,28 @@ async function connects(i: IntegrationConfig): Promise<void> {
   } finally {
     await c.close();
   }
+}
+
+/**
+ * A stand-in PostgreSQL server: it answers the SSLRequest with yes, records
+ * the SNI name of the TLS handshake (null for none), then hangs up.
+ */
+async function sniRecorder(cert: ServerTls): Promise<{ port: number; names: Array<string | null>; close(): Promise<void> }> {
+  const names: Array<string | null> = [];
+  const tlsServer = createTlsServer(cert, (s) => {
+    names.push(typeof s.servername === 'string' ? s.servername : null);
+    s.destroy();
+  });
+  tlsServer.on('tlsClientError', () => {});
+  const server = createTcpServer((socket) => {
+    socket.on('error', () => {});
+    socket.once('data', () => {
+      socket.write('S');
+      tlsServer.emit('connection', socket);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { port: (server.address() as AddressInfo).port, names, close: () => new Promise((r) => server.close(() => r())) };
 }
 
 /** Connecting fails with a db-tls error that matches pattern and holds no password; returns the error. */
@@ -168,5 +193,43 @@ describe('connector TLS to the databases', () => {
     }
     assert.equal(trustedCas(integration('mysql', 3306, {}).tls), undefined);
     assert.throws(() => integration('mysql', 3306, { mode: 'verify-ca' }), /verify-ca needs caFile/);
+  });
+
+  it('postgresql sends serverName as SNI, also when host is a name', async () => {
+    const db = await databaseCa({ dnsNames: ['db.example.test'], ipAddresses: [] });
+    const recorder = await sniRecorder(db.server);
+    try {
+      for (const host of ['localhost', '127.0.0.1']) {
+        await connect(integration('postgresql', recorder.port, { caFile: db.caFile, serverName: 'db.example.test' }, host), creds).then(
+          (c) => c.close(),
+          () => {},
+        );
+      }
+      await connect(integration('postgresql', recorder.port, { mode: 'verify-ca', caFile: db.caFile, serverName: 'db.example.test' }, 'localhost'), creds).then(
+        (c) => c.close(),
+        () => {},
+      );
+      assert.deepEqual(recorder.names, ['db.example.test', 'db.example.test', 'db.example.test']);
+    } finally {
+      await recorder.close();
+    }
+  });
+
+  it('postgresql with serverName tries each address of a host name in turn', async () => {
+    // 127.0.0.2 is loopback too, but nothing listens there: the connector must go on to 127.0.0.1.
+    const original = dns.lookup;
+    (dns as { lookup: unknown }).lookup = (hostname: string, options: unknown, callback?: unknown) => {
+      if (hostname !== 'two-addresses.test') return (original as (...args: unknown[]) => void)(hostname, options, callback);
+      const cb = (typeof options === 'function' ? options : callback) as (err: null, a: dns.LookupAddress[]) => void;
+      cb(null, [{ address: '127.0.0.2', family: 4 }, { address: '127.0.0.1', family: 4 }]);
+    };
+    try {
+      await connects(integration('postgresql', servers.postgresql.tls.port, { caFile, serverName: 'localhost' }, 'two-addresses.test'));
+      // When none answers, the error is the last one's.
+      const nowhere = await freePort();
+      await refused(integration('postgresql', nowhere, { caFile, serverName: 'localhost' }, 'two-addresses.test'), /^postgresql at two-addresses\.test:\d+ is unreachable \(ECONNREFUSED\)$/, 'db-unreachable');
+    } finally {
+      (dns as { lookup: unknown }).lookup = original;
+    }
   });
 });

@@ -1,3 +1,4 @@
+import dns, { type LookupAddress } from 'node:dns';
 import { isIP, connect as tcpConnect, type Socket } from 'node:net';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import mysql from 'mysql2/promise';
@@ -95,10 +96,25 @@ function pgSsl(tls: DbTlsConfig): pg.ClientConfig['ssl'] {
   return {
     ca: trustedCas(tls),
     rejectUnauthorized: true,
-    // pg sends host as SNI when it is a name, and checks the certificate against it unless told otherwise.
+    // pg checks the certificate against host unless told otherwise, and overwrites
+    // servername with host when host is a name: pgHosts gives it addresses then.
     ...(name === undefined ? {} : { servername: name }),
     ...(tls.mode === 'verify-ca' ? { checkServerIdentity: () => undefined } : name === undefined ? {} : { checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(name, cert) }),
   };
+}
+
+/**
+ * The hosts to give pg, in order. pg sends host as SNI when it is a name,
+ * overwriting servername, and sends none for an address. So when serverName
+ * is set and host is a name, the connector looks host up itself and gives pg
+ * its addresses: SNI is then serverName, the name the certificate is checked
+ * against.
+ */
+async function pgHosts(i: IntegrationConfig): Promise<string[]> {
+  if (i.tls.mode === 'disable' || i.tls.serverName === undefined || isIP(i.host) !== 0 || i.host.startsWith('/')) return [i.host];
+  // dns.lookup as net calls it, so a replaced lookup (the tests' loopback one) applies here too.
+  const addresses = await new Promise<LookupAddress[]>((resolve, reject) => dns.lookup(i.host, { all: true }, (err, a) => (err ? reject(err) : resolve(a))));
+  return [...new Set(addresses.map((a) => a.address))];
 }
 
 function mysqlOptions(i: IntegrationConfig, port: number): Pick<mysql.ConnectionOptions, 'host' | 'ssl' | 'stream'> {
@@ -129,10 +145,21 @@ export async function connect(i: IntegrationConfig, creds: Credentials): Promise
       conn.on('error', () => {}); // a dropped connection shows up in the next health check
       return { check: async () => void (await conn.query('SELECT 1')), close: () => conn.end().catch(() => {}) };
     }
-    const client = new pg.Client({ host: i.host, port: i.port ?? 5432, user: creds.username, password: creds.password, database: i.database, connectionTimeoutMillis: 5000, ssl: pgSsl(i.tls) });
-    client.on('error', () => {});
-    await client.connect();
-    return { check: async () => void (await client.query('SELECT 1')), close: () => client.end().catch(() => {}) };
+    const ssl = pgSsl(i.tls);
+    const hosts = await pgHosts(i);
+    for (const [n, host] of hosts.entries()) {
+      const client = new pg.Client({ host, port: i.port ?? 5432, user: creds.username, password: creds.password, database: i.database, connectionTimeoutMillis: 5000, ssl });
+      client.on('error', () => {});
+      try {
+        await client.connect();
+      } catch (err) {
+        // The next address, as net does for a name, when this one is out of reach.
+        if (n < hosts.length - 1 && NETWORK_CODES.has((err as DbErrorShape).code ?? '')) continue;
+        throw err;
+      }
+      return { check: async () => void (await client.query('SELECT 1')), close: () => client.end().catch(() => {}) };
+    }
+    throw new Error(`${i.host} has no address`);
   } catch (err) {
     throw describeDbError(i, err, creds.username);
   }
