@@ -27,8 +27,9 @@ describe('connector config: database TLS', () => {
     assert.equal(load({}).integrations[0]!.tls.mode, 'verify-full');
   });
 
-  it('takes verify-ca and disable by name, and nothing else', () => {
-    assert.equal(load({ mode: 'verify-ca' }).integrations[0]!.tls.mode, 'verify-ca');
+  it('takes verify-ca and disable by name, and nothing else', async () => {
+    const { caFile } = await databaseCa();
+    assert.equal(load({ mode: 'verify-ca', caFile }).integrations[0]!.tls.mode, 'verify-ca');
     assert.equal(load({ mode: 'disable' }).integrations[0]!.tls.mode, 'disable');
     invalid({ mode: 'require' }, /- integrations\.0\.tls\.mode: Invalid option: expected one of "verify-full"\|"verify-ca"\|"disable"/);
     invalid(false, /- integrations\.0\.tls: /);
@@ -48,6 +49,11 @@ describe('connector config: database TLS', () => {
     const notPem = join(dir, 'not-a-cert.pem');
     writeFileSync(notPem, 'hello');
     invalid({ caFile: notPem }, new RegExp(`- integrations\\.0\\.tls\\.caFile: ${notPem} does not hold a PEM certificate`));
+  });
+
+  it('refuses verify-ca without caFile: checking no name, it would trust every public CA', () => {
+    invalid({ mode: 'verify-ca' }, /- integrations\.0\.tls\.caFile: verify-ca needs caFile, the CA that issued the database's certificate: .+; give caFile, or use verify-full/);
+    invalid({ mode: 'verify-ca', serverName: 'db.example.com' }, /- integrations\.0\.tls\.caFile: verify-ca needs caFile/);
   });
 
   it('refuses settings that cannot mean what they say', () => {

@@ -28,12 +28,14 @@ function readCaFile(file: string, ctx: z.RefinementCtx): string | undefined {
 }
 
 // TLS to the database: on unless turned off by name, and verified. The
-// certificate must chain to Node's CAs or caFile's; verify-full also checks
-// that it was issued for host (or serverName).
+// certificate must chain to caFile's CAs when it is given (and only then to
+// them: as libpq's sslrootcert), else to Node's; verify-full also checks that
+// it was issued for host (or serverName). verify-ca needs caFile: checking no
+// name, it would otherwise take any certificate a public CA issued to anyone.
 const tls = z
   .object({
     mode: z.enum(['verify-full', 'verify-ca', 'disable']).default('verify-full'),
-    /** PEM file of the CA(s) that issued the database's certificate, trusted besides Node's own. */
+    /** PEM file of the CA(s) that issued the database's certificate, trusted instead of Node's own. */
     caFile: z.string().min(1).optional(),
     /** The name the certificate carries and the one sent as SNI, when it is not host (an IP address, a tunnel). */
     serverName: z
@@ -46,6 +48,13 @@ const tls = z
   .superRefine((t, ctx) => {
     if (t.mode === 'disable' && (t.caFile !== undefined || t.serverName !== undefined)) {
       ctx.addIssue({ code: 'custom', path: ['mode'], message: 'caFile and serverName need TLS: remove them, or set mode to "verify-full" or "verify-ca"' });
+    }
+    if (t.mode === 'verify-ca' && t.caFile === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['caFile'],
+        message: 'verify-ca needs caFile, the CA that issued the database\'s certificate: it checks no name, so trusting the public CAs would let any holder of a public certificate pose as the database; give caFile, or use verify-full',
+      });
     }
   })
   .transform((t, ctx) => {

@@ -1,5 +1,6 @@
+import dns, { type LookupAddress } from 'node:dns';
 import { isIP, connect as tcpConnect, type Socket } from 'node:net';
-import { checkServerIdentity, rootCertificates, type PeerCertificate } from 'node:tls';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { ConnectorError, type Credentials } from './vault-reader.js';
@@ -52,7 +53,7 @@ function describeTlsError(where: string, e: DbErrorShape): ConnectorError | unde
   const mysqlTls = e.code === 'HANDSHAKE_SSL_ERROR';
   const reason = (e.code && !mysqlTls ? `${message} (${e.code})` : message).slice(0, 200);
   if (e.code === 'ERR_TLS_CERT_ALTNAME_INVALID' || (mysqlTls && message.startsWith('Hostname/IP does not match'))) {
-    return new ConnectorError('db-tls', `${where}: the certificate is not for this server: ${reason}; set tls.serverName to a name it carries, or tls.mode to "verify-ca"`);
+    return new ConnectorError('db-tls', `${where}: the certificate is not for this server: ${reason}; set tls.serverName to a name it carries (failing that, tls.mode "verify-ca" with the issuing CA in tls.caFile)`);
   }
   if ((e.code && UNTRUSTED_CODES.has(e.code)) || (mysqlTls && /certificate|self[- ]signed/i.test(message))) {
     return new ConnectorError('db-tls', `${where}: the certificate is not trusted: ${reason}; give the CA that issued it in tls.caFile`);
@@ -76,8 +77,18 @@ export function describeDbError(i: IntegrationConfig, err: unknown, username: st
 
 const defaultPort = (i: IntegrationConfig) => (i.type === 'mysql' ? 3306 : 5432);
 
-/** Node's CAs, plus caFile's; undefined leaves Node's defaults (which include NODE_EXTRA_CA_CERTS). */
-const trustedCas = (tls: DbTlsConfig) => (tls.caPem === undefined ? undefined : [...rootCertificates, tls.caPem]);
+/**
+ * The CAs a database's certificate must chain to: caFile's alone when given,
+ * as libpq's sslrootcert replaces the default roots; otherwise undefined, which
+ * leaves Node's defaults (its built-in list and NODE_EXTRA_CA_CERTS). verify-ca
+ * always has caFile (the config requires it): checking no name, it would
+ * accept any certificate a public CA issued to anyone for any domain.
+ */
+export function trustedCas(tls: DbTlsConfig): string[] | undefined {
+  if (tls.caPem !== undefined) return [tls.caPem];
+  if (tls.mode === 'verify-ca') throw new Error('tls.mode "verify-ca" needs tls.caFile');
+  return undefined;
+}
 
 function pgSsl(tls: DbTlsConfig): pg.ClientConfig['ssl'] {
   if (tls.mode === 'disable') return false;
@@ -85,10 +96,25 @@ function pgSsl(tls: DbTlsConfig): pg.ClientConfig['ssl'] {
   return {
     ca: trustedCas(tls),
     rejectUnauthorized: true,
-    // pg sends host as SNI when it is a name, and checks the certificate against it unless told otherwise.
+    // pg checks the certificate against host unless told otherwise, and overwrites
+    // servername with host when host is a name: pgHosts gives it addresses then.
     ...(name === undefined ? {} : { servername: name }),
     ...(tls.mode === 'verify-ca' ? { checkServerIdentity: () => undefined } : name === undefined ? {} : { checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(name, cert) }),
   };
+}
+
+/**
+ * The hosts to give pg, in order. pg sends host as SNI when it is a name,
+ * overwriting servername, and sends none for an address. So when serverName
+ * is set and host is a name, the connector looks host up itself and gives pg
+ * its addresses: SNI is then serverName, the name the certificate is checked
+ * against.
+ */
+async function pgHosts(i: IntegrationConfig): Promise<string[]> {
+  if (i.tls.mode === 'disable' || i.tls.serverName === undefined || isIP(i.host) !== 0 || i.host.startsWith('/')) return [i.host];
+  // dns.lookup as net calls it, so a replaced lookup (the tests' loopback one) applies here too.
+  const addresses = await new Promise<LookupAddress[]>((resolve, reject) => dns.lookup(i.host, { all: true }, (err, a) => (err ? reject(err) : resolve(a))));
+  return [...new Set(addresses.map((a) => a.address))];
 }
 
 function mysqlOptions(i: IntegrationConfig, port: number): Pick<mysql.ConnectionOptions, 'host' | 'ssl' | 'stream'> {
@@ -119,10 +145,21 @@ export async function connect(i: IntegrationConfig, creds: Credentials): Promise
       conn.on('error', () => {}); // a dropped connection shows up in the next health check
       return { check: async () => void (await conn.query('SELECT 1')), close: () => conn.end().catch(() => {}) };
     }
-    const client = new pg.Client({ host: i.host, port: i.port ?? 5432, user: creds.username, password: creds.password, database: i.database, connectionTimeoutMillis: 5000, ssl: pgSsl(i.tls) });
-    client.on('error', () => {});
-    await client.connect();
-    return { check: async () => void (await client.query('SELECT 1')), close: () => client.end().catch(() => {}) };
+    const ssl = pgSsl(i.tls);
+    const hosts = await pgHosts(i);
+    for (const [n, host] of hosts.entries()) {
+      const client = new pg.Client({ host, port: i.port ?? 5432, user: creds.username, password: creds.password, database: i.database, connectionTimeoutMillis: 5000, ssl });
+      client.on('error', () => {});
+      try {
+        await client.connect();
+      } catch (err) {
+        // The next address, as net does for a name, when this one is out of reach.
+        if (n < hosts.length - 1 && NETWORK_CODES.has((err as DbErrorShape).code ?? '')) continue;
+        throw err;
+      }
+      return { check: async () => void (await client.query('SELECT 1')), close: () => client.end().catch(() => {}) };
+    }
+    throw new Error(`${i.host} has no address`);
   } catch (err) {
     throw describeDbError(i, err, creds.username);
   }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { ensureTlsMaterial } from '../../src/tls/certificates.js';
-import { freePort } from './server-fixture.js';
+import { freePort, testCaDir } from './server-fixture.js';
 
 // Real MariaDB and PostgreSQL servers (Debian's packages, installed by
 // scripts/test.mjs) on private data dirs and free loopback ports, with TLS
@@ -32,6 +32,17 @@ export async function databaseCa(opts: { dnsNames?: string[]; ipAddresses?: stri
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'coffer-db-ca-'));
   const m = await ensureTlsMaterial({ caDir: join(dir, 'ca'), certDir: join(dir, 'server'), dnsNames: opts.dnsNames ?? ['localhost'], ipAddresses: opts.ipAddresses ?? ['127.0.0.1'] });
   return { caFile: m.caFile, server: { cert: m.cert, key: m.key } };
+}
+
+/**
+ * A server certificate from the run's CA (COFFER_TEST_CA_DIR), which the run's
+ * NODE_EXTRA_CA_CERTS adds to Node's default trust: to the connector, one a
+ * public CA issued. By default for localhost only.
+ */
+export async function publiclyTrustedCert(opts: { dnsNames?: string[]; ipAddresses?: string[] } = {}): Promise<ServerTls> {
+  const certDir = mkdtempSync(join(tmpdir(), 'coffer-db-public-'));
+  const m = await ensureTlsMaterial({ caDir: testCaDir(), certDir, dnsNames: opts.dnsNames ?? ['localhost'], ipAddresses: opts.ipAddresses ?? [] });
+  return { cert: m.cert, key: m.key };
 }
 
 /** Writes the certificate and a 0600 key into dir, owned by the server's user. */
@@ -79,12 +90,15 @@ const stopper = (child: ChildProcess, dir: string) => async () => {
 export async function startMariaDb(opts: DatabaseOptions = {}): Promise<TestDatabase> {
   const dir = mkdtempSync(join(tmpdir(), 'coffer-mariadb-'));
   const port = await freePort();
-  const init = spawnSync('mariadb-install-db', ['--no-defaults', `--datadir=${dir}/data`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db'], { encoding: 'utf8' });
+  // A temporary directory of its own: servers bootstrapped at once in the shared /tmp collide on their temporary tables' names.
+  mkdirSync(join(dir, 'tmp'));
+  const tmpdirArg = `--tmpdir=${dir}/tmp`;
+  const init = spawnSync('mariadb-install-db', ['--no-defaults', `--datadir=${dir}/data`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db', tmpdirArg], { encoding: 'utf8' });
   if (init.status !== 0) throw new Error(`mariadb-install-db failed: ${init.stderr}`);
   const tls = opts.tls ? writeServerTls(dir, opts.tls) : undefined;
   const tlsArgs = tls ? [`--ssl-cert=${tls.certFile}`, `--ssl-key=${tls.keyFile}`] : [];
   let logs = '';
-  const child = spawn('/usr/sbin/mariadbd', ['--no-defaults', `--datadir=${dir}/data`, `--socket=${dir}/mysqld.sock`, `--pid-file=${dir}/mysqld.pid`, `--port=${port}`, '--bind-address=127.0.0.1', '--user=root', '--skip-name-resolve', '--skip-log-bin', ...tlsArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('/usr/sbin/mariadbd', ['--no-defaults', `--datadir=${dir}/data`, `--socket=${dir}/mysqld.sock`, `--pid-file=${dir}/mysqld.pid`, `--port=${port}`, '--bind-address=127.0.0.1', '--user=root', '--skip-name-resolve', '--skip-log-bin', tmpdirArg, ...tlsArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.on('data', (d: Buffer) => (logs += d));
   child.stderr!.on('data', (d: Buffer) => (logs += d));
   const root = () => mysql.createConnection({ host: '127.0.0.1', port, user: 'root', multipleStatements: true });
