@@ -3,7 +3,7 @@ import type { ClientSecretRow, PrincipalRow, PrincipalStore } from '../storage/s
 import { hashClientSecret, hashPassword, newClientSecret, verifyClientSecret, verifyPassword } from './password-hash.js';
 import { ServiceError } from '../server/errors.js';
 import { createSignInLockout, sourceKey, SOURCE_LOCKOUT, type LockoutLimits } from './sign-in-lockout.js';
-import { createKeyedQueue } from './one-at-a-time.js';
+import { createKeyedQueue } from '../server/one-at-a-time.js';
 
 // Users, service principals and their credentials. Only hashes are stored;
 // a client secret's clear text exists once, in the answer to its creation.

@@ -5,6 +5,7 @@ import { pooledRandomHex } from '../crypto/random-pool.js';
 import type { VaultKeys } from '../crypto/vault-keys.js';
 import { errors } from '../server/errors.js';
 import { vaultPolicy } from '../vaults/vault-types.js';
+import { createKeyedQueue } from '../server/one-at-a-time.js';
 import { backupBytes, MAX_BACKUP_BYTES, MAX_BACKUP_VERSIONS, openBackup, sealBackup } from './secret-backup.js';
 import type { SetSecretInput, UpdateSecretInput } from './secret-validation.js';
 
@@ -99,12 +100,8 @@ export function createSecretService(deps: {
 
   // Backups and restores build or open blobs of up to MAX_BACKUP_BYTES (several copies of it on the heap
   // at once): one at a time, so that concurrent ones cannot exhaust the server's heap together.
-  let blobTurn: Promise<unknown> = Promise.resolve();
-  function oneBlobAtATime<T>(task: () => Promise<T>): Promise<T> {
-    const result = blobTurn.then(task, task);
-    blobTurn = result.catch(() => undefined);
-    return result;
-  }
+  const inTurn = createKeyedQueue();
+  const oneBlobAtATime = <T>(task: () => Promise<T>): Promise<T> => inTurn('blob', task);
 
   return {
     async set(vault, name, input, audit) {

@@ -1,6 +1,8 @@
 // Runs tasks one at a time per key. Password checks from one address go
 // through this, so that a burst of parallel guesses cannot all pass the
-// lockout's check before the first of them is counted as a failure.
+// lockout's check before the first of them is counted as a failure; so do
+// backups and restores, so that their large blobs are never on the heap
+// together.
 
 export function createKeyedQueue() {
   const tails = new Map<string, Promise<unknown>>();
