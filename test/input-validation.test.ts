@@ -65,6 +65,9 @@ describe('data-plane input validation', () => {
     { name: 'U+0000 in contentType', method: 'PUT', path: '/secrets/nul-field?api-version=7.6', body: json({ value: 'x', contentType: 'text/\u0000plain' }), status: 400, code: 'BadParameter', message: /Property contentType contains the character U\+0000/ },
     { name: 'U+0000 in a tag value', method: 'PATCH', path: '/secrets/existing?api-version=7.6', body: json({ tags: { keep: 'n\u0000o' } }), status: 400, code: 'BadParameter', message: /Property tags\.keep / },
     { name: 'U+0000 in a tag name', method: 'PUT', path: '/secrets/nul-field?api-version=7.6', body: json({ value: 'x', tags: { 'a\u0000b': 'v' } }), status: 400, code: 'BadParameter', message: /Property tags\.a\uFFFDb / },
+    { name: 'lone surrogate in the value', method: 'PUT', path: '/secrets/existing?api-version=7.6', body: '{"value": "half \\ud83d of an emoji"}', status: 400, code: 'BadParameter', message: /Property value contains a lone UTF-16 surrogate/ },
+    { name: 'lone low surrogate in a tag', method: 'PATCH', path: '/secrets/existing?api-version=7.6', body: '{"tags": {"keep": "\\ude00"}}', status: 400, code: 'BadParameter', message: /Property tags\.keep contains a lone UTF-16 surrogate/ },
+    { name: 'lone surrogate in contentType', method: 'PUT', path: '/secrets/lone?api-version=7.6', body: '{"value": "x", "contentType": "text/\\uD800"}', status: 400, code: 'BadParameter', message: /Property contentType / },
     { name: '%00 in the query', method: 'GET', path: '/secrets/existing?api-version=7.6&x=%00', status: 400, code: 'BadParameter', message: /U\+0000/ },
     { name: 'skiptoken that is not a cursor of ours', method: 'GET', path: '/secrets?api-version=7.6&$skiptoken=AAAA', status: 400, code: 'BadParameter', message: /skiptoken/ },
     { name: 'unknown version', method: 'GET', path: '/secrets/existing/0123456789abcdef0123456789abcdef?api-version=7.6', status: 404, code: 'SecretNotFound' },
@@ -112,6 +115,15 @@ describe('data-plane input validation', () => {
     const client = secretClient(server, vault);
     await client.setSecret('nul-value', 'before\u0000after');
     assert.equal((await client.getSecret('nul-value')).value, 'before\u0000after');
+  });
+
+  it('a value with surrogate pairs (escaped or not) comes back as sent', async () => {
+    const sent = 'emoji \u{1F600} and \u{10FFFF}';
+    const escaped = JSON.stringify({ value: sent }).replace(/[\u{10000}-\u{10FFFF}]/gu, (c) => `\\u${c.charCodeAt(0).toString(16)}\\u${c.charCodeAt(1).toString(16)}`);
+    assert.match(escaped, /\\ud83d\\ude00/);
+    const res = await call('PUT', '/secrets/pairs?api-version=7.6', escaped);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal((await secretClient(server, vault).getSecret('pairs')).value, sent);
   });
 
   it('U+0000 in a token request field: 400 invalid_request', async () => {

@@ -10,6 +10,8 @@ import { errors, OAuthError } from './errors.js';
 // write there that SQLite takes, and no name, tag or description needs it.
 
 const NUL = '\u0000';
+/** A \\uD800–\\uDFFF escape: paired (fine) or lone. */
+const LONE_SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
 
 /**
  * Arrays and objects nested deeper than this are refused before anything
@@ -48,19 +50,29 @@ function shapeFault(text: string): string | null {
   return values > MAX_JSON_VALUES ? `The request body holds more than ${MAX_JSON_VALUES} JSON values.` : null;
 }
 
-/** Where a parsed JSON body holds U+0000 outside a top-level `value`, or null. */
-function nulPath(value: unknown, path: string): string | null {
-  if (typeof value === 'string') return value.includes(NUL) ? path || 'the body' : null;
+/**
+ * Where a parsed JSON body holds a key or string that `bad` rejects, or null.
+ * `exceptValue`: a top-level string `value` (a secret's) is not looked at.
+ */
+function badStringPath(value: unknown, path: string, bad: (s: string) => boolean, exceptValue: boolean): string | null {
+  if (typeof value === 'string') return bad(value) ? path || 'the body' : null;
   if (value === null || typeof value !== 'object') return null;
   for (const [key, inner] of Object.entries(value)) {
     const at = path ? `${path}.${key}` : key;
-    if (key.includes(NUL)) return at;
-    if (path === '' && key === 'value' && typeof inner === 'string') continue;
-    const found = nulPath(inner, at);
+    if (bad(key)) return at;
+    if (exceptValue && path === '' && key === 'value' && typeof inner === 'string') continue;
+    const found = badStringPath(inner, at, bad, exceptValue);
     if (found) return found;
   }
   return null;
 }
+
+const hasNul = (s: string) => s.includes(NUL);
+/** Matches an unpaired surrogate only: with the u flag a pair is one code point. */
+const LONE_SURROGATE = /\p{Cs}/u;
+const notWellFormed = (s: string) => LONE_SURROGATE.test(s);
+/** A path is quoted in an error message without the characters that made it bad. */
+const quotable = (path: string) => path.replaceAll(NUL, '\uFFFD').slice(0, 200).replace(/\p{Cs}/gu, '\uFFFD');
 
 export function installBodyParsers(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
@@ -77,9 +89,12 @@ export function installBodyParsers(app: FastifyInstance): void {
       const at = /position (\d+)/.exec((err as Error).message)?.[1];
       return done(errors.invalidJson(at === undefined ? 'it does not parse' : `it does not parse at position ${at}`), undefined);
     }
-    // JSON can only spell U+0000 as an escape: bodies without one are not walked.
-    const at = text.includes('\\u0000') ? nulPath(parsed, '') : null;
-    if (at) return done(errors.badParameter(`Property ${at.replaceAll(NUL, '\uFFFD').slice(0, 200)} contains the character U+0000, which is not accepted.`), undefined);
+    // JSON can only spell U+0000 or a lone surrogate as an escape: bodies without one are not walked.
+    const nulAt = text.includes('\\u0000') ? badStringPath(parsed, '', hasNul, true) : null;
+    if (nulAt) return done(errors.badParameter(`Property ${quotable(nulAt)} contains the character U+0000, which is not accepted.`), undefined);
+    // A lone surrogate cannot be stored as UTF-8 (it would come back as U+FFFD), in a value least of all.
+    const loneAt = LONE_SURROGATE_ESCAPE.test(text) ? badStringPath(parsed, '', notWellFormed, false) : null;
+    if (loneAt) return done(errors.badParameter(`Property ${quotable(loneAt)} contains a lone UTF-16 surrogate (an unpaired \\uD800-\\uDFFF escape), which is not accepted.`), undefined);
     done(null, parsed);
   });
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
