@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, beforeEach, describe, it } from 'node:test';
+import { createKeyring } from '../src/crypto/keyring.js';
+import { createVaultKeys } from '../src/crypto/vault-keys.js';
+import { openBackup } from '../src/secrets/secret-backup.js';
+import { createSecretService, type SecretService } from '../src/secrets/secret-service.js';
+import { ServiceError } from '../src/server/errors.js';
+import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.js';
+import type { SecretStore, Store, VaultRow } from '../src/storage/store-types.js';
+import { insertVault, vaultRow } from './support/store-conformance-kit.js';
+
+// The secrets service reads a secret more than once for some operations; a
+// change landing between its reads must give a clean answer, never a blob
+// without versions or a 500. The interleaving is forced: the real store is
+// wrapped so that the change happens exactly between the two reads.
+
+const root = mkdtempSync(join(tmpdir(), 'coffer-races-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+describe('secret service: changes between its reads', () => {
+  let store: Store;
+  let vault: VaultRow;
+  const backupKey = randomBytes(32);
+  const deploymentId = randomUUID();
+  const vaultKeys = createVaultKeys(createKeyring(randomBytes(32)));
+
+  beforeEach(async () => {
+    store = openSqliteStore({ file: join(mkdtempSync(join(root, 'db-')), 'coffer.db') });
+    const id = randomUUID();
+    vault = vaultRow({ id, ...vaultKeys.create(id) });
+    await insertVault(store, vault);
+  });
+  afterEach(() => store.close());
+
+  /** The service over the real store, with `before` run just before allVersions reads. */
+  function serviceWith(before: (vaultId: string, name: string) => Promise<void>): SecretService {
+    const secrets: SecretStore = {
+      ...store.secrets,
+      allVersions: async (vaultId, name) => {
+        await before(vaultId, name);
+        return store.secrets.allVersions(vaultId, name);
+      },
+    };
+    return createSecretService({ secrets, vaultKeys, backupKey, deploymentId });
+  }
+
+  const input = (value: string) => ({ value, contentType: null, tags: null, attributes: {} });
+
+  it('a backup whose secret is purged between its reads answers 404, not an empty blob', async () => {
+    const service = serviceWith(async (vaultId, name) => {
+      assert.equal(await store.secrets.purge(vaultId, name), true);
+    });
+    await service.set(vault, 'racing', input('v1'));
+    await assert.rejects(service.backup(vault, 'racing'), (err: unknown) => {
+      assert.ok(err instanceof ServiceError, String(err));
+      assert.equal(err.status, 404);
+      assert.equal(err.code, 'SecretNotFound');
+      return true;
+    });
+  });
+
+  it('a backup whose secret gains a version between its reads holds every version it read', async () => {
+    const service = serviceWith(async () => {
+      await createSecretService({ secrets: store.secrets, vaultKeys, backupKey, deploymentId }).set(vault, 'growing', input('v2'));
+    });
+    await service.set(vault, 'growing', input('v1'));
+    const content = openBackup(backupKey, deploymentId, await service.backup(vault, 'growing'));
+    assert.deepEqual(content.versions.map((v) => v.value).sort(), ['v1', 'v2']);
+    assert.equal(content.name, 'growing');
+  });
+});
