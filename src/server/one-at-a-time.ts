@@ -1,6 +1,7 @@
-// Runs tasks one at a time per key. Password checks from one address go
-// through this, so that a burst of parallel guesses cannot all pass the
-// lockout's check before the first of them is counted as a failure; so do
+// Runs tasks one at a time per key: read-modify-write changes of one vault
+// (so that the second does not undo the first); password checks from one
+// address, so that a burst of parallel guesses cannot all pass the
+// lockout's check before the first of them is counted as a failure; and
 // backups and restores, so that their large blobs are never on the heap
 // together.
 

@@ -3,6 +3,7 @@ import type { ResourceGroupRow, ResourceGroupStore, VaultRow, VaultStore } from 
 import { StoreConflictError } from '../storage/store-types.js';
 import type { VaultKeys } from '../crypto/vault-keys.js';
 import { errors, ServiceError } from '../server/errors.js';
+import { createKeyedQueue } from '../server/one-at-a-time.js';
 import { DEFAULT_RETENTION_DAYS, vaultPolicy } from './vault-types.js';
 import type { VaultInput } from './vault-input.js';
 import { policiesOf, type AccessPolicyEntry } from '../authorization/access-policies.js';
@@ -88,20 +89,7 @@ export function createVaultService(deps: {
   // Read-modify-write changes of one vault run one at a time, each from the row
   // as stored: on PostgreSQL two requests could otherwise read the same row
   // and the second write would undo the first (a removed access policy back).
-  const locks = new Map<string, Promise<void>>();
-  async function exclusive<T>(id: string, run: () => Promise<T>): Promise<T> {
-    const before = locks.get(id) ?? Promise.resolve();
-    let release!: () => void;
-    const mine = before.then(() => new Promise<void>((r) => (release = r)));
-    locks.set(id, mine);
-    await before;
-    try {
-      return await run();
-    } finally {
-      release();
-      if (locks.get(id) === mine) locks.delete(id);
-    }
-  }
+  const exclusive = createKeyedQueue();
   async function fresh(vault: VaultRow): Promise<VaultRow> {
     const row = await vaults.getByName(vault.name);
     if (!row || row.id !== vault.id || row.deletedAt !== null) throw errors.resourceNotFound('Microsoft.KeyVault/vaults', vault.name, vault.resourceGroup);
