@@ -199,6 +199,43 @@ describe('server on PostgreSQL', () => {
     }
   });
 
+  it('a write still blocked on a lock when the process gives up at shutdown is cancelled, not committed without its record', async () => {
+    // As above, but the lock outlives the server: past twice the timeout plus its grace the process exits.
+    // PostgreSQL must then drop the orphaned DELETE (client_connection_check_interval) rather than run it
+    // once the lock goes, when no coffer is left to write its audit record.
+    const stallUrl = await freshPostgresDatabase(db);
+    const stalling = await startTestServer({ args: ['--database-url', stallUrl], env: { COFFER_SHUTDOWN_TIMEOUT_SECONDS: '1' } });
+    const locker = new pg.Client({ connectionString: await postgresSuperuserUrl(db, new URL(stallUrl).pathname.slice(1)) });
+    try {
+      await createVault(stalling, 'pg-orphan');
+      await secretClient(stalling, 'pg-orphan').setSecret('orphaned', 'v');
+      const token = (await credential(stalling).getToken(`https://${stalling.bootstrap.vaultDnsSuffix}/.default`)).token;
+      await locker.connect();
+      await locker.query('BEGIN');
+      assert.equal((await locker.query("SELECT 1 FROM secrets WHERE name_key = 'orphaned' FOR UPDATE")).rowCount, 1);
+      const deleting = rawRequest(`${stalling.vaultUrl('pg-orphan')}/secrets/orphaned?api-version=7.6`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } }).catch(() => null);
+      const waitingForLock = async () => Number((await locker.query("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).rows[0].n);
+      for (let i = 0; i < 100 && (await waitingForLock()) === 0; i++) await sleep(50);
+      assert.equal(await waitingForLock(), 1, 'the DELETE waits for the row lock');
+
+      await stalling.stop();
+      await deleting;
+      assert.match(stalling.logs(), /did not finish in time/);
+      // The backend notices its client is gone within the check interval, while still waiting for the lock.
+      for (let i = 0; i < 100 && (await waitingForLock()) > 0; i++) await sleep(50);
+      assert.equal(await waitingForLock(), 0, 'the orphaned DELETE was cancelled while it waited');
+      await locker.query('COMMIT');
+      await sleep(200);
+      const stored = await locker.query("SELECT deleted_at FROM secrets WHERE name_key = 'orphaned'");
+      assert.equal(stored.rows[0].deleted_at, null, 'the DELETE did not commit');
+      const records = await locker.query("SELECT count(*) AS n FROM audit_events WHERE secret = 'orphaned' AND operation = 'SecretDelete'");
+      assert.equal(Number(records.rows[0].n), 0);
+    } finally {
+      await locker.end().catch(() => undefined);
+      await stalling.kill();
+    }
+  });
+
   it('rotates the master key offline against the database, and refuses to without it', async () => {
     await server.kill();
     const keyFile = () => (JSON.parse(readFileSync(join(server.dataDir, 'master.key'), 'utf8')) as { primary: string }).primary;

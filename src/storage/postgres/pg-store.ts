@@ -32,6 +32,7 @@ export class StoreLockedError extends Error {
 }
 
 const POOL_SIZE = 10;
+const CHECK_CLIENT = 'SET client_connection_check_interval = 1000';
 
 /** Takes the single-server lock on its own connection, which then holds it. */
 async function lockDatabase(url: string): Promise<pg.Client> {
@@ -60,6 +61,11 @@ export async function openPostgresStore(url: string): Promise<Store> {
   lock.on('error', () => undefined);
   const pool = new pg.Pool({ connectionString: url, types: PG_TYPES, max: POOL_SIZE });
   pool.on('error', () => undefined);
+  // Queued ahead of the connection's first query. Without it, a statement still waiting for a lock when
+  // coffer dies (or gives up at shutdown) runs once the lock goes, with no coffer left to audit it:
+  // PostgreSQL (14 and later) then checks the client every second and cancels the orphan. Older servers
+  // refuse the setting, and keep the old behaviour.
+  pool.on('connect', (client) => void client.query(CHECK_CLIENT).catch(() => undefined));
   try {
     await migratePostgres(pool, url);
   } catch (err) {
