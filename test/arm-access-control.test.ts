@@ -115,7 +115,7 @@ describe('management plane access control', () => {
       assert.match(err.message, /Caller is not authorized to perform action on resource/);
       assert.match(err.message, /Action: 'Microsoft\.KeyVault\/vaults\/secrets\/getSecret\/action'/);
       assert.match(err.message, /Assignment: \(not found\)/);
-      assert.match(err.message, /DecisionReason: 'DeniedWithNoValidRBAC'/);
+      assert.match(err.message, /DecisionReason: 'DeniedWithNoValidRBAC' \r\nVault: authz-vault;location=/);
       return true;
     });
 

@@ -56,6 +56,8 @@ describe('data-plane input validation', () => {
     { name: 'wrong content type', method: 'PUT', path: '/secrets/existing?api-version=7.6', body: 'value=x', headers: { 'content-type': 'text/plain' }, status: 415, code: 'BadParameter' },
     { name: 'missing api-version', method: 'PUT', path: '/secrets/existing', body: json({ value: 'x' }), status: 400, code: 'BadParameter', message: /api-version/ },
     { name: 'malformed api-version', method: 'GET', path: '/secrets/existing?api-version=banana', status: 400, code: 'BadParameter' },
+    { name: 'unpublished old dated api-version', method: 'GET', path: '/secrets/existing?api-version=1999-01-01', status: 400, code: 'BadParameter', message: /The specified version \(1999-01-01\) is not recognized\. Consider using the latest supported version \(2025-07-01\)/ },
+    { name: 'api-version below 7.0, preview or not', method: 'GET', path: '/secrets/existing?api-version=6.0-preview', status: 400, code: 'BadParameter', message: /is not recognized/ },
     { name: 'maxresults 26', method: 'GET', path: '/secrets?api-version=7.6&maxresults=26', status: 400, code: 'BadParameter' },
     { name: 'bad skiptoken', method: 'GET', path: '/secrets?api-version=7.6&$skiptoken=%3C%3E', status: 400, code: 'BadParameter' },
     { name: 'update changing the value', method: 'PATCH', path: '/secrets/existing?api-version=7.6', body: json({ value: 'changed' }), status: 400, code: 'BadParameter' },
@@ -137,7 +139,7 @@ describe('data-plane input validation', () => {
   });
 
   it('every published api-version, and a future one, is accepted', async () => {
-    for (const v of ['7.0', '7.1', '7.2', '7.3', '7.4', '7.5', '7.6', '2025-07-01', '2027-01-01']) {
+    for (const v of ['2015-06-01', '2016-10-01', '7.0', '7.1', '7.2', '7.3', '7.4', '7.5', '7.6', '7.6-preview.2', '2025-07-01', '2027-01-01']) {
       const res = await call('GET', `/secrets/existing?api-version=${v}`);
       assert.equal(res.status, 200, `api-version ${v}`);
     }

@@ -54,6 +54,20 @@ describe('@azure/keyvault-secrets against coffer', () => {
     assert.deepEqual(versions.sort(), [v1.properties.version, v2.properties.version].sort());
   });
 
+  it('lists no versions (200, as Azure) for a secret that does not exist or is deleted', async () => {
+    const names = async (name: string) => {
+      const found: string[] = [];
+      for await (const p of client.listPropertiesOfSecretVersions(name)) found.push(p.version!);
+      for await (const page of client.listPropertiesOfSecretVersions(name).byPage()) found.push(...page.map((p) => p.version!));
+      return found;
+    };
+    assert.deepEqual(await names('never-existed'), []);
+    await client.setSecret('versions-then-deleted', 'v');
+    assert.equal((await names('versions-then-deleted')).length, 2);
+    await (await client.beginDeleteSecret('versions-then-deleted')).pollUntilDone();
+    assert.deepEqual(await names('versions-then-deleted'), []);
+  });
+
   it('lists more than 25 secrets across pages without values', async () => {
     for (let i = 0; i < 30; i++) await client.setSecret(`page-${String(i).padStart(2, '0')}`, `v${i}`);
     const names: string[] = [];

@@ -94,7 +94,8 @@ export function createAuthorizer(deps: { index: AccessIndex; catalog: RoleCatalo
             `Resource: '${resource.toLowerCase()}'`,
             'Assignment: (not found)',
             'DenyAssignmentId: null',
-            "DecisionReason: 'DeniedWithNoValidRBAC'",
+            // Azure's text has this space before the line break.
+            "DecisionReason: 'DeniedWithNoValidRBAC' ",
             `Vault: ${vault.name};location=${vault.location}`,
             '',
           ].join('\r\n'),

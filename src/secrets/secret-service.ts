@@ -136,7 +136,9 @@ export function createSecretService(deps: {
     },
     list: (vault, limit, after) => secrets.list(vault.id, limit, after),
     async listVersions(vault, name, limit, after) {
-      await liveSummary(vault, name);
+      // Azure lists no versions, rather than a 404, for a secret that does not exist (or is deleted).
+      const s = await secrets.getSummary(vault.id, name);
+      if (!s || s.deleted) return { items: [], next: null };
       return secrets.listVersions(vault.id, name, limit, after);
     },
     async update(vault, name, version, input) {
