@@ -60,3 +60,12 @@ test('an assignment whose principal was deleted before its turn is not stored (t
   assert.equal(await index.addAssignment(row, async () => principals.has('p')), true);
   assert.equal(stored.size, 1);
 });
+
+test('asking for the identities of principals in no group caches nothing (the id may come from a request filter)', async () => {
+  const groups = { allMemberships: async () => [{ groupId: 'g', memberId: 'member' }] } as unknown as GroupStore;
+  const index = await createAccessIndex({ assignments: { list: async () => [] } as unknown as RoleAssignmentStore, groups });
+  for (let i = 0; i < 1000; i++) assert.deepEqual(index.identities(`stranger-${i}-${'x'.repeat(100)}`), [`stranger-${i}-${'x'.repeat(100)}`]);
+  assert.equal(index.identitiesCached(), 0);
+  assert.deepEqual(index.identities('MEMBER'), ['member', 'g']);
+  assert.equal(index.identitiesCached(), 1);
+});

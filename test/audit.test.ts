@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { createVault, credential, secretClient } from './support/clients.js';
+import { armClient, createVault, credential, secretClient } from './support/clients.js';
 import { api } from './support/access-kit.js';
 import { auditRecords, checkOneRecordPerOperation, vaultToken } from './support/audit-kit.js';
 import { cliHome, coffer } from './support/cli.js';
@@ -76,6 +76,23 @@ describe('audit trail', () => {
     db.close();
     assert.ok(raw.length > 20);
     assert.ok(raw.every((r) => !r.record.includes('AUDIT-SECRET-MARKER-42')));
+  });
+
+  it("a vault name taken again after a purge does not bring the old vault's records with it", async () => {
+    await createVault(server, 'reused-name');
+    await secretClient(server, 'reused-name').setSecret('old-owner-secret', 'v');
+    const arm = armClient(server);
+    await arm.vaults.delete('rg-test', 'reused-name');
+    await arm.vaults.beginPurgeDeletedAndWait('reused-name', 'local');
+    const old = await records('vault=reused-name');
+    assert.ok(old.some((r) => r.operationName === 'SecretSet'), 'without a live vault, subscription readers see the name\'s records');
+    await new Promise((r) => setTimeout(r, 1100)); // creation times are whole seconds
+    await createVault(server, 'reused-name');
+    await secretClient(server, 'reused-name').setSecret('new-owner-secret', 'v');
+    const now = await records('vault=reused-name');
+    assert.ok(now.some((r) => r.operationName === 'SecretSet' && r.properties.requestUri.includes('new-owner-secret')));
+    assert.deepEqual(now.filter((r) => JSON.stringify(r).includes('old-owner-secret')), [], 'none of the purged vault\'s records');
+    assert.ok(now.every((r) => r.time >= old.at(-1)!.time));
   });
 
   it('coffer audit verify passes, then names the first edited or deleted record', async () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
+import { createAuthCodes, MAX_CODES_PER_SOURCE } from '../src/identity/auth-codes.js';
 import { api } from './support/access-kit.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
@@ -73,5 +74,38 @@ describe('authorization code flow with PKCE', () => {
     const noPkce = await fetch(`${base}/authorize?${params({ code_challenge_method: 'plain' })}`, { redirect: 'manual' });
     assert.equal(noPkce.status, 302);
     assert.equal(new URL(noPkce.headers.get('location')!).searchParams.get('error'), 'invalid_request');
+  });
+
+  it('refuses to keep oversized parameters or a challenge that is not S256, before any sign-in', async () => {
+    for (const [extra, reason] of [
+      [{ nonce: 'n'.repeat(513) }, /AADSTS90011: The request parameter 'nonce' is too long/],
+      [{ scope: `${' '.repeat(2100)}openid` }, /AADSTS90011: The request parameter 'scope' is too long/],
+      [{ code_challenge: 'c'.repeat(44) }, /AADSTS9002325/],
+    ] as const) {
+      for (const res of [await fetch(`${base}/authorize?${params(extra)}`, { redirect: 'manual' }), await signIn('ria password 1', extra)]) {
+        assert.equal(res.status, 302);
+        const location = new URL(res.headers.get('location')!);
+        assert.equal(location.searchParams.get('error'), 'invalid_request');
+        assert.match(location.searchParams.get('error_description')!, reason);
+        assert.equal(location.searchParams.get('code'), null);
+      }
+    }
+    const longRedirect = await fetch(`${base}/authorize?${params({ redirect_uri: `${redirect}?${'x'.repeat(2100)}` })}`, { redirect: 'manual' });
+    assert.equal(longRedirect.status, 400, 'never redirected to');
+  });
+});
+
+describe('pending authorization codes', () => {
+  const code = (source: string) => ({ objectId: 'u', clientId: 'c', redirectUri: 'http://127.0.0.1/cb', scope: 'openid', challenge: 'x'.repeat(43), nonce: null, source });
+
+  it('one source holds at most a bounded number unredeemed; redeeming frees its slot and leaves nothing', () => {
+    const codes = createAuthCodes();
+    const held = Array.from({ length: MAX_CODES_PER_SOURCE }, () => codes.issue(code('10.0.0.1')));
+    assert.throws(() => codes.issue(code('10.0.0.1')), (err: { error?: string }) => err.error === 'invalid_request');
+    const other = codes.issue(code('10.0.0.2'));
+    assert.throws(() => codes.redeem(held[0]!, 'c', 'http://127.0.0.1/cb', 'wrong verifier'));
+    codes.issue(code('10.0.0.1'));
+    for (const c of [...held.slice(1), other]) assert.throws(() => codes.redeem(c, 'other-client', 'http://127.0.0.1/cb', 'v'));
+    assert.deepEqual(codes.size(), { codes: 1, sources: 1 });
   });
 });

@@ -164,6 +164,14 @@ describe('identity service', () => {
       body: new URLSearchParams({ client_id: sp.appId, scope: signIn.scope }).toString(),
     });
     assert.deepEqual(await errorCodes(device), [700016]);
+    // A pending device sign-in keeps its scope for 15 minutes: an oversized one is refused before it is kept.
+    const padded = await fetch(`${server.url}/${server.bootstrap.tenantId}/oauth2/v2.0/devicecode`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ client_id: '04b07795-8ddb-461a-bbee-02f9e1bf7b46', scope: `${server.url}/.default${' '.repeat(3000)}` }).toString(),
+    });
+    assert.equal(padded.status, 400);
+    assert.deepEqual(await errorCodes(padded), [90011]);
     for (const id of ['constructor', '__proto__', 'toString', '11111111-1111-4111-8111-111111111111']) {
       const res = await form({ ...signIn, client_id: id });
       assert.equal(res.status, 400, id);

@@ -13,16 +13,24 @@ import type { AuditLog } from './audit-log.js';
 const READ = 'Microsoft.Insights/logs/read';
 const MAX_PAGE = 1000;
 
+/** The later of two ISO times (same format, so they compare as strings). */
+const latest = (a: string | undefined, b: string | undefined) => (a === undefined ? b : b === undefined || a > b ? a : b);
+
 type Req = FastifyRequest<{ Querystring: Record<string, string | undefined> }>;
 
 export function registerAuditRoutes(app: FastifyInstance, deps: { audit: AuditLog; authorizer: Authorizer; vaults: VaultService; subscriptionId: string; authority: string }): void {
   app.get('/coffer/audit', async (req: Req) => {
     const q = req.query;
     const caller = requireCaller(req);
+    // Records name their vault, and a purged vault's name can be taken again: `vault=` gives the records
+    // of the live vault of that name, from its creation on, to those who may read its logs. Without a live
+    // vault, every record under the name, to subscription readers.
+    let since: string | undefined;
     if (q.vault) {
       const vault = await deps.vaults.findLive(q.vault);
       const scope = vault ? vaultScope(vault.subscriptionId, vault.resourceGroup, vault.name) : subscriptionScope(deps.subscriptionId);
       await deps.authorizer.authorizeManagement(caller, READ, scope);
+      if (vault) since = new Date(vault.createdAt * 1000).toISOString();
     } else {
       await deps.authorizer.authorizeManagement(caller, READ, subscriptionScope(deps.subscriptionId));
     }
@@ -38,7 +46,7 @@ export function registerAuditRoutes(app: FastifyInstance, deps: { audit: AuditLo
         principal: q.principal,
         operation: q.operation,
         resultType: q.resultType,
-        from: q.from ? new Date(q.from).toISOString() : undefined,
+        from: latest(q.from ? new Date(q.from).toISOString() : undefined, since),
         to: q.to ? new Date(q.to).toISOString() : undefined,
       },
       limit,

@@ -70,6 +70,8 @@ export interface AccessIndex {
   forgetPrincipal(principalId: string): Promise<void>;
   /** Removes expired time-bound assignments from store and index. */
   sweepExpired(now: number): Promise<RoleAssignmentRow[]>;
+  /** Principals whose group closure is cached (for tests: only members of some group are). */
+  identitiesCached(): number;
 }
 
 // Thousands of assignments share a few role definitions and principals; each
@@ -139,6 +141,9 @@ export async function createAccessIndex(deps: { assignments: RoleAssignmentStore
     const id = principalId.toLowerCase();
     const hit = closure.get(id);
     if (hit) return hit;
+    // Only principals in some group are cached: the id may come from a request ($filter=assignedTo('…')),
+    // and caching every id asked about would let callers grow this map without bound.
+    if (!groupsOf.has(id)) return [id];
     const seen = new Set<string>([id]);
     const queue = [id];
     while (queue.length) {
@@ -166,6 +171,7 @@ export async function createAccessIndex(deps: { assignments: RoleAssignmentStore
   }
   return {
     identities,
+    identitiesCached: () => closure.size,
     applicable(principalIds, scopeKey, now) {
       const out: IndexedAssignment[] = [];
       let path: string[] | null = null;

@@ -3,7 +3,8 @@ import type { AuthCodes } from './auth-codes.js';
 import type { DirectoryService } from './directory-service.js';
 import { credentialFields, escapeHtml, htmlPage, sendHtml, stringFields } from './login-html.js';
 import type { createGrantHandler } from './oauth-grants.js';
-import { LOCKED_MESSAGES } from './sign-in-lockout.js';
+import { LOCKED_MESSAGES, sourceKey } from './sign-in-lockout.js';
+import { isS256Challenge, oversizedParam, SIGN_IN_PARAM_LIMITS } from './sign-in-limits.js';
 
 // The authorization endpoint (code flow with PKCE) for people: a sign-in form,
 // then a redirect with a code. Redirect URIs are limited to this server's own
@@ -29,7 +30,7 @@ export function registerAuthorizePage(app: FastifyInstance, deps: { authority: s
   /** Problems that must not be sent to the redirect URI (it may not be the client's). */
   async function checkRequest(p: Params): Promise<string | null> {
     if (!p.client_id || !deps.grants.isPublicClient(p.client_id)) return `AADSTS700016: Application with identifier '${escapeHtml(String(p.client_id ?? '')).slice(0, 64)}' was not found in the directory.`;
-    if (!p.redirect_uri || !allowedRedirect(p.redirect_uri)) return 'AADSTS50011: The redirect URI specified in the request does not match the redirect URIs configured for the application.';
+    if (!p.redirect_uri || p.redirect_uri.length > SIGN_IN_PARAM_LIMITS.redirect_uri || !allowedRedirect(p.redirect_uri)) return 'AADSTS50011: The redirect URI specified in the request does not match the redirect URIs configured for the application.';
     return null;
   }
 
@@ -61,8 +62,13 @@ ${credentialFields}
       redirectError(reply, p, 'unsupported_response_type', 'AADSTS700054: response_type must be code.');
       return false;
     }
-    if (!p.code_challenge || p.code_challenge_method !== 'S256') {
+    if (!p.code_challenge || p.code_challenge_method !== 'S256' || !isS256Challenge(p.code_challenge)) {
       redirectError(reply, p, 'invalid_request', 'AADSTS9002325: Proof Key for Code Exchange (S256) is required.');
+      return false;
+    }
+    const oversized = oversizedParam(p);
+    if (oversized) {
+      redirectError(reply, { ...p, state: undefined }, 'invalid_request', oversized);
       return false;
     }
     try {
@@ -93,6 +99,7 @@ ${credentialFields}
       scope: body.scope!,
       challenge: body.code_challenge!,
       nonce: body.nonce ?? null,
+      source: sourceKey(req.ip),
     });
     const target = new URL(body.redirect_uri!);
     target.searchParams.set('code', code);

@@ -6,7 +6,8 @@ import type { TokenService } from './token-service.js';
 import { PUBLIC_CLIENTS } from './identity-types.js';
 import type { DeviceCodes } from './device-code.js';
 import type { AuthCodes } from './auth-codes.js';
-import { LOCKED_MESSAGES } from './sign-in-lockout.js';
+import { LOCKED_MESSAGES, sourceKey } from './sign-in-lockout.js';
+import { oversizedParam } from './sign-in-limits.js';
 
 // The token endpoint's grants: client_credentials, password and refresh_token.
 // Returns the JSON body Entra ID answers with.
@@ -190,11 +191,14 @@ export function createGrantHandler(deps: GrantDeps) {
   /** Starts a device sign-in (the /devicecode endpoint). */
   async function startDeviceCode(params: Record<string, string>, source: string) {
     const clientId = need(params, 'client_id');
+    const oversized = oversizedParam(params);
+    if (oversized) throw oauthErrors.invalidRequest(90011, oversized);
     resolveResource(params, tenantId, deps.isKnownResource);
     if (!isPublicClient(clientId)) {
       throw oauthErrors.unauthorizedClient(700016, `AADSTS700016: Application with identifier '${clientId}' was not found in the directory '${tenantId}'.`);
     }
-    return deps.deviceCodes.start(clientId, need(params, 'scope'), source);
+    // Counted by sourceKey: a host given a whole IPv6 /64 is one source, not 2^64.
+    return deps.deviceCodes.start(clientId, need(params, 'scope'), sourceKey(source));
   }
 
   /** `authorization` is the request's Authorization header, `source` the client's address (for IP lockout). */
