@@ -71,6 +71,9 @@ describe('management plane access control', () => {
     const after = [];
     for await (const d of arm.vaults.listDeleted()) after.push(d.name);
     assert.ok(!after.includes('acl-vault'));
+    // What scripts around `az keyvault purge` look for once a vault is gone.
+    await assert.rejects(arm.vaults.getDeleted('acl-vault', 'local'), (err: { statusCode?: number; code?: string }) => err.statusCode === 404 && err.code === 'DeletedVaultNotFound');
+    await assert.rejects(arm.vaults.beginPurgeDeletedAndWait('acl-vault', 'local'), (err: { statusCode?: number; code?: string }) => err.statusCode === 404 && err.code === 'DeletedVaultNotFound');
     const fresh = await createVault(server, 'acl-vault');
     assert.equal(fresh.name, 'acl-vault');
   });
@@ -131,6 +134,18 @@ describe('management plane access control', () => {
     await assert.rejects(connectorClient.getSecret('apono-mysql-user'), (err: { statusCode?: number }) => err.statusCode === 403);
   });
 
+  it('@azure/arm-authorization: creates a custom role and updates it (201 both times, as Azure answers)', async () => {
+    const scope = `/subscriptions/${sub}`;
+    const id = crypto.randomUUID();
+    const role = (description: string) => ({ roleName: 'Secret Getter (sdk)', description, roleType: 'CustomRole', permissions: [{ actions: [], dataActions: ['Microsoft.KeyVault/vaults/secrets/getSecret/action'] }], assignableScopes: [scope] });
+    const created = await authz().roleDefinitions.createOrUpdate(scope, id, role('first'));
+    assert.equal(created.description, 'first');
+    const updated = await authz().roleDefinitions.createOrUpdate(scope, id, role('second'));
+    assert.equal(updated.description, 'second');
+    assert.equal((await authz().roleDefinitions.get(scope, id)).description, 'second');
+    await authz().roleDefinitions.delete(scope, id);
+  });
+
   it('@azure/arm-authorization and a raw read list more than 1,000 role assignments (a streamed response)', async () => {
     await createVault(server, 'many-authz', { enableRbacAuthorization: true });
     const scope = `/subscriptions/${sub}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/many-authz`;
@@ -182,6 +197,12 @@ describe('management plane access control', () => {
       assert.equal(r.status, status, label);
       assert.equal(r.body?.error?.code, code, label);
     }
+    const wrongType = await put(crypto.randomUUID(), { roleDefinitionId: role(ROLE_IDS['Key Vault Reader']), principalId: sp.id, principalType: 'User' });
+    assert.equal(wrongType.status, 400);
+    assert.deepEqual(wrongType.body?.error, {
+      code: 'UnmatchedPrincipalType',
+      message: `The PrincipalId '${sp.id.replaceAll('-', '')}' has type 'ServicePrincipal' , which is different from specified PrinciaplType 'User'.`,
+    });
     const unknownScope = await api(server, 'PUT', `/subscriptions/${sub}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/no-such-vault/providers/Microsoft.Authorization/roleAssignments/${crypto.randomUUID()}?api-version=2022-04-01`, {
       properties: { roleDefinitionId: role(ROLE_IDS['Key Vault Reader']), principalId: sp.id },
     });
@@ -221,6 +242,34 @@ describe('management plane access control', () => {
     const vaultToken = (await credential(server, contributor.appId, contributor.secret).getToken(`https://${server.bootstrap.vaultDnsSuffix}/.default`)).token;
     const read = await fetch(`${server.vaultUrl('bad-authz')}/secrets?api-version=7.6`, { headers: { authorization: `Bearer ${vaultToken}` } });
     assert.equal(read.status, 403, 'the contributor still cannot read secrets');
+  });
+
+  it('a caller without rights gets 403 whether or not the resource exists, before its body is read', async () => {
+    await createVault(server, 'exists-hidden');
+    const nobody = await newServicePrincipal(server, 'no-roles-anywhere');
+    const token = (await credential(server, nobody.appId, nobody.secret).getToken(`${server.url}/.default`)).token;
+    const rg = `/subscriptions/${sub}/resourceGroups`;
+    const vaults = (group: string, name: string) => `${rg}/${group}/providers/Microsoft.KeyVault/vaults/${name}?api-version=2023-07-01`;
+    const assignments = `/subscriptions/${sub}/providers/Microsoft.Authorization/roleAssignments`;
+    const attempts: Array<[string, string, string, unknown?]> = [
+      ['GET', vaults('rg-test', 'exists-hidden'), 'existing vault'],
+      ['GET', vaults('rg-test', 'never-was'), 'missing vault'],
+      ['GET', vaults('no-such-group', 'never-was'), 'vault in a missing group'],
+      ['DELETE', vaults('rg-test', 'never-was'), 'delete of a missing vault'],
+      ['PUT', vaults('no-such-group', 'new-vault'), 'create in a missing group', { location: 'local', properties: {} }],
+      ['PUT', vaults('rg-test', 'new-vault'), 'create with a bad body', { nonsense: true }],
+      ['PATCH', vaults('rg-test', 'never-was'), 'patch of a missing vault', 'not an object'],
+      ['GET', `${rg}/rg-test?api-version=2021-04-01`, 'existing group'],
+      ['GET', `${rg}/no-such-group?api-version=2021-04-01`, 'missing group'],
+      ['PUT', `${rg}/new-group?api-version=2021-04-01`, 'group with a bad body', { location: 42 }],
+      ['GET', `${assignments}/${crypto.randomUUID()}?api-version=2022-04-01`, 'missing role assignment'],
+      ['DELETE', `${assignments}/${crypto.randomUUID()}?api-version=2022-04-01`, 'delete of a missing role assignment'],
+    ];
+    for (const [method, path, label, body] of attempts) {
+      const res = await api(server, method, path, body, token);
+      assert.equal(res.status, 403, `${label}: ${JSON.stringify(res.body)}`);
+      assert.equal(res.body?.error?.code, 'AuthorizationFailed', label);
+    }
   });
 
   it('access policies: a foreign tenant and a 1025th entry are refused, nothing changed', async () => {

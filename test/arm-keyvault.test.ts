@@ -48,6 +48,31 @@ describe('@azure/arm-keyvault against coffer', () => {
     await assert.rejects(arm.vaults.get('rg-test', 'arm-vault'), (err: { statusCode?: number; code?: string }) => err.statusCode === 404 && err.code === 'ResourceNotFound');
   });
 
+  it('from api-version 2026-02-01 a vault created without the flag uses RBAC, and a PUT without it keeps the model', async () => {
+    const arm = armClient(server);
+    const base = { location: 'local', properties: { tenantId: server.bootstrap.tenantId, sku: { family: 'A' as const, name: 'standard' as const } } };
+    // The SDK sends 2026-02-01.
+    const created = await arm.vaults.beginCreateOrUpdateAndWait('rg-test', 'rbac-by-default', base);
+    assert.equal(created.properties.enableRbacAuthorization, true);
+    const again = await arm.vaults.beginCreateOrUpdateAndWait('rg-test', 'rbac-by-default', { ...base, tags: { put: 'again' } });
+    assert.equal(again.properties.enableRbacAuthorization, true, 'a PUT without the flag keeps RBAC');
+    const explicit = await arm.vaults.beginCreateOrUpdateAndWait('rg-test', 'policies-asked', { ...base, properties: { ...base.properties, enableRbacAuthorization: false } });
+    assert.equal(explicit.properties.enableRbacAuthorization, false);
+    const kept = await arm.vaults.beginCreateOrUpdateAndWait('rg-test', 'policies-asked', base);
+    assert.equal(kept.properties.enableRbacAuthorization, false, 'and keeps access policies');
+
+    // Earlier api-versions created access-policy vaults.
+    const token = (await credential(server).getToken(`${server.url}/.default`)).token;
+    const res = await fetch(`${server.url}/subscriptions/${server.bootstrap.subscriptionId}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/older-api?api-version=2023-07-01`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(base),
+    });
+    assert.equal(res.status, 201);
+    assert.equal(((await res.json()) as { properties: { enableRbacAuthorization: boolean } }).properties.enableRbacAuthorization, false);
+    for (const name of ['rbac-by-default', 'policies-asked', 'older-api']) await arm.vaults.delete('rg-test', name);
+  });
+
   it('refuses invalid names, a missing tenant, bad retention and a taken name', async () => {
     const arm = armClient(server);
     await createVault(server, 'taken-name');

@@ -48,8 +48,9 @@ export function registerAuthorizationRoutes(arm: FastifyInstance, deps: { subscr
       if (name === null && method === 'GET') return { value: (await definitions.list(caller, scope, req.query.$filter)).map(asRole) };
       if (name !== null && method === 'GET') return asRole(await definitions.get(caller, scope, name));
       if (name !== null && method === 'PUT') {
-        const { role, created } = await definitions.put(caller, scope, name, req.body);
-        return reply.status(created ? 201 : 200).send(asRole(role));
+        // 201 for an update too: Azure's RoleDefinitions_CreateOrUpdate has no 200, and the SDKs throw on one.
+        const { role } = await definitions.put(caller, scope, name, req.body);
+        return reply.status(201).send(asRole(role));
       }
       if (name !== null && method === 'DELETE') {
         const removed = await definitions.delete(caller, scope, name);

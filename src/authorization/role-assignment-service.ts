@@ -97,7 +97,12 @@ export function createRoleAssignmentService(deps: {
       const principal = await deps.directory.get(input.principalId.toLowerCase());
       if (!principal) throw principalNotFound(input.principalId);
       if (input.principalType !== undefined && PRINCIPAL_TYPES[input.principalType] !== principal.kind) {
-        throw new ServiceError(400, 'PrincipalTypeNotSupported', `The principal type '${String(input.principalType).slice(0, 40)}' does not match the principal's type '${principal.kind}'.`);
+        // Azure's text, its misspelling, space and hyphen-less id included.
+        throw new ServiceError(
+          400,
+          'UnmatchedPrincipalType',
+          `The PrincipalId '${principal.objectId.replaceAll('-', '')}' has type '${principal.kind}' , which is different from specified PrinciaplType '${String(input.principalType).slice(0, 40)}'.`,
+        );
       }
       authorizeWrite(caller, scope, roleId, A.write);
       const endTime = parseEnd(input.endDateTime);
@@ -134,8 +139,9 @@ export function createRoleAssignmentService(deps: {
       const scope = requireScope(scopeRaw);
       const a = index.get(name);
       const notFound = () => new ServiceError(404, 'RoleAssignmentNotFound', `The role assignment '${name.slice(0, 64)}' is not found.`);
-      if (!a || a.scopeKey !== scope.key) throw notFound();
+      // Authorized first, as in Azure: a caller without the right cannot tell whether the assignment exists.
       await authorizer.authorizeManagement(caller, A.read, scope.path);
+      if (!a || a.scopeKey !== scope.key) throw notFound();
       const row = await index.row(a);
       if (!row) throw notFound();
       return row;
@@ -143,6 +149,9 @@ export function createRoleAssignmentService(deps: {
 
     async delete(caller: Caller, scopeRaw: string, name: string): Promise<RoleAssignmentRow | null> {
       const scope = requireScope(scopeRaw);
+      // Some right to delete here is needed before the answer says whether the assignment exists;
+      // which roles that right covers is checked once its role is known.
+      if (authorizer.rbacGrants(caller.objectId, A.delete, 'control', scope.path).length === 0) throw errors.authorizationFailed(caller.objectId, A.delete, scope.path);
       const a = index.get(name);
       if (!a || a.scopeKey !== scope.key) return null;
       authorizeWrite(caller, scope, roleIdOf(a.roleDefinitionId), A.delete);

@@ -79,6 +79,9 @@ export const errors = {
     new ServiceError(404, 'ResourceNotFound', `The Resource '${type}/${name}' under resource group '${rg}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`),
   resourceGroupNotFound: (rg: string) =>
     new ServiceError(404, 'ResourceGroupNotFound', `Resource group '${rg}' could not be found.`),
+  // The code is what scripts around `az keyvault purge` look for; the text is coffer's.
+  deletedVaultNotFound: (name: string, location: string) =>
+    new ServiceError(404, 'DeletedVaultNotFound', `The deleted vault '${name}' does not exist in location '${location}'.`),
   subscriptionNotFound: (s: string) => new ServiceError(404, 'SubscriptionNotFound', `The subscription '${s}' could not be found.`),
   vaultAlreadyExists: (name: string) =>
     new ServiceError(409, 'VaultAlreadyExists', `The vault name '${name}' is already in use. Vault names are globally unique so it is possible that the name is already taken.`),

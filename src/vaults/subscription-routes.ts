@@ -47,18 +47,19 @@ export function registerSubscriptionRoutes(arm: FastifyInstance, deps: ArmDeps):
     checkSubscription(req.params.sub);
     const rg = req.params.rg!;
     if (!/^[-\w._()]{1,90}$/.test(rg) || rg.endsWith('.')) throw errors.invalidArm(`Resource group name '${rg}' is invalid.`);
+    // Authorized before the body is looked at: as in Azure, a caller without the right learns nothing else.
+    await authorizer.authorizeManagement(requireCaller(req), RG_WRITE, resourceGroupScope(deps.subscriptionId, rg));
     const body = bodyObject(req.body);
     const location = checkLocation(body.location);
     const tags = checkTags(body.tags) ?? {};
-    await authorizer.authorizeManagement(requireCaller(req), RG_WRITE, resourceGroupScope(deps.subscriptionId, rg));
     const { group, created } = await vaults.ensureResourceGroup({ subscriptionId: deps.subscriptionId, name: rg, location, tags });
     return reply.status(created ? 201 : 200).send(resourceGroupResource(group));
   });
   arm.get('/subscriptions/:sub/resourceGroups/:rg', async (req: ArmRequest) => {
     checkSubscription(req.params.sub);
-    const group = await vaults.getResourceGroup(deps.subscriptionId, req.params.rg!);
-    await authorizer.authorizeManagement(requireCaller(req), RG_READ, resourceGroupScope(deps.subscriptionId, group.name));
-    return resourceGroupResource(group);
+    // Authorized before the lookup: a caller without the right cannot tell a missing group from a hidden one.
+    await authorizer.authorizeManagement(requireCaller(req), RG_READ, resourceGroupScope(deps.subscriptionId, req.params.rg!));
+    return resourceGroupResource(await vaults.getResourceGroup(deps.subscriptionId, req.params.rg!));
   });
   arm.get('/subscriptions/:sub/resourceGroups', async (req: ArmRequest) => {
     checkSubscription(req.params.sub);

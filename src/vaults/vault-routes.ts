@@ -9,6 +9,9 @@ import { deletedVaultResource, genericResource, vaultResource } from './arm-wire
 import { checkVaultName, parseVaultPatch, parseVaultPut } from './vault-input.js';
 import { vaultPolicy } from './vault-types.js';
 
+/** The first ARM api-version whose vault create defaults to RBAC. */
+const RBAC_DEFAULT_API = '2026-02-01';
+
 // Vaults (ARM): CRUD, lists, access policies, deleted vaults. Every route
 // authorizes its ARM action at the vault's scope through the one authorizer.
 
@@ -32,11 +35,15 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
   const visible = (req: ArmRequest, list: VaultRow[]) =>
     list.filter((v) => authorizer.rbacGrant(requireCaller(req).objectId, A.read, 'control', scopeOf(v)) !== null);
 
-  const loadVault = async (req: ArmRequest, action: string) => {
+  // Every vault route authorizes at the scope its URL names before it looks anything up or reads the body,
+  // as Azure does: a caller without the right gets 403 whether the vault (or its group) exists or not.
+  const authorizeAtUrl = async (req: ArmRequest, action: string) => {
     checkSubscription(req.params.sub);
-    const vault = await vaults.get(deps.subscriptionId, req.params.rg!, req.params.name!);
-    await authorizer.authorizeManagement(requireCaller(req), action, scopeOf(vault));
-    return vault;
+    await authorizer.authorizeManagement(requireCaller(req), action, vaultScope(deps.subscriptionId, req.params.rg!, req.params.name!));
+  };
+  const loadVault = async (req: ArmRequest, action: string) => {
+    await authorizeAtUrl(req, action);
+    return vaults.get(deps.subscriptionId, req.params.rg!, req.params.name!);
   };
 
   /**
@@ -81,25 +88,30 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
   });
 
   arm.put(VAULT_PATH, async (req: ArmRequest, reply: FastifyReply) => {
-    checkSubscription(req.params.sub);
+    await authorizeAtUrl(req, A.write);
     const name = checkVaultName(req.params.name!);
     const body = parseVaultPut(req.body, deps.tenantId);
     const rg = await vaults.getResourceGroup(deps.subscriptionId, req.params.rg!);
     const caller = requireCaller(req);
-    await authorizer.authorizeManagement(caller, A.write, vaultScope(deps.subscriptionId, rg.name, name));
-    await guardModelSwitch(req, await vaults.findLive(name), body.properties, 'put');
+    const existing = await vaults.findLive(name);
+    // From api-version 2026-02-01 Azure creates a vault without the flag with RBAC, and a PUT without it
+    // keeps the vault's model; earlier versions created access-policy vaults, and a PUT replaced the flag.
+    if (body.properties.enableRbacAuthorization == null && String(req.query['api-version']) >= RBAC_DEFAULT_API) {
+      body.properties.enableRbacAuthorization = existing ? vaultPolicy(existing).rbac : true;
+    }
+    await guardModelSwitch(req, existing, body.properties, 'put');
     const { vault, created } = await vaults.put({ subscriptionId: deps.subscriptionId, resourceGroup: rg.name, name, body, createdBy: caller.objectId });
     return reply.status(created ? 201 : 200).send(asVault(vault));
   });
   arm.get(VAULT_PATH, async (req: ArmRequest) => asVault(await loadVault(req, A.read)));
   arm.patch(VAULT_PATH, async (req: ArmRequest) => {
-    const body = parseVaultPatch(req.body, deps.tenantId);
     const vault = await loadVault(req, A.write);
+    const body = parseVaultPatch(req.body, deps.tenantId);
     await guardModelSwitch(req, vault, body.properties, 'patch');
     return asVault(await vaults.patch(vault, body));
   });
   arm.delete(VAULT_PATH, async (req: ArmRequest, reply: FastifyReply) => {
-    checkSubscription(req.params.sub);
+    await authorizeAtUrl(req, A.delete);
     const vault = await vaults.findLive(req.params.name!);
     if (!vault || vault.resourceGroup.toLowerCase() !== req.params.rg!.toLowerCase()) return reply.status(204).send();
     await vaults.delete(await loadVault(req, A.delete));
@@ -111,8 +123,8 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
     if (operation !== 'add' && operation !== 'replace' && operation !== 'remove') {
       throw errors.invalidArm(`The access policy operation '${req.params.operation}' is not valid: use add, replace or remove.`);
     }
-    const props = bodyObject(bodyObject(req.body).properties);
     const vault = await loadVault(req, A.policies);
+    const props = bodyObject(bodyObject(req.body).properties);
     const changes = parsePolicies(props.accessPolicies, String(vault.properties.tenantId).toLowerCase());
     const updated = await vaults.changeAccessPolicies(vault, (current) => applyPolicyChange(current, operation, changes));
     return {

@@ -229,7 +229,7 @@ export function createVaultService(deps: {
     async getDeleted(subscriptionId, location, name) {
       const row = await vaults.getByName(name);
       if (!row || row.deletedAt === null || row.subscriptionId !== subscriptionId || row.location.toLowerCase() !== location.toLowerCase()) {
-        throw new ServiceError(404, 'ResourceNotFound', `The deleted vault '${name}' was not found in location '${location}'.`);
+        throw errors.deletedVaultNotFound(name, location);
       }
       return row;
     },
@@ -238,7 +238,7 @@ export function createVaultService(deps: {
         throw new ServiceError(409, 'Conflict', `Vault '${vault.name}' has purge protection enabled and cannot be purged before its scheduled purge date.`);
       }
       // Only if it is still deleted: a recover that landed since the caller looked keeps its vault.
-      if (!(await vaults.purge(vault.id, true))) throw new ServiceError(404, 'ResourceNotFound', `The deleted vault '${vault.name}' was not found.`);
+      if (!(await vaults.purge(vault.id, true))) throw errors.deletedVaultNotFound(vault.name, vault.location);
       invalidate(vault.name);
       vaultKeys.forget(vault.id);
     },

@@ -37,6 +37,7 @@ export async function createVault(server: TestServer, name: string, properties: 
   const adminPolicy = { tenantId: server.bootstrap.tenantId, objectId: server.bootstrap.objectId, permissions: { secrets: ['all'], keys: ['all'], certificates: ['all'] } };
   return armClient(server, cred).vaults.beginCreateOrUpdateAndWait('rg-test', name, {
     location: 'local',
-    properties: { tenantId: server.bootstrap.tenantId, sku: { family: 'A', name: 'standard' }, accessPolicies: [adminPolicy], ...properties },
+    // Explicitly access policies: from api-version 2026-02-01 (the SDK's) a vault without the flag is an RBAC vault.
+    properties: { tenantId: server.bootstrap.tenantId, sku: { family: 'A', name: 'standard' }, accessPolicies: [adminPolicy], enableRbacAuthorization: false, ...properties },
   });
 }
