@@ -45,7 +45,9 @@ describe('management and directory input validation', () => {
     const res = await raw('PUT', vaultPath, '{"location": hunter2pw}');
     assert.equal(res.status, 400);
     assert.doesNotMatch(res.text, /hunter2pw|'h'/);
-    assert.match(res.json!.error!.message, /not valid JSON: it does not parse/);
+    // ARM's code and wording for a body that does not deserialize.
+    assert.equal(res.json!.error!.code, 'InvalidRequestContent');
+    assert.match(res.json!.error!.message, /^The request content was invalid and could not be deserialized: it does not parse( at position \d+)?\.$/);
   });
 
   it('resource group tags and location are checked like a vault’s', async () => {

@@ -76,7 +76,7 @@ const quotable = (path: string) => path.replaceAll(NUL, '\uFFFD').slice(0, 200).
 
 export function installBodyParsers(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(/^application\/([\w.+-]+\+)?json/i, { parseAs: 'string' }, (_req, body, done) => {
+  app.addContentTypeParser(/^application\/([\w.+-]+\+)?json/i, { parseAs: 'string' }, (req, body, done) => {
     const text = String(body);
     if (text.trim() === '') return done(null, undefined);
     const fault = shapeFault(text);
@@ -87,7 +87,10 @@ export function installBodyParsers(app: FastifyInstance): void {
     } catch (err) {
       // Never the parser's message: V8 quotes the body around the fault, which may be a secret value (and errors reach the audit trail).
       const at = /position (\d+)/.exec((err as Error).message)?.[1];
-      return done(errors.invalidJson(at === undefined ? 'it does not parse' : `it does not parse at position ${at}`), undefined);
+      const detail = at === undefined ? 'it does not parse' : `it does not parse at position ${at}`;
+      // ARM's own code for it; the data plane (and the rest) answer as Key Vault does.
+      const arm = req.url.toLowerCase().startsWith('/subscriptions/');
+      return done(arm ? errors.invalidRequestContent(detail) : errors.invalidJson(detail), undefined);
     }
     // JSON can only spell U+0000 or a lone surrogate as an escape: bodies without one are not walked.
     const nulAt = text.includes('\\u0000') ? badStringPath(parsed, '', hasNul, true) : null;

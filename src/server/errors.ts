@@ -92,6 +92,7 @@ export const errors = {
       `A vault with the same name already exists in deleted state. You need to either recover or purge existing key vault. Follow this link https://go.microsoft.com/fwlink/?linkid=2149745 for more information on soft delete.`,
     ),
   invalidArm: (message: string) => new ServiceError(400, 'BadRequest', message),
+  invalidRequestContent: (detail: string) => new ServiceError(400, 'InvalidRequestContent', `The request content was invalid and could not be deserialized: ${detail}.`),
   authorizationFailed: (oid: string, action: string, scope: string) =>
     new ServiceError(
       403,
