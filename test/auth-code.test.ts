@@ -76,6 +76,16 @@ describe('authorization code flow with PKCE', () => {
     assert.equal(new URL(noPkce.headers.get('location')!).searchParams.get('error'), 'invalid_request');
   });
 
+  it("the discovery document's end_session_endpoint signs out, back to an allowed URI only", async () => {
+    const discovery = (await (await fetch(`${server.url}/${server.bootstrap.tenantId}/v2.0/.well-known/openid-configuration`)).json()) as { end_session_endpoint: string };
+    const back = await fetch(`${discovery.end_session_endpoint}?post_logout_redirect_uri=${encodeURIComponent(redirect)}`, { redirect: 'manual' });
+    assert.equal(back.status, 302);
+    assert.equal(back.headers.get('location'), redirect);
+    const foreign = await fetch(`${discovery.end_session_endpoint}?post_logout_redirect_uri=${encodeURIComponent('https://evil.example.com/')}`, { redirect: 'manual' });
+    assert.equal(foreign.status, 200);
+    assert.match(await foreign.text(), /You have signed out/);
+  });
+
   it('refuses to keep oversized parameters or a challenge that is not S256, before any sign-in', async () => {
     for (const [extra, reason] of [
       [{ nonce: 'n'.repeat(513) }, /AADSTS90011: The request parameter 'nonce' is too long/],

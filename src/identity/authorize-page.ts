@@ -80,6 +80,14 @@ ${credentialFields}
     return true;
   }
 
+  // The end_session_endpoint of the discovery document. coffer keeps no sign-in session (every sign-in
+  // asks for the password), so signing out only goes back to an allowed post_logout_redirect_uri.
+  app.get('/:tenant/oauth2/v2.0/logout', async (req: FastifyRequest<{ Querystring: unknown }>, reply) => {
+    const back = stringParams(req.query).post_logout_redirect_uri;
+    if (back && back.length <= SIGN_IN_PARAM_LIMITS.redirect_uri && allowedRedirect(back)) return reply.redirect(back, 302);
+    return sendHtml(reply, 200, htmlPage('Signed out', '<p>You have signed out. You can close this window.</p>'));
+  });
+
   const path = '/:tenant/oauth2/v2.0/authorize';
   app.get(path, async (req: FastifyRequest<{ Querystring: unknown; Params: { tenant: string } }>, reply) => {
     const query = stringParams(req.query);
