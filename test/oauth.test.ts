@@ -105,6 +105,9 @@ describe('identity service', () => {
     assert.equal(claims.name, 'Alice');
     assert.ok(tokens.id_token && tokens.client_info);
 
+    // Another public client cannot redeem it, nor use it up for its own client.
+    const otherClient = await form({ grant_type: 'refresh_token', client_id: '1950a258-227b-4e31-a9cf-717495945fc2', refresh_token: tokens.refresh_token });
+    assert.deepEqual(((await otherClient.json()) as { error_codes: number[] }).error_codes, [9002313]);
     const refreshed = await form({ grant_type: 'refresh_token', client_id: cliClient, refresh_token: tokens.refresh_token, scope: `https://${server.bootstrap.vaultDnsSuffix}/.default` });
     assert.equal(refreshed.status, 200);
     assert.equal(decodeJwt(((await refreshed.json()) as { access_token: string }).access_token).aud, `https://${server.bootstrap.vaultDnsSuffix}`);

@@ -161,6 +161,8 @@ export function createGrantHandler(deps: GrantDeps) {
     const clientId = await requireClient(params, authorization);
     const row = await deps.refreshTokens.take(sha256(presented));
     if (!row || row.clientId !== clientId) {
+      // Presented by another client: refused, and left for its own client (taking it is what makes it single use).
+      if (row) await deps.refreshTokens.insert(row);
       throw oauthErrors.invalidGrant(9002313, 'AADSTS9002313: Invalid request. Request is malformed or invalid.');
     }
     if (row.expiresAt < now()) throw oauthErrors.invalidGrant(700082, 'AADSTS700082: The refresh token has expired due to inactivity.');
