@@ -110,6 +110,8 @@ describe('data-plane input validation', () => {
       assert.equal(res.status, 200, path);
       assert.equal(res.headers['cache-control'], 'no-store', `${method} ${path}`);
       assert.equal(res.headers.pragma, 'no-cache');
+      assert.equal(res.headers['x-content-type-options'], 'nosniff');
+      assert.equal(res.headers['x-ms-keyvault-region'], 'local');
     }
   });
 

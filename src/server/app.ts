@@ -124,11 +124,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(async (dataPlane) => {
     dataPlane.addHook('onRequest', async (req: FastifyRequest<{ Querystring: Record<string, string> }>, reply) => {
       // Answers may carry secret values: no cache, browser or proxy, may keep them.
-      reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+      reply.header('cache-control', 'no-store').header('pragma', 'no-cache').header('x-content-type-options', 'nosniff');
       if (!req.vaultName) throw errors.notFound(req.url.split('?')[0] ?? '');
       const vault = await deps.vaults.findLive(req.vaultName);
       if (!vault) throw errors.vaultNotFound(req.hostname);
       req.vault = vault;
+      // As Azure sends it (the SDKs let it into their logs).
+      reply.header('x-ms-keyvault-region', vault.location);
       checkApiVersion(req.query['api-version']);
       req.caller = await deps.auth.dataPlane(req.headers.authorization);
       // After authentication, so that anonymous requests cannot use up a vault's quota; by the matched route, which no spelling of the path escapes.
