@@ -60,8 +60,14 @@ describe('directory and custom roles', () => {
     });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     assert.equal(created.body!.properties.type, 'CustomRole');
-    const byName = await api(server, 'GET', `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions?api-version=2022-04-01&$filter=roleName eq 'Secret Reader Without Listing'`);
-    assert.deepEqual(byName.body!.value.map((r: { name: string }) => r.name), [roleId]);
+    // Listed where it may be assigned (at its scope and below), not above it unless asked for.
+    const list = async (scope: string, filter: string) =>
+      (await api(server, 'GET', `${scope}/providers/Microsoft.Authorization/roleDefinitions?api-version=2022-04-01&$filter=${encodeURIComponent(filter)}`)).body!.value.map((r: { name: string }) => r.name);
+    assert.deepEqual(await list(vaultScope, "roleName eq 'Secret Reader Without Listing'"), [roleId]);
+    assert.deepEqual(await list(`${vaultScope}/secrets/x`, "roleName eq 'Secret Reader Without Listing'"), [roleId]);
+    assert.deepEqual(await list(`/subscriptions/${sub}`, "roleName eq 'Secret Reader Without Listing'"), []);
+    assert.ok((await list(`/subscriptions/${sub}`, 'atScopeAndBelow()')).includes(roleId));
+    assert.ok((await list(`/subscriptions/${sub}`, "roleName eq 'Key Vault Secrets User'")).length === 1, 'built-in roles are assignable everywhere');
     const dupName = await api(server, 'PUT', `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions/${crypto.randomUUID()}?api-version=2022-04-01`, {
       properties: { roleName: 'secret reader without listing', permissions: [{ actions: ['*/read'] }], assignableScopes: [vaultScope] },
     });

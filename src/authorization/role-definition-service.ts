@@ -6,7 +6,7 @@ import type { AccessIndex } from './access-index.js';
 import type { Authorizer } from './authorizer.js';
 import { roleIdOf } from './role-assignment-service.js';
 import type { Role, RoleCatalog } from './role-catalog.js';
-import { requireScope } from './scopes.js';
+import { covers, requireScope } from './scopes.js';
 
 // Role definitions: Azure's built-in roles and custom roles, listed with
 // ARM's `roleName eq` / `type eq` filters; custom roles created, updated and
@@ -45,10 +45,17 @@ export function createRoleDefinitionService(deps: { subscriptionId: string; cata
       const f = filter ?? '';
       const name = /roleName\s+eq\s+'((?:[^']|'')*)'/i.exec(f)?.[1]?.replace(/''/g, "'");
       const type = /type\s+eq\s+'([^']+)'/i.exec(f)?.[1];
-      if (f.trim() !== '' && name === undefined && type === undefined) throw errors.invalidArm(`The filter '${f.slice(0, 100)}' is not supported.`);
+      const andBelow = /atScopeAndBelow\(\)/i.test(f);
+      if (f.trim() !== '' && name === undefined && type === undefined && !andBelow) throw errors.invalidArm(`The filter '${f.slice(0, 100)}' is not supported.`);
+      // As Azure lists them: the roles assignable at the scope or above it; with atScopeAndBelow(), below it too.
+      const applies = (r: Role) =>
+        r.assignableScopes.some((s) => {
+          const key = s.replace(/\/+$/, '').toLowerCase();
+          return covers(key, scope.key) || (andBelow && covers(scope.key, key));
+        });
       return catalog
         .list()
-        .filter((r) => (name === undefined || r.roleName.toLowerCase() === name.toLowerCase()) && (type === undefined || r.type.toLowerCase() === type.toLowerCase()))
+        .filter((r) => applies(r) && (name === undefined || r.roleName.toLowerCase() === name.toLowerCase()) && (type === undefined || r.type.toLowerCase() === type.toLowerCase()))
         .sort((a, b) => a.roleName.localeCompare(b.roleName));
     },
 
