@@ -55,7 +55,9 @@ export const changeAccessPolicy = (rg: string, name: string, operation: 'add' | 
   arm<unknown>('PUT', `${vaultPath(rg, name)}/accessPolicies/${operation}?${VAULTS_API}`, { properties: { accessPolicies: [policy] } });
 
 /** Roles that can be assigned at a scope (read there, as the Azure portal does: readers of a vault may list them). */
-export const listRoleDefinitions = (scope: string) => arm<Page<RoleDefinition>>('GET', `${scope}/providers/Microsoft.Authorization/roleDefinitions?${AUTHZ_API}`);
+/** The roles assignable at `scope` or above it; with `andBelow`, below it too (to name assignments listed below a scope). */
+export const listRoleDefinitions = (scope: string, andBelow = false) =>
+  arm<Page<RoleDefinition>>('GET', `${scope}/providers/Microsoft.Authorization/roleDefinitions?${AUTHZ_API}${andBelow ? `&$filter=${encodeURIComponent('atScopeAndBelow()')}` : ''}`);
 
 /** Assignments that apply at a scope: the scope's own and inherited ones. */
 export const listRoleAssignments = (scope: string) => arm<Page<RoleAssignment>>('GET', `${scope}/providers/Microsoft.Authorization/roleAssignments?$filter=atScope()&${AUTHZ_API}`);

@@ -20,7 +20,7 @@ import { vaultPage, type VaultContext } from './vault-shell';
 // that exist, and "check access" for anyone.
 
 async function loadAssignments(scope: string) {
-  const [assignments, roles] = await Promise.all([listRoleAssignments(scope), listRoleDefinitions(scope)]);
+  const [assignments, roles] = await Promise.all([listRoleAssignments(scope), listRoleDefinitions(scope, true)]);
   const principals = await getByIds(assignments.value.map((a) => a.properties.principalId));
   const roleNames = new Map(roles.value.map((r) => [r.id.toLowerCase(), r.properties.roleName]));
   return assignments.value.map((a) => ({
