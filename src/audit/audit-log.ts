@@ -1,6 +1,7 @@
 import type { AuditFilter, AuditRecord, AuditStore } from '../storage/store-types.js';
 import { verifyChain, type ChainKey } from './audit-chain.js';
 import type { createFileSink } from './audit-file-sink.js';
+import type { AuditHighWater } from './audit-high-water.js';
 import type { AuditEntry } from './audit-types.js';
 
 // The audit trail. Entries are queued and written in batches: one durable
@@ -43,6 +44,8 @@ export interface AuditLogDeps {
   /** The chain's key, already given to the store (AuditStore.useKey). */
   key: ChainKey;
   fileSink?: ReturnType<typeof createFileSink>;
+  /** The highest record this data dir saw (audit-high-water.ts): verification is held to it. */
+  highWater?: AuditHighWater;
 }
 
 export function createAuditLog(deps: AuditLogDeps) {
@@ -99,7 +102,8 @@ export function createAuditLog(deps: AuditLogDeps) {
     health: () => ({ healthy: lastError === null, lastError }),
     list: (filter: AuditFilter, limit: number, after: string | null) => deps.store.list(filter, limit, after),
     async verify() {
-      return verifyChain(await deps.store.ends(), deps.key, (from, limit) => deps.store.range(from, limit));
+      const result = await verifyChain(await deps.store.ends(), deps.key, (from, limit) => deps.store.range(from, limit));
+      return deps.highWater ? deps.highWater.hold(result) : result;
     },
     /** Retention: drops records older than the cut and moves the chain anchor past them. */
     retain: (olderThan: Date): Promise<number> => deps.store.deleteBefore(olderThan.toISOString()),

@@ -20,6 +20,7 @@ import { createThrottle } from './throttle.js';
 import { createTokenService } from '../identity/token-service.js';
 import { createSecretService } from '../secrets/secret-service.js';
 import { withLatestVersionCache } from '../storage/latest-version-cache.js';
+import { createHighWater } from '../audit/audit-high-water.js';
 import { openSqliteStore } from '../storage/sqlite/sqlite-store.js';
 import { describeTrust, ensureTlsMaterial, subjectAltNames } from '../tls/certificates.js';
 import { createVaultService } from '../vaults/vault-service.js';
@@ -59,6 +60,9 @@ export interface BootstrapInfo {
   objectId: string;
   dev: boolean;
 }
+
+/** How often the audit trail's last record is noted in audit-head.json (and at shutdown). */
+const AUDIT_HEAD_EVERY_MS = 10_000;
 
 function writePrivateJson(file: string, value: unknown): void {
   const tmp = `${file}.${process.pid}.tmp`;
@@ -122,7 +126,15 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
     if (deploymentExisted) log.warn({ keyedFrom: since }, `audit trail keyed from record ${since} of an existing deployment: the records before it verify by their unkeyed hash only`);
   });
   store.audit.useKey(auditKey);
+  // Outside the database, like audit-key.json: a database put back to an earlier copy is noticed.
+  const highWater = createHighWater(join(config.dataDir, 'audit-head.json'));
+  const noteAuditHead = async () => {
+    const rolledBack = highWater.observe((await store.audit.tip()).seq);
+    if (rolledBack) log.error({ sawRecord: rolledBack.seq, trailEndedAt: rolledBack.rolledBackTo }, 'the audit trail was rolled back to an earlier copy of the database: `coffer audit verify` fails until audit-head.json is removed');
+  };
+  await noteAuditHead();
   const audit = createAuditLog({
+    highWater,
     store: store.audit,
     key: auditKey,
     fileSink: config.auditFile ? createFileSink({ path: config.auditFile, maxBytes: config.auditFileMaxBytes, keep: config.auditFileKeep }) : undefined,
@@ -208,6 +220,8 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   await sweep();
   const timer = setInterval(sweep, config.purgeSweepSeconds * 1000);
   timer.unref();
+  const headTimer = setInterval(() => noteAuditHead().catch((err: Error) => log.error({ err: err.message }, 'could not record the audit head')), AUDIT_HEAD_EVERY_MS);
+  headTimer.unref();
 
   log.info({ url: urls.authority, vaults: `https://{vault}.${config.vaultDnsSuffix}:${config.port}`, tenantId: deployment.tenantId, bootstrap: bootstrapFile }, 'coffer is listening');
   if (tls.generated) process.stderr.write(`\n${describeTrust(tls.caFile)}\n\n`);
@@ -218,6 +232,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
     bootstrapFile,
     async close() {
       clearInterval(timer);
+      clearInterval(headTimer);
       const timeoutMs = config.shutdownTimeoutSeconds * 1000;
       const { forced, running } = await closeGracefully(app, { inFlight, connections }, timeoutMs, timeoutMs);
       if (forced) log.warn({ shutdownTimeoutSeconds: config.shutdownTimeoutSeconds }, 'closed connections still open at the shutdown timeout');
@@ -227,6 +242,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
         await inFlight.idle();
       }
       await audit.drain();
+      await noteAuditHead().catch(() => undefined);
       await store.close();
       rmSync(pidFile, { force: true });
     },
