@@ -155,34 +155,44 @@ describe('server on PostgreSQL', () => {
     }
   });
 
-  it('a write stalled past the shutdown timeout still commits with its audit record before the server exits', async () => {
-    // Its own server and database: this one is stopped. A row lock from another session holds the secret's DELETE.
+  /**
+   * A server of its own on a fresh database (it gets stopped), with `timeoutSeconds` to shut down, and a
+   * DELETE of one secret waiting for a row lock that another session (`locker`, the superuser) holds.
+   */
+  async function deleteWaitingForLock(vault: string, secret: string, timeoutSeconds: number) {
     const stallUrl = await freshPostgresDatabase(db);
-    const timeoutSeconds = 3;
     const stalling = await startTestServer({ args: ['--database-url', stallUrl], env: { COFFER_SHUTDOWN_TIMEOUT_SECONDS: String(timeoutSeconds) } });
     const locker = new pg.Client({ connectionString: await postgresSuperuserUrl(db, new URL(stallUrl).pathname.slice(1)) });
-    try {
-      await createVault(stalling, 'pg-stall');
-      await secretClient(stalling, 'pg-stall').setSecret('stalled', 'v');
-      const token = (await credential(stalling).getToken(`https://${stalling.bootstrap.vaultDnsSuffix}/.default`)).token;
-      await locker.connect();
-      await locker.query('BEGIN');
-      assert.equal((await locker.query("SELECT 1 FROM secrets WHERE name_key = 'stalled' FOR UPDATE")).rowCount, 1);
-      let answer: string | null = null;
-      const deleting = rawRequest(`${stalling.vaultUrl('pg-stall')}/secrets/stalled?api-version=7.6`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } }).then(
-        (r) => (answer = String(r.status)),
-        (err: Error) => (answer = err.message),
-      );
-      const waitingForLock = async () => Number((await locker.query("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).rows[0].n);
-      for (let i = 0; i < 100 && (await waitingForLock()) === 0; i++) await sleep(50);
-      assert.equal(await waitingForLock(), 1, 'the DELETE waits for the row lock');
+    await createVault(stalling, vault);
+    await secretClient(stalling, vault).setSecret(secret, 'v');
+    const token = (await credential(stalling).getToken(`https://${stalling.bootstrap.vaultDnsSuffix}/.default`)).token;
+    await locker.connect();
+    await locker.query('BEGIN');
+    assert.equal((await locker.query('SELECT 1 FROM secrets WHERE name_key = $1 FOR UPDATE', [secret])).rowCount, 1);
+    // Settled either way at once: the connection may be closed long before a test looks.
+    const deleting = rawRequest(`${stalling.vaultUrl(vault)}/secrets/${secret}?api-version=7.6`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } }).then(
+      (r) => String(r.status),
+      (err: Error) => err.message,
+    );
+    const waitingForLock = async () => Number((await locker.query("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).rows[0].n);
+    for (let i = 0; i < 100 && (await waitingForLock()) === 0; i++) await sleep(50);
+    assert.equal(await waitingForLock(), 1, 'the DELETE waits for the row lock');
+    const cleanup = async () => {
+      await locker.end().catch(() => undefined);
+      await stalling.kill();
+    };
+    return { stalling, locker, deleting, waitingForLock, cleanup };
+  }
 
+  it('a write stalled past the shutdown timeout still commits with its audit record before the server exits', async () => {
+    const timeoutSeconds = 3;
+    const { stalling, locker, deleting, cleanup } = await deleteWaitingForLock('pg-stall', 'stalled', timeoutSeconds);
+    try {
       let exited = false;
       const stopped = stalling.stop().then(() => (exited = true));
       // Past the deadline: the connection is closed, the handler still waits for its UPDATE.
       await sleep((timeoutSeconds + 1.5) * 1000);
-      await deleting;
-      assert.match(answer ?? '', /socket hang up|ECONNRESET/, 'the connection was closed at the deadline');
+      assert.match(await deleting, /socket hang up|ECONNRESET/, 'the connection was closed at the deadline');
       assert.equal(exited, false, 'the server waits for the handler');
       await locker.query('COMMIT');
       await Promise.race([stopped, sleep(10_000)]);
@@ -194,8 +204,7 @@ describe('server on PostgreSQL', () => {
       const records = await locker.query("SELECT http_status, operation FROM audit_events WHERE secret = 'stalled' AND operation = 'SecretDelete'");
       assert.deepEqual(records.rows, [{ http_status: 200, operation: 'SecretDelete' }], 'and its audit record with it');
     } finally {
-      await locker.end().catch(() => undefined);
-      await stalling.kill();
+      await cleanup();
     }
   });
 
@@ -203,21 +212,8 @@ describe('server on PostgreSQL', () => {
     // As above, but the lock outlives the server: past twice the timeout plus its grace the process exits.
     // PostgreSQL must then drop the orphaned DELETE (client_connection_check_interval) rather than run it
     // once the lock goes, when no coffer is left to write its audit record.
-    const stallUrl = await freshPostgresDatabase(db);
-    const stalling = await startTestServer({ args: ['--database-url', stallUrl], env: { COFFER_SHUTDOWN_TIMEOUT_SECONDS: '1' } });
-    const locker = new pg.Client({ connectionString: await postgresSuperuserUrl(db, new URL(stallUrl).pathname.slice(1)) });
+    const { stalling, locker, deleting, waitingForLock, cleanup } = await deleteWaitingForLock('pg-orphan', 'orphaned', 1);
     try {
-      await createVault(stalling, 'pg-orphan');
-      await secretClient(stalling, 'pg-orphan').setSecret('orphaned', 'v');
-      const token = (await credential(stalling).getToken(`https://${stalling.bootstrap.vaultDnsSuffix}/.default`)).token;
-      await locker.connect();
-      await locker.query('BEGIN');
-      assert.equal((await locker.query("SELECT 1 FROM secrets WHERE name_key = 'orphaned' FOR UPDATE")).rowCount, 1);
-      const deleting = rawRequest(`${stalling.vaultUrl('pg-orphan')}/secrets/orphaned?api-version=7.6`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } }).catch(() => null);
-      const waitingForLock = async () => Number((await locker.query("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).rows[0].n);
-      for (let i = 0; i < 100 && (await waitingForLock()) === 0; i++) await sleep(50);
-      assert.equal(await waitingForLock(), 1, 'the DELETE waits for the row lock');
-
       await stalling.stop();
       await deleting;
       assert.match(stalling.logs(), /did not finish in time/);
@@ -231,8 +227,7 @@ describe('server on PostgreSQL', () => {
       const records = await locker.query("SELECT count(*) AS n FROM audit_events WHERE secret = 'orphaned' AND operation = 'SecretDelete'");
       assert.equal(Number(records.rows[0].n), 0);
     } finally {
-      await locker.end().catch(() => undefined);
-      await stalling.kill();
+      await cleanup();
     }
   });
 
