@@ -114,7 +114,7 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
     await authorizeAtUrl(req, A.delete);
     const vault = await vaults.findLive(req.params.name!);
     if (!vault || vault.resourceGroup.toLowerCase() !== req.params.rg!.toLowerCase()) return reply.status(204).send();
-    await vaults.delete(await loadVault(req, A.delete));
+    await vaults.delete(await vaults.get(deps.subscriptionId, req.params.rg!, req.params.name!));
     return reply.status(200).send();
   });
 
