@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { cliHome, coffer, type CliResult } from './support/cli.js';
+import { startTestServer, type TestServer } from './support/server-fixture.js';
+
+// Where az behaves in a way coffer once did not: each case is az's behaviour
+// (from az 2.45 and its source), run through the real CLI against a real server.
+
+describe('coffer CLI behaves as az does', () => {
+  let server: TestServer;
+  let home: string;
+  let files: string;
+  const ok = (r: CliResult) => {
+    assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}`);
+    return r;
+  };
+  const cli = async (...args: string[]) => ok(await coffer(home, args));
+  const json = async <T = any>(...args: string[]) => (await cli(...args)).json<T>();
+  /** Fails with this exit code and stderr, and prints nothing on stdout. */
+  const fails = async (args: string[], pattern: RegExp, code: number) => {
+    const r = await coffer(home, args);
+    assert.equal(r.code, code, `expected exit ${code}: ${r.stdout} ${r.stderr}`);
+    assert.match(r.stderr, pattern);
+    assert.equal(r.stdout, '');
+  };
+  const policiesOf = async (vault: string) => (await json('keyvault', 'show', '-n', vault)).properties.accessPolicies as Array<{ objectId: string; permissions: { secrets?: string[] } }>;
+
+  before(async () => {
+    server = await startTestServer();
+    home = cliHome();
+    files = mkdtempSync(join(tmpdir(), 'coffer-cli-fidelity-'));
+    const b = server.bootstrap;
+    await cli('login', '--service-principal', '-u', b.clientId, '-p', b.clientSecret, '--tenant', b.tenantId, '--server', server.url, '-o', 'none');
+    await cli('group', 'create', '-n', 'rg1', '-l', 'local', '-o', 'none');
+    await cli('keyvault', 'create', '-n', 'rbac-vault', '-g', 'rg1', '-o', 'none');
+    await cli('keyvault', 'create', '-n', 'ap-vault', '-g', 'rg1', '--enable-rbac-authorization', 'false', '-o', 'none');
+  });
+  after(() => server?.stop());
+
+  it('set-policy and delete-policy refuse a vault on the RBAC model, an unknown policy and no permissions, as az does', async () => {
+    const objectId = crypto.randomUUID();
+    await fails(['keyvault', 'set-policy', '-n', 'rbac-vault', '--object-id', objectId, '--secret-permissions', 'get'], /^ERROR: Cannot set policies to a vault with '--enable-rbac-authorization' specified\n$/, 1);
+    await fails(['keyvault', 'delete-policy', '-n', 'rbac-vault', '--object-id', objectId], /^ERROR: Cannot delete policies to a vault with '--enable-rbac-authorization' specified\n$/, 1);
+    assert.deepEqual(await policiesOf('rbac-vault'), [], 'nothing was sent');
+
+    const before = await policiesOf('ap-vault');
+    await fails(['keyvault', 'delete-policy', '-n', 'ap-vault', '--object-id', objectId], /^ERROR: No matching policies found\n$/, 1);
+    await fails(['keyvault', 'set-policy', '-n', 'ap-vault', '--object-id', objectId], /^ERROR: specify at least one: --key-permissions, --secret-permissions, --certificate-permissions --storage-permissions\n$/, 2);
+    await fails(['keyvault', 'set-policy', '-n', 'ap-vault', '--secret-permissions', 'get'], /^ERROR: specify exactly one: --object-id, --spn, --upn\n$/, 2);
+    assert.deepEqual(await policiesOf('ap-vault'), before, 'nothing changed');
+
+    await cli('keyvault', 'set-policy', '-n', 'ap-vault', '--object-id', objectId, '--secret-permissions', 'get', '-o', 'none');
+    assert.deepEqual((await policiesOf('ap-vault')).find((p) => p.objectId === objectId)?.permissions.secrets, ['get']);
+    await cli('keyvault', 'delete-policy', '-n', 'ap-vault', '--object-id', objectId, '-o', 'none');
+    assert.deepEqual(await policiesOf('ap-vault'), before);
+  });
+});
