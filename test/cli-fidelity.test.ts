@@ -57,4 +57,21 @@ describe('coffer CLI behaves as az does', () => {
     await cli('keyvault', 'delete-policy', '-n', 'ap-vault', '--object-id', objectId, '-o', 'none');
     assert.deepEqual(await policiesOf('ap-vault'), before);
   });
+  it("secret download without --encoding uses the secret's file-encoding tag, else utf-8", async () => {
+    const binary = Buffer.from([0, 1, 2, 250, 255, 10, 13]);
+    writeFileSync(join(files, 'bin'), binary);
+    for (const encoding of ['base64', 'hex']) {
+      await cli('keyvault', 'secret', 'set', '--vault-name', 'rbac-vault', '-n', `dl-${encoding}`, '--file', join(files, 'bin'), '--encoding', encoding, '-o', 'none');
+      const out = join(files, `dl-${encoding}.out`);
+      await cli('keyvault', 'secret', 'download', '--vault-name', 'rbac-vault', '-n', `dl-${encoding}`, '--file', out);
+      assert.deepEqual(readFileSync(out), binary, `${encoding}: decoded to the file's bytes`);
+    }
+    // No tag: utf-8 text; --encoding still wins over the tag.
+    await cli('keyvault', 'secret', 'set', '--vault-name', 'rbac-vault', '-n', 'dl-text', '--value', 'héllo', '-o', 'none');
+    await cli('keyvault', 'secret', 'download', '--vault-name', 'rbac-vault', '-n', 'dl-text', '--file', join(files, 'dl-text.out'));
+    assert.equal(readFileSync(join(files, 'dl-text.out'), 'utf8'), 'héllo');
+    await cli('keyvault', 'secret', 'download', '--vault-name', 'rbac-vault', '-n', 'dl-hex', '--file', join(files, 'dl-hex.raw'), '--encoding', 'utf-8');
+    assert.equal(readFileSync(join(files, 'dl-hex.raw'), 'utf8'), binary.toString('hex'));
+    await fails(['keyvault', 'secret', 'download', '--vault-name', 'rbac-vault', '-n', 'dl-hex', '--file', join(files, 'dl-hex.raw')], /^ERROR: File or directory named '.*dl-hex\.raw' already exists\.\n$/, 1);
+  });
 });
