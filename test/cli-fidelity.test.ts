@@ -74,4 +74,19 @@ describe('coffer CLI behaves as az does', () => {
     assert.equal(readFileSync(join(files, 'dl-hex.raw'), 'utf8'), binary.toString('hex'));
     await fails(['keyvault', 'secret', 'download', '--vault-name', 'rbac-vault', '-n', 'dl-hex', '--file', join(files, 'dl-hex.raw')], /^ERROR: File or directory named '.*dl-hex\.raw' already exists\.\n$/, 1);
   });
+  it('exits 3 on a 404 from ARM or a vault, and 1 for the usage checks az makes in its validators', async () => {
+    await fails(['keyvault', 'secret', 'show', '--vault-name', 'rbac-vault', '-n', 'no-such-secret'], /^ERROR: \(SecretNotFound\)/, 3);
+    await fails(['keyvault', 'show', '-n', 'no-such-vault', '-g', 'rg1'], /^ERROR: \(ResourceNotFound\)/, 3);
+    await fails(['group', 'show', '-n', 'no-such-group'], /^ERROR: \(ResourceGroupNotFound\)/, 3);
+    await fails(['keyvault', 'show', '-n', 'no-such-vault'], /^ERROR: The Vault 'no-such-vault' not found within subscription\.\n$/, 1);
+    const set = ['keyvault', 'secret', 'set', '--vault-name', 'rbac-vault', '-n', 'usage'];
+    for (const extra of [[], ['--value', ''], ['--value', 'a', '--file', join(files, 'bin')]]) {
+      await fails([...set, ...extra], /^ERROR: incorrect usage: \[Required\] --value VALUE \| --file PATH\n$/, 1);
+    }
+    const scope = (await json('keyvault', 'show', '-n', 'rbac-vault')).id;
+    const create = ['role', 'assignment', 'create', '--role', 'Key Vault Secrets User', '--scope', scope];
+    await fails(create, /^ERROR: usage error: --assignee STRING \| --assignee-object-id GUID\n$/, 1);
+    await fails([...create, '--assignee', server.bootstrap.clientId, '--assignee-object-id', server.bootstrap.objectId], /^ERROR: usage error: --assignee STRING \| --assignee-object-id GUID\n$/, 1);
+    await fails([...create, '--assignee', server.bootstrap.clientId, '--assignee-principal-type', 'ServicePrincipal'], /^ERROR: usage error: --assignee-object-id GUID --assignee-principal-type TYPE\n$/, 1);
+  });
 });

@@ -24,7 +24,8 @@ export async function findVault(s: Session, name: string, rg?: string): Promise<
     s.managementResource,
   );
   const hit = list.value.find((v) => v.name.toLowerCase() === name.toLowerCase());
-  if (!hit) throw new CliError(`The Vault '${name}' not found within subscription.`, 'ResourceNotFound');
+  // az's validator: a CLIError without a code, exit 1.
+  if (!hit) throw new CliError(`The Vault '${name}' not found within subscription.`);
   return s.call<VaultResource>('GET', `${s.profile.server}${hit.id}?api-version=${API.arm}`, s.managementResource);
 }
 

@@ -58,7 +58,9 @@ export function registerRoleCommands(program: Command): void {
     .addHelpText('after', '\nExamples:\n  coffer role assignment create --role "Key Vault Secrets User" --assignee APP_ID \\\n    --scope /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.KeyVault/vaults/V/secrets/apono-mysql-user\n  coffer role assignment create --role "Key Vault Secrets User" --assignee APP_ID --scope SCOPE --end-time 2026-12-31T00:00:00Z')
     .action(
       run<{ role: string; assignee?: string; assigneeObjectId?: string; assigneePrincipalType?: string; scope?: string; description?: string; endTime?: string }>(async (o, s) => {
-        if (!o.assignee === !o.assigneeObjectId) throw new CliError('Specify exactly one of --assignee, --assignee-object-id.', undefined, 2);
+        // az's checks in the command itself (CLIError: exit 1).
+        if (!o.assignee === !o.assigneeObjectId) throw new CliError('usage error: --assignee STRING | --assignee-object-id GUID');
+        if (o.assigneePrincipalType && !o.assigneeObjectId) throw new CliError('usage error: --assignee-object-id GUID --assignee-principal-type TYPE');
         const principal = o.assignee ? await resolvePrincipal(s, o.assignee) : { id: o.assigneeObjectId!, kind: o.assigneePrincipalType, displayName: undefined };
         const def = await resolveRole(s, o.role);
         const scope = o.scope!;

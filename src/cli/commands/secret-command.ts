@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { usage } from '../cli-error.js';
+import { CliError } from '../cli-error.js';
 import { parseBool, parseTags, parseUtc, run, withOutput } from '../command-kit.js';
 import { azSecret, dataUrl, listAll, secretRef, type SecretBundle, type SecretRefOptions } from '../secret-ref.js';
 import { registerSecretFileCommands, readSecretFile } from './secret-file-command.js';
@@ -41,9 +41,8 @@ export function registerSecretCommands(keyvault: Command): void {
     .addHelpText('after', `\nExamples:\n  coffer keyvault secret set --vault-name V --name apono-mysql-user --value '{"username": "u", "password": "p"}'\n  coffer keyvault secret set --vault-name V --name tls-key --file key.pem`)
     .action(
       run<SetOptions>(async (o, s) => {
-        // As az: exactly one of the two, and not empty (a forgotten --value stored an empty latest version).
-        if ((o.value === undefined) === (o.file === undefined)) throw usage('[Required] --value VALUE | --file PATH');
-        if (o.value === '') throw usage('--value must not be empty');
+        // As az's validator (a CLIError: exit 1): exactly one of the two, and not empty (a forgotten --value stored an empty latest version).
+        if (!o.value === !o.file) throw new CliError('incorrect usage: [Required] --value VALUE | --file PATH');
         const ref = secretRef(o);
         const fromFile = o.file !== undefined ? readSecretFile(o.file, o.encoding ?? 'utf-8') : null;
         const tags = { ...(fromFile ? { 'file-encoding': o.encoding ?? 'utf-8' } : {}), ...parseTags(o.tags) };
