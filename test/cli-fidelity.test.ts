@@ -89,4 +89,43 @@ describe('coffer CLI behaves as az does', () => {
     await fails([...create, '--assignee', server.bootstrap.clientId, '--assignee-object-id', server.bootstrap.objectId], /^ERROR: usage error: --assignee STRING \| --assignee-object-id GUID\n$/, 1);
     await fails([...create, '--assignee', server.bootstrap.clientId, '--assignee-principal-type', 'ServicePrincipal'], /^ERROR: usage error: --assignee-object-id GUID --assignee-principal-type TYPE\n$/, 1);
   });
+  it('role assignment create again shows the existing assignment, as az does', async () => {
+    const sp = await json('ad', 'sp', 'create-for-rbac', '--name', 'again-sp');
+    const scope = `${(await json('keyvault', 'show', '-n', 'rbac-vault')).id}/secrets/again`;
+    const create = ['role', 'assignment', 'create', '--role', 'Key Vault Secrets User', '--scope', scope];
+    const first = await json(...create, '--assignee', sp.appId);
+    const again = await json(...create, '--assignee', sp.appId);
+    assert.equal(again.id, first.id);
+    assert.equal(again.roleDefinitionName, 'Key Vault Secrets User');
+    assert.equal(again.principalName, sp.appId);
+    const byObjectId = await json(...create, '--assignee-object-id', first.principalId, '--assignee-principal-type', 'ServicePrincipal');
+    assert.equal(byObjectId.id, first.id);
+    assert.equal((await json<unknown[]>('role', 'assignment', 'list', '--scope', scope)).length, 1, 'still one assignment');
+  });
+
+  it('role assignment list: exactly at the scope unless --include-inherited, -g for a group, principalName filled', async () => {
+    const sp = await json('ad', 'sp', 'create-for-rbac', '--name', 'listed-sp');
+    await cli('ad', 'user', 'create', '--user-principal-name', 'kim@coffer.local', '--display-name', 'Kim', '--password', 'a long password', '-o', 'none');
+    const group = await json('ad', 'group', 'create', '--display-name', 'readers', '--mail-nickname', 'readers');
+    const sub = `/subscriptions/${server.bootstrap.subscriptionId}`;
+    const rg = `${sub}/resourceGroups/rg1`;
+    const vault = (await json('keyvault', 'show', '-n', 'rbac-vault')).id;
+    await cli('role', 'assignment', 'create', '--role', 'Key Vault Reader', '--assignee', sp.appId, '--scope', rg, '-o', 'none');
+    await cli('role', 'assignment', 'create', '--role', 'Key Vault Secrets User', '--assignee', 'kim@coffer.local', '--scope', vault, '-o', 'none');
+    await cli('role', 'assignment', 'create', '--role', 'Key Vault Secrets User', '--assignee-object-id', group.id, '--assignee-principal-type', 'Group', '--scope', vault, '-o', 'none');
+    type Listed = { scope: string; principalName: string; roleDefinitionName: string; principalId: string };
+    const atVault = await json<Listed[]>('role', 'assignment', 'list', '--scope', vault);
+    assert.deepEqual(atVault.map((a) => a.principalName).sort(), ['kim@coffer.local', 'readers']);
+    assert.ok(atVault.every((a) => a.scope === vault), 'nothing inherited');
+    const inherited = await json<Listed[]>('role', 'assignment', 'list', '--scope', vault, '--include-inherited');
+    assert.ok(inherited.some((a) => a.scope === rg && a.principalName === sp.appId && a.roleDefinitionName === 'Key Vault Reader'));
+    assert.ok(inherited.some((a) => a.scope === sub && a.principalId === server.bootstrap.objectId), "the administrator's subscription assignment");
+    assert.ok(!inherited.some((a) => a.scope.startsWith(`${vault}/`)), 'nothing below');
+    const byGroup = await json<Listed[]>('role', 'assignment', 'list', '-g', 'rg1');
+    assert.deepEqual(byGroup.map((a) => [a.scope, a.principalName]), [[rg, sp.appId]]);
+    await fails(['role', 'assignment', 'list', '-g', 'rg1', '--scope', rg], /^ERROR: Resource group "rg1" is redundant because scope is supplied\n$/, 1);
+    await fails(['role', 'assignment', 'list', '--all', '-g', 'rg1'], /^ERROR: group or scope are not required when --all is used\n$/, 1);
+    const all = await json<Listed[]>('role', 'assignment', 'list', '--all');
+    assert.ok(all.some((a) => a.scope === vault) && all.some((a) => a.scope === rg) && all.some((a) => a.scope === sub));
+  });
 });
