@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { credential } from './support/clients.js';
 import { cliHome, coffer, type CliResult } from './support/cli.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
@@ -127,5 +128,31 @@ describe('coffer CLI behaves as az does', () => {
     await fails(['role', 'assignment', 'list', '--all', '-g', 'rg1'], /^ERROR: group or scope are not required when --all is used\n$/, 1);
     const all = await json<Listed[]>('role', 'assignment', 'list', '--all');
     assert.ok(all.some((a) => a.scope === vault) && all.some((a) => a.scope === rg) && all.some((a) => a.scope === sub));
+  });
+  it('ad sp create-for-rbac assigns --role at each of --scopes, and reuses a service principal of the same --name with a new password', async () => {
+    const vault = (await json('keyvault', 'show', '-n', 'rbac-vault')).id;
+    const scopes = [`${vault}/secrets/one`, `${vault}/secrets/two`];
+    const r = await cli('ad', 'sp', 'create-for-rbac', '--name', 'rbac-sp', '--role', 'Key Vault Secrets User', '--scopes', ...scopes);
+    const first = r.json<{ appId: string; displayName: string; password: string; tenant: string }>();
+    assert.deepEqual(Object.keys(first).sort(), ['appId', 'displayName', 'password', 'tenant']);
+    assert.equal(first.displayName, 'rbac-sp');
+    assert.match(r.stderr, /Creating 'Key Vault Secrets User' role assignment under scope/);
+    for (const scope of scopes) {
+      const listed = await json<Array<{ principalName: string; roleDefinitionName: string }>>('role', 'assignment', 'list', '--scope', scope);
+      assert.deepEqual(listed.map((a) => [a.principalName, a.roleDefinitionName]), [[first.appId, 'Key Vault Secrets User']]);
+    }
+
+    const again = await cli('ad', 'sp', 'create-for-rbac', '--name', 'rbac-sp', '--role', 'Key Vault Secrets User', '--scopes', scopes[0]!);
+    const second = again.json<{ appId: string; password: string }>();
+    assert.match(again.stderr, /Role assignment already exists/);
+    assert.equal(second.appId, first.appId, 'the same service principal');
+    assert.notEqual(second.password, first.password);
+    assert.equal((await json<unknown[]>('ad', 'sp', 'list', '--display-name', 'rbac-sp')).length, 1);
+    await assert.rejects(credential(server, first.appId, first.password).getToken(`${server.url}/.default`), 'the old password is reset');
+    assert.ok((await credential(server, second.appId, second.password).getToken(`${server.url}/.default`)).token);
+
+    await fails(['ad', 'sp', 'create-for-rbac', '--name', 'half-sp', '--role', 'Key Vault Secrets User'], /^ERROR: Usage error: To create role assignments, specify both --role and --scopes\.\n$/, 1);
+    await fails(['ad', 'sp', 'create-for-rbac', '--name', 'half-sp', '--scopes', scopes[0]!], /^ERROR: Usage error: To create role assignments, specify both --role and --scopes\.\n$/, 1);
+    assert.deepEqual(await json('ad', 'sp', 'list', '--display-name', 'half-sp'), []);
   });
 });

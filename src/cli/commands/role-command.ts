@@ -23,13 +23,13 @@ interface RoleAssignment {
 }
 
 const subScope = (s: Session) => `/subscriptions/${s.profile.subscriptionId}`;
-const authz = (s: Session, scope: string, path: string, query = '') => `${s.profile.server}${scope === '/' ? '' : scope}/providers/Microsoft.Authorization/${path}?api-version=${API_VERSION}${query}`;
+export const authz = (s: Session, scope: string, path: string, query = '') => `${s.profile.server}${scope === '/' ? '' : scope}/providers/Microsoft.Authorization/${path}?api-version=${API_VERSION}${query}`;
 
 async function roleDefinitions(s: Session): Promise<RoleDefinition[]> {
   return (await s.call<{ value: RoleDefinition[] }>('GET', authz(s, subScope(s), 'roleDefinitions'), s.managementResource)).value;
 }
 
-async function resolveRole(s: Session, role: string): Promise<RoleDefinition> {
+export async function resolveRole(s: Session, role: string): Promise<RoleDefinition> {
   const id = role.split('/').pop()!;
   const all = await roleDefinitions(s);
   const hit = all.find((r) => (GUID.test(id) && r.name.toLowerCase() === id.toLowerCase()) || r.properties.roleName.toLowerCase() === role.toLowerCase());
