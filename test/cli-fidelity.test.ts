@@ -155,4 +155,22 @@ describe('coffer CLI behaves as az does', () => {
     await fails(['ad', 'sp', 'create-for-rbac', '--name', 'half-sp', '--scopes', scopes[0]!], /^ERROR: Usage error: To create role assignments, specify both --role and --scopes\.\n$/, 1);
     assert.deepEqual(await json('ad', 'sp', 'list', '--display-name', 'half-sp'), []);
   });
+  it("adds resourceGroup, parsed from the id, to the ARM objects it prints (az's global transform)", async () => {
+    await cli('group', 'create', '-n', 'rg2', '-l', 'local', '-o', 'none');
+    const created = await json('keyvault', 'create', '-n', 'rg2-vault', '-g', 'rg2');
+    assert.equal(created.resourceGroup, 'rg2');
+    assert.equal((await cli('keyvault', 'list', '--query', "[?resourceGroup=='rg1'].name | sort(@)", '-o', 'tsv')).stdout, 'ap-vault\nrbac-vault\n');
+    assert.equal((await cli('keyvault', 'show', '-n', 'rg2-vault', '--query', 'resourceGroup', '-o', 'tsv')).stdout, 'rg2\n');
+    assert.equal((await json('keyvault', 'update', '-n', 'rg2-vault', '--enable-purge-protection', 'true')).resourceGroup, 'rg2');
+    const objectId = crypto.randomUUID();
+    assert.equal((await json('keyvault', 'set-policy', '-n', 'ap-vault', '--object-id', objectId, '--secret-permissions', 'get')).resourceGroup, 'rg1');
+    assert.equal((await json('keyvault', 'delete-policy', '-n', 'ap-vault', '--object-id', objectId)).resourceGroup, 'rg1');
+    const vault = (await json('keyvault', 'show', '-n', 'rg2-vault')).id;
+    const assigned = await json('role', 'assignment', 'create', '--role', 'Key Vault Reader', '--assignee-object-id', server.bootstrap.objectId, '--assignee-principal-type', 'ServicePrincipal', '--scope', vault);
+    assert.equal(assigned.resourceGroup, 'rg2');
+    const atSubscription = await json<Array<Record<string, unknown>>>('role', 'assignment', 'list');
+    assert.ok(atSubscription.length > 0 && atSubscription.every((a) => !('resourceGroup' in a)), 'none at a subscription scope');
+    // As in az: a resource group's id is too short for it.
+    assert.equal('resourceGroup' in (await json('group', 'show', '-n', 'rg2')), false);
+  });
 });

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { print, type OutputOptions } from './output.js';
+import { addResourceGroup, print, type OutputOptions } from './output.js';
 import { usage } from './cli-error.js';
 import { Session } from './session.js';
 
@@ -37,6 +37,8 @@ export function run<O>(action: Action<O & OutputOptions & LogOptions>) {
     if (opts.debug || opts.verbose) session.log = (line) => process.stderr.write(`${opts.debug ? 'DEBUG' : 'INFO'}: ${line}\n`);
     if (opts.onlyShowErrors) session.warn = () => {};
     const result = await action(opts, session);
+    // As az does for every command's result, before --query.
+    addResourceGroup(result);
     if (result !== undefined) print(result, opts);
   };
 }

@@ -99,8 +99,8 @@ function roleScope(s: Session, o: { scope?: string; resourceGroup?: string }): s
 
 /** az's flattened role assignment, with coffer's endDateTime. */
 function azAssignment(a: RoleAssignment, names: { role?: string; principal?: string }) {
-  const rg = /\/resourceGroups\/([^/]+)/i.exec(a.properties.scope)?.[1] ?? null;
-  return { id: a.id, name: a.name, type: a.type, ...a.properties, resourceGroup: rg, roleDefinitionName: names.role ?? null, principalName: names.principal ?? null };
+  // resourceGroup comes from the id, as az's global transform adds it (none at a subscription's scope).
+  return { id: a.id, name: a.name, type: a.type, ...a.properties, roleDefinitionName: names.role ?? null, principalName: names.principal ?? null };
 }
 
 export function registerRoleCommands(program: Command): void {
