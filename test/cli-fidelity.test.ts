@@ -173,4 +173,19 @@ describe('coffer CLI behaves as az does', () => {
     // As in az: a resource group's id is too short for it.
     assert.equal('resourceGroup' in (await json('group', 'show', '-n', 'rg2')), false);
   });
+  it('on/off flags are bare (true) or take true/false, and never swallow the next option', async () => {
+    await cli('keyvault', 'secret', 'set', '--vault-name', 'rbac-vault', '-n', 'flagged', '--value', 'v', '--disabled', '-o', 'none');
+    const enabled = await json('keyvault', 'secret', 'set-attributes', '--vault-name', 'rbac-vault', '-n', 'flagged', '--enabled', '--expires', '2031-01-01T00:00:00Z');
+    assert.equal(enabled.attributes.enabled, true);
+    assert.equal(enabled.attributes.expires, '2031-01-01T00:00:00+00:00');
+    assert.equal((await json('keyvault', 'secret', 'set-attributes', '--vault-name', 'rbac-vault', '-n', 'flagged', '--enabled', 'false')).attributes.enabled, false);
+    assert.equal((await cli('keyvault', 'secret', 'set-attributes', '--vault-name', 'rbac-vault', '-n', 'flagged', '--query', 'attributes.enabled', '-o', 'tsv', '--enabled')).stdout, 'true\n');
+
+    await cli('keyvault', 'create', '-n', 'flag-vault', '-g', 'rg1', '--enable-rbac-authorization', 'false', '-o', 'none');
+    const updated = await json('keyvault', 'update', '-n', 'flag-vault', '--enable-rbac-authorization', '--enable-purge-protection');
+    assert.equal(updated.properties.enableRbacAuthorization, true);
+    assert.equal(updated.properties.enablePurgeProtection, true);
+    assert.equal((await cli('keyvault', 'update', '-n', 'flag-vault', '--enable-rbac-authorization', 'False', '--query', 'properties.enableRbacAuthorization', '-o', 'tsv')).stdout, 'false\n');
+    await fails(['keyvault', 'update', '-n', 'flag-vault', '--enable-rbac-authorization', 'yes'], /must be true or false/, 2);
+  });
 });

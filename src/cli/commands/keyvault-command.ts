@@ -80,10 +80,11 @@ export function registerKeyvaultCommands(program: Command): Command {
   withOutput(kv.command('update').description('Update a key vault.'))
     .requiredOption('-n, --name <name>', 'vault name')
     .option('-g, --resource-group <group>', 'resource group')
-    .option('--enable-rbac-authorization <bool>', 'true or false')
-    .option('--enable-purge-protection <bool>', 'true (irreversible)')
+    // az's three-state flags: bare is true, or an explicit true/false.
+    .option('--enable-rbac-authorization [bool]', 'use Azure RBAC (bare or true) or access policies (false)')
+    .option('--enable-purge-protection [bool]', 'enable purge protection (bare or true; irreversible)')
     .action(
-      run<{ name: string; resourceGroup?: string; enableRbacAuthorization?: string; enablePurgeProtection?: string }>(async (o, s) => {
+      run<{ name: string; resourceGroup?: string; enableRbacAuthorization?: string | boolean; enablePurgeProtection?: string | boolean }>(async (o, s) => {
         const vault = await findVault(s, o.name, o.resourceGroup);
         const properties: Record<string, unknown> = {};
         if (o.enableRbacAuthorization !== undefined) properties.enableRbacAuthorization = parseBool('--enable-rbac-authorization', o.enableRbacAuthorization);

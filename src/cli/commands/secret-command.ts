@@ -92,13 +92,14 @@ export function registerSecretCommands(keyvault: Command): void {
   );
 
   withRef(secret.command('set-attributes').description("Update a secret's attributes (not its value)."), true)
-    .option('--enabled <bool>', 'true or false')
+    // az's three-state flag: bare is true, or an explicit true/false (a bare flag never takes the next option as its value).
+    .option('--enabled [bool]', 'enable (bare or true) or disable (false) the secret')
     .option('--expires <iso8601>', 'expiry (UTC)')
     .option('--not-before <iso8601>', 'activation time (UTC)')
     .option('--content-type <type>', 'content type')
     .option('--tags <tags...>', 'space-separated tags: key[=value] (replaces all tags)')
     .action(
-      run<SecretRefOptions & { enabled?: string; expires?: string; notBefore?: string; contentType?: string; tags?: string[] }>(async (o, s) => {
+      run<SecretRefOptions & { enabled?: string | boolean; expires?: string; notBefore?: string; contentType?: string; tags?: string[] }>(async (o, s) => {
         const ref = secretRef(o);
         const attributes: Record<string, unknown> = {};
         if (o.enabled !== undefined) attributes.enabled = parseBool('--enabled', o.enabled);
