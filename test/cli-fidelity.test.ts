@@ -188,4 +188,19 @@ describe('coffer CLI behaves as az does', () => {
     assert.equal((await cli('keyvault', 'update', '-n', 'flag-vault', '--enable-rbac-authorization', 'False', '--query', 'properties.enableRbacAuthorization', '-o', 'tsv')).stdout, 'false\n');
     await fails(['keyvault', 'update', '-n', 'flag-vault', '--enable-rbac-authorization', 'yes'], /must be true or false/, 2);
   });
+  it('--tags as az reads them: k=a=b and solo, "" clears, a bare --tags takes no option', async () => {
+    const set = await json('keyvault', 'secret', 'set', '--vault-name', 'rbac-vault', '-n', 'tagged', '--value', 'v', '--tags', 'k=a=b', 'solo');
+    assert.deepEqual(set.tags, { k: 'a=b', solo: '' });
+    const cleared = await json('keyvault', 'secret', 'set-attributes', '--vault-name', 'rbac-vault', '-n', 'tagged', '--tags', '');
+    assert.deepEqual(cleared.tags, {});
+    await cli('keyvault', 'secret', 'set-attributes', '--vault-name', 'rbac-vault', '-n', 'tagged', '--tags', 'x=1', '-o', 'none');
+    const bare = await json('keyvault', 'secret', 'set-attributes', '--vault-name', 'rbac-vault', '-n', 'tagged', '--tags', '--content-type', 'text/plain');
+    assert.deepEqual(bare.tags, {});
+    assert.equal(bare.contentType, 'text/plain', 'the next option is not a tag');
+
+    assert.deepEqual((await json('group', 'create', '-n', 'tag-rg', '-l', 'local', '--tags', 'k=a=b', 'solo')).tags, { k: 'a=b', solo: '' });
+    assert.deepEqual((await json('group', 'create', '-n', 'tag-rg', '-l', 'local', '--tags', '')).tags, {});
+    assert.deepEqual((await json('keyvault', 'create', '-n', 'tag-vault', '-g', 'tag-rg', '--tags', 'k=a=b', 'solo')).tags, { k: 'a=b', solo: '' });
+    assert.deepEqual((await json('keyvault', 'create', '-n', 'tag-vault-2', '-g', 'tag-rg', '--tags', '', '--retention-days', '7')).tags, {});
+  });
 });

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
-import { API, parseBool, parseTags, run, withOutput } from '../command-kit.js';
+import { API, parseBool, parseTags, run, TAGS_OPTION, withOutput } from '../command-kit.js';
 import type { Session } from '../session.js';
 
 // coffer keyvault create | show | list | update | delete, as az has them.
@@ -40,10 +40,10 @@ export function registerKeyvaultCommands(program: Command): Command {
     .option('--retention-days <days>', 'soft-delete retention, 7 to 90', '90')
     .option('--enable-purge-protection [bool]', 'enable purge protection (irreversible)')
     .option('--enable-rbac-authorization [bool]', 'use Azure RBAC for data-plane access', 'true')
-    .option('--tags <tags...>', 'space-separated tags: key[=value]')
+    .option(TAGS_OPTION, 'space-separated tags: key[=value]')
     .addHelpText('after', '\nExamples:\n  coffer keyvault create --name my-vault --resource-group my-rg')
     .action(
-      run<{ name: string; resourceGroup: string; location?: string; sku: string; retentionDays: string; enablePurgeProtection?: string | boolean; enableRbacAuthorization: string | boolean; tags?: string[] }>(async (o, s) => {
+      run<{ name: string; resourceGroup: string; location?: string; sku: string; retentionDays: string; enablePurgeProtection?: string | boolean; enableRbacAuthorization: string | boolean; tags?: string[] | boolean }>(async (o, s) => {
         const group = await s.call<{ location: string }>('GET', `${vaultsBase(s)}/resourcegroups/${encodeURIComponent(o.resourceGroup)}?api-version=${API.resources}`, s.managementResource);
         const rbac = parseBool('--enable-rbac-authorization', o.enableRbacAuthorization) === true;
         const properties: Record<string, unknown> = {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
-import { parseBool, parseTags, parseUtc, run, withOutput } from '../command-kit.js';
+import { parseBool, parseTags, parseUtc, run, TAGS_OPTION, withOutput } from '../command-kit.js';
 import { azSecret, dataUrl, listAll, secretRef, type SecretBundle, type SecretRefOptions } from '../secret-ref.js';
 import { registerSecretFileCommands, readSecretFile } from './secret-file-command.js';
 
@@ -11,7 +11,7 @@ interface SetOptions extends SecretRefOptions {
   file?: string;
   encoding?: string;
   contentType?: string;
-  tags?: string[];
+  tags?: string[] | boolean;
   expires?: string;
   notBefore?: string;
   disabled?: string | boolean;
@@ -34,7 +34,7 @@ export function registerSecretCommands(keyvault: Command): void {
     .option('-f, --file <path>', 'read the value from a file')
     .option('-e, --encoding <encoding>', 'file encoding: utf-8, base64, hex or ascii', 'utf-8')
     .option('--content-type <type>', 'content type, e.g. application/json')
-    .option('--tags <tags...>', 'space-separated tags: key[=value]')
+    .option(TAGS_OPTION, 'space-separated tags: key[=value]')
     .option('--expires <iso8601>', 'expiry (UTC)')
     .option('--not-before <iso8601>', 'activation time (UTC)')
     .option('--disabled [bool]', 'create the secret disabled')
@@ -97,9 +97,9 @@ export function registerSecretCommands(keyvault: Command): void {
     .option('--expires <iso8601>', 'expiry (UTC)')
     .option('--not-before <iso8601>', 'activation time (UTC)')
     .option('--content-type <type>', 'content type')
-    .option('--tags <tags...>', 'space-separated tags: key[=value] (replaces all tags)')
+    .option(TAGS_OPTION, 'space-separated tags: key[=value] (replaces all tags; "" clears them)')
     .action(
-      run<SecretRefOptions & { enabled?: string | boolean; expires?: string; notBefore?: string; contentType?: string; tags?: string[] }>(async (o, s) => {
+      run<SecretRefOptions & { enabled?: string | boolean; expires?: string; notBefore?: string; contentType?: string; tags?: string[] | boolean }>(async (o, s) => {
         const ref = secretRef(o);
         const attributes: Record<string, unknown> = {};
         if (o.enabled !== undefined) attributes.enabled = parseBool('--enabled', o.enabled);
