@@ -80,14 +80,15 @@ describe('coffer CLI: getting started', () => {
 
   it('answers errors az-style with a non-zero exit', async () => {
     const missing = await coffer(home, ['keyvault', 'secret', 'show', '--vault-name', 'cli-vault', '--name', 'nope']);
-    assert.equal(missing.code, 1);
+    assert.equal(missing.code, 3, 'a 404 exits 3, as in az');
     assert.match(missing.stderr, /^ERROR: \(SecretNotFound\) A secret with \(name\/id\) nope was not found/);
     const invalid = await coffer(home, ['keyvault', 'secret', 'set', '--vault-name', 'cli-vault', '--name', 'bad_name', '--value', 'x']);
     assert.equal(invalid.code, 1);
     assert.match(invalid.stderr, /^ERROR: \(BadParameter\)/);
     const noVault = await coffer(home, ['keyvault', 'show', '--name', 'ghost-vault']);
+    // az looks the vault up in a validator, whose CLIError exits 1.
     assert.equal(noVault.code, 1);
-    assert.match(noVault.stderr, /ResourceNotFound/);
+    assert.match(noVault.stderr, /^ERROR: The Vault 'ghost-vault' not found within subscription\.$/m);
     const loggedOut = await coffer(cliHome(), ['keyvault', 'list']);
     assert.equal(loggedOut.code, 1);
     assert.match(loggedOut.stderr, /coffer login/);

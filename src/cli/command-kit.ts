@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { print, type OutputOptions } from './output.js';
+import { addResourceGroup, print, type OutputOptions } from './output.js';
 import { usage } from './cli-error.js';
 import { Session } from './session.js';
 
@@ -37,6 +37,8 @@ export function run<O>(action: Action<O & OutputOptions & LogOptions>) {
     if (opts.debug || opts.verbose) session.log = (line) => process.stderr.write(`${opts.debug ? 'DEBUG' : 'INFO'}: ${line}\n`);
     if (opts.onlyShowErrors) session.warn = () => {};
     const result = await action(opts, session);
+    // As az does for every command's result, before --query.
+    addResourceGroup(result);
     if (result !== undefined) print(result, opts);
   };
 }
@@ -73,12 +75,22 @@ export function parseUtc(flag: string, v: string | undefined): number | undefine
   return Math.floor(t / 1000);
 }
 
-export const parseTags = (tags: string[] | undefined): Record<string, string> | undefined =>
-  tags === undefined
+/** The option for az's --tags: zero or more values, so a bare --tags never takes the next option. */
+export const TAGS_OPTION = '--tags [tags...]';
+
+/**
+ * az's validate_tags: `key[=value]` items, split at the first '=' (`k=a=b`
+ * is {k: 'a=b'}, `solo` is {solo: ''}); an empty item adds nothing, so
+ * `--tags ""` or a bare `--tags` is {} (clears the tags where it replaces them).
+ */
+export const parseTags = (tags: string[] | boolean | undefined): Record<string, string> | undefined =>
+  tags === undefined || tags === false
     ? undefined
     : Object.fromEntries(
-        tags.map((t) => {
-          const eq = t.indexOf('=');
-          return eq < 0 ? [t, ''] : [t.slice(0, eq), t.slice(eq + 1)];
-        }),
+        (tags === true ? [] : tags)
+          .filter((t) => t !== '')
+          .map((t) => {
+            const eq = t.indexOf('=');
+            return eq < 0 ? [t, ''] : [t.slice(0, eq), t.slice(eq + 1)];
+          }),
       );

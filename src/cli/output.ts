@@ -49,6 +49,28 @@ function yaml(data: unknown, indent = ''): string {
   return data === null || data === undefined ? 'null' : String(data);
 }
 
+/**
+ * az's global result transform (core/commands/transform.py
+ * `_add_resource_group`): every object, at any depth, whose `id` is an ARM id
+ * inside a resource group with at least a resource under it
+ * (/subscriptions/S/resourceGroups/RG/providers/NS/TYPE/NAME...) gets
+ * `resourceGroup` from it, unless it has one (in any case). A resource
+ * group's own id is too short, as in az; `sourceVault` is not entered.
+ */
+export function addResourceGroup(data: unknown): void {
+  if (Array.isArray(data)) {
+    for (const item of data) addResourceGroup(item);
+    return;
+  }
+  if (typeof data !== 'object' || data === null) return;
+  const obj = data as Record<string, unknown>;
+  if (!Object.keys(obj).some((k) => k.toLowerCase() === 'resourcegroup') && typeof obj.id === 'string') {
+    const parts = obj.id.split('/');
+    if (parts.length > 8 && parts[3]!.toLowerCase() === 'resourcegroups') obj.resourceGroup = parts[4];
+  }
+  for (const [key, value] of Object.entries(obj)) if (key !== 'sourceVault') addResourceGroup(value);
+}
+
 export function render(data: unknown, opts: OutputOptions): string | null {
   const format = (opts.output ?? process.env.COFFER_OUTPUT ?? 'json') as OutputFormat;
   if (!OUTPUT_FORMATS.includes(format)) throw new CliError(`argument --output/-o: invalid choice: '${format}' (choose from ${OUTPUT_FORMATS.map((f) => `'${f}'`).join(', ')})`, undefined, 2);

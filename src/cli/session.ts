@@ -114,11 +114,13 @@ export class Session {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     this.log(`${method} ${url.split('?')[0]} -> ${res.status} (${Date.now() - started} ms)`);
-    return parseAnswer<T>(res);
+    // az exits 3 on a 404 from ARM or a vault (its ResourceNotFoundError); its Graph client's errors exit 1.
+    return parseAnswer<T>(res, new URL(url).pathname.startsWith('/v1.0/') ? 1 : 3);
   }
 }
 
-export function parseAnswer<T>(res: HttpResponse): T {
+/** The answer's JSON, or the server's error az-style (exit 1; `notFoundExit` for a 404). */
+export function parseAnswer<T>(res: HttpResponse, notFoundExit = 1): T {
   if (res.status >= 200 && res.status < 300) return res.json<T>();
   let code = String(res.status);
   let message = res.text || `HTTP ${res.status}`;
@@ -129,5 +131,5 @@ export function parseAnswer<T>(res: HttpResponse): T {
   } catch {
     // not JSON: keep the raw text
   }
-  throw new CliError(message, code);
+  throw new CliError(message, code, res.status === 404 ? notFoundExit : 1);
 }

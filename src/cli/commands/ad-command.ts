@@ -3,6 +3,7 @@ import { CliError } from '../cli-error.js';
 import { run, withOutput } from '../command-kit.js';
 import type { Session } from '../session.js';
 import { resolvePrincipal } from '../principal-lookup.js';
+import { authz, resolveRole } from './role-command.js';
 
 // coffer ad sp / ad user: the directory, through the Graph-shaped API.
 
@@ -25,18 +26,60 @@ async function findSp(s: Session, id: string): Promise<GraphSp> {
   throw new CliError(`Service principal '${id}' doesn't exist`, 'Request_ResourceNotFound');
 }
 
+/** Adds a client secret and, unless appending, removes the others (the new one is in place before the old ones go). */
+async function resetPassword(s: Session, objectId: string, years: number, append: boolean): Promise<{ secretText: string; keyId: string }> {
+  const end = new Date(Date.now() + years * 365 * 24 * 3600 * 1000).toISOString();
+  const before = await s.call<{ passwordCredentials?: Array<{ keyId: string }> }>('GET', graph(s, `/servicePrincipals/${objectId}`), s.managementResource);
+  const added = await s.call<{ secretText: string; keyId: string }>('POST', graph(s, `/servicePrincipals/${objectId}/addPassword`), s.managementResource, { passwordCredential: { displayName: 'rbac', endDateTime: end } });
+  if (!append) {
+    for (const old of before.passwordCredentials ?? []) {
+      if (old.keyId !== added.keyId) await s.call('POST', graph(s, `/servicePrincipals/${objectId}/removePassword`), s.managementResource, { keyId: old.keyId });
+    }
+  }
+  return added;
+}
+
 export function registerAdCommands(program: Command): void {
   const ad = program.command('ad').description('Manage the directory: service principals and users.');
   const sp = ad.command('sp').description('Service principals.');
 
-  withOutput(sp.command('create-for-rbac').description('Create a service principal with a client secret.'))
-    .option('-n, --name <name>', 'display name', `coffer-sp-${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}`)
+  withOutput(sp.command('create-for-rbac').description('Create a service principal with a client secret (with --name of an existing one: reset its secret), and optionally assign it a role.'))
+    .option('-n, --name <name>', 'display name (default: coffer-sp-TIMESTAMP); an existing service principal with this name is reused and its secret reset, as in az')
     .option('--years <n>', 'years the secret stays valid', '1')
-    .addHelpText('after', '\nExamples:\n  coffer ad sp create-for-rbac --name apono-connector')
+    .option('--role <role>', 'role to assign at each of --scopes')
+    .option('--scopes <scopes...>', 'space-separated scopes for --role')
+    .addHelpText('after', '\nExamples:\n  coffer ad sp create-for-rbac --name apono-connector\n  coffer ad sp create-for-rbac --name apono-connector --role "Key Vault Secrets User" --scopes SCOPE')
     .action(
-      run<{ name: string; years: string }>(async (o, s) => {
-        const created = await s.call<GraphSp>('POST', graph(s, '/servicePrincipals'), s.managementResource, { displayName: o.name, years: Number(o.years) });
-        return { appId: created.appId, displayName: created.displayName, password: created.passwordCredentials?.[0]?.secretText, tenant: s.profile.tenantId };
+      run<{ name?: string; years: string; role?: string; scopes?: string[] }>(async (o, s) => {
+        if (!o.role !== !o.scopes) throw new CliError('Usage error: To create role assignments, specify both --role and --scopes.');
+        // Before anything is created (az finds out only at the first assignment).
+        const role = o.role ? await resolveRole(s, o.role) : null;
+        const name = o.name ?? `coffer-sp-${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}`;
+        const years = Number(o.years);
+        // As az: "patch existing app with the same displayName to make the command idempotent".
+        const existing = o.name
+          ? (await s.call<{ value: GraphSp[] }>('GET', graph(s, `/servicePrincipals?$filter=${encodeURIComponent(`displayName eq '${o.name.replace(/'/g, "''")}'`)}`), s.managementResource)).value[0]
+          : undefined;
+        let principal: GraphSp;
+        let password: string | undefined;
+        if (existing) {
+          principal = existing;
+          password = (await resetPassword(s, existing.id, years, false)).secretText;
+        } else {
+          principal = await s.call<GraphSp>('POST', graph(s, '/servicePrincipals'), s.managementResource, { displayName: name, years });
+          password = principal.passwordCredentials?.[0]?.secretText;
+        }
+        for (const scope of role ? (o.scopes ?? []) : []) {
+          s.warn(`Creating '${o.role}' role assignment under scope '${scope}'`);
+          const properties = { roleDefinitionId: role!.id, principalId: principal.id, principalType: 'ServicePrincipal' };
+          try {
+            await s.call('PUT', authz(s, scope, `roleAssignments/${crypto.randomUUID()}`), s.managementResource, { properties });
+          } catch (err) {
+            if (!(err instanceof CliError) || err.code !== 'RoleAssignmentExists') throw err;
+            s.warn('  Role assignment already exists.\n');
+          }
+        }
+        return { appId: principal.appId, displayName: principal.displayName, password, tenant: s.profile.tenantId };
       }),
     );
   withOutput(sp.command('list').description('List service principals.'))
@@ -66,14 +109,7 @@ export function registerAdCommands(program: Command): void {
     .action(
       run<{ id: string; append?: boolean; years: string }>(async (o, s) => {
         const target = await findSp(s, o.id);
-        const end = new Date(Date.now() + Number(o.years) * 365 * 24 * 3600 * 1000).toISOString();
-        const before = await s.call<{ passwordCredentials?: Array<{ keyId: string }> }>('GET', graph(s, `/servicePrincipals/${target.id}`), s.managementResource);
-        const added = await s.call<{ secretText: string; keyId: string }>('POST', graph(s, `/servicePrincipals/${target.id}/addPassword`), s.managementResource, { passwordCredential: { displayName: 'rbac', endDateTime: end } });
-        if (!o.append) {
-          for (const old of before.passwordCredentials ?? []) {
-            if (old.keyId !== added.keyId) await s.call('POST', graph(s, `/servicePrincipals/${target.id}/removePassword`), s.managementResource, { keyId: old.keyId });
-          }
-        }
+        const added = await resetPassword(s, target.id, Number(o.years), o.append === true);
         return { appId: target.appId, password: added.secretText, tenant: s.profile.tenantId };
       }),
     );

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { API, run, withOutput } from '../command-kit.js';
+import { API, parseTags, run, TAGS_OPTION, withOutput } from '../command-kit.js';
 import type { Session } from '../session.js';
 
 export const groupUrl = (s: Session, name: string) =>
@@ -10,8 +10,8 @@ export function registerGroupCommands(program: Command): void {
   withOutput(group.command('create').description('Create a resource group (or update its tags).'))
     .requiredOption('-n, --name <name>', 'resource group name')
     .requiredOption('-l, --location <location>', 'location, e.g. local')
-    .option('--tags <tags...>', 'space-separated tags: key[=value]')
-    .action(run<{ name: string; location: string; tags?: string[] }>(async (o, s) => s.call('PUT', groupUrl(s, o.name), s.managementResource, { location: o.location, tags: Object.fromEntries((o.tags ?? []).map((t) => t.split('=', 2) as [string, string])) })));
+    .option(TAGS_OPTION, 'space-separated tags: key[=value]; "" clears them')
+    .action(run<{ name: string; location: string; tags?: string[] | boolean }>(async (o, s) => s.call('PUT', groupUrl(s, o.name), s.managementResource, { location: o.location, tags: parseTags(o.tags) ?? {} })));
   withOutput(group.command('show').description('Show a resource group.'))
     .requiredOption('-n, --name <name>', 'resource group name')
     .action(run<{ name: string }>(async (o, s) => s.call('GET', groupUrl(s, o.name), s.managementResource)));

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
-import { API, parseBool, parseTags, run, withOutput } from '../command-kit.js';
+import { API, parseBool, parseTags, run, TAGS_OPTION, withOutput } from '../command-kit.js';
 import type { Session } from '../session.js';
 
 // coffer keyvault create | show | list | update | delete, as az has them.
@@ -24,7 +24,8 @@ export async function findVault(s: Session, name: string, rg?: string): Promise<
     s.managementResource,
   );
   const hit = list.value.find((v) => v.name.toLowerCase() === name.toLowerCase());
-  if (!hit) throw new CliError(`The Vault '${name}' not found within subscription.`, 'ResourceNotFound');
+  // az's validator: a CLIError without a code, exit 1.
+  if (!hit) throw new CliError(`The Vault '${name}' not found within subscription.`);
   return s.call<VaultResource>('GET', `${s.profile.server}${hit.id}?api-version=${API.arm}`, s.managementResource);
 }
 
@@ -39,10 +40,10 @@ export function registerKeyvaultCommands(program: Command): Command {
     .option('--retention-days <days>', 'soft-delete retention, 7 to 90', '90')
     .option('--enable-purge-protection [bool]', 'enable purge protection (irreversible)')
     .option('--enable-rbac-authorization [bool]', 'use Azure RBAC for data-plane access', 'true')
-    .option('--tags <tags...>', 'space-separated tags: key[=value]')
+    .option(TAGS_OPTION, 'space-separated tags: key[=value]')
     .addHelpText('after', '\nExamples:\n  coffer keyvault create --name my-vault --resource-group my-rg')
     .action(
-      run<{ name: string; resourceGroup: string; location?: string; sku: string; retentionDays: string; enablePurgeProtection?: string | boolean; enableRbacAuthorization: string | boolean; tags?: string[] }>(async (o, s) => {
+      run<{ name: string; resourceGroup: string; location?: string; sku: string; retentionDays: string; enablePurgeProtection?: string | boolean; enableRbacAuthorization: string | boolean; tags?: string[] | boolean }>(async (o, s) => {
         const group = await s.call<{ location: string }>('GET', `${vaultsBase(s)}/resourcegroups/${encodeURIComponent(o.resourceGroup)}?api-version=${API.resources}`, s.managementResource);
         const rbac = parseBool('--enable-rbac-authorization', o.enableRbacAuthorization) === true;
         const properties: Record<string, unknown> = {
@@ -79,10 +80,11 @@ export function registerKeyvaultCommands(program: Command): Command {
   withOutput(kv.command('update').description('Update a key vault.'))
     .requiredOption('-n, --name <name>', 'vault name')
     .option('-g, --resource-group <group>', 'resource group')
-    .option('--enable-rbac-authorization <bool>', 'true or false')
-    .option('--enable-purge-protection <bool>', 'true (irreversible)')
+    // az's three-state flags: bare is true, or an explicit true/false.
+    .option('--enable-rbac-authorization [bool]', 'use Azure RBAC (bare or true) or access policies (false)')
+    .option('--enable-purge-protection [bool]', 'enable purge protection (bare or true; irreversible)')
     .action(
-      run<{ name: string; resourceGroup?: string; enableRbacAuthorization?: string; enablePurgeProtection?: string }>(async (o, s) => {
+      run<{ name: string; resourceGroup?: string; enableRbacAuthorization?: string | boolean; enablePurgeProtection?: string | boolean }>(async (o, s) => {
         const vault = await findVault(s, o.name, o.resourceGroup);
         const properties: Record<string, unknown> = {};
         if (o.enableRbacAuthorization !== undefined) properties.enableRbacAuthorization = parseBool('--enable-rbac-authorization', o.enableRbacAuthorization);

@@ -37,9 +37,13 @@ function withPrincipal(cmd: Command): Command {
     .option('--application-id <appId>', 'application id, for a compound identity');
 }
 
+/** az's validate_principal (an argparse error: exit 2). */
+function checkPrincipal(o: PolicyOptions): void {
+  if ([o.objectId, o.spn, o.upn].filter((x) => x).length !== 1) throw new CliError('specify exactly one: --object-id, --spn, --upn', undefined, 2);
+}
+
 async function objectIdOf(o: PolicyOptions, s: Session): Promise<string> {
-  const given = [o.objectId, o.spn, o.upn].filter((x) => x !== undefined);
-  if (given.length !== 1) throw new CliError('Specify exactly one of --object-id, --spn, --upn.', undefined, 2);
+  checkPrincipal(o);
   if (o.objectId) return o.objectId.toLowerCase();
   if (o.spn) return (await resolvePrincipal(s, o.spn, 'ServicePrincipal')).id;
   return (await resolvePrincipal(s, o.upn!, 'User')).id;
@@ -54,8 +58,15 @@ export function registerPolicyCommands(kv: Command): void {
     .addHelpText('after', '\nExamples:\n  coffer keyvault set-policy -n my-vault --spn apono-connector --secret-permissions get')
     .action(
       run<PolicyOptions>(async (o, s) => {
-        const vault = await findVault(s, o.name, o.resourceGroup);
+        // az's validators (argparse errors: exit 2), before any request.
+        checkPrincipal(o);
+        if (!o.secretPermissions && !o.keyPermissions && !o.certificatePermissions && !o.storagePermissions) {
+          throw new CliError('specify at least one: --key-permissions, --secret-permissions, --certificate-permissions --storage-permissions', undefined, 2);
+        }
         const objectId = await objectIdOf(o, s);
+        const vault = await findVault(s, o.name, o.resourceGroup);
+        // As az: a vault on the RBAC model has no access policies to change, and nothing is sent.
+        if (vault.properties.enableRbacAuthorization) throw new CliError("Cannot set policies to a vault with '--enable-rbac-authorization' specified");
         const current = ((vault.properties.accessPolicies ?? []) as PolicyEntry[]).find(
           (p) => p.objectId.toLowerCase() === objectId && (p.applicationId ?? null) === (o.applicationId ?? null),
         );
@@ -73,8 +84,16 @@ export function registerPolicyCommands(kv: Command): void {
 
   withPrincipal(kv.command('delete-policy').description("Remove a principal's access policy from a vault.")).action(
     run<PolicyOptions>(async (o, s) => {
+      const objectId = await objectIdOf(o, s);
       const vault = await findVault(s, o.name, o.resourceGroup);
-      const entry: PolicyEntry = { tenantId: s.profile.tenantId, objectId: await objectIdOf(o, s), permissions: {} };
+      // az's texts (its "to a vault" included) and checks, before anything is sent.
+      if (vault.properties.enableRbacAuthorization) throw new CliError("Cannot delete policies to a vault with '--enable-rbac-authorization' specified");
+      const tenantId = String(vault.properties.tenantId ?? s.profile.tenantId).toLowerCase();
+      const matches = ((vault.properties.accessPolicies ?? []) as PolicyEntry[]).some(
+        (p) => p.tenantId.toLowerCase() === tenantId && p.objectId.toLowerCase() === objectId && (p.applicationId ?? '').toLowerCase() === (o.applicationId ?? '').toLowerCase(),
+      );
+      if (!matches) throw new CliError('No matching policies found');
+      const entry: PolicyEntry = { tenantId: s.profile.tenantId, objectId, permissions: {} };
       if (o.applicationId) entry.applicationId = o.applicationId;
       await s.call('PUT', `${s.profile.server}${vault.id}/accessPolicies/remove?api-version=${API.arm}`, s.managementResource, { properties: { accessPolicies: [entry] } });
       return s.call('GET', `${s.profile.server}${vault.id}?api-version=${API.arm}`, s.managementResource);

@@ -23,13 +23,13 @@ interface RoleAssignment {
 }
 
 const subScope = (s: Session) => `/subscriptions/${s.profile.subscriptionId}`;
-const authz = (s: Session, scope: string, path: string, query = '') => `${s.profile.server}${scope === '/' ? '' : scope}/providers/Microsoft.Authorization/${path}?api-version=${API_VERSION}${query}`;
+export const authz = (s: Session, scope: string, path: string, query = '') => `${s.profile.server}${scope === '/' ? '' : scope}/providers/Microsoft.Authorization/${path}?api-version=${API_VERSION}${query}`;
 
 async function roleDefinitions(s: Session): Promise<RoleDefinition[]> {
   return (await s.call<{ value: RoleDefinition[] }>('GET', authz(s, subScope(s), 'roleDefinitions'), s.managementResource)).value;
 }
 
-async function resolveRole(s: Session, role: string): Promise<RoleDefinition> {
+export async function resolveRole(s: Session, role: string): Promise<RoleDefinition> {
   const id = role.split('/').pop()!;
   const all = await roleDefinitions(s);
   const hit = all.find((r) => (GUID.test(id) && r.name.toLowerCase() === id.toLowerCase()) || r.properties.roleName.toLowerCase() === role.toLowerCase());
@@ -37,10 +37,70 @@ async function resolveRole(s: Session, role: string): Promise<RoleDefinition> {
   return hit;
 }
 
+/**
+ * What az shows as an assignment's principalName: a user's UPN, a service
+ * principal's first servicePrincipalName (its appId), else the display name.
+ * As in az, a directory that cannot answer leaves the names out, not the list.
+ */
+async function principalNames(s: Session, ids: string[]): Promise<Map<string, string>> {
+  type Stub = { id: string; userPrincipalName?: string | null; servicePrincipalNames?: string[]; displayName?: string | null };
+  const names = new Map<string, string>();
+  const unique = [...new Set(ids.map((id) => id.toLowerCase()))];
+  try {
+    for (let i = 0; i < unique.length; i += 1000) {
+      const ids = unique.slice(i, i + 1000);
+      const found = await s.call<{ value: Stub[] }>('POST', `${s.profile.server}/v1.0/directoryObjects/getByIds`, s.managementResource, { ids, types: ['user', 'group', 'servicePrincipal'] });
+      for (const o of found.value) names.set(o.id.toLowerCase(), o.userPrincipalName ?? o.servicePrincipalNames?.[0] ?? o.displayName ?? '');
+    }
+  } catch (err) {
+    s.log(`could not name the principals: ${(err as Error).message}`);
+  }
+  return names;
+}
+
+interface Search {
+  scope: string;
+  principalId?: string;
+  roleName?: string;
+  includeGroups?: boolean;
+  includeInherited?: boolean;
+  all?: boolean;
+}
+
+/** az's _search_role_assignments and list_role_assignments: exactly at the scope unless --include-inherited (or --all), named. */
+async function searchAssignments(s: Session, q: Search) {
+  const filters: string[] = [];
+  if (!q.all) filters.push('atScope()');
+  if (q.principalId) filters.push(q.includeGroups ? `assignedTo('${q.principalId}')` : `principalId eq '${q.principalId}'`);
+  const query = filters.length ? `&$filter=${encodeURIComponent(filters.join(' and '))}` : '';
+  const scope = q.scope.toLowerCase();
+  const list = (await s.call<{ value: RoleAssignment[] }>('GET', authz(s, q.scope, 'roleAssignments', query), s.managementResource)).value.filter((a) => {
+    if (q.all) return true;
+    const at = a.properties.scope.toLowerCase();
+    // az: re.match(assignment scope, scope): an assignment above the scope (a prefix of it) is inherited.
+    return at === scope || (q.includeInherited === true && scope.startsWith(at));
+  });
+  const wanted = q.roleName?.toLowerCase();
+  const matching = list.filter((a) => wanted === undefined || a.properties.roleDefinitionId.split('/').pop()!.toLowerCase() === wanted);
+  if (matching.length === 0) return [];
+  const defs = new Map((await roleDefinitions(s)).map((d) => [d.name.toLowerCase(), d.properties.roleName]));
+  const names = await principalNames(s, matching.map((a) => a.properties.principalId));
+  return matching.map((a) =>
+    azAssignment(a, { role: defs.get(a.properties.roleDefinitionId.split('/').pop()!.toLowerCase()), principal: names.get(a.properties.principalId.toLowerCase()) ?? '' }),
+  );
+}
+
+/** az's _build_role_scope: --scope, or the resource group's, or the subscription. */
+function roleScope(s: Session, o: { scope?: string; resourceGroup?: string }): string {
+  if (o.scope && o.resourceGroup) throw new CliError(`Resource group "${o.resourceGroup}" is redundant because scope is supplied`);
+  if (o.scope) return o.scope;
+  return o.resourceGroup ? `${subScope(s)}/resourceGroups/${o.resourceGroup}` : subScope(s);
+}
+
 /** az's flattened role assignment, with coffer's endDateTime. */
 function azAssignment(a: RoleAssignment, names: { role?: string; principal?: string }) {
-  const rg = /\/resourceGroups\/([^/]+)/i.exec(a.properties.scope)?.[1] ?? null;
-  return { id: a.id, name: a.name, type: a.type, ...a.properties, resourceGroup: rg, roleDefinitionName: names.role ?? null, principalName: names.principal ?? null };
+  // resourceGroup comes from the id, as az's global transform adds it (none at a subscription's scope).
+  return { id: a.id, name: a.name, type: a.type, ...a.properties, roleDefinitionName: names.role ?? null, principalName: names.principal ?? null };
 }
 
 export function registerRoleCommands(program: Command): void {
@@ -58,40 +118,42 @@ export function registerRoleCommands(program: Command): void {
     .addHelpText('after', '\nExamples:\n  coffer role assignment create --role "Key Vault Secrets User" --assignee APP_ID \\\n    --scope /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.KeyVault/vaults/V/secrets/apono-mysql-user\n  coffer role assignment create --role "Key Vault Secrets User" --assignee APP_ID --scope SCOPE --end-time 2026-12-31T00:00:00Z')
     .action(
       run<{ role: string; assignee?: string; assigneeObjectId?: string; assigneePrincipalType?: string; scope?: string; description?: string; endTime?: string }>(async (o, s) => {
-        if (!o.assignee === !o.assigneeObjectId) throw new CliError('Specify exactly one of --assignee, --assignee-object-id.', undefined, 2);
+        // az's checks in the command itself (CLIError: exit 1).
+        if (!o.assignee === !o.assigneeObjectId) throw new CliError('usage error: --assignee STRING | --assignee-object-id GUID');
+        if (o.assigneePrincipalType && !o.assigneeObjectId) throw new CliError('usage error: --assignee-object-id GUID --assignee-principal-type TYPE');
         const principal = o.assignee ? await resolvePrincipal(s, o.assignee) : { id: o.assigneeObjectId!, kind: o.assigneePrincipalType, displayName: undefined };
         const def = await resolveRole(s, o.role);
         const scope = o.scope!;
         const properties: Record<string, unknown> = { roleDefinitionId: def.id, principalId: principal.id, description: o.description, endDateTime: o.endTime };
         if (principal.kind) properties.principalType = principal.kind;
-        const created = await s.call<RoleAssignment>('PUT', authz(s, scope, `roleAssignments/${crypto.randomUUID()}`), s.managementResource, { properties });
-        return azAssignment(created, { role: def.properties.roleName, principal: principal.displayName });
+        try {
+          const created = await s.call<RoleAssignment>('PUT', authz(s, scope, `roleAssignments/${crypto.randomUUID()}`), s.managementResource, { properties });
+          return azAssignment(created, { role: def.properties.roleName, principal: principal.displayName });
+        } catch (err) {
+          // As az: the same role for the same principal at the same scope is there already: show it (exit 0).
+          if (!(err instanceof CliError) || err.code !== 'RoleAssignmentExists') throw err;
+          const existing = await searchAssignments(s, { scope, principalId: principal.id, roleName: def.name });
+          if (existing.length === 0) throw err;
+          return existing[0];
+        }
       }),
     );
 
   withOutput(assignment.command('list').description('List role assignments.'))
-    .option('--scope <scope>', 'scope (default: the subscription)')
+    .option('--scope <scope>', 'scope (default: the subscription); only assignments exactly at it, unless --include-inherited')
+    .option('-g, --resource-group <group>', "the resource group's scope")
     .option('--assignee <who>', 'only this principal (and, with --include-groups, its groups)')
     .option('--role <role>', 'only this role')
-    .option('--all', 'everything at, above and below the scope')
+    .option('--include-inherited', 'also the assignments at the scopes above (the subscription, the resource group...)')
+    .option('--all', 'every assignment in the subscription, at any scope')
     .option('--include-groups', "include assignments of the assignee's groups")
     .action(
-      run<{ scope?: string; assignee?: string; role?: string; all?: boolean; includeGroups?: boolean }>(async (o, s) => {
-        const scope = o.scope ?? subScope(s);
-        const filters: string[] = [];
-        if (!o.all) filters.push('atScope()');
-        let principalId: string | undefined;
-        if (o.assignee) {
-          principalId = (await resolvePrincipal(s, o.assignee)).id;
-          filters.push(o.includeGroups ? `assignedTo('${principalId}')` : `principalId eq '${principalId}'`);
-        }
-        const query = filters.length ? `&$filter=${encodeURIComponent(filters.join(' and '))}` : '';
-        const list = (await s.call<{ value: RoleAssignment[] }>('GET', authz(s, scope, 'roleAssignments', query), s.managementResource)).value;
-        const defs = new Map((await roleDefinitions(s)).map((d) => [d.name.toLowerCase(), d.properties.roleName]));
-        const wanted = o.role ? (await resolveRole(s, o.role)).name.toLowerCase() : null;
-        return list
-          .filter((a) => wanted === null || a.properties.roleDefinitionId.toLowerCase().endsWith(wanted))
-          .map((a) => azAssignment(a, { role: defs.get(a.properties.roleDefinitionId.split('/').pop()!.toLowerCase()) }));
+      run<{ scope?: string; resourceGroup?: string; assignee?: string; role?: string; all?: boolean; includeInherited?: boolean; includeGroups?: boolean }>(async (o, s) => {
+        if (o.all && (o.scope || o.resourceGroup)) throw new CliError('group or scope are not required when --all is used');
+        const scope = roleScope(s, o);
+        const principalId = o.assignee ? (await resolvePrincipal(s, o.assignee)).id : undefined;
+        const roleName = o.role ? (await resolveRole(s, o.role)).name : undefined;
+        return searchAssignments(s, { scope, principalId, roleName, includeGroups: o.includeGroups, includeInherited: o.includeInherited, all: o.all });
       }),
     );
 
@@ -100,12 +162,13 @@ export function registerRoleCommands(program: Command): void {
     .option('--assignee <who>', 'principal')
     .option('--role <role>', 'role')
     .option('--scope <scope>', 'scope (default: the subscription)')
+    .option('-g, --resource-group <group>', "the resource group's scope")
     .action(
-      run<{ ids?: string[]; assignee?: string; role?: string; scope?: string }>(async (o, s) => {
+      run<{ ids?: string[]; assignee?: string; role?: string; scope?: string; resourceGroup?: string }>(async (o, s) => {
         let ids = o.ids ?? [];
         if (ids.length === 0) {
           if (!o.assignee && !o.role) throw new CliError('Specify --ids, or --assignee and/or --role.', undefined, 2);
-          const scope = o.scope ?? subScope(s);
+          const scope = roleScope(s, o);
           const principalId = o.assignee ? (await resolvePrincipal(s, o.assignee)).id : null;
           const roleId = o.role ? (await resolveRole(s, o.role)).name.toLowerCase() : null;
           const list = (await s.call<{ value: RoleAssignment[] }>('GET', authz(s, scope, 'roleAssignments', `&$filter=${encodeURIComponent('atScope()')}`), s.managementResource)).value;

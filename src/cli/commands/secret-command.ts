@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { usage } from '../cli-error.js';
-import { parseBool, parseTags, parseUtc, run, withOutput } from '../command-kit.js';
+import { CliError } from '../cli-error.js';
+import { parseBool, parseTags, parseUtc, run, TAGS_OPTION, withOutput } from '../command-kit.js';
 import { azSecret, dataUrl, listAll, secretRef, type SecretBundle, type SecretRefOptions } from '../secret-ref.js';
 import { registerSecretFileCommands, readSecretFile } from './secret-file-command.js';
 
@@ -11,7 +11,7 @@ interface SetOptions extends SecretRefOptions {
   file?: string;
   encoding?: string;
   contentType?: string;
-  tags?: string[];
+  tags?: string[] | boolean;
   expires?: string;
   notBefore?: string;
   disabled?: string | boolean;
@@ -34,16 +34,15 @@ export function registerSecretCommands(keyvault: Command): void {
     .option('-f, --file <path>', 'read the value from a file')
     .option('-e, --encoding <encoding>', 'file encoding: utf-8, base64, hex or ascii', 'utf-8')
     .option('--content-type <type>', 'content type, e.g. application/json')
-    .option('--tags <tags...>', 'space-separated tags: key[=value]')
+    .option(TAGS_OPTION, 'space-separated tags: key[=value]')
     .option('--expires <iso8601>', 'expiry (UTC)')
     .option('--not-before <iso8601>', 'activation time (UTC)')
     .option('--disabled [bool]', 'create the secret disabled')
     .addHelpText('after', `\nExamples:\n  coffer keyvault secret set --vault-name V --name apono-mysql-user --value '{"username": "u", "password": "p"}'\n  coffer keyvault secret set --vault-name V --name tls-key --file key.pem`)
     .action(
       run<SetOptions>(async (o, s) => {
-        // As az: exactly one of the two, and not empty (a forgotten --value stored an empty latest version).
-        if ((o.value === undefined) === (o.file === undefined)) throw usage('[Required] --value VALUE | --file PATH');
-        if (o.value === '') throw usage('--value must not be empty');
+        // As az's validator (a CLIError: exit 1): exactly one of the two, and not empty (a forgotten --value stored an empty latest version).
+        if (!o.value === !o.file) throw new CliError('incorrect usage: [Required] --value VALUE | --file PATH');
         const ref = secretRef(o);
         const fromFile = o.file !== undefined ? readSecretFile(o.file, o.encoding ?? 'utf-8') : null;
         const tags = { ...(fromFile ? { 'file-encoding': o.encoding ?? 'utf-8' } : {}), ...parseTags(o.tags) };
@@ -93,13 +92,14 @@ export function registerSecretCommands(keyvault: Command): void {
   );
 
   withRef(secret.command('set-attributes').description("Update a secret's attributes (not its value)."), true)
-    .option('--enabled <bool>', 'true or false')
+    // az's three-state flag: bare is true, or an explicit true/false (a bare flag never takes the next option as its value).
+    .option('--enabled [bool]', 'enable (bare or true) or disable (false) the secret')
     .option('--expires <iso8601>', 'expiry (UTC)')
     .option('--not-before <iso8601>', 'activation time (UTC)')
     .option('--content-type <type>', 'content type')
-    .option('--tags <tags...>', 'space-separated tags: key[=value] (replaces all tags)')
+    .option(TAGS_OPTION, 'space-separated tags: key[=value] (replaces all tags; "" clears them)')
     .action(
-      run<SecretRefOptions & { enabled?: string; expires?: string; notBefore?: string; contentType?: string; tags?: string[] }>(async (o, s) => {
+      run<SecretRefOptions & { enabled?: string | boolean; expires?: string; notBefore?: string; contentType?: string; tags?: string[] | boolean }>(async (o, s) => {
         const ref = secretRef(o);
         const attributes: Record<string, unknown> = {};
         if (o.enabled !== undefined) attributes.enabled = parseBool('--enabled', o.enabled);

@@ -68,13 +68,17 @@ export function registerSecretFileCommands(secret: Command, withRef: WithRef): v
 
   withRef(secret.command('download').description("Download a secret's value to a file."), true)
     .requiredOption('-f, --file <path>', 'file to write (must not exist)')
-    .option('-e, --encoding <encoding>', 'utf-8, base64 (decode to binary), hex (decode to binary) or ascii', 'utf-8')
+    .option('-e, --encoding <encoding>', "utf-8, base64 (decode to binary), hex (decode to binary) or ascii (default: the secret's file-encoding tag, else utf-8)")
     .action(
-      run<SecretRefOptions & { file: string; encoding: string }>(async (o, s) => {
+      run<SecretRefOptions & { file: string; encoding?: string }>(async (o, s) => {
         const ref = secretRef(o);
-        const encoding = checkEncoding(o.encoding);
+        if (o.encoding !== undefined) checkEncoding(o.encoding);
+        // az checks before it fetches the secret.
+        if (existsSync(o.file)) throw new CliError(`File or directory named '${o.file}' already exists.`);
         const path = `/secrets/${encodeURIComponent(ref.name)}${ref.version ? `/${ref.version}` : ''}`;
-        const { value = '' } = await s.call<SecretBundle>('GET', dataUrl(s, ref.vault, path), s.vaultResource);
+        const { value = '', tags } = await s.call<SecretBundle>('GET', dataUrl(s, ref.vault, path), s.vaultResource);
+        // As az: without --encoding, the encoding `secret set --file` recorded in the file-encoding tag.
+        const encoding = checkEncoding(o.encoding ?? tags?.['file-encoding'] ?? 'utf-8');
         const data = encoding === 'base64' ? Buffer.from(value, 'base64') : encoding === 'hex' ? Buffer.from(value, 'hex') : Buffer.from(value, encoding === 'ascii' ? 'ascii' : 'utf8');
         writeNew(o.file, data);
         return undefined;

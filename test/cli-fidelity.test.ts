@@ -1,0 +1,206 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { credential } from './support/clients.js';
+import { cliHome, coffer, type CliResult } from './support/cli.js';
+import { startTestServer, type TestServer } from './support/server-fixture.js';
+
+// Where az behaves in a way coffer once did not: each case is az's behaviour
+// (from az 2.45 and its source), run through the real CLI against a real server.
+
+describe('coffer CLI behaves as az does', () => {
+  let server: TestServer;
+  let home: string;
+  let files: string;
+  const ok = (r: CliResult) => {
+    assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}`);
+    return r;
+  };
+  const cli = async (...args: string[]) => ok(await coffer(home, args));
+  const json = async <T = any>(...args: string[]) => (await cli(...args)).json<T>();
+  /** Fails with this exit code and stderr, and prints nothing on stdout. */
+  const fails = async (args: string[], pattern: RegExp, code: number) => {
+    const r = await coffer(home, args);
+    assert.equal(r.code, code, `expected exit ${code}: ${r.stdout} ${r.stderr}`);
+    assert.match(r.stderr, pattern);
+    assert.equal(r.stdout, '');
+  };
+  const policiesOf = async (vault: string) => (await json('keyvault', 'show', '-n', vault)).properties.accessPolicies as Array<{ objectId: string; permissions: { secrets?: string[] } }>;
+
+  before(async () => {
+    server = await startTestServer();
+    home = cliHome();
+    files = mkdtempSync(join(tmpdir(), 'coffer-cli-fidelity-'));
+    const b = server.bootstrap;
+    await cli('login', '--service-principal', '-u', b.clientId, '-p', b.clientSecret, '--tenant', b.tenantId, '--server', server.url, '-o', 'none');
+    await cli('group', 'create', '-n', 'rg1', '-l', 'local', '-o', 'none');
+    await cli('keyvault', 'create', '-n', 'rbac-vault', '-g', 'rg1', '-o', 'none');
+    await cli('keyvault', 'create', '-n', 'ap-vault', '-g', 'rg1', '--enable-rbac-authorization', 'false', '-o', 'none');
+  });
+  after(() => server?.stop());
+
+  it('set-policy and delete-policy refuse a vault on the RBAC model, an unknown policy and no permissions, as az does', async () => {
+    const objectId = crypto.randomUUID();
+    await fails(['keyvault', 'set-policy', '-n', 'rbac-vault', '--object-id', objectId, '--secret-permissions', 'get'], /^ERROR: Cannot set policies to a vault with '--enable-rbac-authorization' specified\n$/, 1);
+    await fails(['keyvault', 'delete-policy', '-n', 'rbac-vault', '--object-id', objectId], /^ERROR: Cannot delete policies to a vault with '--enable-rbac-authorization' specified\n$/, 1);
+    assert.deepEqual(await policiesOf('rbac-vault'), [], 'nothing was sent');
+
+    const before = await policiesOf('ap-vault');
+    await fails(['keyvault', 'delete-policy', '-n', 'ap-vault', '--object-id', objectId], /^ERROR: No matching policies found\n$/, 1);
+    await fails(['keyvault', 'set-policy', '-n', 'ap-vault', '--object-id', objectId], /^ERROR: specify at least one: --key-permissions, --secret-permissions, --certificate-permissions --storage-permissions\n$/, 2);
+    await fails(['keyvault', 'set-policy', '-n', 'ap-vault', '--secret-permissions', 'get'], /^ERROR: specify exactly one: --object-id, --spn, --upn\n$/, 2);
+    assert.deepEqual(await policiesOf('ap-vault'), before, 'nothing changed');
+
+    await cli('keyvault', 'set-policy', '-n', 'ap-vault', '--object-id', objectId, '--secret-permissions', 'get', '-o', 'none');
+    assert.deepEqual((await policiesOf('ap-vault')).find((p) => p.objectId === objectId)?.permissions.secrets, ['get']);
+    await cli('keyvault', 'delete-policy', '-n', 'ap-vault', '--object-id', objectId, '-o', 'none');
+    assert.deepEqual(await policiesOf('ap-vault'), before);
+  });
+  it("secret download without --encoding uses the secret's file-encoding tag, else utf-8", async () => {
+    const binary = Buffer.from([0, 1, 2, 250, 255, 10, 13]);
+    writeFileSync(join(files, 'bin'), binary);
+    for (const encoding of ['base64', 'hex']) {
+      await cli('keyvault', 'secret', 'set', '--vault-name', 'rbac-vault', '-n', `dl-${encoding}`, '--file', join(files, 'bin'), '--encoding', encoding, '-o', 'none');
+      const out = join(files, `dl-${encoding}.out`);
+      await cli('keyvault', 'secret', 'download', '--vault-name', 'rbac-vault', '-n', `dl-${encoding}`, '--file', out);
+      assert.deepEqual(readFileSync(out), binary, `${encoding}: decoded to the file's bytes`);
+    }
+    // No tag: utf-8 text; --encoding still wins over the tag.
+    await cli('keyvault', 'secret', 'set', '--vault-name', 'rbac-vault', '-n', 'dl-text', '--value', 'héllo', '-o', 'none');
+    await cli('keyvault', 'secret', 'download', '--vault-name', 'rbac-vault', '-n', 'dl-text', '--file', join(files, 'dl-text.out'));
+    assert.equal(readFileSync(join(files, 'dl-text.out'), 'utf8'), 'héllo');
+    await cli('keyvault', 'secret', 'download', '--vault-name', 'rbac-vault', '-n', 'dl-hex', '--file', join(files, 'dl-hex.raw'), '--encoding', 'utf-8');
+    assert.equal(readFileSync(join(files, 'dl-hex.raw'), 'utf8'), binary.toString('hex'));
+    await fails(['keyvault', 'secret', 'download', '--vault-name', 'rbac-vault', '-n', 'dl-hex', '--file', join(files, 'dl-hex.raw')], /^ERROR: File or directory named '.*dl-hex\.raw' already exists\.\n$/, 1);
+  });
+  it('exits 3 on a 404 from ARM or a vault, and 1 for the usage checks az makes in its validators', async () => {
+    await fails(['keyvault', 'secret', 'show', '--vault-name', 'rbac-vault', '-n', 'no-such-secret'], /^ERROR: \(SecretNotFound\)/, 3);
+    await fails(['keyvault', 'show', '-n', 'no-such-vault', '-g', 'rg1'], /^ERROR: \(ResourceNotFound\)/, 3);
+    await fails(['group', 'show', '-n', 'no-such-group'], /^ERROR: \(ResourceGroupNotFound\)/, 3);
+    await fails(['keyvault', 'show', '-n', 'no-such-vault'], /^ERROR: The Vault 'no-such-vault' not found within subscription\.\n$/, 1);
+    const set = ['keyvault', 'secret', 'set', '--vault-name', 'rbac-vault', '-n', 'usage'];
+    for (const extra of [[], ['--value', ''], ['--value', 'a', '--file', join(files, 'bin')]]) {
+      await fails([...set, ...extra], /^ERROR: incorrect usage: \[Required\] --value VALUE \| --file PATH\n$/, 1);
+    }
+    const scope = (await json('keyvault', 'show', '-n', 'rbac-vault')).id;
+    const create = ['role', 'assignment', 'create', '--role', 'Key Vault Secrets User', '--scope', scope];
+    await fails(create, /^ERROR: usage error: --assignee STRING \| --assignee-object-id GUID\n$/, 1);
+    await fails([...create, '--assignee', server.bootstrap.clientId, '--assignee-object-id', server.bootstrap.objectId], /^ERROR: usage error: --assignee STRING \| --assignee-object-id GUID\n$/, 1);
+    await fails([...create, '--assignee', server.bootstrap.clientId, '--assignee-principal-type', 'ServicePrincipal'], /^ERROR: usage error: --assignee-object-id GUID --assignee-principal-type TYPE\n$/, 1);
+  });
+  it('role assignment create again shows the existing assignment, as az does', async () => {
+    const sp = await json('ad', 'sp', 'create-for-rbac', '--name', 'again-sp');
+    const scope = `${(await json('keyvault', 'show', '-n', 'rbac-vault')).id}/secrets/again`;
+    const create = ['role', 'assignment', 'create', '--role', 'Key Vault Secrets User', '--scope', scope];
+    const first = await json(...create, '--assignee', sp.appId);
+    const again = await json(...create, '--assignee', sp.appId);
+    assert.equal(again.id, first.id);
+    assert.equal(again.roleDefinitionName, 'Key Vault Secrets User');
+    assert.equal(again.principalName, sp.appId);
+    const byObjectId = await json(...create, '--assignee-object-id', first.principalId, '--assignee-principal-type', 'ServicePrincipal');
+    assert.equal(byObjectId.id, first.id);
+    assert.equal((await json<unknown[]>('role', 'assignment', 'list', '--scope', scope)).length, 1, 'still one assignment');
+  });
+
+  it('role assignment list: exactly at the scope unless --include-inherited, -g for a group, principalName filled', async () => {
+    const sp = await json('ad', 'sp', 'create-for-rbac', '--name', 'listed-sp');
+    await cli('ad', 'user', 'create', '--user-principal-name', 'kim@coffer.local', '--display-name', 'Kim', '--password', 'a long password', '-o', 'none');
+    const group = await json('ad', 'group', 'create', '--display-name', 'readers', '--mail-nickname', 'readers');
+    const sub = `/subscriptions/${server.bootstrap.subscriptionId}`;
+    const rg = `${sub}/resourceGroups/rg1`;
+    const vault = (await json('keyvault', 'show', '-n', 'rbac-vault')).id;
+    await cli('role', 'assignment', 'create', '--role', 'Key Vault Reader', '--assignee', sp.appId, '--scope', rg, '-o', 'none');
+    await cli('role', 'assignment', 'create', '--role', 'Key Vault Secrets User', '--assignee', 'kim@coffer.local', '--scope', vault, '-o', 'none');
+    await cli('role', 'assignment', 'create', '--role', 'Key Vault Secrets User', '--assignee-object-id', group.id, '--assignee-principal-type', 'Group', '--scope', vault, '-o', 'none');
+    type Listed = { scope: string; principalName: string; roleDefinitionName: string; principalId: string };
+    const atVault = await json<Listed[]>('role', 'assignment', 'list', '--scope', vault);
+    assert.deepEqual(atVault.map((a) => a.principalName).sort(), ['kim@coffer.local', 'readers']);
+    assert.ok(atVault.every((a) => a.scope === vault), 'nothing inherited');
+    const inherited = await json<Listed[]>('role', 'assignment', 'list', '--scope', vault, '--include-inherited');
+    assert.ok(inherited.some((a) => a.scope === rg && a.principalName === sp.appId && a.roleDefinitionName === 'Key Vault Reader'));
+    assert.ok(inherited.some((a) => a.scope === sub && a.principalId === server.bootstrap.objectId), "the administrator's subscription assignment");
+    assert.ok(!inherited.some((a) => a.scope.startsWith(`${vault}/`)), 'nothing below');
+    const byGroup = await json<Listed[]>('role', 'assignment', 'list', '-g', 'rg1');
+    assert.deepEqual(byGroup.map((a) => [a.scope, a.principalName]), [[rg, sp.appId]]);
+    await fails(['role', 'assignment', 'list', '-g', 'rg1', '--scope', rg], /^ERROR: Resource group "rg1" is redundant because scope is supplied\n$/, 1);
+    await fails(['role', 'assignment', 'list', '--all', '-g', 'rg1'], /^ERROR: group or scope are not required when --all is used\n$/, 1);
+    const all = await json<Listed[]>('role', 'assignment', 'list', '--all');
+    assert.ok(all.some((a) => a.scope === vault) && all.some((a) => a.scope === rg) && all.some((a) => a.scope === sub));
+  });
+  it('ad sp create-for-rbac assigns --role at each of --scopes, and reuses a service principal of the same --name with a new password', async () => {
+    const vault = (await json('keyvault', 'show', '-n', 'rbac-vault')).id;
+    const scopes = [`${vault}/secrets/one`, `${vault}/secrets/two`];
+    const r = await cli('ad', 'sp', 'create-for-rbac', '--name', 'rbac-sp', '--role', 'Key Vault Secrets User', '--scopes', ...scopes);
+    const first = r.json<{ appId: string; displayName: string; password: string; tenant: string }>();
+    assert.deepEqual(Object.keys(first).sort(), ['appId', 'displayName', 'password', 'tenant']);
+    assert.equal(first.displayName, 'rbac-sp');
+    assert.match(r.stderr, /Creating 'Key Vault Secrets User' role assignment under scope/);
+    for (const scope of scopes) {
+      const listed = await json<Array<{ principalName: string; roleDefinitionName: string }>>('role', 'assignment', 'list', '--scope', scope);
+      assert.deepEqual(listed.map((a) => [a.principalName, a.roleDefinitionName]), [[first.appId, 'Key Vault Secrets User']]);
+    }
+
+    const again = await cli('ad', 'sp', 'create-for-rbac', '--name', 'rbac-sp', '--role', 'Key Vault Secrets User', '--scopes', scopes[0]!);
+    const second = again.json<{ appId: string; password: string }>();
+    assert.match(again.stderr, /Role assignment already exists/);
+    assert.equal(second.appId, first.appId, 'the same service principal');
+    assert.notEqual(second.password, first.password);
+    assert.equal((await json<unknown[]>('ad', 'sp', 'list', '--display-name', 'rbac-sp')).length, 1);
+    await assert.rejects(credential(server, first.appId, first.password).getToken(`${server.url}/.default`), 'the old password is reset');
+    assert.ok((await credential(server, second.appId, second.password).getToken(`${server.url}/.default`)).token);
+
+    await fails(['ad', 'sp', 'create-for-rbac', '--name', 'half-sp', '--role', 'Key Vault Secrets User'], /^ERROR: Usage error: To create role assignments, specify both --role and --scopes\.\n$/, 1);
+    await fails(['ad', 'sp', 'create-for-rbac', '--name', 'half-sp', '--scopes', scopes[0]!], /^ERROR: Usage error: To create role assignments, specify both --role and --scopes\.\n$/, 1);
+    assert.deepEqual(await json('ad', 'sp', 'list', '--display-name', 'half-sp'), []);
+  });
+  it("adds resourceGroup, parsed from the id, to the ARM objects it prints (az's global transform)", async () => {
+    await cli('group', 'create', '-n', 'rg2', '-l', 'local', '-o', 'none');
+    const created = await json('keyvault', 'create', '-n', 'rg2-vault', '-g', 'rg2');
+    assert.equal(created.resourceGroup, 'rg2');
+    assert.equal((await cli('keyvault', 'list', '--query', "[?resourceGroup=='rg1'].name | sort(@)", '-o', 'tsv')).stdout, 'ap-vault\nrbac-vault\n');
+    assert.equal((await cli('keyvault', 'show', '-n', 'rg2-vault', '--query', 'resourceGroup', '-o', 'tsv')).stdout, 'rg2\n');
+    assert.equal((await json('keyvault', 'update', '-n', 'rg2-vault', '--enable-purge-protection', 'true')).resourceGroup, 'rg2');
+    const objectId = crypto.randomUUID();
+    assert.equal((await json('keyvault', 'set-policy', '-n', 'ap-vault', '--object-id', objectId, '--secret-permissions', 'get')).resourceGroup, 'rg1');
+    assert.equal((await json('keyvault', 'delete-policy', '-n', 'ap-vault', '--object-id', objectId)).resourceGroup, 'rg1');
+    const vault = (await json('keyvault', 'show', '-n', 'rg2-vault')).id;
+    const assigned = await json('role', 'assignment', 'create', '--role', 'Key Vault Reader', '--assignee-object-id', server.bootstrap.objectId, '--assignee-principal-type', 'ServicePrincipal', '--scope', vault);
+    assert.equal(assigned.resourceGroup, 'rg2');
+    const atSubscription = await json<Array<Record<string, unknown>>>('role', 'assignment', 'list');
+    assert.ok(atSubscription.length > 0 && atSubscription.every((a) => !('resourceGroup' in a)), 'none at a subscription scope');
+    // As in az: a resource group's id is too short for it.
+    assert.equal('resourceGroup' in (await json('group', 'show', '-n', 'rg2')), false);
+  });
+  it('on/off flags are bare (true) or take true/false, and never swallow the next option', async () => {
+    await cli('keyvault', 'secret', 'set', '--vault-name', 'rbac-vault', '-n', 'flagged', '--value', 'v', '--disabled', '-o', 'none');
+    const enabled = await json('keyvault', 'secret', 'set-attributes', '--vault-name', 'rbac-vault', '-n', 'flagged', '--enabled', '--expires', '2031-01-01T00:00:00Z');
+    assert.equal(enabled.attributes.enabled, true);
+    assert.equal(enabled.attributes.expires, '2031-01-01T00:00:00+00:00');
+    assert.equal((await json('keyvault', 'secret', 'set-attributes', '--vault-name', 'rbac-vault', '-n', 'flagged', '--enabled', 'false')).attributes.enabled, false);
+    assert.equal((await cli('keyvault', 'secret', 'set-attributes', '--vault-name', 'rbac-vault', '-n', 'flagged', '--query', 'attributes.enabled', '-o', 'tsv', '--enabled')).stdout, 'true\n');
+
+    await cli('keyvault', 'create', '-n', 'flag-vault', '-g', 'rg1', '--enable-rbac-authorization', 'false', '-o', 'none');
+    const updated = await json('keyvault', 'update', '-n', 'flag-vault', '--enable-rbac-authorization', '--enable-purge-protection');
+    assert.equal(updated.properties.enableRbacAuthorization, true);
+    assert.equal(updated.properties.enablePurgeProtection, true);
+    assert.equal((await cli('keyvault', 'update', '-n', 'flag-vault', '--enable-rbac-authorization', 'False', '--query', 'properties.enableRbacAuthorization', '-o', 'tsv')).stdout, 'false\n');
+    await fails(['keyvault', 'update', '-n', 'flag-vault', '--enable-rbac-authorization', 'yes'], /must be true or false/, 2);
+  });
+  it('--tags as az reads them: k=a=b and solo, "" clears, a bare --tags takes no option', async () => {
+    const set = await json('keyvault', 'secret', 'set', '--vault-name', 'rbac-vault', '-n', 'tagged', '--value', 'v', '--tags', 'k=a=b', 'solo');
+    assert.deepEqual(set.tags, { k: 'a=b', solo: '' });
+    const cleared = await json('keyvault', 'secret', 'set-attributes', '--vault-name', 'rbac-vault', '-n', 'tagged', '--tags', '');
+    assert.deepEqual(cleared.tags, {});
+    await cli('keyvault', 'secret', 'set-attributes', '--vault-name', 'rbac-vault', '-n', 'tagged', '--tags', 'x=1', '-o', 'none');
+    const bare = await json('keyvault', 'secret', 'set-attributes', '--vault-name', 'rbac-vault', '-n', 'tagged', '--tags', '--content-type', 'text/plain');
+    assert.deepEqual(bare.tags, {});
+    assert.equal(bare.contentType, 'text/plain', 'the next option is not a tag');
+
+    assert.deepEqual((await json('group', 'create', '-n', 'tag-rg', '-l', 'local', '--tags', 'k=a=b', 'solo')).tags, { k: 'a=b', solo: '' });
+    assert.deepEqual((await json('group', 'create', '-n', 'tag-rg', '-l', 'local', '--tags', '')).tags, {});
+    assert.deepEqual((await json('keyvault', 'create', '-n', 'tag-vault', '-g', 'tag-rg', '--tags', 'k=a=b', 'solo')).tags, { k: 'a=b', solo: '' });
+    assert.deepEqual((await json('keyvault', 'create', '-n', 'tag-vault-2', '-g', 'tag-rg', '--tags', '', '--retention-days', '7')).tags, {});
+  });
+});
