@@ -203,4 +203,20 @@ describe('coffer CLI behaves as az does', () => {
     assert.deepEqual((await json('keyvault', 'create', '-n', 'tag-vault', '-g', 'tag-rg', '--tags', 'k=a=b', 'solo')).tags, { k: 'a=b', solo: '' });
     assert.deepEqual((await json('keyvault', 'create', '-n', 'tag-vault-2', '-g', 'tag-rg', '--tags', '', '--retention-days', '7')).tags, {});
   });
+  it('a custom role assignable only at a vault is found by name there, and names its assignments', async () => {
+    const vaultId = (await json('keyvault', 'show', '-n', 'rbac-vault')).id as string;
+    const roleId = crypto.randomUUID();
+    const token = (await credential(server).getToken(`${server.url}/.default`)).token;
+    const created = await fetch(`${server.url}/subscriptions/${server.bootstrap.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${roleId}?api-version=2022-04-01`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ properties: { roleName: 'Vault-Only Getter', permissions: [{ dataActions: ['Microsoft.KeyVault/vaults/secrets/getSecret/action'] }], assignableScopes: [vaultId] } }),
+    });
+    assert.equal(created.status, 201);
+    const sp = await json('ad', 'sp', 'create-for-rbac', '--name', 'vault-only-sp');
+    const assignment = await json('role', 'assignment', 'create', '--role', 'Vault-Only Getter', '--assignee', sp.appId, '--scope', vaultId);
+    assert.equal(assignment.roleDefinitionName, 'Vault-Only Getter');
+    const listed = await json<Array<{ roleDefinitionName: string; principalName: string }>>('role', 'assignment', 'list', '--scope', vaultId);
+    assert.ok(listed.some((a) => a.roleDefinitionName === 'Vault-Only Getter' && a.principalName === sp.appId));
+  });
 });

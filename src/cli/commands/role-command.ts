@@ -25,8 +25,14 @@ interface RoleAssignment {
 const subScope = (s: Session) => `/subscriptions/${s.profile.subscriptionId}`;
 export const authz = (s: Session, scope: string, path: string, query = '') => `${s.profile.server}${scope === '/' ? '' : scope}/providers/Microsoft.Authorization/${path}?api-version=${API_VERSION}${query}`;
 
-async function roleDefinitions(s: Session): Promise<RoleDefinition[]> {
-  return (await s.call<{ value: RoleDefinition[] }>('GET', authz(s, subScope(s), 'roleDefinitions'), s.managementResource)).value;
+/**
+ * The roles assignable in the subscription; `andBelow` adds custom roles assignable only below it (a vault,
+ * a secret), which naming an assignment or a role given by name needs (the service lists only the roles
+ * assignable at a scope and above it).
+ */
+async function roleDefinitions(s: Session, andBelow = true): Promise<RoleDefinition[]> {
+  const filter = andBelow ? `&$filter=${encodeURIComponent('atScopeAndBelow()')}` : '';
+  return (await s.call<{ value: RoleDefinition[] }>('GET', authz(s, subScope(s), 'roleDefinitions', filter), s.managementResource)).value;
 }
 
 export async function resolveRole(s: Session, role: string): Promise<RoleDefinition> {
@@ -190,7 +196,7 @@ export function registerRoleCommands(program: Command): void {
     .option('--custom-role-only', 'only custom roles')
     .action(
       run<{ name?: string; customRoleOnly?: boolean }>(async (o, s) => {
-        const all = o.name ? [await resolveRole(s, o.name)] : await roleDefinitions(s);
+        const all = o.name ? [await resolveRole(s, o.name)] : await roleDefinitions(s, false);
         return all
           .filter((r) => !o.customRoleOnly || r.properties.type === 'CustomRole')
           .map((r) => ({ id: r.id, name: r.name, type: 'Microsoft.Authorization/roleDefinitions', roleName: r.properties.roleName, roleType: r.properties.type, description: r.properties.description, permissions: r.properties.permissions, assignableScopes: r.properties.assignableScopes }));
