@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadKeyring } from '../src/crypto/keyring.js';
+import { rotateKeyringFile } from '../src/crypto/master-key-rotation.js';
+import { createVaultKeys } from '../src/crypto/vault-keys.js';
+import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.js';
+import type { VaultStore } from '../src/storage/store-types.js';
+import { createVaultService } from '../src/vaults/vault-service.js';
 import { after, before, describe, it } from 'node:test';
 import { createVault, secretClient } from './support/clients.js';
 import { cliHome, coffer } from './support/cli.js';
@@ -73,5 +80,49 @@ describe('master key rotation', () => {
     const verified = await coffer(home, ['audit', 'verify']);
     assert.equal(verified.code, 0, verified.stderr);
     assert.equal(verified.json<{ ok: boolean; checked: number }>().ok, true);
+  });
+});
+
+describe('master key rotation racing a vault create', () => {
+  it('a rotation waits for a vault whose key is wrapped but not yet stored, so that key is not retired under it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-rotate-race-'));
+    const file = join(dir, 'master.key');
+    const store = openSqliteStore({ file: join(dir, 'coffer.db') });
+    try {
+      const vaultKeys = createVaultKeys(loadKeyring({ file }).keyring);
+      // The insert waits (as a PostgreSQL insert can wait on the resource group's row lock) until released.
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let inserting!: () => void;
+      const insertStarted = new Promise<void>((r) => (inserting = r));
+      const vaults: VaultStore = {
+        ...store.vaults,
+        async insert(row) {
+          inserting();
+          await held;
+          return store.vaults.insert(row);
+        },
+      };
+      await store.resourceGroups.upsert({ subscriptionId: 'sub', name: 'rg', location: 'local', tags: {} });
+      const service = createVaultService({ vaults, resourceGroups: store.resourceGroups, vaultKeys, location: 'local' });
+      const creating = service.put({ subscriptionId: 'sub', resourceGroup: 'rg', name: 'racing', body: { location: 'local', properties: { tenantId: 't', sku: { family: 'A', name: 'standard' } } }, createdBy: 'admin' } as Parameters<typeof service.put>[0]);
+      await insertStarted;
+      let rotated = false;
+      const rotating = vaultKeys.rotating(() => rotateKeyringFile(file, store, (k) => vaultKeys.useKeyring(k))).then((r) => ((rotated = true), r));
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(rotated, false, 'the rotation waits for the create');
+      release();
+      await creating;
+      const result = await rotating;
+
+      const row = (await store.vaults.getByName('racing'))!;
+      const final = loadKeyring({ file }).keyring;
+      assert.ok(final.has(row.masterKeyId), `the vault's key is wrapped under ${row.masterKeyId}, which the rotation kept`);
+      assert.equal(row.masterKeyId, result.primaryId);
+      assert.ok(createVaultKeys(final).dataKey(row), 'and a restarted server can unwrap it');
+    } finally {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

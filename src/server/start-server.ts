@@ -171,7 +171,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
           throw new ServiceError(409, 'Conflict', 'The master key comes from COFFER_MASTER_KEY: rotate by setting a new COFFER_MASTER_KEY and the old one in COFFER_PREVIOUS_MASTER_KEYS, then restart.');
         }
         // One rotation at a time: two overlapping ones rewrap from stale lists and could retire a key still in use.
-        const run = rotations.then(() => rotateKeyringFile(keyringFile, store, (k) => vaultKeys.useKeyring(k), () => vaults.forgetAll()));
+        const run = rotations.then(() => vaultKeys.rotating(() => rotateKeyringFile(keyringFile, store, (k) => vaultKeys.useKeyring(k), () => vaults.forgetAll())));
         rotations = run.then(() => undefined, () => undefined);
         const result = await run;
         log.info({ primaryId: result.primaryId, retired: result.retired }, 'master key rotated');

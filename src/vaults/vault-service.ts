@@ -166,31 +166,35 @@ export function createVaultService(deps: {
       properties.accessPolicies ??= [];
       const id = randomUUID();
       const t = now();
-      const row: VaultRow = {
-        id,
-        name,
-        subscriptionId,
-        resourceGroup: rg.name,
-        location: (body.location ?? deps.location).toLowerCase().replace(/\s+/g, ''),
-        tags: body.tags ?? {},
-        properties,
-        createdBy,
-        createdAt: t,
-        updatedAt: t,
-        deletedAt: null,
-        scheduledPurgeAt: null,
-        ...vaultKeys.create(id),
-      };
-      try {
-        // False: the group was deleted since it was looked up.
-        if (!(await vaults.insert(row))) throw errors.resourceGroupNotFound(rg.name);
-      } catch (err) {
-        vaultKeys.forget(id);
-        if (err instanceof StoreConflictError) throw errors.vaultAlreadyExists(name);
-        throw err;
-      } finally {
-        invalidate(name);
-      }
+      // Wrapped and stored with no master key rotation in between (VaultKeys.creating).
+      const row = await vaultKeys.creating(async () => {
+        const row: VaultRow = {
+          id,
+          name,
+          subscriptionId,
+          resourceGroup: rg.name,
+          location: (body.location ?? deps.location).toLowerCase().replace(/\s+/g, ''),
+          tags: body.tags ?? {},
+          properties,
+          createdBy,
+          createdAt: t,
+          updatedAt: t,
+          deletedAt: null,
+          scheduledPurgeAt: null,
+          ...vaultKeys.create(id),
+        };
+        try {
+          // False: the group was deleted since it was looked up.
+          if (!(await vaults.insert(row))) throw errors.resourceGroupNotFound(rg.name);
+        } catch (err) {
+          vaultKeys.forget(id);
+          if (err instanceof StoreConflictError) throw errors.vaultAlreadyExists(name);
+          throw err;
+        } finally {
+          invalidate(name);
+        }
+        return row;
+      });
       return { vault: row, created: true };
     },
     patch: (vault, body) =>
