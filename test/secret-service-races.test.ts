@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import { createKeyring } from '../src/crypto/keyring.js';
 import { createVaultKeys } from '../src/crypto/vault-keys.js';
-import { openBackup } from '../src/secrets/secret-backup.js';
+import { MAX_BACKUP_VERSIONS, openBackup } from '../src/secrets/secret-backup.js';
 import { createSecretService, type SecretService } from '../src/secrets/secret-service.js';
 import { ServiceError } from '../src/server/errors.js';
 import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.js';
@@ -40,9 +40,9 @@ describe('secret service: changes between its reads', () => {
   function serviceWith(before: (vaultId: string, name: string) => Promise<void>): SecretService {
     const secrets: SecretStore = {
       ...store.secrets,
-      allVersions: async (vaultId, name) => {
+      allVersions: async (vaultId, name, limit) => {
         await before(vaultId, name);
-        return store.secrets.allVersions(vaultId, name);
+        return store.secrets.allVersions(vaultId, name, limit);
       },
     };
     return createSecretService({ secrets, vaultKeys, backupKey, deploymentId });
@@ -71,5 +71,21 @@ describe('secret service: changes between its reads', () => {
     const content = openBackup(backupKey, deploymentId, await service.backup(vault, 'growing'));
     assert.deepEqual(content.versions.map((v) => v.value).sort(), ['v1', 'v2']);
     assert.equal(content.name, 'growing');
+  });
+  it('a backup of a secret with more versions than a backup takes reads one past the limit, not all of them', async () => {
+    const read: number[] = [];
+    const service = createSecretService({
+      secrets: { ...store.secrets, allVersions: async (vaultId, name, limit) => {
+        const rows = await store.secrets.allVersions(vaultId, name, limit);
+        read.push(rows.length);
+        return rows;
+      } },
+      vaultKeys,
+      backupKey,
+      deploymentId,
+    });
+    await Promise.all(Array.from({ length: MAX_BACKUP_VERSIONS + 50 }, (_, i) => service.set(vault, 'many', input(`v${i}`))));
+    await assert.rejects(service.backup(vault, 'many'), (err: unknown) => err instanceof ServiceError && err.status === 400 && /more than 500 versions/.test(err.message));
+    assert.deepEqual(read, [MAX_BACKUP_VERSIONS + 1]);
   });
 });

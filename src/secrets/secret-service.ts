@@ -186,7 +186,8 @@ export function createSecretService(deps: {
     backup: (vault, name) =>
       oneBlobAtATime(async () => {
         await liveSummary(vault, name);
-        const rows = await secrets.allVersions(vault.id, name);
+        // One past the most a backup takes: a secret with thousands of versions is refused without reading them all.
+        const rows = await secrets.allVersions(vault.id, name, MAX_BACKUP_VERSIONS + 1);
         // Deleted between the two reads.
         if (rows.length === 0) throw errors.secretNotFound(name);
         if (rows.length > MAX_BACKUP_VERSIONS) {

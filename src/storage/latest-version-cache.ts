@@ -130,7 +130,7 @@ export function withLatestVersionCache(inner: SecretStore, opts: LatestVersionCa
     list: (vaultId, limit, after) => inner.list(vaultId, limit, after),
     listVersions: (vaultId, name, limit, after) => inner.listVersions(vaultId, name, limit, after),
     listDeleted: (vaultId, limit, after) => inner.listDeleted(vaultId, limit, after),
-    allVersions: (vaultId, name) => inner.allVersions(vaultId, name),
+    allVersions: (vaultId, name, limit) => inner.allVersions(vaultId, name, limit),
     countVersions: (vaultId) => inner.countVersions(vaultId),
     cacheStats: () => ({ entries: entries.size, bytes, hits, misses }),
   };

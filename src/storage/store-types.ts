@@ -228,8 +228,8 @@ export interface SecretStore {
   purge(vaultId: string, name: string, onlyDeleted?: boolean): Promise<boolean>;
   /** Purges soft-deleted secrets whose scheduled purge time has passed. */
   purgeExpired(now: number): Promise<number>;
-  /** Every version of a live secret with ciphertext, oldest first. */
-  allVersions(vaultId: string, name: string): Promise<SecretVersionRow[]>;
+  /** The versions of a live secret with ciphertext, oldest first: every one, or at most `limit`. */
+  allVersions(vaultId: string, name: string, limit?: number): Promise<SecretVersionRow[]>;
   /**
    * Inserts a whole secret (restore). Throws StoreConflictError('exists') if a
    * live secret has the name, StoreConflictError('deleted') if a soft-deleted one has.

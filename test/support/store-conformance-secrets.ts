@@ -38,6 +38,7 @@ export function describeSecretConformance(h: ConformanceHandle): void {
       assert.equal(await h.store().secrets.getVersion(v.id, 'other', null), null);
       assert.equal(await h.store().secrets.getSummary(v.id, 'other'), null);
       assert.deepEqual((await h.store().secrets.allVersions(v.id, 'db-password')).map((r) => r.seq), [1, 2, 3], 'oldest first');
+      assert.deepEqual((await h.store().secrets.allVersions(v.id, 'db-password', 2)).map((r) => r.seq), [1, 2], 'at most a limit, oldest first');
     });
 
     it('the same name in two vaults is two secrets', async () => {

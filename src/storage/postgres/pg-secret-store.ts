@@ -147,10 +147,12 @@ export function pgSecretStore(pool: pg.Pool, writer: PgWriter): SecretStore {
         );
         return changes(c, 'DELETE FROM secrets WHERE deleted_at IS NOT NULL AND scheduled_purge_at <= $1', [now]);
       }),
-    allVersions: async (vaultId, name) =>
-      (await rows<FullRecord>(pool, `SELECT ${FULL} FROM ${WITH_ALL} WHERE s.vault_id = $1 AND s.name_key = $2 AND s.deleted_at IS NULL ORDER BY v.seq`, [
+    // PostgreSQL: LIMIT NULL is no limit.
+    allVersions: async (vaultId, name, limit) =>
+      (await rows<FullRecord>(pool, `SELECT ${FULL} FROM ${WITH_ALL} WHERE s.vault_id = $1 AND s.name_key = $2 AND s.deleted_at IS NULL ORDER BY v.seq LIMIT $3`, [
         vaultId,
         nameKey(name),
+        limit ?? null,
       ])).map(toRow),
     restore: (vaultId, name, versions) =>
       transaction(pool, async (c) => {

@@ -139,7 +139,7 @@ export function sqliteSecretStore(db: Database.Database, writer: SqliteWriter, r
     )
     .raw(true);
   const allVersions = db
-    .prepare<Key, FullVersionCells>(`SELECT ${META}, v.ciphertext FROM ${WITH_ALL} WHERE s.vault_id = ? AND s.name_key = ? AND s.deleted_at IS NULL ORDER BY v.seq`)
+    .prepare<[...Key, number], FullVersionCells>(`SELECT ${META}, v.ciphertext FROM ${WITH_ALL} WHERE s.vault_id = ? AND s.name_key = ? AND s.deleted_at IS NULL ORDER BY v.seq LIMIT ?`)
     .raw(true);
   // Each field has a "set" flag so that one statement serves every patch shape.
   const patchVersion = db
@@ -262,7 +262,8 @@ export function sqliteSecretStore(db: Database.Database, writer: SqliteWriter, r
     recover: async (vaultId, name) => reads.afterChange(() => recover.run(vaultId, nameKey(name)).changes > 0),
     purge: async (vaultId, name, onlyDeleted = false) => reads.afterChange(() => purge.immediate(vaultId, nameKey(name), onlyDeleted)),
     purgeExpired: async (now) => reads.afterChange(() => purgeExpired.immediate(now)),
-    allVersions: async (vaultId, name) => allVersions.all(vaultId, nameKey(name)).map(toRow),
+    // SQLite: a negative LIMIT is no limit.
+    allVersions: async (vaultId, name, limit) => allVersions.all(vaultId, nameKey(name), limit ?? -1).map(toRow),
     restore: async (vaultId, name, versions) => reads.afterChange(() => restore.immediate(vaultId, name, versions)),
     countVersions: async (vaultId) => countVersions.get(vaultId)?.n ?? 0,
   };
