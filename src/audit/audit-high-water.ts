@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../storage/atomic-file.js';
 import type { VerifyResult } from './audit-chain.js';
 
 // The highest audit record this data dir has seen, kept beside the master
@@ -30,9 +31,7 @@ export function createHighWater(file: string, now = () => new Date().toISOString
   let mark = read(file);
   const save = (next: HighWater) => {
     mark = next;
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(next) + '\n', { mode: 0o600 });
-    renameSync(tmp, file);
+    writeFileAtomic(file, JSON.stringify(next) + '\n');
   };
   return {
     mark: () => mark,

@@ -1,5 +1,6 @@
 import { createHmac, createSecretKey, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../storage/atomic-file.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { rewrapSetting, unwrapFrom, wrapInto, type WrappedSetting } from '../crypto/wrapped-setting.js';
 import type { AuditStore, SettingsStore } from '../storage/store-types.js';
@@ -73,7 +74,7 @@ export async function loadRecordedAuditKey(deps: { settings: SettingsStore; audi
   if (recorded && (await deps.settings.get(AUDIT_KEY_SETTING)) === null) throw new AuditKeyChangedError(file, recorded, 'is missing');
   const key = await loadAuditKey(deps, keyring, onCreated);
   const current: KeyRecord = { fingerprint: fingerprintOf(key), since: key.since };
-  if (!recorded) writeFileSync(file, JSON.stringify(current) + '\n', { mode: 0o600 });
+  if (!recorded) writeFileAtomic(file, JSON.stringify(current) + '\n');
   else if (recorded.fingerprint !== current.fingerprint || recorded.since !== current.since) throw new AuditKeyChangedError(file, recorded, `is another (keyed from record ${current.since})`);
   return key;
 }

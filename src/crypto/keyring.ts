@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { writeFileAtomic } from '../storage/atomic-file.js';
 import { IntegrityError, open, seal } from './envelope.js';
 
 // The master keyring lives outside the database: a 0600 JSON file in the data
@@ -53,10 +54,8 @@ export function createKeyring(primary: Buffer, others: Buffer[] = []): Keyring {
 function writeKeyringFile(file: string, primary: Buffer, others: Buffer[]): void {
   const body: KeyringFile = { primary: keyIdOf(primary), keys: {} };
   for (const k of [primary, ...others]) body.keys[keyIdOf(k)] = k.toString('base64');
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(body, null, 2) + '\n', { mode: 0o600 });
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, file);
+  // Durable before it returns: a rotation's commits that depend on the new key follow at once.
+  writeFileAtomic(file, JSON.stringify(body, null, 2) + '\n');
 }
 
 function readKeyringFile(file: string): { primary: Buffer; others: Buffer[] } {

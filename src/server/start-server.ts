@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import pino from 'pino';
@@ -20,6 +20,7 @@ import { createThrottle } from './throttle.js';
 import { createTokenService } from '../identity/token-service.js';
 import { createSecretService } from '../secrets/secret-service.js';
 import { withLatestVersionCache } from '../storage/latest-version-cache.js';
+import { writeFileAtomic } from '../storage/atomic-file.js';
 import { createHighWater } from '../audit/audit-high-water.js';
 import { openSqliteStore } from '../storage/sqlite/sqlite-store.js';
 import { describeTrust, ensureTlsMaterial, subjectAltNames } from '../tls/certificates.js';
@@ -64,12 +65,7 @@ export interface BootstrapInfo {
 /** How often the audit trail's last record is noted in audit-head.json (and at shutdown). */
 const AUDIT_HEAD_EVERY_MS = 10_000;
 
-function writePrivateJson(file: string, value: unknown): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n', { mode: 0o600 });
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, file);
-}
+const writePrivateJson = (file: string, value: unknown): void => writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
 
 export async function startServer(config: CofferConfig): Promise<RunningServer> {
   // Everything the server writes (database, WAL, keys) is private to its user.

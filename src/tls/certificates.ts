@@ -1,7 +1,8 @@
-import { KeyObject, X509Certificate, createPrivateKey, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { KeyObject, X509Certificate, createPrivateKey } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { writeFileAtomic } from '../storage/atomic-file.js';
 import { isIP } from 'node:net';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 
 // The local CA and the server certificate it issues. ECDSA P-256: small keys,
 // fast handshakes, and accepted by Node, Python's ssl (so az and the Azure
@@ -51,26 +52,6 @@ interface Pair {
   key: KeyObject;
 }
 
-// Temp file + fsync + rename: a crash leaves either the old file or the new
-// one, never a truncated key.
-function writeAtomic(file: string, content: string, mode: number): void {
-  const tmp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    const fd = openSync(tmp, 'wx', mode);
-    try {
-      writeSync(fd, content);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    chmodSync(tmp, mode); // the umask may have narrowed or widened it
-    renameSync(tmp, file);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-}
-
 function readPair(certFile: string, keyFile: string): Pair | undefined {
   if (!existsSync(certFile) || !existsSync(keyFile)) return undefined;
   const certPem = readFileSync(certFile, 'utf8');
@@ -101,8 +82,8 @@ async function ensureCa(caDir: string): Promise<Pair & { file: string; created: 
 
   const { createCaCertificate } = await import('./certificate-issuer.js');
   const ca = await createCaCertificate();
-  writeAtomic(keyFile, ca.keyPem, 0o600);
-  writeAtomic(file, ca.certPem, 0o644);
+  writeFileAtomic(keyFile, ca.keyPem, 0o600);
+  writeFileAtomic(file, ca.certPem, 0o644);
   const pair = readPair(file, keyFile)!;
   return { ...pair, file, created: true };
 }
@@ -124,8 +105,8 @@ async function issueServerCert(ca: Pair, opts: TlsOptions, certFile: string, key
   const { issueServerCertificate } = await import('./certificate-issuer.js');
   const cert = await issueServerCertificate(ca, opts.dnsNames, opts.ipAddresses);
   // Key first: a crash in between leaves a mismatched pair, which is reissued.
-  writeAtomic(keyFile, cert.keyPem, 0o600);
-  writeAtomic(certFile, cert.certPem, 0o644);
+  writeFileAtomic(keyFile, cert.keyPem, 0o600);
+  writeFileAtomic(certFile, cert.certPem, 0o644);
 }
 
 function userMaterial(certFile: string, keyFile: string): TlsMaterial {

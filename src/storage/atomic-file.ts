@@ -1,0 +1,35 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+
+/**
+ * Writes a file so that a crash or power loss leaves either the old file or
+ * the new one, whole, and the new one durable before this returns: a temp
+ * file written and fsynced, renamed over the old one, then the directory
+ * fsynced (the rename itself is only durable then). The master key file
+ * needs this most: commits that depend on the new key follow at once.
+ */
+export function writeFileAtomic(file: string, content: string, mode = 0o600): void {
+  const dir = dirname(file);
+  const tmp = join(dir, `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    const fd = openSync(tmp, 'wx', mode);
+    try {
+      writeSync(fd, content);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    chmodSync(tmp, mode); // the umask may have narrowed or widened it
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  const dirFd = openSync(dir, 'r');
+  try {
+    fsyncSync(dirFd);
+  } finally {
+    closeSync(dirFd);
+  }
+}
