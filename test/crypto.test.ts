@@ -55,6 +55,13 @@ describe('master keyring', () => {
     assert.equal(loadKeyring({ file: '/nonexistent', masterKey: k.toString('hex') }).keyring.primaryId, keyIdOf(k));
     assert.equal(loadKeyring({ file: '/nonexistent', masterKey: k.toString('base64') }).keyring.primaryId, keyIdOf(k));
     assert.throws(() => parseMasterKey('abcd', 'test'), /32 bytes/);
+    assert.equal(parseMasterKey(k.toString('base64url'), 'test').equals(k), true);
+    // Node's lenient base64 would take these: text that only decodes to 32 bytes by skipping characters, and a key of one repeated byte.
+    assert.throws(() => parseMasterKey('password password password password password pas', 'test'), /32 bytes/);
+    assert.throws(() => parseMasterKey('passwordpasswordpasswordpasswordpasswordpas!', 'test'), /32 bytes/);
+    // Valid base64 or hex of 32 bytes, but not random.
+    assert.throws(() => parseMasterKey('passwordpasswordpasswordpasswordpasswordpas', 'test'), /does not look random/);
+    assert.throws(() => parseMasterKey('0'.repeat(64), 'test'), /does not look random/);
   });
 
   it('wraps under the primary and unwraps with older keys during a rotation', () => {

@@ -24,12 +24,19 @@ interface KeyringFile {
 export const keyIdOf = (key: Buffer): string =>
   createHash('sha256').update('coffer-master-key-id').update(key).digest('hex').slice(0, 16);
 
+/** 32 bytes in base64 (standard or URL-safe alphabet), with or without its padding. */
+const STRICT_BASE64_32 = /^(?:[A-Za-z0-9+/]{43}=?|[A-Za-z0-9_-]{43})$/;
+
 export function parseMasterKey(text: string, origin: string): Buffer {
   const trimmed = text.trim();
-  const key = /^[0-9a-fA-F]{64}$/.test(trimmed) ? Buffer.from(trimmed, 'hex') : Buffer.from(trimmed, 'base64');
+  // Strictly: Node's base64 decoder skips characters outside the alphabet, so 43 letters of a password would pass.
+  const hex = /^[0-9a-fA-F]{64}$/.test(trimmed);
+  const key = hex ? Buffer.from(trimmed, 'hex') : STRICT_BASE64_32.test(trimmed) ? Buffer.from(trimmed, 'base64') : Buffer.alloc(0);
   if (key.length !== 32) {
     throw new Error(`${origin}: a master key must be 32 bytes, given as 64 hex digits or base64`);
   }
+  // 32 random bytes hold about 30 distinct values; fewer than 16 happens by chance about never, and is text or a pattern.
+  if (new Set(key).size < 16) throw new Error(`${origin}: the master key does not look random; generate one with \`openssl rand -base64 32\``);
   return key;
 }
 
