@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createDirectoryService } from '../src/identity/directory-service.js';
-import { createSignInLockout, LOCKOUT, SOURCE_LOCKOUT, sourceKey, type LockoutLimits } from '../src/identity/sign-in-lockout.js';
+import { createSignInLockout, LOCKOUT, networkKey, SOURCE_LOCKOUT, sourceKey, type LockoutLimits } from '../src/identity/sign-in-lockout.js';
 import type { PrincipalRow, PrincipalStore } from '../src/storage/store-types.js';
 
 // Smart lockout (src/identity/sign-in-lockout.ts): ten wrong passwords within
@@ -114,6 +114,10 @@ test('addresses are counted by IPv4 address or IPv6 /64', () => {
   assert.equal(sourceKey('2001:db8:1:2::1.2.3.4'), '2001:db8:1:2::/64');
   assert.equal(sourceKey('2001:db8::'), '2001:db8:0:0::/64');
   assert.equal(sourceKey('fe80::1%eth0'), 'fe80:0:0:0::/64');
+  assert.equal(networkKey(sourceKey('2001:DB8:0001:0002:3:4:5:6')), '2001:db8:1::/48');
+  assert.equal(networkKey(sourceKey('::1')), '0:0:0::/48');
+  assert.equal(networkKey(sourceKey('::ffff:203.0.113.9')), '203.0.113.0/24');
+  assert.equal(networkKey('localhost'), 'localhost', 'anything else is its own network');
 });
 
 test('a name longer than any user name is refused without the per-name lockout keeping it', async () => {

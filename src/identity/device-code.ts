@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { oauthErrors } from '../server/errors.js';
+import { networkKey } from './sign-in-lockout.js';
 
 // The device authorization grant (RFC 8628) as Entra ID runs it: a client
 // gets a user code, a person enters it with their credentials at
@@ -12,6 +13,8 @@ const ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ';
 const MAX_PENDING = 10_000;
 /** Pending sign-ins one source (an IP address) may hold: starting one needs no credentials, so no source may take them all. */
 export const MAX_PENDING_PER_SOURCE = 20;
+/** And one network (an IPv4 /24, an IPv6 /48): filling every slot takes 50 networks, not 500 /64s of one /48. */
+export const MAX_PENDING_PER_NETWORK = 200;
 
 interface Pending {
   userCode: string;
@@ -28,14 +31,20 @@ export function createDeviceCodes(verificationUri: string, now = () => Math.floo
   const byDevice = new Map<string, Pending>();
   const byUser = new Map<string, string>();
   const perSource = new Map<string, number>();
+  const perNetwork = new Map<string, number>();
 
-  /** Every way out of the maps goes through here, so that the three stay in step. */
+  const count = (m: Map<string, number>, k: string, by: number) => {
+    const n = (m.get(k) ?? 0) + by;
+    if (n > 0) m.set(k, n);
+    else m.delete(k);
+  };
+
+  /** Every way out of the maps goes through here, so that they stay in step. */
   function remove(key: string, p: Pending) {
     byDevice.delete(key);
     byUser.delete(p.userCode);
-    const left = (perSource.get(p.source) ?? 1) - 1;
-    if (left > 0) perSource.set(p.source, left);
-    else perSource.delete(p.source);
+    count(perSource, p.source, -1);
+    count(perNetwork, networkKey(p.source), -1);
   }
 
   function prune() {
@@ -46,14 +55,20 @@ export function createDeviceCodes(verificationUri: string, now = () => Math.floo
   return {
     start(clientId: string, scope: string, source: string) {
       prune();
-      if (byDevice.size >= MAX_PENDING || (perSource.get(source) ?? 0) >= MAX_PENDING_PER_SOURCE) {
+      const network = networkKey(source);
+      if (
+        byDevice.size >= MAX_PENDING ||
+        (perSource.get(source) ?? 0) >= MAX_PENDING_PER_SOURCE ||
+        (perNetwork.get(network) ?? 0) >= MAX_PENDING_PER_NETWORK
+      ) {
         throw oauthErrors.invalidRequest(null, 'Too many sign-ins are in progress; try again later.');
       }
       const deviceCode = randomBytes(32).toString('base64url');
       const userCode = Array.from({ length: 9 }, () => ALPHABET[randomInt(ALPHABET.length)]).join('');
       byDevice.set(hash(deviceCode), { userCode, clientId, scope, expiresAt: now() + LIFETIME_SECONDS, approvedBy: null, source });
       byUser.set(userCode, hash(deviceCode));
-      perSource.set(source, (perSource.get(source) ?? 0) + 1);
+      count(perSource, source, 1);
+      count(perNetwork, network, 1);
       return {
         device_code: deviceCode,
         user_code: userCode,
@@ -86,7 +101,7 @@ export function createDeviceCodes(verificationUri: string, now = () => Math.floo
       return { objectId: pending.approvedBy, scope: pending.scope };
     },
     /** Pending sign-ins held (for tests: the maps must not keep what expired). */
-    size: () => ({ devices: byDevice.size, userCodes: byUser.size, sources: perSource.size }),
+    size: () => ({ devices: byDevice.size, userCodes: byUser.size, sources: perSource.size, networks: perNetwork.size }),
   };
 }
 

@@ -103,3 +103,17 @@ export function sourceKey(address: string): string {
   const full = [...front, ...Array<string>(8 - front.length - back.length).fill('0'), ...back];
   return `${full.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
 }
+
+/**
+ * The network a source key (from sourceKey) belongs to: an IPv4 /24 or an
+ * IPv6 /48, the block a single customer is commonly given. A limit per
+ * source alone is cheap to get around for whoever holds a /48, which
+ * holds 65,536 /64s.
+ */
+export function networkKey(source: string): string {
+  const v6 = /^([0-9a-f]+:[0-9a-f]+:[0-9a-f]+):[0-9a-f]+::\/64$/.exec(source);
+  if (v6) return `${v6[1]}::/48`;
+  const v4 = /^(\d{1,3}\.\d{1,3}\.\d{1,3})\.\d{1,3}$/.exec(source);
+  if (v4) return `${v4[1]}.0/24`;
+  return source;
+}
