@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -249,3 +249,89 @@ describe('server on PostgreSQL', () => {
   });
 });
 
+describe('one server per PostgreSQL database: lock loss and standby', () => {
+  let db: TestDatabase;
+  const LOCK_CONNECTION = "application_name = 'coffer server lock' AND datname = current_database()";
+
+  before(async () => {
+    db = await startPostgres();
+  });
+  after(async () => {
+    await db?.stop();
+  });
+
+  /** Runs one statement as the database's owner (which may signal its own backends) and returns its rows. */
+  async function query(url: string, sql: string): Promise<Array<Record<string, unknown>>> {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      return (await c.query(sql)).rows as Array<Record<string, unknown>>;
+    } finally {
+      await c.end();
+    }
+  }
+
+  async function until(what: string, check: () => Promise<boolean> | boolean, ms = 20_000) {
+    const deadline = Date.now() + ms;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+      await sleep(100);
+    }
+  }
+
+  it('a server whose lock connection is cut stops, with exit code 1, instead of serving beside a server that may take over', async () => {
+    const url = await freshPostgresDatabase(db);
+    const server = await startTestServer({ args: ['--database-url', url] });
+    try {
+      await createVault(server, 'lock-vault');
+      const cut = await query(url, `SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE ${LOCK_CONNECTION}`);
+      assert.deepEqual(cut, [{ done: true }], 'exactly one lock connection');
+      await until('the server exits', () => server.exitCode() !== null);
+      assert.equal(server.exitCode(), 1, server.logs());
+      assert.match(server.logs(), /lost the database lock/);
+      // Its lock went with it: a server started now takes the database.
+      const next = await startTestServer({ dataDir: server.dataDir, args: ['--database-url', url] });
+      try {
+        const vault = await api(next, 'GET', `/subscriptions/${next.bootstrap.subscriptionId}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/lock-vault?api-version=2023-07-01`);
+        assert.equal(vault.status, 200, JSON.stringify(vault.body));
+      } finally {
+        await next.stop();
+      }
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('a standby waits while another server holds the database and takes over, with its data, when that server dies', async () => {
+    const url = await freshPostgresDatabase(db);
+    const first = await startTestServer({ args: ['--database-url', url] });
+    const standbyDir = mkdtempSync(join(tmpdir(), 'coffer-pg-standby-'));
+    let standby: TestServer | undefined;
+    try {
+      await createVault(first, 'ha-vault');
+      await secretClient(first, 'ha-vault').setSecret('db-creds', VALUE);
+      // The standby needs the deployment's master key (or COFFER_MASTER_KEY); the rest is in the database.
+      copyFileSync(join(first.dataDir, 'master.key'), join(standbyDir, 'master.key'));
+      const starting = startTestServer({ dataDir: standbyDir, args: ['--database-url', url, '--standby'], startTimeoutMs: 60_000 });
+      starting.catch(() => undefined);
+      await until('the standby waits for the lock', async () => (await query(url, `SELECT 1 FROM pg_stat_activity WHERE ${LOCK_CONNECTION} AND wait_event_type = 'Lock'`)).length === 1);
+      assert.ok(!existsSync(join(standbyDir, 'bootstrap.json')), 'the standby has done nothing before it holds the lock');
+      assert.equal((await secretClient(first, 'ha-vault').getSecret('db-creds')).value, VALUE, 'the first server still serves');
+
+      await first.kill();
+      standby = await starting;
+      assert.equal((await secretClient(standby, 'ha-vault').getSecret('db-creds')).value, VALUE);
+      assert.match(standby.logs(), /standby: another coffer server holds the database/);
+      const verify = await api(standby, 'GET', '/coffer/audit/verify');
+      assert.equal(verify.body!.ok, true, JSON.stringify(verify.body));
+    } finally {
+      await standby?.stop();
+      await first.stop();
+      rmSync(standbyDir, { recursive: true, force: true });
+    }
+  });
+
+  it('--standby without --database-url is a configuration error', async () => {
+    await assert.rejects(startTestServer({ args: ['--standby'] }), /standby needs databaseUrl/);
+  });
+});

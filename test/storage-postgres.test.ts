@@ -4,6 +4,8 @@ import pg from 'pg';
 import { migratePostgres, PG_MIGRATIONS } from '../src/storage/postgres/pg-migrations.js';
 import { SchemaTooNewError } from '../src/storage/sqlite/sqlite-migrations.js';
 import { openPostgresStore, StoreLockedError } from '../src/storage/postgres/pg-store.js';
+import { takeServerLock } from '../src/storage/postgres/pg-server-lock.js';
+import { createServer, connect, type Socket } from 'node:net';
 import type { Store } from '../src/storage/store-types.js';
 import { freshPostgresDatabase, startPostgres, type TestDatabase } from './support/databases.js';
 import { BATCH_MAX_WRITES } from '../src/storage/postgres/pg-writer.js';
@@ -126,6 +128,44 @@ describe('postgres store specifics', () => {
       assert.equal(await second.settings.get('still'), 'works');
     } finally {
       await second.close();
+    }
+  });
+
+  it('the lock counts as lost when its connection stops answering (a network partition), and the database lets a standby have it', async () => {
+    const url = new URL(await freshPostgresDatabase(db));
+    // A TCP relay to PostgreSQL that can go silent: bytes stop flowing both ways, the sockets stay open.
+    let silent = false;
+    const sockets: Socket[] = [];
+    const relay = createServer((inbound) => {
+      const outbound = connect(Number(url.port), url.hostname);
+      sockets.push(inbound, outbound);
+      inbound.on('data', (d) => void (silent || outbound.write(d)));
+      outbound.on('data', (d) => void (silent || inbound.write(d)));
+      inbound.on('error', () => undefined);
+      outbound.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    const relayed = new URL(url);
+    relayed.port = String((relay.address() as { port: number }).port);
+    try {
+      const lock = await takeServerLock(relayed.toString(), { heartbeatMs: 100, heartbeatTimeoutMs: 500 });
+      let lostWith: Error | null = null;
+      void lock.lost.then((err) => (lostWith = err));
+      await new Promise((r) => setTimeout(r, 400));
+      assert.equal(lostWith, null, 'held while the heartbeat is answered');
+      silent = true;
+      const err = await Promise.race([lock.lost, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the lock was not reported lost')), 5_000))]);
+      assert.match(err.message, /lost the database lock: the connection holding it did not answer within 0.5 s/);
+      // The lost session still holds the lock on the server side until its socket goes; then a waiting server gets it.
+      let waiting!: () => void;
+      const isWaiting = new Promise<void>((resolve) => (waiting = resolve));
+      const standby = takeServerLock(url.toString(), { wait: true, onWaiting: () => waiting() });
+      await isWaiting;
+      for (const s of sockets) s.destroy();
+      await (await standby).release();
+    } finally {
+      for (const s of sockets) s.destroy();
+      relay.close();
     }
   });
 

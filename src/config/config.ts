@@ -30,6 +30,8 @@ export const configSchema = z
     dataDir: z.string().min(1).default('./data'),
     /** PostgreSQL instead of the SQLite file in the data dir (docs/postgres.md). */
     databaseUrl: z.string().refine(isPostgresUrl, 'must be a postgres:// or postgresql:// URL').optional(),
+    /** With databaseUrl: wait while another server holds the database, and take over when it stops. */
+    standby: flag.default(false),
     vaultDnsSuffix: z
       .string()
       .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, 'must be a DNS name such as vault.localhost')
@@ -64,6 +66,9 @@ export const configSchema = z
     if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['tlsCert'], message: 'tlsCert and tlsKey must be given together' });
     }
+    if (c.standby && c.databaseUrl === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['standby'], message: 'standby needs databaseUrl: a standby waits for another server on the same PostgreSQL database' });
+    }
     if (c.dev && !LOOPBACK_HOSTS.has(c.host)) {
       ctx.addIssue({ code: 'custom', path: ['host'], message: 'dev mode uses well-known credentials and only listens on loopback' });
     }
@@ -76,6 +81,7 @@ export const envNames: Record<string, keyof CofferConfig> = {
   COFFER_HOST: 'host',
   COFFER_DATA_DIR: 'dataDir',
   COFFER_DATABASE_URL: 'databaseUrl',
+  COFFER_STANDBY: 'standby',
   COFFER_VAULT_DNS_SUFFIX: 'vaultDnsSuffix',
   COFFER_PUBLIC_HOST: 'publicHost',
   COFFER_DEV: 'dev',
@@ -106,7 +112,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
     const raw = env[name];
     if (raw === undefined || raw === '') continue;
     if (key === 'previousMasterKeys') out[key] = raw.split(',').map((s) => s.trim()).filter(Boolean);
-    else if (key === 'dev' || key === 'throttle') out[key] = /^(1|true|yes|on)$/i.test(raw);
+    else if (key === 'dev' || key === 'throttle' || key === 'standby') out[key] = /^(1|true|yes|on)$/i.test(raw);
     else out[key] = raw;
   }
   return out;

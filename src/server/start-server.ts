@@ -45,6 +45,8 @@ export interface RunningServer {
    * otherwise lose its audit record), and the caller's watchdog ends the process.
    */
   close(): Promise<void>;
+  /** Settles if the server can no longer serve safely (the PostgreSQL lock was lost): the process must then close it and exit. */
+  fatal: Promise<Error>;
 }
 
 export interface BootstrapInfo {
@@ -81,8 +83,16 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   // The master key, TLS files and bootstrap.json stay in the data dir whichever database holds the rest.
   // PostgreSQL's driver is loaded only when a database URL is configured.
   const store = config.databaseUrl
-    ? await (await import('../storage/postgres/pg-store.js')).openPostgresStore(config.databaseUrl)
+    ? await (await import('../storage/postgres/pg-store.js')).openPostgresStore(config.databaseUrl, {
+        wait: config.standby,
+        onWaiting: () => log.warn('standby: another coffer server holds the database; waiting to take over when it stops'),
+      })
     : openSqliteStore({ file: join(config.dataDir, 'coffer.db') });
+  // Another server may serve the database from now on, and this one's caches would go stale under it.
+  const fatal = (store.lost ?? new Promise<Error>(() => undefined)).then((err) => {
+    log.fatal({ err: err.message }, 'lost the database lock: another coffer server may take over, so this one stops');
+    return err;
+  });
   // Keys wrapped by a previous master key (an env-supplied rotation) move to the primary now.
   const stale = [...(await keyIdsInUse(store))].filter((id) => id !== keyring.primaryId);
   if (stale.length > 0) log.info({ result: await rewrapAll(store, keyring) }, 'rewrapped keys under the current master key');
@@ -226,6 +236,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
     url: urls.authority,
     port: config.port,
     bootstrapFile,
+    fatal,
     async close() {
       clearInterval(timer);
       clearInterval(headTimer);

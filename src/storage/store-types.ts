@@ -368,6 +368,12 @@ export interface Store {
   resourceGroups: ResourceGroupStore;
   vaults: VaultStore;
   secrets: SecretStore;
+  /**
+   * Settles if the store can no longer be used safely by this server alone
+   * (PostgreSQL: the connection holding the one-server lock broke, so another
+   * server may take over). Absent where that cannot happen (SQLite).
+   */
+  lost?: Promise<Error>;
   close(): Promise<void>;
 }
 

@@ -34,6 +34,8 @@ export interface TestServer {
   kill(): Promise<void>;
   restart(): Promise<void>;
   logs(): string;
+  /** The process's exit code once it has exited by itself (null while it runs or if a signal ended it). */
+  exitCode(): number | null;
 }
 
 export async function freePort(): Promise<number> {
@@ -67,7 +69,9 @@ export function testCaDir(): string {
   return dir;
 }
 
-export async function startTestServer(opts: { dev?: boolean; env?: Record<string, string>; args?: string[]; dataDir?: string; throttle?: boolean } = {}): Promise<TestServer> {
+export async function startTestServer(
+  opts: { dev?: boolean; env?: Record<string, string>; args?: string[]; dataDir?: string; throttle?: boolean; startTimeoutMs?: number } = {},
+): Promise<TestServer> {
   const port = await freePort();
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'coffer-test-'));
   let child: ChildProcess | null = null;
@@ -79,7 +83,7 @@ export async function startTestServer(opts: { dev?: boolean; env?: Record<string
     child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
     const url = `https://localhost:${port}`;
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + (opts.startTimeoutMs ?? 20_000);
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}):\n${output}`);
       if (existsSync(join(dataDir, 'bootstrap.json')) && (await ping(url))) return;
@@ -114,5 +118,6 @@ export async function startTestServer(opts: { dev?: boolean; env?: Record<string
       await launch();
     },
     logs: () => output,
+    exitCode: () => child?.exitCode ?? null,
   };
 }

@@ -8,6 +8,7 @@ export function registerServerCommand(program: Command): void {
     .option('--host <address>', 'address to listen on (env COFFER_HOST; default localhost, loopback only)')
     .option('--data-dir <dir>', 'data directory: database, master key, TLS files, bootstrap.json (env COFFER_DATA_DIR; default ./data)')
     .option('--database-url <url>', 'keep the data in PostgreSQL (postgres://user:password@host:5432/db) instead of {data-dir}/coffer.db; one server per database (env COFFER_DATABASE_URL)')
+    .option('--standby', 'with --database-url: wait while another coffer server holds the database and take over when it stops (env COFFER_STANDBY=1)')
     .option('--vault-dns-suffix <suffix>', 'vaults are served at https://{vault}.{suffix}:{port} (env COFFER_VAULT_DNS_SUFFIX; default vault.localhost)')
     .option('--public-host <name>', 'host name of the identity/management endpoint in URLs (env COFFER_PUBLIC_HOST; default localhost)')
     .option('--dev', 'development mode: well-known tenant and administrator credentials, loopback only (env COFFER_DEV=1)')

@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { ConfigError, loadConfig } from '../../config/config.js';
+import { ConfigError, loadConfig, type CofferConfig } from '../../config/config.js';
 import { startServer } from '../../server/start-server.js';
 import { CONFIG_ERROR_EXIT_CODE, type ServerInput } from './server-thread.js';
 
@@ -8,7 +8,7 @@ import { CONFIG_ERROR_EXIT_CODE, type ServerInput } from './server-thread.js';
 // SIGTERM (gracefully, within the shutdown timeout: start-server.ts).
 
 const input = workerData as ServerInput;
-let config;
+let config: CofferConfig;
 try {
   config = loadConfig(input.flags, process.env, input.configFile);
 } catch (err) {
@@ -25,16 +25,21 @@ const server = await startServer(config);
  */
 const CLOSE_GRACE_MS = 10_000;
 let stopping = false;
-port.on('message', (msg) => {
-  if (msg !== 'stop' || stopping) return;
+function stop(exitCode: number) {
+  if (stopping) return;
   stopping = true;
   setTimeout(() => {
     process.stderr.write('coffer server: shutdown did not finish in time; exiting\n');
     process.exit(1);
   }, 2 * config.shutdownTimeoutSeconds * 1000 + CLOSE_GRACE_MS).unref();
   server.close().then(
-    () => process.exit(0),
+    () => process.exit(exitCode),
     () => process.exit(1),
   );
+}
+port.on('message', (msg) => {
+  if (msg === 'stop') stop(0);
 });
+// Logged by the server; the exit code tells a supervisor to start it again (as a standby, it then waits its turn).
+void server.fatal.then(() => stop(1));
 port.postMessage('listening');

@@ -1,0 +1,116 @@
+import pg from 'pg';
+import { describeUrl, PG_TYPES } from './pg-support.js';
+
+// One coffer server per database: the server keeps in-memory caches (vaults,
+// the authorization index) that another process's writes would not
+// invalidate. A session-level advisory lock, held on a dedicated connection
+// for the store's life, makes a second server fail at boot, or (as a hot
+// standby) wait for the first to go. The lock lives as long as its session:
+// if the connection breaks (PostgreSQL restarted, the backend terminated, the
+// network gone), another server may take over, so the holder must stop
+// serving. `lost` settles then; the server exits on it.
+
+/** The session lock's key ("coffer" in ASCII); distinct from MIGRATION_LOCK. */
+export const STORE_LOCK = 0x636f_6666_6572;
+/** How the lock's connection shows in pg_stat_activity. */
+export const LOCK_APPLICATION_NAME = 'coffer server lock';
+/** How often the lock's connection is checked, and how long a check may take before the lock counts as lost. */
+const HEARTBEAT_MS = 5_000;
+const HEARTBEAT_TIMEOUT_MS = 10_000;
+
+export class StoreLockedError extends Error {
+  constructor(where: string) {
+    super(
+      `${where} is in use by another coffer server (it holds advisory lock ${STORE_LOCK}); ` +
+        'coffer runs one server process per database, because its caches are not shared between processes ' +
+        '(start this one with --standby to wait and take over when the other stops)',
+    );
+    this.name = 'StoreLockedError';
+  }
+}
+
+export interface ServerLock {
+  /** Settles (never rejects) if the lock is lost while held: the connection holding it broke or stopped answering. */
+  lost: Promise<Error>;
+  release(): Promise<void>;
+}
+
+export interface LockOptions {
+  /** Wait for a server holding the lock to go, instead of failing. */
+  wait?: boolean;
+  /** Called once when the lock is held elsewhere and `wait` is set. */
+  onWaiting?: () => void;
+  /** The heartbeat's period and timeout (tests shorten them). */
+  heartbeatMs?: number;
+  heartbeatTimeoutMs?: number;
+}
+
+export async function takeServerLock(url: string, opts: LockOptions = {}): Promise<ServerLock> {
+  // keepAlive: a silently dead connection is noticed by the OS too, not only by the heartbeat.
+  const client = new pg.Client({ connectionString: url, types: PG_TYPES, keepAlive: true, application_name: LOCK_APPLICATION_NAME });
+  // A broken connection emits 'error', which would end the process unhandled; `lost` reports it.
+  let broke: (err: Error) => void = () => undefined;
+  client.on('error', (err) => broke(err));
+  client.on('end', () => broke(new Error('the connection holding the lock closed')));
+  try {
+    await client.connect();
+  } catch (err) {
+    // Said plainly: callers would otherwise take a bare ECONNREFUSED for the coffer server's own port.
+    throw new Error(`cannot connect to PostgreSQL at ${describeUrl(url)}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    const r = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [STORE_LOCK]);
+    if (!r.rows[0]?.locked) {
+      if (!opts.wait) throw new StoreLockedError(describeUrl(url));
+      opts.onWaiting?.();
+      // Blocks until the holder's session ends; a broken connection meanwhile fails the start.
+      await client.query('SELECT pg_advisory_lock($1)', [STORE_LOCK]);
+    }
+  } catch (err) {
+    await client.end().catch(() => undefined);
+    throw err;
+  }
+
+  const every = opts.heartbeatMs ?? HEARTBEAT_MS;
+  const patience = opts.heartbeatTimeoutMs ?? HEARTBEAT_TIMEOUT_MS;
+  let released = false;
+  let timer: NodeJS.Timeout | undefined;
+  const lost = new Promise<Error>((resolve) => {
+    broke = (err) => {
+      if (released) return;
+      released = true;
+      clearTimeout(timer);
+      resolve(new Error(`lost the database lock: ${err.message}`));
+      client.end().catch(() => undefined);
+    };
+  });
+  const beat = () => {
+    timer = setTimeout(() => {
+      const stuck = setTimeout(() => broke(new Error(`the connection holding it did not answer within ${patience / 1000} s`)), patience);
+      client.query('SELECT 1').then(
+        () => {
+          clearTimeout(stuck);
+          if (!released) beat();
+        },
+        (err: Error) => {
+          clearTimeout(stuck);
+          broke(err);
+        },
+      );
+    }, every);
+    timer.unref();
+  };
+  beat();
+
+  return {
+    lost,
+    async release() {
+      if (released) return;
+      released = true;
+      clearTimeout(timer);
+      // Ending the session releases the lock too; unlocking first also covers a connection kept open by a proxy.
+      await client.query('SELECT pg_advisory_unlock($1)', [STORE_LOCK]).catch(() => undefined);
+      await client.end().catch(() => undefined);
+    },
+  };
+}
