@@ -68,9 +68,51 @@ describe('@azure/arm-keyvault against coffer', () => {
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: JSON.stringify(base),
     });
-    assert.equal(res.status, 201);
+    assert.equal(res.status, 200, 'a create answers 200, as Key Vault does');
     assert.equal(((await res.json()) as { properties: { enableRbacAuthorization: boolean } }).properties.enableRbacAuthorization, false);
     for (const name of ['rbac-by-default', 'policies-asked', 'older-api']) await arm.vaults.delete('rg-test', name);
+  });
+
+  it('answers as Key Vault does: permission spellings kept, recover of nothing and purge under purge protection refused', async () => {
+    const token = (await credential(server).getToken(`${server.url}/.default`)).token;
+    const base = `${server.url}/subscriptions/${server.bootstrap.subscriptionId}`;
+    const vaultUrl = (name: string) => `${base}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/${name}?api-version=2023-07-01`;
+    const call = async (method: string, url: string, body?: unknown) => {
+      const res = await fetch(url, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      const text = await res.text();
+      return { status: res.status, body: (text ? JSON.parse(text) : null) as Record<string, any> };
+    };
+    const reader = '3c8a5b1e-6d2f-4e7a-9b0c-1d2e3f4a5b6c';
+    const entry = { tenantId: server.bootstrap.tenantId, objectId: reader, permissions: { secrets: ['Get', 'LIST', 'get', 'Get'], keys: ['wrapKey', 'unwrapKey'] } };
+    const created = await call('PUT', vaultUrl('spelling'), { location: 'local', properties: { tenantId: server.bootstrap.tenantId, sku: { family: 'A', name: 'standard' }, accessPolicies: [entry] } });
+    assert.equal(created.status, 200, JSON.stringify(created.body));
+    // Exact repeats go; spellings stay, "get" beside "Get" included (Azure keeps both).
+    assert.deepEqual(created.body.properties.accessPolicies[0].permissions, { secrets: ['Get', 'LIST', 'get'], keys: ['wrapKey', 'unwrapKey'] });
+    const added = await call('PUT', `${base}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/spelling/accessPolicies/add?api-version=2023-07-01`, {
+      properties: { accessPolicies: [{ ...entry, permissions: { secrets: ['Set', 'Get'] } }] },
+    });
+    assert.equal(added.status, 200, JSON.stringify(added.body));
+    const removed = await call('PUT', `${base}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/spelling/accessPolicies/remove?api-version=2023-07-01`, {
+      properties: { accessPolicies: [{ ...entry, permissions: { secrets: ['list'] } }] },
+    });
+    assert.equal(removed.status, 200, JSON.stringify(removed.body));
+    const vault = await call('GET', vaultUrl('spelling'));
+    assert.deepEqual(vault.body.properties.accessPolicies[0].permissions.secrets, ['Get', 'get', 'Set'], 'add merges exact spellings; remove drops any spelling');
+
+    const recover = await call('PUT', vaultUrl('never-deleted'), { location: 'local', properties: { tenantId: server.bootstrap.tenantId, sku: { family: 'A', name: 'standard' }, createMode: 'recover' } });
+    assert.equal(recover.status, 400);
+    assert.deepEqual(recover.body.error, {
+      code: 'SoftDeletedVaultDoesNotExist',
+      message: 'A soft deleted vault with the given name does not exist. Ensure that the name for the vault that is being attempted to recover is in a recoverable state.',
+    });
+
+    const arm = armClient(server);
+    await createVault(server, 'protected', { enablePurgeProtection: true });
+    await arm.vaults.delete('rg-test', 'protected');
+    const purge = await call('POST', `${base}/providers/Microsoft.KeyVault/locations/local/deletedVaults/protected/purge?api-version=2023-07-01`);
+    assert.equal(purge.status, 405);
+    assert.deepEqual(purge.body.error, { code: 'MethodNotAllowed', message: "Operation 'DeletedVaultPurge' is not allowed." });
+    await arm.vaults.delete('rg-test', 'spelling');
   });
 
   it('refuses invalid names, a missing tenant, bad retention and a taken name', async () => {

@@ -118,7 +118,7 @@ describe('management and directory input validation', () => {
     await api(server, 'PUT', `/subscriptions/${sub}/resourceGroups/rg-test?api-version=2021-04-01`, { location: 'local' });
     const vaultPath = `/subscriptions/${sub}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/scoped-vault`;
     const properties = { tenantId: server.bootstrap.tenantId, sku: { family: 'A', name: 'standard' }, enableRbacAuthorization: true };
-    assert.equal((await api(server, 'PUT', `${vaultPath}?api-version=2023-07-01`, { location: 'local', properties })).status, 201);
+    assert.equal((await api(server, 'PUT', `${vaultPath}?api-version=2023-07-01`, { location: 'local', properties })).status, 200);
     const me = (await api(server, 'GET', '/v1.0/me')).body;
     const principalId = me?.id ?? (await api(server, 'GET', '/v1.0/servicePrincipals')).body!.value[0].id;
     const assign = (scope: string, extra: Record<string, unknown> = {}) =>

@@ -50,7 +50,8 @@ export function parsePolicies(raw: unknown, tenantId: string): AccessPolicyEntry
           throw errors.invalidArm(`Invalid value found at ${where}.permissions.${family}: '${p}'. Allowed values: ${PERMISSIONS[family].join(', ')}.`);
         }
       }
-      permissions[family] = [...new Set((list as string[]).map((p) => p.toLowerCase()))];
+      // Kept as spelled (Azure echoes "wrapKey" and "Get" as sent), without exact repeats; matched case-insensitively.
+      permissions[family] = [...new Set(list as string[])];
     }
     const entry: AccessPolicyEntry = { tenantId: e.tenantId.toLowerCase(), objectId: e.objectId.toLowerCase(), permissions };
     if (typeof e.applicationId === 'string') entry.applicationId = e.applicationId.toLowerCase();
@@ -71,8 +72,9 @@ export function applyPolicyChange(current: AccessPolicyEntry[], kind: 'add' | 'r
     if (kind === 'remove') {
       if (!existing) continue;
       for (const f of FAMILIES) {
-        const drop = new Set(change.permissions[f] ?? []);
-        if (drop.size) existing.permissions[f] = (existing.permissions[f] ?? []).filter((p) => !drop.has(p));
+        // Whatever the spelling: Azure's remove matches case-sensitively and removes nothing for "get" against "Get".
+        const drop = new Set((change.permissions[f] ?? []).map((p) => p.toLowerCase()));
+        if (drop.size) existing.permissions[f] = (existing.permissions[f] ?? []).filter((p) => !drop.has(p.toLowerCase()));
       }
       if (isEmpty(change) || isEmpty(existing)) next = next.filter((e) => e !== existing);
     } else if (kind === 'replace' || !existing) {
@@ -118,6 +120,14 @@ function positionsByObjectId(entries: readonly AccessPolicyEntry[]): Map<string,
   return byObjectId;
 }
 
+/** An entry's secret permissions in lower case, once per entry (entries are replaced, never edited). */
+const secretGrantSets = new WeakMap<AccessPolicyEntry, Set<string>>();
+function secretGrants(entry: AccessPolicyEntry): Set<string> {
+  let set = secretGrantSets.get(entry);
+  if (!set) secretGrantSets.set(entry, (set = new Set((entry.permissions.secrets ?? []).map((p) => p.toLowerCase()))));
+  return set;
+}
+
 /**
  * The entries that grant `permission` on secrets to a caller known by its
  * identities (object id and groups) and client application id, in entry
@@ -132,8 +142,8 @@ export function matchPolicies(entries: readonly AccessPolicyEntry[], identities:
     const entry = entries[index]!;
     if (entry.tenantId !== tenantId) continue;
     if (entry.applicationId && appId !== null && entry.applicationId !== appId.toLowerCase()) continue;
-    const granted = entry.permissions.secrets ?? [];
-    if (granted.includes('all') || granted.includes(permission)) out.push({ index, entry, via: entry.objectId });
+    const granted = secretGrants(entry);
+    if (granted.has('all') || granted.has(permission)) out.push({ index, entry, via: entry.objectId });
   }
   return out;
 }

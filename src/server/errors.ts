@@ -80,6 +80,14 @@ export const errors = {
   resourceGroupNotFound: (rg: string) =>
     new ServiceError(404, 'ResourceGroupNotFound', `Resource group '${rg}' could not be found.`),
   // The code is what scripts around `az keyvault purge` look for; the text is coffer's.
+  softDeletedVaultDoesNotExist: () =>
+    new ServiceError(
+      400,
+      'SoftDeletedVaultDoesNotExist',
+      'A soft deleted vault with the given name does not exist. Ensure that the name for the vault that is being attempted to recover is in a recoverable state.',
+    ),
+  /** Azure's answer to purging a deleted vault under purge protection (code and text from the service; status from its code). */
+  deletedVaultPurgeNotAllowed: () => new ServiceError(405, 'MethodNotAllowed', "Operation 'DeletedVaultPurge' is not allowed."),
   deletedVaultNotFound: (name: string, location: string) =>
     new ServiceError(404, 'DeletedVaultNotFound', `The deleted vault '${name}' does not exist in location '${location}'.`),
   subscriptionNotFound: (s: string) => new ServiceError(404, 'SubscriptionNotFound', `The subscription '${s}' could not be found.`),

@@ -100,8 +100,9 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
       body.properties.enableRbacAuthorization = existing ? vaultPolicy(existing).rbac : true;
     }
     await guardModelSwitch(req, existing, body.properties, 'put');
-    const { vault, created } = await vaults.put({ subscriptionId: deps.subscriptionId, resourceGroup: rg.name, name, body, createdBy: caller.objectId });
-    return reply.status(created ? 201 : 200).send(asVault(vault));
+    const { vault } = await vaults.put({ subscriptionId: deps.subscriptionId, resourceGroup: rg.name, name, body, createdBy: caller.objectId });
+    // 200 for a create as well: Key Vault's resource provider never answers 201 (its recordings), whatever the spec allows.
+    return reply.status(200).send(asVault(vault));
   });
   arm.get(VAULT_PATH, async (req: ArmRequest) => asVault(await loadVault(req, A.read)));
   arm.patch(VAULT_PATH, async (req: ArmRequest) => {

@@ -131,7 +131,7 @@ export function createVaultService(deps: {
       const existing = await vaults.getByName(name);
       if (body.properties.createMode === 'recover') {
         if (!existing || existing.deletedAt === null || existing.subscriptionId !== subscriptionId) {
-          throw new ServiceError(404, 'ResourceNotFound', `No deleted vault named '${name}' was found in this subscription.`);
+          throw errors.softDeletedVaultDoesNotExist();
         }
         if (existing.resourceGroup.toLowerCase() !== rg.name.toLowerCase()) {
           throw errors.invalidArm(`The deleted vault '${name}' belonged to resource group '${existing.resourceGroup}'; recover it there.`);
@@ -239,7 +239,7 @@ export function createVaultService(deps: {
     },
     async purgeDeleted(vault) {
       if (vaultPolicy(vault).purgeProtection) {
-        throw new ServiceError(409, 'Conflict', `Vault '${vault.name}' has purge protection enabled and cannot be purged before its scheduled purge date.`);
+        throw errors.deletedVaultPurgeNotAllowed();
       }
       // Only if it is still deleted: a recover that landed since the caller looked keeps its vault.
       if (!(await vaults.purge(vault.id, true))) throw errors.deletedVaultNotFound(vault.name, vault.location);
