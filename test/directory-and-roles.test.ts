@@ -72,6 +72,18 @@ describe('directory and custom roles', () => {
       properties: { roleName: 'secret reader without listing', permissions: [{ actions: ['*/read'] }], assignableScopes: [vaultScope] },
     });
     assert.equal(dupName.status, 409);
+    // Bounded: every authorization that looks at a role walks its action strings.
+    for (const permissions of [
+      [{ actions: Array.from({ length: 1001 }, (_, i) => `Microsoft.KeyVault/vaults/x${i}/read`) }],
+      Array.from({ length: 101 }, () => ({ actions: ['*/read'] })),
+      [{ dataActions: ['Microsoft.KeyVault/vaults/secrets/getSecret/action extra'] }],
+    ]) {
+      const refused = await api(server, 'PUT', `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions/${crypto.randomUUID()}?api-version=2022-04-01`, {
+        properties: { roleName: `bounded ${crypto.randomUUID()}`, permissions, assignableScopes: [vaultScope] },
+      });
+      assert.equal(refused.status, 400, JSON.stringify(refused.body));
+      assert.equal(refused.body?.error?.code, 'BadRequest');
+    }
 
     const sp = await newServicePrincipal(server, 'custom-role-holder');
     const outside = await assignRole(server, `/subscriptions/${sub}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/outside-vault`, roleId, sp.id);

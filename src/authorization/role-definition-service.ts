@@ -15,21 +15,33 @@ import { covers, requireScope } from './scopes.js';
 const A = { read: 'Microsoft.Authorization/roleDefinitions/read', write: 'Microsoft.Authorization/roleDefinitions/write', delete: 'Microsoft.Authorization/roleDefinitions/delete' };
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** Bounds on a custom role: every authorization that looks at a role walks its action strings. */
+const MAX_STRINGS = 1000;
+const MAX_PERMISSION_BLOCKS = 100;
 const stringArray = (v: unknown, what: string): string[] => {
   if (v === undefined || v === null) return [];
   if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x.length === 0 || x.length > 300)) throw errors.invalidArm(`${what} must be an array of action strings.`);
+  if (v.length > MAX_STRINGS) throw errors.invalidArm(`${what} has ${v.length} entries; at most ${MAX_STRINGS} are allowed.`);
   return v as string[];
+};
+/** Action strings are printable ASCII without spaces ("Microsoft.KeyVault/vaults/secrets/*"). */
+const actionArray = (v: unknown, what: string): string[] => {
+  const list = stringArray(v, what);
+  const bad = list.find((a) => !/^[\x21-\x7e]+$/.test(a));
+  if (bad !== undefined) throw errors.invalidArm(`${what} holds '${bad.slice(0, 80)}', which is not an action string.`);
+  return list;
 };
 
 function parsePermissions(raw: unknown): RolePermissionRow[] {
   if (!Array.isArray(raw) || raw.length === 0) throw errors.invalidArm('properties.permissions must be a non-empty array.');
+  if (raw.length > MAX_PERMISSION_BLOCKS) throw errors.invalidArm(`properties.permissions has ${raw.length} entries; at most ${MAX_PERMISSION_BLOCKS} are allowed.`);
   return raw.map((p, i) => {
     if (!isObject(p)) throw errors.invalidArm(`properties.permissions[${i}] must be an object.`);
     return {
-      actions: stringArray(p.actions, `permissions[${i}].actions`),
-      notActions: stringArray(p.notActions, `permissions[${i}].notActions`),
-      dataActions: stringArray(p.dataActions, `permissions[${i}].dataActions`),
-      notDataActions: stringArray(p.notDataActions, `permissions[${i}].notDataActions`),
+      actions: actionArray(p.actions, `permissions[${i}].actions`),
+      notActions: actionArray(p.notActions, `permissions[${i}].notActions`),
+      dataActions: actionArray(p.dataActions, `permissions[${i}].dataActions`),
+      notDataActions: actionArray(p.notDataActions, `permissions[${i}].notDataActions`),
     };
   });
 }
