@@ -147,6 +147,14 @@ describe('data-plane input validation', () => {
     }
   });
 
+  it('an api-version that is not a date or a small version number is refused', async () => {
+    for (const v of ['2099-13-45', '2027-02-30', '99999999999999999999.0', '7.99999', '7.6-preview.99999']) {
+      const res = await call('GET', `/secrets/existing?api-version=${v}`);
+      assert.equal(res.status, 400, `api-version ${v}`);
+      assert.equal(res.body?.error?.code, 'BadParameter', v);
+    }
+  });
+
   it('a vault that does not exist: 404', async () => {
     const res = await fetch(`${server.vaultUrl('no-such-vault')}/secrets/x?api-version=7.6`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(res.status, 404);

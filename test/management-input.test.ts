@@ -74,9 +74,17 @@ describe('management and directory input validation', () => {
       assert.equal(res.status, 400, path);
       assert.match(res.body!.error.message, /\$filter' is given more than once/);
     }
-    const banana = await api(server, 'GET', `/subscriptions/${sub}/resourceGroups?api-version=banana`);
-    assert.equal(banana.status, 400);
-    assert.equal(banana.body!.error.code, 'InvalidApiVersionParameter');
+    for (const version of ['banana', '2023-13-45', '2023-02-30']) {
+      const bad = await api(server, 'GET', `/subscriptions/${sub}/resourceGroups?api-version=${version}`);
+      assert.equal(bad.status, 400, version);
+      assert.equal(bad.body!.error.code, 'InvalidApiVersionParameter', version);
+    }
+    // coffer's own routes (directory, audit, check-access): repeated parameters are a 400, not a 500.
+    for (const path of ['/coffer/audit?vault=a&vault=b', '/coffer/audit?secret=a&secret=b', '/coffer/audit?resultType=x&resultType=y', '/v1.0/servicePrincipals?$filter=a&$filter=b']) {
+      const res = await api(server, 'GET', path);
+      assert.equal(res.status, 400, `${path}: ${JSON.stringify(res.body)}`);
+      assert.equal(res.body!.error.code, 'BadParameter', path);
+    }
   });
 
   it('a URI that does not decode gets the service’s error shape', async () => {

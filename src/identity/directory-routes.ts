@@ -6,6 +6,7 @@ import type { PrincipalRow } from '../storage/store-types.js';
 import type { DirectoryService } from './directory-service.js';
 import type { AccessIndex } from '../authorization/access-index.js';
 import { GUID_RE } from './identity-types.js';
+import { repeatedParameter } from '../server/query-params.js';
 
 // A Microsoft Graph shaped directory API (v1.0 subset) on the bare host:
 // service principals with password credentials, and users. coffer folds an
@@ -84,6 +85,8 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
   app.register(async (graph) => {
     graph.addHook('onRequest', async (req) => {
       req.caller = await deps.auth.management(req.headers.authorization);
+      const repeated = repeatedParameter(req.query);
+      if (repeated !== undefined) throw errors.badParameter(`The query parameter '${repeated}' is given more than once.`);
     });
     const requireAdmin = (req: Req) => {
       const caller = requireCaller(req);

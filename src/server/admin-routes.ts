@@ -8,6 +8,7 @@ import { requireCaller } from './request-context.js';
 import { registerAuditRoutes } from '../audit/audit-routes.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { VaultService } from '../vaults/vault-service.js';
+import { repeatedParameter } from './query-params.js';
 
 // coffer's own APIs (no Azure equivalent): check access for any principal,
 // and deployment administration (administrator only).
@@ -23,6 +24,8 @@ export function registerAdminRoutes(
   app.register(async (own) => {
     own.addHook('onRequest', async (req) => {
       req.caller = await deps.auth.management(req.headers.authorization);
+      const repeated = repeatedParameter(req.query);
+      if (repeated !== undefined) throw errors.badParameter(`The query parameter '${repeated}' is given more than once.`);
     });
 
     // Who may do what at a scope, and why. Needs the right to read role assignments there.

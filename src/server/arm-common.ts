@@ -7,6 +7,7 @@ import type { VaultService } from '../vaults/vault-service.js';
 import type { BearerAuth } from './bearer-auth.js';
 import { errors, ServiceError } from './errors.js';
 import type { Urls } from './urls.js';
+import { isCalendarDate, repeatedParameter } from './query-params.js';
 
 // What every ARM-shaped route module gets, and the hook they share:
 // api-version required, management token verified.
@@ -31,10 +32,9 @@ export function installArmHook(arm: FastifyInstance, auth: BearerAuth): void {
     if (!version) {
       throw new ServiceError(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.');
     }
-    // A repeated parameter arrives as an array, which no route expects.
-    const repeated = Object.entries(req.query).find(([, v]) => Array.isArray(v));
-    if (repeated) throw errors.invalidArm(`The query parameter '${repeated[0].slice(0, 64)}' is given more than once.`);
-    if (!/^\d{4}-\d{2}-\d{2}(-preview)?$/i.test(version as string)) {
+    const repeated = repeatedParameter(req.query);
+    if (repeated !== undefined) throw errors.invalidArm(`The query parameter '${repeated}' is given more than once.`);
+    if (!/^\d{4}-\d{2}-\d{2}(-preview)?$/i.test(version as string) || !isCalendarDate((version as string).slice(0, 10))) {
       throw new ServiceError(400, 'InvalidApiVersionParameter', `The api-version '${String(version).slice(0, 40)}' is invalid. The supported versions are dates such as '2023-07-01'.`);
     }
     req.caller = await auth.management(req.headers.authorization);
