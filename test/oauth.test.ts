@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createRemoteJWKSet, jwtVerify, decodeJwt } from 'jose';
-import { credential } from './support/clients.js';
+import { createVault, credential } from './support/clients.js';
 import { rawRequest } from './support/raw-http.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
@@ -50,6 +50,15 @@ describe('identity service', () => {
     const basic = await form({ grant_type: 'client_credentials', scope }, { authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}` });
     assert.equal(basic.status, 200);
     assert.equal(decodeJwt(((await basic.json()) as { access_token: string }).access_token).aud, server.url);
+
+    // A resource named in another case is the same resource, and its token carries the spelling the vault checks.
+    const shouted = await form({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, scope: `HTTPS://${server.bootstrap.vaultDnsSuffix.toUpperCase()}:${server.port}/.default` });
+    assert.equal(shouted.status, 200);
+    const vaultToken = ((await shouted.json()) as { access_token: string }).access_token;
+    assert.equal(decodeJwt(vaultToken).aud, `https://${server.bootstrap.vaultDnsSuffix}:${server.port}`);
+    await createVault(server, 'oauth-case');
+    const read = await fetch(`${server.vaultUrl('oauth-case')}/secrets?api-version=7.6`, { headers: { authorization: `Bearer ${vaultToken}` } });
+    assert.equal(read.status, 200, await read.text());
   });
 
   const errorCases: Array<[string, Record<string, string>, number, string, number]> = [
@@ -108,6 +117,10 @@ describe('identity service', () => {
     // Another public client cannot redeem it, nor use it up for its own client.
     const otherClient = await form({ grant_type: 'refresh_token', client_id: '1950a258-227b-4e31-a9cf-717495945fc2', refresh_token: tokens.refresh_token });
     assert.deepEqual(((await otherClient.json()) as { error_codes: number[] }).error_codes, [9002313]);
+    // A request for a resource that does not exist is refused before the token is taken.
+    const unknown = await form({ grant_type: 'refresh_token', client_id: cliClient, refresh_token: tokens.refresh_token, scope: 'https://nope.example/.default' });
+    assert.equal(unknown.status, 400);
+    assert.equal(((await unknown.json()) as { error: string }).error, 'invalid_resource');
     const refreshed = await form({ grant_type: 'refresh_token', client_id: cliClient, refresh_token: tokens.refresh_token, scope: `https://${server.bootstrap.vaultDnsSuffix}/.default` });
     assert.equal(refreshed.status, 200);
     assert.equal(decodeJwt(((await refreshed.json()) as { access_token: string }).access_token).aud, `https://${server.bootstrap.vaultDnsSuffix}`);

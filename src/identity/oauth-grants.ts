@@ -20,7 +20,7 @@ export interface GrantDeps {
   directory: DirectoryService;
   tokens: TokenService;
   refreshTokens: RefreshTokenStore;
-  isKnownResource(resource: string): boolean;
+  canonicalResource(resource: string): string | null;
   deviceCodes: DeviceCodes;
   authCodes: AuthCodes;
 }
@@ -37,7 +37,7 @@ function need(params: Record<string, string>, name: string): string {
 }
 
 /** The single resource a request asks for (v2 `scope` or v1 `resource`) and the OIDC scopes. */
-function resolveResource(params: Record<string, string>, tenantId: string, isKnown: (r: string) => boolean) {
+function resolveResource(params: Record<string, string>, tenantId: string, canonical: (r: string) => string | null) {
   let resource = params.resource;
   const oidc: string[] = [];
   if (!resource) {
@@ -54,10 +54,11 @@ function resolveResource(params: Record<string, string>, tenantId: string, isKno
     }
     resource = scope.slice(0, cut);
   }
-  if (!isKnown(resource)) {
+  const known = canonical(resource);
+  if (known === null) {
     throw oauthErrors.invalidResource(500011, `AADSTS500011: The resource principal named ${resource} was not found in the tenant named ${tenantId}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`);
   }
-  return { resource, oidc };
+  return { resource: known, oidc };
 }
 
 function clientCredentialsFrom(params: Record<string, string>, authorization: string | undefined) {
@@ -140,7 +141,7 @@ export function createGrantHandler(deps: GrantDeps) {
 
   async function clientCredentials(params: Record<string, string>, authorization?: string): Promise<TokenResponse> {
     const { clientId, clientSecret } = clientCredentialsFrom(params, authorization);
-    const { resource } = resolveResource(params, tenantId, deps.isKnownResource);
+    const { resource } = resolveResource(params, tenantId, deps.canonicalResource);
     const p = await authenticateApp(clientId, clientSecret);
     const access = await tokens.issue({ objectId: p.objectId, appId: clientId, audience: resource, kind: 'app', name: p.displayName });
     return { token_type: 'Bearer', expires_in: access.expiresIn, ext_expires_in: access.expiresIn, access_token: access.token };
@@ -149,7 +150,7 @@ export function createGrantHandler(deps: GrantDeps) {
   async function password(params: Record<string, string>, authorization: string | undefined, source: string): Promise<TokenResponse> {
     const username = need(params, 'username');
     const pw = need(params, 'password');
-    const { resource, oidc } = resolveResource(params, tenantId, deps.isKnownResource);
+    const { resource, oidc } = resolveResource(params, tenantId, deps.canonicalResource);
     const clientId = await requireClient(params, authorization);
     const signIn = await directory.authenticateUser(username, pw, source);
     if (!signIn.ok) throw signIn.reason === 'invalid' ? oauthErrors.invalidGrant(50126, 'AADSTS50126: Error validating credentials due to invalid username or password.') : oauthErrors.invalidGrant(50053, LOCKED_MESSAGES[signIn.reason]);
@@ -159,6 +160,8 @@ export function createGrantHandler(deps: GrantDeps) {
   async function refreshToken(params: Record<string, string>, authorization?: string): Promise<TokenResponse> {
     const presented = need(params, 'refresh_token');
     const clientId = await requireClient(params, authorization);
+    // Checked before the token is taken: a request for an unknown resource must not cost the user the session.
+    const asked = params.scope || params.resource ? resolveResource(params, tenantId, deps.canonicalResource) : null;
     const row = await deps.refreshTokens.take(sha256(presented));
     if (!row || row.clientId !== clientId) {
       // Presented by another client: refused, and left for its own client (taking it is what makes it single use).
@@ -168,7 +171,7 @@ export function createGrantHandler(deps: GrantDeps) {
     if (row.expiresAt < now()) throw oauthErrors.invalidGrant(700082, 'AADSTS700082: The refresh token has expired due to inactivity.');
     const user = await directory.get(row.objectId);
     if (!user) throw oauthErrors.invalidGrant(50034, 'AADSTS50034: The user account does not exist in this directory.');
-    const { resource, oidc } = params.scope || params.resource ? resolveResource(params, tenantId, deps.isKnownResource) : { resource: row.scope, oidc: [] };
+    const { resource, oidc } = asked ?? { resource: row.scope, oidc: [] };
     return userTokens(user, clientId, resource, oidc);
   }
 
@@ -177,7 +180,7 @@ export function createGrantHandler(deps: GrantDeps) {
     const { objectId, scope } = deps.deviceCodes.redeem(need(params, 'device_code'), clientId);
     const user = await directory.get(objectId);
     if (!user) throw oauthErrors.invalidGrant(50034, 'AADSTS50034: The user account does not exist in this directory.');
-    const { resource, oidc } = resolveResource({ scope }, tenantId, deps.isKnownResource);
+    const { resource, oidc } = resolveResource({ scope }, tenantId, deps.canonicalResource);
     return userTokens(user, clientId, resource, oidc);
   }
 
@@ -186,7 +189,7 @@ export function createGrantHandler(deps: GrantDeps) {
     const p = deps.authCodes.redeem(need(params, 'code'), clientId, need(params, 'redirect_uri'), params.code_verifier);
     const user = await directory.get(p.objectId);
     if (!user) throw oauthErrors.invalidGrant(50034, 'AADSTS50034: The user account does not exist in this directory.');
-    const { resource, oidc } = resolveResource({ scope: params.scope || p.scope }, tenantId, deps.isKnownResource);
+    const { resource, oidc } = resolveResource({ scope: params.scope || p.scope }, tenantId, deps.canonicalResource);
     return userTokens(user, clientId, resource, oidc, p.nonce ?? undefined);
   }
 
@@ -195,7 +198,7 @@ export function createGrantHandler(deps: GrantDeps) {
     const clientId = need(params, 'client_id');
     const oversized = oversizedParam(params);
     if (oversized) throw oauthErrors.invalidRequest(90011, oversized);
-    resolveResource(params, tenantId, deps.isKnownResource);
+    resolveResource(params, tenantId, deps.canonicalResource);
     if (!isPublicClient(clientId)) {
       throw oauthErrors.unauthorizedClient(700016, `AADSTS700016: Application with identifier '${clientId}' was not found in the directory '${tenantId}'.`);
     }
@@ -222,5 +225,5 @@ export function createGrantHandler(deps: GrantDeps) {
         throw oauthErrors.unsupportedGrantType(`AADSTS70003: The app requested an unsupported grant type '${grant}'.`);
     }
   };
-  return { handleGrant, startDeviceCode, isPublicClient, resolveScope: (scope: string) => resolveResource({ scope }, tenantId, deps.isKnownResource) };
+  return { handleGrant, startDeviceCode, isPublicClient, resolveScope: (scope: string) => resolveResource({ scope }, tenantId, deps.canonicalResource) };
 }

@@ -160,7 +160,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
     urls,
     tokens,
     auth: createBearerAuth({ tokens, urls, tenantId: deployment.tenantId }),
-    grants: createGrantHandler({ tenantId: deployment.tenantId, directory, tokens, refreshTokens: store.refreshTokens, isKnownResource: urls.isKnownResource, deviceCodes, authCodes }),
+    grants: createGrantHandler({ tenantId: deployment.tenantId, directory, tokens, refreshTokens: store.refreshTokens, canonicalResource: urls.canonicalResource, deviceCodes, authCodes }),
     authCodes,
     deviceCodes,
     audit,

@@ -18,8 +18,8 @@ export interface Urls {
   vaultAudiences: readonly string[];
   /** Audiences the management plane accepts. */
   managementAudiences: readonly string[];
-  /** Resource (audience) values the token service will issue tokens for. */
-  isKnownResource(resource: string): boolean;
+  /** The resource (audience) the token service issues tokens for, in the spelling the planes check; null if unknown. */
+  canonicalResource(resource: string): string | null;
 }
 
 /** The `:port` part of a URL; none for 443. */
@@ -40,7 +40,8 @@ export function createUrls(opts: { publicHost: string; port: number; vaultDnsSuf
     'https://management.core.windows.net',
     'https://management.azure.com',
   ]);
-  const known = new Set([...vaultAudiences, ...managementAudiences].map((u) => u.toLowerCase()));
+  // Resource URIs are matched in any case, as Entra ID does; the token carries the spelling the planes expect.
+  const known = new Map([...vaultAudiences, ...managementAudiences].map((u) => [u.toLowerCase(), u]));
   return {
     authority,
     managementEndpoint: authority,
@@ -52,6 +53,6 @@ export function createUrls(opts: { publicHost: string; port: number; vaultDnsSuf
     vaultUri: (name) => `https://${name.toLowerCase()}.${opts.vaultDnsSuffix}${port}/`,
     vaultAudiences,
     managementAudiences,
-    isKnownResource: (resource) => known.has(resource.toLowerCase()),
+    canonicalResource: (resource) => known.get(resource.toLowerCase()) ?? null,
   };
 }
