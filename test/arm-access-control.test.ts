@@ -264,12 +264,23 @@ describe('management plane access control', () => {
       ['PUT', `${rg}/new-group?api-version=2021-04-01`, 'group with a bad body', { location: 42 }],
       ['GET', `${assignments}/${crypto.randomUUID()}?api-version=2022-04-01`, 'missing role assignment'],
       ['DELETE', `${assignments}/${crypto.randomUUID()}?api-version=2022-04-01`, 'delete of a missing role assignment'],
+      ['DELETE', `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions/${crypto.randomUUID()}?api-version=2022-04-01`, 'delete of a missing role'],
+      ['GET', `${rg}/rg-test/providers/Microsoft.KeyVault/vaults?api-version=2023-07-01`, 'vaults of an existing group'],
+      ['GET', `${rg}/no-such-group/providers/Microsoft.KeyVault/vaults?api-version=2023-07-01`, 'vaults of a missing group'],
     ];
     for (const [method, path, label, body] of attempts) {
       const res = await api(server, method, path, body, token);
       assert.equal(res.status, 403, `${label}: ${JSON.stringify(res.body)}`);
       assert.equal(res.body?.error?.code, 'AuthorizationFailed', label);
     }
+    // One who may read a single vault of the group lists that one, and still learns nothing of other groups.
+    assert.equal((await assignRole(server, `${rg}/rg-test/providers/Microsoft.KeyVault/vaults/exists-hidden`, ROLE_IDS.Reader, nobody.id)).status, 201);
+    const listed = await api(server, 'GET', `${rg}/rg-test/providers/Microsoft.KeyVault/vaults?api-version=2023-07-01`, undefined, token);
+    assert.equal(listed.status, 200, JSON.stringify(listed.body));
+    assert.deepEqual(listed.body!.value.map((v: { name: string }) => v.name), ['exists-hidden']);
+    assert.equal((await api(server, 'GET', `${rg}/no-such-group/providers/Microsoft.KeyVault/vaults?api-version=2023-07-01`, undefined, token)).status, 403);
+    // The administrator (read across the subscription) is told the group does not exist.
+    assert.equal((await api(server, 'GET', `${rg}/no-such-group/providers/Microsoft.KeyVault/vaults?api-version=2023-07-01`)).status, 404);
   });
 
   it('access policies: a foreign tenant and a 1025th entry are refused, nothing changed', async () => {

@@ -119,7 +119,8 @@ export function createRoleDefinitionService(deps: { subscriptionId: string; cata
     },
 
     async delete(caller: Caller, scopeRaw: string, id: string): Promise<Role | null> {
-      requireScope(scopeRaw);
+      // At the URL's scope first, as Azure does: a caller without the right gets 403 whether the role exists or not.
+      await authorizer.authorizeManagement(caller, A.delete, requireScope(scopeRaw).path);
       const role = catalog.get(roleIdOf(id));
       if (!role) return null;
       if (role.type === 'BuiltInRole') throw new ServiceError(403, 'RoleDefinitionUpdateNotAllowed', 'Built-in role definitions cannot be deleted.');

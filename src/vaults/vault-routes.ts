@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { applyPolicyChange, parsePolicies, policiesOf } from '../authorization/access-policies.js';
-import { vaultScope } from '../authorization/scopes.js';
+import { resourceGroupScope, vaultScope } from '../authorization/scopes.js';
 import { bodyObject, subscriptionChecker, type ArmDeps, type ArmRequest } from '../server/arm-common.js';
 import { errors } from '../server/errors.js';
 import { requireCaller } from '../server/request-context.js';
@@ -70,8 +70,18 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
   });
   arm.get('/subscriptions/:sub/resourceGroups/:rg/providers/Microsoft.KeyVault/vaults', async (req: ArmRequest) => {
     checkSubscription(req.params.sub);
-    const rg = await vaults.getResourceGroup(deps.subscriptionId, req.params.rg!);
-    return { value: visible(req, await vaults.list({ subscriptionId: deps.subscriptionId, resourceGroup: rg.name })).map(asVault) };
+    const caller = requireCaller(req);
+    const groupScope = resourceGroupScope(deps.subscriptionId, req.params.rg!);
+    // A caller who may read vaults across the group learns whether it exists; one who may read only some of its
+    // vaults gets those, and one who may read none of them gets 403 whether the group exists or not.
+    if (authorizer.rbacGrant(caller.objectId, A.read, 'control', groupScope) !== null) {
+      const rg = await vaults.getResourceGroup(deps.subscriptionId, req.params.rg!);
+      return { value: (await vaults.list({ subscriptionId: deps.subscriptionId, resourceGroup: rg.name })).map(asVault) };
+    }
+    const rg = await vaults.findResourceGroup(deps.subscriptionId, req.params.rg!);
+    const seen = rg ? visible(req, await vaults.list({ subscriptionId: deps.subscriptionId, resourceGroup: rg.name })) : [];
+    if (seen.length === 0) throw errors.authorizationFailed(caller.objectId, A.read, groupScope);
+    return { value: seen.map(asVault) };
   });
   arm.post('/subscriptions/:sub/providers/Microsoft.KeyVault/checkNameAvailability', async (req: ArmRequest) => {
     checkSubscription(req.params.sub);

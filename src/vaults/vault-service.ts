@@ -36,6 +36,7 @@ export interface VaultService {
   purgeDeleted(vault: VaultRow): Promise<void>;
   ensureResourceGroup(row: ResourceGroupRow): Promise<{ group: ResourceGroupRow; created: boolean }>;
   getResourceGroup(subscriptionId: string, name: string): Promise<ResourceGroupRow>;
+  findResourceGroup(subscriptionId: string, name: string): Promise<ResourceGroupRow | null>;
   listResourceGroups(subscriptionId: string): Promise<ResourceGroupRow[]>;
 }
 
@@ -252,6 +253,7 @@ export function createVaultService(deps: {
       return { group, created: !existing };
     },
     getResourceGroup,
+    findResourceGroup: (subscriptionId, name) => resourceGroups.get(subscriptionId, name),
     listResourceGroups: (s) => resourceGroups.list(s),
   };
 }
