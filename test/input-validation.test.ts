@@ -54,6 +54,8 @@ describe('data-plane input validation', () => {
     { name: 'malformed JSON', method: 'PUT', path: '/secrets/existing?api-version=7.6', body: '{"value": "x"', status: 400, code: 'BadParameter' },
     { name: 'JSON array body', method: 'PUT', path: '/secrets/existing?api-version=7.6', body: '[1,2]', status: 400, code: 'BadParameter' },
     { name: 'wrong content type', method: 'PUT', path: '/secrets/existing?api-version=7.6', body: 'value=x', headers: { 'content-type': 'text/plain' }, status: 415, code: 'BadParameter' },
+    { name: 'an HTML form body', method: 'PUT', path: '/secrets/existing?api-version=7.6', body: 'value=x', headers: { 'content-type': 'application/x-www-form-urlencoded' }, status: 415, code: 'BadParameter' },
+    { name: 'a JSON look-alike type', method: 'PUT', path: '/secrets/existing?api-version=7.6', body: json({ value: 'x' }), headers: { 'content-type': 'application/jsonx' }, status: 415, code: 'BadParameter' },
     { name: 'missing api-version', method: 'PUT', path: '/secrets/existing', body: json({ value: 'x' }), status: 400, code: 'BadParameter', message: /api-version/ },
     { name: 'malformed api-version', method: 'GET', path: '/secrets/existing?api-version=banana', status: 400, code: 'BadParameter' },
     { name: 'unpublished old dated api-version', method: 'GET', path: '/secrets/existing?api-version=1999-01-01', status: 400, code: 'BadParameter', message: /The specified version \(1999-01-01\) is not recognized\. Consider using the latest supported version \(2025-07-01\)/ },

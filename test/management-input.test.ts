@@ -87,6 +87,19 @@ describe('management and directory input validation', () => {
     }
   });
 
+  it('a body that is not JSON is 415 UnsupportedMediaType, as Resource Manager answers', async () => {
+    for (const type of ['application/x-www-form-urlencoded', 'text/plain', 'application/jsonx']) {
+      const res = await rawRequest(`${server.url}/subscriptions/${sub}/resourceGroups/rg-form?api-version=2021-04-01`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${token}`, 'content-type': type },
+        body: type.includes('json') ? JSON.stringify({ location: 'local' }) : 'location=local',
+      });
+      assert.equal(res.status, 415, `${type}: ${res.text}`);
+      assert.deepEqual(JSON.parse(res.text), { error: { code: 'UnsupportedMediaType', message: `The content media type '${type}' is not supported. Only 'application/json' is supported.` } });
+    }
+    assert.equal((await api(server, 'GET', `/subscriptions/${sub}/resourceGroups/rg-form?api-version=2021-04-01`)).status, 404, 'nothing was created');
+  });
+
   it('a URI that does not decode gets the service’s error shape', async () => {
     const res = await rawRequest(`${server.url}/v1.0/users/%E0%A4%A`, { method: 'GET', headers: { authorization: `Bearer ${token}` } });
     assert.equal(res.status, 400);

@@ -82,6 +82,31 @@ describe('identity service', () => {
     });
   }
 
+  it('reads HTML forms only, and refuses a parameter given twice (AADSTS9000411)', async () => {
+    const { clientId, clientSecret } = server.bootstrap;
+    const scope = `${server.url}/.default`;
+    const twice = await fetch(tokenUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `grant_type=client_credentials&client_id=${clientId}&client_secret=wrong&client_secret=${encodeURIComponent(clientSecret)}&scope=${encodeURIComponent(scope)}`,
+    });
+    assert.equal(twice.status, 400);
+    const body = (await twice.json()) as { error: string; error_codes: number[]; error_description: string };
+    assert.equal(body.error, 'invalid_request');
+    assert.deepEqual(body.error_codes, [9000411]);
+    assert.match(body.error_description, /The parameter 'client_secret' is duplicated/);
+    for (const [label, headers, payload] of [
+      ['a JSON body', { 'content-type': 'application/json' }, JSON.stringify({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, scope })],
+      ['no content type', {}, new TextEncoder().encode(`grant_type=client_credentials&client_id=${clientId}`)],
+    ] as const) {
+      const res = await fetch(tokenUrl, { method: 'POST', headers, body: payload });
+      assert.equal(res.status, 400, label);
+      const err = (await res.json()) as { error: string; error_codes: number[] };
+      assert.equal(err.error, 'invalid_request', label);
+      assert.deepEqual(err.error_codes, [900144], label);
+    }
+  });
+
   it('an unknown tenant: AADSTS90002', async () => {
     const res = await fetch(`${server.url}/deadbeef-0000-4000-8000-000000000000/oauth2/v2.0/token`, {
       method: 'POST',

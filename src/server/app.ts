@@ -20,7 +20,7 @@ import { registerAdminRoutes, type AdminOperations } from './admin-routes.js';
 import { checkApiVersion } from './api-version.js';
 import { installArmHook, type ArmDeps } from './arm-common.js';
 import type { BearerAuth } from './bearer-auth.js';
-import { installBodyParsers } from './body-parsers.js';
+import { FORM_ROUTE, installBodyParsers } from './body-parsers.js';
 import { frameworkError, installErrorHandling, type ErrorLog } from './error-handler.js';
 import { errors } from './errors.js';
 import { registerMetadataRoutes } from './metadata-routes.js';
@@ -144,10 +144,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     bare.addHook('onRequest', async (req) => {
       if (req.vaultName) throw errors.notFound(req.url.split('?')[0] ?? '');
     });
-    // Sign-in, discovery and health are not part of the vault audit trail.
+    // Sign-in, discovery and health are not part of the vault audit trail; the sign-in service reads HTML forms.
     bare.register(async (open) => {
       open.addHook('onRoute', (route) => {
-        route.config = { ...(route.config as object), audit: false };
+        route.config = { ...(route.config as object), audit: false, ...FORM_ROUTE };
       });
       registerOAuthRoutes(open, { tenantId: deps.tenantId, urls: deps.urls, tokens: deps.tokens, grants: deps.grants });
       registerDeviceLoginPage(open, { directory: deps.directory, deviceCodes: deps.deviceCodes });

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { errors, OAuthError } from './errors.js';
 
 // JSON bodies may be empty (the Key Vault SDKs send body-less POSTs and an
@@ -74,9 +74,31 @@ const notWellFormed = (s: string) => LONE_SURROGATE.test(s);
 /** A path is quoted in an error message without the characters that made it bad. */
 const quotable = (path: string) => path.replaceAll(NUL, '\uFFFD').slice(0, 200).replace(/\p{Cs}/gu, '\uFFFD');
 
+/** Marks routes that read HTML-form bodies (the sign-in service's); every other route reads JSON only. */
+export const FORM_ROUTE = { forms: true } as const;
+const takesForms = (req: FastifyRequest) => (req.routeOptions?.config as { forms?: boolean } | undefined)?.forms === true;
+const isArm = (req: FastifyRequest) => req.url.toLowerCase().startsWith('/subscriptions/');
+/** A body of a type the route does not read: Resource Manager's error on ARM routes, Key Vault's elsewhere. */
+const wrongType = (req: FastifyRequest) => {
+  const type = String(req.headers['content-type'] ?? '').slice(0, 100);
+  return isArm(req) ? errors.armUnsupportedMediaType(type) : errors.unsupportedMediaType(type);
+};
+
+/** A form body's fields, or the name of one given twice (Entra ID refuses those: AADSTS9000411). */
+function formFields(text: string): { fields: Record<string, string> } | { repeated: string } {
+  const fields: Record<string, string> = {};
+  for (const [k, v] of new URLSearchParams(text)) {
+    if (Object.hasOwn(fields, k)) return { repeated: k };
+    fields[k] = v;
+  }
+  return { fields };
+}
+
 export function installBodyParsers(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(/^application\/([\w.+-]+\+)?json/i, { parseAs: 'string' }, (req, body, done) => {
+  app.addContentTypeParser(/^application\/([\w.+-]+\+)?json\s*(;.*)?$/i, { parseAs: 'string' }, (req, body, done) => {
+    // The sign-in service reads forms only, as Entra ID does: a JSON body there holds no fields.
+    if (takesForms(req)) return done(null, undefined);
     const text = String(body);
     if (text.trim() === '') return done(null, undefined);
     const fault = shapeFault(text);
@@ -89,8 +111,7 @@ export function installBodyParsers(app: FastifyInstance): void {
       const at = /position (\d+)/.exec((err as Error).message)?.[1];
       const detail = at === undefined ? 'it does not parse' : `it does not parse at position ${at}`;
       // ARM's own code for it; the data plane (and the rest) answer as Key Vault does.
-      const arm = req.url.toLowerCase().startsWith('/subscriptions/');
-      return done(arm ? errors.invalidRequestContent(detail) : errors.invalidJson(detail), undefined);
+      return done(isArm(req) ? errors.invalidRequestContent(detail) : errors.invalidJson(detail), undefined);
     }
     // JSON can only spell U+0000 or a lone surrogate as an escape: bodies without one are not walked.
     const nulAt = text.includes('\\u0000') ? badStringPath(parsed, '', hasNul, true) : null;
@@ -100,8 +121,14 @@ export function installBodyParsers(app: FastifyInstance): void {
     if (loneAt) return done(errors.badParameter(`Property ${quotable(loneAt)} contains a lone UTF-16 surrogate (an unpaired \\uD800-\\uDFFF escape), which is not accepted.`), undefined);
     done(null, parsed);
   });
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
-    const fields = Object.fromEntries(new URLSearchParams(String(body)));
+  app.addContentTypeParser(/^application\/x-www-form-urlencoded\s*(;.*)?$/i, { parseAs: 'string' }, (req, body, done) => {
+    if (!takesForms(req)) return done(wrongType(req), undefined);
+    const parsed = formFields(String(body));
+    if ('repeated' in parsed) {
+      const name = parsed.repeated.replaceAll(NUL, '\uFFFD').slice(0, 100);
+      return done(new OAuthError(400, 'invalid_request', 9000411, `AADSTS9000411: The request is not properly formatted. The parameter '${name}' is duplicated.`), undefined);
+    }
+    const fields = parsed.fields;
     const at = Object.entries(fields).find(([k, v]) => k.includes(NUL) || v.includes(NUL));
     if (at) return done(new OAuthError(400, 'invalid_request', null, `The request body field '${at[0].replaceAll(NUL, '\uFFFD').slice(0, 100)}' contains the character U+0000, which is not accepted.`), undefined);
     done(null, fields);
@@ -109,7 +136,7 @@ export function installBodyParsers(app: FastifyInstance): void {
   // Anything else is accepted only when empty, so body-less requests with odd
   // content types still reach the route; otherwise the route's own checks fail it.
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body, done) => {
-    if ((body as Buffer).length === 0) return done(null, undefined);
-    done(errors.unsupportedMediaType(String(req.headers['content-type'] ?? '').slice(0, 100)), undefined);
+    if ((body as Buffer).length === 0 || takesForms(req)) return done(null, undefined);
+    done(wrongType(req), undefined);
   });
 }

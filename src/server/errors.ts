@@ -37,6 +37,9 @@ export const errors = {
   invalidJson: (detail: string) => new ServiceError(400, 'BadParameter', `The request body is not valid JSON: ${detail}`),
   unsupportedMediaType: (type: string) =>
     new ServiceError(415, 'BadParameter', `The content type '${type}' is not supported; use application/json.`),
+  /** Resource Manager's answer to a body that is not JSON. */
+  armUnsupportedMediaType: (type: string) =>
+    new ServiceError(415, 'UnsupportedMediaType', `The content media type '${type}' is not supported. Only 'application/json' is supported.`),
   bodyTooLarge: (limit: number) =>
     new ServiceError(413, 'BadParameter', `The request body exceeds the maximum size of ${limit} bytes.`),
   forbidden: (message: string, innerCode?: string) => new ServiceError(403, 'Forbidden', message, innerCode),
