@@ -65,6 +65,13 @@ describe('Debian azure-cli against coffer', () => {
     assert.equal(await az('keyvault', 'update', '-n', 'az-vault', '--enable-purge-protection', 'true', '--query', 'properties.enablePurgeProtection', '-o', 'tsv'), 'true');
   });
 
+  it('adds a network rule and turns the default action to Deny (az keyvault network-rule, update --default-action)', async () => {
+    await az('keyvault', 'network-rule', 'add', '-n', 'az-vault', '--ip-address', '198.51.100.7', '-o', 'none');
+    assert.equal(await az('keyvault', 'update', '-n', 'az-vault', '--default-action', 'Deny', '--query', 'properties.networkAcls.defaultAction', '-o', 'tsv'), 'Deny');
+    assert.match(await az('keyvault', 'network-rule', 'list', '-n', 'az-vault', '--query', 'ipRules[].value', '-o', 'tsv'), /^198\.51\.100\.7(\/32)?$/m);
+    await az('keyvault', 'update', '-n', 'az-vault', '--default-action', 'Allow', '-o', 'none');
+  });
+
   it('sets and deletes an access policy without -g', async () => {
     const objectId = crypto.randomUUID();
     await az('keyvault', 'set-policy', '-n', 'az-vault', '--object-id', objectId, '--secret-permissions', 'get', '-o', 'none');

@@ -31,6 +31,7 @@ import './request-context.js';
 import { installPortalCors } from './portal-cors.js';
 import type { InFlight } from './graceful-close.js';
 import { findPortalBuild, registerPortalRoutes } from '../portal/portal-routes.js';
+import { checkNetworkAccess } from '../vaults/network-rules.js';
 
 // HTTP wiring. One server serves two kinds of host, as Azure does with two
 // DNS names: `{vault}.{suffix}` is a vault's data plane; any other host is
@@ -133,6 +134,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       reply.header('x-ms-keyvault-region', vault.location);
       checkApiVersion(req.query['api-version']);
       req.caller = await deps.auth.dataPlane(req.headers.authorization);
+      // After authentication, as Key Vault's firewall names the caller in its 403.
+      checkNetworkAccess(vault, req.ip, req.caller);
       // After authentication, so that anonymous requests cannot use up a vault's quota; by the matched route, which no spelling of the path escapes.
       deps.throttle?.admit(vault.id, req.method === 'PUT' && req.routeOptions.url === '/secrets/:name');
     });

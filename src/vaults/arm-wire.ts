@@ -20,6 +20,7 @@ export function vaultResource(v: VaultRow, vaultUri: string) {
     publicNetworkAccess: p.publicNetworkAccess ?? 'Enabled',
   };
   if (p.enablePurgeProtection === true) properties.enablePurgeProtection = true;
+  if (p.networkAcls) properties.networkAcls = p.networkAcls;
   return {
     id: vaultResourceId(v),
     name: v.name,

@@ -2,6 +2,7 @@ import { errors, ServiceError } from '../server/errors.js';
 import { GUID_RE } from '../identity/identity-types.js';
 import { VAULT_NAME_RE } from './vault-types.js';
 import { MAX_POLICIES, parsePolicies } from '../authorization/access-policies.js';
+import { parseNetworkAcls, parsePublicNetworkAccess } from './network-rules.js';
 
 // ARM request bodies for vaults, checked field by field with ARM's wording.
 
@@ -49,17 +50,37 @@ function checkBool(props: Record<string, unknown>, key: string) {
   }
 }
 
-function checkProperties(p: Record<string, unknown>, tenantId: string, full: boolean): Record<string, unknown> {
+/**
+ * The vault properties coffer keeps; the rest of a body is dropped, as
+ * Resource Manager ignores what a resource type does not define (clients
+ * such as `az keyvault update` send a whole GET answer back, computed
+ * properties included).
+ */
+const STORED = new Set([
+  'tenantId', 'sku', 'accessPolicies', 'enabledForDeployment', 'enabledForDiskEncryption', 'enabledForTemplateDeployment',
+  'enableSoftDelete', 'softDeleteRetentionInDays', 'enableRbacAuthorization', 'createMode', 'enablePurgeProtection',
+  'networkAcls', 'publicNetworkAccess',
+]);
+
+function checkProperties(raw: Record<string, unknown>, tenantId: string, full: boolean): Record<string, unknown> {
+  const p = Object.fromEntries(Object.entries(raw).filter(([k]) => STORED.has(k)));
+  // A PATCH's null leaves a property as it is, as for the flags below.
+  if (!full) for (const k of ['tenantId', 'sku', 'networkAcls', 'publicNetworkAccess']) if (p[k] === null) delete p[k];
   if (full || p.tenantId !== undefined) {
     if (typeof p.tenantId !== 'string' || !GUID_RE.test(p.tenantId)) throw errors.invalidArm("The property 'properties.tenantId' is required and must be a GUID.");
     if (p.tenantId.toLowerCase() !== tenantId) throw errors.invalidArm(`The tenant '${p.tenantId}' is not the tenant '${tenantId}' of this subscription.`);
   }
   if (full || p.sku !== undefined) {
     const sku = p.sku;
-    if (!isObject(sku) || (sku.name !== 'standard' && sku.name !== 'premium')) {
+    const name = isObject(sku) && typeof sku.name === 'string' ? sku.name.toLowerCase() : '';
+    const familyOk = isObject(sku) && (sku.family == null || (typeof sku.family === 'string' && sku.family.toUpperCase() === 'A'));
+    if ((name !== 'standard' && name !== 'premium') || !familyOk) {
       throw errors.invalidArm("The property 'properties.sku' is required: { family: 'A', name: 'standard' | 'premium' }.");
     }
+    p.sku = { family: 'A', name };
   }
+  if (p.publicNetworkAccess != null) p.publicNetworkAccess = parsePublicNetworkAccess(p.publicNetworkAccess);
+  if (p.networkAcls != null) p.networkAcls = parseNetworkAcls(p.networkAcls);
   for (const key of ['enableSoftDelete', 'enablePurgeProtection', 'enableRbacAuthorization', 'enabledForDeployment', 'enabledForDiskEncryption', 'enabledForTemplateDeployment']) {
     checkBool(p, key);
   }
