@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { connect } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { createVault, credential, secretClient } from './support/clients.js';
 import { rawRequest } from './support/raw-http.js';
@@ -155,6 +156,39 @@ describe('data-plane input validation', () => {
       assert.equal(res.status, 400, `api-version ${v}`);
       assert.equal(res.body?.error?.code, 'BadParameter', v);
     }
+  });
+
+  /** Sends bytes as they are over TLS and returns what comes back before the server closes the connection. */
+  function rawExchange(host: string, bytes: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port: server.port, servername: host, rejectUnauthorized: false }, () => socket.end(bytes));
+      let got = '';
+      socket.on('data', (d: Buffer) => (got += d.toString()));
+      socket.on('close', () => resolve(got));
+      socket.on('error', reject);
+    });
+  }
+
+  it('requests that are not valid HTTP get the service’s error shape, then the connection closes', async () => {
+    const host = new URL(base).hostname;
+    const cases: Array<[string, string, number]> = [
+      ['a bad request line', 'GARBAGE\r\n\r\n', 400],
+      ['two Content-Lengths', `PUT /secrets/x?api-version=7.6 HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}`, 400],
+      ['a control character in a header', `GET /secrets/x?api-version=7.6 HTTP/1.1\r\nHost: ${host}\r\nX-Bad: a\u0001b\r\n\r\n`, 400],
+      ['headers over the limit', `GET /secrets/x?api-version=7.6 HTTP/1.1\r\nHost: ${host}\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
+    ];
+    for (const [label, bytes, status] of cases) {
+      const answer = await rawExchange(host, bytes);
+      const [head = '', body = ''] = answer.split('\r\n\r\n');
+      assert.match(head, new RegExp(`^HTTP/1\\.1 ${status} `), `${label}: ${answer.slice(0, 200)}`);
+      assert.equal((JSON.parse(body) as { error: { code: string } }).error.code, 'BadParameter', label);
+    }
+  });
+
+  it('OPTIONS that is not the portal’s preflight is a 404 in the service’s shape', async () => {
+    const res = await rawRequest(`${base}/secrets/existing?api-version=7.6`, { method: 'OPTIONS' });
+    assert.equal(res.status, 404);
+    assert.equal((JSON.parse(res.text) as { error: { code: string } }).error.code, 'NotFound');
   });
 
   it('a vault that does not exist: 404', async () => {

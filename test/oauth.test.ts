@@ -105,6 +105,10 @@ describe('identity service', () => {
       assert.equal(err.error, 'invalid_request', label);
       assert.deepEqual(err.error_codes, [900144], label);
     }
+    // The device code endpoint names its own first missing field.
+    const device = await fetch(`${server.url}/${server.bootstrap.tenantId}/oauth2/v2.0/devicecode`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[1,2]' });
+    assert.equal(device.status, 400);
+    assert.match(((await device.json()) as { error_description: string }).error_description, /^AADSTS900144: .*'client_id'/);
   });
 
   it('an unknown tenant: AADSTS90002', async () => {

@@ -52,10 +52,8 @@ export function registerOAuthRoutes(app: FastifyInstance, deps: Deps): void {
     };
   }
 
-  const parseForm = (body: unknown): Record<string, string> => {
-    if (body && typeof body === 'object' && !Array.isArray(body)) return stringFields(body);
-    throw oauthErrors.invalidRequest(900144, "AADSTS900144: The request body must contain the following parameter: 'grant_type'.");
-  };
+  // A body that is not a form holds no fields: the grant's own checks then name the first one missing.
+  const parseForm = (body: unknown): Record<string, string> => (body && typeof body === 'object' && !Array.isArray(body) ? stringFields(body) : {});
 
   const tenantOpenId = async (req: { params: { tenant: string } }) => {
     checkTenant(req.params.tenant);

@@ -21,7 +21,7 @@ import { checkApiVersion } from './api-version.js';
 import { installArmHook, type ArmDeps } from './arm-common.js';
 import type { BearerAuth } from './bearer-auth.js';
 import { FORM_ROUTE, installBodyParsers } from './body-parsers.js';
-import { frameworkError, installErrorHandling, type ErrorLog } from './error-handler.js';
+import { clientError, frameworkError, installErrorHandling, type ErrorLog } from './error-handler.js';
 import { errors } from './errors.js';
 import { registerMetadataRoutes } from './metadata-routes.js';
 import { installAuditHook } from '../audit/audit-hook.js';
@@ -94,6 +94,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     bodyLimit: DEFAULT_BODY_LIMIT,
     requestTimeout: REQUEST_TIMEOUT_MS,
     frameworkErrors: frameworkError,
+    clientErrorHandler: clientError,
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 512 },
     // Request ids double as Azure's x-ms-request-id.
     genReqId: () => crypto.randomUUID(),

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errors, OAuthError, ServiceError } from './errors.js';
 
@@ -62,6 +64,26 @@ export interface ErrorLog {
 export function frameworkError(err: FastifyError, _req: FastifyRequest, reply: FastifyReply) {
   const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
   return sendService(reply, new ServiceError(status, 'BadParameter', err.code === 'FST_ERR_BAD_URL' ? 'The request URI is malformed: it does not decode.' : 'The request is malformed.'));
+}
+
+/**
+ * Requests Node's HTTP parser refuses before fastify sees them (a malformed
+ * request line or header, two Content-Lengths, headers over the limit): the
+ * same error shape as everything else, then the connection is closed, since
+ * the parser cannot tell where the next request would start.
+ */
+export function clientError(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const message =
+    status === 431 ? 'The request headers are too large.' : status === 408 ? 'The request was not received in time.' : 'The request is malformed: it is not valid HTTP.';
+  const body = JSON.stringify({ error: { code: 'BadParameter', message } });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 export function installErrorHandling(app: FastifyInstance, log: ErrorLog): void {

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { errors } from './errors.js';
 
 // Cross-origin access to the vault hosts for the portal only: the portal runs
 // on the bare host and calls each vault's data plane directly, as Azure's
@@ -16,7 +17,7 @@ export function installPortalCors(app: FastifyInstance, portalOrigin: string): v
 
   // Preflights are answered before authentication and are not audited.
   app.options('/*', { config: { audit: false } }, async (req, reply) => {
-    if (!allowed(req) || typeof req.headers['access-control-request-method'] !== 'string') return reply.status(404).send();
+    if (!allowed(req) || typeof req.headers['access-control-request-method'] !== 'string') throw errors.notFound(req.url.split('?')[0] ?? '');
     return reply
       .status(204)
       .header('Access-Control-Allow-Methods', 'GET, PUT, PATCH, POST, DELETE')
