@@ -73,7 +73,8 @@ export function frameworkError(err: FastifyError, _req: FastifyRequest, reply: F
  * the parser cannot tell where the next request would start.
  */
 export function clientError(err: Error & { code?: string }, socket: Socket): void {
-  if (err.code === 'ECONNRESET' || !socket.writable) {
+  // https.Server sends TLS failures (a handshake that never came, a bad ClientHello) here too: nothing HTTP can be said.
+  if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || /^ERR_(TLS|SSL)_/.test(err.code ?? '') || !socket.writable) {
     socket.destroy();
     return;
   }
@@ -81,8 +82,10 @@ export function clientError(err: Error & { code?: string }, socket: Socket): voi
   const message =
     status === 431 ? 'The request headers are too large.' : status === 408 ? 'The request was not received in time.' : 'The request is malformed: it is not valid HTTP.';
   const body = JSON.stringify({ error: { code: 'BadParameter', message } });
+  // Closed once the answer is written, whether or not the client ever closes its side.
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    () => socket.destroy(),
   );
 }
 
