@@ -71,6 +71,20 @@ describe('authorization code flow with PKCE', () => {
     const foreign = await fetch(`${base}/authorize?${params({ redirect_uri: 'https://evil.example.com/cb' })}`, { redirect: 'manual' });
     assert.equal(foreign.status, 400);
     assert.equal(foreign.headers.get('location'), null);
+    // Nor to another route of this server (its audit record would keep the code), for any client;
+    // the portal's codes go to its callback page only, the command-line clients' to loopback only.
+    const portal = 'c0ffee00-0000-4000-8000-0000000000c2';
+    for (const [clientId, uri, allowed] of [
+      [client, `${server.url}/subscriptions/x`, false],
+      [portal, `${server.url}/subscriptions/x`, false],
+      [portal, `${server.url}/portal/auth-callback?next=1`, false],
+      [portal, 'http://127.0.0.1:9999/callback', false],
+      [portal, `${server.url}/portal/auth-callback`, true],
+      [client, `${server.url}/portal/auth-callback`, false],
+    ] as const) {
+      const res = await fetch(`${base}/authorize?${params({ client_id: clientId, redirect_uri: uri })}`, { redirect: 'manual' });
+      assert.equal(res.status, allowed ? 200 : 400, `${clientId} to ${uri}`);
+    }
     const noPkce = await fetch(`${base}/authorize?${params({ code_challenge_method: 'plain' })}`, { redirect: 'manual' });
     assert.equal(noPkce.status, 302);
     assert.equal(new URL(noPkce.headers.get('location')!).searchParams.get('error'), 'invalid_request');
@@ -84,6 +98,12 @@ describe('authorization code flow with PKCE', () => {
     const foreign = await fetch(`${discovery.end_session_endpoint}?post_logout_redirect_uri=${encodeURIComponent('https://evil.example.com/')}`, { redirect: 'manual' });
     assert.equal(foreign.status, 200);
     assert.match(await foreign.text(), /You have signed out/);
+    const ownRoute = await fetch(`${discovery.end_session_endpoint}?post_logout_redirect_uri=${encodeURIComponent(`${server.url}/subscriptions/x`)}`, { redirect: 'manual' });
+    assert.equal(ownRoute.status, 200, 'only the portal’s pages on this server');
+    // Characters a header cannot hold go percent-encoded, not into a 500.
+    const odd = await fetch(`${discovery.end_session_endpoint}?post_logout_redirect_uri=${encodeURIComponent('http://localhost:1/\u2028x\r\ny')}`, { redirect: 'manual' });
+    assert.equal(odd.status, 302);
+    assert.equal(odd.headers.get('location'), 'http://localhost:1/%E2%80%A8xy');
   });
 
   it('refuses to keep oversized parameters or a challenge that is not S256, before any sign-in', async () => {

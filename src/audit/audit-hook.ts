@@ -63,6 +63,16 @@ function resourceIdOf(vault: NonNullable<FastifyRequest['vault']>): string {
 
 type RouteConfig = FastifyRequest['routeOptions']['config'] | undefined;
 
+/** The longest request URI a record keeps (Key Vault's longest is a few hundred characters): anonymous requests are recorded too. */
+const MAX_RECORDED_URI = 2048;
+/** Query parameters that carry credentials (a sign-in code sent to a wrong route, a token in a URL) are never recorded. */
+const CREDENTIAL_PARAM = /([?&](?:code|client_secret|refresh_token|access_token|id_token|password|code_verifier|device_code|client_assertion|assertion)=)[^&#]*/gi;
+
+function recordedUri(url: string): string {
+  const redacted = url.includes('=') ? url.replace(CREDENTIAL_PARAM, '$1REDACTED') : url;
+  return redacted.length > MAX_RECORDED_URI ? `${redacted.slice(0, MAX_RECORDED_URI)}...` : redacted;
+}
+
 // fastify's routeOptions, hostname and port are getters that build their value on every read: each is read once here.
 function entryFor(req: FastifyRequest, status: number, payload: unknown, started: number, config: RouteConfig): AuditEntry {
   const vault = req.vault;
@@ -78,9 +88,9 @@ function entryFor(req: FastifyRequest, status: number, payload: unknown, started
     principal: req.caller?.objectId ?? null,
     event: {
       time: new Date().toISOString(),
-      resourceId: vault ? resourceIdOf(vault) : req.url.split('?')[0]!.toUpperCase(),
+      resourceId: vault ? resourceIdOf(vault) : req.url.split('?')[0]!.slice(0, MAX_RECORDED_URI).toUpperCase(),
       operationName: config?.operation ?? `${req.method} ${config?.url ?? 'unknown'}`,
-      operationVersion: query['api-version'] ?? null,
+      operationVersion: typeof query['api-version'] === 'string' ? query['api-version'].slice(0, 40) : null,
       category: 'AuditEvent',
       resultType: status < 400 ? 'Success' : 'Failure',
       resultSignature: STATUS_CODES[status] ?? String(status),
@@ -91,7 +101,7 @@ function entryFor(req: FastifyRequest, status: number, payload: unknown, started
       identity: { claim: { oid: req.caller?.objectId ?? null, upn: req.caller?.upn ?? null, appid: req.caller?.appId ?? null } },
       properties: {
         clientInfo: typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'].slice(0, 256) : null,
-        requestUri: `${origin}${req.url}`,
+        requestUri: `${origin}${recordedUri(req.url)}`,
         id: secret && req.vaultName ? `${origin}/secrets/${secret}${params.version ? `/${params.version}` : ''}` : null,
         httpStatusCode: status,
         isRbacAuthorized: decision?.model === 'rbac',

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthCodes } from './auth-codes.js';
+import { PORTAL_CLIENT_ID } from './identity-types.js';
 import type { DirectoryService } from './directory-service.js';
 import { credentialFields, escapeHtml, htmlPage, sendHtml, stringFields } from './login-html.js';
 import type { createGrantHandler } from './oauth-grants.js';
@@ -7,8 +8,12 @@ import { LOCKED_MESSAGES, sourceKey } from './sign-in-lockout.js';
 import { isS256Challenge, oversizedParam, SIGN_IN_PARAM_LIMITS } from './sign-in-limits.js';
 
 // The authorization endpoint (code flow with PKCE) for people: a sign-in form,
-// then a redirect with a code. Redirect URIs are limited to this server's own
-// origin and loopback (RFC 8252), and an invalid one is never redirected to.
+// then a redirect with a code. Redirect URIs are bound to the client: the
+// portal's callback page, or loopback (RFC 8252) for the command-line
+// clients; an invalid one is never redirected to.
+
+/** The portal's sign-in callback page (portal/src/auth/session.ts). */
+export const PORTAL_CALLBACK_PATH = '/portal/auth-callback';
 
 type Params = Record<string, string | undefined>;
 
@@ -17,20 +22,38 @@ const stringParams = (raw: unknown): Params => (typeof raw === 'object' && raw !
 const PASSED = ['client_id', 'response_type', 'redirect_uri', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'nonce', 'response_mode'];
 
 export function registerAuthorizePage(app: FastifyInstance, deps: { authority: string; tenantId: string; directory: DirectoryService; authCodes: AuthCodes; grants: ReturnType<typeof createGrantHandler> }): void {
-  const allowedRedirect = (uri: string): boolean => {
+  const parse = (uri: string): URL | null => {
     try {
-      const u = new URL(uri);
-      if (u.origin === new URL(deps.authority).origin) return true;
-      return u.protocol === 'http:' && (u.hostname === 'localhost' || u.hostname === '127.0.0.1' || u.hostname === '[::1]');
+      return new URL(uri);
     } catch {
-      return false;
+      return null;
     }
+  };
+  const isLoopback = (u: URL) => u.protocol === 'http:' && (u.hostname === 'localhost' || u.hostname === '127.0.0.1' || u.hostname === '[::1]');
+  const ownOrigin = new URL(deps.authority).origin;
+  /**
+   * Where a client's codes may go, as registered redirect URIs would say: the
+   * portal's to its callback page only, the command-line clients' to a
+   * loopback listener (as az does). Never another path of this server: a
+   * code sent to any of its routes would be kept in that request's audit
+   * record (its URI), readable by anyone who may read the logs.
+   */
+  const allowedRedirect = (clientId: string, uri: string): boolean => {
+    const u = parse(uri);
+    if (!u) return false;
+    if (clientId.toLowerCase() === PORTAL_CLIENT_ID) return u.origin === ownOrigin && u.pathname === PORTAL_CALLBACK_PATH && u.search === '' && u.hash === '';
+    return isLoopback(u);
+  };
+  /** After sign-out: the portal's pages, or a loopback listener. */
+  const allowedLogoutRedirect = (uri: string): URL | null => {
+    const u = parse(uri);
+    return u && ((u.origin === ownOrigin && u.pathname.startsWith('/portal/')) || isLoopback(u)) ? u : null;
   };
 
   /** Problems that must not be sent to the redirect URI (it may not be the client's). */
   async function checkRequest(p: Params): Promise<string | null> {
     if (!p.client_id || !deps.grants.isPublicClient(p.client_id)) return `AADSTS700016: Application with identifier '${escapeHtml(String(p.client_id ?? '')).slice(0, 64)}' was not found in the directory.`;
-    if (!p.redirect_uri || p.redirect_uri.length > SIGN_IN_PARAM_LIMITS.redirect_uri || !allowedRedirect(p.redirect_uri)) return 'AADSTS50011: The redirect URI specified in the request does not match the redirect URIs configured for the application.';
+    if (!p.redirect_uri || p.redirect_uri.length > SIGN_IN_PARAM_LIMITS.redirect_uri || !allowedRedirect(p.client_id, p.redirect_uri)) return 'AADSTS50011: The redirect URI specified in the request does not match the redirect URIs configured for the application.';
     return null;
   }
 
@@ -84,7 +107,9 @@ ${credentialFields}
   // asks for the password), so signing out only goes back to an allowed post_logout_redirect_uri.
   app.get('/:tenant/oauth2/v2.0/logout', async (req: FastifyRequest<{ Querystring: unknown }>, reply) => {
     const back = stringParams(req.query).post_logout_redirect_uri;
-    if (back && back.length <= SIGN_IN_PARAM_LIMITS.redirect_uri && allowedRedirect(back)) return reply.redirect(back, 302);
+    const to = back && back.length <= SIGN_IN_PARAM_LIMITS.redirect_uri ? allowedLogoutRedirect(back) : null;
+    // As the URL parser wrote it (percent-encoded): a raw non-ASCII or CR/LF character cannot go in a header.
+    if (to) return reply.redirect(to.href, 302);
     return sendHtml(reply, 200, htmlPage('Signed out', '<p>You have signed out. You can close this window.</p>'));
   });
 

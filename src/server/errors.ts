@@ -73,7 +73,7 @@ export const errors = {
     new ServiceError(500, 'InternalServerError', `The stored data for ${what} failed its integrity check and cannot be returned.`),
   vaultNotFound: (host: string) =>
     new ServiceError(404, 'VaultNotFound', `No vault is hosted at '${host}'.`),
-  notFound: (path: string) => new ServiceError(404, 'NotFound', `The requested resource '${path}' was not found.`),
+  notFound: (path: string) => new ServiceError(404, 'NotFound', `The requested resource '${path.length > 256 ? `${path.slice(0, 256)}...` : path}' was not found.`),
   methodNotAllowed: (method: string) => new ServiceError(405, 'BadParameter', `The method '${method}' is not supported for this resource.`),
   badBackup: () => new ServiceError(400, 'BadParameter', 'Backup blob contains invalid or corrupt version.'),
   internal: () => new ServiceError(500, 'InternalServerError', 'The server encountered an internal error.'),
