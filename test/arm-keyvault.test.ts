@@ -115,6 +115,28 @@ describe('@azure/arm-keyvault against coffer', () => {
     await arm.vaults.delete('rg-test', 'spelling');
   });
 
+  it('systemData names the creator and the last modifier as Azure does: an application by its id, a person by UPN', async () => {
+    const created = await createVault(server, 'system-data');
+    assert.equal(created.systemData?.createdBy, server.bootstrap.clientId);
+    assert.equal(created.systemData?.createdByType, 'Application');
+    assert.equal(created.systemData?.lastModifiedBy, server.bootstrap.clientId);
+    // The README's portal user (a person) changes it.
+    const signIn = await fetch(`${server.url}/${server.bootstrap.tenantId}/oauth2/v2.0/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'password', client_id: 'c0ffee00-0000-4000-8000-0000000000c2', username: 'admin@coffer.local', password: 'coffer-dev-password-do-not-use-in-production', scope: `${server.url}/.default` }),
+    });
+    const token = ((await signIn.json()) as { access_token: string }).access_token;
+    const path = `${server.url}/subscriptions/${server.bootstrap.subscriptionId}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/system-data?api-version=2023-07-01`;
+    const patched = await fetch(path, { method: 'PATCH', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ tags: { by: 'a person' } }) });
+    assert.equal(patched.status, 200);
+    const after = await armClient(server).vaults.get('rg-test', 'system-data');
+    assert.equal(after.systemData?.createdBy, server.bootstrap.clientId, 'the creator stays');
+    assert.equal(after.systemData?.lastModifiedBy, 'admin@coffer.local');
+    assert.equal(after.systemData?.lastModifiedByType, 'User');
+    await armClient(server).vaults.delete('rg-test', 'system-data');
+  });
+
   it('refuses invalid names, a missing tenant, bad retention and a taken name', async () => {
     const arm = armClient(server);
     await createVault(server, 'taken-name');

@@ -13,6 +13,8 @@ import { createVault, secretClient } from './support/clients.js';
 import { cliHome, coffer } from './support/cli.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
+const ADMIN = { name: 'admin-app', type: 'Application' } as const;
+
 // `coffer admin rotate-master-key` rewraps every vault key under a new master
 // key while the server runs, and offline; nothing becomes unreadable.
 
@@ -105,7 +107,7 @@ describe('master key rotation racing a vault create', () => {
       };
       await store.resourceGroups.upsert({ subscriptionId: 'sub', name: 'rg', location: 'local', tags: {} });
       const service = createVaultService({ vaults, resourceGroups: store.resourceGroups, vaultKeys, location: 'local' });
-      const creating = service.put({ subscriptionId: 'sub', resourceGroup: 'rg', name: 'racing', body: { location: 'local', properties: { tenantId: 't', sku: { family: 'A', name: 'standard' } } }, createdBy: 'admin' } as Parameters<typeof service.put>[0]);
+      const creating = service.put({ subscriptionId: 'sub', resourceGroup: 'rg', name: 'racing', body: { location: 'local', properties: { tenantId: 't', sku: { family: 'A', name: 'standard' } } }, by: ADMIN } as Parameters<typeof service.put>[0]);
       await insertStarted;
       let rotated = false;
       const rotating = vaultKeys.rotating(() => rotateKeyringFile(file, store, (k) => vaultKeys.useKeyring(k))).then((r) => ((rotated = true), r));

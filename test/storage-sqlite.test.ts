@@ -94,7 +94,7 @@ describe('sqlite store specifics', () => {
   });
 
   it('migration 4 keeps every version, its row id and the latest pointer of a schema-3 database', async () => {
-    // A vault row written by today's store, copied into a schema-3 file (the vaults table is unchanged).
+    // A vault row written by today's store, copied into a schema-3 file (the columns a schema-3 vaults table has).
     const source = freshFile();
     const v = vaultRow();
     const setup = openSqliteStore({ file: source });
@@ -106,7 +106,8 @@ describe('sqlite store specifics', () => {
     const versionIds = ['a1', 'b1', 'a2', 'a3'].map((k) => k.padEnd(32, '0'));
     withRawDb(file, (db) => {
       migrate(db, MIGRATIONS.filter((m) => m.version <= 3));
-      db.exec(`ATTACH '${source}' AS source; INSERT INTO vaults SELECT * FROM source.vaults; DETACH source;`);
+      const columns = (db.prepare("SELECT name FROM pragma_table_info('vaults')").all() as Array<{ name: string }>).map((c) => c.name).join(', ');
+      db.exec(`ATTACH '${source}' AS source; INSERT INTO vaults (${columns}) SELECT ${columns} FROM source.vaults; DETACH source;`);
       db.prepare('INSERT INTO secrets (vault_id, name_key, name, latest_seq, deleted_at, scheduled_purge_at) VALUES (?, ?, ?, ?, ?, ?)').run(v.id, 'alpha', 'Alpha', 3, null, null);
       db.prepare('INSERT INTO secrets (vault_id, name_key, name, latest_seq, deleted_at, scheduled_purge_at) VALUES (?, ?, ?, ?, ?, ?)').run(v.id, 'beta', 'beta', 1, 5000, 9000);
       const version = db.prepare(

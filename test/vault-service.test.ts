@@ -4,6 +4,8 @@ import type { VaultKeys } from '../src/crypto/vault-keys.js';
 import type { ResourceGroupStore, VaultRow, VaultStore } from '../src/storage/store-types.js';
 import { createVaultService } from '../src/vaults/vault-service.js';
 
+const ADMIN = { name: 'admin-app', type: 'Application' } as const;
+
 // The vault service (src/vaults/vault-service.ts) under overlapping requests,
 // as PostgreSQL's asynchronous reads allow them. A lookup's read that
 // overlapped a change must not be cached over it, or revoked access and
@@ -19,7 +21,7 @@ const vault = (properties: Record<string, unknown>): VaultRow =>
     location: 'local',
     tags: {},
     properties,
-    createdBy: 'admin',
+    by: ADMIN,
     createdAt: 1,
     updatedAt: 1,
     deletedAt: null,
@@ -67,7 +69,7 @@ test('a lookup that read a vault before its access policies changed does not cac
   const release = holdNextRead();
   const inFlight = vaults.findLive('shared');
   const live = await store.getByName('shared');
-  await vaults.changeAccessPolicies(live!, () => []);
+  await vaults.changeAccessPolicies(live!, () => [], ADMIN);
   release();
   assert.equal(((await inFlight)!.properties.accessPolicies as unknown[]).length, 1, 'the overlapping lookup saw the row of its time');
   assert.deepEqual((await vaults.findLive('shared'))!.properties.accessPolicies, [], 'the next lookup sees the change');
@@ -118,9 +120,9 @@ test('concurrent access policy changes apply one after another, each to the stor
   const stale = { ...current };
   const ids = (list: Array<{ objectId: string }>) => list.map((e) => e.objectId);
   await Promise.all([
-    vaults.changeAccessPolicies(stale, (list) => list.filter((e) => e.objectId !== 'x')),
-    vaults.changeAccessPolicies(stale, (list) => [...list, entry('y')]),
-    vaults.patch(stale, { tags: { by: 'patch' }, properties: {} } as never),
+    vaults.changeAccessPolicies(stale, (list) => list.filter((e) => e.objectId !== 'x'), ADMIN),
+    vaults.changeAccessPolicies(stale, (list) => [...list, entry('y')], ADMIN),
+    vaults.patch(stale, { tags: { by: 'patch' }, properties: {} } as never, ADMIN),
   ]);
   assert.deepEqual(ids(current.properties.accessPolicies as Array<{ objectId: string }>), ['y']);
   assert.deepEqual(current.tags, { by: 'patch' });
@@ -128,8 +130,8 @@ test('concurrent access policy changes apply one after another, each to the stor
   // A PUT that read the vault before a PATCH turned purge protection on (irreversible) keeps it on.
   const beforePatch = { ...current };
   await Promise.all([
-    vaults.patch(beforePatch, { properties: { enablePurgeProtection: true } } as never),
-    vaults.put({ subscriptionId: 'sub', resourceGroup: 'rg', name: 'shared', body: { location: 'local', properties: { tenantId: 't' } } as never, createdBy: 'admin' }),
+    vaults.patch(beforePatch, { properties: { enablePurgeProtection: true } } as never, ADMIN),
+    vaults.put({ subscriptionId: 'sub', resourceGroup: 'rg', name: 'shared', body: { location: 'local', properties: { tenantId: 't' } } as never, by: ADMIN }),
   ]);
   assert.equal(current.properties.enablePurgeProtection, true);
 });

@@ -69,7 +69,12 @@ export interface VaultRow {
   tags: Record<string, string>;
   /** ARM `properties` as stored (JSON-serialisable). */
   properties: Record<string, unknown>;
+  /** ARM systemData: who created the vault (a UPN for a user, an application id for an app) and of which kind. */
   createdBy: string;
+  createdByType: 'User' | 'Application' | null;
+  /** Who last changed the vault's tags or properties; null until someone does. */
+  modifiedBy: string | null;
+  modifiedByType: 'User' | 'Application' | null;
   createdAt: number;
   updatedAt: number;
   deletedAt: number | null;
@@ -184,7 +189,10 @@ export interface VaultStore {
   /** Live vaults; filters are optional. */
   list(filter: { subscriptionId?: string; resourceGroup?: string }): Promise<VaultRow[]>;
   listDeleted(subscriptionId: string): Promise<VaultRow[]>;
-  update(id: string, patch: { tags?: Record<string, string>; properties?: Record<string, unknown>; updatedAt: number }): Promise<void>;
+  update(
+    id: string,
+    patch: { tags?: Record<string, string>; properties?: Record<string, unknown>; updatedAt: number; modifiedBy?: string; modifiedByType?: 'User' | 'Application' },
+  ): Promise<void>;
   markDeleted(id: string, deletedAt: number, scheduledPurgeAt: number): Promise<void>;
   /** Undeletes the vault; false (nothing changes) when its resource group does not exist at that moment. */
   recover(id: string, at: number): Promise<boolean>;

@@ -27,12 +27,13 @@ export function vaultResource(v: VaultRow, vaultUri: string) {
     type: 'Microsoft.KeyVault/vaults',
     location: v.location,
     tags: v.tags,
+    // Rows from before these were recorded hold the creator's object id and no kind.
     systemData: {
       createdBy: v.createdBy,
-      createdByType: 'Application',
+      createdByType: v.createdByType ?? 'Application',
       createdAt: new Date(v.createdAt * 1000).toISOString(),
-      lastModifiedBy: v.createdBy,
-      lastModifiedByType: 'Application',
+      lastModifiedBy: v.modifiedBy ?? v.createdBy,
+      lastModifiedByType: v.modifiedByType ?? v.createdByType ?? 'Application',
       lastModifiedAt: new Date(v.updatedAt * 1000).toISOString(),
     },
     properties,

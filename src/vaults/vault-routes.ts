@@ -7,7 +7,7 @@ import { requireCaller } from '../server/request-context.js';
 import type { VaultRow } from '../storage/store-types.js';
 import { deletedVaultResource, genericResource, vaultResource } from './arm-wire.js';
 import { checkVaultName, parseVaultPatch, parseVaultPut } from './vault-input.js';
-import { vaultPolicy } from './vault-types.js';
+import { actorOf, vaultPolicy } from './vault-types.js';
 
 /** The first ARM api-version whose vault create defaults to RBAC. */
 const RBAC_DEFAULT_API = '2026-02-01';
@@ -110,7 +110,7 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
       body.properties.enableRbacAuthorization = existing ? vaultPolicy(existing).rbac : true;
     }
     await guardModelSwitch(req, existing, body.properties, 'put');
-    const { vault } = await vaults.put({ subscriptionId: deps.subscriptionId, resourceGroup: rg.name, name, body, createdBy: caller.objectId });
+    const { vault } = await vaults.put({ subscriptionId: deps.subscriptionId, resourceGroup: rg.name, name, body, by: actorOf(caller) });
     // 200 for a create as well: Key Vault's resource provider never answers 201 (its recordings), whatever the spec allows.
     return reply.status(200).send(asVault(vault));
   });
@@ -119,7 +119,7 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
     const vault = await loadVault(req, A.write);
     const body = parseVaultPatch(req.body, deps.tenantId);
     await guardModelSwitch(req, vault, body.properties, 'patch');
-    return asVault(await vaults.patch(vault, body));
+    return asVault(await vaults.patch(vault, body, actorOf(requireCaller(req))));
   });
   arm.delete(VAULT_PATH, async (req: ArmRequest, reply: FastifyReply) => {
     await authorizeAtUrl(req, A.delete);
@@ -137,7 +137,7 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
     const vault = await loadVault(req, A.policies);
     const props = bodyObject(bodyObject(req.body).properties);
     const changes = parsePolicies(props.accessPolicies, String(vault.properties.tenantId).toLowerCase());
-    const updated = await vaults.changeAccessPolicies(vault, (current) => applyPolicyChange(current, operation, changes));
+    const updated = await vaults.changeAccessPolicies(vault, (current) => applyPolicyChange(current, operation, changes), actorOf(requireCaller(req)));
     return {
       id: `${scopeOf(vault)}/accessPolicies/${operation}`,
       name: operation,

@@ -6,6 +6,7 @@ import { errors, ServiceError } from '../server/errors.js';
 import { createKeyedQueue } from '../server/one-at-a-time.js';
 import { DEFAULT_RETENTION_DAYS, vaultPolicy } from './vault-types.js';
 import type { VaultInput } from './vault-input.js';
+import type { Actor } from './vault-types.js';
 import { policiesOf, type AccessPolicyEntry } from '../authorization/access-policies.js';
 
 // Vault lifecycle (the management plane's domain). The data plane looks
@@ -19,8 +20,9 @@ export interface VaultService {
   findLive(name: string): Promise<VaultRow | null>;
   get(subscriptionId: string, resourceGroup: string, name: string): Promise<VaultRow>;
   list(filter: { subscriptionId: string; resourceGroup?: string }): Promise<VaultRow[]>;
-  put(input: { subscriptionId: string; resourceGroup: string; name: string; body: VaultInput; createdBy: string }): Promise<{ vault: VaultRow; created: boolean }>;
-  patch(vault: VaultRow, body: VaultInput): Promise<VaultRow>;
+  /** `by`: who asks (ARM's systemData records it as creator or last modifier). */
+  put(input: { subscriptionId: string; resourceGroup: string; name: string; body: VaultInput; by: Actor }): Promise<{ vault: VaultRow; created: boolean }>;
+  patch(vault: VaultRow, body: VaultInput, by: Actor): Promise<VaultRow>;
   delete(vault: VaultRow): Promise<void>;
   /** Purges soft-deleted vaults past retention. */
   sweep(now: number): Promise<number>;
@@ -29,7 +31,7 @@ export interface VaultService {
    * gets the current list, read again under the vault's lock, so that
    * concurrent add/remove/replace requests apply one after another.
    */
-  changeAccessPolicies(vault: VaultRow, change: (current: AccessPolicyEntry[]) => AccessPolicyEntry[]): Promise<VaultRow>;
+  changeAccessPolicies(vault: VaultRow, change: (current: AccessPolicyEntry[]) => AccessPolicyEntry[], by: Actor): Promise<VaultRow>;
   listDeleted(subscriptionId: string): Promise<VaultRow[]>;
   /** A soft-deleted vault by name and location. */
   getDeleted(subscriptionId: string, location: string, name: string): Promise<VaultRow>;
@@ -97,8 +99,8 @@ export function createVaultService(deps: {
     return row;
   }
 
-  async function update(vault: VaultRow, tags: Record<string, string> | undefined, properties: Record<string, unknown>): Promise<VaultRow> {
-    const patch = { tags: tags ?? vault.tags, properties, updatedAt: now() };
+  async function update(vault: VaultRow, tags: Record<string, string> | undefined, properties: Record<string, unknown>, by: Actor): Promise<VaultRow> {
+    const patch = { tags: tags ?? vault.tags, properties, updatedAt: now(), modifiedBy: by.name, modifiedByType: by.type };
     await vaults.update(vault.id, patch);
     invalidate(vault.name);
     return { ...vault, ...patch };
@@ -127,7 +129,7 @@ export function createVaultService(deps: {
       return row;
     },
     list: (filter) => vaults.list(filter),
-    async put({ subscriptionId, resourceGroup, name, body, createdBy }) {
+    async put({ subscriptionId, resourceGroup, name, body, by }) {
       const rg = await getResourceGroup(subscriptionId, resourceGroup);
       const existing = await vaults.getByName(name);
       if (body.properties.createMode === 'recover') {
@@ -158,7 +160,7 @@ export function createVaultService(deps: {
           properties.enableSoftDelete ??= policy.softDelete;
           properties.softDeleteRetentionInDays ??= policy.retentionDays;
           if (policy.purgeProtection) properties.enablePurgeProtection = true;
-          return { vault: await update(current, body.tags ?? {}, properties), created: false };
+          return { vault: await update(current, body.tags ?? {}, properties, by), created: false };
         });
       }
       const properties = cleanProperties(body.properties);
@@ -177,7 +179,10 @@ export function createVaultService(deps: {
           location: (body.location ?? deps.location).toLowerCase().replace(/\s+/g, ''),
           tags: body.tags ?? {},
           properties,
-          createdBy,
+          createdBy: by.name,
+          createdByType: by.type,
+          modifiedBy: null,
+          modifiedByType: null,
           createdAt: t,
           updatedAt: t,
           deletedAt: null,
@@ -198,12 +203,12 @@ export function createVaultService(deps: {
       });
       return { vault: row, created: true };
     },
-    patch: (vault, body) =>
+    patch: (vault, body, by) =>
       exclusive(vault.id, async () => {
         const current = await fresh(vault);
         const next = cleanProperties(body.properties);
         checkImmutable(current, next);
-        return update(current, body.tags, { ...current.properties, ...next });
+        return update(current, body.tags, { ...current.properties, ...next }, by);
       }),
     async delete(vault) {
       const policy = vaultPolicy(vault);
@@ -225,10 +230,10 @@ export function createVaultService(deps: {
       purged.forEach((id) => vaultKeys.forget(id));
       return purged.length;
     },
-    changeAccessPolicies: (vault, change) =>
+    changeAccessPolicies: (vault, change, by) =>
       exclusive(vault.id, async () => {
         const current = await fresh(vault);
-        return update(current, undefined, { ...current.properties, accessPolicies: change(policiesOf(current.properties)) });
+        return update(current, undefined, { ...current.properties, accessPolicies: change(policiesOf(current.properties)) }, by);
       }),
     listDeleted: (subscriptionId) => vaults.listDeleted(subscriptionId),
     async getDeleted(subscriptionId, location, name) {

@@ -31,3 +31,12 @@ export function recoveryLevel(policy: VaultPolicy): string {
 }
 
 export const vaultResourceId = (v: Pick<VaultRow, 'subscriptionId' | 'resourceGroup' | 'name'>): string => vaultScope(v.subscriptionId, v.resourceGroup, v.name);
+
+/** Who changes a vault, as ARM's systemData names them: a person by UPN, an application by its application id. */
+export interface Actor {
+  name: string;
+  type: 'User' | 'Application';
+}
+
+export const actorOf = (caller: { kind: 'app' | 'user'; upn: string | null; appId: string; objectId: string }): Actor =>
+  caller.kind === 'user' ? { name: caller.upn ?? caller.objectId, type: 'User' } : { name: caller.appId, type: 'Application' };

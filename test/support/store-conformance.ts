@@ -279,6 +279,10 @@ export function runStoreConformance(label: string, makeStore: StoreFactory): voi
         assert.deepEqual(await store.vaults.getById(v.id), { ...v, tags: { t: '1' }, properties: { enableRbacAuthorization: true }, updatedAt: 60 });
         await store.vaults.update(v.id, { tags: {}, properties: {}, updatedAt: 70 });
         assert.deepEqual(await store.vaults.getById(v.id), { ...v, tags: {}, properties: {}, updatedAt: 70 });
+        // Who changed it is kept until someone else does; the creator stays.
+        await store.vaults.update(v.id, { tags: { t: '2' }, updatedAt: 80, modifiedBy: 'app-id-1', modifiedByType: 'Application' });
+        await store.vaults.update(v.id, { updatedAt: 90 });
+        assert.deepEqual(await store.vaults.getById(v.id), { ...v, tags: { t: '2' }, properties: {}, updatedAt: 90, modifiedBy: 'app-id-1', modifiedByType: 'Application' });
       });
 
       it('purge removes the vault and every secret in it, and nothing else', async () => {

@@ -185,6 +185,15 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       SELECT 1;
     `,
   },
+  {
+    // ARM systemData: the kind of the creator, and who last changed the vault (null for rows from before).
+    version: 3,
+    sql: `
+      ALTER TABLE vaults ADD COLUMN created_by_type text;
+      ALTER TABLE vaults ADD COLUMN modified_by text;
+      ALTER TABLE vaults ADD COLUMN modified_by_type text;
+    `,
+  },
 ];
 
 /** Brings the database to the newest known schema; returns that version. */

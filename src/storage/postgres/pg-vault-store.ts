@@ -10,7 +10,7 @@ type Json<T, K extends keyof T> = Omit<T, K> & { [P in K]: string };
 
 const GROUP = 'subscription_id AS "subscriptionId", name, location, tags';
 const VAULT = `id, name, subscription_id AS "subscriptionId", resource_group AS "resourceGroup", location, tags, properties,
-  created_by AS "createdBy", created_at AS "createdAt", updated_at AS "updatedAt", deleted_at AS "deletedAt",
+  created_by AS "createdBy", created_by_type AS "createdByType", modified_by AS "modifiedBy", modified_by_type AS "modifiedByType", created_at AS "createdAt", updated_at AS "updatedAt", deleted_at AS "deletedAt",
   scheduled_purge_at AS "scheduledPurgeAt", dek_wrapped AS "dekWrapped", master_key_id AS "masterKeyId"`;
 
 const toGroup = (r: Json<ResourceGroupRow, 'tags'>): ResourceGroupRow => ({ ...r, tags: fromJson(r.tags) });
@@ -73,11 +73,11 @@ export function pgVaultStore(pool: pg.Pool): VaultStore {
       const r = await unique(`vault ${v.name}`, () =>
         pool.query(
           `INSERT INTO vaults (id, name_key, name, subscription_id, resource_group, resource_group_key, location, tags, properties,
-             created_by, created_at, updated_at, deleted_at, scheduled_purge_at, dek_wrapped, master_key_id)
-           SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16
+             created_by, created_at, updated_at, deleted_at, scheduled_purge_at, dek_wrapped, master_key_id, created_by_type, modified_by, modified_by_type)
+           SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19
            WHERE EXISTS (SELECT 1 FROM resource_groups WHERE subscription_id = $4 AND name_key = $6 FOR SHARE)`,
           [v.id, nameKey(v.name), v.name, v.subscriptionId, v.resourceGroup, nameKey(v.resourceGroup), v.location, toJson(v.tags), toJson(v.properties),
-            v.createdBy, v.createdAt, v.updatedAt, v.deletedAt, v.scheduledPurgeAt, v.dekWrapped, v.masterKeyId],
+            v.createdBy, v.createdAt, v.updatedAt, v.deletedAt, v.scheduledPurgeAt, v.dekWrapped, v.masterKeyId, v.createdByType, v.modifiedBy, v.modifiedByType],
         ),
       );
       return r.rowCount === 1;
@@ -93,12 +93,11 @@ export function pgVaultStore(pool: pg.Pool): VaultStore {
       ),
     listDeleted: (subscriptionId) => many(`SELECT ${VAULT} FROM vaults WHERE deleted_at IS NOT NULL AND subscription_id = $1 ORDER BY name_key`, [subscriptionId]),
     async update(id, patch) {
-      await pool.query('UPDATE vaults SET tags = COALESCE($2, tags), properties = COALESCE($3, properties), updated_at = $4 WHERE id = $1', [
-        id,
-        patch.tags === undefined ? null : toJson(patch.tags),
-        patch.properties === undefined ? null : toJson(patch.properties),
-        patch.updatedAt,
-      ]);
+      await pool.query(
+        `UPDATE vaults SET tags = COALESCE($2, tags), properties = COALESCE($3, properties), updated_at = $4,
+           modified_by = COALESCE($5, modified_by), modified_by_type = COALESCE($6, modified_by_type) WHERE id = $1`,
+        [id, patch.tags === undefined ? null : toJson(patch.tags), patch.properties === undefined ? null : toJson(patch.properties), patch.updatedAt, patch.modifiedBy ?? null, patch.modifiedByType ?? null],
+      );
     },
     async markDeleted(id, deletedAt, scheduledPurgeAt) {
       await pool.query('UPDATE vaults SET deleted_at = $1, scheduled_purge_at = $2 WHERE id = $3 AND deleted_at IS NULL', [deletedAt, scheduledPurgeAt, id]);

@@ -230,6 +230,15 @@ export const MIGRATIONS: readonly Migration[] = [
       SELECT 1;
     `,
   },
+  {
+    // ARM systemData: the kind of the creator, and who last changed the vault (null for rows from before).
+    version: 6,
+    sql: `
+      ALTER TABLE vaults ADD COLUMN created_by_type TEXT;
+      ALTER TABLE vaults ADD COLUMN modified_by TEXT;
+      ALTER TABLE vaults ADD COLUMN modified_by_type TEXT;
+    `,
+  },
 ];
 
 export class SchemaTooNewError extends Error {

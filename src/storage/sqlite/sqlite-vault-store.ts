@@ -22,6 +22,9 @@ interface VaultRecord {
   tags: string;
   properties: string;
   created_by: string;
+  created_by_type: 'User' | 'Application' | null;
+  modified_by: string | null;
+  modified_by_type: 'User' | 'Application' | null;
   created_at: number;
   updated_at: number;
   deleted_at: number | null;
@@ -46,6 +49,9 @@ const toVault = (r: VaultRecord): VaultRow => ({
   tags: fromJson<Record<string, string>>(r.tags),
   properties: fromJson<Record<string, unknown>>(r.properties),
   createdBy: r.created_by,
+  createdByType: r.created_by_type,
+  modifiedBy: r.modified_by,
+  modifiedByType: r.modified_by_type,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
   deletedAt: r.deleted_at,
@@ -90,9 +96,9 @@ export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(chan
   // Only into a group that exists when the row goes in (see ResourceGroupStore.delete).
   const insert = db.prepare<[Record<string, unknown>]>(
     `INSERT INTO vaults (id, name_key, name, subscription_id, resource_group, resource_group_key, location, tags, properties,
-       created_by, created_at, updated_at, deleted_at, scheduled_purge_at, dek_wrapped, master_key_id)
+       created_by, created_by_type, modified_by, modified_by_type, created_at, updated_at, deleted_at, scheduled_purge_at, dek_wrapped, master_key_id)
      SELECT @id, @nameKey, @name, @subscriptionId, @resourceGroup, @resourceGroupKey, @location, @tags, @properties,
-       @createdBy, @createdAt, @updatedAt, @deletedAt, @scheduledPurgeAt, @dekWrapped, @masterKeyId
+       @createdBy, @createdByType, @modifiedBy, @modifiedByType, @createdAt, @updatedAt, @deletedAt, @scheduledPurgeAt, @dekWrapped, @masterKeyId
      WHERE EXISTS (SELECT 1 FROM resource_groups WHERE subscription_id = @subscriptionId AND name_key = @resourceGroupKey)`,
   );
   const byName = db.prepare<[string], VaultRecord>('SELECT * FROM vaults WHERE name_key = ?');
@@ -104,8 +110,9 @@ export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(chan
      ORDER BY name_key`,
   );
   const deleted = db.prepare<[string], VaultRecord>('SELECT * FROM vaults WHERE deleted_at IS NOT NULL AND subscription_id = ? ORDER BY name_key');
-  const update = db.prepare<{ id: string; tags: string | null; properties: string | null; updatedAt: number }>(
-    'UPDATE vaults SET tags = COALESCE(@tags, tags), properties = COALESCE(@properties, properties), updated_at = @updatedAt WHERE id = @id',
+  const update = db.prepare<{ id: string; tags: string | null; properties: string | null; updatedAt: number; modifiedBy: string | null; modifiedByType: string | null }>(
+    `UPDATE vaults SET tags = COALESCE(@tags, tags), properties = COALESCE(@properties, properties), updated_at = @updatedAt,
+       modified_by = COALESCE(@modifiedBy, modified_by), modified_by_type = COALESCE(@modifiedByType, modified_by_type) WHERE id = @id`,
   );
   const markDeleted = db.prepare<[number, number, string]>('UPDATE vaults SET deleted_at = ?, scheduled_purge_at = ? WHERE id = ? AND deleted_at IS NULL');
   const recover = db.prepare<[number, string]>(
@@ -169,6 +176,8 @@ export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(chan
         tags: patch.tags === undefined ? null : toJson(patch.tags),
         properties: patch.properties === undefined ? null : toJson(patch.properties),
         updatedAt: patch.updatedAt,
+        modifiedBy: patch.modifiedBy ?? null,
+        modifiedByType: patch.modifiedByType ?? null,
       });
     },
     async markDeleted(id, deletedAt, scheduledPurgeAt) {
