@@ -90,6 +90,23 @@ describe('coffer CLI behaves as az does', () => {
     await fails([...create, '--assignee', server.bootstrap.clientId, '--assignee-object-id', server.bootstrap.objectId], /^ERROR: usage error: --assignee STRING \| --assignee-object-id GUID\n$/, 1);
     await fails([...create, '--assignee', server.bootstrap.clientId, '--assignee-principal-type', 'ServicePrincipal'], /^ERROR: usage error: --assignee-object-id GUID --assignee-principal-type TYPE\n$/, 1);
   });
+  it('keyvault create refuses a vault that exists instead of replacing it, as az does', async () => {
+    const before = await policiesOf('ap-vault');
+    await fails(['keyvault', 'create', '-n', 'ap-vault', '-g', 'rg1'], /^ERROR: The specified vault: ap-vault already exists\n$/, 1);
+    assert.deepEqual(await policiesOf('ap-vault'), before, 'its access policies are as they were');
+    assert.equal((await json('keyvault', 'show', '-n', 'ap-vault')).properties.enableRbacAuthorization, false, 'and its model');
+  });
+
+  it('-o and --query are checked before a command does anything, as az does', async () => {
+    await cli('keyvault', 'secret', 'set', '--vault-name', 'ap-vault', '-n', 'kept', '--value', 'v1', '-o', 'none');
+    await fails(['keyvault', 'secret', 'delete', '--vault-name', 'ap-vault', '-n', 'kept', '-o', 'bogus'], /argument --output\/-o: invalid choice: 'bogus'/, 2);
+    await fails(['keyvault', 'secret', 'set', '--vault-name', 'ap-vault', '-n', 'kept', '--value', 'v2', '--query', '[['], /argument --query: invalid jmespath_type value: '\[\['/, 2);
+    const kept = await json('keyvault', 'secret', 'show', '--vault-name', 'ap-vault', '-n', 'kept');
+    assert.equal(kept.value, 'v1', 'not deleted, and no new version');
+    // A query that only fails on some data (a function of null) is not refused up front.
+    assert.equal((await cli('keyvault', 'show', '-n', 'ap-vault', '--query', 'length(properties.accessPolicies)', '-o', 'tsv')).stdout.trim(), String((await policiesOf('ap-vault')).length));
+  });
+
   it('role assignment create again shows the existing assignment, as az does', async () => {
     const sp = await json('ad', 'sp', 'create-for-rbac', '--name', 'again-sp');
     const scope = `${(await json('keyvault', 'show', '-n', 'rbac-vault')).id}/secrets/again`;

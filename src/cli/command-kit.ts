@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { addResourceGroup, print, type OutputOptions } from './output.js';
+import { addResourceGroup, checkOutputOptions, print, type OutputOptions } from './output.js';
 import { usage } from './cli-error.js';
 import { Session } from './session.js';
 
@@ -32,6 +32,7 @@ export interface LogOptions {
 /** Runs an action with the logged-in session and prints its answer. */
 export function run<O>(action: Action<O & OutputOptions & LogOptions>) {
   return async (opts: O & OutputOptions & LogOptions) => {
+    checkOutputOptions(opts);
     const session = Session.load();
     // Requests are logged as method, URL and status only: never headers or bodies.
     if (opts.debug || opts.verbose) session.log = (line) => process.stderr.write(`${opts.debug ? 'DEBUG' : 'INFO'}: ${line}\n`);

@@ -71,9 +71,29 @@ export function addResourceGroup(data: unknown): void {
   for (const [key, value] of Object.entries(obj)) if (key !== 'sourceVault') addResourceGroup(value);
 }
 
-export function render(data: unknown, opts: OutputOptions): string | null {
+/** The jmespath package parses without searching; its typings leave `compile` out. */
+const compileQuery = (jmespath as unknown as { compile(query: string): unknown }).compile;
+
+/**
+ * Checks -o and --query as az does, before a command runs: a command that
+ * changed something (a secret reset, a deletion) and then failed on its
+ * output options would have done its work and lost its answer.
+ */
+export function checkOutputOptions(opts: OutputOptions): OutputFormat {
   const format = (opts.output ?? process.env.COFFER_OUTPUT ?? 'json') as OutputFormat;
   if (!OUTPUT_FORMATS.includes(format)) throw new CliError(`argument --output/-o: invalid choice: '${format}' (choose from ${OUTPUT_FORMATS.map((f) => `'${f}'`).join(', ')})`, undefined, 2);
+  if (opts.query) {
+    try {
+      compileQuery(opts.query);
+    } catch (err) {
+      throw new CliError(`argument --query: invalid jmespath_type value: '${opts.query}' (${(err as Error).message})`, undefined, 2);
+    }
+  }
+  return format;
+}
+
+export function render(data: unknown, opts: OutputOptions): string | null {
+  const format = checkOutputOptions(opts);
   let value = data;
   if (opts.query) {
     try {

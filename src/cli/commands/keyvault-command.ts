@@ -45,6 +45,15 @@ export function registerKeyvaultCommands(program: Command): Command {
     .action(
       run<{ name: string; resourceGroup: string; location?: string; sku: string; retentionDays: string; enablePurgeProtection?: string | boolean; enableRbacAuthorization: string | boolean; tags?: string[] | boolean }>(async (o, s) => {
         const group = await s.call<{ location: string }>('GET', `${vaultsBase(s)}/resourcegroups/${encodeURIComponent(o.resourceGroup)}?api-version=${API.resources}`, s.managementResource);
+        // As az does: a PUT would replace the vault, its access policies and its model with the defaults.
+        const exists = await s.call('GET', vaultUrl(s, o.resourceGroup, o.name), s.managementResource).then(
+          () => true,
+          (err: unknown) => {
+            if (err instanceof CliError && err.exitCode === 3) return false;
+            throw err;
+          },
+        );
+        if (exists) throw new CliError(`The specified vault: ${o.name} already exists`);
         const rbac = parseBool('--enable-rbac-authorization', o.enableRbacAuthorization) === true;
         const properties: Record<string, unknown> = {
           tenantId: s.profile.tenantId,

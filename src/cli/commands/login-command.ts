@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
 import { API, withOutput } from '../command-kit.js';
 import { createHttpClient } from '../http-client.js';
-import { print } from '../output.js';
+import { checkOutputOptions, print } from '../output.js';
 import { deleteProfile, readProfile, writeProfile, type Profile } from '../profile.js';
 import { parseAnswer, PUBLIC_CLIENT_ID, requestToken, Session, userLoginForm, type TokenAnswer } from '../session.js';
 import type { HttpClient } from '../http-client.js';
@@ -131,7 +131,10 @@ export function registerLoginCommands(program: Command): void {
       .option('--bootstrap <file>', "log in as the administrator from a server's bootstrap.json")
       .option('--use-device-code', 'sign in with a code entered in a browser (for people)')
       .addHelpText('after', '\nExamples:\n  coffer login --service-principal -u APP_ID -p SECRET --tenant TENANT_ID\n  coffer login -u alice@example.com -p PASSWORD\n  coffer login --use-device-code\n  coffer login --bootstrap ./data/bootstrap.json'),
-  ).action(async (opts: LoginOptions) => print(await login(opts), opts));
+  ).action(async (opts: LoginOptions) => {
+    checkOutputOptions(opts);
+    print(await login(opts), opts);
+  });
 
   program
     .command('logout')
