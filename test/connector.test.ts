@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect as tcpConnect, createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -30,6 +31,10 @@ describe('connector end to end', () => {
   let configFile: string;
   let secretScope: (name: string) => string;
   const passwords = ['first-Pa55word', 'second-Pa55word'];
+  // A TCP relay to PostgreSQL that can go silent (bytes stop both ways, sockets stay open): a database that hangs.
+  let relay: TcpServer;
+  let relaySilent = false;
+  const relayed: Socket[] = [];
 
   const cli = async (...args: string[]) => {
     const r = await coffer(home, args);
@@ -38,8 +43,8 @@ describe('connector end to end', () => {
   };
   const status = async (): Promise<Status> => (await fetch(`http://127.0.0.1:${statusPort}/health`)).json() as Promise<Status>;
   const integration = async (name: string) => (await status()).integrations.find((i) => i.name === name)!;
-  async function until(name: string, pred: (i: Status['integrations'][number]) => boolean, what: string) {
-    const deadline = Date.now() + 15_000;
+  async function until(name: string, pred: (i: Status['integrations'][number]) => boolean, what: string, ms = 15_000) {
+    const deadline = Date.now() + ms;
     for (;;) {
       const i = await integration(name);
       if (pred(i)) return i;
@@ -72,6 +77,15 @@ describe('connector end to end', () => {
       await cli('role', 'assignment', 'create', '--role', 'Key Vault Secrets User', '--assignee', sp.appId, '--scope', secretScope(name), '-o', 'none');
     }
 
+    relay = createTcpServer((inbound) => {
+      const outbound = tcpConnect(postgres.port, '127.0.0.1');
+      relayed.push(inbound, outbound);
+      inbound.on('data', (d) => void (relaySilent || outbound.write(d)));
+      outbound.on('data', (d) => void (relaySilent || inbound.write(d)));
+      inbound.on('error', () => {});
+      outbound.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
     statusPort = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'coffer-connector-'));
     configFile = join(dir, 'connector.json');
@@ -92,6 +106,7 @@ describe('connector end to end', () => {
           db('bad-password', 'postgresql', postgres.port, 'wrong-password'),
           db('no-secret', 'mysql', maria.port, 'missing-secret'),
           db('no-database', 'postgresql', await freePort(), 'apono-pg-user'),
+          db('hung-db', 'postgresql', (relay.address() as { port: number }).port, 'apono-pg-user'),
         ],
       }),
     );
@@ -111,7 +126,21 @@ describe('connector end to end', () => {
 
   after(async () => {
     connector?.kill('SIGTERM');
+    for (const socket of relayed) socket.destroy();
+    relay?.close();
     await Promise.all([server?.stop(), maria?.stop(), postgres?.stop()]);
+  });
+
+  it('a database that stops answering is reported within seconds, and holds back no other integration', async () => {
+    await until('hung-db', (i) => i.state === 'connected', 'connecting through the relay');
+    relaySilent = true;
+    const hung = await until('hung-db', (i) => i.state === 'error', 'the hang being noticed', 30_000);
+    assert.equal(hung.errorKind, 'db-unreachable', JSON.stringify(hung));
+    assert.match(hung.lastError!, /ETIMEDOUT/);
+    // Meanwhile the others went on refreshing every half second.
+    const other = await integration('postgresql');
+    assert.equal(other.state, 'connected');
+    assert.ok(Date.now() - Date.parse((other as { lastCheckAt?: string }).lastCheckAt!) < 3_000, JSON.stringify(other));
   });
 
   it('without a grant the connector is denied, with a message that says what to grant', async () => {

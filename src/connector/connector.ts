@@ -15,16 +15,8 @@ export interface RunningConnector {
 export async function startConnector(config: ConnectorConfig, clientSecret: string, log: (msg: string, fields?: object) => void): Promise<RunningConnector> {
   const reader = createVaultReader(config, clientSecret);
   const runners: IntegrationRunner[] = config.integrations.map((i) => createIntegrationRunner(i, reader, log));
-  let running = false;
-  const refreshAll = async () => {
-    if (running) return;
-    running = true;
-    try {
-      await Promise.all(runners.map((r) => r.refresh()));
-    } finally {
-      running = false;
-    }
-  };
+  // Each integration refreshes on its own (integration-runner.ts): one stuck on its database or vault delays no other.
+  const refreshAll = async () => void (await Promise.all(runners.map((r) => r.refresh())));
 
   const server: Server = createServer((req, res) => {
     if (req.method !== 'GET' || (req.url !== '/health' && req.url !== '/status')) {

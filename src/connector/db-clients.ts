@@ -70,6 +70,8 @@ export function describeDbError(i: IntegrationConfig, err: unknown, username: st
   const where = `${i.type} at ${i.host}:${i.port ?? defaultPort(i)}`;
   if (e.code && AUTH_CODES.has(e.code)) return new ConnectorError('db-auth', `${where} rejected the credentials of user '${username}' from the vault`);
   if (e.code && NETWORK_CODES.has(e.code)) return new ConnectorError('db-unreachable', `${where} is unreachable (${e.code})`);
+  // pg's connectionTimeoutMillis fails without a code.
+  if (!e.code && /connection timeout|timeout expired/i.test(e.message ?? '')) return new ConnectorError('db-unreachable', `${where} is unreachable (ETIMEDOUT)`);
   const tls = describeTlsError(where, e);
   if (tls) return tls;
   return new ConnectorError('db-error', `${where}: ${(e.message ?? String(err)).slice(0, 200)}`);
@@ -137,13 +139,35 @@ function mysqlOptions(i: IntegrationConfig, port: number): Pick<mysql.Connection
   };
 }
 
+/** How long a health query (or a close) may take: a database that stopped answering must not hold the connector. */
+export const DB_ANSWER_TIMEOUT_MS = 5000;
+
+/** Waits for `work` at most DB_ANSWER_TIMEOUT_MS; past that, `abandon` drops the connection and the wait fails. */
+async function bounded(work: Promise<unknown>, abandon: () => void): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      abandon();
+      reject(Object.assign(new Error(`the database did not answer within ${DB_ANSWER_TIMEOUT_MS / 1000} s`), { code: 'ETIMEDOUT' }));
+    }, DB_ANSWER_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export async function connect(i: IntegrationConfig, creds: Credentials): Promise<DbConnection> {
   try {
     if (i.type === 'mysql') {
       const port = i.port ?? 3306;
       const conn = await mysql.createConnection({ port, user: creds.username, password: creds.password, database: i.database, connectTimeout: 5000, ...mysqlOptions(i, port) });
       conn.on('error', () => {}); // a dropped connection shows up in the next health check
-      return { check: async () => void (await conn.query('SELECT 1')), close: () => conn.end().catch(() => {}) };
+      return {
+        check: () => bounded(conn.query('SELECT 1'), () => conn.destroy()),
+        close: () => bounded(conn.end(), () => conn.destroy()).catch(() => {}),
+      };
     }
     const ssl = pgSsl(i.tls);
     const hosts = await pgHosts(i);
@@ -157,7 +181,9 @@ export async function connect(i: IntegrationConfig, creds: Credentials): Promise
         if (n < hosts.length - 1 && NETWORK_CODES.has((err as DbErrorShape).code ?? '')) continue;
         throw err;
       }
-      return { check: async () => void (await client.query('SELECT 1')), close: () => client.end().catch(() => {}) };
+      // pg has no destroy: a stuck client's socket is ended under it.
+      const drop = () => (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+      return { check: () => bounded(client.query('SELECT 1'), drop), close: () => bounded(client.end(), drop).catch(() => {}) };
     }
     throw new Error(`${i.host} has no address`);
   } catch (err) {

@@ -56,7 +56,14 @@ export function createIntegrationRunner(config: IntegrationConfig, reader: Vault
     log(`connected (${reason})`, { integration: config.name, secretVersion: creds.version });
   }
 
-  async function refresh(): Promise<void> {
+  // One refresh at a time per integration; a slow one holds back no other integration.
+  let inFlight: Promise<void> | null = null;
+  function refresh(): Promise<void> {
+    inFlight ??= refreshOnce().finally(() => (inFlight = null));
+    return inFlight;
+  }
+
+  async function refreshOnce(): Promise<void> {
     try {
       // Reading every time is the point: a revoked grant stops the integration at the next refresh.
       const latest = await reader.read(config.secret);

@@ -34,6 +34,9 @@ function agentPolicy(caFile: string | undefined): PipelinePolicy {
   return { name: 'cofferAgent', sendRequest: (req, next) => ((req.agent = agent), next(req)) };
 }
 
+/** How long one read of a secret (token included) may take. */
+const VAULT_READ_TIMEOUT_MS = 15_000;
+
 export function createVaultReader(config: ConnectorConfig, clientSecret: string) {
   const policy = { policy: agentPolicy(config.caFile), position: 'perCall' as const };
   const credential = new ClientSecretCredential(config.tenantId, config.clientId, clientSecret, {
@@ -59,7 +62,8 @@ export function createVaultReader(config: ConnectorConfig, clientSecret: string)
       let value: string | undefined;
       let version: string;
       try {
-        const s = await clientFor(secret.vault).getSecret(secret.name, { version: secret.version });
+        // Bounded: a vault that accepts and never answers must not hold the connector.
+        const s = await clientFor(secret.vault).getSecret(secret.name, { version: secret.version, abortSignal: AbortSignal.timeout(VAULT_READ_TIMEOUT_MS) });
         value = s.value;
         version = s.properties.version ?? '';
       } catch (err) {
