@@ -1,4 +1,5 @@
 import { isIPv6 } from 'node:net';
+import { unmapped } from '../net/client-address.js';
 
 // Smart lockout for people's sign-ins, as Entra ID does it: after 10 wrong
 // passwords for one user name within 10 minutes, that name is locked for a
@@ -92,8 +93,8 @@ export function createSignInLockout(now = () => Math.floor(Date.now() / 1000), l
  * its /64, which a single host is commonly given whole.
  */
 export function sourceKey(address: string): string {
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
-  if (mapped) return mapped[1]!;
+  const plain = unmapped(address);
+  if (plain !== address) return plain;
   const bare = address.split('%')[0]!;
   if (!isIPv6(bare)) return address;
   const [head = '', tail] = bare.split('::') as [string, string | undefined];

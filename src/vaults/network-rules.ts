@@ -1,4 +1,5 @@
 import { BlockList, isIP } from 'node:net';
+import { unmapped } from '../net/client-address.js';
 import { callerLabel } from '../authorization/authorizer.js';
 import type { Caller } from '../identity/identity-types.js';
 import { errors, ServiceError } from '../server/errors.js';
@@ -97,9 +98,8 @@ function rulesOf(vault: VaultRow) {
 
 /** The client's address as the rules see it: an IPv4-mapped IPv6 address (a dual-stack socket's) as IPv4. */
 function clientAddress(ip: string): { address: string; family: 'ipv4' | 'ipv6' } {
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
-  if (mapped) return { address: mapped[1]!, family: 'ipv4' };
-  return { address: ip, family: isIP(ip) === 6 ? 'ipv6' : 'ipv4' };
+  const address = unmapped(ip);
+  return { address, family: isIP(address) === 6 ? 'ipv6' : 'ipv4' };
 }
 
 /** Refuses a data-plane request the vault's network rules do not let in, with Key Vault's 403s. */
