@@ -40,7 +40,7 @@ describe('coffer CLI commands', () => {
 
   it('secret set, show (--version, --id), list, list-versions and set-attributes', async () => {
     const v1 = await json('keyvault', 'secret', 'set', '--vault-name', 'cmd-vault', '-n', 'db', '--value', 'one', '--content-type', 'text/plain', '--tags', 'env=test', 'team=data');
-    assert.deepEqual(v1.tags, { env: 'test', team: 'data' });
+    assert.deepEqual(v1.tags, { env: 'test', team: 'data', 'file-encoding': 'utf-8' });
     const v2 = await json('keyvault', 'secret', 'set', '--vault-name', 'cmd-vault', '-n', 'db', '--value', 'two', '--expires', '2030-01-01T00:00:00Z');
     assert.equal(v2.attributes.expires, '2030-01-01T00:00:00+00:00');
     const version1 = v1.id.split('/').pop();

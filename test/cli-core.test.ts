@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { credential, secretClient } from './support/clients.js';
 import { cliHome, coffer } from './support/cli.js';
@@ -70,6 +70,17 @@ describe('coffer CLI: getting started', () => {
     assert.equal(sp.displayName, 'apono-connector');
     const token = await credential(server, sp.appId, sp.password).getToken(`${server.url}/.default`);
     assert.ok(token.token);
+    // An identity without a role sees no subscription: az refuses it unless --allow-no-subscriptions.
+    const spHome = cliHome();
+    const spLogin = ['login', '--service-principal', '-u', sp.appId, '-p', sp.password, '--tenant', sp.tenant, '--server', server.url];
+    const refused = await coffer(spHome, spLogin);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /^ERROR: No subscriptions found for /);
+    const caFile = server.bootstrap.caCertFile;
+    const tenantLevel = await coffer(spHome, [...spLogin, '--allow-no-subscriptions', '--ca-file', basename(caFile)], {}, dirname(caFile));
+    assert.equal(tenantLevel.code, 0, tenantLevel.stderr);
+    assert.deepEqual(tenantLevel.json<Array<{ id: string; name: string }>>().map((a) => [a.id, a.name]), [[sp.tenant, 'N/A(tenant level account)']]);
+    assert.equal(JSON.parse(readFileSync(join(spHome, 'profile.json'), 'utf8')).caFile, caFile, 'stored absolute');
     const reset = await coffer(home, ['ad', 'sp', 'credential', 'reset', '--id', sp.appId]);
     assert.equal(reset.code, 0, reset.stderr);
     const fresh = reset.json<{ password: string }>();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -75,6 +75,54 @@ describe('coffer CLI behaves as az does', () => {
     assert.equal(readFileSync(join(files, 'dl-hex.raw'), 'utf8'), binary.toString('hex'));
     await fails(['keyvault', 'secret', 'download', '--vault-name', 'rbac-vault', '-n', 'dl-hex', '--file', join(files, 'dl-hex.raw')], /^ERROR: File or directory named '.*dl-hex\.raw' already exists\.\n$/, 1);
   });
+  it('set --file and download: utf-16 names, a file-encoding tag on every set, malformed values leave no file', async () => {
+    writeFileSync(join(files, 'crlf.txt'), 'user\r\npass\n');
+    const set = await json('keyvault', 'secret', 'set', '--vault-name', 'rbac-vault', '-n', 'enc-16', '--file', join(files, 'crlf.txt'), '-e', 'utf-16le');
+    assert.equal(set.value, 'user\npass\n', "Python's universal newlines");
+    assert.deepEqual(set.tags, { 'file-encoding': 'utf-16le' });
+    await cli('keyvault', 'secret', 'download', '--vault-name', 'rbac-vault', '-n', 'enc-16', '--file', join(files, 'enc-16.out'));
+    assert.equal(readFileSync(join(files, 'enc-16.out'), 'utf8'), 'user\npass\n');
+    const plain = await json('keyvault', 'secret', 'set', '--vault-name', 'rbac-vault', '-n', 'enc-plain', '--value', 'v', '--tags', 'file-encoding=hex', 'a=b');
+    assert.deepEqual(plain.tags, { a: 'b', 'file-encoding': 'utf-8' });
+    await fails(['keyvault', 'secret', 'download', '--vault-name', 'rbac-vault', '-n', 'enc-plain', '--file', join(files, 'bad.bin'), '-e', 'hex'], /^ERROR: the secret's value is not hex \(Odd-length string\)\n$/, 1);
+    assert.equal(existsSync(join(files, 'bad.bin')), false);
+    writeFileSync(join(files, 'latin1.txt'), Buffer.from([0x63, 0x61, 0x66, 0xe9]));
+    await fails(['keyvault', 'secret', 'set', '--vault-name', 'rbac-vault', '-n', 'enc-bad', '--file', join(files, 'latin1.txt')], /^ERROR: Unable to decode file '.*latin1\.txt' with 'utf-8' encoding\.\n$/, 1);
+  });
+
+  it("takes az's other spellings: option prefixes, -g for a group, --description, --id and --maxresults on lists", async () => {
+    await cli('keyvault', 'secret', 'set', '--vault-n', 'rbac-vault', '--na', 'abbrev', '--val', 'one', '--descr', 'text/plain', '-o', 'none');
+    await cli('keyvault', 'secret', 'set', '--vault-name=rbac-vault', '--name=abbrev', '--value=two', '-o', 'none');
+    const shown = await json('keyvault', 'secret', 'show', '--vault-na', 'rbac-vault', '--na', 'abbrev');
+    assert.equal(shown.value, 'two');
+    await fails(['keyvault', 'secret', 'show', '--vault-name', 'rbac-vault', '--na', 'abbrev', '--ver', 'x'], /^ERROR: ambiguous option: --ver could match --version, --verbose\n$/, 2);
+    const versions = await json<Array<{ contentType: string | null }>>('keyvault', 'secret', 'list-versions', '--vault-name', 'rbac-vault', '-n', 'abbrev');
+    assert.deepEqual(versions.map((v) => v.contentType).sort(), [null, 'text/plain']);
+    assert.equal((await json<unknown[]>('keyvault', 'secret', 'list-versions', '--vault-name', 'rbac-vault', '-n', 'abbrev', '--maxresults', '1')).length, 1);
+    const vaultUrl = shown.id.split('/secrets/')[0];
+    const all = await json<unknown[]>('keyvault', 'secret', 'list', '--id', vaultUrl, '--include-managed');
+    assert.ok(all.length > 2);
+    assert.equal((await json<unknown[]>('keyvault', 'secret', 'list', '--id', vaultUrl, '--maxresults', '2')).length, 2);
+    assert.equal((await json<unknown[]>('keyvault', 'secret', 'list', '--vault-name', 'rbac-vault', '--maxresults', '0')).length, all.length);
+    assert.equal((await json<unknown[]>('keyvault', 'secret', 'list', '--vault-name', 'rbac-vault', '--maxresults', '-1')).length, all.length - 1);
+    await fails(['keyvault', 'secret', 'list', '--vault-name', 'rbac-vault', '--maxresults', 'ten'], /^ERROR: argument --maxresults: invalid int value: 'ten'\n$/, 2);
+    assert.deepEqual(await json('keyvault', 'secret', 'list-deleted', '--vault-name', 'rbac-vault', '--maxresults', '5'), []);
+    assert.equal((await json('group', 'show', '-g', 'rg1')).name, 'rg1');
+    assert.equal((await json('group', 'create', '--resource-group', 'rg-g', '-l', 'local')).name, 'rg-g');
+    await fails(['group', 'show'], /^ERROR: the following arguments are required: --name\/--resource-group\/-n\/-g\n$/, 2);
+  });
+
+  it('replaces a cached token the server refuses (revoked, or from before a key change), as the SDKs do', async () => {
+    const file = join(home, 'profile.json');
+    await cli('keyvault', 'secret', 'show', '--vault-name', 'rbac-vault', '-n', 'enc-plain', '-o', 'none');
+    const profile = JSON.parse(readFileSync(file, 'utf8'));
+    assert.equal(Object.keys(profile.tokens).length, 2, 'a management and a vault token');
+    for (const t of Object.values<{ token: string }>(profile.tokens)) t.token = `${t.token.slice(0, -4)}AAAA`;
+    writeFileSync(file, JSON.stringify(profile));
+    assert.equal((await json('keyvault', 'secret', 'show', '--vault-name', 'rbac-vault', '-n', 'enc-plain')).value, 'v');
+    assert.equal((await json('keyvault', 'show', '-n', 'rbac-vault')).name, 'rbac-vault');
+  });
+
   it('exits 3 on a 404 from ARM or a vault, and 1 for the usage checks az makes in its validators', async () => {
     await fails(['keyvault', 'secret', 'show', '--vault-name', 'rbac-vault', '-n', 'no-such-secret'], /^ERROR: \(SecretNotFound\)/, 3);
     await fails(['keyvault', 'show', '-n', 'no-such-vault', '-g', 'rg1'], /^ERROR: \(ResourceNotFound\)/, 3);
@@ -207,7 +255,7 @@ describe('coffer CLI behaves as az does', () => {
   });
   it('--tags as az reads them: k=a=b and solo, "" clears, a bare --tags takes no option', async () => {
     const set = await json('keyvault', 'secret', 'set', '--vault-name', 'rbac-vault', '-n', 'tagged', '--value', 'v', '--tags', 'k=a=b', 'solo');
-    assert.deepEqual(set.tags, { k: 'a=b', solo: '' });
+    assert.deepEqual(set.tags, { k: 'a=b', solo: '', 'file-encoding': 'utf-8' });
     const cleared = await json('keyvault', 'secret', 'set-attributes', '--vault-name', 'rbac-vault', '-n', 'tagged', '--tags', '');
     assert.deepEqual(cleared.tags, {});
     await cli('keyvault', 'secret', 'set-attributes', '--vault-name', 'rbac-vault', '-n', 'tagged', '--tags', 'x=1', '-o', 'none');

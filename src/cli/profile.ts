@@ -33,8 +33,9 @@ export function readProfile(): Profile | null {
 
 export function writeProfile(profile: Profile): void {
   const dir = cofferHome();
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  chmodSync(dir, 0o700);
+  // A folder made here is the owner's alone; one that exists (COFFER_HOME may be a shared
+  // or home directory) keeps its mode: the profile file itself is 0600.
+  if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = profileFile();
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify(profile, null, 2) + '\n', { mode: 0o600 });

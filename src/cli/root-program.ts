@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { expandAbbreviations } from './abbreviations.js';
 import { CliError, formatCliError } from './cli-error.js';
 
 // The root command and how a run ends (exit codes and error lines), shared by
@@ -20,7 +21,7 @@ export function rootProgram(): Command {
 
 export async function runProgram(program: Command, argv: string[]): Promise<void> {
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(expandAbbreviations(program, argv));
   } catch (err) {
     if (err instanceof CommanderError) {
       process.exitCode = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 2;

@@ -35,6 +35,21 @@ export function secretRef(o: SecretRefOptions, needName = true): SecretRef {
   return { vault: o.vaultName, name: o.name ?? '', version: o.version ?? null };
 }
 
+/** The vault a vault-level command names: --vault-name, or --id with the vault's URL (https://NAME.vault...). */
+export function vaultOf(o: { vaultName?: string; id?: string }): string {
+  if (o.id) {
+    let url: URL;
+    try {
+      url = new URL(o.id);
+    } catch {
+      throw new CliError(`--id '${o.id}' is not a vault URL`, undefined, 2);
+    }
+    return url.hostname.split('.')[0]!;
+  }
+  if (!o.vaultName) throw new CliError('the following arguments are required: --vault-name (or --id)', undefined, 2);
+  return o.vaultName;
+}
+
 export const dataUrl = (s: Session, vault: string, path: string) => `${s.vaultUrl(vault)}${path}?api-version=${API.secrets}`;
 
 interface Bundle {

@@ -105,18 +105,54 @@ export class Session {
     return host === server.hostname.toLowerCase() || host.endsWith(`.${this.profile.vaultDnsSuffix.toLowerCase()}`);
   }
 
+  /**
+   * Sends a request as az's SDK pipeline would: a token the server refuses
+   * (401: revoked, or signed by keys the server no longer has) is dropped and
+   * a new one tried once; throttling (429, or 503 with Retry-After) is waited
+   * out up to MAX_RETRIES times.
+   */
+  private async sendWithRetries(method: string, url: string, resource: string, body: unknown): Promise<HttpResponse> {
+    let renewed = false;
+    for (let attempt = 0; ; attempt++) {
+      const started = Date.now();
+      const res = await this.http.send(method, url, {
+        headers: { authorization: `Bearer ${await this.token(resource)}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      this.log(`${method} ${url.split('?')[0]} -> ${res.status} (${Date.now() - started} ms)`);
+      if (res.status === 401 && !renewed && this.profile.tokens[resource]) {
+        renewed = true;
+        delete this.profile.tokens[resource];
+        continue;
+      }
+      const wait = retryDelayMs(res, attempt);
+      if (wait === null) return res;
+      this.log(`throttled (${res.status}): retrying in ${Math.round(wait / 1000)} s`);
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+
   /** Calls an API and returns the parsed JSON, or throws the server's error az-style. */
   async call<T = unknown>(method: string, url: string, resource: string, body?: unknown): Promise<T> {
     if (!this.ownsUrl(url)) throw usage(`the request would leave ${this.profile.server} (${url.split('?')[0]!.slice(0, 120)}); check the names, scopes and ids given.`);
-    const started = Date.now();
-    const res = await this.http.send(method, url, {
-      headers: { authorization: `Bearer ${await this.token(resource)}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    this.log(`${method} ${url.split('?')[0]} -> ${res.status} (${Date.now() - started} ms)`);
+    const res = await this.sendWithRetries(method, url, resource, body);
     // az exits 3 on a 404 from ARM or a vault (its ResourceNotFoundError); its Graph client's errors exit 1.
     return parseAnswer<T>(res, new URL(url).pathname.startsWith('/v1.0/') ? 1 : 3);
   }
+}
+
+const MAX_RETRIES = 3;
+const MAX_RETRY_WAIT_MS = 60_000;
+
+/** How long to wait before retrying a throttled answer, or null for no retry. */
+export function retryDelayMs(res: HttpResponse, attempt: number): number | null {
+  const header = res.headers['retry-after'];
+  const retryAfter = Array.isArray(header) ? header[0] : header;
+  if (attempt >= MAX_RETRIES || !(res.status === 429 || (res.status === 503 && retryAfter !== undefined))) return null;
+  // Retry-After in seconds or as an HTTP date; without one, exponential backoff from 1 s.
+  const seconds = retryAfter === undefined ? NaN : /^\d+$/.test(retryAfter.trim()) ? Number(retryAfter) : (Date.parse(retryAfter) - Date.now()) / 1000;
+  const ms = Number.isFinite(seconds) ? Math.max(0, seconds * 1000) : 1000 * 2 ** attempt;
+  return Math.min(ms, MAX_RETRY_WAIT_MS);
 }
 
 /** The answer's JSON, or the server's error az-style (exit 1; `notFoundExit` for a 404). */

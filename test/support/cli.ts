@@ -17,9 +17,9 @@ export function cliHome(): string {
   return mkdtempSync(join(tmpdir(), 'coffer-cli-'));
 }
 
-export function coffer(home: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+export function coffer(home: string, args: string[], env: Record<string, string> = {}, cwd?: string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, COFFER_HOME: home, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, COFFER_HOME: home, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -1,20 +1,32 @@
 import type { Command } from 'commander';
+import { CliError } from '../cli-error.js';
 import { API, parseTags, run, TAGS_OPTION, withOutput } from '../command-kit.js';
 import type { Session } from '../session.js';
 
 export const groupUrl = (s: Session, name: string) =>
   `${s.profile.server}/subscriptions/${s.profile.subscriptionId}/resourcegroups/${encodeURIComponent(name)}?api-version=${API.resources}`;
 
+/** az takes a group's name as -n/--name or -g/--resource-group. */
+const withGroupName = (cmd: Command) => cmd.option('-n, --name <name>', 'resource group name').option('-g, --resource-group <name>', 'resource group name (same as --name)');
+function groupName(o: { name?: string; resourceGroup?: string }): string {
+  const name = o.name ?? o.resourceGroup;
+  if (!name) throw new CliError('the following arguments are required: --name/--resource-group/-n/-g', undefined, 2);
+  return name;
+}
+
 export function registerGroupCommands(program: Command): void {
   const group = program.command('group').description('Manage resource groups.');
-  withOutput(group.command('create').description('Create a resource group (or update its tags).'))
-    .requiredOption('-n, --name <name>', 'resource group name')
+  withGroupName(withOutput(group.command('create').description('Create a resource group (or update its tags).')))
     .requiredOption('-l, --location <location>', 'location, e.g. local')
     .option(TAGS_OPTION, 'space-separated tags: key[=value]; "" clears them')
-    .action(run<{ name: string; location: string; tags?: string[] | boolean }>(async (o, s) => s.call('PUT', groupUrl(s, o.name), s.managementResource, { location: o.location, tags: parseTags(o.tags) ?? {} })));
-  withOutput(group.command('show').description('Show a resource group.'))
-    .requiredOption('-n, --name <name>', 'resource group name')
-    .action(run<{ name: string }>(async (o, s) => s.call('GET', groupUrl(s, o.name), s.managementResource)));
+    .action(
+      run<{ name?: string; resourceGroup?: string; location: string; tags?: string[] | boolean }>(async (o, s) =>
+        s.call('PUT', groupUrl(s, groupName(o)), s.managementResource, { location: o.location, tags: parseTags(o.tags) ?? {} }),
+      ),
+    );
+  withGroupName(withOutput(group.command('show').description('Show a resource group.'))).action(
+    run<{ name?: string; resourceGroup?: string }>(async (o, s) => s.call('GET', groupUrl(s, groupName(o)), s.managementResource)),
+  );
   withOutput(group.command('list').description('List resource groups.')).action(
     run(async (_o, s) => (await s.call<{ value: unknown[] }>('GET', `${s.profile.server}/subscriptions/${s.profile.subscriptionId}/resourcegroups?api-version=${API.resources}`, s.managementResource)).value),
   );

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
 import { API, withOutput } from '../command-kit.js';
@@ -19,6 +20,7 @@ interface LoginOptions {
   caFile?: string;
   bootstrap?: string;
   useDeviceCode?: boolean;
+  allowNoSubscriptions?: boolean;
   output?: string;
   query?: string;
 }
@@ -27,14 +29,16 @@ const DEFAULT_SERVER = 'https://localhost:8443';
 
 async function login(opts: LoginOptions) {
   let server = (opts.server ?? process.env.COFFER_SERVER ?? DEFAULT_SERVER).replace(/\/+$/, '');
+  // Stored in the profile: absolute, so commands run from another directory still find it.
   let caFile = opts.caFile ?? process.env.COFFER_CA_FILE;
+  if (caFile) caFile = resolve(caFile);
   let { username, password, tenant } = opts;
   let servicePrincipal = opts.servicePrincipal ?? false;
   if (opts.bootstrap) {
     const b = JSON.parse(readFileSync(opts.bootstrap, 'utf8')) as { authorityHost: string; tenantId: string; clientId: string; clientSecret: string | null; caCertFile: string };
     if (!b.clientSecret) throw new CliError(`${opts.bootstrap} holds no client secret`);
     server = opts.server ?? b.authorityHost;
-    caFile ??= b.caCertFile;
+    caFile ??= resolve(dirname(opts.bootstrap), b.caCertFile);
     tenant ??= b.tenantId;
     username ??= b.clientId;
     password ??= b.clientSecret;
@@ -65,8 +69,9 @@ async function login(opts: LoginOptions) {
   const subscriptions = parseAnswer<{ value: Array<{ subscriptionId: string; displayName: string; state: string; tenantId: string }> }>(
     await http.send('GET', `${server}/subscriptions?api-version=${API.resources}`, { headers: { authorization: `Bearer ${answer.access_token}` } }),
   ).value;
-  const sub = subscriptions[0];
-  if (!sub) throw new CliError('No subscriptions found for this identity.');
+  // As az: with --allow-no-subscriptions, an identity that sees none gets a tenant-level account named after the tenant.
+  const sub = subscriptions[0] ?? (opts.allowNoSubscriptions ? { subscriptionId: tenant, displayName: 'N/A(tenant level account)', state: 'Enabled', tenantId: tenant } : undefined);
+  if (!sub) throw new CliError(`No subscriptions found for ${username}.`);
   const profile: Profile = {
     server,
     tenantId: tenant,
@@ -79,7 +84,7 @@ async function login(opts: LoginOptions) {
     tokens: { [server]: { token: answer.access_token, expiresOn: now + answer.expires_in } },
   };
   writeProfile(profile);
-  return subscriptions.map((s) => accountView(profile, s));
+  return (subscriptions.length > 0 ? subscriptions : [sub]).map((s) => accountView(profile, s));
 }
 
 /** The device authorization grant: show the code, then poll until a person signs in. */
@@ -130,6 +135,7 @@ export function registerLoginCommands(program: Command): void {
       .option('--ca-file <file>', 'CA certificate to trust (env COFFER_CA_FILE)')
       .option('--bootstrap <file>', "log in as the administrator from a server's bootstrap.json")
       .option('--use-device-code', 'sign in with a code entered in a browser (for people)')
+      .option('--allow-no-subscriptions', 'log in even when the identity sees no subscription (a tenant-level account)')
       .addHelpText('after', '\nExamples:\n  coffer login --service-principal -u APP_ID -p SECRET --tenant TENANT_ID\n  coffer login -u alice@example.com -p PASSWORD\n  coffer login --use-device-code\n  coffer login --bootstrap ./data/bootstrap.json'),
   ).action(async (opts: LoginOptions) => {
     checkOutputOptions(opts);

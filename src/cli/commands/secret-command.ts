@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
 import { parseBool, parseTags, parseUtc, run, TAGS_OPTION, withOutput } from '../command-kit.js';
-import { azSecret, dataUrl, listAll, secretRef, type SecretBundle, type SecretRefOptions } from '../secret-ref.js';
+import { azSecret, dataUrl, listAll, secretRef, vaultOf, type SecretBundle, type SecretRefOptions } from '../secret-ref.js';
+import { checkEncoding, ENCODINGS } from '../secret-encoding.js';
 import { registerSecretFileCommands, readSecretFile } from './secret-file-command.js';
 
 // coffer keyvault secret ...: the secrets data plane with az's flags and output.
@@ -22,6 +23,24 @@ const withRef = (cmd: Command, versioned = false) => {
   if (versioned) cmd.option('-v, --version <version>', 'version (default: latest)');
   return withOutput(cmd);
 };
+interface VaultListOptions {
+  vaultName?: string;
+  id?: string;
+  maxresults?: string;
+}
+
+const MAXRESULTS_OPTION = '--maxresults <n>';
+// A vault-level list: --vault-name, or --id with the vault's URL, as az.
+const withVault = (cmd: Command) => withOutput(cmd).option('--vault-name <vault>', 'vault name').option('--id <url>', 'vault URL (instead of --vault-name)').option(MAXRESULTS_OPTION, 'at most this many');
+
+/** az's keep_max_results: an integer (argparse's int) n != 0 keeps list[:n] (Python's slice: a negative n drops the last -n); 0 keeps all. */
+function maxResults<T>(o: { maxresults?: string }, all: T[]): T[] {
+  if (o.maxresults === undefined) return all;
+  if (!/^\s*[+-]?\d+\s*$/.test(o.maxresults)) throw new CliError(`argument --maxresults: invalid int value: '${o.maxresults}'`, undefined, 2);
+  const n = Number(o.maxresults);
+  return n === 0 ? all : all.slice(0, n);
+}
+
 const secretPath = (name: string, version: string | null = null) => `/secrets/${encodeURIComponent(name)}${version ? `/${encodeURIComponent(version)}` : ''}`;
 
 export function registerSecretCommands(keyvault: Command): void {
@@ -32,8 +51,8 @@ export function registerSecretCommands(keyvault: Command): void {
     .requiredOption('-n, --name <name>', 'secret name')
     .option('--value <value>', 'plain text secret value')
     .option('-f, --file <path>', 'read the value from a file')
-    .option('-e, --encoding <encoding>', 'file encoding: utf-8, base64, hex or ascii', 'utf-8')
-    .option('--content-type <type>', 'content type, e.g. application/json')
+    .option('-e, --encoding <encoding>', `file encoding: ${ENCODINGS.join(', ')}; saved as the file-encoding tag that download uses`, 'utf-8')
+    .option('--description, --content-type <type>', 'content type, e.g. application/json')
     .option(TAGS_OPTION, 'space-separated tags: key[=value]')
     .option('--expires <iso8601>', 'expiry (UTC)')
     .option('--not-before <iso8601>', 'activation time (UTC)')
@@ -44,12 +63,14 @@ export function registerSecretCommands(keyvault: Command): void {
         // As az's validator (a CLIError: exit 1): exactly one of the two, and not empty (a forgotten --value stored an empty latest version).
         if (!o.value === !o.file) throw new CliError('incorrect usage: [Required] --value VALUE | --file PATH');
         const ref = secretRef(o);
-        const fromFile = o.file !== undefined ? readSecretFile(o.file, o.encoding ?? 'utf-8') : null;
-        const tags = { ...(fromFile ? { 'file-encoding': o.encoding ?? 'utf-8' } : {}), ...parseTags(o.tags) };
+        const encoding = checkEncoding(o.encoding ?? 'utf-8');
+        // As az: the value read from the file, and a file-encoding tag on every secret it sets (with --value too).
+        const value = o.file !== undefined ? readSecretFile(o.file, encoding) : o.value!;
+        const tags = { ...parseTags(o.tags), 'file-encoding': encoding };
         const body = {
-          value: fromFile ?? o.value!,
+          value,
           contentType: o.contentType,
-          tags: Object.keys(tags).length > 0 ? tags : undefined,
+          tags,
           attributes: { enabled: !parseBool('--disabled', o.disabled), exp: parseUtc('--expires', o.expires), nbf: parseUtc('--not-before', o.notBefore) },
         };
         return azSecret(await s.call<SecretBundle>('PUT', dataUrl(s, ref.vault, secretPath(ref.name)), s.vaultResource, body));
@@ -63,26 +84,27 @@ export function registerSecretCommands(keyvault: Command): void {
     }),
   );
 
-  withOutput(secret.command('list').description('List secrets (without values).'))
-    .requiredOption('--vault-name <vault>', 'vault name')
-    .option('--maxresults <n>', 'at most this many')
+  withVault(secret.command('list').description('List secrets (without values).'))
+    .option('--include-managed [bool]', "include managed secrets (coffer has none: certificates' secrets are not kept)")
     .action(
-      run<{ vaultName: string; maxresults?: string }>(async (o, s) => {
-        const all = (await listAll(s, dataUrl(s, o.vaultName, '/secrets'), s.vaultResource, 'secrets')).map(azSecret);
-        return o.maxresults ? all.slice(0, Number(o.maxresults)) : all;
+      run<VaultListOptions & { includeManaged?: string | boolean }>(async (o, s) => {
+        parseBool('--include-managed', o.includeManaged);
+        return maxResults(o, (await listAll(s, dataUrl(s, vaultOf(o), '/secrets'), s.vaultResource, 'secrets')).map(azSecret));
       }),
     );
 
-  withRef(secret.command('list-versions').description("List a secret's versions.")).action(
-    run<SecretRefOptions>(async (o, s) => {
-      const ref = secretRef(o);
-      return (await listAll(s, dataUrl(s, ref.vault, `${secretPath(ref.name)}/versions`), s.vaultResource, 'versions')).map(azSecret);
-    }),
-  );
+  withRef(secret.command('list-versions').description("List a secret's versions."))
+    .option(MAXRESULTS_OPTION, 'at most this many')
+    .action(
+      run<SecretRefOptions & { maxresults?: string }>(async (o, s) => {
+        const ref = secretRef(o);
+        return maxResults(o, (await listAll(s, dataUrl(s, ref.vault, `${secretPath(ref.name)}/versions`), s.vaultResource, 'versions')).map(azSecret));
+      }),
+    );
 
-  withOutput(secret.command('list-deleted').description('List soft-deleted secrets.'))
-    .requiredOption('--vault-name <vault>', 'vault name')
-    .action(run<{ vaultName: string }>(async (o, s) => (await listAll(s, dataUrl(s, o.vaultName, '/deletedsecrets'), s.vaultResource, 'deleted secrets')).map(azSecret)));
+  withVault(secret.command('list-deleted').description('List soft-deleted secrets.')).action(
+    run<VaultListOptions>(async (o, s) => maxResults(o, (await listAll(s, dataUrl(s, vaultOf(o), '/deletedsecrets'), s.vaultResource, 'deleted secrets')).map(azSecret))),
+  );
 
   withRef(secret.command('show-deleted').description('Show a soft-deleted secret.')).action(
     run<SecretRefOptions>(async (o, s) => {

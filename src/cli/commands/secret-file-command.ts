@@ -2,18 +2,12 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
 import { run } from '../command-kit.js';
-import { azSecret, dataUrl, secretRef, type SecretBundle, type SecretRefOptions } from '../secret-ref.js';
+import { checkEncoding, ENCODINGS, fileBytesFromSecret, secretValueFromFile } from '../secret-encoding.js';
+import { azSecret, dataUrl, secretRef, vaultOf, type SecretBundle, type SecretRefOptions } from '../secret-ref.js';
 
 // Secrets and files: set --file, backup, restore, download, with az's encodings.
 
-const ENCODINGS = ['utf-8', 'base64', 'hex', 'ascii'];
-
-function checkEncoding(encoding: string): string {
-  if (!ENCODINGS.includes(encoding)) throw new CliError(`argument --encoding/-e: invalid choice: '${encoding}' (choose from ${ENCODINGS.map((e) => `'${e}'`).join(', ')})`, undefined, 2);
-  return encoding;
-}
-
-/** The value az stores for a file: text as is; binary as base64 or hex text. */
+/** The value az stores for a file (see secret-encoding.ts). */
 export function readSecretFile(path: string, encoding: string): string {
   checkEncoding(encoding);
   let bytes: Buffer;
@@ -22,9 +16,7 @@ export function readSecretFile(path: string, encoding: string): string {
   } catch (err) {
     throw new CliError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code}`);
   }
-  if (encoding === 'base64') return bytes.toString('base64');
-  if (encoding === 'hex') return bytes.toString('hex');
-  return bytes.toString(encoding === 'ascii' ? 'ascii' : 'utf8');
+  return secretValueFromFile(bytes, path, encoding);
 }
 
 function writeNew(path: string, data: Buffer | string): void {
@@ -50,25 +42,27 @@ export function registerSecretFileCommands(secret: Command, withRef: WithRef): v
   secret
     .command('restore')
     .description('Restore a secret from a backup file.')
-    .requiredOption('--vault-name <vault>', 'vault name')
+    .option('--vault-name <vault>', 'vault name')
+    .option('--id <url>', 'vault URL (instead of --vault-name)')
     .requiredOption('-f, --file <path>', 'backup file')
     .option('-o, --output <format>', 'output format')
     .option('--query <jmespath>', 'JMESPath query')
     .action(
-      run<{ vaultName: string; file: string }>(async (o, s) => {
+      run<{ vaultName?: string; id?: string; file: string }>(async (o, s) => {
+        const vault = vaultOf(o);
         let blob: Buffer;
         try {
           blob = readFileSync(o.file);
         } catch (err) {
           throw new CliError(`cannot read ${o.file}: ${(err as NodeJS.ErrnoException).code}`);
         }
-        return azSecret(await s.call<SecretBundle>('POST', dataUrl(s, o.vaultName, '/secrets/restore'), s.vaultResource, { value: blob.toString('base64url') }));
+        return azSecret(await s.call<SecretBundle>('POST', dataUrl(s, vault, '/secrets/restore'), s.vaultResource, { value: blob.toString('base64url') }));
       }),
     );
 
   withRef(secret.command('download').description("Download a secret's value to a file."), true)
     .requiredOption('-f, --file <path>', 'file to write (must not exist)')
-    .option('-e, --encoding <encoding>', "utf-8, base64 (decode to binary), hex (decode to binary) or ascii (default: the secret's file-encoding tag, else utf-8)")
+    .option('-e, --encoding <encoding>', `${ENCODINGS.join(', ')}: base64 and hex decode to binary, the others write the value as UTF-8 text (default: the secret's file-encoding tag, else utf-8)`)
     .action(
       run<SecretRefOptions & { file: string; encoding?: string }>(async (o, s) => {
         const ref = secretRef(o);
@@ -78,9 +72,8 @@ export function registerSecretFileCommands(secret: Command, withRef: WithRef): v
         const path = `/secrets/${encodeURIComponent(ref.name)}${ref.version ? `/${ref.version}` : ''}`;
         const { value = '', tags } = await s.call<SecretBundle>('GET', dataUrl(s, ref.vault, path), s.vaultResource);
         // As az: without --encoding, the encoding `secret set --file` recorded in the file-encoding tag.
-        const encoding = checkEncoding(o.encoding ?? tags?.['file-encoding'] ?? 'utf-8');
-        const data = encoding === 'base64' ? Buffer.from(value, 'base64') : encoding === 'hex' ? Buffer.from(value, 'hex') : Buffer.from(value, encoding === 'ascii' ? 'ascii' : 'utf8');
-        writeNew(o.file, data);
+        // Decoded before the file is made: a value that does not decode leaves no file behind.
+        writeNew(o.file, fileBytesFromSecret(value, o.encoding ?? tags?.['file-encoding'] ?? 'utf-8'));
         return undefined;
       }),
     );

@@ -1,0 +1,88 @@
+import { CliError } from './cli-error.js';
+
+// az's `secret set --file/--encoding` and `secret download`, byte for byte as
+// Debian's azure-cli 2.45 does them on Linux (checked against its own code in
+// test/cli-secret-encoding.test.ts), so a secret stored by either tool
+// downloads to the same file with the other:
+// - text encodings read the file as UTF-8 text with universal newlines, then
+//   check the text can be written in the named encoding; download writes the
+//   value back as UTF-8 text. (az reads and writes in the locale's encoding.)
+// - base64 stores MIME base64 (76-character lines, each ending in \n), hex
+//   lower-case hex; download decodes them, refusing what does not decode.
+
+export const TEXT_ENCODINGS = ['utf-8', 'utf-16le', 'utf-16be', 'ascii'] as const;
+export const BINARY_ENCODINGS = ['base64', 'hex'] as const;
+export const ENCODINGS: readonly string[] = [...TEXT_ENCODINGS, ...BINARY_ENCODINGS];
+
+const isText = (encoding: string) => (TEXT_ENCODINGS as readonly string[]).includes(encoding);
+
+/** argparse's refusal of an unknown choice (exit 2). */
+export function checkEncoding(encoding: string): string {
+  if (!ENCODINGS.includes(encoding)) throw new CliError(`argument --encoding/-e: invalid choice: '${encoding}' (choose from ${ENCODINGS.map((e) => `'${e}'`).join(', ')})`, undefined, 2);
+  return encoding;
+}
+
+/** Python's base64.encodebytes: lines of at most 76 characters, each ending in a newline. */
+function mimeBase64(bytes: Buffer): string {
+  const flat = bytes.toString('base64');
+  let out = '';
+  for (let i = 0; i < flat.length; i += 76) out += `${flat.slice(i, i + 76)}\n`;
+  return out;
+}
+
+/** The value az stores for a file's bytes under an encoding. */
+export function secretValueFromFile(bytes: Buffer, path: string, encoding: string): string {
+  checkEncoding(encoding);
+  if (encoding === 'base64') return mimeBase64(bytes);
+  if (encoding === 'hex') return bytes.toString('hex');
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    throw new CliError(`Unable to decode file '${path}' with '${encoding}' encoding.`);
+  }
+  // Python's text mode: \r\n and a lone \r are read as \n.
+  text = text.replace(/\r\n?/g, '\n');
+  if (encoding === 'ascii' && /[^\x00-\x7f]/.test(text)) throw new CliError(`Unable to encode file '${path}' with 'ascii' encoding.`);
+  return text;
+}
+
+/**
+ * Python's lenient base64.b64decode: characters outside the alphabet are
+ * skipped, a complete padding ends the data, and a last group of one
+ * character or a short padding is an error.
+ */
+function decodeBase64(value: string): Buffer {
+  if (/[^\x00-\x7f]/.test(value)) throw new CliError("the secret's value is not base64 (string argument should contain only ASCII characters)");
+  let data = '';
+  let quad = 0;
+  let pads = 0;
+  for (const ch of value) {
+    if (ch === '=') {
+      if (quad >= 2 && quad + ++pads >= 4) return Buffer.from(data, 'base64');
+      continue;
+    }
+    if (!/[A-Za-z0-9+/]/.test(ch)) continue;
+    data += ch;
+    quad = (quad + 1) % 4;
+    pads = 0;
+  }
+  if (quad === 1) throw new CliError(`the secret's value is not base64 (number of data characters (${data.length}) cannot be 1 more than a multiple of 4)`);
+  if (quad !== 0) throw new CliError("the secret's value is not base64 (Incorrect padding)");
+  return Buffer.from(data, 'base64');
+}
+
+function decodeHex(value: string): Buffer {
+  if (/[^\x00-\x7f]/.test(value)) throw new CliError("the secret's value is not hex (string argument should contain only ASCII characters)");
+  if (value.length % 2 !== 0) throw new CliError("the secret's value is not hex (Odd-length string)");
+  if (/[^0-9a-fA-F]/.test(value)) throw new CliError("the secret's value is not hex (Non-hexadecimal digit found)");
+  return Buffer.from(value, 'hex');
+}
+
+/** The bytes `secret download` writes for a value under an encoding (the flag, else the file-encoding tag, else utf-8). */
+export function fileBytesFromSecret(value: string, encoding: string): Buffer {
+  if (isText(encoding)) return Buffer.from(value, 'utf8');
+  if (encoding === 'base64') return decodeBase64(value);
+  if (encoding === 'hex') return decodeHex(value);
+  throw new CliError(`the secret's file-encoding tag '${encoding.slice(0, 64)}' is not one of ${ENCODINGS.join(', ')}: give --encoding`);
+}
