@@ -50,7 +50,7 @@ describe('coffer CLI commands', () => {
     const versions = await json<Array<{ id: string }>>('keyvault', 'secret', 'list-versions', '--vault-name', 'cmd-vault', '-n', 'db');
     assert.equal(versions.length, 2);
     const table = (await cli('keyvault', 'secret', 'list', '--vault-name', 'cmd-vault', '-o', 'table')).stdout;
-    assert.match(table.split('\n')[0]!, /ContentType.*Id.*Name/);
+    assert.match(table.split('\n')[0]!, /^Name +Id +ContentType +Enabled +Expires$/);
     assert.match(table, /\bdb\b/);
     const disabled = await json('keyvault', 'secret', 'set-attributes', '--vault-name', 'cmd-vault', '-n', 'db', '--enabled', 'false');
     assert.equal(disabled.attributes.enabled, false);

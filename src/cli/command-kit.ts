@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { addResourceGroup, checkOutputOptions, print, type OutputOptions } from './output.js';
+import { addResourceGroup, checkOutputOptions, print, type OutputOptions, type TableView } from './output.js';
 import { usage } from './cli-error.js';
 import { Session } from './session.js';
 
@@ -29,8 +29,8 @@ export interface LogOptions {
   onlyShowErrors?: boolean;
 }
 
-/** Runs an action with the logged-in session and prints its answer. */
-export function run<O>(action: Action<O & OutputOptions & LogOptions>) {
+/** Runs an action with the logged-in session and prints its answer (`table`: az's table view of it, if it has one). */
+export function run<O>(action: Action<O & OutputOptions & LogOptions>, table?: TableView) {
   return async (opts: O & OutputOptions & LogOptions) => {
     checkOutputOptions(opts);
     const session = Session.load();
@@ -40,7 +40,7 @@ export function run<O>(action: Action<O & OutputOptions & LogOptions>) {
     const result = await action(opts, session);
     // As az does for every command's result, before --query.
     addResourceGroup(result);
-    if (result !== undefined) print(result, opts);
+    if (result !== undefined) print(result, opts, table);
   };
 }
 

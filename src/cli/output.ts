@@ -1,5 +1,7 @@
 import jmespath from 'jmespath';
 import { CliError } from './cli-error.js';
+import { formatJson, formatTable, formatTsv } from './output-formats.js';
+import { formatYaml } from './yaml-format.js';
 
 // az's output options: -o json|jsonc|table|tsv|yaml|none and --query (JMESPath).
 
@@ -9,44 +11,6 @@ export const OUTPUT_FORMATS: OutputFormat[] = ['json', 'jsonc', 'table', 'tsv', 
 export interface OutputOptions {
   output?: string;
   query?: string;
-}
-
-const scalar = (v: unknown): string => (v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
-
-function table(data: unknown): string {
-  const rows = (Array.isArray(data) ? data : [data]).filter((r) => r !== undefined);
-  if (rows.length === 0) return '';
-  if (rows.every((r) => typeof r !== 'object' || r === null)) return rows.map(scalar).join('\n');
-  // Like az: top-level scalar columns only, headers from the first row.
-  const columns = Object.keys(rows[0] as object).filter((k) => rows.some((r) => typeof (r as Record<string, unknown>)[k] !== 'object' || (r as Record<string, unknown>)[k] === null));
-  const header = columns.map((c) => c.charAt(0).toUpperCase() + c.slice(1));
-  const body = rows.map((r) => columns.map((c) => scalar((r as Record<string, unknown>)[c])));
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
-}
-
-function tsv(data: unknown): string {
-  const rows = Array.isArray(data) ? data : [data];
-  return rows
-    .map((r) => (typeof r === 'object' && r !== null ? Object.values(r).filter((v) => typeof v !== 'object' || v === null).map(scalar).join('\t') : scalar(r)))
-    .join('\n');
-}
-
-function yaml(data: unknown, indent = ''): string {
-  if (Array.isArray(data)) {
-    if (data.length === 0) return '[]';
-    return data.map((v) => `${indent}- ${yaml(v, indent + '  ').trimStart()}`).join('\n');
-  }
-  if (typeof data === 'object' && data !== null) {
-    const entries = Object.entries(data);
-    if (entries.length === 0) return '{}';
-    return entries
-      .map(([k, v]) => (typeof v === 'object' && v !== null && Object.keys(v).length > 0 ? `${indent}${k}:\n${yaml(v, indent + '  ')}` : `${indent}${k}: ${yaml(v, '')}`))
-      .join('\n');
-  }
-  if (typeof data === 'string') return /^[\w./:@-]+$/.test(data) && !/^(true|false|null|\d+)$/.test(data) ? data : JSON.stringify(data);
-  return data === null || data === undefined ? 'null' : String(data);
 }
 
 /**
@@ -92,31 +56,51 @@ export function checkOutputOptions(opts: OutputOptions): OutputFormat {
   return format;
 }
 
-export function render(data: unknown, opts: OutputOptions): string | null {
+/** How a command's result shows as a table (az's table_transformer): rows of named columns, in order. */
+export interface TableView {
+  rows(result: unknown): unknown;
+  /** Keys left out of the table (knack's id, type and etag unless the view says otherwise). */
+  skipKeys?: string[];
+}
+
+/** Every object in the data, so objects a --query builds (Python's OrderedDicts) can be told apart. */
+function objectsIn(data: unknown, seen = new WeakSet<object>()): WeakSet<object> {
+  if (typeof data === 'object' && data !== null && !seen.has(data)) {
+    seen.add(data);
+    for (const v of Object.values(data)) objectsIn(v, seen);
+  }
+  return seen;
+}
+
+export function render(data: unknown, opts: OutputOptions, table?: TableView): string | null {
   const format = checkOutputOptions(opts);
   let value = data;
+  let isOrdered = (_o: object) => false;
   if (opts.query) {
+    const original = objectsIn(data);
     try {
       value = jmespath.search(data as never, opts.query);
     } catch (err) {
       throw new CliError(`argument --query: invalid jmespath_type value: '${opts.query}' (${(err as Error).message})`, undefined, 2);
     }
+    isOrdered = (o) => !original.has(o);
   }
+  // As knack: a null result prints nothing, whatever the format.
+  if (value === null || value === undefined || format === 'none') return null;
   switch (format) {
-    case 'none':
-      return null;
     case 'table':
-      return table(value);
+      // A transformer's rows keep their column order; otherwise columns are sorted unless --query shaped them.
+      return table && !opts.query ? formatTable(table.rows(value), { sortKeys: false, skipKeys: table.skipKeys }) : formatTable(value, { sortKeys: !opts.query });
     case 'tsv':
-      return tsv(value);
+      return formatTsv(value, isOrdered);
     case 'yaml':
-      return yaml(value);
+      return formatYaml(value);
     default:
-      return value === undefined ? null : JSON.stringify(value, null, 2);
+      return `${formatJson(value)}\n`;
   }
 }
 
-export function print(data: unknown, opts: OutputOptions): void {
-  const text = render(data, opts);
-  if (text !== null && text !== '') process.stdout.write(text + '\n');
+export function print(data: unknown, opts: OutputOptions, table?: TableView): void {
+  const text = render(data, opts, table);
+  if (text !== null) process.stdout.write(text);
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { servicePrincipalListTable } from '../table-views.js';
 import { CliError } from '../cli-error.js';
 import { run, withOutput } from '../command-kit.js';
 import type { Session } from '../session.js';
@@ -88,7 +89,7 @@ export function registerAdCommands(program: Command): void {
       run<{ displayName?: string }>(async (o, s) => {
         const filter = o.displayName ? `?$filter=${encodeURIComponent(`startswith(displayName,'${o.displayName.replace(/'/g, "''")}')`)}` : '';
         return (await s.call<{ value: GraphSp[] }>('GET', graph(s, `/servicePrincipals${filter}`), s.managementResource)).value;
-      }),
+      }, servicePrincipalListTable),
     );
   withOutput(sp.command('show').description('Show a service principal.'))
     .requiredOption('--id <id>', 'appId, object id or display name')

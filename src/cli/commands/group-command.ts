@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { groupListTable } from '../table-views.js';
 import { CliError } from '../cli-error.js';
 import { API, parseTags, run, TAGS_OPTION, withOutput } from '../command-kit.js';
 import type { Session } from '../session.js';
@@ -28,6 +29,6 @@ export function registerGroupCommands(program: Command): void {
     run<{ name?: string; resourceGroup?: string }>(async (o, s) => s.call('GET', groupUrl(s, groupName(o)), s.managementResource)),
   );
   withOutput(group.command('list').description('List resource groups.')).action(
-    run(async (_o, s) => (await s.call<{ value: unknown[] }>('GET', `${s.profile.server}/subscriptions/${s.profile.subscriptionId}/resourcegroups?api-version=${API.resources}`, s.managementResource)).value),
+    run(async (_o, s) => (await s.call<{ value: unknown[] }>('GET', `${s.profile.server}/subscriptions/${s.profile.subscriptionId}/resourcegroups?api-version=${API.resources}`, s.managementResource)).value, groupListTable),
   );
 }

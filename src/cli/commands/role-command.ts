@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { roleAssignmentListTable, roleDefinitionListTable } from '../table-views.js';
 import { CliError } from '../cli-error.js';
 import { run, withOutput } from '../command-kit.js';
 import { resolvePrincipal } from '../principal-lookup.js';
@@ -160,7 +161,7 @@ export function registerRoleCommands(program: Command): void {
         const principalId = o.assignee ? (await resolvePrincipal(s, o.assignee)).id : undefined;
         const roleName = o.role ? (await resolveRole(s, o.role)).name : undefined;
         return searchAssignments(s, { scope, principalId, roleName, includeGroups: o.includeGroups, includeInherited: o.includeInherited, all: o.all });
-      }),
+      }, roleAssignmentListTable),
     );
 
   withOutput(assignment.command('delete').description('Delete role assignments by id, or by assignee, role and scope.'))
@@ -200,7 +201,7 @@ export function registerRoleCommands(program: Command): void {
         return all
           .filter((r) => !o.customRoleOnly || r.properties.type === 'CustomRole')
           .map((r) => ({ id: r.id, name: r.name, type: 'Microsoft.Authorization/roleDefinitions', roleName: r.properties.roleName, roleType: r.properties.type, description: r.properties.description, permissions: r.properties.permissions, assignableScopes: r.properties.assignableScopes }));
-      }),
+      }, roleDefinitionListTable),
     );
 
   withOutput(role.command('check-access').description('coffer: what may a principal do at a scope, and which grant allows it.'))

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { secretListTable } from '../table-views.js';
 import { CliError } from '../cli-error.js';
 import { parseBool, parseTags, parseUtc, run, TAGS_OPTION, withOutput } from '../command-kit.js';
 import { azSecret, dataUrl, listAll, secretRef, vaultOf, type SecretBundle, type SecretRefOptions } from '../secret-ref.js';
@@ -90,7 +91,7 @@ export function registerSecretCommands(keyvault: Command): void {
       run<VaultListOptions & { includeManaged?: string | boolean }>(async (o, s) => {
         parseBool('--include-managed', o.includeManaged);
         return maxResults(o, (await listAll(s, dataUrl(s, vaultOf(o), '/secrets'), s.vaultResource, 'secrets')).map(azSecret));
-      }),
+      }, secretListTable),
     );
 
   withRef(secret.command('list-versions').description("List a secret's versions."))

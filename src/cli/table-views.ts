@@ -1,0 +1,37 @@
+import { projectTable } from './output-formats.js';
+import type { TableView } from './output.js';
+
+// The table views az gives some list commands (their table_transformer),
+// column for column.
+
+type Row = Record<string, unknown>;
+const rows = (result: unknown): Row[] => (Array.isArray(result) ? result : [result]) as Row[];
+
+/** az keyvault secret list (keyvault/_format.py transform_secret_list). */
+export const secretListTable: TableView = {
+  rows: (r) => projectTable(r, [['Name', 'name'], ['Id', 'id'], ['ContentType', 'contentType'], ['Enabled', 'attributes.enabled'], ['Expires', 'attributes.expires']]),
+};
+
+/** az group list (resource/commands.py transform_resource_group_list). */
+export const groupListTable: TableView = {
+  rows: (r) => rows(r).map((g) => ({ Name: g.name, Location: g.location, Status: (g.properties as Row | undefined)?.provisioningState })),
+};
+
+/** az role definition list (role/commands.py transform_definition_list). */
+export const roleDefinitionListTable: TableView = {
+  rows: (r) => rows(r).map((d) => ({ Name: d.roleName, Type: d.type, Description: d.description })),
+};
+
+/** az role assignment list (role/commands.py transform_assignment_list). */
+export const roleAssignmentListTable: TableView = {
+  rows: (r) => rows(r).map((a) => ({ Principal: a.principalName, Role: a.roleDefinitionName, Scope: a.scope })),
+};
+
+/** az ad sp list (role/commands.py get_graph_object_transformer('sp')): sorted by display name, the Graph id shown. */
+export const servicePrincipalListTable: TableView = {
+  rows: (r) =>
+    [...rows(r)]
+      .sort((a, b) => (String(a.displayName) < String(b.displayName) ? -1 : String(a.displayName) > String(b.displayName) ? 1 : 0))
+      .map((sp) => ({ displayName: sp.displayName ?? null, id: sp.id ?? null, appId: sp.appId ?? null, createdDateTime: sp.createdDateTime ?? null })),
+  skipKeys: ['type', 'etag'],
+};

@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { render, type TableView } from '../src/cli/output.js';
+import { groupListTable, roleAssignmentListTable, roleDefinitionListTable, secretListTable, servicePrincipalListTable } from '../src/cli/table-views.js';
+
+// coffer's -o json|table|tsv|yaml and --query against Debian azure-cli's own
+// formatting code (test/python/az_output.py: knack, PyYAML, az's table
+// transformers), character for character, over results shaped like the
+// commands' own.
+
+interface Case {
+  format: string;
+  data: unknown;
+  query?: string;
+  table?: string;
+}
+
+function az(cases: Case[]): string[] {
+  const r = spawnSync('/usr/bin/python3', [join(import.meta.dirname, 'python/az_output.py')], { input: JSON.stringify(cases), encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout) as string[];
+}
+
+const VIEWS: Record<string, TableView> = {
+  'secret list': secretListTable,
+  'group list': groupListTable,
+  'role definition list': roleDefinitionListTable,
+  'role assignment list': roleAssignmentListTable,
+  'ad sp list': servicePrincipalListTable,
+};
+
+const secret = (name: string, extra: object = {}) => ({
+  attributes: { created: '2026-12-03T18:00:00+00:00', enabled: true, expires: null, notBefore: null, recoverableDays: 90, recoveryLevel: 'Recoverable+Purgeable', updated: '2026-12-03T18:00:00+00:00' },
+  contentType: null,
+  id: `https://v1.vault.localhost:8443/secrets/${name}/0123456789abcdef0123456789abcdef`,
+  kid: null,
+  managed: null,
+  name,
+  tags: { 'file-encoding': 'utf-8' },
+  ...extra,
+});
+const secrets = [secret('db', { value: '{"username": "u", "password": "p"}', contentType: 'application/json' }), secret('api-key', { attributes: { ...secret('x').attributes, enabled: false, expires: '2030-01-01T00:00:00+00:00' } })];
+const vault = {
+  id: '/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg1/providers/Microsoft.KeyVault/vaults/v1',
+  name: 'v1',
+  type: 'Microsoft.KeyVault/vaults',
+  location: 'local',
+  tags: {},
+  resourceGroup: 'rg1',
+  systemData: { createdAt: '2026-12-03T18:00:00.123Z', createdBy: 'admin@coffer.local', createdByType: 'User' },
+  properties: {
+    tenantId: '00000000-0000-4000-8000-000000000002',
+    sku: { family: 'A', name: 'standard' },
+    accessPolicies: [{ tenantId: 't', objectId: 'o', permissions: { secrets: ['get', 'list'], keys: [] } }],
+    enableRbacAuthorization: true,
+    enableSoftDelete: true,
+    softDeleteRetentionInDays: 90,
+    enablePurgeProtection: null,
+    vaultUri: 'https://v1.vault.localhost:8443/',
+    networkAcls: null,
+  },
+};
+const groups = [
+  { id: '/subscriptions/s/resourceGroups/rg1', name: 'rg1', type: 'Microsoft.Resources/resourceGroups', location: 'local', properties: { provisioningState: 'Succeeded' }, tags: null },
+  { id: '/subscriptions/s/resourceGroups/rg2', name: 'rg2', type: 'Microsoft.Resources/resourceGroups', location: 'local', properties: { provisioningState: 'Succeeded' }, tags: { env: 'prod' } },
+];
+const roles = [
+  { id: '/providers/Microsoft.Authorization/roleDefinitions/4633458b', name: '4633458b', type: 'Microsoft.Authorization/roleDefinitions', roleName: 'Key Vault Secrets User', roleType: 'BuiltInRole', description: 'Read secret contents. Only works for key vaults that use the \'Azure role-based access control\' permission model.', permissions: [{ actions: [], dataActions: ['Microsoft.KeyVault/vaults/secrets/getSecret/action', 'Microsoft.KeyVault/vaults/secrets/readMetadata/action'] }], assignableScopes: ['/'] },
+];
+const assignments = [{ id: '/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/a1', name: 'a1', principalId: 'p', principalName: 'apono-connector', principalType: 'ServicePrincipal', roleDefinitionName: 'Key Vault Secrets User', scope: '/subscriptions/s/resourceGroups/rg1/providers/Microsoft.KeyVault/vaults/v1/secrets/db', type: 'Microsoft.Authorization/roleAssignments' }];
+const sps = [
+  { id: 'b-id', appId: 'b-app', displayName: 'zeta', createdDateTime: null, servicePrincipalType: 'Application' },
+  { id: 'a-id', appId: 'a-app', displayName: 'apono-connector', createdDateTime: '2026-12-03T18:00:00Z', servicePrincipalType: 'Application' },
+];
+const strings = {
+  empty: '',
+  long: 'Lets you manage key vaults, but not access to them, and not the secrets, keys or certificates in them, nor their role assignments.',
+  longTrailing: `${'word '.repeat(30)}`,
+  multiline: '-----BEGIN KEY-----\nabc\n\ndef\n-----END KEY-----\n',
+  spaceBreak: 'a \nb',
+  quotes: `it's "quoted"`,
+  unicode: 'héllo wörld ✓ 秘密',
+  tab: 'a\tb',
+  control: 'bell\x07 and nul\0 and \x1b',
+  bom: '\ufeffx',
+  numbers: ['1', '1.5', '0x1F', '1e3', '1_000', '.inf', 'NaN', '12:30', '0o17', '+1'],
+  words: ['yes', 'No', 'on', 'OFF', 'null', '~', 'True', '<<', '=', '-', '- a', '? a', '?a', 'a: b', 'a:b', 'a #b', 'a#b', '#a', '@x', '`x', '%a', '!a', '&a', '*a', '|a', '>a', '[1]', '{a}', 'a,b', '---x', '...x', ' lead', 'trail '],
+  dates: ['2030-01-01', '2030-01-01T00:00:00+00:00', '2030-1-1 10:00:00', '2026-12-03T18:00:00.123Z'],
+  nums: [0, -3, 4.5, 1e-7, 1e21, 123456789012],
+  bools: [true, false, null],
+  nested: [[1, 2], [], {}, { b: [{ y: 1, x: 2 }], a: {} }],
+  deep: { a: { b: [{ c: 'Lets you manage key vaults, but not access to them, and not the secrets, keys or certificates in them.' }, ['x y '.repeat(30)]] } },
+  longMultiline: `${'line one is long '.repeat(8)}\nsecond line ${'x '.repeat(50)}end`,
+  astral: ['😀 smile', `${'tab\there '.repeat(12)}😀`, 'crlf\r\nline', '\u2028sep', 'nbsp\u00a0x', 'x\u0085y'],
+  "it's": { 'a\nb': 1, '#k': [], 'k ': null },
+};
+
+const datasets: Array<{ data: unknown; table?: string; queries: string[] }> = [
+  { data: secrets, table: 'secret list', queries: ['[].name', '[].{n:name, e:attributes.enabled, t:tags}', '[0]', "[?name=='db'].value | [0]", 'length(@)', '[].attributes.enabled', '[].[name, contentType]'] },
+  { data: secrets[0], queries: ['value', 'attributes', '{z: name, a: id}', 'tags', 'attributes.enabled', 'missing'] },
+  { data: vault, queries: ['properties.enableRbacAuthorization', 'properties.accessPolicies[0].permissions.secrets', 'properties', '{name:name, rbac:properties.enableRbacAuthorization}'] },
+  { data: [vault], queries: ["[?resourceGroup=='rg1'].name"] },
+  { data: groups, table: 'group list', queries: ['[].name'] },
+  { data: roles, table: 'role definition list', queries: ['[0].description'] },
+  { data: assignments, table: 'role assignment list', queries: ['[].{principal:principalName, role:roleDefinitionName}'] },
+  { data: sps, table: 'ad sp list', queries: ['[].appId'] },
+  { data: strings, queries: ['words', 'numbers', 'dates', 'nums', 'bools', 'nested', 'long', 'multiline', 'unicode', '[long, longTrailing]', 'deep', 'longMultiline', 'astral'] },
+  { data: [], table: 'secret list', queries: [] },
+  { data: 'a string', queries: [] },
+  { data: { 'a key': 1, 'yes': 2, '': 3, 'k:v': 4, 'é': 5 }, queries: [] },
+];
+
+describe('output formats, as az prints them', () => {
+  const cases: Case[] = [];
+  for (const d of datasets) {
+    for (const format of ['json', 'table', 'tsv', 'yaml']) {
+      // Like az, a query-less table without a shape to show raises; the formats are compared where az prints something.
+      if (format === 'table' && d.data === strings) continue;
+      cases.push({ format, data: d.data, table: d.table });
+      for (const query of d.queries) cases.push({ format, data: d.data, table: d.table, query });
+    }
+  }
+  const expected = az(cases);
+
+  for (const format of ['json', 'table', 'tsv', 'yaml']) {
+    it(`-o ${format} prints what az prints, with and without --query`, () => {
+      cases.forEach((c, i) => {
+        if (c.format !== format) return;
+        const ours = render(structuredClone(c.data), { output: format, query: c.query }, c.table ? VIEWS[c.table] : undefined) ?? '';
+        assert.equal(ours, expected[i], `${JSON.stringify(c.data).slice(0, 60)} ${c.query ? `--query ${c.query}` : ''} ${c.table ?? ''}`);
+      });
+    });
+  }
+});
