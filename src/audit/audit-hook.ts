@@ -2,6 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import { vaultResourceId } from '../vaults/vault-types.js';
 import type { AuditLog } from './audit-log.js';
+import { createAnonymousAuditLimit, type AnonymousAuditLimits } from './anonymous-audit-limit.js';
+import { networkKey, sourceKey } from '../identity/sign-in-lockout.js';
 import type { ErrorLog } from '../server/error-handler.js';
 import type { AuditEntry } from './audit-types.js';
 import type { AuditRecord } from '../storage/store-types.js';
@@ -114,7 +116,17 @@ function entryFor(req: FastifyRequest, status: number, payload: unknown, started
 
 const SUCCESS = 200;
 
-export function installAuditHook(app: FastifyInstance, audit: AuditLog, log: ErrorLog, inFlight: InFlight): void {
+export function installAuditHook(app: FastifyInstance, audit: AuditLog, log: ErrorLog, inFlight: InFlight, anonymousLimits?: AnonymousAuditLimits): void {
+  const anonymous = anonymousLimits && anonymousLimits.perNetwork > 0 ? createAnonymousAuditLimit(anonymousLimits) : null;
+  if (anonymous) {
+    const writeSummaries = (all: boolean) =>
+      Promise.all(anonymous.drain(all).map((entry) => audit.write(entry).catch((err: Error) => log.error({ err: err.message }, 'audit summary write failed'))));
+    const timer = setInterval(() => void writeSummaries(false), anonymousLimits!.windowSeconds * 1000).unref();
+    app.addHook('onClose', async () => {
+      clearInterval(timer);
+      await writeSummaries(true);
+    });
+  }
   app.decorateRequest('auditStarted', 0);
   app.decorateRequest('inFlight', false);
   app.decorateRequest('decision', null);
@@ -138,6 +150,8 @@ export function installAuditHook(app: FastifyInstance, audit: AuditLog, log: Err
     try {
       const config = req.routeOptions.config as RouteConfig;
       if (config?.audit === false || req.auditStoredFor === reply.statusCode) return payload;
+      // A refusal without a valid token past its network's share is counted, not recorded (anonymous-audit-limit.ts).
+      if (anonymous && !req.caller && reply.statusCode >= 400 && !anonymous.admit(networkKey(sourceKey(req.ip)), reply.statusCode)) return payload;
       try {
         await audit.write(entryFor(req, reply.statusCode, payload, req.auditStarted, config));
         return payload;

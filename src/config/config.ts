@@ -53,6 +53,8 @@ export const configSchema = z
     auditFileMaxBytes: z.coerce.number().int().min(1024).default(100 * 1024 * 1024),
     auditFileKeep: z.coerce.number().int().min(1).max(100).default(5),
     auditRetentionDays: z.coerce.number().int().min(1).max(3650).default(365),
+    /** Refusals without a valid token recorded one by one per network (IPv4 /24, IPv6 /48) per minute; the rest are summarised. 0: all. */
+    auditAnonymousPerNetwork: z.coerce.number().int().min(0).default(600),
     throttle: flag.default(true),
     throttleWindowSeconds: z.coerce.number().int().min(1).max(3600).default(10),
     throttleSecretCreates: z.coerce.number().int().min(1).default(300),
@@ -100,6 +102,7 @@ export const envNames: Record<string, keyof CofferConfig> = {
   COFFER_AUDIT_FILE_MAX_BYTES: 'auditFileMaxBytes',
   COFFER_AUDIT_FILE_KEEP: 'auditFileKeep',
   COFFER_AUDIT_RETENTION_DAYS: 'auditRetentionDays',
+  COFFER_AUDIT_ANONYMOUS_PER_NETWORK: 'auditAnonymousPerNetwork',
   COFFER_THROTTLE: 'throttle',
   COFFER_THROTTLE_WINDOW_SECONDS: 'throttleWindowSeconds',
   COFFER_THROTTLE_SECRET_CREATES: 'throttleSecretCreates',

@@ -25,6 +25,7 @@ import { clientError, frameworkError, installErrorHandling, type ErrorLog } from
 import { errors } from './errors.js';
 import { registerMetadataRoutes } from './metadata-routes.js';
 import { installAuditHook } from '../audit/audit-hook.js';
+import type { AnonymousAuditLimits } from '../audit/anonymous-audit-limit.js';
 import type { Throttle } from './throttle.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import './request-context.js';
@@ -52,6 +53,8 @@ export interface AppDeps extends ArmDeps {
   adminObjectId: string;
   admin: AdminOperations;
   audit: AuditLog;
+  /** How many refusals without a valid token each network gets recorded one by one (absent: all). */
+  anonymousAudit?: AnonymousAuditLimits;
   /** Counts the requests in flight, for the shutdown (graceful-close.ts). */
   inFlight: InFlight;
   /** Absent when throttling is off. */
@@ -105,7 +108,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.decorateRequest('caller', null);
   installBodyParsers(app);
   installErrorHandling(app, deps.log);
-  installAuditHook(app, deps.audit, deps.log, deps.inFlight);
+  installAuditHook(app, deps.audit, deps.log, deps.inFlight, deps.anonymousAudit);
 
   const suffix = `.${deps.urls.vaultDnsSuffix}`;
   app.addHook('onRequest', async (req, reply) => {

@@ -17,6 +17,9 @@ import { createAuditLog } from '../audit/audit-log.js';
 import { loadRecordedAuditKey } from '../audit/audit-key.js';
 import { createFileSink } from '../audit/audit-file-sink.js';
 import { createThrottle } from './throttle.js';
+
+/** The window --audit-anonymous-per-network counts in. */
+const ANONYMOUS_AUDIT_WINDOW_SECONDS = 60;
 import { createTokenService } from '../identity/token-service.js';
 import { createSecretService } from '../secrets/secret-service.js';
 import { withLatestVersionCache } from '../storage/latest-version-cache.js';
@@ -164,6 +167,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
     authCodes,
     deviceCodes,
     audit,
+    anonymousAudit: { perNetwork: config.auditAnonymousPerNetwork, windowSeconds: ANONYMOUS_AUDIT_WINDOW_SECONDS },
     inFlight,
     throttle,
     ...access,

@@ -24,6 +24,7 @@ export function registerServerCommand(program: Command): void {
     .option('--audit-file-keep <n>', 'rotated audit files to keep (env COFFER_AUDIT_FILE_KEEP; default 5)')
     .option('--secret-cache-mb <n>', 'memory for cached latest secret versions, ciphertext only; e.g. 8 for about 16,000 typical secrets (env COFFER_SECRET_CACHE_MB; default 0: off)')
     .option('--audit-retention-days <n>', 'audit records older than this are deleted (env COFFER_AUDIT_RETENTION_DAYS; default 365)')
+    .option('--audit-anonymous-per-network <n>', 'refusals without a valid token recorded one by one per network (IPv4 /24, IPv6 /48) per minute; the rest are counted in one summary record (env COFFER_AUDIT_ANONYMOUS_PER_NETWORK; default 600; 0: all)')
     .option('--no-throttle', "turn off Azure's per-vault request limits (env COFFER_THROTTLE=0)")
     .option('--throttle-window-seconds <n>', 'throttling window (env COFFER_THROTTLE_WINDOW_SECONDS; default 10)')
     .option('--throttle-secret-creates <n>', 'secret creates per vault per window (env COFFER_THROTTLE_SECRET_CREATES; default 300)')
