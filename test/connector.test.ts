@@ -5,6 +5,7 @@ import { connect as tcpConnect, createServer as createTcpServer, type Server as 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { api } from './support/access-kit.js';
 import { cliHome, coffer } from './support/cli.js';
 import { databaseCa, startMariaDb, startPostgres, type TestDatabase } from './support/databases.js';
 import { BIN, freePort, startTestServer, type TestServer } from './support/server-fixture.js';
@@ -16,7 +17,7 @@ import { BIN, freePort, startTestServer, type TestServer } from './support/serve
 
 interface Status {
   status: string;
-  integrations: Array<{ name: string; state: string; tls: string; secretVersion: string | null; lastError: string | null; errorKind: string | null; lastCheckAt: string | null }>;
+  integrations: Array<{ name: string; state: string; tls: string; secretVersion: string | null; connectedAt: string | null; lastError: string | null; errorKind: string | null; lastCheckAt: string | null }>;
 }
 
 describe('connector end to end', () => {
@@ -30,6 +31,7 @@ describe('connector end to end', () => {
   let sp: { appId: string; password: string };
   let configFile: string;
   let secretScope: (name: string) => string;
+  let db: (name: string, type: string, port: number, secret: string) => object;
   const passwords = ['first-Pa55word', 'second-Pa55word'];
   // A TCP relay to PostgreSQL that can go silent (bytes stop both ways, sockets stay open): a database that hangs.
   let relay: TcpServer;
@@ -73,7 +75,9 @@ describe('connector end to end', () => {
     await setCredentials('apono-pg-user', passwords[0]!);
     await cli('keyvault', 'secret', 'set', '--vault-name', 'conn-vault', '--name', 'not-json', '--value', 'username=apono', '-o', 'none');
     await cli('keyvault', 'secret', 'set', '--vault-name', 'conn-vault', '--name', 'wrong-password', '--value', JSON.stringify({ username: 'apono', password: 'nope' }), '-o', 'none');
-    for (const name of ['not-json', 'wrong-password', 'missing-secret', 'apono-pg-user']) {
+    await setCredentials('disabled-secret', passwords[0]!);
+    await cli('keyvault', 'secret', 'set-attributes', '--vault-name', 'conn-vault', '--name', 'disabled-secret', '--enabled', 'false', '-o', 'none');
+    for (const name of ['not-json', 'wrong-password', 'missing-secret', 'apono-pg-user', 'disabled-secret']) {
       await cli('role', 'assignment', 'create', '--role', 'Key Vault Secrets User', '--assignee', sp.appId, '--scope', secretScope(name), '-o', 'none');
     }
 
@@ -89,7 +93,7 @@ describe('connector end to end', () => {
     statusPort = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'coffer-connector-'));
     configFile = join(dir, 'connector.json');
-    const db = (name: string, type: string, port: number, secret: string) => ({ name, type, host: '127.0.0.1', port, database: 'app', secret: { vault: 'conn-vault', name: secret }, tls: { caFile: dbCa.caFile } });
+    db = (name: string, type: string, port: number, secret: string) => ({ name, type, host: '127.0.0.1', port, database: 'app', secret: { vault: 'conn-vault', name: secret }, tls: { caFile: dbCa.caFile } });
     writeFileSync(
       configFile,
       JSON.stringify({
@@ -107,6 +111,7 @@ describe('connector end to end', () => {
           db('no-secret', 'mysql', maria.port, 'missing-secret'),
           db('no-database', 'postgresql', await freePort(), 'apono-pg-user'),
           db('hung-db', 'postgresql', (relay.address() as { port: number }).port, 'apono-pg-user'),
+          db('disabled', 'postgresql', postgres.port, 'disabled-secret'),
         ],
       }),
     );
@@ -154,6 +159,59 @@ describe('connector end to end', () => {
     assert.match((await until('bad-password', (x) => x.errorKind === 'db-auth', 'auth failure')).lastError!, /rejected the credentials of user 'apono' from the vault/);
     assert.match((await until('no-secret', (x) => x.errorKind === 'not-found', 'not found')).lastError!, /secret 'missing-secret' in vault 'conn-vault' was not found/);
     assert.match((await until('no-database', (x) => x.errorKind === 'db-unreachable', 'unreachable')).lastError!, /is unreachable \(ECONNREFUSED\)/);
+    assert.match((await until('disabled', (x) => x.errorKind === 'disabled', 'disabled')).lastError!, /^secret 'disabled-secret' in vault 'conn-vault' is disabled: enable it/);
+  });
+
+  /** Runs another connector with this config's vault and the given changes; resolves with its exit code and output, or once it serves its status. */
+  function otherConnector(changes: object, secret: string): Promise<{ code: number | null; output: string; port: number; stop(): void }> {
+    return new Promise((resolve) => {
+      const config = { ...JSON.parse(readFileSync(configFile, 'utf8')), ...changes };
+      const file = join(mkdtempSync(join(tmpdir(), 'coffer-connector-')), 'connector.json');
+      writeFileSync(file, JSON.stringify(config));
+      const child = spawn(process.execPath, [BIN, 'connector', 'run', '--config', file], { env: { ...process.env, COFFER_CONNECTOR_CLIENT_SECRET: secret }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', (d: Buffer) => (output += d));
+      child.stderr.on('data', (d: Buffer) => {
+        output += d;
+        if (output.includes('connector started')) resolve({ code: null, output, port: config.statusPort, stop: () => child.kill('SIGTERM') });
+      });
+      child.on('exit', (code) => resolve({ code, output, port: config.statusPort, stop: () => {} }));
+    });
+  }
+
+  it('a wrong client secret is reported as the connector\'s own credentials refused, not as an unreachable vault', async () => {
+    const port = await freePort();
+    const other = await otherConnector({ statusPort: port, integrations: [db('pg', 'postgresql', postgres.port, 'apono-pg-user')] }, 'not-the-secret');
+    try {
+      const body = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as Status;
+      assert.equal(body.integrations[0]!.errorKind, 'vault-auth', JSON.stringify(body));
+      assert.match(body.integrations[0]!.lastError!, new RegExp(`^the connector's credentials were refused by ${server.url} \\(invalid_client: .*AADSTS7000215: Invalid client secret provided.*\\): check clientId ${sp.appId} and the client secret in COFFER_CONNECTOR_CLIENT_SECRET$`));
+      assert.ok(!body.integrations[0]!.lastError!.includes('Timestamp'));
+    } finally {
+      other.stop();
+    }
+  });
+
+  it("a vault whose network rules refuse the connector says so, not that a grant is missing", async () => {
+    const vault = (await cli('keyvault', 'create', '-n', 'fenced-vault', '-g', 'rg')).json<{ id: string }>();
+    await cli('keyvault', 'secret', 'set', '--vault-name', 'fenced-vault', '--name', 'creds', '--value', JSON.stringify({ username: 'apono', password: 'x' }), '-o', 'none');
+    const closed = await api(server, 'PATCH', `${vault.id}?api-version=2023-07-01`, { properties: { publicNetworkAccess: 'Disabled' } });
+    assert.equal(closed.status, 200, JSON.stringify(closed.body));
+    const port = await freePort();
+    const other = await otherConnector({ statusPort: port, integrations: [db('fenced', 'postgresql', postgres.port, 'creds')].map((i) => ({ ...i, secret: { vault: 'fenced-vault', name: 'creds' } })) }, sp.password);
+    try {
+      const body = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as Status;
+      assert.equal(body.integrations[0]!.errorKind, 'vault-network', JSON.stringify(body));
+      assert.match(body.integrations[0]!.lastError!, /^the vault's network rules refuse the connector \(ForbiddenByConnection\) reading secret 'creds' in vault 'fenced-vault'/);
+    } finally {
+      other.stop();
+    }
+  });
+
+  it('a busy status port stops the connector at start with one clear line', async () => {
+    const other = await otherConnector({ statusPort }, sp.password);
+    assert.equal(other.code, 1, other.output);
+    assert.equal(other.output, `ERROR: status port ${statusPort} on 127.0.0.1 is in use: set statusPort in the connector config\n`);
   });
 
   it('a Key Vault Secrets User grant on the secret connects it; removing the grant loses access', async () => {
@@ -187,6 +245,18 @@ describe('connector end to end', () => {
     assert.equal((await until('postgresql', (x) => x.state === 'connected' && x.secretVersion === pgVersion, 'reconnection')).state, 'connected');
     const cliStatus = await coffer(home, ['connector', 'status', '--url', `http://127.0.0.1:${statusPort}/health`, '--query', "integrations[?name=='mysql'].secretVersion | [0]", '-o', 'tsv']);
     assert.equal(cliStatus.stdout.trim(), mysqlVersion);
+    assert.equal(cliStatus.code, 1, 'degraded (other integrations fail on purpose): not a success');
+  });
+
+  it('a new version whose credentials the database refuses leaves the working connection in place until a good one comes', async () => {
+    const before = await until('postgresql', (x) => x.state === 'connected', 'connection');
+    const bad = await setCredentials('apono-pg-user', 'not-the-live-password');
+    const refused = await until('postgresql', (x) => x.errorKind === 'db-auth', 'the new version refused');
+    assert.equal(refused.secretVersion, before.secretVersion, 'still on the version that works');
+    assert.equal(refused.connectedAt, before.connectedAt, 'the old connection was not closed');
+    assert.notEqual(refused.secretVersion, bad);
+    const good = await setCredentials('apono-pg-user', passwords[1]!);
+    assert.equal((await until('postgresql', (x) => x.state === 'connected' && x.secretVersion === good, 'the good version')).state, 'connected');
   });
 
   it('when the database refuses the credentials it holds, it re-reads the secret and reconnects', async () => {

@@ -6,6 +6,11 @@ import { createVaultReader } from './vault-reader.js';
 // The connector process: integrations refreshed on a timer, and a status
 // endpoint on loopback (GET /health) that never shows credentials.
 
+/** The connector cannot start (its status port is taken): said in one line, without a stack. */
+export class ConnectorStartError extends Error {
+  override name = 'ConnectorStartError';
+}
+
 export interface RunningConnector {
   statusPort: number;
   refreshAll(): Promise<void>;
@@ -27,7 +32,12 @@ export async function startConnector(config: ConnectorConfig, clientSecret: stri
     const healthy = integrations.every((i) => i.state === 'connected');
     res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: healthy ? 'ok' : 'degraded', clientId: config.clientId, integrations }));
   });
-  await new Promise<void>((resolve) => server.listen(config.statusPort, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new ConnectorStartError(err.code === 'EADDRINUSE' ? `status port ${config.statusPort} on 127.0.0.1 is in use: set statusPort in the connector config` : `cannot listen on 127.0.0.1:${config.statusPort} (${err.code ?? err.message})`)),
+    );
+    server.listen(config.statusPort, '127.0.0.1', resolve);
+  });
   const address = server.address();
   const statusPort = typeof address === 'object' && address ? address.port : config.statusPort;
 

@@ -1,6 +1,6 @@
 import type { IntegrationConfig } from './connector-config.js';
 import { connect, describeDbError, type DbConnection } from './db-clients.js';
-import { ConnectorError, type VaultReader } from './vault-reader.js';
+import { ConnectorError, type Credentials, type VaultReader } from './vault-reader.js';
 
 // Keeps one integration connected. Each refresh re-reads the secret (the
 // vault decides, every time, whether the connector may still read it),
@@ -20,6 +20,8 @@ export interface IntegrationStatus {
   lastError: string | null;
   errorKind: ConnectorError['kind'] | null;
 }
+
+const REVOKED: Array<ConnectorError['kind']> = ['denied', 'not-found', 'disabled', 'bad-value', 'vault-auth', 'vault-network'];
 
 export function createIntegrationRunner(config: IntegrationConfig, reader: VaultReader, log: (msg: string, fields?: object) => void) {
   let connection: DbConnection | null = null;
@@ -47,13 +49,21 @@ export function createIntegrationRunner(config: IntegrationConfig, reader: Vault
     await c?.close();
   }
 
-  async function reconnect(reason: string) {
-    const creds = await reader.read(config.secret);
-    await disconnect();
-    connection = await connect(config, creds);
+  /**
+   * Connects with the credentials read now and only then lets the old
+   * connection go: if the new one fails (a version whose password is not
+   * live in the database yet), the old one, which may still work, is kept,
+   * and the next refresh tries again.
+   */
+  async function reconnect(reason: string, read?: Credentials) {
+    const creds = read ?? (await reader.read(config.secret));
+    const fresh = await connect(config, creds);
+    const old = connection;
+    connection = fresh;
     status.secretVersion = creds.version;
     status.connectedAt = new Date().toISOString();
     log(`connected (${reason})`, { integration: config.name, secretVersion: creds.version });
+    await old?.close().catch(() => undefined);
   }
 
   // One refresh at a time per integration; a slow one holds back no other integration.
@@ -68,7 +78,7 @@ export function createIntegrationRunner(config: IntegrationConfig, reader: Vault
       // Reading every time is the point: a revoked grant stops the integration at the next refresh.
       const latest = await reader.read(config.secret);
       if (!connection || latest.version !== status.secretVersion) {
-        await reconnect(connection ? 'new secret version' : 'start');
+        await reconnect(connection ? 'new secret version' : 'start', latest);
       }
       try {
         await connection!.check();
@@ -87,7 +97,8 @@ export function createIntegrationRunner(config: IntegrationConfig, reader: Vault
       status.errorKind = null;
     } catch (err) {
       const e = err instanceof ConnectorError ? err : new ConnectorError('db-error', (err as Error).message.slice(0, 200));
-      if (e.kind === 'denied' || e.kind === 'not-found' || e.kind === 'bad-value') await disconnect();
+      // The vault said no (or has nothing usable): a connection made with what it gave before is not kept.
+      if (REVOKED.includes(e.kind)) await disconnect();
       if (status.lastError !== e.message) log(`error: ${e.message}`, { integration: config.name, kind: e.kind });
       status.state = 'error';
       status.lastError = e.message;

@@ -20,7 +20,7 @@ export interface Credentials {
 
 export class ConnectorError extends Error {
   constructor(
-    readonly kind: 'denied' | 'not-found' | 'bad-value' | 'vault-unreachable' | 'db-auth' | 'db-unreachable' | 'db-tls' | 'db-error',
+    readonly kind: 'denied' | 'not-found' | 'disabled' | 'bad-value' | 'vault-auth' | 'vault-network' | 'vault-unreachable' | 'db-auth' | 'db-unreachable' | 'db-tls' | 'db-error',
     message: string,
   ) {
     super(message);
@@ -36,6 +36,34 @@ function agentPolicy(caFile: string | undefined): PipelinePolicy {
 
 /** How long one read of a secret (token included) may take. */
 const VAULT_READ_TIMEOUT_MS = 15_000;
+
+/** The first line of a sign-in refusal (AADSTS code and description); never more than 300 characters. */
+const firstLine = (message: string) => (message.split(/\r?\n/)[0] ?? '').replace(/ - Timestamp: [\d: -]+Z - /, ' - ').slice(0, 300);
+
+/** What went wrong reading a secret, said so that the operator knows what to change. */
+function vaultError(err: unknown, where: string, config: ConnectorConfig): ConnectorError {
+  // The SDK's error holds the body as details, with Key Vault's innererror renamed innerError.
+  const e = err as { name?: string; statusCode?: number; code?: string; message?: string; details?: { error?: { innerError?: { code?: string } } } };
+  const inner = e.details?.error?.innerError?.code;
+  // @azure/identity refuses before any vault request: the token endpoint turned the connector's own credentials away.
+  if (e.name === 'AuthenticationRequiredError' || e.name === 'AuthenticationError' || e.statusCode === 401) {
+    return new ConnectorError(
+      'vault-auth',
+      `the connector's credentials were refused by ${config.authority} (${firstLine(e.message ?? 'unauthorized')}): check clientId ${config.clientId} and the client secret in ${config.clientSecretEnv}`,
+    );
+  }
+  if (e.statusCode === 403 && inner === 'SecretDisabled') {
+    return new ConnectorError('disabled', `${where} is disabled: enable it (coffer keyvault secret set-attributes --vault-name V --name N --enabled true) or set a new version`);
+  }
+  if (e.statusCode === 403 && (inner === 'ForbiddenByFirewall' || inner === 'ForbiddenByConnection')) {
+    return new ConnectorError('vault-network', `the vault's network rules refuse the connector (${inner}) reading ${where}: allow its address (az keyvault network-rule add) or public network access`);
+  }
+  if (e.statusCode === 403) {
+    return new ConnectorError('denied', `principal ${config.clientId} lacks get on ${where}: grant "Key Vault Secrets User" at that scope (or the vault) or an access policy with Get`);
+  }
+  if (e.statusCode === 404) return new ConnectorError('not-found', `${where} was not found (or is deleted): create it with coffer keyvault secret set`);
+  return new ConnectorError('vault-unreachable', `cannot read ${where}: ${(e.code ?? e.message ?? 'unknown error').slice(0, 200)}`);
+}
 
 export function createVaultReader(config: ConnectorConfig, clientSecret: string) {
   const policy = { policy: agentPolicy(config.caFile), position: 'perCall' as const };
@@ -67,16 +95,7 @@ export function createVaultReader(config: ConnectorConfig, clientSecret: string)
         value = s.value;
         version = s.properties.version ?? '';
       } catch (err) {
-        const e = err as { statusCode?: number; code?: string; message?: string };
-        if (e.statusCode === 403) {
-          throw new ConnectorError(
-            'denied',
-            `principal ${config.clientId} lacks get on ${where}: grant "Key Vault Secrets User" at that scope (or the vault) or an access policy with Get`,
-          );
-        }
-        if (e.statusCode === 404) throw new ConnectorError('not-found', `${where} was not found (or is deleted): create it with coffer keyvault secret set`);
-        if (e.statusCode === 401) throw new ConnectorError('denied', `the connector's credentials were refused by ${config.authority}: check clientId and its client secret`);
-        throw new ConnectorError('vault-unreachable', `cannot read ${where}: ${(e.code ?? e.message ?? 'unknown error').slice(0, 200)}`);
+        throw vaultError(err, where, config);
       }
       let parsed: unknown;
       try {
