@@ -4,7 +4,6 @@
 // and the ordered ones a --query multiselect hash or a table transformer
 // builds, which keep their order; `isOrdered` tells them apart.
 
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Dict = Record<string, unknown>;
 
 const isDict = (v: unknown): v is Dict => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -93,5 +92,3 @@ export function projectTable(rows: unknown, columns: Array<[string, string]>): D
     ),
   );
 }
-
-export type { Json };
