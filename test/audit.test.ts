@@ -65,6 +65,16 @@ describe('audit trail', () => {
       const body = await res.text();
       assert.match(body, /"code":"ServiceUnavailable"/);
       assert.doesNotMatch(body, /value of s-get/);
+      assert.equal(res.headers.get('retry-after'), '5', 'a refused read may be tried again');
+      // With the file sink, a secret write commits before its record: its 503 must not invite a retry (a second version).
+      const put = await fetch(`${server.vaultUrl('audit-vault')}/secrets/s-while-failing?api-version=7.6`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${await vaultToken(server, server.bootstrap.clientId, server.bootstrap.clientSecret)}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ value: 'written once' }),
+      });
+      assert.equal(put.status, 503);
+      assert.equal(put.headers.get('retry-after'), null);
+      assert.match(await put.text(), /"code":"ServiceUnavailable","message":"The request may have been carried out, but its audit record could not be written/);
       const health = await fetch(`${server.url}/healthz`);
       assert.equal(health.status, 503);
       const state = (await health.json()) as { status: string; audit: Record<string, unknown> };
@@ -76,6 +86,7 @@ describe('audit trail', () => {
     }
     assert.equal((await client.getSecret('s-get')).value, 'value of s-get');
     assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+    assert.equal((await client.getSecret('s-while-failing')).value, 'written once', 'the withheld answer was of a stored write');
   });
 
   it('no record, in the store or the file, contains a secret value', async () => {

@@ -65,6 +65,19 @@ describe('CLI session retries', () => {
     script.length = 0;
   });
 
+  it('retries a write after a 429 but never after a 503, which may come once the change is stored', async () => {
+    seen.length = 0;
+    script.push({ status: 429, headers: { 'retry-after': '0' } });
+    assert.deepEqual(await session().call('PUT', `${url}/w`, url, { value: 'v' }), { ok: true });
+    assert.equal(seen.length, 2);
+
+    seen.length = 0;
+    script.push({ status: 503, headers: { 'retry-after': '0' } });
+    await assert.rejects(session().call('PUT', `${url}/w`, url, { value: 'v' }), /slow down/);
+    assert.equal(seen.length, 1, 'one PUT: a retry could store the secret twice');
+    script.length = 0;
+  });
+
   it('replaces a refused cached token once, and does not loop when the new one is refused too', async () => {
     seen.length = 0;
     script.push({ status: 401 });
@@ -86,6 +99,9 @@ describe('CLI session retries', () => {
     assert.equal(retryDelayMs(answer(429), 2), 4000);
     assert.equal(retryDelayMs(answer(429), 3), null);
     assert.equal(retryDelayMs(answer(503), 0), null);
+    assert.equal(retryDelayMs(answer(503, { 'retry-after': '1' }), 0, 'GET'), 1000);
+    assert.equal(retryDelayMs(answer(503, { 'retry-after': '1' }), 0, 'DELETE'), null);
+    assert.equal(retryDelayMs(answer(429, { 'retry-after': '1' }), 0, 'DELETE'), 1000);
     assert.equal(retryDelayMs(answer(500, { 'retry-after': '1' }), 0), null);
   });
 

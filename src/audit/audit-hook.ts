@@ -44,6 +44,15 @@ declare module 'fastify' {
 const UNAVAILABLE = JSON.stringify({
   error: { code: 'ServiceUnavailable', message: 'The request was refused because its audit record could not be written. Try again later.' },
 });
+// A change that may have committed cannot be refused: the answer says so and
+// invites no retry (no Retry-After), which would apply it twice.
+const UNAVAILABLE_AFTER_WRITE = JSON.stringify({
+  error: {
+    code: 'ServiceUnavailable',
+    message: 'The request may have been carried out, but its audit record could not be written, so its answer is withheld. Check its result before trying again.',
+  },
+});
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 function errorMessage(payload: unknown): string | null {
   if (typeof payload !== 'string' || !payload.startsWith('{"error"')) return null;
@@ -157,7 +166,10 @@ export function installAuditHook(app: FastifyInstance, audit: AuditLog, log: Err
         return payload;
       } catch (err) {
         log.error({ reqId: req.id, err: (err as Error).message }, 'audit write failed; request refused');
-        reply.code(503).header('content-type', 'application/json; charset=utf-8').header('Retry-After', '5');
+        const committed = !SAFE_METHODS.has(req.method) && reply.statusCode < 400;
+        reply.code(503).header('content-type', 'application/json; charset=utf-8');
+        if (committed) return UNAVAILABLE_AFTER_WRITE;
+        reply.header('Retry-After', '5');
         return UNAVAILABLE;
       }
     } finally {

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import type { Command, Option } from 'commander';
 import { CliError } from './cli-error.js';
 
 // az parses with argparse, which takes any unambiguous prefix of a long
@@ -6,6 +6,11 @@ import { CliError } from './cli-error.js';
 // rewritten first: each `--prefix[=value]` after the command path that is not
 // itself an option of the command becomes the one option it abbreviates, and
 // an ambiguous prefix is refused as argparse refuses it (exit 2).
+//
+// The token after an option that takes a value is that value, never an option
+// to expand. argparse refuses a value that looks like an option
+// (`--value --desc`: "expected one argument"); commander would store it, so a
+// typo would silently become a secret's value. We refuse it as argparse does.
 
 export function expandAbbreviations(root: Command, argv: readonly string[]): string[] {
   const out = argv.slice(0, 2);
@@ -24,7 +29,16 @@ export function expandAbbreviations(root: Command, argv: readonly string[]): str
       out.push(...argv.slice(i));
       break;
     }
-    out.push(arg.startsWith('--') && arg.length > 2 ? expand(arg, longs) : arg);
+    const token = arg.startsWith('--') && arg.length > 2 ? expand(arg, longs) : arg;
+    out.push(token);
+    const needs = valueOption(cmd, token);
+    if (!needs) continue;
+    const value = argv[i + 1];
+    if (value === undefined || looksLikeOption(value)) {
+      throw new CliError(`argument ${flagsOf(needs)}: expected one argument`, undefined, 2);
+    }
+    out.push(value);
+    i++;
   }
   return out;
 }
@@ -37,3 +51,17 @@ function expand(arg: string, longs: string[]): string {
   if (matches.length > 1) throw new CliError(`ambiguous option: ${flag} could match ${matches.join(', ')}`, undefined, 2);
   return matches.length === 1 ? matches[0]! + (eq < 0 ? '' : arg.slice(eq)) : arg;
 }
+
+/** The option `token` names when it takes its value from the next token. */
+function valueOption(cmd: Command, token: string): Option | undefined {
+  if (!token.startsWith('-') || token.includes('=')) return undefined;
+  const opt = cmd.options.find((o) => o.long === token || o.short === token);
+  return opt?.required ? opt : undefined;
+}
+
+/** argparse's test for a token that is an option, not a value: `-x`, `--x`, but not `-`, `-5` or text with spaces. */
+function looksLikeOption(token: string): boolean {
+  return token.length > 1 && token.startsWith('-') && !/^-\d+$|^-\d*\.\d+$/.test(token) && !token.includes(' ');
+}
+
+const flagsOf = (opt: Option): string => [opt.short, opt.long].filter(Boolean).join('/');

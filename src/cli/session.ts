@@ -108,8 +108,8 @@ export class Session {
   /**
    * Sends a request as az's SDK pipeline would: a token the server refuses
    * (401: revoked, or signed by keys the server no longer has) is dropped and
-   * a new one tried once; throttling (429, or 503 with Retry-After) is waited
-   * out up to MAX_RETRIES times.
+   * a new one tried once; throttling (429, or 503 with Retry-After to a read)
+   * is waited out up to MAX_RETRIES times.
    */
   private async sendWithRetries(method: string, url: string, resource: string, body: unknown): Promise<HttpResponse> {
     let renewed = false;
@@ -125,7 +125,7 @@ export class Session {
         delete this.profile.tokens[resource];
         continue;
       }
-      const wait = retryDelayMs(res, attempt);
+      const wait = retryDelayMs(res, attempt, method);
       if (wait === null) return res;
       this.log(`throttled (${res.status}): retrying in ${Math.round(wait / 1000)} s`);
       await new Promise((r) => setTimeout(r, wait));
@@ -144,11 +144,16 @@ export class Session {
 const MAX_RETRIES = 3;
 const MAX_RETRY_WAIT_MS = 60_000;
 
-/** How long to wait before retrying a throttled answer, or null for no retry. */
-export function retryDelayMs(res: HttpResponse, attempt: number): number | null {
+/**
+ * How long to wait before retrying a throttled answer, or null for no retry.
+ * A 429 comes before the request is carried out; a 503 may come after (the
+ * server's audit failed once the change was stored), so only reads retry it.
+ */
+export function retryDelayMs(res: HttpResponse, attempt: number, method = 'GET'): number | null {
   const header = res.headers['retry-after'];
   const retryAfter = Array.isArray(header) ? header[0] : header;
-  if (attempt >= MAX_RETRIES || !(res.status === 429 || (res.status === 503 && retryAfter !== undefined))) return null;
+  const safe = method === 'GET' || method === 'HEAD';
+  if (attempt >= MAX_RETRIES || !(res.status === 429 || (res.status === 503 && safe && retryAfter !== undefined))) return null;
   // Retry-After in seconds or as an HTTP date; without one, exponential backoff from 1 s.
   const seconds = retryAfter === undefined ? NaN : /^\d+$/.test(retryAfter.trim()) ? Number(retryAfter) : (Date.parse(retryAfter) - Date.now()) / 1000;
   const ms = Number.isFinite(seconds) ? Math.max(0, seconds * 1000) : 1000 * 2 ** attempt;

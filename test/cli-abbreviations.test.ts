@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { expandAbbreviations } from '../src/cli/abbreviations.js';
+import { CliError } from '../src/cli/cli-error.js';
+import { buildProgram } from '../src/cli/program.js';
+
+// How the command line is rewritten before commander sees it: argparse's
+// prefixes, and argparse's refusal of an option-like token as a value.
+
+const expand = (...args: string[]) => expandAbbreviations(buildProgram(), ['node', 'coffer', ...args]).slice(2);
+
+function refuses(args: string[], message: string): void {
+  assert.throws(
+    () => expand(...args),
+    (err: unknown) => err instanceof CliError && err.exitCode === 2 && err.message === message,
+  );
+}
+
+describe('CLI option abbreviations', () => {
+  it('expands unambiguous prefixes of long options, with and without =', () => {
+    assert.deepEqual(expand('keyvault', 'secret', 'set', '--vault-n', 'v', '--na=x', '--val', 'one'), ['keyvault', 'secret', 'set', '--vault-name', 'v', '--name=x', '--value', 'one']);
+  });
+
+  it('refuses an ambiguous prefix', () => {
+    refuses(['keyvault', 'secret', 'show', '--ver', 'x'], 'ambiguous option: --ver could match --version, --verbose');
+  });
+
+  it('never expands the value of an option, even when it looks like a prefix', () => {
+    // `--value --desc` used to store "--description" as the secret's value.
+    refuses(['keyvault', 'secret', 'set', '--vault-name', 'v', '-n', 'x', '--value', '--desc'], 'argument --value: expected one argument');
+    refuses(['keyvault', 'secret', 'set', '--vault-name', 'v', '-n', 'x', '--value', '--nonsense'], 'argument --value: expected one argument');
+    refuses(['keyvault', 'secret', 'set', '--vault-name', 'v', '--value', 'x', '-n', '-q'], 'argument -n/--name: expected one argument');
+    refuses(['keyvault', 'secret', 'set', '--vault-name', 'v', '-n', 'x', '--value'], 'argument --value: expected one argument');
+  });
+
+  it('takes values argparse takes: negative numbers, "-", text with spaces, and --opt=--x', () => {
+    assert.deepEqual(expand('keyvault', 'secret', 'list', '--vault-name', 'v', '--maxresults', '-1'), ['keyvault', 'secret', 'list', '--vault-name', 'v', '--maxresults', '-1']);
+    assert.deepEqual(expand('keyvault', 'secret', 'set', '--vault-n', 'v', '--val', '-not an option'), ['keyvault', 'secret', 'set', '--vault-name', 'v', '--value', '-not an option']);
+    assert.deepEqual(expand('keyvault', 'secret', 'set', '--value=--desc', '--desc', 'x'), ['keyvault', 'secret', 'set', '--value=--desc', '--description', 'x']);
+    assert.deepEqual(expand('keyvault', 'secret', 'set', '--value', '-'), ['keyvault', 'secret', 'set', '--value', '-']);
+  });
+
+  it('leaves everything after -- alone', () => {
+    assert.deepEqual(expand('keyvault', 'secret', 'set', '--', '--na'), ['keyvault', 'secret', 'set', '--', '--na']);
+  });
+});
