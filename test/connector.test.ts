@@ -250,11 +250,13 @@ describe('connector end to end', () => {
 
   it('a new version whose credentials the database refuses leaves the working connection in place until a good one comes', async () => {
     const before = await until('postgresql', (x) => x.state === 'connected', 'connection');
-    const bad = await setCredentials('apono-pg-user', 'not-the-live-password');
+    passwords.push('not-the-live-password');
+    const bad = await setCredentials('apono-pg-user', passwords.at(-1)!);
     const refused = await until('postgresql', (x) => x.errorKind === 'db-auth', 'the new version refused');
     assert.equal(refused.secretVersion, before.secretVersion, 'still on the version that works');
     assert.equal(refused.connectedAt, before.connectedAt, 'the old connection was not closed');
     assert.notEqual(refused.secretVersion, bad);
+    assert.match(refused.lastError!, new RegExp(`^secret version ${bad} failed, still connected with version ${before.secretVersion}: postgresql at 127\\.0\\.0\\.1:\\d+ rejected the credentials of user 'apono' from the vault$`));
     const good = await setCredentials('apono-pg-user', passwords[1]!);
     assert.equal((await until('postgresql', (x) => x.state === 'connected' && x.secretVersion === good, 'the good version')).state, 'connected');
   });
