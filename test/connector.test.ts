@@ -159,7 +159,7 @@ describe('connector end to end', () => {
     assert.match((await until('bad-password', (x) => x.errorKind === 'db-auth', 'auth failure')).lastError!, /rejected the credentials of user 'apono' from the vault/);
     assert.match((await until('no-secret', (x) => x.errorKind === 'not-found', 'not found')).lastError!, /secret 'missing-secret' in vault 'conn-vault' was not found/);
     assert.match((await until('no-database', (x) => x.errorKind === 'db-unreachable', 'unreachable')).lastError!, /is unreachable \(ECONNREFUSED\)/);
-    assert.match((await until('disabled', (x) => x.errorKind === 'disabled', 'disabled')).lastError!, /^secret 'disabled-secret' in vault 'conn-vault' is disabled: enable it/);
+    assert.match((await until('disabled', (x) => x.errorKind === 'disabled', 'disabled')).lastError!, /^secret 'disabled-secret' in vault 'conn-vault' is disabled: enable it \(coffer keyvault secret set-attributes --vault-name conn-vault --name disabled-secret --enabled true\)/);
   });
 
   /** Runs another connector with this config's vault and the given changes; resolves with its exit code and output, or once it serves its status. */
@@ -195,17 +195,27 @@ describe('connector end to end', () => {
   it("a vault whose network rules refuse the connector says so, not that a grant is missing", async () => {
     const vault = (await cli('keyvault', 'create', '-n', 'fenced-vault', '-g', 'rg')).json<{ id: string }>();
     await cli('keyvault', 'secret', 'set', '--vault-name', 'fenced-vault', '--name', 'creds', '--value', JSON.stringify({ username: 'apono', password: 'x' }), '-o', 'none');
-    const closed = await api(server, 'PATCH', `${vault.id}?api-version=2023-07-01`, { properties: { publicNetworkAccess: 'Disabled' } });
-    assert.equal(closed.status, 200, JSON.stringify(closed.body));
-    const port = await freePort();
-    const other = await otherConnector({ statusPort: port, integrations: [db('fenced', 'postgresql', postgres.port, 'creds')].map((i) => ({ ...i, secret: { vault: 'fenced-vault', name: 'creds' } })) }, sp.password);
-    try {
-      const body = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as Status;
-      assert.equal(body.integrations[0]!.errorKind, 'vault-network', JSON.stringify(body));
-      assert.match(body.integrations[0]!.lastError!, /^the vault's network rules refuse the connector \(ForbiddenByConnection\) reading secret 'creds' in vault 'fenced-vault'/);
-    } finally {
-      other.stop();
-    }
+    const fence = async (properties: object) => {
+      const r = await api(server, 'PATCH', `${vault.id}?api-version=2023-07-01`, { properties });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+    };
+    const errorOf = async () => {
+      const port = await freePort();
+      const other = await otherConnector({ statusPort: port, integrations: [{ ...db('fenced', 'postgresql', postgres.port, 'creds'), secret: { vault: 'fenced-vault', name: 'creds' } }] }, sp.password);
+      try {
+        return ((await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as Status).integrations[0]!;
+      } finally {
+        other.stop();
+      }
+    };
+    await fence({ publicNetworkAccess: 'Disabled' });
+    const closed = await errorOf();
+    assert.equal(closed.errorKind, 'vault-network', JSON.stringify(closed));
+    assert.equal(closed.lastError, "the vault's network rules refuse the connector (ForbiddenByConnection: public network access is disabled) reading secret 'creds' in vault 'fenced-vault': enable it (az keyvault update --public-network-access Enabled)");
+    await fence({ publicNetworkAccess: 'Enabled', networkAcls: { defaultAction: 'Deny', ipRules: [{ value: '203.0.113.0/24' }] } });
+    const firewalled = await errorOf();
+    assert.equal(firewalled.errorKind, 'vault-network', JSON.stringify(firewalled));
+    assert.equal(firewalled.lastError, "the vault's network rules refuse the connector (ForbiddenByFirewall: client address 127.0.0.1) reading secret 'creds' in vault 'fenced-vault': allow it (az keyvault network-rule add --ip-address 127.0.0.1)");
   });
 
   it('a busy status port stops the connector at start with one clear line', async () => {

@@ -41,9 +41,10 @@ const VAULT_READ_TIMEOUT_MS = 15_000;
 const firstLine = (message: string) => (message.split(/\r?\n/)[0] ?? '').replace(/ - Timestamp: [\d: -]+Z - /, ' - ').slice(0, 300);
 
 /** What went wrong reading a secret, said so that the operator knows what to change. */
-function vaultError(err: unknown, where: string, config: ConnectorConfig): ConnectorError {
+export function describeVaultError(err: unknown, secret: { vault: string; name: string }, config: Pick<ConnectorConfig, 'authority' | 'clientId' | 'clientSecretEnv'>): ConnectorError {
+  const where = `secret '${secret.name}' in vault '${secret.vault}'`;
   // The SDK's error holds the body as details, with Key Vault's innererror renamed innerError.
-  const e = err as { name?: string; statusCode?: number; code?: string; message?: string; details?: { error?: { innerError?: { code?: string } } } };
+  const e = err as { name?: string; statusCode?: number; code?: string; message?: string; details?: { error?: { message?: string; innerError?: { code?: string } } } };
   const inner = e.details?.error?.innerError?.code;
   // @azure/identity refuses before any vault request: the token endpoint turned the connector's own credentials away.
   if (e.name === 'AuthenticationRequiredError' || e.name === 'AuthenticationError' || e.statusCode === 401) {
@@ -53,10 +54,15 @@ function vaultError(err: unknown, where: string, config: ConnectorConfig): Conne
     );
   }
   if (e.statusCode === 403 && inner === 'SecretDisabled') {
-    return new ConnectorError('disabled', `${where} is disabled: enable it (coffer keyvault secret set-attributes --vault-name V --name N --enabled true) or set a new version`);
+    return new ConnectorError('disabled', `${where} is disabled: enable it (coffer keyvault secret set-attributes --vault-name ${secret.vault} --name ${secret.name} --enabled true) or set a new version`);
   }
-  if (e.statusCode === 403 && (inner === 'ForbiddenByFirewall' || inner === 'ForbiddenByConnection')) {
-    return new ConnectorError('vault-network', `the vault's network rules refuse the connector (${inner}) reading ${where}: allow its address (az keyvault network-rule add) or public network access`);
+  if (e.statusCode === 403 && inner === 'ForbiddenByConnection') {
+    return new ConnectorError('vault-network', `the vault's network rules refuse the connector (ForbiddenByConnection: public network access is disabled) reading ${where}: enable it (az keyvault update --public-network-access Enabled)`);
+  }
+  if (e.statusCode === 403 && inner === 'ForbiddenByFirewall') {
+    // Key Vault names the address it saw, which may be a NAT's rather than the connector's own.
+    const address = /Client address: (\S+)/.exec(e.details?.error?.message ?? e.message ?? '')?.[1] ?? 'ADDRESS';
+    return new ConnectorError('vault-network', `the vault's network rules refuse the connector (ForbiddenByFirewall: client address ${address}) reading ${where}: allow it (az keyvault network-rule add --ip-address ${address})`);
   }
   if (e.statusCode === 403) {
     return new ConnectorError('denied', `principal ${config.clientId} lacks get on ${where}: grant "Key Vault Secrets User" at that scope (or the vault) or an access policy with Get`);
@@ -95,7 +101,7 @@ export function createVaultReader(config: ConnectorConfig, clientSecret: string)
         value = s.value;
         version = s.properties.version ?? '';
       } catch (err) {
-        throw vaultError(err, where, config);
+        throw describeVaultError(err, secret, config);
       }
       let parsed: unknown;
       try {
