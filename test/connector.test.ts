@@ -3,11 +3,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect, createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
+import { AuthenticationError, AuthenticationRequiredError } from '@azure/identity';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { api } from './support/access-kit.js';
 import { cliHome, coffer } from './support/cli.js';
 import { databaseCa, startMariaDb, startPostgres, type TestDatabase } from './support/databases.js';
+import { describeVaultError } from '../src/connector/vault-reader.js';
 import { BIN, freePort, startTestServer, type TestServer } from './support/server-fixture.js';
 
 // The seed, end to end: credentials stored with `coffer keyvault secret set`,
@@ -286,5 +288,30 @@ describe('connector end to end', () => {
     const everything = [readFileSync(configFile, 'utf8'), connectorLog, JSON.stringify(await status())].join('\n');
     for (const p of passwords) assert.ok(!everything.includes(p), `found a password in the connector's output`);
     assert.ok(connectorLog.includes('connected'), 'the log is not empty');
+  });
+});
+
+describe('connector errors without a server', () => {
+  const config = { authority: 'https://vault.example:8443', clientId: 'APP', clientSecretEnv: 'SECRET_ENV' };
+  const secret = { vault: 'v', name: 's' };
+
+  it("the token endpoint refusing the client is the connector's credentials refused, in either of @azure/identity's forms", () => {
+    // What ClientSecretCredential throws for coffer's refusal of a wrong secret (MSAL's ServerError, wrapped).
+    const wrapped = new AuthenticationRequiredError({ scopes: [], message: 'invalid_client: Error(s): 7000215 - Timestamp: 2026-01-01 00:00:00Z - Description: AADSTS7000215: Invalid client secret provided.\r\nTrace ID: x' });
+    const direct = new AuthenticationError(401, { error: 'unauthorized_client', error_description: 'AADSTS700016: Application with identifier APP was not found.' });
+    for (const [err, said] of [
+      [wrapped, 'invalid_client: Error(s): 7000215 - Description: AADSTS7000215: Invalid client secret provided.'],
+      [direct, 'unauthorized_client: AADSTS700016: Application with identifier APP was not found.'],
+    ] as const) {
+      const e = describeVaultError(err, secret, config);
+      assert.equal(e.kind, 'vault-auth');
+      assert.equal(e.message, `the connector's credentials were refused by https://vault.example:8443 (${said}): check clientId APP and the client secret in SECRET_ENV`);
+    }
+  });
+
+  it('a token request that fails for another reason is not reported as a wrong secret', () => {
+    const e = describeVaultError(new AuthenticationRequiredError({ scopes: [], message: 'network_error: Network request failed' }), secret, config);
+    assert.equal(e.kind, 'vault-unreachable');
+    assert.equal(e.message, "cannot read secret 's' in vault 'v': network_error: Network request failed");
   });
 });
