@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer as createHttpServer } from 'node:http';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect, createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -313,5 +314,24 @@ describe('connector errors without a server', () => {
     const e = describeVaultError(new AuthenticationRequiredError({ scopes: [], message: 'network_error: Network request failed' }), secret, config);
     assert.equal(e.kind, 'vault-unreachable');
     assert.equal(e.message, "cannot read secret 's' in vault 'v': network_error: Network request failed");
+  });
+
+  it('coffer connector status says what it got when the answer is not the status, without a stack', async () => {
+    const home = cliHome();
+    const garbled = createHttpServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"status": "ok", '));
+    await new Promise<void>((resolve) => garbled.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(garbled.address() as { port: number }).port}/health`;
+    try {
+      const r = await coffer(home, ['connector', 'status', '--url', url]);
+      assert.equal(r.code, 1);
+      assert.equal(r.stdout, '');
+      assert.equal(r.stderr, `ERROR: ${url} did not answer with the connector's status (HTTP 200)\n`);
+    } finally {
+      garbled.close();
+    }
+    const closed = `http://127.0.0.1:${await freePort()}/health`;
+    const r = await coffer(home, ['connector', 'status', '--url', closed]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, `ERROR: cannot reach the connector at ${closed} (ECONNREFUSED)\n`);
   });
 });
