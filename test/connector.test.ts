@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer as createHttpServer } from 'node:http';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect, createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
+import { AuthenticationError, AuthenticationRequiredError } from '@azure/identity';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { api } from './support/access-kit.js';
 import { cliHome, coffer } from './support/cli.js';
 import { databaseCa, startMariaDb, startPostgres, type TestDatabase } from './support/databases.js';
+import { describeVaultError } from '../src/connector/vault-reader.js';
 import { BIN, freePort, startTestServer, type TestServer } from './support/server-fixture.js';
 
 // The seed, end to end: credentials stored with `coffer keyvault secret set`,
@@ -159,7 +162,7 @@ describe('connector end to end', () => {
     assert.match((await until('bad-password', (x) => x.errorKind === 'db-auth', 'auth failure')).lastError!, /rejected the credentials of user 'apono' from the vault/);
     assert.match((await until('no-secret', (x) => x.errorKind === 'not-found', 'not found')).lastError!, /secret 'missing-secret' in vault 'conn-vault' was not found/);
     assert.match((await until('no-database', (x) => x.errorKind === 'db-unreachable', 'unreachable')).lastError!, /is unreachable \(ECONNREFUSED\)/);
-    assert.match((await until('disabled', (x) => x.errorKind === 'disabled', 'disabled')).lastError!, /^secret 'disabled-secret' in vault 'conn-vault' is disabled: enable it/);
+    assert.match((await until('disabled', (x) => x.errorKind === 'disabled', 'disabled')).lastError!, /^secret 'disabled-secret' in vault 'conn-vault' is disabled: enable it \(coffer keyvault secret set-attributes --vault-name conn-vault --name disabled-secret --enabled true\)/);
   });
 
   /** Runs another connector with this config's vault and the given changes; resolves with its exit code and output, or once it serves its status. */
@@ -195,17 +198,27 @@ describe('connector end to end', () => {
   it("a vault whose network rules refuse the connector says so, not that a grant is missing", async () => {
     const vault = (await cli('keyvault', 'create', '-n', 'fenced-vault', '-g', 'rg')).json<{ id: string }>();
     await cli('keyvault', 'secret', 'set', '--vault-name', 'fenced-vault', '--name', 'creds', '--value', JSON.stringify({ username: 'apono', password: 'x' }), '-o', 'none');
-    const closed = await api(server, 'PATCH', `${vault.id}?api-version=2023-07-01`, { properties: { publicNetworkAccess: 'Disabled' } });
-    assert.equal(closed.status, 200, JSON.stringify(closed.body));
-    const port = await freePort();
-    const other = await otherConnector({ statusPort: port, integrations: [db('fenced', 'postgresql', postgres.port, 'creds')].map((i) => ({ ...i, secret: { vault: 'fenced-vault', name: 'creds' } })) }, sp.password);
-    try {
-      const body = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as Status;
-      assert.equal(body.integrations[0]!.errorKind, 'vault-network', JSON.stringify(body));
-      assert.match(body.integrations[0]!.lastError!, /^the vault's network rules refuse the connector \(ForbiddenByConnection\) reading secret 'creds' in vault 'fenced-vault'/);
-    } finally {
-      other.stop();
-    }
+    const fence = async (properties: object) => {
+      const r = await api(server, 'PATCH', `${vault.id}?api-version=2023-07-01`, { properties });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+    };
+    const errorOf = async () => {
+      const port = await freePort();
+      const other = await otherConnector({ statusPort: port, integrations: [{ ...db('fenced', 'postgresql', postgres.port, 'creds'), secret: { vault: 'fenced-vault', name: 'creds' } }] }, sp.password);
+      try {
+        return ((await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as Status).integrations[0]!;
+      } finally {
+        other.stop();
+      }
+    };
+    await fence({ publicNetworkAccess: 'Disabled' });
+    const closed = await errorOf();
+    assert.equal(closed.errorKind, 'vault-network', JSON.stringify(closed));
+    assert.equal(closed.lastError, "the vault's network rules refuse the connector (ForbiddenByConnection: public network access is disabled) reading secret 'creds' in vault 'fenced-vault': enable it (az keyvault update --public-network-access Enabled)");
+    await fence({ publicNetworkAccess: 'Enabled', networkAcls: { defaultAction: 'Deny', ipRules: [{ value: '203.0.113.0/24' }] } });
+    const firewalled = await errorOf();
+    assert.equal(firewalled.errorKind, 'vault-network', JSON.stringify(firewalled));
+    assert.equal(firewalled.lastError, "the vault's network rules refuse the connector (ForbiddenByFirewall: client address 127.0.0.1) reading secret 'creds' in vault 'fenced-vault': allow it (az keyvault network-rule add --ip-address 127.0.0.1)");
   });
 
   it('a busy status port stops the connector at start with one clear line', async () => {
@@ -250,11 +263,13 @@ describe('connector end to end', () => {
 
   it('a new version whose credentials the database refuses leaves the working connection in place until a good one comes', async () => {
     const before = await until('postgresql', (x) => x.state === 'connected', 'connection');
-    const bad = await setCredentials('apono-pg-user', 'not-the-live-password');
+    passwords.push('not-the-live-password');
+    const bad = await setCredentials('apono-pg-user', passwords.at(-1)!);
     const refused = await until('postgresql', (x) => x.errorKind === 'db-auth', 'the new version refused');
     assert.equal(refused.secretVersion, before.secretVersion, 'still on the version that works');
     assert.equal(refused.connectedAt, before.connectedAt, 'the old connection was not closed');
     assert.notEqual(refused.secretVersion, bad);
+    assert.match(refused.lastError!, new RegExp(`^secret version ${bad} failed, still connected with version ${before.secretVersion}: postgresql at 127\\.0\\.0\\.1:\\d+ rejected the credentials of user 'apono' from the vault$`));
     const good = await setCredentials('apono-pg-user', passwords[1]!);
     assert.equal((await until('postgresql', (x) => x.state === 'connected' && x.secretVersion === good, 'the good version')).state, 'connected');
   });
@@ -274,5 +289,49 @@ describe('connector end to end', () => {
     const everything = [readFileSync(configFile, 'utf8'), connectorLog, JSON.stringify(await status())].join('\n');
     for (const p of passwords) assert.ok(!everything.includes(p), `found a password in the connector's output`);
     assert.ok(connectorLog.includes('connected'), 'the log is not empty');
+  });
+});
+
+describe('connector errors without a server', () => {
+  const config = { authority: 'https://vault.example:8443', clientId: 'APP', clientSecretEnv: 'SECRET_ENV' };
+  const secret = { vault: 'v', name: 's' };
+
+  it("the token endpoint refusing the client is the connector's credentials refused, in either of @azure/identity's forms", () => {
+    // What ClientSecretCredential throws for coffer's refusal of a wrong secret (MSAL's ServerError, wrapped).
+    const wrapped = new AuthenticationRequiredError({ scopes: [], message: 'invalid_client: Error(s): 7000215 - Timestamp: 2026-01-01 00:00:00Z - Description: AADSTS7000215: Invalid client secret provided.\r\nTrace ID: x' });
+    const direct = new AuthenticationError(401, { error: 'unauthorized_client', error_description: 'AADSTS700016: Application with identifier APP was not found.' });
+    for (const [err, said] of [
+      [wrapped, 'invalid_client: Error(s): 7000215 - Description: AADSTS7000215: Invalid client secret provided.'],
+      [direct, 'unauthorized_client: AADSTS700016: Application with identifier APP was not found.'],
+    ] as const) {
+      const e = describeVaultError(err, secret, config);
+      assert.equal(e.kind, 'vault-auth');
+      assert.equal(e.message, `the connector's credentials were refused by https://vault.example:8443 (${said}): check clientId APP and the client secret in SECRET_ENV`);
+    }
+  });
+
+  it('a token request that fails for another reason is not reported as a wrong secret', () => {
+    const e = describeVaultError(new AuthenticationRequiredError({ scopes: [], message: 'network_error: Network request failed' }), secret, config);
+    assert.equal(e.kind, 'vault-unreachable');
+    assert.equal(e.message, "cannot read secret 's' in vault 'v': network_error: Network request failed");
+  });
+
+  it('coffer connector status says what it got when the answer is not the status, without a stack', async () => {
+    const home = cliHome();
+    const garbled = createHttpServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"status": "ok", '));
+    await new Promise<void>((resolve) => garbled.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(garbled.address() as { port: number }).port}/health`;
+    try {
+      const r = await coffer(home, ['connector', 'status', '--url', url]);
+      assert.equal(r.code, 1);
+      assert.equal(r.stdout, '');
+      assert.equal(r.stderr, `ERROR: ${url} did not answer with the connector's status (HTTP 200)\n`);
+    } finally {
+      garbled.close();
+    }
+    const closed = `http://127.0.0.1:${await freePort()}/health`;
+    const r = await coffer(home, ['connector', 'status', '--url', closed]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, `ERROR: cannot reach the connector at ${closed} (ECONNREFUSED)\n`);
   });
 });

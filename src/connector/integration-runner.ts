@@ -77,8 +77,14 @@ export function createIntegrationRunner(config: IntegrationConfig, reader: Vault
     try {
       // Reading every time is the point: a revoked grant stops the integration at the next refresh.
       const latest = await reader.read(config.secret);
-      if (!connection || latest.version !== status.secretVersion) {
-        await reconnect(connection ? 'new secret version' : 'start', latest);
+      if (!connection) await reconnect('start', latest);
+      else if (latest.version !== status.secretVersion) {
+        await reconnect('new secret version', latest).catch((err: unknown) => {
+          // The old connection stays (reconnect closes it only once the new one is up): say so, or
+          // 'error' beside a working connection reads as an outage.
+          if (!(err instanceof ConnectorError)) throw err;
+          throw new ConnectorError(err.kind, `secret version ${latest.version} failed, still connected with version ${status.secretVersion}: ${err.message}`);
+        });
       }
       try {
         await connection!.check();

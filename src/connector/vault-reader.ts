@@ -40,23 +40,52 @@ const VAULT_READ_TIMEOUT_MS = 15_000;
 /** The first line of a sign-in refusal (AADSTS code and description); never more than 300 characters. */
 const firstLine = (message: string) => (message.split(/\r?\n/)[0] ?? '').replace(/ - Timestamp: [\d: -]+Z - /, ' - ').slice(0, 300);
 
+/**
+ * OAuth error codes with which a token endpoint refuses the client itself: a
+ * wrong or expired secret (AADSTS7000215, AADSTS7000222) is invalid_client, an
+ * unknown clientId (AADSTS700016) unauthorized_client.
+ */
+const CLIENT_REFUSED = new Set(['invalid_client', 'unauthorized_client']);
+
+/**
+ * The OAuth error code when err is the token endpoint refusing the connector's
+ * credentials. @azure/identity 4 wraps MSAL's ServerError for a client secret
+ * in an AuthenticationRequiredError whose message starts "invalid_client: ...";
+ * its own token requests throw AuthenticationError with errorResponse.error.
+ * Any other AuthenticationRequiredError (network_error, server_error, ...) is
+ * not a refusal: the vault or its authority is then unreachable, not saying no.
+ */
+function refusedClient(e: { name?: string; message?: string; errorResponse?: { error?: string } }): string | undefined {
+  const code = e.name === 'AuthenticationError' ? e.errorResponse?.error : e.name === 'AuthenticationRequiredError' ? /^(\w+):/.exec(e.message ?? '')?.[1] : undefined;
+  return code !== undefined && CLIENT_REFUSED.has(code) ? code : undefined;
+}
+
 /** What went wrong reading a secret, said so that the operator knows what to change. */
-function vaultError(err: unknown, where: string, config: ConnectorConfig): ConnectorError {
+export function describeVaultError(err: unknown, secret: { vault: string; name: string }, config: Pick<ConnectorConfig, 'authority' | 'clientId' | 'clientSecretEnv'>): ConnectorError {
+  const where = `secret '${secret.name}' in vault '${secret.vault}'`;
   // The SDK's error holds the body as details, with Key Vault's innererror renamed innerError.
-  const e = err as { name?: string; statusCode?: number; code?: string; message?: string; details?: { error?: { innerError?: { code?: string } } } };
+  const e = err as { name?: string; statusCode?: number; code?: string; message?: string; errorResponse?: { error?: string; errorDescription?: string }; details?: { error?: { message?: string; innerError?: { code?: string } } } };
   const inner = e.details?.error?.innerError?.code;
-  // @azure/identity refuses before any vault request: the token endpoint turned the connector's own credentials away.
-  if (e.name === 'AuthenticationRequiredError' || e.name === 'AuthenticationError' || e.statusCode === 401) {
-    return new ConnectorError(
-      'vault-auth',
-      `the connector's credentials were refused by ${config.authority} (${firstLine(e.message ?? 'unauthorized')}): check clientId ${config.clientId} and the client secret in ${config.clientSecretEnv}`,
-    );
+  // The token endpoint turned the connector's own credentials away, before any vault request.
+  const refused = refusedClient(e);
+  if (refused !== undefined) {
+    const said = e.name === 'AuthenticationError' ? `${refused}: ${e.errorResponse?.errorDescription ?? ''}` : (e.message ?? refused);
+    return new ConnectorError('vault-auth', `the connector's credentials were refused by ${config.authority} (${firstLine(said)}): check clientId ${config.clientId} and the client secret in ${config.clientSecretEnv}`);
+  }
+  // The vault refused the token it was given (after the SDK's one retry with a fresh token).
+  if (e.statusCode === 401 && e.name === 'RestError') {
+    return new ConnectorError('vault-auth', `the vault refused the connector's token reading ${where} (${(e.code ?? 'Unauthorized').slice(0, 100)}): check tenantId and authority in the connector config`);
   }
   if (e.statusCode === 403 && inner === 'SecretDisabled') {
-    return new ConnectorError('disabled', `${where} is disabled: enable it (coffer keyvault secret set-attributes --vault-name V --name N --enabled true) or set a new version`);
+    return new ConnectorError('disabled', `${where} is disabled: enable it (coffer keyvault secret set-attributes --vault-name ${secret.vault} --name ${secret.name} --enabled true) or set a new version`);
   }
-  if (e.statusCode === 403 && (inner === 'ForbiddenByFirewall' || inner === 'ForbiddenByConnection')) {
-    return new ConnectorError('vault-network', `the vault's network rules refuse the connector (${inner}) reading ${where}: allow its address (az keyvault network-rule add) or public network access`);
+  if (e.statusCode === 403 && inner === 'ForbiddenByConnection') {
+    return new ConnectorError('vault-network', `the vault's network rules refuse the connector (ForbiddenByConnection: public network access is disabled) reading ${where}: enable it (az keyvault update --public-network-access Enabled)`);
+  }
+  if (e.statusCode === 403 && inner === 'ForbiddenByFirewall') {
+    // Key Vault names the address it saw, which may be a NAT's rather than the connector's own.
+    const address = /Client address: (\S+)/.exec(e.details?.error?.message ?? e.message ?? '')?.[1] ?? 'ADDRESS';
+    return new ConnectorError('vault-network', `the vault's network rules refuse the connector (ForbiddenByFirewall: client address ${address}) reading ${where}: allow it (az keyvault network-rule add --ip-address ${address})`);
   }
   if (e.statusCode === 403) {
     return new ConnectorError('denied', `principal ${config.clientId} lacks get on ${where}: grant "Key Vault Secrets User" at that scope (or the vault) or an access policy with Get`);
@@ -95,7 +124,7 @@ export function createVaultReader(config: ConnectorConfig, clientSecret: string)
         value = s.value;
         version = s.properties.version ?? '';
       } catch (err) {
-        throw vaultError(err, where, config);
+        throw describeVaultError(err, secret, config);
       }
       let parsed: unknown;
       try {
