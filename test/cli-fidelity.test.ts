@@ -152,6 +152,7 @@ describe('coffer CLI behaves as az does', () => {
     const kept = await json('keyvault', 'secret', 'show', '--vault-name', 'ap-vault', '-n', 'kept');
     assert.equal(kept.value, 'v1', 'not deleted, and no new version');
     // A query that only fails on some data (a function of null) is not refused up front.
+    await fails(['keyvault', 'show', '-n', 'ap-vault', '--query', 'abs(name)'], /^ERROR: Invalid jmespath query supplied for `--query`: .+\nTo learn more about --query, please visit: 'https:\/\/docs\.microsoft\.com\/cli\/azure\/query-azure-cli'\n$/, 1);
     assert.equal((await cli('keyvault', 'show', '-n', 'ap-vault', '--query', 'length(properties.accessPolicies)', '-o', 'tsv')).stdout.trim(), String((await policiesOf('ap-vault')).length));
   });
 

@@ -71,7 +71,8 @@ export function formatTable(value: unknown, opts: { sortKeys: boolean; skipKeys?
   });
   if (rows.length === 0) return '\n';
   const columns = [...new Set(rows.flatMap((r) => [...r.keys()]))];
-  if (columns.length === 0) throw new Error('Unable to extract fields for table.');
+  // Rows without a scalar field: tabulate prints nothing, knack a newline.
+  if (columns.length === 0) return '\n';
   const cells = rows.map((r) => columns.map((c) => (r.has(c) ? tableCell(r.get(c)) : '')));
   const widths = columns.map((c, i) => Math.max(c.length + 2, ...cells.map((r) => r[i]!.length)));
   const line = (parts: string[]) => parts.map((p, i) => p.padEnd(widths[i]!)).join('  ').trimEnd();

@@ -3,10 +3,12 @@ import { CliError } from './cli-error.js';
 import { formatJson, formatTable, formatTsv } from './output-formats.js';
 import { formatYaml } from './yaml-format.js';
 
-// az's output options: -o json|jsonc|table|tsv|yaml|none and --query (JMESPath).
+// az's output options: -o json|jsonc|yaml|yamlc|table|tsv|none (any case, as
+// knack's str.lower) and --query (JMESPath). The colour formats print without
+// colour, as az does when colour is off.
 
-export type OutputFormat = 'json' | 'jsonc' | 'table' | 'tsv' | 'yaml' | 'none';
-export const OUTPUT_FORMATS: OutputFormat[] = ['json', 'jsonc', 'table', 'tsv', 'yaml', 'none'];
+export type OutputFormat = 'json' | 'jsonc' | 'yaml' | 'yamlc' | 'table' | 'tsv' | 'none';
+export const OUTPUT_FORMATS: OutputFormat[] = ['json', 'jsonc', 'yaml', 'yamlc', 'table', 'tsv', 'none'];
 
 export interface OutputOptions {
   output?: string;
@@ -44,7 +46,7 @@ const compileQuery = (jmespath as unknown as { compile(query: string): unknown }
  * output options would have done its work and lost its answer.
  */
 export function checkOutputOptions(opts: OutputOptions): OutputFormat {
-  const format = (opts.output ?? process.env.COFFER_OUTPUT ?? 'json') as OutputFormat;
+  const format = (opts.output ?? process.env.COFFER_OUTPUT ?? 'json').toLowerCase() as OutputFormat;
   if (!OUTPUT_FORMATS.includes(format)) throw new CliError(`argument --output/-o: invalid choice: '${format}' (choose from ${OUTPUT_FORMATS.map((f) => `'${f}'`).join(', ')})`, undefined, 2);
   if (opts.query) {
     try {
@@ -72,6 +74,8 @@ function objectsIn(data: unknown, seen = new WeakSet<object>()): WeakSet<object>
   return seen;
 }
 
+const QUERY_REFERENCE = "To learn more about --query, please visit: 'https://docs.microsoft.com/cli/azure/query-azure-cli'";
+
 export function render(data: unknown, opts: OutputOptions, table?: TableView): string | null {
   const format = checkOutputOptions(opts);
   let value = data;
@@ -81,7 +85,8 @@ export function render(data: unknown, opts: OutputOptions, table?: TableView): s
     try {
       value = jmespath.search(data as never, opts.query);
     } catch (err) {
-      throw new CliError(`argument --query: invalid jmespath_type value: '${opts.query}' (${(err as Error).message})`, undefined, 2);
+      // A query that compiles but fails on this data (a function given the wrong type): az's handle_exception, exit 1.
+      throw new CliError(`Invalid jmespath query supplied for \`--query\`: ${(err as Error).message}\n${QUERY_REFERENCE}`);
     }
     isOrdered = (o) => !original.has(o);
   }
@@ -89,11 +94,16 @@ export function render(data: unknown, opts: OutputOptions, table?: TableView): s
   if (value === null || value === undefined || format === 'none') return null;
   switch (format) {
     case 'table':
-      // A transformer's rows keep their column order; otherwise columns are sorted unless --query shaped them.
-      return table && !opts.query ? formatTable(table.rows(value), { sortKeys: false, skipKeys: table.skipKeys }) : formatTable(value, { sortKeys: !opts.query });
+      try {
+        // A transformer's rows keep their column order; otherwise columns are sorted unless --query shaped them.
+        return table && !opts.query ? formatTable(table.rows(value), { sortKeys: false, skipKeys: table.skipKeys }) : formatTable(value, { sortKeys: !opts.query });
+      } catch {
+        throw new CliError('Table output unavailable. Use the --query option to specify an appropriate query. Use --debug for more info.');
+      }
     case 'tsv':
       return formatTsv(value, isOrdered);
     case 'yaml':
+    case 'yamlc':
       return formatYaml(value);
     default:
       return `${formatJson(value)}\n`;

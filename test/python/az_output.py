@@ -32,13 +32,19 @@ def render(case):
     result = case["data"]
     query = case.get("query")
     if query:
-        result = jmespath.search(query, result, jmespath.Options(collections.OrderedDict))
+        try:
+            result = jmespath.search(query, result, jmespath.Options(collections.OrderedDict))
+        except jmespath.exceptions.JMESPathError:
+            return "ERROR: Invalid jmespath query"  # the message is jmespath's own, in Python and in JS
+
     if result is None:
         return ""
     transformer = TRANSFORMERS[case["table"]]() if case.get("table") else None
     obj = types.SimpleNamespace(result=result, table_transformer=transformer, is_query_active=bool(query))
     try:
         return FORMATS[case["format"]](obj)
+    except Exception as ex:  # pylint: disable=broad-except
+        return "ERROR: " + str(ex)
     finally:
         _TableOutput.SKIP_KEYS[:] = SKIP_KEYS  # the graph transformer removes 'id' for good
 
