@@ -1,6 +1,7 @@
 import jmespath from 'jmespath';
 import { CliError } from './cli-error.js';
-import { formatJson, formatTable, formatTsv } from './output-formats.js';
+import { formatJson, formatTsv } from './output-formats.js';
+import { formatTable } from './table-format.js';
 import { formatYaml } from './yaml-format.js';
 
 // az's output options: -o json|jsonc|yaml|yamlc|table|tsv|none (any case, as
@@ -96,7 +97,7 @@ export function render(data: unknown, opts: OutputOptions, table?: TableView): s
     case 'table':
       try {
         // A transformer's rows keep their column order; otherwise columns are sorted unless --query shaped them.
-        return table && !opts.query ? formatTable(table.rows(value), { sortKeys: false, skipKeys: table.skipKeys }) : formatTable(value, { sortKeys: !opts.query });
+        return table && !opts.query ? formatTable(table.rows(value), { sortKeys: false, skipKeys: table.skipKeys }) : formatTable(value, { sortKeys: !opts.query, isOrdered });
       } catch {
         throw new CliError('Table output unavailable. Use the --query option to specify an appropriate query. Use --debug for more info.');
       }
