@@ -117,7 +117,7 @@ const datasets: Array<{ data: unknown; table?: string; queries: string[] }> = [
     ],
     queries: ['[].[name, tags, list]', '[].[name, text]', '[].{n: name, t: tags}', '[].[tags, {k: name}]', '[].text', '[].[list]'],
   },
-  { data: { 'a key': 1, 'yes': 2, '': 3, 'k:v': 4, 'é': 5 }, queries: [] },
+  { data: { 'a key': 1, 'yes': 2, '': 3, 'k:v': 4, 'é': 5, '\uff21 wide': 6, '😀 astral': 7, '\ue000 private': 8 }, queries: [] },
 ];
 
 /** What coffer prints for a case, or its error line (the query error's wording is jmespath.js's own, so only its start is compared). */

@@ -7,7 +7,16 @@
 export type Dict = Record<string, unknown>;
 
 export const isDict = (v: unknown): v is Dict => typeof v === 'object' && v !== null && !Array.isArray(v);
-export const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+/** Python's order of str keys: by code point (JS's < compares UTF-16 units, which puts U+10000.. before U+E000..U+FFFF). */
+export function byCodePoint(a: string, b: string): number {
+  for (let i = 0; i < a.length && i < b.length; i++) {
+    const x = a.codePointAt(i)!;
+    const y = b.codePointAt(i)!;
+    if (x !== y) return x - y;
+    if (x > 0xffff) i++;
+  }
+  return a.length - b.length;
+}
 
 /** Python's str() of a JSON scalar. */
 function pyStr(v: unknown): string {

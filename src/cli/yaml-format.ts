@@ -1,3 +1,5 @@
+import { byCodePoint } from './output-formats.js';
+
 // az's -o yaml: PyYAML's safe_dump(default_flow_style=False,
 // allow_unicode=True) for JSON data, written again here: keys sorted, block
 // style, sequences in a mapping not indented, strings plain where YAML would
@@ -178,7 +180,7 @@ function node(w: Writer, v: unknown, indent: number, inSequence: boolean): void 
     return;
   }
   if (isCollection(v)) {
-    const keys = Object.keys(v).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const keys = Object.keys(v).sort(byCodePoint);
     if (keys.length === 0) return w.write('{}');
     keys.forEach((k, i) => {
       if (i > 0 || !inSequence) w.newline(indent);
