@@ -81,6 +81,9 @@ describe('coffer CLI: getting started', () => {
     assert.equal(tenantLevel.code, 0, tenantLevel.stderr);
     assert.deepEqual(tenantLevel.json<Array<{ id: string; name: string }>>().map((a) => [a.id, a.name]), [[sp.tenant, 'N/A(tenant level account)']]);
     assert.equal(JSON.parse(readFileSync(join(spHome, 'profile.json'), 'utf8')).caFile, caFile, 'stored absolute');
+    const shown = await coffer(spHome, ['account', 'show']);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.deepEqual([shown.json<{ id: string }>().id, shown.json<{ name: string }>().name], [sp.tenant, 'N/A(tenant level account)'], 'a tenant-level account has no subscription to fetch');
     const reset = await coffer(home, ['ad', 'sp', 'credential', 'reset', '--id', sp.appId]);
     assert.equal(reset.code, 0, reset.stderr);
     const fresh = reset.json<{ password: string }>();

@@ -108,6 +108,8 @@ describe('coffer CLI behaves as az does', () => {
     await fails(['keyvault', 'secret', 'list', '--vault-name', 'rbac-vault', '--maxresults', 'ten'], /^ERROR: argument --maxresults: invalid int value: 'ten'\n$/, 2);
     assert.deepEqual(await json('keyvault', 'secret', 'list-deleted', '--vault-name', 'rbac-vault', '--maxresults', '5'), []);
     assert.equal((await json('group', 'show', '-g', 'rg1')).name, 'rg1');
+    assert.equal((await json('group', 'show', '-n', 'no-such-group', '-g', 'rg1')).name, 'rg1', 'one argument in az: the last one wins');
+    assert.equal((await json('group', 'show', '--resource-group', 'no-such-group', '--name', 'rg1')).name, 'rg1');
     assert.equal((await json('group', 'create', '--resource-group', 'rg-g', '-l', 'local')).name, 'rg-g');
     await fails(['group', 'show'], /^ERROR: the following arguments are required: --name\/--resource-group\/-n\/-g\n$/, 2);
   });

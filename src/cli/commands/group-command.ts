@@ -7,10 +7,14 @@ import type { Session } from '../session.js';
 export const groupUrl = (s: Session, name: string) =>
   `${s.profile.server}/subscriptions/${s.profile.subscriptionId}/resourcegroups/${encodeURIComponent(name)}?api-version=${API.resources}`;
 
-/** az takes a group's name as -n/--name or -g/--resource-group. */
-const withGroupName = (cmd: Command) => cmd.option('-n, --name <name>', 'resource group name').option('-g, --resource-group <name>', 'resource group name (same as --name)');
-function groupName(o: { name?: string; resourceGroup?: string }): string {
-  const name = o.name ?? o.resourceGroup;
+/** az takes a group's name as -n/--name or -g/--resource-group, one argument: the last one given wins. */
+function withGroupName(cmd: Command): Command {
+  cmd.option('-n, --name <name>', 'resource group name').option('-g, --resource-group <name>', 'resource group name (same as --name)');
+  for (const flag of ['name', 'resource-group']) cmd.on(`option:${flag}`, (value: string) => cmd.setOptionValue('groupName', value));
+  return cmd;
+}
+function groupName(o: { groupName?: string }): string {
+  const name = o.groupName;
   if (!name) throw new CliError('the following arguments are required: --name/--resource-group/-n/-g', undefined, 2);
   return name;
 }
@@ -21,12 +25,12 @@ export function registerGroupCommands(program: Command): void {
     .requiredOption('-l, --location <location>', 'location, e.g. local')
     .option(TAGS_OPTION, 'space-separated tags: key[=value]; "" clears them')
     .action(
-      run<{ name?: string; resourceGroup?: string; location: string; tags?: string[] | boolean }>(async (o, s) =>
+      run<{ groupName?: string; location: string; tags?: string[] | boolean }>(async (o, s) =>
         s.call('PUT', groupUrl(s, groupName(o)), s.managementResource, { location: o.location, tags: parseTags(o.tags) ?? {} }),
       ),
     );
   withGroupName(withOutput(group.command('show').description('Show a resource group.'))).action(
-    run<{ name?: string; resourceGroup?: string }>(async (o, s) => s.call('GET', groupUrl(s, groupName(o)), s.managementResource)),
+    run<{ groupName?: string }>(async (o, s) => s.call('GET', groupUrl(s, groupName(o)), s.managementResource)),
   );
   withOutput(group.command('list').description('List resource groups.')).action(
     run(async (_o, s) => (await s.call<{ value: unknown[] }>('GET', `${s.profile.server}/subscriptions/${s.profile.subscriptionId}/resourcegroups?api-version=${API.resources}`, s.managementResource)).value, groupListTable),

@@ -70,7 +70,7 @@ async function login(opts: LoginOptions) {
     await http.send('GET', `${server}/subscriptions?api-version=${API.resources}`, { headers: { authorization: `Bearer ${answer.access_token}` } }),
   ).value;
   // As az: with --allow-no-subscriptions, an identity that sees none gets a tenant-level account named after the tenant.
-  const sub = subscriptions[0] ?? (opts.allowNoSubscriptions ? { subscriptionId: tenant, displayName: 'N/A(tenant level account)', state: 'Enabled', tenantId: tenant } : undefined);
+  const sub = subscriptions[0] ?? (opts.allowNoSubscriptions ? tenantLevelAccount(tenant) : undefined);
   if (!sub) throw new CliError(`No subscriptions found for ${username}.`);
   const profile: Profile = {
     server,
@@ -86,6 +86,8 @@ async function login(opts: LoginOptions) {
   writeProfile(profile);
   return (subscriptions.length > 0 ? subscriptions : [sub]).map((s) => accountView(profile, s));
 }
+
+const tenantLevelAccount = (tenant: string) => ({ subscriptionId: tenant, displayName: 'N/A(tenant level account)', state: 'Enabled', tenantId: tenant });
 
 /** The device authorization grant: show the code, then poll until a person signs in. */
 async function deviceCodeLogin(http: HttpClient, server: string, tenant: string, scope: string): Promise<TokenAnswer> {
@@ -154,11 +156,15 @@ export function registerLoginCommands(program: Command): void {
     const profile = readProfile();
     if (!profile) throw new CliError("Please run 'coffer login' to setup account.");
     const session = new Session(profile);
-    const subscription = await session.call<{ subscriptionId: string; displayName: string; state: string; tenantId: string }>(
-      'GET',
-      `${profile.server}/subscriptions/${profile.subscriptionId}?api-version=${API.resources}`,
-      session.managementResource,
-    );
+    // A tenant-level account (login --allow-no-subscriptions) is named after its tenant: no subscription to ask about.
+    const subscription =
+      profile.subscriptionId === profile.tenantId
+        ? tenantLevelAccount(profile.tenantId)
+        : await session.call<{ subscriptionId: string; displayName: string; state: string; tenantId: string }>(
+            'GET',
+            `${profile.server}/subscriptions/${profile.subscriptionId}?api-version=${API.resources}`,
+            session.managementResource,
+          );
     print({ ...accountView(profile, subscription), environmentName: 'coffer', server: profile.server }, opts);
   });
 }
