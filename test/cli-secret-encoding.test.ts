@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ENCODINGS, fileBytesFromSecret, secretValueFromFile } from '../src/cli/secret-encoding.js';
+import { checkEncoding, ENCODINGS, fileBytesFromSecret, secretValueFromFile } from '../src/cli/secret-encoding.js';
 
 // coffer's `secret set --file` and `secret download` against Debian
 // azure-cli's own code for them (test/python/az_secret_encoding.py): the same
@@ -39,6 +39,12 @@ describe('secret file encodings, as az', () => {
     latin1: Buffer.from('caf\xe9', 'latin1'),
   };
   for (const [name, bytes] of Object.entries(files)) writeFileSync(join(dir, name), bytes);
+
+  it("takes an encoding in any case, as az's enum arguments, and refuses an unknown one with exit 2", () => {
+    assert.equal(checkEncoding('BASE64'), 'base64');
+    assert.equal(checkEncoding('UTF-16LE'), 'utf-16le');
+    assert.throws(() => checkEncoding('latin-1'), (err: Error & { exitCode?: number }) => err.exitCode === 2 && /invalid choice: 'latin-1'/.test(err.message));
+  });
 
   it('set --file stores what az stores for every file and encoding, and refuses what az refuses', () => {
     const cases = Object.keys(files).flatMap((name) => ENCODINGS.map((encoding) => ({ op: 'set', file: join(dir, name), encoding })));

@@ -16,10 +16,11 @@ export const ENCODINGS: readonly string[] = [...TEXT_ENCODINGS, ...BINARY_ENCODI
 
 const isText = (encoding: string) => (TEXT_ENCODINGS as readonly string[]).includes(encoding);
 
-/** argparse's refusal of an unknown choice (exit 2). */
+/** The encoding named, in its canonical spelling (az's enum arguments take any case: `-e BASE64`); argparse's refusal of an unknown one (exit 2). */
 export function checkEncoding(encoding: string): string {
-  if (!ENCODINGS.includes(encoding)) throw new CliError(`argument --encoding/-e: invalid choice: '${encoding}' (choose from ${ENCODINGS.map((e) => `'${e}'`).join(', ')})`, undefined, 2);
-  return encoding;
+  const known = ENCODINGS.find((e) => e.toLowerCase() === encoding.toLowerCase());
+  if (known) return known;
+  throw new CliError(`argument --encoding/-e: invalid choice: '${encoding}' (choose from ${ENCODINGS.map((e) => `'${e}'`).join(', ')})`, undefined, 2);
 }
 
 /** Python's base64.encodebytes: lines of at most 76 characters, each ending in a newline. */

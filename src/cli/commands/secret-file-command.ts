@@ -8,8 +8,8 @@ import { azSecret, dataUrl, secretRef, vaultOf, type SecretBundle, type SecretRe
 // Secrets and files: set --file, backup, restore, download, with az's encodings.
 
 /** The value az stores for a file (see secret-encoding.ts). */
-export function readSecretFile(path: string, encoding: string): string {
-  checkEncoding(encoding);
+export function readSecretFile(path: string, named: string): string {
+  const encoding = checkEncoding(named);
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
@@ -66,14 +66,14 @@ export function registerSecretFileCommands(secret: Command, withRef: WithRef): v
     .action(
       run<SecretRefOptions & { file: string; encoding?: string }>(async (o, s) => {
         const ref = secretRef(o);
-        if (o.encoding !== undefined) checkEncoding(o.encoding);
+        const encoding = o.encoding === undefined ? undefined : checkEncoding(o.encoding);
         // az checks before it fetches the secret.
         if (existsSync(o.file)) throw new CliError(`File or directory named '${o.file}' already exists.`);
         const path = `/secrets/${encodeURIComponent(ref.name)}${ref.version ? `/${ref.version}` : ''}`;
         const { value = '', tags } = await s.call<SecretBundle>('GET', dataUrl(s, ref.vault, path), s.vaultResource);
         // As az: without --encoding, the encoding `secret set --file` recorded in the file-encoding tag.
         // Decoded before the file is made: a value that does not decode leaves no file behind.
-        writeNew(o.file, fileBytesFromSecret(value, o.encoding ?? tags?.['file-encoding'] ?? 'utf-8'));
+        writeNew(o.file, fileBytesFromSecret(value, encoding ?? tags?.['file-encoding'] ?? 'utf-8'));
         return undefined;
       }),
     );
