@@ -11,8 +11,10 @@ const MIN_PADDING = 2;
 
 /** Python's str.isspace characters, for str.strip and str.rstrip. */
 const PY_SPACE = '\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
-const pyStrip = (s: string) => s.replace(new RegExp(`^[${PY_SPACE}]+|[${PY_SPACE}]+$`, 'gu'), '');
-const pyRstrip = (s: string) => s.replace(new RegExp(`[${PY_SPACE}]+$`, 'u'), '');
+const PY_STRIP = new RegExp(`^[${PY_SPACE}]+|[${PY_SPACE}]+$`, 'gu');
+const PY_RSTRIP = new RegExp(`[${PY_SPACE}]+$`, 'u');
+const pyStrip = (s: string) => s.replace(PY_STRIP, '');
+const pyRstrip = (s: string) => s.replace(PY_RSTRIP, '');
 /** str.splitlines: no trailing empty line, \r\n counts once. */
 const splitLines = (s: string) => (s === '' ? [] : s.replace(/(\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029])$/u, '').split(/\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]/u));
 const width = (s: string) => [...s].length;
