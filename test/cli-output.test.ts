@@ -117,6 +117,10 @@ const datasets: Array<{ data: unknown; table?: string; queries: string[] }> = [
     ],
     queries: ['[].[name, tags, list]', '[].[name, text]', '[].{n: name, t: tags}', '[].[tags, {k: name}]', '[].text', '[].[list]'],
   },
+  {
+    data: { nested: { ['k'.repeat(123)]: { x: 1, y: [1, { p: 2, q: 3 }] }, ['k'.repeat(122)]: [1, 2], ['é'.repeat(130)]: {}, ['long key '.repeat(20)]: 'v' }, ['q:'.repeat(70)]: 3, '': { a: [] }, 'two\nlines': [{ a: 1 }] },
+    queries: [],
+  },
   { data: { 'a key': 1, 'yes': 2, '': 3, 'k:v': 4, 'é': 5, '\uff21 wide': 6, '😀 astral': 7, '\ue000 private': 8 }, queries: [] },
 ];
 

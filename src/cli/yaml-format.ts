@@ -167,6 +167,8 @@ function yamlNumber(n: number): string {
 }
 
 const isCollection = (v: unknown): v is object => typeof v === 'object' && v !== null;
+/** 128 less the length of the implicit tag '!!str' PyYAML counts in. */
+const SIMPLE_KEY_LIMIT = 123;
 const isEmpty = (v: object) => (Array.isArray(v) ? v.length === 0 : Object.keys(v).length === 0);
 
 function node(w: Writer, v: unknown, indent: number, inSequence: boolean): void {
@@ -184,15 +186,20 @@ function node(w: Writer, v: unknown, indent: number, inSequence: boolean): void 
     if (keys.length === 0) return w.write('{}');
     keys.forEach((k, i) => {
       if (i > 0 || !inSequence) w.newline(indent);
-      // An empty or multi-line key cannot be a simple key: PyYAML writes it as '? key' with ':' on the next line.
-      if (k === '' || [...k].some((ch) => BREAKS.includes(ch))) {
+      // An empty, multi-line or long key cannot be a simple key (PyYAML: '!!str' and the key under 128
+      // characters): it is written as '? key' with ':' on the next line, and a collection value follows inline.
+      const complex = k === '' || [...k].length >= SIMPLE_KEY_LIMIT || [...k].some((ch) => BREAKS.includes(ch));
+      if (complex) {
         w.write('? ');
         w.scalar(k, indent + 2);
         w.newline(indent);
       } else w.scalar(k, indent + 2, true);
       w.write(':');
       const value = (v as Record<string, unknown>)[k];
-      if (isCollection(value) && !isEmpty(value)) node(w, value, Array.isArray(value) ? indent : indent + 2, false);
+      if (complex && isCollection(value) && !isEmpty(value)) {
+        w.write(' ');
+        node(w, value, indent + 2, true);
+      } else if (isCollection(value) && !isEmpty(value)) node(w, value, Array.isArray(value) ? indent : indent + 2, false);
       else {
         w.write(' ');
         node(w, value, indent + 2, false);
