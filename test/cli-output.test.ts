@@ -110,6 +110,8 @@ const datasets: Array<{ data: unknown; table?: string; queries: string[] }> = [
   { data: [], table: 'secret list', queries: [] },
   { data: 'a string', queries: ['max_by(@, &name)', 'abs(@)'] },
   { data: [{ a: { x: 1 } }, { b: [1], c: null }], queries: ['[0]', '[].a'] },
+  // The same object more than once: PyYAML's anchors, unless an object the query built sends it through JSON.
+  { data: { a: { x: 1, y: [2] }, b: [1, [3]], e: {}, l: [] }, queries: ['[a, a, b, b, e, e, l, l, a.y, a.y, [b], [b]]', '{p: a, q: a}', '[a, {z: a}]', '[[a], [a], b[1], b[1]]'] },
   {
     data: [
       { name: 'n1', tags: { env: 'prod', "it's": 'a "q"', t: true, n: null, f: 1.5, e: 1e300 }, list: [1, 'two', [false]], text: '  padded\u00a0\ufeff ' },

@@ -75,6 +75,13 @@ function objectsIn(data: unknown, seen = new WeakSet<object>()): WeakSet<object>
   return seen;
 }
 
+/** Whether a result holds an object a --query built (Python's OrderedDict; a list it builds is a plain list). */
+function holdsBuiltObject(v: unknown, isOrdered: (o: object) => boolean): boolean {
+  if (typeof v !== 'object' || v === null) return false;
+  if (!Array.isArray(v) && isOrdered(v)) return true;
+  return Object.values(v).some((x) => holdsBuiltObject(x, isOrdered));
+}
+
 const QUERY_REFERENCE = "To learn more about --query, please visit: 'https://docs.microsoft.com/cli/azure/query-azure-cli'";
 
 export function render(data: unknown, opts: OutputOptions, table?: TableView): string | null {
@@ -105,7 +112,7 @@ export function render(data: unknown, opts: OutputOptions, table?: TableView): s
       return formatTsv(value, isOrdered);
     case 'yaml':
     case 'yamlc':
-      return formatYaml(value);
+      return formatYaml(value, !!opts.query && !holdsBuiltObject(value, isOrdered));
     default:
       return `${formatJson(value)}\n`;
   }

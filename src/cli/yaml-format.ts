@@ -70,6 +70,8 @@ const ESCAPES: Record<string, string> = {
 class Writer {
   out = '';
   column = 0;
+  readonly written = new Set<object>();
+  constructor(readonly anchors: Map<object, string> = new Map()) {}
 
   write(s: string): void {
     this.out += s;
@@ -171,12 +173,51 @@ const isCollection = (v: unknown): v is object => typeof v === 'object' && v !==
 const SIMPLE_KEY_LIMIT = 123;
 const isEmpty = (v: object) => (Array.isArray(v) ? v.length === 0 : Object.keys(v).length === 0);
 
+/**
+ * PyYAML's anchors: a list or object met a second time (the same object twice
+ * in a --query result, `[a, a]`) is named &idNNN where it is first written and
+ * written as *idNNN after, numbered in the order the repeats are met.
+ */
+function anchorsOf(root: unknown): Map<object, string> {
+  const seen = new Set<object>();
+  const anchors = new Map<object, string>();
+  const walk = (v: unknown): void => {
+    if (!isCollection(v)) return;
+    if (seen.has(v)) {
+      if (!anchors.has(v)) anchors.set(v, `id${String(anchors.size + 1).padStart(3, '0')}`);
+      return;
+    }
+    seen.add(v);
+    if (Array.isArray(v)) v.forEach(walk);
+    else for (const k of Object.keys(v).sort(byCodePoint)) walk((v as Record<string, unknown>)[k]);
+  };
+  walk(root);
+  return anchors;
+}
+
+/** Writes `&id` before a repeated collection's first appearance; true when an alias `*id` was written instead. */
+function writeAlias(w: Writer, v: unknown): boolean {
+  const anchor = isCollection(v) ? w.anchors.get(v) : undefined;
+  if (anchor === undefined) return false;
+  if (w.written.has(v as object)) {
+    w.write(` *${anchor}`);
+    return true;
+  }
+  w.written.add(v as object);
+  w.write(` &${anchor}`);
+  return false;
+}
+
 function node(w: Writer, v: unknown, indent: number, inSequence: boolean): void {
   if (Array.isArray(v)) {
     if (v.length === 0) return w.write('[]');
     v.forEach((item, i) => {
       if (i > 0 || !inSequence) w.newline(indent);
-      w.write('- ');
+      w.write('-');
+      if (writeAlias(w, item)) return;
+      // After an anchor a collection starts on its own line.
+      if (w.anchors.has(item as object) && isCollection(item) && !isEmpty(item)) return node(w, item, indent + 2, false);
+      w.write(' ');
       node(w, item, indent + 2, true);
     });
     return;
@@ -196,6 +237,7 @@ function node(w: Writer, v: unknown, indent: number, inSequence: boolean): void 
       } else w.scalar(k, indent + 2, true);
       w.write(':');
       const value = (v as Record<string, unknown>)[k];
+      if (writeAlias(w, value)) return;
       if (complex && isCollection(value) && !isEmpty(value)) {
         w.write(' ');
         node(w, value, indent + 2, true);
@@ -210,8 +252,13 @@ function node(w: Writer, v: unknown, indent: number, inSequence: boolean): void 
   w.scalar(v, indent);
 }
 
-export function formatYaml(value: unknown): string {
-  const w = new Writer();
+/**
+ * `shared`: whether repeated objects keep their identity. az dumps a result
+ * holding a --query-built object (an OrderedDict, which safe_dump refuses)
+ * through JSON, which loses it: no anchors then.
+ */
+export function formatYaml(value: unknown, shared = false): string {
+  const w = new Writer(shared ? anchorsOf(value) : undefined);
   // PyYAML indents a root scalar's folded lines by two, a root collection by none.
   if (isCollection(value)) node(w, value, 0, true);
   else w.scalar(value, 2);
