@@ -98,7 +98,7 @@ const strings = {
 };
 
 const datasets: Array<{ data: unknown; table?: string; queries: string[] }> = [
-  { data: secrets, table: 'secret list', queries: ['[].name', '[].{n:name, e:attributes.enabled, t:tags}', '[0]', "[?name=='db'].value | [0]", 'length(@)', '[].attributes.enabled', '[].[name, contentType]'] },
+  { data: secrets, table: 'secret list', queries: ['max_by(@, &name).name', 'min_by(@, &name)', 'max_by(@, &attributes.created).name', '{hi: max_by(@, &name).name, lo: min_by(@, &attributes.recoverableDays).name}', 'max_by([], &name)', '[].name', '[].{n:name, e:attributes.enabled, t:tags}', '[0]', "[?name=='db'].value | [0]", 'length(@)', '[].attributes.enabled', '[].[name, contentType]'] },
   { data: secrets[0], queries: ['value', 'attributes', '{z: name, a: id}', 'tags', 'attributes.enabled', 'missing'] },
   { data: vault, queries: ['properties.enableRbacAuthorization', 'properties.accessPolicies[0].permissions.secrets', 'properties', '{name:name, rbac:properties.enableRbacAuthorization}'] },
   { data: [vault], queries: ["[?resourceGroup=='rg1'].name"] },
@@ -110,6 +110,8 @@ const datasets: Array<{ data: unknown; table?: string; queries: string[] }> = [
   { data: [], table: 'secret list', queries: [] },
   { data: 'a string', queries: ['max_by(@, &name)', 'abs(@)'] },
   { data: [{ a: { x: 1 } }, { b: [1], c: null }], queries: ['[0]', '[].a'] },
+  // Equal keys: Python's max and min return the first.
+  { data: [{ k: 'b', i: 1 }, { k: 'c', i: 2 }, { k: 'a', i: 3 }, { k: 'c', i: 4 }, { k: 'a', i: 5 }], queries: ['max_by(@, &k).i', 'min_by(@, &k).i', 'max_by(@, &i).k', 'max_by(@, &k)', 'max_by(@, &missing)'] },
   // The same object more than once: PyYAML's anchors, unless an object the query built sends it through JSON.
   { data: { a: { x: 1, y: [2] }, b: [1, [3]], e: {}, l: [] }, queries: ['[a, a, b, b, e, e, l, l, a.y, a.y, [b], [b]]', '{p: a, q: a}', '[a, {z: a}]', '[[a], [a], b[1], b[1]]'] },
   {

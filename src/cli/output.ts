@@ -2,6 +2,7 @@ import jmespath from 'jmespath';
 import { CliError } from './cli-error.js';
 import { formatJson, formatTsv } from './output-formats.js';
 import { formatTable } from './table-format.js';
+import { withPythonMinMax } from './query-compat.js';
 import { formatYaml } from './yaml-format.js';
 
 // az's output options: -o json|jsonc|yaml|yamlc|table|tsv|none (any case, as
@@ -91,7 +92,7 @@ export function render(data: unknown, opts: OutputOptions, table?: TableView): s
   if (opts.query) {
     const original = objectsIn(data);
     try {
-      value = jmespath.search(data as never, opts.query);
+      value = jmespath.search(data as never, withPythonMinMax(opts.query));
     } catch (err) {
       // A query that compiles but fails on this data (a function given the wrong type): az's handle_exception, exit 1.
       throw new CliError(`Invalid jmespath query supplied for \`--query\`: ${(err as Error).message}\n${QUERY_REFERENCE}`);
