@@ -92,6 +92,26 @@ export function isSealed(key: KeyObject, kind: 'anchor' | 'head', p: SealedPoint
 }
 
 /**
+ * Where the next record goes, read inside the transaction that appends it:
+ * after the sealed head checkpoint; without a valid one the database was
+ * edited, so after the last row (else the anchor), and the checkpoint is left
+ * as it is (`sealed` false: never sealed again over the edit) so that verify
+ * keeps showing it. Self-contained apart from pointFrom, isSealed and
+ * NO_ANCHOR (the writer thread runs its source).
+ */
+export function chainStart(
+  key: KeyObject | null,
+  checkpoint: string | null | undefined,
+  lastRow: () => ChainPoint | null | undefined,
+  anchor: () => string | null | undefined,
+): { head: ChainPoint; sealed: boolean } {
+  const point = pointFrom(checkpoint);
+  if (point && key !== null && isSealed(key, 'head', point)) return { head: { seq: Number(point.seq), hash: point.hash }, sealed: true };
+  const last = lastRow() || pointFrom(anchor()) || NO_ANCHOR;
+  return { head: { seq: last.seq, hash: last.hash }, sealed: false };
+}
+
+/**
  * Makes `record` the row stored right after `prev` (the last row, else the
  * anchor), in place: no copy per record (see rowHash for why that matters).
  */

@@ -12,9 +12,10 @@ import type { InFlight } from '../server/graceful-close.js';
 // Records every data-plane and management request, allowed or refused, before
 // its response leaves (fail-closed): if the record cannot be written, the
 // client gets 503 instead of the answer. Routes opt out with config.audit=false
-// (token endpoint, discovery, health). A write can store its success record in
+// (token endpoint, discovery, health). A write stores its success record in
 // its own transaction (req.writeAudited): the record then cannot be lost
-// without the write, and the answer waits for one commit instead of two.
+// without the write (nor the write happen without its record), and the answer
+// waits for one commit instead of two.
 // Every request counts as in flight (graceful-close.ts) from onRequest until
 // its record is written or found unneeded: a handler goes on when its
 // connection is closed, and its record comes after its write, so the store
@@ -28,12 +29,15 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     /**
-     * Runs a write that stores this request's audit record (as a 200 answer)
-     * in its own transaction, so that the write and its record commit at
-     * once; once the write has succeeded, a 200 answer is not recorded again.
-     * `record` is undefined when records cannot travel with writes.
+     * Runs a write that stores this request's audit record (as a `status`
+     * answer, 200 unless given) in its own transaction, so that the write and
+     * its record commit at once. `record` builds the record when the write
+     * asks for it (after the write has learnt what it needs, such as a
+     * restored secret's name); it is undefined when records cannot travel
+     * with writes. Once a write that asked for its record has succeeded, a
+     * `status` answer is not recorded again.
      */
-    writeAudited<T>(write: (record: AuditRecord | undefined) => Promise<T>): Promise<T>;
+    writeAudited<T>(write: (record: (() => AuditRecord) | undefined) => Promise<T>, status?: number): Promise<T>;
     /** The status whose record a write has already stored (0: none). */
     auditStoredFor: number;
     /** Counted in InFlight until onSend is done with its record. */
@@ -141,11 +145,19 @@ export function installAuditHook(app: FastifyInstance, audit: AuditLog, log: Err
   app.decorateRequest('decision', null);
   app.decorateRequest('auditSecret', null);
   app.decorateRequest('auditStoredFor', 0);
-  app.decorateRequest('writeAudited', async function writeAudited<T>(this: FastifyRequest, write: (record: AuditRecord | undefined) => Promise<T>): Promise<T> {
+  app.decorateRequest('writeAudited', async function writeAudited<T>(
+    this: FastifyRequest,
+    write: (record: (() => AuditRecord) | undefined) => Promise<T>,
+    status = SUCCESS,
+  ): Promise<T> {
     const config = this.routeOptions.config as RouteConfig;
-    const record = config?.audit === false ? null : audit.recordWithWrite(() => entryFor(this, SUCCESS, null, this.auditStarted, config));
-    const result = await write(record ?? undefined);
-    if (record) this.auditStoredFor = SUCCESS;
+    let asked = false;
+    const record =
+      config?.audit === false || !audit.recordsTravelWithWrites()
+        ? undefined
+        : () => ((asked = true), audit.recordWithWrite(entryFor(this, status, null, this.auditStarted, config)));
+    const result = await write(record);
+    if (asked) this.auditStoredFor = status;
     return result;
   });
   // Every request that reaches onRequest gets to onSend (an error, a closed connection included), whose

@@ -89,12 +89,13 @@ export function createAuditLog(deps: AuditLogDeps) {
       });
     },
     /**
-     * The record to store together with a write (SecretStore.insertVersion),
-     * so that the write and its record commit at once; null, without building
-     * the entry, when records must go through `write` (a file copy is kept:
-     * it is written first).
+     * Whether records can be stored together with the writes they describe
+     * (SecretStore's `audit` arguments): not when a file copy is kept, which
+     * is written first, through `write`.
      */
-    recordWithWrite: (entry: () => AuditEntry): AuditRecord | null => (deps.fileSink ? null : toRecord(entry())),
+    recordsTravelWithWrites: (): boolean => !deps.fileSink,
+    /** The stored form of an entry that travels with its write. */
+    recordWithWrite: (entry: AuditEntry): AuditRecord => toRecord(entry),
     /** Resolves once every queued record is written (or has failed): at shutdown, before the store closes. */
     async drain(): Promise<void> {
       while (flushing) await flushing;

@@ -4,6 +4,7 @@ import { SECRET_OPERATIONS, type SecretOperationKey } from '../authorization/sec
 import { errors } from '../server/errors.js';
 import { requireCaller, requireVault } from '../server/request-context.js';
 import type { Urls } from '../server/urls.js';
+import type { AuditRecord } from '../storage/store-types.js';
 import type { SecretService } from './secret-service.js';
 import { checkSecretName, parseMaxResults, parseRestore, parseSetSecret, parseUpdateSecret, VERSION_RE } from './secret-validation.js';
 import { deletedSecretBundle, deletedSecretItem, secretBundle, secretItem, type WireContext } from './secret-wire.js';
@@ -62,7 +63,7 @@ export function registerSecretRoutes(app: FastifyInstance, deps: { urls: Urls; s
     const n = name(req);
     const input = parseSetSecret(req.body);
     await allow(req, 'set', n);
-    const { meta, value } = await req.writeAudited((record) => secrets.set(requireVault(req), n, input, record));
+    const { meta, value } = await req.writeAudited((record) => secrets.set(requireVault(req), n, input, record?.()));
     return secretBundle(wire(req), meta, value);
   });
   app.put('/secrets', op('set'), async () => {
@@ -103,7 +104,7 @@ export function registerSecretRoutes(app: FastifyInstance, deps: { urls: Urls; s
     const v = version(req);
     const input = parseUpdateSecret(req.body);
     await allow(req, 'update', n);
-    return secretBundle(wire(req), await secrets.update(requireVault(req), n, v, input));
+    return secretBundle(wire(req), await req.writeAudited((record) => secrets.update(requireVault(req), n, v, input, record?.())));
   };
   app.patch('/secrets/:name', op('update'), update);
   app.patch('/secrets/:name/:version', op('update'), update);
@@ -111,7 +112,7 @@ export function registerSecretRoutes(app: FastifyInstance, deps: { urls: Urls; s
   app.delete('/secrets/:name', op('delete'), async (req: Req) => {
     const n = name(req);
     await allow(req, 'delete', n);
-    const { meta, deleted } = await secrets.delete(requireVault(req), n);
+    const { meta, deleted } = await req.writeAudited((record) => secrets.delete(requireVault(req), n, record?.()));
     return deletedSecretBundle(wire(req), meta, deleted);
   });
 
@@ -132,13 +133,13 @@ export function registerSecretRoutes(app: FastifyInstance, deps: { urls: Urls; s
   app.delete('/deletedsecrets/:name', op('purge'), async (req: Req, reply: FastifyReply) => {
     const n = name(req);
     await allow(req, 'purge', n);
-    await secrets.purge(requireVault(req), n);
+    await req.writeAudited((record) => secrets.purge(requireVault(req), n, record?.()), 204);
     return reply.status(204).send();
   });
   app.post('/deletedsecrets/:name/recover', op('recover'), async (req: Req) => {
     const n = name(req);
     await allow(req, 'recover', n);
-    return secretBundle(wire(req), await secrets.recover(requireVault(req), n));
+    return secretBundle(wire(req), await req.writeAudited((record) => secrets.recover(requireVault(req), n, record?.())));
   });
 
   app.post('/secrets/:name/backup', op('backup'), async (req: Req) => {
@@ -150,7 +151,9 @@ export function registerSecretRoutes(app: FastifyInstance, deps: { urls: Urls; s
   const restoreFirst = { bodyLimit: RESTORE_BODY_LIMIT, preParsing: async (req: Req, _reply: FastifyReply, payload: unknown) => (await allow(req, 'restore'), payload) };
   app.post('/secrets/restore', op('restore', restoreFirst), async (req: Req) => {
     const blob = parseRestore(req.body);
-    const restored = await secrets.restore(requireVault(req), blob);
+    // The record names the secret the blob holds (req.auditSecret), known once the blob is opened.
+    const named = (record: () => AuditRecord) => (secret: string) => ((req.auditSecret = secret), record());
+    const restored = await req.writeAudited((record) => secrets.restore(requireVault(req), blob, record && named(record)));
     req.auditSecret = restored.name;
     return secretBundle(wire(req), restored);
   });

@@ -34,19 +34,20 @@ export interface SecretPage<T> {
 }
 
 export interface SecretService {
-  /** `audit`, when given, is stored with the new version in one transaction (SecretStore.insertVersion). */
+  // `audit`, when given, is stored with the change in one transaction (SecretStore's `audit` arguments).
   set(vault: VaultRow, name: string, input: SetSecretInput, audit?: AuditRecord): Promise<SecretWithValue>;
   get(vault: VaultRow, name: string, version: string | null): Promise<SecretWithValue>;
   list(vault: VaultRow, limit: number, after: string | null): Promise<SecretPage<SecretSummary>>;
   listVersions(vault: VaultRow, name: string, limit: number, after: string | null): Promise<SecretPage<SecretVersionMeta>>;
-  update(vault: VaultRow, name: string, version: string | null, input: UpdateSecretInput): Promise<SecretVersionMeta>;
-  delete(vault: VaultRow, name: string): Promise<DeleteResult>;
+  update(vault: VaultRow, name: string, version: string | null, input: UpdateSecretInput, audit?: AuditRecord): Promise<SecretVersionMeta>;
+  delete(vault: VaultRow, name: string, audit?: AuditRecord): Promise<DeleteResult>;
   getDeleted(vault: VaultRow, name: string): Promise<DeletedSecret>;
   listDeleted(vault: VaultRow, limit: number, after: string | null): Promise<SecretPage<DeletedSecret>>;
-  recover(vault: VaultRow, name: string): Promise<SecretVersionMeta>;
-  purge(vault: VaultRow, name: string): Promise<void>;
+  recover(vault: VaultRow, name: string, audit?: AuditRecord): Promise<SecretVersionMeta>;
+  purge(vault: VaultRow, name: string, audit?: AuditRecord): Promise<void>;
   backup(vault: VaultRow, name: string): Promise<string>;
-  restore(vault: VaultRow, blob: string): Promise<SecretVersionMeta>;
+  /** `audit` makes the record once the blob has named its secret. */
+  restore(vault: VaultRow, blob: string, audit?: (name: string) => AuditRecord): Promise<SecretVersionMeta>;
   /** Purges soft-deleted secrets past their retention; returns how many. */
   sweep(now: number): Promise<number>;
 }
@@ -141,26 +142,27 @@ export function createSecretService(deps: {
       if (!s || s.deleted) return { items: [], next: null };
       return secrets.listVersions(vault.id, name, limit, after);
     },
-    async update(vault, name, version, input) {
+    async update(vault, name, version, input, audit) {
       const target = version ?? (await liveSummary(vault, name)).version;
       const patch = { ...input.attributes, updated: now() } as Parameters<SecretStore['updateVersion']>[3];
       if (input.contentType !== undefined) patch.contentType = input.contentType;
       if (input.tags !== undefined) patch.tags = input.tags;
-      const updated = await secrets.updateVersion(vault.id, name, target, patch);
+      const updated = await secrets.updateVersion(vault.id, name, target, patch, audit);
       if (!updated) throw errors.secretNotFound(version ? `${name}/${version}` : name);
       return updated;
     },
-    async delete(vault, name) {
+    async delete(vault, name, audit) {
       const summary = await liveSummary(vault, name);
       const policy = vaultPolicy(vault);
       const t = now();
       const info = { deletedAt: t, scheduledPurgeAt: t + policy.retentionDays * DAY };
       const { deleted: _d, ...meta } = summary;
+      // A delete that lost a race to another finds nothing left to delete.
       if (!policy.softDelete) {
-        await secrets.purge(vault.id, name);
+        if (!(await secrets.purge(vault.id, name, false, audit))) throw errors.secretNotFound(name);
         return { meta, deleted: null };
       }
-      if (!(await secrets.markDeleted(vault.id, name, info))) throw errors.secretNotFound(name);
+      if (!(await secrets.markDeleted(vault.id, name, info, audit))) throw errors.secretNotFound(name);
       return { meta, deleted: info };
     },
     getDeleted: deletedSummary,
@@ -171,17 +173,17 @@ export function createSecretService(deps: {
         items: page.items.map(({ deleted, ...meta }) => ({ meta, deleted: deleted! })),
       };
     },
-    async recover(vault, name) {
+    async recover(vault, name, audit) {
       const { meta } = await deletedSummary(vault, name);
-      if (!(await secrets.recover(vault.id, name))) throw errors.deletedSecretNotFound(name);
+      if (!(await secrets.recover(vault.id, name, audit))) throw errors.deletedSecretNotFound(name);
       return meta;
     },
-    async purge(vault, name) {
+    async purge(vault, name, audit) {
       requireSoftDelete(vault, name);
       await deletedSummary(vault, name);
       if (vaultPolicy(vault).purgeProtection) throw errors.purgeProtected(name);
       // Only if it is still deleted: a recover that landed since the check above keeps its secret.
-      if (!(await secrets.purge(vault.id, name, true))) throw errors.deletedSecretNotFound(name);
+      if (!(await secrets.purge(vault.id, name, true, audit))) throw errors.deletedSecretNotFound(name);
     },
     backup: (vault, name) =>
       oneBlobAtATime(async () => {
@@ -202,11 +204,11 @@ export function createSecretService(deps: {
         });
         return sealBackup(deps.backupKey, deps.deploymentId, { format: 1, name: rows[0]!.name, versions });
       }),
-    restore: (vault, blob) => oneBlobAtATime(() => restoreBlob(vault, blob)),
+    restore: (vault, blob, audit) => oneBlobAtATime(() => restoreBlob(vault, blob, audit)),
     sweep: (t) => secrets.purgeExpired(t),
   };
 
-  async function restoreBlob(vault: VaultRow, blob: string) {
+  async function restoreBlob(vault: VaultRow, blob: string, audit?: (name: string) => AuditRecord) {
     const content = openBackup(deps.backupKey, deps.deploymentId, blob);
     const name = content.name;
     const rows = content.versions.map((v) => ({
@@ -223,7 +225,7 @@ export function createSecretService(deps: {
       updated: v.updated,
     }));
     try {
-      await secrets.restore(vault.id, name, rows);
+      await secrets.restore(vault.id, name, rows, audit?.(name));
     } catch (err) {
       if (err instanceof StoreConflictError) {
         throw err.reason === 'deleted' ? errors.deletedButRecoverable(name) : errors.secretAlreadyExists(name);

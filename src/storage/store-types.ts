@@ -226,14 +226,19 @@ export interface SecretStore {
   /** Versions of a live secret ordered by version id. */
   listVersions(vaultId: string, name: string, limit: number, after: string | null): Promise<Page<SecretVersionMeta>>;
   listDeleted(vaultId: string, limit: number, after: string | null): Promise<Page<SecretSummary>>;
+  // `audit`, on the writes below, is appended to the audit trail in the write's
+  // own transaction when the write changes something (as on insertVersion):
+  // the record is stored if and only if the change is.
   /** Returns the updated version, or null if absent/deleted. */
-  updateVersion(vaultId: string, name: string, version: string, patch: SecretVersionPatch): Promise<SecretVersionMeta | null>;
+  updateVersion(vaultId: string, name: string, version: string, patch: SecretVersionPatch, audit?: AuditRecord): Promise<SecretVersionMeta | null>;
   /** Soft delete: returns false if absent or already deleted. */
-  markDeleted(vaultId: string, name: string, info: DeletedSecretInfo): Promise<boolean>;
-  recover(vaultId: string, name: string): Promise<boolean>;
-  /** Hard delete of every version. Returns false if absent. */
-  /** Removes the secret and its versions; with `onlyDeleted`, only if it is soft-deleted at that moment. */
-  purge(vaultId: string, name: string, onlyDeleted?: boolean): Promise<boolean>;
+  markDeleted(vaultId: string, name: string, info: DeletedSecretInfo, audit?: AuditRecord): Promise<boolean>;
+  recover(vaultId: string, name: string, audit?: AuditRecord): Promise<boolean>;
+  /**
+   * Removes the secret and its versions; with `onlyDeleted`, only if it is
+   * soft-deleted at that moment. Returns false if nothing was removed.
+   */
+  purge(vaultId: string, name: string, onlyDeleted?: boolean, audit?: AuditRecord): Promise<boolean>;
   /** Purges soft-deleted secrets whose scheduled purge time has passed. */
   purgeExpired(now: number): Promise<number>;
   /** The versions of a live secret with ciphertext, oldest first: every one, or at most `limit`. */
@@ -242,7 +247,7 @@ export interface SecretStore {
    * Inserts a whole secret (restore). Throws StoreConflictError('exists') if a
    * live secret has the name, StoreConflictError('deleted') if a soft-deleted one has.
    */
-  restore(vaultId: string, name: string, versions: Array<Omit<SecretVersionRow, 'seq'>>): Promise<void>;
+  restore(vaultId: string, name: string, versions: Array<Omit<SecretVersionRow, 'seq'>>, audit?: AuditRecord): Promise<void>;
   /** Every ciphertext of a vault, for integrity checks and tests. */
   countVersions(vaultId: string): Promise<number>;
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { api, newServicePrincipal } from './access-kit.js';
 import { credential, secretClient } from './clients.js';
-import { OPS, prepareVault, runOp } from './secret-ops.js';
+import { OPS, prepareVault, runOp, SECRET_OF } from './secret-ops.js';
 import type { TestServer } from './server-fixture.js';
 
 // Audit checks shared by the SQLite and PostgreSQL server tests.
@@ -42,6 +42,10 @@ export async function checkOneRecordPerOperation(server: TestServer, vault: stri
     assert.match(ok.properties.requestUri, new RegExp(`^https://${vault}\\.vault\\.localhost:\\d+/`));
     assert.match(ok.resourceId, new RegExp(`/PROVIDERS/MICROSOFT\\.KEYVAULT/VAULTS/${vault.toUpperCase()}$`));
     assert.ok(typeof ok.durationMs === 'number' && ok.callerIpAddress && ok.correlationId && ok.time);
+    // The secret it touched (a restore's comes from its blob).
+    const secret = op === 'restore' ? 'restore-me' : SECRET_OF[op];
+    if (secret) assert.match(ok.properties.id, new RegExp(`/secrets/${secret}(/[0-9a-f]{32})?$`), op);
+    else assert.equal(ok.properties.id, null, op);
     assert.equal(no.resultType, 'Failure');
     assert.equal(no.resultSignature, 'Forbidden');
     assert.equal(no.identity.claim.oid, outsider.id);

@@ -119,6 +119,48 @@ export function describeAuditConformance(h: ConformanceHandle & { auditKey(): Ch
       assert.equal(await store.secrets.countVersions(v.id), 2 + 3 + 3);
     });
 
+    it('a change other than a new version stores its record with it: if and only if something changed, and never the change without it', async () => {
+      const v = await h.newVault();
+      const s = h.store().secrets;
+      const info = { deletedAt: 10, scheduledPurgeAt: 20 };
+      const first = versionRow(v.id, 'x');
+      await s.insertVersion(first);
+      assert.ok(await s.updateVersion(v.id, 'x', first.version, { enabled: false, updated: 3000 }, record('update')));
+      assert.equal(await s.markDeleted(v.id, 'x', info, record('delete')), true);
+      assert.equal(await s.markDeleted(v.id, 'x', info, record('delete again')), false);
+      assert.equal(await s.updateVersion(v.id, 'x', first.version, { enabled: true, updated: 3001 }, record('update while deleted')), null);
+      assert.equal(await s.recover(v.id, 'x', record('recover')), true);
+      assert.equal(await s.recover(v.id, 'x', record('recover again')), false);
+      assert.equal(await s.purge(v.id, 'x', true, record('purge while live')), false);
+      await s.markDeleted(v.id, 'x', info);
+      assert.equal(await s.purge(v.id, 'x', true, record('purge')), true);
+      assert.equal(await s.purge(v.id, 'x', false, record('purge again')), false);
+      await s.restore(v.id, 'x', [versionRow(v.id, 'x')], record('restore'));
+      await assert.rejects(s.restore(v.id, 'x', [versionRow(v.id, 'x')], record('restore over a live one')), isConflict('exists'));
+      // Appended by the store's batches meanwhile: both paths extend one chain.
+      await Promise.all([s.updateVersion(v.id, 'x', (await s.getVersion(v.id, 'x', null))!.version, { updated: 3002 }, record('update again')), h.store().audit.append([record('appended')])]);
+      const ops = operations(await all());
+      assert.deepEqual(ops.slice(0, 6), ['update', 'delete', 'recover', 'purge', 'restore', ops[5] === 'appended' ? 'appended' : 'update again']);
+      assert.deepEqual(new Set(ops.slice(5)), new Set(['appended', 'update again']));
+      assert.deepEqual(await verify(), { ok: true, checked: 7, head: 7, keyedFrom: 1 });
+
+      // A record the store cannot take undoes the change it came with.
+      const refused = { ...record('refused'), operation: null as unknown as string };
+      await s.insertVersion(versionRow(v.id, 'kept'));
+      await assert.rejects(s.markDeleted(v.id, 'kept', info, refused));
+      await assert.rejects(s.updateVersion(v.id, 'kept', (await s.getVersion(v.id, 'kept', null))!.version, { enabled: false, updated: 4000 }, refused));
+      assert.equal((await s.getSummary(v.id, 'kept'))!.deleted, null);
+      assert.equal((await s.getVersion(v.id, 'kept', null))!.enabled, true);
+      await assert.rejects(s.restore(v.id, 'fresh', [versionRow(v.id, 'fresh')], refused));
+      assert.equal(await s.getSummary(v.id, 'fresh'), null);
+      await s.markDeleted(v.id, 'kept', info);
+      await assert.rejects(s.recover(v.id, 'kept', refused));
+      await assert.rejects(s.purge(v.id, 'kept', true, refused));
+      assert.deepEqual((await s.getSummary(v.id, 'kept'))!.deleted, info);
+      assert.equal((await all()).length, 7);
+      assert.deepEqual(await verify(), { ok: true, checked: 7, head: 7, keyedFrom: 1 });
+    });
+
     it('deleteBefore removes old rows and moves the anchor with them; the chain goes on from it', async () => {
       await h.store().audit.append([record('old-1', '2020-01-01T00:00:00.000Z'), record('old-2', '2020-01-02T00:00:00.000Z'), record('new', '2026-01-01T00:00:00.000Z')]);
       const [, second] = await all();

@@ -60,6 +60,27 @@ export async function appendAuditIn(c: pg.PoolClient, records: readonly AuditRec
   if (sealed) await one(c, SET_SETTING, [HEAD_SETTING, sealedPoint(key, 'head', link)]);
 }
 
+/**
+ * Runs `write` and, unless it returns false or null (nothing changed),
+ * appends `audit` in the same transaction: the record is stored if and only
+ * if the change is. Without `audit`, `write` runs on the pool, or in a
+ * transaction of its own if it needs one (`inTransaction`).
+ */
+export function withAuditRecord<T>(
+  pool: pg.Pool,
+  writer: PgWriter,
+  audit: AuditRecord | undefined,
+  write: (db: Queryable) => Promise<T>,
+  inTransaction = false,
+): Promise<T> {
+  if (!audit && !inTransaction) return write(pool);
+  return transaction(pool, async (c) => {
+    const result = await write(c);
+    if (audit && result !== false && result !== null) await appendAuditIn(c, [audit], writer.auditKey());
+    return result;
+  });
+}
+
 export function pgAuditStore(pool: pg.Pool, writer: PgWriter): AuditStore {
   let chainKey: ChainKey | null = null;
   return {

@@ -1,7 +1,8 @@
 import type pg from 'pg';
-import { StoreConflictError, type SecretStore, type SecretSummary, type SecretVersionMeta, type SecretVersionRow } from '../store-types.js';
+import { StoreConflictError, type AuditRecord, type SecretStore, type SecretSummary, type SecretVersionMeta, type SecretVersionRow } from '../store-types.js';
 import { changes, checkLimit, fromJson, nameKey, one, rows, toJson, toPage, transaction, unique, type PreparedSql, type Queryable } from './pg-support.js';
 import type { PgWriter } from './pg-writer.js';
+import { withAuditRecord } from './pg-audit-store.js';
 
 // Secrets and their versions, with the SQLite store's layout: `secrets` holds
 // one row per name with the deletion state and a pointer (latest_seq) to the
@@ -67,6 +68,9 @@ export function pgSecretStore(pool: pg.Pool, writer: PgWriter): SecretStore {
     return toPage(found, limit, toSummary, (r) => r.nameKey);
   };
 
+  const audited = <T>(audit: AuditRecord | undefined, write: (db: Queryable) => Promise<T>, inTransaction?: boolean) =>
+    withAuditRecord(pool, writer, audit, write, inTransaction);
+
   return {
     // Group-committed with other writes (pg-writer.ts); the record, if any, commits with the version.
     insertVersion: async (row, audit) => ({ ...row, ...(await writer.insertVersion(row, audit)) }),
@@ -95,10 +99,10 @@ export function pgSecretStore(pool: pg.Pool, writer: PgWriter): SecretStore {
       );
       return toPage(found, limit, toMeta, (r) => r.version);
     },
-    async updateVersion(vaultId, name, version, patch) {
+    async updateVersion(vaultId, name, version, patch, audit) {
       // Each field has a "set" flag so that one statement serves every patch shape.
-      const r = await one<MetaRecord>(
-        pool,
+      const r = await audited(audit, (db) => one<MetaRecord>(
+        db,
         `UPDATE secret_versions v SET
            content_type = CASE WHEN $4 THEN $5 ELSE v.content_type END,
            tags = CASE WHEN $6 THEN $7 ELSE v.tags END,
@@ -116,28 +120,28 @@ export function pgSecretStore(pool: pg.Pool, writer: PgWriter): SecretStore {
           patch.nbf !== undefined, patch.nbf ?? null,
           patch.exp !== undefined, patch.exp ?? null,
           patch.updated],
-      );
+      ));
       return r ? toMeta(r) : null;
     },
-    markDeleted: async (vaultId, name, info) =>
-      (await changes(pool, 'UPDATE secrets SET deleted_at = $1, scheduled_purge_at = $2 WHERE vault_id = $3 AND name_key = $4 AND deleted_at IS NULL', [
+    markDeleted: (vaultId, name, info, audit) =>
+      audited(audit, async (db) => (await changes(db, 'UPDATE secrets SET deleted_at = $1, scheduled_purge_at = $2 WHERE vault_id = $3 AND name_key = $4 AND deleted_at IS NULL', [
         info.deletedAt,
         info.scheduledPurgeAt,
         vaultId,
         nameKey(name),
-      ])) > 0,
-    recover: async (vaultId, name) =>
-      (await changes(pool, 'UPDATE secrets SET deleted_at = NULL, scheduled_purge_at = NULL WHERE vault_id = $1 AND name_key = $2 AND deleted_at IS NOT NULL', [
+      ])) > 0),
+    recover: (vaultId, name, audit) =>
+      audited(audit, async (db) => (await changes(db, 'UPDATE secrets SET deleted_at = NULL, scheduled_purge_at = NULL WHERE vault_id = $1 AND name_key = $2 AND deleted_at IS NOT NULL', [
         vaultId,
         nameKey(name),
-      ])) > 0,
-    purge: (vaultId, name, onlyDeleted = false) =>
-      transaction(pool, async (c) => {
+      ])) > 0),
+    purge: (vaultId, name, onlyDeleted = false, audit) =>
+      audited(audit, async (c) => {
         const isDeleted = 'SELECT 1 FROM secrets WHERE vault_id = $1 AND name_key = $2 AND deleted_at IS NOT NULL FOR UPDATE';
         if (onlyDeleted && !(await one(c, isDeleted, [vaultId, nameKey(name)]))) return false;
         await c.query('DELETE FROM secret_versions WHERE vault_id = $1 AND name_key = $2', [vaultId, nameKey(name)]);
         return (await changes(c, 'DELETE FROM secrets WHERE vault_id = $1 AND name_key = $2', [vaultId, nameKey(name)])) > 0;
-      }),
+      }, true),
     purgeExpired: (now) =>
       transaction(pool, async (c) => {
         await c.query(
@@ -154,8 +158,8 @@ export function pgSecretStore(pool: pg.Pool, writer: PgWriter): SecretStore {
         nameKey(name),
         limit ?? null,
       ])).map(toRow),
-    restore: (vaultId, name, versions) =>
-      transaction(pool, async (c) => {
+    restore: (vaultId, name, versions, audit) =>
+      audited(audit, async (c) => {
         if (versions.length === 0) throw new RangeError(`restore of secret ${name} has no versions`);
         const existing = await one<{ deletedAt: number | null }>(c, 'SELECT deleted_at AS "deletedAt" FROM secrets WHERE vault_id = $1 AND name_key = $2', [
           vaultId,
@@ -171,7 +175,7 @@ export function pgSecretStore(pool: pg.Pool, writer: PgWriter): SecretStore {
           c.query('INSERT INTO secrets (vault_id, name_key, name, latest_seq) VALUES ($1, $2, $3, $4)', [vaultId, nameKey(name), name, versions.length]),
         );
         for (const [i, v] of versions.entries()) await addVersionRow(c, { ...v, vaultId }, name, i + 1);
-      }),
+      }, true),
     countVersions: async (vaultId) => (await one<{ n: number }>(pool, 'SELECT COUNT(*) AS n FROM secret_versions WHERE vault_id = $1', [vaultId]))?.n ?? 0,
   };
 }

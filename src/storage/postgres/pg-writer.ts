@@ -128,6 +128,8 @@ export interface PgWriter {
   appendAudit(records: readonly AuditRecord[]): Promise<void>;
   /** The audit chain's MAC key, for every record stored from now on. */
   useAuditKey(key: KeyObject): void;
+  /** The key given to useAuditKey (null before): for records other stores append in their own transactions. */
+  auditKey(): KeyObject | null;
   /** Waits for every write already requested; later ones are refused. */
   close(): Promise<void>;
 }
@@ -243,6 +245,7 @@ export function createPgWriter(pool: pg.Pool): PgWriter {
     useAuditKey(key) {
       auditKey = key;
     },
+    auditKey: () => auditKey,
     async close() {
       closed = true;
       while (running) await running;

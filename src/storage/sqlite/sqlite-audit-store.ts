@@ -1,13 +1,18 @@
 import type Database from 'better-sqlite3';
-import { ANCHOR_SETTING, HEAD_SETTING, NO_ANCHOR, pointFrom, sealedPoint, type ChainKey } from '../../audit/audit-chain.js';
-import type { AuditFilter, AuditRow, AuditStore } from '../store-types.js';
+import type { KeyObject } from 'node:crypto';
+import { ANCHOR_SETTING, chainRecord, chainStart, HEAD_SETTING, NO_ANCHOR, pointFrom, sealedPoint, type ChainKey } from '../../audit/audit-chain.js';
+import type { AuditFilter, AuditRecord, AuditRow, AuditStore } from '../store-types.js';
 import { checkLimit, toPage } from './sqlite-support.js';
 import type { SqliteWriter } from './sqlite-writer.js';
 
 // The audit trail table. Rows are appended in batches by the writer thread
 // (sqlite-writer.ts), which numbers and chains them in the transaction that
 // stores them, so that the fsync of a durable commit does not stall the event
-// loop; reads and retention stay on this connection.
+// loop; reads and retention stay on this connection. The rarer writes that
+// run on this connection (a secret's delete, update, purge ...) append their
+// own record in their own transaction (AuditedWrites): SQLite serializes the
+// two connections' write transactions, and each reads the chain's head inside
+// its own.
 
 /** Run by the writer thread: the chain's head (last row, else the anchor setting), one insert per row, the head checkpoint. */
 export const AUDIT_WRITE_SQL = {
@@ -46,7 +51,43 @@ const toRow = (r: Record_): AuditRow => ({
   hash: r.hash,
 });
 
-export function sqliteAuditStore(db: Database.Database, writer: SqliteWriter): AuditStore {
+/** Writes on the main connection that store their audit record with them. */
+export interface AuditedWrites {
+  /**
+   * Runs `write` in one IMMEDIATE transaction and, unless it returns false
+   * or null (nothing changed), appends `audit` in it: the record is stored
+   * if and only if the change is. Without `audit`, just runs `write`.
+   */
+  run<T>(audit: AuditRecord | undefined, write: () => T): T;
+  useKey(key: KeyObject): void;
+}
+
+export function sqliteAuditedWrites(db: Database.Database): AuditedWrites {
+  const insert = db.prepare(AUDIT_WRITE_SQL.auditInsert);
+  const last = db.prepare<[], { seq: number; hash: string }>(AUDIT_WRITE_SQL.auditHead);
+  const setting = db.prepare<[string], string>(AUDIT_WRITE_SQL.setting).pluck();
+  const setSetting = db.prepare<[string, string]>(AUDIT_WRITE_SQL.setSetting);
+  let key: KeyObject | null = null;
+  const withRecord = db.transaction((audit: AuditRecord, write: () => unknown): unknown => {
+    const result = write();
+    if (result === false || result === null) return result;
+    if (!key) throw new Error('the audit chain has no key yet: records are not stored unkeyed');
+    const { head, sealed } = chainStart(key, setting.get(HEAD_SETTING), () => last.get(), () => setting.get(ANCHOR_SETTING));
+    // chainRecord works in place: chain a copy, not the caller's record.
+    const row = chainRecord(head, { ...audit }, key);
+    insert.run(row);
+    if (sealed) setSetting.run(HEAD_SETTING, sealedPoint(key, 'head', row));
+    return result;
+  });
+  return {
+    run: <T>(audit: AuditRecord | undefined, write: () => T): T => (audit ? (withRecord.immediate(audit, write) as T) : write()),
+    useKey(k) {
+      key = k;
+    },
+  };
+}
+
+export function sqliteAuditStore(db: Database.Database, writer: SqliteWriter, audited: AuditedWrites): AuditStore {
   const range = db.prepare<[number, number], Record_>('SELECT * FROM audit_events WHERE seq >= ? ORDER BY seq LIMIT ?');
   const list = db.prepare<[Record<string, unknown>], Record_>(
     `SELECT * FROM audit_events WHERE seq > @after
@@ -78,6 +119,7 @@ export function sqliteAuditStore(db: Database.Database, writer: SqliteWriter): A
     useKey(key) {
       chainKey = key;
       writer.useAuditKey(key.key);
+      audited.useKey(key.key);
     },
     ends: async () => ({ anchor: anchor(), head: pointFrom(getSetting.get(HEAD_SETTING)?.value) }),
     tip: async () => {

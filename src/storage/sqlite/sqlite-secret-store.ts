@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { StoreConflictError, type AuditRecord, type SecretStore, type SecretSummary, type SecretVersionMeta, type SecretVersionRow } from '../store-types.js';
 import { asConflict, checkLimit, fromJson, nameKey, toFlag, toJson, toPage, unique } from './sqlite-support.js';
 import type { ReadSnapshot } from './sqlite-read-snapshot.js';
+import type { AuditedWrites } from './sqlite-audit-store.js';
 import { WriterError, type NewVersionParams, type SqliteWriter, type WriterSql } from './sqlite-writer.js';
 
 // Secrets and their versions. `secrets` holds one row per name with the
@@ -105,7 +106,7 @@ const versionWhat = (row: NewVersion) => `version ${row.version} of secret ${row
  * are read through the shared read snapshot (`reads`), which every change
  * ends once it has settled; everything else runs on `db`.
  */
-export function sqliteSecretStore(db: Database.Database, writer: SqliteWriter, reads: ReadSnapshot): SecretStore {
+export function sqliteSecretStore(db: Database.Database, writer: SqliteWriter, reads: ReadSnapshot, audited: AuditedWrites): SecretStore {
   type Key = [vaultId: string, nameKey: string];
   const secretState = db.prepare<Key, SecretRecord>(SECRET_WRITE_SQL.secretState);
   const createSecret = db.prepare<[string, string, string, number]>(SECRET_WRITE_SQL.createSecret);
@@ -239,8 +240,8 @@ export function sqliteSecretStore(db: Database.Database, writer: SqliteWriter, r
       const rows = versionPage.all({ vaultId, nameKey: nameKey(name), after: after ?? '', limit: limit + 1 });
       return toPage(rows, limit, toMeta, (cells) => cells[2]);
     },
-    async updateVersion(vaultId, name, version, patch) {
-      const r = reads.afterChange(() => patchVersion.get({
+    async updateVersion(vaultId, name, version, patch, audit) {
+      const r = reads.afterChange(() => audited.run(audit, () => patchVersion.get({
         vaultId,
         nameKey: nameKey(name),
         version,
@@ -255,16 +256,17 @@ export function sqliteSecretStore(db: Database.Database, writer: SqliteWriter, r
         setExp: toFlag(patch.exp !== undefined),
         exp: patch.exp ?? null,
         updated: patch.updated,
-      }));
+      }) ?? null));
       return r ? toMeta(r) : null;
     },
-    markDeleted: async (vaultId, name, info) => reads.afterChange(() => markDeleted.run(info.deletedAt, info.scheduledPurgeAt, vaultId, nameKey(name)).changes > 0),
-    recover: async (vaultId, name) => reads.afterChange(() => recover.run(vaultId, nameKey(name)).changes > 0),
-    purge: async (vaultId, name, onlyDeleted = false) => reads.afterChange(() => purge.immediate(vaultId, nameKey(name), onlyDeleted)),
+    markDeleted: async (vaultId, name, info, audit) =>
+      reads.afterChange(() => audited.run(audit, () => markDeleted.run(info.deletedAt, info.scheduledPurgeAt, vaultId, nameKey(name)).changes > 0)),
+    recover: async (vaultId, name, audit) => reads.afterChange(() => audited.run(audit, () => recover.run(vaultId, nameKey(name)).changes > 0)),
+    purge: async (vaultId, name, onlyDeleted = false, audit) => reads.afterChange(() => audited.run(audit, () => purge.immediate(vaultId, nameKey(name), onlyDeleted))),
     purgeExpired: async (now) => reads.afterChange(() => purgeExpired.immediate(now)),
     // SQLite: a negative LIMIT is no limit.
     allVersions: async (vaultId, name, limit) => allVersions.all(vaultId, nameKey(name), limit ?? -1).map(toRow),
-    restore: async (vaultId, name, versions) => reads.afterChange(() => restore.immediate(vaultId, name, versions)),
+    restore: async (vaultId, name, versions, audit) => reads.afterChange(() => audited.run(audit, () => restore.immediate(vaultId, name, versions))),
     countVersions: async (vaultId) => countVersions.get(vaultId)?.n ?? 0,
   };
 }

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import type { Store } from '../store-types.js';
 import { sqlitePrincipalStore, sqliteRefreshTokenStore, sqliteSettingsStore, sqliteSigningKeyStore } from './sqlite-identity-store.js';
 import { migrate } from './sqlite-migrations.js';
-import { AUDIT_WRITE_SQL, sqliteAuditStore } from './sqlite-audit-store.js';
+import { AUDIT_WRITE_SQL, sqliteAuditedWrites, sqliteAuditStore } from './sqlite-audit-store.js';
 import { openReadSnapshot } from './sqlite-read-snapshot.js';
 import { createWriter } from './sqlite-writer.js';
 import { sqliteGroupStore, sqliteRoleAssignmentStore, sqliteRoleDefinitionStore } from './sqlite-access-store.js';
@@ -54,6 +54,7 @@ export function openSqliteStore(opts: { file: string; walLimitBytes?: number }):
   const db = openSqliteDatabase(opts.file);
   const writer = createWriter(opts.file, { ...SECRET_WRITE_SQL, ...AUDIT_WRITE_SQL }, opts.walLimitBytes);
   const reads = openReadSnapshot(opts.file, BUSY_TIMEOUT_MS);
+  const audited = sqliteAuditedWrites(db);
   return {
     kind: 'sqlite',
     settings: sqliteSettingsStore(db),
@@ -62,9 +63,9 @@ export function openSqliteStore(opts: { file: string; walLimitBytes?: number }):
     refreshTokens: sqliteRefreshTokenStore(db),
     resourceGroups: sqliteResourceGroupStore(db),
     vaults: sqliteVaultStore(db, reads.afterChange),
-    secrets: sqliteSecretStore(db, writer, reads),
+    secrets: sqliteSecretStore(db, writer, reads, audited),
     groups: sqliteGroupStore(db),
-    audit: sqliteAuditStore(db, writer),
+    audit: sqliteAuditStore(db, writer, audited),
     roleDefinitions: sqliteRoleDefinitionStore(db),
     roleAssignments: sqliteRoleAssignmentStore(db),
     async close() {

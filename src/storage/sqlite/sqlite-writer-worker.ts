@@ -1,4 +1,4 @@
-import { ANCHOR_SETTING, chainRecord, HEAD_SETTING, isSealed, NO_ANCHOR, pointFrom, pointMac, rowHash, sealedPoint } from '../../audit/audit-chain.js';
+import { ANCHOR_SETTING, chainRecord, chainStart, HEAD_SETTING, isSealed, NO_ANCHOR, pointFrom, pointMac, rowHash, sealedPoint } from '../../audit/audit-chain.js';
 
 // The writer thread's program (see sqlite-writer.ts). It is plain JavaScript
 // evaluated from this string, so it runs the same from sources and from the
@@ -35,6 +35,7 @@ const isSealed = ${isSealed.toString()};
 const sealedPoint = ${sealedPoint.toString()};
 const rowHash = ${rowHash.toString()};
 const chainRecord = ${chainRecord.toString()};
+const chainStart = ${chainStart.toString()};
 const db = new Database(workerData.file);
 const walFile = workerData.file + '-wal';
 const BUSY_TIMEOUT_MS = 10000;
@@ -58,15 +59,9 @@ let auditKey = null;
 let head = null;
 let headSealed = false;
 function readHead() {
-  const checkpoint = pointFrom(setting.get(HEAD_SETTING));
-  headSealed = auditKey !== null && isSealed(auditKey, 'head', checkpoint);
-  if (headSealed) return { seq: checkpoint.seq, hash: checkpoint.hash };
-  // No valid checkpoint: the database was edited. Go on from the last row, and leave the checkpoint as it
-  // is (never sealed again over the edit), so that verify keeps showing it.
-  const last = auditHead.get();
-  if (last) return { seq: last.seq, hash: last.hash };
-  const anchor = pointFrom(setting.get(ANCHOR_SETTING)) || NO_ANCHOR;
-  return { seq: anchor.seq, hash: anchor.hash };
+  const start = chainStart(auditKey, setting.get(HEAD_SETTING), () => auditHead.get(), () => setting.get(ANCHOR_SETTING));
+  headSealed = start.sealed;
+  return start.head;
 }
 // Each row is inserted as soon as it is chained, so it dies young. The head
 // moves only once every row is in: a failed insert leaves it where its
