@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { armClient, createVault, credential, secretClient } from './support/clients.js';
-import { api } from './support/access-kit.js';
+import { api, assignRole, newServicePrincipal, ROLE_IDS } from './support/access-kit.js';
 import { auditRecords, checkOneRecordPerOperation, vaultToken } from './support/audit-kit.js';
 import { cliHome, coffer } from './support/cli.js';
 import { rawRequest } from './support/raw-http.js';
@@ -168,6 +168,52 @@ describe('audit records stored with their write (no file copy)', () => {
     assert.ok(mine.every((r) => r.operationName === 'SecretSet'));
     const verified = await api(server, 'GET', '/coffer/audit/verify');
     assert.equal(verified.status, 200);
+    assert.equal((verified.body as { ok: boolean }).ok, true);
+  });
+});
+
+describe('management changes stored with their records (no file copy)', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+    await createVault(server, 'mgmt-audit');
+  });
+  after(() => server?.stop());
+
+  it('each vault, access policy, role definition and role assignment change leaves exactly one record with its answer', async () => {
+    const sub = `/subscriptions/${server.bootstrap.subscriptionId}`;
+    const vaultPath = `${sub}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/mgmt-audited`;
+    const v = `?api-version=2023-07-01`;
+    const head = async () => ((await api(server, 'GET', '/coffer/audit/verify')).body as { head: number }).head;
+    const since = await head();
+    const properties = { tenantId: server.bootstrap.tenantId, sku: { family: 'A', name: 'standard' }, accessPolicies: [] };
+    const sp = await newServicePrincipal(server, 'mgmt-audit-reader');
+    const roleId = crypto.randomUUID();
+    const role = { properties: { roleName: `Audited reader ${roleId}`, permissions: [{ dataActions: ['Microsoft.KeyVault/vaults/secrets/getSecret/action'] }], assignableScopes: [sub] } };
+    const steps: Array<[string, string, unknown, number]> = [
+      ['PUT', `${vaultPath}${v}`, { location: 'local', properties }, 200],
+      ['PUT', `${vaultPath}${v}`, { location: 'local', properties, tags: { env: 'test' } }, 200],
+      ['PATCH', `${vaultPath}${v}`, { tags: { env: 'prod' } }, 200],
+      ['PUT', `${vaultPath}/accessPolicies/add${v}`, { properties: { accessPolicies: [{ tenantId: server.bootstrap.tenantId, objectId: sp.id, permissions: { secrets: ['get'] } }] } }, 200],
+      ['PUT', `${sub}/providers/Microsoft.Authorization/roleDefinitions/${roleId}?api-version=2022-04-01`, role, 201],
+      ['DELETE', `${vaultPath}${v}`, undefined, 200],
+      ['DELETE', `${vaultPath}${v}`, undefined, 204],
+      ['PUT', `${vaultPath}${v}`, { location: 'local', properties: { ...properties, createMode: 'recover' } }, 200],
+      ['DELETE', `${vaultPath}${v}`, undefined, 200],
+      ['POST', `${sub}/providers/Microsoft.KeyVault/locations/local/deletedVaults/mgmt-audited/purge${v}`, undefined, 200],
+      ['DELETE', `${sub}/providers/Microsoft.Authorization/roleDefinitions/${roleId}?api-version=2022-04-01`, undefined, 200],
+    ];
+    for (const [method, path, body, status] of steps) assert.equal((await api(server, method, path, body)).status, status, `${method} ${path}`);
+    const assigned = await assignRole(server, `${sub}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/mgmt-audit`, ROLE_IDS['Key Vault Secrets User'], sp.id);
+    assert.equal(assigned.status, 201);
+    assert.equal((await api(server, 'DELETE', `${assigned.body!.id}?api-version=2022-04-01`)).status, 200);
+    assert.equal((await api(server, 'DELETE', `${assigned.body!.id}?api-version=2022-04-01`)).status, 204);
+
+    const mine = (await auditRecords(server, `$skiptoken=${since}`)).filter((r) => /\/vaults\/mgmt-audit|roleDefinitions|roleAssignments|deletedVaults/i.test(r.properties.requestUri));
+    const expected = [...steps.map(([method, , , status]) => [method, status]), ['PUT', 201], ['DELETE', 200], ['DELETE', 204]];
+    assert.deepEqual(mine.map((r) => [r.operationName.split(' ')[0], r.properties.httpStatusCode]), expected);
+    assert.ok(mine.every((r) => r.resultType === 'Success' && r.identity.claim.oid === server.bootstrap.objectId));
+    const verified = await api(server, 'GET', '/coffer/audit/verify');
     assert.equal((verified.body as { ok: boolean }).ok, true);
   });
 });

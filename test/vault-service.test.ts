@@ -42,9 +42,11 @@ function slowStore(initial: VaultRow) {
     },
     async update(_id: string, patch: Partial<VaultRow>) {
       current = { ...current, ...patch };
+      return true;
     },
     async markDeleted(_id: string, at: number, purgeAt: number) {
       current = { ...current, deletedAt: at, scheduledPurgeAt: purgeAt };
+      return true;
     },
   };
   return {
@@ -109,6 +111,7 @@ test('concurrent access policy changes apply one after another, each to the stor
     async update(_id: string, patch: Partial<VaultRow>) {
       await later();
       current = { ...current, ...patch };
+      return true;
     },
   } as unknown as VaultStore;
   const vaults = createVaultService({

@@ -1,4 +1,4 @@
-import type { GroupStore, RoleAssignmentRow, RoleAssignmentStore } from '../storage/store-types.js';
+import type { AuditRecord, GroupStore, RoleAssignmentRow, RoleAssignmentStore } from '../storage/store-types.js';
 import { covers } from './scopes.js';
 
 // The in-memory view the authorizer decides from: role assignments by
@@ -56,9 +56,9 @@ export interface AccessIndex {
    * principal deleted from the directory before forgetPrincipal's turn is
    * then never left with an assignment.
    */
-  addAssignment(row: RoleAssignmentRow, stillValid?: () => Promise<boolean>): Promise<boolean>;
+  addAssignment(row: RoleAssignmentRow, stillValid?: () => Promise<boolean>, audit?: () => AuditRecord): Promise<boolean>;
   /** Deletes the assignment; returns its stored row (null if there was none). */
-  removeAssignment(id: string): Promise<RoleAssignmentRow | null>;
+  removeAssignment(id: string, audit?: () => AuditRecord): Promise<RoleAssignmentRow | null>;
   /** The stored row of an indexed assignment (null if it was deleted meanwhile). */
   row(a: IndexedAssignment): Promise<RoleAssignmentRow | null>;
   /** The stored rows of these assignments, in their order (any deleted meanwhile left out). */
@@ -197,19 +197,20 @@ export async function createAccessIndex(deps: { assignments: RoleAssignmentStore
     atScope: (p, scopeKey) => byScope.get(p.toLowerCase())?.get(scopeKey) ?? [],
     all: () => [...byId.values()],
     get: (id) => byId.get(id.toLowerCase()) ?? null,
-    addAssignment: (row, stillValid = async () => true) =>
+    // `audit` builds the record stored with the change (RoleAssignmentStore's `audit` arguments), if one is made.
+    addAssignment: (row, stillValid = async () => true, audit) =>
       inTurn(async () => {
         if (!(await stillValid())) return false;
-        await deps.assignments.insert(row);
+        await deps.assignments.insert(row, audit?.());
         put(index(row));
         return true;
       }),
-    removeAssignment: (id) =>
+    removeAssignment: (id, audit) =>
       inTurn(async () => {
         const row = await deps.assignments.get(id);
-        await deps.assignments.delete(id);
+        const removed = row !== null && (await deps.assignments.delete(id, audit?.()));
         drop(id.toLowerCase());
-        return row;
+        return removed ? row : null;
       }),
     row: (a) => deps.assignments.get(a.id),
     async rows(list) {

@@ -36,11 +36,13 @@ export function registerAuthorizationRoutes(arm: FastifyInstance, deps: { subscr
       if (name === null && method === 'GET') return sendValueList(reply, await assignments.list(caller, scope, req.query.$filter), asAssignment);
       if (name !== null && method === 'GET') return asAssignment(await assignments.get(caller, scope, name));
       if (name !== null && method === 'PUT') {
-        const { assignment, created } = await assignments.create(caller, scope, name, bodyObject(bodyObject(req.body).properties) as never);
+        const input = bodyObject(bodyObject(req.body).properties) as never;
+        // The record travels with a new assignment (201); an existing one (200) is recorded as the answer leaves.
+        const { assignment, created } = await req.writeAudited((record) => assignments.create(caller, scope, name, input, record), 201);
         return reply.status(created ? 201 : 200).send(asAssignment(assignment));
       }
       if (name !== null && method === 'DELETE') {
-        const removed = await assignments.delete(caller, scope, name);
+        const removed = await req.writeAudited((record) => assignments.delete(caller, scope, name, record));
         return removed ? asAssignment(removed) : reply.status(204).send();
       }
     }
@@ -49,11 +51,11 @@ export function registerAuthorizationRoutes(arm: FastifyInstance, deps: { subscr
       if (name !== null && method === 'GET') return asRole(await definitions.get(caller, scope, name));
       if (name !== null && method === 'PUT') {
         // 201 for an update too: Azure's RoleDefinitions_CreateOrUpdate has no 200, and the SDKs throw on one.
-        const { role } = await definitions.put(caller, scope, name, req.body);
+        const { role } = await req.writeAudited((record) => definitions.put(caller, scope, name, req.body, record), 201);
         return reply.status(201).send(asRole(role));
       }
       if (name !== null && method === 'DELETE') {
-        const removed = await definitions.delete(caller, scope, name);
+        const removed = await req.writeAudited((record) => definitions.delete(caller, scope, name, record));
         return removed ? asRole(removed) : reply.status(204).send();
       }
     }

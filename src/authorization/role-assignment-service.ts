@@ -3,7 +3,7 @@ import type { Caller } from '../identity/identity-types.js';
 import { GUID_RE } from '../identity/identity-types.js';
 import type { DirectoryService } from '../identity/directory-service.js';
 import { errors, ServiceError } from '../server/errors.js';
-import type { RoleAssignmentRow } from '../storage/store-types.js';
+import type { AuditRecord, RoleAssignmentRow } from '../storage/store-types.js';
 import type { VaultService } from '../vaults/vault-service.js';
 import type { AccessIndex } from './access-index.js';
 import type { Authorizer } from './authorizer.js';
@@ -75,7 +75,8 @@ export function createRoleAssignmentService(deps: {
   }
 
   return {
-    async create(caller: Caller, scopeRaw: string, name: string, input: AssignmentInput): Promise<{ assignment: RoleAssignmentRow; created: boolean }> {
+    /** `audit` builds the record stored with a new assignment (none is stored when it already exists). */
+    async create(caller: Caller, scopeRaw: string, name: string, input: AssignmentInput, audit?: () => AuditRecord): Promise<{ assignment: RoleAssignmentRow; created: boolean }> {
       if (!GUID_RE.test(name)) throw new ServiceError(400, 'InvalidRoleAssignmentId', `The role assignment ID '${name.slice(0, 64)}' is not valid. The role assignment ID must be a GUID.`);
       if (typeof input.principalId !== 'string' || !GUID_RE.test(input.principalId)) {
         throw new ServiceError(400, 'InvalidPrincipalId', 'A valid principal ID must be provided for role assignment.');
@@ -131,7 +132,7 @@ export function createRoleAssignmentService(deps: {
         createdBy: caller.objectId,
       };
       // The principal may be deleted meanwhile: checked again in turn with forgetPrincipal.
-      if (!(await index.addAssignment(row, async () => (await deps.directory.get(principal.objectId)) !== null))) throw principalNotFound(input.principalId);
+      if (!(await index.addAssignment(row, async () => (await deps.directory.get(principal.objectId)) !== null, audit))) throw principalNotFound(input.principalId);
       return { assignment: row, created: true };
     },
 
@@ -147,7 +148,7 @@ export function createRoleAssignmentService(deps: {
       return row;
     },
 
-    async delete(caller: Caller, scopeRaw: string, name: string): Promise<RoleAssignmentRow | null> {
+    async delete(caller: Caller, scopeRaw: string, name: string, audit?: () => AuditRecord): Promise<RoleAssignmentRow | null> {
       const scope = requireScope(scopeRaw);
       // Some right to delete here is needed before the answer says whether the assignment exists;
       // which roles that right covers is checked once its role is known.
@@ -155,7 +156,7 @@ export function createRoleAssignmentService(deps: {
       const a = index.get(name);
       if (!a || a.scopeKey !== scope.key) return null;
       authorizeWrite(caller, scope, roleIdOf(a.roleDefinitionId), A.delete);
-      return index.removeAssignment(a.id);
+      return index.removeAssignment(a.id, audit);
     },
 
     /** ARM's list at a scope: at, above and below it; `atScope()` keeps at and above; assignedTo / principalId narrow by principal. */

@@ -1,7 +1,7 @@
 import type { Caller } from '../identity/identity-types.js';
 import { GUID_RE } from '../identity/identity-types.js';
 import { errors, ServiceError } from '../server/errors.js';
-import type { RolePermissionRow } from '../storage/store-types.js';
+import type { AuditRecord, RolePermissionRow } from '../storage/store-types.js';
 import type { AccessIndex } from './access-index.js';
 import type { Authorizer } from './authorizer.js';
 import { roleIdOf } from './role-assignment-service.js';
@@ -78,7 +78,8 @@ export function createRoleDefinitionService(deps: { subscriptionId: string; cata
       return role;
     },
 
-    async put(caller: Caller, scopeRaw: string, id: string, body: unknown): Promise<{ role: Role; created: boolean }> {
+    // `audit` builds the record stored with the change (RoleDefinitionStore's `audit` arguments).
+    async put(caller: Caller, scopeRaw: string, id: string, body: unknown, audit?: () => AuditRecord): Promise<{ role: Role; created: boolean }> {
       requireScope(scopeRaw);
       if (!GUID_RE.test(id)) throw errors.invalidArm(`The role definition ID '${id.slice(0, 64)}' is not valid. It must be a GUID.`);
       const existing = catalog.get(id);
@@ -113,12 +114,12 @@ export function createRoleDefinitionService(deps: { subscriptionId: string; cata
         createdAt: existing?.createdAt ?? t,
         updatedAt: t,
         createdBy: existing?.createdBy ?? caller.objectId,
-      });
+      }, audit?.());
       await catalog.refresh();
       return { role: catalog.get(id)!, created: !existing };
     },
 
-    async delete(caller: Caller, scopeRaw: string, id: string): Promise<Role | null> {
+    async delete(caller: Caller, scopeRaw: string, id: string, audit?: () => AuditRecord): Promise<Role | null> {
       // At the URL's scope first, as Azure does: a caller without the right gets 403 whether the role exists or not.
       await authorizer.authorizeManagement(caller, A.delete, requireScope(scopeRaw).path);
       const role = catalog.get(roleIdOf(id));
@@ -128,9 +129,9 @@ export function createRoleDefinitionService(deps: { subscriptionId: string; cata
       if (deps.index.all().some((a) => roleIdOf(a.roleDefinitionId) === role.id)) {
         throw new ServiceError(409, 'RoleDefinitionHasAssignments', 'There are existing role assignments referencing role. Remove them before deleting the role definition.');
       }
-      await catalog.store.delete(role.id);
+      const removed = await catalog.store.delete(role.id, audit?.());
       await catalog.refresh();
-      return role;
+      return removed ? role : null;
     },
 
   };

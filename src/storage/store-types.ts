@@ -177,32 +177,37 @@ export interface ResourceGroupStore {
 }
 
 export interface VaultStore {
+  // `audit`, on the writes below, is appended to the audit trail in the
+  // write's own transaction when the write changes something (it returns
+  // true): the record is stored if and only if the change is.
   /**
    * Throws StoreConflictError if the name is taken (live or soft-deleted).
    * Stores nothing and returns false when the vault's resource group does
    * not exist at that moment (deleted since the caller looked).
    */
-  insert(row: VaultRow): Promise<boolean>;
+  insert(row: VaultRow, audit?: AuditRecord): Promise<boolean>;
   /** Live or deleted vault by name (case-insensitive). */
   getByName(name: string): Promise<VaultRow | null>;
   getById(id: string): Promise<VaultRow | null>;
   /** Live vaults; filters are optional. */
   list(filter: { subscriptionId?: string; resourceGroup?: string }): Promise<VaultRow[]>;
   listDeleted(subscriptionId: string): Promise<VaultRow[]>;
+  /** False when no vault has the id. */
   update(
     id: string,
     patch: { tags?: Record<string, string>; properties?: Record<string, unknown>; updatedAt: number; modifiedBy?: string; modifiedByType?: 'User' | 'Application' },
-  ): Promise<void>;
-  markDeleted(id: string, deletedAt: number, scheduledPurgeAt: number): Promise<void>;
+    audit?: AuditRecord,
+  ): Promise<boolean>;
+  /** False when the vault is gone or already deleted. */
+  markDeleted(id: string, deletedAt: number, scheduledPurgeAt: number, audit?: AuditRecord): Promise<boolean>;
   /** Undeletes the vault; false (nothing changes) when its resource group does not exist at that moment. */
-  recover(id: string, at: number): Promise<boolean>;
-  /** Removes the vault and every secret in it. */
+  recover(id: string, at: number, audit?: AuditRecord): Promise<boolean>;
   /**
    * Removes the vault and every secret in it; with `onlyDeleted`, only if it
    * is soft-deleted at that moment (false otherwise: a recover got there
    * first). Returns whether a vault was removed.
    */
-  purge(id: string, onlyDeleted?: boolean): Promise<boolean>;
+  purge(id: string, onlyDeleted?: boolean, audit?: AuditRecord): Promise<boolean>;
   /** Purges vaults (and their secrets) whose scheduled purge time has passed; returns their ids. */
   purgeExpired(now: number): Promise<string[]>;
   rewrapKey(id: string, dekWrapped: Buffer, masterKeyId: string): Promise<void>;
@@ -296,20 +301,24 @@ export interface GroupStore {
   allMemberships(): Promise<Array<{ groupId: string; memberId: string }>>;
 }
 
+// `audit`, on the writes of role definitions and assignments, is appended to
+// the audit trail in the write's own transaction when the write changes
+// something: the record is stored if and only if the change is.
+
 export interface RoleDefinitionStore {
   /** Throws StoreConflictError('exists') if another role has the same name. */
-  upsert(row: RoleDefinitionRow): Promise<void>;
+  upsert(row: RoleDefinitionRow, audit?: AuditRecord): Promise<void>;
   get(id: string): Promise<RoleDefinitionRow | null>;
   list(): Promise<RoleDefinitionRow[]>;
-  delete(id: string): Promise<boolean>;
+  delete(id: string, audit?: AuditRecord): Promise<boolean>;
 }
 
 export interface RoleAssignmentStore {
   /** Throws StoreConflictError('exists') if the id is taken. */
-  insert(row: RoleAssignmentRow): Promise<void>;
+  insert(row: RoleAssignmentRow, audit?: AuditRecord): Promise<void>;
   get(id: string): Promise<RoleAssignmentRow | null>;
   list(): Promise<RoleAssignmentRow[]>;
-  delete(id: string): Promise<boolean>;
+  delete(id: string, audit?: AuditRecord): Promise<boolean>;
   /** Removes assignments whose end time has passed; returns them. */
   deleteExpired(now: number): Promise<RoleAssignmentRow[]>;
   /** Removes every assignment of a principal (when it is deleted). */

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { applyPolicyChange, parsePolicies, policiesOf } from '../authorization/access-policies.js';
+import { applyPolicyChange, parsePolicies, policiesOf, type AccessPolicyEntry } from '../authorization/access-policies.js';
 import { resourceGroupScope, vaultScope } from '../authorization/scopes.js';
 import { bodyObject, subscriptionChecker, type ArmDeps, type ArmRequest } from '../server/arm-common.js';
 import { errors } from '../server/errors.js';
@@ -110,7 +110,9 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
       body.properties.enableRbacAuthorization = existing ? vaultPolicy(existing).rbac : true;
     }
     await guardModelSwitch(req, existing, body.properties, 'put');
-    const { vault } = await vaults.put({ subscriptionId: deps.subscriptionId, resourceGroup: rg.name, name, body, by: actorOf(caller) });
+    const { vault } = await req.writeAudited((record) =>
+      vaults.put({ subscriptionId: deps.subscriptionId, resourceGroup: rg.name, name, body, by: actorOf(caller), audit: record?.() }),
+    );
     // 200 for a create as well: Key Vault's resource provider never answers 201 (its recordings), whatever the spec allows.
     return reply.status(200).send(asVault(vault));
   });
@@ -119,14 +121,16 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
     const vault = await loadVault(req, A.write);
     const body = parseVaultPatch(req.body, deps.tenantId);
     await guardModelSwitch(req, vault, body.properties, 'patch');
-    return asVault(await vaults.patch(vault, body, actorOf(requireCaller(req))));
+    return asVault(await req.writeAudited((record) => vaults.patch(vault, body, actorOf(requireCaller(req)), record?.())));
   });
   arm.delete(VAULT_PATH, async (req: ArmRequest, reply: FastifyReply) => {
     await authorizeAtUrl(req, A.delete);
     const vault = await vaults.findLive(req.params.name!);
     if (!vault || vault.resourceGroup.toLowerCase() !== req.params.rg!.toLowerCase()) return reply.status(204).send();
-    await vaults.delete(await vaults.get(deps.subscriptionId, req.params.rg!, req.params.name!));
-    return reply.status(200).send();
+    const target = await vaults.get(deps.subscriptionId, req.params.rg!, req.params.name!);
+    // Nothing left to delete (a concurrent delete got there first): as for a vault that does not exist.
+    const deleted = await req.writeAudited((record) => vaults.delete(target, record?.()));
+    return reply.status(deleted ? 200 : 204).send();
   });
 
   arm.put(`${VAULT_PATH}/accessPolicies/:operation`, async (req: ArmRequest) => {
@@ -137,7 +141,8 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
     const vault = await loadVault(req, A.policies);
     const props = bodyObject(bodyObject(req.body).properties);
     const changes = parsePolicies(props.accessPolicies, String(vault.properties.tenantId).toLowerCase());
-    const updated = await vaults.changeAccessPolicies(vault, (current) => applyPolicyChange(current, operation, changes), actorOf(requireCaller(req)));
+    const change = (current: AccessPolicyEntry[]) => applyPolicyChange(current, operation, changes);
+    const updated = await req.writeAudited((record) => vaults.changeAccessPolicies(vault, change, actorOf(requireCaller(req)), record?.()));
     return {
       id: `${scopeOf(vault)}/accessPolicies/${operation}`,
       name: operation,
@@ -160,7 +165,8 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
   };
   arm.get(`${deletedBase}/locations/:location/deletedVaults/:name`, async (req: ArmRequest) => deletedVaultResource(await loadDeleted(req, A.deletedGet)));
   arm.post(`${deletedBase}/locations/:location/deletedVaults/:name/purge`, async (req: ArmRequest, reply: FastifyReply) => {
-    await vaults.purgeDeleted(await loadDeleted(req, A.purge));
+    const vault = await loadDeleted(req, A.purge);
+    await req.writeAudited((record) => vaults.purgeDeleted(vault, record?.()));
     return reply.status(200).send();
   });
 }

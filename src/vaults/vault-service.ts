@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ResourceGroupRow, ResourceGroupStore, VaultRow, VaultStore } from '../storage/store-types.js';
+import type { AuditRecord, ResourceGroupRow, ResourceGroupStore, VaultRow, VaultStore } from '../storage/store-types.js';
 import { StoreConflictError } from '../storage/store-types.js';
 import type { VaultKeys } from '../crypto/vault-keys.js';
 import { errors, ServiceError } from '../server/errors.js';
@@ -21,9 +21,11 @@ export interface VaultService {
   get(subscriptionId: string, resourceGroup: string, name: string): Promise<VaultRow>;
   list(filter: { subscriptionId: string; resourceGroup?: string }): Promise<VaultRow[]>;
   /** `by`: who asks (ARM's systemData records it as creator or last modifier). */
-  put(input: { subscriptionId: string; resourceGroup: string; name: string; body: VaultInput; by: Actor }): Promise<{ vault: VaultRow; created: boolean }>;
-  patch(vault: VaultRow, body: VaultInput, by: Actor): Promise<VaultRow>;
-  delete(vault: VaultRow): Promise<void>;
+  // `audit`, when given, is stored with the change in one transaction (VaultStore's `audit` arguments).
+  put(input: { subscriptionId: string; resourceGroup: string; name: string; body: VaultInput; by: Actor; audit?: AuditRecord }): Promise<{ vault: VaultRow; created: boolean }>;
+  patch(vault: VaultRow, body: VaultInput, by: Actor, audit?: AuditRecord): Promise<VaultRow>;
+  /** False when there was nothing left to delete (a concurrent delete got there first). */
+  delete(vault: VaultRow, audit?: AuditRecord): Promise<boolean>;
   /** Purges soft-deleted vaults past retention. */
   sweep(now: number): Promise<number>;
   /**
@@ -31,11 +33,11 @@ export interface VaultService {
    * gets the current list, read again under the vault's lock, so that
    * concurrent add/remove/replace requests apply one after another.
    */
-  changeAccessPolicies(vault: VaultRow, change: (current: AccessPolicyEntry[]) => AccessPolicyEntry[], by: Actor): Promise<VaultRow>;
+  changeAccessPolicies(vault: VaultRow, change: (current: AccessPolicyEntry[]) => AccessPolicyEntry[], by: Actor, audit?: AuditRecord): Promise<VaultRow>;
   listDeleted(subscriptionId: string): Promise<VaultRow[]>;
   /** A soft-deleted vault by name and location. */
   getDeleted(subscriptionId: string, location: string, name: string): Promise<VaultRow>;
-  purgeDeleted(vault: VaultRow): Promise<void>;
+  purgeDeleted(vault: VaultRow, audit?: AuditRecord): Promise<void>;
   ensureResourceGroup(row: ResourceGroupRow): Promise<{ group: ResourceGroupRow; created: boolean }>;
   getResourceGroup(subscriptionId: string, name: string): Promise<ResourceGroupRow>;
   findResourceGroup(subscriptionId: string, name: string): Promise<ResourceGroupRow | null>;
@@ -99,10 +101,12 @@ export function createVaultService(deps: {
     return row;
   }
 
-  async function update(vault: VaultRow, tags: Record<string, string> | undefined, properties: Record<string, unknown>, by: Actor): Promise<VaultRow> {
+  async function update(vault: VaultRow, tags: Record<string, string> | undefined, properties: Record<string, unknown>, by: Actor, audit?: AuditRecord): Promise<VaultRow> {
     const patch = { tags: tags ?? vault.tags, properties, updatedAt: now(), modifiedBy: by.name, modifiedByType: by.type };
-    await vaults.update(vault.id, patch);
+    const updated = await vaults.update(vault.id, patch, audit);
     invalidate(vault.name);
+    // Purged since it was read (under the vault's lock, only a purge can remove it).
+    if (!updated) throw errors.resourceNotFound('Microsoft.KeyVault/vaults', vault.name, vault.resourceGroup);
     return { ...vault, ...patch };
   }
 
@@ -129,7 +133,7 @@ export function createVaultService(deps: {
       return row;
     },
     list: (filter) => vaults.list(filter),
-    async put({ subscriptionId, resourceGroup, name, body, by }) {
+    async put({ subscriptionId, resourceGroup, name, body, by, audit }) {
       const rg = await getResourceGroup(subscriptionId, resourceGroup);
       const existing = await vaults.getByName(name);
       if (body.properties.createMode === 'recover') {
@@ -139,7 +143,7 @@ export function createVaultService(deps: {
         if (existing.resourceGroup.toLowerCase() !== rg.name.toLowerCase()) {
           throw errors.invalidArm(`The deleted vault '${name}' belonged to resource group '${existing.resourceGroup}'; recover it there.`);
         }
-        const recovered = await vaults.recover(existing.id, now());
+        const recovered = await vaults.recover(existing.id, now(), audit);
         invalidate(name);
         if (!recovered) throw errors.resourceGroupNotFound(rg.name);
         return { vault: { ...existing, deletedAt: null, scheduledPurgeAt: null }, created: false };
@@ -160,7 +164,7 @@ export function createVaultService(deps: {
           properties.enableSoftDelete ??= policy.softDelete;
           properties.softDeleteRetentionInDays ??= policy.retentionDays;
           if (policy.purgeProtection) properties.enablePurgeProtection = true;
-          return { vault: await update(current, body.tags ?? {}, properties, by), created: false };
+          return { vault: await update(current, body.tags ?? {}, properties, by, audit), created: false };
         });
       }
       const properties = cleanProperties(body.properties);
@@ -191,7 +195,7 @@ export function createVaultService(deps: {
         };
         try {
           // False: the group was deleted since it was looked up.
-          if (!(await vaults.insert(row))) throw errors.resourceGroupNotFound(rg.name);
+          if (!(await vaults.insert(row, audit))) throw errors.resourceGroupNotFound(rg.name);
         } catch (err) {
           vaultKeys.forget(id);
           if (err instanceof StoreConflictError) throw errors.vaultAlreadyExists(name);
@@ -203,23 +207,23 @@ export function createVaultService(deps: {
       });
       return { vault: row, created: true };
     },
-    patch: (vault, body, by) =>
+    patch: (vault, body, by, audit) =>
       exclusive(vault.id, async () => {
         const current = await fresh(vault);
         const next = cleanProperties(body.properties);
         checkImmutable(current, next);
-        return update(current, body.tags, { ...current.properties, ...next }, by);
+        return update(current, body.tags, { ...current.properties, ...next }, by, audit);
       }),
-    async delete(vault) {
+    async delete(vault, audit) {
       const policy = vaultPolicy(vault);
       try {
         if (!policy.softDelete) {
-          await vaults.purge(vault.id);
+          const purged = await vaults.purge(vault.id, false, audit);
           vaultKeys.forget(vault.id);
-          return;
+          return purged;
         }
         const t = now();
-        await vaults.markDeleted(vault.id, t, t + policy.retentionDays * DAY);
+        return await vaults.markDeleted(vault.id, t, t + policy.retentionDays * DAY, audit);
       } finally {
         invalidate(vault.name);
       }
@@ -230,10 +234,10 @@ export function createVaultService(deps: {
       purged.forEach((id) => vaultKeys.forget(id));
       return purged.length;
     },
-    changeAccessPolicies: (vault, change, by) =>
+    changeAccessPolicies: (vault, change, by, audit) =>
       exclusive(vault.id, async () => {
         const current = await fresh(vault);
-        return update(current, undefined, { ...current.properties, accessPolicies: change(policiesOf(current.properties)) }, by);
+        return update(current, undefined, { ...current.properties, accessPolicies: change(policiesOf(current.properties)) }, by, audit);
       }),
     listDeleted: (subscriptionId) => vaults.listDeleted(subscriptionId),
     async getDeleted(subscriptionId, location, name) {
@@ -243,12 +247,12 @@ export function createVaultService(deps: {
       }
       return row;
     },
-    async purgeDeleted(vault) {
+    async purgeDeleted(vault, audit) {
       if (vaultPolicy(vault).purgeProtection) {
         throw errors.deletedVaultPurgeNotAllowed();
       }
       // Only if it is still deleted: a recover that landed since the caller looked keeps its vault.
-      if (!(await vaults.purge(vault.id, true))) throw errors.deletedVaultNotFound(vault.name, vault.location);
+      if (!(await vaults.purge(vault.id, true, audit))) throw errors.deletedVaultNotFound(vault.name, vault.location);
       invalidate(vault.name);
       vaultKeys.forget(vault.id);
     },

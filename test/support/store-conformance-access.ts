@@ -1,25 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import type { RoleAssignmentRow, Store } from '../../src/storage/store-types.js';
-import { isConflict, principal } from './store-conformance-kit.js';
+import type { Store } from '../../src/storage/store-types.js';
+import { assignmentRow as assignment, isConflict, principal } from './store-conformance-kit.js';
 
 // Access-control part of the storage contract: group memberships, custom
 // role definitions, role assignments.
-
-const assignment = (overrides: Partial<RoleAssignmentRow> = {}): RoleAssignmentRow => ({
-  id: randomUUID(),
-  scope: '/subscriptions/s/resourceGroups/rg',
-  roleDefinitionId: randomUUID(),
-  principalId: randomUUID(),
-  principalType: 'ServicePrincipal',
-  description: null,
-  endTime: null,
-  createdAt: 1,
-  updatedAt: 1,
-  createdBy: 'admin',
-  ...overrides,
-});
 
 export function describeAccessConformance(h: { store(): Store }): void {
   describe('groups', () => {

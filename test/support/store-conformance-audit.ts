@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { GENESIS, pointMac, verifyChain, type ChainKey } from '../../src/audit/audit-chain.js';
 import type { AuditRow } from '../../src/storage/store-types.js';
-import { auditRecord as record, isConflict, versionRow } from './store-conformance-kit.js';
+import { assignmentRow, auditRecord as record, isConflict, vaultRow, versionRow } from './store-conformance-kit.js';
 import type { ConformanceHandle } from './store-conformance-secrets.js';
 
 // Audit part of the storage contract (see store-conformance.ts): the store
@@ -159,6 +160,69 @@ export function describeAuditConformance(h: ConformanceHandle & { auditKey(): Ch
       assert.deepEqual((await s.getSummary(v.id, 'kept'))!.deleted, info);
       assert.equal((await all()).length, 7);
       assert.deepEqual(await verify(), { ok: true, checked: 7, head: 7, keyedFrom: 1 });
+    });
+
+    it('a vault change stores its record with it: if and only if something changed, and never the change without it', async () => {
+      const vaults = h.store().vaults;
+      const v = await h.newVault();
+      const created = vaultRow();
+      assert.equal(await vaults.insert(created, record('create')), true);
+      await assert.rejects(vaults.insert({ ...vaultRow(), name: v.name }, record('create over a taken name')), isConflict('exists'));
+      assert.equal(await vaults.insert(vaultRow({ resourceGroup: 'no-such-group' }), record('create in no group')), false);
+      assert.equal(await vaults.update(v.id, { tags: { a: 'b' }, updatedAt: 2000 }, record('update')), true);
+      assert.equal(await vaults.update('no-such-vault', { updatedAt: 2000 }, record('update nothing')), false);
+      assert.equal(await vaults.markDeleted(v.id, 10, 20, record('delete')), true);
+      assert.equal(await vaults.markDeleted(v.id, 10, 20, record('delete again')), false);
+      assert.equal(await vaults.recover(v.id, 30, record('recover')), true);
+      assert.equal(await vaults.purge(v.id, true, record('purge while live')), false);
+      await vaults.markDeleted(v.id, 40, 50);
+      assert.equal(await vaults.purge(v.id, true, record('purge')), true);
+      assert.equal(await vaults.purge(v.id, false, record('purge again')), false);
+      assert.deepEqual(operations(await all()), ['create', 'update', 'delete', 'recover', 'purge']);
+
+      // A record the store cannot take undoes the change it came with.
+      const refused = { ...record('refused'), operation: null as unknown as string };
+      const kept = await h.newVault();
+      const orphan = vaultRow();
+      await assert.rejects(vaults.insert(orphan, refused));
+      assert.equal(await vaults.getById(orphan.id), null);
+      await assert.rejects(vaults.update(kept.id, { tags: { changed: 'yes' }, updatedAt: 3000 }, refused));
+      await assert.rejects(vaults.markDeleted(kept.id, 60, 70, refused));
+      assert.deepEqual(await vaults.getById(kept.id), kept);
+      await vaults.markDeleted(kept.id, 60, 70);
+      await assert.rejects(vaults.recover(kept.id, 80, refused));
+      await assert.rejects(vaults.purge(kept.id, true, refused));
+      assert.equal((await vaults.getById(kept.id))?.deletedAt, 60);
+      assert.deepEqual(await verify(), { ok: true, checked: 5, head: 5, keyedFrom: 1 });
+    });
+
+    it('role definition and assignment changes store their record with them: if and only if something changed, never the change without it', async () => {
+      const store = h.store();
+      const role = { id: randomUUID(), roleName: `Audited ${randomUUID()}`, description: 'd', permissions: [{ actions: ['*/read'], notActions: [], dataActions: [], notDataActions: [] }], assignableScopes: ['/subscriptions/s'], createdAt: 1, updatedAt: 1, createdBy: 'a' };
+      await store.roleDefinitions.upsert(role, record('role create'));
+      await assert.rejects(store.roleDefinitions.upsert({ ...role, id: randomUUID() }, record('role name taken')), isConflict('exists'));
+      const a = assignmentRow({ roleDefinitionId: role.id });
+      await store.roleAssignments.insert(a, record('assign'));
+      await assert.rejects(store.roleAssignments.insert(assignmentRow({ id: a.id }), record('assign over a taken id')), isConflict('exists'));
+      assert.equal(await store.roleAssignments.delete(a.id, record('unassign')), true);
+      assert.equal(await store.roleAssignments.delete(a.id, record('unassign again')), false);
+      assert.equal(await store.roleDefinitions.delete(role.id, record('role delete')), true);
+      assert.equal(await store.roleDefinitions.delete(role.id, record('role delete again')), false);
+      assert.deepEqual(operations(await all()), ['role create', 'assign', 'unassign', 'role delete']);
+
+      const refused = { ...record('refused'), operation: null as unknown as string };
+      const kept = assignmentRow();
+      await store.roleAssignments.insert(kept);
+      await assert.rejects(store.roleAssignments.delete(kept.id, refused));
+      await assert.rejects(store.roleAssignments.insert(assignmentRow({ id: randomUUID() }), refused));
+      assert.deepEqual((await store.roleAssignments.list()).map((r) => r.id), [kept.id]);
+      await assert.rejects(store.roleDefinitions.upsert(role, refused));
+      assert.equal(await store.roleDefinitions.get(role.id), null);
+      await store.roleDefinitions.upsert(role);
+      await assert.rejects(store.roleDefinitions.upsert({ ...role, description: 'changed' }, refused));
+      await assert.rejects(store.roleDefinitions.delete(role.id, refused));
+      assert.deepEqual(await store.roleDefinitions.get(role.id), role);
+      assert.deepEqual(await verify(), { ok: true, checked: 4, head: 4, keyedFrom: 1 });
     });
 
     it('deleteBefore removes old rows and moves the anchor with them; the chain goes on from it', async () => {

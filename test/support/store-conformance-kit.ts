@@ -3,7 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { ChainKey } from '../../src/audit/audit-chain.js';
 import { loadAuditKey } from '../../src/audit/audit-key.js';
 import { createKeyring, type Keyring } from '../../src/crypto/keyring.js';
-import { StoreConflictError, type AuditRecord, type Page, type PrincipalRow, type SecretVersionRow, type Store, type VaultRow } from '../../src/storage/store-types.js';
+import { StoreConflictError, type AuditRecord, type Page, type PrincipalRow, type RoleAssignmentRow, type SecretVersionRow, type Store, type VaultRow } from '../../src/storage/store-types.js';
 
 // The storage contract as executable checks, written against the Store
 // interface only. Every implementation (SQLite now, PostgreSQL next) runs this
@@ -81,6 +81,20 @@ export const auditRecord = (operation: string, time = '2026-01-01T00:00:00.000Z'
   resultType: 'Success',
   httpStatus: 200,
   record: JSON.stringify({ operationName: operation }),
+});
+
+export const assignmentRow = (overrides: Partial<RoleAssignmentRow> = {}): RoleAssignmentRow => ({
+  id: randomUUID(),
+  scope: '/subscriptions/s/resourceGroups/rg',
+  roleDefinitionId: randomUUID(),
+  principalId: randomUUID(),
+  principalType: 'ServicePrincipal',
+  description: null,
+  endTime: null,
+  createdAt: 1,
+  updatedAt: 1,
+  createdBy: 'admin',
+  ...overrides,
 });
 
 export const principal = (overrides: Partial<PrincipalRow>): PrincipalRow => ({

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { GroupStore, RoleAssignmentRow, RoleAssignmentStore, RoleDefinitionRow, RoleDefinitionStore } from '../store-types.js';
 import { changes, fromJson, one, rows, toJson, unique } from './pg-support.js';
+import type { PgAuditedWrite } from './pg-audit-store.js';
 
 // Group memberships, custom role definitions and role assignments.
 
@@ -21,16 +22,18 @@ export function pgGroupStore(pool: pg.Pool): GroupStore {
   };
 }
 
-export function pgRoleDefinitionStore(pool: pg.Pool): RoleDefinitionStore {
+export function pgRoleDefinitionStore(pool: pg.Pool, audited: PgAuditedWrite): RoleDefinitionStore {
   return {
-    async upsert(r) {
-      await unique(`role ${r.roleName}`, () =>
-        pool.query(
-          `INSERT INTO role_definitions (id, role_name, role_name_key, description, permissions, assignable_scopes, created_at, updated_at, created_by)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-           ON CONFLICT (id) DO UPDATE SET role_name = excluded.role_name, role_name_key = excluded.role_name_key, description = excluded.description,
-             permissions = excluded.permissions, assignable_scopes = excluded.assignable_scopes, updated_at = excluded.updated_at`,
-          [r.id.toLowerCase(), r.roleName, r.roleName.toLowerCase(), r.description, toJson(r.permissions), toJson(r.assignableScopes), r.createdAt, r.updatedAt, r.createdBy],
+    async upsert(r, audit) {
+      await audited(audit, (db) =>
+        unique(`role ${r.roleName}`, () =>
+          db.query(
+            `INSERT INTO role_definitions (id, role_name, role_name_key, description, permissions, assignable_scopes, created_at, updated_at, created_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (id) DO UPDATE SET role_name = excluded.role_name, role_name_key = excluded.role_name_key, description = excluded.description,
+               permissions = excluded.permissions, assignable_scopes = excluded.assignable_scopes, updated_at = excluded.updated_at`,
+            [r.id.toLowerCase(), r.roleName, r.roleName.toLowerCase(), r.description, toJson(r.permissions), toJson(r.assignableScopes), r.createdAt, r.updatedAt, r.createdBy],
+          ),
         ),
       );
     },
@@ -39,24 +42,26 @@ export function pgRoleDefinitionStore(pool: pg.Pool): RoleDefinitionStore {
       return r ? toRole(r) : null;
     },
     list: async () => (await rows<RoleRecord>(pool, `SELECT ${ROLE} FROM role_definitions ORDER BY role_name_key`)).map(toRole),
-    delete: async (id) => (await changes(pool, 'DELETE FROM role_definitions WHERE id = $1', [id.toLowerCase()])) > 0,
+    delete: (id, audit) => audited(audit, async (db) => (await changes(db, 'DELETE FROM role_definitions WHERE id = $1', [id.toLowerCase()])) > 0),
   };
 }
 
-export function pgRoleAssignmentStore(pool: pg.Pool): RoleAssignmentStore {
+export function pgRoleAssignmentStore(pool: pg.Pool, audited: PgAuditedWrite): RoleAssignmentStore {
   return {
-    async insert(r) {
-      await unique(`role assignment ${r.id}`, () =>
-        pool.query(
-          `INSERT INTO role_assignments (id, scope, role_definition_id, principal_id, principal_type, description, end_time, created_at, updated_at, created_by)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-          [r.id.toLowerCase(), r.scope, r.roleDefinitionId, r.principalId.toLowerCase(), r.principalType, r.description, r.endTime, r.createdAt, r.updatedAt, r.createdBy],
+    async insert(r, audit) {
+      await audited(audit, (db) =>
+        unique(`role assignment ${r.id}`, () =>
+          db.query(
+            `INSERT INTO role_assignments (id, scope, role_definition_id, principal_id, principal_type, description, end_time, created_at, updated_at, created_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+            [r.id.toLowerCase(), r.scope, r.roleDefinitionId, r.principalId.toLowerCase(), r.principalType, r.description, r.endTime, r.createdAt, r.updatedAt, r.createdBy],
+          ),
         ),
       );
     },
     get: (id) => one<RoleAssignmentRow>(pool, `SELECT ${ASSIGNMENT} FROM role_assignments WHERE id = $1`, [id.toLowerCase()]),
     list: () => rows<RoleAssignmentRow>(pool, `SELECT ${ASSIGNMENT} FROM role_assignments ORDER BY created_at, id`),
-    delete: async (id) => (await changes(pool, 'DELETE FROM role_assignments WHERE id = $1', [id.toLowerCase()])) > 0,
+    delete: (id, audit) => audited(audit, async (db) => (await changes(db, 'DELETE FROM role_assignments WHERE id = $1', [id.toLowerCase()])) > 0),
     deleteExpired: (now) => rows<RoleAssignmentRow>(pool, `DELETE FROM role_assignments WHERE end_time IS NOT NULL AND end_time <= $1 RETURNING ${ASSIGNMENT}`, [now]),
     deleteForPrincipal: (id) => changes(pool, 'DELETE FROM role_assignments WHERE principal_id = $1', [id.toLowerCase()]),
   };

@@ -66,19 +66,17 @@ export async function appendAuditIn(c: pg.PoolClient, records: readonly AuditRec
  * if the change is. Without `audit`, `write` runs on the pool, or in a
  * transaction of its own if it needs one (`inTransaction`).
  */
-export function withAuditRecord<T>(
-  pool: pg.Pool,
-  writer: PgWriter,
-  audit: AuditRecord | undefined,
-  write: (db: Queryable) => Promise<T>,
-  inTransaction = false,
-): Promise<T> {
-  if (!audit && !inTransaction) return write(pool);
-  return transaction(pool, async (c) => {
-    const result = await write(c);
-    if (audit && result !== false && result !== null) await appendAuditIn(c, [audit], writer.auditKey());
-    return result;
-  });
+export type PgAuditedWrite = <T>(audit: AuditRecord | undefined, write: (db: Queryable) => Promise<T>, inTransaction?: boolean) => Promise<T>;
+
+export function pgAuditedWrites(pool: pg.Pool, writer: PgWriter): PgAuditedWrite {
+  return (audit, write, inTransaction = false) => {
+    if (!audit && !inTransaction) return write(pool);
+    return transaction(pool, async (c) => {
+      const result = await write(c);
+      if (audit && result !== false && result !== null) await appendAuditIn(c, [audit], writer.auditKey());
+      return result;
+    });
+  };
 }
 
 export function pgAuditStore(pool: pg.Pool, writer: PgWriter): AuditStore {

@@ -1,8 +1,8 @@
 import type pg from 'pg';
-import { StoreConflictError, type AuditRecord, type SecretStore, type SecretSummary, type SecretVersionMeta, type SecretVersionRow } from '../store-types.js';
+import { StoreConflictError, type SecretStore, type SecretSummary, type SecretVersionMeta, type SecretVersionRow } from '../store-types.js';
 import { changes, checkLimit, fromJson, nameKey, one, rows, toJson, toPage, transaction, unique, type PreparedSql, type Queryable } from './pg-support.js';
 import type { PgWriter } from './pg-writer.js';
-import { withAuditRecord } from './pg-audit-store.js';
+import type { PgAuditedWrite } from './pg-audit-store.js';
 
 // Secrets and their versions, with the SQLite store's layout: `secrets` holds
 // one row per name with the deletion state and a pointer (latest_seq) to the
@@ -51,7 +51,7 @@ async function addVersionRow(c: Queryable, row: NewVersion, name: string, seq: n
   );
 }
 
-export function pgSecretStore(pool: pg.Pool, writer: PgWriter): SecretStore {
+export function pgSecretStore(pool: pg.Pool, writer: PgWriter, audited: PgAuditedWrite): SecretStore {
   const full = async (sql: PreparedSql, params: unknown[]) => {
     const r = await one<FullRecord>(pool, sql, params);
     return r ? toRow(r) : null;
@@ -68,8 +68,6 @@ export function pgSecretStore(pool: pg.Pool, writer: PgWriter): SecretStore {
     return toPage(found, limit, toSummary, (r) => r.nameKey);
   };
 
-  const audited = <T>(audit: AuditRecord | undefined, write: (db: Queryable) => Promise<T>, inTransaction?: boolean) =>
-    withAuditRecord(pool, writer, audit, write, inTransaction);
 
   return {
     // Group-committed with other writes (pg-writer.ts); the record, if any, commits with the version.

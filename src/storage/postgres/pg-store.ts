@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { Store } from '../store-types.js';
 import { pgGroupStore, pgRoleAssignmentStore, pgRoleDefinitionStore } from './pg-access-store.js';
-import { pgAuditStore } from './pg-audit-store.js';
+import { pgAuditedWrites, pgAuditStore } from './pg-audit-store.js';
 import { pgPrincipalStore, pgRefreshTokenStore, pgSettingsStore, pgSigningKeyStore } from './pg-identity-store.js';
 import { migratePostgres } from './pg-migrations.js';
 import { pgSecretStore } from './pg-secret-store.js';
@@ -39,6 +39,7 @@ export async function openPostgresStore(url: string, lockOptions: LockOptions = 
     throw err;
   }
   const writer = createPgWriter(pool);
+  const audited = pgAuditedWrites(pool, writer);
   let closed = false;
   return {
     kind: 'postgres',
@@ -48,12 +49,12 @@ export async function openPostgresStore(url: string, lockOptions: LockOptions = 
     signingKeys: pgSigningKeyStore(pool),
     refreshTokens: pgRefreshTokenStore(pool),
     resourceGroups: pgResourceGroupStore(pool),
-    vaults: pgVaultStore(pool),
-    secrets: pgSecretStore(pool, writer),
+    vaults: pgVaultStore(pool, audited),
+    secrets: pgSecretStore(pool, writer, audited),
     groups: pgGroupStore(pool),
     audit: pgAuditStore(pool, writer),
-    roleDefinitions: pgRoleDefinitionStore(pool),
-    roleAssignments: pgRoleAssignmentStore(pool),
+    roleDefinitions: pgRoleDefinitionStore(pool, audited),
+    roleAssignments: pgRoleAssignmentStore(pool, audited),
     async close() {
       if (closed) return;
       closed = true;

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { ResourceGroupRow, ResourceGroupStore, VaultRow, VaultStore } from '../store-types.js';
+import type { PgAuditedWrite } from './pg-audit-store.js';
 import { changes, fromJson, nameKey, one, rows, toJson, transaction, unique, type Queryable } from './pg-support.js';
 
 // Resource groups and vaults. A vault name is unique across live and
@@ -59,7 +60,7 @@ async function purgeOne(c: Queryable, id: string): Promise<boolean> {
   return (await changes(c, 'DELETE FROM vaults WHERE id = $1', [id])) > 0;
 }
 
-export function pgVaultStore(pool: pg.Pool): VaultStore {
+export function pgVaultStore(pool: pg.Pool, audited: PgAuditedWrite): VaultStore {
   const find = async (where: string, value: string) => {
     const r = await one<Json<VaultRow, 'tags' | 'properties'>>(pool, `SELECT ${VAULT} FROM vaults WHERE ${where} = $1`, [value]);
     return r ? toVault(r) : null;
@@ -69,19 +70,20 @@ export function pgVaultStore(pool: pg.Pool): VaultStore {
     // Only into a group that exists when the row goes in: the group row is share-locked, so a concurrent
     // delete of the group (which locks it for update first) either waits for this insert and then sees
     // the vault, or has removed the group and this insert stores nothing.
-    async insert(v) {
-      const r = await unique(`vault ${v.name}`, () =>
-        pool.query(
-          `INSERT INTO vaults (id, name_key, name, subscription_id, resource_group, resource_group_key, location, tags, properties,
-             created_by, created_at, updated_at, deleted_at, scheduled_purge_at, dek_wrapped, master_key_id, created_by_type, modified_by, modified_by_type)
-           SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19
-           WHERE EXISTS (SELECT 1 FROM resource_groups WHERE subscription_id = $4 AND name_key = $6 FOR SHARE)`,
-          [v.id, nameKey(v.name), v.name, v.subscriptionId, v.resourceGroup, nameKey(v.resourceGroup), v.location, toJson(v.tags), toJson(v.properties),
-            v.createdBy, v.createdAt, v.updatedAt, v.deletedAt, v.scheduledPurgeAt, v.dekWrapped, v.masterKeyId, v.createdByType, v.modifiedBy, v.modifiedByType],
-        ),
-      );
-      return r.rowCount === 1;
-    },
+    insert: (v, audit) =>
+      audited(audit, async (db) => {
+        const r = await unique(`vault ${v.name}`, () =>
+          db.query(
+            `INSERT INTO vaults (id, name_key, name, subscription_id, resource_group, resource_group_key, location, tags, properties,
+               created_by, created_at, updated_at, deleted_at, scheduled_purge_at, dek_wrapped, master_key_id, created_by_type, modified_by, modified_by_type)
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19
+             WHERE EXISTS (SELECT 1 FROM resource_groups WHERE subscription_id = $4 AND name_key = $6 FOR SHARE)`,
+            [v.id, nameKey(v.name), v.name, v.subscriptionId, v.resourceGroup, nameKey(v.resourceGroup), v.location, toJson(v.tags), toJson(v.properties),
+              v.createdBy, v.createdAt, v.updatedAt, v.deletedAt, v.scheduledPurgeAt, v.dekWrapped, v.masterKeyId, v.createdByType, v.modifiedBy, v.modifiedByType],
+          ),
+        );
+        return r.rowCount === 1;
+      }),
     getByName: (name) => find('name_key', nameKey(name)),
     getById: (id) => find('id', id),
     list: (filter) =>
@@ -92,31 +94,30 @@ export function pgVaultStore(pool: pg.Pool): VaultStore {
         [filter.subscriptionId ?? null, filter.resourceGroup === undefined ? null : nameKey(filter.resourceGroup)],
       ),
     listDeleted: (subscriptionId) => many(`SELECT ${VAULT} FROM vaults WHERE deleted_at IS NOT NULL AND subscription_id = $1 ORDER BY name_key`, [subscriptionId]),
-    async update(id, patch) {
-      await pool.query(
+    update: (id, patch, audit) =>
+      audited(audit, async (db) => 0 < (await changes(
+        db,
         `UPDATE vaults SET tags = COALESCE($2, tags), properties = COALESCE($3, properties), updated_at = $4,
            modified_by = COALESCE($5, modified_by), modified_by_type = COALESCE($6, modified_by_type) WHERE id = $1`,
         [id, patch.tags === undefined ? null : toJson(patch.tags), patch.properties === undefined ? null : toJson(patch.properties), patch.updatedAt, patch.modifiedBy ?? null, patch.modifiedByType ?? null],
-      );
-    },
-    async markDeleted(id, deletedAt, scheduledPurgeAt) {
-      await pool.query('UPDATE vaults SET deleted_at = $1, scheduled_purge_at = $2 WHERE id = $3 AND deleted_at IS NULL', [deletedAt, scheduledPurgeAt, id]);
-    },
-    recover: (id, at) =>
-      transaction(pool, async (c) => {
+      ))),
+    markDeleted: (id, deletedAt, scheduledPurgeAt, audit) =>
+      audited(audit, async (db) => 0 < (await changes(db, 'UPDATE vaults SET deleted_at = $1, scheduled_purge_at = $2 WHERE id = $3 AND deleted_at IS NULL', [deletedAt, scheduledPurgeAt, id]))),
+    recover: (id, at, audit) =>
+      audited(audit, async (c) => {
         // As insert: the group is share-locked while the vault comes back into it.
         const inGroup = `SELECT 1 FROM resource_groups g JOIN vaults v ON g.subscription_id = v.subscription_id AND g.name_key = v.resource_group_key
           WHERE v.id = $1 FOR SHARE OF g`;
         if (!(await one(c, inGroup, [id]))) return false;
         await c.query('UPDATE vaults SET deleted_at = NULL, scheduled_purge_at = NULL, updated_at = $1 WHERE id = $2 AND deleted_at IS NOT NULL', [at, id]);
         return true;
-      }),
-    purge: (id, onlyDeleted = false) =>
-      transaction(pool, async (c) => {
+      }, true),
+    purge: (id, onlyDeleted = false, audit) =>
+      audited(audit, async (c) => {
         // Locked, so that a recover cannot land between the check and the delete.
         if (onlyDeleted && !(await one(c, 'SELECT 1 FROM vaults WHERE id = $1 AND deleted_at IS NOT NULL FOR UPDATE', [id]))) return false;
         return purgeOne(c, id);
-      }),
+      }, true),
     purgeExpired: (now) =>
       transaction(pool, async (c) => {
         const expired = await rows<{ id: string }>(c, 'SELECT id FROM vaults WHERE deleted_at IS NOT NULL AND scheduled_purge_at <= $1 FOR UPDATE', [now]);

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { AuditedWrites } from './sqlite-audit-store.js';
 import type { GroupStore, RoleAssignmentRow, RoleAssignmentStore, RoleDefinitionRow, RoleDefinitionStore } from '../store-types.js';
 import { fromJson, toJson, unique } from './sqlite-support.js';
 
@@ -65,7 +66,7 @@ export function sqliteGroupStore(db: Database.Database): GroupStore {
   };
 }
 
-export function sqliteRoleDefinitionStore(db: Database.Database): RoleDefinitionStore {
+export function sqliteRoleDefinitionStore(db: Database.Database, audited: AuditedWrites): RoleDefinitionStore {
   const upsert = db.prepare<[Record<string, unknown>]>(
     `INSERT INTO role_definitions (id, role_name, role_name_key, description, permissions, assignable_scopes, created_at, updated_at, created_by)
      VALUES (@id, @roleName, @roleNameKey, @description, @permissions, @assignableScopes, @createdAt, @updatedAt, @createdBy)
@@ -76,20 +77,20 @@ export function sqliteRoleDefinitionStore(db: Database.Database): RoleDefinition
   const list = db.prepare<[], RoleRecord>('SELECT * FROM role_definitions ORDER BY role_name_key');
   const del = db.prepare<[string]>('DELETE FROM role_definitions WHERE id = ?');
   return {
-    upsert: async (r) => {
+    upsert: async (r, audit) => {
       const row = { ...r, id: r.id.toLowerCase(), roleNameKey: r.roleName.toLowerCase(), permissions: toJson(r.permissions), assignableScopes: toJson(r.assignableScopes) };
-      unique(`role ${r.roleName}`, () => upsert.run(row));
+      audited.run(audit, () => void unique(`role ${r.roleName}`, () => upsert.run(row)));
     },
     get: async (id) => {
       const r = get.get(id.toLowerCase());
       return r ? toRole(r) : null;
     },
     list: async () => list.all().map(toRole),
-    delete: async (id) => del.run(id.toLowerCase()).changes > 0,
+    delete: async (id, audit) => audited.run(audit, () => del.run(id.toLowerCase()).changes > 0),
   };
 }
 
-export function sqliteRoleAssignmentStore(db: Database.Database): RoleAssignmentStore {
+export function sqliteRoleAssignmentStore(db: Database.Database, audited: AuditedWrites): RoleAssignmentStore {
   const insert = db.prepare<[Record<string, unknown>]>(
     `INSERT INTO role_assignments (id, scope, role_definition_id, principal_id, principal_type, description, end_time, created_at, updated_at, created_by)
      VALUES (@id, @scope, @roleDefinitionId, @principalId, @principalType, @description, @endTime, @createdAt, @updatedAt, @createdBy)`,
@@ -100,13 +101,14 @@ export function sqliteRoleAssignmentStore(db: Database.Database): RoleAssignment
   const expired = db.prepare<[number], AssignmentRecord>('DELETE FROM role_assignments WHERE end_time IS NOT NULL AND end_time <= ? RETURNING *');
   const ofPrincipal = db.prepare<[string]>('DELETE FROM role_assignments WHERE principal_id = ?');
   return {
-    insert: async (r) => void unique(`role assignment ${r.id}`, () => insert.run({ ...r, id: r.id.toLowerCase(), principalId: r.principalId.toLowerCase() })),
+    insert: async (r, audit) =>
+      audited.run(audit, () => void unique(`role assignment ${r.id}`, () => insert.run({ ...r, id: r.id.toLowerCase(), principalId: r.principalId.toLowerCase() }))),
     get: async (id) => {
       const r = get.get(id.toLowerCase());
       return r ? toAssignment(r) : null;
     },
     list: async () => list.all().map(toAssignment),
-    delete: async (id) => del.run(id.toLowerCase()).changes > 0,
+    delete: async (id, audit) => audited.run(audit, () => del.run(id.toLowerCase()).changes > 0),
     deleteExpired: async (now) => expired.all(now).map(toAssignment),
     deleteForPrincipal: async (id) => ofPrincipal.run(id.toLowerCase()).changes,
   };

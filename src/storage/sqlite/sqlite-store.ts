@@ -62,12 +62,12 @@ export function openSqliteStore(opts: { file: string; walLimitBytes?: number }):
     signingKeys: sqliteSigningKeyStore(db),
     refreshTokens: sqliteRefreshTokenStore(db),
     resourceGroups: sqliteResourceGroupStore(db),
-    vaults: sqliteVaultStore(db, reads.afterChange),
+    vaults: sqliteVaultStore(db, reads.afterChange, audited),
     secrets: sqliteSecretStore(db, writer, reads, audited),
     groups: sqliteGroupStore(db),
     audit: sqliteAuditStore(db, writer, audited),
-    roleDefinitions: sqliteRoleDefinitionStore(db),
-    roleAssignments: sqliteRoleAssignmentStore(db),
+    roleDefinitions: sqliteRoleDefinitionStore(db, audited),
+    roleAssignments: sqliteRoleAssignmentStore(db, audited),
     async close() {
       await writer.close();
       reads.close();

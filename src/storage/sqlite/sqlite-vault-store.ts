@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { AuditedWrites } from './sqlite-audit-store.js';
 import type { ResourceGroupRow, ResourceGroupStore, VaultRow, VaultStore } from '../store-types.js';
 import { fromJson, nameKey, toJson, unique } from './sqlite-support.js';
 
@@ -92,7 +93,7 @@ export function sqliteResourceGroupStore(db: Database.Database): ResourceGroupSt
 }
 
 /** A purge deletes the vault's secrets too: it runs through `changesSecrets` (ReadSnapshot.afterChange). */
-export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(change: () => T) => T): VaultStore {
+export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(change: () => T) => T, audited: AuditedWrites): VaultStore {
   // Only into a group that exists when the row goes in (see ResourceGroupStore.delete).
   const insert = db.prepare<[Record<string, unknown>]>(
     `INSERT INTO vaults (id, name_key, name, subscription_id, resource_group, resource_group_key, location, tags, properties,
@@ -147,18 +148,18 @@ export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(chan
   });
 
   return {
-    async insert(v) {
-      const r = unique(`vault ${v.name}`, () =>
-        insert.run({
-          ...v,
-          nameKey: nameKey(v.name),
-          resourceGroupKey: nameKey(v.resourceGroup),
-          tags: toJson(v.tags),
-          properties: toJson(v.properties),
-        }),
-      );
-      return r.changes === 1;
-    },
+    insert: async (v, audit) =>
+      audited.run(audit, () =>
+        unique(`vault ${v.name}`, () =>
+          insert.run({
+            ...v,
+            nameKey: nameKey(v.name),
+            resourceGroupKey: nameKey(v.resourceGroup),
+            tags: toJson(v.tags),
+            properties: toJson(v.properties),
+          }),
+        ).changes === 1,
+      ),
     async getByName(name) {
       const r = byName.get(nameKey(name));
       return r ? toVault(r) : null;
@@ -170,23 +171,20 @@ export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(chan
     list: async (filter) =>
       live.all({ subscriptionId: filter.subscriptionId ?? null, groupKey: filter.resourceGroup === undefined ? null : nameKey(filter.resourceGroup) }).map(toVault),
     listDeleted: async (subscriptionId) => deleted.all(subscriptionId).map(toVault),
-    async update(id, patch) {
-      update.run({
-        id,
-        tags: patch.tags === undefined ? null : toJson(patch.tags),
-        properties: patch.properties === undefined ? null : toJson(patch.properties),
-        updatedAt: patch.updatedAt,
-        modifiedBy: patch.modifiedBy ?? null,
-        modifiedByType: patch.modifiedByType ?? null,
-      });
-    },
-    async markDeleted(id, deletedAt, scheduledPurgeAt) {
-      markDeleted.run(deletedAt, scheduledPurgeAt, id);
-    },
-    async recover(id, at) {
-      return recoverInGroup.immediate(id, at);
-    },
-    purge: async (id, onlyDeleted = false) => changesSecrets(() => purge.immediate(id, onlyDeleted)),
+    update: async (id, patch, audit) =>
+      audited.run(audit, () =>
+        update.run({
+          id,
+          tags: patch.tags === undefined ? null : toJson(patch.tags),
+          properties: patch.properties === undefined ? null : toJson(patch.properties),
+          updatedAt: patch.updatedAt,
+          modifiedBy: patch.modifiedBy ?? null,
+          modifiedByType: patch.modifiedByType ?? null,
+        }).changes > 0,
+      ),
+    markDeleted: async (id, deletedAt, scheduledPurgeAt, audit) => audited.run(audit, () => markDeleted.run(deletedAt, scheduledPurgeAt, id).changes > 0),
+    recover: async (id, at, audit) => audited.run(audit, () => recoverInGroup.immediate(id, at)),
+    purge: async (id, onlyDeleted = false, audit) => changesSecrets(() => audited.run(audit, () => purge.immediate(id, onlyDeleted))),
     purgeExpired: async (now) => changesSecrets(() => purgeExpired.immediate(now)),
     async rewrapKey(id, dekWrapped, masterKeyId) {
       rewrap.run(dekWrapped, masterKeyId, id);
