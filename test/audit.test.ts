@@ -172,7 +172,7 @@ describe('audit records stored with their write (no file copy)', () => {
   });
 });
 
-describe('management changes stored with their records (no file copy)', () => {
+describe('management and directory changes stored with their records (no file copy)', () => {
   let server: TestServer;
   before(async () => {
     server = await startTestServer();
@@ -213,6 +213,38 @@ describe('management changes stored with their records (no file copy)', () => {
     const expected = [...steps.map(([method, , , status]) => [method, status]), ['PUT', 201], ['DELETE', 200], ['DELETE', 204]];
     assert.deepEqual(mine.map((r) => [r.operationName.split(' ')[0], r.properties.httpStatusCode]), expected);
     assert.ok(mine.every((r) => r.resultType === 'Success' && r.identity.claim.oid === server.bootstrap.objectId));
+    const verified = await api(server, 'GET', '/coffer/audit/verify');
+    assert.equal((verified.body as { ok: boolean }).ok, true);
+  });
+
+  it('each directory change leaves exactly one record with its answer', async () => {
+    const head = async () => ((await api(server, 'GET', '/coffer/audit/verify')).body as { head: number }).head;
+    const since = await head();
+    const sp = await api(server, 'POST', '/v1.0/servicePrincipals', { displayName: 'audited-sp' });
+    assert.equal(sp.status, 201);
+    const id = sp.body!.id as string;
+    const added = await api(server, 'POST', `/v1.0/servicePrincipals/${id}/addPassword`, { passwordCredential: { displayName: 'second' } });
+    assert.equal(added.status, 200);
+    const group = await api(server, 'POST', '/v1.0/groups', { displayName: 'audited-group' });
+    assert.equal(group.status, 201);
+    const user = await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'audited@coffer.local', passwordProfile: { password: 'long-enough-password' } });
+    assert.equal(user.status, 201);
+    const steps: Array<[string, string, unknown, number]> = [
+      ['POST', `/v1.0/servicePrincipals/${id}/removePassword`, { keyId: added.body!.keyId }, 204],
+      ['POST', `/v1.0/servicePrincipals/${id}/removePassword`, { keyId: added.body!.keyId }, 400],
+      ['POST', `/v1.0/groups/${group.body!.id}/members/$ref`, { '@odata.id': `${server.url}/v1.0/directoryObjects/${id}` }, 204],
+      ['POST', `/v1.0/groups/${group.body!.id}/members/$ref`, { '@odata.id': `${server.url}/v1.0/directoryObjects/${id}` }, 400],
+      ['DELETE', `/v1.0/groups/${group.body!.id}/members/${id}/$ref`, undefined, 204],
+      ['DELETE', `/v1.0/groups/${group.body!.id}`, undefined, 204],
+      ['DELETE', `/v1.0/users/${user.body!.id}`, undefined, 204],
+      ['DELETE', `/v1.0/servicePrincipals/${id}`, undefined, 204],
+      ['DELETE', `/v1.0/servicePrincipals/${id}`, undefined, 404],
+    ];
+    for (const [method, path, body, status] of steps) assert.equal((await api(server, method, path, body)).status, status, `${method} ${path}`);
+    const mine = (await auditRecords(server, `$skiptoken=${since}`)).filter((r) => /\/v1\.0\//.test(r.properties.requestUri));
+    const expected = [['POST', 201], ['POST', 200], ['POST', 201], ['POST', 201], ...steps.map(([method, , , status]) => [method, status])];
+    assert.deepEqual(mine.map((r) => [r.operationName.split(' ')[0], r.properties.httpStatusCode]), expected);
+    assert.ok(!JSON.stringify(mine).includes(sp.body!.passwordCredentials[0].secretText), 'no client secret in a record');
     const verified = await api(server, 'GET', '/coffer/audit/verify');
     assert.equal((verified.body as { ok: boolean }).ok, true);
   });

@@ -63,9 +63,9 @@ export interface AccessIndex {
   row(a: IndexedAssignment): Promise<RoleAssignmentRow | null>;
   /** The stored rows of these assignments, in their order (any deleted meanwhile left out). */
   rows(list: IndexedAssignment[]): Promise<RoleAssignmentRow[]>;
-  addMember(groupId: string, memberId: string): Promise<boolean>;
+  addMember(groupId: string, memberId: string, audit?: () => AuditRecord): Promise<boolean>;
   membersOf(groupId: string): Promise<string[]>;
-  removeMember(groupId: string, memberId: string): Promise<boolean>;
+  removeMember(groupId: string, memberId: string, audit?: () => AuditRecord): Promise<boolean>;
   /** Drops a principal's assignments (the principal was deleted from the directory: delete it there first). */
   forgetPrincipal(principalId: string): Promise<void>;
   /** Removes expired time-bound assignments from store and index. */
@@ -219,16 +219,16 @@ export async function createAccessIndex(deps: { assignments: RoleAssignmentStore
       const byKey = new Map(found.filter((r): r is RoleAssignmentRow => r !== null).map((r) => [r.id.toLowerCase(), r]));
       return list.map((a) => byKey.get(a.id)).filter((r): r is RoleAssignmentRow => r !== undefined);
     },
-    addMember: (groupId, memberId) =>
+    addMember: (groupId, memberId, audit) =>
       inTurn(async () => {
-        const added = await deps.groups.addMember(groupId, memberId);
+        const added = await deps.groups.addMember(groupId, memberId, audit?.());
         link(groupId.toLowerCase(), memberId.toLowerCase());
         return added;
       }),
     membersOf: (groupId) => deps.groups.listMembers(groupId.toLowerCase()),
-    removeMember: (groupId, memberId) =>
+    removeMember: (groupId, memberId, audit) =>
       inTurn(async () => {
-        const removed = await deps.groups.removeMember(groupId, memberId);
+        const removed = await deps.groups.removeMember(groupId, memberId, audit?.());
         groupsOf.get(memberId.toLowerCase())?.delete(groupId.toLowerCase());
         closure = new Map();
         return removed;

@@ -102,8 +102,11 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
     };
     const body = (req: Req) => (req.body && typeof req.body === 'object' ? (req.body as Record<string, unknown>) : {});
     // Out of the directory first, then its assignments: one being created for it meanwhile checks again in the index's turn.
-    const removePrincipal = async (objectId: string) => {
-      await directory.delete(objectId);
+    // Its record travels with the principal's removal; gone meanwhile (another delete), it is not found.
+    const removePrincipal = async (req: Req, objectId: string) => {
+      if (!(await req.writeAudited((record) => directory.delete(objectId, record?.()), 204))) {
+        throw graphError(404, 'Request_ResourceNotFound', `Resource '${objectId}' does not exist or one of its queried reference-property objects are not present.`);
+      }
       await deps.index.forgetPrincipal(objectId);
     };
 
@@ -123,7 +126,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
       const name = body(req).displayName;
       if (typeof name !== 'string' || name.trim() === '' || name.length > 256) throw errors.badParameter('displayName is required (1 to 256 characters).');
       const years = secretYears(body(req).years);
-      const { principal, credential } = await directory.createServicePrincipal({ displayName: name, years });
+      const { principal, credential } = await req.writeAudited((record) => directory.createServicePrincipal({ displayName: name, years }, record?.()), 201);
       return reply.status(201).send({
         ...spResource(principal),
         passwordCredentials: [{ keyId: credential.keyId, secretText: credential.secret, hint: credential.secret.slice(0, 3), endDateTime: iso(credential.endAt) }],
@@ -133,7 +136,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
       requireAdmin(req);
       const p = await load(req, 'ServicePrincipal');
       if (p.objectId === deps.adminObjectId) throw graphError(400, 'Request_BadRequest', 'The deployment administrator cannot be deleted.');
-      await removePrincipal(p.objectId);
+      await removePrincipal(req, p.objectId);
       return reply.status(204).send();
     });
     graph.post('/v1.0/servicePrincipals/:id/addPassword', async (req: Req) => {
@@ -143,14 +146,14 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
       const cred = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
       const years = yearsUntil(cred.endDateTime);
       const displayName = typeof cred.displayName === 'string' ? cred.displayName.slice(0, 256) : undefined;
-      const created = await directory.addClientSecret(p.objectId, { years, displayName });
+      const created = await req.writeAudited((record) => directory.addClientSecret(p.objectId, { years, displayName }, record?.()));
       return { keyId: created.keyId, secretText: created.secret, hint: created.secret.slice(0, 3), endDateTime: iso(created.endAt), displayName: displayName ?? null };
     });
     graph.post('/v1.0/servicePrincipals/:id/removePassword', async (req: Req, reply: FastifyReply) => {
       requireAdmin(req);
       const p = await load(req, 'ServicePrincipal');
       const keyId = body(req).keyId;
-      if (typeof keyId !== 'string' || !(await directory.removeClientSecret(p.objectId, keyId))) {
+      if (typeof keyId !== 'string' || !(await req.writeAudited((record) => directory.removeClientSecret(p.objectId, keyId, record?.()), 204))) {
         throw graphError(400, 'Request_BadRequest', `No password credential with keyId '${String(keyId).slice(0, 64)}' was found.`);
       }
       return reply.status(204).send();
@@ -176,13 +179,14 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
       }
       if (b.displayName !== undefined && typeof b.displayName !== 'string') throw graphError(400, 'Request_BadRequest', 'displayName must be a string.');
       const displayName = typeof b.displayName === 'string' ? b.displayName : b.userPrincipalName;
-      const user = await directory.createUser({ upn: b.userPrincipalName, displayName, password: profile.password });
+      const input = { upn: b.userPrincipalName, displayName, password: profile.password };
+      const user = await req.writeAudited((record) => directory.createUser(input, record?.()), 201);
       return reply.status(201).send(userResource(user));
     });
     graph.delete('/v1.0/users/:id', async (req: Req, reply: FastifyReply) => {
       requireAdmin(req);
       const user = await load(req, 'User');
-      await removePrincipal(user.objectId);
+      await removePrincipal(req, user.objectId);
       return reply.status(204).send();
     });
 
@@ -194,12 +198,12 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
       requireAdmin(req);
       const name = body(req).displayName;
       if (typeof name !== 'string') throw graphError(400, 'Request_BadRequest', 'displayName is required.');
-      return reply.status(201).send(groupResource(await directory.createGroup({ displayName: name })));
+      return reply.status(201).send(groupResource(await req.writeAudited((record) => directory.createGroup({ displayName: name }, record?.()), 201)));
     });
     graph.delete('/v1.0/groups/:id', async (req: Req, reply: FastifyReply) => {
       requireAdmin(req);
       const group = await load(req, 'Group');
-      await removePrincipal(group.objectId);
+      await removePrincipal(req, group.objectId);
       return reply.status(204).send();
     });
     graph.get('/v1.0/groups/:id/members', async (req: Req) => {
@@ -215,7 +219,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
       const member = GUID_RE.test(memberId) ? await directory.get(memberId.toLowerCase()) : null;
       if (!member) throw graphError(404, 'Request_ResourceNotFound', `Resource '${memberId.slice(0, 64)}' does not exist or one of its queried reference-property objects are not present.`);
       if (member.objectId === group.objectId) throw graphError(400, 'Request_BadRequest', 'A group cannot be a member of itself.');
-      if (!(await deps.index.addMember(group.objectId, member.objectId))) {
+      if (!(await req.writeAudited((record) => deps.index.addMember(group.objectId, member.objectId, record), 204))) {
         throw graphError(400, 'Request_BadRequest', "One or more added object references already exist for the following modified properties: 'members'.");
       }
       return reply.status(204).send();
@@ -223,7 +227,8 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
     graph.delete('/v1.0/groups/:id/members/:memberId/$ref', async (req: Req, reply: FastifyReply) => {
       requireAdmin(req);
       const group = await load(req, 'Group');
-      if (!(await deps.index.removeMember(group.objectId, (req.params.memberId ?? '').toLowerCase()))) {
+      const memberId = (req.params.memberId ?? '').toLowerCase();
+      if (!(await req.writeAudited((record) => deps.index.removeMember(group.objectId, memberId, record), 204))) {
         throw graphError(404, 'Request_ResourceNotFound', `Resource '${String(req.params.memberId).slice(0, 64)}' is not a member of the group.`);
       }
       return reply.status(204).send();

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ClientSecretRow, PrincipalRow, PrincipalStore } from '../storage/store-types.js';
+import type { AuditRecord, ClientSecretRow, PrincipalRow, PrincipalStore } from '../storage/store-types.js';
 import { hashClientSecret, hashPassword, newClientSecret, verifyClientSecret, verifyPassword } from './password-hash.js';
 import { ServiceError } from '../server/errors.js';
 import { createSignInLockout, sourceKey, SOURCE_LOCKOUT, type LockoutLimits } from './sign-in-lockout.js';
@@ -15,15 +15,20 @@ export interface NewCredential {
 }
 
 export interface DirectoryService {
-  createServicePrincipal(input: { displayName: string; appId?: string; objectId?: string; secret?: string; years?: number }): Promise<{ principal: PrincipalRow; credential: NewCredential }>;
-  createUser(input: { upn: string; displayName: string; password: string; objectId?: string }): Promise<PrincipalRow>;
-  createGroup(input: { displayName: string; objectId?: string }): Promise<PrincipalRow>;
+  // `audit`, when given, is stored with the change in one transaction (PrincipalStore's `audit` arguments).
+  /** The principal and its first client secret are stored together. */
+  createServicePrincipal(
+    input: { displayName: string; appId?: string; objectId?: string; secret?: string; years?: number },
+    audit?: AuditRecord,
+  ): Promise<{ principal: PrincipalRow; credential: NewCredential }>;
+  createUser(input: { upn: string; displayName: string; password: string; objectId?: string }, audit?: AuditRecord): Promise<PrincipalRow>;
+  createGroup(input: { displayName: string; objectId?: string }, audit?: AuditRecord): Promise<PrincipalRow>;
   /** Principals whose display name, UPN, appId or object id contains the text. */
   search(text: string, limit: number): Promise<PrincipalRow[]>;
-  addClientSecret(objectId: string, input: { secret?: string; years?: number; displayName?: string }): Promise<NewCredential>;
+  addClientSecret(objectId: string, input: { secret?: string; years?: number; displayName?: string }, audit?: AuditRecord): Promise<NewCredential>;
   /** Replaces every client secret of the principal with a fresh one. */
   resetClientSecret(objectId: string, years?: number): Promise<NewCredential>;
-  removeClientSecret(objectId: string, keyId: string): Promise<boolean>;
+  removeClientSecret(objectId: string, keyId: string, audit?: AuditRecord): Promise<boolean>;
   /** Metadata of the principal's client secrets (hashes stay inside). */
   listClientSecrets(objectId: string): Promise<Array<Omit<ClientSecretRow, 'secretHash'>>>;
   /** The service principal if the secret is one of its current ones. */
@@ -33,7 +38,7 @@ export interface DirectoryService {
   get(objectId: string): Promise<PrincipalRow | null>;
   getByAppId(appId: string): Promise<PrincipalRow | null>;
   list(): Promise<PrincipalRow[]>;
-  delete(objectId: string): Promise<boolean>;
+  delete(objectId: string, audit?: AuditRecord): Promise<boolean>;
 }
 
 export type UserAuthResult = { ok: true; user: PrincipalRow } | { ok: false; reason: 'invalid' | 'locked' | 'source-locked' };
@@ -54,7 +59,8 @@ export function createDirectoryService(deps: { principals: PrincipalStore; now?:
   const { principals } = deps;
   const now = deps.now ?? (() => Math.floor(Date.now() / 1000));
 
-  async function addClientSecret(objectId: string, input: { secret?: string; years?: number; displayName?: string }) {
+  /** A new client secret: its row (hash only) and its clear text. */
+  function newSecret(objectId: string, input: { secret?: string; years?: number; displayName?: string }) {
     const secret = input.secret ?? newClientSecret();
     const start = now();
     const row: ClientSecretRow = {
@@ -66,8 +72,13 @@ export function createDirectoryService(deps: { principals: PrincipalStore; now?:
       startAt: start,
       endAt: start + Math.round((input.years ?? 1) * YEAR),
     };
-    await principals.addClientSecret(row);
-    return { keyId: row.keyId, secret, endAt: row.endAt };
+    return { row, credential: { keyId: row.keyId, secret, endAt: row.endAt } };
+  }
+
+  async function addClientSecret(objectId: string, input: { secret?: string; years?: number; displayName?: string }, audit?: AuditRecord) {
+    const { row, credential } = newSecret(objectId, input);
+    await principals.addClientSecret(row, audit);
+    return credential;
   }
 
   async function requirePrincipal(objectId: string): Promise<PrincipalRow> {
@@ -77,7 +88,7 @@ export function createDirectoryService(deps: { principals: PrincipalStore; now?:
   }
 
   return {
-    async createServicePrincipal(input) {
+    async createServicePrincipal(input, audit) {
       const principal: PrincipalRow = {
         objectId: input.objectId ?? randomUUID(),
         kind: 'ServicePrincipal',
@@ -87,11 +98,11 @@ export function createDirectoryService(deps: { principals: PrincipalStore; now?:
         passwordHash: null,
         createdAt: now(),
       };
-      await principals.insert(principal);
-      const credential = await addClientSecret(principal.objectId, { secret: input.secret, years: input.years, displayName: 'rbac' });
+      const { row, credential } = newSecret(principal.objectId, { secret: input.secret, years: input.years, displayName: 'rbac' });
+      await principals.insert(principal, audit, row);
       return { principal, credential };
     },
-    async createUser(input) {
+    async createUser(input, audit) {
       if (!UPN_RE.test(input.upn)) throw new ServiceError(400, 'Request_BadRequest', `Invalid value specified for property 'userPrincipalName' of resource 'User'.`);
       if (input.displayName.trim() === '' || input.displayName.length > 256) throw new ServiceError(400, 'Request_BadRequest', 'displayName must be 1 to 256 characters.');
       if (input.password.length > 256) throw new ServiceError(400, 'Request_BadRequest', 'passwordProfile.password must be at most 256 characters.');
@@ -106,13 +117,13 @@ export function createDirectoryService(deps: { principals: PrincipalStore; now?:
         passwordHash: await hashPassword(input.password),
         createdAt: now(),
       };
-      await principals.insert(row);
+      await principals.insert(row, audit);
       return row;
     },
-    async createGroup(input) {
+    async createGroup(input, audit) {
       if (input.displayName.trim() === '' || input.displayName.length > 256) throw new ServiceError(400, 'Request_BadRequest', 'displayName is required (1 to 256 characters).');
       const row: PrincipalRow = { objectId: input.objectId ?? randomUUID(), kind: 'Group', displayName: input.displayName, appId: null, upn: null, passwordHash: null, createdAt: now() };
-      await principals.insert(row);
+      await principals.insert(row, audit);
       return row;
     },
     async search(text, limit) {
@@ -120,17 +131,17 @@ export function createDirectoryService(deps: { principals: PrincipalStore; now?:
       const fields = (p: PrincipalRow) => [p.displayName, p.upn ?? '', p.appId ?? '', p.objectId].map((f) => f.toLowerCase());
       return (await principals.list()).filter((p) => needle === '' || fields(p).some((f) => f.includes(needle))).slice(0, limit);
     },
-    async addClientSecret(objectId, input) {
+    async addClientSecret(objectId, input, audit) {
       const p = await requirePrincipal(objectId);
       if (p.kind !== 'ServicePrincipal') throw new ServiceError(400, 'Request_BadRequest', 'Only service principals have client secrets.');
-      return addClientSecret(objectId, input);
+      return addClientSecret(objectId, input, audit);
     },
     async resetClientSecret(objectId, years) {
       await requirePrincipal(objectId);
       for (const s of await principals.listClientSecrets(objectId)) await principals.removeClientSecret(objectId, s.keyId);
       return addClientSecret(objectId, { years, displayName: 'rbac' });
     },
-    removeClientSecret: (objectId, keyId) => principals.removeClientSecret(objectId, keyId),
+    removeClientSecret: (objectId, keyId, audit) => principals.removeClientSecret(objectId, keyId, audit),
     listClientSecrets: async (objectId) => (await principals.listClientSecrets(objectId)).map(({ secretHash: _h, ...rest }) => rest),
     async authenticateClient(appId, secret, at) {
       const principal = await principals.getByAppId(appId);
@@ -171,7 +182,7 @@ export function createDirectoryService(deps: { principals: PrincipalStore; now?:
     get: (objectId) => principals.get(objectId),
     getByAppId: (appId) => principals.getByAppId(appId),
     list: () => principals.list(),
-    delete: (objectId) => principals.delete(objectId),
+    delete: (objectId, audit) => principals.delete(objectId, audit),
   };
 }
 

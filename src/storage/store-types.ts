@@ -137,17 +137,23 @@ export interface SettingsStore {
   set(key: string, value: string): Promise<void>;
 }
 
+// `audit`, on the writes of principals, their client secrets and group
+// memberships, is appended to the audit trail in the write's own transaction
+// when the write changes something: the record is stored if and only if the
+// change is.
+
 export interface PrincipalStore {
-  insert(row: PrincipalRow): Promise<void>;
+  /** With `firstSecret`, the principal's first client secret is stored in the same transaction. */
+  insert(row: PrincipalRow, audit?: AuditRecord, firstSecret?: ClientSecretRow): Promise<void>;
   get(objectId: string): Promise<PrincipalRow | null>;
   getByAppId(appId: string): Promise<PrincipalRow | null>;
   getByUpn(upn: string): Promise<PrincipalRow | null>;
   list(kind?: PrincipalKind): Promise<PrincipalRow[]>;
   /** Deletes the principal and its client secrets. Returns false if absent. */
-  delete(objectId: string): Promise<boolean>;
-  addClientSecret(row: ClientSecretRow): Promise<void>;
+  delete(objectId: string, audit?: AuditRecord): Promise<boolean>;
+  addClientSecret(row: ClientSecretRow, audit?: AuditRecord): Promise<void>;
   listClientSecrets(objectId: string): Promise<ClientSecretRow[]>;
-  removeClientSecret(objectId: string, keyId: string): Promise<boolean>;
+  removeClientSecret(objectId: string, keyId: string, audit?: AuditRecord): Promise<boolean>;
 }
 
 export interface SigningKeyStore {
@@ -294,8 +300,8 @@ export interface RoleAssignmentRow {
 
 export interface GroupStore {
   /** Returns false if the membership already existed. */
-  addMember(groupId: string, memberId: string): Promise<boolean>;
-  removeMember(groupId: string, memberId: string): Promise<boolean>;
+  addMember(groupId: string, memberId: string, audit?: AuditRecord): Promise<boolean>;
+  removeMember(groupId: string, memberId: string, audit?: AuditRecord): Promise<boolean>;
   listMembers(groupId: string): Promise<string[]>;
   /** Every (group, member) pair: the authorization index is built from it. */
   allMemberships(): Promise<Array<{ groupId: string; memberId: string }>>;

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { GENESIS, pointMac, verifyChain, type ChainKey } from '../../src/audit/audit-chain.js';
 import type { AuditRow } from '../../src/storage/store-types.js';
-import { assignmentRow, auditRecord as record, isConflict, vaultRow, versionRow } from './store-conformance-kit.js';
+import { assignmentRow, auditRecord as record, isConflict, principal, vaultRow, versionRow } from './store-conformance-kit.js';
 import type { ConformanceHandle } from './store-conformance-secrets.js';
 
 // Audit part of the storage contract (see store-conformance.ts): the store
@@ -223,6 +223,52 @@ export function describeAuditConformance(h: ConformanceHandle & { auditKey(): Ch
       await assert.rejects(store.roleDefinitions.delete(role.id, refused));
       assert.deepEqual(await store.roleDefinitions.get(role.id), role);
       assert.deepEqual(await verify(), { ok: true, checked: 4, head: 4, keyedFrom: 1 });
+    });
+
+    it('directory changes store their record with them: if and only if something changed, never the change without it', async () => {
+      const { principals, groups } = h.store();
+      const secretOf = (objectId: string) => ({ keyId: randomUUID(), objectId, secretHash: 'sha256$x', hint: 'abc', displayName: null, startAt: 1, endAt: 2 });
+      const sp = principal({ appId: randomUUID() });
+      const first = secretOf(sp.objectId);
+      await principals.insert(sp, record('create sp'), first);
+      await assert.rejects(principals.insert(principal({ objectId: sp.objectId }), record('create over a taken id')), isConflict('exists'));
+      const second = secretOf(sp.objectId);
+      await principals.addClientSecret(second, record('add secret'));
+      assert.equal(await principals.removeClientSecret(sp.objectId, second.keyId, record('remove secret')), true);
+      assert.equal(await principals.removeClientSecret(sp.objectId, second.keyId, record('remove secret again')), false);
+      const group = principal({ kind: 'Group' });
+      await principals.insert(group, record('create group'));
+      assert.equal(await groups.addMember(group.objectId, sp.objectId, record('add member')), true);
+      assert.equal(await groups.addMember(group.objectId, sp.objectId, record('add member again')), false);
+      assert.equal(await groups.removeMember(group.objectId, sp.objectId, record('remove member')), true);
+      assert.equal(await groups.removeMember(group.objectId, sp.objectId, record('remove member again')), false);
+      assert.equal(await principals.delete(sp.objectId, record('delete sp')), true);
+      assert.equal(await principals.delete(sp.objectId, record('delete sp again')), false);
+      assert.deepEqual(operations(await all()), ['create sp', 'add secret', 'remove secret', 'create group', 'add member', 'remove member', 'delete sp']);
+
+      // A record the store cannot take undoes the change it came with; a principal never lands without its first secret.
+      const refused = { ...record('refused'), operation: null as unknown as string };
+      const other = principal({ appId: randomUUID() });
+      await assert.rejects(principals.insert(other, refused, secretOf(other.objectId)));
+      assert.equal(await principals.get(other.objectId), null);
+      const holder = principal({ appId: randomUUID() });
+      const held = secretOf(holder.objectId);
+      await principals.insert(holder, undefined, held);
+      await assert.rejects(principals.insert(other, undefined, { ...secretOf(other.objectId), keyId: held.keyId }), isConflict('exists'));
+      assert.equal(await principals.get(other.objectId), null, 'a refused first secret leaves no principal');
+      await principals.insert(other, undefined, secretOf(other.objectId));
+      const kept = (await principals.listClientSecrets(other.objectId)).map((c) => c.keyId);
+      await assert.rejects(principals.addClientSecret(secretOf(other.objectId), refused));
+      await assert.rejects(principals.removeClientSecret(other.objectId, kept[0]!, refused));
+      assert.deepEqual((await principals.listClientSecrets(other.objectId)).map((c) => c.keyId), kept);
+      await assert.rejects(groups.addMember(group.objectId, other.objectId, refused));
+      assert.deepEqual(await groups.listMembers(group.objectId), []);
+      await groups.addMember(group.objectId, other.objectId);
+      await assert.rejects(groups.removeMember(group.objectId, other.objectId, refused));
+      await assert.rejects(principals.delete(other.objectId, refused));
+      assert.deepEqual(await groups.listMembers(group.objectId), [other.objectId]);
+      assert.notEqual(await principals.get(other.objectId), null);
+      assert.deepEqual(await verify(), { ok: true, checked: 7, head: 7, keyedFrom: 1 });
     });
 
     it('deleteBefore removes old rows and moves the anchor with them; the chain goes on from it', async () => {

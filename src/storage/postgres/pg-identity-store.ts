@@ -1,6 +1,7 @@
 import type pg from 'pg';
-import type { PrincipalRow, PrincipalStore, RefreshTokenStore, SettingsStore, SigningKeyStore } from '../store-types.js';
-import { changes, nameKey, one, rows, transaction, unique } from './pg-support.js';
+import type { ClientSecretRow, PrincipalRow, PrincipalStore, RefreshTokenStore, SettingsStore, SigningKeyStore } from '../store-types.js';
+import type { PgAuditedWrite } from './pg-audit-store.js';
+import { changes, nameKey, one, rows, transaction, unique, type Queryable } from './pg-support.js';
 
 // Deployment settings, principals with their client secrets, token signing
 // keys and refresh tokens. Columns are selected under their row field names,
@@ -39,19 +40,36 @@ export function pgSettingsStore(pool: pg.Pool): SettingsStore {
   };
 }
 
-export function pgPrincipalStore(pool: pg.Pool): PrincipalStore {
+async function storeSecret(db: Queryable, s: ClientSecretRow): Promise<void> {
+  await unique(`client secret ${s.keyId}`, () =>
+    db.query(
+      'INSERT INTO client_secrets (key_id, object_id, secret_hash, hint, display_name, start_at, end_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+      [s.keyId, s.objectId, s.secretHash, s.hint, s.displayName, s.startAt, s.endAt],
+    ),
+  );
+}
+
+export function pgPrincipalStore(pool: pg.Pool, audited: PgAuditedWrite): PrincipalStore {
   const find = (where: string, value: string) => one<PrincipalRow>(pool, `SELECT ${PRINCIPAL} FROM principals WHERE ${where} = $1`, [value]);
   return {
-    async insert(p) {
+    async insert(p, audit, firstSecret) {
       // appIds are GUIDs and UPNs are e-mail-like: both compare case-insensitively in Entra ID.
       const appIdKey = p.appId === null ? null : nameKey(p.appId);
       const upnKey = p.upn === null ? null : nameKey(p.upn);
-      await unique(`principal ${p.objectId}`, () =>
-        pool.query(
-          `INSERT INTO principals (object_id, kind, display_name, app_id, app_id_key, upn, upn_key, password_hash, created_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-          [p.objectId, p.kind, p.displayName, p.appId, appIdKey, p.upn, upnKey, p.passwordHash, p.createdAt],
-        ),
+      // The principal and its first secret together, in a transaction of their own even without a record.
+      await audited(
+        audit,
+        async (db) => {
+          await unique(`principal ${p.objectId}`, () =>
+            db.query(
+              `INSERT INTO principals (object_id, kind, display_name, app_id, app_id_key, upn, upn_key, password_hash, created_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+              [p.objectId, p.kind, p.displayName, p.appId, appIdKey, p.upn, upnKey, p.passwordHash, p.createdAt],
+            ),
+          );
+          if (firstSecret) await storeSecret(db, firstSecret);
+        },
+        firstSecret !== undefined,
       );
     },
     get: (objectId) => find('object_id', objectId),
@@ -59,21 +77,21 @@ export function pgPrincipalStore(pool: pg.Pool): PrincipalStore {
     getByUpn: (upn) => find('upn_key', nameKey(upn)),
     list: (kind) =>
       rows<PrincipalRow>(pool, `SELECT ${PRINCIPAL} FROM principals WHERE $1::text IS NULL OR kind = $1 ORDER BY created_at, object_id`, [kind ?? null]),
-    delete: (objectId) =>
-      transaction(pool, async (c) => {
-        await c.query('DELETE FROM client_secrets WHERE object_id = $1', [objectId]);
-        return (await changes(c, 'DELETE FROM principals WHERE object_id = $1', [objectId])) > 0;
-      }),
-    async addClientSecret(s) {
-      await unique(`client secret ${s.keyId}`, () =>
-        pool.query(
-          'INSERT INTO client_secrets (key_id, object_id, secret_hash, hint, display_name, start_at, end_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-          [s.keyId, s.objectId, s.secretHash, s.hint, s.displayName, s.startAt, s.endAt],
-        ),
-      );
+    delete: (objectId, audit) =>
+      audited(
+        audit,
+        async (c) => {
+          await c.query('DELETE FROM client_secrets WHERE object_id = $1', [objectId]);
+          return (await changes(c, 'DELETE FROM principals WHERE object_id = $1', [objectId])) > 0;
+        },
+        true,
+      ),
+    async addClientSecret(s, audit) {
+      await audited(audit, (db) => storeSecret(db, s));
     },
     listClientSecrets: (objectId) => rows(pool, `SELECT ${CLIENT_SECRET} FROM client_secrets WHERE object_id = $1 ORDER BY start_at, key_id`, [objectId]),
-    removeClientSecret: async (objectId, keyId) => (await changes(pool, 'DELETE FROM client_secrets WHERE object_id = $1 AND key_id = $2', [objectId, keyId])) > 0,
+    removeClientSecret: (objectId, keyId, audit) =>
+      audited(audit, async (db) => (await changes(db, 'DELETE FROM client_secrets WHERE object_id = $1 AND key_id = $2', [objectId, keyId])) > 0),
   };
 }
 

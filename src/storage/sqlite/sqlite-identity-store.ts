@@ -1,5 +1,7 @@
 import type Database from 'better-sqlite3';
+import type { AuditedWrites } from './sqlite-audit-store.js';
 import type {
+  AuditRecord,
   ClientSecretRow,
   PrincipalRow,
   PrincipalStore,
@@ -105,7 +107,7 @@ export function sqliteSettingsStore(db: Database.Database): SettingsStore {
   };
 }
 
-export function sqlitePrincipalStore(db: Database.Database): PrincipalStore {
+export function sqlitePrincipalStore(db: Database.Database, audited: AuditedWrites): PrincipalStore {
   const insert = db.prepare<[string, string, string, string | null, string | null, string | null, string | null, string | null, number]>(
     `INSERT INTO principals (object_id, kind, display_name, app_id, app_id_key, upn, upn_key, password_hash, created_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -128,26 +130,32 @@ export function sqlitePrincipalStore(db: Database.Database): PrincipalStore {
     return deletePrincipal.run(objectId).changes > 0;
   });
   const one = (r: PrincipalRecord | undefined) => (r ? toPrincipal(r) : null);
+  const storeSecret = (s: ClientSecretRow) =>
+    void unique(`client secret ${s.keyId}`, () => addSecret.run(s.keyId, s.objectId, s.secretHash, s.hint, s.displayName, s.startAt, s.endAt));
+  // The principal and its first secret together, in a transaction of their own even without a record.
+  const both = db.transaction((write: () => void) => write());
+  const insertWithSecret = (audit: AuditRecord | undefined, write: () => void) => (audit ? audited.run(audit, write) : both.immediate(write));
 
   return {
-    async insert(p) {
+    async insert(p, audit, firstSecret) {
       // appIds are GUIDs and UPNs are e-mail-like: both compare case-insensitively in Entra ID.
       const appIdKey = p.appId === null ? null : nameKey(p.appId);
       const upnKey = p.upn === null ? null : nameKey(p.upn);
-      unique(`principal ${p.objectId}`, () =>
-        insert.run(p.objectId, p.kind, p.displayName, p.appId, appIdKey, p.upn, upnKey, p.passwordHash, p.createdAt),
-      );
+      insertWithSecret(audit, () => {
+        unique(`principal ${p.objectId}`, () => insert.run(p.objectId, p.kind, p.displayName, p.appId, appIdKey, p.upn, upnKey, p.passwordHash, p.createdAt));
+        if (firstSecret) storeSecret(firstSecret);
+      });
     },
     get: async (objectId) => one(byId.get(objectId)),
     getByAppId: async (appId) => one(byAppId.get(nameKey(appId))),
     getByUpn: async (upn) => one(byUpn.get(nameKey(upn))),
     list: async (kind) => (kind === undefined ? all.all() : ofKind.all(kind)).map(toPrincipal),
-    delete: async (objectId) => remove.immediate(objectId),
-    async addClientSecret(s) {
-      unique(`client secret ${s.keyId}`, () => addSecret.run(s.keyId, s.objectId, s.secretHash, s.hint, s.displayName, s.startAt, s.endAt));
+    delete: async (objectId, audit) => audited.run(audit, () => remove.immediate(objectId)),
+    async addClientSecret(s, audit) {
+      audited.run(audit, () => storeSecret(s));
     },
     listClientSecrets: async (objectId) => listSecrets.all(objectId).map(toClientSecret),
-    removeClientSecret: async (objectId, keyId) => removeSecret.run(objectId, keyId).changes > 0,
+    removeClientSecret: async (objectId, keyId, audit) => audited.run(audit, () => removeSecret.run(objectId, keyId).changes > 0),
   };
 }
 
