@@ -180,7 +180,7 @@ describe('management and directory changes stored with their records (no file co
   });
   after(() => server?.stop());
 
-  it('each vault, access policy, role definition and role assignment change leaves exactly one record with its answer', async () => {
+  it('each resource group, vault, access policy, role definition and role assignment change leaves exactly one record with its answer', async () => {
     const sub = `/subscriptions/${server.bootstrap.subscriptionId}`;
     const vaultPath = `${sub}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/mgmt-audited`;
     const v = `?api-version=2023-07-01`;
@@ -191,6 +191,8 @@ describe('management and directory changes stored with their records (no file co
     const roleId = crypto.randomUUID();
     const role = { properties: { roleName: `Audited reader ${roleId}`, permissions: [{ dataActions: ['Microsoft.KeyVault/vaults/secrets/getSecret/action'] }], assignableScopes: [sub] } };
     const steps: Array<[string, string, unknown, number]> = [
+      ['PUT', `${sub}/resourceGroups/rg-audited?api-version=2021-04-01`, { location: 'local' }, 201],
+      ['PUT', `${sub}/resourceGroups/rg-audited?api-version=2021-04-01`, { location: 'local', tags: { env: 'test' } }, 200],
       ['PUT', `${vaultPath}${v}`, { location: 'local', properties }, 200],
       ['PUT', `${vaultPath}${v}`, { location: 'local', properties, tags: { env: 'test' } }, 200],
       ['PATCH', `${vaultPath}${v}`, { tags: { env: 'prod' } }, 200],
@@ -209,7 +211,7 @@ describe('management and directory changes stored with their records (no file co
     assert.equal((await api(server, 'DELETE', `${assigned.body!.id}?api-version=2022-04-01`)).status, 200);
     assert.equal((await api(server, 'DELETE', `${assigned.body!.id}?api-version=2022-04-01`)).status, 204);
 
-    const mine = (await auditRecords(server, `$skiptoken=${since}`)).filter((r) => /\/vaults\/mgmt-audit|roleDefinitions|roleAssignments|deletedVaults/i.test(r.properties.requestUri));
+    const mine = (await auditRecords(server, `$skiptoken=${since}`)).filter((r) => /\/vaults\/mgmt-audit|roleDefinitions|roleAssignments|deletedVaults|rg-audited/i.test(r.properties.requestUri));
     const expected = [...steps.map(([method, , , status]) => [method, status]), ['PUT', 201], ['DELETE', 200], ['DELETE', 204]];
     assert.deepEqual(mine.map((r) => [r.operationName.split(' ')[0], r.properties.httpStatusCode]), expected);
     assert.ok(mine.every((r) => r.resultType === 'Success' && r.identity.claim.oid === server.bootstrap.objectId));

@@ -21,6 +21,9 @@ import type { InFlight } from '../server/graceful-close.js';
 // connection is closed, and its record comes after its write, so the store
 // must stay open until then.
 
+/** Builds a request's record as an answer with `status` (the writeAudited default unless given). */
+export type AuditRecordFor = (status?: number) => AuditRecord;
+
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** Audit operationName (AuditEvent) for this route. */
@@ -33,11 +36,12 @@ declare module 'fastify' {
      * answer, 200 unless given) in its own transaction, so that the write and
      * its record commit at once. `record` builds the record when the write
      * asks for it (after the write has learnt what it needs, such as a
-     * restored secret's name); it is undefined when records cannot travel
-     * with writes. Once a write that asked for its record has succeeded, a
-     * `status` answer is not recorded again.
+     * restored secret's name, or the answer's status when only the write
+     * knows it); it is undefined when records cannot travel with writes.
+     * Once a write that asked for its record has succeeded, an answer with
+     * that status is not recorded again.
      */
-    writeAudited<T>(write: (record: (() => AuditRecord) | undefined) => Promise<T>, status?: number): Promise<T>;
+    writeAudited<T>(write: (record: AuditRecordFor | undefined) => Promise<T>, status?: number): Promise<T>;
     /** The status whose record a write has already stored (0: none). */
     auditStoredFor: number;
     /** Counted in InFlight until onSend is done with its record. */
@@ -147,17 +151,17 @@ export function installAuditHook(app: FastifyInstance, audit: AuditLog, log: Err
   app.decorateRequest('auditStoredFor', 0);
   app.decorateRequest('writeAudited', async function writeAudited<T>(
     this: FastifyRequest,
-    write: (record: (() => AuditRecord) | undefined) => Promise<T>,
+    write: (record: AuditRecordFor | undefined) => Promise<T>,
     status = SUCCESS,
   ): Promise<T> {
     const config = this.routeOptions.config as RouteConfig;
-    let asked = false;
-    const record =
+    let asked = 0;
+    const record: AuditRecordFor | undefined =
       config?.audit === false || !audit.recordsTravelWithWrites()
         ? undefined
-        : () => ((asked = true), audit.recordWithWrite(entryFor(this, status, null, this.auditStarted, config)));
+        : (answer = status) => ((asked = answer), audit.recordWithWrite(entryFor(this, answer, null, this.auditStarted, config)));
     const result = await write(record);
-    if (asked) this.auditStoredFor = status;
+    if (asked) this.auditStoredFor = asked;
     return result;
   });
   // Every request that reaches onRequest gets to onSend (an error, a closed connection included), whose

@@ -171,7 +171,8 @@ export interface RefreshTokenStore {
 }
 
 export interface ResourceGroupStore {
-  upsert(row: ResourceGroupRow): Promise<ResourceGroupRow>;
+  /** `audit` is appended to the audit trail in the same transaction. */
+  upsert(row: ResourceGroupRow, audit?: AuditRecord): Promise<ResourceGroupRow>;
   get(subscriptionId: string, name: string): Promise<ResourceGroupRow | null>;
   list(subscriptionId: string): Promise<ResourceGroupRow[]>;
   /**

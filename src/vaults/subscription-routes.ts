@@ -52,7 +52,7 @@ export function registerSubscriptionRoutes(arm: FastifyInstance, deps: ArmDeps):
     const body = bodyObject(req.body);
     const location = checkLocation(body.location);
     const tags = checkTags(body.tags) ?? {};
-    const { group, created } = await vaults.ensureResourceGroup({ subscriptionId: deps.subscriptionId, name: rg, location, tags });
+    const { group, created } = await req.writeAudited((record) => vaults.ensureResourceGroup({ subscriptionId: deps.subscriptionId, name: rg, location, tags }, record));
     return reply.status(created ? 201 : 200).send(resourceGroupResource(group));
   });
   arm.get('/subscriptions/:sub/resourceGroups/:rg', async (req: ArmRequest) => {

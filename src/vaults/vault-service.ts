@@ -38,7 +38,8 @@ export interface VaultService {
   /** A soft-deleted vault by name and location. */
   getDeleted(subscriptionId: string, location: string, name: string): Promise<VaultRow>;
   purgeDeleted(vault: VaultRow, audit?: AuditRecord): Promise<void>;
-  ensureResourceGroup(row: ResourceGroupRow): Promise<{ group: ResourceGroupRow; created: boolean }>;
+  /** `audit` builds the record stored with the change, as the answer it gets (201 created, 200 updated). */
+  ensureResourceGroup(row: ResourceGroupRow, audit?: (status: number) => AuditRecord): Promise<{ group: ResourceGroupRow; created: boolean }>;
   getResourceGroup(subscriptionId: string, name: string): Promise<ResourceGroupRow>;
   findResourceGroup(subscriptionId: string, name: string): Promise<ResourceGroupRow | null>;
   listResourceGroups(subscriptionId: string): Promise<ResourceGroupRow[]>;
@@ -256,9 +257,9 @@ export function createVaultService(deps: {
       invalidate(vault.name);
       vaultKeys.forget(vault.id);
     },
-    async ensureResourceGroup(row) {
+    async ensureResourceGroup(row, audit) {
       const existing = await resourceGroups.get(row.subscriptionId, row.name);
-      const group = await resourceGroups.upsert(existing ? { ...existing, tags: row.tags } : row);
+      const group = await resourceGroups.upsert(existing ? { ...existing, tags: row.tags } : row, audit?.(existing ? 200 : 201));
       return { group, created: !existing };
     },
     getResourceGroup,

@@ -162,7 +162,7 @@ export function describeAuditConformance(h: ConformanceHandle & { auditKey(): Ch
       assert.deepEqual(await verify(), { ok: true, checked: 7, head: 7, keyedFrom: 1 });
     });
 
-    it('a vault change stores its record with it: if and only if something changed, and never the change without it', async () => {
+    it('a vault or resource group change stores its record with it: if and only if something changed, and never the change without it', async () => {
       const vaults = h.store().vaults;
       const v = await h.newVault();
       const created = vaultRow();
@@ -178,7 +178,8 @@ export function describeAuditConformance(h: ConformanceHandle & { auditKey(): Ch
       await vaults.markDeleted(v.id, 40, 50);
       assert.equal(await vaults.purge(v.id, true, record('purge')), true);
       assert.equal(await vaults.purge(v.id, false, record('purge again')), false);
-      assert.deepEqual(operations(await all()), ['create', 'update', 'delete', 'recover', 'purge']);
+      await h.store().resourceGroups.upsert({ subscriptionId: 'sub-1', name: 'audited-group', location: 'local', tags: {} }, record('group'));
+      assert.deepEqual(operations(await all()), ['create', 'update', 'delete', 'recover', 'purge', 'group']);
 
       // A record the store cannot take undoes the change it came with.
       const refused = { ...record('refused'), operation: null as unknown as string };
@@ -193,7 +194,9 @@ export function describeAuditConformance(h: ConformanceHandle & { auditKey(): Ch
       await assert.rejects(vaults.recover(kept.id, 80, refused));
       await assert.rejects(vaults.purge(kept.id, true, refused));
       assert.equal((await vaults.getById(kept.id))?.deletedAt, 60);
-      assert.deepEqual(await verify(), { ok: true, checked: 5, head: 5, keyedFrom: 1 });
+      await assert.rejects(h.store().resourceGroups.upsert({ subscriptionId: 'sub-1', name: 'refused-group', location: 'local', tags: {} }, refused));
+      assert.equal(await h.store().resourceGroups.get('sub-1', 'refused-group'), null);
+      assert.deepEqual(await verify(), { ok: true, checked: 6, head: 6, keyedFrom: 1 });
     });
 
     it('role definition and assignment changes store their record with them: if and only if something changed, never the change without it', async () => {

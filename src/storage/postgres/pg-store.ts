@@ -48,7 +48,7 @@ export async function openPostgresStore(url: string, lockOptions: LockOptions = 
     principals: pgPrincipalStore(pool, audited),
     signingKeys: pgSigningKeyStore(pool),
     refreshTokens: pgRefreshTokenStore(pool),
-    resourceGroups: pgResourceGroupStore(pool),
+    resourceGroups: pgResourceGroupStore(pool, audited),
     vaults: pgVaultStore(pool, audited),
     secrets: pgSecretStore(pool, writer, audited),
     groups: pgGroupStore(pool, audited),

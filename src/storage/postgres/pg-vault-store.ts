@@ -17,17 +17,17 @@ const VAULT = `id, name, subscription_id AS "subscriptionId", resource_group AS 
 const toGroup = (r: Json<ResourceGroupRow, 'tags'>): ResourceGroupRow => ({ ...r, tags: fromJson(r.tags) });
 const toVault = (r: Json<VaultRow, 'tags' | 'properties'>): VaultRow => ({ ...r, tags: fromJson(r.tags), properties: fromJson(r.properties) });
 
-export function pgResourceGroupStore(pool: pg.Pool): ResourceGroupStore {
+export function pgResourceGroupStore(pool: pg.Pool, audited: PgAuditedWrite): ResourceGroupStore {
   return {
     // An existing group keeps its name spelling and location (Azure cannot move a group); tags are replaced.
-    upsert: async (g) =>
+    upsert: async (g, audit) =>
       toGroup(
-        (await one<Json<ResourceGroupRow, 'tags'>>(
-          pool,
+        (await audited(audit, (db) => one<Json<ResourceGroupRow, 'tags'>>(
+          db,
           `INSERT INTO resource_groups (subscription_id, name_key, name, location, tags) VALUES ($1, $2, $3, $4, $5)
            ON CONFLICT (subscription_id, name_key) DO UPDATE SET tags = excluded.tags RETURNING ${GROUP}`,
           [g.subscriptionId, nameKey(g.name), g.name, g.location, toJson(g.tags)],
-        ))!,
+        )))!,
       ),
     async get(subscriptionId, name) {
       const r = await one<Json<ResourceGroupRow, 'tags'>>(pool, `SELECT ${GROUP} FROM resource_groups WHERE subscription_id = $1 AND name_key = $2`, [

@@ -61,7 +61,7 @@ export function openSqliteStore(opts: { file: string; walLimitBytes?: number }):
     principals: sqlitePrincipalStore(db, audited),
     signingKeys: sqliteSigningKeyStore(db),
     refreshTokens: sqliteRefreshTokenStore(db),
-    resourceGroups: sqliteResourceGroupStore(db),
+    resourceGroups: sqliteResourceGroupStore(db, audited),
     vaults: sqliteVaultStore(db, reads.afterChange, audited),
     secrets: sqliteSecretStore(db, writer, reads, audited),
     groups: sqliteGroupStore(db, audited),

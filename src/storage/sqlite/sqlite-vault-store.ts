@@ -61,7 +61,7 @@ const toVault = (r: VaultRecord): VaultRow => ({
   masterKeyId: r.master_key_id,
 });
 
-export function sqliteResourceGroupStore(db: Database.Database): ResourceGroupStore {
+export function sqliteResourceGroupStore(db: Database.Database, audited: AuditedWrites): ResourceGroupStore {
   type Key = [subscriptionId: string, nameKey: string];
   // An existing group keeps its name spelling and location (Azure cannot move a group); tags are replaced.
   const upsert = db.prepare<[string, string, string, string, string], GroupRecord>(
@@ -82,7 +82,7 @@ export function sqliteResourceGroupStore(db: Database.Database): ResourceGroupSt
   });
 
   return {
-    upsert: async (g) => toGroup(upsert.get(g.subscriptionId, nameKey(g.name), g.name, g.location, toJson(g.tags))!),
+    upsert: async (g, audit) => toGroup(audited.run(audit, () => upsert.get(g.subscriptionId, nameKey(g.name), g.name, g.location, toJson(g.tags))!)),
     async get(subscriptionId, name) {
       const r = get.get(subscriptionId, nameKey(name));
       return r ? toGroup(r) : null;
