@@ -170,6 +170,40 @@ describe('audit records stored with their write (no file copy)', () => {
     assert.equal(verified.status, 200);
     assert.equal((verified.body as { ok: boolean }).ok, true);
   });
+
+  it('a change whose record the database refuses is undone, and answered 503 with Retry-After', async () => {
+    const client = secretClient(server, 'joined-vault');
+    await client.setSecret('refused-kept', 'v1');
+    const token = await vaultToken(server, server.bootstrap.clientId, server.bootstrap.clientSecret);
+    const call = (method: string, path: string, body?: unknown) =>
+      fetch(`${server.vaultUrl('joined-vault')}${path}?api-version=7.6`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    const db = new Database(join(server.dataDir, 'coffer.db'));
+    db.exec("CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
+    try {
+      // A change on the main connection (delete) and one through the writer thread (a new version).
+      for (const [method, path, body] of [['DELETE', '/secrets/refused-kept', undefined], ['PUT', '/secrets/refused-kept', { value: 'v2' }]] as const) {
+        const res = await call(method, path, body);
+        assert.equal(res.status, 503, `${method} ${path}`);
+        assert.equal(res.headers.get('retry-after'), '5');
+        assert.match(((await res.json()) as { error: { message: string } }).error.message, /audit record could not be written\. Try again later/);
+      }
+    } finally {
+      db.exec('DROP TRIGGER refuse_audit');
+      db.close();
+    }
+    // Nothing of either change was stored.
+    const secret = await client.getSecret('refused-kept');
+    assert.equal(secret.value, 'v1');
+    let versions = 0;
+    for await (const _v of client.listPropertiesOfSecretVersions('refused-kept')) versions++;
+    assert.equal(versions, 1);
+    const verified = await api(server, 'GET', '/coffer/audit/verify');
+    assert.equal((verified.body as { ok: boolean }).ok, true);
+  });
 });
 
 describe('management and directory changes stored with their records (no file copy)', () => {

@@ -3,6 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errors, OAuthError, ServiceError } from './errors.js';
+import { AuditWriteError } from '../storage/store-types.js';
 
 // The only place where errors become HTTP responses. Domain and route code
 // throw ServiceError / OAuthError; anything else is an internal error whose
@@ -93,6 +94,10 @@ export function installErrorHandling(app: FastifyInstance, log: ErrorLog): void 
   app.setErrorHandler((err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply) => {
     if (err instanceof ServiceError) return sendService(reply, err);
     if (err instanceof OAuthError) return sendOAuth(reply, err);
+    if (err instanceof AuditWriteError) {
+      log.error({ reqId: req.id, err: err.message }, 'audit write failed; change undone and refused');
+      return sendService(reply, errors.auditUnavailable());
+    }
     const mapped = fromFastify(err as FastifyError, req);
     if (mapped) return sendService(reply, mapped);
     log.error({ reqId: req.id, err: { name: err.name, message: err.message, stack: err.stack } }, 'unhandled error');

@@ -77,6 +77,9 @@ export const errors = {
   methodNotAllowed: (method: string) => new ServiceError(405, 'BadParameter', `The method '${method}' is not supported for this resource.`),
   badBackup: () => new ServiceError(400, 'BadParameter', 'Backup blob contains invalid or corrupt version.'),
   internal: () => new ServiceError(500, 'InternalServerError', 'The server encountered an internal error.'),
+  /** A change undone because its audit record could not be stored with it: nothing was stored, so a retry is safe. */
+  auditUnavailable: () =>
+    new ServiceError(503, 'ServiceUnavailable', 'The request was refused because its audit record could not be written. Try again later.', undefined, { 'Retry-After': '5' }),
   // ARM (management plane) errors share the body shape.
   resourceNotFound: (type: string, name: string, rg: string) =>
     new ServiceError(404, 'ResourceNotFound', `The Resource '${type}/${name}' under resource group '${rg}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`),

@@ -406,6 +406,18 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/**
+ * A change refused because the audit record that travels with it could not
+ * be stored: the transaction was rolled back, so nothing of the change was
+ * stored either.
+ */
+export class AuditWriteError extends Error {
+  constructor(cause: unknown) {
+    super(`the audit record could not be stored with the change, which was undone: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'AuditWriteError';
+  }
+}
+
 export class StoreConflictError extends Error {
   constructor(public readonly reason: 'exists' | 'deleted', message: string) {
     super(message);

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type pg from 'pg';
 import { ANCHOR_SETTING, chainRecord, HEAD_SETTING, isSealed, NO_ANCHOR, pointFrom, sealedPoint, type ChainKey, type ChainPoint, type SealedPoint } from '../../audit/audit-chain.js';
-import type { AuditFilter, AuditRecord, AuditRow, AuditStore } from '../store-types.js';
+import { AuditWriteError, type AuditFilter, type AuditRecord, type AuditRow, type AuditStore } from '../store-types.js';
 import { changes, checkLimit, one, rows, toPage, transaction, type PreparedSql, type Queryable } from './pg-support.js';
 import type { PgWriter } from './pg-writer.js';
 
@@ -66,6 +66,11 @@ export async function appendAuditIn(c: pg.PoolClient, records: readonly AuditRec
  * if the change is. Without `audit`, `write` runs on the pool, or in a
  * transaction of its own if it needs one (`inTransaction`).
  */
+/** A record that travels with its change and cannot be stored undoes the change (AuditWriteError). */
+export const recordRefused = (err: unknown): never => {
+  throw new AuditWriteError(err);
+};
+
 export type PgAuditedWrite = <T>(audit: AuditRecord | undefined, write: (db: Queryable) => Promise<T>, inTransaction?: boolean) => Promise<T>;
 
 export function pgAuditedWrites(pool: pg.Pool, writer: PgWriter): PgAuditedWrite {
@@ -73,7 +78,7 @@ export function pgAuditedWrites(pool: pg.Pool, writer: PgWriter): PgAuditedWrite
     if (!audit && !inTransaction) return write(pool);
     return transaction(pool, async (c) => {
       const result = await write(c);
-      if (audit && result !== false && result !== null) await appendAuditIn(c, [audit], writer.auditKey());
+      if (audit && result !== false && result !== null) await appendAuditIn(c, [audit], writer.auditKey()).catch(recordRefused);
       return result;
     });
   };

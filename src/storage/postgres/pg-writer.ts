@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type pg from 'pg';
 import { StoreConflictError, type AuditRecord, type SecretVersionRow } from '../store-types.js';
-import { appendAuditIn } from './pg-audit-store.js';
+import { appendAuditIn, recordRefused } from './pg-audit-store.js';
 import { asConflict, nameKey, rows, toJson, transaction, type PreparedSql } from './pg-support.js';
 
 // Group commit for PostgreSQL's hot durable writes, as the SQLite store's
@@ -172,7 +172,7 @@ export function createPgWriter(pool: pg.Pool): PgWriter {
       try {
         if (isVersion(job)) {
           const outcome = (await writeRound(c, [job]))[0]!;
-          if (job.audit && !(outcome instanceof Error)) await appendAuditIn(c, [job.audit], auditKey);
+          if (job.audit && !(outcome instanceof Error)) await appendAuditIn(c, [job.audit], auditKey).catch(recordRefused);
           outcomes.set(job, outcome);
         } else {
           await appendAuditIn(c, job.records, auditKey);

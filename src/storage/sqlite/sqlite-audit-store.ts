@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { KeyObject } from 'node:crypto';
 import { ANCHOR_SETTING, chainRecord, chainStart, HEAD_SETTING, NO_ANCHOR, pointFrom, sealedPoint, type ChainKey } from '../../audit/audit-chain.js';
-import type { AuditFilter, AuditRecord, AuditRow, AuditStore } from '../store-types.js';
+import { AuditWriteError, type AuditFilter, type AuditRecord, type AuditRow, type AuditStore } from '../store-types.js';
 import { checkLimit, toPage } from './sqlite-support.js';
 import type { SqliteWriter } from './sqlite-writer.js';
 
@@ -71,12 +71,16 @@ export function sqliteAuditedWrites(db: Database.Database): AuditedWrites {
   const withRecord = db.transaction((audit: AuditRecord, write: () => unknown): unknown => {
     const result = write();
     if (result === false || result === null) return result;
-    if (!key) throw new Error('the audit chain has no key yet: records are not stored unkeyed');
-    const { head, sealed } = chainStart(key, setting.get(HEAD_SETTING), () => last.get(), () => setting.get(ANCHOR_SETTING));
-    // chainRecord works in place: chain a copy, not the caller's record.
-    const row = chainRecord(head, { ...audit }, key);
-    insert.run(row);
-    if (sealed) setSetting.run(HEAD_SETTING, sealedPoint(key, 'head', row));
+    try {
+      if (!key) throw new Error('the audit chain has no key yet: records are not stored unkeyed');
+      const { head, sealed } = chainStart(key, setting.get(HEAD_SETTING), () => last.get(), () => setting.get(ANCHOR_SETTING));
+      // chainRecord works in place: chain a copy, not the caller's record.
+      const row = chainRecord(head, { ...audit }, key);
+      insert.run(row);
+      if (sealed) setSetting.run(HEAD_SETTING, sealedPoint(key, 'head', row));
+    } catch (err) {
+      throw new AuditWriteError(err);
+    }
     return result;
   });
   return {

@@ -1,9 +1,10 @@
 import type Database from 'better-sqlite3';
-import { StoreConflictError, type AuditRecord, type SecretStore, type SecretSummary, type SecretVersionMeta, type SecretVersionRow } from '../store-types.js';
+import { AuditWriteError, StoreConflictError, type AuditRecord, type SecretStore, type SecretSummary, type SecretVersionMeta, type SecretVersionRow } from '../store-types.js';
 import { asConflict, checkLimit, fromJson, nameKey, toFlag, toJson, toPage, unique } from './sqlite-support.js';
 import type { ReadSnapshot } from './sqlite-read-snapshot.js';
 import type { AuditedWrites } from './sqlite-audit-store.js';
 import { WriterError, type NewVersionParams, type SqliteWriter, type WriterSql } from './sqlite-writer.js';
+import { AUDIT_RECORD_REFUSED } from './sqlite-writer-worker.js';
 
 // Secrets and their versions. `secrets` holds one row per name with the
 // deletion state, the latest version's seq and its row id (latest_id), so
@@ -183,6 +184,7 @@ export function sqliteSecretStore(db: Database.Database, writer: SqliteWriter, r
     try {
       result = await writer.insertVersion(audit ? { ...versionParams(row, row.name), audit } : versionParams(row, row.name));
     } catch (err) {
+      if (err instanceof WriterError && err.code === AUDIT_RECORD_REFUSED) throw new AuditWriteError(err.message);
       throw err instanceof WriterError ? (asConflict(versionWhat(row), err) ?? err) : err;
     } finally {
       reads.end();

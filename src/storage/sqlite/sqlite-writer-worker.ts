@@ -20,6 +20,9 @@ import { ANCHOR_SETTING, chainRecord, chainStart, HEAD_SETTING, isSealed, NO_ANC
 // while and the WAL grows; past walLimit a TRUNCATE checkpoint waits for the
 // readers to let go (a turn at most) and empties it.
 
+/** The code of a writer error whose version was undone because its audit record could not be stored. */
+export const AUDIT_RECORD_REFUSED = 'COFFER_AUDIT_RECORD_REFUSED';
+
 export const WRITER_WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { statSync } = require('node:fs');
@@ -39,6 +42,7 @@ const chainStart = ${chainStart.toString()};
 const db = new Database(workerData.file);
 const walFile = workerData.file + '-wal';
 const BUSY_TIMEOUT_MS = 10000;
+const AUDIT_RECORD_REFUSED = ${JSON.stringify(AUDIT_RECORD_REFUSED)};
 const CHECKPOINT_WAIT_MS = 200;
 db.pragma('busy_timeout = ' + BUSY_TIMEOUT_MS);
 db.pragma('journal_mode = WAL');
@@ -91,7 +95,13 @@ const apply = {
     // Named parameters not in the statement (audit) are ignored.
     const row = addVersionRow.run({ ...p, name, seq, ciphertext: Buffer.from(p.ciphertext.buffer, p.ciphertext.byteOffset, p.ciphertext.byteLength) });
     pointLatest.run(seq, row.lastInsertRowid, p.vaultId, p.nameKey);
-    if (p.audit) appendAudit([p.audit]);
+    if (p.audit) {
+      try { appendAudit([p.audit]); } catch (err) {
+        const refused = new Error(String((err && err.message) || err));
+        refused.code = AUDIT_RECORD_REFUSED;
+        throw refused;
+      }
+    }
     return { name, seq };
   },
 };
