@@ -5,7 +5,10 @@
 // Names are matched through `nameKey` (lower case), as Azure compares
 // identifiers case-insensitively; `name` keeps the caller's original spelling.
 
-import type { ChainEnds, ChainKey, ChainPoint } from '../audit/audit-chain.js';
+import type { AuditRecord, AuditStore } from './audit-store-types.js';
+
+// The audit trail's part of the contract lives in audit-store-types.ts.
+export * from './audit-store-types.js';
 
 export type PrincipalKind = 'ServicePrincipal' | 'User' | 'Group';
 
@@ -332,58 +335,6 @@ export interface RoleAssignmentStore {
   deleteForPrincipal(principalId: string): Promise<number>;
 }
 
-/** One audit record as stored: the event plus its place in the hash chain. */
-export interface AuditRow {
-  seq: number;
-  time: string;
-  vault: string | null;
-  secret: string | null;
-  principal: string | null;
-  operation: string;
-  resultType: string;
-  httpStatus: number;
-  /** The AuditEvent JSON (never a secret value or token). */
-  record: string;
-  prevHash: string;
-  hash: string;
-}
-
-export interface AuditFilter {
-  vault?: string;
-  secret?: string;
-  principal?: string;
-  operation?: string;
-  resultType?: string;
-  from?: string;
-  to?: string;
-}
-
-/** An audit record as handed to the store, which numbers and chains it. */
-export type AuditRecord = Omit<AuditRow, 'seq' | 'prevHash' | 'hash'>;
-
-export interface AuditStore {
-  /**
-   * Appends records in order in one durable transaction, each chained to the
-   * row before it (or to the anchor): seq, prevHash and hash are the store's.
-   */
-  append(records: AuditRecord[]): Promise<void>;
-  /**
-   * The key that MACs rows and chain ends from now on (audit-chain.ts). Until
-   * it is given, appends are refused: no record is ever stored unkeyed.
-   */
-  useKey(key: ChainKey): void;
-  /** The chain's ends as stored: the anchor (the last row removed by retention, else seq 0 and the genesis hash) and the head checkpoint. */
-  ends(): Promise<ChainEnds>;
-  /** The last row, else the anchor. */
-  tip(): Promise<ChainPoint>;
-  /** Rows matching the filter, oldest first, after the `after` seq cursor. */
-  list(filter: AuditFilter, limit: number, after: string | null): Promise<Page<AuditRow>>;
-  /** Rows in seq order from `fromSeq` (inclusive), for verification. */
-  range(fromSeq: number, limit: number): Promise<AuditRow[]>;
-  /** Deletes rows older than `time` and makes the last of them the anchor (sealed), in one transaction; returns how many went. */
-  deleteBefore(time: string): Promise<number>;
-}
-
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   audit: AuditStore;
@@ -404,18 +355,6 @@ export interface Store {
    */
   lost?: Promise<Error>;
   close(): Promise<void>;
-}
-
-/**
- * A change refused because the audit record that travels with it could not
- * be stored: the transaction was rolled back, so nothing of the change was
- * stored either.
- */
-export class AuditWriteError extends Error {
-  constructor(cause: unknown) {
-    super(`the audit record could not be stored with the change, which was undone: ${cause instanceof Error ? cause.message : String(cause)}`);
-    this.name = 'AuditWriteError';
-  }
 }
 
 export class StoreConflictError extends Error {
