@@ -191,10 +191,14 @@ describe('audit records stored with their write (no file copy)', () => {
         assert.equal(res.headers.get('retry-after'), '5');
         assert.match(((await res.json()) as { error: { message: string } }).error.message, /audit record could not be written\. Try again later/);
       }
+      assert.equal((await fetch(`${server.url}/healthz`)).status, 503, 'degraded while records are refused');
     } finally {
       db.exec('DROP TRIGGER refuse_audit');
       db.close();
     }
+    // A change whose record is stored with it shows the trail healthy again, before any read's batch.
+    assert.equal((await call('PATCH', '/secrets/refused-kept', { tags: { after: 'refusal' } })).status, 200);
+    assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
     // Nothing of either change was stored.
     const secret = await client.getSecret('refused-kept');
     assert.equal(secret.value, 'v1');

@@ -161,7 +161,10 @@ export function installAuditHook(app: FastifyInstance, audit: AuditLog, log: Err
         ? undefined
         : (answer = status) => ((asked = answer), audit.recordWithWrite(entryFor(this, answer, null, this.auditStarted, config)));
     const result = await write(record);
-    if (asked) this.auditStoredFor = asked;
+    if (asked) {
+      this.auditStoredFor = asked;
+      audit.storedWithWrite();
+    }
     return result;
   });
   // Every request that reaches onRequest gets to onSend (an error, a closed connection included), whose

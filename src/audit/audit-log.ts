@@ -96,6 +96,10 @@ export function createAuditLog(deps: AuditLogDeps) {
     recordsTravelWithWrites: (): boolean => !deps.fileSink,
     /** The stored form of an entry that travels with its write. */
     recordWithWrite: (entry: AuditEntry): AuditRecord => toRecord(entry),
+    /** A record stored with its write: the trail takes records again (health, as after a batch). */
+    storedWithWrite(): void {
+      lastError = null;
+    },
     /** Resolves once every queued record is written (or has failed): at shutdown, before the store closes. */
     async drain(): Promise<void> {
       while (flushing) await flushing;

@@ -60,17 +60,17 @@ export async function appendAuditIn(c: pg.PoolClient, records: readonly AuditRec
   if (sealed) await one(c, SET_SETTING, [HEAD_SETTING, sealedPoint(key, 'head', link)]);
 }
 
+/** A record that travels with its change and cannot be stored undoes the change (AuditWriteError). */
+export const recordRefused = (err: unknown): never => {
+  throw new AuditWriteError(err);
+};
+
 /**
  * Runs `write` and, unless it returns false or null (nothing changed),
  * appends `audit` in the same transaction: the record is stored if and only
  * if the change is. Without `audit`, `write` runs on the pool, or in a
  * transaction of its own if it needs one (`inTransaction`).
  */
-/** A record that travels with its change and cannot be stored undoes the change (AuditWriteError). */
-export const recordRefused = (err: unknown): never => {
-  throw new AuditWriteError(err);
-};
-
 export type PgAuditedWrite = <T>(audit: AuditRecord | undefined, write: (db: Queryable) => Promise<T>, inTransaction?: boolean) => Promise<T>;
 
 export function pgAuditedWrites(pool: pg.Pool, writer: PgWriter): PgAuditedWrite {
