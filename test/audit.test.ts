@@ -208,6 +208,35 @@ describe('audit records stored with their write (no file copy)', () => {
     const verified = await api(server, 'GET', '/coffer/audit/verify');
     assert.equal((verified.body as { ok: boolean }).ok, true);
   });
+
+  it('a new version for a vault deleted since the request found it answers 404 VaultNotFound, not a 500, and stores nothing', async () => {
+    await createVault(server, 'racing-vault');
+    const client = secretClient(server, 'racing-vault');
+    await client.setSecret('first', 'v1');
+    // Removed behind the server's back, as a concurrent delete would between the lookup and the write.
+    const db = new Database(join(server.dataDir, 'coffer.db'));
+    try {
+      db.pragma('foreign_keys = ON');
+      db.prepare("DELETE FROM vaults WHERE name = 'racing-vault'").run();
+    } finally {
+      db.close();
+    }
+    for (const name of ['first', 'second']) {
+      await assert.rejects(client.setSecret(name, 'v2'), (err: { statusCode?: number; code?: string; message?: string }) => {
+        assert.equal(err.statusCode, 404, String(err.message));
+        assert.equal(err.code, 'VaultNotFound');
+        return true;
+      });
+    }
+    const reader = new Database(join(server.dataDir, 'coffer.db'), { readonly: true });
+    try {
+      assert.equal((reader.prepare('SELECT COUNT(*) AS n FROM secrets s LEFT JOIN vaults v ON v.id = s.vault_id WHERE v.id IS NULL').get() as { n: number }).n, 0);
+    } finally {
+      reader.close();
+    }
+    const verified = await api(server, 'GET', '/coffer/audit/verify');
+    assert.equal((verified.body as { ok: boolean }).ok, true);
+  });
 });
 
 describe('management and directory changes stored with their records (no file copy)', () => {

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { BearerAuth } from '../server/bearer-auth.js';
 import { errors, ServiceError } from '../server/errors.js';
 import { requireCaller } from '../server/request-context.js';
-import type { PrincipalRow } from '../storage/store-types.js';
+import { StoreParentGoneError, type PrincipalRow } from '../storage/store-types.js';
 import type { DirectoryService } from './directory-service.js';
 import type { AccessIndex } from '../authorization/access-index.js';
 import { GUID_RE } from './identity-types.js';
@@ -26,6 +26,17 @@ function userResource(p: PrincipalRow) {
 }
 
 const graphError = (status: number, code: string, message: string) => new ServiceError(status, code, message);
+const resourceNotFound = (id: string) =>
+  graphError(404, 'Request_ResourceNotFound', `Resource '${id.slice(0, 64)}' does not exist or one of its queried reference-property objects are not present.`);
+
+/** A write that lost a race to the removal of the object it hangs on (a principal, a group, a member): not found. */
+async function unlessGone<T>(write: Promise<T>, id: string): Promise<T> {
+  try {
+    return await write;
+  } catch (err) {
+    throw err instanceof StoreParentGoneError ? resourceNotFound(id) : err;
+  }
+}
 
 /** A client secret lives at most this long (coffer's bound; past it, dates stop being representable long before). */
 const MAX_SECRET_YEARS = 100;
@@ -97,7 +108,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
     const load = async (req: Req, kind: PrincipalRow['kind']) => {
       const id = req.params.id ?? '';
       const p = GUID_RE.test(id) ? await directory.get(id.toLowerCase()) : null;
-      if (!p || p.kind !== kind) throw graphError(404, 'Request_ResourceNotFound', `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
+      if (!p || p.kind !== kind) throw resourceNotFound(id);
       return p;
     };
     const body = (req: Req) => (req.body && typeof req.body === 'object' ? (req.body as Record<string, unknown>) : {});
@@ -105,7 +116,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
     // Its record travels with the principal's removal; gone meanwhile (another delete), it is not found.
     const removePrincipal = async (req: Req, objectId: string) => {
       if (!(await req.writeAudited((record) => directory.delete(objectId, record?.()), 204))) {
-        throw graphError(404, 'Request_ResourceNotFound', `Resource '${objectId}' does not exist or one of its queried reference-property objects are not present.`);
+        throw resourceNotFound(objectId);
       }
       await deps.index.forgetPrincipal(objectId);
     };
@@ -146,7 +157,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
       const cred = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
       const years = yearsUntil(cred.endDateTime);
       const displayName = typeof cred.displayName === 'string' ? cred.displayName.slice(0, 256) : undefined;
-      const created = await req.writeAudited((record) => directory.addClientSecret(p.objectId, { years, displayName }, record?.()));
+      const created = await unlessGone(req.writeAudited((record) => directory.addClientSecret(p.objectId, { years, displayName }, record?.())), p.objectId);
       return { keyId: created.keyId, secretText: created.secret, hint: created.secret.slice(0, 3), endDateTime: iso(created.endAt), displayName: displayName ?? null };
     });
     graph.post('/v1.0/servicePrincipals/:id/removePassword', async (req: Req, reply: FastifyReply) => {
@@ -217,9 +228,9 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
       const ref = body(req)['@odata.id'];
       const memberId = typeof ref === 'string' ? ref.split('/').pop() ?? '' : '';
       const member = GUID_RE.test(memberId) ? await directory.get(memberId.toLowerCase()) : null;
-      if (!member) throw graphError(404, 'Request_ResourceNotFound', `Resource '${memberId.slice(0, 64)}' does not exist or one of its queried reference-property objects are not present.`);
+      if (!member) throw resourceNotFound(memberId);
       if (member.objectId === group.objectId) throw graphError(400, 'Request_BadRequest', 'A group cannot be a member of itself.');
-      if (!(await req.writeAudited((record) => deps.index.addMember(group.objectId, member.objectId, record), 204))) {
+      if (!(await unlessGone(req.writeAudited((record) => deps.index.addMember(group.objectId, member.objectId, record), 204), member.objectId))) {
         throw graphError(400, 'Request_BadRequest', "One or more added object references already exist for the following modified properties: 'members'.");
       }
       return reply.status(204).send();

@@ -3,7 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errors, OAuthError, ServiceError } from './errors.js';
-import { AuditWriteError } from '../storage/store-types.js';
+import { AuditWriteError, StoreParentGoneError } from '../storage/store-types.js';
 
 // The only place where errors become HTTP responses. Domain and route code
 // throw ServiceError / OAuthError; anything else is an internal error whose
@@ -98,6 +98,8 @@ export function installErrorHandling(app: FastifyInstance, log: ErrorLog): void 
       log.error({ reqId: req.id, err: err.message }, 'audit write failed; change undone and refused');
       return sendService(reply, errors.auditUnavailable());
     }
+    // A write on a vault deleted since the request resolved it (the foreign key held): the vault is gone.
+    if (err instanceof StoreParentGoneError && req.vault) return sendService(reply, errors.vaultNotFound(req.hostname));
     const mapped = fromFastify(err as FastifyError, req);
     if (mapped) return sendService(reply, mapped);
     log.error({ reqId: req.id, err: { name: err.name, message: err.message, stack: err.stack } }, 'unhandled error');

@@ -363,3 +363,11 @@ export class StoreConflictError extends Error {
     this.name = 'StoreConflictError';
   }
 }
+
+/** A write named a parent row (a vault, a principal) that another request removed since it was read. */
+export class StoreParentGoneError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreParentGoneError';
+  }
+}

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { GENESIS, pointMac, verifyChain, type ChainKey } from '../../src/audit/audit-chain.js';
-import { AuditWriteError, type AuditRow } from '../../src/storage/store-types.js';
+import { AuditWriteError, StoreParentGoneError, type AuditRow } from '../../src/storage/store-types.js';
 import { assignmentRow, auditRecord as record, isConflict, principal, vaultRow, versionRow } from './store-conformance-kit.js';
 import type { ConformanceHandle } from './store-conformance-secrets.js';
 
@@ -276,6 +276,32 @@ export function describeAuditConformance(h: ConformanceHandle & { auditKey(): Ch
       assert.deepEqual(await groups.listMembers(group.objectId), [other.objectId]);
       assert.notEqual(await principals.get(other.objectId), null);
       assert.deepEqual(await verify(), { ok: true, checked: 7, head: 7, keyedFrom: 1 });
+    });
+
+    it('a write on a parent removed meanwhile (vault, principal, group) throws StoreParentGoneError and stores neither it nor its record', async () => {
+      const store = h.store();
+      const gone = (err: unknown) => err instanceof StoreParentGoneError;
+      const missingVault = randomUUID();
+      await assert.rejects(store.secrets.insertVersion(versionRow(missingVault, 'orphan'), record('version of a vault gone')), gone);
+      await assert.rejects(store.secrets.restore(missingVault, 'orphan', [versionRow(missingVault, 'orphan')], record('restore into a vault gone')), gone);
+      const missing = randomUUID();
+      const secret = { keyId: randomUUID(), objectId: missing, secretHash: 'sha256$x', hint: 'abc', displayName: null, startAt: 1, endAt: 2 };
+      await assert.rejects(store.principals.addClientSecret(secret, record('secret of a principal gone')), gone);
+      const group = principal({ kind: 'Group' });
+      await store.principals.insert(group);
+      await assert.rejects(store.groups.addMember(group.objectId, missing, record('member gone')), gone);
+      await assert.rejects(store.groups.addMember(missing, group.objectId, record('group gone')), gone);
+      // A version of a live secret in the same batch as the refused one is stored with its record.
+      const v = await h.newVault();
+      const [lost, kept] = await Promise.allSettled([
+        store.secrets.insertVersion(versionRow(missingVault, 'orphan'), record('lost')),
+        store.secrets.insertVersion(versionRow(v.id, 'kept'), record('kept')),
+      ]);
+      assert.ok(lost.status === 'rejected' && gone(lost.reason));
+      assert.equal(kept.status, 'fulfilled');
+      assert.deepEqual(operations(await all()), ['kept']);
+      assert.deepEqual(await store.groups.listMembers(group.objectId), []);
+      assert.deepEqual(await verify(), { ok: true, checked: 1, head: 1, keyedFrom: 1 });
     });
 
     it('deleteBefore removes old rows and moves the anchor with them; the chain goes on from it', async () => {

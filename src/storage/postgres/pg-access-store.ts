@@ -16,7 +16,7 @@ const toRole = (r: RoleRecord): RoleDefinitionRow => ({ ...r, permissions: fromJ
 export function pgGroupStore(pool: pg.Pool, audited: PgAuditedWrite): GroupStore {
   return {
     addMember: (g, m, audit) =>
-      audited(audit, async (db) => (await changes(db, 'INSERT INTO group_members (group_id, member_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [g, m])) > 0),
+      audited(audit, (db) => unique(`member ${m} of group ${g}`, async () => (await changes(db, 'INSERT INTO group_members (group_id, member_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [g, m])) > 0)),
     removeMember: (g, m, audit) => audited(audit, async (db) => (await changes(db, 'DELETE FROM group_members WHERE group_id = $1 AND member_id = $2', [g, m])) > 0),
     listMembers: async (g) => (await rows<{ m: string }>(pool, 'SELECT member_id AS m FROM group_members WHERE group_id = $1 ORDER BY member_id', [g])).map((r) => r.m),
     allMemberships: () => rows(pool, 'SELECT group_id AS "groupId", member_id AS "memberId" FROM group_members'),

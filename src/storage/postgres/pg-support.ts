@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { StoreConflictError } from '../store-types.js';
+import { StoreConflictError, StoreParentGoneError } from '../store-types.js';
 
 // Small helpers shared by the PostgreSQL sub-stores. Name keys, JSON text and
 // page cursors are shared with the SQLite store so both behave the same.
@@ -67,13 +67,19 @@ export async function transaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Pr
 }
 
 const UNIQUE_VIOLATION = '23505';
+const FOREIGN_KEY_VIOLATION = '23503';
 
-/** The store's conflict error for a uniqueness violation, or null for any other error. */
-export function asConflict(what: string, err: unknown): StoreConflictError | null {
-  return (err as { code?: unknown }).code === UNIQUE_VIOLATION ? new StoreConflictError('exists', `${what} already exists`) : null;
+/**
+ * The store's error for a uniqueness violation (a conflict) or a foreign-key
+ * violation (the parent went away in a race), or null for any other error.
+ */
+export function asConflict(what: string, err: unknown): StoreConflictError | StoreParentGoneError | null {
+  const code = (err as { code?: unknown }).code;
+  if (code === FOREIGN_KEY_VIOLATION) return new StoreParentGoneError(`${what}: its parent no longer exists`);
+  return code === UNIQUE_VIOLATION ? new StoreConflictError('exists', `${what} already exists`) : null;
 }
 
-/** Runs a write, turning a uniqueness violation into the store's conflict error. */
+/** Runs a write, turning a uniqueness or foreign-key violation into the store's error for it. */
 export async function unique<T>(what: string, write: () => Promise<T>): Promise<T> {
   try {
     return await write();

@@ -59,7 +59,7 @@ export function sqliteGroupStore(db: Database.Database, audited: AuditedWrites):
   const members = db.prepare<[string], { member_id: string }>('SELECT member_id FROM group_members WHERE group_id = ? ORDER BY member_id');
   const all = db.prepare<[], { group_id: string; member_id: string }>('SELECT group_id, member_id FROM group_members');
   return {
-    addMember: async (g, m, audit) => audited.run(audit, () => add.run(g, m).changes > 0),
+    addMember: async (g, m, audit) => audited.run(audit, () => unique(`member ${m} of group ${g}`, () => add.run(g, m).changes > 0)),
     removeMember: async (g, m, audit) => audited.run(audit, () => remove.run(g, m).changes > 0),
     listMembers: async (g) => members.all(g).map((r) => r.member_id),
     allMemberships: async () => all.all().map((r) => ({ groupId: r.group_id, memberId: r.member_id })),

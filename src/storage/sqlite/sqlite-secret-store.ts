@@ -268,7 +268,8 @@ export function sqliteSecretStore(db: Database.Database, writer: SqliteWriter, r
     purgeExpired: async (now) => reads.afterChange(() => purgeExpired.immediate(now)),
     // SQLite: a negative LIMIT is no limit.
     allVersions: async (vaultId, name, limit) => allVersions.all(vaultId, nameKey(name), limit ?? -1).map(toRow),
-    restore: async (vaultId, name, versions, audit) => reads.afterChange(() => audited.run(audit, () => restore.immediate(vaultId, name, versions))),
+    restore: async (vaultId, name, versions, audit) =>
+      reads.afterChange(() => audited.run(audit, () => unique(`secret ${name}`, () => restore.immediate(vaultId, name, versions)))),
     countVersions: async (vaultId) => countVersions.get(vaultId)?.n ?? 0,
   };
 }
