@@ -7,7 +7,7 @@ import { randomBytes, type KeyObject } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { ANCHOR_SETTING, GENESIS, HEAD_SETTING, rowHash, sealedPoint } from '../src/audit/audit-chain.js';
 import { AuditKeyChangedError, loadAuditKey, loadRecordedAuditKey } from '../src/audit/audit-key.js';
-import { createAuditLog, toRecord } from '../src/audit/audit-log.js';
+import { createAuditLog, toRecord, VERIFY_PAGE } from '../src/audit/audit-log.js';
 import { IntegrityError } from '../src/crypto/envelope.js';
 import type { AuditEntry } from '../src/audit/audit-types.js';
 import { createKeyring } from '../src/crypto/keyring.js';
@@ -67,6 +67,28 @@ describe('audit log', () => {
     await Promise.all(Array.from({ length: 50 }, (_, i) => log.write(entry(new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString()))));
     await log.write(entry(new Date().toISOString()));
     assert.deepEqual(await log.verify(), { ok: true, checked: 51, head: 51, keyedFrom: 1 });
+    await store.close();
+  });
+
+  it('verifies page by page in turns of the event loop, and concurrent verifications share one run', async () => {
+    const { store, log } = await open();
+    const pages = 4;
+    await Promise.all(Array.from({ length: pages * VERIFY_PAGE }, () => log.write(entry(new Date().toISOString()))));
+    // SQLite reads are synchronous: without a pause between pages, no other callback would run until the end.
+    let turns = 0;
+    let done = false;
+    const tick = () => {
+      turns++;
+      if (!done) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const first = log.verify();
+    assert.equal(log.verify(), first, 'a second caller joins the run in progress');
+    assert.deepEqual(await first, { ok: true, checked: pages * VERIFY_PAGE, head: pages * VERIFY_PAGE, keyedFrom: 1 });
+    done = true;
+    assert.ok(turns >= pages, `other callbacks ran ${turns} times during the verification`);
+    assert.notEqual(log.verify(), first, 'a call after it finished starts a new run');
+    await log.verify();
     await store.close();
   });
 

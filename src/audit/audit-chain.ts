@@ -143,7 +143,12 @@ const sameHex = (a: string, b: unknown): boolean => typeof b === 'string' && HEX
  * fit; then the walk must have passed the head checkpoint. The checkpoint is
  * read before the rows, so rows appended meanwhile lie past it and verify.
  */
-export async function verifyChain(ends: ChainEnds, chainKey: ChainKey, read: (fromSeq: number, limit: number) => Promise<AuditRow[]>): Promise<VerifyResult> {
+export async function verifyChain(
+  ends: ChainEnds,
+  chainKey: ChainKey,
+  read: (fromSeq: number, limit: number) => Promise<AuditRow[]>,
+  pageSize = 1000,
+): Promise<VerifyResult> {
   const { anchor, head } = ends;
   const keyed = (seq: number) => seq >= chainKey.since;
   const fail = (checked: number, firstBadSeq: number, reason: string): VerifyResult => ({ ok: false, checked, firstBadSeq, reason });
@@ -160,7 +165,7 @@ export async function verifyChain(ends: ChainEnds, chainKey: ChainKey, read: (fr
   let prev = anchor.hash;
   let checked = 0;
   for (;;) {
-    const rows = await read(expectedSeq, 1000);
+    const rows = await read(expectedSeq, pageSize);
     if (rows.length === 0) break;
     for (const r of rows) {
       if (r.seq !== expectedSeq) return fail(checked, expectedSeq, `record ${expectedSeq} is missing (next present is ${r.seq})`);

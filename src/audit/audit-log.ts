@@ -1,5 +1,5 @@
 import type { AuditFilter, AuditRecord, AuditStore } from '../storage/store-types.js';
-import { verifyChain, type ChainKey } from './audit-chain.js';
+import { verifyChain, type ChainKey, type VerifyResult } from './audit-chain.js';
 import type { createFileSink } from './audit-file-sink.js';
 import type { AuditHighWater } from './audit-high-water.js';
 import type { AuditEntry } from './audit-types.js';
@@ -10,6 +10,9 @@ import type { AuditEntry } from './audit-types.js';
 // response can wait for its record (fail-closed); a failed batch rejects
 // every waiter and marks the trail unhealthy until a write succeeds. The store
 // numbers and chains the records in the transaction that stores them.
+
+/** Records verified per turn of the event loop (about 2 ms of work each). */
+export const VERIFY_PAGE = 250;
 
 interface Waiter {
   record: AuditRecord;
@@ -81,6 +84,22 @@ export function createAuditLog(deps: AuditLogDeps) {
       });
   }
 
+  let verifying: Promise<VerifyResult> | null = null;
+  /**
+   * Reading and hashing a page of records is synchronous on SQLite: the
+   * server would stand still for the whole trail (about a second per
+   * 100,000 records). Small pages, each in its own turn of the event loop,
+   * keep requests flowing while any Reader verifies.
+   */
+  async function verifyInTurns(): Promise<VerifyResult> {
+    const read = async (from: number, limit: number) => {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      return deps.store.range(from, limit);
+    };
+    const result = await verifyChain(await deps.store.ends(), deps.key, read, VERIFY_PAGE);
+    return deps.highWater ? deps.highWater.hold(result) : result;
+  }
+
   return {
     write(entry: AuditEntry): Promise<void> {
       return new Promise<void>((resolve, reject) => {
@@ -106,9 +125,12 @@ export function createAuditLog(deps: AuditLogDeps) {
     },
     health: () => ({ healthy: lastError === null, lastError }),
     list: (filter: AuditFilter, limit: number, after: string | null) => deps.store.list(filter, limit, after),
-    async verify() {
-      const result = await verifyChain(await deps.store.ends(), deps.key, (from, limit) => deps.store.range(from, limit));
-      return deps.highWater ? deps.highWater.hold(result) : result;
+    /** Checks the whole chain; concurrent calls share the run in progress (see verifyInTurns). */
+    verify(): Promise<VerifyResult> {
+      verifying ??= verifyInTurns().finally(() => {
+        verifying = null;
+      });
+      return verifying;
     },
     /** Retention: drops records older than the cut and moves the chain anchor past them. */
     retain: (olderThan: Date): Promise<number> => deps.store.deleteBefore(olderThan.toISOString()),
