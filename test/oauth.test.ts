@@ -285,6 +285,29 @@ describe('identity service', () => {
     assert.deepEqual((JSON.parse((await grant('erin@coffer.local', 'erin password 123', from)).text) as { error_codes: number[] }).error_codes, [50053]);
   });
 
+  it('framework-level refusals on the identity endpoints are Entra-shaped: a GET (AADSTS900561), an oversized body, %00', async () => {
+    const oauthError = async (res: Response, status: number, label: string) => {
+      assert.equal(res.status, status, label);
+      const body = (await res.json()) as { error: string; error_description: string; error_codes: number[]; trace_id: string };
+      assert.equal(body.error, 'invalid_request', label);
+      assert.match(body.trace_id, /^[0-9a-f-]{36}$/, label);
+      return body;
+    };
+    for (const url of [tokenUrl, `${server.url}/${server.bootstrap.tenantId}/oauth2/token`, `${server.url}/${server.bootstrap.tenantId}/oauth2/v2.0/devicecode`]) {
+      const body = await oauthError(await fetch(url), 400, `GET ${url}`);
+      assert.deepEqual(body.error_codes, [900561]);
+      assert.match(body.error_description, /^AADSTS900561: The endpoint only accepts POST, OPTIONS requests\. Received a GET request\./);
+    }
+    const big = await fetch(tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `grant_type=client_credentials&x=${'a'.repeat(2 * 1024 * 1024)}` });
+    assert.deepEqual((await oauthError(big, 413, 'oversized body')).error_codes, []);
+    const nul = await fetch(`${tokenUrl}?x=%00`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials' });
+    assert.match((await oauthError(nul, 400, '%00')).error_description, /U\+0000/);
+    // A vault host keeps Key Vault's shape for the same path.
+    const onVault = await fetch(`${server.vaultUrl('any')}/t/oauth2/v2.0/token`);
+    assert.equal(onVault.status, 404);
+    assert.equal(((await onVault.json()) as { error: { code: string } }).error.code, 'NotFound');
+  });
+
   it('malformed client credentials and sign-in parameters are 400s, not 500s', async () => {
     const basic = (s: string) => `Basic ${Buffer.from(s).toString('base64')}`;
     for (const credentials of ['%E0%A4%A:x', '%00:secret', 'id:se%00cret']) {

@@ -87,6 +87,17 @@ export function registerOAuthRoutes(app: FastifyInstance, deps: Deps): void {
   app.post<{ Params: { tenant: string } }>('/:tenant/oauth2/token', token);
   app.post<{ Params: { tenant?: string } }>('/adfs/oauth2/token', token);
 
+  // Entra ID names the method it refused in the OAuth shape, rather than a bare 404.
+  const postOnly = (url: string) =>
+    app.route({
+      method: ['GET', 'PUT', 'DELETE', 'PATCH'],
+      url,
+      handler: async (req) => {
+        throw oauthErrors.invalidRequest(900561, `AADSTS900561: The endpoint only accepts POST, OPTIONS requests. Received a ${req.method} request.`);
+      },
+    });
+  for (const url of ['/:tenant/oauth2/v2.0/token', '/:tenant/oauth2/token', '/adfs/oauth2/token', '/:tenant/oauth2/v2.0/devicecode', '/adfs/oauth2/devicecode']) postOnly(url);
+
   const deviceCode = async (req: { params: { tenant?: string }; body: unknown; ip: string }) => {
     if (req.params.tenant !== undefined) checkTenant(req.params.tenant);
     return deps.grants.startDeviceCode(parseForm(req.body), req.ip);

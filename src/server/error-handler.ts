@@ -90,9 +90,18 @@ export function clientError(err: Error & { code?: string }, socket: Socket): voi
   );
 }
 
+/**
+ * The identity endpoints (token, device code, sign-in) answer every error as
+ * Entra ID does, `{error, error_description, error_codes, …}`: MSAL and azure-identity
+ * read only that shape, and show nothing useful from Key Vault's.
+ */
+const isOAuthRoute = (req: FastifyRequest) => !req.vaultName && (req.routeOptions.url ?? '').includes('/oauth2/');
+const asOAuth = (err: ServiceError) => new OAuthError(err.status, 'invalid_request', null, err.message);
+
 export function installErrorHandling(app: FastifyInstance, log: ErrorLog): void {
+  const send = (req: FastifyRequest, reply: FastifyReply, err: ServiceError) => (isOAuthRoute(req) ? sendOAuth(reply, asOAuth(err)) : sendService(reply, err));
   app.setErrorHandler((err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply) => {
-    if (err instanceof ServiceError) return sendService(reply, err);
+    if (err instanceof ServiceError) return send(req, reply, err);
     if (err instanceof OAuthError) return sendOAuth(reply, err);
     if (err instanceof AuditWriteError) {
       log.error({ reqId: req.id, err: err.message }, 'audit write failed; change undone and refused');
@@ -101,7 +110,7 @@ export function installErrorHandling(app: FastifyInstance, log: ErrorLog): void 
     // A write on a vault deleted since the request resolved it (the foreign key held): the vault is gone.
     if (err instanceof StoreParentGoneError && req.vault) return sendService(reply, errors.vaultNotFound(req.hostname));
     const mapped = fromFastify(err as FastifyError, req);
-    if (mapped) return sendService(reply, mapped);
+    if (mapped) return send(req, reply, mapped);
     log.error({ reqId: req.id, err: { name: err.name, message: err.message, stack: err.stack } }, 'unhandled error');
     return sendService(reply, errors.internal());
   });
