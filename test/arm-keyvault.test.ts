@@ -161,6 +161,42 @@ describe('@azure/arm-keyvault against coffer', () => {
     await assert.rejects(arm.vaults.beginCreateOrUpdateAndWait('rg-other', 'taken-name', base), (err: { statusCode?: number; code?: string }) => err.statusCode === 409 && err.code === 'VaultAlreadyExists');
   });
 
+  it('a PUT that would move an existing resource group or vault to another region is refused (409), in any spelling of the same one accepted', async () => {
+    const arm = armClient(server);
+    const token = await credential(server).getToken(`${server.url}/.default`);
+    const putGroup = (location: string) =>
+      fetch(`${server.url}/subscriptions/${server.bootstrap.subscriptionId}/resourcegroups/rg-regions?api-version=2021-04-01`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${token.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ location }),
+      });
+    const created = await putGroup('West Europe');
+    assert.equal(created.status, 201);
+    assert.equal(((await created.json()) as { location: string }).location, 'westeurope', 'stored as Resource Manager names it');
+    assert.equal((await putGroup('westeurope')).status, 200);
+    const moved = await putGroup('eastus');
+    assert.equal(moved.status, 409);
+    assert.deepEqual(await moved.json(), {
+      error: { code: 'InvalidResourceGroupLocation', message: "Invalid resource group location 'eastus'. The Resource group already exists in location 'westeurope'." },
+    });
+
+    const base = { location: 'West Europe', properties: { tenantId: server.bootstrap.tenantId, sku: { family: 'A' as const, name: 'standard' as const } } };
+    const vault = await arm.vaults.beginCreateOrUpdateAndWait('rg-regions', 'regional', base);
+    assert.equal(vault.location, 'westeurope');
+    await arm.vaults.beginCreateOrUpdateAndWait('rg-regions', 'regional', { ...base, location: 'westeurope', tags: { same: 'region' } });
+    await assert.rejects(arm.vaults.beginCreateOrUpdateAndWait('rg-regions', 'regional', { ...base, location: 'eastus' }), (err: { statusCode?: number; code?: string; message?: string }) => {
+      assert.equal(err.statusCode, 409);
+      assert.equal(err.code, 'InvalidResourceLocation');
+      assert.equal(
+        err.message,
+        "The resource 'regional' already exists in location 'westeurope' in resource group 'rg-regions'. A resource with the same name cannot be created in location 'eastus'. Please select a new resource name.",
+      );
+      return true;
+    });
+    const kept = await arm.vaults.get('rg-regions', 'regional');
+    assert.deepEqual([kept.location, kept.tags], ['westeurope', { same: 'region' }]);
+  });
+
   it('a deleted vault stops serving its data plane', async () => {
     await createVault(server, 'gone-vault');
     const token = await credential(server).getToken(`https://${server.bootstrap.vaultDnsSuffix}/.default`);

@@ -105,6 +105,15 @@ export const errors = {
       'ConflictError',
       `A vault with the same name already exists in deleted state. You need to either recover or purge existing key vault. Follow this link https://go.microsoft.com/fwlink/?linkid=2149745 for more information on soft delete.`,
     ),
+  // Resource Manager's answers to a PUT that would move an existing resource or group to another region.
+  invalidResourceLocation: (name: string, existing: string, rg: string, given: string) =>
+    new ServiceError(
+      409,
+      'InvalidResourceLocation',
+      `The resource '${name}' already exists in location '${existing}' in resource group '${rg}'. A resource with the same name cannot be created in location '${given}'. Please select a new resource name.`,
+    ),
+  invalidResourceGroupLocation: (given: string, existing: string) =>
+    new ServiceError(409, 'InvalidResourceGroupLocation', `Invalid resource group location '${given}'. The Resource group already exists in location '${existing}'.`),
   invalidArm: (message: string) => new ServiceError(400, 'BadRequest', message),
   invalidRequestContent: (detail: string) => new ServiceError(400, 'InvalidRequestContent', `The request content was invalid and could not be deserialized: ${detail}.`),
   authorizationFailed: (oid: string, action: string, scope: string) =>

@@ -46,6 +46,8 @@ export interface VaultService {
 }
 
 const DAY = 24 * 3600;
+/** A region as Resource Manager stores it: 'West Europe' is 'westeurope'. */
+const normalLocation = (location: string) => location.toLowerCase().replace(/\s+/g, '');
 /** Properties ARM computes; never stored from a request. */
 const COMPUTED = ['vaultUri', 'provisioningState', 'createMode', 'hsmPoolResourceId'];
 
@@ -154,6 +156,9 @@ export function createVaultService(deps: {
         if (existing.subscriptionId !== subscriptionId || existing.resourceGroup.toLowerCase() !== rg.name.toLowerCase()) {
           throw errors.vaultAlreadyExists(name);
         }
+        if (body.location !== undefined && normalLocation(body.location) !== existing.location) {
+          throw errors.invalidResourceLocation(existing.name, existing.location, existing.resourceGroup, body.location);
+        }
         // In turn with the vault's other changes, from the row as stored: a PATCH that just turned on
         // purge protection (irreversible) must not be undone by a PUT that read the vault before it.
         return exclusive(existing.id, async () => {
@@ -181,7 +186,7 @@ export function createVaultService(deps: {
           name,
           subscriptionId,
           resourceGroup: rg.name,
-          location: (body.location ?? deps.location).toLowerCase().replace(/\s+/g, ''),
+          location: normalLocation(body.location ?? deps.location),
           tags: body.tags ?? {},
           properties,
           createdBy: by.name,
@@ -259,7 +264,10 @@ export function createVaultService(deps: {
     },
     async ensureResourceGroup(row, audit) {
       const existing = await resourceGroups.get(row.subscriptionId, row.name);
-      const group = await resourceGroups.upsert(existing ? { ...existing, tags: row.tags } : row, audit?.(existing ? 200 : 201));
+      if (existing && normalLocation(row.location) !== normalLocation(existing.location)) {
+        throw errors.invalidResourceGroupLocation(row.location, existing.location);
+      }
+      const group = await resourceGroups.upsert(existing ? { ...existing, tags: row.tags } : { ...row, location: normalLocation(row.location) }, audit?.(existing ? 200 : 201));
       return { group, created: !existing };
     },
     getResourceGroup,
