@@ -111,6 +111,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   installAuditHook(app, deps.audit, deps.log, deps.inFlight, deps.anonymousAudit);
 
   const suffix = `.${deps.urls.vaultDnsSuffix}`;
+  // Every host is HTTPS only, and browsers may remember it (HSTS), except on plain `localhost`: a browser
+  // would then refuse plain HTTP to every other local development server, whatever its port. Not
+  // includeSubDomains either: the vault hosts answer it themselves, and other subdomains are not coffer's.
+  const hsts = deps.https !== undefined && new URL(deps.urls.authority).hostname !== 'localhost';
   app.addHook('onRequest', async (req, reply) => {
     const host = req.hostname.toLowerCase();
     if (host.endsWith(suffix)) {
@@ -118,6 +122,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       if (label.length > 0 && !label.includes('.')) req.vaultName = label;
     }
     reply.header('x-ms-request-id', req.id);
+    if (hsts) reply.header('strict-transport-security', 'max-age=31536000');
     const clientRequestId = req.headers['x-ms-client-request-id'];
     if (typeof clientRequestId === 'string' && clientRequestId.length <= 128) reply.header('x-ms-client-request-id', clientRequestId);
     // U+0000 names nothing coffer stores, and PostgreSQL's text cannot even be compared with it.
