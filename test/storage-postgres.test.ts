@@ -6,7 +6,7 @@ import { SchemaTooNewError } from '../src/storage/sqlite/sqlite-migrations.js';
 import { openPostgresStore, StoreLockedError } from '../src/storage/postgres/pg-store.js';
 import { takeServerLock } from '../src/storage/postgres/pg-server-lock.js';
 import { createServer, connect, type Socket } from 'node:net';
-import type { Store } from '../src/storage/store-types.js';
+import { StoreParentGoneError, type Store } from '../src/storage/store-types.js';
 import { freshPostgresDatabase, startPostgres, type TestDatabase } from './support/databases.js';
 import { BATCH_MAX_WRITES } from '../src/storage/postgres/pg-writer.js';
 import { auditRecord, runStoreConformance, vaultRow, versionRow } from './support/store-conformance.js';
@@ -203,6 +203,32 @@ describe('postgres store specifics', () => {
       await query(url, 'DELETE FROM audit_events WHERE seq = 3');
       await store.audit.append([auditRecord('4')]);
       assert.deepEqual((await store.audit.range(1, 10)).map((r) => r.seq), [1, 2, 4]);
+    }));
+
+  it('every transaction that appends takes the chain lock before anything else: a vault purge and a new version in it never deadlock', () =>
+    withVault(async (store, vaultId, url) => {
+      const holder = new pg.Client({ connectionString: url });
+      await holder.connect();
+      try {
+        await holder.query('BEGIN');
+        await holder.query("SELECT pg_advisory_xact_lock(x'636f66666175'::bigint)");
+        const version = store.secrets.insertVersion(versionRow(vaultId, 'racing'), auditRecord('set'));
+        const purge = store.vaults.purge(vaultId, false, auditRecord('purge'));
+        const waiting = async () => (await holder.query<{ n: number }>("SELECT COUNT(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")).rows[0]!.n;
+        while ((await waiting()) < 2) await new Promise((r) => setTimeout(r, 10));
+        // Both wait for the chain holding no row: the vault can be locked at once. (Versions written
+        // before the chain's lock would hold a key-share lock on it, and the purge would wait for them.)
+        await holder.query('SELECT 1 FROM vaults WHERE id = $1 FOR UPDATE NOWAIT', [vaultId]);
+        await holder.query('ROLLBACK');
+        const [v, p] = await Promise.allSettled([version, purge]);
+        assert.equal(p.status, 'fulfilled', String((p as PromiseRejectedResult).reason));
+        assert.ok(v.status === 'fulfilled' || v.reason instanceof StoreParentGoneError, String((v as PromiseRejectedResult).reason));
+        const operations = (await store.audit.range(1, 10)).map((r) => r.operation);
+        assert.deepEqual(operations.sort(), v.status === 'fulfilled' ? ['purge', 'set'] : ['purge']);
+        assert.equal(await store.secrets.countVersions(vaultId), 0);
+      } finally {
+        await holder.end();
+      }
     }));
 
   it('an audit batch the database refuses fails alone; the writes committed with it are stored', () =>

@@ -40,11 +40,22 @@ const anchorIn = async (db: Queryable): Promise<ChainPoint> => {
   return { seq: a.seq, hash: a.hash };
 };
 
+/**
+ * Takes the chain's lock for the rest of the caller's transaction (again is a
+ * no-op). Every transaction that will append takes it before it writes
+ * anything else: one that locked rows first (a vault purge deleting a vault)
+ * and then waited for the chain would deadlock with one holding the chain
+ * and waiting for those rows (the writer's next version in that vault).
+ */
+export async function lockChain(c: Queryable): Promise<void> {
+  await one(c, LOCK_CHAIN, [AUDIT_CHAIN_LOCK]);
+}
+
 /** Appends records after the chain's head within the caller's transaction `c`, and seals the new head. */
 export async function appendAuditIn(c: pg.PoolClient, records: readonly AuditRecord[], key: KeyObject | null): Promise<void> {
   if (records.length === 0) return;
   if (!key) throw new Error('the audit chain has no key yet: records are not stored unkeyed');
-  await one(c, LOCK_CHAIN, [AUDIT_CHAIN_LOCK]);
+  await lockChain(c);
   // From the sealed head checkpoint (see audit-chain.ts); without a valid one the database was edited:
   // go on from the last row and leave the checkpoint as it is, so that verify keeps showing it.
   const checkpoint = await settingIn(c, HEAD_SETTING);
@@ -77,6 +88,7 @@ export function pgAuditedWrites(pool: pg.Pool, writer: PgWriter): PgAuditedWrite
   return (audit, write, inTransaction = false) => {
     if (!audit && !inTransaction) return write(pool);
     return transaction(pool, async (c) => {
+      if (audit) await lockChain(c);
       const result = await write(c);
       if (audit && result !== false && result !== null) await appendAuditIn(c, [audit], writer.auditKey()).catch(recordRefused);
       return result;

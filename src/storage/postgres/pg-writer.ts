@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type pg from 'pg';
 import { StoreConflictError, type AuditRecord, type SecretVersionRow } from '../store-types.js';
-import { appendAuditIn, recordRefused } from './pg-audit-store.js';
+import { appendAuditIn, lockChain, recordRefused } from './pg-audit-store.js';
 import { asConflict, nameKey, rows, toJson, transaction, type PreparedSql } from './pg-support.js';
 
 // Group commit for PostgreSQL's hot durable writes, as the SQLite store's
@@ -108,6 +108,9 @@ function rounds(jobs: readonly VersionJob[]): VersionJob[][] {
   return out;
 }
 
+/** Whether a job adds to the audit chain: its transaction takes the chain's lock first (see lockChain). */
+const appends = (job: Job): boolean => !isVersion(job) || job.audit !== undefined;
+
 const refusedAlone = (job: VersionJob, err: unknown): Error =>
   asConflict(`version ${job.row.version} of secret ${job.row.name}`, err) ?? (err instanceof Error ? err : new Error(String(err)));
 
@@ -148,6 +151,7 @@ export function createPgWriter(pool: pg.Pool): PgWriter {
   async function writeTogether(c: pg.PoolClient, batch: readonly Job[]): Promise<Map<Job, Outcome>> {
     const outcomes = new Map<Job, Outcome>();
     try {
+      if (batch.some(appends)) await lockChain(c);
       for (const round of rounds(batch.filter(isVersion))) {
         const written = await writeRound(c, round);
         round.forEach((job, i) => outcomes.set(job, written[i]!));
@@ -167,6 +171,7 @@ export function createPgWriter(pool: pg.Pool): PgWriter {
   /** One write at a time, each (a version with its record, or an audit batch) in its own savepoint. */
   async function writeOneByOne(c: pg.PoolClient, batch: readonly Job[]): Promise<Map<Job, Outcome>> {
     const outcomes = new Map<Job, Outcome>();
+    if (batch.some(appends)) await lockChain(c);
     for (const job of batch) {
       await c.query('SAVEPOINT write');
       try {
