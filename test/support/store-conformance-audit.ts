@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { GENESIS, pointMac, verifyChain, type ChainKey } from '../../src/audit/audit-chain.js';
-import { AuditWriteError, StoreParentGoneError, type AuditRow } from '../../src/storage/store-types.js';
+import { AuditWriteError, StoreParentGoneError, type AuditFilter, type AuditRow, type Page } from '../../src/storage/store-types.js';
+import { AUDIT_SCAN_WINDOW } from '../../src/storage/audit-list-query.js';
 import { assignmentRow, auditRecord as record, isConflict, principal, vaultRow, versionRow } from './store-conformance-kit.js';
 import type { ConformanceHandle } from './store-conformance-secrets.js';
 
@@ -302,6 +303,59 @@ export function describeAuditConformance(h: ConformanceHandle & { auditKey(): Ch
       assert.deepEqual(operations(await all()), ['kept']);
       assert.deepEqual(await store.groups.listMembers(group.objectId), []);
       assert.deepEqual(await verify(), { ok: true, checked: 1, head: 1, keyedFrom: 1 });
+    });
+
+    it('list filters by each column, oldest first, and pages by seq; a page reads at most AUDIT_SCAN_WINDOW records of the trail', async () => {
+      const store = h.store();
+      const at = (minute: number) => `2026-01-01T00:${String(minute).padStart(2, '0')}:00.000Z`;
+      const rows = [
+        { ...record('SecretGet', at(1)), vault: 'kv-a', secret: 'db', principal: 'p-1' },
+        { ...record('SecretSet', at(2)), vault: 'kv-a', secret: 'api', principal: 'p-2' },
+        { ...record('SecretGet', at(3)), vault: 'kv-b', secret: 'db', principal: 'p-1', resultType: 'Failure', httpStatus: 403 },
+        { ...record('VaultPut', at(4)), vault: 'kv-b', secret: null, principal: 'p-2' },
+        { ...record('SecretGet', at(5)), vault: 'kv-a', secret: 'db', principal: 'p-2' },
+      ];
+      await store.audit.append(rows);
+      const seqs = async (filter: AuditFilter, limit = 100) => {
+        const out: number[] = [];
+        let after: string | null = null;
+        do {
+          const page: Page<AuditRow> = await store.audit.list(filter, limit, after);
+          out.push(...page.items.map((r) => r.seq));
+          after = page.next;
+        } while (after !== null);
+        return out;
+      };
+      assert.deepEqual(await seqs({}), [1, 2, 3, 4, 5]);
+      assert.deepEqual(await seqs({}, 2), [1, 2, 3, 4, 5], 'pages of two');
+      assert.deepEqual(await seqs({ vault: 'KV-A' }), [1, 2, 5], 'lookup columns match case-insensitively');
+      assert.deepEqual(await seqs({ vault: 'kv-a', secret: 'db' }), [1, 5]);
+      assert.deepEqual(await seqs({ principal: 'p-2' }, 1), [2, 4, 5]);
+      assert.deepEqual(await seqs({ operation: 'SecretGet', resultType: 'Failure' }), [3]);
+      assert.deepEqual(await seqs({ from: at(2), to: at(5) }), [2, 3, 4]);
+      assert.deepEqual(await seqs({ from: at(4), vault: 'kv-a' }), [5]);
+      assert.deepEqual(await store.audit.list({ from: at(6) }, 10, null), { items: [], next: null });
+      assert.deepEqual(await seqs({ vault: 'none' }), []);
+
+      // Past the window: a rare match leaves short or empty pages that go on after the window, never a skipped record.
+      const filler = Array.from({ length: AUDIT_SCAN_WINDOW + 10 }, () => ({ ...record('SecretGet', at(10)), vault: 'kv-c', record: '{}' }));
+      await store.audit.append(filler);
+      await store.audit.append([{ ...record('SecretPurge', at(11)), vault: 'kv-c' }]);
+      const first = await store.audit.list({ operation: 'SecretPurge' }, 10, null);
+      assert.deepEqual(first, { items: [], next: String(AUDIT_SCAN_WINDOW) }, 'nothing in the first window');
+      const second = await store.audit.list({ operation: 'SecretPurge' }, 10, first.next);
+      assert.deepEqual([second.items.map((r) => r.seq), second.next], [[rows.length + filler.length + 1], null]);
+      assert.deepEqual(await seqs({ vault: 'kv-a' }), [1, 2, 5]);
+      // Walking the vault's index, the window counts that vault's entries.
+      const purgeSeq = rows.length + filler.length + 1;
+      const inVault = await store.audit.list({ vault: 'kv-c', operation: 'SecretPurge' }, 10, null);
+      assert.deepEqual(inVault, { items: [], next: String(rows.length + AUDIT_SCAN_WINDOW) });
+      const inVaultNext = await store.audit.list({ vault: 'kv-c', operation: 'SecretPurge' }, 10, inVault.next);
+      assert.deepEqual([inVaultNext.items.map((r) => r.seq), inVaultNext.next], [[purgeSeq], null]);
+      assert.deepEqual(await seqs({ vault: 'kv-c', from: at(11) }), [purgeSeq]);
+      // A first page from a time starts at that time's first record, whatever the window.
+      const fromEnd = await store.audit.list({ from: at(11) }, 10, null);
+      assert.deepEqual([fromEnd.items.map((r) => r.operation), fromEnd.next], [['SecretPurge'], null]);
     });
 
     it('deleteBefore removes old rows and moves the anchor with them; the chain goes on from it', async () => {

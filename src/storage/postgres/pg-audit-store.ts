@@ -2,7 +2,8 @@ import type { KeyObject } from 'node:crypto';
 import type pg from 'pg';
 import { ANCHOR_SETTING, chainRecord, HEAD_SETTING, isSealed, NO_ANCHOR, pointFrom, sealedPoint, type ChainKey, type ChainPoint, type SealedPoint } from '../../audit/audit-chain.js';
 import { AuditWriteError, type AuditFilter, type AuditRecord, type AuditRow, type AuditStore } from '../store-types.js';
-import { changes, checkLimit, one, rows, toPage, transaction, type PreparedSql, type Queryable } from './pg-support.js';
+import { changes, checkLimit, one, rows, transaction, type PreparedSql, type Queryable } from './pg-support.js';
+import { auditFromStartSql, auditPageSql, auditWindowEndSql, readAuditPage, type AuditPageQueries } from '../audit-list-query.js';
 import type { PgWriter } from './pg-writer.js';
 
 // The audit trail table. A batch is appended in one transaction, numbered and
@@ -96,6 +97,18 @@ export function pgAuditedWrites(pool: pg.Pool, writer: PgWriter): PgAuditedWrite
   };
 }
 
+const dollar = (n: number) => `$${n}`;
+const seqOf = (row: { seq: string | number | null } | null): number | null => (row?.seq == null ? null : Number(row.seq));
+
+/** The audit page's queries (audit-list-query.ts) in PostgreSQL's dialect. */
+const pageQueries = (pool: pg.Pool): AuditPageQueries<AuditRow> => ({
+  fromStart: async (time) => seqOf(await one<{ seq: string | null }>(pool, auditFromStartSql(dollar), [time])),
+  windowEnd: async (driving, cursor) => seqOf(await one<{ seq: string }>(pool, auditWindowEndSql(driving, dollar), [driving.value, cursor])),
+  lastSeq: async () => seqOf(await one<ChainPoint>(pool, CHAIN_HEAD)) ?? 0,
+  rows: (conditions, cursor, windowEnd, limit) =>
+    rows<AuditRow>(pool, `SELECT ${AUDIT} FROM audit_events` + auditPageSql(conditions, dollar), [cursor, windowEnd, ...conditions.map((c) => c.value), limit]),
+});
+
 export function pgAuditStore(pool: pg.Pool, writer: PgWriter): AuditStore {
   let chainKey: ChainKey | null = null;
   return {
@@ -109,27 +122,7 @@ export function pgAuditStore(pool: pg.Pool, writer: PgWriter): AuditStore {
     tip: async () => (await one<ChainPoint>(pool, CHAIN_HEAD)) ?? (await anchorIn(pool)),
     async list(f: AuditFilter, limit, after) {
       checkLimit(limit);
-      const found = await rows<AuditRow>(
-        pool,
-        `SELECT ${AUDIT} FROM audit_events WHERE seq > $1
-           AND ($2::text IS NULL OR vault = $2) AND ($3::text IS NULL OR secret = $3)
-           AND ($4::text IS NULL OR principal = $4) AND ($5::text IS NULL OR operation = $5)
-           AND ($6::text IS NULL OR result_type = $6)
-           AND ($7::text IS NULL OR time >= $7) AND ($8::text IS NULL OR time < $8)
-         ORDER BY seq LIMIT $9`,
-        [
-          after === null ? 0 : Number(after),
-          f.vault?.toLowerCase() ?? null,
-          f.secret?.toLowerCase() ?? null,
-          f.principal?.toLowerCase() ?? null,
-          f.operation ?? null,
-          f.resultType ?? null,
-          f.from ?? null,
-          f.to ?? null,
-          limit + 1,
-        ],
-      );
-      return toPage(found, limit, (r) => r, (r) => String(r.seq));
+      return readAuditPage(pageQueries(pool), f, limit, after, (r: AuditRow) => r);
     },
     range: (fromSeq, limit) => rows<AuditRow>(pool, `SELECT ${AUDIT} FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2`, [fromSeq, limit]),
     // Under the chain's lock: an append never reads a head that this transaction is deleting.

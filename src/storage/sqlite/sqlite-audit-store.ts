@@ -2,7 +2,8 @@ import type Database from 'better-sqlite3';
 import type { KeyObject } from 'node:crypto';
 import { ANCHOR_SETTING, chainRecord, chainStart, HEAD_SETTING, NO_ANCHOR, pointFrom, sealedPoint, type ChainKey } from '../../audit/audit-chain.js';
 import { AuditWriteError, type AuditFilter, type AuditRecord, type AuditRow, type AuditStore } from '../store-types.js';
-import { checkLimit, toPage } from './sqlite-support.js';
+import { checkLimit } from './sqlite-support.js';
+import { auditFromStartSql, auditPageSql, auditWindowEndSql, readAuditPage, type AuditPageQueries } from '../audit-list-query.js';
 import type { SqliteWriter } from './sqlite-writer.js';
 
 // The audit trail table. Rows are appended in batches by the writer thread
@@ -93,14 +94,20 @@ export function sqliteAuditedWrites(db: Database.Database): AuditedWrites {
 
 export function sqliteAuditStore(db: Database.Database, writer: SqliteWriter, audited: AuditedWrites): AuditStore {
   const range = db.prepare<[number, number], Record_>('SELECT * FROM audit_events WHERE seq >= ? ORDER BY seq LIMIT ?');
-  const list = db.prepare<[Record<string, unknown>], Record_>(
-    `SELECT * FROM audit_events WHERE seq > @after
-       AND (@vault IS NULL OR vault = @vault) AND (@secret IS NULL OR secret = @secret)
-       AND (@principal IS NULL OR principal = @principal) AND (@operation IS NULL OR operation = @operation)
-       AND (@resultType IS NULL OR result_type = @resultType)
-       AND (@from IS NULL OR time >= @from) AND (@to IS NULL OR time < @to)
-     ORDER BY seq LIMIT @limit`,
-  );
+  // One statement per filter shape (at most 2^7) and per driving column, prepared when first asked for.
+  const statements = new Map<string, Database.Statement<unknown[], unknown>>();
+  const prepared = <R>(sql: string) => {
+    let statement = statements.get(sql);
+    if (!statement) statements.set(sql, (statement = db.prepare<unknown[], unknown>(sql)));
+    return statement as Database.Statement<unknown[], R>;
+  };
+  const pageQueries: AuditPageQueries<Record_> = {
+    fromStart: async (time) => prepared<{ seq: number | null }>(auditFromStartSql(() => '?')).get(time)?.seq ?? null,
+    windowEnd: async (driving, cursor) => prepared<{ seq: number }>(auditWindowEndSql(driving, () => '?')).get(driving.value, cursor)?.seq ?? null,
+    lastSeq: async () => last.get()?.seq ?? 0,
+    rows: async (conditions, cursor, windowEnd, limit) =>
+      prepared<Record_>('SELECT * FROM audit_events' + auditPageSql(conditions, () => '?')).all(cursor, windowEnd, ...conditions.map((c) => c.value), limit),
+  };
   const lastBefore = db.prepare<[string], Record_>('SELECT * FROM audit_events WHERE time < ? ORDER BY seq DESC LIMIT 1');
   const deleteUpTo = db.prepare<[number]>('DELETE FROM audit_events WHERE seq <= ?');
   const getSetting = db.prepare<[string], { value: string }>(AUDIT_WRITE_SQL.setting);
@@ -132,18 +139,7 @@ export function sqliteAuditStore(db: Database.Database, writer: SqliteWriter, au
     },
     list: async (f: AuditFilter, limit, after) => {
       checkLimit(limit);
-      const rows = list.all({
-        after: after === null ? 0 : Number(after),
-        vault: f.vault?.toLowerCase() ?? null,
-        secret: f.secret?.toLowerCase() ?? null,
-        principal: f.principal?.toLowerCase() ?? null,
-        operation: f.operation ?? null,
-        resultType: f.resultType ?? null,
-        from: f.from ?? null,
-        to: f.to ?? null,
-        limit: limit + 1,
-      });
-      return toPage(rows, limit, toRow, (r) => String(r.seq));
+      return readAuditPage(pageQueries, f, limit, after, toRow);
     },
     range: async (fromSeq, limit) => range.all(fromSeq, limit).map(toRow),
     deleteBefore: async (time) => trim.immediate(time, keyed()),
