@@ -47,13 +47,14 @@ sh('npm', ['run', 'build', '--silent'], { cwd: root });
 sh('npx', ['tsc', '-p', 'tsconfig.test.json'], { cwd: root });
 sh('npx', ['tsc', '-p', 'portal/tsconfig.json'], { cwd: root });
 
-// One CA for the whole run: servers issue their certificates from it.
+// One CA for the whole run: servers issue their certificates from it. Its name
+// constraints permit localhost, loopback and the one other address a test serves at.
 const caDir = join(tmp, 'ca');
 execFileSync(process.execPath, [
   '--input-type=module',
   '-e',
   `const m = await import(${JSON.stringify(join(root, 'dist/src/tls/certificates.js'))});
-   await m.ensureTlsMaterial({ caDir: ${JSON.stringify(caDir)}, certDir: ${JSON.stringify(join(tmp, 'ca-probe'))}, dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });`,
+   await m.ensureTlsMaterial({ caDir: ${JSON.stringify(caDir)}, certDir: ${JSON.stringify(join(tmp, 'ca-probe'))}, dnsNames: ['localhost'], ipAddresses: ['127.0.0.1', '2001:db8::10'] });`,
 ]);
 const systemBundle = '/etc/ssl/certs/ca-certificates.crt';
 const bundle = join(tmp, 'ca-bundle.pem');

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import * as x509 from '@peculiar/x509';
 import { type TlsMaterial, describeTrust, ensureTlsMaterial } from '../src/tls/certificates.js';
+import { decodeNameConstraints, NAME_CONSTRAINTS_OID, outsideConstraints } from '../src/tls/name-constraints.js';
 import { startTestServer } from './support/server-fixture.js';
 
 const NAMES = { dnsNames: ['localhost', '*.vault.localhost', 'vault.localhost'], ipAddresses: ['127.0.0.1', '::1'] };
@@ -116,6 +117,48 @@ describe('generated TLS material', () => {
     assert.match(await get(port, other.ca, { servername: 'localhost' }), /^error (UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)$/);
   });
 
+  it("the CA's name constraints (critical) permit localhost, loopback and the names it was made for, and nothing else", async () => {
+    const ext = new x509.X509Certificate(m.ca).getExtension(NAME_CONSTRAINTS_OID)!;
+    assert.equal(ext.critical, true);
+    const c = decodeNameConstraints(new Uint8Array(ext.value))!;
+    assert.deepEqual(c.dns, ['localhost', 'vault.localhost']);
+    assert.deepEqual(outsideConstraints(c, ['localhost', 'a.localhost', '*.vault.localhost', 'example.com', 'localhost.example.com'], ['127.9.9.9', '::1', '10.0.0.1', '::2']), [
+      'example.com',
+      'localhost.example.com',
+      '10.0.0.1',
+      '::2',
+    ]);
+  });
+
+  it('clients refuse a certificate the CA signed for any other name: its key cannot impersonate other sites', async () => {
+    const { issueServerCertificate } = await import('../src/tls/certificate-issuer.js');
+    const caKey = createPrivateKey(readFileSync(join(dir, 'ca', 'ca-key.pem')));
+    const rogue = await issueServerCertificate({ cert: new X509Certificate(m.ca), key: caKey }, ['evil.example.com', 'localhost'], ['10.9.9.9']);
+    const server = createServer({ key: rogue.keyPem, cert: rogue.certPem }, (_req, res) => res.end('ok'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      for (const servername of ['evil.example.com', 'localhost']) {
+        // OpenSSL's X509_V_ERR_PERMITTED_VIOLATION, which Node 20 names UNSPECIFIED (Python names it below).
+        assert.match(await get(portOf(server), m.ca, { servername }), /^error (PERMITTED_SUBTREE_VIOLATION|UNSPECIFIED)$/, servername);
+      }
+      if (existsSync(PYTHON)) {
+        const script = [
+          'import socket, ssl, sys',
+          'ctx = ssl.create_default_context(cafile=sys.argv[1])',
+          'try:',
+          "    with socket.create_connection(('127.0.0.1', int(sys.argv[2])), timeout=10) as s, ctx.wrap_socket(s, server_hostname='evil.example.com'):",
+          "        print('ok')",
+          'except ssl.SSLCertVerificationError as e:',
+          "    print('fail', e.verify_message)",
+        ].join('\n');
+        const { stdout } = await promisify(execFile)(PYTHON, ['-c', script, m.caFile, String(portOf(server))], { encoding: 'utf8' });
+        assert.match(stdout.trim(), /^fail permitted subtree violation$/i);
+      }
+    } finally {
+      server.close();
+    }
+  });
+
   it('Node verifies [::1] as an IP SAN', async (t) => {
     let v6: Server;
     try {
@@ -194,17 +237,18 @@ describe('reusing and renewing TLS material', () => {
     assert.equal(readFileSync(caKeyFile, 'utf8'), keyPem, 'their key is untouched');
   });
 
-  it('reissues the server certificate, keeping the CA, when the names change', async () => {
-    const opts = { ...dirs(tempDir()), ...NAMES };
-    const first = await ensureTlsMaterial(opts);
-    const widened = await ensureTlsMaterial({ ...opts, dnsNames: [...NAMES.dnsNames, '*.vault.example.com'] });
+  it('reissues the server certificate, keeping the CA, when the names change within what the CA may vouch for', async () => {
+    const opts = { ...dirs(tempDir()), ...NAMES, dnsNames: [...NAMES.dnsNames, 'vault.example.com'], ipAddresses: [...NAMES.ipAddresses, '10.1.2.3'] };
+    const first = await ensureTlsMaterial({ ...opts, dnsNames: NAMES.dnsNames, ipAddresses: NAMES.ipAddresses });
+    // The CA was made for the first names: a later start serving others is refused, clearly, before anything is issued.
+    await assert.rejects(ensureTlsMaterial(opts), /the CA in .* may only vouch for the names it was made for, not vault\.example\.com, 10\.1\.2\.3; remove its ca\.pem/);
+    const within = await ensureTlsMaterial({ ...opts, ...dirs(tempDir()) });
+    const widened = await ensureTlsMaterial({ ...opts, ...dirs(tempDir()), caDir: within.caFile.replace(/\/ca\.pem$/, ''), dnsNames: [...opts.dnsNames, '*.vault.example.com', 'kv.localhost'] });
     assert.equal(widened.generated, true);
     assert.notEqual(widened.cert, first.cert);
-    assert.equal(widened.ca, first.ca);
-    assert.equal(new X509Certificate(widened.cert).checkHost('kv.vault.example.com'), '*.vault.example.com');
-    const moreIps = await ensureTlsMaterial({ ...opts, ipAddresses: [...NAMES.ipAddresses, '10.1.2.3'] });
-    assert.equal(moreIps.generated, true);
-    assert.equal(new X509Certificate(moreIps.cert).checkIP('10.1.2.3'), '10.1.2.3');
+    assert.equal(widened.ca, within.ca);
+    assert.equal(new X509Certificate(widened.cert).checkHost('kv.vault.example.com'), '*.vault.example.com', 'a subdomain of a name the CA was made for');
+    assert.equal(new X509Certificate(within.cert).checkIP('10.1.2.3'), '10.1.2.3');
     const fewer = await ensureTlsMaterial({ ...opts, dnsNames: ['localhost'], ipAddresses: [] });
     assert.equal(fewer.generated, false, 'a certificate covering more names than needed is kept');
   });

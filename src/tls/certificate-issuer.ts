@@ -1,6 +1,7 @@
 import 'reflect-metadata'; // @peculiar/x509 resolves its algorithms through tsyringe, which needs it
 import { KeyObject, X509Certificate, randomBytes, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
+import { decodeNameConstraints, encodeNameConstraints, NAME_CONSTRAINTS_OID, outsideConstraints, type PermittedNames } from './name-constraints.js';
 
 // Issues coffer's local CA and server certificates (see certificates.ts,
 // which loads this module only when something must be issued).
@@ -40,8 +41,8 @@ async function importSigningKey(key: KeyObject): Promise<{ key: CryptoKey; alg: 
   return { key: imported, alg: { name: alg.name, hash } as Algorithm };
 }
 
-/** A new self-signed CA, valid ten years. */
-export async function createCaCertificate(): Promise<IssuedPem> {
+/** A new self-signed CA, valid ten years, that may vouch only for the permitted names. */
+export async function createCaCertificate(permitted: PermittedNames): Promise<IssuedPem> {
   const keys = await newKeys();
   const now = Date.now();
   const ca = await x509.X509CertificateGenerator.createSelfSigned({
@@ -54,10 +55,23 @@ export async function createCaCertificate(): Promise<IssuedPem> {
     extensions: [
       new x509.BasicConstraintsExtension(true, 0, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      // Critical, as RFC 5280 requires: a client that cannot apply it must not trust the CA at all.
+      new x509.Extension(NAME_CONSTRAINTS_OID, true, new Uint8Array(encodeNameConstraints(permitted))),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
   return { certPem: ca.toString('pem') + '\n', keyPem: keyPem(keys.privateKey) };
+}
+
+/**
+ * The names a CA's name constraints (as coffer writes them) do not permit;
+ * none for a CA without constraints, or with constraints coffer did not write
+ * (clients judge those).
+ */
+export function namesOutsideCa(caCert: X509Certificate, dnsNames: readonly string[], ipAddresses: readonly string[]): string[] {
+  const ext = new x509.X509Certificate(caCert.raw).getExtension(NAME_CONSTRAINTS_OID);
+  const constraints = ext ? decodeNameConstraints(new Uint8Array(ext.value)) : null;
+  return constraints ? outsideConstraints(constraints, dnsNames, ipAddresses) : [];
 }
 
 /** A server certificate for these names, signed by the CA, valid 397 days. */

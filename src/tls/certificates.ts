@@ -61,7 +61,7 @@ function readPair(certFile: string, keyFile: string): Pair | undefined {
 
 const fresh = (cert: X509Certificate) => Date.parse(cert.validFrom) <= Date.now() && Date.parse(cert.validTo) - Date.now() > RENEW_BEFORE;
 
-async function ensureCa(caDir: string): Promise<Pair & { file: string; created: boolean }> {
+async function ensureCa(caDir: string, names: Pick<TlsOptions, 'dnsNames' | 'ipAddresses'>): Promise<Pair & { file: string; created: boolean }> {
   mkdirSync(caDir, { recursive: true, mode: 0o700 });
   const file = join(caDir, 'ca.pem');
   const keyFile = join(caDir, 'ca-key.pem');
@@ -81,7 +81,8 @@ async function ensureCa(caDir: string): Promise<Pair & { file: string; created: 
   }
 
   const { createCaCertificate } = await import('./certificate-issuer.js');
-  const ca = await createCaCertificate();
+  const { permittedFor } = await import('./name-constraints.js');
+  const ca = await createCaCertificate(permittedFor(names.dnsNames, names.ipAddresses));
   writeFileAtomic(keyFile, ca.keyPem, 0o600);
   writeFileAtomic(file, ca.certPem, 0o644);
   const pair = readPair(file, keyFile)!;
@@ -102,7 +103,15 @@ function usableServerCert(pair: Pair | undefined, ca: X509Certificate, opts: Tls
 }
 
 async function issueServerCert(ca: Pair, opts: TlsOptions, certFile: string, keyFile: string): Promise<void> {
-  const { issueServerCertificate } = await import('./certificate-issuer.js');
+  const { issueServerCertificate, namesOutsideCa } = await import('./certificate-issuer.js');
+  // A certificate the CA may not vouch for would be refused by every client, with a less helpful message.
+  const outside = namesOutsideCa(ca.cert, opts.dnsNames, opts.ipAddresses);
+  if (outside.length > 0) {
+    throw new Error(
+      `the CA in ${opts.caDir} may only vouch for the names it was made for, not ${outside.join(', ')}; ` +
+        'remove its ca.pem and ca-key.pem to let coffer make a CA for the names served now (then trust the new one), or give a certificate with --tls-cert and --tls-key',
+    );
+  }
   const cert = await issueServerCertificate(ca, opts.dnsNames, opts.ipAddresses);
   // Key first: a crash in between leaves a mismatched pair, which is reissued.
   writeFileAtomic(keyFile, cert.keyPem, 0o600);
@@ -143,7 +152,7 @@ export async function ensureTlsMaterial(opts: TlsOptions): Promise<TlsMaterial> 
   }
   if (opts.dnsNames.length + opts.ipAddresses.length === 0) throw new Error('the server certificate needs at least one DNS name or IP address');
 
-  const ca = await ensureCa(opts.caDir);
+  const ca = await ensureCa(opts.caDir, opts);
   mkdirSync(opts.certDir, { recursive: true, mode: 0o700 });
   const certFile = join(opts.certDir, 'server.pem');
   const keyFile = join(opts.certDir, 'server-key.pem');
