@@ -157,6 +157,39 @@ describe('identity service', () => {
     assert.equal(reused.status, 400, 'a refresh token is single use');
   });
 
+  it('revokes a refresh token (RFC 7009): 200 whatever the token, and only its own client revokes it', async () => {
+    const cliClient = '04b07795-8ddb-461a-bbee-02f9e1bf7b46';
+    const scope = `${server.url}/.default openid profile offline_access`;
+    const revokeUrl = tokenUrl.replace(/\/token$/, '/revoke');
+    const discovery = (await (await fetch(`${server.url}/${server.bootstrap.tenantId}/v2.0/.well-known/openid-configuration`)).json()) as { revocation_endpoint: string };
+    assert.equal(discovery.revocation_endpoint, revokeUrl);
+    const revoke = (fields: Record<string, string>) =>
+      fetch(revokeUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
+    const signIn = async () => {
+      const res = await form({ grant_type: 'password', client_id: cliClient, username: 'alice@coffer.local', password: 'correct horse battery', scope });
+      assert.equal(res.status, 200);
+      return ((await res.json()) as { refresh_token: string }).refresh_token;
+    };
+    const refreshWith = (token: string) => form({ grant_type: 'refresh_token', client_id: cliClient, refresh_token: token });
+
+    const kept = await signIn();
+    const other = await revoke({ token: kept, client_id: '1950a258-227b-4e31-a9cf-717495945fc2' });
+    assert.equal(other.status, 200);
+    assert.deepEqual(await other.json(), {});
+    assert.equal((await refreshWith(kept)).status, 200, "another client's revocation leaves the token alone");
+
+    const revoked = await signIn();
+    assert.equal((await revoke({ token: revoked, client_id: cliClient, token_type_hint: 'refresh_token' })).status, 200);
+    const after = await refreshWith(revoked);
+    assert.equal(after.status, 400);
+    assert.equal(((await after.json()) as { error: string }).error, 'invalid_grant');
+    assert.equal((await revoke({ token: revoked, client_id: cliClient })).status, 200, 'again, and for an unknown token, the same answer');
+    assert.equal((await revoke({ token: 'not-a-token', client_id: cliClient })).status, 200);
+    const missing = await revoke({ client_id: cliClient });
+    assert.equal(missing.status, 400);
+    assert.deepEqual(((await missing.json()) as { error_codes: number[] }).error_codes, [900144]);
+  });
+
   it('a revoked client secret stops working', async () => {
     const admin = (await credential(server).getToken(`${server.url}/.default`)).token;
     const headers = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };

@@ -175,6 +175,19 @@ export function createGrantHandler(deps: GrantDeps) {
     return userTokens(user, clientId, resource, oidc);
   }
 
+  /**
+   * RFC 7009 revocation of a refresh token (coffer's; Entra ID revokes
+   * sessions through Graph instead): the portal's sign-out. A token that is
+   * unknown, already used, or another client's is left as it is, and the
+   * answer is the same, so it tells the caller nothing.
+   */
+  async function revoke(params: Record<string, string>, authorization?: string): Promise<void> {
+    const presented = need(params, 'token');
+    const clientId = await requireClient(params, authorization);
+    const row = await deps.refreshTokens.take(sha256(presented));
+    if (row && row.clientId !== clientId) await deps.refreshTokens.insert(row);
+  }
+
   async function deviceCode(params: Record<string, string>): Promise<TokenResponse> {
     const clientId = need(params, 'client_id');
     const { objectId, scope } = deps.deviceCodes.redeem(need(params, 'device_code'), clientId);
@@ -225,5 +238,5 @@ export function createGrantHandler(deps: GrantDeps) {
         throw oauthErrors.unsupportedGrantType(`AADSTS70003: The app requested an unsupported grant type '${grant}'.`);
     }
   };
-  return { handleGrant, startDeviceCode, isPublicClient, resolveScope: (scope: string) => resolveResource({ scope }, tenantId, deps.canonicalResource) };
+  return { handleGrant, revoke, startDeviceCode, isPublicClient, resolveScope: (scope: string) => resolveResource({ scope }, tenantId, deps.canonicalResource) };
 }

@@ -42,6 +42,7 @@ export function registerOAuthRoutes(app: FastifyInstance, deps: Deps): void {
       authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
       device_authorization_endpoint: `${base}/oauth2/v2.0/devicecode`,
       end_session_endpoint: `${base}/oauth2/v2.0/logout`,
+      revocation_endpoint: `${base}/oauth2/v2.0/revoke`,
       http_logout_supported: true,
       frontchannel_logout_supported: true,
       claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'nbf', 'name', 'oid', 'tid', 'upn', 'preferred_username', 'nonce'],
@@ -87,6 +88,12 @@ export function registerOAuthRoutes(app: FastifyInstance, deps: Deps): void {
   app.post<{ Params: { tenant: string } }>('/:tenant/oauth2/token', token);
   app.post<{ Params: { tenant?: string } }>('/adfs/oauth2/token', token);
 
+  app.post<{ Params: { tenant: string } }>('/:tenant/oauth2/v2.0/revoke', async (req, reply) => {
+    checkTenant(req.params.tenant);
+    await deps.grants.revoke(parseForm(req.body), req.headers.authorization);
+    return reply.header('Cache-Control', 'no-store').send({});
+  });
+
   // Entra ID names the method it refused in the OAuth shape, rather than a bare 404.
   const postOnly = (url: string) =>
     app.route({
@@ -96,7 +103,9 @@ export function registerOAuthRoutes(app: FastifyInstance, deps: Deps): void {
         throw oauthErrors.invalidRequest(900561, `AADSTS900561: The endpoint only accepts POST, OPTIONS requests. Received a ${req.method} request.`);
       },
     });
-  for (const url of ['/:tenant/oauth2/v2.0/token', '/:tenant/oauth2/token', '/adfs/oauth2/token', '/:tenant/oauth2/v2.0/devicecode', '/adfs/oauth2/devicecode']) postOnly(url);
+  for (const url of ['/:tenant/oauth2/v2.0/token', '/:tenant/oauth2/token', '/adfs/oauth2/token', '/:tenant/oauth2/v2.0/devicecode', '/adfs/oauth2/devicecode', '/:tenant/oauth2/v2.0/revoke']) {
+    postOnly(url);
+  }
 
   const deviceCode = async (req: { params: { tenant?: string }; body: unknown; ip: string }) => {
     if (req.params.tenant !== undefined) checkTenant(req.params.tenant);
