@@ -81,6 +81,22 @@ describe('portal: accessibility', () => {
     assert.deepEqual(await violations(page), []);
   });
 
+  it('the secret version page with validation messages, and the IAM "+ Add" menu open, have no violations', async () => {
+    const version = (await secretClient(server, 'a11y-kv').getSecret('app-secret')).properties.version!;
+    await page.goto(`${server.url}/portal/vaults/rg-test/a11y-kv/secrets/app-secret/versions/${version}`);
+    await page.getByRole('button', { name: '+ Add tag' }).click();
+    await page.getByLabel('Tag name 2').fill('env');
+    await page.getByLabel('Activation date (optional)').fill('2030-02-01T12:00');
+    await page.getByLabel('Expiration date (optional)').fill('2030-01-01T12:00');
+    await page.getByText('The expiration date must be later than the activation date.').waitFor();
+    await page.getByText('Tag names must be unique').waitFor();
+    assert.deepEqual(await violations(page), []);
+    await page.goto(`${server.url}/portal/vaults/rg-test/a11y-kv/iam`);
+    await page.getByRole('button', { name: '+ Add' }).click();
+    await page.getByRole('menu', { name: 'Add' }).waitFor();
+    assert.deepEqual(await violations(page), []);
+  });
+
   it('the keyboard alone moves through the wizard: arrow keys between tabs, Escape closes the members pane', async () => {
     await page.goto(`${server.url}/portal/vaults/rg-test/a11y-kv/iam/add-role-assignment`);
     await page.getByPlaceholder('Search by role name, description, permission, or ID').fill('Key Vault Secrets User');

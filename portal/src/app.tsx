@@ -1,6 +1,6 @@
 import { useSyncExternalStore, type ReactNode } from 'react';
 import { session, type User } from './auth/session';
-import { match, usePath } from './router';
+import { match, usePath, useVisit } from './router';
 import { Loading } from './ui/feedback';
 import { PageTitle, Shell } from './ui/layout';
 import { AccessConfiguration } from './pages/access-configuration';
@@ -95,7 +95,9 @@ function Page({ user, path }: { user: User; path: string }) {
 export function App() {
   const state = useSyncExternalStore(session.subscribe, session.get);
   const path = usePath();
+  const visit = useVisit();
   if (state.status === 'starting') return <Loading label="Signing in" />;
   if (state.status === 'signed-out') return <SignInPage notice={state.notice} />;
-  return <Page user={state.user} path={path} />;
+  // Keyed by visit: a navigation, also to the page already shown, mounts the page afresh.
+  return <Page key={visit} user={state.user} path={path} />;
 }

@@ -3,7 +3,14 @@ import { useSyncExternalStore, type AnchorHTMLAttributes, type MouseEvent } from
 // A small history-API router: the portal's pages are plain paths under /portal/.
 
 const listeners = new Set<() => void>();
-const notify = () => listeners.forEach((l) => l());
+// Counts navigations, the same path again included: the app keys its page by
+// it, so following a link starts the page afresh (new load, no stale error),
+// as a click on a menu item does in Azure's portal.
+let visit = 0;
+const notify = () => {
+  visit++;
+  listeners.forEach((l) => l());
+};
 window.addEventListener('popstate', notify);
 
 export function navigate(to: string, options: { replace?: boolean } = {}) {
@@ -13,15 +20,15 @@ export function navigate(to: string, options: { replace?: boolean } = {}) {
   notify();
 }
 
-export function usePath(): string {
-  return useSyncExternalStore(
-    (l) => {
-      listeners.add(l);
-      return () => listeners.delete(l);
-    },
-    () => window.location.pathname,
-  );
-}
+const subscribe = (l: () => void) => {
+  listeners.add(l);
+  return () => listeners.delete(l);
+};
+
+export const usePath = (): string => useSyncExternalStore(subscribe, () => window.location.pathname);
+
+/** A number that changes on every navigation. */
+export const useVisit = (): number => useSyncExternalStore(subscribe, () => visit);
 
 /** Matches "/portal/vaults/:rg/:name/secrets" style patterns; values come back decoded. */
 export function match(pattern: string, path: string): Record<string, string> | null {

@@ -14,12 +14,39 @@ export function htmlPage(title: string, body: string): string {
 export const credentialFields = `<label for="username">User name</label><input id="username" name="username" autocomplete="username" required>
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>`;
 
+// CSP's source syntax cannot name an IPv6 literal, so http://[::1]:PORT/ cannot be allowed here.
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1']);
+
+/**
+ * The one origin besides 'self' the sign-in form may reach: Chromium applies
+ * form-action to the redirects after a post too, and the authorization
+ * endpoint answers a command-line client's sign-in (az) with a redirect to its
+ * loopback listener, http://localhost:PORT/. Only the authorization page's
+ * own redirect_uri, only a loopback http origin (the only kind it redirects
+ * other clients to; the portal's callback is 'self'), and never a wildcard.
+ */
+function loopbackFormTarget(reply: FastifyReply): string | null {
+  const req = reply.request;
+  if (!req.routeOptions.url?.endsWith('/oauth2/v2.0/authorize')) return null;
+  const from = (raw: unknown) => (typeof raw === 'object' && raw !== null ? stringFields(raw).redirect_uri : undefined);
+  const uri = from(req.body) ?? from(req.query);
+  if (!uri) return null;
+  try {
+    const u = new URL(uri);
+    // The URL parser's origin has only scheme, host and a numeric port: nothing that could end the directive.
+    return u.protocol === 'http:' && LOOPBACK_HOSTS.has(u.hostname) ? u.origin : null;
+  } catch {
+    return null;
+  }
+}
+
 export function sendHtml(reply: FastifyReply, status: number, body: string) {
+  const loopback = loopbackFormTarget(reply);
   return reply
     .status(status)
     .header('Cache-Control', 'no-store')
     .header('X-Frame-Options', 'DENY')
-    .header('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+    .header('Content-Security-Policy', `default-src 'none'; style-src 'unsafe-inline'; form-action 'self'${loopback ? ` ${loopback}` : ''}; frame-ancestors 'none'`)
     .type('text/html; charset=utf-8')
     .send(body);
 }

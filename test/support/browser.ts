@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { api } from './access-kit.js';
+import { api, assignRole } from './access-kit.js';
 import { ROOT, type TestServer } from './server-fixture.js';
 
 // Debian's Chromium driven by playwright-core, for the portal's tests. The
@@ -54,6 +54,21 @@ export async function signIn(page: Page, server: TestServer, user: PortalUser, o
   await page.getByLabel('Password').fill(user.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('button', { name: 'Sign out' }).waitFor();
+}
+
+/** A new user holding these built-in roles at the subscription (access-kit's ROLE_IDS values). */
+export async function subscriptionUser(server: TestServer, name: string, roleIds: string[]): Promise<PortalUser> {
+  const user = await newUser(server, name);
+  for (const roleId of roleIds) await assignRole(server, `/subscriptions/${server.bootstrap.subscriptionId}`, roleId, user.id);
+  return user;
+}
+
+/** A browser with one page signed in to the portal as `user`. */
+export async function signedInBrowser(server: TestServer, user: PortalUser): Promise<{ browser: Browser; page: Page }> {
+  const browser = await launchBrowser();
+  const page = await (await newContext(browser)).newPage();
+  await signIn(page, server, user);
+  return { browser, page };
 }
 
 /** In an open "Select members" (or "Select a member") pane: search, pick one result, Select. */

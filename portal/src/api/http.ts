@@ -4,6 +4,9 @@ import { accessToken, endSession, type Resource } from '../auth/session';
 // renewal on 401, and Azure's error body ({ error: { code, message } })
 // turned into an ApiError the pages can show.
 
+/** Azure's codes for "this caller may not": ARM, Key Vault's RBAC, access policies and network rules, Graph. */
+const DENIED_CODES = new Set(['AuthorizationFailed', 'ForbiddenByRbac', 'ForbiddenByPolicy', 'ForbiddenByFirewall', 'ForbiddenByConnection', 'Authorization_RequestDenied']);
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -12,9 +15,13 @@ export class ApiError extends Error {
   ) {
     super(message);
   }
-  /** The caller is signed in but not allowed (Azure's 403s). */
+  /**
+   * The caller is signed in but not allowed. Only these codes: other 403s say
+   * the operation itself is refused (a disabled secret, purge protection),
+   * whoever asks, and their message says why.
+   */
   get denied() {
-    return this.status === 403;
+    return this.status === 403 && DENIED_CODES.has(this.code);
   }
 }
 
@@ -40,9 +47,14 @@ export async function call<T>(resource: Resource, method: string, url: string, b
         cache: 'no-store',
       });
     } catch {
-      // Most often a vault host whose certificate the browser does not trust yet.
+      // fetch says no more than that the request failed: the server down or unreachable, a blocked
+      // request, or a certificate this browser does not trust are all possible, so none is asserted.
       const origin = new URL(url).origin;
-      throw new ApiError(0, 'NetworkError', `${origin} could not be reached. If this browser does not trust coffer's CA, install the CA (data/tls/ca.pem) or open ${origin} once and accept its certificate.`);
+      throw new ApiError(
+        0,
+        'NetworkError',
+        `${origin} could not be reached (network error). Check that the server is running and reachable, then retry. One possible cause is a certificate this browser does not trust: if so, install coffer's CA (data/tls/ca.pem) or open ${origin} once and accept its certificate.`,
+      );
     }
   };
   let res = await send(false);

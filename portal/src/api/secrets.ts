@@ -1,6 +1,13 @@
 import { call } from './http';
 import type { DeletedSecretItem, Page, SecretAttributes, SecretBundle, SecretItem } from './types';
 
+/** A PATCH body: null clears contentType, nbf or exp (the server stores null as "not set"). */
+export interface SecretUpdate {
+  contentType?: string | null;
+  tags?: Record<string, string>;
+  attributes?: { enabled?: boolean; nbf?: number | null; exp?: number | null };
+}
+
 // A vault's data plane (Key Vault REST, api-version 7.5) at its vault URI.
 
 const API = 'api-version=7.5';
@@ -14,7 +21,7 @@ export function secretsApi(vaultUri: string) {
     versions: (secret: string, next?: string) => kv<Page<SecretItem>>('GET', next ?? `/secrets/${name(secret)}/versions?maxresults=25&${API}`),
     get: (secret: string, version = '') => kv<SecretBundle>('GET', `/secrets/${name(secret)}/${encodeURIComponent(version)}?${API}`),
     set: (secret: string, body: { value: string; contentType?: string; tags?: Record<string, string>; attributes?: SecretAttributes }) => kv<SecretBundle>('PUT', `/secrets/${name(secret)}?${API}`, body),
-    update: (secret: string, version: string, body: { contentType?: string; tags?: Record<string, string>; attributes?: SecretAttributes }) =>
+    update: (secret: string, version: string, body: SecretUpdate) =>
       kv<SecretBundle>('PATCH', `/secrets/${name(secret)}/${encodeURIComponent(version)}?${API}`, body),
     delete: (secret: string) => kv<unknown>('DELETE', `/secrets/${name(secret)}?${API}`),
     listDeleted: (next?: string) => kv<Page<DeletedSecretItem>>('GET', next ?? `/deletedsecrets?maxresults=25&${API}`),

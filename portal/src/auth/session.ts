@@ -44,6 +44,7 @@ export const session = {
 };
 
 const tokenEndpoint = () => `${config().authority}/${config().tenantId}/oauth2/v2.0/token`;
+const revocationEndpoint = () => `${config().authority}/${config().tenantId}/oauth2/v2.0/revoke`;
 const redirectUri = () => `${window.location.origin}${CALLBACK_PATH}`;
 const scopeOf = (r: Resource) => `${r === 'management' ? config().managementResource : config().vaultResource}/.default`;
 
@@ -119,8 +120,21 @@ export async function signIn(returnTo = window.location.pathname + window.locati
   window.location.assign(url.toString());
 }
 
+/** Ends the session here and makes its refresh token worthless on the server. */
 export function signOut() {
+  const saved = stored();
   endSession('You have signed out.');
+  if (saved) void revokeRefreshToken(saved.refreshToken);
+}
+
+/**
+ * Revokes the session's refresh token at the identity service (RFC 7009), so
+ * that no copy of it (one taken from this tab included) works any more.
+ * keepalive lets the request finish if the tab is closed right after.
+ */
+async function revokeRefreshToken(refreshToken: string): Promise<void> {
+  const body = new URLSearchParams({ client_id: config().clientId, token: refreshToken, token_type_hint: 'refresh_token' });
+  await fetch(revocationEndpoint(), { method: 'POST', keepalive: true, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body }).catch(() => undefined);
 }
 
 async function completeSignIn(): Promise<string> {
@@ -179,7 +193,8 @@ export function accessToken(resource: Resource, options: { forceRenewal?: boolea
       remember(resource, body);
       return body.access_token;
     } catch (err) {
-      if (err instanceof TokenRequestError && err.oauthError === 'invalid_grant') endSession('Your session has expired. Sign in again.');
+      // Unless the session already ended (a sign-out revokes the token this request carried).
+      if (err instanceof TokenRequestError && err.oauthError === 'invalid_grant' && stored()?.refreshToken === saved.refreshToken) endSession('Your session has expired. Sign in again.');
       throw err;
     }
   });

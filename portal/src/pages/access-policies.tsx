@@ -20,7 +20,7 @@ const count = (list: string[] | undefined) => (list && list.length > 0 ? `${list
 
 export function AccessPolicies({ vault, rg, reloadVault }: VaultContext) {
   const policies = vault.properties.accessPolicies;
-  const [names] = useAsync(() => getByIds(policies.map((p) => p.objectId)), [vault]);
+  const [names, reloadNames] = useAsync(() => getByIds(policies.map((p) => p.objectId)), [vault]);
   const [selected, setSelected] = useState<string | null>(null);
   const [confirming, setConfirming] = useState(false);
   const { busy, error, run } = useAction();
@@ -64,7 +64,7 @@ export function AccessPolicies({ vault, rg, reloadVault }: VaultContext) {
         </button>
       </Toolbar>
       {error && <ErrorNotice error={error} />}
-      <Loaded state={names} label="Loading access policies">
+      <Loaded state={names} label="Loading access policies" onRetry={reloadNames}>
         {(directory) => {
           const kindLabel = (p: AccessPolicy) => {
             const o = directory.get(p.objectId);

@@ -176,7 +176,7 @@ export function AccessPolicyWizard(props: VaultContext & { objectId?: string; ap
   const existing = props.objectId
     ? (props.vault.properties.accessPolicies.find((p) => p.objectId.toLowerCase() === props.objectId!.toLowerCase() && (p.applicationId ?? '') === (props.applicationId ?? '')) ?? null)
     : null;
-  const [known] = useAsync(() => getByIds(existing ? [existing.objectId] : []), [existing?.objectId]);
+  const [known, reload] = useAsync(() => getByIds(existing ? [existing.objectId] : []), [existing?.objectId]);
   if (props.objectId && !existing) return <ErrorNotice error={new Error('This access policy no longer exists.')} />;
-  return <Loaded state={known}>{(k) => <Wizard {...props} existing={existing} known={k} />}</Loaded>;
+  return <Loaded state={known} onRetry={reload}>{(k) => <Wizard {...props} existing={existing} known={k} />}</Loaded>;
 }

@@ -38,7 +38,7 @@ function RoleStep({ roles, role, onPick }: { roles: RoleDefinition[]; role: Role
 }
 
 export function AddRoleAssignment({ vault, rg }: VaultContext) {
-  const [roles] = useAsync(() => listRoleDefinitions(vault.id), [vault.id]);
+  const [roles, reloadRoles] = useAsync(() => listRoleDefinitions(vault.id), [vault.id]);
   const [step, setStep] = useState<Step>('role');
   const [role, setRole] = useState<RoleDefinition | null>(null);
   const [members, setMembers] = useState<DirectoryObject[]>([]);
@@ -79,7 +79,7 @@ export function AddRoleAssignment({ vault, rg }: VaultContext) {
         ]}
       />
       <div role="tabpanel" aria-labelledby={`tab-${step}`} className="tabpanel">
-        {step === 'role' && <Loaded state={roles} label="Loading roles">{({ value }) => <RoleStep roles={value} role={role} onPick={setRole} />}</Loaded>}
+        {step === 'role' && <Loaded state={roles} label="Loading roles" onRetry={reloadRoles}>{({ value }) => <RoleStep roles={value} role={role} onPick={setRole} />}</Loaded>}
         {step === 'members' && (
           <div className="form">
             <p>

@@ -15,9 +15,16 @@ import { vaultPage } from './vault-shell';
 // permission model, as on Azure's "Create a key vault" page.
 
 const NEW_GROUP = '__new__';
+/**
+ * Azure's resource group names: letters and digits (Unicode, as .NET's \w),
+ * underscores, hyphens, periods and parentheses, not ending in a period.
+ * Browsers compile pattern attributes with the v flag, where - ( ) must be
+ * escaped inside a class; an invalid pattern would be ignored.
+ */
+const RESOURCE_GROUP_PATTERN = String.raw`[\p{L}\p{Mn}\p{Nd}\p{Pc}\-.\(\)]*[\p{L}\p{Mn}\p{Nd}\p{Pc}\-\(\)]`;
 
 export function CreateVault({ user }: { user: User }) {
-  const [groups] = useAsync(() => listResourceGroups(), []);
+  const [groups, reloadGroups] = useAsync(() => listResourceGroups(), []);
   const [group, setGroup] = useState('');
   const [newGroup, setNewGroup] = useState('');
   const [name, setName] = useState('');
@@ -44,7 +51,7 @@ export function CreateVault({ user }: { user: User }) {
   return (
     <Shell user={user} crumbs={[{ label: 'Key vaults', to: '/portal/' }, { label: 'Create a key vault' }]}>
       <PageTitle title="Create a key vault" />
-      <Loaded state={groups} label="Loading resource groups">
+      <Loaded state={groups} label="Loading resource groups" onRetry={reloadGroups}>
         {({ value }) => (
           <form className="form" onSubmit={submit}>
             <fieldset>
@@ -61,8 +68,13 @@ export function CreateVault({ user }: { user: User }) {
               {(group === NEW_GROUP || group === '') && (
                 <label>
                   New resource group name
-                  <input value={newGroup} onChange={(e) => setNewGroup(e.target.value)} maxLength={90} pattern="[-\w._()]+" />
+                  <input value={newGroup} onChange={(e) => setNewGroup(e.target.value)} maxLength={90} pattern={RESOURCE_GROUP_PATTERN} aria-describedby="resource-group-help" />
                 </label>
+              )}
+              {(group === NEW_GROUP || group === '') && (
+                <p id="resource-group-help" className="help">
+                  Up to 90 characters: letters, digits, underscores, hyphens, periods and parentheses, not ending in a period.
+                </p>
               )}
             </fieldset>
             <fieldset>

@@ -46,7 +46,7 @@ export function DeletedSecrets({ vault }: VaultContext) {
       {vault.properties.enablePurgeProtection && <Notice kind="info">Purge protection is enabled: deleted secrets are purged only when their retention period ends.</Notice>}
       {error && <ErrorNotice error={error} />}
       {list.error ? (
-        <ErrorNotice error={list.error} />
+        <ErrorNotice error={list.error} onRetry={list.reload} />
       ) : (
         <table>
           <caption className="visually-hidden">Deleted secrets</caption>

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { deleteRoleAssignment, listRoleAssignments, listRoleDefinitions } from '../api/arm';
 import { getByIds, kindOf } from '../api/directory';
 import type { User } from '../auth/session';
@@ -58,7 +58,7 @@ function RoleAssignmentsTab({ scope }: { scope: string }) {
         </button>
       </Toolbar>
       {error && <ErrorNotice error={error} />}
-      <Loaded state={state} label="Loading role assignments">
+      <Loaded state={state} label="Loading role assignments" onRetry={reload}>
         {(rows) => (
           <table>
             <caption className="visually-hidden">Role assignments</caption>
@@ -117,30 +117,60 @@ function RoleAssignmentsTab({ scope }: { scope: string }) {
 }
 
 function RolesTab({ scope }: { scope: string }) {
-  const [state] = useAsync(() => listRoleDefinitions(scope), [scope]);
-  return <Loaded state={state} label="Loading roles">{({ value }) => <RoleTable roles={value} />}</Loaded>;
+  const [state, reload] = useAsync(() => listRoleDefinitions(scope), [scope]);
+  return <Loaded state={state} label="Loading roles" onRetry={reload}>{({ value }) => <RoleTable roles={value} />}</Loaded>;
+}
+
+/**
+ * The "+ Add" menu button (ARIA menu button pattern): Escape closes the menu
+ * and returns focus to the button; a click outside, or focus leaving the
+ * menu (Tab), closes it and leaves focus where the user put it.
+ */
+function AddMenu({ onAddRoleAssignment }: { onAddRoleAssignment: () => void }) {
+  const [open, setOpen] = useState(false);
+  const container = useRef<HTMLDivElement>(null);
+  const button = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (!open) return;
+    const outside = (e: Event) => e.target instanceof Node && !container.current?.contains(e.target) && setOpen(false);
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== 'Escape') return;
+      setOpen(false);
+      button.current?.focus();
+    };
+    document.addEventListener('pointerdown', outside);
+    document.addEventListener('focusin', outside);
+    document.addEventListener('keydown', onKey);
+    return () => {
+      document.removeEventListener('pointerdown', outside);
+      document.removeEventListener('focusin', outside);
+      document.removeEventListener('keydown', onKey);
+    };
+  }, [open]);
+  return (
+    <div className="menu-button" ref={container}>
+      <button type="button" ref={button} aria-haspopup="menu" aria-expanded={open} aria-controls={open ? 'iam-add-menu' : undefined} onClick={() => setOpen((o) => !o)}>
+        + Add
+      </button>
+      {open && (
+        <ul role="menu" id="iam-add-menu" className="menu" aria-label="Add">
+          <li role="none">
+            <button type="button" role="menuitem" autoFocus onClick={onAddRoleAssignment}>
+              Add role assignment
+            </button>
+          </li>
+        </ul>
+      )}
+    </div>
+  );
 }
 
 export function AccessControl({ vault, rg, user }: VaultContext & { user: User }) {
   const [tab, setTab] = useState('assignments');
-  const [menuOpen, setMenuOpen] = useState(false);
   return (
     <>
       <Toolbar label="Access control commands">
-        <div className="menu-button">
-          <button type="button" aria-haspopup="menu" aria-expanded={menuOpen} onClick={() => setMenuOpen((o) => !o)}>
-            + Add
-          </button>
-          {menuOpen && (
-            <ul role="menu" className="menu" aria-label="Add">
-              <li role="none">
-                <button type="button" role="menuitem" autoFocus onClick={() => navigate(vaultPage(rg, vault.name, '/iam/add-role-assignment'))}>
-                  Add role assignment
-                </button>
-              </li>
-            </ul>
-          )}
-        </div>
+        <AddMenu onAddRoleAssignment={() => navigate(vaultPage(rg, vault.name, '/iam/add-role-assignment'))} />
       </Toolbar>
       <Tabs
         label="Access control"

@@ -1,6 +1,8 @@
+import { useId } from 'react';
+import type { SecretUpdate } from '../api/secrets';
 import type { SecretAttributes } from '../api/types';
 import { fromLocalInput, toLocalInput } from '../ui/format';
-import { TagsEditor, tagsFromRows, type TagRow } from './tags-editor';
+import { duplicateTagNames, duplicateTagsMessage, TagsEditor, tagsFromRows, type TagRow } from './tags-editor';
 
 // The editable properties of a secret version, shared by the create form and
 // the version page: content type, activation and expiration, enabled, tags.
@@ -15,11 +17,24 @@ export interface AttributeValues {
 
 export const emptyAttributes = (): AttributeValues => ({ contentType: '', activation: '', expiration: '', enabled: true, tags: [] });
 
+/** For a new secret or version (PUT): empty fields are left out, so they stay unset. */
 export function toWire(v: AttributeValues): { contentType?: string; tags: Record<string, string>; attributes: SecretAttributes } {
   return {
     ...(v.contentType ? { contentType: v.contentType } : {}),
     tags: tagsFromRows(v.tags),
     attributes: { enabled: v.enabled, nbf: fromLocalInput(v.activation), exp: fromLocalInput(v.expiration) },
+  };
+}
+
+/**
+ * For an existing version (PATCH): a field left out is kept as it is, so an
+ * emptied field must be sent as null, which the vault stores as "not set".
+ */
+export function toUpdateWire(v: AttributeValues): SecretUpdate {
+  return {
+    contentType: v.contentType === '' ? null : v.contentType,
+    tags: tagsFromRows(v.tags),
+    attributes: { enabled: v.enabled, nbf: fromLocalInput(v.activation) ?? null, exp: fromLocalInput(v.expiration) ?? null },
   };
 }
 
@@ -33,8 +48,27 @@ export function fromWire(item: { contentType?: string; tags?: Record<string, str
   };
 }
 
+const datesMessage = (v: AttributeValues): string | null => {
+  const nbf = fromLocalInput(v.activation);
+  const exp = fromLocalInput(v.expiration);
+  return nbf !== undefined && exp !== undefined && exp <= nbf ? 'The expiration date must be later than the activation date.' : null;
+};
+
+/** Why the values cannot be saved (empty when they can); the fields show the same messages. */
+export const attributeErrors = (v: AttributeValues): string[] =>
+  [datesMessage(v), duplicateTagsMessage(duplicateTagNames(v.tags))].filter((m): m is string => m !== null);
+
+/** Refuses a submit while a field is invalid, moving focus to the first invalid field so its message is read. */
+export function blockInvalid(form: HTMLFormElement, v: AttributeValues): boolean {
+  if (attributeErrors(v).length === 0) return false;
+  form.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
+  return true;
+}
+
 export function AttributeFields({ value, onChange }: { value: AttributeValues; onChange: (v: AttributeValues) => void }) {
   const set = (patch: Partial<AttributeValues>) => onChange({ ...value, ...patch });
+  const datesErrorId = useId();
+  const datesError = datesMessage(value);
   return (
     <>
       <label>
@@ -47,8 +81,19 @@ export function AttributeFields({ value, onChange }: { value: AttributeValues; o
       </label>
       <label>
         Expiration date (optional)
-        <input type="datetime-local" value={value.expiration} onChange={(e) => set({ expiration: e.target.value })} />
+        <input
+          type="datetime-local"
+          value={value.expiration}
+          aria-invalid={datesError ? true : undefined}
+          aria-describedby={datesError ? datesErrorId : undefined}
+          onChange={(e) => set({ expiration: e.target.value })}
+        />
       </label>
+      {datesError && (
+        <p id={datesErrorId} className="field-error" role="alert">
+          {datesError}
+        </p>
+      )}
       <fieldset>
         <legend>Enabled</legend>
         <label className="inline">

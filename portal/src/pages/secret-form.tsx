@@ -5,7 +5,7 @@ import { SelectField } from '../ui/select-field';
 import { ErrorNotice } from '../ui/feedback';
 import { notify } from '../ui/toasts';
 import { useAction } from '../ui/use-action';
-import { AttributeFields, emptyAttributes, toWire } from './secret-attributes';
+import { AttributeFields, blockInvalid, emptyAttributes, toWire } from './secret-attributes';
 import { vaultPage, type VaultContext } from './vault-shell';
 
 // "Create a secret" (+ Generate/Import) and "Create a new version".
@@ -33,8 +33,9 @@ export function SecretForm({ vault, rg, secret }: VaultContext & { secret?: stri
   const { busy, error, run } = useAction();
   const back = vaultPage(rg, vault.name, secret ? `/secrets/${encodeURIComponent(secret)}` : '/secrets');
 
-  const submit = (e: FormEvent) => {
+  const submit = (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
+    if (blockInvalid(e.currentTarget, attributes)) return;
     void run(async () => {
       await secretsApi(vault.properties.vaultUri).set(name, { value, ...toWire(attributes) });
       notify(secret ? `Successfully created a new version of secret ${name}.` : `The secret ${name} has been successfully created.`);

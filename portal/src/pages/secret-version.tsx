@@ -6,7 +6,7 @@ import { copyText, formatTime } from '../ui/format';
 import { notify } from '../ui/toasts';
 import { useAction } from '../ui/use-action';
 import { useAsync } from '../ui/use-async';
-import { AttributeFields, fromWire, toWire, type AttributeValues } from './secret-attributes';
+import { AttributeFields, blockInvalid, fromWire, toUpdateWire, type AttributeValues } from './secret-attributes';
 import type { VaultContext } from './vault-shell';
 
 // One version of a secret: its properties (editable), and its value only when
@@ -58,7 +58,7 @@ function Properties({ api, item, secret, version, onSaved }: { api: SecretsApi; 
   useEffect(() => setValues(fromWire(item)), [item]);
   const save = () =>
     run(async () => {
-      await api.update(secret, version, toWire(values));
+      await api.update(secret, version, toUpdateWire(values));
       notify(`Successfully updated the properties of secret ${secret}.`);
       onSaved();
     });
@@ -68,7 +68,7 @@ function Properties({ api, item, secret, version, onSaved }: { api: SecretsApi; 
       aria-label="Secret version properties"
       onSubmit={(e) => {
         e.preventDefault();
-        void save();
+        if (!blockInvalid(e.currentTarget, values)) void save();
       }}
     >
       <dl className="essentials">
@@ -106,7 +106,7 @@ export function SecretVersion({ vault, secret, version }: VaultContext & { secre
     <>
       <h2 className="mono">{version}</h2>
       <SecretValue api={api} secret={secret} version={version} />
-      <Loaded state={state} label="Loading secret version">
+      <Loaded state={state} label="Loading secret version" onRetry={reload}>
         {(item) => <Properties api={api} item={item} secret={secret} version={version} onSaved={reload} />}
       </Loaded>
     </>

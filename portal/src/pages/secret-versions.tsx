@@ -1,15 +1,13 @@
 import { useState } from 'react';
-import { parseSecretId, secretsApi } from '../api/secrets';
+import { parseSecretId, secretsApi, type SecretsApi } from '../api/secrets';
 import type { SecretItem } from '../api/types';
 import { Link, navigate } from '../router';
-import { ErrorNotice } from '../ui/feedback';
-import { PageFooter } from '../ui/table-parts';
+import { ErrorNotice, Loaded } from '../ui/feedback';
 import { useAction } from '../ui/use-action';
 import { formatTime } from '../ui/format';
 import { Toolbar } from '../ui/layout';
 import { ConfirmDialog } from '../ui/panel';
 import { notify } from '../ui/toasts';
-import { usePagedList } from '../ui/paged-list';
 import { useAsync } from '../ui/use-async';
 import { vaultPage, type VaultContext } from './vault-shell';
 
@@ -17,20 +15,38 @@ import { vaultPage, type VaultContext } from './vault-shell';
 
 const newestFirst = (a: SecretItem, b: SecretItem) => (b.attributes.created ?? 0) - (a.attributes.created ?? 0);
 
+/** Every version: which one is current can only be told with all of them at hand (pages come in version id order). */
+async function allVersions(api: SecretsApi, secret: string): Promise<SecretItem[]> {
+  const items: SecretItem[] = [];
+  let next: string | undefined;
+  do {
+    const page = await api.versions(secret, next);
+    items.push(...page.value);
+    next = page.nextLink ?? undefined;
+  } while (next);
+  return items;
+}
+
+/**
+ * The current version is the newest. Creation times have one-second
+ * resolution, and reading the secret to ask the vault would read (and audit)
+ * its value, so versions created in the same second as the newest are shown
+ * as such rather than guessed between.
+ */
+function splitVersions(items: SecretItem[]): { newest: SecretItem[]; older: SecretItem[] } {
+  const sorted = [...items].sort(newestFirst);
+  const top = sorted[0]?.attributes.created;
+  const newest = sorted.filter((v) => v.attributes.created === top);
+  return { newest, older: sorted.slice(newest.length) };
+}
+
 export function SecretVersions({ vault, rg, secret }: VaultContext & { secret: string }) {
   const api = secretsApi(vault.properties.vaultUri);
-  const list = usePagedList((next) => api.versions(secret, next), [vault.properties.vaultUri, secret]);
+  const [state, reload] = useAsync(() => allVersions(api, secret), [vault.properties.vaultUri, secret]);
   const [confirming, setConfirming] = useState(false);
   const { busy, error, run } = useAction();
   const page = (path: string) => vaultPage(rg, vault.name, path);
   const base = `/secrets/${encodeURIComponent(secret)}`;
-  // Which version is current: creation times have one-second resolution, so
-  // ask the vault (as Azure's portal does, a Get; the value is not kept). A
-  // caller without Get falls back to the newest creation time.
-  const [latest] = useAsync(() => api.get(secret).then((b) => parseSecretId(b.id).version, () => null), [vault.properties.vaultUri, secret]);
-  const currentId = latest.status === 'ready' ? latest.value : null;
-  const sorted = [...list.items].sort(newestFirst);
-  const versions = currentId ? [...sorted.filter((v) => parseSecretId(v.id).version === currentId), ...sorted.filter((v) => parseSecretId(v.id).version !== currentId)] : sorted;
 
   const remove = () =>
     run(async () => {
@@ -59,7 +75,7 @@ export function SecretVersions({ vault, rg, secret }: VaultContext & { secret: s
         <button type="button" onClick={() => navigate(page(`${base}/new-version`))}>
           + New Version
         </button>
-        <button type="button" onClick={list.reload}>
+        <button type="button" onClick={reload}>
           Refresh
         </button>
         <button type="button" className="danger-text" onClick={() => setConfirming(true)}>
@@ -67,44 +83,44 @@ export function SecretVersions({ vault, rg, secret }: VaultContext & { secret: s
         </button>
       </Toolbar>
       {error && <ErrorNotice error={error} />}
-      {list.error ? (
-        <ErrorNotice error={list.error} />
-      ) : (
-        <table>
-          <caption className="visually-hidden">Versions of {secret}</caption>
-          <thead>
-            <tr>
-              <th scope="col">Version</th>
-              <th scope="col">Status</th>
-              <th scope="col">Activation date</th>
-              <th scope="col">Expiration date</th>
-            </tr>
-          </thead>
-          {versions.length > 0 && latest.status !== 'loading' && (
-            <>
-              <tbody>
-                <tr className="group-row">
-                  <th scope="rowgroup" colSpan={4}>
-                    Current version
-                  </th>
+      <Loaded state={state} label="Loading versions" onRetry={reload}>
+        {(items) => {
+          const { newest, older } = splitVersions(items);
+          const group = (title: string, rows: SecretItem[], note?: string) => (
+            <tbody>
+              <tr className="group-row">
+                <th scope="rowgroup" colSpan={4}>
+                  {title}
+                </th>
+              </tr>
+              {note && (
+                <tr>
+                  <td colSpan={4} className="muted">
+                    {note}
+                  </td>
                 </tr>
-                {row(versions[0]!)}
-              </tbody>
-              {versions.length > 1 && (
-                <tbody>
-                  <tr className="group-row">
-                    <th scope="rowgroup" colSpan={4}>
-                      Older versions
-                    </th>
-                  </tr>
-                  {versions.slice(1).map(row)}
-                </tbody>
               )}
-            </>
-          )}
-        </table>
-      )}
-      <PageFooter list={list} label="Loading versions" />
+              {rows.map(row)}
+            </tbody>
+          );
+          return (
+            <table>
+              <caption className="visually-hidden">Versions of {secret}</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Version</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Activation date</th>
+                  <th scope="col">Expiration date</th>
+                </tr>
+              </thead>
+              {newest.length === 1 && group('Current version', newest)}
+              {newest.length > 1 && group('Newest versions', newest, 'These versions were created in the same second: one of them is the current version.')}
+              {older.length > 0 && group('Older versions', older)}
+            </table>
+          );
+        }}
+      </Loaded>
       {confirming && (
         <ConfirmDialog title="Delete secret" confirmLabel="Delete" danger busy={busy} onConfirm={remove} onCancel={() => setConfirming(false)}>
           <p>

@@ -26,7 +26,7 @@ export function Secrets({ vault, rg }: VaultContext) {
           Manage deleted secrets
         </button>
       </Toolbar>
-      {list.error && <ErrorNotice error={list.error} />}
+      {list.error && <ErrorNotice error={list.error} onRetry={list.reload} />}
       {!list.error && (
         <table>
           <caption className="visually-hidden">Secrets</caption>

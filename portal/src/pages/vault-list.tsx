@@ -29,7 +29,7 @@ export function VaultList({ user }: { user: User }) {
           <input type="search" placeholder="Filter for any field..." value={filter} onChange={(e) => setFilter(e.target.value)} />
         </label>
       </div>
-      <Loaded state={state} label="Loading key vaults">
+      <Loaded state={state} label="Loading key vaults" onRetry={reload}>
         {({ value }) => {
           const q = filter.trim().toLowerCase();
           const shown = value.filter((v) => !q || [v.name, resourceGroupOf(v.id), v.location].some((f) => f.toLowerCase().includes(q)));

@@ -60,7 +60,7 @@ export function VaultShell(props: { user: User; rg: string; name: string; sectio
         </nav>
         <section className="blade-content" aria-label={props.title}>
           <PageTitle title={`${name} | ${props.title}`} kind="Key vault" />
-          <Loaded state={state} label="Loading key vault">
+          <Loaded state={state} label="Loading key vault" onRetry={reload}>
             {(vault) => props.children({ vault, rg, reloadVault: reload })}
           </Loaded>
         </section>

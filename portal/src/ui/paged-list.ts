@@ -24,6 +24,8 @@ export function usePagedList<T>(fetchPage: (next?: string) => Promise<Page<T>>, 
   const run = useCallback(
     (link: string | undefined, replace: boolean, gen: number, current: () => number) => {
       setLoading(true);
+      // A retry starts clean: the last error must not stay on screen while (or after) it loads.
+      setError(null);
       load(link).then(
         (page) => {
           if (gen !== current()) return;
