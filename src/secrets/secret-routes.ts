@@ -6,7 +6,7 @@ import { requireCaller, requireVault } from '../server/request-context.js';
 import type { Urls } from '../server/urls.js';
 import type { AuditRecord } from '../storage/store-types.js';
 import type { SecretService } from './secret-service.js';
-import { checkSecretName, parseMaxResults, parseRestore, parseSetSecret, parseUpdateSecret, VERSION_RE } from './secret-validation.js';
+import { checkSecretName, decodeToken, encodeToken, parseMaxResults, parseRestore, parseSetSecret, parseUpdateSecret, VERSION_RE } from './secret-validation.js';
 import { deletedSecretBundle, deletedSecretItem, secretBundle, secretItem, type WireContext } from './secret-wire.js';
 
 // The Key Vault secrets REST operations, one handler each. Authentication and
@@ -16,19 +16,6 @@ import { deletedSecretBundle, deletedSecretItem, secretBundle, secretItem, type 
 type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, string>; Body: unknown }>;
 
 const RESTORE_BODY_LIMIT = 32 * 1024 * 1024;
-
-function encodeToken(next: string): string {
-  return Buffer.from(next, 'utf8').toString('base64url');
-}
-
-function decodeToken(raw: string | undefined): string | null {
-  if (raw === undefined || raw === '') return null;
-  if (!/^[A-Za-z0-9_-]{1,400}$/.test(raw)) throw errors.badParameter('The $skiptoken value is invalid.');
-  // Our cursors are a name key or a version id; anything else (U+0000, say, which PostgreSQL cannot compare) is not ours.
-  const cursor = Buffer.from(raw, 'base64url').toString('utf8');
-  if (!/^[0-9A-Za-z-]{1,127}$/.test(cursor)) throw errors.badParameter('The $skiptoken value is invalid.');
-  return cursor;
-}
 
 export function registerSecretRoutes(app: FastifyInstance, deps: { urls: Urls; secrets: SecretService; authorizer: Authorizer }): void {
   const { secrets, authorizer, urls } = deps;

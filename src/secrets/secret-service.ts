@@ -37,6 +37,8 @@ export interface SecretService {
   // `audit`, when given, is stored with the change in one transaction (SecretStore's `audit` arguments).
   set(vault: VaultRow, name: string, input: SetSecretInput, audit?: AuditRecord): Promise<SecretWithValue>;
   get(vault: VaultRow, name: string, version: string | null): Promise<SecretWithValue>;
+  /** A live secret's latest version, without its value (Resource Manager's view of a secret). */
+  properties(vault: VaultRow, name: string): Promise<SecretSummary>;
   list(vault: VaultRow, limit: number, after: string | null): Promise<SecretPage<SecretSummary>>;
   listVersions(vault: VaultRow, name: string, limit: number, after: string | null): Promise<SecretPage<SecretVersionMeta>>;
   update(vault: VaultRow, name: string, version: string | null, input: UpdateSecretInput, audit?: AuditRecord): Promise<SecretVersionMeta>;
@@ -135,6 +137,7 @@ export function createSecretService(deps: {
       if (!row.enabled) throw errors.secretDisabled('get');
       return { meta: strip(row), value: openValue(vault, row) };
     },
+    properties: (vault, name) => liveSummary(vault, name),
     list: (vault, limit, after) => secrets.list(vault.id, limit, after),
     async listVersions(vault, name, limit, after) {
       // Azure lists no versions, rather than a 404, for a secret that does not exist (or is deleted).

@@ -13,6 +13,7 @@ import type { AuthCodes } from '../identity/auth-codes.js';
 import { registerAuthorizePage } from '../identity/authorize-page.js';
 import type { TokenService } from '../identity/token-service.js';
 import { registerSecretRoutes } from '../secrets/secret-routes.js';
+import { registerSecretArmRoutes } from '../secrets/secret-arm-routes.js';
 import type { SecretService } from '../secrets/secret-service.js';
 import { registerSubscriptionRoutes } from '../vaults/subscription-routes.js';
 import { registerVaultRoutes } from '../vaults/vault-routes.js';
@@ -188,6 +189,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       installArmHook(arm, deps.auth);
       registerSubscriptionRoutes(arm, deps);
       registerVaultRoutes(arm, deps);
+      registerSecretArmRoutes(arm, { subscriptionId: deps.subscriptionId, urls: deps.urls, authorizer: deps.authorizer, vaults: deps.vaults, secrets: deps.secrets });
       registerAuthorizationRoutes(arm, { subscriptionId: deps.subscriptionId, assignments: deps.assignments, definitions: deps.definitions });
     });
   });

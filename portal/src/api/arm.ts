@@ -17,6 +17,13 @@ export const resourceGroupOf = (id: string) => /\/resourceGroups\/([^/]+)/i.exec
 
 export const listVaults = () => arm<Page<Vault>>('GET', `${subscription()}/providers/Microsoft.KeyVault/vaults?${VAULTS_API}`);
 export const getVault = (rg: string, name: string) => arm<Vault>('GET', `${vaultPath(rg, name)}?${VAULTS_API}`);
+/** A secret as Resource Manager shows it: the latest version's properties, never the value. */
+export interface ArmSecret {
+  name: string;
+  properties: { secretUriWithVersion: string };
+}
+export const getArmSecret = (rg: string, vault: string, secret: string) =>
+  arm<ArmSecret>('GET', `${vaultPath(rg, vault)}/secrets/${encodeURIComponent(secret)}?${VAULTS_API}`);
 export const listResourceGroups = () => arm<Page<ResourceGroup>>('GET', `${subscription()}/resourcegroups?${RG_API}`);
 export const createResourceGroup = (name: string, location: string) => arm<ResourceGroup>('PUT', `${subscription()}/resourcegroups/${encodeURIComponent(name)}?${RG_API}`, { location });
 export const checkVaultName = (name: string) =>

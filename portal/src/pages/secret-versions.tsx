@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { getArmSecret } from '../api/arm';
 import { parseSecretId, secretsApi, type SecretsApi } from '../api/secrets';
 import type { SecretItem } from '../api/types';
 import { Link, navigate } from '../router';
@@ -15,7 +16,7 @@ import { vaultPage, type VaultContext } from './vault-shell';
 
 const newestFirst = (a: SecretItem, b: SecretItem) => (b.attributes.created ?? 0) - (a.attributes.created ?? 0);
 
-/** Every version: which one is current can only be told with all of them at hand (pages come in version id order). */
+/** Every version (pages come in version id order, so all of them are needed to order them). */
 async function allVersions(api: SecretsApi, secret: string): Promise<SecretItem[]> {
   const items: SecretItem[] = [];
   let next: string | undefined;
@@ -28,13 +29,28 @@ async function allVersions(api: SecretsApi, secret: string): Promise<SecretItem[
 }
 
 /**
- * The current version is the newest. Creation times have one-second
- * resolution, and reading the secret to ask the vault would read (and audit)
- * its value, so versions created in the same second as the newest are shown
+ * Which version is current, from Resource Manager's view of the secret (as
+ * the Azure portal asks it): reading the secret on the data plane would read,
+ * and audit, its value. null when the caller may not read that view.
+ */
+async function currentVersion(rg: string, vault: string, secret: string): Promise<string | null> {
+  try {
+    return parseSecretId((await getArmSecret(rg, vault, secret)).properties.secretUriWithVersion).version || null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The current version first, the others newest first. Without Resource
+ * Manager's answer the newest is current, but creation times have one-second
+ * resolution: versions created in the same second as the newest are shown
  * as such rather than guessed between.
  */
-function splitVersions(items: SecretItem[]): { newest: SecretItem[]; older: SecretItem[] } {
+function splitVersions(items: SecretItem[], current: string | null): { newest: SecretItem[]; older: SecretItem[] } {
   const sorted = [...items].sort(newestFirst);
+  const known = current === null ? undefined : sorted.find((v) => parseSecretId(v.id).version === current);
+  if (known) return { newest: [known], older: sorted.filter((v) => v !== known) };
   const top = sorted[0]?.attributes.created;
   const newest = sorted.filter((v) => v.attributes.created === top);
   return { newest, older: sorted.slice(newest.length) };
@@ -42,7 +58,13 @@ function splitVersions(items: SecretItem[]): { newest: SecretItem[]; older: Secr
 
 export function SecretVersions({ vault, rg, secret }: VaultContext & { secret: string }) {
   const api = secretsApi(vault.properties.vaultUri);
-  const [state, reload] = useAsync(() => allVersions(api, secret), [vault.properties.vaultUri, secret]);
+  const [state, reload] = useAsync(
+    async () => {
+      const [items, current] = await Promise.all([allVersions(api, secret), currentVersion(rg, vault.name, secret)]);
+      return { items, current };
+    },
+    [vault.properties.vaultUri, secret],
+  );
   const [confirming, setConfirming] = useState(false);
   const { busy, error, run } = useAction();
   const page = (path: string) => vaultPage(rg, vault.name, path);
@@ -84,8 +106,8 @@ export function SecretVersions({ vault, rg, secret }: VaultContext & { secret: s
       </Toolbar>
       {error && <ErrorNotice error={error} />}
       <Loaded state={state} label="Loading versions" onRetry={reload}>
-        {(items) => {
-          const { newest, older } = splitVersions(items);
+        {({ items, current }) => {
+          const { newest, older } = splitVersions(items, current);
           const group = (title: string, rows: SecretItem[], note?: string) => (
             <tbody>
               <tr className="group-row">

@@ -1,0 +1,86 @@
+import type { FastifyInstance } from 'fastify';
+import type { Authorizer } from '../authorization/authorizer.js';
+import { secretScope, vaultScope } from '../authorization/scopes.js';
+import { subscriptionChecker, type ArmRequest } from '../server/arm-common.js';
+import { errors, ServiceError } from '../server/errors.js';
+import { requireCaller } from '../server/request-context.js';
+import type { Urls } from '../server/urls.js';
+import type { SecretSummary, VaultRow } from '../storage/store-types.js';
+import type { VaultService } from '../vaults/vault-service.js';
+import type { SecretService } from './secret-service.js';
+import { checkSecretName, decodeToken, encodeToken } from './secret-validation.js';
+
+// Secrets as Resource Manager shows them (Microsoft.KeyVault/vaults/secrets,
+// Secrets_Get and Secrets_List): a secret's latest version, never its value.
+// Control-plane actions, so Reader sees them on any vault, whatever its
+// permission model, as in Azure; the values stay behind the data plane.
+
+const SECRETS_PATH = '/subscriptions/:sub/resourceGroups/:rg/providers/Microsoft.KeyVault/vaults/:name/secrets';
+const READ = 'Microsoft.KeyVault/vaults/secrets/read';
+const TYPE = 'Microsoft.KeyVault/vaults/secrets';
+/** Secrets_List's page size when `$top` is absent, and its largest. */
+const MAX_TOP = 25;
+
+function secretResource(vault: VaultRow, s: SecretSummary, vaultUri: string) {
+  const uri = `${vaultUri.replace(/\/$/, '')}/secrets/${s.name}`;
+  const attributes: Record<string, unknown> = { enabled: s.enabled };
+  if (s.nbf !== null) attributes.nbf = s.nbf;
+  if (s.exp !== null) attributes.exp = s.exp;
+  attributes.created = s.created;
+  attributes.updated = s.updated;
+  const properties: Record<string, unknown> = { attributes };
+  if (s.contentType !== null) properties.contentType = s.contentType;
+  properties.secretUri = uri;
+  properties.secretUriWithVersion = `${uri}/${s.version}`;
+  return {
+    id: `${secretScope(vault.subscriptionId, vault.resourceGroup, vault.name, s.name)}`,
+    name: s.name,
+    type: TYPE,
+    location: vault.location,
+    tags: s.tags ?? {},
+    properties,
+  };
+}
+
+function parseTop(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return MAX_TOP;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_TOP) throw errors.invalidArm(`The value of $top must be an integer from 1 to ${MAX_TOP}.`);
+  return n;
+}
+
+export function registerSecretArmRoutes(arm: FastifyInstance, deps: { subscriptionId: string; urls: Urls; authorizer: Authorizer; vaults: VaultService; secrets: SecretService }): void {
+  const { authorizer, vaults, secrets, urls } = deps;
+  const checkSubscription = subscriptionChecker(deps.subscriptionId);
+
+  // Authorized at the URL's scope before anything is looked up, as the vault routes are.
+  async function vaultAt(req: ArmRequest, scope: string): Promise<VaultRow> {
+    checkSubscription(req.params.sub);
+    await authorizer.authorizeManagement(requireCaller(req), READ, scope);
+    return vaults.get(deps.subscriptionId, req.params.rg!, req.params.name!);
+  }
+
+  arm.get(SECRETS_PATH, async (req: ArmRequest) => {
+    const vault = await vaultAt(req, vaultScope(deps.subscriptionId, req.params.rg!, req.params.name!));
+    const top = parseTop(req.query.$top);
+    const page = await secrets.list(vault, top, decodeToken(req.query.$skiptoken));
+    let nextLink: string | null = null;
+    if (page.next !== null) {
+      const q = new URLSearchParams({ 'api-version': req.query['api-version'] ?? '', $top: String(top), $skiptoken: encodeToken(page.next) });
+      nextLink = `${urls.authority}${req.url.split('?')[0]}?${q.toString().replaceAll('%24', '$')}`;
+    }
+    return { value: page.items.map((s) => secretResource(vault, s, urls.vaultUri(vault.name))), nextLink };
+  });
+
+  arm.get(`${SECRETS_PATH}/:secret`, async (req: ArmRequest) => {
+    const name = req.params.secret ?? '';
+    const vault = await vaultAt(req, secretScope(deps.subscriptionId, req.params.rg!, req.params.name!, name));
+    try {
+      return secretResource(vault, await secrets.properties(vault, checkSecretName(name)), urls.vaultUri(vault.name));
+    } catch (err) {
+      // Resource Manager's words for a secret that is not there (or not valid as a name).
+      if (err instanceof ServiceError && err.status < 500) throw errors.resourceNotFound(TYPE, `${vault.name}/${name.slice(0, 127)}`, vault.resourceGroup);
+      throw err;
+    }
+  });
+}
