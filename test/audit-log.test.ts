@@ -92,6 +92,23 @@ describe('audit log', () => {
     await store.close();
   });
 
+  it('retention waits for a verification in progress, and a verification for a retention: a cut between pages is no false alarm', async () => {
+    const { store, log } = await open();
+    const old = Array.from({ length: 4 * VERIFY_PAGE }, () => log.write(entry('2020-01-01T00:00:00.000Z')));
+    await Promise.all(old);
+    await Promise.all(Array.from({ length: 10 }, () => log.write(entry(new Date().toISOString()))));
+    const verifying = log.verify();
+    // As the hourly sweep would: a few turns of the event loop into the verification.
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    const retained = log.retain(new Date('2021-01-01T00:00:00.000Z'));
+    assert.deepEqual(await verifying, { ok: true, checked: 4 * VERIFY_PAGE + 10, head: 4 * VERIFY_PAGE + 10, keyedFrom: 1 });
+    const verifyingAfter = log.verify();
+    assert.equal(await retained, 4 * VERIFY_PAGE);
+    assert.deepEqual((await verifyingAfter).ok, true);
+    await store.close();
+  });
+
   it('detects reordered records', async () => {
     const { file, store, log } = await open();
     for (const op of ['SecretGet', 'SecretSet', 'SecretList']) await log.write(entry(new Date().toISOString(), op));

@@ -85,6 +85,7 @@ export function createAuditLog(deps: AuditLogDeps) {
   }
 
   let verifying: Promise<VerifyResult> | null = null;
+  let retaining: Promise<number> | null = null;
   /**
    * Reading and hashing a page of records is synchronous on SQLite: the
    * server would stand still for the whole trail (about a second per
@@ -125,15 +126,31 @@ export function createAuditLog(deps: AuditLogDeps) {
     },
     health: () => ({ healthy: lastError === null, lastError }),
     list: (filter: AuditFilter, limit: number, after: string | null) => deps.store.list(filter, limit, after),
-    /** Checks the whole chain; concurrent calls share the run in progress (see verifyInTurns). */
+    /**
+     * Checks the whole chain; concurrent calls share the run in progress (see
+     * verifyInTurns). Never while retention cuts the trail: a cut between two
+     * pages would look like records gone missing.
+     */
     verify(): Promise<VerifyResult> {
-      verifying ??= verifyInTurns().finally(() => {
+      verifying ??= (async () => {
+        while (retaining) await retaining.catch(() => undefined);
+        return verifyInTurns();
+      })().finally(() => {
         verifying = null;
       });
       return verifying;
     },
-    /** Retention: drops records older than the cut and moves the chain anchor past them. */
-    retain: (olderThan: Date): Promise<number> => deps.store.deleteBefore(olderThan.toISOString()),
+    /** Retention: drops records older than the cut and moves the chain anchor past them (after any verification in progress). */
+    async retain(olderThan: Date): Promise<number> {
+      while (verifying || retaining) await (verifying ?? retaining)!.catch(() => undefined);
+      const run = deps.store.deleteBefore(olderThan.toISOString());
+      retaining = run;
+      try {
+        return await run;
+      } finally {
+        retaining = null;
+      }
+    },
   };
 }
 
