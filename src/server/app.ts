@@ -112,10 +112,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   installAuditHook(app, deps.audit, deps.log, deps.inFlight, deps.anonymousAudit);
 
   const suffix = `.${deps.urls.vaultDnsSuffix}`;
-  // Every host is HTTPS only, and browsers may remember it (HSTS), except on plain `localhost`: a browser
-  // would then refuse plain HTTP to every other local development server, whatever its port. Not
-  // includeSubDomains either: the vault hosts answer it themselves, and other subdomains are not coffer's.
-  const hsts = deps.https !== undefined && new URL(deps.urls.authority).hostname !== 'localhost';
+  // Every host is HTTPS only, and browsers may remember it (HSTS), except when reached as plain `localhost`
+  // (the host the request names, whatever the public host): a browser would then refuse plain HTTP to every
+  // other local development server, whatever its port. Not includeSubDomains either: the vault hosts answer
+  // it themselves, and other subdomains are not coffer's.
+  const hsts = deps.https !== undefined;
   app.addHook('onRequest', async (req, reply) => {
     const host = req.hostname.toLowerCase();
     if (host.endsWith(suffix)) {
@@ -123,7 +124,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       if (label.length > 0 && !label.includes('.')) req.vaultName = label;
     }
     reply.header('x-ms-request-id', req.id);
-    if (hsts) reply.header('strict-transport-security', 'max-age=31536000');
+    if (hsts && host !== 'localhost') reply.header('strict-transport-security', 'max-age=31536000');
     const clientRequestId = req.headers['x-ms-client-request-id'];
     if (typeof clientRequestId === 'string' && clientRequestId.length <= 128) reply.header('x-ms-client-request-id', clientRequestId);
     // U+0000 names nothing coffer stores, and PostgreSQL's text cannot even be compared with it.
