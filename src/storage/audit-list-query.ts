@@ -7,7 +7,9 @@ import type { Page } from './store-types.js';
 // seq order otherwise. Either way a page looks at no more than
 // AUDIT_SCAN_WINDOW entries of what it walks: a filter that matches rarely
 // (an operation, a failure) cannot make one request read millions of rows.
-// Such a page may come back short, or empty, with a cursor to go on from.
+// Such a page may come back short, or empty, with a cursor to go on from. A
+// walk starts at the trail's first record or the first of its `from=` time,
+// and ends at the last record before its `to=` time.
 
 /** Entries (of the index or the trail) one page looks at, at most. */
 export const AUDIT_SCAN_WINDOW = 50_000;
@@ -59,6 +61,13 @@ export const auditWindowEndSql = (driving: AuditCondition, p: Placeholder): stri
 export const auditFromStartSql = (p: Placeholder): string =>
   `SELECT MIN(seq) AS seq FROM (SELECT seq FROM audit_events WHERE time >= ${p(1)} ORDER BY time LIMIT ${AUDIT_FROM_PROBE}) AS probe`;
 
+/** SQL for the last record before a time (the same probe, from the other end). Parameter: the time. */
+export const auditToEndSql = (p: Placeholder): string =>
+  `SELECT MAX(seq) AS seq FROM (SELECT seq FROM audit_events WHERE time < ${p(1)} ORDER BY time DESC LIMIT ${AUDIT_FROM_PROBE}) AS probe`;
+
+/** SQL for the trail's first record (retention removes from the start). */
+export const AUDIT_FIRST_SQL = 'SELECT seq FROM audit_events ORDER BY seq LIMIT 1';
+
 /**
  * The page's SQL after `SELECT <columns> FROM audit_events`. Parameters: the
  * cursor, the window's end, each condition's value in order, the row limit.
@@ -85,6 +94,8 @@ const NO_WINDOW_END = Number.MAX_SAFE_INTEGER;
 /** What a store runs for readAuditPage (the SQL above, in its own dialect). */
 export interface AuditPageQueries<R> {
   fromStart(time: string): Promise<number | null>;
+  toEnd(time: string): Promise<number | null>;
+  firstSeq(): Promise<number | null>;
   windowEnd(driving: AuditCondition, cursor: number): Promise<number | null>;
   lastSeq(): Promise<number>;
   rows(conditions: readonly AuditCondition[], cursor: number, windowEnd: number, limit: number): Promise<R[]>;
@@ -100,13 +111,19 @@ export async function readAuditPage<R extends { seq: number }, T>(
 ): Promise<Page<T>> {
   const conditions = auditConditions(f);
   const driving = drivingCondition(conditions);
-  let cursor = after === null ? 0 : Number(after);
-  // An index walk starts where its entries start; a walk of the trail from a time, at that time.
-  if (after === null && f.from !== undefined && !driving) {
-    const first = await q.fromStart(f.from);
-    if (first === null) return { items: [], next: null };
-    cursor = first - 1;
+  const empty = { items: [], next: null };
+  // Where the trail starts (retention cuts it from the front), and, on a first page, where its time starts.
+  const first = await q.firstSeq();
+  if (first === null) return empty;
+  let cursor = Math.max(after === null ? 0 : Number(after), first - 1);
+  if (after === null && f.from !== undefined) {
+    const fromSeq = await q.fromStart(f.from);
+    if (fromSeq === null) return empty;
+    cursor = Math.max(cursor, fromSeq - 1);
   }
+  // Nothing after the last record before `to=` can match: the walk stops there.
+  const stopAt = f.to === undefined ? undefined : await q.toEnd(f.to);
+  if (stopAt === null) return empty;
   let end: number | null;
   if (driving) {
     end = await q.windowEnd(driving, cursor);
@@ -114,6 +131,7 @@ export async function readAuditPage<R extends { seq: number }, T>(
     end = cursor + AUDIT_SCAN_WINDOW;
     if (end >= (await q.lastSeq())) end = null;
   }
-  const rows = await q.rows(conditions, cursor, end ?? NO_WINDOW_END, limit + 1);
+  if (end !== null && stopAt !== undefined && end >= stopAt) end = null;
+  const rows = await q.rows(conditions, cursor, end ?? stopAt ?? NO_WINDOW_END, limit + 1);
   return auditPage(rows, limit, end, map);
 }

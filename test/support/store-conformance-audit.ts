@@ -356,6 +356,15 @@ export function describeAuditConformance(h: ConformanceHandle & { auditKey(): Ch
       // A first page from a time starts at that time's first record, whatever the window.
       const fromEnd = await store.audit.list({ from: at(11) }, 10, null);
       assert.deepEqual([fromEnd.items.map((r) => r.operation), fromEnd.next], [['SecretPurge'], null]);
+      // A walk stops at the last record before `to=`, however far the trail goes on.
+      assert.deepEqual(await store.audit.list({ to: at(6) }, 10, null), { items: (await store.audit.list({}, 5, null)).items, next: null });
+      assert.deepEqual(await store.audit.list({ to: at(1) }, 10, null), { items: [], next: null });
+      // After retention, the first page starts where the trail does: no run of empty pages over the cut.
+      assert.equal(await store.audit.deleteBefore(at(11)), rows.length + filler.length);
+      const afterCut = await store.audit.list({}, 10, null);
+      assert.deepEqual([afterCut.items.map((r) => r.seq), afterCut.next], [[purgeSeq], null]);
+      const vaultAfterCut = await store.audit.list({ vault: 'kv-c', from: at(0) }, 10, null);
+      assert.deepEqual([vaultAfterCut.items.map((r) => r.seq), vaultAfterCut.next], [[purgeSeq], null]);
     });
 
     it('deleteBefore removes old rows and moves the anchor with them; the chain goes on from it', async () => {

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { ANCHOR_SETTING, chainRecord, HEAD_SETTING, isSealed, NO_ANCHOR, pointFrom, sealedPoint, type ChainKey, type ChainPoint, type SealedPoint } from '../../audit/audit-chain.js';
 import { AuditWriteError, type AuditFilter, type AuditRecord, type AuditRow, type AuditStore } from '../store-types.js';
 import { changes, checkLimit, one, rows, transaction, type PreparedSql, type Queryable } from './pg-support.js';
-import { auditFromStartSql, auditPageSql, auditWindowEndSql, readAuditPage, type AuditPageQueries } from '../audit-list-query.js';
+import { AUDIT_FIRST_SQL, auditFromStartSql, auditPageSql, auditToEndSql, auditWindowEndSql, readAuditPage, type AuditPageQueries } from '../audit-list-query.js';
 import type { PgWriter } from './pg-writer.js';
 
 // The audit trail table. A batch is appended in one transaction, numbered and
@@ -103,6 +103,8 @@ const seqOf = (row: { seq: string | number | null } | null): number | null => (r
 /** The audit page's queries (audit-list-query.ts) in PostgreSQL's dialect. */
 const pageQueries = (pool: pg.Pool): AuditPageQueries<AuditRow> => ({
   fromStart: async (time) => seqOf(await one<{ seq: string | null }>(pool, auditFromStartSql(dollar), [time])),
+  toEnd: async (time) => seqOf(await one<{ seq: string | null }>(pool, auditToEndSql(dollar), [time])),
+  firstSeq: async () => seqOf(await one<{ seq: string }>(pool, AUDIT_FIRST_SQL)),
   windowEnd: async (driving, cursor) => seqOf(await one<{ seq: string }>(pool, auditWindowEndSql(driving, dollar), [driving.value, cursor])),
   lastSeq: async () => seqOf(await one<ChainPoint>(pool, CHAIN_HEAD)) ?? 0,
   rows: (conditions, cursor, windowEnd, limit) =>

@@ -3,7 +3,7 @@ import type { KeyObject } from 'node:crypto';
 import { ANCHOR_SETTING, chainRecord, chainStart, HEAD_SETTING, NO_ANCHOR, pointFrom, sealedPoint, type ChainKey } from '../../audit/audit-chain.js';
 import { AuditWriteError, type AuditFilter, type AuditRecord, type AuditRow, type AuditStore } from '../store-types.js';
 import { checkLimit } from './sqlite-support.js';
-import { auditFromStartSql, auditPageSql, auditWindowEndSql, readAuditPage, type AuditPageQueries } from '../audit-list-query.js';
+import { AUDIT_FIRST_SQL, auditFromStartSql, auditPageSql, auditToEndSql, auditWindowEndSql, readAuditPage, type AuditPageQueries } from '../audit-list-query.js';
 import type { SqliteWriter } from './sqlite-writer.js';
 
 // The audit trail table. Rows are appended in batches by the writer thread
@@ -103,6 +103,8 @@ export function sqliteAuditStore(db: Database.Database, writer: SqliteWriter, au
   };
   const pageQueries: AuditPageQueries<Record_> = {
     fromStart: async (time) => prepared<{ seq: number | null }>(auditFromStartSql(() => '?')).get(time)?.seq ?? null,
+    toEnd: async (time) => prepared<{ seq: number | null }>(auditToEndSql(() => '?')).get(time)?.seq ?? null,
+    firstSeq: async () => prepared<{ seq: number }>(AUDIT_FIRST_SQL).get()?.seq ?? null,
     windowEnd: async (driving, cursor) => prepared<{ seq: number }>(auditWindowEndSql(driving, () => '?')).get(driving.value, cursor)?.seq ?? null,
     lastSeq: async () => last.get()?.seq ?? 0,
     rows: async (conditions, cursor, windowEnd, limit) =>
