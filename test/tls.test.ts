@@ -122,6 +122,11 @@ describe('generated TLS material', () => {
     assert.equal(ext.critical, true);
     const c = decodeNameConstraints(new Uint8Array(ext.value))!;
     assert.deepEqual(c.dns, ['localhost', 'vault.localhost']);
+    const raw = Buffer.from(ext.value);
+    for (const tag of [0x81, 0x86]) assert.ok(raw.includes(Buffer.from([tag, 8, ...Buffer.from('.invalid')])), `names of tag ${tag.toString(16)} (e-mail, URI) are confined to .invalid`);
+    assert.deepEqual([...new x509.X509Certificate(m.ca).getExtension(x509.ExtendedKeyUsageExtension)!.usages], [x509.ExtendedKeyUsage.serverAuth], 'a CA for servers only');
+    // Embedded IPv4 forms are the addresses they name.
+    assert.deepEqual(outsideConstraints({ dns: [], ip: [{ address: Buffer.from('00000000000000000000ffff0a000001', 'hex'), mask: Buffer.alloc(16, 0xff) }] }, [], ['::ffff:10.0.0.1']), []);
     assert.deepEqual(outsideConstraints(c, ['localhost', 'a.localhost', '*.vault.localhost', 'example.com', 'localhost.example.com'], ['127.9.9.9', '::1', '10.0.0.1', '::2']), [
       'example.com',
       'localhost.example.com',
@@ -251,6 +256,16 @@ describe('reusing and renewing TLS material', () => {
     assert.equal(new X509Certificate(within.cert).checkIP('10.1.2.3'), '10.1.2.3');
     const fewer = await ensureTlsMaterial({ ...opts, dnsNames: ['localhost'], ipAddresses: [] });
     assert.equal(fewer.generated, false, 'a certificate covering more names than needed is kept');
+  });
+
+  it('an IPv6 address with a dotted IPv4 tail is the address it names, in the certificate and in the CA constraints', async () => {
+    const opts = { ...dirs(tempDir()), ...NAMES, ipAddresses: [...NAMES.ipAddresses, '::ffff:10.1.2.3'] };
+    const first = await ensureTlsMaterial(opts);
+    assert.equal(new X509Certificate(first.cert).checkIP('::ffff:10.1.2.3'), '::ffff:10.1.2.3');
+    assert.equal(new X509Certificate(first.cert).checkIP('::ffff:a01:203'), '::ffff:a01:203');
+    assert.equal((await ensureTlsMaterial(opts)).generated, false, 'reused: it covers the address');
+    const c = decodeNameConstraints(new Uint8Array(new x509.X509Certificate(first.ca).getExtension(NAME_CONSTRAINTS_OID)!.value))!;
+    assert.deepEqual(outsideConstraints(c, [], ['::ffff:10.1.2.3', '0:0:0:0:0:ffff:a01:203', '::ffff:10.1.2.4']), ['::ffff:10.1.2.4']);
   });
 
   it('renews a server certificate expiring within 30 days', async () => {

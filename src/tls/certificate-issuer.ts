@@ -1,7 +1,7 @@
 import 'reflect-metadata'; // @peculiar/x509 resolves its algorithms through tsyringe, which needs it
 import { KeyObject, X509Certificate, randomBytes, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { decodeNameConstraints, encodeNameConstraints, NAME_CONSTRAINTS_OID, outsideConstraints, type PermittedNames } from './name-constraints.js';
+import { canonicalIp, decodeNameConstraints, encodeNameConstraints, NAME_CONSTRAINTS_OID, outsideConstraints, type PermittedNames } from './name-constraints.js';
 
 // Issues coffer's local CA and server certificates (see certificates.ts,
 // which loads this module only when something must be issued).
@@ -57,6 +57,8 @@ export async function createCaCertificate(permitted: PermittedNames): Promise<Is
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
       // Critical, as RFC 5280 requires: a client that cannot apply it must not trust the CA at all.
       new x509.Extension(NAME_CONSTRAINTS_OID, true, new Uint8Array(encodeNameConstraints(permitted))),
+      // Servers only: chain builders (Windows, macOS, NSS, OpenSSL's purpose checks) refuse it for code signing or S/MIME.
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
@@ -95,7 +97,7 @@ export async function issueServerCertificate(ca: { cert: X509Certificate; key: K
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
       new x509.SubjectAlternativeNameExtension([
         ...[...new Set(dnsNames.map((n) => n.toLowerCase()))].map((value) => ({ type: 'dns' as const, value })),
-        ...[...new Set(ipAddresses)].map((value) => ({ type: 'ip' as const, value })),
+        ...[...new Set(ipAddresses.map(canonicalIp))].map((value) => ({ type: 'ip' as const, value })),
       ]),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
       await x509.AuthorityKeyIdentifierExtension.create(caCert),
