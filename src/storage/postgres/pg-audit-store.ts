@@ -52,11 +52,15 @@ export async function lockChain(c: Queryable): Promise<void> {
   await one(c, LOCK_CHAIN, [AUDIT_CHAIN_LOCK]);
 }
 
-/** Appends records after the chain's head within the caller's transaction `c`, and seals the new head. */
-export async function appendAuditIn(c: pg.PoolClient, records: readonly AuditRecord[], key: KeyObject | null): Promise<void> {
+/**
+ * Appends records after the chain's head within the caller's transaction
+ * `c`, and seals the new head. `locked`: the transaction took lockChain
+ * already (saves a round trip inside the chain's one critical section).
+ */
+export async function appendAuditIn(c: pg.PoolClient, records: readonly AuditRecord[], key: KeyObject | null, locked = false): Promise<void> {
   if (records.length === 0) return;
   if (!key) throw new Error('the audit chain has no key yet: records are not stored unkeyed');
-  await lockChain(c);
+  if (!locked) await lockChain(c);
   // From the sealed head checkpoint (see audit-chain.ts); without a valid one the database was edited:
   // go on from the last row and leave the checkpoint as it is, so that verify keeps showing it.
   const checkpoint = await settingIn(c, HEAD_SETTING);
@@ -91,7 +95,7 @@ export function pgAuditedWrites(pool: pg.Pool, writer: PgWriter): PgAuditedWrite
     return transaction(pool, async (c) => {
       if (audit) await lockChain(c);
       const result = await write(c);
-      if (audit && result !== false && result !== null) await appendAuditIn(c, [audit], writer.auditKey()).catch(recordRefused);
+      if (audit && result !== false && result !== null) await appendAuditIn(c, [audit], writer.auditKey(), true).catch(recordRefused);
       return result;
     });
   };

@@ -160,7 +160,7 @@ export function createPgWriter(pool: pg.Pool): PgWriter {
         if (!isVersion(job)) return job.records;
         return job.audit && !(outcomes.get(job) instanceof Error) ? [job.audit] : [];
       });
-      await appendAuditIn(c, records, auditKey);
+      await appendAuditIn(c, records, auditKey, true);
     } catch (err) {
       throw new BatchFailed((err as Error).message);
     }
@@ -177,10 +177,10 @@ export function createPgWriter(pool: pg.Pool): PgWriter {
       try {
         if (isVersion(job)) {
           const outcome = (await writeRound(c, [job]))[0]!;
-          if (job.audit && !(outcome instanceof Error)) await appendAuditIn(c, [job.audit], auditKey).catch(recordRefused);
+          if (job.audit && !(outcome instanceof Error)) await appendAuditIn(c, [job.audit], auditKey, true).catch(recordRefused);
           outcomes.set(job, outcome);
         } else {
-          await appendAuditIn(c, job.records, auditKey);
+          await appendAuditIn(c, job.records, auditKey, true);
           outcomes.set(job, STORED);
         }
         await c.query('RELEASE SAVEPOINT write');
