@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { createRemoteJWKSet, jwtVerify, decodeJwt } from 'jose';
 import { createVault, credential } from './support/clients.js';
 import { rawRequest } from './support/raw-http.js';
@@ -335,6 +337,19 @@ describe('identity service', () => {
     assert.deepEqual((await oauthError(big, 413, 'oversized body')).error_codes, []);
     const nul = await fetch(`${tokenUrl}?x=%00`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials' });
     assert.match((await oauthError(nul, 400, '%00')).error_description, /U\+0000/);
+    // A failure inside the service (the store refuses a refresh token) is Entra-shaped too: server_error, 500.
+    const db = new Database(join(server.dataDir, 'coffer.db'));
+    db.exec("CREATE TRIGGER refuse_refresh BEFORE INSERT ON refresh_tokens BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
+    try {
+      const failed = await form({ grant_type: 'password', client_id: '04b07795-8ddb-461a-bbee-02f9e1bf7b46', username: 'alice@coffer.local', password: 'correct horse battery', scope: `${server.url}/.default offline_access` });
+      assert.equal(failed.status, 500);
+      const body = (await failed.json()) as { error: string; error_description: string };
+      assert.equal(body.error, 'server_error');
+      assert.doesNotMatch(body.error_description, /refused by the test/, 'no internals in the answer');
+    } finally {
+      db.exec('DROP TRIGGER refuse_refresh');
+      db.close();
+    }
     // A vault host keeps Key Vault's shape for the same path.
     const onVault = await fetch(`${server.vaultUrl('any')}/t/oauth2/v2.0/token`);
     assert.equal(onVault.status, 404);

@@ -96,23 +96,29 @@ export function clientError(err: Error & { code?: string }, socket: Socket): voi
  * read only that shape, and show nothing useful from Key Vault's.
  */
 const isOAuthRoute = (req: FastifyRequest) => !req.vaultName && (req.routeOptions.url ?? '').includes('/oauth2/');
-const asOAuth = (err: ServiceError) => new OAuthError(err.status, 'invalid_request', null, err.message);
+/** OAuth's error codes (RFC 6749 §5.2 and §4.1.2.1) for the service's statuses. */
+const oauthCode = (status: number) => (status === 503 ? 'temporarily_unavailable' : status >= 500 ? 'server_error' : 'invalid_request');
 
 export function installErrorHandling(app: FastifyInstance, log: ErrorLog): void {
-  const send = (req: FastifyRequest, reply: FastifyReply, err: ServiceError) => (isOAuthRoute(req) ? sendOAuth(reply, asOAuth(err)) : sendService(reply, err));
+  const send = (req: FastifyRequest, reply: FastifyReply, err: ServiceError) => {
+    if (!isOAuthRoute(req)) return sendService(reply, err);
+    // Retry-After and the like keep their meaning in either shape.
+    for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
+    return sendOAuth(reply, new OAuthError(err.status, oauthCode(err.status), null, err.message));
+  };
   app.setErrorHandler((err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply) => {
     if (err instanceof ServiceError) return send(req, reply, err);
     if (err instanceof OAuthError) return sendOAuth(reply, err);
     if (err instanceof AuditWriteError) {
       log.error({ reqId: req.id, err: err.message }, 'audit write failed; change undone and refused');
-      return sendService(reply, errors.auditUnavailable());
+      return send(req, reply, errors.auditUnavailable());
     }
     // A write on a vault deleted since the request resolved it (the foreign key held): the vault is gone.
     if (err instanceof StoreParentGoneError && req.vault) return sendService(reply, errors.vaultNotFound(req.hostname));
     const mapped = fromFastify(err as FastifyError, req);
     if (mapped) return send(req, reply, mapped);
     log.error({ reqId: req.id, err: { name: err.name, message: err.message, stack: err.stack } }, 'unhandled error');
-    return sendService(reply, errors.internal());
+    return send(req, reply, errors.internal());
   });
   app.setNotFoundHandler((req, reply) => sendService(reply, errors.notFound(req.url.split('?')[0] ?? '')));
 }
