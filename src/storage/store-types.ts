@@ -174,8 +174,13 @@ export interface RefreshTokenStore {
 }
 
 export interface ResourceGroupStore {
-  /** `audit` is appended to the audit trail in the same transaction. */
-  upsert(row: ResourceGroupRow, audit?: AuditRecord): Promise<ResourceGroupRow>;
+  /**
+   * Creates the group, or replaces an existing one's tags if it is in the
+   * same location (its name spelling and location stay); null, and nothing
+   * changed, when it exists in another location. `audit` is appended to the
+   * audit trail in the same transaction, if something was stored.
+   */
+  upsert(row: ResourceGroupRow, audit?: AuditRecord): Promise<ResourceGroupRow | null>;
   get(subscriptionId: string, name: string): Promise<ResourceGroupRow | null>;
   list(subscriptionId: string): Promise<ResourceGroupRow[]>;
   /**

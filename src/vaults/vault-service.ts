@@ -268,6 +268,8 @@ export function createVaultService(deps: {
         throw errors.invalidResourceGroupLocation(row.location, existing.location);
       }
       const group = await resourceGroups.upsert(existing ? { ...existing, tags: row.tags } : { ...row, location: normalLocation(row.location) }, audit?.(existing ? 200 : 201));
+      // Created meanwhile in another location by a concurrent request (nothing was stored).
+      if (!group) throw errors.invalidResourceGroupLocation(row.location, (await resourceGroups.get(row.subscriptionId, row.name))?.location ?? '');
       return { group, created: !existing };
     },
     getResourceGroup,

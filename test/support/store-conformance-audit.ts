@@ -184,6 +184,7 @@ export function describeAuditConformance(h: ConformanceHandle & { auditKey(): Ch
       assert.equal(await vaults.purge(v.id, true, record('purge')), true);
       assert.equal(await vaults.purge(v.id, false, record('purge again')), false);
       await h.store().resourceGroups.upsert({ subscriptionId: 'sub-1', name: 'audited-group', location: 'local', tags: {} }, record('group'));
+      assert.equal(await h.store().resourceGroups.upsert({ subscriptionId: 'sub-1', name: 'audited-group', location: 'elsewhere', tags: {} }, record('group moved')), null);
       assert.deepEqual(operations(await all()), ['create', 'update', 'delete', 'recover', 'purge', 'group']);
 
       // A record the store cannot take undoes the change it came with.

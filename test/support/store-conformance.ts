@@ -161,10 +161,11 @@ export function runStoreConformance(label: string, makeStore: StoreFactory): voi
     });
 
     describe('resource groups', () => {
-      it('upserts case-insensitively: the first spelling and location stay, tags are replaced', async () => {
+      it('upserts case-insensitively: the first spelling and location stay, tags are replaced; another location changes nothing', async () => {
         const created = await store.resourceGroups.upsert({ subscriptionId: 'sub-1', name: 'My-RG', location: 'local', tags: { a: 'b' } });
         assert.deepEqual(created, { subscriptionId: 'sub-1', name: 'My-RG', location: 'local', tags: { a: 'b' } });
-        const again = await store.resourceGroups.upsert({ subscriptionId: 'sub-1', name: 'my-rg', location: 'elsewhere', tags: { c: 'd' } });
+        assert.equal(await store.resourceGroups.upsert({ subscriptionId: 'sub-1', name: 'my-rg', location: 'elsewhere', tags: { x: 'y' } }), null);
+        const again = await store.resourceGroups.upsert({ subscriptionId: 'sub-1', name: 'my-rg', location: 'local', tags: { c: 'd' } });
         assert.deepEqual(again, { subscriptionId: 'sub-1', name: 'My-RG', location: 'local', tags: { c: 'd' } });
         assert.deepEqual(await store.resourceGroups.get('sub-1', 'MY-rg'), again);
         assert.equal(await store.resourceGroups.get('sub-2', 'my-rg'), null);

@@ -20,15 +20,19 @@ const toVault = (r: Json<VaultRow, 'tags' | 'properties'>): VaultRow => ({ ...r,
 export function pgResourceGroupStore(pool: pg.Pool, audited: PgAuditedWrite): ResourceGroupStore {
   return {
     // An existing group keeps its name spelling and location (Azure cannot move a group); tags are replaced.
-    upsert: async (g, audit) =>
-      toGroup(
-        (await audited(audit, (db) => one<Json<ResourceGroupRow, 'tags'>>(
+    // In one statement, so a group created meanwhile in another location is not updated (no row: null).
+    upsert: async (g, audit) => {
+      const r = await audited(audit, (db) =>
+        one<Json<ResourceGroupRow, 'tags'>>(
           db,
           `INSERT INTO resource_groups (subscription_id, name_key, name, location, tags) VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (subscription_id, name_key) DO UPDATE SET tags = excluded.tags RETURNING ${GROUP}`,
+           ON CONFLICT (subscription_id, name_key) DO UPDATE SET tags = excluded.tags WHERE resource_groups.location = excluded.location
+           RETURNING ${GROUP}`,
           [g.subscriptionId, nameKey(g.name), g.name, g.location, toJson(g.tags)],
-        )))!,
-      ),
+        ),
+      );
+      return r ? toGroup(r) : null;
+    },
     async get(subscriptionId, name) {
       const r = await one<Json<ResourceGroupRow, 'tags'>>(pool, `SELECT ${GROUP} FROM resource_groups WHERE subscription_id = $1 AND name_key = $2`, [
         subscriptionId,

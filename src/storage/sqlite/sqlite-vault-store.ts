@@ -66,7 +66,7 @@ export function sqliteResourceGroupStore(db: Database.Database, audited: Audited
   // An existing group keeps its name spelling and location (Azure cannot move a group); tags are replaced.
   const upsert = db.prepare<[string, string, string, string, string], GroupRecord>(
     `INSERT INTO resource_groups (subscription_id, name_key, name, location, tags) VALUES (?, ?, ?, ?, ?)
-     ON CONFLICT (subscription_id, name_key) DO UPDATE SET tags = excluded.tags
+     ON CONFLICT (subscription_id, name_key) DO UPDATE SET tags = excluded.tags WHERE resource_groups.location = excluded.location
      RETURNING subscription_id, name, location, tags`,
   );
   const get = db.prepare<Key, GroupRecord>('SELECT * FROM resource_groups WHERE subscription_id = ? AND name_key = ?');
@@ -82,7 +82,10 @@ export function sqliteResourceGroupStore(db: Database.Database, audited: Audited
   });
 
   return {
-    upsert: async (g, audit) => toGroup(audited.run(audit, () => upsert.get(g.subscriptionId, nameKey(g.name), g.name, g.location, toJson(g.tags))!)),
+    upsert: async (g, audit) => {
+      const r = audited.run(audit, () => upsert.get(g.subscriptionId, nameKey(g.name), g.name, g.location, toJson(g.tags)) ?? null);
+      return r ? toGroup(r) : null;
+    },
     async get(subscriptionId, name) {
       const r = get.get(subscriptionId, nameKey(name));
       return r ? toGroup(r) : null;
