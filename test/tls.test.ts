@@ -268,6 +268,29 @@ describe('reusing and renewing TLS material', () => {
     assert.deepEqual(outsideConstraints(c, [], ['::ffff:10.1.2.3', '0:0:0:0:0:ffff:a01:203', '::ffff:10.1.2.4']), ['::ffff:10.1.2.4']);
   });
 
+  it('a CA made by an earlier coffer (no name constraints) keeps working, and is reported so the server can warn', async () => {
+    const opts = { ...dirs(tempDir()), ...NAMES };
+    assert.equal((await ensureTlsMaterial(opts)).unconstrainedCa, false, 'a CA made now is constrained');
+    const keys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+    const old = await x509.X509CertificateGenerator.createSelfSigned({
+      name: 'CN=coffer local CA, O=coffer',
+      notBefore: new Date(Date.now() - DAY),
+      notAfter: new Date(Date.now() + 3000 * DAY),
+      keys: keys as unknown as CryptoKeyPair,
+      signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+      extensions: [new x509.BasicConstraintsExtension(true, 0, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true)],
+    });
+    const other = { ...dirs(tempDir()), ...NAMES };
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(other.caDir, { recursive: true, mode: 0o700 });
+    writeFileSync(join(other.caDir, 'ca.pem'), old.toString('pem'));
+    writeFileSync(join(other.caDir, 'ca-key.pem'), createPrivateKey({ key: Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)), format: 'der', type: 'pkcs8' }).export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    const m = await ensureTlsMaterial({ ...other, dnsNames: [...NAMES.dnsNames, 'anything.example'] });
+    assert.equal(m.unconstrainedCa, true);
+    assert.equal(m.ca, old.toString('pem'), 'kept as it is');
+    assert.equal(new X509Certificate(m.cert).checkHost('anything.example'), 'anything.example');
+  });
+
   it('renews a server certificate expiring within 30 days', async () => {
     const opts = { ...dirs(tempDir()), ...NAMES };
     await ensureTlsMaterial(opts);

@@ -235,6 +235,12 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
 
   log.info({ url: urls.authority, vaults: `https://{vault}.${config.vaultDnsSuffix}:${config.port}`, tenantId: deployment.tenantId, bootstrap: bootstrapFile }, 'coffer is listening');
   if (tls.generated) process.stderr.write(`\n${describeTrust(tls.caFile)}\n\n`);
+  if (tls.unconstrainedCa) {
+    log.warn(
+      { caFile: tls.caFile },
+      'this local CA was made by an earlier coffer without name constraints: whoever reads its key can vouch for any site to those who trust it; remove ca.pem and ca-key.pem to have a constrained one made (then trust the new one)',
+    );
+  }
 
   return {
     url: urls.authority,

@@ -20,6 +20,8 @@ export interface TlsMaterial {
   certFile: string;
   keyFile: string;
   generated: boolean;
+  /** coffer's own CA, made before CAs carried name constraints: it can vouch for any name (worth a warning). */
+  unconstrainedCa: boolean;
 }
 
 export interface TlsOptions {
@@ -61,6 +63,10 @@ function readPair(certFile: string, keyFile: string): Pair | undefined {
 
 const fresh = (cert: X509Certificate) => Date.parse(cert.validFrom) <= Date.now() && Date.parse(cert.validTo) - Date.now() > RENEW_BEFORE;
 
+// The name constraints extension's OID (2.5.29.30) as DER: found in a certificate's bytes without parsing them.
+const NAME_CONSTRAINTS_DER = Buffer.from([0x06, 0x03, 0x55, 0x1d, 0x1e]);
+const isCoffersCa = (cert: X509Certificate) => /\bCN=coffer local CA\b/.test(cert.subject.replaceAll('\n', ', '));
+
 async function ensureCa(caDir: string, names: Pick<TlsOptions, 'dnsNames' | 'ipAddresses'>): Promise<Pair & { file: string; created: boolean }> {
   mkdirSync(caDir, { recursive: true, mode: 0o700 });
   const file = join(caDir, 'ca.pem');
@@ -76,7 +82,7 @@ async function ensureCa(caDir: string, names: Pick<TlsOptions, 'dnsNames' | 'ipA
   // A key that does not match can only come from an interrupted renewal.
   if (existing && fresh(existing.cert) && existing.cert.checkPrivateKey(existing.key)) return { ...existing, file, created: false };
   // Only coffer's own CA is renewed here: someone else's (given with --tls-ca-dir) is theirs to renew, and its key is not ours to overwrite.
-  if (existing && !/\bCN=coffer local CA\b/.test(existing.cert.subject.replaceAll('\n', ', '))) {
+  if (existing && !isCoffersCa(existing.cert)) {
     throw new Error(`the CA in ${caDir} is not coffer's and is ${fresh(existing.cert) ? 'not the pair of its key' : 'about to expire or expired'}; renew it, or remove ca.pem and ca-key.pem to let coffer make its own`);
   }
 
@@ -142,7 +148,7 @@ function userMaterial(certFile: string, keyFile: string): TlsMaterial {
   }
   if (!parsed.checkPrivateKey(privateKey)) throw new Error(`the private key in ${keyFile} does not match the certificate in ${certFile}`);
   // Whoever issued it is unknown here; the certificate file (often with its chain) is the best trust hint.
-  return { cert, key, ca: cert, caFile: certFile, certFile, keyFile, generated: false };
+  return { cert, key, ca: cert, caFile: certFile, certFile, keyFile, generated: false, unconstrainedCa: false };
 }
 
 export async function ensureTlsMaterial(opts: TlsOptions): Promise<TlsMaterial> {
@@ -173,6 +179,7 @@ export async function ensureTlsMaterial(opts: TlsOptions): Promise<TlsMaterial> 
     certFile,
     keyFile,
     generated: ca.created || reissue,
+    unconstrainedCa: isCoffersCa(ca.cert) && !Buffer.from(ca.cert.raw).includes(NAME_CONSTRAINTS_DER),
   };
 }
 
