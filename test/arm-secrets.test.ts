@@ -73,4 +73,48 @@ describe('@azure/arm-keyvault secrets (Resource Manager view)', () => {
       return true;
     });
   });
+
+  it('PUT through Resource Manager sets a new version (201, then 200) that its writer cannot read back; Reader may not write', async () => {
+    const vaultId = `/subscriptions/${server.bootstrap.subscriptionId}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/arm-secrets`;
+    const writer = await newServicePrincipal(server, 'arm-secrets-template');
+    await assignRole(server, vaultId, ROLE_IDS['Key Vault Contributor'], writer.id);
+    const asWriter = armClient(server, credential(server, writer.appId, writer.secret));
+    const params = { properties: { value: 'from a template', contentType: 'text/plain', attributes: { enabled: true, expires: new Date('2032-01-01T00:00:00Z') } }, tags: { source: 'bicep' } };
+
+    const created = await asWriter.secrets.createOrUpdate('rg-test', 'arm-secrets', 'templated', params);
+    assert.equal(created.properties.value, undefined, 'the value never comes back');
+    assert.equal(created.properties.contentType, 'text/plain');
+    assert.deepEqual(created.tags, { source: 'bicep' });
+    const admin = secretClient(server, 'arm-secrets');
+    const stored = await admin.getSecret('templated');
+    assert.equal(stored.value, 'from a template');
+    assert.equal(stored.properties.expiresOn?.toISOString(), '2032-01-01T00:00:00.000Z');
+    assert.equal(created.properties.secretUriWithVersion, stored.properties.id);
+    await assert.rejects(secretClient(server, 'arm-secrets', credential(server, writer.appId, writer.secret)).getSecret('templated'), (err: { statusCode?: number }) => err.statusCode === 403);
+
+    const token = (await credential(server, writer.appId, writer.secret).getToken(`${server.url}/.default`)).token;
+    const put = (name: string, body: unknown) =>
+      fetch(`${server.url}${vaultId}/secrets/${name}?api-version=2023-07-01`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const again = await put('templated', { properties: { value: 'second' } });
+    assert.equal(again.status, 200);
+    assert.equal((await admin.getSecret('templated')).value, 'second');
+    let versions = 0;
+    for await (const _v of admin.listPropertiesOfSecretVersions('templated')) versions++;
+    assert.equal(versions, 2);
+    const noValue = await put('templated', { properties: { contentType: 'x' } });
+    assert.equal(noValue.status, 400);
+    assert.equal(((await noValue.json()) as { error: { code: string } }).error.code, 'BadParameter');
+    await (await admin.beginDeleteSecret('templated')).pollUntilDone();
+    const deleted = await put('templated', { properties: { value: 'third' } });
+    assert.equal(deleted.status, 409);
+
+    const reader = await newServicePrincipal(server, 'arm-secrets-reader-2');
+    await assignRole(server, vaultId, ROLE_IDS.Reader, reader.id);
+    await assert.rejects(armClient(server, credential(server, reader.appId, reader.secret)).secrets.createOrUpdate('rg-test', 'arm-secrets', 'nope', params), (err: { statusCode?: number; code?: string }) => {
+      assert.equal(err.statusCode, 403);
+      assert.equal(err.code, 'AuthorizationFailed');
+      return true;
+    });
+    await assert.rejects(admin.getSecret('nope'), (err: { statusCode?: number }) => err.statusCode === 404);
+  });
 });

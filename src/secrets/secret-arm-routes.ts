@@ -1,22 +1,25 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Authorizer } from '../authorization/authorizer.js';
 import { secretScope, vaultScope } from '../authorization/scopes.js';
-import { subscriptionChecker, type ArmRequest } from '../server/arm-common.js';
+import { bodyObject, subscriptionChecker, type ArmRequest } from '../server/arm-common.js';
 import { errors, ServiceError } from '../server/errors.js';
 import { requireCaller } from '../server/request-context.js';
 import type { Urls } from '../server/urls.js';
 import type { SecretSummary, VaultRow } from '../storage/store-types.js';
 import type { VaultService } from '../vaults/vault-service.js';
 import type { SecretService } from './secret-service.js';
-import { checkSecretName, decodeToken, encodeToken } from './secret-validation.js';
+import { checkSecretName, decodeToken, encodeToken, parseSetSecret } from './secret-validation.js';
 
-// Secrets as Resource Manager shows them (Microsoft.KeyVault/vaults/secrets,
-// Secrets_Get and Secrets_List): a secret's latest version, never its value.
-// Control-plane actions, so Reader sees them on any vault, whatever its
-// permission model, as in Azure; the values stay behind the data plane.
+// Secrets as Resource Manager shows them (Microsoft.KeyVault/vaults/secrets:
+// Secrets_Get, Secrets_List, Secrets_CreateOrUpdate): a secret's latest
+// version, never its value. Control-plane actions, whatever the vault's
+// permission model, as in Azure: Reader sees the properties, and a holder of
+// vaults/secrets/write (Contributor, Key Vault Contributor) may set a value
+// it can never read back, as templates (Bicep) do.
 
 const SECRETS_PATH = '/subscriptions/:sub/resourceGroups/:rg/providers/Microsoft.KeyVault/vaults/:name/secrets';
 const READ = 'Microsoft.KeyVault/vaults/secrets/read';
+const WRITE = 'Microsoft.KeyVault/vaults/secrets/write';
 const TYPE = 'Microsoft.KeyVault/vaults/secrets';
 /** Secrets_List's page size when `$top` is absent, and its largest. */
 const MAX_TOP = 25;
@@ -54,11 +57,12 @@ export function registerSecretArmRoutes(arm: FastifyInstance, deps: { subscripti
   const checkSubscription = subscriptionChecker(deps.subscriptionId);
 
   // Authorized at the URL's scope before anything is looked up, as the vault routes are.
-  async function vaultAt(req: ArmRequest, scope: string): Promise<VaultRow> {
+  async function vaultAt(req: ArmRequest, scope: string, action = READ): Promise<VaultRow> {
     checkSubscription(req.params.sub);
-    await authorizer.authorizeManagement(requireCaller(req), READ, scope);
+    await authorizer.authorizeManagement(requireCaller(req), action, scope);
     return vaults.get(deps.subscriptionId, req.params.rg!, req.params.name!);
   }
+  const notFound = (vault: VaultRow, name: string) => errors.resourceNotFound(TYPE, `${vault.name}/${name.slice(0, 127)}`, vault.resourceGroup);
 
   arm.get(SECRETS_PATH, async (req: ArmRequest) => {
     const vault = await vaultAt(req, vaultScope(deps.subscriptionId, req.params.rg!, req.params.name!));
@@ -79,8 +83,24 @@ export function registerSecretArmRoutes(arm: FastifyInstance, deps: { subscripti
       return secretResource(vault, await secrets.properties(vault, checkSecretName(name)), urls.vaultUri(vault.name));
     } catch (err) {
       // Resource Manager's words for a secret that is not there (or not valid as a name).
-      if (err instanceof ServiceError && err.status < 500) throw errors.resourceNotFound(TYPE, `${vault.name}/${name.slice(0, 127)}`, vault.resourceGroup);
+      if (err instanceof ServiceError && err.status < 500) throw notFound(vault, name);
       throw err;
     }
+  });
+
+  // A new version with the value given (required here; the data plane takes the rest of a secret's changes).
+  arm.put(`${SECRETS_PATH}/:secret`, async (req: ArmRequest, reply: FastifyReply) => {
+    const name = checkSecretName(req.params.secret ?? '');
+    const vault = await vaultAt(req, secretScope(deps.subscriptionId, req.params.rg!, req.params.name!, name), WRITE);
+    const body = bodyObject(req.body);
+    const properties = bodyObject(body.properties);
+    const input = parseSetSecret({ value: properties.value, contentType: properties.contentType, attributes: properties.attributes, tags: body.tags });
+    const existed = await secrets.properties(vault, name).then(
+      () => true,
+      () => false,
+    );
+    const status = existed ? 200 : 201;
+    const { meta } = await req.writeAudited((record) => secrets.set(vault, name, input, record?.()), status);
+    return reply.status(status).send(secretResource(vault, { ...meta, deleted: null }, urls.vaultUri(vault.name)));
   });
 }
