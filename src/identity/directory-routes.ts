@@ -29,12 +29,18 @@ const graphError = (status: number, code: string, message: string) => new Servic
 const resourceNotFound = (id: string) =>
   graphError(404, 'Request_ResourceNotFound', `Resource '${id.slice(0, 64)}' does not exist or one of its queried reference-property objects are not present.`);
 
-/** A write that lost a race to the removal of the object it hangs on (a principal, a group, a member): not found. */
-async function unlessGone<T>(write: Promise<T>, id: string): Promise<T> {
+/**
+ * A write that lost a race to the removal of the object it hangs on (a
+ * principal, a group, a member): not found, naming the first of `ids` that
+ * is gone (`exists` tells).
+ */
+async function unlessGone<T>(write: Promise<T>, ids: string[], exists: (id: string) => Promise<boolean>): Promise<T> {
   try {
     return await write;
   } catch (err) {
-    throw err instanceof StoreParentGoneError ? resourceNotFound(id) : err;
+    if (!(err instanceof StoreParentGoneError)) throw err;
+    for (const id of ids) if (!(await exists(id))) throw resourceNotFound(id);
+    throw resourceNotFound(ids[0] ?? '');
   }
 }
 
@@ -111,6 +117,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
       if (!p || p.kind !== kind) throw resourceNotFound(id);
       return p;
     };
+    const exists = async (id: string) => (await directory.get(id)) !== null;
     const body = (req: Req) => (req.body && typeof req.body === 'object' ? (req.body as Record<string, unknown>) : {});
     // Out of the directory first, then its assignments: one being created for it meanwhile checks again in the index's turn.
     // Its record travels with the principal's removal; gone meanwhile (another delete), it is not found.
@@ -157,7 +164,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
       const cred = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
       const years = yearsUntil(cred.endDateTime);
       const displayName = typeof cred.displayName === 'string' ? cred.displayName.slice(0, 256) : undefined;
-      const created = await unlessGone(req.writeAudited((record) => directory.addClientSecret(p.objectId, { years, displayName }, record?.())), p.objectId);
+      const created = await unlessGone(req.writeAudited((record) => directory.addClientSecret(p.objectId, { years, displayName }, record?.())), [p.objectId], exists);
       return { keyId: created.keyId, secretText: created.secret, hint: created.secret.slice(0, 3), endDateTime: iso(created.endAt), displayName: displayName ?? null };
     });
     graph.post('/v1.0/servicePrincipals/:id/removePassword', async (req: Req, reply: FastifyReply) => {
@@ -230,7 +237,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
       const member = GUID_RE.test(memberId) ? await directory.get(memberId.toLowerCase()) : null;
       if (!member) throw resourceNotFound(memberId);
       if (member.objectId === group.objectId) throw graphError(400, 'Request_BadRequest', 'A group cannot be a member of itself.');
-      if (!(await unlessGone(req.writeAudited((record) => deps.index.addMember(group.objectId, member.objectId, record), 204), member.objectId))) {
+      if (!(await unlessGone(req.writeAudited((record) => deps.index.addMember(group.objectId, member.objectId, record), 204), [group.objectId, member.objectId], exists))) {
         throw graphError(400, 'Request_BadRequest', "One or more added object references already exist for the following modified properties: 'members'.");
       }
       return reply.status(204).send();
