@@ -2,7 +2,7 @@ import 'reflect-metadata'; // before @peculiar/x509
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { X509Certificate, createPrivateKey, webcrypto } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { type Server, createServer, request } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -44,6 +44,25 @@ function listen(m: TlsMaterial, host: string): Promise<Server> {
 }
 
 const portOf = (server: Server) => (server.address() as AddressInfo).port;
+
+/** Writes a self-signed CA (as someone else, or an earlier coffer, made it) into caDir; returns its PEMs. */
+async function plantCa(caDir: string, name: string, days: number, extensions: x509.Extension[]): Promise<{ certPem: string; keyPem: string }> {
+  const keys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    name,
+    notBefore: new Date(Date.now() - DAY),
+    notAfter: new Date(Date.now() + days * DAY),
+    keys: keys as unknown as CryptoKeyPair,
+    signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+    extensions,
+  });
+  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
+  const keyPem = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }).export({ type: 'pkcs8', format: 'pem' }) as string;
+  mkdirSync(caDir, { recursive: true, mode: 0o700 });
+  writeFileSync(join(caDir, 'ca-key.pem'), keyPem, { mode: 0o600 });
+  writeFileSync(join(caDir, 'ca.pem'), cert.toString('pem'));
+  return { certPem: cert.toString('pem'), keyPem };
+}
 
 // A server certificate issued by the CA with a chosen lifetime, to exercise renewal.
 async function plantServerCert(caDir: string, certDir: string, days: number): Promise<void> {
@@ -225,19 +244,7 @@ describe('reusing and renewing TLS material', () => {
     assert.equal(mode(caKeyFile), 0o600);
 
     // Someone else's CA, 10 days from expiry: coffer would renew its own, but this one is not its to replace.
-    const keys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
-    const theirs = await x509.X509CertificateGenerator.createSelfSigned({
-      name: 'CN=Example Corp CA',
-      notBefore: new Date(Date.now() - DAY),
-      notAfter: new Date(Date.now() + 10 * DAY),
-      keys: keys as unknown as CryptoKeyPair,
-      signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
-      extensions: [new x509.BasicConstraintsExtension(true, undefined, true)],
-    });
-    const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
-    const keyPem = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }).export({ type: 'pkcs8', format: 'pem' }) as string;
-    writeFileSync(caKeyFile, keyPem, { mode: 0o600 });
-    writeFileSync(join(opts.caDir, 'ca.pem'), theirs.toString('pem'));
+    const { keyPem } = await plantCa(opts.caDir, 'CN=Example Corp CA', 10, [new x509.BasicConstraintsExtension(true, undefined, true)]);
     await assert.rejects(ensureTlsMaterial(opts), /is not coffer's and is about to expire/);
     assert.equal(readFileSync(caKeyFile, 'utf8'), keyPem, 'their key is untouched');
   });
@@ -271,23 +278,14 @@ describe('reusing and renewing TLS material', () => {
   it('a CA made by an earlier coffer (no name constraints) keeps working, and is reported so the server can warn', async () => {
     const opts = { ...dirs(tempDir()), ...NAMES };
     assert.equal((await ensureTlsMaterial(opts)).unconstrainedCa, false, 'a CA made now is constrained');
-    const keys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
-    const old = await x509.X509CertificateGenerator.createSelfSigned({
-      name: 'CN=coffer local CA, O=coffer',
-      notBefore: new Date(Date.now() - DAY),
-      notAfter: new Date(Date.now() + 3000 * DAY),
-      keys: keys as unknown as CryptoKeyPair,
-      signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
-      extensions: [new x509.BasicConstraintsExtension(true, 0, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true)],
-    });
     const other = { ...dirs(tempDir()), ...NAMES };
-    const { mkdirSync } = await import('node:fs');
-    mkdirSync(other.caDir, { recursive: true, mode: 0o700 });
-    writeFileSync(join(other.caDir, 'ca.pem'), old.toString('pem'));
-    writeFileSync(join(other.caDir, 'ca-key.pem'), createPrivateKey({ key: Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)), format: 'der', type: 'pkcs8' }).export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    const old = await plantCa(other.caDir, 'CN=coffer local CA, O=coffer', 3000, [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+    ]);
     const m = await ensureTlsMaterial({ ...other, dnsNames: [...NAMES.dnsNames, 'anything.example'] });
     assert.equal(m.unconstrainedCa, true);
-    assert.equal(m.ca, old.toString('pem'), 'kept as it is');
+    assert.equal(m.ca, old.certPem, 'kept as it is');
     assert.equal(new X509Certificate(m.cert).checkHost('anything.example'), 'anything.example');
   });
 
