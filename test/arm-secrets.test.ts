@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { assignRole, newServicePrincipal, ROLE_IDS } from './support/access-kit.js';
+import { auditRecords } from './support/audit-kit.js';
 import { armClient, createVault, credential, secretClient } from './support/clients.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
@@ -36,6 +37,18 @@ describe('@azure/arm-keyvault secrets (Resource Manager view)', () => {
     assert.equal(p.attributes?.expires?.toISOString(), '2031-01-01T00:00:00.000Z');
     assert.ok(p.attributes?.created instanceof Date);
 
+    // $top past a page's 25 is served 25 at a time, as a positive int32 is a valid $top.
+    const token = (await credential(server).getToken(`${server.url}/.default`)).token;
+    const listUrl = `${server.url}/subscriptions/${server.bootstrap.subscriptionId}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/arm-secrets/secrets`;
+    const big = await fetch(`${listUrl}?api-version=2023-07-01&$top=1000`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(big.status, 200);
+    const zero = await fetch(`${listUrl}?api-version=2023-07-01&$top=0`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(zero.status, 400);
+    assert.equal(((await zero.json()) as { error: { code: string } }).error.code, 'BadRequest');
+    const firstPage = (await (await fetch(`${listUrl}?api-version=2023-07-01&$top=2`, { headers: { authorization: `Bearer ${token}` } })).json()) as { value: unknown[]; nextLink: string };
+    assert.equal(firstPage.value.length, 2);
+    assert.match(firstPage.nextLink, new RegExp(`^${server.url}/subscriptions/.*/vaults/arm-secrets/secrets\\?api-version=2023-07-01&\\$top=2&\\$skiptoken=[A-Za-z0-9_-]+$`));
+
     const names: string[] = [];
     for await (const page of arm.secrets.list('rg-test', 'arm-secrets', { top: 2 }).byPage()) {
       assert.ok(page.length <= 2, `a page of ${page.length}`);
@@ -43,7 +56,8 @@ describe('@azure/arm-keyvault secrets (Resource Manager view)', () => {
     }
     assert.deepEqual(names.sort(), ['api-key', 'db-user', 'queue-key']);
 
-    for (const missing of ['cache-key', 'never-was', 'bad_name']) {
+    await assert.rejects(arm.secrets.get('rg-test', 'arm-secrets', 'bad_name'), (err: { statusCode?: number; code?: string }) => err.statusCode === 400 && err.code === 'BadRequest');
+    for (const missing of ['cache-key', 'never-was']) {
       await assert.rejects(arm.secrets.get('rg-test', 'arm-secrets', missing), (err: { statusCode?: number; code?: string; message?: string }) => {
         assert.equal(err.statusCode, 404, missing);
         assert.equal(err.code, 'ResourceNotFound');
@@ -103,7 +117,11 @@ describe('@azure/arm-keyvault secrets (Resource Manager view)', () => {
     assert.equal(versions, 2);
     const noValue = await put('templated', { properties: { contentType: 'x' } });
     assert.equal(noValue.status, 400);
-    assert.equal(((await noValue.json()) as { error: { code: string } }).error.code, 'BadParameter');
+    assert.equal(((await noValue.json()) as { error: { code: string } }).error.code, 'BadRequest', "Resource Manager's code, not the data plane's");
+    // The write is on the vault's own audit trail: named vault and secret, the RBAC grant that allowed it.
+    const records = (await auditRecords(server, 'vault=arm-secrets&secret=templated')).filter((r) => r.properties.httpStatusCode < 300 && r.identity.claim.oid === writer.id);
+    assert.deepEqual(records.map((r) => r.properties.httpStatusCode), [201, 200]);
+    assert.ok(records.every((r) => r.properties.isRbacAuthorized === true && typeof r.properties.appliedAssignmentId === 'string'));
     await (await admin.beginDeleteSecret('templated')).pollUntilDone();
     const deleted = await put('templated', { properties: { value: 'third' } });
     assert.equal(deleted.status, 409);

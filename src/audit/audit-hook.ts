@@ -96,7 +96,8 @@ function recordedUri(url: string): string {
 function entryFor(req: FastifyRequest, status: number, payload: unknown, started: number, config: RouteConfig): AuditEntry {
   const vault = req.vault;
   const params = (req.params ?? {}) as Record<string, string | undefined>;
-  const secret = req.vaultName ? (params.name ?? req.auditSecret) : null;
+  // On a vault host the path names the secret; a management route that acts on one names it in auditSecret.
+  const secret = req.vaultName ? (params.name ?? req.auditSecret) : req.auditSecret;
   const query = (req.query ?? {}) as Record<string, string | undefined>;
   const decision = req.decision;
   const port = req.port;

@@ -5,7 +5,8 @@ import { bodyObject, subscriptionChecker, type ArmRequest } from '../server/arm-
 import { errors, ServiceError } from '../server/errors.js';
 import { requireCaller } from '../server/request-context.js';
 import type { Urls } from '../server/urls.js';
-import type { SecretSummary, VaultRow } from '../storage/store-types.js';
+import { StoreParentGoneError, type SecretSummary, type VaultRow } from '../storage/store-types.js';
+import { checkVaultName } from '../vaults/vault-input.js';
 import type { VaultService } from '../vaults/vault-service.js';
 import type { SecretService } from './secret-service.js';
 import { checkSecretName, decodeToken, encodeToken, parseSetSecret } from './secret-validation.js';
@@ -45,29 +46,46 @@ function secretResource(vault: VaultRow, s: SecretSummary, vaultUri: string) {
   };
 }
 
+/** `$top` as Secrets_List takes it (any positive int32); pages hold at most MAX_TOP. */
 function parseTop(raw: string | undefined): number {
   if (raw === undefined || raw === '') return MAX_TOP;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_TOP) throw errors.invalidArm(`The value of $top must be an integer from 1 to ${MAX_TOP}.`);
-  return n;
+  if (!Number.isInteger(n) || n < 1 || n > 2 ** 31 - 1) throw errors.invalidArm(`The value of $top must be a positive integer, not '${raw.slice(0, 32)}'.`);
+  return Math.min(n, MAX_TOP);
+}
+
+/** Input refused by the data plane's checks, in Resource Manager's words. */
+async function asArm<T>(run: () => T | Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    throw err instanceof ServiceError && err.code === 'BadParameter' ? errors.invalidArm(err.message) : err;
+  }
 }
 
 export function registerSecretArmRoutes(arm: FastifyInstance, deps: { subscriptionId: string; urls: Urls; authorizer: Authorizer; vaults: VaultService; secrets: SecretService }): void {
   const { authorizer, vaults, secrets, urls } = deps;
   const checkSubscription = subscriptionChecker(deps.subscriptionId);
 
-  // Authorized at the URL's scope before anything is looked up, as the vault routes are.
-  async function vaultAt(req: ArmRequest, scope: string, action = READ): Promise<VaultRow> {
+  // The names checked first, then authorized at the URL's scope before anything is looked up, as the vault
+  // routes are. The vault, the secret and the grant go into the request's audit record.
+  async function vaultAt(req: ArmRequest, secret: string | null, action = READ): Promise<VaultRow> {
     checkSubscription(req.params.sub);
-    await authorizer.authorizeManagement(requireCaller(req), action, scope);
-    return vaults.get(deps.subscriptionId, req.params.rg!, req.params.name!);
+    const vaultName = await asArm(() => checkVaultName(req.params.name ?? ''));
+    const scope = secret === null ? vaultScope(deps.subscriptionId, req.params.rg!, vaultName) : secretScope(deps.subscriptionId, req.params.rg!, vaultName, secret);
+    const grant = await authorizer.authorizeManagement(requireCaller(req), action, scope);
+    req.decision = { model: 'rbac', allowed: true, rbac: grant, policy: null };
+    req.auditSecret = secret;
+    const vault = await vaults.get(deps.subscriptionId, req.params.rg!, vaultName);
+    req.vault = vault;
+    return vault;
   }
   const notFound = (vault: VaultRow, name: string) => errors.resourceNotFound(TYPE, `${vault.name}/${name.slice(0, 127)}`, vault.resourceGroup);
 
   arm.get(SECRETS_PATH, async (req: ArmRequest) => {
-    const vault = await vaultAt(req, vaultScope(deps.subscriptionId, req.params.rg!, req.params.name!));
+    const vault = await vaultAt(req, null);
     const top = parseTop(req.query.$top);
-    const page = await secrets.list(vault, top, decodeToken(req.query.$skiptoken));
+    const page = await secrets.list(vault, top, await asArm(() => decodeToken(req.query.$skiptoken)));
     let nextLink: string | null = null;
     if (page.next !== null) {
       const q = new URLSearchParams({ 'api-version': req.query['api-version'] ?? '', $top: String(top), $skiptoken: encodeToken(page.next) });
@@ -77,12 +95,12 @@ export function registerSecretArmRoutes(arm: FastifyInstance, deps: { subscripti
   });
 
   arm.get(`${SECRETS_PATH}/:secret`, async (req: ArmRequest) => {
-    const name = req.params.secret ?? '';
-    const vault = await vaultAt(req, secretScope(deps.subscriptionId, req.params.rg!, req.params.name!, name));
+    const name = await asArm(() => checkSecretName(req.params.secret ?? ''));
+    const vault = await vaultAt(req, name);
     try {
-      return secretResource(vault, await secrets.properties(vault, checkSecretName(name)), urls.vaultUri(vault.name));
+      return secretResource(vault, await secrets.properties(vault, name), urls.vaultUri(vault.name));
     } catch (err) {
-      // Resource Manager's words for a secret that is not there (or not valid as a name).
+      // Resource Manager's words for a secret that is not there.
       if (err instanceof ServiceError && err.status < 500) throw notFound(vault, name);
       throw err;
     }
@@ -90,17 +108,26 @@ export function registerSecretArmRoutes(arm: FastifyInstance, deps: { subscripti
 
   // A new version with the value given (required here; the data plane takes the rest of a secret's changes).
   arm.put(`${SECRETS_PATH}/:secret`, async (req: ArmRequest, reply: FastifyReply) => {
-    const name = checkSecretName(req.params.secret ?? '');
-    const vault = await vaultAt(req, secretScope(deps.subscriptionId, req.params.rg!, req.params.name!, name), WRITE);
+    const name = await asArm(() => checkSecretName(req.params.secret ?? ''));
+    const vault = await vaultAt(req, name, WRITE);
     const body = bodyObject(req.body);
     const properties = bodyObject(body.properties);
-    const input = parseSetSecret({ value: properties.value, contentType: properties.contentType, attributes: properties.attributes, tags: body.tags });
+    const input = await asArm(() => parseSetSecret({ value: properties.value, contentType: properties.contentType, attributes: properties.attributes, tags: body.tags }));
     const existed = await secrets.properties(vault, name).then(
       () => true,
-      () => false,
+      (err: unknown) => {
+        if (err instanceof ServiceError && err.status === 404) return false;
+        throw err;
+      },
     );
     const status = existed ? 200 : 201;
-    const { meta } = await req.writeAudited((record) => secrets.set(vault, name, input, record?.()), status);
-    return reply.status(status).send(secretResource(vault, { ...meta, deleted: null }, urls.vaultUri(vault.name)));
+    try {
+      const { meta } = await req.writeAudited((record) => secrets.set(vault, name, input, record?.()), status);
+      return reply.status(status).send(secretResource(vault, { ...meta, deleted: null }, urls.vaultUri(vault.name)));
+    } catch (err) {
+      // Purged or deleted (soft delete off) since it was looked up.
+      if (err instanceof StoreParentGoneError) throw errors.resourceNotFound('Microsoft.KeyVault/vaults', vault.name, vault.resourceGroup);
+      throw err;
+    }
   });
 }

@@ -114,7 +114,7 @@ export function installErrorHandling(app: FastifyInstance, log: ErrorLog): void 
       return send(req, reply, errors.auditUnavailable());
     }
     // A write on a vault deleted since the request resolved it (the foreign key held): the vault is gone.
-    if (err instanceof StoreParentGoneError && req.vault) return sendService(reply, errors.vaultNotFound(req.hostname));
+    if (err instanceof StoreParentGoneError && req.vault && req.vaultName) return sendService(reply, errors.vaultNotFound(req.hostname));
     const mapped = fromFastify(err as FastifyError, req);
     if (mapped) return send(req, reply, mapped);
     log.error({ reqId: req.id, err: { name: err.name, message: err.message, stack: err.stack } }, 'unhandled error');
