@@ -38,7 +38,7 @@ export function registerAuditRoutes(app: FastifyInstance, deps: { audit: AuditLo
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw errors.badParameter(`maxresults must be an integer from 1 to ${MAX_PAGE}.`);
     for (const t of [q.from, q.to]) if (t !== undefined && !Number.isFinite(Date.parse(t))) throw errors.badParameter(`'${t.slice(0, 40)}' is not an ISO 8601 time.`);
     const after = q.$skiptoken ?? null;
-    if (after !== null && !/^\d{1,15}$/.test(after)) throw errors.badParameter('The $skiptoken value is invalid.');
+    if (after !== null && !/^\d{1,15}(\.\d{1,15})?$/.test(after)) throw errors.badParameter('The $skiptoken value is invalid.');
     const page = await deps.audit.list(
       {
         vault: q.vault,

@@ -82,10 +82,12 @@ export function auditPageSql(conditions: readonly AuditCondition[], p: Placehold
  * page goes on after its last row, a short one after its window, unless the
  * window reached the end of what it walks (windowEnd null).
  */
-function auditPage<R extends { seq: number }, T>(rows: R[], limit: number, windowEnd: number | null, map: (row: R) => T): Page<T> {
+function auditPage<R extends { seq: number }, T>(rows: R[], limit: number, windowEnd: number | null, stopAt: number | undefined, map: (row: R) => T): Page<T> {
   const items = rows.slice(0, limit);
-  if (rows.length > limit) return { items: items.map(map), next: String(items.at(-1)!.seq) };
-  return { items: items.map(map), next: windowEnd === null ? null : String(windowEnd) };
+  // The cursor carries where a `to=` walk stops, found once on the first page: `seq` or `seq.stop`.
+  const cursor = (seq: number) => (stopAt === undefined ? String(seq) : `${seq}.${stopAt}`);
+  if (rows.length > limit) return { items: items.map(map), next: cursor(items.at(-1)!.seq) };
+  return { items: items.map(map), next: windowEnd === null ? null : cursor(windowEnd) };
 }
 
 /** Beyond any seq: the window of a page that reached the end of what it walks. */
@@ -115,14 +117,15 @@ export async function readAuditPage<R extends { seq: number }, T>(
   // Where the trail starts (retention cuts it from the front), and, on a first page, where its time starts.
   const first = await q.firstSeq();
   if (first === null) return empty;
-  let cursor = Math.max(after === null ? 0 : Number(after), first - 1);
+  const [afterSeq, carriedStop] = after === null ? [] : after.split('.');
+  let cursor = Math.max(afterSeq === undefined ? 0 : Number(afterSeq), first - 1);
   if (after === null && f.from !== undefined) {
     const fromSeq = await q.fromStart(f.from);
     if (fromSeq === null) return empty;
     cursor = Math.max(cursor, fromSeq - 1);
   }
   // Nothing after the last record before `to=` can match: the walk stops there.
-  const stopAt = f.to === undefined ? undefined : await q.toEnd(f.to);
+  const stopAt = f.to === undefined ? undefined : carriedStop !== undefined ? Number(carriedStop) : await q.toEnd(f.to);
   if (stopAt === null) return empty;
   let end: number | null;
   if (driving) {
@@ -133,5 +136,5 @@ export async function readAuditPage<R extends { seq: number }, T>(
   }
   if (end !== null && stopAt !== undefined && end >= stopAt) end = null;
   const rows = await q.rows(conditions, cursor, end ?? stopAt ?? NO_WINDOW_END, limit + 1);
-  return auditPage(rows, limit, end, map);
+  return auditPage(rows, limit, end, stopAt, map);
 }

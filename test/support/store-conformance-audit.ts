@@ -360,6 +360,9 @@ export function describeAuditConformance(h: ConformanceHandle & { auditKey(): Ch
       // A walk stops at the last record before `to=`, however far the trail goes on.
       assert.deepEqual(await store.audit.list({ to: at(6) }, 10, null), { items: (await store.audit.list({}, 5, null)).items, next: null });
       assert.deepEqual(await store.audit.list({ to: at(1) }, 10, null), { items: [], next: null });
+      // Where it stops is found once and carried in the cursor.
+      assert.equal((await store.audit.list({ to: at(6) }, 2, null)).next, '2.5');
+      assert.deepEqual(await seqs({ to: at(6) }, 2), [1, 2, 3, 4, 5]);
       // After retention, the first page starts where the trail does: no run of empty pages over the cut.
       assert.equal(await store.audit.deleteBefore(at(11)), rows.length + filler.length);
       const afterCut = await store.audit.list({}, 10, null);
