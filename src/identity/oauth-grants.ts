@@ -162,12 +162,9 @@ export function createGrantHandler(deps: GrantDeps) {
     const clientId = await requireClient(params, authorization);
     // Checked before the token is taken: a request for an unknown resource must not cost the user the session.
     const asked = params.scope || params.resource ? resolveResource(params, tenantId, deps.canonicalResource) : null;
-    const row = await deps.refreshTokens.take(sha256(presented));
-    if (!row || row.clientId !== clientId) {
-      // Presented by another client: refused, and left for its own client (taking it is what makes it single use).
-      if (row) await deps.refreshTokens.insert(row);
-      throw oauthErrors.invalidGrant(9002313, 'AADSTS9002313: Invalid request. Request is malformed or invalid.');
-    }
+    // Only its own client's: another client's presentation leaves it in place for its owner, in one statement.
+    const row = await deps.refreshTokens.take(sha256(presented), clientId);
+    if (!row) throw oauthErrors.invalidGrant(9002313, 'AADSTS9002313: Invalid request. Request is malformed or invalid.');
     if (row.expiresAt < now()) throw oauthErrors.invalidGrant(700082, 'AADSTS700082: The refresh token has expired due to inactivity.');
     const user = await directory.get(row.objectId);
     if (!user) throw oauthErrors.invalidGrant(50034, 'AADSTS50034: The user account does not exist in this directory.');
@@ -184,8 +181,7 @@ export function createGrantHandler(deps: GrantDeps) {
   async function revoke(params: Record<string, string>, authorization?: string): Promise<void> {
     const presented = need(params, 'token');
     const clientId = await requireClient(params, authorization);
-    const row = await deps.refreshTokens.take(sha256(presented));
-    if (row && row.clientId !== clientId) await deps.refreshTokens.insert(row);
+    await deps.refreshTokens.take(sha256(presented), clientId);
   }
 
   async function deviceCode(params: Record<string, string>): Promise<TokenResponse> {

@@ -168,8 +168,11 @@ export interface SigningKeyStore {
 
 export interface RefreshTokenStore {
   insert(row: RefreshTokenRow): Promise<void>;
-  /** Removes and returns the row (refresh tokens are single use). */
-  take(tokenHash: string): Promise<RefreshTokenRow | null>;
+  /**
+   * Removes and returns the row if it was issued to `clientId` (refresh
+   * tokens are single use); another client's token is left as it is.
+   */
+  take(tokenHash: string, clientId: string): Promise<RefreshTokenRow | null>;
   deleteExpired(now: number): Promise<number>;
 }
 

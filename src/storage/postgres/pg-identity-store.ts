@@ -129,7 +129,7 @@ export function pgRefreshTokenStore(pool: pg.Pool): RefreshTokenStore {
       );
     },
     // One statement, so two concurrent redemptions cannot both get the row.
-    take: (tokenHash) => one(pool, `DELETE FROM refresh_tokens WHERE token_hash = $1 RETURNING ${REFRESH_TOKEN}`, [tokenHash]),
+    take: (tokenHash, clientId) => one(pool, `DELETE FROM refresh_tokens WHERE token_hash = $1 AND client_id = $2 RETURNING ${REFRESH_TOKEN}`, [tokenHash, clientId]),
     // A token is still valid at its expiry second (oauth-grants rejects expiresAt < now).
     deleteExpired: (now) => changes(pool, 'DELETE FROM refresh_tokens WHERE expires_at < $1', [now]),
   };

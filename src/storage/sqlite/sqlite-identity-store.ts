@@ -185,15 +185,15 @@ export function sqliteRefreshTokenStore(db: Database.Database): RefreshTokenStor
     'INSERT INTO refresh_tokens (token_hash, object_id, client_id, scope, expires_at) VALUES (?, ?, ?, ?, ?)',
   );
   // One statement, so two concurrent redemptions cannot both get the row.
-  const take = db.prepare<[string], RefreshTokenRecord>('DELETE FROM refresh_tokens WHERE token_hash = ? RETURNING *');
+  const take = db.prepare<[string, string], RefreshTokenRecord>('DELETE FROM refresh_tokens WHERE token_hash = ? AND client_id = ? RETURNING *');
   // A token is still valid at its expiry second (oauth-grants rejects expiresAt < now).
   const deleteExpired = db.prepare<[number]>('DELETE FROM refresh_tokens WHERE expires_at < ?');
   return {
     async insert(t) {
       unique('refresh token', () => insert.run(t.tokenHash, t.objectId, t.clientId, t.scope, t.expiresAt));
     },
-    async take(tokenHash) {
-      const r = take.get(tokenHash);
+    async take(tokenHash, clientId) {
+      const r = take.get(tokenHash, clientId);
       return r ? toRefreshToken(r) : null;
     },
     deleteExpired: async (now) => deleteExpired.run(now).changes,
