@@ -282,6 +282,9 @@ describe('management and directory changes stored with their records (no file co
     const expected = [...steps.map(([method, , , status]) => [method, status]), ['PUT', 201], ['DELETE', 200], ['DELETE', 204]];
     assert.deepEqual(mine.map((r) => [r.operationName.split(' ')[0], r.properties.httpStatusCode]), expected);
     assert.ok(mine.every((r) => r.resultType === 'Success' && r.identity.claim.oid === server.bootstrap.objectId));
+    // The vault's changes name it, so they show with its other records (a purged vault's, to subscription readers).
+    const byVault = (await auditRecords(server, 'vault=mgmt-audited')).filter((r) => r.seq > since).map((r) => [r.operationName.split(' ')[0], r.properties.httpStatusCode]);
+    assert.deepEqual(byVault, [...steps.slice(2, 6), ...steps.slice(7, 12)].map(([method, , , status]) => [method, status]));
     const verified = await api(server, 'GET', '/coffer/audit/verify');
     assert.equal((verified.body as { ok: boolean }).ok, true);
   });

@@ -92,6 +92,14 @@ function recordedUri(url: string): string {
   return redacted.length > MAX_RECORDED_URI ? `${redacted.slice(0, MAX_RECORDED_URI)}...` : redacted;
 }
 
+/**
+ * The vault a management request acts on, named by its path: its record
+ * shows under `vault=` with the vault's data-plane records (creates, access
+ * policy changes, deletes included), as Key Vault's AuditEvent logs have them.
+ */
+const ARM_VAULT = /\/providers\/microsoft\.keyvault\/(?:vaults|locations\/[^/?]+\/deletedvaults)\/([A-Za-z0-9-]{1,64})(?:[/?]|$)/i;
+const armVaultName = (url: string): string | null => ARM_VAULT.exec(url)?.[1] ?? null;
+
 // fastify's routeOptions, hostname and port are getters that build their value on every read: each is read once here.
 function entryFor(req: FastifyRequest, status: number, payload: unknown, started: number, config: RouteConfig): AuditEntry {
   const vault = req.vault;
@@ -103,7 +111,7 @@ function entryFor(req: FastifyRequest, status: number, payload: unknown, started
   const port = req.port;
   const origin = `https://${req.hostname}${port ? `:${port}` : ''}`;
   return {
-    vault: vault?.name ?? req.vaultName,
+    vault: vault?.name ?? req.vaultName ?? armVaultName(req.url),
     secret,
     principal: req.caller?.objectId ?? null,
     event: {
