@@ -5,11 +5,12 @@ import { bodyObject, subscriptionChecker, type ArmRequest } from '../server/arm-
 import { errors, ServiceError } from '../server/errors.js';
 import { requireCaller } from '../server/request-context.js';
 import type { Urls } from '../server/urls.js';
-import { StoreParentGoneError, type SecretSummary, type VaultRow } from '../storage/store-types.js';
+import { StoreParentGoneError, type SecretVersionMeta, type VaultRow } from '../storage/store-types.js';
 import { checkVaultName } from '../vaults/vault-input.js';
 import type { VaultService } from '../vaults/vault-service.js';
 import type { SecretService } from './secret-service.js';
 import { checkSecretName, decodeToken, encodeToken, parseSetSecret } from './secret-validation.js';
+import { versionAttributes } from './secret-wire.js';
 
 // Secrets as Resource Manager shows them (Microsoft.KeyVault/vaults/secrets:
 // Secrets_Get, Secrets_List, Secrets_CreateOrUpdate): a secret's latest
@@ -25,23 +26,19 @@ const TYPE = 'Microsoft.KeyVault/vaults/secrets';
 /** Secrets_List's page size when `$top` is absent, and its largest. */
 const MAX_TOP = 25;
 
-function secretResource(vault: VaultRow, s: SecretSummary, vaultUri: string) {
-  const uri = `${vaultUri.replace(/\/$/, '')}/secrets/${s.name}`;
-  const attributes: Record<string, unknown> = { enabled: s.enabled };
-  if (s.nbf !== null) attributes.nbf = s.nbf;
-  if (s.exp !== null) attributes.exp = s.exp;
-  attributes.created = s.created;
-  attributes.updated = s.updated;
-  const properties: Record<string, unknown> = { attributes };
-  if (s.contentType !== null) properties.contentType = s.contentType;
+/** The resource Resource Manager shows for a secret's latest version (`vaultUri` as the data plane names the vault). */
+function secretResource(vault: VaultRow, m: SecretVersionMeta, vaultUri: string) {
+  const uri = `${vaultUri.replace(/\/$/, '')}/secrets/${m.name}`;
+  const properties: Record<string, unknown> = { attributes: versionAttributes(m) };
+  if (m.contentType !== null) properties.contentType = m.contentType;
   properties.secretUri = uri;
-  properties.secretUriWithVersion = `${uri}/${s.version}`;
+  properties.secretUriWithVersion = `${uri}/${m.version}`;
   return {
-    id: `${secretScope(vault.subscriptionId, vault.resourceGroup, vault.name, s.name)}`,
-    name: s.name,
+    id: secretScope(vault.subscriptionId, vault.resourceGroup, vault.name, m.name),
+    name: m.name,
     type: TYPE,
     location: vault.location,
-    tags: s.tags ?? {},
+    tags: m.tags ?? {},
     properties,
   };
 }
@@ -80,6 +77,7 @@ export function registerSecretArmRoutes(arm: FastifyInstance, deps: { subscripti
     req.vault = vault;
     return vault;
   }
+  const asResource = (vault: VaultRow, m: SecretVersionMeta) => secretResource(vault, m, urls.vaultUri(vault.name));
   const notFound = (vault: VaultRow, name: string) => errors.resourceNotFound(TYPE, `${vault.name}/${name.slice(0, 127)}`, vault.resourceGroup);
 
   arm.get(SECRETS_PATH, async (req: ArmRequest) => {
@@ -91,14 +89,14 @@ export function registerSecretArmRoutes(arm: FastifyInstance, deps: { subscripti
       const q = new URLSearchParams({ 'api-version': req.query['api-version'] ?? '', $top: String(top), $skiptoken: encodeToken(page.next) });
       nextLink = `${urls.authority}${req.url.split('?')[0]}?${q.toString().replaceAll('%24', '$')}`;
     }
-    return { value: page.items.map((s) => secretResource(vault, s, urls.vaultUri(vault.name))), nextLink };
+    return { value: page.items.map((s) => asResource(vault, s)), nextLink };
   });
 
   arm.get(`${SECRETS_PATH}/:secret`, async (req: ArmRequest) => {
     const name = await asArm(() => checkSecretName(req.params.secret ?? ''));
     const vault = await vaultAt(req, name);
     try {
-      return secretResource(vault, await secrets.properties(vault, name), urls.vaultUri(vault.name));
+      return asResource(vault, await secrets.properties(vault, name));
     } catch (err) {
       // Resource Manager's words for a secret that is not there.
       if (err instanceof ServiceError && err.status < 500) throw notFound(vault, name);
@@ -123,7 +121,7 @@ export function registerSecretArmRoutes(arm: FastifyInstance, deps: { subscripti
     const status = existed ? 200 : 201;
     try {
       const { meta } = await req.writeAudited((record) => secrets.set(vault, name, input, record?.()), status);
-      return reply.status(status).send(secretResource(vault, { ...meta, deleted: null }, urls.vaultUri(vault.name)));
+      return reply.status(status).send(asResource(vault, meta));
     } catch (err) {
       // Purged or deleted (soft delete off) since it was looked up.
       if (err instanceof StoreParentGoneError) throw errors.resourceNotFound('Microsoft.KeyVault/vaults', vault.name, vault.resourceGroup);

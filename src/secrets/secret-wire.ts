@@ -10,13 +10,19 @@ export interface WireContext {
   vault: VaultRow;
 }
 
-function attributes(ctx: WireContext, m: SecretVersionMeta) {
-  const policy = vaultPolicy(ctx.vault);
+/** A version's attributes as both planes show them (Resource Manager's view has no recovery fields). */
+export function versionAttributes(m: SecretVersionMeta): Record<string, unknown> {
   const out: Record<string, unknown> = { enabled: m.enabled };
   if (m.nbf !== null) out.nbf = m.nbf;
   if (m.exp !== null) out.exp = m.exp;
   out.created = m.created;
   out.updated = m.updated;
+  return out;
+}
+
+function attributes(ctx: WireContext, m: SecretVersionMeta) {
+  const policy = vaultPolicy(ctx.vault);
+  const out = versionAttributes(m);
   out.recoverableDays = policy.softDelete ? policy.retentionDays : 0;
   out.recoveryLevel = recoveryLevel(policy);
   return out;

@@ -19,7 +19,7 @@ export const AUDIT_SCAN_WINDOW = 50_000;
  * moments of their time, so this is the first record of that time unless
  * the trail's order strays from its times by more records than this.
  */
-export const AUDIT_FROM_PROBE = 100_000;
+const AUDIT_FROM_PROBE = 100_000;
 
 export interface AuditCondition {
   column: 'vault' | 'secret' | 'principal' | 'operation' | 'result_type' | 'time';
@@ -28,7 +28,7 @@ export interface AuditCondition {
 }
 
 /** The filter's conditions, lookup columns lowercased as they are stored. */
-export function auditConditions(f: AuditFilter): AuditCondition[] {
+function auditConditions(f: AuditFilter): AuditCondition[] {
   const out: AuditCondition[] = [];
   const add = (column: AuditCondition['column'], op: AuditCondition['op'], value: string | undefined) => {
     if (value !== undefined) out.push({ column, op, value });
@@ -44,7 +44,7 @@ export function auditConditions(f: AuditFilter): AuditCondition[] {
 }
 
 /** The indexed column a page walks, if the filter has one (vault first: it is the narrower). */
-export const drivingCondition = (conditions: readonly AuditCondition[]): AuditCondition | undefined =>
+const drivingCondition = (conditions: readonly AuditCondition[]): AuditCondition | undefined =>
   conditions.find((c) => c.column === 'vault' || c.column === 'principal');
 
 type Placeholder = (n: number) => string;

@@ -24,33 +24,10 @@ export const AUDIT_WRITE_SQL = {
   setSetting: 'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
 };
 
-interface Record_ {
-  seq: number;
-  time: string;
-  vault: string | null;
-  secret: string | null;
-  principal: string | null;
-  operation: string;
-  result_type: string;
-  http_status: number;
-  record: string;
-  prev_hash: string;
-  hash: string;
-}
+/** A row as SQLite returns it: AuditRow with the snake_case column names. */
+type Record_ = Omit<AuditRow, 'resultType' | 'httpStatus' | 'prevHash'> & { result_type: string; http_status: number; prev_hash: string };
 
-const toRow = (r: Record_): AuditRow => ({
-  seq: r.seq,
-  time: r.time,
-  vault: r.vault,
-  secret: r.secret,
-  principal: r.principal,
-  operation: r.operation,
-  resultType: r.result_type,
-  httpStatus: r.http_status,
-  record: r.record,
-  prevHash: r.prev_hash,
-  hash: r.hash,
-});
+const toRow = ({ result_type, http_status, prev_hash, ...same }: Record_): AuditRow => ({ ...same, resultType: result_type, httpStatus: http_status, prevHash: prev_hash });
 
 /** Writes on the main connection that store their audit record with them. */
 export interface AuditedWrites {
