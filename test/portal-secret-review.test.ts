@@ -133,19 +133,20 @@ describe('portal: secret pages (review fixes)', () => {
     await page.getByLabel('Tag name 2').fill('team');
     await page.getByLabel('Tag value 2').fill('billing');
     await page.getByText('Tag names must be unique: "team" is used more than once.').waitFor();
-    await page.getByRole('button', { name: 'Save' }).click();
-    // The submit was refused: focus went to the first duplicate name, and no update went out.
-    assert.equal(await page.getByLabel('Tag name 1').evaluate((el) => el === document.activeElement), true);
-    assert.equal(seen.filter((r) => r.method() === 'PATCH').length, 0);
+    // The submit is refused: focus goes to the first field at fault, and no update goes out.
+    const saveRefused = async (focused: string) => {
+      await page.getByRole('button', { name: 'Save' }).click();
+      assert.equal(await page.getByLabel(focused).evaluate((el) => el === document.activeElement), true, focused);
+      assert.equal(seen.filter((r) => r.method() === 'PATCH').length, 0);
+    };
+    await saveRefused('Tag name 1');
 
     await page.getByRole('button', { name: 'Remove tag 2' }).click();
     assert.equal(await page.getByText('Tag names must be unique').count(), 0);
     await page.getByLabel('Activation date (optional)').fill('2030-02-01T12:00');
     await page.getByLabel('Expiration date (optional)').fill('2030-01-31T12:00');
     await page.getByText('The expiration date must be later than the activation date.').waitFor();
-    await page.getByRole('button', { name: 'Save' }).click();
-    assert.equal(await page.getByLabel('Expiration date (optional)').evaluate((el) => el === document.activeElement), true);
-    assert.equal(seen.filter((r) => r.method() === 'PATCH').length, 0);
+    await saveRefused('Expiration date (optional)');
     const stored = await sdk().getSecret('validated');
     assert.deepEqual(stored.properties.tags, { team: 'payments' });
     assert.equal(stored.properties.expiresOn, undefined);
