@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { hashPassword, passwordHashing, verifyClientSecret, hashClientSecret, verifyPassword } from '../src/identity/password-hash.js';
+import { hashPassword, newClientSecret, passwordHashing, verifyClientSecret, hashClientSecret, verifyPassword } from '../src/identity/password-hash.js';
 
 // Passwords: scrypt, compared in constant time, and never more than two
 // hashes on libuv's shared thread pool at once.
@@ -24,4 +24,12 @@ test('at most two hashes run at once; the rest wait their turn and all finish', 
   // A failing hash gives its slot back too.
   await assert.rejects(verifyPassword('pw', 'scrypt$3$8$1$AAAA$AAAA'));
   assert.deepEqual(passwordHashing(), { running: 0, waiting: 0 });
+});
+
+test('a new client secret is 40 URL-safe characters and starts with a letter or digit, so `-p SECRET` parses', () => {
+  // Before, 1 secret in 64 started with "-", and `coffer login -p` (like az) refused it.
+  const secrets = Array.from({ length: 4000 }, () => newClientSecret());
+  for (const s of secrets) assert.match(s, /^[A-Za-z0-9][A-Za-z0-9_-]{39}$/);
+  assert.equal(new Set(secrets).size, secrets.length);
+  assert.ok(secrets.some((s) => s.slice(1).includes('-')), 'the rest keeps the whole alphabet');
 });
