@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { decodeJwt } from 'jose';
 import { createAuthCodes, MAX_CODES_PER_SOURCE } from '../src/identity/auth-codes.js';
+import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.js';
+import type { Store } from '../src/storage/store-types.js';
 import { api } from './support/access-kit.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
@@ -127,15 +133,55 @@ describe('authorization code flow with PKCE', () => {
 
 describe('pending authorization codes', () => {
   const code = (source: string) => ({ objectId: 'u', clientId: 'c', redirectUri: 'http://127.0.0.1/cb', scope: 'openid', challenge: 'x'.repeat(43), nonce: null, source });
+  const root = mkdtempSync(join(tmpdir(), 'coffer-auth-code-'));
+  const stores: Store[] = [];
+  after(async () => {
+    for (const s of stores) await s.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+  function withStore() {
+    let t = 1_000_000;
+    const file = join(mkdtempSync(join(root, 'db-')), 'coffer.db');
+    const store = openSqliteStore({ file });
+    stores.push(store);
+    /** Codes the table holds, unredeemed and redeemed (kept until they expire, to answer a second redemption). */
+    const size = () => {
+      const db = new Database(file, { readonly: true });
+      try {
+        return db.prepare<[], { codes: number; redeemed: number; sources: number }>(
+          'SELECT count(*) FILTER (WHERE redeemed = 0) AS codes, count(*) FILTER (WHERE redeemed = 1) AS redeemed, count(DISTINCT source) FILTER (WHERE redeemed = 0) AS sources FROM auth_codes',
+        ).get();
+      } finally {
+        db.close();
+      }
+    };
+    return { codes: createAuthCodes(store.signInCodes, () => t), size, advance: (s: number) => (t += s) };
+  }
 
-  it('one source holds at most a bounded number unredeemed; redeeming frees its slot and leaves nothing', () => {
-    const codes = createAuthCodes();
-    const held = Array.from({ length: MAX_CODES_PER_SOURCE }, () => codes.issue(code('10.0.0.1')));
-    assert.throws(() => codes.issue(code('10.0.0.1')), (err: { error?: string }) => err.error === 'invalid_request');
-    const other = codes.issue(code('10.0.0.2'));
-    assert.throws(() => codes.redeem(held[0]!, 'c', 'http://127.0.0.1/cb', 'wrong verifier'));
-    codes.issue(code('10.0.0.1'));
-    for (const c of [...held.slice(1), other]) assert.throws(() => codes.redeem(c, 'other-client', 'http://127.0.0.1/cb', 'v'));
-    assert.deepEqual(codes.size(), { codes: 1, sources: 1 });
+  it('one source holds at most a bounded number unredeemed; redeeming frees its slot', async () => {
+    const { codes, size } = withStore();
+    const held: string[] = [];
+    for (let i = 0; i < MAX_CODES_PER_SOURCE; i++) held.push(await codes.issue(code('10.0.0.1')));
+    await assert.rejects(codes.issue(code('10.0.0.1')), (err: { error?: string }) => err.error === 'invalid_request');
+    const other = await codes.issue(code('10.0.0.2'));
+    await assert.rejects(codes.redeem(held[0]!, 'c', 'http://127.0.0.1/cb', 'wrong verifier'));
+    await codes.issue(code('10.0.0.1'));
+    for (const c of [...held.slice(1), other]) await assert.rejects(codes.redeem(c, 'other-client', 'http://127.0.0.1/cb', 'v'));
+    assert.deepEqual(size(), { codes: 1, redeemed: MAX_CODES_PER_SOURCE + 1, sources: 1 });
+  });
+
+  it('a code is redeemed once, even by concurrent redemptions; expired codes, redeemed or not, go', async () => {
+    const { codes, size, advance } = withStore();
+    const verifier = randomBytes(32).toString('base64url');
+    const pkce = { ...code('10.0.0.1'), challenge: createHash('sha256').update(verifier).digest('base64url') };
+    const issued = await codes.issue(pkce);
+    const results = await Promise.allSettled(Array.from({ length: 10 }, () => codes.redeem(issued, 'c', 'http://127.0.0.1/cb', verifier)));
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+    for (const r of results) if (r.status === 'rejected') assert.match(String((r.reason as Error).message), /AADSTS54005/);
+    const late = await codes.issue(pkce);
+    advance(301);
+    await assert.rejects(codes.redeem(late, 'c', 'http://127.0.0.1/cb', verifier), /AADSTS70008/);
+    await codes.issue(code('10.0.0.3')); // issuing drops what expired
+    assert.deepEqual(size(), { codes: 1, redeemed: 0, sources: 1 });
   });
 });

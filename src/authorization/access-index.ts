@@ -72,6 +72,13 @@ export interface AccessIndex {
   sweepExpired(now: number): Promise<RoleAssignmentRow[]>;
   /** Principals whose group closure is cached (for tests: only members of some group are). */
   identitiesCached(): number;
+  // Another cluster member changed the store (see storage/change-feed.ts): read it again, in turn with the changes made here.
+  /** Indexes the assignment as stored now, or drops it if it is gone. */
+  refreshAssignment(id: string): Promise<void>;
+  /** Links or unlinks the member as the store has it now. */
+  refreshMembership(groupId: string, memberId: string): Promise<void>;
+  /** Reads every assignment and membership again. */
+  reload(): Promise<void>;
 }
 
 // Thousands of assignments share a few role definitions and principals; each
@@ -133,9 +140,22 @@ export async function createAccessIndex(deps: { assignments: RoleAssignmentStore
     groupsOf.set(m, set);
     closure = new Map();
   };
+  const unlink = (g: string, m: string) => {
+    groupsOf.get(m)?.delete(g);
+    closure = new Map();
+  };
 
-  for (const row of await deps.assignments.list()) put(index(row));
-  for (const { groupId, memberId } of await deps.groups.allMemberships()) link(groupId.toLowerCase(), memberId.toLowerCase());
+  async function load() {
+    const [assignments, memberships] = await Promise.all([deps.assignments.list(), deps.groups.allMemberships()]);
+    byId.clear();
+    byPrincipal.clear();
+    byScope.clear();
+    groupsOf.clear();
+    closure = new Map();
+    for (const row of assignments) put(index(row));
+    for (const { groupId, memberId } of memberships) link(groupId.toLowerCase(), memberId.toLowerCase());
+  }
+  await load();
 
   function identities(principalId: string): string[] {
     const id = principalId.toLowerCase();
@@ -229,10 +249,23 @@ export async function createAccessIndex(deps: { assignments: RoleAssignmentStore
     removeMember: (groupId, memberId, audit) =>
       inTurn(async () => {
         const removed = await deps.groups.removeMember(groupId, memberId, audit?.());
-        groupsOf.get(memberId.toLowerCase())?.delete(groupId.toLowerCase());
-        closure = new Map();
+        unlink(groupId.toLowerCase(), memberId.toLowerCase());
         return removed;
       }),
+    refreshAssignment: (id) =>
+      inTurn(async () => {
+        const row = await deps.assignments.get(id);
+        drop(id.toLowerCase());
+        if (row) put(index(row));
+      }),
+    refreshMembership: (groupId, memberId) =>
+      inTurn(async () => {
+        const [g, m] = [groupId.toLowerCase(), memberId.toLowerCase()];
+        const members = await deps.groups.listMembers(g);
+        if (members.some((x) => x.toLowerCase() === m)) link(g, m);
+        else unlink(g, m);
+      }),
+    reload: () => inTurn(load),
     forgetPrincipal: (principalId) =>
       inTurn(async () => {
         const id = principalId.toLowerCase();

@@ -26,12 +26,16 @@ const flag = z.union([z.boolean(), z.string().regex(/^(1|0|true|false|yes|no|on|
 export const configSchema = z
   .object({
     port: z.coerce.number().int().min(1).max(65535).default(8443),
+    /** The port clients reach coffer at, in every URL it issues, when a load balancer listens on another than `port` (default: port). */
+    publicPort: z.coerce.number().int().min(1).max(65535).optional(),
     host: z.string().min(1).default('localhost'),
     dataDir: z.string().min(1).default('./data'),
     /** PostgreSQL instead of the SQLite file in the data dir (docs/postgres.md). */
     databaseUrl: z.string().refine(isPostgresUrl, 'must be a postgres:// or postgresql:// URL').optional(),
     /** With databaseUrl: wait while another server holds the database, and take over when it stops. */
     standby: flag.default(false),
+    /** With databaseUrl: share the database with other servers started with cluster too (docs/postgres.md, "Clusters"). */
+    cluster: flag.default(false),
     vaultDnsSuffix: z
       .string()
       .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, 'must be a DNS name such as vault.localhost')
@@ -71,6 +75,15 @@ export const configSchema = z
     if (c.standby && c.databaseUrl === undefined) {
       ctx.addIssue({ code: 'custom', path: ['standby'], message: 'standby needs databaseUrl: a standby waits for another server on the same PostgreSQL database' });
     }
+    if (c.cluster && c.databaseUrl === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['cluster'], message: 'cluster needs databaseUrl: the members of a cluster share one PostgreSQL database' });
+    }
+    if (c.cluster && c.standby) {
+      ctx.addIssue({ code: 'custom', path: ['standby'], message: 'standby and cluster exclude each other: a cluster member serves alongside the others instead of waiting for one to stop' });
+    }
+    if (c.cluster && c.secretCacheMb > 0) {
+      ctx.addIssue({ code: 'custom', path: ['secretCacheMb'], message: 'the latest-version cache is for a server that holds its database alone: a cluster member reads every secret from the database, so that a version set on another member shows at once' });
+    }
     if (c.dev && !LOOPBACK_HOSTS.has(c.host)) {
       ctx.addIssue({ code: 'custom', path: ['host'], message: 'dev mode uses well-known credentials and only listens on loopback' });
     }
@@ -84,8 +97,10 @@ export const envNames: Record<string, keyof CofferConfig> = {
   COFFER_DATA_DIR: 'dataDir',
   COFFER_DATABASE_URL: 'databaseUrl',
   COFFER_STANDBY: 'standby',
+  COFFER_CLUSTER: 'cluster',
   COFFER_VAULT_DNS_SUFFIX: 'vaultDnsSuffix',
   COFFER_PUBLIC_HOST: 'publicHost',
+  COFFER_PUBLIC_PORT: 'publicPort',
   COFFER_DEV: 'dev',
   COFFER_MASTER_KEY: 'masterKey',
   COFFER_PREVIOUS_MASTER_KEYS: 'previousMasterKeys',
@@ -115,7 +130,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
     const raw = env[name];
     if (raw === undefined || raw === '') continue;
     if (key === 'previousMasterKeys') out[key] = raw.split(',').map((s) => s.trim()).filter(Boolean);
-    else if (key === 'dev' || key === 'throttle' || key === 'standby') out[key] = /^(1|true|yes|on)$/i.test(raw);
+    else if (key === 'dev' || key === 'throttle' || key === 'standby' || key === 'cluster') out[key] = /^(1|true|yes|on)$/i.test(raw);
     else out[key] = raw;
   }
   return out;

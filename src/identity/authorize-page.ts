@@ -125,7 +125,7 @@ ${credentialFields}
     const signIn = await deps.directory.authenticateUser(String(body.username ?? '').slice(0, 256), String(body.password ?? '').slice(0, 1024), req.ip);
     if (!signIn.ok) return sendHtml(reply, 401, form(body, signIn.reason === 'invalid' ? 'The user name or password is incorrect.' : LOCKED_MESSAGES[signIn.reason]));
     const user = signIn.user;
-    const code = deps.authCodes.issue({
+    const code = await deps.authCodes.issue({
       objectId: user.objectId,
       clientId: body.client_id!,
       redirectUri: body.redirect_uri!,

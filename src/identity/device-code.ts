@@ -1,11 +1,14 @@
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { oauthErrors } from '../server/errors.js';
+import { StoreConflictError, type SignInCodeStore } from '../storage/store-types.js';
 import { networkKey } from './sign-in-lockout.js';
 
 // The device authorization grant (RFC 8628) as Entra ID runs it: a client
 // gets a user code, a person enters it with their credentials at
 // /devicelogin, and the client's polling then yields tokens. Pending codes
-// live in memory for 15 minutes (a restart cancels sign-ins in progress).
+// live in the store for 15 minutes (store.signInCodes), so any server of a
+// database can continue a sign-in another started, and a restart cancels
+// none; only the device code's hash is stored.
 
 const LIFETIME_SECONDS = 900;
 const INTERVAL_SECONDS = 2;
@@ -15,93 +18,56 @@ const MAX_PENDING = 10_000;
 export const MAX_PENDING_PER_SOURCE = 20;
 /** And one network (an IPv4 /24, an IPv6 /48): filling every slot takes 50 networks, not 500 /64s of one /48. */
 export const MAX_PENDING_PER_NETWORK = 200;
-
-interface Pending {
-  userCode: string;
-  clientId: string;
-  scope: string;
-  expiresAt: number;
-  approvedBy: string | null;
-  source: string;
-}
+/** New codes drawn when a user code is taken (1 in 20^9 per pending sign-in): more never happens by chance. */
+const ATTEMPTS = 3;
 
 const hash = (s: string) => createHash('sha256').update(s).digest('base64url');
 
-export function createDeviceCodes(verificationUri: string, now = () => Math.floor(Date.now() / 1000)) {
-  const byDevice = new Map<string, Pending>();
-  const byUser = new Map<string, string>();
-  const perSource = new Map<string, number>();
-  const perNetwork = new Map<string, number>();
-
-  const count = (m: Map<string, number>, k: string, by: number) => {
-    const n = (m.get(k) ?? 0) + by;
-    if (n > 0) m.set(k, n);
-    else m.delete(k);
-  };
-
-  /** Every way out of the maps goes through here, so that they stay in step. */
-  function remove(key: string, p: Pending) {
-    byDevice.delete(key);
-    byUser.delete(p.userCode);
-    count(perSource, p.source, -1);
-    count(perNetwork, networkKey(p.source), -1);
-  }
-
-  function prune() {
-    const t = now();
-    for (const [key, p] of byDevice) if (p.expiresAt < t) remove(key, p);
-  }
-
+export function createDeviceCodes(store: SignInCodeStore, verificationUri: string, now = () => Math.floor(Date.now() / 1000)) {
+  const limits = { total: MAX_PENDING, perSource: MAX_PENDING_PER_SOURCE, perNetwork: MAX_PENDING_PER_NETWORK };
   return {
-    start(clientId: string, scope: string, source: string) {
-      prune();
-      const network = networkKey(source);
-      if (
-        byDevice.size >= MAX_PENDING ||
-        (perSource.get(source) ?? 0) >= MAX_PENDING_PER_SOURCE ||
-        (perNetwork.get(network) ?? 0) >= MAX_PENDING_PER_NETWORK
-      ) {
-        throw oauthErrors.invalidRequest(null, 'Too many sign-ins are in progress; try again later.');
+    async start(clientId: string, scope: string, source: string) {
+      for (let attempt = 1; ; attempt++) {
+        const deviceCode = randomBytes(32).toString('base64url');
+        const userCode = Array.from({ length: 9 }, () => ALPHABET[randomInt(ALPHABET.length)]).join('');
+        const t = now();
+        const row = { deviceCodeHash: hash(deviceCode), userCode, clientId, scope, source, network: networkKey(source), expiresAt: t + LIFETIME_SECONDS, approvedBy: null };
+        let stored: boolean;
+        try {
+          stored = await store.startDevice(row, limits, t);
+        } catch (err) {
+          if (err instanceof StoreConflictError && attempt < ATTEMPTS) continue;
+          throw err;
+        }
+        if (!stored) throw oauthErrors.invalidRequest(null, 'Too many sign-ins are in progress; try again later.');
+        return {
+          device_code: deviceCode,
+          user_code: userCode,
+          verification_uri: verificationUri,
+          expires_in: LIFETIME_SECONDS,
+          interval: INTERVAL_SECONDS,
+          message: `To sign in, use a web browser to open the page ${verificationUri} and enter the code ${userCode} to authenticate.`,
+        };
       }
-      const deviceCode = randomBytes(32).toString('base64url');
-      const userCode = Array.from({ length: 9 }, () => ALPHABET[randomInt(ALPHABET.length)]).join('');
-      byDevice.set(hash(deviceCode), { userCode, clientId, scope, expiresAt: now() + LIFETIME_SECONDS, approvedBy: null, source });
-      byUser.set(userCode, hash(deviceCode));
-      count(perSource, source, 1);
-      count(perNetwork, network, 1);
-      return {
-        device_code: deviceCode,
-        user_code: userCode,
-        verification_uri: verificationUri,
-        expires_in: LIFETIME_SECONDS,
-        interval: INTERVAL_SECONDS,
-        message: `To sign in, use a web browser to open the page ${verificationUri} and enter the code ${userCode} to authenticate.`,
-      };
     },
     /** Marks a code approved by a user; false if the code is unknown or expired. */
-    approve(userCode: string, objectId: string): boolean {
-      prune();
-      const key = byUser.get(userCode.trim().toUpperCase());
-      const pending = key ? byDevice.get(key) : undefined;
-      if (!pending) return false;
-      pending.approvedBy = objectId;
-      return true;
+    approve(userCode: string, objectId: string): Promise<boolean> {
+      return store.approveDevice(userCode.trim(), objectId, now());
     },
     /** The approved sign-in for a device code, consumed once; throws the pending/expired errors. */
-    redeem(deviceCode: string, clientId: string): { objectId: string; scope: string } {
+    async redeem(deviceCode: string, clientId: string): Promise<{ objectId: string; scope: string }> {
       const key = hash(deviceCode);
-      const pending = byDevice.get(key);
-      if (!pending || pending.clientId !== clientId) throw oauthErrors.invalidGrant(70019, 'AADSTS70019: Verification code expired.');
-      if (pending.expiresAt < now()) {
-        remove(key, pending);
-        throw oauthErrors.expiredToken();
+      const t = now();
+      // Taken (in one statement) only once it has ended, approved or expired.
+      const ended = await store.takeDevice(key, clientId, t);
+      if (ended) {
+        if (ended.expiresAt < t || !ended.approvedBy) throw oauthErrors.expiredToken();
+        return { objectId: ended.approvedBy, scope: ended.scope };
       }
-      if (!pending.approvedBy) throw oauthErrors.authorizationPending();
-      remove(key, pending);
-      return { objectId: pending.approvedBy, scope: pending.scope };
+      // Still pending, or unknown to this client (never started, already redeemed, another client's).
+      if (!(await store.getDevice(key, clientId))) throw oauthErrors.invalidGrant(70019, 'AADSTS70019: Verification code expired.');
+      throw oauthErrors.authorizationPending();
     },
-    /** Pending sign-ins held (for tests: the maps must not keep what expired). */
-    size: () => ({ devices: byDevice.size, userCodes: byUser.size, sources: perSource.size, networks: perNetwork.size }),
   };
 }
 

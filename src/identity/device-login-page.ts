@@ -30,7 +30,7 @@ export function registerDeviceLoginPage(app: FastifyInstance, deps: { directory:
     const signIn = await deps.directory.authenticateUser(username, password, req.ip);
     if (!signIn.ok) return html(reply, 401, form(signIn.reason === 'invalid' ? 'The user name or password is incorrect.' : LOCKED_MESSAGES[signIn.reason], code));
     const user = signIn.user;
-    if (!deps.deviceCodes.approve(code, user.objectId)) return html(reply, 400, form('That code is not valid or has expired. Check it and try again.'));
+    if (!(await deps.deviceCodes.approve(code, user.objectId))) return html(reply, 400, form('That code is not valid or has expired. Check it and try again.'));
     return html(reply, 200, page('You are signed in', `<p>${escape(user.displayName)}, you have signed in to the application on your device. You may now close this window.</p>`));
   });
 }

@@ -186,7 +186,7 @@ export function createGrantHandler(deps: GrantDeps) {
 
   async function deviceCode(params: Record<string, string>): Promise<TokenResponse> {
     const clientId = need(params, 'client_id');
-    const { objectId, scope } = deps.deviceCodes.redeem(need(params, 'device_code'), clientId);
+    const { objectId, scope } = await deps.deviceCodes.redeem(need(params, 'device_code'), clientId);
     const user = await directory.get(objectId);
     if (!user) throw oauthErrors.invalidGrant(50034, 'AADSTS50034: The user account does not exist in this directory.');
     const { resource, oidc } = resolveResource({ scope }, tenantId, deps.canonicalResource);
@@ -195,7 +195,7 @@ export function createGrantHandler(deps: GrantDeps) {
 
   async function authorizationCode(params: Record<string, string>): Promise<TokenResponse> {
     const clientId = need(params, 'client_id');
-    const p = deps.authCodes.redeem(need(params, 'code'), clientId, need(params, 'redirect_uri'), params.code_verifier);
+    const p = await deps.authCodes.redeem(need(params, 'code'), clientId, need(params, 'redirect_uri'), params.code_verifier);
     const user = await directory.get(p.objectId);
     if (!user) throw oauthErrors.invalidGrant(50034, 'AADSTS50034: The user account does not exist in this directory.');
     const { resource, oidc } = resolveResource({ scope: params.scope || p.scope }, tenantId, deps.canonicalResource);

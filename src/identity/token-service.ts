@@ -1,6 +1,6 @@
 import { generateKeyPairSync, createPrivateKey, createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
 import { SignJWT, jwtVerify, decodeProtectedHeader, errors as joseErrors, type JWK, type JWTPayload } from 'jose';
-import type { SigningKeyStore } from '../storage/store-types.js';
+import type { SigningKeyRow, SigningKeyStore } from '../storage/store-types.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { signingKeyAad } from '../crypto/envelope.js';
 import type { Caller } from './identity-types.js';
@@ -37,6 +37,8 @@ export interface TokenService {
   /** Verifies signature, issuer, audience and times; cached per token. */
   verify(token: string, audiences: readonly string[]): Promise<Caller>;
   jwks(): { keys: JWK[] };
+  /** Reads the signing keys again: another cluster member added one (it signs with its own). */
+  reloadKeys(): Promise<void>;
 }
 
 interface LoadedKey {
@@ -174,7 +176,21 @@ export async function createTokenService(deps: {
       return checkCached(entry, audiences);
     },
     jwks: () => ({ keys: keys.map((k) => k.jwk) }),
+    async reloadKeys() {
+      // Public halves only: verifying needs no more, and this server keeps signing with its own key.
+      for (const row of await deps.store.list()) {
+        if (byKid.has(row.kid)) continue;
+        const loaded = publicKeyOf(row);
+        byKid.set(row.kid, loaded);
+        keys.push(loaded);
+      }
+    },
   };
+}
+
+function publicKeyOf(row: SigningKeyRow): LoadedKey {
+  const jwk = JSON.parse(row.publicJwk) as JWK;
+  return { kid: row.kid, privateKey: null, publicKey: createPublicKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' }), jwk };
 }
 
 async function loadOrCreateKeys(store: SigningKeyStore, keyring: Keyring): Promise<LoadedKey[]> {
@@ -188,13 +204,11 @@ async function loadOrCreateKeys(store: SigningKeyStore, keyring: Keyring): Promi
     await store.insert({ kid, publicJwk: JSON.stringify(jwk), privateSealed: sealed, masterKeyId: keyId, createdAt: Math.floor(Date.now() / 1000), retiredAt: null });
     rows = await store.list();
   }
-  return rows.map((row) => {
-    const jwk = JSON.parse(row.publicJwk) as JWK;
-    const publicKey = createPublicKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
-    const privateKey =
+  return rows.map((row) => ({
+    ...publicKeyOf(row),
+    privateKey:
       row.retiredAt === null
         ? createPrivateKey({ key: keyring.unwrap(row.masterKeyId, row.privateSealed, signingKeyAad(row.kid)), format: 'der', type: 'pkcs8' })
-        : null;
-    return { kid: row.kid, privateKey, publicKey, jwk };
-  });
+        : null,
+  }));
 }

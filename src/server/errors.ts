@@ -114,6 +114,9 @@ export const errors = {
     ),
   invalidResourceGroupLocation: (given: string, existing: string) =>
     new ServiceError(409, 'InvalidResourceGroupLocation', `Invalid resource group location '${given}'. The Resource group already exists in location '${existing}'.`),
+  /** A vault changed by other cluster members on every try of a change (coffer's; Azure's text for this case is not documented). */
+  vaultChangedMeanwhile: (name: string) =>
+    new ServiceError(409, 'Conflict', `The vault '${name}' was changed by other requests while this change was being made. Retry the request.`),
   invalidArm: (message: string) => new ServiceError(400, 'BadRequest', message),
   invalidRequestContent: (detail: string) => new ServiceError(400, 'InvalidRequestContent', `The request content was invalid and could not be deserialized: ${detail}.`),
   authorizationFailed: (oid: string, action: string, scope: string) =>

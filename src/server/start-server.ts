@@ -23,6 +23,7 @@ const ANONYMOUS_AUDIT_WINDOW_SECONDS = 60;
 import { createTokenService } from '../identity/token-service.js';
 import { createSecretService } from '../secrets/secret-service.js';
 import { withLatestVersionCache } from '../storage/latest-version-cache.js';
+import { followChanges } from './follow-changes.js';
 import { writeFileAtomic } from '../storage/atomic-file.js';
 import { createHighWater } from '../audit/audit-high-water.js';
 import { openSqliteStore } from '../storage/sqlite/sqlite-store.js';
@@ -89,18 +90,32 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
     ? await (await import('../storage/postgres/pg-store.js')).openPostgresStore(config.databaseUrl, {
         wait: config.standby,
         onWaiting: () => log.warn('standby: another coffer server holds the database; waiting to take over when it stops'),
+        cluster: config.cluster,
       })
     : openSqliteStore({ file: join(config.dataDir, 'coffer.db') });
-  // Another server may serve the database from now on, and this one's caches would go stale under it.
-  const fatal = (store.lost ?? new Promise<Error>(() => undefined)).then((err) => {
-    log.fatal({ err: err.message }, 'lost the database lock: another coffer server may take over, so this one stops');
+  // Another server may serve the database from now on, or this cluster member missed the others' changes:
+  // either way this one's caches would go stale under it.
+  let cachesBehind: (err: Error) => void = () => undefined;
+  const fatal = Promise.race([store.lost ?? new Promise<Error>(() => undefined), new Promise<Error>((resolve) => (cachesBehind = resolve))]).then((err) => {
+    log.fatal({ err: err.message }, 'this server can no longer serve the database safely, so it stops');
     return err;
   });
+  const inUse = [...(await keyIdsInUse(store))];
+  const unknownKeys = inUse.filter((id) => !keyring.has(id));
+  if (unknownKeys.length > 0) {
+    await store.close();
+    throw new Error(
+      `the database's keys are wrapped by master key ${unknownKeys.join(', ')}, which this server does not have ` +
+        `(its master key is ${keyring.primaryId}): start it with the master key the database was made with ` +
+        '(every member of a cluster needs the same one: COFFER_MASTER_KEY, or the same master.key file)',
+    );
+  }
   // Keys wrapped by a previous master key (an env-supplied rotation) move to the primary now.
-  const stale = [...(await keyIdsInUse(store))].filter((id) => id !== keyring.primaryId);
+  const stale = inUse.filter((id) => id !== keyring.primaryId);
   if (stale.length > 0) log.info({ result: await rewrapAll(store, keyring) }, 'rewrapped keys under the current master key');
 
-  const urls = createUrls({ publicHost: config.publicHost, port: config.port, vaultDnsSuffix: config.vaultDnsSuffix });
+  const publicPort = config.publicPort ?? config.port;
+  const urls = createUrls({ publicHost: config.publicHost, port: publicPort, vaultDnsSuffix: config.vaultDnsSuffix });
   const tls = await ensureTlsMaterial({
     caDir: config.tlsCaDir ?? join(config.dataDir, 'tls'),
     certDir: join(config.dataDir, 'tls'),
@@ -122,8 +137,8 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
     tenantId: deployment.tenantId,
     lifetimeSeconds: config.tokenLifetimeSeconds,
   });
-  const deviceCodes = createDeviceCodes(`${urls.authority}/devicelogin`);
-  const authCodes = createAuthCodes();
+  const deviceCodes = createDeviceCodes(store.signInCodes, `${urls.authority}/devicelogin`);
+  const authCodes = createAuthCodes(store.signInCodes);
   const vaultKeys = createVaultKeys(keyring);
   const vaults = createVaultService({ vaults: store.vaults, resourceGroups: store.resourceGroups, vaultKeys, location: config.location });
   let rotations: Promise<void> = Promise.resolve();
@@ -154,12 +169,14 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   const inFlight = createInFlight();
   const access = await createAccessControl({ store, directory, vaults, subscriptionId: deployment.subscriptionId, tenantId: deployment.tenantId });
   await grantAdministrator(access.index, store.settings, deployment);
+  // After every cache is built: the changes announced meanwhile are applied first (ChangeFeed.subscribe).
+  if (store.changes) followChanges(store.changes, { vaults, index: access.index, catalog: access.catalog, tokens }, cachesBehind);
 
   const app = buildApp({
     tenantId: deployment.tenantId,
     subscriptionId: deployment.subscriptionId,
     location: config.location,
-    port: config.port,
+    port: publicPort,
     urls,
     tokens,
     auth: createBearerAuth({ tokens, urls, tenantId: deployment.tenantId }),
@@ -177,6 +194,10 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
     adminObjectId: deployment.adminObjectId,
     admin: {
       async rotateMasterKey() {
+        if (config.cluster) {
+          // The other members would not have the new key this one writes to its own key file.
+          throw new ServiceError(409, 'Conflict', 'A cluster member cannot rotate the master key alone: rotate through COFFER_MASTER_KEY and COFFER_PREVIOUS_MASTER_KEYS with rolling restarts (docs/postgres.md, "Clusters").');
+        }
         if (config.masterKey) {
           throw new ServiceError(409, 'Conflict', 'The master key comes from COFFER_MASTER_KEY: rotate by setting a new COFFER_MASTER_KEY and the old one in COFFER_PREVIOUS_MASTER_KEYS, then restart.');
         }
@@ -201,7 +222,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
       authorityHost: urls.authority,
       managementEndpoint: urls.managementEndpoint,
       vaultDnsSuffix: config.vaultDnsSuffix,
-      port: config.port,
+      port: publicPort,
       caCertFile: tls.caFile,
       clientId: deployment.adminAppId,
       clientSecret: deployment.adminSecret,
@@ -219,6 +240,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
       const purgedSecrets = await secrets.sweep(now);
       const purgedVaults = await vaults.sweep(now);
       await store.refreshTokens.deleteExpired(now);
+      await store.signInCodes.deleteExpired(now);
       await audit.retain(new Date((now - config.auditRetentionDays * 86400) * 1000));
       const ended = await access.index.sweepExpired(now);
       if (ended.length > 0) log.info({ roleAssignments: ended.map((a) => a.id) }, 'removed time-bound role assignments past their end time');
@@ -233,7 +255,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   const headTimer = setInterval(() => noteAuditHead().catch((err: Error) => log.error({ err: err.message }, 'could not record the audit head')), AUDIT_HEAD_EVERY_MS);
   headTimer.unref();
 
-  log.info({ url: urls.authority, vaults: `https://{vault}.${config.vaultDnsSuffix}:${config.port}`, tenantId: deployment.tenantId, bootstrap: bootstrapFile }, 'coffer is listening');
+  log.info({ url: urls.authority, vaults: `https://{vault}.${config.vaultDnsSuffix}:${publicPort}`, tenantId: deployment.tenantId, bootstrap: bootstrapFile }, 'coffer is listening');
   if (tls.generated) process.stderr.write(`\n${describeTrust(tls.caFile)}\n\n`);
   if (tls.unconstrainedCa) {
     log.warn(

@@ -5,6 +5,8 @@
 // Names are matched through `nameKey` (lower case), as Azure compares
 // identifiers case-insensitively; `name` keeps the caller's original spelling.
 
+import type { ChangeFeed } from './change-feed.js';
+import type { SignInCodeStore } from './sign-in-code-types.js';
 import type { AuditRecord, AuditStore } from './audit-store-types.js';
 
 // The audit trail's part of the contract lives in audit-store-types.ts.
@@ -176,6 +178,8 @@ export interface RefreshTokenStore {
   deleteExpired(now: number): Promise<number>;
 }
 
+export type { AuthCodeRow, AuthCodeTake, DeviceCodeRow, SignInCodeLimits, SignInCodeStore } from './sign-in-code-types.js';
+
 export interface ResourceGroupStore {
   /**
    * Creates the group, or replaces an existing one's tags if it is in the
@@ -210,11 +214,16 @@ export interface VaultStore {
   /** Live vaults; filters are optional. */
   list(filter: { subscriptionId?: string; resourceGroup?: string }): Promise<VaultRow[]>;
   listDeleted(subscriptionId: string): Promise<VaultRow[]>;
-  /** False when no vault has the id. */
+  /**
+   * False when no vault has the id, or (with `unless`) when its tags or
+   * properties are no longer those of `unless` (another server changed the
+   * vault since it was read: read it again and redo the change).
+   */
   update(
     id: string,
     patch: { tags?: Record<string, string>; properties?: Record<string, unknown>; updatedAt: number; modifiedBy?: string; modifiedByType?: 'User' | 'Application' },
     audit?: AuditRecord,
+    unless?: Pick<VaultRow, 'tags' | 'properties'>,
   ): Promise<boolean>;
   /** False when the vault is gone or already deleted. */
   markDeleted(id: string, deletedAt: number, scheduledPurgeAt: number, audit?: AuditRecord): Promise<boolean>;
@@ -353,6 +362,7 @@ export interface Store {
   principals: PrincipalStore;
   signingKeys: SigningKeyStore;
   refreshTokens: RefreshTokenStore;
+  signInCodes: SignInCodeStore;
   resourceGroups: ResourceGroupStore;
   vaults: VaultStore;
   secrets: SecretStore;
@@ -362,6 +372,8 @@ export interface Store {
    * server may take over). Absent where that cannot happen (SQLite).
    */
   lost?: Promise<Error>;
+  /** What other members of a cluster change (PostgreSQL with `cluster`); absent for a server that holds its store alone. */
+  changes?: ChangeFeed;
   close(): Promise<void>;
 }
 

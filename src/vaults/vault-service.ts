@@ -1,4 +1,5 @@
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuditRecord, ResourceGroupRow, ResourceGroupStore, VaultRow, VaultStore } from '../storage/store-types.js';
 import { StoreConflictError } from '../storage/store-types.js';
 import type { VaultKeys } from '../crypto/vault-keys.js';
@@ -98,19 +99,36 @@ export function createVaultService(deps: {
   // as stored: on PostgreSQL two requests could otherwise read the same row
   // and the second write would undo the first (a removed access policy back).
   const exclusive = createKeyedQueue();
+  const UPDATE_ATTEMPTS = 20;
   async function fresh(vault: VaultRow): Promise<VaultRow> {
     const row = await vaults.getByName(vault.name);
     if (!row || row.id !== vault.id || row.deletedAt !== null) throw errors.resourceNotFound('Microsoft.KeyVault/vaults', vault.name, vault.resourceGroup);
     return row;
   }
 
-  async function update(vault: VaultRow, tags: Record<string, string> | undefined, properties: Record<string, unknown>, by: Actor, audit?: AuditRecord): Promise<VaultRow> {
-    const patch = { tags: tags ?? vault.tags, properties, updatedAt: now(), modifiedBy: by.name, modifiedByType: by.type };
-    const updated = await vaults.update(vault.id, patch, audit);
-    invalidate(vault.name);
-    // Purged since it was read (under the vault's lock, only a purge can remove it).
-    if (!updated) throw errors.resourceNotFound('Microsoft.KeyVault/vaults', vault.name, vault.resourceGroup);
-    return { ...vault, ...patch };
+  // Another cluster member may change the vault between the read and the
+  // write; the write then changes nothing (VaultStore.update's `unless`) and
+  // the change is made again from a new read.
+  async function update(
+    vault: VaultRow,
+    next: (current: VaultRow) => { tags?: Record<string, string>; properties: Record<string, unknown> },
+    by: Actor,
+    audit?: AuditRecord,
+  ): Promise<VaultRow> {
+    return exclusive(vault.id, async () => {
+      for (let attempt = 1; attempt <= UPDATE_ATTEMPTS; attempt++) {
+        // Purged meanwhile: fresh() says so.
+        const current = await fresh(vault);
+        const { tags, properties } = next(current);
+        const patch = { tags: tags ?? current.tags, properties, updatedAt: now(), modifiedBy: by.name, modifiedByType: by.type };
+        const updated = await vaults.update(vault.id, patch, audit, current);
+        invalidate(vault.name);
+        if (updated) return { ...current, ...patch };
+        // Another member won: one of them always does, and a random pause keeps one from winning every time.
+        await sleep(randomInt(1, 5 * attempt + 1));
+      }
+      throw errors.vaultChangedMeanwhile(vault.name);
+    });
   }
 
   return {
@@ -161,17 +179,22 @@ export function createVaultService(deps: {
         }
         // In turn with the vault's other changes, from the row as stored: a PATCH that just turned on
         // purge protection (irreversible) must not be undone by a PUT that read the vault before it.
-        return exclusive(existing.id, async () => {
-          const current = await fresh(existing);
-          const properties = cleanProperties(body.properties);
-          checkImmutable(current, properties);
-          // PUT replaces, but soft delete settings persist as Azure keeps them.
-          const policy = vaultPolicy(current);
-          properties.enableSoftDelete ??= policy.softDelete;
-          properties.softDeleteRetentionInDays ??= policy.retentionDays;
-          if (policy.purgeProtection) properties.enablePurgeProtection = true;
-          return { vault: await update(current, body.tags ?? {}, properties, by, audit), created: false };
-        });
+        const vault = await update(
+          existing,
+          (current) => {
+            const properties = cleanProperties(body.properties);
+            checkImmutable(current, properties);
+            // PUT replaces, but soft delete settings persist as Azure keeps them.
+            const policy = vaultPolicy(current);
+            properties.enableSoftDelete ??= policy.softDelete;
+            properties.softDeleteRetentionInDays ??= policy.retentionDays;
+            if (policy.purgeProtection) properties.enablePurgeProtection = true;
+            return { tags: body.tags ?? {}, properties };
+          },
+          by,
+          audit,
+        );
+        return { vault, created: false };
       }
       const properties = cleanProperties(body.properties);
       properties.enableSoftDelete ??= true;
@@ -214,12 +237,16 @@ export function createVaultService(deps: {
       return { vault: row, created: true };
     },
     patch: (vault, body, by, audit) =>
-      exclusive(vault.id, async () => {
-        const current = await fresh(vault);
-        const next = cleanProperties(body.properties);
-        checkImmutable(current, next);
-        return update(current, body.tags, { ...current.properties, ...next }, by, audit);
-      }),
+      update(
+        vault,
+        (current) => {
+          const next = cleanProperties(body.properties);
+          checkImmutable(current, next);
+          return { tags: body.tags, properties: { ...current.properties, ...next } };
+        },
+        by,
+        audit,
+      ),
     async delete(vault, audit) {
       const policy = vaultPolicy(vault);
       try {
@@ -241,10 +268,7 @@ export function createVaultService(deps: {
       return purged.length;
     },
     changeAccessPolicies: (vault, change, by, audit) =>
-      exclusive(vault.id, async () => {
-        const current = await fresh(vault);
-        return update(current, undefined, { ...current.properties, accessPolicies: change(policiesOf(current.properties)) }, by, audit);
-      }),
+      update(vault, (current) => ({ properties: { ...current.properties, accessPolicies: change(policiesOf(current.properties)) } }), by, audit),
     listDeleted: (subscriptionId) => vaults.listDeleted(subscriptionId),
     async getDeleted(subscriptionId, location, name) {
       const row = await vaults.getByName(name);

@@ -7,6 +7,7 @@ import { describeAuditConformance } from './store-conformance-audit.js';
 import type { ChainKey } from '../../src/audit/audit-chain.js';
 import { byKey, collect, hex32, insertVault, isConflict, keyAuditChain, principal, vaultRow, versionRow, type StoreFactory } from './store-conformance-kit.js';
 import { describeSecretConformance } from './store-conformance-secrets.js';
+import { describeSignInCodeConformance } from './store-conformance-sign-in.js';
 
 // The storage contract as executable checks. Every Store implementation
 // (SQLite now, PostgreSQL next) runs this same suite.
@@ -364,6 +365,7 @@ export function runStoreConformance(label: string, makeStore: StoreFactory): voi
 
     describeSecretConformance({ store: () => store, newVault });
     describeAccessConformance({ store: () => store });
+    describeSignInCodeConformance({ store: () => store });
     describeAuditConformance({ store: () => store, newVault, auditKey: () => auditKey });
   });
 }

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { SchemaTooNewError, type Migration } from '../sqlite/sqlite-migrations.js';
 import { describeUrl, one, transaction } from './pg-support.js';
+import { CHANGE_FEED_MIGRATION } from './pg-change-feed.js';
 
 // Versioned schema, the PostgreSQL twin of sqlite-migrations.ts. Pending
 // migrations run in one transaction under a transaction-level advisory lock,
@@ -194,6 +195,43 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE vaults ADD COLUMN modified_by_type text;
     `,
   },
+  {
+    // Sign-ins in progress (device codes, authorization codes), kept in the database so that any
+    // server can continue one. Codes are stored as hashes; user codes upper case, as typed-in keys.
+    version: 4,
+    sql: `
+      CREATE TABLE device_codes (
+        device_code_hash text COLLATE "C" PRIMARY KEY,
+        user_code text COLLATE "C" NOT NULL UNIQUE,
+        client_id text NOT NULL,
+        scope text NOT NULL,
+        source text COLLATE "C" NOT NULL,
+        network text COLLATE "C" NOT NULL,
+        expires_at bigint NOT NULL,
+        approved_by text
+      );
+      CREATE INDEX device_codes_by_expiry ON device_codes (expires_at);
+      CREATE INDEX device_codes_by_source ON device_codes (source, expires_at);
+      CREATE INDEX device_codes_by_network ON device_codes (network, expires_at);
+
+      CREATE TABLE auth_codes (
+        code_hash text COLLATE "C" PRIMARY KEY,
+        object_id text NOT NULL,
+        client_id text NOT NULL,
+        redirect_uri text NOT NULL,
+        scope text NOT NULL,
+        challenge text NOT NULL,
+        nonce text,
+        source text COLLATE "C" NOT NULL,
+        expires_at bigint NOT NULL,
+        redeemed boolean NOT NULL DEFAULT false
+      );
+      CREATE INDEX auth_codes_by_expiry ON auth_codes (expires_at);
+      CREATE INDEX auth_codes_by_source ON auth_codes (source, expires_at) WHERE NOT redeemed;
+    `,
+  },
+  // Announcements of changes to what servers cache, for clusters (pg-change-feed.ts).
+  CHANGE_FEED_MIGRATION,
 ];
 
 /** Brings the database to the newest known schema; returns that version. */

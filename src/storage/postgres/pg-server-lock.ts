@@ -1,14 +1,18 @@
 import pg from 'pg';
 import { describeUrl, PG_TYPES } from './pg-support.js';
 
-// One coffer server per database: the server keeps in-memory caches (vaults,
-// the authorization index) that another process's writes would not
-// invalidate. A session-level advisory lock, held on a dedicated connection
-// for the store's life, makes a second server fail at boot, or (as a hot
-// standby) wait for the first to go. The lock lives as long as its session:
-// if the connection breaks (PostgreSQL restarted, the backend terminated, the
-// network gone), another server may take over, so the holder must stop
-// serving. `lost` settles then; the server exits on it.
+// Who serves a database. A server keeps in-memory caches (vaults, the
+// authorization index) that another process's writes would not invalidate,
+// unless it hears of them. So either one server holds the database alone (a
+// session-level advisory lock, held on a dedicated connection for the
+// store's life: a second server fails at boot, or as a hot standby waits for
+// the first to go), or every server is a cluster member: it holds the lock
+// in shared mode and LISTENs for the others' changes on the same connection
+// (pg-change-feed.ts). The lock lives as long as its session: if the
+// connection breaks (PostgreSQL restarted, the backend terminated, the
+// network gone), another server may take over, and a member would miss
+// changes, so the holder must stop serving. `lost` settles then; the server
+// exits on it.
 
 /** The session lock's key ("coffer" in ASCII); distinct from MIGRATION_LOCK. */
 export const STORE_LOCK = 0x636f_6666_6572;
@@ -19,11 +23,14 @@ const HEARTBEAT_MS = 5_000;
 const HEARTBEAT_TIMEOUT_MS = 10_000;
 
 export class StoreLockedError extends Error {
-  constructor(where: string) {
+  constructor(where: string, cluster = false) {
     super(
-      `${where} is in use by another coffer server (it holds advisory lock ${STORE_LOCK}); ` +
-        'coffer runs one server process per database, because its caches are not shared between processes ' +
-        '(start this one with --standby to wait and take over when the other stops)',
+      cluster
+        ? `${where} is in use by a coffer server that was not started with --cluster (it holds advisory lock ${STORE_LOCK} alone); ` +
+            'a cluster shares a database only with other members: stop that server, or start it with --cluster too'
+        : `${where} is in use by another coffer server (it holds advisory lock ${STORE_LOCK}); ` +
+            'without --cluster coffer runs one server process per database ' +
+            '(start this one with --standby to wait and take over when the other stops, or every server with --cluster to share the database)',
     );
     this.name = 'StoreLockedError';
   }
@@ -38,6 +45,8 @@ export interface ServerLock {
 export interface LockOptions {
   /** Wait for a server holding the lock to go, instead of failing. */
   wait?: boolean;
+  /** Share the database with other cluster members: the lock in shared mode, and their announcements to `onAnnouncement`. */
+  cluster?: { channel: string; onAnnouncement(payload: string): void };
   /** Called once when the lock is held elsewhere and `wait` is set. */
   onWaiting?: () => void;
   /** The heartbeat's period and timeout (tests shorten them). */
@@ -59,12 +68,21 @@ export async function takeServerLock(url: string, opts: LockOptions = {}): Promi
     throw new Error(`cannot connect to PostgreSQL at ${describeUrl(url)}: ${(err as Error).message}`, { cause: err });
   }
   try {
-    const r = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [STORE_LOCK]);
+    const mode = opts.cluster ? '_shared' : '';
+    const r = await client.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock${mode}($1) AS locked`, [STORE_LOCK]);
     if (!r.rows[0]?.locked) {
-      if (!opts.wait) throw new StoreLockedError(describeUrl(url));
+      if (!opts.wait) throw new StoreLockedError(describeUrl(url), opts.cluster !== undefined);
       opts.onWaiting?.();
       // Blocks until the holder's session ends; a broken connection meanwhile fails the start.
-      await client.query('SELECT pg_advisory_lock($1)', [STORE_LOCK]);
+      await client.query(`SELECT pg_advisory_lock${mode}($1)`, [STORE_LOCK]);
+    }
+    if (opts.cluster) {
+      const { channel, onAnnouncement } = opts.cluster;
+      client.on('notification', (n) => {
+        if (n.channel === channel && n.payload !== undefined) onAnnouncement(n.payload);
+      });
+      // Before the caller reads anything it caches: what changes after this is announced to it.
+      await client.query(`LISTEN ${channel}`);
     }
   } catch (err) {
     await client.end().catch(() => undefined);
@@ -109,7 +127,7 @@ export async function takeServerLock(url: string, opts: LockOptions = {}): Promi
       released = true;
       clearTimeout(timer);
       // Ending the session releases the lock too; unlocking first also covers a connection kept open by a proxy.
-      await client.query('SELECT pg_advisory_unlock($1)', [STORE_LOCK]).catch(() => undefined);
+      await client.query(`SELECT pg_advisory_unlock${opts.cluster ? '_shared' : ''}($1)`, [STORE_LOCK]).catch(() => undefined);
       await client.end().catch(() => undefined);
     },
   };

@@ -5,7 +5,10 @@ import { pgAuditedWrites, pgAuditStore } from './pg-audit-store.js';
 import { pgPrincipalStore, pgRefreshTokenStore, pgSettingsStore, pgSigningKeyStore } from './pg-identity-store.js';
 import { migratePostgres } from './pg-migrations.js';
 import { pgSecretStore } from './pg-secret-store.js';
+import { pgSignInCodeStore } from './pg-sign-in-code-store.js';
 import { takeServerLock, type LockOptions } from './pg-server-lock.js';
+import { CHANGE_CHANNEL, parseAnnouncement, SET_ORIGIN } from './pg-change-feed.js';
+import { createChangeHub } from '../change-feed.js';
 import { PG_TYPES } from './pg-support.js';
 import { createPgWriter } from './pg-writer.js';
 import { pgResourceGroupStore, pgVaultStore } from './pg-vault-store.js';
@@ -13,15 +16,32 @@ import { pgResourceGroupStore, pgVaultStore } from './pg-vault-store.js';
 // The networked store: a PostgreSQL database reached through a connection
 // pool. Commits are durable when PostgreSQL says so (its synchronous_commit
 // and fsync settings), so an acknowledged write survives a coffer crash.
-// One server per database, held by an advisory lock (pg-server-lock.ts).
+// One server per database, held by an advisory lock, or the members of a
+// cluster, each told of the others' changes (pg-server-lock.ts).
 
 export { STORE_LOCK, StoreLockedError } from './pg-server-lock.js';
 
 const POOL_SIZE = 10;
 const CHECK_CLIENT = 'SET client_connection_check_interval = 1000';
 
-export async function openPostgresStore(url: string, lockOptions: LockOptions = {}): Promise<Store> {
-  const lock = await takeServerLock(url, lockOptions);
+export interface PostgresStoreOptions extends Omit<LockOptions, 'cluster'> {
+  /** Share the database with other servers opened with `cluster` (Store.changes). */
+  cluster?: boolean;
+}
+
+export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<Store> {
+  const { cluster, ...lockOptions } = options;
+  const changes = cluster ? createChangeHub() : undefined;
+  const lock = await takeServerLock(url, {
+    ...lockOptions,
+    cluster: changes && {
+      channel: CHANGE_CHANNEL,
+      onAnnouncement(payload) {
+        const change = parseAnnouncement(payload);
+        if (change) changes.emit(change);
+      },
+    },
+  });
   // A broken connection emits 'error', which would end the process unhandled. The pool drops a
   // broken idle connection and opens another on the next query.
   const pool = new pg.Pool({ connectionString: url, types: PG_TYPES, max: POOL_SIZE });
@@ -31,6 +51,8 @@ export async function openPostgresStore(url: string, lockOptions: LockOptions = 
   // PostgreSQL (14 and later) then checks the client every second and cancels the orphan. Older servers
   // refuse the setting, and keep the old behaviour.
   pool.on('connect', (client) => void client.query(CHECK_CLIENT).catch(() => undefined));
+  // Names this server in its changes' announcements, so that it skips its own (pg-change-feed.ts).
+  pool.on('connect', (client) => void client.query(SET_ORIGIN).catch(() => undefined));
   try {
     await migratePostgres(pool, url);
   } catch (err) {
@@ -44,10 +66,12 @@ export async function openPostgresStore(url: string, lockOptions: LockOptions = 
   return {
     kind: 'postgres',
     lost: lock.lost,
+    changes,
     settings: pgSettingsStore(pool),
     principals: pgPrincipalStore(pool, audited),
     signingKeys: pgSigningKeyStore(pool),
     refreshTokens: pgRefreshTokenStore(pool),
+    signInCodes: pgSignInCodeStore(pool),
     resourceGroups: pgResourceGroupStore(pool, audited),
     vaults: pgVaultStore(pool, audited),
     secrets: pgSecretStore(pool, writer, audited),

@@ -98,12 +98,15 @@ export function pgVaultStore(pool: pg.Pool, audited: PgAuditedWrite): VaultStore
         [filter.subscriptionId ?? null, filter.resourceGroup === undefined ? null : nameKey(filter.resourceGroup)],
       ),
     listDeleted: (subscriptionId) => many(`SELECT ${VAULT} FROM vaults WHERE deleted_at IS NOT NULL AND subscription_id = $1 ORDER BY name_key`, [subscriptionId]),
-    update: (id, patch, audit) =>
+    update: (id, patch, audit, unless) =>
       audited(audit, async (db) => 0 < (await changes(
         db,
+        // Rows hold what toJson wrote, so the text compares exactly (see VaultStore.update).
         `UPDATE vaults SET tags = COALESCE($2, tags), properties = COALESCE($3, properties), updated_at = $4,
-           modified_by = COALESCE($5, modified_by), modified_by_type = COALESCE($6, modified_by_type) WHERE id = $1`,
-        [id, patch.tags === undefined ? null : toJson(patch.tags), patch.properties === undefined ? null : toJson(patch.properties), patch.updatedAt, patch.modifiedBy ?? null, patch.modifiedByType ?? null],
+           modified_by = COALESCE($5, modified_by), modified_by_type = COALESCE($6, modified_by_type)
+         WHERE id = $1 AND ($7::text IS NULL OR (tags = $7 AND properties = $8))`,
+        [id, patch.tags === undefined ? null : toJson(patch.tags), patch.properties === undefined ? null : toJson(patch.properties), patch.updatedAt, patch.modifiedBy ?? null, patch.modifiedByType ?? null,
+          unless ? toJson(unless.tags) : null, unless ? toJson(unless.properties) : null],
       ))),
     markDeleted: (id, deletedAt, scheduledPurgeAt, audit) =>
       audited(audit, async (db) => 0 < (await changes(db, 'UPDATE vaults SET deleted_at = $1, scheduled_purge_at = $2 WHERE id = $3 AND deleted_at IS NULL', [deletedAt, scheduledPurgeAt, id]))),

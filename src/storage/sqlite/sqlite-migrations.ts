@@ -239,6 +239,41 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE vaults ADD COLUMN modified_by_type TEXT;
     `,
   },
+  {
+    // Sign-ins in progress (device codes, authorization codes), kept in the database so that any
+    // server can continue one. Codes are stored as hashes; user codes upper case, as typed-in keys.
+    version: 7,
+    sql: `
+      CREATE TABLE device_codes (
+        device_code_hash TEXT PRIMARY KEY,
+        user_code TEXT NOT NULL UNIQUE,
+        client_id TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        source TEXT NOT NULL,
+        network TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        approved_by TEXT
+      ) STRICT;
+      CREATE INDEX device_codes_by_expiry ON device_codes (expires_at);
+      CREATE INDEX device_codes_by_source ON device_codes (source, expires_at);
+      CREATE INDEX device_codes_by_network ON device_codes (network, expires_at);
+
+      CREATE TABLE auth_codes (
+        code_hash TEXT PRIMARY KEY,
+        object_id TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        redirect_uri TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        challenge TEXT NOT NULL,
+        nonce TEXT,
+        source TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        redeemed INTEGER NOT NULL DEFAULT 0 CHECK (redeemed IN (0, 1))
+      ) STRICT;
+      CREATE INDEX auth_codes_by_expiry ON auth_codes (expires_at);
+      CREATE INDEX auth_codes_by_source ON auth_codes (source, expires_at) WHERE redeemed = 0;
+    `,
+  },
 ];
 
 export class SchemaTooNewError extends Error {

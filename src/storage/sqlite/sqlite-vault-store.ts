@@ -114,9 +114,10 @@ export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(chan
      ORDER BY name_key`,
   );
   const deleted = db.prepare<[string], VaultRecord>('SELECT * FROM vaults WHERE deleted_at IS NOT NULL AND subscription_id = ? ORDER BY name_key');
-  const update = db.prepare<{ id: string; tags: string | null; properties: string | null; updatedAt: number; modifiedBy: string | null; modifiedByType: string | null }>(
+  const update = db.prepare<{ id: string; tags: string | null; properties: string | null; updatedAt: number; modifiedBy: string | null; modifiedByType: string | null; wasTags: string | null; wasProperties: string | null }>(
     `UPDATE vaults SET tags = COALESCE(@tags, tags), properties = COALESCE(@properties, properties), updated_at = @updatedAt,
-       modified_by = COALESCE(@modifiedBy, modified_by), modified_by_type = COALESCE(@modifiedByType, modified_by_type) WHERE id = @id`,
+       modified_by = COALESCE(@modifiedBy, modified_by), modified_by_type = COALESCE(@modifiedByType, modified_by_type)
+     WHERE id = @id AND (@wasTags IS NULL OR (tags = @wasTags AND properties = @wasProperties))`,
   );
   const markDeleted = db.prepare<[number, number, string]>('UPDATE vaults SET deleted_at = ?, scheduled_purge_at = ? WHERE id = ? AND deleted_at IS NULL');
   const recover = db.prepare<[number, string]>(
@@ -174,7 +175,7 @@ export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(chan
     list: async (filter) =>
       live.all({ subscriptionId: filter.subscriptionId ?? null, groupKey: filter.resourceGroup === undefined ? null : nameKey(filter.resourceGroup) }).map(toVault),
     listDeleted: async (subscriptionId) => deleted.all(subscriptionId).map(toVault),
-    update: async (id, patch, audit) =>
+    update: async (id, patch, audit, unless) =>
       audited.run(audit, () =>
         update.run({
           id,
@@ -183,6 +184,8 @@ export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(chan
           updatedAt: patch.updatedAt,
           modifiedBy: patch.modifiedBy ?? null,
           modifiedByType: patch.modifiedByType ?? null,
+          wasTags: unless ? toJson(unless.tags) : null,
+          wasProperties: unless ? toJson(unless.properties) : null,
         }).changes > 0,
       ),
     markDeleted: async (id, deletedAt, scheduledPurgeAt, audit) => audited.run(audit, () => markDeleted.run(deletedAt, scheduledPurgeAt, id).changes > 0),

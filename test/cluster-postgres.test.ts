@@ -1,0 +1,255 @@
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { api, assignRole, newGroup, newServicePrincipal, ROLE_IDS, setPolicy, type Principal } from './support/access-kit.js';
+import { createVault, credential, secretClient } from './support/clients.js';
+import { rawRequest } from './support/raw-http.js';
+import { freshPostgresDatabase, startPostgres, type TestDatabase } from './support/databases.js';
+import { startTestServer, type TestServer } from './support/server-fixture.js';
+import { startBalancer, type TcpBalancer } from './support/tcp-balancer.js';
+
+// Several servers on one PostgreSQL database (--cluster), each with its own
+// data dir and caches, behind a load balancer (--public-port is its port):
+// what one member changes, the others serve, a token one issued works on the
+// others, and concurrent changes through different members lose nothing.
+// Clients talk to the balancer, and a test routes it to one member or the
+// other. Access changes reach the other members when their announcement
+// does (milliseconds), so those checks wait for it, with a generous bound.
+
+const MASTER_KEY = randomBytes(32).toString('hex');
+const LOCK_CONNECTION = "application_name = 'coffer server lock' AND datname = current_database()";
+
+async function until(what: string, check: () => Promise<boolean>, ms = 15_000) {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await sleep(50);
+  }
+}
+
+/** The status of a data-plane GET of the secret as `who`. */
+async function readStatus(server: TestServer, vault: string, secret: string, who: Principal): Promise<number> {
+  try {
+    await secretClient(server, vault, credential(server, who.appId, who.secret)).getSecret(secret);
+    return 200;
+  } catch (err) {
+    return (err as { statusCode?: number }).statusCode ?? -1;
+  }
+}
+
+describe('a cluster: several servers on one PostgreSQL database', () => {
+  let db: TestDatabase;
+  let url: string;
+  let lb: TcpBalancer;
+  let a: TestServer;
+  let b: TestServer;
+  /** The cluster as clients see it: the balancer's URLs. */
+  let pub: TestServer;
+  const member = () => startTestServer({ args: ['--database-url', url, '--cluster', '--public-port', String(lb.port)], env: { COFFER_MASTER_KEY: MASTER_KEY } });
+  /** Routes the balancer to one member: the requests that follow reach only it. */
+  const on = async (m: TestServer) => {
+    await lb.route(m.port);
+    return pub;
+  };
+
+  before(async () => {
+    db = await startPostgres();
+    url = await freshPostgresDatabase(db);
+    lb = await startBalancer();
+    a = await member();
+    b = await member();
+    pub = { ...a, url: `https://localhost:${lb.port}`, vaultUrl: (name) => `https://${name}.${a.bootstrap.vaultDnsSuffix}:${lb.port}` };
+  });
+  after(async () => {
+    await a?.stop();
+    await b?.stop();
+    await lb?.close();
+    await db?.stop();
+  });
+
+  it('members share the deployment: a token from one is accepted by the other, and a version set on one is read at once on the other', async () => {
+    assert.equal(b.bootstrap.tenantId, a.bootstrap.tenantId);
+    await createVault(await on(a), 'shared-vault');
+    // One client (one token, issued by a) throughout. Each read straight after the write, on the other
+    // member: no member serves an older version.
+    const client = secretClient(pub, 'shared-vault');
+    for (let i = 0; i < 5; i++) {
+      await on(i % 2 ? b : a);
+      await client.setSecret('db-creds', `value-${i}`);
+      await on(i % 2 ? a : b);
+      assert.equal((await client.getSecret('db-creds')).value, `value-${i}`);
+    }
+  });
+
+  it('an access policy added or removed through one member grants or revokes on the other', async () => {
+    const vault = await createVault(await on(a), 'policy-vault');
+    await secretClient(pub, 'policy-vault').setSecret('s', 'v');
+    const reader = await newServicePrincipal(pub, 'cluster-policy-reader');
+    assert.equal(await readStatus(await on(b), 'policy-vault', 's', reader), 403, 'denied, and the vault now cached on b');
+    assert.equal((await setPolicy(await on(a), vault.id!, 'add', reader.id, ['get'])).status, 200);
+    await on(b);
+    await until('b grants the policy added on a', async () => (await readStatus(pub, 'policy-vault', 's', reader)) === 200);
+    assert.equal((await setPolicy(await on(a), vault.id!, 'remove', reader.id, ['get'])).status, 200);
+    await on(b);
+    await until('b revokes the policy removed on a', async () => (await readStatus(pub, 'policy-vault', 's', reader)) === 403);
+  });
+
+  it('role assignments, group memberships and custom roles changed through one member decide on the other', async () => {
+    const vault = await createVault(await on(a), 'rbac-vault', { enableRbacAuthorization: true });
+    const scope = vault.id!;
+    assert.equal((await assignRole(pub, scope, ROLE_IDS['Key Vault Secrets Officer'], a.bootstrap.objectId)).status, 201);
+    await secretClient(pub, 'rbac-vault').setSecret('s', 'v');
+    const reader = await newServicePrincipal(pub, 'cluster-rbac-reader');
+    assert.equal(await readStatus(await on(b), 'rbac-vault', 's', reader), 403);
+
+    // An assignment made and deleted on a, decided on b.
+    const made = await assignRole(await on(a), scope, ROLE_IDS['Key Vault Secrets User'], reader.id);
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    await on(b);
+    await until('b grants the assignment made on a', async () => (await readStatus(pub, 'rbac-vault', 's', reader)) === 200);
+    assert.equal((await api(await on(a), 'DELETE', `${made.body!.id}?api-version=2022-04-01`)).status, 200);
+    await on(b);
+    await until('b revokes the assignment deleted on a', async () => (await readStatus(pub, 'rbac-vault', 's', reader)) === 403);
+
+    // A group's assignment made on a; its membership changed on b, decided on a.
+    const group = await newGroup(await on(a), 'cluster-readers', []);
+    assert.equal((await assignRole(pub, scope, ROLE_IDS['Key Vault Secrets User'], group)).status, 201);
+    assert.equal(await readStatus(pub, 'rbac-vault', 's', reader), 403);
+    const added = await api(await on(b), 'POST', `/v1.0/groups/${group}/members/$ref`, { '@odata.id': `${pub.url}/v1.0/directoryObjects/${reader.id}` });
+    assert.equal(added.status, 204, JSON.stringify(added.body));
+    await on(a);
+    await until('a grants through the membership added on b', async () => (await readStatus(pub, 'rbac-vault', 's', reader)) === 200);
+    assert.equal((await api(await on(b), 'DELETE', `/v1.0/groups/${group}/members/${reader.id}/$ref`)).status, 204);
+    await on(a);
+    await until('a revokes with the membership removed on b', async () => (await readStatus(pub, 'rbac-vault', 's', reader)) === 403);
+
+    // A custom role made and assigned on a, decided on b; its permission taken away on b, decided on a.
+    const roleId = randomUUID();
+    const rolePath = `/subscriptions/${a.bootstrap.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${roleId}?api-version=2022-04-01`;
+    const role = (dataActions: string[]) => ({
+      properties: { roleName: 'Cluster Getter', type: 'CustomRole', permissions: [{ actions: [], dataActions }], assignableScopes: [`/subscriptions/${a.bootstrap.subscriptionId}`] },
+    });
+    assert.equal((await api(pub, 'PUT', rolePath, role(['Microsoft.KeyVault/vaults/secrets/getSecret/action']))).status, 201);
+    assert.equal((await assignRole(pub, scope, roleId, reader.id)).status, 201);
+    await on(b);
+    await until('b grants through the custom role made on a', async () => (await readStatus(pub, 'rbac-vault', 's', reader)) === 200);
+    assert.equal((await api(pub, 'PUT', rolePath, role(['Microsoft.KeyVault/vaults/secrets/readMetadata/action']))).status, 201);
+    await on(a);
+    await until('a follows the role changed on b', async () => (await readStatus(pub, 'rbac-vault', 's', reader)) === 403);
+  });
+
+  it('access policy changes made at once through both members are all kept', async () => {
+    const vault = await createVault(await on(a), 'busy-vault');
+    // Each member straight, not through the balancer: both at once. Their own URLs are not the cluster's,
+    // so the requests name the cluster's host (as a balancer passes it on) and carry a token for it.
+    const token = (await credential(pub).getToken(`${pub.url}/.default`)).token;
+    const ids = Array.from({ length: 24 }, () => randomUUID());
+    const add = (m: TestServer, objectId: string) =>
+      rawRequest(`${m.url}${vault.id!}/accessPolicies/add?api-version=2023-07-01`, {
+        method: 'PUT',
+        headers: { host: `localhost:${lb.port}`, authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ properties: { accessPolicies: [{ tenantId: a.bootstrap.tenantId, objectId, permissions: { secrets: ['get'] } }] } }),
+      });
+    const results = await Promise.all(ids.map((id, i) => add(i % 2 ? a : b, id)));
+    assert.deepEqual(results.map((r) => r.status), ids.map(() => 200), results.map((r) => r.text).join('\n'));
+    const shown = await api(pub, 'GET', `${vault.id!}?api-version=2023-07-01`);
+    const objectIds = (shown.body!.properties.accessPolicies as Array<{ objectId: string }>).map((p) => p.objectId);
+    for (const id of ids) assert.ok(objectIds.includes(id), `the policy for ${id} was kept`);
+  });
+
+  it('a vault deleted through one member is gone on the other', async () => {
+    await createVault(await on(a), 'doomed-vault');
+    await secretClient(pub, 'doomed-vault').setSecret('s', 'v');
+    assert.equal((await secretClient(await on(b), 'doomed-vault').getSecret('s')).value, 'v', 'the vault now cached on b');
+    const del = await api(await on(a), 'DELETE', `/subscriptions/${a.bootstrap.subscriptionId}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/doomed-vault?api-version=2023-07-01`);
+    assert.equal(del.status, 200);
+    await on(b);
+    await until('b answers VaultNotFound', async () => {
+      try {
+        await secretClient(pub, 'doomed-vault').getSecret('s');
+        return false;
+      } catch (err) {
+        return (err as { code?: string }).code === 'VaultNotFound';
+      }
+    });
+  });
+
+  it('a device-code sign-in started on one member is approved on the other and redeemed on the first', async () => {
+    const cli = '04b07795-8ddb-461a-bbee-02f9e1bf7b46';
+    const user = { userPrincipalName: 'dana@coffer.local', displayName: 'Dana', passwordProfile: { password: 'dana password 123' } };
+    assert.equal((await api(await on(a), 'POST', '/v1.0/users', user)).status, 201);
+    const form = (path: string, fields: Record<string, string>) =>
+      fetch(`${pub.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields) });
+    const started = (await (await form(`/${a.bootstrap.tenantId}/oauth2/v2.0/devicecode`, { client_id: cli, scope: `${pub.url}/.default` })).json()) as { device_code: string; user_code: string };
+    await on(b);
+    const approved = await form('/devicelogin', { code: started.user_code, username: user.userPrincipalName, password: user.passwordProfile.password });
+    assert.equal(approved.status, 200, await approved.text());
+    await on(a);
+    const token = await form(`/${a.bootstrap.tenantId}/oauth2/v2.0/token`, { grant_type: 'urn:ietf:params:oauth:grant-type:device_code', client_id: cli, device_code: started.device_code });
+    const body = (await token.json()) as { access_token?: string };
+    assert.equal(token.status, 200, JSON.stringify(body));
+    assert.ok(body.access_token);
+  });
+
+  it('a member refuses to rotate the master key alone', async () => {
+    const res = await api(await on(a), 'POST', '/coffer/admin/rotate-master-key');
+    assert.equal(res.status, 409, JSON.stringify(res.body));
+    assert.match(res.body!.error.message, /cannot rotate the master key alone/);
+  });
+
+  it('the audit trail written by both members is one chain that verifies', async () => {
+    for (const m of [a, b]) {
+      const verify = await api(await on(m), 'GET', '/coffer/audit/verify');
+      assert.equal(verify.body!.ok, true, JSON.stringify(verify.body));
+    }
+  });
+
+  it('a server without --cluster cannot join the cluster, nor a member join a server that holds its database alone', async () => {
+    await assert.rejects(startTestServer({ args: ['--database-url', url], env: { COFFER_MASTER_KEY: MASTER_KEY } }), /in use by another coffer server[^]*every server with --cluster/);
+    const alone = await freshPostgresDatabase(db);
+    const single = await startTestServer({ args: ['--database-url', alone] });
+    try {
+      await assert.rejects(startTestServer({ args: ['--database-url', alone, '--cluster'] }), /not started with --cluster/);
+    } finally {
+      await single.stop();
+    }
+  });
+
+  it('a member with another master key refuses to start, naming the key it lacks', async () => {
+    await assert.rejects(
+      startTestServer({ args: ['--database-url', url, '--cluster'], env: { COFFER_MASTER_KEY: randomBytes(32).toString('hex') } }),
+      /wrapped by master key [^]*which this server does not have/,
+    );
+  });
+
+  it('a member that stops hearing the others (its connection cut) stops serving; the others go on', async () => {
+    const c = await member();
+    assert.equal((await secretClient(await on(c), 'shared-vault').getSecret('db-creds')).value, 'value-4', 'the new member serves');
+    const pids = async () => {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        return (await client.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE ${LOCK_CONNECTION} ORDER BY backend_start DESC`)).rows.map((r) => r.pid);
+      } finally {
+        await client.end();
+      }
+    };
+    const newest = (await pids())[0]!;
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query('SELECT pg_terminate_backend($1)', [newest]);
+    await client.end();
+    await until('the cut member exits', async () => c.exitCode() !== null);
+    assert.equal(c.exitCode(), 1, c.logs());
+    assert.match(c.logs(), /can no longer serve the database safely/);
+    for (const m of [a, b]) assert.equal((await secretClient(await on(m), 'shared-vault').getSecret('db-creds')).value, 'value-4');
+  });
+
+  it('--cluster is refused without --database-url, with --standby, and with the latest-version cache', async () => {
+    await assert.rejects(startTestServer({ args: ['--cluster'] }), /cluster needs databaseUrl/);
+    await assert.rejects(startTestServer({ args: ['--database-url', url, '--cluster', '--standby'] }), /standby and cluster exclude each other/);
+    await assert.rejects(startTestServer({ args: ['--database-url', url, '--cluster'], env: { COFFER_SECRET_CACHE_MB: '8' } }), /latest-version cache/);
+  });
+});

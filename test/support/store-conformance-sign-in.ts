@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { AuthCodeRow, DeviceCodeRow, Store } from '../../src/storage/store-types.js';
+import { hex32, isConflict } from './store-conformance-kit.js';
+
+// Sign-ins in progress (device codes, authorization codes): single use under
+// concurrency, expiry, the caps counted in the store, user codes matched
+// case-insensitively.
+
+const NOW = 1_000_000;
+const LIMITS = { total: 100, perSource: 3, perNetwork: 5 };
+
+let seq = 0;
+const userCode = () => `BCDFG${String(seq++).padStart(4, '0')}`;
+
+function device(over: Partial<DeviceCodeRow> = {}): DeviceCodeRow {
+  return { deviceCodeHash: hex32(), userCode: userCode(), clientId: 'cli', scope: 'https://vault.localhost/.default', source: '10.0.0.1', network: '10.0.0', expiresAt: NOW + 900, approvedBy: null, ...over };
+}
+
+function authCode(over: Partial<AuthCodeRow> = {}): AuthCodeRow {
+  return { codeHash: hex32(), objectId: 'user-1', clientId: 'app', redirectUri: 'http://127.0.0.1/cb', scope: 'openid', challenge: 'c'.repeat(43), nonce: null, source: '10.0.0.1', expiresAt: NOW + 300, ...over };
+}
+
+export function describeSignInCodeConformance(h: { store(): Store }): void {
+  describe('sign-in codes: device codes', () => {
+    it('approves by user code case-insensitively; a poll takes the sign-in once it ended, for its own client only', async () => {
+      const codes = h.store().signInCodes;
+      const row = device({ userCode: 'BCDFGHJKL' });
+      assert.equal(await codes.startDevice(row, LIMITS, NOW), true);
+      assert.equal(await codes.takeDevice(row.deviceCodeHash, 'cli', NOW), null, 'pending: left as it is');
+      assert.deepEqual(await codes.getDevice(row.deviceCodeHash, 'cli'), row);
+      assert.equal(await codes.getDevice(row.deviceCodeHash, 'other'), null);
+      assert.equal(await codes.approveDevice('bcdfgHJKL', 'user-1', NOW), true);
+      assert.equal(await codes.approveDevice('BCDFGHJKM', 'user-1', NOW), false);
+      assert.equal(await codes.takeDevice(row.deviceCodeHash, 'other', NOW), null, "another client's poll leaves it");
+      assert.deepEqual(await codes.takeDevice(row.deviceCodeHash, 'cli', NOW), { ...row, approvedBy: 'user-1' });
+      assert.equal(await codes.takeDevice(row.deviceCodeHash, 'cli', NOW), null);
+      assert.equal(await codes.getDevice(row.deviceCodeHash, 'cli'), null);
+      assert.equal(await codes.approveDevice('BCDFGHJKL', 'user-1', NOW), false, 'its user code went with it');
+    });
+
+    it('of ten concurrent polls of an approved sign-in, exactly one gets it', async () => {
+      const codes = h.store().signInCodes;
+      const row = device();
+      await codes.startDevice(row, LIMITS, NOW);
+      await codes.approveDevice(row.userCode, 'user-1', NOW);
+      const taken = await Promise.all(Array.from({ length: 10 }, () => codes.takeDevice(row.deviceCodeHash, 'cli', NOW)));
+      assert.equal(taken.filter((r) => r !== null).length, 1);
+    });
+
+    it('expires: an expired sign-in cannot be approved, is taken by its next poll, and is dropped by the next start', async () => {
+      const codes = h.store().signInCodes;
+      const edge = device({ expiresAt: NOW });
+      const polled = device({ expiresAt: NOW - 1 });
+      const dropped = device({ expiresAt: NOW - 1 });
+      for (const r of [edge, polled, dropped]) assert.equal(await codes.startDevice(r, LIMITS, NOW - 10), true);
+      assert.equal(await codes.approveDevice(edge.userCode, 'u', NOW), true, 'still pending at its expiry second');
+      assert.equal(await codes.approveDevice(polled.userCode, 'u', NOW), false);
+      assert.equal((await codes.takeDevice(polled.deviceCodeHash, 'cli', NOW))?.expiresAt, NOW - 1);
+      assert.equal(await codes.startDevice(device(), LIMITS, NOW), true);
+      assert.equal(await codes.getDevice(dropped.deviceCodeHash, 'cli'), null);
+      assert.equal(await codes.deleteExpired(NOW + 1000), 2, 'the edge sign-in and the new one');
+    });
+
+    it('counts the caps in the store: in all, per source and per network; expired sign-ins do not count', async () => {
+      const codes = h.store().signInCodes;
+      for (let i = 0; i < LIMITS.perSource; i++) assert.equal(await codes.startDevice(device(), LIMITS, NOW), true);
+      assert.equal(await codes.startDevice(device(), LIMITS, NOW), false, 'the source is full');
+      assert.equal(await codes.startDevice(device({ source: '10.0.0.2' }), LIMITS, NOW), true, 'another source of the network');
+      assert.equal(await codes.startDevice(device({ source: '10.0.0.3' }), LIMITS, NOW), true);
+      assert.equal(await codes.startDevice(device({ source: '10.0.0.4' }), LIMITS, NOW), false, 'the network is full');
+      assert.equal(await codes.startDevice(device({ source: '10.0.1.1', network: '10.0.1' }), { ...LIMITS, total: 6 }, NOW), true);
+      assert.equal(await codes.startDevice(device({ source: '10.0.2.1', network: '10.0.2' }), { ...LIMITS, total: 6 }, NOW), false, 'all slots are taken');
+      assert.equal(await codes.startDevice(device({ source: '10.0.0.4' }), LIMITS, NOW + 901), true, 'expired ones free their slots');
+    });
+
+    it('refuses a taken user code (whatever its case) or device code hash', async () => {
+      const codes = h.store().signInCodes;
+      const row = device({ userCode: 'BCDFGHJKX' });
+      await codes.startDevice(row, LIMITS, NOW);
+      await assert.rejects(codes.startDevice(device({ userCode: 'bcdfghjkx' }), LIMITS, NOW), isConflict('exists'));
+      await assert.rejects(codes.startDevice(device({ deviceCodeHash: row.deviceCodeHash }), LIMITS, NOW), isConflict('exists'));
+    });
+  });
+
+  describe('sign-in codes: authorization codes', () => {
+    it('take returns the code once; later takes say it was redeemed; unknown codes are unknown', async () => {
+      const codes = h.store().signInCodes;
+      const row = authCode({ nonce: 'n-1' });
+      assert.equal(await codes.issueAuthCode(row, LIMITS, NOW), true);
+      assert.deepEqual(await codes.takeAuthCode(row.codeHash, NOW), { result: 'taken', row });
+      assert.deepEqual(await codes.takeAuthCode(row.codeHash, NOW), { result: 'redeemed' });
+      assert.deepEqual(await codes.takeAuthCode(hex32(), NOW), { result: 'unknown' });
+      await assert.rejects(codes.issueAuthCode(authCode({ codeHash: row.codeHash }), LIMITS, NOW), isConflict('exists'));
+    });
+
+    it('of ten concurrent takes, exactly one gets the code', async () => {
+      const codes = h.store().signInCodes;
+      const row = authCode();
+      await codes.issueAuthCode(row, LIMITS, NOW);
+      const results = await Promise.all(Array.from({ length: 10 }, () => codes.takeAuthCode(row.codeHash, NOW)));
+      assert.equal(results.filter((r) => r.result === 'taken').length, 1);
+      assert.equal(results.filter((r) => r.result === 'redeemed').length, 9);
+    });
+
+    it('expires: an expired code is unknown, redeemed or not, and the next issue drops it', async () => {
+      const codes = h.store().signInCodes;
+      const edge = authCode({ expiresAt: NOW });
+      const old = authCode({ expiresAt: NOW - 1 });
+      const used = authCode({ expiresAt: NOW - 1 });
+      for (const r of [edge, old, used]) await codes.issueAuthCode(r, LIMITS, NOW - 10);
+      await codes.takeAuthCode(used.codeHash, NOW - 10);
+      assert.equal((await codes.takeAuthCode(edge.codeHash, NOW)).result, 'taken', 'still valid at its expiry second');
+      assert.deepEqual(await codes.takeAuthCode(old.codeHash, NOW), { result: 'unknown' });
+      assert.deepEqual(await codes.takeAuthCode(used.codeHash, NOW), { result: 'unknown' });
+      assert.equal(await codes.issueAuthCode(authCode(), LIMITS, NOW), true);
+      assert.equal(await codes.deleteExpired(NOW + 1000), 2, 'the redeemed edge code and the new one: the expired ones went at the issue');
+    });
+
+    it('counts unredeemed codes in all and per source; redeemed and expired ones do not count', async () => {
+      const codes = h.store().signInCodes;
+      const held: AuthCodeRow[] = [];
+      for (let i = 0; i < LIMITS.perSource; i++) {
+        held.push(authCode());
+        assert.equal(await codes.issueAuthCode(held[i]!, LIMITS, NOW), true);
+      }
+      assert.equal(await codes.issueAuthCode(authCode(), LIMITS, NOW), false, 'the source is full');
+      assert.equal(await codes.issueAuthCode(authCode({ source: '10.0.0.2' }), LIMITS, NOW), true, 'sources are counted apart, networks are not');
+      await codes.takeAuthCode(held[0]!.codeHash, NOW);
+      assert.equal(await codes.issueAuthCode(authCode(), LIMITS, NOW), true, 'a redeemed code frees its slot');
+      assert.equal(await codes.issueAuthCode(authCode({ source: '10.0.0.3' }), { ...LIMITS, total: 4 }, NOW), false, 'all slots are taken');
+      assert.equal(await codes.issueAuthCode(authCode({ expiresAt: NOW + 1000 }), LIMITS, NOW + 301), true, 'expired ones free their slots');
+    });
+  });
+}
