@@ -193,6 +193,27 @@ describe('a cluster: several servers on one PostgreSQL database', () => {
     assert.ok(body.access_token);
   });
 
+  it('wrong passwords tried through one member lock the user name on the other', async () => {
+    const cli = '04b07795-8ddb-461a-bbee-02f9e1bf7b46';
+    const user = { userPrincipalName: 'lou@coffer.local', displayName: 'Lou', passwordProfile: { password: 'lou password 123' } };
+    assert.equal((await api(await on(a), 'POST', '/v1.0/users', user)).status, 201);
+    const signIn = async (password: string) => {
+      const res = await fetch(`${pub.url}/${a.bootstrap.tenantId}/oauth2/v2.0/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'password', client_id: cli, username: user.userPrincipalName, password, scope: `${pub.url}/.default` }),
+      });
+      return { status: res.status, codes: ((await res.json()) as { error_codes?: number[] }).error_codes };
+    };
+    // Five on each member: neither alone reaches ten.
+    for (const m of [a, b]) {
+      await on(m);
+      for (let i = 0; i < 5; i++) assert.deepEqual((await signIn(`guess ${i}`)).codes, [50126]);
+    }
+    await on(a);
+    assert.deepEqual(await signIn(user.passwordProfile.password), { status: 400, codes: [50053] }, 'locked on both, even against the right password');
+  });
+
   it('a member refuses to rotate the master key alone', async () => {
     const res = await api(await on(a), 'POST', '/coffer/admin/rotate-master-key');
     assert.equal(res.status, 409, JSON.stringify(res.body));

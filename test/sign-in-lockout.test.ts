@@ -1,53 +1,73 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
 import { createDirectoryService } from '../src/identity/directory-service.js';
 import { createSignInLockout, LOCKOUT, networkKey, SOURCE_LOCKOUT, sourceKey, type LockoutLimits } from '../src/identity/sign-in-lockout.js';
-import type { PrincipalRow, PrincipalStore } from '../src/storage/store-types.js';
+import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.js';
+import type { PrincipalRow, PrincipalStore, Store } from '../src/storage/store-types.js';
 
 // Smart lockout (src/identity/sign-in-lockout.ts): ten wrong passwords within
 // ten minutes lock a user name for a minute; a right one clears the count.
 
-function withClock() {
-  let t = 5_000_000;
-  return { lockout: createSignInLockout(() => t), advance: (s: number) => (t += s) };
+// Over a real store (a temporary SQLite file): the counts live there.
+const root = mkdtempSync(join(tmpdir(), 'coffer-lockout-'));
+const stores: Store[] = [];
+after(async () => {
+  for (const s of stores) await s.close();
+  rmSync(root, { recursive: true, force: true });
+});
+function freshStore(): Store {
+  const store = openSqliteStore({ file: join(mkdtempSync(join(root, 'db-')), 'coffer.db') });
+  stores.push(store);
+  return store;
 }
 
-test('the tenth failure within the window locks the name for a minute, whatever its case', () => {
+function withClock() {
+  let t = 5_000_000;
+  const store = freshStore();
+  return { lockout: createSignInLockout(store.signInFailures, 'name:', () => t), store, advance: (s: number) => (t += s) };
+}
+
+test('the tenth failure within the window locks the name for a minute, whatever its case', async () => {
   const { lockout, advance } = withClock();
-  for (let i = 0; i < LOCKOUT.maxFailures - 1; i++) lockout.failed('Alice@coffer.local');
-  assert.equal(lockout.locked('alice@coffer.local'), false);
-  lockout.failed(' ALICE@coffer.local ');
-  assert.equal(lockout.locked('alice@coffer.local'), true);
-  assert.equal(lockout.locked('bob@coffer.local'), false, 'other names are not affected');
+  for (let i = 0; i < LOCKOUT.maxFailures - 1; i++) await lockout.failed('Alice@coffer.local');
+  assert.equal(await lockout.locked('alice@coffer.local'), false);
+  await lockout.failed(' ALICE@coffer.local ');
+  assert.equal(await lockout.locked('alice@coffer.local'), true);
+  assert.equal(await lockout.locked('bob@coffer.local'), false, 'other names are not affected');
   advance(LOCKOUT.lockSeconds - 1);
-  assert.equal(lockout.locked('alice@coffer.local'), true);
+  assert.equal(await lockout.locked('alice@coffer.local'), true);
   advance(1);
-  assert.equal(lockout.locked('alice@coffer.local'), false);
+  assert.equal(await lockout.locked('alice@coffer.local'), false);
   // The count started over when the lock ended: one more failure does not lock again.
-  lockout.failed('alice@coffer.local');
-  assert.equal(lockout.locked('alice@coffer.local'), false);
+  await lockout.failed('alice@coffer.local');
+  assert.equal(await lockout.locked('alice@coffer.local'), false);
 });
 
-test('failures spread over more than the window do not add up; a right password clears them', () => {
+test('failures spread over more than the window do not add up; a right password clears them', async () => {
   const { lockout, advance } = withClock();
-  for (let i = 0; i < LOCKOUT.maxFailures - 1; i++) lockout.failed('carol@coffer.local');
+  for (let i = 0; i < LOCKOUT.maxFailures - 1; i++) await lockout.failed('carol@coffer.local');
   advance(LOCKOUT.windowSeconds);
-  lockout.failed('carol@coffer.local');
-  assert.equal(lockout.locked('carol@coffer.local'), false);
-  for (let i = 0; i < LOCKOUT.maxFailures - 2; i++) lockout.failed('carol@coffer.local');
-  lockout.succeeded('carol@coffer.local');
-  lockout.failed('carol@coffer.local');
-  assert.equal(lockout.locked('carol@coffer.local'), false);
+  await lockout.failed('carol@coffer.local');
+  assert.equal(await lockout.locked('carol@coffer.local'), false);
+  for (let i = 0; i < LOCKOUT.maxFailures - 2; i++) await lockout.failed('carol@coffer.local');
+  await lockout.succeeded('carol@coffer.local');
+  await lockout.failed('carol@coffer.local');
+  assert.equal(await lockout.locked('carol@coffer.local'), false);
 });
 
-test('the names it tracks are bounded', () => {
-  const lockout = createSignInLockout(() => 0, { ...LOCKOUT, maxTracked: 3, maxFailures: 2 });
-  lockout.failed('a');
-  for (const n of ['b', 'c', 'd']) lockout.failed(n);
-  lockout.failed('a'); // 'a' was dropped to make room: this is its first failure again
-  assert.equal(lockout.locked('a'), false);
-  lockout.failed('d');
-  assert.equal(lockout.locked('d'), true);
+test('failures at the same moment all count, and the sweep drops only counts whose window and lock have ended', async () => {
+  const { lockout, store, advance } = withClock();
+  await Promise.all(Array.from({ length: LOCKOUT.maxFailures }, () => lockout.failed('erin@coffer.local')));
+  assert.equal(await lockout.locked('erin@coffer.local'), true);
+  await lockout.failed('frank@coffer.local');
+  assert.equal(await lockout.forgetEnded(), 0, 'both still live');
+  advance(LOCKOUT.windowSeconds);
+  assert.equal(await lockout.forgetEnded(), 1, "frank's window ended; erin's next window began when the lock ended");
+  assert.notEqual(await store.signInFailures.get('name:erin@coffer.local'), null);
+  assert.equal(await store.signInFailures.get('name:frank@coffer.local'), null);
 });
 
 // IP lockout: wrong passwords from one client address, whatever the names
@@ -70,7 +90,7 @@ function memoryPrincipals(): PrincipalStore {
 
 async function withDirectory(limits: Partial<LockoutLimits> = {}) {
   let t = 5_000_000;
-  const directory = createDirectoryService({ principals: memoryPrincipals(), now: () => t, sourceLimits: { ...SOURCE_LOCKOUT, maxFailures: 3, ...limits } });
+  const directory = createDirectoryService({ principals: memoryPrincipals(), failures: freshStore().signInFailures, now: () => t, sourceLimits: { ...SOURCE_LOCKOUT, maxFailures: 3, ...limits } });
   await directory.createUser({ upn: 'dana@coffer.local', displayName: 'Dana', password: 'dana password 1' });
   return { directory, advance: (s: number) => (t += s) };
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AuditRecord, ClientSecretRow, PrincipalRow, PrincipalStore } from '../storage/store-types.js';
+import type { AuditRecord, ClientSecretRow, PrincipalRow, PrincipalStore, SignInFailureStore } from '../storage/store-types.js';
 import { hashClientSecret, hashPassword, newClientSecret, verifyClientSecret, verifyPassword } from './password-hash.js';
 import { ServiceError } from '../server/errors.js';
 import { createSignInLockout, sourceKey, SOURCE_LOCKOUT, type LockoutLimits } from './sign-in-lockout.js';
@@ -33,6 +33,8 @@ export interface DirectoryService {
   listClientSecrets(objectId: string): Promise<Array<Omit<ClientSecretRow, 'secretHash'>>>;
   /** The service principal if the secret is one of its current ones. */
   authenticateClient(appId: string, secret: string, now: number): Promise<ClientAuthResult>;
+  /** Drops lockout counts whose window and lock have ended (the periodic sweep). */
+  forgetEndedLockouts(): Promise<number>;
   /** A person's sign-in from a client address, under smart lockout and IP lockout (sign-in-lockout.ts). */
   authenticateUser(upn: string, password: string, source: string): Promise<UserAuthResult>;
   get(objectId: string): Promise<PrincipalRow | null>;
@@ -52,9 +54,9 @@ const YEAR = 365 * 24 * 3600;
 const UPN_RE = /^[^\s@]{1,64}@(?=[^\s@]{1,48}$)[^\s@]+\.[^\s@]+$/;
 const MAX_UPN_LENGTH = 64 + 1 + 48;
 
-export function createDirectoryService(deps: { principals: PrincipalStore; now?: () => number; sourceLimits?: Readonly<LockoutLimits> }): DirectoryService {
-  const lockout = createSignInLockout(deps.now);
-  const sourceLockout = createSignInLockout(deps.now, deps.sourceLimits ?? SOURCE_LOCKOUT);
+export function createDirectoryService(deps: { principals: PrincipalStore; failures: SignInFailureStore; now?: () => number; sourceLimits?: Readonly<LockoutLimits> }): DirectoryService {
+  const lockout = createSignInLockout(deps.failures, 'name:', deps.now);
+  const sourceLockout = createSignInLockout(deps.failures, 'source:', deps.now, deps.sourceLimits ?? SOURCE_LOCKOUT);
   const oneAtATime = createKeyedQueue();
   const { principals } = deps;
   const now = deps.now ?? (() => Math.floor(Date.now() / 1000));
@@ -161,24 +163,25 @@ export function createDirectoryService(deps: { principals: PrincipalStore; now?:
     authenticateUser(upn, password, source) {
       const from = sourceKey(source);
       return oneAtATime(from, async (): Promise<UserAuthResult> => {
-        if (sourceLockout.locked(from)) return { ok: false, reason: 'source-locked' };
+        if (await sourceLockout.locked(from)) return { ok: false, reason: 'source-locked' };
         // A name longer than any user's is nobody's: not looked up, and not kept by the per-name lockout,
         // whose memory would otherwise grow with the names' length.
         const possible = upn.length <= MAX_UPN_LENGTH;
-        if (possible && lockout.locked(upn)) return { ok: false, reason: 'locked' };
+        if (possible && (await lockout.locked(upn))) return { ok: false, reason: 'locked' };
         const user = possible ? await principals.getByUpn(upn) : null;
         // An unknown user spends the same time as a real check, so that it is not revealed.
         const right = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
         if (!user || !user.passwordHash || !right) {
-          if (possible) lockout.failed(upn);
-          sourceLockout.failed(from);
+          if (possible) await lockout.failed(upn);
+          await sourceLockout.failed(from);
           return { ok: false, reason: 'invalid' };
         }
         // The address's count stays: a guesser who knows one password must not clear it.
-        lockout.succeeded(upn);
+        await lockout.succeeded(upn);
         return { ok: true, user };
       });
     },
+    forgetEndedLockouts: async () => (await lockout.forgetEnded()) + (await sourceLockout.forgetEnded()),
     get: (objectId) => principals.get(objectId),
     getByAppId: (appId) => principals.getByAppId(appId),
     list: () => principals.list(),

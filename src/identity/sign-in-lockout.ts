@@ -1,5 +1,6 @@
 import { isIPv6 } from 'node:net';
 import { unmapped } from '../net/client-address.js';
+import type { FailureCount, SignInFailureStore } from '../storage/sign-in-failure-types.js';
 
 // Smart lockout for people's sign-ins, as Entra ID does it: after 10 wrong
 // passwords for one user name within 10 minutes, that name is locked for a
@@ -13,8 +14,8 @@ import { unmapped } from '../net/client-address.js';
 // wrong passwords from one address within 10 minutes refuse every password
 // sign-in from it for 5 minutes (Entra ID's IP lockout). Only wrong passwords
 // count, and a right one does not clear an address's count (else one known
-// account would reset it between guesses). State is in memory: a restart
-// clears it.
+// account would reset it between guesses). The counts are in the store, so
+// a restart keeps them and every server of a cluster shares them.
 
 /** Entra ID's answer while a user name is locked (the token endpoint's error, and the sign-in pages' message). */
 export const ACCOUNT_LOCKED = "AADSTS50053: You've tried to sign in too many times with an incorrect user ID or password. Try again in a minute.";
@@ -28,62 +29,53 @@ export interface LockoutLimits {
   maxFailures: number;
   windowSeconds: number;
   lockSeconds: number;
-  /** Keys (user names or addresses) tracked at most; the oldest makes room. */
-  maxTracked: number;
 }
 
-export const LOCKOUT: Readonly<LockoutLimits> = { maxFailures: 10, windowSeconds: 600, lockSeconds: 60, maxTracked: 10_000 };
-export const SOURCE_LOCKOUT: Readonly<LockoutLimits> = { maxFailures: 30, windowSeconds: 600, lockSeconds: 300, maxTracked: 10_000 };
-
-interface Failures {
-  count: number;
-  firstAt: number;
-  lockedUntil: number;
-}
+export const LOCKOUT: Readonly<LockoutLimits> = { maxFailures: 10, windowSeconds: 600, lockSeconds: 60 };
+export const SOURCE_LOCKOUT: Readonly<LockoutLimits> = { maxFailures: 30, windowSeconds: 600, lockSeconds: 300 };
 
 export interface SignInLockout {
   /** Whether the key is locked now. */
-  locked(key: string): boolean;
-  failed(key: string): void;
-  succeeded(key: string): void;
+  locked(key: string): Promise<boolean>;
+  failed(key: string): Promise<void>;
+  succeeded(key: string): Promise<void>;
+  /** Drops counts whose window and lock have ended (the periodic sweep). */
+  forgetEnded(): Promise<number>;
 }
 
-export function createSignInLockout(now = () => Math.floor(Date.now() / 1000), limits: Readonly<LockoutLimits> = LOCKOUT): SignInLockout {
-  const byName = new Map<string, Failures>();
-  const key = (name: string) => name.trim().toLowerCase();
-
-  function current(k: string): Failures | undefined {
-    const f = byName.get(k);
-    if (!f) return undefined;
-    const t = now();
-    if (f.lockedUntil <= t && t - f.firstAt >= limits.windowSeconds) {
-      byName.delete(k);
-      return undefined;
-    }
-    return f;
-  }
-
+/**
+ * A lockout over counts kept in the store, under `prefix` + the key (one
+ * table holds names' and addresses' counts).
+ */
+export function createSignInLockout(
+  store: SignInFailureStore,
+  prefix: string,
+  now = () => Math.floor(Date.now() / 1000),
+  limits: Readonly<LockoutLimits> = LOCKOUT,
+): SignInLockout {
+  const key = (name: string) => prefix + name.trim().toLowerCase();
+  /** The count as it stands at t: none once its window and any lock have ended. */
+  const live = (f: FailureCount | null, t: number) => (f && (f.lockedUntil > t || t - f.firstAt < limits.windowSeconds) ? f : null);
   return {
-    locked: (name) => (current(key(name))?.lockedUntil ?? 0) > now(),
-    failed(name) {
-      const k = key(name);
+    locked: async (name) => {
       const t = now();
-      let f = current(k);
-      if (!f) {
-        // A bounded map: the oldest entry (Map keeps insertion order) makes room.
-        if (byName.size >= limits.maxTracked) byName.delete(byName.keys().next().value!);
-        f = { count: 0, firstAt: t, lockedUntil: 0 };
-        byName.set(k, f);
-      }
-      f.count++;
-      if (f.count >= limits.maxFailures) {
-        f.lockedUntil = t + limits.lockSeconds;
-        // The next window starts when the lock ends.
-        f.count = 0;
-        f.firstAt = f.lockedUntil;
-      }
+      return (live(await store.get(key(name)), t)?.lockedUntil ?? 0) > t;
     },
-    succeeded: (name) => void byName.delete(key(name)),
+    async failed(name) {
+      const t = now();
+      await store.change(key(name), (stored) => {
+        const f = live(stored, t) ?? { count: 0, firstAt: t, lockedUntil: 0 };
+        const count = f.count + 1;
+        // Locked: the next window starts when the lock ends.
+        if (count >= limits.maxFailures) return { count: 0, firstAt: t + limits.lockSeconds, lockedUntil: t + limits.lockSeconds };
+        return { ...f, count };
+      });
+    },
+    succeeded: (name) => store.delete(key(name)),
+    forgetEnded: () => {
+      const t = now();
+      return store.deleteEnded(prefix, t, t - limits.windowSeconds);
+    },
   };
 }
 

@@ -125,7 +125,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
     userKeyFile: config.tlsKey,
   });
 
-  const directory = createDirectoryService({ principals: store.principals });
+  const directory = createDirectoryService({ principals: store.principals, failures: store.signInFailures });
   const bootstrapFile = join(config.dataDir, 'bootstrap.json');
   const deploymentExisted = (await store.settings.get('deploymentId')) !== null;
   const deployment = await ensureDeployment(store, directory, { dev: config.dev, needAdminSecret: !existsSync(bootstrapFile) });
@@ -241,6 +241,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
       const purgedVaults = await vaults.sweep(now);
       await store.refreshTokens.deleteExpired(now);
       await store.signInCodes.deleteExpired(now);
+      await directory.forgetEndedLockouts();
       await audit.retain(new Date((now - config.auditRetentionDays * 86400) * 1000));
       const ended = await access.index.sweepExpired(now);
       if (ended.length > 0) log.info({ roleAssignments: ended.map((a) => a.id) }, 'removed time-bound role assignments past their end time');

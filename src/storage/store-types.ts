@@ -7,6 +7,7 @@
 
 import type { ChangeFeed } from './change-feed.js';
 import type { SignInCodeStore } from './sign-in-code-types.js';
+import type { SignInFailureStore } from './sign-in-failure-types.js';
 import type { AuditRecord, AuditStore } from './audit-store-types.js';
 
 // The audit trail's part of the contract lives in audit-store-types.ts.
@@ -179,6 +180,7 @@ export interface RefreshTokenStore {
 }
 
 export type { AuthCodeRow, AuthCodeTake, DeviceCodeRow, SignInCodeLimits, SignInCodeStore } from './sign-in-code-types.js';
+export type { FailureCount, SignInFailureStore } from './sign-in-failure-types.js';
 
 export interface ResourceGroupStore {
   /**
@@ -363,6 +365,7 @@ export interface Store {
   signingKeys: SigningKeyStore;
   refreshTokens: RefreshTokenStore;
   signInCodes: SignInCodeStore;
+  signInFailures: SignInFailureStore;
   resourceGroups: ResourceGroupStore;
   vaults: VaultStore;
   secrets: SecretStore;

@@ -132,4 +132,31 @@ export function describeSignInCodeConformance(h: { store(): Store }): void {
       assert.equal(await codes.issueAuthCode(authCode({ expiresAt: NOW + 1000 }), LIMITS, NOW + 301), true, 'expired ones free their slots');
     });
   });
+
+  describe('sign-in failure counts', () => {
+    it('changes one key at a time: failures recorded at the same moment all count', async () => {
+      const failures = h.store().signInFailures;
+      const bump = () => failures.change('name:gina', (f) => ({ count: (f?.count ?? 0) + 1, firstAt: f?.firstAt ?? NOW, lockedUntil: 0 }));
+      await Promise.all(Array.from({ length: 20 }, bump));
+      assert.deepEqual(await failures.get('name:gina'), { count: 20, firstAt: NOW, lockedUntil: 0 });
+      assert.equal(await failures.get('name:nobody'), null);
+      assert.equal(await failures.change('name:gina', () => null), null);
+      assert.equal(await failures.get('name:gina'), null, 'null removes it');
+      await failures.change('name:hal', () => ({ count: 1, firstAt: NOW, lockedUntil: 0 }));
+      await failures.delete('name:hal');
+      assert.equal(await failures.get('name:hal'), null);
+    });
+
+    it('deleteEnded removes, under its prefix only, the counts whose lock ended and whose window began by then', async () => {
+      const failures = h.store().signInFailures;
+      const put = (key: string, firstAt: number, lockedUntil: number) => failures.change(key, () => ({ count: 1, firstAt, lockedUntil }));
+      await put('name:old', NOW - 700, 0);
+      await put('name:recent', NOW - 10, 0);
+      await put('name:locked', NOW - 700, NOW + 60);
+      await put('source:old', NOW - 700, 0);
+      assert.equal(await failures.deleteEnded('name:', NOW, NOW - 600), 1);
+      assert.equal(await failures.get('name:old'), null);
+      for (const k of ['name:recent', 'name:locked', 'source:old']) assert.notEqual(await failures.get(k), null, k);
+    });
+  });
 }

@@ -232,6 +232,19 @@ export const PG_MIGRATIONS: readonly Migration[] = [
   },
   // Announcements of changes to what servers cache, for clusters (pg-change-feed.ts).
   CHANGE_FEED_MIGRATION,
+  {
+    // Sign-in lockout counts (identity/sign-in-lockout.ts), shared by a cluster's members.
+    version: 6,
+    sql: `
+      CREATE TABLE sign_in_failures (
+        key text COLLATE "C" PRIMARY KEY,
+        count integer NOT NULL,
+        first_at bigint NOT NULL,
+        locked_until bigint NOT NULL
+      );
+      CREATE INDEX sign_in_failures_by_end ON sign_in_failures (first_at);
+    `,
+  },
 ];
 
 /** Brings the database to the newest known schema; returns that version. */

@@ -6,6 +6,7 @@ import { pgPrincipalStore, pgRefreshTokenStore, pgSettingsStore, pgSigningKeySto
 import { migratePostgres } from './pg-migrations.js';
 import { pgSecretStore } from './pg-secret-store.js';
 import { pgSignInCodeStore } from './pg-sign-in-code-store.js';
+import { pgSignInFailureStore } from './pg-sign-in-failure-store.js';
 import { takeServerLock, type LockOptions } from './pg-server-lock.js';
 import { CHANGE_CHANNEL, parseAnnouncement, SET_ORIGIN } from './pg-change-feed.js';
 import { createChangeHub } from '../change-feed.js';
@@ -72,6 +73,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     signingKeys: pgSigningKeyStore(pool),
     refreshTokens: pgRefreshTokenStore(pool),
     signInCodes: pgSignInCodeStore(pool),
+    signInFailures: pgSignInFailureStore(pool),
     resourceGroups: pgResourceGroupStore(pool, audited),
     vaults: pgVaultStore(pool, audited),
     secrets: pgSecretStore(pool, writer, audited),

@@ -274,6 +274,19 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX auth_codes_by_source ON auth_codes (source, expires_at) WHERE redeemed = 0;
     `,
   },
+  {
+    // Sign-in lockout counts (identity/sign-in-lockout.ts), kept where every server of a database sees them.
+    version: 8,
+    sql: `
+      CREATE TABLE sign_in_failures (
+        key TEXT PRIMARY KEY,
+        count INTEGER NOT NULL,
+        first_at INTEGER NOT NULL,
+        locked_until INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX sign_in_failures_by_end ON sign_in_failures (first_at);
+    `,
+  },
 ];
 
 export class SchemaTooNewError extends Error {

@@ -9,6 +9,7 @@ import { createWriter } from './sqlite-writer.js';
 import { sqliteGroupStore, sqliteRoleAssignmentStore, sqliteRoleDefinitionStore } from './sqlite-access-store.js';
 import { SECRET_WRITE_SQL, sqliteSecretStore } from './sqlite-secret-store.js';
 import { sqliteSignInCodeStore } from './sqlite-sign-in-code-store.js';
+import { sqliteSignInFailureStore } from './sqlite-sign-in-failure-store.js';
 import { sqliteResourceGroupStore, sqliteVaultStore } from './sqlite-vault-store.js';
 
 // The embedded store: one SQLite file in WAL mode. synchronous=FULL syncs the
@@ -63,6 +64,7 @@ export function openSqliteStore(opts: { file: string; walLimitBytes?: number }):
     signingKeys: sqliteSigningKeyStore(db),
     refreshTokens: sqliteRefreshTokenStore(db),
     signInCodes: sqliteSignInCodeStore(db),
+    signInFailures: sqliteSignInFailureStore(db),
     resourceGroups: sqliteResourceGroupStore(db, audited),
     vaults: sqliteVaultStore(db, reads.afterChange, audited),
     secrets: sqliteSecretStore(db, writer, reads, audited),

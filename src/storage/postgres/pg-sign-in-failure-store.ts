@@ -1,0 +1,32 @@
+import type pg from 'pg';
+import type { FailureCount, SignInFailureStore } from '../sign-in-failure-types.js';
+import { changes, one, transaction } from './pg-support.js';
+
+// Failed sign-ins per key, shared by a cluster's members. A change makes sure
+// the row exists, locks it (FOR UPDATE) and writes it back in one
+// transaction, so concurrent failures on several servers all count.
+
+const COUNT = 'count, first_at AS "firstAt", locked_until AS "lockedUntil"';
+
+export function pgSignInFailureStore(pool: pg.Pool): SignInFailureStore {
+  return {
+    get: (key) => one<FailureCount>(pool, `SELECT ${COUNT} FROM sign_in_failures WHERE key = $1`, [key]),
+    change: (key, fn) =>
+      transaction(pool, async (c) => {
+        // A placeholder row (count 0, never locked) to lock: FOR UPDATE cannot lock a row that is not there.
+        await c.query('INSERT INTO sign_in_failures (key, count, first_at, locked_until) VALUES ($1, 0, 0, 0) ON CONFLICT (key) DO NOTHING', [key]);
+        const row = await one<FailureCount>(c, `SELECT ${COUNT} FROM sign_in_failures WHERE key = $1 FOR UPDATE`, [key]);
+        const current = row && (row.count > 0 || row.lockedUntil > 0) ? row : null;
+        const next = fn(current);
+        if (next) {
+          await c.query('UPDATE sign_in_failures SET count = $2, first_at = $3, locked_until = $4 WHERE key = $1', [key, next.count, next.firstAt, next.lockedUntil]);
+        } else {
+          await c.query('DELETE FROM sign_in_failures WHERE key = $1', [key]);
+        }
+        return next;
+      }),
+    delete: async (key) => void (await changes(pool, 'DELETE FROM sign_in_failures WHERE key = $1', [key])),
+    deleteEnded: (prefix, now, windowStart) =>
+      changes(pool, 'DELETE FROM sign_in_failures WHERE locked_until <= $1 AND first_at <= $2 AND substr(key, 1, length($3)) = $3', [now, windowStart, prefix]),
+  };
+}

@@ -1,0 +1,24 @@
+// The store's part of sign-in lockout (identity/sign-in-lockout.ts): failed
+// sign-ins counted per key (a user name, a client address), shared by every
+// server of the database, so that a cluster's balancer does not give a
+// guesser one allowance per member.
+
+export interface FailureCount {
+  /** Failures in the window that began at firstAt. */
+  count: number;
+  firstAt: number;
+  /** Until when (unix seconds) the key is locked; 0 when it never was in this window. */
+  lockedUntil: number;
+}
+
+export interface SignInFailureStore {
+  get(key: string): Promise<FailureCount | null>;
+  /**
+   * Stores change(current) for the key (null removes it) in one transaction
+   * that no other change of the key overlaps, and returns it.
+   */
+  change(key: string, change: (current: FailureCount | null) => FailureCount | null): Promise<FailureCount | null>;
+  delete(key: string): Promise<void>;
+  /** Removes the counts of keys starting with `prefix` whose lock has ended by `now` and whose window began at or before `windowStart`; returns how many. */
+  deleteEnded(prefix: string, now: number, windowStart: number): Promise<number>;
+}

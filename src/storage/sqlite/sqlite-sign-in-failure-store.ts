@@ -1,0 +1,27 @@
+import type Database from 'better-sqlite3';
+import type { FailureCount, SignInFailureStore } from '../sign-in-failure-types.js';
+
+// Failed sign-ins per key. A change reads and writes in one IMMEDIATE
+// transaction: SQLite's one writer makes it atomic across processes too.
+
+export function sqliteSignInFailureStore(db: Database.Database): SignInFailureStore {
+  const get = db.prepare<[string], FailureCount>('SELECT count, first_at AS firstAt, locked_until AS lockedUntil FROM sign_in_failures WHERE key = ?');
+  const put = db.prepare<[string, number, number, number]>(
+    `INSERT INTO sign_in_failures (key, count, first_at, locked_until) VALUES (?, ?, ?, ?)
+     ON CONFLICT (key) DO UPDATE SET count = excluded.count, first_at = excluded.first_at, locked_until = excluded.locked_until`,
+  );
+  const remove = db.prepare<[string]>('DELETE FROM sign_in_failures WHERE key = ?');
+  const ended = db.prepare<[number, number, string, string]>('DELETE FROM sign_in_failures WHERE locked_until <= ? AND first_at <= ? AND substr(key, 1, length(?)) = ?');
+  const change = db.transaction((key: string, fn: (current: FailureCount | null) => FailureCount | null) => {
+    const next = fn(get.get(key) ?? null);
+    if (next) put.run(key, next.count, next.firstAt, next.lockedUntil);
+    else remove.run(key);
+    return next;
+  });
+  return {
+    get: async (key) => get.get(key) ?? null,
+    change: async (key, fn) => change.immediate(key, fn),
+    delete: async (key) => void remove.run(key),
+    deleteEnded: async (prefix, now, windowStart) => ended.run(now, windowStart, prefix, prefix).changes,
+  };
+}
