@@ -29,6 +29,9 @@ export class IndexedAssignment {
   ) {}
 }
 
+/** Past this many changed assignments, a refresh reads them all rather than one by one. */
+const REFRESH_ONE_BY_ONE = 32;
+
 /** Past this many assignments of one principal, decisions look them up by scope instead of reading them all. */
 const SCAN_LIMIT = 16;
 
@@ -72,11 +75,11 @@ export interface AccessIndex {
   sweepExpired(now: number): Promise<RoleAssignmentRow[]>;
   /** Principals whose group closure is cached (for tests: only members of some group are). */
   identitiesCached(): number;
-  // Another cluster member changed the store (see storage/change-feed.ts): read it again, in turn with the changes made here.
-  /** Indexes the assignment as stored now, or drops it if it is gone. */
-  refreshAssignment(id: string): Promise<void>;
-  /** Links or unlinks the member as the store has it now. */
-  refreshMembership(groupId: string, memberId: string): Promise<void>;
+  // A cluster member changed the store (see storage/change-feed.ts): read it again, in turn with the changes made here.
+  /** Indexes the assignments as stored now, dropping those that are gone (past a few, by reading them all). */
+  refreshAssignments(ids: readonly string[]): Promise<void>;
+  /** Links or unlinks these members of the group as the store has them now. */
+  refreshMemberships(groupId: string, memberIds: readonly string[]): Promise<void>;
   /** Reads every assignment and membership again. */
   reload(): Promise<void>;
 }
@@ -252,18 +255,25 @@ export async function createAccessIndex(deps: { assignments: RoleAssignmentStore
         unlink(groupId.toLowerCase(), memberId.toLowerCase());
         return removed;
       }),
-    refreshAssignment: (id) =>
+    refreshAssignments: (ids) =>
       inTurn(async () => {
-        const row = await deps.assignments.get(id);
-        drop(id.toLowerCase());
-        if (row) put(index(row));
+        if (ids.length > REFRESH_ONE_BY_ONE) return load();
+        const rows = await Promise.all(ids.map((id) => deps.assignments.get(id)));
+        ids.forEach((id, i) => {
+          drop(id.toLowerCase());
+          const row = rows[i];
+          if (row) put(index(row));
+        });
       }),
-    refreshMembership: (groupId, memberId) =>
+    refreshMemberships: (groupId, memberIds) =>
       inTurn(async () => {
-        const [g, m] = [groupId.toLowerCase(), memberId.toLowerCase()];
-        const members = await deps.groups.listMembers(g);
-        if (members.some((x) => x.toLowerCase() === m)) link(g, m);
-        else unlink(g, m);
+        const g = groupId.toLowerCase();
+        const members = new Set((await deps.groups.listMembers(g)).map((m) => m.toLowerCase()));
+        for (const id of memberIds) {
+          const m = id.toLowerCase();
+          if (members.has(m)) link(g, m);
+          else unlink(g, m);
+        }
       }),
     reload: () => inTurn(load),
     forgetPrincipal: (principalId) =>

@@ -1,24 +1,68 @@
 import type { AccessIndex } from '../authorization/access-index.js';
 import type { RoleCatalog } from '../authorization/role-catalog.js';
+import type { VaultKeys } from '../crypto/vault-keys.js';
 import type { TokenService } from '../identity/token-service.js';
 import type { ChangeFeed, StoreChange } from '../storage/change-feed.js';
 import type { VaultService } from '../vaults/vault-service.js';
 
-// A cluster member's caches follow the changes the other members announce
-// (storage/change-feed.ts). Vault rows are simply dropped and read again on
-// their next use; assignments and memberships are read again one by one, in
-// turn with this server's own changes (AccessIndex); custom roles and token
-// signing keys are few and read again whole.
+// A cluster member's caches follow the changes announced by every member
+// (storage/change-feed.ts). The changes of one turn of the event loop are
+// applied together, so that a bulk change (a principal's many assignments
+// deleted with it, a group's members) costs a few reads, not one each:
+// vault rows are dropped (and the data keys of those vaults, which may be
+// purged) and read again on their next use; assignments and memberships are
+// read again (in turn with this server's own changes, AccessIndex); custom
+// roles and token signing keys are few and read again whole.
 
 export interface FollowedCaches {
   vaults: Pick<VaultService, 'forgetAll'>;
-  index: Pick<AccessIndex, 'refreshAssignment' | 'refreshMembership' | 'reload'>;
+  vaultKeys: Pick<VaultKeys, 'forget'>;
+  index: Pick<AccessIndex, 'refreshAssignments' | 'refreshMemberships' | 'reload'>;
   catalog: Pick<RoleCatalog, 'refresh'>;
   tokens: Pick<TokenService, 'reloadKeys'>;
 }
 
 /** Waits between tries to read a change (the database away for a moment). */
 const RETRY_MS = [100, 500, 2_000];
+
+interface Pending {
+  all: boolean;
+  vaults: Set<string>;
+  assignments: Set<string>;
+  /** Members by group. */
+  memberships: Map<string, Set<string>>;
+  roles: boolean;
+  signingKeys: boolean;
+}
+
+const nothing = (): Pending => ({ all: false, vaults: new Set(), assignments: new Set(), memberships: new Map(), roles: false, signingKeys: false });
+
+function note(p: Pending, change: StoreChange): void {
+  switch (change.topic) {
+    case 'all':
+      p.all = true;
+      return;
+    case 'vault':
+      p.vaults.add(change.key);
+      return;
+    case 'assignment':
+      p.assignments.add(change.key);
+      return;
+    case 'membership': {
+      const [groupId = '', memberId = ''] = change.key.split('/');
+      const members = p.memberships.get(groupId) ?? new Set<string>();
+      members.add(memberId);
+      p.memberships.set(groupId, members);
+      return;
+    }
+    case 'role':
+      p.roles = true;
+      return;
+    case 'signing-key':
+      p.signingKeys = true;
+      return;
+  }
+}
 
 /**
  * `stop` is called (once) if a change cannot be read after retries: the cache
@@ -30,7 +74,7 @@ export function followChanges(feed: ChangeFeed, caches: FollowedCaches, stop: (e
   const failed = (err: unknown) => {
     if (stopped) return;
     stopped = true;
-    stop(new Error(`could not read a change another cluster member made: ${(err as Error).message}`));
+    stop(new Error(`could not read a change a cluster member made: ${(err as Error).message}`));
   };
   const read = (run: () => Promise<unknown>, tries = 0): void => {
     run().catch((err: unknown) => {
@@ -39,29 +83,37 @@ export function followChanges(feed: ChangeFeed, caches: FollowedCaches, stop: (e
       else setTimeout(() => read(run, tries + 1), wait).unref();
     });
   };
-  feed.subscribe((change: StoreChange) => {
-    switch (change.topic) {
-      case 'vault':
-        caches.vaults.forgetAll();
-        return;
-      case 'assignment':
-        read(() => caches.index.refreshAssignment(change.key));
-        return;
-      case 'membership': {
-        const [groupId = '', memberId = ''] = change.key.split('/');
-        read(() => caches.index.refreshMembership(groupId, memberId));
-        return;
-      }
-      case 'role':
-        read(() => caches.catalog.refresh());
-        return;
-      case 'signing-key':
-        read(() => caches.tokens.reloadKeys());
-        return;
-      case 'all':
-        caches.vaults.forgetAll();
-        read(() => Promise.all([caches.index.reload(), caches.catalog.refresh(), caches.tokens.reloadKeys()]));
-        return;
+
+  function apply(p: Pending): void {
+    // Dropped before any read below: the vault's next request reads its row (and unwraps its key) again.
+    if (p.all || p.vaults.size > 0) caches.vaults.forgetAll();
+    for (const id of p.vaults) caches.vaultKeys.forget(id);
+    if (p.all) {
+      read(() => Promise.all([caches.index.reload(), caches.catalog.refresh(), caches.tokens.reloadKeys()]));
+      return;
     }
+    if (p.assignments.size > 0) {
+      const ids = [...p.assignments];
+      read(() => caches.index.refreshAssignments(ids));
+    }
+    for (const [groupId, members] of p.memberships) {
+      const ids = [...members];
+      read(() => caches.index.refreshMemberships(groupId, ids));
+    }
+    if (p.roles) read(() => caches.catalog.refresh());
+    if (p.signingKeys) read(() => caches.tokens.reloadKeys());
+  }
+
+  let pending: Pending | null = null;
+  feed.subscribe((change) => {
+    if (!pending) {
+      pending = nothing();
+      setImmediate(() => {
+        const p = pending!;
+        pending = null;
+        apply(p);
+      });
+    }
+    note(pending, change);
   });
 }

@@ -110,6 +110,9 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
         '(every member of a cluster needs the same one: COFFER_MASTER_KEY, or the same master.key file)',
     );
   }
+  // Servers of a cluster started together make the deployment's ids, administrator and keys once, in
+  // turn. A start that fails on the way exits the process, whose connection takes the lock with it.
+  const endSetup = (await store.setupLock?.()) ?? (async () => undefined);
   // Keys wrapped by a previous master key (an env-supplied rotation) move to the primary now.
   const stale = inUse.filter((id) => id !== keyring.primaryId);
   if (stale.length > 0) log.info({ result: await rewrapAll(store, keyring) }, 'rewrapped keys under the current master key');
@@ -169,8 +172,9 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   const inFlight = createInFlight();
   const access = await createAccessControl({ store, directory, vaults, subscriptionId: deployment.subscriptionId, tenantId: deployment.tenantId });
   await grantAdministrator(access.index, store.settings, deployment);
+  await endSetup();
   // After every cache is built: the changes announced meanwhile are applied first (ChangeFeed.subscribe).
-  if (store.changes) followChanges(store.changes, { vaults, index: access.index, catalog: access.catalog, tokens }, cachesBehind);
+  if (store.changes) followChanges(store.changes, { vaults, vaultKeys, index: access.index, catalog: access.catalog, tokens }, cachesBehind);
 
   const app = buildApp({
     tenantId: deployment.tenantId,

@@ -1,8 +1,8 @@
-// Changes that other servers of a cluster commit to what every server keeps
+// Changes that the servers of a cluster commit to what every server keeps
 // in memory (vault rows, the authorization index, custom roles, token
 // signing keys). Only PostgreSQL has them: its triggers announce each change
-// when it commits (see pg-change-feed.ts). A server applies a change it made
-// itself as it makes it, so its own changes are not announced back to it.
+// when it commits (see pg-change-feed.ts), to every member, the one that
+// made it included (it applies it again, harmlessly).
 
 export type ChangeTopic = 'vault' | 'assignment' | 'membership' | 'role' | 'signing-key';
 

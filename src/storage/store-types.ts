@@ -217,9 +217,10 @@ export interface VaultStore {
   list(filter: { subscriptionId?: string; resourceGroup?: string }): Promise<VaultRow[]>;
   listDeleted(subscriptionId: string): Promise<VaultRow[]>;
   /**
-   * False when no vault has the id, or (with `unless`) when its tags or
-   * properties are no longer those of `unless` (another server changed the
-   * vault since it was read: read it again and redo the change).
+   * False when no vault has the id, or (with `unless`) when it is deleted
+   * or its tags or properties are no longer those of `unless` (another
+   * server changed the vault since it was read: read it again and redo the
+   * change).
    */
   update(
     id: string,
@@ -375,8 +376,15 @@ export interface Store {
    * server may take over). Absent where that cannot happen (SQLite).
    */
   lost?: Promise<Error>;
-  /** What other members of a cluster change (PostgreSQL with `cluster`); absent for a server that holds its store alone. */
+  /** What the members of a cluster change (PostgreSQL with `cluster`); absent for a server that holds its store alone. */
   changes?: ChangeFeed;
+  /**
+   * Waits until no other server of the database is setting up, and keeps
+   * them waiting until the returned function is called: a deployment's
+   * first start (its ids, administrator and keys) happens once. Absent
+   * where one server has the store (SQLite).
+   */
+  setupLock?(): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 

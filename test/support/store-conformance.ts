@@ -288,6 +288,21 @@ export function runStoreConformance(label: string, makeStore: StoreFactory): voi
         assert.deepEqual(await store.vaults.getById(v.id), { ...v, tags: { t: '2' }, properties: {}, updatedAt: 90, modifiedBy: 'app-id-1', modifiedByType: 'Application' });
       });
 
+      it('update with `unless` writes only over the row as it was read, and never over a deleted vault', async () => {
+        const v = await newVault({ tags: { a: '1' }, properties: { accessPolicies: [], sku: { name: 'standard' } } });
+        const read = (await store.vaults.getById(v.id))!;
+        assert.equal(await store.vaults.update(v.id, { properties: { ...read.properties, enableRbacAuthorization: true }, updatedAt: 50 }, undefined, read), true);
+        // Another server's change came between this read and this write: nothing is written.
+        assert.equal(await store.vaults.update(v.id, { tags: { b: '2' }, updatedAt: 60 }, undefined, read), false);
+        const now = (await store.vaults.getById(v.id))!;
+        assert.deepEqual([now.tags, now.updatedAt], [{ a: '1' }, 50]);
+        assert.equal(await store.vaults.update(v.id, { tags: { b: '2' }, updatedAt: 60 }, undefined, now), true, 'from a fresh read it writes');
+        const fresh = (await store.vaults.getById(v.id))!;
+        await store.vaults.markDeleted(v.id, 70, 80);
+        assert.equal(await store.vaults.update(v.id, { tags: { c: '3' }, updatedAt: 90 }, undefined, fresh), false, 'deleted meanwhile');
+        assert.deepEqual((await store.vaults.getById(v.id))!.tags, { b: '2' });
+      });
+
       it('purge removes the vault and every secret in it, and nothing else', async () => {
         const v = await newVault();
         const other = await newVault();

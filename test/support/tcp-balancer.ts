@@ -35,7 +35,7 @@ export async function startBalancer(): Promise<TcpBalancer> {
       target = port;
       for (const s of open) s.destroy();
       // Let clients see their pooled connections close before they pick one for the next request.
-      await sleep(50);
+      await sleep(100);
     },
     close: () =>
       new Promise<void>((resolve) => {

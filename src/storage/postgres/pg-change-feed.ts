@@ -1,29 +1,25 @@
-import { randomUUID } from 'node:crypto';
 import type { ChangeTopic, StoreChange } from '../change-feed.js';
 
 // How a cluster's servers hear of each other's changes (see change-feed.ts).
 // Row triggers on the cached tables call pg_notify in the changing
 // transaction, so an announcement is sent if and only if the change commits,
-// in commit order, to every server LISTENing then. Each pooled connection
-// names its server (the `coffer.origin` setting) and announcements carry it:
-// a server skips its own. A server that stops listening (its connection
+// in commit order, to every server LISTENing then. A server hears its own
+// changes too and applies them again: it already did, and reading the store
+// again is idempotent, but a write whose commit succeeded while its call
+// failed (the connection lost after COMMIT) left its memory behind, and this
+// is the only way it learns. A server that stops listening (its connection
 // broke) cannot know what it missed, and stops: see pg-server-lock.ts.
 
 export const CHANGE_CHANNEL = 'coffer_changes';
 
-/** This process's name in announcements. */
-export const ORIGIN = randomUUID();
-
-/** Run on every pooled connection before its first query. */
-export const SET_ORIGIN = `SET coffer.origin = '${ORIGIN}'`;
-
 const TOPICS = new Set<string>(['vault', 'assignment', 'membership', 'role', 'signing-key'] satisfies ChangeTopic[]);
 
-/** An announcement's change; null for this server's own, and for text it does not know (a newer server's topic). */
+/** An announcement's change; null for text it does not know (a newer server's topic). */
 export function parseAnnouncement(payload: string): StoreChange | null {
-  const [origin, topic, key] = payload.split(' ', 3);
-  if (origin === ORIGIN || topic === undefined || key === undefined || !TOPICS.has(topic)) return null;
-  return { topic: topic as ChangeTopic, key };
+  const space = payload.indexOf(' ');
+  const topic = payload.slice(0, space);
+  if (space < 0 || !TOPICS.has(topic)) return null;
+  return { topic: topic as ChangeTopic, key: payload.slice(space + 1) };
 }
 
 // Schema version 5. EXECUTE PROCEDURE (not FUNCTION) for PostgreSQL before 11.
@@ -38,11 +34,19 @@ export const CHANGE_FEED_MIGRATION = {
     DECLARE
       r jsonb;
       k text;
+      was text;
     BEGIN
       IF TG_OP = 'DELETE' THEN r := to_jsonb(OLD); ELSE r := to_jsonb(NEW); END IF;
       k := r ->> TG_ARGV[1];
       IF TG_NARGS > 2 THEN k := k || '/' || (r ->> TG_ARGV[2]); END IF;
-      PERFORM pg_notify('${CHANGE_CHANNEL}', coalesce(current_setting('coffer.origin', true), '-') || ' ' || TG_ARGV[0] || ' ' || k);
+      PERFORM pg_notify('${CHANGE_CHANNEL}', TG_ARGV[0] || ' ' || k);
+      -- No key column is ever updated today; if one were, the old key's cache entry changes too.
+      IF TG_OP = 'UPDATE' THEN
+        r := to_jsonb(OLD);
+        was := r ->> TG_ARGV[1];
+        IF TG_NARGS > 2 THEN was := was || '/' || (r ->> TG_ARGV[2]); END IF;
+        IF was IS DISTINCT FROM k THEN PERFORM pg_notify('${CHANGE_CHANNEL}', TG_ARGV[0] || ' ' || was); END IF;
+      END IF;
       RETURN NULL;
     END $$;
     ${trigger('vaults', 'vault', 'id')}

@@ -8,7 +8,7 @@ import { pgSecretStore } from './pg-secret-store.js';
 import { pgSignInCodeStore } from './pg-sign-in-code-store.js';
 import { pgSignInFailureStore } from './pg-sign-in-failure-store.js';
 import { takeServerLock, type LockOptions } from './pg-server-lock.js';
-import { CHANGE_CHANNEL, parseAnnouncement, SET_ORIGIN } from './pg-change-feed.js';
+import { CHANGE_CHANNEL, parseAnnouncement } from './pg-change-feed.js';
 import { createChangeHub } from '../change-feed.js';
 import { PG_TYPES } from './pg-support.js';
 import { createPgWriter } from './pg-writer.js';
@@ -23,6 +23,8 @@ import { pgResourceGroupStore, pgVaultStore } from './pg-vault-store.js';
 export { STORE_LOCK, StoreLockedError } from './pg-server-lock.js';
 
 const POOL_SIZE = 10;
+/** Held while a server sets up (Store.setupLock); distinct from STORE_LOCK and the migration lock. */
+const SETUP_LOCK = 0x636f_6666_7375;
 const CHECK_CLIENT = 'SET client_connection_check_interval = 1000';
 
 export interface PostgresStoreOptions extends Omit<LockOptions, 'cluster'> {
@@ -52,8 +54,6 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   // PostgreSQL (14 and later) then checks the client every second and cancels the orphan. Older servers
   // refuse the setting, and keep the old behaviour.
   pool.on('connect', (client) => void client.query(CHECK_CLIENT).catch(() => undefined));
-  // Names this server in its changes' announcements, so that it skips its own (pg-change-feed.ts).
-  pool.on('connect', (client) => void client.query(SET_ORIGIN).catch(() => undefined));
   try {
     await migratePostgres(pool, url);
   } catch (err) {
@@ -68,6 +68,22 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     kind: 'postgres',
     lost: lock.lost,
     changes,
+    async setupLock() {
+      const c = await pool.connect();
+      try {
+        await c.query('SELECT pg_advisory_lock($1)', [SETUP_LOCK]);
+      } catch (err) {
+        c.release(err as Error);
+        throw err;
+      }
+      let held = true;
+      return async () => {
+        if (!held) return;
+        held = false;
+        // A failed unlock ends the connection instead: the session's lock goes with it.
+        await c.query('SELECT pg_advisory_unlock($1)', [SETUP_LOCK]).then(() => c.release(), (err: Error) => c.release(err));
+      };
+    },
     settings: pgSettingsStore(pool),
     principals: pgPrincipalStore(pool, audited),
     signingKeys: pgSigningKeyStore(pool),

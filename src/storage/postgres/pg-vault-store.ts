@@ -104,7 +104,7 @@ export function pgVaultStore(pool: pg.Pool, audited: PgAuditedWrite): VaultStore
         // Rows hold what toJson wrote, so the text compares exactly (see VaultStore.update).
         `UPDATE vaults SET tags = COALESCE($2, tags), properties = COALESCE($3, properties), updated_at = $4,
            modified_by = COALESCE($5, modified_by), modified_by_type = COALESCE($6, modified_by_type)
-         WHERE id = $1 AND ($7::text IS NULL OR (tags = $7 AND properties = $8))`,
+         WHERE id = $1 AND ($7::text IS NULL OR (tags = $7 AND properties = $8 AND deleted_at IS NULL))`,
         [id, patch.tags === undefined ? null : toJson(patch.tags), patch.properties === undefined ? null : toJson(patch.properties), patch.updatedAt, patch.modifiedBy ?? null, patch.modifiedByType ?? null,
           unless ? toJson(unless.tags) : null, unless ? toJson(unless.properties) : null],
       ))),

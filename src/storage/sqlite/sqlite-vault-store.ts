@@ -117,7 +117,7 @@ export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(chan
   const update = db.prepare<{ id: string; tags: string | null; properties: string | null; updatedAt: number; modifiedBy: string | null; modifiedByType: string | null; wasTags: string | null; wasProperties: string | null }>(
     `UPDATE vaults SET tags = COALESCE(@tags, tags), properties = COALESCE(@properties, properties), updated_at = @updatedAt,
        modified_by = COALESCE(@modifiedBy, modified_by), modified_by_type = COALESCE(@modifiedByType, modified_by_type)
-     WHERE id = @id AND (@wasTags IS NULL OR (tags = @wasTags AND properties = @wasProperties))`,
+     WHERE id = @id AND (@wasTags IS NULL OR (tags = @wasTags AND properties = @wasProperties AND deleted_at IS NULL))`,
   );
   const markDeleted = db.prepare<[number, number, string]>('UPDATE vaults SET deleted_at = ?, scheduled_purge_at = ? WHERE id = ? AND deleted_at IS NULL');
   const recover = db.prepare<[number, string]>(
