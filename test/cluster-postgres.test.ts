@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -191,6 +191,34 @@ describe('a cluster: several servers on one PostgreSQL database', () => {
     const body = (await token.json()) as { access_token?: string };
     assert.equal(token.status, 200, JSON.stringify(body));
     assert.ok(body.access_token);
+  });
+
+  it('a browser sign-in (authorization code) made on one member is redeemed on the other, once, and refreshed on the first', async () => {
+    const client = 'c0ffee00-0000-4000-8000-0000000000c1';
+    const redirect = 'http://127.0.0.1:9999/callback';
+    const verifier = randomBytes(32).toString('base64url');
+    const challenge = createHash('sha256').update(verifier).digest('base64url');
+    const user = { userPrincipalName: 'ria@coffer.local', displayName: 'Ria', passwordProfile: { password: 'ria password 123' } };
+    assert.equal((await api(await on(a), 'POST', '/v1.0/users', user)).status, 201);
+    const base = `${pub.url}/${a.bootstrap.tenantId}/oauth2/v2.0`;
+    const post = (path: string, fields: Record<string, string>) =>
+      fetch(`${base}${path}`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields) });
+    const signedIn = await post('/authorize', {
+      client_id: client, response_type: 'code', redirect_uri: redirect, scope: `${pub.url}/.default openid offline_access`, state: 's', code_challenge: challenge,
+      code_challenge_method: 'S256', username: user.userPrincipalName, password: user.passwordProfile.password,
+    });
+    assert.equal(signedIn.status, 302, await signedIn.text());
+    const code = new URL(signedIn.headers.get('location')!).searchParams.get('code')!;
+    const redeem = () => post('/token', { grant_type: 'authorization_code', client_id: client, code, redirect_uri: redirect, code_verifier: verifier });
+    await on(b);
+    const tokens = await redeem();
+    const body = (await tokens.json()) as { refresh_token?: string };
+    assert.equal(tokens.status, 200, JSON.stringify(body));
+    await on(a);
+    const again = await redeem();
+    assert.deepEqual(((await again.json()) as { error_codes?: number[] }).error_codes, [54005], 'redeemed once, whichever member is asked');
+    const refreshed = await post('/token', { grant_type: 'refresh_token', client_id: client, refresh_token: body.refresh_token!, scope: `${pub.url}/.default` });
+    assert.equal(refreshed.status, 200, await refreshed.text());
   });
 
   it('wrong passwords tried through one member lock the user name on the other', async () => {
