@@ -140,6 +140,35 @@ describe('a cluster: several servers on one PostgreSQL database', () => {
     await until('a follows the role changed on b', async () => (await readStatus(pub, 'rbac-vault', 's', reader)) === 403);
   });
 
+  it('a change written straight into the database (as by a write that committed while its call failed) reaches every member', async () => {
+    const vault = await createVault(await on(a), 'direct-vault', { enableRbacAuthorization: true });
+    assert.equal((await assignRole(pub, vault.id!, ROLE_IDS['Key Vault Secrets Officer'], a.bootstrap.objectId)).status, 201);
+    await secretClient(pub, 'direct-vault').setSecret('s', 'v');
+    const reader = await newServicePrincipal(pub, 'cluster-direct-reader');
+    const group = await newGroup(pub, 'cluster-direct', []);
+    assert.equal((await assignRole(pub, vault.id!, ROLE_IDS['Key Vault Secrets User'], group)).status, 201);
+    const sql = async (text: string) => {
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      try {
+        await c.query(text, [group.toLowerCase(), reader.id.toLowerCase()]);
+      } finally {
+        await c.end();
+      }
+    };
+    for (const m of [a, b]) assert.equal(await readStatus(await on(m), 'direct-vault', 's', reader), 403);
+    await sql('INSERT INTO group_members (group_id, member_id) VALUES ($1, $2)');
+    for (const m of [a, b]) {
+      await on(m);
+      await until(`member ${m === a ? 'a' : 'b'} grants`, async () => (await readStatus(pub, 'direct-vault', 's', reader)) === 200);
+    }
+    await sql('DELETE FROM group_members WHERE group_id = $1 AND member_id = $2');
+    for (const m of [a, b]) {
+      await on(m);
+      await until(`member ${m === a ? 'a' : 'b'} revokes`, async () => (await readStatus(pub, 'direct-vault', 's', reader)) === 403);
+    }
+  });
+
   it('access policy changes made at once through both members are all kept', async () => {
     const vault = await createVault(await on(a), 'busy-vault');
     // Each member straight, not through the balancer: both at once. Their own URLs are not the cluster's,

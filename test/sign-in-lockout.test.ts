@@ -58,7 +58,7 @@ test('failures spread over more than the window do not add up; a right password 
   assert.equal(await lockout.locked('carol@coffer.local'), false);
 });
 
-test('failures at the same moment all count, and the sweep drops only counts whose window and lock have ended', async () => {
+test('failures requested together all count (store conformance tests it on PostgreSQL too); the sweep drops only counts whose window and lock have ended', async () => {
   const { lockout, store, advance } = withClock();
   await Promise.all(Array.from({ length: LOCKOUT.maxFailures }, () => lockout.failed('erin@coffer.local')));
   assert.equal(await lockout.locked('erin@coffer.local'), true);

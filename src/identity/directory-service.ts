@@ -172,8 +172,9 @@ export function createDirectoryService(deps: { principals: PrincipalStore; failu
         // An unknown user spends the same time as a real check, so that it is not revealed.
         const right = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
         if (!user || !user.passwordHash || !right) {
-          if (possible) await lockout.failed(upn);
-          await sourceLockout.failed(from);
+          // Both counted even if one cannot be (the store away): then the sign-in fails with the error.
+          const counted = await Promise.allSettled([possible ? lockout.failed(upn) : undefined, sourceLockout.failed(from)]);
+          for (const c of counted) if (c.status === 'rejected') throw c.reason;
           return { ok: false, reason: 'invalid' };
         }
         // The address's count stays: a guesser who knows one password must not clear it.

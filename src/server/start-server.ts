@@ -70,6 +70,8 @@ export interface BootstrapInfo {
 
 /** How often the audit trail's last record is noted in audit-head.json (and at shutdown). */
 const AUDIT_HEAD_EVERY_MS = 10_000;
+/** How often lockout counts whose window and lock have ended are dropped. */
+const LOCKOUT_SWEEP_MS = 60_000;
 
 const writePrivateJson = (file: string, value: unknown): void => writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
 
@@ -100,9 +102,14 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
     log.fatal({ err: err.message }, 'this server can no longer serve the database safely, so it stops');
     return err;
   });
+  // Servers of a cluster started together make the deployment's ids, administrator and keys once, in
+  // turn (and check the master key against what the first one made). A start that fails later on the
+  // way exits the process, whose connection takes the lock with it.
+  const endSetup = (await store.setupLock?.()) ?? (async () => undefined);
   const inUse = [...(await keyIdsInUse(store))];
   const unknownKeys = inUse.filter((id) => !keyring.has(id));
   if (unknownKeys.length > 0) {
+    await endSetup();
     await store.close();
     throw new Error(
       `the database's keys are wrapped by master key ${unknownKeys.join(', ')}, which this server does not have ` +
@@ -110,9 +117,6 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
         '(every member of a cluster needs the same one: COFFER_MASTER_KEY, or the same master.key file)',
     );
   }
-  // Servers of a cluster started together make the deployment's ids, administrator and keys once, in
-  // turn. A start that fails on the way exits the process, whose connection takes the lock with it.
-  const endSetup = (await store.setupLock?.()) ?? (async () => undefined);
   // Keys wrapped by a previous master key (an env-supplied rotation) move to the primary now.
   const stale = inUse.filter((id) => id !== keyring.primaryId);
   if (stale.length > 0) log.info({ result: await rewrapAll(store, keyring) }, 'rewrapped keys under the current master key');
@@ -245,7 +249,6 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
       const purgedVaults = await vaults.sweep(now);
       await store.refreshTokens.deleteExpired(now);
       await store.signInCodes.deleteExpired(now);
-      await directory.forgetEndedLockouts();
       await audit.retain(new Date((now - config.auditRetentionDays * 86400) * 1000));
       const ended = await access.index.sweepExpired(now);
       if (ended.length > 0) log.info({ roleAssignments: ended.map((a) => a.id) }, 'removed time-bound role assignments past their end time');
@@ -259,6 +262,9 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   timer.unref();
   const headTimer = setInterval(() => noteAuditHead().catch((err: Error) => log.error({ err: err.message }, 'could not record the audit head')), AUDIT_HEAD_EVERY_MS);
   headTimer.unref();
+  // Every minute, not with the hourly sweep: a spray of guesses leaves a count per name tried.
+  const lockoutTimer = setInterval(() => directory.forgetEndedLockouts().catch((err: Error) => log.error({ err: err.message }, 'could not drop ended lockout counts')), LOCKOUT_SWEEP_MS);
+  lockoutTimer.unref();
 
   log.info({ url: urls.authority, vaults: `https://{vault}.${config.vaultDnsSuffix}:${publicPort}`, tenantId: deployment.tenantId, bootstrap: bootstrapFile }, 'coffer is listening');
   if (tls.generated) process.stderr.write(`\n${describeTrust(tls.caFile)}\n\n`);
@@ -277,6 +283,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
     async close() {
       clearInterval(timer);
       clearInterval(headTimer);
+      clearInterval(lockoutTimer);
       const timeoutMs = config.shutdownTimeoutSeconds * 1000;
       const { forced, running } = await closeGracefully(app, { inFlight, connections }, timeoutMs, timeoutMs);
       if (forced) log.warn({ shutdownTimeoutSeconds: config.shutdownTimeoutSeconds }, 'closed connections still open at the shutdown timeout');

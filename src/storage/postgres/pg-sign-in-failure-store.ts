@@ -3,7 +3,7 @@ import type { FailureCount, SignInFailureStore } from '../sign-in-failure-types.
 import { changes, one, transaction } from './pg-support.js';
 
 // Failed sign-ins per key, shared by a cluster's members. A change makes sure
-// the row exists, locks it (FOR UPDATE) and writes it back in one
+// the row exists and locks it (one upsert), then writes it back, in one
 // transaction, so concurrent failures on several servers all count.
 
 const COUNT = 'count, first_at AS "firstAt", locked_until AS "lockedUntil"';
@@ -13,9 +13,14 @@ export function pgSignInFailureStore(pool: pg.Pool): SignInFailureStore {
     get: (key) => one<FailureCount>(pool, `SELECT ${COUNT} FROM sign_in_failures WHERE key = $1`, [key]),
     change: (key, fn) =>
       transaction(pool, async (c) => {
-        // A placeholder row (count 0, never locked) to lock: FOR UPDATE cannot lock a row that is not there.
-        await c.query('INSERT INTO sign_in_failures (key, count, first_at, locked_until) VALUES ($1, 0, 0, 0) ON CONFLICT (key) DO NOTHING', [key]);
-        const row = await one<FailureCount>(c, `SELECT ${COUNT} FROM sign_in_failures WHERE key = $1 FOR UPDATE`, [key]);
+        // The row, locked, in one statement: a placeholder (count 0, never locked) if there was none. (A
+        // separate SELECT ... FOR UPDATE could miss a row deleted between the two.)
+        const row = await one<FailureCount>(
+          c,
+          `INSERT INTO sign_in_failures (key, count, first_at, locked_until) VALUES ($1, 0, 0, 0)
+           ON CONFLICT (key) DO UPDATE SET key = excluded.key RETURNING ${COUNT}`,
+          [key],
+        );
         const current = row && (row.count > 0 || row.lockedUntil > 0) ? row : null;
         const next = fn(current);
         if (next) {

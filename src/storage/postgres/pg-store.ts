@@ -70,6 +70,9 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     changes,
     async setupLock() {
       const c = await pool.connect();
+      // Checked out, the connection has no pool listener: one that breaks during setup must not end the
+      // process unhandled (the setup's own queries fail, and the start with them).
+      c.on('error', () => undefined);
       try {
         await c.query('SELECT pg_advisory_lock($1)', [SETUP_LOCK]);
       } catch (err) {

@@ -4,6 +4,8 @@ import type { FailureCount, SignInFailureStore } from '../sign-in-failure-types.
 // Failed sign-ins per key. A change reads and writes in one IMMEDIATE
 // transaction: SQLite's one writer makes it atomic across processes too.
 
+const SWEEP_CHUNK = 1_000;
+
 export function sqliteSignInFailureStore(db: Database.Database): SignInFailureStore {
   const get = db.prepare<[string], FailureCount>('SELECT count, first_at AS firstAt, locked_until AS lockedUntil FROM sign_in_failures WHERE key = ?');
   const put = db.prepare<[string, number, number, number]>(
@@ -11,7 +13,12 @@ export function sqliteSignInFailureStore(db: Database.Database): SignInFailureSt
      ON CONFLICT (key) DO UPDATE SET count = excluded.count, first_at = excluded.first_at, locked_until = excluded.locked_until`,
   );
   const remove = db.prepare<[string]>('DELETE FROM sign_in_failures WHERE key = ?');
-  const ended = db.prepare<[number, number, string, string]>('DELETE FROM sign_in_failures WHERE locked_until <= ? AND first_at <= ? AND substr(key, 1, length(?)) = ?');
+  // In chunks, each its own short transaction, with a turn of the event loop between them: after a spray
+  // of guesses there may be tens of thousands.
+  const ended = db.prepare<[number, number, string, string, number]>(
+    `DELETE FROM sign_in_failures WHERE key IN (
+       SELECT key FROM sign_in_failures WHERE locked_until <= ? AND first_at <= ? AND substr(key, 1, length(?)) = ? LIMIT ?)`,
+  );
   const change = db.transaction((key: string, fn: (current: FailureCount | null) => FailureCount | null) => {
     const next = fn(get.get(key) ?? null);
     if (next) put.run(key, next.count, next.firstAt, next.lockedUntil);
@@ -22,6 +29,14 @@ export function sqliteSignInFailureStore(db: Database.Database): SignInFailureSt
     get: async (key) => get.get(key) ?? null,
     change: async (key, fn) => change.immediate(key, fn),
     delete: async (key) => void remove.run(key),
-    deleteEnded: async (prefix, now, windowStart) => ended.run(now, windowStart, prefix, prefix).changes,
+    async deleteEnded(prefix, now, windowStart) {
+      let total = 0;
+      for (;;) {
+        const n = ended.run(now, windowStart, prefix, prefix, SWEEP_CHUNK).changes;
+        total += n;
+        if (n < SWEEP_CHUNK) return total;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    },
   };
 }
