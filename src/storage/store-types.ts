@@ -388,17 +388,4 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export class StoreConflictError extends Error {
-  constructor(public readonly reason: 'exists' | 'deleted', message: string) {
-    super(message);
-    this.name = 'StoreConflictError';
-  }
-}
-
-/** A write named a parent row (a vault, a principal) that another request removed since it was read. */
-export class StoreParentGoneError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'StoreParentGoneError';
-  }
-}
+export { StoreConflictError, StoreParentGoneError } from './store-errors.js';

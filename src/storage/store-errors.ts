@@ -1,0 +1,17 @@
+// The errors every store throws for the same conditions, whichever database it runs on.
+
+/** A write would duplicate a unique name or id ('exists'), or touch a soft-deleted object ('deleted'). */
+export class StoreConflictError extends Error {
+  constructor(public readonly reason: 'exists' | 'deleted', message: string) {
+    super(message);
+    this.name = 'StoreConflictError';
+  }
+}
+
+/** A write named a parent row (a vault, a principal) that another request removed since it was read. */
+export class StoreParentGoneError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreParentGoneError';
+  }
+}
