@@ -149,3 +149,18 @@ test('a name longer than any user name is refused without the per-name lockout k
   for (let i = 0; i < 10; i++) await directory.authenticateUser('dana@coffer.local', 'wrong', `198.51.100.${i}`);
   assert.deepEqual(await directory.authenticateUser('dana@coffer.local', 'wrong', '198.51.100.99'), { ok: false, reason: 'locked' });
 });
+
+test('a lockout count that cannot be read or written fails the sign-in closed, and a failure still counts where it can', async () => {
+  const store = freshStore();
+  const away = new Error('database away');
+  const reads = { ...store.signInFailures, get: () => Promise.reject(away) };
+  const unreadable = createDirectoryService({ principals: memoryPrincipals(), failures: reads });
+  await unreadable.createUser({ upn: 'ivy@coffer.local', displayName: 'Ivy', password: 'ivy password 1' });
+  await assert.rejects(unreadable.authenticateUser('ivy@coffer.local', 'ivy password 1', '192.0.2.1'), /database away/, 'not let in unchecked');
+
+  // The name's count cannot be written: the sign-in fails, and the address's count is still recorded.
+  const names = { ...store.signInFailures, change: (key: string, fn: Parameters<typeof store.signInFailures.change>[1]) => (key.startsWith('name:') ? Promise.reject(away) : store.signInFailures.change(key, fn)) };
+  const halfWritable = createDirectoryService({ principals: memoryPrincipals(), failures: names });
+  await assert.rejects(halfWritable.authenticateUser('jo@coffer.local', 'guess', '192.0.2.2'), /database away/);
+  assert.equal((await store.signInFailures.get('source:192.0.2.2'))?.count, 1);
+});

@@ -169,6 +169,29 @@ describe('postgres store specifics', () => {
     }
   });
 
+  it('the change triggers announce a committed change of each cached table, never a rolled-back one, and an UPDATE that moves a key names both keys', () =>
+    withVault(async (store, vaultId, url) => {
+      const listener = new pg.Client({ connectionString: url });
+      await listener.connect();
+      const heard: string[] = [];
+      listener.on('notification', (n) => heard.push(n.payload ?? ''));
+      await listener.query('LISTEN coffer_changes');
+      const sql = (text: string) => query(url, text);
+      try {
+        await sql(`INSERT INTO principals (object_id, kind, display_name, created_at) VALUES ('g1', 'Group', 'G', 0), ('m1', 'User', 'M', 0), ('m2', 'User', 'M2', 0)`);
+        await sql(`INSERT INTO group_members (group_id, member_id) VALUES ('g1', 'm1')`);
+        await sql(`BEGIN; INSERT INTO group_members (group_id, member_id) VALUES ('g1', 'm2'); ROLLBACK`);
+        await sql(`UPDATE group_members SET member_id = 'm2' WHERE group_id = 'g1' AND member_id = 'm1'`);
+        await store.vaults.update(vaultId, { tags: { t: '1' }, updatedAt: 5 });
+        await sql('SELECT 1');
+        const deadline = Date.now() + 5_000;
+        while (heard.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        assert.deepEqual(heard, ['membership g1/m1', 'membership g1/m2', 'membership g1/m1', `vault ${vaultId}`]);
+      } finally {
+        await listener.end();
+      }
+    }));
+
   it('concurrent new versions of one secret get distinct, consecutive seqs', () =>
     withVault(async (store, vaultId) => {
       const n = 40;
