@@ -47,13 +47,18 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   });
   // A broken connection emits 'error', which would end the process unhandled. The pool drops a
   // broken idle connection and opens another on the next query.
-  const pool = new pg.Pool({ connectionString: url, types: PG_TYPES, max: POOL_SIZE });
+  // onConnect runs before a new connection is handed out. Without it, a statement still waiting for a
+  // lock when coffer dies (or gives up at shutdown) runs once the lock goes, with no coffer left to audit
+  // it: PostgreSQL (14 and later) then checks the client every second and cancels the orphan. Older
+  // servers refuse the setting, and keep the old behaviour. (Not a 'connect' listener: its query would
+  // queue behind the caller's, which pg deprecates.)
+  const pool = new pg.Pool({
+    connectionString: url,
+    types: PG_TYPES,
+    max: POOL_SIZE,
+    onConnect: (client) => client.query(CHECK_CLIENT).then(() => undefined, () => undefined),
+  });
   pool.on('error', () => undefined);
-  // Queued ahead of the connection's first query. Without it, a statement still waiting for a lock when
-  // coffer dies (or gives up at shutdown) runs once the lock goes, with no coffer left to audit it:
-  // PostgreSQL (14 and later) then checks the client every second and cancels the orphan. Older servers
-  // refuse the setting, and keep the old behaviour.
-  pool.on('connect', (client) => void client.query(CHECK_CLIENT).catch(() => undefined));
   try {
     await migratePostgres(pool, url);
   } catch (err) {
