@@ -187,6 +187,11 @@ describe('identity service', () => {
     assert.equal(((await after.json()) as { error: string }).error, 'invalid_grant');
     assert.equal((await revoke({ token: revoked, client_id: cliClient })).status, 200, 'again, and for an unknown token, the same answer');
     assert.equal((await revoke({ token: 'not-a-token', client_id: cliClient })).status, 200);
+    const target = await signIn();
+    const stranger = await revoke({ token: target, client_id: '00000000-0000-0000-0000-00000000abcd', client_secret: 'x' });
+    assert.equal(stranger.status, 401, 'an unknown client fails client authentication (RFC 6749 5.2)');
+    assert.equal(((await stranger.json()) as { error: string }).error, 'invalid_client');
+    assert.equal((await refreshWith(target)).status, 200);
     const missing = await revoke({ client_id: cliClient });
     assert.equal(missing.status, 400);
     assert.deepEqual(((await missing.json()) as { error_codes: number[] }).error_codes, [900144]);

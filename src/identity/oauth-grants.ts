@@ -129,11 +129,13 @@ export function createGrantHandler(deps: GrantDeps) {
   }
 
   /** A user-facing grant: a public client as it is, any other client only with its secret. */
-  async function requireClient(params: Record<string, string>, authorization: string | undefined): Promise<string> {
+  /** `unknownIsUnauthenticated`: an unknown client is 401 invalid_client (RFC 6749 5.2) instead of Entra's 400 unauthorized_client. */
+  async function requireClient(params: Record<string, string>, authorization: string | undefined, unknownIsUnauthenticated = false): Promise<string> {
     const { clientId, clientSecret } = clientCredentialsFrom(params, authorization);
     if (isPublicClient(clientId)) return clientId;
     if (!(await directory.getByAppId(clientId))) {
-      throw oauthErrors.unauthorizedClient(700016, `AADSTS700016: Application with identifier '${clientId}' was not found in the directory '${tenantId}'.`);
+      const text = `AADSTS700016: Application with identifier '${clientId}' was not found in the directory '${tenantId}'.`;
+      throw unknownIsUnauthenticated ? oauthErrors.invalidClient(700016, text) : oauthErrors.unauthorizedClient(700016, text);
     }
     await authenticateApp(clientId, clientSecret);
     return clientId;
@@ -176,11 +178,12 @@ export function createGrantHandler(deps: GrantDeps) {
    * RFC 7009 revocation of a refresh token (coffer's; Entra ID revokes
    * sessions through Graph instead): the portal's sign-out. A token that is
    * unknown, already used, or another client's is left as it is, and the
-   * answer is the same, so it tells the caller nothing.
+   * answer is the same, so it tells the caller nothing. The endpoint has no
+   * Entra counterpart, so its client errors are RFC 7009's (RFC 6749 5.2).
    */
   async function revoke(params: Record<string, string>, authorization?: string): Promise<void> {
     const presented = need(params, 'token');
-    const clientId = await requireClient(params, authorization);
+    const clientId = await requireClient(params, authorization, true);
     await deps.refreshTokens.take(sha256(presented), clientId);
   }
 
