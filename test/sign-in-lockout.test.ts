@@ -150,6 +150,22 @@ test('a name longer than any user name is refused without the per-name lockout k
   assert.deepEqual(await directory.authenticateUser('dana@coffer.local', 'wrong', '198.51.100.99'), { ok: false, reason: 'locked' });
 });
 
+test("guesses at one name sent together from many addresses get no more checks between them than the name's limit", async () => {
+  const { directory } = await withDirectory({ maxFailures: 1000 });
+  const results = await Promise.all(Array.from({ length: 25 }, (_, i) => directory.authenticateUser('dana@coffer.local', `guess ${i}`, `198.51.100.${i}`)));
+  const reasons = results.map((r) => (r.ok ? 'ok' : r.reason));
+  assert.equal(reasons.filter((r) => r === 'invalid').length, LOCKOUT.maxFailures, 'each attempt is counted before its password is checked');
+  assert.equal(reasons.filter((r) => r === 'locked').length, 25 - LOCKOUT.maxFailures);
+});
+
+test('a right password clears the count its own attempt added, also as the attempt that reaches the limit', async () => {
+  const { directory } = await withDirectory({ maxFailures: 1000 });
+  for (let i = 0; i < LOCKOUT.maxFailures - 1; i++) await directory.authenticateUser('dana@coffer.local', 'wrong', '198.51.100.1');
+  assert.equal((await directory.authenticateUser('dana@coffer.local', 'dana password 1', '198.51.100.1')).ok, true);
+  for (let i = 0; i < LOCKOUT.maxFailures - 1; i++) await directory.authenticateUser('dana@coffer.local', 'wrong', '198.51.100.1');
+  assert.equal((await directory.authenticateUser('dana@coffer.local', 'dana password 1', '198.51.100.1')).ok, true, 'the count started over');
+});
+
 test('a lockout count that cannot be read or written fails the sign-in closed, and a failure still counts where it can', async () => {
   const store = freshStore();
   const away = new Error('database away');
@@ -158,9 +174,17 @@ test('a lockout count that cannot be read or written fails the sign-in closed, a
   await unreadable.createUser({ upn: 'ivy@coffer.local', displayName: 'Ivy', password: 'ivy password 1' });
   await assert.rejects(unreadable.authenticateUser('ivy@coffer.local', 'ivy password 1', '192.0.2.1'), /database away/, 'not let in unchecked');
 
-  // The name's count cannot be written: the sign-in fails, and the address's count is still recorded.
+  // The name's attempt cannot be counted: the sign-in fails before the password is checked, so there is
+  // no failure for the address to count.
   const names = { ...store.signInFailures, change: (key: string, fn: Parameters<typeof store.signInFailures.change>[1]) => (key.startsWith('name:') ? Promise.reject(away) : store.signInFailures.change(key, fn)) };
-  const halfWritable = createDirectoryService({ principals: memoryPrincipals(), failures: names });
-  await assert.rejects(halfWritable.authenticateUser('jo@coffer.local', 'guess', '192.0.2.2'), /database away/);
-  assert.equal((await store.signInFailures.get('source:192.0.2.2'))?.count, 1);
+  const nameUnwritable = createDirectoryService({ principals: memoryPrincipals(), failures: names });
+  await nameUnwritable.createUser({ upn: 'jo@coffer.local', displayName: 'Jo', password: 'jo password 1' });
+  await assert.rejects(nameUnwritable.authenticateUser('jo@coffer.local', 'jo password 1', '192.0.2.2'), /database away/, 'not let in uncounted');
+  assert.equal(await store.signInFailures.get('source:192.0.2.2'), null);
+
+  // The address's count cannot be written: a wrong password fails with the error, its name's attempt counted.
+  const sources = { ...store.signInFailures, change: (key: string, fn: Parameters<typeof store.signInFailures.change>[1]) => (key.startsWith('source:') ? Promise.reject(away) : store.signInFailures.change(key, fn)) };
+  const sourceUnwritable = createDirectoryService({ principals: memoryPrincipals(), failures: sources });
+  await assert.rejects(sourceUnwritable.authenticateUser('kim@coffer.local', 'guess', '192.0.2.3'), /database away/);
+  assert.equal((await store.signInFailures.get('name:kim@coffer.local'))?.count, 1);
 });

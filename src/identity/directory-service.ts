@@ -167,14 +167,14 @@ export function createDirectoryService(deps: { principals: PrincipalStore; failu
         // A name longer than any user's is nobody's: not looked up, and not kept by the per-name lockout,
         // whose memory would otherwise grow with the names' length.
         const possible = upn.length <= MAX_UPN_LENGTH;
-        if (possible && (await lockout.locked(upn))) return { ok: false, reason: 'locked' };
+        // Read first, so that attempts while the name is locked write nothing; then counted before the check.
+        if (possible && ((await lockout.locked(upn)) || !(await lockout.attempt(upn)))) return { ok: false, reason: 'locked' };
         const user = possible ? await principals.getByUpn(upn) : null;
         // An unknown user spends the same time as a real check, so that it is not revealed.
         const right = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
         if (!user || !user.passwordHash || !right) {
-          // Both counted even if one cannot be (the store away): then the sign-in fails with the error.
-          const counted = await Promise.allSettled([possible ? lockout.failed(upn) : undefined, sourceLockout.failed(from)]);
-          for (const c of counted) if (c.status === 'rejected') throw c.reason;
+          // The name was counted by its attempt. The address's count is taken one sign-in at a time (above).
+          await sourceLockout.failed(from);
           return { ok: false, reason: 'invalid' };
         }
         // The address's count stays: a guesser who knows one password must not clear it.

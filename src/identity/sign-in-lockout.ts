@@ -7,7 +7,10 @@ import type { FailureCount, SignInFailureStore } from '../storage/sign-in-failur
 // minute, and every attempt while it is locked is refused without checking
 // the password (so guessing costs the guesser time, not the server scrypt
 // work). A right password clears the count. Unknown names are counted like
-// known ones, so the lockout does not reveal which names exist.
+// known ones, so the lockout does not reveal which names exist. A name's
+// attempt is counted before its password is checked (attempt), so guesses
+// sent together, from many addresses or through many cluster members, get no
+// more than ten checks between them.
 //
 // The same counter, keyed by the client's address, stops password spraying
 // (one password tried against many names, which no name's count sees): 30
@@ -37,6 +40,12 @@ export const SOURCE_LOCKOUT: Readonly<LockoutLimits> = { maxFailures: 30, window
 export interface SignInLockout {
   /** Whether the key is locked now. */
   locked(key: string): Promise<boolean>;
+  /**
+   * Counts an attempt as a failure before its password is checked, in one
+   * change of the count; false if the key is locked (nothing counted). A
+   * right password then clears the count (succeeded).
+   */
+  attempt(key: string): Promise<boolean>;
   failed(key: string): Promise<void>;
   succeeded(key: string): Promise<void>;
   /** Drops counts whose window and lock have ended (the periodic sweep). */
@@ -56,20 +65,32 @@ export function createSignInLockout(
   const key = (name: string) => prefix + name.trim().toLowerCase();
   /** The count as it stands at t: none once its window and any lock have ended. */
   const live = (f: FailureCount | null, t: number) => (f && (f.lockedUntil > t || t - f.firstAt < limits.windowSeconds) ? f : null);
+  /** A live count (or none) with one more failure at t. */
+  const counted = (live: FailureCount | null, t: number): FailureCount => {
+    const f = live ?? { count: 0, firstAt: t, lockedUntil: 0 };
+    const count = f.count + 1;
+    // Locked: the next window starts when the lock ends.
+    if (count >= limits.maxFailures) return { count: 0, firstAt: t + limits.lockSeconds, lockedUntil: t + limits.lockSeconds };
+    return { ...f, count };
+  };
   return {
     locked: async (name) => {
       const t = now();
       return (live(await store.get(key(name)), t)?.lockedUntil ?? 0) > t;
     },
+    async attempt(name) {
+      const t = now();
+      let locked = false;
+      await store.change(key(name), (stored) => {
+        const f = live(stored, t);
+        locked = (f?.lockedUntil ?? 0) > t;
+        return locked ? stored : counted(f, t);
+      });
+      return !locked;
+    },
     async failed(name) {
       const t = now();
-      await store.change(key(name), (stored) => {
-        const f = live(stored, t) ?? { count: 0, firstAt: t, lockedUntil: 0 };
-        const count = f.count + 1;
-        // Locked: the next window starts when the lock ends.
-        if (count >= limits.maxFailures) return { count: 0, firstAt: t + limits.lockSeconds, lockedUntil: t + limits.lockSeconds };
-        return { ...f, count };
-      });
+      await store.change(key(name), (stored) => counted(live(stored, t), t));
     },
     succeeded: (name) => store.delete(key(name)),
     forgetEnded: () => {
