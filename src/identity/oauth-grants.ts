@@ -128,8 +128,10 @@ export function createGrantHandler(deps: GrantDeps) {
     return result.principal;
   }
 
-  /** A user-facing grant: a public client as it is, any other client only with its secret. */
-  /** `unknownIsUnauthenticated`: an unknown client is 401 invalid_client (RFC 6749 5.2) instead of Entra's 400 unauthorized_client. */
+  /**
+   * A user-facing grant: a public client as it is, any other client only with its secret.
+   * `unknownIsUnauthenticated`: an unknown client is 401 invalid_client (RFC 6749 5.2) instead of Entra's 400 unauthorized_client.
+   */
   async function requireClient(params: Record<string, string>, authorization: string | undefined, unknownIsUnauthenticated = false): Promise<string> {
     const { clientId, clientSecret } = clientCredentialsFrom(params, authorization);
     if (isPublicClient(clientId)) return clientId;

@@ -66,8 +66,8 @@ export function createSignInLockout(
   /** The count as it stands at t: none once its window and any lock have ended. */
   const live = (f: FailureCount | null, t: number) => (f && (f.lockedUntil > t || t - f.firstAt < limits.windowSeconds) ? f : null);
   /** A live count (or none) with one more failure at t. */
-  const counted = (live: FailureCount | null, t: number): FailureCount => {
-    const f = live ?? { count: 0, firstAt: t, lockedUntil: 0 };
+  const counted = (current: FailureCount | null, t: number): FailureCount => {
+    const f = current ?? { count: 0, firstAt: t, lockedUntil: 0 };
     const count = f.count + 1;
     // Locked: the next window starts when the lock ends.
     if (count >= limits.maxFailures) return { count: 0, firstAt: t + limits.lockSeconds, lockedUntil: t + limits.lockSeconds };

@@ -45,8 +45,6 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       },
     },
   });
-  // A broken connection emits 'error', which would end the process unhandled. The pool drops a
-  // broken idle connection and opens another on the next query.
   // onConnect runs before a new connection is handed out. Without it, a statement still waiting for a
   // lock when coffer dies (or gives up at shutdown) runs once the lock goes, with no coffer left to audit
   // it: PostgreSQL (14 and later) then checks the client every second and cancels the orphan. Older
@@ -58,6 +56,8 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     max: POOL_SIZE,
     onConnect: (client) => client.query(CHECK_CLIENT).then(() => undefined, () => undefined),
   });
+  // A broken connection emits 'error', which would end the process unhandled. The pool drops a
+  // broken idle connection and opens another on the next query.
   pool.on('error', () => undefined);
   try {
     await migratePostgres(pool, url);
