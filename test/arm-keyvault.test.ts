@@ -152,6 +152,7 @@ describe('@azure/arm-keyvault against coffer', () => {
       (err: { statusCode?: number }) => err.statusCode === 400,
     );
     await assert.rejects(arm.vaults.beginCreateOrUpdateAndWait('no-such-rg', 'orphan-vault', base), (err: { statusCode?: number; code?: string }) => err.statusCode === 404 && err.code === 'ResourceGroupNotFound');
+    await assert.rejects(arm.vaults.get('no-such-rg', 'orphan-vault'), (err: { statusCode?: number; code?: string }) => err.statusCode === 404 && err.code === 'ResourceGroupNotFound');
     const token = await credential(server).getToken(`${server.url}/.default`);
     await fetch(`${server.url}/subscriptions/${server.bootstrap.subscriptionId}/resourcegroups/rg-other?api-version=2021-04-01`, {
       method: 'PUT',

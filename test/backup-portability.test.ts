@@ -23,7 +23,7 @@ describe('backup portability', () => {
     await source.setSecret('travelling', 'stays home');
     const blob = await source.backupSecret('travelling');
     const target = secretClient(b, 'elsewhere');
-    await assert.rejects(target.restoreSecretBackup(blob!), (err: { statusCode?: number; code?: string }) => err.statusCode === 400 && err.code === 'BadParameter');
+    await assert.rejects(target.restoreSecretBackup(blob!), (err: { statusCode?: number; code?: string }) => err.statusCode === 400 && err.code === 'Malformed backup blob');
     await assert.rejects(target.getSecret('travelling'), (err: { statusCode?: number }) => err.statusCode === 404);
   });
 });

@@ -47,7 +47,7 @@ describe('data-plane input validation', () => {
     { name: 'underscore in name', method: 'PUT', path: '/secrets/my_secret?api-version=7.6', body: json({ value: 'x' }), status: 400, code: 'BadParameter', message: /invalid name: my_secret/ },
     { name: 'non-ASCII name', method: 'PUT', path: `/secrets/${encodeURIComponent('sécret')}?api-version=7.6`, body: json({ value: 'x' }), status: 400, code: 'BadParameter' },
     { name: 'dot-dot name', method: 'PUT', path: '/secrets/..?api-version=7.6', body: json({ value: 'x' }), status: 400, code: 'BadParameter' },
-    { name: 'value over 25 KB', method: 'PUT', path: '/secrets/big?api-version=7.6', body: json({ value: 'x'.repeat(25 * 1024 + 1) }), status: 400, code: 'BadParameter' },
+    { name: 'value over 25 KB', method: 'PUT', path: '/secrets/big?api-version=7.6', body: json({ value: 'x'.repeat(25 * 1024 + 1) }), status: 400, code: 'BadParameter', message: /^Secret is beyond the maximum permitted length of 25600 characters\.$/ },
     { name: '16 tags', method: 'PUT', path: '/secrets/tagged?api-version=7.6', body: json({ value: 'x', tags: Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`t${i}`, 'v'])) }), status: 400, code: 'BadParameter' },
     { name: 'over-long tag value', method: 'PUT', path: '/secrets/tagged?api-version=7.6', body: json({ value: 'x', tags: { t: 'v'.repeat(513) } }), status: 400, code: 'BadParameter' },
     { name: 'non-string value', method: 'PUT', path: '/secrets/typed?api-version=7.6', body: json({ value: 42 }), status: 400, code: 'BadParameter' },
@@ -66,7 +66,7 @@ describe('data-plane input validation', () => {
     { name: 'update changing the value', method: 'PATCH', path: '/secrets/existing?api-version=7.6', body: json({ value: 'changed' }), status: 400, code: 'BadParameter' },
     { name: 'bad attributes', method: 'PATCH', path: '/secrets/existing?api-version=7.6', body: json({ attributes: { enabled: 'yes' } }), status: 400, code: 'BadParameter' },
     { name: 'tags not strings', method: 'PATCH', path: '/secrets/existing?api-version=7.6', body: json({ tags: { keep: 1 } }), status: 400, code: 'BadParameter' },
-    { name: 'restore of garbage', method: 'POST', path: '/secrets/restore?api-version=7.6', body: json({ value: 'AAAA' }), status: 400, code: 'BadParameter' },
+    { name: 'restore of garbage', method: 'POST', path: '/secrets/restore?api-version=7.6', body: json({ value: 'AAAA' }), status: 400, code: 'Malformed backup blob', message: /^Backup blob contains invalid or corrupt version\.$/ },
     { name: 'U+0000 in contentType', method: 'PUT', path: '/secrets/nul-field?api-version=7.6', body: json({ value: 'x', contentType: 'text/\u0000plain' }), status: 400, code: 'BadParameter', message: /Property contentType contains the character U\+0000/ },
     { name: 'U+0000 in a tag value', method: 'PATCH', path: '/secrets/existing?api-version=7.6', body: json({ tags: { keep: 'n\u0000o' } }), status: 400, code: 'BadParameter', message: /Property tags\.keep / },
     { name: 'U+0000 in a tag name', method: 'PUT', path: '/secrets/nul-field?api-version=7.6', body: json({ value: 'x', tags: { 'a\u0000b': 'v' } }), status: 400, code: 'BadParameter', message: /Property tags\.a\uFFFDb / },
@@ -101,6 +101,18 @@ describe('data-plane input validation', () => {
     assert.equal((res.body?.error as { innererror?: { code: string } }).innererror?.code, 'ObjectIsDeletedButRecoverable');
     assert.deepEqual(await snapshot(), before);
     assert.equal((await client.getDeletedSecret('tombstone')).name, 'tombstone');
+  });
+
+  it("every answer carries Key Vault's service version and the address it saw the client connect from", async () => {
+    for (const [method, path, auth] of [
+      ['GET', '/secrets/existing?api-version=7.6', true],
+      ['GET', '/secrets/nothing-here?api-version=7.6', true],
+      ['GET', '/secrets?api-version=7.6', false],
+    ] as const) {
+      const res = await rawRequest(`${base}${path}`, { method, headers: auth ? { authorization: `Bearer ${token}` } : {} });
+      assert.match(String(res.headers['x-ms-keyvault-service-version']), /^\d+\.\d+\.\d+/, path);
+      assert.equal(res.headers['x-ms-keyvault-network-info'], 'conn_type=Ipv4;addr=127.0.0.1;act_addr_fam=InterNetwork;', path);
+    }
   });
 
   it('answers that may carry a value are not to be cached', async () => {

@@ -27,6 +27,39 @@ export interface GrantDeps {
 
 export type TokenResponse = Record<string, string | number>;
 
+/**
+ * Which token endpoint a request came to: Entra ID's v2 (`/oauth2/v2.0/token`:
+ * `scope` only, numbers as numbers), its v1 (`/oauth2/token`: `resource`,
+ * and the v1 body) or AD FS's (`/adfs/oauth2/token`, as MSAL uses it).
+ */
+export type TokenEndpoint = 'v2' | 'v1' | 'adfs';
+
+/** A grant's answer, with what the v1 body needs besides. */
+interface Issued {
+  body: TokenResponse;
+  resource: string;
+  notBefore: number;
+  expiresOn: number;
+}
+
+/** Entra ID's v1 body: its numbers as strings, with expires_on, not_before and the resource. */
+function v1Body({ body, resource, notBefore, expiresOn }: Issued): TokenResponse {
+  const out: TokenResponse = { token_type: 'Bearer' };
+  if (body.scope !== undefined) out.scope = 'user_impersonation';
+  out.expires_in = String(body.expires_in);
+  out.ext_expires_in = String(body.ext_expires_in);
+  out.expires_on = String(expiresOn);
+  out.not_before = String(notBefore);
+  out.resource = resource;
+  out.access_token = body.access_token!;
+  if (body.refresh_token !== undefined) out.refresh_token = body.refresh_token;
+  if (body.id_token !== undefined) out.id_token = body.id_token;
+  return out;
+}
+
+/** Tenants that name no tenant: an app (client_credentials) must name its own. */
+const TENANTLESS = new Set(['common', 'organizations']);
+
 const now = () => Math.floor(Date.now() / 1000);
 const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url');
 
@@ -91,7 +124,7 @@ const isPublicClient = (clientId: string): boolean => Object.hasOwn(PUBLIC_CLIEN
 export function createGrantHandler(deps: GrantDeps) {
   const { tenantId, directory, tokens } = deps;
 
-  async function userTokens(user: { objectId: string; upn: string | null; displayName: string }, clientId: string, resource: string, oidc: string[], nonce?: string) {
+  async function userTokens(user: { objectId: string; upn: string | null; displayName: string }, clientId: string, resource: string, oidc: string[], nonce?: string): Promise<Issued> {
     const access = await tokens.issue({ objectId: user.objectId, appId: clientId, audience: resource, kind: 'user', upn: user.upn, name: user.displayName, scope: 'user_impersonation' });
     const refresh = randomBytes(32).toString('base64url');
     await deps.refreshTokens.insert({ tokenHash: sha256(refresh), objectId: user.objectId, clientId, scope: resource, expiresAt: now() + REFRESH_LIFETIME });
@@ -107,7 +140,7 @@ export function createGrantHandler(deps: GrantDeps) {
       body.id_token = await tokens.issueIdToken({ objectId: user.objectId, clientId, upn: user.upn, name: user.displayName, nonce });
       body.client_info = Buffer.from(JSON.stringify({ uid: user.objectId, utid: tenantId })).toString('base64url');
     }
-    return body;
+    return { body, resource, notBefore: access.notBefore, expiresOn: access.expiresOn };
   }
 
   /** A confidential client's secret checked, with Entra ID's answers when it is missing, unknown, wrong or expired. */
@@ -143,15 +176,20 @@ export function createGrantHandler(deps: GrantDeps) {
     return clientId;
   }
 
-  async function clientCredentials(params: Record<string, string>, authorization?: string): Promise<TokenResponse> {
+  async function clientCredentials(params: Record<string, string>, authorization: string | undefined, endpoint: TokenEndpoint): Promise<Issued> {
     const { clientId, clientSecret } = clientCredentialsFrom(params, authorization);
+    // An app's token is for a whole resource: v2 asks for it as the resource's `/.default` scope.
+    if (endpoint === 'v2' && params.scope && !/^\S+\/\.default$/.test(params.scope.trim())) {
+      throw oauthErrors.invalidScope(1002012, `AADSTS1002012: The provided value for scope ${params.scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`);
+    }
     const { resource } = resolveResource(params, tenantId, deps.canonicalResource);
     const p = await authenticateApp(clientId, clientSecret);
     const access = await tokens.issue({ objectId: p.objectId, appId: clientId, audience: resource, kind: 'app', name: p.displayName });
-    return { token_type: 'Bearer', expires_in: access.expiresIn, ext_expires_in: access.expiresIn, access_token: access.token };
+    const body = { token_type: 'Bearer', expires_in: access.expiresIn, ext_expires_in: access.expiresIn, access_token: access.token };
+    return { body, resource, notBefore: access.notBefore, expiresOn: access.expiresOn };
   }
 
-  async function password(params: Record<string, string>, authorization: string | undefined, source: string): Promise<TokenResponse> {
+  async function password(params: Record<string, string>, authorization: string | undefined, source: string): Promise<Issued> {
     const username = need(params, 'username');
     const pw = need(params, 'password');
     const { resource, oidc } = resolveResource(params, tenantId, deps.canonicalResource);
@@ -161,7 +199,7 @@ export function createGrantHandler(deps: GrantDeps) {
     return userTokens(signIn.user, clientId, resource, oidc);
   }
 
-  async function refreshToken(params: Record<string, string>, authorization?: string): Promise<TokenResponse> {
+  async function refreshToken(params: Record<string, string>, authorization?: string): Promise<Issued> {
     const presented = need(params, 'refresh_token');
     const clientId = await requireClient(params, authorization);
     // Checked before the token is taken: a request for an unknown resource must not cost the user the session.
@@ -189,7 +227,7 @@ export function createGrantHandler(deps: GrantDeps) {
     await deps.refreshTokens.take(sha256(presented), clientId);
   }
 
-  async function deviceCode(params: Record<string, string>): Promise<TokenResponse> {
+  async function deviceCode(params: Record<string, string>): Promise<Issued> {
     const clientId = need(params, 'client_id');
     const { objectId, scope } = await deps.deviceCodes.redeem(need(params, 'device_code'), clientId);
     const user = await directory.get(objectId);
@@ -198,7 +236,7 @@ export function createGrantHandler(deps: GrantDeps) {
     return userTokens(user, clientId, resource, oidc);
   }
 
-  async function authorizationCode(params: Record<string, string>): Promise<TokenResponse> {
+  async function authorizationCode(params: Record<string, string>): Promise<Issued> {
     const clientId = need(params, 'client_id');
     const p = await deps.authCodes.redeem(need(params, 'code'), clientId, need(params, 'redirect_uri'), params.code_verifier);
     const user = await directory.get(p.objectId);
@@ -220,12 +258,11 @@ export function createGrantHandler(deps: GrantDeps) {
     return deps.deviceCodes.start(clientId, need(params, 'scope'), sourceKey(source));
   }
 
-  /** `authorization` is the request's Authorization header, `source` the client's address (for IP lockout). */
-  const handleGrant = async function handleGrant(params: Record<string, string>, authorization: string | undefined, source: string): Promise<TokenResponse> {
-    const grant = need(params, 'grant_type');
-    switch (grant) {
+  function grant(params: Record<string, string>, authorization: string | undefined, source: string, endpoint: TokenEndpoint): Promise<Issued> {
+    const grantType = need(params, 'grant_type');
+    switch (grantType) {
       case 'client_credentials':
-        return clientCredentials(params, authorization);
+        return clientCredentials(params, authorization, endpoint);
       case 'password':
         return password(params, authorization, source);
       case 'refresh_token':
@@ -236,8 +273,21 @@ export function createGrantHandler(deps: GrantDeps) {
       case 'device_code':
         return deviceCode(params);
       default:
-        throw oauthErrors.unsupportedGrantType(`AADSTS70003: The app requested an unsupported grant type '${grant}'.`);
+        throw oauthErrors.unsupportedGrantType(`AADSTS70003: The app requested an unsupported grant type '${grantType}'.`);
     }
+  }
+
+  /**
+   * `authorization` is the request's Authorization header, `source` the client's address (for IP lockout),
+   * `tenant` the tenant its path names (none on AD FS's).
+   */
+  const handleGrant = async function handleGrant(params: Record<string, string>, authorization: string | undefined, source: string, endpoint: TokenEndpoint = 'v2', tenant?: string): Promise<TokenResponse> {
+    if (endpoint === 'v2' && params.resource !== undefined) throw oauthErrors.invalidRequest(901002, "AADSTS901002: The 'resource' request parameter is not supported.");
+    if (params.grant_type === 'client_credentials' && tenant !== undefined && TENANTLESS.has(tenant.toLowerCase())) {
+      throw oauthErrors.invalidRequest(50059, 'AADSTS50059: No tenant-identifying information found in either the request or implied by any provided credentials.');
+    }
+    const issued = await grant(params, authorization, source, endpoint);
+    return endpoint === 'v1' ? v1Body(issued) : issued.body;
   };
   return { handleGrant, revoke, startDeviceCode, isPublicClient, resolveScope: (scope: string) => resolveResource({ scope }, tenantId, deps.canonicalResource) };
 }

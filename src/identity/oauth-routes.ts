@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { oauthErrors } from '../server/errors.js';
 import type { Urls } from '../server/urls.js';
 import type { TokenService } from './token-service.js';
-import type { createGrantHandler } from './oauth-grants.js';
+import type { createGrantHandler, TokenEndpoint } from './oauth-grants.js';
 import { stringFields } from './login-html.js';
 
 // The Entra-ID-like endpoints on the bare host: discovery, JWKS and token,
@@ -19,9 +19,10 @@ interface Deps {
 export function registerOAuthRoutes(app: FastifyInstance, deps: Deps): void {
   const { tenantId, urls } = deps;
 
-  function checkTenant(tenant: string): void {
+  /** `endpoint`: a token, device-code or revocation request, refused as `invalid_request` (discovery's is `invalid_tenant`). */
+  function checkTenant(tenant: string, endpoint = false): void {
     if (tenant.toLowerCase() !== tenantId && tenant !== 'organizations' && tenant !== 'common') {
-      throw oauthErrors.tenantNotFound(tenant);
+      throw oauthErrors.tenantNotFound(tenant, endpoint ? 'invalid_request' : 'invalid_tenant');
     }
   }
 
@@ -78,18 +79,18 @@ export function registerOAuthRoutes(app: FastifyInstance, deps: Deps): void {
   });
   app.get('/adfs/discovery/keys', jwks);
 
-  const token = async (req: { params: { tenant?: string }; body: unknown; headers: { authorization?: string }; ip: string }, reply: { header(k: string, v: string): unknown }) => {
-    if (req.params.tenant !== undefined) checkTenant(req.params.tenant);
+  const token = (endpoint: TokenEndpoint) => async (req: { params: { tenant?: string }; body: unknown; headers: { authorization?: string }; ip: string }, reply: { header(k: string, v: string): unknown }) => {
+    if (req.params.tenant !== undefined) checkTenant(req.params.tenant, true);
     reply.header('Cache-Control', 'no-store');
     reply.header('Pragma', 'no-cache');
-    return deps.grants.handleGrant(parseForm(req.body), req.headers.authorization, req.ip);
+    return deps.grants.handleGrant(parseForm(req.body), req.headers.authorization, req.ip, endpoint, req.params.tenant);
   };
-  app.post<{ Params: { tenant: string } }>('/:tenant/oauth2/v2.0/token', token);
-  app.post<{ Params: { tenant: string } }>('/:tenant/oauth2/token', token);
-  app.post<{ Params: { tenant?: string } }>('/adfs/oauth2/token', token);
+  app.post<{ Params: { tenant: string } }>('/:tenant/oauth2/v2.0/token', token('v2'));
+  app.post<{ Params: { tenant: string } }>('/:tenant/oauth2/token', token('v1'));
+  app.post<{ Params: { tenant?: string } }>('/adfs/oauth2/token', token('adfs'));
 
   app.post<{ Params: { tenant: string } }>('/:tenant/oauth2/v2.0/revoke', async (req, reply) => {
-    checkTenant(req.params.tenant);
+    checkTenant(req.params.tenant, true);
     await deps.grants.revoke(parseForm(req.body), req.headers.authorization);
     return reply.header('Cache-Control', 'no-store').send({});
   });
@@ -108,7 +109,7 @@ export function registerOAuthRoutes(app: FastifyInstance, deps: Deps): void {
   }
 
   const deviceCode = async (req: { params: { tenant?: string }; body: unknown; ip: string }) => {
-    if (req.params.tenant !== undefined) checkTenant(req.params.tenant);
+    if (req.params.tenant !== undefined) checkTenant(req.params.tenant, true);
     return deps.grants.startDeviceCode(parseForm(req.body), req.ip);
   };
   app.post<{ Params: { tenant: string } }>('/:tenant/oauth2/v2.0/devicecode', deviceCode);

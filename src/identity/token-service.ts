@@ -22,7 +22,8 @@ export interface IssueInput {
 export type VerifyFailure = 'malformed' | 'signature' | 'expired' | 'not-yet-valid' | 'audience' | 'issuer';
 
 export class TokenVerifyError extends Error {
-  constructor(readonly reason: VerifyFailure, message: string) {
+  /** `found`: the audience a verified token was issued for, when that is what is wrong with it. */
+  constructor(readonly reason: VerifyFailure, message: string, readonly found?: string) {
     super(message);
     this.name = 'TokenVerifyError';
   }
@@ -32,7 +33,8 @@ export interface TokenService {
   readonly issuer: string;
   readonly issuers: string[];
   readonly lifetimeSeconds: number;
-  issue(input: IssueInput): Promise<{ token: string; expiresIn: number }>;
+  /** `notBefore` and `expiresOn`: the token's nbf and exp (unix seconds). */
+  issue(input: IssueInput): Promise<{ token: string; expiresIn: number; notBefore: number; expiresOn: number }>;
   issueIdToken(input: { objectId: string; clientId: string; upn: string | null; name: string | null; nonce?: string }): Promise<string>;
   /** Verifies signature, issuer, audience and times; cached per token. */
   verify(token: string, audiences: readonly string[]): Promise<Caller>;
@@ -88,7 +90,7 @@ export async function createTokenService(deps: {
     const now = nowSec();
     if (now > entry.exp + SKEW_SECONDS) throw new TokenVerifyError('expired', 'token expired');
     if (now < entry.nbf - SKEW_SECONDS) throw new TokenVerifyError('not-yet-valid', 'token not yet valid');
-    if (!audiences.includes(entry.aud)) throw new TokenVerifyError('audience', 'invalid audience');
+    if (!audiences.includes(entry.aud)) throw new TokenVerifyError('audience', 'invalid audience', entry.aud);
     return entry.caller;
   }
 
@@ -119,7 +121,7 @@ export async function createTokenService(deps: {
       const token = await new SignJWT(claims)
         .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: signingKey.kid })
         .sign(signingKey.privateKey!);
-      return { token, expiresIn: deps.lifetimeSeconds };
+      return { token, expiresIn: deps.lifetimeSeconds, notBefore: now, expiresOn: now + deps.lifetimeSeconds };
     },
     async issueIdToken(input) {
       const now = nowSec();

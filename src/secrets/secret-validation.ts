@@ -91,8 +91,9 @@ function checkAttributes(v: unknown): SecretAttributesInput {
 export function parseSetSecret(body: unknown): SetSecretInput {
   const b = checkBody(body);
   if (typeof b.value !== 'string') throw errors.badParameter('Property value is required and must be a string.');
+  // Counted in UTF-8 bytes ("25k bytes", Microsoft says); the message is Key Vault's, which says characters.
   if (Buffer.byteLength(b.value, 'utf8') > MAX_VALUE_BYTES) {
-    throw errors.badParameter(`The secret value exceeds the maximum allowed size of ${MAX_VALUE_BYTES} bytes.`);
+    throw errors.badParameter(`Secret is beyond the maximum permitted length of ${MAX_VALUE_BYTES} characters.`);
   }
   return {
     value: b.value,

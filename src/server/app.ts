@@ -28,6 +28,9 @@ import { registerMetadataRoutes } from './metadata-routes.js';
 import { installAuditHook } from '../audit/audit-hook.js';
 import type { AnonymousAuditLimits } from '../audit/anonymous-audit-limit.js';
 import type { Throttle } from './throttle.js';
+import { SERVICE_VERSION } from './service-version.js';
+import { unmapped } from '../net/client-address.js';
+import { isIPv4 } from 'node:net';
 import type { AuditLog } from '../audit/audit-log.js';
 import './request-context.js';
 import { installPortalCors } from './portal-cors.js';
@@ -137,6 +140,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     dataPlane.addHook('onRequest', async (req: FastifyRequest<{ Querystring: Record<string, string> }>, reply) => {
       // Answers may carry secret values: no cache, browser or proxy, may keep them.
       reply.header('cache-control', 'no-store').header('pragma', 'no-cache').header('x-content-type-options', 'nosniff');
+      // As Key Vault sends them on every answer: its version, and the address it saw the client connect from.
+      const addr = unmapped(req.ip);
+      const v4 = isIPv4(addr);
+      reply.header('x-ms-keyvault-service-version', SERVICE_VERSION);
+      reply.header('x-ms-keyvault-network-info', `conn_type=${v4 ? 'Ipv4' : 'Ipv6'};addr=${addr};act_addr_fam=${v4 ? 'InterNetwork' : 'InterNetworkV6'};`);
       if (!req.vaultName) throw errors.notFound(req.url.split('?')[0] ?? '');
       const vault = await deps.vaults.findLive(req.vaultName);
       if (!vault) throw errors.vaultNotFound(req.hostname);

@@ -39,7 +39,8 @@ export function createBearerAuth(deps: { tokens: TokenService; urls: Urls; tenan
         return await tokens.verify(token, urls.vaultAudiences);
       } catch (err) {
         if (!(err instanceof TokenVerifyError)) throw err;
-        const message = err.reason === 'malformed' ? 'AKV10000: Request is missing a Bearer or PoP token.' : dataPlaneMessage[err.reason];
+        // Key Vault names the audience a token was issued for (ours signed it, so it is not the caller's free text).
+        const message = err.reason === 'audience' && err.found !== undefined ? `AKV10022: Invalid audience. Expected ${urls.vaultResource}, found: ${err.found}.` : dataPlaneMessage[err.reason];
         throw new ServiceError(401, 'Unauthorized', message, undefined, { 'WWW-Authenticate': challenge });
       }
     },

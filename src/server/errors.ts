@@ -75,7 +75,8 @@ export const errors = {
     new ServiceError(404, 'VaultNotFound', `No vault is hosted at '${host}'.`),
   notFound: (path: string) => new ServiceError(404, 'NotFound', `The requested resource '${path.length > 256 ? `${path.slice(0, 256)}...` : path}' was not found.`),
   methodNotAllowed: (method: string) => new ServiceError(405, 'BadParameter', `The method '${method}' is not supported for this resource.`),
-  badBackup: () => new ServiceError(400, 'BadParameter', 'Backup blob contains invalid or corrupt version.'),
+  // The code is Key Vault's own, spaces included.
+  badBackup: () => new ServiceError(400, 'Malformed backup blob', 'Backup blob contains invalid or corrupt version.'),
   internal: () => new ServiceError(500, 'InternalServerError', 'The server encountered an internal error.'),
   /** A change undone because its audit record could not be stored with it: nothing was stored, so a retry is safe. */
   auditUnavailable: () =>
@@ -142,6 +143,6 @@ export const oauthErrors = {
   authorizationPending: () =>
     new OAuthError(400, 'authorization_pending', 70016, 'AADSTS70016: OAuth 2.0 device flow error. Authorization is pending. Continue polling.'),
   expiredToken: () => new OAuthError(400, 'expired_token', 70020, 'AADSTS70020: The provided value for the input parameter \'device_code\' is not valid. This device code has expired.'),
-  tenantNotFound: (tenant: string) =>
-    new OAuthError(400, 'invalid_tenant', 90002, `AADSTS90002: Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`),
+  tenantNotFound: (tenant: string, error: 'invalid_tenant' | 'invalid_request' = 'invalid_tenant') =>
+    new OAuthError(400, error, 90002, `AADSTS90002: Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`),
 };

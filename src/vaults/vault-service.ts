@@ -149,6 +149,8 @@ export function createVaultService(deps: {
     async get(subscriptionId, resourceGroup, name) {
       const row = await vaults.getByName(name);
       if (!row || row.deletedAt !== null || row.subscriptionId !== subscriptionId || row.resourceGroup.toLowerCase() !== resourceGroup.toLowerCase()) {
+        // As Resource Manager answers: a missing resource group is named before the resource.
+        await getResourceGroup(subscriptionId, resourceGroup);
         throw errors.resourceNotFound('Microsoft.KeyVault/vaults', name, resourceGroup);
       }
       return row;
