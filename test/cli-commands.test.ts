@@ -152,7 +152,27 @@ describe('coffer CLI commands', () => {
     const roles = await json<Array<{ roleName: string }>>('role', 'definition', 'list', '--query', "[?starts_with(roleName, 'Key Vault')]");
     assert.ok(roles.some((r) => r.roleName === 'Key Vault Secrets User'));
     assert.equal((await cli('role', 'definition', 'list', '-n', 'Key Vault Reader', '--query', '[0].name', '-o', 'tsv')).stdout.trim(), '21090545-7ca7-4776-b22c-e363652d74d2');
-    await fails(['role', 'assignment', 'create', '--role', 'No Such Role', '--assignee', sp.appId, '--scope', scope], /^ERROR: \(RoleDefinitionDoesNotExist\)/);
+    await fails(['role', 'assignment', 'create', '--role', 'No Such Role', '--assignee', sp.appId, '--scope', scope], /^ERROR: Role 'No Such Role' doesn't exist\.$/m);
+  });
+
+  it("role assignment create as az: the scope defaults to -g's group, role names are looked up at the scope, so a vault's own access administrator can assign there", async () => {
+    const sp = await json('ad', 'sp', 'create-for-rbac', '--name', 'scoped-reader');
+    const inGroup = await json('role', 'assignment', 'create', '--role', 'Key Vault Reader', '--assignee', sp.appId, '-g', 'rg');
+    assert.equal(inGroup.scope, `/subscriptions/${server.bootstrap.subscriptionId}/resourceGroups/rg`);
+    await fails(['role', 'assignment', 'create', '--role', 'Key Vault Reader', '--assignee', sp.appId, '-g', 'rg', '--scope', inGroup.scope], /^ERROR: Resource group "rg" is redundant because scope is supplied$/m);
+
+    // Key Vault Data Access Administrator on one vault only: it may not read the subscription's roles.
+    const vaultId = (await json('keyvault', 'show', '-n', 'cmd-vault')).id;
+    const admin = await json('ad', 'sp', 'create-for-rbac', '--name', 'vault-access-admin', '--role', 'Key Vault Data Access Administrator', '--scopes', vaultId);
+    const theirs = cliHome();
+    ok(await coffer(theirs, ['login', '--service-principal', '-u', admin.appId, '-p', admin.password, '--tenant', server.bootstrap.tenantId, '--server', server.url, '-o', 'none']));
+    const asAdmin = async (...args: string[]) => ok(await coffer(theirs, args)).json<any>();
+    const granted = await asAdmin('role', 'assignment', 'create', '--role', 'Key Vault Secrets User', '--assignee-object-id', inGroup.principalId, '--assignee-principal-type', 'ServicePrincipal', '--scope', vaultId);
+    assert.equal(granted.scope, vaultId);
+    const listed = await asAdmin('role', 'assignment', 'list', '--scope', vaultId, '--role', 'Key Vault Secrets User');
+    assert.deepEqual(listed.map((a: { principalId: string }) => a.principalId), [inGroup.principalId]);
+    ok(await coffer(theirs, ['role', 'assignment', 'delete', '--scope', vaultId, '--role', 'Key Vault Secrets User']));
+    assert.deepEqual(await json('role', 'assignment', 'list', '--scope', vaultId, '--role', 'Key Vault Secrets User'), []);
   });
 
   it('ad sp list/show/delete, ad user list, ad group create/member add/member list', async () => {
@@ -223,9 +243,13 @@ describe('coffer CLI commands', () => {
 
     await fails(['keyvault', 'update', '-n', 'cmd-vault', '--enable-rbac-authorization', 'yes'], /must be true or false/, 2);
     assert.equal((await json('keyvault', 'show', '-n', 'cmd-vault')).properties.enableRbacAuthorization, true);
-    await fails(['role', 'assignment', 'create', '--role', 'Key Vault Secrets User', '--assignee-object-id', server.bootstrap.objectId], /required option '--scope/, 2);
     // Names, scopes and ids stay on this server: a token never goes elsewhere.
     await fails(['keyvault', 'secret', 'show', '--vault-name', 'evil.example:443/x?', '-n', 'guarded'], /is not a vault name/, 2);
     await fails(['role', 'assignment', 'delete', '--ids', '@evil.example/x'], /the request would leave/, 2);
+    // An --id naming another host's vault is refused, not read from this server's vault of the same name.
+    const own = await json('keyvault', 'secret', 'show', '--vault-name', 'cmd-vault', '-n', 'guarded');
+    assert.equal((await json('keyvault', 'secret', 'show', '--id', own.id)).value, 'kept');
+    await fails(['keyvault', 'secret', 'show', '--id', own.id.replace(/^https:\/\/cmd-vault\.[^/]+/, 'https://cmd-vault.example.com')], /is not a secret identifier of this server's vaults/, 2);
+    await fails(['keyvault', 'secret', 'list', '--id', 'https://cmd-vault.example.com'], /is not the URL of this server's vaults/, 2);
   });
 });

@@ -18,7 +18,19 @@ export interface SecretRef {
   version: string | null;
 }
 
-export function secretRef(o: SecretRefOptions, needName = true): SecretRef {
+/**
+ * The vault an --id URL names. It must be one of the profile's server's vault URLs: another host's vault
+ * that only shares a first label with one of ours is refused, not quietly read here.
+ */
+function vaultOfUrl(s: Session, id: string, url: URL, what: string): string {
+  const vault = url.hostname.split('.')[0]!;
+  if (`${url.protocol}//${url.host}`.toLowerCase() !== s.vaultUrl(vault).toLowerCase()) {
+    throw new CliError(`--id '${id}' is not ${what} of this server's vaults (${s.vaultUrl(vault)})`, undefined, 2);
+  }
+  return vault;
+}
+
+export function secretRef(s: Session, o: SecretRefOptions, needName = true): SecretRef {
   if (o.id) {
     let url: URL;
     try {
@@ -28,7 +40,7 @@ export function secretRef(o: SecretRefOptions, needName = true): SecretRef {
     }
     const [, kind, name, version] = url.pathname.split('/');
     if ((kind !== 'secrets' && kind !== 'deletedsecrets') || !name) throw new CliError(`--id '${o.id}' is not a secret identifier`, undefined, 2);
-    return { vault: url.hostname.split('.')[0]!, name, version: version || null };
+    return { vault: vaultOfUrl(s, o.id, url, 'a secret identifier'), name, version: version || null };
   }
   if (!o.vaultName) throw new CliError('the following arguments are required: --vault-name (or --id)', undefined, 2);
   if (needName && !o.name) throw new CliError('the following arguments are required: --name/-n (or --id)', undefined, 2);
@@ -36,7 +48,7 @@ export function secretRef(o: SecretRefOptions, needName = true): SecretRef {
 }
 
 /** The vault a vault-level command names: --vault-name, or --id with the vault's URL (https://NAME.vault...). */
-export function vaultOf(o: { vaultName?: string; id?: string }): string {
+export function vaultOf(s: Session, o: { vaultName?: string; id?: string }): string {
   if (o.id) {
     let url: URL;
     try {
@@ -44,7 +56,7 @@ export function vaultOf(o: { vaultName?: string; id?: string }): string {
     } catch {
       throw new CliError(`--id '${o.id}' is not a vault URL`, undefined, 2);
     }
-    return url.hostname.split('.')[0]!;
+    return vaultOfUrl(s, o.id, url, 'the URL');
   }
   if (!o.vaultName) throw new CliError('the following arguments are required: --vault-name (or --id)', undefined, 2);
   return o.vaultName;

@@ -4,7 +4,7 @@ import { CliError } from '../cli-error.js';
 import { run, withOutput } from '../command-kit.js';
 import type { Session } from '../session.js';
 import { resolvePrincipal } from '../principal-lookup.js';
-import { authz, resolveRole } from './role-command.js';
+import { authz, resolveRoleAt } from './role-command.js';
 
 // coffer ad sp / ad user: the directory, through the Graph-shaped API.
 
@@ -53,8 +53,8 @@ export function registerAdCommands(program: Command): void {
     .action(
       run<{ name?: string; years: string; role?: string; scopes?: string[] }>(async (o, s) => {
         if (!o.role !== !o.scopes) throw new CliError('Usage error: To create role assignments, specify both --role and --scopes.');
-        // Before anything is created (az finds out only at the first assignment).
-        const role = o.role ? await resolveRole(s, o.role) : null;
+        // Before anything is created (az finds out only at the first assignment), at the first scope as az looks.
+        const role = o.role ? await resolveRoleAt(s, o.role, o.scopes![0]!) : null;
         const name = o.name ?? `coffer-sp-${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}`;
         const years = Number(o.years);
         // As az: "patch existing app with the same displayName to make the command idempotent".

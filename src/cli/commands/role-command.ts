@@ -27,21 +27,38 @@ const subScope = (s: Session) => `/subscriptions/${s.profile.subscriptionId}`;
 export const authz = (s: Session, scope: string, path: string, query = '') => `${s.profile.server}${scope === '/' ? '' : scope}/providers/Microsoft.Authorization/${path}?api-version=${API_VERSION}${query}`;
 
 /**
- * The roles assignable in the subscription; `andBelow` adds custom roles assignable only below it (a vault,
- * a secret), which naming an assignment or a role given by name needs (the service lists only the roles
+ * The roles assignable at `scope` (default: the subscription); `andBelow` adds custom roles assignable only
+ * below it (a vault, a secret), which naming an assignment needs (the service lists only the roles
  * assignable at a scope and above it).
  */
-async function roleDefinitions(s: Session, andBelow = true): Promise<RoleDefinition[]> {
+async function roleDefinitions(s: Session, andBelow = true, scope = subScope(s)): Promise<RoleDefinition[]> {
   const filter = andBelow ? `&$filter=${encodeURIComponent('atScopeAndBelow()')}` : '';
-  return (await s.call<{ value: RoleDefinition[] }>('GET', authz(s, subScope(s), 'roleDefinitions', filter), s.managementResource)).value;
+  return (await s.call<{ value: RoleDefinition[] }>('GET', authz(s, scope, 'roleDefinitions', filter), s.managementResource)).value;
 }
 
+/** A role named by name or id, looked up among all the subscription's roles (role definition list -n). */
 export async function resolveRole(s: Session, role: string): Promise<RoleDefinition> {
   const id = role.split('/').pop()!;
   const all = await roleDefinitions(s);
   const hit = all.find((r) => (GUID.test(id) && r.name.toLowerCase() === id.toLowerCase()) || r.properties.roleName.toLowerCase() === role.toLowerCase());
   if (!hit) throw new CliError(`Role '${role}' doesn't exist.`, 'RoleDefinitionDoesNotExist');
   return hit;
+}
+
+/**
+ * az's _resolve_role_id: a role definition id as it is, a GUID as the subscription's role of that id, a name
+ * looked up at `scope` (so that whoever may assign roles only there, such as a vault's Key Vault Data
+ * Access Administrator, need not read the subscription's roles). `roleName` is known only for a name.
+ */
+export async function resolveRoleAt(s: Session, role: string, scope: string): Promise<{ id: string; guid: string; roleName?: string }> {
+  if (/^\/subscriptions\/.+\/providers\/Microsoft\.Authorization\/roleDefinitions\//i.test(role)) return { id: role, guid: role.split('/').pop()! };
+  if (GUID.test(role)) return { id: `${subScope(s)}/providers/Microsoft.Authorization/roleDefinitions/${role}`, guid: role };
+  const filter = `&$filter=${encodeURIComponent(`roleName eq '${role.replace(/'/g, "''")}'`)}`;
+  const found = (await s.call<{ value: RoleDefinition[] }>('GET', authz(s, scope, 'roleDefinitions', filter), s.managementResource)).value;
+  // az's CLIError: no code in the message.
+  if (found.length === 0) throw new CliError(`Role '${role}' doesn't exist.`);
+  if (found.length > 1) throw new CliError(`More than one role matches the given name '${role}'. Please pick a value from '[${found.map((r) => `'${r.id}'`).join(', ')}]'`);
+  return { id: found[0]!.id, guid: found[0]!.name, roleName: found[0]!.properties.roleName };
 }
 
 /**
@@ -90,7 +107,8 @@ async function searchAssignments(s: Session, q: Search) {
   const wanted = q.roleName?.toLowerCase();
   const matching = list.filter((a) => wanted === undefined || a.properties.roleDefinitionId.split('/').pop()!.toLowerCase() === wanted);
   if (matching.length === 0) return [];
-  const defs = new Map((await roleDefinitions(s)).map((d) => [d.name.toLowerCase(), d.properties.roleName]));
+  // At the scope asked about, which its caller may read (the whole subscription's, with --all).
+  const defs = new Map((await roleDefinitions(s, true, q.scope)).map((d) => [d.name.toLowerCase(), d.properties.roleName]));
   const names = await principalNames(s, matching.map((a) => a.properties.principalId));
   return matching.map((a) =>
     azAssignment(a, { role: defs.get(a.properties.roleDefinitionId.split('/').pop()!.toLowerCase()), principal: names.get(a.properties.principalId.toLowerCase()) ?? '' }),
@@ -119,27 +137,28 @@ export function registerRoleCommands(program: Command): void {
     .option('--assignee <who>', 'appId, UPN, object id or display name')
     .option('--assignee-object-id <id>', 'object id (no directory lookup)')
     .option('--assignee-principal-type <type>', 'User, Group or ServicePrincipal (with --assignee-object-id)')
-    .requiredOption('--scope <scope>', 'scope: a subscription, resource group, vault or secret resource id (required, as in az: a default of the whole subscription grants too much)')
+    .option('--scope <scope>', 'scope: a subscription, resource group, vault or secret resource id (default: the resource group given with -g, else the subscription)')
+    .option('-g, --resource-group <group>', "the resource group's scope")
     .option('--description <text>', 'description')
     .option('--end-time <iso8601>', "coffer: the assignment stops granting at this time and is removed")
     .addHelpText('after', '\nExamples:\n  coffer role assignment create --role "Key Vault Secrets User" --assignee APP_ID \\\n    --scope /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.KeyVault/vaults/V/secrets/apono-mysql-user\n  coffer role assignment create --role "Key Vault Secrets User" --assignee APP_ID --scope SCOPE --end-time 2026-12-31T00:00:00Z')
     .action(
-      run<{ role: string; assignee?: string; assigneeObjectId?: string; assigneePrincipalType?: string; scope?: string; description?: string; endTime?: string }>(async (o, s) => {
+      run<{ role: string; assignee?: string; assigneeObjectId?: string; assigneePrincipalType?: string; scope?: string; resourceGroup?: string; description?: string; endTime?: string }>(async (o, s) => {
         // az's checks in the command itself (CLIError: exit 1).
         if (!o.assignee === !o.assigneeObjectId) throw new CliError('usage error: --assignee STRING | --assignee-object-id GUID');
         if (o.assigneePrincipalType && !o.assigneeObjectId) throw new CliError('usage error: --assignee-object-id GUID --assignee-principal-type TYPE');
         const principal = o.assignee ? await resolvePrincipal(s, o.assignee) : { id: o.assigneeObjectId!, kind: o.assigneePrincipalType, displayName: undefined };
-        const def = await resolveRole(s, o.role);
-        const scope = o.scope!;
+        const scope = roleScope(s, o);
+        const def = await resolveRoleAt(s, o.role, scope);
         const properties: Record<string, unknown> = { roleDefinitionId: def.id, principalId: principal.id, description: o.description, endDateTime: o.endTime };
         if (principal.kind) properties.principalType = principal.kind;
         try {
           const created = await s.call<RoleAssignment>('PUT', authz(s, scope, `roleAssignments/${crypto.randomUUID()}`), s.managementResource, { properties });
-          return azAssignment(created, { role: def.properties.roleName, principal: principal.displayName });
+          return azAssignment(created, { role: def.roleName, principal: principal.displayName });
         } catch (err) {
           // As az: the same role for the same principal at the same scope is there already: show it (exit 0).
           if (!(err instanceof CliError) || err.code !== 'RoleAssignmentExists') throw err;
-          const existing = await searchAssignments(s, { scope, principalId: principal.id, roleName: def.name });
+          const existing = await searchAssignments(s, { scope, principalId: principal.id, roleName: def.guid });
           if (existing.length === 0) throw err;
           return existing[0];
         }
@@ -159,7 +178,7 @@ export function registerRoleCommands(program: Command): void {
         if (o.all && (o.scope || o.resourceGroup)) throw new CliError('group or scope are not required when --all is used');
         const scope = roleScope(s, o);
         const principalId = o.assignee ? (await resolvePrincipal(s, o.assignee)).id : undefined;
-        const roleName = o.role ? (await resolveRole(s, o.role)).name : undefined;
+        const roleName = o.role ? (await resolveRoleAt(s, o.role, scope)).guid : undefined;
         return searchAssignments(s, { scope, principalId, roleName, includeGroups: o.includeGroups, includeInherited: o.includeInherited, all: o.all });
       }, roleAssignmentListTable),
     );
@@ -177,7 +196,7 @@ export function registerRoleCommands(program: Command): void {
           if (!o.assignee && !o.role) throw new CliError('Specify --ids, or --assignee and/or --role.', undefined, 2);
           const scope = roleScope(s, o);
           const principalId = o.assignee ? (await resolvePrincipal(s, o.assignee)).id : null;
-          const roleId = o.role ? (await resolveRole(s, o.role)).name.toLowerCase() : null;
+          const roleId = o.role ? (await resolveRoleAt(s, o.role, scope)).guid.toLowerCase() : null;
           const list = (await s.call<{ value: RoleAssignment[] }>('GET', authz(s, scope, 'roleAssignments', `&$filter=${encodeURIComponent('atScope()')}`), s.managementResource)).value;
           ids = list
             .filter((a) => a.properties.scope.toLowerCase() === scope.toLowerCase())

@@ -63,7 +63,7 @@ export function registerSecretCommands(keyvault: Command): void {
       run<SetOptions>(async (o, s) => {
         // As az's validator (a CLIError: exit 1): exactly one of the two, and not empty (a forgotten --value stored an empty latest version).
         if (!o.value === !o.file) throw new CliError('incorrect usage: [Required] --value VALUE | --file PATH');
-        const ref = secretRef(o);
+        const ref = secretRef(s, o);
         const encoding = checkEncoding(o.encoding ?? 'utf-8');
         // As az: the value read from the file, and a file-encoding tag on every secret it sets (with --value too).
         const value = o.file !== undefined ? readSecretFile(o.file, encoding) : o.value!;
@@ -80,7 +80,7 @@ export function registerSecretCommands(keyvault: Command): void {
 
   withRef(secret.command('show').description("Get a secret's value and attributes."), true).action(
     run<SecretRefOptions>(async (o, s) => {
-      const ref = secretRef(o);
+      const ref = secretRef(s, o);
       return azSecret(await s.call<SecretBundle>('GET', dataUrl(s, ref.vault, secretPath(ref.name, ref.version)), s.vaultResource));
     }),
   );
@@ -90,7 +90,7 @@ export function registerSecretCommands(keyvault: Command): void {
     .action(
       run<VaultListOptions & { includeManaged?: string | boolean }>(async (o, s) => {
         parseBool('--include-managed', o.includeManaged);
-        return maxResults(o, (await listAll(s, dataUrl(s, vaultOf(o), '/secrets'), s.vaultResource, 'secrets')).map(azSecret));
+        return maxResults(o, (await listAll(s, dataUrl(s, vaultOf(s, o), '/secrets'), s.vaultResource, 'secrets')).map(azSecret));
       }, secretListTable),
     );
 
@@ -98,18 +98,18 @@ export function registerSecretCommands(keyvault: Command): void {
     .option(MAXRESULTS_OPTION, 'at most this many')
     .action(
       run<SecretRefOptions & { maxresults?: string }>(async (o, s) => {
-        const ref = secretRef(o);
+        const ref = secretRef(s, o);
         return maxResults(o, (await listAll(s, dataUrl(s, ref.vault, `${secretPath(ref.name)}/versions`), s.vaultResource, 'versions')).map(azSecret));
       }),
     );
 
   withVault(secret.command('list-deleted').description('List soft-deleted secrets.')).action(
-    run<VaultListOptions>(async (o, s) => maxResults(o, (await listAll(s, dataUrl(s, vaultOf(o), '/deletedsecrets'), s.vaultResource, 'deleted secrets')).map(azSecret))),
+    run<VaultListOptions>(async (o, s) => maxResults(o, (await listAll(s, dataUrl(s, vaultOf(s, o), '/deletedsecrets'), s.vaultResource, 'deleted secrets')).map(azSecret))),
   );
 
   withRef(secret.command('show-deleted').description('Show a soft-deleted secret.')).action(
     run<SecretRefOptions>(async (o, s) => {
-      const ref = secretRef(o);
+      const ref = secretRef(s, o);
       return azSecret(await s.call<SecretBundle>('GET', dataUrl(s, ref.vault, `/deletedsecrets/${encodeURIComponent(ref.name)}`), s.vaultResource));
     }),
   );
@@ -123,7 +123,7 @@ export function registerSecretCommands(keyvault: Command): void {
     .option(TAGS_OPTION, 'space-separated tags: key[=value] (replaces all tags; "" clears them)')
     .action(
       run<SecretRefOptions & { enabled?: string | boolean; expires?: string; notBefore?: string; contentType?: string; tags?: string[] | boolean }>(async (o, s) => {
-        const ref = secretRef(o);
+        const ref = secretRef(s, o);
         const attributes: Record<string, unknown> = {};
         if (o.enabled !== undefined) attributes.enabled = parseBool('--enabled', o.enabled);
         if (o.expires !== undefined) attributes.exp = parseUtc('--expires', o.expires);
@@ -135,21 +135,21 @@ export function registerSecretCommands(keyvault: Command): void {
 
   withRef(secret.command('delete').description('Delete a secret (all versions; soft delete when the vault has it).')).action(
     run<SecretRefOptions>(async (o, s) => {
-      const ref = secretRef(o);
+      const ref = secretRef(s, o);
       return azSecret(await s.call<SecretBundle>('DELETE', dataUrl(s, ref.vault, secretPath(ref.name)), s.vaultResource));
     }),
   );
 
   withRef(secret.command('recover').description('Recover a soft-deleted secret.')).action(
     run<SecretRefOptions>(async (o, s) => {
-      const ref = secretRef(o);
+      const ref = secretRef(s, o);
       return azSecret(await s.call<SecretBundle>('POST', dataUrl(s, ref.vault, `/deletedsecrets/${encodeURIComponent(ref.name)}/recover`), s.vaultResource));
     }),
   );
 
   withRef(secret.command('purge').description('Permanently delete a soft-deleted secret.')).action(
     run<SecretRefOptions>(async (o, s) => {
-      const ref = secretRef(o);
+      const ref = secretRef(s, o);
       await s.call('DELETE', dataUrl(s, ref.vault, `/deletedsecrets/${encodeURIComponent(ref.name)}`), s.vaultResource);
       return undefined;
     }),

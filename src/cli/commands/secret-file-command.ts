@@ -32,7 +32,7 @@ export function registerSecretFileCommands(secret: Command, withRef: WithRef): v
     .requiredOption('-f, --file <path>', 'file to write (must not exist)')
     .action(
       run<SecretRefOptions & { file: string }>(async (o, s) => {
-        const ref = secretRef(o);
+        const ref = secretRef(s, o);
         const { value } = await s.call<{ value: string }>('POST', dataUrl(s, ref.vault, `/secrets/${encodeURIComponent(ref.name)}/backup`), s.vaultResource);
         writeNew(o.file, Buffer.from(value, 'base64url'));
         return undefined;
@@ -49,7 +49,7 @@ export function registerSecretFileCommands(secret: Command, withRef: WithRef): v
     .option('--query <jmespath>', 'JMESPath query')
     .action(
       run<{ vaultName?: string; id?: string; file: string }>(async (o, s) => {
-        const vault = vaultOf(o);
+        const vault = vaultOf(s, o);
         let blob: Buffer;
         try {
           blob = readFileSync(o.file);
@@ -65,7 +65,7 @@ export function registerSecretFileCommands(secret: Command, withRef: WithRef): v
     .option('-e, --encoding <encoding>', `${ENCODINGS.join(', ')}: base64 and hex decode to binary, the others write the value as UTF-8 text (default: the secret's file-encoding tag, else utf-8)`)
     .action(
       run<SecretRefOptions & { file: string; encoding?: string }>(async (o, s) => {
-        const ref = secretRef(o);
+        const ref = secretRef(s, o);
         const encoding = o.encoding === undefined ? undefined : checkEncoding(o.encoding);
         // az checks before it fetches the secret.
         if (existsSync(o.file)) throw new CliError(`File or directory named '${o.file}' already exists.`);
