@@ -65,6 +65,7 @@ describe('coffer CLI: getting started', () => {
   it('creates a service principal that can then get tokens', async () => {
     const r = await coffer(home, ['ad', 'sp', 'create-for-rbac', '--name', 'apono-connector']);
     assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^WARNING: The output includes credentials that you must protect\./m, "az's warning");
     const sp = r.json<{ appId: string; password: string; tenant: string; displayName: string }>();
     assert.equal(sp.tenant, server.bootstrap.tenantId);
     assert.equal(sp.displayName, 'apono-connector');

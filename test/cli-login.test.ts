@@ -19,6 +19,16 @@ describe('coffer login for people', () => {
   });
   after(() => server?.stop());
 
+  it('a server it cannot reach or trust: the error says what usually fixes it', async () => {
+    const args = ['login', '-u', 'sam@coffer.local', '-p', 'sam password 123', '--tenant', server.bootstrap.tenantId];
+    const closed = await coffer(cliHome(), [...args, '--server', 'https://localhost:1']);
+    assert.equal(closed.code, 1);
+    assert.match(closed.stderr, /^ERROR: cannot reach the coffer server \(connect ECONNREFUSED [^)]+\)\. Is it running\? Name it with --server URL \(or COFFER_SERVER\)/);
+    const untrusted = await coffer(cliHome(), [...args, '--server', server.url], { NODE_EXTRA_CA_CERTS: '' });
+    assert.equal(untrusted.code, 1);
+    assert.match(untrusted.stderr, /^ERROR: .*: the server's certificate is not trusted\. Give its CA with --ca-file \(or COFFER_CA_FILE\)/);
+  });
+
   it('logs in with a user name and password, and refreshes tokens silently', async () => {
     const home = cliHome();
     const login = await coffer(home, ['login', '-u', 'sam@coffer.local', '-p', 'sam password 123', '--tenant', server.bootstrap.tenantId, '--server', server.url]);

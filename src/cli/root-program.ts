@@ -19,6 +19,15 @@ export function rootProgram(): Command {
   );
 }
 
+/** A failure to reach the server or trust it, with what usually fixes it. */
+function transportMessage(e: NodeJS.ErrnoException): string {
+  if (e.code === 'ECONNREFUSED') return `cannot reach the coffer server (${e.message}). Is it running? Name it with --server URL (or COFFER_SERVER) when logging in.`;
+  if (e.code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' || e.code === 'SELF_SIGNED_CERT_IN_CHAIN' || e.code === 'DEPTH_ZERO_SELF_SIGNED_CERT') {
+    return `${e.message}: the server's certificate is not trusted. Give its CA with --ca-file (or COFFER_CA_FILE) when logging in, such as the server's data/tls/ca.pem.`;
+  }
+  return e.message;
+}
+
 export async function runProgram(program: Command, argv: string[]): Promise<void> {
   try {
     await program.parseAsync(expandAbbreviations(program, argv));
@@ -32,8 +41,7 @@ export async function runProgram(program: Command, argv: string[]): Promise<void
       process.exitCode = err.exitCode;
       return;
     }
-    const e = err as NodeJS.ErrnoException;
-    process.stderr.write(`ERROR: ${e.code === 'ECONNREFUSED' ? `cannot reach the coffer server (${e.message})` : e.message}\n`);
+    process.stderr.write(`ERROR: ${transportMessage(err as NodeJS.ErrnoException)}\n`);
     process.exitCode = 1;
   }
 }

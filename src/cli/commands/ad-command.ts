@@ -6,6 +6,10 @@ import type { Session } from '../session.js';
 import { resolvePrincipal } from '../principal-lookup.js';
 import { authz, resolveRoleAt } from './role-command.js';
 
+/** az's warning after printing a new client secret (role/custom.py). */
+const CREDENTIAL_WARNING =
+  'The output includes credentials that you must protect. Be sure that you do not include these credentials in your code or check the credentials into your source control. For more information, see https://aka.ms/azadsp-cli';
+
 // coffer ad sp / ad user: the directory, through the Graph-shaped API.
 
 interface GraphSp {
@@ -80,6 +84,7 @@ export function registerAdCommands(program: Command): void {
             s.warn('  Role assignment already exists.\n');
           }
         }
+        s.warn(CREDENTIAL_WARNING);
         return { appId: principal.appId, displayName: principal.displayName, password, tenant: s.profile.tenantId };
       }),
     );
@@ -111,6 +116,7 @@ export function registerAdCommands(program: Command): void {
       run<{ id: string; append?: boolean; years: string }>(async (o, s) => {
         const target = await findSp(s, o.id);
         const added = await resetPassword(s, target.id, Number(o.years), o.append === true);
+        s.warn(CREDENTIAL_WARNING);
         return { appId: target.appId, password: added.secretText, tenant: s.profile.tenantId };
       }),
     );
