@@ -204,6 +204,11 @@ describe('coffer CLI commands', () => {
     const noVault = await coffer(other, ['keyvault', 'secret', 'show', '--vault-name', 'ghost-vault', '-n', 'db']);
     assert.equal(noVault.code, 3, 'a 404 exits 3, as in az');
     assert.match(noVault.stderr, /^ERROR: \(VaultNotFound\)/);
+    // Resource Manager's errors as az's azure-core clients print them: the code and message again below.
+    const noGroup = await coffer(home, ['group', 'show', '-n', 'no-such-group']);
+    assert.equal(noGroup.code, 3);
+    const text = "Resource group 'no-such-group' could not be found.";
+    assert.equal(noGroup.stderr, `ERROR: (ResourceGroupNotFound) ${text}\nCode: ResourceGroupNotFound\nMessage: ${text}\n`);
     await fails(['keyvault', 'secret', 'set', '--vault-name', 'cmd-vault', '-n', 'bad_name', '--value', 'x'], /^ERROR: \(BadParameter\) The request URI contains an invalid name: bad_name/);
     await fails(['keyvault', 'secret', 'show', '--vault-name', 'cmd-vault'], /required: --name/, 2);
   });

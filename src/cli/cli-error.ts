@@ -4,6 +4,8 @@ export class CliError extends Error {
     message: string,
     readonly code?: string,
     readonly exitCode = 1,
+    /** Lines printed after the first, as azure-core's errors add them (`Code: ...`, `Message: ...`). */
+    readonly details?: string,
   ) {
     super(message);
     this.name = 'CliError';
@@ -13,4 +15,5 @@ export class CliError extends Error {
 /** A usage mistake: az's exit code 2 and its message form. */
 export const usage = (message: string) => new CliError(`incorrect usage: ${message}`, undefined, 2);
 
-export const formatCliError = (err: CliError): string => (err.code ? `ERROR: (${err.code}) ${err.message}` : `ERROR: ${err.message}`);
+export const formatCliError = (err: CliError): string =>
+  (err.code ? `ERROR: (${err.code}) ${err.message}` : `ERROR: ${err.message}`) + (err.details ? `\n${err.details}` : '');

@@ -137,7 +137,11 @@ export class Session {
     if (!this.ownsUrl(url)) throw usage(`the request would leave ${this.profile.server} (${url.split('?')[0]!.slice(0, 120)}); check the names, scopes and ids given.`);
     const res = await this.sendWithRetries(method, url, resource, body);
     // az exits 3 on a 404 from ARM or a vault (its ResourceNotFoundError); its Graph client's errors exit 1.
-    return parseAnswer<T>(res, new URL(url).pathname.startsWith('/v1.0/') ? 1 : 3);
+    const { host, pathname } = new URL(url);
+    const graph = pathname.startsWith('/v1.0/');
+    // az's Resource Manager clients (azure-core) print an error's code and message again below it.
+    const arm = host === new URL(this.profile.server).host && !graph && !pathname.startsWith('/coffer/');
+    return parseAnswer<T>(res, graph ? 1 : 3, arm);
   }
 }
 
@@ -160,8 +164,11 @@ export function retryDelayMs(res: HttpResponse, attempt: number, method = 'GET')
   return Math.min(ms, MAX_RETRY_WAIT_MS);
 }
 
-/** The answer's JSON, or the server's error az-style (exit 1; `notFoundExit` for a 404). */
-export function parseAnswer<T>(res: HttpResponse, notFoundExit = 1): T {
+/**
+ * The answer's JSON, or the server's error az-style (exit 1; `notFoundExit` for a 404). `azureCore`: as
+ * azure-core's HttpResponseError prints it, with `Code:` and `Message:` lines after the first.
+ */
+export function parseAnswer<T>(res: HttpResponse, notFoundExit = 1, azureCore = false): T {
   if (res.status >= 200 && res.status < 300) return res.json<T>();
   let code = String(res.status);
   let message = res.text || `HTTP ${res.status}`;
@@ -172,5 +179,5 @@ export function parseAnswer<T>(res: HttpResponse, notFoundExit = 1): T {
   } catch {
     // not JSON: keep the raw text
   }
-  throw new CliError(message, code, res.status === 404 ? notFoundExit : 1);
+  throw new CliError(message, code, res.status === 404 ? notFoundExit : 1, azureCore ? `Code: ${code}\nMessage: ${message}` : undefined);
 }
