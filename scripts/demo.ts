@@ -17,8 +17,15 @@ const children: ChildProcess[] = [];
 let stopDatabase: () => Promise<void> = async () => {};
 const say = (text: string) => process.stdout.write(`\n\x1b[1m== ${text}\x1b[0m\n`);
 
+/** An argument as a POSIX shell takes it back: bare, in single quotes, or in double quotes when it holds a single quote. */
+function shellQuote(a: string): string {
+  if (!/[\s'"{}$`\\*?[\]|&;<>()#!]/.test(a)) return a;
+  if (!a.includes("'")) return `'${a}'`;
+  return `"${a.replace(/["$`\\]/g, '\\$&')}"`;
+}
+
 function coffer(...args: string[]): string {
-  process.stdout.write(`$ coffer ${args.map((a) => (/[\s'"{}]/.test(a) ? `'${a}'` : a)).join(' ')}\n`);
+  process.stdout.write(`$ coffer ${args.map(shellQuote).join(' ')}\n`);
   const r = spawnSync(process.execPath, [bin, ...args], { env: { ...process.env, COFFER_HOME: home }, encoding: 'utf8' });
   if (r.stdout.trim()) process.stdout.write(`${r.stdout.trim()}\n`);
   if (r.status !== 0) throw new Error(r.stderr);
