@@ -126,7 +126,8 @@ describe('server on PostgreSQL', () => {
   });
 
   it('U+0000 in Basic client credentials is a 401, not a database error', async () => {
-    const res = await fetch(`${server.url}/common/oauth2/v2.0/token`, {
+    // In the deployment's tenant: an app's token on /common is refused before its credentials are read.
+    const res = await fetch(`${server.url}/${server.bootstrap.tenantId}/oauth2/v2.0/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from('%00:secret').toString('base64')}` },
       body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'https://management.azure.com/.default' }).toString(),

@@ -17,7 +17,7 @@ import { SecretVersions } from './pages/secret-versions';
 import { Secrets } from './pages/secrets';
 import { SignInPage } from './pages/sign-in';
 import { VaultList } from './pages/vault-list';
-import { VaultShell, vaultPage, type Section, type VaultContext } from './pages/vault-shell';
+import { VaultShell, vaultPage, type Heading, type Section, type VaultContext } from './pages/vault-shell';
 
 // The portal's pages by path. Vault pages share the vault blade (VaultShell).
 
@@ -26,6 +26,8 @@ interface VaultRoute {
   section: Section;
   title: string;
   crumbs?: (p: Record<string, string>) => { label: string; to?: string }[];
+  /** Instead of "<vault> | <title>", for pages of one secret. */
+  heading?: (p: Record<string, string>) => Heading;
   render: (ctx: VaultContext, p: Record<string, string>, user: User) => ReactNode;
 }
 
@@ -35,12 +37,20 @@ const VAULT_ROUTES: VaultRoute[] = [
   { pattern: `${V}/secrets`, section: 'secrets', title: 'Secrets', render: (c) => <Secrets {...c} /> },
   { pattern: `${V}/create-secret`, section: 'secrets', title: 'Secrets', crumbs: () => [{ label: 'Create a secret' }], render: (c) => <SecretForm {...c} /> },
   { pattern: `${V}/deleted-secrets`, section: 'secrets', title: 'Secrets', crumbs: () => [{ label: 'Manage deleted secrets' }], render: (c) => <DeletedSecrets {...c} /> },
-  { pattern: `${V}/secrets/:secret`, section: 'secrets', title: 'Secrets', crumbs: (p) => [{ label: p.secret! }], render: (c, p) => <SecretVersions {...c} secret={p.secret!} /> },
+  {
+    pattern: `${V}/secrets/:secret`,
+    section: 'secrets',
+    title: 'Secrets',
+    crumbs: (p) => [{ label: p.secret! }],
+    heading: (p) => ({ title: `${p.secret!} | Versions`, kind: 'Secret' }),
+    render: (c, p) => <SecretVersions {...c} secret={p.secret!} />,
+  },
   {
     pattern: `${V}/secrets/:secret/new-version`,
     section: 'secrets',
     title: 'Secrets',
     crumbs: (p) => [{ label: p.secret!, to: vaultPage(p.rg!, p.name!, `/secrets/${encodeURIComponent(p.secret!)}`) }, { label: 'Create a new version' }],
+    heading: (p) => ({ title: p.secret!, kind: 'Secret' }),
     render: (c, p) => <SecretForm {...c} secret={p.secret!} />,
   },
   {
@@ -48,6 +58,7 @@ const VAULT_ROUTES: VaultRoute[] = [
     section: 'secrets',
     title: 'Secrets',
     crumbs: (p) => [{ label: p.secret!, to: vaultPage(p.rg!, p.name!, `/secrets/${encodeURIComponent(p.secret!)}`) }, { label: p.version! }],
+    heading: (p) => ({ title: p.secret!, kind: 'Secret version' }),
     render: (c, p) => <SecretVersion {...c} secret={p.secret!} version={p.version!} />,
   },
   { pattern: `${V}/access-configuration`, section: 'access-configuration', title: 'Access configuration', render: (c) => <AccessConfiguration {...c} /> },
@@ -79,7 +90,7 @@ function Page({ user, path }: { user: User; path: string }) {
     if (!p) continue;
     return (
       // Keyed by path: every page shows the vault as it is now, and no state leaks between pages.
-      <VaultShell key={path} user={user} rg={p.rg!} name={p.name!} section={route.section} title={route.title} extraCrumbs={route.crumbs?.(p)}>
+      <VaultShell key={path} user={user} rg={p.rg!} name={p.name!} section={route.section} title={route.title} heading={route.heading?.(p)} extraCrumbs={route.crumbs?.(p)}>
         {(ctx) => route.render(ctx, p, user)}
       </VaultShell>
     );

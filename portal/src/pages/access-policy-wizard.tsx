@@ -31,6 +31,25 @@ const SECRET_PERMISSIONS: { group: string; items: [string, string][] }[] = [
   },
   { group: 'Privileged Secret Operations', items: [['purge', 'Purge']] },
 ];
+const ALL_SECRETS = SECRET_PERMISSIONS.flatMap((g) => g.items.map(([k]) => k));
+/**
+ * The boxes ticked for stored permissions. `all` (what `az keyvault create`
+ * grants the creator) stands for every permission, so it ticks every box.
+ */
+function ticked(stored: string[] | undefined): string[] {
+  const lower = (stored ?? []).map((s) => s.toLowerCase());
+  return lower.includes('all') ? ALL_SECRETS : lower;
+}
+/**
+ * The permissions to store: a policy that held `all` keeps it while every
+ * box stays ticked (saving it unchanged changes nothing); otherwise the
+ * ticked ones, in lower case as Azure stores them.
+ */
+function toStore(selected: string[], stored: string[] | undefined): string[] {
+  const hadAll = (stored ?? []).some((s) => s.toLowerCase() === 'all');
+  if (hadAll && ALL_SECRETS.every((p) => selected.includes(p))) return ['all'];
+  return [...ALL_SECRETS.filter((p) => selected.includes(p)), ...selected.filter((p) => !ALL_SECRETS.includes(p) && p !== 'all')];
+}
 const TEMPLATES: Record<string, string[]> = {
   'Secret Management': ['get', 'list', 'set', 'delete', 'recover', 'backup', 'restore'],
   'Secret Reader': ['get', 'list'],
@@ -46,7 +65,7 @@ const NEXT: Record<Step, Step | undefined> = { permissions: 'principal', princip
 
 function Wizard({ vault, rg, existing, known }: VaultContext & { existing: AccessPolicy | null; known: Map<string, DirectoryObject> }) {
   const [step, setStep] = useState<Step>('permissions');
-  const [secrets, setSecrets] = useState<string[]>(existing?.permissions.secrets?.map((s) => s.toLowerCase()) ?? []);
+  const [secrets, setSecrets] = useState<string[]>(() => ticked(existing?.permissions.secrets));
   const [principal, setPrincipal] = useState<DirectoryObject | null>(existing ? (known.get(existing.objectId) ?? null) : null);
   const [application, setApplication] = useState<DirectoryObject | null>(null);
   const { busy, error, run } = useAction();
@@ -54,7 +73,6 @@ function Wizard({ vault, rg, existing, known }: VaultContext & { existing: Acces
   const hasPermissions = secrets.length > 0;
   const canReview = hasPermissions && principal !== null;
   const toggle = (perm: string) => setSecrets((s) => (s.includes(perm) ? s.filter((x) => x !== perm) : [...s, perm]));
-  const all = SECRET_PERMISSIONS.flatMap((g) => g.items.map(([k]) => k));
 
   const submit = () =>
     run(async () => {
@@ -63,7 +81,7 @@ function Wizard({ vault, rg, existing, known }: VaultContext & { existing: Acces
         tenantId: config().tenantId,
         objectId: principal.id,
         ...(existing?.applicationId ? { applicationId: existing.applicationId } : application?.appId ? { applicationId: application.appId } : {}),
-        permissions: { ...(existing?.permissions ?? {}), secrets },
+        permissions: { ...(existing?.permissions ?? {}), secrets: toStore(secrets, existing?.permissions.secrets) },
       };
       await changeAccessPolicy(rg, vault.name, existing ? 'replace' : 'add', policy);
       notify(existing ? `Successfully updated the access policy of ${principal.displayName}.` : `Successfully created an access policy for ${principal.displayName}.`);
@@ -100,7 +118,7 @@ function Wizard({ vault, rg, existing, known }: VaultContext & { existing: Acces
             <fieldset>
               <legend>Secret permissions</legend>
               <label className="inline">
-                <input type="checkbox" checked={all.every((p) => secrets.includes(p))} onChange={(e) => setSecrets(e.target.checked ? all : [])} />
+                <input type="checkbox" checked={ALL_SECRETS.every((p) => secrets.includes(p))} onChange={(e) => setSecrets(e.target.checked ? ALL_SECRETS : [])} />
                 Select all
               </label>
               {SECRET_PERMISSIONS.map((g) => (

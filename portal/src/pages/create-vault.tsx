@@ -96,7 +96,8 @@ export function CreateVault({ user }: { user: User }) {
             </fieldset>
             <fieldset>
               <legend>Recovery options</legend>
-              <p className="help">Soft-delete is always on: deleted secrets can be recovered until the retention period ends.</p>
+              {/* The vault API can still turn soft-delete off at creation (Azure no longer can); this page always turns it on. */}
+              <p className="help">Soft-delete will be enabled on this key vault: the vault and its secrets, once deleted, can be recovered until the retention period ends.</p>
               <label>
                 Days to retain deleted vaults
                 <input type="number" min={7} max={90} value={retention} onChange={(e) => setRetention(Number(e.target.value))} />

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
 import { secretsApi } from '../api/secrets';
 import { navigate } from '../router';
 import { SelectField } from '../ui/select-field';
@@ -10,7 +10,12 @@ import { vaultPage, type VaultContext } from './vault-shell';
 
 // "Create a secret" (+ Generate/Import) and "Create a new version".
 
-const NAME_PATTERN = '[0-9a-zA-Z\\-]{1,127}';
+/**
+ * Key Vault's rule for secret names. Checked here rather than by a pattern
+ * attribute, whose only feedback is the browser's generic tooltip.
+ */
+const NAME_RULE = /^[0-9a-zA-Z-]{1,127}$/;
+const NAME_MESSAGE = 'The name must be 1-127 characters long and contain only 0-9, a-z, A-Z, and -.';
 const GENERATED_LENGTH = 32;
 
 /** A random value from an unambiguous alphabet, for "Generate". */
@@ -31,10 +36,17 @@ export function SecretForm({ vault, rg, secret }: VaultContext & { secret?: stri
   const [value, setValue] = useState('');
   const [attributes, setAttributes] = useState(emptyAttributes);
   const { busy, error, run } = useAction();
+  const nameInput = useRef<HTMLInputElement>(null);
   const back = vaultPage(rg, vault.name, secret ? `/secrets/${encodeURIComponent(secret)}` : '/secrets');
+  // Shown as soon as a typed name breaks the rule, as Azure's form does; an empty name is left to `required`.
+  const nameError = secret === undefined && name !== '' && !NAME_RULE.test(name);
 
   const submit = (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
+    if (nameError) {
+      nameInput.current?.focus();
+      return;
+    }
     if (blockInvalid(e.currentTarget, attributes)) return;
     void run(async () => {
       await secretsApi(vault.properties.vaultUri).set(name, { value, ...toWire(attributes) });
@@ -51,8 +63,21 @@ export function SecretForm({ vault, rg, secret }: VaultContext & { secret?: stri
         </SelectField>
       <label>
         Name
-        <input required value={name} readOnly={secret !== undefined} onChange={(e) => setName(e.target.value)} pattern={NAME_PATTERN} aria-describedby="secret-name-help" />
+        <input
+          ref={nameInput}
+          required
+          value={name}
+          readOnly={secret !== undefined}
+          onChange={(e) => setName(e.target.value)}
+          aria-invalid={nameError ? true : undefined}
+          aria-describedby={nameError ? 'secret-name-error secret-name-help' : 'secret-name-help'}
+        />
       </label>
+      {nameError && (
+        <p id="secret-name-error" className="field-error" role="alert">
+          {NAME_MESSAGE}
+        </p>
+      )}
       <p id="secret-name-help" className="help">
         Letters, digits and dashes, up to 127 characters.
       </p>

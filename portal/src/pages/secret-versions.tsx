@@ -69,11 +69,13 @@ export function SecretVersions({ vault, rg, secret }: VaultContext & { secret: s
   const { busy, error, run } = useAction();
   const page = (path: string) => vaultPage(rg, vault.name, path);
   const base = `/secrets/${encodeURIComponent(secret)}`;
+  // Vaults made through the API may have soft-delete off: a delete there is final.
+  const softDelete = vault.properties.enableSoftDelete !== false;
 
   const remove = () =>
     run(async () => {
       await api.delete(secret);
-      notify(`Successfully deleted secret ${secret}. It can be recovered from Manage deleted secrets until it is purged.`);
+      notify(softDelete ? `Successfully deleted secret ${secret}. It can be recovered from Manage deleted secrets until it is purged.` : `Successfully deleted secret ${secret}.`);
       navigate(page('/secrets'));
     }).then(() => setConfirming(false));
 
@@ -146,7 +148,8 @@ export function SecretVersions({ vault, rg, secret }: VaultContext & { secret: s
       {confirming && (
         <ConfirmDialog title="Delete secret" confirmLabel="Delete" danger busy={busy} onConfirm={remove} onCancel={() => setConfirming(false)}>
           <p>
-            Are you sure you want to delete the secret <strong>{secret}</strong>? Soft-delete keeps it recoverable until the vault's retention period ends.
+            Are you sure you want to delete the secret <strong>{secret}</strong>?{' '}
+            {softDelete ? "Soft-delete keeps it recoverable until the vault's retention period ends." : 'Soft-delete is off for this vault: the secret will be permanently deleted.'}
           </p>
         </ConfirmDialog>
       )}

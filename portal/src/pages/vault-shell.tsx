@@ -32,10 +32,26 @@ export interface VaultContext {
   reloadVault: () => void;
 }
 
-export function VaultShell(props: { user: User; rg: string; name: string; section: Section; title: string; extraCrumbs?: { label: string; to?: string }[]; children: (ctx: VaultContext) => ReactNode }) {
+/** A page's own heading, for pages of one object inside the vault (a secret): Azure heads them with the object, not the vault. */
+export interface Heading {
+  title: string;
+  kind: string;
+}
+
+export function VaultShell(props: {
+  user: User;
+  rg: string;
+  name: string;
+  section: Section;
+  title: string;
+  heading?: Heading;
+  extraCrumbs?: { label: string; to?: string }[];
+  children: (ctx: VaultContext) => ReactNode;
+}) {
   const { rg, name } = props;
   const [state, reload] = useAsync(() => getVault(rg, name), [rg, name]);
   const sectionLabel = MENU.flatMap((g) => g.items).find((i) => i.id === props.section)!;
+  const heading = props.heading ?? { title: `${name} | ${props.title}`, kind: 'Key vault' };
   return (
     <Shell
       user={props.user}
@@ -58,8 +74,8 @@ export function VaultShell(props: { user: User; rg: string; name: string; sectio
             </div>
           ))}
         </nav>
-        <section className="blade-content" aria-label={props.title}>
-          <PageTitle title={`${name} | ${props.title}`} kind="Key vault" />
+        <section className="blade-content" aria-label={props.heading?.title ?? props.title}>
+          <PageTitle title={heading.title} kind={heading.kind} />
           <Loaded state={state} label="Loading key vault" onRetry={reload}>
             {(vault) => props.children({ vault, rg, reloadVault: reload })}
           </Loaded>
