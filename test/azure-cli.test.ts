@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { cliHome, coffer } from './support/cli.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
 // Debian's azure-cli 2.45, unchanged, against coffer registered as a custom
@@ -78,6 +79,33 @@ describe('Debian azure-cli against coffer', () => {
     assert.equal(await az('keyvault', 'show', '-n', 'az-vault', '--query', `properties.accessPolicies[?objectId=='${objectId}'].permissions.secrets[0]`, '-o', 'tsv'), 'get');
     await az('keyvault', 'delete-policy', '-n', 'az-vault', '--object-id', objectId, '-o', 'none');
     assert.equal(await az('keyvault', 'show', '-n', 'az-vault', '--query', `length(properties.accessPolicies[?objectId=='${objectId}'])`, '-o', 'tsv'), '0');
+  });
+
+  it('coffer prints what az prints for login, account show, group and keyvault show/list, in every format', async () => {
+    const b = server.bootstrap;
+    const home = cliHome();
+    const ours = async (...args: string[]) => {
+      const r = await coffer(home, args);
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout.trim();
+    };
+    const login = ['login', '--service-principal', '-u', b.clientId, '-p', b.clientSecret, '--tenant', b.tenantId];
+    assert.equal(await ours(...login, '--server', server.url), await az(...login));
+    const commands = [
+      ['account', 'show'],
+      ['group', 'show', '-n', 'rg-az'],
+      ['group', 'list'],
+      ['keyvault', 'show', '-n', 'az-vault'],
+      ['keyvault', 'list'],
+      ['keyvault', 'list', '-g', 'rg-az'],
+    ];
+    for (const command of commands) {
+      for (const output of [[], ['-o', 'tsv'], ['-o', 'yaml'], ['-o', 'table']]) {
+        assert.equal(await ours(...command, ...output), await az(...command, ...output), `${command.join(' ')} ${output.join(' ')}`);
+      }
+    }
+    const query = ['keyvault', 'show', '-n', 'az-vault', '--query', '{c: properties.createMode, h: properties.hsmPoolResourceId, p: properties.privateEndpointConnections, t: systemData.createdAt}'];
+    assert.equal(await ours(...query), await az(...query));
   });
 
   it('uses the role-assignment API through az rest', async () => {

@@ -241,6 +241,60 @@ describe('coffer CLI behaves as az does', () => {
     // As in az: a resource group's id is too short for it.
     assert.equal('resourceGroup' in (await json('group', 'show', '-n', 'rg2')), false);
   });
+  it("prints management results as az 2.45 prints its SDK models: every attribute, null when unset, datetimes as isoformat", async () => {
+    // JSON prints keys sorted (knack's sort_keys), so the sets are compared; cli-output checks the models' order.
+    const keys = (o: object, expected: string[]) => assert.deepEqual(Object.keys(o).sort(), [...expected].sort());
+    const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00$/;
+    // azure.mgmt.keyvault.v2022_07_01's Vault, VaultProperties and SystemData attributes.
+    const vaultKeys = ['id', 'name', 'type', 'location', 'tags', 'systemData', 'properties', 'resourceGroup'];
+    const propertyKeys = ['tenantId', 'sku', 'accessPolicies', 'vaultUri', 'hsmPoolResourceId', 'enabledForDeployment', 'enabledForDiskEncryption', 'enabledForTemplateDeployment', 'enableSoftDelete', 'softDeleteRetentionInDays', 'enableRbacAuthorization', 'createMode', 'enablePurgeProtection', 'networkAcls', 'provisioningState', 'privateEndpointConnections', 'publicNetworkAccess'];
+    const checkVault = (v: any, what: string) => {
+      keys(v, vaultKeys);
+      keys(v.properties, propertyKeys);
+      keys(v.systemData, ['createdBy', 'createdByType', 'createdAt', 'lastModifiedBy', 'lastModifiedByType', 'lastModifiedAt']);
+      assert.match(v.systemData.createdAt, iso, what);
+      assert.match(v.systemData.lastModifiedAt, iso, what);
+      assert.equal(v.properties.createMode, null, what);
+      assert.equal(v.properties.hsmPoolResourceId, null, what);
+      assert.equal(v.properties.privateEndpointConnections, null, what);
+    };
+    const created = await json('keyvault', 'create', '-n', 'model-vault', '-g', 'rg1', '--enable-rbac-authorization', 'false');
+    checkVault(created, 'create');
+    assert.equal(created.properties.enablePurgeProtection, null, 'not sent, as az sends none');
+    // az's create sends its default network rule set.
+    assert.deepEqual(created.properties.networkAcls, { bypass: 'AzureServices', defaultAction: 'Allow', ipRules: [], virtualNetworkRules: [] });
+    keys(created.properties.accessPolicies[0], ['tenantId', 'objectId', 'applicationId', 'permissions']);
+    assert.equal(created.properties.accessPolicies[0].applicationId, null);
+    checkVault(await json('keyvault', 'show', '-n', 'model-vault'), 'show');
+    checkVault(await json('keyvault', 'update', '-n', 'model-vault', '--enable-purge-protection'), 'update');
+    for (const v of await json<unknown[]>('keyvault', 'list', '-g', 'rg1')) checkVault(v, 'list -g');
+    // Without -g, az's VaultsOperations.list reads the generic resource listing: id, name, type, location, tags.
+    for (const v of await json<object[]>('keyvault', 'list')) keys(v, ['id', 'name', 'type', 'location', 'tags', 'resourceGroup']);
+    assert.equal((await cli('keyvault', 'show', '-n', 'model-vault', '--query', '{c: properties.createMode, h: properties.hsmPoolResourceId}', '-o', 'tsv')).stdout, 'None\tNone\n');
+    assert.match((await cli('keyvault', 'show', '-n', 'model-vault', '--query', 'systemData.createdAt', '-o', 'tsv')).stdout, /^\S+\+00:00\n$/);
+
+    // azure.mgmt.resource's ResourceGroup.
+    const groupKeys = ['id', 'name', 'type', 'properties', 'location', 'managedBy', 'tags'];
+    keys(await json('group', 'show', '-n', 'rg1'), groupKeys);
+    keys(await json('group', 'create', '-n', 'rg1', '-l', 'local'), groupKeys);
+    assert.equal((await cli('group', 'show', '-n', 'rg1', '--query', 'managedBy', '-o', 'json')).stdout, '', 'null prints nothing');
+    for (const g of await json<Array<Record<string, unknown>>>('group', 'list')) assert.equal(g.managedBy, null);
+
+    // core/_profile.py's account: no cloudName or server; managedByTenants as the server lists it (Azure's []).
+    const account = await json('account', 'show');
+    keys(account, ['id', 'name', 'state', 'user', 'isDefault', 'tenantId', 'environmentName', 'homeTenantId', 'managedByTenants']);
+    assert.deepEqual(account.managedByTenants, []);
+    const b = server.bootstrap;
+    const loggedIn = await json<Array<Record<string, unknown>>>('login', '--service-principal', '-u', b.clientId, '-p', b.clientSecret, '--tenant', b.tenantId, '--server', server.url);
+    keys(loggedIn[0]!, ['id', 'name', 'state', 'user', 'isDefault', 'tenantId', 'homeTenantId', 'managedByTenants', 'cloudName']);
+
+    // authorization 2020-04-01-preview's RoleAssignment: no names (only list adds them), no endDateTime.
+    const assigned = await json('role', 'assignment', 'create', '--role', 'Key Vault Reader', '--assignee-object-id', b.objectId, '--assignee-principal-type', 'ServicePrincipal', '--scope', created.id, '--end-time', '2031-01-01T00:00:00Z');
+    keys(assigned, ['id', 'name', 'type', 'scope', 'roleDefinitionId', 'principalId', 'principalType', 'canDelegate', 'description', 'condition', 'conditionVersion', 'createdOn', 'updatedOn', 'createdBy', 'updatedBy', 'delegatedManagedIdentityResourceId', 'resourceGroup']);
+    assert.match(assigned.createdOn, iso);
+    const listed = await json<Array<Record<string, unknown>>>('role', 'assignment', 'list', '--scope', created.id);
+    assert.deepEqual(listed.map((a) => [a.roleDefinitionName, a.principalName, a.canDelegate, a.endDateTime]), [['Key Vault Reader', b.clientId, null, '2031-01-01T00:00:00.000Z']]);
+  });
   it('on/off flags are bare (true) or take true/false, and never swallow the next option', async () => {
     await cli('keyvault', 'secret', 'set', '--vault-name', 'rbac-vault', '-n', 'flagged', '--value', 'v', '--disabled', '-o', 'none');
     const enabled = await json('keyvault', 'secret', 'set-attributes', '--vault-name', 'rbac-vault', '-n', 'flagged', '--enabled', '--expires', '2031-01-01T00:00:00Z');
@@ -283,7 +337,7 @@ describe('coffer CLI behaves as az does', () => {
     assert.equal(created.status, 201);
     const sp = await json('ad', 'sp', 'create-for-rbac', '--name', 'vault-only-sp');
     const assignment = await json('role', 'assignment', 'create', '--role', 'Vault-Only Getter', '--assignee', sp.appId, '--scope', vaultId);
-    assert.equal(assignment.roleDefinitionName, 'Vault-Only Getter');
+    assert.equal(assignment.roleDefinitionId, `/subscriptions/${server.bootstrap.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${roleId}`);
     const listed = await json<Array<{ roleDefinitionName: string; principalName: string }>>('role', 'assignment', 'list', '--scope', vaultId);
     assert.ok(listed.some((a) => a.roleDefinitionName === 'Vault-Only Getter' && a.principalName === sp.appId));
   });

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { render, type TableView } from '../src/cli/output.js';
+import { asDeletedVault, asResource, asResourceGroup, asRoleAssignment, asVault, pythonIsoformat } from '../src/cli/output-models.js';
 import { groupListTable, roleAssignmentListTable, roleDefinitionListTable, secretListTable, servicePrincipalListTable } from '../src/cli/table-views.js';
 
 // coffer's -o json|table|tsv|yaml and --query against Debian azure-cli's own
@@ -166,5 +167,80 @@ describe('output options, as knack reads them', () => {
     assert.equal(render(data, { output: 'yamlc' }), 'a: x\nb: 1\n');
     assert.equal(render(data, { output: 'Table' }), render(data, { output: 'table' }));
     assert.throws(() => render(data, { output: 'xml' }), /invalid choice: 'xml' \(choose from 'json', 'jsonc', 'yaml', 'yamlc', 'table', 'tsv', 'none'\)/);
+  });
+});
+
+/**
+ * az 2.45's own rendering of a raw ARM answer (what the server sends): msrest deserializes it into the SDK
+ * model, knack's todict turns it back with az's merge of additional_properties
+ * (AzCliCommandInvoker.remove_additional_prop_layer), in the model's key order.
+ */
+const AZ_MODEL = `
+import importlib, json, sys
+from msrest import Deserializer
+from knack.util import todict
+from azure.cli.core.commands import AzCliCommandInvoker
+out = []
+for c in json.load(sys.stdin):
+    models = importlib.import_module(c['module'])
+    deserialize = Deserializer({k: v for k, v in vars(models).items() if isinstance(v, type)})
+    result = todict(deserialize(c['model'], c['raw']), AzCliCommandInvoker.remove_additional_prop_layer)
+    out.append(json.dumps(result, ensure_ascii=False, separators=(',', ':')))
+print(json.dumps(out))
+`;
+
+describe("management results, as az prints its SDK models", () => {
+  const KV = 'azure.mgmt.keyvault.v2022_07_01.models';
+  const sub = '/subscriptions/00000000-0000-4000-8000-000000000001';
+  const vaultId = `${sub}/resourceGroups/rg1/providers/Microsoft.KeyVault/vaults/v1`;
+  // As coffer's server sends them: only what is set, datetimes as JavaScript's toISOString.
+  const systemData = { createdBy: 'admin', createdByType: 'Application', createdAt: '2026-12-03T18:00:58.000Z', lastModifiedBy: 'admin', lastModifiedByType: 'Application', lastModifiedAt: '2026-12-03T18:00:58.125Z' };
+  const rbacVault = {
+    id: vaultId, name: 'v1', type: 'Microsoft.KeyVault/vaults', location: 'local', tags: {}, systemData,
+    properties: { sku: { family: 'A', name: 'standard' }, tenantId: 't', accessPolicies: [], enabledForDeployment: false, enableSoftDelete: true, softDeleteRetentionInDays: 90, enableRbacAuthorization: true, vaultUri: 'https://v1.vault.localhost:8443/', provisioningState: 'Succeeded', publicNetworkAccess: 'Enabled' },
+  };
+  const policyVault = {
+    ...rbacVault,
+    kind: 'unknown to the model',
+    properties: {
+      ...rbacVault.properties,
+      enableRbacAuthorization: false,
+      enablePurgeProtection: true,
+      accessPolicies: [{ tenantId: 't', objectId: 'o', permissions: { secrets: ['get', 'list'] } }],
+      networkAcls: { bypass: 'AzureServices', defaultAction: 'Deny', ipRules: [{ value: '198.51.100.7/32' }], virtualNetworkRules: [] },
+      futureProperty: 'kept, as az merges additional_properties',
+    },
+  };
+  const cases = [
+    { module: KV, model: 'Vault', raw: rbacVault, ours: asVault },
+    { module: KV, model: 'Vault', raw: policyVault, ours: asVault },
+    { module: KV, model: 'Resource', raw: { id: vaultId, name: 'v1', type: 'Microsoft.KeyVault/vaults', location: 'local', tags: { a: 'b' } }, ours: asResource },
+    {
+      module: KV, model: 'DeletedVault', ours: asDeletedVault,
+      raw: { id: `${sub}/providers/Microsoft.KeyVault/locations/local/deletedVaults/v1`, name: 'v1', type: 'Microsoft.KeyVault/deletedVaults', properties: { vaultId, location: 'local', deletionDate: '2026-12-03T18:00:58.000Z', scheduledPurgeDate: '2027-03-03T18:00:58.000Z', tags: {}, purgeProtectionEnabled: false } },
+    },
+    { module: 'azure.mgmt.resource.resources.v2021_04_01.models', model: 'ResourceGroup', raw: { id: `${sub}/resourceGroups/rg1`, name: 'rg1', type: 'Microsoft.Resources/resourceGroups', location: 'local', tags: {}, properties: { provisioningState: 'Succeeded' } }, ours: asResourceGroup },
+    {
+      module: 'azure.mgmt.authorization.v2020_04_01_preview.models', model: 'RoleAssignment', ours: asRoleAssignment,
+      raw: {
+        id: `${vaultId}/providers/Microsoft.Authorization/roleAssignments/a1`, name: 'a1', type: 'Microsoft.Authorization/roleAssignments',
+        properties: { roleDefinitionId: `${sub}/providers/Microsoft.Authorization/roleDefinitions/r1`, principalId: 'p', principalType: 'ServicePrincipal', scope: vaultId, condition: null, description: 'd', endDateTime: '2030-01-01T00:00:00.000Z', createdOn: '2026-12-03T18:00:58.000Z', updatedOn: '2026-12-03T18:00:58.5Z', createdBy: 'p', updatedBy: 'p' },
+      },
+    },
+  ];
+
+  it('every attribute of the model, in its order, null when unset; unknown keys as az merges them; datetimes as isoformat', () => {
+    const r = spawnSync('/usr/bin/python3', ['-c', AZ_MODEL], { input: JSON.stringify(cases), encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const expected = JSON.parse(r.stdout) as string[];
+    cases.forEach((c, i) => assert.equal(JSON.stringify(c.ours(structuredClone(c.raw))), expected[i], `${c.model} ${i}`));
+  });
+
+  it("formats datetimes as Python's isoformat of msrest's datetime", () => {
+    assert.equal(pythonIsoformat('2026-12-03T18:00:58.000Z'), '2026-12-03T18:00:58+00:00');
+    assert.equal(pythonIsoformat('2026-12-03T18:00:58.12Z'), '2026-12-03T18:00:58.120000+00:00');
+    assert.equal(pythonIsoformat('2026-12-03T18:00:58.1234567Z'), '2026-12-03T18:00:58.123456+00:00');
+    assert.equal(pythonIsoformat('2026-12-03T18:00:58+0200'), '2026-12-03T18:00:58+02:00');
+    assert.equal(pythonIsoformat('not a date'), 'not a date');
   });
 });

@@ -18,6 +18,8 @@ export function registerSubscriptionRoutes(arm: FastifyInstance, deps: ArmDeps):
   const subscription = () => ({
     id: subscriptionScope(deps.subscriptionId),
     authorizationSource: 'RoleBased',
+    // As Azure: no tenant manages a coffer subscription, and the list is there, empty (az prints null without it).
+    managedByTenants: [],
     subscriptionId: deps.subscriptionId,
     tenantId: deps.tenantId,
     displayName: 'coffer',

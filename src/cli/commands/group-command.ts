@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { groupListTable } from '../table-views.js';
 import { CliError } from '../cli-error.js';
 import { API, parseTags, run, TAGS_OPTION, withOutput } from '../command-kit.js';
+import { asResourceGroup } from '../output-models.js';
 import type { Session } from '../session.js';
 
 export const groupUrl = (s: Session, name: string) =>
@@ -19,6 +20,7 @@ function groupName(o: { groupName?: string }): string {
   return name;
 }
 
+/** Printed as az prints its ResourceGroup model (asResourceGroup: managedBy null when unset). */
 export function registerGroupCommands(program: Command): void {
   const group = program.command('group').description('Manage resource groups.');
   withGroupName(withOutput(group.command('create').description('Create a resource group (or update its tags).')))
@@ -26,13 +28,13 @@ export function registerGroupCommands(program: Command): void {
     .option(TAGS_OPTION, 'space-separated tags: key[=value]; "" clears them')
     .action(
       run<{ groupName?: string; location: string; tags?: string[] | boolean }>(async (o, s) =>
-        s.call('PUT', groupUrl(s, groupName(o)), s.managementResource, { location: o.location, tags: parseTags(o.tags) ?? {} }),
+        asResourceGroup(await s.call('PUT', groupUrl(s, groupName(o)), s.managementResource, { location: o.location, tags: parseTags(o.tags) ?? {} })),
       ),
     );
   withGroupName(withOutput(group.command('show').description('Show a resource group.'))).action(
-    run<{ groupName?: string }>(async (o, s) => s.call('GET', groupUrl(s, groupName(o)), s.managementResource)),
+    run<{ groupName?: string }>(async (o, s) => asResourceGroup(await s.call('GET', groupUrl(s, groupName(o)), s.managementResource))),
   );
   withOutput(group.command('list').description('List resource groups.')).action(
-    run(async (_o, s) => (await s.call<{ value: unknown[] }>('GET', `${s.profile.server}/subscriptions/${s.profile.subscriptionId}/resourcegroups?api-version=${API.resources}`, s.managementResource)).value, groupListTable),
+    run(async (_o, s) => (await s.call<{ value: unknown[] }>('GET', `${s.profile.server}/subscriptions/${s.profile.subscriptionId}/resourcegroups?api-version=${API.resources}`, s.managementResource)).value.map(asResourceGroup), groupListTable),
   );
 }

@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
 import { API, parseBool, parseTags, run, TAGS_OPTION, withOutput } from '../command-kit.js';
+import { asDeletedVault, asResource, asVault } from '../output-models.js';
 import type { Session } from '../session.js';
 
-// coffer keyvault create | show | list | update | delete, as az has them.
+// coffer keyvault create | show | list | update | delete, as az has them, and
+// printed as az prints its SDK models (asVault: every attribute, null when unset).
 
 interface VaultResource {
   id: string;
@@ -28,6 +30,10 @@ export async function findVault(s: Session, name: string, rg?: string): Promise<
   if (!hit) throw new CliError(`The Vault '${name}' not found within subscription.`);
   return s.call<VaultResource>('GET', `${s.profile.server}${hit.id}?api-version=${API.arm}`, s.managementResource);
 }
+
+/** keyvault delete's notice (keyvault/_validators.py _show_vault_only_deprecate_message), as az prints it. */
+const SOFT_DELETE_WARNING =
+  'WARNING: Warning! If you have soft-delete protection enabled on this key vault, you will not be able to reuse this key vault name until the key vault has been purged from the soft deleted state. Please see the following documentation for additional guidance.\nhttps://docs.microsoft.com/azure/key-vault/general/soft-delete-overview';
 
 export function registerKeyvaultCommands(program: Command): Command {
   const kv = program.command('keyvault').description('Manage key vaults and their secrets.');
@@ -60,29 +66,35 @@ export function registerKeyvaultCommands(program: Command): Command {
           sku: { family: 'A', name: o.sku },
           softDeleteRetentionInDays: Number(o.retentionDays),
           enableRbacAuthorization: rbac,
+          // az's create always sends a network rule set (_create_network_rule_set's defaults), so the vault shows one.
+          networkAcls: { bypass: 'AzureServices', defaultAction: 'Allow' },
           // Like az: with the access-policy model the creator gets full rights to the vault's objects.
           accessPolicies: rbac
             ? []
             : [{ tenantId: s.profile.tenantId, objectId: await s.objectId(), permissions: { keys: ['all'], secrets: ['all'], certificates: ['all'], storage: ['all'] } }],
         };
         if (parseBool('--enable-purge-protection', o.enablePurgeProtection)) properties.enablePurgeProtection = true;
-        return s.call('PUT', vaultUrl(s, o.resourceGroup, o.name), s.managementResource, { location: o.location ?? group.location, tags: parseTags(o.tags) ?? {}, properties });
+        return asVault(await s.call('PUT', vaultUrl(s, o.resourceGroup, o.name), s.managementResource, { location: o.location ?? group.location, tags: parseTags(o.tags) ?? {}, properties }));
       }),
     );
 
   withOutput(kv.command('show').description('Show a key vault.'))
     .requiredOption('-n, --name <name>', 'vault name')
     .option('-g, --resource-group <group>', 'resource group')
-    .action(run<{ name: string; resourceGroup?: string }>((o, s) => findVault(s, o.name, o.resourceGroup)));
+    .action(run<{ name: string; resourceGroup?: string }>(async (o, s) => asVault(await findVault(s, o.name, o.resourceGroup))));
 
   withOutput(kv.command('list').description('List key vaults.'))
     .option('-g, --resource-group <group>', 'resource group')
     .action(
       run<{ resourceGroup?: string }>(async (o, s) => {
-        const url = o.resourceGroup
-          ? `${vaultsBase(s)}/resourceGroups/${encodeURIComponent(o.resourceGroup)}/providers/Microsoft.KeyVault/vaults?api-version=${API.arm}`
-          : `${vaultsBase(s)}/providers/Microsoft.KeyVault/vaults?api-version=${API.arm}`;
-        return (await s.call<{ value: unknown[] }>('GET', url, s.managementResource)).value;
+        // As az's list_vault: with -g, the group's vaults (Vault models); without, VaultsOperations.list,
+        // which reads the generic resource listing, so each vault is only its id, name, type, location and tags.
+        if (o.resourceGroup) {
+          const url = `${vaultsBase(s)}/resourceGroups/${encodeURIComponent(o.resourceGroup)}/providers/Microsoft.KeyVault/vaults?api-version=${API.arm}`;
+          return (await s.call<{ value: unknown[] }>('GET', url, s.managementResource)).value.map(asVault);
+        }
+        const url = `${vaultsBase(s)}/resources?$filter=${encodeURIComponent("resourceType eq 'Microsoft.KeyVault/vaults'")}&api-version=${API.resources}`;
+        return (await s.call<{ value: unknown[] }>('GET', url, s.managementResource)).value.map(asResource);
       }),
     );
 
@@ -98,7 +110,7 @@ export function registerKeyvaultCommands(program: Command): Command {
         const properties: Record<string, unknown> = {};
         if (o.enableRbacAuthorization !== undefined) properties.enableRbacAuthorization = parseBool('--enable-rbac-authorization', o.enableRbacAuthorization);
         if (o.enablePurgeProtection !== undefined) properties.enablePurgeProtection = parseBool('--enable-purge-protection', o.enablePurgeProtection);
-        return s.call('PATCH', `${s.profile.server}${vault.id}?api-version=${API.arm}`, s.managementResource, { properties });
+        return asVault(await s.call('PATCH', `${s.profile.server}${vault.id}?api-version=${API.arm}`, s.managementResource, { properties }));
       }),
     );
 
@@ -107,13 +119,15 @@ export function registerKeyvaultCommands(program: Command): Command {
     .option('-g, --resource-group <group>', 'resource group')
     .action(
       run<{ name: string; resourceGroup?: string }>(async (o, s) => {
+        // az's validator prints this before looking the vault up, with print(): --only-show-errors keeps it.
+        process.stderr.write(`${SOFT_DELETE_WARNING}\n`);
         const vault = await findVault(s, o.name, o.resourceGroup);
         await s.call('DELETE', `${s.profile.server}${vault.id}?api-version=${API.arm}`, s.managementResource);
         return undefined;
       }),
     );
   withOutput(kv.command('list-deleted').description('List soft-deleted vaults.')).action(
-    run(async (_o, s) => (await s.call<{ value: unknown[] }>('GET', `${vaultsBase(s)}/providers/Microsoft.KeyVault/deletedVaults?api-version=${API.arm}`, s.managementResource)).value),
+    run(async (_o, s) => (await s.call<{ value: unknown[] }>('GET', `${vaultsBase(s)}/providers/Microsoft.KeyVault/deletedVaults?api-version=${API.arm}`, s.managementResource)).value.map(asDeletedVault)),
   );
 
   withOutput(kv.command('recover').description('Recover a soft-deleted vault.'))
@@ -123,10 +137,12 @@ export function registerKeyvaultCommands(program: Command): Command {
       run<{ name: string; location?: string }>(async (o, s) => {
         const deleted = await deletedVault(s, o.name, o.location);
         const rg = /\/resourceGroups\/([^/]+)\//i.exec(deleted.properties.vaultId)?.[1] ?? '';
-        return s.call('PUT', vaultUrl(s, rg, o.name), s.managementResource, {
-          location: deleted.properties.location,
-          properties: { tenantId: s.profile.tenantId, sku: { family: 'A', name: 'standard' }, createMode: 'recover' },
-        });
+        return asVault(
+          await s.call('PUT', vaultUrl(s, rg, o.name), s.managementResource, {
+            location: deleted.properties.location,
+            properties: { tenantId: s.profile.tenantId, sku: { family: 'A', name: 'standard' }, createMode: 'recover' },
+          }),
+        );
       }),
     );
 

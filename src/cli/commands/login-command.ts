@@ -66,7 +66,7 @@ async function login(opts: LoginOptions) {
   const now = Math.floor(Date.now() / 1000);
   const metadata = parseAnswer<Array<{ suffixes: { keyVaultDns: string } }>>(await http.send('GET', `${server}/metadata/endpoints?api-version=2022-09-01`));
   const suffix = metadata[0]!.suffixes.keyVaultDns.replace(/^\./, '').replace(/:\d+$/, '');
-  const subscriptions = parseAnswer<{ value: Array<{ subscriptionId: string; displayName: string; state: string; tenantId: string }> }>(
+  const subscriptions = parseAnswer<{ value: Subscription[] }>(
     await http.send('GET', `${server}/subscriptions?api-version=${API.resources}`, { headers: { authorization: `Bearer ${answer.access_token}` } }),
   ).value;
   // As az: with --allow-no-subscriptions, an identity that sees none gets a tenant-level account named after the tenant.
@@ -84,10 +84,24 @@ async function login(opts: LoginOptions) {
     tokens: { [server]: { token: answer.access_token, expiresOn: now + answer.expires_in } },
   };
   writeProfile(profile);
-  return (subscriptions.length > 0 ? subscriptions : [sub]).map((s) => accountView(profile, s));
+  // az login prints its accounts with environmentName renamed cloudName (profile/custom.py login); only the first is the default.
+  return (subscriptions.length > 0 ? subscriptions : [sub]).map((s, i) => {
+    const { environmentName, ...account } = accountView(profile, s, i === 0);
+    return { ...account, cloudName: environmentName };
+  });
 }
 
-const tenantLevelAccount = (tenant: string) => ({ subscriptionId: tenant, displayName: 'N/A(tenant level account)', state: 'Enabled', tenantId: tenant });
+/** A subscription as the server lists it (Subscriptions - Get/List). */
+interface Subscription {
+  subscriptionId: string;
+  displayName: string;
+  state: string;
+  tenantId: string;
+  managedByTenants?: Array<{ tenantId: string }> | null;
+}
+
+const TENANT_LEVEL_ACCOUNT_NAME = 'N/A(tenant level account)';
+const tenantLevelAccount = (tenant: string): Subscription => ({ subscriptionId: tenant, displayName: TENANT_LEVEL_ACCOUNT_NAME, state: 'Enabled', tenantId: tenant });
 
 /** The device authorization grant: show the code, then poll until a person signs in. */
 async function deviceCodeLogin(http: HttpClient, server: string, tenant: string, scope: string): Promise<TokenAnswer> {
@@ -110,18 +124,26 @@ async function deviceCodeLogin(http: HttpClient, server: string, tenant: string,
   throw new CliError('The device code expired before anyone signed in.', 'expired_token');
 }
 
-function accountView(profile: Profile, s: { subscriptionId: string; displayName: string; state: string; tenantId: string }) {
-  return {
-    cloudName: 'coffer',
-    homeTenantId: s.tenantId,
+/**
+ * An account as az stores it and `account show` prints it (core/_profile.py _normalize_properties, in its
+ * key order): homeTenantId is the subscription's tenantId, managedByTenants the subscription's, null when
+ * the server sends none (_transform_subscription_for_multiapi); a tenant-level account has neither.
+ */
+function accountView(profile: Profile, s: Subscription, isDefault = true) {
+  const account: Record<string, unknown> = {
     id: s.subscriptionId,
-    isDefault: true,
-    managedByTenants: [],
     name: s.displayName,
     state: s.state,
-    tenantId: s.tenantId,
     user: profile.login.type === 'servicePrincipal' ? { name: profile.login.clientId, type: 'servicePrincipal' } : { name: profile.login.username, type: 'user' },
+    isDefault,
+    tenantId: profile.tenantId,
+    environmentName: 'coffer',
   };
+  if (s.displayName !== TENANT_LEVEL_ACCOUNT_NAME) {
+    account.homeTenantId = s.tenantId;
+    account.managedByTenants = s.managedByTenants?.map((t) => ({ tenantId: t.tenantId })) ?? null;
+  }
+  return account;
 }
 
 export function registerLoginCommands(program: Command): void {
@@ -160,11 +182,11 @@ export function registerLoginCommands(program: Command): void {
     const subscription =
       profile.subscriptionId === profile.tenantId
         ? tenantLevelAccount(profile.tenantId)
-        : await session.call<{ subscriptionId: string; displayName: string; state: string; tenantId: string }>(
+        : await session.call<Subscription>(
             'GET',
             `${profile.server}/subscriptions/${profile.subscriptionId}?api-version=${API.resources}`,
             session.managementResource,
           );
-    print({ ...accountView(profile, subscription), environmentName: 'coffer', server: profile.server }, opts);
+    print(accountView(profile, subscription), opts);
   });
 }

@@ -4,6 +4,7 @@ import { API, run, withOutput } from '../command-kit.js';
 import { resolvePrincipal } from '../principal-lookup.js';
 import type { Session } from '../session.js';
 import { findVault } from './keyvault-command.js';
+import { asVault } from '../output-models.js';
 
 // coffer keyvault set-policy / delete-policy: access policies with az's flags.
 
@@ -78,7 +79,7 @@ export function registerPolicyCommands(kv: Command): void {
         const entry: PolicyEntry = { tenantId: s.profile.tenantId, objectId, permissions };
         if (o.applicationId) entry.applicationId = o.applicationId;
         await s.call('PUT', `${s.profile.server}${vault.id}/accessPolicies/replace?api-version=${API.arm}`, s.managementResource, { properties: { accessPolicies: [entry] } });
-        return s.call('GET', `${s.profile.server}${vault.id}?api-version=${API.arm}`, s.managementResource);
+        return asVault(await s.call('GET', `${s.profile.server}${vault.id}?api-version=${API.arm}`, s.managementResource));
       }),
     );
 
@@ -96,7 +97,7 @@ export function registerPolicyCommands(kv: Command): void {
       const entry: PolicyEntry = { tenantId: s.profile.tenantId, objectId, permissions: {} };
       if (o.applicationId) entry.applicationId = o.applicationId;
       await s.call('PUT', `${s.profile.server}${vault.id}/accessPolicies/remove?api-version=${API.arm}`, s.managementResource, { properties: { accessPolicies: [entry] } });
-      return s.call('GET', `${s.profile.server}${vault.id}?api-version=${API.arm}`, s.managementResource);
+      return asVault(await s.call('GET', `${s.profile.server}${vault.id}?api-version=${API.arm}`, s.managementResource));
     }),
   );
 }

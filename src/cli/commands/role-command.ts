@@ -3,6 +3,7 @@ import { roleAssignmentListTable, roleDefinitionListTable } from '../table-views
 import { CliError } from '../cli-error.js';
 import { run, withOutput } from '../command-kit.js';
 import { resolvePrincipal } from '../principal-lookup.js';
+import { asRoleAssignment } from '../output-models.js';
 import type { Session } from '../session.js';
 
 // coffer role assignment | definition | check-access: Azure RBAC with az's
@@ -122,11 +123,19 @@ function roleScope(s: Session, o: { scope?: string; resourceGroup?: string }): s
   return o.resourceGroup ? `${subScope(s)}/resourceGroups/${o.resourceGroup}` : subScope(s);
 }
 
-/** az's flattened role assignment, with coffer's endDateTime. */
+/** az's listed role assignment (its model, then the names list_role_assignments adds), with coffer's endDateTime. */
 function azAssignment(a: RoleAssignment, names: { role?: string; principal?: string }) {
   // resourceGroup comes from the id, as az's global transform adds it (none at a subscription's scope).
-  return { id: a.id, name: a.name, type: a.type, ...a.properties, roleDefinitionName: names.role ?? null, principalName: names.principal ?? null };
+  const end = 'endDateTime' in a.properties ? { endDateTime: a.properties.endDateTime } : {};
+  return { ...asRoleAssignment(a), ...end, roleDefinitionName: names.role ?? null, principalName: names.principal ?? null };
 }
+
+/**
+ * What az 2.45's role assignment create prints: the RoleAssignment model the service answered with
+ * (authorization 2020-04-01-preview), so no roleDefinitionName or principalName (only list adds those)
+ * and no coffer endDateTime (a property that model does not have).
+ */
+const createdAssignment = (a: RoleAssignment) => asRoleAssignment(a);
 
 export function registerRoleCommands(program: Command): void {
   const role = program.command('role').description('Manage Azure RBAC: role assignments and definitions.');
@@ -154,7 +163,7 @@ export function registerRoleCommands(program: Command): void {
         if (principal.kind) properties.principalType = principal.kind;
         try {
           const created = await s.call<RoleAssignment>('PUT', authz(s, scope, `roleAssignments/${crypto.randomUUID()}`), s.managementResource, { properties });
-          return azAssignment(created, { role: def.roleName, principal: principal.displayName });
+          return createdAssignment(created);
         } catch (err) {
           // As az: the same role for the same principal at the same scope is there already: show it (exit 0).
           if (!(err instanceof CliError) || err.code !== 'RoleAssignmentExists') throw err;
