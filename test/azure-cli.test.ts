@@ -108,6 +108,14 @@ describe('Debian azure-cli against coffer', () => {
     assert.equal(await ours(...query), await az(...query));
   });
 
+  it('lists deleted vaults (az keyvault list-deleted also asks for managed HSMs: a subscription here has none)', async () => {
+    await az('keyvault', 'create', '-n', 'az-gone', '-g', 'rg-az', '-l', 'local', '-o', 'none');
+    await az('keyvault', 'delete', '-n', 'az-gone');
+    assert.match(await az('keyvault', 'list-deleted', '--query', '[].name', '-o', 'tsv'), /^az-gone$/m);
+    assert.equal(await az('keyvault', 'list-deleted', '--resource-type', 'hsm', '-o', 'tsv'), '');
+    assert.equal(await az('keyvault', 'list', '--resource-type', 'hsm', '-o', 'tsv'), '');
+  });
+
   it('uses the role-assignment API through az rest', async () => {
     const sub = server.bootstrap.subscriptionId;
     const roles = await az('rest', '--method', 'get', '--url', `${server.url}/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions?api-version=2022-04-01&$filter=roleName eq 'Key Vault Secrets User'`, '--query', 'value[0].name', '-o', 'tsv');

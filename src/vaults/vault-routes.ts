@@ -158,6 +158,15 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
     await authorizer.authorizeManagement(requireCaller(req), A.deletedRead, `/subscriptions/${deps.subscriptionId}`);
     return { value: (await vaults.listDeleted(deps.subscriptionId)).map(deletedVaultResource) };
   });
+  // Managed HSMs are not served (README, support matrix): a subscription has none, live or deleted, so that
+  // clients listing both kinds (az keyvault list-deleted, az keyvault list) see the vaults alone.
+  for (const kind of ['managedHSMs', 'deletedManagedHSMs']) {
+    arm.get(`${deletedBase}/${kind}`, async (req: ArmRequest) => {
+      checkSubscription(req.params.sub);
+      await authorizer.authorizeManagement(requireCaller(req), `Microsoft.KeyVault/${kind}/read`, `/subscriptions/${deps.subscriptionId}`);
+      return { value: [] };
+    });
+  }
   const loadDeleted = async (req: ArmRequest, action: string) => {
     checkSubscription(req.params.sub);
     await authorizer.authorizeManagement(requireCaller(req), action, `/subscriptions/${deps.subscriptionId}`);
