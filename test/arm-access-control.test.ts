@@ -264,6 +264,16 @@ describe('management plane access control', () => {
       ['PUT', `${rg}/new-group?api-version=2021-04-01`, 'group with a bad body', { location: 42 }],
       ['GET', `${assignments}/${crypto.randomUUID()}?api-version=2022-04-01`, 'missing role assignment'],
       ['DELETE', `${assignments}/${crypto.randomUUID()}?api-version=2022-04-01`, 'delete of a missing role assignment'],
+      ...[
+        [`${rg}/no-such-group`, 'an assignment in a missing group'],
+        [`${rg}/rg-test/providers/Microsoft.KeyVault/vaults/never-was`, 'an assignment on a missing vault'],
+        [`${rg}/rg-test/providers/Microsoft.KeyVault/vaults/exists-hidden`, 'an assignment to a missing principal'],
+      ].map(([scope, label]): [string, string, string, unknown] => [
+        'PUT',
+        `${scope}/providers/Microsoft.Authorization/roleAssignments/${crypto.randomUUID()}?api-version=2022-04-01`,
+        label!,
+        { properties: { roleDefinitionId: `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions/${ROLE_IDS['Key Vault Reader']}`, principalId: crypto.randomUUID() } },
+      ]),
       ['DELETE', `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions/${crypto.randomUUID()}?api-version=2022-04-01`, 'delete of a missing role'],
       ['GET', `${rg}/rg-test/providers/Microsoft.KeyVault/vaults?api-version=2023-07-01`, 'vaults of an existing group'],
       ['GET', `${rg}/no-such-group/providers/Microsoft.KeyVault/vaults?api-version=2023-07-01`, 'vaults of a missing group'],

@@ -52,8 +52,10 @@ test('failures spread over more than the window do not add up; a right password 
   advance(LOCKOUT.windowSeconds);
   await lockout.failed('carol@coffer.local');
   assert.equal(await lockout.locked('carol@coffer.local'), false);
-  for (let i = 0; i < LOCKOUT.maxFailures - 2; i++) await lockout.failed('carol@coffer.local');
-  await lockout.succeeded('carol@coffer.local');
+  for (let i = 0; i < LOCKOUT.maxFailures - 3; i++) await lockout.failed('carol@coffer.local');
+  const mine = await lockout.attempt('carol@coffer.local');
+  assert.ok(mine);
+  await lockout.succeeded('carol@coffer.local', mine);
   await lockout.failed('carol@coffer.local');
   assert.equal(await lockout.locked('carol@coffer.local'), false);
 });
@@ -164,6 +166,26 @@ test('a right password clears the count its own attempt added, also as the attem
   assert.equal((await directory.authenticateUser('dana@coffer.local', 'dana password 1', '198.51.100.1')).ok, true);
   for (let i = 0; i < LOCKOUT.maxFailures - 1; i++) await directory.authenticateUser('dana@coffer.local', 'wrong', '198.51.100.1');
   assert.equal((await directory.authenticateUser('dana@coffer.local', 'dana password 1', '198.51.100.1')).ok, true, 'the count started over');
+});
+
+test("a right password does not lift a lock that others' guesses set while it was checked", async () => {
+  const { lockout } = withClock();
+  const mine = await lockout.attempt('erin@coffer.local');
+  assert.ok(mine);
+  // While the real user's password is checked, guesses from elsewhere reach the limit.
+  for (let i = 1; i < LOCKOUT.maxFailures; i++) assert.ok(await lockout.attempt('erin@coffer.local'));
+  assert.equal(await lockout.locked('erin@coffer.local'), true);
+  await lockout.succeeded('erin@coffer.local', mine);
+  assert.equal(await lockout.locked('erin@coffer.local'), true, 'the lock stands');
+  assert.equal(await lockout.attempt('erin@coffer.local'), null, 'and nothing more is counted or checked');
+  // Without a lock, a right password clears the whole count, others' failures included (Entra ID's rule).
+  const { lockout: other } = withClock();
+  for (let i = 0; i < 5; i++) await other.failed('fay@coffer.local');
+  const hers = await other.attempt('fay@coffer.local');
+  for (let i = 0; i < 3; i++) await other.failed('fay@coffer.local');
+  await other.succeeded('fay@coffer.local', hers!);
+  for (let i = 0; i < LOCKOUT.maxFailures - 1; i++) await other.failed('fay@coffer.local');
+  assert.equal(await other.locked('fay@coffer.local'), false, 'the count started over');
 });
 
 test('a lockout count that cannot be read or written fails the sign-in closed, and a failure still counts where it can', async () => {

@@ -5,6 +5,7 @@ import type { DirectoryService } from '../identity/directory-service.js';
 import { errors, ServiceError } from '../server/errors.js';
 import type { AuditRecord, RoleAssignmentRow } from '../storage/store-types.js';
 import type { VaultService } from '../vaults/vault-service.js';
+import { parseFilter } from './odata-filter.js';
 import type { AccessIndex } from './access-index.js';
 import type { Authorizer } from './authorizer.js';
 import { DATA_ACCESS_ADMIN_ASSIGNABLE_ROLE_IDS } from './builtin-roles.js';
@@ -86,6 +87,10 @@ export function createRoleAssignmentService(deps: {
       if ((input.condition !== undefined && input.condition !== null && input.condition !== '') || (input.conditionVersion !== undefined && input.conditionVersion !== null)) {
         throw new ServiceError(400, 'InvalidRoleAssignmentRequest', 'Role assignment conditions (condition, conditionVersion) are not supported by coffer; assign the role at a narrower scope instead.');
       }
+      // Some right to write assignments here comes before any lookup, so that a caller without it
+      // cannot tell which groups, vaults or principals exist; which roles it covers is checked below.
+      const path = requireScope(scopeRaw).path;
+      if (authorizer.rbacGrants(caller.objectId, A.write, 'control', path).length === 0) throw errors.authorizationFailed(caller.objectId, A.write, path);
       const scope = await existingScope(scopeRaw);
       const roleId = roleIdOf(input.roleDefinitionId);
       const role = catalog.get(roleId);
@@ -163,16 +168,15 @@ export function createRoleAssignmentService(deps: {
     async list(caller: Caller, scopeRaw: string, filter: string | undefined): Promise<RoleAssignmentRow[]> {
       const scope = requireScope(scopeRaw);
       await authorizer.authorizeManagement(caller, A.read, scope.path);
-      const f = filter ?? '';
-      const atScope = /atScope\(\)/i.test(f);
-      const assignedTo = /assignedTo\('([^']+)'\)/i.exec(f)?.[1]?.toLowerCase();
-      const principalEq = /principalId\s+eq\s+'([^']+)'/i.exec(f)?.[1]?.toLowerCase();
-      if (f.trim() !== '' && !atScope && !assignedTo && !principalEq) throw errors.invalidArm(`The filter '${f.slice(0, 100)}' is not supported.`);
-      const identities = assignedTo ? new Set(index.identities(assignedTo)) : null;
+      const terms = parseFilter(filter, ['atscope()', 'assignedto(v)', 'principalid']);
+      const atScope = terms.calls.has('atscope');
+      const assignedTo = terms.calls.get('assignedto')?.toLowerCase();
+      const principalEq = terms.eq.get('principalid')?.toLowerCase();
+      const identities = assignedTo !== undefined ? new Set(index.identities(assignedTo)) : null;
       const matching = index.all().filter((a) => {
         const inScope = covers(a.scopeKey, scope.key) || (!atScope && covers(scope.key, a.scopeKey));
         if (!inScope) return false;
-        if (principalEq && a.principalId !== principalEq) return false;
+        if (principalEq !== undefined && a.principalId !== principalEq) return false;
         if (identities && !identities.has(a.principalId)) return false;
         return true;
       });

@@ -1,4 +1,5 @@
 import type { Caller } from '../identity/identity-types.js';
+import { parseFilter } from './odata-filter.js';
 import { GUID_RE } from '../identity/identity-types.js';
 import { errors, ServiceError } from '../server/errors.js';
 import type { AuditRecord, RolePermissionRow } from '../storage/store-types.js';
@@ -54,11 +55,10 @@ export function createRoleDefinitionService(deps: { subscriptionId: string; cata
     async list(caller: Caller, scopeRaw: string, filter: string | undefined): Promise<Role[]> {
       const scope = requireScope(scopeRaw);
       await authorizer.authorizeManagement(caller, A.read, scope.path);
-      const f = filter ?? '';
-      const name = /roleName\s+eq\s+'((?:[^']|'')*)'/i.exec(f)?.[1]?.replace(/''/g, "'");
-      const type = /type\s+eq\s+'([^']+)'/i.exec(f)?.[1];
-      const andBelow = /atScopeAndBelow\(\)/i.test(f);
-      if (f.trim() !== '' && name === undefined && type === undefined && !andBelow) throw errors.invalidArm(`The filter '${f.slice(0, 100)}' is not supported.`);
+      const terms = parseFilter(filter, ['rolename', 'type', 'atscopeandbelow()']);
+      const name = terms.eq.get('rolename');
+      const type = terms.eq.get('type');
+      const andBelow = terms.calls.has('atscopeandbelow');
       // As Azure lists them: the roles assignable at the scope or above it; with atScopeAndBelow(), below it too.
       const applies = (r: Role) =>
         r.assignableScopes.some((s) => {

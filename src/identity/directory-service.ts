@@ -168,7 +168,8 @@ export function createDirectoryService(deps: { principals: PrincipalStore; failu
         // whose memory would otherwise grow with the names' length.
         const possible = upn.length <= MAX_UPN_LENGTH;
         // Read first, so that attempts while the name is locked write nothing; then counted before the check.
-        if (possible && ((await lockout.locked(upn)) || !(await lockout.attempt(upn)))) return { ok: false, reason: 'locked' };
+        const counted = possible && !(await lockout.locked(upn)) ? await lockout.attempt(upn) : null;
+        if (possible && !counted) return { ok: false, reason: 'locked' };
         const user = possible ? await principals.getByUpn(upn) : null;
         // An unknown user spends the same time as a real check, so that it is not revealed.
         const right = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
@@ -178,7 +179,7 @@ export function createDirectoryService(deps: { principals: PrincipalStore; failu
           return { ok: false, reason: 'invalid' };
         }
         // The address's count stays: a guesser who knows one password must not clear it.
-        await lockout.succeeded(upn);
+        if (counted) await lockout.succeeded(upn, counted);
         return { ok: true, user };
       });
     },

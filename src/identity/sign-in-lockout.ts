@@ -42,12 +42,18 @@ export interface SignInLockout {
   locked(key: string): Promise<boolean>;
   /**
    * Counts an attempt as a failure before its password is checked, in one
-   * change of the count; false if the key is locked (nothing counted). A
-   * right password then clears the count (succeeded).
+   * change of the count, and returns the count it stored; null if the key is
+   * locked (nothing counted). A right password then clears the count
+   * (succeeded, given what attempt returned).
    */
-  attempt(key: string): Promise<boolean>;
+  attempt(key: string): Promise<FailureCount | null>;
   failed(key: string): Promise<void>;
-  succeeded(key: string): Promise<void>;
+  /**
+   * A right password after `attempt` (what attempt stored): clears the
+   * count, but not a lock that other attempts set while this one's password
+   * was checked (else each real sign-in would lift the guessers' lock).
+   */
+  succeeded(key: string, attempt: FailureCount): Promise<void>;
   /** Drops counts whose window and lock have ended (the periodic sweep). */
   forgetEnded(): Promise<number>;
 }
@@ -80,19 +86,28 @@ export function createSignInLockout(
     },
     async attempt(name) {
       const t = now();
-      let locked = false;
+      let mine: FailureCount | null = null;
       await store.change(key(name), (stored) => {
         const f = live(stored, t);
-        locked = (f?.lockedUntil ?? 0) > t;
-        return locked ? stored : counted(f, t);
+        if ((f?.lockedUntil ?? 0) > t) return stored;
+        mine = counted(f, t);
+        return mine;
       });
-      return !locked;
+      return mine;
     },
     async failed(name) {
       const t = now();
       await store.change(key(name), (stored) => counted(live(stored, t), t));
     },
-    succeeded: (name) => store.delete(key(name)),
+    async succeeded(name, mine) {
+      const t = now();
+      await store.change(key(name), (stored) => {
+        const f = live(stored, t);
+        // A lock stands unless it is the one this attempt set (the attempt that reached the limit).
+        const lockedByOthers = f !== null && f.lockedUntil > t && f.lockedUntil !== mine.lockedUntil;
+        return lockedByOthers ? stored : null;
+      });
+    },
     forgetEnded: () => {
       const t = now();
       return store.deleteEnded(prefix, t, t - limits.windowSeconds);
