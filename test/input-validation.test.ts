@@ -180,6 +180,10 @@ describe('data-plane input validation', () => {
     for (const v of ['2015-06-01', '2016-10-01', '7.0', '7.1', '7.2', '7.3', '7.4', '7.5', '7.6', '7.6-preview.2', '2025-07-01', '2027-01-01']) {
       const res = await call('GET', `/secrets/existing?api-version=${v}`);
       assert.equal(res.status, 200, `api-version ${v}`);
+      // The recovery attributes as each version defines them: recoveryLevel since 2016-10-01, recoverableDays since 7.1.
+      const shown = Object.keys((res.body as unknown as { attributes: object }).attributes).filter((k) => k.startsWith('recover'));
+      const expected = v === '2015-06-01' ? [] : v === '2016-10-01' || v === '7.0' ? ['recoveryLevel'] : ['recoverableDays', 'recoveryLevel'];
+      assert.deepEqual(shown, expected, `api-version ${v}`);
     }
   });
 

@@ -22,7 +22,7 @@ export function registerSecretRoutes(app: FastifyInstance, deps: { urls: Urls; s
 
   const wire = (req: Req): WireContext => {
     const vault = requireVault(req);
-    return { vault, vaultBase: urls.vaultUri(vault.name).replace(/\/$/, '') };
+    return { vault, vaultBase: urls.vaultUri(vault.name).replace(/\/$/, ''), apiVersion: req.query['api-version'] ?? '' };
   };
 
   async function allow(req: Req, op: SecretOperationKey, secretName?: string) {

@@ -8,7 +8,12 @@ export interface WireContext {
   /** https://{vault}.{suffix}:{port} without trailing slash. */
   vaultBase: string;
   vault: VaultRow;
+  /** The request's api-version: the recovery attributes came with later versions. */
+  apiVersion: string;
 }
+
+/** recoveryLevel came with 2016-10-01 (soft delete), recoverableDays with 7.1. */
+const WITHOUT_RECOVERABLE_DAYS = /^(?:2015-06-01|2016-10-01|7\.0(?:-preview.*)?)$/;
 
 /** A version's attributes as both planes show them (Resource Manager's view has no recovery fields). */
 export function versionAttributes(m: SecretVersionMeta): Record<string, unknown> {
@@ -23,8 +28,8 @@ export function versionAttributes(m: SecretVersionMeta): Record<string, unknown>
 function attributes(ctx: WireContext, m: SecretVersionMeta) {
   const policy = vaultPolicy(ctx.vault);
   const out = versionAttributes(m);
-  out.recoverableDays = policy.softDelete ? policy.retentionDays : 0;
-  out.recoveryLevel = recoveryLevel(policy);
+  if (!WITHOUT_RECOVERABLE_DAYS.test(ctx.apiVersion)) out.recoverableDays = policy.softDelete ? policy.retentionDays : 0;
+  if (ctx.apiVersion !== '2015-06-01') out.recoveryLevel = recoveryLevel(policy);
   return out;
 }
 
