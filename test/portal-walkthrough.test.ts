@@ -66,6 +66,9 @@ describe('portal: walkthrough fixes', () => {
   it('a policy holding `all` shows every secret permission ticked, and saving it unchanged keeps it', async () => {
     assert.deepEqual((await adminPolicy()).secrets, ['all']);
     await page.goto(`${server.url}/portal/vaults/rg-test/policy-kv/access-policies`);
+    const row = page.getByRole('row').filter({ has: page.getByRole('radio', { name: 'Select coffer-admin' }) });
+    await row.getByRole('cell', { name: 'coffer-admin', exact: true }).waitFor();
+    assert.deepEqual(await row.getByRole('cell').allTextContents(), ['', 'coffer-admin', '', 'All', 'All', 'All'], 'the list shows `all` as All, not "1 selected"');
     await page.getByRole('radio', { name: 'Select coffer-admin' }).check();
     await page.getByRole('button', { name: 'Edit' }).click();
     await page.getByRole('heading', { name: 'Edit access policy' }).waitFor();

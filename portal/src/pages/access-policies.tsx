@@ -16,7 +16,8 @@ import { vaultPage, type VaultContext } from './vault-shell';
 // access policy model. Rows are grouped by kind, as in Azure.
 
 const policyKey = (p: AccessPolicy) => `${p.objectId}|${p.applicationId ?? ''}`;
-const count = (list: string[] | undefined) => (list && list.length > 0 ? `${list.length} selected` : '0 selected');
+/** `all` (what `az keyvault create` grants its creator) stands for every permission, not one. */
+const count = (list: string[] | undefined) => (list?.some((p) => p.toLowerCase() === 'all') ? 'All' : `${list?.length ?? 0} selected`);
 
 export function AccessPolicies({ vault, rg, reloadVault }: VaultContext) {
   const policies = vault.properties.accessPolicies;
