@@ -234,7 +234,10 @@ describe('connector end to end', () => {
     assert.equal(connected.tls, 'verify-full');
     assert.equal((await until('postgresql', (x) => x.state === 'connected', 'connection')).state, 'connected');
     await cli('role', 'assignment', 'delete', '--assignee', sp.appId, '--role', 'Key Vault Secrets User', '--scope', secretScope('apono-mysql-user'));
-    assert.equal((await until('mysql', (x) => x.errorKind === 'denied', 'loss of access')).state, 'error');
+    const lost = await until('mysql', (x) => x.errorKind === 'denied', 'loss of access');
+    assert.equal(lost.state, 'error');
+    assert.equal(lost.connectedAt, null, 'the connection made with the revoked secret is closed');
+    assert.equal(lost.secretVersion, null, 'and no version is shown as in use');
   });
 
   it('the access-policy model works the same with Get only', async () => {

@@ -46,6 +46,8 @@ export function createIntegrationRunner(config: IntegrationConfig, reader: Vault
     const c = connection;
     connection = null;
     status.connectedAt = null;
+    // The status says which version the connection uses: with none, none.
+    status.secretVersion = null;
     await c?.close();
   }
 
