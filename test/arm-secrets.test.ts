@@ -135,4 +135,17 @@ describe('@azure/arm-keyvault secrets (Resource Manager view)', () => {
     });
     await assert.rejects(admin.getSecret('nope'), (err: { statusCode?: number }) => err.statusCode === 404);
   });
+
+  it('of PUTs sent together for a new secret, exactly one is answered 201 Created', async () => {
+    const vaultId = `/subscriptions/${server.bootstrap.subscriptionId}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/arm-secrets`;
+    const token = (await credential(server).getToken(`${server.url}/.default`)).token;
+    const statuses = await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => {
+        const res = await fetch(`${server.url}${vaultId}/secrets/raced?api-version=2023-07-01`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ properties: { value: `v${i}` } }) });
+        await res.arrayBuffer();
+        return res.status;
+      }),
+    );
+    assert.deepEqual([...statuses].sort(), [200, 200, 200, 200, 200, 200, 200, 201]);
+  });
 });

@@ -118,10 +118,12 @@ export function registerSecretArmRoutes(arm: FastifyInstance, deps: { subscripti
         throw err;
       },
     );
-    const status = existed ? 200 : 201;
     try {
-      const { meta } = await req.writeAudited((record) => secrets.set(vault, name, input, record?.()), status);
-      return reply.status(status).send(asResource(vault, meta));
+      // The record travels with the write, so its status is the look-up's guess; the answer says what the
+      // write did (the first version of a secret is its seq 1). When a concurrent PUT or purge made the guess
+      // wrong, the answer's own status is recorded too (audit-hook's onSend).
+      const { meta } = await req.writeAudited((record) => secrets.set(vault, name, input, record?.()), existed ? 200 : 201);
+      return reply.status(meta.seq === 1 ? 201 : 200).send(asResource(vault, meta));
     } catch (err) {
       // Purged or deleted (soft delete off) since it was looked up.
       if (err instanceof StoreParentGoneError) throw errors.resourceNotFound('Microsoft.KeyVault/vaults', vault.name, vault.resourceGroup);
