@@ -1,6 +1,6 @@
 import type { Caller } from '../identity/identity-types.js';
 import type { VaultRow } from '../storage/store-types.js';
-import { errors, ServiceError } from '../server/errors.js';
+import { errors } from '../server/errors.js';
 import { vaultPolicy } from '../vaults/vault-types.js';
 import type { AccessIndex, IndexedAssignment } from './access-index.js';
 import { matchPolicies, policiesOf, type PolicyMatch } from './access-policies.js';
@@ -83,24 +83,7 @@ export function createAuthorizer(deps: { index: AccessIndex; catalog: RoleCatalo
       if (vaultPolicy(vault).rbac) {
         const grant = rbacGrant(caller.objectId, operation.dataAction, 'data', resource);
         if (grant) return { model: 'rbac', allowed: true, rbac: grant, policy: null };
-        throw new ServiceError(
-          403,
-          'Forbidden',
-          [
-            'Caller is not authorized to perform action on resource.',
-            'If role assignments, deny assignments or role definitions were changed recently, please observe propagation time.',
-            `Caller: ${callerLabel(caller)}`,
-            `Action: '${operation.dataAction}'`,
-            `Resource: '${resource.toLowerCase()}'`,
-            'Assignment: (not found)',
-            'DenyAssignmentId: null',
-            // Azure's text has this space before the line break.
-            "DecisionReason: 'DeniedWithNoValidRBAC' ",
-            `Vault: ${vault.name};location=${vault.location}`,
-            '',
-          ].join('\r\n'),
-          'ForbiddenByRbac',
-        );
+        throw errors.forbiddenByRbac(callerLabel(caller), operation.dataAction, resource, vault);
       }
       const match = accessPolicyMatch(caller.objectId, caller.appId, vault, operation.permission);
       if (match) return { model: 'accessPolicy', allowed: true, rbac: null, policy: match };

@@ -2,7 +2,7 @@ import { SECRET_NAME_RE } from '../secrets/secret-validation.js';
 import type { Caller } from '../identity/identity-types.js';
 import { GUID_RE } from '../identity/identity-types.js';
 import type { DirectoryService } from '../identity/directory-service.js';
-import { errors, ServiceError } from '../server/errors.js';
+import { errors } from '../server/errors.js';
 import type { AuditRecord, RoleAssignmentRow } from '../storage/store-types.js';
 import type { VaultService } from '../vaults/vault-service.js';
 import { parseFilter } from './odata-filter.js';
@@ -44,8 +44,7 @@ export function createRoleAssignmentService(deps: {
 }) {
   const { index, catalog, authorizer } = deps;
   const now = deps.now ?? (() => Math.floor(Date.now() / 1000));
-  const principalNotFound = (id: string) =>
-    new ServiceError(400, 'PrincipalNotFound', `Principal ${id.replace(/-/g, '')} does not exist in the directory ${deps.tenantId}. Check that you have the correct principal ID.`);
+  const principalNotFound = (id: string) => errors.principalNotFound(id, deps.tenantId);
 
   /** The scope must name something that exists in this subscription (a secret scope needs its vault). */
   async function existingScope(raw: string): Promise<Scope> {
@@ -78,14 +77,12 @@ export function createRoleAssignmentService(deps: {
   return {
     /** `audit` builds the record stored with a new assignment (none is stored when it already exists). */
     async create(caller: Caller, scopeRaw: string, name: string, input: AssignmentInput, audit?: () => AuditRecord): Promise<{ assignment: RoleAssignmentRow; created: boolean }> {
-      if (!GUID_RE.test(name)) throw new ServiceError(400, 'InvalidRoleAssignmentId', `The role assignment ID '${name.slice(0, 64)}' is not valid. The role assignment ID must be a GUID.`);
-      if (typeof input.principalId !== 'string' || !GUID_RE.test(input.principalId)) {
-        throw new ServiceError(400, 'InvalidPrincipalId', 'A valid principal ID must be provided for role assignment.');
-      }
-      if (typeof input.roleDefinitionId !== 'string') throw new ServiceError(400, 'InvalidRoleDefinitionId', 'The role definition ID must be provided.');
+      if (!GUID_RE.test(name)) throw errors.invalidRoleAssignmentId(name);
+      if (typeof input.principalId !== 'string' || !GUID_RE.test(input.principalId)) throw errors.invalidPrincipalId();
+      if (typeof input.roleDefinitionId !== 'string') throw errors.missingRoleDefinitionId();
       // coffer does not evaluate ABAC conditions: storing one and ignoring it would grant more than asked for.
       if ((input.condition !== undefined && input.condition !== null && input.condition !== '') || (input.conditionVersion !== undefined && input.conditionVersion !== null)) {
-        throw new ServiceError(400, 'InvalidRoleAssignmentRequest', 'Role assignment conditions (condition, conditionVersion) are not supported by coffer; assign the role at a narrower scope instead.');
+        throw errors.roleAssignmentConditionsUnsupported();
       }
       // Some right to write assignments here comes before any lookup, so that a caller without it
       // cannot tell which groups, vaults or principals exist; which roles it covers is checked below.
@@ -94,35 +91,28 @@ export function createRoleAssignmentService(deps: {
       const scope = await existingScope(scopeRaw);
       const roleId = roleIdOf(input.roleDefinitionId);
       const role = catalog.get(roleId);
-      if (!role || !GUID_RE.test(roleId)) {
-        throw new ServiceError(400, 'RoleDefinitionDoesNotExist', `The specified role definition with ID '${roleId.slice(0, 64)}' does not exist.`);
-      }
+      if (!role || !GUID_RE.test(roleId)) throw errors.unknownAssignedRole(roleId);
       if (role.type === 'CustomRole' && !role.assignableScopes.some((s) => covers(s.replace(/\/+$/, '').toLowerCase(), scope.key))) {
-        throw new ServiceError(403, 'RoleAssignmentScopeNotAssignableToRoleDefinition', `The role ${role.roleName} is not available for assignment at the requested scope.`);
+        throw errors.roleNotAssignableAtScope(role.roleName);
       }
       const principal = await deps.directory.get(input.principalId.toLowerCase());
       if (!principal) throw principalNotFound(input.principalId);
       if (input.principalType !== undefined && PRINCIPAL_TYPES[input.principalType] !== principal.kind) {
-        // Azure's text, its misspelling, space and hyphen-less id included.
-        throw new ServiceError(
-          400,
-          'UnmatchedPrincipalType',
-          `The PrincipalId '${principal.objectId.replaceAll('-', '')}' has type '${principal.kind}' , which is different from specified PrinciaplType '${String(input.principalType).slice(0, 40)}'.`,
-        );
+        throw errors.unmatchedPrincipalType(principal.objectId, principal.kind, input.principalType);
       }
       authorizeWrite(caller, scope, roleId, A.write);
       const endTime = parseEnd(input.endDateTime);
       const existing = index.get(name);
       if (existing) {
         const same = existing.scopeKey === scope.key && existing.principalId === principal.objectId && roleIdOf(existing.roleDefinitionId) === roleId;
-        if (!same) throw new ServiceError(409, 'RoleAssignmentUpdateNotPermitted', 'Tenant ID, application ID, principal ID, and scope are not allowed to be updated.');
+        if (!same) throw errors.roleAssignmentUpdateNotPermitted();
         const stored = await index.row(existing);
         // Deleted by another request since the check: let the client try again.
-        if (!stored) throw new ServiceError(409, 'Conflict', 'The role assignment was changed by another request. Try again.');
+        if (!stored) throw errors.roleAssignmentChangedMeanwhile();
         return { assignment: stored, created: false };
       }
       const duplicate = index.atScope(principal.objectId, scope.key).find((a) => roleIdOf(a.roleDefinitionId) === roleId);
-      if (duplicate) throw new ServiceError(409, 'RoleAssignmentExists', 'The role assignment already exists.');
+      if (duplicate) throw errors.roleAssignmentExists();
       const t = now();
       const row: RoleAssignmentRow = {
         id: name.toLowerCase(),
@@ -144,7 +134,7 @@ export function createRoleAssignmentService(deps: {
     async get(caller: Caller, scopeRaw: string, name: string): Promise<RoleAssignmentRow> {
       const scope = requireScope(scopeRaw);
       const a = index.get(name);
-      const notFound = () => new ServiceError(404, 'RoleAssignmentNotFound', `The role assignment '${name.slice(0, 64)}' is not found.`);
+      const notFound = () => errors.roleAssignmentNotFound(name);
       // Authorized first, as in Azure: a caller without the right cannot tell whether the assignment exists.
       await authorizer.authorizeManagement(caller, A.read, scope.path);
       if (!a || a.scopeKey !== scope.key) throw notFound();

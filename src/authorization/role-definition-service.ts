@@ -1,7 +1,7 @@
 import type { Caller } from '../identity/identity-types.js';
 import { parseFilter } from './odata-filter.js';
 import { GUID_RE } from '../identity/identity-types.js';
-import { errors, ServiceError } from '../server/errors.js';
+import { errors } from '../server/errors.js';
 import type { AuditRecord, RolePermissionRow } from '../storage/store-types.js';
 import type { AccessIndex } from './access-index.js';
 import type { Authorizer } from './authorizer.js';
@@ -74,7 +74,7 @@ export function createRoleDefinitionService(deps: { subscriptionId: string; cata
     async get(caller: Caller, scopeRaw: string, id: string): Promise<Role> {
       await authorizer.authorizeManagement(caller, A.read, requireScope(scopeRaw).path);
       const role = catalog.get(roleIdOf(id));
-      if (!role) throw new ServiceError(404, 'RoleDefinitionDoesNotExist', `The specified role definition with ID '${id.slice(0, 64)}' does not exist.`);
+      if (!role) throw errors.roleDefinitionNotFound(id);
       return role;
     },
 
@@ -83,7 +83,7 @@ export function createRoleDefinitionService(deps: { subscriptionId: string; cata
       requireScope(scopeRaw);
       if (!GUID_RE.test(id)) throw errors.invalidArm(`The role definition ID '${id.slice(0, 64)}' is not valid. It must be a GUID.`);
       const existing = catalog.get(id);
-      if (existing?.type === 'BuiltInRole') throw new ServiceError(403, 'RoleDefinitionUpdateNotAllowed', 'Built-in role definitions cannot be changed.');
+      if (existing?.type === 'BuiltInRole') throw errors.builtInRoleDefinitionReadOnly('changed');
       const props = isObject(body) && isObject(body.properties) ? body.properties : null;
       if (!props) throw errors.invalidArm('properties is required.');
       if (typeof props.roleName !== 'string' || props.roleName.trim() === '' || props.roleName.length > 512 || props.roleName !== props.roleName.trim()) {
@@ -103,7 +103,7 @@ export function createRoleDefinitionService(deps: { subscriptionId: string; cata
       // allowed to write the role there too, or an owner of one resource group could widen a subscription-wide role.
       for (const s of existing?.assignableScopes ?? []) await authorizer.authorizeManagement(caller, A.write, s);
       const clash = catalog.findByName(props.roleName);
-      if (clash && clash.id !== id.toLowerCase()) throw new ServiceError(409, 'RoleDefinitionWithSameNameExists', `A role definition cannot be updated with a name that already exists.`);
+      if (clash && clash.id !== id.toLowerCase()) throw errors.roleDefinitionNameExists();
       const t = now();
       await catalog.store.upsert({
         id: id.toLowerCase(),
@@ -124,11 +124,9 @@ export function createRoleDefinitionService(deps: { subscriptionId: string; cata
       await authorizer.authorizeManagement(caller, A.delete, requireScope(scopeRaw).path);
       const role = catalog.get(roleIdOf(id));
       if (!role) return null;
-      if (role.type === 'BuiltInRole') throw new ServiceError(403, 'RoleDefinitionUpdateNotAllowed', 'Built-in role definitions cannot be deleted.');
+      if (role.type === 'BuiltInRole') throw errors.builtInRoleDefinitionReadOnly('deleted');
       for (const s of role.assignableScopes) await authorizer.authorizeManagement(caller, A.delete, s);
-      if (deps.index.all().some((a) => roleIdOf(a.roleDefinitionId) === role.id)) {
-        throw new ServiceError(409, 'RoleDefinitionHasAssignments', 'There are existing role assignments referencing role. Remove them before deleting the role definition.');
-      }
+      if (deps.index.all().some((a) => roleIdOf(a.roleDefinitionId) === role.id)) throw errors.roleDefinitionHasAssignments();
       const removed = await catalog.store.delete(role.id, audit?.());
       await catalog.refresh();
       return removed ? role : null;

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { BearerAuth } from '../server/bearer-auth.js';
-import { errors, ServiceError } from '../server/errors.js';
+import { errors } from '../server/errors.js';
 import { requireCaller } from '../server/request-context.js';
 import { StoreParentGoneError, type PrincipalRow } from '../storage/store-types.js';
 import type { DirectoryService } from './directory-service.js';
@@ -25,9 +25,7 @@ function userResource(p: PrincipalRow) {
   return { id: p.objectId, userPrincipalName: p.upn, displayName: p.displayName, accountEnabled: true, createdDateTime: iso(p.createdAt) };
 }
 
-const graphError = (status: number, code: string, message: string) => new ServiceError(status, code, message);
-const resourceNotFound = (id: string) =>
-  graphError(404, 'Request_ResourceNotFound', `Resource '${id.slice(0, 64)}' does not exist or one of its queried reference-property objects are not present.`);
+const resourceNotFound = (id: string) => errors.graphResourceNotFound(id.slice(0, 64));
 
 /**
  * A write that lost a race to the removal of the object it hangs on (a
@@ -52,7 +50,7 @@ const YEAR_SECONDS = 365 * 24 * 3600;
 function secretYears(raw: unknown): number {
   if (raw === undefined) return 1;
   if (typeof raw !== 'number' || !Number.isFinite(raw) || raw <= 0 || raw > MAX_SECRET_YEARS) {
-    throw graphError(400, 'Request_BadRequest', `years must be a number above 0 and at most ${MAX_SECRET_YEARS}.`);
+    throw errors.graphBadRequest(`years must be a number above 0 and at most ${MAX_SECRET_YEARS}.`);
   }
   return raw;
 }
@@ -61,9 +59,9 @@ function secretYears(raw: unknown): number {
 function yearsUntil(raw: unknown): number {
   if (raw === undefined || raw === null) return 1;
   const end = typeof raw === 'string' ? Date.parse(raw) : NaN;
-  if (!Number.isFinite(end)) throw graphError(400, 'Request_BadRequest', 'passwordCredential.endDateTime must be an ISO 8601 date and time.');
+  if (!Number.isFinite(end)) throw errors.graphBadRequest('passwordCredential.endDateTime must be an ISO 8601 date and time.');
   const years = (end / 1000 - Date.now() / 1000) / YEAR_SECONDS;
-  if (years <= 0 || years > MAX_SECRET_YEARS) throw graphError(400, 'Request_BadRequest', `passwordCredential.endDateTime must be in the future and at most ${MAX_SECRET_YEARS} years away.`);
+  if (years <= 0 || years > MAX_SECRET_YEARS) throw errors.graphBadRequest(`passwordCredential.endDateTime must be in the future and at most ${MAX_SECRET_YEARS} years away.`);
   return years;
 }
 
@@ -84,7 +82,7 @@ function matchesFilter(p: PrincipalRow, filter: string | undefined): boolean {
     const field = sw[1]!.toLowerCase() === 'displayname' ? p.displayName : p.upn;
     return (field ?? '').toLowerCase().startsWith(sw[2]!.replace(/''/g, "'").toLowerCase());
   }
-  throw graphError(400, 'Request_UnsupportedQuery', `Unsupported or invalid query filter clause specified: ${filter.slice(0, 100)}`);
+  throw errors.graphUnsupportedFilter(filter);
 }
 
 function groupResource(p: PrincipalRow) {
@@ -108,7 +106,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
     const requireAdmin = (req: Req) => {
       const caller = requireCaller(req);
       if (caller.objectId !== deps.adminObjectId) {
-        throw graphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
+        throw errors.graphInsufficientPrivileges();
       }
     };
     const load = async (req: Req, kind: PrincipalRow['kind']) => {
@@ -153,7 +151,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
     graph.delete('/v1.0/servicePrincipals/:id', async (req: Req, reply: FastifyReply) => {
       requireAdmin(req);
       const p = await load(req, 'ServicePrincipal');
-      if (p.objectId === deps.adminObjectId) throw graphError(400, 'Request_BadRequest', 'The deployment administrator cannot be deleted.');
+      if (p.objectId === deps.adminObjectId) throw errors.administratorUndeletable();
       await removePrincipal(req, p.objectId);
       return reply.status(204).send();
     });
@@ -172,16 +170,16 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
       const p = await load(req, 'ServicePrincipal');
       const keyId = body(req).keyId;
       if (typeof keyId !== 'string' || !(await req.writeAudited((record) => directory.removeClientSecret(p.objectId, keyId, record?.()), 204))) {
-        throw graphError(400, 'Request_BadRequest', `No password credential with keyId '${String(keyId).slice(0, 64)}' was found.`);
+        throw errors.passwordCredentialNotFound(keyId);
       }
       return reply.status(204).send();
     });
 
     graph.get('/v1.0/me', async (req: Req) => {
       const caller = requireCaller(req);
-      if (caller.kind !== 'user') throw graphError(400, 'BadRequest', '/me request is only valid with delegated authentication flow.');
+      if (caller.kind !== 'user') throw errors.meRequiresDelegatedFlow();
       const me = await directory.get(caller.objectId);
-      if (!me) throw graphError(404, 'Request_ResourceNotFound', `Resource '${caller.objectId}' does not exist.`);
+      if (!me) throw errors.meNotFound(caller.objectId);
       return userResource(me);
     });
     graph.get('/v1.0/users', async (req: Req) => ({
@@ -193,9 +191,9 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
       const b = body(req);
       const profile = (b.passwordProfile ?? {}) as Record<string, unknown>;
       if (typeof b.userPrincipalName !== 'string' || typeof profile.password !== 'string') {
-        throw graphError(400, 'Request_BadRequest', 'userPrincipalName and passwordProfile.password are required.');
+        throw errors.graphBadRequest('userPrincipalName and passwordProfile.password are required.');
       }
-      if (b.displayName !== undefined && typeof b.displayName !== 'string') throw graphError(400, 'Request_BadRequest', 'displayName must be a string.');
+      if (b.displayName !== undefined && typeof b.displayName !== 'string') throw errors.graphBadRequest('displayName must be a string.');
       const displayName = typeof b.displayName === 'string' ? b.displayName : b.userPrincipalName;
       const input = { upn: b.userPrincipalName, displayName, password: profile.password };
       const user = await req.writeAudited((record) => directory.createUser(input, record?.()), 201);
@@ -215,7 +213,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
     graph.post('/v1.0/groups', async (req: Req, reply: FastifyReply) => {
       requireAdmin(req);
       const name = body(req).displayName;
-      if (typeof name !== 'string') throw graphError(400, 'Request_BadRequest', 'displayName is required.');
+      if (typeof name !== 'string') throw errors.graphBadRequest('displayName is required.');
       return reply.status(201).send(groupResource(await req.writeAudited((record) => directory.createGroup({ displayName: name }, record?.()), 201)));
     });
     graph.delete('/v1.0/groups/:id', async (req: Req, reply: FastifyReply) => {
@@ -236,9 +234,9 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
       const memberId = typeof ref === 'string' ? ref.split('/').pop() ?? '' : '';
       const member = GUID_RE.test(memberId) ? await directory.get(memberId.toLowerCase()) : null;
       if (!member) throw resourceNotFound(memberId);
-      if (member.objectId === group.objectId) throw graphError(400, 'Request_BadRequest', 'A group cannot be a member of itself.');
+      if (member.objectId === group.objectId) throw errors.groupSelfMembership();
       if (!(await unlessGone(req.writeAudited((record) => deps.index.addMember(group.objectId, member.objectId, record), 204), [group.objectId, member.objectId], exists))) {
-        throw graphError(400, 'Request_BadRequest', "One or more added object references already exist for the following modified properties: 'members'.");
+        throw errors.memberAlreadyExists();
       }
       return reply.status(204).send();
     });
@@ -247,7 +245,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
       const group = await load(req, 'Group');
       const memberId = (req.params.memberId ?? '').toLowerCase();
       if (!(await req.writeAudited((record) => deps.index.removeMember(group.objectId, memberId, record), 204))) {
-        throw graphError(404, 'Request_ResourceNotFound', `Resource '${String(req.params.memberId).slice(0, 64)}' is not a member of the group.`);
+        throw errors.notGroupMember(String(req.params.memberId));
       }
       return reply.status(204).send();
     });
@@ -256,7 +254,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
     graph.post('/v1.0/directoryObjects/getByIds', async (req: Req) => {
       const ids = body(req).ids;
       if (!Array.isArray(ids) || ids.length > 1000 || !ids.every((id) => typeof id === 'string')) {
-        throw graphError(400, 'Request_BadRequest', "The property 'ids' must be an array of at most 1000 object ids.");
+        throw errors.graphBadRequest("The property 'ids' must be an array of at most 1000 object ids.");
       }
       const found = await Promise.all((ids as string[]).filter((id) => GUID_RE.test(id)).map((id) => directory.get(id.toLowerCase())));
       return { value: found.filter((p): p is PrincipalRow => p !== null).map(objectResource) };

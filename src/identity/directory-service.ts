@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditRecord, ClientSecretRow, PrincipalRow, PrincipalStore, SignInFailureStore } from '../storage/store-types.js';
 import { hashClientSecret, hashPassword, newClientSecret, verifyClientSecret, verifyPassword } from './password-hash.js';
-import { ServiceError } from '../server/errors.js';
+import { errors } from '../server/errors.js';
 import { createSignInLockout, sourceKey, SOURCE_LOCKOUT, type LockoutLimits } from './sign-in-lockout.js';
 import { createKeyedQueue } from '../server/one-at-a-time.js';
 
@@ -85,7 +85,7 @@ export function createDirectoryService(deps: { principals: PrincipalStore; failu
 
   async function requirePrincipal(objectId: string): Promise<PrincipalRow> {
     const p = await principals.get(objectId);
-    if (!p) throw new ServiceError(404, 'Request_ResourceNotFound', `Resource '${objectId}' does not exist or one of its queried reference-property objects are not present.`);
+    if (!p) throw errors.graphResourceNotFound(objectId);
     return p;
   }
 
@@ -105,11 +105,11 @@ export function createDirectoryService(deps: { principals: PrincipalStore; failu
       return { principal, credential };
     },
     async createUser(input, audit) {
-      if (!UPN_RE.test(input.upn)) throw new ServiceError(400, 'Request_BadRequest', `Invalid value specified for property 'userPrincipalName' of resource 'User'.`);
-      if (input.displayName.trim() === '' || input.displayName.length > 256) throw new ServiceError(400, 'Request_BadRequest', 'displayName must be 1 to 256 characters.');
-      if (input.password.length > 256) throw new ServiceError(400, 'Request_BadRequest', 'passwordProfile.password must be at most 256 characters.');
-      if (input.password.length < 8) throw new ServiceError(400, 'Request_BadRequest', 'The specified password does not comply with password complexity requirements. Please provide a different password.');
-      if (await principals.getByUpn(input.upn)) throw new ServiceError(400, 'Request_BadRequest', 'Another object with the same value for property userPrincipalName already exists.');
+      if (!UPN_RE.test(input.upn)) throw errors.invalidUserPrincipalName();
+      if (input.displayName.trim() === '' || input.displayName.length > 256) throw errors.graphBadRequest('displayName must be 1 to 256 characters.');
+      if (input.password.length > 256) throw errors.graphBadRequest('passwordProfile.password must be at most 256 characters.');
+      if (input.password.length < 8) throw errors.passwordTooWeak();
+      if (await principals.getByUpn(input.upn)) throw errors.userPrincipalNameExists();
       const row: PrincipalRow = {
         objectId: input.objectId ?? randomUUID(),
         kind: 'User',
@@ -123,7 +123,7 @@ export function createDirectoryService(deps: { principals: PrincipalStore; failu
       return row;
     },
     async createGroup(input, audit) {
-      if (input.displayName.trim() === '' || input.displayName.length > 256) throw new ServiceError(400, 'Request_BadRequest', 'displayName is required (1 to 256 characters).');
+      if (input.displayName.trim() === '' || input.displayName.length > 256) throw errors.graphBadRequest('displayName is required (1 to 256 characters).');
       const row: PrincipalRow = { objectId: input.objectId ?? randomUUID(), kind: 'Group', displayName: input.displayName, appId: null, upn: null, passwordHash: null, createdAt: now() };
       await principals.insert(row, audit);
       return row;
@@ -135,7 +135,7 @@ export function createDirectoryService(deps: { principals: PrincipalStore; failu
     },
     async addClientSecret(objectId, input, audit) {
       const p = await requirePrincipal(objectId);
-      if (p.kind !== 'ServicePrincipal') throw new ServiceError(400, 'Request_BadRequest', 'Only service principals have client secrets.');
+      if (p.kind !== 'ServicePrincipal') throw errors.clientSecretNotServicePrincipal();
       return addClientSecret(objectId, input, audit);
     },
     async resetClientSecret(objectId, years) {

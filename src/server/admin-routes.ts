@@ -3,7 +3,7 @@ import type { Authorizer } from '../authorization/authorizer.js';
 import type { CheckAccess } from '../authorization/check-access.js';
 import { requireScope } from '../authorization/scopes.js';
 import type { BearerAuth } from './bearer-auth.js';
-import { errors, ServiceError } from './errors.js';
+import { errors } from './errors.js';
 import { requireCaller } from './request-context.js';
 import { registerAuditRoutes } from '../audit/audit-routes.js';
 import type { AuditLog } from '../audit/audit-log.js';
@@ -40,9 +40,7 @@ export function registerAdminRoutes(
     registerAuditRoutes(own, deps);
 
     own.post('/coffer/admin/rotate-master-key', async (req) => {
-      if (requireCaller(req).objectId !== deps.adminObjectId) {
-        throw new ServiceError(403, 'AuthorizationFailed', 'Only the deployment administrator may rotate the master key.');
-      }
+      if (requireCaller(req).objectId !== deps.adminObjectId) throw errors.masterKeyRotationAdminOnly();
       return deps.ops.rotateMasterKey();
     });
   });

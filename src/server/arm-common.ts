@@ -5,7 +5,7 @@ import type { RoleCatalog } from '../authorization/role-catalog.js';
 import type { DirectoryService } from '../identity/directory-service.js';
 import type { VaultService } from '../vaults/vault-service.js';
 import type { BearerAuth } from './bearer-auth.js';
-import { errors, ServiceError } from './errors.js';
+import { errors } from './errors.js';
 import type { Urls } from './urls.js';
 import { isCalendarDate, repeatedParameter } from './query-params.js';
 
@@ -29,13 +29,11 @@ export type ArmRequest = FastifyRequest<{ Params: Record<string, string>; Querys
 export function installArmHook(arm: FastifyInstance, auth: BearerAuth): void {
   arm.addHook('onRequest', async (req: FastifyRequest<{ Querystring: Record<string, string | string[]> }>) => {
     const version = req.query['api-version'];
-    if (!version) {
-      throw new ServiceError(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.');
-    }
+    if (!version) throw errors.armMissingApiVersion();
     const repeated = repeatedParameter(req.query);
     if (repeated !== undefined) throw errors.invalidArm(`The query parameter '${repeated}' is given more than once.`);
     if (!/^\d{4}-\d{2}-\d{2}(-preview)?$/i.test(version as string) || !isCalendarDate((version as string).slice(0, 10))) {
-      throw new ServiceError(400, 'InvalidApiVersionParameter', `The api-version '${String(version).slice(0, 40)}' is invalid. The supported versions are dates such as '2023-07-01'.`);
+      throw errors.invalidApiVersion(version);
     }
     req.caller = await auth.management(req.headers.authorization);
   });

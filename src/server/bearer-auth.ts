@@ -1,6 +1,6 @@
 import type { Caller } from '../identity/identity-types.js';
 import { TokenVerifyError, type TokenService } from '../identity/token-service.js';
-import { ServiceError } from './errors.js';
+import { errors } from './errors.js';
 import type { Urls } from './urls.js';
 
 // Bearer authentication for the two planes. Both verify the same way; they
@@ -26,32 +26,25 @@ export function createBearerAuth(deps: { tokens: TokenService; urls: Urls; tenan
     issuer: `AKV10032: Invalid issuer. Expected one of ${expectedIssuer}.`,
   };
 
-  const mgmtChallenge = (description: string) =>
-    `Bearer authorization_uri="${urls.tenantAuthority(tenantId)}", error="invalid_token", error_description="${description}"`;
-
   return {
     challenge,
     /** Key Vault data plane: 401 carries the challenge the SDKs follow. */
     async dataPlane(authorization: string | undefined): Promise<Caller> {
       const token = bearerOf(authorization);
-      if (!token) throw new ServiceError(401, 'Unauthorized', dataPlaneMessage.malformed, undefined, { 'WWW-Authenticate': challenge });
+      if (!token) throw errors.unauthorized(dataPlaneMessage.malformed, challenge);
       try {
         return await tokens.verify(token, urls.vaultAudiences);
       } catch (err) {
         if (!(err instanceof TokenVerifyError)) throw err;
         // Key Vault names the audience a token was issued for (ours signed it, so it is not the caller's free text).
         const message = err.reason === 'audience' && err.found !== undefined ? `AKV10022: Invalid audience. Expected ${urls.vaultResource}, found: ${err.found}.` : dataPlaneMessage[err.reason];
-        throw new ServiceError(401, 'Unauthorized', message, undefined, { 'WWW-Authenticate': challenge });
+        throw errors.unauthorized(message, challenge);
       }
     },
     /** Management plane (ARM). */
     async management(authorization: string | undefined): Promise<Caller> {
       const token = bearerOf(authorization);
-      if (!token) {
-        throw new ServiceError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.", undefined, {
-          'WWW-Authenticate': mgmtChallenge("The authentication failed because of missing 'Authorization' header."),
-        });
-      }
+      if (!token) throw errors.authorizationHeaderMissing(urls.tenantAuthority(tenantId));
       try {
         return await tokens.verify(token, urls.managementAudiences);
       } catch (err) {
@@ -64,7 +57,7 @@ export function createBearerAuth(deps: { tokens: TokenService; urls: Urls; tenan
           audience: ['InvalidAuthenticationTokenAudience', `The access token has been obtained for wrong audience or resource. It should exactly match with one of the allowed audiences '${urls.managementAudiences.join("','")}'.`],
           issuer: ['InvalidAuthenticationTokenTenant', `The access token is from the wrong issuer. It must match the tenant '${expectedIssuer}' associated with this subscription.`],
         }[err.reason] as [string, string];
-        throw new ServiceError(401, code, message, undefined, { 'WWW-Authenticate': mgmtChallenge(message) });
+        throw errors.invalidManagementToken(code, message, urls.tenantAuthority(tenantId));
       }
     },
   };

@@ -64,7 +64,7 @@ export interface ErrorLog {
  */
 export function frameworkError(err: FastifyError, _req: FastifyRequest, reply: FastifyReply) {
   const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
-  return sendService(reply, new ServiceError(status, 'BadParameter', err.code === 'FST_ERR_BAD_URL' ? 'The request URI is malformed: it does not decode.' : 'The request is malformed.'));
+  return sendService(reply, err.code === 'FST_ERR_BAD_URL' ? errors.undecodableUri(status) : errors.malformedRequest(status));
 }
 
 /**

@@ -30,6 +30,12 @@ export class OAuthError extends Error {
 
 const helpLink = 'For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182';
 
+/** Resource Manager's challenge on a 401: where to get a token, and why this one was refused. */
+const armChallenge = (authority: string, description: string) => `Bearer authorization_uri="${authority}", error="invalid_token", error_description="${description}"`;
+
+/** The last line of Key Vault's 403 texts. */
+const vaultLine = (vault: { name: string; location: string }) => `Vault: ${vault.name};location=${vault.location}`;
+
 export const errors = {
   badParameter: (message: string) => new ServiceError(400, 'BadParameter', message),
   missingApiVersion: () =>
@@ -75,6 +81,9 @@ export const errors = {
     new ServiceError(404, 'VaultNotFound', `No vault is hosted at '${host}'.`),
   notFound: (path: string) => new ServiceError(404, 'NotFound', `The requested resource '${path.length > 256 ? `${path.slice(0, 256)}...` : path}' was not found.`),
   methodNotAllowed: (method: string) => new ServiceError(405, 'BadParameter', `The method '${method}' is not supported for this resource.`),
+  // Requests Fastify refuses before routing; `status` is Fastify's (4xx).
+  undecodableUri: (status: number) => new ServiceError(status, 'BadParameter', 'The request URI is malformed: it does not decode.'),
+  malformedRequest: (status: number) => new ServiceError(status, 'BadParameter', 'The request is malformed.'),
   // The code is Key Vault's own, spaces included.
   badBackup: () => new ServiceError(400, 'Malformed backup blob', 'Backup blob contains invalid or corrupt version.'),
   internal: () => new ServiceError(500, 'InternalServerError', 'The server encountered an internal error.'),
@@ -119,6 +128,19 @@ export const errors = {
   vaultChangedMeanwhile: (name: string) =>
     new ServiceError(409, 'Conflict', `The vault '${name}' was changed by other requests while this change was being made. Retry the request.`),
   invalidArm: (message: string) => new ServiceError(400, 'BadRequest', message),
+  /** Resource Manager's (the data plane answers missingApiVersion). */
+  armMissingApiVersion: () => new ServiceError(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.'),
+  invalidApiVersion: (version: unknown) =>
+    new ServiceError(400, 'InvalidApiVersionParameter', `The api-version '${String(version).slice(0, 40)}' is invalid. The supported versions are dates such as '2023-07-01'.`),
+  vaultNameNotValid: (name: string) =>
+    new ServiceError(
+      400,
+      'VaultNameNotValid',
+      `The vault name '${name}' is invalid. A vault's name must be between 3-24 alphanumeric characters. The name must begin with a letter, end with a letter or digit, and not contain consecutive hyphens.`,
+    ),
+  locationRequired: () => new ServiceError(400, 'LocationRequired', 'The location property is required for this definition.'),
+  locationNotAvailable: (location: string) =>
+    new ServiceError(400, 'LocationNotAvailableForResourceType', `The provided location '${location.slice(0, 64)}' is not available for resource type.`),
   invalidRequestContent: (detail: string) => new ServiceError(400, 'InvalidRequestContent', `The request content was invalid and could not be deserialized: ${detail}.`),
   authorizationFailed: (oid: string, action: string, scope: string) =>
     new ServiceError(
@@ -130,6 +152,118 @@ export const errors = {
     new ServiceError(429, 'Throttled', 'Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached', undefined, {
       'Retry-After': String(retryAfter),
     }),
+
+  // Bearer authentication: each 401 carries the WWW-Authenticate challenge clients follow.
+  /** Key Vault data plane: no token, or one that does not verify. */
+  unauthorized: (message: string, challenge: string) => new ServiceError(401, 'Unauthorized', message, undefined, { 'WWW-Authenticate': challenge }),
+  /** Resource Manager: no bearer token (`authority` is the tenant's, for the challenge). */
+  authorizationHeaderMissing: (authority: string) =>
+    new ServiceError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.", undefined, {
+      'WWW-Authenticate': armChallenge(authority, "The authentication failed because of missing 'Authorization' header."),
+    }),
+  /** Resource Manager: a token that does not verify; `code` and `message` say why, in ARM's words. */
+  invalidManagementToken: (code: string, message: string, authority: string) =>
+    new ServiceError(401, code, message, undefined, { 'WWW-Authenticate': armChallenge(authority, message) }),
+
+  // Key Vault's 403s for a data-plane request refused by RBAC or the vault's network rules (Azure's lines, CRLF-joined).
+  forbiddenByRbac: (caller: string, action: string, resource: string, vault: { name: string; location: string }) =>
+    new ServiceError(
+      403,
+      'Forbidden',
+      [
+        'Caller is not authorized to perform action on resource.',
+        'If role assignments, deny assignments or role definitions were changed recently, please observe propagation time.',
+        `Caller: ${caller}`,
+        `Action: '${action}'`,
+        `Resource: '${resource.toLowerCase()}'`,
+        'Assignment: (not found)',
+        'DenyAssignmentId: null',
+        // Azure's text has this space before the line break.
+        "DecisionReason: 'DeniedWithNoValidRBAC' ",
+        vaultLine(vault),
+        '',
+      ].join('\r\n'),
+      'ForbiddenByRbac',
+    ),
+  forbiddenByConnection: (caller: string, vault: { name: string; location: string }) =>
+    new ServiceError(
+      403,
+      'Forbidden',
+      ['Public network access is disabled and request is not from a trusted service nor via an approved private link.', `Caller: ${caller}`, vaultLine(vault)].join('\r\n'),
+      'ForbiddenByConnection',
+    ),
+  forbiddenByFirewall: (clientAddress: string, caller: string, vault: { name: string; location: string }) =>
+    new ServiceError(
+      403,
+      'Forbidden',
+      ['Client address is not authorized and caller is not a trusted service.', `Client address: ${clientAddress}`, `Caller: ${caller}`, vaultLine(vault)].join('\r\n'),
+      'ForbiddenByFirewall',
+    ),
+
+  // Role assignments and definitions (Resource Manager).
+  invalidRoleAssignmentId: (name: string) =>
+    new ServiceError(400, 'InvalidRoleAssignmentId', `The role assignment ID '${name.slice(0, 64)}' is not valid. The role assignment ID must be a GUID.`),
+  invalidPrincipalId: () => new ServiceError(400, 'InvalidPrincipalId', 'A valid principal ID must be provided for role assignment.'),
+  missingRoleDefinitionId: () => new ServiceError(400, 'InvalidRoleDefinitionId', 'The role definition ID must be provided.'),
+  /** coffer does not evaluate ABAC conditions. */
+  roleAssignmentConditionsUnsupported: () =>
+    new ServiceError(400, 'InvalidRoleAssignmentRequest', 'Role assignment conditions (condition, conditionVersion) are not supported by coffer; assign the role at a narrower scope instead.'),
+  /** An assignment's role that does not exist: 400 (the role definition's own URL answers 404, roleDefinitionNotFound). */
+  unknownAssignedRole: (id: string) => new ServiceError(400, 'RoleDefinitionDoesNotExist', `The specified role definition with ID '${id.slice(0, 64)}' does not exist.`),
+  roleNotAssignableAtScope: (roleName: string) =>
+    new ServiceError(403, 'RoleAssignmentScopeNotAssignableToRoleDefinition', `The role ${roleName} is not available for assignment at the requested scope.`),
+  principalNotFound: (id: string, tenantId: string) =>
+    new ServiceError(400, 'PrincipalNotFound', `Principal ${id.replace(/-/g, '')} does not exist in the directory ${tenantId}. Check that you have the correct principal ID.`),
+  // Azure's text, its misspelling, space and hyphen-less id included.
+  unmatchedPrincipalType: (objectId: string, kind: string, given: unknown) =>
+    new ServiceError(
+      400,
+      'UnmatchedPrincipalType',
+      `The PrincipalId '${objectId.replaceAll('-', '')}' has type '${kind}' , which is different from specified PrinciaplType '${String(given).slice(0, 40)}'.`,
+    ),
+  roleAssignmentUpdateNotPermitted: () =>
+    new ServiceError(409, 'RoleAssignmentUpdateNotPermitted', 'Tenant ID, application ID, principal ID, and scope are not allowed to be updated.'),
+  roleAssignmentChangedMeanwhile: () => new ServiceError(409, 'Conflict', 'The role assignment was changed by another request. Try again.'),
+  roleAssignmentExists: () => new ServiceError(409, 'RoleAssignmentExists', 'The role assignment already exists.'),
+  roleAssignmentNotFound: (name: string) => new ServiceError(404, 'RoleAssignmentNotFound', `The role assignment '${name.slice(0, 64)}' is not found.`),
+  roleDefinitionNotFound: (id: string) => new ServiceError(404, 'RoleDefinitionDoesNotExist', `The specified role definition with ID '${id.slice(0, 64)}' does not exist.`),
+  builtInRoleDefinitionReadOnly: (what: 'changed' | 'deleted') => new ServiceError(403, 'RoleDefinitionUpdateNotAllowed', `Built-in role definitions cannot be ${what}.`),
+  roleDefinitionNameExists: () => new ServiceError(409, 'RoleDefinitionWithSameNameExists', 'A role definition cannot be updated with a name that already exists.'),
+  roleDefinitionHasAssignments: () =>
+    new ServiceError(409, 'RoleDefinitionHasAssignments', 'There are existing role assignments referencing role. Remove them before deleting the role definition.'),
+
+  // Microsoft Graph (the directory API), in Graph's codes.
+  graphBadRequest: (message: string) => new ServiceError(400, 'Request_BadRequest', message),
+  /** `id` as it is to be shown: callers bound what a client sent. */
+  graphResourceNotFound: (id: string) =>
+    new ServiceError(404, 'Request_ResourceNotFound', `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`),
+  graphInsufficientPrivileges: () => new ServiceError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'),
+  graphUnsupportedFilter: (filter: string) => new ServiceError(400, 'Request_UnsupportedQuery', `Unsupported or invalid query filter clause specified: ${filter.slice(0, 100)}`),
+  /** `/me` with an application's token. */
+  meRequiresDelegatedFlow: () => new ServiceError(400, 'BadRequest', '/me request is only valid with delegated authentication flow.'),
+  meNotFound: (objectId: string) => new ServiceError(404, 'Request_ResourceNotFound', `Resource '${objectId}' does not exist.`),
+  invalidUserPrincipalName: () => new ServiceError(400, 'Request_BadRequest', `Invalid value specified for property 'userPrincipalName' of resource 'User'.`),
+  userPrincipalNameExists: () => new ServiceError(400, 'Request_BadRequest', 'Another object with the same value for property userPrincipalName already exists.'),
+  passwordTooWeak: () =>
+    new ServiceError(400, 'Request_BadRequest', 'The specified password does not comply with password complexity requirements. Please provide a different password.'),
+  clientSecretNotServicePrincipal: () => new ServiceError(400, 'Request_BadRequest', 'Only service principals have client secrets.'),
+  passwordCredentialNotFound: (keyId: unknown) => new ServiceError(400, 'Request_BadRequest', `No password credential with keyId '${String(keyId).slice(0, 64)}' was found.`),
+  administratorUndeletable: () => new ServiceError(400, 'Request_BadRequest', 'The deployment administrator cannot be deleted.'),
+  groupSelfMembership: () => new ServiceError(400, 'Request_BadRequest', 'A group cannot be a member of itself.'),
+  memberAlreadyExists: () => new ServiceError(400, 'Request_BadRequest', "One or more added object references already exist for the following modified properties: 'members'."),
+  notGroupMember: (memberId: string) => new ServiceError(404, 'Request_ResourceNotFound', `Resource '${memberId.slice(0, 64)}' is not a member of the group.`),
+
+  // Deployment administration (coffer's own APIs).
+  masterKeyRotationAdminOnly: () => new ServiceError(403, 'AuthorizationFailed', 'Only the deployment administrator may rotate the master key.'),
+  /** The other members would not have the new key this one writes to its own key file. */
+  masterKeyRotationInCluster: () =>
+    new ServiceError(
+      409,
+      'Conflict',
+      'A cluster member cannot rotate the master key alone: rotate through COFFER_MASTER_KEY and COFFER_PREVIOUS_MASTER_KEYS with rolling restarts (docs/postgres.md, "Clusters").',
+    ),
+  masterKeyRotationFromEnv: () =>
+    new ServiceError(409, 'Conflict', 'The master key comes from COFFER_MASTER_KEY: rotate by setting a new COFFER_MASTER_KEY and the old one in COFFER_PREVIOUS_MASTER_KEYS, then restart.'),
 };
 
 export const oauthErrors = {

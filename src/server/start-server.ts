@@ -7,7 +7,7 @@ import { createAccessControl, grantAdministrator } from './access-control.js';
 import { loadBackupKey } from '../crypto/backup-key.js';
 import { loadKeyring } from '../crypto/keyring.js';
 import { keyIdsInUse, rewrapAll, rotateKeyringFile } from '../crypto/master-key-rotation.js';
-import { ServiceError } from './errors.js';
+import { errors } from './errors.js';
 import { createVaultKeys } from '../crypto/vault-keys.js';
 import { createDirectoryService } from '../identity/directory-service.js';
 import { createGrantHandler } from '../identity/oauth-grants.js';
@@ -204,10 +204,10 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
       async rotateMasterKey() {
         if (config.cluster) {
           // The other members would not have the new key this one writes to its own key file.
-          throw new ServiceError(409, 'Conflict', 'A cluster member cannot rotate the master key alone: rotate through COFFER_MASTER_KEY and COFFER_PREVIOUS_MASTER_KEYS with rolling restarts (docs/postgres.md, "Clusters").');
+          throw errors.masterKeyRotationInCluster();
         }
         if (config.masterKey) {
-          throw new ServiceError(409, 'Conflict', 'The master key comes from COFFER_MASTER_KEY: rotate by setting a new COFFER_MASTER_KEY and the old one in COFFER_PREVIOUS_MASTER_KEYS, then restart.');
+          throw errors.masterKeyRotationFromEnv();
         }
         // One rotation at a time: two overlapping ones rewrap from stale lists and could retire a key still in use.
         const run = rotations.then(() => vaultKeys.rotating(() => rotateKeyringFile(keyringFile, store, (k) => vaultKeys.useKeyring(k), () => vaults.forgetAll())));

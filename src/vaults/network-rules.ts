@@ -2,7 +2,7 @@ import { BlockList, isIP } from 'node:net';
 import { unmapped } from '../net/client-address.js';
 import { callerLabel } from '../authorization/authorizer.js';
 import type { Caller } from '../identity/identity-types.js';
-import { errors, ServiceError } from '../server/errors.js';
+import { errors } from '../server/errors.js';
 import type { VaultRow } from '../storage/store-types.js';
 
 // A vault's network rules, as Key Vault's firewall applies them to the data
@@ -105,22 +105,9 @@ function clientAddress(ip: string): { address: string; family: 'ipv4' | 'ipv6' }
 /** Refuses a data-plane request the vault's network rules do not let in, with Key Vault's 403s. */
 export function checkNetworkAccess(vault: VaultRow, ip: string, caller: Caller): void {
   const rules = rulesOf(vault);
-  const where = `Vault: ${vault.name};location=${vault.location}`;
-  if (rules.closed) {
-    throw new ServiceError(
-      403,
-      'Forbidden',
-      ['Public network access is disabled and request is not from a trusted service nor via an approved private link.', `Caller: ${callerLabel(caller)}`, where].join('\r\n'),
-      'ForbiddenByConnection',
-    );
-  }
+  if (rules.closed) throw errors.forbiddenByConnection(callerLabel(caller), vault);
   if (rules.allowed === null) return;
   const client = clientAddress(ip);
   if (isIP(client.address) !== 0 && rules.allowed.check(client.address, client.family)) return;
-  throw new ServiceError(
-    403,
-    'Forbidden',
-    ['Client address is not authorized and caller is not a trusted service.', `Client address: ${client.address}`, `Caller: ${callerLabel(caller)}`, where].join('\r\n'),
-    'ForbiddenByFirewall',
-  );
+  throw errors.forbiddenByFirewall(client.address, callerLabel(caller), vault);
 }

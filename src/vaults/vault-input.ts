@@ -1,4 +1,4 @@
-import { errors, ServiceError } from '../server/errors.js';
+import { errors } from '../server/errors.js';
 import { GUID_RE } from '../identity/identity-types.js';
 import { VAULT_NAME_RE } from './vault-types.js';
 import { MAX_POLICIES, parsePolicies } from '../authorization/access-policies.js';
@@ -15,13 +15,7 @@ export interface VaultInput {
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function checkVaultName(name: string): string {
-  if (!VAULT_NAME_RE.test(name) || name.includes('--')) {
-    throw new ServiceError(
-      400,
-      'VaultNameNotValid',
-      `The vault name '${name}' is invalid. A vault's name must be between 3-24 alphanumeric characters. The name must begin with a letter, end with a letter or digit, and not contain consecutive hyphens.`,
-    );
-  }
+  if (!VAULT_NAME_RE.test(name) || name.includes('--')) throw errors.vaultNameNotValid(name);
   return name;
 }
 
@@ -39,8 +33,8 @@ export function checkTags(v: unknown): Record<string, string> | undefined {
 
 /** An ARM location: a region name such as 'westeurope' or 'West Europe' (letters, digits, spaces), at most 64 characters. */
 export function checkLocation(v: unknown): string {
-  if (typeof v !== 'string' || v.trim() === '') throw new ServiceError(400, 'LocationRequired', 'The location property is required for this definition.');
-  if (!/^[A-Za-z0-9][A-Za-z0-9 ]{0,63}$/.test(v)) throw new ServiceError(400, 'LocationNotAvailableForResourceType', `The provided location '${v.slice(0, 64)}' is not available for resource type.`);
+  if (typeof v !== 'string' || v.trim() === '') throw errors.locationRequired();
+  if (!/^[A-Za-z0-9][A-Za-z0-9 ]{0,63}$/.test(v)) throw errors.locationNotAvailable(v);
   return v;
 }
 
