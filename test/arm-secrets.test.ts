@@ -147,5 +147,9 @@ describe('@azure/arm-keyvault secrets (Resource Manager view)', () => {
       }),
     );
     assert.deepEqual([...statuses].sort(), [200, 200, 200, 200, 200, 200, 200, 201]);
+    // A value is taken as the data plane takes it, U+0000 included (only ever stored encrypted).
+    const nul = await fetch(`${server.url}${vaultId}/secrets/raced?api-version=2023-07-01`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ properties: { value: 'a\u0000b' } }) });
+    assert.equal(nul.status, 200, await nul.text());
+    assert.equal((await secretClient(server, 'arm-secrets').getSecret('raced')).value, 'a\u0000b');
   });
 });

@@ -119,6 +119,18 @@ describe('audit trail', () => {
     assert.ok(now.every((r) => r.time >= old.at(-1)!.time));
   });
 
+  it('time filters past the year 9999 or before 0000 keep their meaning', async () => {
+    const all = (await records('')).length;
+    assert.ok(all > 0);
+    for (const later of ['%2B275760-09-13T00:00:00Z', 'Sat, 01 Jan 10000 00:00:00 GMT']) {
+      assert.equal((await records(`from=${later}`)).length, 0, `nothing is from ${later} on`);
+      // Each query is recorded too: later ones see more.
+      assert.ok((await records(`to=${later}`)).length >= all, `everything is before ${later}`);
+    }
+    assert.ok((await records('from=-000100-01-01T00:00:00Z')).length >= all);
+    assert.equal((await records('to=-000100-01-01T00:00:00Z')).length, 0);
+  });
+
   it('coffer audit verify passes, then names the first edited or deleted record', async () => {
     const home = cliHome();
     assert.equal((await coffer(home, ['login', '--bootstrap', join(server.dataDir, 'bootstrap.json'), '-o', 'none'])).code, 0);

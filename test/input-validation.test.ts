@@ -31,7 +31,7 @@ describe('data-plane input validation', () => {
     return { names: names.sort(), value: existing.value, tags: existing.properties.tags };
   }
 
-  async function call(method: string, path: string, body?: string, headers: Record<string, string> = {}) {
+  async function call(method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}) {
     const res = await rawRequest(`${base}${path}`, {
       method,
       headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
@@ -41,7 +41,7 @@ describe('data-plane input validation', () => {
   }
 
   const json = (v: unknown) => JSON.stringify(v);
-  const cases: Array<{ name: string; method: string; path: string; body?: string; headers?: Record<string, string>; status: number; code: string; message?: RegExp }> = [
+  const cases: Array<{ name: string; method: string; path: string; body?: string | Buffer; headers?: Record<string, string>; status: number; code: string; message?: RegExp }> = [
     { name: 'empty name', method: 'PUT', path: '/secrets/?api-version=7.6', body: json({ value: 'x' }), status: 400, code: 'BadParameter' },
     { name: '128-character name', method: 'PUT', path: `/secrets/${'a'.repeat(128)}?api-version=7.6`, body: json({ value: 'x' }), status: 400, code: 'BadParameter', message: /invalid name/ },
     { name: 'underscore in name', method: 'PUT', path: '/secrets/my_secret?api-version=7.6', body: json({ value: 'x' }), status: 400, code: 'BadParameter', message: /invalid name: my_secret/ },
@@ -57,6 +57,9 @@ describe('data-plane input validation', () => {
     { name: 'wrong content type', method: 'PUT', path: '/secrets/existing?api-version=7.6', body: 'value=x', headers: { 'content-type': 'text/plain' }, status: 415, code: 'BadParameter' },
     { name: 'an HTML form body', method: 'PUT', path: '/secrets/existing?api-version=7.6', body: 'value=x', headers: { 'content-type': 'application/x-www-form-urlencoded' }, status: 415, code: 'BadParameter' },
     { name: 'a JSON look-alike type', method: 'PUT', path: '/secrets/existing?api-version=7.6', body: json({ value: 'x' }), headers: { 'content-type': 'application/jsonx' }, status: 415, code: 'BadParameter' },
+    { name: 'bytes that are not UTF-8', method: 'PUT', path: '/secrets/existing?api-version=7.6', body: Buffer.concat([Buffer.from('{"value": "bad '), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('"}')]), status: 400, code: 'BadParameter', message: /not valid UTF-8/ },
+    { name: 'a charset other than UTF-8', method: 'PUT', path: '/secrets/existing?api-version=7.6', body: json({ value: 'x' }), headers: { 'content-type': 'application/json; charset=utf-16' }, status: 415, code: 'BadParameter' },
+    { name: 'a compressed body', method: 'PUT', path: '/secrets/existing?api-version=7.6', body: json({ value: 'x' }), headers: { 'content-encoding': 'gzip' }, status: 415, code: 'BadParameter', message: /content encoding 'gzip' is not supported/ },
     { name: 'missing api-version', method: 'PUT', path: '/secrets/existing', body: json({ value: 'x' }), status: 400, code: 'BadParameter', message: /api-version/ },
     { name: 'malformed api-version', method: 'GET', path: '/secrets/existing?api-version=banana', status: 400, code: 'BadParameter' },
     { name: 'unpublished old dated api-version', method: 'GET', path: '/secrets/existing?api-version=1999-01-01', status: 400, code: 'BadParameter', message: /The specified version \(1999-01-01\) is not recognized\. Consider using the latest supported version \(2025-07-01\)/ },
@@ -195,10 +198,10 @@ describe('data-plane input validation', () => {
     }
   });
 
-  /** Sends bytes as they are over TLS and returns what comes back before the server closes the connection. */
+  /** Sends bytes as they are over TLS and returns what comes back until the server closes the connection (each request here makes it close). */
   function rawExchange(host: string, bytes: string): Promise<string> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: '127.0.0.1', port: server.port, servername: host, rejectUnauthorized: false }, () => socket.end(bytes));
+      const socket = connect({ host: '127.0.0.1', port: server.port, servername: host, rejectUnauthorized: false }, () => socket.write(bytes));
       let got = '';
       socket.on('data', (d: Buffer) => (got += d.toString()));
       socket.on('close', () => resolve(got));
@@ -208,17 +211,22 @@ describe('data-plane input validation', () => {
 
   it('requests that are not valid HTTP get the service’s error shape, then the connection closes', async () => {
     const host = new URL(base).hostname;
-    const cases: Array<[string, string, number]> = [
+    const cases: Array<[string, string, number, RegExp?]> = [
       ['a bad request line', 'GARBAGE\r\n\r\n', 400],
       ['two Content-Lengths', `PUT /secrets/x?api-version=7.6 HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}`, 400],
       ['a control character in a header', `GET /secrets/x?api-version=7.6 HTTP/1.1\r\nHost: ${host}\r\nX-Bad: a\u0001b\r\n\r\n`, 400],
+      ['no Host header', 'GET /secrets/x?api-version=7.6 HTTP/1.1\r\nConnection: close\r\n\r\n', 400, /^The request has no Host header\.$/],
+      ['two Host headers', `GET /secrets/x?api-version=7.6 HTTP/1.1\r\nHost: ${host}\r\nHost: other.${host}\r\nConnection: close\r\n\r\n`, 400, /more than one Host header/],
+      ['a body without a content type', `PUT /secrets/x?api-version=7.6 HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${token}\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`, 415, /has a body but no content type/],
       ['headers over the limit', `GET /secrets/x?api-version=7.6 HTTP/1.1\r\nHost: ${host}\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
     ];
-    for (const [label, bytes, status] of cases) {
+    for (const [label, bytes, status, message] of cases) {
       const answer = await rawExchange(host, bytes);
       const [head = '', body = ''] = answer.split('\r\n\r\n');
       assert.match(head, new RegExp(`^HTTP/1\\.1 ${status} `), `${label}: ${answer.slice(0, 200)}`);
-      assert.equal((JSON.parse(body) as { error: { code: string } }).error.code, 'BadParameter', label);
+      const error = (JSON.parse(body) as { error: { code: string; message: string } }).error;
+      assert.equal(error.code, 'BadParameter', label);
+      if (message) assert.match(error.message, message, label);
     }
   });
 

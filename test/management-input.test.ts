@@ -74,7 +74,7 @@ describe('management and directory input validation', () => {
       assert.equal(res.status, 400, path);
       assert.match(res.body!.error.message, /\$filter' is given more than once/);
     }
-    for (const version of ['banana', '2023-13-45', '2023-02-30']) {
+    for (const version of ['banana', '2023-13-45', '2023-02-30', '1900-01-01', '2014-03-31']) {
       const bad = await api(server, 'GET', `/subscriptions/${sub}/resourceGroups?api-version=${version}`);
       assert.equal(bad.status, 400, version);
       assert.equal(bad.body!.error.code, 'InvalidApiVersionParameter', version);
@@ -98,6 +98,22 @@ describe('management and directory input validation', () => {
       assert.deepEqual(JSON.parse(res.text), { error: { code: 'UnsupportedMediaType', message: `The content media type '${type}' is not supported. Only 'application/json' is supported.` } });
     }
     assert.equal((await api(server, 'GET', `/subscriptions/${sub}/resourceGroups/rg-form?api-version=2021-04-01`)).status, 404, 'nothing was created');
+    // Bytes that are not UTF-8, or a body compressed: refused, not stored with U+FFFD or as it came.
+    const notUtf8 = await rawRequest(`${server.url}/subscriptions/${sub}/resourceGroups/rg-form?api-version=2021-04-01`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: Buffer.concat([Buffer.from('{"location": "local", "tags": {"t": "'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}}')]),
+    });
+    assert.equal(notUtf8.status, 400, notUtf8.text);
+    assert.equal(JSON.parse(notUtf8.text).error.code, 'InvalidRequestContent');
+    const gzip = await rawRequest(`${server.url}/subscriptions/${sub}/resourceGroups/rg-form?api-version=2021-04-01`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body: JSON.stringify({ location: 'local' }),
+    });
+    assert.equal(gzip.status, 415, gzip.text);
+    assert.equal(JSON.parse(gzip.text).error.code, 'UnsupportedMediaType');
+    assert.equal((await api(server, 'GET', `/subscriptions/${sub}/resourceGroups/rg-form?api-version=2021-04-01`)).status, 404, 'still nothing was created');
   });
 
   it('a URI that does not decode gets the service’s error shape', async () => {

@@ -35,6 +35,27 @@ describe('token endpoints: v1, v2 and tenants', () => {
     assert.equal(((await doc.json()) as { error: string }).error, 'invalid_tenant');
   });
 
+  it('a form body that is not UTF-8, or compressed, is an OAuth invalid_request', async () => {
+    for (const [headers, body] of [
+      [{}, Buffer.concat([Buffer.from('grant_type=client_credentials&client_secret='), Buffer.from([0xff, 0xfe])])],
+      [{ 'content-encoding': 'gzip' }, Buffer.from('grant_type=client_credentials')],
+    ] as const) {
+      const res = await fetch(tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body });
+      assert.equal(res.status, 400);
+      const answer = (await res.json()) as { error: string; error_description: string };
+      assert.equal(answer.error, 'invalid_request');
+      assert.match(answer.error_description, /not valid UTF-8|content encoding 'gzip'/);
+    }
+  });
+
+  it('a client assertion (certificate credential) is refused as such, not as a missing secret', async () => {
+    const res = await form({ grant_type: 'client_credentials', client_id: server.bootstrap.clientId, scope: `${server.url}/.default`, client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: 'eyJhbGciOiJSUzI1NiJ9.e30.sig' });
+    assert.equal(res.status, 401);
+    const body = (await res.json()) as { error: string; error_description: string };
+    assert.equal(body.error, 'invalid_client');
+    assert.match(body.error_description, /^AADSTS7000218: .*coffer does not accept client assertions/);
+  });
+
   it('v2 as Entra ID: an app asks for `<resource>/.default` (AADSTS1002012), never with `resource` (AADSTS901002), and in its own tenant (AADSTS50059)', async () => {
     const { clientId, clientSecret, tenantId } = server.bootstrap;
     const app = { grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret };

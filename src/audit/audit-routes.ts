@@ -13,6 +13,15 @@ import type { AuditLog } from './audit-log.js';
 const READ = 'Microsoft.Insights/logs/read';
 const MAX_PAGE = 1000;
 
+const EARLIEST = Date.parse('0000-01-01T00:00:00.000Z');
+const LATEST = Date.parse('9999-12-31T23:59:59.999Z');
+/**
+ * A query time as the stored ones are written, so that they compare as
+ * strings: within years 0000–9999 (a later year would be written `+010000-…`,
+ * which sorts before every stored time).
+ */
+const storedForm = (raw: string) => new Date(Math.min(LATEST, Math.max(EARLIEST, Date.parse(raw)))).toISOString();
+
 /** The later of two ISO times (same format, so they compare as strings). */
 const latest = (a: string | undefined, b: string | undefined) => (a === undefined ? b : b === undefined || a > b ? a : b);
 
@@ -46,8 +55,8 @@ export function registerAuditRoutes(app: FastifyInstance, deps: { audit: AuditLo
         principal: q.principal,
         operation: q.operation,
         resultType: q.resultType,
-        from: latest(q.from ? new Date(q.from).toISOString() : undefined, since),
-        to: q.to ? new Date(q.to).toISOString() : undefined,
+        from: latest(q.from ? storedForm(q.from) : undefined, since),
+        to: q.to ? storedForm(q.to) : undefined,
       },
       limit,
       after,

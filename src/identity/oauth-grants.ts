@@ -144,8 +144,12 @@ export function createGrantHandler(deps: GrantDeps) {
   }
 
   /** A confidential client's secret checked, with Entra ID's answers when it is missing, unknown, wrong or expired. */
-  async function authenticateApp(clientId: string, clientSecret: string | undefined) {
+  async function authenticateApp(clientId: string, clientSecret: string | undefined, params: Record<string, string>) {
     if (!clientSecret) {
+      // A certificate or federated credential would be checked by Entra ID; coffer's applications have secrets only.
+      if (params.client_assertion !== undefined) {
+        throw oauthErrors.invalidClient(7000218, `AADSTS7000218: The request body must contain the following parameter: 'client_secret'. coffer does not accept client assertions (certificate or federated credentials).`);
+      }
       throw oauthErrors.invalidClient(7000218, `AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.`);
     }
     const result = await directory.authenticateClient(clientId, clientSecret, now());
@@ -172,7 +176,7 @@ export function createGrantHandler(deps: GrantDeps) {
       const text = `AADSTS700016: Application with identifier '${clientId}' was not found in the directory '${tenantId}'.`;
       throw unknownIsUnauthenticated ? oauthErrors.invalidClient(700016, text) : oauthErrors.unauthorizedClient(700016, text);
     }
-    await authenticateApp(clientId, clientSecret);
+    await authenticateApp(clientId, clientSecret, params);
     return clientId;
   }
 
@@ -183,7 +187,7 @@ export function createGrantHandler(deps: GrantDeps) {
       throw oauthErrors.invalidScope(1002012, `AADSTS1002012: The provided value for scope ${params.scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`);
     }
     const { resource } = resolveResource(params, tenantId, deps.canonicalResource);
-    const p = await authenticateApp(clientId, clientSecret);
+    const p = await authenticateApp(clientId, clientSecret, params);
     const access = await tokens.issue({ objectId: p.objectId, appId: clientId, audience: resource, kind: 'app', name: p.displayName });
     const body = { token_type: 'Bearer', expires_in: access.expiresIn, ext_expires_in: access.expiresIn, access_token: access.token };
     return { body, resource, notBefore: access.notBefore, expiresOn: access.expiresOn };

@@ -24,6 +24,7 @@ import type { BearerAuth } from './bearer-auth.js';
 import { FORM_ROUTE, installBodyParsers } from './body-parsers.js';
 import { clientError, frameworkError, installErrorHandling, type ErrorLog } from './error-handler.js';
 import { errors } from './errors.js';
+import { hostFault } from './host-header.js';
 import { registerMetadataRoutes } from './metadata-routes.js';
 import { installAuditHook } from '../audit/audit-hook.js';
 import type { AnonymousAuditLimits } from '../audit/anonymous-audit-limit.js';
@@ -82,7 +83,9 @@ const DEFAULT_BODY_LIMIT = 256 * 1024;
  * default, 30 s, would let them run that late).
  */
 const REQUEST_TIMEOUT_MS = 300_000;
-const NODE_SERVER_TIMEOUTS = { headersTimeout: 15_000, connectionsCheckingInterval: 5_000 };
+// requireHostHeader off: Node's own refusal of an HTTP/1.1 request without Host is a bare 400 with no
+// body; the onRequest hook below refuses it in the service's terms instead.
+const NODE_SERVER_TIMEOUTS = { headersTimeout: 15_000, connectionsCheckingInterval: 5_000, requireHostHeader: false };
 /**
  * A TLS handshake must be done within 10 s: Node's default, 120 s, lets a
  * connection that never sends its ClientHello hold a descriptor (and, but for
@@ -121,12 +124,14 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // it themselves, and other subdomains are not coffer's.
   const hsts = deps.https !== undefined;
   app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-ms-request-id', req.id);
+    const fault = hostFault(req.raw);
+    if (fault) throw errors.badParameter(fault);
     const host = req.hostname.toLowerCase();
     if (host.endsWith(suffix)) {
       const label = host.slice(0, -suffix.length);
       if (label.length > 0 && !label.includes('.')) req.vaultName = label;
     }
-    reply.header('x-ms-request-id', req.id);
     if (hsts && host !== 'localhost') reply.header('strict-transport-security', 'max-age=31536000');
     const clientRequestId = req.headers['x-ms-client-request-id'];
     if (typeof clientRequestId === 'string' && clientRequestId.length <= 128) reply.header('x-ms-client-request-id', clientRequestId);

@@ -26,13 +26,17 @@ export interface ArmDeps {
 
 export type ArmRequest = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, string>; Body: unknown }>;
 
+/** Resource Manager's first api-version (2014-04-01-preview); any later well-formed date is served. */
+const FIRST_ARM_API_VERSION = '2014-04-01';
+
 export function installArmHook(arm: FastifyInstance, auth: BearerAuth): void {
   arm.addHook('onRequest', async (req: FastifyRequest<{ Querystring: Record<string, string | string[]> }>) => {
     const version = req.query['api-version'];
     if (!version) throw errors.armMissingApiVersion();
     const repeated = repeatedParameter(req.query);
     if (repeated !== undefined) throw errors.invalidArm(`The query parameter '${repeated}' is given more than once.`);
-    if (!/^\d{4}-\d{2}-\d{2}(-preview)?$/i.test(version as string) || !isCalendarDate((version as string).slice(0, 10))) {
+    // Dated before Resource Manager's first api-version: a typo, not a version any client was built for.
+    if (!/^\d{4}-\d{2}-\d{2}(-preview)?$/i.test(version as string) || !isCalendarDate((version as string).slice(0, 10)) || (version as string) < FIRST_ARM_API_VERSION) {
       throw errors.invalidApiVersion(version);
     }
     req.caller = await auth.management(req.headers.authorization);

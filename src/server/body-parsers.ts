@@ -1,5 +1,6 @@
+import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { errors, OAuthError } from './errors.js';
+import { errors, OAuthError, type ServiceError } from './errors.js';
 
 // JSON bodies may be empty (the Key Vault SDKs send body-less POSTs and an
 // empty first request before the auth challenge). Malformed JSON is Azure's
@@ -50,9 +51,12 @@ function shapeFault(text: string): string | null {
   return values > MAX_JSON_VALUES ? `The request body holds more than ${MAX_JSON_VALUES} JSON values.` : null;
 }
 
+/** Where a secret's value is in a body: the data plane's `value`, Resource Manager's `properties.value`. */
+const SECRET_VALUE_PATHS = new Set(['value', 'properties.value']);
+
 /**
  * Where a parsed JSON body holds a key or string that `bad` rejects, or null.
- * `exceptValue`: a top-level string `value` (a secret's) is not looked at.
+ * `exceptValue`: a secret's value (a string at SECRET_VALUE_PATHS) is not looked at.
  */
 function badStringPath(value: unknown, path: string, bad: (s: string) => boolean, exceptValue: boolean): string | null {
   if (typeof value === 'string') return bad(value) ? path || 'the body' : null;
@@ -60,7 +64,7 @@ function badStringPath(value: unknown, path: string, bad: (s: string) => boolean
   for (const [key, inner] of Object.entries(value)) {
     const at = path ? `${path}.${key}` : key;
     if (bad(key)) return at;
-    if (exceptValue && path === '' && key === 'value' && typeof inner === 'string') continue;
+    if (exceptValue && typeof inner === 'string' && SECRET_VALUE_PATHS.has(at)) continue;
     const found = badStringPath(inner, at, bad, exceptValue);
     if (found) return found;
   }
@@ -84,6 +88,25 @@ const wrongType = (req: FastifyRequest) => {
   return isArm(req) ? errors.armUnsupportedMediaType(type) : errors.unsupportedMediaType(type);
 };
 
+/** UTF-8 and its ASCII subset. */
+const UTF8_CHARSETS = new Set(['utf-8', 'utf8', 'us-ascii', 'ascii']);
+/** The charset a content type names, if any (quotes and case aside). */
+const charsetOf = (type: string) => /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(type)?.[1]?.toLowerCase();
+
+/**
+ * Why a body cannot be read as the text it claims to be, or null: a content
+ * coding (gzip, …) is not undone, a charset other than UTF-8 is not decoded,
+ * and bytes that are not UTF-8 are refused rather than stored as U+FFFD.
+ */
+function unreadable(req: FastifyRequest, body: Buffer): { error: ServiceError } | { text: string } {
+  const coding = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  if (coding !== 'identity' && coding !== '') return { error: errors.unsupportedContentEncoding(coding.slice(0, 40), isArm(req)) };
+  const charset = charsetOf(String(req.headers['content-type'] ?? ''));
+  if (charset !== undefined && !UTF8_CHARSETS.has(charset)) return { error: wrongType(req) };
+  if (isUtf8(body)) return { text: body.toString('utf8') };
+  return { error: isArm(req) ? errors.invalidRequestContent('it is not valid UTF-8') : errors.badParameter('The request body is not valid UTF-8.') };
+}
+
 /** A form body's fields, or the name of one given twice (Entra ID refuses those: AADSTS9000411). */
 function formFields(text: string): { fields: Record<string, string> } | { repeated: string } {
   const fields: Record<string, string> = {};
@@ -96,10 +119,12 @@ function formFields(text: string): { fields: Record<string, string> } | { repeat
 
 export function installBodyParsers(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(/^application\/([\w.+-]+\+)?json\s*(;.*)?$/i, { parseAs: 'string' }, (req, body, done) => {
+  app.addContentTypeParser(/^application\/([\w.+-]+\+)?json\s*(;.*)?$/i, { parseAs: 'buffer' }, (req, body, done) => {
     // The sign-in service reads forms only, as Entra ID does: a JSON body there holds no fields.
     if (takesForms(req)) return done(null, undefined);
-    const text = String(body);
+    const read = unreadable(req, body as Buffer);
+    if ('error' in read) return done(read.error, undefined);
+    const text = read.text;
     if (text.trim() === '') return done(null, undefined);
     const fault = shapeFault(text);
     if (fault) return done(errors.badParameter(fault), undefined);
@@ -121,9 +146,12 @@ export function installBodyParsers(app: FastifyInstance): void {
     if (loneAt) return done(errors.badParameter(`Property ${quotable(loneAt)} contains a lone UTF-16 surrogate (an unpaired \\uD800-\\uDFFF escape), which is not accepted.`), undefined);
     done(null, parsed);
   });
-  app.addContentTypeParser(/^application\/x-www-form-urlencoded\s*(;.*)?$/i, { parseAs: 'string' }, (req, body, done) => {
+  app.addContentTypeParser(/^application\/x-www-form-urlencoded\s*(;.*)?$/i, { parseAs: 'buffer' }, (req, body, done) => {
     if (!takesForms(req)) return done(wrongType(req), undefined);
-    const parsed = formFields(String(body));
+    const read = unreadable(req, body as Buffer);
+    // The sign-in service answers in OAuth's shape.
+    if ('error' in read) return done(new OAuthError(400, 'invalid_request', null, read.error.message), undefined);
+    const parsed = formFields(read.text);
     if ('repeated' in parsed) {
       const name = parsed.repeated.replaceAll(NUL, '\uFFFD').slice(0, 100);
       return done(new OAuthError(400, 'invalid_request', 9000411, `AADSTS9000411: The request is not properly formatted. The parameter '${name}' is duplicated.`), undefined);

@@ -39,7 +39,7 @@ function sendOAuth(reply: FastifyReply, err: OAuthError) {
 function fromFastify(err: FastifyError, req: FastifyRequest): ServiceError | null {
   switch (err.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return errors.unsupportedMediaType('the given content type');
+      return errors.unsupportedMediaType(String(req.headers['content-type'] ?? '').slice(0, 100));
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return errors.bodyTooLarge(req.routeOptions.bodyLimit ?? 0);
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':

@@ -42,7 +42,10 @@ export const errors = {
     new ServiceError(400, 'BadParameter', 'The request URI must contain an api-version query parameter.'),
   invalidJson: (detail: string) => new ServiceError(400, 'BadParameter', `The request body is not valid JSON: ${detail}`),
   unsupportedMediaType: (type: string) =>
-    new ServiceError(415, 'BadParameter', `The content type '${type}' is not supported; use application/json.`),
+    new ServiceError(415, 'BadParameter', type === '' ? 'The request has a body but no content type; use application/json.' : `The content type '${type}' is not supported; use application/json.`),
+  /** A body sent compressed (or otherwise coded): `arm` for Resource Manager's code. */
+  unsupportedContentEncoding: (coding: string, arm: boolean) =>
+    new ServiceError(415, arm ? 'UnsupportedMediaType' : 'BadParameter', `The content encoding '${coding}' is not supported; send the body uncompressed.`),
   /** Resource Manager's answer to a body that is not JSON. */
   armUnsupportedMediaType: (type: string) =>
     new ServiceError(415, 'UnsupportedMediaType', `The content media type '${type}' is not supported. Only 'application/json' is supported.`),

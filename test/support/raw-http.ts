@@ -4,7 +4,7 @@ import { request } from 'node:https';
 // A request sent exactly as written: unlike fetch, no URL normalisation, so
 // paths such as /secrets/.. reach the server verbatim. `localAddress` sends it
 // from another loopback address (127.0.0.2), as another client would.
-export function rawRequest(url: string, init: { method?: string; headers?: Record<string, string>; body?: string; localAddress?: string } = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
+export function rawRequest(url: string, init: { method?: string; headers?: Record<string, string>; body?: string | Buffer; localAddress?: string } = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
   const u = new URL(url);
   const rawPath = url.slice(url.indexOf('/', 'https://'.length));
   return new Promise((resolve, reject) => {

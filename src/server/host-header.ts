@@ -1,0 +1,15 @@
+import type { IncomingMessage } from 'node:http';
+
+/**
+ * Why a request's Host header is unusable, or null. HTTP/1.1 requires
+ * exactly one (RFC 9112 section 3.2); which vault a request is for depends
+ * on it, and with two Node would quietly take the first.
+ */
+export function hostFault(req: IncomingMessage): string | null {
+  let hosts = 0;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') hosts++;
+  if (hosts > 1) return 'The request has more than one Host header.';
+  if (hosts === 0 && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1) return 'The request has no Host header.';
+  return null;
+}
