@@ -217,6 +217,7 @@ describe('data-plane input validation', () => {
       ['a control character in a header', `GET /secrets/x?api-version=7.6 HTTP/1.1\r\nHost: ${host}\r\nX-Bad: a\u0001b\r\n\r\n`, 400],
       ['no Host header', 'GET /secrets/x?api-version=7.6 HTTP/1.1\r\nConnection: close\r\n\r\n', 400, /^The request has no Host header\.$/],
       ['two Host headers', `GET /secrets/x?api-version=7.6 HTTP/1.1\r\nHost: ${host}\r\nHost: other.${host}\r\nConnection: close\r\n\r\n`, 400, /more than one Host header/],
+      ['an absolute-form target naming another host', `GET https://other.${host}/secrets/x?api-version=7.6 HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`, 400, /names another host than the Host header/],
       ['a body without a content type', `PUT /secrets/x?api-version=7.6 HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${token}\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`, 415, /has a body but no content type/],
       ['headers over the limit', `GET /secrets/x?api-version=7.6 HTTP/1.1\r\nHost: ${host}\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
     ];

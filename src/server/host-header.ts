@@ -11,5 +11,17 @@ export function hostFault(req: IncomingMessage): string | null {
   for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') hosts++;
   if (hosts > 1) return 'The request has more than one Host header.';
   if (hosts === 0 && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1) return 'The request has no Host header.';
+  // An absolute-form target (`GET https://host/path`) names the host itself, and HTTP says it wins over
+  // Host; routing follows Host, so the two must agree.
+  const url = req.url ?? '/';
+  if (url[0] !== '/' && url !== '*') {
+    let target: string | null = null;
+    try {
+      target = new URL(url).host.toLowerCase();
+    } catch {
+      // not a URL: the router answers it
+    }
+    if (target !== null && target !== String(req.headers.host ?? '').toLowerCase()) return 'The request target names another host than the Host header.';
+  }
   return null;
 }
