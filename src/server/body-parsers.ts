@@ -94,11 +94,11 @@ const UTF8_CHARSETS = new Set(['utf-8', 'utf8', 'us-ascii', 'ascii']);
 const charsetOf = (type: string) => /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(type)?.[1]?.toLowerCase();
 
 /**
- * Why a body cannot be read as the text it claims to be, or null: a content
- * coding (gzip, …) is not undone, a charset other than UTF-8 is not decoded,
- * and bytes that are not UTF-8 are refused rather than stored as U+FFFD.
+ * A body's text, or why it cannot be read as the text it claims to be: a
+ * content coding (gzip, …) is not undone, a charset other than UTF-8 is not
+ * decoded, and bytes that are not UTF-8 are refused rather than read as U+FFFD.
  */
-function unreadable(req: FastifyRequest, body: Buffer): { error: ServiceError } | { text: string } {
+function bodyText(req: FastifyRequest, body: Buffer): { error: ServiceError } | { text: string } {
   const coding = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   if (coding !== 'identity' && coding !== '') return { error: errors.unsupportedContentEncoding(coding.slice(0, 40), isArm(req)) };
   const charset = charsetOf(String(req.headers['content-type'] ?? ''));
@@ -122,7 +122,7 @@ export function installBodyParsers(app: FastifyInstance): void {
   app.addContentTypeParser(/^application\/([\w.+-]+\+)?json\s*(;.*)?$/i, { parseAs: 'buffer' }, (req, body, done) => {
     // The sign-in service reads forms only, as Entra ID does: a JSON body there holds no fields.
     if (takesForms(req)) return done(null, undefined);
-    const read = unreadable(req, body as Buffer);
+    const read = bodyText(req, body as Buffer);
     if ('error' in read) return done(read.error, undefined);
     const text = read.text;
     if (text.trim() === '') return done(null, undefined);
@@ -148,7 +148,7 @@ export function installBodyParsers(app: FastifyInstance): void {
   });
   app.addContentTypeParser(/^application\/x-www-form-urlencoded\s*(;.*)?$/i, { parseAs: 'buffer' }, (req, body, done) => {
     if (!takesForms(req)) return done(wrongType(req), undefined);
-    const read = unreadable(req, body as Buffer);
+    const read = bodyText(req, body as Buffer);
     // The sign-in service answers in OAuth's shape.
     if ('error' in read) return done(new OAuthError(400, 'invalid_request', null, read.error.message), undefined);
     const parsed = formFields(read.text);
