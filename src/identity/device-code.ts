@@ -64,8 +64,9 @@ export function createDeviceCodes(store: SignInCodeStore, verificationUri: strin
         if (ended.expiresAt < t || !ended.approvedBy) throw oauthErrors.expiredToken();
         return { objectId: ended.approvedBy, scope: ended.scope };
       }
-      // Still pending, or unknown to this client (never started, already redeemed, another client's).
-      if (!(await store.getDevice(key, clientId))) throw oauthErrors.invalidGrant(70019, 'AADSTS70019: Verification code expired.');
+      // Still pending, or unknown to this client (never started, already redeemed, another client's): Entra ID's
+      // answer to a device_code it does not hold for the client (an expired one is expired_token, above).
+      if (!(await store.getDevice(key, clientId))) throw oauthErrors.invalidGrant(7000014, "AADSTS7000014: The provided value for the input parameter 'device_code' is not valid.");
       throw oauthErrors.authorizationPending();
     },
   };
