@@ -16,7 +16,8 @@ test('the filters az and the SDKs send are read term by term', () => {
   assert.deepEqual(parseFilter('atScopeAndBelow()', ROLE_FILTERS).calls, new Map([['atscopeandbelow', '']]));
   const assigned = parseFilter(" atScope() AND assignedTo('0F1E2D3C-0000-4000-8000-000000000001') ", ASSIGNMENT_FILTERS);
   assert.deepEqual(assigned.calls, new Map([['atscope', ''], ['assignedto', '0F1E2D3C-0000-4000-8000-000000000001']]));
-  assert.deepEqual(parseFilter("principalId eq 'abc'", ASSIGNMENT_FILTERS).eq, new Map([['principalid', 'abc']]));
+  assert.deepEqual(parseFilter("principalId EQ 'abc'", ASSIGNMENT_FILTERS).eq, new Map([['principalid', 'abc']]), 'operators in any case, as names');
+  assert.deepEqual(parseFilter("assignedTo(  'abc'  )", ASSIGNMENT_FILTERS).calls, new Map([['assignedto', 'abc']]));
 });
 
 test('a term inside a quoted value is not read as a term', () => {
@@ -37,6 +38,7 @@ test('anything else is refused with a 400', () => {
     ['assignedTo()', ASSIGNMENT_FILTERS],
     ["principalId eq 'a' and", ASSIGNMENT_FILTERS],
     ["description eq 'a'", ASSIGNMENT_FILTERS],
+    [`roleName eq '${'x'.repeat(1100)}'`, ROLE_FILTERS],
   ];
   for (const [f, allowed] of refused) {
     assert.throws(() => parseFilter(f, allowed), (e: { status?: number; message?: string }) => e.status === 400 && /is not supported/.test(e.message ?? ''), f);

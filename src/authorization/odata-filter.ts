@@ -12,7 +12,11 @@ export interface FilterTerms {
 }
 
 const QUOTED = String.raw`'((?:[^']|'')*)'`;
-const TERM = new RegExp(String.raw`\s*(?:([A-Za-z]+)\s+eq\s+${QUOTED}|([A-Za-z]+)\(\s*(?:${QUOTED})?\s*\))\s*`, 'y');
+// One \s* on each side of a call's argument, never two in a row: adjacent ones would backtrack quadratically
+// over a run of spaces with no closing parenthesis.
+const TERM = new RegExp(String.raw`\s*(?:([A-Za-z]+)\s+eq\s+${QUOTED}|([A-Za-z]+)\(\s*(?:${QUOTED}\s*)?\))\s*`, 'iy');
+/** Far past any real filter (az's longest names a 36-character id); a longer one is refused unparsed. */
+const MAX_FILTER_LENGTH = 1024;
 const AND = /and(?=\s)/iy;
 
 /**
@@ -25,6 +29,7 @@ export function parseFilter(filter: string | undefined, allowed: readonly string
   const f = filter ?? '';
   const unsupported = () => errors.invalidArm(`The filter '${f.slice(0, 100)}' is not supported.`);
   if (f.trim() === '') return terms;
+  if (f.length > MAX_FILTER_LENGTH) throw unsupported();
   let at = 0;
   for (;;) {
     TERM.lastIndex = at;

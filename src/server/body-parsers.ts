@@ -51,12 +51,16 @@ function shapeFault(text: string): string | null {
   return values > MAX_JSON_VALUES ? `The request body holds more than ${MAX_JSON_VALUES} JSON values.` : null;
 }
 
-/** Where a secret's value is in a body: the data plane's `value`, Resource Manager's `properties.value`. */
-const SECRET_VALUE_PATHS = new Set(['value', 'properties.value']);
+/**
+ * Where a secret's value is in a body: the data plane's `value`, Resource
+ * Manager's `properties.value`, by the path of the object holding it (a
+ * path without dots is one top-level key).
+ */
+const SECRET_VALUE_HOLDERS = new Set(['', 'properties']);
 
 /**
  * Where a parsed JSON body holds a key or string that `bad` rejects, or null.
- * `exceptValue`: a secret's value (a string at SECRET_VALUE_PATHS) is not looked at.
+ * `exceptValue`: a secret's value (a string `value` in a SECRET_VALUE_HOLDERS object) is not looked at.
  */
 function badStringPath(value: unknown, path: string, bad: (s: string) => boolean, exceptValue: boolean): string | null {
   if (typeof value === 'string') return bad(value) ? path || 'the body' : null;
@@ -64,7 +68,7 @@ function badStringPath(value: unknown, path: string, bad: (s: string) => boolean
   for (const [key, inner] of Object.entries(value)) {
     const at = path ? `${path}.${key}` : key;
     if (bad(key)) return at;
-    if (exceptValue && typeof inner === 'string' && SECRET_VALUE_PATHS.has(at)) continue;
+    if (exceptValue && key === 'value' && typeof inner === 'string' && SECRET_VALUE_HOLDERS.has(path)) continue;
     const found = badStringPath(inner, at, bad, exceptValue);
     if (found) return found;
   }
@@ -98,11 +102,11 @@ const charsetOf = (type: string) => /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(type)
  * content coding (gzip, …) is not undone, a charset other than UTF-8 is not
  * decoded, and bytes that are not UTF-8 are refused rather than read as U+FFFD.
  */
-function bodyText(req: FastifyRequest, body: Buffer): { error: ServiceError } | { text: string } {
+function bodyText(req: FastifyRequest, body: Buffer, wrongCharset: () => ServiceError): { error: ServiceError } | { text: string } {
   const coding = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   if (coding !== 'identity' && coding !== '') return { error: errors.unsupportedContentEncoding(coding.slice(0, 40), isArm(req)) };
   const charset = charsetOf(String(req.headers['content-type'] ?? ''));
-  if (charset !== undefined && !UTF8_CHARSETS.has(charset)) return { error: wrongType(req) };
+  if (charset !== undefined && !UTF8_CHARSETS.has(charset)) return { error: wrongCharset() };
   if (isUtf8(body)) return { text: body.toString('utf8') };
   return { error: isArm(req) ? errors.invalidRequestContent('it is not valid UTF-8') : errors.badParameter('The request body is not valid UTF-8.') };
 }
@@ -122,7 +126,7 @@ export function installBodyParsers(app: FastifyInstance): void {
   app.addContentTypeParser(/^application\/([\w.+-]+\+)?json\s*(;.*)?$/i, { parseAs: 'buffer' }, (req, body, done) => {
     // The sign-in service reads forms only, as Entra ID does: a JSON body there holds no fields.
     if (takesForms(req)) return done(null, undefined);
-    const read = bodyText(req, body as Buffer);
+    const read = bodyText(req, body as Buffer, () => wrongType(req));
     if ('error' in read) return done(read.error, undefined);
     const text = read.text;
     if (text.trim() === '') return done(null, undefined);
@@ -148,7 +152,7 @@ export function installBodyParsers(app: FastifyInstance): void {
   });
   app.addContentTypeParser(/^application\/x-www-form-urlencoded\s*(;.*)?$/i, { parseAs: 'buffer' }, (req, body, done) => {
     if (!takesForms(req)) return done(wrongType(req), undefined);
-    const read = bodyText(req, body as Buffer);
+    const read = bodyText(req, body as Buffer, () => errors.badParameter('The form is not in UTF-8: send it with charset=utf-8 or none.'));
     // The sign-in service answers in OAuth's shape.
     if ('error' in read) return done(new OAuthError(400, 'invalid_request', null, read.error.message), undefined);
     const parsed = formFields(read.text);

@@ -14,14 +14,21 @@ export function hostFault(req: IncomingMessage): string | null {
   // An absolute-form target (`GET https://host/path`) names the host itself, and HTTP says it wins over
   // Host; routing follows Host, so the two must agree.
   const url = req.url ?? '/';
-  if (url[0] !== '/' && url !== '*') {
-    let target: string | null = null;
-    try {
-      target = new URL(url).host.toLowerCase();
-    } catch {
-      // not a URL: the router answers it
-    }
-    if (target !== null && target !== String(req.headers.host ?? '').toLowerCase()) return 'The request target names another host than the Host header.';
-  }
+  if (url[0] !== '/' && url !== '*' && !sameHost(url, String(req.headers.host ?? ''))) return 'The request target names another host than the Host header.';
   return null;
+}
+
+/** Whether an absolute-form target names the Host header's host, both read as URLs (a scheme's default port is no port); a target that is not a URL is the router's to answer. */
+function sameHost(target: string, host: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(target);
+  } catch {
+    return true;
+  }
+  try {
+    return new URL(`${url.protocol}//${host}`).host === url.host;
+  } catch {
+    return false;
+  }
 }
