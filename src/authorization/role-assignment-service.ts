@@ -46,16 +46,14 @@ export function createRoleAssignmentService(deps: {
   const now = deps.now ?? (() => Math.floor(Date.now() / 1000));
   const principalNotFound = (id: string) => errors.principalNotFound(id, deps.tenantId);
 
-  /** The scope must name something that exists in this subscription (a secret scope needs its vault). */
-  async function existingScope(raw: string): Promise<Scope> {
-    const scope = requireScope(raw);
-    if (scope.kind === 'root') return scope;
+  /** The scope must name something that exists in this subscription (a secret scope needs its vault); `raw` as the request wrote it. */
+  async function checkScopeExists(scope: Scope, raw: string): Promise<void> {
+    if (scope.kind === 'root') return;
     if (scope.subscriptionId !== deps.subscriptionId) throw errors.subscriptionNotFound(scope.subscriptionId ?? '');
     if (scope.resourceGroup) await deps.vaults.getResourceGroup(deps.subscriptionId, scope.resourceGroup);
     if (scope.vault) await deps.vaults.get(deps.subscriptionId, scope.resourceGroup!, scope.vault);
     // A secret scope need not name an existing secret, but it must name a possible one.
     if (scope.secret !== undefined && !SECRET_NAME_RE.test(scope.secret)) throw errors.invalidArm(`The scope '${raw.slice(0, 300)}' names an invalid secret: names are 1 to 127 letters, digits and dashes.`);
-    return scope;
   }
 
   /** roleAssignments/write at the scope; Key Vault Data Access Administrator only for Key Vault roles. */
@@ -86,9 +84,9 @@ export function createRoleAssignmentService(deps: {
       }
       // Some right to write assignments here comes before any lookup, so that a caller without it
       // cannot tell which groups, vaults or principals exist; which roles it covers is checked below.
-      const path = requireScope(scopeRaw).path;
-      if (authorizer.rbacGrants(caller.objectId, A.write, 'control', path).length === 0) throw errors.authorizationFailed(caller.objectId, A.write, path);
-      const scope = await existingScope(scopeRaw);
+      const scope = requireScope(scopeRaw);
+      if (authorizer.rbacGrants(caller.objectId, A.write, 'control', scope.path).length === 0) throw errors.authorizationFailed(caller.objectId, A.write, scope.path);
+      await checkScopeExists(scope, scopeRaw);
       const roleId = roleIdOf(input.roleDefinitionId);
       const role = catalog.get(roleId);
       if (!role || !GUID_RE.test(roleId)) throw errors.unknownAssignedRole(roleId);
