@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { createVault } from './support/clients.js';
 import { ROOT, startTestServer, type TestServer } from './support/server-fixture.js';
 
-// Debian's python3-azure (azure.identity + azure.keyvault.secrets, 2023) unchanged.
+// Debian's python3-azure (azure.identity + azure.keyvault.secrets, 2023) unchanged, through every secret operation.
 
 describe('python3-azure against coffer', () => {
   let server: TestServer;
@@ -15,7 +15,7 @@ describe('python3-azure against coffer', () => {
   });
   after(() => server?.stop());
 
-  it('sets, gets, lists, deletes and recovers', () => {
+  it('sets, gets, lists (paged), updates, lists versions, deletes, recovers, backs up, purges and restores', () => {
     const r = spawnSync('/usr/bin/python3', [join(ROOT, 'test/python/keyvault_roundtrip.py')], {
       encoding: 'utf8',
       timeout: 60_000,
@@ -41,5 +41,11 @@ describe('python3-azure against coffer', () => {
     assert.equal(out.after_delete, 'SecretNotFound');
     assert.deepEqual(out.deleted_listed, ['py-secret']);
     assert.equal(out.recovered_value, out.get_value);
+    assert.deepEqual(out.updated, [false, { state: 'retired' }]);
+    assert.deepEqual(out.versions, out.expected_versions);
+    assert.deepEqual(out.disabled_get, [403, 'Forbidden']);
+    assert.equal(out.paged_count, 30);
+    assert.deepEqual(out.after_purge, []);
+    assert.deepEqual(out.restored, ['py-secret', 'rotated', 2]);
   });
 });
