@@ -18,6 +18,8 @@ const TERM = new RegExp(String.raw`\s*(?:([A-Za-z]+)\s+eq\s+${QUOTED}|([A-Za-z]+
 /** Far past any real filter (az's longest names a 36-character id); a longer one is refused unparsed. */
 const MAX_FILTER_LENGTH = 1024;
 const AND = /and(?=\s)/iy;
+/** A quoted value's text ('' stands for '). */
+const unquote = (v: string | undefined) => (v ?? '').replace(/''/g, "'");
 
 /**
  * The terms of `filter`, each name at most once and among `allowed`
@@ -36,7 +38,6 @@ export function parseFilter(filter: string | undefined, allowed: readonly string
     const m = TERM.exec(f);
     if (!m) throw unsupported();
     at = TERM.lastIndex;
-    const unquote = (v: string | undefined) => (v ?? '').replace(/''/g, "'");
     const [name, into, value] = m[1] ? [m[1].toLowerCase(), terms.eq, unquote(m[2])] : [m[3]!.toLowerCase(), terms.calls, unquote(m[4])];
     const shape = into === terms.eq ? name : m[4] === undefined ? `${name}()` : `${name}(v)`;
     if (!allowed.includes(shape) || into.has(name)) throw unsupported();

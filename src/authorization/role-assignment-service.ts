@@ -5,10 +5,10 @@ import type { DirectoryService } from '../identity/directory-service.js';
 import { errors } from '../server/errors.js';
 import type { AuditRecord, RoleAssignmentRow } from '../storage/store-types.js';
 import type { VaultService } from '../vaults/vault-service.js';
-import { parseFilter } from './odata-filter.js';
 import type { AccessIndex } from './access-index.js';
 import type { Authorizer } from './authorizer.js';
 import { DATA_ACCESS_ADMIN_ASSIGNABLE_ROLE_IDS } from './builtin-roles.js';
+import { parseFilter } from './odata-filter.js';
 import type { RoleCatalog } from './role-catalog.js';
 import { covers, requireScope, type Scope } from './scopes.js';
 
@@ -56,6 +56,14 @@ export function createRoleAssignmentService(deps: {
     if (scope.secret !== undefined && !SECRET_NAME_RE.test(scope.secret)) throw errors.invalidArm(`The scope '${raw.slice(0, 300)}' names an invalid secret: names are 1 to 127 letters, digits and dashes.`);
   }
 
+  /**
+   * Some grant of `action` at the scope, checked before anything is looked up, so that a caller without
+   * one cannot tell what exists there; which roles the grant covers is authorizeWrite's, once the role is known.
+   */
+  function requireSomeGrant(caller: Caller, scope: Scope, action: string) {
+    if (authorizer.rbacGrants(caller.objectId, action, 'control', scope.path).length === 0) throw errors.authorizationFailed(caller.objectId, action, scope.path);
+  }
+
   /** roleAssignments/write at the scope; Key Vault Data Access Administrator only for Key Vault roles. */
   function authorizeWrite(caller: Caller, scope: Scope, roleId: string, action: string) {
     const grants = authorizer.rbacGrants(caller.objectId, action, 'control', scope.path);
@@ -82,10 +90,8 @@ export function createRoleAssignmentService(deps: {
       if ((input.condition !== undefined && input.condition !== null && input.condition !== '') || (input.conditionVersion !== undefined && input.conditionVersion !== null)) {
         throw errors.roleAssignmentConditionsUnsupported();
       }
-      // Some right to write assignments here comes before any lookup, so that a caller without it
-      // cannot tell which groups, vaults or principals exist; which roles it covers is checked below.
       const scope = requireScope(scopeRaw);
-      if (authorizer.rbacGrants(caller.objectId, A.write, 'control', scope.path).length === 0) throw errors.authorizationFailed(caller.objectId, A.write, scope.path);
+      requireSomeGrant(caller, scope, A.write);
       await checkScopeExists(scope, scopeRaw);
       const roleId = roleIdOf(input.roleDefinitionId);
       const role = catalog.get(roleId);
@@ -143,9 +149,7 @@ export function createRoleAssignmentService(deps: {
 
     async delete(caller: Caller, scopeRaw: string, name: string, audit?: () => AuditRecord): Promise<RoleAssignmentRow | null> {
       const scope = requireScope(scopeRaw);
-      // Some right to delete here is needed before the answer says whether the assignment exists;
-      // which roles that right covers is checked once its role is known.
-      if (authorizer.rbacGrants(caller.objectId, A.delete, 'control', scope.path).length === 0) throw errors.authorizationFailed(caller.objectId, A.delete, scope.path);
+      requireSomeGrant(caller, scope, A.delete);
       const a = index.get(name);
       if (!a || a.scopeKey !== scope.key) return null;
       authorizeWrite(caller, scope, roleIdOf(a.roleDefinitionId), A.delete);

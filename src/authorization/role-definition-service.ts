@@ -1,10 +1,10 @@
 import type { Caller } from '../identity/identity-types.js';
-import { parseFilter } from './odata-filter.js';
 import { GUID_RE } from '../identity/identity-types.js';
 import { errors } from '../server/errors.js';
 import type { AuditRecord, RolePermissionRow } from '../storage/store-types.js';
 import type { AccessIndex } from './access-index.js';
 import type { Authorizer } from './authorizer.js';
+import { parseFilter } from './odata-filter.js';
 import { roleIdOf } from './role-assignment-service.js';
 import type { Role, RoleCatalog } from './role-catalog.js';
 import { covers, requireScope } from './scopes.js';
