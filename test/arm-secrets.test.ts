@@ -136,6 +136,37 @@ describe('@azure/arm-keyvault secrets (Resource Manager view)', () => {
     await assert.rejects(admin.getSecret('nope'), (err: { statusCode?: number }) => err.statusCode === 404);
   });
 
+  it('PATCH through Resource Manager (Secrets_Update) changes the latest version in place, or with a value adds a version keeping what the patch leaves out', async () => {
+    const data = secretClient(server, 'arm-secrets');
+    const first = await data.setSecret('patched', 'one', { contentType: 'text/plain', tags: { team: 'data' }, expiresOn: new Date('2033-01-01T00:00:00Z') });
+    const arm = armClient(server);
+
+    const inPlace = await arm.secrets.update('rg-test', 'arm-secrets', 'patched', { tags: { team: 'ops' }, properties: { attributes: { enabled: false } } });
+    assert.equal(inPlace.properties.secretUriWithVersion, first.properties.id, 'no new version without a value');
+    assert.deepEqual([inPlace.tags, inPlace.properties.attributes?.enabled, inPlace.properties.contentType, inPlace.properties.value], [{ team: 'ops' }, false, 'text/plain', undefined]);
+    await assert.rejects(data.getSecret('patched'), (err: { statusCode?: number }) => err.statusCode === 403, 'the latest version is disabled');
+
+    const withValue = await arm.secrets.update('rg-test', 'arm-secrets', 'patched', { properties: { value: 'two', attributes: { enabled: true } } });
+    assert.notEqual(withValue.properties.secretUriWithVersion, first.properties.id);
+    assert.deepEqual([withValue.tags, withValue.properties.contentType, withValue.properties.attributes?.enabled], [{ team: 'ops' }, 'text/plain', true]);
+    assert.equal(withValue.properties.attributes?.expires?.toISOString(), '2033-01-01T00:00:00.000Z', 'kept from the latest version');
+    const stored = await data.getSecret('patched');
+    assert.deepEqual([stored.value, stored.properties.id, stored.properties.contentType], ['two', withValue.properties.secretUriWithVersion, 'text/plain']);
+    assert.equal((await arm.secrets.update('rg-test', 'arm-secrets', 'patched', { properties: { value: 'three', contentType: null as unknown as string } })).properties.contentType, undefined, 'a null content type clears it');
+
+    await assert.rejects(arm.secrets.update('rg-test', 'arm-secrets', 'never-set', { properties: { value: 'x' } }), (err: { statusCode?: number; code?: string }) => {
+      assert.deepEqual([err.statusCode, err.code], [404, 'ResourceNotFound']);
+      return true;
+    });
+    await assert.rejects(data.getSecret('never-set'), (err: { statusCode?: number }) => err.statusCode === 404, 'a PATCH creates nothing');
+    await assert.rejects(arm.secrets.update('rg-test', 'arm-secrets', 'patched', { properties: { attributes: { enabled: 'no' as unknown as boolean } } }), (err: { statusCode?: number; code?: string }) => err.statusCode === 400 && err.code === 'BadRequest');
+    const vaultId = `/subscriptions/${server.bootstrap.subscriptionId}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/arm-secrets`;
+    const reader = await newServicePrincipal(server, 'arm-secrets-reader-3');
+    await assignRole(server, vaultId, ROLE_IDS.Reader, reader.id);
+    await assert.rejects(armClient(server, credential(server, reader.appId, reader.secret)).secrets.update('rg-test', 'arm-secrets', 'patched', { properties: { value: 'x' } }), (err: { statusCode?: number; code?: string }) => err.statusCode === 403 && err.code === 'AuthorizationFailed');
+    assert.equal((await data.getSecret('patched')).value, 'three');
+  });
+
   it('of PUTs sent together for a new secret, exactly one is answered 201 Created', async () => {
     const vaultId = `/subscriptions/${server.bootstrap.subscriptionId}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/arm-secrets`;
     const token = (await credential(server).getToken(`${server.url}/.default`)).token;

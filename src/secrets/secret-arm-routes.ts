@@ -9,11 +9,11 @@ import { StoreParentGoneError, type SecretVersionMeta, type VaultRow } from '../
 import { checkVaultName } from '../vaults/vault-input.js';
 import type { VaultService } from '../vaults/vault-service.js';
 import type { SecretService } from './secret-service.js';
-import { checkSecretName, decodeToken, encodeToken, parseSetSecret } from './secret-validation.js';
+import { checkSecretName, decodeToken, encodeToken, parseSetSecret, parseUpdateSecret, type SetSecretInput } from './secret-validation.js';
 import { versionAttributes } from './secret-wire.js';
 
 // Secrets as Resource Manager shows them (Microsoft.KeyVault/vaults/secrets:
-// Secrets_Get, Secrets_List, Secrets_CreateOrUpdate): a secret's latest
+// Secrets_Get, Secrets_List, Secrets_CreateOrUpdate, Secrets_Update): a secret's latest
 // version, never its value. Control-plane actions, whatever the vault's
 // permission model, as in Azure: Reader sees the properties, and a holder of
 // vaults/secrets/write (Contributor, Key Vault Contributor) may set a value
@@ -92,16 +92,54 @@ export function registerSecretArmRoutes(arm: FastifyInstance, deps: { subscripti
     return { value: page.items.map((s) => asResource(vault, s)), nextLink };
   });
 
-  arm.get(`${SECRETS_PATH}/:secret`, async (req: ArmRequest) => {
-    const name = await asArm(() => checkSecretName(req.params.secret ?? ''));
-    const vault = await vaultAt(req, name);
+  /** A new version; the vault purged (or deleted with soft delete off) since it was looked up is not found. */
+  async function newVersion(req: ArmRequest, vault: VaultRow, name: string, input: SetSecretInput, auditStatus?: number): Promise<SecretVersionMeta> {
     try {
-      return asResource(vault, await secrets.properties(vault, name));
+      return (await req.writeAudited((record) => secrets.set(vault, name, input, record?.()), auditStatus)).meta;
     } catch (err) {
-      // Resource Manager's words for a secret that is not there.
+      if (err instanceof StoreParentGoneError) throw errors.resourceNotFound('Microsoft.KeyVault/vaults', vault.name, vault.resourceGroup);
+      throw err;
+    }
+  }
+
+  /** The live secret's latest version, or Resource Manager's words for a secret that is not there. */
+  async function latest(vault: VaultRow, name: string): Promise<SecretVersionMeta> {
+    try {
+      return await secrets.properties(vault, name);
+    } catch (err) {
       if (err instanceof ServiceError && err.status < 500) throw notFound(vault, name);
       throw err;
     }
+  }
+
+  arm.get(`${SECRETS_PATH}/:secret`, async (req: ArmRequest) => {
+    const name = await asArm(() => checkSecretName(req.params.secret ?? ''));
+    const vault = await vaultAt(req, name);
+    return asResource(vault, await latest(vault, name));
+  });
+
+  // Secrets_Update: what the patch leaves out keeps its value. With a value it is a new version that
+  // carries the latest's content type, tags and attributes unless the patch names them; without one,
+  // the latest version changes in place, as the data plane's UpdateSecret. A secret must exist.
+  arm.patch(`${SECRETS_PATH}/:secret`, async (req: ArmRequest) => {
+    const name = await asArm(() => checkSecretName(req.params.secret ?? ''));
+    const vault = await vaultAt(req, name, WRITE);
+    const body = bodyObject(req.body);
+    const properties = bodyObject(body.properties);
+    const patch = await asArm(() => parseUpdateSecret({ contentType: properties.contentType, attributes: properties.attributes, tags: body.tags }));
+    const current = await latest(vault, name);
+    if (properties.value === undefined) {
+      return asResource(vault, await req.writeAudited((record) => secrets.update(vault, name, current.version, patch, record?.())));
+    }
+    const input = await asArm(() =>
+      parseSetSecret({
+        value: properties.value,
+        contentType: patch.contentType !== undefined ? patch.contentType : current.contentType,
+        tags: patch.tags !== undefined ? patch.tags : current.tags,
+        attributes: { enabled: current.enabled, nbf: current.nbf, exp: current.exp, ...patch.attributes },
+      }),
+    );
+    return asResource(vault, await newVersion(req, vault, name, input));
   });
 
   // A new version with the value given (required here; the data plane takes the rest of a secret's changes).
@@ -118,16 +156,10 @@ export function registerSecretArmRoutes(arm: FastifyInstance, deps: { subscripti
         throw err;
       },
     );
-    try {
-      // The record travels with the write, so its status is the look-up's guess; the answer says what the
-      // write did (the first version of a secret is its seq 1). When a concurrent PUT or purge made the guess
-      // wrong, the answer's own status is recorded too (audit-hook's onSend).
-      const { meta } = await req.writeAudited((record) => secrets.set(vault, name, input, record?.()), existed ? 200 : 201);
-      return reply.status(meta.seq === 1 ? 201 : 200).send(asResource(vault, meta));
-    } catch (err) {
-      // Purged or deleted (soft delete off) since it was looked up.
-      if (err instanceof StoreParentGoneError) throw errors.resourceNotFound('Microsoft.KeyVault/vaults', vault.name, vault.resourceGroup);
-      throw err;
-    }
+    // The record travels with the write, so its status is the look-up's guess; the answer says what the
+    // write did (the first version of a secret is its seq 1). When a concurrent PUT or purge made the guess
+    // wrong, the answer's own status is recorded too (audit-hook's onSend).
+    const meta = await newVersion(req, vault, name, input, existed ? 200 : 201);
+    return reply.status(meta.seq === 1 ? 201 : 200).send(asResource(vault, meta));
   });
 }
