@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { newServicePrincipal } from './support/access-kit.js';
 import { createVault } from './support/clients.js';
 import { ROOT, startTestServer, type TestServer } from './support/server-fixture.js';
 
-// Debian's python3-azure (azure.identity + azure.keyvault.secrets, 2023) unchanged, through every secret operation.
+// Debian's python3-azure (2023) unchanged: azure.keyvault.secrets through every secret operation, and the
+// management clients through the grant-a-connector workflow, in both permission models.
 
 describe('python3-azure against coffer', () => {
   let server: TestServer;
@@ -15,23 +17,29 @@ describe('python3-azure against coffer', () => {
   });
   after(() => server?.stop());
 
-  it('sets, gets, lists (paged), updates, lists versions, deletes, recovers, backs up, purges and restores', () => {
-    const r = spawnSync('/usr/bin/python3', [join(ROOT, 'test/python/keyvault_roundtrip.py')], {
+  /** Runs one of test/python/'s scripts against the server; what it observed (its last line, JSON). */
+  function runPython(script: string, env: Record<string, string> = {}): Record<string, unknown> {
+    const r = spawnSync('/usr/bin/python3', [join(ROOT, 'test/python', script)], {
       encoding: 'utf8',
-      timeout: 60_000,
+      timeout: 90_000,
       env: {
         ...process.env,
         COFFER_TENANT_ID: server.bootstrap.tenantId,
+        COFFER_SUBSCRIPTION_ID: server.bootstrap.subscriptionId,
         COFFER_CLIENT_ID: server.bootstrap.clientId,
         COFFER_CLIENT_SECRET: server.bootstrap.clientSecret,
         COFFER_AUTHORITY: server.url,
-        COFFER_VAULT_URL: server.vaultUrl('py-vault'),
         REQUESTS_CA_BUNDLE: process.env.COFFER_TEST_CA_BUNDLE ?? '',
         SSL_CERT_FILE: process.env.COFFER_TEST_CA_BUNDLE ?? '',
+        ...env,
       },
     });
     assert.equal(r.status, 0, `python failed:\n${r.stderr}\n${r.stdout}`);
-    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
+    return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
+  }
+
+  it('sets, gets, lists (paged), updates, lists versions, deletes, recovers, backs up, purges and restores', () => {
+    const out = runPython('keyvault_roundtrip.py', { COFFER_VAULT_URL: server.vaultUrl('py-vault') });
     assert.match(String(out.api_version), /^7\.\d$/);
     assert.match(String(out.set_id), new RegExp(`^${server.vaultUrl('py-vault')}/secrets/py-secret/[0-9a-f]{32}$`));
     assert.equal(out.get_value, '{"username": "py-user", "password": "py-pass"}');
@@ -47,5 +55,34 @@ describe('python3-azure against coffer', () => {
     assert.equal(out.paged_count, 30);
     assert.deepEqual(out.after_purge, []);
     assert.deepEqual(out.restored, ['py-secret', 'rotated', 2]);
+  });
+  it('management clients: make vaults, grant a connector Get on one secret by role assignment and by access policy, take it back, purge', async () => {
+    const connector = await newServicePrincipal(server, 'py-connector');
+    const out = runPython('mgmt_roundtrip.py', { COFFER_CONNECTOR_APP_ID: connector.appId, COFFER_CONNECTOR_SECRET: connector.secret, COFFER_CONNECTOR_OBJECT_ID: connector.id });
+    const value = '{"username": "apono", "password": "s3cret"}';
+    assert.deepEqual(out.rbac_vault, ['py-mgmt-rbac', `${server.vaultUrl('py-mgmt-rbac')}/`, true]);
+    assert.deepEqual(out.rbac_before, [403, 'Forbidden']);
+    assert.deepEqual(out.role, ['Key Vault Secrets User', '4633458b-17de-408a-b874-0445c86b69e6']);
+    assert.deepEqual(out.assignment, [true, true, true]);
+    assert.equal(out.rbac_value, value);
+    assert.deepEqual(out.rbac_set, [403, 'Forbidden'], 'Secrets User reads, never writes');
+    assert.deepEqual(out.duplicate, [409, 'RoleAssignmentExists']);
+    assert.equal((out.listed as string[]).length, 1);
+    assert.deepEqual(out.rbac_after, [403, 'Forbidden']);
+    assert.deepEqual(out.policy_vault, [false, 0]);
+    assert.deepEqual(out.arm_secret, ['apono-mysql-user', null]);
+    assert.deepEqual(out.policies, [[true, ['get']]]);
+    assert.equal(out.policy_value, value);
+    assert.deepEqual(out.policy_list, [403, 'Forbidden'], 'Get only: no List');
+    assert.equal(out.patched_new_version, true);
+    assert.equal(out.policy_rotated, 'rotated');
+    assert.deepEqual(out.policy_after, [403, 'Forbidden']);
+    assert.deepEqual(out.in_group, ['py-mgmt-policy', 'py-mgmt-rbac']);
+    assert.equal(out.deleted, 'py-mgmt-policy');
+    const [available, reason, message] = out.name_while_deleted as [boolean, string, string];
+    assert.deepEqual([available, reason], [false, 'AlreadyExists'], 'a soft-deleted vault keeps its name until purged');
+    assert.match(message, /^The vault name 'py-mgmt-policy' is already in use\. .* recently deleted but not purged/);
+    assert.deepEqual(out.name_invalid, [false, 'AccountNameInvalid']);
+    assert.equal(out.name_after_purge, true);
   });
 });

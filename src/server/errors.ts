@@ -110,8 +110,13 @@ export const errors = {
   deletedVaultNotFound: (name: string, location: string) =>
     new ServiceError(404, 'DeletedVaultNotFound', `The deleted vault '${name}' does not exist in location '${location}'.`),
   subscriptionNotFound: (s: string) => new ServiceError(404, 'SubscriptionNotFound', `The subscription '${s}' could not be found.`),
+  // Azure's text, its spelling included; checkNameAvailability gives it too, for a live or a soft-deleted vault's name.
   vaultAlreadyExists: (name: string) =>
-    new ServiceError(409, 'VaultAlreadyExists', `The vault name '${name}' is already in use. Vault names are globally unique so it is possible that the name is already taken.`),
+    new ServiceError(
+      409,
+      'VaultAlreadyExists',
+      `The vault name '${name}' is already in use. Vault names are globaly unique so it is possible that the name is already taken. If you are sure that the vault name was not taken then it is possible that a vault with the same name was recently deleted but not purged after being placed in a recoverable state. If the vault is in a recoverable state then the vault will need to be purged before reusing the name. For more information about VaultAlreadyExists, soft delete and purging a vault follow this link https://go.microsoft.com/fwlink/?linkid=2147740`,
+    ),
   conflictingVaultDeleted: (name: string) =>
     new ServiceError(
       409,

@@ -92,9 +92,7 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
     } catch (err) {
       return { nameAvailable: false, reason: 'AccountNameInvalid', message: (err as Error).message };
     }
-    return (await vaults.findLive(name)) !== null
-      ? { nameAvailable: false, reason: 'AlreadyExists', message: `The vault name '${name}' is already in use.` }
-      : { nameAvailable: true };
+    return (await vaults.nameInUse(name)) ? { nameAvailable: false, reason: 'AlreadyExists', message: errors.vaultAlreadyExists(name).message } : { nameAvailable: true };
   });
 
   arm.put(VAULT_PATH, async (req: ArmRequest, reply: FastifyReply) => {

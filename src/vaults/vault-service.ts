@@ -19,6 +19,8 @@ export interface VaultService {
   forgetAll(): void;
   /** A live vault by name, from cache. */
   findLive(name: string): Promise<VaultRow | null>;
+  /** Whether a vault holds the name, live or soft-deleted (a deleted vault keeps its name until purged). */
+  nameInUse(name: string): Promise<boolean>;
   get(subscriptionId: string, resourceGroup: string, name: string): Promise<VaultRow>;
   list(filter: { subscriptionId: string; resourceGroup?: string }): Promise<VaultRow[]>;
   /** `by`: who asks (ARM's systemData records it as creator or last modifier). */
@@ -145,6 +147,9 @@ export function createVaultService(deps: {
       if (!row || row.deletedAt !== null) return null;
       if (seen === changes) cache.set(key, row);
       return row;
+    },
+    async nameInUse(name) {
+      return (await vaults.getByName(name.toLowerCase())) !== null;
     },
     async get(subscriptionId, resourceGroup, name) {
       const row = await vaults.getByName(name);
