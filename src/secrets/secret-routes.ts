@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Authorizer } from '../authorization/authorizer.js';
 import { SECRET_OPERATIONS, type SecretOperationKey } from '../authorization/secret-operations.js';
 import { errors } from '../server/errors.js';
+import type { Throttle } from '../server/throttle.js';
 import { requireCaller, requireVault } from '../server/request-context.js';
 import type { Urls } from '../server/urls.js';
 import type { AuditRecord } from '../storage/store-types.js';
@@ -17,16 +18,19 @@ type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<
 
 const RESTORE_BODY_LIMIT = 32 * 1024 * 1024;
 
-export function registerSecretRoutes(app: FastifyInstance, deps: { urls: Urls; secrets: SecretService; authorizer: Authorizer }): void {
-  const { secrets, authorizer, urls } = deps;
+export function registerSecretRoutes(app: FastifyInstance, deps: { urls: Urls; secrets: SecretService; authorizer: Authorizer; throttle?: Throttle }): void {
+  const { secrets, authorizer, urls, throttle } = deps;
 
   const wire = (req: Req): WireContext => {
     const vault = requireVault(req);
     return { vault, vaultBase: urls.vaultUri(vault.name).replace(/\/$/, ''), apiVersion: req.query['api-version'] ?? '' };
   };
 
+  /** Authorizes the operation, then counts it against the vault's shared allowance (throttle.ts). */
   async function allow(req: Req, op: SecretOperationKey, secretName?: string) {
-    req.decision = await authorizer.authorizeData({ caller: requireCaller(req), vault: requireVault(req), operation: SECRET_OPERATIONS[op], secretName });
+    const vault = requireVault(req);
+    req.decision = await authorizer.authorizeData({ caller: requireCaller(req), vault, operation: SECRET_OPERATIONS[op], secretName });
+    throttle?.admitVault(vault.id, op === 'set');
   }
   /** Route options naming the audit operation. */
   const op = (key: SecretOperationKey, extra: Record<string, unknown> = {}) => ({ ...extra, config: { operation: SECRET_OPERATIONS[key].name } });

@@ -160,10 +160,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       req.caller = await deps.auth.dataPlane(req.headers.authorization);
       // After authentication, as Key Vault's firewall names the caller in its 403.
       checkNetworkAccess(vault, req.ip, req.caller);
-      // After authentication, so that anonymous requests cannot use up a vault's quota; by the matched route, which no spelling of the path escapes.
-      deps.throttle?.admit(vault.id, req.method === 'PUT' && req.routeOptions.url === '/secrets/:name');
+      // The caller's own allowance, after authentication (anonymous requests use up no one's); the vault's shared
+      // one once authorized (secret-routes). By the matched route, which no spelling of the path escapes.
+      deps.throttle?.admitCaller(vault.id, req.caller.objectId, req.method === 'PUT' && req.routeOptions.url === '/secrets/:name');
     });
-    registerSecretRoutes(dataPlane, { urls: deps.urls, secrets: deps.secrets, authorizer: deps.authorizer });
+    registerSecretRoutes(dataPlane, { urls: deps.urls, secrets: deps.secrets, authorizer: deps.authorizer, throttle: deps.throttle });
   });
 
   // The bare host: identity service, directory, management plane, admin.
