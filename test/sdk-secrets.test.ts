@@ -177,7 +177,7 @@ describe('@azure/keyvault-secrets against coffer', () => {
     await (await protectedClient.beginDeleteSecret('kept')).pollUntilDone();
     await assert.rejects(protectedClient.purgeDeletedSecret('kept'), (err: { statusCode?: number; message: string }) => {
       assert.equal(err.statusCode, 403);
-      assert.match(err.message, /purge protection is enabled/);
+      assert.equal(err.message, 'Operation "purge" is not allowed because purge protection is enabled for this vault. Key Vault service will automatically purge it after the retention period has passed. Vault: protected-vault;location=local');
       return true;
     });
     assert.equal((await protectedClient.getDeletedSecret('kept')).name, 'kept');

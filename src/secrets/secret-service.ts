@@ -184,7 +184,7 @@ export function createSecretService(deps: {
     async purge(vault, name, audit) {
       requireSoftDelete(vault, name);
       await deletedSummary(vault, name);
-      if (vaultPolicy(vault).purgeProtection) throw errors.purgeProtected(name);
+      if (vaultPolicy(vault).purgeProtection) throw errors.purgeProtected(vault.name, vault.location);
       // Only if it is still deleted: a recover that landed since the check above keeps its secret.
       if (!(await secrets.purge(vault.id, name, true, audit))) throw errors.deletedSecretNotFound(name);
     },

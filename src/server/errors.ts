@@ -70,11 +70,11 @@ export const errors = {
     ),
   secretAlreadyExists: (name: string) =>
     new ServiceError(409, 'Conflict', `Secret ${name} already exists. A secret can only be restored into a vault that does not hold a secret of that name.`),
-  purgeProtected: (name: string) =>
+  purgeProtected: (vaultName: string, location: string) =>
     new ServiceError(
       403,
       'Forbidden',
-      `Operation "purge" is not allowed because purge protection is enabled for this vault. Key Vault service will automatically purge ${name} after the retention period has passed.`,
+      `Operation "purge" is not allowed because purge protection is enabled for this vault. Key Vault service will automatically purge it after the retention period has passed. Vault: ${vaultName};location=${location}`,
     ),
   purgeNotAllowed: (name: string) =>
     new ServiceError(403, 'Forbidden', `Operation "purge" is not allowed on secret ${name} because soft delete is not enabled for this vault.`),
