@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createVault, credential, secretClient } from './support/clients.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
-import { forge, goodClaims, unsigned } from './support/tokens.js';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { SignJWT } from 'jose';
+import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.js';
+import { forge, goodClaims, serverSigningKey, unsigned } from './support/tokens.js';
 
 // Every way a bearer token can be wrong gets Azure's 401 with the challenge,
 // and nothing in the vault changes.
@@ -57,6 +61,9 @@ describe('data-plane authentication', () => {
   const cases: Array<[string, () => Promise<string>, RegExp]> = [
     ['expired', () => forge(server, goodClaims(server, { iat: Math.floor(Date.now() / 1000) - 7200, nbf: Math.floor(Date.now() / 1000) - 7200, exp: Math.floor(Date.now() / 1000) - 3600 })), /expired/],
     ['not yet valid', () => forge(server, goodClaims(server, { nbf: Math.floor(Date.now() / 1000) + 3600, exp: Math.floor(Date.now() / 1000) + 7200 })), /not yet valid/],
+    // A token lives no longer than the server issues them for (3,600 s here), whatever its exp says.
+    ['older than tokens live', () => forge(server, goodClaims(server, { iat: Math.floor(Date.now() / 1000) - 7200, nbf: Math.floor(Date.now() / 1000) - 7200, exp: Math.floor(Date.now() / 1000) + 365 * 86400 })), /expired/],
+    ['no iat', () => forge(server, goodClaims(server, { iat: undefined })), /AKV100/],
     ['wrong audience', () => forge(server, goodClaims(server, { aud: 'https://vault.azure.net' })), /AKV10022: Invalid audience/],
     ['management audience', () => forge(server, goodClaims(server, { aud: server.url })), /^AKV10022: Invalid audience\. Expected https:\/\/[^,]+, found: https:\/\/localhost:\d+\.$/],
     ['wrong issuer', () => forge(server, goodClaims(server, { iss: 'https://login.microsoftonline.com/x/v2.0' })), /AKV10032: Invalid issuer/],
@@ -94,5 +101,27 @@ describe('data-plane authentication', () => {
     });
     await assert.rejects(outsider.setSecret('guarded', 'overwritten'), (err: { statusCode?: number }) => err.statusCode === 403);
     await assertUnchanged();
+  });
+  // Last: it restarts the server. A database writer without the master key cannot add a key that verifies.
+  it('a signing key written into the database without the master key is not trusted (401), nor published', async () => {
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const kid = 'attackerkid0000000000000000';
+    const store = openSqliteStore({ file: join(server.dataDir, 'coffer.db') });
+    try {
+      const real = (await store.signingKeys.list())[0]!;
+      const publicJwk = JSON.stringify({ ...publicKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'RS256' });
+      await store.signingKeys.insert({ kid, publicJwk, privateSealed: randomBytes(300), masterKeyId: real.masterKeyId, createdAt: 1, retiredAt: Math.floor(Date.now() / 1000) });
+    } finally {
+      await store.close();
+    }
+    await server.restart();
+    const jwks = (await (await fetch(`${server.url}/${server.bootstrap.tenantId}/discovery/v2.0/keys`)).json()) as { keys: Array<{ kid: string }> };
+    assert.deepEqual(jwks.keys.map((k) => k.kid), [(await serverSigningKey(server)).kid]);
+    const token = await new SignJWT(goodClaims(server)).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid }).sign(privateKey);
+    await expect401(await put(token), /signature/);
+    assert.match(server.logs(), /a stored token signing key does not open under the master key/);
+    // The server's own key still serves.
+    await expect401(await put(await forge(server, goodClaims(server), { foreignKey: true })), /signature/);
+    assert.equal((await secretClient(server, vault).getSecret('guarded')).value, 'original');
   });
 });

@@ -41,6 +41,8 @@ export interface TokenService {
   jwks(): { keys: JWK[] };
   /** Reads the signing keys again: another cluster member added one (it signs with its own). */
   reloadKeys(): Promise<void>;
+  /** The master keyring after a rotation (reloadKeys opens new keys with it). */
+  useKeyring(keyring: Keyring): void;
 }
 
 interface LoadedKey {
@@ -61,8 +63,11 @@ export async function createTokenService(deps: {
   extraIssuers?: string[];
   tenantId: string;
   lifetimeSeconds: number;
+  /** A stored key whose private half does not open under the master keyring: never trusted. */
+  onUntrustedKey?: (kid: string) => void;
 }): Promise<TokenService> {
-  const keys = await loadOrCreateKeys(deps.store, deps.keyring);
+  let keyring = deps.keyring;
+  const keys = await loadOrCreateKeys(deps.store, keyring, deps.onUntrustedKey);
   const active = keys.find((k) => k.privateKey !== null);
   if (!active) throw new Error('no active token signing key');
   const signingKey = active;
@@ -154,11 +159,13 @@ export async function createTokenService(deps: {
       if (header.alg !== 'RS256' || !key) throw new TokenVerifyError('signature', 'token signature is invalid');
       let payload: JWTPayload;
       try {
-        ({ payload } = await jwtVerify(token, key.publicKey, { algorithms: ['RS256'], issuer: issuers, clockTolerance: SKEW_SECONDS }));
+        // maxTokenAge: a token lives no longer than coffer issues them for, whatever its exp says.
+        ({ payload } = await jwtVerify(token, key.publicKey, { algorithms: ['RS256'], issuer: issuers, clockTolerance: SKEW_SECONDS, maxTokenAge: deps.lifetimeSeconds + SKEW_SECONDS }));
       } catch (err) {
         if (err instanceof joseErrors.JWTExpired) throw new TokenVerifyError('expired', 'token expired');
         if (err instanceof joseErrors.JWTClaimValidationFailed) {
           if (err.claim === 'iss') throw new TokenVerifyError('issuer', 'invalid issuer');
+          if (err.claim === 'iat' && err.reason === 'missing') throw new TokenVerifyError('malformed', 'token lacks iat');
           if (err.claim === 'nbf' || err.claim === 'iat') throw new TokenVerifyError('not-yet-valid', 'token not yet valid');
           throw new TokenVerifyError('malformed', `invalid claim ${err.claim}`);
         }
@@ -168,7 +175,9 @@ export async function createTokenService(deps: {
       if (typeof payload.exp !== 'number' || typeof payload.aud !== 'string' || typeof payload.oid !== 'string') {
         throw new TokenVerifyError('malformed', 'token lacks exp, aud or oid');
       }
-      const entry = { caller: callerFrom(payload), exp: payload.exp, nbf: payload.nbf ?? 0, aud: payload.aud };
+      // The cache holds it no longer than maxTokenAge allowed (payload.iat is there: jwtVerify required it).
+      const exp = Math.min(payload.exp, (payload.iat ?? 0) + deps.lifetimeSeconds);
+      const entry = { caller: callerFrom(payload), exp, nbf: payload.nbf ?? 0, aud: payload.aud };
       if (cache.size >= CACHE_LIMIT) {
         // Drop the oldest entry; Map iterates in insertion order.
         const oldest = cache.keys().next().value;
@@ -179,38 +188,58 @@ export async function createTokenService(deps: {
     },
     jwks: () => ({ keys: keys.map((k) => k.jwk) }),
     async reloadKeys() {
-      // Public halves only: verifying needs no more, and this server keeps signing with its own key.
+      // This server keeps signing with its own key; another member's is trusted only if it opens under the keyring.
       for (const row of await deps.store.list()) {
         if (byKid.has(row.kid)) continue;
-        const loaded = publicKeyOf(row);
+        const loaded = trustedKey(row, keyring, deps.onUntrustedKey);
+        if (!loaded) continue;
+        loaded.privateKey = null;
         byKid.set(row.kid, loaded);
         keys.push(loaded);
       }
     },
+    useKeyring(next) {
+      keyring = next;
+    },
   };
 }
 
-function publicKeyOf(row: SigningKeyRow): LoadedKey {
-  const jwk = JSON.parse(row.publicJwk) as JWK;
-  return { kid: row.kid, privateKey: null, publicKey: createPublicKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' }), jwk };
+/**
+ * A stored key with both halves taken from its sealed private key, or null if
+ * that does not open: the stored public JWK is never trusted by itself, so a
+ * row written into the database without the master key verifies nothing.
+ */
+function trustedKey(row: SigningKeyRow, keyring: Keyring, onUntrusted?: (kid: string) => void): LoadedKey | null {
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey({ key: keyring.unwrap(row.masterKeyId, row.privateSealed, signingKeyAad(row.kid)), format: 'der', type: 'pkcs8' });
+  } catch {
+    onUntrusted?.(row.kid);
+    return null;
+  }
+  const publicKey = createPublicKey(privateKey);
+  return { kid: row.kid, privateKey, publicKey, jwk: publicJwk(publicKey, row.kid) };
 }
 
-async function loadOrCreateKeys(store: SigningKeyStore, keyring: Keyring): Promise<LoadedKey[]> {
+const publicJwk = (publicKey: KeyObject, kid: string): JWK => ({ ...publicKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'RS256', kty: 'RSA' });
+
+async function loadOrCreateKeys(store: SigningKeyStore, keyring: Keyring, onUntrusted?: (kid: string) => void): Promise<LoadedKey[]> {
   let rows = await store.list();
   if (!rows.some((r) => r.retiredAt === null)) {
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const kid = randomUUID().replace(/-/g, '').slice(0, 27);
-    const jwk = { ...publicKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'RS256', kty: 'RSA' };
     const pkcs8 = privateKey.export({ format: 'der', type: 'pkcs8' });
     const { sealed, keyId } = keyring.wrap(pkcs8, signingKeyAad(kid));
-    await store.insert({ kid, publicJwk: JSON.stringify(jwk), privateSealed: sealed, masterKeyId: keyId, createdAt: Math.floor(Date.now() / 1000), retiredAt: null });
+    await store.insert({ kid, publicJwk: JSON.stringify(publicJwk(publicKey, kid)), privateSealed: sealed, masterKeyId: keyId, createdAt: Math.floor(Date.now() / 1000), retiredAt: null });
     rows = await store.list();
   }
-  return rows.map((row) => ({
-    ...publicKeyOf(row),
-    privateKey:
-      row.retiredAt === null
-        ? createPrivateKey({ key: keyring.unwrap(row.masterKeyId, row.privateSealed, signingKeyAad(row.kid)), format: 'der', type: 'pkcs8' })
-        : null,
-  }));
+  const loaded: LoadedKey[] = [];
+  for (const row of rows) {
+    const key = trustedKey(row, keyring, onUntrusted);
+    if (!key) continue;
+    // Only an active key signs; a retired one still verifies the tokens it signed.
+    if (row.retiredAt !== null) key.privateKey = null;
+    loaded.push(key);
+  }
+  return loaded;
 }

@@ -143,6 +143,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
     extraIssuers: [urls.adfsIssuer],
     tenantId: deployment.tenantId,
     lifetimeSeconds: config.tokenLifetimeSeconds,
+    onUntrustedKey: (kid) => log.warn({ kid }, 'a stored token signing key does not open under the master key; it is not trusted'),
   });
   const deviceCodes = createDeviceCodes(store.signInCodes, `${urls.authority}/devicelogin`);
   const authCodes = createAuthCodes(store.signInCodes);
@@ -210,7 +211,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
           throw errors.masterKeyRotationFromEnv();
         }
         // One rotation at a time: two overlapping ones rewrap from stale lists and could retire a key still in use.
-        const run = rotations.then(() => vaultKeys.rotating(() => rotateKeyringFile(keyringFile, store, (k) => vaultKeys.useKeyring(k), () => vaults.forgetAll())));
+        const run = rotations.then(() => vaultKeys.rotating(() => rotateKeyringFile(keyringFile, store, (k) => (vaultKeys.useKeyring(k), tokens.useKeyring(k)), () => vaults.forgetAll())));
         rotations = run.then(() => undefined, () => undefined);
         const result = await run;
         log.info({ primaryId: result.primaryId, retired: result.retired }, 'master key rotated');
