@@ -6,21 +6,9 @@ with what it observed, exits non-zero on any failure.
 """
 import json
 import os
-import socket
 import sys
 
-# `{vault}.vault.localhost` is loopback (RFC 6761); the system resolver here
-# does not know it, so resolve it as coffer's own tools do.
-_getaddrinfo = socket.getaddrinfo
-
-
-def _loopback_getaddrinfo(host, *args, **kwargs):
-    if isinstance(host, str) and (host == "localhost" or host.endswith(".localhost")):
-        host = "127.0.0.1"
-    return _getaddrinfo(host, *args, **kwargs)
-
-
-socket.getaddrinfo = _loopback_getaddrinfo
+import loopback  # noqa: F401,E402  (resolves *.localhost before any client connects)
 
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError  # noqa: E402
 from azure.identity import ClientSecretCredential  # noqa: E402
