@@ -144,9 +144,16 @@ describe('identity service', () => {
     assert.equal(((await unknown.json()) as { error: string }).error, 'invalid_resource');
     const refreshed = await form({ grant_type: 'refresh_token', client_id: cliClient, refresh_token: tokens.refresh_token, scope: `https://${server.bootstrap.vaultDnsSuffix}/.default` });
     assert.equal(refreshed.status, 200);
-    assert.equal(decodeJwt(((await refreshed.json()) as { access_token: string }).access_token).aud, `https://${server.bootstrap.vaultDnsSuffix}`);
+    const next = (await refreshed.json()) as { access_token: string; refresh_token: string };
+    assert.equal(decodeJwt(next.access_token).aud, `https://${server.bootstrap.vaultDnsSuffix}`);
     const reused = await form({ grant_type: 'refresh_token', client_id: cliClient, refresh_token: tokens.refresh_token });
     assert.equal(reused.status, 400, 'a refresh token is single use');
+    // Its reuse revoked the sign-in's tokens: whoever holds the one it was exchanged for cannot go on either.
+    const descendant = await form({ grant_type: 'refresh_token', client_id: cliClient, refresh_token: next.refresh_token });
+    assert.deepEqual([descendant.status, ((await descendant.json()) as { error_codes: number[] }).error_codes], [400, [9002313]]);
+    // Another sign-in of the same user is its own family, and keeps working.
+    const again = (await (await form({ grant_type: 'password', client_id: cliClient, username: 'alice@coffer.local', password: 'correct horse battery', scope })).json()) as { refresh_token: string };
+    assert.equal((await form({ grant_type: 'refresh_token', client_id: cliClient, refresh_token: again.refresh_token })).status, 200);
   });
 
   it('revokes a refresh token (RFC 7009): 200 whatever the token, and only its own client revokes it', async () => {
@@ -170,8 +177,11 @@ describe('identity service', () => {
     assert.deepEqual(await other.json(), {});
     assert.equal((await refreshWith(kept)).status, 200, "another client's revocation leaves the token alone");
 
+    // Revoking a used token of a sign-in revokes the token it was exchanged for: sign-out ends the session.
     const revoked = await signIn();
+    const successor = ((await (await refreshWith(revoked)).json()) as { refresh_token: string }).refresh_token;
     assert.equal((await revoke({ token: revoked, client_id: cliClient, token_type_hint: 'refresh_token' })).status, 200);
+    assert.equal((await refreshWith(successor)).status, 400);
     const after = await refreshWith(revoked);
     assert.equal(after.status, 400);
     assert.equal(((await after.json()) as { error: string }).error, 'invalid_grant');

@@ -124,10 +124,15 @@ const isPublicClient = (clientId: string): boolean => Object.hasOwn(PUBLIC_CLIEN
 export function createGrantHandler(deps: GrantDeps) {
   const { tenantId, directory, tokens } = deps;
 
-  async function userTokens(user: { objectId: string; upn: string | null; displayName: string }, clientId: string, resource: string, oidc: string[], nonce?: string): Promise<Issued> {
+  /**
+   * An access token and a refresh token for a user. `familyId`: the sign-in a refresh continues (a new
+   * sign-in starts a family); reusing one of its refresh tokens revokes them all (refreshToken).
+   */
+  async function userTokens(user: { objectId: string; upn: string | null; displayName: string }, clientId: string, resource: string, oidc: string[], session: { familyId?: string; nonce?: string } = {}): Promise<Issued> {
+    const { nonce, familyId = randomBytes(16).toString('hex') } = session;
     const access = await tokens.issue({ objectId: user.objectId, appId: clientId, audience: resource, kind: 'user', upn: user.upn, name: user.displayName, scope: 'user_impersonation' });
     const refresh = randomBytes(32).toString('base64url');
-    await deps.refreshTokens.insert({ tokenHash: sha256(refresh), objectId: user.objectId, clientId, scope: resource, expiresAt: now() + REFRESH_LIFETIME });
+    await deps.refreshTokens.insert({ tokenHash: sha256(refresh), objectId: user.objectId, clientId, scope: resource, expiresAt: now() + REFRESH_LIFETIME, familyId });
     const body: TokenResponse = {
       token_type: 'Bearer',
       scope: `${resource}/user_impersonation`,
@@ -209,26 +214,34 @@ export function createGrantHandler(deps: GrantDeps) {
     // Checked before the token is taken: a request for an unknown resource must not cost the user the session.
     const asked = params.scope || params.resource ? resolveResource(params, tenantId, deps.canonicalResource) : null;
     // Only its own client's: another client's presentation leaves it in place for its owner, in one statement.
-    const row = await deps.refreshTokens.take(sha256(presented), clientId);
-    if (!row) throw oauthErrors.invalidGrant(9002313, 'AADSTS9002313: Invalid request. Request is malformed or invalid.');
+    const hash = sha256(presented);
+    const row = await deps.refreshTokens.take(hash, clientId, now());
+    if (!row) {
+      // Used before (or unknown): a used token presented again means two holders, one of them a thief, and
+      // neither can be told apart, so the sign-in's tokens are all revoked (RFC 9700 4.14.2).
+      await deps.refreshTokens.revokeFamily(hash, clientId);
+      throw oauthErrors.invalidGrant(9002313, 'AADSTS9002313: Invalid request. Request is malformed or invalid.');
+    }
     if (row.expiresAt < now()) throw oauthErrors.invalidGrant(700082, 'AADSTS700082: The refresh token has expired due to inactivity.');
     const user = await directory.get(row.objectId);
     if (!user) throw oauthErrors.invalidGrant(50034, 'AADSTS50034: The user account does not exist in this directory.');
     const { resource, oidc } = asked ?? { resource: row.scope, oidc: [] };
-    return userTokens(user, clientId, resource, oidc);
+    return userTokens(user, clientId, resource, oidc, { familyId: row.familyId });
   }
 
   /**
    * RFC 7009 revocation of a refresh token (coffer's; Entra ID revokes
-   * sessions through Graph instead): the portal's sign-out. A token that is
-   * unknown, already used, or another client's is left as it is, and the
-   * answer is the same, so it tells the caller nothing. The endpoint has no
+   * sessions through Graph instead): the portal's sign-out. It revokes the
+   * token's whole sign-in (its family), used tokens included; an unknown
+   * token or another client's changes nothing, and the answer is the same,
+   * so it tells the caller nothing. The endpoint has no
    * Entra counterpart, so its client errors are RFC 7009's (RFC 6749 5.2).
    */
   async function revoke(params: Record<string, string>, authorization?: string): Promise<void> {
     const presented = need(params, 'token');
     const clientId = await requireClient(params, authorization, true);
-    await deps.refreshTokens.take(sha256(presented), clientId);
+    // The sign-in's other tokens with it: signing out ends the session, whichever of its tokens the client held.
+    await deps.refreshTokens.revokeFamily(sha256(presented), clientId);
   }
 
   async function deviceCode(params: Record<string, string>): Promise<Issued> {
@@ -246,7 +259,7 @@ export function createGrantHandler(deps: GrantDeps) {
     const user = await directory.get(p.objectId);
     if (!user) throw oauthErrors.invalidGrant(50034, 'AADSTS50034: The user account does not exist in this directory.');
     const { resource, oidc } = resolveResource({ scope: params.scope || p.scope }, tenantId, deps.canonicalResource);
-    return userTokens(user, clientId, resource, oidc, p.nonce ?? undefined);
+    return userTokens(user, clientId, resource, oidc, { nonce: p.nonce ?? undefined });
   }
 
   /** Starts a device sign-in (the /devicecode endpoint). */

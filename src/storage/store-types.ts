@@ -56,7 +56,12 @@ export interface RefreshTokenRow {
   clientId: string;
   scope: string;
   expiresAt: number;
+  /** The sign-in the token descends from: every token refreshed from one sign-in shares it. */
+  familyId: string;
 }
+
+/** How long a used refresh token is kept (at most), so that its reuse is recognised. */
+export const USED_REFRESH_TOKEN_KEPT_SECONDS = 14 * 24 * 3600;
 
 export interface ResourceGroupRow {
   subscriptionId: string;
@@ -172,10 +177,14 @@ export interface SigningKeyStore {
 export interface RefreshTokenStore {
   insert(row: RefreshTokenRow): Promise<void>;
   /**
-   * Removes and returns the row if it was issued to `clientId` (refresh
-   * tokens are single use); another client's token is left as it is.
+   * Marks the token used at `at` and returns it, if it was issued to
+   * `clientId` and is unused (refresh tokens are single use); another
+   * client's token is left as it is. A used token is kept, its expiry at most
+   * USED_REFRESH_TOKEN_KEPT_SECONDS after `at`, so that a reuse is seen.
    */
-  take(tokenHash: string, clientId: string): Promise<RefreshTokenRow | null>;
+  take(tokenHash: string, clientId: string, at: number): Promise<RefreshTokenRow | null>;
+  /** Deletes every token of the family `tokenHash` (issued to `clientId`, used or not) belongs to; false if there is none. */
+  revokeFamily(tokenHash: string, clientId: string): Promise<boolean>;
   deleteExpired(now: number): Promise<number>;
 }
 

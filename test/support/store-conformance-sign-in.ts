@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { AuthCodeRow, DeviceCodeRow, Store } from '../../src/storage/store-types.js';
+import { USED_REFRESH_TOKEN_KEPT_SECONDS, type AuthCodeRow, type DeviceCodeRow, type RefreshTokenRow, type Store } from '../../src/storage/store-types.js';
 import { hex32, isConflict } from './store-conformance-kit.js';
 
 // Sign-ins in progress (device codes, authorization codes): single use under
 // concurrency, expiry, the caps counted in the store, user codes matched
-// case-insensitively.
+// case-insensitively; and what a sign-in leaves (refresh tokens, their families).
 
 const NOW = 1_000_000;
 const LIMITS = { total: 100, perSource: 3, perNetwork: 5 };
@@ -157,6 +157,51 @@ export function describeSignInCodeConformance(h: { store(): Store }): void {
       assert.equal(await failures.deleteEnded('name:', NOW, NOW - 600), 1);
       assert.equal(await failures.get('name:old'), null);
       for (const k of ['name:recent', 'name:locked', 'source:old']) assert.notEqual(await failures.get(k), null, k);
+    });
+  });
+
+  describe('refresh tokens', () => {
+    const token = (over: Partial<RefreshTokenRow> = {}): RefreshTokenRow => ({ tokenHash: hex32(), objectId: 'oid', clientId: 'cid', scope: 'https://vault.localhost', expiresAt: NOW + 100, familyId: hex32(), ...over });
+
+    it("take returns the row once (single use), and only to its own client: another's take leaves it", async () => {
+      const row = token();
+      await h.store().refreshTokens.insert(row);
+      assert.equal(await h.store().refreshTokens.take(row.tokenHash, 'other-client', NOW), null);
+      assert.deepEqual(await h.store().refreshTokens.take(row.tokenHash, 'cid', NOW), row);
+      assert.equal(await h.store().refreshTokens.take(row.tokenHash, 'cid', NOW), null);
+      assert.equal(await h.store().refreshTokens.take(hex32(), 'cid', NOW), null);
+    });
+
+    it('of takes sent together, one gets the row', async () => {
+      const row = token();
+      await h.store().refreshTokens.insert(row);
+      const got = await Promise.all(Array.from({ length: 8 }, () => h.store().refreshTokens.take(row.tokenHash, 'cid', NOW)));
+      assert.equal(got.filter((r) => r !== null).length, 1);
+    });
+
+    it("revokeFamily deletes the family's tokens, used or not, and no other; only for the token's own client", async () => {
+      const familyId = hex32();
+      const [first, second, other] = [token({ familyId }), token({ familyId }), token()];
+      for (const r of [first, second, other]) await h.store().refreshTokens.insert(r);
+      assert.ok(await h.store().refreshTokens.take(first.tokenHash, 'cid', NOW));
+      assert.equal(await h.store().refreshTokens.revokeFamily(first.tokenHash, 'other-client'), false);
+      assert.equal(await h.store().refreshTokens.revokeFamily(hex32(), 'cid'), false);
+      assert.equal(await h.store().refreshTokens.revokeFamily(first.tokenHash, 'cid'), true, 'by a used token');
+      assert.equal(await h.store().refreshTokens.take(second.tokenHash, 'cid', NOW), null, 'the unused one went with it');
+      assert.equal(await h.store().refreshTokens.revokeFamily(first.tokenHash, 'cid'), false);
+      assert.deepEqual(await h.store().refreshTokens.take(other.tokenHash, 'cid', NOW), other);
+    });
+
+    it('deleteExpired removes tokens whose expiry is before now; a used one is kept at most USED_REFRESH_TOKEN_KEPT_SECONDS', async () => {
+      const row = (tokenHash: string, expiresAt: number) => token({ tokenHash, clientId: 'c', expiresAt });
+      for (const r of [row('old', 10), row('edge', 50), row('new', 100), row('long', NOW * 10)]) await h.store().refreshTokens.insert(r);
+      assert.equal(await h.store().refreshTokens.deleteExpired(50), 1);
+      assert.equal(await h.store().refreshTokens.take('old', 'c', 20), null);
+      assert.equal((await h.store().refreshTokens.take('edge', 'c', 20))?.expiresAt, 50, 'still valid at its expiry second');
+      assert.equal((await h.store().refreshTokens.take('new', 'c', 20))?.expiresAt, 100);
+      assert.equal((await h.store().refreshTokens.take('long', 'c', NOW))?.expiresAt, NOW + USED_REFRESH_TOKEN_KEPT_SECONDS, 'a used token is kept for the reuse window only');
+      assert.equal(await h.store().refreshTokens.deleteExpired(1000), 2, 'used tokens go at their expiry');
+      assert.equal(await h.store().refreshTokens.deleteExpired(NOW + USED_REFRESH_TOKEN_KEPT_SECONDS + 1), 1);
     });
   });
 }

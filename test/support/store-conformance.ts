@@ -141,27 +141,6 @@ export function runStoreConformance(label: string, makeStore: StoreFactory): voi
       });
     });
 
-    describe('refresh tokens', () => {
-      it("take returns the row once (single use), and only to its own client: another's take leaves it", async () => {
-        const row = { tokenHash: hex32(), objectId: 'oid', clientId: 'cid', scope: 'https://vault.localhost', expiresAt: 100 };
-        await store.refreshTokens.insert(row);
-        assert.equal(await store.refreshTokens.take(row.tokenHash, 'other-client'), null);
-        assert.deepEqual(await store.refreshTokens.take(row.tokenHash, 'cid'), row);
-        assert.equal(await store.refreshTokens.take(row.tokenHash, 'cid'), null);
-        assert.equal(await store.refreshTokens.take(hex32(), 'cid'), null);
-      });
-
-      it('deleteExpired removes only tokens whose expiry is before now', async () => {
-        const row = (tokenHash: string, expiresAt: number) => ({ tokenHash, objectId: 'o', clientId: 'c', scope: 's', expiresAt });
-        for (const r of [row('old', 10), row('edge', 50), row('new', 100)]) await store.refreshTokens.insert(r);
-        assert.equal(await store.refreshTokens.deleteExpired(50), 1);
-        assert.equal(await store.refreshTokens.take('old', 'c'), null);
-        assert.equal((await store.refreshTokens.take('edge', 'c'))?.expiresAt, 50, 'still valid at its expiry second');
-        assert.equal((await store.refreshTokens.take('new', 'c'))?.expiresAt, 100);
-        assert.equal(await store.refreshTokens.deleteExpired(1000), 0);
-      });
-    });
-
     describe('resource groups', () => {
       it('upserts case-insensitively: the first spelling and location stay, tags are replaced; another location changes nothing', async () => {
         const created = await store.resourceGroups.upsert({ subscriptionId: 'sub-1', name: 'My-RG', location: 'local', tags: { a: 'b' } });

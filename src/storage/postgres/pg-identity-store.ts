@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { ClientSecretRow, PrincipalRow, PrincipalStore, RefreshTokenStore, SettingsStore, SigningKeyStore } from '../store-types.js';
+import { USED_REFRESH_TOKEN_KEPT_SECONDS } from '../store-types.js';
 import type { PgAuditedWrite } from './pg-audit-store.js';
 import { changes, nameKey, one, rows, transaction, unique, type Queryable } from './pg-support.js';
 
@@ -13,7 +14,7 @@ const CLIENT_SECRET = `key_id AS "keyId", object_id AS "objectId", secret_hash A
   display_name AS "displayName", start_at AS "startAt", end_at AS "endAt"`;
 const SIGNING_KEY = `kid, public_jwk AS "publicJwk", private_sealed AS "privateSealed", master_key_id AS "masterKeyId",
   created_at AS "createdAt", retired_at AS "retiredAt"`;
-const REFRESH_TOKEN = `token_hash AS "tokenHash", object_id AS "objectId", client_id AS "clientId", scope, expires_at AS "expiresAt"`;
+const REFRESH_TOKEN = `token_hash AS "tokenHash", object_id AS "objectId", client_id AS "clientId", scope, expires_at AS "expiresAt", family_id AS "familyId"`;
 
 const UPSERT_SETTING = 'INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key)';
 
@@ -119,17 +120,25 @@ export function pgRefreshTokenStore(pool: pg.Pool): RefreshTokenStore {
   return {
     async insert(t) {
       await unique('refresh token', () =>
-        pool.query('INSERT INTO refresh_tokens (token_hash, object_id, client_id, scope, expires_at) VALUES ($1, $2, $3, $4, $5)', [
+        pool.query('INSERT INTO refresh_tokens (token_hash, object_id, client_id, scope, expires_at, family_id) VALUES ($1, $2, $3, $4, $5, $6)', [
           t.tokenHash,
           t.objectId,
           t.clientId,
           t.scope,
           t.expiresAt,
+          t.familyId,
         ]),
       );
     },
     // One statement, so two concurrent redemptions cannot both get the row.
-    take: (tokenHash, clientId) => one(pool, `DELETE FROM refresh_tokens WHERE token_hash = $1 AND client_id = $2 RETURNING ${REFRESH_TOKEN}`, [tokenHash, clientId]),
+    take: (tokenHash, clientId, at) =>
+      one(
+        pool,
+        `UPDATE refresh_tokens SET used_at = $3::bigint, expires_at = LEAST(expires_at, $3::bigint + $4::bigint) WHERE token_hash = $1 AND client_id = $2 AND used_at IS NULL RETURNING ${REFRESH_TOKEN}`,
+        [tokenHash, clientId, at, USED_REFRESH_TOKEN_KEPT_SECONDS],
+      ),
+    revokeFamily: async (tokenHash, clientId) =>
+      (await changes(pool, 'DELETE FROM refresh_tokens WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND client_id = $2)', [tokenHash, clientId])) > 0,
     // A token is still valid at its expiry second (oauth-grants rejects expiresAt < now).
     deleteExpired: (now) => changes(pool, 'DELETE FROM refresh_tokens WHERE expires_at < $1', [now]),
   };

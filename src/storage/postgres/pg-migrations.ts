@@ -245,6 +245,16 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX sign_in_failures_by_end ON sign_in_failures (first_at);
     `,
   },
+  {
+    // Refresh-token families (identity/oauth-grants.ts), as SQLite's version 9.
+    version: 7,
+    sql: `
+      ALTER TABLE refresh_tokens ADD COLUMN family_id text COLLATE "C" NOT NULL DEFAULT '';
+      ALTER TABLE refresh_tokens ADD COLUMN used_at bigint;
+      UPDATE refresh_tokens SET family_id = token_hash;
+      CREATE INDEX refresh_tokens_by_family ON refresh_tokens (family_id);
+    `,
+  },
 ];
 
 /** Brings the database to the newest known schema; returns that version. */

@@ -11,6 +11,7 @@ import type {
   SigningKeyRow,
   SigningKeyStore,
 } from '../store-types.js';
+import { USED_REFRESH_TOKEN_KEPT_SECONDS } from '../store-types.js';
 import { nameKey, unique } from './sqlite-support.js';
 
 // Deployment settings, principals with their client secrets, token signing
@@ -51,6 +52,7 @@ interface RefreshTokenRecord {
   client_id: string;
   scope: string;
   expires_at: number;
+  family_id: string;
 }
 
 const toPrincipal = (r: PrincipalRecord): PrincipalRow => ({
@@ -88,6 +90,7 @@ const toRefreshToken = (r: RefreshTokenRecord): RefreshTokenRow => ({
   clientId: r.client_id,
   scope: r.scope,
   expiresAt: r.expires_at,
+  familyId: r.family_id,
 });
 
 export function sqliteSettingsStore(db: Database.Database): SettingsStore {
@@ -181,21 +184,27 @@ export function sqliteSigningKeyStore(db: Database.Database): SigningKeyStore {
 }
 
 export function sqliteRefreshTokenStore(db: Database.Database): RefreshTokenStore {
-  const insert = db.prepare<[string, string, string, string, number]>(
-    'INSERT INTO refresh_tokens (token_hash, object_id, client_id, scope, expires_at) VALUES (?, ?, ?, ?, ?)',
+  const insert = db.prepare<[string, string, string, string, number, string]>(
+    'INSERT INTO refresh_tokens (token_hash, object_id, client_id, scope, expires_at, family_id) VALUES (?, ?, ?, ?, ?, ?)',
   );
   // One statement, so two concurrent redemptions cannot both get the row.
-  const take = db.prepare<[string, string], RefreshTokenRecord>('DELETE FROM refresh_tokens WHERE token_hash = ? AND client_id = ? RETURNING *');
+  const take = db.prepare<{ hash: string; client: string; at: number; kept: number }, RefreshTokenRecord>(
+    'UPDATE refresh_tokens SET used_at = :at, expires_at = MIN(expires_at, :at + :kept) WHERE token_hash = :hash AND client_id = :client AND used_at IS NULL RETURNING *',
+  );
+  const revokeFamily = db.prepare<[string, string]>(
+    'DELETE FROM refresh_tokens WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = ? AND client_id = ?)',
+  );
   // A token is still valid at its expiry second (oauth-grants rejects expiresAt < now).
   const deleteExpired = db.prepare<[number]>('DELETE FROM refresh_tokens WHERE expires_at < ?');
   return {
     async insert(t) {
-      unique('refresh token', () => insert.run(t.tokenHash, t.objectId, t.clientId, t.scope, t.expiresAt));
+      unique('refresh token', () => insert.run(t.tokenHash, t.objectId, t.clientId, t.scope, t.expiresAt, t.familyId));
     },
-    async take(tokenHash, clientId) {
-      const r = take.get(tokenHash, clientId);
+    async take(tokenHash, clientId, at) {
+      const r = take.get({ hash: tokenHash, client: clientId, at, kept: USED_REFRESH_TOKEN_KEPT_SECONDS });
       return r ? toRefreshToken(r) : null;
     },
+    revokeFamily: async (tokenHash, clientId) => revokeFamily.run(tokenHash, clientId).changes > 0,
     deleteExpired: async (now) => deleteExpired.run(now).changes,
   };
 }

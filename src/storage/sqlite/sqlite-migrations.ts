@@ -287,6 +287,17 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX sign_in_failures_by_end ON sign_in_failures (first_at);
     `,
   },
+  {
+    // Refresh-token families (identity/oauth-grants.ts): a used token is kept, so that its reuse revokes its
+    // sign-in's tokens. A token from before is a family of its own.
+    version: 9,
+    sql: `
+      ALTER TABLE refresh_tokens ADD COLUMN family_id TEXT NOT NULL DEFAULT '';
+      ALTER TABLE refresh_tokens ADD COLUMN used_at INTEGER;
+      UPDATE refresh_tokens SET family_id = token_hash;
+      CREATE INDEX refresh_tokens_by_family ON refresh_tokens (family_id);
+    `,
+  },
 ];
 
 export class SchemaTooNewError extends Error {
