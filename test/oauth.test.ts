@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
@@ -148,7 +149,17 @@ describe('identity service', () => {
     assert.equal(decodeJwt(next.access_token).aud, `https://${server.bootstrap.vaultDnsSuffix}`);
     const reused = await form({ grant_type: 'refresh_token', client_id: cliClient, refresh_token: tokens.refresh_token });
     assert.equal(reused.status, 400, 'a refresh token is single use');
-    // Its reuse revoked the sign-in's tokens: whoever holds the one it was exchanged for cannot go on either.
+    // Within seconds of its use, a reuse is one user's two processes refreshing at once: refused, nothing revoked.
+    const descendantHash = createHash('sha256').update(next.refresh_token).digest('base64url');
+    const db = new Database(join(server.dataDir, 'coffer.db'));
+    try {
+      assert.equal((db.prepare('SELECT used_at FROM refresh_tokens WHERE token_hash = ?').get(descendantHash) as { used_at: number | null }).used_at, null, 'the new token is live');
+      // Later, it is a thief's or its victim's: the sign-in's tokens are all revoked.
+      db.prepare('UPDATE refresh_tokens SET used_at = used_at - 60 WHERE used_at IS NOT NULL').run();
+    } finally {
+      db.close();
+    }
+    assert.equal((await form({ grant_type: 'refresh_token', client_id: cliClient, refresh_token: tokens.refresh_token })).status, 400);
     const descendant = await form({ grant_type: 'refresh_token', client_id: cliClient, refresh_token: next.refresh_token });
     assert.deepEqual([descendant.status, ((await descendant.json()) as { error_codes: number[] }).error_codes], [400, [9002313]]);
     // Another sign-in of the same user is its own family, and keeps working.

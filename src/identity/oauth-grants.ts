@@ -14,6 +14,8 @@ import { oversizedParam } from './sign-in-limits.js';
 
 const OIDC_SCOPES = new Set(['openid', 'profile', 'offline_access', 'email']);
 const REFRESH_LIFETIME = 90 * 24 * 3600;
+/** A used refresh token presented again this soon after its use is refused without revoking its sign-in. */
+export const REUSE_GRACE_SECONDS = 10;
 
 export interface GrantDeps {
   tenantId: string;
@@ -218,8 +220,9 @@ export function createGrantHandler(deps: GrantDeps) {
     const row = await deps.refreshTokens.take(hash, clientId, now());
     if (!row) {
       // Used before (or unknown): a used token presented again means two holders, one of them a thief, and
-      // neither can be told apart, so the sign-in's tokens are all revoked (RFC 9700 4.14.2).
-      await deps.refreshTokens.revokeFamily(hash, clientId);
+      // neither can be told apart, so the sign-in's tokens are all revoked (RFC 9700 4.14.2). Not within
+      // seconds of its use: that is one user's two processes refreshing at once (the second is refused).
+      await deps.refreshTokens.revokeFamily(hash, clientId, now() - REUSE_GRACE_SECONDS);
       throw oauthErrors.invalidGrant(9002313, 'AADSTS9002313: Invalid request. Request is malformed or invalid.');
     }
     if (row.expiresAt < now()) throw oauthErrors.invalidGrant(700082, 'AADSTS700082: The refresh token has expired due to inactivity.');

@@ -183,8 +183,12 @@ export interface RefreshTokenStore {
    * USED_REFRESH_TOKEN_KEPT_SECONDS after `at`, so that a reuse is seen.
    */
   take(tokenHash: string, clientId: string, at: number): Promise<RefreshTokenRow | null>;
-  /** Deletes every token of the family `tokenHash` (issued to `clientId`, used or not) belongs to; false if there is none. */
-  revokeFamily(tokenHash: string, clientId: string): Promise<boolean>;
+  /**
+   * Deletes every token of the family `tokenHash` (issued to `clientId`)
+   * belongs to; false if there is none. With `usedBy`, only if that token was
+   * used at or before then; without, used or not.
+   */
+  revokeFamily(tokenHash: string, clientId: string, usedBy?: number): Promise<boolean>;
   deleteExpired(now: number): Promise<number>;
 }
 

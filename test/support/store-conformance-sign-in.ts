@@ -186,7 +186,10 @@ export function describeSignInCodeConformance(h: { store(): Store }): void {
       assert.ok(await h.store().refreshTokens.take(first.tokenHash, 'cid', NOW));
       assert.equal(await h.store().refreshTokens.revokeFamily(first.tokenHash, 'other-client'), false);
       assert.equal(await h.store().refreshTokens.revokeFamily(hex32(), 'cid'), false);
-      assert.equal(await h.store().refreshTokens.revokeFamily(first.tokenHash, 'cid'), true, 'by a used token');
+      assert.equal(await h.store().refreshTokens.revokeFamily(second.tokenHash, 'cid', NOW), false, 'usedBy: not a token still unused');
+      assert.equal(await h.store().refreshTokens.revokeFamily(first.tokenHash, 'cid', NOW - 1), false, 'usedBy: not one used later');
+      assert.equal(await h.store().refreshTokens.take(second.tokenHash, 'other-client', NOW), null);
+      assert.equal(await h.store().refreshTokens.revokeFamily(first.tokenHash, 'cid', NOW), true, 'by a used token');
       assert.equal(await h.store().refreshTokens.take(second.tokenHash, 'cid', NOW), null, 'the unused one went with it');
       assert.equal(await h.store().refreshTokens.revokeFamily(first.tokenHash, 'cid'), false);
       assert.deepEqual(await h.store().refreshTokens.take(other.tokenHash, 'cid', NOW), other);

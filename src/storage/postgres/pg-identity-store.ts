@@ -137,8 +137,12 @@ export function pgRefreshTokenStore(pool: pg.Pool): RefreshTokenStore {
         `UPDATE refresh_tokens SET used_at = $3::bigint, expires_at = LEAST(expires_at, $3::bigint + $4::bigint) WHERE token_hash = $1 AND client_id = $2 AND used_at IS NULL RETURNING ${REFRESH_TOKEN}`,
         [tokenHash, clientId, at, USED_REFRESH_TOKEN_KEPT_SECONDS],
       ),
-    revokeFamily: async (tokenHash, clientId) =>
-      (await changes(pool, 'DELETE FROM refresh_tokens WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND client_id = $2)', [tokenHash, clientId])) > 0,
+    revokeFamily: async (tokenHash, clientId, usedBy) =>
+      (await changes(
+        pool,
+        'DELETE FROM refresh_tokens WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND client_id = $2 AND ($3::bigint IS NULL OR used_at <= $3::bigint))',
+        [tokenHash, clientId, usedBy ?? null],
+      )) > 0,
     // A token is still valid at its expiry second (oauth-grants rejects expiresAt < now).
     deleteExpired: (now) => changes(pool, 'DELETE FROM refresh_tokens WHERE expires_at < $1', [now]),
   };

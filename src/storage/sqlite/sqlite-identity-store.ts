@@ -191,8 +191,8 @@ export function sqliteRefreshTokenStore(db: Database.Database): RefreshTokenStor
   const take = db.prepare<{ hash: string; client: string; at: number; kept: number }, RefreshTokenRecord>(
     'UPDATE refresh_tokens SET used_at = :at, expires_at = MIN(expires_at, :at + :kept) WHERE token_hash = :hash AND client_id = :client AND used_at IS NULL RETURNING *',
   );
-  const revokeFamily = db.prepare<[string, string]>(
-    'DELETE FROM refresh_tokens WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = ? AND client_id = ?)',
+  const revokeFamily = db.prepare<{ hash: string; client: string; usedBy: number | null }>(
+    'DELETE FROM refresh_tokens WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = :hash AND client_id = :client AND (:usedBy IS NULL OR used_at <= :usedBy))',
   );
   // A token is still valid at its expiry second (oauth-grants rejects expiresAt < now).
   const deleteExpired = db.prepare<[number]>('DELETE FROM refresh_tokens WHERE expires_at < ?');
@@ -204,7 +204,7 @@ export function sqliteRefreshTokenStore(db: Database.Database): RefreshTokenStor
       const r = take.get({ hash: tokenHash, client: clientId, at, kept: USED_REFRESH_TOKEN_KEPT_SECONDS });
       return r ? toRefreshToken(r) : null;
     },
-    revokeFamily: async (tokenHash, clientId) => revokeFamily.run(tokenHash, clientId).changes > 0,
+    revokeFamily: async (tokenHash, clientId, usedBy) => revokeFamily.run({ hash: tokenHash, client: clientId, usedBy: usedBy ?? null }).changes > 0,
     deleteExpired: async (now) => deleteExpired.run(now).changes,
   };
 }
