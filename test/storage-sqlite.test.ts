@@ -150,6 +150,22 @@ describe('sqlite store specifics', () => {
     });
   });
 
+  it('version 9 makes each refresh token stored before it a family of its own', async () => {
+    const file = freshFile();
+    withRawDb(file, (db) => {
+      migrate(db, MIGRATIONS.filter((m) => m.version <= 8));
+      const insert = db.prepare('INSERT INTO refresh_tokens (token_hash, object_id, client_id, scope, expires_at) VALUES (?, ?, ?, ?, ?)');
+      for (const hash of ['old-1', 'old-2']) insert.run(hash, 'oid', 'cid', 'https://vault.localhost', 100);
+    });
+    const store = openSqliteStore({ file });
+    try {
+      assert.equal(await store.refreshTokens.revokeFamily('old-1', 'cid'), true);
+      assert.equal((await store.refreshTokens.take('old-2', 'cid', 50))?.familyId, 'old-2', 'the other one is left');
+    } finally {
+      await store.close();
+    }
+  });
+
   it('refuses a database whose schema is newer than the code, with a clear error', () => {
     const file = freshFile();
     openSqliteDatabase(file).close();
