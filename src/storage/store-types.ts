@@ -8,6 +8,7 @@
 import type { ChangeFeed } from './change-feed.js';
 import type { SignInCodeStore } from './sign-in-code-types.js';
 import type { SignInFailureStore } from './sign-in-failure-types.js';
+import type { RefreshTokenStore } from './refresh-token-types.js';
 import type { AuditRecord, AuditStore } from './audit-store-types.js';
 
 // The audit trail's part of the contract lives in audit-store-types.ts.
@@ -49,19 +50,6 @@ export interface SigningKeyRow {
   createdAt: number;
   retiredAt: number | null;
 }
-
-export interface RefreshTokenRow {
-  tokenHash: string;
-  objectId: string;
-  clientId: string;
-  scope: string;
-  expiresAt: number;
-  /** The sign-in the token descends from: every token refreshed from one sign-in shares it. */
-  familyId: string;
-}
-
-/** How long a used refresh token is kept (at most), so that its reuse is recognised. */
-export const USED_REFRESH_TOKEN_KEPT_SECONDS = 14 * 24 * 3600;
 
 export interface ResourceGroupRow {
   subscriptionId: string;
@@ -174,26 +162,9 @@ export interface SigningKeyStore {
   rewrap(kid: string, privateSealed: Buffer, masterKeyId: string): Promise<void>;
 }
 
-export interface RefreshTokenStore {
-  insert(row: RefreshTokenRow): Promise<void>;
-  /**
-   * Marks the token used at `at` and returns it, if it was issued to
-   * `clientId` and is unused (refresh tokens are single use); another
-   * client's token is left as it is. A used token is kept, its expiry at most
-   * USED_REFRESH_TOKEN_KEPT_SECONDS after `at`, so that a reuse is seen.
-   */
-  take(tokenHash: string, clientId: string, at: number): Promise<RefreshTokenRow | null>;
-  /**
-   * Deletes every token of the family `tokenHash` (issued to `clientId`)
-   * belongs to; false if there is none. With `usedBy`, only if that token was
-   * used at or before then; without, used or not.
-   */
-  revokeFamily(tokenHash: string, clientId: string, usedBy?: number): Promise<boolean>;
-  deleteExpired(now: number): Promise<number>;
-}
-
 export type { AuthCodeRow, AuthCodeTake, DeviceCodeRow, SignInCodeLimits, SignInCodeStore } from './sign-in-code-types.js';
 export type { FailureCount, SignInFailureStore } from './sign-in-failure-types.js';
+export { USED_REFRESH_TOKEN_KEPT_SECONDS, type RefreshTokenRow, type RefreshTokenStore } from './refresh-token-types.js';
 
 export interface ResourceGroupStore {
   /**

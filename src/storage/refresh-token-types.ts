@@ -1,0 +1,33 @@
+// Refresh tokens as the store keeps them: single use, in families (one per
+// sign-in) so that a reuse can revoke the sign-in (identity/oauth-grants.ts).
+
+export interface RefreshTokenRow {
+  tokenHash: string;
+  objectId: string;
+  clientId: string;
+  scope: string;
+  expiresAt: number;
+  /** The sign-in the token descends from: every token refreshed from one sign-in shares it. */
+  familyId: string;
+}
+
+/** How long a used refresh token is kept (at most), so that its reuse is recognised. */
+export const USED_REFRESH_TOKEN_KEPT_SECONDS = 14 * 24 * 3600;
+
+export interface RefreshTokenStore {
+  insert(row: RefreshTokenRow): Promise<void>;
+  /**
+   * Marks the token used at `at` and returns it, if it was issued to
+   * `clientId` and is unused (refresh tokens are single use); another
+   * client's token is left as it is. A used token is kept, its expiry at most
+   * USED_REFRESH_TOKEN_KEPT_SECONDS after `at`, so that a reuse is seen.
+   */
+  take(tokenHash: string, clientId: string, at: number): Promise<RefreshTokenRow | null>;
+  /**
+   * Deletes every token of the family `tokenHash` (issued to `clientId`)
+   * belongs to; false if there is none. With `usedBy`, only if that token was
+   * used at or before then; without, used or not.
+   */
+  revokeFamily(tokenHash: string, clientId: string, usedBy?: number): Promise<boolean>;
+  deleteExpired(now: number): Promise<number>;
+}
