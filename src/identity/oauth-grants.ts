@@ -15,7 +15,7 @@ import { oversizedParam } from './sign-in-limits.js';
 const OIDC_SCOPES = new Set(['openid', 'profile', 'offline_access', 'email']);
 const REFRESH_LIFETIME = 90 * 24 * 3600;
 /** A used refresh token presented again this soon after its use is refused without revoking its sign-in. */
-export const REUSE_GRACE_SECONDS = 10;
+const REUSE_GRACE_SECONDS = 10;
 
 export interface GrantDeps {
   tenantId: string;
