@@ -218,4 +218,16 @@ describe('@azure/arm-keyvault against coffer', () => {
     assert.equal(wrong.status, 401);
     assert.equal(((await wrong.json()) as { error: { code: string } }).error.code, 'InvalidAuthenticationTokenAudience');
   });
+  it("carries Resource Manager's correlation id: the client's when it sent a GUID, else one of its own, errors included", async () => {
+    const token = (await credential(server).getToken(`${server.url}/.default`)).token;
+    const url = `${server.url}/subscriptions/${server.bootstrap.subscriptionId}/resourceGroups/rg-test?api-version=2021-04-01`;
+    const sent = 'A1B2C3D4-0000-4000-8000-0000000000FF';
+    const echoed = await fetch(url, { headers: { authorization: `Bearer ${token}`, 'x-ms-correlation-request-id': sent } });
+    assert.equal(echoed.headers.get('x-ms-correlation-request-id'), sent.toLowerCase());
+    const own = await fetch(url, { headers: { authorization: `Bearer ${token}`, 'x-ms-correlation-request-id': 'not a guid' } });
+    assert.match(own.headers.get('x-ms-correlation-request-id') ?? '', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    const refused = await fetch(url.replace('api-version=2021-04-01', 'api-version=nope'), { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(refused.status, 400);
+    assert.ok(refused.headers.get('x-ms-correlation-request-id'));
+  });
 });

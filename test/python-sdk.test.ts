@@ -60,6 +60,7 @@ describe('python3-azure against coffer', () => {
     const connector = await newServicePrincipal(server, 'py-connector');
     const out = runPython('mgmt_roundtrip.py', { COFFER_CONNECTOR_APP_ID: connector.appId, COFFER_CONNECTOR_SECRET: connector.secret, COFFER_CONNECTOR_OBJECT_ID: connector.id });
     const value = '{"username": "apono", "password": "s3cret"}';
+    assert.deepEqual(out.group_exists, [true, false]);
     assert.deepEqual(out.rbac_vault, ['py-mgmt-rbac', `${server.vaultUrl('py-mgmt-rbac')}/`, true]);
     assert.deepEqual(out.rbac_before, [403, 'Forbidden']);
     assert.deepEqual(out.role, ['Key Vault Secrets User', '4633458b-17de-408a-b874-0445c86b69e6']);

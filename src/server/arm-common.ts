@@ -3,6 +3,7 @@ import type { AccessIndex } from '../authorization/access-index.js';
 import type { Authorizer } from '../authorization/authorizer.js';
 import type { RoleCatalog } from '../authorization/role-catalog.js';
 import type { DirectoryService } from '../identity/directory-service.js';
+import { GUID_RE as GUID } from '../identity/identity-types.js';
 import type { VaultService } from '../vaults/vault-service.js';
 import type { BearerAuth } from './bearer-auth.js';
 import { errors } from './errors.js';
@@ -30,7 +31,10 @@ export type ArmRequest = FastifyRequest<{ Params: Record<string, string>; Querys
 const FIRST_ARM_API_VERSION = '2014-04-01';
 
 export function installArmHook(arm: FastifyInstance, auth: BearerAuth): void {
-  arm.addHook('onRequest', async (req: FastifyRequest<{ Querystring: Record<string, string | string[]> }>) => {
+  arm.addHook('onRequest', async (req: FastifyRequest<{ Querystring: Record<string, string | string[]> }>, reply) => {
+    // As Resource Manager does on every answer, errors included: the client's correlation id when it sent one (a GUID), else the request's.
+    const given = req.headers['x-ms-correlation-request-id'];
+    reply.header('x-ms-correlation-request-id', typeof given === 'string' && GUID.test(given) ? given.toLowerCase() : req.id);
     const version = req.query['api-version'];
     if (!version) throw errors.armMissingApiVersion();
     const repeated = repeatedParameter(req.query);

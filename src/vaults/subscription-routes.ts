@@ -57,12 +57,19 @@ export function registerSubscriptionRoutes(arm: FastifyInstance, deps: ArmDeps):
     const { group, created } = await req.writeAudited((record) => vaults.ensureResourceGroup({ subscriptionId: deps.subscriptionId, name: rg, location, tags }, record));
     return reply.status(created ? 201 : 200).send(resourceGroupResource(group));
   });
-  arm.get('/subscriptions/:sub/resourceGroups/:rg', async (req: ArmRequest) => {
+  // Authorized before the lookup: a caller without the right cannot tell a missing group from a hidden one.
+  async function readGroup(req: ArmRequest) {
     checkSubscription(req.params.sub);
-    // Authorized before the lookup: a caller without the right cannot tell a missing group from a hidden one.
     await authorizer.authorizeManagement(requireCaller(req), RG_READ, resourceGroupScope(deps.subscriptionId, req.params.rg!));
-    return resourceGroupResource(await vaults.getResourceGroup(deps.subscriptionId, req.params.rg!));
+    return vaults.getResourceGroup(deps.subscriptionId, req.params.rg!);
+  }
+  // ResourceGroups_CheckExistence (`az group exists`): 204 or 404, never 200. Declared before the GET, whose
+  // HEAD fastify would otherwise make (answering 200).
+  arm.head('/subscriptions/:sub/resourceGroups/:rg', async (req: ArmRequest, reply: FastifyReply) => {
+    await readGroup(req);
+    return reply.status(204).send();
   });
+  arm.get('/subscriptions/:sub/resourceGroups/:rg', async (req: ArmRequest) => resourceGroupResource(await readGroup(req)));
   arm.get('/subscriptions/:sub/resourceGroups', async (req: ArmRequest) => {
     checkSubscription(req.params.sub);
     const caller = requireCaller(req);

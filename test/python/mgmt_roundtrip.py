@@ -67,6 +67,8 @@ def refusal(call):
 
 
 resources.resource_groups.create_or_update("py-rg", {"location": "local"})
+# HEAD (ResourceGroups_CheckExistence, `az group exists`): 204 or 404.
+out["group_exists"] = [resources.resource_groups.check_existence("py-rg"), resources.resource_groups.check_existence("no-such-rg")]
 sku = Sku(family="A", name="standard")
 
 # Azure RBAC: the role found by name, assigned at the vault to the connector.
