@@ -120,8 +120,11 @@ describe('data-plane authentication', () => {
     const token = await new SignJWT(goodClaims(server)).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid }).sign(privateKey);
     await expect401(await put(token), /signature/);
     assert.match(server.logs(), /a stored token signing key does not open under the master key/);
-    // The server's own key still serves.
+    // Any other key is still refused, and the server's own (opened under the master key) still verifies.
     await expect401(await put(await forge(server, goodClaims(server), { foreignKey: true })), /signature/);
+    const own = await fetch(url, { headers: { authorization: `Bearer ${await forge(server, goodClaims(server))}` } });
+    assert.equal(own.status, 200);
+    assert.equal(((await own.json()) as { value: string }).value, 'original');
     assert.equal((await secretClient(server, vault).getSecret('guarded')).value, 'original');
   });
 });
