@@ -218,6 +218,54 @@ describe('@azure/arm-keyvault against coffer', () => {
     assert.equal(wrong.status, 401);
     assert.equal(((await wrong.json()) as { error: { code: string } }).error.code, 'InvalidAuthenticationTokenAudience');
   });
+  it('pages vault lists by $top, following nextLink in name order, and refuses a bad $top or $skiptoken', async () => {
+    const arm = armClient(server);
+    const token = (await credential(server).getToken(`${server.url}/.default`)).token;
+    const sub = `/subscriptions/${server.bootstrap.subscriptionId}`;
+    const put = await fetch(`${server.url}${sub}/resourcegroups/rg-pages?api-version=2021-04-01`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ location: 'local' }),
+    });
+    assert.equal(put.status, 201);
+    const base = { location: 'local', properties: { tenantId: server.bootstrap.tenantId, sku: { family: 'A' as const, name: 'standard' as const } } };
+    const names = ['page-e', 'Page-A', 'page-c', 'page-b', 'page-d'];
+    for (const name of names) await arm.vaults.beginCreateOrUpdateAndWait('rg-pages', name, base);
+
+    const pages: string[][] = [];
+    for await (const page of arm.vaults.listByResourceGroup('rg-pages', { top: 2 }).byPage()) pages.push(page.map((v) => v.name!));
+    assert.deepEqual(pages, [['Page-A', 'page-b'], ['page-c', 'page-d'], ['page-e']]);
+    const whole = [];
+    for await (const v of arm.vaults.listByResourceGroup('rg-pages')) whole.push(v.name);
+    assert.deepEqual(whole, ['Page-A', 'page-b', 'page-c', 'page-d', 'page-e']);
+
+    // By subscription and through /resources (az keyvault list): every vault once, across pages of one.
+    const bySub: string[] = [];
+    let subPages = 0;
+    for await (const page of arm.vaults.listBySubscription({ top: 1 }).byPage()) {
+      subPages += 1;
+      bySub.push(...page.map((v) => v.name!));
+    }
+    assert.equal(new Set(bySub).size, bySub.length, 'no vault twice');
+    assert.ok(names.every((n) => bySub.includes(n)));
+    assert.equal(subPages, bySub.length);
+    const generic: string[] = [];
+    for await (const v of arm.vaults.list({ top: 2 })) generic.push(v.name!);
+    assert.deepEqual([...generic].sort(), [...bySub].sort());
+
+    const raw = (query: string) => fetch(`${server.url}${sub}/resourceGroups/rg-pages/providers/Microsoft.KeyVault/vaults?api-version=2023-07-01&${query}`, { headers: { authorization: `Bearer ${token}` } });
+    const first = (await (await raw('$top=3')).json()) as { value: { name: string }[]; nextLink: string };
+    assert.deepEqual(first.value.map((v) => v.name), ['Page-A', 'page-b', 'page-c']);
+    assert.match(first.nextLink, /^https:\/\/[^/]+\/subscriptions\/[^/]+\/resourceGroups\/rg-pages\/providers\/Microsoft\.KeyVault\/vaults\?api-version=2023-07-01&\$top=3&\$skiptoken=[A-Za-z0-9_-]+$/);
+    const rest = (await (await fetch(first.nextLink, { headers: { authorization: `Bearer ${token}` } })).json()) as { value: { name: string }[] };
+    assert.deepEqual(rest.value.map((v) => v.name), ['page-d', 'page-e']);
+    assert.ok(!('nextLink' in (await (await raw('$top=5')).json())), 'the last page has no nextLink');
+    for (const bad of ['$top=0', '$top=two', '$skiptoken=AAAA', '$skiptoken=not*ours']) {
+      const refused = await raw(bad);
+      assert.equal(refused.status, 400, bad);
+      assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'BadRequest', bad);
+    }
+  });
   it("carries Resource Manager's correlation id: the client's when it sent a GUID, else one of its own, errors included", async () => {
     const token = (await credential(server).getToken(`${server.url}/.default`)).token;
     const url = `${server.url}/subscriptions/${server.bootstrap.subscriptionId}/resourceGroups/rg-test?api-version=2021-04-01`;

@@ -192,6 +192,19 @@ describe('coffer CLI commands', () => {
     await fails(['ad', 'sp', 'show', '--id', sp.appId], /doesn't exist/);
   });
 
+  it('group delete asks for confirmation as az does, then takes the group and its vaults (soft-deleted)', async () => {
+    await cli('group', 'create', '-n', 'rg-cli-gone', '-l', 'local', '-o', 'none');
+    await cli('keyvault', 'create', '-n', 'cli-gone-vault', '-g', 'rg-cli-gone', '-o', 'none');
+    // No terminal to ask on (a pipe): refused, nothing deleted.
+    await fails(['group', 'delete', '-n', 'rg-cli-gone'], /^ERROR: Unable to prompt for confirmation as no tty available\. Use --yes\.$/m);
+    assert.equal((await json('group', 'show', '-n', 'rg-cli-gone')).name, 'rg-cli-gone');
+    const deleted = await cli('group', 'delete', '-n', 'rg-cli-gone', '--yes');
+    assert.equal(deleted.stdout, '');
+    await fails(['group', 'show', '-n', 'rg-cli-gone'], /ResourceGroupNotFound/, 3);
+    assert.ok((await json<Array<{ name: string }>>('keyvault', 'list-deleted')).some((d) => d.name === 'cli-gone-vault'));
+    await fails(['group', 'delete', '-g', 'rg-cli-gone', '-y'], /\(ResourceGroupNotFound\) Resource group 'rg-cli-gone' could not be found\./, 3);
+  });
+
   it('denied access and bad input exit non-zero with az-style messages', async () => {
     const outsider = await json('ad', 'sp', 'create-for-rbac', '--name', 'cli-outsider');
     const other = cliHome();

@@ -85,5 +85,11 @@ describe('python3-azure against coffer', () => {
     assert.match(message, /^The vault name 'py-mgmt-policy' is already in use\. .* recently deleted but not purged/);
     assert.deepEqual(out.name_invalid, [false, 'AccountNameInvalid']);
     assert.equal(out.name_after_purge, true);
+    assert.deepEqual(out.paged_names, out.unpaged_names, 'pages of one, in order, none twice');
+    assert.ok((out.unpaged_names as string[]).includes('py-mgmt-rbac'));
+    assert.ok((out.unpaged_names as string[]).length >= 2, 'more than one page to follow');
+    assert.equal(out.pages_of_one, (out.unpaged_names as string[]).length);
+    assert.equal(out.group_after_delete, false);
+    assert.ok((out.deleted_with_group as string[]).includes('py-mgmt-rbac'), 'the group took its vault with it');
   });
 });

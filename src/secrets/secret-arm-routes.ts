@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Authorizer } from '../authorization/authorizer.js';
 import { secretScope, vaultScope } from '../authorization/scopes.js';
-import { bodyObject, subscriptionChecker, type ArmRequest } from '../server/arm-common.js';
+import { armCursor, armNextLink, asArm, bodyObject, parseTop, subscriptionChecker, type ArmRequest } from '../server/arm-common.js';
 import { errors, ServiceError } from '../server/errors.js';
 import { requireCaller } from '../server/request-context.js';
 import type { Urls } from '../server/urls.js';
@@ -9,7 +9,7 @@ import { StoreParentGoneError, type SecretVersionMeta, type VaultRow } from '../
 import { checkVaultName } from '../vaults/vault-input.js';
 import type { VaultService } from '../vaults/vault-service.js';
 import type { SecretService } from './secret-service.js';
-import { checkSecretName, decodeToken, encodeToken, parseSetSecret, parseUpdateSecret, type SetSecretInput } from './secret-validation.js';
+import { checkSecretName, parseSetSecret, parseUpdateSecret, type SetSecretInput } from './secret-validation.js';
 import { versionAttributes } from './secret-wire.js';
 
 // Secrets as Resource Manager shows them (Microsoft.KeyVault/vaults/secrets:
@@ -43,23 +43,6 @@ function secretResource(vault: VaultRow, m: SecretVersionMeta, vaultUri: string)
   };
 }
 
-/** `$top` as Secrets_List takes it (any positive int32); pages hold at most MAX_TOP. */
-function parseTop(raw: string | undefined): number {
-  if (raw === undefined || raw === '') return MAX_TOP;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 2 ** 31 - 1) throw errors.invalidArm(`The value of $top must be a positive integer, not '${raw.slice(0, 32)}'.`);
-  return Math.min(n, MAX_TOP);
-}
-
-/** Input refused by the data plane's checks, in Resource Manager's words. */
-async function asArm<T>(run: () => T | Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    throw err instanceof ServiceError && err.code === 'BadParameter' ? errors.invalidArm(err.message) : err;
-  }
-}
-
 export function registerSecretArmRoutes(arm: FastifyInstance, deps: { subscriptionId: string; urls: Urls; authorizer: Authorizer; vaults: VaultService; secrets: SecretService }): void {
   const { authorizer, vaults, secrets, urls } = deps;
   const checkSubscription = subscriptionChecker(deps.subscriptionId);
@@ -82,13 +65,9 @@ export function registerSecretArmRoutes(arm: FastifyInstance, deps: { subscripti
 
   arm.get(SECRETS_PATH, async (req: ArmRequest) => {
     const vault = await vaultAt(req, null);
-    const top = parseTop(req.query.$top);
-    const page = await secrets.list(vault, top, await asArm(() => decodeToken(req.query.$skiptoken)));
-    let nextLink: string | null = null;
-    if (page.next !== null) {
-      const q = new URLSearchParams({ 'api-version': req.query['api-version'] ?? '', $top: String(top), $skiptoken: encodeToken(page.next) });
-      nextLink = `${urls.authority}${req.url.split('?')[0]}?${q.toString().replaceAll('%24', '$')}`;
-    }
+    const top = parseTop(req.query.$top, MAX_TOP);
+    const page = await secrets.list(vault, top, await armCursor(req));
+    const nextLink = armNextLink(req, urls.authority, top, page.next);
     return { value: page.items.map((s) => asResource(vault, s)), nextLink };
   });
 

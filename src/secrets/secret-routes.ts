@@ -2,12 +2,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Authorizer } from '../authorization/authorizer.js';
 import { SECRET_OPERATIONS, type SecretOperationKey } from '../authorization/secret-operations.js';
 import { errors } from '../server/errors.js';
+import { decodeToken, encodeToken } from '../server/query-params.js';
 import type { Throttle } from '../server/throttle.js';
 import { requireCaller, requireVault } from '../server/request-context.js';
 import type { Urls } from '../server/urls.js';
 import type { AuditRecord } from '../storage/store-types.js';
 import type { SecretService } from './secret-service.js';
-import { checkSecretName, decodeToken, encodeToken, parseMaxResults, parseRestore, parseSetSecret, parseUpdateSecret, VERSION_RE } from './secret-validation.js';
+import { checkSecretName, parseMaxResults, parseRestore, parseSetSecret, parseUpdateSecret, VERSION_RE } from './secret-validation.js';
 import { deletedSecretBundle, deletedSecretItem, secretBundle, secretItem, type WireContext } from './secret-wire.js';
 
 // The Key Vault secrets REST operations, one handler each. Authentication and

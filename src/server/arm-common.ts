@@ -6,9 +6,9 @@ import type { DirectoryService } from '../identity/directory-service.js';
 import { GUID_RE as GUID } from '../identity/identity-types.js';
 import type { VaultService } from '../vaults/vault-service.js';
 import type { BearerAuth } from './bearer-auth.js';
-import { errors } from './errors.js';
+import { errors, ServiceError } from './errors.js';
 import type { Urls } from './urls.js';
-import { isCalendarDate, repeatedParameter } from './query-params.js';
+import { decodeToken, encodeToken, isCalendarDate, repeatedParameter } from './query-params.js';
 
 // What every ARM-shaped route module gets, and the hook they share:
 // api-version required, management token verified.
@@ -55,3 +55,43 @@ export function subscriptionChecker(subscriptionId: string) {
 
 export const bodyObject = (body: unknown): Record<string, unknown> =>
   typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+
+/** Input refused by the data plane's checks, in Resource Manager's words. */
+export async function asArm<T>(run: () => T | Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    throw err instanceof ServiceError && err.code === 'BadParameter' ? errors.invalidArm(err.message) : err;
+  }
+}
+
+/** `$top` as Resource Manager's lists take it (any positive int32); pages hold at most `max`. */
+export function parseTop(raw: string | undefined, max: number): number {
+  if (raw === undefined || raw === '') return max;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 2 ** 31 - 1) throw errors.invalidArm(`The value of $top must be a positive integer, not '${raw.slice(0, 32)}'.`);
+  return Math.min(n, max);
+}
+
+/** The $skiptoken's cursor (null for none), refused in Resource Manager's words. */
+export const armCursor = (req: ArmRequest): Promise<string | null> => asArm(() => decodeToken(req.query.$skiptoken));
+
+/** The link the SDKs fetch verbatim for the page after `next`: the request's path and api-version, its $top and the cursor. */
+export function armNextLink(req: ArmRequest, authority: string, top: number, next: string | null): string | null {
+  if (next === null) return null;
+  const q = new URLSearchParams({ 'api-version': req.query['api-version'] ?? '', $top: String(top), $skiptoken: encodeToken(next) });
+  return `${authority}${req.url.split('?')[0]}?${q.toString().replaceAll('%24', '$')}`;
+}
+
+/**
+ * One page of a list held whole in memory and sorted by `keyOf` (vaults: a
+ * subscription has few): the items after the $skiptoken's key, at most $top
+ * of them, and the nextLink when more follow.
+ */
+export async function armPage<T>(req: ArmRequest, authority: string, items: readonly T[], keyOf: (item: T) => string, max: number): Promise<{ value: T[]; nextLink: string | null }> {
+  const top = parseTop(req.query.$top, max);
+  const after = await armCursor(req);
+  const rest = after === null ? items : items.filter((item) => keyOf(item) > after);
+  const value = rest.slice(0, top);
+  return { value, nextLink: armNextLink(req, authority, top, rest.length > top ? keyOf(value[value.length - 1]!) : null) };
+}

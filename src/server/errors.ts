@@ -117,6 +117,9 @@ export const errors = {
       'VaultAlreadyExists',
       `The vault name '${name}' is already in use. Vault names are globaly unique so it is possible that the name is already taken. If you are sure that the vault name was not taken then it is possible that a vault with the same name was recently deleted but not purged after being placed in a recoverable state. If the vault is in a recoverable state then the vault will need to be purged before reusing the name. For more information about VaultAlreadyExists, soft delete and purging a vault follow this link https://go.microsoft.com/fwlink/?linkid=2147740`,
     ),
+  /** A vault was created in the group while it was being deleted, again and again. */
+  resourceGroupBusy: (rg: string) =>
+    new ServiceError(409, 'Conflict', `Resource group '${rg}' could not be deleted: vaults were being created in it at the same time. Try again.`),
   conflictingVaultDeleted: (name: string) =>
     new ServiceError(
       409,

@@ -1,3 +1,5 @@
+import { errors } from './errors.js';
+
 // Query-string checks shared by route groups.
 
 /** The first parameter given more than once (fastify makes it an array, which no route expects). */
@@ -14,4 +16,19 @@ export function isCalendarDate(date: string): boolean {
   const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
   const t = new Date(Date.UTC(y, mo - 1, d));
   return t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d;
+}
+
+/** A list page's cursor as the $skiptoken of its nextLink. */
+export function encodeToken(next: string): string {
+  return Buffer.from(next, 'utf8').toString('base64url');
+}
+
+/** The cursor in a $skiptoken (null for none); anything coffer did not write is refused. */
+export function decodeToken(raw: string | undefined): string | null {
+  if (raw === undefined || raw === '') return null;
+  if (!/^[A-Za-z0-9_-]{1,400}$/.test(raw)) throw errors.badParameter('The $skiptoken value is invalid.');
+  // Our cursors are a name key or a version id; anything else (U+0000, say, which PostgreSQL cannot compare) is not ours.
+  const cursor = Buffer.from(raw, 'base64url').toString('utf8');
+  if (!/^[0-9A-Za-z-]{1,127}$/.test(cursor)) throw errors.badParameter('The $skiptoken value is invalid.');
+  return cursor;
 }

@@ -179,9 +179,10 @@ export interface ResourceGroupStore {
   /**
    * Fails (returns false) when the group still holds live vaults. Atomic
    * with VaultStore.insert and recover: a vault is never stored or
-   * recovered into a group deleted at the same time.
+   * recovered into a group deleted at the same time. `audit` is appended
+   * in the same transaction if the group was deleted.
    */
-  delete(subscriptionId: string, name: string): Promise<boolean>;
+  delete(subscriptionId: string, name: string, audit?: AuditRecord): Promise<boolean>;
 }
 
 export interface VaultStore {

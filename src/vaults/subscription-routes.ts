@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { covers, resourceGroupScope, subscriptionScope } from '../authorization/scopes.js';
+import { covers, resourceGroupScope, subscriptionScope, vaultScope } from '../authorization/scopes.js';
 import { bodyObject, subscriptionChecker, type ArmDeps, type ArmRequest } from '../server/arm-common.js';
 import { errors, ServiceError } from '../server/errors.js';
 import { requireCaller } from '../server/request-context.js';
+import type { VaultRow } from '../storage/store-types.js';
 import { resourceGroupResource } from './arm-wire.js';
 import { checkLocation, checkTags } from './vault-input.js';
 
@@ -11,6 +12,8 @@ import { checkLocation, checkTags } from './vault-input.js';
 
 const RG_WRITE = 'Microsoft.Resources/subscriptions/resourceGroups/write';
 const RG_READ = 'Microsoft.Resources/subscriptions/resourceGroups/read';
+const RG_DELETE = 'Microsoft.Resources/subscriptions/resourceGroups/delete';
+const VAULT_DELETE = 'Microsoft.KeyVault/vaults/delete';
 
 export function registerSubscriptionRoutes(arm: FastifyInstance, deps: ArmDeps): void {
   const { vaults, authorizer } = deps;
@@ -70,6 +73,28 @@ export function registerSubscriptionRoutes(arm: FastifyInstance, deps: ArmDeps):
     return reply.status(204).send();
   });
   arm.get('/subscriptions/:sub/resourceGroups/:rg', async (req: ArmRequest) => resourceGroupResource(await readGroup(req)));
+  // ResourceGroups_Update: only the tags change (a group cannot move); they are replaced, as a PUT does.
+  arm.patch('/subscriptions/:sub/resourceGroups/:rg', async (req: ArmRequest) => {
+    checkSubscription(req.params.sub);
+    await authorizer.authorizeManagement(requireCaller(req), RG_WRITE, resourceGroupScope(deps.subscriptionId, req.params.rg!));
+    const group = await vaults.getResourceGroup(deps.subscriptionId, req.params.rg!);
+    const tags = checkTags(bodyObject(req.body).tags);
+    if (tags === undefined) return resourceGroupResource(group);
+    const { group: updated } = await req.writeAudited((record) => vaults.ensureResourceGroup({ ...group, tags }, record));
+    return resourceGroupResource(updated);
+  });
+  // ResourceGroups_Delete (az group delete): the group's vaults are deleted with it, soft-deleted where soft delete
+  // is on, as Azure does. The caller needs the right to delete each of them; lacking one, nothing is deleted.
+  // Answered when done (200), which the clients' long-running-operation pollers take as finished.
+  arm.delete('/subscriptions/:sub/resourceGroups/:rg', async (req: ArmRequest, reply: FastifyReply) => {
+    checkSubscription(req.params.sub);
+    const caller = requireCaller(req);
+    await authorizer.authorizeManagement(caller, RG_DELETE, resourceGroupScope(deps.subscriptionId, req.params.rg!));
+    const group = await vaults.getResourceGroup(deps.subscriptionId, req.params.rg!);
+    const mayDelete = async (v: VaultRow) => void (await authorizer.authorizeManagement(caller, VAULT_DELETE, vaultScope(v.subscriptionId, v.resourceGroup, v.name)));
+    await req.writeAudited((record) => vaults.deleteResourceGroup(group, mayDelete, record && ((v) => (v ? { ...record(), vault: v.name } : record()))));
+    return reply.status(200).send();
+  });
   arm.get('/subscriptions/:sub/resourceGroups', async (req: ArmRequest) => {
     checkSubscription(req.params.sub);
     const caller = requireCaller(req);

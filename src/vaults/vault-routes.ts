@@ -1,13 +1,16 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { applyPolicyChange, parsePolicies, policiesOf, type AccessPolicyEntry } from '../authorization/access-policies.js';
 import { resourceGroupScope, vaultScope } from '../authorization/scopes.js';
-import { bodyObject, subscriptionChecker, type ArmDeps, type ArmRequest } from '../server/arm-common.js';
+import { armPage, bodyObject, subscriptionChecker, type ArmDeps, type ArmRequest } from '../server/arm-common.js';
 import { errors } from '../server/errors.js';
 import { requireCaller } from '../server/request-context.js';
 import type { VaultRow } from '../storage/store-types.js';
 import { deletedVaultResource, genericResource, vaultResource } from './arm-wire.js';
 import { checkVaultName, parseVaultPatch, parseVaultPut } from './vault-input.js';
 import { actorOf, vaultPolicy } from './vault-types.js';
+
+/** A vault list's page size when `$top` is absent, and its largest (Resource Manager's own for /resources). */
+const MAX_TOP = 1000;
 
 /** The first ARM api-version whose vault create defaults to RBAC. */
 const RBAC_DEFAULT_API = '2026-02-01';
@@ -34,6 +37,11 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
   const asVault = (v: VaultRow) => vaultResource(v, urls.vaultUri(v.name));
   const visible = (req: ArmRequest, list: VaultRow[]) =>
     list.filter((v) => authorizer.rbacGrant(requireCaller(req).objectId, A.read, 'control', scopeOf(v)) !== null);
+  /** A page of vaults (the store lists them by name key), each as `toWire` shows it; the last page has no nextLink. */
+  const page = async (req: ArmRequest, list: VaultRow[], toWire: (v: VaultRow) => unknown) => {
+    const { value, nextLink } = await armPage(req, urls.authority, list, (v) => v.name.toLowerCase(), MAX_TOP);
+    return nextLink === null ? { value: value.map(toWire) } : { value: value.map(toWire), nextLink };
+  };
 
   // Every vault route authorizes at the scope its URL names before it looks anything up or reads the body,
   // as Azure does: a caller without the right gets 403 whether the vault (or its group) exists or not.
@@ -62,11 +70,11 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
     checkSubscription(req.params.sub);
     const typeMatch = /resourceType\s+eq\s+'([^']+)'/i.exec(req.query.$filter ?? '');
     if (typeMatch && typeMatch[1]!.toLowerCase() !== 'microsoft.keyvault/vaults') return { value: [] };
-    return { value: visible(req, await vaults.list({ subscriptionId: deps.subscriptionId })).map(genericResource) };
+    return page(req, visible(req, await vaults.list({ subscriptionId: deps.subscriptionId })), genericResource);
   });
   arm.get('/subscriptions/:sub/providers/Microsoft.KeyVault/vaults', async (req: ArmRequest) => {
     checkSubscription(req.params.sub);
-    return { value: visible(req, await vaults.list({ subscriptionId: deps.subscriptionId })).map(asVault) };
+    return page(req, visible(req, await vaults.list({ subscriptionId: deps.subscriptionId })), asVault);
   });
   arm.get('/subscriptions/:sub/resourceGroups/:rg/providers/Microsoft.KeyVault/vaults', async (req: ArmRequest) => {
     checkSubscription(req.params.sub);
@@ -76,12 +84,12 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
     // vaults gets those, and one who may read none of them gets 403 whether the group exists or not.
     if (authorizer.rbacGrant(caller.objectId, A.read, 'control', groupScope) !== null) {
       const rg = await vaults.getResourceGroup(deps.subscriptionId, req.params.rg!);
-      return { value: (await vaults.list({ subscriptionId: deps.subscriptionId, resourceGroup: rg.name })).map(asVault) };
+      return page(req, await vaults.list({ subscriptionId: deps.subscriptionId, resourceGroup: rg.name }), asVault);
     }
     const rg = await vaults.findResourceGroup(deps.subscriptionId, req.params.rg!);
     const seen = rg ? visible(req, await vaults.list({ subscriptionId: deps.subscriptionId, resourceGroup: rg.name })) : [];
     if (seen.length === 0) throw errors.authorizationFailed(caller.objectId, A.read, groupScope);
-    return { value: seen.map(asVault) };
+    return page(req, seen, asVault);
   });
   arm.post('/subscriptions/:sub/providers/Microsoft.KeyVault/checkNameAvailability', async (req: ArmRequest) => {
     checkSubscription(req.params.sub);

@@ -46,9 +46,21 @@ export interface VaultService {
   getResourceGroup(subscriptionId: string, name: string): Promise<ResourceGroupRow>;
   findResourceGroup(subscriptionId: string, name: string): Promise<ResourceGroupRow | null>;
   listResourceGroups(subscriptionId: string): Promise<ResourceGroupRow[]>;
+  /**
+   * Deletes the group's live vaults (as `delete` does), then the group, each
+   * with its record from `audit` (given the vault, or null for the group).
+   * `mayDelete` is asked about every vault first: one refused, nothing is deleted.
+   */
+  deleteResourceGroup(
+    group: ResourceGroupRow,
+    mayDelete: (vault: VaultRow) => Promise<void>,
+    audit?: (vault: VaultRow | null) => AuditRecord,
+  ): Promise<void>;
 }
 
 const DAY = 24 * 3600;
+/** Rounds of deleting a group's vaults before a group that keeps getting new ones is given up (409). */
+const GROUP_DELETE_ATTEMPTS = 3;
 /** A region as Resource Manager stores it: 'West Europe' is 'westeurope'. */
 const normalLocation = (location: string) => location.toLowerCase().replace(/\s+/g, '');
 /** Properties ARM computes; never stored from a request. */
@@ -133,7 +145,7 @@ export function createVaultService(deps: {
     });
   }
 
-  return {
+  const service: VaultService = {
     forgetAll() {
       changes++;
       cache.clear();
@@ -306,5 +318,17 @@ export function createVaultService(deps: {
     getResourceGroup,
     findResourceGroup: (subscriptionId, name) => resourceGroups.get(subscriptionId, name),
     listResourceGroups: (s) => resourceGroups.list(s),
+    async deleteResourceGroup(group, mayDelete, audit) {
+      // A vault created in the group meanwhile keeps the group (the store refuses): that one is deleted too, on the next try.
+      for (let attempt = 0; attempt < GROUP_DELETE_ATTEMPTS; attempt++) {
+        const live = await vaults.list({ subscriptionId: group.subscriptionId, resourceGroup: group.name });
+        for (const vault of live) await mayDelete(vault);
+        for (const vault of live) await service.delete(vault, audit?.(vault));
+        if (await resourceGroups.delete(group.subscriptionId, group.name, audit?.(null))) return;
+        if (!(await resourceGroups.get(group.subscriptionId, group.name))) throw errors.resourceGroupNotFound(group.name);
+      }
+      throw errors.resourceGroupBusy(group.name);
+    },
   };
+  return service;
 }

@@ -127,4 +127,12 @@ invalid = vaults.vaults.check_name_availability(VaultCheckNameAvailabilityParame
 out["name_invalid"] = [invalid.name_available, invalid.reason]
 vaults.vaults.begin_purge_deleted("py-mgmt-policy", "local").result()
 out["name_after_purge"] = vaults.vaults.check_name_availability(check).name_available
+
+# Lists paged one vault at a time (the client follows nextLink), then the group deleted with the vault left in it.
+out["paged_names"] = [v.name for v in vaults.vaults.list_by_subscription(top=1)]
+out["unpaged_names"] = [v.name for v in vaults.vaults.list_by_subscription()]
+out["pages_of_one"] = len(list(vaults.vaults.list_by_subscription(top=1).by_page()))
+resources.resource_groups.begin_delete("py-rg").result()
+out["group_after_delete"] = resources.resource_groups.check_existence("py-rg")
+out["deleted_with_group"] = [d.name for d in vaults.vaults.list_deleted()]
 print(json.dumps(out))

@@ -185,7 +185,12 @@ export function describeAuditConformance(h: ConformanceHandle & { auditKey(): Ch
       assert.equal(await vaults.purge(v.id, false, record('purge again')), false);
       await h.store().resourceGroups.upsert({ subscriptionId: 'sub-1', name: 'audited-group', location: 'local', tags: {} }, record('group'));
       assert.equal(await h.store().resourceGroups.upsert({ subscriptionId: 'sub-1', name: 'audited-group', location: 'elsewhere', tags: {} }, record('group moved')), null);
-      assert.deepEqual(operations(await all()), ['create', 'update', 'delete', 'recover', 'purge', 'group']);
+      const busy = await h.newVault({ resourceGroup: 'audited-group' });
+      assert.equal(await h.store().resourceGroups.delete('sub-1', 'audited-group', record('group delete while busy')), false);
+      await vaults.markDeleted(busy.id, 10, 20);
+      assert.equal(await h.store().resourceGroups.delete('sub-1', 'audited-group', record('group delete')), true);
+      assert.equal(await h.store().resourceGroups.delete('sub-1', 'audited-group', record('group delete again')), false);
+      assert.deepEqual(operations(await all()), ['create', 'update', 'delete', 'recover', 'purge', 'group', 'group delete']);
 
       // A record the store cannot take undoes the change it came with.
       const refused = { ...record('refused'), operation: null as unknown as string };
@@ -202,7 +207,10 @@ export function describeAuditConformance(h: ConformanceHandle & { auditKey(): Ch
       assert.equal((await vaults.getById(kept.id))?.deletedAt, 60);
       await assert.rejects(h.store().resourceGroups.upsert({ subscriptionId: 'sub-1', name: 'refused-group', location: 'local', tags: {} }, refused), AuditWriteError);
       assert.equal(await h.store().resourceGroups.get('sub-1', 'refused-group'), null);
-      assert.deepEqual(await verify(), { ok: true, checked: 6, head: 6, keyedFrom: 1 });
+      await h.store().resourceGroups.upsert({ subscriptionId: 'sub-1', name: 'refused-delete', location: 'local', tags: {} });
+      await assert.rejects(h.store().resourceGroups.delete('sub-1', 'refused-delete', refused), AuditWriteError);
+      assert.notEqual(await h.store().resourceGroups.get('sub-1', 'refused-delete'), null, 'the group stays when its record is refused');
+      assert.deepEqual(await verify(), { ok: true, checked: 7, head: 7, keyedFrom: 1 });
     });
 
     it('role definition and assignment changes store their record with them: if and only if something changed, never the change without it', async () => {

@@ -1,3 +1,4 @@
+import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { groupListTable } from '../table-views.js';
 import { CliError } from '../cli-error.js';
@@ -20,6 +21,18 @@ function groupName(o: { groupName?: string }): string {
   return name;
 }
 
+/** az's confirmation before a destructive command: --yes skips it, and without a terminal to ask on it refuses. */
+async function confirmed(yes: boolean | undefined): Promise<boolean> {
+  if (yes) return true;
+  if (!process.stdin.isTTY) throw new CliError('Unable to prompt for confirmation as no tty available. Use --yes.');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question('Are you sure you want to perform this operation? (y/n): ')).trim());
+  } finally {
+    rl.close();
+  }
+}
+
 /** Printed as az prints its ResourceGroup model (asResourceGroup: managedBy null when unset). */
 export function registerGroupCommands(program: Command): void {
   const group = program.command('group').description('Manage resource groups.');
@@ -34,6 +47,15 @@ export function registerGroupCommands(program: Command): void {
   withGroupName(withOutput(group.command('show').description('Show a resource group.'))).action(
     run<{ groupName?: string }>(async (o, s) => asResourceGroup(await s.call('GET', groupUrl(s, groupName(o)), s.managementResource))),
   );
+  withGroupName(withOutput(group.command('delete').description('Delete a resource group and the vaults in it (soft-deleted where soft delete is on).')))
+    .option('-y, --yes', 'do not prompt for confirmation')
+    .action(
+      run<{ groupName?: string; yes?: boolean }>(async (o, s) => {
+        const name = groupName(o);
+        if (await confirmed(o.yes)) await s.call('DELETE', groupUrl(s, name), s.managementResource);
+        return undefined;
+      }),
+    );
   withOutput(group.command('list').description('List resource groups.')).action(
     run(async (_o, s) => (await s.call<{ value: unknown[] }>('GET', `${s.profile.server}/subscriptions/${s.profile.subscriptionId}/resourcegroups?api-version=${API.resources}`, s.managementResource)).value.map(asResourceGroup), groupListTable),
   );

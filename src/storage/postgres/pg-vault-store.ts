@@ -46,14 +46,14 @@ export function pgResourceGroupStore(pool: pg.Pool, audited: PgAuditedWrite): Re
       ),
     // Soft-deleted vaults do not hold their group, as in Azure; recovering one needs the group again.
     // The group row is locked first, so a vault created concurrently waits or sees the group gone.
-    delete: (subscriptionId, name) =>
-      transaction(pool, async (c) => {
+    delete: (subscriptionId, name, audit) =>
+      audited(audit, async (c) => {
         const key = [subscriptionId, nameKey(name)];
         if (!(await one(c, 'SELECT 1 FROM resource_groups WHERE subscription_id = $1 AND name_key = $2 FOR UPDATE', key))) return false;
         const live = 'SELECT 1 FROM vaults WHERE subscription_id = $1 AND resource_group_key = $2 AND deleted_at IS NULL LIMIT 1';
         if (await one(c, live, key)) return false;
         return (await changes(c, 'DELETE FROM resource_groups WHERE subscription_id = $1 AND name_key = $2', key)) > 0;
-      }),
+      }, true),
   };
 }
 

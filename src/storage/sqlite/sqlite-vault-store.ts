@@ -91,7 +91,7 @@ export function sqliteResourceGroupStore(db: Database.Database, audited: Audited
       return r ? toGroup(r) : null;
     },
     list: async (subscriptionId) => list.all(subscriptionId).map(toGroup),
-    delete: async (subscriptionId, name) => removeIfEmpty.immediate(subscriptionId, nameKey(name)),
+    delete: async (subscriptionId, name, audit) => audited.run(audit, () => removeIfEmpty.immediate(subscriptionId, nameKey(name))),
   };
 }
 

@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { api, assignRole, newServicePrincipal, ROLE_IDS } from './support/access-kit.js';
+import { credential, secretClient } from './support/clients.js';
+import { startTestServer, type TestServer } from './support/server-fixture.js';
+
+// Resource groups through Resource Manager: PATCH (ResourceGroups_Update) and
+// DELETE (ResourceGroups_Delete, az group delete), which takes the group's vaults with it.
+
+describe('resource groups: update and delete', () => {
+  let server: TestServer;
+  let sub: string;
+  const v = '?api-version=2023-07-01';
+  const groupApi = '?api-version=2021-04-01';
+  before(async () => {
+    server = await startTestServer();
+    sub = `/subscriptions/${server.bootstrap.subscriptionId}`;
+  });
+  after(() => server?.stop());
+
+  const makeVault = async (group: string, name: string) => {
+    const properties = { tenantId: server.bootstrap.tenantId, sku: { family: 'A', name: 'standard' }, enableRbacAuthorization: true };
+    const put = await api(server, 'PUT', `${sub}/resourceGroups/${group}/providers/Microsoft.KeyVault/vaults/${name}${v}`, { location: 'local', properties });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+  };
+
+  it('PATCH replaces the tags and keeps the rest; a missing group is 404 and bad tags 400', async () => {
+    assert.equal((await api(server, 'PUT', `${sub}/resourceGroups/rg-patch${groupApi}`, { location: 'local', tags: { a: '1', b: '2' } })).status, 201);
+    const patched = await api(server, 'PATCH', `${sub}/resourceGroups/rg-patch${groupApi}`, { tags: { c: '3' } });
+    assert.equal(patched.status, 200);
+    assert.equal(patched.body!.name, 'rg-patch');
+    assert.equal(patched.body!.location, 'local');
+    assert.deepEqual(patched.body!.tags, { c: '3' });
+    assert.deepEqual((await api(server, 'GET', `${sub}/resourceGroups/rg-patch${groupApi}`)).body!.tags, { c: '3' });
+    const untouched = await api(server, 'PATCH', `${sub}/resourceGroups/rg-patch${groupApi}`, {});
+    assert.deepEqual(untouched.body!.tags, { c: '3' }, 'a patch without tags changes nothing');
+
+    const missing = await api(server, 'PATCH', `${sub}/resourceGroups/rg-none${groupApi}`, { tags: {} });
+    assert.equal(missing.status, 404);
+    assert.equal(missing.body!.error.code, 'ResourceGroupNotFound');
+    assert.equal((await api(server, 'GET', `${sub}/resourceGroups/rg-none${groupApi}`)).status, 404, 'nothing was created');
+    const bad = await api(server, 'PATCH', `${sub}/resourceGroups/rg-patch${groupApi}`, { tags: { n: 1 } });
+    assert.equal(bad.status, 400);
+  });
+
+  it('DELETE soft-deletes every vault in the group, needs the right to delete each, and a recreated group can take one back', async () => {
+    assert.equal((await api(server, 'PUT', `${sub}/resourceGroups/rg-doomed${groupApi}`, { location: 'local' })).status, 201);
+    await makeVault('rg-doomed', 'doomed-one');
+    await makeVault('rg-doomed', 'doomed-two');
+    const groupScope = `${sub}/resourceGroups/rg-doomed`;
+    assert.equal((await assignRole(server, groupScope, ROLE_IDS['Key Vault Administrator'], server.bootstrap.objectId)).status, 201);
+    await secretClient(server, 'doomed-one').setSecret('db-user', 'kept');
+
+    // May delete the group but not the vaults in it: refused, and nothing is deleted.
+    const deleter = await newServicePrincipal(server, 'group-deleter');
+    const roleId = crypto.randomUUID();
+    const role = {
+      properties: {
+        roleName: `Group deleter ${roleId}`,
+        permissions: [{ actions: ['Microsoft.Resources/subscriptions/resourceGroups/delete', 'Microsoft.Resources/subscriptions/resourceGroups/read'] }],
+        assignableScopes: [sub],
+      },
+    };
+    assert.equal((await api(server, 'PUT', `${sub}/providers/Microsoft.Authorization/roleDefinitions/${roleId}?api-version=2022-04-01`, role)).status, 201);
+    assert.equal((await assignRole(server, groupScope, roleId, deleter.id)).status, 201);
+    const deleterToken = (await credential(server, deleter.appId, deleter.secret).getToken(`${server.url}/.default`)).token;
+    const refused = await api(server, 'DELETE', `${groupScope}${groupApi}`, undefined, deleterToken);
+    assert.equal(refused.status, 403);
+    assert.equal(refused.body!.error.code, 'AuthorizationFailed');
+    assert.match(refused.body!.error.message, /Microsoft\.KeyVault\/vaults\/delete/);
+    assert.equal((await api(server, 'GET', `${groupScope}/providers/Microsoft.KeyVault/vaults/doomed-one${v}`)).status, 200, 'nothing deleted');
+    assert.equal((await api(server, 'GET', `${groupScope}/providers/Microsoft.KeyVault/vaults/doomed-two${v}`)).status, 200);
+    assert.equal((await api(server, 'GET', `${groupScope}${groupApi}`)).status, 200);
+
+    const deleted = await api(server, 'DELETE', `${groupScope}${groupApi}`);
+    assert.equal(deleted.status, 200);
+    assert.equal((await api(server, 'GET', `${groupScope}${groupApi}`)).status, 404);
+    const gone = await api(server, 'HEAD', `${groupScope}${groupApi}`);
+    assert.equal(gone.status, 404);
+    for (const name of ['doomed-one', 'doomed-two']) {
+      assert.equal((await api(server, 'GET', `${groupScope}/providers/Microsoft.KeyVault/vaults/${name}${v}`)).status, 404, name);
+    }
+    const deletedVaults = (await api(server, 'GET', `${sub}/providers/Microsoft.KeyVault/deletedVaults${v}`)).body!.value as Array<{ name: string }>;
+    assert.deepEqual(deletedVaults.map((d) => d.name).filter((n) => n.startsWith('doomed-')).sort(), ['doomed-one', 'doomed-two']);
+    await assert.rejects(secretClient(server, 'doomed-one').getSecret('db-user'));
+    const again = await api(server, 'DELETE', `${groupScope}${groupApi}`);
+    assert.equal(again.status, 404);
+    assert.equal(again.body!.error.code, 'ResourceGroupNotFound');
+
+    // Each vault's deletion is in the trail under its own name, by the caller who deleted the group.
+    const trail = (await api(server, 'GET', '/coffer/audit?vault=doomed-two')).body!.value as Array<{ operationName: string; identity: { claim: { oid: string } }; httpStatus?: number }>;
+    const groupDelete = trail.filter((r) => r.operationName === 'DELETE /subscriptions/:sub/resourceGroups/:rg');
+    assert.equal(groupDelete.length, 1, JSON.stringify(trail.map((r) => r.operationName)));
+    assert.equal(groupDelete[0]!.identity.claim.oid, server.bootstrap.objectId);
+
+    // A deleted vault comes back only into a group that exists again.
+    const properties = { tenantId: server.bootstrap.tenantId, sku: { family: 'A', name: 'standard' }, createMode: 'recover' };
+    const orphan = await api(server, 'PUT', `${groupScope}/providers/Microsoft.KeyVault/vaults/doomed-one${v}`, { location: 'local', properties });
+    assert.equal(orphan.status, 404);
+    assert.equal(orphan.body!.error.code, 'ResourceGroupNotFound');
+    assert.equal((await api(server, 'PUT', `${groupScope}${groupApi}`, { location: 'local' })).status, 201);
+    assert.equal((await api(server, 'PUT', `${groupScope}/providers/Microsoft.KeyVault/vaults/doomed-one${v}`, { location: 'local', properties })).status, 200);
+    assert.equal((await secretClient(server, 'doomed-one').getSecret('db-user')).value, 'kept');
+  });
+
+  it('a caller without the right to delete the group is refused whether or not it exists', async () => {
+    const stranger = await newServicePrincipal(server, 'group-stranger');
+    const token = (await credential(server, stranger.appId, stranger.secret).getToken(`${server.url}/.default`)).token;
+    assert.equal((await api(server, 'PUT', `${sub}/resourceGroups/rg-kept${groupApi}`, { location: 'local' })).status, 201);
+    for (const group of ['rg-kept', 'rg-never']) {
+      const r = await api(server, 'DELETE', `${sub}/resourceGroups/${group}${groupApi}`, undefined, token);
+      assert.equal(r.status, 403, group);
+      const p = await api(server, 'PATCH', `${sub}/resourceGroups/${group}${groupApi}`, { tags: {} }, token);
+      assert.equal(p.status, 403, group);
+    }
+    assert.equal((await api(server, 'GET', `${sub}/resourceGroups/rg-kept${groupApi}`)).status, 200);
+  });
+});
