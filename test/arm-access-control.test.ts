@@ -146,6 +146,35 @@ describe('management plane access control', () => {
     await authz().roleDefinitions.delete(scope, id);
   });
 
+  it('built-in role definitions at the root scope are shown to any signed-in caller, custom ones never', async () => {
+    const stranger = await newServicePrincipal(server, 'root-reader');
+    const strangerCred = credential(server, stranger.appId, stranger.secret);
+    const token = (await strangerCred.getToken(`${server.url}/.default`)).token;
+    const userRole = ROLE_IDS['Key Vault Secrets User'];
+    const root = new AuthorizationManagementClient(strangerCred, sub, { endpoint: server.url, credentialScopes: [`${server.url}/.default`] });
+    const shown = await root.roleDefinitions.get('/', userRole);
+    assert.equal(shown.roleName, 'Key Vault Secrets User');
+    assert.equal(shown.id, `/providers/Microsoft.Authorization/roleDefinitions/${userRole}`, 'no subscription in the id at the root');
+    const named = [];
+    for await (const r of root.roleDefinitions.list('/', { filter: "roleName eq 'Key Vault Secrets User'" })) named.push(r.name);
+    assert.deepEqual(named, [userRole]);
+
+    const customId = crypto.randomUUID();
+    const custom = { roleName: `Root hidden ${customId}`, permissions: [{ actions: ['Microsoft.KeyVault/vaults/read'] }], assignableScopes: [`/subscriptions/${sub}`] };
+    assert.equal((await authz().roleDefinitions.createOrUpdate(`/subscriptions/${sub}`, customId, custom)).roleName, custom.roleName);
+    const hidden = await api(server, 'GET', `/providers/Microsoft.Authorization/roleDefinitions/${customId}?api-version=2022-04-01`, undefined, token);
+    assert.equal(hidden.status, 404);
+    assert.equal(hidden.body!.error.code, 'RoleDefinitionDoesNotExist');
+    const listed = await api(server, 'GET', `/providers/Microsoft.Authorization/roleDefinitions?api-version=2022-04-01&$filter=atScopeAndBelow()`, undefined, token);
+    assert.equal(listed.status, 200);
+    const types = new Set((listed.body!.value as Array<{ properties: { type: string } }>).map((r) => r.properties.type));
+    assert.deepEqual([...types], ['BuiltInRole']);
+    // Below the root, reading still needs a role there.
+    const bySubscription = await api(server, 'GET', `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions/${userRole}?api-version=2022-04-01`, undefined, token);
+    assert.equal(bySubscription.status, 403);
+    await authz().roleDefinitions.delete(`/subscriptions/${sub}`, customId);
+  });
+
   it('@azure/arm-authorization and a raw read list more than 1,000 role assignments (a streamed response)', async () => {
     await createVault(server, 'many-authz', { enableRbacAuthorization: true });
     const scope = `/subscriptions/${sub}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/many-authz`;

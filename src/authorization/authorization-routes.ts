@@ -26,7 +26,7 @@ function split(url: string): { scope: string; collection: string; name: string |
 export function registerAuthorizationRoutes(arm: FastifyInstance, deps: { subscriptionId: string; assignments: RoleAssignmentService; definitions: RoleDefinitionService }): void {
   const { assignments, definitions, subscriptionId } = deps;
   const asAssignment = (a: Parameters<typeof roleAssignmentResource>[0]) => roleAssignmentResource(a, subscriptionId);
-  const asRole = (r: Parameters<typeof roleDefinitionResource>[0]) => roleDefinitionResource(r, subscriptionId);
+  const roleShownAt = (scope: string) => (r: Parameters<typeof roleDefinitionResource>[0]) => roleDefinitionResource(r, scope === '/' ? null : subscriptionId);
 
   async function handle(req: ArmRequest, reply: FastifyReply) {
     const { scope, collection, name } = split(req.url);
@@ -47,6 +47,7 @@ export function registerAuthorizationRoutes(arm: FastifyInstance, deps: { subscr
       }
     }
     if (collection === 'roledefinitions') {
+      const asRole = roleShownAt(scope);
       if (name === null && method === 'GET') return { value: (await definitions.list(caller, scope, req.query.$filter)).map(asRole) };
       if (name !== null && method === 'GET') return asRole(await definitions.get(caller, scope, name));
       if (name !== null && method === 'PUT') {

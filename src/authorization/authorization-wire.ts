@@ -6,7 +6,9 @@ import type { Role } from './role-catalog.js';
 
 const iso = (t: number | null) => (t === null ? null : new Date(t * 1000).toISOString());
 
-export const roleDefinitionId = (subscriptionId: string, roleId: string) => `/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${roleId}`;
+/** A role definition's id: under the subscription, or (null) at the root scope, where Azure shows built-in roles without one. */
+export const roleDefinitionId = (subscriptionId: string | null, roleId: string) =>
+  `${subscriptionId === null ? '' : `/subscriptions/${subscriptionId}`}/providers/Microsoft.Authorization/roleDefinitions/${roleId}`;
 
 export function roleAssignmentResource(a: RoleAssignmentRow, subscriptionId: string) {
   return {
@@ -31,7 +33,7 @@ export function roleAssignmentResource(a: RoleAssignmentRow, subscriptionId: str
   };
 }
 
-export function roleDefinitionResource(r: Role, subscriptionId: string) {
+export function roleDefinitionResource(r: Role, subscriptionId: string | null) {
   return {
     id: roleDefinitionId(subscriptionId, r.id),
     name: r.id,

@@ -7,13 +7,21 @@ import type { Authorizer } from './authorizer.js';
 import { parseFilter } from './odata-filter.js';
 import { roleIdOf } from './role-assignment-service.js';
 import type { Role, RoleCatalog } from './role-catalog.js';
-import { covers, requireScope } from './scopes.js';
+import { covers, requireScope, type Scope } from './scopes.js';
 
 // Role definitions: Azure's built-in roles and custom roles, listed with
 // ARM's `roleName eq` / `type eq` filters; custom roles created, updated and
 // deleted with their assignable scopes.
 
 const A = { read: 'Microsoft.Authorization/roleDefinitions/read', write: 'Microsoft.Authorization/roleDefinitions/write', delete: 'Microsoft.Authorization/roleDefinitions/delete' };
+
+/**
+ * The root scope shows the built-in roles to any signed-in caller, as Azure
+ * does (Microsoft publishes every one): tools name a role there by
+ * `/providers/Microsoft.Authorization/roleDefinitions/{id}`. Custom roles are
+ * never assignable at the root, so none shows there.
+ */
+const publicAtRoot = (scope: Scope) => scope.kind === 'root';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 /** Bounds on a custom role: every authorization that looks at a role walks its action strings. */
@@ -54,13 +62,14 @@ export function createRoleDefinitionService(deps: { subscriptionId: string; cata
   return {
     async list(caller: Caller, scopeRaw: string, filter: string | undefined): Promise<Role[]> {
       const scope = requireScope(scopeRaw);
-      await authorizer.authorizeManagement(caller, A.read, scope.path);
+      if (!publicAtRoot(scope)) await authorizer.authorizeManagement(caller, A.read, scope.path);
       const terms = parseFilter(filter, ['rolename', 'type', 'atscopeandbelow()']);
       const name = terms.eq.get('rolename');
       const type = terms.eq.get('type');
       const andBelow = terms.calls.has('atscopeandbelow');
       // As Azure lists them: the roles assignable at the scope or above it; with atScopeAndBelow(), below it too.
       const applies = (r: Role) =>
+        (!publicAtRoot(scope) || r.type === 'BuiltInRole') &&
         r.assignableScopes.some((s) => {
           const key = s.replace(/\/+$/, '').toLowerCase();
           return covers(key, scope.key) || (andBelow && covers(scope.key, key));
@@ -72,9 +81,10 @@ export function createRoleDefinitionService(deps: { subscriptionId: string; cata
     },
 
     async get(caller: Caller, scopeRaw: string, id: string): Promise<Role> {
-      await authorizer.authorizeManagement(caller, A.read, requireScope(scopeRaw).path);
+      const scope = requireScope(scopeRaw);
+      if (!publicAtRoot(scope)) await authorizer.authorizeManagement(caller, A.read, scope.path);
       const role = catalog.get(roleIdOf(id));
-      if (!role) throw errors.roleDefinitionNotFound(id);
+      if (!role || (publicAtRoot(scope) && role.type !== 'BuiltInRole')) throw errors.roleDefinitionNotFound(id);
       return role;
     },
 
