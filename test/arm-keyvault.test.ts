@@ -218,6 +218,60 @@ describe('@azure/arm-keyvault against coffer', () => {
     assert.equal(wrong.status, 401);
     assert.equal(((await wrong.json()) as { error: { code: string } }).error.code, 'InvalidAuthenticationTokenAudience');
   });
+  it('purge protection needs soft delete; deleted vaults are shown as the service shows them and found by any spelling of their region', async () => {
+    const token = (await credential(server).getToken(`${server.url}/.default`)).token;
+    const sub = `/subscriptions/${server.bootstrap.subscriptionId}`;
+    const call = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${server.url}${path}?api-version=2023-07-01`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? (JSON.parse(text) as Record<string, any>) : null };
+    };
+    const path = (name: string) => `${sub}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/${name}`;
+    const base = { tenantId: server.bootstrap.tenantId, sku: { family: 'A', name: 'standard' } };
+    const incoherent = /^The property "enablePurgeProtection" can be set to true only for a vault with soft delete enabled/;
+
+    // Refused at create, and through a PUT or PATCH of a vault without soft delete: nothing is stored.
+    const created = await call('PUT', path('no-soft-delete'), { location: 'local', properties: { ...base, enableSoftDelete: false, enablePurgeProtection: true } });
+    assert.equal(created.status, 400);
+    assert.match(created.body!.error.message, incoherent);
+    assert.equal((await call('GET', path('no-soft-delete'))).status, 404);
+    assert.equal((await call('PUT', path('no-soft-delete'), { location: 'local', properties: { ...base, enableSoftDelete: false } })).status, 200);
+    const patched = await call('PATCH', path('no-soft-delete'), { properties: { enablePurgeProtection: true } });
+    assert.equal(patched.status, 400);
+    assert.match(patched.body!.error.message, incoherent);
+    const put = await call('PUT', path('no-soft-delete'), { location: 'local', properties: { ...base, enableSoftDelete: false, enablePurgeProtection: true } });
+    assert.equal(put.status, 400);
+    const kept = await call('GET', path('no-soft-delete'));
+    assert.equal(kept.body!.properties.enablePurgeProtection, undefined, 'still unprotected, as it says');
+    // Turning soft delete on and protection with it, in one PATCH, is coherent.
+    const both = await call('PATCH', path('no-soft-delete'), { properties: { enableSoftDelete: true, enablePurgeProtection: true } });
+    assert.equal(both.status, 200);
+    assert.equal(both.body!.properties.enablePurgeProtection, true);
+    const off = await call('PATCH', path('no-soft-delete'), { properties: { enableSoftDelete: false } });
+    assert.equal(off.status, 400);
+    assert.equal(off.body!.error.message, 'The property "enableSoftDelete" can be set to false only for creating new vault. Enabling the \'soft delete\' functionality is an irreversible action.');
+
+    // A deleted vault: whole-second dates, purgeProtectionEnabled only when on, found under 'Local' as under 'local'.
+    assert.equal((await call('PUT', path('shown-deleted'), { location: 'local', properties: base })).status, 200);
+    assert.equal((await call('DELETE', path('shown-deleted'))).status, 200);
+    const shown = await call('GET', `${sub}/providers/Microsoft.KeyVault/locations/Local/deletedVaults/shown-deleted`);
+    assert.equal(shown.status, 200);
+    assert.match(shown.body!.properties.deletionDate, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+    assert.match(shown.body!.properties.scheduledPurgeDate, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+    assert.ok(!('purgeProtectionEnabled' in shown.body!.properties));
+    assert.equal((await call('DELETE', path('no-soft-delete'))).status, 200);
+    const protectedOne = (await call('GET', `${sub}/providers/Microsoft.KeyVault/deletedVaults`)).body!.value.find((d: { name: string }) => d.name === 'no-soft-delete');
+    assert.equal(protectedOne.properties.purgeProtectionEnabled, true);
+
+    const badName = await call('PUT', path('ab--cd'), { location: 'local', properties: base });
+    assert.equal(badName.body!.error.code, 'VaultNameNotValid');
+    assert.match(badName.body!.error.message, /consecutive hyphens\. Follow this link for more information: https:\/\/go\.microsoft\.com\/fwlink\/\?linkid=2147742$/);
+  });
+
   it('pages vault lists by $top, following nextLink in name order, and refuses a bad $top or $skiptoken', async () => {
     const arm = armClient(server);
     const token = (await credential(server).getToken(`${server.url}/.default`)).token;

@@ -147,7 +147,7 @@ export const errors = {
     new ServiceError(
       400,
       'VaultNameNotValid',
-      `The vault name '${name}' is invalid. A vault's name must be between 3-24 alphanumeric characters. The name must begin with a letter, end with a letter or digit, and not contain consecutive hyphens.`,
+      `The vault name '${name}' is invalid. A vault's name must be between 3-24 alphanumeric characters. The name must begin with a letter, end with a letter or digit, and not contain consecutive hyphens. Follow this link for more information: https://go.microsoft.com/fwlink/?linkid=2147742`,
     ),
   locationRequired: () => new ServiceError(400, 'LocationRequired', 'The location property is required for this definition.'),
   locationNotAvailable: (location: string) =>

@@ -61,6 +61,10 @@ export const genericResource = (v: VaultRow) => ({
 });
 
 /** A soft-deleted vault (Microsoft.KeyVault/deletedVaults). */
+/** A time as Key Vault's resource provider writes a deleted vault's dates: whole seconds, no fraction. */
+const wholeSeconds = (t: number | null) => new Date((t ?? 0) * 1000).toISOString().replace('.000Z', 'Z');
+
+/** As the service answers (azure-cli's recordings): `purgeProtectionEnabled` only when it is on. */
 export const deletedVaultResource = (v: VaultRow) => ({
   id: `/subscriptions/${v.subscriptionId}/providers/Microsoft.KeyVault/locations/${v.location}/deletedVaults/${v.name}`,
   name: v.name,
@@ -68,9 +72,9 @@ export const deletedVaultResource = (v: VaultRow) => ({
   properties: {
     vaultId: vaultResourceId(v),
     location: v.location,
-    deletionDate: new Date((v.deletedAt ?? 0) * 1000).toISOString(),
-    scheduledPurgeDate: new Date((v.scheduledPurgeAt ?? 0) * 1000).toISOString(),
+    deletionDate: wholeSeconds(v.deletedAt),
+    scheduledPurgeDate: wholeSeconds(v.scheduledPurgeAt),
     tags: v.tags,
-    purgeProtectionEnabled: v.properties.enablePurgeProtection === true,
+    ...(v.properties.enablePurgeProtection === true ? { purgeProtectionEnabled: true } : {}),
   },
 });

@@ -91,6 +91,19 @@ export function createVaultService(deps: {
     cache.delete(name.toLowerCase());
   };
 
+  /**
+   * Purge protection holds deleted vaults and secrets for their retention,
+   * which needs soft delete: a vault without it would say it is protected
+   * and be destroyed at once on delete (as Azure says, the setting "is
+   * effective only if soft delete is also enabled"; coffer refuses it).
+   */
+  function coherent(properties: Record<string, unknown>): Record<string, unknown> {
+    if (properties.enablePurgeProtection === true && properties.enableSoftDelete === false) {
+      throw errors.invalidArm('The property "enablePurgeProtection" can be set to true only for a vault with soft delete enabled ("enableSoftDelete": true).');
+    }
+    return properties;
+  }
+
   async function getResourceGroup(subscriptionId: string, name: string) {
     const rg = await resourceGroups.get(subscriptionId, name);
     if (!rg) throw errors.resourceGroupNotFound(name);
@@ -100,7 +113,7 @@ export function createVaultService(deps: {
   function checkImmutable(current: VaultRow, next: Record<string, unknown>) {
     const before = vaultPolicy(current);
     if (before.softDelete && next.enableSoftDelete === false) {
-      throw errors.invalidArm('The property "enableSoftDelete" cannot be set to false. Enabling the soft delete for a vault is an irreversible action.');
+      throw errors.invalidArm('The property "enableSoftDelete" can be set to false only for creating new vault. Enabling the \'soft delete\' functionality is an irreversible action.');
     }
     // Fixed once soft delete is on: shortening it would shorten purge protection's window for later deletes.
     const days = next.softDeleteRetentionInDays;
@@ -208,7 +221,7 @@ export function createVaultService(deps: {
             properties.enableSoftDelete ??= policy.softDelete;
             properties.softDeleteRetentionInDays ??= policy.retentionDays;
             if (policy.purgeProtection) properties.enablePurgeProtection = true;
-            return { tags: body.tags ?? {}, properties };
+            return { tags: body.tags ?? {}, properties: coherent(properties) };
           },
           by,
           audit,
@@ -219,6 +232,7 @@ export function createVaultService(deps: {
       properties.enableSoftDelete ??= true;
       properties.softDeleteRetentionInDays ??= DEFAULT_RETENTION_DAYS;
       properties.accessPolicies ??= [];
+      coherent(properties);
       const id = randomUUID();
       const t = now();
       // Wrapped and stored with no master key rotation in between (VaultKeys.creating).
@@ -261,7 +275,7 @@ export function createVaultService(deps: {
         (current) => {
           const next = cleanProperties(body.properties);
           checkImmutable(current, next);
-          return { tags: body.tags, properties: { ...current.properties, ...next } };
+          return { tags: body.tags, properties: coherent({ ...current.properties, ...next }) };
         },
         by,
         audit,
@@ -291,7 +305,8 @@ export function createVaultService(deps: {
     listDeleted: (subscriptionId) => vaults.listDeleted(subscriptionId),
     async getDeleted(subscriptionId, location, name) {
       const row = await vaults.getByName(name);
-      if (!row || row.deletedAt === null || row.subscriptionId !== subscriptionId || row.location.toLowerCase() !== location.toLowerCase()) {
+      // The location as Resource Manager names it ('West Europe' is 'westeurope'), as the vault's was stored.
+      if (!row || row.deletedAt === null || row.subscriptionId !== subscriptionId || row.location !== normalLocation(location)) {
         throw errors.deletedVaultNotFound(name, location);
       }
       return row;
