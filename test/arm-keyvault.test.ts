@@ -266,6 +266,11 @@ describe('@azure/arm-keyvault against coffer', () => {
     assert.equal((await call('DELETE', path('no-soft-delete'))).status, 200);
     const protectedOne = (await call('GET', `${sub}/providers/Microsoft.KeyVault/deletedVaults`)).body!.value.find((d: { name: string }) => d.name === 'no-soft-delete');
     assert.equal(protectedOne.properties.purgeProtectionEnabled, true);
+    // Paged as the service pages it (azure-cli's recordings): a page of one, then the nextLink to the other.
+    const first = (await (await fetch(`${server.url}${sub}/providers/Microsoft.KeyVault/deletedVaults?api-version=2023-07-01&$top=1`, { headers: { authorization: `Bearer ${token}` } })).json()) as { value: { name: string }[]; nextLink: string };
+    assert.equal(first.value.length, 1);
+    const second = (await (await fetch(first.nextLink, { headers: { authorization: `Bearer ${token}` } })).json()) as { value: { name: string }[] };
+    assert.ok(second.value.length >= 1 && second.value[0]!.name > first.value[0]!.name);
 
     const badName = await call('PUT', path('ab--cd'), { location: 'local', properties: base });
     assert.equal(badName.body!.error.code, 'VaultNameNotValid');

@@ -37,7 +37,7 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
   const asVault = (v: VaultRow) => vaultResource(v, urls.vaultUri(v.name));
   const visible = (req: ArmRequest, list: VaultRow[]) =>
     list.filter((v) => authorizer.rbacGrant(requireCaller(req).objectId, A.read, 'control', scopeOf(v)) !== null);
-  /** A page of vaults (the store lists them by name key), each as `toWire` shows it; the last page has no nextLink. */
+  /** A page of vaults, live or deleted (the store lists them by name key), each as `toWire` shows it; the last page has no nextLink. */
   const page = async (req: ArmRequest, list: VaultRow[], toWire: (v: VaultRow) => unknown) => {
     const { value, nextLink } = await armPage(req, urls.authority, list, (v) => v.name.toLowerCase(), MAX_TOP);
     return nextLink === null ? { value: value.map(toWire) } : { value: value.map(toWire), nextLink };
@@ -162,7 +162,7 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
   arm.get(`${deletedBase}/deletedVaults`, async (req: ArmRequest) => {
     checkSubscription(req.params.sub);
     await authorizer.authorizeManagement(requireCaller(req), A.deletedRead, `/subscriptions/${deps.subscriptionId}`);
-    return { value: (await vaults.listDeleted(deps.subscriptionId)).map(deletedVaultResource) };
+    return page(req, await vaults.listDeleted(deps.subscriptionId), deletedVaultResource);
   });
   // Managed HSMs are not served (README, support matrix): a subscription has none, live or deleted, so that
   // clients listing both kinds (az keyvault list-deleted, az keyvault list) see the vaults alone.
