@@ -73,6 +73,7 @@ describe('master key rotation', () => {
     const r = await coffer(cliHome(), ['admin', 'rotate-master-key', '--data-dir', server.dataDir]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout).auditKey, true);
+    assert.equal(JSON.parse(r.stdout).credentialPepper, true);
     assert.notEqual(keyFile(server).primary, before.primary);
     assert.deepEqual(Object.keys(keyFile(server).keys), [keyFile(server).primary], 'no old key is kept for the audit key');
     await server.restart();

@@ -1,18 +1,48 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { hashPassword, newClientSecret, passwordHashing, verifyClientSecret, hashClientSecret, verifyPassword } from '../src/identity/password-hash.js';
+import { createHash, randomBytes, scryptSync } from 'node:crypto';
+import { createCredentialHasher, newClientSecret, passwordHashing } from '../src/identity/password-hash.js';
 
-// Passwords: scrypt, compared in constant time, and never more than two
-// hashes on libuv's shared thread pool at once.
+// Passwords: scrypt, client secrets: SHA-256, both keyed with the pepper and
+// compared in constant time; never more than two scrypt hashes on libuv's
+// shared thread pool at once.
+
+const pepper = randomBytes(32);
+const { hashPassword, verifyPassword, hashClientSecret, verifyClientSecret, upgrade } = createCredentialHasher(pepper);
 
 test('a password verifies against its hash and no other', async () => {
   const stored = await hashPassword('correct horse battery staple');
-  assert.match(stored, /^scrypt\$32768\$8\$1\$/);
+  assert.match(stored, /^scrypt-hmac\$32768\$8\$1\$/);
   assert.equal(await verifyPassword('correct horse battery staple', stored), true);
   assert.equal(await verifyPassword('correct horse battery stapler', stored), false);
   assert.equal(await verifyPassword('x', 'plain$text'), false);
+  assert.match(hashClientSecret('s3cret'), /^hmac-sha256\$[A-Za-z0-9+/]{43}=$/);
   assert.equal(verifyClientSecret('s3cret', hashClientSecret('s3cret')), true);
   assert.equal(verifyClientSecret('s3cret', hashClientSecret('s3cre7')), false);
+});
+
+test('hashes are keyed: another pepper, or an unkeyed hash a database writer could compute, does not verify', async () => {
+  const other = createCredentialHasher(randomBytes(32));
+  assert.equal(other.verifyClientSecret('s3cret', hashClientSecret('s3cret')), false);
+  assert.equal(await other.verifyPassword('pw long enough', await hashPassword('pw long enough')), false);
+  // The forms stored before peppering: what anyone could write for a secret of their own choosing.
+  const unkeyedSecret = 'sha256$' + createHash('sha256').update('chosen').digest('base64');
+  assert.equal(verifyClientSecret('chosen', unkeyedSecret), false);
+  const salt = randomBytes(16);
+  const unkeyedPassword = `scrypt$32768$8$1$${salt.toString('base64')}$${scryptSync('chosen pw', salt, 32, { N: 32768, r: 8, p: 1, maxmem: 64 * 1024 * 1024 }).toString('base64')}`;
+  assert.equal(await verifyPassword('chosen pw', unkeyedPassword), false);
+  assert.throws(() => createCredentialHasher(randomBytes(16)), /32 bytes/);
+
+  // Converted in place (the start does it), they verify as the same credential, and only it.
+  const secret = upgrade(unkeyedSecret)!;
+  assert.equal(secret, hashClientSecret('chosen'));
+  assert.equal(verifyClientSecret('chosen', secret), true);
+  const password = upgrade(unkeyedPassword)!;
+  assert.match(password, /^scrypt-hmac\$/);
+  assert.equal(await verifyPassword('chosen pw', password), true);
+  assert.equal(await verifyPassword('chosen pv', password), false);
+  assert.equal(upgrade(secret), null, 'a keyed hash is not converted again');
+  assert.equal(upgrade(password), null);
 });
 
 test('at most two hashes run at once; the rest wait their turn and all finish', async () => {
@@ -22,7 +52,7 @@ test('at most two hashes run at once; the rest wait their turn and all finish', 
   assert.deepEqual(await Promise.all(all), [false, true, false, true, false, true]);
   assert.deepEqual(passwordHashing(), { running: 0, waiting: 0 });
   // A failing hash gives its slot back too.
-  await assert.rejects(verifyPassword('pw', 'scrypt$3$8$1$AAAA$AAAA'));
+  await assert.rejects(verifyPassword('pw', 'scrypt-hmac$3$8$1$AAAA$AAAA'));
   assert.deepEqual(passwordHashing(), { running: 0, waiting: 0 });
 });
 

@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { randomBytes } from 'node:crypto';
 import { createDirectoryService } from '../src/identity/directory-service.js';
+import { createCredentialHasher } from '../src/identity/password-hash.js';
 import { createSignInLockout, LOCKOUT, networkKey, SOURCE_LOCKOUT, sourceKey, type LockoutLimits } from '../src/identity/sign-in-lockout.js';
 import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.js';
 import type { PrincipalRow, PrincipalStore, Store } from '../src/storage/store-types.js';
@@ -87,12 +89,14 @@ function memoryPrincipals(): PrincipalStore {
     addClientSecret: async () => {},
     listClientSecrets: async () => [],
     removeClientSecret: async () => false,
+    replaceCredentialHash: async () => false,
   };
 }
+const hasher = createCredentialHasher(randomBytes(32));
 
 async function withDirectory(limits: Partial<LockoutLimits> = {}) {
   let t = 5_000_000;
-  const directory = createDirectoryService({ principals: memoryPrincipals(), failures: freshStore().signInFailures, now: () => t, sourceLimits: { ...SOURCE_LOCKOUT, maxFailures: 3, ...limits } });
+  const directory = createDirectoryService({ principals: memoryPrincipals(), hasher, failures: freshStore().signInFailures, now: () => t, sourceLimits: { ...SOURCE_LOCKOUT, maxFailures: 3, ...limits } });
   await directory.createUser({ upn: 'dana@coffer.local', displayName: 'Dana', password: 'dana password 1' });
   return { directory, advance: (s: number) => (t += s) };
 }
@@ -192,21 +196,21 @@ test('a lockout count that cannot be read or written fails the sign-in closed, a
   const store = freshStore();
   const away = new Error('database away');
   const reads = { ...store.signInFailures, get: () => Promise.reject(away) };
-  const unreadable = createDirectoryService({ principals: memoryPrincipals(), failures: reads });
+  const unreadable = createDirectoryService({ principals: memoryPrincipals(), hasher, failures: reads });
   await unreadable.createUser({ upn: 'ivy@coffer.local', displayName: 'Ivy', password: 'ivy password 1' });
   await assert.rejects(unreadable.authenticateUser('ivy@coffer.local', 'ivy password 1', '192.0.2.1'), /database away/, 'not let in unchecked');
 
   // The name's attempt cannot be counted: the sign-in fails before the password is checked, so there is
   // no failure for the address to count.
   const names = { ...store.signInFailures, change: (key: string, fn: Parameters<typeof store.signInFailures.change>[1]) => (key.startsWith('name:') ? Promise.reject(away) : store.signInFailures.change(key, fn)) };
-  const nameUnwritable = createDirectoryService({ principals: memoryPrincipals(), failures: names });
+  const nameUnwritable = createDirectoryService({ principals: memoryPrincipals(), hasher, failures: names });
   await nameUnwritable.createUser({ upn: 'jo@coffer.local', displayName: 'Jo', password: 'jo password 1' });
   await assert.rejects(nameUnwritable.authenticateUser('jo@coffer.local', 'jo password 1', '192.0.2.2'), /database away/, 'not let in uncounted');
   assert.equal(await store.signInFailures.get('source:192.0.2.2'), null);
 
   // The address's count cannot be written: a wrong password fails with the error, its name's attempt counted.
   const sources = { ...store.signInFailures, change: (key: string, fn: Parameters<typeof store.signInFailures.change>[1]) => (key.startsWith('source:') ? Promise.reject(away) : store.signInFailures.change(key, fn)) };
-  const sourceUnwritable = createDirectoryService({ principals: memoryPrincipals(), failures: sources });
+  const sourceUnwritable = createDirectoryService({ principals: memoryPrincipals(), hasher, failures: sources });
   await assert.rejects(sourceUnwritable.authenticateUser('kim@coffer.local', 'guess', '192.0.2.3'), /database away/);
   assert.equal((await store.signInFailures.get('name:kim@coffer.local'))?.count, 1);
 });

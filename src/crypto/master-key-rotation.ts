@@ -2,6 +2,7 @@ import type { Store } from '../storage/store-types.js';
 import { vaultKeyAad, signingKeyAad } from './envelope.js';
 import { BACKUP_KEY_SETTING, rewrapBackupKey } from './backup-key.js';
 import { AUDIT_KEY_SETTING, rewrapAuditKey } from '../audit/audit-key.js';
+import { CREDENTIAL_PEPPER_SETTING, rewrapCredentialPepper } from '../identity/credential-pepper.js';
 import { wrappedSettingKeyId } from './wrapped-setting.js';
 import { addPrimaryToFile, loadKeyring, retainOnlyInFile, type Keyring } from './keyring.js';
 
@@ -14,6 +15,7 @@ export interface RewrapResult {
   signingKeys: number;
   backupKey: boolean;
   auditKey: boolean;
+  credentialPepper: boolean;
 }
 
 export async function rewrapAll(store: Store, keyring: Keyring): Promise<RewrapResult> {
@@ -35,7 +37,8 @@ export async function rewrapAll(store: Store, keyring: Keyring): Promise<RewrapR
   }
   const backupKey = await rewrapBackupKey(store.settings, keyring, keyring);
   const auditKey = await rewrapAuditKey(store.settings, keyring, keyring);
-  return { vaultKeys, signingKeys, backupKey, auditKey };
+  const credentialPepper = await rewrapCredentialPepper(store.settings, keyring, keyring);
+  return { vaultKeys, signingKeys, backupKey, auditKey, credentialPepper };
 }
 
 /** Master key ids still referenced by stored wrapped keys. */
@@ -43,7 +46,7 @@ export async function keyIdsInUse(store: Store): Promise<Set<string>> {
   const ids = new Set<string>();
   for (const row of await store.vaults.listKeys()) ids.add(row.masterKeyId);
   for (const row of await store.signingKeys.list()) ids.add(row.masterKeyId);
-  for (const setting of [BACKUP_KEY_SETTING, AUDIT_KEY_SETTING]) {
+  for (const setting of [BACKUP_KEY_SETTING, AUDIT_KEY_SETTING, CREDENTIAL_PEPPER_SETTING]) {
     const id = await wrappedSettingKeyId(store.settings, setting);
     if (id) ids.add(id);
   }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditRecord, ClientSecretRow, PrincipalRow, PrincipalStore, SignInFailureStore } from '../storage/store-types.js';
-import { hashClientSecret, hashPassword, newClientSecret, verifyClientSecret, verifyPassword } from './password-hash.js';
+import { newClientSecret, type CredentialHasher } from './password-hash.js';
 import { errors } from '../server/errors.js';
 import { createSignInLockout, sourceKey, SOURCE_LOCKOUT, type LockoutLimits } from './sign-in-lockout.js';
 import { createKeyedQueue } from '../server/one-at-a-time.js';
@@ -54,11 +54,17 @@ const YEAR = 365 * 24 * 3600;
 const UPN_RE = /^[^\s@]{1,64}@(?=[^\s@]{1,48}$)[^\s@]+\.[^\s@]+$/;
 const MAX_UPN_LENGTH = 64 + 1 + 48;
 
-export function createDirectoryService(deps: { principals: PrincipalStore; failures: SignInFailureStore; now?: () => number; sourceLimits?: Readonly<LockoutLimits> }): DirectoryService {
+export function createDirectoryService(deps: {
+  principals: PrincipalStore;
+  failures: SignInFailureStore;
+  hasher: CredentialHasher;
+  now?: () => number;
+  sourceLimits?: Readonly<LockoutLimits>;
+}): DirectoryService {
   const lockout = createSignInLockout(deps.failures, 'name:', deps.now);
   const sourceLockout = createSignInLockout(deps.failures, 'source:', deps.now, deps.sourceLimits ?? SOURCE_LOCKOUT);
   const oneAtATime = createKeyedQueue();
-  const { principals } = deps;
+  const { principals, hasher } = deps;
   const now = deps.now ?? (() => Math.floor(Date.now() / 1000));
 
   /** A new client secret: its row (hash only) and its clear text. */
@@ -68,7 +74,7 @@ export function createDirectoryService(deps: { principals: PrincipalStore; failu
     const row: ClientSecretRow = {
       keyId: randomUUID(),
       objectId,
-      secretHash: hashClientSecret(secret),
+      secretHash: hasher.hashClientSecret(secret),
       hint: secret.slice(0, 3),
       displayName: input.displayName ?? null,
       startAt: start,
@@ -116,7 +122,7 @@ export function createDirectoryService(deps: { principals: PrincipalStore; failu
         displayName: input.displayName,
         appId: null,
         upn: input.upn,
-        passwordHash: await hashPassword(input.password),
+        passwordHash: await hasher.hashPassword(input.password),
         createdAt: now(),
       };
       await principals.insert(row, audit);
@@ -152,7 +158,7 @@ export function createDirectoryService(deps: { principals: PrincipalStore; failu
       // Check every credential so timing does not reveal which one matched.
       let match = false;
       for (const cred of await principals.listClientSecrets(principal.objectId)) {
-        if (verifyClientSecret(secret, cred.secretHash)) {
+        if (hasher.verifyClientSecret(secret, cred.secretHash)) {
           if (cred.endAt > at && cred.startAt <= at + 300) match = true;
           else expired = true;
         }
@@ -172,7 +178,7 @@ export function createDirectoryService(deps: { principals: PrincipalStore; failu
         if (possible && !counted) return { ok: false, reason: 'locked' };
         const user = possible ? await principals.getByUpn(upn) : null;
         // An unknown user spends the same time as a real check, so that it is not revealed.
-        const right = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
+        const right = await hasher.verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
         if (!user || !user.passwordHash || !right) {
           // The name was counted by its attempt. The address's count is taken one sign-in at a time (above).
           await sourceLockout.failed(from);
@@ -191,4 +197,5 @@ export function createDirectoryService(deps: { principals: PrincipalStore; failu
   };
 }
 
-const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
+/** Checked for a name no user has: as costly as a real check, matching no password. */
+const DUMMY_HASH = 'scrypt-hmac$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';

@@ -9,6 +9,7 @@ import { loadKeyring } from '../crypto/keyring.js';
 import { keyIdsInUse, rewrapAll, rotateKeyringFile } from '../crypto/master-key-rotation.js';
 import { errors } from './errors.js';
 import { createVaultKeys } from '../crypto/vault-keys.js';
+import { openCredentialHasher } from '../identity/credential-pepper.js';
 import { createDirectoryService } from '../identity/directory-service.js';
 import { createGrantHandler } from '../identity/oauth-grants.js';
 import { createDeviceCodes } from '../identity/device-code.js';
@@ -132,7 +133,9 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
     userKeyFile: config.tlsKey,
   });
 
-  const directory = createDirectoryService({ principals: store.principals, failures: store.signInFailures });
+  const { hasher, converted } = await openCredentialHasher(store.settings, store.principals, keyring);
+  if (converted > 0) log.info({ hashes: converted }, 'keyed the credential hashes stored before the credential pepper');
+  const directory = createDirectoryService({ principals: store.principals, failures: store.signInFailures, hasher });
   const bootstrapFile = join(config.dataDir, 'bootstrap.json');
   const deploymentExisted = (await store.settings.get('deploymentId')) !== null;
   const deployment = await ensureDeployment(store, directory, { dev: config.dev, needAdminSecret: !existsSync(bootstrapFile) });

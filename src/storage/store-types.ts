@@ -153,6 +153,12 @@ export interface PrincipalStore {
   addClientSecret(row: ClientSecretRow, audit?: AuditRecord): Promise<void>;
   listClientSecrets(objectId: string): Promise<ClientSecretRow[]>;
   removeClientSecret(objectId: string, keyId: string, audit?: AuditRecord): Promise<boolean>;
+  /**
+   * Replaces a stored credential hash, the principal's password hash (keyId
+   * null) or one of its client secrets', if it is still `from`: true when it
+   * was replaced.
+   */
+  replaceCredentialHash(objectId: string, keyId: string | null, from: string, to: string): Promise<boolean>;
 }
 
 export interface SigningKeyStore {

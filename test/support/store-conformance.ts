@@ -117,6 +117,27 @@ export function runStoreConformance(label: string, makeStore: StoreFactory): voi
         assert.deepEqual(await store.principals.listClientSecrets(sp.objectId), []);
         assert.deepEqual(await store.principals.listClientSecrets(other.objectId), [c]);
       });
+
+      it('replaces a password or client secret hash only while it is still the one read', async () => {
+        const user = principal({ kind: 'User', upn: `rehash-${hex32()}@example.com`, passwordHash: 'scrypt$old' });
+        const sp = principal({ appId: randomUUID() });
+        await store.principals.insert(user);
+        await store.principals.insert(sp);
+        const row: ClientSecretRow = { keyId: randomUUID(), objectId: sp.objectId, secretHash: 'sha256$old', hint: 'abc', displayName: null, startAt: 1, endAt: 2 };
+        await store.principals.addClientSecret(row);
+
+        assert.equal(await store.principals.replaceCredentialHash(user.objectId, null, 'scrypt$stale', 'scrypt-hmac$new'), false);
+        assert.equal((await store.principals.get(user.objectId))!.passwordHash, 'scrypt$old');
+        assert.equal(await store.principals.replaceCredentialHash(user.objectId, null, 'scrypt$old', 'scrypt-hmac$new'), true);
+        assert.equal((await store.principals.get(user.objectId))!.passwordHash, 'scrypt-hmac$new');
+        assert.equal(await store.principals.replaceCredentialHash(user.objectId, null, 'scrypt$old', 'scrypt-hmac$newer'), false, 'already replaced');
+
+        assert.equal(await store.principals.replaceCredentialHash(sp.objectId, randomUUID(), 'sha256$old', 'hmac-sha256$new'), false, 'no such secret');
+        assert.equal(await store.principals.replaceCredentialHash(user.objectId, row.keyId, 'sha256$old', 'hmac-sha256$new'), false, "another principal's");
+        assert.equal(await store.principals.replaceCredentialHash(sp.objectId, row.keyId, 'sha256$old', 'hmac-sha256$new'), true);
+        assert.deepEqual(await store.principals.listClientSecrets(sp.objectId), [{ ...row, secretHash: 'hmac-sha256$new' }]);
+        assert.equal(await store.principals.replaceCredentialHash(sp.objectId, row.keyId, 'sha256$old', 'hmac-sha256$newer'), false);
+      });
     });
 
     describe('signing keys', () => {

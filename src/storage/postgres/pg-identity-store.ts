@@ -93,6 +93,10 @@ export function pgPrincipalStore(pool: pg.Pool, audited: PgAuditedWrite): Princi
     listClientSecrets: (objectId) => rows(pool, `SELECT ${CLIENT_SECRET} FROM client_secrets WHERE object_id = $1 ORDER BY start_at, key_id`, [objectId]),
     removeClientSecret: (objectId, keyId, audit) =>
       audited(audit, async (db) => (await changes(db, 'DELETE FROM client_secrets WHERE object_id = $1 AND key_id = $2', [objectId, keyId])) > 0),
+    replaceCredentialHash: async (objectId, keyId, from, to) =>
+      (keyId === null
+        ? await changes(pool, 'UPDATE principals SET password_hash = $1 WHERE object_id = $2 AND password_hash = $3', [to, objectId, from])
+        : await changes(pool, 'UPDATE client_secrets SET secret_hash = $1 WHERE object_id = $2 AND key_id = $3 AND secret_hash = $4', [to, objectId, keyId, from])) > 0,
   };
 }
 

@@ -127,6 +127,8 @@ export function sqlitePrincipalStore(db: Database.Database, audited: AuditedWrit
   );
   const listSecrets = db.prepare<[string], ClientSecretRecord>('SELECT * FROM client_secrets WHERE object_id = ? ORDER BY start_at, key_id');
   const removeSecret = db.prepare<[string, string]>('DELETE FROM client_secrets WHERE object_id = ? AND key_id = ?');
+  const rehashPassword = db.prepare<[string, string, string]>('UPDATE principals SET password_hash = ? WHERE object_id = ? AND password_hash = ?');
+  const rehashSecret = db.prepare<[string, string, string, string]>('UPDATE client_secrets SET secret_hash = ? WHERE object_id = ? AND key_id = ? AND secret_hash = ?');
 
   const remove = db.transaction((objectId: string): boolean => {
     deleteSecrets.run(objectId);
@@ -159,6 +161,8 @@ export function sqlitePrincipalStore(db: Database.Database, audited: AuditedWrit
     },
     listClientSecrets: async (objectId) => listSecrets.all(objectId).map(toClientSecret),
     removeClientSecret: async (objectId, keyId, audit) => audited.run(audit, () => removeSecret.run(objectId, keyId).changes > 0),
+    replaceCredentialHash: async (objectId, keyId, from, to) =>
+      (keyId === null ? rehashPassword.run(to, objectId, from) : rehashSecret.run(to, objectId, keyId, from)).changes > 0,
   };
 }
 
