@@ -152,8 +152,8 @@ test('a name longer than any user name is refused without the per-name lockout k
   // Past the per-name limit (10): a kept name would be locked by now; this one is never kept.
   for (let i = 0; i < 11; i++) assert.deepEqual(await directory.authenticateUser(huge, 'guess', `198.51.100.${i}`), { ok: false, reason: 'invalid' });
   // A real name is still locked after its tenth failure.
-  for (let i = 0; i < 10; i++) await directory.authenticateUser('dana@coffer.local', 'wrong', `198.51.100.${i}`);
-  assert.deepEqual(await directory.authenticateUser('dana@coffer.local', 'wrong', '198.51.100.99'), { ok: false, reason: 'locked' });
+  for (let i = 0; i < 10; i++) await directory.authenticateUser('dana@coffer.local', `wrong ${i}`, `198.51.100.${i}`);
+  assert.deepEqual(await directory.authenticateUser('dana@coffer.local', 'wrong 10', '198.51.100.99'), { ok: false, reason: 'locked' });
 });
 
 test("guesses at one name sent together from many addresses get no more checks between them than the name's limit", async () => {
@@ -166,10 +166,41 @@ test("guesses at one name sent together from many addresses get no more checks b
 
 test('a right password clears the count its own attempt added, also as the attempt that reaches the limit', async () => {
   const { directory } = await withDirectory({ maxFailures: 1000 });
-  for (let i = 0; i < LOCKOUT.maxFailures - 1; i++) await directory.authenticateUser('dana@coffer.local', 'wrong', '198.51.100.1');
+  for (let i = 0; i < LOCKOUT.maxFailures - 1; i++) await directory.authenticateUser('dana@coffer.local', `wrong ${i}`, '198.51.100.1');
   assert.equal((await directory.authenticateUser('dana@coffer.local', 'dana password 1', '198.51.100.1')).ok, true);
-  for (let i = 0; i < LOCKOUT.maxFailures - 1; i++) await directory.authenticateUser('dana@coffer.local', 'wrong', '198.51.100.1');
+  for (let i = 0; i < LOCKOUT.maxFailures - 1; i++) await directory.authenticateUser('dana@coffer.local', `wrong ${i}`, '198.51.100.1');
   assert.equal((await directory.authenticateUser('dana@coffer.local', 'dana password 1', '198.51.100.1')).ok, true, 'the count started over');
+});
+
+test("one wrong password tried again is not counted again for the name (Entra ID remembers the last three), but is for the address", async () => {
+  const { directory } = await withDirectory({ maxFailures: 1000 });
+  const reason = async (password: string, source = '198.51.100.1') => {
+    const r = await directory.authenticateUser('dana@coffer.local', password, source);
+    return r.ok ? 'ok' : r.reason;
+  };
+  // A client retrying one stale password: counted once, never locks its user out.
+  for (let i = 0; i < 3 * LOCKOUT.maxFailures; i++) assert.equal(await reason('stale password'), 'invalid', `try ${i}`);
+  // Three remembered: cycling through three wrong ones counts each once.
+  for (let i = 0; i < LOCKOUT.maxFailures; i++) assert.equal(await reason(['old 1', 'old 2', 'old 3'][i % 3]!), 'invalid');
+  assert.equal(await reason('dana password 1'), 'ok', '4 counted (stale, old 1-3), not locked');
+  // Distinct wrong passwords are each counted: the tenth locks.
+  for (let i = 0; i < LOCKOUT.maxFailures - 1; i++) assert.equal(await reason(`guess ${i}`), 'invalid');
+  assert.equal(await reason('guess 9'), 'invalid');
+  assert.equal(await reason('dana password 1'), 'locked');
+  // A fourth password pushes the first out of the three remembered, so that one counts again.
+  const fresh = await withDirectory({ maxFailures: 1000 });
+  const tries = ['a', 'b', 'c', 'd', 'a', 'b', 'c', 'd', 'a', 'b'];
+  const reasons = [];
+  for (const p of tries) reasons.push(await fresh.directory.authenticateUser('dana@coffer.local', `pw ${p}`, '198.51.100.2').then((r) => (r.ok ? 'ok' : r.reason)));
+  assert.deepEqual(reasons, Array(10).fill('invalid'));
+  assert.deepEqual(await fresh.directory.authenticateUser('dana@coffer.local', 'dana password 1', '198.51.100.2'), { ok: false, reason: 'locked' }, 'ten counted');
+});
+
+test("repeats still count for the address: a stale password hammered from one address locks that address", async () => {
+  const { directory } = await withDirectory({ maxFailures: 3 });
+  for (let i = 0; i < 3; i++) assert.deepEqual(await directory.authenticateUser('dana@coffer.local', 'stale', '203.0.113.50'), { ok: false, reason: 'invalid' });
+  assert.deepEqual(await directory.authenticateUser('dana@coffer.local', 'dana password 1', '203.0.113.50'), { ok: false, reason: 'source-locked' });
+  assert.equal((await directory.authenticateUser('dana@coffer.local', 'dana password 1', '203.0.113.51')).ok, true, 'the name itself is not locked');
 });
 
 test("a right password does not lift a lock that others' guesses set while it was checked", async () => {

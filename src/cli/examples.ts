@@ -10,6 +10,7 @@ const EXAMPLES: Record<string, string[]> = {
   'group create': ['coffer group create --name my-rg --location local'],
   'group show': ['coffer group show --name my-rg'],
   'group list': ['coffer group list -o table'],
+  'group delete': ['coffer group delete --name my-rg', 'coffer group delete --name my-rg --yes'],
   'keyvault show': ['coffer keyvault show --name my-vault', 'coffer keyvault show --name my-vault --query properties.vaultUri -o tsv'],
   'keyvault list': ['coffer keyvault list -o table', 'coffer keyvault list --resource-group my-rg'],
   'keyvault update': ['coffer keyvault update --name my-vault --enable-rbac-authorization true', 'coffer keyvault update --name my-vault --enable-purge-protection true'],

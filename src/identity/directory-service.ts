@@ -174,7 +174,7 @@ export function createDirectoryService(deps: {
         // whose memory would otherwise grow with the names' length.
         const possible = upn.length <= MAX_UPN_LENGTH;
         // Read first, so that attempts while the name is locked write nothing; then counted before the check.
-        const counted = possible && !(await lockout.locked(upn)) ? await lockout.attempt(upn) : null;
+        const counted = possible && !(await lockout.locked(upn)) ? await lockout.attempt(upn, hasher.fingerprint(upn, password)) : null;
         if (possible && !counted) return { ok: false, reason: 'locked' };
         const user = possible ? await principals.getByUpn(upn) : null;
         // An unknown user spends the same time as a real check, so that it is not revealed.

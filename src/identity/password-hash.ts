@@ -62,6 +62,8 @@ export interface CredentialHasher {
   verifyPassword(password: string, stored: string): Promise<boolean>;
   /** The peppered form of a hash stored before peppering; null when `stored` is not one. */
   upgrade(stored: string): string | null;
+  /** A short keyed fingerprint of a password tried for a user name (the lockout remembers wrong ones). */
+  fingerprint(name: string, password: string): string;
 }
 
 const SECRET_PREFIX = 'hmac-sha256$';
@@ -102,6 +104,8 @@ export function createCredentialHasher(pepper: Buffer): CredentialHasher {
       if (parts.length === 6 && parts[0] === 'scrypt') return passwordHash(parts[1]!, parts[2]!, parts[3]!, parts[4]!, Buffer.from(parts[5]!, 'base64'));
       return null;
     },
+    fingerprint: (name, password) =>
+      createHmac('sha256', pepper).update('tried-password\0').update(name.trim().toLowerCase()).update('\0').update(password).digest().subarray(0, 16).toString('base64url'),
   };
 }
 

@@ -6,7 +6,11 @@ import type { FailureCount, SignInFailureStore } from '../storage/sign-in-failur
 // passwords for one user name within 10 minutes, that name is locked for a
 // minute, and every attempt while it is locked is refused without checking
 // the password (so guessing costs the guesser time, not the server scrypt
-// work). A right password clears the count. Unknown names are counted like
+// work). A right password clears the count. As Entra ID, a name's last three
+// wrong passwords are remembered (as fingerprints keyed with the credential
+// pepper) and one of them tried again is not counted again: a client retrying
+// a stale password does not lock its user out (the address's count, below,
+// still counts every wrong password). Unknown names are counted like
 // known ones, so the lockout does not reveal which names exist. A name's
 // attempt is counted before its password is checked (attempt), so guesses
 // sent together, from many addresses or through many cluster members, get no
@@ -34,6 +38,9 @@ export interface LockoutLimits {
   lockSeconds: number;
 }
 
+/** The wrong passwords a name remembers, so that a repeat is not counted again (Entra ID: three). */
+const REMEMBERED_PASSWORDS = 3;
+
 export const LOCKOUT: Readonly<LockoutLimits> = { maxFailures: 10, windowSeconds: 600, lockSeconds: 60 };
 export const SOURCE_LOCKOUT: Readonly<LockoutLimits> = { maxFailures: 30, windowSeconds: 600, lockSeconds: 300 };
 
@@ -44,9 +51,11 @@ export interface SignInLockout {
    * Counts an attempt as a failure before its password is checked, in one
    * change of the count, and returns the count it stored; null if the key is
    * locked (nothing counted). A right password then clears the count
-   * (succeeded, given what attempt returned).
+   * (succeeded, given what attempt returned). `fingerprint` (the password's,
+   * keyed) is remembered; a password among the last three counted is not
+   * counted again.
    */
-  attempt(key: string): Promise<FailureCount | null>;
+  attempt(key: string, fingerprint?: string): Promise<FailureCount | null>;
   failed(key: string): Promise<void>;
   /**
    * A right password after `attempt` (what attempt stored): clears the
@@ -71,26 +80,28 @@ export function createSignInLockout(
   const key = (name: string) => prefix + name.trim().toLowerCase();
   /** The count as it stands at t: none once its window and any lock have ended. */
   const live = (f: FailureCount | null, t: number) => (f && (f.lockedUntil > t || t - f.firstAt < limits.windowSeconds) ? f : null);
-  /** A live count (or none) with one more failure at t. */
-  const counted = (current: FailureCount | null, t: number): FailureCount => {
-    const f = current ?? { count: 0, firstAt: t, lockedUntil: 0 };
+  /** A live count (or none) with one more failure at t, remembering its password's fingerprint if given. */
+  const counted = (current: FailureCount | null, t: number, fingerprint?: string): FailureCount => {
+    const f = current ?? { count: 0, firstAt: t, lockedUntil: 0, recent: [] };
     const count = f.count + 1;
+    const recent = fingerprint === undefined ? f.recent : [fingerprint, ...f.recent].slice(0, REMEMBERED_PASSWORDS);
     // Locked: the next window starts when the lock ends.
-    if (count >= limits.maxFailures) return { count: 0, firstAt: t + limits.lockSeconds, lockedUntil: t + limits.lockSeconds };
-    return { ...f, count };
+    if (count >= limits.maxFailures) return { count: 0, firstAt: t + limits.lockSeconds, lockedUntil: t + limits.lockSeconds, recent };
+    return { ...f, count, recent };
   };
   return {
     locked: async (name) => {
       const t = now();
       return (live(await store.get(key(name)), t)?.lockedUntil ?? 0) > t;
     },
-    async attempt(name) {
+    async attempt(name, fingerprint) {
       const t = now();
       let mine: FailureCount | null = null;
       await store.change(key(name), (stored) => {
         const f = live(stored, t);
         if ((f?.lockedUntil ?? 0) > t) return stored;
-        mine = counted(f, t);
+        // A wrong password tried again: checked as any other, not counted again.
+        mine = f !== null && fingerprint !== undefined && f.recent.includes(fingerprint) ? f : counted(f, t, fingerprint);
         return mine;
       });
       return mine;

@@ -9,7 +9,16 @@ export interface FailureCount {
   firstAt: number;
   /** Until when (unix seconds) the key is locked; 0 when it never was in this window. */
   lockedUntil: number;
+  /**
+   * Keyed fingerprints of the last wrong passwords counted for a user name
+   * (newest first, at most three; none for an address), so that a client
+   * retrying one stale password is counted once, as Entra ID does.
+   */
+  recent: string[];
 }
+
+/** `recent` as the stores keep it, in one text column (fingerprints hold no comma). */
+export const splitRecent = (text: string): string[] => (text === '' ? [] : text.split(','));
 
 export interface SignInFailureStore {
   get(key: string): Promise<FailureCount | null>;

@@ -136,20 +136,23 @@ export function describeSignInCodeConformance(h: { store(): Store }): void {
   describe('sign-in failure counts', () => {
     it('changes one key at a time: failures recorded at the same moment all count', async () => {
       const failures = h.store().signInFailures;
-      const bump = () => failures.change('name:gina', (f) => ({ count: (f?.count ?? 0) + 1, firstAt: f?.firstAt ?? NOW, lockedUntil: 0 }));
+      // Each change also puts its number at the front of `recent`, keeping three: the last three changes, in order.
+      const bump = () =>
+        failures.change('name:gina', (f) => ({ count: (f?.count ?? 0) + 1, firstAt: f?.firstAt ?? NOW, lockedUntil: 0, recent: [`fp${(f?.count ?? 0) + 1}`, ...(f?.recent ?? [])].slice(0, 3) }));
       await Promise.all(Array.from({ length: 20 }, bump));
-      assert.deepEqual(await failures.get('name:gina'), { count: 20, firstAt: NOW, lockedUntil: 0 });
+      assert.deepEqual(await failures.get('name:gina'), { count: 20, firstAt: NOW, lockedUntil: 0, recent: ['fp20', 'fp19', 'fp18'] });
       assert.equal(await failures.get('name:nobody'), null);
       assert.equal(await failures.change('name:gina', () => null), null);
       assert.equal(await failures.get('name:gina'), null, 'null removes it');
-      await failures.change('name:hal', () => ({ count: 1, firstAt: NOW, lockedUntil: 0 }));
+      await failures.change('name:hal', () => ({ count: 1, firstAt: NOW, lockedUntil: 0, recent: [] }));
+      assert.deepEqual(await failures.get('name:hal'), { count: 1, firstAt: NOW, lockedUntil: 0, recent: [] });
       await failures.delete('name:hal');
       assert.equal(await failures.get('name:hal'), null);
     });
 
     it('deleteEnded removes, under its prefix only, the counts whose lock ended and whose window began by then', async () => {
       const failures = h.store().signInFailures;
-      const put = (key: string, firstAt: number, lockedUntil: number) => failures.change(key, () => ({ count: 1, firstAt, lockedUntil }));
+      const put = (key: string, firstAt: number, lockedUntil: number) => failures.change(key, () => ({ count: 1, firstAt, lockedUntil, recent: [] }));
       await put('name:old', NOW - 700, 0);
       await put('name:recent', NOW - 10, 0);
       await put('name:locked', NOW - 700, NOW + 60);

@@ -255,6 +255,11 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX refresh_tokens_by_family ON refresh_tokens (family_id);
     `,
   },
+  {
+    // A name's last wrong passwords, as SQLite's version 10.
+    version: 8,
+    sql: `ALTER TABLE sign_in_failures ADD COLUMN recent text NOT NULL DEFAULT '';`,
+  },
 ];
 
 /** Brings the database to the newest known schema; returns that version. */

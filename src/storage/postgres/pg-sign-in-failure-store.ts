@@ -1,30 +1,38 @@
 import type pg from 'pg';
-import type { FailureCount, SignInFailureStore } from '../sign-in-failure-types.js';
+import { splitRecent, type FailureCount, type SignInFailureStore } from '../sign-in-failure-types.js';
 import { changes, one, transaction } from './pg-support.js';
 
 // Failed sign-ins per key, shared by a cluster's members. A change makes sure
 // the row exists and locks it (one upsert), then writes it back, in one
 // transaction, so concurrent failures on several servers all count.
 
-const COUNT = 'count, first_at AS "firstAt", locked_until AS "lockedUntil"';
+const COUNT = 'count, first_at AS "firstAt", locked_until AS "lockedUntil", recent';
+type Row = Omit<FailureCount, 'recent'> & { recent: string };
+const toCount = (r: Row | null): FailureCount | null => (r ? { ...r, recent: splitRecent(r.recent) } : null);
 
 export function pgSignInFailureStore(pool: pg.Pool): SignInFailureStore {
   return {
-    get: (key) => one<FailureCount>(pool, `SELECT ${COUNT} FROM sign_in_failures WHERE key = $1`, [key]),
+    get: async (key) => toCount(await one<Row>(pool, `SELECT ${COUNT} FROM sign_in_failures WHERE key = $1`, [key])),
     change: (key, fn) =>
       transaction(pool, async (c) => {
         // The row, locked, in one statement: a placeholder (count 0, never locked) if there was none. (A
         // separate SELECT ... FOR UPDATE could miss a row deleted between the two.)
-        const row = await one<FailureCount>(
+        const row = toCount(await one<Row>(
           c,
           `INSERT INTO sign_in_failures (key, count, first_at, locked_until) VALUES ($1, 0, 0, 0)
            ON CONFLICT (key) DO UPDATE SET key = excluded.key RETURNING ${COUNT}`,
           [key],
-        );
+        ));
         const current = row && (row.count > 0 || row.lockedUntil > 0) ? row : null;
         const next = fn(current);
         if (next) {
-          await c.query('UPDATE sign_in_failures SET count = $2, first_at = $3, locked_until = $4 WHERE key = $1', [key, next.count, next.firstAt, next.lockedUntil]);
+          await c.query('UPDATE sign_in_failures SET count = $2, first_at = $3, locked_until = $4, recent = $5 WHERE key = $1', [
+            key,
+            next.count,
+            next.firstAt,
+            next.lockedUntil,
+            next.recent.join(','),
+          ]);
         } else {
           await c.query('DELETE FROM sign_in_failures WHERE key = $1', [key]);
         }

@@ -298,6 +298,11 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX refresh_tokens_by_family ON refresh_tokens (family_id);
     `,
   },
+  {
+    // A name's last wrong passwords, as keyed fingerprints (identity/sign-in-lockout.ts): a repeat is not counted again.
+    version: 10,
+    sql: `ALTER TABLE sign_in_failures ADD COLUMN recent TEXT NOT NULL DEFAULT '';`,
+  },
 ];
 
 export class SchemaTooNewError extends Error {
