@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { api, newGroup, newServicePrincipal, ROLE_IDS } from './support/access-kit.js';
+import { api, assignRole, newGroup, newServicePrincipal, ROLE_IDS } from './support/access-kit.js';
 import { screenshot, selectMember, signedInBrowser, subscriptionUser, type PortalUser } from './support/browser.js';
 import { credential, secretClient } from './support/clients.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
@@ -181,6 +181,63 @@ describe('portal: vaults and secrets', () => {
     const row = page.getByRole('row', { name: /^SecretGet (Allowed|Denied)/ });
     await row.waitFor();
     assert.match((await row.textContent()) ?? '', /Allowed.*Key Vault Secrets User at This resource through group db-readers/);
+  });
+  it('assigns several members one by one: a refused member is named, the others are assigned', async () => {
+    const scope = `/subscriptions/${server.bootstrap.subscriptionId}/resourceGroups/rg-portal/providers/Microsoft.KeyVault/vaults/portal-kv`;
+    const already = await newServicePrincipal(server, 'batch-already');
+    const fresh = await newServicePrincipal(server, 'batch-fresh');
+    await assignRole(server, scope, ROLE_IDS['Key Vault Secrets User'], already.id);
+    await page.goto(`${server.url}/portal/vaults/rg-portal/portal-kv/iam/add-role-assignment`);
+    await page.getByPlaceholder('Search by role name, description, permission, or ID').fill('Key Vault Secrets User');
+    await page.getByRole('cell', { name: 'Key Vault Secrets User', exact: true }).click();
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByRole('button', { name: '+ Select members' }).click();
+    const pane = page.getByRole('dialog', { name: 'Select members' });
+    await pane.getByPlaceholder('Search by name or email address').fill('batch-');
+    // The member already assigned goes first: a stop at the first failure would leave the other unassigned.
+    await pane.getByRole('button', { name: /batch-already/ }).click();
+    await pane.getByRole('button', { name: /batch-fresh/ }).click();
+    await pane.getByRole('button', { name: 'Select', exact: true }).click();
+    await page.getByRole('button', { name: 'Review + assign' }).click();
+    await page.getByRole('button', { name: 'Review + assign' }).click();
+    const failed = page.getByRole('alert').filter({ hasText: 'were not assigned' });
+    await failed.waitFor();
+    assert.match((await failed.textContent()) ?? '', /batch-already: .*RoleAssignmentExists/);
+    assert.doesNotMatch((await failed.textContent()) ?? '', /batch-fresh/);
+    assert.match((await page.locator('.notice-success').filter({ hasText: 'Assigned the role' }).textContent()) ?? '', /batch-fresh/);
+    await screenshot(page, 'role-assignment-partial');
+    // Only the refused member stays selected, for another try.
+    assert.equal((await page.locator('dl.essentials div', { hasText: 'Members' }).textContent())?.includes('batch-fresh'), false);
+    const list = await api(server, 'GET', `${scope}/providers/Microsoft.Authorization/roleAssignments?$filter=${encodeURIComponent(`assignedTo('${fresh.id}')`)}&api-version=2022-04-01`);
+    assert.equal((list.body!.value as unknown[]).length, 1);
+  });
+  it('removes several role assignments one by one: a failed removal is named and stays selected', async () => {
+    const scope = `/subscriptions/${server.bootstrap.subscriptionId}/resourceGroups/rg-portal/providers/Microsoft.KeyVault/vaults/portal-kv`;
+    const kept = await newServicePrincipal(server, 'remove-fails');
+    const gone = await newServicePrincipal(server, 'remove-works');
+    const keptAssignment = await assignRole(server, scope, ROLE_IDS['Key Vault Reader'], kept.id);
+    await assignRole(server, scope, ROLE_IDS['Key Vault Reader'], gone.id);
+    // The server removes either; one refusal is staged in the browser to see how the page reports it.
+    const keptName = String(keptAssignment.body!.name);
+    await page.route(`**/roleAssignments/${keptName}?*`, (route) =>
+      route.request().method() === 'DELETE'
+        ? route.fulfill({ status: 409, contentType: 'application/json', body: JSON.stringify({ error: { code: 'ScopeLocked', message: 'The scope is locked.' } }) })
+        : route.continue(),
+    );
+    try {
+      await page.goto(`${server.url}/portal/vaults/rg-portal/portal-kv/iam`);
+      await page.getByRole('checkbox', { name: 'Select remove-fails Key Vault Reader' }).check();
+      await page.getByRole('checkbox', { name: 'Select remove-works Key Vault Reader' }).check();
+      await page.getByRole('button', { name: 'Remove' }).click();
+      await page.getByRole('alertdialog', { name: 'Remove role assignments' }).getByRole('button', { name: 'Yes' }).click();
+      const failed = page.getByRole('alert').filter({ hasText: 'were not removed' });
+      await failed.waitFor();
+      assert.match((await failed.textContent()) ?? '', /remove-fails \(Key Vault Reader\): The scope is locked/);
+      await page.getByRole('row', { name: /remove-works/ }).waitFor({ state: 'detached' });
+      assert.equal(await page.getByRole('checkbox', { name: 'Select remove-fails Key Vault Reader' }).isChecked(), true);
+    } finally {
+      await page.unrouteAll();
+    }
   });
 });
 

@@ -7,11 +7,22 @@ const listeners = new Set<() => void>();
 // it, so following a link starts the page afresh (new load, no stale error),
 // as a click on a menu item does in Azure's portal.
 let visit = 0;
+// Set by a navigation, taken by the next page shown (Shell), which moves focus to its heading:
+// the element that had focus is gone with the old page, and focus would fall to <body>.
+let focusRequested = false;
 const notify = () => {
   visit++;
+  focusRequested = true;
   listeners.forEach((l) => l());
 };
 window.addEventListener('popstate', notify);
+
+/** Whether a navigation asked for focus since the last call (the first page load does not). */
+export function takeFocusRequest(): boolean {
+  const asked = focusRequested;
+  focusRequested = false;
+  return asked;
+}
 
 export function navigate(to: string, options: { replace?: boolean } = {}) {
   if (options.replace) window.history.replaceState(null, '', to);

@@ -18,7 +18,7 @@ export function secretsApi(vaultUri: string) {
   const name = (n: string) => encodeURIComponent(n);
   return {
     list: (next?: string) => kv<Page<SecretItem>>('GET', next ?? `/secrets?maxresults=25&${API}`),
-    versions: (secret: string, next?: string) => kv<Page<SecretItem>>('GET', next ?? `/secrets/${name(secret)}/versions?maxresults=25&${API}`),
+    versions: (secret: string, next?: string, max = 25) => kv<Page<SecretItem>>('GET', next ?? `/secrets/${name(secret)}/versions?maxresults=${max}&${API}`),
     get: (secret: string, version = '') => kv<SecretBundle>('GET', `/secrets/${name(secret)}/${encodeURIComponent(version)}?${API}`),
     set: (secret: string, body: { value: string; contentType?: string; tags?: Record<string, string>; attributes?: SecretAttributes }) => kv<SecretBundle>('PUT', `/secrets/${name(secret)}?${API}`, body),
     update: (secret: string, version: string, body: SecretUpdate) =>

@@ -3,6 +3,7 @@ import { createRoleAssignment, listRoleDefinitions } from '../api/arm';
 import { kindOf } from '../api/directory';
 import type { DirectoryObject, RoleDefinition } from '../api/types';
 import { navigate } from '../router';
+import { BatchOutcome, settleEach, type BatchResult } from '../ui/batch';
 import { ErrorNotice, Loaded } from '../ui/feedback';
 import { fromLocalInput } from '../ui/format';
 import { Tabs } from '../ui/tabs';
@@ -46,20 +47,26 @@ export function AddRoleAssignment({ vault, rg }: VaultContext) {
   const [description, setDescription] = useState('');
   const [timeBound, setTimeBound] = useState(false);
   const [endsAt, setEndsAt] = useState('');
+  const [outcome, setOutcome] = useState<BatchResult<DirectoryObject> | null>(null);
   const { busy, error, run } = useAction();
   const back = vaultPage(rg, vault.name, '/iam');
   const ready = role !== null && members.length > 0 && (!timeBound || endsAt !== '');
   const order: Step[] = ['role', 'members', 'review'];
 
+  // One request per member, so one refusal (say, RoleAssignmentExists) neither
+  // hides the others' results nor stops them. Members assigned leave the
+  // selection; the failed ones stay for another try.
   const assign = () =>
     run(async () => {
       if (!role) return;
       const end = timeBound ? fromLocalInput(endsAt) : undefined;
-      for (const m of members) {
-        await createRoleAssignment(vault.id, role.id, m.id, { description, endDateTime: end === undefined ? undefined : new Date(end * 1000).toISOString() });
-      }
-      notify(`Added role assignment: ${members.map((m) => m.displayName).join(', ')} ${members.length === 1 ? 'was' : 'were'} assigned the role ${role.properties.roleName} for ${vault.name}.`);
-      navigate(back);
+      const endDateTime = end === undefined ? undefined : new Date(end * 1000).toISOString();
+      const result = await settleEach(members, (m) => createRoleAssignment(vault.id, role.id, m.id, { description, endDateTime }));
+      const names = result.done.map((m) => m.displayName).join(', ');
+      if (result.done.length > 0) notify(`Added role assignment: ${names} ${result.done.length === 1 ? 'was' : 'were'} assigned the role ${role.properties.roleName} for ${vault.name}.`);
+      if (result.failed.length === 0) return navigate(back);
+      setOutcome(result);
+      setMembers(result.failed.map((f) => f.item));
     });
 
   // "Review + assign" moves to the review tab first, and assigns from there.
@@ -178,6 +185,14 @@ export function AddRoleAssignment({ vault, rg }: VaultContext) {
         )}
       </div>
       {error && <ErrorNotice error={error} />}
+      {outcome && (
+        <BatchOutcome
+          result={outcome}
+          name={(m) => m.displayName}
+          doneTitle={`Assigned the role ${role?.properties.roleName ?? ''}`}
+          failedTitle="These members were not assigned; they stay selected"
+        />
+      )}
       <div className="wizard-footer">
         <button type="button" className="primary" disabled={!ready || busy} onClick={reviewOrAssign}>
           Review + assign

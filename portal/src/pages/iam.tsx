@@ -3,6 +3,7 @@ import { deleteRoleAssignment, listRoleAssignments, listRoleDefinitions } from '
 import { getByIds, kindOf } from '../api/directory';
 import type { User } from '../auth/session';
 import { navigate } from '../router';
+import { BatchOutcome, settleEach, type BatchResult } from '../ui/batch';
 import { ErrorNotice, Loaded } from '../ui/feedback';
 import { Toolbar } from '../ui/layout';
 import { ConfirmDialog } from '../ui/panel';
@@ -33,17 +34,24 @@ async function loadAssignments(scope: string) {
   }));
 }
 
+type AssignmentRow = Awaited<ReturnType<typeof loadAssignments>>[number];
+const rowName = (r: AssignmentRow) => `${r.principal?.displayName ?? `Identity not found (${r.principalId})`} (${r.role})`;
+
 function RoleAssignmentsTab({ scope }: { scope: string }) {
   const [state, reload] = useAsync(() => loadAssignments(scope), [scope]);
   const [selected, setSelected] = useState<string[]>([]);
   const [confirming, setConfirming] = useState(false);
+  const [outcome, setOutcome] = useState<BatchResult<AssignmentRow> | null>(null);
   const { busy, error, run } = useAction();
 
+  // One request per assignment: a failure names its assignment and leaves it selected; the rest are removed.
   const remove = () =>
     run(async () => {
-      for (const id of selected) await deleteRoleAssignment(id);
-      notify(`Removed ${selected.length} role assignment${selected.length === 1 ? '' : 's'}.`);
-      setSelected([]);
+      const rows = state.status === 'ready' ? state.value.filter((r) => selected.includes(r.id)) : [];
+      const result = await settleEach(rows, (r) => deleteRoleAssignment(r.id));
+      if (result.done.length > 0) notify(`Removed ${result.done.length} role assignment${result.done.length === 1 ? '' : 's'}.`);
+      setOutcome(result.failed.length > 0 ? result : null);
+      setSelected(result.failed.map((f) => f.item.id));
       reload();
     }).then(() => setConfirming(false));
 
@@ -58,6 +66,7 @@ function RoleAssignmentsTab({ scope }: { scope: string }) {
         </button>
       </Toolbar>
       {error && <ErrorNotice error={error} />}
+      {outcome && <BatchOutcome result={outcome} name={rowName} doneTitle="Removed" failedTitle="These role assignments were not removed" />}
       <Loaded state={state} label="Loading role assignments" onRetry={reload}>
         {(rows) => (
           <table>

@@ -29,13 +29,14 @@ export function toWire(v: AttributeValues): { contentType?: string; tags: Record
 /**
  * For an existing version (PATCH): a field left out is kept as it is, so an
  * emptied field must be sent as null, which the vault stores as "not set".
+ * Dates go out only when edited: a round trip through the date input could
+ * otherwise shift a stored time the user never touched.
  */
-export function toUpdateWire(v: AttributeValues): SecretUpdate {
-  return {
-    contentType: v.contentType === '' ? null : v.contentType,
-    tags: tagsFromRows(v.tags),
-    attributes: { enabled: v.enabled, nbf: fromLocalInput(v.activation) ?? null, exp: fromLocalInput(v.expiration) ?? null },
-  };
+export function toUpdateWire(v: AttributeValues, loaded: AttributeValues): SecretUpdate {
+  const attributes: NonNullable<SecretUpdate['attributes']> = { enabled: v.enabled };
+  if (v.activation !== loaded.activation) attributes.nbf = fromLocalInput(v.activation) ?? null;
+  if (v.expiration !== loaded.expiration) attributes.exp = fromLocalInput(v.expiration) ?? null;
+  return { contentType: v.contentType === '' ? null : v.contentType, tags: tagsFromRows(v.tags), attributes };
 }
 
 export function fromWire(item: { contentType?: string; tags?: Record<string, string>; attributes: SecretAttributes }): AttributeValues {
@@ -77,12 +78,13 @@ export function AttributeFields({ value, onChange }: { value: AttributeValues; o
       </label>
       <label>
         Activation date (optional)
-        <input type="datetime-local" value={value.activation} onChange={(e) => set({ activation: e.target.value })} />
+        <input type="datetime-local" step="1" value={value.activation} onChange={(e) => set({ activation: e.target.value })} />
       </label>
       <label>
         Expiration date (optional)
         <input
           type="datetime-local"
+          step="1"
           value={value.expiration}
           aria-invalid={datesError ? true : undefined}
           aria-describedby={datesError ? datesErrorId : undefined}

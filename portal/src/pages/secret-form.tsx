@@ -1,11 +1,13 @@
 import { useRef, useState, type FormEvent } from 'react';
-import { secretsApi } from '../api/secrets';
-import { navigate } from '../router';
+import { ApiError } from '../api/http';
+import { secretsApi, type SecretsApi } from '../api/secrets';
+import { Link, navigate } from '../router';
 import { SelectField } from '../ui/select-field';
 import { ErrorNotice } from '../ui/feedback';
 import { notify } from '../ui/toasts';
 import { useAction } from '../ui/use-action';
 import { AttributeFields, blockInvalid, emptyAttributes, toWire } from './secret-attributes';
+import { SecretValueInput } from './secret-value-input';
 import { vaultPage, type VaultContext } from './vault-shell';
 
 // "Create a secret" (+ Generate/Import) and "Create a new version".
@@ -31,15 +33,34 @@ function generateValue(): string {
   return out.join('');
 }
 
+/**
+ * Whether a secret of this name exists, from its version list (never its value).
+ * A PUT to an existing name would add a version without the old tags and
+ * dates, which "Create a secret" must not do. A caller who may not list
+ * versions cannot tell: the PUT decides, as it would in Azure.
+ */
+async function nameInUse(api: SecretsApi, name: string): Promise<boolean> {
+  try {
+    const page = await api.versions(name, undefined, 1);
+    return page.value.length > 0 || Boolean(page.nextLink);
+  } catch (err) {
+    if (err instanceof ApiError && (err.status === 404 || err.denied)) return false;
+    throw err;
+  }
+}
+
 export function SecretForm({ vault, rg, secret }: VaultContext & { secret?: string }) {
   const [name, setName] = useState(secret ?? '');
   const [value, setValue] = useState('');
   const [attributes, setAttributes] = useState(emptyAttributes);
+  // The name found in use by the last Create; cleared by editing the name.
+  const [taken, setTaken] = useState<string | null>(null);
   const { busy, error, run } = useAction();
   const nameInput = useRef<HTMLInputElement>(null);
   const back = vaultPage(rg, vault.name, secret ? `/secrets/${encodeURIComponent(secret)}` : '/secrets');
   // Shown as soon as a typed name breaks the rule, as Azure's form does; an empty name is left to `required`.
   const nameError = secret === undefined && name !== '' && !NAME_RULE.test(name);
+  const nameInvalid = nameError || taken !== null;
 
   const submit = (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
@@ -49,7 +70,13 @@ export function SecretForm({ vault, rg, secret }: VaultContext & { secret?: stri
     }
     if (blockInvalid(e.currentTarget, attributes)) return;
     void run(async () => {
-      await secretsApi(vault.properties.vaultUri).set(name, { value, ...toWire(attributes) });
+      const api = secretsApi(vault.properties.vaultUri);
+      if (secret === undefined && (await nameInUse(api, name))) {
+        setTaken(name);
+        nameInput.current?.focus();
+        return;
+      }
+      await api.set(name, { value, ...toWire(attributes) });
       notify(secret ? `Successfully created a new version of secret ${name}.` : `The secret ${name} has been successfully created.`);
       navigate(back);
     });
@@ -68,9 +95,12 @@ export function SecretForm({ vault, rg, secret }: VaultContext & { secret?: stri
           required
           value={name}
           readOnly={secret !== undefined}
-          onChange={(e) => setName(e.target.value)}
-          aria-invalid={nameError ? true : undefined}
-          aria-describedby={nameError ? 'secret-name-error secret-name-help' : 'secret-name-help'}
+          onChange={(e) => {
+            setName(e.target.value);
+            setTaken(null);
+          }}
+          aria-invalid={nameInvalid ? true : undefined}
+          aria-describedby={nameInvalid ? 'secret-name-error secret-name-help' : 'secret-name-help'}
         />
       </label>
       {nameError && (
@@ -78,13 +108,16 @@ export function SecretForm({ vault, rg, secret }: VaultContext & { secret?: stri
           {NAME_MESSAGE}
         </p>
       )}
+      {taken !== null && !nameError && (
+        <p id="secret-name-error" className="field-error" role="alert">
+          A secret named {taken} already exists in this vault. To add a value to it, open{' '}
+          <Link to={vaultPage(rg, vault.name, `/secrets/${encodeURIComponent(taken)}`)}>{taken}</Link> and use + New Version.
+        </p>
+      )}
       <p id="secret-name-help" className="help">
         Letters, digits and dashes, up to 127 characters.
       </p>
-      <label>
-        Secret value
-        <input required type="password" autoComplete="new-password" value={value} onChange={(e) => setValue(e.target.value)} />
-      </label>
+      <SecretValueInput value={value} onChange={setValue} />
       <button type="button" className="link" onClick={() => setValue(generateValue())}>
         Generate a random value
       </button>

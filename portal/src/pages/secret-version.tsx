@@ -37,7 +37,8 @@ function SecretValue({ api, secret, version }: { api: SecretsApi; secret: string
         <>
           <label>
             Secret value
-            <input readOnly value={value} className="mono" />
+            {/* A textarea keeps a multi-line value's line breaks; sized to the value, within limits. */}
+            <textarea readOnly value={value} className="mono" rows={Math.min(Math.max(value.split('\n').length, 1), 15)} spellCheck={false} />
           </label>
           <button type="button" onClick={async () => notify((await copyText(value)) ? 'Secret value copied to clipboard.' : 'Copy failed: select the value and copy it.')}>
             Copy to clipboard
@@ -58,7 +59,7 @@ function Properties({ api, item, secret, version, onSaved }: { api: SecretsApi; 
   useEffect(() => setValues(fromWire(item)), [item]);
   const save = () =>
     run(async () => {
-      await api.update(secret, version, toUpdateWire(values));
+      await api.update(secret, version, toUpdateWire(values, fromWire(item)));
       notify(`Successfully updated the properties of secret ${secret}.`);
       onSaved();
     });

@@ -1,6 +1,6 @@
-import type { ReactNode } from 'react';
+import { useEffect, type ReactNode } from 'react';
 import { signOut, type User } from '../auth/session';
-import { Link } from '../router';
+import { Link, takeFocusRequest } from '../router';
 import { Toasts } from './toasts';
 
 // The page frame: top bar with the signed-in user, breadcrumbs, content.
@@ -11,6 +11,13 @@ export interface Crumb {
 }
 
 export function Shell({ user, crumbs, children }: { user: User; crumbs: Crumb[]; children: ReactNode }) {
+  // After a navigation, focus goes to the new page's heading, so keyboard and screen reader users start there.
+  // Runs after the page's own effects: focus a page already placed (not on <body>) is left alone.
+  useEffect(() => {
+    if (!takeFocusRequest()) return;
+    if (document.activeElement && document.activeElement !== document.body) return;
+    (document.querySelector<HTMLElement>('main h1') ?? document.getElementById('content'))?.focus();
+  }, []);
   return (
     <div className="shell">
       <a className="skip-link" href="#content">
@@ -52,7 +59,7 @@ export function Shell({ user, crumbs, children }: { user: User; crumbs: Crumb[];
 export function PageTitle({ title, kind }: { title: string; kind?: string }) {
   return (
     <div className="page-title">
-      <h1>{title}</h1>
+      <h1 tabIndex={-1}>{title}</h1>
       {kind && <p className="muted">{kind}</p>}
     </div>
   );
