@@ -71,8 +71,9 @@ const PASSWORD_PREFIX = 'scrypt-hmac$';
 
 export function createCredentialHasher(pepper: Buffer): CredentialHasher {
   if (pepper.length !== 32) throw new Error('the credential pepper must be 32 bytes');
-  // A label per kind: a password's key and a secret's digest never key to the same value.
-  const keyed = (label: string, unkeyed: Buffer) => createHmac('sha256', pepper).update(label).update(unkeyed).digest('base64');
+  // A label per kind first: a password's key, a secret's digest and a tried password never key to the same value.
+  const mac = (label: string, ...parts: Array<string | Buffer>) => parts.reduce((h, part) => h.update(part), createHmac('sha256', pepper).update(label)).digest();
+  const keyed = (label: string, unkeyed: Buffer) => mac(label, unkeyed).toString('base64');
   const secretHash = (digest: Buffer) => SECRET_PREFIX + keyed('client-secret\0', digest);
   const passwordHash = (n: string, r: string, p: string, salt: string, key: Buffer) => `${PASSWORD_PREFIX}${n}$${r}$${p}$${salt}$${keyed('password\0', key)}`;
   const sameText = (a: string, b: string) => {
@@ -104,8 +105,7 @@ export function createCredentialHasher(pepper: Buffer): CredentialHasher {
       if (parts.length === 6 && parts[0] === 'scrypt') return passwordHash(parts[1]!, parts[2]!, parts[3]!, parts[4]!, Buffer.from(parts[5]!, 'base64'));
       return null;
     },
-    fingerprint: (name, password) =>
-      createHmac('sha256', pepper).update('tried-password\0').update(name.trim().toLowerCase()).update('\0').update(password).digest().subarray(0, 16).toString('base64url'),
+    fingerprint: (name, password) => mac('tried-password\0', name.trim().toLowerCase(), '\0', password).subarray(0, 16).toString('base64url'),
   };
 }
 

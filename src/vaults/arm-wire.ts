@@ -60,11 +60,10 @@ export const genericResource = (v: VaultRow) => ({
   tags: v.tags,
 });
 
-/** A soft-deleted vault (Microsoft.KeyVault/deletedVaults). */
 /** A time as Key Vault's resource provider writes a deleted vault's dates: whole seconds, no fraction. */
 const wholeSeconds = (t: number | null) => new Date((t ?? 0) * 1000).toISOString().replace('.000Z', 'Z');
 
-/** As the service answers (azure-cli's recordings): `purgeProtectionEnabled` only when it is on. */
+/** A soft-deleted vault (Microsoft.KeyVault/deletedVaults), as the service answers (azure-cli's recordings): `purgeProtectionEnabled` only when it is on. */
 export const deletedVaultResource = (v: VaultRow) => ({
   id: `/subscriptions/${v.subscriptionId}/providers/Microsoft.KeyVault/locations/${v.location}/deletedVaults/${v.name}`,
   name: v.name,

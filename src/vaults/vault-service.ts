@@ -306,7 +306,7 @@ export function createVaultService(deps: {
     async getDeleted(subscriptionId, location, name) {
       const row = await vaults.getByName(name);
       // The location as Resource Manager names it ('West Europe' is 'westeurope'), as the vault's was stored.
-      if (!row || row.deletedAt === null || row.subscriptionId !== subscriptionId || row.location !== normalLocation(location)) {
+      if (!row || row.deletedAt === null || row.subscriptionId !== subscriptionId || normalLocation(row.location) !== normalLocation(location)) {
         throw errors.deletedVaultNotFound(name, location);
       }
       return row;
