@@ -46,6 +46,7 @@ const EXAMPLES: Record<string, string[]> = {
   'ad group member list': ['coffer ad group member list --group connectors -o table'],
   hosts: ['coffer hosts   (as root; or: sudo npx coffer hosts)', 'coffer hosts --vault my-vault --suffix vault.localhost --print'],
   'admin rotate-master-key': ['coffer admin rotate-master-key --data-dir ./data'],
+  'admin rotate-signing-key': ['coffer admin rotate-signing-key --data-dir ./data'],
 };
 
 /** Adds the table's examples to every command that does not carry its own. */

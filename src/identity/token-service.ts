@@ -1,13 +1,15 @@
-import { generateKeyPairSync, createPrivateKey, createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { SignJWT, jwtVerify, decodeProtectedHeader, errors as joseErrors, type JWK, type JWTPayload } from 'jose';
-import type { SigningKeyRow, SigningKeyStore } from '../storage/store-types.js';
+import type { SigningKeyStore } from '../storage/store-types.js';
 import type { Keyring } from '../crypto/keyring.js';
-import { signingKeyAad } from '../crypto/envelope.js';
 import type { Caller } from './identity-types.js';
+import { createSigningKey, loadOrCreateKeys, trustedKey, type LoadedKey } from './signing-keys.js';
 
 // Issues RS256 access tokens and verifies them. Signing keys live in the
-// store, sealed by the master keyring; the JWKS publishes every key that may
-// still have live tokens, so a new key can be introduced before the old retires.
+// store, sealed by the master keyring (signing-keys.ts). A rotation makes a
+// new key and retires the old one: a retired key verifies only tokens issued
+// before it retired, and only while they can live (the token lifetime), then
+// leaves the JWKS; so whoever copied an old key can forge nothing for long.
 
 export interface IssueInput {
   objectId: string;
@@ -39,17 +41,12 @@ export interface TokenService {
   /** Verifies signature, issuer, audience and times; cached per token. */
   verify(token: string, audiences: readonly string[]): Promise<Caller>;
   jwks(): { keys: JWK[] };
-  /** Reads the signing keys again: another cluster member added one (it signs with its own). */
+  /** Reads the signing keys again: another cluster member added or retired one. */
   reloadKeys(): Promise<void>;
+  /** Signs with a new key from now on and retires every other (`coffer admin rotate-signing-key`). */
+  rotateSigningKey(): Promise<{ kid: string; retired: string[] }>;
   /** The master keyring after a rotation (reloadKeys opens new keys with it). */
   useKeyring(keyring: Keyring): void;
-}
-
-interface LoadedKey {
-  kid: string;
-  privateKey: KeyObject | null;
-  publicKey: KeyObject;
-  jwk: JWK;
 }
 
 const SKEW_SECONDS = 60;
@@ -65,17 +62,31 @@ export async function createTokenService(deps: {
   lifetimeSeconds: number;
   /** A stored key whose private half does not open under the master keyring: never trusted. */
   onUntrustedKey?: (kid: string) => void;
+  /** The clock (unix seconds); tests move it. */
+  now?: () => number;
 }): Promise<TokenService> {
   let keyring = deps.keyring;
-  const keys = await loadOrCreateKeys(deps.store, keyring, deps.onUntrustedKey);
-  const active = keys.find((k) => k.privateKey !== null);
-  if (!active) throw new Error('no active token signing key');
-  const signingKey = active;
-  const issuers = [deps.issuer, ...(deps.extraIssuers ?? [])];
+  const nowSec = deps.now ?? (() => Math.floor(Date.now() / 1000));
+  const keys = await loadOrCreateKeys(deps.store, keyring, nowSec(), deps.onUntrustedKey);
   const byKid = new Map(keys.map((k) => [k.kid, k]));
+  /** The newest key that signs (the store lists newest first). */
+  const newestActive = () => [...byKid.values()].filter((k) => k.retiredAt === null && k.privateKey !== null).sort((a, b) => b.createdAt - a.createdAt)[0];
+  let signingKey = newestActive()!;
+  const issuers = [deps.issuer, ...(deps.extraIssuers ?? [])];
   // Verified tokens by their text: verification is the costliest part of a request.
   const cache = new Map<string, { caller: Caller; exp: number; nbf: number; aud: string }>();
-  const nowSec = () => Math.floor(Date.now() / 1000);
+  /** A retired key verifies (and is published) only while a token issued before it retired can still live. */
+  const verifies = (k: LoadedKey, now: number) => k.retiredAt === null || now <= k.retiredAt + deps.lifetimeSeconds + 2 * SKEW_SECONDS;
+  const retire = (k: LoadedKey, at: number) => {
+    k.retiredAt = at;
+    k.privateKey = null;
+  };
+
+  async function fresh(): Promise<LoadedKey> {
+    const key = await createSigningKey(deps.store, keyring, nowSec());
+    byKid.set(key.kid, key);
+    return key;
+  }
 
   function callerFrom(p: JWTPayload): Caller {
     const str = (v: unknown) => (typeof v === 'string' ? v : null);
@@ -156,11 +167,17 @@ export async function createTokenService(deps: {
         throw new TokenVerifyError('malformed', 'token is not a JWT');
       }
       const key = typeof header.kid === 'string' ? byKid.get(header.kid) : undefined;
-      if (header.alg !== 'RS256' || !key) throw new TokenVerifyError('signature', 'token signature is invalid');
+      if (header.alg !== 'RS256' || !key || !verifies(key, nowSec())) throw new TokenVerifyError('signature', 'token signature is invalid');
       let payload: JWTPayload;
       try {
         // maxTokenAge: a token lives no longer than coffer issues them for, whatever its exp says.
-        ({ payload } = await jwtVerify(token, key.publicKey, { algorithms: ['RS256'], issuer: issuers, clockTolerance: SKEW_SECONDS, maxTokenAge: deps.lifetimeSeconds + SKEW_SECONDS }));
+        ({ payload } = await jwtVerify(token, key.publicKey, {
+          algorithms: ['RS256'],
+          issuer: issuers,
+          clockTolerance: SKEW_SECONDS,
+          maxTokenAge: deps.lifetimeSeconds + SKEW_SECONDS,
+          currentDate: new Date(nowSec() * 1000),
+        }));
       } catch (err) {
         if (err instanceof joseErrors.JWTExpired) throw new TokenVerifyError('expired', 'token expired');
         if (err instanceof joseErrors.JWTClaimValidationFailed) {
@@ -171,6 +188,8 @@ export async function createTokenService(deps: {
         }
         throw new TokenVerifyError('signature', 'token signature is invalid');
       }
+      // A retired key signed nothing after it retired: such a token was made with a copy of the key.
+      if (key.retiredAt !== null && (payload.iat ?? 0) > key.retiredAt + SKEW_SECONDS) throw new TokenVerifyError('signature', 'token signed by a retired key');
       if (payload.tid !== deps.tenantId) throw new TokenVerifyError('issuer', 'invalid tenant');
       if (typeof payload.exp !== 'number' || typeof payload.aud !== 'string' || typeof payload.oid !== 'string') {
         throw new TokenVerifyError('malformed', 'token lacks exp, aud or oid');
@@ -186,60 +205,40 @@ export async function createTokenService(deps: {
       cache.set(token, entry);
       return checkCached(entry, audiences);
     },
-    jwks: () => ({ keys: keys.map((k) => k.jwk) }),
+    jwks: () => ({ keys: [...byKid.values()].filter((k) => verifies(k, nowSec())).map((k) => k.jwk) }),
     async reloadKeys() {
-      // This server keeps signing with its own key; another member's is trusted only if it opens under the keyring.
+      // Another member's key is trusted only if it opens under the keyring. This server keeps signing with its
+      // own key until a rotation (here or on another member) retires it, then with the newest active one.
       for (const row of await deps.store.list()) {
-        if (byKid.has(row.kid)) continue;
+        const known = byKid.get(row.kid);
+        if (known) {
+          if (row.retiredAt !== null && known.retiredAt === null) retire(known, row.retiredAt);
+          continue;
+        }
         const loaded = trustedKey(row, keyring, deps.onUntrustedKey);
         if (!loaded) continue;
-        loaded.privateKey = null;
+        if (loaded.retiredAt !== null) loaded.privateKey = null;
         byKid.set(row.kid, loaded);
-        keys.push(loaded);
       }
+      if (signingKey.retiredAt !== null) signingKey = newestActive() ?? (await fresh());
+    },
+    async rotateSigningKey() {
+      // The new key is stored before any is retired, so that some key always signs.
+      const next = await fresh();
+      const now = nowSec();
+      const retired: string[] = [];
+      for (const row of await deps.store.list()) {
+        if (row.retiredAt !== null || row.kid === next.kid) continue;
+        await deps.store.retire(row.kid, now);
+        const known = byKid.get(row.kid);
+        if (known) retire(known, now);
+        retired.push(row.kid);
+      }
+      signingKey = next;
+      return { kid: next.kid, retired };
     },
     useKeyring(next) {
       keyring = next;
     },
   };
-}
-
-/**
- * A stored key with both halves taken from its sealed private key, or null if
- * that does not open: the stored public JWK is never trusted by itself, so a
- * row written into the database without the master key verifies nothing.
- */
-function trustedKey(row: SigningKeyRow, keyring: Keyring, onUntrusted?: (kid: string) => void): LoadedKey | null {
-  let privateKey: KeyObject;
-  try {
-    privateKey = createPrivateKey({ key: keyring.unwrap(row.masterKeyId, row.privateSealed, signingKeyAad(row.kid)), format: 'der', type: 'pkcs8' });
-  } catch {
-    onUntrusted?.(row.kid);
-    return null;
-  }
-  const publicKey = createPublicKey(privateKey);
-  return { kid: row.kid, privateKey, publicKey, jwk: publicJwk(publicKey, row.kid) };
-}
-
-const publicJwk = (publicKey: KeyObject, kid: string): JWK => ({ ...publicKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'RS256', kty: 'RSA' });
-
-async function loadOrCreateKeys(store: SigningKeyStore, keyring: Keyring, onUntrusted?: (kid: string) => void): Promise<LoadedKey[]> {
-  let rows = await store.list();
-  if (!rows.some((r) => r.retiredAt === null)) {
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const kid = randomUUID().replace(/-/g, '').slice(0, 27);
-    const pkcs8 = privateKey.export({ format: 'der', type: 'pkcs8' });
-    const { sealed, keyId } = keyring.wrap(pkcs8, signingKeyAad(kid));
-    await store.insert({ kid, publicJwk: JSON.stringify(publicJwk(publicKey, kid)), privateSealed: sealed, masterKeyId: keyId, createdAt: Math.floor(Date.now() / 1000), retiredAt: null });
-    rows = await store.list();
-  }
-  const loaded: LoadedKey[] = [];
-  for (const row of rows) {
-    const key = trustedKey(row, keyring, onUntrusted);
-    if (!key) continue;
-    // Only an active key signs; a retired one still verifies the tokens it signed.
-    if (row.retiredAt !== null) key.privateKey = null;
-    loaded.push(key);
-  }
-  return loaded;
 }

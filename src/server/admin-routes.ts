@@ -15,6 +15,7 @@ import { repeatedParameter } from './query-params.js';
 
 export interface AdminOperations {
   rotateMasterKey(): Promise<object>;
+  rotateSigningKey(): Promise<object>;
 }
 
 export function registerAdminRoutes(
@@ -42,6 +43,10 @@ export function registerAdminRoutes(
     own.post('/coffer/admin/rotate-master-key', async (req) => {
       if (requireCaller(req).objectId !== deps.adminObjectId) throw errors.masterKeyRotationAdminOnly();
       return deps.ops.rotateMasterKey();
+    });
+    own.post('/coffer/admin/rotate-signing-key', async (req) => {
+      if (requireCaller(req).objectId !== deps.adminObjectId) throw errors.signingKeyRotationAdminOnly();
+      return deps.ops.rotateSigningKey();
     });
   });
 }

@@ -266,6 +266,7 @@ export const errors = {
 
   // Deployment administration (coffer's own APIs).
   masterKeyRotationAdminOnly: () => new ServiceError(403, 'AuthorizationFailed', 'Only the deployment administrator may rotate the master key.'),
+  signingKeyRotationAdminOnly: () => new ServiceError(403, 'AuthorizationFailed', 'Only the deployment administrator may rotate the token signing key.'),
   /** The other members would not have the new key this one writes to its own key file. */
   masterKeyRotationInCluster: () =>
     new ServiceError(

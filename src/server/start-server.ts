@@ -220,6 +220,11 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
         log.info({ primaryId: result.primaryId, retired: result.retired }, 'master key rotated');
         return result;
       },
+      async rotateSigningKey() {
+        const result = await tokens.rotateSigningKey();
+        log.info(result, 'token signing key rotated');
+        return result;
+      },
     },
     https: { key: tls.key, cert: tls.cert },
     log,

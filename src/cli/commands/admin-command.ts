@@ -20,6 +20,14 @@ function serverRunning(dataDir: string): boolean {
   }
 }
 
+/** Asks the running server of this data dir to carry out an admin operation, as the deployment administrator. */
+async function askServer(dataDir: string, operation: string): Promise<unknown> {
+  const b = JSON.parse(readFileSync(join(dataDir, 'bootstrap.json'), 'utf8')) as { authorityHost: string; tenantId: string; clientId: string; clientSecret: string; caCertFile: string };
+  const http = createHttpClient(b.caCertFile);
+  const token = await requestToken(http, b.authorityHost, b.tenantId, { grant_type: 'client_credentials', client_id: b.clientId, client_secret: b.clientSecret, scope: `${b.authorityHost}/.default` });
+  return parseAnswer(await http.send('POST', `${b.authorityHost}/coffer/admin/${operation}`, { headers: { authorization: `Bearer ${token.access_token}` } }));
+}
+
 /**
  * The deployment's store, for work with the server stopped. Never a new, empty
  * SQLite file: rotating over an empty store would drop the master key that the
@@ -52,10 +60,7 @@ export function registerAdminCommands(program: Command): void {
       if (!existsSync(keyFile)) throw new CliError(`${keyFile} does not exist (is the master key supplied through COFFER_MASTER_KEY?)`);
       let result: unknown;
       if (serverRunning(dataDir)) {
-        const b = JSON.parse(readFileSync(join(dataDir, 'bootstrap.json'), 'utf8')) as { authorityHost: string; tenantId: string; clientId: string; clientSecret: string; caCertFile: string };
-        const http = createHttpClient(b.caCertFile);
-        const token = await requestToken(http, b.authorityHost, b.tenantId, { grant_type: 'client_credentials', client_id: b.clientId, client_secret: b.clientSecret, scope: `${b.authorityHost}/.default` });
-        result = parseAnswer(await http.send('POST', `${b.authorityHost}/coffer/admin/rotate-master-key`, { headers: { authorization: `Bearer ${token.access_token}` } }));
+        result = await askServer(dataDir, 'rotate-master-key');
       } else {
         const { rotateKeyringFile } = await import('../../crypto/master-key-rotation.js');
         const store = await openOfflineStore(dataDir, o.databaseUrl ?? process.env.COFFER_DATABASE_URL);
@@ -66,5 +71,15 @@ export function registerAdminCommands(program: Command): void {
         }
       }
       process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    });
+  admin
+    .command('rotate-signing-key')
+    .description('Sign tokens with a new key from now on; the old key verifies only tokens issued before, until they expire.')
+    .option('--data-dir <dir>', 'the server data dir', './data')
+    .addHelpText('after', '\nThe server must be running (the rotation happens inside it); in a cluster, every member switches to the new key.')
+    .action(async (o: { dataDir: string }) => {
+      const dataDir = resolve(o.dataDir);
+      if (!serverRunning(dataDir)) throw new CliError(`no coffer server is running on ${dataDir}: start it, then rotate the signing key`);
+      process.stdout.write(JSON.stringify(await askServer(dataDir, 'rotate-signing-key'), null, 2) + '\n');
     });
 }

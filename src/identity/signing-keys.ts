@@ -1,0 +1,57 @@
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
+import type { JWK } from 'jose';
+import { signingKeyAad } from '../crypto/envelope.js';
+import type { Keyring } from '../crypto/keyring.js';
+import type { SigningKeyRow, SigningKeyStore } from '../storage/store-types.js';
+
+// Token signing keys as the token service holds them: RSA 2048, the private
+// half sealed by the master keyring in the store, the public half always
+// derived from it (never taken from the store alone).
+
+export interface LoadedKey {
+  kid: string;
+  /** Null when this server does not sign with the key (retired, or another cluster member's). */
+  privateKey: KeyObject | null;
+  publicKey: KeyObject;
+  jwk: JWK;
+  createdAt: number;
+  /** When the key stopped signing (unix seconds); null while it signs. */
+  retiredAt: number | null;
+}
+
+const publicJwk = (publicKey: KeyObject, kid: string): JWK => ({ ...publicKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'RS256', kty: 'RSA' });
+
+/**
+ * A stored key with both halves taken from its sealed private key, or null if
+ * that does not open: the stored public JWK is never trusted by itself, so a
+ * row written into the database without the master key verifies nothing.
+ */
+export function trustedKey(row: SigningKeyRow, keyring: Keyring, onUntrusted?: (kid: string) => void): LoadedKey | null {
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey({ key: keyring.unwrap(row.masterKeyId, row.privateSealed, signingKeyAad(row.kid)), format: 'der', type: 'pkcs8' });
+  } catch {
+    onUntrusted?.(row.kid);
+    return null;
+  }
+  const publicKey = createPublicKey(privateKey);
+  return { kid: row.kid, privateKey, publicKey, jwk: publicJwk(publicKey, row.kid), createdAt: row.createdAt, retiredAt: row.retiredAt };
+}
+
+/** A new signing key, stored sealed and returned loaded. */
+export async function createSigningKey(store: SigningKeyStore, keyring: Keyring, now: number): Promise<LoadedKey> {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const kid = randomUUID().replace(/-/g, '').slice(0, 27);
+  const { sealed, keyId } = keyring.wrap(privateKey.export({ format: 'der', type: 'pkcs8' }), signingKeyAad(kid));
+  await store.insert({ kid, publicJwk: JSON.stringify(publicJwk(publicKey, kid)), privateSealed: sealed, masterKeyId: keyId, createdAt: now, retiredAt: null });
+  return { kid, privateKey, publicKey, jwk: publicJwk(publicKey, kid), createdAt: now, retiredAt: null };
+}
+
+/** Every trusted stored key (one made if none signs); only active keys keep their private half. */
+export async function loadOrCreateKeys(store: SigningKeyStore, keyring: Keyring, now: number, onUntrusted?: (kid: string) => void): Promise<LoadedKey[]> {
+  const rows = await store.list();
+  const loaded = rows.map((row) => trustedKey(row, keyring, onUntrusted)).filter((k): k is LoadedKey => k !== null);
+  for (const key of loaded) if (key.retiredAt !== null) key.privateKey = null;
+  if (!loaded.some((k) => k.retiredAt === null)) loaded.unshift(await createSigningKey(store, keyring, now));
+  return loaded;
+}
