@@ -129,4 +129,13 @@ describe('Debian azure-cli against coffer', () => {
     assert.equal(listed, '1');
     await az('rest', '--method', 'delete', '--url', `${server.url}${scope}/providers/Microsoft.Authorization/roleAssignments/${name}?api-version=2022-04-01`);
   });
+
+  it('az group update and az group delete (a long-running operation az waits for) take a group and its vault', async () => {
+    await az('group', 'create', '-n', 'rg-az-gone', '-l', 'local', '-o', 'none');
+    await az('keyvault', 'create', '-n', 'az-group-gone', '-g', 'rg-az-gone', '-l', 'local', '-o', 'none');
+    assert.equal(await az('group', 'update', '-n', 'rg-az-gone', '--tags', 'env=doomed', '--query', 'tags.env', '-o', 'tsv'), 'doomed');
+    await az('group', 'delete', '-n', 'rg-az-gone', '--yes');
+    assert.equal(await az('group', 'exists', '-n', 'rg-az-gone'), 'false');
+    assert.match(await az('keyvault', 'list-deleted', '--query', '[].name', '-o', 'tsv'), /^az-group-gone$/m);
+  });
 });

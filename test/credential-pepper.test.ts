@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes, scryptSync } from 'node:crypto';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
@@ -59,6 +60,8 @@ describe('credential pepper', () => {
 
   it('a database from before the pepper (unkeyed hashes, no pepper) is converted on its next start, and every credential still works', async () => {
     await server.kill();
+    // A data dir from before the pepper has no record of one either.
+    rmSync(join(server.dataDir, 'credential-pepper.json'));
     const d = db();
     d.prepare("DELETE FROM settings WHERE key = 'credentialPepper'").run();
     d.prepare('UPDATE client_secrets SET secret_hash = ? WHERE object_id = ?').run(unkeyedSecret(sp.secret), sp.id);
@@ -88,6 +91,25 @@ describe('credential pepper', () => {
     await server.restart();
     assert.equal((await appToken(sp.appId, chosen)).status, 401, 'not converted at the next start');
     assert.equal((await userToken('my own password')).status, 400);
+    assert.equal((await appToken(server.bootstrap.clientId, server.bootstrap.clientSecret)).status, 200);
+  });
+
+  it('a pepper removed from the database (to have unkeyed hashes converted again) stops the start, saying why', async () => {
+    const chosen = 'a secret of my own choosing';
+    assert.ok(existsSync(join(server.dataDir, 'credential-pepper.json')));
+    await server.kill();
+    const d = db();
+    const row = d.prepare("SELECT value FROM settings WHERE key = 'credentialPepper'").get() as { value: string };
+    d.prepare("DELETE FROM settings WHERE key = 'credentialPepper'").run();
+    d.prepare('UPDATE client_secrets SET secret_hash = ? WHERE object_id = ?').run(unkeyedSecret(chosen), sp.id);
+    d.close();
+    await assert.rejects(server.restart());
+    assert.match(server.logs(), /the database's credential pepper is missing, but this data dir recorded another/);
+    const fix = db();
+    fix.prepare("INSERT INTO settings (key, value) VALUES ('credentialPepper', ?)").run(row.value);
+    fix.close();
+    await server.restart();
+    assert.equal((await appToken(sp.appId, chosen)).status, 401, 'the unkeyed hash was never converted');
     assert.equal((await appToken(server.bootstrap.clientId, server.bootstrap.clientSecret)).status, 200);
   });
 

@@ -88,10 +88,15 @@ describe('resource groups: update and delete', () => {
     assert.equal(again.body!.error.code, 'ResourceGroupNotFound');
 
     // Each vault's deletion is in the trail under its own name, by the caller who deleted the group.
-    const trail = (await api(server, 'GET', '/coffer/audit?vault=doomed-two')).body!.value as Array<{ operationName: string; identity: { claim: { oid: string } }; httpStatus?: number }>;
+    const trail = (await api(server, 'GET', '/coffer/audit?vault=doomed-two')).body!.value as Array<{ operationName: string; resourceId: string; identity: { claim: { oid: string } } }>;
     const groupDelete = trail.filter((r) => r.operationName === 'DELETE /subscriptions/:sub/resourceGroups/:rg');
     assert.equal(groupDelete.length, 1, JSON.stringify(trail.map((r) => r.operationName)));
     assert.equal(groupDelete[0]!.identity.claim.oid, server.bootstrap.objectId);
+    assert.equal(groupDelete[0]!.resourceId, `${groupScope}/providers/Microsoft.KeyVault/vaults/doomed-two`.toUpperCase(), 'the record names its vault');
+    const groupRecords = (await api(server, 'GET', '/coffer/audit?operation=DELETE%20%2Fsubscriptions%2F%3Asub%2FresourceGroups%2F%3Arg')).body!.value as Array<{ resourceId: string; properties: { httpStatusCode: number } }>;
+    const done = groupRecords.filter((r) => r.properties.httpStatusCode === 200).map((r) => r.resourceId);
+    assert.deepEqual(done.filter((id) => !id.includes('/PROVIDERS/')), [groupScope.toUpperCase()], 'and one record of the deletion for the group itself');
+    assert.equal(done.length, 3, 'two vaults and the group');
 
     // A deleted vault comes back only into a group that exists again.
     const properties = { tenantId: server.bootstrap.tenantId, sku: { family: 'A', name: 'standard' }, createMode: 'recover' };

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { decodeProtectedHeader, SignJWT } from 'jose';
 import { loadKeyring } from '../src/crypto/keyring.js';
 import { trustedKey } from '../src/identity/signing-keys.js';
@@ -31,6 +32,12 @@ describe('token signing key rotation (token service)', () => {
     createTokenService({ store: store.signingKeys, keyring, issuer: ISSUER, tenantId: TENANT, lifetimeSeconds: LIFETIME, now: () => t });
   const issue = (s: TokenService) => s.issue({ objectId: 'c0ffee00-0000-4000-8000-0000000000b1', appId: 'app', audience: AUD, kind: 'app' });
   const kid = (token: string) => decodeProtectedHeader(token).kid;
+  /** The database writer: a row changed behind the server's back. */
+  const setRetiredAt = (k: string, at: number | null) => {
+    const db = new Database(join(dir, 'coffer.db'));
+    db.prepare('UPDATE signing_keys SET retired_at = ? WHERE kid = ?').run(at, k);
+    db.close();
+  };
   const refused = (s: TokenService, token: string) => assert.rejects(s.verify(token, [AUD]), (err: unknown) => err instanceof TokenVerifyError && err.reason === 'signature');
   after(async () => {
     await store.close();
@@ -67,6 +74,16 @@ describe('token signing key rotation (token service)', () => {
     await refused(one, forged);
     await refused(two, forged);
 
+    // A database writer who makes the old key active again (or moves its retirement) makes it open nothing.
+    for (const retiredAt of [null, t + 10 * LIFETIME]) {
+      setRetiredAt(oldRow.kid, retiredAt);
+      const tampered = await service();
+      assert.ok(!tampered.jwks().keys.some((k) => k.kid === oldRow.kid), `retired_at ${retiredAt}`);
+      await refused(tampered, forged);
+      assert.equal(kid((await issue(tampered)).token), newKid, 'never signs with it');
+    }
+    setRetiredAt(oldRow.kid, oldRow.retiredAt);
+
     // Once no token it signed can live, the old key verifies nothing and leaves the JWKS.
     t += LIFETIME + 120;
     await refused(await service(), before);
@@ -74,6 +91,35 @@ describe('token signing key rotation (token service)', () => {
     const restarted = await service();
     assert.deepEqual(restarted.jwks().keys.map((k) => k.kid), [newKid], 'a restart agrees');
     assert.equal(kid((await issue(restarted)).token), newKid);
+  });
+});
+
+describe('token signing key rotations requested together', () => {
+  it('run one after another: one key signs afterwards, and tokens are issued throughout', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-signing-race-'));
+    const store = openSqliteStore({ file: join(dir, 'coffer.db') });
+    try {
+      const { keyring } = loadKeyring({ file: join(dir, 'master.key') });
+      // A store whose every call waits a little, as a database's do, so that the rotations' steps interleave.
+      const pause = () => new Promise((r) => setTimeout(r, 5));
+      const slow: typeof store.signingKeys = {
+        insert: async (row) => (await pause(), store.signingKeys.insert(row)),
+        list: async () => (await pause(), store.signingKeys.list()),
+        retire: async (...args) => (await pause(), store.signingKeys.retire(...args)),
+        rewrap: async (...args) => (await pause(), store.signingKeys.rewrap(...args)),
+      };
+      const s = await createTokenService({ store: slow, keyring, issuer: ISSUER, tenantId: TENANT, lifetimeSeconds: LIFETIME });
+      const [a, b, c] = await Promise.all([s.rotateSigningKey(), s.rotateSigningKey(), s.rotateSigningKey()]);
+      assert.deepEqual(b.retired, [a.kid]);
+      assert.deepEqual(c.retired, [b.kid]);
+      const active = (await store.signingKeys.list()).filter((r) => r.retiredAt === null).map((r) => r.kid);
+      assert.deepEqual(active, [c.kid]);
+      const token = (await s.issue({ objectId: 'o', appId: 'app', audience: AUD, kind: 'app' })).token;
+      assert.equal(decodeProtectedHeader(token).kid, c.kid);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

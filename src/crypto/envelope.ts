@@ -53,7 +53,8 @@ export const secretAad = (vaultId: string, nameKey: string, version: string): st
 
 export const vaultKeyAad = (vaultId: string): string => `coffer/vault-dek/v1|${vaultId}`;
 
-export const signingKeyAad = (kid: string): string => `coffer/signing-key/v1|${kid}`;
+/** A retired key is resealed with its retirement bound in: a database writer cannot make it active again, or move the time. */
+export const signingKeyAad = (kid: string, retiredAt: number | null = null): string => `coffer/signing-key/v1|${kid}${retiredAt === null ? '' : `|retired:${retiredAt}`}`;
 
 export const backupAad = (deploymentId: string): string => `coffer/backup/v1|${deploymentId}`;
 

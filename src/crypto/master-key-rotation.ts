@@ -30,8 +30,8 @@ export async function rewrapAll(store: Store, keyring: Keyring): Promise<RewrapR
   let signingKeys = 0;
   for (const row of await store.signingKeys.list()) {
     if (row.masterKeyId === keyring.primaryId) continue;
-    const pkcs8 = keyring.unwrap(row.masterKeyId, row.privateSealed, signingKeyAad(row.kid));
-    const { sealed, keyId } = keyring.wrap(pkcs8, signingKeyAad(row.kid));
+    const pkcs8 = keyring.unwrap(row.masterKeyId, row.privateSealed, signingKeyAad(row.kid, row.retiredAt));
+    const { sealed, keyId } = keyring.wrap(pkcs8, signingKeyAad(row.kid, row.retiredAt));
     await store.signingKeys.rewrap(row.kid, sealed, keyId);
     signingKeys++;
   }

@@ -1,4 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../storage/atomic-file.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { rewrapSetting, unwrapFrom, wrapInto, type WrappedSetting } from '../crypto/wrapped-setting.js';
 import type { PrincipalStore, SettingsStore } from '../storage/store-types.js';
@@ -12,18 +14,42 @@ import { createCredentialHasher, type CredentialHasher } from './password-hash.j
 // made. Never again: a hash written in the unkeyed form later (by whoever
 // can write the database but holds no master key) must stay unusable, not
 // become valid at the next start. Whether the conversion is done is bound
-// into the wrapped key's AAD, so it cannot be reset without the master key.
+// into the wrapped key's AAD, so it cannot be reset without the master key;
+// and the data dir records the pepper's fingerprint (credential-pepper.json),
+// so a pepper removed from the database (which would look like a database
+// from before the pepper, and be converted) stops the start instead.
 
 export const CREDENTIAL_PEPPER_SETTING = 'credentialPepper';
 type Stored = WrappedSetting & { converted: boolean };
 const aad = (converted: boolean) => `coffer/credential-pepper/v1${converted ? '' : ';converting'}`;
 
+export class CredentialPepperChangedError extends Error {
+  constructor(file: string, found: string) {
+    super(
+      `the database's credential pepper ${found}, but this data dir recorded another (${file}): it was removed or replaced in the database, ` +
+        'and credential hashes written there without the master key could become valid. ' +
+        `If the database was replaced on purpose (a restore), remove ${file} and start again.`,
+    );
+    this.name = 'CredentialPepperChangedError';
+  }
+}
+
+const fingerprintOf = (pepper: Buffer): string => createHmac('sha256', pepper).update('coffer-credential-pepper-fingerprint').digest('hex').slice(0, 32);
+
 /**
  * The deployment's credential hasher. On the first start with a pepper (every
  * cluster member gets the one stored first) the hashes stored before it are
  * converted (`converted` counts them); a start cut short converts the rest.
+ * `file` (in the data dir) records the pepper's fingerprint.
  */
-export async function openCredentialHasher(settings: SettingsStore, principals: PrincipalStore, keyring: Keyring): Promise<{ hasher: CredentialHasher; converted: number }> {
+export async function openCredentialHasher(
+  settings: SettingsStore,
+  principals: PrincipalStore,
+  keyring: Keyring,
+  file: string,
+): Promise<{ hasher: CredentialHasher; converted: number }> {
+  const recorded = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { fingerprint: string }).fingerprint : null;
+  if (recorded !== null && (await settings.get(CREDENTIAL_PEPPER_SETTING)) === null) throw new CredentialPepperChangedError(file, 'is missing');
   const fresh = JSON.stringify(wrapInto(keyring, randomBytes(32), aad(false), { converted: false }));
   const stored = JSON.parse(await settings.setIfAbsent(CREDENTIAL_PEPPER_SETTING, fresh)) as Stored;
   let pepper: Buffer;
@@ -32,6 +58,9 @@ export async function openCredentialHasher(settings: SettingsStore, principals: 
   } catch (err) {
     throw new Error(`the credential pepper (setting ${CREDENTIAL_PEPPER_SETTING}) does not open under the master key: it was changed outside coffer`, { cause: err });
   }
+  const fingerprint = fingerprintOf(pepper);
+  if (recorded === null) writeFileAtomic(file, JSON.stringify({ fingerprint }) + '\n');
+  else if (recorded !== fingerprint) throw new CredentialPepperChangedError(file, 'is another');
   const hasher = createCredentialHasher(pepper);
   if (stored.converted === true) return { hasher, converted: 0 };
   const converted = await pepperStoredHashes(principals, hasher);

@@ -29,7 +29,8 @@ const publicJwk = (publicKey: KeyObject, kid: string): JWK => ({ ...publicKey.ex
 export function trustedKey(row: SigningKeyRow, keyring: Keyring, onUntrusted?: (kid: string) => void): LoadedKey | null {
   let privateKey: KeyObject;
   try {
-    privateKey = createPrivateKey({ key: keyring.unwrap(row.masterKeyId, row.privateSealed, signingKeyAad(row.kid)), format: 'der', type: 'pkcs8' });
+    // The retirement as sealed, not as the row says: a row made active again, or retired later, opens nothing.
+    privateKey = createPrivateKey({ key: keyring.unwrap(row.masterKeyId, row.privateSealed, signingKeyAad(row.kid, row.retiredAt)), format: 'der', type: 'pkcs8' });
   } catch {
     onUntrusted?.(row.kid);
     return null;
@@ -54,4 +55,18 @@ export async function loadOrCreateKeys(store: SigningKeyStore, keyring: Keyring,
   for (const key of loaded) if (key.retiredAt !== null) key.privateKey = null;
   if (!loaded.some((k) => k.retiredAt === null)) loaded.unshift(await createSigningKey(store, keyring, now));
   return loaded;
+}
+
+/** Retires an active stored key at `at`, resealing it with the retirement bound in; false when it was not active (or does not open). */
+export async function retireSigningKey(store: SigningKeyStore, keyring: Keyring, row: SigningKeyRow, at: number): Promise<boolean> {
+  if (row.retiredAt !== null) return false;
+  let pkcs8: Buffer;
+  try {
+    pkcs8 = keyring.unwrap(row.masterKeyId, row.privateSealed, signingKeyAad(row.kid));
+  } catch {
+    return false;
+  }
+  const { sealed, keyId } = keyring.wrap(pkcs8, signingKeyAad(row.kid, at));
+  pkcs8.fill(0);
+  return store.retire(row.kid, at, sealed, keyId);
 }

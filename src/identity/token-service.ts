@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, type KeyObject } from 'node:crypto';
 import { SignJWT, jwtVerify, decodeProtectedHeader, errors as joseErrors, type JWK, type JWTPayload } from 'jose';
 import type { SigningKeyStore } from '../storage/store-types.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { Caller } from './identity-types.js';
-import { createSigningKey, loadOrCreateKeys, trustedKey, type LoadedKey } from './signing-keys.js';
+import { createSigningKey, loadOrCreateKeys, retireSigningKey, trustedKey, type LoadedKey } from './signing-keys.js';
 
 // Issues RS256 access tokens and verifies them. Signing keys live in the
 // store, sealed by the master keyring (signing-keys.ts). A rotation makes a
@@ -82,6 +82,13 @@ export async function createTokenService(deps: {
     k.privateKey = null;
   };
 
+  let rotations: Promise<void> = Promise.resolve();
+  /** The key to sign with: a rotation elsewhere (another cluster member's, at once) may have retired ours. */
+  async function signer(): Promise<LoadedKey & { privateKey: KeyObject }> {
+    if (signingKey.privateKey === null) signingKey = newestActive() ?? (await fresh());
+    return signingKey as LoadedKey & { privateKey: KeyObject };
+  }
+
   async function fresh(): Promise<LoadedKey> {
     const key = await createSigningKey(deps.store, keyring, nowSec());
     byKid.set(key.kid, key);
@@ -134,9 +141,10 @@ export async function createTokenService(deps: {
       if (input.upn) claims.upn = input.upn;
       if (input.name) claims.name = input.name;
       if (input.scope) claims.scp = input.scope;
+      const key = await signer();
       const token = await new SignJWT(claims)
-        .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: signingKey.kid })
-        .sign(signingKey.privateKey!);
+        .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: key.kid })
+        .sign(key.privateKey);
       return { token, expiresIn: deps.lifetimeSeconds, notBefore: now, expiresOn: now + deps.lifetimeSeconds };
     },
     async issueIdToken(input) {
@@ -155,7 +163,8 @@ export async function createTokenService(deps: {
       if (input.upn) claims.preferred_username = input.upn;
       if (input.name) claims.name = input.name;
       if (input.nonce) claims.nonce = input.nonce;
-      return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: signingKey.kid }).sign(signingKey.privateKey!);
+      const key = await signer();
+      return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: key.kid }).sign(key.privateKey);
     },
     async verify(token, audiences) {
       const hit = cache.get(token);
@@ -212,7 +221,8 @@ export async function createTokenService(deps: {
       for (const row of await deps.store.list()) {
         const known = byKid.get(row.kid);
         if (known) {
-          if (row.retiredAt !== null && known.retiredAt === null) retire(known, row.retiredAt);
+          // Retired only as sealed: a retired_at written into the row alone does not open.
+          if (row.retiredAt !== null && known.retiredAt === null && trustedKey(row, keyring, deps.onUntrustedKey)) retire(known, row.retiredAt);
           continue;
         }
         const loaded = trustedKey(row, keyring, deps.onUntrustedKey);
@@ -222,20 +232,27 @@ export async function createTokenService(deps: {
       }
       if (signingKey.retiredAt !== null) signingKey = newestActive() ?? (await fresh());
     },
-    async rotateSigningKey() {
-      // The new key is stored before any is retired, so that some key always signs.
-      const next = await fresh();
-      const now = nowSec();
-      const retired: string[] = [];
-      for (const row of await deps.store.list()) {
-        if (row.retiredAt !== null || row.kid === next.kid) continue;
-        await deps.store.retire(row.kid, now);
-        const known = byKid.get(row.kid);
-        if (known) retire(known, now);
-        retired.push(row.kid);
-      }
-      signingKey = next;
-      return { kid: next.kid, retired };
+    rotateSigningKey() {
+      // One at a time: two overlapping ones would each retire the other's new key.
+      const run = rotations.then(async () => {
+        // The new key is stored before any is retired, so that some key always signs.
+        const next = await fresh();
+        const now = nowSec();
+        const retired: string[] = [];
+        for (const row of await deps.store.list()) {
+          if (row.kid === next.kid || !(await retireSigningKey(deps.store, keyring, row, now))) continue;
+          const known = byKid.get(row.kid);
+          if (known) retire(known, now);
+          retired.push(row.kid);
+        }
+        signingKey = next;
+        return { kid: next.kid, retired };
+      });
+      rotations = run.then(
+        () => undefined,
+        () => undefined,
+      );
+      return run;
     },
     useKeyring(next) {
       keyring = next;

@@ -133,8 +133,9 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
     userKeyFile: config.tlsKey,
   });
 
-  const { hasher, converted } = await openCredentialHasher(store.settings, store.principals, keyring);
-  if (converted > 0) log.info({ hashes: converted }, 'keyed the credential hashes stored before the credential pepper');
+  const { hasher, converted } = await openCredentialHasher(store.settings, store.principals, keyring, join(config.dataDir, 'credential-pepper.json'));
+  // Expected once, on the first start of a build with the pepper; again later, someone changed the database.
+  if (converted > 0) log.warn({ hashes: converted }, 'keyed the credential hashes stored before the credential pepper');
   const directory = createDirectoryService({ principals: store.principals, failures: store.signInFailures, hasher });
   const bootstrapFile = join(config.dataDir, 'bootstrap.json');
   const deploymentExisted = (await store.settings.get('deploymentId')) !== null;

@@ -164,7 +164,11 @@ export interface PrincipalStore {
 export interface SigningKeyStore {
   insert(row: SigningKeyRow): Promise<void>;
   list(): Promise<SigningKeyRow[]>;
-  retire(kid: string, at: number): Promise<void>;
+  /**
+   * Retires an active key at `at`, storing its private half resealed (with the
+   * retirement bound in); false when the key was not active.
+   */
+  retire(kid: string, at: number, privateSealed: Buffer, masterKeyId: string): Promise<boolean>;
   rewrap(kid: string, privateSealed: Buffer, masterKeyId: string): Promise<void>;
 }
 

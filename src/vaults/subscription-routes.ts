@@ -3,6 +3,7 @@ import { covers, resourceGroupScope, subscriptionScope, vaultScope } from '../au
 import { bodyObject, subscriptionChecker, type ArmDeps, type ArmRequest } from '../server/arm-common.js';
 import { errors, ServiceError } from '../server/errors.js';
 import { requireCaller } from '../server/request-context.js';
+import type { AuditRecordFor } from '../audit/audit-hook.js';
 import type { VaultRow } from '../storage/store-types.js';
 import { resourceGroupResource } from './arm-wire.js';
 import { checkLocation, checkTags } from './vault-input.js';
@@ -92,7 +93,16 @@ export function registerSubscriptionRoutes(arm: FastifyInstance, deps: ArmDeps):
     await authorizer.authorizeManagement(caller, RG_DELETE, resourceGroupScope(deps.subscriptionId, req.params.rg!));
     const group = await vaults.getResourceGroup(deps.subscriptionId, req.params.rg!);
     const mayDelete = async (v: VaultRow) => void (await authorizer.authorizeManagement(caller, VAULT_DELETE, vaultScope(v.subscriptionId, v.resourceGroup, v.name)));
-    await req.writeAudited((record) => vaults.deleteResourceGroup(group, mayDelete, record && ((v) => (v ? { ...record(), vault: v.name } : record()))));
+    // Each vault's record names that vault (its resource id, as a vault DELETE's record does); the last, the group.
+    const recordFor = (record: AuditRecordFor) => (v: VaultRow | null) => {
+      req.vault = v;
+      try {
+        return record();
+      } finally {
+        req.vault = null;
+      }
+    };
+    await req.writeAudited((record) => vaults.deleteResourceGroup(group, mayDelete, record && recordFor(record)));
     return reply.status(200).send();
   });
   arm.get('/subscriptions/:sub/resourceGroups', async (req: ArmRequest) => {

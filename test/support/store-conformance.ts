@@ -154,10 +154,12 @@ export function runStoreConformance(label: string, makeStore: StoreFactory): voi
 
         const sealed = randomBytes(40);
         await store.signingKeys.rewrap('kid-1', sealed, 'mk-2');
-        await store.signingKeys.retire('kid-2', 9);
+        const resealed = randomBytes(40);
+        assert.equal(await store.signingKeys.retire('kid-2', 9, resealed, 'mk-3'), true);
+        assert.equal(await store.signingKeys.retire('kid-2', 10, randomBytes(40), 'mk-4'), false, 'retired once');
         assert.deepEqual(await sorted(), [
           { ...k1, privateSealed: sealed, masterKeyId: 'mk-2' },
-          { ...k2, retiredAt: 9 },
+          { ...k2, retiredAt: 9, privateSealed: resealed, masterKeyId: 'mk-3' },
         ]);
       });
     });

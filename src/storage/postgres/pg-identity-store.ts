@@ -111,9 +111,8 @@ export function pgSigningKeyStore(pool: pg.Pool): SigningKeyStore {
       );
     },
     list: () => rows(pool, `SELECT ${SIGNING_KEY} FROM signing_keys ORDER BY created_at DESC, kid`),
-    async retire(kid, at) {
-      await pool.query('UPDATE signing_keys SET retired_at = $1 WHERE kid = $2', [at, kid]);
-    },
+    retire: async (kid, at, privateSealed, masterKeyId) =>
+      (await changes(pool, 'UPDATE signing_keys SET retired_at = $1, private_sealed = $2, master_key_id = $3 WHERE kid = $4 AND retired_at IS NULL', [at, privateSealed, masterKeyId, kid])) > 0,
     async rewrap(kid, privateSealed, masterKeyId) {
       await pool.query('UPDATE signing_keys SET private_sealed = $1, master_key_id = $2 WHERE kid = $3', [privateSealed, masterKeyId, kid]);
     },

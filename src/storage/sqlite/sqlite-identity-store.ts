@@ -171,16 +171,16 @@ export function sqliteSigningKeyStore(db: Database.Database): SigningKeyStore {
     'INSERT INTO signing_keys (kid, public_jwk, private_sealed, master_key_id, created_at, retired_at) VALUES (?, ?, ?, ?, ?, ?)',
   );
   const list = db.prepare<[], SigningKeyRecord>('SELECT * FROM signing_keys ORDER BY created_at DESC, kid');
-  const retire = db.prepare<[number, string]>('UPDATE signing_keys SET retired_at = ? WHERE kid = ?');
+  const retire = db.prepare<[number, Buffer, string, string]>(
+    'UPDATE signing_keys SET retired_at = ?, private_sealed = ?, master_key_id = ? WHERE kid = ? AND retired_at IS NULL',
+  );
   const rewrap = db.prepare<[Buffer, string, string]>('UPDATE signing_keys SET private_sealed = ?, master_key_id = ? WHERE kid = ?');
   return {
     async insert(k) {
       unique(`signing key ${k.kid}`, () => insert.run(k.kid, k.publicJwk, k.privateSealed, k.masterKeyId, k.createdAt, k.retiredAt));
     },
     list: async () => list.all().map(toSigningKey),
-    async retire(kid, at) {
-      retire.run(at, kid);
-    },
+    retire: async (kid, at, privateSealed, masterKeyId) => retire.run(at, privateSealed, masterKeyId, kid).changes > 0,
     async rewrap(kid, privateSealed, masterKeyId) {
       rewrap.run(privateSealed, masterKeyId, kid);
     },
