@@ -108,6 +108,36 @@ describe('resource groups: update and delete', () => {
     assert.equal((await secretClient(server, 'doomed-one').getSecret('db-user')).value, 'kept');
   });
 
+  it("a deleted group's and a purged vault's role assignments go with them: a group or vault made again under the name grants nothing old", async () => {
+    const reader = await newServicePrincipal(server, 'scope-reader');
+    const token = async () => (await credential(server, reader.appId, reader.secret).getToken(`${server.url}/.default`)).token;
+    const group = `${sub}/resourceGroups/rg-reborn`;
+    const vaultScope = `${group}/providers/Microsoft.KeyVault/vaults/reborn-vault`;
+    assert.equal((await api(server, 'PUT', `${group}${groupApi}`, { location: 'local' })).status, 201);
+    await makeVault('rg-reborn', 'reborn-vault');
+    const atGroup = await assignRole(server, group, ROLE_IDS.Contributor, reader.id);
+    const atVault = await assignRole(server, vaultScope, ROLE_IDS['Key Vault Secrets Officer'], reader.id);
+    const atSecret = await assignRole(server, `${vaultScope}/secrets/db-user`, ROLE_IDS['Key Vault Secrets User'], reader.id);
+    for (const r of [atGroup, atVault, atSecret]) assert.equal(r.status, 201);
+    const exists = async (id: string) => (await api(server, 'GET', `${id}?api-version=2022-04-01`)).status;
+
+    assert.equal((await api(server, 'DELETE', `${group}${groupApi}`)).status, 200);
+    assert.equal(await exists(atGroup.body!.id), 404, "the group's assignment is gone with it");
+    // The soft-deleted vault still exists: its assignments stay, for a recovery.
+    assert.equal(await exists(atVault.body!.id), 200);
+    assert.equal(await exists(atSecret.body!.id), 200);
+
+    assert.equal((await api(server, 'PUT', `${group}${groupApi}`, { location: 'local' })).status, 201);
+    assert.equal((await api(server, 'GET', `${group}${groupApi}`, undefined, await token())).status, 403, 'the group made again grants the old assignee nothing');
+
+    assert.equal((await api(server, 'POST', `${sub}/providers/Microsoft.KeyVault/locations/local/deletedVaults/reborn-vault/purge${v}`)).status, 200);
+    assert.equal(await exists(atVault.body!.id), 404, "a purged vault's assignments are gone with it");
+    assert.equal(await exists(atSecret.body!.id), 404, "and its secrets'");
+    await makeVault('rg-reborn', 'reborn-vault');
+    const planting = secretClient(server, 'reborn-vault', credential(server, reader.appId, reader.secret)).setSecret('planted', 'x');
+    await assert.rejects(planting, (err: { statusCode?: number }) => err.statusCode === 403, 'the vault made again grants the old assignee nothing');
+  });
+
   it('a caller without the right to delete the group is refused whether or not it exists', async () => {
     const stranger = await newServicePrincipal(server, 'group-stranger');
     const token = (await credential(server, stranger.appId, stranger.secret).getToken(`${server.url}/.default`)).token;

@@ -4,6 +4,7 @@ import { isMainThread } from 'node:worker_threads';
 import pino from 'pino';
 import type { CofferConfig } from '../config/config.js';
 import { createAccessControl, grantAdministrator } from './access-control.js';
+import { removeOrphanedAssignments } from '../authorization/orphaned-assignments.js';
 import { loadBackupKey } from '../crypto/backup-key.js';
 import { loadKeyring } from '../crypto/keyring.js';
 import { keyIdsInUse, rewrapAll, rotateKeyringFile } from '../crypto/master-key-rotation.js';
@@ -262,6 +263,9 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
       await audit.retain(new Date((now - config.auditRetentionDays * 86400) * 1000));
       const ended = await access.index.sweepExpired(now);
       if (ended.length > 0) log.info({ roleAssignments: ended.map((a) => a.id) }, 'removed time-bound role assignments past their end time');
+      // Vaults purged past retention (and any scope gone another way) take their assignments with them.
+      const orphaned = await removeOrphanedAssignments(access.index, (scope) => vaults.scopeExists(scope));
+      if (orphaned.length > 0) log.info({ roleAssignments: orphaned }, 'removed role assignments whose scope is gone');
       if (purgedSecrets + purgedVaults > 0) log.info({ purgedSecrets, purgedVaults }, 'purged soft-deleted objects past retention');
     } catch (err) {
       log.error({ err: (err as Error).message }, 'sweep failed');

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { applyPolicyChange, parsePolicies, policiesOf, type AccessPolicyEntry } from '../authorization/access-policies.js';
+import { removeOrphanedAssignments } from '../authorization/orphaned-assignments.js';
 import { resourceGroupScope, vaultScope } from '../authorization/scopes.js';
 import { armPage, bodyObject, subscriptionChecker, type ArmDeps, type ArmRequest } from '../server/arm-common.js';
 import { errors } from '../server/errors.js';
@@ -42,6 +43,9 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
     const { value, nextLink } = await armPage(req, urls.authority, list, (v) => v.name.toLowerCase(), MAX_TOP);
     return nextLink === null ? { value: value.map(toWire) } : { value: value.map(toWire), nextLink };
   };
+
+  /** A purged vault's role assignments (at it and its secrets) go with it: a vault made later under its name starts with none. */
+  const forgetScope = (v: VaultRow) => removeOrphanedAssignments(deps.index, (scope) => vaults.scopeExists(scope), scopeOf(v).toLowerCase());
 
   // Every vault route authorizes at the scope its URL names before it looks anything up or reads the body,
   // as Azure does: a caller without the right gets 403 whether the vault (or its group) exists or not.
@@ -136,6 +140,8 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
     const target = await vaults.get(deps.subscriptionId, req.params.rg!, req.params.name!);
     // Nothing left to delete (a concurrent delete got there first): as for a vault that does not exist.
     const deleted = await req.writeAudited((record) => vaults.delete(target, record?.()));
+    // Without soft delete the vault is purged at once.
+    if (!vaultPolicy(target).softDelete) await forgetScope(target);
     return reply.status(deleted ? 200 : 204).send();
   });
 
@@ -182,6 +188,7 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
   arm.post(`${deletedBase}/locations/:location/deletedVaults/:name/purge`, async (req: ArmRequest, reply: FastifyReply) => {
     const vault = await loadDeleted(req, A.purge);
     await req.writeAudited((record) => vaults.purgeDeleted(vault, record?.()));
+    await forgetScope(vault);
     return reply.status(200).send();
   });
 }

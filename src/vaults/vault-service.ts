@@ -1,5 +1,6 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Scope } from '../authorization/scopes.js';
 import type { AuditRecord, ResourceGroupRow, ResourceGroupStore, VaultRow, VaultStore } from '../storage/store-types.js';
 import { StoreConflictError } from '../storage/store-types.js';
 import type { VaultKeys } from '../crypto/vault-keys.js';
@@ -46,6 +47,8 @@ export interface VaultService {
   getResourceGroup(subscriptionId: string, name: string): Promise<ResourceGroupRow>;
   findResourceGroup(subscriptionId: string, name: string): Promise<ResourceGroupRow | null>;
   listResourceGroups(subscriptionId: string): Promise<ResourceGroupRow[]>;
+  /** Whether a role assignment scope's resource exists: its resource group, or its vault (live or soft-deleted). */
+  scopeExists(scope: Scope): Promise<boolean>;
   /**
    * Deletes the group's live vaults (as `delete` does), then the group, each
    * with its record from `audit` (given the vault, or null for the group).
@@ -333,6 +336,12 @@ export function createVaultService(deps: {
     getResourceGroup,
     findResourceGroup: (subscriptionId, name) => resourceGroups.get(subscriptionId, name),
     listResourceGroups: (s) => resourceGroups.list(s),
+    async scopeExists(scope) {
+      if (scope.kind === 'root' || scope.kind === 'subscription') return true;
+      if (scope.kind === 'resourceGroup') return (await resourceGroups.get(scope.subscriptionId!, scope.resourceGroup!)) !== null;
+      const row = await vaults.getByName(scope.vault!);
+      return row !== null && row.subscriptionId === scope.subscriptionId && row.resourceGroup.toLowerCase() === scope.resourceGroup!.toLowerCase();
+    },
     async deleteResourceGroup(group, mayDelete, audit) {
       // A vault created in the group meanwhile keeps the group (the store refuses): that one is deleted too, on the next try.
       for (let attempt = 0; attempt < GROUP_DELETE_ATTEMPTS; attempt++) {
