@@ -11,6 +11,9 @@ import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.js';
 import type { Store } from '../src/storage/store-types.js';
 import { api } from './support/access-kit.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
+import { createCredentialHasher } from '../src/identity/password-hash.js';
+
+const hasher = createCredentialHasher(randomBytes(32));
 
 // The authorization code flow with PKCE, as a browser-based app (the portal)
 // or a native app with a loopback redirect uses it.
@@ -155,7 +158,7 @@ describe('pending authorization codes', () => {
         db.close();
       }
     };
-    return { codes: createAuthCodes(store.signInCodes, () => t), size, advance: (s: number) => (t += s) };
+    return { codes: createAuthCodes(store.signInCodes, (c) => hasher.tokenHash('auth-code', c), () => t), size, advance: (s: number) => (t += s) };
   }
 
   it('one source holds at most a bounded number unredeemed; redeeming frees its slot', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes, scryptSync } from 'node:crypto';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
@@ -68,6 +68,9 @@ describe('credential pepper', () => {
     d.prepare('UPDATE principals SET password_hash = ? WHERE upn = ?').run(unkeyedPassword(PASSWORD), 'pepper@coffer.local');
     // The administrator's secret from bootstrap.json, as an unkeyed hash too.
     d.prepare("UPDATE client_secrets SET secret_hash = ? WHERE object_id = ? AND display_name = 'rbac'").run(unkeyedSecret(server.bootstrap.clientSecret), server.bootstrap.objectId);
+    // Every other credential as a database from before the pepper holds it: unkeyed (values this test does not use).
+    d.prepare("UPDATE client_secrets SET secret_hash = 'sha256$' || key_id WHERE secret_hash LIKE 'hmac-sha256$%'").run();
+    d.prepare("UPDATE principals SET password_hash = ? WHERE password_hash LIKE 'scrypt-hmac$%'").run(unkeyedPassword('some other password'));
     d.close();
     await server.restart();
 
@@ -94,6 +97,28 @@ describe('credential pepper', () => {
     assert.equal((await appToken(server.bootstrap.clientId, server.bootstrap.clientSecret)).status, 200);
   });
 
+  it('a refresh token or device code row written into the database for a value of its writer\'s choosing redeems nothing', async () => {
+    const user = (await api(server, 'GET', "/v1.0/users?$filter=userPrincipalName eq 'pepper@coffer.local'")).body!.value[0].id as string;
+    const now = Math.floor(Date.now() / 1000);
+    const unkeyed = (v: string) => createHash('sha256').update(v).digest('base64url');
+    const d = db();
+    d.prepare('INSERT INTO refresh_tokens (token_hash, object_id, client_id, scope, expires_at, family_id) VALUES (?, ?, ?, ?, ?, ?)').run(
+      unkeyed('chosen refresh token'), user, PUBLIC_CLIENT, `${server.url}`, now + 3600, 'planted-family',
+    );
+    d.prepare('INSERT INTO device_codes (device_code_hash, user_code, client_id, scope, source, network, expires_at, approved_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
+      unkeyed('chosen device code'), 'PLANTEDXX', PUBLIC_CLIENT, `${server.url}/.default`, '127.0.0.1', '127.0.0', now + 600, user,
+    );
+    d.close();
+    const token = (params: Record<string, string>) =>
+      fetch(`${server.url}/${server.bootstrap.tenantId}/oauth2/v2.0/token`, { method: 'POST', body: new URLSearchParams({ client_id: PUBLIC_CLIENT, ...params }) });
+    const refreshed = await token({ grant_type: 'refresh_token', refresh_token: 'chosen refresh token', scope: `${server.url}/.default` });
+    assert.equal(refreshed.status, 400);
+    assert.equal(((await refreshed.json()) as { error: string }).error, 'invalid_grant');
+    const device = await token({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: 'chosen device code' });
+    assert.equal(device.status, 400);
+    assert.equal(((await device.json()) as { access_token?: string }).access_token, undefined);
+  });
+
   it('a pepper removed from the database (to have unkeyed hashes converted again) stops the start, saying why', async () => {
     const chosen = 'a secret of my own choosing';
     assert.ok(existsSync(join(server.dataDir, 'credential-pepper.json')));
@@ -104,7 +129,13 @@ describe('credential pepper', () => {
     d.prepare('UPDATE client_secrets SET secret_hash = ? WHERE object_id = ?').run(unkeyedSecret(chosen), sp.id);
     d.close();
     await assert.rejects(server.restart());
-    assert.match(server.logs(), /the database's credential pepper is missing, but this data dir recorded another/);
+    assert.match(server.logs(), /the database's credential pepper is missing, but this data dir recorded one/);
+    // A data dir without the record (a new cluster member's) is refused too: the database holds keyed hashes.
+    const record = readFileSync(join(server.dataDir, 'credential-pepper.json'));
+    rmSync(join(server.dataDir, 'credential-pepper.json'));
+    await assert.rejects(server.restart());
+    assert.match(server.logs(), /the database's credential pepper is missing, but it holds hashes keyed with one/);
+    writeFileSync(join(server.dataDir, 'credential-pepper.json'), record, { mode: 0o600 });
     const fix = db();
     fix.prepare("INSERT INTO settings (key, value) VALUES ('credentialPepper', ?)").run(row.value);
     fix.close();

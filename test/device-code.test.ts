@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,6 +8,9 @@ import Database from 'better-sqlite3';
 import { createDeviceCodes, MAX_PENDING_PER_NETWORK, MAX_PENDING_PER_SOURCE } from '../src/identity/device-code.js';
 import { sourceKey } from '../src/identity/sign-in-lockout.js';
 import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.js';
+import { createCredentialHasher } from '../src/identity/password-hash.js';
+
+const hasher = createCredentialHasher(randomBytes(32));
 
 // Pending device sign-ins (src/identity/device-code.ts, over the store's
 // signInCodes): whatever way a code ends, nothing of it stays in the store,
@@ -28,7 +32,7 @@ function withClock() {
   const file = join(mkdtempSync(join(root, `db${n++}-`)), 'coffer.db');
   const store = openSqliteStore({ file });
   stores.push(store);
-  const codes = createDeviceCodes(store.signInCodes, 'https://coffer.test/devicelogin', () => t);
+  const codes = createDeviceCodes(store.signInCodes, 'https://coffer.test/devicelogin', (c) => hasher.tokenHash('device-code', c), () => t);
   /** What the table holds (the store must not keep what ended or expired). */
   const size = () => {
     const db = new Database(file, { readonly: true });

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadKeyring } from '../src/crypto/keyring.js';
@@ -83,6 +85,32 @@ describe('master key rotation', () => {
     const verified = await coffer(home, ['audit', 'verify']);
     assert.equal(verified.code, 0, verified.stderr);
     assert.equal(verified.json<{ ok: boolean; checked: number }>().ok, true);
+  });
+});
+
+describe('master key rotation with a signing key written into the database without the master key', () => {
+  it('rotates anyway, leaves that key as it was and reports it, and drops the old master key', async () => {
+    const server = await startTestServer();
+    try {
+      await createVault(server, 'rotated-anyway');
+      await secretClient(server, 'rotated-anyway').setSecret('s', 'kept');
+      const before = keyFile(server);
+      const db = new Database(join(server.dataDir, 'coffer.db'));
+      // A database writer's key: it names the current master key but its seal is not one.
+      db.prepare('INSERT INTO signing_keys (kid, public_jwk, private_sealed, master_key_id, created_at, retired_at) VALUES (?, ?, ?, ?, ?, NULL)').run(
+        'planted-kid', '{}', randomBytes(300), before.primary, 1,
+      );
+      db.close();
+      const r = await coffer(cliHome(), ['admin', 'rotate-master-key', '--data-dir', server.dataDir]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(JSON.parse(r.stdout).untrustedSigningKeys, ['planted-kid']);
+      const after = keyFile(server);
+      assert.deepEqual(Object.keys(after.keys), [after.primary], 'the old master key is dropped all the same');
+      await server.restart();
+      assert.equal((await secretClient(server, 'rotated-anyway').getSecret('s')).value, 'kept', 'the server starts and serves');
+    } finally {
+      await server.stop();
+    }
   });
 });
 

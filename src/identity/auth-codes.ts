@@ -14,9 +14,11 @@ export const MAX_CODES_PER_SOURCE = 50;
 
 export type PendingCode = Omit<AuthCodeRow, 'codeHash' | 'expiresAt'>;
 
-const hash = (s: string) => createHash('sha256').update(s).digest('base64url');
+/** PKCE's S256: the challenge a verifier must match (RFC 7636), unkeyed by definition. */
+const s256 = (s: string) => createHash('sha256').update(s).digest('base64url');
 
-export function createAuthCodes(store: SignInCodeStore, now = () => Math.floor(Date.now() / 1000)) {
+/** `hash`: how a code is stored (CredentialHasher.tokenHash, keyed). */
+export function createAuthCodes(store: SignInCodeStore, hash: (code: string) => string, now = () => Math.floor(Date.now() / 1000)) {
   const limits = { total: MAX_PENDING, perSource: MAX_CODES_PER_SOURCE };
   return {
     async issue(p: PendingCode): Promise<string> {
@@ -36,7 +38,7 @@ export function createAuthCodes(store: SignInCodeStore, now = () => Math.floor(D
       const { codeHash: _hash, expiresAt: _expiresAt, ...p } = taken.row;
       if (p.clientId !== clientId) throw oauthErrors.invalidGrant(70000, 'AADSTS70000: The provided authorization code was issued to a different client.');
       if (p.redirectUri !== redirectUri) throw oauthErrors.invalidGrant(50011, `AADSTS50011: The redirect URI '${redirectUri.slice(0, 200)}' does not match the redirect URI of the authorization request.`);
-      if (!verifier || hash(verifier) !== p.challenge) {
+      if (!verifier || s256(verifier) !== p.challenge) {
         throw oauthErrors.invalidGrant(50148, 'AADSTS50148: The code_verifier does not match the code_challenge supplied in the authorization request for PKCE.');
       }
       return p;

@@ -4,7 +4,7 @@ import { writeFileAtomic } from '../storage/atomic-file.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { rewrapSetting, unwrapFrom, wrapInto, type WrappedSetting } from '../crypto/wrapped-setting.js';
 import type { PrincipalStore, SettingsStore } from '../storage/store-types.js';
-import { createCredentialHasher, type CredentialHasher } from './password-hash.js';
+import { createCredentialHasher, isKeyedHash, type CredentialHasher } from './password-hash.js';
 
 // The pepper that keys every stored credential hash (password-hash.ts): a
 // random key per deployment, kept wrapped by the master keyring in the
@@ -26,8 +26,7 @@ const aad = (converted: boolean) => `coffer/credential-pepper/v1${converted ? ''
 export class CredentialPepperChangedError extends Error {
   constructor(file: string, found: string) {
     super(
-      `the database's credential pepper ${found}, but this data dir recorded another (${file}): it was removed or replaced in the database, ` +
-        'and credential hashes written there without the master key could become valid. ' +
+      `${found} (${file}): it was removed or replaced in the database, and credential hashes written there without the master key could become valid. ` +
         `If the database was replaced on purpose (a restore), remove ${file} and start again.`,
     );
     this.name = 'CredentialPepperChangedError';
@@ -49,7 +48,11 @@ export async function openCredentialHasher(
   file: string,
 ): Promise<{ hasher: CredentialHasher; converted: number }> {
   const recorded = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { fingerprint: string }).fingerprint : null;
-  if (recorded !== null && (await settings.get(CREDENTIAL_PEPPER_SETTING)) === null) throw new CredentialPepperChangedError(file, 'is missing');
+  if ((await settings.get(CREDENTIAL_PEPPER_SETTING)) === null) {
+    if (recorded !== null) throw new CredentialPepperChangedError(file, "the database's credential pepper is missing, but this data dir recorded one");
+    // A data dir without the record (a new cluster member's) cannot tell; keyed hashes in the database can: a pepper made them.
+    if (await holdsKeyedHashes(principals)) throw new CredentialPepperChangedError(file, "the database's credential pepper is missing, but it holds hashes keyed with one");
+  }
   const fresh = JSON.stringify(wrapInto(keyring, randomBytes(32), aad(false), { converted: false }));
   const stored = JSON.parse(await settings.setIfAbsent(CREDENTIAL_PEPPER_SETTING, fresh)) as Stored;
   let pepper: Buffer;
@@ -60,7 +63,7 @@ export async function openCredentialHasher(
   }
   const fingerprint = fingerprintOf(pepper);
   if (recorded === null) writeFileAtomic(file, JSON.stringify({ fingerprint }) + '\n');
-  else if (recorded !== fingerprint) throw new CredentialPepperChangedError(file, 'is another');
+  else if (recorded !== fingerprint) throw new CredentialPepperChangedError(file, "the database's credential pepper is another than this data dir recorded");
   const hasher = createCredentialHasher(pepper);
   if (stored.converted === true) return { hasher, converted: 0 };
   const converted = await pepperStoredHashes(principals, hasher);
@@ -70,6 +73,14 @@ export async function openCredentialHasher(
 
 export const rewrapCredentialPepper = (settings: SettingsStore, from: Keyring, to: Keyring): Promise<boolean> =>
   rewrapSetting<Stored>(settings, CREDENTIAL_PEPPER_SETTING, (stored) => aad(stored.converted === true), from, to);
+
+async function holdsKeyedHashes(principals: PrincipalStore): Promise<boolean> {
+  for (const p of await principals.list()) {
+    if (p.passwordHash !== null && isKeyedHash(p.passwordHash)) return true;
+    if (p.kind === 'ServicePrincipal' && (await principals.listClientSecrets(p.objectId)).some((s) => isKeyedHash(s.secretHash))) return true;
+  }
+  return false;
+}
 
 /** Keys the unkeyed hashes in place; each row changes only if it still holds the hash read, so members starting together agree. */
 async function pepperStoredHashes(principals: PrincipalStore, hasher: CredentialHasher): Promise<number> {

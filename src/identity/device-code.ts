@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { oauthErrors } from '../server/errors.js';
 import { StoreConflictError, type SignInCodeStore } from '../storage/store-types.js';
 import { networkKey } from './sign-in-lockout.js';
@@ -21,9 +21,8 @@ export const MAX_PENDING_PER_NETWORK = 200;
 /** New codes drawn when a user code is taken (1 in 20^9 per pending sign-in): more never happens by chance. */
 const ATTEMPTS = 3;
 
-const hash = (s: string) => createHash('sha256').update(s).digest('base64url');
-
-export function createDeviceCodes(store: SignInCodeStore, verificationUri: string, now = () => Math.floor(Date.now() / 1000)) {
+/** `hash`: how a device code is stored (CredentialHasher.tokenHash, keyed). */
+export function createDeviceCodes(store: SignInCodeStore, verificationUri: string, hash: (deviceCode: string) => string, now = () => Math.floor(Date.now() / 1000)) {
   const limits = { total: MAX_PENDING, perSource: MAX_PENDING_PER_SOURCE, perNetwork: MAX_PENDING_PER_NETWORK };
   return {
     async start(clientId: string, scope: string, source: string) {

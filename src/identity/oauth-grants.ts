@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { RefreshTokenStore } from '../storage/store-types.js';
 import { oauthErrors } from '../server/errors.js';
 import type { DirectoryService } from './directory-service.js';
@@ -25,6 +25,8 @@ export interface GrantDeps {
   canonicalResource(resource: string): string | null;
   deviceCodes: DeviceCodes;
   authCodes: AuthCodes;
+  /** How a refresh token is stored (CredentialHasher.tokenHash, keyed). */
+  hashRefreshToken(token: string): string;
 }
 
 export type TokenResponse = Record<string, string | number>;
@@ -63,7 +65,6 @@ function v1Body({ body, resource, notBefore, expiresOn }: Issued): TokenResponse
 const TENANTLESS = new Set(['common', 'organizations']);
 
 const now = () => Math.floor(Date.now() / 1000);
-const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url');
 
 function need(params: Record<string, string>, name: string): string {
   const v = params[name];
@@ -134,7 +135,7 @@ export function createGrantHandler(deps: GrantDeps) {
     const { nonce, familyId = randomBytes(16).toString('hex') } = session;
     const access = await tokens.issue({ objectId: user.objectId, appId: clientId, audience: resource, kind: 'user', upn: user.upn, name: user.displayName, scope: 'user_impersonation' });
     const refresh = randomBytes(32).toString('base64url');
-    await deps.refreshTokens.insert({ tokenHash: sha256(refresh), objectId: user.objectId, clientId, scope: resource, expiresAt: now() + REFRESH_LIFETIME, familyId });
+    await deps.refreshTokens.insert({ tokenHash: deps.hashRefreshToken(refresh), objectId: user.objectId, clientId, scope: resource, expiresAt: now() + REFRESH_LIFETIME, familyId });
     const body: TokenResponse = {
       token_type: 'Bearer',
       scope: `${resource}/user_impersonation`,
@@ -216,7 +217,7 @@ export function createGrantHandler(deps: GrantDeps) {
     // Checked before the token is taken: a request for an unknown resource must not cost the user the session.
     const asked = params.scope || params.resource ? resolveResource(params, tenantId, deps.canonicalResource) : null;
     // Only its own client's: another client's presentation leaves it in place for its owner, in one statement.
-    const hash = sha256(presented);
+    const hash = deps.hashRefreshToken(presented);
     const row = await deps.refreshTokens.take(hash, clientId, now());
     if (!row) {
       // Used before (or unknown): a used token presented again means two holders, one of them a thief, and
@@ -244,7 +245,7 @@ export function createGrantHandler(deps: GrantDeps) {
     const presented = need(params, 'token');
     const clientId = await requireClient(params, authorization, true);
     // The sign-in's other tokens with it: signing out ends the session, whichever of its tokens the client held.
-    await deps.refreshTokens.revokeFamily(sha256(presented), clientId);
+    await deps.refreshTokens.revokeFamily(deps.hashRefreshToken(presented), clientId);
   }
 
   async function deviceCode(params: Record<string, string>): Promise<Issued> {

@@ -64,10 +64,21 @@ export interface CredentialHasher {
   upgrade(stored: string): string | null;
   /** A short keyed fingerprint of a password tried for a user name (the lockout remembers wrong ones). */
   fingerprint(name: string, password: string): string;
+  /**
+   * How a bearer secret coffer hands out is stored (a refresh token, a device
+   * or authorization code): keyed, so that a row written into the database
+   * without the master key matches no value anyone can present.
+   */
+  tokenHash(kind: TokenKind, value: string): string;
 }
+
+export type TokenKind = 'refresh-token' | 'device-code' | 'auth-code';
 
 const SECRET_PREFIX = 'hmac-sha256$';
 const PASSWORD_PREFIX = 'scrypt-hmac$';
+
+/** Whether a stored hash is one keyed with a pepper (so a pepper existed when it was made). */
+export const isKeyedHash = (stored: string): boolean => stored.startsWith(SECRET_PREFIX) || stored.startsWith(PASSWORD_PREFIX);
 
 export function createCredentialHasher(pepper: Buffer): CredentialHasher {
   if (pepper.length !== 32) throw new Error('the credential pepper must be 32 bytes');
@@ -105,6 +116,7 @@ export function createCredentialHasher(pepper: Buffer): CredentialHasher {
       if (parts.length === 6 && parts[0] === 'scrypt') return passwordHash(parts[1]!, parts[2]!, parts[3]!, parts[4]!, Buffer.from(parts[5]!, 'base64'));
       return null;
     },
+    tokenHash: (kind, value) => mac(`${kind}\0`, value).toString('base64url'),
     fingerprint: (name, password) => mac('tried-password\0', name.trim().toLowerCase(), '\0', password).subarray(0, 16).toString('base64url'),
   };
 }

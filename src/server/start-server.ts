@@ -108,7 +108,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   // turn (and check the master key against what the first one made). A start that fails later on the
   // way exits the process, whose connection takes the lock with it.
   const endSetup = (await store.setupLock?.()) ?? (async () => undefined);
-  const inUse = [...(await keyIdsInUse(store))];
+  const inUse = [...(await keyIdsInUse(store, keyring))];
   const unknownKeys = inUse.filter((id) => !keyring.has(id));
   if (unknownKeys.length > 0) {
     await endSetup();
@@ -150,8 +150,8 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
     lifetimeSeconds: config.tokenLifetimeSeconds,
     onUntrustedKey: (kid) => log.warn({ kid }, 'a stored token signing key does not open under the master key; it is not trusted'),
   });
-  const deviceCodes = createDeviceCodes(store.signInCodes, `${urls.authority}/devicelogin`);
-  const authCodes = createAuthCodes(store.signInCodes);
+  const deviceCodes = createDeviceCodes(store.signInCodes, `${urls.authority}/devicelogin`, (code) => hasher.tokenHash('device-code', code));
+  const authCodes = createAuthCodes(store.signInCodes, (code) => hasher.tokenHash('auth-code', code));
   const vaultKeys = createVaultKeys(keyring);
   const vaults = createVaultService({ vaults: store.vaults, resourceGroups: store.resourceGroups, vaultKeys, location: config.location });
   let rotations: Promise<void> = Promise.resolve();
@@ -194,7 +194,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
     urls,
     tokens,
     auth: createBearerAuth({ tokens, urls, tenantId: deployment.tenantId }),
-    grants: createGrantHandler({ tenantId: deployment.tenantId, directory, tokens, refreshTokens: store.refreshTokens, canonicalResource: urls.canonicalResource, deviceCodes, authCodes }),
+    grants: createGrantHandler({ tenantId: deployment.tenantId, directory, tokens, refreshTokens: store.refreshTokens, canonicalResource: urls.canonicalResource, deviceCodes, authCodes, hashRefreshToken: (token) => hasher.tokenHash('refresh-token', token) }),
     authCodes,
     deviceCodes,
     audit,
