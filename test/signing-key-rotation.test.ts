@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { decodeProtectedHeader, SignJWT } from 'jose';
 import { loadKeyring } from '../src/crypto/keyring.js';
-import { trustedKey } from '../src/identity/signing-keys.js';
+import { retiredKidsFile, trustedKey } from '../src/identity/signing-keys.js';
 import { createTokenService, TokenVerifyError, type TokenService } from '../src/identity/token-service.js';
 import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.js';
 import { startTestServer } from './support/server-fixture.js';
@@ -91,6 +91,35 @@ describe('token signing key rotation (token service)', () => {
     const restarted = await service();
     assert.deepEqual(restarted.jwks().keys.map((k) => k.kid), [newKid], 'a restart agrees');
     assert.equal(kid((await issue(restarted)).token), newKid);
+  });
+});
+
+describe("a retired key's earlier seal put back from a database copy", () => {
+  it('is not trusted by a server that recorded the retirement in its data dir', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-signing-rollback-'));
+    const store = openSqliteStore({ file: join(dir, 'coffer.db') });
+    try {
+      const { keyring } = loadKeyring({ file: join(dir, 'master.key') });
+      const record = retiredKidsFile(join(dir, 'signing-keys-retired.json'));
+      const open = (retiredKids?: typeof record) => createTokenService({ store: store.signingKeys, keyring, issuer: ISSUER, tenantId: TENANT, lifetimeSeconds: LIFETIME, retiredKids });
+      const s = await open(record);
+      const [copy] = await store.signingKeys.list(); // the database copy taken before the rotation
+      const { kid: newKid } = await s.rotateSigningKey();
+      const db = new Database(join(dir, 'coffer.db'));
+      db.prepare('UPDATE signing_keys SET private_sealed = ?, master_key_id = ?, retired_at = NULL WHERE kid = ?').run(copy!.privateSealed, copy!.masterKeyId, copy!.kid);
+      db.close();
+
+      const untrusted: string[] = [];
+      const recorded = await createTokenService({ store: store.signingKeys, keyring, issuer: ISSUER, tenantId: TENANT, lifetimeSeconds: LIFETIME, retiredKids: retiredKidsFile(join(dir, 'signing-keys-retired.json')), onUntrustedKey: (k) => untrusted.push(k) });
+      assert.deepEqual(untrusted, [copy!.kid]);
+      assert.deepEqual(recorded.jwks().keys.map((k) => k.kid), [newKid]);
+      assert.equal(decodeProtectedHeader((await recorded.issue({ objectId: 'o', appId: 'a', audience: AUD, kind: 'app' })).token).kid, newKid);
+      // Without the record (a member started with an empty data dir), the earlier seal opens: README says to rotate the master key too.
+      assert.ok((await open()).jwks().keys.some((k) => k.kid === copy!.kid));
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

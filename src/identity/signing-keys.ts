@@ -2,6 +2,8 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, typ
 import type { JWK } from 'jose';
 import { signingKeyAad } from '../crypto/envelope.js';
 import type { Keyring } from '../crypto/keyring.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../storage/atomic-file.js';
 import type { SigningKeyRow, SigningKeyStore } from '../storage/store-types.js';
 
 // Token signing keys as the token service holds them: RSA 2048, the private
@@ -22,11 +24,39 @@ export interface LoadedKey {
 const publicJwk = (publicKey: KeyObject, kid: string): JWK => ({ ...publicKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'RS256', kty: 'RSA' });
 
 /**
+ * The kids this server has seen retired, kept in its data dir: a retired key's
+ * seal from before its retirement, put back from a database copy, would open
+ * as active (until the master key it was made with is dropped); a kid recorded
+ * here is never trusted as active again.
+ */
+export interface RetiredKids {
+  has(kid: string): boolean;
+  add(kids: readonly string[]): void;
+}
+
+export function retiredKidsFile(file: string): RetiredKids {
+  const kids = new Set<string>(existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { retired: string[] }).retired : []);
+  return {
+    has: (kid) => kids.has(kid),
+    add(more) {
+      const before = kids.size;
+      for (const kid of more) kids.add(kid);
+      if (kids.size !== before) writeFileAtomic(file, JSON.stringify({ retired: [...kids] }) + '\n');
+    },
+  };
+}
+
+/**
  * A stored key with both halves taken from its sealed private key, or null if
  * that does not open: the stored public JWK is never trusted by itself, so a
  * row written into the database without the master key verifies nothing.
+ * Nor is an active row of a kid `retired` has seen retired.
  */
-export function trustedKey(row: SigningKeyRow, keyring: Keyring, onUntrusted?: (kid: string) => void): LoadedKey | null {
+export function trustedKey(row: SigningKeyRow, keyring: Keyring, onUntrusted?: (kid: string) => void, retired?: RetiredKids): LoadedKey | null {
+  if (row.retiredAt === null && retired?.has(row.kid)) {
+    onUntrusted?.(row.kid);
+    return null;
+  }
   let privateKey: KeyObject;
   try {
     // The retirement as sealed, not as the row says: a row made active again, or retired later, opens nothing.
@@ -49,10 +79,12 @@ export async function createSigningKey(store: SigningKeyStore, keyring: Keyring,
 }
 
 /** Every trusted stored key (one made if none signs); only active keys keep their private half. */
-export async function loadOrCreateKeys(store: SigningKeyStore, keyring: Keyring, now: number, onUntrusted?: (kid: string) => void): Promise<LoadedKey[]> {
+export async function loadOrCreateKeys(store: SigningKeyStore, keyring: Keyring, now: number, onUntrusted?: (kid: string) => void, retired?: RetiredKids): Promise<LoadedKey[]> {
   const rows = await store.list();
-  const loaded = rows.map((row) => trustedKey(row, keyring, onUntrusted)).filter((k): k is LoadedKey => k !== null);
+  const loaded = rows.map((row) => trustedKey(row, keyring, onUntrusted, retired)).filter((k): k is LoadedKey => k !== null);
   for (const key of loaded) if (key.retiredAt !== null) key.privateKey = null;
+  // Retirements made while this server was down (by another member) are recorded now.
+  retired?.add(loaded.filter((k) => k.retiredAt !== null).map((k) => k.kid));
   if (!loaded.some((k) => k.retiredAt === null)) loaded.unshift(await createSigningKey(store, keyring, now));
   return loaded;
 }

@@ -3,7 +3,7 @@ import { SignJWT, jwtVerify, decodeProtectedHeader, errors as joseErrors, type J
 import type { SigningKeyStore } from '../storage/store-types.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { Caller } from './identity-types.js';
-import { createSigningKey, loadOrCreateKeys, retireSigningKey, trustedKey, type LoadedKey } from './signing-keys.js';
+import { createSigningKey, loadOrCreateKeys, retireSigningKey, trustedKey, type LoadedKey, type RetiredKids } from './signing-keys.js';
 
 // Issues RS256 access tokens and verifies them. Signing keys live in the
 // store, sealed by the master keyring (signing-keys.ts). A rotation makes a
@@ -62,12 +62,14 @@ export async function createTokenService(deps: {
   lifetimeSeconds: number;
   /** A stored key whose private half does not open under the master keyring: never trusted. */
   onUntrustedKey?: (kid: string) => void;
+  /** The kids this server has seen retired (its data dir's record); none kept without it. */
+  retiredKids?: RetiredKids;
   /** The clock (unix seconds); tests move it. */
   now?: () => number;
 }): Promise<TokenService> {
   let keyring = deps.keyring;
   const nowSec = deps.now ?? (() => Math.floor(Date.now() / 1000));
-  const keys = await loadOrCreateKeys(deps.store, keyring, nowSec(), deps.onUntrustedKey);
+  const keys = await loadOrCreateKeys(deps.store, keyring, nowSec(), deps.onUntrustedKey, deps.retiredKids);
   const byKid = new Map(keys.map((k) => [k.kid, k]));
   /** The newest key that signs (the store lists newest first). */
   const newestActive = () => [...byKid.values()].filter((k) => k.retiredAt === null && k.privateKey !== null).sort((a, b) => b.createdAt - a.createdAt)[0];
@@ -222,10 +224,13 @@ export async function createTokenService(deps: {
         const known = byKid.get(row.kid);
         if (known) {
           // Retired only as sealed: a retired_at written into the row alone does not open.
-          if (row.retiredAt !== null && known.retiredAt === null && trustedKey(row, keyring, deps.onUntrustedKey)) retire(known, row.retiredAt);
+          if (row.retiredAt !== null && known.retiredAt === null && trustedKey(row, keyring, deps.onUntrustedKey)) {
+            retire(known, row.retiredAt);
+            deps.retiredKids?.add([row.kid]);
+          }
           continue;
         }
-        const loaded = trustedKey(row, keyring, deps.onUntrustedKey);
+        const loaded = trustedKey(row, keyring, deps.onUntrustedKey, deps.retiredKids);
         if (!loaded) continue;
         if (loaded.retiredAt !== null) loaded.privateKey = null;
         byKid.set(row.kid, loaded);
@@ -245,6 +250,7 @@ export async function createTokenService(deps: {
           if (known) retire(known, now);
           retired.push(row.kid);
         }
+        deps.retiredKids?.add(retired);
         signingKey = next;
         return { kid: next.kid, retired };
       });

@@ -11,6 +11,7 @@ import { keyIdsInUse, rewrapAll, rotateKeyringFile } from '../crypto/master-key-
 import { errors } from './errors.js';
 import { createVaultKeys } from '../crypto/vault-keys.js';
 import { openCredentialHasher } from '../identity/credential-pepper.js';
+import { retiredKidsFile } from '../identity/signing-keys.js';
 import { createDirectoryService } from '../identity/directory-service.js';
 import { createGrantHandler } from '../identity/oauth-grants.js';
 import { createDeviceCodes } from '../identity/device-code.js';
@@ -148,7 +149,8 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
     extraIssuers: [urls.adfsIssuer],
     tenantId: deployment.tenantId,
     lifetimeSeconds: config.tokenLifetimeSeconds,
-    onUntrustedKey: (kid) => log.warn({ kid }, 'a stored token signing key does not open under the master key; it is not trusted'),
+    retiredKids: retiredKidsFile(join(config.dataDir, 'signing-keys-retired.json')),
+    onUntrustedKey: (kid) => log.warn({ kid }, 'a stored token signing key is not trusted: it does not open under the master key, or it is active again after this server saw it retired'),
   });
   const deviceCodes = createDeviceCodes(store.signInCodes, `${urls.authority}/devicelogin`, (code) => hasher.tokenHash('device-code', code));
   const authCodes = createAuthCodes(store.signInCodes, (code) => hasher.tokenHash('auth-code', code));
