@@ -29,6 +29,9 @@ const publicJwk = (publicKey: KeyObject, kid: string): JWK => ({ ...publicKey.ex
  * as active (until the master key it was made with is dropped); a kid recorded
  * here is never trusted as active again.
  */
+/** Why a stored key is not trusted: its seal does not open, or its kid was seen retired and the row says active. */
+export type OnUntrustedKey = (kid: string, why: 'seal' | 'retired') => void;
+
 export interface RetiredKids {
   has(kid: string): boolean;
   add(kids: readonly string[]): void;
@@ -52,9 +55,9 @@ export function retiredKidsFile(file: string): RetiredKids {
  * row written into the database without the master key verifies nothing.
  * Nor is an active row of a kid `retired` has seen retired.
  */
-export function trustedKey(row: SigningKeyRow, keyring: Keyring, onUntrusted?: (kid: string) => void, retired?: RetiredKids): LoadedKey | null {
+export function trustedKey(row: SigningKeyRow, keyring: Keyring, onUntrusted?: OnUntrustedKey, retired?: RetiredKids): LoadedKey | null {
   if (row.retiredAt === null && retired?.has(row.kid)) {
-    onUntrusted?.(row.kid);
+    onUntrusted?.(row.kid, 'retired');
     return null;
   }
   let privateKey: KeyObject;
@@ -62,7 +65,7 @@ export function trustedKey(row: SigningKeyRow, keyring: Keyring, onUntrusted?: (
     // The retirement as sealed, not as the row says: a row made active again, or retired later, opens nothing.
     privateKey = createPrivateKey({ key: keyring.unwrap(row.masterKeyId, row.privateSealed, signingKeyAad(row.kid, row.retiredAt)), format: 'der', type: 'pkcs8' });
   } catch {
-    onUntrusted?.(row.kid);
+    onUntrusted?.(row.kid, 'seal');
     return null;
   }
   const publicKey = createPublicKey(privateKey);
@@ -79,7 +82,7 @@ export async function createSigningKey(store: SigningKeyStore, keyring: Keyring,
 }
 
 /** Every trusted stored key (one made if none signs); only active keys keep their private half. */
-export async function loadOrCreateKeys(store: SigningKeyStore, keyring: Keyring, now: number, onUntrusted?: (kid: string) => void, retired?: RetiredKids): Promise<LoadedKey[]> {
+export async function loadOrCreateKeys(store: SigningKeyStore, keyring: Keyring, now: number, onUntrusted?: OnUntrustedKey, retired?: RetiredKids): Promise<LoadedKey[]> {
   const rows = await store.list();
   const loaded = rows.map((row) => trustedKey(row, keyring, onUntrusted, retired)).filter((k): k is LoadedKey => k !== null);
   for (const key of loaded) if (key.retiredAt !== null) key.privateKey = null;

@@ -3,7 +3,7 @@ import { SignJWT, jwtVerify, decodeProtectedHeader, errors as joseErrors, type J
 import type { SigningKeyStore } from '../storage/store-types.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { Caller } from './identity-types.js';
-import { createSigningKey, loadOrCreateKeys, retireSigningKey, trustedKey, type LoadedKey, type RetiredKids } from './signing-keys.js';
+import { createSigningKey, loadOrCreateKeys, retireSigningKey, trustedKey, type LoadedKey, type OnUntrustedKey, type RetiredKids } from './signing-keys.js';
 
 // Issues RS256 access tokens and verifies them. Signing keys live in the
 // store, sealed by the master keyring (signing-keys.ts). A rotation makes a
@@ -61,7 +61,7 @@ export async function createTokenService(deps: {
   tenantId: string;
   lifetimeSeconds: number;
   /** A stored key whose private half does not open under the master keyring: never trusted. */
-  onUntrustedKey?: (kid: string) => void;
+  onUntrustedKey?: OnUntrustedKey;
   /** The kids this server has seen retired (its data dir's record); none kept without it. */
   retiredKids?: RetiredKids;
   /** The clock (unix seconds); tests move it. */

@@ -150,7 +150,13 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
     tenantId: deployment.tenantId,
     lifetimeSeconds: config.tokenLifetimeSeconds,
     retiredKids: retiredKidsFile(join(config.dataDir, 'signing-keys-retired.json')),
-    onUntrustedKey: (kid) => log.warn({ kid }, 'a stored token signing key is not trusted: it does not open under the master key, or it is active again after this server saw it retired'),
+    onUntrustedKey: (kid, why) =>
+      log.warn(
+        { kid },
+        why === 'seal'
+          ? 'a stored token signing key does not open under the master key; it is not trusted'
+          : 'a stored token signing key this server saw retired is active again in the database; it is not trusted',
+      ),
   });
   const deviceCodes = createDeviceCodes(store.signInCodes, `${urls.authority}/devicelogin`, (code) => hasher.tokenHash('device-code', code));
   const authCodes = createAuthCodes(store.signInCodes, (code) => hasher.tokenHash('auth-code', code));
