@@ -94,12 +94,21 @@ describe('token signing key rotation (token service)', () => {
   });
 });
 
+/** A fresh store and master key in a temporary directory, for one test. */
+async function withStore(run: (ctx: { dir: string; store: ReturnType<typeof openSqliteStore>; keyring: ReturnType<typeof loadKeyring>['keyring'] }) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'coffer-signing-'));
+  const store = openSqliteStore({ file: join(dir, 'coffer.db') });
+  try {
+    await run({ dir, store, keyring: loadKeyring({ file: join(dir, 'master.key') }).keyring });
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe("a retired key's earlier seal put back from a database copy", () => {
-  it('is not trusted by a server that recorded the retirement in its data dir', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'coffer-signing-rollback-'));
-    const store = openSqliteStore({ file: join(dir, 'coffer.db') });
-    try {
-      const { keyring } = loadKeyring({ file: join(dir, 'master.key') });
+  it('is not trusted by a server that recorded the retirement in its data dir', () =>
+    withStore(async ({ dir, store, keyring }) => {
       const record = retiredKidsFile(join(dir, 'signing-keys-retired.json'));
       const open = (retiredKids?: typeof record) => createTokenService({ store: store.signingKeys, keyring, issuer: ISSUER, tenantId: TENANT, lifetimeSeconds: LIFETIME, retiredKids });
       const s = await open(record);
@@ -116,19 +125,12 @@ describe("a retired key's earlier seal put back from a database copy", () => {
       assert.equal(decodeProtectedHeader((await recorded.issue({ objectId: 'o', appId: 'a', audience: AUD, kind: 'app' })).token).kid, newKid);
       // Without the record (a member started with an empty data dir), the earlier seal opens: README says to rotate the master key too.
       assert.ok((await open()).jwks().keys.some((k) => k.kid === copy!.kid));
-    } finally {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 });
 
 describe('token signing key rotations requested together', () => {
-  it('run one after another: one key signs afterwards, and tokens are issued throughout', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'coffer-signing-race-'));
-    const store = openSqliteStore({ file: join(dir, 'coffer.db') });
-    try {
-      const { keyring } = loadKeyring({ file: join(dir, 'master.key') });
+  it('run one after another: one key signs afterwards, and tokens are issued throughout', () =>
+    withStore(async ({ store, keyring }) => {
       // A store whose every call waits a little, as a database's do, so that the rotations' steps interleave.
       const pause = () => new Promise((r) => setTimeout(r, 5));
       const slow: typeof store.signingKeys = {
@@ -145,11 +147,7 @@ describe('token signing key rotations requested together', () => {
       assert.deepEqual(active, [c.kid]);
       const token = (await s.issue({ objectId: 'o', appId: 'app', audience: AUD, kind: 'app' })).token;
       assert.equal(decodeProtectedHeader(token).kid, c.kid);
-    } finally {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 });
 
 describe('coffer admin rotate-signing-key (a running server)', () => {
