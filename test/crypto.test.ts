@@ -3,10 +3,16 @@ import { chmodSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { IntegrityError, open, seal, secretAad } from '../src/crypto/envelope.js';
+import { IntegrityError, open, seal, sealedGeneration, secretAad } from '../src/crypto/envelope.js';
 import { addPrimaryToFile, createKeyring, keyIdOf, loadKeyring, parseMasterKey, retainOnlyInFile } from '../src/crypto/keyring.js';
-import { createVaultKeys } from '../src/crypto/vault-keys.js';
+import { createVaultKeys, type SealingKey } from '../src/crypto/vault-keys.js';
 import { randomBytes } from 'node:crypto';
+
+/** A key that needs no store read (the tests below never give a renewed vault's older row). */
+function current(found: SealingKey | Promise<SealingKey>): SealingKey {
+  assert.ok(!(found instanceof Promise), 'the key is at hand');
+  return found;
+}
 
 describe('envelope encryption', () => {
   const key = randomBytes(32);
@@ -22,6 +28,30 @@ describe('envelope encryption', () => {
     for (const aad of [secretAad('v2', 'db', 'a'.repeat(32)), secretAad('v1', 'dc', 'a'.repeat(32)), secretAad('v1', 'db', 'b'.repeat(32))]) {
       assert.throws(() => open(key, sealed, aad), IntegrityError);
     }
+  });
+
+  it('writes a renewed key generation into the header; an altered generation or format does not open', () => {
+    const aad = secretAad('v1', 'db', 'a'.repeat(32));
+    const first = seal(key, Buffer.from('x'), aad);
+    assert.equal(first[0], 1, 'generation 0 keeps the original format');
+    assert.equal(sealedGeneration(first), 0);
+    const renewed = seal(key, Buffer.from('hunter2'), aad, 70_000);
+    assert.equal(renewed[0], 2);
+    assert.equal(sealedGeneration(renewed), 70_000);
+    assert.equal(open(key, renewed, aad).toString(), 'hunter2');
+    const moved = Buffer.from(renewed);
+    moved.writeUInt32BE(3, 1);
+    assert.equal(sealedGeneration(moved), 3, 'the generation only chooses the key to try');
+    assert.equal(open(key, moved, aad).toString(), 'hunter2', 'with the same key it still opens: the key, not the header, is what authenticates');
+    const asFirstFormat = Buffer.from(renewed);
+    asFirstFormat[0] = 1;
+    assert.throws(() => open(key, asFirstFormat, aad), IntegrityError);
+    for (const bad of [Buffer.from([3, ...renewed.subarray(1)]), renewed.subarray(0, 5 + 27), Buffer.alloc(0)]) {
+      assert.throws(() => sealedGeneration(bad), IntegrityError);
+      assert.throws(() => open(key, bad, aad), IntegrityError);
+    }
+    assert.throws(() => seal(key, Buffer.from('x'), aad, -1), RangeError);
+    assert.throws(() => seal(key, Buffer.from('x'), aad, 2 ** 32), RangeError);
   });
 
   it('refuses a flipped bit, a truncated blob and the wrong key', () => {
@@ -91,11 +121,13 @@ describe('master keyring', () => {
 
   it('vault data keys unwrap after the keyring changes', () => {
     const oldKey = randomBytes(32);
-    const keys = createVaultKeys(createKeyring(oldKey));
+    const noStore = { getById: async () => null, earlierKey: async () => null };
+    const keys = createVaultKeys(createKeyring(oldKey), noStore);
     const created = keys.create('vault-1');
-    const dek = keys.dataKey({ id: 'vault-1', ...created });
-    const fresh = createVaultKeys(createKeyring(randomBytes(32), [oldKey]));
-    assert.ok(fresh.dataKey({ id: 'vault-1', ...created }).equals(dek));
-    assert.throws(() => createVaultKeys(createKeyring(oldKey)).dataKey({ id: 'vault-2', ...created }), IntegrityError);
+    const sealed = seal(current(keys.sealingKey({ id: 'vault-1', ...created })).key, Buffer.from('v'), 'aad');
+    const fresh = createVaultKeys(createKeyring(randomBytes(32), [oldKey]), noStore);
+    assert.equal(open(current(fresh.sealingKey({ id: 'vault-1', ...created })).key, sealed, 'aad').toString(), 'v');
+    assert.throws(() => createVaultKeys(createKeyring(oldKey), noStore).sealingKey({ id: 'vault-2', ...created }), IntegrityError);
   });
 });
+

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { IntegrityError, open, secretAad, vaultKeyAad } from '../src/crypto/envelope.js';
 import { loadKeyring } from '../src/crypto/keyring.js';
 import { rotateKeyringFile } from '../src/crypto/master-key-rotation.js';
 import { createVaultKeys } from '../src/crypto/vault-keys.js';
@@ -37,8 +38,9 @@ describe('master key rotation', () => {
     const before = keyFile(server);
     const r = await coffer(cliHome(), ['admin', 'rotate-master-key', '--data-dir', server.dataDir]);
     assert.equal(r.code, 0, r.stderr);
-    const result = JSON.parse(r.stdout) as { vaultKeys: number; primaryId: string; retired: string[] };
-    assert.equal(result.vaultKeys, 2);
+    const result = JSON.parse(r.stdout) as { renewedDataKeys: number; vaultKeys: number; primaryId: string; retired: string[] };
+    assert.equal(result.renewedDataKeys, 2);
+    assert.equal(result.vaultKeys, 2, "the two vaults' previous keys, rewrapped");
     const after = keyFile(server);
     assert.notEqual(after.primary, before.primary);
     assert.deepEqual(Object.keys(after.keys), [after.primary]);
@@ -88,6 +90,61 @@ describe('master key rotation', () => {
   });
 });
 
+describe('master key rotation after the master key leaked', () => {
+  it('gives each vault a new data key: what is written afterwards does not open with the old master key, and everything reads', async () => {
+    const server = await startTestServer();
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-leak-'));
+    try {
+      await createVault(server, 'leaked');
+      const client = secretClient(server, 'leaked');
+      const before = await client.setSecret('db', 'written-before');
+      // What the attacker holds: the master key and a database copy, both from before the rotation.
+      copyFileSync(join(server.dataDir, 'master.key'), join(dir, 'master.key'));
+      const leakedKeyring = loadKeyring({ file: join(dir, 'master.key') }).keyring;
+      const readVault = () => {
+        const db = new Database(join(server.dataDir, 'coffer.db'), { readonly: true });
+        try {
+          return db.prepare('SELECT id, dek_wrapped, master_key_id, dek_generation FROM vaults WHERE name = ?').get('leaked') as { id: string; dek_wrapped: Buffer; master_key_id: string; dek_generation: number };
+        } finally {
+          db.close();
+        }
+      };
+      const copied = readVault();
+      const leakedDataKey = leakedKeyring.unwrap(copied.master_key_id, copied.dek_wrapped, vaultKeyAad(copied.id));
+
+      const r = await coffer(cliHome(), ['admin', 'rotate-master-key', '--data-dir', server.dataDir]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(JSON.parse(r.stdout).renewedDataKeys, 1);
+      const after = await client.setSecret('db', 'written-after');
+      await client.setSecret('other', 'also-after');
+
+      const now = readVault();
+      assert.equal(now.dek_generation, 1);
+      assert.throws(() => leakedKeyring.unwrap(now.master_key_id, now.dek_wrapped, vaultKeyAad(now.id, 1)), 'the old master key does not unwrap the new data key');
+      const db = new Database(join(server.dataDir, 'coffer.db'), { readonly: true });
+      const ciphertext = (version: string) =>
+        (db.prepare('SELECT ciphertext FROM secret_versions WHERE vault_id = ? AND version = ?').get(now.id, version) as { ciphertext: Buffer }).ciphertext;
+      try {
+        assert.equal(open(leakedDataKey, ciphertext(before.properties.version!), secretAad(now.id, 'db', before.properties.version!)).toString(), 'written-before', "the copy's own values were exposed already");
+        assert.throws(() => open(leakedDataKey, ciphertext(after.properties.version!), secretAad(now.id, 'db', after.properties.version!)), IntegrityError, 'a value written after the rotation is not');
+      } finally {
+        db.close();
+      }
+
+      for (const restart of [false, true]) {
+        if (restart) await server.restart(); // the earlier generation is then read from the store
+        const reader = secretClient(server, 'leaked');
+        assert.equal((await reader.getSecret('db', { version: before.properties.version! })).value, 'written-before');
+        assert.equal((await reader.getSecret('db')).value, 'written-after');
+        assert.equal((await reader.getSecret('other')).value, 'also-after');
+      }
+    } finally {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('master key rotation with a signing key written into the database without the master key', () => {
   it('rotates anyway, leaves that key as it was and reports it, and drops the old master key', async () => {
     const server = await startTestServer();
@@ -120,7 +177,7 @@ describe('master key rotation racing a vault create', () => {
     const file = join(dir, 'master.key');
     const store = openSqliteStore({ file: join(dir, 'coffer.db') });
     try {
-      const vaultKeys = createVaultKeys(loadKeyring({ file }).keyring);
+      const vaultKeys = createVaultKeys(loadKeyring({ file }).keyring, store.vaults);
       // The insert waits (as a PostgreSQL insert can wait on the resource group's row lock) until released.
       let release!: () => void;
       const held = new Promise<void>((r) => (release = r));
@@ -139,7 +196,7 @@ describe('master key rotation racing a vault create', () => {
       const creating = service.put({ subscriptionId: 'sub', resourceGroup: 'rg', name: 'racing', body: { location: 'local', properties: { tenantId: 't', sku: { family: 'A', name: 'standard' } } }, by: ADMIN } as Parameters<typeof service.put>[0]);
       await insertStarted;
       let rotated = false;
-      const rotating = vaultKeys.rotating(() => rotateKeyringFile(file, store, (k) => vaultKeys.useKeyring(k))).then((r) => ((rotated = true), r));
+      const rotating = vaultKeys.rotating(() => rotateKeyringFile(file, store, { keyring: (k) => vaultKeys.useKeyring(k) })).then((r) => ((rotated = true), r));
       await new Promise((r) => setTimeout(r, 50));
       assert.equal(rotated, false, 'the rotation waits for the create');
       release();
@@ -150,7 +207,7 @@ describe('master key rotation racing a vault create', () => {
       const final = loadKeyring({ file }).keyring;
       assert.ok(final.has(row.masterKeyId), `the vault's key is wrapped under ${row.masterKeyId}, which the rotation kept`);
       assert.equal(row.masterKeyId, result.primaryId);
-      assert.ok(createVaultKeys(final).dataKey(row), 'and a restarted server can unwrap it');
+      assert.ok(createVaultKeys(final, store.vaults).sealingKey(row), 'and a restarted server can unwrap it');
     } finally {
       store.close();
       rmSync(dir, { recursive: true, force: true });

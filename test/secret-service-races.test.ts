@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import { createKeyring } from '../src/crypto/keyring.js';
-import { createVaultKeys } from '../src/crypto/vault-keys.js';
+import { createVaultKeys, type VaultKeys } from '../src/crypto/vault-keys.js';
 import { MAX_BACKUP_VERSIONS, openBackup } from '../src/secrets/secret-backup.js';
 import { createSecretService, type SecretService } from '../src/secrets/secret-service.js';
 import { ServiceError } from '../src/server/errors.js';
@@ -26,10 +26,11 @@ describe('secret service: changes between its reads', () => {
   let vault: VaultRow;
   const backupKey = randomBytes(32);
   const deploymentId = randomUUID();
-  const vaultKeys = createVaultKeys(createKeyring(randomBytes(32)));
+  let vaultKeys: VaultKeys;
 
   beforeEach(async () => {
     store = openSqliteStore({ file: join(mkdtempSync(join(root, 'db-')), 'coffer.db') });
+    vaultKeys = createVaultKeys(createKeyring(randomBytes(32)), store.vaults);
     const id = randomUUID();
     vault = vaultRow({ id, ...vaultKeys.create(id) });
     await insertVault(store, vault);

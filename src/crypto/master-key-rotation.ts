@@ -1,16 +1,22 @@
 import type { SigningKeyRow, Store } from '../storage/store-types.js';
-import { vaultKeyAad, signingKeyAad } from './envelope.js';
+import { newDataKey, vaultKeyAad, signingKeyAad } from './envelope.js';
 import { BACKUP_KEY_SETTING, rewrapBackupKey } from './backup-key.js';
 import { AUDIT_KEY_SETTING, rewrapAuditKey } from '../audit/audit-key.js';
 import { CREDENTIAL_PEPPER_SETTING, rewrapCredentialPepper } from '../identity/credential-pepper.js';
 import { wrappedSettingKeyId } from './wrapped-setting.js';
 import { addPrimaryToFile, loadKeyring, retainOnlyInFile, type Keyring } from './keyring.js';
 
-// Rewrapping moves every key wrapped by an older master key under the
-// keyring's primary key. The data itself (secret values) is never touched:
-// it is sealed by vault data keys, which do not change.
+// A rotation renews every vault's data key (a new generation, wrapped under
+// the new primary), then rewraps every key still wrapped by an older master
+// key under the primary. Values already stored are not re-encrypted: they
+// open with their generation's key, which stays. So whoever holds the old
+// master key and a database copy reads what that copy held, and nothing
+// written after the rotation.
 
 export interface RewrapResult {
+  /** Vaults whose data key was renewed. */
+  renewedDataKeys: number;
+  /** Vault data keys (current and earlier generations) rewrapped. */
   vaultKeys: number;
   signingKeys: number;
   backupKey: boolean;
@@ -30,13 +36,37 @@ function signingKeyOpens(row: SigningKeyRow, keyring: Keyring): boolean {
   }
 }
 
-export async function rewrapAll(store: Store, keyring: Keyring): Promise<RewrapResult> {
+/** Called with each renewed data key (raw; the callee zeroes it) as it is stored. */
+export type OnRenewed = (vaultId: string, generation: number, raw: Buffer) => void;
+
+/** Gives every vault a new data key under the keyring's primary; returns how many. */
+async function renewDataKeys(store: Store, keyring: Keyring, onRenewed: OnRenewed): Promise<number> {
+  const currentGeneration = new Map<string, number>();
+  for (const k of await store.vaults.listKeys()) currentGeneration.set(k.id, Math.max(k.generation, currentGeneration.get(k.id) ?? 0));
+  let renewed = 0;
+  for (const [id, from] of currentGeneration) {
+    const dek = newDataKey();
+    const { sealed, keyId } = keyring.wrap(dek, vaultKeyAad(id, from + 1));
+    // False: the vault was purged meanwhile, or renewed by another rotation (its key is new either way).
+    if (await store.vaults.renewKey(id, from, { dekWrapped: sealed, masterKeyId: keyId })) {
+      onRenewed(id, from + 1, dek);
+      renewed++;
+    }
+    dek.fill(0);
+  }
+  return renewed;
+}
+
+export async function rewrapAll(store: Store, keyring: Keyring, onRenewed: OnRenewed = () => {}): Promise<RewrapResult> {
+  const renewedDataKeys = await renewDataKeys(store, keyring, onRenewed);
   let vaultKeys = 0;
   for (const row of await store.vaults.listKeys()) {
     if (row.masterKeyId === keyring.primaryId) continue;
-    const dek = keyring.unwrap(row.masterKeyId, row.dekWrapped, vaultKeyAad(row.id));
-    const { sealed, keyId } = keyring.wrap(dek, vaultKeyAad(row.id));
-    await store.vaults.rewrapKey(row.id, sealed, keyId);
+    const aad = vaultKeyAad(row.id, row.generation);
+    const dek = keyring.unwrap(row.masterKeyId, row.dekWrapped, aad);
+    const { sealed, keyId } = keyring.wrap(dek, aad);
+    dek.fill(0);
+    await store.vaults.rewrapKey({ id: row.id, generation: row.generation, dekWrapped: sealed, masterKeyId: keyId });
     vaultKeys++;
   }
   let signingKeys = 0;
@@ -56,7 +86,7 @@ export async function rewrapAll(store: Store, keyring: Keyring): Promise<RewrapR
   const backupKey = await rewrapBackupKey(store.settings, keyring, keyring);
   const auditKey = await rewrapAuditKey(store.settings, keyring, keyring);
   const credentialPepper = await rewrapCredentialPepper(store.settings, keyring, keyring);
-  return { vaultKeys, signingKeys, backupKey, auditKey, credentialPepper, untrustedSigningKeys };
+  return { renewedDataKeys, vaultKeys, signingKeys, backupKey, auditKey, credentialPepper, untrustedSigningKeys };
 }
 
 /** Master key ids still referenced by stored wrapped keys (signing keys that do not open under `keyring` left out). */
@@ -73,20 +103,21 @@ export async function keyIdsInUse(store: Store, keyring: Keyring): Promise<Set<s
 
 /**
  * Rotates a file-based keyring: adds a new primary, rewraps every wrapped key
- * under it, then drops the keys nothing references any more. `onKeyring` lets
- * a running server switch to each keyring as it becomes current.
+ * under it, then drops the keys nothing references any more. `keyring` lets
+ * a running server switch to each keyring as it becomes current, and
+ * `renewed` take the vaults' new data keys.
  */
 export async function rotateKeyringFile(
   file: string,
   store: Store,
-  onKeyring: (keyring: Keyring) => void = () => {},
-  onRewrapped: () => void = () => {},
+  on: { keyring?: (keyring: Keyring) => void; renewed?: OnRenewed; rewrapped?: () => void } = {},
 ): Promise<RewrapResult & { primaryId: string; retired: string[] }> {
+  const onKeyring = on.keyring ?? (() => {});
   const both = addPrimaryToFile(file);
   onKeyring(both);
-  const result = await rewrapAll(store, both);
+  const result = await rewrapAll(store, both, on.renewed);
   // Before any key is retired: whoever holds wrapped keys read earlier must read them again.
-  onRewrapped();
+  on.rewrapped?.();
   const inUse = await keyIdsInUse(store, both);
   // Every key still referenced stays, this rotation's own included: the file's primary is kept as primary anyway.
   const keep = both.ids().filter((id) => inUse.has(id));

@@ -1,71 +1,149 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { Keyring } from './keyring.js';
-import { newDataKey, vaultKeyAad } from './envelope.js';
+import type { VaultRow, VaultStore } from '../storage/store-types.js';
+import { IntegrityError, newDataKey, vaultKeyAad } from './envelope.js';
 
 // Per-vault data keys. Each vault's key is wrapped by the master keyring and
 // unwrapped once per process; the unwrapped key never leaves memory. It is
 // kept as a KeyObject (OpenSSL's copy; the raw bytes are zeroed), which also
 // spares every cipher a key import.
+//
+// A master key rotation renews every vault's data key (a new generation):
+// values written from then on are sealed with a key that the old master key
+// never wrapped. Earlier generations stay, each still opening the values
+// sealed with it; they are read from the store when first needed.
+
+/** What a vault row says about its current data key. */
+export type VaultKeyRef = Pick<VaultRow, 'id' | 'dekWrapped' | 'masterKeyId' | 'dekGeneration'>;
+
+export interface SealingKey {
+  key: KeyObject;
+  generation: number;
+}
 
 export interface VaultKeys {
-  /** The vault's data key, unwrapped (cached by vault id). */
-  dataKey(vault: { id: string; dekWrapped: Buffer; masterKeyId: string }): KeyObject;
+  /**
+   * The key the vault's new values are sealed with: the row's, or a newer one
+   * this process renewed it to (a request may hold the row from before a
+   * rotation); read from the store when the row is older than a renewal.
+   */
+  sealingKey(vault: VaultKeyRef): SealingKey | Promise<SealingKey>;
+  /** The key of `generation`: at once when cached or on the row, else from the store. */
+  openingKey(vault: VaultKeyRef, generation: number): KeyObject | Promise<KeyObject>;
   /** A fresh data key for a new vault, wrapped under the primary master key. */
-  create(vaultId: string): { dekWrapped: Buffer; masterKeyId: string };
+  create(vaultId: string): { dekWrapped: Buffer; masterKeyId: string; dekGeneration: number };
   forget(vaultId: string): void;
   /** Replaces the keyring used for unwrapping (after a rotation). */
   useKeyring(keyring: Keyring): void;
+  /** A key this process has just renewed and stored as `generation`: it seals the vault's values from now on. Zeroes `raw`. */
+  renewed(vaultId: string, generation: number, raw: Buffer): void;
   /**
-   * Runs a create (`create`, then storing what it returned) so that no
-   * rotation runs meanwhile: a rotation lists the keys in use and retires the
-   * rest, and would miss a vault whose key is wrapped but not yet stored (on
-   * PostgreSQL the insert can wait on a lock), leaving it under a retired key.
+   * Runs a task that wraps a key or seals a value and stores the result, so
+   * that no rotation runs meanwhile. A rotation lists the keys in use and
+   * retires the rest, and would miss a vault whose key is wrapped but not yet
+   * stored (on PostgreSQL the insert can wait on a lock), leaving it under a
+   * retired key; and a value sealed before a renewal but stored after it
+   * would be under the key the rotation means to leave behind.
    */
-  creating<T>(task: () => Promise<T>): Promise<T>;
-  /** Runs a rotation once the creates in progress are stored; creates started meanwhile wait for it. */
+  writing<T>(task: () => Promise<T>): Promise<T>;
+  /** Runs a rotation once the writes in progress are stored; writes started meanwhile wait for it. */
   rotating<T>(task: () => Promise<T>): Promise<T>;
 }
 
-export function createVaultKeys(initial: Keyring): VaultKeys {
+export function createVaultKeys(initial: Keyring, store: Pick<VaultStore, 'getById' | 'earlierKey'>): VaultKeys {
   let keyring = initial;
-  const cache = new Map<string, KeyObject>();
-  let creates = 0;
-  let allCreated: (() => void) | null = null;
+  const current = new Map<string, SealingKey>();
+  const earlier = new Map<string, Map<number, KeyObject>>();
+  // The newest generation each vault was renewed to by this process: a request's older row must not seal with its key.
+  const renewedTo = new Map<string, number>();
+  let writes = 0;
+  let allWritten: (() => void) | null = null;
   let rotation: Promise<unknown> | null = null;
-  const keep = (vaultId: string, raw: Buffer) => {
+
+  const unwrap = (vaultId: string, generation: number, masterKeyId: string, wrapped: Buffer): KeyObject => {
+    const raw = keyring.unwrap(masterKeyId, wrapped, vaultKeyAad(vaultId, generation));
     const key = createSecretKey(raw);
     raw.fill(0);
-    cache.set(vaultId, key);
     return key;
   };
+  const keepEarlier = (vaultId: string, generation: number, key: KeyObject): KeyObject => {
+    let held = earlier.get(vaultId);
+    if (!held) earlier.set(vaultId, (held = new Map()));
+    held.set(generation, key);
+    return key;
+  };
+  const fromRow = (vault: VaultKeyRef): SealingKey => {
+    const entry = { generation: vault.dekGeneration, key: unwrap(vault.id, vault.dekGeneration, vault.masterKeyId, vault.dekWrapped) };
+    current.set(vault.id, entry);
+    return entry;
+  };
+  // The row predates a renewal this process has forgotten the key of (a forget between the two): read it again.
+  async function fresh(vaultId: string, atLeast: number): Promise<SealingKey> {
+    const row = await store.getById(vaultId);
+    if (!row || row.dekGeneration < atLeast) throw new IntegrityError(`vault ${vaultId} has no data key of generation ${atLeast} or later`);
+    return fromRow(row);
+  }
+  async function stored(vaultId: string, generation: number): Promise<KeyObject> {
+    const row = await store.earlierKey(vaultId, generation);
+    if (!row) throw new IntegrityError(`vault ${vaultId} has no data key of generation ${generation}`);
+    return keepEarlier(vaultId, generation, unwrap(vaultId, generation, row.masterKeyId, row.dekWrapped));
+  }
+
   return {
-    dataKey(vault) {
-      return cache.get(vault.id) ?? keep(vault.id, keyring.unwrap(vault.masterKeyId, vault.dekWrapped, vaultKeyAad(vault.id)));
+    sealingKey(vault) {
+      const held = current.get(vault.id);
+      if (held && held.generation >= vault.dekGeneration) return held;
+      const newest = renewedTo.get(vault.id) ?? 0;
+      return vault.dekGeneration >= newest ? fromRow(vault) : fresh(vault.id, newest);
+    },
+    openingKey(vault, generation) {
+      const held = current.get(vault.id);
+      if (held?.generation === generation) return held.key;
+      const old = earlier.get(vault.id)?.get(generation);
+      if (old) return old;
+      if (generation !== vault.dekGeneration) return stored(vault.id, generation);
+      // The row's own key: current unless this process has renewed past it.
+      if (!held || held.generation < generation) return fromRow(vault).key;
+      return keepEarlier(vault.id, generation, unwrap(vault.id, generation, vault.masterKeyId, vault.dekWrapped));
     },
     create(vaultId) {
       const dek = newDataKey();
       const { sealed, keyId } = keyring.wrap(dek, vaultKeyAad(vaultId));
-      keep(vaultId, dek);
-      return { dekWrapped: sealed, masterKeyId: keyId };
+      current.set(vaultId, { generation: 0, key: createSecretKey(dek) });
+      dek.fill(0);
+      return { dekWrapped: sealed, masterKeyId: keyId, dekGeneration: 0 };
     },
-    forget: (vaultId) => void cache.delete(vaultId),
+    forget(vaultId) {
+      current.delete(vaultId);
+      earlier.delete(vaultId);
+    },
     useKeyring(next) {
       keyring = next;
     },
-    async creating(task) {
+    renewed(vaultId, generation, raw) {
+      // Only a vault in use gets its new key now (a deployment may hold many vaults); the others read it when used.
+      const was = current.get(vaultId);
+      if (was) {
+        keepEarlier(vaultId, was.generation, was.key);
+        current.set(vaultId, { generation, key: createSecretKey(raw) });
+      }
+      raw.fill(0);
+      renewedTo.set(vaultId, generation);
+    },
+    async writing(task) {
       while (rotation) await rotation.catch(() => undefined);
-      creates++;
+      writes++;
       try {
         return await task();
       } finally {
-        if (--creates === 0) allCreated?.();
+        if (--writes === 0) allWritten?.();
       }
     },
     async rotating(task) {
       while (rotation) await rotation.catch(() => undefined);
       const run = (async () => {
-        if (creates > 0) await new Promise<void>((resolve) => (allCreated = resolve));
-        allCreated = null;
+        if (writes > 0) await new Promise<void>((resolve) => (allWritten = resolve));
+        allWritten = null;
         return task();
       })();
       rotation = run;

@@ -1,6 +1,6 @@
 import type { AuditRecord, DeletedSecretInfo, SecretStore, SecretSummary, SecretVersionMeta, SecretVersionRow, VaultRow } from '../storage/store-types.js';
 import { StoreConflictError } from '../storage/store-types.js';
-import { IntegrityError, open, seal, secretAad } from '../crypto/envelope.js';
+import { IntegrityError, open, seal, sealedGeneration, secretAad } from '../crypto/envelope.js';
 import { pooledRandomHex } from '../crypto/random-pool.js';
 import type { VaultKeys } from '../crypto/vault-keys.js';
 import { errors } from '../server/errors.js';
@@ -69,18 +69,26 @@ export function createSecretService(deps: {
   const { secrets, vaultKeys } = deps;
   const now = deps.now ?? (() => Math.floor(Date.now() / 1000));
 
-  function sealValue(vault: VaultRow, name: string, version: string, value: string): Buffer {
-    return seal(vaultKeys.dataKey(vault), Buffer.from(value, 'utf8'), secretAad(vault.id, name.toLowerCase(), version));
+  // Keys are at hand (no await) but for a generation not yet read from the store.
+  async function sealValue(vault: VaultRow, name: string, version: string, value: string): Promise<Buffer> {
+    const found = vaultKeys.sealingKey(vault);
+    const { key, generation } = found instanceof Promise ? await found : found;
+    return seal(key, Buffer.from(value, 'utf8'), secretAad(vault.id, name.toLowerCase(), version), generation);
   }
 
-  function openValue(vault: VaultRow, row: SecretVersionRow): string {
+  async function openValue(vault: VaultRow, row: SecretVersionRow): Promise<string> {
     try {
-      return open(vaultKeys.dataKey(vault), row.ciphertext, secretAad(vault.id, row.name.toLowerCase(), row.version)).toString('utf8');
+      const found = vaultKeys.openingKey(vault, sealedGeneration(row.ciphertext));
+      const key = found instanceof Promise ? await found : found;
+      return open(key, row.ciphertext, secretAad(vault.id, row.name.toLowerCase(), row.version)).toString('utf8');
     } catch (err) {
       if (err instanceof IntegrityError) throw errors.integrity(`secret ${row.name}/${row.version}`);
       throw err;
     }
   }
+
+  /** Seals and stores with no master key rotation in between (VaultKeys.writing). */
+  const sealedWrite = <T>(task: () => Promise<T>): Promise<T> => vaultKeys.writing(task);
 
   const strip = ({ ciphertext: _c, ...meta }: SecretVersionRow): SecretVersionMeta => meta;
 
@@ -111,11 +119,11 @@ export function createSecretService(deps: {
       const version = newVersion();
       const t = now();
       try {
-        const row = await secrets.insertVersion({
+        const row = await sealedWrite(async () => secrets.insertVersion({
           vaultId: vault.id,
           name,
           version,
-          ciphertext: sealValue(vault, name, version, input.value),
+          ciphertext: await sealValue(vault, name, version, input.value),
           contentType: input.contentType,
           tags: input.tags,
           enabled: input.attributes.enabled ?? true,
@@ -123,7 +131,7 @@ export function createSecretService(deps: {
           exp: input.attributes.exp ?? null,
           created: t,
           updated: t,
-        }, audit);
+        }, audit));
         return { meta: strip(row), value: input.value };
       } catch (err) {
         if (err instanceof StoreConflictError && err.reason === 'deleted') throw errors.deletedButRecoverable(name);
@@ -135,7 +143,7 @@ export function createSecretService(deps: {
       if (!row) throw errors.secretNotFound(version ? `${name}/${version}` : name);
       // Azure lets nbf/exp pass on get (for tests and recovery) but not `enabled: false`.
       if (!row.enabled) throw errors.secretDisabled('get');
-      return { meta: strip(row), value: openValue(vault, row) };
+      return { meta: strip(row), value: await openValue(vault, row) };
     },
     properties: (vault, name) => liveSummary(vault, name),
     list: (vault, limit, after) => secrets.list(vault.id, limit, after),
@@ -199,12 +207,13 @@ export function createSecretService(deps: {
           throw errors.badParameter(`Secret ${name} has more than ${MAX_BACKUP_VERSIONS} versions and cannot be backed up.`);
         }
         let bytes = 0;
-        const versions = rows.map((r) => {
-          const v = { version: r.version, value: openValue(vault, r), contentType: r.contentType, tags: r.tags, enabled: r.enabled, nbf: r.nbf, exp: r.exp, created: r.created, updated: r.updated };
+        const versions = [];
+        for (const r of rows) {
+          const v = { version: r.version, value: await openValue(vault, r), contentType: r.contentType, tags: r.tags, enabled: r.enabled, nbf: r.nbf, exp: r.exp, created: r.created, updated: r.updated };
           bytes += backupBytes(v);
           if (bytes > MAX_BACKUP_BYTES) throw errors.badParameter(`Secret ${name} is too large to back up: its versions hold more than ${MAX_BACKUP_BYTES / 1024 / 1024} MiB.`);
-          return v;
-        });
+          versions.push(v);
+        }
         return sealBackup(deps.backupKey, deps.deploymentId, { format: 1, name: rows[0]!.name, versions });
       }),
     restore: (vault, blob, audit) => oneBlobAtATime(() => restoreBlob(vault, blob, audit)),
@@ -214,11 +223,11 @@ export function createSecretService(deps: {
   async function restoreBlob(vault: VaultRow, blob: string, audit?: (name: string) => AuditRecord) {
     const content = openBackup(deps.backupKey, deps.deploymentId, blob);
     const name = content.name;
-    const rows = content.versions.map((v) => ({
+    const rowsSealed = async () => Promise.all(content.versions.map(async (v) => ({
       vaultId: vault.id,
       name,
       version: v.version,
-      ciphertext: sealValue(vault, name, v.version, v.value),
+      ciphertext: await sealValue(vault, name, v.version, v.value),
       contentType: v.contentType,
       tags: v.tags,
       enabled: v.enabled,
@@ -226,9 +235,9 @@ export function createSecretService(deps: {
       exp: v.exp,
       created: v.created,
       updated: v.updated,
-    }));
+    })));
     try {
-      await secrets.restore(vault.id, name, rows, audit?.(name));
+      await sealedWrite(async () => secrets.restore(vault.id, name, await rowsSealed(), audit?.(name)));
     } catch (err) {
       if (err instanceof StoreConflictError) {
         throw err.reason === 'deleted' ? errors.deletedButRecoverable(name) : errors.secretAlreadyExists(name);

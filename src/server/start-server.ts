@@ -160,7 +160,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   });
   const deviceCodes = createDeviceCodes(store.signInCodes, `${urls.authority}/devicelogin`, (code) => hasher.tokenHash('device-code', code));
   const authCodes = createAuthCodes(store.signInCodes, (code) => hasher.tokenHash('auth-code', code));
-  const vaultKeys = createVaultKeys(keyring);
+  const vaultKeys = createVaultKeys(keyring, store.vaults);
   const vaults = createVaultService({ vaults: store.vaults, resourceGroups: store.resourceGroups, vaultKeys, location: config.location });
   let rotations: Promise<void> = Promise.resolve();
   const secretStore = config.secretCacheMb > 0 ? withLatestVersionCache(store.secrets, { maxBytes: config.secretCacheMb * 1024 * 1024 }) : store.secrets;
@@ -224,7 +224,13 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
           throw errors.masterKeyRotationFromEnv();
         }
         // One rotation at a time: two overlapping ones rewrap from stale lists and could retire a key still in use.
-        const run = rotations.then(() => vaultKeys.rotating(() => rotateKeyringFile(keyringFile, store, (k) => (vaultKeys.useKeyring(k), tokens.useKeyring(k)), () => vaults.forgetAll())));
+        const rotate = () =>
+          rotateKeyringFile(keyringFile, store, {
+            keyring: (k) => (vaultKeys.useKeyring(k), tokens.useKeyring(k)),
+            renewed: (id, generation, raw) => vaultKeys.renewed(id, generation, raw),
+            rewrapped: () => vaults.forgetAll(),
+          });
+        const run = rotations.then(() => vaultKeys.rotating(rotate));
         rotations = run.then(() => undefined, () => undefined);
         const result = await run;
         log.info({ primaryId: result.primaryId, retired: result.retired }, 'master key rotated');

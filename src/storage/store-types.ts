@@ -78,7 +78,17 @@ export interface VaultRow {
   updatedAt: number;
   deletedAt: number | null;
   scheduledPurgeAt: number | null;
-  /** The vault's data key, wrapped by the master keyring. */
+  /** The vault's data key, wrapped by the master keyring: the one new values are sealed with. */
+  dekWrapped: Buffer;
+  masterKeyId: string;
+  /** 0 for the vault's first data key, one more each time it is renewed (values sealed before keep their generation's key). */
+  dekGeneration: number;
+}
+
+/** One of a vault's data keys as stored: its current one or an earlier generation. */
+export interface WrappedDataKey {
+  id: string;
+  generation: number;
   dekWrapped: Buffer;
   masterKeyId: string;
 }
@@ -235,8 +245,18 @@ export interface VaultStore {
   purge(id: string, onlyDeleted?: boolean, audit?: AuditRecord): Promise<boolean>;
   /** Purges vaults (and their secrets) whose scheduled purge time has passed; returns their ids. */
   purgeExpired(now: number): Promise<string[]>;
-  rewrapKey(id: string, dekWrapped: Buffer, masterKeyId: string): Promise<void>;
-  listKeys(): Promise<Array<{ id: string; dekWrapped: Buffer; masterKeyId: string }>>;
+  /** Rewraps one of the vault's data keys, its current one or an earlier generation. */
+  rewrapKey(key: WrappedDataKey): Promise<void>;
+  /** Every stored data key: each vault's current one and its earlier generations. */
+  listKeys(): Promise<WrappedDataKey[]>;
+  /**
+   * Makes `next` the vault's data key, as generation `from + 1`, and keeps the
+   * current one as an earlier generation (values sealed with it still open).
+   * False, and nothing changes, unless the current generation is `from`.
+   */
+  renewKey(id: string, from: number, next: { dekWrapped: Buffer; masterKeyId: string }): Promise<boolean>;
+  /** An earlier generation of the vault's data key; null if there is none. */
+  earlierKey(id: string, generation: number): Promise<WrappedDataKey | null>;
 }
 
 export interface SecretStore {

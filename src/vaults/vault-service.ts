@@ -238,8 +238,8 @@ export function createVaultService(deps: {
       coherent(properties);
       const id = randomUUID();
       const t = now();
-      // Wrapped and stored with no master key rotation in between (VaultKeys.creating).
-      const row = await vaultKeys.creating(async () => {
+      // Wrapped and stored with no master key rotation in between (VaultKeys.writing).
+      const row = await vaultKeys.writing(async () => {
         const row: VaultRow = {
           id,
           name,

@@ -50,6 +50,7 @@ export function vaultRow(overrides: Partial<VaultRow> = {}): VaultRow {
     scheduledPurgeAt: null,
     dekWrapped: randomBytes(60),
     masterKeyId: 'mk-1',
+    dekGeneration: 0,
     ...overrides,
   };
 }

@@ -260,6 +260,20 @@ export const PG_MIGRATIONS: readonly Migration[] = [
     version: 8,
     sql: `ALTER TABLE sign_in_failures ADD COLUMN recent text NOT NULL DEFAULT '';`,
   },
+  {
+    // Renewed vault data keys, as SQLite's version 11.
+    version: 9,
+    sql: `
+      ALTER TABLE vaults ADD COLUMN dek_generation integer NOT NULL DEFAULT 0;
+      CREATE TABLE vault_earlier_keys (
+        vault_id text COLLATE "C" NOT NULL REFERENCES vaults (id) ON DELETE CASCADE,
+        generation integer NOT NULL,
+        dek_wrapped bytea NOT NULL,
+        master_key_id text NOT NULL,
+        PRIMARY KEY (vault_id, generation)
+      );
+    `,
+  },
 ];
 
 /** Brings the database to the newest known schema; returns that version. */

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { ResourceGroupRow, ResourceGroupStore, VaultRow, VaultStore } from '../store-types.js';
+import type { ResourceGroupRow, ResourceGroupStore, VaultRow, VaultStore, WrappedDataKey } from '../store-types.js';
 import type { PgAuditedWrite } from './pg-audit-store.js';
 import { changes, fromJson, nameKey, one, rows, toJson, transaction, unique, type Queryable } from './pg-support.js';
 
@@ -12,7 +12,7 @@ type Json<T, K extends keyof T> = Omit<T, K> & { [P in K]: string };
 const GROUP = 'subscription_id AS "subscriptionId", name, location, tags';
 const VAULT = `id, name, subscription_id AS "subscriptionId", resource_group AS "resourceGroup", location, tags, properties,
   created_by AS "createdBy", created_by_type AS "createdByType", modified_by AS "modifiedBy", modified_by_type AS "modifiedByType", created_at AS "createdAt", updated_at AS "updatedAt", deleted_at AS "deletedAt",
-  scheduled_purge_at AS "scheduledPurgeAt", dek_wrapped AS "dekWrapped", master_key_id AS "masterKeyId"`;
+  scheduled_purge_at AS "scheduledPurgeAt", dek_wrapped AS "dekWrapped", master_key_id AS "masterKeyId", dek_generation AS "dekGeneration"`;
 
 const toGroup = (r: Json<ResourceGroupRow, 'tags'>): ResourceGroupRow => ({ ...r, tags: fromJson(r.tags) });
 const toVault = (r: Json<VaultRow, 'tags' | 'properties'>): VaultRow => ({ ...r, tags: fromJson(r.tags), properties: fromJson(r.properties) });
@@ -79,11 +79,11 @@ export function pgVaultStore(pool: pg.Pool, audited: PgAuditedWrite): VaultStore
         const r = await unique(`vault ${v.name}`, () =>
           db.query(
             `INSERT INTO vaults (id, name_key, name, subscription_id, resource_group, resource_group_key, location, tags, properties,
-               created_by, created_at, updated_at, deleted_at, scheduled_purge_at, dek_wrapped, master_key_id, created_by_type, modified_by, modified_by_type)
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19
+               created_by, created_at, updated_at, deleted_at, scheduled_purge_at, dek_wrapped, master_key_id, created_by_type, modified_by, modified_by_type, dek_generation)
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20
              WHERE EXISTS (SELECT 1 FROM resource_groups WHERE subscription_id = $4 AND name_key = $6 FOR SHARE)`,
             [v.id, nameKey(v.name), v.name, v.subscriptionId, v.resourceGroup, nameKey(v.resourceGroup), v.location, toJson(v.tags), toJson(v.properties),
-              v.createdBy, v.createdAt, v.updatedAt, v.deletedAt, v.scheduledPurgeAt, v.dekWrapped, v.masterKeyId, v.createdByType, v.modifiedBy, v.modifiedByType],
+              v.createdBy, v.createdAt, v.updatedAt, v.deletedAt, v.scheduledPurgeAt, v.dekWrapped, v.masterKeyId, v.createdByType, v.modifiedBy, v.modifiedByType, v.dekGeneration],
           ),
         );
         return r.rowCount === 1;
@@ -131,9 +131,34 @@ export function pgVaultStore(pool: pg.Pool, audited: PgAuditedWrite): VaultStore
         for (const { id } of expired) await purgeOne(c, id);
         return expired.map(({ id }) => id);
       }),
-    async rewrapKey(id, dekWrapped, masterKeyId) {
-      await pool.query('UPDATE vaults SET dek_wrapped = $1, master_key_id = $2 WHERE id = $3', [dekWrapped, masterKeyId, id]);
+    async rewrapKey(k) {
+      // Only the generation named: a key renewed meanwhile is not overwritten with its predecessor.
+      const args = [k.dekWrapped, k.masterKeyId, k.id, k.generation];
+      if ((await changes(pool, 'UPDATE vaults SET dek_wrapped = $1, master_key_id = $2 WHERE id = $3 AND dek_generation = $4', args)) > 0) return;
+      await pool.query('UPDATE vault_earlier_keys SET dek_wrapped = $1, master_key_id = $2 WHERE vault_id = $3 AND generation = $4', args);
     },
-    listKeys: () => rows(pool, 'SELECT id, dek_wrapped AS "dekWrapped", master_key_id AS "masterKeyId" FROM vaults ORDER BY id'),
+    listKeys: () =>
+      rows<WrappedDataKey>(
+        pool,
+        `SELECT id, dek_generation AS generation, dek_wrapped AS "dekWrapped", master_key_id AS "masterKeyId" FROM vaults
+         UNION ALL SELECT vault_id, generation, dek_wrapped, master_key_id FROM vault_earlier_keys ORDER BY 1, 2`,
+      ),
+    renewKey: (id, from, next) =>
+      transaction(pool, async (c) => {
+        // Locked: a concurrent renewal waits, then finds the generation moved on.
+        if (!(await one(c, 'SELECT 1 FROM vaults WHERE id = $1 AND dek_generation = $2 FOR UPDATE', [id, from]))) return false;
+        await c.query(
+          'INSERT INTO vault_earlier_keys (vault_id, generation, dek_wrapped, master_key_id) SELECT id, dek_generation, dek_wrapped, master_key_id FROM vaults WHERE id = $1',
+          [id],
+        );
+        await c.query('UPDATE vaults SET dek_wrapped = $1, master_key_id = $2, dek_generation = dek_generation + 1 WHERE id = $3', [next.dekWrapped, next.masterKeyId, id]);
+        return true;
+      }),
+    earlierKey: (id, generation) =>
+      one<WrappedDataKey>(
+        pool,
+        'SELECT vault_id AS id, generation, dek_wrapped AS "dekWrapped", master_key_id AS "masterKeyId" FROM vault_earlier_keys WHERE vault_id = $1 AND generation = $2',
+        [id, generation],
+      ),
   };
 }

@@ -303,6 +303,21 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 10,
     sql: `ALTER TABLE sign_in_failures ADD COLUMN recent TEXT NOT NULL DEFAULT '';`,
   },
+  {
+    // Renewed vault data keys (crypto/vault-keys.ts): the current key's generation, and the earlier generations,
+    // which still open the values sealed with them.
+    version: 11,
+    sql: `
+      ALTER TABLE vaults ADD COLUMN dek_generation INTEGER NOT NULL DEFAULT 0;
+      CREATE TABLE vault_earlier_keys (
+        vault_id TEXT NOT NULL REFERENCES vaults (id) ON DELETE CASCADE,
+        generation INTEGER NOT NULL,
+        dek_wrapped BLOB NOT NULL,
+        master_key_id TEXT NOT NULL,
+        PRIMARY KEY (vault_id, generation)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];
 
 export class SchemaTooNewError extends Error {

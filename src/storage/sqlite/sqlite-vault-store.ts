@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { AuditedWrites } from './sqlite-audit-store.js';
-import type { ResourceGroupRow, ResourceGroupStore, VaultRow, VaultStore } from '../store-types.js';
+import type { ResourceGroupRow, ResourceGroupStore, VaultRow, VaultStore, WrappedDataKey } from '../store-types.js';
 import { fromJson, nameKey, toJson, unique } from './sqlite-support.js';
 
 // Resource groups and vaults. A vault name is unique across live and
@@ -32,7 +32,17 @@ interface VaultRecord {
   scheduled_purge_at: number | null;
   dek_wrapped: Buffer;
   master_key_id: string;
+  dek_generation: number;
 }
+
+interface KeyRecord {
+  id: string;
+  generation: number;
+  dek_wrapped: Buffer;
+  master_key_id: string;
+}
+
+const toKey = (r: KeyRecord): WrappedDataKey => ({ id: r.id, generation: r.generation, dekWrapped: r.dek_wrapped, masterKeyId: r.master_key_id });
 
 const toGroup = (r: GroupRecord): ResourceGroupRow => ({
   subscriptionId: r.subscription_id,
@@ -59,6 +69,7 @@ const toVault = (r: VaultRecord): VaultRow => ({
   scheduledPurgeAt: r.scheduled_purge_at,
   dekWrapped: r.dek_wrapped,
   masterKeyId: r.master_key_id,
+  dekGeneration: r.dek_generation,
 });
 
 export function sqliteResourceGroupStore(db: Database.Database, audited: AuditedWrites): ResourceGroupStore {
@@ -100,9 +111,9 @@ export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(chan
   // Only into a group that exists when the row goes in (see ResourceGroupStore.delete).
   const insert = db.prepare<[Record<string, unknown>]>(
     `INSERT INTO vaults (id, name_key, name, subscription_id, resource_group, resource_group_key, location, tags, properties,
-       created_by, created_by_type, modified_by, modified_by_type, created_at, updated_at, deleted_at, scheduled_purge_at, dek_wrapped, master_key_id)
+       created_by, created_by_type, modified_by, modified_by_type, created_at, updated_at, deleted_at, scheduled_purge_at, dek_wrapped, master_key_id, dek_generation)
      SELECT @id, @nameKey, @name, @subscriptionId, @resourceGroup, @resourceGroupKey, @location, @tags, @properties,
-       @createdBy, @createdByType, @modifiedBy, @modifiedByType, @createdAt, @updatedAt, @deletedAt, @scheduledPurgeAt, @dekWrapped, @masterKeyId
+       @createdBy, @createdByType, @modifiedBy, @modifiedByType, @createdAt, @updatedAt, @deletedAt, @scheduledPurgeAt, @dekWrapped, @masterKeyId, @dekGeneration
      WHERE EXISTS (SELECT 1 FROM resource_groups WHERE subscription_id = @subscriptionId AND name_key = @resourceGroupKey)`,
   );
   const byName = db.prepare<[string], VaultRecord>('SELECT * FROM vaults WHERE name_key = ?');
@@ -135,8 +146,25 @@ export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(chan
   const deleteVersions = db.prepare<[string]>('DELETE FROM secret_versions WHERE vault_id = ?');
   const deleteSecrets = db.prepare<[string]>('DELETE FROM secrets WHERE vault_id = ?');
   const deleteVault = db.prepare<[string]>('DELETE FROM vaults WHERE id = ?');
-  const rewrap = db.prepare<[Buffer, string, string]>('UPDATE vaults SET dek_wrapped = ?, master_key_id = ? WHERE id = ?');
-  const keys = db.prepare<[], Pick<VaultRecord, 'id' | 'dek_wrapped' | 'master_key_id'>>('SELECT id, dek_wrapped, master_key_id FROM vaults ORDER BY id');
+  const rewrapCurrent = db.prepare<[Buffer, string, string, number]>('UPDATE vaults SET dek_wrapped = ?, master_key_id = ? WHERE id = ? AND dek_generation = ?');
+  const rewrapEarlier = db.prepare<[Buffer, string, string, number]>('UPDATE vault_earlier_keys SET dek_wrapped = ?, master_key_id = ? WHERE vault_id = ? AND generation = ?');
+  const keys = db.prepare<[], KeyRecord>(
+    `SELECT id, dek_generation AS generation, dek_wrapped, master_key_id FROM vaults
+     UNION ALL SELECT vault_id, generation, dek_wrapped, master_key_id FROM vault_earlier_keys ORDER BY 1, 2`,
+  );
+  const earlier = db.prepare<[string, number], KeyRecord>('SELECT vault_id AS id, generation, dek_wrapped, master_key_id FROM vault_earlier_keys WHERE vault_id = ? AND generation = ?');
+  const keepEarlier = db.prepare<[string]>(
+    'INSERT INTO vault_earlier_keys (vault_id, generation, dek_wrapped, master_key_id) SELECT id, dek_generation, dek_wrapped, master_key_id FROM vaults WHERE id = ?',
+  );
+  const renew = db.prepare<[Buffer, string, string, number]>(
+    'UPDATE vaults SET dek_wrapped = ?, master_key_id = ?, dek_generation = dek_generation + 1 WHERE id = ? AND dek_generation = ?',
+  );
+  const renewKey = db.transaction((id: string, from: number, next: { dekWrapped: Buffer; masterKeyId: string }): boolean => {
+    const current = byId.get(id);
+    if (current?.dek_generation !== from) return false;
+    keepEarlier.run(id);
+    return renew.run(next.dekWrapped, next.masterKeyId, id, from).changes > 0;
+  });
 
   const isDeleted = db.prepare<[string], { one: number }>('SELECT 1 AS one FROM vaults WHERE id = ? AND deleted_at IS NOT NULL');
   function purgeOne(id: string): boolean {
@@ -192,9 +220,15 @@ export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(chan
     recover: async (id, at, audit) => audited.run(audit, () => recoverInGroup.immediate(id, at)),
     purge: async (id, onlyDeleted = false, audit) => changesSecrets(() => audited.run(audit, () => purge.immediate(id, onlyDeleted))),
     purgeExpired: async (now) => changesSecrets(() => purgeExpired.immediate(now)),
-    async rewrapKey(id, dekWrapped, masterKeyId) {
-      rewrap.run(dekWrapped, masterKeyId, id);
+    async rewrapKey(k) {
+      // Only the generation named: a key renewed meanwhile is not overwritten with its predecessor.
+      if (rewrapCurrent.run(k.dekWrapped, k.masterKeyId, k.id, k.generation).changes === 0) rewrapEarlier.run(k.dekWrapped, k.masterKeyId, k.id, k.generation);
     },
-    listKeys: async () => keys.all().map((r) => ({ id: r.id, dekWrapped: r.dek_wrapped, masterKeyId: r.master_key_id })),
+    listKeys: async () => keys.all().map(toKey),
+    renewKey: async (id, from, next) => renewKey.immediate(id, from, next),
+    async earlierKey(id, generation) {
+      const r = earlier.get(id, generation);
+      return r ? toKey(r) : null;
+    },
   };
 }

@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, beforeEach, describe, it } from 'node:test';
+import { IntegrityError, open, seal, sealedGeneration } from '../src/crypto/envelope.js';
+import { createKeyring, type Keyring } from '../src/crypto/keyring.js';
+import { rewrapAll } from '../src/crypto/master-key-rotation.js';
+import { createVaultKeys, type VaultKeys } from '../src/crypto/vault-keys.js';
+import { createSecretService } from '../src/secrets/secret-service.js';
+import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.js';
+import type { Store, VaultRow } from '../src/storage/store-types.js';
+import { insertVault, vaultRow } from './support/store-conformance-kit.js';
+
+// A master key rotation renews each vault's data key (crypto/vault-keys.ts):
+// values written after it are sealed with a key the old master key never
+// wrapped, and values written before still open with theirs.
+
+const root = mkdtempSync(join(tmpdir(), 'coffer-renewal-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+const resolved = async <T>(x: T | Promise<T>): Promise<T> => x;
+
+describe('vault data key renewal', () => {
+  let store: Store;
+  let keyring: Keyring;
+  let masterKeys: Buffer[];
+  let keys: VaultKeys;
+  let vault: VaultRow;
+
+  beforeEach(async () => {
+    store = openSqliteStore({ file: join(mkdtempSync(join(root, 'db-')), 'coffer.db') });
+    masterKeys = [randomBytes(32)];
+    keyring = createKeyring(masterKeys[0]!);
+    keys = createVaultKeys(keyring, store.vaults);
+    const id = randomUUID();
+    vault = await insertVault(store, vaultRow({ id, ...keys.create(id) }));
+  });
+  afterEach(() => store.close());
+
+  /** Rotates to a new master key (both keys in the keyring, as during a rotation) with this process's VaultKeys told. */
+  async function rotate(): Promise<void> {
+    masterKeys.unshift(randomBytes(32));
+    keyring = createKeyring(masterKeys[0]!, masterKeys.slice(1));
+    keys.useKeyring(keyring);
+    const result = await rewrapAll(store, keyring, (id, generation, raw) => keys.renewed(id, generation, raw));
+    assert.equal(result.renewedDataKeys, 1);
+  }
+
+  it('after a renewal, a request holding the row from before seals with the new key; both generations open', async () => {
+    const before = await resolved(keys.sealingKey(vault));
+    assert.equal(before.generation, 0);
+    const old = seal(before.key, Buffer.from('before'), 'aad', before.generation);
+
+    await rotate();
+    const staleRow = vault;
+    const after = await resolved(keys.sealingKey(staleRow));
+    assert.equal(after.generation, 1, 'the row from before the rotation does not seal with the old key');
+    const renewedBlob = seal(after.key, Buffer.from('after'), 'aad', after.generation);
+    assert.equal(sealedGeneration(renewedBlob), 1);
+    assert.throws(() => open(before.key, renewedBlob, 'aad'), IntegrityError, 'the old key does not open what the new one sealed');
+
+    const fresh = (await store.vaults.getById(vault.id))!;
+    assert.equal(fresh.dekGeneration, 1);
+    assert.equal(open(await resolved(keys.openingKey(fresh, 0)), old, 'aad').toString(), 'before');
+    assert.equal(open(await resolved(keys.openingKey(staleRow, 1)), renewedBlob, 'aad').toString(), 'after');
+  });
+
+  it('a process that has forgotten the vault reads its keys from the store: the new one to seal, earlier ones to open', async () => {
+    const old = seal((await resolved(keys.sealingKey(vault))).key, Buffer.from('before'), 'aad');
+    await rotate();
+    keys.forget(vault.id);
+    const found = keys.sealingKey(vault);
+    assert.ok(found instanceof Promise, 'a row older than the renewal is not trusted for sealing: the current key is read');
+    assert.equal((await found).generation, 1);
+
+    const restarted = createVaultKeys(keyring, store.vaults);
+    const fresh = (await store.vaults.getById(vault.id))!;
+    const opening = restarted.openingKey(fresh, 0);
+    assert.ok(opening instanceof Promise, 'an earlier generation comes from the store');
+    assert.equal(open(await opening, old, 'aad').toString(), 'before');
+    await assert.rejects(async () => restarted.openingKey(fresh, 7), IntegrityError, 'no such generation');
+  });
+
+  it('the secret service reads values of every generation, backs them up and restores them', async () => {
+    const service = createSecretService({ secrets: store.secrets, vaultKeys: keys, backupKey: randomBytes(32), deploymentId: randomUUID() });
+    const put = (value: string, row = vault) => service.set(row, 'db', { value, contentType: null, tags: null, attributes: {} });
+    const first = await put('one');
+    await rotate();
+    const second = await put('two'); // with the row from before the rotation
+    await rotate();
+    const fresh = (await store.vaults.getById(vault.id))!;
+    assert.equal(fresh.dekGeneration, 2);
+    const third = await put('three', fresh);
+    const generations = await Promise.all([first, second, third].map(async (s) => sealedGeneration((await store.secrets.getVersion(vault.id, 'db', s.meta.version))!.ciphertext)));
+    assert.deepEqual(generations, [0, 1, 2]);
+
+    const restarted = createVaultKeys(keyring, store.vaults);
+    const reader = createSecretService({ secrets: store.secrets, vaultKeys: restarted, backupKey: randomBytes(32), deploymentId: randomUUID() });
+    for (const [s, value] of [[first, 'one'], [second, 'two'], [third, 'three']] as const) {
+      assert.equal((await reader.get(fresh, 'db', s.meta.version)).value, value);
+    }
+    const blob = await service.backup(fresh, 'db');
+    await service.delete(fresh, 'db');
+    await service.purge(fresh, 'db');
+    await service.restore(fresh, blob);
+    assert.equal((await service.get(fresh, 'db', first.meta.version)).value, 'one');
+    assert.equal(sealedGeneration((await store.secrets.getVersion(vault.id, 'db', first.meta.version))!.ciphertext), 2, 'a restore seals with the current key');
+  });
+
+  it('a write in progress holds a rotation back, and a write asked for during it waits, then seals with the new key', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let sealedWith = -1;
+    const inProgress = keys.writing(async () => {
+      sealedWith = (await resolved(keys.sealingKey(vault))).generation;
+      await held;
+    });
+    let rotated = false;
+    const rotation = keys.rotating(async () => {
+      await rotate();
+      rotated = true;
+    });
+    let laterSealedWith = -1;
+    const later = keys.writing(async () => {
+      laterSealedWith = (await resolved(keys.sealingKey(vault))).generation;
+    });
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(rotated, false, 'the rotation waits for the write in progress');
+    assert.equal(laterSealedWith, -1, 'the later write waits for the rotation');
+    release();
+    await Promise.all([inProgress, rotation, later]);
+    assert.equal(sealedWith, 0);
+    assert.equal(laterSealedWith, 1);
+  });
+});
