@@ -136,6 +136,20 @@ describe('resource groups: update and delete', () => {
     await makeVault('rg-reborn', 'reborn-vault');
     const planting = secretClient(server, 'reborn-vault', credential(server, reader.appId, reader.secret)).setSecret('planted', 'x');
     await assert.rejects(planting, (err: { statusCode?: number }) => err.statusCode === 403, 'the vault made again grants the old assignee nothing');
+
+    // Each removal is in the audit trail, by the caller whose delete or purge caused it.
+    type Rec = { resourceId: string; resultDescription: string; identity: { claim: { oid: string | null } }; callerIpAddress: string };
+    const removals = (await api(server, 'GET', '/coffer/audit?operation=RoleAssignmentRemovedWithScope')).body!.value as Rec[];
+    const recordOf = (a: { body: Record<string, any> | null }) => removals.filter((r) => r.resourceId === String(a.body!.id).toUpperCase());
+    for (const a of [atGroup, atVault, atSecret]) {
+      const found = recordOf(a);
+      assert.equal(found.length, 1, `one record for ${a.body!.id}: ${JSON.stringify(removals.map((r) => r.resourceId))}`);
+      assert.equal(found[0]!.identity.claim.oid, server.bootstrap.objectId);
+      assert.match(found[0]!.resultDescription, new RegExp(`principal ${reader.id}.*no longer exists`));
+      assert.notEqual(found[0]!.callerIpAddress, '');
+    }
+    const inVault = (await api(server, 'GET', '/coffer/audit?vault=reborn-vault&operation=RoleAssignmentRemovedWithScope')).body!.value as Rec[];
+    assert.equal(inVault.length, 2, "the vault's and its secret's removals show under the vault");
   });
 
   it('a caller without the right to delete the group is refused whether or not it exists', async () => {

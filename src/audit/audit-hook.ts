@@ -142,6 +142,53 @@ function entryFor(req: FastifyRequest, status: number, payload: unknown, started
 
 const SUCCESS = 200;
 
+/**
+ * A record of something a request caused beyond what it asked for (role
+ * assignments removed with a group it deleted): the request's caller,
+ * address and URI, with its own operation, resource and description.
+ */
+export function consequenceEntry(req: FastifyRequest, what: { operation: string; resourceId: string; vault: string | null; description: string }): AuditEntry {
+  const entry = entryFor(req, SUCCESS, null, req.auditStarted, req.routeOptions.config as RouteConfig);
+  const { event } = entry;
+  return {
+    ...entry,
+    vault: what.vault,
+    secret: null,
+    event: {
+      ...event,
+      resourceId: what.resourceId.toUpperCase(),
+      operationName: what.operation,
+      resultDescription: what.description,
+      properties: { ...event.properties, id: null, isRbacAuthorized: false, isAccessPolicyMatch: false, appliedAssignmentId: null },
+    },
+  };
+}
+
+/** The same for what coffer does by itself (the periodic sweep): no caller, no request. */
+export function systemEntry(what: { operation: string; resourceId: string; vault: string | null; description: string }): AuditEntry {
+  return {
+    vault: what.vault,
+    secret: null,
+    principal: null,
+    event: {
+      time: new Date().toISOString(),
+      resourceId: what.resourceId.toUpperCase(),
+      operationName: what.operation,
+      operationVersion: null,
+      category: 'AuditEvent',
+      resultType: 'Success',
+      resultSignature: STATUS_CODES[SUCCESS]!,
+      resultDescription: what.description,
+      durationMs: 0,
+      callerIpAddress: '',
+      correlationId: '',
+      identity: { claim: { oid: null, upn: null, appid: null } },
+      properties: { clientInfo: null, requestUri: '', id: null, httpStatusCode: SUCCESS, isRbacAuthorized: false, isAccessPolicyMatch: false, appliedAssignmentId: null },
+    },
+  };
+}
+
+
 export function installAuditHook(app: FastifyInstance, audit: AuditLog, log: ErrorLog, inFlight: InFlight, anonymousLimits?: AnonymousAuditLimits): void {
   const anonymous = anonymousLimits && anonymousLimits.perNetwork > 0 ? createAnonymousAuditLimit(anonymousLimits) : null;
   if (anonymous) {

@@ -1,4 +1,7 @@
-import type { AccessIndex } from './access-index.js';
+import type { AccessIndex, IndexedAssignment } from './access-index.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { AuditEntry } from '../audit/audit-types.js';
+import type { RoleAssignmentRow } from '../storage/store-types.js';
 import { covers, parseScope, type Scope } from './scopes.js';
 
 // Role assignments whose scope is gone: a deleted resource group's, a purged
@@ -10,6 +13,54 @@ import { covers, parseScope, type Scope } from './scopes.js';
 /** Whether a scope's resource exists (a secret scope: its vault, live or soft-deleted). */
 export type ScopeExists = (scope: Scope) => Promise<boolean>;
 
+/** What the audit trail says about a removal. */
+export interface RemovalRecord {
+  operation: string;
+  resourceId: string;
+  vault: string | null;
+  description: string;
+}
+
+/**
+ * How removals are recorded: `entry` makes a record (a request's caller, or
+ * coffer itself for the sweep), stored with the removal where the trail
+ * allows, else just after it (`--audit-file`).
+ */
+export interface RemovalRecords {
+  log: Pick<AuditLog, 'recordsTravelWithWrites' | 'recordWithWrite' | 'storedWithWrite' | 'write'>;
+  entry: (what: RemovalRecord) => AuditEntry;
+}
+
+const assignmentResourceId = (scope: string, id: string) => `${scope}/providers/Microsoft.Authorization/roleAssignments/${id}`;
+const described = (id: string, roleDefinitionId: string, principalId: string) => `Role assignment ${id} (role definition ${roleDefinitionId}, principal ${principalId})`;
+
+/** The record of an assignment removed because its scope is gone. */
+export const removedWithScope = (a: IndexedAssignment, scope: Scope): RemovalRecord => ({
+  operation: 'RoleAssignmentRemovedWithScope',
+  resourceId: assignmentResourceId(a.scopeKey, a.id),
+  vault: scope.vault ?? null,
+  description: `${described(a.id, a.roleDefinitionId, a.principalId)} was removed because its scope ${a.scopeKey} no longer exists.`,
+});
+
+/** The record of a time-bound assignment removed past its end time. */
+export const removedExpired = (a: RoleAssignmentRow): RemovalRecord => ({
+  operation: 'RoleAssignmentExpired',
+  resourceId: assignmentResourceId(a.scope, a.id),
+  vault: parseScope(a.scope)?.vault ?? null,
+  description: `${described(a.id, a.roleDefinitionId, a.principalId)} at ${a.scope} was removed: its end time had passed.`,
+});
+
+/** Removes one assignment with its record; false if it was gone already. */
+export async function removeRecorded(index: AccessIndex, id: string, what: RemovalRecord, records?: RemovalRecords): Promise<boolean> {
+  const travels = records?.log.recordsTravelWithWrites() ?? false;
+  const removed = (await index.removeAssignment(id, travels ? () => records!.log.recordWithWrite(records!.entry(what)) : undefined)) !== null;
+  if (removed && records) {
+    if (travels) records.log.storedWithWrite();
+    else await records.log.write(records.entry(what));
+  }
+  return removed;
+}
+
 /** The resource whose existence decides a scope's: a secret's vault, else the scope itself. */
 function ownerKey(scope: Scope): string {
   return scope.kind === 'secret' ? scope.key.slice(0, scope.key.lastIndexOf('/secrets/')) : scope.key;
@@ -17,9 +68,10 @@ function ownerKey(scope: Scope): string {
 
 /**
  * Removes the assignments at `underKey` or below ('' for all) whose scope no
- * longer exists; returns their ids. Each scope's existence is asked once.
+ * longer exists, each recorded by `records`; returns their ids. Each scope's
+ * existence is asked once.
  */
-export async function removeOrphanedAssignments(index: AccessIndex, exists: ScopeExists, underKey = ''): Promise<string[]> {
+export async function removeOrphanedAssignments(index: AccessIndex, exists: ScopeExists, underKey = '', records?: RemovalRecords): Promise<string[]> {
   const known = new Map<string, boolean>();
   const removed: string[] = [];
   for (const a of index.all()) {
@@ -32,7 +84,7 @@ export async function removeOrphanedAssignments(index: AccessIndex, exists: Scop
       there = await exists(scope);
       known.set(key, there);
     }
-    if (!there && (await index.removeAssignment(a.id)) !== null) removed.push(a.id);
+    if (!there && (await removeRecorded(index, a.id, removedWithScope(a, scope), records))) removed.push(a.id);
   }
   return removed;
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { RemovalRecords } from '../authorization/orphaned-assignments.js';
 import type { AccessIndex } from '../authorization/access-index.js';
 import type { Authorizer } from '../authorization/authorizer.js';
 import type { RoleCatalog } from '../authorization/role-catalog.js';
@@ -23,6 +24,8 @@ export interface ArmDeps {
   index: AccessIndex;
   catalog: RoleCatalog;
   directory: DirectoryService;
+  /** For the records of what a request removes beyond what it names (orphaned-assignments.ts). */
+  audit: RemovalRecords['log'];
 }
 
 export type ArmRequest = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, string>; Body: unknown }>;

@@ -4,7 +4,8 @@ import { isMainThread } from 'node:worker_threads';
 import pino from 'pino';
 import type { CofferConfig } from '../config/config.js';
 import { createAccessControl, grantAdministrator } from './access-control.js';
-import { removeOrphanedAssignments } from '../authorization/orphaned-assignments.js';
+import { removedExpired, removeOrphanedAssignments } from '../authorization/orphaned-assignments.js';
+import { systemEntry } from '../audit/audit-hook.js';
 import { loadBackupKey } from '../crypto/backup-key.js';
 import { loadKeyring } from '../crypto/keyring.js';
 import { keyIdsInUse, rewrapAll, rotateKeyringFile } from '../crypto/master-key-rotation.js';
@@ -277,8 +278,10 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
       await audit.retain(new Date((now - config.auditRetentionDays * 86400) * 1000));
       const ended = await access.index.sweepExpired(now);
       if (ended.length > 0) log.info({ roleAssignments: ended.map((a) => a.id) }, 'removed time-bound role assignments past their end time');
+      // Removed already (in one statement): their records follow.
+      for (const a of ended) await audit.write(systemEntry(removedExpired(a)));
       // Vaults purged past retention (and any scope gone another way) take their assignments with them.
-      const orphaned = await removeOrphanedAssignments(access.index, (scope) => vaults.scopeExists(scope));
+      const orphaned = await removeOrphanedAssignments(access.index, (scope) => vaults.scopeExists(scope), '', { log: audit, entry: systemEntry });
       if (orphaned.length > 0) log.info({ roleAssignments: orphaned }, 'removed role assignments whose scope is gone');
       if (purgedSecrets + purgedVaults > 0) log.info({ purgedSecrets, purgedVaults }, 'purged soft-deleted objects past retention');
     } catch (err) {

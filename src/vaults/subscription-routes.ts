@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { removeOrphanedAssignments } from '../authorization/orphaned-assignments.js';
+import { consequenceEntry } from '../audit/audit-hook.js';
 import { covers, resourceGroupScope, subscriptionScope, vaultScope } from '../authorization/scopes.js';
 import { bodyObject, subscriptionChecker, type ArmDeps, type ArmRequest } from '../server/arm-common.js';
 import { errors, ServiceError } from '../server/errors.js';
@@ -105,7 +106,10 @@ export function registerSubscriptionRoutes(arm: FastifyInstance, deps: ArmDeps):
     };
     await req.writeAudited((record) => vaults.deleteResourceGroup(group, mayDelete, record && recordFor(record)));
     // The group's role assignments go with it, and those of any vault purged with it; a soft-deleted vault keeps its own.
-    await removeOrphanedAssignments(deps.index, (scope) => vaults.scopeExists(scope), resourceGroupScope(deps.subscriptionId, group.name).toLowerCase());
+    await removeOrphanedAssignments(deps.index, (scope) => vaults.scopeExists(scope), resourceGroupScope(deps.subscriptionId, group.name).toLowerCase(), {
+      log: deps.audit,
+      entry: (what) => consequenceEntry(req, what),
+    });
     return reply.status(200).send();
   });
   arm.get('/subscriptions/:sub/resourceGroups', async (req: ArmRequest) => {

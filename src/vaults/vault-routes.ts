@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { applyPolicyChange, parsePolicies, policiesOf, type AccessPolicyEntry } from '../authorization/access-policies.js';
 import { removeOrphanedAssignments } from '../authorization/orphaned-assignments.js';
+import { consequenceEntry } from '../audit/audit-hook.js';
 import { resourceGroupScope, vaultScope } from '../authorization/scopes.js';
 import { armPage, bodyObject, subscriptionChecker, type ArmDeps, type ArmRequest } from '../server/arm-common.js';
 import { errors } from '../server/errors.js';
@@ -45,7 +46,8 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
   };
 
   /** A purged vault's role assignments (at it and its secrets) go with it: a vault made later under its name starts with none. */
-  const forgetScope = (v: VaultRow) => removeOrphanedAssignments(deps.index, (scope) => vaults.scopeExists(scope), scopeOf(v).toLowerCase());
+  const forgetScope = (req: ArmRequest, v: VaultRow) =>
+    removeOrphanedAssignments(deps.index, (scope) => vaults.scopeExists(scope), scopeOf(v).toLowerCase(), { log: deps.audit, entry: (what) => consequenceEntry(req, what) });
 
   // Every vault route authorizes at the scope its URL names before it looks anything up or reads the body,
   // as Azure does: a caller without the right gets 403 whether the vault (or its group) exists or not.
@@ -141,7 +143,7 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
     // Nothing left to delete (a concurrent delete got there first): as for a vault that does not exist.
     const deleted = await req.writeAudited((record) => vaults.delete(target, record?.()));
     // Without soft delete the vault is purged at once.
-    if (!vaultPolicy(target).softDelete) await forgetScope(target);
+    if (!vaultPolicy(target).softDelete) await forgetScope(req, target);
     return reply.status(deleted ? 200 : 204).send();
   });
 
@@ -188,7 +190,7 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
   arm.post(`${deletedBase}/locations/:location/deletedVaults/:name/purge`, async (req: ArmRequest, reply: FastifyReply) => {
     const vault = await loadDeleted(req, A.purge);
     await req.writeAudited((record) => vaults.purgeDeleted(vault, record?.()));
-    await forgetScope(vault);
+    await forgetScope(req, vault);
     return reply.status(200).send();
   });
 }
