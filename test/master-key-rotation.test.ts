@@ -145,6 +145,44 @@ describe('master key rotation after the master key leaked', () => {
   });
 });
 
+describe('master key rotation through COFFER_MASTER_KEY', () => {
+  it('a start with a new key and the old one as previous renews the data keys and rewraps; the old key can then go', async () => {
+    const oldKey = randomBytes(32).toString('base64');
+    const newKey = randomBytes(32).toString('base64');
+    const env: Record<string, string> = { COFFER_MASTER_KEY: oldKey };
+    const server = await startTestServer({ env });
+    try {
+      await createVault(server, 'env-rotated');
+      const before = await secretClient(server, 'env-rotated').setSecret('s', 'before');
+      const row = () => {
+        const db = new Database(join(server.dataDir, 'coffer.db'), { readonly: true });
+        try {
+          return db.prepare('SELECT dek_generation, master_key_id FROM vaults WHERE name = ?').get('env-rotated') as { dek_generation: number; master_key_id: string };
+        } finally {
+          db.close();
+        }
+      };
+      assert.equal(row().dek_generation, 0);
+
+      Object.assign(env, { COFFER_MASTER_KEY: newKey, COFFER_PREVIOUS_MASTER_KEYS: oldKey });
+      await server.restart();
+      assert.equal(row().dek_generation, 1, 'the start renewed the data key');
+      assert.equal(row().master_key_id, loadKeyring({ file: '/nonexistent', masterKey: newKey }).keyring.primaryId);
+      const after = await secretClient(server, 'env-rotated').setSecret('s', 'after');
+      await server.restart();
+      assert.equal(row().dek_generation, 1, 'a start with nothing to rewrap renews nothing');
+
+      delete env.COFFER_PREVIOUS_MASTER_KEYS;
+      await server.restart();
+      const client = secretClient(server, 'env-rotated');
+      assert.equal((await client.getSecret('s', { version: before.properties.version! })).value, 'before');
+      assert.equal((await client.getSecret('s', { version: after.properties.version! })).value, 'after');
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('master key rotation with a signing key written into the database without the master key', () => {
   it('rotates anyway, leaves that key as it was and reports it, and drops the old master key', async () => {
     const server = await startTestServer();
