@@ -188,7 +188,6 @@ export function systemEntry(what: { operation: string; resourceId: string; vault
   };
 }
 
-
 export function installAuditHook(app: FastifyInstance, audit: AuditLog, log: ErrorLog, inFlight: InFlight, anonymousLimits?: AnonymousAuditLimits): void {
   const anonymous = anonymousLimits && anonymousLimits.perNetwork > 0 ? createAnonymousAuditLimit(anonymousLimits) : null;
   if (anonymous) {
