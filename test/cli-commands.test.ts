@@ -84,8 +84,13 @@ describe('coffer CLI commands', () => {
     assert.equal((await json('keyvault', 'secret', 'show', '--vault-name', 'cmd-vault', '-n', 'gone')).value, 'bye');
 
     const backup = join(files, 'gone.bak');
+    writeFileSync(backup, 'an older backup', { mode: 0o644 });
+    // As az's backup_secret: an existing file is written over (a nightly backup to one path works).
     await cli('keyvault', 'secret', 'backup', '--vault-name', 'cmd-vault', '-n', 'gone', '--file', backup);
+    await cli('keyvault', 'secret', 'backup', '--vault-name', 'cmd-vault', '-n', 'gone', '--file', backup);
+    assert.equal(statSync(backup).mode & 0o777, 0o600, 'and kept readable by its owner only');
     assert.ok(!readFileSync(backup).includes(Buffer.from('bye')));
+    assert.ok(!readFileSync(backup).includes(Buffer.from('an older backup')));
     await cli('keyvault', 'secret', 'delete', '--vault-name', 'cmd-vault', '-n', 'gone', '-o', 'none');
     await cli('keyvault', 'secret', 'purge', '--vault-name', 'cmd-vault', '-n', 'gone');
     assert.deepEqual(await json('keyvault', 'secret', 'list-deleted', '--vault-name', 'cmd-vault'), []);
@@ -98,6 +103,10 @@ describe('coffer CLI commands', () => {
     assert.equal((await json('keyvault', 'update', '-n', 'cmd-vault', '--enable-purge-protection', 'true')).properties.enablePurgeProtection, true);
     await cli('keyvault', 'create', '-n', 'short-lived', '-g', 'rg', '-o', 'none');
     await cli('keyvault', 'delete', '-n', 'short-lived');
+    // As az: with -g the DELETE goes out at once, and a vault that is not there is no error; a group's list
+    // that fails (a group that does not exist) is empty (list_vault_or_hsm's bare except).
+    assert.equal((await cli('keyvault', 'delete', '-n', 'never-made', '-g', 'rg')).code, 0);
+    assert.deepEqual(await json('keyvault', 'list', '-g', 'no-such-group'), []);
     assert.ok((await json<Array<{ name: string }>>('keyvault', 'list-deleted')).some((v) => v.name === 'short-lived'));
     await cli('keyvault', 'recover', '-n', 'short-lived', '-o', 'none');
     assert.ok((await json<Array<{ name: string }>>('keyvault', 'list')).some((v) => v.name === 'short-lived'));

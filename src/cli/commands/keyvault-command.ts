@@ -91,7 +91,14 @@ export function registerKeyvaultCommands(program: Command): Command {
         // which reads the generic resource listing, so each vault is only its id, name, type, location and tags.
         if (o.resourceGroup) {
           const url = `${vaultsBase(s)}/resourceGroups/${encodeURIComponent(o.resourceGroup)}/providers/Microsoft.KeyVault/vaults?api-version=${API.arm}`;
-          return (await s.call<{ value: unknown[] }>('GET', url, s.managementResource)).value.map(asVault);
+          // az's list_vault_or_hsm lists the group's vaults under a bare `except: pass`: a group that does not
+          // exist (or any refused list) gives an empty list. Only answers are swallowed here, not lost connections.
+          try {
+            return (await s.call<{ value: unknown[] }>('GET', url, s.managementResource)).value.map(asVault);
+          } catch (err) {
+            if (err instanceof CliError && err.code !== undefined) return [];
+            throw err;
+          }
         }
         const url = `${vaultsBase(s)}/resources?$filter=${encodeURIComponent("resourceType eq 'Microsoft.KeyVault/vaults'")}&api-version=${API.resources}`;
         return (await s.call<{ value: unknown[] }>('GET', url, s.managementResource)).value.map(asResource);
@@ -121,8 +128,9 @@ export function registerKeyvaultCommands(program: Command): Command {
       run<{ name: string; resourceGroup?: string }>(async (o, s) => {
         // az's validator prints this before looking the vault up, with print(): --only-show-errors keeps it.
         process.stderr.write(`${SOFT_DELETE_WARNING}\n`);
-        const vault = await findVault(s, o.name, o.resourceGroup);
-        await s.call('DELETE', `${s.profile.server}${vault.id}?api-version=${API.arm}`, s.managementResource);
+        // With -g, az sends the DELETE at once: a vault that is not there is a 204, and no error.
+        const url = o.resourceGroup ? vaultUrl(s, o.resourceGroup, o.name) : `${s.profile.server}${(await findVault(s, o.name)).id}?api-version=${API.arm}`;
+        await s.call('DELETE', url, s.managementResource);
         return undefined;
       }),
     );

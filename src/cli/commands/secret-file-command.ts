@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
 import { run } from '../command-kit.js';
@@ -19,6 +19,12 @@ export function readSecretFile(path: string, named: string): string {
   return secretValueFromFile(bytes, path, encoding);
 }
 
+/** As az's backup_secret: the file is written over if it exists (and kept readable by its owner only). */
+function writeOver(path: string, data: Buffer): void {
+  writeFileSync(path, data, { mode: 0o600 });
+  chmodSync(path, 0o600);
+}
+
 function writeNew(path: string, data: Buffer | string): void {
   if (existsSync(path)) throw new CliError(`File ${path} already exists. Please specify a different file path.`);
   // Secret material: readable by the owner only.
@@ -29,12 +35,12 @@ type WithRef = (cmd: Command, versioned?: boolean) => Command;
 
 export function registerSecretFileCommands(secret: Command, withRef: WithRef): void {
   withRef(secret.command('backup').description('Back up a secret (all versions) to a file, sealed for this deployment.'))
-    .requiredOption('-f, --file <path>', 'file to write (must not exist)')
+    .requiredOption('-f, --file <path>', 'file to write (written over if it exists)')
     .action(
       run<SecretRefOptions & { file: string }>(async (o, s) => {
         const ref = secretRef(s, o);
         const { value } = await s.call<{ value: string }>('POST', dataUrl(s, ref.vault, `/secrets/${encodeURIComponent(ref.name)}/backup`), s.vaultResource);
-        writeNew(o.file, Buffer.from(value, 'base64url'));
+        writeOver(o.file, Buffer.from(value, 'base64url'));
         return undefined;
       }),
     );
@@ -61,7 +67,7 @@ export function registerSecretFileCommands(secret: Command, withRef: WithRef): v
     );
 
   withRef(secret.command('download').description("Download a secret's value to a file."), true)
-    .requiredOption('-f, --file <path>', 'file to write (must not exist)')
+    .requiredOption('-f, --file <path>', 'file to write (written over if it exists)')
     .option('-e, --encoding <encoding>', `${ENCODINGS.join(', ')}: base64 and hex decode to binary, the others write the value as UTF-8 text (default: the secret's file-encoding tag, else utf-8)`)
     .action(
       run<SecretRefOptions & { file: string; encoding?: string }>(async (o, s) => {
