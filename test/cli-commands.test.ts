@@ -76,8 +76,10 @@ describe('coffer CLI commands', () => {
 
   it('secret delete, list-deleted, show-deleted, recover, purge; backup and restore through files', async () => {
     await cli('keyvault', 'secret', 'set', '--vault-name', 'cmd-vault', '-n', 'gone', '--value', 'bye', '-o', 'none');
-    const deleted = await json('keyvault', 'secret', 'delete', '--vault-name', 'cmd-vault', '-n', 'gone');
+    const deleting = await cli('keyvault', 'secret', 'delete', '--vault-name', 'cmd-vault', '-n', 'gone');
+    const deleted = deleting.json<{ recoveryId: string }>();
     assert.match(deleted.recoveryId, /\/deletedsecrets\/gone$/);
+    assert.match(deleting.stderr, /^WARNING: Warning! If you have soft-delete protection enabled on this key vault, this secret will be moved to the soft deleted state\. .*\nhttps:\/\/docs\.microsoft\.com\/azure\/key-vault\/general\/soft-delete-overview\n$/s, "az's notice");
     assert.deepEqual((await json<Array<{ name: string }>>('keyvault', 'secret', 'list-deleted', '--vault-name', 'cmd-vault')).map((d) => d.name), ['gone']);
     assert.equal((await json('keyvault', 'secret', 'show-deleted', '--id', deleted.recoveryId)).name, 'gone');
     await cli('keyvault', 'secret', 'recover', '--vault-name', 'cmd-vault', '-n', 'gone', '-o', 'none');
@@ -91,7 +93,7 @@ describe('coffer CLI commands', () => {
     assert.equal(statSync(backup).mode & 0o777, 0o600, 'and kept readable by its owner only');
     assert.ok(!readFileSync(backup).includes(Buffer.from('bye')));
     assert.ok(!readFileSync(backup).includes(Buffer.from('an older backup')));
-    await cli('keyvault', 'secret', 'delete', '--vault-name', 'cmd-vault', '-n', 'gone', '-o', 'none');
+    assert.equal((await cli('keyvault', 'secret', 'delete', '--vault-name', 'cmd-vault', '-n', 'gone', '-o', 'none', '--only-show-errors')).stderr, '', '--only-show-errors hides it');
     await cli('keyvault', 'secret', 'purge', '--vault-name', 'cmd-vault', '-n', 'gone');
     assert.deepEqual(await json('keyvault', 'secret', 'list-deleted', '--vault-name', 'cmd-vault'), []);
     await cli('keyvault', 'secret', 'restore', '--vault-name', 'cmd-vault', '--file', backup, '-o', 'none');

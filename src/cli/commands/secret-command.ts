@@ -6,6 +6,12 @@ import { azSecret, dataUrl, listAll, secretRef, vaultOf, type SecretBundle, type
 import { checkEncoding, ENCODINGS } from '../secret-encoding.js';
 import { registerSecretFileCommands, readSecretFile } from './secret-file-command.js';
 
+/** `keyvault secret delete`'s notice, as az 2.45 prints it (keyvault/commands.py). */
+const SECRET_DELETE_WARNING =
+  'Warning! If you have soft-delete protection enabled on this key vault, this secret will be moved to the soft deleted state. ' +
+  'You will not be able to create a secret with the same name within this key vault until the secret has been purged from the soft-deleted state. ' +
+  'Please see the following documentation for additional guidance.\nhttps://docs.microsoft.com/azure/key-vault/general/soft-delete-overview';
+
 // coffer keyvault secret ...: the secrets data plane with az's flags and output.
 
 interface SetOptions extends SecretRefOptions {
@@ -135,6 +141,8 @@ export function registerSecretCommands(keyvault: Command): void {
 
   withRef(secret.command('delete').description('Delete a secret (all versions; soft delete when the vault has it).')).action(
     run<SecretRefOptions>(async (o, s) => {
+      // az prints it (its deprecate_info, a logger warning: --only-show-errors hides it) before the command runs.
+      s.warn(SECRET_DELETE_WARNING);
       const ref = secretRef(s, o);
       return azSecret(await s.call<SecretBundle>('DELETE', dataUrl(s, ref.vault, secretPath(ref.name)), s.vaultResource));
     }),
