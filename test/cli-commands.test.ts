@@ -166,6 +166,11 @@ describe('coffer CLI commands', () => {
     const roles = await json<Array<{ roleName: string }>>('role', 'definition', 'list', '--query', "[?starts_with(roleName, 'Key Vault')]");
     assert.ok(roles.some((r) => r.roleName === 'Key Vault Secrets User'));
     assert.equal((await cli('role', 'definition', 'list', '-n', 'Key Vault Reader', '--query', '[0].name', '-o', 'tsv')).stdout.trim(), '21090545-7ca7-4776-b22c-e363652d74d2');
+    // As az's _search_role_definitions: an exact match by name or id, and none is an empty list (exit 0).
+    assert.deepEqual(await json('role', 'definition', 'list', '-n', 'no such role'), []);
+    assert.deepEqual(await json('role', 'definition', 'list', '-n', 'key vault reader'), []);
+    assert.equal((await json<unknown[]>('role', 'definition', 'list', '-n', '21090545-7ca7-4776-b22c-e363652d74d2', '-g', 'rg')).length, 1);
+    assert.deepEqual(await json('role', 'definition', 'list', '--custom-role-only', 'true', '--query', "[?roleType!='CustomRole']"), []);
     await fails(['role', 'assignment', 'create', '--role', 'No Such Role', '--assignee', sp.appId, '--scope', scope], /^ERROR: Role 'No Such Role' doesn't exist\.$/m);
   });
 

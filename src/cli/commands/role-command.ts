@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { roleAssignmentListTable, roleDefinitionListTable } from '../table-views.js';
 import { CliError } from '../cli-error.js';
-import { run, withOutput } from '../command-kit.js';
+import { parseBool, run, withOutput } from '../command-kit.js';
 import { resolvePrincipal } from '../principal-lookup.js';
 import { asRoleAssignment } from '../output-models.js';
 import type { Session } from '../session.js';
@@ -35,15 +35,6 @@ export const authz = (s: Session, scope: string, path: string, query = '') => `$
 async function roleDefinitions(s: Session, andBelow = true, scope = subScope(s)): Promise<RoleDefinition[]> {
   const filter = andBelow ? `&$filter=${encodeURIComponent('atScopeAndBelow()')}` : '';
   return (await s.call<{ value: RoleDefinition[] }>('GET', authz(s, scope, 'roleDefinitions', filter), s.managementResource)).value;
-}
-
-/** A role named by name or id, looked up among all the subscription's roles (role definition list -n). */
-export async function resolveRole(s: Session, role: string): Promise<RoleDefinition> {
-  const id = role.split('/').pop()!;
-  const all = await roleDefinitions(s);
-  const hit = all.find((r) => (GUID.test(id) && r.name.toLowerCase() === id.toLowerCase()) || r.properties.roleName.toLowerCase() === role.toLowerCase());
-  if (!hit) throw new CliError(`Role '${role}' doesn't exist.`, 'RoleDefinitionDoesNotExist');
-  return hit;
 }
 
 /**
@@ -221,13 +212,18 @@ export function registerRoleCommands(program: Command): void {
 
   const definition = role.command('definition').description('Role definitions.');
   withOutput(definition.command('list').description('List role definitions.'))
-    .option('-n, --name <name>', 'role name or id')
-    .option('--custom-role-only', 'only custom roles')
+    .option('-n, --name <name>', 'role name or id (exact)')
+    .option('-g, --resource-group <group>', 'list the roles at this resource group')
+    .option('--scope <scope>', 'list the roles at this scope')
+    .option('--custom-role-only [bool]', 'only custom roles (bare or true)')
     .action(
-      run<{ name?: string; customRoleOnly?: boolean }>(async (o, s) => {
-        const all = o.name ? [await resolveRole(s, o.name)] : await roleDefinitions(s, false);
+      run<{ name?: string; resourceGroup?: string; scope?: string; customRoleOnly?: string | boolean }>(async (o, s) => {
+        // az's _search_role_definitions: the roles at the scope, matched exactly by name (id) or roleName; none is [].
+        const customOnly = parseBool('--custom-role-only', o.customRoleOnly) ?? false;
+        const all = await roleDefinitions(s, false, roleScope(s, o));
         return all
-          .filter((r) => !o.customRoleOnly || r.properties.type === 'CustomRole')
+          .filter((r) => o.name === undefined || r.name === o.name || r.properties.roleName === o.name)
+          .filter((r) => !customOnly || r.properties.type === 'CustomRole')
           .map((r) => ({ id: r.id, name: r.name, type: 'Microsoft.Authorization/roleDefinitions', roleName: r.properties.roleName, roleType: r.properties.type, description: r.properties.description, permissions: r.properties.permissions, assignableScopes: r.properties.assignableScopes }));
       }, roleDefinitionListTable),
     );
