@@ -10,7 +10,8 @@ import { after, before, describe, it } from 'node:test';
 import { api } from './support/access-kit.js';
 import { cliHome, coffer } from './support/cli.js';
 import { databaseCa, startMariaDb, startPostgres, type TestDatabase } from './support/databases.js';
-import { describeVaultError } from '../src/connector/vault-reader.js';
+import { createVaultReader, describeVaultError } from '../src/connector/vault-reader.js';
+import { connectorConfigSchema } from '../src/connector/connector-config.js';
 import { BIN, freePort, startTestServer, type TestServer } from './support/server-fixture.js';
 
 // The seed, end to end: credentials stored with `coffer keyvault secret set`,
@@ -310,6 +311,32 @@ describe('connector errors without a server', () => {
       const e = describeVaultError(err, secret, config);
       assert.equal(e.kind, 'vault-auth');
       assert.equal(e.message, `the connector's credentials were refused by https://vault.example:8443 (${said}): check clientId APP and the client secret in SECRET_ENV`);
+    }
+  });
+
+  it('a token service that accepts and never answers: every read gives up after vaultTimeoutSeconds (MSAL takes no abort signal)', { timeout: 60_000 }, async () => {
+    const sockets = new Set<Socket>();
+    const silent = createTcpServer((socket) => void sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const reader = createVaultReader(
+        connectorConfigSchema.parse({
+          authority: `https://127.0.0.1:${port}`,
+          tenantId: '00000000-0000-4000-8000-000000000001',
+          clientId: '00000000-0000-4000-8000-000000000002',
+          vaultTimeoutSeconds: 1,
+          integrations: [{ name: 'i', type: 'mysql', host: 'db', database: 'd', secret: { vault: 'vvv', name: 's' } }],
+        }),
+        'not-a-real-secret',
+      );
+      // The second read too: it must not wait on the first one's token request, which is still open.
+      for (let i = 0; i < 2; i++) {
+        await assert.rejects(reader.read(secret), (e: { kind?: string }) => e.kind === 'vault-unreachable');
+      }
+    } finally {
+      for (const s of sockets) s.destroy();
+      silent.close();
     }
   });
 

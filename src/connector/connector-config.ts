@@ -86,6 +86,8 @@ export const connectorConfigSchema = z
     vaultPort: z.number().int().min(1).max(65535).optional(),
     caFile: z.string().optional(),
     refreshSeconds: z.number().min(0.5).max(3600).default(60),
+    /** How long one read of a secret, its token included, may take. */
+    vaultTimeoutSeconds: z.number().min(0.5).max(300).default(15),
     statusPort: z.number().int().min(0).max(65535).default(7070),
     integrations: z.array(integrationSchema).min(1),
   })

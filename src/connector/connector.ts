@@ -41,8 +41,14 @@ export async function startConnector(config: ConnectorConfig, clientSecret: stri
   const address = server.address();
   const statusPort = typeof address === 'object' && address ? address.port : config.statusPort;
 
-  await refreshAll();
+  // The refreshes run on a timer of their own: however long the first one takes, the next ones come.
   const timer = setInterval(() => void refreshAll(), config.refreshSeconds * 1000);
+  try {
+    await refreshAll();
+  } catch (err) {
+    clearInterval(timer);
+    throw err;
+  }
   log('connector started', { statusPort, integrations: config.integrations.map((i) => i.name) });
 
   return {

@@ -28,14 +28,31 @@ export class ConnectorError extends Error {
   }
 }
 
-function agentPolicy(caFile: string | undefined): PipelinePolicy {
+/**
+ * One HTTPS agent for the SDK's every request, token requests included, and
+ * a time limit on each: @azure/identity's client-secret flow (MSAL) takes no
+ * abort signal, so a token endpoint that accepts and never answers would
+ * otherwise hold a read for good.
+ */
+function agentPolicy(caFile: string | undefined, timeoutMs: number): PipelinePolicy {
   const ca = [...rootCertificates, ...(caFile ? [readFileSync(caFile, 'utf8')] : [])];
   const agent = new Agent({ keepAlive: true, ca, lookup: loopbackLookup as never });
-  return { name: 'cofferAgent', sendRequest: (req, next) => ((req.agent = agent), next(req)) };
+  return {
+    name: 'cofferAgent',
+    sendRequest: (req, next) => {
+      req.agent = agent;
+      if (!req.timeout || req.timeout > timeoutMs) req.timeout = timeoutMs;
+      return next(req);
+    },
+  };
 }
 
-/** How long one read of a secret (token included) may take. */
-const VAULT_READ_TIMEOUT_MS = 15_000;
+/** Rejects with `onTimeout()` unless `work` settles within `ms`. */
+function within<T>(work: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(onTimeout()), ms)));
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
 
 /** The first line of a sign-in refusal (AADSTS code and description); never more than 300 characters. */
 const firstLine = (message: string) => (message.split(/\r?\n/)[0] ?? '').replace(/ - Timestamp: [\d: -]+Z - /, ' - ').slice(0, 300);
@@ -95,7 +112,8 @@ export function describeVaultError(err: unknown, secret: { vault: string; name: 
 }
 
 export function createVaultReader(config: ConnectorConfig, clientSecret: string) {
-  const policy = { policy: agentPolicy(config.caFile), position: 'perCall' as const };
+  const timeoutMs = config.vaultTimeoutSeconds * 1000;
+  const policy = { policy: agentPolicy(config.caFile, timeoutMs), position: 'perCall' as const };
   const credential = new ClientSecretCredential(config.tenantId, config.clientId, clientSecret, {
     authorityHost: config.authority,
     disableInstanceDiscovery: true,
@@ -119,12 +137,15 @@ export function createVaultReader(config: ConnectorConfig, clientSecret: string)
       let value: string | undefined;
       let version: string;
       try {
-        // Bounded: a vault that accepts and never answers must not hold the connector.
-        const s = await clientFor(secret.vault).getSecret(secret.name, { version: secret.version, abortSignal: AbortSignal.timeout(VAULT_READ_TIMEOUT_MS) });
+        // Bounded as a whole: a vault or token service that accepts and never answers must not hold the connector.
+        const reading = clientFor(secret.vault).getSecret(secret.name, { version: secret.version, abortSignal: AbortSignal.timeout(timeoutMs) });
+        const s = await within(reading, timeoutMs, () =>
+          new ConnectorError('vault-unreachable', `cannot read ${where}: no answer within ${config.vaultTimeoutSeconds} s from ${config.authority} or the vault`),
+        );
         value = s.value;
         version = s.properties.version ?? '';
       } catch (err) {
-        throw describeVaultError(err, secret, config);
+        throw err instanceof ConnectorError ? err : describeVaultError(err, secret, config);
       }
       let parsed: unknown;
       try {
