@@ -51,6 +51,17 @@ describe('connector config: database TLS', () => {
     invalid({ caFile: notPem }, new RegExp(`- integrations\\.0\\.tls\\.caFile: ${notPem} does not hold a PEM certificate`));
   });
 
+  it("checks the vault's caFile at load as well", () => {
+    const file = join(dir, 'connector-vault-ca.json');
+    const notPem = join(dir, 'vault-ca-not-a-cert.pem');
+    writeFileSync(notPem, 'hello');
+    for (const [caFile, problem] of [[notPem, `- caFile: ${notPem} does not hold a PEM certificate`], [join(dir, 'missing.pem'), '- caFile: cannot read']] as const) {
+      const integration = { name: 'pg', type: 'postgresql', host: 'db.internal', database: 'app', secret: { vault: 'my-vault', name: 'pg-user' } };
+      writeFileSync(file, JSON.stringify({ authority: 'https://localhost:8443', tenantId: '00000000-0000-4000-8000-000000000001', clientId: '00000000-0000-4000-8000-000000000002', caFile, integrations: [integration] }));
+      assert.throws(() => loadConnectorConfig(file), (err: Error) => err.message.includes(problem));
+    }
+  });
+
   it('refuses verify-ca without caFile: checking no name, it would trust every public CA', () => {
     invalid({ mode: 'verify-ca' }, /- integrations\.0\.tls\.caFile: verify-ca needs caFile, the CA that issued the database's certificate: .+; give caFile, or use verify-full/);
     invalid({ mode: 'verify-ca', serverName: 'db.example.com' }, /- integrations\.0\.tls\.caFile: verify-ca needs caFile/);

@@ -11,6 +11,7 @@ import { api } from './support/access-kit.js';
 import { cliHome, coffer } from './support/cli.js';
 import { databaseCa, startMariaDb, startPostgres, type TestDatabase } from './support/databases.js';
 import { createVaultReader, describeVaultError } from '../src/connector/vault-reader.js';
+import { describeDbError } from '../src/connector/db-clients.js';
 import { connectorConfigSchema } from '../src/connector/connector-config.js';
 import { BIN, freePort, startTestServer, type TestServer } from './support/server-fixture.js';
 
@@ -338,6 +339,20 @@ describe('connector errors without a server', () => {
       for (const s of sockets) s.destroy();
       silent.close();
     }
+  });
+
+  it("a database account blocked after failed sign-ins is db-auth, and a secret's long username is cut short", () => {
+    const i = connectorConfigSchema.parse({
+      authority: 'https://vault.example:8443', tenantId: '00000000-0000-4000-8000-000000000001', clientId: '00000000-0000-4000-8000-000000000002',
+      integrations: [{ name: 'm', type: 'mysql', host: 'db', database: 'd', secret: { vault: 'vvv', name: 's' } }],
+    }).integrations[0]!;
+    // MariaDB's ER_USER_IS_BLOCKED as mysql2 delivers it (its code is not one of the access-denied names).
+    const blocked = Object.assign(new Error('User is blocked because of too many credential errors; unblock with \'FLUSH PRIVILEGES\''), { errno: 4150, code: 'ER_UNKNOWN_ERROR' });
+    const e = describeDbError(i, blocked, 'apono');
+    assert.equal(e.kind, 'db-auth');
+    assert.match(e.message, /mysql at db:3306 has blocked user 'apono' after too many failed sign-ins/);
+    const long = describeDbError(i, Object.assign(new Error('denied'), { code: 'ER_ACCESS_DENIED_ERROR' }), 'u'.repeat(20_000));
+    assert.ok(long.message.length < 300, long.message.slice(0, 80));
   });
 
   it('a token request that fails for another reason is not reported as a wrong secret', () => {

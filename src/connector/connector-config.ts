@@ -93,6 +93,8 @@ export const connectorConfigSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    // The vault's CA, checked at start like a database's (a wrong file would only show as an untrusted vault).
+    if (c.caFile !== undefined) readCaFile(c.caFile, ctx);
     const names = new Set<string>();
     for (const i of c.integrations) {
       if (names.has(i.name)) ctx.addIssue({ code: 'custom', path: ['integrations'], message: `integration name '${i.name}' is used twice` });

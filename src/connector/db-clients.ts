@@ -39,8 +39,12 @@ const UNTRUSTED_CODES = new Set([
 
 interface DbErrorShape {
   code?: string;
+  errno?: number;
   message?: string;
 }
+
+/** A MariaDB (4150, ER_USER_IS_BLOCKED) or MySQL (3955) account locked after failed sign-ins: mysql2 names them otherwise. */
+const LOCKED_ERRNOS = new Set([4150, 3955]);
 
 /** A TLS failure in the user's terms, or undefined when err is not one. */
 function describeTlsError(where: string, e: DbErrorShape): ConnectorError | undefined {
@@ -68,7 +72,12 @@ function describeTlsError(where: string, e: DbErrorShape): ConnectorError | unde
 export function describeDbError(i: IntegrationConfig, err: unknown, username: string): ConnectorError {
   const e = err as DbErrorShape;
   const where = `${i.type} at ${i.host}:${i.port ?? defaultPort(i)}`;
-  if (e.code && AUTH_CODES.has(e.code)) return new ConnectorError('db-auth', `${where} rejected the credentials of user '${username}' from the vault`);
+  // A username comes from the secret: shown, but not at any length.
+  const user = username.length > 100 ? `${username.slice(0, 100)}...` : username;
+  if (e.code && AUTH_CODES.has(e.code)) return new ConnectorError('db-auth', `${where} rejected the credentials of user '${user}' from the vault`);
+  if (e.errno !== undefined && LOCKED_ERRNOS.has(e.errno)) {
+    return new ConnectorError('db-auth', `${where} has blocked user '${user}' after too many failed sign-ins (${(e.message ?? '').slice(0, 200)}): unblock it in the database`);
+  }
   if (e.code && NETWORK_CODES.has(e.code)) return new ConnectorError('db-unreachable', `${where} is unreachable (${e.code})`);
   // pg's connectionTimeoutMillis fails without a code.
   if (!e.code && /connection timeout|timeout expired/i.test(e.message ?? '')) return new ConnectorError('db-unreachable', `${where} is unreachable (ETIMEDOUT)`);
