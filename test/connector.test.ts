@@ -275,6 +275,12 @@ describe('connector end to end', () => {
     assert.equal(refused.connectedAt, before.connectedAt, 'the old connection was not closed');
     assert.notEqual(refused.secretVersion, bad);
     assert.match(refused.lastError!, new RegExp(`^secret version ${bad} failed, still connected with version ${before.secretVersion}: postgresql at 127\\.0\\.0\\.1:\\d+ rejected the credentials of user 'apono' from the vault$`));
+    // A malformed version (a typo in a rotation) keeps the working connection too.
+    await cli('keyvault', 'secret', 'set', '--vault-name', 'conn-vault', '--name', 'apono-pg-user', '--value', '{"username": "apono", "pasword": "typo"}', '-o', 'none');
+    const malformed = await until('postgresql', (x) => x.errorKind === 'bad-value', 'the malformed version');
+    assert.equal(malformed.secretVersion, before.secretVersion);
+    assert.equal(malformed.connectedAt, before.connectedAt);
+    assert.match(malformed.lastError!, new RegExp(`^the latest secret version is unusable, still connected with version ${before.secretVersion}: secret 'apono-pg-user' in vault 'conn-vault' is not JSON`));
     const good = await setCredentials('apono-pg-user', passwords[1]!);
     assert.equal((await until('postgresql', (x) => x.state === 'connected' && x.secretVersion === good, 'the good version')).state, 'connected');
   });
@@ -285,7 +291,10 @@ describe('connector end to end', () => {
     await maria.admin(`ALTER USER 'apono'@'%' IDENTIFIED BY '${third}'`);
     // Drop the live connection: the next health check must reconnect, and the old password fails.
     for (const row of await maria.rows("SELECT id FROM information_schema.processlist WHERE user = 'apono'")) await maria.admin(`KILL ${Number(row.id)}`);
-    assert.equal((await until('mysql', (x) => x.errorKind === 'db-auth', 'refusal')).state, 'error');
+    const refusal = await until('mysql', (x) => x.errorKind === 'db-auth', 'refusal');
+    assert.equal(refusal.state, 'error');
+    assert.equal(refusal.secretVersion, null, 'the dropped connection is not shown as there');
+    assert.equal(refusal.connectedAt, null);
     const version = await setCredentials('apono-mysql-user', third);
     assert.equal((await until('mysql', (x) => x.state === 'connected' && x.secretVersion === version, 'recovery')).state, 'connected');
   });

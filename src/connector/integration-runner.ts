@@ -21,7 +21,9 @@ export interface IntegrationStatus {
   errorKind: ConnectorError['kind'] | null;
 }
 
-const REVOKED: Array<ConnectorError['kind']> = ['denied', 'not-found', 'disabled', 'bad-value', 'vault-auth', 'vault-network'];
+// The vault said no: a connection made with what it gave before is not kept. A malformed value (bad-value)
+// is not among them: it is a newer version than the connection's (a typo in a rotation), which keeps it.
+const REVOKED: Array<ConnectorError['kind']> = ['denied', 'not-found', 'disabled', 'vault-auth', 'vault-network'];
 
 export function createIntegrationRunner(config: IntegrationConfig, reader: VaultReader, log: (msg: string, fields?: object) => void) {
   let connection: DbConnection | null = null;
@@ -75,17 +77,33 @@ export function createIntegrationRunner(config: IntegrationConfig, reader: Vault
     return inFlight;
   }
 
+  /**
+   * A newer version cannot be used: the connection kept is checked, and the
+   * error says whether it still works ('error' beside a working connection
+   * would read as an outage) or is gone too (then the status shows none).
+   */
+  async function keptOrGone(err: ConnectorError, what: string): Promise<never> {
+    const kept = status.secretVersion;
+    if (await connection!.check().then(() => true, () => false)) {
+      throw new ConnectorError(err.kind, `${what}, still connected with version ${kept}: ${err.message}`);
+    }
+    await disconnect();
+    throw new ConnectorError(err.kind, `${what}, and the connection with version ${kept} no longer works: ${err.message}`);
+  }
+
   async function refreshOnce(): Promise<void> {
     try {
       // Reading every time is the point: a revoked grant stops the integration at the next refresh.
-      const latest = await reader.read(config.secret);
+      const latest = await reader.read(config.secret).catch((err: unknown) => {
+        if (err instanceof ConnectorError && err.kind === 'bad-value' && connection) return keptOrGone(err, 'the latest secret version is unusable');
+        throw err;
+      });
       if (!connection) await reconnect('start', latest);
       else if (latest.version !== status.secretVersion) {
+        // reconnect closes the old connection only once the new one is up.
         await reconnect('new secret version', latest).catch((err: unknown) => {
-          // The old connection stays (reconnect closes it only once the new one is up): say so, or
-          // 'error' beside a working connection reads as an outage.
           if (!(err instanceof ConnectorError)) throw err;
-          throw new ConnectorError(err.kind, `secret version ${latest.version} failed, still connected with version ${status.secretVersion}: ${err.message}`);
+          return keptOrGone(err, `secret version ${latest.version} failed`);
         });
       }
       try {
@@ -93,7 +111,11 @@ export function createIntegrationRunner(config: IntegrationConfig, reader: Vault
       } catch (err) {
         // A dropped connection or a password rotated under us: read the secret again and reconnect once.
         log(`health check failed: ${describeDbError(config, err, latest.username).message}`, { integration: config.name });
-        await reconnect('health check failed');
+        // The connection failed its check: if no new one comes, the status must not show it as there.
+        await reconnect('health check failed').catch(async (e: unknown) => {
+          await disconnect();
+          throw e;
+        });
         try {
           await connection!.check();
         } catch (again) {
@@ -105,7 +127,6 @@ export function createIntegrationRunner(config: IntegrationConfig, reader: Vault
       status.errorKind = null;
     } catch (err) {
       const e = err instanceof ConnectorError ? err : new ConnectorError('db-error', (err as Error).message.slice(0, 200));
-      // The vault said no (or has nothing usable): a connection made with what it gave before is not kept.
       if (REVOKED.includes(e.kind)) await disconnect();
       if (status.lastError !== e.message) log(`error: ${e.message}`, { integration: config.name, kind: e.kind });
       status.state = 'error';
