@@ -268,6 +268,12 @@ describe('coffer CLI commands', () => {
     await fails([...set, '--value', 'a', '--file', join(files, 'bin')], /^ERROR: incorrect usage: \[Required\] --value VALUE \| --file PATH$/m, 1);
     await fails([...set, '--value', ''], /^ERROR: incorrect usage: \[Required\] --value VALUE \| --file PATH$/m, 1);
     await fails(['keyvault', 'secret', 'set-attributes', '--vault-name', 'cmd-vault', '-n', 'guarded', '--expires', '31/12/2027'], /--expires must be an ISO 8601/, 2);
+    // az's datetime_type forms: to the second, the minute, the hour, or a date.
+    await cli('keyvault', 'secret', 'set', '--vault-name', 'cmd-vault', '-n', 'dated', '--value', 'x', '-o', 'none');
+    for (const [given, expected] of [['2031-02-03T04:05:06Z', '2031-02-03T04:05:06+00:00'], ['2031-02-03T04:05Z', '2031-02-03T04:05:00+00:00'], ['2031-02-03T04Z', '2031-02-03T04:00:00+00:00'], ['2031-02-03', '2031-02-03T00:00:00+00:00']]) {
+      const set = await json('keyvault', 'secret', 'set-attributes', '--vault-name', 'cmd-vault', '-n', 'dated', '--expires', given!);
+      assert.equal(set.attributes.expires, expected, given);
+    }
     await fails(['keyvault', 'secret', 'set-attributes', '--vault-name', 'cmd-vault', '-n', 'guarded', '--enabled', 'yes'], /--enabled must be true or false/, 2);
     const kept = await json('keyvault', 'secret', 'show', '--vault-name', 'cmd-vault', '-n', 'guarded');
     assert.equal(kept.value, 'kept');

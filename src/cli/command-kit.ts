@@ -70,6 +70,9 @@ export function parseBool(flag: string, v: string | boolean | undefined): boolea
  */
 export function parseUtc(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
+  // az's datetime_type also takes the hour alone (2027-01-01T05Z), which JavaScript's Date does not parse.
+  const hourOnly = /^(\d{4}-\d{2}-\d{2}T\d{2})Z$/i.exec(v);
+  if (hourOnly) v = `${hourOnly[1]}:00Z`;
   const zoned = /(Z|[+-]\d{2}:?\d{2})$/i.test(v) || !/T|\d:\d/.test(v) ? v : `${v}Z`;
   const t = /^\d{4}-\d{2}-\d{2}/.test(v) ? Date.parse(zoned) : NaN;
   if (!Number.isFinite(t)) throw usage(`${flag} must be an ISO 8601 date and time such as 2027-12-31T00:00:00Z, not '${v}'`);
