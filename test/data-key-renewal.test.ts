@@ -83,6 +83,27 @@ describe('vault data key renewal', () => {
     await assert.rejects(async () => restarted.openingKey(fresh, 7), IntegrityError, 'no such generation');
   });
 
+  it('a read during a rotation, with the row from before and no key in memory, does not put the old key back for the writes that follow', async () => {
+    keys.forget(vault.id); // as after a restart: nothing of this vault in memory
+    const staleRow = vault;
+    await rotate();
+    const old = keys.openingKey(staleRow, 0); // a GET that looked the vault up before the rotation
+    assert.ok(!(old instanceof Promise));
+    const sealing = await resolved(keys.sealingKey(staleRow)); // then a write with the same row
+    assert.equal(sealing.generation, 1, 'the write seals with the renewed key');
+  });
+
+  it("another cluster member holding the vault's row from before a renewal opens a value sealed after it", async () => {
+    const member = createVaultKeys(keyring, store.vaults);
+    const staleRow = vault;
+    assert.equal((await resolved(member.sealingKey(staleRow))).generation, 0);
+    await rotate();
+    const renewed = await resolved(keys.sealingKey((await store.vaults.getById(vault.id))!));
+    const blob = seal(renewed.key, Buffer.from('after'), 'aad', renewed.generation);
+    member.useKeyring(keyring);
+    assert.equal(open(await resolved(member.openingKey(staleRow, sealedGeneration(blob))), blob, 'aad').toString(), 'after');
+  });
+
   it('the secret service reads values of every generation, backs them up and restores them', async () => {
     const service = createSecretService({ secrets: store.secrets, vaultKeys: keys, backupKey: randomBytes(32), deploymentId: randomUUID() });
     const put = (value: string, row = vault) => service.set(row, 'db', { value, contentType: null, tags: null, attributes: {} });

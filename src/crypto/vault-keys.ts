@@ -74,9 +74,15 @@ export function createVaultKeys(initial: Keyring, store: Pick<VaultStore, 'getBy
   };
   const fromRow = (vault: VaultKeyRef): SealingKey => {
     const entry = { generation: vault.dekGeneration, key: unwrap(vault.id, vault.dekGeneration, vault.masterKeyId, vault.dekWrapped) };
+    const held = current.get(vault.id);
+    // Never back to an older key: a row read before a renewal is the earlier generation's.
+    if (held && held.generation > entry.generation) return keepEarlierEntry(vault.id, entry);
     current.set(vault.id, entry);
     return entry;
   };
+  const keepEarlierEntry = (vaultId: string, entry: SealingKey): SealingKey => (keepEarlier(vaultId, entry.generation, entry.key), entry);
+  /** The lowest generation this process may seal the vault's values with: the row's, or the one it renewed the vault to. */
+  const floor = (vault: VaultKeyRef) => Math.max(vault.dekGeneration, renewedTo.get(vault.id) ?? 0);
   // The row predates a renewal this process has forgotten the key of (a forget between the two): read it again.
   async function fresh(vaultId: string, atLeast: number): Promise<SealingKey> {
     const row = await store.getById(vaultId);
@@ -91,20 +97,24 @@ export function createVaultKeys(initial: Keyring, store: Pick<VaultStore, 'getBy
 
   return {
     sealingKey(vault) {
+      const least = floor(vault);
       const held = current.get(vault.id);
-      if (held && held.generation >= vault.dekGeneration) return held;
-      const newest = renewedTo.get(vault.id) ?? 0;
-      return vault.dekGeneration >= newest ? fromRow(vault) : fresh(vault.id, newest);
+      if (held && held.generation >= least) return held;
+      return vault.dekGeneration >= least ? fromRow(vault) : fresh(vault.id, least);
     },
     openingKey(vault, generation) {
       const held = current.get(vault.id);
       if (held?.generation === generation) return held.key;
       const old = earlier.get(vault.id)?.get(generation);
       if (old) return old;
-      if (generation !== vault.dekGeneration) return stored(vault.id, generation);
-      // The row's own key: current unless this process has renewed past it.
-      if (!held || held.generation < generation) return fromRow(vault).key;
-      return keepEarlier(vault.id, generation, unwrap(vault.id, generation, vault.masterKeyId, vault.dekWrapped));
+      // Sealed with a key newer than the row (another member renewed it, and this one holds the row from before).
+      if (generation > vault.dekGeneration) return fresh(vault.id, generation).then((k) => (k.generation === generation ? k.key : stored(vault.id, generation)));
+      if (generation < vault.dekGeneration) return stored(vault.id, generation);
+      // The row's own key: current unless this process has renewed past it (then an earlier generation).
+      const key = unwrap(vault.id, generation, vault.masterKeyId, vault.dekWrapped);
+      if ((!held || held.generation < generation) && generation >= floor(vault)) current.set(vault.id, { generation, key });
+      else keepEarlier(vault.id, generation, key);
+      return key;
     },
     create(vaultId) {
       const dek = newDataKey();

@@ -71,9 +71,15 @@ export function createSecretService(deps: {
 
   // Keys are at hand (no await) but for a generation not yet read from the store.
   async function sealValue(vault: VaultRow, name: string, version: string, value: string): Promise<Buffer> {
-    const found = vaultKeys.sealingKey(vault);
-    const { key, generation } = found instanceof Promise ? await found : found;
-    return seal(key, Buffer.from(value, 'utf8'), secretAad(vault.id, name.toLowerCase(), version), generation);
+    let found;
+    try {
+      found = vaultKeys.sealingKey(vault);
+      if (found instanceof Promise) found = await found;
+    } catch (err) {
+      if (err instanceof IntegrityError) throw errors.integrity(`the data key of vault ${vault.name}`);
+      throw err;
+    }
+    return seal(found.key, Buffer.from(value, 'utf8'), secretAad(vault.id, name.toLowerCase(), version), found.generation);
   }
 
   async function openValue(vault: VaultRow, row: SecretVersionRow): Promise<string> {

@@ -50,7 +50,7 @@ export function registerAdminCommands(program: Command): void {
   const admin = program.command('admin').description('Administer a coffer deployment.');
   admin
     .command('rotate-master-key')
-    .description('Create a new master key and rewrap every vault key under it; the old key is then dropped.')
+    .description('Create a new master key, give every vault a new data key and rewrap every other key under it; the old key is then dropped.')
     .option('--data-dir <dir>', 'the server data dir', './data')
     .option('--database-url <url>', 'the PostgreSQL database of a deployment that uses one (default: COFFER_DATABASE_URL)')
     .addHelpText('after', '\nWhile the server runs, the rotation happens inside it (online); otherwise on the data dir (and database) directly.')
