@@ -67,7 +67,7 @@ export function registerSecretFileCommands(secret: Command, withRef: WithRef): v
     );
 
   withRef(secret.command('download').description("Download a secret's value to a file."), true)
-    .requiredOption('-f, --file <path>', 'file to write (written over if it exists)')
+    .requiredOption('-f, --file <path>', 'file to write (must not exist)')
     .option('-e, --encoding <encoding>', `${ENCODINGS.join(', ')}: base64 and hex decode to binary, the others write the value as UTF-8 text (default: the secret's file-encoding tag, else utf-8)`)
     .action(
       run<SecretRefOptions & { file: string; encoding?: string }>(async (o, s) => {
