@@ -72,17 +72,16 @@ export function createVaultKeys(initial: Keyring, store: Pick<VaultStore, 'getBy
     held.set(generation, key);
     return key;
   };
+  /** The lowest generation this process may seal the vault's values with: the row's, or the one it renewed the vault to. */
+  const floor = (vault: VaultKeyRef) => Math.max(vault.dekGeneration, renewedTo.get(vault.id) ?? 0);
+  /** The row's key, held as current unless this process knows a newer one (a row read before a renewal: then an earlier generation). */
   const fromRow = (vault: VaultKeyRef): SealingKey => {
     const entry = { generation: vault.dekGeneration, key: unwrap(vault.id, vault.dekGeneration, vault.masterKeyId, vault.dekWrapped) };
     const held = current.get(vault.id);
-    // Never back to an older key: a row read before a renewal is the earlier generation's.
-    if (held && held.generation > entry.generation) return keepEarlierEntry(vault.id, entry);
-    current.set(vault.id, entry);
+    if ((held && held.generation > entry.generation) || entry.generation < floor(vault)) keepEarlier(vault.id, entry.generation, entry.key);
+    else current.set(vault.id, entry);
     return entry;
   };
-  const keepEarlierEntry = (vaultId: string, entry: SealingKey): SealingKey => (keepEarlier(vaultId, entry.generation, entry.key), entry);
-  /** The lowest generation this process may seal the vault's values with: the row's, or the one it renewed the vault to. */
-  const floor = (vault: VaultKeyRef) => Math.max(vault.dekGeneration, renewedTo.get(vault.id) ?? 0);
   // The row predates a renewal this process has forgotten the key of (a forget between the two): read it again.
   async function fresh(vaultId: string, atLeast: number): Promise<SealingKey> {
     const row = await store.getById(vaultId);
@@ -109,12 +108,7 @@ export function createVaultKeys(initial: Keyring, store: Pick<VaultStore, 'getBy
       if (old) return old;
       // Sealed with a key newer than the row (another member renewed it, and this one holds the row from before).
       if (generation > vault.dekGeneration) return fresh(vault.id, generation).then((k) => (k.generation === generation ? k.key : stored(vault.id, generation)));
-      if (generation < vault.dekGeneration) return stored(vault.id, generation);
-      // The row's own key: current unless this process has renewed past it (then an earlier generation).
-      const key = unwrap(vault.id, generation, vault.masterKeyId, vault.dekWrapped);
-      if ((!held || held.generation < generation) && generation >= floor(vault)) current.set(vault.id, { generation, key });
-      else keepEarlier(vault.id, generation, key);
-      return key;
+      return generation < vault.dekGeneration ? stored(vault.id, generation) : fromRow(vault).key;
     },
     create(vaultId) {
       const dek = newDataKey();
