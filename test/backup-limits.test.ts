@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { openBackup, sealBackup } from '../src/secrets/secret-backup.js';
+import { openBackup, sealBackup, unpackBackup } from '../src/secrets/secret-backup.js';
 import { newServicePrincipal } from './support/access-kit.js';
 import { auditRecords, vaultToken } from './support/audit-kit.js';
 import { createVault, secretClient } from './support/clients.js';
@@ -69,7 +69,7 @@ describe('backup and restore limits', () => {
 
   it('a blob without versions is a bad backup, not a server error', () => {
     const key = randomBytes(32);
-    const blob = sealBackup(key, 'deployment', { format: 1, name: 'empty', versions: [] });
-    assert.throws(() => openBackup(key, 'deployment', blob), (err: Error & { code?: string }) => err.message === 'Backup blob contains invalid or corrupt version.');
+    const blob = sealBackup(key, 0, 'deployment', { format: 1, name: 'empty', versions: [] });
+    assert.throws(() => openBackup(key, 'deployment', unpackBackup(blob).sealed), (err: Error & { code?: string }) => err.message === 'Backup blob contains invalid or corrupt version.');
   });
 });

@@ -5,9 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import { IntegrityError, open, seal, sealedGeneration } from '../src/crypto/envelope.js';
+import { createBackupKeys, ensureBackupKey, type BackupKeys } from '../src/crypto/backup-key.js';
 import { createKeyring, type Keyring } from '../src/crypto/keyring.js';
 import { rewrapAll } from '../src/crypto/master-key-rotation.js';
 import { createVaultKeys, type VaultKeys } from '../src/crypto/vault-keys.js';
+import { unpackBackup } from '../src/secrets/secret-backup.js';
 import { createSecretService } from '../src/secrets/secret-service.js';
 import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.js';
 import type { Store, VaultRow } from '../src/storage/store-types.js';
@@ -28,12 +30,15 @@ describe('vault data key renewal', () => {
   let masterKeys: Buffer[];
   let keys: VaultKeys;
   let vault: VaultRow;
+  let backupKeys: BackupKeys;
 
   beforeEach(async () => {
     store = openSqliteStore({ file: join(mkdtempSync(join(root, 'db-')), 'coffer.db') });
     masterKeys = [randomBytes(32)];
     keyring = createKeyring(masterKeys[0]!);
     keys = createVaultKeys(keyring, store.vaults);
+    await ensureBackupKey(store.settings, keyring);
+    backupKeys = createBackupKeys(store.settings, keyring);
     const id = randomUUID();
     vault = await insertVault(store, vaultRow({ id, ...keys.create(id) }));
   });
@@ -44,8 +49,10 @@ describe('vault data key renewal', () => {
     masterKeys.unshift(randomBytes(32));
     keyring = createKeyring(masterKeys[0]!, masterKeys.slice(1));
     keys.useKeyring(keyring);
+    backupKeys.useKeyring(keyring);
     const result = await rewrapAll(store, keyring, (id, generation, raw) => keys.renewed(id, generation, raw));
     assert.equal(result.renewedDataKeys, 1);
+    assert.equal(result.renewedBackupKey, true);
   }
 
   it('after a renewal, a request holding the row from before seals with the new key; both generations open', async () => {
@@ -104,10 +111,12 @@ describe('vault data key renewal', () => {
     assert.equal(open(await resolved(member.openingKey(staleRow, sealedGeneration(blob))), blob, 'aad').toString(), 'after');
   });
 
-  it('the secret service reads values of every generation, backs them up and restores them', async () => {
-    const service = createSecretService({ secrets: store.secrets, vaultKeys: keys, backupKey: randomBytes(32), deploymentId: randomUUID() });
+  it('the secret service reads values of every generation, backs them up and restores them, with backups of every generation', async () => {
+    const deploymentId = randomUUID();
+    const service = createSecretService({ secrets: store.secrets, vaultKeys: keys, backupKeys, deploymentId });
     const put = (value: string, row = vault) => service.set(row, 'db', { value, contentType: null, tags: null, attributes: {} });
     const first = await put('one');
+    const oldBlob = await service.backup(vault, 'db');
     await rotate();
     const second = await put('two'); // with the row from before the rotation
     await rotate();
@@ -118,15 +127,21 @@ describe('vault data key renewal', () => {
     assert.deepEqual(generations, [0, 1, 2]);
 
     const restarted = createVaultKeys(keyring, store.vaults);
-    const reader = createSecretService({ secrets: store.secrets, vaultKeys: restarted, backupKey: randomBytes(32), deploymentId: randomUUID() });
+    const reader = createSecretService({ secrets: store.secrets, vaultKeys: restarted, backupKeys: createBackupKeys(store.settings, keyring), deploymentId });
     for (const [s, value] of [[first, 'one'], [second, 'two'], [third, 'three']] as const) {
       assert.equal((await reader.get(fresh, 'db', s.meta.version)).value, value);
     }
     const blob = await service.backup(fresh, 'db');
-    await service.delete(fresh, 'db');
-    await service.purge(fresh, 'db');
-    await service.restore(fresh, blob);
-    assert.equal((await service.get(fresh, 'db', first.meta.version)).value, 'one');
+    assert.equal(unpackBackup(blob).generation, 2, 'a backup is sealed with the current backup key');
+    assert.equal(unpackBackup(oldBlob).generation, 0);
+    // Restored by a process that has not held any backup key yet: each generation is read from the store.
+    for (const [b, versions] of [[blob, 3], [oldBlob, 1]] as const) {
+      await service.delete(fresh, 'db');
+      await service.purge(fresh, 'db');
+      await reader.restore(fresh, b);
+      assert.equal((await service.get(fresh, 'db', first.meta.version)).value, 'one');
+      assert.equal((await store.secrets.allVersions(vault.id, 'db', 10)).length, versions);
+    }
     assert.equal(sealedGeneration((await store.secrets.getVersion(vault.id, 'db', first.meta.version))!.ciphertext), 2, 'a restore seals with the current key');
   });
 

@@ -4,7 +4,9 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IntegrityError, open, secretAad, vaultKeyAad } from '../src/crypto/envelope.js';
+import { backupAad, IntegrityError, open, secretAad, vaultKeyAad } from '../src/crypto/envelope.js';
+import { unwrapFrom } from '../src/crypto/wrapped-setting.js';
+import { unpackBackup } from '../src/secrets/secret-backup.js';
 import { loadKeyring } from '../src/crypto/keyring.js';
 import { rotateKeyringFile } from '../src/crypto/master-key-rotation.js';
 import { createVaultKeys } from '../src/crypto/vault-keys.js';
@@ -20,6 +22,16 @@ const ADMIN = { name: 'admin-app', type: 'Application' } as const;
 
 // `coffer admin rotate-master-key` rewraps every vault key under a new master
 // key while the server runs, and offline; nothing becomes unreadable.
+
+/** The settings table's values, read from the server's SQLite file. */
+function readSettings(s: TestServer): Record<string, string> {
+  const db = new Database(join(s.dataDir, 'coffer.db'), { readonly: true });
+  try {
+    return Object.fromEntries((db.prepare('SELECT key, value FROM settings').all() as Array<{ key: string; value: string }>).map((r) => [r.key, r.value]));
+  } finally {
+    db.close();
+  }
+}
 
 const keyFile = (s: TestServer) => JSON.parse(readFileSync(join(s.dataDir, 'master.key'), 'utf8')) as { primary: string; keys: Record<string, string> };
 
@@ -111,6 +123,9 @@ describe('master key rotation after the master key leaked', () => {
       };
       const copied = readVault();
       const leakedDataKey = leakedKeyring.unwrap(copied.master_key_id, copied.dek_wrapped, vaultKeyAad(copied.id));
+      const settingsCopy = readSettings(server);
+      const leakedBackupKey = unwrapFrom(leakedKeyring, JSON.parse(settingsCopy.backupKey!), 'coffer/backup-key/v1');
+      const backupBefore = (await client.backupSecret('db'))!;
 
       const r = await coffer(cliHome(), ['admin', 'rotate-master-key', '--data-dir', server.dataDir]);
       assert.equal(r.code, 0, r.stderr);
@@ -131,6 +146,15 @@ describe('master key rotation after the master key leaked', () => {
         db.close();
       }
 
+      // Backups: the copy's backup key opens those made before the rotation, not those made after.
+      const backupAfter = (await client.backupSecret('other'))!;
+      const openWithLeaked = (blob: Uint8Array) => {
+        const { sealed } = unpackBackup(Buffer.from(blob).toString('base64url'));
+        return open(leakedBackupKey, sealed, backupAad(settingsCopy.deploymentId!)).toString();
+      };
+      assert.match(openWithLeaked(backupBefore), /written-before/, "the copy's own backup key was exposed already");
+      assert.throws(() => openWithLeaked(backupAfter), IntegrityError, 'a backup made after the rotation is sealed with a renewed key');
+
       for (const restart of [false, true]) {
         if (restart) await server.restart(); // the earlier generation is then read from the store
         const reader = secretClient(server, 'leaked');
@@ -138,6 +162,14 @@ describe('master key rotation after the master key leaked', () => {
         assert.equal((await reader.getSecret('db')).value, 'written-after');
         assert.equal((await reader.getSecret('other')).value, 'also-after');
       }
+      // Both backups restore, each with its own generation's key.
+      for (const [name, blob] of [['db', backupBefore], ['other', backupAfter]] as const) {
+        await (await client.beginDeleteSecret(name)).pollUntilDone();
+        await client.purgeDeletedSecret(name);
+        await client.restoreSecretBackup(blob);
+      }
+      assert.equal((await client.getSecret('db')).value, 'written-before', 'the backup from before the rotation holds only the first version');
+      assert.equal((await client.getSecret('other')).value, 'also-after');
     } finally {
       await server.stop();
       rmSync(dir, { recursive: true, force: true });

@@ -4,9 +4,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
+import { createBackupKeys, ensureBackupKey, type BackupKeys } from '../src/crypto/backup-key.js';
 import { createKeyring } from '../src/crypto/keyring.js';
 import { createVaultKeys, type VaultKeys } from '../src/crypto/vault-keys.js';
-import { MAX_BACKUP_VERSIONS, openBackup } from '../src/secrets/secret-backup.js';
+import { MAX_BACKUP_VERSIONS, openBackup, unpackBackup } from '../src/secrets/secret-backup.js';
 import { createSecretService, type SecretService } from '../src/secrets/secret-service.js';
 import { ServiceError } from '../src/server/errors.js';
 import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.js';
@@ -24,13 +25,16 @@ after(() => rmSync(root, { recursive: true, force: true }));
 describe('secret service: changes between its reads', () => {
   let store: Store;
   let vault: VaultRow;
-  const backupKey = randomBytes(32);
+  let backupKeys: BackupKeys;
   const deploymentId = randomUUID();
   let vaultKeys: VaultKeys;
 
   beforeEach(async () => {
     store = openSqliteStore({ file: join(mkdtempSync(join(root, 'db-')), 'coffer.db') });
-    vaultKeys = createVaultKeys(createKeyring(randomBytes(32)), store.vaults);
+    const keyring = createKeyring(randomBytes(32));
+    vaultKeys = createVaultKeys(keyring, store.vaults);
+    await ensureBackupKey(store.settings, keyring);
+    backupKeys = createBackupKeys(store.settings, keyring);
     const id = randomUUID();
     vault = vaultRow({ id, ...vaultKeys.create(id) });
     await insertVault(store, vault);
@@ -46,7 +50,7 @@ describe('secret service: changes between its reads', () => {
         return store.secrets.allVersions(vaultId, name, limit);
       },
     };
-    return createSecretService({ secrets, vaultKeys, backupKey, deploymentId });
+    return createSecretService({ secrets, vaultKeys, backupKeys, deploymentId });
   }
 
   const input = (value: string) => ({ value, contentType: null, tags: null, attributes: {} });
@@ -66,10 +70,11 @@ describe('secret service: changes between its reads', () => {
 
   it('a backup whose secret gains a version between its reads holds every version it read', async () => {
     const service = serviceWith(async () => {
-      await createSecretService({ secrets: store.secrets, vaultKeys, backupKey, deploymentId }).set(vault, 'growing', input('v2'));
+      await createSecretService({ secrets: store.secrets, vaultKeys, backupKeys, deploymentId }).set(vault, 'growing', input('v2'));
     });
     await service.set(vault, 'growing', input('v1'));
-    const content = openBackup(backupKey, deploymentId, await service.backup(vault, 'growing'));
+    const { sealed, generation } = unpackBackup(await service.backup(vault, 'growing'));
+    const content = openBackup(await backupKeys.opening(generation), deploymentId, sealed);
     assert.deepEqual(content.versions.map((v) => v.value).sort(), ['v1', 'v2']);
     assert.equal(content.name, 'growing');
   });
@@ -82,7 +87,7 @@ describe('secret service: changes between its reads', () => {
         return rows;
       } },
       vaultKeys,
-      backupKey,
+      backupKeys,
       deploymentId,
     });
     await Promise.all(Array.from({ length: MAX_BACKUP_VERSIONS + 50 }, (_, i) => service.set(vault, 'many', input(`v${i}`))));

@@ -1,18 +1,135 @@
 import { randomBytes } from 'node:crypto';
 import type { SettingsStore } from '../storage/store-types.js';
+import { IntegrityError } from './envelope.js';
 import type { Keyring } from './keyring.js';
-import { rewrapSetting, unwrapFrom, wrapInto, type WrappedSetting } from './wrapped-setting.js';
+import { unwrapFrom, wrapInto, type WrappedSetting } from './wrapped-setting.js';
 
-// The deployment's backup key, stored wrapped by the master keyring in the
-// settings table. Backups stay restorable across master key rotations.
+// The deployment's backup keys, stored wrapped by the master keyring in the
+// settings table. A master key rotation renews the key (a new generation,
+// wrapped under the new master key only), so that whoever holds the old
+// master key and a database copy cannot open backups made after it. The
+// earlier generations stay, rewrapped by each rotation: every backup ever
+// made stays restorable.
 
 export const BACKUP_KEY_SETTING = 'backupKey';
-const AAD = 'coffer/backup-key/v1';
 
-export async function loadBackupKey(settings: SettingsStore, keyring: Keyring): Promise<Buffer> {
-  const fresh = JSON.stringify(wrapInto(keyring, randomBytes(32), AAD, {}));
-  const stored = JSON.parse(await settings.setIfAbsent(BACKUP_KEY_SETTING, fresh)) as WrappedSetting;
-  return unwrapFrom(keyring, stored, AAD);
+/**
+ * The setting's JSON: the current key (`generation` absent: 0, as stored
+ * before keys were renewed) and the earlier ones by generation.
+ */
+interface Stored extends WrappedSetting {
+  generation?: number;
+  earlier?: Record<string, WrappedSetting>;
 }
 
-export const rewrapBackupKey = (settings: SettingsStore, from: Keyring, to: Keyring): Promise<boolean> => rewrapSetting(settings, BACKUP_KEY_SETTING, () => AAD, from, to);
+/** The wrapping binds the generation (the first one's predates generations), so a database writer cannot relabel keys. */
+const aad = (generation: number) => (generation === 0 ? 'coffer/backup-key/v1' : `coffer/backup-key/v1|generation:${generation}`);
+
+const MAX_ATTEMPTS = 5;
+
+async function readStored(settings: Pick<SettingsStore, 'get'>): Promise<{ raw: string; stored: Stored } | null> {
+  const raw = await settings.get(BACKUP_KEY_SETTING);
+  return raw === null ? null : { raw, stored: JSON.parse(raw) as Stored };
+}
+
+/** Makes the first backup key unless one is stored (every cluster member gets the one stored first). */
+export async function ensureBackupKey(settings: SettingsStore, keyring: Keyring): Promise<void> {
+  const key = randomBytes(32);
+  await settings.setIfAbsent(BACKUP_KEY_SETTING, JSON.stringify(wrapInto(keyring, key, aad(0), {})));
+  key.fill(0);
+}
+
+/**
+ * Changes the stored keys with `change` (which returns null for no change),
+ * as a compare-and-set: a change made meanwhile by another rotation (another
+ * cluster member's) is read and `change` applied to it again.
+ */
+async function update(settings: SettingsStore, change: (stored: Stored) => Stored | null): Promise<boolean> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const read = await readStored(settings);
+    const next = read && change(read.stored);
+    if (!read || !next) return false;
+    if (await settings.replace(BACKUP_KEY_SETTING, read.raw, JSON.stringify(next))) return true;
+  }
+  throw new Error(`the backup key changed under ${MAX_ATTEMPTS} attempts to update it`);
+}
+
+/** Gives the deployment a new backup key under the keyring's primary; the current one joins the earlier ones. False when there is none yet. */
+export const renewBackupKey = (settings: SettingsStore, keyring: Keyring): Promise<boolean> =>
+  update(settings, (stored) => {
+    const from = stored.generation ?? 0;
+    const key = randomBytes(32);
+    const next: Stored = {
+      ...wrapInto(keyring, key, aad(from + 1), {}),
+      generation: from + 1,
+      earlier: { ...stored.earlier, [from]: { keyId: stored.keyId, sealed: stored.sealed } },
+    };
+    key.fill(0);
+    return next;
+  });
+
+/** Rewraps every backup key (current and earlier) not yet under the keyring's primary; false when none was. */
+export const rewrapBackupKeys = (settings: SettingsStore, keyring: Keyring): Promise<boolean> =>
+  update(settings, (stored) => {
+    const rewrap = (w: WrappedSetting, generation: number): WrappedSetting => {
+      if (w.keyId === keyring.primaryId) return w;
+      const key = unwrapFrom(keyring, w, aad(generation));
+      const { keyId, sealed } = wrapInto(keyring, key, aad(generation), {});
+      key.fill(0);
+      return { keyId, sealed };
+    };
+    const earlier = Object.fromEntries(Object.entries(stored.earlier ?? {}).map(([g, w]) => [g, rewrap(w, Number(g))]));
+    const next: Stored = { ...stored, ...rewrap(stored, stored.generation ?? 0), ...(stored.earlier ? { earlier } : {}) };
+    return JSON.stringify(next) === JSON.stringify(stored) ? null : next;
+  });
+
+/** The master key ids the stored backup keys are wrapped with. */
+export async function backupKeyIds(settings: Pick<SettingsStore, 'get'>): Promise<string[]> {
+  const read = await readStored(settings);
+  return read ? [read.stored.keyId, ...Object.values(read.stored.earlier ?? {}).map((w) => w.keyId)] : [];
+}
+
+export interface BackupKeys {
+  /** The key new backups are sealed with: the stored current one, read each time (another cluster member may have renewed it). */
+  sealing(): Promise<{ generation: number; key: Buffer }>;
+  /** The key of `generation`, or null when the deployment has none of that generation. */
+  opening(generation: number): Promise<Buffer | null>;
+  /** Replaces the keyring used for unwrapping (during and after a rotation). */
+  useKeyring(keyring: Keyring): void;
+}
+
+export function createBackupKeys(settings: Pick<SettingsStore, 'get'>, initial: Keyring): BackupKeys {
+  let keyring = initial;
+  const held = new Map<number, Buffer>();
+  // The newest generation sealed with: a database put back to an older current key (one the old master key opens) is refused.
+  let newest = 0;
+  const keyOf = (generation: number, wrapped: WrappedSetting): Buffer => {
+    let key = held.get(generation);
+    if (!key) held.set(generation, (key = unwrapFrom(keyring, wrapped, aad(generation))));
+    return key;
+  };
+  const stored = async (): Promise<Stored> => {
+    const read = await readStored(settings);
+    if (!read) throw new IntegrityError('the backup key is missing from the database');
+    return read.stored;
+  };
+  return {
+    async sealing() {
+      const current = await stored();
+      const generation = current.generation ?? 0;
+      if (generation < newest) throw new IntegrityError(`the stored backup key is of generation ${generation}, older than generation ${newest} this server sealed with`);
+      newest = generation;
+      return { generation, key: keyOf(generation, current) };
+    },
+    async opening(generation) {
+      const cached = held.get(generation);
+      if (cached) return cached;
+      const current = await stored();
+      const wrapped = generation === (current.generation ?? 0) ? current : current.earlier?.[String(generation)];
+      return wrapped ? keyOf(generation, wrapped) : null;
+    },
+    useKeyring(next) {
+      keyring = next;
+    },
+  };
+}

@@ -1,13 +1,13 @@
 import type { SigningKeyRow, Store } from '../storage/store-types.js';
 import { newDataKey, vaultKeyAad, signingKeyAad } from './envelope.js';
-import { BACKUP_KEY_SETTING, rewrapBackupKey } from './backup-key.js';
+import { backupKeyIds, renewBackupKey, rewrapBackupKeys } from './backup-key.js';
 import { AUDIT_KEY_SETTING, rewrapAuditKey } from '../audit/audit-key.js';
 import { CREDENTIAL_PEPPER_SETTING, rewrapCredentialPepper } from '../identity/credential-pepper.js';
 import { wrappedSettingKeyId } from './wrapped-setting.js';
 import { addPrimaryToFile, loadKeyring, retainOnlyInFile, type Keyring } from './keyring.js';
 
-// A rotation renews every vault's data key (a new generation, wrapped under
-// the new primary), then rewraps every key still wrapped by an older master
+// A rotation renews every vault's data key and the backup key (a new
+// generation each, wrapped under the new primary), then rewraps every key still wrapped by an older master
 // key under the primary. Values already stored are not re-encrypted: they
 // open with their generation's key, which stays. So whoever holds the old
 // master key and a database copy reads what that copy held, and nothing
@@ -19,6 +19,9 @@ export interface RewrapResult {
   /** Vault data keys (current and earlier generations) rewrapped. */
   vaultKeys: number;
   signingKeys: number;
+  /** Whether the backup key was renewed (false: none exists yet). */
+  renewedBackupKey: boolean;
+  /** Whether any backup key (current or earlier) was rewrapped. */
   backupKey: boolean;
   auditKey: boolean;
   credentialPepper: boolean;
@@ -59,6 +62,7 @@ async function renewDataKeys(store: Store, keyring: Keyring, onRenewed: OnRenewe
 
 export async function rewrapAll(store: Store, keyring: Keyring, onRenewed: OnRenewed = () => {}): Promise<RewrapResult> {
   const renewedDataKeys = await renewDataKeys(store, keyring, onRenewed);
+  const renewedBackupKey = await renewBackupKey(store.settings, keyring);
   let vaultKeys = 0;
   for (const row of await store.vaults.listKeys()) {
     if (row.masterKeyId === keyring.primaryId) continue;
@@ -83,10 +87,10 @@ export async function rewrapAll(store: Store, keyring: Keyring, onRenewed: OnRen
     await store.signingKeys.rewrap(row.kid, sealed, keyId);
     signingKeys++;
   }
-  const backupKey = await rewrapBackupKey(store.settings, keyring, keyring);
+  const backupKey = await rewrapBackupKeys(store.settings, keyring);
   const auditKey = await rewrapAuditKey(store.settings, keyring, keyring);
   const credentialPepper = await rewrapCredentialPepper(store.settings, keyring, keyring);
-  return { renewedDataKeys, vaultKeys, signingKeys, backupKey, auditKey, credentialPepper, untrustedSigningKeys };
+  return { renewedDataKeys, renewedBackupKey, vaultKeys, signingKeys, backupKey, auditKey, credentialPepper, untrustedSigningKeys };
 }
 
 /** Master key ids still referenced by stored wrapped keys (signing keys that do not open under `keyring` left out). */
@@ -94,7 +98,8 @@ export async function keyIdsInUse(store: Store, keyring: Keyring): Promise<Set<s
   const ids = new Set<string>();
   for (const row of await store.vaults.listKeys()) ids.add(row.masterKeyId);
   for (const row of await store.signingKeys.list()) if (signingKeyOpens(row, keyring)) ids.add(row.masterKeyId);
-  for (const setting of [BACKUP_KEY_SETTING, AUDIT_KEY_SETTING, CREDENTIAL_PEPPER_SETTING]) {
+  for (const id of await backupKeyIds(store.settings)) ids.add(id);
+  for (const setting of [AUDIT_KEY_SETTING, CREDENTIAL_PEPPER_SETTING]) {
     const id = await wrappedSettingKeyId(store.settings, setting);
     if (id) ids.add(id);
   }

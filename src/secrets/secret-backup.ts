@@ -1,8 +1,10 @@
-import { open, seal, backupAad, IntegrityError } from '../crypto/envelope.js';
+import { open, seal, backupAad, IntegrityError, sealedGeneration } from '../crypto/envelope.js';
 import { errors } from '../server/errors.js';
 
 // A backup blob is the secret's versions sealed with the deployment's backup
-// key: authenticated, opaque, and restorable only into this deployment.
+// key: authenticated, opaque, and restorable only into this deployment. The
+// sealed part names the key's generation (crypto/backup-key.ts) from the
+// first renewal on.
 
 export interface BackupVersion {
   version: string;
@@ -35,17 +37,30 @@ export const MAX_BACKUP_BYTES = 8 * 1024 * 1024;
 /** The bytes a version adds to a backup's content. */
 export const backupBytes = (v: BackupVersion): number => Buffer.byteLength(JSON.stringify(v)) + 1;
 
-export function sealBackup(key: Buffer, deploymentId: string, content: BackupContent): string {
-  const body = seal(key, Buffer.from(JSON.stringify(content), 'utf8'), backupAad(deploymentId));
+export function sealBackup(key: Buffer, generation: number, deploymentId: string, content: BackupContent): string {
+  const body = seal(key, Buffer.from(JSON.stringify(content), 'utf8'), backupAad(deploymentId), generation);
   return Buffer.concat([PREFIX, body]).toString('base64url');
 }
 
-export function openBackup(key: Buffer, deploymentId: string, blob: string): BackupContent {
+/** The sealed part of a blob, and the generation of the backup key it names; a blob of no known form is a bad backup. */
+export function unpackBackup(blob: string): { sealed: Buffer; generation: number } {
   const raw = Buffer.from(blob, 'base64url');
   if (raw.length <= PREFIX.length || !raw.subarray(0, PREFIX.length).equals(PREFIX)) throw errors.badBackup();
+  const sealed = raw.subarray(PREFIX.length);
+  try {
+    return { sealed, generation: sealedGeneration(sealed) };
+  } catch (err) {
+    if (err instanceof IntegrityError) throw errors.badBackup();
+    throw err;
+  }
+}
+
+/** Opens an unpacked blob with its generation's key (null: the deployment has no key of that generation). */
+export function openBackup(key: Buffer | null, deploymentId: string, sealed: Buffer): BackupContent {
+  if (!key) throw errors.badBackup();
   let plain: Buffer;
   try {
-    plain = open(key, raw.subarray(PREFIX.length), backupAad(deploymentId));
+    plain = open(key, sealed, backupAad(deploymentId));
   } catch (err) {
     if (err instanceof IntegrityError) throw errors.badBackup();
     throw err;

@@ -6,7 +6,8 @@ import type { VaultKeys } from '../crypto/vault-keys.js';
 import { errors } from '../server/errors.js';
 import { vaultPolicy } from '../vaults/vault-types.js';
 import { createKeyedQueue } from '../server/one-at-a-time.js';
-import { backupBytes, MAX_BACKUP_BYTES, MAX_BACKUP_VERSIONS, openBackup, sealBackup } from './secret-backup.js';
+import type { BackupKeys } from '../crypto/backup-key.js';
+import { backupBytes, MAX_BACKUP_BYTES, MAX_BACKUP_VERSIONS, openBackup, sealBackup, unpackBackup } from './secret-backup.js';
 import type { SetSecretInput, UpdateSecretInput } from './secret-validation.js';
 
 // The secrets domain: versions, soft delete, recovery, backup. Values are
@@ -62,7 +63,7 @@ const newVersion = (): string => pooledRandomHex(16);
 export function createSecretService(deps: {
   secrets: SecretStore;
   vaultKeys: VaultKeys;
-  backupKey: Buffer;
+  backupKeys: Pick<BackupKeys, 'sealing' | 'opening'>;
   deploymentId: string;
   now?: () => number;
 }): SecretService {
@@ -220,14 +221,20 @@ export function createSecretService(deps: {
           if (bytes > MAX_BACKUP_BYTES) throw errors.badParameter(`Secret ${name} is too large to back up: its versions hold more than ${MAX_BACKUP_BYTES / 1024 / 1024} MiB.`);
           versions.push(v);
         }
-        return sealBackup(deps.backupKey, deps.deploymentId, { format: 1, name: rows[0]!.name, versions });
+        const content = { format: 1 as const, name: rows[0]!.name, versions };
+        // As a write: no rotation between reading the backup key and sealing (one renewing it would leave this blob under the old key).
+        return sealedWrite(async () => {
+          const { generation, key } = await deps.backupKeys.sealing();
+          return sealBackup(key, generation, deps.deploymentId, content);
+        });
       }),
     restore: (vault, blob, audit) => oneBlobAtATime(() => restoreBlob(vault, blob, audit)),
     sweep: (t) => secrets.purgeExpired(t),
   };
 
   async function restoreBlob(vault: VaultRow, blob: string, audit?: (name: string) => AuditRecord) {
-    const content = openBackup(deps.backupKey, deps.deploymentId, blob);
+    const { sealed, generation } = unpackBackup(blob);
+    const content = openBackup(await deps.backupKeys.opening(generation), deps.deploymentId, sealed);
     const name = content.name;
     const rowsSealed = async () => Promise.all(content.versions.map(async (v) => ({
       vaultId: vault.id,

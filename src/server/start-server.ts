@@ -6,7 +6,7 @@ import type { CofferConfig } from '../config/config.js';
 import { createAccessControl, grantAdministrator } from './access-control.js';
 import { removedExpired, removeOrphanedAssignments } from '../authorization/orphaned-assignments.js';
 import { systemEntry } from '../audit/audit-hook.js';
-import { loadBackupKey } from '../crypto/backup-key.js';
+import { createBackupKeys, ensureBackupKey } from '../crypto/backup-key.js';
 import { loadKeyring } from '../crypto/keyring.js';
 import { keyIdsInUse, rewrapAll, rotateKeyringFile } from '../crypto/master-key-rotation.js';
 import { errors } from './errors.js';
@@ -165,7 +165,9 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   const vaults = createVaultService({ vaults: store.vaults, resourceGroups: store.resourceGroups, vaultKeys, location: config.location });
   let rotations: Promise<void> = Promise.resolve();
   const secretStore = config.secretCacheMb > 0 ? withLatestVersionCache(store.secrets, { maxBytes: config.secretCacheMb * 1024 * 1024 }) : store.secrets;
-  const secrets = createSecretService({ secrets: secretStore, vaultKeys, backupKey: await loadBackupKey(store.settings, keyring), deploymentId: deployment.deploymentId });
+  await ensureBackupKey(store.settings, keyring);
+  const backupKeys = createBackupKeys(store.settings, keyring);
+  const secrets = createSecretService({ secrets: secretStore, vaultKeys, backupKeys, deploymentId: deployment.deploymentId });
   const auditKey = await loadRecordedAuditKey(store, keyring, join(config.dataDir, 'audit-key.json'), (since) => {
     // Expected once for a deployment, on the first start of a build that keys the chain. Again later, it
     // means the key was removed from the database: the records before `since` verify by their unkeyed hash only.
@@ -227,7 +229,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
         // One rotation at a time: two overlapping ones rewrap from stale lists and could retire a key still in use.
         const rotate = () =>
           rotateKeyringFile(keyringFile, store, {
-            keyring: (k) => (vaultKeys.useKeyring(k), tokens.useKeyring(k)),
+            keyring: (k) => (vaultKeys.useKeyring(k), backupKeys.useKeyring(k), tokens.useKeyring(k)),
             renewed: (id, generation, raw) => vaultKeys.renewed(id, generation, raw),
             rewrapped: () => vaults.forgetAll(),
           });

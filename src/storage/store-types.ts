@@ -104,6 +104,8 @@ export interface SettingsStore {
    */
   setIfAbsent(key: string, value: string, alongside?: Record<string, string>): Promise<string>;
   set(key: string, value: string): Promise<void>;
+  /** Sets the value only if it is `expected` now (compare-and-set); false when it was not. */
+  replace(key: string, expected: string, value: string): Promise<boolean>;
 }
 
 // `audit`, on the writes of principals, their client secrets and group

@@ -52,6 +52,17 @@ export function runStoreConformance(label: string, makeStore: StoreFactory): voi
         assert.equal(await store.settings.setIfAbsent('key', 'second', { companion: 'newer', third: 'y' }), 'first');
         assert.deepEqual([await store.settings.get('companion'), await store.settings.get('third')], ['new', null]);
       });
+
+      it('replace sets a value only where it is the one expected; of concurrent replaces of one value, one wins', async () => {
+        assert.equal(await store.settings.replace('absent', 'x', 'y'), false, 'an absent key is not created');
+        assert.equal(await store.settings.get('absent'), null);
+        await store.settings.set('cas', 'v0');
+        assert.equal(await store.settings.replace('cas', 'other', 'v1'), false);
+        assert.equal(await store.settings.get('cas'), 'v0');
+        const wins = await Promise.all(['a', 'b', 'c', 'd', 'e', 'f'].map((v) => store.settings.replace('cas', 'v0', v)));
+        assert.equal(wins.filter(Boolean).length, 1);
+        assert.equal(await store.settings.get('cas'), ['a', 'b', 'c', 'd', 'e', 'f'][wins.indexOf(true)]);
+      });
     });
 
     describe('principals', () => {

@@ -38,6 +38,9 @@ export function pgSettingsStore(pool: pg.Pool): SettingsStore {
     async set(key, value) {
       await pool.query(`${UPSERT_SETTING} DO UPDATE SET value = excluded.value`, [key, value]);
     },
+    async replace(key, expected, value) {
+      return ((await pool.query('UPDATE settings SET value = $1 WHERE key = $2 AND value = $3', [value, key, expected])).rowCount ?? 0) === 1;
+    },
   };
 }
 

@@ -97,6 +97,7 @@ export function sqliteSettingsStore(db: Database.Database): SettingsStore {
   const get = db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?');
   const insertIfAbsent = db.prepare<[string, string]>('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING');
   const set = db.prepare<[string, string]>('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+  const replace = db.prepare<[string, string, string]>('UPDATE settings SET value = ? WHERE key = ? AND value = ?');
   const setIfAbsent = db.transaction((key: string, value: string, alongside: Record<string, string>): string => {
     if (insertIfAbsent.run(key, value).changes === 1) for (const [k, v] of Object.entries(alongside)) set.run(k, v);
     return get.get(key)!.value;
@@ -107,6 +108,7 @@ export function sqliteSettingsStore(db: Database.Database): SettingsStore {
     async set(key, value) {
       set.run(key, value);
     },
+    replace: async (key, expected, value) => replace.run(value, key, expected).changes === 1,
   };
 }
 
