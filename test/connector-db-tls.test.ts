@@ -169,8 +169,8 @@ describe('connector TLS to the databases', () => {
       it('says once per integration that TLS is disabled', async () => {
         const logs: Array<{ msg: string; fields?: object }> = [];
         const reader = { read: async () => creds };
-        const plain = createIntegrationRunner(integration(type, servers[type].plain.port, { mode: 'disable' }), reader, (msg, fields) => logs.push({ msg, fields }));
-        const verified = createIntegrationRunner({ ...integration(type, tlsPort(), { caFile }, 'localhost'), name: 'verified' }, reader, (msg, fields) => logs.push({ msg, fields }));
+        const plain = createIntegrationRunner(integration(type, servers[type].plain.port, { mode: 'disable' }), reader, (msg, fields) => logs.push({ msg, fields }), { refreshSeconds: 60 });
+        const verified = createIntegrationRunner({ ...integration(type, tlsPort(), { caFile }, 'localhost'), name: 'verified' }, reader, (msg, fields) => logs.push({ msg, fields }), { refreshSeconds: 60 });
         try {
           for (let n = 0; n < 2; n++) await Promise.all([plain.refresh(), verified.refresh()]);
           assert.deepEqual([plain.status().state, verified.status().state], ['connected', 'connected'], JSON.stringify([plain.status(), verified.status()]));

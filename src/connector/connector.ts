@@ -19,7 +19,7 @@ export interface RunningConnector {
 
 export async function startConnector(config: ConnectorConfig, clientSecret: string, log: (msg: string, fields?: object) => void): Promise<RunningConnector> {
   const reader = createVaultReader(config, clientSecret);
-  const runners: IntegrationRunner[] = config.integrations.map((i) => createIntegrationRunner(i, reader, log));
+  const runners: IntegrationRunner[] = config.integrations.map((i) => createIntegrationRunner(i, reader, log, { refreshSeconds: config.refreshSeconds }));
   // Each integration refreshes on its own (integration-runner.ts): one stuck on its database or vault delays no other.
   const refreshAll = async () => void (await Promise.all(runners.map((r) => r.refresh())));
 

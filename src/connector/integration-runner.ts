@@ -1,12 +1,14 @@
 import type { IntegrationConfig } from './connector-config.js';
-import { connect, describeDbError, type DbConnection } from './db-clients.js';
+import { connect as connectToDb, describeDbError, type DbConnection } from './db-clients.js';
+import { createSignInBackoff } from './sign-in-backoff.js';
 import { ConnectorError, type Credentials, type VaultReader } from './vault-reader.js';
 
 // Keeps one integration connected. Each refresh re-reads the secret (the
 // vault decides, every time, whether the connector may still read it),
 // reconnects when the version changed or the database refused the old
 // credentials, and runs a health query. Credentials live only in the closure
-// of the current connection attempt.
+// of the current connection attempt. A version the database refused is tried
+// again less and less often (sign-in-backoff.ts).
 
 export interface IntegrationStatus {
   name: string;
@@ -25,7 +27,15 @@ export interface IntegrationStatus {
 // is not among them: it is a newer version than the connection's (a typo in a rotation), which keeps it.
 const REVOKED: Array<ConnectorError['kind']> = ['denied', 'not-found', 'disabled', 'vault-auth', 'vault-network'];
 
-export function createIntegrationRunner(config: IntegrationConfig, reader: VaultReader, log: (msg: string, fields?: object) => void) {
+export interface RunnerOptions {
+  refreshSeconds: number;
+  /** How to sign in to the database (tests replace it). */
+  connect?: typeof connectToDb;
+}
+
+export function createIntegrationRunner(config: IntegrationConfig, reader: VaultReader, log: (msg: string, fields?: object) => void, options: RunnerOptions) {
+  const connect = options.connect ?? connectToDb;
+  const backoff = createSignInBackoff(options.refreshSeconds);
   let connection: DbConnection | null = null;
   const status: IntegrationStatus = {
     name: config.name,
@@ -61,7 +71,12 @@ export function createIntegrationRunner(config: IntegrationConfig, reader: Vault
    */
   async function reconnect(reason: string, read?: Credentials) {
     const creds = read ?? (await reader.read(config.secret));
-    const fresh = await connect(config, creds);
+    const waiting = backoff.waiting(creds.version);
+    if (waiting) throw waiting;
+    const fresh = await connect(config, creds).catch((err: unknown) => {
+      throw err instanceof ConnectorError && err.kind === 'db-auth' ? backoff.refused(creds.version, err) : err;
+    });
+    backoff.succeeded();
     const old = connection;
     connection = fresh;
     status.secretVersion = creds.version;
