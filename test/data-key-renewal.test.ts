@@ -44,14 +44,14 @@ describe('vault data key renewal', () => {
   });
   afterEach(() => store.close());
 
-  /** Rotates to a new master key (both keys in the keyring, as during a rotation) with this process's VaultKeys told. */
-  async function rotate(): Promise<void> {
+  /** Rotates to a new master key (both keys in the keyring, as during a rotation) with this process's VaultKeys told; `vaults`: how many the store holds. */
+  async function rotate(vaults = 1): Promise<void> {
     masterKeys.unshift(randomBytes(32));
     keyring = createKeyring(masterKeys[0]!, masterKeys.slice(1));
     keys.useKeyring(keyring);
     backupKeys.useKeyring(keyring);
     const result = await rewrapAll(store, keyring, (id, generation, raw) => keys.renewed(id, generation, raw));
-    assert.equal(result.renewedDataKeys, 1);
+    assert.equal(result.renewedDataKeys, vaults);
     assert.equal(result.renewedBackupKey, true);
   }
 
@@ -169,5 +169,23 @@ describe('vault data key renewal', () => {
     await Promise.all([inProgress, rotation, later]);
     assert.equal(sealedWith, 0);
     assert.equal(laterSealedWith, 1);
+  });
+
+  it('a rotation over many vaults lets other work run between vaults (SQLite answers synchronously)', async () => {
+    for (let i = 0; i < 20; i++) {
+      const id = randomUUID();
+      await insertVault(store, vaultRow({ id, name: `many-${i}`, ...keys.create(id) }));
+    }
+    const order: string[] = [];
+    setImmediate(() => order.push('other work'));
+    await rotate(21).then(() => order.push('rotation done'));
+    assert.deepEqual(order, ['other work', 'rotation done']);
+  });
+
+  it('a vault key that does not open stops the rotation with the vault named', async () => {
+    await store.vaults.rewrapKey({ id: vault.id, generation: 0, dekWrapped: randomBytes(60), masterKeyId: keyring.primaryId });
+    masterKeys.unshift(randomBytes(32));
+    keyring = createKeyring(masterKeys[0]!, masterKeys.slice(1));
+    await assert.rejects(rewrapAll(store, keyring), (err: Error) => err instanceof IntegrityError && err.message.startsWith(`the data key of vault ${vault.id} (generation 0, master key `));
   });
 });

@@ -1,5 +1,5 @@
 import type { SigningKeyRow, Store } from '../storage/store-types.js';
-import { newDataKey, vaultKeyAad, signingKeyAad } from './envelope.js';
+import { IntegrityError, newDataKey, vaultKeyAad, signingKeyAad } from './envelope.js';
 import { backupKeyIds, renewBackupKey, rewrapBackupKeys } from './backup-key.js';
 import { AUDIT_KEY_SETTING, rewrapAuditKey } from '../audit/audit-key.js';
 import { CREDENTIAL_PEPPER_SETTING, rewrapCredentialPepper } from '../identity/credential-pepper.js';
@@ -39,6 +39,22 @@ function signingKeyOpens(row: SigningKeyRow, keyring: Keyring): boolean {
   }
 }
 
+/**
+ * Lets the requests waiting meanwhile run: SQLite's calls are synchronous,
+ * so a rotation over many vaults would otherwise hold the event loop until
+ * it ends (reads go on during a rotation; writes wait for it anyway).
+ */
+const yieldToRequests = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** A vault key that does not open under the keyring stops the rotation with the vault named (the master keys all stay). */
+function unwrapVaultKey(keyring: Keyring, row: { id: string; generation: number; masterKeyId: string; dekWrapped: Buffer }): Buffer {
+  try {
+    return keyring.unwrap(row.masterKeyId, row.dekWrapped, vaultKeyAad(row.id, row.generation));
+  } catch (err) {
+    throw new IntegrityError(`the data key of vault ${row.id} (generation ${row.generation}, master key ${row.masterKeyId}) does not open under the master keyring: ${(err as Error).message}`);
+  }
+}
+
 /** Called with each renewed data key (raw; the callee zeroes it) as it is stored. */
 export type OnRenewed = (vaultId: string, generation: number, raw: Buffer) => void;
 
@@ -56,6 +72,7 @@ async function renewDataKeys(store: Store, keyring: Keyring, onRenewed: OnRenewe
       renewed++;
     }
     dek.fill(0);
+    await yieldToRequests();
   }
   return renewed;
 }
@@ -66,12 +83,12 @@ export async function rewrapAll(store: Store, keyring: Keyring, onRenewed: OnRen
   let vaultKeys = 0;
   for (const row of await store.vaults.listKeys()) {
     if (row.masterKeyId === keyring.primaryId) continue;
-    const aad = vaultKeyAad(row.id, row.generation);
-    const dek = keyring.unwrap(row.masterKeyId, row.dekWrapped, aad);
-    const { sealed, keyId } = keyring.wrap(dek, aad);
+    const dek = unwrapVaultKey(keyring, row);
+    const { sealed, keyId } = keyring.wrap(dek, vaultKeyAad(row.id, row.generation));
     dek.fill(0);
     await store.vaults.rewrapKey({ id: row.id, generation: row.generation, dekWrapped: sealed, masterKeyId: keyId });
     vaultKeys++;
+    await yieldToRequests();
   }
   let signingKeys = 0;
   const untrustedSigningKeys: string[] = [];
