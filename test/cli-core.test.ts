@@ -4,6 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { credential, secretClient } from './support/clients.js';
 import { cliHome, coffer } from './support/cli.js';
+import { rawRequest } from './support/raw-http.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
 // The newcomer's path through the built executable: log in, make a vault,
@@ -29,6 +30,53 @@ describe('coffer CLI: getting started', () => {
     const show = await coffer(home, ['account', 'show', '--query', 'tenantId', '-o', 'tsv']);
     assert.equal(show.code, 0, show.stderr);
     assert.equal(show.stdout.trim(), b.tenantId);
+  });
+
+  it('account list, set and get-access-token as az 2.45 prints them; the tokens work', async () => {
+    const b = server.bootstrap;
+    const cli = async (...args: string[]) => {
+      const r = await coffer(home, args);
+      assert.equal(r.code, 0, r.stderr);
+      return r;
+    };
+    const [listed] = (await cli('account', 'list')).json<Array<Record<string, unknown>>>();
+    assert.deepEqual(Object.keys(listed!).sort(), ['cloudName', 'homeTenantId', 'id', 'isDefault', 'managedByTenants', 'name', 'state', 'tenantId', 'user']);
+    assert.equal(listed!.id, b.subscriptionId);
+    const table = (await cli('account', 'list', '-o', 'table')).stdout.split('\n');
+    assert.match(table[0]!, /^Name +CloudName +SubscriptionId +TenantId +State +IsDefault$/);
+    assert.match(table[2]!, new RegExp(`^coffer +coffer +${b.subscriptionId} +${b.tenantId} +Enabled +True$`));
+
+    assert.equal((await cli('account', 'set', '-s', b.subscriptionId.toUpperCase())).stdout, '');
+    assert.equal((await cli('account', 'set', '--name', 'COFFER')).stdout, '');
+    const unknown = await coffer(home, ['account', 'set', '-s', 'Other']);
+    assert.deepEqual([unknown.code, unknown.stderr], [1, "ERROR: The subscription of 'other' doesn't exist in cloud 'coffer'.\n"]);
+
+    const claims = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { aud: string; exp: number };
+    const arm = (await cli('account', 'get-access-token')).json<Record<string, string>>();
+    assert.deepEqual(Object.keys(arm).sort(), ['accessToken', 'expiresOn', 'subscription', 'tenant', 'tokenType']);
+    assert.deepEqual([arm.tokenType, arm.subscription, arm.tenant], ['Bearer', b.subscriptionId, b.tenantId]);
+    // Python's datetime.fromtimestamp(exp) in local time, with microseconds.
+    const exp = new Date(claims(arm.accessToken!).exp * 1000);
+    const local = `${exp.getFullYear()}-${String(exp.getMonth() + 1).padStart(2, '0')}-${String(exp.getDate()).padStart(2, '0')} ${exp.toTimeString().slice(0, 8)}.000000`;
+    assert.equal(arm.expiresOn, local);
+    const subscriptions = await rawRequest(`${server.url}/subscriptions?api-version=2022-12-01`, { headers: { authorization: `Bearer ${arm.accessToken}` } });
+    assert.equal(subscriptions.status, 200, 'the management token is accepted');
+
+    const vaultResource = `https://${b.vaultDnsSuffix}:${server.port}`;
+    const vault = (await cli('account', 'get-access-token', '--resource', vaultResource)).json<Record<string, string>>();
+    assert.equal(claims(vault.accessToken!).aud, vaultResource);
+    const byScope = (await cli('account', 'get-access-token', '--scope', `${vaultResource}/.default`, '-t', b.tenantId)).json<Record<string, string>>();
+    assert.equal(claims(byScope.accessToken!).aud, vaultResource);
+    assert.equal(byScope.subscription, undefined, 'a token asked for by tenant names no subscription');
+
+    const both = await coffer(home, ['account', 'get-access-token', '-s', b.subscriptionId, '-t', b.tenantId]);
+    assert.deepEqual([both.code, both.stderr], [1, 'ERROR: Please specify only one of subscription and tenant, not both\n']);
+    const otherCloud = await coffer(home, ['account', 'get-access-token', '--resource-type', 'batch']);
+    assert.deepEqual([otherCloud.code, otherCloud.stderr], [1, "ERROR: The endpoint 'batch_resource_id' for this cloud is not set but is used.\n"]);
+    assert.equal((await coffer(home, ['account', 'get-access-token', '--resource-type', 'nope'])).code, 2);
+
+    const loggedOut = await coffer(cliHome(), ['account', 'list']);
+    assert.deepEqual([loggedOut.code, loggedOut.stdout, loggedOut.stderr], [0, '[]\n', 'WARNING: Please run "coffer login" to access your accounts.\n']);
   });
 
   it('a wrong secret fails az-style', async () => {

@@ -7,6 +7,13 @@ const EXAMPLES: Record<string, string[]> = {
   server: ['coffer server --dev', 'coffer server --port 443 --host 0.0.0.0 --data-dir /var/lib/coffer --vault-dns-suffix vault.example.com'],
   logout: ['coffer logout'],
   'account show': ['coffer account show', 'coffer account show --query tenantId -o tsv'],
+  'account list': ['coffer account list -o table'],
+  'account set': ['coffer account set --subscription SUBSCRIPTION_ID'],
+  'account get-access-token': [
+    'coffer account get-access-token',
+    'coffer account get-access-token --resource https://vault.localhost:8443 --query accessToken -o tsv',
+    'coffer account get-access-token --scope https://localhost:8443//.default',
+  ],
   'group create': ['coffer group create --name my-rg --location local'],
   'group show': ['coffer group show --name my-rg'],
   'group list': ['coffer group list -o table'],

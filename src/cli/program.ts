@@ -8,6 +8,7 @@ import { rootProgram } from './root-program.js';
 import { registerGroupCommands } from './commands/group-command.js';
 import { registerHostsCommand } from './commands/hosts-command.js';
 import { registerKeyvaultCommands } from './commands/keyvault-command.js';
+import { registerAccountCommands } from './commands/account-command.js';
 import { registerLoginCommands } from './commands/login-command.js';
 import { registerSecretCommands } from './commands/secret-command.js';
 import { registerPolicyCommands } from './commands/policy-command.js';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   const program = rootProgram();
   registerServerCommand(program);
   registerLoginCommands(program);
+  registerAccountCommands(program);
   registerGroupCommands(program);
   const keyvault = registerKeyvaultCommands(program);
   registerSecretCommands(keyvault);

@@ -1,6 +1,6 @@
 import { CliError, usage } from './cli-error.js';
 import { createHttpClient, type HttpClient, type HttpResponse } from './http-client.js';
-import { readProfile, writeProfile, type Profile } from './profile.js';
+import { readProfile, writeProfile, type CachedToken, type Profile } from './profile.js';
 
 // A logged-in session: gets (and caches, and silently refreshes) tokens for a
 // resource and calls the server's APIs with them.
@@ -73,14 +73,32 @@ export class Session {
   }
 
   async token(resource: string): Promise<string> {
-    const now = Math.floor(Date.now() / 1000);
+    return (await this.cachedToken(resource)).token;
+  }
+
+  /** A resource's token with its expiry, from the cache while it has more than a few minutes left. */
+  private async cachedToken(resource: string): Promise<CachedToken> {
     const cached = this.profile.tokens[resource];
-    if (cached && cached.expiresOn - EARLY_REFRESH_SECONDS > now) return cached.token;
-    const answer = await requestToken(this.http, this.profile.server, this.profile.tenantId, loginForm(this.profile.login, `${resource}/.default`));
-    if (answer.refresh_token && this.profile.login.type === 'user') this.profile.login.refreshToken = answer.refresh_token;
-    this.profile.tokens[resource] = { token: answer.access_token, expiresOn: now + answer.expires_in };
+    if (cached && cached.expiresOn - EARLY_REFRESH_SECONDS > Math.floor(Date.now() / 1000)) return cached;
+    const fresh = await this.fetchToken(`${resource}/.default`, this.profile.tenantId);
+    this.profile.tokens[resource] = fresh;
     writeProfile(this.profile);
-    return answer.access_token;
+    return fresh;
+  }
+
+  /** Asks the server for a token; a user's refresh token is single use, so the one answered replaces it (the caller writes the profile). */
+  private async fetchToken(scope: string, tenantId: string): Promise<CachedToken> {
+    const now = Math.floor(Date.now() / 1000);
+    const answer = await requestToken(this.http, this.profile.server, tenantId, loginForm(this.profile.login, scope));
+    if (answer.refresh_token && this.profile.login.type === 'user') this.profile.login.refreshToken = answer.refresh_token;
+    return { token: answer.access_token, expiresOn: now + answer.expires_in };
+  }
+
+  /** A token for `scope` in `tenantId` (`account get-access-token`): a resource's `/.default` in the profile's tenant comes from the cache. */
+  tokenFor(scope: string, tenantId = this.profile.tenantId): Promise<CachedToken> {
+    const resource = scope.endsWith('/.default') ? scope.slice(0, -'/.default'.length) : null;
+    if (resource !== null && tenantId === this.profile.tenantId) return this.cachedToken(resource);
+    return this.fetchToken(scope, tenantId).then((t) => (writeProfile(this.profile), t));
   }
 
   /** The signed-in identity's object id, read from its management token. */

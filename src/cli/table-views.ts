@@ -35,3 +35,8 @@ export const servicePrincipalListTable: TableView = {
       .map((sp) => ({ displayName: sp.displayName ?? null, id: sp.id ?? null, appId: sp.appId ?? null, createdDateTime: sp.createdDateTime ?? null })),
   skipKeys: ['type', 'etag'],
 };
+
+/** az account list (profile/_format.py transform_account_list). */
+export const accountListTable: TableView = {
+  rows: (r) => rows(r).map((a) => ({ Name: a.name, CloudName: a.cloudName, SubscriptionId: a.id, TenantId: a.tenantId, State: a.state ?? null, IsDefault: a.isDefault })),
+};

@@ -6,10 +6,11 @@ import { API, withOutput } from '../command-kit.js';
 import { createHttpClient } from '../http-client.js';
 import { checkOutputOptions, print } from '../output.js';
 import { deleteProfile, readProfile, writeProfile, type Profile } from '../profile.js';
-import { parseAnswer, PUBLIC_CLIENT_ID, requestToken, Session, userLoginForm, type TokenAnswer } from '../session.js';
+import { listedAccount, tenantLevelAccount, type Subscription } from '../accounts.js';
+import { parseAnswer, PUBLIC_CLIENT_ID, requestToken, userLoginForm, type TokenAnswer } from '../session.js';
 import type { HttpClient } from '../http-client.js';
 
-// coffer login / logout / account show, with az's flags.
+// coffer login / logout, with az's flags (account commands: account-command.ts).
 
 interface LoginOptions {
   servicePrincipal?: boolean;
@@ -86,22 +87,9 @@ async function login(opts: LoginOptions) {
   writeProfile(profile);
   // az login prints its accounts with environmentName renamed cloudName (profile/custom.py login); only the first is the default.
   return (subscriptions.length > 0 ? subscriptions : [sub]).map((s, i) => {
-    const { environmentName, ...account } = accountView(profile, s, i === 0);
-    return { ...account, cloudName: environmentName };
+    return listedAccount(profile, s, i === 0);
   });
 }
-
-/** A subscription as the server lists it (Subscriptions - Get/List). */
-interface Subscription {
-  subscriptionId: string;
-  displayName: string;
-  state: string;
-  tenantId: string;
-  managedByTenants?: Array<{ tenantId: string }> | null;
-}
-
-const TENANT_LEVEL_ACCOUNT_NAME = 'N/A(tenant level account)';
-const tenantLevelAccount = (tenant: string): Subscription => ({ subscriptionId: tenant, displayName: TENANT_LEVEL_ACCOUNT_NAME, state: 'Enabled', tenantId: tenant });
 
 /** The device authorization grant: show the code, then poll until a person signs in. */
 async function deviceCodeLogin(http: HttpClient, server: string, tenant: string, scope: string): Promise<TokenAnswer> {
@@ -122,28 +110,6 @@ async function deviceCodeLogin(http: HttpClient, server: string, tenant: string,
     }
   }
   throw new CliError('The device code expired before anyone signed in.', 'expired_token');
-}
-
-/**
- * An account as az stores it and `account show` prints it (core/_profile.py _normalize_properties, in its
- * key order): homeTenantId is the subscription's tenantId, managedByTenants the subscription's, null when
- * the server sends none (_transform_subscription_for_multiapi); a tenant-level account has neither.
- */
-function accountView(profile: Profile, s: Subscription, isDefault = true) {
-  const account: Record<string, unknown> = {
-    id: s.subscriptionId,
-    name: s.displayName,
-    state: s.state,
-    user: profile.login.type === 'servicePrincipal' ? { name: profile.login.clientId, type: 'servicePrincipal' } : { name: profile.login.username, type: 'user' },
-    isDefault,
-    tenantId: profile.tenantId,
-    environmentName: 'coffer',
-  };
-  if (s.displayName !== TENANT_LEVEL_ACCOUNT_NAME) {
-    account.homeTenantId = s.tenantId;
-    account.managedByTenants = s.managedByTenants?.map((t) => ({ tenantId: t.tenantId })) ?? null;
-  }
-  return account;
 }
 
 export function registerLoginCommands(program: Command): void {
@@ -172,21 +138,4 @@ export function registerLoginCommands(program: Command): void {
     .action(() => {
       if (!deleteProfile()) throw new CliError('There are no active accounts.');
     });
-
-  const account = program.command('account').description('The logged-in account.');
-  withOutput(account.command('show').description('Show the current account.')).action(async (opts: { output?: string; query?: string }) => {
-    const profile = readProfile();
-    if (!profile) throw new CliError("Please run 'coffer login' to setup account.");
-    const session = new Session(profile);
-    // A tenant-level account (login --allow-no-subscriptions) is named after its tenant: no subscription to ask about.
-    const subscription =
-      profile.subscriptionId === profile.tenantId
-        ? tenantLevelAccount(profile.tenantId)
-        : await session.call<Subscription>(
-            'GET',
-            `${profile.server}/subscriptions/${profile.subscriptionId}?api-version=${API.resources}`,
-            session.managementResource,
-          );
-    print(accountView(profile, subscription), opts);
-  });
 }
