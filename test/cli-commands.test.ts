@@ -198,6 +198,11 @@ describe('coffer CLI commands', () => {
     const sp = await json('ad', 'sp', 'create-for-rbac', '--name', 'dir-sp');
     assert.ok((await json<Array<{ appId: string }>>('ad', 'sp', 'list', '--display-name', 'dir-')).some((x) => x.appId === sp.appId));
     const shown = await json('ad', 'sp', 'show', '--id', 'dir-sp');
+    // As az: read whole, with the client secrets' metadata (never their text).
+    assert.deepEqual(Object.keys(shown.passwordCredentials[0]).sort(), ['displayName', 'endDateTime', 'hint', 'keyId', 'startDateTime']);
+    assert.deepEqual((await json<Array<{ appId: string }>>('ad', 'sp', 'list', '--spn', sp.appId)).map((x) => x.appId), [sp.appId]);
+    assert.deepEqual((await json<Array<{ appId: string }>>('ad', 'sp', 'list', '--filter', "displayName eq 'dir-sp'")).map((x) => x.appId), [sp.appId]);
+    assert.ok((await json<Array<{ appId: string }>>('ad', 'sp', 'list', '--all')).some((x) => x.appId === sp.appId));
     const group = await json('ad', 'group', 'create', '--display-name', 'connectors', '--mail-nickname', 'connectors');
     await cli('ad', 'group', 'member', 'add', '--group', 'connectors', '--member-id', shown.id);
     assert.deepEqual((await json<Array<{ id: string }>>('ad', 'group', 'member', 'list', '--group', group.id)).map((m) => m.id), [shown.id]);
@@ -205,7 +210,10 @@ describe('coffer CLI commands', () => {
     await cli('ad', 'user', 'create', '--user-principal-name', 'lee@coffer.local', '--display-name', 'Lee', '--password', 'a long password', '-o', 'none');
     assert.ok((await json<Array<{ userPrincipalName: string }>>('ad', 'user', 'list')).some((u) => u.userPrincipalName === 'lee@coffer.local'));
     await cli('ad', 'sp', 'delete', '--id', sp.appId);
-    await fails(['ad', 'sp', 'show', '--id', sp.appId], /doesn't exist/);
+    // az's _resolve_service_principal: a GUID found by no filter is asked for as an object id (Graph's 404), a name is not; show exits 3.
+    await fails(['ad', 'sp', 'show', '--id', sp.appId], new RegExp(`^ERROR: Resource '${sp.appId}' does not exist or one of its queried reference-property objects are not present\\.\n$`), 3);
+    await fails(['ad', 'sp', 'show', '--id', 'no-such-sp'], /^ERROR: Service principal 'no-such-sp' doesn't exist\n$/, 3);
+    await fails(['ad', 'sp', 'delete', '--id', 'no-such-sp'], /^ERROR: Service principal 'no-such-sp' doesn't exist\n$/, 1);
   });
 
   it('group delete asks for confirmation as az does, then takes the group and its vaults (soft-deleted)', async () => {

@@ -41,7 +41,7 @@ const EXAMPLES: Record<string, string[]> = {
   'role assignment list': ['coffer role assignment list --scope /subscriptions/SUB/resourceGroups/my-rg/providers/Microsoft.KeyVault/vaults/my-vault --all -o table', 'coffer role assignment list --assignee apono-connector --all'],
   'role assignment delete': ['coffer role assignment delete --assignee apono-connector --role "Key Vault Secrets User" --scope SCOPE', 'coffer role assignment delete --ids ASSIGNMENT_ID'],
   'role definition list': ['coffer role definition list --name "Key Vault Secrets User"', 'coffer role definition list --custom-role-only -o table'],
-  'ad sp list': ['coffer ad sp list --display-name apono -o table'],
+  'ad sp list': ['coffer ad sp list --display-name apono -o table', 'coffer ad sp list --spn APP_ID', 'coffer ad sp list --all --query "[].appId" -o tsv'],
   'ad sp show': ['coffer ad sp show --id apono-connector'],
   'ad sp delete': ['coffer ad sp delete --id APP_ID'],
   'ad sp credential reset': ['coffer ad sp credential reset --id apono-connector', 'coffer ad sp credential reset --id APP_ID --append --years 2'],

@@ -21,14 +21,23 @@ interface GraphSp {
 
 const graph = (s: Session, path: string) => `${s.profile.server}/v1.0${path}`;
 
-async function findSp(s: Session, id: string): Promise<GraphSp> {
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const servicePrincipals = async (s: Session, filter: string | null) =>
+  (await s.call<{ value: GraphSp[] }>('GET', graph(s, `/servicePrincipals${filter === null ? '' : `?$filter=${encodeURIComponent(filter)}`}`), s.managementResource)).value;
+
+/** A service principal by object id, appId or display name (az: appId or object id; `notFound` is its exit code then, 3 for show). */
+async function findSp(s: Session, id: string, notFound = 1): Promise<GraphSp> {
   const escaped = id.replace(/'/g, "''");
   for (const field of ['id', 'appId', 'displayName']) {
-    const hits = await s.call<{ value: GraphSp[] }>('GET', graph(s, `/servicePrincipals?$filter=${encodeURIComponent(`${field} eq '${escaped}'`)}`), s.managementResource);
-    if (hits.value.length === 1) return hits.value[0]!;
-    if (hits.value.length > 1) throw new CliError(`More than one service principal matches '${id}'; use its appId or object id.`);
+    const hits = await servicePrincipals(s, `${field} eq '${escaped}'`);
+    if (hits.length === 1) return hits[0]!;
+    if (hits.length > 1) throw new CliError(`More than one service principal matches '${id}'; use its appId or object id.`);
   }
-  throw new CliError(`Service principal '${id}' doesn't exist`, 'Request_ResourceNotFound');
+  // As az's _resolve_service_principal: a GUID is taken as an object id and asked for, so the answer is Graph's 404.
+  if (GUID.test(id)) await s.call('GET', graph(s, `/servicePrincipals/${id}`), s.managementResource).catch((err: unknown) => {
+    throw err instanceof CliError ? new CliError(err.message, undefined, notFound) : err;
+  });
+  throw new CliError(`Service principal '${id}' doesn't exist`, undefined, notFound);
 }
 
 /** Adds a client secret and, unless appending, removes the others (the new one is in place before the old ones go). */
@@ -88,17 +97,27 @@ export function registerAdCommands(program: Command): void {
         return { appId: principal.appId, displayName: principal.displayName, password, tenant: s.profile.tenantId };
       }),
     );
-  withOutput(sp.command('list').description('List service principals.'))
+  withOutput(sp.command('list').description('List service principals (the first 100 without a filter or --all, as az).'))
     .option('--display-name <name>', 'only those whose display name starts with this')
+    .option('--spn <name>', 'only the one with this service principal name (its appId)')
+    .option('--filter <odata>', "an OData filter, e.g. \"displayName eq 'x'\"")
+    .option('--all', 'list them all')
     .action(
-      run<{ displayName?: string }>(async (o, s) => {
-        const filter = o.displayName ? `?$filter=${encodeURIComponent(`startswith(displayName,'${o.displayName.replace(/'/g, "''")}')`)}` : '';
-        return (await s.call<{ value: GraphSp[] }>('GET', graph(s, `/servicePrincipals${filter}`), s.managementResource)).value;
+      run<{ displayName?: string; spn?: string; filter?: string; all?: boolean }>(async (o, s) => {
+        // az's list_service_principals: the filters joined by "and".
+        const filters = [o.filter, o.spn && `servicePrincipalNames/any(c:c eq '${o.spn.replace(/'/g, "''")}')`, o.displayName && `startswith(displayName,'${o.displayName.replace(/'/g, "''")}')`].filter(
+          (f): f is string => !!f,
+        );
+        const all = await servicePrincipals(s, filters.length > 0 ? filters.join(' and ') : null);
+        if (filters.length > 0 || o.all) return all;
+        if (all.length > 100) s.warn("The result is not complete. You can still use '--all' to get all of them with long latency expected, or provide a filter through command arguments");
+        return all.slice(0, 100);
       }, servicePrincipalListTable),
     );
   withOutput(sp.command('show').description('Show a service principal.'))
     .requiredOption('--id <id>', 'appId, object id or display name')
-    .action(run<{ id: string }>((o, s) => findSp(s, o.id)));
+    // As az: found by a filter, then read whole (a list item leaves out the client secrets' metadata).
+    .action(run<{ id: string }>(async (o, s) => s.call('GET', graph(s, `/servicePrincipals/${(await findSp(s, o.id, 3)).id}`), s.managementResource)));
   withOutput(sp.command('delete').description('Delete a service principal.'))
     .requiredOption('--id <id>', 'appId, object id or display name')
     .action(
