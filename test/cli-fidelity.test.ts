@@ -53,6 +53,12 @@ describe('coffer CLI behaves as az does', () => {
     await fails(['keyvault', 'set-policy', '-n', 'ap-vault', '--secret-permissions', 'get'], /^ERROR: specify exactly one: --object-id, --spn, --upn\n$/, 2);
     assert.deepEqual(await policiesOf('ap-vault'), before, 'nothing changed');
 
+    // az's get_enum_type: any case, sent in the enum's spelling; repeats dropped; anything else refused before a request.
+    await fails(['keyvault', 'set-policy', '-n', 'ap-vault', '--object-id', objectId, '--secret-permissions', 'get', 'bogus'], /^ERROR: coffer keyvault set-policy: 'bogus' is not a valid value for '--secret-permissions'\. Allowed values: all, get, list, set, delete, backup, restore, recover, purge\.\n$/, 2);
+    assert.deepEqual(await policiesOf('ap-vault'), before, 'nothing was sent');
+    await cli('keyvault', 'set-policy', '-n', 'ap-vault', '--object-id', objectId, '--secret-permissions', 'GET', 'List', 'get', '--key-permissions', 'WRAPKEY', '-o', 'none');
+    const set = (await policiesOf('ap-vault')).find((p) => p.objectId === objectId)?.permissions as { secrets?: string[]; keys?: string[] };
+    assert.deepEqual([set.secrets, set.keys], [['get', 'list'], ['wrapKey']]);
     await cli('keyvault', 'set-policy', '-n', 'ap-vault', '--object-id', objectId, '--secret-permissions', 'get', '-o', 'none');
     assert.deepEqual((await policiesOf('ap-vault')).find((p) => p.objectId === objectId)?.permissions.secrets, ['get']);
     await cli('keyvault', 'delete-policy', '-n', 'ap-vault', '--object-id', objectId, '-o', 'none');

@@ -38,6 +38,33 @@ function withPrincipal(cmd: Command): Command {
     .option('--application-id <appId>', 'application id, for a compound identity');
 }
 
+/** azure-mgmt-keyvault's permission enums (API 2022-07-01, az 2.45's), whose spellings az sends. */
+const PERMISSION_CHOICES = {
+  secretPermissions: ['all', 'get', 'list', 'set', 'delete', 'backup', 'restore', 'recover', 'purge'],
+  keyPermissions: ['all', 'encrypt', 'decrypt', 'wrapKey', 'unwrapKey', 'sign', 'verify', 'get', 'list', 'create', 'update', 'import', 'delete', 'backup', 'restore', 'recover', 'purge', 'release', 'rotate', 'getrotationpolicy', 'setrotationpolicy'],
+  certificatePermissions: ['all', 'get', 'list', 'delete', 'create', 'import', 'update', 'managecontacts', 'getissuers', 'listissuers', 'setissuers', 'deleteissuers', 'manageissuers', 'recover', 'purge', 'backup', 'restore'],
+  storagePermissions: ['all', 'get', 'list', 'delete', 'set', 'update', 'regeneratekey', 'recover', 'purge', 'backup', 'restore', 'setsas', 'listsas', 'getsas', 'deletesas'],
+} as const;
+const flagOf = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/**
+ * az's get_enum_type: each value matched in any case and sent in the enum's spelling; any other is an argparse
+ * error (exit 2) before a request. Repeats are dropped (az makes a set of them).
+ */
+function checkPermissions(o: PolicyOptions): void {
+  for (const key of Object.keys(PERMISSION_CHOICES) as Array<keyof typeof PERMISSION_CHOICES>) {
+    const given = o[key];
+    if (!given) continue;
+    const choices: readonly string[] = PERMISSION_CHOICES[key];
+    const canonical = given.map((v) => {
+      const match = choices.find((c) => c.toLowerCase() === v.toLowerCase());
+      if (!match) throw new CliError(`coffer keyvault set-policy: '${v}' is not a valid value for '${flagOf(key)}'. Allowed values: ${choices.join(', ')}.`, undefined, 2);
+      return match;
+    });
+    o[key] = [...new Set(canonical)];
+  }
+}
+
 /** az's validate_principal (an argparse error: exit 2). */
 function checkPrincipal(o: PolicyOptions): void {
   if ([o.objectId, o.spn, o.upn].filter((x) => x).length !== 1) throw new CliError('specify exactly one: --object-id, --spn, --upn', undefined, 2);
@@ -52,7 +79,7 @@ async function objectIdOf(o: PolicyOptions, s: Session): Promise<string> {
 
 export function registerPolicyCommands(kv: Command): void {
   withPrincipal(kv.command('set-policy').description("Set a principal's permissions in a vault's access policies (families given replace the old ones)."))
-    .option('--secret-permissions <perms...>', 'all get list set delete backup restore recover purge')
+    .option('--secret-permissions <perms...>', PERMISSION_CHOICES.secretPermissions.join(' '))
     .option('--key-permissions <perms...>', 'key permissions')
     .option('--certificate-permissions <perms...>', 'certificate permissions')
     .option('--storage-permissions <perms...>', 'storage permissions')
@@ -61,6 +88,7 @@ export function registerPolicyCommands(kv: Command): void {
       run<PolicyOptions>(async (o, s) => {
         // az's validators (argparse errors: exit 2), before any request.
         checkPrincipal(o);
+        checkPermissions(o);
         if (!o.secretPermissions && !o.keyPermissions && !o.certificatePermissions && !o.storagePermissions) {
           throw new CliError('specify at least one: --key-permissions, --secret-permissions, --certificate-permissions --storage-permissions', undefined, 2);
         }
