@@ -54,9 +54,33 @@ describe('coffer login for people', () => {
     assert.notEqual(JSON.parse(readFileSync(file, 'utf8')).login.refreshToken, oldRefresh, 'the refresh token rotated');
   });
 
-  it('signs in with a device code entered on /devicelogin', async () => {
+  it('asks for the password on a terminal, without echoing it, as az does; refuses to ask without one', async () => {
     const home = cliHome();
-    const child = spawn(process.execPath, [BIN, 'login', '--use-device-code', '--tenant', server.bootstrap.tenantId, '--server', server.url], { env: { ...process.env, COFFER_HOME: home } });
+    const args = ['login', '-u', 'sam@coffer.local', '--tenant', server.bootstrap.tenantId, '--server', server.url, '--query', '[0].user.name', '-o', 'tsv'];
+    // A pseudo-terminal from util-linux's script(1); the password is typed once the prompt shows.
+    const child = spawn('script', ['-qec', [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' '), '/dev/null'], { env: { ...process.env, COFFER_HOME: home } });
+    let seen = '';
+    child.stdout.on('data', (d: Buffer) => {
+      seen += d.toString();
+      if (seen.includes('Password: ') && !child.stdin.writableEnded) child.stdin.end('sam password 123\r');
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(code, 0, seen);
+    assert.match(seen, /sam@coffer\.local/);
+    assert.doesNotMatch(seen, /sam password/, 'what is typed is not shown');
+
+    const noTty = await coffer(cliHome(), ['login', '-u', 'sam@coffer.local', '--server', server.url]);
+    assert.deepEqual([noTty.code, noTty.stderr], [1, 'ERROR: Please specify both username and password in non-interactive mode.\n']);
+    const noUser = await coffer(cliHome(), ['login', '--service-principal', '-p', 'x', '--server', server.url]);
+    assert.deepEqual([noUser.code, noUser.stderr], [1, 'ERROR: usage error: --service-principal --username NAME --password SECRET --tenant TENANT\n']);
+    const both = await coffer(cliHome(), ['login', '--use-device-code', '-u', 'sam@coffer.local', '--server', server.url]);
+    assert.deepEqual([both.code, both.stderr], [1, "ERROR: usage error: '--use-device-code' is not applicable with other arguments\n"]);
+  });
+
+  // Without a user name az signs in interactively, with a device code where no browser opens; coffer always so.
+  for (const flags of [['--use-device-code'], []]) it(`signs in with a device code entered on /devicelogin (login ${flags.join(' ') || 'without a user name'})`, async () => {
+    const home = cliHome();
+    const child = spawn(process.execPath, [BIN, 'login', ...flags, '--tenant', server.bootstrap.tenantId, '--server', server.url], { env: { ...process.env, COFFER_HOME: home } });
     let stderr = '';
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -6,6 +6,7 @@ import { API, withOutput } from '../command-kit.js';
 import { createHttpClient } from '../http-client.js';
 import { checkOutputOptions, print } from '../output.js';
 import { deleteProfile, readProfile, writeProfile, type Profile } from '../profile.js';
+import { promptHidden } from '../prompt.js';
 import { listedAccount, tenantLevelAccount, type Subscription } from '../accounts.js';
 import { parseAnswer, PUBLIC_CLIENT_ID, requestToken, userLoginForm, type TokenAnswer } from '../session.js';
 import type { HttpClient } from '../http-client.js';
@@ -45,9 +46,15 @@ async function login(opts: LoginOptions) {
     password ??= b.clientSecret;
     servicePrincipal = true;
   }
-  if (!opts.useDeviceCode && (!username || !password)) {
-    throw new CliError('the following arguments are required: --username/-u, --password/-p (or --use-device-code, or --bootstrap FILE)', undefined, 2);
+  // az's argument checks (profile/custom.py login), each a CLIError: exit 1.
+  if (opts.useDeviceCode && (password || servicePrincipal || username)) throw new CliError("usage error: '--use-device-code' is not applicable with other arguments");
+  if (servicePrincipal && !username) throw new CliError('usage error: --service-principal --username NAME --password SECRET --tenant TENANT');
+  if (username && !password) {
+    if (!process.stdin.isTTY) throw new CliError('Please specify both username and password in non-interactive mode.');
+    password = await promptHidden('Password: ');
   }
+  // Without a username az signs in interactively (a browser, or a device code where none opens): here, a device code.
+  const useDeviceCode = !username;
   const http = createHttpClient(caFile);
   if (!tenant) {
     // Like az, learn the tenant from the server when none is given.
@@ -58,12 +65,12 @@ async function login(opts: LoginOptions) {
     if (!tenant) throw new CliError('--tenant is required');
   }
   const scope = `${server}/.default`;
-  const answer = opts.useDeviceCode
+  const answer = useDeviceCode
     ? await deviceCodeLogin(http, server, tenant, scope)
     : servicePrincipal
       ? await requestToken(http, server, tenant, { grant_type: 'client_credentials', client_id: username!, client_secret: password!, scope })
       : await requestToken(http, server, tenant, userLoginForm(username!, password!, scope));
-  if (opts.useDeviceCode) username = JSON.parse(Buffer.from(answer.access_token.split('.')[1]!, 'base64url').toString()).upn as string;
+  if (useDeviceCode) username = JSON.parse(Buffer.from(answer.access_token.split('.')[1]!, 'base64url').toString()).upn as string;
   const now = Math.floor(Date.now() / 1000);
   const metadata = parseAnswer<Array<{ suffixes: { keyVaultDns: string } }>>(await http.send('GET', `${server}/metadata/endpoints?api-version=2022-09-01`));
   const suffix = metadata[0]!.suffixes.keyVaultDns.replace(/^\./, '').replace(/:\d+$/, '');
@@ -126,7 +133,7 @@ export function registerLoginCommands(program: Command): void {
       .option('--bootstrap <file>', "log in as the administrator from a server's bootstrap.json")
       .option('--use-device-code', 'sign in with a code entered in a browser (for people)')
       .option('--allow-no-subscriptions', 'log in even when the identity sees no subscription (a tenant-level account)')
-      .addHelpText('after', '\nExamples:\n  coffer login --service-principal -u APP_ID -p SECRET --tenant TENANT_ID\n  coffer login -u alice@example.com -p PASSWORD\n  coffer login --use-device-code\n  coffer login --bootstrap ./data/bootstrap.json'),
+      .addHelpText('after', '\nExamples:\n  coffer login --service-principal -u APP_ID -p SECRET --tenant TENANT_ID\n  coffer login -u alice@example.com -p PASSWORD\n  coffer login -u alice@example.com   (asks for the password)\n  coffer login   (a device code, as --use-device-code)\n  coffer login --bootstrap ./data/bootstrap.json'),
   ).action(async (opts: LoginOptions) => {
     checkOutputOptions(opts);
     print(await login(opts), opts);
