@@ -129,7 +129,8 @@ describe('coffer CLI commands', () => {
     await cli('keyvault', 'set-policy', '-n', 'policy-vault', '--upn', 'pat@coffer.local', '--secret-permissions', 'get', '-o', 'none');
     await cli('keyvault', 'delete-policy', '-n', 'policy-vault', '--spn', sp.appId, '-o', 'none');
     await assert.rejects(connector.getSecret('apono-mysql-user'), (err: { statusCode?: number }) => err.statusCode === 403);
-    await fails(['keyvault', 'set-policy', '-n', 'policy-vault', '--object-id', spObject, '--secret-permissions', 'read'], /^ERROR: \(BadRequest\) Invalid value/);
+    // As az's enum argument: refused before any request.
+    await fails(['keyvault', 'set-policy', '-n', 'policy-vault', '--object-id', spObject, '--secret-permissions', 'read'], /^ERROR: coffer keyvault set-policy: 'read' is not a valid value for '--secret-permissions'/, 2);
     await fails(['keyvault', 'set-policy', '-n', 'policy-vault', '--spn', 'nobody-by-this-name', '--secret-permissions', 'get'], /Cannot find user or service principal/);
   });
 
@@ -207,6 +208,15 @@ describe('coffer CLI commands', () => {
     await cli('ad', 'group', 'member', 'add', '--group', 'connectors', '--member-id', shown.id);
     assert.deepEqual((await json<Array<{ id: string }>>('ad', 'group', 'member', 'list', '--group', group.id)).map((m) => m.id), [shown.id]);
     assert.ok((await json<Array<{ id: string }>>('ad', 'group', 'list')).some((g) => g.id === group.id));
+    // az's validate_group: a name exactly, else by a prefix only one group has; an object id as given (show: exit 3 when absent).
+    assert.equal((await json('ad', 'group', 'show', '--group', 'connect')).id, group.id);
+    await fails(['ad', 'group', 'show', '--group', 'no-such-group'], /^ERROR: No group matches the name of 'no-such-group'\n$/);
+    await fails(['ad', 'group', 'show', '--group', shown.id], /does not exist or one of its queried reference-property objects are not present/, 3);
+    await cli('ad', 'group', 'member', 'remove', '--group', 'connectors', '--member-id', shown.id);
+    assert.deepEqual(await json('ad', 'group', 'member', 'list', '--group', 'connectors'), []);
+    await cli('ad', 'group', 'create', '--display-name', 'short-lived', '-o', 'none');
+    await cli('ad', 'group', 'delete', '--group', 'short-lived');
+    await fails(['ad', 'group', 'show', '--group', 'short-lived'], /^ERROR: No group matches the name of 'short-lived'\n$/);
     await cli('ad', 'user', 'create', '--user-principal-name', 'lee@coffer.local', '--display-name', 'Lee', '--password', 'a long password', '-o', 'none');
     assert.ok((await json<Array<{ userPrincipalName: string }>>('ad', 'user', 'list')).some((u) => u.userPrincipalName === 'lee@coffer.local'));
     await cli('ad', 'sp', 'delete', '--id', sp.appId);

@@ -3,7 +3,7 @@ import { servicePrincipalListTable } from '../table-views.js';
 import { CliError } from '../cli-error.js';
 import { run, withOutput } from '../command-kit.js';
 import type { Session } from '../session.js';
-import { resolvePrincipal } from '../principal-lookup.js';
+import { registerAdGroupCommands } from './ad-group-command.js';
 import { authz, resolveRoleAt } from './role-command.js';
 
 /** az's warning after printing a new client secret (role/custom.py). */
@@ -152,29 +152,5 @@ export function registerAdCommands(program: Command): void {
     );
   withOutput(user.command('list').description('List users.')).action(run(async (_o, s) => (await s.call<{ value: unknown[] }>('GET', graph(s, '/users'), s.managementResource)).value));
 
-  const group = ad.command('group').description('Groups (their role assignments and access policies apply to their members).');
-  withOutput(group.command('create').description('Create a group.'))
-    .requiredOption('--display-name <name>', 'display name')
-    .option('--mail-nickname <nick>', 'mail nickname (accepted for az compatibility)')
-    .action(run<{ displayName: string }>((o, s) => s.call('POST', graph(s, '/groups'), s.managementResource, { displayName: o.displayName })));
-  withOutput(group.command('list').description('List groups.')).action(run(async (_o, s) => (await s.call<{ value: unknown[] }>('GET', graph(s, '/groups'), s.managementResource)).value));
-  const member = group.command('member').description('Group members.');
-  withOutput(member.command('add').description('Add a member to a group.'))
-    .requiredOption('-g, --group <group>', 'group object id or display name')
-    .requiredOption('--member-id <id>', 'object id of the user, group or service principal to add')
-    .action(
-      run<{ group: string; memberId: string }>(async (o, s) => {
-        const g = await resolvePrincipal(s, o.group, 'Group');
-        await s.call('POST', graph(s, `/groups/${g.id}/members/$ref`), s.managementResource, { '@odata.id': `${s.profile.server}/v1.0/directoryObjects/${o.memberId}` });
-        return undefined;
-      }),
-    );
-  withOutput(member.command('list').description("List a group's members."))
-    .requiredOption('-g, --group <group>', 'group object id or display name')
-    .action(
-      run<{ group: string }>(async (o, s) => {
-        const g = await resolvePrincipal(s, o.group, 'Group');
-        return (await s.call<{ value: unknown[] }>('GET', graph(s, `/groups/${g.id}/members`), s.managementResource)).value;
-      }),
-    );
+  registerAdGroupCommands(ad);
 }

@@ -1,0 +1,68 @@
+import type { Command } from 'commander';
+import { CliError } from '../cli-error.js';
+import { run, withOutput } from '../command-kit.js';
+import { asShown } from '../graph-errors.js';
+import type { Session } from '../session.js';
+
+// coffer ad group ...: groups through the Graph-shaped API, as az 2.45's
+// (role/custom.py and role/_validators.py validate_group).
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const groups = (s: Session, path = '') => `${s.profile.server}/v1.0/groups${path}`;
+
+/** az's validate_group: an object id as given; a name by exact display name, else by prefix, and only when one matches. */
+async function groupId(s: Session, value: string): Promise<string> {
+  if (GUID.test(value)) return value;
+  const quoted = value.replace(/'/g, "''");
+  for (const filter of [`displayName eq '${quoted}'`, `startswith(displayName,'${quoted}')`]) {
+    const hits = (await s.call<{ value: Array<{ id: string }> }>('GET', groups(s, `?$filter=${encodeURIComponent(filter)}`), s.managementResource)).value;
+    if (hits.length === 1) return hits[0]!.id;
+    if (hits.length > 1) throw new CliError(`More than one group match the name of '${value}'`);
+  }
+  throw new CliError(`No group matches the name of '${value}'`);
+}
+
+const GROUP_OPTION = ['-g, --group <group>', "the group's object id or display name"] as const;
+
+export function registerAdGroupCommands(ad: Command): void {
+  const group = ad.command('group').description('Groups (their role assignments and access policies apply to their members).');
+  withOutput(group.command('create').description('Create a group.'))
+    .requiredOption('--display-name <name>', 'display name')
+    .option('--mail-nickname <nick>', 'mail nickname (accepted for az compatibility)')
+    .action(run<{ displayName: string }>((o, s) => s.call('POST', groups(s), s.managementResource, { displayName: o.displayName })));
+  withOutput(group.command('list').description('List groups.')).action(run(async (_o, s) => (await s.call<{ value: unknown[] }>('GET', groups(s), s.managementResource)).value));
+  withOutput(group.command('show').description('Show a group.'))
+    .requiredOption(...GROUP_OPTION)
+    .action(run<{ group: string }>(async (o, s) => asShown(s.call('GET', groups(s, `/${await groupId(s, o.group)}`), s.managementResource))));
+  withOutput(group.command('delete').description('Delete a group (its role assignments go with it).'))
+    .requiredOption(...GROUP_OPTION)
+    .action(
+      run<{ group: string }>(async (o, s) => {
+        await s.call('DELETE', groups(s, `/${await groupId(s, o.group)}`), s.managementResource);
+        return undefined;
+      }),
+    );
+
+  const member = group.command('member').description('Group members.');
+  withOutput(member.command('add').description('Add a member to a group.'))
+    .requiredOption(...GROUP_OPTION)
+    .requiredOption('--member-id <id>', 'object id of the user, group or service principal to add')
+    .action(
+      run<{ group: string; memberId: string }>(async (o, s) => {
+        await s.call('POST', groups(s, `/${await groupId(s, o.group)}/members/$ref`), s.managementResource, { '@odata.id': `${s.profile.server}/v1.0/directoryObjects/${o.memberId}` });
+        return undefined;
+      }),
+    );
+  withOutput(member.command('remove').description('Remove a member from a group.'))
+    .requiredOption(...GROUP_OPTION)
+    .requiredOption('--member-id <id>', 'object id of the member to remove')
+    .action(
+      run<{ group: string; memberId: string }>(async (o, s) => {
+        await s.call('DELETE', groups(s, `/${await groupId(s, o.group)}/members/${encodeURIComponent(o.memberId)}/$ref`), s.managementResource);
+        return undefined;
+      }),
+    );
+  withOutput(member.command('list').description("List a group's members."))
+    .requiredOption(...GROUP_OPTION)
+    .action(run<{ group: string }>(async (o, s) => (await s.call<{ value: unknown[] }>('GET', groups(s, `/${await groupId(s, o.group)}/members`), s.managementResource)).value));
+}
