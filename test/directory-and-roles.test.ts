@@ -34,6 +34,24 @@ describe('directory and custom roles', () => {
     assert.equal(listed.body!.value[0]['@odata.type'], '#microsoft.graph.user');
   });
 
+  it("Graph list filters: one clause or several joined by 'and', quotes doubled inside values; anything else is a 400 even when nothing would match", async () => {
+    const sp = await newServicePrincipal(server, "o'brien and sons");
+    await newServicePrincipal(server, 'obrien-tools');
+    const ids = async (filter: string) => {
+      const r = await api(server, 'GET', `/v1.0/servicePrincipals?$filter=${encodeURIComponent(filter)}`);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      return (r.body!.value as Array<{ id: string }>).map((x) => x.id);
+    };
+    assert.deepEqual(await ids("displayName eq 'o''brien and sons'"), [sp.id], "an 'and' inside a value is part of it");
+    assert.deepEqual(await ids(`startswith(displayName,'o''b') and servicePrincipalNames/any(c:c eq '${sp.appId}')`), [sp.id]);
+    assert.deepEqual(await ids(`displayName eq 'obrien-tools' AND appId eq '${sp.appId}'`), []);
+    for (const bad of ["displayName eq 'x' or appId eq 'y'", "displayName eq 'x' and", 'nonsense']) {
+      const r = await api(server, 'GET', `/v1.0/groups?$filter=${encodeURIComponent(bad)}`);
+      assert.equal(r.status, 400, bad);
+      assert.equal(r.body!.error.code, 'Request_UnsupportedQuery');
+    }
+  });
+
   it('only the administrator changes the directory', async () => {
     const sp = await newServicePrincipal(server, 'not-an-admin');
     const token = (await credential(server, sp.appId, sp.secret).getToken(`${server.url}/.default`)).token;

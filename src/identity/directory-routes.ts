@@ -65,24 +65,66 @@ function yearsUntil(raw: unknown): number {
   return years;
 }
 
-/** `$filter=displayName eq 'x'`, `appId eq '...'`, `startswith(displayName,'x')`. */
-function matchesFilter(p: PrincipalRow, filter: string | undefined): boolean {
-  if (!filter) return true;
-  const eq = /^\s*(displayName|appId|id|userPrincipalName)\s+eq\s+'((?:[^']|'')*)'\s*$/i.exec(filter);
+type PrincipalTest = (p: PrincipalRow) => boolean;
+/** The principals of one kind that a list request's `$filter` selects. */
+const ofKind = (kind: PrincipalRow['kind'], filter: string | undefined): PrincipalTest => {
+  const test = principalFilter(filter);
+  return (p) => p.kind === kind && test(p);
+};
+const unquote = (v: string) => v.replace(/''/g, "'").toLowerCase();
+
+/** One clause: `displayName eq 'x'`, `appId eq '...'`, `servicePrincipalNames/any(c:c eq '...')`, `startswith(displayName,'x')`. */
+function clauseTest(clause: string, filter: string): PrincipalTest {
+  const eq = /^\s*(displayName|appId|id|userPrincipalName)\s+eq\s+'((?:[^']|'')*)'\s*$/i.exec(clause);
   if (eq) {
-    const value = eq[2]!.replace(/''/g, "'").toLowerCase();
-    const field = { displayname: p.displayName, appid: p.appId, id: p.objectId, userprincipalname: p.upn }[eq[1]!.toLowerCase()];
-    return (field ?? '').toLowerCase() === value;
+    const name = eq[1]!.toLowerCase();
+    const value = unquote(eq[2]!);
+    return (p) => (({ displayname: p.displayName, appid: p.appId, id: p.objectId, userprincipalname: p.upn })[name] ?? '').toLowerCase() === value;
   }
   // az asks for a service principal by its names: servicePrincipalNames/any(c:c eq 'appId').
-  const spn = /^\s*servicePrincipalNames\/any\(\s*(\w+)\s*:\s*\1\s+eq\s+'((?:[^']|'')*)'\s*\)\s*$/i.exec(filter);
-  if (spn) return (p.appId ?? '').toLowerCase() === spn[2]!.replace(/''/g, "'").toLowerCase();
-  const sw = /^\s*startswith\(\s*(displayName|userPrincipalName)\s*,\s*'((?:[^']|'')*)'\s*\)\s*$/i.exec(filter);
+  const spn = /^\s*servicePrincipalNames\/any\(\s*(\w+)\s*:\s*\1\s+eq\s+'((?:[^']|'')*)'\s*\)\s*$/i.exec(clause);
+  if (spn) {
+    const value = unquote(spn[2]!);
+    return (p) => (p.appId ?? '').toLowerCase() === value;
+  }
+  const sw = /^\s*startswith\(\s*(displayName|userPrincipalName)\s*,\s*'((?:[^']|'')*)'\s*\)\s*$/i.exec(clause);
   if (sw) {
-    const field = sw[1]!.toLowerCase() === 'displayname' ? p.displayName : p.upn;
-    return (field ?? '').toLowerCase().startsWith(sw[2]!.replace(/''/g, "'").toLowerCase());
+    const upn = sw[1]!.toLowerCase() !== 'displayname';
+    const prefix = unquote(sw[2]!);
+    return (p) => ((upn ? p.upn : p.displayName) ?? '').toLowerCase().startsWith(prefix);
   }
   throw errors.graphUnsupportedFilter(filter);
+}
+
+/** The clauses joined by `and` at the top level (not inside a quoted value or parentheses), as az joins its list filters. */
+function andClauses(filter: string): string[] {
+  const clauses: string[] = [];
+  let depth = 0;
+  let quoted = false;
+  let start = 0;
+  for (let i = 0; i < filter.length; i++) {
+    const c = filter[i];
+    if (c === "'") quoted = !quoted; // a doubled quote toggles twice: still inside
+    else if (!quoted && c === '(') depth++;
+    else if (!quoted && c === ')') depth--;
+    else if (!quoted && depth === 0 && /\s/.test(c!)) {
+      const and = /^\s+and\s+/i.exec(filter.slice(i));
+      if (and) {
+        clauses.push(filter.slice(start, i));
+        i += and[0].length - 1;
+        start = i + 1;
+      }
+    }
+  }
+  clauses.push(filter.slice(start));
+  return clauses;
+}
+
+/** A Graph `$filter` as a test, checked whole before any principal is (an unsupported clause is a 400 even with none). */
+function principalFilter(filter: string | undefined): PrincipalTest {
+  if (!filter) return () => true;
+  const tests = andClauses(filter).map((c) => clauseTest(c, filter));
+  return (p) => tests.every((t) => t(p));
 }
 
 function groupResource(p: PrincipalRow) {
@@ -127,7 +169,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
     };
 
     graph.get('/v1.0/servicePrincipals', async (req: Req) => ({
-      value: (await directory.list()).filter((p) => p.kind === 'ServicePrincipal' && matchesFilter(p, req.query.$filter)).map(spResource),
+      value: (await directory.list()).filter(ofKind('ServicePrincipal', req.query.$filter)).map(spResource),
     }));
     graph.get('/v1.0/servicePrincipals/:id', async (req: Req) => {
       const p = await load(req, 'ServicePrincipal');
@@ -183,7 +225,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
       return userResource(me);
     });
     graph.get('/v1.0/users', async (req: Req) => ({
-      value: (await directory.list()).filter((p) => p.kind === 'User' && matchesFilter(p, req.query.$filter)).map(userResource),
+      value: (await directory.list()).filter(ofKind('User', req.query.$filter)).map(userResource),
     }));
     graph.get('/v1.0/users/:id', async (req: Req) => userResource(await load(req, 'User')));
     graph.post('/v1.0/users', async (req: Req, reply: FastifyReply) => {
@@ -207,7 +249,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
     });
 
     graph.get('/v1.0/groups', async (req: Req) => ({
-      value: (await directory.list()).filter((p) => p.kind === 'Group' && matchesFilter(p, req.query.$filter)).map(groupResource),
+      value: (await directory.list()).filter(ofKind('Group', req.query.$filter)).map(groupResource),
     }));
     graph.get('/v1.0/groups/:id', async (req: Req) => groupResource(await load(req, 'Group')));
     graph.post('/v1.0/groups', async (req: Req, reply: FastifyReply) => {
