@@ -130,6 +130,31 @@ describe('Debian azure-cli against coffer', () => {
     await az('rest', '--method', 'delete', '--url', `${server.url}${scope}/providers/Microsoft.Authorization/roleAssignments/${name}?api-version=2022-04-01`);
   });
 
+  it('az ad: group create is idempotent (it filters by name and mail nickname), ad user show/update by UPN, ad sp show with its secrets', async () => {
+    const created = JSON.parse(await az('ad', 'group', 'create', '--display-name', 'az-readers', '--mail-nickname', 'azreaders')) as { id: string };
+    const again = JSON.parse(await az('ad', 'group', 'create', '--display-name', 'az-readers', '--mail-nickname', 'azreaders')) as { id: string };
+    assert.equal(again.id, created.id, 'the existing group is returned, not a second one made');
+    assert.equal(await az('ad', 'group', 'show', '--group', 'az-readers', '--query', 'id', '-o', 'tsv'), created.id);
+
+    await az('ad', 'user', 'create', '--user-principal-name', 'ari@coffer.local', '--display-name', 'Ari', '--password', 'first password 1', '-o', 'none');
+    assert.equal(await az('ad', 'user', 'show', '--id', 'ari@coffer.local', '--query', 'displayName', '-o', 'tsv'), 'Ari');
+    await az('ad', 'user', 'update', '--id', 'ari@coffer.local', '--password', 'second password 2');
+    const token = (password: string) =>
+      fetch(`${server.url}/${server.bootstrap.tenantId}/oauth2/v2.0/token`, {
+        method: 'POST',
+        body: new URLSearchParams({ grant_type: 'password', client_id: 'c0ffee00-0000-4000-8000-0000000000c1', username: 'ari@coffer.local', password, scope: `${server.url}/.default` }),
+      });
+    assert.equal((await token('first password 1')).status, 400, 'the old password no longer signs in');
+    assert.equal((await token('second password 2')).status, 200);
+
+    // az's create-for-rbac makes an application object first (Graph's /applications, which coffer does not serve): coffer's CLI makes the principal.
+    const home = cliHome();
+    const made = await coffer(home, ['login', '--service-principal', '-u', server.bootstrap.clientId, '-p', server.bootstrap.clientSecret, '--tenant', server.bootstrap.tenantId, '--server', server.url, '-o', 'none']);
+    assert.equal(made.code, 0, made.stderr);
+    const sp = (await coffer(home, ['ad', 'sp', 'create-for-rbac', '--name', 'az-shown'])).json<{ appId: string }>();
+    assert.equal(await az('ad', 'sp', 'show', '--id', sp.appId, '--query', 'length(passwordCredentials)', '-o', 'tsv'), '1');
+  });
+
   it('az group update and az group delete (a long-running operation az waits for) take a group and its vault', async () => {
     await az('group', 'create', '-n', 'rg-az-gone', '-l', 'local', '-o', 'none');
     await az('keyvault', 'create', '-n', 'az-group-gone', '-g', 'rg-az-gone', '-l', 'local', '-o', 'none');

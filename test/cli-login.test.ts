@@ -54,6 +54,43 @@ describe('coffer login for people', () => {
     assert.notEqual(JSON.parse(readFileSync(file, 'utf8')).login.refreshToken, oldRefresh, 'the refresh token rotated');
   });
 
+  it("an administrator's password reset (ad user update --password) ends the user's sessions: the CLI must sign in again, with the new password", async () => {
+    const admin = cliHome();
+    const b = server.bootstrap;
+    assert.equal((await coffer(admin, ['login', '--service-principal', '-u', b.clientId, '-p', b.clientSecret, '--tenant', b.tenantId, '--server', server.url, '-o', 'none'])).code, 0);
+    await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'rae@coffer.local', displayName: 'Rae', passwordProfile: { password: 'rae password 1' } });
+    const rae = (await api(server, 'GET', `/v1.0/users/rae@coffer.local`)).body!.id as string;
+    await api(server, 'PUT', `/subscriptions/${b.subscriptionId}/providers/Microsoft.Authorization/roleAssignments/${crypto.randomUUID()}?api-version=2022-04-01`, {
+      properties: { roleDefinitionId: `/subscriptions/${b.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7`, principalId: rae },
+    });
+    const home = cliHome();
+    const login = (password: string) => coffer(home, ['login', '-u', 'rae@coffer.local', '-p', password, '--tenant', b.tenantId, '--server', server.url, '-o', 'none']);
+    assert.equal((await login('rae password 1')).code, 0);
+
+    const reset = await coffer(admin, ['ad', 'user', 'update', '--id', 'rae@coffer.local', '--password', 'rae password 2']);
+    assert.deepEqual([reset.code, reset.stdout], [0, '']);
+    // The next command needs a new token: the refresh token from before the reset is revoked.
+    const file = join(home, 'profile.json');
+    const profile = JSON.parse(readFileSync(file, 'utf8'));
+    for (const t of Object.values(profile.tokens) as Array<{ expiresOn: number }>) t.expiresOn = 0;
+    writeFileSync(file, JSON.stringify(profile));
+    const after = await coffer(home, ['account', 'show']);
+    assert.equal(after.code, 1);
+    assert.match(after.stderr, /invalid_grant/);
+    assert.equal((await login('rae password 1')).code, 1, 'the old password is refused');
+    assert.equal((await login('rae password 2')).code, 0);
+
+    const forced = await coffer(admin, ['ad', 'user', 'update', '--id', rae, '--password', 'rae password 3', '--force-change-password-next-sign-in']);
+    assert.equal(forced.code, 1);
+    assert.match(forced.stderr, /forceChangePasswordNextSignIn is not supported/);
+    const short = await coffer(admin, ['ad', 'user', 'update', '--id', rae, '--password', 'short']);
+    assert.equal(short.code, 1);
+    assert.equal((await coffer(admin, ['ad', 'user', 'show', '--id', rae, '--query', 'userPrincipalName', '-o', 'tsv'])).stdout, 'rae@coffer.local\n');
+    await coffer(admin, ['ad', 'user', 'delete', '--id', 'rae@coffer.local']);
+    const gone = await coffer(admin, ['ad', 'user', 'show', '--id', 'rae@coffer.local']);
+    assert.equal(gone.code, 3, 'show of a missing user exits 3, as az');
+  });
+
   it('asks for the password on a terminal, without echoing it, as az does; refuses to ask without one', async () => {
     const home = cliHome();
     const args = ['login', '-u', 'sam@coffer.local', '--tenant', server.bootstrap.tenantId, '--server', server.url, '--query', '[0].user.name', '-o', 'tsv'];

@@ -58,6 +58,24 @@ describe('directory and custom roles', () => {
     const r = await api(server, 'POST', '/v1.0/servicePrincipals', { displayName: 'sneaky' }, token);
     assert.equal(r.status, 403);
     assert.equal(r.body?.error?.code, 'Authorization_RequestDenied');
+    const user = await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'reset-me@coffer.local', passwordProfile: { password: 'a first password' } });
+    const reset = (body: object, as?: string) => api(server, 'PATCH', '/v1.0/users/reset-me@coffer.local', body, as);
+    assert.equal((await reset({ passwordProfile: { password: 'an attacker password' } }, token)).status, 403, 'a password reset is the administrator\'s');
+    // As Graph's user update: 204, and an update without a password changes nothing; what coffer does not keep is refused.
+    assert.equal((await reset({})).status, 204);
+    assert.equal((await reset({ passwordProfile: { forceChangePasswordNextSignIn: false } })).status, 204);
+    for (const [body, message] of [
+      [{ displayName: 'Renamed' }, /changes only passwordProfile of a user, not displayName/],
+      [{ passwordProfile: { password: 'a new password', forceChangePasswordNextSignIn: true } }, /forceChangePasswordNextSignIn is not supported/],
+      [{ passwordProfile: { password: 42 } }, /passwordProfile\.password must be a string/],
+      [{ passwordProfile: { password: 'short' } }, /./],
+    ] as const) {
+      const refused = await reset(body);
+      assert.equal(refused.status, 400, JSON.stringify(body));
+      assert.match(refused.body!.error.message, message);
+    }
+    assert.equal((await api(server, 'PATCH', `/v1.0/users/${user.body!.id}`, { passwordProfile: { password: 'a second password' } })).status, 204, 'by object id too');
+    assert.equal((await api(server, 'PATCH', '/v1.0/users/nobody@coffer.local', { passwordProfile: { password: 'a second password' } })).status, 404);
   });
 
   it('a custom role grants exactly its data actions within its assignable scopes, and cannot be deleted while assigned', async () => {

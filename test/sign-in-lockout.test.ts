@@ -90,6 +90,7 @@ function memoryPrincipals(): PrincipalStore {
     listClientSecrets: async () => [],
     removeClientSecret: async () => false,
     replaceCredentialHash: async () => false,
+    setPassword: async () => false,
   };
 }
 const hasher = createCredentialHasher(randomBytes(32));

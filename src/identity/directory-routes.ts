@@ -65,6 +65,9 @@ function yearsUntil(raw: unknown): number {
   return years;
 }
 
+/** A group's mail nickname: its display name's letters and digits (coffer keeps no other; az filters groups by it). */
+const mailNicknameOf = (p: PrincipalRow): string | null => (p.kind === 'Group' ? p.displayName.replace(/[^A-Za-z0-9]/g, '') : null);
+
 type PrincipalTest = (p: PrincipalRow) => boolean;
 /** The principals of one kind that a list request's `$filter` selects. */
 const ofKind = (kind: PrincipalRow['kind'], filter: string | undefined): PrincipalTest => {
@@ -75,11 +78,11 @@ const unquote = (v: string) => v.replace(/''/g, "'").toLowerCase();
 
 /** One clause: `displayName eq 'x'`, `appId eq '...'`, `servicePrincipalNames/any(c:c eq '...')`, `startswith(displayName,'x')`. */
 function clauseTest(clause: string, filter: string): PrincipalTest {
-  const eq = /^\s*(displayName|appId|id|userPrincipalName)\s+eq\s+'((?:[^']|'')*)'\s*$/i.exec(clause);
+  const eq = /^\s*(displayName|appId|id|userPrincipalName|mailNickname)\s+eq\s+'((?:[^']|'')*)'\s*$/i.exec(clause);
   if (eq) {
     const name = eq[1]!.toLowerCase();
     const value = unquote(eq[2]!);
-    return (p) => (({ displayname: p.displayName, appid: p.appId, id: p.objectId, userprincipalname: p.upn })[name] ?? '').toLowerCase() === value;
+    return (p) => (({ displayname: p.displayName, appid: p.appId, id: p.objectId, userprincipalname: p.upn, mailnickname: mailNicknameOf(p) })[name] ?? '').toLowerCase() === value;
   }
   // az asks for a service principal by its names: servicePrincipalNames/any(c:c eq 'appId').
   const spn = /^\s*servicePrincipalNames\/any\(\s*(\w+)\s*:\s*\1\s+eq\s+'((?:[^']|'')*)'\s*\)\s*$/i.exec(clause);
@@ -128,7 +131,7 @@ function principalFilter(filter: string | undefined): PrincipalTest {
 }
 
 function groupResource(p: PrincipalRow) {
-  return { id: p.objectId, displayName: p.displayName, mailNickname: p.displayName.replace(/[^A-Za-z0-9]/g, ''), securityEnabled: true, mailEnabled: false, createdDateTime: iso(p.createdAt) };
+  return { id: p.objectId, displayName: p.displayName, mailNickname: mailNicknameOf(p), securityEnabled: true, mailEnabled: false, createdDateTime: iso(p.createdAt) };
 }
 
 function objectResource(p: PrincipalRow) {
@@ -151,9 +154,10 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
         throw errors.graphInsufficientPrivileges();
       }
     };
+    // Graph names a user by object id or user principal name (az's `ad user show --id alice@...`); anything else by object id.
     const load = async (req: Req, kind: PrincipalRow['kind']) => {
       const id = req.params.id ?? '';
-      const p = GUID_RE.test(id) ? await directory.get(id.toLowerCase()) : null;
+      const p = GUID_RE.test(id) ? await directory.get(id.toLowerCase()) : kind === 'User' && id.includes('@') ? await directory.getByUpn(id) : null;
       if (!p || p.kind !== kind) throw resourceNotFound(id);
       return p;
     };
@@ -240,6 +244,23 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
       const input = { upn: b.userPrincipalName, displayName, password: profile.password };
       const user = await req.writeAudited((record) => directory.createUser(input, record?.()), 201);
       return reply.status(201).send(userResource(user));
+    });
+    // Graph's user update, for what coffer keeps of a user: its password (an administrator's reset).
+    graph.patch('/v1.0/users/:id', async (req: Req, reply: FastifyReply) => {
+      requireAdmin(req);
+      const b = body(req);
+      const unknown = Object.keys(b).filter((k) => k !== 'passwordProfile');
+      if (unknown.length > 0) throw errors.graphBadRequest(`coffer changes only passwordProfile of a user, not ${unknown.slice(0, 5).join(', ')}.`);
+      const profile = b.passwordProfile ?? {};
+      if (typeof profile !== 'object' || Array.isArray(profile)) throw errors.graphBadRequest('passwordProfile must be an object.');
+      const { password, forceChangePasswordNextSignIn } = profile as { password?: unknown; forceChangePasswordNextSignIn?: unknown };
+      if (password !== undefined && typeof password !== 'string') throw errors.graphBadRequest('passwordProfile.password must be a string.');
+      // coffer has no password change at sign-in: a reset cannot ask for one.
+      if (forceChangePasswordNextSignIn === true) throw errors.graphBadRequest('passwordProfile.forceChangePasswordNextSignIn is not supported: coffer has no password change at sign-in.');
+      const user = await load(req, 'User');
+      // As Graph: an update that changes nothing (no password) is answered 204 all the same.
+      if (password !== undefined) await req.writeAudited((record) => directory.setUserPassword(user.objectId, password, record?.()), 204);
+      return reply.status(204).send();
     });
     graph.delete('/v1.0/users/:id', async (req: Req, reply: FastifyReply) => {
       requireAdmin(req);

@@ -14,6 +14,12 @@ export interface NewCredential {
   endAt: number;
 }
 
+/** Graph's limits for a password coffer stores (Entra ID asks for 8 to 256 characters). */
+function checkPassword(password: string): void {
+  if (password.length > 256) throw errors.graphBadRequest('passwordProfile.password must be at most 256 characters.');
+  if (password.length < 8) throw errors.passwordTooWeak();
+}
+
 export interface DirectoryService {
   // `audit`, when given, is stored with the change in one transaction (PrincipalStore's `audit` arguments).
   /** The principal and its first client secret are stored together. */
@@ -23,6 +29,8 @@ export interface DirectoryService {
   ): Promise<{ principal: PrincipalRow; credential: NewCredential }>;
   createUser(input: { upn: string; displayName: string; password: string; objectId?: string }, audit?: AuditRecord): Promise<PrincipalRow>;
   createGroup(input: { displayName: string; objectId?: string }, audit?: AuditRecord): Promise<PrincipalRow>;
+  /** A new password for a user; their refresh tokens are revoked with it, as Entra ID does at a reset. */
+  setUserPassword(objectId: string, password: string, audit?: AuditRecord): Promise<void>;
   /** Principals whose display name, UPN, appId or object id contains the text. */
   search(text: string, limit: number): Promise<PrincipalRow[]>;
   addClientSecret(objectId: string, input: { secret?: string; years?: number; displayName?: string }, audit?: AuditRecord): Promise<NewCredential>;
@@ -38,6 +46,8 @@ export interface DirectoryService {
   /** A person's sign-in from a client address, under smart lockout and IP lockout (sign-in-lockout.ts). */
   authenticateUser(upn: string, password: string, source: string): Promise<UserAuthResult>;
   get(objectId: string): Promise<PrincipalRow | null>;
+  /** A user by user principal name (in any case). */
+  getByUpn(upn: string): Promise<PrincipalRow | null>;
   getByAppId(appId: string): Promise<PrincipalRow | null>;
   list(): Promise<PrincipalRow[]>;
   delete(objectId: string, audit?: AuditRecord): Promise<boolean>;
@@ -113,8 +123,7 @@ export function createDirectoryService(deps: {
     async createUser(input, audit) {
       if (!UPN_RE.test(input.upn)) throw errors.invalidUserPrincipalName();
       if (input.displayName.trim() === '' || input.displayName.length > 256) throw errors.graphBadRequest('displayName must be 1 to 256 characters.');
-      if (input.password.length > 256) throw errors.graphBadRequest('passwordProfile.password must be at most 256 characters.');
-      if (input.password.length < 8) throw errors.passwordTooWeak();
+      checkPassword(input.password);
       if (await principals.getByUpn(input.upn)) throw errors.userPrincipalNameExists();
       const row: PrincipalRow = {
         objectId: input.objectId ?? randomUUID(),
@@ -127,6 +136,16 @@ export function createDirectoryService(deps: {
       };
       await principals.insert(row, audit);
       return row;
+    },
+    async setUserPassword(objectId, password, audit) {
+      checkPassword(password);
+      // The hash is replaced only if it is still the one read: a reset racing another is tried again, not lost.
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const user = await principals.get(objectId);
+        if (!user || user.kind !== 'User' || user.passwordHash === null) throw errors.graphResourceNotFound(objectId);
+        if (await principals.setPassword(objectId, user.passwordHash, await hasher.hashPassword(password), audit)) return;
+      }
+      throw errors.graphConflict('The password was changed by another request meanwhile. Try again.');
     },
     async createGroup(input, audit) {
       if (input.displayName.trim() === '' || input.displayName.length > 256) throw errors.graphBadRequest('displayName is required (1 to 256 characters).');
@@ -191,6 +210,7 @@ export function createDirectoryService(deps: {
     },
     forgetEndedLockouts: async () => (await lockout.forgetEnded()) + (await sourceLockout.forgetEnded()),
     get: (objectId) => principals.get(objectId),
+    getByUpn: (upn) => principals.getByUpn(upn),
     getByAppId: (appId) => principals.getByAppId(appId),
     list: () => principals.list(),
     delete: (objectId, audit) => principals.delete(objectId, audit),

@@ -245,6 +245,7 @@ export const errors = {
 
   // Microsoft Graph (the directory API), in Graph's codes.
   graphBadRequest: (message: string) => new ServiceError(400, 'Request_BadRequest', message),
+  graphConflict: (message: string) => new ServiceError(409, 'Request_Conflict', message),
   /** `id` as it is to be shown: callers bound what a client sent. */
   graphResourceNotFound: (id: string) =>
     new ServiceError(404, 'Request_ResourceNotFound', `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`),

@@ -131,6 +131,12 @@ export interface PrincipalStore {
    * was replaced.
    */
   replaceCredentialHash(objectId: string, keyId: string | null, from: string, to: string): Promise<boolean>;
+  /**
+   * A new password (hash) for a user whose hash is still `from`, and every
+   * refresh token of theirs revoked, in one transaction (with `audit`):
+   * false when the hash was changed meanwhile, or the user is gone.
+   */
+  setPassword(objectId: string, from: string, to: string, audit?: AuditRecord): Promise<boolean>;
 }
 
 export interface SigningKeyStore {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { USED_REFRESH_TOKEN_KEPT_SECONDS, type AuthCodeRow, type DeviceCodeRow, type RefreshTokenRow, type Store } from '../../src/storage/store-types.js';
-import { hex32, isConflict } from './store-conformance-kit.js';
+import { randomUUID } from 'node:crypto';
+import { auditRecord, hex32, isConflict, principal } from './store-conformance-kit.js';
 
 // Sign-ins in progress (device codes, authorization codes): single use under
 // concurrency, expiry, the caps counted in the store, user codes matched
@@ -196,6 +197,27 @@ export function describeSignInCodeConformance(h: { store(): Store }): void {
       assert.equal(await h.store().refreshTokens.take(second.tokenHash, 'cid', NOW), null, 'the unused one went with it');
       assert.equal(await h.store().refreshTokens.revokeFamily(first.tokenHash, 'cid'), false);
       assert.deepEqual(await h.store().refreshTokens.take(other.tokenHash, 'cid', NOW), other);
+    });
+
+    it("setPassword replaces a user's hash only while it is the one read, revokes their refresh tokens and no other's, with its record", async () => {
+      const store = h.store();
+      const user = principal({ kind: 'User', upn: `reset-${hex32()}@example.com`, passwordHash: 'scrypt-hmac$old' });
+      await store.principals.insert(user);
+      const [mine, theirs] = [token({ objectId: user.objectId }), token({ objectId: 'someone-else' })];
+      for (const r of [mine, theirs]) await store.refreshTokens.insert(r);
+      const records = async () => (await store.audit.range(1, 10_000)).filter((r) => r.operation.startsWith('set password')).map((r) => r.operation);
+
+      assert.equal(await store.principals.setPassword(user.objectId, 'scrypt-hmac$stale', 'scrypt-hmac$new', auditRecord('set password stale')), false);
+      assert.equal((await store.principals.get(user.objectId))!.passwordHash, 'scrypt-hmac$old');
+      assert.ok(await store.refreshTokens.take(mine.tokenHash, 'cid', NOW - 10), 'nothing revoked by a refused change');
+      const again = token({ objectId: user.objectId });
+      await store.refreshTokens.insert(again);
+      assert.equal(await store.principals.setPassword(user.objectId, 'scrypt-hmac$old', 'scrypt-hmac$new', auditRecord('set password')), true);
+      assert.equal((await store.principals.get(user.objectId))!.passwordHash, 'scrypt-hmac$new');
+      assert.equal(await store.refreshTokens.take(again.tokenHash, 'cid', NOW), null, "the user's tokens are revoked");
+      assert.deepEqual(await store.refreshTokens.take(theirs.tokenHash, 'cid', NOW), theirs, "another's are not");
+      assert.equal(await store.principals.setPassword(randomUUID(), 'scrypt-hmac$new', 'x', auditRecord('set password nobody')), false);
+      assert.deepEqual(await records(), ['set password'], 'a record only with a change');
     });
 
     it('deleteExpired removes tokens whose expiry is before now; a used one is kept at most USED_REFRESH_TOKEN_KEPT_SECONDS', async () => {

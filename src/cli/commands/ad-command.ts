@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { servicePrincipalListTable } from '../table-views.js';
 import { CliError } from '../cli-error.js';
-import { run, withOutput } from '../command-kit.js';
+import { parseBool, run, withOutput } from '../command-kit.js';
+import { asShown } from '../graph-errors.js';
 import type { Session } from '../session.js';
 import { registerAdGroupCommands } from './ad-group-command.js';
 import { authz, resolveRoleAt } from './role-command.js';
@@ -150,7 +151,46 @@ export function registerAdCommands(program: Command): void {
         s.call('POST', graph(s, '/users'), s.managementResource, { userPrincipalName: o.userPrincipalName, displayName: o.displayName, passwordProfile: { password: o.password } }),
       ),
     );
-  withOutput(user.command('list').description('List users.')).action(run(async (_o, s) => (await s.call<{ value: unknown[] }>('GET', graph(s, '/users'), s.managementResource)).value));
+  withOutput(user.command('list').description('List users.'))
+    .option('--upn <upn>', 'only the user with this user principal name')
+    .option('--display-name <name>', 'only those whose display name starts with this')
+    .option('--filter <odata>', "an OData filter, e.g. \"startswith(userPrincipalName,'a')\"")
+    .action(
+      run<{ upn?: string; displayName?: string; filter?: string }>(async (o, s) => {
+        // az's list_users: the filters joined by "and".
+        const quote = (v: string) => v.replace(/'/g, "''");
+        const filters = [o.filter, o.upn && `userPrincipalName eq '${quote(o.upn)}'`, o.displayName && `startswith(displayName,'${quote(o.displayName)}')`].filter((f): f is string => !!f);
+        const query = filters.length > 0 ? `?$filter=${encodeURIComponent(filters.join(' and '))}` : '';
+        return (await s.call<{ value: unknown[] }>('GET', graph(s, `/users${query}`), s.managementResource)).value;
+      }),
+    );
+  // az names a user by user principal name or object id, straight in the URL (Graph takes both).
+  const userUrl = (s: Session, id: string) => graph(s, `/users/${encodeURIComponent(id)}`);
+  withOutput(user.command('show').description('Show a user.'))
+    .requiredOption('--id <upn-or-object-id>', 'user principal name or object id')
+    .action(run<{ id: string }>((o, s) => asShown(s.call('GET', userUrl(s, o.id), s.managementResource))));
+  withOutput(user.command('update').description("Reset a user's password (their refresh tokens are revoked with it)."))
+    .requiredOption('--id <upn-or-object-id>', 'user principal name or object id')
+    .option('--password <password>', 'the new password (at least 8 characters)')
+    .option('--force-change-password-next-sign-in [bool]', 'coffer has no password change at sign-in: only false is accepted')
+    .action(
+      run<{ id: string; password?: string; forceChangePasswordNextSignIn?: string | boolean }>(async (o, s) => {
+        // As az's update_user: only what is given goes in the body (an empty one too).
+        const passwordProfile: Record<string, unknown> = {};
+        if (o.password !== undefined) passwordProfile.password = o.password;
+        if (o.forceChangePasswordNextSignIn !== undefined) passwordProfile.forceChangePasswordNextSignIn = parseBool('--force-change-password-next-sign-in', o.forceChangePasswordNextSignIn);
+        await s.call('PATCH', userUrl(s, o.id), s.managementResource, Object.keys(passwordProfile).length > 0 ? { passwordProfile } : {});
+        return undefined;
+      }),
+    );
+  withOutput(user.command('delete').description('Delete a user (their role assignments go with them).'))
+    .requiredOption('--id <upn-or-object-id>', 'user principal name or object id')
+    .action(
+      run<{ id: string }>(async (o, s) => {
+        await s.call('DELETE', userUrl(s, o.id), s.managementResource);
+        return undefined;
+      }),
+    );
 
   registerAdGroupCommands(ad);
 }

@@ -100,6 +100,16 @@ export function pgPrincipalStore(pool: pg.Pool, audited: PgAuditedWrite): Princi
       (keyId === null
         ? await changes(pool, 'UPDATE principals SET password_hash = $1 WHERE object_id = $2 AND password_hash = $3', [to, objectId, from])
         : await changes(pool, 'UPDATE client_secrets SET secret_hash = $1 WHERE object_id = $2 AND key_id = $3 AND secret_hash = $4', [to, objectId, keyId, from])) > 0,
+    setPassword: (objectId, from, to, audit) =>
+      audited(
+        audit,
+        async (c) => {
+          if ((await changes(c, 'UPDATE principals SET password_hash = $1 WHERE object_id = $2 AND password_hash = $3', [to, objectId, from])) === 0) return false;
+          await c.query('DELETE FROM refresh_tokens WHERE object_id = $1', [objectId]);
+          return true;
+        },
+        true,
+      ),
   };
 }
 

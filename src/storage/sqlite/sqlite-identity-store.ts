@@ -132,6 +132,12 @@ export function sqlitePrincipalStore(db: Database.Database, audited: AuditedWrit
   const rehashPassword = db.prepare<[string, string, string]>('UPDATE principals SET password_hash = ? WHERE object_id = ? AND password_hash = ?');
   const rehashSecret = db.prepare<[string, string, string, string]>('UPDATE client_secrets SET secret_hash = ? WHERE object_id = ? AND key_id = ? AND secret_hash = ?');
 
+  const revokeRefreshTokens = db.prepare<[string]>('DELETE FROM refresh_tokens WHERE object_id = ?');
+  const setPassword = db.transaction((objectId: string, from: string, to: string): boolean => {
+    if (rehashPassword.run(to, objectId, from).changes === 0) return false;
+    revokeRefreshTokens.run(objectId);
+    return true;
+  });
   const remove = db.transaction((objectId: string): boolean => {
     deleteSecrets.run(objectId);
     return deletePrincipal.run(objectId).changes > 0;
@@ -165,6 +171,7 @@ export function sqlitePrincipalStore(db: Database.Database, audited: AuditedWrit
     removeClientSecret: async (objectId, keyId, audit) => audited.run(audit, () => removeSecret.run(objectId, keyId).changes > 0),
     replaceCredentialHash: async (objectId, keyId, from, to) =>
       (keyId === null ? rehashPassword.run(to, objectId, from) : rehashSecret.run(to, objectId, keyId, from)).changes > 0,
+    setPassword: async (objectId, from, to, audit) => audited.run(audit, () => setPassword.immediate(objectId, from, to)),
   };
 }
 
