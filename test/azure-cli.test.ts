@@ -130,7 +130,7 @@ describe('Debian azure-cli against coffer', () => {
     await az('rest', '--method', 'delete', '--url', `${server.url}${scope}/providers/Microsoft.Authorization/roleAssignments/${name}?api-version=2022-04-01`);
   });
 
-  it('az ad: group create is idempotent (it filters by name and mail nickname), ad user show/update by UPN, ad sp show with its secrets', async () => {
+  it('az ad: group create is idempotent (it filters by name and mail nickname), ad user show/update by UPN, ad sp create-for-rbac and ad app delete', async () => {
     const created = JSON.parse(await az('ad', 'group', 'create', '--display-name', 'az-readers', '--mail-nickname', 'azreaders')) as { id: string };
     const again = JSON.parse(await az('ad', 'group', 'create', '--display-name', 'az-readers', '--mail-nickname', 'azreaders')) as { id: string };
     assert.equal(again.id, created.id, 'the existing group is returned, not a second one made');
@@ -147,12 +147,20 @@ describe('Debian azure-cli against coffer', () => {
     assert.equal((await token('first password 1')).status, 400, 'the old password no longer signs in');
     assert.equal((await token('second password 2')).status, 200);
 
-    // az's create-for-rbac makes an application object first (Graph's /applications, which coffer does not serve): coffer's CLI makes the principal.
-    const home = cliHome();
-    const made = await coffer(home, ['login', '--service-principal', '-u', server.bootstrap.clientId, '-p', server.bootstrap.clientSecret, '--tenant', server.bootstrap.tenantId, '--server', server.url, '-o', 'none']);
-    assert.equal(made.code, 0, made.stderr);
-    const sp = (await coffer(home, ['ad', 'sp', 'create-for-rbac', '--name', 'az-shown'])).json<{ appId: string }>();
+    // create-for-rbac registers an application (Graph's /applications, a view of coffer's service principal), gives it a password, then its principal.
+    const sp = JSON.parse(await az('ad', 'sp', 'create-for-rbac', '--name', 'az-made')) as { appId: string; password: string; tenant: string };
+    assert.equal(sp.tenant, server.bootstrap.tenantId);
+    const signIn = (secret: string) =>
+      fetch(`${server.url}/${server.bootstrap.tenantId}/oauth2/v2.0/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: sp.appId, client_secret: secret, scope: `${server.url}/.default` }) });
+    assert.equal((await signIn(sp.password)).status, 200, 'its password signs in');
     assert.equal(await az('ad', 'sp', 'show', '--id', sp.appId, '--query', 'length(passwordCredentials)', '-o', 'tsv'), '1');
+    const reset = JSON.parse(await az('ad', 'sp', 'create-for-rbac', '--name', 'az-made')) as { appId: string; password: string };
+    assert.equal(reset.appId, sp.appId, 'run again, it reuses the application and resets its password');
+    assert.equal((await signIn(sp.password)).status, 401);
+    assert.equal((await signIn(reset.password)).status, 200);
+    assert.equal(await az('ad', 'sp', 'list', '--display-name', 'az-made', '--query', 'length(@)', '-o', 'tsv'), '1');
+    await az('ad', 'app', 'delete', '--id', sp.appId);
+    assert.equal((await signIn(reset.password)).status, 400, 'deleting the application deletes its principal (an unknown client: unauthorized_client)');
   });
 
   it('az group update and az group delete (a long-running operation az waits for) take a group and its vault', async () => {

@@ -52,6 +52,39 @@ describe('directory and custom roles', () => {
     }
   });
 
+  it("Graph's /applications is a view of the service principals: an application's id is its own, its passwords are the principal's", async () => {
+    const made = await api(server, 'POST', '/v1.0/applications', { displayName: 'app-view' });
+    assert.equal(made.status, 201);
+    const app = made.body as { id: string; appId: string; passwordCredentials: unknown[] };
+    assert.deepEqual(app.passwordCredentials, []);
+    // Graph's POST /servicePrincipals {appId}: coffer made the principal with the application.
+    const sp = await api(server, 'POST', '/v1.0/servicePrincipals', { appId: app.appId });
+    assert.equal(sp.status, 201);
+    assert.equal(sp.body!.appId, app.appId);
+    assert.notEqual(sp.body!.id, app.id, 'two objects, as in Entra ID');
+    const unknown = await api(server, 'POST', '/v1.0/servicePrincipals', { appId: crypto.randomUUID() });
+    assert.equal(unknown.status, 400);
+    assert.doesNotMatch(unknown.body!.error.message, / does not (reference|exist) /, "not the words az retries on for minutes");
+
+    const added = await api(server, 'POST', `/v1.0/applications/${app.id}/addPassword`, { passwordCredential: { displayName: 'rbac' } });
+    assert.equal(added.status, 200);
+    const token = await credential(server, app.appId, added.body!.secretText).getToken(`${server.url}/.default`);
+    assert.ok(token.token, "the application's password signs its principal in");
+    assert.deepEqual((await api(server, 'GET', `/v1.0/applications?$filter=${encodeURIComponent(`appId eq '${app.appId}'`)}`)).body!.value.map((a: { id: string }) => a.id), [app.id]);
+    assert.equal((await api(server, 'GET', `/v1.0/applications/${app.id}`)).body!.passwordCredentials.length, 1);
+    assert.equal((await api(server, 'PATCH', `/v1.0/applications/${app.id}`, { displayName: 'app-view' })).status, 204, "az's patch of what it found, unchanged");
+    assert.equal((await api(server, 'PATCH', `/v1.0/applications/${app.id}`, { displayName: 'renamed' })).status, 400);
+    assert.equal((await api(server, 'POST', `/v1.0/applications/${app.id}/removePassword`, { keyId: added.body!.keyId })).status, 204);
+
+    const outsider = await newServicePrincipal(server, 'not-an-app-admin');
+    const theirs = (await credential(server, outsider.appId, outsider.secret).getToken(`${server.url}/.default`)).token;
+    assert.equal((await api(server, 'POST', `/v1.0/applications/${app.id}/addPassword`, {}, theirs)).status, 403);
+    assert.equal((await api(server, 'DELETE', `/v1.0/applications/${app.id}`)).status, 204);
+    assert.equal((await api(server, 'GET', `/v1.0/servicePrincipals/${sp.body!.id}`)).status, 404, 'the principal goes with its application');
+    const admin = (await api(server, 'GET', `/v1.0/applications?$filter=${encodeURIComponent(`appId eq '${server.bootstrap.clientId}'`)}`)).body!.value[0];
+    assert.equal((await api(server, 'DELETE', `/v1.0/applications/${admin.id}`)).status, 400, "the administrator's application cannot be deleted");
+  });
+
   it('only the administrator changes the directory', async () => {
     const sp = await newServicePrincipal(server, 'not-an-admin');
     const token = (await credential(server, sp.appId, sp.secret).getToken(`${server.url}/.default`)).token;

@@ -27,6 +27,8 @@ export interface DirectoryService {
     input: { displayName: string; appId?: string; objectId?: string; secret?: string; years?: number },
     audit?: AuditRecord,
   ): Promise<{ principal: PrincipalRow; credential: NewCredential }>;
+  /** A service principal without a client secret yet: an application registered through Graph's /applications. */
+  createApplication(displayName: string, audit?: AuditRecord): Promise<PrincipalRow>;
   createUser(input: { upn: string; displayName: string; password: string; objectId?: string }, audit?: AuditRecord): Promise<PrincipalRow>;
   createGroup(input: { displayName: string; objectId?: string }, audit?: AuditRecord): Promise<PrincipalRow>;
   /** A new password for a user; their refresh tokens are revoked with it, as Entra ID does at a reset. */
@@ -119,6 +121,11 @@ export function createDirectoryService(deps: {
       const { row, credential } = newSecret(principal.objectId, { secret: input.secret, years: input.years, displayName: 'rbac' });
       await principals.insert(principal, audit, row);
       return { principal, credential };
+    },
+    async createApplication(displayName, audit) {
+      const principal: PrincipalRow = { objectId: randomUUID(), kind: 'ServicePrincipal', displayName, appId: randomUUID(), upn: null, passwordHash: null, createdAt: now() };
+      await principals.insert(principal, audit);
+      return principal;
     },
     async createUser(input, audit) {
       if (!UPN_RE.test(input.upn)) throw errors.invalidUserPrincipalName();

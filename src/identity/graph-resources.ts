@@ -1,0 +1,68 @@
+import { errors } from '../server/errors.js';
+import { StoreParentGoneError, type ClientSecretRow, type PrincipalRow } from '../storage/store-types.js';
+import { mailNicknameOf } from './graph-filter.js';
+
+// How the Graph-shaped directory API shows coffer's principals, and the
+// checks its writes share.
+
+export const iso = (t: number) => new Date(t * 1000).toISOString();
+
+export function spResource(p: PrincipalRow) {
+  return { id: p.objectId, appId: p.appId, displayName: p.displayName, servicePrincipalNames: p.appId ? [p.appId] : [], servicePrincipalType: 'Application', accountEnabled: true, createdDateTime: iso(p.createdAt) };
+}
+export function userResource(p: PrincipalRow) {
+  return { id: p.objectId, userPrincipalName: p.upn, displayName: p.displayName, accountEnabled: true, createdDateTime: iso(p.createdAt) };
+}
+
+export const resourceNotFound = (id: string) => errors.graphResourceNotFound(id.slice(0, 64));
+
+/**
+ * A write that lost a race to the removal of the object it hangs on (a
+ * principal, a group, a member): not found, naming the first of `ids` that
+ * is gone (`exists` tells).
+ */
+export async function unlessGone<T>(write: Promise<T>, ids: string[], exists: (id: string) => Promise<boolean>): Promise<T> {
+  try {
+    return await write;
+  } catch (err) {
+    if (!(err instanceof StoreParentGoneError)) throw err;
+    for (const id of ids) if (!(await exists(id))) throw resourceNotFound(id);
+    throw resourceNotFound(ids[0] ?? '');
+  }
+}
+
+/** A client secret lives at most this long (coffer's bound; past it, dates stop being representable long before). */
+const MAX_SECRET_YEARS = 100;
+const YEAR_SECONDS = 365 * 24 * 3600;
+
+/** coffer's `years` for a new service principal's secret: 1 when absent. */
+export function secretYears(raw: unknown): number {
+  if (raw === undefined) return 1;
+  if (typeof raw !== 'number' || !Number.isFinite(raw) || raw <= 0 || raw > MAX_SECRET_YEARS) {
+    throw errors.graphBadRequest(`years must be a number above 0 and at most ${MAX_SECRET_YEARS}.`);
+  }
+  return raw;
+}
+
+/** A passwordCredential's endDateTime as years from now: 1 when absent; in the future and within the bound. */
+export function yearsUntil(raw: unknown): number {
+  if (raw === undefined || raw === null) return 1;
+  const end = typeof raw === 'string' ? Date.parse(raw) : NaN;
+  if (!Number.isFinite(end)) throw errors.graphBadRequest('passwordCredential.endDateTime must be an ISO 8601 date and time.');
+  const years = (end / 1000 - Date.now() / 1000) / YEAR_SECONDS;
+  if (years <= 0 || years > MAX_SECRET_YEARS) throw errors.graphBadRequest(`passwordCredential.endDateTime must be in the future and at most ${MAX_SECRET_YEARS} years away.`);
+  return years;
+}
+
+export function groupResource(p: PrincipalRow) {
+  return { id: p.objectId, displayName: p.displayName, mailNickname: mailNicknameOf(p), securityEnabled: true, mailEnabled: false, createdDateTime: iso(p.createdAt) };
+}
+
+export function objectResource(p: PrincipalRow) {
+  const type = { User: '#microsoft.graph.user', Group: '#microsoft.graph.group', ServicePrincipal: '#microsoft.graph.servicePrincipal' }[p.kind];
+  const body = p.kind === 'User' ? userResource(p) : p.kind === 'Group' ? groupResource(p) : spResource(p);
+  return { '@odata.type': type, ...body };
+}
+
+/** A client secret's metadata as Graph lists it in `passwordCredentials` (never its text or hash). */
+export const credentialView = (c: Omit<ClientSecretRow, 'secretHash'>) => ({ keyId: c.keyId, hint: c.hint, displayName: c.displayName, startDateTime: iso(c.startAt), endDateTime: iso(c.endAt) });

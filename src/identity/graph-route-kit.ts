@@ -1,0 +1,61 @@
+import type { FastifyRequest } from 'fastify';
+import type { AccessIndex } from '../authorization/access-index.js';
+import { errors } from '../server/errors.js';
+import { requireCaller } from '../server/request-context.js';
+import type { PrincipalRow } from '../storage/store-types.js';
+import type { DirectoryService } from './directory-service.js';
+import { iso, resourceNotFound, unlessGone, yearsUntil } from './graph-resources.js';
+import { GUID_RE } from './identity-types.js';
+
+// What the Graph-shaped routes share: who may write, how a path names an
+// object, and how a principal leaves the directory.
+
+export type GraphRequest = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, string>; Body: unknown }>;
+
+export function createGraphRouteKit(deps: { directory: DirectoryService; adminObjectId: string; index: AccessIndex }) {
+  const { directory } = deps;
+  return {
+    /** Writes to the directory are the deployment administrator's. */
+    requireAdmin(req: GraphRequest): void {
+      if (requireCaller(req).objectId !== deps.adminObjectId) throw errors.graphInsufficientPrivileges();
+    },
+    /** The path's object of `kind`: by object id, or a user by user principal name too (az's `ad user show --id alice@...`). */
+    async load(req: GraphRequest, kind: PrincipalRow['kind']): Promise<PrincipalRow> {
+      const id = req.params.id ?? '';
+      const p = GUID_RE.test(id) ? await directory.get(id.toLowerCase()) : kind === 'User' && id.includes('@') ? await directory.getByUpn(id) : null;
+      if (!p || p.kind !== kind) throw resourceNotFound(id);
+      return p;
+    },
+    exists: async (id: string): Promise<boolean> => (await directory.get(id)) !== null,
+    body: (req: GraphRequest): Record<string, unknown> => (req.body && typeof req.body === 'object' ? (req.body as Record<string, unknown>) : {}),
+    /**
+     * Out of the directory first, then its assignments: one being created for it meanwhile checks again in the
+     * index's turn. Its record travels with the principal's removal; gone meanwhile (another delete), it is not found.
+     */
+    async removePrincipal(req: GraphRequest, objectId: string): Promise<void> {
+      if (objectId === deps.adminObjectId) throw errors.administratorUndeletable();
+      if (!(await req.writeAudited((record) => directory.delete(objectId, record?.()), 204))) throw resourceNotFound(objectId);
+      await deps.index.forgetPrincipal(objectId);
+    },
+  };
+}
+
+/** Graph's addPassword: a new client secret for the principal, its text shown this once. */
+export async function addPassword(req: GraphRequest, kit: Pick<GraphRouteKit, 'body' | 'exists'>, directory: DirectoryService, objectId: string) {
+  const raw = kit.body(req).passwordCredential ?? {};
+  const cred = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  const years = yearsUntil(cred.endDateTime);
+  const displayName = typeof cred.displayName === 'string' ? cred.displayName.slice(0, 256) : undefined;
+  const created = await unlessGone(req.writeAudited((record) => directory.addClientSecret(objectId, { years, displayName }, record?.())), [objectId], kit.exists);
+  return { keyId: created.keyId, secretText: created.secret, hint: created.secret.slice(0, 3), endDateTime: iso(created.endAt), displayName: displayName ?? null };
+}
+
+/** Graph's removePassword: one client secret of the principal, by keyId. */
+export async function removePassword(req: GraphRequest, kit: Pick<GraphRouteKit, 'body'>, directory: DirectoryService, objectId: string): Promise<void> {
+  const keyId = kit.body(req).keyId;
+  if (typeof keyId !== 'string' || !(await req.writeAudited((record) => directory.removeClientSecret(objectId, keyId, record?.()), 204))) {
+    throw errors.passwordCredentialNotFound(keyId);
+  }
+}
+
+export type GraphRouteKit = ReturnType<typeof createGraphRouteKit>;
