@@ -7,11 +7,12 @@ import { wrappedSettingKeyId } from './wrapped-setting.js';
 import { addPrimaryToFile, loadKeyring, retainOnlyInFile, type Keyring } from './keyring.js';
 
 // A rotation renews every vault's data key and the backup key (a new
-// generation each, wrapped under the new primary), then rewraps every key still wrapped by an older master
-// key under the primary. Values already stored are not re-encrypted: they
-// open with their generation's key, which stays. So whoever holds the old
-// master key and a database copy reads what that copy held, and nothing
-// written after the rotation.
+// generation each, wrapped under the new primary), then rewraps every key
+// still wrapped by an older master key under the primary. Values (and
+// backups) already made are not re-encrypted: they open with their
+// generation's key, which stays. So whoever holds the old master key and a
+// database copy reads what that copy held, and nothing written after the
+// rotation.
 
 export interface RewrapResult {
   /** Vaults whose data key was renewed. */
