@@ -12,11 +12,11 @@ import { addPassword, createGraphRouteKit, removePassword, type GraphRequest as 
 import { registerApplicationRoutes } from './application-routes.js';
 import { credentialView, groupResource, iso, objectResource, resourceNotFound, secretYears, spResource, unlessGone, userResource } from './graph-resources.js';
 
-
 // A Microsoft Graph shaped directory API (v1.0 subset) on the bare host:
-// service principals with password credentials, and users. coffer folds an
-// application and its service principal into one object, as `az ad sp
-// create-for-rbac` presents them. Reads are open to the tenant's principals,
+// service principals with password credentials, users and groups. coffer
+// folds an application and its service principal into one object, as `az
+// ad sp create-for-rbac` presents them (application-routes.ts shows it as
+// an application). Reads are open to the tenant's principals,
 // as in Entra ID; writes need the deployment administrator.
 
 export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory: DirectoryService; auth: BearerAuth; adminObjectId: string; index: AccessIndex }): void {
