@@ -5,7 +5,7 @@ import { CliError } from '../cli-error.js';
 import { API, withOutput } from '../command-kit.js';
 import { createHttpClient } from '../http-client.js';
 import { checkOutputOptions, print } from '../output.js';
-import { deleteProfile, readProfile, writeProfile, type Profile } from '../profile.js';
+import { deleteProfile, writeProfile, type Profile } from '../profile.js';
 import { promptHidden } from '../prompt.js';
 import { listedAccount, tenantLevelAccount, type Subscription } from '../accounts.js';
 import { parseAnswer, PUBLIC_CLIENT_ID, requestToken, userLoginForm, type TokenAnswer } from '../session.js';
