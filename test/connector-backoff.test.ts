@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { integrationSchema } from '../src/connector/connector-config.js';
+import { describeDbError } from '../src/connector/db-clients.js';
 import { createIntegrationRunner } from '../src/connector/integration-runner.js';
 import { createSignInBackoff } from '../src/connector/sign-in-backoff.js';
 import { ConnectorError, type Credentials } from '../src/connector/vault-reader.js';
@@ -12,13 +13,14 @@ import { ConnectorError, type Credentials } from '../src/connector/vault-reader.
 
 const integration = integrationSchema.parse({ name: 'db', type: 'postgresql', host: '127.0.0.1', port: 5432, database: 'app', secret: { vault: 'app-vault', name: 'db-user' }, tls: { mode: 'disable' } });
 
-function harness(livePassword: string) {
+/** `refusal`: the driver's error for a wrong password (PostgreSQL's 28P01 unless given), classified by the connector's own describeDbError. */
+function harness(livePassword: string, refusal: object = { code: '28P01' }) {
   const secret: Credentials = { username: 'apono', password: 'wrong', version: 'v1' };
   const signIns: string[] = [];
   let alive = true;
   const connect = async (_i: unknown, creds: Credentials) => {
     signIns.push(creds.version);
-    if (creds.password !== livePassword) throw new ConnectorError('db-auth', `postgresql at 127.0.0.1:5432 rejected the credentials of user '${creds.username}' from the vault`);
+    if (creds.password !== livePassword) throw describeDbError(integration, refusal, creds.username);
     return {
       check: async () => {
         if (!alive) throw Object.assign(new Error('connection terminated'), { code: 'ECONNRESET' });
@@ -69,6 +71,16 @@ describe('connector: sign-ins refused by the database', () => {
     assert.deepEqual(await h.refreshes(3), []);
     assert.equal(h.runner.status().secretVersion, null);
     assert.equal(h.runner.status().state, 'error');
+  });
+
+  it("what is not a refused password (a missing grant, a host rule, a blocked account) is retried at every refresh: fixing it ends the outage at once", async () => {
+    for (const refusal of [{ code: 'ER_DBACCESS_DENIED_ERROR' }, { code: '28000' }, { errno: 4150, message: 'User is blocked' }, { errno: 3955 }]) {
+      const h = harness('right', refusal);
+      assert.deepEqual(await h.refreshes(6), [1, 2, 3, 4, 5, 6], JSON.stringify(refusal));
+      assert.equal(h.runner.status().errorKind, 'db-auth');
+    }
+    const mysql = harness('right', { code: 'ER_ACCESS_DENIED_ERROR' });
+    assert.deepEqual(await mysql.refreshes(4), [1, 2, 4], "MySQL's and MariaDB's refused password waits");
   });
 
   it('the wait doubles up to about an hour, and starts again for another version', () => {

@@ -17,6 +17,8 @@ export interface DbConnection {
 }
 
 const AUTH_CODES = new Set(['ER_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', '28P01', '28000']);
+/** Of those, a wrong user name or password (MySQL/MariaDB 1045, PostgreSQL invalid_password); the others are a missing grant or a host rule. */
+const PASSWORD_CODES = new Set(['ER_ACCESS_DENIED_ERROR', '28P01']);
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNRESET', 'EAI_AGAIN']);
 // OpenSSL's verification failures, as Node names them in err.code.
 const UNTRUSTED_CODES = new Set([
@@ -74,7 +76,7 @@ export function describeDbError(i: IntegrationConfig, err: unknown, username: st
   const where = `${i.type} at ${i.host}:${i.port ?? defaultPort(i)}`;
   // A username comes from the secret: shown, but not at any length.
   const user = username.length > 100 ? `${username.slice(0, 100)}...` : username;
-  if (e.code && AUTH_CODES.has(e.code)) return new ConnectorError('db-auth', `${where} rejected the credentials of user '${user}' from the vault`);
+  if (e.code && AUTH_CODES.has(e.code)) return new ConnectorError('db-auth', `${where} rejected the credentials of user '${user}' from the vault`, PASSWORD_CODES.has(e.code));
   if (e.errno !== undefined && LOCKED_ERRNOS.has(e.errno)) {
     return new ConnectorError('db-auth', `${where} has blocked user '${user}' after too many failed sign-ins (${(e.message ?? '').slice(0, 200)}): unblock it in the database`);
   }

@@ -74,7 +74,8 @@ export function createIntegrationRunner(config: IntegrationConfig, reader: Vault
     const waiting = backoff.waiting(creds.version);
     if (waiting) throw waiting;
     const fresh = await connect(config, creds).catch((err: unknown) => {
-      throw err instanceof ConnectorError && err.kind === 'db-auth' ? backoff.refused(creds.version, err) : err;
+      // Only a refused password waits: a missing grant, a host rule or a blocked account is retried at every refresh (fixing it ends the outage at once).
+      throw err instanceof ConnectorError && err.passwordRefused ? backoff.refused(creds.version, err) : err;
     });
     backoff.succeeded();
     const old = connection;

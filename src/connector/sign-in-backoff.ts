@@ -2,7 +2,7 @@ import { ConnectorError } from './vault-reader.js';
 
 // A database may block an account after a few failed sign-ins (MariaDB's
 // max_password_errors, MySQL's FAILED_LOGIN_ATTEMPTS, PAM lockouts). So a
-// secret version whose credentials the database refused is tried again at
+// secret version whose password the database refused is tried again at
 // the next refresh, then after 1, 3, 7, ... refreshes (the wait doubles with
 // each refusal in a row, to about an hour at most): a wrong version costs a
 // few failed sign-ins an hour, not one per refresh. Another version is tried

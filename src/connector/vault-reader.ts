@@ -22,6 +22,8 @@ export class ConnectorError extends Error {
   constructor(
     readonly kind: 'denied' | 'not-found' | 'disabled' | 'bad-value' | 'vault-auth' | 'vault-network' | 'vault-unreachable' | 'db-auth' | 'db-unreachable' | 'db-tls' | 'db-error',
     message: string,
+    /** The database refused the password itself (not a grant, a host rule or a blocked account): what sign-in-backoff.ts waits on. */
+    readonly passwordRefused = false,
   ) {
     super(message);
     this.name = 'ConnectorError';
