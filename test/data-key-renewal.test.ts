@@ -7,7 +7,7 @@ import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import { IntegrityError, open, seal, sealedGeneration } from '../src/crypto/envelope.js';
 import { createBackupKeys, ensureBackupKey, type BackupKeys } from '../src/crypto/backup-key.js';
 import { createKeyring, type Keyring } from '../src/crypto/keyring.js';
-import { rewrapAll } from '../src/crypto/master-key-rotation.js';
+import { rewrapAll, RotationRefusedError } from '../src/crypto/master-key-rotation.js';
 import { createVaultKeys, type VaultKeys } from '../src/crypto/vault-keys.js';
 import { unpackBackup } from '../src/secrets/secret-backup.js';
 import { createSecretService } from '../src/secrets/secret-service.js';
@@ -182,10 +182,14 @@ describe('vault data key renewal', () => {
     assert.deepEqual(order, ['other work', 'rotation done']);
   });
 
-  it('a vault key that does not open stops the rotation with the vault named', async () => {
+  it('a vault key that does not open stops the rotation before it changes anything, with the vault named', async () => {
+    await rotate(); // a backup key and a vault of generation 1, and an earlier generation
     await store.vaults.rewrapKey({ id: vault.id, generation: 0, dekWrapped: randomBytes(60), masterKeyId: keyring.primaryId });
+    const backupBefore = await store.settings.get('backupKey');
     masterKeys.unshift(randomBytes(32));
     keyring = createKeyring(masterKeys[0]!, masterKeys.slice(1));
-    await assert.rejects(rewrapAll(store, keyring), (err: Error) => err instanceof IntegrityError && err.message.startsWith(`the data key of vault ${vault.id} (generation 0, master key `));
+    await assert.rejects(rewrapAll(store, keyring), (err: Error) => err instanceof RotationRefusedError && err.message.startsWith(`the data key of vault ${vault.id} (generation 0, master key `) && /Nothing was changed/.test(err.message));
+    assert.equal((await store.vaults.getById(vault.id))!.dekGeneration, 1, 'no data key was renewed');
+    assert.equal(await store.settings.get('backupKey'), backupBefore, 'nor the backup key');
   });
 });

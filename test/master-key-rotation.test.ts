@@ -241,6 +241,38 @@ describe('master key rotation with a signing key written into the database witho
   });
 });
 
+describe('master key rotation with a vault key that does not open', () => {
+  it('is refused online with the vault named and nothing changed, however often it is asked for; once the vault is purged it rotates', async () => {
+    const server = await startTestServer();
+    try {
+      await createVault(server, 'damaged');
+      await createVault(server, 'healthy');
+      await secretClient(server, 'healthy').setSecret('s', 'kept');
+      const db = new Database(join(server.dataDir, 'coffer.db'));
+      const id = (db.prepare('SELECT id FROM vaults WHERE name = ?').get('damaged') as { id: string }).id;
+      db.prepare('UPDATE vaults SET dek_wrapped = ? WHERE id = ?').run(randomBytes(60), id);
+      db.close();
+      const before = keyFile(server);
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const r = await coffer(cliHome(), ['admin', 'rotate-master-key', '--data-dir', server.dataDir]);
+        assert.equal(r.code, 1, r.stdout);
+        assert.match(r.stderr, new RegExp(`^ERROR: \\(Conflict\\) the data key of vault ${id} \\(generation 0, master key ${before.primary}\\) does not open under the master keyring: .*Nothing was changed\\. Delete and purge that vault`));
+        assert.deepEqual(keyFile(server), before, 'no master key was added');
+      }
+      const home = cliHome();
+      for (const args of [['login', '--bootstrap', join(server.dataDir, 'bootstrap.json')], ['keyvault', 'delete', '-n', 'damaged'], ['keyvault', 'purge', '-n', 'damaged', '--location', 'local']]) {
+        const r = await coffer(home, [...args, '-o', 'none']);
+        assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+      }
+      const r = await coffer(cliHome(), ['admin', 'rotate-master-key', '--data-dir', server.dataDir]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal((await secretClient(server, 'healthy').getSecret('s')).value, 'kept');
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('master key rotation racing a vault create', () => {
   it('a rotation waits for a vault whose key is wrapped but not yet stored, so that key is not retired under it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'coffer-rotate-race-'));

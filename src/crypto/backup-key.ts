@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { SettingsStore } from '../storage/store-types.js';
 import { IntegrityError } from './envelope.js';
 import type { Keyring } from './keyring.js';
-import { unwrapFrom, wrapInto, type WrappedSetting } from './wrapped-setting.js';
+import { parseWrappedSetting, unwrapFrom, wrapInto, type WrappedSetting } from './wrapped-setting.js';
 
 // The deployment's backup keys, stored wrapped by the master keyring in the
 // settings table. A master key rotation renews the key (a new generation,
@@ -29,7 +29,7 @@ const MAX_ATTEMPTS = 5;
 
 async function readStored(settings: Pick<SettingsStore, 'get'>): Promise<{ raw: string; stored: Stored } | null> {
   const raw = await settings.get(BACKUP_KEY_SETTING);
-  return raw === null ? null : { raw, stored: JSON.parse(raw) as Stored };
+  return raw === null ? null : { raw, stored: parseWrappedSetting<Stored>(BACKUP_KEY_SETTING, raw) };
 }
 
 /** Makes the first backup key unless one is stored (every cluster member gets the one stored first). */
@@ -82,6 +82,15 @@ export const rewrapBackupKeys = (settings: SettingsStore, keyring: Keyring): Pro
     const next: Stored = { ...stored, ...rewrap(stored, stored.generation ?? 0), ...(stored.earlier ? { earlier } : {}) };
     return JSON.stringify(next) === JSON.stringify(stored) ? null : next;
   });
+
+/** Throws unless every stored backup key (current and earlier) opens under the keyring. */
+export async function checkBackupKeys(settings: Pick<SettingsStore, 'get'>, keyring: Keyring): Promise<void> {
+  const read = await readStored(settings);
+  if (!read) return;
+  const { stored } = read;
+  unwrapFrom(keyring, stored, aad(stored.generation ?? 0)).fill(0);
+  for (const [g, w] of Object.entries(stored.earlier ?? {})) unwrapFrom(keyring, w, aad(Number(g))).fill(0);
+}
 
 /** The master key ids the stored backup keys are wrapped with. */
 export async function backupKeyIds(settings: Pick<SettingsStore, 'get'>): Promise<string[]> {

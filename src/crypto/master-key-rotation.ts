@@ -1,6 +1,6 @@
 import type { SigningKeyRow, Store } from '../storage/store-types.js';
 import { IntegrityError, newDataKey, vaultKeyAad, signingKeyAad } from './envelope.js';
-import { backupKeyIds, renewBackupKey, rewrapBackupKeys } from './backup-key.js';
+import { backupKeyIds, checkBackupKeys, renewBackupKey, rewrapBackupKeys } from './backup-key.js';
 import { AUDIT_KEY_SETTING, rewrapAuditKey } from '../audit/audit-key.js';
 import { CREDENTIAL_PEPPER_SETTING, rewrapCredentialPepper } from '../identity/credential-pepper.js';
 import { wrappedSettingKeyId } from './wrapped-setting.js';
@@ -56,6 +56,34 @@ function unwrapVaultKey(keyring: Keyring, row: { id: string; generation: number;
   }
 }
 
+/** A rotation refused before it changed anything: a key it would rewrap does not open under the master keyring. */
+export class RotationRefusedError extends Error {
+  override name = 'RotationRefusedError';
+}
+
+/**
+ * Before anything changes, every vault key and backup key the rotation
+ * would rewrap must open: one that does not (a damaged or tampered row)
+ * stops it here, naming the vault, instead of half-way, after the data keys
+ * were renewed and with a master key added that a retry would add again.
+ */
+async function checkKeysOpen(store: Store, keyring: Keyring): Promise<void> {
+  for (const row of await store.vaults.listKeys()) {
+    try {
+      unwrapVaultKey(keyring, row).fill(0);
+    } catch (err) {
+      throw new RotationRefusedError(
+        `${(err as Error).message}. Nothing was changed. Delete and purge that vault (its values cannot be read anyway) or put its row back from a database backup, then rotate again.`,
+      );
+    }
+  }
+  try {
+    await checkBackupKeys(store.settings, keyring);
+  } catch (err) {
+    throw new RotationRefusedError(`the backup keys do not open under the master keyring (${(err as Error).message}). Nothing was changed.`);
+  }
+}
+
 /** Called with each renewed data key (raw; the callee zeroes it) as it is stored. */
 export type OnRenewed = (vaultId: string, generation: number, raw: Buffer) => void;
 
@@ -79,6 +107,7 @@ async function renewDataKeys(store: Store, keyring: Keyring, onRenewed: OnRenewe
 }
 
 export async function rewrapAll(store: Store, keyring: Keyring, onRenewed: OnRenewed = () => {}): Promise<RewrapResult> {
+  await checkKeysOpen(store, keyring);
   const renewedDataKeys = await renewDataKeys(store, keyring, onRenewed);
   const renewedBackupKey = await renewBackupKey(store.settings, keyring);
   let vaultKeys = 0;
@@ -136,6 +165,8 @@ export async function rotateKeyringFile(
   on: { keyring?: (keyring: Keyring) => void; renewed?: OnRenewed; rewrapped?: () => void } = {},
 ): Promise<RewrapResult & { primaryId: string; retired: string[] }> {
   const onKeyring = on.keyring ?? (() => {});
+  // Checked before the new key is added, so that a refused rotation leaves the key file as it was.
+  await checkKeysOpen(store, loadKeyring({ file }).keyring);
   const both = addPrimaryToFile(file);
   onKeyring(both);
   const result = await rewrapAll(store, both, on.renewed);

@@ -20,14 +20,23 @@ export const unwrapFrom = (keyring: Keyring, stored: WrappedSetting, aad: string
 /** The master key id a wrapped setting uses (null while it does not exist). */
 export async function wrappedSettingKeyId(settings: SettingsStore, name: string): Promise<string | null> {
   const raw = await settings.get(name);
-  return raw ? (JSON.parse(raw) as WrappedSetting).keyId : null;
+  return raw ? parseWrappedSetting<WrappedSetting>(name, raw).keyId : null;
+}
+
+/** A wrapped setting's JSON; one that is not JSON (written outside coffer) is named in the error. */
+export function parseWrappedSetting<T extends WrappedSetting>(name: string, raw: string): T {
+  try {
+    return JSON.parse(raw) as T;
+  } catch {
+    throw new Error(`the settings row '${name}' is not JSON: it was changed outside coffer`);
+  }
 }
 
 /** Rewraps a wrapped setting under `to`'s primary key; false when there was nothing to do. */
 export async function rewrapSetting<T extends WrappedSetting>(settings: SettingsStore, name: string, aad: (stored: T) => string, from: Keyring, to: Keyring): Promise<boolean> {
   const raw = await settings.get(name);
   if (!raw) return false;
-  const stored = JSON.parse(raw) as T;
+  const stored = parseWrappedSetting<T>(name, raw);
   if (stored.keyId === to.primaryId) return false;
   const key = unwrapFrom(from, stored, aad(stored));
   const rewrapped = wrapInto(to, key, aad(stored), stored);

@@ -275,6 +275,8 @@ export const errors = {
       'Conflict',
       'A cluster member cannot rotate the master key alone: rotate through COFFER_MASTER_KEY and COFFER_PREVIOUS_MASTER_KEYS with rolling restarts (docs/postgres.md, "Clusters").',
     ),
+  /** A key the rotation would rewrap does not open; the message names it and says nothing changed. */
+  masterKeyRotationRefused: (message: string) => new ServiceError(409, 'Conflict', message),
   masterKeyRotationFromEnv: () =>
     new ServiceError(409, 'Conflict', 'The master key comes from COFFER_MASTER_KEY: rotate by setting a new COFFER_MASTER_KEY and the old one in COFFER_PREVIOUS_MASTER_KEYS, then restart.'),
 };

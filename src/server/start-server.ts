@@ -8,7 +8,7 @@ import { removedExpired, removeOrphanedAssignments } from '../authorization/orph
 import { systemEntry } from '../audit/audit-hook.js';
 import { createBackupKeys, ensureBackupKey } from '../crypto/backup-key.js';
 import { loadKeyring } from '../crypto/keyring.js';
-import { keyIdsInUse, rewrapAll, rotateKeyringFile } from '../crypto/master-key-rotation.js';
+import { keyIdsInUse, rewrapAll, RotationRefusedError, rotateKeyringFile } from '../crypto/master-key-rotation.js';
 import { errors } from './errors.js';
 import { createVaultKeys } from '../crypto/vault-keys.js';
 import { openCredentialHasher } from '../identity/credential-pepper.js';
@@ -235,7 +235,9 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
           });
         const run = rotations.then(() => vaultKeys.rotating(rotate));
         rotations = run.then(() => undefined, () => undefined);
-        const result = await run;
+        const result = await run.catch((err: unknown) => {
+          throw err instanceof RotationRefusedError ? errors.masterKeyRotationRefused(err.message) : err;
+        });
         log.info({ primaryId: result.primaryId, retired: result.retired }, 'master key rotated');
         return result;
       },
