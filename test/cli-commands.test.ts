@@ -224,6 +224,8 @@ describe('coffer CLI commands', () => {
     await fails(['ad', 'sp', 'show', '--id', sp.appId], new RegExp(`^ERROR: Resource '${sp.appId}' does not exist or one of its queried reference-property objects are not present\\.\n$`), 3);
     await fails(['ad', 'sp', 'show', '--id', 'no-such-sp'], /^ERROR: Service principal 'no-such-sp' doesn't exist\n$/, 3);
     await fails(['ad', 'sp', 'delete', '--id', 'no-such-sp'], /^ERROR: Service principal 'no-such-sp' doesn't exist\n$/, 1);
+    // az's Graph client prints a Graph error's message without its code.
+    await fails(['ad', 'sp', 'list', '--filter', 'bogus'], /^ERROR: Unsupported or invalid query filter clause specified: bogus\n$/, 1);
   });
 
   it('group delete asks for confirmation as az does, then takes the group and its vaults (soft-deleted)', async () => {

@@ -6,6 +6,8 @@ export class CliError extends Error {
     readonly exitCode = 1,
     /** Lines printed after the first, as azure-core's errors add them (`Code: ...`, `Message: ...`). */
     readonly details?: string,
+    /** Whether `(Code)` is printed: az's Graph client prints the message alone (the code stays for the CLI's own checks). */
+    readonly showCode = true,
   ) {
     super(message);
     this.name = 'CliError';
@@ -16,4 +18,4 @@ export class CliError extends Error {
 export const usage = (message: string) => new CliError(`incorrect usage: ${message}`, undefined, 2);
 
 export const formatCliError = (err: CliError): string =>
-  (err.code ? `ERROR: (${err.code}) ${err.message}` : `ERROR: ${err.message}`) + (err.details ? `\n${err.details}` : '');
+  (err.code && err.showCode ? `ERROR: (${err.code}) ${err.message}` : `ERROR: ${err.message}`) + (err.details ? `\n${err.details}` : '');

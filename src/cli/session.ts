@@ -159,7 +159,13 @@ export class Session {
     const graph = pathname.startsWith('/v1.0/');
     // az's Resource Manager clients (azure-core) print an error's code and message again below it.
     const arm = host === new URL(this.profile.server).host && !graph && !pathname.startsWith('/coffer/');
-    return parseAnswer<T>(res, graph ? 1 : 3, arm);
+    if (!graph) return parseAnswer<T>(res, 3, arm);
+    // az's Graph client (role/_msgrpah) raises its errors with the message alone, and exits 1.
+    try {
+      return parseAnswer<T>(res, 1);
+    } catch (err) {
+      throw err instanceof CliError ? new CliError(err.message, err.code, err.exitCode, err.details, false) : err;
+    }
   }
 }
 
