@@ -147,7 +147,7 @@ describe('coffer CLI: getting started', () => {
     assert.match(missing.stderr, /^ERROR: \(SecretNotFound\) A secret with \(name\/id\) nope was not found/);
     const invalid = await coffer(home, ['keyvault', 'secret', 'set', '--vault-name', 'cli-vault', '--name', 'bad_name', '--value', 'x']);
     assert.equal(invalid.code, 1);
-    assert.match(invalid.stderr, /^ERROR: \(BadParameter\)/);
+    assert.match(invalid.stderr, /^ERROR: The request URI contains an invalid name: bad_name/, "a secret command prints the vault's message alone, as az");
     const noVault = await coffer(home, ['keyvault', 'show', '--name', 'ghost-vault']);
     // az looks the vault up in a validator, whose CLIError exits 1.
     assert.equal(noVault.code, 1);

@@ -131,8 +131,14 @@ describe('coffer CLI behaves as az does', () => {
     assert.equal((await json('keyvault', 'show', '-n', 'rbac-vault')).name, 'rbac-vault');
   });
 
-  it('exits 3 on a 404 from ARM or a vault, and 1 for the usage checks az makes in its validators', async () => {
+  it('exits 3 on a 404 from ARM or from `secret show`, and 1 for the usage checks az makes in its validators', async () => {
     await fails(['keyvault', 'secret', 'show', '--vault-name', 'rbac-vault', '-n', 'no-such-secret'], /^ERROR: \(SecretNotFound\)/, 3);
+    // az's keyvault_exception_handler: any other secret command prints the vault's message alone, exit 1; a vault that is not there, az's DNS words.
+    await fails(['keyvault', 'secret', 'delete', '--vault-name', 'rbac-vault', '-n', 'no-such-secret', '--only-show-errors'], /^ERROR: A secret with \(name\/id\) no-such-secret was not found in this key vault\./, 1);
+    await fails(['keyvault', 'secret', 'show-deleted', '--vault-name', 'rbac-vault', '-n', 'no-such-secret'], /^ERROR: Deleted Secret not found|^ERROR: [^(]/, 1);
+    for (const command of [['show', '-n', 'x'], ['list']]) {
+      await fails(['keyvault', 'secret', ...command, '--vault-name', 'no-such-vault'], /^ERROR: Max retries exceeded attempting to connect to Vault\. The Vault may not exist or you may need to flush your DNS cache and try again later\.\n$/, 1);
+    }
     await fails(['keyvault', 'show', '-n', 'no-such-vault', '-g', 'rg1'], /^ERROR: \(ResourceNotFound\)/, 3);
     await fails(['group', 'show', '-n', 'no-such-group'], /^ERROR: \(ResourceGroupNotFound\)/, 3);
     await fails(['keyvault', 'show', '-n', 'no-such-vault'], /^ERROR: The Vault 'no-such-vault' not found within subscription\.\n$/, 1);

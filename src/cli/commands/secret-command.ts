@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { secretListTable } from '../table-views.js';
 import { CliError } from '../cli-error.js';
-import { parseBool, parseTags, parseUtc, run, TAGS_OPTION, withOutput } from '../command-kit.js';
+import { parseBool, parseTags, parseUtc, TAGS_OPTION, withOutput } from '../command-kit.js';
+import { secretRun } from '../secret-errors.js';
 import { azSecret, dataUrl, listAll, secretRef, vaultOf, type SecretBundle, type SecretRefOptions } from '../secret-ref.js';
 import { checkEncoding, ENCODINGS } from '../secret-encoding.js';
 import { registerSecretFileCommands, readSecretFile } from './secret-file-command.js';
@@ -66,7 +67,7 @@ export function registerSecretCommands(keyvault: Command): void {
     .option('--disabled [bool]', 'create the secret disabled')
     .addHelpText('after', `\nExamples:\n  coffer keyvault secret set --vault-name V --name apono-mysql-user --value '{"username": "u", "password": "p"}'\n  coffer keyvault secret set --vault-name V --name tls-key --file key.pem`)
     .action(
-      run<SetOptions>(async (o, s) => {
+      secretRun<SetOptions>(async (o, s) => {
         // As az's validator (a CLIError: exit 1): exactly one of the two, and not empty (a forgotten --value stored an empty latest version).
         if (!o.value === !o.file) throw new CliError('incorrect usage: [Required] --value VALUE | --file PATH');
         const ref = secretRef(s, o);
@@ -85,16 +86,20 @@ export function registerSecretCommands(keyvault: Command): void {
     );
 
   withRef(secret.command('show').description("Get a secret's value and attributes."), true).action(
-    run<SecretRefOptions>(async (o, s) => {
-      const ref = secretRef(s, o);
-      return azSecret(await s.call<SecretBundle>('GET', dataUrl(s, ref.vault, secretPath(ref.name, ref.version)), s.vaultResource));
-    }),
+    secretRun<SecretRefOptions>(
+      async (o, s) => {
+        const ref = secretRef(s, o);
+        return azSecret(await s.call<SecretBundle>('GET', dataUrl(s, ref.vault, secretPath(ref.name, ref.version)), s.vaultResource));
+      },
+      undefined,
+      true,
+    ),
   );
 
   withVault(secret.command('list').description('List secrets (without values).'))
     .option('--include-managed [bool]', "include managed secrets (coffer has none: certificates' secrets are not kept)")
     .action(
-      run<VaultListOptions & { includeManaged?: string | boolean }>(async (o, s) => {
+      secretRun<VaultListOptions & { includeManaged?: string | boolean }>(async (o, s) => {
         parseBool('--include-managed', o.includeManaged);
         return maxResults(o, (await listAll(s, dataUrl(s, vaultOf(s, o), '/secrets'), s.vaultResource, 'secrets')).map(azSecret));
       }, secretListTable),
@@ -103,18 +108,18 @@ export function registerSecretCommands(keyvault: Command): void {
   withRef(secret.command('list-versions').description("List a secret's versions."))
     .option(MAXRESULTS_OPTION, 'at most this many')
     .action(
-      run<SecretRefOptions & { maxresults?: string }>(async (o, s) => {
+      secretRun<SecretRefOptions & { maxresults?: string }>(async (o, s) => {
         const ref = secretRef(s, o);
         return maxResults(o, (await listAll(s, dataUrl(s, ref.vault, `${secretPath(ref.name)}/versions`), s.vaultResource, 'versions')).map(azSecret));
       }),
     );
 
   withVault(secret.command('list-deleted').description('List soft-deleted secrets.')).action(
-    run<VaultListOptions>(async (o, s) => maxResults(o, (await listAll(s, dataUrl(s, vaultOf(s, o), '/deletedsecrets'), s.vaultResource, 'deleted secrets')).map(azSecret))),
+    secretRun<VaultListOptions>(async (o, s) => maxResults(o, (await listAll(s, dataUrl(s, vaultOf(s, o), '/deletedsecrets'), s.vaultResource, 'deleted secrets')).map(azSecret))),
   );
 
   withRef(secret.command('show-deleted').description('Show a soft-deleted secret.')).action(
-    run<SecretRefOptions>(async (o, s) => {
+    secretRun<SecretRefOptions>(async (o, s) => {
       const ref = secretRef(s, o);
       return azSecret(await s.call<SecretBundle>('GET', dataUrl(s, ref.vault, `/deletedsecrets/${encodeURIComponent(ref.name)}`), s.vaultResource));
     }),
@@ -128,7 +133,7 @@ export function registerSecretCommands(keyvault: Command): void {
     .option('--content-type <type>', 'content type')
     .option(TAGS_OPTION, 'space-separated tags: key[=value] (replaces all tags; "" clears them)')
     .action(
-      run<SecretRefOptions & { enabled?: string | boolean; expires?: string; notBefore?: string; contentType?: string; tags?: string[] | boolean }>(async (o, s) => {
+      secretRun<SecretRefOptions & { enabled?: string | boolean; expires?: string; notBefore?: string; contentType?: string; tags?: string[] | boolean }>(async (o, s) => {
         const ref = secretRef(s, o);
         const attributes: Record<string, unknown> = {};
         if (o.enabled !== undefined) attributes.enabled = parseBool('--enabled', o.enabled);
@@ -140,7 +145,7 @@ export function registerSecretCommands(keyvault: Command): void {
     );
 
   withRef(secret.command('delete').description('Delete a secret (all versions; soft delete when the vault has it).')).action(
-    run<SecretRefOptions>(async (o, s) => {
+    secretRun<SecretRefOptions>(async (o, s) => {
       // az prints it (its deprecate_info, a logger warning: --only-show-errors hides it) before the command runs.
       s.warn(SECRET_DELETE_WARNING);
       const ref = secretRef(s, o);
@@ -149,14 +154,14 @@ export function registerSecretCommands(keyvault: Command): void {
   );
 
   withRef(secret.command('recover').description('Recover a soft-deleted secret.')).action(
-    run<SecretRefOptions>(async (o, s) => {
+    secretRun<SecretRefOptions>(async (o, s) => {
       const ref = secretRef(s, o);
       return azSecret(await s.call<SecretBundle>('POST', dataUrl(s, ref.vault, `/deletedsecrets/${encodeURIComponent(ref.name)}/recover`), s.vaultResource));
     }),
   );
 
   withRef(secret.command('purge').description('Permanently delete a soft-deleted secret.')).action(
-    run<SecretRefOptions>(async (o, s) => {
+    secretRun<SecretRefOptions>(async (o, s) => {
       const ref = secretRef(s, o);
       await s.call('DELETE', dataUrl(s, ref.vault, `/deletedsecrets/${encodeURIComponent(ref.name)}`), s.vaultResource);
       return undefined;

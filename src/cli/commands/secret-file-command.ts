@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
-import { run } from '../command-kit.js';
+import { secretRun } from '../secret-errors.js';
 import { checkEncoding, ENCODINGS, fileBytesFromSecret, secretValueFromFile } from '../secret-encoding.js';
 import { azSecret, dataUrl, secretRef, vaultOf, type SecretBundle, type SecretRefOptions } from '../secret-ref.js';
 
@@ -37,7 +37,7 @@ export function registerSecretFileCommands(secret: Command, withRef: WithRef): v
   withRef(secret.command('backup').description('Back up a secret (all versions) to a file, sealed for this deployment.'))
     .requiredOption('-f, --file <path>', 'file to write (written over if it exists)')
     .action(
-      run<SecretRefOptions & { file: string }>(async (o, s) => {
+      secretRun<SecretRefOptions & { file: string }>(async (o, s) => {
         const ref = secretRef(s, o);
         const { value } = await s.call<{ value: string }>('POST', dataUrl(s, ref.vault, `/secrets/${encodeURIComponent(ref.name)}/backup`), s.vaultResource);
         writeOver(o.file, Buffer.from(value, 'base64url'));
@@ -54,7 +54,7 @@ export function registerSecretFileCommands(secret: Command, withRef: WithRef): v
     .option('-o, --output <format>', 'output format')
     .option('--query <jmespath>', 'JMESPath query')
     .action(
-      run<{ vaultName?: string; id?: string; file: string }>(async (o, s) => {
+      secretRun<{ vaultName?: string; id?: string; file: string }>(async (o, s) => {
         const vault = vaultOf(s, o);
         let blob: Buffer;
         try {
@@ -70,7 +70,7 @@ export function registerSecretFileCommands(secret: Command, withRef: WithRef): v
     .requiredOption('-f, --file <path>', 'file to write (must not exist)')
     .option('-e, --encoding <encoding>', `${ENCODINGS.join(', ')}: base64 and hex decode to binary, the others write the value as UTF-8 text (default: the secret's file-encoding tag, else utf-8)`)
     .action(
-      run<SecretRefOptions & { file: string; encoding?: string }>(async (o, s) => {
+      secretRun<SecretRefOptions & { file: string; encoding?: string }>(async (o, s) => {
         const ref = secretRef(s, o);
         const encoding = o.encoding === undefined ? undefined : checkEncoding(o.encoding);
         // az checks before it fetches the secret.
