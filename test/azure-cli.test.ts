@@ -108,6 +108,43 @@ describe('Debian azure-cli against coffer', () => {
     assert.equal(await ours(...query), await az(...query));
   });
 
+  it('coffer keyvault network-rule and update print what az prints (each on its own vault), warnings included', async () => {
+    const b = server.bootstrap;
+    const home = cliHome();
+    const ours = async (...args: string[]) => {
+      const r = await coffer(home, args);
+      assert.equal(r.code, 0, r.stderr);
+      return { out: r.stdout.trim().replaceAll('nr-coffer', 'nr-az'), err: r.stderr };
+    };
+    const theirs = async (...args: string[]) => {
+      try {
+        const { stdout, stderr } = await run('/usr/bin/az', args, { env, timeout: 120_000 });
+        return { out: stdout.trim(), err: stderr };
+      } catch (err) {
+        throw new Error(`az ${args.join(' ')} failed: ${(err as { stderr?: string }).stderr}`);
+      }
+    };
+    await ours('login', '--service-principal', '-u', b.clientId, '-p', b.clientSecret, '--tenant', b.tenantId, '--server', server.url, '-o', 'none');
+    await az('keyvault', 'create', '-n', 'nr-az', '-g', 'rg-az', '-l', 'local', '-o', 'none');
+    await ours('keyvault', 'create', '-n', 'nr-coffer', '-g', 'rg-az', '--enable-rbac-authorization', 'false', '-o', 'none');
+    const steps = [
+      ['network-rule', 'list', '-n', 'VAULT'],
+      ['network-rule', 'add', '-n', 'VAULT', '--ip-address', '203.0.113.7', '198.51.100.0/24', '--query', 'properties.networkAcls'],
+      ['network-rule', 'add', '-n', 'VAULT', '--ip-address', '198.51.100.9', '--query', 'properties.networkAcls'],
+      ['network-rule', 'list', '-n', 'VAULT', '-o', 'tsv'],
+      ['network-rule', 'remove', '-n', 'VAULT', '--ip-address', '203.0.113.7/32', '--query', 'properties.networkAcls'],
+      ['update', '-n', 'VAULT', '--default-action', 'deny', '--bypass', 'none', '--query', 'properties.networkAcls'],
+      ['update', '-n', 'VAULT', '--public-network-access', 'disabled', '--enabled-for-template-deployment', 'true', '--query', '[properties.publicNetworkAccess, properties.enabledForTemplateDeployment]'],
+      ['network-rule', 'list', '-n', 'VAULT', '-o', 'yaml'],
+    ];
+    for (const step of steps) {
+      const a = await theirs('keyvault', ...step.map((w) => (w === 'VAULT' ? 'nr-az' : w)));
+      const c = await ours('keyvault', ...step.map((w) => (w === 'VAULT' ? 'nr-coffer' : w)));
+      assert.equal(c.out, a.out, step.join(' '));
+      assert.equal(c.err.replaceAll('coffer', 'az'), a.err.replaceAll('coffer', 'az'), `warnings of ${step.join(' ')}`);
+    }
+  });
+
   it('lists deleted vaults (az keyvault list-deleted also asks for managed HSMs: a subscription here has none)', async () => {
     await az('keyvault', 'create', '-n', 'az-gone', '-g', 'rg-az', '-l', 'local', '-o', 'none');
     await az('keyvault', 'delete', '-n', 'az-gone');

@@ -120,3 +120,4 @@ export const asResource = (v: unknown) => shaped(RESOURCE, v) as Printed;
 export const asDeletedVault = (v: unknown) => shaped(DELETED_VAULT, v) as Printed;
 export const asResourceGroup = (v: unknown) => shaped(RESOURCE_GROUP, v) as Printed;
 export const asRoleAssignment = (v: unknown) => shaped(ROLE_ASSIGNMENT, v) as Printed;
+export const asNetworkRuleSet = (v: unknown) => (v == null ? null : (shaped(NETWORK_RULE_SET, v) as Printed));

@@ -11,6 +11,7 @@ import { registerKeyvaultCommands } from './commands/keyvault-command.js';
 import { registerAccountCommands } from './commands/account-command.js';
 import { registerLoginCommands } from './commands/login-command.js';
 import { registerSecretCommands } from './commands/secret-command.js';
+import { registerNetworkRuleCommands } from './commands/network-rule-command.js';
 import { registerPolicyCommands } from './commands/policy-command.js';
 import { registerRoleCommands } from './commands/role-command.js';
 import { registerServerCommand } from './commands/server-command.js';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   const keyvault = registerKeyvaultCommands(program);
   registerSecretCommands(keyvault);
   registerPolicyCommands(keyvault);
+  registerNetworkRuleCommands(keyvault);
   registerRoleCommands(program);
   registerAdCommands(program);
   registerHostsCommand(program);

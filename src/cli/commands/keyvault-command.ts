@@ -35,6 +35,52 @@ export async function findVault(s: Session, name: string, rg?: string): Promise<
 const SOFT_DELETE_WARNING =
   'WARNING: Warning! If you have soft-delete protection enabled on this key vault, you will not be able to reuse this key vault name until the key vault has been purged from the soft deleted state. Please see the following documentation for additional guidance.\nhttps://docs.microsoft.com/azure/key-vault/general/soft-delete-overview';
 
+interface UpdateOptions {
+  name: string;
+  resourceGroup?: string;
+  enableRbacAuthorization?: string | boolean;
+  enablePurgeProtection?: string | boolean;
+  enabledForDeployment?: string | boolean;
+  enabledForDiskEncryption?: string | boolean;
+  enabledForTemplateDeployment?: string | boolean;
+  retentionDays?: string;
+  defaultAction?: string;
+  bypass?: string;
+  publicNetworkAccess?: string;
+}
+
+/** az's enum arguments: any case in, the enum's spelling out; another value is an argparse error (exit 2). */
+function choice(flag: string, value: string, choices: string[]): string {
+  const match = choices.find((c) => c.toLowerCase() === value.toLowerCase());
+  if (!match) throw new CliError(`argument ${flag}: invalid choice: '${value}' (choose from ${choices.map((c) => `'${c}'`).join(', ')})`, undefined, 2);
+  return match;
+}
+
+/** What `keyvault update` changes (az's update_vault): the flags given, network rules merged into the vault's own. */
+function updatedProperties(o: UpdateOptions, vault: VaultResource): Record<string, unknown> {
+  const properties: Record<string, unknown> = {};
+  const flags: Array<[keyof UpdateOptions, string, string]> = [
+    ['enableRbacAuthorization', '--enable-rbac-authorization', 'enableRbacAuthorization'],
+    ['enablePurgeProtection', '--enable-purge-protection', 'enablePurgeProtection'],
+    ['enabledForDeployment', '--enabled-for-deployment', 'enabledForDeployment'],
+    ['enabledForDiskEncryption', '--enabled-for-disk-encryption', 'enabledForDiskEncryption'],
+    ['enabledForTemplateDeployment', '--enabled-for-template-deployment', 'enabledForTemplateDeployment'],
+  ];
+  for (const [key, flag, property] of flags) if (o[key] !== undefined) properties[property] = parseBool(flag, o[key] as string | boolean);
+  if (o.retentionDays !== undefined) {
+    if (!/^\s*[+-]?\d+\s*$/.test(o.retentionDays)) throw new CliError(`argument --retention-days: invalid int value: '${o.retentionDays}'`, undefined, 2);
+    properties.softDeleteRetentionInDays = Number(o.retentionDays);
+  }
+  if (o.defaultAction !== undefined || o.bypass !== undefined) {
+    const acls = { bypass: 'AzureServices', defaultAction: 'Allow', ...((vault.properties.networkAcls as Record<string, unknown> | null) ?? {}) };
+    if (o.bypass !== undefined) acls.bypass = choice('--bypass', o.bypass, ['AzureServices', 'None']);
+    if (o.defaultAction !== undefined) acls.defaultAction = choice('--default-action', o.defaultAction, ['Allow', 'Deny']);
+    properties.networkAcls = acls;
+  }
+  if (o.publicNetworkAccess !== undefined) properties.publicNetworkAccess = choice('--public-network-access', o.publicNetworkAccess, ['Enabled', 'Disabled']);
+  return properties;
+}
+
 export function registerKeyvaultCommands(program: Command): Command {
   const kv = program.command('keyvault').description('Manage key vaults and their secrets.');
 
@@ -111,13 +157,17 @@ export function registerKeyvaultCommands(program: Command): Command {
     // az's three-state flags: bare is true, or an explicit true/false.
     .option('--enable-rbac-authorization [bool]', 'use Azure RBAC (bare or true) or access policies (false)')
     .option('--enable-purge-protection [bool]', 'enable purge protection (bare or true; irreversible)')
+    .option('--enabled-for-deployment [bool]', 'let virtual machines read certificates (kept; coffer has none)')
+    .option('--enabled-for-disk-encryption [bool]', 'let disk encryption read secrets (kept)')
+    .option('--enabled-for-template-deployment [bool]', 'let template deployments read secrets (kept)')
+    .option('--retention-days <days>', 'soft-delete retention, 7 to 90')
+    .option('--default-action <action>', 'network rules: Allow or Deny what no rule matches')
+    .option('--bypass <bypass>', 'network rules: AzureServices or None')
+    .option('--public-network-access <access>', 'Enabled or Disabled')
     .action(
-      run<{ name: string; resourceGroup?: string; enableRbacAuthorization?: string | boolean; enablePurgeProtection?: string | boolean }>(async (o, s) => {
+      run<UpdateOptions>(async (o, s) => {
         const vault = await findVault(s, o.name, o.resourceGroup);
-        const properties: Record<string, unknown> = {};
-        if (o.enableRbacAuthorization !== undefined) properties.enableRbacAuthorization = parseBool('--enable-rbac-authorization', o.enableRbacAuthorization);
-        if (o.enablePurgeProtection !== undefined) properties.enablePurgeProtection = parseBool('--enable-purge-protection', o.enablePurgeProtection);
-        return asVault(await s.call('PATCH', `${s.profile.server}${vault.id}?api-version=${API.arm}`, s.managementResource, { properties }));
+        return asVault(await s.call('PATCH', `${s.profile.server}${vault.id}?api-version=${API.arm}`, s.managementResource, { properties: updatedProperties(o, vault) }));
       }),
     );
 

@@ -1,0 +1,116 @@
+import { BlockList, isIP } from 'node:net';
+import type { Command } from 'commander';
+import { CliError } from '../cli-error.js';
+import { API, run, withOutput } from '../command-kit.js';
+import { asNetworkRuleSet, asVault } from '../output-models.js';
+import type { Session } from '../session.js';
+import { findVault } from './keyvault-command.js';
+
+// coffer keyvault network-rule add | remove | list, as az 2.45's
+// (keyvault/custom.py add_network_rule, remove_network_rule,
+// list_network_rules): the vault's networkAcls changed and the vault PUT
+// back whole.
+
+interface NetworkAcls {
+  bypass?: string;
+  defaultAction?: string;
+  ipRules?: Array<{ value: string }>;
+  virtualNetworkRules?: Array<{ id: string }>;
+}
+
+/** An address or CIDR range, as Python's ip_network reads it (an address alone is its own /32 or /128). */
+function network(value: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } {
+  const [address = '', bits] = value.split('/');
+  const version = isIP(address);
+  const max = version === 4 ? 32 : 128;
+  const prefix = bits === undefined ? max : Number(bits);
+  if (version === 0 || !Number.isInteger(prefix) || prefix < 0 || prefix > max || (bits !== undefined && !/^\d+$/.test(bits))) {
+    throw new CliError(`'${value}' does not appear to be an IPv4 or IPv6 network`);
+  }
+  return { address, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
+}
+
+function overlaps(a: string, b: string): boolean {
+  const [x, y] = [network(a), network(b)];
+  if (x.family !== y.family) return false;
+  const holds = (n: typeof x, address: string) => {
+    const list = new BlockList();
+    list.addSubnet(n.address, n.prefix, n.family);
+    return list.check(address, n.family);
+  };
+  return holds(x, y.address) || holds(y, x.address);
+}
+
+/** Python's ip_network equality: the same network, whatever the spelling. */
+const sameNetwork = (a: string, b: string) => {
+  const [x, y] = [network(a), network(b)];
+  return x.family === y.family && x.prefix === y.prefix && overlaps(a, b);
+};
+
+type RuleOptions = { name: string; resourceGroup?: string; ipAddress?: string[]; subnet?: string; vnetName?: string };
+
+const withRuleOptions = (cmd: Command) =>
+  withOutput(cmd)
+    .requiredOption('-n, --name <vault>', 'vault name')
+    .option('-g, --resource-group <group>', 'resource group (found by listing when omitted)')
+    .option('--ip-address <addresses...>', 'IPv4 or IPv6 addresses or CIDR ranges')
+    .option('--subnet <id>', 'a virtual network subnet (kept, but coffer enforces IP rules only)')
+    .option('--vnet-name <name>', 'the subnet\'s virtual network (accepted for az compatibility)');
+
+/** PUTs the vault back with its network rules changed, as az does. */
+async function putVault(s: Session, vault: { id: string; properties: Record<string, unknown> }, acls: NetworkAcls) {
+  const { location, tags } = vault as unknown as { location: string; tags?: Record<string, string> };
+  const body = { location, tags, properties: { ...vault.properties, networkAcls: acls } };
+  return asVault(await s.call('PUT', `${s.profile.server}${vault.id}?api-version=${API.arm}`, s.managementResource, body));
+}
+
+export function registerNetworkRuleCommands(kv: Command): void {
+  const rule = kv.command('network-rule').description("Manage a vault's network rules (its firewall).");
+
+  withRuleOptions(rule.command('add').description('Add a network rule (an IP address or range) to a vault.')).action(
+    run<RuleOptions>(async (o, s) => {
+      const vault = await findVault(s, o.name, o.resourceGroup);
+      const acls: NetworkAcls = { bypass: 'AzureServices', defaultAction: 'Allow', ...((vault.properties.networkAcls as NetworkAcls | null) ?? {}) };
+      if (!o.subnet && !o.ipAddress) s.warn('No subnet or ip address supplied.');
+      let changed = false;
+      if (o.subnet && !(acls.virtualNetworkRules ?? []).some((r) => r.id.toLowerCase() === o.subnet!.toLowerCase())) {
+        acls.virtualNetworkRules = [...(acls.virtualNetworkRules ?? []), { id: o.subnet }];
+        changed = true;
+      }
+      for (const ip of o.ipAddress ?? []) {
+        const existing = (acls.ipRules ?? []).find((r) => overlaps(ip, r.value));
+        if (existing) {
+          s.warn(`IP/CIDR ${ip} overlaps with ${existing.value}, which exists already. Not adding duplicates.`);
+          continue;
+        }
+        acls.ipRules = [...(acls.ipRules ?? []), { value: ip }];
+        changed = true;
+      }
+      return changed ? putVault(s, vault, acls) : asVault(vault);
+    }),
+  );
+
+  withRuleOptions(rule.command('remove').description('Remove a network rule from a vault.')).action(
+    run<RuleOptions>(async (o, s) => {
+      const vault = await findVault(s, o.name, o.resourceGroup);
+      const acls = vault.properties.networkAcls as NetworkAcls | null | undefined;
+      if (!acls) return asVault(vault);
+      const next: NetworkAcls = { ...acls };
+      let changed = false;
+      if (o.subnet && acls.virtualNetworkRules) {
+        next.virtualNetworkRules = acls.virtualNetworkRules.filter((r) => r.id.toLowerCase() !== o.subnet!.toLowerCase());
+        changed ||= next.virtualNetworkRules.length !== acls.virtualNetworkRules.length;
+      }
+      if (o.ipAddress && acls.ipRules) {
+        next.ipRules = acls.ipRules.filter((r) => !o.ipAddress!.some((ip) => sameNetwork(ip, r.value)));
+        changed ||= next.ipRules.length !== acls.ipRules.length;
+      }
+      return changed ? putVault(s, vault, next) : asVault(vault);
+    }),
+  );
+
+  withOutput(rule.command('list').description("List a vault's network rules."))
+    .requiredOption('-n, --name <vault>', 'vault name')
+    .option('-g, --resource-group <group>', 'resource group (found by listing when omitted)')
+    .action(run<{ name: string; resourceGroup?: string }>(async (o, s) => asNetworkRuleSet((await findVault(s, o.name, o.resourceGroup)).properties.networkAcls)));
+}
