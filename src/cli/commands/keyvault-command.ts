@@ -35,6 +35,26 @@ export async function findVault(s: Session, name: string, rg?: string): Promise<
 const SOFT_DELETE_WARNING =
   'WARNING: Warning! If you have soft-delete protection enabled on this key vault, you will not be able to reuse this key vault name until the key vault has been purged from the soft deleted state. Please see the following documentation for additional guidance.\nhttps://docs.microsoft.com/azure/key-vault/general/soft-delete-overview';
 
+interface CreateOptions {
+  name: string;
+  resourceGroup: string;
+  location?: string;
+  sku: string;
+  retentionDays: string;
+  enablePurgeProtection?: string | boolean;
+  enableRbacAuthorization: string | boolean;
+  /** commander reads `--no-self-perms` as the negation of `--self-perms`: bare, it sets selfPerms false; with a value, noSelfPerms. */
+  selfPerms?: boolean;
+  noSelfPerms?: string | boolean;
+  enabledForDeployment?: string | boolean;
+  enabledForDiskEncryption?: string | boolean;
+  enabledForTemplateDeployment?: string | boolean;
+  defaultAction?: string;
+  bypass?: string;
+  publicNetworkAccess?: string;
+  tags?: string[] | boolean;
+}
+
 interface UpdateOptions {
   name: string;
   resourceGroup?: string;
@@ -92,10 +112,17 @@ export function registerKeyvaultCommands(program: Command): Command {
     .option('--retention-days <days>', 'soft-delete retention, 7 to 90', '90')
     .option('--enable-purge-protection [bool]', 'enable purge protection (irreversible)')
     .option('--enable-rbac-authorization [bool]', 'use Azure RBAC for data-plane access', 'true')
+    .option('--no-self-perms [bool]', 'with access policies: no policy for the creator')
+    .option('--enabled-for-deployment [bool]', 'let virtual machines read certificates (kept; coffer has none)')
+    .option('--enabled-for-disk-encryption [bool]', 'let disk encryption read secrets (kept)')
+    .option('--enabled-for-template-deployment [bool]', 'let template deployments read secrets (kept)')
+    .option('--default-action <action>', 'network rules: Allow or Deny what no rule matches')
+    .option('--bypass <bypass>', 'network rules: AzureServices or None')
+    .option('--public-network-access <access>', 'Enabled or Disabled')
     .option(TAGS_OPTION, 'space-separated tags: key[=value]')
     .addHelpText('after', '\nExamples:\n  coffer keyvault create --name my-vault --resource-group my-rg')
     .action(
-      run<{ name: string; resourceGroup: string; location?: string; sku: string; retentionDays: string; enablePurgeProtection?: string | boolean; enableRbacAuthorization: string | boolean; tags?: string[] | boolean }>(async (o, s) => {
+      run<CreateOptions>(async (o, s) => {
         const group = await s.call<{ location: string }>('GET', `${vaultsBase(s)}/resourcegroups/${encodeURIComponent(o.resourceGroup)}?api-version=${API.resources}`, s.managementResource);
         // As az does: a PUT would replace the vault, its access policies and its model with the defaults.
         const exists = await s.call('GET', vaultUrl(s, o.resourceGroup, o.name), s.managementResource).then(
@@ -107,18 +134,30 @@ export function registerKeyvaultCommands(program: Command): Command {
         );
         if (exists) throw new CliError(`The specified vault: ${o.name} already exists`);
         const rbac = parseBool('--enable-rbac-authorization', o.enableRbacAuthorization) === true;
+        const noSelfPerms = parseBool('--no-self-perms', o.selfPerms === false ? true : o.noSelfPerms);
         const properties: Record<string, unknown> = {
           tenantId: s.profile.tenantId,
           sku: { family: 'A', name: o.sku },
           softDeleteRetentionInDays: Number(o.retentionDays),
           enableRbacAuthorization: rbac,
-          // az's create always sends a network rule set (_create_network_rule_set's defaults), so the vault shows one.
-          networkAcls: { bypass: 'AzureServices', defaultAction: 'Allow' },
-          // Like az: with the access-policy model the creator gets full rights to the vault's objects.
-          accessPolicies: rbac
-            ? []
-            : [{ tenantId: s.profile.tenantId, objectId: await s.objectId(), permissions: { keys: ['all'], secrets: ['all'], certificates: ['all'], storage: ['all'] } }],
+          // az's create always sends a network rule set (_create_network_rule_set: its defaults unless given), so the vault shows one.
+          networkAcls: {
+            bypass: o.bypass === undefined ? 'AzureServices' : choice('--bypass', o.bypass, ['AzureServices', 'None']),
+            defaultAction: o.defaultAction === undefined ? 'Allow' : choice('--default-action', o.defaultAction, ['Allow', 'Deny']),
+          },
+          // Like az: with the access-policy model the creator gets full rights to the vault's objects, unless --no-self-perms.
+          accessPolicies:
+            rbac || noSelfPerms
+              ? []
+              : [{ tenantId: s.profile.tenantId, objectId: await s.objectId(), permissions: { keys: ['all'], secrets: ['all'], certificates: ['all'], storage: ['all'] } }],
         };
+        const flags: Array<[boolean | string | undefined, string, string]> = [
+          [o.enabledForDeployment, '--enabled-for-deployment', 'enabledForDeployment'],
+          [o.enabledForDiskEncryption, '--enabled-for-disk-encryption', 'enabledForDiskEncryption'],
+          [o.enabledForTemplateDeployment, '--enabled-for-template-deployment', 'enabledForTemplateDeployment'],
+        ];
+        for (const [value, flag, property] of flags) if (value !== undefined) properties[property] = parseBool(flag, value);
+        if (o.publicNetworkAccess !== undefined) properties.publicNetworkAccess = choice('--public-network-access', o.publicNetworkAccess, ['Enabled', 'Disabled']);
         if (parseBool('--enable-purge-protection', o.enablePurgeProtection)) properties.enablePurgeProtection = true;
         return asVault(await s.call('PUT', vaultUrl(s, o.resourceGroup, o.name), s.managementResource, { location: o.location ?? group.location, tags: parseTags(o.tags) ?? {}, properties }));
       }),
