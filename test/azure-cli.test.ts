@@ -155,6 +155,13 @@ describe('Debian azure-cli against coffer', () => {
     await az('keyvault', 'create', '-n', 'az-gone', '-g', 'rg-az', '-l', 'local', '-o', 'none');
     await az('keyvault', 'delete', '-n', 'az-gone');
     assert.match(await az('keyvault', 'list-deleted', '--query', '[].name', '-o', 'tsv'), /^az-gone$/m);
+    const home = cliHome();
+    const b = server.bootstrap;
+    assert.equal((await coffer(home, ['login', '--service-principal', '-u', b.clientId, '-p', b.clientSecret, '--tenant', b.tenantId, '--server', server.url, '-o', 'none'])).code, 0);
+    for (const extra of [[], ['-l', 'local'], ['-o', 'tsv'], ['-o', 'yaml']]) {
+      const ours = await coffer(home, ['keyvault', 'show-deleted', '-n', 'az-gone', ...extra]);
+      assert.equal(ours.stdout.trim(), await az('keyvault', 'show-deleted', '-n', 'az-gone', ...extra), `show-deleted ${extra.join(' ')}`);
+    }
     assert.equal(await az('keyvault', 'list-deleted', '--resource-type', 'hsm', '-o', 'tsv'), '');
     assert.equal(await az('keyvault', 'list', '--resource-type', 'hsm', '-o', 'tsv'), '');
   });

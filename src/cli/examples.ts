@@ -26,6 +26,7 @@ const EXAMPLES: Record<string, string[]> = {
   'keyvault network-rule add': ['coffer keyvault network-rule add --name my-vault --ip-address 203.0.113.7 198.51.100.0/24'],
   'keyvault network-rule remove': ['coffer keyvault network-rule remove --name my-vault --ip-address 203.0.113.7'],
   'keyvault network-rule list': ['coffer keyvault network-rule list --name my-vault --query "ipRules[].value" -o tsv'],
+  'keyvault show-deleted': ['coffer keyvault show-deleted --name my-vault', 'coffer keyvault show-deleted --name my-vault --location local --query properties.scheduledPurgeDate -o tsv'],
   'keyvault recover': ['coffer keyvault recover --name my-vault'],
   'keyvault purge': ['coffer keyvault purge --name my-vault --location local'],
   'keyvault secret show': ['coffer keyvault secret show --vault-name my-vault --name apono-mysql-user', 'coffer keyvault secret show --id https://my-vault.vault.localhost:8443/secrets/apono-mysql-user/VERSION --query value -o tsv'],

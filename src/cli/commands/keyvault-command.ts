@@ -227,6 +227,11 @@ export function registerKeyvaultCommands(program: Command): Command {
     run(async (_o, s) => (await s.call<{ value: unknown[] }>('GET', `${vaultsBase(s)}/providers/Microsoft.KeyVault/deletedVaults?api-version=${API.arm}`, s.managementResource)).value.map(asDeletedVault)),
   );
 
+  withOutput(kv.command('show-deleted').description('Show a soft-deleted vault.'))
+    .requiredOption('-n, --name <name>', 'vault name')
+    .option('-l, --location <location>', 'location of the deleted vault')
+    .action(run<{ name: string; location?: string }>(async (o, s) => asDeletedVault(await deletedVault(s, o.name, o.location))));
+
   withOutput(kv.command('recover').description('Recover a soft-deleted vault.'))
     .requiredOption('-n, --name <name>', 'vault name')
     .option('-l, --location <location>', 'location of the deleted vault')
