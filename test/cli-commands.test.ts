@@ -162,7 +162,19 @@ describe('coffer CLI commands', () => {
     const [listedTimed] = await json<Array<{ id: string; endDateTime: string }>>('role', 'assignment', 'list', '--scope', scope, '--assignee', sp.appId);
     assert.equal(listedTimed!.id, timed.id);
     assert.equal(listedTimed!.endDateTime, new Date(Math.floor(Date.parse(end) / 1000) * 1000).toISOString());
-    await cli('role', 'assignment', 'delete', '--ids', timed.id);
+    const ignored = await cli('role', 'assignment', 'delete', '--ids', timed.id, '--role', 'Key Vault Secrets User');
+    assert.equal(ignored.stderr, "WARNING: option '--role' will be ignored due to use of '--ids'.\n");
+
+    // az's delete_role_assignments: --include-inherited takes the matching ones above the scope too; nothing to narrow it asks first.
+    const sub = `/subscriptions/${server.bootstrap.subscriptionId}`;
+    for (const at of [sub, scope]) await cli('role', 'assignment', 'create', '--role', 'Key Vault Reader', '--assignee', sp.appId, '--scope', at, '-o', 'none');
+    await cli('role', 'assignment', 'delete', '--assignee', sp.appId, '--role', 'Key Vault Reader', '--scope', scope);
+    assert.deepEqual((await json<Array<{ scope: string }>>('role', 'assignment', 'list', '--assignee', sp.appId, '--role', 'Key Vault Reader', '--all')).map((a) => a.scope), [sub], 'the one above stays without it');
+    await cli('role', 'assignment', 'create', '--role', 'Key Vault Reader', '--assignee', sp.appId, '--scope', scope, '-o', 'none');
+    await cli('role', 'assignment', 'delete', '--assignee', sp.appId, '--role', 'Key Vault Reader', '--scope', scope, '--include-inherited');
+    assert.deepEqual(await json('role', 'assignment', 'list', '--assignee', sp.appId, '--role', 'Key Vault Reader', '--all'), []);
+    await fails(['role', 'assignment', 'delete', '--assignee', sp.appId, '--role', 'Key Vault Reader', '--scope', scope], /^ERROR: No matched assignments were found to delete\n$/);
+    await fails(['role', 'assignment', 'delete'], /^ERROR: Unable to prompt for confirmation as no tty available\. Use --yes\.\n$/);
 
     const roles = await json<Array<{ roleName: string }>>('role', 'definition', 'list', '--query', "[?starts_with(roleName, 'Key Vault')]");
     assert.ok(roles.some((r) => r.roleName === 'Key Vault Secrets User'));

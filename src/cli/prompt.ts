@@ -1,8 +1,9 @@
 import { createInterface } from 'node:readline/promises';
 import { Writable } from 'node:stream';
+import { CliError } from './cli-error.js';
 
-// Asks on the terminal without echoing the answer (a password), as Python's
-// getpass does for az: the prompt shows, what is typed does not.
+// Questions on the terminal: a password without echoing it (as Python's
+// getpass does for az), and az's yes/no confirmation.
 
 export async function promptHidden(question: string): Promise<string> {
   let muted = false;
@@ -21,5 +22,17 @@ export async function promptHidden(question: string): Promise<string> {
   } finally {
     rl.close();
     process.stderr.write('\n');
+  }
+}
+
+/** az's confirmation before a destructive command (knack's prompt_y_n): --yes skips it, and without a terminal to ask on it refuses. */
+export async function confirmed(yes: boolean | undefined, question = 'Are you sure you want to perform this operation?'): Promise<boolean> {
+  if (yes) return true;
+  if (!process.stdin.isTTY) throw new CliError('Unable to prompt for confirmation as no tty available. Use --yes.');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} (y/n): `)).trim());
+  } finally {
+    rl.close();
   }
 }

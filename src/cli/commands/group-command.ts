@@ -1,4 +1,4 @@
-import { createInterface } from 'node:readline/promises';
+import { confirmed } from '../prompt.js';
 import type { Command } from 'commander';
 import { groupListTable } from '../table-views.js';
 import { CliError } from '../cli-error.js';
@@ -19,18 +19,6 @@ function groupName(o: { groupName?: string }): string {
   const name = o.groupName;
   if (!name) throw new CliError('the following arguments are required: --name/--resource-group/-n/-g', undefined, 2);
   return name;
-}
-
-/** az's confirmation before a destructive command: --yes skips it, and without a terminal to ask on it refuses. */
-async function confirmed(yes: boolean | undefined): Promise<boolean> {
-  if (yes) return true;
-  if (!process.stdin.isTTY) throw new CliError('Unable to prompt for confirmation as no tty available. Use --yes.');
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return /^y(es)?$/i.test((await rl.question('Are you sure you want to perform this operation? (y/n): ')).trim());
-  } finally {
-    rl.close();
-  }
 }
 
 /** Printed as az prints its ResourceGroup model (asResourceGroup: managedBy null when unset). */

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { roleAssignmentListTable, roleDefinitionListTable } from '../table-views.js';
 import { CliError } from '../cli-error.js';
+import { confirmed } from '../prompt.js';
 import { parseBool, run, withOutput } from '../command-kit.js';
 import { resolvePrincipal } from '../principal-lookup.js';
 import { asRoleAssignment } from '../output-models.js';
@@ -189,21 +190,35 @@ export function registerRoleCommands(program: Command): void {
     .option('--role <role>', 'role')
     .option('--scope <scope>', 'scope (default: the subscription)')
     .option('-g, --resource-group <group>', "the resource group's scope")
+    .option('--include-inherited', 'also the matching assignments at the scopes above --scope')
+    .option('-y, --yes', 'do not ask before deleting every assignment at the subscription')
     .action(
-      run<{ ids?: string[]; assignee?: string; role?: string; scope?: string; resourceGroup?: string }>(async (o, s) => {
+      run<{ ids?: string[]; assignee?: string; role?: string; scope?: string; resourceGroup?: string; includeInherited?: boolean; yes?: boolean }>(async (o, s) => {
         let ids = o.ids ?? [];
-        if (ids.length === 0) {
-          if (!o.assignee && !o.role) throw new CliError('Specify --ids, or --assignee and/or --role.', undefined, 2);
+        if (ids.length > 0) {
+          // As az: --ids wins, and it says what it ignores.
+          for (const [given, flag] of [[o.assignee, '--assignee'], [o.role, '--role'], [o.resourceGroup, '--resource-group'], [o.scope, '--scope'], [o.includeInherited, '--include-inherited']] as const) {
+            if (given) s.warn(`option '${flag}' will be ignored due to use of '--ids'.`);
+          }
+        } else {
+          // az's delete_role_assignments: nothing to narrow it down means every assignment at the subscription, once confirmed.
+          if (!o.assignee && !o.role && !o.resourceGroup && !o.scope && !(await confirmed(o.yes, 'This will delete all role assignments under the subscription. Are you sure?'))) return undefined;
           const scope = roleScope(s, o);
           const principalId = o.assignee ? (await resolvePrincipal(s, o.assignee)).id : null;
           const roleId = o.role ? (await resolveRoleAt(s, o.role, scope)).guid.toLowerCase() : null;
           const list = (await s.call<{ value: RoleAssignment[] }>('GET', authz(s, scope, 'roleAssignments', `&$filter=${encodeURIComponent('atScope()')}`), s.managementResource)).value;
+          const at = scope.toLowerCase();
+          // With --include-inherited also those above the scope (az: the assignment's scope is a prefix of it).
+          const inScope = (a: RoleAssignment) => {
+            const their = a.properties.scope.toLowerCase();
+            return their === at || (o.includeInherited === true && (their === '/' || at.startsWith(`${their}/`)));
+          };
           ids = list
-            .filter((a) => a.properties.scope.toLowerCase() === scope.toLowerCase())
+            .filter(inScope)
             .filter((a) => principalId === null || a.properties.principalId === principalId)
             .filter((a) => roleId === null || a.properties.roleDefinitionId.toLowerCase().endsWith(roleId))
             .map((a) => a.id);
-          if (ids.length === 0) throw new CliError('No matched assignments were found to delete.');
+          if (ids.length === 0) throw new CliError('No matched assignments were found to delete');
         }
         for (const id of ids) await s.call('DELETE', `${s.profile.server}${id}?api-version=${API_VERSION}`, s.managementResource);
         return undefined;
