@@ -27,6 +27,13 @@ describe('Debian azure-cli against coffer', () => {
     }
   };
 
+  /** The coffer CLI with its profile in `home`, which must succeed. */
+  const cofferOk = async (home: string, ...args: string[]) => {
+    const r = await coffer(home, args);
+    assert.equal(r.code, 0, `coffer ${args.join(' ')}: ${r.stderr}`);
+    return r;
+  };
+
   before(async () => {
     server = await startTestServer();
     const home = mkdtempSync(join(tmpdir(), 'coffer-az-'));
@@ -84,11 +91,7 @@ describe('Debian azure-cli against coffer', () => {
   it('coffer prints what az prints for login, account show, group and keyvault show/list, in every format', async () => {
     const b = server.bootstrap;
     const home = cliHome();
-    const ours = async (...args: string[]) => {
-      const r = await coffer(home, args);
-      assert.equal(r.code, 0, r.stderr);
-      return r.stdout.trim();
-    };
+    const ours = async (...args: string[]) => (await cofferOk(home, ...args)).stdout.trim();
     const login = ['login', '--service-principal', '-u', b.clientId, '-p', b.clientSecret, '--tenant', b.tenantId];
     assert.equal(await ours(...login, '--server', server.url), await az(...login));
     const commands = [
@@ -112,8 +115,7 @@ describe('Debian azure-cli against coffer', () => {
     const b = server.bootstrap;
     const home = cliHome();
     const ours = async (...args: string[]) => {
-      const r = await coffer(home, args);
-      assert.equal(r.code, 0, r.stderr);
+      const r = await cofferOk(home, ...args);
       return { out: r.stdout.trim().replaceAll('nr-coffer', 'nr-az'), err: r.stderr };
     };
     const theirs = async (...args: string[]) => {
