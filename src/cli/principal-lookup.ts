@@ -10,7 +10,7 @@ export interface DirectoryObject {
   kind: 'User' | 'Group' | 'ServicePrincipal';
 }
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const quote = (v: string) => v.replace(/'/g, "''");
 
 async function query(s: Session, collection: string, filter: string): Promise<Array<{ id: string; displayName: string }>> {

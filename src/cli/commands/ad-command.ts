@@ -3,6 +3,7 @@ import { servicePrincipalListTable } from '../table-views.js';
 import { CliError } from '../cli-error.js';
 import { parseBool, run, withOutput } from '../command-kit.js';
 import { asShown } from '../graph-errors.js';
+import { GUID } from '../principal-lookup.js';
 import type { Session } from '../session.js';
 import { registerAdGroupCommands } from './ad-group-command.js';
 import { authz, resolveRoleAt } from './role-command.js';
@@ -22,7 +23,6 @@ interface GraphSp {
 
 const graph = (s: Session, path: string) => `${s.profile.server}/v1.0${path}`;
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const servicePrincipals = async (s: Session, filter: string | null) =>
   (await s.call<{ value: GraphSp[] }>('GET', graph(s, `/servicePrincipals${filter === null ? '' : `?$filter=${encodeURIComponent(filter)}`}`), s.managementResource)).value;
 

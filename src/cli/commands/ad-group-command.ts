@@ -2,12 +2,12 @@ import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
 import { run, withOutput } from '../command-kit.js';
 import { asShown } from '../graph-errors.js';
+import { GUID } from '../principal-lookup.js';
 import type { Session } from '../session.js';
 
 // coffer ad group ...: groups through the Graph-shaped API, as az 2.45's
 // (role/custom.py and role/_validators.py validate_group).
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const groups = (s: Session, path = '') => `${s.profile.server}/v1.0/groups${path}`;
 
 /** az's validate_group: an object id as given; a name by exact display name, else by prefix, and only when one matches. */

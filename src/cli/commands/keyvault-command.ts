@@ -35,7 +35,7 @@ export async function findVault(s: Session, name: string, rg?: string): Promise<
 const SOFT_DELETE_WARNING =
   'WARNING: Warning! If you have soft-delete protection enabled on this key vault, you will not be able to reuse this key vault name until the key vault has been purged from the soft deleted state. Please see the following documentation for additional guidance.\nhttps://docs.microsoft.com/azure/key-vault/general/soft-delete-overview';
 
-interface CreateOptions {
+interface CreateOptions extends VaultSettings {
   name: string;
   resourceGroup: string;
   location?: string;
@@ -46,27 +46,15 @@ interface CreateOptions {
   /** commander reads `--no-self-perms` as the negation of `--self-perms`: bare, it sets selfPerms false; with a value, noSelfPerms. */
   selfPerms?: boolean;
   noSelfPerms?: string | boolean;
-  enabledForDeployment?: string | boolean;
-  enabledForDiskEncryption?: string | boolean;
-  enabledForTemplateDeployment?: string | boolean;
-  defaultAction?: string;
-  bypass?: string;
-  publicNetworkAccess?: string;
   tags?: string[] | boolean;
 }
 
-interface UpdateOptions {
+interface UpdateOptions extends VaultSettings {
   name: string;
   resourceGroup?: string;
   enableRbacAuthorization?: string | boolean;
   enablePurgeProtection?: string | boolean;
-  enabledForDeployment?: string | boolean;
-  enabledForDiskEncryption?: string | boolean;
-  enabledForTemplateDeployment?: string | boolean;
   retentionDays?: string;
-  defaultAction?: string;
-  bypass?: string;
-  publicNetworkAccess?: string;
 }
 
 /** az's enum arguments: any case in, the enum's spelling out; another value is an argparse error (exit 2). */
@@ -76,35 +64,63 @@ function choice(flag: string, value: string, choices: string[]): string {
   return match;
 }
 
-/** What `keyvault update` changes (az's update_vault): the flags given, network rules merged into the vault's own. */
-function updatedProperties(o: UpdateOptions, vault: VaultResource): Record<string, unknown> {
+/** The settings `create` and `update` both take, as az's. */
+interface VaultSettings {
+  enabledForDeployment?: string | boolean;
+  enabledForDiskEncryption?: string | boolean;
+  enabledForTemplateDeployment?: string | boolean;
+  defaultAction?: string;
+  bypass?: string;
+  publicNetworkAccess?: string;
+}
+
+const withVaultSettings = (cmd: Command) =>
+  cmd
+    .option('--enabled-for-deployment [bool]', 'let virtual machines read certificates (kept; coffer has none)')
+    .option('--enabled-for-disk-encryption [bool]', 'let disk encryption read secrets (kept)')
+    .option('--enabled-for-template-deployment [bool]', 'let template deployments read secrets (kept)')
+    .option('--default-action <action>', 'network rules: Allow or Deny what no rule matches')
+    .option('--bypass <bypass>', 'network rules: AzureServices or None')
+    .option('--public-network-access <access>', 'Enabled or Disabled');
+
+/** The enabled-for flags and public network access given (az sets only what is given). */
+function settingProperties(o: VaultSettings): Record<string, unknown> {
   const properties: Record<string, unknown> = {};
-  const flags: Array<[keyof UpdateOptions, string, string]> = [
-    ['enableRbacAuthorization', '--enable-rbac-authorization', 'enableRbacAuthorization'],
-    ['enablePurgeProtection', '--enable-purge-protection', 'enablePurgeProtection'],
+  const flags: Array<[keyof VaultSettings, string, string]> = [
     ['enabledForDeployment', '--enabled-for-deployment', 'enabledForDeployment'],
     ['enabledForDiskEncryption', '--enabled-for-disk-encryption', 'enabledForDiskEncryption'],
     ['enabledForTemplateDeployment', '--enabled-for-template-deployment', 'enabledForTemplateDeployment'],
   ];
   for (const [key, flag, property] of flags) if (o[key] !== undefined) properties[property] = parseBool(flag, o[key] as string | boolean);
+  if (o.publicNetworkAccess !== undefined) properties.publicNetworkAccess = choice('--public-network-access', o.publicNetworkAccess, ['Enabled', 'Disabled']);
+  return properties;
+}
+
+/** az's _create_network_rule_set over the vault's own rules (none: its defaults), with --bypass and --default-action applied. */
+function networkAcls(o: VaultSettings, existing: Record<string, unknown> | null): Record<string, unknown> {
+  const acls: Record<string, unknown> = { bypass: 'AzureServices', defaultAction: 'Allow', ...(existing ?? {}) };
+  if (o.bypass !== undefined) acls.bypass = choice('--bypass', o.bypass, ['AzureServices', 'None']);
+  if (o.defaultAction !== undefined) acls.defaultAction = choice('--default-action', o.defaultAction, ['Allow', 'Deny']);
+  return acls;
+}
+
+/** What `keyvault update` changes (az's update_vault): the flags given, network rules merged into the vault's own. */
+function updatedProperties(o: UpdateOptions, vault: VaultResource): Record<string, unknown> {
+  const properties = settingProperties(o);
+  if (o.enableRbacAuthorization !== undefined) properties.enableRbacAuthorization = parseBool('--enable-rbac-authorization', o.enableRbacAuthorization);
+  if (o.enablePurgeProtection !== undefined) properties.enablePurgeProtection = parseBool('--enable-purge-protection', o.enablePurgeProtection);
   if (o.retentionDays !== undefined) {
     if (!/^\s*[+-]?\d+\s*$/.test(o.retentionDays)) throw new CliError(`argument --retention-days: invalid int value: '${o.retentionDays}'`, undefined, 2);
     properties.softDeleteRetentionInDays = Number(o.retentionDays);
   }
-  if (o.defaultAction !== undefined || o.bypass !== undefined) {
-    const acls = { bypass: 'AzureServices', defaultAction: 'Allow', ...((vault.properties.networkAcls as Record<string, unknown> | null) ?? {}) };
-    if (o.bypass !== undefined) acls.bypass = choice('--bypass', o.bypass, ['AzureServices', 'None']);
-    if (o.defaultAction !== undefined) acls.defaultAction = choice('--default-action', o.defaultAction, ['Allow', 'Deny']);
-    properties.networkAcls = acls;
-  }
-  if (o.publicNetworkAccess !== undefined) properties.publicNetworkAccess = choice('--public-network-access', o.publicNetworkAccess, ['Enabled', 'Disabled']);
+  if (o.defaultAction !== undefined || o.bypass !== undefined) properties.networkAcls = networkAcls(o, (vault.properties.networkAcls as Record<string, unknown> | null) ?? null);
   return properties;
 }
 
 export function registerKeyvaultCommands(program: Command): Command {
   const kv = program.command('keyvault').description('Manage key vaults and their secrets.');
 
-  withOutput(kv.command('create').description('Create a key vault.'))
+  withVaultSettings(withOutput(kv.command('create').description('Create a key vault.')))
     .requiredOption('-n, --name <name>', 'vault name (3-24 characters: letters, digits, hyphens)')
     .requiredOption('-g, --resource-group <group>', 'resource group')
     .option('-l, --location <location>', 'location (default: the resource group\'s)')
@@ -113,12 +129,6 @@ export function registerKeyvaultCommands(program: Command): Command {
     .option('--enable-purge-protection [bool]', 'enable purge protection (irreversible)')
     .option('--enable-rbac-authorization [bool]', 'use Azure RBAC for data-plane access', 'true')
     .option('--no-self-perms [bool]', 'with access policies: no policy for the creator')
-    .option('--enabled-for-deployment [bool]', 'let virtual machines read certificates (kept; coffer has none)')
-    .option('--enabled-for-disk-encryption [bool]', 'let disk encryption read secrets (kept)')
-    .option('--enabled-for-template-deployment [bool]', 'let template deployments read secrets (kept)')
-    .option('--default-action <action>', 'network rules: Allow or Deny what no rule matches')
-    .option('--bypass <bypass>', 'network rules: AzureServices or None')
-    .option('--public-network-access <access>', 'Enabled or Disabled')
     .option(TAGS_OPTION, 'space-separated tags: key[=value]')
     .addHelpText('after', '\nExamples:\n  coffer keyvault create --name my-vault --resource-group my-rg')
     .action(
@@ -141,23 +151,14 @@ export function registerKeyvaultCommands(program: Command): Command {
           softDeleteRetentionInDays: Number(o.retentionDays),
           enableRbacAuthorization: rbac,
           // az's create always sends a network rule set (_create_network_rule_set: its defaults unless given), so the vault shows one.
-          networkAcls: {
-            bypass: o.bypass === undefined ? 'AzureServices' : choice('--bypass', o.bypass, ['AzureServices', 'None']),
-            defaultAction: o.defaultAction === undefined ? 'Allow' : choice('--default-action', o.defaultAction, ['Allow', 'Deny']),
-          },
+          networkAcls: networkAcls(o, null),
           // Like az: with the access-policy model the creator gets full rights to the vault's objects, unless --no-self-perms.
           accessPolicies:
             rbac || noSelfPerms
               ? []
               : [{ tenantId: s.profile.tenantId, objectId: await s.objectId(), permissions: { keys: ['all'], secrets: ['all'], certificates: ['all'], storage: ['all'] } }],
         };
-        const flags: Array<[boolean | string | undefined, string, string]> = [
-          [o.enabledForDeployment, '--enabled-for-deployment', 'enabledForDeployment'],
-          [o.enabledForDiskEncryption, '--enabled-for-disk-encryption', 'enabledForDiskEncryption'],
-          [o.enabledForTemplateDeployment, '--enabled-for-template-deployment', 'enabledForTemplateDeployment'],
-        ];
-        for (const [value, flag, property] of flags) if (value !== undefined) properties[property] = parseBool(flag, value);
-        if (o.publicNetworkAccess !== undefined) properties.publicNetworkAccess = choice('--public-network-access', o.publicNetworkAccess, ['Enabled', 'Disabled']);
+        Object.assign(properties, settingProperties(o));
         if (parseBool('--enable-purge-protection', o.enablePurgeProtection)) properties.enablePurgeProtection = true;
         return asVault(await s.call('PUT', vaultUrl(s, o.resourceGroup, o.name), s.managementResource, { location: o.location ?? group.location, tags: parseTags(o.tags) ?? {}, properties }));
       }),
@@ -190,19 +191,13 @@ export function registerKeyvaultCommands(program: Command): Command {
       }),
     );
 
-  withOutput(kv.command('update').description('Update a key vault.'))
+  withVaultSettings(withOutput(kv.command('update').description('Update a key vault.')))
     .requiredOption('-n, --name <name>', 'vault name')
     .option('-g, --resource-group <group>', 'resource group')
     // az's three-state flags: bare is true, or an explicit true/false.
     .option('--enable-rbac-authorization [bool]', 'use Azure RBAC (bare or true) or access policies (false)')
     .option('--enable-purge-protection [bool]', 'enable purge protection (bare or true; irreversible)')
-    .option('--enabled-for-deployment [bool]', 'let virtual machines read certificates (kept; coffer has none)')
-    .option('--enabled-for-disk-encryption [bool]', 'let disk encryption read secrets (kept)')
-    .option('--enabled-for-template-deployment [bool]', 'let template deployments read secrets (kept)')
     .option('--retention-days <days>', 'soft-delete retention, 7 to 90')
-    .option('--default-action <action>', 'network rules: Allow or Deny what no rule matches')
-    .option('--bypass <bypass>', 'network rules: AzureServices or None')
-    .option('--public-network-access <access>', 'Enabled or Disabled')
     .action(
       run<UpdateOptions>(async (o, s) => {
         const vault = await findVault(s, o.name, o.resourceGroup);

@@ -3,7 +3,7 @@ import { roleAssignmentListTable, roleDefinitionListTable } from '../table-views
 import { CliError } from '../cli-error.js';
 import { confirmed } from '../prompt.js';
 import { parseBool, run, withOutput } from '../command-kit.js';
-import { resolvePrincipal } from '../principal-lookup.js';
+import { GUID, resolvePrincipal } from '../principal-lookup.js';
 import { asRoleAssignment } from '../output-models.js';
 import type { Session } from '../session.js';
 
@@ -11,7 +11,6 @@ import type { Session } from '../session.js';
 // flags, plus coffer's --end-time (time-bound grants) and explain-why.
 
 const API_VERSION = '2022-04-01';
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface RoleDefinition {
   id: string;
