@@ -35,9 +35,7 @@ async function findSp(s: Session, id: string, notFound = 1): Promise<GraphSp> {
     if (hits.length > 1) throw new CliError(`More than one service principal matches '${id}'; use its appId or object id.`);
   }
   // As az's _resolve_service_principal: a GUID is taken as an object id and asked for, so the answer is Graph's 404.
-  if (GUID.test(id)) await s.call('GET', graph(s, `/servicePrincipals/${id}`), s.managementResource).catch((err: unknown) => {
-    throw err instanceof CliError ? new CliError(err.message, undefined, notFound) : err;
-  });
+  if (GUID.test(id)) await asShown(s.call('GET', graph(s, `/servicePrincipals/${id}`), s.managementResource), notFound);
   throw new CliError(`Service principal '${id}' doesn't exist`, undefined, notFound);
 }
 
