@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { randomBytes, type KeyObject } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { ANCHOR_SETTING, GENESIS, HEAD_SETTING, rowHash, sealedPoint } from '../src/audit/audit-chain.js';
-import { AuditKeyChangedError, loadAuditKey, loadRecordedAuditKey } from '../src/audit/audit-key.js';
+import { AuditKeyChangedError, createAuditKeySource, loadAuditKey, loadRecordedAuditKey, recordAuditKeyGeneration, renewAuditKey } from '../src/audit/audit-key.js';
 import { createAuditLog, toRecord, VERIFY_PAGE } from '../src/audit/audit-log.js';
 import { IntegrityError } from '../src/crypto/envelope.js';
 import type { AuditEntry } from '../src/audit/audit-types.js';
@@ -18,6 +18,9 @@ import { keyAuditChain } from './support/store-conformance-kit.js';
 // The audit log's own rules: batching, chain verification, retention, and
 // what verification catches when someone with write access to the database
 // (but not the master key) edits the trail.
+
+const setSetting = (db: Database.Database, key: string, value: string | null) =>
+  value === null ? db.prepare('DELETE FROM settings WHERE key = ?').run(key) : db.prepare('INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)').run(key, value);
 
 function entry(time: string, operationName = 'SecretGet'): AuditEntry {
   return {
@@ -47,7 +50,7 @@ const open = async () => {
   const store = openSqliteStore({ file });
   const keyring = createKeyring(randomBytes(32));
   const key = await keyAuditChain(store, keyring);
-  return { file, store, key, keyring, log: createAuditLog({ store: store.audit, key }) };
+  return { file, store, key, keyring, log: createAuditLog({ store: store.audit, keys: async () => key }) };
 };
 
 describe('audit log', () => {
@@ -149,8 +152,6 @@ describe('audit chain against a writer of the database without the master key', 
          VALUES (@seq, @time, @vault, @secret, @principal, @operation, @resultType, @httpStatus, @record, @prevHash, @hash)`,
       )
       .run(r);
-  const setSetting = (db: Database.Database, key: string, value: string | null) =>
-    value === null ? db.prepare('DELETE FROM settings WHERE key = ?').run(key) : db.prepare('INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)').run(key, value);
   /** Rewrites rows from `fromSeq` on, each re-chained to the one before with `key` (null: plain SHA-256, all an attacker can do). */
   const rechain = (db: Database.Database, fromSeq: number, edit: (r: AuditRow) => void, key: KeyObject | null) => {
     const rows = readRows(db);
@@ -228,7 +229,7 @@ describe('audit chain against a writer of the database without the master key', 
     const key = await loadAuditKey(store, createKeyring(randomBytes(32)), (since) => keyedFrom.push(since));
     assert.deepEqual([key.since, keyedFrom], [4, [4]], 'the start says where keying began');
     store.audit.useKey(key);
-    const log = createAuditLog({ store: store.audit, key });
+    const log = createAuditLog({ store: store.audit, keys: async () => key });
     await log.write(entry(new Date().toISOString()));
     await log.write(entry(new Date().toISOString()));
     assert.deepEqual(await log.verify(), { ok: true, checked: 5, head: 5, keyedFrom: 4 });
@@ -264,7 +265,7 @@ describe('audit chain against a writer of the database without the master key', 
       putRow(db, { ...row, hash: prev });
     }
     const key = await keyAuditChain(store);
-    const log = createAuditLog({ store: store.audit, key });
+    const log = createAuditLog({ store: store.audit, keys: async () => key });
     await log.write(entry(new Date().toISOString()));
     assert.deepEqual(await log.verify(), { ok: true, checked: 3, head: 5, keyedFrom: 5 });
     // The old rows cut and the anchor moved to the last of them, as retention before keying would have.
@@ -301,6 +302,55 @@ describe('audit chain against a writer of the database without the master key', 
     const stored = JSON.parse(db.prepare("SELECT value FROM settings WHERE key = 'auditKey'").pluck().get() as string) as { since: number };
     setSetting(db, 'auditKey', JSON.stringify({ ...stored, since: 6 }));
     await assert.rejects(loadAuditKey(store, keyring), IntegrityError);
+    db.close();
+    await store.close();
+  });
+});
+
+describe('audit key generations', () => {
+  const renewedTrail = async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-audit-renewal-'));
+    const store = openSqliteStore({ file: join(dir, 'coffer.db') });
+    const keyring = createKeyring(randomBytes(32));
+    const record = join(dir, 'audit-key.json');
+    const first = await loadRecordedAuditKey(store, keyring, record);
+    store.audit.useKey(first);
+    const log = createAuditLog({ store: store.audit, keys: () => loadAuditKey(store, keyring) });
+    await log.write(entry(new Date().toISOString()));
+    const single = await store.settings.get('auditKey');
+    assert.equal(await renewAuditKey(store, keyring), true);
+    await log.write(entry(new Date().toISOString()));
+    recordAuditKeyGeneration(record, await loadAuditKey(store, keyring));
+    return { store, keyring, record, log, single: single!, db: new Database(join(dir, 'coffer.db')) };
+  };
+
+  it("a renewal's first record cannot be moved: its MAC under the new key no longer matches", async () => {
+    const { store, keyring, db, log } = await renewedTrail();
+    assert.deepEqual(await log.verify(), { ok: true, checked: 2, head: 2, keyedFrom: 1 });
+    const stored = JSON.parse(db.prepare("SELECT value FROM settings WHERE key = 'auditKey'").pluck().get() as string) as { renewals: Array<{ since: number }> };
+    assert.equal(stored.renewals[0]!.since, 2);
+    for (const since of [3, 1, 0]) {
+      setSetting(db, 'auditKey', JSON.stringify({ ...stored, renewals: [{ ...stored.renewals[0], since }] }));
+      await assert.rejects(loadAuditKey(store, keyring), (err: Error) => err instanceof IntegrityError && /generation 1 names a first record/.test(err.message));
+      assert.deepEqual(await log.verify(), {
+        ok: false,
+        checked: 0,
+        firstBadSeq: 1,
+        reason: `the audit key cannot be read: the audit key's generation 1 names a first record (${since}) it was not renewed at`,
+      });
+    }
+    db.close();
+    await store.close();
+  });
+
+  it('a key row put back to fewer generations is refused at start, and by a server that saw more', async () => {
+    const { store, keyring, db, record, single } = await renewedTrail();
+    const source = createAuditKeySource(store.settings, keyring, await loadAuditKey(store, keyring));
+    assert.equal((await source.current()).generation, 1);
+    // The row as it was before the rotation (its key is one an old master key opens).
+    setSetting(db, 'auditKey', single);
+    await assert.rejects(source.current(), /of generation 0, older than generation 1 this server used/);
+    await assert.rejects(loadRecordedAuditKey(store, keyring, record), (err: Error) => err instanceof AuditKeyChangedError && /generations up to 0 only, where this data dir saw generation 1/.test(err.message));
     db.close();
     await store.close();
   });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createSecretKey, randomBytes } from 'node:crypto';
+import { rowHash, sealedPoint } from '../src/audit/audit-chain.js';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
@@ -81,6 +82,9 @@ describe('master key rotation', () => {
       assert.equal((await secretClient(server, v!).getSecret('s')).value, value);
     }
     assert.deepEqual(Object.keys(keyFile(server).keys), [keyFile(server).primary]);
+    const settings = readSettings(server);
+    assert.equal((JSON.parse(settings.auditKey!) as { renewals: unknown[] }).renewals.length, 3, 'one audit key generation per rotation (with the first test\'s)');
+    assert.equal((JSON.parse(readFileSync(join(server.dataDir, 'audit-key.json'), 'utf8')) as { generation: number }).generation, 3, 'recorded outside the database');
   });
 
   it('rotates offline when the server is stopped; the audit trail, keyed before, still verifies', async () => {
@@ -177,6 +181,60 @@ describe('master key rotation after the master key leaked', () => {
   });
 });
 
+describe('master key rotation and the audit key', () => {
+  it('renews the audit key: a record made after the rotation cannot be forged with the old master key and a database copy', async () => {
+    const server = await startTestServer();
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-audit-leak-'));
+    const verify = async () => {
+      const home = cliHome();
+      assert.equal((await coffer(home, ['login', '--bootstrap', join(server.dataDir, 'bootstrap.json'), '-o', 'none'])).code, 0);
+      return coffer(home, ['audit', 'verify']);
+    };
+    try {
+      await createVault(server, 'audited');
+      await secretClient(server, 'audited').setSecret('db', 'before');
+      // What the attacker holds: the master key and the audit key's row, both from before the rotation.
+      copyFileSync(join(server.dataDir, 'master.key'), join(dir, 'master.key'));
+      const leakedKeyring = loadKeyring({ file: join(dir, 'master.key') }).keyring;
+      const stored = JSON.parse(readSettings(server).auditKey!) as { since: number; keyId: string; sealed: string };
+      const leakedAuditKey = createSecretKey(unwrapFrom(leakedKeyring, stored, `coffer/audit-key/v1/since=${stored.since}`));
+
+      const r = await coffer(cliHome(), ['admin', 'rotate-master-key', '--data-dir', server.dataDir]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(JSON.parse(r.stdout).renewedAuditKey, true);
+      await secretClient(server, 'audited').setSecret('db', 'after');
+      const across = await verify();
+      assert.equal(across.code, 0, across.stderr);
+      assert.equal(across.json<{ ok: boolean }>().ok, true, 'the trail verifies across the renewal');
+      await server.restart();
+      const restarted = await verify();
+      assert.equal(restarted.json<{ ok: boolean }>().ok, true, 'and after a restart (the earlier generation read from the store)');
+      await server.kill();
+
+      // The forgery: the last record (made after the rotation) blamed on nobody, MACed again under the
+      // old key, and the head checkpoint sealed again under it.
+      const db = new Database(join(server.dataDir, 'coffer.db'));
+      try {
+        const last = db.prepare('SELECT * FROM audit_events ORDER BY seq DESC LIMIT 1').get() as Record<string, unknown>;
+        const row = { seq: last.seq as number, time: last.time as string, vault: last.vault as string, secret: last.secret as string, principal: null,
+          operation: last.operation as string, resultType: last.result_type as string, httpStatus: last.http_status as number, record: last.record as string, prevHash: last.prev_hash as string };
+        const hash = rowHash(row, leakedAuditKey);
+        db.prepare('UPDATE audit_events SET principal = NULL, hash = ? WHERE seq = ?').run(hash, row.seq);
+        db.prepare("UPDATE settings SET value = ? WHERE key = 'auditHead'").run(sealedPoint(leakedAuditKey, 'head', { seq: row.seq, hash }));
+      } finally {
+        db.close();
+      }
+      await server.restart();
+      const forged = await verify();
+      assert.notEqual(forged.code, 0, 'the old key no longer seals the head or MACs new records');
+      assert.match(forged.stderr, /AuditChainBroken.*head checkpoint is missing or was changed/);
+    } finally {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('master key rotation through COFFER_MASTER_KEY', () => {
   it('a start with a new key and the old one as previous renews the data keys and rewraps; the old key can then go', async () => {
     const oldKey = randomBytes(32).toString('base64');
@@ -209,6 +267,13 @@ describe('master key rotation through COFFER_MASTER_KEY', () => {
       const client = secretClient(server, 'env-rotated');
       assert.equal((await client.getSecret('s', { version: before.properties.version! })).value, 'before');
       assert.equal((await client.getSecret('s', { version: after.properties.version! })).value, 'after');
+      // The audit key was renewed by the first start with the new key (once), and the trail verifies across it.
+      assert.equal((JSON.parse(readSettings(server).auditKey!) as { renewals: unknown[] }).renewals.length, 1);
+      const home = cliHome();
+      assert.equal((await coffer(home, ['login', '--bootstrap', join(server.dataDir, 'bootstrap.json'), '-o', 'none'])).code, 0);
+      const verified = await coffer(home, ['audit', 'verify']);
+      assert.equal(verified.code, 0, verified.stderr);
+      assert.equal(verified.json<{ ok: boolean }>().ok, true);
     } finally {
       await server.stop();
     }

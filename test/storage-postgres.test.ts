@@ -11,6 +11,10 @@ import { freshPostgresDatabase, startPostgres, type TestDatabase } from './suppo
 import { BATCH_MAX_WRITES } from '../src/storage/postgres/pg-writer.js';
 import { auditRecord, runStoreConformance, vaultRow, versionRow } from './support/store-conformance.js';
 import { insertVault, keyAuditChain } from './support/store-conformance-kit.js';
+import { randomBytes } from 'node:crypto';
+import { createKeyring } from '../src/crypto/keyring.js';
+import { loadAuditKey, renewAuditKey } from '../src/audit/audit-key.js';
+import { verifyChain } from '../src/audit/audit-chain.js';
 
 // The PostgreSQL store against a real PostgreSQL server: the shared
 // conformance suite (a fresh database per case), then what is specific to it.
@@ -275,6 +279,31 @@ describe('postgres store specifics', () => {
       assert.deepEqual((await store.audit.range(1, 10)).map((r) => r.operation), ['a', 'b', 'appended']);
       assert.equal(await store.secrets.countVersions(vaultId), 2);
     }));
+});
+
+describe('postgres store: audit key renewal in a cluster', () => {
+  it('a member holding an older generation reads the keys again when it meets a newer one, and the chain stays whole', async () => {
+    const url = await freshPostgresDatabase(db);
+    const keyring = createKeyring(randomBytes(32));
+    const [a, b] = [await openPostgresStore(url, { cluster: true }), await openPostgresStore(url, { cluster: true })];
+    try {
+      await keyAuditChain(a, keyring);
+      const key = await loadAuditKey(b, keyring);
+      let reloads = 0;
+      b.audit.useKey(key, async () => (reloads++, loadAuditKey(b, keyring)));
+      await b.audit.append([auditRecord('b-before')]);
+      assert.equal(await renewAuditKey(a, keyring), true);
+      await a.audit.append([auditRecord('a-after')]);
+      await b.audit.append([auditRecord('b-after')]);
+      assert.equal(reloads, 1);
+      const current = await loadAuditKey(a, keyring);
+      assert.deepEqual(current.periods.map((p) => [p.generation, p.since]), [[0, 1], [1, 2]]);
+      const verified = await verifyChain(await a.audit.ends(), current, (from, limit) => a.audit.range(from, limit));
+      assert.deepEqual(verified, { ok: true, checked: 3, head: 3, keyedFrom: 1 });
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
 });
 
 describe('postgres store and the pg driver', () => {

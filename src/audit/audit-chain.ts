@@ -5,7 +5,11 @@ import type { AuditRecord, AuditRow } from '../storage/store-types.js';
 // row's MAC, so an edited, deleted or reordered row breaks the chain at that
 // row. The MAC is HMAC-SHA-256 under the deployment's audit key, which is
 // wrapped by the master keyring (audit-key.ts): whoever can write the
-// database but does not hold the master key cannot forge a row. Two sealed
+// database but does not hold the master key cannot forge a row. A master key
+// rotation renews the audit key: rows from then on are MACed under the new
+// generation, and both chain ends are sealed under it, so whoever holds the
+// old master key cannot forge what comes after (nor, through the chain,
+// change what came before). Two sealed
 // points close the chain's ends: the anchor (the last row retention removed)
 // and the head checkpoint (the last row stored), rewritten in the same
 // transaction as every append, so cutting rows from either end shows too.
@@ -20,10 +24,33 @@ import type { AuditRecord, AuditRow } from '../storage/store-types.js';
 
 export const GENESIS = '0'.repeat(64);
 
-/** The audit key and the first seq it covers. */
-export interface ChainKey {
-  key: KeyObject;
+/** One generation of the audit key and the first seq it MACs (up to the next generation's). */
+export interface KeyPeriod {
+  generation: number;
   since: number;
+  key: KeyObject;
+}
+
+/** Every generation of the audit key, oldest first. */
+export interface ChainKey {
+  /** The current generation's key: new rows and both chain ends are sealed under it. */
+  key: KeyObject;
+  generation: number;
+  /** The first keyed seq (the first generation's): rows before it carry an unkeyed hash. */
+  since: number;
+  periods: KeyPeriod[];
+}
+
+/** The keys by generation, as the appenders hold them (a plain object: the writer thread receives it by postMessage). */
+export type ChainKeys = Record<number, KeyObject>;
+
+export const keysByGeneration = (k: ChainKey): ChainKeys => Object.fromEntries(k.periods.map((p) => [p.generation, p.key]));
+
+/** The newest generation held (-1: none). Self-contained (the writer thread runs its source). */
+export function latestGeneration(keys: ChainKeys | null): number {
+  let latest = -1;
+  if (keys) for (const g in keys) if (Number(g) > latest) latest = Number(g);
+  return latest;
 }
 
 /** A position in the chain: a row's seq and MAC (or hash). */
@@ -32,9 +59,10 @@ export interface ChainPoint {
   hash: string;
 }
 
-/** A stored chain end, with its MAC under the audit key (absent on an anchor from before keying). */
+/** A stored chain end, with its MAC under the audit key (absent on an anchor from before keying) and that key's generation (absent: 0). */
 export interface SealedPoint extends ChainPoint {
   mac?: string;
+  generation?: number;
 }
 
 /** Settings keys (JSON SealedPoint): the last row removed by retention, and the last row stored. */
@@ -70,14 +98,16 @@ export function rowHash(r: Omit<AuditRow, 'hash'>, key: KeyObject | null): strin
 }
 rowHash.scratch = undefined as Buffer | undefined;
 
-/** The MAC of a chain end. Self-contained apart from createHmac (the writer thread runs its source). */
-export function pointMac(key: KeyObject, kind: 'anchor' | 'head', p: ChainPoint): string {
-  return createHmac('sha256', key).update(`coffer-audit-${kind}\u0000${p.seq}\u0000${p.hash}`).digest('hex');
+/** The MAC of a chain end (its generation bound in, from the first renewal on). Self-contained apart from createHmac (the writer thread runs its source). */
+export function pointMac(key: KeyObject, kind: 'anchor' | 'head', p: SealedPoint): string {
+  const generation = p.generation ? `\u0000generation=${p.generation}` : '';
+  return createHmac('sha256', key).update(`coffer-audit-${kind}\u0000${p.seq}\u0000${p.hash}${generation}`).digest('hex');
 }
 
-/** The setting that stores a chain end, sealed. Self-contained apart from pointMac. */
-export function sealedPoint(key: KeyObject, kind: 'anchor' | 'head', p: ChainPoint): string {
-  return JSON.stringify({ seq: p.seq, hash: p.hash, mac: pointMac(key, kind, p) });
+/** The setting that stores a chain end, sealed under the key of `generation`. Self-contained apart from pointMac. */
+export function sealedPoint(key: KeyObject, kind: 'anchor' | 'head', p: ChainPoint, generation = 0): string {
+  const point: SealedPoint = generation ? { seq: p.seq, hash: p.hash, generation } : { seq: p.seq, hash: p.hash };
+  return JSON.stringify({ ...point, mac: pointMac(key, kind, point) });
 }
 
 /** A stored chain end from its setting (absent: null). Self-contained (the writer thread runs its source). */
@@ -91,24 +121,82 @@ export function isSealed(key: KeyObject, kind: 'anchor' | 'head', p: SealedPoint
   return timingSafeEqual(Buffer.from(pointMac(key, kind, p), 'hex'), Buffer.from(p.mac, 'hex'));
 }
 
+/** Where the next record goes, and under which key generation. */
+export interface ChainStart {
+  head: ChainPoint;
+  /** Whether the head came from a valid checkpoint (which is then sealed again). */
+  sealed: boolean;
+  generation: number;
+  /** The checkpoint names a newer generation than any held: another cluster member renewed the key (reload, then ask again). */
+  unknownGeneration: number | null;
+}
+
 /**
  * Where the next record goes, read inside the transaction that appends it:
- * after the sealed head checkpoint; without a valid one the database was
- * edited, so after the last row (else the anchor), and the checkpoint is left
- * as it is (`sealed` false: never sealed again over the edit) so that verify
- * keeps showing it. Self-contained apart from pointFrom, isSealed and
- * NO_ANCHOR (the writer thread runs its source).
+ * after the sealed head checkpoint, under its key generation; without a
+ * valid one the database was edited, so after the last row (else the
+ * anchor), under the newest key held, and the checkpoint is left as it is
+ * (`sealed` false: never sealed again over the edit) so that verify keeps
+ * showing it. Self-contained apart from pointFrom, isSealed, latestGeneration
+ * and NO_ANCHOR (the writer thread runs its source).
  */
 export function chainStart(
-  key: KeyObject | null,
+  keys: ChainKeys | null,
   checkpoint: string | null | undefined,
   lastRow: () => ChainPoint | null | undefined,
   anchor: () => string | null | undefined,
-): { head: ChainPoint; sealed: boolean } {
+): ChainStart {
   const point = pointFrom(checkpoint);
-  if (point && key !== null && isSealed(key, 'head', point)) return { head: { seq: Number(point.seq), hash: point.hash }, sealed: true };
+  const latest = latestGeneration(keys);
+  let unknownGeneration = null;
+  if (point && keys) {
+    const generation = point.generation === undefined ? 0 : point.generation;
+    const key = Number.isSafeInteger(generation) ? keys[generation] : undefined;
+    if (key && isSealed(key, 'head', point)) return { head: { seq: Number(point.seq), hash: point.hash }, sealed: true, generation, unknownGeneration };
+    if (Number.isSafeInteger(generation) && generation > latest) unknownGeneration = generation;
+  }
   const last = lastRow() || pointFrom(anchor()) || NO_ANCHOR;
-  return { head: { seq: last.seq, hash: last.hash }, sealed: false };
+  return { head: { seq: last.seq, hash: last.hash }, sealed: false, generation: latest, unknownGeneration };
+}
+
+/** Settings key of the audit key (audit-key.ts keeps its format; renewalSettings extends it). */
+export const AUDIT_KEY_SETTING = 'auditKey';
+
+/** Binds a renewal's first seq to its key. Self-contained apart from createHmac. */
+export function renewalMac(key: KeyObject, generation: number, since: number): string {
+  return createHmac('sha256', key).update(`coffer-audit-key-since\u0000${generation}\u0000${since}`).digest('hex');
+}
+
+/** A new generation of the audit key, wrapped by the master keyring under audit-key.ts's AAD for it. */
+export interface KeyRenewal {
+  generation: number;
+  key: KeyObject;
+  keyId: string;
+  sealed: string;
+}
+
+/**
+ * The settings a key renewal writes, inside the transaction that orders the
+ * chain's appends (so no record falls between the periods): the key row
+ * with the new generation, which covers the records from the next seq on;
+ * the head checkpoint and the anchor sealed again under it (each only if it
+ * was sealed under the previous generation: an edited end stays as it is,
+ * for verify to show). Null when the row already has that generation
+ * (another renewal went first). Self-contained apart from renewalMac,
+ * sealedPoint, isSealed, pointFrom and the settings' names.
+ */
+export function renewalSettings(keys: ChainKeys, renewal: KeyRenewal, keyRow: string, start: ChainStart, anchorSetting: string | null | undefined): Record<string, string> | null {
+  const row = JSON.parse(keyRow);
+  const renewals = Array.isArray(row.renewals) ? row.renewals : [];
+  if (renewal.generation !== renewals.length + 1) return null;
+  const since = start.head.seq + 1;
+  const next = { ...row, renewals: [...renewals, { since, keyId: renewal.keyId, sealed: renewal.sealed, mac: renewalMac(renewal.key, renewal.generation, since) }] };
+  const settings: Record<string, string> = { [AUDIT_KEY_SETTING]: JSON.stringify(next) };
+  const previous = keys[renewal.generation - 1];
+  if (start.sealed && start.generation === renewal.generation - 1) settings[HEAD_SETTING] = sealedPoint(renewal.key, 'head', start.head, renewal.generation);
+  const anchor = pointFrom(anchorSetting);
+  if (anchor && previous && isSealed(previous, 'anchor', anchor)) settings[ANCHOR_SETTING] = sealedPoint(renewal.key, 'anchor', anchor, renewal.generation);
+  return settings;
 }
 
 /**
@@ -145,25 +233,35 @@ const sameHex = (a: string, b: unknown): boolean => typeof b === 'string' && HEX
  */
 export async function verifyChain(
   ends: ChainEnds,
-  chainKey: ChainKey,
+  keys: ChainKey,
   read: (fromSeq: number, limit: number) => Promise<AuditRow[]>,
   pageSize = 1000,
+  /** The keys as stored now: rows appended past the checkpoint may be under a generation renewed since `keys` were read. */
+  reread?: () => Promise<ChainKey>,
 ): Promise<VerifyResult> {
   const { anchor, head } = ends;
-  const keyed = (seq: number) => seq >= chainKey.since;
+  let chainKey = keys;
   const fail = (checked: number, firstBadSeq: number, reason: string): VerifyResult => ({ ok: false, checked, firstBadSeq, reason });
+  // Both ends are sealed under the current generation: one sealed under an older key (which its holder could forge) does not count.
+  const current = (p: SealedPoint, kind: 'anchor' | 'head') => (p.generation ?? 0) === chainKey.generation && isSealed(chainKey.key, kind, p);
   // Only the genesis needs no seal: keying seals the anchor it finds, and retention seals each one it writes.
   const genesis = anchor.seq === 0 && anchor.hash === GENESIS;
-  if (!genesis && !isSealed(chainKey.key, 'anchor', anchor)) {
+  if (!genesis && !current(anchor, 'anchor')) {
     return fail(0, anchor.seq + 1, `the chain's anchor (record ${anchor.seq}, where retention last cut) was changed`);
   }
-  if (!head || !isSealed(chainKey.key, 'head', head)) return fail(0, anchor.seq + 1, `the chain's head checkpoint is missing or was changed`);
+  if (!head || !current(head, 'head')) return fail(0, anchor.seq + 1, `the chain's head checkpoint is missing or was changed`);
   if (head.seq < anchor.seq || (head.seq === anchor.seq && !sameHex(head.hash, anchor.hash))) {
     return fail(0, anchor.seq + 1, `the head checkpoint (record ${head.seq}) lies before the anchor (record ${anchor.seq})`);
   }
   let expectedSeq = anchor.seq + 1;
   let prev = anchor.hash;
   let checked = 0;
+  // The key of the period a row falls in (rows come in seq order); null before the first keyed seq.
+  let period = -1;
+  const keyFor = (seq: number): KeyObject | null => {
+    while (period + 1 < chainKey.periods.length && chainKey.periods[period + 1]!.since <= seq) period++;
+    return period < 0 ? null : chainKey.periods[period]!.key;
+  };
   for (;;) {
     const rows = await read(expectedSeq, pageSize);
     if (rows.length === 0) break;
@@ -171,7 +269,13 @@ export async function verifyChain(
       if (r.seq !== expectedSeq) return fail(checked, expectedSeq, `record ${expectedSeq} is missing (next present is ${r.seq})`);
       if (!sameHex(prev, r.prevHash)) return fail(checked, r.seq, `record ${r.seq} does not follow record ${r.seq - 1} (deleted or reordered)`);
       const { hash: stored, ...rest } = r;
-      if (!sameHex(rowHash(rest, keyed(r.seq) ? chainKey.key : null), stored)) return fail(checked, r.seq, `record ${r.seq} was modified`);
+      let verified = sameHex(rowHash(rest, keyFor(r.seq)), stored);
+      if (!verified && r.seq > head.seq && reread && chainKey === keys) {
+        chainKey = await reread();
+        period = -1;
+        verified = sameHex(rowHash(rest, keyFor(r.seq)), stored);
+      }
+      if (!verified) return fail(checked, r.seq, `record ${r.seq} was modified`);
       if (r.seq === head.seq && !sameHex(head.hash, stored)) return fail(checked, r.seq, `record ${r.seq} is not the one the head checkpoint names`);
       prev = stored;
       expectedSeq++;
@@ -181,5 +285,5 @@ export async function verifyChain(
   if (expectedSeq - 1 < head.seq) {
     return fail(checked, expectedSeq, `records ${expectedSeq} to ${head.seq} are missing: the trail was cut at its end`);
   }
-  return { ok: true, checked, head: expectedSeq - 1, keyedFrom: chainKey.since };
+  return { ok: true, checked, head: expectedSeq - 1, keyedFrom: keys.since };
 }

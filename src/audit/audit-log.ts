@@ -1,5 +1,5 @@
 import type { AuditFilter, AuditRecord, AuditStore } from '../storage/store-types.js';
-import { verifyChain, type ChainKey, type VerifyResult } from './audit-chain.js';
+import { verifyChain, type ChainEnds, type ChainKey, type VerifyResult } from './audit-chain.js';
 import type { createFileSink } from './audit-file-sink.js';
 import type { AuditHighWater } from './audit-high-water.js';
 import type { AuditEntry } from './audit-types.js';
@@ -44,8 +44,8 @@ export function toRecord(entry: AuditEntry): AuditRecord {
 
 export interface AuditLogDeps {
   store: AuditStore;
-  /** The chain's key, already given to the store (AuditStore.useKey). */
-  key: ChainKey;
+  /** The chain's keys as stored now (every generation): read at each verification, since a rotation renews them. */
+  keys: () => Promise<ChainKey>;
   fileSink?: ReturnType<typeof createFileSink>;
   /** The highest record this data dir saw (audit-high-water.ts): verification is held to it. */
   highWater?: AuditHighWater;
@@ -97,7 +97,19 @@ export function createAuditLog(deps: AuditLogDeps) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       return deps.store.range(from, limit);
     };
-    const result = await verifyChain(await deps.store.ends(), deps.key, read, VERIFY_PAGE);
+    let keys: ChainKey;
+    let ends: ChainEnds;
+    try {
+      // The keys first: a checkpoint read after them is under their generation, unless a renewal came in between (then read them again).
+      keys = await deps.keys();
+      ends = await deps.store.ends();
+      if ((ends.head?.generation ?? 0) > keys.generation) keys = await deps.keys();
+    } catch (err) {
+      // Nothing verifies without the keys: the first record after the anchor is the first not verified.
+      const firstBadSeq = (await deps.store.ends()).anchor.seq + 1;
+      return { ok: false, checked: 0, firstBadSeq, reason: `the audit key cannot be read: ${(err as Error).message}` };
+    }
+    const result = await verifyChain(ends, keys, read, VERIFY_PAGE, deps.keys);
     return deps.highWater ? deps.highWater.hold(result) : result;
   }
 

@@ -1,18 +1,19 @@
 import type { SigningKeyRow, Store } from '../storage/store-types.js';
 import { IntegrityError, newDataKey, vaultKeyAad, signingKeyAad } from './envelope.js';
 import { backupKeyIds, checkBackupKeys, renewBackupKey, rewrapBackupKeys } from './backup-key.js';
-import { AUDIT_KEY_SETTING, rewrapAuditKey } from '../audit/audit-key.js';
+import { auditKeyIds, checkAuditKeys, renewAuditKey, rewrapAuditKey } from '../audit/audit-key.js';
 import { CREDENTIAL_PEPPER_SETTING, rewrapCredentialPepper } from '../identity/credential-pepper.js';
 import { wrappedSettingKeyId } from './wrapped-setting.js';
 import { addPrimaryToFile, loadKeyring, retainOnlyInFile, type Keyring } from './keyring.js';
 
-// A rotation renews every vault's data key and the backup key (a new
-// generation each, wrapped under the new primary), then rewraps every key
-// still wrapped by an older master key under the primary. Values (and
-// backups) already made are not re-encrypted: they open with their
-// generation's key, which stays. So whoever holds the old master key and a
-// database copy reads what that copy held, and nothing written after the
-// rotation.
+// A rotation renews every vault's data key, the backup key and the audit
+// key (a new generation each, wrapped under the new primary), then rewraps
+// every key still wrapped by an older master key under the primary. Values
+// (and backups, and audit records) already made are not re-encrypted or
+// MACed again: they open or verify with their generation's key, which stays.
+// So whoever holds the old master key and a database copy reads what that
+// copy held, and nothing written after the rotation; and cannot forge audit
+// records after it.
 
 export interface RewrapResult {
   /** Vaults whose data key was renewed. */
@@ -24,6 +25,9 @@ export interface RewrapResult {
   renewedBackupKey: boolean;
   /** Whether any backup key (current or earlier) was rewrapped. */
   backupKey: boolean;
+  /** Whether the audit key was renewed (false: none exists yet). */
+  renewedAuditKey: boolean;
+  /** Whether any audit key generation was rewrapped. */
   auditKey: boolean;
   credentialPepper: boolean;
   /** Signing keys left as they were: they do not open under the keyring (written into the database without it). */
@@ -82,6 +86,11 @@ async function checkKeysOpen(store: Store, keyring: Keyring): Promise<void> {
   } catch (err) {
     throw new RotationRefusedError(`the backup keys do not open under the master keyring (${(err as Error).message}). Nothing was changed.`);
   }
+  try {
+    await checkAuditKeys(store.settings, keyring);
+  } catch (err) {
+    throw new RotationRefusedError(`the audit keys do not open under the master keyring (${(err as Error).message}). Nothing was changed.`);
+  }
 }
 
 /** Called with each renewed data key (raw; the callee zeroes it) as it is stored. */
@@ -110,6 +119,7 @@ export async function rewrapAll(store: Store, keyring: Keyring, onRenewed: OnRen
   await checkKeysOpen(store, keyring);
   const renewedDataKeys = await renewDataKeys(store, keyring, onRenewed);
   const renewedBackupKey = await renewBackupKey(store.settings, keyring);
+  const renewedAuditKey = await renewAuditKey(store, keyring);
   let vaultKeys = 0;
   for (const row of await store.vaults.listKeys()) {
     if (row.masterKeyId === keyring.primaryId) continue;
@@ -137,7 +147,7 @@ export async function rewrapAll(store: Store, keyring: Keyring, onRenewed: OnRen
   const backupKey = await rewrapBackupKeys(store.settings, keyring);
   const auditKey = await rewrapAuditKey(store.settings, keyring, keyring);
   const credentialPepper = await rewrapCredentialPepper(store.settings, keyring, keyring);
-  return { renewedDataKeys, renewedBackupKey, vaultKeys, signingKeys, backupKey, auditKey, credentialPepper, untrustedSigningKeys };
+  return { renewedDataKeys, renewedBackupKey, renewedAuditKey, vaultKeys, signingKeys, backupKey, auditKey, credentialPepper, untrustedSigningKeys };
 }
 
 /** Master key ids still referenced by stored wrapped keys (signing keys that do not open under `keyring` left out). */
@@ -146,10 +156,9 @@ export async function keyIdsInUse(store: Store, keyring: Keyring): Promise<Set<s
   for (const row of await store.vaults.listKeys()) ids.add(row.masterKeyId);
   for (const row of await store.signingKeys.list()) if (signingKeyOpens(row, keyring)) ids.add(row.masterKeyId);
   for (const id of await backupKeyIds(store.settings)) ids.add(id);
-  for (const setting of [AUDIT_KEY_SETTING, CREDENTIAL_PEPPER_SETTING]) {
-    const id = await wrappedSettingKeyId(store.settings, setting);
-    if (id) ids.add(id);
-  }
+  for (const id of await auditKeyIds(store.settings)) ids.add(id);
+  const pepperKeyId = await wrappedSettingKeyId(store.settings, CREDENTIAL_PEPPER_SETTING);
+  if (pepperKeyId) ids.add(pepperKeyId);
   return ids;
 }
 

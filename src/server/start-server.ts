@@ -18,7 +18,7 @@ import { createGrantHandler } from '../identity/oauth-grants.js';
 import { createDeviceCodes } from '../identity/device-code.js';
 import { createAuthCodes } from '../identity/auth-codes.js';
 import { createAuditLog } from '../audit/audit-log.js';
-import { loadRecordedAuditKey } from '../audit/audit-key.js';
+import { createAuditKeySource, loadRecordedAuditKey, recordAuditKeyGeneration } from '../audit/audit-key.js';
 import { createFileSink } from '../audit/audit-file-sink.js';
 import { createThrottle } from './throttle.js';
 
@@ -168,12 +168,15 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   await ensureBackupKey(store.settings, keyring);
   const backupKeys = createBackupKeys(store.settings, keyring);
   const secrets = createSecretService({ secrets: secretStore, vaultKeys, backupKeys, deploymentId: deployment.deploymentId });
-  const auditKey = await loadRecordedAuditKey(store, keyring, join(config.dataDir, 'audit-key.json'), (since) => {
+  const auditKeyFile = join(config.dataDir, 'audit-key.json');
+  const auditKey = await loadRecordedAuditKey(store, keyring, auditKeyFile, (since) => {
     // Expected once for a deployment, on the first start of a build that keys the chain. Again later, it
     // means the key was removed from the database: the records before `since` verify by their unkeyed hash only.
     if (deploymentExisted) log.warn({ keyedFrom: since }, `audit trail keyed from record ${since} of an existing deployment: the records before it verify by their unkeyed hash only`);
   });
-  store.audit.useKey(auditKey);
+  // Read again from the store when verifying, and when this cluster member meets a generation another one made.
+  const auditKeys = createAuditKeySource(store.settings, keyring, auditKey);
+  store.audit.useKey(auditKey, () => auditKeys.current());
   // Outside the database, like audit-key.json: a database put back to an earlier copy is noticed.
   const highWater = createHighWater(join(config.dataDir, 'audit-head.json'));
   const noteAuditHead = async () => {
@@ -184,7 +187,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   const audit = createAuditLog({
     highWater,
     store: store.audit,
-    key: auditKey,
+    keys: () => auditKeys.current(),
     fileSink: config.auditFile ? createFileSink({ path: config.auditFile, maxBytes: config.auditFileMaxBytes, keep: config.auditFileKeep }) : undefined,
   });
   const throttle = config.throttle
@@ -229,7 +232,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
         // One rotation at a time: two overlapping ones rewrap from stale lists and could retire a key still in use.
         const rotate = () =>
           rotateKeyringFile(keyringFile, store, {
-            keyring: (k) => (vaultKeys.useKeyring(k), backupKeys.useKeyring(k), tokens.useKeyring(k)),
+            keyring: (k) => (vaultKeys.useKeyring(k), backupKeys.useKeyring(k), auditKeys.useKeyring(k), tokens.useKeyring(k)),
             renewed: (id, generation, raw) => vaultKeys.renewed(id, generation, raw),
             rewrapped: () => vaults.forgetAll(),
           });
@@ -238,6 +241,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
         const result = await run.catch((err: unknown) => {
           throw err instanceof RotationRefusedError ? errors.masterKeyRotationRefused(err.message) : err;
         });
+        recordAuditKeyGeneration(auditKeyFile, await auditKeys.current());
         log.info({ primaryId: result.primaryId, retired: result.retired }, 'master key rotated');
         return result;
       },

@@ -1,4 +1,4 @@
-import type { ChainEnds, ChainKey, ChainPoint } from '../audit/audit-chain.js';
+import type { ChainEnds, ChainKey, ChainPoint, KeyRenewal } from '../audit/audit-chain.js';
 import type { Page } from './store-types.js';
 
 // The audit trail's part of the storage contract (re-exported by store-types.ts).
@@ -39,10 +39,22 @@ export interface AuditStore {
    */
   append(records: AuditRecord[]): Promise<void>;
   /**
-   * The key that MACs rows and chain ends from now on (audit-chain.ts). Until
-   * it is given, appends are refused: no record is ever stored unkeyed.
+   * The keys that MAC rows and chain ends from now on (audit-chain.ts): each
+   * append uses the generation the head checkpoint is sealed under. Until
+   * they are given, appends are refused: no record is ever stored unkeyed.
+   * `reload` reads them from the database again, for when the checkpoint
+   * names a generation not held (another cluster member renewed the key).
    */
-  useKey(key: ChainKey): void;
+  useKey(key: ChainKey, reload?: () => Promise<ChainKey>): void;
+  /**
+   * Starts the audit key's next generation (audit-key.ts renewAuditKey) in
+   * the transaction that orders appends: the records from the next seq on
+   * are MACed under it, and both chain ends are sealed under it. `current`
+   * are the generations stored now. False when the row already has that
+   * generation (another renewal went first); the store holds the new
+   * generation otherwise.
+   */
+  renewKey(current: ChainKey, renewal: KeyRenewal): Promise<boolean>;
   /** The chain's ends as stored: the anchor (the last row removed by retention, else seq 0 and the genesis hash) and the head checkpoint. */
   ends(): Promise<ChainEnds>;
   /** The last row, else the anchor. */

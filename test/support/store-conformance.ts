@@ -4,6 +4,8 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { ClientSecretRow, PrincipalRow, SigningKeyRow, Store, VaultRow } from '../../src/storage/store-types.js';
 import { describeAccessConformance } from './store-conformance-access.js';
 import { describeAuditConformance } from './store-conformance-audit.js';
+import { describeAuditRenewalConformance } from './store-conformance-audit-renewal.js';
+import { createKeyring, type Keyring } from '../../src/crypto/keyring.js';
 import type { ChainKey } from '../../src/audit/audit-chain.js';
 import { byKey, collect, hex32, insertVault, isConflict, keyAuditChain, principal, vaultRow, versionRow, type StoreFactory } from './store-conformance-kit.js';
 import { describeSecretConformance } from './store-conformance-secrets.js';
@@ -19,10 +21,12 @@ export function runStoreConformance(label: string, makeStore: StoreFactory): voi
   describe(`store conformance: ${label}`, () => {
     let store: Store;
     let auditKey: ChainKey;
+    let keyring: Keyring;
     let cleanup: (() => Promise<void>) | undefined;
     beforeEach(async () => {
       ({ store, cleanup } = await makeStore());
-      auditKey = await keyAuditChain(store);
+      keyring = createKeyring(randomBytes(32));
+      auditKey = await keyAuditChain(store, keyring);
     });
     afterEach(async () => {
       await cleanup?.();
@@ -384,5 +388,6 @@ export function runStoreConformance(label: string, makeStore: StoreFactory): voi
     describeAccessConformance({ store: () => store });
     describeSignInCodeConformance({ store: () => store });
     describeAuditConformance({ store: () => store, newVault, auditKey: () => auditKey });
+    describeAuditRenewalConformance({ store: () => store, newVault, keyring: () => keyring });
   });
 }

@@ -1,6 +1,10 @@
 import type { KeyObject } from 'node:crypto';
 import type pg from 'pg';
-import { ANCHOR_SETTING, chainRecord, HEAD_SETTING, isSealed, NO_ANCHOR, pointFrom, sealedPoint, type ChainKey, type ChainPoint, type SealedPoint } from '../../audit/audit-chain.js';
+import {
+  ANCHOR_SETTING, AUDIT_KEY_SETTING, chainRecord, chainStart, HEAD_SETTING, NO_ANCHOR, pointFrom, renewalSettings, sealedPoint,
+  type ChainKeys, type ChainPoint, type ChainStart, type SealedPoint,
+} from '../../audit/audit-chain.js';
+import { withRenewal, type ChainKeyHolder } from '../chain-key-holder.js';
 import { AuditWriteError, type AuditFilter, type AuditRecord, type AuditRow, type AuditStore } from '../store-types.js';
 import { changes, checkLimit, one, rows, transaction, type PreparedSql, type Queryable } from './pg-support.js';
 import { AUDIT_FIRST_SQL, auditFromStartSql, auditPageSql, auditToEndSql, auditWindowEndSql, readAuditPage, type AuditPageQueries } from '../audit-list-query.js';
@@ -34,8 +38,8 @@ const SET_SETTING: PreparedSql = {
   text: 'INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
 };
 
-const settingIn = async (db: Queryable, key: string): Promise<SealedPoint | null> =>
-  pointFrom((await one<{ value: string }>(db, 'SELECT value FROM settings WHERE key = $1', [key]))?.value);
+const rawSettingIn = async (db: Queryable, key: string): Promise<string | null> => (await one<{ value: string }>(db, 'SELECT value FROM settings WHERE key = $1', [key]))?.value ?? null;
+const settingIn = async (db: Queryable, key: string): Promise<SealedPoint | null> => pointFrom(await rawSettingIn(db, key));
 const anchorIn = async (db: Queryable): Promise<ChainPoint> => {
   const a = (await settingIn(db, ANCHOR_SETTING)) ?? NO_ANCHOR;
   return { seq: a.seq, hash: a.hash };
@@ -53,19 +57,33 @@ export async function lockChain(c: Queryable): Promise<void> {
 }
 
 /**
+ * Where the chain goes on, inside the caller's transaction (which holds the
+ * chain's lock), and the key to go on with: the head checkpoint's
+ * generation. A checkpoint sealed under a generation this member does not
+ * hold yet (another member renewed the key) makes it read the keys again.
+ */
+async function chainIn(c: Queryable, keys: ChainKeyHolder): Promise<ChainStart & { key: KeyObject }> {
+  const checkpoint = await rawSettingIn(c, HEAD_SETTING);
+  let start = chainStart(keys.keys, checkpoint, () => null, () => null);
+  if (start.unknownGeneration !== null && (await keys.reload())) start = chainStart(keys.keys, checkpoint, () => null, () => null);
+  // Without a valid checkpoint the database was edited: go on from the last row and leave the checkpoint as it is, so that verify keeps showing it.
+  if (!start.sealed) start = { ...start, head: (await one<ChainPoint>(c, CHAIN_HEAD)) ?? (await anchorIn(c)) };
+  const key = keys.keys?.[start.generation];
+  if (!key) throw new Error('the audit chain has no key yet: records are not stored unkeyed');
+  return { ...start, key };
+}
+
+/**
  * Appends records after the chain's head within the caller's transaction
  * `c`, and seals the new head. `locked`: the transaction took lockChain
  * already (saves a round trip inside the chain's one critical section).
  */
-export async function appendAuditIn(c: pg.PoolClient, records: readonly AuditRecord[], key: KeyObject | null, locked = false): Promise<void> {
+export async function appendAuditIn(c: pg.PoolClient, records: readonly AuditRecord[], keys: ChainKeyHolder, locked = false): Promise<void> {
   if (records.length === 0) return;
-  if (!key) throw new Error('the audit chain has no key yet: records are not stored unkeyed');
+  if (!keys.keys) throw new Error('the audit chain has no key yet: records are not stored unkeyed');
   if (!locked) await lockChain(c);
-  // From the sealed head checkpoint (see audit-chain.ts); without a valid one the database was edited:
-  // go on from the last row and leave the checkpoint as it is, so that verify keeps showing it.
-  const checkpoint = await settingIn(c, HEAD_SETTING);
-  const sealed = checkpoint !== null && isSealed(key, 'head', checkpoint);
-  let link: ChainPoint = checkpoint && sealed ? { seq: Number(checkpoint.seq), hash: checkpoint.hash } : ((await one<ChainPoint>(c, CHAIN_HEAD)) ?? (await anchorIn(c)));
+  const { head, sealed, generation, key } = await chainIn(c, keys);
+  let link: ChainPoint = head;
   // chainRecord works in place (for the SQLite writer thread's sake): chain copies, not the caller's records.
   const chained = records.map((r) => (link = chainRecord(link, { ...r }, key)));
   const column = <K extends keyof (typeof chained)[number]>(k: K) => chained.map((r) => r[k]);
@@ -73,7 +91,7 @@ export async function appendAuditIn(c: pg.PoolClient, records: readonly AuditRec
     column('seq'), column('time'), column('vault'), column('secret'), column('principal'), column('operation'),
     column('resultType'), column('httpStatus'), column('record'), column('prevHash'), column('hash'),
   ]);
-  if (sealed) await one(c, SET_SETTING, [HEAD_SETTING, sealedPoint(key, 'head', link)]);
+  if (sealed) await one(c, SET_SETTING, [HEAD_SETTING, sealedPoint(key, 'head', link, generation)]);
 }
 
 /** A record that travels with its change and cannot be stored undoes the change (AuditWriteError). */
@@ -95,7 +113,7 @@ export function pgAuditedWrites(pool: pg.Pool, writer: PgWriter): PgAuditedWrite
     return transaction(pool, async (c) => {
       if (audit) await lockChain(c);
       const result = await write(c);
-      if (audit && result !== false && result !== null) await appendAuditIn(c, [audit], writer.auditKey(), true).catch(recordRefused);
+      if (audit && result !== false && result !== null) await appendAuditIn(c, [audit], writer.auditKeys, true).catch(recordRefused);
       return result;
     });
   };
@@ -116,13 +134,31 @@ const pageQueries = (pool: pg.Pool): AuditPageQueries<AuditRow> => ({
 });
 
 export function pgAuditStore(pool: pg.Pool, writer: PgWriter): AuditStore {
-  let chainKey: ChainKey | null = null;
+  const keys = writer.auditKeys;
   return {
     // Group-committed with new secret versions (pg-writer.ts).
     append: (records) => writer.appendAudit(records),
-    useKey(key) {
-      chainKey = key;
-      writer.useAuditKey(key.key);
+    useKey(key, reload) {
+      keys.use(key, reload);
+    },
+    async renewKey(current, renewal) {
+      let before: ChainKeys | null = null;
+      return transaction(pool, async (c) => {
+        await lockChain(c);
+        // Locked too: a rewrap (a compare-and-set on the row) cannot slip in between this read and the write.
+        const keyRow = (await one<{ value: string }>(c, `SELECT value FROM settings WHERE key = $1 FOR UPDATE`, [AUDIT_KEY_SETTING]))?.value;
+        before = keys.keys;
+        keys.set(withRenewal(before, current, renewal));
+        const start = await chainIn(c, keys);
+        const settings = keyRow ? renewalSettings(keys.keys!, renewal, keyRow, start, await rawSettingIn(c, ANCHOR_SETTING)) : null;
+        // Held before the commit: appends on this member that follow it find the generation.
+        if (settings) for (const [name, value] of Object.entries(settings)) await one(c, SET_SETTING, [name, value]);
+        else keys.set(before);
+        return settings !== null;
+      }).catch((err: unknown) => {
+        if (keys.keys?.[renewal.generation] === renewal.key) keys.set(before);
+        throw err;
+      });
     },
     ends: async () => ({ anchor: (await settingIn(pool, ANCHOR_SETTING)) ?? NO_ANCHOR, head: await settingIn(pool, HEAD_SETTING) }),
     tip: async () => (await one<ChainPoint>(pool, CHAIN_HEAD)) ?? (await anchorIn(pool)),
@@ -132,14 +168,15 @@ export function pgAuditStore(pool: pg.Pool, writer: PgWriter): AuditStore {
     },
     range: (fromSeq, limit) => rows<AuditRow>(pool, `SELECT ${AUDIT} FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2`, [fromSeq, limit]),
     // Under the chain's lock: an append never reads a head that this transaction is deleting.
+    // The anchor is sealed under the generation the chain goes on with.
     deleteBefore: (time) => {
-      const key = chainKey;
-      if (!key) return Promise.reject(new Error('the audit chain has no key yet'));
+      if (!keys.keys) return Promise.reject(new Error('the audit chain has no key yet'));
       return transaction(pool, async (c) => {
         await one(c, LOCK_CHAIN, [AUDIT_CHAIN_LOCK]);
+        const { key, generation } = await chainIn(c, keys);
         const cut = await one<ChainPoint>(c, 'SELECT seq, hash FROM audit_events WHERE time < $1 ORDER BY seq DESC LIMIT 1', [time]);
         if (!cut) return 0;
-        await one(c, SET_SETTING, [ANCHOR_SETTING, sealedPoint(key.key, 'anchor', cut)]);
+        await one(c, SET_SETTING, [ANCHOR_SETTING, sealedPoint(key, 'anchor', cut, generation)]);
         return changes(c, 'DELETE FROM audit_events WHERE seq <= $1', [cut.seq]);
       });
     },

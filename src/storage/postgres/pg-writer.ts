@@ -1,7 +1,7 @@
-import type { KeyObject } from 'node:crypto';
 import type pg from 'pg';
 import { StoreConflictError, type AuditRecord, type SecretVersionRow } from '../store-types.js';
 import { appendAuditIn, lockChain, recordRefused } from './pg-audit-store.js';
+import { createChainKeyHolder, type ChainKeyHolder } from '../chain-key-holder.js';
 import { asConflict, nameKey, rows, toJson, transaction, type PreparedSql } from './pg-support.js';
 
 // Group commit for PostgreSQL's hot durable writes, as the SQLite store's
@@ -129,10 +129,8 @@ const sizeOf = (job: Job): number =>
 export interface PgWriter {
   insertVersion(row: NewVersion, audit?: AuditRecord): Promise<Stored>;
   appendAudit(records: readonly AuditRecord[]): Promise<void>;
-  /** The audit chain's MAC key, for every record stored from now on. */
-  useAuditKey(key: KeyObject): void;
-  /** The key given to useAuditKey (null before): for records other stores append in their own transactions. */
-  auditKey(): KeyObject | null;
+  /** The audit chain's MAC keys, for every record stored from now on; other stores append their records in their own transactions with them too. */
+  readonly auditKeys: ChainKeyHolder;
   /** Waits for every write already requested; later ones are refused. */
   close(): Promise<void>;
 }
@@ -141,7 +139,7 @@ export function createPgWriter(pool: pg.Pool): PgWriter {
   const queue: Job[] = [];
   let running: Promise<void> | null = null;
   let closed = false;
-  let auditKey: KeyObject | null = null;
+  const auditKeys = createChainKeyHolder();
 
   /**
    * All at once: the versions by rounds, then the records of the batch (its
@@ -160,7 +158,7 @@ export function createPgWriter(pool: pg.Pool): PgWriter {
         if (!isVersion(job)) return job.records;
         return job.audit && !(outcomes.get(job) instanceof Error) ? [job.audit] : [];
       });
-      await appendAuditIn(c, records, auditKey, true);
+      await appendAuditIn(c, records, auditKeys, true);
     } catch (err) {
       throw new BatchFailed((err as Error).message);
     }
@@ -177,10 +175,10 @@ export function createPgWriter(pool: pg.Pool): PgWriter {
       try {
         if (isVersion(job)) {
           const outcome = (await writeRound(c, [job]))[0]!;
-          if (job.audit && !(outcome instanceof Error)) await appendAuditIn(c, [job.audit], auditKey, true).catch(recordRefused);
+          if (job.audit && !(outcome instanceof Error)) await appendAuditIn(c, [job.audit], auditKeys, true).catch(recordRefused);
           outcomes.set(job, outcome);
         } else {
-          await appendAuditIn(c, job.records, auditKey, true);
+          await appendAuditIn(c, job.records, auditKeys, true);
           outcomes.set(job, STORED);
         }
         await c.query('RELEASE SAVEPOINT write');
@@ -247,10 +245,7 @@ export function createPgWriter(pool: pg.Pool): PgWriter {
     insertVersion: (row, audit) => enqueue<Stored>((resolve, reject) => ({ row, audit, resolve, reject })),
     appendAudit: (records) =>
       records.length === 0 ? Promise.resolve() : enqueue<void>((resolve, reject) => ({ records, resolve: () => resolve(), reject })),
-    useAuditKey(key) {
-      auditKey = key;
-    },
-    auditKey: () => auditKey,
+    auditKeys,
     async close() {
       closed = true;
       while (running) await running;

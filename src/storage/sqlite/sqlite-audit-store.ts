@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { KeyObject } from 'node:crypto';
-import { ANCHOR_SETTING, chainRecord, chainStart, HEAD_SETTING, NO_ANCHOR, pointFrom, sealedPoint, type ChainKey } from '../../audit/audit-chain.js';
+import { ANCHOR_SETTING, chainRecord, chainStart, HEAD_SETTING, NO_ANCHOR, pointFrom, sealedPoint, type ChainStart } from '../../audit/audit-chain.js';
+import { withRenewal, type ChainKeyHolder } from '../chain-key-holder.js';
 import { AuditWriteError, type AuditFilter, type AuditRecord, type AuditRow, type AuditStore } from '../store-types.js';
 import { checkLimit } from './sqlite-support.js';
 import { AUDIT_FIRST_SQL, auditFromStartSql, auditPageSql, auditToEndSql, auditWindowEndSql, readAuditPage, type AuditPageQueries } from '../audit-list-query.js';
@@ -37,25 +38,33 @@ export interface AuditedWrites {
    * if and only if the change is. Without `audit`, just runs `write`.
    */
   run<T>(audit: AuditRecord | undefined, write: () => T): T;
-  useKey(key: KeyObject): void;
 }
 
-export function sqliteAuditedWrites(db: Database.Database): AuditedWrites {
-  const insert = db.prepare(AUDIT_WRITE_SQL.auditInsert);
+/** Where the chain goes on inside the caller's transaction on this connection, and the key to go on with. */
+function chainOnConnection(db: Database.Database, keys: ChainKeyHolder): () => ChainStart & { key: KeyObject } {
   const last = db.prepare<[], { seq: number; hash: string }>(AUDIT_WRITE_SQL.auditHead);
   const setting = db.prepare<[string], string>(AUDIT_WRITE_SQL.setting).pluck();
+  return () => {
+    const start = chainStart(keys.keys, setting.get(HEAD_SETTING), () => last.get(), () => setting.get(ANCHOR_SETTING));
+    const key = keys.keys?.[start.generation];
+    if (!key) throw new Error('the audit chain has no key yet: records are not stored unkeyed');
+    return { ...start, key };
+  };
+}
+
+export function sqliteAuditedWrites(db: Database.Database, keys: ChainKeyHolder): AuditedWrites {
+  const insert = db.prepare(AUDIT_WRITE_SQL.auditInsert);
   const setSetting = db.prepare<[string, string]>(AUDIT_WRITE_SQL.setSetting);
-  let key: KeyObject | null = null;
+  const chainHere = chainOnConnection(db, keys);
   const withRecord = db.transaction((audit: AuditRecord, write: () => unknown): unknown => {
     const result = write();
     if (result === false || result === null) return result;
     try {
-      if (!key) throw new Error('the audit chain has no key yet: records are not stored unkeyed');
-      const { head, sealed } = chainStart(key, setting.get(HEAD_SETTING), () => last.get(), () => setting.get(ANCHOR_SETTING));
+      const { head, sealed, generation, key } = chainHere();
       // chainRecord works in place: chain a copy, not the caller's record.
       const row = chainRecord(head, { ...audit }, key);
       insert.run(row);
-      if (sealed) setSetting.run(HEAD_SETTING, sealedPoint(key, 'head', row));
+      if (sealed) setSetting.run(HEAD_SETTING, sealedPoint(key, 'head', row, generation));
     } catch (err) {
       throw new AuditWriteError(err);
     }
@@ -63,13 +72,10 @@ export function sqliteAuditedWrites(db: Database.Database): AuditedWrites {
   });
   return {
     run: <T>(audit: AuditRecord | undefined, write: () => T): T => (audit ? (withRecord.immediate(audit, write) as T) : write()),
-    useKey(k) {
-      key = k;
-    },
   };
 }
 
-export function sqliteAuditStore(db: Database.Database, writer: SqliteWriter, audited: AuditedWrites): AuditStore {
+export function sqliteAuditStore(db: Database.Database, writer: SqliteWriter, keys: ChainKeyHolder): AuditStore {
   const range = db.prepare<[number, number], Record_>('SELECT * FROM audit_events WHERE seq >= ? ORDER BY seq LIMIT ?');
   // One statement per filter shape (at most 2^7) and per driving column, prepared when first asked for.
   const statements = new Map<string, Database.Statement<unknown[], unknown>>();
@@ -93,23 +99,42 @@ export function sqliteAuditStore(db: Database.Database, writer: SqliteWriter, au
   const setSetting = db.prepare<[string, string]>(AUDIT_WRITE_SQL.setSetting);
   const last = db.prepare<[], { seq: number; hash: string }>(AUDIT_WRITE_SQL.auditHead);
   const anchor = () => pointFrom(getSetting.get(ANCHOR_SETTING)?.value) ?? NO_ANCHOR;
-  let chainKey: ChainKey | null = null;
-  const trim = db.transaction((time: string, key: ChainKey): number => {
+  // The anchor is sealed under the generation the chain goes on with.
+  const chainHere = chainOnConnection(db, keys);
+  let renewing: Promise<unknown> = Promise.resolve();
+  const trim = db.transaction((time: string): number => {
+    const { key, generation } = chainHere();
     const cut = lastBefore.get(time);
     if (!cut) return 0;
-    setSetting.run(ANCHOR_SETTING, sealedPoint(key.key, 'anchor', cut));
+    setSetting.run(ANCHOR_SETTING, sealedPoint(key, 'anchor', cut, generation));
     return deleteUpTo.run(cut.seq).changes;
   });
-  const keyed = (): ChainKey => {
-    if (!chainKey) throw new Error('the audit chain has no key yet');
-    return chainKey;
-  };
   return {
     append: (records) => writer.appendAudit(records),
     useKey(key) {
-      chainKey = key;
-      writer.useAuditKey(key.key);
-      audited.useKey(key.key);
+      keys.use(key);
+      writer.useAuditKeys(keys.keys!);
+    },
+    // One at a time: each restores what it found if its generation was taken.
+    renewKey: (current, renewal) => {
+      const run = renewing.then(async () => {
+        const before = keys.keys;
+        // This connection's audited writes may meet the new generation as soon as the writer commits it: they hold it first.
+        keys.set(withRenewal(before, current, renewal));
+        let renewed: boolean;
+        try {
+          renewed = await writer.renewAuditKey(keys.keys!, renewal);
+        } catch (err) {
+          // The thread may have taken the keys before its commit failed.
+          keys.set(before);
+          if (before) writer.useAuditKeys(before);
+          throw err;
+        }
+        if (!renewed) keys.set(before);
+        return renewed;
+      });
+      renewing = run.catch(() => undefined);
+      return run;
     },
     ends: async () => ({ anchor: anchor(), head: pointFrom(getSetting.get(HEAD_SETTING)?.value) }),
     tip: async () => {
@@ -121,6 +146,6 @@ export function sqliteAuditStore(db: Database.Database, writer: SqliteWriter, au
       return readAuditPage(pageQueries, f, limit, after, toRow);
     },
     range: async (fromSeq, limit) => range.all(fromSeq, limit).map(toRow),
-    deleteBefore: async (time) => trim.immediate(time, keyed()),
+    deleteBefore: async (time) => trim.immediate(time),
   };
 }

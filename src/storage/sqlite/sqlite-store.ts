@@ -4,6 +4,7 @@ import type { Store } from '../store-types.js';
 import { sqlitePrincipalStore, sqliteRefreshTokenStore, sqliteSettingsStore, sqliteSigningKeyStore } from './sqlite-identity-store.js';
 import { migrate } from './sqlite-migrations.js';
 import { AUDIT_WRITE_SQL, sqliteAuditedWrites, sqliteAuditStore } from './sqlite-audit-store.js';
+import { createChainKeyHolder } from '../chain-key-holder.js';
 import { openReadSnapshot } from './sqlite-read-snapshot.js';
 import { createWriter } from './sqlite-writer.js';
 import { sqliteGroupStore, sqliteRoleAssignmentStore, sqliteRoleDefinitionStore } from './sqlite-access-store.js';
@@ -56,7 +57,8 @@ export function openSqliteStore(opts: { file: string; walLimitBytes?: number }):
   const db = openSqliteDatabase(opts.file);
   const writer = createWriter(opts.file, { ...SECRET_WRITE_SQL, ...AUDIT_WRITE_SQL }, opts.walLimitBytes);
   const reads = openReadSnapshot(opts.file, BUSY_TIMEOUT_MS);
-  const audited = sqliteAuditedWrites(db);
+  const auditKeys = createChainKeyHolder();
+  const audited = sqliteAuditedWrites(db, auditKeys);
   return {
     kind: 'sqlite',
     settings: sqliteSettingsStore(db),
@@ -69,7 +71,7 @@ export function openSqliteStore(opts: { file: string; walLimitBytes?: number }):
     vaults: sqliteVaultStore(db, reads.afterChange, audited),
     secrets: sqliteSecretStore(db, writer, reads, audited),
     groups: sqliteGroupStore(db, audited),
-    audit: sqliteAuditStore(db, writer, audited),
+    audit: sqliteAuditStore(db, writer, auditKeys),
     roleDefinitions: sqliteRoleDefinitionStore(db, audited),
     roleAssignments: sqliteRoleAssignmentStore(db, audited),
     async close() {

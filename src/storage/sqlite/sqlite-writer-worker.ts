@@ -1,4 +1,4 @@
-import { ANCHOR_SETTING, chainRecord, chainStart, HEAD_SETTING, isSealed, NO_ANCHOR, pointFrom, pointMac, rowHash, sealedPoint } from '../../audit/audit-chain.js';
+import { ANCHOR_SETTING, AUDIT_KEY_SETTING, chainRecord, chainStart, HEAD_SETTING, isSealed, latestGeneration, NO_ANCHOR, pointFrom, pointMac, renewalMac, renewalSettings, rowHash, sealedPoint } from '../../audit/audit-chain.js';
 
 // The writer thread's program (see sqlite-writer.ts). It is plain JavaScript
 // evaluated from this string, so it runs the same from sources and from the
@@ -12,7 +12,9 @@ import { ANCHOR_SETTING, chainRecord, chainStart, HEAD_SETTING, isSealed, NO_ANC
 // Audit records are numbered and chained here, in the transaction that
 // stores them, going on from the sealed head checkpoint (audit-chain.ts),
 // which is sealed again in the same transaction; a new version may carry its own record, stored with it or not
-// at all. Until the audit key arrives ({ auditKey }), records are refused.
+// at all. Until the audit keys arrive ({ auditKeys }), records are refused.
+// A renewal of the audit key is a write like the others (renewAuditKey): it
+// runs in the batch transaction, in order with the appends around it.
 //
 // SQLite starts the WAL over only when no reader is inside it. The server's
 // secret reads hold a read transaction for a turn of its event loop
@@ -31,6 +33,7 @@ const Database = require(workerData.driver);
 const { sql } = workerData;
 const ANCHOR_SETTING = ${JSON.stringify(ANCHOR_SETTING)};
 const HEAD_SETTING = ${JSON.stringify(HEAD_SETTING)};
+const AUDIT_KEY_SETTING = ${JSON.stringify(AUDIT_KEY_SETTING)};
 const NO_ANCHOR = ${JSON.stringify(NO_ANCHOR)};
 const pointFrom = ${pointFrom.toString()};
 const pointMac = ${pointMac.toString()};
@@ -39,6 +42,9 @@ const sealedPoint = ${sealedPoint.toString()};
 const rowHash = ${rowHash.toString()};
 const chainRecord = ${chainRecord.toString()};
 const chainStart = ${chainStart.toString()};
+const latestGeneration = ${latestGeneration.toString()};
+const renewalMac = ${renewalMac.toString()};
+const renewalSettings = ${renewalSettings.toString()};
 const db = new Database(workerData.file);
 const walFile = workerData.file + '-wal';
 const BUSY_TIMEOUT_MS = 10000;
@@ -58,23 +64,27 @@ const createSecret = db.prepare(sql.createSecret);
 const pointLatest = db.prepare(sql.pointLatest);
 const addVersionRow = db.prepare(sql.addVersionRow);
 
-let auditKey = null;
-// The chain's last row within the current transaction, and whether it came from the sealed checkpoint.
+// The audit key by generation.
+let auditKeys = null;
+// The chain's last row within the current transaction, whether it came from the sealed checkpoint, and the key generation in use.
 let head = null;
 let headSealed = false;
+let headGeneration = -1;
 function readHead() {
-  const start = chainStart(auditKey, setting.get(HEAD_SETTING), () => auditHead.get(), () => setting.get(ANCHOR_SETTING));
+  const start = chainStart(auditKeys, setting.get(HEAD_SETTING), () => auditHead.get(), () => setting.get(ANCHOR_SETTING));
   headSealed = start.sealed;
+  headGeneration = start.generation;
   return start.head;
 }
 // Each row is inserted as soon as it is chained, so it dies young. The head
 // moves only once every row is in: a failed insert leaves it where its
 // savepoint leaves the table.
 function appendAudit(records) {
-  if (!auditKey) throw new Error('the audit chain has no key yet: records are not stored unkeyed');
+  const key = auditKeys && auditKeys[headGeneration];
+  if (!key) throw new Error('the audit chain has no key yet: records are not stored unkeyed');
   let link = head;
   for (const r of records) {
-    link = chainRecord(link, r, auditKey);
+    link = chainRecord(link, r, key);
     insertAudit.run(link);
   }
   head = { seq: link.seq, hash: link.hash };
@@ -104,6 +114,23 @@ const apply = {
     }
     return { name, seq };
   },
+  // The audit key's next generation, from the next record on (renewalSettings); the keys it brings are used only if it is stored.
+  renewAuditKey(p) {
+    const keyRow = setting.get(AUDIT_KEY_SETTING);
+    // A head found unsealed may have been read without keys (a store that was never given them, as offline): read with the renewal's.
+    const start = headSealed
+      ? { head, sealed: true, generation: headGeneration, unknownGeneration: null }
+      : chainStart(p.keys, setting.get(HEAD_SETTING), () => auditHead.get(), () => setting.get(ANCHOR_SETTING));
+    const settings = keyRow ? renewalSettings(p.keys, p.renewal, keyRow, start, setting.get(ANCHOR_SETTING)) : null;
+    if (!settings) return { renewed: false };
+    for (const name of Object.keys(settings)) setSetting.run(name, settings[name]);
+    auditKeys = p.keys;
+    // The head checkpoint, if it was sealed, is sealed under the new generation now (renewalSettings).
+    head = start.head;
+    headSealed = start.sealed;
+    headGeneration = p.renewal.generation;
+    return { renewed: true };
+  },
 };
 const failure = (err) => ({ ok: false, message: String((err && err.message) || err), code: err && err.code });
 // Nested in the batch transaction, each call runs in its own savepoint.
@@ -114,7 +141,7 @@ const batch = db.transaction((items) => {
   const results = items.map((m) => {
     try { return { ok: true, value: one(m) }; } catch (err) { return failure(err); }
   });
-  if (head.seq !== start && headSealed) setSetting.run(HEAD_SETTING, sealedPoint(auditKey, 'head', head));
+  if (head.seq !== start && headSealed) setSetting.run(HEAD_SETTING, sealedPoint(auditKeys[headGeneration], 'head', head, headGeneration));
   return results;
 });
 
@@ -145,7 +172,7 @@ function flush() {
 // A message is either { close: true } or an array of writes.
 parentPort.on('message', (m) => {
   if (m.close) { closing = true; flush(); db.close(); parentPort.close(); return; }
-  if (m.auditKey) { auditKey = m.auditKey; return; }
+  if (m.auditKeys) { auditKeys = m.auditKeys; return; }
   if (closing) return;
   const first = queue.length === 0;
   for (const item of m) queue.push(item);

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
-import type { KeyObject } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
+import type { ChainKeys, KeyRenewal } from '../../audit/audit-chain.js';
 import type { AuditRecord, SecretVersionRow } from '../store-types.js';
 import { WRITER_WORKER_SOURCE } from './sqlite-writer-worker.js';
 
@@ -46,8 +46,10 @@ export class WriterError extends Error {
 
 export interface SqliteWriter {
   appendAudit(records: AuditRecord[]): Promise<void>;
-  /** The audit chain's MAC key, for every record after the writes already requested. */
-  useAuditKey(key: KeyObject): void;
+  /** The audit chain's MAC keys by generation, for every record after the writes already requested. */
+  useAuditKeys(keys: ChainKeys): void;
+  /** Stores the audit key's next generation in order with the writes around it (sqlite-writer-worker.ts); `keys` include it. */
+  renewAuditKey(keys: ChainKeys, renewal: KeyRenewal): Promise<boolean>;
   insertVersion(params: NewVersionParams): Promise<NewVersionResult>;
   close(): Promise<void>;
 }
@@ -108,7 +110,7 @@ export function createWriter(file: string, sql: WriterSql, walLimit = WAL_LIMIT_
     worker.postMessage(items);
   };
 
-  function send<R>(op: 'audit' | 'secretVersion', arg: unknown): Promise<R> {
+  function send<R>(op: 'audit' | 'secretVersion' | 'renewAuditKey', arg: unknown): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       if (dead) return reject(dead);
       const id = nextId++;
@@ -121,10 +123,11 @@ export function createWriter(file: string, sql: WriterSql, walLimit = WAL_LIMIT_
 
   return {
     appendAudit: (records) => send<null>('audit', records).then(() => undefined),
-    useAuditKey(key) {
+    useAuditKeys(keys) {
       if (outbox.length > 0) post();
-      worker.postMessage({ auditKey: key });
+      worker.postMessage({ auditKeys: keys });
     },
+    renewAuditKey: (keys, renewal) => send<{ renewed: boolean }>('renewAuditKey', { keys, renewal }).then((r) => r.renewed),
     // A small Buffer is a view of a shared 8 KiB pool, which postMessage would copy whole: send an exact copy.
     insertVersion: (params) => send<NewVersionResult>('secretVersion', { ...params, ciphertext: new Uint8Array(params.ciphertext) }),
     async close() {
