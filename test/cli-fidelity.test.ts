@@ -96,6 +96,31 @@ describe('coffer CLI behaves as az does', () => {
     await fails(['keyvault', 'secret', 'set', '--vault-name', 'rbac-vault', '-n', 'enc-bad', '--file', join(files, 'latin1.txt')], /^ERROR: Unable to decode file '.*latin1\.txt' with 'utf-8' encoding\.\n$/, 1);
   });
 
+  it("secret results have the keys of az 2.45's 7.0 models (SecretBundle, SecretItem and their deleted forms), null when unset", async () => {
+    const sorted = (o: object) => Object.keys(o).sort();
+    const BUNDLE = ['attributes', 'contentType', 'id', 'kid', 'managed', 'name', 'tags', 'value'];
+    const ITEM = ['attributes', 'contentType', 'id', 'managed', 'name', 'tags'];
+    const DELETION = ['deletedDate', 'recoveryId', 'scheduledPurgeDate'];
+    const set = await json('keyvault', 'secret', 'set', '--vault-name', 'rbac-vault', '-n', 'shaped', '--value', 'v');
+    assert.deepEqual(sorted(set), BUNDLE);
+    assert.deepEqual([set.contentType, set.kid, set.managed, set.name], [null, null, null, 'shaped']);
+    // API version 7.0 has no recoverableDays; times are whole seconds, as Python's isoformat of msrest's unix-time.
+    assert.deepEqual(sorted(set.attributes), ['created', 'enabled', 'expires', 'notBefore', 'recoveryLevel', 'updated']);
+    assert.match(set.attributes.created, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$/);
+    assert.deepEqual(sorted(await json('keyvault', 'secret', 'show', '--vault-name', 'rbac-vault', '-n', 'shaped')), BUNDLE);
+    const listed = (await json<Array<{ name: string }>>('keyvault', 'secret', 'list', '--vault-name', 'rbac-vault')).find((x) => x.name === 'shaped')!;
+    assert.deepEqual(sorted(listed), ITEM, 'a list item has no value and no kid');
+    assert.deepEqual(sorted((await json<object[]>('keyvault', 'secret', 'list-versions', '--vault-name', 'rbac-vault', '-n', 'shaped'))[0]!), ITEM);
+    const deleted = await json('keyvault', 'secret', 'delete', '--vault-name', 'rbac-vault', '-n', 'shaped');
+    assert.deepEqual(sorted(deleted), [...BUNDLE, ...DELETION].sort());
+    assert.equal(deleted.value, null);
+    assert.match(deleted.deletedDate, /\+00:00$/);
+    assert.deepEqual(sorted(await json('keyvault', 'secret', 'show-deleted', '--vault-name', 'rbac-vault', '-n', 'shaped')), [...BUNDLE, ...DELETION].sort());
+    const gone = (await json<Array<{ name: string }>>('keyvault', 'secret', 'list-deleted', '--vault-name', 'rbac-vault')).find((x) => x.name === 'shaped')!;
+    assert.deepEqual(sorted(gone), [...ITEM, ...DELETION].sort());
+    assert.deepEqual(sorted(await json('keyvault', 'secret', 'recover', '--vault-name', 'rbac-vault', '-n', 'shaped')), BUNDLE);
+  });
+
   it("takes az's other spellings: option prefixes, -g for a group, --description, --id and --maxresults on lists", async () => {
     await cli('keyvault', 'secret', 'set', '--vault-n', 'rbac-vault', '--na', 'abbrev', '--val', 'one', '--descr', 'text/plain', '-o', 'none');
     await cli('keyvault', 'secret', 'set', '--vault-name=rbac-vault', '--name=abbrev', '--value=two', '-o', 'none');

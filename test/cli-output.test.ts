@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { render, type TableView } from '../src/cli/output.js';
-import { asDeletedVault, asResource, asResourceGroup, asRoleAssignment, asVault, pythonIsoformat } from '../src/cli/output-models.js';
+import { asDeletedVault, asResource, asResourceGroup, asRoleAssignment, asSecret, asVault, pythonIsoformat } from '../src/cli/output-models.js';
 import { groupListTable, roleAssignmentListTable, roleDefinitionListTable, secretListTable, servicePrincipalListTable } from '../src/cli/table-views.js';
 
 // coffer's -o json|table|tsv|yaml and --query against Debian azure-cli's own
@@ -180,14 +180,61 @@ import importlib, json, sys
 from msrest import Deserializer
 from knack.util import todict
 from azure.cli.core.commands import AzCliCommandInvoker
+from azure.cli.command_modules.keyvault._transformers import _extract_subresource_name_from_single_output
+sys.path.insert(0, sys.argv[1])
 out = []
 for c in json.load(sys.stdin):
     models = importlib.import_module(c['module'])
     deserialize = Deserializer({k: v for k, v in vars(models).items() if isinstance(v, type)})
-    result = todict(deserialize(c['model'], c['raw']), AzCliCommandInvoker.remove_additional_prop_layer)
-    out.append(json.dumps(result, ensure_ascii=False, separators=(',', ':')))
+    obj = deserialize(c['model'], c['raw'])
+    # keyvault's data-plane commands name the result after its id (extract_subresource_name); az prints keys sorted.
+    if c.get('named'):
+        obj = _extract_subresource_name_from_single_output(obj, 'id')
+    result = todict(obj, AzCliCommandInvoker.remove_additional_prop_layer)
+    out.append(json.dumps(result, ensure_ascii=False, separators=(',', ':'), sort_keys=bool(c.get('named'))))
 print(json.dumps(out))
 `;
+
+/** What az 2.45 prints for each case (AZ_MODEL, with Debian's python3-azure and the 7.0 secret models of test/support). */
+function azPrints(cases: Array<{ module: string; model: string; raw: unknown; named?: boolean }>): string[] {
+  const r = spawnSync('/usr/bin/python3', ['-c', AZ_MODEL, join(import.meta.dirname, 'support')], { input: JSON.stringify(cases), encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout) as string[];
+}
+
+/** JSON with every object's keys sorted, as Python's json.dumps(sort_keys=True) writes it. */
+const sortedJson = (v: unknown): string =>
+  JSON.stringify(v, (_key, value: unknown) =>
+    value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : value,
+  );
+
+describe('secret results, as az 2.45 prints its track-1 models (API version 7.0)', () => {
+  const M = 'keyvault_v7_0_secret_models';
+  const base = 'https://v1.vault.localhost:8443';
+  // As coffer's server answers api-version 7.0: only what is set (no tags, no content type), times in epoch seconds.
+  const attributes = { enabled: true, created: 1_764_957_240, updated: 1_764_957_300, recoveryLevel: 'Recoverable+Purgeable' };
+  const deletion = { recoveryId: `${base}/deletedsecrets/db`, deletedDate: 1_764_957_400, scheduledPurgeDate: 1_772_733_400 };
+  const cases: Array<{ model: string; kind: Parameters<typeof asSecret>[0]; raw: Record<string, unknown> }> = [
+    { model: 'SecretBundle', kind: 'bundle', raw: { value: 'v', id: `${base}/secrets/db/0123456789abcdef0123456789abcdef`, attributes } },
+    { model: 'SecretBundle', kind: 'bundle', raw: { value: '{}', id: `${base}/secrets/db/0123456789abcdef0123456789abcdef`, contentType: 'application/json', tags: { a: 'b' }, attributes: { ...attributes, nbf: 1_764_950_000, exp: 1_893_456_000.5 } } },
+    // Keys a later API version adds are kept, as az merges msrest's additional_properties.
+    { model: 'SecretBundle', kind: 'bundle', raw: { id: `${base}/secrets/db/0123456789abcdef0123456789abcdef`, attributes: { ...attributes, recoverableDays: 90 }, futureKey: 1 } },
+    { model: 'SecretItem', kind: 'item', raw: { id: `${base}/secrets/db`, attributes } },
+    { model: 'SecretItem', kind: 'item', raw: { id: `${base}/secrets/db/0123456789abcdef0123456789abcdef`, contentType: 'text/plain', tags: {}, attributes: { ...attributes, enabled: false } } },
+    { model: 'DeletedSecretBundle', kind: 'deletedBundle', raw: { ...deletion, id: `${base}/secrets/db/0123456789abcdef0123456789abcdef`, attributes } },
+    // A delete without soft delete: no recovery fields.
+    { model: 'DeletedSecretBundle', kind: 'deletedBundle', raw: { id: `${base}/secrets/db/0123456789abcdef0123456789abcdef`, attributes: { ...attributes, recoveryLevel: 'Purgeable' } } },
+    { model: 'DeletedSecretItem', kind: 'deletedItem', raw: { ...deletion, id: `${base}/secrets/db`, attributes } },
+  ];
+
+  it('every attribute of the model, null when unset; the name from the id; unix times as isoformat', () => {
+    const expected = azPrints(cases.map((c) => ({ module: M, model: c.model, raw: c.raw, named: true })));
+    cases.forEach((c, i) => assert.equal(sortedJson(asSecret(c.kind, structuredClone(c.raw))), expected[i], `${c.model} ${i}`));
+    // The shape in words, for the first case.
+    assert.deepEqual(Object.keys(asSecret('bundle', cases[0]!.raw)).sort(), ['attributes', 'contentType', 'id', 'kid', 'managed', 'name', 'tags', 'value']);
+    assert.deepEqual(asSecret('bundle', cases[0]!.raw).attributes, { enabled: true, notBefore: null, expires: null, created: '2025-12-05T17:54:00+00:00', updated: '2025-12-05T17:55:00+00:00', recoveryLevel: 'Recoverable+Purgeable' });
+  });
+});
 
 describe("management results, as az prints its SDK models", () => {
   const KV = 'azure.mgmt.keyvault.v2022_07_01.models';
@@ -230,9 +277,7 @@ describe("management results, as az prints its SDK models", () => {
   ];
 
   it('every attribute of the model, in its order, null when unset; unknown keys as az merges them; datetimes as isoformat', () => {
-    const r = spawnSync('/usr/bin/python3', ['-c', AZ_MODEL], { input: JSON.stringify(cases), encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
-    const expected = JSON.parse(r.stdout) as string[];
+    const expected = azPrints(cases);
     cases.forEach((c, i) => assert.equal(JSON.stringify(c.ours(structuredClone(c.raw))), expected[i], `${c.model} ${i}`));
   });
 

@@ -9,7 +9,8 @@ import { Session } from './session.js';
 export const API = {
   arm: '2023-07-01',
   resources: '2021-04-01',
-  secrets: '7.6',
+  // az 2.45's secret commands use the track-1 SDK's API version: the server answers as it would them.
+  secrets: '7.0',
 } as const;
 
 export function withOutput(cmd: Command): Command {

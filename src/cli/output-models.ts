@@ -5,22 +5,29 @@
 // null when the server sent none; keys the model does not know (msrest's
 // additional_properties, found at the model's own level only) are merged back
 // after them; datetimes are Python's isoformat. The shapes below are az
-// 2.45's models' attributes, in their __init__ order.
+// 2.45's models' attributes, in their __init__ order. (The order does not
+// show: az's JSON output sorts keys.)
 
 /** A datetime attribute ("iso-8601" in the model's _attribute_map). */
-const DATETIME = 'datetime';
-type Shape = null | typeof DATETIME | Model | { readonly listOf: Shape };
+const DATETIME = 'datetime' as const;
+/** A datetime sent as seconds since the epoch ("unix-time": the key vault data plane's). */
+const UNIX_TIME = 'unix-time' as const;
+type Shape = null | typeof DATETIME | typeof UNIX_TIME | Model | { readonly listOf: Shape };
+/** An attribute whose wire key is another (msrest's _attribute_map `key`). */
+type Renamed = { readonly wire: string; readonly shape: Shape };
 
 class Model {
   /** `flatten`: the wire object whose keys the model lifts to its own level (msrest's "properties.x" keys). */
   constructor(
-    readonly attrs: Readonly<Record<string, Shape>>,
+    readonly attrs: Readonly<Record<string, Shape | Renamed>>,
     readonly flatten?: string,
   ) {}
 }
 
-const model = (attrs: Record<string, Shape>, flatten?: string) => new Model(attrs, flatten);
+const model = (attrs: Record<string, Shape | Renamed>, flatten?: string) => new Model(attrs, flatten);
 const listOf = (shape: Shape) => ({ listOf: shape });
+const renamed = (wire: string, shape: Shape): Renamed => ({ wire, shape });
+const isRenamed = (a: Shape | Renamed): a is Renamed => a !== null && typeof a === 'object' && 'wire' in a;
 
 /**
  * Python's datetime.isoformat() of the datetime msrest parses from an
@@ -39,14 +46,21 @@ export function pythonIsoformat(value: string): string {
 function shaped(shape: Shape, value: unknown): unknown {
   if (value === undefined || value === null) return null;
   if (shape === DATETIME) return typeof value === 'string' ? pythonIsoformat(value) : value;
+  // datetime.fromtimestamp(seconds, UTC).isoformat().
+  if (shape === UNIX_TIME) return typeof value === 'number' && Number.isFinite(value) ? pythonIsoformat(new Date(value * 1000).toISOString()) : value;
   if (shape instanceof Model) {
     if (typeof value !== 'object' || Array.isArray(value)) return value;
     const wire = value as Record<string, unknown>;
     const inner = (shape.flatten ? wire[shape.flatten] : undefined) as Record<string, unknown> | undefined;
     const out: Record<string, unknown> = {};
-    for (const [key, attr] of Object.entries(shape.attrs)) out[key] = shaped(attr, key in wire ? wire[key] : inner?.[key]);
+    const known = new Set<string>();
+    for (const [key, attr] of Object.entries(shape.attrs)) {
+      const [wireKey, attrShape] = isRenamed(attr) ? [attr.wire, attr.shape] : [key, attr];
+      known.add(wireKey);
+      out[key] = shaped(attrShape, wireKey in wire ? wire[wireKey] : inner?.[wireKey]);
+    }
     // Unknown keys of a flattened object are dropped: msrest looks for them at the model's level only.
-    for (const [key, v] of Object.entries(wire)) if (!(key in shape.attrs) && key !== shape.flatten) out[key] = v;
+    for (const [key, v] of Object.entries(wire)) if (!known.has(key) && key !== shape.flatten) out[key] = v;
     return out;
   }
   if (shape !== null && Array.isArray(value)) return value.map((item) => shaped(shape.listOf, item));
@@ -114,7 +128,39 @@ const ROLE_ASSIGNMENT = model(
   'properties',
 );
 
+// azure.keyvault.v7_0 (az 2.45's track-1 data-plane SDK, API version 7.0): the secrets.
+const SECRET_ATTRIBUTES = model({
+  enabled: null,
+  notBefore: renamed('nbf', UNIX_TIME),
+  expires: renamed('exp', UNIX_TIME),
+  created: UNIX_TIME,
+  updated: UNIX_TIME,
+  recoveryLevel: null,
+});
+const SECRET_BUNDLE = { value: null, id: null, contentType: null, attributes: SECRET_ATTRIBUTES, tags: null, kid: null, managed: null };
+const SECRET_ITEM = { id: null, attributes: SECRET_ATTRIBUTES, tags: null, contentType: null, managed: null };
+const DELETION = { recoveryId: null, scheduledPurgeDate: UNIX_TIME, deletedDate: UNIX_TIME };
+const SECRET_MODELS = {
+  bundle: model(SECRET_BUNDLE),
+  item: model(SECRET_ITEM),
+  deletedBundle: model({ ...SECRET_BUNDLE, ...DELETION }),
+  deletedItem: model({ ...SECRET_ITEM, ...DELETION }),
+};
+
 type Printed = Record<string, unknown>;
+
+/**
+ * A secret as az 2.45 prints it: SecretBundle (show, set, set-attributes,
+ * recover, restore), SecretItem (list, list-versions), DeletedSecretBundle
+ * (show-deleted, delete) or DeletedSecretItem (list-deleted); with the name
+ * that keyvault's extract_subresource_name sets from the id's fifth segment.
+ */
+export function asSecret(kind: keyof typeof SECRET_MODELS, v: unknown): Printed {
+  const out = shaped(SECRET_MODELS[kind], v) as Printed;
+  const segments = typeof out.id === 'string' ? out.id.split('/') : [];
+  out.name = segments.length > 4 ? segments[4] : null;
+  return out;
+}
 export const asVault = (v: unknown) => shaped(VAULT, v) as Printed;
 export const asResource = (v: unknown) => shaped(RESOURCE, v) as Printed;
 export const asDeletedVault = (v: unknown) => shaped(DELETED_VAULT, v) as Printed;

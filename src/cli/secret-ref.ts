@@ -72,40 +72,9 @@ interface Bundle {
   recoveryId?: string;
   deletedDate?: number;
   scheduledPurgeDate?: number;
-  attributes: { enabled: boolean; nbf?: number; exp?: number; created: number; updated: number; recoverableDays: number; recoveryLevel: string };
+  attributes: { enabled: boolean; nbf?: number; exp?: number; created: number; updated: number; recoverableDays?: number; recoveryLevel?: string };
 }
 export type SecretBundle = Bundle;
-
-const iso = (t: number | undefined) => (t === undefined ? null : new Date(t * 1000).toISOString().replace('.000Z', '+00:00'));
-
-/** A secret as az prints it (ISO dates, name, kid/managed nulls). */
-export function azSecret(b: Bundle) {
-  const parts = new URL(b.id).pathname.split('/');
-  const out: Record<string, unknown> = {
-    attributes: {
-      created: iso(b.attributes.created),
-      enabled: b.attributes.enabled,
-      expires: iso(b.attributes.exp),
-      notBefore: iso(b.attributes.nbf),
-      recoverableDays: b.attributes.recoverableDays,
-      recoveryLevel: b.attributes.recoveryLevel,
-      updated: iso(b.attributes.updated),
-    },
-    contentType: b.contentType ?? null,
-    id: b.id,
-    kid: null,
-    managed: null,
-    name: parts[2] ?? '',
-    tags: b.tags ?? {},
-  };
-  if (b.value !== undefined) out.value = b.value;
-  if (b.recoveryId !== undefined) {
-    out.recoveryId = b.recoveryId;
-    out.deletedDate = iso(b.deletedDate);
-    out.scheduledPurgeDate = iso(b.scheduledPurgeDate);
-  }
-  return out;
-}
 
 /** Follows nextLink to the end. */
 export async function listAll(s: Session, url: string, resource: string, label: string): Promise<Bundle[]> {

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { secretListTable } from '../table-views.js';
+import { asSecret } from '../output-models.js';
 import { CliError } from '../cli-error.js';
 import { parseBool, parseTags, parseUtc, TAGS_OPTION, withOutput } from '../command-kit.js';
 import { secretRun } from '../secret-errors.js';
-import { azSecret, dataUrl, listAll, secretRef, vaultOf, type SecretBundle, type SecretRefOptions } from '../secret-ref.js';
+import { dataUrl, listAll, secretRef, vaultOf, type SecretBundle, type SecretRefOptions } from '../secret-ref.js';
 import { checkEncoding, ENCODINGS } from '../secret-encoding.js';
 import { registerSecretFileCommands, readSecretFile } from './secret-file-command.js';
 
@@ -81,7 +82,7 @@ export function registerSecretCommands(keyvault: Command): void {
           tags,
           attributes: { enabled: !parseBool('--disabled', o.disabled), exp: parseUtc('--expires', o.expires), nbf: parseUtc('--not-before', o.notBefore) },
         };
-        return azSecret(await s.call<SecretBundle>('PUT', dataUrl(s, ref.vault, secretPath(ref.name)), s.vaultResource, body));
+        return asSecret('bundle', await s.call<SecretBundle>('PUT', dataUrl(s, ref.vault, secretPath(ref.name)), s.vaultResource, body));
       }),
     );
 
@@ -89,7 +90,7 @@ export function registerSecretCommands(keyvault: Command): void {
     secretRun<SecretRefOptions>(
       async (o, s) => {
         const ref = secretRef(s, o);
-        return azSecret(await s.call<SecretBundle>('GET', dataUrl(s, ref.vault, secretPath(ref.name, ref.version)), s.vaultResource));
+        return asSecret('bundle', await s.call<SecretBundle>('GET', dataUrl(s, ref.vault, secretPath(ref.name, ref.version)), s.vaultResource));
       },
       undefined,
       true,
@@ -101,7 +102,7 @@ export function registerSecretCommands(keyvault: Command): void {
     .action(
       secretRun<VaultListOptions & { includeManaged?: string | boolean }>(async (o, s) => {
         parseBool('--include-managed', o.includeManaged);
-        return maxResults(o, (await listAll(s, dataUrl(s, vaultOf(s, o), '/secrets'), s.vaultResource, 'secrets')).map(azSecret));
+        return maxResults(o, (await listAll(s, dataUrl(s, vaultOf(s, o), '/secrets'), s.vaultResource, 'secrets')).map((b) => asSecret('item', b)));
       }, secretListTable),
     );
 
@@ -110,18 +111,18 @@ export function registerSecretCommands(keyvault: Command): void {
     .action(
       secretRun<SecretRefOptions & { maxresults?: string }>(async (o, s) => {
         const ref = secretRef(s, o);
-        return maxResults(o, (await listAll(s, dataUrl(s, ref.vault, `${secretPath(ref.name)}/versions`), s.vaultResource, 'versions')).map(azSecret));
+        return maxResults(o, (await listAll(s, dataUrl(s, ref.vault, `${secretPath(ref.name)}/versions`), s.vaultResource, 'versions')).map((b) => asSecret('item', b)));
       }),
     );
 
   withVault(secret.command('list-deleted').description('List soft-deleted secrets.')).action(
-    secretRun<VaultListOptions>(async (o, s) => maxResults(o, (await listAll(s, dataUrl(s, vaultOf(s, o), '/deletedsecrets'), s.vaultResource, 'deleted secrets')).map(azSecret))),
+    secretRun<VaultListOptions>(async (o, s) => maxResults(o, (await listAll(s, dataUrl(s, vaultOf(s, o), '/deletedsecrets'), s.vaultResource, 'deleted secrets')).map((b) => asSecret('deletedItem', b)))),
   );
 
   withRef(secret.command('show-deleted').description('Show a soft-deleted secret.')).action(
     secretRun<SecretRefOptions>(async (o, s) => {
       const ref = secretRef(s, o);
-      return azSecret(await s.call<SecretBundle>('GET', dataUrl(s, ref.vault, `/deletedsecrets/${encodeURIComponent(ref.name)}`), s.vaultResource));
+      return asSecret('deletedBundle', await s.call<SecretBundle>('GET', dataUrl(s, ref.vault, `/deletedsecrets/${encodeURIComponent(ref.name)}`), s.vaultResource));
     }),
   );
 
@@ -140,7 +141,7 @@ export function registerSecretCommands(keyvault: Command): void {
         if (o.expires !== undefined) attributes.exp = parseUtc('--expires', o.expires);
         if (o.notBefore !== undefined) attributes.nbf = parseUtc('--not-before', o.notBefore);
         const body = { attributes, contentType: o.contentType, tags: parseTags(o.tags) };
-        return azSecret(await s.call<SecretBundle>('PATCH', dataUrl(s, ref.vault, secretPath(ref.name, ref.version)), s.vaultResource, body));
+        return asSecret('bundle', await s.call<SecretBundle>('PATCH', dataUrl(s, ref.vault, secretPath(ref.name, ref.version)), s.vaultResource, body));
       }),
     );
 
@@ -149,14 +150,14 @@ export function registerSecretCommands(keyvault: Command): void {
       // az prints it (its deprecate_info, a logger warning: --only-show-errors hides it) before the command runs.
       s.warn(SECRET_DELETE_WARNING);
       const ref = secretRef(s, o);
-      return azSecret(await s.call<SecretBundle>('DELETE', dataUrl(s, ref.vault, secretPath(ref.name)), s.vaultResource));
+      return asSecret('deletedBundle', await s.call<SecretBundle>('DELETE', dataUrl(s, ref.vault, secretPath(ref.name)), s.vaultResource));
     }),
   );
 
   withRef(secret.command('recover').description('Recover a soft-deleted secret.')).action(
     secretRun<SecretRefOptions>(async (o, s) => {
       const ref = secretRef(s, o);
-      return azSecret(await s.call<SecretBundle>('POST', dataUrl(s, ref.vault, `/deletedsecrets/${encodeURIComponent(ref.name)}/recover`), s.vaultResource));
+      return asSecret('bundle', await s.call<SecretBundle>('POST', dataUrl(s, ref.vault, `/deletedsecrets/${encodeURIComponent(ref.name)}/recover`), s.vaultResource));
     }),
   );
 

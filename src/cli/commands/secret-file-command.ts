@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
 import { secretRun } from '../secret-errors.js';
 import { checkEncoding, ENCODINGS, fileBytesFromSecret, secretValueFromFile } from '../secret-encoding.js';
-import { azSecret, dataUrl, secretRef, vaultOf, type SecretBundle, type SecretRefOptions } from '../secret-ref.js';
+import { asSecret } from '../output-models.js';
+import { dataUrl, secretRef, vaultOf, type SecretBundle, type SecretRefOptions } from '../secret-ref.js';
 
 // Secrets and files: set --file, backup, restore, download, with az's encodings.
 
@@ -62,7 +63,7 @@ export function registerSecretFileCommands(secret: Command, withRef: WithRef): v
         } catch (err) {
           throw new CliError(`cannot read ${o.file}: ${(err as NodeJS.ErrnoException).code}`);
         }
-        return azSecret(await s.call<SecretBundle>('POST', dataUrl(s, vault, '/secrets/restore'), s.vaultResource, { value: blob.toString('base64url') }));
+        return asSecret('bundle', await s.call<SecretBundle>('POST', dataUrl(s, vault, '/secrets/restore'), s.vaultResource, { value: blob.toString('base64url') }));
       }),
     );
 
