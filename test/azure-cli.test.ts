@@ -164,6 +164,15 @@ describe('Debian azure-cli against coffer', () => {
       const ours = await coffer(home, ['keyvault', 'show-deleted', '-n', 'az-gone', ...extra]);
       assert.equal(ours.stdout.trim(), await az('keyvault', 'show-deleted', '-n', 'az-gone', ...extra), `show-deleted ${extra.join(' ')}`);
     }
+    // A deleted vault that is not there: az's validator's message and exit 1 by name, the service's error and exit 2 by location.
+    for (const args of [['show-deleted', '-n', 'nope'], ['show-deleted', '-n', 'nope', '-l', 'local'], ['recover', '-n', 'nope'], ['purge', '-n', 'nope', '-l', 'local']]) {
+      const theirs = await run('/usr/bin/az', ['keyvault', ...args], { env, timeout: 120_000 }).then(
+        () => ({ code: 0, stderr: '' }),
+        (err: { code?: number; stderr?: string }) => ({ code: err.code, stderr: err.stderr }),
+      );
+      const ours = await coffer(home, ['keyvault', ...args]);
+      assert.deepEqual({ code: ours.code, stderr: ours.stderr }, theirs, args.join(' '));
+    }
     assert.equal(await az('keyvault', 'list-deleted', '--resource-type', 'hsm', '-o', 'tsv'), '');
     assert.equal(await az('keyvault', 'list', '--resource-type', 'hsm', '-o', 'tsv'), '');
   });

@@ -256,11 +256,21 @@ export function registerKeyvaultCommands(program: Command): Command {
   return kv;
 }
 
+/**
+ * The deleted vault, found as az's validate_deleted_vault_or_hsm_name finds
+ * it (for show-deleted, recover and purge): by location, where an error from
+ * the service exits 2 (az raises it in a validator); else by name in the
+ * list, with az's message (exit 1) when none has it.
+ */
 async function deletedVault(s: Session, name: string, location?: string) {
   type Deleted = { name: string; properties: { vaultId: string; location: string } };
-  if (location) return s.call<Deleted>('GET', `${vaultsBase(s)}/providers/Microsoft.KeyVault/locations/${location}/deletedVaults/${encodeURIComponent(name)}?api-version=${API.arm}`, s.managementResource);
+  if (location) {
+    return s.call<Deleted>('GET', `${vaultsBase(s)}/providers/Microsoft.KeyVault/locations/${location}/deletedVaults/${encodeURIComponent(name)}?api-version=${API.arm}`, s.managementResource).catch((err: unknown) => {
+      throw err instanceof CliError ? new CliError(err.message, err.code, 2, err.details, err.showCode) : err;
+    });
+  }
   const all = await s.call<{ value: Deleted[] }>('GET', `${vaultsBase(s)}/providers/Microsoft.KeyVault/deletedVaults?api-version=${API.arm}`, s.managementResource);
   const hit = all.value.find((v) => v.name.toLowerCase() === name.toLowerCase());
-  if (!hit) throw new CliError(`No deleted vault named '${name}' was found.`, 'ResourceNotFound');
+  if (!hit) throw new CliError(`No deleted Vault or HSM was found with name ${name}`);
   return hit;
 }
