@@ -177,6 +177,45 @@ describe('Debian azure-cli against coffer', () => {
     assert.equal(await az('keyvault', 'list', '--resource-type', 'hsm', '-o', 'tsv'), '');
   });
 
+  it('--no-wait: each command is carried out and prints nothing, as az does', async () => {
+    const home = cliHome();
+    const b = server.bootstrap;
+    await cofferOk(home, 'login', '--service-principal', '-u', b.clientId, '-p', b.clientSecret, '--tenant', b.tenantId, '--server', server.url, '-o', 'none');
+    const raw = async (cmd: string[], vault: string) => {
+      const args = cmd.map((w) => (w === 'VAULT' ? vault : w));
+      if (vault.endsWith('-az')) {
+        return run('/usr/bin/az', args, { env, timeout: 120_000 }).then(
+          (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+          (err: { code?: number; stdout?: string; stderr?: string }) => ({ code: err.code, stdout: err.stdout ?? '', stderr: err.stderr ?? '' }),
+        );
+      }
+      const r = await coffer(home, args);
+      return { code: r.code, stdout: r.stdout, stderr: r.stderr.replaceAll('coffer', 'az') };
+    };
+    const me = b.objectId;
+    const steps = [
+      ['keyvault', 'create', '-n', 'VAULT', '-g', 'rg-az', '-l', 'local', '--enable-rbac-authorization', 'false', '--no-self-perms', '--no-wait'],
+      ['keyvault', 'set-policy', '-n', 'VAULT', '--object-id', me, '--secret-permissions', 'get', 'list', '--no-wait'],
+      ['keyvault', 'network-rule', 'add', '-n', 'VAULT', '--ip-address', '198.51.100.9', '--no-wait'],
+      ['keyvault', 'update', '-n', 'VAULT', '--enabled-for-deployment', 'true', '--no-wait'],
+      ['keyvault', 'show', '-n', 'VAULT', '--query', 'properties.{p:accessPolicies[].permissions.secrets, r:networkAcls.ipRules[].value, d:enabledForDeployment}', '-o', 'json'],
+      ['keyvault', 'network-rule', 'remove', '-n', 'VAULT', '--ip-address', '198.51.100.9', '--no-wait'],
+      ['keyvault', 'delete-policy', '-n', 'VAULT', '--object-id', me, '--no-wait'],
+      ['keyvault', 'show', '-n', 'VAULT', '--query', 'properties.{p:accessPolicies, r:networkAcls.ipRules}', '-o', 'json'],
+      ['keyvault', 'delete', '-n', 'VAULT', '--no-wait'],
+      ['keyvault', 'recover', '-n', 'VAULT', '--no-wait'],
+      ['keyvault', 'show', '-n', 'VAULT', '--query', 'name', '-o', 'tsv'],
+      ['keyvault', 'delete', '-n', 'VAULT'],
+      ['keyvault', 'purge', '-n', 'VAULT', '--no-wait'],
+      ['keyvault', 'list-deleted', '--query', "[?name=='VAULT'] | length(@)", '-o', 'tsv'],
+    ];
+    for (const step of steps) {
+      const theirs = await raw(step.map((w) => w.replace("'VAULT'", "'nw-az'")), 'nw-az');
+      const ours = await raw(step.map((w) => w.replace("'VAULT'", "'nw-coffer'")), 'nw-coffer');
+      assert.deepEqual({ ...ours, stdout: ours.stdout.replaceAll('nw-coffer', 'nw-az') }, theirs, step.join(' '));
+    }
+  });
+
   it('uses the role-assignment API through az rest', async () => {
     const sub = server.bootstrap.subscriptionId;
     const roles = await az('rest', '--method', 'get', '--url', `${server.url}/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions?api-version=2022-04-01&$filter=roleName eq 'Key Vault Secrets User'`, '--query', 'value[0].name', '-o', 'tsv');

@@ -22,6 +22,15 @@ export function withOutput(cmd: Command): Command {
     .option('--debug', 'show all debug logs (never secret values or tokens)');
 }
 
+/**
+ * az's --no-wait (commands with supports_no_wait): the request is sent and,
+ * as az does then, nothing is printed. coffer's management operations are
+ * done when they answer, so there is nothing left to wait for.
+ */
+export const withNoWait = (cmd: Command): Command => cmd.option('--no-wait', 'do not wait for the operation to finish: print nothing');
+/** Whether --no-wait was given (commander sets `wait` false). */
+export const noWait = (o: object): boolean => (o as { wait?: unknown }).wait === false;
+
 export type Action<O> = (opts: O, session: Session) => Promise<unknown>;
 
 export interface LogOptions {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
-import { API, parseBool, parseTags, run, TAGS_OPTION, withOutput } from '../command-kit.js';
+import { API, noWait, parseBool, parseTags, run, TAGS_OPTION, withNoWait, withOutput } from '../command-kit.js';
 import { asDeletedVault, asResource, asVault } from '../output-models.js';
 import type { Session } from '../session.js';
 
@@ -120,7 +120,7 @@ function updatedProperties(o: UpdateOptions, vault: VaultResource): Record<strin
 export function registerKeyvaultCommands(program: Command): Command {
   const kv = program.command('keyvault').description('Manage key vaults and their secrets.');
 
-  withVaultSettings(withOutput(kv.command('create').description('Create a key vault.')))
+  withNoWait(withVaultSettings(withOutput(kv.command('create').description('Create a key vault.'))))
     .requiredOption('-n, --name <name>', 'vault name (3-24 characters: letters, digits, hyphens)')
     .requiredOption('-g, --resource-group <group>', 'resource group')
     .option('-l, --location <location>', 'location (default: the resource group\'s)')
@@ -160,7 +160,8 @@ export function registerKeyvaultCommands(program: Command): Command {
         };
         Object.assign(properties, settingProperties(o));
         if (parseBool('--enable-purge-protection', o.enablePurgeProtection)) properties.enablePurgeProtection = true;
-        return asVault(await s.call('PUT', vaultUrl(s, o.resourceGroup, o.name), s.managementResource, { location: o.location ?? group.location, tags: parseTags(o.tags) ?? {}, properties }));
+        const created = await s.call('PUT', vaultUrl(s, o.resourceGroup, o.name), s.managementResource, { location: o.location ?? group.location, tags: parseTags(o.tags) ?? {}, properties });
+        return noWait(o) ? undefined : asVault(created);
       }),
     );
 
@@ -191,7 +192,7 @@ export function registerKeyvaultCommands(program: Command): Command {
       }),
     );
 
-  withVaultSettings(withOutput(kv.command('update').description('Update a key vault.')))
+  withNoWait(withVaultSettings(withOutput(kv.command('update').description('Update a key vault.'))))
     .requiredOption('-n, --name <name>', 'vault name')
     .option('-g, --resource-group <group>', 'resource group')
     // az's three-state flags: bare is true, or an explicit true/false.
@@ -201,11 +202,12 @@ export function registerKeyvaultCommands(program: Command): Command {
     .action(
       run<UpdateOptions>(async (o, s) => {
         const vault = await findVault(s, o.name, o.resourceGroup);
-        return asVault(await s.call('PATCH', `${s.profile.server}${vault.id}?api-version=${API.arm}`, s.managementResource, { properties: updatedProperties(o, vault) }));
+        const updated = await s.call('PATCH', `${s.profile.server}${vault.id}?api-version=${API.arm}`, s.managementResource, { properties: updatedProperties(o, vault) });
+        return noWait(o) ? undefined : asVault(updated);
       }),
     );
 
-  withOutput(kv.command('delete').description('Delete a key vault (soft delete when enabled).'))
+  withNoWait(withOutput(kv.command('delete').description('Delete a key vault (soft delete when enabled).')))
     .requiredOption('-n, --name <name>', 'vault name')
     .option('-g, --resource-group <group>', 'resource group')
     .action(
@@ -227,23 +229,22 @@ export function registerKeyvaultCommands(program: Command): Command {
     .option('-l, --location <location>', 'location of the deleted vault')
     .action(run<{ name: string; location?: string }>(async (o, s) => asDeletedVault(await deletedVault(s, o.name, o.location))));
 
-  withOutput(kv.command('recover').description('Recover a soft-deleted vault.'))
+  withNoWait(withOutput(kv.command('recover').description('Recover a soft-deleted vault.')))
     .requiredOption('-n, --name <name>', 'vault name')
     .option('-l, --location <location>', 'location of the deleted vault')
     .action(
       run<{ name: string; location?: string }>(async (o, s) => {
         const deleted = await deletedVault(s, o.name, o.location);
         const rg = /\/resourceGroups\/([^/]+)\//i.exec(deleted.properties.vaultId)?.[1] ?? '';
-        return asVault(
-          await s.call('PUT', vaultUrl(s, rg, o.name), s.managementResource, {
-            location: deleted.properties.location,
-            properties: { tenantId: s.profile.tenantId, sku: { family: 'A', name: 'standard' }, createMode: 'recover' },
-          }),
-        );
+        const recovered = await s.call('PUT', vaultUrl(s, rg, o.name), s.managementResource, {
+          location: deleted.properties.location,
+          properties: { tenantId: s.profile.tenantId, sku: { family: 'A', name: 'standard' }, createMode: 'recover' },
+        });
+        return noWait(o) ? undefined : asVault(recovered);
       }),
     );
 
-  withOutput(kv.command('purge').description('Permanently delete a soft-deleted vault.'))
+  withNoWait(withOutput(kv.command('purge').description('Permanently delete a soft-deleted vault.')))
     .requiredOption('-n, --name <name>', 'vault name')
     .option('-l, --location <location>', 'location of the deleted vault')
     .action(

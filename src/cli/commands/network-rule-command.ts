@@ -1,7 +1,7 @@
 import { BlockList, isIP } from 'node:net';
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
-import { API, run, withOutput } from '../command-kit.js';
+import { API, noWait, run, withNoWait, withOutput } from '../command-kit.js';
 import { asNetworkRuleSet, asVault } from '../output-models.js';
 import type { Session } from '../session.js';
 import { findVault } from './keyvault-command.js';
@@ -67,7 +67,7 @@ async function putVault(s: Session, vault: { id: string; properties: Record<stri
 export function registerNetworkRuleCommands(kv: Command): void {
   const rule = kv.command('network-rule').description("Manage a vault's network rules (its firewall).");
 
-  withRuleOptions(rule.command('add').description('Add a network rule (an IP address or range) to a vault.')).action(
+  withNoWait(withRuleOptions(rule.command('add').description('Add a network rule (an IP address or range) to a vault.'))).action(
     run<RuleOptions>(async (o, s) => {
       const vault = await findVault(s, o.name, o.resourceGroup);
       const acls: NetworkAcls = { bypass: 'AzureServices', defaultAction: 'Allow', ...((vault.properties.networkAcls as NetworkAcls | null) ?? {}) };
@@ -86,11 +86,14 @@ export function registerNetworkRuleCommands(kv: Command): void {
         acls.ipRules = [...(acls.ipRules ?? []), { value: ip }];
         changed = true;
       }
-      return changed ? putVault(s, vault, acls) : asVault(vault);
+      // As az: a rule set left as it was is printed (no request, nothing to wait for).
+      if (!changed) return asVault(vault);
+      const put = await putVault(s, vault, acls);
+      return noWait(o) ? undefined : put;
     }),
   );
 
-  withRuleOptions(rule.command('remove').description('Remove a network rule from a vault.')).action(
+  withNoWait(withRuleOptions(rule.command('remove').description('Remove a network rule from a vault.'))).action(
     run<RuleOptions>(async (o, s) => {
       const vault = await findVault(s, o.name, o.resourceGroup);
       const acls = vault.properties.networkAcls as NetworkAcls | null | undefined;
@@ -105,7 +108,9 @@ export function registerNetworkRuleCommands(kv: Command): void {
         next.ipRules = acls.ipRules.filter((r) => !o.ipAddress!.some((ip) => sameNetwork(ip, r.value)));
         changed ||= next.ipRules.length !== acls.ipRules.length;
       }
-      return changed ? putVault(s, vault, next) : asVault(vault);
+      if (!changed) return asVault(vault);
+      const put = await putVault(s, vault, next);
+      return noWait(o) ? undefined : put;
     }),
   );
 

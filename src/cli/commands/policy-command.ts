@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
-import { API, run, withOutput } from '../command-kit.js';
+import { API, noWait, run, withNoWait, withOutput } from '../command-kit.js';
 import { resolvePrincipal } from '../principal-lookup.js';
 import type { Session } from '../session.js';
 import { findVault } from './keyvault-command.js';
@@ -78,7 +78,7 @@ async function objectIdOf(o: PolicyOptions, s: Session): Promise<string> {
 }
 
 export function registerPolicyCommands(kv: Command): void {
-  withPrincipal(kv.command('set-policy').description("Set a principal's permissions in a vault's access policies (families given replace the old ones)."))
+  withNoWait(withPrincipal(kv.command('set-policy').description("Set a principal's permissions in a vault's access policies (families given replace the old ones).")))
     .option('--secret-permissions <perms...>', PERMISSION_CHOICES.secretPermissions.join(' '))
     .option('--key-permissions <perms...>', 'key permissions')
     .option('--certificate-permissions <perms...>', 'certificate permissions')
@@ -107,11 +107,12 @@ export function registerPolicyCommands(kv: Command): void {
         const entry: PolicyEntry = { tenantId: s.profile.tenantId, objectId, permissions };
         if (o.applicationId) entry.applicationId = o.applicationId;
         await s.call('PUT', `${s.profile.server}${vault.id}/accessPolicies/replace?api-version=${API.arm}`, s.managementResource, { properties: { accessPolicies: [entry] } });
+        if (noWait(o)) return undefined;
         return asVault(await s.call('GET', `${s.profile.server}${vault.id}?api-version=${API.arm}`, s.managementResource));
       }),
     );
 
-  withPrincipal(kv.command('delete-policy').description("Remove a principal's access policy from a vault.")).action(
+  withNoWait(withPrincipal(kv.command('delete-policy').description("Remove a principal's access policy from a vault."))).action(
     run<PolicyOptions>(async (o, s) => {
       const objectId = await objectIdOf(o, s);
       const vault = await findVault(s, o.name, o.resourceGroup);
@@ -125,6 +126,7 @@ export function registerPolicyCommands(kv: Command): void {
       const entry: PolicyEntry = { tenantId: s.profile.tenantId, objectId, permissions: {} };
       if (o.applicationId) entry.applicationId = o.applicationId;
       await s.call('PUT', `${s.profile.server}${vault.id}/accessPolicies/remove?api-version=${API.arm}`, s.managementResource, { properties: { accessPolicies: [entry] } });
+      if (noWait(o)) return undefined;
       return asVault(await s.call('GET', `${s.profile.server}${vault.id}?api-version=${API.arm}`, s.managementResource));
     }),
   );
