@@ -3,9 +3,23 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { spawnSync } from 'node:child_process';
 import { credential } from './support/clients.js';
 import { cliHome, coffer, type CliResult } from './support/cli.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
+
+/** The messages msrest's query serializer raises for maxresults outside the track-1 SDK's 1..25 (Debian's python3-msrest). */
+const MSREST_MAXRESULTS = `
+import json
+from msrest import Serializer
+out = []
+for n in (26, 0):
+    try:
+        Serializer().query('maxresults', n, 'int', maximum=25, minimum=1)
+    except Exception as e:
+        out.append(str(e))
+print(json.dumps(out))
+`;
 
 // Where az behaves in a way coffer once did not: each case is az's behaviour
 // (from az 2.45 and its source), run through the real CLI against a real server.
@@ -134,8 +148,14 @@ describe('coffer CLI behaves as az does', () => {
     const all = await json<unknown[]>('keyvault', 'secret', 'list', '--id', vaultUrl, '--include-managed');
     assert.ok(all.length > 2);
     assert.equal((await json<unknown[]>('keyvault', 'secret', 'list', '--id', vaultUrl, '--maxresults', '2')).length, 2);
-    assert.equal((await json<unknown[]>('keyvault', 'secret', 'list', '--vault-name', 'rbac-vault', '--maxresults', '0')).length, all.length);
-    assert.equal((await json<unknown[]>('keyvault', 'secret', 'list', '--vault-name', 'rbac-vault', '--maxresults', '-1')).length, all.length - 1);
+    // The track-1 SDK checks the service's page limits before sending (msrest's ValidationError, as az prints it).
+    const msrest = spawnSync('/usr/bin/python3', ['-c', MSREST_MAXRESULTS], { encoding: 'utf8' });
+    assert.equal(msrest.status, 0, msrest.stderr);
+    const [tooMany, tooFew] = JSON.parse(msrest.stdout) as [string, string];
+    for (const [n, message] of [['26', tooMany], ['0', tooFew], ['-1', tooFew]] as const) {
+      await fails(['keyvault', 'secret', 'list', '--vault-name', 'rbac-vault', '--maxresults', n], new RegExp(`^ERROR: ${message.replace(/[.()]/g, '\\$&')}\n$`), 1);
+    }
+    assert.equal((await json<unknown[]>('keyvault', 'secret', 'list', '--vault-name', 'rbac-vault', '--maxresults', '25')).length, Math.min(25, all.length));
     await fails(['keyvault', 'secret', 'list', '--vault-name', 'rbac-vault', '--maxresults', 'ten'], /^ERROR: argument --maxresults: invalid int value: 'ten'\n$/, 2);
     assert.deepEqual(await json('keyvault', 'secret', 'list-deleted', '--vault-name', 'rbac-vault', '--maxresults', '5'), []);
     assert.equal((await json('group', 'show', '-g', 'rg1')).name, 'rg1');

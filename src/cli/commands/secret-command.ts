@@ -4,6 +4,7 @@ import { asSecret } from '../output-models.js';
 import { CliError } from '../cli-error.js';
 import { parseBool, parseTags, parseUtc, TAGS_OPTION, withOutput } from '../command-kit.js';
 import { secretRun } from '../secret-errors.js';
+import type { Session } from '../session.js';
 import { dataUrl, listAll, secretRef, vaultOf, type SecretBundle, type SecretRefOptions } from '../secret-ref.js';
 import { checkEncoding, ENCODINGS } from '../secret-encoding.js';
 import { registerSecretFileCommands, readSecretFile } from './secret-file-command.js';
@@ -42,12 +43,26 @@ const MAXRESULTS_OPTION = '--maxresults <n>';
 // A vault-level list: --vault-name, or --id with the vault's URL, as az.
 const withVault = (cmd: Command) => withOutput(cmd).option('--vault-name <vault>', 'vault name').option('--id <url>', 'vault URL (instead of --vault-name)').option(MAXRESULTS_OPTION, 'at most this many');
 
-/** az's keep_max_results: an integer (argparse's int) n != 0 keeps list[:n] (Python's slice: a negative n drops the last -n); 0 keeps all. */
-function maxResults<T>(o: { maxresults?: string }, all: T[]): T[] {
-  if (o.maxresults === undefined) return all;
+/**
+ * --maxresults as az 2.45 takes it: an integer (argparse's int, exit 2),
+ * which the track-1 SDK checks against the service's page limits before it
+ * sends anything (msrest's ValidationError, exit 1), sends with the first
+ * request, and az's keep_max_results then keeps the first n of all pages.
+ */
+function maxResultsOf(o: { maxresults?: string }): number | null {
+  if (o.maxresults === undefined) return null;
   if (!/^\s*[+-]?\d+\s*$/.test(o.maxresults)) throw new CliError(`argument --maxresults: invalid int value: '${o.maxresults}'`, undefined, 2);
   const n = Number(o.maxresults);
-  return n === 0 ? all : all.slice(0, n);
+  if (n < 1) throw new CliError("Parameter 'maxresults' must be equal to or greater than 1.");
+  if (n > 25) throw new CliError("Parameter 'maxresults' must be equal to or less than 25.");
+  return n;
+}
+
+/** A list with --maxresults: sent with the first request, and the first n kept. */
+async function listSome(s: Session, o: { maxresults?: string }, vault: string, path: string, label: string): Promise<SecretBundle[]> {
+  const n = maxResultsOf(o);
+  const all = await listAll(s, dataUrl(s, vault, path) + (n === null ? '' : `&maxresults=${n}`), s.vaultResource, label);
+  return n === null ? all : all.slice(0, n);
 }
 
 const secretPath = (name: string, version: string | null = null) => `/secrets/${encodeURIComponent(name)}${version ? `/${encodeURIComponent(version)}` : ''}`;
@@ -102,7 +117,7 @@ export function registerSecretCommands(keyvault: Command): void {
     .action(
       secretRun<VaultListOptions & { includeManaged?: string | boolean }>(async (o, s) => {
         parseBool('--include-managed', o.includeManaged);
-        return maxResults(o, (await listAll(s, dataUrl(s, vaultOf(s, o), '/secrets'), s.vaultResource, 'secrets')).map((b) => asSecret('item', b)));
+        return (await listSome(s, o, vaultOf(s, o), '/secrets', 'secrets')).map((b) => asSecret('item', b));
       }, secretListTable),
     );
 
@@ -111,12 +126,12 @@ export function registerSecretCommands(keyvault: Command): void {
     .action(
       secretRun<SecretRefOptions & { maxresults?: string }>(async (o, s) => {
         const ref = secretRef(s, o);
-        return maxResults(o, (await listAll(s, dataUrl(s, ref.vault, `${secretPath(ref.name)}/versions`), s.vaultResource, 'versions')).map((b) => asSecret('item', b)));
+        return (await listSome(s, o, ref.vault, `${secretPath(ref.name)}/versions`, 'versions')).map((b) => asSecret('item', b));
       }),
     );
 
   withVault(secret.command('list-deleted').description('List soft-deleted secrets.')).action(
-    secretRun<VaultListOptions>(async (o, s) => maxResults(o, (await listAll(s, dataUrl(s, vaultOf(s, o), '/deletedsecrets'), s.vaultResource, 'deleted secrets')).map((b) => asSecret('deletedItem', b)))),
+    secretRun<VaultListOptions>(async (o, s) => (await listSome(s, o, vaultOf(s, o), '/deletedsecrets', 'deleted secrets')).map((b) => asSecret('deletedItem', b))),
   );
 
   withRef(secret.command('show-deleted').description('Show a soft-deleted secret.')).action(
