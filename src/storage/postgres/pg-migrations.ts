@@ -274,6 +274,11 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // Renewable audit keys, as SQLite's version 12: builds from before refuse the database.
+    version: 10,
+    sql: `SELECT 1`,
+  },
 ];
 
 /** Brings the database to the newest known schema; returns that version. */

@@ -318,6 +318,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    // No table changes: marks a database whose audit key a master key rotation may renew (audit/audit-key.ts).
+    // A build from before would go on MACing records under the key's first generation and break the chain
+    // for good; with this version it refuses the database instead.
+    version: 12,
+    sql: `SELECT 1;`,
+  },
 ];
 
 export class SchemaTooNewError extends Error {
