@@ -39,6 +39,13 @@ export function describeAuditRenewalConformance(h: ConformanceHandle & { keyring
       // Verified with the old generation only (what the old master key's holder can unwrap): nothing after it passes.
       const oldOnly = await verify(old);
       assert.equal(oldOnly.ok, false);
+      // Retention after the renewal seals the anchor it moves under the new generation.
+      await store().audit.append([record('later', '2030-01-01T00:00:00.000Z')]);
+      assert.equal(await store().audit.deleteBefore('2027-01-01T00:00:00.000Z'), 3);
+      const cut = await store().audit.ends();
+      assert.equal(cut.anchor.generation, 1);
+      assert.ok(isSealed(renewed.key, 'anchor', cut.anchor));
+      assert.deepEqual(await verify(), { ok: true, checked: 1, head: 6, keyedFrom: 1 });
     });
 
     it('renewals in the middle of appends and versions form one unbroken chain; of two renewals of one generation, one is stored', async () => {
