@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { mintRefreshToken, refreshTokenClaims, refreshTokenHashInput, rowMatches } from './refresh-token-binding.js';
 import type { RefreshTokenStore } from '../storage/store-types.js';
 import { oauthErrors } from '../server/errors.js';
 import type { DirectoryService } from './directory-service.js';
@@ -25,7 +26,7 @@ export interface GrantDeps {
   canonicalResource(resource: string): string | null;
   deviceCodes: DeviceCodes;
   authCodes: AuthCodes;
-  /** How a refresh token is stored (CredentialHasher.tokenHash, keyed). */
+  /** How a refresh token is stored (CredentialHasher.tokenHash, keyed), over refreshTokenHashInput. */
   hashRefreshToken(token: string): string;
 }
 
@@ -134,8 +135,9 @@ export function createGrantHandler(deps: GrantDeps) {
   async function userTokens(user: { objectId: string; upn: string | null; displayName: string }, clientId: string, resource: string, oidc: string[], session: { familyId?: string; nonce?: string } = {}): Promise<Issued> {
     const { nonce, familyId = randomBytes(16).toString('hex') } = session;
     const access = await tokens.issue({ objectId: user.objectId, appId: clientId, audience: resource, kind: 'user', upn: user.upn, name: user.displayName, scope: 'user_impersonation' });
-    const refresh = randomBytes(32).toString('base64url');
-    await deps.refreshTokens.insert({ tokenHash: deps.hashRefreshToken(refresh), objectId: user.objectId, clientId, scope: resource, expiresAt: now() + REFRESH_LIFETIME, familyId });
+    const refresh = mintRefreshToken({ objectId: user.objectId, familyId });
+    const tokenHash = deps.hashRefreshToken(refreshTokenHashInput(clientId, refresh));
+    await deps.refreshTokens.insert({ tokenHash, objectId: user.objectId, clientId, scope: resource, expiresAt: now() + REFRESH_LIFETIME, familyId });
     const body: TokenResponse = {
       token_type: 'Bearer',
       scope: `${resource}/user_impersonation`,
@@ -217,9 +219,11 @@ export function createGrantHandler(deps: GrantDeps) {
     // Checked before the token is taken: a request for an unknown resource must not cost the user the session.
     const asked = params.scope || params.resource ? resolveResource(params, tenantId, deps.canonicalResource) : null;
     // Only its own client's: another client's presentation leaves it in place for its owner, in one statement.
-    const hash = deps.hashRefreshToken(presented);
-    const row = await deps.refreshTokens.take(hash, clientId, now());
-    if (!row) {
+    // A token of another format (one issued before tokens named their sign-in) is unknown.
+    const claims = refreshTokenClaims(presented);
+    const hash = deps.hashRefreshToken(refreshTokenHashInput(clientId, presented));
+    const row = claims && (await deps.refreshTokens.take(hash, clientId, now()));
+    if (!row || !rowMatches(row, claims!)) {
       // Used before (or unknown): a used token presented again means two holders, one of them a thief, and
       // neither can be told apart, so the sign-in's tokens are all revoked (RFC 9700 4.14.2). Not within
       // seconds of its use: that is one user's two processes refreshing at once (the second is refused).
@@ -245,7 +249,7 @@ export function createGrantHandler(deps: GrantDeps) {
     const presented = need(params, 'token');
     const clientId = await requireClient(params, authorization, true);
     // The sign-in's other tokens with it: signing out ends the session, whichever of its tokens the client held.
-    await deps.refreshTokens.revokeFamily(deps.hashRefreshToken(presented), clientId);
+    await deps.refreshTokens.revokeFamily(deps.hashRefreshToken(refreshTokenHashInput(clientId, presented)), clientId);
   }
 
   async function deviceCode(params: Record<string, string>): Promise<Issued> {
