@@ -158,8 +158,31 @@ describe('pending authorization codes', () => {
         db.close();
       }
     };
-    return { codes: createAuthCodes(store.signInCodes, (c) => hasher.tokenHash('auth-code', c), () => t), size, advance: (s: number) => (t += s) };
+    /** Runs SQL on the database, as someone who can write it (but holds no key) would. */
+    const edit = (sql: string) => {
+      const db = new Database(file);
+      try {
+        db.exec(sql);
+      } finally {
+        db.close();
+      }
+    };
+    return { codes: createAuthCodes(store.signInCodes, (c) => hasher.tokenHash('auth-code', c), () => t), size, edit, advance: (s: number) => (t += s) };
   }
+
+  it("a code names its user: its row given to another user in the database redeems nothing", async () => {
+    const { codes, edit } = withStore();
+    const verifier = randomBytes(32).toString('base64url');
+    const pkce = { ...code('10.0.0.1'), challenge: createHash('sha256').update(verifier).digest('base64url') };
+    const mine = await codes.issue(pkce);
+    assert.match(mine, /^ac1\.u\.[A-Za-z0-9_-]{43}$/);
+    edit("UPDATE auth_codes SET object_id = 'admin'");
+    await assert.rejects(codes.redeem(mine, 'c', 'http://127.0.0.1/cb', verifier), /AADSTS70008/);
+    const forged = mine.replace('ac1.u.', 'ac1.admin.');
+    await assert.rejects(codes.redeem(forged, 'c', 'http://127.0.0.1/cb', verifier), /AADSTS70008/);
+    assert.equal((await codes.redeem(await codes.issue(pkce), 'c', 'http://127.0.0.1/cb', verifier)).objectId, 'u');
+    await assert.rejects(codes.redeem(randomBytes(32).toString('base64url'), 'c', 'http://127.0.0.1/cb', verifier), /AADSTS70008/, 'a code of another format');
+  });
 
   it('one source holds at most a bounded number unredeemed; redeeming frees its slot', async () => {
     const { codes, size } = withStore();

@@ -32,7 +32,8 @@ function withClock() {
   const file = join(mkdtempSync(join(root, `db${n++}-`)), 'coffer.db');
   const store = openSqliteStore({ file });
   stores.push(store);
-  const codes = createDeviceCodes(store.signInCodes, 'https://coffer.test/devicelogin', (c) => hasher.tokenHash('device-code', c), () => t);
+  const keyed = { hash: (c: string) => hasher.tokenHash('device-code', c), approval: (u: string, o: string) => hasher.tokenHash('device-approval', `${u}\u0000${o}`) };
+  const codes = createDeviceCodes(store.signInCodes, 'https://coffer.test/devicelogin', keyed, () => t);
   /** What the table holds (the store must not keep what ended or expired). */
   const size = () => {
     const db = new Database(file, { readonly: true });
@@ -44,7 +45,16 @@ function withClock() {
       db.close();
     }
   };
-  return { codes, size, advance: (s: number) => (t += s) };
+  /** Runs SQL on the database, as someone who can write it (but holds no key) would. */
+  const edit = (sql: string, ...args: unknown[]) => {
+    const db = new Database(file);
+    try {
+      db.prepare(sql).run(...args);
+    } finally {
+      db.close();
+    }
+  };
+  return { codes, size, edit, advance: (s: number) => (t += s) };
 }
 
 const errorOf = async (run: () => Promise<unknown>): Promise<string> => {
@@ -74,6 +84,34 @@ test('a code redeemed, or polled after it expired, leaves nothing behind', async
   advance(901);
   await codes.start(CLI, SCOPE, '10.0.0.3'); // starting prunes the expired one
   assert.deepEqual(size(), { devices: 1, userCodes: 1, sources: 1, networks: 1 });
+});
+
+test('an approval written into the database, or moved from another sign-in, redeems nothing', async () => {
+  const { codes, edit } = withClock();
+  // Approved by nobody: the writer marks it approved by the user they want to be.
+  const mine = await codes.start(CLI, SCOPE, '10.0.0.1');
+  assert.match(mine.device_code, new RegExp(`^dc1\\.${mine.user_code}\\.[A-Za-z0-9_-]{43}$`), 'the device code names its user code');
+  edit('UPDATE device_codes SET approved_by = ? WHERE user_code = ?', 'admin', mine.user_code);
+  assert.equal(await errorOf(() => codes.redeem(mine.device_code, CLI)), NOT_HELD);
+  // Someone's real approval copied onto the writer's sign-in: it names the other user code.
+  const theirs = await codes.start(CLI, SCOPE, '10.0.0.2');
+  const writers = await codes.start(CLI, SCOPE, '10.0.0.3');
+  assert.equal(await codes.approve(theirs.user_code, 'admin'), true);
+  edit('UPDATE device_codes SET approved_by = (SELECT approved_by FROM device_codes WHERE user_code = ?) WHERE user_code = ?', theirs.user_code, writers.user_code);
+  assert.equal(await errorOf(() => codes.redeem(writers.device_code, CLI)), NOT_HELD);
+  // Or the approved sign-in's user code given to the writer's row (after removing the original): the code names another.
+  const again = await codes.start(CLI, SCOPE, '10.0.0.4');
+  const victim = await codes.start(CLI, SCOPE, '10.0.0.5');
+  assert.equal(await codes.approve(victim.user_code, 'admin'), true);
+  edit('UPDATE device_codes SET user_code = ? WHERE user_code = ?', 'GONEGONEX', victim.user_code);
+  edit('UPDATE device_codes SET user_code = ?, approved_by = (SELECT approved_by FROM device_codes WHERE user_code = ?) WHERE user_code = ?', victim.user_code, 'GONEGONEX', again.user_code);
+  assert.equal(await errorOf(() => codes.redeem(again.device_code, CLI)), NOT_HELD);
+  // Untouched, the real approval redeems, in any case the person typed the user code.
+  const fine = await codes.start(CLI, SCOPE, '10.0.0.6');
+  assert.equal(await codes.approve(fine.user_code.toLowerCase(), 'user-9'), true);
+  assert.deepEqual(await codes.redeem(fine.device_code, CLI), { objectId: 'user-9', scope: SCOPE });
+  // A device code of another format is not one this server holds.
+  assert.equal(await errorOf(() => codes.redeem('x'.repeat(43), CLI)), NOT_HELD);
 });
 
 test('one source holds at most a few pending sign-ins; others are not locked out', async () => {

@@ -1,4 +1,4 @@
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { oauthErrors } from '../server/errors.js';
 import { StoreConflictError, type SignInCodeStore } from '../storage/store-types.js';
 import { networkKey } from './sign-in-lockout.js';
@@ -9,6 +9,11 @@ import { networkKey } from './sign-in-lockout.js';
 // live in the store for 15 minutes (store.signInCodes), so any server of a
 // database can continue a sign-in another started, and a restart cancels
 // none; only the device code's hash is stored.
+//
+// The device code names its user code, and an approval is stored with a
+// keyed MAC over the user code and the approving user: a database writer
+// who marks their own sign-in approved by someone else (or moves another
+// sign-in's approval to theirs) gets nothing from polling.
 
 const LIFETIME_SECONDS = 900;
 const INTERVAL_SECONDS = 2;
@@ -21,14 +26,41 @@ export const MAX_PENDING_PER_NETWORK = 200;
 /** New codes drawn when a user code is taken (1 in 20^9 per pending sign-in): more never happens by chance. */
 const ATTEMPTS = 3;
 
-/** `hash`: how a device code is stored (CredentialHasher.tokenHash, keyed). */
-export function createDeviceCodes(store: SignInCodeStore, verificationUri: string, hash: (deviceCode: string) => string, now = () => Math.floor(Date.now() / 1000)) {
+const FORMAT = 'dc1';
+const canonical = (userCode: string) => userCode.trim().toUpperCase();
+
+/** The user code a device code names (null: not one of ours). */
+function namedUserCode(deviceCode: string): string | null {
+  const parts = deviceCode.split('.');
+  return parts.length === 3 && parts[0] === FORMAT && /^[A-Z]{9}$/.test(parts[1]!) ? parts[1]! : null;
+}
+
+/**
+ * `hash`: how a device code is stored (CredentialHasher.tokenHash, keyed);
+ * `approval`: the keyed MAC stored with an approval (same, over the user
+ * code and the approving user's object id).
+ */
+export function createDeviceCodes(
+  store: SignInCodeStore,
+  verificationUri: string,
+  keyed: { hash: (deviceCode: string) => string; approval: (userCode: string, objectId: string) => string },
+  now = () => Math.floor(Date.now() / 1000),
+) {
+  const { hash } = keyed;
+  const approvalOf = (userCode: string, objectId: string) => `${objectId}.${keyed.approval(canonical(userCode), objectId)}`;
+  /** The approving user, if `approvedBy` carries the MAC for this user code. */
+  const approver = (userCode: string, approvedBy: string): string | null => {
+    const objectId = approvedBy.split('.')[0]!;
+    const expected = Buffer.from(approvalOf(userCode, objectId));
+    const stored = Buffer.from(approvedBy);
+    return expected.length === stored.length && timingSafeEqual(expected, stored) ? objectId : null;
+  };
   const limits = { total: MAX_PENDING, perSource: MAX_PENDING_PER_SOURCE, perNetwork: MAX_PENDING_PER_NETWORK };
   return {
     async start(clientId: string, scope: string, source: string) {
       for (let attempt = 1; ; attempt++) {
-        const deviceCode = randomBytes(32).toString('base64url');
         const userCode = Array.from({ length: 9 }, () => ALPHABET[randomInt(ALPHABET.length)]).join('');
+        const deviceCode = `${FORMAT}.${userCode}.${randomBytes(32).toString('base64url')}`;
         const t = now();
         const row = { deviceCodeHash: hash(deviceCode), userCode, clientId, scope, source, network: networkKey(source), expiresAt: t + LIFETIME_SECONDS, approvedBy: null };
         let stored: boolean;
@@ -51,17 +83,21 @@ export function createDeviceCodes(store: SignInCodeStore, verificationUri: strin
     },
     /** Marks a code approved by a user; false if the code is unknown or expired. */
     approve(userCode: string, objectId: string): Promise<boolean> {
-      return store.approveDevice(userCode.trim(), objectId, now());
+      return store.approveDevice(userCode.trim(), approvalOf(userCode, objectId), now());
     },
     /** The approved sign-in for a device code, consumed once; throws the pending/expired errors. */
     async redeem(deviceCode: string, clientId: string): Promise<{ objectId: string; scope: string }> {
       const key = hash(deviceCode);
       const t = now();
       // Taken (in one statement) only once it has ended, approved or expired.
-      const ended = await store.takeDevice(key, clientId, t);
+      const named = namedUserCode(deviceCode);
+      const ended = named === null ? null : await store.takeDevice(key, clientId, t);
       if (ended) {
         if (ended.expiresAt < t || !ended.approvedBy) throw oauthErrors.expiredToken();
-        return { objectId: ended.approvedBy, scope: ended.scope };
+        // A row that is not the one the code names, or an approval without its MAC, was written into the database.
+        const objectId = canonical(ended.userCode) === named ? approver(named!, ended.approvedBy) : null;
+        if (objectId === null) throw oauthErrors.invalidGrant(7000014, "AADSTS7000014: The provided value for the input parameter 'device_code' is not valid.");
+        return { objectId, scope: ended.scope };
       }
       // Still pending, or unknown to this client (never started, already redeemed, another client's): Entra ID's
       // answer to a device_code it does not hold for the client (an expired one is expired_token, above).

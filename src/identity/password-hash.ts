@@ -72,7 +72,7 @@ export interface CredentialHasher {
   tokenHash(kind: TokenKind, value: string): string;
 }
 
-export type TokenKind = 'refresh-token' | 'device-code' | 'auth-code';
+export type TokenKind = 'refresh-token' | 'device-code' | 'device-approval' | 'auth-code';
 
 const SECRET_PREFIX = 'hmac-sha256$';
 const PASSWORD_PREFIX = 'scrypt-hmac$';

@@ -159,7 +159,10 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
           : 'a stored token signing key this server saw retired is active again in the database; it is not trusted',
       ),
   });
-  const deviceCodes = createDeviceCodes(store.signInCodes, `${urls.authority}/devicelogin`, (code) => hasher.tokenHash('device-code', code));
+  const deviceCodes = createDeviceCodes(store.signInCodes, `${urls.authority}/devicelogin`, {
+    hash: (code) => hasher.tokenHash('device-code', code),
+    approval: (userCode, objectId) => hasher.tokenHash('device-approval', `${userCode}\u0000${objectId}`),
+  });
   const authCodes = createAuthCodes(store.signInCodes, (code) => hasher.tokenHash('auth-code', code));
   const vaultKeys = createVaultKeys(keyring, store.vaults);
   const vaults = createVaultService({ vaults: store.vaults, resourceGroups: store.resourceGroups, vaultKeys, location: config.location });
