@@ -13,7 +13,7 @@ import { auditRecord, runStoreConformance, vaultRow, versionRow } from './suppor
 import { insertVault, keyAuditChain } from './support/store-conformance-kit.js';
 import { randomBytes } from 'node:crypto';
 import { createKeyring } from '../src/crypto/keyring.js';
-import { loadAuditKey, renewAuditKey } from '../src/audit/audit-key.js';
+import { createAuditKeySource, loadAuditKey, renewAuditKey } from '../src/audit/audit-key.js';
 import { verifyChain } from '../src/audit/audit-chain.js';
 
 // The PostgreSQL store against a real PostgreSQL server: the shared
@@ -289,8 +289,9 @@ describe('postgres store: audit key renewal in a cluster', () => {
     try {
       await keyAuditChain(a, keyring);
       const key = await loadAuditKey(b, keyring);
+      const source = createAuditKeySource(b.settings, keyring, key);
       let reloads = 0;
-      b.audit.useKey(key, async () => (reloads++, loadAuditKey(b, keyring)));
+      b.audit.useKey(key, (row) => (reloads++, source.fromRow(row)));
       await b.audit.append([auditRecord('b-before')]);
       assert.equal(await renewAuditKey(a, keyring), true);
       await a.audit.append([auditRecord('a-after')]);

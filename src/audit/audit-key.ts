@@ -91,6 +91,8 @@ export async function loadAuditKey(deps: { settings: SettingsStore; audit: Audit
 /** The current keys, read from the store each time (another cluster member may have renewed them), for verification and for appenders that meet a newer generation. */
 export interface AuditKeySource {
   current(): Promise<ChainKey>;
+  /** The keys of a key row read by the caller (an appender, inside its transaction). */
+  fromRow(raw: string): ChainKey;
   /** Replaces the keyring used for unwrapping (during and after a rotation). */
   useKeyring(keyring: Keyring): void;
 }
@@ -100,16 +102,20 @@ export function createAuditKeySource(settings: Pick<SettingsStore, 'get'>, initi
   const held = new Map(loaded.periods.map((p) => [p.generation, p.key]));
   // A database put back to a row with fewer generations (whose current key the old master key opens) is refused.
   let newest = loaded.generation;
+  const fromRow = (raw: string): ChainKey => {
+    const keys = keysOf(parse(raw), keyring, held);
+    if (keys.generation < newest) throw new IntegrityError(`the stored audit key is of generation ${keys.generation}, older than generation ${newest} this server used`);
+    newest = keys.generation;
+    for (const p of keys.periods) held.set(p.generation, p.key);
+    return keys;
+  };
   return {
     async current() {
       const raw = await settings.get(AUDIT_KEY_SETTING);
       if (!raw) throw new IntegrityError('the audit key is missing from the database');
-      const keys = keysOf(parse(raw), keyring, held);
-      if (keys.generation < newest) throw new IntegrityError(`the stored audit key is of generation ${keys.generation}, older than generation ${newest} this server used`);
-      newest = keys.generation;
-      for (const p of keys.periods) held.set(p.generation, p.key);
-      return keys;
+      return fromRow(raw);
     },
+    fromRow,
     useKeyring(next) {
       keyring = next;
     },

@@ -179,7 +179,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   });
   // Read again from the store when verifying, and when this cluster member meets a generation another one made.
   const auditKeys = createAuditKeySource(store.settings, keyring, auditKey);
-  store.audit.useKey(auditKey, () => auditKeys.current());
+  store.audit.useKey(auditKey, (row) => auditKeys.fromRow(row));
   // Outside the database, like audit-key.json: a database put back to an earlier copy is noticed.
   const highWater = createHighWater(join(config.dataDir, 'audit-head.json'));
   const noteAuditHead = async () => {

@@ -42,10 +42,11 @@ export interface AuditStore {
    * The keys that MAC rows and chain ends from now on (audit-chain.ts): each
    * append uses the generation the head checkpoint is sealed under. Until
    * they are given, appends are refused: no record is ever stored unkeyed.
-   * `reload` reads them from the database again, for when the checkpoint
-   * names a generation not held (another cluster member renewed the key).
+   * `reload` gives the keys of the key row (which the store reads inside its
+   * transaction) when the checkpoint names a generation not held (another
+   * cluster member renewed the key).
    */
-  useKey(key: ChainKey, reload?: () => Promise<ChainKey>): void;
+  useKey(key: ChainKey, reload?: (row: string) => ChainKey): void;
   /**
    * Starts the audit key's next generation (audit-key.ts renewAuditKey) in
    * the transaction that orders appends: the records from the next seq on

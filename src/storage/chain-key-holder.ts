@@ -7,16 +7,16 @@ import { keysByGeneration, type ChainKey, type ChainKeys, type KeyRenewal } from
 export interface ChainKeyHolder {
   /** The keys by generation; null until the store is given them (records are refused meanwhile). */
   readonly keys: ChainKeys | null;
-  use(key: ChainKey, reload?: () => Promise<ChainKey>): void;
+  use(key: ChainKey, reload?: (row: string) => ChainKey): void;
   /** Holds exactly `keys` (a renewal about to commit, or one undone). */
   set(keys: ChainKeys | null): void;
-  /** Reads the keys from the database again; false when there is no way to (no reload given). */
-  reload(): Promise<boolean>;
+  /** Takes the keys of a key row the caller read (in its transaction); false when it cannot (no row, no reload given, or the row does not open). */
+  reload(row: string | null): boolean;
 }
 
 export function createChainKeyHolder(): ChainKeyHolder {
   let keys: ChainKeys | null = null;
-  let reloadFrom: (() => Promise<ChainKey>) | undefined;
+  let reloadFrom: ((row: string) => ChainKey) | undefined;
   return {
     get keys() {
       return keys;
@@ -28,10 +28,15 @@ export function createChainKeyHolder(): ChainKeyHolder {
     set(next) {
       keys = next;
     },
-    async reload() {
-      if (!reloadFrom) return false;
-      keys = keysByGeneration(await reloadFrom());
-      return true;
+    reload(row) {
+      if (!reloadFrom || row === null) return false;
+      try {
+        keys = keysByGeneration(reloadFrom(row));
+        return true;
+      } catch {
+        // A row that does not open (or holds fewer generations than this server used) changes nothing here.
+        return false;
+      }
     },
   };
 }

@@ -65,7 +65,8 @@ export async function lockChain(c: Queryable): Promise<void> {
 async function chainIn(c: Queryable, keys: ChainKeyHolder): Promise<ChainStart & { key: KeyObject }> {
   const checkpoint = await rawSettingIn(c, HEAD_SETTING);
   let start = chainStart(keys.keys, checkpoint, () => null, () => null);
-  if (start.unknownGeneration !== null && (await keys.reload())) start = chainStart(keys.keys, checkpoint, () => null, () => null);
+  // Read on this transaction's connection: one from the pool could wait for connections that wait for this lock.
+  if (start.unknownGeneration !== null && keys.reload(await rawSettingIn(c, AUDIT_KEY_SETTING))) start = chainStart(keys.keys, checkpoint, () => null, () => null);
   // Without a valid checkpoint the database was edited: go on from the last row and leave the checkpoint as it is, so that verify keeps showing it.
   if (!start.sealed) start = { ...start, head: (await one<ChainPoint>(c, CHAIN_HEAD)) ?? (await anchorIn(c)) };
   const key = keys.keys?.[start.generation];
