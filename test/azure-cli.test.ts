@@ -33,6 +33,17 @@ describe('Debian azure-cli against coffer', () => {
     assert.equal(r.code, 0, `coffer ${args.join(' ')}: ${r.stderr}`);
     return r;
   };
+  /** What az prints and its exit code, failures included. */
+  const azResult = (args: string[]) =>
+    run('/usr/bin/az', args, { env, timeout: 120_000 }).then(
+      (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+      (err: { code?: number; stdout?: string; stderr?: string }) => ({ code: err.code, stdout: err.stdout ?? '', stderr: err.stderr ?? '' }),
+    );
+  /** The same for coffer, its name in its messages read as az's. */
+  const cofferResult = async (home: string, args: string[]) => {
+    const r = await coffer(home, args);
+    return { code: r.code, stdout: r.stdout, stderr: r.stderr.replaceAll('coffer', 'az') };
+  };
 
   before(async () => {
     server = await startTestServer();
@@ -166,12 +177,7 @@ describe('Debian azure-cli against coffer', () => {
     }
     // A deleted vault that is not there: az's validator's message and exit 1 by name, the service's error and exit 2 by location.
     for (const args of [['show-deleted', '-n', 'nope'], ['show-deleted', '-n', 'nope', '-l', 'local'], ['recover', '-n', 'nope'], ['purge', '-n', 'nope', '-l', 'local']]) {
-      const theirs = await run('/usr/bin/az', ['keyvault', ...args], { env, timeout: 120_000 }).then(
-        () => ({ code: 0, stderr: '' }),
-        (err: { code?: number; stderr?: string }) => ({ code: err.code, stderr: err.stderr }),
-      );
-      const ours = await coffer(home, ['keyvault', ...args]);
-      assert.deepEqual({ code: ours.code, stderr: ours.stderr }, theirs, args.join(' '));
+      assert.deepEqual(await cofferResult(home, ['keyvault', ...args]), await azResult(['keyvault', ...args]), args.join(' '));
     }
     assert.equal(await az('keyvault', 'list-deleted', '--resource-type', 'hsm', '-o', 'tsv'), '');
     assert.equal(await az('keyvault', 'list', '--resource-type', 'hsm', '-o', 'tsv'), '');
@@ -183,14 +189,7 @@ describe('Debian azure-cli against coffer', () => {
     await cofferOk(home, 'login', '--service-principal', '-u', b.clientId, '-p', b.clientSecret, '--tenant', b.tenantId, '--server', server.url, '-o', 'none');
     const raw = async (cmd: string[], vault: string) => {
       const args = cmd.map((w) => (w === 'VAULT' ? vault : w));
-      if (vault.endsWith('-az')) {
-        return run('/usr/bin/az', args, { env, timeout: 120_000 }).then(
-          (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-          (err: { code?: number; stdout?: string; stderr?: string }) => ({ code: err.code, stdout: err.stdout ?? '', stderr: err.stderr ?? '' }),
-        );
-      }
-      const r = await coffer(home, args);
-      return { code: r.code, stdout: r.stdout, stderr: r.stderr.replaceAll('coffer', 'az') };
+      return vault.endsWith('-az') ? azResult(args) : cofferResult(home, args);
     };
     const me = b.objectId;
     const steps = [
@@ -213,6 +212,21 @@ describe('Debian azure-cli against coffer', () => {
       const theirs = await raw(step.map((w) => w.replace("'VAULT'", "'nw-az'")), 'nw-az');
       const ours = await raw(step.map((w) => w.replace("'VAULT'", "'nw-coffer'")), 'nw-coffer');
       assert.deepEqual({ ...ours, stdout: ours.stdout.replaceAll('nw-coffer', 'nw-az') }, theirs, step.join(' '));
+    }
+  });
+
+  it('ad sp credential list and group exists print what az prints, failures included', async () => {
+    const home = cliHome();
+    const b = server.bootstrap;
+    await cofferOk(home, 'login', '--service-principal', '-u', b.clientId, '-p', b.clientSecret, '--tenant', b.tenantId, '--server', server.url, '-o', 'none');
+    for (const args of [
+      ['ad', 'sp', 'credential', 'list', '--id', b.clientId],
+      ['ad', 'sp', 'credential', 'list', '--id', b.clientId, '--cert'],
+      ['ad', 'sp', 'credential', 'list', '--id', 'no-such-principal'],
+      ['group', 'exists', '-n', 'rg-az'],
+      ['group', 'exists', '-n', 'no-such-group'],
+    ]) {
+      assert.deepEqual(await cofferResult(home, args), await azResult(args), args.join(' '));
     }
   });
 

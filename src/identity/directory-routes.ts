@@ -38,6 +38,8 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
       const credentials = await directory.listClientSecrets(p.objectId);
       return {
         ...spResource(p),
+        // Graph's full object has both credential lists; coffer's principals have no certificate credentials.
+        keyCredentials: [],
         passwordCredentials: credentials.map(credentialView),
       };
     });

@@ -126,6 +126,16 @@ export function registerAdCommands(program: Command): void {
       }),
     );
   const credential = sp.command('credential').description("A service principal's client secrets.");
+  withOutput(credential.command('list').description("List a service principal's client secrets (their metadata: never the secrets)."))
+    .requiredOption('--id <id>', 'appId, object id or display name')
+    .option('--cert', 'list certificate credentials (coffer has none)')
+    .action(
+      run<{ id: string; cert?: boolean }>(async (o, s) => {
+        // As az's list_service_principal_credentials: the principal read whole, then one of its credential lists.
+        const whole = await s.call<{ passwordCredentials?: unknown[]; keyCredentials?: unknown[] }>('GET', graph(s, `/servicePrincipals/${(await findSp(s, o.id)).id}`), s.managementResource);
+        return (o.cert ? whole.keyCredentials : whole.passwordCredentials) ?? [];
+      }),
+    );
   withOutput(credential.command('reset').description('Add a new client secret (with --append) or replace them all.'))
     .requiredOption('--id <id>', 'appId, object id or display name')
     .option('--append', 'keep the existing secrets')

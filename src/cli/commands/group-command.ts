@@ -35,6 +35,18 @@ export function registerGroupCommands(program: Command): void {
   withGroupName(withOutput(group.command('show').description('Show a resource group.'))).action(
     run<{ groupName?: string }>(async (o, s) => asResourceGroup(await s.call('GET', groupUrl(s, groupName(o)), s.managementResource))),
   );
+  // az's check_existence: true or false, a group that is not there being no error.
+  withGroupName(withOutput(group.command('exists').description('Check whether a resource group exists.'))).action(
+    run<{ groupName?: string }>(async (o, s) =>
+      s.call('GET', groupUrl(s, groupName(o)), s.managementResource).then(
+        () => true,
+        (err: unknown) => {
+          if (err instanceof CliError && err.exitCode === 3) return false;
+          throw err;
+        },
+      ),
+    ),
+  );
   withGroupName(withOutput(group.command('delete').description('Delete a resource group and the vaults in it (soft-deleted where soft delete is on).')))
     .option('-y, --yes', 'do not prompt for confirmation')
     .action(
