@@ -192,12 +192,13 @@ describe('Debian azure-cli against coffer', () => {
       return vault.endsWith('-az') ? azResult(args) : cofferResult(home, args);
     };
     const me = b.objectId;
+    // Permissions are sorted in the queries: az's set-policy sends them in a Python set's order, which differs from run to run.
     const steps = [
       ['keyvault', 'create', '-n', 'VAULT', '-g', 'rg-az', '-l', 'local', '--enable-rbac-authorization', 'false', '--no-self-perms', '--no-wait'],
       ['keyvault', 'set-policy', '-n', 'VAULT', '--object-id', me, '--secret-permissions', 'get', 'list', '--no-wait'],
       ['keyvault', 'network-rule', 'add', '-n', 'VAULT', '--ip-address', '198.51.100.9', '--no-wait'],
       ['keyvault', 'update', '-n', 'VAULT', '--enabled-for-deployment', 'true', '--no-wait'],
-      ['keyvault', 'show', '-n', 'VAULT', '--query', 'properties.{p:accessPolicies[].permissions.secrets, r:networkAcls.ipRules[].value, d:enabledForDeployment}', '-o', 'json'],
+      ['keyvault', 'show', '-n', 'VAULT', '--query', 'properties.{p:sort(accessPolicies[0].permissions.secrets), r:networkAcls.ipRules[].value, d:enabledForDeployment}', '-o', 'json'],
       ['keyvault', 'network-rule', 'remove', '-n', 'VAULT', '--ip-address', '198.51.100.9', '--no-wait'],
       ['keyvault', 'delete-policy', '-n', 'VAULT', '--object-id', me, '--no-wait'],
       ['keyvault', 'show', '-n', 'VAULT', '--query', 'properties.{p:accessPolicies, r:networkAcls.ipRules}', '-o', 'json'],
@@ -215,16 +216,24 @@ describe('Debian azure-cli against coffer', () => {
     }
   });
 
-  it('ad sp credential list and group exists print what az prints, failures included', async () => {
+  it('ad sp credential list, ad group list filters, group exists and group update print what az prints, failures included', async () => {
     const home = cliHome();
     const b = server.bootstrap;
     await cofferOk(home, 'login', '--service-principal', '-u', b.clientId, '-p', b.clientSecret, '--tenant', b.tenantId, '--server', server.url, '-o', 'none');
+    await az('ad', 'group', 'create', '--display-name', 'listed-group', '--mail-nickname', 'listed-group', '-o', 'none');
     for (const args of [
       ['ad', 'sp', 'credential', 'list', '--id', b.clientId],
       ['ad', 'sp', 'credential', 'list', '--id', b.clientId, '--cert'],
       ['ad', 'sp', 'credential', 'list', '--id', 'no-such-principal'],
+      ['ad', 'group', 'list', '--display-name', 'listed'],
+      ['ad', 'group', 'list', '--display-name', 'listed', '--filter', "mailNickname eq 'listed-group'", '--query', '[].displayName'],
+      ['ad', 'group', 'list', '--display-name', 'nothing-like-it'],
       ['group', 'exists', '-n', 'rg-az'],
       ['group', 'exists', '-n', 'no-such-group'],
+      ['group', 'update', '-n', 'rg-az', '--tags', 'k=a=b', 'solo'],
+      ['group', 'update', '-n', 'rg-az'],
+      ['group', 'update', '-n', 'rg-az', '--tags', ''],
+      ['group', 'update', '-n', 'no-such-group', '--tags', 'a=b'],
     ]) {
       assert.deepEqual(await cofferResult(home, args), await azResult(args), args.join(' '));
     }

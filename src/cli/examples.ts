@@ -17,6 +17,7 @@ const EXAMPLES: Record<string, string[]> = {
   'group create': ['coffer group create --name my-rg --location local'],
   'group show': ['coffer group show --name my-rg'],
   'group exists': ['coffer group exists --name my-rg'],
+  'group update': ['coffer group update --name my-rg --tags team=data'],
   'group list': ['coffer group list -o table'],
   'group delete': ['coffer group delete --name my-rg', 'coffer group delete --name my-rg --yes'],
   'keyvault show': ['coffer keyvault show --name my-vault', 'coffer keyvault show --name my-vault --query properties.vaultUri -o tsv'],

@@ -30,7 +30,17 @@ export function registerAdGroupCommands(ad: Command): void {
     .requiredOption('--display-name <name>', 'display name')
     .option('--mail-nickname <nick>', 'mail nickname (accepted for az compatibility)')
     .action(run<{ displayName: string }>((o, s) => s.call('POST', groups(s), s.managementResource, { displayName: o.displayName })));
-  withOutput(group.command('list').description('List groups.')).action(run(async (_o, s) => (await s.call<{ value: unknown[] }>('GET', groups(s), s.managementResource)).value));
+  withOutput(group.command('list').description('List groups.'))
+    .option('--display-name <name>', 'only those whose display name starts with this')
+    .option('--filter <odata>', "an OData filter, e.g. \"displayName eq 'x'\"")
+    .action(
+      run<{ displayName?: string; filter?: string }>(async (o, s) => {
+        // az's list_groups: the filters joined by "and".
+        const filters = [o.filter, o.displayName && `startswith(displayName,'${o.displayName.replace(/'/g, "''")}')`].filter((f): f is string => !!f);
+        const query = filters.length > 0 ? `?$filter=${encodeURIComponent(filters.join(' and '))}` : '';
+        return (await s.call<{ value: unknown[] }>('GET', groups(s) + query, s.managementResource)).value;
+      }),
+    );
   withOutput(group.command('show').description('Show a group.'))
     .requiredOption(...GROUP_OPTION)
     .action(run<{ group: string }>(async (o, s) => asShown(s.call('GET', groups(s, `/${await groupId(s, o.group)}`), s.managementResource))));

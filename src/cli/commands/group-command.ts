@@ -35,6 +35,17 @@ export function registerGroupCommands(program: Command): void {
   withGroupName(withOutput(group.command('show').description('Show a resource group.'))).action(
     run<{ groupName?: string }>(async (o, s) => asResourceGroup(await s.call('GET', groupUrl(s, groupName(o)), s.managementResource))),
   );
+  // az's generic update: the group read, its tags changed (given: replaced; "" clears them), and put back whole.
+  withGroupName(withOutput(group.command('update').description("Update a resource group's tags.")))
+    .option(TAGS_OPTION, 'space-separated tags: key[=value]; "" clears them')
+    .action(
+      run<{ groupName?: string; tags?: string[] | boolean }>(async (o, s) => {
+        const url = groupUrl(s, groupName(o));
+        const current = await s.call<{ location: string; tags?: Record<string, string> | null; managedBy?: string }>('GET', url, s.managementResource);
+        const tags = parseTags(o.tags) ?? current.tags ?? {};
+        return asResourceGroup(await s.call('PUT', url, s.managementResource, { location: current.location, tags }));
+      }),
+    );
   // az's check_existence: true or false, a group that is not there being no error.
   withGroupName(withOutput(group.command('exists').description('Check whether a resource group exists.'))).action(
     run<{ groupName?: string }>(async (o, s) =>
