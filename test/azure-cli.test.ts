@@ -216,7 +216,7 @@ describe('Debian azure-cli against coffer', () => {
     }
   });
 
-  it('ad sp credential list, ad group list filters, group exists and group update print what az prints, failures included', async () => {
+  it('ad sp credential list, ad app list and show, ad group list filters, group exists and group update print what az prints, failures included', async () => {
     const home = cliHome();
     const b = server.bootstrap;
     await cofferOk(home, 'login', '--service-principal', '-u', b.clientId, '-p', b.clientSecret, '--tenant', b.tenantId, '--server', server.url, '-o', 'none');
@@ -228,6 +228,12 @@ describe('Debian azure-cli against coffer', () => {
       ['ad', 'group', 'list', '--display-name', 'listed'],
       ['ad', 'group', 'list', '--display-name', 'listed', '--filter', "mailNickname eq 'listed-group'", '--query', '[].displayName'],
       ['ad', 'group', 'list', '--display-name', 'nothing-like-it'],
+      ['ad', 'app', 'list', '--query', '[].appId'],
+      ['ad', 'app', 'list', '--app-id', b.clientId, '--query', '[].displayName'],
+      ['ad', 'app', 'list', '--identifier-uri', 'api://nothing'],
+      ['ad', 'app', 'show', '--id', b.clientId, '--query', 'appId'],
+      ['ad', 'app', 'show', '--id', 'api://nothing'],
+      ['ad', 'app', 'show', '--id', '11111111-0000-4000-8000-000000000000'],
       ['group', 'exists', '-n', 'rg-az'],
       ['group', 'exists', '-n', 'no-such-group'],
       ['group', 'update', '-n', 'rg-az', '--tags', 'k=a=b', 'solo'],

@@ -2,7 +2,8 @@ import { errors } from '../server/errors.js';
 import type { PrincipalRow } from '../storage/store-types.js';
 
 // Graph's list `$filter`, for what coffer's directory keeps: `eq` on a few
-// properties, `startswith`, az's `servicePrincipalNames/any(...)`, joined by
+// properties, `startswith`, az's `servicePrincipalNames/any(...)` and
+// `identifierUris/any(...)`, joined by
 // `and` (az joins its list filters so).
 
 /** A group's mail nickname: its display name's letters and digits (coffer keeps no other; az filters groups by it). */
@@ -30,6 +31,8 @@ function clauseTest(clause: string, filter: string): PrincipalTest {
     const value = unquote(spn[2]!);
     return (p) => (p.appId ?? '').toLowerCase() === value;
   }
+  // az asks for an application by an identifier URI: coffer's applications have none (graph-resources.ts), so none matches.
+  if (/^\s*identifierUris\/any\(\s*(\w+)\s*:\s*\1\s+eq\s+'((?:[^']|'')*)'\s*\)\s*$/i.test(clause)) return () => false;
   const sw = /^\s*startswith\(\s*(displayName|userPrincipalName)\s*,\s*'((?:[^']|'')*)'\s*\)\s*$/i.exec(clause);
   if (sw) {
     const upn = sw[1]!.toLowerCase() !== 'displayname';

@@ -6,6 +6,7 @@ import { asShown } from '../graph-errors.js';
 import { GUID } from '../principal-lookup.js';
 import type { Session } from '../session.js';
 import { registerAdGroupCommands } from './ad-group-command.js';
+import { registerAdAppCommands } from './ad-app-command.js';
 import { authz, resolveRoleAt } from './role-command.js';
 
 /** az's warning after printing a new client secret (role/custom.py). */
@@ -201,4 +202,5 @@ export function registerAdCommands(program: Command): void {
     );
 
   registerAdGroupCommands(ad);
+  registerAdAppCommands(ad);
 }
