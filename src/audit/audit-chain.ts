@@ -167,6 +167,17 @@ export function renewalMac(key: KeyObject, generation: number, since: number): s
   return createHmac('sha256', key).update(`coffer-audit-key-since\u0000${generation}\u0000${since}`).digest('hex');
 }
 
+/**
+ * Binds a renewal to the generation before it: a MAC, under the previous
+ * generation's key, of the new key's fingerprint and its first seq. Whoever
+ * holds an old master key (so old generations) cannot add a generation
+ * after one they do not hold. Self-contained apart from createHmac.
+ */
+export function renewalLink(previous: KeyObject, key: KeyObject, generation: number, since: number): string {
+  const fingerprint = createHmac('sha256', key).update('coffer-audit-key-fingerprint').digest('hex');
+  return createHmac('sha256', previous).update(`coffer-audit-key-next\u0000${generation}\u0000${since}\u0000${fingerprint}`).digest('hex');
+}
+
 /** A new generation of the audit key, wrapped by the master keyring under audit-key.ts's AAD for it. */
 export interface KeyRenewal {
   generation: number;
@@ -183,16 +194,17 @@ export interface KeyRenewal {
  * was sealed under the previous generation: an edited end stays as it is,
  * for verify to show). Null when the row already has that generation
  * (another renewal went first). Self-contained apart from renewalMac,
- * sealedPoint, isSealed, pointFrom and the settings' names.
+ * renewalLink, sealedPoint, isSealed, pointFrom and the settings' names.
  */
 export function renewalSettings(keys: ChainKeys, renewal: KeyRenewal, keyRow: string, start: ChainStart, anchorSetting: string | null | undefined): Record<string, string> | null {
   const row = JSON.parse(keyRow);
   const renewals = Array.isArray(row.renewals) ? row.renewals : [];
-  if (renewal.generation !== renewals.length + 1) return null;
-  const since = start.head.seq + 1;
-  const next = { ...row, renewals: [...renewals, { since, keyId: renewal.keyId, sealed: renewal.sealed, mac: renewalMac(renewal.key, renewal.generation, since) }] };
-  const settings: Record<string, string> = { [AUDIT_KEY_SETTING]: JSON.stringify(next) };
   const previous = keys[renewal.generation - 1];
+  if (renewal.generation !== renewals.length + 1 || !previous) return null;
+  const since = start.head.seq + 1;
+  const added = { since, keyId: renewal.keyId, sealed: renewal.sealed, mac: renewalMac(renewal.key, renewal.generation, since), link: renewalLink(previous, renewal.key, renewal.generation, since) };
+  const next = { ...row, renewals: [...renewals, added] };
+  const settings: Record<string, string> = { [AUDIT_KEY_SETTING]: JSON.stringify(next) };
   if (start.sealed && start.generation === renewal.generation - 1) settings[HEAD_SETTING] = sealedPoint(renewal.key, 'head', start.head, renewal.generation);
   const anchor = pointFrom(anchorSetting);
   if (anchor && previous && isSealed(previous, 'anchor', anchor)) settings[ANCHOR_SETTING] = sealedPoint(renewal.key, 'anchor', anchor, renewal.generation);

@@ -5,7 +5,7 @@ import type { Keyring } from '../crypto/keyring.js';
 import { IntegrityError } from '../crypto/envelope.js';
 import { parseWrappedSetting, unwrapFrom, wrapInto, type WrappedSetting } from '../crypto/wrapped-setting.js';
 import type { AuditStore, SettingsStore } from '../storage/store-types.js';
-import { ANCHOR_SETTING, AUDIT_KEY_SETTING, GENESIS, HEAD_SETTING, renewalMac, sealedPoint, type ChainKey, type KeyPeriod, type KeyRenewal } from './audit-chain.js';
+import { ANCHOR_SETTING, AUDIT_KEY_SETTING, GENESIS, HEAD_SETTING, renewalLink, renewalMac, sealedPoint, type ChainKey, type KeyPeriod, type KeyRenewal } from './audit-chain.js';
 
 // The audit trail's MAC key (see audit-chain.ts), stored in the settings
 // table wrapped by the master keyring, like the backup key. The first seq it
@@ -25,6 +25,8 @@ export { AUDIT_KEY_SETTING };
 interface Renewal extends WrappedSetting {
   since: number;
   mac: string;
+  /** renewalLink: the new key's fingerprint and first seq under the previous generation's key. */
+  link: string;
 }
 /** Generation 0 as it has always been stored, and the renewals in order (generation i + 1 at index i). */
 type Stored = WrappedSetting & { since: number; renewals?: Renewal[] };
@@ -34,10 +36,10 @@ const renewalAad = (generation: number) => `coffer/audit-key/v1/generation=${gen
 const parse = (raw: string): Stored => parseWrappedSetting<Stored>(AUDIT_KEY_SETTING, raw);
 
 /** Every generation's wrapped key with its AAD and first seq, oldest first. */
-function generationsOf(stored: Stored): Array<{ generation: number; since: number; wrapped: WrappedSetting; aad: string; mac?: string }> {
+function generationsOf(stored: Stored): Array<{ generation: number; since: number; wrapped: WrappedSetting; aad: string; mac?: string; link?: string }> {
   return [
     { generation: 0, since: stored.since, wrapped: stored, aad: aad(stored) },
-    ...(stored.renewals ?? []).map((r, i) => ({ generation: i + 1, since: r.since, wrapped: r, aad: renewalAad(i + 1), mac: r.mac })),
+    ...(stored.renewals ?? []).map((r, i) => ({ generation: i + 1, since: r.since, wrapped: r, aad: renewalAad(i + 1), mac: r.mac, link: r.link })),
   ];
 }
 
@@ -47,7 +49,9 @@ const sameMac = (a: string, b: unknown) => typeof b === 'string' && b.length ===
  * The keys of a stored row, unwrapping only generations not in `held`; a
  * renewal whose first seq does not carry its MAC, or lies before the
  * previous one's, is refused (moving it would pass rows off under a key the
- * old master key's holder knows).
+ * old master key's holder knows), and so is one not linked to the
+ * generation before it (renewalLink: whoever holds only old generations
+ * cannot add one after a generation they do not hold).
  */
 function keysOf(stored: Stored, keyring: Keyring, held: Map<number, KeyObject> = new Map()): ChainKey {
   const periods: KeyPeriod[] = [];
@@ -61,6 +65,9 @@ function keysOf(stored: Stored, keyring: Keyring, held: Map<number, KeyObject> =
     const before = periods.at(-1);
     if (g.generation > 0 && (!Number.isSafeInteger(g.since) || !sameMac(renewalMac(key, g.generation, g.since), g.mac) || (before && g.since < before.since))) {
       throw new IntegrityError(`the audit key's generation ${g.generation} names a first record (${g.since}) it was not renewed at`);
+    }
+    if (before && !sameMac(renewalLink(before.key, key, g.generation, g.since), g.link)) {
+      throw new IntegrityError(`the audit key's generation ${g.generation} was not made by a renewal of generation ${before.generation}`);
     }
     periods.push({ generation: g.generation, since: g.since, key });
   }
@@ -194,10 +201,13 @@ interface KeyRecord {
   since: number;
   /** Absent: 0 (recorded before the key was renewed). */
   generation?: number;
+  /** The fingerprint of that generation's key: one put in its place (under an old master key still in the keyring) is noticed. */
+  newest?: string;
 }
 
+const fingerprintOfKey = (key: KeyObject): string => createHmac('sha256', key).update('coffer-audit-key-fingerprint').digest('hex').slice(0, 32);
 /** The first generation's: it never changes while the trail is the same. */
-const fingerprintOf = (key: ChainKey): string => createHmac('sha256', key.periods[0]!.key).update('coffer-audit-key-fingerprint').digest('hex').slice(0, 32);
+const fingerprintOf = (key: ChainKey): string => fingerprintOfKey(key.periods[0]!.key);
 
 export class AuditKeyChangedError extends Error {
   constructor(file: string, recorded: KeyRecord, found: string) {
@@ -210,7 +220,7 @@ export class AuditKeyChangedError extends Error {
   }
 }
 
-const recordOf = (key: ChainKey): KeyRecord => ({ fingerprint: fingerprintOf(key), since: key.since, generation: key.generation });
+const recordOf = (key: ChainKey): KeyRecord => ({ fingerprint: fingerprintOf(key), since: key.since, generation: key.generation, newest: fingerprintOfKey(key.key) });
 
 /** Records a newer generation in `file` (after a rotation renewed the key); an older one is never recorded over it. */
 export function recordAuditKeyGeneration(file: string, key: ChainKey): void {
@@ -227,6 +237,10 @@ export async function loadRecordedAuditKey(deps: { settings: SettingsStore; audi
   if (recorded && (recorded.fingerprint !== current.fingerprint || recorded.since !== current.since)) throw new AuditKeyChangedError(file, recorded, `is another (keyed from record ${current.since})`);
   if (recorded && (recorded.generation ?? 0) > key.generation) {
     throw new AuditKeyChangedError(file, recorded, `has generations up to ${key.generation} only, where this data dir saw generation ${recorded.generation}`);
+  }
+  const seen = recorded?.newest === undefined ? undefined : key.periods.find((p) => p.generation === (recorded.generation ?? 0));
+  if (seen && fingerprintOfKey(seen.key) !== recorded!.newest) {
+    throw new AuditKeyChangedError(file, recorded!, `has another key as generation ${seen.generation} than this data dir saw`);
   }
   recordAuditKeyGeneration(file, key);
   return key;

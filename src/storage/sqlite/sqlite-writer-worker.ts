@@ -1,4 +1,4 @@
-import { ANCHOR_SETTING, AUDIT_KEY_SETTING, chainRecord, chainStart, HEAD_SETTING, isSealed, latestGeneration, NO_ANCHOR, pointFrom, pointMac, renewalMac, renewalSettings, rowHash, sealedPoint } from '../../audit/audit-chain.js';
+import { ANCHOR_SETTING, AUDIT_KEY_SETTING, chainRecord, chainStart, HEAD_SETTING, isSealed, latestGeneration, NO_ANCHOR, pointFrom, pointMac, renewalLink, renewalMac, renewalSettings, rowHash, sealedPoint } from '../../audit/audit-chain.js';
 
 // The writer thread's program (see sqlite-writer.ts). It is plain JavaScript
 // evaluated from this string, so it runs the same from sources and from the
@@ -44,6 +44,7 @@ const chainRecord = ${chainRecord.toString()};
 const chainStart = ${chainStart.toString()};
 const latestGeneration = ${latestGeneration.toString()};
 const renewalMac = ${renewalMac.toString()};
+const renewalLink = ${renewalLink.toString()};
 const renewalSettings = ${renewalSettings.toString()};
 const db = new Database(workerData.file);
 const walFile = workerData.file + '-wal';
