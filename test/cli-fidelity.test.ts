@@ -7,19 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { credential } from './support/clients.js';
 import { cliHome, coffer, type CliResult } from './support/cli.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
-
-/** The messages msrest's query serializer raises for maxresults outside the track-1 SDK's 1..25 (Debian's python3-msrest). */
-const MSREST_MAXRESULTS = `
-import json
-from msrest import Serializer
-out = []
-for n in (26, 0):
-    try:
-        Serializer().query('maxresults', n, 'int', maximum=25, minimum=1)
-    except Exception as e:
-        out.append(str(e))
-print(json.dumps(out))
-`;
+import { MSREST_MAXRESULTS } from './support/az-python.js';
 
 // Where az behaves in a way coffer once did not: each case is az's behaviour
 // (from az 2.45 and its source), run through the real CLI against a real server.
