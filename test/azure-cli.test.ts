@@ -216,11 +216,15 @@ describe('Debian azure-cli against coffer', () => {
     }
   });
 
-  it('ad sp credential list, ad app list and show, ad group list filters, group exists and group update print what az prints, failures included', async () => {
+  it('ad sp credential list, ad app list and show, ad group list filters and member check, ad user get-member-groups, group exists and group update print what az prints, failures included', async () => {
     const home = cliHome();
     const b = server.bootstrap;
     await cofferOk(home, 'login', '--service-principal', '-u', b.clientId, '-p', b.clientSecret, '--tenant', b.tenantId, '--server', server.url, '-o', 'none');
     await az('ad', 'group', 'create', '--display-name', 'listed-group', '--mail-nickname', 'listed-group', '-o', 'none');
+    await az('ad', 'group', 'create', '--display-name', 'outer-group', '--mail-nickname', 'outer-group', '-o', 'none');
+    const listedId = await az('ad', 'group', 'show', '--group', 'listed-group', '--query', 'id', '-o', 'tsv');
+    await az('ad', 'group', 'member', 'add', '--group', 'listed-group', '--member-id', b.objectId);
+    await az('ad', 'group', 'member', 'add', '--group', 'outer-group', '--member-id', listedId);
     for (const args of [
       ['ad', 'sp', 'credential', 'list', '--id', b.clientId],
       ['ad', 'sp', 'credential', 'list', '--id', b.clientId, '--cert'],
@@ -234,6 +238,10 @@ describe('Debian azure-cli against coffer', () => {
       ['ad', 'app', 'show', '--id', b.clientId, '--query', 'appId'],
       ['ad', 'app', 'show', '--id', 'api://nothing'],
       ['ad', 'app', 'show', '--id', '11111111-0000-4000-8000-000000000000'],
+      ['ad', 'group', 'member', 'check', '--group', 'outer-group', '--member-id', b.objectId],
+      ['ad', 'group', 'member', 'check', '--group', 'outer-group', '--member-id', listedId],
+      ['ad', 'group', 'member', 'check', '--group', 'listed-group', '--member-id', '11111111-0000-4000-8000-000000000000'],
+      ['ad', 'user', 'get-member-groups', '--id', 'no-such-user@example.test'],
       ['group', 'exists', '-n', 'rg-az'],
       ['group', 'exists', '-n', 'no-such-group'],
       ['group', 'update', '-n', 'rg-az', '--tags', 'k=a=b', 'solo'],

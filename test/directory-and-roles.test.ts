@@ -34,6 +34,33 @@ describe('directory and custom roles', () => {
     assert.equal(listed.body!.value[0]['@odata.type'], '#microsoft.graph.user');
   });
 
+  it("Graph's checkMemberGroups and getMemberGroups answer through nested groups, for any signed-in caller; bad bodies are 400s", async () => {
+    const user = (await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'erin@coffer.local', displayName: 'Erin', passwordProfile: { password: 'long enough password' } })).body!.id as string;
+    const inner = (await api(server, 'POST', '/v1.0/groups', { displayName: 'inner-team' })).body!.id as string;
+    const outer = (await api(server, 'POST', '/v1.0/groups', { displayName: 'outer-team' })).body!.id as string;
+    const other = (await api(server, 'POST', '/v1.0/groups', { displayName: 'other-team' })).body!.id as string;
+    const add = (group: string, member: string) => api(server, 'POST', `/v1.0/groups/${group}/members/$ref`, { '@odata.id': `${server.url}/v1.0/directoryObjects/${member}` });
+    assert.equal((await add(inner, user)).status, 204);
+    assert.equal((await add(outer, inner)).status, 204);
+    // Asked by a service principal that is no administrator: the directory is readable by any signed-in caller.
+    const reader = await newServicePrincipal(server, 'membership-reader');
+    const token = (await credential(server, reader.appId, reader.secret).getToken(`${server.url}/.default`)).token;
+    const ask = (path: string, body: unknown) => api(server, 'POST', path, body, token);
+    const checked = await ask(`/v1.0/directoryObjects/${user}/checkMemberGroups`, { groupIds: [outer, other, inner.toUpperCase()] });
+    assert.deepEqual([checked.status, checked.body!.value], [200, [outer, inner.toUpperCase()]]);
+    for (const path of [`/v1.0/users/${user}/getMemberGroups`, '/v1.0/users/erin@coffer.local/getMemberGroups', `/v1.0/directoryObjects/${user}/getMemberGroups`]) {
+      const groups = await ask(path, { securityEnabledOnly: false });
+      assert.deepEqual([groups.status, [...groups.body!.value].sort()], [200, [inner, outer].sort()], path);
+    }
+    assert.deepEqual((await ask(`/v1.0/groups/${inner}/getMemberGroups`, { securityEnabledOnly: true })).body!.value, [outer]);
+    assert.equal((await ask(`/v1.0/groups/${user}/getMemberGroups`, { securityEnabledOnly: true })).status, 404, 'a user is not a group');
+    assert.equal((await ask('/v1.0/directoryObjects/11111111-0000-4000-8000-000000000000/checkMemberGroups', { groupIds: [outer] })).status, 404);
+    for (const bad of [{}, { groupIds: [] }, { groupIds: Array.from({ length: 21 }, () => outer) }, { groupIds: [1] }]) {
+      assert.equal((await ask(`/v1.0/directoryObjects/${user}/checkMemberGroups`, bad)).status, 400, JSON.stringify(bad).slice(0, 40));
+    }
+    assert.equal((await ask(`/v1.0/users/${user}/getMemberGroups`, {})).status, 400, 'securityEnabledOnly is required');
+  });
+
   it("Graph list filters: one clause or several joined by 'and', quotes doubled inside values; anything else is a 400 even when nothing would match", async () => {
     const sp = await newServicePrincipal(server, "o'brien and sons");
     await newServicePrincipal(server, 'obrien-tools');

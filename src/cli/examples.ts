@@ -50,6 +50,8 @@ const EXAMPLES: Record<string, string[]> = {
   'ad sp list': ['coffer ad sp list --display-name apono -o table', 'coffer ad sp list --spn APP_ID', 'coffer ad sp list --all --query "[].appId" -o tsv'],
   'ad sp show': ['coffer ad sp show --id apono-connector'],
   'ad sp delete': ['coffer ad sp delete --id APP_ID'],
+  'ad group member check': ['coffer ad group member check --group connectors --member-id OBJECT_ID'],
+  'ad user get-member-groups': ['coffer ad user get-member-groups --id alice@coffer.local'],
   'ad app list': ['coffer ad app list --display-name apono', 'coffer ad app list --app-id APP_ID'],
   'ad app show': ['coffer ad app show --id APP_ID'],
   'ad sp credential list': ['coffer ad sp credential list --id apono-connector'],

@@ -10,6 +10,7 @@ import { repeatedParameter } from '../server/query-params.js';
 import { ofKind } from './graph-filter.js';
 import { addPassword, createGraphRouteKit, removePassword, type GraphRequest as Req } from './graph-route-kit.js';
 import { registerApplicationRoutes } from './application-routes.js';
+import { registerMembershipRoutes } from './membership-routes.js';
 import { credentialView, groupResource, iso, objectResource, resourceNotFound, secretYears, spResource, unlessGone, userResource } from './graph-resources.js';
 
 // A Microsoft Graph shaped directory API (v1.0 subset) on the bare host:
@@ -170,6 +171,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
     });
 
     registerApplicationRoutes(graph, { directory, kit });
+    registerMembershipRoutes(graph, { directory, index: deps.index, kit });
 
     // Graph's batch lookup, which the portal uses to name the principals of role assignments.
     graph.post('/v1.0/directoryObjects/getByIds', async (req: Req) => {

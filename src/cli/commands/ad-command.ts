@@ -178,6 +178,23 @@ export function registerAdCommands(program: Command): void {
   withOutput(user.command('show').description('Show a user.'))
     .requiredOption('--id <upn-or-object-id>', 'user principal name or object id')
     .action(run<{ id: string }>((o, s) => asShown(s.call('GET', userUrl(s, o.id), s.managementResource))));
+  withOutput(user.command('get-member-groups').description('List the groups a user is in (directly or through other groups).'))
+    .requiredOption('--id <upn-or-object-id>', 'user principal name or object id')
+    .option('--security-enabled-only [bool]', 'only security groups (every coffer group is one)')
+    .action(
+      run<{ id: string; securityEnabledOnly?: string | boolean }>(async (o, s) => {
+        // As az's get_user_member_groups: the ids, then their display names through getByIds (none if that fails).
+        const securityEnabledOnly = parseBool('--security-enabled-only', o.securityEnabledOnly) ?? false;
+        const ids = (await s.call<{ value: string[] }>('POST', `${userUrl(s, o.id)}/getMemberGroups`, s.managementResource, { securityEnabledOnly })).value;
+        const names = new Map<string, string>();
+        if (ids.length > 0) {
+          const types = ['user', 'group', 'servicePrincipal', 'directoryObjectPartnerReference'];
+          const stubs = await s.call<{ value: Array<{ id: string; displayName: string }> }>('POST', graph(s, '/directoryObjects/getByIds'), s.managementResource, { ids, types }).catch(() => ({ value: [] }));
+          for (const stub of stubs.value) names.set(stub.id, stub.displayName);
+        }
+        return ids.map((id) => ({ id, displayName: names.get(id) ?? null }));
+      }),
+    );
   withOutput(user.command('update').description("Reset a user's password (their refresh tokens are revoked with it)."))
     .requiredOption('--id <upn-or-object-id>', 'user principal name or object id')
     .option('--password <password>', 'the new password (at least 8 characters)')

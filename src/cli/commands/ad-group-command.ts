@@ -72,6 +72,17 @@ export function registerAdGroupCommands(ad: Command): void {
         return undefined;
       }),
     );
+  withOutput(member.command('check').description('Check whether an object is a member of a group (directly or through other groups).'))
+    .requiredOption(...GROUP_OPTION)
+    .requiredOption('--member-id <id>', 'object id of the user, group or service principal')
+    .action(
+      run<{ group: string; memberId: string }>(async (o, s) => {
+        // As az's check_group_membership: Graph's checkMemberGroups, asked of the member.
+        const group = await groupId(s, o.group);
+        const answer = await s.call<{ value: string[] }>('POST', `${s.profile.server}/v1.0/directoryObjects/${encodeURIComponent(o.memberId)}/checkMemberGroups`, s.managementResource, { groupIds: [group] });
+        return { value: answer.value.includes(group) };
+      }),
+    );
   withOutput(member.command('list').description("List a group's members."))
     .requiredOption(...GROUP_OPTION)
     .action(run<{ group: string }>(async (o, s) => (await s.call<{ value: unknown[] }>('GET', groups(s, `/${await groupId(s, o.group)}/members`), s.managementResource)).value));
