@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { decodeJwt } from 'jose';
-import { credential } from './support/clients.js';
+import { api } from './support/access-kit.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
 // A refresh token names the sign-in it continues (identity/refresh-token-binding.ts):
@@ -17,12 +17,7 @@ describe('refresh tokens bound to their sign-in', () => {
   before(async () => {
     server = await startTestServer();
     tokenUrl = `${server.url}/${server.bootstrap.tenantId}/oauth2/v2.0/token`;
-    const admin = (await credential(server).getToken(`${server.url}/.default`)).token;
-    const created = await fetch(`${server.url}/v1.0/users`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ userPrincipalName: 'alice@coffer.local', displayName: 'Alice', passwordProfile: { password: 'correct horse battery' } }),
-    });
+    const created = await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'alice@coffer.local', displayName: 'Alice', passwordProfile: { password: 'correct horse battery' } });
     assert.equal(created.status, 201);
   });
   after(() => server?.stop());
