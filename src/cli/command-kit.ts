@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { addResourceGroup, checkOutputOptions, print, type OutputOptions, type TableView } from './output.js';
-import { usage } from './cli-error.js';
+import { CliError, usage } from './cli-error.js';
 import { Session } from './session.js';
 
 // Shared bits of every CLI command: az's global output options and a runner
@@ -30,6 +30,16 @@ export function withOutput(cmd: Command): Command {
 export const withNoWait = (cmd: Command): Command => cmd.option('--no-wait', 'do not wait for the operation to finish: print nothing');
 /** Whether --no-wait was given (commander sets `wait` false). */
 export const noWait = (o: object): boolean => (o as { wait?: unknown }).wait === false;
+
+/** Whether a management GET of `url` finds something: its not-found (exit 3) is false, any other error stays one. */
+export const exists = (s: Session, url: string): Promise<boolean> =>
+  s.call('GET', url, s.managementResource).then(
+    () => true,
+    (err: unknown) => {
+      if (err instanceof CliError && err.exitCode === 3) return false;
+      throw err;
+    },
+  );
 
 export type Action<O> = (opts: O, session: Session) => Promise<unknown>;
 

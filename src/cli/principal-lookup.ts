@@ -1,5 +1,6 @@
 import { CliError } from './cli-error.js';
 import type { Session } from './session.js';
+import { filterQuery, odataString as quote } from './graph-query.js';
 
 // Resolves what users type for a principal (object id, appId, UPN, display
 // name) to a directory object, as az's --assignee and --spn/--upn do.
@@ -11,10 +12,9 @@ export interface DirectoryObject {
 }
 
 export const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const quote = (v: string) => v.replace(/'/g, "''");
 
 async function query(s: Session, collection: string, filter: string): Promise<Array<{ id: string; displayName: string }>> {
-  const url = `${s.profile.server}/v1.0/${collection}?$filter=${encodeURIComponent(filter)}`;
+  const url = `${s.profile.server}/v1.0/${collection}${filterQuery(filter)}`;
   return (await s.call<{ value: Array<{ id: string; displayName: string }> }>('GET', url, s.managementResource)).value;
 }
 

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { andFilters, filterQuery, odataString as quote } from '../graph-query.js';
 import { CliError } from '../cli-error.js';
 import { run, withOutput } from '../command-kit.js';
 import { asShown } from '../graph-errors.js';
@@ -10,9 +11,8 @@ import type { Session } from '../session.js';
 // az 2.45's list_applications and show_application read them.
 
 const applications = (s: Session, query = '') => `${s.profile.server}/v1.0/applications${query}`;
-const quote = (v: string) => v.replace(/'/g, "''");
 const listWhere = async (s: Session, filter: string | null) =>
-  (await s.call<{ value: Array<{ id: string }> }>('GET', applications(s, filter ? `?$filter=${encodeURIComponent(filter)}` : ''), s.managementResource)).value;
+  (await s.call<{ value: Array<{ id: string }> }>('GET', applications(s, filterQuery(filter)), s.managementResource)).value;
 
 /** az's _resolve_application: a GUID is an appId if an application has it, else an object id; anything else an identifier URI. */
 async function applicationId(s: Session, identifier: string): Promise<string> {
@@ -33,14 +33,14 @@ export function registerAdAppCommands(ad: Command): void {
     .action(
       run<{ displayName?: string; appId?: string; identifierUri?: string; filter?: string; all?: boolean }>(async (o, s) => {
         // az's list_applications: the filters joined by "and".
-        const filters = [
+        const filter = andFilters([
           o.filter,
           o.appId && `appId eq '${quote(o.appId)}'`,
           o.displayName && `startswith(displayName,'${quote(o.displayName)}')`,
           o.identifierUri && `identifierUris/any(s:s eq '${quote(o.identifierUri)}')`,
-        ].filter((f): f is string => !!f);
-        const all = await listWhere(s, filters.length > 0 ? filters.join(' and ') : null);
-        if (filters.length > 0 || o.all) return all;
+        ]);
+        const all = await listWhere(s, filter);
+        if (filter !== null || o.all) return all;
         if (all.length > 100) s.warn("The result is not complete. You can still use '--all' to get all of them with long latency expected, or provide a filter through command arguments");
         return all.slice(0, 100);
       }),

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { andFilters, filterQuery, odataString } from '../graph-query.js';
 import { servicePrincipalListTable } from '../table-views.js';
 import { CliError } from '../cli-error.js';
 import { parseBool, run, withOutput } from '../command-kit.js';
@@ -25,11 +26,11 @@ interface GraphSp {
 const graph = (s: Session, path: string) => `${s.profile.server}/v1.0${path}`;
 
 const servicePrincipals = async (s: Session, filter: string | null) =>
-  (await s.call<{ value: GraphSp[] }>('GET', graph(s, `/servicePrincipals${filter === null ? '' : `?$filter=${encodeURIComponent(filter)}`}`), s.managementResource)).value;
+  (await s.call<{ value: GraphSp[] }>('GET', graph(s, `/servicePrincipals${filterQuery(filter)}`), s.managementResource)).value;
 
 /** A service principal by object id, appId or display name (az: appId or object id; `notFound` is its exit code then, 3 for show). */
 async function findSp(s: Session, id: string, notFound = 1): Promise<GraphSp> {
-  const escaped = id.replace(/'/g, "''");
+  const escaped = odataString(id);
   for (const field of ['id', 'appId', 'displayName']) {
     const hits = await servicePrincipals(s, `${field} eq '${escaped}'`);
     if (hits.length === 1) return hits[0]!;
@@ -72,7 +73,7 @@ export function registerAdCommands(program: Command): void {
         const years = Number(o.years);
         // As az: "patch existing app with the same displayName to make the command idempotent".
         const existing = o.name
-          ? (await s.call<{ value: GraphSp[] }>('GET', graph(s, `/servicePrincipals?$filter=${encodeURIComponent(`displayName eq '${o.name.replace(/'/g, "''")}'`)}`), s.managementResource)).value[0]
+          ? (await servicePrincipals(s, `displayName eq '${odataString(o.name)}'`))[0]
           : undefined;
         let principal: GraphSp;
         let password: string | undefined;
@@ -105,11 +106,9 @@ export function registerAdCommands(program: Command): void {
     .action(
       run<{ displayName?: string; spn?: string; filter?: string; all?: boolean }>(async (o, s) => {
         // az's list_service_principals: the filters joined by "and".
-        const filters = [o.filter, o.spn && `servicePrincipalNames/any(c:c eq '${o.spn.replace(/'/g, "''")}')`, o.displayName && `startswith(displayName,'${o.displayName.replace(/'/g, "''")}')`].filter(
-          (f): f is string => !!f,
-        );
-        const all = await servicePrincipals(s, filters.length > 0 ? filters.join(' and ') : null);
-        if (filters.length > 0 || o.all) return all;
+        const filter = andFilters([o.filter, o.spn && `servicePrincipalNames/any(c:c eq '${odataString(o.spn)}')`, o.displayName && `startswith(displayName,'${odataString(o.displayName)}')`]);
+        const all = await servicePrincipals(s, filter);
+        if (filter !== null || o.all) return all;
         if (all.length > 100) s.warn("The result is not complete. You can still use '--all' to get all of them with long latency expected, or provide a filter through command arguments");
         return all.slice(0, 100);
       }, servicePrincipalListTable),
@@ -167,10 +166,8 @@ export function registerAdCommands(program: Command): void {
     .action(
       run<{ upn?: string; displayName?: string; filter?: string }>(async (o, s) => {
         // az's list_users: the filters joined by "and".
-        const quote = (v: string) => v.replace(/'/g, "''");
-        const filters = [o.filter, o.upn && `userPrincipalName eq '${quote(o.upn)}'`, o.displayName && `startswith(displayName,'${quote(o.displayName)}')`].filter((f): f is string => !!f);
-        const query = filters.length > 0 ? `?$filter=${encodeURIComponent(filters.join(' and '))}` : '';
-        return (await s.call<{ value: unknown[] }>('GET', graph(s, `/users${query}`), s.managementResource)).value;
+        const filter = andFilters([o.filter, o.upn && `userPrincipalName eq '${odataString(o.upn)}'`, o.displayName && `startswith(displayName,'${odataString(o.displayName)}')`]);
+        return (await s.call<{ value: unknown[] }>('GET', graph(s, `/users${filterQuery(filter)}`), s.managementResource)).value;
       }),
     );
   // az names a user by user principal name or object id, straight in the URL (Graph takes both).

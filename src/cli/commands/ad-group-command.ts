@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { andFilters, filterQuery, odataString } from '../graph-query.js';
 import { CliError } from '../cli-error.js';
 import { run, withOutput } from '../command-kit.js';
 import { asShown } from '../graph-errors.js';
@@ -13,9 +14,9 @@ const groups = (s: Session, path = '') => `${s.profile.server}/v1.0/groups${path
 /** az's validate_group: an object id as given; a name by exact display name, else by prefix, and only when one matches. */
 async function groupId(s: Session, value: string): Promise<string> {
   if (GUID.test(value)) return value;
-  const quoted = value.replace(/'/g, "''");
+  const quoted = odataString(value);
   for (const filter of [`displayName eq '${quoted}'`, `startswith(displayName,'${quoted}')`]) {
-    const hits = (await s.call<{ value: Array<{ id: string }> }>('GET', groups(s, `?$filter=${encodeURIComponent(filter)}`), s.managementResource)).value;
+    const hits = (await s.call<{ value: Array<{ id: string }> }>('GET', groups(s, filterQuery(filter)), s.managementResource)).value;
     if (hits.length === 1) return hits[0]!.id;
     if (hits.length > 1) throw new CliError(`More than one group match the name of '${value}'`);
   }
@@ -36,9 +37,8 @@ export function registerAdGroupCommands(ad: Command): void {
     .action(
       run<{ displayName?: string; filter?: string }>(async (o, s) => {
         // az's list_groups: the filters joined by "and".
-        const filters = [o.filter, o.displayName && `startswith(displayName,'${o.displayName.replace(/'/g, "''")}')`].filter((f): f is string => !!f);
-        const query = filters.length > 0 ? `?$filter=${encodeURIComponent(filters.join(' and '))}` : '';
-        return (await s.call<{ value: unknown[] }>('GET', groups(s) + query, s.managementResource)).value;
+        const filter = andFilters([o.filter, o.displayName && `startswith(displayName,'${odataString(o.displayName)}')`]);
+        return (await s.call<{ value: unknown[] }>('GET', groups(s, filterQuery(filter)), s.managementResource)).value;
       }),
     );
   withOutput(group.command('show').description('Show a group.'))

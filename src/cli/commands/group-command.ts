@@ -2,7 +2,7 @@ import { confirmed } from '../prompt.js';
 import type { Command } from 'commander';
 import { groupListTable } from '../table-views.js';
 import { CliError } from '../cli-error.js';
-import { API, parseTags, run, TAGS_OPTION, withOutput } from '../command-kit.js';
+import { API, exists, parseTags, run, TAGS_OPTION, withOutput } from '../command-kit.js';
 import { asResourceGroup } from '../output-models.js';
 import type { Session } from '../session.js';
 
@@ -48,15 +48,7 @@ export function registerGroupCommands(program: Command): void {
     );
   // az's check_existence: true or false, a group that is not there being no error.
   withGroupName(withOutput(group.command('exists').description('Check whether a resource group exists.'))).action(
-    run<{ groupName?: string }>(async (o, s) =>
-      s.call('GET', groupUrl(s, groupName(o)), s.managementResource).then(
-        () => true,
-        (err: unknown) => {
-          if (err instanceof CliError && err.exitCode === 3) return false;
-          throw err;
-        },
-      ),
-    ),
+    run<{ groupName?: string }>(async (o, s) => exists(s, groupUrl(s, groupName(o)))),
   );
   withGroupName(withOutput(group.command('delete').description('Delete a resource group and the vaults in it (soft-deleted where soft delete is on).')))
     .option('-y, --yes', 'do not prompt for confirmation')

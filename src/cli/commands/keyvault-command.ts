@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
-import { API, noWait, parseBool, parseTags, run, TAGS_OPTION, withNoWait, withOutput } from '../command-kit.js';
+import { API, exists, noWait, parseBool, parseTags, run, TAGS_OPTION, withNoWait, withOutput } from '../command-kit.js';
 import { asDeletedVault, asResource, asVault } from '../output-models.js';
 import type { Session } from '../session.js';
 
@@ -135,14 +135,7 @@ export function registerKeyvaultCommands(program: Command): Command {
       run<CreateOptions>(async (o, s) => {
         const group = await s.call<{ location: string }>('GET', `${vaultsBase(s)}/resourcegroups/${encodeURIComponent(o.resourceGroup)}?api-version=${API.resources}`, s.managementResource);
         // As az does: a PUT would replace the vault, its access policies and its model with the defaults.
-        const exists = await s.call('GET', vaultUrl(s, o.resourceGroup, o.name), s.managementResource).then(
-          () => true,
-          (err: unknown) => {
-            if (err instanceof CliError && err.exitCode === 3) return false;
-            throw err;
-          },
-        );
-        if (exists) throw new CliError(`The specified vault: ${o.name} already exists`);
+        if (await exists(s, vaultUrl(s, o.resourceGroup, o.name))) throw new CliError(`The specified vault: ${o.name} already exists`);
         const rbac = parseBool('--enable-rbac-authorization', o.enableRbacAuthorization) === true;
         const noSelfPerms = parseBool('--no-self-perms', o.selfPerms === false ? true : o.noSelfPerms);
         const properties: Record<string, unknown> = {

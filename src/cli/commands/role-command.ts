@@ -4,6 +4,7 @@ import { CliError } from '../cli-error.js';
 import { confirmed } from '../prompt.js';
 import { parseBool, run, withOutput } from '../command-kit.js';
 import { GUID, resolvePrincipal } from '../principal-lookup.js';
+import { odataString } from '../graph-query.js';
 import { asRoleAssignment } from '../output-models.js';
 import type { Session } from '../session.js';
 
@@ -45,7 +46,7 @@ async function roleDefinitions(s: Session, andBelow = true, scope = subScope(s))
 export async function resolveRoleAt(s: Session, role: string, scope: string): Promise<{ id: string; guid: string; roleName?: string }> {
   if (/^\/subscriptions\/.+\/providers\/Microsoft\.Authorization\/roleDefinitions\//i.test(role)) return { id: role, guid: role.split('/').pop()! };
   if (GUID.test(role)) return { id: `${subScope(s)}/providers/Microsoft.Authorization/roleDefinitions/${role}`, guid: role };
-  const filter = `&$filter=${encodeURIComponent(`roleName eq '${role.replace(/'/g, "''")}'`)}`;
+  const filter = `&$filter=${encodeURIComponent(`roleName eq '${odataString(role)}'`)}`;
   const found = (await s.call<{ value: RoleDefinition[] }>('GET', authz(s, scope, 'roleDefinitions', filter), s.managementResource)).value;
   // az's CLIError: no code in the message.
   if (found.length === 0) throw new CliError(`Role '${role}' doesn't exist.`);
