@@ -24,7 +24,7 @@ describe('a cluster rotating its master key member by member (COFFER_MASTER_KEY)
     await db?.stop();
   });
 
-  it('renews the audit key once; a member that has not restarted yet reads the new generation when it meets it, and the trail verifies on both', async () => {
+  it('renews the audit key and the credential pepper once; a member that has not restarted yet reads the new generation when it meets it, and the trail verifies on both', async () => {
     const url = await freshPostgresDatabase(db);
     const newKey = randomBytes(32).toString('hex');
     const envA: Record<string, string> = { COFFER_MASTER_KEY: MASTER_KEY };
@@ -49,9 +49,17 @@ describe('a cluster rotating its master key member by member (COFFER_MASTER_KEY)
     try {
       const row = (await stored.query<{ value: string }>("SELECT value FROM settings WHERE key = 'auditKey'")).rows[0]!;
       assert.equal((JSON.parse(row.value) as { renewals: unknown[] }).renewals.length, 1);
+      const pepper = (await stored.query<{ value: string }>("SELECT value FROM settings WHERE key = 'credentialPepper'")).rows[0]!;
+      assert.equal((JSON.parse(pepper.value) as { generation: number }).generation, 1, 'the credential pepper renewed once');
     } finally {
       await stored.end();
     }
+    // b meets the administrator's secret keyed again under the new pepper generation, and reads the generations again.
+    const signIn = await fetch(`${b.url}/${b.bootstrap.tenantId}/oauth2/v2.0/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: b.bootstrap.clientId, client_secret: b.bootstrap.clientSecret, scope: `${b.url}/.default` }),
+    });
+    assert.equal(signIn.status, 200);
     // b still holds generation 0 only: its next records meet generation 1.
     await secretClient(b, 'rolling').setSecret('s', 'from-b');
     await secretClient(a, 'rolling').setSecret('s', 'from-a');

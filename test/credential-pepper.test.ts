@@ -151,7 +151,7 @@ describe('credential pepper', () => {
     d.prepare("UPDATE settings SET value = ? WHERE key = 'credentialPepper'").run(JSON.stringify({ ...JSON.parse(row.value), converted: false }));
     d.close();
     await assert.rejects(server.restart());
-    assert.match(server.logs(), /the credential pepper \(setting credentialPepper\) does not open under the master key/);
+    assert.match(server.logs(), /the credential pepper \(setting credentialPepper, generation 0\) does not open under the master key/);
     // Put back, it starts again.
     const fix = db();
     fix.prepare("UPDATE settings SET value = ? WHERE key = 'credentialPepper'").run(row.value);

@@ -50,7 +50,7 @@ describe('vault data key renewal', () => {
     keyring = createKeyring(masterKeys[0]!, masterKeys.slice(1));
     keys.useKeyring(keyring);
     backupKeys.useKeyring(keyring);
-    const result = await rewrapAll(store, keyring, (id, generation, raw) => keys.renewed(id, generation, raw));
+    const result = await rewrapAll(store, keyring, { renewed: (id, generation, raw) => keys.renewed(id, generation, raw) });
     assert.equal(result.renewedDataKeys, vaults);
     assert.equal(result.renewedBackupKey, true);
   }

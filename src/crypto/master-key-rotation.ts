@@ -2,12 +2,15 @@ import type { SigningKeyRow, Store } from '../storage/store-types.js';
 import { IntegrityError, newDataKey, vaultKeyAad, signingKeyAad } from './envelope.js';
 import { backupKeyIds, checkBackupKeys, renewBackupKey, rewrapBackupKeys } from './backup-key.js';
 import { auditKeyIds, checkAuditKeys, renewAuditKey, rewrapAuditKey } from '../audit/audit-key.js';
-import { CREDENTIAL_PEPPER_SETTING, rewrapCredentialPepper } from '../identity/credential-pepper.js';
-import { wrappedSettingKeyId } from './wrapped-setting.js';
+import { checkCredentialPepper, renewCredentialPepper, rewrapCredentialPepper } from '../identity/credential-pepper.js';
+import { pepperKeyIds, readPepperRow } from '../identity/credential-pepper-row.js';
+import type { CredentialHasher } from '../identity/password-hash.js';
 import { addPrimaryToFile, loadKeyring, retainOnlyInFile, type Keyring } from './keyring.js';
 
 // A rotation renews every vault's data key, the backup key and the audit
-// key (a new generation each, wrapped under the new primary), then rewraps
+// key, the audit key and the credential pepper (a new generation each,
+// wrapped under the new primary; every stored credential hash is keyed again
+// under the new pepper), then rewraps
 // every key still wrapped by an older master key under the primary. Values
 // (and backups, and audit records) already made are not re-encrypted or
 // MACed again: they open or verify with their generation's key, which stays.
@@ -29,6 +32,9 @@ export interface RewrapResult {
   renewedAuditKey: boolean;
   /** Whether any audit key generation was rewrapped. */
   auditKey: boolean;
+  /** Whether the credential pepper was renewed (false: none exists yet). */
+  renewedCredentialPepper: boolean;
+  /** Whether any credential pepper generation was rewrapped. */
   credentialPepper: boolean;
   /** Signing keys left as they were: they do not open under the keyring (written into the database without it). */
   untrustedSigningKeys: string[];
@@ -91,6 +97,11 @@ async function checkKeysOpen(store: Store, keyring: Keyring): Promise<void> {
   } catch (err) {
     throw new RotationRefusedError(`the audit keys do not open under the master keyring (${(err as Error).message}). Nothing was changed.`);
   }
+  try {
+    await checkCredentialPepper(store.settings, keyring);
+  } catch (err) {
+    throw new RotationRefusedError(`the credential pepper does not open under the master keyring (${(err as Error).message}). Nothing was changed.`);
+  }
 }
 
 /** Called with each renewed data key (raw; the callee zeroes it) as it is stored. */
@@ -115,11 +126,18 @@ async function renewDataKeys(store: Store, keyring: Keyring, onRenewed: OnRenewe
   return renewed;
 }
 
-export async function rewrapAll(store: Store, keyring: Keyring, onRenewed: OnRenewed = () => {}): Promise<RewrapResult> {
+/** What a running server takes from a rotation as it happens: the vaults' new data keys, and its credential hasher to renew. */
+export interface RotationHooks {
+  renewed?: OnRenewed;
+  hasher?: CredentialHasher;
+}
+
+export async function rewrapAll(store: Store, keyring: Keyring, hooks: RotationHooks = {}): Promise<RewrapResult> {
   await checkKeysOpen(store, keyring);
-  const renewedDataKeys = await renewDataKeys(store, keyring, onRenewed);
+  const renewedDataKeys = await renewDataKeys(store, keyring, hooks.renewed ?? (() => {}));
   const renewedBackupKey = await renewBackupKey(store.settings, keyring);
   const renewedAuditKey = await renewAuditKey(store, keyring);
+  const renewedCredentialPepper = await renewCredentialPepper(store.settings, store.principals, keyring, hooks.hasher);
   let vaultKeys = 0;
   for (const row of await store.vaults.listKeys()) {
     if (row.masterKeyId === keyring.primaryId) continue;
@@ -147,7 +165,7 @@ export async function rewrapAll(store: Store, keyring: Keyring, onRenewed: OnRen
   const backupKey = await rewrapBackupKeys(store.settings, keyring);
   const auditKey = await rewrapAuditKey(store.settings, keyring, keyring);
   const credentialPepper = await rewrapCredentialPepper(store.settings, keyring, keyring);
-  return { renewedDataKeys, renewedBackupKey, renewedAuditKey, vaultKeys, signingKeys, backupKey, auditKey, credentialPepper, untrustedSigningKeys };
+  return { renewedDataKeys, renewedBackupKey, renewedAuditKey, renewedCredentialPepper, vaultKeys, signingKeys, backupKey, auditKey, credentialPepper, untrustedSigningKeys };
 }
 
 /** Master key ids still referenced by stored wrapped keys (signing keys that do not open under `keyring` left out). */
@@ -157,8 +175,8 @@ export async function keyIdsInUse(store: Store, keyring: Keyring): Promise<Set<s
   for (const row of await store.signingKeys.list()) if (signingKeyOpens(row, keyring)) ids.add(row.masterKeyId);
   for (const id of await backupKeyIds(store.settings)) ids.add(id);
   for (const id of await auditKeyIds(store.settings)) ids.add(id);
-  const pepperKeyId = await wrappedSettingKeyId(store.settings, CREDENTIAL_PEPPER_SETTING);
-  if (pepperKeyId) ids.add(pepperKeyId);
+  const pepper = await readPepperRow(store.settings);
+  for (const id of pepper ? pepperKeyIds(pepper.stored) : []) ids.add(id);
   return ids;
 }
 
@@ -171,14 +189,14 @@ export async function keyIdsInUse(store: Store, keyring: Keyring): Promise<Set<s
 export async function rotateKeyringFile(
   file: string,
   store: Store,
-  on: { keyring?: (keyring: Keyring) => void; renewed?: OnRenewed; rewrapped?: () => void } = {},
+  on: RotationHooks & { keyring?: (keyring: Keyring) => void; rewrapped?: () => void } = {},
 ): Promise<RewrapResult & { primaryId: string; retired: string[] }> {
   const onKeyring = on.keyring ?? (() => {});
   // Checked before the new key is added, so that a refused rotation leaves the key file as it was.
   await checkKeysOpen(store, loadKeyring({ file }).keyring);
   const both = addPrimaryToFile(file);
   onKeyring(both);
-  const result = await rewrapAll(store, both, on.renewed);
+  const result = await rewrapAll(store, both, on);
   // Before any key is retired: whoever holds wrapped keys read earlier must read them again.
   on.rewrapped?.();
   const inUse = await keyIdsInUse(store, both);

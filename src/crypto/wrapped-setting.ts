@@ -1,4 +1,3 @@
-import type { SettingsStore } from '../storage/store-types.js';
 import type { Keyring } from './keyring.js';
 
 // A key kept in the settings table wrapped by the master keyring (the backup
@@ -17,12 +16,6 @@ export const wrapInto = <T extends object>(keyring: Keyring, key: Buffer, aad: s
 
 export const unwrapFrom = (keyring: Keyring, stored: WrappedSetting, aad: string): Buffer => keyring.unwrap(stored.keyId, Buffer.from(stored.sealed, 'base64'), aad);
 
-/** The master key id a wrapped setting uses (null while it does not exist). */
-export async function wrappedSettingKeyId(settings: SettingsStore, name: string): Promise<string | null> {
-  const raw = await settings.get(name);
-  return raw ? parseWrappedSetting<WrappedSetting>(name, raw).keyId : null;
-}
-
 /** A wrapped setting's JSON; one that is not JSON (written outside coffer) is named in the error. */
 export function parseWrappedSetting<T extends WrappedSetting>(name: string, raw: string): T {
   try {
@@ -30,17 +23,4 @@ export function parseWrappedSetting<T extends WrappedSetting>(name: string, raw:
   } catch {
     throw new Error(`the settings row '${name}' is not JSON: it was changed outside coffer`);
   }
-}
-
-/** Rewraps a wrapped setting under `to`'s primary key; false when there was nothing to do. */
-export async function rewrapSetting<T extends WrappedSetting>(settings: SettingsStore, name: string, aad: (stored: T) => string, from: Keyring, to: Keyring): Promise<boolean> {
-  const raw = await settings.get(name);
-  if (!raw) return false;
-  const stored = parseWrappedSetting<T>(name, raw);
-  if (stored.keyId === to.primaryId) return false;
-  const key = unwrapFrom(from, stored, aad(stored));
-  const rewrapped = wrapInto(to, key, aad(stored), stored);
-  key.fill(0);
-  await settings.set(name, JSON.stringify(rewrapped));
-  return true;
 }

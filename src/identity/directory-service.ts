@@ -70,6 +70,8 @@ export function createDirectoryService(deps: {
   principals: PrincipalStore;
   failures: SignInFailureStore;
   hasher: CredentialHasher;
+  /** Reads the credential pepper's generations again: a stored hash names a newer one (another cluster member renewed it). */
+  reloadPepper?: () => Promise<void>;
   now?: () => number;
   sourceLimits?: Readonly<LockoutLimits>;
 }): DirectoryService {
@@ -183,7 +185,9 @@ export function createDirectoryService(deps: {
       let expired = false;
       // Check every credential so timing does not reveal which one matched.
       let match = false;
-      for (const cred of await principals.listClientSecrets(principal.objectId)) {
+      const credentials = await principals.listClientSecrets(principal.objectId);
+      if (credentials.some((c) => hasher.ahead(c.secretHash))) await deps.reloadPepper?.();
+      for (const cred of credentials) {
         if (hasher.verifyClientSecret(secret, cred.secretHash)) {
           if (cred.endAt > at && cred.startAt <= at + 300) match = true;
           else expired = true;
@@ -203,6 +207,7 @@ export function createDirectoryService(deps: {
         const counted = possible && !(await lockout.locked(upn)) ? await lockout.attempt(upn, hasher.fingerprint(upn, password)) : null;
         if (possible && !counted) return { ok: false, reason: 'locked' };
         const user = possible ? await principals.getByUpn(upn) : null;
+        if (user?.passwordHash && hasher.ahead(user.passwordHash)) await deps.reloadPepper?.();
         // An unknown user spends the same time as a real check, so that it is not revealed.
         const right = await hasher.verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
         if (!user || !user.passwordHash || !right) {

@@ -54,6 +54,13 @@ function scryptAsync(password: string, salt: Buffer, n: number, r: number, p: nu
  * a write to it no way to set a hash for a secret of one's choosing. The
  * pepper keys the unkeyed hash's output (HMAC over a SHA-256 digest or an
  * scrypt key), so hashes stored before peppering convert in place.
+ *
+ * Every master key rotation renews the pepper (a new generation). A hash
+ * made under generation b is then keyed again, in place, under each later
+ * generation up to f (one HMAC layer each, over the previous layer): it
+ * names both (`@b.f`), and only hashes whose last layer is the current
+ * generation verify, so whoever learnt an older pepper can no longer make
+ * a hash that matches.
  */
 export interface CredentialHasher {
   hashClientSecret(secret: string): string;
@@ -62,59 +69,145 @@ export interface CredentialHasher {
   verifyPassword(password: string, stored: string): Promise<boolean>;
   /** The peppered form of a hash stored before peppering; null when `stored` is not one. */
   upgrade(stored: string): string | null;
+  /** `stored` keyed again under the current generation; null unless its last layer is the one before. */
+  layer(stored: string): string | null;
+  /** Whether `stored` names a generation newer than this hasher knows (another cluster member renewed the pepper). */
+  ahead(stored: string): boolean;
+  /** The current generation. */
+  readonly generation: number;
+  /** Switches to other generations (a rotation renewed the pepper, or another member did). */
+  use(generations: PepperGenerations): void;
   /** A short keyed fingerprint of a password tried for a user name (the lockout remembers wrong ones). */
   fingerprint(name: string, password: string): string;
   /**
    * How a bearer secret coffer hands out is stored (a refresh token, a device
    * or authorization code): keyed, so that a row written into the database
-   * without the master key matches no value anyone can present.
+   * without the master key matches no value anyone can present. Under the
+   * current generation only: those stored before a renewal redeem nothing.
    */
   tokenHash(kind: TokenKind, value: string): string;
 }
 
+/** The pepper of each generation (index = generation; the last is current). */
+export interface PepperGenerations {
+  peppers: readonly Buffer[];
+  /**
+   * While a renewal keys the stored hashes again, those whose last layer is
+   * the previous generation still verify (a rotation in progress).
+   */
+  converting: boolean;
+}
+
 export type TokenKind = 'refresh-token' | 'device-code' | 'device-approval' | 'auth-code';
 
-const SECRET_PREFIX = 'hmac-sha256$';
-const PASSWORD_PREFIX = 'scrypt-hmac$';
+const SECRET_PREFIX = 'hmac-sha256';
+const PASSWORD_PREFIX = 'scrypt-hmac';
 
 /** Whether a stored hash is one keyed with a pepper (so a pepper existed when it was made). */
-export const isKeyedHash = (stored: string): boolean => stored.startsWith(SECRET_PREFIX) || stored.startsWith(PASSWORD_PREFIX);
+export const isKeyedHash = (stored: string): boolean => /^(hmac-sha256|scrypt-hmac)[$@]/.test(stored);
 
-export function createCredentialHasher(pepper: Buffer): CredentialHasher {
-  if (pepper.length !== 32) throw new Error('the credential pepper must be 32 bytes');
+interface Parsed {
+  kind: 'secret' | 'password';
+  /** The generations of the first and the last layer. */
+  base: number;
+  last: number;
+  /** The scrypt parameters and salt, as stored (passwords only). */
+  params: string[];
+  mac: string;
+}
+
+const GENERATIONS_RE = /^@(\d{1,6})\.(\d{1,6})$/;
+
+/** `hmac-sha256$MAC`, `hmac-sha256@b.f$MAC`, `scrypt-hmac$N$r$p$salt$MAC`, `scrypt-hmac@b.f$N$r$p$salt$MAC`. */
+function parse(stored: string): Parsed | null {
+  const parts = stored.split('$');
+  const head = parts[0]!;
+  const kind = head.startsWith(SECRET_PREFIX) ? 'secret' : head.startsWith(PASSWORD_PREFIX) ? 'password' : null;
+  if (kind === null) return null;
+  const tail = head.slice(kind === 'secret' ? SECRET_PREFIX.length : PASSWORD_PREFIX.length);
+  const generations = tail === '' ? ['', '0', '0'] : GENERATIONS_RE.exec(tail);
+  if (!generations) return null;
+  const base = Number(generations[1]);
+  const last = Number(generations[2]);
+  if (base > last || parts.length !== (kind === 'secret' ? 2 : 6)) return null;
+  return { kind, base, last, params: parts.slice(1, -1), mac: parts[parts.length - 1]! };
+}
+
+function format(p: Parsed): string {
+  const generations = p.base === 0 && p.last === 0 ? '' : `@${p.base}.${p.last}`;
+  return [(p.kind === 'secret' ? SECRET_PREFIX : PASSWORD_PREFIX) + generations, ...p.params, p.mac].join('$');
+}
+
+const LABELS = { secret: 'client-secret\0', password: 'password\0' } as const;
+
+export function createCredentialHasher(pepper: Buffer | PepperGenerations): CredentialHasher {
+  let state = Buffer.isBuffer(pepper) ? { peppers: [pepper], converting: false } : pepper;
+  const check = (g: PepperGenerations) => {
+    if (g.peppers.length === 0 || g.peppers.some((p) => p.length !== 32)) throw new Error('the credential pepper must be 32 bytes');
+  };
+  check(state);
+  const current = () => state.peppers.length - 1;
+  const hmac = (generation: number, ...parts: Array<string | Buffer>) => parts.reduce((h, part) => h.update(part), createHmac('sha256', state.peppers[generation]!)).digest();
   // A label per kind first: a password's key, a secret's digest and a tried password never key to the same value.
-  const mac = (label: string, ...parts: Array<string | Buffer>) => parts.reduce((h, part) => h.update(part), createHmac('sha256', pepper).update(label)).digest();
-  const keyed = (label: string, unkeyed: Buffer) => mac(label, unkeyed).toString('base64');
-  const secretHash = (digest: Buffer) => SECRET_PREFIX + keyed('client-secret\0', digest);
-  const passwordHash = (n: string, r: string, p: string, salt: string, key: Buffer) => `${PASSWORD_PREFIX}${n}$${r}$${p}$${salt}$${keyed('password\0', key)}`;
+  const mac = (label: string, ...parts: Array<string | Buffer>) => hmac(current(), label, ...parts);
+  /** The layers from `base` to `last` over an unkeyed hash. */
+  const keyedThrough = (kind: Parsed['kind'], unkeyed: Buffer, base: number, last: number) => {
+    let out = hmac(base, LABELS[kind], unkeyed);
+    for (let g = base + 1; g <= last; g++) out = hmac(g, 'layer\0', LABELS[kind], out);
+    return out.toString('base64');
+  };
+  const fresh = (kind: Parsed['kind'], params: string[], unkeyed: Buffer) =>
+    format({ kind, base: current(), last: current(), params, mac: keyedThrough(kind, unkeyed, current(), current()) });
+  /** Which stored hashes verify: their layers must end at the current generation (or the one before, while converting). */
+  const usable = (p: Parsed) => p.last === current() || (state.converting && p.last === current() - 1);
+  const expected = (p: Parsed, unkeyed: Buffer) => format({ ...p, mac: keyedThrough(p.kind, unkeyed, p.base, p.last) });
   const sameText = (a: string, b: string) => {
     const x = Buffer.from(a);
     const y = Buffer.from(b);
     return x.length === y.length && timingSafeEqual(x, y);
   };
+  const digest = (secret: string) => createHash('sha256').update(secret, 'utf8').digest();
 
   return {
-    hashClientSecret: (secret) => secretHash(createHash('sha256').update(secret, 'utf8').digest()),
+    get generation() {
+      return current();
+    },
+    use(generations) {
+      check(generations);
+      state = generations;
+    },
+    hashClientSecret: (secret) => fresh('secret', [], digest(secret)),
     verifyClientSecret(secret, stored) {
-      return sameText(secretHash(createHash('sha256').update(secret, 'utf8').digest()), stored);
+      const p = parse(stored);
+      return p !== null && p.kind === 'secret' && usable(p) && sameText(expected(p, digest(secret)), stored);
     },
     async hashPassword(password) {
       const salt = randomBytes(16).toString('base64');
-      return passwordHash(String(N), String(R), String(P), salt, await scryptAsync(password, Buffer.from(salt, 'base64'), N, R, P));
+      return fresh('password', [String(N), String(R), String(P), salt], await scryptAsync(password, Buffer.from(salt, 'base64'), N, R, P));
     },
     async verifyPassword(password, stored) {
-      if (!stored.startsWith(PASSWORD_PREFIX)) return false;
-      const parts = stored.slice(PASSWORD_PREFIX.length).split('$');
-      if (parts.length !== 5) return false;
-      const [n, r, p, salt] = parts as [string, string, string, string, string];
-      const key = await scryptAsync(password, Buffer.from(salt, 'base64'), Number(n), Number(r), Number(p));
-      return sameText(passwordHash(n, r, p, salt, key), stored);
+      const p = parse(stored);
+      if (p === null || p.kind !== 'password') return false;
+      const [n, r, q, salt] = p.params as [string, string, string, string];
+      // The key is derived even for a hash that cannot verify (an unknown user's stand-in among them): the time is the same.
+      const key = await scryptAsync(password, Buffer.from(salt, 'base64'), Number(n), Number(r), Number(q));
+      return usable(p) && sameText(expected(p, key), stored);
     },
     upgrade(stored) {
-      if (stored.startsWith('sha256$')) return secretHash(Buffer.from(stored.slice('sha256$'.length), 'base64'));
+      if (stored.startsWith('sha256$')) return fresh('secret', [], Buffer.from(stored.slice('sha256$'.length), 'base64'));
       const parts = stored.split('$');
-      if (parts.length === 6 && parts[0] === 'scrypt') return passwordHash(parts[1]!, parts[2]!, parts[3]!, parts[4]!, Buffer.from(parts[5]!, 'base64'));
+      if (parts.length === 6 && parts[0] === 'scrypt') return fresh('password', parts.slice(1, 5), Buffer.from(parts[5]!, 'base64'));
       return null;
+    },
+    layer(stored) {
+      const p = parse(stored);
+      if (p === null || p.last !== current() - 1) return null;
+      const next = hmac(current(), 'layer\0', LABELS[p.kind], Buffer.from(p.mac, 'base64')).toString('base64');
+      return format({ ...p, last: current(), mac: next });
+    },
+    ahead(stored) {
+      const p = parse(stored);
+      return p !== null && p.last > current();
     },
     tokenHash: (kind, value) => mac(`${kind}\0`, value).toString('base64url'),
     fingerprint: (name, password) => mac('tried-password\0', name.trim().toLowerCase(), '\0', password).subarray(0, 16).toString('base64url'),

@@ -11,7 +11,7 @@ import { loadKeyring } from '../crypto/keyring.js';
 import { keyIdsInUse, rewrapAll, RotationRefusedError, rotateKeyringFile } from '../crypto/master-key-rotation.js';
 import { errors } from './errors.js';
 import { createVaultKeys } from '../crypto/vault-keys.js';
-import { openCredentialHasher } from '../identity/credential-pepper.js';
+import { openCredentialHasher, recordCredentialPepper } from '../identity/credential-pepper.js';
 import { retiredKidsFile } from '../identity/signing-keys.js';
 import { createDirectoryService } from '../identity/directory-service.js';
 import { createGrantHandler } from '../identity/oauth-grants.js';
@@ -136,10 +136,13 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
     userKeyFile: config.tlsKey,
   });
 
-  const { hasher, converted } = await openCredentialHasher(store.settings, store.principals, keyring, join(config.dataDir, 'credential-pepper.json'));
+  const pepperFile = join(config.dataDir, 'credential-pepper.json');
+  const { hasher, converted, reload: reloadPepper } = await openCredentialHasher(store.settings, store.principals, keyring, pepperFile);
+  // The keyring an online rotation switched to (the pepper's generations are read again under it).
+  let currentKeyring = keyring;
   // Expected once, on the first start of a build with the pepper; again later, someone changed the database.
   if (converted > 0) log.warn({ hashes: converted }, 'keyed the credential hashes stored before the credential pepper');
-  const directory = createDirectoryService({ principals: store.principals, failures: store.signInFailures, hasher });
+  const directory = createDirectoryService({ principals: store.principals, failures: store.signInFailures, hasher, reloadPepper: () => reloadPepper(currentKeyring) });
   const bootstrapFile = join(config.dataDir, 'bootstrap.json');
   const deploymentExisted = (await store.settings.get('deploymentId')) !== null;
   const deployment = await ensureDeployment(store, directory, { dev: config.dev, needAdminSecret: !existsSync(bootstrapFile) });
@@ -235,8 +238,9 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
         // One rotation at a time: two overlapping ones rewrap from stale lists and could retire a key still in use.
         const rotate = () =>
           rotateKeyringFile(keyringFile, store, {
-            keyring: (k) => (vaultKeys.useKeyring(k), backupKeys.useKeyring(k), auditKeys.useKeyring(k), tokens.useKeyring(k)),
+            keyring: (k) => ((currentKeyring = k), vaultKeys.useKeyring(k), backupKeys.useKeyring(k), auditKeys.useKeyring(k), tokens.useKeyring(k)),
             renewed: (id, generation, raw) => vaultKeys.renewed(id, generation, raw),
+            hasher,
             rewrapped: () => vaults.forgetAll(),
           });
         const run = rotations.then(() => vaultKeys.rotating(rotate));
@@ -245,6 +249,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
           throw err instanceof RotationRefusedError ? errors.masterKeyRotationRefused(err.message) : err;
         });
         recordAuditKeyGeneration(auditKeyFile, await auditKeys.current());
+        await recordCredentialPepper(store.settings, currentKeyring, pepperFile);
         log.info({ primaryId: result.primaryId, retired: result.retired }, 'master key rotated');
         return result;
       },

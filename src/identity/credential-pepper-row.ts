@@ -1,0 +1,116 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { Keyring } from '../crypto/keyring.js';
+import { parseWrappedSetting, unwrapFrom, wrapInto, type WrappedSetting } from '../crypto/wrapped-setting.js';
+import type { SettingsStore } from '../storage/store-types.js';
+
+// The settings row that holds the credential pepper's generations, each
+// wrapped by the master keyring. The top level is the current generation
+// (`generation` absent: 0, as stored before renewals); `earlier` holds the
+// ones before it, which verify the hashes first made under them (each hash
+// is keyed again under every later generation, password-hash.ts).
+//
+// Each generation after the first carries a link: a MAC under the previous
+// generation's pepper over its own fingerprint. A generation appended by
+// someone who holds only an older master key (still in the keyring during a
+// rotation) has no valid link, since they lack the pepper it follows.
+
+export const CREDENTIAL_PEPPER_SETTING = 'credentialPepper';
+
+export interface PepperGeneration extends WrappedSetting {
+  generation: number;
+  /** base64 MAC under the previous generation's pepper (generations after 0). */
+  link?: string;
+}
+
+/** `converted`: every stored hash was brought to this generation (bound in the AAD). */
+export interface StoredPepper extends WrappedSetting {
+  converted: boolean;
+  generation?: number;
+  link?: string;
+  earlier?: PepperGeneration[];
+}
+
+/** The wrapping binds the generation (the first one's predates generations) and whether its conversion is done. */
+export const pepperAad = (generation: number, converted: boolean) =>
+  (generation === 0 ? 'coffer/credential-pepper/v1' : `coffer/credential-pepper/v1;generation=${generation}`) + (converted ? '' : ';converting');
+
+export const pepperFingerprint = (pepper: Buffer): string => createHmac('sha256', pepper).update('coffer-credential-pepper-fingerprint').digest('hex').slice(0, 32);
+
+export const pepperLink = (previous: Buffer, generation: number, pepper: Buffer): string =>
+  createHmac('sha256', previous).update(`coffer-credential-pepper-link\0${generation}\0${pepperFingerprint(pepper)}`).digest('base64');
+
+export async function readPepperRow(settings: Pick<SettingsStore, 'get'>): Promise<{ raw: string; stored: StoredPepper } | null> {
+  const raw = await settings.get(CREDENTIAL_PEPPER_SETTING);
+  return raw === null ? null : { raw, stored: parseWrappedSetting<StoredPepper>(CREDENTIAL_PEPPER_SETTING, raw) };
+}
+
+export const currentGeneration = (stored: StoredPepper): number => stored.generation ?? 0;
+
+/** Every generation as stored, oldest first (the current one last, with its conversion state). */
+function generationsOf(stored: StoredPepper): Array<PepperGeneration & { converted: boolean }> {
+  const earlier = (stored.earlier ?? []).map((g) => ({ ...g, converted: true }));
+  return [...earlier, { keyId: stored.keyId, sealed: stored.sealed, generation: currentGeneration(stored), link: stored.link, converted: stored.converted === true }];
+}
+
+/**
+ * Opens every generation's pepper (index = generation). Throws when one does
+ * not open under the keyring, the generations are not 0, 1, … in order, or a
+ * link does not verify: the row was changed outside coffer.
+ */
+export function openPeppers(keyring: Keyring, stored: StoredPepper): Buffer[] {
+  const peppers: Buffer[] = [];
+  for (const [index, g] of generationsOf(stored).entries()) {
+    if (g.generation !== index) throw new Error(`the credential pepper's generations are not 0 to ${index} in order: it was changed outside coffer`);
+    let pepper: Buffer;
+    try {
+      pepper = unwrapFrom(keyring, g, pepperAad(index, g.converted));
+    } catch (err) {
+      throw new Error(`the credential pepper (setting ${CREDENTIAL_PEPPER_SETTING}, generation ${index}) does not open under the master key: it was changed outside coffer`, { cause: err });
+    }
+    if (index > 0) {
+      const expected = Buffer.from(pepperLink(peppers[index - 1]!, index, pepper));
+      const found = Buffer.from(g.link ?? '');
+      if (expected.length !== found.length || !timingSafeEqual(expected, found)) {
+        throw new Error(`the credential pepper's generation ${index} was not made by its previous generation's holder: it was changed outside coffer`);
+      }
+    }
+    peppers.push(pepper);
+  }
+  return peppers;
+}
+
+/** The row with `pepper` as a new current generation (conversion pending) after every generation in `peppers`. */
+export function withNewGeneration(keyring: Keyring, stored: StoredPepper, peppers: readonly Buffer[], pepper: Buffer): StoredPepper {
+  const from = currentGeneration(stored);
+  const previous: PepperGeneration = { keyId: stored.keyId, sealed: stored.sealed, generation: from, ...(stored.link ? { link: stored.link } : {}) };
+  return {
+    ...wrapInto(keyring, pepper, pepperAad(from + 1, false), { converted: false }),
+    generation: from + 1,
+    link: pepperLink(peppers[from]!, from + 1, pepper),
+    earlier: [...(stored.earlier ?? []), previous],
+  };
+}
+
+/** The row with its current generation's conversion marked done. */
+export function markedConverted(keyring: Keyring, stored: StoredPepper, pepper: Buffer): StoredPepper {
+  return { ...stored, ...wrapInto(keyring, pepper, pepperAad(currentGeneration(stored), true), { converted: true }) };
+}
+
+/** The row with every generation not yet under `keyring`'s primary rewrapped (null: nothing to do). */
+export function rewrapped(from: Keyring, to: Keyring, stored: StoredPepper): StoredPepper | null {
+  let changed = false;
+  const rewrap = <T extends WrappedSetting>(w: T, aad: string): T => {
+    if (w.keyId === to.primaryId) return w;
+    changed = true;
+    const key = unwrapFrom(from, w, aad);
+    const next = wrapInto(to, key, aad, w);
+    key.fill(0);
+    return next;
+  };
+  const earlier = stored.earlier?.map((g) => rewrap(g, pepperAad(g.generation, true)));
+  const next: StoredPepper = { ...rewrap(stored, pepperAad(currentGeneration(stored), stored.converted === true)), ...(earlier ? { earlier } : {}) };
+  return changed ? next : null;
+}
+
+/** Master key ids the stored generations are wrapped under. */
+export const pepperKeyIds = (stored: StoredPepper): string[] => generationsOf(stored).map((g) => g.keyId);

@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, afterEach, beforeEach, describe, it } from 'node:test';
+import { createKeyring, type Keyring } from '../src/crypto/keyring.js';
+import { wrapInto } from '../src/crypto/wrapped-setting.js';
+import { CredentialPepperChangedError, openCredentialHasher, recordCredentialPepper, renewCredentialPepper } from '../src/identity/credential-pepper.js';
+import { CREDENTIAL_PEPPER_SETTING, openPeppers, pepperAad, readPepperRow, withNewGeneration } from '../src/identity/credential-pepper-row.js';
+import { createDirectoryService } from '../src/identity/directory-service.js';
+import { createCredentialHasher, type CredentialHasher } from '../src/identity/password-hash.js';
+import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.js';
+import type { Store } from '../src/storage/store-types.js';
+
+// The credential pepper's generations (identity/credential-pepper*.ts): a
+// renewal keys every stored hash again under the new generation; what the
+// previous pepper alone can make stops matching; the row's generations
+// must link to each other and not go back.
+
+const root = mkdtempSync(join(tmpdir(), 'coffer-pepper-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+describe('credential pepper generations', () => {
+  let store: Store;
+  let keyring: Keyring;
+  let file: string;
+  let hasher: CredentialHasher;
+  let sp: { appId: string; secret: string; objectId: string };
+  const PASSWORD = 'generations password';
+
+  const directory = (h: CredentialHasher, reloadPepper?: () => Promise<void>) =>
+    createDirectoryService({ principals: store.principals, failures: store.signInFailures, hasher: h, reloadPepper });
+  const signsIn = async (h: CredentialHasher, secret = sp.secret) => (await directory(h).authenticateClient(sp.appId, secret, Math.floor(Date.now() / 1000))).ok;
+  const passwordWorks = async (h: CredentialHasher, password = PASSWORD) => (await directory(h).authenticateUser('gen@coffer.local', password, '10.0.0.1')).ok;
+  const storedSecret = async () => (await store.principals.listClientSecrets(sp.objectId))[0]!.secretHash;
+  const plantSecret = async (hash: string) => assert.ok(await store.principals.replaceCredentialHash(sp.objectId, (await store.principals.listClientSecrets(sp.objectId))[0]!.keyId, await storedSecret(), hash));
+  const peppers = async () => openPeppers(keyring, (await readPepperRow(store.settings))!.stored);
+
+  beforeEach(async () => {
+    const dir = mkdtempSync(join(root, 'db-'));
+    store = openSqliteStore({ file: join(dir, 'coffer.db') });
+    keyring = createKeyring(randomBytes(32));
+    file = join(dir, 'credential-pepper.json');
+    hasher = (await openCredentialHasher(store.settings, store.principals, keyring, file)).hasher;
+    const made = await directory(hasher).createServicePrincipal({ displayName: 'gen-sp' });
+    sp = { appId: made.principal.appId!, secret: made.credential.secret, objectId: made.principal.objectId };
+    await directory(hasher).createUser({ upn: 'gen@coffer.local', displayName: 'Gen', password: PASSWORD });
+  });
+  afterEach(() => store.close());
+
+  it('a renewal keys every hash again; the old pepper alone then makes no hash that matches', async () => {
+    const [p0] = await peppers();
+    const oldHasher = createCredentialHasher(p0!);
+    // Before the renewal, the pepper's holder can make a working hash: what the renewal must end.
+    const chosen = 'a secret of my own choosing';
+    const original = await storedSecret();
+    await plantSecret(oldHasher.hashClientSecret(chosen));
+    assert.equal(await signsIn(hasher, chosen), true);
+    await plantSecret(original);
+
+    assert.equal(await renewCredentialPepper(store.settings, store.principals, keyring, hasher), true);
+    assert.equal(hasher.generation, 1);
+    assert.match(await storedSecret(), /^hmac-sha256@0\.1\$/);
+    assert.equal(await signsIn(hasher), true);
+    assert.equal(await passwordWorks(hasher), true);
+    assert.equal(await passwordWorks(hasher, 'not it'), false);
+
+    const [, p1] = await peppers();
+    assert.ok(p1 && !p1.equals(p0!));
+    // What the old pepper's holder can write: a hash of generation 0, one labelled as a later generation, one "layered" with the old pepper again.
+    const labelled = createCredentialHasher({ peppers: [p0!, p0!], converting: false });
+    for (const forged of [oldHasher.hashClientSecret(chosen), labelled.hashClientSecret(chosen), labelled.layer(oldHasher.hashClientSecret(chosen))!]) {
+      await plantSecret(forged);
+      assert.equal(await signsIn(hasher, chosen), false, forged);
+    }
+    await plantSecret(original);
+    assert.equal(await signsIn(hasher, chosen), false);
+    // A restart keys nothing again: the old pepper's hash stays refused.
+    await plantSecret(oldHasher.hashClientSecret(chosen));
+    const reopened = (await openCredentialHasher(store.settings, store.principals, keyring, file)).hasher;
+    assert.equal(await signsIn(reopened, chosen), false);
+    assert.equal(await passwordWorks(reopened), true);
+    assert.equal((JSON.parse(readFileSync(file, 'utf8')) as { generation: number }).generation, 1);
+  });
+
+  it('new credentials take the current generation; tokens hashed before a renewal match nothing after it', async () => {
+    const before = hasher.tokenHash('refresh-token', 'rt');
+    await renewCredentialPepper(store.settings, store.principals, keyring, hasher);
+    await renewCredentialPepper(store.settings, store.principals, keyring, hasher);
+    assert.notEqual(hasher.tokenHash('refresh-token', 'rt'), before);
+    const added = await directory(hasher).addClientSecret(sp.objectId, {});
+    const hashes = (await store.principals.listClientSecrets(sp.objectId)).map((s) => s.secretHash).sort();
+    assert.deepEqual(hashes.map((h) => h.split('$')[0]).sort(), ['hmac-sha256@0.2', 'hmac-sha256@2.2']);
+    assert.equal(await signsIn(hasher, added.secret), true);
+    assert.equal(await signsIn(hasher), true);
+  });
+
+  it('a renewal cut short before its conversion is finished by the next start', async () => {
+    const read = (await readPepperRow(store.settings))!;
+    const next = withNewGeneration(keyring, read.stored, await peppers(), randomBytes(32));
+    assert.ok(await store.settings.replace(CREDENTIAL_PEPPER_SETTING, read.raw, JSON.stringify(next)));
+    const opened = await openCredentialHasher(store.settings, store.principals, keyring, file);
+    assert.equal(opened.converted, 2, 'the client secret and the user\'s password');
+    assert.equal(await signsIn(opened.hasher), true);
+    assert.equal(await passwordWorks(opened.hasher), true);
+    assert.equal((await readPepperRow(store.settings))!.stored.converted, true);
+  });
+
+  it('a cluster member that meets a hash of a newer generation reads the generations again', async () => {
+    const member = await openCredentialHasher(store.settings, store.principals, keyring, join(dirname(file), 'member-b.json'));
+    await renewCredentialPepper(store.settings, store.principals, keyring, hasher);
+    assert.equal(await signsIn(member.hasher), false, 'without reading them again');
+    const withReload = directory(member.hasher, () => member.reload(keyring));
+    assert.equal((await withReload.authenticateClient(sp.appId, sp.secret, Math.floor(Date.now() / 1000))).ok, true);
+    assert.equal(member.hasher.generation, 1);
+    assert.equal((await withReload.authenticateUser('gen@coffer.local', PASSWORD, '10.0.0.2')).ok, true);
+  });
+
+  it('a generation not linked to the one before, or a row put back to an earlier generation, stops the start', async () => {
+    await renewCredentialPepper(store.settings, store.principals, keyring, hasher);
+    const afterFirst = (await readPepperRow(store.settings))!.raw;
+    await renewCredentialPepper(store.settings, store.principals, keyring, hasher);
+    // As a server records its own renewal in its data dir.
+    await recordCredentialPepper(store.settings, keyring, file);
+    const current = (await readPepperRow(store.settings))!;
+    // A generation appended by someone who can wrap under the keyring but holds no earlier pepper.
+    const planted = { ...current.stored, ...wrapInto(keyring, randomBytes(32), pepperAad(3, true), {}), generation: 3, link: randomBytes(32).toString('base64'), earlier: [...current.stored.earlier!, { keyId: current.stored.keyId, sealed: current.stored.sealed, generation: 2, link: current.stored.link }] };
+    await store.settings.set(CREDENTIAL_PEPPER_SETTING, JSON.stringify(planted));
+    await assert.rejects(openCredentialHasher(store.settings, store.principals, keyring, file), /generation 3 was not made by its previous generation's holder/);
+    // The row as it was after the first renewal: it opens, but this data dir used generation 2.
+    await store.settings.set(CREDENTIAL_PEPPER_SETTING, afterFirst);
+    await assert.rejects(openCredentialHasher(store.settings, store.principals, keyring, file), (err: Error) => err instanceof CredentialPepperChangedError && /at generation 1, but this data dir used generation 2/.test(err.message));
+    await store.settings.set(CREDENTIAL_PEPPER_SETTING, current.raw);
+    assert.equal(await signsIn((await openCredentialHasher(store.settings, store.principals, keyring, file)).hasher), true);
+  });
+});
