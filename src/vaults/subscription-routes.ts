@@ -3,7 +3,7 @@ import { removeOrphanedAssignments } from '../authorization/orphaned-assignments
 import { consequenceEntry } from '../audit/audit-hook.js';
 import { covers, resourceGroupScope, subscriptionScope, vaultScope } from '../authorization/scopes.js';
 import { bodyObject, subscriptionChecker, type ArmDeps, type ArmRequest } from '../server/arm-common.js';
-import { errors, ServiceError } from '../server/errors.js';
+import { errors } from '../server/errors.js';
 import { requireCaller } from '../server/request-context.js';
 import type { AuditRecordFor } from '../audit/audit-hook.js';
 import type { VaultRow } from '../storage/store-types.js';

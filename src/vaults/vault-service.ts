@@ -4,7 +4,7 @@ import type { Scope } from '../authorization/scopes.js';
 import type { AuditRecord, ResourceGroupRow, ResourceGroupStore, VaultRow, VaultStore } from '../storage/store-types.js';
 import { StoreConflictError } from '../storage/store-types.js';
 import type { VaultKeys } from '../crypto/vault-keys.js';
-import { errors, ServiceError } from '../server/errors.js';
+import { errors } from '../server/errors.js';
 import { createKeyedQueue } from '../server/one-at-a-time.js';
 import { DEFAULT_RETENTION_DAYS, vaultPolicy } from './vault-types.js';
 import type { VaultInput } from './vault-input.js';
