@@ -312,6 +312,12 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   // Every minute, not with the hourly sweep: a spray of guesses leaves a count per name tried.
   const lockoutTimer = setInterval(() => directory.forgetEndedLockouts().catch((err: Error) => log.error({ err: err.message }, 'could not drop ended lockout counts')), LOCKOUT_SWEEP_MS);
   lockoutTimer.unref();
+  // A cluster member's renewal of the credential pepper (at its start with a new master key): refresh tokens and
+  // codes the others issue and redeem then use the new generation within a minute (sign-ins read it when they meet it).
+  const pepperTimer = config.cluster
+    ? setInterval(() => reloadPepper(currentKeyring).catch((err: Error) => log.error({ err: err.message }, 'could not read the credential pepper again')), LOCKOUT_SWEEP_MS)
+    : null;
+  pepperTimer?.unref();
 
   log.info({ url: urls.authority, vaults: `https://{vault}.${config.vaultDnsSuffix}:${publicPort}`, tenantId: deployment.tenantId, bootstrap: bootstrapFile }, 'coffer is listening');
   if (tls.generated) process.stderr.write(`\n${describeTrust(tls.caFile)}\n\n`);
@@ -331,6 +337,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
       clearInterval(timer);
       clearInterval(headTimer);
       clearInterval(lockoutTimer);
+      if (pepperTimer) clearInterval(pepperTimer);
       const timeoutMs = config.shutdownTimeoutSeconds * 1000;
       const { forced, running } = await closeGracefully(app, { inFlight, connections }, timeoutMs, timeoutMs);
       if (forced) log.warn({ shutdownTimeoutSeconds: config.shutdownTimeoutSeconds }, 'closed connections still open at the shutdown timeout');
