@@ -63,3 +63,50 @@ test('a new client secret is 40 URL-safe characters and starts with a letter or 
   assert.equal(new Set(secrets).size, secrets.length);
   assert.ok(secrets.some((s) => s.slice(1).includes('-')), 'the rest keeps the whole alphabet');
 });
+
+test('generations: a hash names its first and last generation; only a last layer of the current one verifies', async () => {
+  const [p0, p1, p2] = [randomBytes(32), randomBytes(32), randomBytes(32)];
+  const at = (peppers: Buffer[], converting = false) => createCredentialHasher({ peppers, converting });
+  const g0 = at([p0]);
+  const secret = g0.hashClientSecret('s3cret');
+  const password = await g0.hashPassword('pw');
+  // Keyed again under generation 1, then 2: each layer needs that generation's pepper.
+  const g1 = at([p0, p1]);
+  const secret1 = g1.layer(secret)!;
+  const password1 = g1.layer(password)!;
+  assert.match(secret1, /^hmac-sha256@0\.1\$/);
+  assert.match(password1, /^scrypt-hmac@0\.1\$/);
+  assert.equal(g1.layer(secret1), null, 'already at the current generation');
+  assert.equal(g1.verifyClientSecret('s3cret', secret1), true);
+  assert.equal(await g1.verifyPassword('pw', password1), true);
+  assert.equal(g1.verifyClientSecret('s3cret', secret), false, 'a last layer of an older generation');
+  assert.equal(at([p0, p1], true).verifyClientSecret('s3cret', secret), true, 'unless its conversion is running');
+  const g2 = at([p0, p1, p2]);
+  const secret2 = g2.layer(secret1)!;
+  assert.equal(g2.verifyClientSecret('s3cret', secret2), true);
+  assert.equal(g2.layer(secret), null, 'two generations behind: not converted');
+  assert.equal(g2.verifyClientSecret('s3cret', g2.hashClientSecret('s3cret')), true);
+  assert.match(g2.hashClientSecret('s3cret'), /^hmac-sha256@2\.2\$/);
+  // A layer under another pepper than generation 1's (what a holder of p0 alone could make) verifies nowhere.
+  const wrongLayer = at([p0, randomBytes(32)]).layer(secret)!;
+  assert.match(wrongLayer, /^hmac-sha256@0\.1\$/);
+  assert.equal(g1.verifyClientSecret('s3cret', wrongLayer), false);
+  assert.equal(g2.verifyClientSecret('s3cret', g2.layer(wrongLayer)!), false);
+  // Newer than known: the caller reads the generations again.
+  assert.equal(g1.ahead(secret2), true);
+  assert.equal(g2.ahead(secret2), false);
+  assert.equal(g1.verifyClientSecret('s3cret', secret2), false);
+});
+
+test('generations: malformed markers verify nothing', async () => {
+  const h = createCredentialHasher({ peppers: [randomBytes(32), randomBytes(32)], converting: false });
+  const good = h.hashClientSecret('x');
+  const mac = good.split('$')[1];
+  for (const bad of [`hmac-sha256@1.0$${mac}`, `hmac-sha256@-1.1$${mac}`, `hmac-sha256@1.1.1$${mac}`, `hmac-sha256@9999999.9999999$${mac}`, `hmac-sha256@1.1$${mac}$x`, `hmac-sha256@$${mac}`, `hmac-sha2561.1$${mac}`, `scrypt-hmac@1.1$${mac}`]) {
+    assert.equal(h.verifyClientSecret('x', bad), false, bad);
+    assert.equal(h.layer(bad), null, bad);
+    assert.equal(h.ahead(bad), false, bad);
+  }
+  assert.equal(await h.verifyPassword('x', `scrypt-hmac@2.1$32768$8$1$AAAA$${mac}`), false);
+  assert.equal(h.verifyClientSecret('x', good), true);
+});
