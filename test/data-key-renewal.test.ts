@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createSecretKey, randomBytes, randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
-import { IntegrityError, open, seal, sealedGeneration } from '../src/crypto/envelope.js';
+import { IntegrityError, newDataKey, open, seal, sealedGeneration, vaultKeyAad } from '../src/crypto/envelope.js';
 import { createBackupKeys, ensureBackupKey, type BackupKeys } from '../src/crypto/backup-key.js';
 import { createKeyring, type Keyring } from '../src/crypto/keyring.js';
-import { rewrapAll, RotationRefusedError } from '../src/crypto/master-key-rotation.js';
+import { renewUnsealableDataKeys, rewrapAll, RotationRefusedError } from '../src/crypto/master-key-rotation.js';
 import { createVaultKeys, type VaultKeys } from '../src/crypto/vault-keys.js';
 import { unpackBackup } from '../src/secrets/secret-backup.js';
 import { createSecretService } from '../src/secrets/secret-service.js';
@@ -31,9 +32,11 @@ describe('vault data key renewal', () => {
   let keys: VaultKeys;
   let vault: VaultRow;
   let backupKeys: BackupKeys;
+  let dbFile: string;
 
   beforeEach(async () => {
-    store = openSqliteStore({ file: join(mkdtempSync(join(root, 'db-')), 'coffer.db') });
+    dbFile = join(mkdtempSync(join(root, 'db-')), 'coffer.db');
+    store = openSqliteStore({ file: dbFile });
     masterKeys = [randomBytes(32)];
     keyring = createKeyring(masterKeys[0]!);
     keys = createVaultKeys(keyring, store.vaults);
@@ -191,5 +194,43 @@ describe('vault data key renewal', () => {
     await assert.rejects(rewrapAll(store, keyring), (err: Error) => err instanceof RotationRefusedError && err.message.startsWith(`the data key of vault ${vault.id} (generation 0, master key `) && /Nothing was changed/.test(err.message));
     assert.equal((await store.vaults.getById(vault.id))!.dekGeneration, 1, 'no data key was renewed');
     assert.equal(await store.settings.get('backupKey'), backupBefore, 'nor the backup key');
+  });
+
+  it('an earlier generation put back as the current key seals nothing once its master key is gone; a start renews it', async () => {
+    const before = await resolved(keys.sealingKey(vault));
+    await rotate();
+    // The rotation is over: only the new master key is left.
+    keyring = createKeyring(masterKeys[0]!);
+    const earlier = (await store.vaults.earlierKey(vault.id, 0))!;
+    // A database writer who knows generation 0's key (the old master key and a copy) makes it current again.
+    const db = new Database(dbFile);
+    db.prepare('UPDATE vaults SET dek_wrapped = ?, master_key_id = ?, dek_generation = 0 WHERE id = ?').run(earlier.dekWrapped, earlier.masterKeyId, vault.id);
+    db.prepare('DELETE FROM vault_earlier_keys WHERE vault_id = ?').run(vault.id);
+    db.close();
+    const member = createVaultKeys(keyring, store.vaults);
+    const downgraded = (await store.vaults.getById(vault.id))!;
+    assert.equal(member.openingKey(downgraded, 0) instanceof Promise, false, 'it still opens what it sealed');
+    await assert.rejects(async () => member.sealingKey(downgraded), (err: Error) => err instanceof IntegrityError && /was made under a master key that is no longer in use/.test(err.message));
+
+    assert.deepEqual(await renewUnsealableDataKeys(store, keyring), { unrecorded: 0, foreign: 1 });
+    const renewed = (await store.vaults.getById(vault.id))!;
+    const sealing = await resolved(createVaultKeys(keyring, store.vaults).sealingKey(renewed));
+    assert.equal(sealing.generation, 1);
+    const blob = seal(sealing.key, Buffer.from('after'), 'aad', sealing.generation);
+    assert.throws(() => open(before.key, blob, 'aad'), IntegrityError, 'what is sealed now does not open with the key put back');
+    assert.deepEqual(await renewUnsealableDataKeys(store, keyring), { unrecorded: 0, foreign: 0 }, 'nothing more to renew');
+  });
+
+  it('a data key wrapped before births were recorded is renewed once at start, and its values still open', async () => {
+    const legacy = newDataKey();
+    const { sealed, keyId } = keyring.wrap(legacy, vaultKeyAad(vault.id, 0));
+    await store.vaults.rewrapKey({ id: vault.id, generation: 0, dekWrapped: sealed, masterKeyId: keyId });
+    const old = seal(createSecretKey(legacy), Buffer.from('legacy'), 'aad', 0);
+    await assert.rejects(async () => createVaultKeys(keyring, store.vaults).sealingKey((await store.vaults.getById(vault.id))!), IntegrityError);
+    assert.deepEqual(await renewUnsealableDataKeys(store, keyring), { unrecorded: 1, foreign: 0 });
+    const restarted = createVaultKeys(keyring, store.vaults);
+    const row = (await store.vaults.getById(vault.id))!;
+    assert.equal((await resolved(restarted.sealingKey(row))).generation, 1);
+    assert.equal(open(await resolved(restarted.openingKey(row, 0)), old, 'aad').toString(), 'legacy');
   });
 });

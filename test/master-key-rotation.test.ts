@@ -5,7 +5,8 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { backupAad, IntegrityError, open, secretAad, vaultKeyAad } from '../src/crypto/envelope.js';
+import { backupAad, IntegrityError, open, secretAad } from '../src/crypto/envelope.js';
+import { unwrapVaultKey } from '../src/crypto/vault-key-wrap.js';
 import { unwrapFrom } from '../src/crypto/wrapped-setting.js';
 import { unpackBackup } from '../src/secrets/secret-backup.js';
 import { loadKeyring } from '../src/crypto/keyring.js';
@@ -126,7 +127,7 @@ describe('master key rotation after the master key leaked', () => {
         }
       };
       const copied = readVault();
-      const leakedDataKey = leakedKeyring.unwrap(copied.master_key_id, copied.dek_wrapped, vaultKeyAad(copied.id));
+      const leakedDataKey = unwrapVaultKey(leakedKeyring, { id: copied.id, generation: 0, masterKeyId: copied.master_key_id, dekWrapped: copied.dek_wrapped }).raw;
       const settingsCopy = readSettings(server);
       const leakedBackupKey = unwrapFrom(leakedKeyring, JSON.parse(settingsCopy.backupKey!), 'coffer/backup-key/v1');
       const backupBefore = (await client.backupSecret('db'))!;
@@ -139,7 +140,7 @@ describe('master key rotation after the master key leaked', () => {
 
       const now = readVault();
       assert.equal(now.dek_generation, 1);
-      assert.throws(() => leakedKeyring.unwrap(now.master_key_id, now.dek_wrapped, vaultKeyAad(now.id, 1)), 'the old master key does not unwrap the new data key');
+      assert.throws(() => unwrapVaultKey(leakedKeyring, { id: now.id, generation: 1, masterKeyId: now.master_key_id, dekWrapped: now.dek_wrapped }), 'the old master key does not unwrap the new data key');
       const db = new Database(join(server.dataDir, 'coffer.db'), { readonly: true });
       const ciphertext = (version: string) =>
         (db.prepare('SELECT ciphertext FROM secret_versions WHERE vault_id = ? AND version = ?').get(now.id, version) as { ciphertext: Buffer }).ciphertext;

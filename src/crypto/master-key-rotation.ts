@@ -1,5 +1,7 @@
 import type { SigningKeyRow, Store } from '../storage/store-types.js';
-import { IntegrityError, newDataKey, vaultKeyAad, signingKeyAad } from './envelope.js';
+import type { WrappedDataKey } from '../storage/vault-store-types.js';
+import { IntegrityError, newDataKey, signingKeyAad } from './envelope.js';
+import { bornUnder, maySeal, rewrapVaultKey, unwrapVaultKey, wrapVaultKey } from './vault-key-wrap.js';
 import { backupKeyIds, checkBackupKeys, renewBackupKey, rewrapBackupKeys } from './backup-key.js';
 import { auditKeyIds, checkAuditKeys, renewAuditKey, rewrapAuditKey } from '../audit/audit-key.js';
 import { checkCredentialPepper, renewCredentialPepper, rewrapCredentialPepper } from '../identity/credential-pepper.js';
@@ -58,9 +60,9 @@ function signingKeyOpens(row: SigningKeyRow, keyring: Keyring): boolean {
 const yieldToRequests = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** A vault key that does not open under the keyring stops the rotation with the vault named (the master keys all stay). */
-function unwrapVaultKey(keyring: Keyring, row: { id: string; generation: number; masterKeyId: string; dekWrapped: Buffer }): Buffer {
+function checkVaultKey(keyring: Keyring, row: { id: string; generation: number; masterKeyId: string; dekWrapped: Buffer }): void {
   try {
-    return keyring.unwrap(row.masterKeyId, row.dekWrapped, vaultKeyAad(row.id, row.generation));
+    unwrapVaultKey(keyring, row).raw.fill(0);
   } catch (err) {
     throw new IntegrityError(`the data key of vault ${row.id} (generation ${row.generation}, master key ${row.masterKeyId}) does not open under the master keyring: ${(err as Error).message}`);
   }
@@ -80,7 +82,7 @@ export class RotationRefusedError extends Error {
 async function checkKeysOpen(store: Store, keyring: Keyring): Promise<void> {
   for (const row of await store.vaults.listKeys()) {
     try {
-      unwrapVaultKey(keyring, row).fill(0);
+      checkVaultKey(keyring, row);
     } catch (err) {
       throw new RotationRefusedError(
         `${(err as Error).message}. Nothing was changed. Delete and purge that vault (its values cannot be read anyway) or put its row back from a database backup, then rotate again.`,
@@ -107,16 +109,18 @@ async function checkKeysOpen(store: Store, keyring: Keyring): Promise<void> {
 /** Called with each renewed data key (raw; the callee zeroes it) as it is stored. */
 export type OnRenewed = (vaultId: string, generation: number, raw: Buffer) => void;
 
-/** Gives every vault a new data key under the keyring's primary; returns how many. */
-async function renewDataKeys(store: Store, keyring: Keyring, onRenewed: OnRenewed): Promise<number> {
-  const currentGeneration = new Map<string, number>();
-  for (const k of await store.vaults.listKeys()) currentGeneration.set(k.id, Math.max(k.generation, currentGeneration.get(k.id) ?? 0));
+/** Gives every vault (or each whose current key `needsRenewal` picks) a new data key under the keyring's primary; returns how many. */
+async function renewDataKeys(store: Store, keyring: Keyring, onRenewed: OnRenewed, needsRenewal: (current: WrappedDataKey) => boolean = () => true): Promise<number> {
+  const current = new Map<string, WrappedDataKey>();
+  for (const k of await store.vaults.listKeys()) if (k.generation >= (current.get(k.id)?.generation ?? 0)) current.set(k.id, k);
   let renewed = 0;
-  for (const [id, from] of currentGeneration) {
+  for (const [id, key] of current) {
+    if (!needsRenewal(key)) continue;
+    const from = key.generation;
     const dek = newDataKey();
-    const { sealed, keyId } = keyring.wrap(dek, vaultKeyAad(id, from + 1));
+    const next = wrapVaultKey(keyring, id, from + 1, dek);
     // False: the vault was purged meanwhile, or renewed by another rotation (its key is new either way).
-    if (await store.vaults.renewKey(id, from, { dekWrapped: sealed, masterKeyId: keyId })) {
+    if (await store.vaults.renewKey(id, from, next)) {
       onRenewed(id, from + 1, dek);
       renewed++;
     }
@@ -124,6 +128,25 @@ async function renewDataKeys(store: Store, keyring: Keyring, onRenewed: OnRenewe
     await yieldToRequests();
   }
   return renewed;
+}
+
+/**
+ * At start: renews each vault's current data key that may not seal (born
+ * under a master key the keyring no longer holds, or before births were
+ * recorded: vault-key-wrap.ts), so that its writes go on. Returns how many
+ * of each kind.
+ */
+export async function renewUnsealableDataKeys(store: Store, keyring: Keyring): Promise<{ unrecorded: number; foreign: number }> {
+  let unrecorded = 0;
+  let foreign = 0;
+  await renewDataKeys(store, keyring, () => {}, (key) => {
+    const born = bornUnder(key.dekWrapped);
+    if (maySeal(keyring, born)) return false;
+    if (born === null) unrecorded++;
+    else foreign++;
+    return true;
+  });
+  return { unrecorded, foreign };
 }
 
 /** What a running server takes from a rotation as it happens: the vaults' new data keys, and its credential hasher to renew. */
@@ -141,10 +164,7 @@ export async function rewrapAll(store: Store, keyring: Keyring, hooks: RotationH
   let vaultKeys = 0;
   for (const row of await store.vaults.listKeys()) {
     if (row.masterKeyId === keyring.primaryId) continue;
-    const dek = unwrapVaultKey(keyring, row);
-    const { sealed, keyId } = keyring.wrap(dek, vaultKeyAad(row.id, row.generation));
-    dek.fill(0);
-    await store.vaults.rewrapKey({ id: row.id, generation: row.generation, dekWrapped: sealed, masterKeyId: keyId });
+    await store.vaults.rewrapKey({ id: row.id, generation: row.generation, ...rewrapVaultKey(keyring, row) });
     vaultKeys++;
     await yieldToRequests();
   }

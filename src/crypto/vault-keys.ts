@@ -1,7 +1,8 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { Keyring } from './keyring.js';
 import type { VaultRow, VaultStore } from '../storage/store-types.js';
-import { IntegrityError, newDataKey, vaultKeyAad } from './envelope.js';
+import { IntegrityError, newDataKey } from './envelope.js';
+import { maySeal, unwrapVaultKey, wrapVaultKey } from './vault-key-wrap.js';
 
 // Per-vault data keys. Each vault's key is wrapped by the master keyring and
 // unwrapped once per process; the unwrapped key never leaves memory. It is
@@ -19,6 +20,8 @@ export type VaultKeyRef = Pick<VaultRow, 'id' | 'dekWrapped' | 'masterKeyId' | '
 export interface SealingKey {
   key: KeyObject;
   generation: number;
+  /** The master key that was primary when this data key was made (vault-key-wrap.ts); null: not recorded. */
+  born: string | null;
 }
 
 export interface VaultKeys {
@@ -60,11 +63,11 @@ export function createVaultKeys(initial: Keyring, store: Pick<VaultStore, 'getBy
   let allWritten: (() => void) | null = null;
   let rotation: Promise<unknown> | null = null;
 
-  const unwrap = (vaultId: string, generation: number, masterKeyId: string, wrapped: Buffer): KeyObject => {
-    const raw = keyring.unwrap(masterKeyId, wrapped, vaultKeyAad(vaultId, generation));
+  const unwrap = (id: string, generation: number, masterKeyId: string, dekWrapped: Buffer): { key: KeyObject; born: string | null } => {
+    const { raw, born } = unwrapVaultKey(keyring, { id, generation, masterKeyId, dekWrapped });
     const key = createSecretKey(raw);
     raw.fill(0);
-    return key;
+    return { key, born };
   };
   const keepEarlier = (vaultId: string, generation: number, key: KeyObject): KeyObject => {
     let held = earlier.get(vaultId);
@@ -72,11 +75,23 @@ export function createVaultKeys(initial: Keyring, store: Pick<VaultStore, 'getBy
     held.set(generation, key);
     return key;
   };
+  /**
+   * A key born under a master key the keyring no longer holds never seals:
+   * whoever held that master key knows it (a database writer may have made
+   * an earlier generation current again). A start renews such keys.
+   */
+  const sealable = (vaultId: string, k: SealingKey): SealingKey => {
+    if (maySeal(keyring, k.born)) return k;
+    throw new IntegrityError(
+      `the current data key of vault ${vaultId} (generation ${k.generation}) was made under a master key that is no longer in use` +
+        ' (an earlier key put back in the database, or a key from before the last rotation): nothing is sealed with it; restart the server to renew it',
+    );
+  };
   /** The lowest generation this process may seal the vault's values with: the row's, or the one it renewed the vault to. */
   const floor = (vault: VaultKeyRef) => Math.max(vault.dekGeneration, renewedTo.get(vault.id) ?? 0);
   /** The row's key, held as current unless this process knows a newer one (a row read before a renewal: then an earlier generation). */
   const fromRow = (vault: VaultKeyRef): SealingKey => {
-    const entry = { generation: vault.dekGeneration, key: unwrap(vault.id, vault.dekGeneration, vault.masterKeyId, vault.dekWrapped) };
+    const entry = { generation: vault.dekGeneration, ...unwrap(vault.id, vault.dekGeneration, vault.masterKeyId, vault.dekWrapped) };
     const held = current.get(vault.id);
     if ((held && held.generation > entry.generation) || entry.generation < floor(vault)) keepEarlier(vault.id, entry.generation, entry.key);
     else current.set(vault.id, entry);
@@ -91,15 +106,15 @@ export function createVaultKeys(initial: Keyring, store: Pick<VaultStore, 'getBy
   async function stored(vaultId: string, generation: number): Promise<KeyObject> {
     const row = await store.earlierKey(vaultId, generation);
     if (!row) throw new IntegrityError(`vault ${vaultId} has no data key of generation ${generation}`);
-    return keepEarlier(vaultId, generation, unwrap(vaultId, generation, row.masterKeyId, row.dekWrapped));
+    return keepEarlier(vaultId, generation, unwrap(vaultId, generation, row.masterKeyId, row.dekWrapped).key);
   }
 
   return {
     sealingKey(vault) {
       const least = floor(vault);
       const held = current.get(vault.id);
-      if (held && held.generation >= least) return held;
-      return vault.dekGeneration >= least ? fromRow(vault) : fresh(vault.id, least);
+      if (held && held.generation >= least) return sealable(vault.id, held);
+      return vault.dekGeneration >= least ? sealable(vault.id, fromRow(vault)) : fresh(vault.id, least).then((k) => sealable(vault.id, k));
     },
     openingKey(vault, generation) {
       const held = current.get(vault.id);
@@ -112,10 +127,10 @@ export function createVaultKeys(initial: Keyring, store: Pick<VaultStore, 'getBy
     },
     create(vaultId) {
       const dek = newDataKey();
-      const { sealed, keyId } = keyring.wrap(dek, vaultKeyAad(vaultId));
-      current.set(vaultId, { generation: 0, key: createSecretKey(dek) });
+      const wrapped = wrapVaultKey(keyring, vaultId, 0, dek);
+      current.set(vaultId, { generation: 0, key: createSecretKey(dek), born: keyring.primaryId });
       dek.fill(0);
-      return { dekWrapped: sealed, masterKeyId: keyId, dekGeneration: 0 };
+      return { ...wrapped, dekGeneration: 0 };
     },
     forget(vaultId) {
       current.delete(vaultId);
@@ -129,7 +144,7 @@ export function createVaultKeys(initial: Keyring, store: Pick<VaultStore, 'getBy
       const was = current.get(vaultId);
       if (was) {
         keepEarlier(vaultId, was.generation, was.key);
-        current.set(vaultId, { generation, key: createSecretKey(raw) });
+        current.set(vaultId, { generation, key: createSecretKey(raw), born: keyring.primaryId });
       }
       raw.fill(0);
       renewedTo.set(vaultId, generation);
