@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import { IntegrityError, newDataKey, open, seal, sealedGeneration, vaultKeyAad } from '../src/crypto/envelope.js';
-import { createBackupKeys, ensureBackupKey, type BackupKeys } from '../src/crypto/backup-key.js';
+import { createBackupKeys, ensureBackupKey, renewUnsealableBackupKey, type BackupKeys } from '../src/crypto/backup-key.js';
 import { createKeyring, type Keyring } from '../src/crypto/keyring.js';
 import { renewUnsealableDataKeys, rewrapAll, RotationRefusedError } from '../src/crypto/master-key-rotation.js';
 import { createVaultKeys, type VaultKeys } from '../src/crypto/vault-keys.js';
@@ -232,5 +232,19 @@ describe('vault data key renewal', () => {
     const row = (await store.vaults.getById(vault.id))!;
     assert.equal((await resolved(restarted.sealingKey(row))).generation, 1);
     assert.equal(open(await resolved(restarted.openingKey(row, 0)), old, 'aad').toString(), 'legacy');
+  });
+
+  it('an earlier backup key put back as the current one seals nothing once its master key is gone; a start renews it', async () => {
+    const leaked = await backupKeys.sealing();
+    await rotate();
+    keyring = createKeyring(masterKeys[0]!);
+    const stored = JSON.parse((await store.settings.get('backupKey'))!) as { earlier: Record<string, object> };
+    await store.settings.set('backupKey', JSON.stringify(stored.earlier['0']));
+    await assert.rejects(createBackupKeys(store.settings, keyring).sealing(), /was made under a master key that is no longer in use/);
+    assert.equal(await renewUnsealableBackupKey(store.settings, keyring), true);
+    const sealing = await createBackupKeys(store.settings, keyring).sealing();
+    assert.equal(sealing.generation, 1);
+    assert.ok(!sealing.key.equals(leaked.key));
+    assert.equal(await renewUnsealableBackupKey(store.settings, keyring), false, 'nothing more to renew');
   });
 });

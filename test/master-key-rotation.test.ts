@@ -129,7 +129,8 @@ describe('master key rotation after the master key leaked', () => {
       const copied = readVault();
       const leakedDataKey = unwrapVaultKey(leakedKeyring, { id: copied.id, generation: 0, masterKeyId: copied.master_key_id, dekWrapped: copied.dek_wrapped }).raw;
       const settingsCopy = readSettings(server);
-      const leakedBackupKey = unwrapFrom(leakedKeyring, JSON.parse(settingsCopy.backupKey!), 'coffer/backup-key/v1');
+      const copiedBackupKey = JSON.parse(settingsCopy.backupKey!) as { keyId: string; sealed: string; born: string };
+      const leakedBackupKey = unwrapFrom(leakedKeyring, copiedBackupKey, `coffer/backup-key/v1|born:${copiedBackupKey.born}`);
       const backupBefore = (await client.backupSecret('db'))!;
 
       const r = await coffer(cliHome(), ['admin', 'rotate-master-key', '--data-dir', server.dataDir]);

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { SettingsStore } from '../storage/store-types.js';
 import { IntegrityError } from './envelope.js';
 import type { Keyring } from './keyring.js';
+import { maySeal } from './vault-key-wrap.js';
 import { parseWrappedSetting, unwrapFrom, wrapInto, type WrappedSetting } from './wrapped-setting.js';
 
 // The deployment's backup keys, stored wrapped by the master keyring in the
@@ -17,13 +18,26 @@ export const BACKUP_KEY_SETTING = 'backupKey';
  * The setting's JSON: the current key (`generation` absent: 0, as stored
  * before keys were renewed) and the earlier ones by generation.
  */
-interface Stored extends WrappedSetting {
-  generation?: number;
-  earlier?: Record<string, WrappedSetting>;
+interface BornKey extends WrappedSetting {
+  /** The master key that was primary when this key was made (absent in keys made before it was recorded). */
+  born?: string;
 }
 
-/** The wrapping binds the generation (the first one's predates generations), so a database writer cannot relabel keys. */
-const aad = (generation: number) => (generation === 0 ? 'coffer/backup-key/v1' : `coffer/backup-key/v1|generation:${generation}`);
+interface Stored extends BornKey {
+  generation?: number;
+  earlier?: Record<string, BornKey>;
+}
+
+/**
+ * The wrapping binds the generation (the first one's predates generations),
+ * so a database writer cannot relabel keys, and the master key it was made
+ * under: a key made under a master key no longer held never seals (as a
+ * vault data key, vault-key-wrap.ts), so an earlier key put back as current
+ * by a database writer who knows it seals no backup they could open.
+ */
+const aad = (generation: number, born?: string) =>
+  (generation === 0 ? 'coffer/backup-key/v1' : `coffer/backup-key/v1|generation:${generation}`) + (born === undefined ? '' : `|born:${born}`);
+const wrapNew = (keyring: Keyring, key: Buffer, generation: number): BornKey => ({ ...wrapInto(keyring, key, aad(generation, keyring.primaryId), {}), born: keyring.primaryId });
 
 const MAX_ATTEMPTS = 5;
 
@@ -35,7 +49,7 @@ async function readStored(settings: Pick<SettingsStore, 'get'>): Promise<{ raw: 
 /** Makes the first backup key unless one is stored (every cluster member gets the one stored first). */
 export async function ensureBackupKey(settings: SettingsStore, keyring: Keyring): Promise<void> {
   const key = randomBytes(32);
-  await settings.setIfAbsent(BACKUP_KEY_SETTING, JSON.stringify(wrapInto(keyring, key, aad(0), {})));
+  await settings.setIfAbsent(BACKUP_KEY_SETTING, JSON.stringify(wrapNew(keyring, key, 0)));
   key.fill(0);
 }
 
@@ -59,11 +73,8 @@ export const renewBackupKey = (settings: SettingsStore, keyring: Keyring): Promi
   update(settings, (stored) => {
     const from = stored.generation ?? 0;
     const key = randomBytes(32);
-    const next: Stored = {
-      ...wrapInto(keyring, key, aad(from + 1), {}),
-      generation: from + 1,
-      earlier: { ...stored.earlier, [from]: { keyId: stored.keyId, sealed: stored.sealed } },
-    };
+    const previous: BornKey = { keyId: stored.keyId, sealed: stored.sealed, ...(stored.born === undefined ? {} : { born: stored.born }) };
+    const next: Stored = { ...wrapNew(keyring, key, from + 1), generation: from + 1, earlier: { ...stored.earlier, [from]: previous } };
     key.fill(0);
     return next;
   });
@@ -71,25 +82,31 @@ export const renewBackupKey = (settings: SettingsStore, keyring: Keyring): Promi
 /** Rewraps every backup key (current and earlier) not yet under the keyring's primary; false when none was. */
 export const rewrapBackupKeys = (settings: SettingsStore, keyring: Keyring): Promise<boolean> =>
   update(settings, (stored) => {
-    const rewrap = (w: WrappedSetting, generation: number): WrappedSetting => {
+    const rewrap = (w: BornKey, generation: number): BornKey => {
       if (w.keyId === keyring.primaryId) return w;
-      const key = unwrapFrom(keyring, w, aad(generation));
-      const { keyId, sealed } = wrapInto(keyring, key, aad(generation), {});
+      const key = unwrapFrom(keyring, w, aad(generation, w.born));
+      const { keyId, sealed } = wrapInto(keyring, key, aad(generation, w.born), {});
       key.fill(0);
-      return { keyId, sealed };
+      return { keyId, sealed, ...(w.born === undefined ? {} : { born: w.born }) };
     };
     const earlier = Object.fromEntries(Object.entries(stored.earlier ?? {}).map(([g, w]) => [g, rewrap(w, Number(g))]));
     const next: Stored = { ...stored, ...rewrap(stored, stored.generation ?? 0), ...(stored.earlier ? { earlier } : {}) };
     return JSON.stringify(next) === JSON.stringify(stored) ? null : next;
   });
 
+/** At start: renews the backup key unless it may seal (made under a master key no longer held, or before that was recorded). */
+export async function renewUnsealableBackupKey(settings: SettingsStore, keyring: Keyring): Promise<boolean> {
+  const read = await readStored(settings);
+  return read !== null && !maySeal(keyring, read.stored.born ?? null) && renewBackupKey(settings, keyring);
+}
+
 /** Throws unless every stored backup key (current and earlier) opens under the keyring. */
 export async function checkBackupKeys(settings: Pick<SettingsStore, 'get'>, keyring: Keyring): Promise<void> {
   const read = await readStored(settings);
   if (!read) return;
   const { stored } = read;
-  unwrapFrom(keyring, stored, aad(stored.generation ?? 0)).fill(0);
-  for (const [g, w] of Object.entries(stored.earlier ?? {})) unwrapFrom(keyring, w, aad(Number(g))).fill(0);
+  unwrapFrom(keyring, stored, aad(stored.generation ?? 0, stored.born)).fill(0);
+  for (const [g, w] of Object.entries(stored.earlier ?? {})) unwrapFrom(keyring, w, aad(Number(g), w.born)).fill(0);
 }
 
 /** The master key ids the stored backup keys are wrapped with. */
@@ -112,9 +129,9 @@ export function createBackupKeys(settings: Pick<SettingsStore, 'get'>, initial: 
   const held = new Map<number, Buffer>();
   // The newest generation sealed with: a database put back to an older current key (one the old master key opens) is refused.
   let newest = 0;
-  const keyOf = (generation: number, wrapped: WrappedSetting): Buffer => {
+  const keyOf = (generation: number, wrapped: BornKey): Buffer => {
     let key = held.get(generation);
-    if (!key) held.set(generation, (key = unwrapFrom(keyring, wrapped, aad(generation))));
+    if (!key) held.set(generation, (key = unwrapFrom(keyring, wrapped, aad(generation, wrapped.born))));
     return key;
   };
   const stored = async (): Promise<Stored> => {
@@ -127,6 +144,9 @@ export function createBackupKeys(settings: Pick<SettingsStore, 'get'>, initial: 
       const current = await stored();
       const generation = current.generation ?? 0;
       if (generation < newest) throw new IntegrityError(`the stored backup key is of generation ${generation}, older than generation ${newest} this server sealed with`);
+      if (!maySeal(keyring, current.born ?? null)) {
+        throw new IntegrityError(`the stored backup key (generation ${generation}) was made under a master key that is no longer in use: nothing is sealed with it; restart the server to renew it`);
+      }
       newest = generation;
       return { generation, key: keyOf(generation, current) };
     },

@@ -6,7 +6,7 @@ import type { CofferConfig } from '../config/config.js';
 import { createAccessControl, grantAdministrator } from './access-control.js';
 import { removedExpired, removeOrphanedAssignments } from '../authorization/orphaned-assignments.js';
 import { systemEntry } from '../audit/audit-hook.js';
-import { createBackupKeys, ensureBackupKey } from '../crypto/backup-key.js';
+import { createBackupKeys, ensureBackupKey, renewUnsealableBackupKey } from '../crypto/backup-key.js';
 import { loadKeyring } from '../crypto/keyring.js';
 import { keyIdsInUse, renewUnsealableDataKeys, rewrapAll, RotationRefusedError, rotateKeyringFile } from '../crypto/master-key-rotation.js';
 import { errors } from './errors.js';
@@ -177,6 +177,8 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   let rotations: Promise<void> = Promise.resolve();
   const secretStore = config.secretCacheMb > 0 ? withLatestVersionCache(store.secrets, { maxBytes: config.secretCacheMb * 1024 * 1024 }) : store.secrets;
   await ensureBackupKey(store.settings, keyring);
+  // As for the vault keys above: once after the upgrade that records births; later, a sign of an earlier key put back.
+  if (await renewUnsealableBackupKey(store.settings, keyring)) log.info('renewed the backup key: it was made under a master key no longer in use, or before that was recorded');
   const backupKeys = createBackupKeys(store.settings, keyring);
   const secrets = createSecretService({ secrets: secretStore, vaultKeys, backupKeys, deploymentId: deployment.deploymentId });
   const auditKeyFile = join(config.dataDir, 'audit-key.json');
