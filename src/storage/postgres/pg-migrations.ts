@@ -279,6 +279,11 @@ export const PG_MIGRATIONS: readonly Migration[] = [
     version: 10,
     sql: `SELECT 1`,
   },
+  {
+    // Keys that record their master key, and pepper generations, as SQLite's version 13: builds from before refuse the database.
+    version: 11,
+    sql: `SELECT 1`,
+  },
 ];
 
 /** Brings the database to the newest known schema; returns that version. */

@@ -325,6 +325,13 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 12,
     sql: `SELECT 1;`,
   },
+  {
+    // No table changes: vault data keys and the backup key record the master key they were made under, in
+    // their wrapping (crypto/vault-key-wrap.ts), and the credential pepper has generations. A build from
+    // before would open none of them; with this version it refuses the database at start instead.
+    version: 13,
+    sql: `SELECT 1;`,
+  },
 ];
 
 export class SchemaTooNewError extends Error {
