@@ -268,10 +268,19 @@ describe('Debian azure-cli against coffer', () => {
   });
 
   it('az ad: group create is idempotent (it filters by name and mail nickname), ad user show/update by UPN, ad sp create-for-rbac and ad app delete', async () => {
-    const created = JSON.parse(await az('ad', 'group', 'create', '--display-name', 'az-readers', '--mail-nickname', 'azreaders')) as { id: string };
-    const again = JSON.parse(await az('ad', 'group', 'create', '--display-name', 'az-readers', '--mail-nickname', 'azreaders')) as { id: string };
-    assert.equal(again.id, created.id, 'the existing group is returned, not a second one made');
+    // A nickname of its own (not made from the display name): az finds the group by both.
+    const create = ['ad', 'group', 'create', '--display-name', 'az-readers', '--mail-nickname', 'az-readers-nick'];
+    const created = JSON.parse(await az(...create)) as { id: string; mailNickname: string };
+    assert.equal(created.mailNickname, 'az-readers-nick');
+    const again = await azResult(create);
+    assert.equal((JSON.parse(again.stdout) as { id: string }).id, created.id, 'the existing group is returned, not a second one made');
     assert.equal(await az('ad', 'group', 'show', '--group', 'az-readers', '--query', 'id', '-o', 'tsv'), created.id);
+    // coffer's ad group create does as az's: the same answer and warning, and no second group.
+    const home = cliHome();
+    const b = server.bootstrap;
+    await cofferOk(home, 'login', '--service-principal', '-u', b.clientId, '-p', b.clientSecret, '--tenant', b.tenantId, '--server', server.url, '-o', 'none');
+    assert.deepEqual(await cofferResult(home, create), again);
+    assert.equal(await az('ad', 'group', 'list', '--display-name', 'az-readers', '--query', 'length(@)'), '1');
 
     await az('ad', 'user', 'create', '--user-principal-name', 'ari@coffer.local', '--display-name', 'Ari', '--password', 'first password 1', '-o', 'none');
     assert.equal(await az('ad', 'user', 'show', '--id', 'ari@coffer.local', '--query', 'displayName', '-o', 'tsv'), 'Ari');

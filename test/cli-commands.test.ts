@@ -226,7 +226,7 @@ describe('coffer CLI commands', () => {
     await fails(['ad', 'group', 'show', '--group', shown.id], /does not exist or one of its queried reference-property objects are not present/, 3);
     await cli('ad', 'group', 'member', 'remove', '--group', 'connectors', '--member-id', shown.id);
     assert.deepEqual(await json('ad', 'group', 'member', 'list', '--group', 'connectors'), []);
-    await cli('ad', 'group', 'create', '--display-name', 'short-lived', '-o', 'none');
+    await cli('ad', 'group', 'create', '--display-name', 'short-lived', '--mail-nickname', 'short-lived', '-o', 'none');
     await cli('ad', 'group', 'delete', '--group', 'short-lived');
     await fails(['ad', 'group', 'show', '--group', 'short-lived'], /^ERROR: No group matches the name of 'short-lived'\n$/);
     await cli('ad', 'user', 'create', '--user-principal-name', 'lee@coffer.local', '--display-name', 'Lee', '--password', 'a long password', '-o', 'none');

@@ -34,6 +34,22 @@ describe('directory and custom roles', () => {
     assert.equal(listed.body!.value[0]['@odata.type'], '#microsoft.graph.user');
   });
 
+  it("keeps a group's mail nickname as given (derived from the display name without one); a bad one is Graph's 400", async () => {
+    const given = await api(server, 'POST', '/v1.0/groups', { displayName: 'Nick Team', mailNickname: 'nick.team-1' });
+    assert.equal(given.status, 201);
+    assert.equal(given.body!.mailNickname, 'nick.team-1');
+    const derived = await api(server, 'POST', '/v1.0/groups', { displayName: 'Other Team!' });
+    assert.equal(derived.body!.mailNickname, 'OtherTeam');
+    const found = await api(server, 'GET', `/v1.0/groups?$filter=${encodeURIComponent("displayName eq 'Nick Team' and mailNickname eq 'nick.team-1'")}`);
+    assert.deepEqual(found.body!.value.map((g: { id: string }) => g.id), [given.body!.id]);
+    for (const bad of ['', 'has space', 'a@b', 'x'.repeat(65), 'caf\u00e9', 7, null]) {
+      const r = await api(server, 'POST', '/v1.0/groups', { displayName: 'Bad Nick', mailNickname: bad });
+      assert.equal(r.status, 400, JSON.stringify(bad));
+      assert.equal(r.body!.error.message, "Invalid value specified for property 'mailNickname' of resource 'Group'.");
+    }
+    assert.equal((await api(server, 'GET', `/v1.0/groups?$filter=${encodeURIComponent("displayName eq 'Bad Nick'")}`)).body!.value.length, 0, 'nothing made');
+  });
+
   it("Graph's checkMemberGroups and getMemberGroups answer through nested groups, for any signed-in caller; bad bodies are 400s", async () => {
     const user = (await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'erin@coffer.local', displayName: 'Erin', passwordProfile: { password: 'long enough password' } })).body!.id as string;
     const inner = (await api(server, 'POST', '/v1.0/groups', { displayName: 'inner-team' })).body!.id as string;

@@ -132,9 +132,14 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
     graph.get('/v1.0/groups/:id', async (req: Req) => groupResource(await load(req, 'Group')));
     graph.post('/v1.0/groups', async (req: Req, reply: FastifyReply) => {
       requireAdmin(req);
-      const name = body(req).displayName;
-      if (typeof name !== 'string') throw errors.graphBadRequest('displayName is required.');
-      return reply.status(201).send(groupResource(await req.writeAudited((record) => directory.createGroup({ displayName: name }, record?.()), 201)));
+      const { displayName, mailNickname } = body(req);
+      if (typeof displayName !== 'string') throw errors.graphBadRequest('displayName is required.');
+      // Graph's rule: 1 to 64 ASCII characters, none of @ ( ) \ [ ] " ; : < > , or space. Graph requires one; coffer derives one when absent.
+      if (mailNickname !== undefined && (typeof mailNickname !== 'string' || !/^[\x21-\x7e]{1,64}$/.test(mailNickname) || /[@()\\[\]";:<>,]/.test(mailNickname))) {
+        throw errors.graphBadRequest("Invalid value specified for property 'mailNickname' of resource 'Group'.");
+      }
+      const input = { displayName, ...(mailNickname === undefined ? {} : { mailNickname }) };
+      return reply.status(201).send(groupResource(await req.writeAudited((record) => directory.createGroup(input, record?.()), 201)));
     });
     graph.delete('/v1.0/groups/:id', async (req: Req, reply: FastifyReply) => {
       requireAdmin(req);

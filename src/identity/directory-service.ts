@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditRecord, ClientSecretRow, PrincipalRow, PrincipalStore, SignInFailureStore } from '../storage/store-types.js';
 import { newClientSecret, type CredentialHasher } from './password-hash.js';
+import { derivedMailNickname } from './graph-filter.js';
 import { errors } from '../server/errors.js';
 import { createSignInLockout, sourceKey, SOURCE_LOCKOUT, type LockoutLimits } from './sign-in-lockout.js';
 import { createKeyedQueue } from '../server/one-at-a-time.js';
@@ -30,7 +31,8 @@ export interface DirectoryService {
   /** A service principal without a client secret yet: an application registered through Graph's /applications. */
   createApplication(displayName: string, audit?: AuditRecord): Promise<PrincipalRow>;
   createUser(input: { upn: string; displayName: string; password: string; objectId?: string }, audit?: AuditRecord): Promise<PrincipalRow>;
-  createGroup(input: { displayName: string; objectId?: string }, audit?: AuditRecord): Promise<PrincipalRow>;
+  /** Without a mail nickname (Graph requires one), one is derived from the display name. */
+  createGroup(input: { displayName: string; mailNickname?: string; objectId?: string }, audit?: AuditRecord): Promise<PrincipalRow>;
   /** A new password for a user; their refresh tokens are revoked with it, as Entra ID does at a reset. */
   setUserPassword(objectId: string, password: string, audit?: AuditRecord): Promise<void>;
   /** Principals whose display name, UPN, appId or object id contains the text. */
@@ -118,6 +120,7 @@ export function createDirectoryService(deps: {
         appId: input.appId ?? randomUUID(),
         upn: null,
         passwordHash: null,
+        mailNickname: null,
         createdAt: now(),
       };
       const { row, credential } = newSecret(principal.objectId, { secret: input.secret, years: input.years, displayName: 'rbac' });
@@ -125,7 +128,7 @@ export function createDirectoryService(deps: {
       return { principal, credential };
     },
     async createApplication(displayName, audit) {
-      const principal: PrincipalRow = { objectId: randomUUID(), kind: 'ServicePrincipal', displayName, appId: randomUUID(), upn: null, passwordHash: null, createdAt: now() };
+      const principal: PrincipalRow = { objectId: randomUUID(), kind: 'ServicePrincipal', displayName, appId: randomUUID(), upn: null, passwordHash: null, mailNickname: null, createdAt: now() };
       await principals.insert(principal, audit);
       return principal;
     },
@@ -141,6 +144,7 @@ export function createDirectoryService(deps: {
         appId: null,
         upn: input.upn,
         passwordHash: await hasher.hashPassword(input.password),
+        mailNickname: null,
         createdAt: now(),
       };
       await principals.insert(row, audit);
@@ -158,7 +162,8 @@ export function createDirectoryService(deps: {
     },
     async createGroup(input, audit) {
       if (input.displayName.trim() === '' || input.displayName.length > 256) throw errors.graphBadRequest('displayName is required (1 to 256 characters).');
-      const row: PrincipalRow = { objectId: input.objectId ?? randomUUID(), kind: 'Group', displayName: input.displayName, appId: null, upn: null, passwordHash: null, createdAt: now() };
+      const mailNickname = input.mailNickname ?? derivedMailNickname(input.displayName);
+      const row: PrincipalRow = { objectId: input.objectId ?? randomUUID(), kind: 'Group', displayName: input.displayName, appId: null, upn: null, passwordHash: null, mailNickname, createdAt: now() };
       await principals.insert(row, audit);
       return row;
     },

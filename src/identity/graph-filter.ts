@@ -6,8 +6,11 @@ import type { PrincipalRow } from '../storage/store-types.js';
 // `identifierUris/any(...)`, joined by
 // `and` (az joins its list filters so).
 
-/** A group's mail nickname: its display name's letters and digits (coffer keeps no other; az filters groups by it). */
-export const mailNicknameOf = (p: PrincipalRow): string | null => (p.kind === 'Group' ? p.displayName.replace(/[^A-Za-z0-9]/g, '') : null);
+/** A mail nickname made from a display name: its letters and digits (a group created without one, or stored before they were kept). */
+export const derivedMailNickname = (displayName: string): string => displayName.replace(/[^A-Za-z0-9]/g, '');
+
+/** A group's mail nickname (az filters groups by it). */
+export const mailNicknameOf = (p: PrincipalRow): string | null => (p.kind === 'Group' ? (p.mailNickname ?? derivedMailNickname(p.displayName)) : null);
 
 export type PrincipalTest = (p: PrincipalRow) => boolean;
 /** The principals of one kind that a list request's `$filter` selects. */

@@ -28,6 +28,8 @@ export interface PrincipalRow {
   upn: string | null;
   /** Users only: scrypt hash string (see identity/password-hash.ts). */
   passwordHash: string | null;
+  /** Groups only: the mail nickname given at creation (null for groups stored before it was kept: see graph-filter.ts). */
+  mailNickname: string | null;
   createdAt: number;
 }
 

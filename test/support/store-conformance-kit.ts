@@ -105,6 +105,7 @@ export const principal = (overrides: Partial<PrincipalRow>): PrincipalRow => ({
   appId: null,
   upn: null,
   passwordHash: null,
+  mailNickname: null,
   createdAt: 1,
   ...overrides,
 });

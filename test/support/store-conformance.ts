@@ -74,8 +74,9 @@ export function runStoreConformance(label: string, makeStore: StoreFactory): voi
         const appId = 'C0FFEE00-0000-4000-8000-0000000000A1';
         const sp = principal({ kind: 'ServicePrincipal', displayName: 'connector', appId, createdAt: 10 });
         const user = principal({ kind: 'User', displayName: 'Alice', upn: 'Alice@Example.com', passwordHash: 'scrypt$x', createdAt: 11 });
-        const group = principal({ kind: 'Group', displayName: 'admins', createdAt: 12 });
+        const group = principal({ kind: 'Group', displayName: 'admins', mailNickname: 'Admins-Team', createdAt: 12 });
         for (const p of [sp, user, group]) await store.principals.insert(p);
+        assert.deepEqual(await store.principals.get(group.objectId), group, 'the mail nickname as given');
 
         assert.deepEqual(await store.principals.get(sp.objectId), sp);
         assert.deepEqual(await store.principals.get(user.objectId), user);

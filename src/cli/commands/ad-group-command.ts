@@ -27,10 +27,29 @@ const GROUP_OPTION = ['-g, --group <group>', "the group's object id or display n
 
 export function registerAdGroupCommands(ad: Command): void {
   const group = ad.command('group').description('Groups (their role assignments and access policies apply to their members).');
-  withOutput(group.command('create').description('Create a group.'))
+  withOutput(group.command('create').description('Create a group; one with the same display name and mail nickname is returned instead, as az does.'))
     .requiredOption('--display-name <name>', 'display name')
-    .option('--mail-nickname <nick>', 'mail nickname (accepted for az compatibility)')
-    .action(run<{ displayName: string }>((o, s) => s.call('POST', groups(s), s.managementResource, { displayName: o.displayName })));
+    .requiredOption('--mail-nickname <nick>', 'mail nickname')
+    .option('--description <text>', 'group description')
+    .option('--force', 'create a new group even if one with the same display name and mail nickname exists')
+    .action(
+      run<{ displayName: string; mailNickname: string; description?: string; force?: boolean }>(async (o, s) => {
+        // az's create_group: its names go into the filter as given.
+        if (!o.force) {
+          const filter = `displayName eq '${o.displayName}' and mailNickname eq '${o.mailNickname}'`;
+          const matches = (await s.call<{ value: Array<{ id: string }> }>('GET', groups(s, filterQuery(filter)), s.managementResource)).value;
+          if (matches.length > 1) {
+            throw new CliError(`There is more than one group with the same display and nick names: "${matches.map((m) => m.id).join(', ')}". Please delete them first.`);
+          }
+          if (matches.length === 1) {
+            s.warn('A group with the same display name and mail nickname already exists, returning.');
+            return matches[0];
+          }
+        }
+        const body = { displayName: o.displayName, mailNickname: o.mailNickname, mailEnabled: false, securityEnabled: true, ...(o.description === undefined ? {} : { description: o.description }) };
+        return s.call('POST', groups(s), s.managementResource, body);
+      }),
+    );
   withOutput(group.command('list').description('List groups.'))
     .option('--display-name <name>', 'only those whose display name starts with this')
     .option('--filter <odata>', "an OData filter, e.g. \"displayName eq 'x'\"")

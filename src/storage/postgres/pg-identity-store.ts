@@ -9,7 +9,7 @@ import { changes, nameKey, one, rows, transaction, unique, type Queryable } from
 // so rows need no mapping.
 
 const PRINCIPAL = `object_id AS "objectId", kind, display_name AS "displayName", app_id AS "appId", upn,
-  password_hash AS "passwordHash", created_at AS "createdAt"`;
+  password_hash AS "passwordHash", mail_nickname AS "mailNickname", created_at AS "createdAt"`;
 const CLIENT_SECRET = `key_id AS "keyId", object_id AS "objectId", secret_hash AS "secretHash", hint,
   display_name AS "displayName", start_at AS "startAt", end_at AS "endAt"`;
 const SIGNING_KEY = `kid, public_jwk AS "publicJwk", private_sealed AS "privateSealed", master_key_id AS "masterKeyId",
@@ -66,9 +66,9 @@ export function pgPrincipalStore(pool: pg.Pool, audited: PgAuditedWrite): Princi
         async (db) => {
           await unique(`principal ${p.objectId}`, () =>
             db.query(
-              `INSERT INTO principals (object_id, kind, display_name, app_id, app_id_key, upn, upn_key, password_hash, created_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-              [p.objectId, p.kind, p.displayName, p.appId, appIdKey, p.upn, upnKey, p.passwordHash, p.createdAt],
+              `INSERT INTO principals (object_id, kind, display_name, app_id, app_id_key, upn, upn_key, password_hash, mail_nickname, created_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+              [p.objectId, p.kind, p.displayName, p.appId, appIdKey, p.upn, upnKey, p.passwordHash, p.mailNickname, p.createdAt],
             ),
           );
           if (firstSecret) await storeSecret(db, firstSecret);

@@ -280,9 +280,9 @@ export const PG_MIGRATIONS: readonly Migration[] = [
     sql: `SELECT 1`,
   },
   {
-    // Keys that record their master key, and pepper generations, as SQLite's version 13: builds from before refuse the database.
+    // Groups' mail nicknames; keys that record their master key and pepper generations: as SQLite's version 13.
     version: 11,
-    sql: `SELECT 1`,
+    sql: `ALTER TABLE principals ADD COLUMN mail_nickname text`,
   },
 ];
 

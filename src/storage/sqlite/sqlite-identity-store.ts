@@ -24,6 +24,7 @@ interface PrincipalRecord {
   app_id: string | null;
   upn: string | null;
   password_hash: string | null;
+  mail_nickname: string | null;
   created_at: number;
 }
 
@@ -62,6 +63,7 @@ const toPrincipal = (r: PrincipalRecord): PrincipalRow => ({
   appId: r.app_id,
   upn: r.upn,
   passwordHash: r.password_hash,
+  mailNickname: r.mail_nickname,
   createdAt: r.created_at,
 });
 
@@ -113,9 +115,9 @@ export function sqliteSettingsStore(db: Database.Database): SettingsStore {
 }
 
 export function sqlitePrincipalStore(db: Database.Database, audited: AuditedWrites): PrincipalStore {
-  const insert = db.prepare<[string, string, string, string | null, string | null, string | null, string | null, string | null, number]>(
-    `INSERT INTO principals (object_id, kind, display_name, app_id, app_id_key, upn, upn_key, password_hash, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  const insert = db.prepare<[string, string, string, string | null, string | null, string | null, string | null, string | null, string | null, number]>(
+    `INSERT INTO principals (object_id, kind, display_name, app_id, app_id_key, upn, upn_key, password_hash, mail_nickname, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const byId = db.prepare<[string], PrincipalRecord>('SELECT * FROM principals WHERE object_id = ?');
   const byAppId = db.prepare<[string], PrincipalRecord>('SELECT * FROM principals WHERE app_id_key = ?');
@@ -155,7 +157,7 @@ export function sqlitePrincipalStore(db: Database.Database, audited: AuditedWrit
       const appIdKey = p.appId === null ? null : nameKey(p.appId);
       const upnKey = p.upn === null ? null : nameKey(p.upn);
       insertWithSecret(audit, () => {
-        unique(`principal ${p.objectId}`, () => insert.run(p.objectId, p.kind, p.displayName, p.appId, appIdKey, p.upn, upnKey, p.passwordHash, p.createdAt));
+        unique(`principal ${p.objectId}`, () => insert.run(p.objectId, p.kind, p.displayName, p.appId, appIdKey, p.upn, upnKey, p.passwordHash, p.mailNickname, p.createdAt));
         if (firstSecret) storeSecret(firstSecret);
       });
     },

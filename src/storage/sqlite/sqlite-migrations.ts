@@ -326,11 +326,12 @@ export const MIGRATIONS: readonly Migration[] = [
     sql: `SELECT 1;`,
   },
   {
-    // No table changes: vault data keys and the backup key record the master key they were made under, in
-    // their wrapping (crypto/vault-key-wrap.ts), and the credential pepper has generations. A build from
-    // before would open none of them; with this version it refuses the database at start instead.
+    // A group's mail nickname, as given at creation. Also: vault data keys and the backup key record the
+    // master key they were made under, in their wrapping (crypto/vault-key-wrap.ts), and the credential
+    // pepper has generations; a build from before would open none of them, and with this version it
+    // refuses the database at start instead.
     version: 13,
-    sql: `SELECT 1;`,
+    sql: `ALTER TABLE principals ADD COLUMN mail_nickname TEXT;`,
   },
 ];
 
