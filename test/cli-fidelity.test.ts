@@ -151,6 +151,9 @@ describe('coffer CLI behaves as az does', () => {
     assert.equal((await json('group', 'show', '--resource-group', 'no-such-group', '--name', 'rg1')).name, 'rg1');
     assert.equal((await json('group', 'create', '--resource-group', 'rg-g', '-l', 'local')).name, 'rg-g');
     await fails(['group', 'show'], /^ERROR: the following arguments are required: --name\/--resource-group\/-n\/-g\n$/, 2);
+    // Every other required option is named as az's parser names it (az ad group create, az group create -n x).
+    await fails(['ad', 'group', 'create', '--display-name', 'x'], /^ERROR: the following arguments are required: --mail-nickname\n$/, 2);
+    await fails(['group', 'create', '-n', 'x'], /^ERROR: the following arguments are required: --location\/-l\n$/, 2);
   });
 
   it('replaces a cached token the server refuses (revoked, or from before a key change), as the SDKs do', async () => {

@@ -15,8 +15,16 @@ export function rootProgram(): Command {
       .enablePositionalOptions()
       .exitOverride()
       .showHelpAfterError(false)
-      .configureOutput({ outputError: (text, write) => write(`ERROR: ${text.replace(/^error: /, '')}`) })
+      .configureOutput({ outputError: (text, write) => write(`ERROR: ${asAzError(text.replace(/^error: /, ''))}`) })
   );
+}
+
+/** A missing required option as az's argument parser names it: `-n, --name <name>` is `--name/-n`. */
+function asAzError(text: string): string {
+  return text.replace(/^required option '([^']+)' not specified/, (_, flags: string) => {
+    const names = flags.split(/[\s,]+/).filter((f) => f.startsWith('-'));
+    return `the following arguments are required: ${[...names.filter((f) => f.startsWith('--')), ...names.filter((f) => !f.startsWith('--'))].join('/')}`;
+  });
 }
 
 /** A failure to reach the server or trust it, with what usually fixes it. */
