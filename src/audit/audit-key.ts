@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../storage/atomic-file.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { IntegrityError } from '../crypto/envelope.js';
-import { parseWrappedSetting, unwrapFrom, wrapInto, type WrappedSetting } from '../crypto/wrapped-setting.js';
+import { parseWrappedSetting, rewrappedUnder, unwrapFrom, wrapInto, type WrappedSetting } from '../crypto/wrapped-setting.js';
 import type { AuditStore, SettingsStore } from '../storage/store-types.js';
 import { ANCHOR_SETTING, AUDIT_KEY_SETTING, GENESIS, HEAD_SETTING, renewalLink, renewalMac, sealedPoint, type ChainKey, type KeyPeriod, type KeyRenewal } from './audit-chain.js';
 
@@ -161,11 +161,8 @@ export async function rewrapAuditKey(settings: SettingsStore, from: Keyring, to:
     const stored = parse(raw);
     let changed = false;
     const rewrap = <T extends WrappedSetting>(w: T, ad: string): T => {
-      if (w.keyId === to.primaryId) return w;
-      changed = true;
-      const bytes = unwrapFrom(from, w, ad);
-      const next = wrapInto(to, bytes, ad, w);
-      bytes.fill(0);
+      const next = rewrappedUnder(from, to, w, ad);
+      changed ||= next !== w;
       return next;
     };
     const next: Stored = { ...rewrap(stored, aad(stored)), ...(stored.renewals ? { renewals: stored.renewals.map((r, i) => rewrap(r, renewalAad(i + 1))) } : {}) };

@@ -3,7 +3,7 @@ import type { SettingsStore } from '../storage/store-types.js';
 import { IntegrityError } from './envelope.js';
 import type { Keyring } from './keyring.js';
 import { maySeal } from './vault-key-wrap.js';
-import { parseWrappedSetting, unwrapFrom, wrapInto, type WrappedSetting } from './wrapped-setting.js';
+import { parseWrappedSetting, rewrappedUnder, unwrapFrom, wrapInto, type WrappedSetting } from './wrapped-setting.js';
 
 // The deployment's backup keys, stored wrapped by the master keyring in the
 // settings table. A master key rotation renews the key (a new generation,
@@ -83,11 +83,8 @@ export const renewBackupKey = (settings: SettingsStore, keyring: Keyring): Promi
 export const rewrapBackupKeys = (settings: SettingsStore, keyring: Keyring): Promise<boolean> =>
   update(settings, (stored) => {
     const rewrap = (w: BornKey, generation: number): BornKey => {
-      if (w.keyId === keyring.primaryId) return w;
-      const key = unwrapFrom(keyring, w, aad(generation, w.born));
-      const { keyId, sealed } = wrapInto(keyring, key, aad(generation, w.born), {});
-      key.fill(0);
-      return { keyId, sealed, ...(w.born === undefined ? {} : { born: w.born }) };
+      const { keyId, sealed, born } = rewrappedUnder(keyring, keyring, w, aad(generation, w.born));
+      return { keyId, sealed, ...(born === undefined ? {} : { born }) };
     };
     const earlier = Object.fromEntries(Object.entries(stored.earlier ?? {}).map(([g, w]) => [g, rewrap(w, Number(g))]));
     const next: Stored = { ...stored, ...rewrap(stored, stored.generation ?? 0), ...(stored.earlier ? { earlier } : {}) };

@@ -24,3 +24,12 @@ export function parseWrappedSetting<T extends WrappedSetting>(name: string, raw:
     throw new Error(`the settings row '${name}' is not JSON: it was changed outside coffer`);
   }
 }
+
+/** `w` rewrapped under `to`'s primary, the rest of it kept (`w` itself when it is there already). */
+export function rewrappedUnder<T extends WrappedSetting>(from: Keyring, to: Keyring, w: T, aad: string): T {
+  if (w.keyId === to.primaryId) return w;
+  const key = unwrapFrom(from, w, aad);
+  const next = wrapInto(to, key, aad, w);
+  key.fill(0);
+  return next;
+}

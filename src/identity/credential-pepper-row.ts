@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Keyring } from '../crypto/keyring.js';
-import { parseWrappedSetting, unwrapFrom, wrapInto, type WrappedSetting } from '../crypto/wrapped-setting.js';
+import { parseWrappedSetting, rewrappedUnder, unwrapFrom, wrapInto, type WrappedSetting } from '../crypto/wrapped-setting.js';
 import type { SettingsStore } from '../storage/store-types.js';
 
 // The settings row that holds the credential pepper's generations, each
@@ -98,18 +98,10 @@ export function markedConverted(keyring: Keyring, stored: StoredPepper, pepper: 
 
 /** The row with every generation not yet under `keyring`'s primary rewrapped (null: nothing to do). */
 export function rewrapped(from: Keyring, to: Keyring, stored: StoredPepper): StoredPepper | null {
-  let changed = false;
-  const rewrap = <T extends WrappedSetting>(w: T, aad: string): T => {
-    if (w.keyId === to.primaryId) return w;
-    changed = true;
-    const key = unwrapFrom(from, w, aad);
-    const next = wrapInto(to, key, aad, w);
-    key.fill(0);
-    return next;
-  };
-  const earlier = stored.earlier?.map((g) => rewrap(g, pepperAad(g.generation, true)));
-  const next: StoredPepper = { ...rewrap(stored, pepperAad(currentGeneration(stored), stored.converted === true)), ...(earlier ? { earlier } : {}) };
-  return changed ? next : null;
+  const earlier = stored.earlier?.map((g) => rewrappedUnder(from, to, g, pepperAad(g.generation, true)));
+  const current = rewrappedUnder(from, to, stored, pepperAad(currentGeneration(stored), stored.converted === true));
+  if (current === stored && (earlier ?? []).every((g, i) => g === stored.earlier![i])) return null;
+  return { ...current, ...(earlier ? { earlier } : {}) };
 }
 
 /** Master key ids the stored generations are wrapped under. */
