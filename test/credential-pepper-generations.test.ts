@@ -117,6 +117,23 @@ describe('credential pepper generations', () => {
     assert.equal((await withReload.authenticateUser('gen@coffer.local', PASSWORD, '10.0.0.2')).ok, true);
   });
 
+  it("a member that read a renewal while its conversion ran takes the previous generation's hashes only until it reads again", async () => {
+    const [p0] = await peppers();
+    const member = await openCredentialHasher(store.settings, store.principals, keyring, join(dirname(file), 'member-c.json'));
+    // Another member's renewal, written but not yet converted.
+    const read = (await readPepperRow(store.settings))!;
+    assert.ok(await store.settings.replace(CREDENTIAL_PEPPER_SETTING, read.raw, JSON.stringify(withNewGeneration(keyring, read.stored, await peppers(), randomBytes(32)))));
+    await member.reload(keyring);
+    assert.equal(member.hasher.generation, 1);
+    assert.equal(await signsIn(member.hasher), true, 'a hash not yet converted still verifies meanwhile');
+    // The conversion ends (the other member's start finishing it); then a hash of generation 0 is planted.
+    await openCredentialHasher(store.settings, store.principals, keyring, join(dirname(file), 'member-d.json'));
+    const chosen = 'planted after the conversion';
+    await plantSecret(createCredentialHasher(p0!).hashClientSecret(chosen));
+    await member.reload(keyring);
+    assert.equal(await signsIn(member.hasher, chosen), false);
+  });
+
   it('a generation not linked to the one before, or a row put back to an earlier generation, stops the start', async () => {
     await renewCredentialPepper(store.settings, store.principals, keyring, hasher);
     const afterFirst = (await readPepperRow(store.settings))!.raw;

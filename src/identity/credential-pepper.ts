@@ -94,9 +94,10 @@ export async function openCredentialHasher(
   const hasher = createCredentialHasher({ peppers, converting: false });
   const converted = stored.converted === true ? 0 : await finishConversion(settings, principals, keyring, hasher);
   recordGeneration(file, peppers);
+  // The same generation too: a member that read a renewal while its conversion ran must stop taking the previous generation's hashes once it is done.
   const reload = async (current: Keyring) => {
     const read = await readPepperRow(settings);
-    if (read === null || currentGeneration(read.stored) <= hasher.generation) return;
+    if (read === null || currentGeneration(read.stored) < hasher.generation) return;
     hasher.use({ peppers: openPeppers(current, read.stored), converting: read.stored.converted !== true });
   };
   return { hasher, converted, reload };
