@@ -11,6 +11,7 @@ import { createKeyring, type Keyring } from '../src/crypto/keyring.js';
 import { renewUnsealableDataKeys, rewrapAll, RotationRefusedError } from '../src/crypto/master-key-rotation.js';
 import { createVaultKeys, type VaultKeys } from '../src/crypto/vault-keys.js';
 import { unpackBackup } from '../src/secrets/secret-backup.js';
+import type { ServiceError } from '../src/server/errors.js';
 import { createSecretService } from '../src/secrets/secret-service.js';
 import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.js';
 import type { Store, VaultRow } from '../src/storage/store-types.js';
@@ -211,6 +212,10 @@ describe('vault data key renewal', () => {
     const downgraded = (await store.vaults.getById(vault.id))!;
     assert.equal(member.openingKey(downgraded, 0) instanceof Promise, false, 'it still opens what it sealed');
     await assert.rejects(async () => member.sealingKey(downgraded), (err: Error) => err instanceof IntegrityError && /was made under a master key that is no longer in use/.test(err.message));
+    // A write through the service is refused with a 500 that says what to do.
+    const service = createSecretService({ secrets: store.secrets, vaultKeys: member, backupKeys: createBackupKeys(store.settings, keyring), deploymentId: randomUUID() });
+    await assert.rejects(service.set(downgraded, 'after', { value: 'x', contentType: null, tags: null, attributes: {} }), (err: ServiceError) =>
+      err.status === 500 && err.message === `The data key of vault ${downgraded.name} was made under a master key that is no longer in use, so nothing is sealed with it. Restart the server to renew it.`);
 
     assert.deepEqual(await renewUnsealableDataKeys(store, keyring), { unrecorded: 0, foreign: 1 });
     const renewed = (await store.vaults.getById(vault.id))!;
@@ -241,6 +246,9 @@ describe('vault data key renewal', () => {
     const stored = JSON.parse((await store.settings.get('backupKey'))!) as { earlier: Record<string, object> };
     await store.settings.set('backupKey', JSON.stringify(stored.earlier['0']));
     await assert.rejects(createBackupKeys(store.settings, keyring).sealing(), /was made under a master key that is no longer in use/);
+    const service = createSecretService({ secrets: store.secrets, vaultKeys: createVaultKeys(keyring, store.vaults), backupKeys: createBackupKeys(store.settings, keyring), deploymentId: randomUUID() });
+    await service.set((await store.vaults.getById(vault.id))!, 'db', { value: 'x', contentType: null, tags: null, attributes: {} });
+    await assert.rejects(service.backup((await store.vaults.getById(vault.id))!, 'db'), (err: ServiceError) => err.status === 500 && /^The backup key was made under a master key that is no longer in use/.test(err.message));
     assert.equal(await renewUnsealableBackupKey(store.settings, keyring), true);
     const sealing = await createBackupKeys(store.settings, keyring).sealing();
     assert.equal(sealing.generation, 1);

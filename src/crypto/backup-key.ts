@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { SettingsStore } from '../storage/store-types.js';
 import { IntegrityError } from './envelope.js';
 import type { Keyring } from './keyring.js';
-import { maySeal } from './vault-key-wrap.js';
+import { maySeal, UnsealableKeyError } from './vault-key-wrap.js';
 import { parseWrappedSetting, rewrappedUnder, unwrapFrom, wrapInto, type WrappedSetting } from './wrapped-setting.js';
 
 // The deployment's backup keys, stored wrapped by the master keyring in the
@@ -141,9 +141,7 @@ export function createBackupKeys(settings: Pick<SettingsStore, 'get'>, initial: 
       const current = await stored();
       const generation = current.generation ?? 0;
       if (generation < newest) throw new IntegrityError(`the stored backup key is of generation ${generation}, older than generation ${newest} this server sealed with`);
-      if (!maySeal(keyring, current.born ?? null)) {
-        throw new IntegrityError(`the stored backup key (generation ${generation}) was made under a master key that is no longer in use: nothing is sealed with it; restart the server to renew it`);
-      }
+      if (!maySeal(keyring, current.born ?? null)) throw new UnsealableKeyError(`the stored backup key (generation ${generation})`);
       newest = generation;
       return { generation, key: keyOf(generation, current) };
     },

@@ -1,5 +1,5 @@
 import type { Keyring } from './keyring.js';
-import { vaultKeyAad } from './envelope.js';
+import { IntegrityError, vaultKeyAad } from './envelope.js';
 
 // How a vault data key is wrapped: under the primary master key, with the id
 // of the master key that was primary when the key was made (where it was
@@ -48,6 +48,14 @@ export function wrapVaultKey(keyring: Keyring, vaultId: string, generation: numb
 export function unwrapVaultKey(keyring: Keyring, key: WrappedVaultKey): { raw: Buffer; born: string | null } {
   const born = bornUnder(key.dekWrapped);
   return { raw: keyring.unwrap(key.masterKeyId, sealedPart(key.dekWrapped), aadOf(key.id, key.generation, born)), born };
+}
+
+/** A key made under a master key no longer held was asked to seal (vault-keys.ts, backup-key.ts). */
+export class UnsealableKeyError extends IntegrityError {
+  constructor(readonly what: string) {
+    super(`${what} was made under a master key that is no longer in use (an earlier key put back in the database, or a key from before the last rotation): nothing is sealed with it; restart the server to renew it`);
+    this.name = 'UnsealableKeyError';
+  }
 }
 
 /** Whether a key born under `born` may seal: only one born under a master key the keyring still holds. */

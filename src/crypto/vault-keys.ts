@@ -2,7 +2,7 @@ import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { Keyring } from './keyring.js';
 import type { VaultRow, VaultStore } from '../storage/store-types.js';
 import { IntegrityError, newDataKey } from './envelope.js';
-import { maySeal, unwrapVaultKey, wrapVaultKey } from './vault-key-wrap.js';
+import { maySeal, UnsealableKeyError, unwrapVaultKey, wrapVaultKey } from './vault-key-wrap.js';
 
 // Per-vault data keys. Each vault's key is wrapped by the master keyring and
 // unwrapped once per process; the unwrapped key never leaves memory. It is
@@ -82,10 +82,7 @@ export function createVaultKeys(initial: Keyring, store: Pick<VaultStore, 'getBy
    */
   const sealable = (vaultId: string, k: SealingKey): SealingKey => {
     if (maySeal(keyring, k.born)) return k;
-    throw new IntegrityError(
-      `the current data key of vault ${vaultId} (generation ${k.generation}) was made under a master key that is no longer in use` +
-        ' (an earlier key put back in the database, or a key from before the last rotation): nothing is sealed with it; restart the server to renew it',
-    );
+    throw new UnsealableKeyError(`the current data key of vault ${vaultId} (generation ${k.generation})`);
   };
   /** The lowest generation this process may seal the vault's values with: the row's, or the one it renewed the vault to. */
   const floor = (vault: VaultKeyRef) => Math.max(vault.dekGeneration, renewedTo.get(vault.id) ?? 0);

@@ -1,6 +1,7 @@
 import type { AuditRecord, DeletedSecretInfo, SecretStore, SecretSummary, SecretVersionMeta, SecretVersionRow, VaultRow } from '../storage/store-types.js';
 import { StoreConflictError } from '../storage/store-types.js';
 import { IntegrityError, open, seal, sealedGeneration, secretAad } from '../crypto/envelope.js';
+import { UnsealableKeyError } from '../crypto/vault-key-wrap.js';
 import { pooledRandomHex } from '../crypto/random-pool.js';
 import type { VaultKeys } from '../crypto/vault-keys.js';
 import { errors } from '../server/errors.js';
@@ -77,6 +78,7 @@ export function createSecretService(deps: {
       found = vaultKeys.sealingKey(vault);
       if (found instanceof Promise) found = await found;
     } catch (err) {
+      if (err instanceof UnsealableKeyError) throw errors.keyNotInUse(`data key of vault ${vault.name}`);
       if (err instanceof IntegrityError) throw errors.integrity(`the data key of vault ${vault.name}`);
       throw err;
     }
@@ -224,7 +226,9 @@ export function createSecretService(deps: {
         const content = { format: 1 as const, name: rows[0]!.name, versions };
         // As a write: no rotation between reading the backup key and sealing (one renewing it would leave this blob under the old key).
         return sealedWrite(async () => {
-          const { generation, key } = await deps.backupKeys.sealing();
+          const { generation, key } = await deps.backupKeys.sealing().catch((err: unknown) => {
+            throw err instanceof UnsealableKeyError ? errors.keyNotInUse('backup key') : err;
+          });
           return sealBackup(key, generation, deps.deploymentId, content);
         });
       }),

@@ -78,6 +78,9 @@ export const errors = {
     ),
   purgeNotAllowed: (name: string) =>
     new ServiceError(403, 'Forbidden', `Operation "purge" is not allowed on secret ${name} because soft delete is not enabled for this vault.`),
+  /** A key that may not seal (crypto/vault-key-wrap.ts): the operator restarts the server, which renews it. */
+  keyNotInUse: (what: string) =>
+    new ServiceError(500, 'InternalServerError', `The ${what} was made under a master key that is no longer in use, so nothing is sealed with it. Restart the server to renew it.`),
   integrity: (what: string) =>
     new ServiceError(500, 'InternalServerError', `The stored data for ${what} failed its integrity check and cannot be returned.`),
   vaultNotFound: (host: string) =>
