@@ -217,13 +217,26 @@ describe('vault data key renewal', () => {
     await assert.rejects(service.set(downgraded, 'after', { value: 'x', contentType: null, tags: null, attributes: {} }), (err: ServiceError) =>
       err.status === 500 && err.message === `The data key of vault ${downgraded.name} was made under a master key that is no longer in use, so nothing is sealed with it. Restart the server to renew it.`);
 
-    assert.deepEqual(await renewUnsealableDataKeys(store, keyring), { unrecorded: 0, foreign: 1 });
+    assert.deepEqual(await renewUnsealableDataKeys(store, keyring), { unrecorded: 0, foreign: 1, rolledBack: [] });
     const renewed = (await store.vaults.getById(vault.id))!;
     const sealing = await resolved(createVaultKeys(keyring, store.vaults).sealingKey(renewed));
     assert.equal(sealing.generation, 1);
     const blob = seal(sealing.key, Buffer.from('after'), 'aad', sealing.generation);
     assert.throws(() => open(before.key, blob, 'aad'), IntegrityError, 'what is sealed now does not open with the key put back');
-    assert.deepEqual(await renewUnsealableDataKeys(store, keyring), { unrecorded: 0, foreign: 0 }, 'nothing more to renew');
+    assert.deepEqual(await renewUnsealableDataKeys(store, keyring), { unrecorded: 0, foreign: 0, rolledBack: [] }, 'nothing more to renew');
+  });
+
+  it('a vault row put back from before a renewal, its later generation still stored, is named and left alone; a rotation refuses', async () => {
+    await rotate();
+    keyring = createKeyring(masterKeys[0]!);
+    const earlier = (await store.vaults.earlierKey(vault.id, 0))!;
+    const db = new Database(dbFile);
+    db.prepare('UPDATE vaults SET dek_wrapped = ?, master_key_id = ?, dek_generation = 0 WHERE id = ?').run(earlier.dekWrapped, earlier.masterKeyId, vault.id);
+    db.close();
+    assert.deepEqual(await renewUnsealableDataKeys(store, keyring), { unrecorded: 0, foreign: 0, rolledBack: [{ id: vault.id, generation: 0, newestEarlier: 0 }] });
+    assert.equal((await store.vaults.getById(vault.id))!.dekGeneration, 0, 'not renewed: a renewal would collide with the generation stored');
+    masterKeys.unshift(randomBytes(32));
+    await assert.rejects(rewrapAll(store, createKeyring(masterKeys[0]!, masterKeys.slice(1))), (err: Error) => err instanceof RotationRefusedError && /put back from before a key renewal/.test(err.message));
   });
 
   it('a data key wrapped before births were recorded is renewed once at start, and its values still open', async () => {
@@ -232,11 +245,24 @@ describe('vault data key renewal', () => {
     await store.vaults.rewrapKey({ id: vault.id, generation: 0, dekWrapped: sealed, masterKeyId: keyId });
     const old = seal(createSecretKey(legacy), Buffer.from('legacy'), 'aad', 0);
     await assert.rejects(async () => createVaultKeys(keyring, store.vaults).sealingKey((await store.vaults.getById(vault.id))!), IntegrityError);
-    assert.deepEqual(await renewUnsealableDataKeys(store, keyring), { unrecorded: 1, foreign: 0 });
+    assert.deepEqual(await renewUnsealableDataKeys(store, keyring), { unrecorded: 1, foreign: 0, rolledBack: [] });
     const restarted = createVaultKeys(keyring, store.vaults);
     const row = (await store.vaults.getById(vault.id))!;
     assert.equal((await resolved(restarted.sealingKey(row))).generation, 1);
     assert.equal(open(await resolved(restarted.openingKey(row, 0)), old, 'aad').toString(), 'legacy');
+  });
+
+  it('an earlier backup key relabelled as made under the current master key does not seal, even in a process that opened it for a restore', async () => {
+    const leaked = await backupKeys.sealing();
+    await rotate();
+    keyring = createKeyring(masterKeys[0]!);
+    const restarted = createBackupKeys(store.settings, keyring);
+    assert.ok((await restarted.opening(0))!.equals(leaked.key), 'a restore of an old backup opens generation 0');
+    const stored = JSON.parse((await store.settings.get('backupKey'))!) as { earlier: Record<string, { born: string }> };
+    // The label is not authenticated until the wrapping is opened under it: a cached key must not vouch for it.
+    await store.settings.set('backupKey', JSON.stringify({ ...stored.earlier['0'], born: keyring.primaryId }));
+    await assert.rejects(restarted.sealing());
+    await assert.rejects(createBackupKeys(store.settings, keyring).sealing());
   });
 
   it('an earlier backup key put back as the current one seals nothing once its master key is gone; a start renews it', async () => {

@@ -263,9 +263,12 @@ describe('master key rotation through COFFER_MASTER_KEY', () => {
       const after = await secretClient(server, 'env-rotated').setSecret('s', 'after');
       await server.restart();
       assert.equal(row().dek_generation, 1, 'a start with nothing to rewrap renews nothing');
+      const unusedWarnings = () => server.logs().split('previous master keys are held that no stored key uses any more').length - 1;
+      assert.equal(unusedWarnings(), 2, 'each start holding the old key, unused once rewrapped, says the rotation is not finished');
 
       delete env.COFFER_PREVIOUS_MASTER_KEYS;
       await server.restart();
+      assert.equal(unusedWarnings(), 2, 'not once the old key is gone');
       const client = secretClient(server, 'env-rotated');
       assert.equal((await client.getSecret('s', { version: before.properties.version! })).value, 'before');
       assert.equal((await client.getSecret('s', { version: after.properties.version! })).value, 'after');

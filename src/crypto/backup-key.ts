@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { SettingsStore } from '../storage/store-types.js';
 import { IntegrityError } from './envelope.js';
 import type { Keyring } from './keyring.js';
@@ -123,13 +123,26 @@ export interface BackupKeys {
 
 export function createBackupKeys(settings: Pick<SettingsStore, 'get'>, initial: Keyring): BackupKeys {
   let keyring = initial;
-  const held = new Map<number, Buffer>();
+  // Each generation's key with the stored wrapping it was last opened from: a
+  // wrapping that differs (a rotation's rewrap, or a row changed by a database
+  // writer) is opened again before sealing, which authenticates its `born`.
+  const held = new Map<number, { key: Buffer; from: string }>();
   // The newest generation sealed with: a database put back to an older current key (one the old master key opens) is refused.
   let newest = 0;
+  const fingerprint = (w: BornKey) => `${w.keyId}|${w.born ?? ''}|${w.sealed}`;
   const keyOf = (generation: number, wrapped: BornKey): Buffer => {
-    let key = held.get(generation);
-    if (!key) held.set(generation, (key = unwrapFrom(keyring, wrapped, aad(generation, wrapped.born))));
-    return key;
+    const cached = held.get(generation);
+    const from = fingerprint(wrapped);
+    if (cached?.from === from) return cached.key;
+    const key = unwrapFrom(keyring, wrapped, aad(generation, wrapped.born));
+    if (cached && !(cached.key.length === key.length && timingSafeEqual(cached.key, key))) {
+      key.fill(0);
+      throw new IntegrityError(`the stored backup key of generation ${generation} is not the one this server opened before`);
+    }
+    if (cached) key.fill(0);
+    const kept = cached?.key ?? key;
+    held.set(generation, { key: kept, from });
+    return kept;
   };
   const stored = async (): Promise<Stored> => {
     const read = await readStored(settings);
@@ -141,13 +154,15 @@ export function createBackupKeys(settings: Pick<SettingsStore, 'get'>, initial: 
       const current = await stored();
       const generation = current.generation ?? 0;
       if (generation < newest) throw new IntegrityError(`the stored backup key is of generation ${generation}, older than generation ${newest} this server sealed with`);
+      // Opened first: `born` is trusted only once the wrapping's AAD has vouched for it.
+      const key = keyOf(generation, current);
       if (!maySeal(keyring, current.born ?? null)) throw new UnsealableKeyError(`the stored backup key (generation ${generation})`);
       newest = generation;
-      return { generation, key: keyOf(generation, current) };
+      return { generation, key };
     },
     async opening(generation) {
       const cached = held.get(generation);
-      if (cached) return cached;
+      if (cached) return cached.key;
       const current = await stored();
       const wrapped = generation === (current.generation ?? 0) ? current : current.earlier?.[String(generation)];
       return wrapped ? keyOf(generation, wrapped) : null;

@@ -80,6 +80,8 @@ export class RotationRefusedError extends Error {
  * were renewed and with a master key added that a retry would add again.
  */
 async function checkKeysOpen(store: Store, keyring: Keyring): Promise<void> {
+  const [rolledBack] = (await currentDataKeys(store)).rolledBack;
+  if (rolledBack) throw new RotationRefusedError(`${rolledBackAdvice(rolledBack)}. Nothing was changed.`);
   for (const row of await store.vaults.listKeys()) {
     try {
       checkVaultKey(keyring, row);
@@ -109,20 +111,44 @@ async function checkKeysOpen(store: Store, keyring: Keyring): Promise<void> {
 /** Called with each renewed data key (raw; the callee zeroes it) as it is stored. */
 export type OnRenewed = (vaultId: string, generation: number, raw: Buffer) => void;
 
-/** Gives every vault (or each whose current key `needsRenewal` picks) a new data key under the keyring's primary; returns how many. */
-async function renewDataKeys(store: Store, keyring: Keyring, onRenewed: OnRenewed, needsRenewal: (current: WrappedDataKey) => boolean = () => true): Promise<number> {
-  const current = new Map<string, WrappedDataKey>();
-  for (const k of await store.vaults.listKeys()) if (k.generation >= (current.get(k.id)?.generation ?? 0)) current.set(k.id, k);
-  let renewed = 0;
-  for (const [id, key] of current) {
+/**
+ * Each vault's current data key (the vaults row's), and the vaults whose
+ * current generation is not above every earlier one: a row put back from
+ * before a renewal (by a database writer or a partial restore). Renewing
+ * such a vault would collide with the generations it already has, so it is
+ * left alone and named instead.
+ */
+async function currentDataKeys(store: Store): Promise<{ current: WrappedDataKey[]; rolledBack: { id: string; generation: number; newestEarlier: number }[] }> {
+  const rows = await store.vaults.listKeys();
+  const newestEarlier = new Map<string, number>();
+  for (const k of rows) if (!k.current) newestEarlier.set(k.id, Math.max(k.generation, newestEarlier.get(k.id) ?? -1));
+  const current: WrappedDataKey[] = [];
+  const rolledBack: { id: string; generation: number; newestEarlier: number }[] = [];
+  for (const k of rows) {
+    if (!k.current) continue;
+    const newest = newestEarlier.get(k.id) ?? -1;
+    if (newest >= k.generation) rolledBack.push({ id: k.id, generation: k.generation, newestEarlier: newest });
+    else current.push(k);
+  }
+  return { current, rolledBack };
+}
+
+/** What to do about a vault whose current key is older than its earlier ones (logged at start, and a rotation refuses). */
+export const rolledBackAdvice = (v: { id: string; generation: number; newestEarlier: number }) =>
+  `vault ${v.id} holds data key generation ${v.generation} as current, but generation ${v.newestEarlier} as an earlier one: its row was put back from before a key renewal. Put the vault's row back from a database backup made after the renewal; until then its values written since do not open and writes to it may fail`;
+
+/** Gives every vault (or each whose current key `needsRenewal` picks) a new data key under the keyring's primary; returns how many were renewed. */
+async function renewDataKeys(current: WrappedDataKey[], store: Store, keyring: Keyring, onRenewed: OnRenewed, needsRenewal: (current: WrappedDataKey) => boolean = () => true): Promise<WrappedDataKey[]> {
+  const renewed: WrappedDataKey[] = [];
+  for (const key of current) {
     if (!needsRenewal(key)) continue;
     const from = key.generation;
     const dek = newDataKey();
-    const next = wrapVaultKey(keyring, id, from + 1, dek);
+    const next = wrapVaultKey(keyring, key.id, from + 1, dek);
     // False: the vault was purged meanwhile, or renewed by another rotation (its key is new either way).
-    if (await store.vaults.renewKey(id, from, next)) {
-      onRenewed(id, from + 1, dek);
-      renewed++;
+    if (await store.vaults.renewKey(key.id, from, next)) {
+      onRenewed(key.id, from + 1, dek);
+      renewed.push(key);
     }
     dek.fill(0);
     await yieldToRequests();
@@ -134,19 +160,17 @@ async function renewDataKeys(store: Store, keyring: Keyring, onRenewed: OnRenewe
  * At start: renews each vault's current data key that may not seal (born
  * under a master key the keyring no longer holds, or before births were
  * recorded: vault-key-wrap.ts), so that its writes go on. Returns how many
- * of each kind.
+ * of each kind were renewed, and the vaults whose row was rolled back (left
+ * alone: see rolledBackAdvice).
  */
-export async function renewUnsealableDataKeys(store: Store, keyring: Keyring): Promise<{ unrecorded: number; foreign: number }> {
-  let unrecorded = 0;
-  let foreign = 0;
-  await renewDataKeys(store, keyring, () => {}, (key) => {
-    const born = bornUnder(key.dekWrapped);
-    if (maySeal(keyring, born)) return false;
-    if (born === null) unrecorded++;
-    else foreign++;
-    return true;
-  });
-  return { unrecorded, foreign };
+export async function renewUnsealableDataKeys(
+  store: Store,
+  keyring: Keyring,
+): Promise<{ unrecorded: number; foreign: number; rolledBack: { id: string; generation: number; newestEarlier: number }[] }> {
+  const { current, rolledBack } = await currentDataKeys(store);
+  const renewed = await renewDataKeys(current, store, keyring, () => {}, (key) => !maySeal(keyring, bornUnder(key.dekWrapped)));
+  const unrecorded = renewed.filter((k) => bornUnder(k.dekWrapped) === null).length;
+  return { unrecorded, foreign: renewed.length - unrecorded, rolledBack };
 }
 
 /** What a running server takes from a rotation as it happens: the vaults' new data keys, and its credential hasher to renew. */
@@ -157,7 +181,8 @@ export interface RotationHooks {
 
 export async function rewrapAll(store: Store, keyring: Keyring, hooks: RotationHooks = {}): Promise<RewrapResult> {
   await checkKeysOpen(store, keyring);
-  const renewedDataKeys = await renewDataKeys(store, keyring, hooks.renewed ?? (() => {}));
+  const { current } = await currentDataKeys(store);
+  const renewedDataKeys = (await renewDataKeys(current, store, keyring, hooks.renewed ?? (() => {}))).length;
   const renewedBackupKey = await renewBackupKey(store.settings, keyring);
   const renewedAuditKey = await renewAuditKey(store, keyring);
   const renewedCredentialPepper = await renewCredentialPepper(store.settings, store.principals, keyring, hooks.hasher);

@@ -8,7 +8,7 @@ import { removedExpired, removeOrphanedAssignments } from '../authorization/orph
 import { systemEntry } from '../audit/audit-hook.js';
 import { createBackupKeys, ensureBackupKey, renewUnsealableBackupKey } from '../crypto/backup-key.js';
 import { loadKeyring } from '../crypto/keyring.js';
-import { keyIdsInUse, renewUnsealableDataKeys, rewrapAll, RotationRefusedError, rotateKeyringFile } from '../crypto/master-key-rotation.js';
+import { keyIdsInUse, renewUnsealableDataKeys, rewrapAll, rolledBackAdvice, RotationRefusedError, rotateKeyringFile } from '../crypto/master-key-rotation.js';
 import { errors } from './errors.js';
 import { createVaultKeys } from '../crypto/vault-keys.js';
 import { openCredentialHasher, recordCredentialPepper } from '../identity/credential-pepper.js';
@@ -124,10 +124,16 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   // Keys wrapped by a previous master key (an env-supplied rotation) move to the primary now.
   const stale = inUse.filter((id) => id !== keyring.primaryId);
   if (stale.length > 0) log.info({ result: await rewrapAll(store, keyring) }, 'rewrapped keys under the current master key');
+  // While a previous master key is held, its holder can wrap keys coffer takes as made under the current one (vault-key-wrap.ts).
+  const stillUsed = stale.length > 0 ? await keyIdsInUse(store, keyring) : new Set(inUse);
+  const unused = keyring.ids().filter((id) => id !== keyring.primaryId && !stillUsed.has(id));
+  if (unused.length > 0)
+    log.warn({ masterKeys: unused }, 'previous master keys are held that no stored key uses any more: once every cluster member has started with the new master key, restart without them to finish the rotation');
   // Vault keys that may not seal (vault-key-wrap.ts): once for every vault after the upgrade that records births; later, a sign of an
   // earlier key put back in the database, or of a member that made a vault under the old key during a rolling rotation.
   const unsealable = await renewUnsealableDataKeys(store, keyring);
   if (unsealable.unrecorded > 0) log.info({ vaults: unsealable.unrecorded }, 'renewed the data keys made before their master key was recorded in them');
+  for (const v of unsealable.rolledBack) log.error({ vault: v.id }, rolledBackAdvice(v));
   if (unsealable.foreign > 0) log.warn({ vaults: unsealable.foreign }, 'renewed vault data keys made under a master key no longer in use (put back in the database, or made during a rotation)');
 
   const publicPort = config.publicPort ?? config.port;

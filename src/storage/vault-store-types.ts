@@ -107,8 +107,8 @@ export interface VaultStore {
   purgeExpired(now: number): Promise<string[]>;
   /** Rewraps one of the vault's data keys, its current one or an earlier generation. */
   rewrapKey(key: WrappedDataKey): Promise<void>;
-  /** Every stored data key: each vault's current one and its earlier generations. */
-  listKeys(): Promise<WrappedDataKey[]>;
+  /** Every stored data key: each vault's current one (`current`) and its earlier generations. */
+  listKeys(): Promise<(WrappedDataKey & { current: boolean })[]>;
   /**
    * Makes `next` the vault's data key, as generation `from + 1`, and keeps the
    * current one as an earlier generation (values sealed with it still open).

@@ -17,7 +17,7 @@ export function describeVaultKeyConformance(h: ConformanceHandle): void {
       const b = await newVault();
       await store().vaults.markDeleted(b.id, 1, 2);
       const keys = async () => [...(await store().vaults.listKeys())].sort(byKey((k) => k.id));
-      const expected = [a, b].map((v) => ({ id: v.id, generation: 0, dekWrapped: v.dekWrapped, masterKeyId: v.masterKeyId })).sort(byKey((k) => k.id));
+      const expected = [a, b].map((v) => ({ id: v.id, generation: 0, dekWrapped: v.dekWrapped, masterKeyId: v.masterKeyId, current: true })).sort(byKey((k) => k.id));
       assert.deepEqual(await keys(), expected);
       const sealed = randomBytes(61);
       await store().vaults.rewrapKey({ id: b.id, generation: 0, dekWrapped: sealed, masterKeyId: 'mk-2' });
@@ -43,7 +43,7 @@ export function describeVaultKeyConformance(h: ConformanceHandle): void {
       assert.equal((await store().vaults.getById(v.id))?.masterKeyId, 'mk-2');
 
       const mine = (await store().vaults.listKeys()).filter((k) => k.id === v.id).sort(byKey((k) => String(k.generation)));
-      assert.deepEqual(mine.map((k) => [k.generation, k.masterKeyId]), [[0, v.masterKeyId], [1, 'mk-2']]);
+      assert.deepEqual(mine.map((k) => [k.generation, k.masterKeyId, k.current]), [[0, v.masterKeyId, false], [1, 'mk-2', true]]);
       // Rewrapping the earlier generation leaves the current key alone, and the other way round.
       const rewrapped = randomBytes(61);
       await store().vaults.rewrapKey({ id: v.id, generation: 0, dekWrapped: rewrapped, masterKeyId: 'mk-9' });

@@ -138,10 +138,10 @@ export function pgVaultStore(pool: pg.Pool, audited: PgAuditedWrite): VaultStore
       await pool.query('UPDATE vault_earlier_keys SET dek_wrapped = $1, master_key_id = $2 WHERE vault_id = $3 AND generation = $4', args);
     },
     listKeys: () =>
-      rows<WrappedDataKey>(
+      rows<WrappedDataKey & { current: boolean }>(
         pool,
-        `SELECT id, dek_generation AS generation, dek_wrapped AS "dekWrapped", master_key_id AS "masterKeyId" FROM vaults
-         UNION ALL SELECT vault_id, generation, dek_wrapped, master_key_id FROM vault_earlier_keys ORDER BY 1, 2`,
+        `SELECT id, dek_generation AS generation, dek_wrapped AS "dekWrapped", master_key_id AS "masterKeyId", true AS current FROM vaults
+         UNION ALL SELECT vault_id, generation, dek_wrapped, master_key_id, false FROM vault_earlier_keys ORDER BY 1, 2, 5`,
       ),
     renewKey: (id, from, next) =>
       transaction(pool, async (c) => {

@@ -148,9 +148,9 @@ export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(chan
   const deleteVault = db.prepare<[string]>('DELETE FROM vaults WHERE id = ?');
   const rewrapCurrent = db.prepare<[Buffer, string, string, number]>('UPDATE vaults SET dek_wrapped = ?, master_key_id = ? WHERE id = ? AND dek_generation = ?');
   const rewrapEarlier = db.prepare<[Buffer, string, string, number]>('UPDATE vault_earlier_keys SET dek_wrapped = ?, master_key_id = ? WHERE vault_id = ? AND generation = ?');
-  const keys = db.prepare<[], KeyRecord>(
-    `SELECT id, dek_generation AS generation, dek_wrapped, master_key_id FROM vaults
-     UNION ALL SELECT vault_id, generation, dek_wrapped, master_key_id FROM vault_earlier_keys ORDER BY 1, 2`,
+  const keys = db.prepare<[], KeyRecord & { current: number }>(
+    `SELECT id, dek_generation AS generation, dek_wrapped, master_key_id, 1 AS current FROM vaults
+     UNION ALL SELECT vault_id, generation, dek_wrapped, master_key_id, 0 FROM vault_earlier_keys ORDER BY 1, 2, 5`,
   );
   const earlier = db.prepare<[string, number], KeyRecord>('SELECT vault_id AS id, generation, dek_wrapped, master_key_id FROM vault_earlier_keys WHERE vault_id = ? AND generation = ?');
   const keepEarlier = db.prepare<[string]>(
@@ -224,7 +224,7 @@ export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(chan
       // Only the generation named: a key renewed meanwhile is not overwritten with its predecessor.
       if (rewrapCurrent.run(k.dekWrapped, k.masterKeyId, k.id, k.generation).changes === 0) rewrapEarlier.run(k.dekWrapped, k.masterKeyId, k.id, k.generation);
     },
-    listKeys: async () => keys.all().map(toKey),
+    listKeys: async () => keys.all().map((r) => ({ ...toKey(r), current: r.current === 1 })),
     renewKey: async (id, from, next) => renewKey.immediate(id, from, next),
     async earlierKey(id, generation) {
       const r = earlier.get(id, generation);
