@@ -7,7 +7,7 @@ import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import { createKeyring, type Keyring } from '../src/crypto/keyring.js';
 import { wrapInto } from '../src/crypto/wrapped-setting.js';
 import { CredentialPepperChangedError, openCredentialHasher, recordCredentialPepper, renewCredentialPepper } from '../src/identity/credential-pepper.js';
-import { CREDENTIAL_PEPPER_SETTING, openPeppers, pepperAad, readPepperRow, withNewGeneration } from '../src/identity/credential-pepper-row.js';
+import { CREDENTIAL_PEPPER_SETTING, openPeppers, pepperAad, pepperLink, pendingTag, readPepperRow, withNewGeneration } from '../src/identity/credential-pepper-row.js';
 import { createDirectoryService } from '../src/identity/directory-service.js';
 import { createCredentialHasher, type CredentialHasher } from '../src/identity/password-hash.js';
 import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.js';
@@ -36,6 +36,20 @@ describe('credential pepper generations', () => {
   const storedSecret = async () => (await store.principals.listClientSecrets(sp.objectId))[0]!.secretHash;
   const plantSecret = async (hash: string) => assert.ok(await store.principals.replaceCredentialHash(sp.objectId, (await store.principals.listClientSecrets(sp.objectId))[0]!.keyId, await storedSecret(), hash));
   const peppers = async () => openPeppers(keyring, (await readPepperRow(store.settings))!.stored);
+  const storedHashes = async () => {
+    const out: string[] = [];
+    for (const p of await store.principals.list()) {
+      if (p.passwordHash) out.push(p.passwordHash);
+      if (p.kind === 'ServicePrincipal') for (const c of await store.principals.listClientSecrets(p.objectId)) out.push(c.secretHash);
+    }
+    return out;
+  };
+  /** Another member's renewal, written (listing the hashes stored now) but not yet converted. */
+  const renewalWritten = async (pepper = randomBytes(32)) => {
+    const read = (await readPepperRow(store.settings))!;
+    const pending = (await storedHashes()).map((h) => pendingTag(pepper, h));
+    assert.ok(await store.settings.replace(CREDENTIAL_PEPPER_SETTING, read.raw, JSON.stringify(withNewGeneration(keyring, read.stored, await peppers(), pepper, pending))));
+  };
 
   beforeEach(async () => {
     const dir = mkdtempSync(join(root, 'db-'));
@@ -97,9 +111,7 @@ describe('credential pepper generations', () => {
   });
 
   it('a renewal cut short before its conversion is finished by the next start', async () => {
-    const read = (await readPepperRow(store.settings))!;
-    const next = withNewGeneration(keyring, read.stored, await peppers(), randomBytes(32));
-    assert.ok(await store.settings.replace(CREDENTIAL_PEPPER_SETTING, read.raw, JSON.stringify(next)));
+    await renewalWritten();
     const opened = await openCredentialHasher(store.settings, store.principals, keyring, file);
     assert.equal(opened.converted, 2, 'the client secret and the user\'s password');
     assert.equal(await signsIn(opened.hasher), true);
@@ -120,9 +132,7 @@ describe('credential pepper generations', () => {
   it("a member that read a renewal while its conversion ran takes the previous generation's hashes only until it reads again", async () => {
     const [p0] = await peppers();
     const member = await openCredentialHasher(store.settings, store.principals, keyring, join(dirname(file), 'member-c.json'));
-    // Another member's renewal, written but not yet converted.
-    const read = (await readPepperRow(store.settings))!;
-    assert.ok(await store.settings.replace(CREDENTIAL_PEPPER_SETTING, read.raw, JSON.stringify(withNewGeneration(keyring, read.stored, await peppers(), randomBytes(32)))));
+    await renewalWritten();
     await member.reload(keyring);
     assert.equal(member.hasher.generation, 1);
     assert.equal(await signsIn(member.hasher), true, 'a hash not yet converted still verifies meanwhile');
@@ -132,6 +142,70 @@ describe('credential pepper generations', () => {
     await plantSecret(createCredentialHasher(p0!).hashClientSecret(chosen));
     await member.reload(keyring);
     assert.equal(await signsIn(member.hasher, chosen), false);
+  });
+
+  it('a hash planted under the previous generation while a renewal is unfinished neither verifies nor is converted by the start that finishes it', async () => {
+    const chosen = 'planted during the conversion';
+    const original = await storedSecret();
+    await renewalWritten();
+    const reader = createCredentialHasher({ peppers: await peppers(), converting: true, pending: new Set((await readPepperRow(store.settings))!.stored.pending) });
+    assert.equal(await signsIn(reader), true, 'a listed hash of the previous generation verifies meanwhile');
+    // Whoever holds the previous pepper (the old master key and a copy) writes a hash of their own.
+    await plantSecret(createCredentialHasher((await peppers())[0]!).hashClientSecret(chosen));
+    assert.equal(await signsIn(reader, chosen), false, 'not listed: refused even while converting');
+    const opened = await openCredentialHasher(store.settings, store.principals, keyring, file);
+    assert.equal(opened.converted, 1, "only the user's password: the planted secret was not listed");
+    assert.equal(await signsIn(opened.hasher, chosen), false, 'the start did not key the planted hash again');
+    assert.equal(await passwordWorks(opened.hasher), true);
+    await plantSecret(original);
+  });
+
+  it('a converting row put back after its conversion was done stops the start, is refused by a running member, and lets no planted hash in', async () => {
+    await renewalWritten();
+    const captured = (await readPepperRow(store.settings))!.raw;
+    const member = await openCredentialHasher(store.settings, store.principals, keyring, file);
+    assert.equal((await readPepperRow(store.settings))!.stored.converted, true);
+    const previous = createCredentialHasher({ peppers: (await peppers()).slice(0, 1), converting: false });
+    await plantSecret(previous.hashClientSecret('replayed'));
+    await store.settings.set(CREDENTIAL_PEPPER_SETTING, captured);
+    await assert.rejects(member.reload(keyring), /converting to generation 1 again/);
+    assert.equal(member.hasher.generations.converting, false);
+    await assert.rejects(openCredentialHasher(store.settings, store.principals, keyring, file), (err: Error) => err instanceof CredentialPepperChangedError && /converting to generation 1 again/.test(err.message));
+    // A data dir that never saw the conversion (a new member) still takes none of the hashes planted since.
+    const fresh = await openCredentialHasher(store.settings, store.principals, keyring, join(dirname(file), 'member-f.json'));
+    assert.equal(await signsIn(fresh.hasher, 'replayed'), false);
+  });
+
+  it('a running member refuses a generation it holds replaced by another pepper linked to the one before', async () => {
+    await renewCredentialPepper(store.settings, store.principals, keyring, hasher);
+    const member = await openCredentialHasher(store.settings, store.principals, keyring, join(dirname(file), 'member-g.json'));
+    const [p0] = await peppers();
+    // Whoever holds the previous pepper and a master key still in the keyring (a rolling rotation's old one).
+    const theirs = randomBytes(32);
+    const current = (await readPepperRow(store.settings))!.stored;
+    const replaced = { ...current, ...wrapInto(keyring, theirs, pepperAad(1, true), {}), link: pepperLink(p0!, 1, theirs) };
+    await store.settings.set(CREDENTIAL_PEPPER_SETTING, JSON.stringify(replaced));
+    await assert.rejects(member.reload(keyring), /of generation 1 is another than this server holds/);
+    await plantSecret(createCredentialHasher({ peppers: [p0!, theirs], converting: false }).hashClientSecret('theirs'));
+    assert.equal(await signsIn(member.hasher, 'theirs'), false);
+    await assert.rejects(openCredentialHasher(store.settings, store.principals, keyring, join(dirname(file), 'member-g.json')), CredentialPepperChangedError);
+  });
+
+  it('a client secret this server makes while a renewal lists the stored hashes is converted with them', async () => {
+    const d = directory(hasher);
+    let made: string | null = null;
+    const principals = Object.create(store.principals) as typeof store.principals;
+    principals.listClientSecrets = async (objectId) => {
+      const listed = await store.principals.listClientSecrets(objectId);
+      // After the listing read, before the new generation is stored: made under the previous one.
+      if (made === null && objectId === sp.objectId) made = (await d.addClientSecret(sp.objectId, {})).secret;
+      return listed;
+    };
+    await renewCredentialPepper(store.settings, principals, keyring, hasher);
+    assert.ok(made);
+    assert.equal(hasher.generation, 1);
+    assert.equal(await signsIn(hasher, made), true);
+    assert.equal(await signsIn((await openCredentialHasher(store.settings, store.principals, keyring, file)).hasher, made), true);
   });
 
   it('a generation not linked to the one before, or a row put back to an earlier generation, stops the start', async () => {

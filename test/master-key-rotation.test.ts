@@ -95,6 +95,9 @@ describe('master key rotation', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout).auditKey, true);
     assert.equal(JSON.parse(r.stdout).credentialPepper, true);
+    const recorded = JSON.parse(readFileSync(join(server.dataDir, 'credential-pepper.json'), 'utf8')) as { generation: number; converted: boolean };
+    const pepperRow = JSON.parse(readSettings(server).credentialPepper!) as { generation: number };
+    assert.deepEqual(recorded, { ...recorded, generation: pepperRow.generation, converted: true }, 'the offline rotation records its renewal in the data dir, as a server would');
     assert.notEqual(keyFile(server).primary, before.primary);
     assert.deepEqual(Object.keys(keyFile(server).keys), [keyFile(server).primary], 'no old key is kept for the audit key');
     await server.restart();

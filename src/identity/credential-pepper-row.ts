@@ -28,7 +28,23 @@ export interface StoredPepper extends WrappedSetting {
   generation?: number;
   link?: string;
   earlier?: PepperGeneration[];
+  /**
+   * While converting: the tags (pendingTag, under this generation's pepper)
+   * of the hashes stored when the generation was made, the only ones the
+   * conversion keys again and the only older ones that verify meanwhile.
+   * Absent in rows stored before the list: every hash of the previous
+   * generation converts.
+   */
+  pending?: string[];
 }
+
+/**
+ * A hash's tag in a conversion's list: a MAC under the new generation's
+ * pepper, which whoever planted a hash under an older one cannot make, so a
+ * hash written after the renewal is neither converted nor verified.
+ */
+export const pendingTag = (pepper: Buffer, hash: string): string =>
+  createHmac('sha256', pepper).update('coffer-credential-pending\0').update(hash).digest().subarray(0, 16).toString('base64url');
 
 /** The wrapping binds the generation (the first one's predates generations) and whether its conversion is done. */
 export const pepperAad = (generation: number, converted: boolean) =>
@@ -79,8 +95,8 @@ export function openPeppers(keyring: Keyring, stored: StoredPepper): Buffer[] {
   return peppers;
 }
 
-/** The row with `pepper` as a new current generation (conversion pending) after every generation in `peppers`. */
-export function withNewGeneration(keyring: Keyring, stored: StoredPepper, peppers: readonly Buffer[], pepper: Buffer): StoredPepper {
+/** The row with `pepper` as a new current generation (conversion pending for the hashes tagged in `pending`) after every generation in `peppers`. */
+export function withNewGeneration(keyring: Keyring, stored: StoredPepper, peppers: readonly Buffer[], pepper: Buffer, pending: readonly string[]): StoredPepper {
   const from = currentGeneration(stored);
   const previous: PepperGeneration = { keyId: stored.keyId, sealed: stored.sealed, generation: from, ...(stored.link ? { link: stored.link } : {}) };
   return {
@@ -88,13 +104,18 @@ export function withNewGeneration(keyring: Keyring, stored: StoredPepper, pepper
     generation: from + 1,
     link: pepperLink(peppers[from]!, from + 1, pepper),
     earlier: [...(stored.earlier ?? []), previous],
+    pending: [...pending],
   };
 }
 
-/** The row with its current generation's conversion marked done. */
+/** The row with its current generation's conversion marked done (its list dropped). */
 export function markedConverted(keyring: Keyring, stored: StoredPepper, pepper: Buffer): StoredPepper {
-  return { ...stored, ...wrapInto(keyring, pepper, pepperAad(currentGeneration(stored), true), { converted: true }) };
+  const { pending: _done, ...rest } = stored;
+  return { ...rest, ...wrapInto(keyring, pepper, pepperAad(currentGeneration(stored), true), { converted: true }) };
 }
+
+/** The row with more tags in its conversion's list. */
+export const withPending = (stored: StoredPepper, tags: readonly string[]): StoredPepper => ({ ...stored, pending: [...new Set([...(stored.pending ?? []), ...tags])] });
 
 /** The row with every generation not yet under `keyring`'s primary rewrapped (null: nothing to do). */
 export function rewrapped(from: Keyring, to: Keyring, stored: StoredPepper): StoredPepper | null {

@@ -4,17 +4,19 @@ import { writeFileAtomic } from '../storage/atomic-file.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { wrapInto } from '../crypto/wrapped-setting.js';
 import type { PrincipalStore, SettingsStore } from '../storage/store-types.js';
-import { createCredentialHasher, isKeyedHash, type CredentialHasher } from './password-hash.js';
+import { createCredentialHasher, isKeyedHash, type CredentialHasher, type PepperGenerations } from './password-hash.js';
 import {
   CREDENTIAL_PEPPER_SETTING,
   currentGeneration,
   markedConverted,
   openPeppers,
   pepperAad,
+  pendingTag,
   pepperFingerprint,
   readPepperRow,
   rewrapped,
   withNewGeneration,
+  withPending,
   type StoredPepper,
 } from './credential-pepper-row.js';
 
@@ -36,6 +38,9 @@ import {
 
 export { CREDENTIAL_PEPPER_SETTING };
 
+/** The data dir file that records the newest generation this server used (a rollback is refused). */
+export const PEPPER_RECORD_FILE = 'credential-pepper.json';
+
 export class CredentialPepperChangedError extends Error {
   constructor(file: string, found: string) {
     super(
@@ -52,10 +57,16 @@ interface Recorded {
   fingerprint: string;
   /** Absent in records from before renewals: 0. */
   generation?: number;
+  /** Whether that generation's conversion was done (absent in records from before: not known). */
+  converted?: boolean;
 }
 
-/** Refuses a row that lost the generation this data dir recorded (rolled back, replaced). */
-function checkRecorded(file: string, recorded: Recorded, peppers: readonly Buffer[]): void {
+/**
+ * Refuses a row that lost the generation this data dir recorded (rolled
+ * back, replaced), or whose conversion was put back to unfinished (a row
+ * captured during the renewal, replayed).
+ */
+function checkRecorded(file: string, recorded: Recorded, peppers: readonly Buffer[], converted: boolean): void {
   const generation = recorded.generation ?? 0;
   if (generation >= peppers.length) {
     throw new CredentialPepperChangedError(file, `the database's credential pepper is at generation ${peppers.length - 1}, but this data dir used generation ${generation}`);
@@ -63,6 +74,24 @@ function checkRecorded(file: string, recorded: Recorded, peppers: readonly Buffe
   if (pepperFingerprint(peppers[generation]!) !== recorded.fingerprint) {
     throw new CredentialPepperChangedError(file, "the database's credential pepper is another than this data dir recorded");
   }
+  if (generation === peppers.length - 1 && recorded.converted === true && !converted) {
+    throw new CredentialPepperChangedError(file, `the database's credential pepper is converting to generation ${generation} again, but this data dir saw that conversion done`);
+  }
+}
+
+/**
+ * Refuses generations that differ from those a running server holds: one it
+ * holds replaced (by whoever holds an older master key still in the keyring
+ * and the pepper before it), fewer of them, or a finished conversion put
+ * back to unfinished.
+ */
+function checkHeld(held: PepperGenerations, peppers: readonly Buffer[], converting: boolean): void {
+  const changed = (why: string) => new Error(`the database's credential pepper ${why}: it was changed outside coffer; this server keeps the generations it holds`);
+  if (peppers.length < held.peppers.length) throw changed(`is at generation ${peppers.length - 1}, older than generation ${held.peppers.length - 1} this server uses`);
+  held.peppers.forEach((p, g) => {
+    if (pepperFingerprint(p) !== pepperFingerprint(peppers[g]!)) throw changed(`of generation ${g} is another than this server holds`);
+  });
+  if (peppers.length === held.peppers.length && !held.converting && converting) throw changed(`is converting to generation ${peppers.length - 1} again, after this server saw that done`);
 }
 
 /**
@@ -86,61 +115,78 @@ export async function openCredentialHasher(
     if (await holdsKeyedHashes(principals)) throw new CredentialPepperChangedError(file, "the database's credential pepper is missing, but it holds hashes keyed with one");
   }
   const first = randomBytes(32);
-  await settings.setIfAbsent(CREDENTIAL_PEPPER_SETTING, JSON.stringify(wrapInto(keyring, first, pepperAad(0, false), { converted: false })));
+  // The hashes stored before the pepper: the first conversion keys those, and only those, in place.
+  const before = (await storedHashes(principals)).map((h) => pendingTag(first, h.hash));
+  await settings.setIfAbsent(CREDENTIAL_PEPPER_SETTING, JSON.stringify({ ...wrapInto(keyring, first, pepperAad(0, false), { converted: false }), pending: before }));
   first.fill(0);
   const { stored } = (await readPepperRow(settings))!;
   const peppers = openPeppers(keyring, stored);
-  if (recorded !== null) checkRecorded(file, recorded, peppers);
-  const hasher = createCredentialHasher({ peppers, converting: false });
+  if (recorded !== null) checkRecorded(file, recorded, peppers, stored.converted === true);
+  const hasher = createCredentialHasher(generationsOf(stored, peppers));
   const converted = stored.converted === true ? 0 : await finishConversion(settings, principals, keyring, hasher);
-  recordGeneration(file, peppers);
+  recordGeneration(file, hasher.generations);
   // The same generation too: a member that read a renewal while its conversion ran must stop taking the previous generation's hashes once it is done.
   const reload = async (current: Keyring) => {
     const read = await readPepperRow(settings);
-    if (read === null || currentGeneration(read.stored) < hasher.generation) return;
-    hasher.use({ peppers: openPeppers(current, read.stored), converting: read.stored.converted !== true });
+    if (read === null) return;
+    const next = generationsOf(read.stored, openPeppers(current, read.stored));
+    checkHeld(hasher.generations, next.peppers, next.converting);
+    if (next.peppers.length === hasher.generation + 1 && next.converting === hasher.generations.converting && sameTags(next.pending, hasher.generations.pending)) return;
+    hasher.use(next);
+    recordGeneration(file, next);
   };
   return { hasher, converted, reload };
 }
 
-function recordGeneration(file: string, peppers: readonly Buffer[]): void {
-  const record: Recorded = { fingerprint: pepperFingerprint(peppers[peppers.length - 1]!), generation: peppers.length - 1 };
+/** The hasher's view of a row: its peppers, whether it converts, and which hashes (absent: every one). */
+function generationsOf(stored: StoredPepper, peppers: Buffer[]): PepperGenerations {
+  const converting = stored.converted !== true;
+  return { peppers, converting, ...(converting && stored.pending ? { pending: new Set(stored.pending) } : {}) };
+}
+
+const sameTags = (a: ReadonlySet<string> | undefined, b: ReadonlySet<string> | undefined) => a?.size === b?.size && [...(a ?? [])].every((t) => b!.has(t));
+
+function recordGeneration(file: string, generations: PepperGenerations): void {
+  const { peppers } = generations;
+  const record: Recorded = { fingerprint: pepperFingerprint(peppers[peppers.length - 1]!), generation: peppers.length - 1, converted: !generations.converting };
   writeFileAtomic(file, JSON.stringify(record) + '\n');
 }
 
 /** Records a renewal done by this server in its data dir (as a start would), so that rolling it back is refused. */
 export async function recordCredentialPepper(settings: SettingsStore, keyring: Keyring, file: string): Promise<void> {
   const read = await readPepperRow(settings);
-  if (read !== null) recordGeneration(file, openPeppers(keyring, read.stored));
+  if (read !== null) recordGeneration(file, generationsOf(read.stored, openPeppers(keyring, read.stored)));
 }
 
 /**
  * Converts the stored hashes to the current generation (unkeyed ones for
  * generation 0, keyed ones of the previous generation after a renewal),
+ * only those the row's list names (every one in rows from before lists),
  * then marks the conversion done. Returns how many hashes it converted.
  */
 async function finishConversion(settings: SettingsStore, principals: PrincipalStore, keyring: Keyring, hasher: CredentialHasher): Promise<number> {
-  const convert = hasher.generation === 0 ? (h: string) => hasher.upgrade(h) : (h: string) => hasher.layer(h);
-  hasher.use({ peppers: peppersOf(hasher, keyring, await readPepperRow(settings)), converting: true });
-  // Twice: a credential written by this server with the previous generation while the first pass ran is caught by the second.
+  const read = await readPepperRow(settings);
+  const peppers = openPeppers(keyring, read!.stored);
+  if (peppers.length - 1 !== hasher.generation) throw new Error('the credential pepper was renewed twice at once');
+  const state = generationsOf(read!.stored, peppers);
+  // Marked done by another member meanwhile.
+  if (!state.converting) return hasher.use(state), 0;
+  const listed = (h: string) => state.pending === undefined || state.pending.has(pendingTag(peppers[peppers.length - 1]!, h));
+  const convert = hasher.generation === 0 ? (h: string) => (listed(h) ? hasher.upgrade(h) : null) : (h: string) => (listed(h) ? hasher.layer(h) : null);
+  hasher.use({ ...state, converting: true });
+  // Twice: a listed hash changed meanwhile (a credential reset written by a member that did not know the list yet) is caught by the second.
   const converted = (await convertStoredHashes(principals, convert)) + (await convertStoredHashes(principals, convert));
   for (let attempt = 0; ; attempt++) {
     if (attempt === MAX_ATTEMPTS) throw new Error(`the credential pepper changed under ${MAX_ATTEMPTS} attempts to mark its conversion done`);
-    const read = (await readPepperRow(settings))!;
+    const now = (await readPepperRow(settings))!;
     // Done by another member meanwhile (or renewed again by one: that renewal converts these hashes further).
-    if (read.stored.converted === true || currentGeneration(read.stored) !== hasher.generation) break;
-    const peppers = openPeppers(keyring, read.stored);
-    if (await settings.replace(CREDENTIAL_PEPPER_SETTING, read.raw, JSON.stringify(markedConverted(keyring, read.stored, peppers[peppers.length - 1]!)))) break;
+    if (now.stored.converted === true || currentGeneration(now.stored) !== hasher.generation) break;
+    const ps = openPeppers(keyring, now.stored);
+    if (await settings.replace(CREDENTIAL_PEPPER_SETTING, now.raw, JSON.stringify(markedConverted(keyring, now.stored, ps[ps.length - 1]!)))) break;
   }
-  const now = (await readPepperRow(settings))!.stored;
-  hasher.use({ peppers: openPeppers(keyring, now), converting: now.converted !== true });
+  const done = (await readPepperRow(settings))!.stored;
+  hasher.use(generationsOf(done, openPeppers(keyring, done)));
   return converted;
-}
-
-function peppersOf(hasher: CredentialHasher, keyring: Keyring, read: { stored: StoredPepper } | null): Buffer[] {
-  const peppers = openPeppers(keyring, read!.stored);
-  if (peppers.length - 1 !== hasher.generation) throw new Error('the credential pepper was renewed twice at once');
-  return peppers;
 }
 
 /**
@@ -153,25 +199,49 @@ export async function renewCredentialPepper(settings: SettingsStore, principals:
   const first = await readPepperRow(settings);
   if (first === null) return false;
   const own = hasher ?? createCredentialHasher({ peppers: openPeppers(keyring, first.stored), converting: false });
-  for (let attempt = 0; ; attempt++) {
-    if (attempt === MAX_ATTEMPTS) throw new Error(`the credential pepper changed under ${MAX_ATTEMPTS} attempts to renew it`);
-    const read = (await readPepperRow(settings))!;
-    const peppers = openPeppers(keyring, read.stored);
-    if (read.stored.converted !== true) {
-      // A conversion left unfinished (a start cut short, another member's renewal) is finished first: its hashes would otherwise stay behind for good.
-      own.use({ peppers, converting: true });
-      await finishConversion(settings, principals, keyring, own);
-      continue;
+  // Hashes this server makes under the previous generation while the stored ones are read join the list too.
+  const tracking = own.trackMade();
+  try {
+    for (let attempt = 0; ; attempt++) {
+      if (attempt === MAX_ATTEMPTS) throw new Error(`the credential pepper changed under ${MAX_ATTEMPTS} attempts to renew it`);
+      const read = (await readPepperRow(settings))!;
+      const peppers = openPeppers(keyring, read.stored);
+      if (read.stored.converted !== true) {
+        // A conversion left unfinished (a start cut short, another member's renewal) is finished first: its hashes would otherwise stay behind for good.
+        own.use(generationsOf(read.stored, peppers));
+        await finishConversion(settings, principals, keyring, own);
+        continue;
+      }
+      const pepper = randomBytes(32);
+      const listedMade = tracking.made();
+      const pending = [...(await storedHashes(principals)).map((h) => h.hash), ...listedMade].map((h) => pendingTag(pepper, h));
+      if (await settings.replace(CREDENTIAL_PEPPER_SETTING, read.raw, JSON.stringify(withNewGeneration(keyring, read.stored, peppers, pepper, pending)))) {
+        own.use({ peppers: [...peppers, pepper], converting: true, pending: new Set(pending) });
+        // Made between the listing and the switch: under the previous generation, by this server.
+        const late = tracking.made().slice(listedMade.length);
+        if (late.length > 0) await addPending(settings, keyring, own, late.map((h) => pendingTag(pepper, h)));
+        break;
+      }
+      pepper.fill(0);
     }
-    const pepper = randomBytes(32);
-    if (await settings.replace(CREDENTIAL_PEPPER_SETTING, read.raw, JSON.stringify(withNewGeneration(keyring, read.stored, peppers, pepper)))) {
-      own.use({ peppers: [...peppers, pepper], converting: true });
-      break;
-    }
-    pepper.fill(0);
+  } finally {
+    tracking.stop();
   }
   await finishConversion(settings, principals, keyring, own);
   return true;
+}
+
+async function addPending(settings: SettingsStore, keyring: Keyring, hasher: CredentialHasher, tags: string[]): Promise<void> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const read = (await readPepperRow(settings))!;
+    if (read.stored.converted === true || currentGeneration(read.stored) !== hasher.generation) return;
+    const next = withPending(read.stored, tags);
+    if (await settings.replace(CREDENTIAL_PEPPER_SETTING, read.raw, JSON.stringify(next))) {
+      hasher.use(generationsOf(next, openPeppers(keyring, next)));
+      return;
+    }
+  }
+  throw new Error(`the credential pepper changed under ${MAX_ATTEMPTS} attempts to list the hashes to convert`);
 }
 
 /** Rewraps every pepper generation not yet under `to`'s primary; false when none was. */
@@ -199,17 +269,23 @@ async function holdsKeyedHashes(principals: PrincipalStore): Promise<boolean> {
   return false;
 }
 
+/** Every stored credential hash: users' passwords and service principals' client secrets. */
+async function storedHashes(principals: PrincipalStore): Promise<Array<{ objectId: string; keyId: string | null; hash: string }>> {
+  const hashes: Array<{ objectId: string; keyId: string | null; hash: string }> = [];
+  for (const p of await principals.list()) {
+    if (p.passwordHash !== null) hashes.push({ objectId: p.objectId, keyId: null, hash: p.passwordHash });
+    if (p.kind !== 'ServicePrincipal') continue;
+    for (const s of await principals.listClientSecrets(p.objectId)) hashes.push({ objectId: p.objectId, keyId: s.keyId, hash: s.secretHash });
+  }
+  return hashes;
+}
+
 /** Replaces each hash `convert` has a new form for; each row changes only if it still holds the hash read, so members starting together agree. */
 async function convertStoredHashes(principals: PrincipalStore, convert: (stored: string) => string | null): Promise<number> {
   let converted = 0;
-  for (const p of await principals.list()) {
-    const password = p.passwordHash === null ? null : convert(p.passwordHash);
-    if (password !== null && (await principals.replaceCredentialHash(p.objectId, null, p.passwordHash!, password))) converted++;
-    if (p.kind !== 'ServicePrincipal') continue;
-    for (const s of await principals.listClientSecrets(p.objectId)) {
-      const secret = convert(s.secretHash);
-      if (secret !== null && (await principals.replaceCredentialHash(p.objectId, s.keyId, s.secretHash, secret))) converted++;
-    }
+  for (const h of await storedHashes(principals)) {
+    const next = convert(h.hash);
+    if (next !== null && (await principals.replaceCredentialHash(h.objectId, h.keyId, h.hash, next))) converted++;
   }
   return converted;
 }

@@ -11,7 +11,7 @@ import { loadKeyring } from '../crypto/keyring.js';
 import { keyIdsInUse, renewUnsealableDataKeys, rewrapAll, rolledBackAdvice, RotationRefusedError, rotateKeyringFile } from '../crypto/master-key-rotation.js';
 import { errors } from './errors.js';
 import { createVaultKeys } from '../crypto/vault-keys.js';
-import { openCredentialHasher, recordCredentialPepper } from '../identity/credential-pepper.js';
+import { openCredentialHasher, PEPPER_RECORD_FILE, recordCredentialPepper } from '../identity/credential-pepper.js';
 import { retiredKidsFile } from '../identity/signing-keys.js';
 import { createDirectoryService } from '../identity/directory-service.js';
 import { createGrantHandler } from '../identity/oauth-grants.js';
@@ -76,6 +76,8 @@ export interface BootstrapInfo {
 const AUDIT_HEAD_EVERY_MS = 10_000;
 /** How often lockout counts whose window and lock have ended are dropped. */
 const LOCKOUT_SWEEP_MS = 60_000;
+/** The least time between two reads of the credential pepper prompted by sign-ins. */
+const PEPPER_READ_INTERVAL_MS = 5_000;
 
 const writePrivateJson = (file: string, value: unknown): void => writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
 
@@ -147,13 +149,21 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
     userKeyFile: config.tlsKey,
   });
 
-  const pepperFile = join(config.dataDir, 'credential-pepper.json');
+  const pepperFile = join(config.dataDir, PEPPER_RECORD_FILE);
   const { hasher, converted, reload: reloadPepper } = await openCredentialHasher(store.settings, store.principals, keyring, pepperFile);
   // The keyring an online rotation switched to (the pepper's generations are read again under it).
   let currentKeyring = keyring;
   // Expected once, on the first start of a build with the pepper; again later, someone changed the database.
   if (converted > 0) log.warn({ hashes: converted }, 'keyed the credential hashes stored before the credential pepper');
-  const directory = createDirectoryService({ principals: store.principals, failures: store.signInFailures, hasher, reloadPepper: () => reloadPepper(currentKeyring) });
+  // A sign-in that meets a hash of a newer generation reads them again, at most every few seconds (a hash labelled with a
+  // far generation would otherwise cost a read per sign-in); a changed row is logged and the generations held are kept.
+  let pepperReadAt = 0;
+  const readPepperAgain = async () => {
+    if (Date.now() - pepperReadAt < PEPPER_READ_INTERVAL_MS) return;
+    pepperReadAt = Date.now();
+    await reloadPepper(currentKeyring).catch((err: Error) => log.error({ err: err.message }, 'could not read the credential pepper again'));
+  };
+  const directory = createDirectoryService({ principals: store.principals, failures: store.signInFailures, hasher, reloadPepper: readPepperAgain });
   const bootstrapFile = join(config.dataDir, 'bootstrap.json');
   const deploymentExisted = (await store.settings.get('deploymentId')) !== null;
   const deployment = await ensureDeployment(store, directory, { dev: config.dev, needAdminSecret: !existsSync(bootstrapFile) });
@@ -328,7 +338,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   // A cluster member's renewal of the credential pepper (at its start with a new master key): refresh tokens and
   // codes the others issue and redeem then use the new generation within a minute (sign-ins read it when they meet it).
   const pepperTimer = config.cluster
-    ? setInterval(() => reloadPepper(currentKeyring).catch((err: Error) => log.error({ err: err.message }, 'could not read the credential pepper again')), LOCKOUT_SWEEP_MS)
+    ? setInterval(() => void readPepperAgain(), LOCKOUT_SWEEP_MS)
     : null;
   pepperTimer?.unref();
 

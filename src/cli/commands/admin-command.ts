@@ -66,6 +66,10 @@ export function registerAdminCommands(program: Command): void {
         const store = await openOfflineStore(dataDir, o.databaseUrl ?? process.env.COFFER_DATABASE_URL);
         try {
           result = await rotateKeyringFile(keyFile, store);
+          // As a server records its own renewal: the row put back to the generation before is then refused at start.
+          const { recordCredentialPepper, PEPPER_RECORD_FILE } = await import('../../identity/credential-pepper.js');
+          const { loadKeyring } = await import('../../crypto/keyring.js');
+          await recordCredentialPepper(store.settings, loadKeyring({ file: keyFile }).keyring, join(dataDir, PEPPER_RECORD_FILE));
         } finally {
           await store.close();
         }
