@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -158,6 +158,23 @@ describe('credential pepper generations', () => {
     assert.equal(await signsIn(opened.hasher, chosen), false, 'the start did not key the planted hash again');
     assert.equal(await passwordWorks(opened.hasher), true);
     await plantSecret(original);
+  });
+
+  it('the first conversion (hashes from before the pepper) also keys only those stored when the pepper was made', async () => {
+    const unkeyed = (secret: string) => 'sha256$' + createHash('sha256').update(secret).digest('base64');
+    await plantSecret(unkeyed(sp.secret));
+    // A first start cut short: the pepper stored with its list, nothing converted yet.
+    const pepper = randomBytes(32);
+    const row = { ...wrapInto(keyring, pepper, pepperAad(0, false), { converted: false }), pending: [pendingTag(pepper, await storedSecret())] };
+    await store.settings.set(CREDENTIAL_PEPPER_SETTING, JSON.stringify(row));
+    const later = await directory(hasher).createServicePrincipal({ displayName: 'planted-later' });
+    const laterKey = (await store.principals.listClientSecrets(later.principal.objectId))[0]!;
+    assert.ok(await store.principals.replaceCredentialHash(later.principal.objectId, laterKey.keyId, laterKey.secretHash, unkeyed('chosen')));
+    const opened = await openCredentialHasher(store.settings, store.principals, keyring, join(dirname(file), 'first.json'));
+    assert.equal(opened.converted, 1);
+    assert.equal(await signsIn(opened.hasher), true);
+    assert.equal((await directory(opened.hasher).authenticateClient(later.principal.appId!, 'chosen', Math.floor(Date.now() / 1000))).ok, false);
+    assert.match((await store.principals.listClientSecrets(later.principal.objectId))[0]!.secretHash, /^sha256\$/, 'left as planted');
   });
 
   it('a converting row put back after its conversion was done stops the start, is refused by a running member, and lets no planted hash in', async () => {

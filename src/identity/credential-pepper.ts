@@ -112,13 +112,14 @@ export async function openCredentialHasher(
   if ((await settings.get(CREDENTIAL_PEPPER_SETTING)) === null) {
     if (recorded !== null) throw new CredentialPepperChangedError(file, "the database's credential pepper is missing, but this data dir recorded one");
     // A data dir without the record (a new cluster member's) cannot tell; keyed hashes in the database can: a pepper made them.
-    if (await holdsKeyedHashes(principals)) throw new CredentialPepperChangedError(file, "the database's credential pepper is missing, but it holds hashes keyed with one");
+    const hashes = await storedHashes(principals);
+    if (hashes.some((h) => isKeyedHash(h.hash))) throw new CredentialPepperChangedError(file, "the database's credential pepper is missing, but it holds hashes keyed with one");
+    const first = randomBytes(32);
+    // The hashes stored before the pepper: the first conversion keys those, and only those, in place.
+    const pending = hashes.map((h) => pendingTag(first, h.hash));
+    await settings.setIfAbsent(CREDENTIAL_PEPPER_SETTING, JSON.stringify({ ...wrapInto(keyring, first, pepperAad(0, false), { converted: false }), pending }));
+    first.fill(0);
   }
-  const first = randomBytes(32);
-  // The hashes stored before the pepper: the first conversion keys those, and only those, in place.
-  const before = (await storedHashes(principals)).map((h) => pendingTag(first, h.hash));
-  await settings.setIfAbsent(CREDENTIAL_PEPPER_SETTING, JSON.stringify({ ...wrapInto(keyring, first, pepperAad(0, false), { converted: false }), pending: before }));
-  first.fill(0);
   const { stored } = (await readPepperRow(settings))!;
   const peppers = openPeppers(keyring, stored);
   if (recorded !== null) checkRecorded(file, recorded, peppers, stored.converted === true);
@@ -259,14 +260,6 @@ export async function rewrapCredentialPepper(settings: SettingsStore, from: Keyr
 export async function checkCredentialPepper(settings: SettingsStore, keyring: Keyring): Promise<void> {
   const read = await readPepperRow(settings);
   if (read !== null) openPeppers(keyring, read.stored).forEach((p) => p.fill(0));
-}
-
-async function holdsKeyedHashes(principals: PrincipalStore): Promise<boolean> {
-  for (const p of await principals.list()) {
-    if (p.passwordHash !== null && isKeyedHash(p.passwordHash)) return true;
-    if (p.kind === 'ServicePrincipal' && (await principals.listClientSecrets(p.objectId)).some((s) => isKeyedHash(s.secretHash))) return true;
-  }
-  return false;
 }
 
 /** Every stored credential hash: users' passwords and service principals' client secrets. */
