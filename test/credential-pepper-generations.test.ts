@@ -9,7 +9,7 @@ import { wrapInto } from '../src/crypto/wrapped-setting.js';
 import { CredentialPepperChangedError, openCredentialHasher, recordCredentialPepper, renewCredentialPepper } from '../src/identity/credential-pepper.js';
 import { CREDENTIAL_PEPPER_SETTING, openPeppers, pepperAad, pepperLink, pendingTag, readPepperRow, withNewGeneration } from '../src/identity/credential-pepper-row.js';
 import { createDirectoryService } from '../src/identity/directory-service.js';
-import { createCredentialHasher, type CredentialHasher } from '../src/identity/password-hash.js';
+import { createCredentialHasher, ownerId, type CredentialHasher } from '../src/identity/password-hash.js';
 import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.js';
 import type { Store } from '../src/storage/store-types.js';
 
@@ -37,17 +37,19 @@ describe('credential pepper generations', () => {
   const plantSecret = async (hash: string) => assert.ok(await store.principals.replaceCredentialHash(sp.objectId, (await store.principals.listClientSecrets(sp.objectId))[0]!.keyId, await storedSecret(), hash));
   const peppers = async () => openPeppers(keyring, (await readPepperRow(store.settings))!.stored);
   const storedHashes = async () => {
-    const out: string[] = [];
+    const out: Array<{ owner: string; hash: string }> = [];
     for (const p of await store.principals.list()) {
-      if (p.passwordHash) out.push(p.passwordHash);
-      if (p.kind === 'ServicePrincipal') for (const c of await store.principals.listClientSecrets(p.objectId)) out.push(c.secretHash);
+      if (p.passwordHash) out.push({ owner: ownerId({ objectId: p.objectId }), hash: p.passwordHash });
+      if (p.kind === 'ServicePrincipal') for (const c of await store.principals.listClientSecrets(p.objectId)) out.push({ owner: ownerId({ objectId: p.objectId, keyId: c.keyId }), hash: c.secretHash });
     }
     return out;
   };
+  /** The row plantSecret writes to: a planted hash names it, as whoever plants one would. */
+  const spOwner = async () => ({ objectId: sp.objectId, keyId: (await store.principals.listClientSecrets(sp.objectId))[0]!.keyId });
   /** Another member's renewal, written (listing the hashes stored now) but not yet converted. */
   const renewalWritten = async (pepper = randomBytes(32)) => {
     const read = (await readPepperRow(store.settings))!;
-    const pending = (await storedHashes()).map((h) => pendingTag(pepper, h));
+    const pending = (await storedHashes()).map((h) => pendingTag(pepper, h.owner, h.hash));
     assert.ok(await store.settings.replace(CREDENTIAL_PEPPER_SETTING, read.raw, JSON.stringify(withNewGeneration(keyring, read.stored, await peppers(), pepper, pending))));
   };
 
@@ -69,13 +71,13 @@ describe('credential pepper generations', () => {
     // Before the renewal, the pepper's holder can make a working hash: what the renewal must end.
     const chosen = 'a secret of my own choosing';
     const original = await storedSecret();
-    await plantSecret(oldHasher.hashClientSecret(chosen));
+    await plantSecret(oldHasher.hashClientSecret(chosen, await spOwner()));
     assert.equal(await signsIn(hasher, chosen), true);
     await plantSecret(original);
 
     assert.equal(await renewCredentialPepper(store.settings, store.principals, keyring, hasher), true);
     assert.equal(hasher.generation, 1);
-    assert.match(await storedSecret(), /^hmac-sha256@0\.1\$/);
+    assert.match(await storedSecret(), /^hmac-sha256@0\.1\/0\$/);
     assert.equal(await signsIn(hasher), true);
     assert.equal(await passwordWorks(hasher), true);
     assert.equal(await passwordWorks(hasher, 'not it'), false);
@@ -84,14 +86,14 @@ describe('credential pepper generations', () => {
     assert.ok(p1 && !p1.equals(p0!));
     // What the old pepper's holder can write: a hash of generation 0, one labelled as a later generation, one "layered" with the old pepper again.
     const labelled = createCredentialHasher({ peppers: [p0!, p0!], converting: false });
-    for (const forged of [oldHasher.hashClientSecret(chosen), labelled.hashClientSecret(chosen), labelled.layer(oldHasher.hashClientSecret(chosen))!]) {
+    for (const forged of [oldHasher.hashClientSecret(chosen, await spOwner()), labelled.hashClientSecret(chosen, await spOwner()), labelled.layer(oldHasher.hashClientSecret(chosen, await spOwner()), await spOwner())!]) {
       await plantSecret(forged);
       assert.equal(await signsIn(hasher, chosen), false, forged);
     }
     await plantSecret(original);
     assert.equal(await signsIn(hasher, chosen), false);
     // A restart keys nothing again: the old pepper's hash stays refused.
-    await plantSecret(oldHasher.hashClientSecret(chosen));
+    await plantSecret(oldHasher.hashClientSecret(chosen, await spOwner()));
     const reopened = (await openCredentialHasher(store.settings, store.principals, keyring, file)).hasher;
     assert.equal(await signsIn(reopened, chosen), false);
     assert.equal(await passwordWorks(reopened), true);
@@ -105,7 +107,7 @@ describe('credential pepper generations', () => {
     assert.notEqual(hasher.tokenHash('refresh-token', 'rt'), before);
     const added = await directory(hasher).addClientSecret(sp.objectId, {});
     const hashes = (await store.principals.listClientSecrets(sp.objectId)).map((s) => s.secretHash).sort();
-    assert.deepEqual(hashes.map((h) => h.split('$')[0]).sort(), ['hmac-sha256@0.2', 'hmac-sha256@2.2']);
+    assert.deepEqual(hashes.map((h) => h.split('$')[0]).sort(), ['hmac-sha256@0.2/0', 'hmac-sha256@2.2/2']);
     assert.equal(await signsIn(hasher, added.secret), true);
     assert.equal(await signsIn(hasher), true);
   });
@@ -139,7 +141,7 @@ describe('credential pepper generations', () => {
     // The conversion ends (the other member's start finishing it); then a hash of generation 0 is planted.
     await openCredentialHasher(store.settings, store.principals, keyring, join(dirname(file), 'member-d.json'));
     const chosen = 'planted after the conversion';
-    await plantSecret(createCredentialHasher(p0!).hashClientSecret(chosen));
+    await plantSecret(createCredentialHasher(p0!).hashClientSecret(chosen, await spOwner()));
     await member.reload(keyring);
     assert.equal(await signsIn(member.hasher, chosen), false);
   });
@@ -151,7 +153,7 @@ describe('credential pepper generations', () => {
     const reader = createCredentialHasher({ peppers: await peppers(), converting: true, pending: new Set((await readPepperRow(store.settings))!.stored.pending) });
     assert.equal(await signsIn(reader), true, 'a listed hash of the previous generation verifies meanwhile');
     // Whoever holds the previous pepper (the old master key and a copy) writes a hash of their own.
-    await plantSecret(createCredentialHasher((await peppers())[0]!).hashClientSecret(chosen));
+    await plantSecret(createCredentialHasher((await peppers())[0]!).hashClientSecret(chosen, await spOwner()));
     assert.equal(await signsIn(reader, chosen), false, 'not listed: refused even while converting');
     const opened = await openCredentialHasher(store.settings, store.principals, keyring, file);
     assert.equal(opened.converted, 1, "only the user's password: the planted secret was not listed");
@@ -165,7 +167,7 @@ describe('credential pepper generations', () => {
     await plantSecret(unkeyed(sp.secret));
     // A first start cut short: the pepper stored with its list, nothing converted yet.
     const pepper = randomBytes(32);
-    const row = { ...wrapInto(keyring, pepper, pepperAad(0, false), { converted: false }), pending: [pendingTag(pepper, await storedSecret())] };
+    const row = { ...wrapInto(keyring, pepper, pepperAad(0, false), { converted: false }), pending: [pendingTag(pepper, ownerId(await spOwner()), await storedSecret())] };
     await store.settings.set(CREDENTIAL_PEPPER_SETTING, JSON.stringify(row));
     const later = await directory(hasher).createServicePrincipal({ displayName: 'planted-later' });
     const laterKey = (await store.principals.listClientSecrets(later.principal.objectId))[0]!;
@@ -183,7 +185,7 @@ describe('credential pepper generations', () => {
     const member = await openCredentialHasher(store.settings, store.principals, keyring, file);
     assert.equal((await readPepperRow(store.settings))!.stored.converted, true);
     const previous = createCredentialHasher({ peppers: (await peppers()).slice(0, 1), converting: false });
-    await plantSecret(previous.hashClientSecret('replayed'));
+    await plantSecret(previous.hashClientSecret('replayed', await spOwner()));
     await store.settings.set(CREDENTIAL_PEPPER_SETTING, captured);
     await assert.rejects(member.reload(keyring), /converting to generation 1 again/);
     assert.equal(member.hasher.generations.converting, false);
@@ -203,7 +205,7 @@ describe('credential pepper generations', () => {
     const replaced = { ...current, ...wrapInto(keyring, theirs, pepperAad(1, true), {}), link: pepperLink(p0!, 1, theirs) };
     await store.settings.set(CREDENTIAL_PEPPER_SETTING, JSON.stringify(replaced));
     await assert.rejects(member.reload(keyring), /of generation 1 is another than this server holds/);
-    await plantSecret(createCredentialHasher({ peppers: [p0!, theirs], converting: false }).hashClientSecret('theirs'));
+    await plantSecret(createCredentialHasher({ peppers: [p0!, theirs], converting: false }).hashClientSecret('theirs', await spOwner()));
     assert.equal(await signsIn(member.hasher, 'theirs'), false);
     await assert.rejects(openCredentialHasher(store.settings, store.principals, keyring, join(dirname(file), 'member-g.json')), CredentialPepperChangedError);
   });

@@ -46,6 +46,23 @@ describe('credential pepper renewal at a master key rotation', () => {
     d.prepare('UPDATE client_secrets SET secret_hash = ? WHERE object_id = ?').run(hash, objectId);
     d.close();
   };
+  /** The row a planted hash must name to be taken (password-hash.ts binds each hash to its row). */
+  const secretOwner = (objectId: string) => {
+    const d = db();
+    try {
+      return { objectId, keyId: (d.prepare('SELECT key_id AS k FROM client_secrets WHERE object_id = ?').get(objectId) as { k: string }).k };
+    } finally {
+      d.close();
+    }
+  };
+  const userOwner = () => {
+    const d = db();
+    try {
+      return { objectId: (d.prepare('SELECT object_id AS o FROM principals WHERE upn = ?').get(UPN) as { o: string }).o };
+    } finally {
+      d.close();
+    }
+  };
   const hashes = () => {
     const d = db();
     try {
@@ -68,7 +85,7 @@ describe('credential pepper renewal at a master key rotation', () => {
     const [oldPepper] = currentPeppers();
     const old = createCredentialHasher(oldPepper!);
     // Before the rotation the pepper's holder can plant a working secret: the rotation must end that for later plants.
-    setSecretHash(planted.id, old.hashClientSecret(CHOSEN));
+    setSecretHash(planted.id, old.hashClientSecret(CHOSEN, secretOwner(planted.id)));
     assert.equal((await appToken(planted.appId, CHOSEN)).status, 200);
     const signedIn = (await (await userToken(PASSWORD)).json()) as { refresh_token?: string };
     assert.ok(signedIn.refresh_token);
@@ -77,7 +94,7 @@ describe('credential pepper renewal at a master key rotation', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal((JSON.parse(r.stdout) as { renewedCredentialPepper: boolean }).renewedCredentialPepper, true);
     assert.equal(currentPeppers().length, 2);
-    for (const h of hashes()) assert.match(h, /^(hmac-sha256|scrypt-hmac)@0\.1\$/, 'every stored hash keyed again under generation 1');
+    for (const h of hashes()) assert.match(h, /^(hmac-sha256|scrypt-hmac)@0\.1\/0\$/, 'every stored hash keyed again under generation 1');
 
     assert.equal((await appToken(sp.appId, sp.secret)).status, 200);
     assert.equal((await appToken(server.bootstrap.clientId, server.bootstrap.clientSecret)).status, 200);
@@ -85,12 +102,12 @@ describe('credential pepper renewal at a master key rotation', () => {
     assert.equal((await appToken(planted.appId, CHOSEN)).status, 200, 'planted before the rotation: converted with the rest (review credentials after a leak)');
 
     // After: the old pepper's hash, and the same labelled as a later generation, are refused.
-    setSecretHash(sp.id, old.hashClientSecret(CHOSEN));
+    setSecretHash(sp.id, old.hashClientSecret(CHOSEN, secretOwner(sp.id)));
     assert.equal((await appToken(sp.appId, CHOSEN)).status, 401);
-    setSecretHash(sp.id, createCredentialHasher({ peppers: [oldPepper!, oldPepper!], converting: false }).hashClientSecret(CHOSEN));
+    setSecretHash(sp.id, createCredentialHasher({ peppers: [oldPepper!, oldPepper!], converting: false }).hashClientSecret(CHOSEN, secretOwner(sp.id)));
     assert.equal((await appToken(sp.appId, CHOSEN)).status, 401);
     const d = db();
-    d.prepare('UPDATE principals SET password_hash = ? WHERE upn = ?').run(await old.hashPassword('my own password'), UPN);
+    d.prepare('UPDATE principals SET password_hash = ? WHERE upn = ?').run(await old.hashPassword('my own password', userOwner()), UPN);
     d.close();
     assert.equal((await userToken('my own password')).status, 400);
     // Refresh tokens were stored under the old generation: their holders sign in again.
@@ -106,6 +123,6 @@ describe('credential pepper renewal at a master key rotation', () => {
   it('a secret made after the rotation takes the new generation and signs in', async () => {
     const made = await newServicePrincipal(server, 'pepper-rotation-after');
     assert.equal((await appToken(made.appId, made.secret)).status, 200);
-    assert.ok(hashes().some((h) => h.startsWith('hmac-sha256@1.1$')));
+    assert.ok(hashes().some((h) => h.startsWith('hmac-sha256@1.1/1$')));
   });
 });

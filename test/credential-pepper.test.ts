@@ -55,7 +55,27 @@ describe('credential pepper', () => {
   it('stores only keyed hashes', () => {
     const all = hashes();
     assert.ok(all.length >= 3);
-    for (const h of all) assert.match(h, /^(hmac-sha256\$|scrypt-hmac\$)/);
+    for (const h of all) assert.match(h, /^(hmac-sha256|scrypt-hmac)@0\.0\/0\$/);
+  });
+
+  it("a hash copied into another principal's row (by whoever writes the database and knows the first one's secret) signs nothing in", async () => {
+    const mine = await newServicePrincipal(server, 'pepper-copy-mine');
+    const theirs = await newServicePrincipal(server, 'pepper-copy-theirs');
+    assert.equal((await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'pepper-copy@coffer.local', displayName: 'Copy', passwordProfile: { password: 'their password 1' } })).status, 201);
+    const d = db();
+    const secretOf = (id: string) => (d.prepare('SELECT secret_hash AS h FROM client_secrets WHERE object_id = ?').get(id) as { h: string }).h;
+    d.prepare('UPDATE client_secrets SET secret_hash = ? WHERE object_id = ?').run(secretOf(mine.id), theirs.id);
+    const passwordOf = (upn: string) => (d.prepare('SELECT password_hash AS h FROM principals WHERE upn = ?').get(upn) as { h: string }).h;
+    d.prepare('UPDATE principals SET password_hash = ? WHERE upn = ?').run(passwordOf('pepper@coffer.local'), 'pepper-copy@coffer.local');
+    d.close();
+    assert.equal((await appToken(mine.appId, mine.secret)).status, 200);
+    assert.equal((await appToken(theirs.appId, mine.secret)).status, 401);
+    const asThem = await fetch(`${server.url}/${server.bootstrap.tenantId}/oauth2/v2.0/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'password', client_id: PUBLIC_CLIENT, username: 'pepper-copy@coffer.local', password: PASSWORD, scope: `${server.url}/.default` }),
+    });
+    assert.equal(asThem.status, 400);
+    assert.equal((await userToken(PASSWORD)).status, 200);
   });
 
   it('a database from before the pepper (unkeyed hashes, no pepper) is converted on its next start, and every credential still works', async () => {
@@ -69,8 +89,8 @@ describe('credential pepper', () => {
     // The administrator's secret from bootstrap.json, as an unkeyed hash too.
     d.prepare("UPDATE client_secrets SET secret_hash = ? WHERE object_id = ? AND display_name = 'rbac'").run(unkeyedSecret(server.bootstrap.clientSecret), server.bootstrap.objectId);
     // Every other credential as a database from before the pepper holds it: unkeyed (values this test does not use).
-    d.prepare("UPDATE client_secrets SET secret_hash = 'sha256$' || key_id WHERE secret_hash LIKE 'hmac-sha256$%'").run();
-    d.prepare("UPDATE principals SET password_hash = ? WHERE password_hash LIKE 'scrypt-hmac$%'").run(unkeyedPassword('some other password'));
+    d.prepare("UPDATE client_secrets SET secret_hash = 'sha256$' || key_id WHERE secret_hash LIKE 'hmac-sha256%'").run();
+    d.prepare("UPDATE principals SET password_hash = ? WHERE password_hash LIKE 'scrypt-hmac%'").run(unkeyedPassword('some other password'));
     d.close();
     await server.restart();
 
@@ -78,7 +98,7 @@ describe('credential pepper', () => {
     assert.equal((await appToken(server.bootstrap.clientId, server.bootstrap.clientSecret)).status, 200);
     assert.equal((await userToken(PASSWORD)).status, 200);
     assert.equal((await userToken('not the password')).status, 400);
-    for (const h of hashes()) assert.match(h, /^(hmac-sha256\$|scrypt-hmac\$)/, 'nothing unkeyed is left');
+    for (const h of hashes()) assert.match(h, /^(hmac-sha256|scrypt-hmac)@0\.0\/0\$/, 'nothing unkeyed is left');
   });
 
   it('an unkeyed hash written into the database later is refused, then and after a restart', async () => {

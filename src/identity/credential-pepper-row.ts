@@ -41,10 +41,12 @@ export interface StoredPepper extends WrappedSetting {
 /**
  * A hash's tag in a conversion's list: a MAC under the new generation's
  * pepper, which whoever planted a hash under an older one cannot make, so a
- * hash written after the renewal is neither converted nor verified.
+ * hash written after the renewal is neither converted nor verified. It
+ * covers the hash's owner (password-hash.ts ownerId): a listed hash copied
+ * into another row is not listed there.
  */
-export const pendingTag = (pepper: Buffer, hash: string): string =>
-  createHmac('sha256', pepper).update('coffer-credential-pending\0').update(hash).digest().subarray(0, 16).toString('base64url');
+export const pendingTag = (pepper: Buffer, owner: string, hash: string): string =>
+  createHmac('sha256', pepper).update('coffer-credential-pending\0').update(owner).update('\0').update(hash).digest().subarray(0, 16).toString('base64url');
 
 /** The wrapping binds the generation (the first one's predates generations) and whether its conversion is done. */
 export const pepperAad = (generation: number, converted: boolean) =>

@@ -4,7 +4,7 @@ import { writeFileAtomic } from '../storage/atomic-file.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { wrapInto } from '../crypto/wrapped-setting.js';
 import type { PrincipalStore, SettingsStore } from '../storage/store-types.js';
-import { createCredentialHasher, isKeyedHash, type CredentialHasher, type PepperGenerations } from './password-hash.js';
+import { createCredentialHasher, isKeyedHash, ownerId, type CredentialHasher, type CredentialOwner, type PepperGenerations } from './password-hash.js';
 import {
   CREDENTIAL_PEPPER_SETTING,
   currentGeneration,
@@ -116,7 +116,7 @@ export async function openCredentialHasher(
     if (hashes.some((h) => isKeyedHash(h.hash))) throw new CredentialPepperChangedError(file, "the database's credential pepper is missing, but it holds hashes keyed with one");
     const first = randomBytes(32);
     // The hashes stored before the pepper: the first conversion keys those, and only those, in place.
-    const pending = hashes.map((h) => pendingTag(first, h.hash));
+    const pending = hashes.map((h) => tagOf(first, h));
     await settings.setIfAbsent(CREDENTIAL_PEPPER_SETTING, JSON.stringify({ ...wrapInto(keyring, first, pepperAad(0, false), { converted: false }), pending }));
     first.fill(0);
   }
@@ -172,8 +172,8 @@ async function finishConversion(settings: SettingsStore, principals: PrincipalSt
   const state = generationsOf(read!.stored, peppers);
   // Marked done by another member meanwhile.
   if (!state.converting) return hasher.use(state), 0;
-  const listed = (h: string) => state.pending === undefined || state.pending.has(pendingTag(peppers[peppers.length - 1]!, h));
-  const convert = hasher.generation === 0 ? (h: string) => (listed(h) ? hasher.upgrade(h) : null) : (h: string) => (listed(h) ? hasher.layer(h) : null);
+  const listed = (h: StoredHash) => state.pending === undefined || state.pending.has(tagOf(peppers[peppers.length - 1]!, h));
+  const convert = (h: StoredHash) => (!listed(h) ? null : hasher.generation === 0 ? hasher.upgrade(h.hash, h.owner) : hasher.layer(h.hash, h.owner));
   hasher.use({ ...state, converting: true });
   // Twice: a listed hash changed meanwhile (a credential reset written by a member that did not know the list yet) is caught by the second.
   const converted = (await convertStoredHashes(principals, convert)) + (await convertStoredHashes(principals, convert));
@@ -215,12 +215,12 @@ export async function renewCredentialPepper(settings: SettingsStore, principals:
       }
       const pepper = randomBytes(32);
       const listedMade = tracking.made();
-      const pending = [...(await storedHashes(principals)).map((h) => h.hash), ...listedMade].map((h) => pendingTag(pepper, h));
+      const pending = [...(await storedHashes(principals)).map((h) => tagOf(pepper, h)), ...listedMade.map((m) => pendingTag(pepper, m.owner, m.hash))];
       if (await settings.replace(CREDENTIAL_PEPPER_SETTING, read.raw, JSON.stringify(withNewGeneration(keyring, read.stored, peppers, pepper, pending)))) {
         own.use({ peppers: [...peppers, pepper], converting: true, pending: new Set(pending) });
         // Made between the listing and the switch: under the previous generation, by this server.
         const late = tracking.made().slice(listedMade.length);
-        if (late.length > 0) await addPending(settings, keyring, own, late.map((h) => pendingTag(pepper, h)));
+        if (late.length > 0) await addPending(settings, keyring, own, late.map((m) => pendingTag(pepper, m.owner, m.hash)));
         break;
       }
       pepper.fill(0);
@@ -262,23 +262,30 @@ export async function checkCredentialPepper(settings: SettingsStore, keyring: Ke
   if (read !== null) openPeppers(keyring, read.stored).forEach((p) => p.fill(0));
 }
 
+interface StoredHash {
+  owner: CredentialOwner;
+  hash: string;
+}
+
+const tagOf = (pepper: Buffer, h: StoredHash) => pendingTag(pepper, ownerId(h.owner), h.hash);
+
 /** Every stored credential hash: users' passwords and service principals' client secrets. */
-async function storedHashes(principals: PrincipalStore): Promise<Array<{ objectId: string; keyId: string | null; hash: string }>> {
-  const hashes: Array<{ objectId: string; keyId: string | null; hash: string }> = [];
+async function storedHashes(principals: PrincipalStore): Promise<StoredHash[]> {
+  const hashes: StoredHash[] = [];
   for (const p of await principals.list()) {
-    if (p.passwordHash !== null) hashes.push({ objectId: p.objectId, keyId: null, hash: p.passwordHash });
+    if (p.passwordHash !== null) hashes.push({ owner: { objectId: p.objectId }, hash: p.passwordHash });
     if (p.kind !== 'ServicePrincipal') continue;
-    for (const s of await principals.listClientSecrets(p.objectId)) hashes.push({ objectId: p.objectId, keyId: s.keyId, hash: s.secretHash });
+    for (const s of await principals.listClientSecrets(p.objectId)) hashes.push({ owner: { objectId: p.objectId, keyId: s.keyId }, hash: s.secretHash });
   }
   return hashes;
 }
 
 /** Replaces each hash `convert` has a new form for; each row changes only if it still holds the hash read, so members starting together agree. */
-async function convertStoredHashes(principals: PrincipalStore, convert: (stored: string) => string | null): Promise<number> {
+async function convertStoredHashes(principals: PrincipalStore, convert: (stored: StoredHash) => string | null): Promise<number> {
   let converted = 0;
   for (const h of await storedHashes(principals)) {
-    const next = convert(h.hash);
-    if (next !== null && (await principals.replaceCredentialHash(h.objectId, h.keyId, h.hash, next))) converted++;
+    const next = convert(h);
+    if (next !== null && (await principals.replaceCredentialHash(h.owner.objectId, h.owner.keyId ?? null, h.hash, next))) converted++;
   }
   return converted;
 }

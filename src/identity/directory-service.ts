@@ -87,10 +87,11 @@ export function createDirectoryService(deps: {
   function newSecret(objectId: string, input: { secret?: string; years?: number; displayName?: string }) {
     const secret = input.secret ?? newClientSecret();
     const start = now();
+    const keyId = randomUUID();
     const row: ClientSecretRow = {
-      keyId: randomUUID(),
+      keyId,
       objectId,
-      secretHash: hasher.hashClientSecret(secret),
+      secretHash: hasher.hashClientSecret(secret, { objectId, keyId }),
       hint: secret.slice(0, 3),
       displayName: input.displayName ?? null,
       startAt: start,
@@ -137,13 +138,14 @@ export function createDirectoryService(deps: {
       if (input.displayName.trim() === '' || input.displayName.length > 256) throw errors.graphBadRequest('displayName must be 1 to 256 characters.');
       checkPassword(input.password);
       if (await principals.getByUpn(input.upn)) throw errors.userPrincipalNameExists();
+      const objectId = input.objectId ?? randomUUID();
       const row: PrincipalRow = {
-        objectId: input.objectId ?? randomUUID(),
+        objectId,
         kind: 'User',
         displayName: input.displayName,
         appId: null,
         upn: input.upn,
-        passwordHash: await hasher.hashPassword(input.password),
+        passwordHash: await hasher.hashPassword(input.password, { objectId }),
         mailNickname: null,
         createdAt: now(),
       };
@@ -156,7 +158,7 @@ export function createDirectoryService(deps: {
       for (let attempt = 0; attempt < 3; attempt++) {
         const user = await principals.get(objectId);
         if (!user || user.kind !== 'User' || user.passwordHash === null) throw errors.graphResourceNotFound(objectId);
-        if (await principals.setPassword(objectId, user.passwordHash, await hasher.hashPassword(password), audit)) return;
+        if (await principals.setPassword(objectId, user.passwordHash, await hasher.hashPassword(password, { objectId }), audit)) return;
       }
       throw errors.graphConflict('The password was changed by another request meanwhile. Try again.');
     },
@@ -193,7 +195,7 @@ export function createDirectoryService(deps: {
       const credentials = await principals.listClientSecrets(principal.objectId);
       if (credentials.some((c) => hasher.ahead(c.secretHash))) await deps.reloadPepper?.();
       for (const cred of credentials) {
-        if (hasher.verifyClientSecret(secret, cred.secretHash)) {
+        if (hasher.verifyClientSecret(secret, cred.secretHash, { objectId: principal.objectId, keyId: cred.keyId })) {
           if (cred.endAt > at && cred.startAt <= at + 300) match = true;
           else expired = true;
         }
@@ -214,7 +216,7 @@ export function createDirectoryService(deps: {
         const user = possible ? await principals.getByUpn(upn) : null;
         if (user?.passwordHash && hasher.ahead(user.passwordHash)) await deps.reloadPepper?.();
         // An unknown user spends the same time as a real check, so that it is not revealed.
-        const right = await hasher.verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
+        const right = await hasher.verifyPassword(password, user?.passwordHash ?? DUMMY_HASH, { objectId: user?.objectId ?? '' });
         if (!user || !user.passwordHash || !right) {
           // The name was counted by its attempt. The address's count is taken one sign-in at a time (above).
           await sourceLockout.failed(from);

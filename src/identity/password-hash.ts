@@ -64,14 +64,14 @@ function scryptAsync(password: string, salt: Buffer, n: number, r: number, p: nu
  * a hash that matches.
  */
 export interface CredentialHasher {
-  hashClientSecret(secret: string): string;
-  verifyClientSecret(secret: string, stored: string): boolean;
-  hashPassword(password: string): Promise<string>;
-  verifyPassword(password: string, stored: string): Promise<boolean>;
-  /** The peppered form of a hash stored before peppering; null when `stored` is not one. */
-  upgrade(stored: string): string | null;
-  /** `stored` keyed again under the current generation; null unless its last layer is the one before. */
-  layer(stored: string): string | null;
+  hashClientSecret(secret: string, owner: CredentialOwner): string;
+  verifyClientSecret(secret: string, stored: string, owner: CredentialOwner): boolean;
+  hashPassword(password: string, owner: CredentialOwner): Promise<string>;
+  verifyPassword(password: string, stored: string, owner: CredentialOwner): Promise<boolean>;
+  /** The peppered form of a hash stored before peppering (bound to `owner`); null when `stored` is not one. */
+  upgrade(stored: string, owner: CredentialOwner): string | null;
+  /** `stored` keyed again under the current generation (bound to `owner` from then on); null unless its last layer is the one before. */
+  layer(stored: string, owner: CredentialOwner): string | null;
   /** Whether `stored` names a generation newer than this hasher knows (another cluster member renewed the pepper). */
   ahead(stored: string): boolean;
   /** The current generation. */
@@ -81,7 +81,7 @@ export interface CredentialHasher {
   /** The generations in use (a reload compares what it reads with them). */
   readonly generations: PepperGenerations;
   /** Records every hash this hasher makes until `stop` (a renewal lists those made while it reads the stored ones). */
-  trackMade(): { made(): string[]; stop(): void };
+  trackMade(): { made(): Array<{ owner: string; hash: string }>; stop(): void };
   /** A short keyed fingerprint of a password tried for a user name (the lockout remembers wrong ones). */
   fingerprint(name: string, password: string): string;
   /**
@@ -108,6 +108,20 @@ export interface PepperGenerations {
   pending?: ReadonlySet<string>;
 }
 
+/**
+ * The row a credential hash belongs to: a user's password (objectId), or one
+ * of a service principal's client secrets (objectId and keyId). Hashes are
+ * bound to it, so a hash copied into another row (by whoever can write the
+ * database and knows the first row's secret, their own) verifies nothing.
+ */
+export interface CredentialOwner {
+  objectId: string;
+  keyId?: string;
+}
+
+/** The owner as hashes bind it (and a conversion's list names it). */
+export const ownerId = (o: CredentialOwner) => (o.keyId === undefined ? o.objectId : `${o.objectId}/${o.keyId}`);
+
 export type TokenKind = 'refresh-token' | 'device-code' | 'device-approval' | 'auth-code';
 
 const SECRET_PREFIX = 'hmac-sha256';
@@ -121,30 +135,37 @@ interface Parsed {
   /** The generations of the first and the last layer. */
   base: number;
   last: number;
+  /** The first generation whose layer binds the owner (null: none does, a hash from before binding). */
+  bound: number | null;
   /** The scrypt parameters and salt, as stored (passwords only). */
   params: string[];
   mac: string;
 }
 
-const GENERATIONS_RE = /^@(\d{1,6})\.(\d{1,6})$/;
+const GENERATIONS_RE = /^@(\d{1,6})\.(\d{1,6})(?:\/(\d{1,6}))?$/;
 
-/** `hmac-sha256$MAC`, `hmac-sha256@b.f$MAC`, `scrypt-hmac$N$r$p$salt$MAC`, `scrypt-hmac@b.f$N$r$p$salt$MAC`. */
+/**
+ * `hmac-sha256$MAC`, `hmac-sha256@b.f$MAC`, `hmac-sha256@b.f/k$MAC`, and
+ * the same with `scrypt-hmac` and `$N$r$p$salt` before the MAC: layers of
+ * generations b to f, those from k on binding the owner.
+ */
 function parse(stored: string): Parsed | null {
   const parts = stored.split('$');
   const head = parts[0]!;
   const kind = head.startsWith(SECRET_PREFIX) ? 'secret' : head.startsWith(PASSWORD_PREFIX) ? 'password' : null;
   if (kind === null) return null;
   const tail = head.slice(kind === 'secret' ? SECRET_PREFIX.length : PASSWORD_PREFIX.length);
-  const generations = tail === '' ? ['', '0', '0'] : GENERATIONS_RE.exec(tail);
+  const generations = tail === '' ? ['', '0', '0', undefined] : GENERATIONS_RE.exec(tail);
   if (!generations) return null;
   const base = Number(generations[1]);
   const last = Number(generations[2]);
-  if (base > last || parts.length !== (kind === 'secret' ? 2 : 6)) return null;
-  return { kind, base, last, params: parts.slice(1, -1), mac: parts[parts.length - 1]! };
+  const bound = generations[3] === undefined ? null : Number(generations[3]);
+  if (base > last || (bound !== null && (bound < base || bound > last)) || parts.length !== (kind === 'secret' ? 2 : 6)) return null;
+  return { kind, base, last, bound, params: parts.slice(1, -1), mac: parts[parts.length - 1]! };
 }
 
 function format(p: Parsed): string {
-  const generations = p.base === 0 && p.last === 0 ? '' : `@${p.base}.${p.last}`;
+  const generations = p.bound !== null ? `@${p.base}.${p.last}/${p.bound}` : p.base === 0 && p.last === 0 ? '' : `@${p.base}.${p.last}`;
   return [(p.kind === 'secret' ? SECRET_PREFIX : PASSWORD_PREFIX) + generations, ...p.params, p.mac].join('$');
 }
 
@@ -160,22 +181,27 @@ export function createCredentialHasher(pepper: Buffer | PepperGenerations): Cred
   const hmac = (generation: number, ...parts: Array<string | Buffer>) => parts.reduce((h, part) => h.update(part), createHmac('sha256', state.peppers[generation]!)).digest();
   // A label per kind first: a password's key, a secret's digest and a tried password never key to the same value.
   const mac = (label: string, ...parts: Array<string | Buffer>) => hmac(current(), label, ...parts);
+  /** What a layer of generation `g` binds: the owner, from generation `bound` on. */
+  const binding = (g: number, bound: number | null, owner: CredentialOwner): string[] => (bound !== null && g >= bound ? ['owner\0', ownerId(owner), '\0'] : []);
+  /** One layer of generation `g` over the previous one. */
+  const layerOf = (g: number, kind: Parsed['kind'], bound: number | null, owner: CredentialOwner, previous: Buffer) => hmac(g, 'layer\0', LABELS[kind], ...binding(g, bound, owner), previous);
   /** The layers from `base` to `last` over an unkeyed hash. */
-  const keyedThrough = (kind: Parsed['kind'], unkeyed: Buffer, base: number, last: number) => {
-    let out = hmac(base, LABELS[kind], unkeyed);
-    for (let g = base + 1; g <= last; g++) out = hmac(g, 'layer\0', LABELS[kind], out);
+  const keyedThrough = (p: Pick<Parsed, 'kind' | 'base' | 'last' | 'bound'>, unkeyed: Buffer, owner: CredentialOwner) => {
+    let out = hmac(p.base, LABELS[p.kind], ...binding(p.base, p.bound, owner), unkeyed);
+    for (let g = p.base + 1; g <= p.last; g++) out = layerOf(g, p.kind, p.bound, owner, out);
     return out.toString('base64');
   };
-  const trackers = new Set<string[]>();
-  const fresh = (kind: Parsed['kind'], params: string[], unkeyed: Buffer) => {
-    const made = format({ kind, base: current(), last: current(), params, mac: keyedThrough(kind, unkeyed, current(), current()) });
-    for (const t of trackers) t.push(made);
+  const trackers = new Set<Array<{ owner: string; hash: string }>>();
+  const fresh = (kind: Parsed['kind'], params: string[], unkeyed: Buffer, owner: CredentialOwner) => {
+    const g = current();
+    const made = format({ kind, base: g, last: g, bound: g, params, mac: keyedThrough({ kind, base: g, last: g, bound: g }, unkeyed, owner) });
+    for (const t of trackers) t.push({ owner: ownerId(owner), hash: made });
     return made;
   };
   /** Which stored hashes verify: their layers must end at the current generation (or the one before, while converting, if listed). */
-  const usable = (p: Parsed, stored: string) =>
-    p.last === current() || (state.converting && p.last === current() - 1 && (state.pending === undefined || state.pending.has(pendingTag(state.peppers[current()]!, stored))));
-  const expected = (p: Parsed, unkeyed: Buffer) => format({ ...p, mac: keyedThrough(p.kind, unkeyed, p.base, p.last) });
+  const usable = (p: Parsed, stored: string, owner: CredentialOwner) =>
+    p.last === current() || (state.converting && p.last === current() - 1 && (state.pending === undefined || state.pending.has(pendingTag(state.peppers[current()]!, ownerId(owner), stored))));
+  const expected = (p: Parsed, unkeyed: Buffer, owner: CredentialOwner) => format({ ...p, mac: keyedThrough(p, unkeyed, owner) });
   const sameText = (a: string, b: string) => {
     const x = Buffer.from(a);
     const y = Buffer.from(b);
@@ -191,7 +217,7 @@ export function createCredentialHasher(pepper: Buffer | PepperGenerations): Cred
       return state;
     },
     trackMade() {
-      const made: string[] = [];
+      const made: Array<{ owner: string; hash: string }> = [];
       trackers.add(made);
       return { made: () => [...made], stop: () => void trackers.delete(made) };
     },
@@ -199,34 +225,36 @@ export function createCredentialHasher(pepper: Buffer | PepperGenerations): Cred
       check(generations);
       state = generations;
     },
-    hashClientSecret: (secret) => fresh('secret', [], digest(secret)),
-    verifyClientSecret(secret, stored) {
+    hashClientSecret: (secret, owner) => fresh('secret', [], digest(secret), owner),
+    verifyClientSecret(secret, stored, owner) {
       const p = parse(stored);
-      return p !== null && p.kind === 'secret' && usable(p, stored) && sameText(expected(p, digest(secret)), stored);
+      return p !== null && p.kind === 'secret' && usable(p, stored, owner) && sameText(expected(p, digest(secret), owner), stored);
     },
-    async hashPassword(password) {
+    async hashPassword(password, owner) {
       const salt = randomBytes(16).toString('base64');
-      return fresh('password', [String(N), String(R), String(P), salt], await scryptAsync(password, Buffer.from(salt, 'base64'), N, R, P));
+      return fresh('password', [String(N), String(R), String(P), salt], await scryptAsync(password, Buffer.from(salt, 'base64'), N, R, P), owner);
     },
-    async verifyPassword(password, stored) {
+    async verifyPassword(password, stored, owner) {
       const p = parse(stored);
       if (p === null || p.kind !== 'password') return false;
       const [n, r, q, salt] = p.params as [string, string, string, string];
       // The key is derived even for a hash that cannot verify (an unknown user's stand-in among them): the time is the same.
       const key = await scryptAsync(password, Buffer.from(salt, 'base64'), Number(n), Number(r), Number(q));
-      return usable(p, stored) && sameText(expected(p, key), stored);
+      return usable(p, stored, owner) && sameText(expected(p, key, owner), stored);
     },
-    upgrade(stored) {
-      if (stored.startsWith('sha256$')) return fresh('secret', [], Buffer.from(stored.slice('sha256$'.length), 'base64'));
+    upgrade(stored, owner) {
+      if (stored.startsWith('sha256$')) return fresh('secret', [], Buffer.from(stored.slice('sha256$'.length), 'base64'), owner);
       const parts = stored.split('$');
-      if (parts.length === 6 && parts[0] === 'scrypt') return fresh('password', parts.slice(1, 5), Buffer.from(parts[5]!, 'base64'));
+      if (parts.length === 6 && parts[0] === 'scrypt') return fresh('password', parts.slice(1, 5), Buffer.from(parts[5]!, 'base64'), owner);
       return null;
     },
-    layer(stored) {
+    layer(stored, owner) {
       const p = parse(stored);
       if (p === null || p.last !== current() - 1) return null;
-      const next = hmac(current(), 'layer\0', LABELS[p.kind], Buffer.from(p.mac, 'base64')).toString('base64');
-      return format({ ...p, last: current(), mac: next });
+      // A hash from before binding is bound from this layer on: only the previous generation's pepper could have made it.
+      const bound = p.bound ?? current();
+      const next = layerOf(current(), p.kind, bound, owner, Buffer.from(p.mac, 'base64')).toString('base64');
+      return format({ ...p, last: current(), bound, mac: next });
     },
     ahead(stored) {
       const p = parse(stored);
