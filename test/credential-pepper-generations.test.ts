@@ -179,6 +179,15 @@ describe('credential pepper generations', () => {
     assert.match((await store.principals.listClientSecrets(later.principal.objectId))[0]!.secretHash, /^sha256\$/, 'left as planted');
   });
 
+  it('a list of hashes to convert that is not a list of tags stops the start, saying why', async () => {
+    await renewalWritten();
+    const read = (await readPepperRow(store.settings))!;
+    for (const pending of [5, 'tag', [1, 2], { a: 'b' }]) {
+      await store.settings.set(CREDENTIAL_PEPPER_SETTING, JSON.stringify({ ...read.stored, pending }));
+      await assert.rejects(openCredentialHasher(store.settings, store.principals, keyring, join(dirname(file), 'malformed.json')), /list of hashes to convert is not a list of tags/);
+    }
+  });
+
   it('a converting row put back after its conversion was done stops the start, is refused by a running member, and lets no planted hash in', async () => {
     await renewalWritten();
     const captured = (await readPepperRow(store.settings))!.raw;

@@ -142,6 +142,9 @@ export async function openCredentialHasher(
 /** The hasher's view of a row: its peppers, whether it converts, and which hashes (absent: every one). */
 function generationsOf(stored: StoredPepper, peppers: Buffer[]): PepperGenerations {
   const converting = stored.converted !== true;
+  if (stored.pending !== undefined && !(Array.isArray(stored.pending) && stored.pending.every((t) => typeof t === 'string'))) {
+    throw new Error("the credential pepper's list of hashes to convert is not a list of tags: it was changed outside coffer");
+  }
   return { peppers, converting, ...(converting && stored.pending ? { pending: new Set(stored.pending) } : {}) };
 }
 
