@@ -55,10 +55,14 @@ describe('coffer CLI: getting started', () => {
     const arm = (await cli('account', 'get-access-token')).json<Record<string, string>>();
     assert.deepEqual(Object.keys(arm).sort(), ['accessToken', 'expiresOn', 'subscription', 'tenant', 'tokenType']);
     assert.deepEqual([arm.tokenType, arm.subscription, arm.tenant], ['Bearer', b.subscriptionId, b.tenantId]);
-    // Python's datetime.fromtimestamp(exp) in local time, with microseconds.
-    const exp = new Date(claims(arm.accessToken!).exp * 1000);
-    const local = `${exp.getFullYear()}-${String(exp.getMonth() + 1).padStart(2, '0')}-${String(exp.getDate()).padStart(2, '0')} ${exp.toTimeString().slice(0, 8)}.000000`;
-    assert.equal(arm.expiresOn, local);
+    // Python's datetime.fromtimestamp(t) in local time, with microseconds; t is the client's clock plus expires_in, as MSAL
+    // computes it for az, so it may be a second before the token's exp (the server's clock at issuance).
+    const local = (seconds: number) => {
+      const t = new Date(seconds * 1000);
+      return `${t.getFullYear()}-${String(t.getMonth() + 1).padStart(2, '0')}-${String(t.getDate()).padStart(2, '0')} ${t.toTimeString().slice(0, 8)}.000000`;
+    };
+    const exp = claims(arm.accessToken!).exp;
+    assert.ok([local(exp), local(exp - 1)].includes(arm.expiresOn!), arm.expiresOn);
     const subscriptions = await rawRequest(`${server.url}/subscriptions?api-version=2022-12-01`, { headers: { authorization: `Bearer ${arm.accessToken}` } });
     assert.equal(subscriptions.status, 200, 'the management token is accepted');
 
