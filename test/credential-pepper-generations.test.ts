@@ -167,7 +167,7 @@ describe('credential pepper generations', () => {
     await plantSecret(unkeyed(sp.secret));
     // A first start cut short: the pepper stored with its list, nothing converted yet.
     const pepper = randomBytes(32);
-    const row = { ...wrapInto(keyring, pepper, pepperAad(0, false), { converted: false }), pending: [pendingTag(pepper, ownerId(await spOwner()), await storedSecret())] };
+    const row = { ...wrapInto(keyring, pepper, pepperAad(0, false, true), { converted: false }), pending: [pendingTag(pepper, ownerId(await spOwner()), await storedSecret())] };
     await store.settings.set(CREDENTIAL_PEPPER_SETTING, JSON.stringify(row));
     const later = await directory(hasher).createServicePrincipal({ displayName: 'planted-later' });
     const laterKey = (await store.principals.listClientSecrets(later.principal.objectId))[0]!;
@@ -177,6 +177,13 @@ describe('credential pepper generations', () => {
     assert.equal(await signsIn(opened.hasher), true);
     assert.equal((await directory(opened.hasher).authenticateClient(later.principal.appId!, 'chosen', Math.floor(Date.now() / 1000))).ok, false);
     assert.match((await store.principals.listClientSecrets(later.principal.objectId))[0]!.secretHash, /^sha256\$/, 'left as planted');
+  });
+
+  it('a conversion whose list was deleted from the row does not open: the list cannot be dropped to have every hash converted', async () => {
+    await renewalWritten();
+    const { pending: _dropped, ...unlisted } = (await readPepperRow(store.settings))!.stored;
+    await store.settings.set(CREDENTIAL_PEPPER_SETTING, JSON.stringify(unlisted));
+    await assert.rejects(openCredentialHasher(store.settings, store.principals, keyring, join(dirname(file), 'unlisted.json')), /does not open under the master key/);
   });
 
   it('a list of hashes to convert that is not a list of tags stops the start, saying why', async () => {

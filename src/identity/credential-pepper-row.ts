@@ -48,9 +48,14 @@ export interface StoredPepper extends WrappedSetting {
 export const pendingTag = (pepper: Buffer, owner: string, hash: string): string =>
   createHmac('sha256', pepper).update('coffer-credential-pending\0').update(owner).update('\0').update(hash).digest().subarray(0, 16).toString('base64url');
 
-/** The wrapping binds the generation (the first one's predates generations) and whether its conversion is done. */
-export const pepperAad = (generation: number, converted: boolean) =>
-  (generation === 0 ? 'coffer/credential-pepper/v1' : `coffer/credential-pepper/v1;generation=${generation}`) + (converted ? '' : ';converting');
+/**
+ * The wrapping binds the generation (the first one's predates generations),
+ * whether its conversion is done, and, while it runs, whether it has a list
+ * of hashes to convert (`pending`): a list deleted from the row would
+ * otherwise let every hash of the previous generation convert.
+ */
+export const pepperAad = (generation: number, converted: boolean, listed = false) =>
+  (generation === 0 ? 'coffer/credential-pepper/v1' : `coffer/credential-pepper/v1;generation=${generation}`) + (converted ? '' : ';converting' + (listed ? ';listed' : ''));
 
 export const pepperFingerprint = (pepper: Buffer): string => createHmac('sha256', pepper).update('coffer-credential-pepper-fingerprint').digest('hex').slice(0, 32);
 
@@ -65,9 +70,10 @@ export async function readPepperRow(settings: Pick<SettingsStore, 'get'>): Promi
 export const currentGeneration = (stored: StoredPepper): number => stored.generation ?? 0;
 
 /** Every generation as stored, oldest first (the current one last, with its conversion state). */
-function generationsOf(stored: StoredPepper): Array<PepperGeneration & { converted: boolean }> {
-  const earlier = (stored.earlier ?? []).map((g) => ({ ...g, converted: true }));
-  return [...earlier, { keyId: stored.keyId, sealed: stored.sealed, generation: currentGeneration(stored), link: stored.link, converted: stored.converted === true }];
+function generationsOf(stored: StoredPepper): Array<PepperGeneration & { converted: boolean; listed: boolean }> {
+  const earlier = (stored.earlier ?? []).map((g) => ({ ...g, converted: true, listed: false }));
+  const current = { keyId: stored.keyId, sealed: stored.sealed, generation: currentGeneration(stored), link: stored.link, converted: stored.converted === true };
+  return [...earlier, { ...current, listed: stored.pending !== undefined }];
 }
 
 /**
@@ -81,7 +87,7 @@ export function openPeppers(keyring: Keyring, stored: StoredPepper): Buffer[] {
     if (g.generation !== index) throw new Error(`the credential pepper's generations are not 0 to ${index} in order: it was changed outside coffer`);
     let pepper: Buffer;
     try {
-      pepper = unwrapFrom(keyring, g, pepperAad(index, g.converted));
+      pepper = unwrapFrom(keyring, g, pepperAad(index, g.converted, g.listed));
     } catch (err) {
       throw new Error(`the credential pepper (setting ${CREDENTIAL_PEPPER_SETTING}, generation ${index}) does not open under the master key: it was changed outside coffer`, { cause: err });
     }
@@ -102,7 +108,7 @@ export function withNewGeneration(keyring: Keyring, stored: StoredPepper, pepper
   const from = currentGeneration(stored);
   const previous: PepperGeneration = { keyId: stored.keyId, sealed: stored.sealed, generation: from, ...(stored.link ? { link: stored.link } : {}) };
   return {
-    ...wrapInto(keyring, pepper, pepperAad(from + 1, false), { converted: false }),
+    ...wrapInto(keyring, pepper, pepperAad(from + 1, false, true), { converted: false }),
     generation: from + 1,
     link: pepperLink(peppers[from]!, from + 1, pepper),
     earlier: [...(stored.earlier ?? []), previous],
@@ -122,7 +128,7 @@ export const withPending = (stored: StoredPepper, tags: readonly string[]): Stor
 /** The row with every generation not yet under `keyring`'s primary rewrapped (null: nothing to do). */
 export function rewrapped(from: Keyring, to: Keyring, stored: StoredPepper): StoredPepper | null {
   const earlier = stored.earlier?.map((g) => rewrappedUnder(from, to, g, pepperAad(g.generation, true)));
-  const current = rewrappedUnder(from, to, stored, pepperAad(currentGeneration(stored), stored.converted === true));
+  const current = rewrappedUnder(from, to, stored, pepperAad(currentGeneration(stored), stored.converted === true, stored.pending !== undefined));
   if (current === stored && (earlier ?? []).every((g, i) => g === stored.earlier![i])) return null;
   return { ...current, ...(earlier ? { earlier } : {}) };
 }

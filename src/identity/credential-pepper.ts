@@ -117,7 +117,7 @@ export async function openCredentialHasher(
     const first = randomBytes(32);
     // The hashes stored before the pepper: the first conversion keys those, and only those, in place.
     const pending = hashes.map((h) => tagOf(first, h));
-    await settings.setIfAbsent(CREDENTIAL_PEPPER_SETTING, JSON.stringify({ ...wrapInto(keyring, first, pepperAad(0, false), { converted: false }), pending }));
+    await settings.setIfAbsent(CREDENTIAL_PEPPER_SETTING, JSON.stringify({ ...wrapInto(keyring, first, pepperAad(0, false, true), { converted: false }), pending }));
     first.fill(0);
   }
   const { stored } = (await readPepperRow(settings))!;
@@ -178,7 +178,7 @@ async function finishConversion(settings: SettingsStore, principals: PrincipalSt
   const listed = (h: StoredHash) => state.pending === undefined || state.pending.has(tagOf(peppers[peppers.length - 1]!, h));
   const convert = (h: StoredHash) => (!listed(h) ? null : hasher.generation === 0 ? hasher.upgrade(h.hash, h.owner) : hasher.layer(h.hash, h.owner));
   hasher.use({ ...state, converting: true });
-  // Twice: a listed hash changed meanwhile (a credential reset written by a member that did not know the list yet) is caught by the second.
+  // Twice: a listed hash this server's first pass could not replace (changed meanwhile by another member's conversion) is met again.
   const converted = (await convertStoredHashes(principals, convert)) + (await convertStoredHashes(principals, convert));
   for (let attempt = 0; ; attempt++) {
     if (attempt === MAX_ATTEMPTS) throw new Error(`the credential pepper changed under ${MAX_ATTEMPTS} attempts to mark its conversion done`);
