@@ -124,6 +124,10 @@ test('a hash is bound to its row: copied into another one (another user, another
   const password = await g0.hashPassword('my password', { objectId: OWNER.objectId });
   assert.equal(await g0.verifyPassword('my password', password, { objectId: OWNER.objectId }), true);
   assert.equal(await g0.verifyPassword('my password', password, stranger), false);
+  // Owners that would read alike if joined naively do not.
+  const slashed = g0.hashClientSecret('mine', { objectId: 'a/b', keyId: 'c' });
+  assert.equal(g0.verifyClientSecret('mine', slashed, { objectId: 'a', keyId: 'b/c' }), false);
+  assert.equal(g0.verifyClientSecret('mine', slashed, { objectId: 'a/b', keyId: 'c' }), true);
   // A hash from before binding verifies in any row until the next renewal, which binds it to the row it converts it in.
   const legacy = 'hmac-sha256$' + createHmac('sha256', p0).update('client-secret\0').update(createHash('sha256').update('old').digest()).digest('base64');
   assert.equal(g0.verifyClientSecret('old', legacy, stranger), true);

@@ -119,8 +119,13 @@ export interface CredentialOwner {
   keyId?: string;
 }
 
-/** The owner as hashes bind it (and a conversion's list names it). */
-export const ownerId = (o: CredentialOwner) => (o.keyId === undefined ? o.objectId : `${o.objectId}/${o.keyId}`);
+/**
+ * The owner as hashes bind it (and a conversion's list names it). The object
+ * id's length comes first: an object id can be given (createUser,
+ * createServicePrincipal), and "a/b" with key "c" must not read as "a" with
+ * key "b/c".
+ */
+export const ownerId = (o: CredentialOwner) => `${o.objectId.length}:${o.objectId}` + (o.keyId === undefined ? '' : `/${o.keyId}`);
 
 export type TokenKind = 'refresh-token' | 'device-code' | 'device-approval' | 'auth-code';
 
