@@ -111,6 +111,13 @@ async function checkKeysOpen(store: Store, keyring: Keyring): Promise<void> {
 /** Called with each renewed data key (raw; the callee zeroes it) as it is stored. */
 export type OnRenewed = (vaultId: string, generation: number, raw: Buffer) => void;
 
+/** A vault whose current data key generation is not above its earlier ones. */
+export interface RolledBackVault {
+  id: string;
+  generation: number;
+  newestEarlier: number;
+}
+
 /**
  * Each vault's current data key (the vaults row's), and the vaults whose
  * current generation is not above every earlier one: a row put back from
@@ -118,12 +125,12 @@ export type OnRenewed = (vaultId: string, generation: number, raw: Buffer) => vo
  * such a vault would collide with the generations it already has, so it is
  * left alone and named instead.
  */
-async function currentDataKeys(store: Store): Promise<{ current: WrappedDataKey[]; rolledBack: { id: string; generation: number; newestEarlier: number }[] }> {
+async function currentDataKeys(store: Store): Promise<{ current: WrappedDataKey[]; rolledBack: RolledBackVault[] }> {
   const rows = await store.vaults.listKeys();
   const newestEarlier = new Map<string, number>();
   for (const k of rows) if (!k.current) newestEarlier.set(k.id, Math.max(k.generation, newestEarlier.get(k.id) ?? -1));
   const current: WrappedDataKey[] = [];
-  const rolledBack: { id: string; generation: number; newestEarlier: number }[] = [];
+  const rolledBack: RolledBackVault[] = [];
   for (const k of rows) {
     if (!k.current) continue;
     const newest = newestEarlier.get(k.id) ?? -1;
@@ -134,7 +141,7 @@ async function currentDataKeys(store: Store): Promise<{ current: WrappedDataKey[
 }
 
 /** What to do about a vault whose current key is older than its earlier ones (logged at start, and a rotation refuses). */
-export const rolledBackAdvice = (v: { id: string; generation: number; newestEarlier: number }) =>
+export const rolledBackAdvice = (v: RolledBackVault) =>
   `vault ${v.id} holds data key generation ${v.generation} as current, but generation ${v.newestEarlier} as an earlier one: its row was put back from before a key renewal. Put the vault's row back from a database backup made after the renewal; until then its values written since do not open and writes to it may fail`;
 
 /** Gives every vault (or each whose current key `needsRenewal` picks) a new data key under the keyring's primary; returns how many were renewed. */
@@ -166,7 +173,7 @@ async function renewDataKeys(current: WrappedDataKey[], store: Store, keyring: K
 export async function renewUnsealableDataKeys(
   store: Store,
   keyring: Keyring,
-): Promise<{ unrecorded: number; foreign: number; rolledBack: { id: string; generation: number; newestEarlier: number }[] }> {
+): Promise<{ unrecorded: number; foreign: number; rolledBack: RolledBackVault[] }> {
   const { current, rolledBack } = await currentDataKeys(store);
   const renewed = await renewDataKeys(current, store, keyring, () => {}, (key) => !maySeal(keyring, bornUnder(key.dekWrapped)));
   const unrecorded = renewed.filter((k) => bornUnder(k.dekWrapped) === null).length;

@@ -173,11 +173,11 @@ async function finishConversion(settings: SettingsStore, principals: PrincipalSt
   const peppers = openPeppers(keyring, read!.stored);
   if (peppers.length - 1 !== hasher.generation) throw new Error('the credential pepper was renewed twice at once');
   const state = generationsOf(read!.stored, peppers);
+  hasher.use(state);
   // Marked done by another member meanwhile.
-  if (!state.converting) return hasher.use(state), 0;
+  if (!state.converting) return 0;
   const listed = (h: StoredHash) => state.pending === undefined || state.pending.has(tagOf(peppers[peppers.length - 1]!, h));
   const convert = (h: StoredHash) => (!listed(h) ? null : hasher.generation === 0 ? hasher.upgrade(h.hash, h.owner) : hasher.layer(h.hash, h.owner));
-  hasher.use({ ...state, converting: true });
   // Twice: a listed hash this server's first pass could not replace (changed meanwhile by another member's conversion) is met again.
   const converted = (await convertStoredHashes(principals, convert)) + (await convertStoredHashes(principals, convert));
   for (let attempt = 0; ; attempt++) {
