@@ -243,6 +243,40 @@ describe('credential pepper generations', () => {
     assert.equal(await signsIn((await openCredentialHasher(store.settings, store.principals, keyring, file)).hasher, made), true);
   });
 
+  it('credentials another member sets before it reads a renewal are keyed again by that member when it reads it, and nothing else is', async () => {
+    const [p0] = await peppers();
+    const member = await openCredentialHasher(store.settings, store.principals, keyring, join(dirname(file), 'member-h.json'));
+    const user = (await store.principals.getByUpn('gen@coffer.local'))!;
+    // Renewed and converted by another member; this one has not read it yet.
+    await renewCredentialPepper(store.settings, store.principals, keyring, hasher);
+    // Before the member's own secret is added: plantSecret writes to the principal's first.
+    const chosen = 'planted under the previous pepper';
+    await plantSecret(createCredentialHasher(p0!).hashClientSecret(chosen, await spOwner()));
+    const added = await directory(member.hasher).addClientSecret(sp.objectId, {});
+    await directory(member.hasher).setUserPassword(user.objectId, 'set on the other member');
+    // Made but not yet stored when the member reads the renewal: its write lands after.
+    const late = await directory(member.hasher).createServicePrincipal({ displayName: 'late-sp' });
+    const lateSecret = (await store.principals.listClientSecrets(late.principal.objectId))[0]!;
+    const lateHash = member.hasher.hashClientSecret('written late', { objectId: late.principal.objectId, keyId: lateSecret.keyId });
+    assert.equal(await signsIn(hasher, added.secret), false, 'not in the renewal\'s list');
+    assert.equal(await passwordWorks(hasher, 'set on the other member'), false);
+
+    await member.reload(keyring);
+    assert.equal(member.hasher.generation, 1);
+    for (const h of [hasher, member.hasher]) {
+      assert.equal(await signsIn(h, added.secret), true);
+      assert.equal(await passwordWorks(h, 'set on the other member'), true);
+      assert.equal((await directory(h).authenticateClient(late.principal.appId!, late.credential.secret, Math.floor(Date.now() / 1000))).ok, true);
+      assert.equal(await signsIn(h, chosen), false, 'a hash this member did not make stays refused');
+    }
+    const stored = (await store.principals.listClientSecrets(late.principal.objectId))[0]!.secretHash;
+    assert.ok(await store.principals.replaceCredentialHash(late.principal.objectId, lateSecret.keyId, stored, lateHash));
+    const lateWorks = async () => (await directory(hasher).authenticateClient(late.principal.appId!, 'written late', Math.floor(Date.now() / 1000))).ok;
+    assert.equal(await lateWorks(), false);
+    await member.reload(keyring);
+    assert.equal(await lateWorks(), true, 'keyed again at the next read');
+  });
+
   it('a generation not linked to the one before, or a row put back to an earlier generation, stops the start', async () => {
     await renewCredentialPepper(store.settings, store.principals, keyring, hasher);
     const afterFirst = (await readPepperRow(store.settings))!.raw;

@@ -4,7 +4,7 @@ import { writeFileAtomic } from '../storage/atomic-file.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { wrapInto } from '../crypto/wrapped-setting.js';
 import type { PrincipalStore, SettingsStore } from '../storage/store-types.js';
-import { createCredentialHasher, isKeyedHash, ownerId, type CredentialHasher, type CredentialOwner, type PepperGenerations } from './password-hash.js';
+import { createCredentialHasher, isKeyedHash, ownerId, type CredentialHasher, type CredentialOwner, type MadeHash, type PepperGenerations } from './password-hash.js';
 import {
   CREDENTIAL_PEPPER_SETTING,
   currentGeneration,
@@ -126,17 +126,44 @@ export async function openCredentialHasher(
   const hasher = createCredentialHasher(generationsOf(stored, peppers));
   const converted = stored.converted === true ? 0 : await finishConversion(settings, principals, keyring, hasher);
   recordGeneration(file, hasher.generations);
+  const made = hasher.trackMade(MAX_TRACKED_HASHES);
   // The same generation too: a member that read a renewal while its conversion ran must stop taking the previous generation's hashes once it is done.
   const reload = async (current: Keyring) => {
     const read = await readPepperRow(settings);
     if (read === null) return;
     const next = generationsOf(read.stored, openPeppers(current, read.stored));
     checkHeld(hasher.generations, next.peppers, next.converting);
-    if (next.peppers.length === hasher.generation + 1 && next.converting === hasher.generations.converting && sameTags(next.pending, hasher.generations.pending)) return;
-    hasher.use(next);
-    recordGeneration(file, next);
+    if (next.peppers.length !== hasher.generation + 1 || next.converting !== hasher.generations.converting || !sameTags(next.pending, hasher.generations.pending)) {
+      hasher.use(next);
+      recordGeneration(file, next);
+    }
+    await catchUpMade(principals, hasher, made);
   };
   return { hasher, converted, reload };
+}
+
+/** How many hashes a server remembers making (catchUpMade), and for how long. */
+const MAX_TRACKED_HASHES = 10_000;
+const TRACKED_FOR_MS = 10 * 60_000;
+
+/**
+ * Another cluster member's renewal lists the hashes stored when it began; a
+ * credential this server set under the previous generation before it read
+ * the renewal (up to a minute, its reload's period) is not among them, and
+ * would stop working when the conversion ends. This server holds both
+ * peppers once it reads the renewal, so it keys those it made itself again,
+ * each only where its row still holds it. One whose row did not hold it yet
+ * (its write still under way) is tried again at the next read, for a while.
+ */
+async function catchUpMade(principals: PrincipalStore, hasher: CredentialHasher, made: ReturnType<CredentialHasher['trackMade']>): Promise<void> {
+  const caughtUp = new Set<MadeHash>();
+  for (const m of made.made()) {
+    if (m.generation >= hasher.generation) continue;
+    const next = hasher.catchUp(m.hash, m.owner);
+    if (next !== null && (await principals.replaceCredentialHash(m.owner.objectId, m.owner.keyId ?? null, m.hash, next))) caughtUp.add(m);
+  }
+  const since = Date.now() - TRACKED_FOR_MS;
+  made.keep((m) => !caughtUp.has(m) && m.at >= since);
 }
 
 /** The hasher's view of a row: its peppers, whether it converts, and which hashes (absent: every one). */
@@ -218,12 +245,12 @@ export async function renewCredentialPepper(settings: SettingsStore, principals:
       }
       const pepper = randomBytes(32);
       const listedMade = tracking.made();
-      const pending = [...(await storedHashes(principals)).map((h) => tagOf(pepper, h)), ...listedMade.map((m) => pendingTag(pepper, m.owner, m.hash))];
+      const pending = [...(await storedHashes(principals)).map((h) => tagOf(pepper, h)), ...listedMade.map((m) => pendingTag(pepper, ownerId(m.owner), m.hash))];
       if (await settings.replace(CREDENTIAL_PEPPER_SETTING, read.raw, JSON.stringify(withNewGeneration(keyring, read.stored, peppers, pepper, pending)))) {
         own.use({ peppers: [...peppers, pepper], converting: true, pending: new Set(pending) });
         // Made between the listing and the switch: under the previous generation, by this server.
         const late = tracking.made().slice(listedMade.length);
-        if (late.length > 0) await addPending(settings, keyring, own, late.map((m) => pendingTag(pepper, m.owner, m.hash)));
+        if (late.length > 0) await addPending(settings, keyring, own, late.map((m) => pendingTag(pepper, ownerId(m.owner), m.hash)));
         break;
       }
       pepper.fill(0);

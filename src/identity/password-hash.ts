@@ -72,6 +72,12 @@ export interface CredentialHasher {
   upgrade(stored: string, owner: CredentialOwner): string | null;
   /** `stored` keyed again under the current generation (bound to `owner` from then on); null unless its last layer is the one before. */
   layer(stored: string, owner: CredentialOwner): string | null;
+  /**
+   * `stored` keyed again under every generation after its last, up to the
+   * current one; null when it is not behind. Only for hashes this hasher
+   * made itself (trackMade): anything older would become valid.
+   */
+  catchUp(stored: string, owner: CredentialOwner): string | null;
   /** Whether `stored` names a generation newer than this hasher knows (another cluster member renewed the pepper). */
   ahead(stored: string): boolean;
   /** The current generation. */
@@ -80,8 +86,12 @@ export interface CredentialHasher {
   use(generations: PepperGenerations): void;
   /** The generations in use (a reload compares what it reads with them). */
   readonly generations: PepperGenerations;
-  /** Records every hash this hasher makes until `stop` (a renewal lists those made while it reads the stored ones). */
-  trackMade(): { made(): Array<{ owner: string; hash: string }>; stop(): void };
+  /**
+   * Records every hash this hasher makes until `stop`: a renewal lists those
+   * made while it reads the stored ones; a cluster member keys those it made
+   * before it read another member's renewal again (credential-pepper.ts).
+   */
+  trackMade(limit?: number): { made(): MadeHash[]; keep(which: (m: MadeHash) => boolean): void; stop(): void };
   /** A short keyed fingerprint of a password tried for a user name (the lockout remembers wrong ones). */
   fingerprint(name: string, password: string): string;
   /**
@@ -91,6 +101,14 @@ export interface CredentialHasher {
    * current generation only: those stored before a renewal redeem nothing.
    */
   tokenHash(kind: TokenKind, value: string): string;
+}
+
+/** A hash this hasher made (trackMade): for whom, when, and under which generation. */
+export interface MadeHash {
+  owner: CredentialOwner;
+  hash: string;
+  generation: number;
+  at: number;
 }
 
 /** The pepper of each generation (index = generation; the last is current). */
@@ -196,16 +214,27 @@ export function createCredentialHasher(pepper: Buffer | PepperGenerations): Cred
     for (let g = p.base + 1; g <= p.last; g++) out = layerOf(g, p.kind, p.bound, owner, out);
     return out.toString('base64');
   };
-  const trackers = new Set<Array<{ owner: string; hash: string }>>();
+  const trackers = new Set<{ made: MadeHash[]; limit: number }>();
   const fresh = (kind: Parsed['kind'], params: string[], unkeyed: Buffer, owner: CredentialOwner) => {
     const g = current();
     const made = format({ kind, base: g, last: g, bound: g, params, mac: keyedThrough({ kind, base: g, last: g, bound: g }, unkeyed, owner) });
-    for (const t of trackers) t.push({ owner: ownerId(owner), hash: made });
+    for (const t of trackers) {
+      t.made.push({ owner, hash: made, generation: g, at: Date.now() });
+      if (t.made.length > t.limit) t.made.shift();
+    }
     return made;
   };
   /** Which stored hashes verify: their layers must end at the current generation (or the one before, while converting, if listed). */
   const usable = (p: Parsed, stored: string, owner: CredentialOwner) =>
     p.last === current() || (state.converting && p.last === current() - 1 && (state.pending === undefined || state.pending.has(pendingTag(state.peppers[current()]!, ownerId(owner), stored))));
+  /** `p` with a layer of each generation after its last, up to the current one. */
+  const layeredToCurrent = (p: Parsed, owner: CredentialOwner) => {
+    // A hash from before binding is bound from the first new layer on: only the previous generation's pepper could have made it.
+    const bound = p.bound ?? p.last + 1;
+    let mac = Buffer.from(p.mac, 'base64');
+    for (let g = p.last + 1; g <= current(); g++) mac = layerOf(g, p.kind, bound, owner, mac);
+    return format({ ...p, last: current(), bound, mac: mac.toString('base64') });
+  };
   const expected = (p: Parsed, unkeyed: Buffer, owner: CredentialOwner) => format({ ...p, mac: keyedThrough(p, unkeyed, owner) });
   const sameText = (a: string, b: string) => {
     const x = Buffer.from(a);
@@ -221,10 +250,14 @@ export function createCredentialHasher(pepper: Buffer | PepperGenerations): Cred
     get generations() {
       return state;
     },
-    trackMade() {
-      const made: Array<{ owner: string; hash: string }> = [];
-      trackers.add(made);
-      return { made: () => [...made], stop: () => void trackers.delete(made) };
+    trackMade(limit = Infinity) {
+      const tracker = { made: [] as MadeHash[], limit };
+      trackers.add(tracker);
+      return {
+        made: () => [...tracker.made],
+        keep: (which) => void (tracker.made = tracker.made.filter(which)),
+        stop: () => void trackers.delete(tracker),
+      };
     },
     use(generations) {
       check(generations);
@@ -255,11 +288,11 @@ export function createCredentialHasher(pepper: Buffer | PepperGenerations): Cred
     },
     layer(stored, owner) {
       const p = parse(stored);
-      if (p === null || p.last !== current() - 1) return null;
-      // A hash from before binding is bound from this layer on: only the previous generation's pepper could have made it.
-      const bound = p.bound ?? current();
-      const next = layerOf(current(), p.kind, bound, owner, Buffer.from(p.mac, 'base64')).toString('base64');
-      return format({ ...p, last: current(), bound, mac: next });
+      return p === null || p.last !== current() - 1 ? null : layeredToCurrent(p, owner);
+    },
+    catchUp(stored, owner) {
+      const p = parse(stored);
+      return p === null || p.last >= current() ? null : layeredToCurrent(p, owner);
     },
     ahead(stored) {
       const p = parse(stored);
