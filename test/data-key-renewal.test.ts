@@ -265,6 +265,23 @@ describe('vault data key renewal', () => {
     await assert.rejects(createBackupKeys(store.settings, keyring).sealing());
   });
 
+  it('a backup or restore whose backup key fails its check answers an Azure-style 500 naming the key, its reason kept for the log', async () => {
+    const service = (k: Keyring) => createSecretService({ secrets: store.secrets, vaultKeys: createVaultKeys(k, store.vaults), backupKeys: createBackupKeys(store.settings, k), deploymentId: 'd' });
+    await service(keyring).set(vault, 'db', { value: 'x', contentType: null, tags: null, attributes: {} });
+    const oldBlob = await service(keyring).backup(vault, 'db');
+    await rotate();
+    const integrity = (what: string, why: RegExp) => (err: ServiceError) =>
+      err.status === 500 && err.code === 'InternalServerError' && err.message === `The stored data for ${what} failed its integrity check and cannot be returned.` && why.test((err.cause as Error).message);
+    // Generation 0 is wrapped under the master key from before the rotation; a server given only the new one cannot open it.
+    const stored = JSON.parse((await store.settings.get('backupKey'))!) as { earlier: Record<string, { keyId: string }> };
+    await store.settings.set('backupKey', JSON.stringify({ ...stored, earlier: { 0: { ...stored.earlier['0']!, keyId: 'feedfeedfeedfeed' } } }));
+    await assert.rejects(service(keyring).restore(vault, oldBlob), integrity('the backup key of generation 0', /master key feedfeedfeedfeed is not in the keyring/));
+    // The current one relabelled: it does not open under its AAD.
+    const current = JSON.parse((await store.settings.get('backupKey'))!) as { born: string };
+    await store.settings.set('backupKey', JSON.stringify({ ...current, born: 'another' }));
+    await assert.rejects(service(keyring).backup(vault, 'db'), integrity('the backup key', /./));
+  });
+
   it('an earlier backup key put back as the current one seals nothing once its master key is gone; a start renews it', async () => {
     const leaked = await backupKeys.sealing();
     await rotate();

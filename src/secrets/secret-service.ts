@@ -79,7 +79,7 @@ export function createSecretService(deps: {
       if (found instanceof Promise) found = await found;
     } catch (err) {
       if (err instanceof UnsealableKeyError) throw errors.keyNotInUse(`data key of vault ${vault.name}`);
-      if (err instanceof IntegrityError) throw errors.integrity(`the data key of vault ${vault.name}`);
+      if (err instanceof IntegrityError) throw errors.integrity(`the data key of vault ${vault.name}`, err);
       throw err;
     }
     return seal(found.key, Buffer.from(value, 'utf8'), secretAad(vault.id, name.toLowerCase(), version), found.generation);
@@ -91,7 +91,7 @@ export function createSecretService(deps: {
       const key = found instanceof Promise ? await found : found;
       return open(key, row.ciphertext, secretAad(vault.id, row.name.toLowerCase(), row.version)).toString('utf8');
     } catch (err) {
-      if (err instanceof IntegrityError) throw errors.integrity(`secret ${row.name}/${row.version}`);
+      if (err instanceof IntegrityError) throw errors.integrity(`secret ${row.name}/${row.version}`, err);
       throw err;
     }
   }
@@ -227,7 +227,8 @@ export function createSecretService(deps: {
         // As a write: no rotation between reading the backup key and sealing (one renewing it would leave this blob under the old key).
         return sealedWrite(async () => {
           const { generation, key } = await deps.backupKeys.sealing().catch((err: unknown) => {
-            throw err instanceof UnsealableKeyError ? errors.keyNotInUse('backup key') : err;
+            if (err instanceof UnsealableKeyError) throw errors.keyNotInUse('backup key');
+            throw err instanceof IntegrityError ? errors.integrity('the backup key', err) : err;
           });
           return sealBackup(key, generation, deps.deploymentId, content);
         });
@@ -238,7 +239,10 @@ export function createSecretService(deps: {
 
   async function restoreBlob(vault: VaultRow, blob: string, audit?: (name: string) => AuditRecord) {
     const { sealed, generation } = unpackBackup(blob);
-    const content = openBackup(await deps.backupKeys.opening(generation), deps.deploymentId, sealed);
+    const key = await deps.backupKeys.opening(generation).catch((err: unknown) => {
+      throw err instanceof IntegrityError ? errors.integrity(`the backup key of generation ${generation}`, err) : err;
+    });
+    const content = openBackup(key, deps.deploymentId, sealed);
     const name = content.name;
     const rowsSealed = async () => Promise.all(content.versions.map(async (v) => ({
       vaultId: vault.id,

@@ -107,7 +107,10 @@ export function installErrorHandling(app: FastifyInstance, log: ErrorLog): void 
     return sendOAuth(reply, new OAuthError(err.status, oauthCode(err.status), null, err.message));
   };
   app.setErrorHandler((err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply) => {
-    if (err instanceof ServiceError) return send(req, reply, err);
+    if (err instanceof ServiceError) {
+      if (err.status >= 500 && err.cause instanceof Error) log.error({ reqId: req.id, err: err.cause.message }, err.message);
+      return send(req, reply, err);
+    }
     if (err instanceof OAuthError) return sendOAuth(reply, err);
     if (err instanceof AuditWriteError) {
       log.error({ reqId: req.id, err: err.message }, 'audit write failed; change undone and refused');

@@ -81,8 +81,9 @@ export const errors = {
   /** A key that may not seal (crypto/vault-key-wrap.ts): the operator restarts the server, which renews it. */
   keyNotInUse: (what: string) =>
     new ServiceError(500, 'InternalServerError', `The ${what} was made under a master key that is no longer in use, so nothing is sealed with it. Restart the server to renew it.`),
-  integrity: (what: string) =>
-    new ServiceError(500, 'InternalServerError', `The stored data for ${what} failed its integrity check and cannot be returned.`),
+  // The check's own reason (`cause`, no value in it) goes to the log, not to the client.
+  integrity: (what: string, cause?: Error) =>
+    Object.assign(new ServiceError(500, 'InternalServerError', `The stored data for ${what} failed its integrity check and cannot be returned.`), { cause }),
   vaultNotFound: (host: string) =>
     new ServiceError(404, 'VaultNotFound', `No vault is hosted at '${host}'.`),
   notFound: (path: string) => new ServiceError(404, 'NotFound', `The requested resource '${path.length > 256 ? `${path.slice(0, 256)}...` : path}' was not found.`),
