@@ -11,6 +11,7 @@ import { parseAnnouncement } from '../src/storage/postgres/pg-change-feed.js';
 test('announcements parse by topic; unknown topics are ignored', () => {
   assert.deepEqual(parseAnnouncement('assignment 0f0e'), { topic: 'assignment', key: '0f0e' });
   assert.deepEqual(parseAnnouncement('membership g1/m1'), { topic: 'membership', key: 'g1/m1' });
+  assert.deepEqual(parseAnnouncement('setting credentialPepper'), { topic: 'setting', key: 'credentialPepper' });
   assert.equal(parseAnnouncement('certificate x'), null, "a newer server's topic");
   assert.equal(parseAnnouncement('vault'), null);
 });
@@ -47,6 +48,8 @@ function recorder(failing = false) {
     },
     catalog: { refresh: () => run('roles') },
     tokens: { reloadKeys: () => run('keys') },
+    // Never rejects: it logs its own errors (start-server.ts).
+    pepper: { reload: async () => void calls.push('pepper') },
   };
   return { calls, caches };
 }
@@ -68,7 +71,12 @@ test("one turn's announcements are applied together: a bulk change costs a few r
   calls.length = 0;
   hub.emit({ topic: 'all', key: '' });
   await sleep(5);
-  assert.deepEqual(calls, ['forgetAll', 'reload', 'roles', 'keys']);
+  assert.deepEqual(calls, ['forgetAll', 'reload', 'roles', 'keys', 'pepper']);
+  calls.length = 0;
+  hub.emit({ topic: 'setting', key: 'credentialPepper' });
+  hub.emit({ topic: 'setting', key: 'credentialPepper' });
+  await sleep(5);
+  assert.deepEqual(calls, ['pepper'], "another member's renewal: the generations are read again, once a turn");
 });
 
 test('a change that cannot be read is tried again, then stops the server once', async () => {

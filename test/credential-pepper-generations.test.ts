@@ -146,6 +146,29 @@ describe('credential pepper generations', () => {
     assert.equal(await signsIn(member.hasher, chosen), false);
   });
 
+  it("a member's reads of the generations are applied in turn: a slow read of an older state is not taken for a row put back", async () => {
+    // The member's settings: the next read of the pepper's row returns what it held then, 50 ms later.
+    let slowNext = false;
+    const settings = Object.create(store.settings) as typeof store.settings;
+    settings.get = async (key) => {
+      const value = await store.settings.get(key);
+      if (slowNext && key === CREDENTIAL_PEPPER_SETTING) {
+        slowNext = false;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return value;
+    };
+    const member = await openCredentialHasher(settings, store.principals, keyring, join(dirname(file), 'member-i.json'));
+    await renewalWritten();
+    slowNext = true;
+    const converting = member.reload(keyring);
+    // Meanwhile the conversion ends (another member's start finishes it), and the member reads again.
+    await openCredentialHasher(store.settings, store.principals, keyring, join(dirname(file), 'member-j.json'));
+    await Promise.all([converting, member.reload(keyring)]);
+    assert.equal(member.hasher.generations.converting, false);
+    assert.equal(await signsIn(member.hasher), true);
+  });
+
   it('a hash planted under the previous generation while a renewal is unfinished neither verifies nor is converted by the start that finishes it', async () => {
     const chosen = 'planted during the conversion';
     const original = await storedSecret();

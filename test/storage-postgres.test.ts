@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { createKeyring } from '../src/crypto/keyring.js';
 import { createAuditKeySource, loadAuditKey, renewAuditKey } from '../src/audit/audit-key.js';
 import { verifyChain } from '../src/audit/audit-chain.js';
+import { CREDENTIAL_PEPPER_SETTING } from '../src/identity/credential-pepper-row.js';
 
 // The PostgreSQL store against a real PostgreSQL server: the shared
 // conformance suite (a fresh database per case), then what is specific to it.
@@ -194,10 +195,14 @@ describe('postgres store specifics', () => {
         await sql(`BEGIN; INSERT INTO group_members (group_id, member_id) VALUES ('g1', 'm2'); ROLLBACK`);
         await sql(`UPDATE group_members SET member_id = 'm2' WHERE group_id = 'g1' AND member_id = 'm1'`);
         await store.vaults.update(vaultId, { tags: { t: '1' }, updatedAt: 5 });
+        // Of the settings, only the credential pepper's row is announced.
+        await store.settings.set('someSetting', 'x');
+        await store.settings.setIfAbsent(CREDENTIAL_PEPPER_SETTING, 'first');
+        await store.settings.replace(CREDENTIAL_PEPPER_SETTING, 'first', 'renewed');
         await sql('SELECT 1');
         const deadline = Date.now() + 5_000;
-        while (heard.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-        assert.deepEqual(heard, ['membership g1/m1', 'membership g1/m2', 'membership g1/m1', `vault ${vaultId}`]);
+        while (heard.length < 6 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        assert.deepEqual(heard, ['membership g1/m1', 'membership g1/m2', 'membership g1/m1', `vault ${vaultId}`, `setting ${CREDENTIAL_PEPPER_SETTING}`, `setting ${CREDENTIAL_PEPPER_SETTING}`]);
       } finally {
         await listener.end();
       }

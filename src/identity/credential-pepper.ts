@@ -128,7 +128,7 @@ export async function openCredentialHasher(
   recordGeneration(file, hasher.generations);
   const made = hasher.trackMade(MAX_TRACKED_HASHES);
   // The same generation too: a member that read a renewal while its conversion ran must stop taking the previous generation's hashes once it is done.
-  const reload = async (current: Keyring) => {
+  const readAgain = async (current: Keyring) => {
     const read = await readPepperRow(settings);
     if (read === null) return;
     const next = generationsOf(read.stored, openPeppers(current, read.stored));
@@ -138,6 +138,13 @@ export async function openCredentialHasher(
       recordGeneration(file, next);
     }
     await catchUpMade(principals, hasher, made);
+  };
+  // One at a time (the minute timer, sign-ins, the cluster's announcements): a read applied after a newer one would look like a row put back.
+  let reads: Promise<void> = Promise.resolve();
+  const reload = (current: Keyring) => {
+    const run = reads.then(() => readAgain(current));
+    reads = run.catch(() => undefined);
+    return run;
   };
   return { hasher, converted, reload };
 }

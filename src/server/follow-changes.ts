@@ -12,7 +12,8 @@ import type { VaultService } from '../vaults/vault-service.js';
 // vault rows are dropped (and the data keys of those vaults, which may be
 // purged) and read again on their next use; assignments and memberships are
 // read again (in turn with this server's own changes, AccessIndex); custom
-// roles and token signing keys are few and read again whole.
+// roles and token signing keys are few and read again whole; the credential
+// pepper's generations are read again (another member renewed them).
 
 export interface FollowedCaches {
   vaults: Pick<VaultService, 'forgetAll'>;
@@ -20,6 +21,8 @@ export interface FollowedCaches {
   index: Pick<AccessIndex, 'refreshAssignments' | 'refreshMemberships' | 'reload'>;
   catalog: Pick<RoleCatalog, 'refresh'>;
   tokens: Pick<TokenService, 'reloadKeys'>;
+  /** Reads the credential pepper's generations again; it handles its own errors (a refused row keeps what is held). */
+  pepper: { reload(): Promise<void> };
 }
 
 /** Waits between tries to read a change (the database away for a moment). */
@@ -33,9 +36,10 @@ interface Pending {
   memberships: Map<string, Set<string>>;
   roles: boolean;
   signingKeys: boolean;
+  pepper: boolean;
 }
 
-const nothing = (): Pending => ({ all: false, vaults: new Set(), assignments: new Set(), memberships: new Map(), roles: false, signingKeys: false });
+const nothing = (): Pending => ({ all: false, vaults: new Set(), assignments: new Set(), memberships: new Map(), roles: false, signingKeys: false, pepper: false });
 
 function note(p: Pending, change: StoreChange): void {
   switch (change.topic) {
@@ -60,6 +64,10 @@ function note(p: Pending, change: StoreChange): void {
       return;
     case 'signing-key':
       p.signingKeys = true;
+      return;
+    case 'setting':
+      // The only setting announced (pg-change-feed.ts).
+      p.pepper = true;
       return;
   }
 }
@@ -90,6 +98,7 @@ export function followChanges(feed: ChangeFeed, caches: FollowedCaches, stop: (e
     for (const id of p.vaults) caches.vaultKeys.forget(id);
     if (p.all) {
       read(() => Promise.all([caches.index.reload(), caches.catalog.refresh(), caches.tokens.reloadKeys()]));
+      void caches.pepper.reload();
       return;
     }
     if (p.assignments.size > 0) {
@@ -102,6 +111,8 @@ export function followChanges(feed: ChangeFeed, caches: FollowedCaches, stop: (e
     }
     if (p.roles) read(() => caches.catalog.refresh());
     if (p.signingKeys) read(() => caches.tokens.reloadKeys());
+    // Not through read(): the minute timer reads the generations again anyway, and a row refused must not stop the server.
+    if (p.pepper) void caches.pepper.reload();
   }
 
   let pending: Pending | null = null;

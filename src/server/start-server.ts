@@ -157,11 +157,12 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   if (converted > 0) log.warn({ hashes: converted }, 'keyed the credential hashes stored before the credential pepper');
   // A sign-in that meets a hash of a newer generation reads them again, at most every few seconds (a hash labelled with a
   // far generation would otherwise cost a read per sign-in); a changed row is logged and the generations held are kept.
+  const readPepperNow = () => reloadPepper(currentKeyring).catch((err: Error) => log.error({ err: err.message }, 'could not read the credential pepper again'));
   let pepperReadAt = 0;
   const readPepperAgain = async () => {
     if (Date.now() - pepperReadAt < PEPPER_READ_INTERVAL_MS) return;
     pepperReadAt = Date.now();
-    await reloadPepper(currentKeyring).catch((err: Error) => log.error({ err: err.message }, 'could not read the credential pepper again'));
+    await readPepperNow();
   };
   const directory = createDirectoryService({ principals: store.principals, failures: store.signInFailures, hasher, reloadPepper: readPepperAgain });
   const bootstrapFile = join(config.dataDir, 'bootstrap.json');
@@ -227,7 +228,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   await grantAdministrator(access.index, store.settings, deployment);
   await endSetup();
   // After every cache is built: the changes announced meanwhile are applied first (ChangeFeed.subscribe).
-  if (store.changes) followChanges(store.changes, { vaults, vaultKeys, index: access.index, catalog: access.catalog, tokens }, cachesBehind);
+  if (store.changes) followChanges(store.changes, { vaults, vaultKeys, index: access.index, catalog: access.catalog, tokens, pepper: { reload: readPepperNow } }, cachesBehind);
 
   const app = buildApp({
     tenantId: deployment.tenantId,

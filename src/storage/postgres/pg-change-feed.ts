@@ -12,7 +12,7 @@ import type { ChangeTopic, StoreChange } from '../change-feed.js';
 
 export const CHANGE_CHANNEL = 'coffer_changes';
 
-const TOPICS = new Set<string>(['vault', 'assignment', 'membership', 'role', 'signing-key'] satisfies ChangeTopic[]);
+const TOPICS = new Set<string>(['vault', 'assignment', 'membership', 'role', 'signing-key', 'setting'] satisfies ChangeTopic[]);
 
 /** An announcement's change; null for text it does not know (a newer server's topic). */
 export function parseAnnouncement(payload: string): StoreChange | null {
@@ -54,5 +54,20 @@ export const CHANGE_FEED_MIGRATION = {
     ${trigger('group_members', 'membership', 'group_id', 'member_id')}
     ${trigger('role_definitions', 'role', 'id')}
     ${trigger('signing_keys', 'signing-key', 'kid')}
+  `,
+};
+
+/**
+ * Schema version 12: the settings rows servers keep in memory are announced
+ * too: only the credential pepper's (identity/credential-pepper-row.ts;
+ * each member reads the others' renewal at once, not at its next minute's
+ * read). Inserts and updates: coffer never
+ * deletes it.
+ */
+export const SETTINGS_FEED_MIGRATION = {
+  version: 12,
+  sql: `
+    CREATE TRIGGER coffer_settings_changed AFTER INSERT OR UPDATE ON settings
+      FOR EACH ROW WHEN (NEW.key = 'credentialPepper') EXECUTE PROCEDURE coffer_announce_change('setting', 'key');
   `,
 };

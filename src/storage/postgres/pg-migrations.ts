@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { SchemaTooNewError, type Migration } from '../sqlite/sqlite-migrations.js';
 import { describeUrl, one, transaction } from './pg-support.js';
-import { CHANGE_FEED_MIGRATION } from './pg-change-feed.js';
+import { CHANGE_FEED_MIGRATION, SETTINGS_FEED_MIGRATION } from './pg-change-feed.js';
 
 // Versioned schema, the PostgreSQL twin of sqlite-migrations.ts. Pending
 // migrations run in one transaction under a transaction-level advisory lock,
@@ -284,6 +284,8 @@ export const PG_MIGRATIONS: readonly Migration[] = [
     version: 11,
     sql: `ALTER TABLE principals ADD COLUMN mail_nickname text`,
   },
+  // The credential pepper's row announced to a cluster's members (PostgreSQL only).
+  SETTINGS_FEED_MIGRATION,
 ];
 
 /** Brings the database to the newest known schema; returns that version. */
