@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -10,6 +10,7 @@ import { CredentialPepperChangedError, openCredentialHasher, recordCredentialPep
 import { CREDENTIAL_PEPPER_SETTING, openPeppers, pepperAad, pepperLink, pendingTag, readPepperRow, withNewGeneration } from '../src/identity/credential-pepper-row.js';
 import { createDirectoryService } from '../src/identity/directory-service.js';
 import { createCredentialHasher, ownerId, type CredentialHasher } from '../src/identity/password-hash.js';
+import { watchCredentialWrites } from '../src/identity/own-credentials.js';
 import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.js';
 import type { Store } from '../src/storage/store-types.js';
 
@@ -266,38 +267,68 @@ describe('credential pepper generations', () => {
     assert.equal(await signsIn((await openCredentialHasher(store.settings, store.principals, keyring, file)).hasher, made), true);
   });
 
-  it('credentials another member sets before it reads a renewal are keyed again by that member when it reads it, and nothing else is', async () => {
-    const [p0] = await peppers();
+  /** A cluster member's directory: it writes through the store that tells the member what it stored (start-server.ts). */
+  const memberDirectory = (member: Awaited<ReturnType<typeof openCredentialHasher>>) =>
+    createDirectoryService({ principals: watchCredentialWrites(store.principals, member.own), failures: store.signInFailures, hasher: member.hasher });
+  const clientWorks = async (h: CredentialHasher, appId: string, secret: string) => (await directory(h).authenticateClient(appId, secret, Math.floor(Date.now() / 1000))).ok;
+
+  it('credentials another member stores before it reads a renewal are keyed again by that member when it reads it', async () => {
     const member = await openCredentialHasher(store.settings, store.principals, keyring, join(dirname(file), 'member-h.json'));
+    const d = memberDirectory(member);
     const user = (await store.principals.getByUpn('gen@coffer.local'))!;
     // Renewed and converted by another member; this one has not read it yet.
     await renewCredentialPepper(store.settings, store.principals, keyring, hasher);
-    // Before the member's own secret is added: plantSecret writes to the principal's first.
-    const chosen = 'planted under the previous pepper';
-    await plantSecret(createCredentialHasher(p0!).hashClientSecret(chosen, await spOwner()));
-    const added = await directory(member.hasher).addClientSecret(sp.objectId, {});
-    await directory(member.hasher).setUserPassword(user.objectId, 'set on the other member');
-    // Made but not yet stored when the member reads the renewal: its write lands after.
-    const late = await directory(member.hasher).createServicePrincipal({ displayName: 'late-sp' });
-    const lateSecret = (await store.principals.listClientSecrets(late.principal.objectId))[0]!;
-    const lateHash = member.hasher.hashClientSecret('written late', { objectId: late.principal.objectId, keyId: lateSecret.keyId });
-    assert.equal(await signsIn(hasher, added.secret), false, 'not in the renewal\'s list');
+    const added = await d.addClientSecret(sp.objectId, {});
+    await d.setUserPassword(user.objectId, 'set on the other member');
+    const made = await d.createServicePrincipal({ displayName: 'made-sp' });
+    assert.equal(await signsIn(hasher, added.secret), false, "not in the renewal's list");
     assert.equal(await passwordWorks(hasher, 'set on the other member'), false);
+    // Made before the member reads the renewal, stored after it.
+    const lateOwner = { objectId: made.principal.objectId, keyId: randomUUID() };
+    const late = { ...lateOwner, secretHash: member.hasher.hashClientSecret('stored late', lateOwner), hint: 'sto', displayName: null, startAt: 0, endAt: 2 ** 31 };
 
     await member.reload(keyring);
     assert.equal(member.hasher.generation, 1);
     for (const h of [hasher, member.hasher]) {
       assert.equal(await signsIn(h, added.secret), true);
       assert.equal(await passwordWorks(h, 'set on the other member'), true);
-      assert.equal((await directory(h).authenticateClient(late.principal.appId!, late.credential.secret, Math.floor(Date.now() / 1000))).ok, true);
-      assert.equal(await signsIn(h, chosen), false, 'a hash this member did not make stays refused');
+      assert.equal(await clientWorks(h, made.principal.appId!, made.credential.secret), true);
     }
-    const stored = (await store.principals.listClientSecrets(late.principal.objectId))[0]!.secretHash;
-    assert.ok(await store.principals.replaceCredentialHash(late.principal.objectId, lateSecret.keyId, stored, lateHash));
-    const lateWorks = async () => (await directory(hasher).authenticateClient(late.principal.appId!, 'written late', Math.floor(Date.now() / 1000))).ok;
-    assert.equal(await lateWorks(), false);
+    await watchCredentialWrites(store.principals, member.own).addClientSecret(late);
+    const deadline = Date.now() + 2_000;
+    while (!(await clientWorks(hasher, made.principal.appId!, 'stored late')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(await clientWorks(hasher, made.principal.appId!, 'stored late'), true, 'keyed again as it is stored');
+  });
+
+  it('what a member keys again is only its newest credential per row, once: a superseded or removed one written back after a renewal stays refused', async () => {
+    const [p0] = await peppers();
+    const member = await openCredentialHasher(store.settings, store.principals, keyring, join(dirname(file), 'member-k.json'));
+    const d = memberDirectory(member);
+    const user = (await store.principals.getByUpn('gen@coffer.local'))!;
+    // Known to an attacker who can write the database: a password reset since, a client secret removed since.
+    await d.setUserPassword(user.objectId, 'leaked password');
+    const leakedPassword = (await store.principals.get(user.objectId))!.passwordHash!;
+    await d.setUserPassword(user.objectId, 'the new password');
+    const removed = await d.addClientSecret(sp.objectId, {});
+    const removedRow = (await store.principals.listClientSecrets(sp.objectId)).find((c) => c.keyId === removed.keyId)!;
+    assert.ok(await d.removeClientSecret(sp.objectId, removed.keyId));
+    // And a secret the member stored, whose row the attacker overwrites with a hash of their own under the old pepper.
+    const kept = await d.addClientSecret(sp.objectId, {});
+    const keptOwner = { objectId: sp.objectId, keyId: kept.keyId };
+
+    await renewCredentialPepper(store.settings, store.principals, keyring, hasher);
+    assert.ok(await store.principals.replaceCredentialHash(user.objectId, null, (await store.principals.get(user.objectId))!.passwordHash!, leakedPassword));
+    await store.principals.addClientSecret(removedRow);
+    const chosen = 'planted under the previous pepper';
+    assert.ok(await store.principals.replaceCredentialHash(sp.objectId, kept.keyId, (await store.principals.listClientSecrets(sp.objectId)).find((c) => c.keyId === kept.keyId)!.secretHash, createCredentialHasher(p0!).hashClientSecret(chosen, keptOwner)));
+
     await member.reload(keyring);
-    assert.equal(await lateWorks(), true, 'keyed again at the next read');
+    await member.reload(keyring);
+    for (const h of [hasher, member.hasher]) {
+      assert.equal(await passwordWorks(h, 'leaked password'), false);
+      assert.equal(await signsIn(h, removed.secret), false);
+      assert.equal(await signsIn(h, chosen), false);
+    }
   });
 
   it('a generation not linked to the one before, or a row put back to an earlier generation, stops the start', async () => {

@@ -4,7 +4,8 @@ import { writeFileAtomic } from '../storage/atomic-file.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { wrapInto } from '../crypto/wrapped-setting.js';
 import type { PrincipalStore, SettingsStore } from '../storage/store-types.js';
-import { createCredentialHasher, isKeyedHash, ownerId, type CredentialHasher, type CredentialOwner, type MadeHash, type PepperGenerations } from './password-hash.js';
+import { createOwnCredentials, type OwnCredentials } from './own-credentials.js';
+import { createCredentialHasher, isKeyedHash, ownerId, type CredentialHasher, type CredentialOwner, type PepperGenerations } from './password-hash.js';
 import {
   CREDENTIAL_PEPPER_SETTING,
   currentGeneration,
@@ -100,14 +101,17 @@ function checkHeld(held: PepperGenerations, peppers: readonly Buffer[], converti
  * converted (`converted` counts them); a start cut short converts the rest,
  * as it does for a renewal cut short. `file` (in the data dir) records the
  * newest generation's fingerprint. `reload` reads the generations again
- * (another cluster member renewed the pepper).
+ * (another cluster member renewed the pepper) and then keys again what
+ * `own` holds (own-credentials.ts: a cluster member's directory tells it
+ * what it stores); `log` hears what that could not do.
  */
 export async function openCredentialHasher(
   settings: SettingsStore,
   principals: PrincipalStore,
   keyring: Keyring,
   file: string,
-): Promise<{ hasher: CredentialHasher; converted: number; reload: (keyring: Keyring) => Promise<void> }> {
+  log?: { warn(obj: object, msg: string): void },
+): Promise<{ hasher: CredentialHasher; converted: number; reload: (keyring: Keyring) => Promise<void>; own: OwnCredentials }> {
   const recorded = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Recorded) : null;
   if ((await settings.get(CREDENTIAL_PEPPER_SETTING)) === null) {
     if (recorded !== null) throw new CredentialPepperChangedError(file, "the database's credential pepper is missing, but this data dir recorded one");
@@ -126,7 +130,7 @@ export async function openCredentialHasher(
   const hasher = createCredentialHasher(generationsOf(stored, peppers));
   const converted = stored.converted === true ? 0 : await finishConversion(settings, principals, keyring, hasher);
   recordGeneration(file, hasher.generations);
-  const made = hasher.trackMade(MAX_TRACKED_HASHES);
+  const own = createOwnCredentials(principals, hasher, (err) => log?.warn({ err: err.message }, 'could not key a credential this server stored again under the new credential pepper generation'));
   // The same generation too: a member that read a renewal while its conversion ran must stop taking the previous generation's hashes once it is done.
   const readAgain = async (current: Keyring) => {
     const read = await readPepperRow(settings);
@@ -137,41 +141,28 @@ export async function openCredentialHasher(
       hasher.use(next);
       recordGeneration(file, next);
     }
-    await catchUpMade(principals, hasher, made);
+    const { overflowed } = await own.catchUp();
+    if (overflowed > 0) log?.warn({ credentials: overflowed }, 'stored more than 10,000 credentials between two reads of the credential pepper: one renewed meanwhile by another member may not cover the earliest of them');
   };
-  // One at a time (the minute timer, sign-ins, the cluster's announcements): a read applied after a newer one would look like a row put back.
-  let reads: Promise<void> = Promise.resolve();
+  // One read at a time (the minute timer, sign-ins, the cluster's announcements): a read applied after a newer one would
+  // look like a row put back. At most one more waits; callers meanwhile share it, since it reads what they would.
+  let tail: Promise<void> = Promise.resolve();
+  let waiting: Promise<void> | null = null;
+  let keyringForNext = keyring;
   const reload = (current: Keyring) => {
-    const run = reads.then(() => readAgain(current));
-    reads = run.catch(() => undefined);
+    keyringForNext = current;
+    if (waiting) return waiting;
+    const run = tail.then(() => {
+      waiting = null;
+      return readAgain(keyringForNext);
+    });
+    waiting = run;
+    tail = run.catch(() => undefined);
     return run;
   };
-  return { hasher, converted, reload };
+  return { hasher, converted, reload, own };
 }
 
-/** How many hashes a server remembers making (catchUpMade), and for how long. */
-const MAX_TRACKED_HASHES = 10_000;
-const TRACKED_FOR_MS = 10 * 60_000;
-
-/**
- * Another cluster member's renewal lists the hashes stored when it began; a
- * credential this server set under the previous generation before it read
- * the renewal (up to a minute, its reload's period) is not among them, and
- * would stop working when the conversion ends. This server holds both
- * peppers once it reads the renewal, so it keys those it made itself again,
- * each only where its row still holds it. One whose row did not hold it yet
- * (its write still under way) is tried again at the next read, for a while.
- */
-async function catchUpMade(principals: PrincipalStore, hasher: CredentialHasher, made: ReturnType<CredentialHasher['trackMade']>): Promise<void> {
-  const caughtUp = new Set<MadeHash>();
-  for (const m of made.made()) {
-    if (m.generation >= hasher.generation) continue;
-    const next = hasher.catchUp(m.hash, m.owner);
-    if (next !== null && (await principals.replaceCredentialHash(m.owner.objectId, m.owner.keyId ?? null, m.hash, next))) caughtUp.add(m);
-  }
-  const since = Date.now() - TRACKED_FOR_MS;
-  made.keep((m) => !caughtUp.has(m) && m.at >= since);
-}
 
 /** The hasher's view of a row: its peppers, whether it converts, and which hashes (absent: every one). */
 function generationsOf(stored: StoredPepper, peppers: Buffer[]): PepperGenerations {
@@ -252,12 +243,12 @@ export async function renewCredentialPepper(settings: SettingsStore, principals:
       }
       const pepper = randomBytes(32);
       const listedMade = tracking.made();
-      const pending = [...(await storedHashes(principals)).map((h) => tagOf(pepper, h)), ...listedMade.map((m) => pendingTag(pepper, ownerId(m.owner), m.hash))];
+      const pending = [...(await storedHashes(principals)).map((h) => tagOf(pepper, h)), ...listedMade.map((m) => pendingTag(pepper, m.owner, m.hash))];
       if (await settings.replace(CREDENTIAL_PEPPER_SETTING, read.raw, JSON.stringify(withNewGeneration(keyring, read.stored, peppers, pepper, pending)))) {
         own.use({ peppers: [...peppers, pepper], converting: true, pending: new Set(pending) });
         // Made between the listing and the switch: under the previous generation, by this server.
         const late = tracking.made().slice(listedMade.length);
-        if (late.length > 0) await addPending(settings, keyring, own, late.map((m) => pendingTag(pepper, ownerId(m.owner), m.hash)));
+        if (late.length > 0) await addPending(settings, keyring, own, late.map((m) => pendingTag(pepper, m.owner, m.hash)));
         break;
       }
       pepper.fill(0);

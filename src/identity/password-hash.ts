@@ -74,8 +74,9 @@ export interface CredentialHasher {
   layer(stored: string, owner: CredentialOwner): string | null;
   /**
    * `stored` keyed again under every generation after its last, up to the
-   * current one; null when it is not behind. Only for hashes this hasher
-   * made itself (trackMade): anything older would become valid.
+   * current one; null when it is not behind. Only for hashes this server
+   * made and stored itself (own-credentials.ts): anything else would become
+   * valid.
    */
   catchUp(stored: string, owner: CredentialOwner): string | null;
   /** Whether `stored` names a generation newer than this hasher knows (another cluster member renewed the pepper). */
@@ -86,12 +87,8 @@ export interface CredentialHasher {
   use(generations: PepperGenerations): void;
   /** The generations in use (a reload compares what it reads with them). */
   readonly generations: PepperGenerations;
-  /**
-   * Records every hash this hasher makes until `stop`: a renewal lists those
-   * made while it reads the stored ones; a cluster member keys those it made
-   * before it read another member's renewal again (credential-pepper.ts).
-   */
-  trackMade(limit?: number): { made(): MadeHash[]; keep(which: (m: MadeHash) => boolean): void; stop(): void };
+  /** Records every hash this hasher makes until `stop` (a renewal lists those made while it reads the stored ones). */
+  trackMade(): { made(): Array<{ owner: string; hash: string }>; stop(): void };
   /** A short keyed fingerprint of a password tried for a user name (the lockout remembers wrong ones). */
   fingerprint(name: string, password: string): string;
   /**
@@ -101,14 +98,6 @@ export interface CredentialHasher {
    * current generation only: those stored before a renewal redeem nothing.
    */
   tokenHash(kind: TokenKind, value: string): string;
-}
-
-/** A hash this hasher made (trackMade): for whom, when, and under which generation. */
-export interface MadeHash {
-  owner: CredentialOwner;
-  hash: string;
-  generation: number;
-  at: number;
 }
 
 /** The pepper of each generation (index = generation; the last is current). */
@@ -214,14 +203,11 @@ export function createCredentialHasher(pepper: Buffer | PepperGenerations): Cred
     for (let g = p.base + 1; g <= p.last; g++) out = layerOf(g, p.kind, p.bound, owner, out);
     return out.toString('base64');
   };
-  const trackers = new Set<{ made: MadeHash[]; limit: number }>();
+  const trackers = new Set<Array<{ owner: string; hash: string }>>();
   const fresh = (kind: Parsed['kind'], params: string[], unkeyed: Buffer, owner: CredentialOwner) => {
     const g = current();
     const made = format({ kind, base: g, last: g, bound: g, params, mac: keyedThrough({ kind, base: g, last: g, bound: g }, unkeyed, owner) });
-    for (const t of trackers) {
-      t.made.push({ owner, hash: made, generation: g, at: Date.now() });
-      if (t.made.length > t.limit) t.made.shift();
-    }
+    for (const t of trackers) t.push({ owner: ownerId(owner), hash: made });
     return made;
   };
   /** Which stored hashes verify: their layers must end at the current generation (or the one before, while converting, if listed). */
@@ -250,14 +236,10 @@ export function createCredentialHasher(pepper: Buffer | PepperGenerations): Cred
     get generations() {
       return state;
     },
-    trackMade(limit = Infinity) {
-      const tracker = { made: [] as MadeHash[], limit };
-      trackers.add(tracker);
-      return {
-        made: () => [...tracker.made],
-        keep: (which) => void (tracker.made = tracker.made.filter(which)),
-        stop: () => void trackers.delete(tracker),
-      };
+    trackMade() {
+      const made: Array<{ owner: string; hash: string }> = [];
+      trackers.add(made);
+      return { made: () => [...made], stop: () => void trackers.delete(made) };
     },
     use(generations) {
       check(generations);

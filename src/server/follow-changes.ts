@@ -1,6 +1,7 @@
 import type { AccessIndex } from '../authorization/access-index.js';
 import type { RoleCatalog } from '../authorization/role-catalog.js';
 import type { VaultKeys } from '../crypto/vault-keys.js';
+import { CREDENTIAL_PEPPER_SETTING } from '../identity/credential-pepper-row.js';
 import type { TokenService } from '../identity/token-service.js';
 import type { ChangeFeed, StoreChange } from '../storage/change-feed.js';
 import type { VaultService } from '../vaults/vault-service.js';
@@ -66,8 +67,7 @@ function note(p: Pending, change: StoreChange): void {
       p.signingKeys = true;
       return;
     case 'setting':
-      // The only setting announced (pg-change-feed.ts).
-      p.pepper = true;
+      if (change.key === CREDENTIAL_PEPPER_SETTING) p.pepper = true;
       return;
   }
 }

@@ -12,6 +12,7 @@ import { keyIdsInUse, renewUnsealableDataKeys, rewrapAll, rolledBackAdvice, Rota
 import { errors } from './errors.js';
 import { createVaultKeys } from '../crypto/vault-keys.js';
 import { openCredentialHasher, PEPPER_RECORD_FILE, recordCredentialPepper } from '../identity/credential-pepper.js';
+import { watchCredentialWrites } from '../identity/own-credentials.js';
 import { retiredKidsFile } from '../identity/signing-keys.js';
 import { createDirectoryService } from '../identity/directory-service.js';
 import { createGrantHandler } from '../identity/oauth-grants.js';
@@ -150,7 +151,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   });
 
   const pepperFile = join(config.dataDir, PEPPER_RECORD_FILE);
-  const { hasher, converted, reload: reloadPepper } = await openCredentialHasher(store.settings, store.principals, keyring, pepperFile);
+  const { hasher, converted, reload: reloadPepper, own } = await openCredentialHasher(store.settings, store.principals, keyring, pepperFile, log);
   // The keyring an online rotation switched to (the pepper's generations are read again under it).
   let currentKeyring = keyring;
   // Expected once, on the first start of a build with the pepper; again later, someone changed the database.
@@ -164,7 +165,9 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
     pepperReadAt = Date.now();
     await readPepperNow();
   };
-  const directory = createDirectoryService({ principals: store.principals, failures: store.signInFailures, hasher, reloadPepper: readPepperAgain });
+  // A member keys again what it stored under a generation another member renewed before it read that (own-credentials.ts).
+  const principals = config.cluster ? watchCredentialWrites(store.principals, own) : store.principals;
+  const directory = createDirectoryService({ principals, failures: store.signInFailures, hasher, reloadPepper: readPepperAgain });
   const bootstrapFile = join(config.dataDir, 'bootstrap.json');
   const deploymentExisted = (await store.settings.get('deploymentId')) !== null;
   const deployment = await ensureDeployment(store, directory, { dev: config.dev, needAdminSecret: !existsSync(bootstrapFile) });

@@ -59,15 +59,18 @@ export const CHANGE_FEED_MIGRATION = {
 
 /**
  * Schema version 12: the settings rows servers keep in memory are announced
- * too: only the credential pepper's (identity/credential-pepper-row.ts;
- * each member reads the others' renewal at once, not at its next minute's
- * read). Inserts and updates: coffer never
- * deletes it.
+ * too: only the credential pepper's (the key is identity/credential-pepper-
+ * row.ts's CREDENTIAL_PEPPER_SETTING; each member reads another's renewal at
+ * once, not at its next minute's read). Inserts, and updates that change the
+ * value; coffer never deletes the row (a member that finds it gone keeps the
+ * generations it holds).
  */
 export const SETTINGS_FEED_MIGRATION = {
   version: 12,
   sql: `
-    CREATE TRIGGER coffer_settings_changed AFTER INSERT OR UPDATE ON settings
+    CREATE TRIGGER coffer_settings_inserted AFTER INSERT ON settings
       FOR EACH ROW WHEN (NEW.key = 'credentialPepper') EXECUTE PROCEDURE coffer_announce_change('setting', 'key');
+    CREATE TRIGGER coffer_settings_changed AFTER UPDATE ON settings
+      FOR EACH ROW WHEN (NEW.key = 'credentialPepper' AND OLD.value IS DISTINCT FROM NEW.value) EXECUTE PROCEDURE coffer_announce_change('setting', 'key');
   `,
 };

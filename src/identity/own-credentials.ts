@@ -1,0 +1,115 @@
+import type { PrincipalStore } from '../storage/store-types.js';
+import { ownerId, type CredentialHasher, type CredentialOwner } from './password-hash.js';
+
+// The client secrets and passwords a cluster member stored itself lately.
+// Another member's pepper renewal converts the hashes stored when it began
+// (credential-pepper.ts); one this member stored under the previous
+// generation before it read the renewal is not among them, and would stop
+// working when the conversion ends. Reading the renewal, this member holds
+// both peppers and keys those again itself (CredentialHasher.catchUp).
+//
+// Only what this server stored, and only the newest per row: a row's entry
+// goes when the row gets a newer credential or is removed, and each entry
+// is tried once, where its row still holds exactly it. So a superseded
+// password or a removed secret, written back into the database by someone
+// who knows it, is never keyed again by this.
+
+/** How many rows' credentials are remembered, and for how long (a renewal lists what was stored before it). */
+const MAX_ENTRIES = 10_000;
+const KEPT_FOR_MS = 10 * 60_000;
+
+export interface OwnCredentials {
+  /** A credential this server stored (its write committed). */
+  stored(owner: CredentialOwner, hash: string): void;
+  /** A client secret removed (`keyId`), or every credential of a deleted principal. */
+  removed(objectId: string, keyId?: string): void;
+  /**
+   * Keys again those behind the current generation, each tried once, and
+   * forgets entries past their time. `overflowed`: entries dropped for room
+   * since the last call (their credentials may stop working if a renewal
+   * had not listed them).
+   */
+  catchUp(): Promise<{ caughtUp: number; overflowed: number }>;
+}
+
+interface Entry {
+  owner: CredentialOwner;
+  hash: string;
+  at: number;
+}
+
+export function createOwnCredentials(principals: Pick<PrincipalStore, 'replaceCredentialHash'>, hasher: CredentialHasher, onError: (err: Error) => void): OwnCredentials {
+  // By owner, oldest first (a stored entry moves to the end).
+  const entries = new Map<string, Entry>();
+  // Dropped for room since the last catchUp: reported then.
+  let overflowed = 0;
+  const attempt = async (key: string, e: Entry): Promise<boolean> => {
+    const next = hasher.catchUp(e.hash, e.owner);
+    if (next === null) return false;
+    if (entries.get(key) === e) entries.delete(key);
+    return principals.replaceCredentialHash(e.owner.objectId, e.owner.keyId ?? null, e.hash, next);
+  };
+  return {
+    stored(owner, hash) {
+      const key = ownerId(owner);
+      const entry = { owner, hash, at: Date.now() };
+      entries.delete(key);
+      entries.set(key, entry);
+      if (entries.size > MAX_ENTRIES) {
+        entries.delete(entries.keys().next().value!);
+        overflowed++;
+      }
+      // Made before this server read a renewal, stored after: keyed again now.
+      attempt(key, entry).catch(onError);
+    },
+    removed(objectId, keyId) {
+      if (keyId !== undefined) {
+        entries.delete(ownerId({ objectId, keyId }));
+        return;
+      }
+      for (const [key, e] of entries) if (e.owner.objectId === objectId) entries.delete(key);
+    },
+    async catchUp() {
+      const since = Date.now() - KEPT_FOR_MS;
+      const dropped = overflowed;
+      overflowed = 0;
+      let caughtUp = 0;
+      for (const [key, e] of [...entries]) {
+        if (await attempt(key, e)) caughtUp++;
+        else if (e.at < since && entries.get(key) === e) entries.delete(key);
+      }
+      return { caughtUp, overflowed: dropped };
+    },
+  };
+}
+
+/** `principals` with every credential it stores or removes told to `own` (a cluster member's directory writes through it). */
+export function watchCredentialWrites(principals: PrincipalStore, own: OwnCredentials): PrincipalStore {
+  return {
+    ...principals,
+    async insert(row, audit, firstSecret) {
+      await principals.insert(row, audit, firstSecret);
+      if (row.passwordHash !== null) own.stored({ objectId: row.objectId }, row.passwordHash);
+      if (firstSecret) own.stored({ objectId: row.objectId, keyId: firstSecret.keyId }, firstSecret.secretHash);
+    },
+    async addClientSecret(row, audit) {
+      await principals.addClientSecret(row, audit);
+      own.stored({ objectId: row.objectId, keyId: row.keyId }, row.secretHash);
+    },
+    async setPassword(objectId, from, to, audit) {
+      const changed = await principals.setPassword(objectId, from, to, audit);
+      if (changed) own.stored({ objectId }, to);
+      return changed;
+    },
+    async removeClientSecret(objectId, keyId, audit) {
+      const removed = await principals.removeClientSecret(objectId, keyId, audit);
+      own.removed(objectId, keyId);
+      return removed;
+    },
+    async delete(objectId, audit) {
+      const deleted = await principals.delete(objectId, audit);
+      own.removed(objectId);
+      return deleted;
+    },
+  };
+}
