@@ -90,6 +90,9 @@ describe('authorization code flow with PKCE', () => {
       [portal, 'http://127.0.0.1:9999/callback', false],
       [portal, `${server.url}/portal/auth-callback`, true],
       [client, `${server.url}/portal/auth-callback`, false],
+      [client, 'http://127.0.0.1:9999/callback#fragment', false],
+      [client, 'http://127.0.0.1:9999/callback#', false],
+      [portal, `${server.url}/portal/auth-callback#`, false],
     ] as const) {
       const res = await fetch(`${base}/authorize?${params({ client_id: clientId, redirect_uri: uri })}`, { redirect: 'manual' });
       assert.equal(res.status, allowed ? 200 : 400, `${clientId} to ${uri}`);

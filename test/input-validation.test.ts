@@ -169,6 +169,12 @@ describe('data-plane input validation', () => {
     assert.equal((await secretClient(server, vault).getSecret('pairs')).value, sent);
   });
 
+  it('a JSON body that starts with a UTF-8 byte order mark is read without it', async () => {
+    const res = await call('PUT', '/secrets/bom?api-version=7.6', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ value: '\uFEFFkept inside' }))]));
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal((await secretClient(server, vault).getSecret('bom')).value, '\uFEFFkept inside', 'only the mark before the JSON goes');
+  });
+
   it('U+0000 in a token request field: 400 invalid_request', async () => {
     const res = await rawRequest(`${server.url}/${server.bootstrap.tenantId}/oauth2/v2.0/token`, {
       method: 'POST',

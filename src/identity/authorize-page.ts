@@ -40,7 +40,8 @@ export function registerAuthorizePage(app: FastifyInstance, deps: { authority: s
    */
   const allowedRedirect = (clientId: string, uri: string): boolean => {
     const u = parse(uri);
-    if (!u) return false;
+    // A redirect URI must not have a fragment (RFC 6749 section 3.1.2): the code would follow it, never reaching the client.
+    if (!u || uri.includes('#')) return false;
     if (clientId.toLowerCase() === PORTAL_CLIENT_ID) return u.origin === ownOrigin && u.pathname === PORTAL_CALLBACK_PATH && u.search === '' && u.hash === '';
     return isLoopback(u);
   };

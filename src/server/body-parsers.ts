@@ -128,7 +128,8 @@ export function installBodyParsers(app: FastifyInstance): void {
     if (takesForms(req)) return done(null, undefined);
     const read = bodyText(req, body as Buffer, () => wrongType(req));
     if ('error' in read) return done(read.error, undefined);
-    const text = read.text;
+    // A byte order mark is ignored (RFC 8259 allows it; Azure's .NET readers skip it), not a parse error.
+    const text = read.text.startsWith('\uFEFF') ? read.text.slice(1) : read.text;
     if (text.trim() === '') return done(null, undefined);
     const fault = shapeFault(text);
     if (fault) return done(errors.badParameter(fault), undefined);
