@@ -24,7 +24,7 @@ import type { BearerAuth } from './bearer-auth.js';
 import { FORM_ROUTE, installBodyParsers } from './body-parsers.js';
 import { clientError, frameworkError, installErrorHandling, type ErrorLog } from './error-handler.js';
 import { errors } from './errors.js';
-import { hostFault } from './host-header.js';
+import { headerFault } from './header-faults.js';
 import { registerMetadataRoutes } from './metadata-routes.js';
 import { installAuditHook } from '../audit/audit-hook.js';
 import type { AnonymousAuditLimits } from '../audit/anonymous-audit-limit.js';
@@ -125,7 +125,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const hsts = deps.https !== undefined;
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-ms-request-id', req.id);
-    const fault = hostFault(req.raw);
+    const fault = headerFault(req.raw);
     if (fault) throw errors.badParameter(fault);
     const host = req.hostname.toLowerCase();
     if (host.endsWith(suffix)) {

@@ -1,0 +1,54 @@
+import type { IncomingMessage } from 'node:http';
+
+/** Headers a request may carry once: with two, Node would quietly take the first (or join them) and the request means either. */
+const SINGLE = new Map([
+  ['host', 'Host'],
+  ['authorization', 'Authorization'],
+  ['content-type', 'Content-Type'],
+]);
+
+/** A Host value: a name or an IPv4 or bracketed IPv6 address, and a port of digits if any. */
+const HOST_RE = /^(?:\[[0-9A-Fa-f:.]+\]|[^\s:[\]/?#@\\]+)(?::\d{1,5})?$/;
+
+/**
+ * Why a request's headers are unusable, or null. HTTP/1.1 requires exactly
+ * one Host (RFC 9112 section 3.2), and which vault a request is for depends
+ * on it; an Authorization or Content-Type given twice is as ambiguous.
+ */
+export function headerFault(req: IncomingMessage): string | null {
+  const seen = new Set<string>();
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    const label = SINGLE.get(name);
+    if (label === undefined) continue;
+    if (seen.has(name)) return `The request has more than one ${label} header.`;
+    seen.add(name);
+  }
+  const host = String(req.headers.host ?? '');
+  if (!seen.has('host')) {
+    if (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1) return 'The request has no Host header.';
+  } else if (!HOST_RE.test(host)) {
+    return "The request's Host header is not a host name, with a port of digits if any.";
+  }
+  // An absolute-form target (`GET https://host/path`) names the host itself, and HTTP says it wins over
+  // Host; routing follows Host, so the two must agree.
+  const url = req.url ?? '/';
+  if (url[0] !== '/' && url !== '*' && !sameHost(url, host)) return 'The request target names another host than the Host header.';
+  return null;
+}
+
+/** Whether an absolute-form target names the Host header's host, both read as URLs (a scheme's default port is no port); a target that is not a URL is the router's to answer. */
+function sameHost(target: string, host: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(target);
+  } catch {
+    return true;
+  }
+  try {
+    return new URL(`${url.protocol}//${host}`).host === url.host;
+  } catch {
+    return false;
+  }
+}
