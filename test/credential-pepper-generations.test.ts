@@ -170,6 +170,31 @@ describe('credential pepper generations', () => {
     assert.equal(await signsIn(member.hasher), true);
   });
 
+  it('reads asked for while one runs share one read after it, which sees what was stored before they asked', async () => {
+    let reads = 0;
+    let slowNext = false;
+    const settings = Object.create(store.settings) as typeof store.settings;
+    settings.get = async (key) => {
+      const value = await store.settings.get(key);
+      if (key === CREDENTIAL_PEPPER_SETTING) reads++;
+      if (slowNext && key === CREDENTIAL_PEPPER_SETTING) {
+        slowNext = false;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return value;
+    };
+    const member = await openCredentialHasher(settings, store.principals, keyring, join(dirname(file), 'member-l.json'));
+    reads = 0;
+    slowNext = true;
+    const first = member.reload(keyring);
+    await new Promise((r) => setImmediate(r));
+    await renewalWritten();
+    const joined = [member.reload(keyring), member.reload(keyring), member.reload(keyring)];
+    await Promise.all([first, ...joined]);
+    assert.equal(member.hasher.generation, 1, 'the shared read came after the renewal');
+    assert.equal(reads, 2, 'the first read and one shared by the three after it');
+  });
+
   it('a hash planted under the previous generation while a renewal is unfinished neither verifies nor is converted by the start that finishes it', async () => {
     const chosen = 'planted during the conversion';
     const original = await storedSecret();
@@ -289,6 +314,7 @@ describe('credential pepper generations', () => {
 
     await member.reload(keyring);
     assert.equal(member.hasher.generation, 1);
+    await member.settled();
     for (const h of [hasher, member.hasher]) {
       assert.equal(await signsIn(h, added.secret), true);
       assert.equal(await passwordWorks(h, 'set on the other member'), true);
@@ -324,6 +350,7 @@ describe('credential pepper generations', () => {
 
     await member.reload(keyring);
     await member.reload(keyring);
+    await member.settled();
     for (const h of [hasher, member.hasher]) {
       assert.equal(await passwordWorks(h, 'leaked password'), false);
       assert.equal(await signsIn(h, removed.secret), false);

@@ -200,10 +200,11 @@ describe('postgres store specifics', () => {
         await store.settings.setIfAbsent(CREDENTIAL_PEPPER_SETTING, 'first');
         await store.settings.replace(CREDENTIAL_PEPPER_SETTING, 'first', 'renewed');
         await sql(`UPDATE settings SET value = value WHERE key = '${CREDENTIAL_PEPPER_SETTING}'`);
-        await sql('SELECT 1');
+        // Announcements arrive in commit order: once this one is heard, nothing before it is still on its way.
+        await sql("NOTIFY coffer_changes, 'end'");
         const deadline = Date.now() + 5_000;
-        while (heard.length < 6 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-        assert.deepEqual(heard, ['membership g1/m1', 'membership g1/m2', 'membership g1/m1', `vault ${vaultId}`, `setting ${CREDENTIAL_PEPPER_SETTING}`, `setting ${CREDENTIAL_PEPPER_SETTING}`]);
+        while (!heard.includes('end') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        assert.deepEqual(heard, ['membership g1/m1', 'membership g1/m2', 'membership g1/m1', `vault ${vaultId}`, `setting ${CREDENTIAL_PEPPER_SETTING}`, `setting ${CREDENTIAL_PEPPER_SETTING}`, 'end']);
       } finally {
         await listener.end();
       }

@@ -101,9 +101,10 @@ function checkHeld(held: PepperGenerations, peppers: readonly Buffer[], converti
  * converted (`converted` counts them); a start cut short converts the rest,
  * as it does for a renewal cut short. `file` (in the data dir) records the
  * newest generation's fingerprint. `reload` reads the generations again
- * (another cluster member renewed the pepper) and then keys again what
- * `own` holds (own-credentials.ts: a cluster member's directory tells it
- * what it stores); `log` hears what that could not do.
+ * (another cluster member renewed the pepper); after each read, what `own`
+ * holds is keyed again (own-credentials.ts: a cluster member's directory
+ * tells it what it stores), which `settled` waits for; `log` hears what
+ * that could not do.
  */
 export async function openCredentialHasher(
   settings: SettingsStore,
@@ -111,7 +112,7 @@ export async function openCredentialHasher(
   keyring: Keyring,
   file: string,
   log?: { warn(obj: object, msg: string): void },
-): Promise<{ hasher: CredentialHasher; converted: number; reload: (keyring: Keyring) => Promise<void>; own: OwnCredentials }> {
+): Promise<{ hasher: CredentialHasher; converted: number; reload: (keyring: Keyring) => Promise<void>; settled: () => Promise<void>; own: OwnCredentials }> {
   const recorded = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Recorded) : null;
   if ((await settings.get(CREDENTIAL_PEPPER_SETTING)) === null) {
     if (recorded !== null) throw new CredentialPepperChangedError(file, "the database's credential pepper is missing, but this data dir recorded one");
@@ -141,11 +142,14 @@ export async function openCredentialHasher(
       hasher.use(next);
       recordGeneration(file, next);
     }
+  };
+  const catchUpOwn = async () => {
     const { overflowed } = await own.catchUp();
     if (overflowed > 0) log?.warn({ credentials: overflowed }, 'stored more than 10,000 credentials between two reads of the credential pepper: one renewed meanwhile by another member may not cover the earliest of them');
   };
   // One read at a time (the minute timer, sign-ins, the cluster's announcements): a read applied after a newer one would
-  // look like a row put back. At most one more waits; callers meanwhile share it, since it reads what they would.
+  // look like a row put back. At most one more waits; callers meanwhile share it, since it reads what they would. A
+  // caller waits for the generations, not for the catch-up that follows each read (a sign-in waits on it).
   let tail: Promise<void> = Promise.resolve();
   let waiting: Promise<void> | null = null;
   let keyringForNext = keyring;
@@ -157,10 +161,12 @@ export async function openCredentialHasher(
       return readAgain(keyringForNext);
     });
     waiting = run;
-    tail = run.catch(() => undefined);
+    tail = run.then(catchUpOwn, () => undefined).catch((err: Error) => log?.warn({ err: err.message }, 'could not key credentials this server stored again under the new credential pepper generation'));
     return run;
   };
-  return { hasher, converted, reload, own };
+  /** Resolves when the reads asked for so far, and the catch-ups after them, are done. */
+  const settled = () => tail;
+  return { hasher, converted, reload, settled, own };
 }
 
 

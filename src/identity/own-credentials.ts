@@ -9,10 +9,13 @@ import { ownerId, type CredentialHasher, type CredentialOwner } from './password
 // both peppers and keys those again itself (CredentialHasher.catchUp).
 //
 // Only what this server stored, and only the newest per row: a row's entry
-// goes when the row gets a newer credential or is removed, and each entry
-// is tried once, where its row still holds exactly it. So a superseded
-// password or a removed secret, written back into the database by someone
-// who knows it, is never keyed again by this.
+// goes when the row gets a newer credential or is removed through this
+// server, and each entry is tried once, where its row still holds exactly
+// it. So a password reset or a secret removed through this server, written
+// back into the database by someone who knows it, is never keyed again by
+// this. One reset or removed through another member is, if written back
+// before this one reads the renewal (milliseconds, through the change
+// feed; up to a minute without it).
 
 /** How many rows' credentials are remembered, and for how long (a renewal lists what was stored before it). */
 const MAX_ENTRIES = 10_000;
@@ -44,9 +47,11 @@ export function createOwnCredentials(principals: Pick<PrincipalStore, 'replaceCr
   // Dropped for room since the last catchUp: reported then.
   let overflowed = 0;
   const attempt = async (key: string, e: Entry): Promise<boolean> => {
+    // Replaced or removed since (a catchUp's list is read before its awaits), or tried already: never tried.
+    if (entries.get(key) !== e) return false;
     const next = hasher.catchUp(e.hash, e.owner);
     if (next === null) return false;
-    if (entries.get(key) === e) entries.delete(key);
+    entries.delete(key);
     return principals.replaceCredentialHash(e.owner.objectId, e.owner.keyId ?? null, e.hash, next);
   };
   return {
@@ -75,8 +80,8 @@ export function createOwnCredentials(principals: Pick<PrincipalStore, 'replaceCr
       overflowed = 0;
       let caughtUp = 0;
       for (const [key, e] of [...entries]) {
-        if (await attempt(key, e)) caughtUp++;
-        else if (e.at < since && entries.get(key) === e) entries.delete(key);
+        if (e.at < since && entries.get(key) === e) entries.delete(key);
+        else if (await attempt(key, e)) caughtUp++;
       }
       return { caughtUp, overflowed: dropped };
     },
@@ -101,15 +106,20 @@ export function watchCredentialWrites(principals: PrincipalStore, own: OwnCreden
       if (changed) own.stored({ objectId }, to);
       return changed;
     },
+    // Forgotten even if the call fails: it may have committed, and forgetting costs at most a catch-up.
     async removeClientSecret(objectId, keyId, audit) {
-      const removed = await principals.removeClientSecret(objectId, keyId, audit);
-      own.removed(objectId, keyId);
-      return removed;
+      try {
+        return await principals.removeClientSecret(objectId, keyId, audit);
+      } finally {
+        own.removed(objectId, keyId);
+      }
     },
     async delete(objectId, audit) {
-      const deleted = await principals.delete(objectId, audit);
-      own.removed(objectId);
-      return deleted;
+      try {
+        return await principals.delete(objectId, audit);
+      } finally {
+        own.removed(objectId);
+      }
     },
   };
 }
