@@ -149,7 +149,7 @@ export async function openCredentialHasher(
   };
   // One read at a time (the minute timer, sign-ins, the cluster's announcements): a read applied after a newer one would
   // look like a row put back. At most one more waits; callers meanwhile share it, since it reads what they would. A
-  // caller waits for the generations, not for the catch-up that follows each read (a sign-in waits on it).
+  // caller (a sign-in among them) waits for the generations, not for the catch-up that follows each read.
   let tail: Promise<void> = Promise.resolve();
   let waiting: Promise<void> | null = null;
   let keyringForNext = keyring;
@@ -168,7 +168,6 @@ export async function openCredentialHasher(
   const settled = () => tail;
   return { hasher, converted, reload, settled, own };
 }
-
 
 /** The hasher's view of a row: its peppers, whether it converts, and which hashes (absent: every one). */
 function generationsOf(stored: StoredPepper, peppers: Buffer[]): PepperGenerations {
