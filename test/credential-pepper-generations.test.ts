@@ -326,6 +326,29 @@ describe('credential pepper generations', () => {
     assert.equal(await clientWorks(hasher, made.principal.appId!, 'stored late'), true, 'keyed again as it is stored');
   });
 
+  it('no read of the generations, and so no sign-in, waits for a catch-up', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const principals = {
+      ...store.principals,
+      async replaceCredentialHash(...args: Parameters<Store['principals']['replaceCredentialHash']>) {
+        await gate;
+        return store.principals.replaceCredentialHash(...args);
+      },
+    };
+    const member = await openCredentialHasher(store.settings, principals, keyring, join(dirname(file), 'member-m.json'));
+    await renewCredentialPepper(store.settings, store.principals, keyring, hasher);
+    const added = await memberDirectory(member).addClientSecret(sp.objectId, {});
+    await member.reload(keyring);
+    // The catch-up of `added` now waits on the gate; later reads go on.
+    const within = (p: Promise<unknown>) => Promise.race([p.then(() => true), new Promise((r) => setTimeout(() => r(false), 1_000))]);
+    assert.equal(await within(member.reload(keyring)), true, 'a read after it is not held up');
+    assert.equal(await within(member.settled()), false, 'the catch-up is');
+    release();
+    await member.settled();
+    assert.equal(await signsIn(hasher, added.secret), true);
+  });
+
   it('what a member keys again is only its newest credential per row, once: a superseded or removed one written back after a renewal stays refused', async () => {
     const [p0] = await peppers();
     const member = await openCredentialHasher(store.settings, store.principals, keyring, join(dirname(file), 'member-k.json'));

@@ -149,23 +149,28 @@ export async function openCredentialHasher(
   };
   // One read at a time (the minute timer, sign-ins, the cluster's announcements): a read applied after a newer one would
   // look like a row put back. At most one more waits; callers meanwhile share it, since it reads what they would. A
-  // caller (a sign-in among them) waits for the generations, not for the catch-up that follows each read.
-  let tail: Promise<void> = Promise.resolve();
+  // catch-up follows each read, one at a time too, but no read or caller (a sign-in among them) waits for it.
+  let reads: Promise<void> = Promise.resolve();
+  let catchUps: Promise<void> = Promise.resolve();
   let waiting: Promise<void> | null = null;
   let keyringForNext = keyring;
   const reload = (current: Keyring) => {
     keyringForNext = current;
     if (waiting) return waiting;
-    const run = tail.then(() => {
+    const run = reads.then(() => {
       waiting = null;
       return readAgain(keyringForNext);
     });
     waiting = run;
-    tail = run.then(catchUpOwn, () => undefined).catch((err: Error) => log?.warn({ err: err.message }, 'could not key credentials this server stored again under the new credential pepper generation'));
+    reads = run.catch(() => undefined);
+    catchUps = catchUps
+      .then(() => run)
+      .then(catchUpOwn, () => undefined)
+      .catch((err: Error) => log?.warn({ err: err.message }, 'could not key credentials this server stored again under the new credential pepper generation'));
     return run;
   };
   /** Resolves when the reads asked for so far, and the catch-ups after them, are done. */
-  const settled = () => tail;
+  const settled = () => catchUps;
   return { hasher, converted, reload, settled, own };
 }
 
