@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import { createKeyring, type Keyring } from '../src/crypto/keyring.js';
 import { wrapInto } from '../src/crypto/wrapped-setting.js';
-import { CredentialPepperChangedError, openCredentialHasher, recordCredentialPepper, renewCredentialPepper } from '../src/identity/credential-pepper.js';
+import { bindUnboundHashes, CredentialPepperChangedError, openCredentialHasher, recordCredentialPepper, renewCredentialPepper } from '../src/identity/credential-pepper.js';
 import { CREDENTIAL_PEPPER_SETTING, openPeppers, pepperAad, pepperLink, pendingTag, readPepperRow, withNewGeneration } from '../src/identity/credential-pepper-row.js';
 import { createDirectoryService } from '../src/identity/directory-service.js';
 import { createCredentialHasher, ownerId, type CredentialHasher } from '../src/identity/password-hash.js';
@@ -379,6 +379,40 @@ describe('credential pepper generations', () => {
       assert.equal(await signsIn(h, removed.secret), false);
       assert.equal(await signsIn(h, chosen), false);
     }
+  });
+
+  it('hashes made before binding are bound by one renewal at start; a data dir that recorded it reads no hashes again', async () => {
+    const [p0] = await peppers();
+    // As a build before binding stored it: generation 0, no row named.
+    const legacy = 'hmac-sha256$' + createHmac('sha256', p0!).update('client-secret\0').update(createHash('sha256').update('legacy').digest()).digest('base64');
+    await plantSecret(legacy);
+    const victim = await directory(hasher).createServicePrincipal({ displayName: 'victim' });
+    const victimRow = (await store.principals.listClientSecrets(victim.principal.objectId))[0]!;
+    const asVictim = () => clientWorks(hasher, victim.principal.appId!, 'legacy');
+    const copyToVictim = async (hash: string) => {
+      const now = (await store.principals.listClientSecrets(victim.principal.objectId))[0]!.secretHash;
+      assert.ok(await store.principals.replaceCredentialHash(victim.principal.objectId, victimRow.keyId, now, hash));
+    };
+    // The hole: copied into another principal's row, it signs in as that principal.
+    await copyToVictim(legacy);
+    assert.equal(await asVictim(), true);
+    await copyToVictim(victimRow.secretHash);
+
+    const fresh = join(dirname(file), 'member-n.json');
+    assert.equal(await bindUnboundHashes(store.settings, store.principals, keyring, hasher, file), 1);
+    assert.equal(hasher.generation, 1, 'renewed once');
+    assert.equal(await signsIn(hasher, 'legacy'), true, 'bound to its own row');
+    await copyToVictim(await storedSecret());
+    assert.equal(await asVictim(), false, 'a copy of the bound hash signs in as nobody');
+    assert.equal((JSON.parse(readFileSync(file, 'utf8')) as { bound?: boolean }).bound, true);
+    // Recorded: not read again; a data dir without the record reads them, finds none unbound, and renews nothing.
+    assert.equal(await bindUnboundHashes(store.settings, store.principals, keyring, hasher, file), 0);
+    await recordCredentialPepper(store.settings, keyring, file);
+    assert.equal((JSON.parse(readFileSync(file, 'utf8')) as { bound?: boolean }).bound, true, 'kept when the record is written again');
+    const member = await openCredentialHasher(store.settings, store.principals, keyring, fresh);
+    assert.equal(await bindUnboundHashes(store.settings, store.principals, keyring, member.hasher, fresh), 0);
+    assert.equal(hasher.generation, 1);
+    assert.equal((await peppers()).length, 2);
   });
 
   it('a generation not linked to the one before, or a row put back to an earlier generation, stops the start', async () => {

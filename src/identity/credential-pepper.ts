@@ -60,6 +60,8 @@ interface Recorded {
   generation?: number;
   /** Whether that generation's conversion was done (absent in records from before: not known). */
   converted?: boolean;
+  /** Set once no stored hash could be left unbound to its row (bindUnboundHashes); kept from then on. */
+  bound?: true;
 }
 
 /**
@@ -113,7 +115,7 @@ export async function openCredentialHasher(
   file: string,
   log?: { warn(obj: object, msg: string): void },
 ): Promise<{ hasher: CredentialHasher; converted: number; reload: (keyring: Keyring) => Promise<void>; settled: () => Promise<void>; own: OwnCredentials }> {
-  const recorded = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Recorded) : null;
+  const recorded = readRecord(file);
   if ((await settings.get(CREDENTIAL_PEPPER_SETTING)) === null) {
     if (recorded !== null) throw new CredentialPepperChangedError(file, "the database's credential pepper is missing, but this data dir recorded one");
     // A data dir without the record (a new cluster member's) cannot tell; keyed hashes in the database can: a pepper made them.
@@ -185,10 +187,30 @@ function generationsOf(stored: StoredPepper, peppers: Buffer[]): PepperGeneratio
 
 const sameTags = (a: ReadonlySet<string> | undefined, b: ReadonlySet<string> | undefined) => a?.size === b?.size && [...(a ?? [])].every((t) => b!.has(t));
 
-function recordGeneration(file: string, generations: PepperGenerations): void {
+function recordGeneration(file: string, generations: PepperGenerations, bound = false): void {
   const { peppers } = generations;
   const record: Recorded = { fingerprint: pepperFingerprint(peppers[peppers.length - 1]!), generation: peppers.length - 1, converted: !generations.converting };
+  if (bound || readRecord(file)?.bound === true) record.bound = true;
   writeFileAtomic(file, JSON.stringify(record) + '\n');
+}
+
+const readRecord = (file: string): Recorded | null => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Recorded) : null);
+
+/**
+ * Hashes made before hashes were bound to their row (no `/k` in their
+ * label, password-hash.ts) verify in any row they are copied into, until a
+ * renewal keys them again, binding each to the row it is in. Unless this
+ * data dir recorded that none can be left, the stored hashes are read at
+ * start, and if any that verifies now is unbound, the pepper is renewed
+ * once (which also ends refresh tokens and codes issued before, as a master
+ * key rotation does). Returns how many were unbound (0: nothing renewed).
+ */
+export async function bindUnboundHashes(settings: SettingsStore, principals: PrincipalStore, keyring: Keyring, hasher: CredentialHasher, file: string): Promise<number> {
+  if (readRecord(file)?.bound === true) return 0;
+  const unbound = (await storedHashes(principals)).filter((h) => hasher.unbound(h.hash)).length;
+  if (unbound > 0) await renewCredentialPepper(settings, principals, keyring, hasher);
+  recordGeneration(file, hasher.generations, true);
+  return unbound;
 }
 
 /** Records a renewal done by this server in its data dir (as a start would), so that rolling it back is refused. */

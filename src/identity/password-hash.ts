@@ -81,6 +81,8 @@ export interface CredentialHasher {
   catchUp(stored: string, owner: CredentialOwner): string | null;
   /** Whether `stored` names a generation newer than this hasher knows (another cluster member renewed the pepper). */
   ahead(stored: string): boolean;
+  /** Whether `stored` is keyed under the current generation but bound to no row (made before binding, not renewed since). */
+  unbound(stored: string): boolean;
   /** The current generation. */
   readonly generation: number;
   /** Switches to other generations (a rotation renewed the pepper, or another member did). */
@@ -279,6 +281,10 @@ export function createCredentialHasher(pepper: Buffer | PepperGenerations): Cred
     ahead(stored) {
       const p = parse(stored);
       return p !== null && p.last > current();
+    },
+    unbound(stored) {
+      const p = parse(stored);
+      return p !== null && p.bound === null && p.last === current();
     },
     tokenHash: (kind, value) => mac(`${kind}\0`, value).toString('base64url'),
     fingerprint: (name, password) => mac('tried-password\0', name.trim().toLowerCase(), '\0', password).subarray(0, 16).toString('base64url'),

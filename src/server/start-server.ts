@@ -11,7 +11,7 @@ import { loadKeyring } from '../crypto/keyring.js';
 import { keyIdsInUse, renewUnsealableDataKeys, rewrapAll, rolledBackAdvice, RotationRefusedError, rotateKeyringFile } from '../crypto/master-key-rotation.js';
 import { errors } from './errors.js';
 import { createVaultKeys } from '../crypto/vault-keys.js';
-import { openCredentialHasher, PEPPER_RECORD_FILE, recordCredentialPepper } from '../identity/credential-pepper.js';
+import { bindUnboundHashes, openCredentialHasher, PEPPER_RECORD_FILE, recordCredentialPepper } from '../identity/credential-pepper.js';
 import { watchCredentialWrites } from '../identity/own-credentials.js';
 import { retiredKidsFile } from '../identity/signing-keys.js';
 import { createDirectoryService } from '../identity/directory-service.js';
@@ -156,6 +156,9 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   let currentKeyring = keyring;
   // Expected once, on the first start of a build with the pepper; again later, someone changed the database.
   if (converted > 0) log.warn({ hashes: converted }, 'keyed the credential hashes stored before the credential pepper');
+  // Once, after an upgrade from a build whose hashes named no row (a data dir without the record reads the hashes to tell).
+  const unbound = await bindUnboundHashes(store.settings, store.principals, keyring, hasher, pepperFile);
+  if (unbound > 0) log.warn({ hashes: unbound }, 'renewed the credential pepper to bind credential hashes made before hashes named their row; refresh tokens and pending codes issued before redeem nothing');
   // A sign-in that meets a hash of a newer generation reads them again, at most every few seconds (a hash labelled with a
   // far generation would otherwise cost a read per sign-in); a changed row is logged and the generations held are kept.
   const readPepperNow = () => reloadPepper(currentKeyring).catch((err: Error) => log.error({ err: err.message }, 'could not read the credential pepper again'));
