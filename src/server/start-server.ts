@@ -159,9 +159,10 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   // Once, after an upgrade from a build whose hashes named no row (a data dir without the record reads the hashes to tell).
   const unbound = await bindUnboundHashes(store.settings, store.principals, keyring, hasher, pepperFile);
   if (unbound > 0) log.warn({ hashes: unbound }, 'renewed the credential pepper to bind credential hashes made before hashes named their row; refresh tokens and pending codes issued before redeem nothing');
-  // A sign-in that meets a hash of a newer generation reads them again, at most every few seconds (a hash labelled with a
-  // far generation would otherwise cost a read per sign-in); a changed row is logged and the generations held are kept.
+  // A changed row is logged and the generations held are kept. Another member's renewal announced reads them at once.
   const readPepperNow = () => reloadPepper(currentKeyring).catch((err: Error) => log.error({ err: err.message }, 'could not read the credential pepper again'));
+  // A sign-in that meets a hash of a newer generation reads them again, at most every few seconds (a hash labelled with a
+  // far generation would otherwise cost a read per sign-in).
   let pepperReadAt = 0;
   const readPepperAgain = async () => {
     if (Date.now() - pepperReadAt < PEPPER_READ_INTERVAL_MS) return;
