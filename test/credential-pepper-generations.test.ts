@@ -10,7 +10,7 @@ import { bindUnboundHashes, CredentialPepperChangedError, openCredentialHasher, 
 import { CREDENTIAL_PEPPER_SETTING, openPeppers, pepperAad, pepperLink, pendingTag, readPepperRow, withNewGeneration } from '../src/identity/credential-pepper-row.js';
 import { createDirectoryService } from '../src/identity/directory-service.js';
 import { createCredentialHasher, ownerId, type CredentialHasher } from '../src/identity/password-hash.js';
-import { watchCredentialWrites } from '../src/identity/own-credentials.js';
+import { createOwnCredentials, watchCredentialWrites } from '../src/identity/own-credentials.js';
 import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.js';
 import type { Store } from '../src/storage/store-types.js';
 
@@ -413,6 +413,31 @@ describe('credential pepper generations', () => {
     assert.equal(await bindUnboundHashes(store.settings, store.principals, keyring, member.hasher, fresh), 0);
     assert.equal(hasher.generation, 1);
     assert.equal((await peppers()).length, 2);
+  });
+
+  it('a password reset or secret removed through this server while its conversion runs, written back, neither verifies nor is converted', async () => {
+    const own = createOwnCredentials(store.principals, hasher, (err) => assert.fail(err));
+    const d = createDirectoryService({ principals: watchCredentialWrites(store.principals, own), failures: store.signInFailures, hasher });
+    const user = (await store.principals.getByUpn('gen@coffer.local'))!;
+    const oldPassword = user.passwordHash!;
+    const secretRow = (await store.principals.listClientSecrets(sp.objectId))[0]!;
+    // This server's renewal, stored and listing both; its conversion has not reached them yet.
+    await renewalWritten();
+    hasher.use({ peppers: await peppers(), converting: true, pending: new Set((await readPepperRow(store.settings))!.stored.pending) });
+    assert.equal(await passwordWorks(hasher), true, 'listed: verifies while the conversion runs');
+    await d.setUserPassword(user.objectId, 'reset during the conversion');
+    assert.ok(await d.removeClientSecret(sp.objectId, secretRow.keyId));
+    // Written back by someone who knows them.
+    assert.ok(await store.principals.replaceCredentialHash(user.objectId, null, (await store.principals.get(user.objectId))!.passwordHash!, oldPassword));
+    await store.principals.addClientSecret(secretRow);
+    assert.equal(await passwordWorks(hasher), false);
+    assert.equal(await signsIn(hasher), false);
+    // This server's conversion goes on (a renewal finishes it first, then renews again): neither is keyed again.
+    await renewCredentialPepper(store.settings, store.principals, keyring, hasher);
+    assert.equal((await store.principals.get(user.objectId))!.passwordHash, oldPassword, 'not converted');
+    assert.equal(await passwordWorks(hasher), false);
+    assert.equal(await signsIn(hasher), false);
+    assert.equal(await passwordWorks(hasher, 'reset during the conversion'), false, 'the row holds the old hash now');
   });
 
   it('a generation not linked to the one before, or a row put back to an earlier generation, stops the start', async () => {

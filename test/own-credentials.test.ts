@@ -40,7 +40,7 @@ test('a credential replaced or removed while a catch-up runs is not keyed again 
   // The catch-up waits on its first write; meanwhile the user's password is reset and the secret removed.
   await new Promise((r) => setImmediate(r));
   own.stored({ objectId: 'u' }, await hasher.hashPassword('new', { objectId: 'u' }));
-  own.removed('s', 'k');
+  own.removed([{ owner: { objectId: 's', keyId: 'k' }, hash: removed }]);
   release();
   assert.deepEqual(await running, { caughtUp: 1, overflowed: 0 });
   assert.deepEqual(replaced.map((r) => r.from), [first], 'neither the reset password nor the removed secret');
@@ -60,12 +60,12 @@ test('a credential stored after the renewal was read, but made before it, is key
   assert.equal(replaced.length, 1);
 });
 
-test('past 10,000 rows the oldest are dropped and reported at the next catch-up; a principal deleted drops all of its own', async () => {
+test('past 10,000 rows the oldest are dropped and reported at the next catch-up; a principal deleted drops its entries', async () => {
   const { hasher, own, replaced, renew } = setUp();
   for (let i = 0; i < 10_002; i++) own.stored({ objectId: `p${i}` }, `hmac-sha256@0.0/0$x${i}`);
-  own.stored({ objectId: 'gone', keyId: '1' }, hasher.hashClientSecret('one', { objectId: 'gone', keyId: '1' }));
-  own.stored({ objectId: 'gone', keyId: '2' }, hasher.hashClientSecret('two', { objectId: 'gone', keyId: '2' }));
-  own.removed('gone');
+  const gone = ['1', '2'].map((keyId) => ({ owner: { objectId: 'gone', keyId }, hash: hasher.hashClientSecret(keyId, { objectId: 'gone', keyId }) }));
+  for (const g of gone) own.stored(g.owner, g.hash);
+  own.removed(gone);
   renew();
   const result = await own.catchUp();
   assert.equal(result.overflowed, 4, 'p0 to p3, to make room for p10000, p10001 and the two of "gone"');

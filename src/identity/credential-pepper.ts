@@ -233,8 +233,8 @@ async function finishConversion(settings: SettingsStore, principals: PrincipalSt
   hasher.use(state);
   // Marked done by another member meanwhile.
   if (!state.converting) return 0;
-  const listed = (h: StoredHash) => state.pending === undefined || state.pending.has(tagOf(peppers[peppers.length - 1]!, h));
-  const convert = (h: StoredHash) => (!listed(h) ? null : hasher.generation === 0 ? hasher.upgrade(h.hash, h.owner) : hasher.layer(h.hash, h.owner));
+  // Asked of the hasher at each hash: one replaced or removed through this server meanwhile is listed no more (unlist).
+  const convert = (h: StoredHash) => (!hasher.listed(h.hash, h.owner) ? null : hasher.generation === 0 ? hasher.upgrade(h.hash, h.owner) : hasher.layer(h.hash, h.owner));
   // Twice: a listed hash this server's first pass could not replace (changed meanwhile by another member's conversion) is met again.
   const converted = (await convertStoredHashes(principals, convert)) + (await convertStoredHashes(principals, convert));
   for (let attempt = 0; ; attempt++) {

@@ -8,6 +8,13 @@ import { ownerId, type CredentialHasher, type CredentialOwner } from './password
 // working when the conversion ends. Reading the renewal, this member holds
 // both peppers and keys those again itself (CredentialHasher.catchUp).
 //
+// Every server's directory writes through watchCredentialWrites (only a
+// cluster's members have other members' renewals to catch up with). It
+// also unlists, while a conversion runs, what is replaced or removed
+// through the server (CredentialHasher.unlist): written back into the
+// database, it neither verifies on this server nor is keyed again by its
+// conversion.
+//
 // Only what this server stored, and only the newest per row: a row's entry
 // goes when the row gets a newer credential or is removed through this
 // server, and each entry is tried once, where its row still holds exactly
@@ -22,10 +29,10 @@ const MAX_ENTRIES = 10_000;
 const KEPT_FOR_MS = 10 * 60_000;
 
 export interface OwnCredentials {
-  /** A credential this server stored (its write committed). */
-  stored(owner: CredentialOwner, hash: string): void;
-  /** A client secret removed (`keyId`), or every credential of a deleted principal. */
-  removed(objectId: string, keyId?: string): void;
+  /** A credential this server stored (its write committed), in place of `replaced` if any. */
+  stored(owner: CredentialOwner, hash: string, replaced?: string): void;
+  /** Credentials removed through this server (a client secret, or a deleted principal's). */
+  removed(credentials: ReadonlyArray<{ owner: CredentialOwner; hash: string }>): void;
   /**
    * Keys again those behind the current generation, each tried once, and
    * forgets entries past their time. `overflowed`: entries dropped for room
@@ -55,7 +62,9 @@ export function createOwnCredentials(principals: Pick<PrincipalStore, 'replaceCr
     return principals.replaceCredentialHash(e.owner.objectId, e.owner.keyId ?? null, e.hash, next);
   };
   return {
-    stored(owner, hash) {
+    stored(owner, hash, replaced) {
+      // While a conversion runs, what was replaced is listed no more (CredentialHasher.unlist).
+      if (replaced !== undefined) hasher.unlist(replaced, owner);
       const key = ownerId(owner);
       const entry = { owner, hash, at: Date.now() };
       entries.delete(key);
@@ -67,12 +76,11 @@ export function createOwnCredentials(principals: Pick<PrincipalStore, 'replaceCr
       // Made before this server read a renewal, stored after: keyed again now.
       attempt(key, entry).catch(onError);
     },
-    removed(objectId, keyId) {
-      if (keyId !== undefined) {
-        entries.delete(ownerId({ objectId, keyId }));
-        return;
+    removed(credentials) {
+      for (const c of credentials) {
+        hasher.unlist(c.hash, c.owner);
+        entries.delete(ownerId(c.owner));
       }
-      for (const [key, e] of entries) if (e.owner.objectId === objectId) entries.delete(key);
     },
     async catchUp() {
       const since = Date.now() - KEPT_FOR_MS;
@@ -88,7 +96,16 @@ export function createOwnCredentials(principals: Pick<PrincipalStore, 'replaceCr
   };
 }
 
-/** `principals` with every credential it stores or removes told to `own` (a cluster member's directory writes through it). */
+/** A principal's credentials as stored: its password's hash, or its client secrets'. */
+async function credentialsOf(principals: PrincipalStore, objectId: string, keyId?: string): Promise<Array<{ owner: CredentialOwner; hash: string }>> {
+  const out: Array<{ owner: CredentialOwner; hash: string }> = [];
+  const p = keyId === undefined ? await principals.get(objectId) : null;
+  if (p?.passwordHash) out.push({ owner: { objectId }, hash: p.passwordHash });
+  for (const s of await principals.listClientSecrets(objectId)) if (keyId === undefined || s.keyId === keyId) out.push({ owner: { objectId, keyId: s.keyId }, hash: s.secretHash });
+  return out;
+}
+
+/** `principals` with every credential it stores, replaces or removes told to `own` (the directory writes through it). */
 export function watchCredentialWrites(principals: PrincipalStore, own: OwnCredentials): PrincipalStore {
   return {
     ...principals,
@@ -103,22 +120,24 @@ export function watchCredentialWrites(principals: PrincipalStore, own: OwnCreden
     },
     async setPassword(objectId, from, to, audit) {
       const changed = await principals.setPassword(objectId, from, to, audit);
-      if (changed) own.stored({ objectId }, to);
+      if (changed) own.stored({ objectId }, to, from);
       return changed;
     },
-    // Forgotten even if the call fails: it may have committed, and forgetting costs at most a catch-up.
+    // Read first (removals are rare); forgotten even if the call fails: it may have committed, and forgetting costs at most a catch-up.
     async removeClientSecret(objectId, keyId, audit) {
+      const gone = await credentialsOf(principals, objectId, keyId);
       try {
         return await principals.removeClientSecret(objectId, keyId, audit);
       } finally {
-        own.removed(objectId, keyId);
+        own.removed(gone);
       }
     },
     async delete(objectId, audit) {
+      const gone = await credentialsOf(principals, objectId);
       try {
         return await principals.delete(objectId, audit);
       } finally {
-        own.removed(objectId);
+        own.removed(gone);
       }
     },
   };

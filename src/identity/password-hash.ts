@@ -81,6 +81,14 @@ export interface CredentialHasher {
   catchUp(stored: string, owner: CredentialOwner): string | null;
   /** Whether `stored` names a generation newer than this hasher knows (another cluster member renewed the pepper). */
   ahead(stored: string): boolean;
+  /** While converting: whether `stored` (of the previous generation) is among the hashes the conversion keys again. */
+  listed(stored: string, owner: CredentialOwner): boolean;
+  /**
+   * While converting: `stored` was replaced or removed through this server,
+   * so it is listed no more: written back into the database, it neither
+   * verifies nor is keyed again by this server's conversion.
+   */
+  unlist(stored: string, owner: CredentialOwner): void;
   /** Whether `stored` is keyed under the current generation but bound to no row (made before binding, not renewed since). */
   unbound(stored: string): boolean;
   /** The current generation. */
@@ -212,9 +220,16 @@ export function createCredentialHasher(pepper: Buffer | PepperGenerations): Cred
     for (const t of trackers) t.push({ owner: ownerId(owner), hash: made });
     return made;
   };
+  // Tags of listed hashes replaced or removed through this server during the conversion (unlist).
+  let unlisted = new Set<string>();
+  const tag = (stored: string, owner: CredentialOwner) => pendingTag(state.peppers[current()]!, ownerId(owner), stored);
+  const listedNow = (stored: string, owner: CredentialOwner) => {
+    if (!state.converting) return false;
+    const t = tag(stored, owner);
+    return (state.pending === undefined || state.pending.has(t)) && !unlisted.has(t);
+  };
   /** Which stored hashes verify: their layers must end at the current generation (or the one before, while converting, if listed). */
-  const usable = (p: Parsed, stored: string, owner: CredentialOwner) =>
-    p.last === current() || (state.converting && p.last === current() - 1 && (state.pending === undefined || state.pending.has(pendingTag(state.peppers[current()]!, ownerId(owner), stored))));
+  const usable = (p: Parsed, stored: string, owner: CredentialOwner) => p.last === current() || (p.last === current() - 1 && listedNow(stored, owner));
   /** `p` with a layer of each generation after its last, up to the current one. */
   const layeredToCurrent = (p: Parsed, owner: CredentialOwner) => {
     // A hash from before binding is bound from the first new layer on: only the previous generation's pepper could have made it.
@@ -245,7 +260,12 @@ export function createCredentialHasher(pepper: Buffer | PepperGenerations): Cred
     },
     use(generations) {
       check(generations);
+      if (!generations.converting || generations.peppers.length !== state.peppers.length) unlisted = new Set();
       state = generations;
+    },
+    listed: listedNow,
+    unlist(stored, owner) {
+      if (state.converting) unlisted.add(tag(stored, owner));
     },
     hashClientSecret: (secret, owner) => fresh('secret', [], digest(secret), owner),
     verifyClientSecret(secret, stored, owner) {
