@@ -73,3 +73,24 @@ test('past 10,000 rows the oldest are dropped and reported at the next catch-up;
   const keyed = new Set(replaced.map((r) => r.objectId));
   assert.ok(!keyed.has('gone') && !keyed.has('p3') && keyed.has('p4') && keyed.has('p10001'));
 });
+
+test('on a single server nothing is kept to key again, but what is replaced during a conversion is still unlisted', async () => {
+  const p0 = randomBytes(32);
+  const hasher = createCredentialHasher(p0);
+  const replaced: string[] = [];
+  const principals = {
+    async replaceCredentialHash(_objectId: string, _keyId: string | null, from: string) {
+      replaced.push(from);
+      return true;
+    },
+  };
+  const own = createOwnCredentials(principals, hasher, (err) => assert.fail(err), false);
+  const old = hasher.hashClientSecret('old', { objectId: 'a', keyId: 'k' });
+  own.stored({ objectId: 'a', keyId: 'k' }, old);
+  hasher.use({ peppers: [p0, randomBytes(32)], converting: true });
+  assert.equal(hasher.listed(old, { objectId: 'a', keyId: 'k' }), true, 'every hash is listed in a row from before lists');
+  own.stored({ objectId: 'a', keyId: 'k' }, hasher.hashClientSecret('new', { objectId: 'a', keyId: 'k' }), old);
+  assert.equal(hasher.listed(old, { objectId: 'a', keyId: 'k' }), false);
+  assert.deepEqual(await own.catchUp(), { caughtUp: 0, overflowed: 0 });
+  assert.deepEqual(replaced, []);
+});

@@ -105,15 +105,16 @@ function checkHeld(held: PepperGenerations, peppers: readonly Buffer[], converti
  * newest generation's fingerprint. `reload` reads the generations again
  * (another cluster member renewed the pepper); after each read, what `own`
  * holds is keyed again (own-credentials.ts: a cluster member's directory
- * tells it what it stores), which `settled` waits for; `log` hears what
- * that could not do.
+ * tells it what it stores; `trackStored` false, as on a single server,
+ * which no other member's renewal can overtake: nothing is kept), which
+ * `settled` waits for; `log` hears what that could not do.
  */
 export async function openCredentialHasher(
   settings: SettingsStore,
   principals: PrincipalStore,
   keyring: Keyring,
   file: string,
-  log?: { warn(obj: object, msg: string): void },
+  opts: { log?: { warn(obj: object, msg: string): void }; trackStored?: boolean } = {},
 ): Promise<{ hasher: CredentialHasher; converted: number; reload: (keyring: Keyring) => Promise<void>; settled: () => Promise<void>; own: OwnCredentials }> {
   const recorded = readRecord(file);
   if ((await settings.get(CREDENTIAL_PEPPER_SETTING)) === null) {
@@ -133,7 +134,8 @@ export async function openCredentialHasher(
   const hasher = createCredentialHasher(generationsOf(stored, peppers));
   const converted = stored.converted === true ? 0 : await finishConversion(settings, principals, keyring, hasher);
   recordGeneration(file, hasher.generations);
-  const own = createOwnCredentials(principals, hasher, (err) => log?.warn({ err: err.message }, 'could not key a credential this server stored again under the new credential pepper generation'));
+  const { log } = opts;
+  const own = createOwnCredentials(principals, hasher, (err) => log?.warn({ err: err.message }, 'could not key a credential this server stored again under the new credential pepper generation'), opts.trackStored ?? true);
   // The same generation too: a member that read a renewal while its conversion ran must stop taking the previous generation's hashes once it is done.
   const readAgain = async (current: Keyring) => {
     const read = await readPepperRow(settings);

@@ -48,7 +48,8 @@ interface Entry {
   at: number;
 }
 
-export function createOwnCredentials(principals: Pick<PrincipalStore, 'replaceCredentialHash'>, hasher: CredentialHasher, onError: (err: Error) => void): OwnCredentials {
+/** `track` false (a single server): nothing is kept to key again, and only unlisting is done. */
+export function createOwnCredentials(principals: Pick<PrincipalStore, 'replaceCredentialHash'>, hasher: CredentialHasher, onError: (err: Error) => void, track = true): OwnCredentials {
   // By owner, oldest first (a stored entry moves to the end).
   const entries = new Map<string, Entry>();
   // Dropped for room since the last catchUp: reported then.
@@ -65,6 +66,7 @@ export function createOwnCredentials(principals: Pick<PrincipalStore, 'replaceCr
     stored(owner, hash, replaced) {
       // While a conversion runs, what was replaced is listed no more (CredentialHasher.unlist).
       if (replaced !== undefined) hasher.unlist(replaced, owner);
+      if (!track) return;
       const key = ownerId(owner);
       const entry = { owner, hash, at: Date.now() };
       entries.delete(key);

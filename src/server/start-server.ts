@@ -151,7 +151,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   });
 
   const pepperFile = join(config.dataDir, PEPPER_RECORD_FILE);
-  const { hasher, converted, reload: reloadPepper, own } = await openCredentialHasher(store.settings, store.principals, keyring, pepperFile, log);
+  const { hasher, converted, reload: reloadPepper, own } = await openCredentialHasher(store.settings, store.principals, keyring, pepperFile, { log, trackStored: config.cluster });
   // The keyring an online rotation switched to (the pepper's generations are read again under it).
   let currentKeyring = keyring;
   // Expected once, on the first start of a build with the pepper; again later, someone changed the database.
