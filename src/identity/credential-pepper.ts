@@ -4,8 +4,8 @@ import { writeFileAtomic } from '../storage/atomic-file.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { wrapInto } from '../crypto/wrapped-setting.js';
 import type { PrincipalStore, SettingsStore } from '../storage/store-types.js';
-import { createOwnCredentials, type OwnCredentials } from './own-credentials.js';
-import { createCredentialHasher, isKeyedHash, ownerId, type CredentialHasher, type CredentialOwner, type PepperGenerations } from './password-hash.js';
+import { createOwnCredentials, credentialsOf, type OwnCredentials, type StoredCredential } from './own-credentials.js';
+import { createCredentialHasher, isKeyedHash, ownerId, type CredentialHasher, type PepperGenerations } from './password-hash.js';
 import {
   CREDENTIAL_PEPPER_SETTING,
   currentGeneration,
@@ -236,9 +236,9 @@ async function finishConversion(settings: SettingsStore, principals: PrincipalSt
   // Marked done by another member meanwhile.
   if (!state.converting) return 0;
   // Asked of the hasher at each hash: one replaced or removed through this server meanwhile is listed no more (unlist).
-  const convert = (h: StoredHash) => (!hasher.listed(h.hash, h.owner) ? null : hasher.generation === 0 ? hasher.upgrade(h.hash, h.owner) : hasher.layer(h.hash, h.owner));
+  const convert = (h: StoredCredential) => (!hasher.listed(h.hash, h.owner) ? null : hasher.generation === 0 ? hasher.upgrade(h.hash, h.owner) : hasher.layer(h.hash, h.owner));
   // Twice: a listed hash this server's first pass could not replace (changed meanwhile by another member's conversion) is met again.
-  const converted = (await convertStoredHashes(principals, convert)) + (await convertStoredHashes(principals, convert));
+  const converted = (await convertStoredCredentiales(principals, convert)) + (await convertStoredCredentiales(principals, convert));
   for (let attempt = 0; ; attempt++) {
     if (attempt === MAX_ATTEMPTS) throw new Error(`the credential pepper changed under ${MAX_ATTEMPTS} attempts to mark its conversion done`);
     const now = (await readPepperRow(settings))!;
@@ -324,26 +324,17 @@ export async function checkCredentialPepper(settings: SettingsStore, keyring: Ke
   if (read !== null) openPeppers(keyring, read.stored).forEach((p) => p.fill(0));
 }
 
-interface StoredHash {
-  owner: CredentialOwner;
-  hash: string;
-}
-
-const tagOf = (pepper: Buffer, h: StoredHash) => pendingTag(pepper, ownerId(h.owner), h.hash);
+const tagOf = (pepper: Buffer, h: StoredCredential) => pendingTag(pepper, ownerId(h.owner), h.hash);
 
 /** Every stored credential hash: users' passwords and service principals' client secrets. */
-async function storedHashes(principals: PrincipalStore): Promise<StoredHash[]> {
-  const hashes: StoredHash[] = [];
-  for (const p of await principals.list()) {
-    if (p.passwordHash !== null) hashes.push({ owner: { objectId: p.objectId }, hash: p.passwordHash });
-    if (p.kind !== 'ServicePrincipal') continue;
-    for (const s of await principals.listClientSecrets(p.objectId)) hashes.push({ owner: { objectId: p.objectId, keyId: s.keyId }, hash: s.secretHash });
-  }
+async function storedHashes(principals: PrincipalStore): Promise<StoredCredential[]> {
+  const hashes: StoredCredential[] = [];
+  for (const p of await principals.list()) hashes.push(...(await credentialsOf(principals, p)));
   return hashes;
 }
 
 /** Replaces each hash `convert` has a new form for; each row changes only if it still holds the hash read, so members starting together agree. */
-async function convertStoredHashes(principals: PrincipalStore, convert: (stored: StoredHash) => string | null): Promise<number> {
+async function convertStoredCredentiales(principals: PrincipalStore, convert: (stored: StoredCredential) => string | null): Promise<number> {
   let converted = 0;
   for (const h of await storedHashes(principals)) {
     const next = convert(h);

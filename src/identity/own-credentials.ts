@@ -1,4 +1,4 @@
-import type { PrincipalStore } from '../storage/store-types.js';
+import type { PrincipalRow, PrincipalStore } from '../storage/store-types.js';
 import { ownerId, type CredentialHasher, type CredentialOwner } from './password-hash.js';
 
 // The client secrets and passwords a cluster member stored itself lately.
@@ -32,7 +32,7 @@ export interface OwnCredentials {
   /** A credential this server stored (its write committed), in place of `replaced` if any. */
   stored(owner: CredentialOwner, hash: string, replaced?: string): void;
   /** Credentials removed through this server (a client secret, or a deleted principal's). */
-  removed(credentials: ReadonlyArray<{ owner: CredentialOwner; hash: string }>): void;
+  removed(credentials: readonly StoredCredential[]): void;
   /**
    * Keys again those behind the current generation, each tried once, and
    * forgets entries past their time. `overflowed`: entries dropped for room
@@ -98,13 +98,25 @@ export function createOwnCredentials(principals: Pick<PrincipalStore, 'replaceCr
   };
 }
 
-/** A principal's credentials as stored: its password's hash, or its client secrets'. */
-async function credentialsOf(principals: PrincipalStore, objectId: string, keyId?: string): Promise<Array<{ owner: CredentialOwner; hash: string }>> {
-  const out: Array<{ owner: CredentialOwner; hash: string }> = [];
-  const p = keyId === undefined ? await principals.get(objectId) : null;
-  if (p?.passwordHash) out.push({ owner: { objectId }, hash: p.passwordHash });
-  for (const s of await principals.listClientSecrets(objectId)) if (keyId === undefined || s.keyId === keyId) out.push({ owner: { objectId, keyId: s.keyId }, hash: s.secretHash });
+/** A stored credential hash and the row it belongs to. */
+export interface StoredCredential {
+  owner: CredentialOwner;
+  hash: string;
+}
+
+/** A principal's credentials as stored: its password's hash, and (a service principal's) its client secrets', or the one of `keyId`. */
+export async function credentialsOf(principals: Pick<PrincipalStore, 'listClientSecrets'>, p: PrincipalRow, keyId?: string): Promise<StoredCredential[]> {
+  const out: StoredCredential[] = [];
+  if (keyId === undefined && p.passwordHash !== null) out.push({ owner: { objectId: p.objectId }, hash: p.passwordHash });
+  if (p.kind !== 'ServicePrincipal') return out;
+  for (const s of await principals.listClientSecrets(p.objectId)) if (keyId === undefined || s.keyId === keyId) out.push({ owner: { objectId: p.objectId, keyId: s.keyId }, hash: s.secretHash });
   return out;
+}
+
+/** The credentials a removal is about to take: a principal's, or one client secret. */
+async function credentialsBefore(principals: PrincipalStore, objectId: string, keyId?: string): Promise<StoredCredential[]> {
+  const p = await principals.get(objectId);
+  return p ? credentialsOf(principals, p, keyId) : [];
 }
 
 /** `principals` with every credential it stores, replaces or removes told to `own` (the directory writes through it). */
@@ -127,7 +139,7 @@ export function watchCredentialWrites(principals: PrincipalStore, own: OwnCreden
     },
     // Read first (removals are rare); forgotten even if the call fails: it may have committed, and forgetting costs at most a catch-up.
     async removeClientSecret(objectId, keyId, audit) {
-      const gone = await credentialsOf(principals, objectId, keyId);
+      const gone = await credentialsBefore(principals, objectId, keyId);
       try {
         return await principals.removeClientSecret(objectId, keyId, audit);
       } finally {
@@ -135,7 +147,7 @@ export function watchCredentialWrites(principals: PrincipalStore, own: OwnCreden
       }
     },
     async delete(objectId, audit) {
-      const gone = await credentialsOf(principals, objectId);
+      const gone = await credentialsBefore(principals, objectId);
       try {
         return await principals.delete(objectId, audit);
       } finally {
