@@ -1,11 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 
 /** Headers a request may carry once: with two, Node would quietly take the first (or join them) and the request means either. */
-const SINGLE = new Map([
-  ['host', 'Host'],
-  ['authorization', 'Authorization'],
-  ['content-type', 'Content-Type'],
-]);
+const SINGLE = ['Host', 'Authorization', 'Content-Type'] as const;
+const SINGLE_LOWER = SINGLE.map((h) => h.toLowerCase());
 
 /** A Host value: a name or an IPv4 or bracketed IPv6 address, and a port of digits if any. */
 const HOST_RE = /^(?:\[[0-9A-Fa-f:.]+\]|[^\s:[\]/?#@\\]+)(?::\d{1,5})?$/;
@@ -16,17 +13,20 @@ const HOST_RE = /^(?:\[[0-9A-Fa-f:.]+\]|[^\s:[\]/?#@\\]+)(?::\d{1,5})?$/;
  * on it; an Authorization or Content-Type given twice is as ambiguous.
  */
 export function headerFault(req: IncomingMessage): string | null {
-  const seen = new Set<string>();
+  // A bit per header of SINGLE seen (this runs on every request: no allocation).
+  let seen = 0;
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    const label = SINGLE.get(name);
-    if (label === undefined) continue;
-    if (seen.has(name)) return `The request has more than one ${label} header.`;
-    seen.add(name);
+    const name = raw[i]!;
+    // Only names of a possible length are lower-cased (Host 4, Authorization 13, Content-Type 12).
+    if (name.length !== 4 && name.length !== 12 && name.length !== 13) continue;
+    const which = SINGLE_LOWER.indexOf(name.toLowerCase());
+    if (which === -1) continue;
+    if (seen & (1 << which)) return `The request has more than one ${SINGLE[which]} header.`;
+    seen |= 1 << which;
   }
   const host = String(req.headers.host ?? '');
-  if (!seen.has('host')) {
+  if (!(seen & 1)) {
     if (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1) return 'The request has no Host header.';
   } else if (!HOST_RE.test(host)) {
     return "The request's Host header is not a host name, with a port of digits if any.";
