@@ -8,6 +8,8 @@ import { createVault, credential, secretClient } from './support/clients.js';
 import { rawRequest } from './support/raw-http.js';
 import { freshPostgresDatabase, startPostgres, type TestDatabase } from './support/databases.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
+import { sealOfStoredKey } from '../src/authorization/authorization-key.js';
+import { loadKeyring } from '../src/crypto/keyring.js';
 import { startBalancer, type TcpBalancer } from './support/tcp-balancer.js';
 
 // Several servers on one PostgreSQL database (--cluster), each with its own
@@ -147,17 +149,25 @@ describe('a cluster: several servers on one PostgreSQL database', () => {
     const reader = await newServicePrincipal(pub, 'cluster-direct-reader');
     const group = await newGroup(pub, 'cluster-direct', []);
     assert.equal((await assignRole(pub, vault.id!, ROLE_IDS['Key Vault Secrets User'], group)).status, 201);
-    const sql = async (text: string) => {
+    const sql = async (text: string, params: unknown[] = [group.toLowerCase(), reader.id.toLowerCase()]) => {
       const c = new pg.Client({ connectionString: url });
       await c.connect();
       try {
-        await c.query(text, [group.toLowerCase(), reader.id.toLowerCase()]);
+        return (await c.query(text, params)).rows;
       } finally {
         await c.end();
       }
     };
     for (const m of [a, b]) assert.equal(await readStatus(await on(m), 'direct-vault', 's', reader), 403);
+    // Without its seal (as by someone writing the database without the master key) it grants on no member.
     await sql('INSERT INTO group_members (group_id, member_id) VALUES ($1, $2)');
+    await sleep(300);
+    for (const m of [a, b]) assert.equal(await readStatus(await on(m), 'direct-vault', 's', reader), 403);
+    await sql('DELETE FROM group_members WHERE group_id = $1 AND member_id = $2');
+    // As coffer writes it: sealed under the deployment's authorization key.
+    const [key] = await sql("SELECT value FROM settings WHERE key = 'authorizationKey'", []);
+    const seal = sealOfStoredKey(key.value, loadKeyring({ masterKey: MASTER_KEY, file: '' }).keyring);
+    await sql('INSERT INTO group_members (group_id, member_id, mac) VALUES ($1, $2, $3)', [group.toLowerCase(), reader.id.toLowerCase(), seal.membership(group, reader.id)]);
     for (const m of [a, b]) {
       await on(m);
       await until(`member ${m === a ? 'a' : 'b'} grants`, async () => (await readStatus(pub, 'direct-vault', 's', reader)) === 200);

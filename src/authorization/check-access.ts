@@ -61,7 +61,11 @@ export function createCheckAccess(deps: { authorizer: Authorizer; index: AccessI
     const principal = await directory.get(principalId.toLowerCase());
     if (!principal) throw errors.invalidArm(`Principal '${principalId.slice(0, 64)}' does not exist in the directory.`);
     let vault: VaultRow | null = null;
-    if (scope.vault) vault = await deps.vaults.get(deps.subscriptionId, scope.resourceGroup!, scope.vault);
+    if (scope.vault) {
+      vault = await deps.vaults.get(deps.subscriptionId, scope.resourceGroup!, scope.vault);
+      // Its access policies decide nothing unless their seal matches, as on the data plane.
+      deps.vaults.assertIntact(vault);
+    }
     const id = principal.objectId;
 
     const management = [];

@@ -7,6 +7,7 @@ import { auditKeyIds, checkAuditKeys, renewAuditKey, rewrapAuditKey } from '../a
 import { checkCredentialPepper, renewCredentialPepper, rewrapCredentialPepper } from '../identity/credential-pepper.js';
 import { pepperKeyIds, readPepperRow } from '../identity/credential-pepper-row.js';
 import type { CredentialHasher } from '../identity/password-hash.js';
+import { authorizationKeyIds, checkAuthorizationKey, rewrapAuthorizationKey } from '../authorization/authorization-key.js';
 import { addPrimaryToFile, loadKeyring, retainOnlyInFile, type Keyring } from './keyring.js';
 
 // A rotation renews every vault's data key, the backup key and the audit
@@ -38,6 +39,8 @@ export interface RewrapResult {
   renewedCredentialPepper: boolean;
   /** Whether any credential pepper generation was rewrapped. */
   credentialPepper: boolean;
+  /** Whether the authorization key (authorization-seal.ts) was rewrapped; it is not renewed. */
+  authorizationKey: boolean;
   /** Signing keys left as they were: they do not open under the keyring (written into the database without it). */
   untrustedSigningKeys: string[];
 }
@@ -105,6 +108,11 @@ async function checkKeysOpen(store: Store, keyring: Keyring): Promise<void> {
     await checkCredentialPepper(store.settings, keyring);
   } catch (err) {
     throw new RotationRefusedError(`the credential pepper does not open under the master keyring (${(err as Error).message}). Nothing was changed.`);
+  }
+  try {
+    await checkAuthorizationKey(store.settings, keyring);
+  } catch (err) {
+    throw new RotationRefusedError(`the authorization key does not open under the master keyring (${(err as Error).message}). Nothing was changed.`);
   }
 }
 
@@ -217,7 +225,8 @@ export async function rewrapAll(store: Store, keyring: Keyring, hooks: RotationH
   const backupKey = await rewrapBackupKeys(store.settings, keyring);
   const auditKey = await rewrapAuditKey(store.settings, keyring, keyring);
   const credentialPepper = await rewrapCredentialPepper(store.settings, keyring, keyring);
-  return { renewedDataKeys, renewedBackupKey, renewedAuditKey, renewedCredentialPepper, vaultKeys, signingKeys, backupKey, auditKey, credentialPepper, untrustedSigningKeys };
+  const authorizationKey = await rewrapAuthorizationKey(store.settings, keyring, keyring);
+  return { renewedDataKeys, renewedBackupKey, renewedAuditKey, renewedCredentialPepper, vaultKeys, signingKeys, backupKey, auditKey, credentialPepper, authorizationKey, untrustedSigningKeys };
 }
 
 /** Master key ids still referenced by stored wrapped keys (signing keys that do not open under `keyring` left out). */
@@ -229,6 +238,7 @@ export async function keyIdsInUse(store: Store, keyring: Keyring): Promise<Set<s
   for (const id of await auditKeyIds(store.settings)) ids.add(id);
   const pepper = await readPepperRow(store.settings);
   for (const id of pepper ? pepperKeyIds(pepper.stored) : []) ids.add(id);
+  for (const id of await authorizationKeyIds(store.settings)) ids.add(id);
   return ids;
 }
 

@@ -14,7 +14,7 @@ import type { Deployment } from './bootstrap.js';
 // Composes the authorization domain: index, role catalog, authorizer and the
 // services the routes call.
 
-export async function createAccessControl(deps: { store: Store; directory: DirectoryService; vaults: VaultService; subscriptionId: string; tenantId: string }) {
+export async function createAccessControl(deps: { store: Pick<Store, 'roleAssignments' | 'groups' | 'roleDefinitions'>; directory: DirectoryService; vaults: VaultService; subscriptionId: string; tenantId: string }) {
   const index = await createAccessIndex({ assignments: deps.store.roleAssignments, groups: deps.store.groups });
   const catalog = await createRoleCatalog(deps.store.roleDefinitions);
   const authorizer = createAuthorizer({ index, catalog });

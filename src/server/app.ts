@@ -158,6 +158,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       reply.header('x-ms-keyvault-region', vault.location);
       checkApiVersion(req.query['api-version']);
       req.caller = await deps.auth.dataPlane(req.headers.authorization);
+      // Its access policies and network rules, before anything is decided from them.
+      deps.vaults.assertIntact(vault);
       // After authentication, as Key Vault's firewall names the caller in its 403.
       checkNetworkAccess(vault, req.ip, req.caller);
       // The caller's own allowance, after authentication (anonymous requests use up no one's); the vault's shared

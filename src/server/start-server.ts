@@ -32,6 +32,9 @@ import { followChanges } from './follow-changes.js';
 import { writeFileAtomic } from '../storage/atomic-file.js';
 import { createHighWater } from '../audit/audit-high-water.js';
 import { openSqliteStore } from '../storage/sqlite/sqlite-store.js';
+import { AUTHORIZATION_KEY_FILE } from '../authorization/authorization-key.js';
+import { openAuthorizationSeal } from '../authorization/authorization-binding.js';
+import { refusedAdvice, sealStores } from '../authorization/sealed-stores.js';
 import { describeTrust, ensureTlsMaterial, subjectAltNames } from '../tls/certificates.js';
 import { createVaultService } from '../vaults/vault-service.js';
 import { buildApp } from './app.js';
@@ -138,6 +141,10 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   if (unsealable.unrecorded > 0) log.info({ vaults: unsealable.unrecorded }, 'renewed the data keys made before their master key was recorded in them');
   for (const v of unsealable.rolledBack) log.error({ vault: v.id }, rolledBackAdvice(v));
   if (unsealable.foreign > 0) log.warn({ vaults: unsealable.foreign }, 'renewed vault data keys made under a master key no longer in use (put back in the database, or made during a rotation)');
+  // Rows that grant access carry a seal (authorization-seal.ts); the first start of a build that seals them seals those stored.
+  const { seal, bound } = await openAuthorizationSeal(store, keyring, join(config.dataDir, AUTHORIZATION_KEY_FILE));
+  if (bound) log.warn({ rows: bound }, 'sealed the role assignments, custom roles, group memberships and vaults stored before this build sealed them, trusting them as found');
+  const sealed = sealStores(store, seal, (r) => log.error({ kind: r.kind, id: r.id }, refusedAdvice(r)));
 
   const publicPort = config.publicPort ?? config.port;
   const urls = createUrls({ publicHost: config.publicHost, port: publicPort, vaultDnsSuffix: config.vaultDnsSuffix });
@@ -198,7 +205,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   });
   const authCodes = createAuthCodes(store.signInCodes, (code) => hasher.tokenHash('auth-code', code));
   const vaultKeys = createVaultKeys(keyring, store.vaults);
-  const vaults = createVaultService({ vaults: store.vaults, resourceGroups: store.resourceGroups, vaultKeys, location: config.location });
+  const vaults = createVaultService({ vaults: sealed.vaults, resourceGroups: store.resourceGroups, vaultKeys, location: config.location, intact: sealed.vaultIntact });
   let rotations: Promise<void> = Promise.resolve();
   const secretStore = config.secretCacheMb > 0 ? withLatestVersionCache(store.secrets, { maxBytes: config.secretCacheMb * 1024 * 1024 }) : store.secrets;
   await ensureBackupKey(store.settings, keyring);
@@ -232,7 +239,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
     ? createThrottle({ windowSeconds: config.throttleWindowSeconds, secretCreates: config.throttleSecretCreates, other: config.throttleOther })
     : undefined;
   const inFlight = createInFlight();
-  const access = await createAccessControl({ store, directory, vaults, subscriptionId: deployment.subscriptionId, tenantId: deployment.tenantId });
+  const access = await createAccessControl({ store: sealed, directory, vaults, subscriptionId: deployment.subscriptionId, tenantId: deployment.tenantId });
   await grantAdministrator(access.index, store.settings, deployment);
   await endSetup();
   // After every cache is built: the changes announced meanwhile are applied first (ChangeFeed.subscribe).

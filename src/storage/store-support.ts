@@ -22,3 +22,6 @@ export function toPage<R, T>(rows: R[], limit: number, map: (row: R) => T, curso
   const last = items.at(-1);
   return { items: items.map(map), next: rows.length > limit && last !== undefined ? cursor(last) : null };
 }
+
+/** The seal column of every table of authorization data (authorization/authorization-seal.ts), added by one migration in each store. */
+export const SEAL_COLUMNS_SQL = ['role_assignments', 'role_definitions', 'group_members', 'vaults'].map((t) => `ALTER TABLE ${t} ADD COLUMN mac TEXT;`).join('\n');

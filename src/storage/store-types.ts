@@ -216,6 +216,8 @@ export interface RoleDefinitionRow {
   createdAt: number;
   updatedAt: number;
   createdBy: string;
+  /** The authorization seal's MAC (authorization/authorization-seal.ts); null for a row stored without one. Stores keep it as given. */
+  mac?: string | null;
 }
 
 export interface RoleAssignmentRow {
@@ -232,15 +234,28 @@ export interface RoleAssignmentRow {
   createdAt: number;
   updatedAt: number;
   createdBy: string;
+  /** The authorization seal's MAC (authorization/authorization-seal.ts); null for a row stored without one. Stores keep it as given. */
+  mac?: string | null;
+}
+
+/** A group membership as stored, with its seal (see RoleAssignmentRow.mac). */
+export interface MembershipRow {
+  groupId: string;
+  memberId: string;
+  mac: string | null;
 }
 
 export interface GroupStore {
-  /** Returns false if the membership already existed. */
-  addMember(groupId: string, memberId: string, audit?: AuditRecord): Promise<boolean>;
+  /** Returns false if the membership already existed. `mac`: the membership's seal. */
+  addMember(groupId: string, memberId: string, audit?: AuditRecord, mac?: string): Promise<boolean>;
   removeMember(groupId: string, memberId: string, audit?: AuditRecord): Promise<boolean>;
   listMembers(groupId: string): Promise<string[]>;
-  /** Every (group, member) pair: the authorization index is built from it. */
-  allMemberships(): Promise<Array<{ groupId: string; memberId: string }>>;
+  /** The group's memberships with their seals. */
+  membershipsOf(groupId: string): Promise<MembershipRow[]>;
+  /** Every membership: the authorization index is built from it. */
+  allMemberships(): Promise<MembershipRow[]>;
+  /** Seals a membership stored without a seal (false: none such). */
+  setMac(groupId: string, memberId: string, mac: string): Promise<boolean>;
 }
 
 // `audit`, on the writes of role definitions and assignments, is appended to
@@ -253,6 +268,8 @@ export interface RoleDefinitionStore {
   get(id: string): Promise<RoleDefinitionRow | null>;
   list(): Promise<RoleDefinitionRow[]>;
   delete(id: string, audit?: AuditRecord): Promise<boolean>;
+  /** Seals a role stored without a seal (false: none such). */
+  setMac(id: string, mac: string): Promise<boolean>;
 }
 
 export interface RoleAssignmentStore {
@@ -265,6 +282,8 @@ export interface RoleAssignmentStore {
   deleteExpired(now: number): Promise<RoleAssignmentRow[]>;
   /** Removes every assignment of a principal (when it is deleted). */
   deleteForPrincipal(principalId: string): Promise<number>;
+  /** Seals an assignment stored without a seal (false: none such). */
+  setMac(id: string, mac: string): Promise<boolean>;
 }
 
 export interface Store {

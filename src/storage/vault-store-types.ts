@@ -36,6 +36,8 @@ export interface VaultRow {
   masterKeyId: string;
   /** 0 for the vault's first data key, one more each time it is renewed (values sealed before keep their generation's key). */
   dekGeneration: number;
+  /** The seal over its identity and properties (authorization/authorization-seal.ts); null for a row stored without one. */
+  mac?: string | null;
 }
 
 /** One of a vault's data keys as stored: its current one or an earlier generation. */
@@ -89,7 +91,7 @@ export interface VaultStore {
    */
   update(
     id: string,
-    patch: { tags?: Record<string, string>; properties?: Record<string, unknown>; updatedAt: number; modifiedBy?: string; modifiedByType?: 'User' | 'Application' },
+    patch: { tags?: Record<string, string>; properties?: Record<string, unknown>; mac?: string; updatedAt: number; modifiedBy?: string; modifiedByType?: 'User' | 'Application' },
     audit?: AuditRecord,
     unless?: Pick<VaultRow, 'tags' | 'properties'>,
   ): Promise<boolean>;
@@ -117,4 +119,6 @@ export interface VaultStore {
   renewKey(id: string, from: number, next: { dekWrapped: Buffer; masterKeyId: string }): Promise<boolean>;
   /** An earlier generation of the vault's data key; null if there is none. */
   earlierKey(id: string, generation: number): Promise<WrappedDataKey | null>;
+  /** Seals a vault stored without a seal (false: none such). */
+  setMac(id: string, mac: string): Promise<boolean>;
 }

@@ -20,6 +20,13 @@ export interface VaultService {
   forgetAll(): void;
   /** A live vault by name, from cache. */
   findLive(name: string): Promise<VaultRow | null>;
+  /**
+   * For the data plane, which trusts the vault's access policies and network
+   * rules: throws (500) if the vault's seal does not match them (they were
+   * changed in the database outside coffer). Its management still works, and
+   * a change of its properties there seals them again.
+   */
+  assertIntact(row: VaultRow): void;
   /** Whether a vault holds the name, live or soft-deleted (a deleted vault keeps its name until purged). */
   nameInUse(name: string): Promise<boolean>;
   get(subscriptionId: string, resourceGroup: string, name: string): Promise<VaultRow>;
@@ -79,6 +86,8 @@ export function createVaultService(deps: {
   vaultKeys: VaultKeys;
   location: string;
   now?: () => number;
+  /** Whether the vault's stored seal matches it (sealed-stores.ts); absent: every vault is. */
+  intact?: (row: VaultRow) => boolean;
 }): VaultService {
   const { vaults, resourceGroups, vaultKeys } = deps;
   const now = deps.now ?? (() => Math.floor(Date.now() / 1000));
@@ -88,6 +97,9 @@ export function createVaultService(deps: {
   // and caching its older row would keep revoked access or a deleted vault
   // alive until the next change).
   const cache = new Map<string, VaultRow>();
+  // Each cached row is checked once, not on every request.
+  const checked = new WeakMap<VaultRow, boolean>();
+  const intact = deps.intact ?? (() => true);
   let changes = 0;
   const invalidate = (name: string) => {
     changes++;
@@ -136,19 +148,30 @@ export function createVaultService(deps: {
     return row;
   }
 
+  const assertIntact = (row: VaultRow) => {
+    let ok = checked.get(row);
+    if (ok === undefined) checked.set(row, (ok = intact(row)));
+    if (!ok) throw errors.integrity(`the access configuration of vault '${row.name}'`);
+  };
+
   // Another cluster member may change the vault between the read and the
   // write; the write then changes nothing (VaultStore.update's `unless`) and
-  // the change is made again from a new read.
+  // the change is made again from a new read. A change made from the current
+  // properties needs them intact: it would seal what a database writer put
+  // there. Only `replaces` (a PUT, which sets them all) may mend a vault whose
+  // seal does not match.
   async function update(
     vault: VaultRow,
     next: (current: VaultRow) => { tags?: Record<string, string>; properties: Record<string, unknown> },
     by: Actor,
     audit?: AuditRecord,
+    replaces = false,
   ): Promise<VaultRow> {
     return exclusive(vault.id, async () => {
       for (let attempt = 1; attempt <= UPDATE_ATTEMPTS; attempt++) {
         // Purged meanwhile: fresh() says so.
         const current = await fresh(vault);
+        if (!replaces) assertIntact(current);
         const { tags, properties } = next(current);
         const patch = { tags: tags ?? current.tags, properties, updatedAt: now(), modifiedBy: by.name, modifiedByType: by.type };
         const updated = await vaults.update(vault.id, patch, audit, current);
@@ -176,6 +199,7 @@ export function createVaultService(deps: {
       if (seen === changes) cache.set(key, row);
       return row;
     },
+    assertIntact,
     async nameInUse(name) {
       return (await vaults.getByName(name.toLowerCase())) !== null;
     },
@@ -228,6 +252,7 @@ export function createVaultService(deps: {
           },
           by,
           audit,
+          true,
         );
         return { vault, created: false };
       }

@@ -15,10 +15,11 @@ export function describeAccessConformance(h: { store(): Store }): void {
       const member = principal({});
       await store.principals.insert(group);
       await store.principals.insert(member);
-      assert.equal(await store.groups.addMember(group.objectId, member.objectId), true);
-      assert.equal(await store.groups.addMember(group.objectId, member.objectId), false);
+      assert.equal(await store.groups.addMember(group.objectId, member.objectId, undefined, 'a1.0.m'), true);
+      assert.equal(await store.groups.addMember(group.objectId, member.objectId, undefined, 'a1.0.other'), false);
       assert.deepEqual(await store.groups.listMembers(group.objectId), [member.objectId]);
-      assert.deepEqual(await store.groups.allMemberships(), [{ groupId: group.objectId, memberId: member.objectId }]);
+      assert.deepEqual(await store.groups.allMemberships(), [{ groupId: group.objectId, memberId: member.objectId, mac: 'a1.0.m' }]);
+      assert.deepEqual(await store.groups.membershipsOf(group.objectId), [{ groupId: group.objectId, memberId: member.objectId, mac: 'a1.0.m' }]);
       assert.equal(await store.groups.removeMember(group.objectId, member.objectId), true);
       assert.equal(await store.groups.removeMember(group.objectId, member.objectId), false);
       await store.groups.addMember(group.objectId, member.objectId);
@@ -30,11 +31,12 @@ export function describeAccessConformance(h: { store(): Store }): void {
   describe('role definitions', () => {
     it('upserts, lists, gets and deletes custom roles; names are unique case-insensitively', async () => {
       const store = h.store();
-      const role = { id: randomUUID(), roleName: 'Reader Plus', description: 'd', permissions: [{ actions: ['*/read'], notActions: [], dataActions: [], notDataActions: [] }], assignableScopes: ['/subscriptions/s'], createdAt: 1, updatedAt: 1, createdBy: 'a' };
+      const role = { id: randomUUID(), roleName: 'Reader Plus', description: 'd', permissions: [{ actions: ['*/read'], notActions: [], dataActions: [], notDataActions: [] }], assignableScopes: ['/subscriptions/s'], createdAt: 1, updatedAt: 1, createdBy: 'a', mac: 'a1.0.r1' };
       await store.roleDefinitions.upsert(role);
       assert.deepEqual(await store.roleDefinitions.get(role.id.toUpperCase()), role);
-      await store.roleDefinitions.upsert({ ...role, description: 'changed', updatedAt: 2 });
+      await store.roleDefinitions.upsert({ ...role, description: 'changed', updatedAt: 2, mac: 'a1.0.r2' });
       assert.equal((await store.roleDefinitions.get(role.id))?.description, 'changed');
+      assert.equal((await store.roleDefinitions.get(role.id))?.mac, 'a1.0.r2');
       await assert.rejects(store.roleDefinitions.upsert({ ...role, id: randomUUID(), roleName: 'READER PLUS' }), isConflict('exists'));
       assert.equal((await store.roleDefinitions.list()).length, 1);
       assert.equal(await store.roleDefinitions.delete(role.id), true);
@@ -68,6 +70,39 @@ export function describeAccessConformance(h: { store(): Store }): void {
       await store.roleAssignments.insert(assignment({ principalId: p }));
       assert.equal(await store.roleAssignments.deleteForPrincipal(p), 2);
       assert.equal((await store.roleAssignments.list()).length, 2);
+    });
+  });
+
+  describe('seals', () => {
+    // bindAuthorizationData seals rows stored before seals existed: only those, never over a seal written meanwhile.
+    it('setMac seals a row stored without a seal, and never replaces a seal', async () => {
+      const store = h.store();
+      const bare = assignment({ mac: null });
+      const sealedRow = assignment();
+      await store.roleAssignments.insert(bare);
+      await store.roleAssignments.insert(sealedRow);
+      assert.equal(await store.roleAssignments.setMac(bare.id.toUpperCase(), 'a1.0.bound'), true);
+      assert.equal(await store.roleAssignments.setMac(bare.id, 'a1.0.again'), false);
+      assert.equal(await store.roleAssignments.setMac(sealedRow.id, 'a1.0.over'), false);
+      assert.equal(await store.roleAssignments.setMac(randomUUID(), 'a1.0.none'), false);
+      assert.equal((await store.roleAssignments.get(bare.id))?.mac, 'a1.0.bound');
+      assert.equal((await store.roleAssignments.get(sealedRow.id))?.mac, sealedRow.mac);
+
+      const role = { id: randomUUID(), roleName: `Bare ${randomUUID()}`, description: 'd', permissions: [], assignableScopes: ['/'], createdAt: 1, updatedAt: 1, createdBy: 'a' };
+      await store.roleDefinitions.upsert(role);
+      assert.equal((await store.roleDefinitions.get(role.id))?.mac, null);
+      assert.equal(await store.roleDefinitions.setMac(role.id, 'a1.0.role'), true);
+      assert.equal(await store.roleDefinitions.setMac(role.id, 'a1.0.over'), false);
+      assert.equal((await store.roleDefinitions.get(role.id))?.mac, 'a1.0.role');
+
+      const group = principal({ kind: 'Group', appId: null });
+      const member = principal({});
+      await store.principals.insert(group);
+      await store.principals.insert(member);
+      await store.groups.addMember(group.objectId, member.objectId);
+      assert.equal(await store.groups.setMac(group.objectId, member.objectId, 'a1.0.member'), true);
+      assert.equal(await store.groups.setMac(group.objectId, member.objectId, 'a1.0.over'), false);
+      assert.deepEqual(await store.groups.membershipsOf(group.objectId), [{ groupId: group.objectId, memberId: member.objectId, mac: 'a1.0.member' }]);
     });
   });
 }

@@ -215,7 +215,7 @@ export function describeAuditConformance(h: ConformanceHandle & { auditKey(): Ch
 
     it('role definition and assignment changes store their record with them: if and only if something changed, never the change without it', async () => {
       const store = h.store();
-      const role = { id: randomUUID(), roleName: `Audited ${randomUUID()}`, description: 'd', permissions: [{ actions: ['*/read'], notActions: [], dataActions: [], notDataActions: [] }], assignableScopes: ['/subscriptions/s'], createdAt: 1, updatedAt: 1, createdBy: 'a' };
+      const role = { id: randomUUID(), roleName: `Audited ${randomUUID()}`, description: 'd', permissions: [{ actions: ['*/read'], notActions: [], dataActions: [], notDataActions: [] }], assignableScopes: ['/subscriptions/s'], createdAt: 1, updatedAt: 1, createdBy: 'a', mac: 'a1.0.role' };
       await store.roleDefinitions.upsert(role, record('role create'));
       await assert.rejects(store.roleDefinitions.upsert({ ...role, id: randomUUID() }, record('role name taken')), isConflict('exists'));
       const a = assignmentRow({ roleDefinitionId: role.id });

@@ -51,6 +51,7 @@ export function vaultRow(overrides: Partial<VaultRow> = {}): VaultRow {
     dekWrapped: randomBytes(60),
     masterKeyId: 'mk-1',
     dekGeneration: 0,
+    mac: `a1.0.vault-${randomBytes(6).toString('hex')}`,
     ...overrides,
   };
 }
@@ -95,6 +96,7 @@ export const assignmentRow = (overrides: Partial<RoleAssignmentRow> = {}): RoleA
   createdAt: 1,
   updatedAt: 1,
   createdBy: 'admin',
+  mac: `a1.0.assignment-${randomBytes(6).toString('hex')}`,
   ...overrides,
 });
 

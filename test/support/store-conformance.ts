@@ -297,14 +297,25 @@ export function runStoreConformance(label: string, makeStore: StoreFactory): voi
         const v = await newVault();
         await store.vaults.update(v.id, { tags: { t: '1' }, updatedAt: 50 });
         assert.deepEqual(await store.vaults.getById(v.id), { ...v, tags: { t: '1' }, updatedAt: 50 });
-        await store.vaults.update(v.id, { properties: { enableRbacAuthorization: true }, updatedAt: 60 });
-        assert.deepEqual(await store.vaults.getById(v.id), { ...v, tags: { t: '1' }, properties: { enableRbacAuthorization: true }, updatedAt: 60 });
+        await store.vaults.update(v.id, { properties: { enableRbacAuthorization: true }, mac: 'a1.0.p1', updatedAt: 60 });
+        assert.deepEqual(await store.vaults.getById(v.id), { ...v, tags: { t: '1' }, properties: { enableRbacAuthorization: true }, mac: 'a1.0.p1', updatedAt: 60 });
+        // A change without a seal keeps the stored one.
         await store.vaults.update(v.id, { tags: {}, properties: {}, updatedAt: 70 });
-        assert.deepEqual(await store.vaults.getById(v.id), { ...v, tags: {}, properties: {}, updatedAt: 70 });
+        assert.deepEqual(await store.vaults.getById(v.id), { ...v, tags: {}, properties: {}, mac: 'a1.0.p1', updatedAt: 70 });
         // Who changed it is kept until someone else does; the creator stays.
         await store.vaults.update(v.id, { tags: { t: '2' }, updatedAt: 80, modifiedBy: 'app-id-1', modifiedByType: 'Application' });
         await store.vaults.update(v.id, { updatedAt: 90 });
-        assert.deepEqual(await store.vaults.getById(v.id), { ...v, tags: { t: '2' }, properties: {}, updatedAt: 90, modifiedBy: 'app-id-1', modifiedByType: 'Application' });
+        assert.deepEqual(await store.vaults.getById(v.id), { ...v, tags: { t: '2' }, properties: {}, mac: 'a1.0.p1', updatedAt: 90, modifiedBy: 'app-id-1', modifiedByType: 'Application' });
+      });
+
+      it('setMac seals a vault stored without a seal, and never replaces a seal', async () => {
+        const bare = await newVault({ mac: null });
+        const sealed = await newVault();
+        assert.equal(await store.vaults.setMac(bare.id, 'a1.0.bound'), true);
+        assert.equal(await store.vaults.setMac(bare.id, 'a1.0.again'), false);
+        assert.equal(await store.vaults.setMac(sealed.id, 'a1.0.over'), false);
+        assert.equal((await store.vaults.getById(bare.id))?.mac, 'a1.0.bound');
+        assert.equal((await store.vaults.getByName(sealed.name))?.mac, sealed.mac);
       });
 
       it('update with `unless` writes only over the row as it was read, and never over a deleted vault', async () => {

@@ -6,20 +6,25 @@ import type { PgAuditedWrite } from './pg-audit-store.js';
 // Group memberships, custom role definitions and role assignments.
 
 const ASSIGNMENT = `id, scope, role_definition_id AS "roleDefinitionId", principal_id AS "principalId", principal_type AS "principalType",
-  description, end_time AS "endTime", created_at AS "createdAt", updated_at AS "updatedAt", created_by AS "createdBy"`;
+  description, end_time AS "endTime", created_at AS "createdAt", updated_at AS "updatedAt", created_by AS "createdBy", mac`;
 const ROLE = `id, role_name AS "roleName", description, permissions, assignable_scopes AS "assignableScopes",
-  created_at AS "createdAt", updated_at AS "updatedAt", created_by AS "createdBy"`;
+  created_at AS "createdAt", updated_at AS "updatedAt", created_by AS "createdBy", mac`;
+const MEMBERSHIP = 'group_id AS "groupId", member_id AS "memberId", mac';
 
 type RoleRecord = Omit<RoleDefinitionRow, 'permissions' | 'assignableScopes'> & { permissions: string; assignableScopes: string };
 const toRole = (r: RoleRecord): RoleDefinitionRow => ({ ...r, permissions: fromJson(r.permissions), assignableScopes: fromJson(r.assignableScopes) });
 
 export function pgGroupStore(pool: pg.Pool, audited: PgAuditedWrite): GroupStore {
   return {
-    addMember: (g, m, audit) =>
-      audited(audit, (db) => unique(`member ${m} of group ${g}`, async () => (await changes(db, 'INSERT INTO group_members (group_id, member_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [g, m])) > 0)),
+    addMember: (g, m, audit, mac) =>
+      audited(audit, (db) =>
+        unique(`member ${m} of group ${g}`, async () => (await changes(db, 'INSERT INTO group_members (group_id, member_id, mac) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [g, m, mac ?? null])) > 0),
+      ),
     removeMember: (g, m, audit) => audited(audit, async (db) => (await changes(db, 'DELETE FROM group_members WHERE group_id = $1 AND member_id = $2', [g, m])) > 0),
     listMembers: async (g) => (await rows<{ m: string }>(pool, 'SELECT member_id AS m FROM group_members WHERE group_id = $1 ORDER BY member_id', [g])).map((r) => r.m),
-    allMemberships: () => rows(pool, 'SELECT group_id AS "groupId", member_id AS "memberId" FROM group_members'),
+    membershipsOf: (g) => rows(pool, `SELECT ${MEMBERSHIP} FROM group_members WHERE group_id = $1 ORDER BY member_id`, [g]),
+    allMemberships: () => rows(pool, `SELECT ${MEMBERSHIP} FROM group_members`),
+    setMac: async (g, m, mac) => 0 < (await changes(pool, 'UPDATE group_members SET mac = $1 WHERE group_id = $2 AND member_id = $3 AND mac IS NULL', [mac, g, m])),
   };
 }
 
@@ -29,11 +34,11 @@ export function pgRoleDefinitionStore(pool: pg.Pool, audited: PgAuditedWrite): R
       await audited(audit, (db) =>
         unique(`role ${r.roleName}`, () =>
           db.query(
-            `INSERT INTO role_definitions (id, role_name, role_name_key, description, permissions, assignable_scopes, created_at, updated_at, created_by)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            `INSERT INTO role_definitions (id, role_name, role_name_key, description, permissions, assignable_scopes, created_at, updated_at, created_by, mac)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
              ON CONFLICT (id) DO UPDATE SET role_name = excluded.role_name, role_name_key = excluded.role_name_key, description = excluded.description,
-               permissions = excluded.permissions, assignable_scopes = excluded.assignable_scopes, updated_at = excluded.updated_at`,
-            [r.id.toLowerCase(), r.roleName, r.roleName.toLowerCase(), r.description, toJson(r.permissions), toJson(r.assignableScopes), r.createdAt, r.updatedAt, r.createdBy],
+               permissions = excluded.permissions, assignable_scopes = excluded.assignable_scopes, updated_at = excluded.updated_at, mac = excluded.mac`,
+            [r.id.toLowerCase(), r.roleName, r.roleName.toLowerCase(), r.description, toJson(r.permissions), toJson(r.assignableScopes), r.createdAt, r.updatedAt, r.createdBy, r.mac ?? null],
           ),
         ),
       );
@@ -44,6 +49,7 @@ export function pgRoleDefinitionStore(pool: pg.Pool, audited: PgAuditedWrite): R
     },
     list: async () => (await rows<RoleRecord>(pool, `SELECT ${ROLE} FROM role_definitions ORDER BY role_name_key`)).map(toRole),
     delete: (id, audit) => audited(audit, async (db) => (await changes(db, 'DELETE FROM role_definitions WHERE id = $1', [id.toLowerCase()])) > 0),
+    setMac: async (id, mac) => 0 < (await changes(pool, 'UPDATE role_definitions SET mac = $1 WHERE id = $2 AND mac IS NULL', [mac, id.toLowerCase()])),
   };
 }
 
@@ -53,9 +59,9 @@ export function pgRoleAssignmentStore(pool: pg.Pool, audited: PgAuditedWrite): R
       await audited(audit, (db) =>
         unique(`role assignment ${r.id}`, () =>
           db.query(
-            `INSERT INTO role_assignments (id, scope, role_definition_id, principal_id, principal_type, description, end_time, created_at, updated_at, created_by)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-            [r.id.toLowerCase(), r.scope, r.roleDefinitionId, r.principalId.toLowerCase(), r.principalType, r.description, r.endTime, r.createdAt, r.updatedAt, r.createdBy],
+            `INSERT INTO role_assignments (id, scope, role_definition_id, principal_id, principal_type, description, end_time, created_at, updated_at, created_by, mac)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+            [r.id.toLowerCase(), r.scope, r.roleDefinitionId, r.principalId.toLowerCase(), r.principalType, r.description, r.endTime, r.createdAt, r.updatedAt, r.createdBy, r.mac ?? null],
           ),
         ),
       );
@@ -65,5 +71,6 @@ export function pgRoleAssignmentStore(pool: pg.Pool, audited: PgAuditedWrite): R
     delete: (id, audit) => audited(audit, async (db) => (await changes(db, 'DELETE FROM role_assignments WHERE id = $1', [id.toLowerCase()])) > 0),
     deleteExpired: (now) => rows<RoleAssignmentRow>(pool, `DELETE FROM role_assignments WHERE end_time IS NOT NULL AND end_time <= $1 RETURNING ${ASSIGNMENT}`, [now]),
     deleteForPrincipal: (id) => changes(pool, 'DELETE FROM role_assignments WHERE principal_id = $1', [id.toLowerCase()]),
+    setMac: async (id, mac) => 0 < (await changes(pool, 'UPDATE role_assignments SET mac = $1 WHERE id = $2 AND mac IS NULL', [mac, id.toLowerCase()])),
   };
 }

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { SchemaTooNewError, type Migration } from '../sqlite/sqlite-migrations.js';
 import { describeUrl, one, transaction } from './pg-support.js';
 import { CHANGE_FEED_MIGRATION, SETTINGS_FEED_MIGRATION } from './pg-change-feed.js';
+import { SEAL_COLUMNS_SQL } from '../store-support.js';
 
 // Versioned schema, the PostgreSQL twin of sqlite-migrations.ts. Pending
 // migrations run in one transaction under a transaction-level advisory lock,
@@ -286,6 +287,11 @@ export const PG_MIGRATIONS: readonly Migration[] = [
   },
   // The credential pepper's row announced to a cluster's members (PostgreSQL only).
   SETTINGS_FEED_MIGRATION,
+  {
+    // The authorization seal: as SQLite's version 14.
+    version: 13,
+    sql: SEAL_COLUMNS_SQL,
+  },
 ];
 
 /** Brings the database to the newest known schema; returns that version. */

@@ -12,7 +12,7 @@ type Json<T, K extends keyof T> = Omit<T, K> & { [P in K]: string };
 const GROUP = 'subscription_id AS "subscriptionId", name, location, tags';
 const VAULT = `id, name, subscription_id AS "subscriptionId", resource_group AS "resourceGroup", location, tags, properties,
   created_by AS "createdBy", created_by_type AS "createdByType", modified_by AS "modifiedBy", modified_by_type AS "modifiedByType", created_at AS "createdAt", updated_at AS "updatedAt", deleted_at AS "deletedAt",
-  scheduled_purge_at AS "scheduledPurgeAt", dek_wrapped AS "dekWrapped", master_key_id AS "masterKeyId", dek_generation AS "dekGeneration"`;
+  scheduled_purge_at AS "scheduledPurgeAt", dek_wrapped AS "dekWrapped", master_key_id AS "masterKeyId", dek_generation AS "dekGeneration", mac`;
 
 const toGroup = (r: Json<ResourceGroupRow, 'tags'>): ResourceGroupRow => ({ ...r, tags: fromJson(r.tags) });
 const toVault = (r: Json<VaultRow, 'tags' | 'properties'>): VaultRow => ({ ...r, tags: fromJson(r.tags), properties: fromJson(r.properties) });
@@ -79,11 +79,11 @@ export function pgVaultStore(pool: pg.Pool, audited: PgAuditedWrite): VaultStore
         const r = await unique(`vault ${v.name}`, () =>
           db.query(
             `INSERT INTO vaults (id, name_key, name, subscription_id, resource_group, resource_group_key, location, tags, properties,
-               created_by, created_at, updated_at, deleted_at, scheduled_purge_at, dek_wrapped, master_key_id, created_by_type, modified_by, modified_by_type, dek_generation)
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20
+               created_by, created_at, updated_at, deleted_at, scheduled_purge_at, dek_wrapped, master_key_id, created_by_type, modified_by, modified_by_type, dek_generation, mac)
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21
              WHERE EXISTS (SELECT 1 FROM resource_groups WHERE subscription_id = $4 AND name_key = $6 FOR SHARE)`,
             [v.id, nameKey(v.name), v.name, v.subscriptionId, v.resourceGroup, nameKey(v.resourceGroup), v.location, toJson(v.tags), toJson(v.properties),
-              v.createdBy, v.createdAt, v.updatedAt, v.deletedAt, v.scheduledPurgeAt, v.dekWrapped, v.masterKeyId, v.createdByType, v.modifiedBy, v.modifiedByType, v.dekGeneration],
+              v.createdBy, v.createdAt, v.updatedAt, v.deletedAt, v.scheduledPurgeAt, v.dekWrapped, v.masterKeyId, v.createdByType, v.modifiedBy, v.modifiedByType, v.dekGeneration, v.mac ?? null],
           ),
         );
         return r.rowCount === 1;
@@ -103,10 +103,10 @@ export function pgVaultStore(pool: pg.Pool, audited: PgAuditedWrite): VaultStore
         db,
         // Rows hold what toJson wrote, so the text compares exactly (see VaultStore.update).
         `UPDATE vaults SET tags = COALESCE($2, tags), properties = COALESCE($3, properties), updated_at = $4,
-           modified_by = COALESCE($5, modified_by), modified_by_type = COALESCE($6, modified_by_type)
+           modified_by = COALESCE($5, modified_by), modified_by_type = COALESCE($6, modified_by_type), mac = COALESCE($9, mac)
          WHERE id = $1 AND ($7::text IS NULL OR (tags = $7 AND properties = $8 AND deleted_at IS NULL))`,
         [id, patch.tags === undefined ? null : toJson(patch.tags), patch.properties === undefined ? null : toJson(patch.properties), patch.updatedAt, patch.modifiedBy ?? null, patch.modifiedByType ?? null,
-          unless ? toJson(unless.tags) : null, unless ? toJson(unless.properties) : null],
+          unless ? toJson(unless.tags) : null, unless ? toJson(unless.properties) : null, patch.mac ?? null],
       ))),
     markDeleted: (id, deletedAt, scheduledPurgeAt, audit) =>
       audited(audit, async (db) => 0 < (await changes(db, 'UPDATE vaults SET deleted_at = $1, scheduled_purge_at = $2 WHERE id = $3 AND deleted_at IS NULL', [deletedAt, scheduledPurgeAt, id]))),
@@ -160,5 +160,6 @@ export function pgVaultStore(pool: pg.Pool, audited: PgAuditedWrite): VaultStore
         'SELECT vault_id AS id, generation, dek_wrapped AS "dekWrapped", master_key_id AS "masterKeyId" FROM vault_earlier_keys WHERE vault_id = $1 AND generation = $2',
         [id, generation],
       ),
+    setMac: async (id, mac) => 0 < (await changes(pool, 'UPDATE vaults SET mac = $1 WHERE id = $2 AND mac IS NULL', [mac, id])),
   };
 }

@@ -16,6 +16,7 @@ interface AssignmentRecord {
   created_at: number;
   updated_at: number;
   created_by: string;
+  mac: string | null;
 }
 
 interface RoleRecord {
@@ -27,6 +28,7 @@ interface RoleRecord {
   created_at: number;
   updated_at: number;
   created_by: string;
+  mac: string | null;
 }
 
 const toAssignment = (r: AssignmentRecord): RoleAssignmentRow => ({
@@ -40,6 +42,7 @@ const toAssignment = (r: AssignmentRecord): RoleAssignmentRow => ({
   createdAt: r.created_at,
   updatedAt: r.updated_at,
   createdBy: r.created_by,
+  mac: r.mac,
 });
 
 const toRole = (r: RoleRecord): RoleDefinitionRow => ({
@@ -51,34 +54,47 @@ const toRole = (r: RoleRecord): RoleDefinitionRow => ({
   createdAt: r.created_at,
   updatedAt: r.updated_at,
   createdBy: r.created_by,
+  mac: r.mac,
 });
 
+interface MembershipRecord {
+  group_id: string;
+  member_id: string;
+  mac: string | null;
+}
+const toMembership = (r: MembershipRecord) => ({ groupId: r.group_id, memberId: r.member_id, mac: r.mac });
+
 export function sqliteGroupStore(db: Database.Database, audited: AuditedWrites): GroupStore {
-  const add = db.prepare<[string, string]>('INSERT OR IGNORE INTO group_members (group_id, member_id) VALUES (?, ?)');
+  const add = db.prepare<[string, string, string | null]>('INSERT OR IGNORE INTO group_members (group_id, member_id, mac) VALUES (?, ?, ?)');
   const remove = db.prepare<[string, string]>('DELETE FROM group_members WHERE group_id = ? AND member_id = ?');
   const members = db.prepare<[string], { member_id: string }>('SELECT member_id FROM group_members WHERE group_id = ? ORDER BY member_id');
-  const all = db.prepare<[], { group_id: string; member_id: string }>('SELECT group_id, member_id FROM group_members');
+  const ofGroup = db.prepare<[string], MembershipRecord>('SELECT group_id, member_id, mac FROM group_members WHERE group_id = ? ORDER BY member_id');
+  const all = db.prepare<[], MembershipRecord>('SELECT group_id, member_id, mac FROM group_members');
+  const seal = db.prepare<[string, string, string]>('UPDATE group_members SET mac = ? WHERE group_id = ? AND member_id = ? AND mac IS NULL');
   return {
-    addMember: async (g, m, audit) => audited.run(audit, () => unique(`member ${m} of group ${g}`, () => add.run(g, m).changes > 0)),
+    addMember: async (g, m, audit, mac) => audited.run(audit, () => unique(`member ${m} of group ${g}`, () => add.run(g, m, mac ?? null).changes > 0)),
     removeMember: async (g, m, audit) => audited.run(audit, () => remove.run(g, m).changes > 0),
     listMembers: async (g) => members.all(g).map((r) => r.member_id),
-    allMemberships: async () => all.all().map((r) => ({ groupId: r.group_id, memberId: r.member_id })),
+    membershipsOf: async (g) => ofGroup.all(g).map(toMembership),
+    allMemberships: async () => all.all().map(toMembership),
+    setMac: async (g, m, mac) => seal.run(mac, g, m).changes > 0,
   };
 }
 
 export function sqliteRoleDefinitionStore(db: Database.Database, audited: AuditedWrites): RoleDefinitionStore {
   const upsert = db.prepare<[Record<string, unknown>]>(
-    `INSERT INTO role_definitions (id, role_name, role_name_key, description, permissions, assignable_scopes, created_at, updated_at, created_by)
-     VALUES (@id, @roleName, @roleNameKey, @description, @permissions, @assignableScopes, @createdAt, @updatedAt, @createdBy)
+    `INSERT INTO role_definitions (id, role_name, role_name_key, description, permissions, assignable_scopes, created_at, updated_at, created_by, mac)
+     VALUES (@id, @roleName, @roleNameKey, @description, @permissions, @assignableScopes, @createdAt, @updatedAt, @createdBy, @mac)
      ON CONFLICT (id) DO UPDATE SET role_name = excluded.role_name, role_name_key = excluded.role_name_key, description = excluded.description,
-       permissions = excluded.permissions, assignable_scopes = excluded.assignable_scopes, updated_at = excluded.updated_at`,
+       permissions = excluded.permissions, assignable_scopes = excluded.assignable_scopes, updated_at = excluded.updated_at, mac = excluded.mac`,
   );
+  const sealRole = db.prepare<[string, string]>('UPDATE role_definitions SET mac = ? WHERE id = ? AND mac IS NULL');
   const get = db.prepare<[string], RoleRecord>('SELECT * FROM role_definitions WHERE id = ?');
   const list = db.prepare<[], RoleRecord>('SELECT * FROM role_definitions ORDER BY role_name_key');
   const del = db.prepare<[string]>('DELETE FROM role_definitions WHERE id = ?');
   return {
     upsert: async (r, audit) => {
-      const row = { ...r, id: r.id.toLowerCase(), roleNameKey: r.roleName.toLowerCase(), permissions: toJson(r.permissions), assignableScopes: toJson(r.assignableScopes) };
+      const row = { ...r, id: r.id.toLowerCase(), roleNameKey: r.roleName.toLowerCase(), permissions: toJson(r.permissions), assignableScopes: toJson(r.assignableScopes), mac: r.mac ?? null };
       audited.run(audit, () => void unique(`role ${r.roleName}`, () => upsert.run(row)));
     },
     get: async (id) => {
@@ -87,14 +103,16 @@ export function sqliteRoleDefinitionStore(db: Database.Database, audited: Audite
     },
     list: async () => list.all().map(toRole),
     delete: async (id, audit) => audited.run(audit, () => del.run(id.toLowerCase()).changes > 0),
+    setMac: async (id, mac) => sealRole.run(mac, id.toLowerCase()).changes > 0,
   };
 }
 
 export function sqliteRoleAssignmentStore(db: Database.Database, audited: AuditedWrites): RoleAssignmentStore {
   const insert = db.prepare<[Record<string, unknown>]>(
-    `INSERT INTO role_assignments (id, scope, role_definition_id, principal_id, principal_type, description, end_time, created_at, updated_at, created_by)
-     VALUES (@id, @scope, @roleDefinitionId, @principalId, @principalType, @description, @endTime, @createdAt, @updatedAt, @createdBy)`,
+    `INSERT INTO role_assignments (id, scope, role_definition_id, principal_id, principal_type, description, end_time, created_at, updated_at, created_by, mac)
+     VALUES (@id, @scope, @roleDefinitionId, @principalId, @principalType, @description, @endTime, @createdAt, @updatedAt, @createdBy, @mac)`,
   );
+  const sealAssignment = db.prepare<[string, string]>('UPDATE role_assignments SET mac = ? WHERE id = ? AND mac IS NULL');
   const get = db.prepare<[string], AssignmentRecord>('SELECT * FROM role_assignments WHERE id = ?');
   const list = db.prepare<[], AssignmentRecord>('SELECT * FROM role_assignments ORDER BY created_at, id');
   const del = db.prepare<[string]>('DELETE FROM role_assignments WHERE id = ?');
@@ -102,7 +120,7 @@ export function sqliteRoleAssignmentStore(db: Database.Database, audited: Audite
   const ofPrincipal = db.prepare<[string]>('DELETE FROM role_assignments WHERE principal_id = ?');
   return {
     insert: async (r, audit) =>
-      audited.run(audit, () => void unique(`role assignment ${r.id}`, () => insert.run({ ...r, id: r.id.toLowerCase(), principalId: r.principalId.toLowerCase() }))),
+      audited.run(audit, () => void unique(`role assignment ${r.id}`, () => insert.run({ ...r, id: r.id.toLowerCase(), principalId: r.principalId.toLowerCase(), mac: r.mac ?? null }))),
     get: async (id) => {
       const r = get.get(id.toLowerCase());
       return r ? toAssignment(r) : null;
@@ -111,5 +129,6 @@ export function sqliteRoleAssignmentStore(db: Database.Database, audited: Audite
     delete: async (id, audit) => audited.run(audit, () => del.run(id.toLowerCase()).changes > 0),
     deleteExpired: async (now) => expired.all(now).map(toAssignment),
     deleteForPrincipal: async (id) => ofPrincipal.run(id.toLowerCase()).changes,
+    setMac: async (id, mac) => sealAssignment.run(mac, id.toLowerCase()).changes > 0,
   };
 }

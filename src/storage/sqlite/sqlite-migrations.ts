@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { SEAL_COLUMNS_SQL } from '../store-support.js';
 
 // Versioned schema. Pending migrations run in one IMMEDIATE transaction at
 // open, so two processes opening the same file cannot both apply them, and a
@@ -332,6 +333,12 @@ export const MIGRATIONS: readonly Migration[] = [
     // refuses the database at start instead.
     version: 13,
     sql: `ALTER TABLE principals ADD COLUMN mail_nickname TEXT;`,
+  },
+  {
+    // The authorization seal (authorization/authorization-seal.ts): a MAC on every row that grants access.
+    // A build from before would store rows without one, which this version refuses, so it refuses the database.
+    version: 14,
+    sql: SEAL_COLUMNS_SQL,
   },
 ];
 

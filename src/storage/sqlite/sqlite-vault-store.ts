@@ -33,6 +33,7 @@ interface VaultRecord {
   dek_wrapped: Buffer;
   master_key_id: string;
   dek_generation: number;
+  mac: string | null;
 }
 
 interface KeyRecord {
@@ -70,6 +71,7 @@ const toVault = (r: VaultRecord): VaultRow => ({
   dekWrapped: r.dek_wrapped,
   masterKeyId: r.master_key_id,
   dekGeneration: r.dek_generation,
+  mac: r.mac,
 });
 
 export function sqliteResourceGroupStore(db: Database.Database, audited: AuditedWrites): ResourceGroupStore {
@@ -111,9 +113,9 @@ export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(chan
   // Only into a group that exists when the row goes in (see ResourceGroupStore.delete).
   const insert = db.prepare<[Record<string, unknown>]>(
     `INSERT INTO vaults (id, name_key, name, subscription_id, resource_group, resource_group_key, location, tags, properties,
-       created_by, created_by_type, modified_by, modified_by_type, created_at, updated_at, deleted_at, scheduled_purge_at, dek_wrapped, master_key_id, dek_generation)
+       created_by, created_by_type, modified_by, modified_by_type, created_at, updated_at, deleted_at, scheduled_purge_at, dek_wrapped, master_key_id, dek_generation, mac)
      SELECT @id, @nameKey, @name, @subscriptionId, @resourceGroup, @resourceGroupKey, @location, @tags, @properties,
-       @createdBy, @createdByType, @modifiedBy, @modifiedByType, @createdAt, @updatedAt, @deletedAt, @scheduledPurgeAt, @dekWrapped, @masterKeyId, @dekGeneration
+       @createdBy, @createdByType, @modifiedBy, @modifiedByType, @createdAt, @updatedAt, @deletedAt, @scheduledPurgeAt, @dekWrapped, @masterKeyId, @dekGeneration, @mac
      WHERE EXISTS (SELECT 1 FROM resource_groups WHERE subscription_id = @subscriptionId AND name_key = @resourceGroupKey)`,
   );
   const byName = db.prepare<[string], VaultRecord>('SELECT * FROM vaults WHERE name_key = ?');
@@ -125,12 +127,13 @@ export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(chan
      ORDER BY name_key`,
   );
   const deleted = db.prepare<[string], VaultRecord>('SELECT * FROM vaults WHERE deleted_at IS NOT NULL AND subscription_id = ? ORDER BY name_key');
-  const update = db.prepare<{ id: string; tags: string | null; properties: string | null; updatedAt: number; modifiedBy: string | null; modifiedByType: string | null; wasTags: string | null; wasProperties: string | null }>(
-    `UPDATE vaults SET tags = COALESCE(@tags, tags), properties = COALESCE(@properties, properties), updated_at = @updatedAt,
+  const update = db.prepare<{ id: string; tags: string | null; properties: string | null; mac: string | null; updatedAt: number; modifiedBy: string | null; modifiedByType: string | null; wasTags: string | null; wasProperties: string | null }>(
+    `UPDATE vaults SET tags = COALESCE(@tags, tags), properties = COALESCE(@properties, properties), mac = COALESCE(@mac, mac), updated_at = @updatedAt,
        modified_by = COALESCE(@modifiedBy, modified_by), modified_by_type = COALESCE(@modifiedByType, modified_by_type)
      WHERE id = @id AND (@wasTags IS NULL OR (tags = @wasTags AND properties = @wasProperties AND deleted_at IS NULL))`,
   );
   const markDeleted = db.prepare<[number, number, string]>('UPDATE vaults SET deleted_at = ?, scheduled_purge_at = ? WHERE id = ? AND deleted_at IS NULL');
+  const seal = db.prepare<[string, string]>('UPDATE vaults SET mac = ? WHERE id = ? AND mac IS NULL');
   const recover = db.prepare<[number, string]>(
     'UPDATE vaults SET deleted_at = NULL, scheduled_purge_at = NULL, updated_at = ? WHERE id = ? AND deleted_at IS NOT NULL',
   );
@@ -189,6 +192,7 @@ export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(chan
             resourceGroupKey: nameKey(v.resourceGroup),
             tags: toJson(v.tags),
             properties: toJson(v.properties),
+            mac: v.mac ?? null,
           }),
         ).changes === 1,
       ),
@@ -209,6 +213,7 @@ export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(chan
           id,
           tags: patch.tags === undefined ? null : toJson(patch.tags),
           properties: patch.properties === undefined ? null : toJson(patch.properties),
+          mac: patch.mac ?? null,
           updatedAt: patch.updatedAt,
           modifiedBy: patch.modifiedBy ?? null,
           modifiedByType: patch.modifiedByType ?? null,
@@ -230,5 +235,6 @@ export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(chan
       const r = earlier.get(id, generation);
       return r ? toKey(r) : null;
     },
+    setMac: async (id, mac) => seal.run(mac, id).changes > 0,
   };
 }

@@ -1,0 +1,75 @@
+import { createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
+import type { RoleAssignmentRow, RoleDefinitionRow, VaultRow } from '../storage/store-types.js';
+
+// The authorization data's MACs: every stored row that decides who may do
+// what (a role assignment, a custom role, a group membership, a vault's
+// properties with its access policies and network rules) carries an
+// HMAC-SHA-256, under the deployment's authorization key, over what it
+// grants and where. Whoever can write the database but does not hold the
+// master key (which wraps that key) cannot make a row that grants: one they
+// add or change matches no MAC and grants nothing. Each MAC covers its row's
+// identity too (the assignment's id, the vault's id, name and resource
+// group), so a MAC copied onto another row does not match it.
+//
+// Stored as `a1.<generation>.<base64url MAC>`; generation 0 is the only one
+// so far (the key is rewrapped by master key rotations, not renewed).
+
+export const SEAL_FORMAT = 'a1';
+
+/** JSON with object keys sorted, so a row reads back (PostgreSQL's jsonb, key order) to the same bytes. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+const lower = (s: string) => s.toLowerCase();
+
+/** What each kind of row's MAC covers (ids compared case-insensitively are lower-cased, as the stores compare them). */
+const covered = {
+  assignment: (r: RoleAssignmentRow) => ['role-assignment', lower(r.id), lower(r.scope.replace(/\/+$/, '')), lower(r.roleDefinitionId), lower(r.principalId), r.principalType, r.endTime],
+  definition: (r: RoleDefinitionRow) => ['role-definition', lower(r.id), r.roleName, r.permissions, r.assignableScopes],
+  membership: (groupId: string, memberId: string) => ['group-member', lower(groupId), lower(memberId)],
+  vault: (r: Pick<VaultRow, 'id' | 'name' | 'subscriptionId' | 'resourceGroup' | 'properties'>) => [
+    'vault',
+    r.id,
+    lower(r.subscriptionId),
+    lower(r.resourceGroup),
+    lower(r.name),
+    r.properties,
+  ],
+};
+
+export type VaultSealed = Pick<VaultRow, 'id' | 'name' | 'subscriptionId' | 'resourceGroup' | 'properties'>;
+
+export interface AuthorizationSeal {
+  assignment(row: RoleAssignmentRow): string;
+  definition(row: RoleDefinitionRow): string;
+  membership(groupId: string, memberId: string): string;
+  vault(row: VaultSealed): string;
+  /** Whether `mac` (as stored: null for none) is the row's; constant-time. */
+  intact(mac: string | null | undefined, expected: string): boolean;
+  /** The key's fingerprint (not secret: a MAC of a fixed label), kept in the data dir. */
+  readonly fingerprint: string;
+}
+
+export function createAuthorizationSeal(key: KeyObject, generation = 0): AuthorizationSeal {
+  const prefix = `${SEAL_FORMAT}.${generation}.`;
+  const mac = (fields: unknown[]) => prefix + createHmac('sha256', key).update(canonicalJson(fields)).digest('base64url');
+  return {
+    assignment: (r) => mac(covered.assignment(r)),
+    definition: (r) => mac(covered.definition(r)),
+    membership: (g, m) => mac(covered.membership(g, m)),
+    vault: (r) => mac(covered.vault(r)),
+    intact(stored, expected) {
+      if (typeof stored !== 'string' || stored.length !== expected.length) return false;
+      return timingSafeEqual(Buffer.from(stored), Buffer.from(expected));
+    },
+    fingerprint: createHmac('sha256', key).update('coffer/authorization-key/fingerprint').digest('base64url'),
+  };
+}
