@@ -8,8 +8,11 @@ import { api, assignRole, newGroup, newServicePrincipal, ROLE_IDS, setPolicy, ty
 import { createVault, credential, secretClient } from './support/clients.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 import { loadKeyring } from '../src/crypto/keyring.js';
+import { beginRenewal, sealOfStoredKey } from '../src/authorization/authorization-key.js';
+import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.js';
 import { cliHome, coffer } from './support/cli.js';
 import { canonicalJson, createAuthorizationSeal } from '../src/authorization/authorization-seal.js';
+import { createSealHolder } from '../src/authorization/sealed-stores.js';
 import type { RoleAssignmentRow } from '../src/storage/store-types.js';
 
 // Someone who can write the database but does not hold the master key
@@ -74,6 +77,49 @@ describe('the seal', () => {
     const other = createAuthorizationSeal(createSecretKey(randomBytes(32)));
     assert.notEqual(other.assignment(assignment), mac);
     assert.notEqual(other.fingerprint, seal.fingerprint);
+  });
+});
+
+describe('the seal holder', () => {
+  it('holds sealed writes while a renewal runs, after the writes under way, and then seals under the new generation', async () => {
+    const first = createAuthorizationSeal(createSecretKey(randomBytes(32)), 0);
+    const second = createAuthorizationSeal(createSecretKey(randomBytes(32)), 1);
+    const holder = createSealHolder(first);
+    const events: string[] = [];
+    let finishWrite!: () => void;
+    const under = holder.writing(async (seal) => {
+      events.push(`write under ${seal.generation}`);
+      await new Promise<void>((resolve) => (finishWrite = resolve));
+      events.push('write done');
+    });
+    let next: typeof second | null = null;
+    let finishRenewal!: () => void;
+    const renewal = holder.renewing(
+      () => next,
+      async () => {
+        events.push('renewal starts');
+        next = second;
+        // While it runs, rows sealed by either generation match.
+        assert.equal(holder.matches(second.membership('g', 'm'), (s) => s.membership('g', 'm')), true);
+        assert.equal(holder.matches(first.membership('g', 'm'), (s) => s.membership('g', 'm')), true);
+        await new Promise<void>((resolve) => (finishRenewal = resolve));
+        return true;
+      },
+    );
+    await new Promise((r) => setImmediate(r));
+    const later = holder.writing(async (seal) => void events.push(`write under ${seal.generation}`));
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(events, ['write under 0'], 'the renewal waits for the write under way; the later write waits for the renewal');
+    finishWrite();
+    await under;
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(events, ['write under 0', 'write done', 'renewal starts']);
+    finishRenewal();
+    assert.equal(await renewal, true);
+    await later;
+    assert.deepEqual(events.slice(3), ['write under 1']);
+    assert.equal(holder.current(), second);
+    assert.equal(holder.matches(first.membership('g', 'm'), (s) => s.membership('g', 'm')), false, 'the old generation matches no more');
   });
 });
 
@@ -314,19 +360,81 @@ describe('the authorization key', () => {
     }
   });
 
-  it('is rewrapped by a master key rotation, and still opens after it', async () => {
+  it("is renewed by a master key rotation: every row is sealed again, and the old key's holder seals nothing", async () => {
     const server = await startTestServer();
+    const file = join(server.dataDir, 'coffer.db');
+    const sql = (statement: string, ...params: unknown[]) => {
+      const d = new Database(file);
+      try {
+        return d.prepare(statement).run(...params);
+      } finally {
+        d.close();
+      }
+    };
     try {
-      await createVault(server, 'seal-rotated');
-      const before = JSON.parse(readSetting(server, 'authorizationKey'));
+      await createVault(server, 'seal-rotated', { enableRbacAuthorization: true });
+      await secretClient(server, 'seal-rotated').setSecret('s', 'v');
+      const sp = await newServicePrincipal(server, 'rotated-reader');
+      const intruder = await newServicePrincipal(server, 'rotated-intruder');
+      const scope = `/subscriptions/${server.bootstrap.subscriptionId}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/seal-rotated`;
+      assert.equal((await assignRole(server, scope, ROLE_IDS['Key Vault Secrets User'], sp.id)).status, 201);
+      const asSp = () => secretClient(server, 'seal-rotated', credential(server, sp.appId, sp.secret));
+      const asIntruder = () => secretClient(server, 'seal-rotated', credential(server, intruder.appId, intruder.secret));
+      // What whoever leaks the master key (and copies the database) holds from before the rotation.
+      const oldKeyring = loadKeyring({ file: join(server.dataDir, 'master.key') }).keyring;
+      const oldSeal = sealOfStoredKey(readSetting(server, 'authorizationKey'), oldKeyring);
+      assert.equal(oldSeal.generation, 0);
+
       const rotated = await coffer(cliHome(), ['admin', 'rotate-master-key', '--data-dir', server.dataDir]);
       assert.equal(rotated.code, 0, rotated.stderr);
-      assert.equal(JSON.parse(rotated.stdout).authorizationKey, true);
-      const after = JSON.parse(readSetting(server, 'authorizationKey'));
-      assert.notEqual(after.keyId, before.keyId);
-      await server.restart();
-      assert.equal((await api(server, 'GET', '/subscriptions/' + server.bootstrap.subscriptionId + '/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/seal-rotated?api-version=2023-07-01')).status, 200);
+      const result = JSON.parse(rotated.stdout);
+      assert.equal(result.renewedAuthorizationKey, true);
+      const stored = JSON.parse(readSetting(server, 'authorizationKey'));
+      assert.equal(stored.generation, 1);
+      assert.equal(stored.previous, undefined, 'the old generation is dropped');
+      const macs = (() => {
+        const d = new Database(file, { readonly: true });
+        try {
+          return d.prepare("SELECT mac FROM role_assignments UNION ALL SELECT mac FROM vaults UNION ALL SELECT mac FROM group_members").all() as Array<{ mac: string }>;
+        } finally {
+          d.close();
+        }
+      })();
+      assert.ok(macs.length >= 3 && macs.every((r) => r.mac.startsWith('a1.1.')), JSON.stringify(macs));
+      assert.equal(JSON.parse(readFileSync(join(server.dataDir, 'authorization-key.json'), 'utf8')).generation, 1);
+      // Access goes on, written during and after the rotation alike.
+      assert.equal((await asSp().getSecret('s')).value, 'v');
       await secretClient(server, 'seal-rotated').setSecret('after', 'rotation');
+
+      // The old key's holder writes an assignment sealed under it: it grants nothing.
+      const forged = { id: randomUUID(), scope, roleDefinitionId: `/subscriptions/${server.bootstrap.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${ROLE_IDS['Key Vault Secrets Officer']}`, principalId: intruder.id, principalType: 'ServicePrincipal' as const, description: null, endTime: null, createdAt: 1, updatedAt: 1, createdBy: 'x' };
+      sql(
+        `INSERT INTO role_assignments (id, scope, role_definition_id, principal_id, principal_type, end_time, created_at, updated_at, created_by, mac) VALUES (?, ?, ?, ?, 'ServicePrincipal', NULL, 1, 1, 'x', ?)`,
+        forged.id,
+        forged.scope,
+        forged.roleDefinitionId,
+        forged.principalId,
+        oldSeal.assignment(forged),
+      );
+      await server.restart();
+      assert.equal(await statusOf(asIntruder().getSecret('s')), 403);
+      assert.equal((await asSp().getSecret('s')).value, 'v');
+      sql('DELETE FROM role_assignments WHERE id = ?', forged.id);
+
+      // A renewal a stop cut short (the new generation stored, rows not yet sealed again) is finished by the next start.
+      await server.kill();
+      const keyring = loadKeyring({ file: join(server.dataDir, 'master.key') }).keyring;
+      const raw = openSqliteStore({ file });
+      const renewal = await beginRenewal(raw.settings, keyring);
+      await raw.close();
+      assert.equal(renewal?.to.generation, 2);
+      const before = server.logs().length;
+      await server.restart();
+      assert.match(server.logs().slice(before), /"rows":[1-9]\d*.*finished the authorization key renewal a stop had cut short/);
+      assert.equal(JSON.parse(readSetting(server, 'authorizationKey')).previous, undefined);
+      assert.equal((await asSp().getSecret('s')).value, 'v');
+      await server.restart();
+      assert.equal((await asSp().getSecret('s')).value, 'v');
     } finally {
       await server.stop();
     }

@@ -11,35 +11,56 @@ import { createAuthorizationSeal, type AuthorizationSeal } from './authorization
 // wrapped by the master keyring. It is made by the first start of a build
 // that seals authorization data, which then seals every row already stored
 // (trusting them, as the only moment it can) and marks the key `bound`.
-// Whether it is bound is in the wrapping's AAD, so a database writer cannot
-// mark it unbound to have the next start seal rows they added; the data dir
-// records the key's fingerprint and that it was bound, so removing the key
-// (to have one made anew) or putting back its unbound row is noticed too.
+// Whether it is bound, and its generation, are in the wrapping's AAD, so a
+// database writer can neither mark it unbound (to have the next start seal
+// rows they added) nor relabel it. The data dir records the key's
+// fingerprint, generation and that it was bound, so removing the key (to
+// have one made anew) or putting back an earlier one is noticed too.
+//
+// A master key rotation on a server that holds its database alone renews
+// it: generation n + 1 is stored beside generation n (`previous`), every
+// row sealed under n is sealed again under n + 1, and n is dropped. Whoever
+// holds the old master key then knows no key that seals.
 
 export const AUTHORIZATION_KEY_SETTING = 'authorizationKey';
 /** The data dir's record of the key. */
 export const AUTHORIZATION_KEY_FILE = 'authorization-key.json';
 
-interface Stored extends WrappedSetting {
-  bound?: true;
+interface Generation extends WrappedSetting {
+  /** Absent: 0. */
+  generation?: number;
 }
 
-const aad = (bound: boolean) => `coffer/authorization-key/v1|${bound ? 'bound' : 'binding'}`;
+interface Stored extends Generation {
+  bound?: true;
+  /** While a renewal seals the rows again: the generation before. */
+  previous?: Generation;
+}
+
+const aad = (bound: boolean, generation: number) => `coffer/authorization-key/v1|${bound ? 'bound' : 'binding'}${generation === 0 ? '' : `|generation:${generation}`}`;
 const parse = (raw: string) => parseWrappedSetting<Stored>(AUTHORIZATION_KEY_SETTING, raw);
+const generationOf = (g: Generation) => g.generation ?? 0;
 
-/** The seal of a stored key row (`raw`, the setting's value), opened under the keyring. */
-export const sealOfStoredKey = (raw: string, keyring: Keyring): AuthorizationSeal => sealOf(parse(raw), keyring);
-
-function sealOf(stored: Stored, keyring: Keyring): AuthorizationSeal {
-  const bytes = unwrapFrom(keyring, stored, aad(stored.bound === true));
-  const seal = createAuthorizationSeal(createSecretKey(bytes));
+function open(g: Generation, bound: boolean, keyring: Keyring): AuthorizationSeal {
+  const generation = generationOf(g);
+  if (!Number.isSafeInteger(generation) || generation < 0) throw new IntegrityError(`the authorization key names generation ${String(g.generation)}`);
+  const bytes = unwrapFrom(keyring, g, aad(bound, generation));
+  const seal = createAuthorizationSeal(createSecretKey(bytes), generation);
   bytes.fill(0);
   return seal;
 }
 
+/** The current seal of a stored key row (`raw`, the setting's value), opened under the keyring. */
+export const sealOfStoredKey = (raw: string, keyring: Keyring): AuthorizationSeal => {
+  const stored = parse(raw);
+  return open(stored, stored.bound === true, keyring);
+};
+
 interface KeyRecord {
   fingerprint: string;
   bound: boolean;
+  /** Absent: 0. */
+  generation?: number;
 }
 
 export class AuthorizationKeyChangedError extends Error {
@@ -56,26 +77,42 @@ export interface LoadedAuthorizationKey {
   seal: AuthorizationSeal;
   /** False until every row stored before the key has been sealed (bindAuthorizationData, then markBound). */
   bound: boolean;
+  /** The generation before, while a renewal has not sealed every row again (a start finishes it). */
+  previous?: AuthorizationSeal;
+}
+
+const readRecord = (file: string): KeyRecord | null => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as KeyRecord) : null);
+
+/** Records the key in `file` (after it was made, bound or renewed). */
+export function recordAuthorizationKey(file: string, seal: AuthorizationSeal, bound: boolean): void {
+  writeFileAtomic(file, JSON.stringify({ fingerprint: seal.fingerprint, bound, generation: seal.generation } satisfies KeyRecord) + '\n');
 }
 
 /** The key, made here if the database has none; held to the record in `file` (the data dir's). */
 export async function loadAuthorizationKey(settings: SettingsStore, keyring: Keyring, file: string): Promise<LoadedAuthorizationKey> {
-  const recorded = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as KeyRecord) : null;
+  const recorded = readRecord(file);
   let raw = await settings.get(AUTHORIZATION_KEY_SETTING);
   if (raw === null) {
     if (recorded) throw new AuthorizationKeyChangedError(file, 'is missing');
     const bytes = randomBytes(32);
-    const fresh = JSON.stringify(wrapInto(keyring, bytes, aad(false), {}));
+    const fresh = JSON.stringify(wrapInto(keyring, bytes, aad(false, 0), {}));
     bytes.fill(0);
     raw = await settings.setIfAbsent(AUTHORIZATION_KEY_SETTING, fresh);
   }
   const stored = parse(raw);
-  const seal = sealOf(stored, keyring);
   const bound = stored.bound === true;
-  if (recorded && recorded.fingerprint !== seal.fingerprint) throw new AuthorizationKeyChangedError(file, 'is another');
-  if (recorded?.bound && !bound) throw new AuthorizationKeyChangedError(file, 'is marked as not yet bound, though it was');
-  if (!recorded || recorded.bound !== bound) writeFileAtomic(file, JSON.stringify({ fingerprint: seal.fingerprint, bound } satisfies KeyRecord) + '\n');
-  return { seal, bound };
+  const seal = open(stored, bound, keyring);
+  const previous = stored.previous && open(stored.previous, true, keyring);
+  if (recorded) {
+    const was = recorded.generation ?? 0;
+    if (seal.generation < was) throw new AuthorizationKeyChangedError(file, `is of generation ${seal.generation}, older than generation ${was}`);
+    // Of the recorded generation: the same key (a renewal stopped before sealing the rows again keeps it as `previous`).
+    const same = seal.generation === was ? seal : previous?.generation === was ? previous : null;
+    if (same && same.fingerprint !== recorded.fingerprint) throw new AuthorizationKeyChangedError(file, 'is another');
+    if (recorded.bound && !bound) throw new AuthorizationKeyChangedError(file, 'is marked as not yet bound, though it was');
+  }
+  if (!recorded || recorded.bound !== bound || recorded.fingerprint !== seal.fingerprint) recordAuthorizationKey(file, seal, bound);
+  return { seal, bound, ...(previous ? { previous } : {}) };
 }
 
 /** Marks the stored key bound (rewrapped under the bound AAD), in the database and in `file`. */
@@ -84,39 +121,78 @@ export async function markAuthorizationKeyBound(settings: SettingsStore, keyring
   if (raw === null) throw new IntegrityError('the authorization key is missing from the database');
   const stored = parse(raw);
   if (!stored.bound) {
-    const bytes = unwrapFrom(keyring, stored, aad(false));
-    const next = { ...wrapInto(keyring, bytes, aad(true), {}), bound: true as const };
+    const bytes = unwrapFrom(keyring, stored, aad(false, generationOf(stored)));
+    const next = { ...wrapInto(keyring, bytes, aad(true, generationOf(stored)), {}), ...(stored.generation ? { generation: stored.generation } : {}), bound: true as const };
     bytes.fill(0);
     // Another cluster member may have bound it meanwhile: then it is bound either way.
     await settings.replace(AUTHORIZATION_KEY_SETTING, raw, JSON.stringify(next));
   }
-  const seal = sealOf(parse((await settings.get(AUTHORIZATION_KEY_SETTING))!), keyring);
-  writeFileAtomic(file, JSON.stringify({ fingerprint: seal.fingerprint, bound: true } satisfies KeyRecord) + '\n');
+  recordAuthorizationKey(file, sealOfStoredKey((await settings.get(AUTHORIZATION_KEY_SETTING))!, keyring), true);
 }
 
 const MAX_ATTEMPTS = 5;
 
-/** Rewraps the key under `to`'s primary (a master key rotation); false when it is there already or there is none. */
-export async function rewrapAuthorizationKey(settings: SettingsStore, from: Keyring, to: Keyring): Promise<boolean> {
+/** Changes the stored row with `change` (null: no change) by compare-and-set, reading it again if it changed meanwhile; false when nothing changed. */
+async function update(settings: SettingsStore, change: (stored: Stored) => Stored | null): Promise<boolean> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const raw = await settings.get(AUTHORIZATION_KEY_SETTING);
-    if (raw === null) return false;
-    const stored = parse(raw);
-    const next = rewrappedUnder(from, to, stored, aad(stored.bound === true));
-    if (next === stored) return false;
+    const next = raw === null ? null : change(parse(raw));
+    if (raw === null || next === null) return false;
     if (await settings.replace(AUTHORIZATION_KEY_SETTING, raw, JSON.stringify(next))) return true;
   }
-  throw new Error(`the authorization key changed under ${MAX_ATTEMPTS} attempts to rewrap it`);
+  throw new Error(`the authorization key changed under ${MAX_ATTEMPTS} attempts to update it`);
 }
 
-/** Throws unless the stored key opens under the keyring. */
+/**
+ * Stores generation n + 1 (wrapped under the keyring's primary) as current,
+ * keeping n as `previous`; returns both seals (null: no bound key to renew,
+ * or a renewal unfinished, which finishRenewal must end first).
+ */
+export async function beginRenewal(settings: SettingsStore, keyring: Keyring): Promise<{ from: AuthorizationSeal; to: AuthorizationSeal } | null> {
+  const raw = await settings.get(AUTHORIZATION_KEY_SETTING);
+  if (raw === null) return null;
+  const stored = parse(raw);
+  if (!stored.bound || stored.previous) return null;
+  const from = open(stored, true, keyring);
+  const generation = from.generation + 1;
+  const bytes = randomBytes(32);
+  const to = createAuthorizationSeal(createSecretKey(bytes), generation);
+  const next: Stored = { ...wrapInto(keyring, bytes, aad(true, generation), {}), generation, bound: true, previous: { keyId: stored.keyId, sealed: stored.sealed, ...(stored.generation ? { generation: stored.generation } : {}) } };
+  bytes.fill(0);
+  return (await settings.replace(AUTHORIZATION_KEY_SETTING, raw, JSON.stringify(next))) ? { from, to } : null;
+}
+
+/** Drops the previous generation once every row is sealed under the current one. */
+export const finishRenewal = (settings: SettingsStore): Promise<boolean> =>
+  update(settings, (stored) => {
+    if (!stored.previous) return null;
+    const { previous: _dropped, ...rest } = stored;
+    return rest;
+  });
+
+/** Rewraps the key (and a previous generation kept) under `to`'s primary (a master key rotation); false when it is there already or there is none. */
+export const rewrapAuthorizationKey = (settings: SettingsStore, from: Keyring, to: Keyring): Promise<boolean> =>
+  update(settings, (stored) => {
+    const bound = stored.bound === true;
+    const current = rewrappedUnder(from, to, stored, aad(bound, generationOf(stored)));
+    const previous = stored.previous && rewrappedUnder(from, to, stored.previous, aad(true, generationOf(stored.previous)));
+    if (current === stored && previous === stored.previous) return null;
+    return { ...current, ...(previous ? { previous } : {}) };
+  });
+
+/** Throws unless the stored key (and a previous generation kept) opens under the keyring. */
 export async function checkAuthorizationKey(settings: Pick<SettingsStore, 'get'>, keyring: Keyring): Promise<void> {
   const raw = await settings.get(AUTHORIZATION_KEY_SETTING);
-  if (raw !== null) sealOf(parse(raw), keyring);
+  if (raw === null) return;
+  const stored = parse(raw);
+  open(stored, stored.bound === true, keyring);
+  if (stored.previous) open(stored.previous, true, keyring);
 }
 
-/** The master key id the stored key is wrapped with (none when there is no key yet). */
+/** The master key ids the stored key is wrapped with (none when there is no key yet). */
 export async function authorizationKeyIds(settings: Pick<SettingsStore, 'get'>): Promise<string[]> {
   const raw = await settings.get(AUTHORIZATION_KEY_SETTING);
-  return raw === null ? [] : [parse(raw).keyId];
+  if (raw === null) return [];
+  const stored = parse(raw);
+  return [stored.keyId, ...(stored.previous ? [stored.previous.keyId] : [])];
 }

@@ -11,8 +11,8 @@ import type { RoleAssignmentRow, RoleDefinitionRow, VaultRow } from '../storage/
 // identity too (the assignment's id, the vault's id, name and resource
 // group), so a MAC copied onto another row does not match it.
 //
-// Stored as `a1.<generation>.<base64url MAC>`; generation 0 is the only one
-// so far (the key is rewrapped by master key rotations, not renewed).
+// Stored as `a1.<generation>.<base64url MAC>`: a row sealed under an earlier
+// generation of the key (authorization-key.ts renews it) matches no more.
 
 export const SEAL_FORMAT = 'a1';
 
@@ -56,6 +56,7 @@ export interface AuthorizationSeal {
   intact(mac: string | null | undefined, expected: string): boolean;
   /** The key's fingerprint (not secret: a MAC of a fixed label), kept in the data dir. */
   readonly fingerprint: string;
+  readonly generation: number;
 }
 
 export function createAuthorizationSeal(key: KeyObject, generation = 0): AuthorizationSeal {
@@ -71,5 +72,6 @@ export function createAuthorizationSeal(key: KeyObject, generation = 0): Authori
       return timingSafeEqual(Buffer.from(stored), Buffer.from(expected));
     },
     fingerprint: createHmac('sha256', key).update('coffer/authorization-key/fingerprint').digest('base64url'),
+    generation,
   };
 }

@@ -32,7 +32,73 @@ export function refusedAdvice(r: Parameters<OnRefused>[0]): string {
 /** How many refusals are remembered so that each is logged once. */
 const LOGGED_LIMIT = 10_000;
 
-export function sealStores(store: SealedParts, seal: AuthorizationSeal, onRefused: OnRefused): SealedStores {
+/**
+ * The seal the stores use, swapped by a renewal (authorization-key.ts). A
+ * sealed write runs as `writing`, a renewal as `renewing`: the renewal waits
+ * for writes under way and holds new ones until it has sealed every row
+ * again, so that no row is stored under the generation it drops. While it
+ * runs, rows of either generation match.
+ */
+export interface SealHolder {
+  current(): AuthorizationSeal;
+  writing<T>(task: (seal: AuthorizationSeal) => Promise<T>): Promise<T>;
+  /**
+   * Runs `task` with no sealed write under way; if it returns true, `next()`
+   * is the seal from then on. Meanwhile rows sealed by `next()` match too.
+   */
+  renewing(next: () => AuthorizationSeal | null, task: () => Promise<boolean>): Promise<boolean>;
+  /** Whether `mac` is the row's (`expected` computes it under a seal). */
+  matches(mac: string | null | undefined, expected: (seal: AuthorizationSeal) => string): boolean;
+}
+
+export function createSealHolder(initial: AuthorizationSeal): SealHolder {
+  let seal = initial;
+  let next: () => AuthorizationSeal | null = () => null;
+  let writes = 0;
+  let drained: (() => void) | null = null;
+  let renewal: Promise<unknown> | null = null;
+  return {
+    current: () => seal,
+    async writing(task) {
+      while (renewal) await renewal.catch(() => undefined);
+      writes++;
+      try {
+        return await task(seal);
+      } finally {
+        if (--writes === 0) drained?.();
+      }
+    },
+    async renewing(nextOf, task) {
+      while (renewal) await renewal.catch(() => undefined);
+      const run = (async () => {
+        if (writes > 0) await new Promise<void>((resolve) => (drained = resolve));
+        drained = null;
+        next = nextOf;
+        try {
+          const renewed = await task();
+          const to = nextOf();
+          if (renewed && to) seal = to;
+          return renewed;
+        } finally {
+          next = () => null;
+        }
+      })();
+      renewal = run;
+      try {
+        return await run;
+      } finally {
+        renewal = null;
+      }
+    },
+    matches(mac, expected) {
+      if (seal.intact(mac, expected(seal))) return true;
+      const to = next();
+      return to !== null && to.intact(mac, expected(to));
+    },
+  };
+}
+
+export function sealStores(store: SealedParts, holder: SealHolder, onRefused: OnRefused): SealedStores {
   const logged = new Set<string>();
   const refuse = (kind: Parameters<OnRefused>[0]['kind'], id: string, mac: string | null | undefined) => {
     const key = `${kind}\u0000${id}\u0000${mac ?? ''}`;
@@ -43,14 +109,14 @@ export function sealStores(store: SealedParts, seal: AuthorizationSeal, onRefuse
     }
     return false;
   };
-  const assignmentOk = (r: RoleAssignmentRow) => seal.intact(r.mac, seal.assignment(r)) || refuse('role assignment', r.id, r.mac);
-  const definitionOk = (r: RoleDefinitionRow) => seal.intact(r.mac, seal.definition(r)) || refuse('custom role', r.id, r.mac);
+  const assignmentOk = (r: RoleAssignmentRow) => holder.matches(r.mac, (s) => s.assignment(r)) || refuse('role assignment', r.id, r.mac);
+  const definitionOk = (r: RoleDefinitionRow) => holder.matches(r.mac, (s) => s.definition(r)) || refuse('custom role', r.id, r.mac);
   const membershipOk = (r: { groupId: string; memberId: string; mac: string | null }) =>
-    seal.intact(r.mac, seal.membership(r.groupId, r.memberId)) || refuse('group membership', `${r.groupId}/${r.memberId}`, r.mac);
+    holder.matches(r.mac, (s) => s.membership(r.groupId, r.memberId)) || refuse('group membership', `${r.groupId}/${r.memberId}`, r.mac);
 
   const roleAssignments: RoleAssignmentStore = {
     ...store.roleAssignments,
-    insert: (row, audit) => store.roleAssignments.insert({ ...row, mac: seal.assignment(row) }, audit),
+    insert: (row, audit) => holder.writing((seal) => store.roleAssignments.insert({ ...row, mac: seal.assignment(row) }, audit)),
     get: async (id) => {
       const row = await store.roleAssignments.get(id);
       return row && assignmentOk(row) ? row : null;
@@ -59,7 +125,7 @@ export function sealStores(store: SealedParts, seal: AuthorizationSeal, onRefuse
   };
   const roleDefinitions: RoleDefinitionStore = {
     ...store.roleDefinitions,
-    upsert: (row, audit) => store.roleDefinitions.upsert({ ...row, mac: seal.definition(row) }, audit),
+    upsert: (row, audit) => holder.writing((seal) => store.roleDefinitions.upsert({ ...row, mac: seal.definition(row) }, audit)),
     get: async (id) => {
       const row = await store.roleDefinitions.get(id);
       return row && definitionOk(row) ? row : null;
@@ -68,20 +134,23 @@ export function sealStores(store: SealedParts, seal: AuthorizationSeal, onRefuse
   };
   const groups: GroupStore = {
     ...store.groups,
-    addMember: (g, m, audit) => store.groups.addMember(g, m, audit, seal.membership(g, m)),
+    addMember: (g, m, audit) => holder.writing((seal) => store.groups.addMember(g, m, audit, seal.membership(g, m))),
     listMembers: async (g) => (await store.groups.membershipsOf(g)).filter(membershipOk).map((r) => r.memberId),
     membershipsOf: async (g) => (await store.groups.membershipsOf(g)).filter(membershipOk),
     allMemberships: async () => (await store.groups.allMemberships()).filter(membershipOk),
   };
   const vaults: VaultStore = {
     ...store.vaults,
-    insert: (row, audit) => store.vaults.insert({ ...row, mac: seal.vault(row) }, audit),
+    insert: (row, audit) => holder.writing((seal) => store.vaults.insert({ ...row, mac: seal.vault(row) }, audit)),
     async update(id, patch, audit, unless) {
-      if (patch.properties === undefined) return store.vaults.update(id, patch, audit, unless);
-      // Name, subscription and group never change: the stored row's are those the new properties are sealed with.
-      const row = await store.vaults.getById(id);
-      if (!row) return false;
-      return store.vaults.update(id, { ...patch, mac: seal.vault({ ...row, properties: patch.properties }) }, audit, unless);
+      const properties = patch.properties;
+      if (properties === undefined) return store.vaults.update(id, patch, audit, unless);
+      return holder.writing(async (seal) => {
+        // Name, subscription and group never change: the stored row's are those the new properties are sealed with.
+        const row = await store.vaults.getById(id);
+        if (!row) return false;
+        return store.vaults.update(id, { ...patch, mac: seal.vault({ ...row, properties }) }, audit, unless);
+      });
     },
   };
   return {
@@ -89,6 +158,6 @@ export function sealStores(store: SealedParts, seal: AuthorizationSeal, onRefuse
     roleDefinitions,
     groups,
     vaults,
-    vaultIntact: (row) => seal.intact(row.mac, seal.vault(row)) || refuse('vault', row.id, row.mac),
+    vaultIntact: (row) => holder.matches(row.mac, (s) => s.vault(row)) || refuse('vault', row.id, row.mac),
   };
 }

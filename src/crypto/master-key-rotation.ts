@@ -8,6 +8,7 @@ import { checkCredentialPepper, renewCredentialPepper, rewrapCredentialPepper } 
 import { pepperKeyIds, readPepperRow } from '../identity/credential-pepper-row.js';
 import type { CredentialHasher } from '../identity/password-hash.js';
 import { authorizationKeyIds, checkAuthorizationKey, rewrapAuthorizationKey } from '../authorization/authorization-key.js';
+import { renewAuthorizationKey } from '../authorization/authorization-binding.js';
 import { addPrimaryToFile, loadKeyring, retainOnlyInFile, type Keyring } from './keyring.js';
 
 // A rotation renews every vault's data key, the backup key and the audit
@@ -39,7 +40,9 @@ export interface RewrapResult {
   renewedCredentialPepper: boolean;
   /** Whether any credential pepper generation was rewrapped. */
   credentialPepper: boolean;
-  /** Whether the authorization key (authorization-seal.ts) was rewrapped; it is not renewed. */
+  /** Whether the authorization key (authorization-seal.ts) was renewed, every row sealed again under it (false: none yet, or a cluster member's rotation). */
+  renewedAuthorizationKey: boolean;
+  /** Whether the authorization key was rewrapped. */
   authorizationKey: boolean;
   /** Signing keys left as they were: they do not open under the keyring (written into the database without it). */
   untrustedSigningKeys: string[];
@@ -192,6 +195,8 @@ export async function renewUnsealableDataKeys(
 export interface RotationHooks {
   renewed?: OnRenewed;
   hasher?: CredentialHasher;
+  /** Renews the authorization key (default: renewAuthorizationKey with no server's writes to hold). */
+  renewAuthorization?: (keyring: Keyring) => Promise<boolean>;
 }
 
 export async function rewrapAll(store: Store, keyring: Keyring, hooks: RotationHooks = {}): Promise<RewrapResult> {
@@ -201,6 +206,7 @@ export async function rewrapAll(store: Store, keyring: Keyring, hooks: RotationH
   const renewedBackupKey = await renewBackupKey(store.settings, keyring);
   const renewedAuditKey = await renewAuditKey(store, keyring);
   const renewedCredentialPepper = await renewCredentialPepper(store.settings, store.principals, keyring, hooks.hasher);
+  const renewedAuthorizationKey = await (hooks.renewAuthorization ?? ((k) => renewAuthorizationKey(store, k)))(keyring);
   let vaultKeys = 0;
   for (const row of await store.vaults.listKeys()) {
     if (row.masterKeyId === keyring.primaryId) continue;
@@ -226,7 +232,20 @@ export async function rewrapAll(store: Store, keyring: Keyring, hooks: RotationH
   const auditKey = await rewrapAuditKey(store.settings, keyring, keyring);
   const credentialPepper = await rewrapCredentialPepper(store.settings, keyring, keyring);
   const authorizationKey = await rewrapAuthorizationKey(store.settings, keyring, keyring);
-  return { renewedDataKeys, renewedBackupKey, renewedAuditKey, renewedCredentialPepper, vaultKeys, signingKeys, backupKey, auditKey, credentialPepper, authorizationKey, untrustedSigningKeys };
+  return {
+    renewedDataKeys,
+    renewedBackupKey,
+    renewedAuditKey,
+    renewedCredentialPepper,
+    renewedAuthorizationKey,
+    vaultKeys,
+    signingKeys,
+    backupKey,
+    auditKey,
+    credentialPepper,
+    authorizationKey,
+    untrustedSigningKeys,
+  };
 }
 
 /** Master key ids still referenced by stored wrapped keys (signing keys that do not open under `keyring` left out). */

@@ -32,9 +32,7 @@ import { followChanges } from './follow-changes.js';
 import { writeFileAtomic } from '../storage/atomic-file.js';
 import { createHighWater } from '../audit/audit-high-water.js';
 import { openSqliteStore } from '../storage/sqlite/sqlite-store.js';
-import { AUTHORIZATION_KEY_FILE } from '../authorization/authorization-key.js';
-import { openAuthorizationSeal } from '../authorization/authorization-binding.js';
-import { refusedAdvice, sealStores } from '../authorization/sealed-stores.js';
+import { startSealing } from './authorization-sealing.js';
 import { describeTrust, ensureTlsMaterial, subjectAltNames } from '../tls/certificates.js';
 import { createVaultService } from '../vaults/vault-service.js';
 import { buildApp } from './app.js';
@@ -129,7 +127,9 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   }
   // Keys wrapped by a previous master key (an env-supplied rotation) move to the primary now.
   const stale = inUse.filter((id) => id !== keyring.primaryId);
-  if (stale.length > 0) log.info({ result: await rewrapAll(store, keyring) }, 'rewrapped keys under the current master key');
+  // A cluster's members do not renew the authorization key: the others would go on sealing under the old one.
+  const rewrapHooks = config.cluster ? { renewAuthorization: async () => false } : {};
+  if (stale.length > 0) log.info({ result: await rewrapAll(store, keyring, rewrapHooks) }, 'rewrapped keys under the current master key');
   // While a previous master key is held, its holder can wrap keys coffer takes as made under the current one (vault-key-wrap.ts).
   const stillUsed = stale.length > 0 ? await keyIdsInUse(store, keyring) : new Set(inUse);
   const unused = keyring.ids().filter((id) => id !== keyring.primaryId && !stillUsed.has(id));
@@ -142,9 +142,8 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   for (const v of unsealable.rolledBack) log.error({ vault: v.id }, rolledBackAdvice(v));
   if (unsealable.foreign > 0) log.warn({ vaults: unsealable.foreign }, 'renewed vault data keys made under a master key no longer in use (put back in the database, or made during a rotation)');
   // Rows that grant access carry a seal (authorization-seal.ts); the first start of a build that seals them seals those stored.
-  const { seal, bound } = await openAuthorizationSeal(store, keyring, join(config.dataDir, AUTHORIZATION_KEY_FILE));
-  if (bound) log.warn({ rows: bound }, 'sealed the role assignments, custom roles, group memberships and vaults stored before this build sealed them, trusting them as found');
-  const sealed = sealStores(store, seal, (r) => log.error({ kind: r.kind, id: r.id }, refusedAdvice(r)));
+  const sealing = await startSealing(store, keyring, config.dataDir, log);
+  const sealed = sealing.stores;
 
   const publicPort = config.publicPort ?? config.port;
   const urls = createUrls({ publicHost: config.publicHost, port: publicPort, vaultDnsSuffix: config.vaultDnsSuffix });
@@ -280,6 +279,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
             keyring: (k) => ((currentKeyring = k), vaultKeys.useKeyring(k), backupKeys.useKeyring(k), auditKeys.useKeyring(k), tokens.useKeyring(k)),
             renewed: (id, generation, raw) => vaultKeys.renewed(id, generation, raw),
             hasher,
+            renewAuthorization: (k) => sealing.renew(k),
             rewrapped: () => vaults.forgetAll(),
           });
         const run = rotations.then(() => vaultKeys.rotating(rotate));
@@ -289,6 +289,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
         });
         recordAuditKeyGeneration(auditKeyFile, await auditKeys.current());
         await recordCredentialPepper(store.settings, currentKeyring, pepperFile);
+        sealing.record();
         log.info({ primaryId: result.primaryId, retired: result.retired }, 'master key rotated');
         return result;
       },

@@ -254,8 +254,8 @@ export interface GroupStore {
   membershipsOf(groupId: string): Promise<MembershipRow[]>;
   /** Every membership: the authorization index is built from it. */
   allMemberships(): Promise<MembershipRow[]>;
-  /** Seals a membership stored without a seal (false: none such). */
-  setMac(groupId: string, memberId: string, mac: string): Promise<boolean>;
+  /** Seals the membership if its seal is `expected` now (null: stored without one); false otherwise. */
+  setMac(groupId: string, memberId: string, mac: string, expected?: string | null): Promise<boolean>;
 }
 
 // `audit`, on the writes of role definitions and assignments, is appended to
@@ -268,8 +268,8 @@ export interface RoleDefinitionStore {
   get(id: string): Promise<RoleDefinitionRow | null>;
   list(): Promise<RoleDefinitionRow[]>;
   delete(id: string, audit?: AuditRecord): Promise<boolean>;
-  /** Seals a role stored without a seal (false: none such). */
-  setMac(id: string, mac: string): Promise<boolean>;
+  /** Seals the role if its seal is `expected` now (null: stored without one); false otherwise. */
+  setMac(id: string, mac: string, expected?: string | null): Promise<boolean>;
 }
 
 export interface RoleAssignmentStore {
@@ -282,8 +282,8 @@ export interface RoleAssignmentStore {
   deleteExpired(now: number): Promise<RoleAssignmentRow[]>;
   /** Removes every assignment of a principal (when it is deleted). */
   deleteForPrincipal(principalId: string): Promise<number>;
-  /** Seals an assignment stored without a seal (false: none such). */
-  setMac(id: string, mac: string): Promise<boolean>;
+  /** Seals the assignment if its seal is `expected` now (null: stored without one); false otherwise. */
+  setMac(id: string, mac: string, expected?: string | null): Promise<boolean>;
 }
 
 export interface Store {

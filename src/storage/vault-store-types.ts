@@ -119,6 +119,6 @@ export interface VaultStore {
   renewKey(id: string, from: number, next: { dekWrapped: Buffer; masterKeyId: string }): Promise<boolean>;
   /** An earlier generation of the vault's data key; null if there is none. */
   earlierKey(id: string, generation: number): Promise<WrappedDataKey | null>;
-  /** Seals a vault stored without a seal (false: none such). */
-  setMac(id: string, mac: string): Promise<boolean>;
+  /** Seals the vault if its seal is `expected` now (null: stored without one); false otherwise. */
+  setMac(id: string, mac: string, expected?: string | null): Promise<boolean>;
 }

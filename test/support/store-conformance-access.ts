@@ -86,6 +86,10 @@ export function describeAccessConformance(h: { store(): Store }): void {
       assert.equal(await store.roleAssignments.setMac(sealedRow.id, 'a1.0.over'), false);
       assert.equal(await store.roleAssignments.setMac(randomUUID(), 'a1.0.none'), false);
       assert.equal((await store.roleAssignments.get(bare.id))?.mac, 'a1.0.bound');
+      // With the seal expected (a renewal sealing a row again): only over exactly that seal.
+      assert.equal(await store.roleAssignments.setMac(bare.id, 'a1.1.renewed', 'a1.0.other'), false);
+      assert.equal(await store.roleAssignments.setMac(bare.id, 'a1.1.renewed', 'a1.0.bound'), true);
+      assert.equal((await store.roleAssignments.get(bare.id))?.mac, 'a1.1.renewed');
       assert.equal((await store.roleAssignments.get(sealedRow.id))?.mac, sealedRow.mac);
 
       const role = { id: randomUUID(), roleName: `Bare ${randomUUID()}`, description: 'd', permissions: [], assignableScopes: ['/'], createdAt: 1, updatedAt: 1, createdBy: 'a' };
@@ -94,6 +98,8 @@ export function describeAccessConformance(h: { store(): Store }): void {
       assert.equal(await store.roleDefinitions.setMac(role.id, 'a1.0.role'), true);
       assert.equal(await store.roleDefinitions.setMac(role.id, 'a1.0.over'), false);
       assert.equal((await store.roleDefinitions.get(role.id))?.mac, 'a1.0.role');
+      assert.equal(await store.roleDefinitions.setMac(role.id, 'a1.1.role', 'a1.0.role'), true);
+      assert.equal((await store.roleDefinitions.get(role.id))?.mac, 'a1.1.role');
 
       const group = principal({ kind: 'Group', appId: null });
       const member = principal({});
@@ -102,7 +108,9 @@ export function describeAccessConformance(h: { store(): Store }): void {
       await store.groups.addMember(group.objectId, member.objectId);
       assert.equal(await store.groups.setMac(group.objectId, member.objectId, 'a1.0.member'), true);
       assert.equal(await store.groups.setMac(group.objectId, member.objectId, 'a1.0.over'), false);
-      assert.deepEqual(await store.groups.membershipsOf(group.objectId), [{ groupId: group.objectId, memberId: member.objectId, mac: 'a1.0.member' }]);
+      assert.equal(await store.groups.setMac(group.objectId, member.objectId, 'a1.1.member', null), false);
+      assert.equal(await store.groups.setMac(group.objectId, member.objectId, 'a1.1.member', 'a1.0.member'), true);
+      assert.deepEqual(await store.groups.membershipsOf(group.objectId), [{ groupId: group.objectId, memberId: member.objectId, mac: 'a1.1.member' }]);
     });
   });
 }

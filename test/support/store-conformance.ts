@@ -316,6 +316,9 @@ export function runStoreConformance(label: string, makeStore: StoreFactory): voi
         assert.equal(await store.vaults.setMac(sealed.id, 'a1.0.over'), false);
         assert.equal((await store.vaults.getById(bare.id))?.mac, 'a1.0.bound');
         assert.equal((await store.vaults.getByName(sealed.name))?.mac, sealed.mac);
+        assert.equal(await store.vaults.setMac(sealed.id, 'a1.1.renewed', 'a1.0.other'), false);
+        assert.equal(await store.vaults.setMac(sealed.id, 'a1.1.renewed', sealed.mac), true);
+        assert.equal((await store.vaults.getById(sealed.id))?.mac, 'a1.1.renewed');
       });
 
       it('update with `unless` writes only over the row as it was read, and never over a deleted vault', async () => {

@@ -24,7 +24,8 @@ export function pgGroupStore(pool: pg.Pool, audited: PgAuditedWrite): GroupStore
     listMembers: async (g) => (await rows<{ m: string }>(pool, 'SELECT member_id AS m FROM group_members WHERE group_id = $1 ORDER BY member_id', [g])).map((r) => r.m),
     membershipsOf: (g) => rows(pool, `SELECT ${MEMBERSHIP} FROM group_members WHERE group_id = $1 ORDER BY member_id`, [g]),
     allMemberships: () => rows(pool, `SELECT ${MEMBERSHIP} FROM group_members`),
-    setMac: async (g, m, mac) => 0 < (await changes(pool, 'UPDATE group_members SET mac = $1 WHERE group_id = $2 AND member_id = $3 AND mac IS NULL', [mac, g, m])),
+    setMac: async (g, m, mac, expected = null) =>
+      0 < (await changes(pool, 'UPDATE group_members SET mac = $1 WHERE group_id = $2 AND member_id = $3 AND mac IS NOT DISTINCT FROM $4', [mac, g, m, expected])),
   };
 }
 
@@ -49,7 +50,7 @@ export function pgRoleDefinitionStore(pool: pg.Pool, audited: PgAuditedWrite): R
     },
     list: async () => (await rows<RoleRecord>(pool, `SELECT ${ROLE} FROM role_definitions ORDER BY role_name_key`)).map(toRole),
     delete: (id, audit) => audited(audit, async (db) => (await changes(db, 'DELETE FROM role_definitions WHERE id = $1', [id.toLowerCase()])) > 0),
-    setMac: async (id, mac) => 0 < (await changes(pool, 'UPDATE role_definitions SET mac = $1 WHERE id = $2 AND mac IS NULL', [mac, id.toLowerCase()])),
+    setMac: async (id, mac, expected = null) => 0 < (await changes(pool, 'UPDATE role_definitions SET mac = $1 WHERE id = $2 AND mac IS NOT DISTINCT FROM $3', [mac, id.toLowerCase(), expected])),
   };
 }
 
@@ -71,6 +72,6 @@ export function pgRoleAssignmentStore(pool: pg.Pool, audited: PgAuditedWrite): R
     delete: (id, audit) => audited(audit, async (db) => (await changes(db, 'DELETE FROM role_assignments WHERE id = $1', [id.toLowerCase()])) > 0),
     deleteExpired: (now) => rows<RoleAssignmentRow>(pool, `DELETE FROM role_assignments WHERE end_time IS NOT NULL AND end_time <= $1 RETURNING ${ASSIGNMENT}`, [now]),
     deleteForPrincipal: (id) => changes(pool, 'DELETE FROM role_assignments WHERE principal_id = $1', [id.toLowerCase()]),
-    setMac: async (id, mac) => 0 < (await changes(pool, 'UPDATE role_assignments SET mac = $1 WHERE id = $2 AND mac IS NULL', [mac, id.toLowerCase()])),
+    setMac: async (id, mac, expected = null) => 0 < (await changes(pool, 'UPDATE role_assignments SET mac = $1 WHERE id = $2 AND mac IS NOT DISTINCT FROM $3', [mac, id.toLowerCase(), expected])),
   };
 }

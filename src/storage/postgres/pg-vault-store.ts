@@ -160,6 +160,6 @@ export function pgVaultStore(pool: pg.Pool, audited: PgAuditedWrite): VaultStore
         'SELECT vault_id AS id, generation, dek_wrapped AS "dekWrapped", master_key_id AS "masterKeyId" FROM vault_earlier_keys WHERE vault_id = $1 AND generation = $2',
         [id, generation],
       ),
-    setMac: async (id, mac) => 0 < (await changes(pool, 'UPDATE vaults SET mac = $1 WHERE id = $2 AND mac IS NULL', [mac, id])),
+    setMac: async (id, mac, expected = null) => 0 < (await changes(pool, 'UPDATE vaults SET mac = $1 WHERE id = $2 AND mac IS NOT DISTINCT FROM $3', [mac, id, expected])),
   };
 }

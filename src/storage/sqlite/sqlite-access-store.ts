@@ -70,14 +70,14 @@ export function sqliteGroupStore(db: Database.Database, audited: AuditedWrites):
   const members = db.prepare<[string], { member_id: string }>('SELECT member_id FROM group_members WHERE group_id = ? ORDER BY member_id');
   const ofGroup = db.prepare<[string], MembershipRecord>('SELECT group_id, member_id, mac FROM group_members WHERE group_id = ? ORDER BY member_id');
   const all = db.prepare<[], MembershipRecord>('SELECT group_id, member_id, mac FROM group_members');
-  const seal = db.prepare<[string, string, string]>('UPDATE group_members SET mac = ? WHERE group_id = ? AND member_id = ? AND mac IS NULL');
+  const seal = db.prepare<[string, string, string, string | null]>('UPDATE group_members SET mac = ? WHERE group_id = ? AND member_id = ? AND mac IS ?');
   return {
     addMember: async (g, m, audit, mac) => audited.run(audit, () => unique(`member ${m} of group ${g}`, () => add.run(g, m, mac ?? null).changes > 0)),
     removeMember: async (g, m, audit) => audited.run(audit, () => remove.run(g, m).changes > 0),
     listMembers: async (g) => members.all(g).map((r) => r.member_id),
     membershipsOf: async (g) => ofGroup.all(g).map(toMembership),
     allMemberships: async () => all.all().map(toMembership),
-    setMac: async (g, m, mac) => seal.run(mac, g, m).changes > 0,
+    setMac: async (g, m, mac, expected = null) => seal.run(mac, g, m, expected).changes > 0,
   };
 }
 
@@ -88,7 +88,7 @@ export function sqliteRoleDefinitionStore(db: Database.Database, audited: Audite
      ON CONFLICT (id) DO UPDATE SET role_name = excluded.role_name, role_name_key = excluded.role_name_key, description = excluded.description,
        permissions = excluded.permissions, assignable_scopes = excluded.assignable_scopes, updated_at = excluded.updated_at, mac = excluded.mac`,
   );
-  const sealRole = db.prepare<[string, string]>('UPDATE role_definitions SET mac = ? WHERE id = ? AND mac IS NULL');
+  const sealRole = db.prepare<[string, string, string | null]>('UPDATE role_definitions SET mac = ? WHERE id = ? AND mac IS ?');
   const get = db.prepare<[string], RoleRecord>('SELECT * FROM role_definitions WHERE id = ?');
   const list = db.prepare<[], RoleRecord>('SELECT * FROM role_definitions ORDER BY role_name_key');
   const del = db.prepare<[string]>('DELETE FROM role_definitions WHERE id = ?');
@@ -103,7 +103,7 @@ export function sqliteRoleDefinitionStore(db: Database.Database, audited: Audite
     },
     list: async () => list.all().map(toRole),
     delete: async (id, audit) => audited.run(audit, () => del.run(id.toLowerCase()).changes > 0),
-    setMac: async (id, mac) => sealRole.run(mac, id.toLowerCase()).changes > 0,
+    setMac: async (id, mac, expected = null) => sealRole.run(mac, id.toLowerCase(), expected).changes > 0,
   };
 }
 
@@ -112,7 +112,7 @@ export function sqliteRoleAssignmentStore(db: Database.Database, audited: Audite
     `INSERT INTO role_assignments (id, scope, role_definition_id, principal_id, principal_type, description, end_time, created_at, updated_at, created_by, mac)
      VALUES (@id, @scope, @roleDefinitionId, @principalId, @principalType, @description, @endTime, @createdAt, @updatedAt, @createdBy, @mac)`,
   );
-  const sealAssignment = db.prepare<[string, string]>('UPDATE role_assignments SET mac = ? WHERE id = ? AND mac IS NULL');
+  const sealAssignment = db.prepare<[string, string, string | null]>('UPDATE role_assignments SET mac = ? WHERE id = ? AND mac IS ?');
   const get = db.prepare<[string], AssignmentRecord>('SELECT * FROM role_assignments WHERE id = ?');
   const list = db.prepare<[], AssignmentRecord>('SELECT * FROM role_assignments ORDER BY created_at, id');
   const del = db.prepare<[string]>('DELETE FROM role_assignments WHERE id = ?');
@@ -129,6 +129,6 @@ export function sqliteRoleAssignmentStore(db: Database.Database, audited: Audite
     delete: async (id, audit) => audited.run(audit, () => del.run(id.toLowerCase()).changes > 0),
     deleteExpired: async (now) => expired.all(now).map(toAssignment),
     deleteForPrincipal: async (id) => ofPrincipal.run(id.toLowerCase()).changes,
-    setMac: async (id, mac) => sealAssignment.run(mac, id.toLowerCase()).changes > 0,
+    setMac: async (id, mac, expected = null) => sealAssignment.run(mac, id.toLowerCase(), expected).changes > 0,
   };
 }

@@ -133,7 +133,7 @@ export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(chan
      WHERE id = @id AND (@wasTags IS NULL OR (tags = @wasTags AND properties = @wasProperties AND deleted_at IS NULL))`,
   );
   const markDeleted = db.prepare<[number, number, string]>('UPDATE vaults SET deleted_at = ?, scheduled_purge_at = ? WHERE id = ? AND deleted_at IS NULL');
-  const seal = db.prepare<[string, string]>('UPDATE vaults SET mac = ? WHERE id = ? AND mac IS NULL');
+  const seal = db.prepare<[string, string, string | null]>('UPDATE vaults SET mac = ? WHERE id = ? AND mac IS ?');
   const recover = db.prepare<[number, string]>(
     'UPDATE vaults SET deleted_at = NULL, scheduled_purge_at = NULL, updated_at = ? WHERE id = ? AND deleted_at IS NOT NULL',
   );
@@ -235,6 +235,6 @@ export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(chan
       const r = earlier.get(id, generation);
       return r ? toKey(r) : null;
     },
-    setMac: async (id, mac) => seal.run(mac, id).changes > 0,
+    setMac: async (id, mac, expected = null) => seal.run(mac, id, expected).changes > 0,
   };
 }
