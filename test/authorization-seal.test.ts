@@ -206,13 +206,16 @@ describe('authorization data written into the database outside coffer', () => {
     const mine = await assignRole(server, rbacScope, ROLE_IDS['Key Vault Reader'], mallory.id);
     assert.equal(mine.status, 201);
     assert.equal(await statusOf(asMallory('seal-rbac').getSecret('db')), 403, 'Key Vault Reader reads no values');
-    write('UPDATE role_assignments SET role_definition_id = ? WHERE principal_id = ?', `${sub}/providers/Microsoft.Authorization/roleDefinitions/${ROLE_IDS['Key Vault Secrets Officer']}`, mallory.id);
+    // As coffer stores it: the role's GUID.
+    assert.equal(read<{ r: string }>('SELECT role_definition_id AS r FROM role_assignments WHERE principal_id = ?', mallory.id).r, ROLE_IDS['Key Vault Reader']);
+    write('UPDATE role_assignments SET role_definition_id = ? WHERE principal_id = ?', ROLE_IDS['Key Vault Secrets Officer'], mallory.id);
     await server.restart();
     assert.equal(await statusOf(asMallory('seal-rbac').getSecret('db')), 403);
     assert.equal((await asReader('seal-rbac').getSecret('db')).value, 'rbac-value');
-    // Moved to the vault of the same name's scope in another case, or widened to the subscription: the same.
-    write('UPDATE role_assignments SET role_definition_id = ?, scope = ? WHERE principal_id = ?', `${sub}/providers/Microsoft.Authorization/roleDefinitions/${ROLE_IDS['Key Vault Reader']}`, sub, mallory.id);
+    // Widened to the subscription: the same.
+    write('UPDATE role_assignments SET role_definition_id = ?, scope = ? WHERE principal_id = ?', ROLE_IDS['Key Vault Secrets Officer'], sub, mallory.id);
     await server.restart();
+    assert.equal(await statusOf(asMallory('seal-rbac').getSecret('db')), 403);
     const attempt = await api(server, 'GET', `${sub}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=assignedTo('${mallory.id}')`);
     assert.deepEqual(attempt.body!.value, [], 'the widened assignment is not listed');
     write('DELETE FROM role_assignments WHERE principal_id = ?', mallory.id);
@@ -253,44 +256,115 @@ describe('authorization data written into the database outside coffer', () => {
     write('DELETE FROM role_assignments WHERE principal_id = ?', mallory.id);
   });
 
-  it("a vault's access policies changed in the database close its data plane until a PUT sets them again", async () => {
+  it("a vault changed in the database answers 500 on its data plane and to every change, until its row is put back", async () => {
     const vaultId = `${sub}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/seal-policies`;
     const row = read<{ properties: string }>('SELECT properties FROM vaults WHERE name = ?', 'seal-policies');
     const properties = JSON.parse(row.properties);
     properties.accessPolicies.push({ tenantId: server.bootstrap.tenantId, objectId: mallory.id, permissions: { secrets: ['get', 'list'] } });
     write('UPDATE vaults SET properties = ? WHERE name = ?', JSON.stringify(properties), 'seal-policies');
     await server.restart();
-    const refused = await statusOf(asMallory('seal-policies').getSecret('db'));
-    assert.equal(refused, 500);
+    assert.equal(await statusOf(asMallory('seal-policies').getSecret('db')), 500);
     assert.equal(await statusOf(asReader('seal-policies').getSecret('db')), 500, 'nothing is decided from the changed policies');
     assert.match(server.logs(), /a vault in the database does not match its seal/);
     // Asked who may read it, the server does not answer from the changed policies either.
     assert.equal((await api(server, 'POST', '/coffer/check-access', { principalId: mallory.id, scope: vaultId })).status, 500);
-    // A change made from the stored policies would seal the added one: refused (a PATCH that sets only tags, an access policy added).
+    // Every change would seal what the writer put there (a PATCH that sets only tags, an access policy added) or trust it
+    // (a PUT keeps the stored resource group, whose owners it authorizes, the permission model and soft delete settings).
     const patch = await api(server, 'PATCH', `${vaultId}?api-version=2023-07-01`, { tags: { touched: 'yes' } });
     assert.equal(patch.status, 500, JSON.stringify(patch.body));
     assert.match(patch.body!.error.message, /access configuration of vault 'seal-policies' failed its integrity check/);
     assert.equal((await setPolicy(server, vaultId, 'add', reader.id, ['get', 'list'])).status, 500);
-    // A PUT of the whole vault, with the policies the administrator means, mends it.
     const shown = await api(server, 'GET', `${vaultId}?api-version=2023-07-01`);
+    assert.equal(shown.status, 200, 'it can still be read');
     const meant = shown.body!.properties.accessPolicies.filter((p: { objectId: string }) => p.objectId !== mallory.id);
-    const mend = await api(server, 'PUT', `${vaultId}?api-version=2023-07-01`, {
+    const put = await api(server, 'PUT', `${vaultId}?api-version=2023-07-01`, {
       location: 'local',
       properties: { tenantId: server.bootstrap.tenantId, sku: { family: 'A', name: 'standard' }, accessPolicies: meant, enableRbacAuthorization: false },
     });
-    assert.equal(mend.status, 200, JSON.stringify(mend.body));
-    assert.equal((await asReader('seal-policies').getSecret('db')).value, 'policy-value');
-    assert.equal(await statusOf(asMallory('seal-policies').getSecret('db')), 403);
+    assert.equal(put.status, 500, JSON.stringify(put.body));
+    // Its row put back (as from a database backup): it serves again, as before.
+    write('UPDATE vaults SET properties = ? WHERE name = ?', row.properties, 'seal-policies');
     await server.restart();
     assert.equal((await asReader('seal-policies').getSecret('db')).value, 'policy-value');
+    assert.equal(await statusOf(asMallory('seal-policies').getSecret('db')), 403);
+  });
+
+  it('a vault moved in the database to a resource group the attacker owns cannot be taken over through it', async () => {
+    await createVault(server, 'seal-moved');
+    await secretClient(server, 'seal-moved').setSecret('db', 'moved-value');
+    const rgMallory = `${sub}/resourceGroups/rg-mallory`;
+    assert.ok((await api(server, 'PUT', `${rgMallory}?api-version=2021-04-01`, { location: 'local' })).status < 300);
+    assert.equal((await assignRole(server, rgMallory, ROLE_IDS.Owner, mallory.id)).status, 201);
+    write("UPDATE vaults SET resource_group = 'rg-mallory', resource_group_key = 'rg-mallory' WHERE name = ?", 'seal-moved');
+    await server.restart();
+    const token = (await credential(server, mallory.appId, mallory.secret).getToken(`${server.url}/.default`)).token;
+    const put = await api(
+      server,
+      'PUT',
+      `${rgMallory}/providers/Microsoft.KeyVault/vaults/seal-moved?api-version=2023-07-01`,
+      { location: 'local', properties: { tenantId: server.bootstrap.tenantId, sku: { family: 'A', name: 'standard' }, enableRbacAuthorization: false, accessPolicies: [{ tenantId: server.bootstrap.tenantId, objectId: mallory.id, permissions: { secrets: ['get'] } }] } },
+      token,
+    );
+    assert.equal(put.status, 500, JSON.stringify(put.body));
+    assert.equal(await statusOf(asMallory('seal-moved').getSecret('db')), 500);
+    write("UPDATE vaults SET resource_group = 'rg-test', resource_group_key = 'rg-test' WHERE name = ?", 'seal-moved');
+    write('DELETE FROM role_assignments WHERE principal_id = ?', mallory.id);
   });
 
   it("a vault's seal copied onto another vault does not match it", async () => {
     await createVault(server, 'seal-other');
+    await secretClient(server, 'seal-other').setSecret('x', 'other-value');
     write('UPDATE vaults SET mac = (SELECT mac FROM vaults WHERE name = ?) WHERE name = ?', 'seal-policies', 'seal-other');
     await server.restart();
     assert.equal(await statusOf(secretClient(server, 'seal-other').getSecret('x')), 500);
     assert.equal((await asReader('seal-policies').getSecret('db')).value, 'policy-value');
+  });
+
+  it('a custom role removed in the database is not created again under its id while assignments refer to it', async () => {
+    const roleId = randomUUID();
+    const put = await api(server, 'PUT', `${sub}/providers/Microsoft.Authorization/roleDefinitions/${roleId}?api-version=2022-04-01`, {
+      properties: { roleName: 'Seal Narrow', permissions: [{ actions: [], dataActions: ['Microsoft.KeyVault/vaults/secrets/readMetadata/action'] }], assignableScopes: [sub] },
+    });
+    assert.equal(put.status, 201, JSON.stringify(put.body));
+    assert.equal((await assignRole(server, sub, roleId, mallory.id)).status, 201);
+    write('DELETE FROM role_definitions WHERE id = ?', roleId);
+    await server.restart();
+    // Mallory owns a resource group: there she may write roles, and would widen the subscription-wide assignment.
+    const rgMallory = `${sub}/resourceGroups/rg-mallory`;
+    assert.equal((await assignRole(server, rgMallory, ROLE_IDS.Owner, mallory.id)).status, 201);
+    const token = (await credential(server, mallory.appId, mallory.secret).getToken(`${server.url}/.default`)).token;
+    const again = await api(
+      server,
+      'PUT',
+      `${rgMallory}/providers/Microsoft.Authorization/roleDefinitions/${roleId}?api-version=2022-04-01`,
+      { properties: { roleName: 'Seal Wide', permissions: [{ actions: [], dataActions: ['Microsoft.KeyVault/vaults/secrets/*'] }], assignableScopes: [rgMallory] } },
+      token,
+    );
+    assert.equal(again.status, 409, JSON.stringify(again.body));
+    assert.equal(again.body!.error.code, 'RoleDefinitionIdAssigned');
+    assert.equal(await statusOf(asMallory('seal-rbac').getSecret('db')), 403);
+    write('DELETE FROM role_assignments WHERE principal_id = ?', mallory.id);
+  });
+
+  it('a membership stored without a seal is not made to grant by adding it again', async () => {
+    const group = await newGroup(server, 'seal-readd', []);
+    assert.equal((await assignRole(server, rbacScope, ROLE_IDS['Key Vault Secrets User'], group, { principalType: 'Group' })).status, 201);
+    write('INSERT INTO group_members (group_id, member_id, mac) VALUES (?, ?, NULL)', group, mallory.id);
+    await server.restart();
+    await api(server, 'POST', `/v1.0/groups/${group}/members/$ref`, { '@odata.id': `${server.url}/v1.0/directoryObjects/${mallory.id}` });
+    assert.equal(await statusOf(asMallory('seal-rbac').getSecret('db')), 403);
+    write('DELETE FROM group_members WHERE group_id = ?', group);
+  });
+
+  it("the deployment administrator's id changed in the database stops the start", async () => {
+    const admin = read<{ value: string }>("SELECT value FROM settings WHERE key = 'adminObjectId'").value;
+    write("UPDATE settings SET value = ? WHERE key = 'adminObjectId'", mallory.id);
+    write("DELETE FROM settings WHERE key = 'administratorRolesGranted'");
+    await assert.rejects(server.restart(), /deployment administrator's object id .* does not match its seal/);
+    write("UPDATE settings SET value = ? WHERE key = 'adminObjectId'", admin);
+    await server.restart();
+    assert.equal(await statusOf(asMallory('seal-rbac').getSecret('db')), 403);
+    assert.equal((await asReader('seal-rbac').getSecret('db')).value, 'rbac-value');
   });
 });
 
@@ -317,7 +391,7 @@ describe('the authorization key', () => {
 
       // The database as a build from before seals left it: no key, no seals, no record.
       await server.kill();
-      sql("DELETE FROM settings WHERE key = 'authorizationKey'");
+      sql("DELETE FROM settings WHERE key IN ('authorizationKey', 'adminObjectIdSeal')");
       for (const table of ['role_assignments', 'role_definitions', 'group_members', 'vaults']) sql(`UPDATE ${table} SET mac = NULL`);
       rmSync(join(server.dataDir, 'authorization-key.json'));
       await server.restart();
@@ -356,6 +430,39 @@ describe('the authorization key', () => {
       await server.restart();
       assert.equal(await statusOf(asSp().getSecret('s')), 403);
     } finally {
+      await server.stop();
+    }
+  });
+
+  it('is not made to seal unsealed rows by a data dir that never ran against the database, unless the operator says so', async () => {
+    const server = await startTestServer();
+    let second: TestServer | undefined;
+    try {
+      await createVault(server, 'seal-fresh-dir', { enableRbacAuthorization: true });
+      await secretClient(server, 'seal-fresh-dir').setSecret('s', 'v');
+      const intruder = await newServicePrincipal(server, 'fresh-dir-intruder');
+      await server.kill();
+      // The key removed, and an assignment of the writer's own added without a seal.
+      const d = new Database(join(server.dataDir, 'coffer.db'));
+      d.prepare("DELETE FROM settings WHERE key IN ('authorizationKey', 'adminObjectIdSeal')").run();
+      for (const table of ['role_assignments', 'role_definitions', 'group_members', 'vaults']) d.prepare(`UPDATE ${table} SET mac = NULL`).run();
+      const sample = d.prepare('SELECT scope FROM role_assignments LIMIT 1').get() as { scope: string };
+      d.prepare(
+        `INSERT INTO role_assignments (id, scope, role_definition_id, principal_id, principal_type, end_time, created_at, updated_at, created_by, mac)
+         VALUES (?, ?, ?, ?, 'ServicePrincipal', NULL, 1, 1, 'x', NULL)`,
+      ).run(randomUUID(), sample.scope, ROLE_IDS['Key Vault Secrets Officer'], intruder.id);
+      d.close();
+      // A data dir without its records (a new cluster member, a container's fresh one): the start refuses.
+      rmSync(join(server.dataDir, 'authorization-key.json'));
+      rmSync(join(server.dataDir, 'audit-key.json'));
+      await assert.rejects(server.restart(), /holds \d+ role assignments, custom roles, memberships or vaults without a seal, and no authorization key/);
+      // On the operator's word, it seals them as they are (the writer's too: the operator vouched for the database).
+      second = await startTestServer({ dataDir: server.dataDir, env: { COFFER_SEAL_STORED_AUTHORIZATION: '1' } });
+      assert.match(second.logs(), /sealed the role assignments, custom roles, group memberships and vaults stored before/);
+      const asIntruder = secretClient(second, 'seal-fresh-dir', credential(second, intruder.appId, intruder.secret));
+      assert.equal((await asIntruder.getSecret('s')).value, 'v');
+    } finally {
+      await second?.stop();
       await server.stop();
     }
   });
@@ -407,7 +514,7 @@ describe('the authorization key', () => {
       await secretClient(server, 'seal-rotated').setSecret('after', 'rotation');
 
       // The old key's holder writes an assignment sealed under it: it grants nothing.
-      const forged = { id: randomUUID(), scope, roleDefinitionId: `/subscriptions/${server.bootstrap.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${ROLE_IDS['Key Vault Secrets Officer']}`, principalId: intruder.id, principalType: 'ServicePrincipal' as const, description: null, endTime: null, createdAt: 1, updatedAt: 1, createdBy: 'x' };
+      const forged = { id: randomUUID(), scope, roleDefinitionId: ROLE_IDS['Key Vault Secrets Officer'], principalId: intruder.id, principalType: 'ServicePrincipal' as const, description: null, endTime: null, createdAt: 1, updatedAt: 1, createdBy: 'x' };
       sql(
         `INSERT INTO role_assignments (id, scope, role_definition_id, principal_id, principal_type, end_time, created_at, updated_at, created_by, mac) VALUES (?, ?, ?, ?, 'ServicePrincipal', NULL, 1, 1, 'x', ?)`,
         forged.id,

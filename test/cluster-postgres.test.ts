@@ -159,11 +159,19 @@ describe('a cluster: several servers on one PostgreSQL database', () => {
       }
     };
     for (const m of [a, b]) assert.equal(await readStatus(await on(m), 'direct-vault', 's', reader), 403);
-    // Without its seal (as by someone writing the database without the master key) it grants on no member.
+    // Without its seal (as by someone writing the database without the master key) it grants on no member, nor does
+    // an assignment of the reader's own so written.
     await sql('INSERT INTO group_members (group_id, member_id) VALUES ($1, $2)');
+    const forged = randomUUID();
+    await sql(
+      `INSERT INTO role_assignments (id, scope, role_definition_id, principal_id, principal_type, created_at, updated_at, created_by)
+       VALUES ($1, $2, $3, $4, 'ServicePrincipal', 1, 1, 'x')`,
+      [forged, vault.id!, ROLE_IDS['Key Vault Secrets User'], reader.id.toLowerCase()],
+    );
     await sleep(300);
     for (const m of [a, b]) assert.equal(await readStatus(await on(m), 'direct-vault', 's', reader), 403);
     await sql('DELETE FROM group_members WHERE group_id = $1 AND member_id = $2');
+    await sql('DELETE FROM role_assignments WHERE id = $1', [forged]);
     // As coffer writes it: sealed under the deployment's authorization key.
     const [key] = await sql("SELECT value FROM settings WHERE key = 'authorizationKey'", []);
     const seal = sealOfStoredKey(key.value, loadKeyring({ masterKey: MASTER_KEY, file: '' }).keyring);

@@ -245,7 +245,8 @@ export async function createAccessIndex(deps: { assignments: RoleAssignmentStore
     addMember: (groupId, memberId, audit) =>
       inTurn(async () => {
         const added = await deps.groups.addMember(groupId, memberId, audit?.());
-        link(groupId.toLowerCase(), memberId.toLowerCase());
+        // Already stored: linked only if the stored membership is one the store lets through (sealed-stores.ts).
+        if (added || (await deps.groups.listMembers(groupId)).some((m) => m.toLowerCase() === memberId.toLowerCase())) link(groupId.toLowerCase(), memberId.toLowerCase());
         return added;
       }),
     membersOf: (groupId) => deps.groups.listMembers(groupId.toLowerCase()),

@@ -2,7 +2,7 @@ import type { Keyring } from '../crypto/keyring.js';
 import type { Store } from '../storage/store-types.js';
 import { beginRenewal, finishRenewal, loadAuthorizationKey, markAuthorizationKeyBound } from './authorization-key.js';
 import type { AuthorizationSeal } from './authorization-seal.js';
-import type { SealedParts, SealHolder } from './sealed-stores.js';
+import type { SealHolder } from './sealed-stores.js';
 
 // Sealing rows in bulk: once, at the first start of a build that seals
 // authorization data, the rows stored before (made by coffer before it
@@ -10,32 +10,75 @@ import type { SealedParts, SealHolder } from './sealed-stores.js';
 // the generation it replaces. A row without a seal found at any other time
 // was put in the database by someone else, and grants nothing.
 
-/**
- * Seals every row whose seal is `from`'s (null: every row stored without a
- * seal) under `to`, compare-and-set on the seal read; returns how many.
- */
-async function sealAgain(store: SealedParts, from: AuthorizationSeal | null, to: AuthorizationSeal): Promise<number> {
-  let sealed = 0;
-  const again = async (mac: string | null | undefined, expected: (seal: AuthorizationSeal) => string, write: (mac: string, was: string | null) => Promise<boolean>) => {
-    const was = mac ?? null;
-    const eligible = from === null ? was === null : from.intact(was, expected(from));
-    if (eligible && (await write(expected(to), was))) sealed++;
-  };
-  for (const r of await store.roleAssignments.list()) await again(r.mac, (s) => s.assignment(r), (mac, was) => store.roleAssignments.setMac(r.id, mac, was));
-  for (const r of await store.roleDefinitions.list()) await again(r.mac, (s) => s.definition(r), (mac, was) => store.roleDefinitions.setMac(r.id, mac, was));
+/** The settings row that names the deployment administrator, and the row that holds its seal. */
+export const ADMIN_SETTING = 'adminObjectId';
+export const ADMIN_SEAL_SETTING = 'adminObjectIdSeal';
+
+type Bulk = Pick<Store, 'roleAssignments' | 'roleDefinitions' | 'groups' | 'vaults' | 'settings'>;
+
+/** A stored row's seal (null: none), what it should be under a seal, and how to replace it (compare-and-set). */
+interface Sealable {
+  mac: string | null;
+  expected(seal: AuthorizationSeal): string;
+  write(mac: string, was: string | null): Promise<boolean>;
+}
+
+async function sealables(store: Bulk): Promise<Sealable[]> {
+  const out: Sealable[] = [];
+  for (const r of await store.roleAssignments.list()) out.push({ mac: r.mac ?? null, expected: (s) => s.assignment(r), write: (mac, was) => store.roleAssignments.setMac(r.id, mac, was) });
+  for (const r of await store.roleDefinitions.list()) out.push({ mac: r.mac ?? null, expected: (s) => s.definition(r), write: (mac, was) => store.roleDefinitions.setMac(r.id, mac, was) });
   for (const r of await store.groups.allMemberships()) {
-    await again(r.mac, (s) => s.membership(r.groupId, r.memberId), (mac, was) => store.groups.setMac(r.groupId, r.memberId, mac, was));
+    out.push({ mac: r.mac, expected: (s) => s.membership(r.groupId, r.memberId), write: (mac, was) => store.groups.setMac(r.groupId, r.memberId, mac, was) });
   }
   // listKeys names every vault, soft-deleted ones included (once as current).
   for (const k of await store.vaults.listKeys()) {
     const row = k.current ? await store.vaults.getById(k.id) : null;
-    if (row) await again(row.mac, (s) => s.vault(row), (mac, was) => store.vaults.setMac(row.id, mac, was));
+    if (row) out.push({ mac: row.mac ?? null, expected: (s) => s.vault(row), write: (mac, was) => store.vaults.setMac(row.id, mac, was) });
+  }
+  const admin = await store.settings.get(ADMIN_SETTING);
+  if (admin !== null) {
+    out.push({
+      mac: await store.settings.get(ADMIN_SEAL_SETTING),
+      expected: (s) => s.setting(ADMIN_SETTING, admin),
+      write: async (mac, was) => (was === null ? (await store.settings.setIfAbsent(ADMIN_SEAL_SETTING, mac)) === mac : store.settings.replace(ADMIN_SEAL_SETTING, was, mac)),
+    });
+  }
+  return out;
+}
+
+export class UnsealedAuthorizationDataError extends Error {
+  constructor(rows: number) {
+    super(
+      `the database holds ${rows} role assignments, custom roles, memberships or vaults without a seal, and no authorization key to have sealed them: ` +
+        'either this is the first start of a build that seals them, or someone removed the key from the database to have unsealed rows of theirs sealed. ' +
+        'Start once with a data dir that has run against this database before (it holds audit-key.json), which seals them; or, if the database is as ' +
+        'coffer left it, start once with --seal-stored-authorization (COFFER_SEAL_STORED_AUTHORIZATION=1), which seals them as they are.',
+    );
+    this.name = 'UnsealedAuthorizationDataError';
+  }
+}
+
+/**
+ * Seals every row whose seal is `from`'s (null: every row stored without a
+ * seal) under `to`, compare-and-set on the seal read; returns how many.
+ */
+async function sealAgain(store: Bulk, from: AuthorizationSeal | null, to: AuthorizationSeal): Promise<number> {
+  let sealed = 0;
+  for (const r of await sealables(store)) {
+    const eligible = from === null ? r.mac === null : from.intact(r.mac, r.expected(from));
+    if (eligible && (await r.write(r.expected(to), r.mac))) sealed++;
   }
   return sealed;
 }
 
-/** Seals every row stored without a seal; returns how many it sealed. */
-export const bindAuthorizationData = (store: SealedParts, seal: AuthorizationSeal): Promise<number> => sealAgain(store, null, seal);
+/** Seals every row stored without a seal (unless `trusted` is false and there is one: then it throws); returns how many it sealed. */
+export async function bindAuthorizationData(store: Bulk, seal: AuthorizationSeal, trusted = true): Promise<number> {
+  if (!trusted) {
+    const unsealed = (await sealables(store)).filter((r) => r.mac === null).length;
+    if (unsealed > 0) throw new UnsealedAuthorizationDataError(unsealed);
+  }
+  return sealAgain(store, null, seal);
+}
 
 /** Seals every row of `from`'s generation under `to`, then drops `from` from the stored key. */
 async function completeRenewal(store: Store, from: AuthorizationSeal, to: AuthorizationSeal): Promise<number> {
@@ -49,11 +92,17 @@ async function completeRenewal(store: Store, from: AuthorizationSeal, to: Author
  * the rows stored before are sealed (`bound` counts them); a renewal a
  * crash cut short is finished (`resealed` counts the rows sealed again).
  */
-export async function openAuthorizationSeal(store: Store, keyring: Keyring, file: string): Promise<{ seal: AuthorizationSeal; bound: number | null; resealed: number | null }> {
+export async function openAuthorizationSeal(
+  store: Store,
+  keyring: Keyring,
+  file: string,
+  /** Whether rows found unsealed may be sealed: the data dir ran against this database before, or the operator says so. */
+  trusted: boolean,
+): Promise<{ seal: AuthorizationSeal; bound: number | null; resealed: number | null }> {
   const loaded = await loadAuthorizationKey(store.settings, keyring, file);
   const resealed = loaded.previous ? await completeRenewal(store, loaded.previous, loaded.seal) : null;
   if (loaded.bound) return { seal: loaded.seal, bound: null, resealed };
-  const bound = await bindAuthorizationData(store, loaded.seal);
+  const bound = await bindAuthorizationData(store, loaded.seal, trusted);
   await markAuthorizationKeyBound(store.settings, keyring, file);
   return { seal: loaded.seal, bound, resealed };
 }

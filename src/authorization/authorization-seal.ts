@@ -3,7 +3,8 @@ import type { RoleAssignmentRow, RoleDefinitionRow, VaultRow } from '../storage/
 
 // The authorization data's MACs: every stored row that decides who may do
 // what (a role assignment, a custom role, a group membership, a vault's
-// properties with its access policies and network rules) carries an
+// properties with its access policies and network rules, the deployment
+// administrator's object id) carries an
 // HMAC-SHA-256, under the deployment's authorization key, over what it
 // grants and where. Whoever can write the database but does not hold the
 // master key (which wraps that key) cannot make a row that grants: one they
@@ -35,6 +36,7 @@ const covered = {
   assignment: (r: RoleAssignmentRow) => ['role-assignment', lower(r.id), lower(r.scope.replace(/\/+$/, '')), lower(r.roleDefinitionId), lower(r.principalId), r.principalType, r.endTime],
   definition: (r: RoleDefinitionRow) => ['role-definition', lower(r.id), r.roleName, r.permissions, r.assignableScopes],
   membership: (groupId: string, memberId: string) => ['group-member', lower(groupId), lower(memberId)],
+  setting: (key: string, value: string) => ['setting', key, value],
   vault: (r: Pick<VaultRow, 'id' | 'name' | 'subscriptionId' | 'resourceGroup' | 'properties'>) => [
     'vault',
     r.id,
@@ -52,6 +54,8 @@ export interface AuthorizationSeal {
   definition(row: RoleDefinitionRow): string;
   membership(groupId: string, memberId: string): string;
   vault(row: VaultSealed): string;
+  /** A settings row that decides access (the deployment administrator's object id). */
+  setting(key: string, value: string): string;
   /** Whether `mac` (as stored: null for none) is the row's; constant-time. */
   intact(mac: string | null | undefined, expected: string): boolean;
   /** The key's fingerprint (not secret: a MAC of a fixed label), kept in the data dir. */
@@ -67,6 +71,7 @@ export function createAuthorizationSeal(key: KeyObject, generation = 0): Authori
     definition: (r) => mac(covered.definition(r)),
     membership: (g, m) => mac(covered.membership(g, m)),
     vault: (r) => mac(covered.vault(r)),
+    setting: (k, v) => mac(covered.setting(k, v)),
     intact(stored, expected) {
       if (typeof stored !== 'string' || stored.length !== expected.length) return false;
       return timingSafeEqual(Buffer.from(stored), Buffer.from(expected));

@@ -112,6 +112,9 @@ export function createRoleDefinitionService(deps: { subscriptionId: string; cata
       // A change reaches every existing assignment of the role, wherever it was assignable: the caller must be
       // allowed to write the role there too, or an owner of one resource group could widen a subscription-wide role.
       for (const s of existing?.assignableScopes ?? []) await authorizer.authorizeManagement(caller, A.write, s);
+      // Assignments of a role id that names no role (its row removed, or hidden by a broken seal, in the database)
+      // would take whatever a new role of that id grants, wherever they are: such an id is not taken again.
+      if (!existing && deps.index.all().some((a) => roleIdOf(a.roleDefinitionId) === id.toLowerCase())) throw errors.roleDefinitionIdAssigned(id);
       const clash = catalog.findByName(props.roleName);
       if (clash && clash.id !== id.toLowerCase()) throw errors.roleDefinitionNameExists();
       const t = now();

@@ -22,7 +22,7 @@ export function refusedAdvice(r: Parameters<OnRefused>[0]): string {
   const what = r.sealed ? 'does not match its seal' : 'carries no seal';
   const undo =
     r.kind === 'vault'
-      ? 'its data plane answers 500 and changes made from its properties are refused, until its whole definition is put again (ARM createOrUpdate, a PUT such as `az rest --method put`) after checking its access policies and network rules'
+      ? 'its data plane, check-access and every change to it answer 500 until its row is put back from a database backup (or it is deleted and purged)'
       : r.kind === 'group membership'
         ? 'remove the row from the database, and add the member again through the API if it belongs'
         : `it grants nothing: remove the row from the database, and create the ${r.kind} again through the API if it belongs`;

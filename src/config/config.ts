@@ -36,6 +36,8 @@ export const configSchema = z
     standby: flag.default(false),
     /** With databaseUrl: share the database with other servers started with cluster too (docs/postgres.md, "Clusters"). */
     cluster: flag.default(false),
+    /** Seal the authorization data found unsealed at this start, though the data dir shows no earlier start against the database (docs/access-control.md). */
+    sealStoredAuthorization: flag.default(false),
     vaultDnsSuffix: z
       .string()
       .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, 'must be a DNS name such as vault.localhost')
@@ -98,6 +100,7 @@ export const envNames: Record<string, keyof CofferConfig> = {
   COFFER_DATABASE_URL: 'databaseUrl',
   COFFER_STANDBY: 'standby',
   COFFER_CLUSTER: 'cluster',
+  COFFER_SEAL_STORED_AUTHORIZATION: 'sealStoredAuthorization',
   COFFER_VAULT_DNS_SUFFIX: 'vaultDnsSuffix',
   COFFER_PUBLIC_HOST: 'publicHost',
   COFFER_PUBLIC_PORT: 'publicPort',
@@ -130,7 +133,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
     const raw = env[name];
     if (raw === undefined || raw === '') continue;
     if (key === 'previousMasterKeys') out[key] = raw.split(',').map((s) => s.trim()).filter(Boolean);
-    else if (key === 'dev' || key === 'throttle' || key === 'standby' || key === 'cluster') out[key] = /^(1|true|yes|on)$/i.test(raw);
+    else if (key === 'dev' || key === 'throttle' || key === 'standby' || key === 'cluster' || key === 'sealStoredAuthorization') out[key] = /^(1|true|yes|on)$/i.test(raw);
     else out[key] = raw;
   }
   return out;

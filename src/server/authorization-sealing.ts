@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { openAuthorizationSeal, renewAuthorizationKey } from '../authorization/authorization-binding.js';
+import { ADMIN_SEAL_SETTING, ADMIN_SETTING, openAuthorizationSeal, renewAuthorizationKey } from '../authorization/authorization-binding.js';
 import { AUTHORIZATION_KEY_FILE, recordAuthorizationKey } from '../authorization/authorization-key.js';
 import { createSealHolder, refusedAdvice, sealStores, type SealedStores } from '../authorization/sealed-stores.js';
+import { IntegrityError } from '../crypto/envelope.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { Store } from '../storage/store-types.js';
 
@@ -16,17 +18,46 @@ export interface Sealing {
   renew(keyring: Keyring): Promise<boolean>;
   /** Records the current key in the data dir (after a rotation renewed it). */
   record(): void;
+  /**
+   * Throws unless the deployment administrator's object id (a settings row)
+   * carries its seal; seals it first if this start made the key (a new
+   * deployment, whose administrator ensureDeployment has just stored).
+   */
+  checkAdministrator(objectId: string): Promise<void>;
 }
 
-export async function startSealing(store: Store, keyring: Keyring, dataDir: string, log: Pick<Logger, 'warn' | 'info' | 'error'>): Promise<Sealing> {
-  const file = join(dataDir, AUTHORIZATION_KEY_FILE);
-  const { seal, bound, resealed } = await openAuthorizationSeal(store, keyring, file);
+export async function startSealing(
+  store: Store,
+  keyring: Keyring,
+  opts: { dataDir: string; sealStored: boolean },
+  log: Pick<Logger, 'warn' | 'info' | 'error'>,
+): Promise<Sealing> {
+  const file = join(opts.dataDir, AUTHORIZATION_KEY_FILE);
+  // Unsealed rows are sealed as found only by a data dir that ran against the database before (an upgrade),
+  // or on the operator's word: otherwise removing the key from the database would have them sealed.
+  const trusted = opts.sealStored || existsSync(join(opts.dataDir, 'audit-key.json'));
+  const { seal, bound, resealed } = await openAuthorizationSeal(store, keyring, file, trusted);
   if (bound) log.warn({ rows: bound }, 'sealed the role assignments, custom roles, group memberships and vaults stored before this build sealed them, trusting them as found');
   if (resealed !== null) log.warn({ rows: resealed }, 'finished the authorization key renewal a stop had cut short');
   const holder = createSealHolder(seal);
-  return {
+  const sealing: Sealing = {
     stores: sealStores(store, holder, (r) => log.error({ kind: r.kind, id: r.id }, refusedAdvice(r))),
     renew: (k) => renewAuthorizationKey(store, k, holder),
     record: () => recordAuthorizationKey(file, holder.current(), true),
+    async checkAdministrator(objectId) {
+      if (bound !== null && (await store.settings.get(ADMIN_SEAL_SETTING)) === null) {
+        await holder.writing(async (s) => void (await store.settings.setIfAbsent(ADMIN_SEAL_SETTING, s.setting(ADMIN_SETTING, objectId))));
+      }
+      if (!holder.matches(await store.settings.get(ADMIN_SEAL_SETTING), (s) => s.setting(ADMIN_SETTING, objectId))) {
+        throw new IntegrityError(
+          `the deployment administrator's object id (settings row '${ADMIN_SETTING}', now ${objectId}) does not match its seal: it was changed outside coffer. ` +
+            'Put the row back from a database backup; whoever it names administers the directory.',
+        );
+      }
+    },
   };
+  // Before the deployment is read (which may add a client secret to the principal it names).
+  const admin = await store.settings.get(ADMIN_SETTING);
+  if (admin !== null) await sealing.checkAdministrator(admin);
+  return sealing;
 }

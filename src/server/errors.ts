@@ -244,6 +244,12 @@ export const errors = {
   roleDefinitionNotFound: (id: string) => new ServiceError(404, 'RoleDefinitionDoesNotExist', `The specified role definition with ID '${id.slice(0, 64)}' does not exist.`),
   builtInRoleDefinitionReadOnly: (what: 'changed' | 'deleted') => new ServiceError(403, 'RoleDefinitionUpdateNotAllowed', `Built-in role definitions cannot be ${what}.`),
   roleDefinitionNameExists: () => new ServiceError(409, 'RoleDefinitionWithSameNameExists', 'A role definition cannot be updated with a name that already exists.'),
+  roleDefinitionIdAssigned: (id: string) =>
+    new ServiceError(
+      409,
+      'RoleDefinitionIdAssigned',
+      `Role assignments refer to the role definition ID '${id.slice(0, 64)}', which names no role: delete them before creating a role with this ID.`,
+    ),
   roleDefinitionHasAssignments: () =>
     new ServiceError(409, 'RoleDefinitionHasAssignments', 'There are existing role assignments referencing role. Remove them before deleting the role definition.'),
 

@@ -142,7 +142,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   for (const v of unsealable.rolledBack) log.error({ vault: v.id }, rolledBackAdvice(v));
   if (unsealable.foreign > 0) log.warn({ vaults: unsealable.foreign }, 'renewed vault data keys made under a master key no longer in use (put back in the database, or made during a rotation)');
   // Rows that grant access carry a seal (authorization-seal.ts); the first start of a build that seals them seals those stored.
-  const sealing = await startSealing(store, keyring, config.dataDir, log);
+  const sealing = await startSealing(store, keyring, { dataDir: config.dataDir, sealStored: config.sealStoredAuthorization }, log);
   const sealed = sealing.stores;
 
   const publicPort = config.publicPort ?? config.port;
@@ -182,6 +182,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   const bootstrapFile = join(config.dataDir, 'bootstrap.json');
   const deploymentExisted = (await store.settings.get('deploymentId')) !== null;
   const deployment = await ensureDeployment(store, directory, { dev: config.dev, needAdminSecret: !existsSync(bootstrapFile) });
+  await sealing.checkAdministrator(deployment.adminObjectId);
   const tokens = await createTokenService({
     store: store.signingKeys,
     keyring,

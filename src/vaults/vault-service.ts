@@ -22,9 +22,9 @@ export interface VaultService {
   findLive(name: string): Promise<VaultRow | null>;
   /**
    * For the data plane, which trusts the vault's access policies and network
-   * rules: throws (500) if the vault's seal does not match them (they were
-   * changed in the database outside coffer). Its management still works, and
-   * a change of its properties there seals them again.
+   * rules: throws (500) if the vault's seal does not match its row (changed in
+   * the database outside coffer). Every change to it through the management
+   * plane is refused the same way; it can still be read, deleted and purged.
    */
   assertIntact(row: VaultRow): void;
   /** Whether a vault holds the name, live or soft-deleted (a deleted vault keeps its name until purged). */
@@ -156,22 +156,22 @@ export function createVaultService(deps: {
 
   // Another cluster member may change the vault between the read and the
   // write; the write then changes nothing (VaultStore.update's `unless`) and
-  // the change is made again from a new read. A change made from the current
-  // properties needs them intact: it would seal what a database writer put
-  // there. Only `replaces` (a PUT, which sets them all) may mend a vault whose
-  // seal does not match.
+  // the change is made again from a new read. Every change needs the stored
+  // vault intact: it would seal what a database writer put there, and even a
+  // PUT, which sets every property, takes the vault's place (its resource
+  // group, whose owners it checks), its permission model and soft delete
+  // settings from the stored row.
   async function update(
     vault: VaultRow,
     next: (current: VaultRow) => { tags?: Record<string, string>; properties: Record<string, unknown> },
     by: Actor,
     audit?: AuditRecord,
-    replaces = false,
   ): Promise<VaultRow> {
     return exclusive(vault.id, async () => {
       for (let attempt = 1; attempt <= UPDATE_ATTEMPTS; attempt++) {
         // Purged meanwhile: fresh() says so.
         const current = await fresh(vault);
-        if (!replaces) assertIntact(current);
+        assertIntact(current);
         const { tags, properties } = next(current);
         const patch = { tags: tags ?? current.tags, properties, updatedAt: now(), modifiedBy: by.name, modifiedByType: by.type };
         const updated = await vaults.update(vault.id, patch, audit, current);
@@ -252,7 +252,6 @@ export function createVaultService(deps: {
           },
           by,
           audit,
-          true,
         );
         return { vault, created: false };
       }
