@@ -70,3 +70,10 @@ export const ROLE_IDS = {
   Contributor: 'b24988ac-6180-42a0-ab88-20f7382dd24c',
   Reader: 'acdd72a7-3385-48ef-bd42-f606fba81ae7',
 } as const;
+
+/** The HTTP status an SDK call ends with (200 when it succeeds). */
+export const statusOf = async (p: Promise<unknown>): Promise<number> =>
+  p.then(
+    () => 200,
+    (e: { statusCode?: number }) => e.statusCode ?? -1,
+  );
