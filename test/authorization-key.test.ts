@@ -1,14 +1,23 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { assignRole, newServicePrincipal, ROLE_IDS, statusOf } from './support/access-kit.js';
 import { createVault, credential, secretClient } from './support/clients.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
-import { loadKeyring } from '../src/crypto/keyring.js';
-import { beginRenewal, sealOfStoredKey } from '../src/authorization/authorization-key.js';
+import { addPrimaryToFile, loadKeyring } from '../src/crypto/keyring.js';
+import {
+  beginRenewal,
+  checkAuthorizationKeyRecord,
+  checkRenewedAuthorizationKey,
+  recordAuthorizationKey,
+  rewrapAuthorizationKey,
+  sealOfStoredKey,
+} from '../src/authorization/authorization-key.js';
+import { openAuthorizationSeal, renewAuthorizationKey } from '../src/authorization/authorization-binding.js';
 import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.js';
 import { cliHome, coffer } from './support/cli.js';
 
@@ -192,6 +201,56 @@ describe('the authorization key', () => {
       assert.equal((await asSp().getSecret('s')).value, 'v');
     } finally {
       await server.stop();
+    }
+  });
+});
+
+describe('the authorization key against whoever held the master key a rotation retires', () => {
+  // The old master key's holder can wrap a key row of their own while the old key is still in the keyring
+  // (during a rotation, or at a start with COFFER_PREVIOUS_MASTER_KEYS), and may keep rows of the database's.
+  it('refuses a row planted under the old master key, a finished renewal put back, and never rewraps a generation kept', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-authz-key-'));
+    const keyFile = join(dir, 'master.key');
+    const record = join(dir, 'authorization-key.json');
+    const store = openSqliteStore({ file: join(dir, 'coffer.db') });
+    try {
+      const old = loadKeyring({ file: keyFile }).keyring;
+      await openAuthorizationSeal(store, old, record, true);
+      const both = addPrimaryToFile(keyFile);
+      const generation0 = (await store.settings.get('authorizationKey'))!;
+      const wrapAs = (keyring: typeof old, key: Buffer, aad: string, extra: object) => {
+        const { sealed, keyId } = keyring.wrap(key, aad);
+        return JSON.stringify({ keyId, sealed: sealed.toString('base64'), bound: true, ...extra });
+      };
+      const key0 = both.unwrap(JSON.parse(generation0).keyId, Buffer.from(JSON.parse(generation0).sealed, 'base64'), 'coffer/authorization-key/v1|bound');
+
+      const renewed = (await renewAuthorizationKey(store, both))!;
+      assert.equal(renewed.generation, 1);
+      await checkRenewedAuthorizationKey(store.settings, both, renewed);
+      recordAuthorizationKey(record, renewed, true);
+      const generation1 = (await store.settings.get('authorizationKey'))!;
+
+      // A key of the planter's own, as a newer generation wrapped under the old master key: neither the rotation's check nor a start takes it.
+      await store.settings.set('authorizationKey', wrapAs(old, randomBytes(32), 'coffer/authorization-key/v1|bound|generation:2', { generation: 2 }));
+      await assert.rejects(checkRenewedAuthorizationKey(store.settings, both, renewed), /changed in the database while the master key rotation renewed it/);
+      await assert.rejects(checkAuthorizationKeyRecord(store.settings, both, record), /generation 2 not wrapped under the current master key/);
+      // The finished renewal put back as unfinished (generation 0 beside 1, wrapped under the new master key): refused, not finished again.
+      const back = { ...JSON.parse(generation1), previous: JSON.parse(wrapAs(both, key0, 'coffer/authorization-key/v1|bound', {})) };
+      delete back.previous.bound;
+      await store.settings.set('authorizationKey', JSON.stringify(back));
+      await assert.rejects(checkAuthorizationKeyRecord(store.settings, both, record), /keeps generation 0 as unfinished, which this data dir did not see/);
+      await assert.rejects(openAuthorizationSeal(store, both, record, true), /keeps generation 0 as unfinished/);
+      // A rewrap leaves a kept generation as it is (a copy under the new master key could be put back later).
+      const keptUnderOld = { ...JSON.parse(generation1), previous: { keyId: JSON.parse(generation0).keyId, sealed: JSON.parse(generation0).sealed } };
+      await store.settings.set('authorizationKey', JSON.stringify(keptUnderOld));
+      await rewrapAuthorizationKey(store.settings, both, both);
+      assert.deepEqual(JSON.parse((await store.settings.get('authorizationKey'))!).previous, keptUnderOld.previous);
+      // The genuine row passes.
+      await store.settings.set('authorizationKey', generation1);
+      await checkAuthorizationKeyRecord(store.settings, both, record);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

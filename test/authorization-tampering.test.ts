@@ -199,6 +199,11 @@ describe('authorization data written into the database outside coffer', () => {
     );
     assert.equal(put.status, 500, JSON.stringify(put.body));
     assert.equal(await statusOf(asMallory('seal-moved').getSecret('db')), 500);
+    // Nor through its secrets' management routes (listing names, setting a value) or its audit records, all authorized at the group.
+    const secretsUrl = `${rgMallory}/providers/Microsoft.KeyVault/vaults/seal-moved/secrets`;
+    assert.equal((await api(server, 'GET', `${secretsUrl}?api-version=2023-07-01`, undefined, token)).status, 500);
+    assert.equal((await api(server, 'PUT', `${secretsUrl}/db?api-version=2023-07-01`, { properties: { value: 'planted' } }, token)).status, 500);
+    assert.equal((await api(server, 'GET', '/coffer/audit?vault=seal-moved', undefined, token)).status, 500);
     write("UPDATE vaults SET resource_group = 'rg-test', resource_group_key = 'rg-test' WHERE name = ?", 'seal-moved');
     write('DELETE FROM role_assignments WHERE principal_id = ?', mallory.id);
   });

@@ -37,6 +37,8 @@ export function registerAuditRoutes(app: FastifyInstance, deps: { audit: AuditLo
     let since: string | undefined;
     if (q.vault) {
       const vault = await deps.vaults.findLive(q.vault);
+      // Its scope (resource group) decides who may read its records: only as sealed.
+      if (vault) deps.vaults.assertIntact(vault);
       const scope = vault ? vaultScope(vault.subscriptionId, vault.resourceGroup, vault.name) : subscriptionScope(deps.subscriptionId);
       await deps.authorizer.authorizeManagement(caller, READ, scope);
       if (vault) since = new Date(vault.createdAt * 1000).toISOString();

@@ -1,6 +1,6 @@
 import type { Keyring } from '../crypto/keyring.js';
 import type { Store } from '../storage/store-types.js';
-import { beginRenewal, finishRenewal, loadAuthorizationKey, markAuthorizationKeyBound } from './authorization-key.js';
+import { beginRenewal, finishRenewal, loadAuthorizationKey, markAuthorizationKeyBound, recordAuthorizationKey } from './authorization-key.js';
 import type { AuthorizationSeal } from './authorization-seal.js';
 import type { SealHolder } from './sealed-stores.js';
 
@@ -101,6 +101,7 @@ export async function openAuthorizationSeal(
 ): Promise<{ seal: AuthorizationSeal; bound: number | null; resealed: number | null }> {
   const loaded = await loadAuthorizationKey(store.settings, keyring, file);
   const resealed = loaded.previous ? await completeRenewal(store, loaded.previous, loaded.seal) : null;
+  if (loaded.previous) recordAuthorizationKey(file, loaded.seal, true);
   if (loaded.bound) return { seal: loaded.seal, bound: null, resealed };
   const bound = await bindAuthorizationData(store, loaded.seal, trusted);
   await markAuthorizationKeyBound(store.settings, keyring, file);
@@ -111,24 +112,18 @@ export async function openAuthorizationSeal(
  * Renews the key (a master key rotation): a new generation under the
  * keyring's primary, every row sealed again under it, the old one dropped.
  * With `holder` (a running server), sealed writes wait meanwhile and then use
- * the new seal. False when there is no bound key to renew.
+ * the new seal. Returns the new seal (null: no bound key to renew).
  */
-export async function renewAuthorizationKey(store: Store, keyring: Keyring, holder?: SealHolder): Promise<boolean> {
-  const run = async (renewal: { from: AuthorizationSeal; to: AuthorizationSeal }) => {
+export async function renewAuthorizationKey(store: Store, keyring: Keyring, holder?: SealHolder): Promise<AuthorizationSeal | null> {
+  let next: AuthorizationSeal | null = null;
+  const run = async () => {
+    const renewal = await beginRenewal(store.settings, keyring);
+    if (!renewal) return false;
+    next = renewal.to;
     await completeRenewal(store, renewal.from, renewal.to);
     return true;
   };
-  if (!holder) {
-    const renewal = await beginRenewal(store.settings, keyring);
-    return renewal ? run(renewal) : false;
-  }
   // The next seal is known only once stored; the holder's writes wait from before it is made.
-  let renewal: { from: AuthorizationSeal; to: AuthorizationSeal } | null = null;
-  return holder.renewing(
-    () => renewal?.to ?? null,
-    async () => {
-      renewal = await beginRenewal(store.settings, keyring);
-      return renewal ? run(renewal) : false;
-    },
-  );
+  const renewed = holder ? await holder.renewing(() => next, run) : await run();
+  return renewed ? next : null;
 }

@@ -88,6 +88,46 @@ export function recordAuthorizationKey(file: string, seal: AuthorizationSeal, bo
   writeFileAtomic(file, JSON.stringify({ fingerprint: seal.fingerprint, bound, generation: seal.generation } satisfies KeyRecord) + '\n');
 }
 
+/** Opens the stored row and holds it to the data dir's record (null: none); throws what does not match. */
+function openRecorded(raw: string, keyring: Keyring, recorded: KeyRecord | null, file: string): LoadedAuthorizationKey {
+  const stored = parse(raw);
+  const bound = stored.bound === true;
+  const seal = open(stored, bound, keyring);
+  const previous = stored.previous && open(stored.previous, true, keyring);
+  // A renewal replaces generation n by n + 1 only.
+  if (previous && previous.generation !== seal.generation - 1) throw new AuthorizationKeyChangedError(file, `keeps generation ${previous.generation} beside ${seal.generation}`);
+  if (recorded) {
+    const was = recorded.generation ?? 0;
+    if (seal.generation < was) throw new AuthorizationKeyChangedError(file, `is of generation ${seal.generation}, older than generation ${was}`);
+    if (seal.generation === was && seal.fingerprint !== recorded.fingerprint) throw new AuthorizationKeyChangedError(file, 'is another');
+    // A newer generation (a renewal this data dir did not record) is made under the current master key; one wrapped
+    // under an earlier master key still held (a rotation's) may be the work of whoever held that key.
+    if (seal.generation > was && stored.keyId !== keyring.primaryId) throw new AuthorizationKeyChangedError(file, `is a generation ${seal.generation} not wrapped under the current master key`);
+    // The generation before is kept only until the renewal this data dir saw begin is finished: once recorded
+    // finished, a row keeping it again is one put back, whose rows of that generation must not be sealed again.
+    if (previous && (previous.generation !== was || previous.fingerprint !== recorded.fingerprint)) {
+      throw new AuthorizationKeyChangedError(file, `keeps generation ${previous.generation} as unfinished, which this data dir did not see`);
+    }
+    if (recorded.bound && !bound) throw new AuthorizationKeyChangedError(file, 'is marked as not yet bound, though it was');
+  }
+  return { seal, bound, ...(previous ? { previous } : {}) };
+}
+
+/**
+ * Holds the stored key to the data dir's record, changing nothing: a start
+ * does so before a rotation at start (COFFER_PREVIOUS_MASTER_KEYS) rewraps or
+ * renews it, which would otherwise take a row planted under the old master key.
+ */
+export async function checkAuthorizationKeyRecord(settings: Pick<SettingsStore, 'get'>, keyring: Keyring, file: string): Promise<void> {
+  const recorded = readRecord(file);
+  const raw = await settings.get(AUTHORIZATION_KEY_SETTING);
+  if (raw === null) {
+    if (recorded) throw new AuthorizationKeyChangedError(file, 'is missing');
+    return;
+  }
+  openRecorded(raw, keyring, recorded, file);
+}
+
 /** The key, made here if the database has none; held to the record in `file` (the data dir's). */
 export async function loadAuthorizationKey(settings: SettingsStore, keyring: Keyring, file: string): Promise<LoadedAuthorizationKey> {
   const recorded = readRecord(file);
@@ -99,20 +139,11 @@ export async function loadAuthorizationKey(settings: SettingsStore, keyring: Key
     bytes.fill(0);
     raw = await settings.setIfAbsent(AUTHORIZATION_KEY_SETTING, fresh);
   }
-  const stored = parse(raw);
-  const bound = stored.bound === true;
-  const seal = open(stored, bound, keyring);
-  const previous = stored.previous && open(stored.previous, true, keyring);
-  if (recorded) {
-    const was = recorded.generation ?? 0;
-    if (seal.generation < was) throw new AuthorizationKeyChangedError(file, `is of generation ${seal.generation}, older than generation ${was}`);
-    // Of the recorded generation: the same key (a renewal stopped before sealing the rows again keeps it as `previous`).
-    const same = seal.generation === was ? seal : previous?.generation === was ? previous : null;
-    if (same && same.fingerprint !== recorded.fingerprint) throw new AuthorizationKeyChangedError(file, 'is another');
-    if (recorded.bound && !bound) throw new AuthorizationKeyChangedError(file, 'is marked as not yet bound, though it was');
-  }
-  if (!recorded || recorded.bound !== bound || recorded.fingerprint !== seal.fingerprint) recordAuthorizationKey(file, seal, bound);
-  return { seal, bound, ...(previous ? { previous } : {}) };
+  const loaded = openRecorded(raw, keyring, recorded, file);
+  const { seal, bound } = loaded;
+  // An unfinished renewal is recorded once finished (openAuthorizationSeal), not before.
+  if (!loaded.previous && (!recorded || recorded.bound !== bound || recorded.fingerprint !== seal.fingerprint)) recordAuthorizationKey(file, seal, bound);
+  return loaded;
 }
 
 /** Marks the stored key bound (rewrapped under the bound AAD), in the database and in `file`. */
@@ -170,15 +201,30 @@ export const finishRenewal = (settings: SettingsStore): Promise<boolean> =>
     return rest;
   });
 
-/** Rewraps the key (and a previous generation kept) under `to`'s primary (a master key rotation); false when it is there already or there is none. */
+/**
+ * Rewraps the current generation under `to`'s primary (a master key rotation
+ * that did not renew it); false when it is there already or there is none. A
+ * `previous` generation kept by an unfinished renewal is never rewrapped: a
+ * copy of it wrapped under the new master key, put back later, would have a
+ * start seal again the rows of the generation whoever held the old one knows.
+ */
 export const rewrapAuthorizationKey = (settings: SettingsStore, from: Keyring, to: Keyring): Promise<boolean> =>
   update(settings, (stored) => {
-    const bound = stored.bound === true;
-    const current = rewrappedUnder(from, to, stored, aad(bound, generationOf(stored)));
-    const previous = stored.previous && rewrappedUnder(from, to, stored.previous, aad(true, generationOf(stored.previous)));
-    if (current === stored && previous === stored.previous) return null;
-    return { ...current, ...(previous ? { previous } : {}) };
+    const current = rewrappedUnder(from, to, stored, aad(stored.bound === true, generationOf(stored)));
+    return current === stored ? null : { ...current, ...(stored.previous ? { previous: stored.previous } : {}) };
   });
+
+/**
+ * After a renewal: throws unless the stored key is exactly the generation the
+ * renewal made (nothing kept beside it), so that a row put there meanwhile, by
+ * whoever holds the master key being retired, is not taken.
+ */
+export async function checkRenewedAuthorizationKey(settings: Pick<SettingsStore, 'get'>, keyring: Keyring, renewed: AuthorizationSeal): Promise<void> {
+  const raw = await settings.get(AUTHORIZATION_KEY_SETTING);
+  const stored = raw === null ? null : parse(raw);
+  const ok = stored !== null && !stored.previous && stored.keyId === keyring.primaryId && sealOfStoredKey(raw!, keyring).fingerprint === renewed.fingerprint;
+  if (!ok) throw new IntegrityError('the authorization key was changed in the database while the master key rotation renewed it; the old master key is kept until this is looked into');
+}
 
 /** Throws unless the stored key (and a previous generation kept) opens under the keyring. */
 export async function checkAuthorizationKey(settings: Pick<SettingsStore, 'get'>, keyring: Keyring): Promise<void> {

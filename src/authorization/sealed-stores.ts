@@ -25,9 +25,13 @@ export function refusedAdvice(r: Parameters<OnRefused>[0]): string {
       ? 'its data plane, check-access and every change to it answer 500 until its row is put back from a database backup (or it is deleted and purged)'
       : r.kind === 'group membership'
         ? 'remove the row from the database, and add the member again through the API if it belongs'
-        : `it grants nothing: remove the row from the database, and create the ${r.kind} again through the API if it belongs`;
+        : r.kind === 'custom role'
+          ? 'it grants nothing: remove the row from the database; to create it again through the API, delete the role assignments of it first'
+          : 'it grants nothing: remove the row from the database, and create the role assignment again through the API if it belongs';
   return `a ${r.kind} in the database ${what}: it was written outside coffer; ${undo}`;
 }
+
+const isVaultRow = (r: object): r is VaultRow => 'id' in r && 'name' in r && 'resourceGroup' in r && 'subscriptionId' in r;
 
 /** How many refusals are remembered so that each is logged once. */
 const LOGGED_LIMIT = 10_000;
@@ -74,13 +78,18 @@ export function createSealHolder(initial: AuthorizationSeal): SealHolder {
         if (writes > 0) await new Promise<void>((resolve) => (drained = resolve));
         drained = null;
         next = nextOf;
+        let renewed = false;
         try {
-          const renewed = await task();
+          renewed = await task();
           const to = nextOf();
           if (renewed && to) seal = to;
           return renewed;
         } finally {
-          next = () => null;
+          // Cut short after the next generation was stored, rows already sealed under it keep matching (a start
+          // finishes the renewal); otherwise only the current one matches.
+          const stored = nextOf();
+          if (renewed || stored === null) next = () => null;
+          else next = () => stored;
         }
       })();
       renewal = run;
@@ -139,6 +148,10 @@ export function sealStores(store: SealedParts, holder: SealHolder, onRefused: On
     membershipsOf: async (g) => (await store.groups.membershipsOf(g)).filter(membershipOk),
     allMemberships: async () => (await store.groups.allMemberships()).filter(membershipOk),
   };
+  const intactVault = async (id: string) => {
+    const row = await store.vaults.getById(id);
+    return row && holder.matches(row.mac, (s) => s.vault(row)) ? row : null;
+  };
   const vaults: VaultStore = {
     ...store.vaults,
     insert: (row, audit) => holder.writing((seal) => store.vaults.insert({ ...row, mac: seal.vault(row) }, audit)),
@@ -146,8 +159,10 @@ export function sealStores(store: SealedParts, holder: SealHolder, onRefused: On
       const properties = patch.properties;
       if (properties === undefined) return store.vaults.update(id, patch, audit, unless);
       return holder.writing(async (seal) => {
-        // Name, subscription and group never change: the stored row's are those the new properties are sealed with.
-        const row = await store.vaults.getById(id);
+        // Name, subscription and group never change: those of the row the caller read and checked (VaultService
+        // passes it as `unless`) are sealed with the new properties, never a row read again here, which a
+        // database writer could have changed meanwhile. Without one, the row is read and must be intact.
+        const row = unless && isVaultRow(unless) ? unless : await intactVault(id);
         if (!row) return false;
         return store.vaults.update(id, { ...patch, mac: seal.vault({ ...row, properties }) }, audit, unless);
       });

@@ -7,7 +7,8 @@ import { auditKeyIds, checkAuditKeys, renewAuditKey, rewrapAuditKey } from '../a
 import { checkCredentialPepper, renewCredentialPepper, rewrapCredentialPepper } from '../identity/credential-pepper.js';
 import { pepperKeyIds, readPepperRow } from '../identity/credential-pepper-row.js';
 import type { CredentialHasher } from '../identity/password-hash.js';
-import { authorizationKeyIds, checkAuthorizationKey, rewrapAuthorizationKey } from '../authorization/authorization-key.js';
+import { authorizationKeyIds, checkAuthorizationKey, checkRenewedAuthorizationKey, rewrapAuthorizationKey } from '../authorization/authorization-key.js';
+import type { AuthorizationSeal } from '../authorization/authorization-seal.js';
 import { renewAuthorizationKey } from '../authorization/authorization-binding.js';
 import { addPrimaryToFile, loadKeyring, retainOnlyInFile, type Keyring } from './keyring.js';
 
@@ -195,8 +196,8 @@ export async function renewUnsealableDataKeys(
 export interface RotationHooks {
   renewed?: OnRenewed;
   hasher?: CredentialHasher;
-  /** Renews the authorization key (default: renewAuthorizationKey with no server's writes to hold). */
-  renewAuthorization?: (keyring: Keyring) => Promise<boolean>;
+  /** Renews the authorization key, returning its new seal (default: renewAuthorizationKey with no server's writes to hold). */
+  renewAuthorization?: (keyring: Keyring) => Promise<AuthorizationSeal | null>;
 }
 
 export async function rewrapAll(store: Store, keyring: Keyring, hooks: RotationHooks = {}): Promise<RewrapResult> {
@@ -206,7 +207,7 @@ export async function rewrapAll(store: Store, keyring: Keyring, hooks: RotationH
   const renewedBackupKey = await renewBackupKey(store.settings, keyring);
   const renewedAuditKey = await renewAuditKey(store, keyring);
   const renewedCredentialPepper = await renewCredentialPepper(store.settings, store.principals, keyring, hooks.hasher);
-  const renewedAuthorizationKey = await (hooks.renewAuthorization ?? ((k) => renewAuthorizationKey(store, k)))(keyring);
+  const renewedSeal = await (hooks.renewAuthorization ?? ((k) => renewAuthorizationKey(store, k)))(keyring);
   let vaultKeys = 0;
   for (const row of await store.vaults.listKeys()) {
     if (row.masterKeyId === keyring.primaryId) continue;
@@ -231,7 +232,10 @@ export async function rewrapAll(store: Store, keyring: Keyring, hooks: RotationH
   const backupKey = await rewrapBackupKeys(store.settings, keyring);
   const auditKey = await rewrapAuditKey(store.settings, keyring, keyring);
   const credentialPepper = await rewrapCredentialPepper(store.settings, keyring, keyring);
-  const authorizationKey = await rewrapAuthorizationKey(store.settings, keyring, keyring);
+  // Renewed: the new generation is under the new master key already, and the row must be exactly it. Otherwise rewrapped.
+  if (renewedSeal) await checkRenewedAuthorizationKey(store.settings, keyring, renewedSeal);
+  const authorizationKey = renewedSeal ? false : await rewrapAuthorizationKey(store.settings, keyring, keyring);
+  const renewedAuthorizationKey = renewedSeal !== null;
   return {
     renewedDataKeys,
     renewedBackupKey,

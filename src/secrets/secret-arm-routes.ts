@@ -57,6 +57,8 @@ export function registerSecretArmRoutes(arm: FastifyInstance, deps: { subscripti
     req.decision = { model: 'rbac', allowed: true, rbac: grant, policy: null };
     req.auditSecret = secret;
     const vault = await vaults.get(deps.subscriptionId, req.params.rg!, vaultName);
+    // The grant was decided at the URL's resource group, which the stored row's must be, sealed.
+    vaults.assertIntact(vault);
     req.vault = vault;
     return vault;
   }

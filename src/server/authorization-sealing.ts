@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ADMIN_SEAL_SETTING, ADMIN_SETTING, openAuthorizationSeal, renewAuthorizationKey } from '../authorization/authorization-binding.js';
-import { AUTHORIZATION_KEY_FILE, recordAuthorizationKey } from '../authorization/authorization-key.js';
+import { AUTHORIZATION_KEY_FILE, checkAuthorizationKeyRecord, recordAuthorizationKey } from '../authorization/authorization-key.js';
+import type { AuthorizationSeal } from '../authorization/authorization-seal.js';
 import { createSealHolder, refusedAdvice, sealStores, type SealedStores } from '../authorization/sealed-stores.js';
 import { IntegrityError } from '../crypto/envelope.js';
 import type { Keyring } from '../crypto/keyring.js';
@@ -14,8 +15,8 @@ import type { Store } from '../storage/store-types.js';
 
 export interface Sealing {
   stores: SealedStores;
-  /** Renews the key, holding this server's sealed writes meanwhile (a master key rotation's hook). */
-  renew(keyring: Keyring): Promise<boolean>;
+  /** Renews the key, holding this server's sealed writes meanwhile (a master key rotation's hook); its new seal. */
+  renew(keyring: Keyring): Promise<AuthorizationSeal | null>;
   /** Records the current key in the data dir (after a rotation renewed it). */
   record(): void;
   /**
@@ -36,6 +37,8 @@ export async function startSealing(
   // Unsealed rows are sealed as found only by a data dir that ran against the database before (an upgrade),
   // or on the operator's word: otherwise removing the key from the database would have them sealed.
   const trusted = opts.sealStored || existsSync(join(opts.dataDir, 'audit-key.json'));
+  // Left on, every start on an empty data dir would seal what a writer left after removing the key.
+  if (opts.sealStored) log.warn('started with --seal-stored-authorization: remove it once this start has sealed the stored rows');
   const { seal, bound, resealed } = await openAuthorizationSeal(store, keyring, file, trusted);
   if (bound) log.warn({ rows: bound }, 'sealed the role assignments, custom roles, group memberships and vaults stored before this build sealed them, trusting them as found');
   if (resealed !== null) log.warn({ rows: resealed }, 'finished the authorization key renewal a stop had cut short');
@@ -61,3 +64,7 @@ export async function startSealing(
   if (admin !== null) await sealing.checkAdministrator(admin);
   return sealing;
 }
+
+/** Holds the stored key to the data dir's record before a rotation at start touches it (authorization-key.ts). */
+export const checkRecordedKey = (store: Store, keyring: Keyring, dataDir: string): Promise<void> =>
+  checkAuthorizationKeyRecord(store.settings, keyring, join(dataDir, AUTHORIZATION_KEY_FILE));

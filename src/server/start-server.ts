@@ -32,7 +32,7 @@ import { followChanges } from './follow-changes.js';
 import { writeFileAtomic } from '../storage/atomic-file.js';
 import { createHighWater } from '../audit/audit-high-water.js';
 import { openSqliteStore } from '../storage/sqlite/sqlite-store.js';
-import { startSealing } from './authorization-sealing.js';
+import { checkRecordedKey, startSealing } from './authorization-sealing.js';
 import { describeTrust, ensureTlsMaterial, subjectAltNames } from '../tls/certificates.js';
 import { createVaultService } from '../vaults/vault-service.js';
 import { buildApp } from './app.js';
@@ -128,7 +128,8 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   // Keys wrapped by a previous master key (an env-supplied rotation) move to the primary now.
   const stale = inUse.filter((id) => id !== keyring.primaryId);
   // A cluster's members do not renew the authorization key: the others would go on sealing under the old one.
-  const rewrapHooks = config.cluster ? { renewAuthorization: async () => false } : {};
+  const rewrapHooks = config.cluster ? { renewAuthorization: async () => null } : {};
+  await checkRecordedKey(store, keyring, config.dataDir);
   if (stale.length > 0) log.info({ result: await rewrapAll(store, keyring, rewrapHooks) }, 'rewrapped keys under the current master key');
   // While a previous master key is held, its holder can wrap keys coffer takes as made under the current one (vault-key-wrap.ts).
   const stillUsed = stale.length > 0 ? await keyIdsInUse(store, keyring) : new Set(inUse);
