@@ -29,14 +29,7 @@ describe('the authorization key', () => {
   it('seals the rows stored before it once, at the first start that makes it; later starts refuse it removed or put back unbound', async () => {
     const server = await startTestServer();
     const file = join(server.dataDir, 'coffer.db');
-    const sql = (statement: string, ...params: unknown[]) => {
-      const d = new Database(file);
-      try {
-        return d.prepare(statement).run(...params);
-      } finally {
-        d.close();
-      }
-    };
+    const sql = sqlOn(file);
     try {
       await createVault(server, 'seal-upgrade', { enableRbacAuthorization: true });
       await secretClient(server, 'seal-upgrade').setSecret('s', 'v');
@@ -127,14 +120,7 @@ describe('the authorization key', () => {
   it("is renewed by a master key rotation: every row is sealed again, and the old key's holder seals nothing", async () => {
     const server = await startTestServer();
     const file = join(server.dataDir, 'coffer.db');
-    const sql = (statement: string, ...params: unknown[]) => {
-      const d = new Database(file);
-      try {
-        return d.prepare(statement).run(...params);
-      } finally {
-        d.close();
-      }
-    };
+    const sql = sqlOn(file);
     try {
       await createVault(server, 'seal-rotated', { enableRbacAuthorization: true });
       await secretClient(server, 'seal-rotated').setSecret('s', 'v');
@@ -254,6 +240,18 @@ describe('the authorization key against whoever held the master key a rotation r
     }
   });
 });
+
+/** Runs one statement on the SQLite file, as a database writer would. */
+function sqlOn(file: string) {
+  return (statement: string, ...params: unknown[]) => {
+    const d = new Database(file);
+    try {
+      return d.prepare(statement).run(...params);
+    } finally {
+      d.close();
+    }
+  };
+}
 
 function readSetting(server: TestServer, key: string): string {
   const d = new Database(join(server.dataDir, 'coffer.db'), { readonly: true });

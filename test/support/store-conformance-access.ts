@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { Store } from '../../src/storage/store-types.js';
-import { assignmentRow as assignment, isConflict, principal } from './store-conformance-kit.js';
+import { assignmentRow as assignment, insertVault, isConflict, principal, vaultRow } from './store-conformance-kit.js';
 
 // Access-control part of the storage contract: group memberships, custom
 // role definitions, role assignments.
@@ -111,6 +111,20 @@ export function describeAccessConformance(h: { store(): Store }): void {
       assert.equal(await store.groups.setMac(group.objectId, member.objectId, 'a1.1.member', null), false);
       assert.equal(await store.groups.setMac(group.objectId, member.objectId, 'a1.1.member', 'a1.0.member'), true);
       assert.deepEqual(await store.groups.membershipsOf(group.objectId), [{ groupId: group.objectId, memberId: member.objectId, mac: 'a1.1.member' }]);
+    });
+
+    it('setMac seals a vault stored without a seal, and never replaces a seal', async () => {
+      const store = h.store();
+      const bare = await insertVault(store, vaultRow({ mac: null }));
+      const sealed = await insertVault(store, vaultRow());
+      assert.equal(await store.vaults.setMac(bare.id, 'a1.0.bound'), true);
+      assert.equal(await store.vaults.setMac(bare.id, 'a1.0.again'), false);
+      assert.equal(await store.vaults.setMac(sealed.id, 'a1.0.over'), false);
+      assert.equal((await store.vaults.getById(bare.id))?.mac, 'a1.0.bound');
+      assert.equal((await store.vaults.getByName(sealed.name))?.mac, sealed.mac);
+      assert.equal(await store.vaults.setMac(sealed.id, 'a1.1.renewed', 'a1.0.other'), false);
+      assert.equal(await store.vaults.setMac(sealed.id, 'a1.1.renewed', sealed.mac), true);
+      assert.equal((await store.vaults.getById(sealed.id))?.mac, 'a1.1.renewed');
     });
   });
 }

@@ -308,19 +308,6 @@ export function runStoreConformance(label: string, makeStore: StoreFactory): voi
         assert.deepEqual(await store.vaults.getById(v.id), { ...v, tags: { t: '2' }, properties: {}, mac: 'a1.0.p1', updatedAt: 90, modifiedBy: 'app-id-1', modifiedByType: 'Application' });
       });
 
-      it('setMac seals a vault stored without a seal, and never replaces a seal', async () => {
-        const bare = await newVault({ mac: null });
-        const sealed = await newVault();
-        assert.equal(await store.vaults.setMac(bare.id, 'a1.0.bound'), true);
-        assert.equal(await store.vaults.setMac(bare.id, 'a1.0.again'), false);
-        assert.equal(await store.vaults.setMac(sealed.id, 'a1.0.over'), false);
-        assert.equal((await store.vaults.getById(bare.id))?.mac, 'a1.0.bound');
-        assert.equal((await store.vaults.getByName(sealed.name))?.mac, sealed.mac);
-        assert.equal(await store.vaults.setMac(sealed.id, 'a1.1.renewed', 'a1.0.other'), false);
-        assert.equal(await store.vaults.setMac(sealed.id, 'a1.1.renewed', sealed.mac), true);
-        assert.equal((await store.vaults.getById(sealed.id))?.mac, 'a1.1.renewed');
-      });
-
       it('update with `unless` writes only over the row as it was read, and never over a deleted vault', async () => {
         const v = await newVault({ tags: { a: '1' }, properties: { accessPolicies: [], sku: { name: 'standard' } } });
         const read = (await store.vaults.getById(v.id))!;
