@@ -68,16 +68,41 @@ async function update(settings: SettingsStore, change: (stored: Stored) => Store
   throw new Error(`the backup key changed under ${MAX_ATTEMPTS} attempts to update it`);
 }
 
-/** Gives the deployment a new backup key under the keyring's primary; the current one joins the earlier ones. False when there is none yet. */
-export const renewBackupKey = (settings: SettingsStore, keyring: Keyring): Promise<boolean> =>
-  update(settings, (stored) => {
+const wrappingOf = (w: BornKey) => `${w.keyId}|${w.sealed}`;
+
+/**
+ * Gives the deployment a new backup key under the keyring's primary; the
+ * current one joins the earlier ones. Returns the new key's wrapping as
+ * stored (for checkRenewedBackupKey); null when there is none yet.
+ */
+export async function renewBackupKeyWrapping(settings: SettingsStore, keyring: Keyring): Promise<string | null> {
+  let made: string | null = null;
+  const renewed = await update(settings, (stored) => {
     const from = stored.generation ?? 0;
     const key = randomBytes(32);
     const previous: BornKey = { keyId: stored.keyId, sealed: stored.sealed, ...(stored.born === undefined ? {} : { born: stored.born }) };
     const next: Stored = { ...wrapNew(keyring, key, from + 1), generation: from + 1, earlier: { ...stored.earlier, [from]: previous } };
     key.fill(0);
+    made = wrappingOf(next);
     return next;
   });
+  return renewed ? made : null;
+}
+
+export const renewBackupKey = async (settings: SettingsStore, keyring: Keyring): Promise<boolean> => (await renewBackupKeyWrapping(settings, keyring)) !== null;
+
+/**
+ * After a rotation's renewal and rewrap: throws unless the current backup key
+ * is still the one the renewal made. While the rotation runs the old master
+ * key is still held, and its holder could put a key of their own there,
+ * labelled as made under the new one, which the rewrap would then take.
+ */
+export async function checkRenewedBackupKey(settings: Pick<SettingsStore, 'get'>, renewed: string): Promise<void> {
+  const read = await readStored(settings);
+  if (!read || wrappingOf(read.stored) !== renewed) {
+    throw new IntegrityError('the backup key was changed in the database while the master key rotation renewed it; the old master key is kept until this is looked into');
+  }
+}
 
 /** Rewraps every backup key (current and earlier) not yet under the keyring's primary; false when none was. */
 export const rewrapBackupKeys = (settings: SettingsStore, keyring: Keyring): Promise<boolean> =>

@@ -2,7 +2,7 @@ import type { SigningKeyRow, Store } from '../storage/store-types.js';
 import type { WrappedDataKey } from '../storage/vault-store-types.js';
 import { IntegrityError, newDataKey, signingKeyAad } from './envelope.js';
 import { bornUnder, maySeal, rewrapVaultKey, unwrapVaultKey, wrapVaultKey } from './vault-key-wrap.js';
-import { backupKeyIds, checkBackupKeys, renewBackupKey, rewrapBackupKeys } from './backup-key.js';
+import { backupKeyIds, checkBackupKeys, checkRenewedBackupKey, renewBackupKeyWrapping, rewrapBackupKeys } from './backup-key.js';
 import { auditKeyIds, checkAuditKeys, renewAuditKey, rewrapAuditKey } from '../audit/audit-key.js';
 import { checkCredentialPepper, renewCredentialPepper, rewrapCredentialPepper } from '../identity/credential-pepper.js';
 import { pepperKeyIds, readPepperRow } from '../identity/credential-pepper-row.js';
@@ -204,7 +204,8 @@ export async function rewrapAll(store: Store, keyring: Keyring, hooks: RotationH
   await checkKeysOpen(store, keyring);
   const { current } = await currentDataKeys(store);
   const renewedDataKeys = (await renewDataKeys(current, store, keyring, hooks.renewed ?? (() => {}))).length;
-  const renewedBackupKey = await renewBackupKey(store.settings, keyring);
+  const renewedBackup = await renewBackupKeyWrapping(store.settings, keyring);
+  const renewedBackupKey = renewedBackup !== null;
   const renewedAuditKey = await renewAuditKey(store, keyring);
   const renewedCredentialPepper = await renewCredentialPepper(store.settings, store.principals, keyring, hooks.hasher);
   const renewedSeal = await (hooks.renewAuthorization ?? ((k) => renewAuthorizationKey(store, k)))(keyring);
@@ -230,6 +231,7 @@ export async function rewrapAll(store: Store, keyring: Keyring, hooks: RotationH
     signingKeys++;
   }
   const backupKey = await rewrapBackupKeys(store.settings, keyring);
+  if (renewedBackup) await checkRenewedBackupKey(store.settings, renewedBackup);
   const auditKey = await rewrapAuditKey(store.settings, keyring, keyring);
   const credentialPepper = await rewrapCredentialPepper(store.settings, keyring, keyring);
   // Renewed: the new generation is under the new master key already, and the row must be exactly it. Otherwise rewrapped.
