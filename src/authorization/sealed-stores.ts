@@ -1,4 +1,5 @@
 import type { GroupStore, RoleAssignmentRow, RoleAssignmentStore, RoleDefinitionRow, RoleDefinitionStore, Store, VaultRow, VaultStore } from '../storage/store-types.js';
+import { createWriteGate } from '../server/one-at-a-time.js';
 import type { AuthorizationSeal } from './authorization-seal.js';
 
 // The stores of authorization data as the server uses them: every write
@@ -31,8 +32,6 @@ export function refusedAdvice(r: Parameters<OnRefused>[0]): string {
   return `a ${r.kind} in the database ${what}: it was written outside coffer; ${undo}`;
 }
 
-const isVaultRow = (r: object): r is VaultRow => 'id' in r && 'name' in r && 'resourceGroup' in r && 'subscriptionId' in r;
-
 /** How many refusals are remembered so that each is logged once. */
 const LOGGED_LIMIT = 10_000;
 
@@ -58,25 +57,13 @@ export interface SealHolder {
 export function createSealHolder(initial: AuthorizationSeal): SealHolder {
   let seal = initial;
   let next: () => AuthorizationSeal | null = () => null;
-  let writes = 0;
-  let drained: (() => void) | null = null;
-  let renewal: Promise<unknown> | null = null;
+  const gate = createWriteGate();
   return {
     current: () => seal,
-    async writing(task) {
-      while (renewal) await renewal.catch(() => undefined);
-      writes++;
-      try {
-        return await task(seal);
-      } finally {
-        if (--writes === 0) drained?.();
-      }
-    },
-    async renewing(nextOf, task) {
-      while (renewal) await renewal.catch(() => undefined);
-      const run = (async () => {
-        if (writes > 0) await new Promise<void>((resolve) => (drained = resolve));
-        drained = null;
+    // The seal is read once the write may run: after a renewal under way, the renewed one.
+    writing: (task) => gate.writing(() => task(seal)),
+    renewing: (nextOf, task) =>
+      gate.exclusive(async () => {
         next = nextOf;
         let renewed = false;
         try {
@@ -88,17 +75,9 @@ export function createSealHolder(initial: AuthorizationSeal): SealHolder {
           // Cut short after the next generation was stored, rows already sealed under it keep matching (a start
           // finishes the renewal); otherwise only the current one matches.
           const stored = nextOf();
-          if (renewed || stored === null) next = () => null;
-          else next = () => stored;
+          next = renewed || stored === null ? () => null : () => stored;
         }
-      })();
-      renewal = run;
-      try {
-        return await run;
-      } finally {
-        renewal = null;
-      }
-    },
+      }),
     matches(mac, expected) {
       if (seal.intact(mac, expected(seal))) return true;
       const to = next();
@@ -148,24 +127,16 @@ export function sealStores(store: SealedParts, holder: SealHolder, onRefused: On
     membershipsOf: async (g) => (await store.groups.membershipsOf(g)).filter(membershipOk),
     allMemberships: async () => (await store.groups.allMemberships()).filter(membershipOk),
   };
-  const intactVault = async (id: string) => {
-    const row = await store.vaults.getById(id);
-    return row && holder.matches(row.mac, (s) => s.vault(row)) ? row : null;
-  };
   const vaults: VaultStore = {
     ...store.vaults,
     insert: (row, audit) => holder.writing((seal) => store.vaults.insert({ ...row, mac: seal.vault(row) }, audit)),
     async update(id, patch, audit, unless) {
       const properties = patch.properties;
       if (properties === undefined) return store.vaults.update(id, patch, audit, unless);
-      return holder.writing(async (seal) => {
-        // Name, subscription and group never change: those of the row the caller read and checked (VaultService
-        // passes it as `unless`) are sealed with the new properties, never a row read again here, which a
-        // database writer could have changed meanwhile. Without one, the row is read and must be intact.
-        const row = unless && isVaultRow(unless) ? unless : await intactVault(id);
-        if (!row) return false;
-        return store.vaults.update(id, { ...patch, mac: seal.vault({ ...row, properties }) }, audit, unless);
-      });
+      // Name, subscription and group never change: those of the row the caller read and checked (`unless`) are
+      // sealed with the new properties, never a row read again here, which a database writer could have changed.
+      if (!unless) throw new Error(`vault ${id}: its properties are changed only from the row read and checked (unless)`);
+      return holder.writing((seal) => store.vaults.update(id, { ...patch, mac: seal.vault({ ...unless, properties }) }, audit, unless));
     },
   };
   return {

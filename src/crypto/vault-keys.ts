@@ -3,6 +3,7 @@ import type { Keyring } from './keyring.js';
 import type { VaultRow, VaultStore } from '../storage/store-types.js';
 import { IntegrityError, newDataKey } from './envelope.js';
 import { maySeal, UnsealableKeyError, unwrapVaultKey, wrapVaultKey } from './vault-key-wrap.js';
+import { createWriteGate } from '../server/one-at-a-time.js';
 
 // Per-vault data keys. Each vault's key is wrapped by the master keyring and
 // unwrapped once per process; the unwrapped key never leaves memory. It is
@@ -59,9 +60,7 @@ export function createVaultKeys(initial: Keyring, store: Pick<VaultStore, 'getBy
   const earlier = new Map<string, Map<number, KeyObject>>();
   // The newest generation each vault was renewed to by this process: a request's older row must not seal with its key.
   const renewedTo = new Map<string, number>();
-  let writes = 0;
-  let allWritten: (() => void) | null = null;
-  let rotation: Promise<unknown> | null = null;
+  const gate = createWriteGate();
 
   const unwrap = (id: string, generation: number, masterKeyId: string, dekWrapped: Buffer): { key: KeyObject; born: string | null } => {
     const { raw, born } = unwrapVaultKey(keyring, { id, generation, masterKeyId, dekWrapped });
@@ -146,28 +145,7 @@ export function createVaultKeys(initial: Keyring, store: Pick<VaultStore, 'getBy
       raw.fill(0);
       renewedTo.set(vaultId, generation);
     },
-    async writing(task) {
-      while (rotation) await rotation.catch(() => undefined);
-      writes++;
-      try {
-        return await task();
-      } finally {
-        if (--writes === 0) allWritten?.();
-      }
-    },
-    async rotating(task) {
-      while (rotation) await rotation.catch(() => undefined);
-      const run = (async () => {
-        if (writes > 0) await new Promise<void>((resolve) => (allWritten = resolve));
-        allWritten = null;
-        return task();
-      })();
-      rotation = run;
-      try {
-        return await run;
-      } finally {
-        rotation = null;
-      }
-    },
+    writing: (task) => gate.writing(task),
+    rotating: (task) => gate.exclusive(task),
   };
 }

@@ -22,3 +22,44 @@ export function createKeyedQueue() {
     return result;
   };
 }
+
+/**
+ * Writes that run together, and an exclusive task (a key renewal or a
+ * rotation) that waits for the writes under way and holds new ones until it
+ * ends: nothing written under the key it replaces is stored after it.
+ */
+export interface WriteGate {
+  writing<T>(task: () => Promise<T>): Promise<T>;
+  exclusive<T>(task: () => Promise<T>): Promise<T>;
+}
+
+export function createWriteGate(): WriteGate {
+  let writes = 0;
+  let drained: (() => void) | null = null;
+  let holding: Promise<unknown> | null = null;
+  return {
+    async writing(task) {
+      while (holding) await holding.catch(() => undefined);
+      writes++;
+      try {
+        return await task();
+      } finally {
+        if (--writes === 0) drained?.();
+      }
+    },
+    async exclusive(task) {
+      while (holding) await holding.catch(() => undefined);
+      const run = (async () => {
+        if (writes > 0) await new Promise<void>((resolve) => (drained = resolve));
+        drained = null;
+        return task();
+      })();
+      holding = run;
+      try {
+        return await run;
+      } finally {
+        holding = null;
+      }
+    },
+  };
+}

@@ -129,8 +129,10 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   const stale = inUse.filter((id) => id !== keyring.primaryId);
   // A cluster's members do not renew the authorization key: the others would go on sealing under the old one.
   const rewrapHooks = config.cluster ? { renewAuthorization: async () => null } : {};
-  await checkRecordedKey(store, keyring, config.dataDir);
-  if (stale.length > 0) log.info({ result: await rewrapAll(store, keyring, rewrapHooks) }, 'rewrapped keys under the current master key');
+  if (stale.length > 0) {
+    await checkRecordedKey(store, keyring, config.dataDir);
+    log.info({ result: await rewrapAll(store, keyring, rewrapHooks) }, 'rewrapped keys under the current master key');
+  }
   // While a previous master key is held, its holder can wrap keys coffer takes as made under the current one (vault-key-wrap.ts).
   const stillUsed = stale.length > 0 ? await keyIdsInUse(store, keyring) : new Set(inUse);
   const unused = keyring.ids().filter((id) => id !== keyring.primaryId && !stillUsed.has(id));

@@ -84,16 +84,17 @@ export interface VaultStore {
   list(filter: { subscriptionId?: string; resourceGroup?: string }): Promise<VaultRow[]>;
   listDeleted(subscriptionId: string): Promise<VaultRow[]>;
   /**
-   * False when no vault has the id, or (with `unless`) when it is deleted
-   * or its tags or properties are no longer those of `unless` (another
-   * server changed the vault since it was read: read it again and redo the
-   * change).
+   * False when no vault has the id, or (with `unless`, the row as the
+   * caller read it) when it is deleted or its tags or properties are no
+   * longer those of `unless` (another server changed the vault since it was
+   * read: read it again and redo the change). The authorization seal of new
+   * properties covers `unless`'s name and resource group.
    */
   update(
     id: string,
     patch: { tags?: Record<string, string>; properties?: Record<string, unknown>; mac?: string; updatedAt: number; modifiedBy?: string; modifiedByType?: 'User' | 'Application' },
     audit?: AuditRecord,
-    unless?: Pick<VaultRow, 'tags' | 'properties'>,
+    unless?: VaultRow,
   ): Promise<boolean>;
   /** False when the vault is gone or already deleted. */
   markDeleted(id: string, deletedAt: number, scheduledPurgeAt: number, audit?: AuditRecord): Promise<boolean>;
