@@ -67,6 +67,10 @@ export const configSchema = z
     throttleOther: z.coerce.number().int().min(1).default(4000),
     /** Memory for the cache of latest secret versions (ciphertext, never plaintext); 0 (the default) turns it off. */
     secretCacheMb: z.coerce.number().int().min(0).max(4096).default(0),
+    /** Request bodies held in memory at once, over all requests (a 32 MiB restore needs at least 32); past it, 429. */
+    requestBodyBudgetMb: z.coerce.number().int().min(1).max(4096).default(48),
+    /** How long a request body may pause between two chunks before it is refused with 408. */
+    requestBodyIdleSeconds: z.coerce.number().int().min(1).max(300).default(30),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict()
@@ -116,6 +120,8 @@ export const envNames: Record<string, keyof CofferConfig> = {
   COFFER_SHUTDOWN_TIMEOUT_SECONDS: 'shutdownTimeoutSeconds',
   COFFER_LOG_LEVEL: 'logLevel',
   COFFER_SECRET_CACHE_MB: 'secretCacheMb',
+  COFFER_REQUEST_BODY_BUDGET_MB: 'requestBodyBudgetMb',
+  COFFER_REQUEST_BODY_IDLE_SECONDS: 'requestBodyIdleSeconds',
   COFFER_AUDIT_FILE: 'auditFile',
   COFFER_AUDIT_FILE_MAX_BYTES: 'auditFileMaxBytes',
   COFFER_AUDIT_FILE_KEEP: 'auditFileKeep',

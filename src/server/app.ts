@@ -29,6 +29,7 @@ import { registerMetadataRoutes } from './metadata-routes.js';
 import { installAuditHook } from '../audit/audit-hook.js';
 import type { AnonymousAuditLimits } from '../audit/anonymous-audit-limit.js';
 import type { Throttle } from './throttle.js';
+import { installBodyBudget, type BodyLimits } from './body-budget.js';
 import { SERVICE_VERSION } from './service-version.js';
 import { unmapped } from '../net/client-address.js';
 import { isIPv4 } from 'node:net';
@@ -65,6 +66,8 @@ export interface AppDeps extends ArmDeps {
   /** Absent when throttling is off. */
   throttle?: Throttle;
   https?: { key: string; cert: string };
+  /** The server's budget for request bodies held at once, and how long one may pause (body-budget.ts); defaults if absent. */
+  bodyLimits?: BodyLimits;
   /** Where request-path errors are logged (never bodies, headers or tokens). */
   log: ErrorLog;
   /** The portal's static build; found next to the server code when not given. */
@@ -114,6 +117,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.decorateRequest('vault', null);
   app.decorateRequest('caller', null);
   installBodyParsers(app);
+  installBodyBudget(app, deps.bodyLimits);
   installErrorHandling(app, deps.log);
   installAuditHook(app, deps.audit, deps.log, deps.inFlight, deps.anonymousAudit);
 

@@ -163,6 +163,18 @@ export const errors = {
       'AuthorizationFailed',
       `The client '${oid}' with object id '${oid}' does not have authorization to perform action '${action}' over scope '${scope}' or the scope is invalid. If access was recently granted, please refresh your credentials.`,
     ),
+  /** Request bodies held at once are at the server's budget (body-budget.ts): the client sends this one again later. */
+  bodyBudgetExhausted: () =>
+    new ServiceError(
+      429,
+      'Throttled',
+      'Request was not processed because too many requests were received. Reason: the server holds as much request data at once as it takes; retry after the Retry-After interval.',
+      undefined,
+      // The rest of the body is read and dropped (not held), so the client reads this answer on its connection.
+      { 'Retry-After': '1' },
+    ),
+  /** A body that stopped arriving (body-budget.ts); the connection is closed with the answer. */
+  bodyNotReceived: () => new ServiceError(408, 'BadParameter', 'The request was not received in time: its body stopped arriving.', undefined, { Connection: 'close' }),
   throttled: (retryAfter: number) =>
     new ServiceError(429, 'Throttled', 'Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached', undefined, {
       'Retry-After': String(retryAfter),

@@ -263,6 +263,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
     anonymousAudit: { perNetwork: config.auditAnonymousPerNetwork, windowSeconds: ANONYMOUS_AUDIT_WINDOW_SECONDS },
     inFlight,
     throttle,
+    bodyLimits: { budgetBytes: config.requestBodyBudgetMb * 1024 * 1024, idleMs: config.requestBodyIdleSeconds * 1000 },
     ...access,
     vaults,
     secrets,
