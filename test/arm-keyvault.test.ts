@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { api, assignRole, newServicePrincipal, ROLE_IDS } from './support/access-kit.js';
 import { armClient, createVault, credential } from './support/clients.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
@@ -325,6 +326,58 @@ describe('@azure/arm-keyvault against coffer', () => {
       assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'BadRequest', bad);
     }
   });
+  it('the resource list takes the filters az sends (type, name, group, location, tag) and refuses any other', async () => {
+    const token = (await credential(server).getToken(`${server.url}/.default`)).token;
+    await createVault(server, 'filter-one');
+    await armClient(server).vaults.update('rg-test', 'filter-one', { tags: { team: 'Blue' } });
+    await createVault(server, 'filter-two');
+    const list = async (filter: string) => {
+      const res = await fetch(`${server.url}/subscriptions/${server.bootstrap.subscriptionId}/resources?api-version=2021-04-01&$filter=${encodeURIComponent(filter)}`, { headers: { authorization: `Bearer ${token}` } });
+      return { status: res.status, body: (await res.json()) as { value?: { name: string }[]; error?: { code: string; message: string } } };
+    };
+    const names = async (filter: string) => {
+      const r = await list(filter);
+      assert.equal(r.status, 200, `${filter}: ${JSON.stringify(r.body)}`);
+      return r.body.value!.map((v) => v.name).sort();
+    };
+    assert.deepEqual(await names("name eq 'FILTER-ONE'"), ['filter-one']);
+    assert.deepEqual(await names("resourceType eq 'Microsoft.KeyVault/vaults' and name eq 'filter-two'"), ['filter-two']);
+    assert.deepEqual(await names("name eq 'no-such-vault'"), []);
+    assert.deepEqual(await names("resourceType eq 'Microsoft.Storage/storageAccounts'"), []);
+    assert.deepEqual(await names("tagName eq 'team' and tagValue eq 'Blue'"), ['filter-one']);
+    assert.deepEqual(await names("tagName eq 'team' and tagValue eq 'Red'"), []);
+    assert.ok((await names("resourceGroup eq 'RG-TEST' and location eq 'local'")).includes('filter-two'));
+    for (const bad of ["resourceType eq 'x", "name ne 'filter-one'", "identity eq 'x'", "tagValue eq 'Blue'", "name eq 'a' or name eq 'b'"]) {
+      const r = await list(bad);
+      assert.equal(r.status, 400, bad);
+      assert.equal(r.body.error?.code, 'InvalidFilterInQueryString', bad);
+      assert.equal(r.body.error?.message, `Invalid $filter '${bad}' specified in the query string.`);
+    }
+  });
+
+  it('a PUT of a taken name in another group tells a Contributor of its own group nothing of the vault that has it', async () => {
+    await createVault(server, 'elsewhere-vault', { enableRbacAuthorization: true });
+    const sub = `/subscriptions/${server.bootstrap.subscriptionId}`;
+    await api(server, 'PUT', `${sub}/resourcegroups/rg-put-elsewhere?api-version=2021-04-01`, { location: 'local' });
+    const contributor = await newServicePrincipal(server, 'elsewhere-contributor');
+    assert.equal((await assignRole(server, `${sub}/resourceGroups/rg-put-elsewhere`, ROLE_IDS.Contributor, contributor.id)).status, 201);
+    const token = (await credential(server, contributor.appId, contributor.secret).getToken(`${server.url}/.default`)).token;
+    // Without the flag under an old api-version a PUT would switch the existing vault's model, which only holders
+    // of roleAssignments/write there may do: that check named the other vault's group (403). It is not this PUT's vault.
+    for (const enableRbacAuthorization of [undefined, true]) {
+      const r = await api(
+        server,
+        'PUT',
+        `${sub}/resourceGroups/rg-put-elsewhere/providers/Microsoft.KeyVault/vaults/elsewhere-vault?api-version=2019-09-01`,
+        { location: 'local', properties: { tenantId: server.bootstrap.tenantId, sku: { family: 'A', name: 'standard' }, accessPolicies: [], enableRbacAuthorization } },
+        token,
+      );
+      assert.equal(r.status, 409, JSON.stringify(r.body));
+      assert.equal(r.body!.error.code, 'VaultAlreadyExists');
+      assert.doesNotMatch(JSON.stringify(r.body), /rg-test/i);
+    }
+  });
+
   it("carries Resource Manager's correlation id: the client's when it sent a GUID, else one of its own, errors included", async () => {
     const token = (await credential(server).getToken(`${server.url}/.default`)).token;
     const url = `${server.url}/subscriptions/${server.bootstrap.subscriptionId}/resourceGroups/rg-test?api-version=2021-04-01`;

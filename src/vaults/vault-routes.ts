@@ -10,6 +10,7 @@ import type { VaultRow } from '../storage/store-types.js';
 import { deletedVaultResource, genericResource, vaultResource } from './arm-wire.js';
 import { checkVaultName, parseVaultPatch, parseVaultPut } from './vault-input.js';
 import { actorOf, vaultPolicy } from './vault-types.js';
+import { resourceFilter } from './resource-filter.js';
 
 /** A vault list's page size when `$top` is absent, and its largest (Resource Manager's own for /resources). */
 const MAX_TOP = 1000;
@@ -74,9 +75,8 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
 
   arm.get('/subscriptions/:sub/resources', async (req: ArmRequest) => {
     checkSubscription(req.params.sub);
-    const typeMatch = /resourceType\s+eq\s+'([^']+)'/i.exec(req.query.$filter ?? '');
-    if (typeMatch && typeMatch[1]!.toLowerCase() !== 'microsoft.keyvault/vaults') return { value: [] };
-    return page(req, visible(req, await vaults.list({ subscriptionId: deps.subscriptionId })), genericResource);
+    const keep = resourceFilter(req.query.$filter);
+    return page(req, visible(req, await vaults.list({ subscriptionId: deps.subscriptionId })).filter(keep), genericResource);
   });
   arm.get('/subscriptions/:sub/providers/Microsoft.KeyVault/vaults', async (req: ArmRequest) => {
     checkSubscription(req.params.sub);
@@ -115,7 +115,10 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
     const body = parseVaultPut(req.body, deps.tenantId);
     const rg = await vaults.getResourceGroup(deps.subscriptionId, req.params.rg!);
     const caller = requireCaller(req);
-    const existing = await vaults.findLive(name);
+    // A vault of that name in another group is not this PUT's to change (VaultAlreadyExists, from put): nothing of
+    // it (its group, its permission model) may show in the answer, so it is not looked at here.
+    const found = await vaults.findLive(name);
+    const existing = found && found.resourceGroup.toLowerCase() === rg.name.toLowerCase() ? found : null;
     // From api-version 2026-02-01 Azure creates a vault without the flag with RBAC, and a PUT without it
     // keeps the vault's model; earlier versions created access-policy vaults, and a PUT replaced the flag.
     if (body.properties.enableRbacAuthorization == null && String(req.query['api-version']) >= RBAC_DEFAULT_API) {
