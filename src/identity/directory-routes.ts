@@ -3,6 +3,7 @@ import type { BearerAuth } from '../server/bearer-auth.js';
 import { errors } from '../server/errors.js';
 import { requireCaller } from '../server/request-context.js';
 import type { PrincipalRow } from '../storage/store-types.js';
+import type { TokenService } from './token-service.js';
 import type { DirectoryService } from './directory-service.js';
 import type { AccessIndex } from '../authorization/access-index.js';
 import { GUID_RE } from './identity-types.js';
@@ -20,7 +21,7 @@ import { credentialView, groupResource, iso, objectResource, resourceNotFound, s
 // an application). Reads are open to the tenant's principals,
 // as in Entra ID; writes need the deployment administrator.
 
-export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory: DirectoryService; auth: BearerAuth; adminObjectId: string; index: AccessIndex }): void {
+export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory: DirectoryService; auth: BearerAuth; adminObjectId: string; index: AccessIndex; tokens: Pick<TokenService, 'forgetPrincipal'> }): void {
   const { directory } = deps;
   app.register(async (graph) => {
     graph.addHook('onRequest', async (req) => {

@@ -4,6 +4,7 @@ import { errors } from '../server/errors.js';
 import { requireCaller } from '../server/request-context.js';
 import type { PrincipalRow } from '../storage/store-types.js';
 import type { DirectoryService } from './directory-service.js';
+import type { TokenService } from './token-service.js';
 import { iso, resourceNotFound, unlessGone, yearsUntil } from './graph-resources.js';
 import { GUID_RE } from './identity-types.js';
 
@@ -12,7 +13,7 @@ import { GUID_RE } from './identity-types.js';
 
 export type GraphRequest = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, string>; Body: unknown }>;
 
-export function createGraphRouteKit(deps: { directory: DirectoryService; adminObjectId: string; index: AccessIndex }) {
+export function createGraphRouteKit(deps: { directory: DirectoryService; adminObjectId: string; index: AccessIndex; tokens: Pick<TokenService, 'forgetPrincipal'> }) {
   const { directory } = deps;
   return {
     /** Writes to the directory are the deployment administrator's. */
@@ -35,6 +36,8 @@ export function createGraphRouteKit(deps: { directory: DirectoryService; adminOb
     async removePrincipal(req: GraphRequest, objectId: string): Promise<void> {
       if (objectId === deps.adminObjectId) throw errors.administratorUndeletable();
       if (!(await req.writeAudited((record) => directory.delete(objectId, record?.()), 204))) throw resourceNotFound(objectId);
+      // Its tokens first: an access policy naming it would otherwise keep granting them until they expire.
+      deps.tokens.forgetPrincipal(objectId);
       await deps.index.forgetPrincipal(objectId);
     },
   };

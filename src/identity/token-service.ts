@@ -21,7 +21,8 @@ export interface IssueInput {
   scope?: string;
 }
 
-export type VerifyFailure = 'malformed' | 'signature' | 'expired' | 'not-yet-valid' | 'audience' | 'issuer';
+/** `revoked`: issued to a principal since deleted from the directory. */
+export type VerifyFailure = 'malformed' | 'signature' | 'expired' | 'not-yet-valid' | 'audience' | 'issuer' | 'revoked';
 
 export class TokenVerifyError extends Error {
   /** `found`: the audience a verified token was issued for, when that is what is wrong with it. */
@@ -41,6 +42,8 @@ export interface TokenService {
   /** Verifies signature, issuer, audience and times; cached per token. */
   verify(token: string, audiences: readonly string[]): Promise<Caller>;
   jwks(): { keys: JWK[] };
+  /** Drops the verified tokens of a principal deleted from the directory (the others' go within PRINCIPAL_RECHECK_SECONDS). */
+  forgetPrincipal(objectId: string): void;
   /** Reads the signing keys again: another cluster member added or retired one. */
   reloadKeys(): Promise<void>;
   /** Signs with a new key from now on and retires every other (`coffer admin rotate-signing-key`). */
@@ -51,6 +54,12 @@ export interface TokenService {
 
 const SKEW_SECONDS = 60;
 const CACHE_LIMIT = 10_000;
+/**
+ * How long a verified token is trusted before its principal is looked up
+ * again: a principal deleted through another cluster member (or before a
+ * restart) has its tokens refused within this long, not at their expiry.
+ */
+export const PRINCIPAL_RECHECK_SECONDS = 60;
 
 export async function createTokenService(deps: {
   store: SigningKeyStore;
@@ -66,6 +75,14 @@ export async function createTokenService(deps: {
   retiredKids?: RetiredKids;
   /** The clock (unix seconds); tests move it. */
   now?: () => number;
+  /**
+   * Whether the principal a token names is still in the directory. Entra's
+   * tokens outlive their principal until they expire; coffer's do not (an
+   * access policy, which names its principal's object id, would keep
+   * granting): looked up when a token is first seen, then every
+   * PRINCIPAL_RECHECK_SECONDS.
+   */
+  principalExists?: (objectId: string) => Promise<boolean>;
 }): Promise<TokenService> {
   let keyring = deps.keyring;
   const nowSec = deps.now ?? (() => Math.floor(Date.now() / 1000));
@@ -76,7 +93,18 @@ export async function createTokenService(deps: {
   let signingKey = newestActive()!;
   const issuers = [deps.issuer, ...(deps.extraIssuers ?? [])];
   // Verified tokens by their text: verification is the costliest part of a request.
-  const cache = new Map<string, { caller: Caller; exp: number; nbf: number; aud: string }>();
+  const cache = new Map<string, { caller: Caller; exp: number; nbf: number; aud: string; checkedAt: number }>();
+  const principalGone = () => new TokenVerifyError('revoked', 'the token names a principal no longer in the directory');
+  /** Looks the cached token's principal up again when it is due; a principal gone takes its tokens with it. */
+  async function recheck(token: string, entry: { caller: Caller; checkedAt: number }): Promise<void> {
+    const now = nowSec();
+    if (!deps.principalExists || now - entry.checkedAt < PRINCIPAL_RECHECK_SECONDS) return;
+    // Marked first: the requests arriving meanwhile do not look it up again.
+    entry.checkedAt = now;
+    if (await deps.principalExists(entry.caller.objectId)) return;
+    cache.delete(token);
+    throw principalGone();
+  }
   /** A retired key verifies (and is published) only while a token issued before it retired can still live. */
   const verifies = (k: LoadedKey, now: number) => k.retiredAt === null || now <= k.retiredAt + deps.lifetimeSeconds + 2 * SKEW_SECONDS;
   const retire = (k: LoadedKey, at: number) => {
@@ -170,7 +198,11 @@ export async function createTokenService(deps: {
     },
     async verify(token, audiences) {
       const hit = cache.get(token);
-      if (hit) return checkCached(hit, audiences);
+      if (hit) {
+        const caller = checkCached(hit, audiences);
+        await recheck(token, hit);
+        return caller;
+      }
       let header;
       try {
         header = decodeProtectedHeader(token);
@@ -207,7 +239,8 @@ export async function createTokenService(deps: {
       }
       // The cache holds it no longer than maxTokenAge allowed (payload.iat is there: jwtVerify required it).
       const exp = Math.min(payload.exp, (payload.iat ?? 0) + deps.lifetimeSeconds);
-      const entry = { caller: callerFrom(payload), exp, nbf: payload.nbf ?? 0, aud: payload.aud };
+      const entry = { caller: callerFrom(payload), exp, nbf: payload.nbf ?? 0, aud: payload.aud, checkedAt: nowSec() };
+      if (deps.principalExists && !(await deps.principalExists(entry.caller.objectId))) throw principalGone();
       if (cache.size >= CACHE_LIMIT) {
         // Drop the oldest entry; Map iterates in insertion order.
         const oldest = cache.keys().next().value;
@@ -215,6 +248,10 @@ export async function createTokenService(deps: {
       }
       cache.set(token, entry);
       return checkCached(entry, audiences);
+    },
+    forgetPrincipal(objectId) {
+      const id = objectId.toLowerCase();
+      for (const [token, entry] of cache) if (entry.caller.objectId.toLowerCase() === id) cache.delete(token);
     },
     jwks: () => ({ keys: [...byKid.values()].filter((k) => verifies(k, nowSec())).map((k) => k.jwk) }),
     async reloadKeys() {

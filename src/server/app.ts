@@ -194,7 +194,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         return reply.status(audit.healthy ? 200 : 503).send({ status: audit.healthy ? 'ok' : 'degraded', audit: { healthy: audit.healthy } });
       });
     });
-    registerDirectoryRoutes(bare, { directory: deps.directory, auth: deps.auth, adminObjectId: deps.adminObjectId, index: deps.index });
+    registerDirectoryRoutes(bare, { directory: deps.directory, auth: deps.auth, adminObjectId: deps.adminObjectId, index: deps.index, tokens: deps.tokens });
     registerAdminRoutes(bare, {
       auth: deps.auth,
       adminObjectId: deps.adminObjectId,

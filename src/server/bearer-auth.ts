@@ -24,6 +24,8 @@ export function createBearerAuth(deps: { tokens: TokenService; urls: Urls; tenan
     'not-yet-valid': 'AKV10005: Token is not yet valid.',
     audience: `AKV10022: Invalid audience. Expected ${urls.vaultResource}.`,
     issuer: `AKV10032: Invalid issuer. Expected one of ${expectedIssuer}.`,
+    // Not a Key Vault message: Azure's tokens outlive their principal (README, Differences from Azure).
+    revoked: 'The token was issued to a principal that is no longer in the directory.',
   };
 
   return {
@@ -55,6 +57,7 @@ export function createBearerAuth(deps: { tokens: TokenService; urls: Urls; tenan
           expired: ['ExpiredAuthenticationToken', 'The access token has expired.'],
           'not-yet-valid': ['InvalidAuthenticationToken', 'The access token is not yet valid.'],
           audience: ['InvalidAuthenticationTokenAudience', `The access token has been obtained for wrong audience or resource. It should exactly match with one of the allowed audiences '${urls.managementAudiences.join("','")}'.`],
+          revoked: ['InvalidAuthenticationToken', 'The access token is invalid: the principal it was issued to is no longer in the directory.'],
           issuer: ['InvalidAuthenticationTokenTenant', `The access token is from the wrong issuer. It must match the tenant '${expectedIssuer}' associated with this subscription.`],
         }[err.reason] as [string, string];
         throw errors.invalidManagementToken(code, message, urls.tenantAuthority(tenantId));

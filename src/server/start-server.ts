@@ -193,14 +193,10 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
     extraIssuers: [urls.adfsIssuer],
     tenantId: deployment.tenantId,
     lifetimeSeconds: config.tokenLifetimeSeconds,
+    principalExists: async (objectId) => (await directory.get(objectId.toLowerCase())) !== null,
     retiredKids: retiredKidsFile(join(config.dataDir, 'signing-keys-retired.json')),
     onUntrustedKey: (kid, why) =>
-      log.warn(
-        { kid },
-        why === 'seal'
-          ? 'a stored token signing key does not open under the master key; it is not trusted'
-          : 'a stored token signing key this server saw retired is active again in the database; it is not trusted',
-      ),
+      log.warn({ kid }, `a stored token signing key ${why === 'seal' ? 'does not open under the master key' : 'this server saw retired is active again in the database'}; it is not trusted`),
   });
   const deviceCodes = createDeviceCodes(store.signInCodes, `${urls.authority}/devicelogin`, {
     hash: (code) => hasher.tokenHash('device-code', code),
