@@ -63,8 +63,15 @@ describe('management and directory input validation', () => {
       const res = await rg('rg-checked', body);
       assert.equal(res.status, 400, label);
     }
+    // Resource Manager's reserved characters in tag names, with its code and message.
+    for (const name of ['a<b', 'x>y', '50%', 'a&b', 'back\\slash', 'what?', 'a/b', 'tab\there']) {
+      const res = await rg('rg-checked', { location: 'local', tags: { [name]: 'v', fine: 'v' } });
+      assert.equal(res.status, 400, name);
+      assert.equal(res.body!.error.code, 'InvalidTagNameCharacters', name);
+      assert.match(res.body!.error.message, /^The tag names '.+' have reserved characters '<,>,%,&,\\,\?,\/' or control characters\.$/, name);
+    }
     assert.equal((await api(server, 'GET', `/subscriptions/${sub}/resourceGroups/rg-checked?api-version=2021-04-01`)).status, 404, 'nothing was stored');
-    assert.equal((await rg('rg-checked', { location: 'West Europe', tags: { team: 'data' } })).status, 201);
+    assert.equal((await rg('rg-checked', { location: 'West Europe', tags: { team: 'data', 'cost-center.v2 (x)': 'a<b&c' } })).status, 201);
   });
 
   it('repeated query parameters and malformed api-versions are 400s', async () => {
@@ -80,7 +87,8 @@ describe('management and directory input validation', () => {
       assert.equal(bad.body!.error.code, 'InvalidApiVersionParameter', version);
     }
     // coffer's own routes (directory, audit, check-access): repeated parameters are a 400, not a 500.
-    for (const path of ['/coffer/audit?vault=a&vault=b', '/coffer/audit?secret=a&secret=b', '/coffer/audit?resultType=x&resultType=y', '/v1.0/servicePrincipals?$filter=a&$filter=b']) {
+    // A page size is decimal digits, as Key Vault's maxresults: not Number()'s hex, exponents or spaces.
+    for (const path of ['/coffer/audit?vault=a&vault=b', '/coffer/audit?secret=a&secret=b', '/coffer/audit?resultType=x&resultType=y', '/v1.0/servicePrincipals?$filter=a&$filter=b', '/coffer/audit?maxresults=0x2', '/coffer/audit?maxresults=1e1', '/coffer/audit?maxresults=%202']) {
       const res = await api(server, 'GET', path);
       assert.equal(res.status, 400, `${path}: ${JSON.stringify(res.body)}`);
       assert.equal(res.body!.error.code, 'BadParameter', path);

@@ -45,7 +45,7 @@ export function registerAuditRoutes(app: FastifyInstance, deps: { audit: AuditLo
     } else {
       await deps.authorizer.authorizeManagement(caller, READ, subscriptionScope(deps.subscriptionId));
     }
-    const limit = q.maxresults === undefined ? 100 : Number(q.maxresults);
+    const limit = q.maxresults === undefined ? 100 : /^\d{1,9}$/.test(q.maxresults) ? Number(q.maxresults) : NaN;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw errors.badParameter(`maxresults must be an integer from 1 to ${MAX_PAGE}.`);
     for (const t of [q.from, q.to]) if (t !== undefined && !Number.isFinite(Date.parse(t))) throw errors.badParameter(`'${t.slice(0, 40)}' is not an ISO 8601 time.`);
     const after = q.$skiptoken ?? null;

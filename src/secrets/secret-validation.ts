@@ -124,7 +124,8 @@ export function parseRestore(body: unknown): string {
 
 export function parseMaxResults(raw: unknown): number {
   if (raw === undefined || raw === '') return MAX_PAGE;
-  const n = Number(raw);
+  // Decimal digits only: Number() would take 0x2, 1e1 and ' 2 ', which Key Vault's int32 parameter does not.
+  const n = typeof raw === 'string' && /^\d{1,9}$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE) {
     throw errors.badParameter(`Invalid value for maxresults: '${String(raw).slice(0, 32)}'. It must be an integer from 1 to ${MAX_PAGE}.`);
   }

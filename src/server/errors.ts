@@ -153,6 +153,8 @@ export const errors = {
       'VaultNameNotValid',
       `The vault name '${name}' is invalid. A vault's name must be between 3-24 alphanumeric characters. The name must begin with a letter, end with a letter or digit, and not contain consecutive hyphens. Follow this link for more information: https://go.microsoft.com/fwlink/?linkid=2147742`,
     ),
+  invalidTagNameCharacters: (names: string) =>
+    new ServiceError(400, 'InvalidTagNameCharacters', `The tag names '${names}' have reserved characters '<,>,%,&,\\,?,/' or control characters.`),
   locationRequired: () => new ServiceError(400, 'LocationRequired', 'The location property is required for this definition.'),
   locationNotAvailable: (location: string) =>
     new ServiceError(400, 'LocationNotAvailableForResourceType', `The provided location '${location.slice(0, 64)}' is not available for resource type.`),

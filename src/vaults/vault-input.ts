@@ -24,7 +24,14 @@ export function checkTags(v: unknown): Record<string, string> | undefined {
   if (v === undefined || v === null) return undefined;
   if (!isObject(v) || Object.values(v).some((x) => typeof x !== 'string')) throw errors.invalidArm('The tags property must be an object of string values.');
   if (Object.keys(v).length > 50) throw errors.invalidArm('The number of tags exceeds the maximum of 50.');
-  for (const [name, value] of Object.entries(v as Record<string, string>)) {
+  const entries = Object.entries(v as Record<string, string>);
+  // Resource Manager's reserved characters in a tag name (a path or query would carry them badly).
+  const reserved = entries.map(([name]) => name).filter((name) => /[<>%&\\?/\p{Cc}]/u.test(name));
+  if (reserved.length > 0) {
+    const names = reserved.map((n) => n.slice(0, 64).replace(/\p{Cc}/gu, '\uFFFD')).join(', ');
+    throw errors.invalidTagNameCharacters(names);
+  }
+  for (const [name, value] of entries) {
     if (name.length === 0 || name.length > 512) throw errors.invalidArm(`The tag name '${name.slice(0, 64)}' must be 1 to 512 characters.`);
     if (value.length > 256) throw errors.invalidArm(`The value of tag '${name.slice(0, 64)}' exceeds the maximum length of 256 characters.`);
   }
