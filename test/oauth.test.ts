@@ -347,6 +347,11 @@ describe('identity service', () => {
       const body = await oauthError(await fetch(url), 400, `GET ${url}`);
       assert.deepEqual(body.error_codes, [900561]);
       assert.match(body.error_description, /^AADSTS900561: The endpoint only accepts POST, OPTIONS requests\. Received a GET request\./);
+      // OPTIONS, which that message names, is answered (without a CORS grant to another origin).
+      const options = await fetch(url, { method: 'OPTIONS', headers: { origin: 'https://elsewhere.example', 'access-control-request-method': 'POST' } });
+      assert.equal(options.status, 204, `OPTIONS ${url}`);
+      assert.equal(options.headers.get('allow'), 'POST, OPTIONS');
+      assert.equal(options.headers.get('access-control-allow-origin'), null);
     }
     const big = await fetch(tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `grant_type=client_credentials&x=${'a'.repeat(2 * 1024 * 1024)}` });
     assert.deepEqual((await oauthError(big, 413, 'oversized body')).error_codes, []);

@@ -5,6 +5,9 @@ import { errors } from './errors.js';
 // on the bare host and calls each vault's data plane directly, as Azure's
 // portal calls *.vault.azure.net. Any other origin gets no CORS headers.
 
+/** The sign-in service's POST endpoints (oauth-routes.ts). */
+const OAUTH_ENDPOINT = /^\/[^/]+\/oauth2\/(v2\.0\/)?(token|devicecode|revoke)\/?$/i;
+
 const EXPOSED = 'WWW-Authenticate, x-ms-request-id, x-ms-client-request-id, Retry-After';
 
 export function installPortalCors(app: FastifyInstance, portalOrigin: string): void {
@@ -17,6 +20,9 @@ export function installPortalCors(app: FastifyInstance, portalOrigin: string): v
 
   // Preflights are answered before authentication and are not audited.
   app.options('/*', { config: { audit: false } }, async (req, reply) => {
+    // The sign-in service's endpoints take OPTIONS, as Entra ID's do (their refusal of a GET says so), with no CORS
+    // grant: the portal calls them from their own origin.
+    if (req.vaultName === null && OAUTH_ENDPOINT.test(req.url.split('?')[0] ?? '')) return reply.status(204).header('Allow', 'POST, OPTIONS').send();
     if (!allowed(req) || typeof req.headers['access-control-request-method'] !== 'string') throw errors.notFound(req.url.split('?')[0] ?? '');
     return reply
       .status(204)
