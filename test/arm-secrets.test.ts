@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { assignRole, newServicePrincipal, ROLE_IDS } from './support/access-kit.js';
+import { api, assignRole, newServicePrincipal, ROLE_IDS } from './support/access-kit.js';
 import { auditRecords } from './support/audit-kit.js';
 import { armClient, createVault, credential, secretClient } from './support/clients.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
@@ -161,6 +161,12 @@ describe('@azure/arm-keyvault secrets (Resource Manager view)', () => {
     await assert.rejects(data.getSecret('never-set'), (err: { statusCode?: number }) => err.statusCode === 404, 'a PATCH creates nothing');
     await assert.rejects(arm.secrets.update('rg-test', 'arm-secrets', 'patched', { properties: { attributes: { enabled: 'no' as unknown as boolean } } }), (err: { statusCode?: number; code?: string }) => err.statusCode === 400 && err.code === 'BadRequest');
     const vaultId = `/subscriptions/${server.bootstrap.subscriptionId}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/arm-secrets`;
+    // A body that is not an object (or properties that are not) is refused, not read as a patch of nothing.
+    for (const body of [[], 'x', { properties: [] }, { properties: 5 }]) {
+      const res = await api(server, 'PATCH', `${vaultId}/secrets/patched?api-version=2023-07-01`, body);
+      assert.equal(res.status, 400, JSON.stringify(body));
+      assert.equal(res.body!.error.code, 'InvalidRequestContent', JSON.stringify(body));
+    }
     const reader = await newServicePrincipal(server, 'arm-secrets-reader-3');
     await assignRole(server, vaultId, ROLE_IDS.Reader, reader.id);
     await assert.rejects(armClient(server, credential(server, reader.appId, reader.secret)).secrets.update('rg-test', 'arm-secrets', 'patched', { properties: { value: 'x' } }), (err: { statusCode?: number; code?: string }) => err.statusCode === 403 && err.code === 'AuthorizationFailed');

@@ -141,6 +141,7 @@ describe('directory and custom roles', () => {
     assert.equal((await reset({})).status, 204);
     assert.equal((await reset({ passwordProfile: { forceChangePasswordNextSignIn: false } })).status, 204);
     for (const [body, message] of [
+      [[], /must be a JSON object/],
       [{ displayName: 'Renamed' }, /changes only passwordProfile of a user, not displayName/],
       [{ passwordProfile: { password: 'a new password', forceChangePasswordNextSignIn: true } }, /forceChangePasswordNextSignIn is not supported/],
       [{ passwordProfile: { password: 42 } }, /passwordProfile\.password must be a string/],

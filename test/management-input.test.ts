@@ -144,6 +144,12 @@ describe('management and directory input validation', () => {
       assert.equal(res.status, 400, String(years));
       assert.equal(res.body!.error.code, 'Request_BadRequest');
     }
+    // Graph's code for a body it cannot use, as for the lifetimes above.
+    for (const body of [{}, { displayName: '' }, [{ displayName: 'in-an-array' }]]) {
+      const res = await api(server, 'POST', '/v1.0/servicePrincipals', body);
+      assert.equal(res.status, 400, JSON.stringify(body));
+      assert.equal(res.body!.error.code, 'Request_BadRequest', JSON.stringify(body));
+    }
     assert.equal(await count(), before);
     const sp = await api(server, 'POST', '/v1.0/servicePrincipals', { displayName: 'two-years', years: 2 });
     assert.equal(sp.status, 201);

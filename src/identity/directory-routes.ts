@@ -56,7 +56,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
         return reply.status(201).send(spResource(p));
       }
       const name = body(req).displayName;
-      if (typeof name !== 'string' || name.trim() === '' || name.length > 256) throw errors.badParameter('displayName is required (1 to 256 characters).');
+      if (typeof name !== 'string' || name.trim() === '' || name.length > 256) throw errors.graphBadRequest('displayName is required (1 to 256 characters).');
       const years = secretYears(body(req).years);
       const { principal, credential } = await req.writeAudited((record) => directory.createServicePrincipal({ displayName: name, years }, record?.()), 201);
       return reply.status(201).send({

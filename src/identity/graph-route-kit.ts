@@ -28,7 +28,12 @@ export function createGraphRouteKit(deps: { directory: DirectoryService; adminOb
       return p;
     },
     exists: async (id: string): Promise<boolean> => (await directory.get(id)) !== null,
-    body: (req: GraphRequest): Record<string, unknown> => (req.body && typeof req.body === 'object' ? (req.body as Record<string, unknown>) : {}),
+    /** The JSON object a write sends (none: empty); an array, string or number is Graph's 400, not an empty update. */
+    body: (req: GraphRequest): Record<string, unknown> => {
+      if (req.body === undefined || req.body === null) return {};
+      if (typeof req.body !== 'object' || Array.isArray(req.body)) throw errors.graphBadRequest('The request body must be a JSON object.');
+      return req.body as Record<string, unknown>;
+    },
     /**
      * Out of the directory first, then its assignments: one being created for it meanwhile checks again in the
      * index's turn. Its record travels with the principal's removal; gone meanwhile (another delete), it is not found.

@@ -56,8 +56,12 @@ export function subscriptionChecker(subscriptionId: string) {
   };
 }
 
-export const bodyObject = (body: unknown): Record<string, unknown> =>
-  typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+/** A JSON object of the body (none: empty); an array, string or number where an object belongs is ARM's 400, not an empty change. */
+export function bodyObject(body: unknown): Record<string, unknown> {
+  if (body === undefined || body === null) return {};
+  if (typeof body !== 'object' || Array.isArray(body)) throw errors.invalidRequestContent(`a JSON object was expected, not ${Array.isArray(body) ? 'an array' : `a ${typeof body}`}`);
+  return body as Record<string, unknown>;
+}
 
 /** Input refused by the data plane's checks, in Resource Manager's words. */
 export async function asArm<T>(run: () => T | Promise<T>): Promise<T> {
