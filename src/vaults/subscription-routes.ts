@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { removeOrphanedAssignments } from '../authorization/orphaned-assignments.js';
 import { consequenceEntry } from '../audit/audit-hook.js';
 import { covers, resourceGroupScope, subscriptionScope, vaultScope } from '../authorization/scopes.js';
-import { bodyObject, subscriptionChecker, type ArmDeps, type ArmRequest } from '../server/arm-common.js';
+import { armPage, bodyObject, subscriptionChecker, type ArmDeps, type ArmRequest } from '../server/arm-common.js';
 import { errors } from '../server/errors.js';
 import { requireCaller } from '../server/request-context.js';
 import type { AuditRecordFor } from '../audit/audit-hook.js';
@@ -17,6 +17,9 @@ const RG_WRITE = 'Microsoft.Resources/subscriptions/resourceGroups/write';
 const RG_READ = 'Microsoft.Resources/subscriptions/resourceGroups/read';
 const RG_DELETE = 'Microsoft.Resources/subscriptions/resourceGroups/delete';
 const VAULT_DELETE = 'Microsoft.KeyVault/vaults/delete';
+
+/** The most resource groups on one page of their list. */
+const MAX_GROUPS_PAGE = 1000;
 
 export function registerSubscriptionRoutes(arm: FastifyInstance, deps: ArmDeps): void {
   const { vaults, authorizer } = deps;
@@ -115,7 +118,9 @@ export function registerSubscriptionRoutes(arm: FastifyInstance, deps: ArmDeps):
   arm.get('/subscriptions/:sub/resourceGroups', async (req: ArmRequest) => {
     checkSubscription(req.params.sub);
     const caller = requireCaller(req);
-    const groups = await vaults.listResourceGroups(deps.subscriptionId);
-    return { value: groups.filter((g) => authorizer.rbacGrant(caller.objectId, RG_READ, 'control', resourceGroupScope(deps.subscriptionId, g.name))).map(resourceGroupResource) };
+    const groups = (await vaults.listResourceGroups(deps.subscriptionId)).filter((g) => authorizer.rbacGrant(caller.objectId, RG_READ, 'control', resourceGroupScope(deps.subscriptionId, g.name)));
+    // Paged by $top and nextLink in name order, as the vault lists are (a bad $top or $skiptoken is a 400).
+    const { value, nextLink } = await armPage(req, deps.urls.authority, groups, (g) => g.name.toLowerCase(), MAX_GROUPS_PAGE);
+    return nextLink === null ? { value: value.map(resourceGroupResource) } : { value: value.map(resourceGroupResource), nextLink };
   });
 }
