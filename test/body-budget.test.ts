@@ -37,15 +37,24 @@ function heldPost(url: string, token: string, declared: number, first: Buffer): 
 }
 
 describe('request body budget', () => {
-  it('takes bytes while they fit and gets them back', () => {
+  it('takes bytes while they fit, holds anonymous requests to their share, and gets them back', () => {
     const budget = createBodyBudget(100);
-    assert.equal(budget.take(60), true);
-    assert.equal(budget.take(41), false);
-    assert.equal(budget.take(40), true);
+    assert.equal(budget.take(60, false), true);
+    assert.equal(budget.take(41, false), false);
+    assert.equal(budget.take(40, false), true);
     assert.equal(budget.held(), 100);
-    budget.give(60);
-    assert.equal(budget.take(50), true);
+    budget.give(60, false);
+    assert.equal(budget.take(50, false), true);
     assert.equal(budget.held(), 90);
+    budget.give(90, false);
+    // A quarter for requests without a token, whatever is free.
+    assert.equal(budget.take(20, true), true);
+    assert.equal(budget.take(6, true), false);
+    assert.equal(budget.take(75, false), true);
+    assert.equal(budget.take(5, true), true);
+    assert.equal(budget.take(1, false), false);
+    budget.give(25, true);
+    assert.equal(budget.take(25, true), true);
   });
 
   describe('on a server with a 1 MiB budget and a 2 s pause limit', () => {
@@ -97,6 +106,63 @@ describe('request body budget', () => {
       assert.equal(again.status, 400, again.text);
       assert.match(errorOf(again.text).message, /backup/i);
       assert.equal((await rawRequest(`${server.url}/healthz`)).status, 200);
+    });
+
+    it('bodies sent with a GET or HEAD, which no route reads, hold nothing once answered', async () => {
+      const body = Buffer.alloc(200 * 1024, 'a');
+      for (let i = 0; i < 40; i++) {
+        const res = await rawRequest(`${server.url}/healthz`, { method: i % 2 ? 'HEAD' : 'GET', headers: { 'content-type': 'application/json', 'content-length': String(body.length) }, body });
+        assert.equal(res.status, 200);
+      }
+      // 8 MB went by a 1 MiB budget: none of it is still counted.
+      const res = await restore(JSON.stringify({ value: 'A'.repeat(900 * 1024) }));
+      assert.equal(res.status, 400, res.text);
+    });
+
+    it('requests without a token hold at most a quarter of the budget; signed-in ones still get the rest', async () => {
+      const tokenUrl = `${server.url}/${server.bootstrap.tenantId}/oauth2/v2.0/token`;
+      const form = (body: string) => rawRequest(tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+      // 200 KiB of a 250 KiB form, held: the anonymous share is 256 KiB.
+      const u = new URL(tokenUrl);
+      let held!: ClientRequest;
+      const heldAnswer = new Promise<Answer>((resolve, reject) => {
+        held = request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(250 * 1024) } }, (res) => {
+          let text = '';
+          res.on('data', (d: Buffer) => (text += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+        });
+        held.on('error', reject);
+      });
+      held.write(`grant_type=client_credentials&x=${'a'.repeat(200 * 1024)}`);
+      let refused: Answer | null = null;
+      for (let i = 0; i < 30 && !refused; i++) {
+        const res = await form(`grant_type=client_credentials&x=${'b'.repeat(100 * 1024)}`);
+        if (res.status === 429) refused = res;
+        else await sleep(50);
+      }
+      assert.ok(refused, 'an anonymous body past the share was refused');
+      // The sign-in service answers in OAuth's shape.
+      assert.equal((JSON.parse(refused.text) as { error: string }).error, 'invalid_request');
+      assert.equal(refused.headers['retry-after'], '1');
+      // A signed-in restore of 400 KiB still fits in what is left.
+      const signedIn = await restore(JSON.stringify({ value: 'A'.repeat(400 * 1024) }));
+      assert.equal(signedIn.status, 400, signedIn.text);
+      held.destroy();
+      await heldAnswer.catch(() => undefined);
+    });
+
+    it('a body that keeps coming, but too slowly, is refused once the grace period is over', async () => {
+      // A byte a second never pauses past the 2 s idle limit, but is far below 8 KiB/s.
+      const slow = heldPost(restoreUrl(), token, 1000, Buffer.from('{'));
+      const drip = setInterval(() => slow.req.write('"'), 1000);
+      try {
+        const answer = await slow.answer;
+        assert.equal(answer.status, 408, answer.text);
+        assert.match(errorOf(answer.text).message, /arrives too slowly/);
+      } finally {
+        clearInterval(drip);
+        slow.req.destroy();
+      }
     });
   });
 

@@ -10,9 +10,11 @@ import { errors } from './errors.js';
 // heap and end the process. So every body's bytes are counted, as they
 // arrive, against one budget for the whole server and given back when its
 // response is done; a body that would go past it is refused with 429 and a
-// Retry-After before more of it is read (the SDKs retry those). A body that
-// stops arriving is refused with 408 after `idleMs`, so that a client cannot
-// hold its share (and a connection) for the whole request timeout.
+// Retry-After before more of it is read (the SDKs retry those). Requests
+// without a verified token hold at most a quarter of it. A body that stops
+// arriving (for `idleMs`), or after ten seconds has come slower than 8 KiB a
+// second, is refused with 408, so that a client cannot hold its share (and a
+// connection) for the whole request timeout with a byte now and then.
 
 export interface BodyLimits {
   /** Bytes of request bodies held at once, over all requests. */
@@ -23,52 +25,87 @@ export interface BodyLimits {
 
 export const DEFAULT_BODY_LIMITS: BodyLimits = { budgetBytes: 48 * 1024 * 1024, idleMs: 30_000 };
 
+/**
+ * Requests that carry no verified token (the sign-in service's forms, or
+ * anything sent to a route that needs none) hold at most this share of the
+ * budget: trickling bodies to them cannot lock signed-in callers out.
+ */
+export const ANONYMOUS_SHARE = 1 / 4;
+/**
+ * After BODY_GRACE_MS a body must have come at MIN_BODY_RATE bytes a second
+ * on average, or it is refused with 408: a byte now and then keeps no share
+ * of the budget (or a connection) for the whole request timeout.
+ */
+export const BODY_GRACE_MS = 10_000;
+export const MIN_BODY_RATE = 8 * 1024;
+
 export interface BodyBudget {
-  /** Takes `bytes` if they fit. */
-  take(bytes: number): boolean;
-  give(bytes: number): void;
+  /** Takes `bytes` if they fit (and, for an anonymous request, fit its share). */
+  take(bytes: number, anonymous: boolean): boolean;
+  give(bytes: number, anonymous: boolean): void;
   held(): number;
 }
 
 export function createBodyBudget(limitBytes: number): BodyBudget {
+  const anonymousLimit = Math.floor(limitBytes * ANONYMOUS_SHARE);
   let held = 0;
+  let heldAnonymous = 0;
   return {
-    take(bytes) {
-      if (held + bytes > limitBytes) return false;
+    take(bytes, anonymous) {
+      if (held + bytes > limitBytes || (anonymous && heldAnonymous + bytes > anonymousLimit)) return false;
       held += bytes;
+      if (anonymous) heldAnonymous += bytes;
       return true;
     },
-    give(bytes) {
+    give(bytes, anonymous) {
       held = Math.max(0, held - bytes);
+      if (anonymous) heldAnonymous = Math.max(0, heldAnonymous - bytes);
     },
     held: () => held,
   };
 }
 
-/** Passes a body through, taking its bytes from `budget`; `settled` gives them back (once). */
+/** Passes a body through, taking its bytes from `budget`; `settled` gives them back (once) and lets the rest go by. */
 class MeteredBody extends Transform {
   private taken = 0;
+  private readonly startedAt = Date.now();
+  private lastChunkAt = this.startedAt;
   private timer: NodeJS.Timeout | null = null;
   private returned = false;
 
   constructor(
+    private readonly source: NodeJS.ReadableStream,
     private readonly budget: BodyBudget,
+    private readonly anonymous: boolean,
     private readonly idleMs: number,
   ) {
     super();
-    this.arm();
+    this.schedule(Math.min(idleMs, BODY_GRACE_MS));
   }
 
-  private arm() {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.destroy(errors.bodyNotReceived()), this.idleMs);
+  private schedule(ms: number) {
+    this.timer = setTimeout(() => this.check(), ms);
     this.timer.unref();
   }
 
+  /** Whether the body still comes: not paused past idleMs, and past the grace period at MIN_BODY_RATE. */
+  private check() {
+    const now = Date.now();
+    const elapsed = now - this.startedAt;
+    if (now - this.lastChunkAt >= this.idleMs || (elapsed >= BODY_GRACE_MS && this.taken < (MIN_BODY_RATE * elapsed) / 1000)) {
+      this.timer = null;
+      this.destroy(errors.bodyNotReceived());
+      return;
+    }
+    this.schedule(Math.min(1000, this.idleMs - (now - this.lastChunkAt)));
+  }
+
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback) {
-    if (!this.budget.take(chunk.length)) return done(errors.bodyBudgetExhausted());
+    // After the answer (a route that did not read its body): dropped, and nothing more is taken.
+    if (this.returned) return done();
+    if (!this.budget.take(chunk.length, this.anonymous)) return done(errors.bodyBudgetExhausted());
     this.taken += chunk.length;
-    this.arm();
+    this.lastChunkAt = Date.now();
     done(null, chunk);
   }
 
@@ -87,12 +124,18 @@ class MeteredBody extends Transform {
     this.timer = null;
   }
 
-  /** The body's bytes go back to the budget: its response is done (or its connection gone). */
+  /**
+   * The response is done (or its connection gone): the body's bytes go back
+   * to the budget, and what is left of it is read and dropped by Node, so the
+   * connection can carry the next request.
+   */
   settled() {
     if (this.returned) return;
     this.returned = true;
     this.disarm();
-    this.budget.give(this.taken);
+    this.budget.give(this.taken, this.anonymous);
+    this.source.unpipe(this);
+    this.source.resume();
   }
 }
 
@@ -101,10 +144,14 @@ export function installBodyBudget(app: FastifyInstance, limits: BodyLimits = DEF
   const budget = createBodyBudget(limits.budgetBytes);
   // Callback style: no promise per request, most of which (GETs) have no body.
   app.addHook('preParsing', (req, reply, payload, done) => {
-    // A request without a body (no length, or 0, and not chunked) has nothing to meter or wait for.
+    // Fastify reads no body of a GET or HEAD (Node drops it after the answer); a request without one (no length,
+    // or 0, and not chunked) has nothing to meter or wait for.
     const length = req.headers['content-length'];
-    if (req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) return done(null, payload);
-    const metered = new MeteredBody(budget, limits.idleMs);
+    if (req.method === 'GET' || req.method === 'HEAD' || (req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0'))) {
+      return done(null, payload);
+    }
+    // Every route that needs a token has verified it by now (its onRequest hook): without one, the anonymous share.
+    const metered = new MeteredBody(payload, budget, req.caller === null, limits.idleMs);
     // Fastify listens for errors only while it reads the body; one raised after (the idle timer) must not go unheard.
     metered.on('error', () => {});
     reply.raw.once('close', () => metered.settled());

@@ -172,11 +172,10 @@ export const errors = {
       'Throttled',
       'Request was not processed because too many requests were received. Reason: the server holds as much request data at once as it takes; retry after the Retry-After interval.',
       undefined,
-      // The rest of the body is read and dropped (not held), so the client reads this answer on its connection.
       { 'Retry-After': '1' },
     ),
   /** A body that stopped arriving (body-budget.ts); the connection is closed with the answer. */
-  bodyNotReceived: () => new ServiceError(408, 'BadParameter', 'The request was not received in time: its body stopped arriving.', undefined, { Connection: 'close' }),
+  bodyNotReceived: () => new ServiceError(408, 'BadParameter', 'The request was not received in time: its body stopped arriving, or arrives too slowly.', undefined, { Connection: 'close' }),
   throttled: (retryAfter: number) =>
     new ServiceError(429, 'Throttled', 'Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached', undefined, {
       'Retry-After': String(retryAfter),
