@@ -31,6 +31,10 @@ describe('tokens of a principal removed from the directory', () => {
     let t = 1_900_000_000;
     const directory = new Set([GONE, KEPT]);
     let lookups = 0;
+    /** Set to hold the next lookup's answer until released (a slow store). */
+    let hold: Promise<void> | null = null;
+    /** Called when a held lookup has read its answer. */
+    let onHeld: () => void = () => {};
     let service: TokenService;
     const issue = async (objectId: string) => (await service.issue({ objectId, appId: 'app', audience: AUD, kind: 'app' })).token;
     const revoked = (p: Promise<unknown>) => assert.rejects(p, (err: unknown) => err instanceof TokenVerifyError && err.reason === 'revoked');
@@ -43,7 +47,15 @@ describe('tokens of a principal removed from the directory', () => {
         tenantId: TENANT,
         lifetimeSeconds: 3600,
         now: () => t,
-        principalExists: async (id) => (lookups++, directory.has(id)),
+        principalExists: async (id) => {
+          lookups++;
+          const found = directory.has(id);
+          if (hold) {
+            onHeld();
+            await hold;
+          }
+          return found;
+        },
       });
     });
     after(async () => {
@@ -77,6 +89,24 @@ describe('tokens of a principal removed from the directory', () => {
       directory.delete(KEPT);
       service.forgetPrincipal(KEPT.toUpperCase());
       await revoked(service.verify(again, [AUD]));
+    });
+
+    it('a lookup overtaken by the removal of its principal does not let the token in', async () => {
+      const LATE = 'c0ffee00-0000-4000-8000-0000000000c3';
+      directory.add(LATE);
+      const token = await issue(LATE);
+      let release!: () => void;
+      hold = new Promise<void>((r) => (release = r));
+      const looked = new Promise<void>((r) => (onHeld = r));
+      // Its principal is found, and the answer is on its way while the principal is removed here.
+      const verifying = service.verify(token, [AUD]);
+      await looked;
+      hold = null;
+      directory.delete(LATE);
+      service.forgetPrincipal(LATE);
+      release();
+      await revoked(verifying);
+      await revoked(service.verify(token, [AUD]));
     });
   });
 

@@ -95,13 +95,21 @@ export async function createTokenService(deps: {
   // Verified tokens by their text: verification is the costliest part of a request.
   const cache = new Map<string, { caller: Caller; exp: number; nbf: number; aud: string; checkedAt: number }>();
   const principalGone = () => new TokenVerifyError('revoked', 'the token names a principal no longer in the directory');
+  /** Counts forgetPrincipal calls: a lookup that a removal overtook is not trusted. */
+  let removals = 0;
+  /** Whether the principal is in the directory, asked again if one was removed while the answer was on its way. */
+  async function stillThere(objectId: string): Promise<boolean> {
+    const before = removals;
+    const found = await deps.principalExists!(objectId);
+    return found && (removals === before || (await deps.principalExists!(objectId)));
+  }
   /** Looks the cached token's principal up again when it is due; a principal gone takes its tokens with it. */
   async function recheck(token: string, entry: { caller: Caller; checkedAt: number }): Promise<void> {
     const now = nowSec();
     if (!deps.principalExists || now - entry.checkedAt < PRINCIPAL_RECHECK_SECONDS) return;
     // Marked first: the requests arriving meanwhile do not look it up again.
     entry.checkedAt = now;
-    if (await deps.principalExists(entry.caller.objectId)) return;
+    if (await stillThere(entry.caller.objectId)) return;
     cache.delete(token);
     throw principalGone();
   }
@@ -240,7 +248,7 @@ export async function createTokenService(deps: {
       // The cache holds it no longer than maxTokenAge allowed (payload.iat is there: jwtVerify required it).
       const exp = Math.min(payload.exp, (payload.iat ?? 0) + deps.lifetimeSeconds);
       const entry = { caller: callerFrom(payload), exp, nbf: payload.nbf ?? 0, aud: payload.aud, checkedAt: nowSec() };
-      if (deps.principalExists && !(await deps.principalExists(entry.caller.objectId))) throw principalGone();
+      if (deps.principalExists && !(await stillThere(entry.caller.objectId))) throw principalGone();
       if (cache.size >= CACHE_LIMIT) {
         // Drop the oldest entry; Map iterates in insertion order.
         const oldest = cache.keys().next().value;
@@ -250,6 +258,7 @@ export async function createTokenService(deps: {
       return checkCached(entry, audiences);
     },
     forgetPrincipal(objectId) {
+      removals += 1;
       const id = objectId.toLowerCase();
       for (const [token, entry] of cache) if (entry.caller.objectId.toLowerCase() === id) cache.delete(token);
     },
