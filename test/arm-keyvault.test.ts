@@ -346,6 +346,9 @@ describe('@azure/arm-keyvault against coffer', () => {
     assert.deepEqual(await names("resourceType eq 'Microsoft.Storage/storageAccounts'"), []);
     assert.deepEqual(await names("tagName eq 'team' and tagValue eq 'Blue'"), ['filter-one']);
     assert.deepEqual(await names("tagName eq 'team' and tagValue eq 'Red'"), []);
+    // az resource list --tag 'te*'
+    assert.deepEqual(await names("startswith(tagname, 'TE')"), ['filter-one']);
+    assert.deepEqual(await names("startswith(tagname, 'zz') and name eq 'filter-one'"), []);
     assert.ok((await names("resourceGroup eq 'RG-TEST' and location eq 'local'")).includes('filter-two'));
     for (const bad of ["resourceType eq 'x", "name ne 'filter-one'", "identity eq 'x'", "tagValue eq 'Blue'", "name eq 'a' or name eq 'b'"]) {
       const r = await list(bad);
