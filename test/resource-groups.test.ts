@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { api, assignRole, newServicePrincipal, ROLE_IDS } from './support/access-kit.js';
 import { credential, secretClient } from './support/clients.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
@@ -41,6 +43,22 @@ describe('resource groups: update and delete', () => {
     assert.equal((await api(server, 'GET', `${sub}/resourceGroups/rg-none${groupApi}`)).status, 404, 'nothing was created');
     const bad = await api(server, 'PATCH', `${sub}/resourceGroups/rg-patch${groupApi}`, { tags: { n: 1 } });
     assert.equal(bad.status, 400);
+  });
+
+  it('a tag name with reserved characters stored before they were refused is kept by updates; a new one is refused', async () => {
+    assert.equal((await api(server, 'PUT', `${sub}/resourceGroups/rg-old-tags${groupApi}`, { location: 'local', tags: { plain: '1' } })).status, 201);
+    // As an earlier build stored it.
+    const db = new Database(join(server.dataDir, 'coffer.db'));
+    db.prepare("UPDATE resource_groups SET tags = ? WHERE name_key = 'rg-old-tags'").run(JSON.stringify({ 'cost/center': 'a' }));
+    db.close();
+    const kept = await api(server, 'PATCH', `${sub}/resourceGroups/rg-old-tags${groupApi}`, { tags: { 'cost/center': 'b', plain: '2' } });
+    assert.equal(kept.status, 200, JSON.stringify(kept.body));
+    assert.deepEqual(kept.body!.tags, { 'cost/center': 'b', plain: '2' });
+    assert.equal((await api(server, 'PUT', `${sub}/resourceGroups/rg-old-tags${groupApi}`, { location: 'local', tags: { 'cost/center': 'c' } })).status, 200);
+    const added = await api(server, 'PATCH', `${sub}/resourceGroups/rg-old-tags${groupApi}`, { tags: { 'cost/center': 'c', 'new?': 'x' } });
+    assert.equal(added.status, 400);
+    assert.equal(added.body!.error.code, 'InvalidTagNameCharacters');
+    assert.match(added.body!.error.message, /'new\?'/);
   });
 
   it('the group list pages by $top and nextLink in name order, and refuses a bad $top or $skiptoken', async () => {

@@ -62,7 +62,7 @@ export function registerSubscriptionRoutes(arm: FastifyInstance, deps: ArmDeps):
     await authorizer.authorizeManagement(requireCaller(req), RG_WRITE, resourceGroupScope(deps.subscriptionId, rg));
     const body = bodyObject(req.body);
     const location = checkLocation(body.location);
-    const tags = checkTags(body.tags) ?? {};
+    const tags = checkTags(body.tags, (await vaults.findResourceGroup(deps.subscriptionId, rg))?.tags) ?? {};
     const { group, created } = await req.writeAudited((record) => vaults.ensureResourceGroup({ subscriptionId: deps.subscriptionId, name: rg, location, tags }, record));
     return reply.status(created ? 201 : 200).send(resourceGroupResource(group));
   });
@@ -84,7 +84,7 @@ export function registerSubscriptionRoutes(arm: FastifyInstance, deps: ArmDeps):
     checkSubscription(req.params.sub);
     await authorizer.authorizeManagement(requireCaller(req), RG_WRITE, resourceGroupScope(deps.subscriptionId, req.params.rg!));
     const group = await vaults.getResourceGroup(deps.subscriptionId, req.params.rg!);
-    const tags = checkTags(bodyObject(req.body).tags);
+    const tags = checkTags(bodyObject(req.body).tags, group.tags);
     if (tags === undefined) return resourceGroupResource(group);
     const { group: updated } = await req.writeAudited((record) => vaults.ensureResourceGroup({ ...group, tags }, record));
     return resourceGroupResource(updated);

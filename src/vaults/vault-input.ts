@@ -20,13 +20,14 @@ export function checkVaultName(name: string): string {
 }
 
 /** ARM resource tags: at most 50, names of 1 to 512 characters, values of at most 256 (Azure's limits). */
-export function checkTags(v: unknown): Record<string, string> | undefined {
+/** `kept`: the tags the resource has now, whose names are taken as they are (stored before reserved characters were refused). */
+export function checkTags(v: unknown, kept: Record<string, string> = {}): Record<string, string> | undefined {
   if (v === undefined || v === null) return undefined;
   if (!isObject(v) || Object.values(v).some((x) => typeof x !== 'string')) throw errors.invalidArm('The tags property must be an object of string values.');
   if (Object.keys(v).length > 50) throw errors.invalidArm('The number of tags exceeds the maximum of 50.');
   const entries = Object.entries(v as Record<string, string>);
   // Resource Manager's reserved characters in a tag name (a path or query would carry them badly).
-  const reserved = entries.map(([name]) => name).filter((name) => /[<>%&\\?/\p{Cc}]/u.test(name));
+  const reserved = entries.map(([name]) => name).filter((name) => /[<>%&\\?/\p{Cc}]/u.test(name) && !Object.hasOwn(kept, name));
   if (reserved.length > 0) {
     const names = reserved.map((n) => n.slice(0, 64).replace(/\p{Cc}/gu, '\uFFFD')).join(', ');
     throw errors.invalidTagNameCharacters(names);
@@ -105,16 +106,17 @@ function checkProperties(raw: Record<string, unknown>, tenantId: string, full: b
   return p;
 }
 
-export function parseVaultPut(body: unknown, tenantId: string): VaultInput {
+/** `keptTags`: the vault's tags now (checkTags), when it exists. */
+export function parseVaultPut(body: unknown, tenantId: string, keptTags?: Record<string, string>): VaultInput {
   if (!isObject(body)) throw errors.invalidArm('The request body must be a JSON object.');
   const location = checkLocation(body.location);
   if (!isObject(body.properties)) throw errors.invalidArm("The property 'properties' is required.");
-  return { location, tags: checkTags(body.tags), properties: checkProperties(body.properties, tenantId, true) };
+  return { location, tags: checkTags(body.tags, keptTags), properties: checkProperties(body.properties, tenantId, true) };
 }
 
-export function parseVaultPatch(body: unknown, tenantId: string): VaultInput {
+export function parseVaultPatch(body: unknown, tenantId: string, keptTags?: Record<string, string>): VaultInput {
   if (!isObject(body)) throw errors.invalidArm('The request body must be a JSON object.');
   const props = body.properties === undefined ? {} : body.properties;
   if (!isObject(props)) throw errors.invalidArm("The property 'properties' must be an object.");
-  return { tags: checkTags(body.tags), properties: checkProperties(props, tenantId, false) };
+  return { tags: checkTags(body.tags, keptTags), properties: checkProperties(props, tenantId, false) };
 }

@@ -112,13 +112,13 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
   arm.put(VAULT_PATH, async (req: ArmRequest, reply: FastifyReply) => {
     await authorizeAtUrl(req, A.write);
     const name = checkVaultName(req.params.name!);
-    const body = parseVaultPut(req.body, deps.tenantId);
     const rg = await vaults.getResourceGroup(deps.subscriptionId, req.params.rg!);
     const caller = requireCaller(req);
     // A vault of that name in another group is not this PUT's to change (VaultAlreadyExists, from put): nothing of
-    // it (its group, its permission model) may show in the answer, so it is not looked at here.
+    // it (its group, its permission model, its tags) may show in the answer, so it is not looked at here.
     const found = await vaults.findLive(name);
     const existing = found && found.resourceGroup.toLowerCase() === rg.name.toLowerCase() ? found : null;
+    const body = parseVaultPut(req.body, deps.tenantId, existing?.tags);
     // From api-version 2026-02-01 Azure creates a vault without the flag with RBAC, and a PUT without it
     // keeps the vault's model; earlier versions created access-policy vaults, and a PUT replaced the flag.
     if (body.properties.enableRbacAuthorization == null && String(req.query['api-version']) >= RBAC_DEFAULT_API) {
@@ -134,7 +134,7 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
   arm.get(VAULT_PATH, async (req: ArmRequest) => asVault(await loadVault(req, A.read)));
   arm.patch(VAULT_PATH, async (req: ArmRequest) => {
     const vault = await loadVault(req, A.write);
-    const body = parseVaultPatch(req.body, deps.tenantId);
+    const body = parseVaultPatch(req.body, deps.tenantId, vault.tags);
     await guardModelSwitch(req, vault, body.properties, 'patch');
     return asVault(await req.writeAudited((record) => vaults.patch(vault, body, actorOf(requireCaller(req)), record?.())));
   });
