@@ -52,6 +52,22 @@ describe('coffer login for people', () => {
     assert.equal(show.code, 0, show.stderr);
     assert.equal(show.stdout.trim(), 'sam@coffer.local');
     assert.notEqual(JSON.parse(readFileSync(file, 'utf8')).login.refreshToken, oldRefresh, 'the refresh token rotated');
+
+    // Signing in again needs no --server: as az, the last login's (and its CA file).
+    const again = await coffer(home, ['login', '-u', 'sam@coffer.local', '-p', 'sam password 123'], { COFFER_SERVER: '' });
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(JSON.parse(readFileSync(file, 'utf8')).server, server.url);
+
+    // az's global --subscription: the login's, by id or name; any other is not found.
+    for (const sub of [server.bootstrap.subscriptionId, server.bootstrap.subscriptionId.toUpperCase()]) {
+      const listed = await coffer(home, ['group', 'list', '--subscription', sub, '-o', 'json']);
+      assert.equal(listed.code, 0, listed.stderr);
+    }
+    const name = (await coffer(home, ['account', 'show', '--query', 'name', '-o', 'tsv'])).stdout.trim();
+    assert.equal((await coffer(home, ['keyvault', 'list', '--subscription', name])).code, 0);
+    const other = await coffer(home, ['group', 'list', '--subscription', 'not-this-one']);
+    assert.equal(other.code, 1);
+    assert.match(other.stderr, /^ERROR: Subscription 'not-this-one' not found\. Check the spelling and casing and try again\.$/m);
   });
 
   it("an administrator's password reset (ad user update --password) ends the user's sessions: the CLI must sign in again, with the new password", async () => {

@@ -5,7 +5,7 @@ import { CliError } from '../cli-error.js';
 import { API, withOutput } from '../command-kit.js';
 import { createHttpClient } from '../http-client.js';
 import { checkOutputOptions, print } from '../output.js';
-import { deleteProfile, writeProfile, type Profile } from '../profile.js';
+import { deleteProfile, readProfile, writeProfile, type Profile } from '../profile.js';
 import { promptHidden } from '../prompt.js';
 import { listedAccount, tenantLevelAccount, type Subscription } from '../accounts.js';
 import { parseAnswer, PUBLIC_CLIENT_ID, requestToken, userLoginForm, type TokenAnswer } from '../session.js';
@@ -30,9 +30,12 @@ interface LoginOptions {
 const DEFAULT_SERVER = 'https://localhost:8443';
 
 async function login(opts: LoginOptions) {
-  let server = (opts.server ?? process.env.COFFER_SERVER ?? DEFAULT_SERVER).replace(/\/+$/, '');
+  // As az signs in again to the cloud it last used: the server (and its CA file) of the last login, unless told another.
+  const named = opts.server ?? (process.env.COFFER_SERVER || undefined);
+  const last = named === undefined ? readProfile() : null;
+  let server = (named ?? last?.server ?? DEFAULT_SERVER).replace(/\/+$/, '');
   // Stored in the profile: absolute, so commands run from another directory still find it.
-  let caFile = opts.caFile ?? process.env.COFFER_CA_FILE;
+  let caFile = opts.caFile ?? process.env.COFFER_CA_FILE ?? last?.caFile;
   if (caFile) caFile = resolve(caFile);
   let { username, password, tenant } = opts;
   let servicePrincipal = opts.servicePrincipal ?? false;
