@@ -134,6 +134,42 @@ describe('coffer CLI commands', () => {
     await fails(['keyvault', 'set-policy', '-n', 'policy-vault', '--spn', 'nobody-by-this-name', '--secret-permissions', 'get'], /Cannot find user or service principal/);
   });
 
+  it('role definition create (from a file, PowerShell-style names), update, assignment of it, delete', async () => {
+    const sub = `/subscriptions/${server.bootstrap.subscriptionId}`;
+    const file = join(files, 'reader-role.json');
+    writeFileSync(file, JSON.stringify({ Name: 'Secret Peeker', Description: 'reads one thing', Actions: [], DataActions: ['Microsoft.KeyVault/vaults/secrets/readMetadata/action'], NotDataActions: [], AssignableScopes: [sub] }));
+    const created = await json('role', 'definition', 'create', '--role-definition', `@${file}`);
+    assert.equal(created.roleName, 'Secret Peeker');
+    assert.equal(created.roleType, 'CustomRole');
+    assert.equal(created.type, 'Microsoft.Authorization/roleDefinitions');
+    assert.deepEqual(created.assignableScopes, [sub]);
+    assert.deepEqual(created.permissions[0].dataActions, ['Microsoft.KeyVault/vaults/secrets/readMetadata/action']);
+    assert.deepEqual((await json('role', 'definition', 'list', '--name', 'Secret Peeker')).map((r: { name: string }) => r.name), [created.name]);
+
+    // Update by name (inline JSON), keeping its id; the role's grant follows.
+    const updated = await json('role', 'definition', 'update', '--role-definition', JSON.stringify({ name: 'Secret Peeker', dataActions: ['Microsoft.KeyVault/vaults/secrets/*'], assignableScopes: [sub] }));
+    assert.equal(updated.name, created.name);
+    assert.deepEqual(updated.permissions[0].dataActions, ['Microsoft.KeyVault/vaults/secrets/*']);
+    const sp = await json('ad', 'sp', 'create-for-rbac', '--name', 'peeker-sp');
+    await cli('keyvault', 'secret', 'set', '--vault-name', 'cmd-vault', '-n', 'peeked', '--value', 'seen', '-o', 'none');
+    const vaultId = (await json('keyvault', 'show', '-n', 'cmd-vault')).id as string;
+    await cli('role', 'assignment', 'create', '--role', 'Secret Peeker', '--assignee', sp.appId, '--scope', vaultId, '-o', 'none');
+    assert.equal((await secretClient(server, 'cmd-vault', credential(server, sp.appId, sp.password)).getSecret('peeked')).value, 'seen');
+
+    // az's messages for a bad definition; an update of a role that does not exist.
+    await fails(['role', 'definition', 'create', '--role-definition', '[1]'], /^ERROR: Invalid role definition\. A valid dictionary JSON representation is expected\.$/m);
+    await fails(['role', 'definition', 'create', '--role-definition', '{"Description":"x"}'], /^ERROR: please provide role name$/m);
+    await fails(['role', 'definition', 'create', '--role-definition', '{"Name":"No Scopes"}'], /^ERROR: please provide 'assignableScopes'$/m);
+    await fails(['role', 'definition', 'update', '--role-definition', `{"Name":"Nobody's Role","AssignableScopes":["${sub}"]}`], /^ERROR: No role definition is found with name: Nobody's Role$/m);
+
+    // Assigned, it cannot go (409); unassigned, it goes, and deleting it again does nothing.
+    await fails(['role', 'definition', 'delete', '--name', 'Secret Peeker'], /assign/i);
+    await cli('role', 'assignment', 'delete', '--assignee', sp.appId, '--role', 'Secret Peeker', '--scope', vaultId);
+    assert.equal((await cli('role', 'definition', 'delete', '--name', 'Secret Peeker', '--custom-role-only')).stdout, '');
+    assert.deepEqual(await json('role', 'definition', 'list', '--name', 'Secret Peeker'), []);
+    await cli('role', 'definition', 'delete', '--name', 'Secret Peeker');
+  });
+
   it('role assignment create (with --end-time), list, delete; role definition list; check-access', async () => {
     const sp = await json('ad', 'sp', 'create-for-rbac', '--name', 'role-sp');
     await cli('keyvault', 'secret', 'set', '--vault-name', 'cmd-vault', '-n', 'granted', '--value', 'yes', '-o', 'none');

@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { roleAssignmentListTable, roleDefinitionListTable } from '../table-views.js';
 import { CliError } from '../cli-error.js';
@@ -23,6 +24,42 @@ interface RoleAssignment {
   name: string;
   type: string;
   properties: Record<string, unknown> & { roleDefinitionId: string; principalId: string; scope: string };
+}
+
+/** A role definition as az prints it. */
+const definitionView = (r: RoleDefinition) => ({
+  id: r.id,
+  name: r.name,
+  type: 'Microsoft.Authorization/roleDefinitions',
+  roleName: r.properties.roleName,
+  roleType: r.properties.type,
+  description: r.properties.description,
+  permissions: r.properties.permissions,
+  assignableScopes: r.properties.assignableScopes,
+});
+
+/**
+ * --role-definition as az reads it: a file (a path that exists, or @path) or JSON text, an object whose
+ * property names may start upper-case (PowerShell's Name, Actions, ...) and are read as camel case.
+ */
+function readRoleDefinition(raw: string): Record<string, unknown> {
+  const path = raw.startsWith('@') ? raw.slice(1) : raw;
+  let text = raw;
+  if (raw.startsWith('@') || existsSync(path)) {
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new CliError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = null;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new CliError('Invalid role definition. A valid dictionary JSON representation is expected.');
+  return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k.slice(0, 1).toLowerCase() + k.slice(1), v]));
 }
 
 const subScope = (s: Session) => `/subscriptions/${s.profile.subscriptionId}`;
@@ -239,8 +276,48 @@ export function registerRoleCommands(program: Command): void {
         return all
           .filter((r) => o.name === undefined || r.name === o.name || r.properties.roleName === o.name)
           .filter((r) => !customOnly || r.properties.type === 'CustomRole')
-          .map((r) => ({ id: r.id, name: r.name, type: 'Microsoft.Authorization/roleDefinitions', roleName: r.properties.roleName, roleType: r.properties.type, description: r.properties.description, permissions: r.properties.permissions, assignableScopes: r.properties.assignableScopes }));
+          .map(definitionView);
       }, roleDefinitionListTable),
+    );
+
+  // az's create_role_definition / update_role_definition (_create_update_role_definition).
+  const writeDefinition = (forUpdate: boolean) =>
+    run<{ roleDefinition: string }>(async (o, s) => {
+      const d = readRoleDefinition(o.roleDefinition);
+      let roleName = d.name;
+      if (typeof roleName !== 'string' || roleName === '') throw new CliError('please provide role name');
+      let roleId: string = crypto.randomUUID();
+      const scopes = Array.isArray(d.assignableScopes) ? (d.assignableScopes as unknown[]) : undefined;
+      if (forUpdate) {
+        const scope = typeof scopes?.[0] === 'string' ? scopes[0] : subScope(s);
+        const matched = (await roleDefinitions(s, false, scope)).filter((r) => r.name === roleName || r.properties.roleName === roleName);
+        if (matched.length > 1) throw new CliError(`More than 1 role definition are found with name: ${roleName}`);
+        if (matched.length === 0) throw new CliError(`No role definition is found with name: ${roleName}`);
+        roleId = matched[0]!.name;
+        roleName = matched[0]!.properties.roleName;
+      } else if (scopes === undefined) throw new CliError("please provide 'assignableScopes'");
+      const permission = { actions: d.actions ?? null, notActions: d.notActions ?? null, dataActions: d.dataActions ?? null, notDataActions: d.notDataActions ?? null };
+      const properties = { roleName, description: d.description ?? null, type: 'CustomRole', assignableScopes: scopes ?? [], permissions: [permission] };
+      const at = typeof scopes?.[0] === 'string' ? scopes[0] : subScope(s);
+      return definitionView(await s.call<RoleDefinition>('PUT', authz(s, at, `roleDefinitions/${roleId}`), s.managementResource, { name: roleId, properties }));
+    });
+  const roleDefinitionHelp = 'the role as JSON, or a file holding it (a path, or @path): Name, Description, Actions, NotActions, DataActions, NotDataActions, AssignableScopes';
+  withOutput(definition.command('create').description('Create a custom role definition.')).requiredOption('--role-definition <json>', roleDefinitionHelp).action(writeDefinition(false));
+  withOutput(definition.command('update').description('Update a custom role definition (found by its name or id).')).requiredOption('--role-definition <json>', roleDefinitionHelp).action(writeDefinition(true));
+  withOutput(definition.command('delete').description('Delete custom role definitions (by name or id).'))
+    .requiredOption('-n, --name <name>', 'role name or id')
+    .option('-g, --resource-group <group>', 'the roles at this resource group')
+    .option('--scope <scope>', 'the roles at this scope')
+    .option('--custom-role-only [bool]', 'only custom roles (bare or true)')
+    .action(
+      run<{ name: string; resourceGroup?: string; scope?: string; customRoleOnly?: string | boolean }>(async (o, s) => {
+        // az's delete_role_definition: every role at the scope of that name or id (none: nothing), no output.
+        const customOnly = parseBool('--custom-role-only', o.customRoleOnly) ?? false;
+        const scope = roleScope(s, o);
+        const matched = (await roleDefinitions(s, false, scope)).filter((r) => (r.name === o.name || r.properties.roleName === o.name) && (!customOnly || r.properties.type === 'CustomRole'));
+        for (const r of matched) await s.call('DELETE', authz(s, scope, `roleDefinitions/${r.name}`), s.managementResource);
+        return undefined;
+      }),
     );
 
   withOutput(role.command('check-access').description('coffer: what may a principal do at a scope, and which grant allows it.'))
