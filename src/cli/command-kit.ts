@@ -16,13 +16,14 @@ export const API = {
 
 export function withOutput(cmd: Command): Command {
   // az's global --subscription (the account commands have their own -s form).
-  if (!cmd.options.some((o) => o.long === '--subscription')) cmd.option('--subscription <id>', "name or id of the subscription (a coffer deployment has one: the login's)");
-  return cmd
+  const hasSubscription = cmd.options.some((o) => o.long === '--subscription');
+  cmd
     .option('-o, --output <format>', 'output format: json, jsonc, table, tsv, yaml, none')
     .option('--query <jmespath>', 'JMESPath query string applied to the output')
     .option('--only-show-errors', 'only show errors, suppressing warnings')
     .option('--verbose', 'increase logging verbosity')
     .option('--debug', 'show all debug logs (never secret values or tokens)');
+  return hasSubscription ? cmd : cmd.option('--subscription <id>', "name or id of the subscription (a coffer deployment has one: the login's)");
 }
 
 /**

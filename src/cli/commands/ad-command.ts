@@ -59,13 +59,22 @@ export function registerAdCommands(program: Command): void {
   const sp = ad.command('sp').description('Service principals.');
 
   withOutput(sp.command('create-for-rbac').description('Create a service principal with a client secret (with --name of an existing one: reset its secret), and optionally assign it a role.'))
+    .option('--display-name <name>', 'same as --name')
     .option('-n, --name <name>', 'display name (default: coffer-sp-TIMESTAMP); an existing service principal with this name is reused and its secret reset, as in az')
     .option('--years <n>', 'years the secret stays valid', '1')
     .option('--role <role>', 'role to assign at each of --scopes')
     .option('--scopes <scopes...>', 'space-separated scopes for --role')
+    .option('--skip-assignment [bool]', "deprecated in az, a no-op: no role is assigned without --role")
+    .option('--sdk-auth [bool]', "deprecated in az: print the credentials as the SDKs' auth file (JSON, with the server's endpoints)")
     .addHelpText('after', '\nExamples:\n  coffer ad sp create-for-rbac --name apono-connector\n  coffer ad sp create-for-rbac --name apono-connector --role "Key Vault Secrets User" --scopes SCOPE')
     .action(
-      run<{ name?: string; years: string; role?: string; scopes?: string[] }>(async (o, s) => {
+      run<{ name?: string; displayName?: string; years: string; role?: string; scopes?: string[]; skipAssignment?: string | boolean; sdkAuth?: string | boolean }>(async (o, s) => {
+        // As az warns of its deprecated arguments, before anything else.
+        if (o.sdkAuth !== undefined) s.warn("Option '--sdk-auth' has been deprecated and will be removed in a future release.");
+        if (o.skipAssignment !== undefined) s.warn("Option '--skip-assignment' has been deprecated and will be removed in a future release.");
+        const sdkAuth = parseBool('--sdk-auth', o.sdkAuth) ?? false;
+        o.name ??= o.displayName;
+        parseBool('--skip-assignment', o.skipAssignment);
         if (!o.role !== !o.scopes) throw new CliError('Usage error: To create role assignments, specify both --role and --scopes.');
         // Before anything is created (az finds out only at the first assignment), at the first scope as az looks.
         const role = o.role ? await resolveRoleAt(s, o.role, o.scopes![0]!) : null;
@@ -79,6 +88,8 @@ export function registerAdCommands(program: Command): void {
         let password: string | undefined;
         if (existing) {
           principal = existing;
+          const [app] = (await s.call<{ value: Array<{ id: string }> }>('GET', graph(s, `/applications?$filter=${encodeURIComponent(`appId eq '${odataString(existing.appId)}'`)}`), s.managementResource)).value;
+          if (app) s.warn(`Found an existing application instance: (id) ${app.id}. We will patch it.`);
           password = (await resetPassword(s, existing.id, years, false)).secretText;
         } else {
           principal = await s.call<GraphSp>('POST', graph(s, '/servicePrincipals'), s.managementResource, { displayName: name, years });
@@ -95,6 +106,24 @@ export function registerAdCommands(program: Command): void {
           }
         }
         s.warn(CREDENTIAL_WARNING);
+        if (sdkAuth) {
+          // az's get_sp_auth_info: printed as JSON whatever --output says; the endpoints are this server's.
+          const server = s.profile.server;
+          const file = {
+            clientId: principal.appId,
+            clientSecret: password,
+            subscriptionId: o.scopes?.[0]?.split('/')[2] ?? s.profile.subscriptionId,
+            tenantId: s.profile.tenantId,
+            activeDirectoryEndpointUrl: server,
+            resourceManagerEndpointUrl: `${server}/`,
+            activeDirectoryGraphResourceId: `${server}/`,
+            sqlManagementEndpointUrl: server,
+            galleryEndpointUrl: server,
+            managementEndpointUrl: s.managementResource,
+          };
+          process.stdout.write(`${JSON.stringify(file, null, 2)}\n`);
+          return undefined;
+        }
         return { appId: principal.appId, displayName: principal.displayName, password, tenant: s.profile.tenantId };
       }),
     );
