@@ -131,7 +131,11 @@ describe('coffer CLI commands', () => {
     await assert.rejects(connector.getSecret('apono-mysql-user'), (err: { statusCode?: number }) => err.statusCode === 403);
     // As az's enum argument: refused before any request.
     await fails(['keyvault', 'set-policy', '-n', 'policy-vault', '--object-id', spObject, '--secret-permissions', 'read'], /^ERROR: coffer keyvault set-policy: 'read' is not a valid value for '--secret-permissions'/, 2);
-    await fails(['keyvault', 'set-policy', '-n', 'policy-vault', '--spn', 'nobody-by-this-name', '--secret-permissions', 'get'], /Cannot find user or service principal/);
+    // Graph's /me is for a signed-in user: a service principal's login gets its refusal.
+    await fails(['ad', 'signed-in-user', 'show'], /\/me request is only valid with delegated authentication flow\./);
+    // az's _object_id_args_helper: a warning naming what was not found, then one error.
+    await fails(['keyvault', 'set-policy', '-n', 'policy-vault', '--spn', 'nobody-by-this-name', '--secret-permissions', 'get'], /^WARNING: Unable to find user with spn 'nobody-by-this-name'\nERROR: Unable to get object id from principal name\.\n$/);
+    await fails(['keyvault', 'delete-policy', '-n', 'policy-vault', '--upn', 'nobody@coffer.local'], /^WARNING: Unable to find user with upn 'nobody@coffer.local'\nERROR: Unable to get object id from principal name\.\n$/);
   });
 
   it('role definition create (from a file, PowerShell-style names), update, assignment of it, delete', async () => {

@@ -68,6 +68,14 @@ describe('coffer login for people', () => {
     const other = await coffer(home, ['group', 'list', '--subscription', 'not-this-one']);
     assert.equal(other.code, 1);
     assert.match(other.stderr, /^ERROR: Subscription 'not-this-one' not found\. Check the spelling and casing and try again\.$/m);
+
+    // az's ad signed-in-user show (Graph's /me), then account clear: twice is no error, and the login is gone.
+    assert.equal((await coffer(home, ['ad', 'signed-in-user', 'show', '--query', 'userPrincipalName', '-o', 'tsv'])).stdout.trim(), 'sam@coffer.local');
+    assert.equal((await coffer(home, ['account', 'clear'])).code, 0);
+    assert.equal((await coffer(home, ['account', 'clear'])).code, 0);
+    const cleared = await coffer(home, ['account', 'show']);
+    assert.equal(cleared.code, 1);
+    assert.match(cleared.stderr, /Please run 'coffer login'/);
   });
 
   it("an administrator's password reset (ad user update --password) ends the user's sessions: the CLI must sign in again, with the new password", async () => {

@@ -49,6 +49,8 @@ const EXAMPLES: Record<string, string[]> = {
   'role definition list': ['coffer role definition list --name "Key Vault Secrets User"', 'coffer role definition list --custom-role-only -o table'],
   'role definition create': ['coffer role definition create --role-definition @role.json', 'coffer role definition create --role-definition \'{"Name": "Secret Reader", "DataActions": ["Microsoft.KeyVault/vaults/secrets/getSecret/action"], "AssignableScopes": ["/subscriptions/SUB"]}\''],
   'role definition update': ['coffer role definition update --role-definition @role.json'],
+  'ad signed-in-user show': ['coffer ad signed-in-user show --query id -o tsv'],
+  'account clear': ['coffer account clear'],
   'role definition delete': ['coffer role definition delete --name "Secret Reader"'],
   'ad sp list': ['coffer ad sp list --display-name apono -o table', 'coffer ad sp list --spn APP_ID', 'coffer ad sp list --all --query "[].appId" -o tsv'],
   'ad sp show': ['coffer ad sp show --id apono-connector'],

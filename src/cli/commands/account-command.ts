@@ -3,7 +3,7 @@ import { accountView, listedAccount, profileSubscription } from '../accounts.js'
 import { CliError } from '../cli-error.js';
 import { withOutput } from '../command-kit.js';
 import { checkOutputOptions, print, type OutputOptions } from '../output.js';
-import { readProfile } from '../profile.js';
+import { deleteProfile, readProfile } from '../profile.js';
 import { Session } from '../session.js';
 import { accountListTable } from '../table-views.js';
 
@@ -43,6 +43,14 @@ const withSubscription = (cmd: Command) => cmd.option('-s, --subscription <id>',
 
 export function registerAccountCommands(program: Command): void {
   const account = program.command('account').description('The logged-in account.');
+
+  // az's `account clear`: logout for every account (coffer keeps one), and nothing to clear is no error.
+  account
+    .command('clear')
+    .description('Clear all logged-in accounts and their cached tokens.')
+    .action(() => {
+      deleteProfile();
+    });
 
   withOutput(withSubscription(account.command('show').description('Show the current account.'))).action(async (opts: OutputOptions & SubscriptionOption) => {
     checkOutputOptions(opts);

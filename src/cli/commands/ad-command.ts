@@ -178,6 +178,10 @@ export function registerAdCommands(program: Command): void {
       }),
     );
 
+  // az's `ad signed-in-user show` (Graph's /me): the user signed in; a service principal's login gets Graph's refusal.
+  withOutput(ad.command('signed-in-user').description('The signed-in user.').command('show').description('Show the signed-in user.')).action(
+    run(async (_o, s) => s.call('GET', graph(s, '/me'), s.managementResource)),
+  );
   const user = ad.command('user').description('Users.');
   withOutput(user.command('create').description('Create a user.'))
     .requiredOption('--user-principal-name <upn>', 'e.g. alice@example.com')

@@ -73,8 +73,15 @@ function checkPrincipal(o: PolicyOptions): void {
 async function objectIdOf(o: PolicyOptions, s: Session): Promise<string> {
   checkPrincipal(o);
   if (o.objectId) return o.objectId.toLowerCase();
-  if (o.spn) return (await resolvePrincipal(s, o.spn, 'ServicePrincipal')).id;
-  return (await resolvePrincipal(s, o.upn!, 'User')).id;
+  const [flag, text, kind] = o.spn ? (['spn', o.spn, 'ServicePrincipal'] as const) : (['upn', o.upn!, 'User'] as const);
+  try {
+    return (await resolvePrincipal(s, text, kind)).id;
+  } catch (err) {
+    if (!(err instanceof CliError) || err.exitCode !== 1) throw err;
+    // az's _object_id_args_helper: a warning naming what was not found, then one error for either flag.
+    s.warn(/more than one/i.test(err.message) ? `Multiple ${kind === 'User' ? 'users principals' : 'service principals'} found with ${flag} '${text}'. You can avoid this by specifying object id.` : `Unable to find user with ${flag} '${text}'`);
+    throw new CliError('Unable to get object id from principal name.');
+  }
 }
 
 export function registerPolicyCommands(kv: Command): void {
