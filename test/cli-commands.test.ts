@@ -56,6 +56,10 @@ describe('coffer CLI commands', () => {
     assert.equal(disabled.attributes.enabled, false);
     await fails(['keyvault', 'secret', 'show', '--vault-name', 'cmd-vault', '-n', 'db'], /^ERROR: Operation get is not allowed on a disabled secret/); // as az: a vault's error other than a 404 is its message alone
     await cli('keyvault', 'secret', 'set-attributes', '--id', v2.id, '--enabled', 'true', '-o', 'none');
+    // az's validate_key_id: the two ways of naming a secret exclude each other, and half of one is a usage error (exit 1).
+    await fails(['keyvault', 'secret', 'show', '--id', v2.id, '--vault-name', 'cmd-vault'], /^ERROR: --vault-name and --id are mutually exclusive\.\n$/);
+    await fails(['keyvault', 'secret', 'show', '--vault-name', 'cmd-vault'], /^ERROR: incorrect usage: --id ID \| --vault-name\/--hsm-name VAULT\/HSM --name\/-n NAME \[--version VERSION\]\n$/);
+    await fails(['keyvault', 'secret', 'list'], /^ERROR: Please specify --vault-name or --hsm-name\.\n$/);
   });
 
   it('secret set --file with each encoding, and download round-trips', async () => {
@@ -314,7 +318,7 @@ describe('coffer CLI commands', () => {
     const text = "Resource group 'no-such-group' could not be found.";
     assert.equal(noGroup.stderr, `ERROR: (ResourceGroupNotFound) ${text}\nCode: ResourceGroupNotFound\nMessage: ${text}\n`);
     await fails(['keyvault', 'secret', 'set', '--vault-name', 'cmd-vault', '-n', 'bad_name', '--value', 'x'], /^ERROR: The request URI contains an invalid name: bad_name/);
-    await fails(['keyvault', 'secret', 'show', '--vault-name', 'cmd-vault'], /required: --name/, 2);
+    await fails(['keyvault', 'secret', 'show', '--vault-name', 'cmd-vault'], /^ERROR: incorrect usage: --id ID/, 1);
   });
 
   it('output formats, --debug without secrets, and logout', async () => {

@@ -30,7 +30,11 @@ function vaultOfUrl(s: Session, id: string, url: URL, what: string): string {
   return vault;
 }
 
+/** az's validate_key_id and process_vault_and_hsm_name (CLIErrors: exit 1). */
+const NO_VAULT = 'Please specify --vault-name or --hsm-name.';
+
 export function secretRef(s: Session, o: SecretRefOptions, needName = true): SecretRef {
+  if (o.id && o.vaultName) throw new CliError('--vault-name and --id are mutually exclusive.');
   if (o.id) {
     let url: URL;
     try {
@@ -42,8 +46,8 @@ export function secretRef(s: Session, o: SecretRefOptions, needName = true): Sec
     if ((kind !== 'secrets' && kind !== 'deletedsecrets') || !name) throw new CliError(`--id '${o.id}' is not a secret identifier`, undefined, 2);
     return { vault: vaultOfUrl(s, o.id, url, 'a secret identifier'), name, version: version || null };
   }
-  if (!o.vaultName) throw new CliError('the following arguments are required: --vault-name (or --id)', undefined, 2);
-  if (needName && !o.name) throw new CliError('the following arguments are required: --name/-n (or --id)', undefined, 2);
+  if (needName && !(o.vaultName && o.name)) throw new CliError('incorrect usage: --id ID | --vault-name/--hsm-name VAULT/HSM --name/-n NAME [--version VERSION]');
+  if (!o.vaultName) throw new CliError(NO_VAULT);
   return { vault: o.vaultName, name: o.name ?? '', version: o.version ?? null };
 }
 
@@ -58,7 +62,7 @@ export function vaultOf(s: Session, o: { vaultName?: string; id?: string }): str
     }
     return vaultOfUrl(s, o.id, url, 'the URL');
   }
-  if (!o.vaultName) throw new CliError('the following arguments are required: --vault-name (or --id)', undefined, 2);
+  if (!o.vaultName) throw new CliError(NO_VAULT);
   return o.vaultName;
 }
 
