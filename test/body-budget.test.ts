@@ -18,18 +18,15 @@ type Answer = { status: number; headers: Record<string, string | string[] | unde
 const errorOf = (text: string) => (JSON.parse(text) as { error: { code: string; message: string } }).error;
 
 /** A POST whose body is written by the caller: `declared` bytes announced, `first` sent now, the rest never unless written. */
-function heldPost(url: string, token: string, declared: number, first: Buffer): { req: ClientRequest; answer: Promise<Answer> } {
+function heldPost(url: string, headers: Record<string, string>, declared: number, first: Buffer | string): { req: ClientRequest; answer: Promise<Answer> } {
   const u = new URL(url);
   let req!: ClientRequest;
   const answer = new Promise<Answer>((resolve, reject) => {
-    req = request(
-      { host: u.hostname, port: u.port, path: `${u.pathname}${u.search}`, method: 'POST', servername: u.hostname, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': String(declared) } },
-      (res) => {
-        let text = '';
-        res.on('data', (d: Buffer) => (text += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
-      },
-    );
+    req = request({ host: u.hostname, port: u.port, path: `${u.pathname}${u.search}`, method: 'POST', servername: u.hostname, headers: { ...headers, 'content-length': String(declared) } }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+    });
     req.on('error', reject);
   });
   req.write(first);
@@ -62,6 +59,7 @@ describe('request body budget', () => {
     let token: string;
     const vault = 'budget-vault';
     const restoreUrl = () => `${server.vaultUrl(vault)}/secrets/restore?api-version=7.6`;
+    const jsonHeaders = () => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' });
     const restore = (body: string) => rawRequest(restoreUrl(), { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
 
     before(async () => {
@@ -78,7 +76,7 @@ describe('request body budget', () => {
       assert.equal(first.status, 400, first.text);
 
       // 700 KiB of a body announced as 800 KiB, then nothing more.
-      const held = heldPost(restoreUrl(), token, 800 * 1024, Buffer.from(`{"value":"${'A'.repeat(700 * 1024)}`));
+      const held = heldPost(restoreUrl(), jsonHeaders(), 800 * 1024, `{"value":"${'A'.repeat(700 * 1024)}`);
       let throttled: Answer | null = null;
       // Until the server has read the held bytes (they may wait in socket buffers first), the small body still fits.
       for (let i = 0; i < 30 && !throttled; i++) {
@@ -123,17 +121,7 @@ describe('request body budget', () => {
       const tokenUrl = `${server.url}/${server.bootstrap.tenantId}/oauth2/v2.0/token`;
       const form = (body: string) => rawRequest(tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
       // 200 KiB of a 250 KiB form, held: the anonymous share is 256 KiB.
-      const u = new URL(tokenUrl);
-      let held!: ClientRequest;
-      const heldAnswer = new Promise<Answer>((resolve, reject) => {
-        held = request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(250 * 1024) } }, (res) => {
-          let text = '';
-          res.on('data', (d: Buffer) => (text += d.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
-        });
-        held.on('error', reject);
-      });
-      held.write(`grant_type=client_credentials&x=${'a'.repeat(200 * 1024)}`);
+      const held = heldPost(tokenUrl, { 'content-type': 'application/x-www-form-urlencoded' }, 250 * 1024, `grant_type=client_credentials&x=${'a'.repeat(200 * 1024)}`);
       let refused: Answer | null = null;
       for (let i = 0; i < 30 && !refused; i++) {
         const res = await form(`grant_type=client_credentials&x=${'b'.repeat(100 * 1024)}`);
@@ -147,13 +135,13 @@ describe('request body budget', () => {
       // A signed-in restore of 400 KiB still fits in what is left.
       const signedIn = await restore(JSON.stringify({ value: 'A'.repeat(400 * 1024) }));
       assert.equal(signedIn.status, 400, signedIn.text);
-      held.destroy();
-      await heldAnswer.catch(() => undefined);
+      held.req.destroy();
+      await held.answer.catch(() => undefined);
     });
 
     it('a body that keeps coming, but too slowly, is refused once the grace period is over', async () => {
       // A byte a second never pauses past the 2 s idle limit, but is far below 8 KiB/s.
-      const slow = heldPost(restoreUrl(), token, 1000, Buffer.from('{'));
+      const slow = heldPost(restoreUrl(), jsonHeaders(), 1000, '{');
       const drip = setInterval(() => slow.req.write('"'), 1000);
       try {
         const answer = await slow.answer;

@@ -142,6 +142,18 @@ describe('coffer CLI commands', () => {
     await fails(['keyvault', 'delete-policy', '-n', 'policy-vault', '--upn', 'nobody@coffer.local'], /^WARNING: Unable to find user with upn 'nobody@coffer.local'\nERROR: Unable to get object id from principal name\.\n$/);
   });
 
+  it("ad sp create-for-rbac takes az's deprecated options: --display-name for --name, --skip-assignment a no-op, --sdk-auth the SDKs' auth file", async () => {
+    const sdk = await cli('ad', 'sp', 'create-for-rbac', '--display-name', 'sdk-sp', '--skip-assignment', '--sdk-auth', '-o', 'table');
+    assert.match(sdk.stderr, /^WARNING: Option '--sdk-auth' has been deprecated and will be removed in a future release\.$/m);
+    assert.match(sdk.stderr, /^WARNING: Option '--skip-assignment' has been deprecated and will be removed in a future release\.$/m);
+    const auth = sdk.json<Record<string, string>>();
+    assert.deepEqual(Object.keys(auth), ['clientId', 'clientSecret', 'subscriptionId', 'tenantId', 'activeDirectoryEndpointUrl', 'resourceManagerEndpointUrl', 'activeDirectoryGraphResourceId', 'sqlManagementEndpointUrl', 'galleryEndpointUrl', 'managementEndpointUrl']);
+    assert.equal(auth.subscriptionId, server.bootstrap.subscriptionId);
+    assert.equal(auth.activeDirectoryEndpointUrl, server.url);
+    assert.ok((await credential(server, auth.clientId, auth.clientSecret).getToken(`${server.url}/.default`)).token);
+    assert.deepEqual((await json<Array<{ displayName: string }>>('ad', 'sp', 'list', '--display-name', 'sdk-sp')).map((p) => p.displayName), ['sdk-sp']);
+  });
+
   it('role definition create (from a file, PowerShell-style names), update, assignment of it, delete', async () => {
     const sub = `/subscriptions/${server.bootstrap.subscriptionId}`;
     const file = join(files, 'reader-role.json');

@@ -271,17 +271,6 @@ describe('coffer CLI behaves as az does', () => {
     await fails(['ad', 'sp', 'create-for-rbac', '--name', 'half-sp', '--role', 'Key Vault Secrets User'], /^ERROR: Usage error: To create role assignments, specify both --role and --scopes\.\n$/, 1);
     await fails(['ad', 'sp', 'create-for-rbac', '--name', 'half-sp', '--scopes', scopes[0]!], /^ERROR: Usage error: To create role assignments, specify both --role and --scopes\.\n$/, 1);
     assert.deepEqual(await json('ad', 'sp', 'list', '--display-name', 'half-sp'), []);
-
-    // az's deprecated options: --display-name for --name, --skip-assignment a no-op, --sdk-auth the SDKs' auth file.
-    const sdk = await cli('ad', 'sp', 'create-for-rbac', '--display-name', 'sdk-sp', '--skip-assignment', '--sdk-auth', '-o', 'table');
-    assert.match(sdk.stderr, /^WARNING: Option '--sdk-auth' has been deprecated and will be removed in a future release\.$/m);
-    assert.match(sdk.stderr, /^WARNING: Option '--skip-assignment' has been deprecated and will be removed in a future release\.$/m);
-    const auth = sdk.json<Record<string, string>>();
-    assert.deepEqual(Object.keys(auth), ['clientId', 'clientSecret', 'subscriptionId', 'tenantId', 'activeDirectoryEndpointUrl', 'resourceManagerEndpointUrl', 'activeDirectoryGraphResourceId', 'sqlManagementEndpointUrl', 'galleryEndpointUrl', 'managementEndpointUrl']);
-    assert.equal(auth.subscriptionId, server.bootstrap.subscriptionId);
-    assert.equal(auth.activeDirectoryEndpointUrl, server.url);
-    assert.ok((await credential(server, auth.clientId, auth.clientSecret).getToken(`${server.url}/.default`)).token);
-    assert.deepEqual((await json<Array<{ displayName: string }>>('ad', 'sp', 'list', '--display-name', 'sdk-sp')).map((p) => p.displayName), ['sdk-sp']);
   });
   it("adds resourceGroup, parsed from the id, to the ARM objects it prints (az's global transform)", async () => {
     await cli('group', 'create', '-n', 'rg2', '-l', 'local', '-o', 'none');
