@@ -208,7 +208,8 @@ export async function createTokenService(deps: {
       const hit = cache.get(token);
       if (hit) {
         const caller = checkCached(hit, audiences);
-        await recheck(token, hit);
+        // Awaited only when due: the hot path (a cached token) stays synchronous.
+        if (deps.principalExists && nowSec() - hit.checkedAt >= PRINCIPAL_RECHECK_SECONDS) await recheck(token, hit);
         return caller;
       }
       let header;
