@@ -12,7 +12,7 @@ import { errors } from './errors.js';
 // response is done; a body that would go past it is refused with 429 and a
 // Retry-After before more of it is read (the SDKs retry those). Requests
 // without a verified token hold at most a quarter of it. A body that stops
-// arriving (for `idleMs`), or after ten seconds has come slower than 8 KiB a
+// arriving (for `idleMs`), or from its tenth second on falls behind 8 KiB a
 // second, is refused with 408, so that a client cannot hold its share (and a
 // connection) for the whole request timeout with a byte now and then.
 
@@ -32,9 +32,10 @@ export const DEFAULT_BODY_LIMITS: BodyLimits = { budgetBytes: 48 * 1024 * 1024, 
  */
 export const ANONYMOUS_SHARE = 1 / 4;
 /**
- * After BODY_GRACE_MS a body must have come at MIN_BODY_RATE bytes a second
- * on average, or it is refused with 408: a byte now and then keeps no share
- * of the budget (or a connection) for the whole request timeout.
+ * From BODY_GRACE_MS on, a body must keep up with MIN_BODY_RATE bytes a
+ * second counted from then (so a sender in bursts, or one slow to start,
+ * is not cut off), or it is refused with 408: a byte now and then keeps no
+ * share of the budget (or a connection) for the whole request timeout.
  */
 export const BODY_GRACE_MS = 10_000;
 export const MIN_BODY_RATE = 8 * 1024;
@@ -88,11 +89,11 @@ class MeteredBody extends Transform {
     this.timer.unref();
   }
 
-  /** Whether the body still comes: not paused past idleMs, and past the grace period at MIN_BODY_RATE. */
+  /** Whether the body still comes: not paused past idleMs, and past the grace period keeping up with MIN_BODY_RATE. */
   private check() {
     const now = Date.now();
     const elapsed = now - this.startedAt;
-    if (now - this.lastChunkAt >= this.idleMs || (elapsed >= BODY_GRACE_MS && this.taken < (MIN_BODY_RATE * elapsed) / 1000)) {
+    if (now - this.lastChunkAt >= this.idleMs || (elapsed >= BODY_GRACE_MS && this.taken < (MIN_BODY_RATE * (elapsed - BODY_GRACE_MS)) / 1000)) {
       this.timer = null;
       this.destroy(errors.bodyNotReceived());
       return;
