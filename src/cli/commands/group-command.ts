@@ -4,6 +4,7 @@ import { groupListTable } from '../table-views.js';
 import { CliError } from '../cli-error.js';
 import { API, exists, parseTags, run, TAGS_OPTION, withOutput } from '../command-kit.js';
 import { asResourceGroup } from '../output-models.js';
+import { applyGenericUpdate, withGenericUpdate, type GenericUpdateOptions } from '../generic-update.js';
 import type { Session } from '../session.js';
 
 export const groupUrl = (s: Session, name: string) =>
@@ -36,13 +37,14 @@ export function registerGroupCommands(program: Command): void {
     run<{ groupName?: string }>(async (o, s) => asResourceGroup(await s.call('GET', groupUrl(s, groupName(o)), s.managementResource))),
   );
   // az's generic update: the group read, its tags changed (given: replaced; "" clears them), and put back whole.
-  withGroupName(withOutput(group.command('update').description("Update a resource group's tags.")))
+  withGenericUpdate(withGroupName(withOutput(group.command('update').description("Update a resource group's tags."))))
     .option(TAGS_OPTION, 'space-separated tags: key[=value]; "" clears them')
     .action(
-      run<{ groupName?: string; tags?: string[] | boolean }>(async (o, s) => {
+      run<{ groupName?: string; tags?: string[] | boolean } & GenericUpdateOptions>(async (o, s) => {
         const url = groupUrl(s, groupName(o));
         const current = await s.call<{ location: string; tags?: Record<string, string> | null; managedBy?: string }>('GET', url, s.managementResource);
-        const tags = parseTags(o.tags) ?? current.tags ?? {};
+        // --set/--add/--remove on the group as read with --tags (a group keeps only its location and tags).
+        const { tags } = applyGenericUpdate({ tags: parseTags(o.tags) ?? current.tags ?? {} }, o);
         return asResourceGroup(await s.call('PUT', url, s.managementResource, { location: current.location, tags }));
       }),
     );

@@ -3,6 +3,7 @@ import { CliError } from '../cli-error.js';
 import { API, exists, noWait, parseBool, parseTags, run, TAGS_OPTION, withNoWait, withOutput } from '../command-kit.js';
 import { asDeletedVault, asResource, asVault } from '../output-models.js';
 import type { Session } from '../session.js';
+import { applyGenericUpdate, hasGenericUpdate, withGenericUpdate, type GenericUpdateOptions } from '../generic-update.js';
 
 // coffer keyvault create | show | list | update | delete, as az has them, and
 // printed as az prints its SDK models (asVault: every attribute, null when unset).
@@ -10,6 +11,7 @@ import type { Session } from '../session.js';
 interface VaultResource {
   id: string;
   name: string;
+  tags?: Record<string, string> | null;
   properties: Record<string, unknown>;
 }
 
@@ -49,7 +51,7 @@ interface CreateOptions extends VaultSettings {
   tags?: string[] | boolean;
 }
 
-interface UpdateOptions extends VaultSettings {
+interface UpdateOptions extends VaultSettings, GenericUpdateOptions {
   name: string;
   resourceGroup?: string;
   enableRbacAuthorization?: string | boolean;
@@ -116,6 +118,26 @@ function updatedProperties(o: UpdateOptions, vault: VaultResource): Record<strin
   if (o.defaultAction !== undefined || o.bypass !== undefined) properties.networkAcls = networkAcls(o, (vault.properties.networkAcls as Record<string, unknown> | null) ?? null);
   return properties;
 }
+
+/**
+ * The PATCH of `keyvault update`: the flags' properties, then --set/--add/--remove on the vault as read with
+ * them, sending the properties that differ from the vault's (a PATCH changes only what it names) and the tags
+ * when they changed (a PATCH's tags replace the vault's).
+ */
+function vaultPatch(o: UpdateOptions, vault: VaultResource): { properties: Record<string, unknown>; tags?: Record<string, string> } {
+  const properties = updatedProperties(o, vault);
+  if (!hasGenericUpdate(o)) return { properties };
+  const tags = vault.tags ?? {};
+  const changed = applyGenericUpdate({ tags, properties: { ...vault.properties, ...properties } }, o);
+  if (!isRecord(changed.properties) || !isRecord(changed.tags)) throw new CliError('usage error: properties and tags must stay objects');
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  const patch: { properties: Record<string, unknown>; tags?: Record<string, string> } = {
+    properties: Object.fromEntries(Object.entries(changed.properties).filter(([k, v]) => k in properties || !same(v, vault.properties[k]))),
+  };
+  if (!same(changed.tags, tags)) patch.tags = changed.tags as Record<string, string>;
+  return patch;
+}
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function registerKeyvaultCommands(program: Command): Command {
   const kv = program.command('keyvault').description('Manage key vaults and their secrets.');
@@ -185,7 +207,7 @@ export function registerKeyvaultCommands(program: Command): Command {
       }),
     );
 
-  withNoWait(withVaultSettings(withOutput(kv.command('update').description('Update a key vault.'))))
+  withGenericUpdate(withNoWait(withVaultSettings(withOutput(kv.command('update').description('Update a key vault.')))))
     .requiredOption('-n, --name <name>', 'vault name')
     .option('-g, --resource-group <group>', 'resource group')
     // az's three-state flags: bare is true, or an explicit true/false.
@@ -195,7 +217,7 @@ export function registerKeyvaultCommands(program: Command): Command {
     .action(
       run<UpdateOptions>(async (o, s) => {
         const vault = await findVault(s, o.name, o.resourceGroup);
-        const updated = await s.call('PATCH', `${s.profile.server}${vault.id}?api-version=${API.arm}`, s.managementResource, { properties: updatedProperties(o, vault) });
+        const updated = await s.call('PATCH', `${s.profile.server}${vault.id}?api-version=${API.arm}`, s.managementResource, vaultPatch(o, vault));
         return noWait(o) ? undefined : asVault(updated);
       }),
     );
