@@ -1,5 +1,6 @@
 import { API } from './command-kit.js';
 import type { Profile } from './profile.js';
+import { CliError } from './cli-error.js';
 import type { Session } from './session.js';
 
 // Accounts as az keeps and prints them (core/_profile.py): one per
@@ -50,3 +51,13 @@ export const profileSubscription = (session: Session): Promise<Subscription> =>
   session.profile.subscriptionId === session.profile.tenantId
     ? Promise.resolve(tenantLevelAccount(session.profile.tenantId))
     : session.call<Subscription>('GET', `${session.profile.server}/subscriptions/${session.profile.subscriptionId}?api-version=${API.resources}`, session.managementResource);
+
+/** az's message for a subscription the login does not have. */
+export const subscriptionNotFound = (wanted: string) => `Subscription '${wanted}' not found. Check the spelling and casing and try again.`;
+
+/** `--subscription` (and the account commands' -s/-n): the profile's subscription by id or name, in any case. */
+export async function checkSubscription(session: Session, wanted: string, notFound: (wanted: string) => string = subscriptionNotFound): Promise<void> {
+  if (wanted.toLowerCase() === session.profile.subscriptionId.toLowerCase()) return;
+  const s = await profileSubscription(session);
+  if (![s.subscriptionId.toLowerCase(), s.displayName.toLowerCase()].includes(wanted.toLowerCase())) throw new CliError(notFound(wanted));
+}

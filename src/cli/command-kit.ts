@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { addResourceGroup, checkOutputOptions, print, type OutputOptions, type TableView } from './output.js';
 import { CliError, usage } from './cli-error.js';
 import { Session } from './session.js';
-import { profileSubscription } from './accounts.js';
+import { checkSubscription } from './accounts.js';
 
 // Shared bits of every CLI command: az's global output options and a runner
 // that loads the session and prints the result.
@@ -54,14 +54,6 @@ export interface LogOptions {
   subscription?: string;
 }
 
-/** az's --subscription: the login's subscription, by id or name in any case; another is not found (exit 1). */
-async function checkSubscriptionOption(session: Session, wanted: string): Promise<void> {
-  if (wanted.toLowerCase() === session.profile.subscriptionId.toLowerCase()) return;
-  const s = await profileSubscription(session);
-  if (![s.subscriptionId.toLowerCase(), s.displayName.toLowerCase()].includes(wanted.toLowerCase())) {
-    throw new CliError(`Subscription '${wanted}' not found. Check the spelling and casing and try again.`);
-  }
-}
 
 /** Runs an action with the logged-in session and prints its answer (`table`: az's table view of it, if it has one). */
 export function run<O>(action: Action<O & OutputOptions & LogOptions>, table?: TableView) {
@@ -71,7 +63,8 @@ export function run<O>(action: Action<O & OutputOptions & LogOptions>, table?: T
     // Requests are logged as method, URL and status only: never headers or bodies.
     if (opts.debug || opts.verbose) session.log = (line) => process.stderr.write(`${opts.debug ? 'DEBUG' : 'INFO'}: ${line}\n`);
     if (opts.onlyShowErrors) session.warn = () => {};
-    if (opts.subscription !== undefined) await checkSubscriptionOption(session, opts.subscription);
+    // az's --subscription: the login's, by id or name; another is not found (exit 1).
+    if (opts.subscription !== undefined) await checkSubscription(session, opts.subscription);
     const result = await action(opts, session);
     // As az does for every command's result, before --query.
     addResourceGroup(result);

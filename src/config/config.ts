@@ -1,10 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_BODY_LIMITS } from '../server/body-budget.js';
 
 // Configuration is validated once at boot. Precedence: flags, then
 // environment variables, then the optional JSON config file, then defaults.
 
+const MIB = 1024 * 1024;
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '::1']);
 
 /** A URL the pg driver connects with; the message on failure never echoes it (it may hold a password). */
@@ -68,9 +70,9 @@ export const configSchema = z
     /** Memory for the cache of latest secret versions (ciphertext, never plaintext); 0 (the default) turns it off. */
     secretCacheMb: z.coerce.number().int().min(0).max(4096).default(0),
     /** Request bodies held in memory at once, over all requests (a 32 MiB restore needs at least 32); past it, 429. */
-    requestBodyBudgetMb: z.coerce.number().int().min(1).max(4096).default(48),
+    requestBodyBudgetMb: z.coerce.number().int().min(1).max(4096).default(DEFAULT_BODY_LIMITS.budgetBytes / MIB),
     /** How long a request body may pause between two chunks before it is refused with 408. */
-    requestBodyIdleSeconds: z.coerce.number().int().min(1).max(300).default(30),
+    requestBodyIdleSeconds: z.coerce.number().int().min(1).max(300).default(DEFAULT_BODY_LIMITS.idleMs / 1000),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict()

@@ -153,6 +153,8 @@ export const errors = {
       'VaultNameNotValid',
       `The vault name '${name}' is invalid. A vault's name must be between 3-24 alphanumeric characters. The name must begin with a letter, end with a letter or digit, and not contain consecutive hyphens. Follow this link for more information: https://go.microsoft.com/fwlink/?linkid=2147742`,
     ),
+  /** Resource Manager's answer to a resource-list filter it does not take. */
+  invalidFilterInQueryString: (filter: string) => new ServiceError(400, 'InvalidFilterInQueryString', `Invalid $filter '${filter}' specified in the query string.`),
   invalidTagNameCharacters: (names: string) =>
     new ServiceError(400, 'InvalidTagNameCharacters', `The tag names '${names}' have reserved characters '<,>,%,&,\\,?,/' or control characters.`),
   locationRequired: () => new ServiceError(400, 'LocationRequired', 'The location property is required for this definition.'),

@@ -1,5 +1,5 @@
 import { parseFilter } from '../authorization/odata-filter.js';
-import { ServiceError } from '../server/errors.js';
+import { errors } from '../server/errors.js';
 import type { VaultRow } from '../storage/store-types.js';
 
 // The `$filter` of Resource Manager's resource list, as far as az uses it
@@ -11,7 +11,7 @@ const TERMS = ['resourcetype', 'name', 'resourcegroup', 'location', 'tagname', '
 /** az's tag prefix term, read as an `eq` term of its own (odata-filter.ts takes calls of one argument only). */
 const TAG_PREFIX = /startswith\(\s*tagname\s*,\s*('(?:[^']|'')*')\s*\)/i;
 
-const invalidFilter = (filter: string) => new ServiceError(400, 'InvalidFilterInQueryString', `Invalid $filter '${filter.slice(0, 200)}' specified in the query string.`);
+const invalidFilter = (filter: string) => errors.invalidFilterInQueryString(filter.slice(0, 200));
 
 /** Which vaults `filter` keeps (every vault without one); throws ARM's 400 for a filter it does not take. */
 export function resourceFilter(filter: string | undefined): (v: VaultRow) => boolean {

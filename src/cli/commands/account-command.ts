@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { accountView, listedAccount, profileSubscription } from '../accounts.js';
+import { accountView, checkSubscription, listedAccount, profileSubscription } from '../accounts.js';
 import { CliError } from '../cli-error.js';
 import { withOutput } from '../command-kit.js';
 import { checkOutputOptions, print, type OutputOptions } from '../output.js';
@@ -24,12 +24,6 @@ const RESOURCE_TYPES: Record<string, string | null> = {
 interface SubscriptionOption {
   subscription?: string;
   name?: string;
-}
-
-/** `-s/--subscription` or `-n/--name` (one argument in az): the profile's subscription by id or name, in any case. */
-async function checkSubscription(session: Session, wanted: string, notFound: (wanted: string) => string): Promise<void> {
-  const s = await profileSubscription(session);
-  if (![s.subscriptionId.toLowerCase(), s.displayName.toLowerCase()].includes(wanted.toLowerCase())) throw new CliError(notFound(wanted));
 }
 
 /** Python's datetime.fromtimestamp(t).strftime('%Y-%m-%d %H:%M:%S.%f'): local time, as az prints `expiresOn`. */
@@ -58,7 +52,7 @@ export function registerAccountCommands(program: Command): void {
     if (!profile) throw new CliError("Please run 'coffer login' to setup account.");
     const session = new Session(profile);
     const wanted = opts.subscription ?? opts.name;
-    if (wanted !== undefined) await checkSubscription(session, wanted, (w) => `Subscription '${w}' not found. Check the spelling and casing and try again.`);
+    if (wanted !== undefined) await checkSubscription(session, wanted);
     print(accountView(profile, await profileSubscription(session)), opts);
   });
 
@@ -109,7 +103,7 @@ export function registerAccountCommands(program: Command): void {
       const scopes = opts.scope?.length ? opts.scope : [`${resource ?? `${session.profile.server}/`}/.default`];
       const wanted = opts.subscription ?? opts.name;
       if (wanted !== undefined && opts.tenant !== undefined) throw new CliError('Please specify only one of subscription and tenant, not both');
-      if (wanted !== undefined) await checkSubscription(session, wanted, (w) => `Subscription '${w}' not found. Check the spelling and casing and try again.`);
+      if (wanted !== undefined) await checkSubscription(session, wanted);
       const token = await session.tokenFor(scopes.join(' '), opts.tenant);
       const answer: Record<string, string> = { tokenType: 'Bearer', accessToken: token.token, expiresOn: localTimestamp(token.expiresOn), tenant: opts.tenant ?? session.profile.tenantId };
       if (opts.tenant === undefined) answer.subscription = session.profile.subscriptionId;

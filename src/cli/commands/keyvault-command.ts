@@ -3,7 +3,7 @@ import { CliError } from '../cli-error.js';
 import { API, exists, noWait, parseBool, parseTags, run, TAGS_OPTION, withNoWait, withOutput } from '../command-kit.js';
 import { asDeletedVault, asResource, asVault } from '../output-models.js';
 import type { Session } from '../session.js';
-import { applyGenericUpdate, hasGenericUpdate, withGenericUpdate, type GenericUpdateOptions } from '../generic-update.js';
+import { applyGenericUpdate, hasGenericUpdate, isObject, withGenericUpdate, type GenericUpdateOptions } from '../generic-update.js';
 
 // coffer keyvault create | show | list | update | delete, as az has them, and
 // printed as az prints its SDK models (asVault: every attribute, null when unset).
@@ -129,7 +129,7 @@ function vaultPatch(o: UpdateOptions, vault: VaultResource): { properties: Recor
   if (!hasGenericUpdate(o)) return { properties };
   const tags = vault.tags ?? {};
   const changed = applyGenericUpdate({ tags, properties: { ...vault.properties, ...properties } }, o);
-  if (!isRecord(changed.properties) || !isRecord(changed.tags)) throw new CliError('usage error: properties and tags must stay objects');
+  if (!isObject(changed.properties) || !isObject(changed.tags)) throw new CliError('usage error: properties and tags must stay objects');
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   const patch: { properties: Record<string, unknown>; tags?: Record<string, string> } = {
     properties: Object.fromEntries(Object.entries(changed.properties).filter(([k, v]) => k in properties || !same(v, vault.properties[k]))),
@@ -137,7 +137,6 @@ function vaultPatch(o: UpdateOptions, vault: VaultResource): { properties: Recor
   if (!same(changed.tags, tags)) patch.tags = changed.tags as Record<string, string>;
   return patch;
 }
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function registerKeyvaultCommands(program: Command): Command {
   const kv = program.command('keyvault').description('Manage key vaults and their secrets.');
