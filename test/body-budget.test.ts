@@ -139,6 +139,46 @@ describe('request body budget', () => {
       await held.answer.catch(() => undefined);
     });
 
+    it('small signed-in bodies with a declared length: 429 when the rest of one does not fit, every byte given back when answered', async () => {
+      const setUrl = (name: string) => `${server.vaultUrl(vault)}/secrets/${name}?api-version=7.6`;
+      // With its length declared, as the SDKs send it.
+      const set = (name: string, value: string) => {
+        const body = JSON.stringify({ value });
+        return rawRequest(setUrl(name), { method: 'PUT', headers: { ...jsonHeaders(), 'content-length': String(Buffer.byteLength(body)) }, body });
+      };
+      // 60 small bodies of 20 KiB each, 1.2 MB through a 1 MiB budget: none of it stays counted.
+      for (let i = 0; i < 60; i++) assert.equal((await set(`small-${i % 3}`, 'v'.repeat(20 * 1024))).status, 200);
+      // 1,005 KiB held by a large body that stops: 19 KiB are left, and a 20 KiB body is refused.
+      const held = heldPost(restoreUrl(), jsonHeaders(), 1010 * 1024, `{"value":"${'A'.repeat(1005 * 1024)}`);
+      let throttled: Answer | null = null;
+      for (let i = 0; i < 30 && !throttled; i++) {
+        const res = await set('small-late', 'w'.repeat(20 * 1024));
+        if (res.status === 429) throttled = res;
+        else await sleep(50);
+      }
+      assert.ok(throttled, 'a small body past the budget was refused');
+      assert.equal(errorOf(throttled.text).code, 'Throttled');
+      assert.equal(throttled.headers['retry-after'], '1');
+      // A 10 KiB one still fits in what is left.
+      assert.equal((await set('small-fits', 'x'.repeat(10 * 1024))).status, 200);
+      assert.equal((await held.answer).status, 408);
+      held.req.destroy();
+      assert.equal((await set('small-late', 'w'.repeat(20 * 1024))).status, 200);
+    });
+
+    it('a small signed-in body that stops arriving is refused with 408 and its connection closed', async () => {
+      const stalled = heldPost(restoreUrl(), jsonHeaders(), 2000, '{"value":"');
+      try {
+        const answer = await stalled.answer;
+        assert.equal(answer.status, 408, answer.text);
+        assert.match(errorOf(answer.text).message, /its body stopped arriving/);
+        assert.equal(answer.headers.connection, 'close');
+      } finally {
+        stalled.req.destroy();
+      }
+      assert.equal((await rawRequest(`${server.url}/healthz`)).status, 200);
+    });
+
     it('a body that keeps coming, but too slowly, is refused once the grace period is over', async () => {
       // A byte a second never pauses past the 2 s idle limit, but is far below 8 KiB/s.
       const slow = heldPost(restoreUrl(), jsonHeaders(), 1000, '{');
