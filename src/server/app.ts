@@ -24,7 +24,7 @@ import type { BearerAuth } from './bearer-auth.js';
 import { FORM_ROUTE, installBodyParsers } from './body-parsers.js';
 import { clientError, frameworkError, installErrorHandling, type ErrorLog } from './error-handler.js';
 import { errors } from './errors.js';
-import { headerFault } from './header-faults.js';
+import { headerFault, routeUnmetExpectations, unmetExpectation } from './header-faults.js';
 import { registerMetadataRoutes } from './metadata-routes.js';
 import { installAuditHook } from '../audit/audit-hook.js';
 import type { AnonymousAuditLimits } from '../audit/anonymous-audit-limit.js';
@@ -141,7 +141,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     if (typeof clientRequestId === 'string' && clientRequestId.length <= 128) reply.header('x-ms-client-request-id', clientRequestId);
     // U+0000 names nothing coffer stores, and PostgreSQL's text cannot even be compared with it.
     if (req.url.includes('%00')) throw errors.badParameter('The request URI contains the character U+0000 (%00), which is not accepted.');
+    const expect = unmetExpectation(req.raw);
+    if (expect !== null) throw errors.expectationFailed(expect);
   });
+  routeUnmetExpectations(app.server);
   installPortalCors(app, deps.urls.authority);
 
   // Vault hosts: the Key Vault data plane.

@@ -91,6 +91,9 @@ export const errors = {
   // Requests Fastify refuses before routing; `status` is Fastify's (4xx).
   undecodableUri: (status: number) => new ServiceError(status, 'BadParameter', 'The request URI is malformed: it does not decode.'),
   malformedRequest: (status: number) => new ServiceError(status, 'BadParameter', 'The request is malformed.'),
+  /** An Expect header other than 100-continue; the connection closes, since the client may or may not send its body. */
+  expectationFailed: (expect: string) =>
+    new ServiceError(417, 'BadParameter', `The expectation '${expect.slice(0, 100)}' in the Expect header is not supported; only '100-continue' is.`, undefined, { Connection: 'close' }),
   // The code is Key Vault's own, spaces included.
   badBackup: () => new ServiceError(400, 'Malformed backup blob', 'Backup blob contains invalid or corrupt version.'),
   internal: () => new ServiceError(500, 'InternalServerError', 'The server encountered an internal error.'),

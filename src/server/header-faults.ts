@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 
 /** Headers a request may carry once: with two, Node would quietly take the first (or join them) and the request means either. */
 const SINGLE = ['Host', 'Authorization', 'Content-Type'] as const;
@@ -52,3 +52,22 @@ function sameHost(target: string, host: string): boolean {
     return false;
   }
 }
+
+/** Requests with an expectation Node does not meet itself (an Expect other than 100-continue on HTTP/1.1). */
+const unmet = new WeakSet<IncomingMessage>();
+
+/**
+ * Node answers an Expect it does not know with a bare 417 and no body, unless
+ * the server listens for 'checkExpectation': such requests go to fastify
+ * instead, marked, so that they get the service's error shape and headers.
+ * `Expect: 100-continue` stays Node's (it answers 100 Continue and goes on).
+ */
+export function routeUnmetExpectations(server: Server): void {
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    unmet.add(req);
+    server.emit('request', req, res);
+  });
+}
+
+/** The Expect value of a request whose expectation cannot be met, or null. */
+export const unmetExpectation = (req: IncomingMessage): string | null => (unmet.has(req) ? String(req.headers.expect ?? '') : null);
