@@ -202,4 +202,29 @@ describe('management and directory input validation', () => {
     }
     assert.equal((await user({ userPrincipalName: 'dave@coffer.local', displayName: 'Dave' })).status, 201);
   });
+
+  it('checkNameAvailability takes only the type Microsoft.KeyVault/vaults (any case), and needs a name and a type', async () => {
+    const check = (body: unknown) => api(server, 'POST', `/subscriptions/${sub}/providers/Microsoft.KeyVault/checkNameAvailability?api-version=2023-07-01`, body);
+    for (const type of ['Microsoft.KeyVault/vaults', 'microsoft.keyvault/VAULTS']) {
+      const ok = await check({ name: 'free-name', type });
+      assert.equal(ok.status, 200, type);
+      assert.equal(ok.body!.nameAvailable, true, type);
+    }
+    for (const [label, body, message] of [
+      ['another type', { name: 'free-name', type: 'Microsoft.KeyVault/managedHSMs' }, /'Microsoft\.KeyVault\/managedHSMs'; it must be 'Microsoft\.KeyVault\/vaults'/],
+      ['an empty type', { name: 'free-name', type: '' }, /it must be 'Microsoft\.KeyVault\/vaults'/],
+      ['no type', { name: 'free-name' }, /^The property 'type' is required\.$/],
+      ['a type that is not a string', { name: 'free-name', type: 7 }, /^The property 'type' is required\.$/],
+      ['no name', { type: 'Microsoft.KeyVault/vaults' }, /^The property 'name' is required\.$/],
+    ] as const) {
+      const res = await check(body);
+      assert.equal(res.status, 400, `${label}: ${JSON.stringify(res.body)}`);
+      assert.equal(res.body!.error.code, 'BadRequest', label);
+      assert.match(res.body!.error.message, message, label);
+    }
+    // An invalid name with the right type is still an answer, not an error.
+    const invalid = await check({ name: '-bad-', type: 'Microsoft.KeyVault/vaults' });
+    assert.equal(invalid.status, 200);
+    assert.equal(invalid.body!.reason, 'AccountNameInvalid');
+  });
 });

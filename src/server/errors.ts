@@ -146,6 +146,8 @@ export const errors = {
   vaultChangedMeanwhile: (name: string) =>
     new ServiceError(409, 'Conflict', `The vault '${name}' was changed by other requests while this change was being made. Retry the request.`),
   invalidArm: (message: string) => new ServiceError(400, 'BadRequest', message),
+  invalidCheckNameType: (type: string) =>
+    new ServiceError(400, 'BadRequest', `The property 'type' has the value '${type.slice(0, 64)}'; it must be 'Microsoft.KeyVault/vaults'.`),
   /** Resource Manager's (the data plane answers missingApiVersion). */
   armMissingApiVersion: () => new ServiceError(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.'),
   invalidApiVersion: (version: unknown) =>

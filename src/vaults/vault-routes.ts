@@ -99,8 +99,11 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
   });
   arm.post('/subscriptions/:sub/providers/Microsoft.KeyVault/checkNameAvailability', async (req: ArmRequest) => {
     checkSubscription(req.params.sub);
-    const name = bodyObject(req.body).name;
+    const { name, type } = bodyObject(req.body);
     if (typeof name !== 'string') throw errors.invalidArm("The property 'name' is required.");
+    // The spec's VaultCheckNameAvailabilityParameters: `type` is required, and a constant.
+    if (typeof type !== 'string') throw errors.invalidArm("The property 'type' is required.");
+    if (type.toLowerCase() !== 'microsoft.keyvault/vaults') throw errors.invalidCheckNameType(type);
     try {
       checkVaultName(name);
     } catch (err) {
