@@ -227,4 +227,36 @@ describe('management and directory input validation', () => {
     assert.equal(invalid.status, 200);
     assert.equal(invalid.body!.reason, 'AccountNameInvalid');
   });
+
+  it('a type that coffer’s namespaces do not have is 404 InvalidResourceType, as Resource Manager answers; a served type keeps its answers', async () => {
+    const scopes = [`/subscriptions/${sub}`, `/subscriptions/${sub}/resourceGroups/rg-types`, ''];
+    for (const scope of scopes) {
+      for (const method of ['GET', 'PUT', 'DELETE', 'POST']) {
+        const res = await raw(method, `${scope}/providers/Microsoft.Authorization/bogusThings?api-version=2022-04-01`, method === 'PUT' || method === 'POST' ? '{}' : undefined);
+        assert.equal(res.status, 404, `${method} ${scope}: ${res.text}`);
+        assert.equal(res.json!.error!.code, 'InvalidResourceType', `${method} ${scope}`);
+        assert.equal(res.json!.error!.message, "The resource type could not be found in the namespace 'Microsoft.Authorization' for api version '2022-04-01'.");
+      }
+    }
+    for (const path of [
+      `/subscriptions/${sub}/providers/Microsoft.KeyVault/bogusThings`,
+      `/subscriptions/${sub}/providers/microsoft.keyvault/bogusThings/x`,
+      `/subscriptions/${sub}/resourceGroups/rg-types/providers/Microsoft.KeyVault/vaults/v1/bogus`,
+      `/subscriptions/${sub}/providers/Microsoft.KeyVault/locations/local/bogus`,
+      `/subscriptions/${sub}/resourceGroups/rg-types/providers/Microsoft.KeyVault/vaults/v1/providers/Microsoft.Authorization/roleAssignments/x/bogus`,
+    ]) {
+      for (const method of ['GET', 'POST']) {
+        const res = await raw(method, `${path}?api-version=2023-07-01`, method === 'POST' ? '{}' : undefined);
+        assert.equal(res.status, 404, `${method} ${path}: ${res.text}`);
+        assert.equal(res.json!.error!.code, 'InvalidResourceType', `${method} ${path}`);
+        assert.match(res.json!.error!.message, /^The resource type could not be found in the namespace 'Microsoft\.(KeyVault|Authorization)' for api version '2023-07-01'\.$/);
+      }
+    }
+    // Served types: their own answers, unchanged.
+    assert.equal((await raw('GET', `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions?api-version=2022-04-01`)).status, 200);
+    assert.equal((await raw('GET', `/subscriptions/${sub}/resourceGroups/rg-types/providers/Microsoft.KeyVault/vaults/nosuchvault?api-version=2023-07-01`)).status, 404);
+    assert.equal((await raw('GET', `/subscriptions/${sub}/resourceGroups/rg-types/providers/Microsoft.KeyVault/vaults/nosuchvault?api-version=2023-07-01`)).json!.error!.code, 'ResourceGroupNotFound');
+    assert.equal((await raw('DELETE', `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions?api-version=2022-04-01`)).status, 405);
+    assert.equal((await raw('GET', `/subscriptions/${sub}/providers/Microsoft.Storage/bogusThings?api-version=2023-07-01`)).json!.error!.code, 'NotFound', 'another namespace');
+  });
 });

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { bodyObject, type ArmRequest } from '../server/arm-common.js';
 import { errors } from '../server/errors.js';
 import { requireCaller } from '../server/request-context.js';
+import { unknownResourceType } from '../server/resource-types.js';
 import { sendValueList } from '../server/value-list.js';
 import { roleAssignmentResource, roleDefinitionResource } from './authorization-wire.js';
 import type { RoleAssignmentService } from './role-assignment-service.js';
@@ -29,6 +30,9 @@ export function registerAuthorizationRoutes(arm: FastifyInstance, deps: { subscr
   const roleShownAt = (scope: string) => (r: Parameters<typeof roleDefinitionResource>[0]) => roleDefinitionResource(r, scope === '/' ? null : subscriptionId);
 
   async function handle(req: ArmRequest, reply: FastifyReply) {
+    // These routes catch every GET, PUT and DELETE no other ARM route takes, Microsoft.KeyVault's included.
+    const unknownType = unknownResourceType(req.url, req.query['api-version']);
+    if (unknownType) throw unknownType;
     const { scope, collection, name } = split(req.url);
     const caller = requireCaller(req);
     const method = req.method;

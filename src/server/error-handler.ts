@@ -3,6 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errors, OAuthError, ServiceError } from './errors.js';
+import { unknownResourceType } from './resource-types.js';
 import { AuditWriteError, StoreParentGoneError } from '../storage/store-types.js';
 
 // The only place where errors become HTTP responses. Domain and route code
@@ -123,5 +124,8 @@ export function installErrorHandling(app: FastifyInstance, log: ErrorLog): void 
     log.error({ reqId: req.id, err: { name: err.name, message: err.message, stack: err.stack } }, 'unhandled error');
     return send(req, reply, errors.internal());
   });
-  app.setNotFoundHandler((req, reply) => sendService(reply, errors.notFound(req.url.split('?')[0] ?? '')));
+  // A POST (or PATCH, HEAD) to a type of coffer's ARM namespaces that does not exist answers as Resource Manager does.
+  app.setNotFoundHandler((req, reply) =>
+    sendService(reply, (!req.vaultName && unknownResourceType(req.url, (req.query as Record<string, unknown>)['api-version'])) || errors.notFound(req.url.split('?')[0] ?? '')),
+  );
 }

@@ -146,6 +146,9 @@ export const errors = {
   vaultChangedMeanwhile: (name: string) =>
     new ServiceError(409, 'Conflict', `The vault '${name}' was changed by other requests while this change was being made. Retry the request.`),
   invalidArm: (message: string) => new ServiceError(400, 'BadRequest', message),
+  /** Resource Manager's answer to a GET of a type its namespace does not have (its text names no type, as Azure's does). */
+  invalidResourceType: (namespace: string, apiVersion: string) =>
+    new ServiceError(404, 'InvalidResourceType', `The resource type could not be found in the namespace '${namespace}' for api version '${apiVersion.slice(0, 40)}'.`),
   invalidCheckNameType: (type: string) =>
     new ServiceError(400, 'BadRequest', `The property 'type' has the value '${type.slice(0, 64)}'; it must be 'Microsoft.KeyVault/vaults'.`),
   /** Resource Manager's (the data plane answers missingApiVersion). */

@@ -1,0 +1,42 @@
+import { errors, type ServiceError } from './errors.js';
+
+/**
+ * The resource types coffer serves under each Resource Manager namespace it
+ * serves: nested types joined by '/', lower case (the namespace's key too),
+ * as Resource Manager compares them.
+ */
+const SERVED: Record<string, { name: string; types: Set<string> }> = {
+  'microsoft.keyvault': {
+    name: 'Microsoft.KeyVault',
+    types: new Set([
+      'vaults',
+      'vaults/accesspolicies',
+      'vaults/secrets',
+      'deletedvaults',
+      'managedhsms',
+      'deletedmanagedhsms',
+      'checknameavailability',
+      'locations/deletedvaults',
+      'locations/deletedvaults/purge',
+    ]),
+  },
+  'microsoft.authorization': { name: 'Microsoft.Authorization', types: new Set(['roleassignments', 'roledefinitions', 'permissions']) },
+};
+
+/**
+ * Resource Manager's answer to a path whose last `/providers/{namespace}/...`
+ * is one of coffer's namespaces but names a type it does not have (404
+ * InvalidResourceType, as Azure answers a GET of an unknown type), or null:
+ * a served type, another namespace, or no provider segment at all.
+ */
+export function unknownResourceType(url: string, apiVersion: unknown): ServiceError | null {
+  if (typeof apiVersion !== 'string' || apiVersion === '') return null;
+  const segments = (url.split('?')[0] ?? '').split('/').filter((s) => s !== '');
+  const at = segments.map((s) => s.toLowerCase()).lastIndexOf('providers');
+  const namespace = at < 0 ? undefined : SERVED[(segments[at + 1] ?? '').toLowerCase()];
+  const rest = segments.slice(at + 2);
+  if (!namespace || rest.length === 0) return null;
+  // Types and names alternate after the namespace: vaults/{name}/secrets/{name} is the type vaults/secrets.
+  const type = rest.filter((_, i) => i % 2 === 0).join('/').toLowerCase();
+  return namespace.types.has(type) ? null : errors.invalidResourceType(namespace.name, apiVersion);
+}
