@@ -1,6 +1,6 @@
 import { CliError } from './cli-error.js';
 import type { Session } from './session.js';
-import { filterQuery, odataString as quote } from './graph-query.js';
+import { filterQuery, graphList, odataString as quote } from './graph-query.js';
 
 // Resolves what users type for a principal (object id, appId, UPN, display
 // name) to a directory object, as az's --assignee and --spn/--upn do.
@@ -14,8 +14,7 @@ export interface DirectoryObject {
 export const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 async function query(s: Session, collection: string, filter: string): Promise<Array<{ id: string; displayName: string }>> {
-  const url = `${s.profile.server}/v1.0/${collection}${filterQuery(filter)}`;
-  return (await s.call<{ value: Array<{ id: string; displayName: string }> }>('GET', url, s.managementResource)).value;
+  return graphList(s, `${s.profile.server}/v1.0/${collection}${filterQuery(filter)}`);
 }
 
 const KINDS: Array<[string, DirectoryObject['kind']]> = [

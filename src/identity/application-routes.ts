@@ -43,9 +43,7 @@ export function registerApplicationRoutes(graph: FastifyInstance, deps: { direct
     return p;
   };
 
-  graph.get('/v1.0/applications', async (req: Req) => ({
-    value: await Promise.all((await directory.list()).filter(ofKind('ServicePrincipal', req.query.$filter)).map(withCredentials)),
-  }));
+  graph.get('/v1.0/applications', async (req: Req) => kit.page(req, (await directory.list()).filter(ofKind('ServicePrincipal', req.query.$filter)), withCredentials));
   graph.get('/v1.0/applications/:id', async (req: Req) => withCredentials(await loadApplication(req)));
   graph.post('/v1.0/applications', async (req: Req, reply: FastifyReply) => {
     kit.requireAdmin(req);

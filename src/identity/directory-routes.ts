@@ -21,7 +21,7 @@ import { credentialView, groupResource, iso, objectResource, resourceNotFound, s
 // an application). Reads are open to the tenant's principals,
 // as in Entra ID; writes need the deployment administrator.
 
-export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory: DirectoryService; auth: BearerAuth; adminObjectId: string; index: AccessIndex; tokens: Pick<TokenService, 'forgetPrincipal'> }): void {
+export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory: DirectoryService; auth: BearerAuth; adminObjectId: string; index: AccessIndex; tokens: Pick<TokenService, 'forgetPrincipal'>; authority: string }): void {
   const { directory } = deps;
   app.register(async (graph) => {
     graph.addHook('onRequest', async (req) => {
@@ -30,11 +30,9 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
       if (repeated !== undefined) throw errors.badParameter(`The query parameter '${repeated}' is given more than once.`);
     });
     const kit = createGraphRouteKit(deps);
-    const { requireAdmin, load, exists, body, removePrincipal } = kit;
+    const { requireAdmin, load, exists, body, removePrincipal, page } = kit;
 
-    graph.get('/v1.0/servicePrincipals', async (req: Req) => ({
-      value: (await directory.list()).filter(ofKind('ServicePrincipal', req.query.$filter)).map(spResource),
-    }));
+    graph.get('/v1.0/servicePrincipals', async (req: Req) => page(req, (await directory.list()).filter(ofKind('ServicePrincipal', req.query.$filter)), spResource));
     graph.get('/v1.0/servicePrincipals/:id', async (req: Req) => {
       const p = await load(req, 'ServicePrincipal');
       const credentials = await directory.listClientSecrets(p.objectId);
@@ -86,9 +84,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
       if (!me) throw errors.meNotFound(caller.objectId);
       return userResource(me);
     });
-    graph.get('/v1.0/users', async (req: Req) => ({
-      value: (await directory.list()).filter(ofKind('User', req.query.$filter)).map(userResource),
-    }));
+    graph.get('/v1.0/users', async (req: Req) => page(req, (await directory.list()).filter(ofKind('User', req.query.$filter)), userResource));
     graph.get('/v1.0/users/:id', async (req: Req) => userResource(await load(req, 'User')));
     graph.post('/v1.0/users', async (req: Req, reply: FastifyReply) => {
       requireAdmin(req);
@@ -127,9 +123,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
       return reply.status(204).send();
     });
 
-    graph.get('/v1.0/groups', async (req: Req) => ({
-      value: (await directory.list()).filter(ofKind('Group', req.query.$filter)).map(groupResource),
-    }));
+    graph.get('/v1.0/groups', async (req: Req) => page(req, (await directory.list()).filter(ofKind('Group', req.query.$filter)), groupResource));
     graph.get('/v1.0/groups/:id', async (req: Req) => groupResource(await load(req, 'Group')));
     graph.post('/v1.0/groups', async (req: Req, reply: FastifyReply) => {
       requireAdmin(req);
@@ -151,7 +145,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
     graph.get('/v1.0/groups/:id/members', async (req: Req) => {
       const group = await load(req, 'Group');
       const members = await Promise.all((await deps.index.membersOf(group.objectId)).map((id) => directory.get(id)));
-      return { value: members.filter((m): m is PrincipalRow => m !== null).map(objectResource) };
+      return page(req, members.filter((m): m is PrincipalRow => m !== null), objectResource);
     });
     graph.post('/v1.0/groups/:id/members/$ref', async (req: Req, reply: FastifyReply) => {
       requireAdmin(req);

@@ -7,13 +7,14 @@ import type { DirectoryService } from './directory-service.js';
 import type { TokenService } from './token-service.js';
 import { iso, resourceNotFound, unlessGone, yearsUntil } from './graph-resources.js';
 import { GUID_RE } from './identity-types.js';
+import { graphPage } from './graph-paging.js';
 
 // What the Graph-shaped routes share: who may write, how a path names an
 // object, and how a principal leaves the directory.
 
 export type GraphRequest = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, string>; Body: unknown }>;
 
-export function createGraphRouteKit(deps: { directory: DirectoryService; adminObjectId: string; index: AccessIndex; tokens: Pick<TokenService, 'forgetPrincipal'> }) {
+export function createGraphRouteKit(deps: { directory: DirectoryService; adminObjectId: string; index: AccessIndex; tokens: Pick<TokenService, 'forgetPrincipal'>; authority: string }) {
   const { directory } = deps;
   return {
     /** Writes to the directory are the deployment administrator's. */
@@ -28,6 +29,8 @@ export function createGraphRouteKit(deps: { directory: DirectoryService; adminOb
       return p;
     },
     exists: async (id: string): Promise<boolean> => (await directory.get(id)) !== null,
+    /** One page of a list of directory objects, in object id order, as Graph pages it (graph-paging.ts). */
+    page: <R>(req: GraphRequest, rows: readonly PrincipalRow[], show: (p: PrincipalRow) => R | Promise<R>) => graphPage(req, deps.authority, rows, (p) => p.objectId, show),
     /** The JSON object a write sends (none: empty); an array, string or number is Graph's 400, not an empty update. */
     body: (req: GraphRequest): Record<string, unknown> => {
       if (req.body === undefined || req.body === null) return {};

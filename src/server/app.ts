@@ -197,7 +197,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         return reply.status(audit.healthy ? 200 : 503).send({ status: audit.healthy ? 'ok' : 'degraded', audit: { healthy: audit.healthy } });
       });
     });
-    registerDirectoryRoutes(bare, { directory: deps.directory, auth: deps.auth, adminObjectId: deps.adminObjectId, index: deps.index, tokens: deps.tokens });
+    registerDirectoryRoutes(bare, { directory: deps.directory, auth: deps.auth, adminObjectId: deps.adminObjectId, index: deps.index, tokens: deps.tokens, authority: deps.urls.authority });
     registerAdminRoutes(bare, {
       auth: deps.auth,
       adminObjectId: deps.adminObjectId,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { andFilters, filterQuery, odataString as quote } from '../graph-query.js';
+import { andFilters, filterQuery, graphList, odataString as quote } from '../graph-query.js';
 import { CliError } from '../cli-error.js';
 import { run, withOutput } from '../command-kit.js';
 import { asShown } from '../graph-errors.js';
@@ -12,7 +12,7 @@ import type { Session } from '../session.js';
 
 const applications = (s: Session, query = '') => `${s.profile.server}/v1.0/applications${query}`;
 const listWhere = async (s: Session, filter: string | null) =>
-  (await s.call<{ value: Array<{ id: string }> }>('GET', applications(s, filterQuery(filter)), s.managementResource)).value;
+  graphList<{ id: string }>(s, applications(s, filterQuery(filter)));
 
 /** az's _resolve_application: a GUID is an appId if an application has it, else an object id; anything else an identifier URI. */
 async function applicationId(s: Session, identifier: string): Promise<string> {

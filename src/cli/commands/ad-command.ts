@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { andFilters, filterQuery, odataString } from '../graph-query.js';
+import { andFilters, filterQuery, graphList, odataString } from '../graph-query.js';
 import { servicePrincipalListTable } from '../table-views.js';
 import { CliError } from '../cli-error.js';
 import { parseBool, run, withOutput } from '../command-kit.js';
@@ -26,7 +26,7 @@ interface GraphSp {
 const graph = (s: Session, path: string) => `${s.profile.server}/v1.0${path}`;
 
 const servicePrincipals = async (s: Session, filter: string | null) =>
-  (await s.call<{ value: GraphSp[] }>('GET', graph(s, `/servicePrincipals${filterQuery(filter)}`), s.managementResource)).value;
+  graphList<GraphSp>(s, graph(s, `/servicePrincipals${filterQuery(filter)}`));
 
 /** A service principal by object id, appId or display name (az: appId or object id; `notFound` is its exit code then, 3 for show). */
 async function findSp(s: Session, id: string, notFound = 1): Promise<GraphSp> {
@@ -88,7 +88,7 @@ export function registerAdCommands(program: Command): void {
         let password: string | undefined;
         if (existing) {
           principal = existing;
-          const [app] = (await s.call<{ value: Array<{ id: string }> }>('GET', graph(s, `/applications?$filter=${encodeURIComponent(`appId eq '${odataString(existing.appId)}'`)}`), s.managementResource)).value;
+          const [app] = await graphList<{ id: string }>(s, graph(s, `/applications?$filter=${encodeURIComponent(`appId eq '${odataString(existing.appId)}'`)}`));
           if (app) s.warn(`Found an existing application instance: (id) ${app.id}. We will patch it.`);
           password = (await resetPassword(s, existing.id, years, false)).secretText;
         } else {
@@ -200,7 +200,7 @@ export function registerAdCommands(program: Command): void {
       run<{ upn?: string; displayName?: string; filter?: string }>(async (o, s) => {
         // az's list_users: the filters joined by "and".
         const filter = andFilters([o.filter, o.upn && `userPrincipalName eq '${odataString(o.upn)}'`, o.displayName && `startswith(displayName,'${odataString(o.displayName)}')`]);
-        return (await s.call<{ value: unknown[] }>('GET', graph(s, `/users${filterQuery(filter)}`), s.managementResource)).value;
+        return graphList(s, graph(s, `/users${filterQuery(filter)}`));
       }),
     );
   // az names a user by user principal name or object id, straight in the URL (Graph takes both).

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { andFilters, filterQuery, odataString } from '../graph-query.js';
+import { andFilters, filterQuery, graphList, odataString } from '../graph-query.js';
 import { CliError } from '../cli-error.js';
 import { run, withOutput } from '../command-kit.js';
 import { asShown } from '../graph-errors.js';
@@ -16,7 +16,7 @@ async function groupId(s: Session, value: string): Promise<string> {
   if (GUID.test(value)) return value;
   const quoted = odataString(value);
   for (const filter of [`displayName eq '${quoted}'`, `startswith(displayName,'${quoted}')`]) {
-    const hits = (await s.call<{ value: Array<{ id: string }> }>('GET', groups(s, filterQuery(filter)), s.managementResource)).value;
+    const hits = await graphList<{ id: string }>(s, groups(s, filterQuery(filter)));
     if (hits.length === 1) return hits[0]!.id;
     if (hits.length > 1) throw new CliError(`More than one group match the name of '${value}'`);
   }
@@ -37,7 +37,7 @@ export function registerAdGroupCommands(ad: Command): void {
         // az's create_group: its names go into the filter as given.
         if (!o.force) {
           const filter = `displayName eq '${o.displayName}' and mailNickname eq '${o.mailNickname}'`;
-          const matches = (await s.call<{ value: Array<{ id: string }> }>('GET', groups(s, filterQuery(filter)), s.managementResource)).value;
+          const matches = await graphList<{ id: string }>(s, groups(s, filterQuery(filter)));
           if (matches.length > 1) {
             throw new CliError(`There is more than one group with the same display and nick names: "${matches.map((m) => m.id).join(', ')}". Please delete them first.`);
           }
@@ -57,7 +57,7 @@ export function registerAdGroupCommands(ad: Command): void {
       run<{ displayName?: string; filter?: string }>(async (o, s) => {
         // az's list_groups: the filters joined by "and".
         const filter = andFilters([o.filter, o.displayName && `startswith(displayName,'${odataString(o.displayName)}')`]);
-        return (await s.call<{ value: unknown[] }>('GET', groups(s, filterQuery(filter)), s.managementResource)).value;
+        return graphList(s, groups(s, filterQuery(filter)));
       }),
     );
   withOutput(group.command('show').description('Show a group.'))
@@ -104,5 +104,5 @@ export function registerAdGroupCommands(ad: Command): void {
     );
   withOutput(member.command('list').description("List a group's members."))
     .requiredOption(...GROUP_OPTION)
-    .action(run<{ group: string }>(async (o, s) => (await s.call<{ value: unknown[] }>('GET', groups(s, `/${await groupId(s, o.group)}/members`), s.managementResource)).value));
+    .action(run<{ group: string }>(async (o, s) => graphList(s, groups(s, `/${await groupId(s, o.group)}/members`))));
 }

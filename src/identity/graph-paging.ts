@@ -1,0 +1,51 @@
+import { errors, ServiceError } from '../server/errors.js';
+import { decodeToken, encodeToken } from '../server/query-params.js';
+import type { GraphRequest } from './graph-route-kit.js';
+
+// Directory lists paged as Microsoft Graph pages them: `$top` from 1 to 999
+// (100 without one), and `@odata.nextLink` (an absolute URL with the
+// request's own query options and a `$skiptoken`) while more follow.
+
+const DEFAULT_PAGE = 100;
+const MAX_PAGE = 999;
+
+function pageSize(raw: string | undefined): number {
+  if (raw === undefined) return DEFAULT_PAGE;
+  const n = /^\d{1,9}$/.test(raw) ? Number(raw) : NaN;
+  if (!(n >= 1 && n <= MAX_PAGE)) throw errors.graphInvalidPageSize(raw, MAX_PAGE);
+  return n;
+}
+
+/** The cursor in the $skiptoken, refused in Graph's terms. */
+function cursor(raw: string | undefined): string | null {
+  try {
+    return decodeToken(raw);
+  } catch (err) {
+    throw err instanceof ServiceError ? errors.graphBadRequest(err.message) : err;
+  }
+}
+
+/**
+ * One page of a directory list held whole (a directory is small): the rows
+ * after the $skiptoken's key in `keyOf` order, at most $top of them, shown
+ * by `show`, and the nextLink when more follow.
+ */
+export async function graphPage<T, R>(
+  req: GraphRequest,
+  authority: string,
+  rows: readonly T[],
+  keyOf: (row: T) => string,
+  show: (row: T) => R | Promise<R>,
+): Promise<{ '@odata.nextLink'?: string; value: R[] }> {
+  const top = pageSize(req.query.$top);
+  const after = cursor(req.query.$skiptoken);
+  const sorted = [...rows].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
+  const rest = after === null ? sorted : sorted.filter((row) => keyOf(row) > after);
+  const page = rest.slice(0, top);
+  const value = await Promise.all(page.map(show));
+  if (rest.length <= top) return { value };
+  const query = new URLSearchParams(req.url.split('?')[1] ?? '');
+  query.delete('$skiptoken');
+  query.set('$skiptoken', encodeToken(keyOf(page[page.length - 1]!)));
+  return { '@odata.nextLink': `${authority}${req.url.split('?')[0]}?${query.toString().replaceAll('%24', '$')}`, value };
+}

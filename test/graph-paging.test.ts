@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { adminToken, api, newGroup } from './support/access-kit.js';
+import { cliHome, coffer } from './support/cli.js';
+import { startTestServer, type TestServer } from './support/server-fixture.js';
+
+// Directory lists paged as Microsoft Graph pages them: $top (1..999, 100
+// without one), @odata.nextLink with a $skiptoken, Graph's 400 for a page
+// size out of range; coffer's CLI reads every page, as az does.
+
+describe('Graph list paging', () => {
+  let server: TestServer;
+  let token: string;
+  const SPS = 105;
+  const spIds: string[] = [];
+  const userIds: string[] = [];
+  let groupId: string;
+
+  before(async () => {
+    server = await startTestServer();
+    token = await adminToken(server);
+    for (let i = 0; i < SPS; i++) {
+      const r = await api(server, 'POST', '/v1.0/servicePrincipals', { displayName: `pg-sp-${String(i).padStart(3, '0')}` }, token);
+      assert.equal(r.status, 201);
+      spIds.push(r.body!.id);
+    }
+    for (const name of ['ann', 'bob', 'cy']) {
+      const r = await api(server, 'POST', '/v1.0/users', { userPrincipalName: `${name}@coffer.local`, displayName: `pg-user-${name}`, passwordProfile: { password: 'a long enough password' } }, token);
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      userIds.push(r.body!.id);
+    }
+    groupId = await newGroup(server, 'pg-group', userIds);
+    await newGroup(server, 'pg-group-2', []);
+  });
+  after(() => server?.stop());
+
+  /** Every page of a list from `path`: the ids in order, and the links followed. */
+  async function readAll(path: string) {
+    const ids: string[] = [];
+    const links: string[] = [];
+    let url: string | undefined = `${server.url}${path}`;
+    while (url !== undefined) {
+      const res: Response = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(res.status, 200, url);
+      const page = (await res.json()) as { value: Array<{ id: string }>; '@odata.nextLink'?: string };
+      ids.push(...page.value.map((o) => o.id));
+      url = page['@odata.nextLink'];
+      if (url !== undefined) links.push(url);
+    }
+    return { ids, links };
+  }
+
+  it('$top makes pages of that size, each with an absolute @odata.nextLink, until the last', async () => {
+    const whole = await readAll('/v1.0/servicePrincipals?$top=999');
+    assert.equal(whole.links.length, 0, 'all of them fit in one page of 999');
+    const paged = await readAll('/v1.0/servicePrincipals?$top=7');
+    assert.deepEqual(paged.ids, whole.ids, 'the same objects, in the same order, each once');
+    assert.equal(paged.links.length, Math.ceil(whole.ids.length / 7) - 1);
+    for (const link of paged.links) {
+      assert.ok(link.startsWith(`${server.url}/v1.0/servicePrincipals?`), link);
+      assert.match(link, /[?&]\$top=7(&|$)/);
+      assert.match(link, /[?&]\$skiptoken=[A-Za-z0-9_-]+$/);
+    }
+    for (const id of spIds) assert.ok(whole.ids.includes(id));
+  });
+
+  it('without $top a page holds 100, as Graph’s directory lists do', async () => {
+    const res = await api(server, 'GET', '/v1.0/servicePrincipals', undefined, token);
+    assert.equal(res.body!.value.length, 100);
+    assert.ok(res.body!['@odata.nextLink']);
+    assert.equal((await readAll('/v1.0/servicePrincipals')).ids.length, (await readAll('/v1.0/servicePrincipals?$top=999')).ids.length);
+  });
+
+  it('the nextLink keeps the $filter, and users, groups, applications and members page too', async () => {
+    const filtered = await readAll(`/v1.0/servicePrincipals?$filter=${encodeURIComponent("startswith(displayName,'pg-sp-01')")}&$top=3`);
+    assert.equal(filtered.ids.length, 10, 'pg-sp-010 .. pg-sp-019');
+    assert.ok(filtered.links.every((l) => l.includes('$filter=')));
+    assert.deepEqual((await readAll('/v1.0/users?$top=1')).ids.filter((id) => userIds.includes(id)).sort(), [...userIds].sort());
+    const users = await readAll('/v1.0/users?$top=1');
+    assert.equal(users.links.length, users.ids.length - 1);
+    const groups = await readAll('/v1.0/groups?$top=1');
+    assert.equal(groups.ids.length, 2);
+    assert.equal(groups.links.length, 1);
+    const members = await readAll(`/v1.0/groups/${groupId}/members?$top=2`);
+    assert.deepEqual([...members.ids].sort(), [...userIds].sort());
+    assert.equal(members.links.length, 1);
+    const apps = await readAll('/v1.0/applications?$top=50');
+    assert.equal(apps.links.length, Math.ceil(apps.ids.length / 50) - 1);
+    assert.ok(apps.ids.length >= SPS);
+  });
+
+  it('a page size out of 1..999 is Graph’s 400 Request_UnsupportedQuery; a $skiptoken coffer did not write is 400', async () => {
+    for (const top of ['0', '1000', '-1', 'abc', '', '1.5', '0x10']) {
+      const res = await api(server, 'GET', `/v1.0/servicePrincipals?$top=${encodeURIComponent(top)}`, undefined, token);
+      assert.equal(res.status, 400, `$top=${top}`);
+      assert.equal(res.body!.error.code, 'Request_UnsupportedQuery', `$top=${top}`);
+      assert.equal(res.body!.error.message, `Invalid page size specified: '${top}'. Must be between 1 and 999 inclusive.`);
+    }
+    for (const token_ of ['not!base64', 'AAAA', 'x'.repeat(500)]) {
+      const res = await api(server, 'GET', `/v1.0/users?$skiptoken=${encodeURIComponent(token_)}`, undefined, token);
+      assert.equal(res.status, 400, token_);
+      assert.equal(res.body!.error.code, 'Request_BadRequest', token_);
+    }
+  });
+
+  it('the CLI follows @odata.nextLink: ad sp list shows every service principal', async () => {
+    const home = cliHome();
+    const b = server.bootstrap;
+    const login = await coffer(home, ['login', '--service-principal', '-u', b.clientId, '-p', b.clientSecret, '--tenant', b.tenantId, '--server', server.url, '-o', 'none']);
+    assert.equal(login.code, 0, login.stderr);
+    const list = await coffer(home, ['ad', 'sp', 'list', '--display-name', 'pg-sp-']);
+    assert.equal(list.code, 0, list.stderr);
+    assert.equal(list.json<unknown[]>().length, SPS);
+  });
+});
