@@ -355,7 +355,7 @@ describe('coffer CLI commands', () => {
     await fails([...set, '--tags', 'owner=x'], /^ERROR: incorrect usage: \[Required\] --value VALUE \| --file PATH$/m, 1);
     await fails([...set, '--value', 'a', '--file', join(files, 'bin')], /^ERROR: incorrect usage: \[Required\] --value VALUE \| --file PATH$/m, 1);
     await fails([...set, '--value', ''], /^ERROR: incorrect usage: \[Required\] --value VALUE \| --file PATH$/m, 1);
-    await fails(['keyvault', 'secret', 'set-attributes', '--vault-name', 'cmd-vault', '-n', 'guarded', '--expires', '31/12/2027'], /--expires must be an ISO 8601/, 2);
+    await fails(['keyvault', 'secret', 'set-attributes', '--vault-name', 'cmd-vault', '-n', 'guarded', '--expires', '31/12/2027'], /^ERROR: argument --expires: invalid datetime_type value: '31\/12\/2027'$/m, 2);
     // az's datetime_type forms: to the second, the minute, the hour, or a date.
     await cli('keyvault', 'secret', 'set', '--vault-name', 'cmd-vault', '-n', 'dated', '--value', 'x', '-o', 'none');
     for (const [given, expected] of [['2031-02-03T04:05:06Z', '2031-02-03T04:05:06+00:00'], ['2031-02-03T04:05Z', '2031-02-03T04:05:00+00:00'], ['2031-02-03T04Z', '2031-02-03T04:00:00+00:00'], ['2031-02-03', '2031-02-03T00:00:00+00:00']]) {
@@ -367,8 +367,7 @@ describe('coffer CLI commands', () => {
     assert.equal(kept.value, 'kept');
     assert.equal(kept.attributes.expires, '2030-01-01T00:00:00+00:00');
     assert.equal((await json('keyvault', 'secret', 'list-versions', '--vault-name', 'cmd-vault', '-n', 'guarded')).length, 1);
-    // A time without a zone is UTC, as the help says.
-    const utc = await json('keyvault', 'secret', 'set-attributes', '--vault-name', 'cmd-vault', '-n', 'guarded', '--expires', '2031-06-01T12:00:00', '--enabled', 'True');
+    const utc = await json('keyvault', 'secret', 'set-attributes', '--vault-name', 'cmd-vault', '-n', 'guarded', '--expires', '2031-06-01T12:00:00Z', '--enabled', 'True');
     assert.equal(utc.attributes.expires, '2031-06-01T12:00:00+00:00');
     assert.equal(utc.attributes.enabled, true);
 

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { addResourceGroup, checkOutputOptions, print, type OutputOptions, type TableView } from './output.js';
 import { CliError, usage } from './cli-error.js';
+import { pyRepr } from './table-format.js';
 import { Session } from './session.js';
 import { checkSubscription } from './accounts.js';
 
@@ -91,20 +92,51 @@ export function parseBool(flag: string, v: string | boolean | undefined): boolea
   throw usage(`${flag} must be true or false, not '${v}'`);
 }
 
+// az's keyvault datetime_type (keyvault/_validators.py): Python's strptime with
+// these formats, tried in turn; a naive datetime, which the SDK sends as UTC.
+// strptime's fields (case-insensitive, one or two digits but the year, %d
+// also ' 3') and its check that the whole text was read.
+const Y = '(\\d{4})';
+const m = '(1[0-2]|0[1-9]|[1-9])';
+const d = '(3[01]|[12]\\d|0[1-9]|[1-9]| [1-9])';
+const H = '(2[0-3]|[0-1]\\d|\\d)';
+const M = '([0-5]\\d|\\d)';
+const S = '(6[0-1]|[0-5]\\d|\\d)';
+const DATETIME_FORMATS = [`${Y}-${m}-${d}T${H}:${M}:${S}Z`, `${Y}-${m}-${d}T${H}:${M}Z`, `${Y}-${m}-${d}T${H}Z`, `${Y}-${m}-${d}`].map((f) => new RegExp(f, 'iy'));
+
+/** The UTC seconds of one of az's datetime_type forms, or undefined (strptime's ValueError, and datetime's for a day, hour or second out of range). */
+function azDatetime(v: string): number | undefined {
+  for (const format of DATETIME_FORMATS) {
+    format.lastIndex = 0;
+    const match = format.exec(v);
+    // strptime matches from the start, then refuses "unconverted data" left after it.
+    if (!match || match[0].length !== v.length) continue;
+    const [year, month, day, hour = 0, minute = 0, second = 0] = match.slice(1).map(Number) as number[];
+    const date = new Date(0);
+    date.setUTCFullYear(year!, month! - 1, day);
+    date.setUTCHours(hour, minute, second);
+    // datetime() refuses year 0, 31 February and the seconds 60 and 61 that strptime's pattern lets through.
+    if (year === 0 || date.getUTCDate() !== day || second > 59) continue;
+    return Math.floor(date.getTime() / 1000);
+  }
+  return undefined;
+}
+
 /**
- * A date and time for --expires/--not-before, in seconds: ISO 8601, read as
- * UTC when no zone is given (as the help says). Refused when it does not
- * parse: sent on as null, it would have cleared the attribute.
+ * --expires/--not-before as az 2.45 reads them (datetime_type): to the
+ * second, minute or hour with a Z (2027-12-31T23:59:59Z, 2027-12-31T23:59Z,
+ * 2027-12-31T23Z), or a date (2027-12-31), all UTC; in seconds. Anything
+ * else (a zone offset, fractions, a time without Z) is argparse's usage
+ * error, exit 2; sent on as null, it would have cleared the attribute.
  */
+/** --expires/--not-before's help: az's forms. */
+export const DATETIME_HELP = (what: string) => `${what}, UTC: 2027-12-31T23:59:59Z, 2027-12-31T23:59Z, 2027-12-31T23Z or 2027-12-31`;
+
 export function parseUtc(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
-  // az's datetime_type also takes the hour alone (2027-01-01T05Z), which JavaScript's Date does not parse.
-  const hourOnly = /^(\d{4}-\d{2}-\d{2}T\d{2})Z$/i.exec(v);
-  if (hourOnly) v = `${hourOnly[1]}:00Z`;
-  const zoned = /(Z|[+-]\d{2}:?\d{2})$/i.test(v) || !/T|\d:\d/.test(v) ? v : `${v}Z`;
-  const t = /^\d{4}-\d{2}-\d{2}/.test(v) ? Date.parse(zoned) : NaN;
-  if (!Number.isFinite(t)) throw usage(`${flag} must be an ISO 8601 date and time such as 2027-12-31T00:00:00Z, not '${v}'`);
-  return Math.floor(t / 1000);
+  const t = azDatetime(v);
+  if (t === undefined) throw new CliError(`argument ${flag}: invalid datetime_type value: ${pyRepr(v)}`, undefined, 2);
+  return t;
 }
 
 /** The option for az's --tags: zero or more values, so a bare --tags never takes the next option. */

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { secretListTable } from '../table-views.js';
 import { asSecret } from '../output-models.js';
 import { CliError } from '../cli-error.js';
-import { parseBool, parseTags, parseUtc, TAGS_OPTION, withOutput } from '../command-kit.js';
+import { DATETIME_HELP, parseBool, parseTags, parseUtc, TAGS_OPTION, withOutput } from '../command-kit.js';
 import { secretRun } from '../secret-errors.js';
 import type { Session } from '../session.js';
 import { dataUrl, listAll, secretRef, vaultOf, type SecretBundle, type SecretRefOptions } from '../secret-ref.js';
@@ -78,12 +78,15 @@ export function registerSecretCommands(keyvault: Command): void {
     .option('-e, --encoding <encoding>', `file encoding: ${ENCODINGS.join(', ')}; saved as the file-encoding tag that download uses`, 'utf-8')
     .option('--description, --content-type <type>', 'content type, e.g. application/json')
     .option(TAGS_OPTION, 'space-separated tags: key[=value]')
-    .option('--expires <iso8601>', 'expiry (UTC)')
-    .option('--not-before <iso8601>', 'activation time (UTC)')
+    .option('--expires <datetime>', DATETIME_HELP('expiry'))
+    .option('--not-before <datetime>', DATETIME_HELP('activation time'))
     .option('--disabled [bool]', 'create the secret disabled')
     .addHelpText('after', `\nExamples:\n  coffer keyvault secret set --vault-name V --name apono-mysql-user --value '{"username": "u", "password": "p"}'\n  coffer keyvault secret set --vault-name V --name tls-key --file key.pem`)
     .action(
       secretRun<SetOptions>(async (o, s) => {
+        // argparse reads the dates (exit 2) before az's validators run.
+        const exp = parseUtc('--expires', o.expires);
+        const nbf = parseUtc('--not-before', o.notBefore);
         // As az's validator (a CLIError: exit 1): exactly one of the two, and not empty (a forgotten --value stored an empty latest version).
         if (!o.value === !o.file) throw new CliError('incorrect usage: [Required] --value VALUE | --file PATH');
         const ref = secretRef(s, o);
@@ -95,7 +98,7 @@ export function registerSecretCommands(keyvault: Command): void {
           value,
           contentType: o.contentType,
           tags,
-          attributes: { enabled: !parseBool('--disabled', o.disabled), exp: parseUtc('--expires', o.expires), nbf: parseUtc('--not-before', o.notBefore) },
+          attributes: { enabled: !parseBool('--disabled', o.disabled), exp, nbf },
         };
         return asSecret('bundle', await s.call<SecretBundle>('PUT', dataUrl(s, ref.vault, secretPath(ref.name)), s.vaultResource, body));
       }),
@@ -144,17 +147,17 @@ export function registerSecretCommands(keyvault: Command): void {
   withRef(secret.command('set-attributes').description("Update a secret's attributes (not its value)."), true)
     // az's three-state flag: bare is true, or an explicit true/false (a bare flag never takes the next option as its value).
     .option('--enabled [bool]', 'enable (bare or true) or disable (false) the secret')
-    .option('--expires <iso8601>', 'expiry (UTC)')
-    .option('--not-before <iso8601>', 'activation time (UTC)')
+    .option('--expires <datetime>', DATETIME_HELP('expiry'))
+    .option('--not-before <datetime>', DATETIME_HELP('activation time'))
     .option('--content-type <type>', 'content type')
     .option(TAGS_OPTION, 'space-separated tags: key[=value] (replaces all tags; "" clears them)')
     .action(
       secretRun<SecretRefOptions & { enabled?: string | boolean; expires?: string; notBefore?: string; contentType?: string; tags?: string[] | boolean }>(async (o, s) => {
-        const ref = secretRef(s, o);
         const attributes: Record<string, unknown> = {};
-        if (o.enabled !== undefined) attributes.enabled = parseBool('--enabled', o.enabled);
         if (o.expires !== undefined) attributes.exp = parseUtc('--expires', o.expires);
         if (o.notBefore !== undefined) attributes.nbf = parseUtc('--not-before', o.notBefore);
+        if (o.enabled !== undefined) attributes.enabled = parseBool('--enabled', o.enabled);
+        const ref = secretRef(s, o);
         const body = { attributes, contentType: o.contentType, tags: parseTags(o.tags) };
         return asSecret('bundle', await s.call<SecretBundle>('PATCH', dataUrl(s, ref.vault, secretPath(ref.name, ref.version)), s.vaultResource, body));
       }),
