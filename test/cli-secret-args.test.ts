@@ -4,7 +4,7 @@ import { cliHome, coffer, type CliResult } from './support/cli.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
 // `keyvault secret` arguments as az 2.45 parses them: --expires/--not-before
-// (keyvault's datetime_type).
+// (keyvault's datetime_type) and --id (validate_key_id's KeyVaultIdentifier).
 
 describe('coffer keyvault secret arguments, as az 2.45 reads them', () => {
   let server: TestServer;
@@ -64,5 +64,36 @@ describe('coffer keyvault secret arguments, as az 2.45 reads them', () => {
     const kept = await json('keyvault', 'secret', 'show', '--vault-name', 'args-vault', '-n', 'kept');
     assert.deepEqual([kept.value, kept.attributes.expires], ['v', '2030-01-01T00:00:00+00:00']);
     assert.equal((await json<unknown[]>('keyvault', 'secret', 'list-versions', '--vault-name', 'args-vault', '-n', 'kept')).length, 1);
+  });
+
+  it("--id names a secret's collection: secrets for most commands, deletedsecrets (the recovery id) for show-deleted, recover and purge", async () => {
+    const set = await json<{ id: string }>('keyvault', 'secret', 'set', '--vault-name', 'args-vault', '-n', 'moving', '--value', 'v');
+    const secretId = set.id;
+    const base = secretId.replace(/\/secrets\/.*$/, '');
+    const recoveryId = `${base}/deletedsecrets/moving`;
+    // (delete's warning comes first in az too: resolve_warnings runs before the validators.)
+    for (const cmd of ['show', 'set-attributes', 'delete', 'list-versions', 'backup']) {
+      await refuses(['keyvault', 'secret', cmd, '--id', recoveryId, '--only-show-errors', ...(cmd === 'backup' ? ['--file', 'never'] : [])], 'invalid id: The collection "deletedsecrets" does not match the expected "secrets"', 2);
+    }
+    assert.equal((await json('keyvault', 'secret', 'show', '--id', secretId)).value, 'v', 'still there');
+    const deleted = await json<{ recoveryId: string }>('keyvault', 'secret', 'delete', '--id', `${base}/secrets/moving`, '--only-show-errors');
+    assert.equal(deleted.recoveryId, recoveryId);
+    for (const cmd of ['show-deleted', 'recover', 'purge']) {
+      await refuses(['keyvault', 'secret', cmd, '--id', `${base}/secrets/moving`], 'invalid id: The collection "secrets" does not match the expected "deletedsecrets"', 2);
+    }
+    assert.equal((await json('keyvault', 'secret', 'show-deleted', '--id', recoveryId)).name, 'moving');
+    assert.equal((await json('keyvault', 'secret', 'recover', '--id', recoveryId)).name, 'moving');
+    assert.equal((await json('keyvault', 'secret', 'show', '--id', `${base}/secrets//moving/`)).value, 'v', 'empty segments are dropped, as urlparse and the SDK do');
+  });
+
+  it("refuses malformed ids in KeyVaultIdentifier's words (exit 2)", async () => {
+    const { id } = await json<{ id: string }>('keyvault', 'secret', 'set', '--vault-name', 'args-vault', '-n', 'named', '--value', 'v');
+    const base = id.replace(/\/secrets\/.*$/, '');
+    const format = (uri: string) => `invalid id: The specified uri "${uri}", does to match the specified format "{vault}/{collection}/{name}/{version?}"`;
+    await refuses(['keyvault', 'secret', 'show', '--id', `${base}/secrets`], format(`${base}/secrets`), 2);
+    await refuses(['keyvault', 'secret', 'show', '--id', base], format(base), 2);
+    await refuses(['keyvault', 'secret', 'show', '--id', `${id}/extra`], format(`${id}/extra`), 2);
+    await refuses(['keyvault', 'secret', 'show', '--id', 'args-vault/secrets/named'], "'args-vault/secrets/named' is not not a valid URI", 2);
+    await refuses(['keyvault', 'secret', 'show', '--id', `${base}/keys/named`], 'invalid id: The collection "keys" does not match the expected "secrets"', 2);
   });
 });

@@ -33,22 +33,39 @@ function vaultOfUrl(s: Session, id: string, url: URL, what: string): string {
 /** az's validate_key_id and process_vault_and_hsm_name (CLIErrors: exit 1). */
 const NO_VAULT = 'Please specify --vault-name or --hsm-name.';
 
-export function secretRef(s: Session, o: SecretRefOptions, needName = true): SecretRef {
-  if (o.id && o.vaultName) throw new CliError('--vault-name and --id are mutually exclusive.');
-  if (o.id) {
-    let url: URL;
-    try {
-      url = new URL(o.id);
-    } catch {
-      throw new CliError(`--id '${o.id}' is not a secret identifier URL`, undefined, 2);
-    }
-    const [, kind, name, version] = url.pathname.split('/');
-    if ((kind !== 'secrets' && kind !== 'deletedsecrets') || !name) throw new CliError(`--id '${o.id}' is not a secret identifier`, undefined, 2);
-    return { vault: vaultOfUrl(s, o.id, url, 'a secret identifier'), name, version: version || null };
+/** A secret's collection in an --id: `deletedsecrets` for show-deleted, recover and purge (az's validate_key_id('deletedsecret')). */
+export type SecretCollection = 'secrets' | 'deletedsecrets';
+
+/**
+ * An --id as az's validate_key_id reads it (the track-1 SDK's
+ * KeyVaultIdentifier with format {vault}/{collection}/{name}/{version?}):
+ * its ValueErrors are argparse validation errors, exit 2, in its words.
+ */
+function parseSecretId(s: Session, id: string, collection: SecretCollection): SecretRef {
+  // _validate_string_argument strips the text; urlparse needs a scheme and a host.
+  const uri = id.trim();
+  let url: URL | undefined;
+  try {
+    url = new URL(uri);
+  } catch {
+    url = undefined;
   }
-  if (needName && !(o.vaultName && o.name)) throw new CliError('incorrect usage: --id ID | --vault-name/--hsm-name VAULT/HSM --name/-n NAME [--version VERSION]');
-  if (!o.vaultName) throw new CliError(NO_VAULT);
-  return { vault: o.vaultName, name: o.name ?? '', version: o.version ?? null };
+  if (!url?.hostname) throw new CliError(`'${uri}' is not not a valid URI`, undefined, 2);
+  const mismatch = () => new CliError(`invalid id: The specified uri "${uri}", does to match the specified format "{vault}/{collection}/{name}/{version?}"`, undefined, 2);
+  // Empty segments are dropped: .../secrets//name is the secret 'name'.
+  const [kind, name, version, ...rest] = url.pathname.split('/').filter(Boolean);
+  if (!kind) throw mismatch();
+  if (kind !== collection) throw new CliError(`invalid id: The collection "${kind}" does not match the expected "${collection}"`, undefined, 2);
+  if (!name || rest.length > 0) throw mismatch();
+  return { vault: vaultOfUrl(s, id, url, 'a secret identifier'), name, version: version ?? null };
+}
+
+/** The secret a command names: --id (of `collection`), or --vault-name and --name (with --version, if the command has it). */
+export function secretRef(s: Session, o: SecretRefOptions, collection: SecretCollection = 'secrets'): SecretRef {
+  if (o.id && o.vaultName) throw new CliError('--vault-name and --id are mutually exclusive.');
+  if (o.id) return parseSecretId(s, o.id, collection);
+  if (!(o.vaultName && o.name)) throw new CliError('incorrect usage: --id ID | --vault-name/--hsm-name VAULT/HSM --name/-n NAME [--version VERSION]');
+  return { vault: o.vaultName, name: o.name, version: o.version ?? null };
 }
 
 /** The vault a vault-level command names: --vault-name, or --id with the vault's URL (https://NAME.vault...). */

@@ -29,7 +29,7 @@ interface SetOptions extends SecretRefOptions {
 }
 
 const withRef = (cmd: Command, versioned = false) => {
-  cmd.option('--vault-name <vault>', 'vault name').option('-n, --name <name>', 'secret name').option('--id <url>', 'secret identifier URL (instead of --vault-name and --name)');
+  cmd.option('--vault-name <vault>', 'vault name').option('-n, --name <name>', 'secret name').option('--id <url>', 'secret identifier URL, .../secrets/NAME[/VERSION] (show-deleted, recover, purge: the recovery id, .../deletedsecrets/NAME), instead of --vault-name and --name');
   if (versioned) cmd.option('-v, --version <version>', 'version (default: latest)');
   return withOutput(cmd);
 };
@@ -139,7 +139,7 @@ export function registerSecretCommands(keyvault: Command): void {
 
   withRef(secret.command('show-deleted').description('Show a soft-deleted secret.')).action(
     secretRun<SecretRefOptions>(async (o, s) => {
-      const ref = secretRef(s, o);
+      const ref = secretRef(s, o, 'deletedsecrets');
       return asSecret('deletedBundle', await s.call<SecretBundle>('GET', dataUrl(s, ref.vault, `/deletedsecrets/${encodeURIComponent(ref.name)}`), s.vaultResource));
     }),
   );
@@ -174,14 +174,14 @@ export function registerSecretCommands(keyvault: Command): void {
 
   withRef(secret.command('recover').description('Recover a soft-deleted secret.')).action(
     secretRun<SecretRefOptions>(async (o, s) => {
-      const ref = secretRef(s, o);
+      const ref = secretRef(s, o, 'deletedsecrets');
       return asSecret('bundle', await s.call<SecretBundle>('POST', dataUrl(s, ref.vault, `/deletedsecrets/${encodeURIComponent(ref.name)}/recover`), s.vaultResource));
     }),
   );
 
   withRef(secret.command('purge').description('Permanently delete a soft-deleted secret.')).action(
     secretRun<SecretRefOptions>(async (o, s) => {
-      const ref = secretRef(s, o);
+      const ref = secretRef(s, o, 'deletedsecrets');
       await s.call('DELETE', dataUrl(s, ref.vault, `/deletedsecrets/${encodeURIComponent(ref.name)}`), s.vaultResource);
       return undefined;
     }),
