@@ -166,6 +166,20 @@ function azAssignment(a: RoleAssignment, names: { role?: string; principal?: str
  */
 const createdAssignment = (a: RoleAssignment) => asRoleAssignment(a);
 
+interface CreateOptions {
+  role: string;
+  assignee?: string;
+  assigneeObjectId?: string;
+  assigneePrincipalType?: string;
+  scope?: string;
+  resourceGroup?: string;
+  name?: string;
+  description?: string;
+  condition?: string;
+  conditionVersion?: string;
+  endTime?: string;
+}
+
 export function registerRoleCommands(program: Command): void {
   const role = program.command('role').description('Manage Azure RBAC: role assignments and definitions.');
   const assignment = role.command('assignment').description('Role assignments.');
@@ -177,21 +191,36 @@ export function registerRoleCommands(program: Command): void {
     .option('--assignee-principal-type <type>', 'User, Group or ServicePrincipal (with --assignee-object-id)')
     .option('--scope <scope>', 'scope: a subscription, resource group, vault or secret resource id (default: the resource group given with -g, else the subscription)')
     .option('-g, --resource-group <group>', "the resource group's scope")
-    .option('--description <text>', 'description')
+    .option('-n, --name <guid>', "the assignment's name, a GUID (default: a new one); ARM refuses any other")
+    .option('--description <text>', 'description (preview in az)')
+    .option('--condition <condition>', 'ABAC condition (preview in az); coffer does not evaluate conditions, and its server refuses an assignment with one')
+    .option('--condition-version <version>', "the condition's syntax version (default with --condition: 2.0)")
     .option('--end-time <iso8601>', "coffer: the assignment stops granting at this time and is removed")
     .addHelpText('after', '\nExamples:\n  coffer role assignment create --role "Key Vault Secrets User" --assignee APP_ID \\\n    --scope /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.KeyVault/vaults/V/secrets/apono-mysql-user\n  coffer role assignment create --role "Key Vault Secrets User" --assignee APP_ID --scope SCOPE --end-time 2026-12-31T00:00:00Z')
     .action(
-      run<{ role: string; assignee?: string; assigneeObjectId?: string; assigneePrincipalType?: string; scope?: string; resourceGroup?: string; description?: string; endTime?: string }>(async (o, s) => {
+      run<CreateOptions>(async (o, s) => {
+        // az's preview arguments: knack's notice for each one given (WARNING: when not on a terminal), before anything else.
+        for (const [given, flag] of [[o.description, '--description'], [o.condition, '--condition'], [o.conditionVersion, '--condition-version']] as const) {
+          if (given !== undefined) s.warn(`Argument '${flag}' is in preview and under development. Reference and support levels: https://aka.ms/CLI_refstatus`);
+        }
         // az's checks in the command itself (CLIError: exit 1).
         if (!o.assignee === !o.assigneeObjectId) throw new CliError('usage error: --assignee STRING | --assignee-object-id GUID');
         if (o.assigneePrincipalType && !o.assigneeObjectId) throw new CliError('usage error: --assignee-object-id GUID --assignee-principal-type TYPE');
+        // As az: a condition's version defaults to 2.0, and a version needs a condition.
+        const conditionVersion = o.conditionVersion || (o.condition ? '2.0' : undefined);
+        if (conditionVersion && !o.condition) throw new CliError('usage error: When --condition-version is set, --condition must be set as well.');
         const principal = o.assignee ? await resolvePrincipal(s, o.assignee) : { id: o.assigneeObjectId!, kind: o.assigneePrincipalType, displayName: undefined };
         const scope = roleScope(s, o);
         const def = await resolveRoleAt(s, o.role, scope);
-        const properties: Record<string, unknown> = { roleDefinitionId: def.id, principalId: principal.id, description: o.description, endDateTime: o.endTime };
+        // As az's SDK call: empty values are not sent. A condition is sent as given, for the server to refuse (coffer evaluates none): never dropped.
+        const properties: Record<string, unknown> = { roleDefinitionId: def.id, principalId: principal.id, endDateTime: o.endTime };
         if (principal.kind) properties.principalType = principal.kind;
+        if (o.description) properties.description = o.description;
+        if (o.condition) Object.assign(properties, { condition: o.condition, conditionVersion });
+        // az's --name is the assignment's name as it is (the SDK quotes it into the path; ARM checks it is a GUID).
+        const name = o.name || crypto.randomUUID();
         try {
-          const created = await s.call<RoleAssignment>('PUT', authz(s, scope, `roleAssignments/${crypto.randomUUID()}`), s.managementResource, { properties });
+          const created = await s.call<RoleAssignment>('PUT', authz(s, scope, `roleAssignments/${encodeURIComponent(name)}`), s.managementResource, { properties });
           return createdAssignment(created);
         } catch (err) {
           // As az: the same role for the same principal at the same scope is there already: show it (exit 0).

@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { cliHome, coffer, type CliResult } from './support/cli.js';
+import { startTestServer, type TestServer } from './support/server-fixture.js';
+
+// `role assignment create` arguments as az 2.45 takes them (role/custom.py
+// create_role_assignment): --name, and the preview --description,
+// --condition and --condition-version.
+
+// knack's StatusTag message: 'WARNING: ' and the text when stderr is not a terminal.
+const PREVIEW = (flag: string) => `WARNING: Argument '${flag}' is in preview and under development. Reference and support levels: https://aka.ms/CLI_refstatus\n`;
+
+describe('coffer role assignment create arguments, as az 2.45 takes them', () => {
+  let server: TestServer;
+  let home: string;
+  let scope: string;
+  let appId: string;
+  const ok = (r: CliResult) => {
+    assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}`);
+    return r;
+  };
+  const cli = async (...args: string[]) => ok(await coffer(home, args));
+  const json = async <T = any>(...args: string[]) => (await cli(...args)).json<T>();
+  const assignments = async () => json<Array<{ name: string; description: string | null }>>('role', 'assignment', 'list', '--scope', scope);
+  const create = (...args: string[]) => ['role', 'assignment', 'create', '--role', 'Key Vault Secrets User', '--assignee', appId, '--scope', scope, ...args];
+
+  before(async () => {
+    server = await startTestServer();
+    home = cliHome();
+    const b = server.bootstrap;
+    await cli('login', '--service-principal', '-u', b.clientId, '-p', b.clientSecret, '--tenant', b.tenantId, '--server', server.url, '-o', 'none');
+    await cli('group', 'create', '-n', 'rg', '-l', 'local', '-o', 'none');
+    scope = (await json('keyvault', 'create', '-n', 'role-args-vault', '-g', 'rg')).id;
+    appId = (await json('ad', 'sp', 'create-for-rbac', '--name', 'role-args-sp', '--only-show-errors')).appId;
+  });
+  after(() => server?.stop());
+
+  it('--name/-n is the assignment name in the PUT; ARM refuses one that is not a GUID', async () => {
+    const name = '0b6a1c6e-2f0c-4e55-9d3a-6f1f8b0c7a11';
+    const created = await json('role', 'assignment', 'create', '--role', 'Key Vault Secrets User', '--assignee', appId, '--scope', scope, '-n', name);
+    assert.equal(created.name, name);
+    assert.equal(created.id, `${scope}/providers/Microsoft.Authorization/roleAssignments/${name}`);
+    await cli('role', 'assignment', 'delete', '--ids', created.id);
+    const r = await coffer(home, create('--name', 'not-a-guid'));
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /^ERROR: \(InvalidRoleAssignmentId\) The role assignment ID 'not-a-guid' is not valid\. The role assignment ID must be a GUID\./);
+    // Quoted into one path segment, as the SDK quotes it: it names no other resource.
+    assert.notEqual((await coffer(home, create('--name', '../../roleAssignments/x'))).code, 0);
+    assert.deepEqual(await assignments(), []);
+  });
+
+  it("--condition is sent, never dropped: the server refuses it (coffer evaluates no conditions); --condition-version needs it", async () => {
+    const r = await coffer(home, create('--condition', "@Resource[Microsoft.KeyVault/vaults/secrets:name] StringEquals 'db'"));
+    assert.equal(r.code, 1, r.stderr);
+    assert.ok(r.stderr.startsWith(PREVIEW('--condition')), r.stderr);
+    assert.match(r.stderr, /ERROR: \(InvalidRoleAssignmentRequest\) Role assignment conditions \(condition, conditionVersion\) are not supported by coffer/);
+    const alone = await coffer(home, create('--condition-version', '2.0'));
+    assert.deepEqual([alone.code, alone.stderr], [1, `${PREVIEW('--condition-version')}ERROR: usage error: When --condition-version is set, --condition must be set as well.\n`]);
+    assert.deepEqual(await assignments(), [], 'nothing was assigned');
+  });
+
+  it("--description is kept, with az's preview notice (none with --only-show-errors)", async () => {
+    const r = await cli(...create('--description', 'for the db connector'));
+    assert.equal(r.stderr, PREVIEW('--description'));
+    assert.equal(r.json<{ description: string }>().description, 'for the db connector');
+    assert.deepEqual((await assignments()).map((a) => a.description), ['for the db connector']);
+    const quiet = await cli(...create('--description', 'again', '--only-show-errors', '-o', 'none'));
+    assert.equal(quiet.stderr, '');
+    const [only] = await assignments();
+    await cli('role', 'assignment', 'delete', '--ids', `${scope}/providers/Microsoft.Authorization/roleAssignments/${only!.name}`);
+  });
+});
