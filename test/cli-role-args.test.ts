@@ -59,6 +59,16 @@ describe('coffer role assignment create arguments, as az 2.45 takes them', () =>
     assert.deepEqual(await assignments(), [], 'nothing was assigned');
   });
 
+  it("--assignee-object-id without --assignee-principal-type: az's warning, and the type looked up in the directory", async () => {
+    const objectId = (await json<Array<{ id: string }>>('ad', 'sp', 'list', '--display-name', 'role-args-sp'))[0]!.id;
+    const byId = ['role', 'assignment', 'create', '--role', 'Key Vault Reader', '--assignee-object-id', objectId, '--scope', scope];
+    const r = await cli(...byId);
+    assert.equal(r.stderr, 'WARNING: RBAC service might reject creating role assignment without --assignee-principal-type in the future. Better to specify --assignee-principal-type manually.\n');
+    const created = r.json<{ id: string; principalType: string }>();
+    assert.equal(created.principalType, 'ServicePrincipal');
+    await cli('role', 'assignment', 'delete', '--ids', created.id);
+  });
+
   it("--description is kept, with az's preview notice (none with --only-show-errors)", async () => {
     const r = await cli(...create('--description', 'for the db connector'));
     assert.equal(r.stderr, PREVIEW('--description'));

@@ -166,6 +166,25 @@ function azAssignment(a: RoleAssignment, names: { role?: string; principal?: str
  */
 const createdAssignment = (a: RoleAssignment) => asRoleAssignment(a);
 
+/**
+ * az's _get_principal_type_from_object_id, for --assignee-object-id without
+ * --assignee-principal-type: its warning, then the object's type from
+ * Graph's getByIds (none if it is not found; a Graph error is a warning).
+ */
+async function principalTypeOf(s: Session, objectId: string): Promise<string | undefined> {
+  s.warn('RBAC service might reject creating role assignment without --assignee-principal-type in the future. Better to specify --assignee-principal-type manually.');
+  const TYPES: Record<string, string> = { '#microsoft.graph.user': 'User', '#microsoft.graph.servicePrincipal': 'ServicePrincipal', '#microsoft.graph.group': 'Group' };
+  try {
+    const body = { ids: [objectId], types: ['user', 'group', 'servicePrincipal', 'directoryObjectPartnerReference'] };
+    const found = await s.call<{ value: Array<{ '@odata.type'?: string }> }>('POST', `${s.profile.server}/v1.0/directoryObjects/getByIds`, s.managementResource, body);
+    return TYPES[found.value[0]?.['@odata.type'] ?? ''];
+  } catch (err) {
+    if (!(err instanceof CliError)) throw err;
+    s.warn(`Failed to query --assignee-principal-type for --assignee-object-id ${objectId} by invoking Graph API.`);
+    return undefined;
+  }
+}
+
 interface CreateOptions {
   role: string;
   assignee?: string;
@@ -209,7 +228,7 @@ export function registerRoleCommands(program: Command): void {
         // As az: a condition's version defaults to 2.0, and a version needs a condition.
         const conditionVersion = o.conditionVersion || (o.condition ? '2.0' : undefined);
         if (conditionVersion && !o.condition) throw new CliError('usage error: When --condition-version is set, --condition must be set as well.');
-        const principal = o.assignee ? await resolvePrincipal(s, o.assignee) : { id: o.assigneeObjectId!, kind: o.assigneePrincipalType, displayName: undefined };
+        const principal = o.assignee ? await resolvePrincipal(s, o.assignee) : { id: o.assigneeObjectId!, kind: o.assigneePrincipalType ?? (await principalTypeOf(s, o.assigneeObjectId!)) };
         const scope = roleScope(s, o);
         const def = await resolveRoleAt(s, o.role, scope);
         // As az's SDK call: empty values are not sent. A condition is sent as given, for the server to refuse (coffer evaluates none): never dropped.
