@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { addResourceGroup, checkOutputOptions, print, type OutputOptions, type TableView } from './output.js';
-import { CliError, usage } from './cli-error.js';
+import { CliError } from './cli-error.js';
 import { pyRepr } from './table-format.js';
 import { Session } from './session.js';
 import { checkSubscription } from './accounts.js';
@@ -78,19 +78,6 @@ export function progress(message: string): void {
   if (process.stderr.isTTY) process.stderr.write(`\r${message}`);
 }
 
-
-/**
- * A boolean flag as az reads it: a bare flag is true, `true`/`false` in any
- * case are themselves, and anything else is refused (before, `True` or
- * `yes` silently meant false, and could switch a vault's permission model).
- */
-export function parseBool(flag: string, v: string | boolean | undefined): boolean | undefined {
-  if (v === undefined || typeof v === 'boolean') return v;
-  const lower = v.toLowerCase();
-  if (lower === 'true') return true;
-  if (lower === 'false') return false;
-  throw usage(`${flag} must be true or false, not '${v}'`);
-}
 
 // az's keyvault datetime_type (keyvault/_validators.py): Python's strptime with
 // these formats, tried in turn; a naive datetime, which the SDK sends as UTC.

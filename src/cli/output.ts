@@ -1,5 +1,6 @@
 import jmespath from 'jmespath';
 import { CliError } from './cli-error.js';
+import { checkChoice } from './choices.js';
 import { formatJson, formatTsv } from './output-formats.js';
 import { formatTable } from './table-format.js';
 import { withPythonMinMax } from './query-compat.js';
@@ -48,8 +49,8 @@ const compileQuery = (jmespath as unknown as { compile(query: string): unknown }
  * output options would have done its work and lost its answer.
  */
 export function checkOutputOptions(opts: OutputOptions): OutputFormat {
-  const format = (opts.output ?? process.env.COFFER_OUTPUT ?? 'json').toLowerCase() as OutputFormat;
-  if (!OUTPUT_FORMATS.includes(format)) throw new CliError(`argument --output/-o: invalid choice: '${format}' (choose from ${OUTPUT_FORMATS.map((f) => `'${f}'`).join(', ')})`, undefined, 2);
+  // -o is checked as the command line is read (arg-types.ts); COFFER_OUTPUT, and callers' own options, here.
+  const format = checkChoice('coffer', '--output', (opts.output ?? process.env.COFFER_OUTPUT ?? 'json').toLowerCase(), OUTPUT_FORMATS) as OutputFormat;
   if (opts.query) {
     try {
       compileQuery(opts.query);

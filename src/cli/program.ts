@@ -4,6 +4,7 @@ import { registerAdminCommands } from './commands/admin-command.js';
 import { registerAuditCommands } from './commands/audit-command.js';
 import { registerConnectorCommands } from './commands/connector-command.js';
 import { addExamples } from './examples.js';
+import { useAzArgTypes } from './arg-types.js';
 import { rootProgram } from './root-program.js';
 import { registerGroupCommands } from './commands/group-command.js';
 import { registerHostsCommand } from './commands/hosts-command.js';
@@ -35,5 +36,6 @@ export function buildProgram(): Command {
   registerAuditCommands(program);
   registerConnectorCommands(program);
   addExamples(program);
+  useAzArgTypes(program);
   return program;
 }

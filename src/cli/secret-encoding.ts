@@ -16,13 +16,6 @@ export const ENCODINGS: readonly string[] = [...TEXT_ENCODINGS, ...BINARY_ENCODI
 
 const isText = (encoding: string) => (TEXT_ENCODINGS as readonly string[]).includes(encoding);
 
-/** The encoding named, in its canonical spelling (az's enum arguments take any case: `-e BASE64`); argparse's refusal of an unknown one (exit 2). */
-export function checkEncoding(encoding: string): string {
-  const known = ENCODINGS.find((e) => e.toLowerCase() === encoding.toLowerCase());
-  if (known) return known;
-  throw new CliError(`argument --encoding/-e: invalid choice: '${encoding}' (choose from ${ENCODINGS.map((e) => `'${e}'`).join(', ')})`, undefined, 2);
-}
-
 /** Python's base64.encodebytes: lines of at most 76 characters, each ending in a newline. */
 function mimeBase64(bytes: Buffer): string {
   const flat = bytes.toString('base64');
@@ -31,9 +24,9 @@ function mimeBase64(bytes: Buffer): string {
   return out;
 }
 
-/** The value az stores for a file's bytes under an encoding. */
+/** The value az stores for a file's bytes under one of ENCODINGS, in its spelling (-e is checked as the command line is read: arg-types.ts). */
 export function secretValueFromFile(bytes: Buffer, path: string, encoding: string): string {
-  checkEncoding(encoding);
+  if (!ENCODINGS.includes(encoding)) throw new Error(`not one of the encodings: ${encoding}`);
   if (encoding === 'base64') return mimeBase64(bytes);
   if (encoding === 'hex') return bytes.toString('hex');
   let text: string;

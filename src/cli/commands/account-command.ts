@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { accountView, checkSubscription, listedAccount, profileSubscription } from '../accounts.js';
 import { CliError } from '../cli-error.js';
 import { withOutput } from '../command-kit.js';
@@ -85,13 +85,10 @@ export function registerAccountCommands(program: Command): void {
   withOutput(withSubscription(account.command('get-access-token').description('Get an access token for a resource (default: the management endpoint).')))
     .option('--resource <url>', 'the resource (AAD v1.0 style) to get a token for')
     .option('--scope <scopes...>', 'scopes (AAD v2.0 style); default: the management endpoint')
-    .option('--resource-type <type>', `a well-known resource: ${Object.keys(RESOURCE_TYPES).join(', ')}`)
+    .addOption(new Option('--resource-type <type>', 'a well-known resource').choices(Object.keys(RESOURCE_TYPES)))
     .option('-t, --tenant <tenant>', 'tenant to get the token from (no subscription in the answer)')
     .action(async (opts: OutputOptions & SubscriptionOption & { resource?: string; scope?: string[]; resourceType?: string; tenant?: string }) => {
       checkOutputOptions(opts);
-      if (opts.resourceType !== undefined && !(opts.resourceType in RESOURCE_TYPES)) {
-        throw new CliError(`argument --resource-type: invalid choice: '${opts.resourceType}' (choose from ${Object.keys(RESOURCE_TYPES).map((t) => `'${t}'`).join(', ')})`, undefined, 2);
-      }
       const session = Session.load();
       // az's order: --resource, else the resource type's endpoint; --scope wins over both.
       let resource = opts.resource;

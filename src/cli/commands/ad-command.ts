@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { andFilters, filterQuery, graphList, odataString } from '../graph-query.js';
 import { servicePrincipalListTable } from '../table-views.js';
 import { CliError } from '../cli-error.js';
-import { parseBool, run, withOutput } from '../command-kit.js';
+import { run, withOutput } from '../command-kit.js';
 import { asShown } from '../graph-errors.js';
 import { GUID } from '../principal-lookup.js';
 import type { Session } from '../session.js';
@@ -68,13 +68,12 @@ export function registerAdCommands(program: Command): void {
     .option('--sdk-auth [bool]', "deprecated in az: print the credentials as the SDKs' auth file (JSON, with the server's endpoints)")
     .addHelpText('after', '\nExamples:\n  coffer ad sp create-for-rbac --name apono-connector\n  coffer ad sp create-for-rbac --name apono-connector --role "Key Vault Secrets User" --scopes SCOPE')
     .action(
-      run<{ name?: string; displayName?: string; years: string; role?: string; scopes?: string[]; skipAssignment?: string | boolean; sdkAuth?: string | boolean }>(async (o, s) => {
+      run<{ name?: string; displayName?: string; years: string; role?: string; scopes?: string[]; skipAssignment?: boolean; sdkAuth?: boolean }>(async (o, s) => {
         // As az warns of its deprecated arguments, before anything else.
         if (o.sdkAuth !== undefined) s.warn("Option '--sdk-auth' has been deprecated and will be removed in a future release.");
         if (o.skipAssignment !== undefined) s.warn("Option '--skip-assignment' has been deprecated and will be removed in a future release.");
-        const sdkAuth = parseBool('--sdk-auth', o.sdkAuth) ?? false;
+        const sdkAuth = o.sdkAuth ?? false;
         o.name ??= o.displayName;
-        parseBool('--skip-assignment', o.skipAssignment);
         if (!o.role !== !o.scopes) throw new CliError('Usage error: To create role assignments, specify both --role and --scopes.');
         // Before anything is created (az finds out only at the first assignment), at the first scope as az looks.
         const role = o.role ? await resolveRoleAt(s, o.role, o.scopes![0]!) : null;
@@ -212,9 +211,9 @@ export function registerAdCommands(program: Command): void {
     .requiredOption('--id <upn-or-object-id>', 'user principal name or object id')
     .option('--security-enabled-only [bool]', 'only security groups (every coffer group is one)')
     .action(
-      run<{ id: string; securityEnabledOnly?: string | boolean }>(async (o, s) => {
+      run<{ id: string; securityEnabledOnly?: boolean }>(async (o, s) => {
         // As az's get_user_member_groups: the ids, then their display names through getByIds (none if that fails).
-        const securityEnabledOnly = parseBool('--security-enabled-only', o.securityEnabledOnly) ?? false;
+        const securityEnabledOnly = o.securityEnabledOnly ?? false;
         const ids = (await s.call<{ value: string[] }>('POST', `${userUrl(s, o.id)}/getMemberGroups`, s.managementResource, { securityEnabledOnly })).value;
         const names = new Map<string, string>();
         if (ids.length > 0) {
@@ -230,11 +229,11 @@ export function registerAdCommands(program: Command): void {
     .option('--password <password>', 'the new password (at least 8 characters)')
     .option('--force-change-password-next-sign-in [bool]', 'coffer has no password change at sign-in: only false is accepted')
     .action(
-      run<{ id: string; password?: string; forceChangePasswordNextSignIn?: string | boolean }>(async (o, s) => {
+      run<{ id: string; password?: string; forceChangePasswordNextSignIn?: boolean }>(async (o, s) => {
         // As az's update_user: only what is given goes in the body (an empty one too).
         const passwordProfile: Record<string, unknown> = {};
         if (o.password !== undefined) passwordProfile.password = o.password;
-        if (o.forceChangePasswordNextSignIn !== undefined) passwordProfile.forceChangePasswordNextSignIn = parseBool('--force-change-password-next-sign-in', o.forceChangePasswordNextSignIn);
+        if (o.forceChangePasswordNextSignIn !== undefined) passwordProfile.forceChangePasswordNextSignIn = o.forceChangePasswordNextSignIn;
         await s.call('PATCH', userUrl(s, o.id), s.managementResource, Object.keys(passwordProfile).length > 0 ? { passwordProfile } : {});
         return undefined;
       }),

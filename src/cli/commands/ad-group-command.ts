@@ -31,7 +31,7 @@ export function registerAdGroupCommands(ad: Command): void {
     .requiredOption('--display-name <name>', 'display name')
     .requiredOption('--mail-nickname <nick>', 'mail nickname')
     .option('--description <text>', 'group description')
-    .option('--force', 'create a new group even if one with the same display name and mail nickname exists')
+    .option('--force [bool]', 'create a new group even if one with the same display name and mail nickname exists (bare or true)')
     .action(
       run<{ displayName: string; mailNickname: string; description?: string; force?: boolean }>(async (o, s) => {
         // az's create_group: its names go into the filter as given.

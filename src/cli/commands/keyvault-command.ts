@@ -1,6 +1,6 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { CliError } from '../cli-error.js';
-import { API, exists, noWait, parseBool, parseTags, run, TAGS_OPTION, withNoWait, withOutput } from '../command-kit.js';
+import { API, exists, noWait, parseTags, run, TAGS_OPTION, withNoWait, withOutput } from '../command-kit.js';
 import { asDeletedVault, asResource, asVault } from '../output-models.js';
 import type { Session } from '../session.js';
 import { applyGenericUpdate, hasGenericUpdate, isObject, withGenericUpdate, type GenericUpdateOptions } from '../generic-update.js';
@@ -43,34 +43,25 @@ interface CreateOptions extends VaultSettings {
   location?: string;
   sku: string;
   retentionDays: string;
-  enablePurgeProtection?: string | boolean;
-  enableRbacAuthorization: string | boolean;
-  /** commander reads `--no-self-perms` as the negation of `--self-perms`: bare, it sets selfPerms false; with a value, noSelfPerms. */
-  selfPerms?: boolean;
-  noSelfPerms?: string | boolean;
+  enablePurgeProtection?: boolean;
+  enableRbacAuthorization: boolean;
+  noSelfPerms?: boolean;
   tags?: string[] | boolean;
 }
 
 interface UpdateOptions extends VaultSettings, GenericUpdateOptions {
   name: string;
   resourceGroup?: string;
-  enableRbacAuthorization?: string | boolean;
-  enablePurgeProtection?: string | boolean;
+  enableRbacAuthorization?: boolean;
+  enablePurgeProtection?: boolean;
   retentionDays?: string;
-}
-
-/** az's enum arguments: any case in, the enum's spelling out; another value is an argparse error (exit 2). */
-function choice(flag: string, value: string, choices: string[]): string {
-  const match = choices.find((c) => c.toLowerCase() === value.toLowerCase());
-  if (!match) throw new CliError(`argument ${flag}: invalid choice: '${value}' (choose from ${choices.map((c) => `'${c}'`).join(', ')})`, undefined, 2);
-  return match;
 }
 
 /** The settings `create` and `update` both take, as az's. */
 interface VaultSettings {
-  enabledForDeployment?: string | boolean;
-  enabledForDiskEncryption?: string | boolean;
-  enabledForTemplateDeployment?: string | boolean;
+  enabledForDeployment?: boolean;
+  enabledForDiskEncryption?: boolean;
+  enabledForTemplateDeployment?: boolean;
   defaultAction?: string;
   bypass?: string;
   publicNetworkAccess?: string;
@@ -81,36 +72,32 @@ const withVaultSettings = (cmd: Command) =>
     .option('--enabled-for-deployment [bool]', 'let virtual machines read certificates (kept; coffer has none)')
     .option('--enabled-for-disk-encryption [bool]', 'let disk encryption read secrets (kept)')
     .option('--enabled-for-template-deployment [bool]', 'let template deployments read secrets (kept)')
-    .option('--default-action <action>', 'network rules: Allow or Deny what no rule matches')
-    .option('--bypass <bypass>', 'network rules: AzureServices or None')
-    .option('--public-network-access <access>', 'Enabled or Disabled');
+    // azure-mgmt-keyvault's enums (NetworkRuleAction, NetworkRuleBypassOptions, PublicNetworkAccess).
+    .addOption(new Option('--default-action <action>', 'network rules: Allow or Deny what no rule matches').choices(['Allow', 'Deny']))
+    .addOption(new Option('--bypass <bypass>', 'network rules: AzureServices or None').choices(['AzureServices', 'None']))
+    .addOption(new Option('--public-network-access <access>', 'Enabled or Disabled').choices(['Enabled', 'Disabled']));
 
 /** The enabled-for flags and public network access given (az sets only what is given). */
 function settingProperties(o: VaultSettings): Record<string, unknown> {
   const properties: Record<string, unknown> = {};
-  const flags: Array<[keyof VaultSettings, string, string]> = [
-    ['enabledForDeployment', '--enabled-for-deployment', 'enabledForDeployment'],
-    ['enabledForDiskEncryption', '--enabled-for-disk-encryption', 'enabledForDiskEncryption'],
-    ['enabledForTemplateDeployment', '--enabled-for-template-deployment', 'enabledForTemplateDeployment'],
-  ];
-  for (const [key, flag, property] of flags) if (o[key] !== undefined) properties[property] = parseBool(flag, o[key] as string | boolean);
-  if (o.publicNetworkAccess !== undefined) properties.publicNetworkAccess = choice('--public-network-access', o.publicNetworkAccess, ['Enabled', 'Disabled']);
+  for (const key of ['enabledForDeployment', 'enabledForDiskEncryption', 'enabledForTemplateDeployment'] as const) if (o[key] !== undefined) properties[key] = o[key];
+  if (o.publicNetworkAccess !== undefined) properties.publicNetworkAccess = o.publicNetworkAccess;
   return properties;
 }
 
 /** az's _create_network_rule_set over the vault's own rules (none: its defaults), with --bypass and --default-action applied. */
 function networkAcls(o: VaultSettings, existing: Record<string, unknown> | null): Record<string, unknown> {
   const acls: Record<string, unknown> = { bypass: 'AzureServices', defaultAction: 'Allow', ...(existing ?? {}) };
-  if (o.bypass !== undefined) acls.bypass = choice('--bypass', o.bypass, ['AzureServices', 'None']);
-  if (o.defaultAction !== undefined) acls.defaultAction = choice('--default-action', o.defaultAction, ['Allow', 'Deny']);
+  if (o.bypass !== undefined) acls.bypass = o.bypass;
+  if (o.defaultAction !== undefined) acls.defaultAction = o.defaultAction;
   return acls;
 }
 
 /** What `keyvault update` changes (az's update_vault): the flags given, network rules merged into the vault's own. */
 function updatedProperties(o: UpdateOptions, vault: VaultResource): Record<string, unknown> {
   const properties = settingProperties(o);
-  if (o.enableRbacAuthorization !== undefined) properties.enableRbacAuthorization = parseBool('--enable-rbac-authorization', o.enableRbacAuthorization);
-  if (o.enablePurgeProtection !== undefined) properties.enablePurgeProtection = parseBool('--enable-purge-protection', o.enablePurgeProtection);
+  if (o.enableRbacAuthorization !== undefined) properties.enableRbacAuthorization = o.enableRbacAuthorization;
+  if (o.enablePurgeProtection !== undefined) properties.enablePurgeProtection = o.enablePurgeProtection;
   if (o.retentionDays !== undefined) {
     if (!/^\s*[+-]?\d+\s*$/.test(o.retentionDays)) throw new CliError(`argument --retention-days: invalid int value: '${o.retentionDays}'`, undefined, 2);
     properties.softDeleteRetentionInDays = Number(o.retentionDays);
@@ -148,8 +135,9 @@ export function registerKeyvaultCommands(program: Command): Command {
     .option('--sku <sku>', 'standard or premium', 'standard')
     .option('--retention-days <days>', 'soft-delete retention, 7 to 90', '90')
     .option('--enable-purge-protection [bool]', 'enable purge protection (irreversible)')
-    .option('--enable-rbac-authorization [bool]', 'use Azure RBAC for data-plane access', 'true')
-    .option('--no-self-perms [bool]', 'with access policies: no policy for the creator')
+    .option('--enable-rbac-authorization [bool]', 'use Azure RBAC for data-plane access', true)
+    // az's three-state flag, not commander's negation of a --self-perms (which would read `--no-self-perms true` as false).
+    .addOption(Object.assign(new Option('--no-self-perms [bool]', 'with access policies: no policy for the creator'), { negate: false, attributeName: () => 'noSelfPerms' }))
     .option(TAGS_OPTION, 'space-separated tags: key[=value]')
     .addHelpText('after', '\nExamples:\n  coffer keyvault create --name my-vault --resource-group my-rg')
     .action(
@@ -157,8 +145,8 @@ export function registerKeyvaultCommands(program: Command): Command {
         const group = await s.call<{ location: string }>('GET', `${vaultsBase(s)}/resourcegroups/${encodeURIComponent(o.resourceGroup)}?api-version=${API.resources}`, s.managementResource);
         // As az does: a PUT would replace the vault, its access policies and its model with the defaults.
         if (await exists(s, vaultUrl(s, o.resourceGroup, o.name))) throw new CliError(`The specified vault: ${o.name} already exists`);
-        const rbac = parseBool('--enable-rbac-authorization', o.enableRbacAuthorization) === true;
-        const noSelfPerms = parseBool('--no-self-perms', o.selfPerms === false ? true : o.noSelfPerms);
+        const rbac = o.enableRbacAuthorization;
+        const noSelfPerms = o.noSelfPerms === true;
         const properties: Record<string, unknown> = {
           tenantId: s.profile.tenantId,
           sku: { family: 'A', name: o.sku },
@@ -173,7 +161,7 @@ export function registerKeyvaultCommands(program: Command): Command {
               : [{ tenantId: s.profile.tenantId, objectId: await s.objectId(), permissions: { keys: ['all'], secrets: ['all'], certificates: ['all'], storage: ['all'] } }],
         };
         Object.assign(properties, settingProperties(o));
-        if (parseBool('--enable-purge-protection', o.enablePurgeProtection)) properties.enablePurgeProtection = true;
+        if (o.enablePurgeProtection) properties.enablePurgeProtection = true;
         const created = await s.call('PUT', vaultUrl(s, o.resourceGroup, o.name), s.managementResource, { location: o.location ?? group.location, tags: parseTags(o.tags) ?? {}, properties });
         return noWait(o) ? undefined : asVault(created);
       }),

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { CliError } from '../cli-error.js';
 import { API, noWait, run, withNoWait, withOutput } from '../command-kit.js';
 import { resolvePrincipal } from '../principal-lookup.js';
@@ -45,24 +45,13 @@ const PERMISSION_CHOICES = {
   certificatePermissions: ['all', 'get', 'list', 'delete', 'create', 'import', 'update', 'managecontacts', 'getissuers', 'listissuers', 'setissuers', 'deleteissuers', 'manageissuers', 'recover', 'purge', 'backup', 'restore'],
   storagePermissions: ['all', 'get', 'list', 'delete', 'set', 'update', 'regeneratekey', 'recover', 'purge', 'backup', 'restore', 'setsas', 'listsas', 'getsas', 'deletesas'],
 } as const;
-const flagOf = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 /**
- * az's get_enum_type: each value matched in any case and sent in the enum's spelling; any other is an argparse
- * error (exit 2) before a request. Repeats are dropped (az makes a set of them).
+ * az's get_enum_type: each value matched in any case, in the enum's spelling, as the command line is read
+ * (arg-types.ts); repeats are dropped here (az makes a set of them).
  */
-function checkPermissions(o: PolicyOptions): void {
-  for (const key of Object.keys(PERMISSION_CHOICES) as Array<keyof typeof PERMISSION_CHOICES>) {
-    const given = o[key];
-    if (!given) continue;
-    const choices: readonly string[] = PERMISSION_CHOICES[key];
-    const canonical = given.map((v) => {
-      const match = choices.find((c) => c.toLowerCase() === v.toLowerCase());
-      if (!match) throw new CliError(`coffer keyvault set-policy: '${v}' is not a valid value for '${flagOf(key)}'. Allowed values: ${choices.join(', ')}.`, undefined, 2);
-      return match;
-    });
-    o[key] = [...new Set(canonical)];
-  }
+function dropRepeats(o: PolicyOptions): void {
+  for (const key of Object.keys(PERMISSION_CHOICES) as Array<keyof typeof PERMISSION_CHOICES>) if (o[key]) o[key] = [...new Set(o[key])];
 }
 
 /** az's validate_principal (an argparse error: exit 2). */
@@ -86,16 +75,16 @@ async function objectIdOf(o: PolicyOptions, s: Session): Promise<string> {
 
 export function registerPolicyCommands(kv: Command): void {
   withNoWait(withPrincipal(kv.command('set-policy').description("Set a principal's permissions in a vault's access policies (families given replace the old ones).")))
-    .option('--secret-permissions <perms...>', PERMISSION_CHOICES.secretPermissions.join(' '))
-    .option('--key-permissions <perms...>', 'key permissions')
-    .option('--certificate-permissions <perms...>', 'certificate permissions')
-    .option('--storage-permissions <perms...>', 'storage permissions')
+    .addOption(new Option('--secret-permissions <perms...>', 'secret permissions').choices(PERMISSION_CHOICES.secretPermissions))
+    .addOption(new Option('--key-permissions <perms...>', 'key permissions').choices(PERMISSION_CHOICES.keyPermissions))
+    .addOption(new Option('--certificate-permissions <perms...>', 'certificate permissions').choices(PERMISSION_CHOICES.certificatePermissions))
+    .addOption(new Option('--storage-permissions <perms...>', 'storage permissions').choices(PERMISSION_CHOICES.storagePermissions))
     .addHelpText('after', '\nExamples:\n  coffer keyvault set-policy -n my-vault --spn apono-connector --secret-permissions get')
     .action(
       run<PolicyOptions>(async (o, s) => {
         // az's validators (argparse errors: exit 2), before any request.
         checkPrincipal(o);
-        checkPermissions(o);
+        dropRepeats(o);
         if (!o.secretPermissions && !o.keyPermissions && !o.certificatePermissions && !o.storagePermissions) {
           throw new CliError('specify at least one: --key-permissions, --secret-permissions, --certificate-permissions --storage-permissions', undefined, 2);
         }

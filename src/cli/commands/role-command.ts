@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { roleAssignmentListTable, roleDefinitionListTable } from '../table-views.js';
 import { CliError } from '../cli-error.js';
 import { confirmed } from '../prompt.js';
-import { parseBool, run, withOutput } from '../command-kit.js';
+import { run, withOutput } from '../command-kit.js';
 import { GUID, resolvePrincipal } from '../principal-lookup.js';
 import { odataString } from '../graph-query.js';
 import { asRoleAssignment } from '../output-models.js';
@@ -207,7 +207,8 @@ export function registerRoleCommands(program: Command): void {
     .requiredOption('--role <role>', 'role name (e.g. "Key Vault Secrets User") or id')
     .option('--assignee <who>', 'appId, UPN, object id or display name')
     .option('--assignee-object-id <id>', 'object id (no directory lookup)')
-    .option('--assignee-principal-type <type>', 'User, Group or ServicePrincipal (with --assignee-object-id)')
+    // az's own enum (role/_params.py), without the REST spec's internal values.
+    .addOption(new Option('--assignee-principal-type <type>', 'the type of --assignee-object-id').choices(['User', 'Group', 'ServicePrincipal', 'ForeignGroup']))
     .option('--scope <scope>', 'scope: a subscription, resource group, vault or secret resource id (default: the resource group given with -g, else the subscription)')
     .option('-g, --resource-group <group>', "the resource group's scope")
     .option('-n, --name <guid>', "the assignment's name, a GUID (default: a new one); ARM refuses any other")
@@ -317,9 +318,9 @@ export function registerRoleCommands(program: Command): void {
     .option('--scope <scope>', 'list the roles at this scope')
     .option('--custom-role-only [bool]', 'only custom roles (bare or true)')
     .action(
-      run<{ name?: string; resourceGroup?: string; scope?: string; customRoleOnly?: string | boolean }>(async (o, s) => {
+      run<{ name?: string; resourceGroup?: string; scope?: string; customRoleOnly?: boolean }>(async (o, s) => {
         // az's _search_role_definitions: the roles at the scope, matched exactly by name (id) or roleName; none is [].
-        const customOnly = parseBool('--custom-role-only', o.customRoleOnly) ?? false;
+        const customOnly = o.customRoleOnly ?? false;
         const all = await roleDefinitions(s, false, roleScope(s, o));
         return all
           .filter((r) => o.name === undefined || r.name === o.name || r.properties.roleName === o.name)
@@ -358,9 +359,9 @@ export function registerRoleCommands(program: Command): void {
     .option('--scope <scope>', 'the roles at this scope')
     .option('--custom-role-only [bool]', 'only custom roles (bare or true)')
     .action(
-      run<{ name: string; resourceGroup?: string; scope?: string; customRoleOnly?: string | boolean }>(async (o, s) => {
+      run<{ name: string; resourceGroup?: string; scope?: string; customRoleOnly?: boolean }>(async (o, s) => {
         // az's delete_role_definition: every role at the scope of that name or id (none: nothing), no output.
-        const customOnly = parseBool('--custom-role-only', o.customRoleOnly) ?? false;
+        const customOnly = o.customRoleOnly ?? false;
         const scope = roleScope(s, o);
         const matched = (await roleDefinitions(s, false, scope)).filter((r) => (r.name === o.name || r.properties.roleName === o.name) && (!customOnly || r.properties.type === 'CustomRole'));
         for (const r of matched) await s.call('DELETE', authz(s, scope, `roleDefinitions/${r.name}`), s.managementResource);

@@ -1,12 +1,12 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { secretListTable } from '../table-views.js';
 import { asSecret } from '../output-models.js';
 import { CliError } from '../cli-error.js';
-import { DATETIME_HELP, parseBool, parseTags, parseUtc, TAGS_OPTION, withOutput } from '../command-kit.js';
+import { DATETIME_HELP, parseTags, TAGS_OPTION, withOutput } from '../command-kit.js';
 import { secretRun } from '../secret-errors.js';
 import type { Session } from '../session.js';
 import { dataUrl, listAll, secretRef, vaultOf, type SecretBundle, type SecretRefOptions } from '../secret-ref.js';
-import { checkEncoding, ENCODINGS } from '../secret-encoding.js';
+import { ENCODINGS } from '../secret-encoding.js';
 import { registerSecretFileCommands, readSecretFile } from './secret-file-command.js';
 
 /** `keyvault secret delete`'s notice, as az 2.45 prints it (keyvault/commands.py). */
@@ -20,12 +20,13 @@ const SECRET_DELETE_WARNING =
 interface SetOptions extends SecretRefOptions {
   value?: string;
   file?: string;
-  encoding?: string;
+  encoding: string;
   contentType?: string;
   tags?: string[] | boolean;
-  expires?: string;
-  notBefore?: string;
-  disabled?: string | boolean;
+  /** The dates as UTC seconds, read with the command line (arg-types.ts). */
+  expires?: number;
+  notBefore?: number;
+  disabled?: boolean;
 }
 
 const withRef = (cmd: Command, versioned = false) => {
@@ -75,7 +76,7 @@ export function registerSecretCommands(keyvault: Command): void {
     .requiredOption('-n, --name <name>', 'secret name')
     .option('--value <value>', 'plain text secret value')
     .option('-f, --file <path>', 'read the value from a file')
-    .option('-e, --encoding <encoding>', `file encoding: ${ENCODINGS.join(', ')}; saved as the file-encoding tag that download uses`, 'utf-8')
+    .addOption(new Option('-e, --encoding <encoding>', 'file encoding; saved as the file-encoding tag that download uses').choices(ENCODINGS).default('utf-8'))
     .option('--description, --content-type <type>', 'content type, e.g. application/json')
     .option(TAGS_OPTION, 'space-separated tags: key[=value]')
     .option('--expires <datetime>', DATETIME_HELP('expiry'))
@@ -84,13 +85,10 @@ export function registerSecretCommands(keyvault: Command): void {
     .addHelpText('after', `\nExamples:\n  coffer keyvault secret set --vault-name V --name apono-mysql-user --value '{"username": "u", "password": "p"}'\n  coffer keyvault secret set --vault-name V --name tls-key --file key.pem`)
     .action(
       secretRun<SetOptions>(async (o, s) => {
-        // argparse reads the dates (exit 2) before az's validators run.
-        const exp = parseUtc('--expires', o.expires);
-        const nbf = parseUtc('--not-before', o.notBefore);
         // As az's validator (a CLIError: exit 1): exactly one of the two, and not empty (a forgotten --value stored an empty latest version).
         if (!o.value === !o.file) throw new CliError('incorrect usage: [Required] --value VALUE | --file PATH');
         const ref = secretRef(s, o);
-        const encoding = checkEncoding(o.encoding ?? 'utf-8');
+        const encoding = o.encoding;
         // As az: the value read from the file, and a file-encoding tag on every secret it sets (with --value too).
         const value = o.file !== undefined ? readSecretFile(o.file, encoding) : o.value!;
         const tags = { ...parseTags(o.tags), 'file-encoding': encoding };
@@ -98,7 +96,7 @@ export function registerSecretCommands(keyvault: Command): void {
           value,
           contentType: o.contentType,
           tags,
-          attributes: { enabled: !parseBool('--disabled', o.disabled), exp, nbf },
+          attributes: { enabled: !o.disabled, exp: o.expires, nbf: o.notBefore },
         };
         return asSecret('bundle', await s.call<SecretBundle>('PUT', dataUrl(s, ref.vault, secretPath(ref.name)), s.vaultResource, body));
       }),
@@ -118,10 +116,7 @@ export function registerSecretCommands(keyvault: Command): void {
   withVault(secret.command('list').description('List secrets (without values).'))
     .option('--include-managed [bool]', "include managed secrets (coffer has none: certificates' secrets are not kept)")
     .action(
-      secretRun<VaultListOptions & { includeManaged?: string | boolean }>(async (o, s) => {
-        parseBool('--include-managed', o.includeManaged);
-        return (await listSome(s, o, vaultOf(s, o), '/secrets', 'secrets')).map((b) => asSecret('item', b));
-      }, secretListTable),
+      secretRun<VaultListOptions>(async (o, s) => (await listSome(s, o, vaultOf(s, o), '/secrets', 'secrets')).map((b) => asSecret('item', b)), secretListTable),
     );
 
   withRef(secret.command('list-versions').description("List a secret's versions."))
@@ -152,11 +147,11 @@ export function registerSecretCommands(keyvault: Command): void {
     .option('--content-type <type>', 'content type')
     .option(TAGS_OPTION, 'space-separated tags: key[=value] (replaces all tags; "" clears them)')
     .action(
-      secretRun<SecretRefOptions & { enabled?: string | boolean; expires?: string; notBefore?: string; contentType?: string; tags?: string[] | boolean }>(async (o, s) => {
+      secretRun<SecretRefOptions & { enabled?: boolean; expires?: number; notBefore?: number; contentType?: string; tags?: string[] | boolean }>(async (o, s) => {
         const attributes: Record<string, unknown> = {};
-        if (o.expires !== undefined) attributes.exp = parseUtc('--expires', o.expires);
-        if (o.notBefore !== undefined) attributes.nbf = parseUtc('--not-before', o.notBefore);
-        if (o.enabled !== undefined) attributes.enabled = parseBool('--enabled', o.enabled);
+        if (o.expires !== undefined) attributes.exp = o.expires;
+        if (o.notBefore !== undefined) attributes.nbf = o.notBefore;
+        if (o.enabled !== undefined) attributes.enabled = o.enabled;
         const ref = secretRef(s, o);
         const body = { attributes, contentType: o.contentType, tags: parseTags(o.tags) };
         return asSecret('bundle', await s.call<SecretBundle>('PATCH', dataUrl(s, ref.vault, secretPath(ref.name, ref.version)), s.vaultResource, body));

@@ -1,16 +1,15 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { CliError } from '../cli-error.js';
 import { secretRun } from '../secret-errors.js';
-import { checkEncoding, ENCODINGS, fileBytesFromSecret, secretValueFromFile } from '../secret-encoding.js';
+import { ENCODINGS, fileBytesFromSecret, secretValueFromFile } from '../secret-encoding.js';
 import { asSecret } from '../output-models.js';
 import { dataUrl, secretRef, vaultOf, type SecretBundle, type SecretRefOptions } from '../secret-ref.js';
 
 // Secrets and files: set --file, backup, restore, download, with az's encodings.
 
-/** The value az stores for a file (see secret-encoding.ts). */
-export function readSecretFile(path: string, named: string): string {
-  const encoding = checkEncoding(named);
+/** The value az stores for a file (see secret-encoding.ts) under one of ENCODINGS. */
+export function readSecretFile(path: string, encoding: string): string {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
@@ -69,18 +68,17 @@ export function registerSecretFileCommands(secret: Command, withRef: WithRef): v
 
   withRef(secret.command('download').description("Download a secret's value to a file."), true)
     .requiredOption('-f, --file <path>', 'file to write (must not exist)')
-    .option('-e, --encoding <encoding>', `${ENCODINGS.join(', ')}: base64 and hex decode to binary, the others write the value as UTF-8 text (default: the secret's file-encoding tag, else utf-8)`)
+    .addOption(new Option('-e, --encoding <encoding>', "base64 and hex decode to binary, the others write the value as UTF-8 text (default: the secret's file-encoding tag, else utf-8)").choices(ENCODINGS))
     .action(
       secretRun<SecretRefOptions & { file: string; encoding?: string }>(async (o, s) => {
         const ref = secretRef(s, o);
-        const encoding = o.encoding === undefined ? undefined : checkEncoding(o.encoding);
         // az checks before it fetches the secret.
         if (existsSync(o.file)) throw new CliError(`File or directory named '${o.file}' already exists.`);
         const path = `/secrets/${encodeURIComponent(ref.name)}${ref.version ? `/${ref.version}` : ''}`;
         const { value = '', tags } = await s.call<SecretBundle>('GET', dataUrl(s, ref.vault, path), s.vaultResource);
         // As az: without --encoding, the encoding `secret set --file` recorded in the file-encoding tag.
         // Decoded before the file is made: a value that does not decode leaves no file behind.
-        writeNew(o.file, fileBytesFromSecret(value, encoding ?? tags?.['file-encoding'] ?? 'utf-8'));
+        writeNew(o.file, fileBytesFromSecret(value, o.encoding ?? tags?.['file-encoding'] ?? 'utf-8'));
         return undefined;
       }),
     );
