@@ -75,7 +75,7 @@ describe('coffer CLI commands', () => {
       assert.equal(statSync(out).mode & 0o777, 0o600);
     }
     await fails(['keyvault', 'secret', 'download', '--vault-name', 'cmd-vault', '-n', 'file-hex', '--file', join(files, 'out-hex')], /already exists/);
-    await fails(['keyvault', 'secret', 'set', '--vault-name', 'cmd-vault', '-n', 'x', '--file', join(files, 'bin'), '--encoding', 'utf-16'], /invalid choice/, 2);
+    await fails(['keyvault', 'secret', 'set', '--vault-name', 'cmd-vault', '-n', 'x', '--file', join(files, 'bin'), '--encoding', 'utf-16'], /^ERROR: coffer keyvault secret set: 'utf-16' is not a valid value for '--encoding'\. Allowed values: utf-8, utf-16le, utf-16be, ascii, base64, hex\.\nDid you mean 'utf-16le' \?\n$/, 2);
   });
 
   it('secret delete, list-deleted, show-deleted, recover, purge; backup and restore through files', async () => {
@@ -340,7 +340,7 @@ describe('coffer CLI commands', () => {
     const debug = await cli('keyvault', 'secret', 'show', '--vault-name', 'cmd-vault', '-n', 'granted', '--debug', '-o', 'none');
     assert.match(debug.stderr, /DEBUG: GET https:\/\/cmd-vault\.vault\.localhost:\d+\/secrets\/granted -> 200/);
     assert.doesNotMatch(debug.stderr, /yes|Bearer|eyJ/);
-    await fails(['keyvault', 'list', '-o', 'xml'], /invalid choice: 'xml'/, 2);
+    await fails(['keyvault', 'list', '-o', 'XML'], /^ERROR: coffer keyvault list: 'xml' is not a valid value for '--output'\. Allowed values: json, jsonc, yaml, yamlc, table, tsv, none\.\n$/, 2);
     const other = cliHome();
     ok(await coffer(other, ['login', '--bootstrap', join(server.dataDir, 'bootstrap.json'), '-o', 'none']));
     ok(await coffer(other, ['logout']));
@@ -348,6 +348,27 @@ describe('coffer CLI commands', () => {
     const again = await coffer(other, ['logout']);
     assert.equal(again.code, 1);
   });
+  it("argument values are checked as az's argparse reads them: the first bad one, before the login", async () => {
+    const loggedOut = cliHome();
+    const logged = async (args: string[], pattern: RegExp) => {
+      const r = await coffer(loggedOut, args);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, pattern);
+    };
+    const attrs = ['keyvault', 'secret', 'set-attributes', '--vault-name', 'cmd-vault', '-n', 'x'];
+    await logged([...attrs, '--enabled', 'ture', '--expires', 'bad'], /^ERROR: coffer keyvault secret set-attributes: 'ture' is not a valid value for '--enabled'\. Allowed values: true, false\.\nDid you mean 'true' \?\n$/);
+    await logged([...attrs, '--expires', 'bad', '--enabled', 'ture'], /^ERROR: argument --expires: invalid datetime_type value: 'bad'\n$/);
+    await logged(['keyvault', 'update', '-n', 'v', '--bypass', 'none', '--default-action', 'Alow'], /^ERROR: coffer keyvault update: 'Alow' is not a valid value for '--default-action'\. Allowed values: Allow, Deny\.\nDid you mean 'Allow' \?\n$/);
+    await logged(['keyvault', 'set-policy', '-n', 'v', '--object-id', 'o', '--secret-permissions', 'GET', 'lst'], /^ERROR: coffer keyvault set-policy: 'lst' is not a valid value for '--secret-permissions'\. Allowed values: all, get, list, set, delete, backup, restore, recover, purge\.\nDid you mean 'list' \?\n$/);
+    await logged(['account', 'get-access-token', '--resource-type', 'graph'], /^ERROR: coffer account get-access-token: 'graph' is not a valid value for '--resource-type'\. Allowed values: oss-rdbms, arm, aad-graph, ms-graph, batch, media, data-lake\.\nDid you mean 'ms-graph' \?\n$/);
+    await logged(['role', 'assignment', 'create', '--role', 'r', '--assignee-object-id', 'o', '--assignee-principal-type', 'user1'], /'user1' is not a valid value for '--assignee-principal-type'\. Allowed values: User, Group, ServicePrincipal, ForeignGroup\.\n$/);
+    // A value that passes (any case) leaves the login check to say its piece.
+    const r = await coffer(loggedOut, [...attrs, '--enabled', 'FALSE', '-o', 'TSV']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /coffer login/);
+  });
+
   it('usage mistakes az refuses are refused, and change nothing', async () => {
     await cli('keyvault', 'secret', 'set', '--vault-name', 'cmd-vault', '-n', 'guarded', '--value', 'kept', '--expires', '2030-01-01T00:00:00Z', '-o', 'none');
     const set = ['keyvault', 'secret', 'set', '--vault-name', 'cmd-vault', '-n', 'guarded'];
@@ -362,7 +383,7 @@ describe('coffer CLI commands', () => {
       const set = await json('keyvault', 'secret', 'set-attributes', '--vault-name', 'cmd-vault', '-n', 'dated', '--expires', given!);
       assert.equal(set.attributes.expires, expected, given);
     }
-    await fails(['keyvault', 'secret', 'set-attributes', '--vault-name', 'cmd-vault', '-n', 'guarded', '--enabled', 'yes'], /--enabled must be true or false/, 2);
+    await fails(['keyvault', 'secret', 'set-attributes', '--vault-name', 'cmd-vault', '-n', 'guarded', '--enabled', 'yes'], /^ERROR: coffer keyvault secret set-attributes: 'yes' is not a valid value for '--enabled'\. Allowed values: true, false\.\n$/, 2);
     const kept = await json('keyvault', 'secret', 'show', '--vault-name', 'cmd-vault', '-n', 'guarded');
     assert.equal(kept.value, 'kept');
     assert.equal(kept.attributes.expires, '2030-01-01T00:00:00+00:00');
@@ -371,7 +392,7 @@ describe('coffer CLI commands', () => {
     assert.equal(utc.attributes.expires, '2031-06-01T12:00:00+00:00');
     assert.equal(utc.attributes.enabled, true);
 
-    await fails(['keyvault', 'update', '-n', 'cmd-vault', '--enable-rbac-authorization', 'yes'], /must be true or false/, 2);
+    await fails(['keyvault', 'update', '-n', 'cmd-vault', '--enable-rbac-authorization', 'flase'], /^ERROR: coffer keyvault update: 'flase' is not a valid value for '--enable-rbac-authorization'\. Allowed values: true, false\.\nDid you mean 'false' \?\n$/, 2);
     assert.equal((await json('keyvault', 'show', '-n', 'cmd-vault')).properties.enableRbacAuthorization, true);
     // Names, scopes and ids stay on this server: a token never goes elsewhere.
     await fails(['keyvault', 'secret', 'show', '--vault-name', 'evil.example:443/x?', '-n', 'guarded'], /is not a vault name/, 2);

@@ -166,7 +166,7 @@ describe('output options, as knack reads them', () => {
     assert.equal(render(data, { output: 'JSON' }), render(data, { output: 'json' }));
     assert.equal(render(data, { output: 'yamlc' }), 'a: x\nb: 1\n');
     assert.equal(render(data, { output: 'Table' }), render(data, { output: 'table' }));
-    assert.throws(() => render(data, { output: 'xml' }), /invalid choice: 'xml' \(choose from 'json', 'jsonc', 'yaml', 'yamlc', 'table', 'tsv', 'none'\)/);
+    assert.throws(() => render(data, { output: 'xml' }), /coffer: 'xml' is not a valid value for '--output'\. Allowed values: json, jsonc, yaml, yamlc, table, tsv, none\.$/);
   });
 });
 

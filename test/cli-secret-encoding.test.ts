@@ -4,7 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { checkEncoding, ENCODINGS, fileBytesFromSecret, secretValueFromFile } from '../src/cli/secret-encoding.js';
+import { checkChoice } from '../src/cli/choices.js';
+import { ENCODINGS, fileBytesFromSecret, secretValueFromFile } from '../src/cli/secret-encoding.js';
 
 // coffer's `secret set --file` and `secret download` against Debian
 // azure-cli's own code for them (test/python/az_secret_encoding.py): the same
@@ -41,9 +42,10 @@ describe('secret file encodings, as az', () => {
   for (const [name, bytes] of Object.entries(files)) writeFileSync(join(dir, name), bytes);
 
   it("takes an encoding in any case, as az's enum arguments, and refuses an unknown one with exit 2", () => {
+    const checkEncoding = (e: string) => checkChoice('coffer keyvault secret set', '--encoding', e, ENCODINGS);
     assert.equal(checkEncoding('BASE64'), 'base64');
     assert.equal(checkEncoding('UTF-16LE'), 'utf-16le');
-    assert.throws(() => checkEncoding('latin-1'), (err: Error & { exitCode?: number }) => err.exitCode === 2 && /invalid choice: 'latin-1'/.test(err.message));
+    assert.throws(() => checkEncoding('latin-1'), (err: Error & { exitCode?: number }) => err.exitCode === 2 && /^coffer keyvault secret set: 'latin-1' is not a valid value for '--encoding'\. Allowed values: utf-8, utf-16le, utf-16be, ascii, base64, hex\.$/.test(err.message));
   });
 
   it('set --file stores what az stores for every file and encoding, and refuses what az refuses', () => {
