@@ -64,6 +64,26 @@ describe('Expect header', () => {
     assert.equal((await secretClient(server, vault).getSecret('existing')).value, 'kept');
   });
 
+  it('an unknown expectation refused for another reason first still closes the connection: its next request is never read as the body', async () => {
+    const host = new URL(server.url).host;
+    const cases: Array<[string, string]> = [
+      ['two Host headers', `PUT /healthz HTTP/1.1\r\nHost: ${host}\r\nHost: ${host}\r\nExpect: foo\r\nContent-Length: 60\r\n\r\n`],
+      ['U+0000 in the URI', `PUT /healthz%00 HTTP/1.1\r\nHost: ${host}\r\nExpect: foo\r\nContent-Length: 60\r\n\r\n`],
+      ['a URI that does not decode (refused before any hook)', `PUT /x%zz HTTP/1.1\r\nHost: ${host}\r\nExpect: foo\r\nContent-Length: 60\r\n\r\n`],
+    ];
+    for (const [label, bytes] of cases) {
+      // The client waits for the server before sending its body; what it sends next is another request.
+      const answer = await Promise.race([
+        rawExchange(server.url, `${bytes}GET /healthz HTTP/1.1\r\nHost: ${host}\r\n\r\n`),
+        new Promise<string>((resolve) => setTimeout(() => resolve('kept open'), 3000).unref()),
+      ]);
+      assert.notEqual(answer, 'kept open', `${label}: the connection stayed open`);
+      const first = parse(answer);
+      assert.equal(first.status, 400, label);
+      assert.equal(first.headers.get('connection'), 'close', label);
+    }
+  });
+
   it('Expect: 100-continue gets 100 Continue, then the request is served', async () => {
     const body = JSON.stringify({ value: 'y'.repeat(20_000) });
     const url = new URL(`${server.vaultUrl(vault)}/secrets/continued?api-version=7.6`);

@@ -65,6 +65,9 @@ const unmet = new WeakSet<IncomingMessage>();
 export function routeUnmetExpectations(server: Server): void {
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
     unmet.add(req);
+    // Whatever answers it (the 417, or an earlier refusal: a header fault, a URI that does not decode), the
+    // connection closes after: a client that waits before sending its body would have its next request read as it.
+    res.shouldKeepAlive = false;
     server.emit('request', req, res);
   });
 }
