@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { request } from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import { adminToken, api, newGroup } from './support/access-kit.js';
 import { cliHome, coffer } from './support/cli.js';
@@ -101,6 +102,29 @@ describe('Graph list paging', () => {
       assert.equal(res.status, 400, token_);
       assert.equal(res.body!.error.code, 'Request_BadRequest', token_);
     }
+  });
+
+  it('an absolute-form target (as a proxy sends it) is routed by its path: nextLinks and role scopes are not doubled', async () => {
+    /** GET with the whole URL as the request target. */
+    const absolute = (url: string) =>
+      new Promise<{ status: number; body: Record<string, any> }>((resolve, reject) => {
+        const u = new URL(url);
+        const req = request({ host: u.hostname, port: u.port, servername: u.hostname, path: url, headers: { authorization: `Bearer ${token}` } }, (res) => {
+          let text = '';
+          res.on('data', (d: Buffer) => (text += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, any> }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const page = await absolute(`${server.url}/v1.0/servicePrincipals?$top=2`);
+    assert.equal(page.status, 200);
+    assert.ok(String(page.body['@odata.nextLink']).startsWith(`${server.url}/v1.0/servicePrincipals?`), page.body['@odata.nextLink']);
+    const scope = `/subscriptions/${server.bootstrap.subscriptionId}`;
+    const assignments = await absolute(`${server.url}${scope}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=atScope()`);
+    assert.equal(assignments.status, 200, JSON.stringify(assignments.body));
+    assert.ok(assignments.body.value.length > 0);
+    for (const a of assignments.body.value as Array<{ properties: { scope: string } }>) assert.ok(a.properties.scope.startsWith('/'), a.properties.scope);
   });
 
   it('the CLI follows @odata.nextLink: ad sp list shows every service principal', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { test } from 'node:test';
-import { headerFault } from '../src/server/header-faults.js';
+import { headerFault, originForm } from '../src/server/header-faults.js';
 
 // The header checks every request passes (src/server/header-faults.ts);
 // test/input-validation.test.ts sends the refused ones to a running server.
@@ -51,4 +51,16 @@ test('a Host that is not a host name and port, or an Authorization or Content-Ty
   assert.equal(headerFault(twice('Authorization')), 'The request has more than one Authorization header.');
   assert.equal(headerFault(twice('content-type')), 'The request has more than one Content-Type header.');
   assert.equal(headerFault(request('/secrets/x', ['kv.vault.localhost'], '1.1', ['Authorization', 'Bearer x', 'Accept', 'a'])), null, 'other headers may repeat');
+});
+
+test('an absolute-form target is routed by its path and query alone; origin form is left as it is', () => {
+  const cases: Array<[string, string]> = [
+    ['https://kv.vault.localhost:8443/secrets/x?api-version=7.6', '/secrets/x?api-version=7.6'],
+    ['https://localhost:8443', '/'],
+    ['https://localhost:8443?a=1', '/?a=1'],
+    ['http://h/a%2Fb/../c', '/a%2Fb/../c'],
+    ['/secrets/..', '/secrets/..'],
+    ['*', '*'],
+  ];
+  for (const [url, routed] of cases) assert.equal(originForm({ url } as IncomingMessage), routed, url);
 });

@@ -254,6 +254,8 @@ describe('management and directory input validation', () => {
     }
     // Served types: their own answers, unchanged.
     assert.equal((await raw('GET', `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions?api-version=2022-04-01`)).status, 200);
+    // Read decoded, as the routes read the path.
+    assert.equal((await raw('GET', `/subscriptions/${sub}/providers/Microsoft.Authorization/role%44efinitions?api-version=2022-04-01`)).status, 200);
     assert.equal((await raw('GET', `/subscriptions/${sub}/resourceGroups/rg-types/providers/Microsoft.KeyVault/vaults/nosuchvault?api-version=2023-07-01`)).status, 404);
     assert.equal((await raw('GET', `/subscriptions/${sub}/resourceGroups/rg-types/providers/Microsoft.KeyVault/vaults/nosuchvault?api-version=2023-07-01`)).json!.error!.code, 'ResourceGroupNotFound');
     assert.equal((await raw('DELETE', `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions?api-version=2022-04-01`)).status, 405);

@@ -24,7 +24,7 @@ import type { BearerAuth } from './bearer-auth.js';
 import { FORM_ROUTE, installBodyParsers } from './body-parsers.js';
 import { clientError, frameworkError, installErrorHandling, type ErrorLog } from './error-handler.js';
 import { errors } from './errors.js';
-import { headerFault, routeUnmetExpectations, unmetExpectation } from './header-faults.js';
+import { headerFault, originForm, routeUnmetExpectations, unmetExpectation } from './header-faults.js';
 import { registerMetadataRoutes } from './metadata-routes.js';
 import { installAuditHook } from '../audit/audit-hook.js';
 import type { AnonymousAuditLimits } from '../audit/anonymous-audit-limit.js';
@@ -111,6 +111,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 512 },
     // Request ids double as Azure's x-ms-request-id.
     genReqId: () => crypto.randomUUID(),
+    // Absolute-form targets (from proxies) are routed, and their scopes and nextLinks built, by path alone.
+    rewriteUrl: originForm,
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
 
   app.decorateRequest('vaultName', null);

@@ -33,7 +33,7 @@ export function headerFault(req: IncomingMessage): string | null {
   }
   // An absolute-form target (`GET https://host/path`) names the host itself, and HTTP says it wins over
   // Host; routing follows Host, so the two must agree.
-  const url = req.url ?? '/';
+  const url = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '/';
   if (url[0] !== '/' && url !== '*' && !sameHost(url, host)) return 'The request target names another host than the Host header.';
   return null;
 }
@@ -74,3 +74,20 @@ export function routeUnmetExpectations(server: Server): void {
 
 /** The Expect value of a request whose expectation cannot be met, or null. */
 export const unmetExpectation = (req: IncomingMessage): string | null => (unmet.has(req) ? String(req.headers.expect ?? '') : null);
+
+/**
+ * The target in origin form (`/path?query`): an absolute-form target
+ * (`GET https://host/path`, as proxies send it) loses its scheme and host, so
+ * that routes, scopes and nextLinks see the path alone. Fastify keeps the
+ * original as `originalUrl`, which headerFault holds against the Host header.
+ */
+export function originForm(req: IncomingMessage): string {
+  const url = req.url ?? '/';
+  if (url.charCodeAt(0) === 47 /* '/' */ || url === '*') return url;
+  const scheme = url.indexOf('://');
+  if (scheme < 0) return url;
+  let end = scheme + 3;
+  while (end < url.length && url[end] !== '/' && url[end] !== '?' && url[end] !== '#') end++;
+  const rest = url.slice(end);
+  return rest[0] === '/' ? rest : `/${rest}`;
+}
