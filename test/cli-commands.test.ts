@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { credential, secretClient } from './support/clients.js';
-import { cliHome, coffer, type CliResult } from './support/cli.js';
+import { cliHome, cliRunners, coffer } from './support/cli.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
 // Every coffer command against a running server, as a subprocess: exit codes,
@@ -14,17 +14,7 @@ describe('coffer CLI commands', () => {
   let server: TestServer;
   let home: string;
   let files: string;
-  const ok = (r: CliResult) => {
-    assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}`);
-    return r;
-  };
-  const cli = async (...args: string[]) => ok(await coffer(home, args));
-  const json = async <T = any>(...args: string[]) => (await cli(...args)).json<T>();
-  const fails = async (args: string[], pattern: RegExp, code = 1) => {
-    const r = await coffer(home, args);
-    assert.equal(r.code, code, `expected exit ${code}: ${r.stdout} ${r.stderr}`);
-    assert.match(r.stderr, pattern);
-  };
+  const { ok, cli, json, fails } = cliRunners(() => home);
 
   before(async () => {
     server = await startTestServer();

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import { credential } from './support/clients.js';
-import { cliHome, coffer, type CliResult } from './support/cli.js';
+import { cliHome, cliRunners, coffer } from './support/cli.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 import { MSREST_MAXRESULTS } from './support/az-python.js';
 
@@ -16,12 +16,7 @@ describe('coffer CLI behaves as az does', () => {
   let server: TestServer;
   let home: string;
   let files: string;
-  const ok = (r: CliResult) => {
-    assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}`);
-    return r;
-  };
-  const cli = async (...args: string[]) => ok(await coffer(home, args));
-  const json = async <T = any>(...args: string[]) => (await cli(...args)).json<T>();
+  const { cli, json } = cliRunners(() => home);
   /** Fails with this exit code and stderr, and prints nothing on stdout. */
   const fails = async (args: string[], pattern: RegExp, code: number) => {
     const r = await coffer(home, args);

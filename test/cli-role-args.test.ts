@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { cliHome, coffer, type CliResult } from './support/cli.js';
+import { cliHome, cliRunners, coffer } from './support/cli.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
 // `role assignment create` arguments as az 2.45 takes them (role/custom.py
@@ -15,12 +15,7 @@ describe('coffer role assignment create arguments, as az 2.45 takes them', () =>
   let home: string;
   let scope: string;
   let appId: string;
-  const ok = (r: CliResult) => {
-    assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}`);
-    return r;
-  };
-  const cli = async (...args: string[]) => ok(await coffer(home, args));
-  const json = async <T = any>(...args: string[]) => (await cli(...args)).json<T>();
+  const { cli, json } = cliRunners(() => home);
   const assignments = async () => json<Array<{ name: string; description: string | null }>>('role', 'assignment', 'list', '--scope', scope);
   const create = (...args: string[]) => ['role', 'assignment', 'create', '--role', 'Key Vault Secrets User', '--assignee', appId, '--scope', scope, ...args];
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { cliHome, coffer, type CliResult } from './support/cli.js';
+import { cliHome, cliRunners, coffer } from './support/cli.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
 // `keyvault secret` arguments as az 2.45 parses them: --expires/--not-before
@@ -9,12 +9,7 @@ import { startTestServer, type TestServer } from './support/server-fixture.js';
 describe('coffer keyvault secret arguments, as az 2.45 reads them', () => {
   let server: TestServer;
   let home: string;
-  const ok = (r: CliResult) => {
-    assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}`);
-    return r;
-  };
-  const cli = async (...args: string[]) => ok(await coffer(home, args));
-  const json = async <T = any>(...args: string[]) => (await cli(...args)).json<T>();
+  const { cli, json } = cliRunners(() => home);
   /** A refusal: exactly `ERROR: message` and the exit code. */
   const refuses = async (args: string[], message: string, code: number) => {
     const r = await coffer(home, args);

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:https';
-import { connect } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { createVault, credential, secretClient } from './support/clients.js';
+import { rawExchange as tlsExchange } from './support/raw-http.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
 // The Expect header: 100-continue is met (curl sends it for large bodies);
@@ -23,16 +23,7 @@ describe('Expect header', () => {
   after(() => server?.stop());
 
   /** Sends bytes as they are over TLS and returns what comes back until the server closes the connection. */
-  function rawExchange(url: string, bytes: string): Promise<string> {
-    const host = new URL(url).hostname;
-    return new Promise((resolve, reject) => {
-      const socket = connect({ host: '127.0.0.1', port: server.port, servername: host, rejectUnauthorized: false }, () => socket.write(bytes));
-      let got = '';
-      socket.on('data', (d: Buffer) => (got += d.toString()));
-      socket.on('close', () => resolve(got));
-      socket.on('error', reject);
-    });
-  }
+  const rawExchange = (url: string, bytes: string) => tlsExchange(server.port, new URL(url).hostname, bytes);
 
   function parse(answer: string) {
     const at = answer.indexOf('\r\n\r\n');

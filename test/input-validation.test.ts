@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { connect } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { createVault, credential, secretClient } from './support/clients.js';
-import { rawRequest } from './support/raw-http.js';
+import { rawExchange as tlsExchange, rawRequest } from './support/raw-http.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
 // Bad input gets Azure's 400 BadParameter (or the status Azure uses) and
@@ -208,15 +207,7 @@ describe('data-plane input validation', () => {
   });
 
   /** Sends bytes as they are over TLS and returns what comes back until the server closes the connection (each request here makes it close). */
-  function rawExchange(host: string, bytes: string): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const socket = connect({ host: '127.0.0.1', port: server.port, servername: host, rejectUnauthorized: false }, () => socket.write(bytes));
-      let got = '';
-      socket.on('data', (d: Buffer) => (got += d.toString()));
-      socket.on('close', () => resolve(got));
-      socket.on('error', reject);
-    });
-  }
+  const rawExchange = (host: string, bytes: string) => tlsExchange(server.port, host, bytes);
 
   it('requests that are not valid HTTP get the service’s error shape, then the connection closes', async () => {
     const host = new URL(base).hostname;

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,4 +28,21 @@ export function coffer(home: string, args: string[], env: Record<string, string>
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr, json: <T>() => JSON.parse(stdout) as T }));
   });
+}
+
+/** What the CLI tests call: `cli` runs a command and asserts it exited 0, `json` parses what it printed, `fails` asserts a failure; `home` is read at each call (tests set it in a before hook). */
+export function cliRunners(home: () => string) {
+  const ok = (r: CliResult) => {
+    assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}`);
+    return r;
+  };
+  const cli = async (...args: string[]) => ok(await coffer(home(), args));
+  const json = async <T = any>(...args: string[]) => (await cli(...args)).json<T>();
+  /** Runs a command that must fail with this exit code and a stderr matching `pattern`. */
+  const fails = async (args: string[], pattern: RegExp, code = 1) => {
+    const r = await coffer(home(), args);
+    assert.equal(r.code, code, `expected exit ${code}: ${r.stdout} ${r.stderr}`);
+    assert.match(r.stderr, pattern);
+  };
+  return { ok, cli, json, fails };
 }

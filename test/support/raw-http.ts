@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { request } from 'node:https';
+import { connect } from 'node:tls';
 
 // A request sent exactly as written: unlike fetch, no URL normalisation, so
 // paths such as /secrets/.. reach the server verbatim. `localAddress` sends it
@@ -16,5 +17,16 @@ export function rawRequest(url: string, init: { method?: string; headers?: Recor
     req.on('error', reject);
     if (init.body !== undefined) req.write(init.body);
     req.end();
+  });
+}
+
+/** Sends bytes as they are over TLS to 127.0.0.1:`port` (SNI `host`) and returns what comes back until the server closes the connection. */
+export function rawExchange(port: number, host: string, bytes: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, servername: host, rejectUnauthorized: false }, () => socket.write(bytes));
+    let got = '';
+    socket.on('data', (d: Buffer) => (got += d.toString()));
+    socket.on('close', () => resolve(got));
+    socket.on('error', reject);
   });
 }
