@@ -15,13 +15,16 @@ import type { RoleDefinitionService } from './role-definition-service.js';
 const PROVIDER = '/providers/microsoft.authorization/';
 
 function split(url: string): { scope: string; collection: string; name: string | null } {
-  // ARM clients join endpoint and scope with an extra slash (`//subscriptions/...`).
-  const path = decodeURIComponent(url.split('?')[0]!).replace(/\/{2,}/g, '/').replace(/\/+$/, '');
-  const at = path.toLowerCase().lastIndexOf(PROVIDER);
+  // ARM clients join endpoint and scope with an extra slash (`//subscriptions/...`). Split before decoding:
+  // an encoded '/' in a name (`roleAssignments/a%2Fb`) is part of that name, which is then no GUID.
+  const segments = url.split('?')[0]!.split('/').filter((s) => s !== '').map((s) => decodeURIComponent(s));
+  const path = `/${segments.join('/')}`;
+  let at = -1;
+  for (let i = segments.length - 2; i >= 0 && at < 0; i--) if (`/${segments[i]}/${segments[i + 1]}/`.toLowerCase() === PROVIDER) at = i;
   if (at < 0) throw errors.notFound(path);
-  const [collection = '', name = null, ...rest] = path.slice(at + PROVIDER.length).split('/');
+  const [collection = '', name = null, ...rest] = segments.slice(at + 2);
   if (rest.length > 0) throw errors.notFound(path);
-  return { scope: path.slice(0, at) || '/', collection: collection.toLowerCase(), name };
+  return { scope: at === 0 ? '/' : `/${segments.slice(0, at).join('/')}`, collection: collection.toLowerCase(), name };
 }
 
 export function registerAuthorizationRoutes(arm: FastifyInstance, deps: { subscriptionId: string; assignments: RoleAssignmentService; definitions: RoleDefinitionService }): void {

@@ -31,14 +31,17 @@ const SERVED: Record<string, { name: string; types: Set<string> }> = {
  */
 export function unknownResourceType(url: string, apiVersion: unknown): ServiceError | null {
   if (typeof apiVersion !== 'string' || apiVersion === '') return null;
-  // Decoded, as the routes read the path (role%41ssignments is roleAssignments); one that does not decode is no type.
-  let path: string;
+  // Each segment decoded, as the routes read them (role%41ssignments is roleAssignments; a%2Fb is one name); one
+  // that does not decode is no type.
+  let segments: string[];
   try {
-    path = decodeURIComponent(url.split('?')[0] ?? '');
+    segments = (url.split('?')[0] ?? '')
+      .split('/')
+      .filter((s) => s !== '')
+      .map((s) => decodeURIComponent(s));
   } catch {
     return null;
   }
-  const segments = path.split('/').filter((s) => s !== '');
   const at = segments.map((s) => s.toLowerCase()).lastIndexOf('providers');
   const namespace = at < 0 ? undefined : SERVED[(segments[at + 1] ?? '').toLowerCase()];
   const rest = segments.slice(at + 2);
