@@ -391,6 +391,8 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
       await noteAuditHead().catch(() => undefined);
       await store.close();
       rmSync(pidFile, { force: true });
+      // The log is written asynchronously, and the process exits right after this: its last lines (the fatal one) first.
+      await new Promise<void>((resolve) => log.flush(() => resolve()));
     },
   };
 }
