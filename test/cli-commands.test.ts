@@ -14,14 +14,13 @@ describe('coffer CLI commands', () => {
   let server: TestServer;
   let home: string;
   let files: string;
-  const { ok, cli, json, fails } = cliRunners(() => home);
+  const { ok, cli, json, fails, signIn } = cliRunners(() => home);
 
   before(async () => {
     server = await startTestServer();
     home = cliHome();
     files = mkdtempSync(join(tmpdir(), 'coffer-cli-files-'));
-    const b = server.bootstrap;
-    await cli('login', '--service-principal', '-u', b.clientId, '-p', b.clientSecret, '--tenant', b.tenantId, '--server', server.url, '-o', 'none');
+    await signIn(server);
     await cli('group', 'create', '-n', 'rg', '-l', 'local', '-o', 'none');
     await cli('keyvault', 'create', '-n', 'cmd-vault', '-g', 'rg', '-o', 'none');
     await cli('keyvault', 'create', '-n', 'policy-vault', '-g', 'rg', '--enable-rbac-authorization', 'false', '-o', 'none');

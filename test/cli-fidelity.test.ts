@@ -16,7 +16,7 @@ describe('coffer CLI behaves as az does', () => {
   let server: TestServer;
   let home: string;
   let files: string;
-  const { cli, json } = cliRunners(() => home);
+  const { cli, json, signIn } = cliRunners(() => home);
   /** Fails with this exit code and stderr, and prints nothing on stdout. */
   const fails = async (args: string[], pattern: RegExp, code: number) => {
     const r = await coffer(home, args);
@@ -30,8 +30,7 @@ describe('coffer CLI behaves as az does', () => {
     server = await startTestServer();
     home = cliHome();
     files = mkdtempSync(join(tmpdir(), 'coffer-cli-fidelity-'));
-    const b = server.bootstrap;
-    await cli('login', '--service-principal', '-u', b.clientId, '-p', b.clientSecret, '--tenant', b.tenantId, '--server', server.url, '-o', 'none');
+    await signIn(server);
     await cli('group', 'create', '-n', 'rg1', '-l', 'local', '-o', 'none');
     await cli('keyvault', 'create', '-n', 'rbac-vault', '-g', 'rg1', '-o', 'none');
     await cli('keyvault', 'create', '-n', 'ap-vault', '-g', 'rg1', '--enable-rbac-authorization', 'false', '-o', 'none');

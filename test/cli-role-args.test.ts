@@ -15,15 +15,14 @@ describe('coffer role assignment create arguments, as az 2.45 takes them', () =>
   let home: string;
   let scope: string;
   let appId: string;
-  const { cli, json } = cliRunners(() => home);
+  const { cli, json, signIn } = cliRunners(() => home);
   const assignments = async () => json<Array<{ name: string; description: string | null }>>('role', 'assignment', 'list', '--scope', scope);
   const create = (...args: string[]) => ['role', 'assignment', 'create', '--role', 'Key Vault Secrets User', '--assignee', appId, '--scope', scope, ...args];
 
   before(async () => {
     server = await startTestServer();
     home = cliHome();
-    const b = server.bootstrap;
-    await cli('login', '--service-principal', '-u', b.clientId, '-p', b.clientSecret, '--tenant', b.tenantId, '--server', server.url, '-o', 'none');
+    await signIn(server);
     await cli('group', 'create', '-n', 'rg', '-l', 'local', '-o', 'none');
     scope = (await json('keyvault', 'create', '-n', 'role-args-vault', '-g', 'rg')).id;
     appId = (await json('ad', 'sp', 'create-for-rbac', '--name', 'role-args-sp', '--only-show-errors')).appId;

@@ -9,7 +9,7 @@ import { startTestServer, type TestServer } from './support/server-fixture.js';
 describe('coffer keyvault secret arguments, as az 2.45 reads them', () => {
   let server: TestServer;
   let home: string;
-  const { cli, json } = cliRunners(() => home);
+  const { cli, json, signIn } = cliRunners(() => home);
   /** A refusal: exactly `ERROR: message` and the exit code. */
   const refuses = async (args: string[], message: string, code: number) => {
     const r = await coffer(home, args);
@@ -19,8 +19,7 @@ describe('coffer keyvault secret arguments, as az 2.45 reads them', () => {
   before(async () => {
     server = await startTestServer();
     home = cliHome();
-    const b = server.bootstrap;
-    await cli('login', '--service-principal', '-u', b.clientId, '-p', b.clientSecret, '--tenant', b.tenantId, '--server', server.url, '-o', 'none');
+    await signIn(server);
     await cli('group', 'create', '-n', 'rg', '-l', 'local', '-o', 'none');
     await cli('keyvault', 'create', '-n', 'args-vault', '-g', 'rg', '-o', 'none');
   });

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { bodyObject, type ArmRequest } from '../server/arm-common.js';
 import { errors } from '../server/errors.js';
 import { requireCaller } from '../server/request-context.js';
+import { pathSegments } from '../server/query-params.js';
 import { unknownResourceType } from '../server/resource-types.js';
 import { sendValueList } from '../server/value-list.js';
 import { roleAssignmentResource, roleDefinitionResource } from './authorization-wire.js';
@@ -15,9 +16,9 @@ import type { RoleDefinitionService } from './role-definition-service.js';
 const PROVIDER = '/providers/microsoft.authorization/';
 
 function split(url: string): { scope: string; collection: string; name: string | null } {
-  // ARM clients join endpoint and scope with an extra slash (`//subscriptions/...`). Split before decoding:
-  // an encoded '/' in a name (`roleAssignments/a%2Fb`) is part of that name, which is then no GUID.
-  const segments = url.split('?')[0]!.split('/').filter((s) => s !== '').map((s) => decodeURIComponent(s));
+  // An encoded '/' in a name (`roleAssignments/a%2Fb`) stays part of that name, which is then no GUID.
+  const segments = pathSegments(url);
+  if (segments === null) throw errors.notFound(url.split('?')[0] ?? '');
   const path = `/${segments.join('/')}`;
   let at = -1;
   for (let i = segments.length - 2; i >= 0 && at < 0; i--) if (`/${segments[i]}/${segments[i + 1]}/`.toLowerCase() === PROVIDER) at = i;

@@ -55,7 +55,6 @@ export interface LogOptions {
   subscription?: string;
 }
 
-
 /** Runs an action with the logged-in session and prints its answer (`table`: az's table view of it, if it has one). */
 export function run<O>(action: Action<O & OutputOptions & LogOptions>, table?: TableView) {
   return async (opts: O & OutputOptions & LogOptions) => {
@@ -109,6 +108,9 @@ function azDatetime(v: string): number | undefined {
   return undefined;
 }
 
+/** --expires/--not-before's help: az's forms. */
+export const DATETIME_HELP = (what: string) => `${what}, UTC: 2027-12-31T23:59:59Z, 2027-12-31T23:59Z, 2027-12-31T23Z or 2027-12-31`;
+
 /**
  * --expires/--not-before as az 2.45 reads them (datetime_type): to the
  * second, minute or hour with a Z (2027-12-31T23:59:59Z, 2027-12-31T23:59Z,
@@ -116,9 +118,6 @@ function azDatetime(v: string): number | undefined {
  * else (a zone offset, fractions, a time without Z) is argparse's usage
  * error, exit 2; sent on as null, it would have cleared the attribute.
  */
-/** --expires/--not-before's help: az's forms. */
-export const DATETIME_HELP = (what: string) => `${what}, UTC: 2027-12-31T23:59:59Z, 2027-12-31T23:59Z, 2027-12-31T23Z or 2027-12-31`;
-
 export function parseUtc(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const t = azDatetime(v);

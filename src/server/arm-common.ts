@@ -9,7 +9,7 @@ import type { VaultService } from '../vaults/vault-service.js';
 import type { BearerAuth } from './bearer-auth.js';
 import { errors, ServiceError } from './errors.js';
 import type { Urls } from './urls.js';
-import { decodeToken, encodeToken, isCalendarDate, repeatedParameter } from './query-params.js';
+import { decodeToken, encodeToken, isCalendarDate, nextLinkTo, repeatedParameter } from './query-params.js';
 
 // What every ARM-shaped route module gets, and the hook they share:
 // api-version required, management token verified.
@@ -87,7 +87,7 @@ export const armCursor = (req: ArmRequest): Promise<string | null> => asArm(() =
 export function armNextLink(req: ArmRequest, authority: string, top: number, next: string | null): string | null {
   if (next === null) return null;
   const q = new URLSearchParams({ 'api-version': req.query['api-version'] ?? '', $top: String(top), $skiptoken: encodeToken(next) });
-  return `${authority}${req.url.split('?')[0]}?${q.toString().replaceAll('%24', '$')}`;
+  return nextLinkTo(authority, req.url, q);
 }
 
 /**

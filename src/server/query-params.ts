@@ -1,6 +1,6 @@
 import { errors } from './errors.js';
 
-// Query-string checks shared by route groups.
+// Request-target helpers shared by route groups: query checks, paths, links.
 
 /** The first parameter given more than once (fastify makes it an array, which no route expects). */
 export function repeatedParameter(query: unknown): string | undefined {
@@ -32,3 +32,24 @@ export function decodeToken(raw: string | undefined): string | null {
   if (!/^[0-9A-Za-z-]{1,127}$/.test(cursor)) throw errors.badParameter('The $skiptoken value is invalid.');
   return cursor;
 }
+
+/**
+ * The path's segments, each decoded and empty ones dropped (ARM clients write
+ * `//subscriptions/...`): split before decoding, so an encoded '/' stays
+ * inside its segment (`roleAssignments/a%2Fb` names `a/b`). Null when one
+ * does not decode.
+ */
+export function pathSegments(url: string): string[] | null {
+  try {
+    return (url.split('?')[0] ?? '')
+      .split('/')
+      .filter((s) => s !== '')
+      .map((s) => decodeURIComponent(s));
+  } catch {
+    return null;
+  }
+}
+
+/** A nextLink: the request's own path under `authority`, with `query` (its `$` names unescaped, as Azure writes them). */
+export const nextLinkTo = (authority: string, url: string, query: URLSearchParams): string =>
+  `${authority}${url.split('?')[0]}?${query.toString().replaceAll('%24', '$')}`;

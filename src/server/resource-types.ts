@@ -1,4 +1,5 @@
 import { errors, type ServiceError } from './errors.js';
+import { pathSegments } from './query-params.js';
 
 /**
  * The resource types coffer serves under each Resource Manager namespace it
@@ -31,17 +32,9 @@ const SERVED: Record<string, { name: string; types: Set<string> }> = {
  */
 export function unknownResourceType(url: string, apiVersion: unknown): ServiceError | null {
   if (typeof apiVersion !== 'string' || apiVersion === '') return null;
-  // Each segment decoded, as the routes read them (role%41ssignments is roleAssignments; a%2Fb is one name); one
-  // that does not decode is no type.
-  let segments: string[];
-  try {
-    segments = (url.split('?')[0] ?? '')
-      .split('/')
-      .filter((s) => s !== '')
-      .map((s) => decodeURIComponent(s));
-  } catch {
-    return null;
-  }
+  // Decoded, as the routes read them (role%41ssignments is roleAssignments); a path that does not decode is no type.
+  const segments = pathSegments(url);
+  if (segments === null) return null;
   const at = segments.map((s) => s.toLowerCase()).lastIndexOf('providers');
   const namespace = at < 0 ? undefined : SERVED[(segments[at + 1] ?? '').toLowerCase()];
   const rest = segments.slice(at + 2);

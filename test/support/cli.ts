@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BIN } from './server-fixture.js';
+import { BIN, type TestServer } from './server-fixture.js';
 
 // Runs the built `coffer` executable as a user would, with its own home.
 
@@ -30,7 +30,7 @@ export function coffer(home: string, args: string[], env: Record<string, string>
   });
 }
 
-/** What the CLI tests call: `cli` runs a command and asserts it exited 0, `json` parses what it printed, `fails` asserts a failure; `home` is read at each call (tests set it in a before hook). */
+/** What the CLI tests call: `cli` runs a command and asserts it exited 0, `json` parses what it printed, `fails` asserts a failure, `signIn` logs in as the bootstrap administrator; `home` is read at each call (tests set it in a before hook). */
 export function cliRunners(home: () => string) {
   const ok = (r: CliResult) => {
     assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}`);
@@ -44,5 +44,10 @@ export function cliRunners(home: () => string) {
     assert.equal(r.code, code, `expected exit ${code}: ${r.stdout} ${r.stderr}`);
     assert.match(r.stderr, pattern);
   };
-  return { ok, cli, json, fails };
+  /** Signs in as the server's bootstrap administrator (its service principal). */
+  const signIn = async (server: TestServer) => {
+    const b = server.bootstrap;
+    await cli('login', '--service-principal', '-u', b.clientId, '-p', b.clientSecret, '--tenant', b.tenantId, '--server', server.url, '-o', 'none');
+  };
+  return { ok, cli, json, fails, signIn };
 }

@@ -166,6 +166,9 @@ function azAssignment(a: RoleAssignment, names: { role?: string; principal?: str
  */
 const createdAssignment = (a: RoleAssignment) => asRoleAssignment(a);
 
+/** Graph's @odata.type of a directory object, as a role assignment's principalType. */
+const TYPES: Record<string, string> = { '#microsoft.graph.user': 'User', '#microsoft.graph.servicePrincipal': 'ServicePrincipal', '#microsoft.graph.group': 'Group' };
+
 /**
  * az's _get_principal_type_from_object_id, for --assignee-object-id without
  * --assignee-principal-type: its warning, then the object's type from
@@ -173,7 +176,6 @@ const createdAssignment = (a: RoleAssignment) => asRoleAssignment(a);
  */
 async function principalTypeOf(s: Session, objectId: string): Promise<string | undefined> {
   s.warn('RBAC service might reject creating role assignment without --assignee-principal-type in the future. Better to specify --assignee-principal-type manually.');
-  const TYPES: Record<string, string> = { '#microsoft.graph.user': 'User', '#microsoft.graph.servicePrincipal': 'ServicePrincipal', '#microsoft.graph.group': 'Group' };
   try {
     const body = { ids: [objectId], types: ['user', 'group', 'servicePrincipal', 'directoryObjectPartnerReference'] };
     const found = await s.call<{ value: Array<{ '@odata.type'?: string }> }>('POST', `${s.profile.server}/v1.0/directoryObjects/getByIds`, s.managementResource, body);
