@@ -61,14 +61,14 @@ export function registerAdCommands(program: Command): void {
   withOutput(sp.command('create-for-rbac').description('Create a service principal with a client secret (with --name of an existing one: reset its secret), and optionally assign it a role.'))
     .option('--display-name <name>', 'same as --name')
     .option('-n, --name <name>', 'display name (default: coffer-sp-TIMESTAMP); an existing service principal with this name is reused and its secret reset, as in az')
-    .option('--years <n>', 'years the secret stays valid', '1')
+    .option('--years <int>', 'years the secret stays valid (default 1)')
     .option('--role <role>', 'role to assign at each of --scopes')
     .option('--scopes <scopes...>', 'space-separated scopes for --role')
     .option('--skip-assignment [bool]', "deprecated in az, a no-op: no role is assigned without --role")
     .option('--sdk-auth [bool]', "deprecated in az: print the credentials as the SDKs' auth file (JSON, with the server's endpoints)")
     .addHelpText('after', '\nExamples:\n  coffer ad sp create-for-rbac --name apono-connector\n  coffer ad sp create-for-rbac --name apono-connector --role "Key Vault Secrets User" --scopes SCOPE')
     .action(
-      run<{ name?: string; displayName?: string; years: string; role?: string; scopes?: string[]; skipAssignment?: boolean; sdkAuth?: boolean }>(async (o, s) => {
+      run<{ name?: string; displayName?: string; years?: number; role?: string; scopes?: string[]; skipAssignment?: boolean; sdkAuth?: boolean }>(async (o, s) => {
         // As az warns of its deprecated arguments, before anything else.
         if (o.sdkAuth !== undefined) s.warn("Option '--sdk-auth' has been deprecated and will be removed in a future release.");
         if (o.skipAssignment !== undefined) s.warn("Option '--skip-assignment' has been deprecated and will be removed in a future release.");
@@ -78,7 +78,7 @@ export function registerAdCommands(program: Command): void {
         // Before anything is created (az finds out only at the first assignment), at the first scope as az looks.
         const role = o.role ? await resolveRoleAt(s, o.role, o.scopes![0]!) : null;
         const name = o.name ?? `coffer-sp-${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}`;
-        const years = Number(o.years);
+        const years = o.years ?? 1;
         // As az: "patch existing app with the same displayName to make the command idempotent".
         const existing = o.name
           ? (await servicePrincipals(s, `displayName eq '${odataString(o.name)}'`))[0]
@@ -167,11 +167,11 @@ export function registerAdCommands(program: Command): void {
   withOutput(credential.command('reset').description('Add a new client secret (with --append) or replace them all.'))
     .requiredOption('--id <id>', 'appId, object id or display name')
     .option('--append', 'keep the existing secrets')
-    .option('--years <n>', 'years the secret stays valid', '1')
+    .option('--years <int>', 'years the secret stays valid (default 1)')
     .action(
-      run<{ id: string; append?: boolean; years: string }>(async (o, s) => {
+      run<{ id: string; append?: boolean; years?: number }>(async (o, s) => {
         const target = await findSp(s, o.id);
-        const added = await resetPassword(s, target.id, Number(o.years), o.append === true);
+        const added = await resetPassword(s, target.id, o.years ?? 1, o.append === true);
         s.warn(CREDENTIAL_WARNING);
         return { appId: target.appId, password: added.secretText, tenant: s.profile.tenantId };
       }),

@@ -3,6 +3,8 @@ import { CliError } from '../cli-error.js';
 import { API, exists, noWait, parseTags, run, TAGS_OPTION, withNoWait, withOutput } from '../command-kit.js';
 import { asDeletedVault, asResource, asVault } from '../output-models.js';
 import type { Session } from '../session.js';
+import { pyInt } from '../arg-types.js';
+import { pyRepr } from '../table-format.js';
 import { applyGenericUpdate, hasGenericUpdate, isObject, withGenericUpdate, type GenericUpdateOptions } from '../generic-update.js';
 
 // coffer keyvault create | show | list | update | delete, as az has them, and
@@ -57,6 +59,17 @@ interface UpdateOptions extends VaultSettings, GenericUpdateOptions {
   retentionDays?: string;
 }
 
+/**
+ * --retention-days as az 2.45 reads it: a string that create_vault and update_vault pass to int() just
+ * before the PUT or PATCH (after the vault lookups; there is no argparse type), where a ValueError is az's
+ * "unexpected error" (exit 1): its first two lines, without the traceback.
+ */
+function retentionDays(v: string): number {
+  const n = pyInt(v);
+  if (n === undefined) throw new CliError(`The command failed with an unexpected error. Here is the traceback:\nERROR: invalid literal for int() with base 10: ${pyRepr(v).slice(0, 200)}`);
+  return n;
+}
+
 /** The settings `create` and `update` both take, as az's. */
 interface VaultSettings {
   enabledForDeployment?: boolean;
@@ -98,10 +111,7 @@ function updatedProperties(o: UpdateOptions, vault: VaultResource): Record<strin
   const properties = settingProperties(o);
   if (o.enableRbacAuthorization !== undefined) properties.enableRbacAuthorization = o.enableRbacAuthorization;
   if (o.enablePurgeProtection !== undefined) properties.enablePurgeProtection = o.enablePurgeProtection;
-  if (o.retentionDays !== undefined) {
-    if (!/^\s*[+-]?\d+\s*$/.test(o.retentionDays)) throw new CliError(`argument --retention-days: invalid int value: '${o.retentionDays}'`, undefined, 2);
-    properties.softDeleteRetentionInDays = Number(o.retentionDays);
-  }
+  if (o.retentionDays !== undefined) properties.softDeleteRetentionInDays = retentionDays(o.retentionDays);
   if (o.defaultAction !== undefined || o.bypass !== undefined) properties.networkAcls = networkAcls(o, (vault.properties.networkAcls as Record<string, unknown> | null) ?? null);
   return properties;
 }
@@ -147,18 +157,20 @@ export function registerKeyvaultCommands(program: Command): Command {
         if (await exists(s, vaultUrl(s, o.resourceGroup, o.name))) throw new CliError(`The specified vault: ${o.name} already exists`);
         const rbac = o.enableRbacAuthorization;
         const noSelfPerms = o.noSelfPerms === true;
+        // Like az: with the access-policy model the creator gets full rights to the vault's objects, unless --no-self-perms.
+        const accessPolicies =
+          rbac || noSelfPerms
+            ? []
+            : [{ tenantId: s.profile.tenantId, objectId: await s.objectId(), permissions: { keys: ['all'], secrets: ['all'], certificates: ['all'], storage: ['all'] } }];
         const properties: Record<string, unknown> = {
           tenantId: s.profile.tenantId,
           sku: { family: 'A', name: o.sku },
-          softDeleteRetentionInDays: Number(o.retentionDays),
+          // After the creator's object id is looked up, as in az's create_vault.
+          softDeleteRetentionInDays: retentionDays(o.retentionDays),
           enableRbacAuthorization: rbac,
           // az's create always sends a network rule set (_create_network_rule_set: its defaults unless given), so the vault shows one.
           networkAcls: networkAcls(o, null),
-          // Like az: with the access-policy model the creator gets full rights to the vault's objects, unless --no-self-perms.
-          accessPolicies:
-            rbac || noSelfPerms
-              ? []
-              : [{ tenantId: s.profile.tenantId, objectId: await s.objectId(), permissions: { keys: ['all'], secrets: ['all'], certificates: ['all'], storage: ['all'] } }],
+          accessPolicies,
         };
         Object.assign(properties, settingProperties(o));
         if (o.enablePurgeProtection) properties.enablePurgeProtection = true;

@@ -37,30 +37,30 @@ const withRef = (cmd: Command, versioned = false) => {
 interface VaultListOptions {
   vaultName?: string;
   id?: string;
-  maxresults?: string;
+  /** Read with the command line, as argparse's int (arg-types.ts). */
+  maxresults?: number;
 }
 
-const MAXRESULTS_OPTION = '--maxresults <n>';
+const MAXRESULTS_OPTION = '--maxresults <int>';
 // A vault-level list: --vault-name, or --id with the vault's URL, as az.
 const withVault = (cmd: Command) => withOutput(cmd).option('--vault-name <vault>', 'vault name').option('--id <url>', 'vault URL (instead of --vault-name)').option(MAXRESULTS_OPTION, 'at most this many');
 
 /**
- * --maxresults as az 2.45 takes it: an integer (argparse's int, exit 2),
- * which the track-1 SDK checks against the service's page limits before it
+ * --maxresults as az 2.45 takes it: an integer (argparse's int, exit 2, checked
+ * as the command line is read), which the track-1 SDK checks against the service's page limits before it
  * sends anything (msrest's ValidationError, exit 1), sends with the first
  * request, and az's keep_max_results then keeps the first n of all pages.
  */
-function maxResultsOf(o: { maxresults?: string }): number | null {
+function maxResultsOf(o: { maxresults?: number }): number | null {
   if (o.maxresults === undefined) return null;
-  if (!/^\s*[+-]?\d+\s*$/.test(o.maxresults)) throw new CliError(`argument --maxresults: invalid int value: '${o.maxresults}'`, undefined, 2);
-  const n = Number(o.maxresults);
+  const n = o.maxresults;
   if (n < 1) throw new CliError("Parameter 'maxresults' must be equal to or greater than 1.");
   if (n > 25) throw new CliError("Parameter 'maxresults' must be equal to or less than 25.");
   return n;
 }
 
 /** A list with --maxresults: sent with the first request, and the first n kept. */
-async function listSome(s: Session, o: { maxresults?: string }, vault: string, path: string, label: string): Promise<SecretBundle[]> {
+async function listSome(s: Session, o: { maxresults?: number }, vault: string, path: string, label: string): Promise<SecretBundle[]> {
   const n = maxResultsOf(o);
   const all = await listAll(s, dataUrl(s, vault, path) + (n === null ? '' : `&maxresults=${n}`), s.vaultResource, label);
   return n === null ? all : all.slice(0, n);
@@ -122,7 +122,7 @@ export function registerSecretCommands(keyvault: Command): void {
   withRef(secret.command('list-versions').description("List a secret's versions."))
     .option(MAXRESULTS_OPTION, 'at most this many')
     .action(
-      secretRun<SecretRefOptions & { maxresults?: string }>(async (o, s) => {
+      secretRun<SecretRefOptions & { maxresults?: number }>(async (o, s) => {
         const ref = secretRef(s, o);
         return (await listSome(s, o, ref.vault, `${secretPath(ref.name)}/versions`, 'versions')).map((b) => asSecret('item', b));
       }),
