@@ -63,6 +63,21 @@ describe('coffer role assignment create arguments, as az 2.45 takes them', () =>
     await cli('role', 'assignment', 'delete', '--ids', created.id);
   });
 
+  it("prints the preview and deprecation notices as az does: in command-line order, one per occurrence, deprecations first, before the login is loaded", async () => {
+    const r = await coffer(home, create('--condition-version', '2.0', '--description', 'd', '--condition-version', '2.0'));
+    const usage = 'ERROR: usage error: When --condition-version is set, --condition must be set as well.\n';
+    assert.deepEqual([r.code, r.stderr], [1, PREVIEW('--condition-version') + PREVIEW('--description') + PREVIEW('--condition-version') + usage]);
+    const nobody = cliHome();
+    const logIn = "ERROR: Please run 'coffer login' to setup account.\n";
+    const previews = await coffer(nobody, create('--condition', 'c', '--description', 'd'));
+    assert.deepEqual([previews.code, previews.stderr], [1, PREVIEW('--condition') + PREVIEW('--description') + logIn]);
+    const deprecated = (flag: string) => `WARNING: Option '${flag}' has been deprecated and will be removed in a future release.\n`;
+    const sp = await coffer(nobody, ['ad', 'sp', 'create-for-rbac', '--skip-assignment', '--sdk-auth', '--skip-assignment', 'false']);
+    assert.deepEqual([sp.code, sp.stderr], [1, deprecated('--skip-assignment') + deprecated('--sdk-auth') + deprecated('--skip-assignment') + logIn]);
+    assert.equal((await coffer(nobody, [...create('--condition', 'c'), '--only-show-errors'])).stderr, logIn);
+    assert.deepEqual(await assignments(), [], 'nothing was assigned');
+  });
+
   it("--description is kept, with az's preview notice (none with --only-show-errors)", async () => {
     const r = await cli(...create('--description', 'for the db connector'));
     assert.equal(r.stderr, PREVIEW('--description'));

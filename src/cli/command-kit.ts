@@ -4,6 +4,7 @@ import { CliError } from './cli-error.js';
 import { pyRepr } from './table-format.js';
 import { Session } from './session.js';
 import { checkSubscription } from './accounts.js';
+import { statusNotices } from './status-notices.js';
 
 // Shared bits of every CLI command: az's global output options and a runner
 // that loads the session and prints the result.
@@ -57,8 +58,10 @@ export interface LogOptions {
 
 /** Runs an action with the logged-in session and prints its answer (`table`: az's table view of it, if it has one). */
 export function run<O>(action: Action<O & OutputOptions & LogOptions>, table?: TableView) {
-  return async (opts: O & OutputOptions & LogOptions) => {
+  return async (opts: O & OutputOptions & LogOptions, cmd?: Command) => {
     checkOutputOptions(opts);
+    // As az: the deprecated and preview arguments' notices, before the login is loaded (status-notices.ts).
+    if (cmd && !opts.onlyShowErrors) for (const line of statusNotices(cmd)) process.stderr.write(`WARNING: ${line}\n`);
     const session = Session.load();
     // Requests are logged as method, URL and status only: never headers or bodies.
     if (opts.debug || opts.verbose) session.log = (line) => process.stderr.write(`${opts.debug ? 'DEBUG' : 'INFO'}: ${line}\n`);

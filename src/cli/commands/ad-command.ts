@@ -3,6 +3,7 @@ import { andFilters, filterQuery, graphList, odataString } from '../graph-query.
 import { servicePrincipalListTable } from '../table-views.js';
 import { CliError } from '../cli-error.js';
 import { run, withOutput } from '../command-kit.js';
+import { withStatus } from '../status-notices.js';
 import { asShown } from '../graph-errors.js';
 import { GUID } from '../principal-lookup.js';
 import type { Session } from '../session.js';
@@ -58,7 +59,7 @@ export function registerAdCommands(program: Command): void {
   const ad = program.command('ad').description('Manage the directory: service principals and users.');
   const sp = ad.command('sp').description('Service principals.');
 
-  withOutput(sp.command('create-for-rbac').description('Create a service principal with a client secret (with --name of an existing one: reset its secret), and optionally assign it a role.'))
+  const createForRbac = withOutput(sp.command('create-for-rbac').description('Create a service principal with a client secret (with --name of an existing one: reset its secret), and optionally assign it a role.'))
     .option('--display-name <name>', 'same as --name')
     .option('-n, --name <name>', 'display name (default: coffer-sp-TIMESTAMP); an existing service principal with this name is reused and its secret reset, as in az')
     .option('--years <int>', 'years the secret stays valid (default 1)')
@@ -69,9 +70,6 @@ export function registerAdCommands(program: Command): void {
     .addHelpText('after', '\nExamples:\n  coffer ad sp create-for-rbac --name apono-connector\n  coffer ad sp create-for-rbac --name apono-connector --role "Key Vault Secrets User" --scopes SCOPE')
     .action(
       run<{ name?: string; displayName?: string; years?: number; role?: string; scopes?: string[]; skipAssignment?: boolean; sdkAuth?: boolean }>(async (o, s) => {
-        // As az warns of its deprecated arguments, before anything else.
-        if (o.sdkAuth !== undefined) s.warn("Option '--sdk-auth' has been deprecated and will be removed in a future release.");
-        if (o.skipAssignment !== undefined) s.warn("Option '--skip-assignment' has been deprecated and will be removed in a future release.");
         const sdkAuth = o.sdkAuth ?? false;
         o.name ??= o.displayName;
         if (!o.role !== !o.scopes) throw new CliError('Usage error: To create role assignments, specify both --role and --scopes.');
@@ -126,6 +124,8 @@ export function registerAdCommands(program: Command): void {
         return { appId: principal.appId, displayName: principal.displayName, password, tenant: s.profile.tenantId };
       }),
     );
+  // az's deprecated arguments: their notices (status-notices.ts).
+  withStatus(createForRbac, 'deprecated', '--skip-assignment', '--sdk-auth');
   withOutput(sp.command('list').description('List service principals (the first 100 without a filter or --all, as az).'))
     .option('--display-name <name>', 'only those whose display name starts with this')
     .option('--spn <name>', 'only the one with this service principal name (its appId)')

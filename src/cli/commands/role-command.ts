@@ -4,6 +4,7 @@ import { roleAssignmentListTable, roleDefinitionListTable } from '../table-views
 import { CliError } from '../cli-error.js';
 import { confirmed } from '../prompt.js';
 import { run, withOutput } from '../command-kit.js';
+import { withStatus } from '../status-notices.js';
 import { GUID, resolvePrincipal } from '../principal-lookup.js';
 import { odataString } from '../graph-query.js';
 import { asRoleAssignment } from '../output-models.js';
@@ -205,7 +206,7 @@ export function registerRoleCommands(program: Command): void {
   const role = program.command('role').description('Manage Azure RBAC: role assignments and definitions.');
   const assignment = role.command('assignment').description('Role assignments.');
 
-  withOutput(assignment.command('create').description('Assign a role to a user, group or service principal at a scope.'))
+  const create = withOutput(assignment.command('create').description('Assign a role to a user, group or service principal at a scope.'))
     .requiredOption('--role <role>', 'role name (e.g. "Key Vault Secrets User") or id')
     .option('--assignee <who>', 'appId, UPN, object id or display name')
     .option('--assignee-object-id <id>', 'object id (no directory lookup)')
@@ -221,10 +222,6 @@ export function registerRoleCommands(program: Command): void {
     .addHelpText('after', '\nExamples:\n  coffer role assignment create --role "Key Vault Secrets User" --assignee APP_ID \\\n    --scope /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.KeyVault/vaults/V/secrets/apono-mysql-user\n  coffer role assignment create --role "Key Vault Secrets User" --assignee APP_ID --scope SCOPE --end-time 2026-12-31T00:00:00Z')
     .action(
       run<CreateOptions>(async (o, s) => {
-        // az's preview arguments: knack's notice for each one given (WARNING: when not on a terminal), before anything else.
-        for (const [given, flag] of [[o.description, '--description'], [o.condition, '--condition'], [o.conditionVersion, '--condition-version']] as const) {
-          if (given !== undefined) s.warn(`Argument '${flag}' is in preview and under development. Reference and support levels: https://aka.ms/CLI_refstatus`);
-        }
         // az's checks in the command itself (CLIError: exit 1).
         if (!o.assignee === !o.assigneeObjectId) throw new CliError('usage error: --assignee STRING | --assignee-object-id GUID');
         if (o.assigneePrincipalType && !o.assigneeObjectId) throw new CliError('usage error: --assignee-object-id GUID --assignee-principal-type TYPE');
@@ -253,6 +250,8 @@ export function registerRoleCommands(program: Command): void {
         }
       }),
     );
+  // az's preview arguments: their notices (status-notices.ts).
+  withStatus(create, 'preview', '--description', '--condition', '--condition-version');
 
   withOutput(assignment.command('list').description('List role assignments.'))
     .option('--scope <scope>', 'scope (default: the subscription); only assignments exactly at it, unless --include-inherited')
