@@ -261,4 +261,22 @@ describe('management and directory input validation', () => {
     assert.equal((await raw('DELETE', `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions?api-version=2022-04-01`)).status, 405);
     assert.equal((await raw('GET', `/subscriptions/${sub}/providers/Microsoft.Storage/bogusThings?api-version=2023-07-01`)).json!.error!.code, 'NotFound', 'another namespace');
   });
+
+  it('an unknown type is looked at after the checks every Resource Manager request gets, whatever the method: the api-version, then the token', async () => {
+    for (const path of [`/subscriptions/${sub}/providers/Microsoft.KeyVault/bogusThings`, `/subscriptions/${sub}/providers/Microsoft.Authorization/bogusThings`, '/providers/Microsoft.Authorization/bogusThings']) {
+      for (const method of ['GET', 'PUT', 'DELETE', 'POST', 'PATCH']) {
+        const body = method === 'GET' || method === 'DELETE' ? undefined : '{}';
+        const anonymous = await rawRequest(`${server.url}${path}?api-version=2023-07-01`, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body });
+        assert.equal(anonymous.status, 401, `${method} ${path}: ${anonymous.text}`);
+        assert.match(String(anonymous.headers['www-authenticate']), /^Bearer authorization_uri="[^"]+", error="invalid_token"/);
+        const unversioned = await raw(method, path, body);
+        assert.deepEqual([unversioned.status, unversioned.json!.error!.code], [400, 'MissingApiVersionParameter'], `${method} ${path}`);
+      }
+    }
+    // A served type's POST or PATCH that no route takes is still not found, once authenticated.
+    const patch = await raw('PATCH', `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions/x?api-version=2022-04-01`, '{}');
+    assert.deepEqual([patch.status, patch.json!.error!.code], [404, 'NotFound']);
+    const anonymous = await rawRequest(`${server.url}/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions/x?api-version=2022-04-01`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(anonymous.status, 401);
+  });
 });

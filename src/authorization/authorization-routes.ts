@@ -34,9 +34,12 @@ export function registerAuthorizationRoutes(arm: FastifyInstance, deps: { subscr
   const roleShownAt = (scope: string) => (r: Parameters<typeof roleDefinitionResource>[0]) => roleDefinitionResource(r, scope === '/' ? null : subscriptionId);
 
   async function handle(req: ArmRequest, reply: FastifyReply) {
-    // These routes catch every GET, PUT and DELETE no other ARM route takes, Microsoft.KeyVault's included.
+    // These routes catch every request no other ARM route takes, Microsoft.KeyVault's included, after the
+    // ARM hook's checks (api-version, then the token): Resource Manager authenticates before it looks at the type.
     const unknownType = unknownResourceType(req.url, req.query['api-version']);
     if (unknownType) throw unknownType;
+    // A POST or PATCH of a served type (or of no type coffer serves) that no route takes: not found, as before the catch.
+    if (req.method === 'POST' || req.method === 'PATCH') throw errors.notFound(req.url.split('?')[0] ?? '');
     const { scope, collection, name } = split(req.url);
     const caller = requireCaller(req);
     const method = req.method;
@@ -73,6 +76,6 @@ export function registerAuthorizationRoutes(arm: FastifyInstance, deps: { subscr
   }
 
   for (const url of ['/subscriptions/*', '/providers/Microsoft.Authorization/*']) {
-    arm.route({ method: ['GET', 'PUT', 'DELETE'], url, handler: handle });
+    arm.route({ method: ['GET', 'PUT', 'DELETE', 'POST', 'PATCH'], url, handler: handle });
   }
 }

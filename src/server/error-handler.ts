@@ -124,7 +124,8 @@ export function installErrorHandling(app: FastifyInstance, log: ErrorLog): void 
     log.error({ reqId: req.id, err: { name: err.name, message: err.message, stack: err.stack } }, 'unhandled error');
     return send(req, reply, errors.internal());
   });
-  // A POST (or PATCH, HEAD) to a type of coffer's ARM namespaces that does not exist answers as Resource Manager does.
+  // Requests no route takes (ARM's GET, PUT, DELETE, POST and PATCH have their catch-all in authorization-routes.ts, after
+  // the token check): a HEAD to a type of coffer's ARM namespaces that does not exist answers as Resource Manager does.
   app.setNotFoundHandler((req, reply) =>
     sendService(reply, (!req.vaultName && unknownResourceType(req.url, (req.query as Record<string, unknown>)['api-version'])) || errors.notFound(req.url.split('?')[0] ?? '')),
   );
