@@ -168,6 +168,15 @@ export const errors = {
   locationRequired: () => new ServiceError(400, 'LocationRequired', 'The location property is required for this definition.'),
   locationNotAvailable: (location: string) =>
     new ServiceError(400, 'LocationNotAvailableForResourceType', `The provided location '${location.slice(0, 64)}' is not available for resource type.`),
+  /** Resource Manager's answer to a location its cloud does not have, with the ones it has. */
+  locationNotAvailableForType: (location: string, type: string, available: string) =>
+    new ServiceError(
+      400,
+      'LocationNotAvailableForResourceType',
+      `The provided location '${location.slice(0, 64)}' is not available for resource type '${type}'. List of available regions for the resource type is '${available}'.`,
+    ),
+  locationNotAvailableForGroup: (location: string, available: string) =>
+    new ServiceError(400, 'LocationNotAvailableForResourceGroup', `The provided location '${location.slice(0, 64)}' is not available for resource group. List of available regions is '${available}'.`),
   invalidRequestContent: (detail: string) => new ServiceError(400, 'InvalidRequestContent', `The request content was invalid and could not be deserialized: ${detail}.`),
   authorizationFailed: (oid: string, action: string, scope: string) =>
     new ServiceError(

@@ -4,6 +4,7 @@ import type { Scope } from '../authorization/scopes.js';
 import type { AuditRecord, ResourceGroupRow, ResourceGroupStore, VaultRow, VaultStore } from '../storage/store-types.js';
 import { StoreConflictError } from '../storage/store-types.js';
 import type { VaultKeys } from '../crypto/vault-keys.js';
+import { locationChecker, normalLocation } from './locations.js';
 import { errors } from '../server/errors.js';
 import { createKeyedQueue } from '../server/one-at-a-time.js';
 import { DEFAULT_RETENTION_DAYS, vaultPolicy } from './vault-types.js';
@@ -71,8 +72,6 @@ export interface VaultService {
 const DAY = 24 * 3600;
 /** Rounds of deleting a group's vaults before a group that keeps getting new ones is given up (409). */
 const GROUP_DELETE_ATTEMPTS = 3;
-/** A region as Resource Manager stores it: 'West Europe' is 'westeurope'. */
-const normalLocation = (location: string) => location.toLowerCase().replace(/\s+/g, '');
 /** Properties ARM computes; never stored from a request. */
 const COMPUTED = ['vaultUri', 'provisioningState', 'createMode', 'hsmPoolResourceId'];
 
@@ -100,6 +99,7 @@ export function createVaultService(deps: {
   // Each cached row is checked once, not on every request.
   const checked = new WeakMap<VaultRow, boolean>();
   const intact = deps.intact ?? (() => true);
+  const locations = locationChecker(deps.location);
   let changes = 0;
   const invalidate = (name: string) => {
     changes++;
@@ -234,6 +234,8 @@ export function createVaultService(deps: {
           throw errors.vaultAlreadyExists(name);
         }
         if (body.location !== undefined && normalLocation(body.location) !== existing.location) {
+          // A location Resource Manager does not have is refused as such before the vault's own is compared.
+          locations.vault(body.location);
           throw errors.invalidResourceLocation(existing.name, existing.location, existing.resourceGroup, body.location);
         }
         // In turn with the vault's other changes, from the row as stored: a PATCH that just turned on
@@ -255,6 +257,7 @@ export function createVaultService(deps: {
         );
         return { vault, created: false };
       }
+      locations.vault(body.location ?? deps.location);
       const properties = cleanProperties(body.properties);
       properties.enableSoftDelete ??= true;
       properties.softDeleteRetentionInDays ??= DEFAULT_RETENTION_DAYS;
@@ -349,6 +352,8 @@ export function createVaultService(deps: {
     },
     async ensureResourceGroup(row, audit) {
       const existing = await resourceGroups.get(row.subscriptionId, row.name);
+      // A group keeps the location it was made in (a deployment's earlier --location, say); any other must be one Resource Manager has.
+      if (!existing || normalLocation(row.location) !== normalLocation(existing.location)) locations.group(row.location);
       if (existing && normalLocation(row.location) !== normalLocation(existing.location)) {
         throw errors.invalidResourceGroupLocation(row.location, existing.location);
       }
