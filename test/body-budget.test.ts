@@ -4,6 +4,7 @@ import { request } from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createBodyBudget } from '../src/server/body-budget.js';
+import { newServicePrincipal, setPolicy } from './support/access-kit.js';
 import { vaultToken } from './support/audit-kit.js';
 import { createVault } from './support/clients.js';
 import { rawRequest } from './support/raw-http.js';
@@ -17,12 +18,19 @@ import { startTestServer, type TestServer } from './support/server-fixture.js';
 type Answer = { status: number; headers: Record<string, string | string[] | undefined>; text: string };
 const errorOf = (text: string) => (JSON.parse(text) as { error: { code: string; message: string } }).error;
 
-/** A POST whose body is written by the caller: `declared` bytes announced, `first` sent now, the rest never unless written. */
-function heldPost(url: string, headers: Record<string, string>, declared: number, first: Buffer | string): { req: ClientRequest; answer: Promise<Answer> } {
+/** A POST (or `method`) whose body is written by the caller: `declared` bytes announced, `first` sent now, the rest never unless written. */
+function heldPost(
+  url: string,
+  headers: Record<string, string>,
+  declared: number,
+  first: Buffer | string,
+  opts: { method?: string; localAddress?: string } = {},
+): { req: ClientRequest; answer: Promise<Answer> } {
   const u = new URL(url);
   let req!: ClientRequest;
   const answer = new Promise<Answer>((resolve, reject) => {
-    req = request({ host: u.hostname, port: u.port, path: `${u.pathname}${u.search}`, method: 'POST', servername: u.hostname, headers: { ...headers, 'content-length': String(declared) } }, (res) => {
+    const target = { host: u.hostname, port: u.port, path: `${u.pathname}${u.search}`, method: opts.method ?? 'POST', servername: u.hostname, localAddress: opts.localAddress };
+    req = request({ ...target, headers: { ...headers, 'content-length': String(declared) } }, (res) => {
       let text = '';
       res.on('data', (d: Buffer) => (text += d.toString()));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
@@ -36,22 +44,62 @@ function heldPost(url: string, headers: Record<string, string>, declared: number
 describe('request body budget', () => {
   it('takes bytes while they fit, holds anonymous requests to their share, and gets them back', () => {
     const budget = createBodyBudget(100);
-    assert.equal(budget.take(60, false), true);
-    assert.equal(budget.take(41, false), false);
-    assert.equal(budget.take(40, false), true);
+    // Each body its caller's only one: no caller's share is in the way.
+    assert.equal(budget.take(60, 'a', false, 0), true);
+    assert.equal(budget.take(41, 'b', false, 0), false);
+    assert.equal(budget.take(40, 'b', false, 0), true);
     assert.equal(budget.held(), 100);
-    budget.give(60, false);
-    assert.equal(budget.take(50, false), true);
+    budget.give(60, 'a', false);
+    assert.equal(budget.take(50, 'c', false, 0), true);
     assert.equal(budget.held(), 90);
-    budget.give(90, false);
+    budget.give(40, 'b', false);
+    budget.give(50, 'c', false);
     // A quarter for requests without a token, whatever is free.
-    assert.equal(budget.take(20, true), true);
-    assert.equal(budget.take(6, true), false);
-    assert.equal(budget.take(75, false), true);
-    assert.equal(budget.take(5, true), true);
-    assert.equal(budget.take(1, false), false);
-    budget.give(25, true);
-    assert.equal(budget.take(25, true), true);
+    assert.equal(budget.take(20, 'x', true, 0), true);
+    assert.equal(budget.take(6, 'y', true, 0), false);
+    assert.equal(budget.take(75, 'd', false, 0), true);
+    assert.equal(budget.take(5, 'y', true, 0), true);
+    assert.equal(budget.take(1, 'e', false, 0), false);
+    budget.give(5, 'y', true);
+    budget.give(20, 'x', true);
+    assert.equal(budget.take(25, 'x', true, 0), true);
+  });
+
+  it("holds each caller's bodies together to its share, but lets its only one past it, and forgets a caller holding nothing", () => {
+    // 1,024 bytes: a principal's share is 256, an address's 16 (of the anonymous 256).
+    const budget = createBodyBudget(1024);
+    assert.equal(budget.take(200, 'p', false, 0), true);
+    // A second body of the same principal: 300 would be past its share.
+    assert.equal(budget.take(100, 'p', false, 0), false);
+    assert.equal(budget.take(56, 'p', false, 0), true);
+    // The first may not grow either, now that another holds bytes too.
+    assert.equal(budget.take(1, 'p', false, 200), false);
+    // Another principal is not held back by the first one's share.
+    assert.equal(budget.take(400, 'q', false, 0), true);
+    assert.equal(budget.callers(), 2);
+    // A body alone (a large restore) goes past its caller's share, up to what the budget has free.
+    assert.equal(budget.take(300, 'r', false, 0), true);
+    assert.equal(budget.take(68, 'r', false, 300), true);
+    assert.equal(budget.take(1, 'r', false, 368), false);
+    budget.give(368, 'r', false);
+    // Addresses without a token: 16 bytes each over their bodies, one body alone past it.
+    assert.equal(budget.take(10, '192.0.2.1', true, 0), true);
+    assert.equal(budget.take(10, '192.0.2.1', true, 0), false);
+    assert.equal(budget.take(10, '192.0.2.2', true, 0), true);
+    assert.equal(budget.take(100, '192.0.2.2', true, 10), true);
+    assert.equal(budget.callers(), 4);
+    // Each body gives back what it took; a caller holding nothing is no longer counted.
+    budget.give(200, 'p', false);
+    budget.give(56, 'p', false);
+    budget.give(400, 'q', false);
+    budget.give(10, '192.0.2.1', true);
+    budget.give(110, '192.0.2.2', true);
+    // A body refused before it took a byte gives back nothing, and leaves nothing behind.
+    budget.give(0, 'z', false);
+    assert.equal(budget.held(), 0);
+    assert.equal(budget.callers(), 0);
+    // With nothing held, the principal's share is whole again.
+    assert.equal(budget.take(256, 'p', false, 0), true);
   });
 
   describe('on a server with a 1 MiB budget and a 2 s pause limit', () => {
@@ -61,11 +109,24 @@ describe('request body budget', () => {
     const restoreUrl = () => `${server.vaultUrl(vault)}/secrets/restore?api-version=7.6`;
     const jsonHeaders = () => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' });
     const restore = (body: string) => rawRequest(restoreUrl(), { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
+    const setUrl = (name: string) => `${server.vaultUrl(vault)}/secrets/${name}?api-version=7.6`;
+    const tokenUrl = () => `${server.url}/${server.bootstrap.tenantId}/oauth2/v2.0/token`;
+    const formHeaders = { 'content-type': 'application/x-www-form-urlencoded' };
+
+    // A second principal that may set secrets, and one with no rights at all (its bodies are read before it is refused).
+    let writerToken: string;
+    let outsiderToken: string;
 
     before(async () => {
       server = await startTestServer({ env: { COFFER_REQUEST_BODY_BUDGET_MB: '1', COFFER_REQUEST_BODY_IDLE_SECONDS: '2' } });
       await createVault(server, vault);
       token = await vaultToken(server, server.bootstrap.clientId, server.bootstrap.clientSecret);
+      const writer = await newServicePrincipal(server, 'budget-writer');
+      const vaultId = `/subscriptions/${server.bootstrap.subscriptionId}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/${vault}`;
+      assert.equal((await setPolicy(server, vaultId, 'add', writer.id, ['set'])).status, 200);
+      writerToken = await vaultToken(server, writer.appId, writer.secret);
+      const outsider = await newServicePrincipal(server, 'budget-outsider');
+      outsiderToken = await vaultToken(server, outsider.appId, outsider.secret);
     });
     after(() => server?.stop());
 
@@ -118,13 +179,13 @@ describe('request body budget', () => {
     });
 
     it('requests without a token hold at most a quarter of the budget; signed-in ones still get the rest', async () => {
-      const tokenUrl = `${server.url}/${server.bootstrap.tenantId}/oauth2/v2.0/token`;
-      const form = (body: string) => rawRequest(tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+      const form = (body: string, localAddress: string) => rawRequest(tokenUrl(), { method: 'POST', headers: formHeaders, body, localAddress });
       // 200 KiB of a 250 KiB form, held: the anonymous share is 256 KiB.
-      const held = heldPost(tokenUrl, { 'content-type': 'application/x-www-form-urlencoded' }, 250 * 1024, `grant_type=client_credentials&x=${'a'.repeat(200 * 1024)}`);
+      const held = heldPost(tokenUrl(), formHeaders, 250 * 1024, `grant_type=client_credentials&x=${'a'.repeat(200 * 1024)}`);
       let refused: Answer | null = null;
+      // From another address, so that the quarter refuses it, not the first address's own share.
       for (let i = 0; i < 30 && !refused; i++) {
-        const res = await form(`grant_type=client_credentials&x=${'b'.repeat(100 * 1024)}`);
+        const res = await form(`grant_type=client_credentials&x=${'b'.repeat(100 * 1024)}`, '127.0.0.2');
         if (res.status === 429) refused = res;
         else await sleep(50);
       }
@@ -140,19 +201,19 @@ describe('request body budget', () => {
     });
 
     it('small signed-in bodies with a declared length: 429 when the rest of one does not fit, every byte given back when answered', async () => {
-      const setUrl = (name: string) => `${server.vaultUrl(vault)}/secrets/${name}?api-version=7.6`;
       // With its length declared, as the SDKs send it.
-      const set = (name: string, value: string) => {
+      const set = (name: string, value: string, bearer = token) => {
         const body = JSON.stringify({ value });
-        return rawRequest(setUrl(name), { method: 'PUT', headers: { ...jsonHeaders(), 'content-length': String(Buffer.byteLength(body)) }, body });
+        return rawRequest(setUrl(name), { method: 'PUT', headers: { ...jsonHeaders(), authorization: `Bearer ${bearer}`, 'content-length': String(Buffer.byteLength(body)) }, body });
       };
       // 60 small bodies of 20 KiB each, 1.2 MB through a 1 MiB budget: none of it stays counted.
       for (let i = 0; i < 60; i++) assert.equal((await set(`small-${i % 3}`, 'v'.repeat(20 * 1024))).status, 200);
-      // 1,005 KiB held by a large body that stops: 19 KiB are left, and a 20 KiB body is refused.
+      // 1,005 KiB held by a large body that stops: 19 KiB are left, and a 20 KiB body (another principal's, which
+      // its own share does not stop) is refused.
       const held = heldPost(restoreUrl(), jsonHeaders(), 1010 * 1024, `{"value":"${'A'.repeat(1005 * 1024)}`);
       let throttled: Answer | null = null;
       for (let i = 0; i < 30 && !throttled; i++) {
-        const res = await set('small-late', 'w'.repeat(20 * 1024));
+        const res = await set('small-late', 'w'.repeat(20 * 1024), writerToken);
         if (res.status === 429) throttled = res;
         else await sleep(50);
       }
@@ -160,10 +221,63 @@ describe('request body budget', () => {
       assert.equal(errorOf(throttled.text).code, 'Throttled');
       assert.equal(throttled.headers['retry-after'], '1');
       // A 10 KiB one still fits in what is left.
-      assert.equal((await set('small-fits', 'x'.repeat(10 * 1024))).status, 200);
+      assert.equal((await set('small-fits', 'x'.repeat(10 * 1024), writerToken)).status, 200);
       assert.equal((await held.answer).status, 408);
       held.req.destroy();
-      assert.equal((await set('small-late', 'w'.repeat(20 * 1024))).status, 200);
+      assert.equal((await set('small-late', 'w'.repeat(20 * 1024), writerToken)).status, 200);
+    });
+
+    it('one principal holds at most a quarter of the budget, even with no rights at all; another still gets its body in', async () => {
+      // Six bodies of 200 KiB (of 250 KiB announced) from a principal that may not set secrets, held open: 1.2 MiB, more
+      // than the whole budget, all read before the route refuses it.
+      const hog = Array.from({ length: 6 }, (_, i) =>
+        heldPost(setUrl(`hog-${i}`), { authorization: `Bearer ${outsiderToken}`, 'content-type': 'application/json' }, 250 * 1024, `{"value":"${'h'.repeat(200 * 1024)}`, { method: 'PUT' }),
+      );
+      try {
+        // Its share is 256 KiB: at most one of the six fits, the others are refused as they arrive (the one that
+        // fits, if any, is refused with 408 once it stops).
+        const first = await new Promise<Answer[]>((resolve) => {
+          const got: Answer[] = [];
+          for (const h of hog) void h.answer.then((a) => got.push(a) === 5 && resolve(got), () => undefined);
+        });
+        assert.deepEqual(
+          first.map((a) => a.status),
+          [429, 429, 429, 429, 429],
+        );
+        assert.equal(errorOf(first[0]!.text).code, 'Throttled');
+        assert.equal(first[0]!.headers['retry-after'], '1');
+        // Another principal's 400 KiB body is read whole (and refused for what it is, a bad blob).
+        const other = await restore(JSON.stringify({ value: 'A'.repeat(400 * 1024) }));
+        assert.equal(other.status, 400, other.text);
+      } finally {
+        for (const h of hog) h.req.destroy();
+        await Promise.all(hog.map((h) => h.answer.catch(() => undefined)));
+      }
+    });
+
+    it('one client address without a token holds at most a sixteenth of the anonymous quarter; another address still gets in', async () => {
+      const form = (body: string, localAddress?: string) => rawRequest(tokenUrl(), { method: 'POST', headers: formHeaders, body, localAddress });
+      // 100 KiB of a 120 KiB form from 127.0.0.1, held: the address's share is 16 KiB (its one body may go past it).
+      const held = heldPost(tokenUrl(), formHeaders, 120 * 1024, `grant_type=client_credentials&x=${'a'.repeat(100 * 1024)}`, { localAddress: '127.0.0.1' });
+      try {
+        let refused: Answer | null = null;
+        // Until the server has read the held bytes, a second 20 KiB form from the same address still fits.
+        for (let i = 0; i < 30 && !refused; i++) {
+          const res = await form(`grant_type=client_credentials&x=${'b'.repeat(20 * 1024)}`, '127.0.0.1');
+          if (res.status === 429) refused = res;
+          else await sleep(50);
+        }
+        assert.ok(refused, "a second body past the address's share was refused");
+        assert.equal((JSON.parse(refused.text) as { error: string }).error, 'invalid_request');
+        assert.equal(refused.headers['retry-after'], '1');
+        // The same form from another address is read, and answered for what it is.
+        const other = await form(`grant_type=client_credentials&x=${'b'.repeat(20 * 1024)}`, '127.0.0.2');
+        assert.notEqual(other.status, 429, other.text);
+        assert.ok(other.status >= 400 && other.status < 500, other.text);
+      } finally {
+        held.req.destroy();
+        await held.answer.catch(() => undefined);
+      }
     });
 
     it('a small signed-in body that stops arriving is refused with 408 and its connection closed', async () => {

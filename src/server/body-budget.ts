@@ -1,5 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import { sourceKey } from '../identity/sign-in-lockout.js';
 import { errors } from './errors.js';
 
 // A request body is held whole in memory until its route has answered:
@@ -11,7 +12,12 @@ import { errors } from './errors.js';
 // arrive, against one budget for the whole server and given back when its
 // response is done; a body that would go past it is refused with 429 and a
 // Retry-After before more of it is read (the SDKs retry those). Requests
-// without a verified token hold at most a quarter of it. A body that stops
+// without a verified token hold at most a quarter of it. No one caller may
+// hold more than its share (CALLER_SHARE, ADDRESS_SHARE): the budget is taken
+// before a route authorizes, so without shares a principal with no rights at
+// all, or one client address, could hold the budget (or the anonymous
+// quarter) with a few dozen bodies sent just fast enough, and every other
+// caller would get 429 for as long as they last. A body that stops
 // arriving (for `idleMs`), or from its tenth second on falls behind 8 KiB a
 // second, is refused with 408, so that a client cannot hold its share (and a
 // connection) for the whole request timeout with a byte now and then.
@@ -32,6 +38,22 @@ export const DEFAULT_BODY_LIMITS: BodyLimits = { budgetBytes: 48 * 1024 * 1024, 
  */
 export const ANONYMOUS_SHARE = 1 / 4;
 /**
+ * One signed-in principal (tenant and object id) holds at most this share of
+ * the budget, over all its requests: 12 MiB of the default 48, some fifty
+ * bodies of the usual 256 KiB limit at once, so no principal is held back in
+ * normal use, and four of them are needed to fill the budget.
+ */
+export const CALLER_SHARE = 1 / 4;
+/**
+ * One client address (an IPv6 address by its /64, as the sign-in lockout
+ * counts it) holds at most this share of the budget over its requests without
+ * a token: a sixteenth of the anonymous quarter (768 KiB of the default 48
+ * MiB), hundreds of sign-in forms of a few KiB at once (behind a reverse proxy
+ * every client shares one address), while sixteen addresses are needed to
+ * fill the quarter.
+ */
+export const ADDRESS_SHARE = ANONYMOUS_SHARE / 16;
+/**
  * From BODY_GRACE_MS on, a body must keep up with MIN_BODY_RATE bytes a
  * second counted from then (so a sender in bursts, or one slow to start,
  * is not cut off), or it is refused with 408: a byte now and then keeps no
@@ -41,28 +63,48 @@ export const BODY_GRACE_MS = 10_000;
 export const MIN_BODY_RATE = 8 * 1024;
 
 export interface BodyBudget {
-  /** Takes `bytes` if they fit (and, for an anonymous request, fit its share). */
-  take(bytes: number, anonymous: boolean): boolean;
-  give(bytes: number, anonymous: boolean): void;
+  /**
+   * Takes `bytes` for a body of `caller` (a principal, or an anonymous client's
+   * address) that already holds `own` bytes, if they fit: in the budget, in
+   * the anonymous quarter if `anonymous`, and in the caller's share. A body
+   * may go past the share while it is the only one of its caller's holding
+   * any bytes: the share bounds many bodies at once, not one large body that
+   * its route allows (a 32 MiB restore, a form on a small budget).
+   */
+  take(bytes: number, caller: string, anonymous: boolean, own: number): boolean;
+  give(bytes: number, caller: string, anonymous: boolean): void;
   held(): number;
+  /** Callers holding bytes now (none once every body is answered). */
+  callers(): number;
 }
 
 export function createBodyBudget(limitBytes: number): BodyBudget {
   const anonymousLimit = Math.floor(limitBytes * ANONYMOUS_SHARE);
+  const callerLimit = Math.floor(limitBytes * CALLER_SHARE);
+  const addressLimit = Math.floor(limitBytes * ADDRESS_SHARE);
   let held = 0;
   let heldAnonymous = 0;
+  // Bytes held by each caller; a caller is deleted when it holds none, so the map is as large as the bodies in flight.
+  const byCaller = new Map<string, number>();
   return {
-    take(bytes, anonymous) {
+    take(bytes, caller, anonymous, own) {
       if (held + bytes > limitBytes || (anonymous && heldAnonymous + bytes > anonymousLimit)) return false;
+      const mine = byCaller.get(caller) ?? 0;
+      if (mine + bytes > (anonymous ? addressLimit : callerLimit) && mine !== own) return false;
       held += bytes;
       if (anonymous) heldAnonymous += bytes;
+      byCaller.set(caller, mine + bytes);
       return true;
     },
-    give(bytes, anonymous) {
+    give(bytes, caller, anonymous) {
       held = Math.max(0, held - bytes);
       if (anonymous) heldAnonymous = Math.max(0, heldAnonymous - bytes);
+      const left = (byCaller.get(caller) ?? 0) - bytes;
+      if (left > 0) byCaller.set(caller, left);
+      else byCaller.delete(caller);
     },
     held: () => held,
+    callers: () => byCaller.size,
   };
 }
 
@@ -77,6 +119,7 @@ class MeteredBody extends Transform {
   constructor(
     private readonly source: NodeJS.ReadableStream,
     private readonly budget: BodyBudget,
+    private readonly caller: string,
     private readonly anonymous: boolean,
     private readonly idleMs: number,
   ) {
@@ -104,7 +147,7 @@ class MeteredBody extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback) {
     // After the answer (a route that did not read its body): dropped, and nothing more is taken.
     if (this.returned) return done();
-    if (!this.budget.take(chunk.length, this.anonymous)) return done(errors.bodyBudgetExhausted());
+    if (!this.budget.take(chunk.length, this.caller, this.anonymous, this.taken)) return done(errors.bodyBudgetExhausted());
     this.taken += chunk.length;
     this.lastChunkAt = Date.now();
     done(null, chunk);
@@ -134,7 +177,7 @@ class MeteredBody extends Transform {
     if (this.returned) return;
     this.returned = true;
     this.disarm();
-    this.budget.give(this.taken, this.anonymous);
+    this.budget.give(this.taken, this.caller, this.anonymous);
     this.source.unpipe(this);
     this.source.resume();
   }
@@ -151,8 +194,11 @@ export function installBodyBudget(app: FastifyInstance, limits: BodyLimits = DEF
     if (req.method === 'GET' || req.method === 'HEAD' || (req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0'))) {
       return done(null, payload);
     }
-    // Every route that needs a token has verified it by now (its onRequest hook): without one, the anonymous share.
-    const metered = new MeteredBody(payload, budget, req.caller === null, limits.idleMs);
+    // Every route that needs a token has verified it by now (its onRequest hook): without one, the anonymous share,
+    // and the address's. A principal's key holds no ':' or '.', so it never meets an address's.
+    const caller = req.caller;
+    const key = caller === null ? sourceKey(req.ip ?? '') : `${caller.tenantId}/${caller.objectId}`;
+    const metered = new MeteredBody(payload, budget, key, caller === null, limits.idleMs);
     // Fastify listens for errors only while it reads the body; one raised after (the idle timer) must not go unheard.
     metered.on('error', () => {});
     reply.raw.once('close', () => metered.settled());
