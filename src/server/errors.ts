@@ -184,12 +184,12 @@ export const errors = {
       'AuthorizationFailed',
       `The client '${oid}' with object id '${oid}' does not have authorization to perform action '${action}' over scope '${scope}' or the scope is invalid. If access was recently granted, please refresh your credentials.`,
     ),
-  /** Request bodies held at once are at the server's budget (body-budget.ts): the client sends this one again later. */
+  /** Request bodies held at once are at the server's budget, or the caller's share of it (body-budget.ts): the client sends this one again later. */
   bodyBudgetExhausted: () =>
     new ServiceError(
       429,
       'Throttled',
-      'Request was not processed because too many requests were received. Reason: the server holds as much request data at once as it takes; retry after the Retry-After interval.',
+      'Request was not processed because too many requests were received. Reason: the server holds as much request data at once as it takes, in all or from this caller; retry after the Retry-After interval.',
       undefined,
       { 'Retry-After': '1' },
     ),
