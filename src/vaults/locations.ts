@@ -18,6 +18,7 @@ const AZURE_PUBLIC_REGIONS = [
   'eastus2euap', 'northcentralus', 'westus', 'jioindiawest', 'westcentralus', 'southafricawest', 'australiacentral',
   'australiacentral2', 'australiasoutheast', 'koreasouth', 'southindia', 'westindia', 'canadaeast', 'francesouth',
   'germanynorth', 'norwaywest', 'switzerlandwest', 'ukwest', 'uaecentral', 'brazilsoutheast', 'swedensouth', 'jioindiacentral',
+  'brazilus', 'eastusstg', 'southcentralusstg', 'taiwannorth', 'taiwannorthwest', 'malaysiasouth', 'israelnorthwest', 'denmarkeast',
 ];
 
 /** A region as Resource Manager stores it: 'West Europe' is 'westeurope'. */
