@@ -82,6 +82,27 @@ describe('vault network rules', () => {
     assert.deepEqual(vault.body!.properties.sku, { family: 'A', name: 'standard' });
   });
 
+  it('stores a single IPv4 address as its /32 range and a subnet id in lower case, as Key Vault does', async () => {
+    // Key Vault's createVaultWithNetworkAcls example: '124.56.78.91' is answered '124.56.78.91/32', the subnet id lower-cased.
+    const T = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+    const subnet = '/subscriptions/subid/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/test-vnet/subnets/subnet1';
+    const put = parseVaultPut(
+      { location: 'local', properties: { tenantId: T, sku: { family: 'A', name: 'standard' }, networkAcls: { ipRules: [{ value: '124.56.78.91' }, { value: '10.91.4.0/24' }, { value: '2001:db8::1' }], virtualNetworkRules: [{ id: subnet }] } } },
+      T,
+    );
+    assert.deepEqual(put.properties.networkAcls, {
+      bypass: 'AzureServices',
+      defaultAction: 'Allow',
+      ipRules: [{ value: '124.56.78.91/32' }, { value: '10.91.4.0/24' }, { value: '2001:db8::1' }],
+      virtualNetworkRules: [{ id: subnet.toLowerCase() }],
+    });
+    const arm = armClient(server);
+    const fenced = await arm.vaults.update('rg-test', 'fenced', { properties: { networkAcls: { defaultAction: 'Deny', ipRules: [{ value: '127.0.0.1' }] } } });
+    assert.deepEqual(fenced.properties.networkAcls?.ipRules, [{ value: '127.0.0.1/32' }]);
+    assert.equal((await secretClient(server, 'fenced').getSecret('db')).value, 'behind-the-fence');
+    await arm.vaults.update('rg-test', 'fenced', { properties: { networkAcls: { defaultAction: 'Allow', ipRules: [] } } });
+  });
+
   it('keeps only the properties a vault has: unknown ones and extra sku fields are dropped', () => {
     const tenantId = '72f988bf-86f1-41af-91ab-2d7cd011db47';
     const put = parseVaultPut(

@@ -57,10 +57,13 @@ export function parseNetworkAcls(v: unknown): NetworkAcls {
     bypass: v.bypass == null ? 'AzureServices' : oneOf(v.bypass, ['AzureServices', 'None'] as const, 'properties.networkAcls.bypass'),
     defaultAction: v.defaultAction == null ? 'Allow' : oneOf(v.defaultAction, ['Allow', 'Deny'] as const, 'properties.networkAcls.defaultAction'),
     ipRules: ipRules.map((r, i) => {
-      if (!isObject(r) || typeof r.value !== 'string' || parseRange(r.value) === null) {
+      const range = isObject(r) && typeof r.value === 'string' ? parseRange(r.value) : null;
+      if (range === null) {
         throw errors.invalidArm(`The property 'properties.networkAcls.ipRules[${i}].value' must be an IP address or a CIDR range such as '124.56.78.0/24'.`);
       }
-      return { value: r.value };
+      // Key Vault stores a single IPv4 address as its /32 range ('124.56.78.91' comes back '124.56.78.91/32').
+      const value = (r as { value: string }).value;
+      return { value: range.family === 'ipv4' && !value.includes('/') ? `${value}/32` : value };
     }),
     virtualNetworkRules: vnetRules.map((r, i) => {
       if (!isObject(r) || typeof r.id !== 'string' || r.id.length === 0 || r.id.length > 1024 || !r.id.startsWith('/subscriptions/')) {
@@ -69,7 +72,9 @@ export function parseNetworkAcls(v: unknown): NetworkAcls {
       if (r.ignoreMissingVnetServiceEndpoint != null && typeof r.ignoreMissingVnetServiceEndpoint !== 'boolean') {
         throw errors.invalidArm(`The property 'properties.networkAcls.virtualNetworkRules[${i}].ignoreMissingVnetServiceEndpoint' must be a boolean.`);
       }
-      return r.ignoreMissingVnetServiceEndpoint == null ? { id: r.id } : { id: r.id, ignoreMissingVnetServiceEndpoint: r.ignoreMissingVnetServiceEndpoint };
+      // Key Vault keeps a subnet's id in lower case, as az's network-rule remove expects.
+      const id = r.id.toLowerCase();
+      return r.ignoreMissingVnetServiceEndpoint == null ? { id } : { id, ignoreMissingVnetServiceEndpoint: r.ignoreMissingVnetServiceEndpoint };
     }),
   };
 }
