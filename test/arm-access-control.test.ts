@@ -362,4 +362,21 @@ describe('management plane access control', () => {
     assert.equal(set.allowed, false);
     assert.equal(r.body!.vault.permissionModel, 'rbac');
   });
+
+  it('check access at a secret answers the vault-wide operations (list, list deleted, restore) as the vault does', async () => {
+    await createVault(server, 'explain-one', { enableRbacAuthorization: true });
+    const sp = await newServicePrincipal(server, 'one-secret');
+    const secretPath = `/subscriptions/${sub}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/explain-one/secrets/only-this`;
+    assert.equal((await assignRole(server, secretPath, ROLE_IDS['Key Vault Secrets User'], sp.id)).status, 201);
+    await secretClient(server, 'explain-one').setSecret('only-this', 'v');
+    const own = secretClient(server, 'explain-one', credential(server, sp.appId, sp.secret));
+    assert.equal((await own.getSecret('only-this')).value, 'v');
+    await assert.rejects(own.listPropertiesOfSecrets().next(), (e: { statusCode?: number }) => e.statusCode === 403);
+    const r = await api(server, 'POST', '/coffer/check-access', { principalId: sp.id, scope: secretPath });
+    const allowed = Object.fromEntries(r.body!.data.map((d: { operation: string; allowed: boolean }) => [d.operation, d.allowed]));
+    assert.deepEqual(
+      { get: allowed.SecretGet, versions: allowed.SecretListVersions, list: allowed.SecretList, listDeleted: allowed.SecretListDeleted, restore: allowed.SecretRestore },
+      { get: true, versions: true, list: false, listDeleted: false, restore: false },
+    );
+  });
 });

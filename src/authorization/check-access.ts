@@ -22,6 +22,9 @@ const MANAGEMENT_ACTIONS = [
   'Microsoft.Authorization/roleAssignments/read',
 ];
 
+/** The secret operations the data plane authorizes at the vault, not at a secret (GetSecrets, GetDeletedSecrets, RestoreSecret). */
+const VAULT_OPERATIONS: ReadonlySet<string> = new Set<keyof typeof SECRET_OPERATIONS>(['list', 'listDeleted', 'restore']);
+
 export function createCheckAccess(deps: { authorizer: Authorizer; index: AccessIndex; directory: DirectoryService; vaults: VaultService; subscriptionId: string }) {
   const { authorizer, directory } = deps;
 
@@ -76,8 +79,12 @@ export function createCheckAccess(deps: { authorizer: Authorizer; index: AccessI
 
     const data = [];
     const model = vault ? (vaultPolicy(vault).rbac ? 'rbac' : 'accessPolicy') : 'rbac';
-    for (const op of Object.values(SECRET_OPERATIONS)) {
-      const rbac = await Promise.all(authorizer.rbacGrants(id, op.dataAction, 'data', scope.path).map((g) => describeRbac(id, scope.key, g)));
+    // Listing, listing deleted secrets and restoring are the vault's operations: the data plane
+    // checks them at the vault's scope, so a secret's scope is answered for them from its vault's.
+    const vaultPath = scope.kind === 'secret' && vault ? vaultScope(vault.subscriptionId, vault.resourceGroup, vault.name) : null;
+    for (const [key, op] of Object.entries(SECRET_OPERATIONS)) {
+      const at = vaultPath !== null && VAULT_OPERATIONS.has(key) ? { path: vaultPath } : scope;
+      const rbac = await Promise.all(authorizer.rbacGrants(id, op.dataAction, 'data', at.path).map((g) => describeRbac(id, scope.key, g)));
       const policies = vault ? await Promise.all(authorizer.accessPolicyMatches(id, null, vault, op.permission).map((m) => describePolicy(id, m))) : [];
       const effective = model === 'rbac' ? rbac : policies;
       data.push({
