@@ -86,7 +86,8 @@ describe('coffer CLI: getting started', () => {
   it('a wrong secret fails az-style', async () => {
     const r = await coffer(cliHome(), ['login', '--service-principal', '-u', server.bootstrap.clientId, '-p', 'wrong', '--tenant', server.bootstrap.tenantId, '--server', server.url]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^ERROR: \(invalid_client\) AADSTS7000215/);
+    // az 2.45 (aad_error_handler): the whole error_description, no error code, then its recommendation.
+    assert.match(r.stderr, /^ERROR: AADSTS7000215: Invalid client secret provided\. .*\r\nTrace ID: [0-9a-f-]{36}\r\nCorrelation ID: [0-9a-f-]{36}\r\nTimestamp: [0-9: -]+Z\nInteractive authentication is needed\. Please run:\ncoffer login\n$/);
   });
 
   it('creates a resource group and a vault', async () => {

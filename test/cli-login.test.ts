@@ -100,7 +100,8 @@ describe('coffer login for people', () => {
     writeFileSync(file, JSON.stringify(profile));
     const after = await coffer(home, ['account', 'show']);
     assert.equal(after.code, 1);
-    assert.match(after.stderr, /invalid_grant/);
+    // As az: the refusal's description (no error code), then the recommendation to sign in again.
+    assert.match(after.stderr, /^ERROR: AADSTS\d+: [^]*\nInteractive authentication is needed\. Please run:\ncoffer login\n$/);
     assert.equal((await login('rae password 1')).code, 1, 'the old password is refused');
     assert.equal((await login('rae password 2')).code, 0);
 

@@ -21,8 +21,10 @@ export async function requestToken(http: HttpClient, server: string, tenantId: s
   });
   const body = res.json<Record<string, unknown>>() ?? {};
   if (res.status !== 200) {
-    const description = String(body.error_description ?? res.text).split('\r\n')[0];
-    throw new CliError(description ?? 'login failed', String(body.error ?? res.status));
+    // As az's aad_error_handler: the whole error_description (Trace ID, Correlation ID and Timestamp lines
+    // included) without the error code, then its recommendation. The code stays for the CLI's own checks.
+    const description = typeof body.error_description === 'string' && body.error_description !== '' ? body.error_description : res.text || 'login failed';
+    throw new CliError(description, String(body.error ?? res.status), 1, 'Interactive authentication is needed. Please run:\ncoffer login', false);
   }
   return body as unknown as TokenAnswer;
 }
