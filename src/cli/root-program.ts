@@ -19,8 +19,59 @@ export function rootProgram(): Command {
   );
 }
 
-/** A missing required option as az's argument parser names it: `-n, --name <name>` is `--name/-n`. */
+/** The run being parsed, so that an error about its arguments can name them as az's parser does. */
+let parsing: { program: Command; argv: string[] } | null = null;
+
+/**
+ * What argparse's parse_args would call unrecognized: every argument after the command's name
+ * that is neither one of its options nor an option's value (an unknown option, its values, and
+ * any operand: az's commands take no positional arguments).
+ */
+function unrecognizedArguments(): string[] {
+  if (!parsing) return [];
+  const tokens = parsing.argv.slice(2);
+  let cmd = parsing.program;
+  let i = 0;
+  for (; i < tokens.length; i++) {
+    const sub = cmd.commands.find((c) => c.name() === tokens[i] || c.aliases().includes(tokens[i]!));
+    if (!sub) break;
+    cmd = sub;
+  }
+  const extras: string[] = [];
+  for (; i < tokens.length; i++) {
+    const token = tokens[i]!;
+    if (token === '--') {
+      extras.push(...tokens.slice(i));
+      break;
+    }
+    if (!/^-./.test(token) || token === '-h' || token === '--help') {
+      if (!/^-./.test(token)) extras.push(token);
+      continue;
+    }
+    const name = token.startsWith('--') ? token.split('=')[0]! : token.slice(0, 2);
+    const option = cmd.options.find((o) => o.long === name || o.short === name);
+    if (!option) {
+      extras.push(token);
+      continue;
+    }
+    const inline = token.startsWith('--') ? token.includes('=') : token.length > 2;
+    if (inline || (!option.required && !option.optional)) continue;
+    if (option.variadic) while (i + 1 < tokens.length && !/^-./.test(tokens[i + 1]!)) i++;
+    else if (option.required || !/^-./.test(tokens[i + 1] ?? '-')) i++;
+  }
+  return extras;
+}
+
+/**
+ * Commander's parse errors in az's words: a missing required option as az's argument parser names it
+ * (`-n, --name <name>` is `--name/-n`), and an unknown option or an extra argument as argparse's
+ * "unrecognized arguments: ..." (listing every one, with an unknown option's values).
+ */
 function asAzError(text: string): string {
+  if (/^(unknown option '|too many arguments)/.test(text)) {
+    const extras = unrecognizedArguments();
+    if (extras.length > 0) return `unrecognized arguments: ${extras.join(' ')}\n`;
+  }
   return text.replace(/^required option '([^']+)' not specified/, (_, flags: string) => {
     const names = flags.split(/[\s,]+/).filter((f) => f.startsWith('-'));
     return `the following arguments are required: ${[...names.filter((f) => f.startsWith('--')), ...names.filter((f) => !f.startsWith('--'))].join('/')}`;
@@ -38,7 +89,9 @@ function transportMessage(e: NodeJS.ErrnoException): string {
 
 export async function runProgram(program: Command, argv: string[]): Promise<void> {
   try {
-    await program.parseAsync(expandAbbreviations(program, argv));
+    const expanded = expandAbbreviations(program, argv);
+    parsing = { program, argv: expanded };
+    await program.parseAsync(expanded);
   } catch (err) {
     if (err instanceof CommanderError) {
       process.exitCode = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 2;

@@ -1,0 +1,27 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { cliHome, coffer } from './support/cli.js';
+
+// What az's argument parser (argparse's parse_args) says of arguments a command
+// does not take: "unrecognized arguments:" and every one of them (an unknown
+// option with its values, operands, and what follows `--`), exit 2. The
+// `keyvault list` lines are az 2.45's own answers (its `keyvault secret`
+// commands fail earlier in Debian's build); nothing is sent, so no server.
+
+describe('CLI: unrecognized arguments', () => {
+  const home = cliHome();
+  const refused = async (args: string[], expected: string) => {
+    const r = await coffer(home, args);
+    assert.deepEqual([r.code, r.stdout, r.stderr], [2, '', `ERROR: unrecognized arguments: ${expected}\n`], args.join(' '));
+  };
+
+  it('names every argument the command does not take, as az does', async () => {
+    await refused(['keyvault', 'list', 'extra1', 'extra2'], 'extra1 extra2');
+    await refused(['keyvault', 'list', '--bogus-flag'], '--bogus-flag');
+    await refused(['keyvault', 'list', '--resource-grop', 'rg1'], '--resource-grop rg1');
+    await refused(['keyvault', 'list', '--query', '[].name', '-o', 'tsv', 'zz'], 'zz');
+    await refused(['keyvault', 'list', '-g', 'rg1', '--', 'x'], '-- x');
+    await refused(['keyvault', 'secret', 'set', '--vault-name', 'v', '--name', 'x', '--value', 'v', '--tags', 'a=1', 'b=2', '--bogus', '1', '2'], '--bogus 1 2');
+    await refused(['keyvault', 'secret', 'show', '--vault-name', 'v', '--nme', 'x', '--query=value'], '--nme x');
+  });
+});
