@@ -64,4 +64,8 @@ function looksLikeOption(token: string): boolean {
   return token.length > 1 && token.startsWith('-') && !/^-\d+$|^-\d*\.\d+$/.test(token) && !token.includes(' ');
 }
 
-const flagsOf = (opt: Option): string => [opt.short, opt.long].filter(Boolean).join('/');
+/** An option's strings as argparse names them in its errors: az registers the long forms first (`--name/-n`). */
+function flagsOf(opt: Option): string {
+  const names = opt.flags.split(/[\s,|]+/).filter((f) => f.startsWith('-'));
+  return [...names.filter((f) => f.startsWith('--')), ...names.filter((f) => !f.startsWith('--'))].join('/');
+}
