@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { CliError, formatCliError } from '../src/cli/cli-error.js';
+import { checkOutputOptions } from '../src/cli/output.js';
 import { cliHome, coffer } from './support/cli.js';
 
 // What az's argument parser (argparse's parse_args) says of arguments a command
@@ -8,7 +10,7 @@ import { cliHome, coffer } from './support/cli.js';
 // `keyvault list` lines are az 2.45's own answers (its `keyvault secret`
 // commands fail earlier in Debian's build); nothing is sent, so no server.
 
-describe('CLI: unrecognized arguments', () => {
+describe('CLI: arguments az\'s parser refuses', () => {
   const home = cliHome();
   const refused = async (args: string[], expected: string) => {
     const r = await coffer(home, args);
@@ -23,5 +25,19 @@ describe('CLI: unrecognized arguments', () => {
     await refused(['keyvault', 'list', '-g', 'rg1', '--', 'x'], '-- x');
     await refused(['keyvault', 'secret', 'set', '--vault-name', 'v', '--name', 'x', '--value', 'v', '--tags', 'a=1', 'b=2', '--bogus', '1', '2'], '--bogus 1 2');
     await refused(['keyvault', 'secret', 'show', '--vault-name', 'v', '--nme', 'x', '--query=value'], '--nme x');
+  });
+
+  it('refuses a --query that does not compile in az 2.45\'s words: the value\'s repr, then the --query reference', () => {
+    const reference = "To learn more about --query, please visit: 'https://docs.microsoft.com/cli/azure/query-azure-cli'";
+    for (const [query, repr] of [
+      ['[[[', "'[[['"],
+      ["[?name=='x'", `"[?name=='x'"`],
+    ]) {
+      assert.throws(
+        () => checkOutputOptions({ query }),
+        (err: unknown) => err instanceof CliError && err.exitCode === 2 && formatCliError(err) === `ERROR: argument --query: invalid jmespath_type value: ${repr}\n${reference}`,
+        query,
+      );
+    }
   });
 });

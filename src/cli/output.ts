@@ -2,7 +2,7 @@ import jmespath from 'jmespath';
 import { CliError } from './cli-error.js';
 import { checkChoice } from './choices.js';
 import { formatJson, formatTsv } from './output-formats.js';
-import { formatTable } from './table-format.js';
+import { formatTable, pyRepr } from './table-format.js';
 import { withPythonMinMax } from './query-compat.js';
 import { formatYaml } from './yaml-format.js';
 
@@ -54,8 +54,9 @@ export function checkOutputOptions(opts: OutputOptions): OutputFormat {
   if (opts.query) {
     try {
       compileQuery(opts.query);
-    } catch (err) {
-      throw new CliError(`argument --query: invalid jmespath_type value: '${opts.query}' (${(err as Error).message})`, undefined, 2);
+    } catch {
+      // As argparse words a type's ValueError (the value's repr), with az's pointer to the --query docs (core/parser.py).
+      throw new CliError(`argument --query: invalid jmespath_type value: ${pyRepr(opts.query)}`, undefined, 2, QUERY_REFERENCE);
     }
   }
   return format;
