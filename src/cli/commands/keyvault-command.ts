@@ -135,6 +135,12 @@ function vaultPatch(o: UpdateOptions, vault: VaultResource): { properties: Recor
   return patch;
 }
 
+/** az's --resource-type of keyvault list and list-deleted (list_vault_or_hsm): vault, hsm, or none for both; compared exactly. */
+function resourceTypeOf(type: string | undefined): 'vault' | 'hsm' | undefined {
+  if (type === undefined || type === 'vault' || type === 'hsm') return type;
+  throw new CliError(`Unsupported resource type: ${type}`);
+}
+
 export function registerKeyvaultCommands(program: Command): Command {
   const kv = program.command('keyvault').description('Manage key vaults and their secrets.');
 
@@ -186,8 +192,11 @@ export function registerKeyvaultCommands(program: Command): Command {
 
   withOutput(kv.command('list').description('List key vaults.'))
     .option('-g, --resource-group <group>', 'resource group')
+    .option('--resource-type <type>', 'vault or hsm; without it, vaults and managed HSMs (coffer serves none)')
     .action(
-      run<{ resourceGroup?: string }>(async (o, s) => {
+      run<{ resourceGroup?: string; resourceType?: string }>(async (o, s) => {
+        const type = resourceTypeOf(o.resourceType);
+        if (type === 'hsm') return [];
         // As az's list_vault: with -g, the group's vaults (Vault models); without, VaultsOperations.list,
         // which reads the generic resource listing, so each vault is only its id, name, type, location and tags.
         if (o.resourceGroup) {
@@ -197,7 +206,8 @@ export function registerKeyvaultCommands(program: Command): Command {
           try {
             return (await s.call<{ value: unknown[] }>('GET', url, s.managementResource)).value.map(asVault);
           } catch (err) {
-            if (err instanceof CliError && err.code !== undefined) return [];
+            // Only without --resource-type (list_vault_or_hsm's bare except); `--resource-type vault` reports it.
+            if (type === undefined && err instanceof CliError && err.code !== undefined) return [];
             throw err;
           }
         }
@@ -234,9 +244,15 @@ export function registerKeyvaultCommands(program: Command): Command {
         return undefined;
       }),
     );
-  withOutput(kv.command('list-deleted').description('List soft-deleted vaults.')).action(
-    run(async (_o, s) => (await s.call<{ value: unknown[] }>('GET', `${vaultsBase(s)}/providers/Microsoft.KeyVault/deletedVaults?api-version=${API.arm}`, s.managementResource)).value.map(asDeletedVault)),
-  );
+  withOutput(kv.command('list-deleted').description('List soft-deleted vaults.'))
+    .option('--resource-type <type>', 'vault or hsm; without it, vaults and managed HSMs (coffer serves none)')
+    .action(
+      run<{ resourceType?: string }>(async (o, s) =>
+        resourceTypeOf(o.resourceType) === 'hsm'
+          ? []
+          : (await s.call<{ value: unknown[] }>('GET', `${vaultsBase(s)}/providers/Microsoft.KeyVault/deletedVaults?api-version=${API.arm}`, s.managementResource)).value.map(asDeletedVault),
+      ),
+    );
 
   withOutput(kv.command('show-deleted').description('Show a soft-deleted vault.'))
     .requiredOption('-n, --name <name>', 'vault name')

@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { cliHome, cliRunners, coffer } from './support/cli.js';
+import { startTestServer, type TestServer } from './support/server-fixture.js';
+
+// az 2.45's `keyvault list` and `keyvault list-deleted` take --resource-type
+// (list_vault_or_hsm, list_deleted_vault_or_hsm): `vault`, `hsm` (coffer
+// serves no managed HSMs, so none), or anything else refused with
+// "Unsupported resource type: X", exit 1.
+
+describe('CLI: keyvault list --resource-type', () => {
+  let server: TestServer;
+  let home = '';
+  const { cli, json, signIn } = cliRunners(() => home);
+  before(async () => {
+    server = await startTestServer();
+    home = cliHome();
+    await signIn(server);
+    await cli('group', 'create', '-n', 'rg', '-l', 'local', '-o', 'none');
+    await cli('keyvault', 'create', '-n', 'typed-live', '-g', 'rg', '-o', 'none');
+    await cli('keyvault', 'create', '-n', 'typed-gone', '-g', 'rg', '-o', 'none');
+    await cli('keyvault', 'delete', '-n', 'typed-gone', '--only-show-errors');
+  });
+  after(() => server?.stop());
+
+  it('lists vaults for vault, nothing for hsm, and refuses any other type as az does', async () => {
+    assert.deepEqual(await json('keyvault', 'list', '--resource-type', 'vault', '--query', '[].name'), ['typed-live']);
+    assert.deepEqual(await json('keyvault', 'list', '-g', 'rg', '--resource-type', 'vault', '--query', '[].name'), ['typed-live']);
+    assert.deepEqual(await json('keyvault', 'list', '--resource-type', 'hsm'), []);
+    assert.deepEqual(await json('keyvault', 'list-deleted', '--resource-type', 'vault', '--query', '[].name'), ['typed-gone']);
+    assert.deepEqual(await json('keyvault', 'list-deleted', '--resource-type', 'hsm'), []);
+    for (const command of ['list', 'list-deleted']) {
+      const r = await coffer(home, ['keyvault', command, '--resource-type', 'Vault']);
+      assert.deepEqual([r.code, r.stdout, r.stderr], [1, '', 'ERROR: Unsupported resource type: Vault\n'], command);
+    }
+  });
+});
