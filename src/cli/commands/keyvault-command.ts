@@ -40,6 +40,8 @@ const SOFT_DELETE_WARNING =
   'WARNING: Warning! If you have soft-delete protection enabled on this key vault, you will not be able to reuse this key vault name until the key vault has been purged from the soft deleted state. Please see the following documentation for additional guidance.\nhttps://docs.microsoft.com/azure/key-vault/general/soft-delete-overview';
 
 interface CreateOptions extends VaultSettings {
+  networkAclsIps?: string[];
+  networkAclsVnets?: string[];
   name: string;
   resourceGroup: string;
   location?: string;
@@ -106,6 +108,30 @@ function networkAcls(o: VaultSettings, existing: Record<string, unknown> | null)
   return acls;
 }
 
+/**
+ * az's create (_parse_network_acls): with --network-acls-ips or --network-acls-vnets, the rule set carries
+ * those rules (repeats dropped); a VNET/SUBNET rule names that subnet in the vault's resource group, and
+ * every subnet id is lower-cased. Without them, the defaults' rule set.
+ */
+function createNetworkAcls(o: CreateOptions, subscriptionId: string): Record<string, unknown> {
+  const acls = networkAcls(o, null);
+  if (!o.networkAclsIps && !o.networkAclsVnets) return acls;
+  const unique = (list: string[] = []) => list.filter((v, i) => list.indexOf(v) === i);
+  acls.virtualNetworkRules = unique(o.networkAclsVnets).map((rule) => {
+    const parts = rule.split('/');
+    if (parts.length === 2) {
+      const [vnet, subnet] = parts.map((p) => p.toLowerCase());
+      return { id: `/subscriptions/${subscriptionId}/resourceGroups/${o.resourceGroup}/providers/Microsoft.Network/virtualNetworks/${vnet}/subnets/${subnet}` };
+    }
+    if (!/^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/[^/]+\/[^/]+\/[^/]+/i.test(rule)) {
+      throw new CliError(`Invalid VNet rule: ${rule}. Format: {vnet_name}/{subnet_name} or {subnet_id}`);
+    }
+    return { id: rule.toLowerCase() };
+  });
+  acls.ipRules = unique(o.networkAclsIps).map((value) => ({ value }));
+  return acls;
+}
+
 /** What `keyvault update` changes (az's update_vault): the flags given, network rules merged into the vault's own. */
 function updatedProperties(o: UpdateOptions, vault: VaultResource): Record<string, unknown> {
   const properties = settingProperties(o);
@@ -155,6 +181,8 @@ export function registerKeyvaultCommands(program: Command): Command {
     // az's three-state flag, not commander's negation of a --self-perms (which would read `--no-self-perms true` as false).
     .addOption(Object.assign(new Option('--no-self-perms [bool]', 'with access policies: no policy for the creator'), { negate: false, attributeName: () => 'noSelfPerms' }))
     .option(TAGS_OPTION, 'space-separated tags: key[=value]')
+    .option('--network-acls-ips <ips...>', 'network rules: IP addresses or CIDR ranges to allow')
+    .option('--network-acls-vnets <vnets...>', 'network rules: subnets to allow, as VNET/SUBNET or a subnet id (kept; coffer sees no virtual networks)')
     .addHelpText('after', '\nExamples:\n  coffer keyvault create --name my-vault --resource-group my-rg')
     .action(
       run<CreateOptions>(async (o, s) => {
@@ -175,7 +203,7 @@ export function registerKeyvaultCommands(program: Command): Command {
           softDeleteRetentionInDays: retentionDays(o.retentionDays),
           enableRbacAuthorization: rbac,
           // az's create always sends a network rule set (_create_network_rule_set: its defaults unless given), so the vault shows one.
-          networkAcls: networkAcls(o, null),
+          networkAcls: createNetworkAcls(o, s.profile.subscriptionId),
           accessPolicies,
         };
         Object.assign(properties, settingProperties(o));
