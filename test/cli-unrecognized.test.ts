@@ -40,4 +40,16 @@ describe('CLI: arguments az\'s parser refuses', () => {
       );
     }
   });
+
+  it('names a misspelled command as az does, with the closest of its group by difflib', async () => {
+    for (const [args, expected] of [
+      [['keyvault', 'lst'], "ERROR: 'lst' is misspelled or not recognized by the system.\nDid you mean 'list' ?\n"],
+      [['keyvault', 'secrt', 'list'], "ERROR: 'secrt' is misspelled or not recognized by the system.\nDid you mean 'secret' ?\n"],
+      [['rol', 'assignment', 'list'], "ERROR: 'rol' is misspelled or not recognized by the system.\nDid you mean 'role' ?\n"],
+      [['keyvault', 'bogus'], "ERROR: 'bogus' is misspelled or not recognized by the system.\n"],
+    ] as const) {
+      const r = await coffer(home, [...args]);
+      assert.deepEqual([r.code, r.stdout, r.stderr], [2, '', expected], args.join(' '));
+    }
+  });
 });

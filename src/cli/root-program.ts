@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { expandAbbreviations } from './abbreviations.js';
+import { closeMatches } from './choices.js';
 import { CliError, formatCliError } from './cli-error.js';
 
 // The root command and how a run ends (exit codes and error lines), shared by
@@ -63,11 +64,28 @@ function unrecognizedArguments(): string[] {
 }
 
 /**
+ * az's answer to a command name its group does not have (AzCliCommandParser._check_value): the name,
+ * then the closest of the group's commands by difflib's get_close_matches (cutoff 0.7), if any.
+ */
+function misspelledCommand(value: string): string {
+  let group = parsing?.program;
+  for (const token of parsing?.argv.slice(2) ?? []) {
+    const sub = group?.commands.find((c) => c.name() === token || c.aliases().includes(token));
+    if (!sub) break;
+    group = sub;
+  }
+  const [closest] = closeMatches(value, group?.commands.map((c) => c.name()) ?? [], 1, 0.7);
+  return `'${value}' is misspelled or not recognized by the system.${closest === undefined ? '' : `\nDid you mean '${closest}' ?`}`;
+}
+
+/**
  * Commander's parse errors in az's words: a missing required option as az's argument parser names it
  * (`-n, --name <name>` is `--name/-n`), and an unknown option or an extra argument as argparse's
  * "unrecognized arguments: ..." (listing every one, with an unknown option's values).
  */
 function asAzError(text: string): string {
+  const unknownCommand = /^unknown command '([^']*)'/.exec(text);
+  if (unknownCommand) return `${misspelledCommand(unknownCommand[1]!)}\n`;
   if (/^(unknown option '|too many arguments)/.test(text)) {
     const extras = unrecognizedArguments();
     if (extras.length > 0) return `unrecognized arguments: ${extras.join(' ')}\n`;
