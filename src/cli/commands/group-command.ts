@@ -6,6 +6,7 @@ import { API, exists, parseTags, run, TAGS_OPTION, withOutput } from '../command
 import { asResourceGroup } from '../output-models.js';
 import { applyGenericUpdate, withGenericUpdate, type GenericUpdateOptions } from '../generic-update.js';
 import type { Session } from '../session.js';
+import { armList } from '../arm-list.js';
 
 export const groupUrl = (s: Session, name: string) =>
   `${s.profile.server}/subscriptions/${s.profile.subscriptionId}/resourcegroups/${encodeURIComponent(name)}?api-version=${API.resources}`;
@@ -62,6 +63,6 @@ export function registerGroupCommands(program: Command): void {
       }),
     );
   withOutput(group.command('list').description('List resource groups.')).action(
-    run(async (_o, s) => (await s.call<{ value: unknown[] }>('GET', `${s.profile.server}/subscriptions/${s.profile.subscriptionId}/resourcegroups?api-version=${API.resources}`, s.managementResource)).value.map(asResourceGroup), groupListTable),
+    run(async (_o, s) => (await armList(s, `${s.profile.server}/subscriptions/${s.profile.subscriptionId}/resourcegroups?api-version=${API.resources}`)).map(asResourceGroup), groupListTable),
   );
 }

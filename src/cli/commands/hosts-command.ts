@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
 import { Session } from '../session.js';
+import { armList } from '../arm-list.js';
 
 // Python, az and browsers resolve `{vault}.vault.localhost` through the
 // system resolver, which usually does not know it. This writes loopback
@@ -36,9 +37,7 @@ export function registerHostsCommand(program: Command): void {
       if (!names || !suffix) {
         const s = Session.load();
         suffix ??= s.profile.vaultDnsSuffix;
-        names ??= (
-          await s.call<{ value: Array<{ name: string }> }>('GET', `${s.profile.server}/subscriptions/${s.profile.subscriptionId}/providers/Microsoft.KeyVault/vaults?api-version=2023-07-01`, s.managementResource)
-        ).value.map((v) => v.name);
+        names ??= (await armList<{ name: string }>(s, `${s.profile.server}/subscriptions/${s.profile.subscriptionId}/providers/Microsoft.KeyVault/vaults?api-version=2023-07-01`)).map((v) => v.name);
       }
       const block = hostsBlock(names, suffix);
       if (o.print) {

@@ -6,6 +6,7 @@ import type { Session } from '../session.js';
 import { pyInt } from '../arg-types.js';
 import { pyRepr } from '../table-format.js';
 import { applyGenericUpdate, hasGenericUpdate, isObject, withGenericUpdate, type GenericUpdateOptions } from '../generic-update.js';
+import { armList } from '../arm-list.js';
 
 // coffer keyvault create | show | list | update | delete, as az has them, and
 // printed as az prints its SDK models (asVault: every attribute, null when unset).
@@ -24,12 +25,11 @@ const vaultUrl = (s: Session, rg: string, name: string) =>
 /** Finds a vault's resource group the way az does when -g is omitted. */
 export async function findVault(s: Session, name: string, rg?: string): Promise<VaultResource> {
   if (rg) return s.call<VaultResource>('GET', vaultUrl(s, rg, name), s.managementResource);
-  const list = await s.call<{ value: Array<{ id: string; name: string }> }>(
-    'GET',
+  const list = await armList<{ id: string; name: string }>(
+    s,
     `${vaultsBase(s)}/resources?$filter=${encodeURIComponent("resourceType eq 'Microsoft.KeyVault/vaults'")}&api-version=${API.resources}`,
-    s.managementResource,
   );
-  const hit = list.value.find((v) => v.name.toLowerCase() === name.toLowerCase());
+  const hit = list.find((v) => v.name.toLowerCase() === name.toLowerCase());
   // az's validator: a CLIError without a code, exit 1.
   if (!hit) throw new CliError(`The Vault '${name}' not found within subscription.`);
   return s.call<VaultResource>('GET', `${s.profile.server}${hit.id}?api-version=${API.arm}`, s.managementResource);
@@ -232,7 +232,7 @@ export function registerKeyvaultCommands(program: Command): Command {
           // az's list_vault_or_hsm lists the group's vaults under a bare `except: pass`: a group that does not
           // exist (or any refused list) gives an empty list. Only answers are swallowed here, not lost connections.
           try {
-            return (await s.call<{ value: unknown[] }>('GET', url, s.managementResource)).value.map(asVault);
+            return (await armList(s, url)).map(asVault);
           } catch (err) {
             // Only without --resource-type (list_vault_or_hsm's bare except); `--resource-type vault` reports it.
             if (type === undefined && err instanceof CliError && err.code !== undefined) return [];
@@ -240,7 +240,7 @@ export function registerKeyvaultCommands(program: Command): Command {
           }
         }
         const url = `${vaultsBase(s)}/resources?$filter=${encodeURIComponent("resourceType eq 'Microsoft.KeyVault/vaults'")}&api-version=${API.resources}`;
-        return (await s.call<{ value: unknown[] }>('GET', url, s.managementResource)).value.map(asResource);
+        return (await armList(s, url)).map(asResource);
       }),
     );
 
@@ -278,7 +278,7 @@ export function registerKeyvaultCommands(program: Command): Command {
       run<{ resourceType?: string }>(async (o, s) =>
         resourceTypeOf(o.resourceType) === 'hsm'
           ? []
-          : (await s.call<{ value: unknown[] }>('GET', `${vaultsBase(s)}/providers/Microsoft.KeyVault/deletedVaults?api-version=${API.arm}`, s.managementResource)).value.map(asDeletedVault),
+          : (await armList(s, `${vaultsBase(s)}/providers/Microsoft.KeyVault/deletedVaults?api-version=${API.arm}`)).map(asDeletedVault),
       ),
     );
 
@@ -328,8 +328,8 @@ async function deletedVault(s: Session, name: string, location?: string) {
       throw err instanceof CliError ? new CliError(err.message, err.code, 2, err.details, err.showCode) : err;
     });
   }
-  const all = await s.call<{ value: Deleted[] }>('GET', `${vaultsBase(s)}/providers/Microsoft.KeyVault/deletedVaults?api-version=${API.arm}`, s.managementResource);
-  const hit = all.value.find((v) => v.name.toLowerCase() === name.toLowerCase());
+  const all = await armList<Deleted>(s, `${vaultsBase(s)}/providers/Microsoft.KeyVault/deletedVaults?api-version=${API.arm}`);
+  const hit = all.find((v) => v.name.toLowerCase() === name.toLowerCase());
   if (!hit) throw new CliError(`No deleted Vault or HSM was found with name ${name}`);
   return hit;
 }
