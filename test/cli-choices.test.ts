@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkChoice, closeMatches, similarity } from '../src/cli/choices.js';
+import { checkChoice } from '../src/cli/choices.js';
+import { closeMatches, similarity } from '../src/cli/close-matches.js';
 
 // difflib's answers, from Python 3.11: SequenceMatcher(None, a, b).ratio() and get_close_matches(w, c, cutoff=0.7).
 describe("az's invalid-choice check (core/parser.py _check_value)", () => {

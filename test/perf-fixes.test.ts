@@ -155,7 +155,7 @@ describe('coffer server main thread', () => {
   it('loads only commander and the server command', () => {
     const loaded = [...staticImports(resolvePath(import.meta.dirname, '../src/cli/main.ts'))];
     const ours = loaded.filter((f) => f.startsWith('/')).map((f) => relative(resolvePath(import.meta.dirname, '../src/cli'), f)).sort();
-    assert.deepEqual(ours, ['abbreviations.ts', 'cli-error.ts', 'commands/server-command.ts', 'examples.ts', 'main.ts', 'root-program.ts']);
+    assert.deepEqual(ours, ['abbreviations.ts', 'cli-error.ts', 'close-matches.ts', 'commands/server-command.ts', 'examples.ts', 'main.ts', 'root-program.ts']);
     assert.deepEqual(loaded.filter((f) => !f.startsWith('/')).sort(), ['commander']);
   });
 

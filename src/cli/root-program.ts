@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { expandAbbreviations } from './abbreviations.js';
-import { closeMatches } from './choices.js';
+import { closeMatches } from './close-matches.js';
 import { CliError, formatCliError } from './cli-error.js';
 
 // The root command and how a run ends (exit codes and error lines), shared by
