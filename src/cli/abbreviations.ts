@@ -64,8 +64,10 @@ function looksLikeOption(token: string): boolean {
   return token.length > 1 && token.startsWith('-') && !/^-\d+$|^-\d*\.\d+$/.test(token) && !token.includes(' ');
 }
 
-/** An option's strings as argparse names them in its errors: az registers the long forms first (`--name/-n`). */
-function flagsOf(opt: Option): string {
-  const names = opt.flags.split(/[\s,|]+/).filter((f) => f.startsWith('-'));
+/** An option's strings (commander's `-n, --name <name>`) as argparse names them in its errors: az registers the long forms first (`--name/-n`). */
+export function argparseNames(flags: string): string {
+  const names = flags.split(/[\s,|]+/).filter((f) => f.startsWith('-'));
   return [...names.filter((f) => f.startsWith('--')), ...names.filter((f) => !f.startsWith('--'))].join('/');
 }
+
+const flagsOf = (opt: Option): string => argparseNames(opt.flags);

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { expandAbbreviations } from './abbreviations.js';
+import { argparseNames, expandAbbreviations } from './abbreviations.js';
 import { closeMatches } from './close-matches.js';
 import { CliError, formatCliError } from './cli-error.js';
 
@@ -23,6 +23,18 @@ export function rootProgram(): Command {
 /** The run being parsed, so that an error about its arguments can name them as az's parser does. */
 let parsing: { program: Command; argv: string[] } | null = null;
 
+/** The (sub)command the leading tokens name, and the index of the first token past its name. */
+function commandNamed(program: Command, tokens: string[]): { cmd: Command; next: number } {
+  let cmd = program;
+  let next = 0;
+  for (; next < tokens.length; next++) {
+    const sub = cmd.commands.find((c) => c.name() === tokens[next] || c.aliases().includes(tokens[next]!));
+    if (!sub) break;
+    cmd = sub;
+  }
+  return { cmd, next };
+}
+
 /**
  * What argparse's parse_args would call unrecognized: every argument after the command's name
  * that is neither one of its options nor an option's value (an unknown option, its values, and
@@ -31,13 +43,8 @@ let parsing: { program: Command; argv: string[] } | null = null;
 function unrecognizedArguments(): string[] {
   if (!parsing) return [];
   const tokens = parsing.argv.slice(2);
-  let cmd = parsing.program;
-  let i = 0;
-  for (; i < tokens.length; i++) {
-    const sub = cmd.commands.find((c) => c.name() === tokens[i] || c.aliases().includes(tokens[i]!));
-    if (!sub) break;
-    cmd = sub;
-  }
+  const { cmd, next } = commandNamed(parsing.program, tokens);
+  let i = next;
   const extras: string[] = [];
   for (; i < tokens.length; i++) {
     const token = tokens[i]!;
@@ -68,12 +75,7 @@ function unrecognizedArguments(): string[] {
  * then the closest of the group's commands by difflib's get_close_matches (cutoff 0.7), if any.
  */
 function misspelledCommand(value: string): string {
-  let group = parsing?.program;
-  for (const token of parsing?.argv.slice(2) ?? []) {
-    const sub = group?.commands.find((c) => c.name() === token || c.aliases().includes(token));
-    if (!sub) break;
-    group = sub;
-  }
+  const group = parsing ? commandNamed(parsing.program, parsing.argv.slice(2)).cmd : null;
   const [closest] = closeMatches(value, group?.commands.map((c) => c.name()) ?? [], 1, 0.7);
   return `'${value}' is misspelled or not recognized by the system.${closest === undefined ? '' : `\nDid you mean '${closest}' ?`}`;
 }
@@ -91,8 +93,7 @@ function asAzError(text: string): string {
     if (extras.length > 0) return `unrecognized arguments: ${extras.join(' ')}\n`;
   }
   return text.replace(/^required option '([^']+)' not specified/, (_, flags: string) => {
-    const names = flags.split(/[\s,]+/).filter((f) => f.startsWith('-'));
-    return `the following arguments are required: ${[...names.filter((f) => f.startsWith('--')), ...names.filter((f) => !f.startsWith('--'))].join('/')}`;
+    return `the following arguments are required: ${argparseNames(flags)}`;
   });
 }
 
