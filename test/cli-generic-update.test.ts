@@ -58,6 +58,24 @@ describe('generic update arguments', () => {
       assert.match(refused.stderr, /^ERROR: Couldn't find 'nothing' in 'tags\.nothing'\.$/m);
     });
 
+    it("keyvault update --set of a name the vault's model lacks warns as az does, once per name, and sends it", async () => {
+      const r = await cli('keyvault', 'update', '-n', 'generic-vault', '--set', 'properties.bogus=1', 'properties.enabledForDiskEncryption=true', 'tags.anything=x', 'properties.sku.extra=2', 'properties.networkAcls.whatever=3');
+      // Not for tags, a dict; networkAcls is a model (keyvault create sets it).
+      assert.equal(
+        r.stderr,
+        "WARNING: Property 'bogus' not found on properties. Send it as an additional property .\n" +
+          "WARNING: Property 'extra' not found on sku. Send it as an additional property .\n" +
+          "WARNING: Property 'whatever' not found on networkAcls. Send it as an additional property .\n",
+      );
+      // A null property is made a plain dict (set_properties sets {}), whose keys are no model's attributes.
+      const created = await cli('keyvault', 'update', '-n', 'generic-vault', '--set', 'properties.hsmPoolResourceId.x=1');
+      assert.equal(created.stderr, '');
+      const quiet = await cli('keyvault', 'update', '-n', 'generic-vault', '--set', 'bogus=1', '--only-show-errors');
+      assert.equal(quiet.stderr, '');
+      const root = await cli('keyvault', 'update', '-n', 'generic-vault', '--set', 'Bogus=1');
+      assert.equal(root.stderr, "WARNING: Property 'Bogus' not found on root. Send it as an additional property .\n");
+    });
+
     it('group update --set and --remove change its tags', async () => {
       const set = (await cli('group', 'update', '-n', 'rg', '--set', 'tags.owner=ops')).json<{ tags: Record<string, string> }>();
       assert.deepEqual(set.tags, { keep: '1', owner: 'ops' });

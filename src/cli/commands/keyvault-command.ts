@@ -5,6 +5,7 @@ import { asDeletedVault, asResource, asVault } from '../output-models.js';
 import type { Session } from '../session.js';
 import { pyInt } from '../arg-types.js';
 import { pyRepr } from '../table-format.js';
+import { VAULT_MODELS } from '../arm-models.js';
 import { applyGenericUpdate, hasGenericUpdate, isObject, withGenericUpdate, type GenericUpdateOptions } from '../generic-update.js';
 import { armList } from '../arm-list.js';
 
@@ -147,11 +148,11 @@ function updatedProperties(o: UpdateOptions, vault: VaultResource): Record<strin
  * them, sending the properties that differ from the vault's (a PATCH changes only what it names) and the tags
  * when they changed (a PATCH's tags replace the vault's).
  */
-function vaultPatch(o: UpdateOptions, vault: VaultResource): { properties: Record<string, unknown>; tags?: Record<string, string> } {
+function vaultPatch(o: UpdateOptions, vault: VaultResource, warn: (line: string) => void): { properties: Record<string, unknown>; tags?: Record<string, string> } {
   const properties = updatedProperties(o, vault);
   if (!hasGenericUpdate(o)) return { properties };
   const tags = vault.tags ?? {};
-  const changed = applyGenericUpdate({ tags, properties: { ...vault.properties, ...properties } }, o);
+  const changed = applyGenericUpdate({ tags, properties: { ...vault.properties, ...properties } }, o, { root: 'Vault', models: VAULT_MODELS, warn });
   if (!isObject(changed.properties) || !isObject(changed.tags)) throw new CliError('usage error: properties and tags must stay objects');
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   const patch: { properties: Record<string, unknown>; tags?: Record<string, string> } = {
@@ -254,7 +255,7 @@ export function registerKeyvaultCommands(program: Command): Command {
     .action(
       run<UpdateOptions>(async (o, s) => {
         const vault = await findVault(s, o.name, o.resourceGroup);
-        const updated = await s.call('PATCH', `${s.profile.server}${vault.id}?api-version=${API.arm}`, s.managementResource, vaultPatch(o, vault));
+        const updated = await s.call('PATCH', `${s.profile.server}${vault.id}?api-version=${API.arm}`, s.managementResource, vaultPatch(o, vault, s.warn));
         return noWait(o) ? undefined : asVault(updated);
       }),
     );

@@ -1,0 +1,48 @@
+// The attributes of the Python SDK models that az's generic update walks
+// (azure-mgmt-keyvault 2022-07-01, the API version az 2.45 uses for vaults),
+// by their snake_case names. A --set of a name that is not one of its model's
+// attributes is sent as an additional property, with a warning
+// (arm.py's set_properties). A type is a model's name, `[Model]` for a list
+// of them, or '' for anything else (text, numbers, lists of text, dicts).
+
+export type ModelTable = Record<string, Record<string, string>>;
+
+export const VAULT_MODELS: ModelTable = {
+  Vault: { id: '', name: '', type: '', location: '', tags: '', system_data: 'SystemData', properties: 'VaultProperties' },
+  VaultProperties: {
+    tenant_id: '',
+    sku: 'Sku',
+    access_policies: '[AccessPolicyEntry]',
+    vault_uri: '',
+    hsm_pool_resource_id: '',
+    enabled_for_deployment: '',
+    enabled_for_disk_encryption: '',
+    enabled_for_template_deployment: '',
+    enable_soft_delete: '',
+    soft_delete_retention_in_days: '',
+    enable_rbac_authorization: '',
+    create_mode: '',
+    enable_purge_protection: '',
+    network_acls: 'NetworkRuleSet',
+    provisioning_state: '',
+    private_endpoint_connections: '[PrivateEndpointConnectionItem]',
+    public_network_access: '',
+  },
+  Sku: { family: '', name: '' },
+  NetworkRuleSet: { bypass: '', default_action: '', ip_rules: '[IPRule]', virtual_network_rules: '[VirtualNetworkRule]' },
+  IPRule: { value: '' },
+  VirtualNetworkRule: { id: '', ignore_missing_vnet_service_endpoint: '' },
+  AccessPolicyEntry: { tenant_id: '', object_id: '', application_id: '', permissions: 'Permissions' },
+  Permissions: { keys: '', secrets: '', certificates: '', storage: '' },
+  PrivateEndpointConnectionItem: { id: '', etag: '', private_endpoint: 'PrivateEndpoint', private_link_service_connection_state: 'PrivateLinkServiceConnectionState', provisioning_state: '' },
+  PrivateEndpoint: { id: '' },
+  PrivateLinkServiceConnectionState: { status: '', description: '', actions_required: '' },
+  SystemData: { created_by: '', created_by_type: '', created_at: '', last_modified_by: '', last_modified_by_type: '', last_modified_at: '' },
+};
+
+/** arm.py's make_snake_case: `enablePurgeProtection` → `enable_purge_protection`. */
+export const snakeCase = (s: string): string =>
+  s
+    .replace(/(.)([A-Z][a-z]+)/g, '$1_$2')
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toLowerCase();
