@@ -82,5 +82,13 @@ describe('generic update arguments', () => {
       const removed = (await cli('group', 'update', '-n', 'rg', '--remove', 'tags.keep')).json<{ tags: Record<string, string> }>();
       assert.deepEqual(removed.tags, { owner: 'ops' });
     });
+
+    it('--force-string keeps --set and --add values as text', async () => {
+      const r = (await cli('group', 'update', '-n', 'rg', '--set', 'tags.n=5', '--force-string')).json<{ tags: Record<string, unknown> }>();
+      assert.equal(r.tags.n, '5');
+      const resource = { properties: { list: [] as unknown[], flag: false } };
+      assert.deepEqual(applyGenericUpdate(resource, { set: ['properties.flag=true'], add: ['properties.list', '{"a": 1}'], forceString: true }).properties, { list: ['{"a": 1}'], flag: 'true' });
+      assert.deepEqual(applyGenericUpdate(resource, { set: ['properties.flag=true'], add: ['properties.list', '{"a": 1}'] }).properties, { list: [{ a: 1 }], flag: true });
+    });
   });
 });

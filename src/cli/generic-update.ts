@@ -8,12 +8,13 @@ import { CliError } from './cli-error.js';
 // `--set tags.env=prod`, `--add properties.accessPolicies '{...}'`,
 // `--remove tags.env`. A path is dotted names with [index] for list items;
 // a name matches a key in any case. A value is JSON where it parses as JSON,
-// else the text itself.
+// else the text itself (always the text with --force-string).
 
 export interface GenericUpdateOptions {
   set?: string[];
   add?: string[];
   remove?: string[];
+  forceString?: boolean;
 }
 
 /** The SDK models of the resource (its root model's name and the table), and where their warnings go. */
@@ -27,7 +28,8 @@ export function withGenericUpdate(cmd: Command): Command {
   return cmd
     .option('--set <path=value...>', "set a property by its path, e.g. --set properties.enablePurgeProtection=true tags.env=prod")
     .option('--add <path-and-values...>', 'append to a list by its path: the path, then values (JSON, or key=value pairs making an object)')
-    .option('--remove <path-and-index...>', 'remove a property, or the list item at an index: the path, then the index');
+    .option('--remove <path-and-index...>', 'remove a property, or the list item at an index: the path, then the index')
+    .option('--force-string', "with --set and --add, keep values as text instead of reading them as JSON");
 }
 
 type Segment = string | number;
@@ -82,7 +84,8 @@ function walk(root: Record<string, unknown>, path: Segment[], create: boolean, f
   return { at, type };
 }
 
-const valueOf = (text: string): unknown => {
+const valueOf = (text: string, forceString = false): unknown => {
+  if (forceString) return text;
   try {
     return JSON.parse(text);
   } catch {
@@ -90,13 +93,13 @@ const valueOf = (text: string): unknown => {
   }
 };
 
-function setAt(root: Record<string, unknown>, expression: string, model?: UpdateModel): void {
+function setAt(root: Record<string, unknown>, expression: string, forceString: boolean, model?: UpdateModel): void {
   const eq = expression.indexOf('=');
   if (eq <= 0) throw new CliError(`usage error: --set property=value (not '${expression}')`);
   const path = parsePath(expression.slice(0, eq));
   const last = path.pop()!;
   const { at: parent, type } = walk(root, path, true, expression.slice(0, eq), model?.models, model?.root);
-  const value = valueOf(expression.slice(eq + 1));
+  const value = valueOf(expression.slice(eq + 1), forceString);
   if (typeof last === 'number') {
     if (!Array.isArray(parent) || last >= parent.length) throw new CliError(`index '${last}' doesn't exist on ${expression.slice(0, eq)}`);
     parent[last] = value;
@@ -113,15 +116,15 @@ function setAt(root: Record<string, unknown>, expression: string, model?: Update
   } else throw new CliError(`Couldn't find '${last}' in '${expression.slice(0, eq)}'.`);
 }
 
-function addAt(root: Record<string, unknown>, args: string[]): void {
+function addAt(root: Record<string, unknown>, args: string[], forceString: boolean): void {
   const [pathText, ...values] = args;
   if (!pathText || values.length === 0) throw new CliError('usage error: --add property.list <value | key=value ...>');
   const list = walk(root, parsePath(pathText), false, pathText).at;
   if (!Array.isArray(list)) throw new CliError(`invalid syntax: --add property.list <value | key=value ...>: '${pathText}' is not a list`);
   // As az: key=value pairs make one object; other values are items each.
   const pairs = values.filter((v) => /^[^={}[\]"]+=/.test(v));
-  if (pairs.length > 0 && pairs.length === values.length) list.push(Object.fromEntries(pairs.map((p) => [p.slice(0, p.indexOf('=')), valueOf(p.slice(p.indexOf('=') + 1))])));
-  else list.push(...values.map(valueOf));
+  if (pairs.length > 0 && pairs.length === values.length) list.push(Object.fromEntries(pairs.map((p) => [p.slice(0, p.indexOf('=')), valueOf(p.slice(p.indexOf('=') + 1), forceString)])));
+  else list.push(...values.map((v) => valueOf(v, forceString)));
 }
 
 function removeAt(root: Record<string, unknown>, args: string[]): void {
@@ -145,8 +148,9 @@ function removeAt(root: Record<string, unknown>, args: string[]): void {
 /** Applies --set, --add and --remove, in az's order, to a copy of `resource` (of the SDK models of `model`, when given). */
 export function applyGenericUpdate<T extends Record<string, unknown>>(resource: T, o: GenericUpdateOptions, model?: UpdateModel): T {
   const copy = structuredClone(resource);
-  for (const expression of o.set ?? []) setAt(copy, expression, model);
-  if (o.add) addAt(copy, o.add);
+  const forceString = o.forceString === true;
+  for (const expression of o.set ?? []) setAt(copy, expression, forceString, model);
+  if (o.add) addAt(copy, o.add, forceString);
   if (o.remove) removeAt(copy, o.remove);
   return copy;
 }
