@@ -103,7 +103,9 @@ describe('coffer CLI commands', () => {
     assert.equal((await cli('keyvault', 'delete', '-n', 'never-made', '-g', 'rg')).code, 0);
     assert.deepEqual(await json('keyvault', 'list', '-g', 'no-such-group'), []);
     assert.ok((await json<Array<{ name: string }>>('keyvault', 'list-deleted')).some((v) => v.name === 'short-lived'));
-    await cli('keyvault', 'recover', '-n', 'short-lived', '-o', 'none');
+    // As az: -g must be the deleted vault's own group, exactly.
+    await fails(['keyvault', 'recover', '-n', 'short-lived', '-g', 'RG'], /^ERROR: The specified resource group does not match that of the deleted vault or hsm short-lived\. The vault or hsm must be recovered to the original resource group rg\.$/m);
+    await cli('keyvault', 'recover', '-n', 'short-lived', '-g', 'rg', '-o', 'none');
     assert.ok((await json<Array<{ name: string }>>('keyvault', 'list')).some((v) => v.name === 'short-lived'));
     await cli('keyvault', 'delete', '-n', 'short-lived');
     await cli('keyvault', 'purge', '-n', 'short-lived');

@@ -290,11 +290,16 @@ export function registerKeyvaultCommands(program: Command): Command {
 
   withNoWait(withOutput(kv.command('recover').description('Recover a soft-deleted vault.')))
     .requiredOption('-n, --name <name>', 'vault name')
+    .option('-g, --resource-group <group>', "resource group of the deleted vault (it can only be the vault's own)")
     .option('-l, --location <location>', 'location of the deleted vault')
     .action(
-      run<{ name: string; location?: string }>(async (o, s) => {
+      run<{ name: string; resourceGroup?: string; location?: string }>(async (o, s) => {
         const deleted = await deletedVault(s, o.name, o.location);
         const rg = /\/resourceGroups\/([^/]+)\//i.exec(deleted.properties.vaultId)?.[1] ?? '';
+        // az's validate_deleted_vault_or_hsm_name: a vault is recovered into its own group, compared exactly.
+        if (o.resourceGroup && o.resourceGroup !== rg) {
+          throw new CliError(`The specified resource group does not match that of the deleted vault or hsm ${o.name}. The vault or hsm must be recovered to the original resource group ${rg}.`);
+        }
         const recovered = await s.call('PUT', vaultUrl(s, rg, o.name), s.managementResource, {
           location: deleted.properties.location,
           properties: { tenantId: s.profile.tenantId, sku: { family: 'A', name: 'standard' }, createMode: 'recover' },
