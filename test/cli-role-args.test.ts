@@ -88,4 +88,13 @@ describe('coffer role assignment create arguments, as az 2.45 takes them', () =>
     const [only] = await assignments();
     await cli('role', 'assignment', 'delete', '--ids', `${scope}/providers/Microsoft.Authorization/roleAssignments/${only!.name}`);
   });
+
+  it('role assignment list takes --include-classic-administrators (az three-state flag); coffer has no classic administrators to add', async () => {
+    const plain = await assignments();
+    assert.deepEqual(await json('role', 'assignment', 'list', '--scope', scope, '--include-classic-administrators'), plain);
+    assert.deepEqual(await json('role', 'assignment', 'list', '--scope', scope, '--include-classic-administrators', 'false'), plain);
+    const bad = await coffer(home, ['role', 'assignment', 'list', '--include-classic-administrators', 'maybe']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^ERROR: coffer role assignment list: 'maybe' is not a valid value for '--include-classic-administrators'\. Allowed values: true, false\.$/m);
+  });
 });

@@ -261,6 +261,8 @@ export function registerRoleCommands(program: Command): void {
     .option('--include-inherited', 'also the assignments at the scopes above (the subscription, the resource group...)')
     .option('--all', 'every assignment in the subscription, at any scope')
     .option('--include-groups', "include assignments of the assignee's groups")
+    // az adds the subscription's co-administrators (classicAdministrators); coffer has none, so it adds nothing.
+    .option('--include-classic-administrators [bool]', 'also the classic administrators (coffer has none)')
     .action(
       run<{ scope?: string; resourceGroup?: string; assignee?: string; role?: string; all?: boolean; includeInherited?: boolean; includeGroups?: boolean }>(async (o, s) => {
         if (o.all && (o.scope || o.resourceGroup)) throw new CliError('group or scope are not required when --all is used');
