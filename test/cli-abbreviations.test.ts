@@ -34,6 +34,10 @@ describe('CLI option abbreviations', () => {
     refuses(['keyvault', 'list', '-g'], 'argument --resource-group/-g: expected one argument');
     refuses(['keyvault', 'list', '-o'], 'argument --output/-o: expected one argument');
     refuses(['keyvault', 'secret', 'set', '--vault-name', 'v', '-n', 'x', '--value'], 'argument --value: expected one argument');
+    // One argument of three strings in az, named by all of them in az's order (az 2.45: `az ad sp create-for-rbac -n`).
+    for (const flag of ['-n', '--name', '--display-name', '--disp']) {
+      refuses(['ad', 'sp', 'create-for-rbac', flag], 'argument --display-name/--name/-n: expected one argument');
+    }
   });
 
   it('takes values argparse takes: negative numbers, "-", text with spaces, and --opt=--x', () => {

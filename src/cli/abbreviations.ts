@@ -64,10 +64,20 @@ function looksLikeOption(token: string): boolean {
   return token.length > 1 && token.startsWith('-') && !/^-\d+$|^-\d*\.\d+$/.test(token) && !token.includes(' ');
 }
 
+// az's arguments with several long names are one argparse action, named by all of its strings in az's
+// order; commander holds one long name per option, so such options carry that name here.
+const AZ_NAMES = new WeakMap<Option, string>();
+
+/** Names `opt` in argparse's errors as az's argument of these strings, in az's order (`--display-name/--name/-n`). */
+export function withAzNames<T extends Option>(opt: T, names: string): T {
+  AZ_NAMES.set(opt, names);
+  return opt;
+}
+
 /** An option's strings (commander's `-n, --name <name>`) as argparse names them in its errors: az registers the long forms first (`--name/-n`). */
 export function argparseNames(flags: string): string {
   const names = flags.split(/[\s,|]+/).filter((f) => f.startsWith('-'));
   return [...names.filter((f) => f.startsWith('--')), ...names.filter((f) => !f.startsWith('--'))].join('/');
 }
 
-const flagsOf = (opt: Option): string => argparseNames(opt.flags);
+const flagsOf = (opt: Option): string => AZ_NAMES.get(opt) ?? argparseNames(opt.flags);

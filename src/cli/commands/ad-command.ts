@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { andFilters, filterQuery, graphList, odataString } from '../graph-query.js';
 import { servicePrincipalListTable } from '../table-views.js';
 import { CliError } from '../cli-error.js';
@@ -6,10 +6,14 @@ import { run, withOutput } from '../command-kit.js';
 import { withStatus } from '../status-notices.js';
 import { asShown } from '../graph-errors.js';
 import { GUID } from '../principal-lookup.js';
+import { withAzNames } from '../abbreviations.js';
 import type { Session } from '../session.js';
 import { registerAdGroupCommands } from './ad-group-command.js';
 import { registerAdAppCommands } from './ad-app-command.js';
 import { authz, resolveRoleAt } from './role-command.js';
+
+/** create-for-rbac's name argument as az 2.45 registers it (role/_params.py). */
+const SP_NAME_FLAGS = '--display-name/--name/-n';
 
 /** az's warning after printing a new client secret (role/custom.py). */
 const CREDENTIAL_WARNING =
@@ -60,8 +64,9 @@ export function registerAdCommands(program: Command): void {
   const sp = ad.command('sp').description('Service principals.');
 
   const createForRbac = withOutput(sp.command('create-for-rbac').description('Create a service principal with a client secret (with --name of an existing one: reset its secret), and optionally assign it a role.'))
-    .option('--display-name <name>', 'same as --name')
-    .option('-n, --name <name>', 'display name (default: coffer-sp-TIMESTAMP); an existing service principal with this name is reused and its secret reset, as in az')
+    // One argument in az (options_list --display-name, --name, -n), so argparse names it so.
+    .addOption(withAzNames(new Option('--display-name <name>', 'same as --name'), SP_NAME_FLAGS))
+    .addOption(withAzNames(new Option('-n, --name <name>', 'display name (default: coffer-sp-TIMESTAMP); an existing service principal with this name is reused and its secret reset, as in az'), SP_NAME_FLAGS))
     .option('--years <int>', 'years the secret stays valid (default 1)')
     .option('--role <role>', 'role to assign at each of --scopes')
     .option('--scopes <scopes...>', 'space-separated scopes for --role')
