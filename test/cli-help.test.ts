@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { withOutput } from '../src/cli/command-kit.js';
 import { buildProgram } from '../src/cli/program.js';
 
 // Every command documents itself with a description, its options and examples.
@@ -27,4 +29,17 @@ describe('coffer --help', () => {
       assert.match(help, /Examples:\n  coffer /, `${name} has examples`);
     });
   }
+});
+
+describe('docs/connector.md', () => {
+  it('names every option of the connector commands but the common output ones', () => {
+    const doc = readFileSync(new URL('../docs/connector.md', import.meta.url), 'utf8');
+    const common = new Set(withOutput(new Command('x')).options.map((o) => o.long));
+    const connector = buildProgram().commands.find((c) => c.name() === 'connector')!;
+    for (const cmd of connector.commands) {
+      for (const option of cmd.options.filter((o) => !common.has(o.long))) {
+        assert.ok(doc.includes(`connector ${cmd.name()}`) && doc.includes(option.long!), `connector ${cmd.name()} ${option.long}`);
+      }
+    }
+  });
 });
