@@ -38,6 +38,16 @@ describe('CLI option abbreviations', () => {
     for (const flag of ['-n', '--name', '--display-name', '--disp']) {
       refuses(['ad', 'sp', 'create-for-rbac', flag], 'argument --display-name/--name/-n: expected one argument');
     }
+    // So are a group's name and an account's subscription (az 2.45: `az group show -g`, `az group create -n`, `az account set -s`).
+    for (const cmd of ['show', 'exists', 'update', 'delete']) {
+      refuses(['group', cmd, '-g'], 'argument --name/-n/--resource-group/-g: expected one argument');
+      refuses(['group', cmd, '--name'], 'argument --name/-n/--resource-group/-g: expected one argument');
+    }
+    refuses(['group', 'create', '-n'], 'argument --name/--resource-group/-n/-g: expected one argument');
+    for (const cmd of ['show', 'set', 'get-access-token']) {
+      refuses(['account', cmd, '-n'], 'argument --subscription/-s/--name/-n: expected one argument');
+      refuses(['account', cmd, '--subscription'], 'argument --subscription/-s/--name/-n: expected one argument');
+    }
   });
 
   it('takes values argparse takes: negative numbers, "-", text with spaces, and --opt=--x', () => {

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { accountView, checkSubscription, listedAccount, profileSubscription } from '../accounts.js';
 import { CliError } from '../cli-error.js';
+import { withAzNames } from '../abbreviations.js';
 import { withOutput } from '../command-kit.js';
 import { checkOutputOptions, print, type OutputOptions } from '../output.js';
 import { deleteProfile, readProfile } from '../profile.js';
@@ -33,7 +34,12 @@ function localTimestamp(epochSeconds: number): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds() * 1000, 6)}`;
 }
 
-const withSubscription = (cmd: Command) => cmd.option('-s, --subscription <id>', 'name or id of the subscription').option('-n, --name <id>', 'same as --subscription');
+// One argument in az, which argparse names by all of its strings.
+const SUBSCRIPTION_FLAGS = '--subscription/-s/--name/-n';
+const withSubscription = (cmd: Command) =>
+  cmd
+    .addOption(withAzNames(new Option('-s, --subscription <id>', 'name or id of the subscription'), SUBSCRIPTION_FLAGS))
+    .addOption(withAzNames(new Option('-n, --name <id>', 'same as --subscription'), SUBSCRIPTION_FLAGS));
 
 export function registerAccountCommands(program: Command): void {
   const account = program.command('account').description('The logged-in account.');

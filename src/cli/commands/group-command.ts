@@ -1,5 +1,6 @@
 import { confirmed } from '../prompt.js';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { withAzNames } from '../abbreviations.js';
 import { groupListTable } from '../table-views.js';
 import { CliError } from '../cli-error.js';
 import { API, exists, parseTags, run, TAGS_OPTION, withOutput } from '../command-kit.js';
@@ -11,9 +12,14 @@ import { armList } from '../arm-list.js';
 export const groupUrl = (s: Session, name: string) =>
   `${s.profile.server}/subscriptions/${s.profile.subscriptionId}/resourcegroups/${encodeURIComponent(name)}?api-version=${API.resources}`;
 
-/** az takes a group's name as -n/--name or -g/--resource-group, one argument: the last one given wins. */
-function withGroupName(cmd: Command): Command {
-  cmd.option('-n, --name <name>', 'resource group name').option('-g, --resource-group <name>', 'resource group name (same as --name)');
+/**
+ * az takes a group's name as -n/--name or -g/--resource-group, one argument: the last one given wins. argparse
+ * names it by its strings in az's order, which `group create` registers differently.
+ */
+function withGroupName(cmd: Command, azNames = '--name/-n/--resource-group/-g'): Command {
+  cmd
+    .addOption(withAzNames(new Option('-n, --name <name>', 'resource group name'), azNames))
+    .addOption(withAzNames(new Option('-g, --resource-group <name>', 'resource group name (same as --name)'), azNames));
   for (const flag of ['name', 'resource-group']) cmd.on(`option:${flag}`, (value: string) => cmd.setOptionValue('groupName', value));
   return cmd;
 }
@@ -26,7 +32,7 @@ function groupName(o: { groupName?: string }): string {
 /** Printed as az prints its ResourceGroup model (asResourceGroup: managedBy null when unset). */
 export function registerGroupCommands(program: Command): void {
   const group = program.command('group').description('Manage resource groups.');
-  withGroupName(withOutput(group.command('create').description('Create a resource group (or update its tags).')))
+  withGroupName(withOutput(group.command('create').description('Create a resource group (or update its tags).')), '--name/--resource-group/-n/-g')
     .requiredOption('-l, --location <location>', 'location, e.g. local')
     .option(TAGS_OPTION, 'space-separated tags: key[=value]; "" clears them')
     .action(
