@@ -13,15 +13,10 @@ import { CliError } from './cli-error.js';
 // typo would silently become a secret's value. We refuse it as argparse does.
 
 export function expandAbbreviations(root: Command, argv: readonly string[]): string[] {
-  const out = argv.slice(0, 2);
-  let cmd = root;
-  let i = 2;
-  for (; i < argv.length; i++) {
-    const sub = cmd.commands.find((c) => c.name() === argv[i] || c.aliases().includes(argv[i]!));
-    if (!sub) break;
-    cmd = sub;
-    out.push(argv[i]!);
-  }
+  const named = commandNamed(root, argv.slice(2));
+  const cmd = named.cmd;
+  let i = 2 + named.next;
+  const out = argv.slice(0, i);
   const longs = [...cmd.options.flatMap((o) => [o.long, o.short?.startsWith('--') ? o.short : undefined]), '--help'].filter((f): f is string => !!f);
   for (; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -41,6 +36,18 @@ export function expandAbbreviations(root: Command, argv: readonly string[]): str
     i++;
   }
   return out;
+}
+
+/** The (sub)command the leading tokens name, and the index of the first token past its name. */
+export function commandNamed(program: Command, tokens: readonly string[]): { cmd: Command; next: number } {
+  let cmd = program;
+  let next = 0;
+  for (; next < tokens.length; next++) {
+    const sub = cmd.commands.find((c) => c.name() === tokens[next] || c.aliases().includes(tokens[next]!));
+    if (!sub) break;
+    cmd = sub;
+  }
+  return { cmd, next };
 }
 
 function expand(arg: string, longs: string[]): string {

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { argparseNames, expandAbbreviations } from './abbreviations.js';
+import { argparseNames, commandNamed, expandAbbreviations } from './abbreviations.js';
 import { closeMatches } from './close-matches.js';
 import { CliError, formatCliError } from './cli-error.js';
 
@@ -22,18 +22,6 @@ export function rootProgram(): Command {
 
 /** The run being parsed, so that an error about its arguments can name them as az's parser does. */
 let parsing: { program: Command; argv: string[] } | null = null;
-
-/** The (sub)command the leading tokens name, and the index of the first token past its name. */
-function commandNamed(program: Command, tokens: string[]): { cmd: Command; next: number } {
-  let cmd = program;
-  let next = 0;
-  for (; next < tokens.length; next++) {
-    const sub = cmd.commands.find((c) => c.name() === tokens[next] || c.aliases().includes(tokens[next]!));
-    if (!sub) break;
-    cmd = sub;
-  }
-  return { cmd, next };
-}
 
 /**
  * What argparse's parse_args would call unrecognized: every argument after the command's name
