@@ -47,7 +47,7 @@ describe('data-plane input validation', () => {
     { name: 'non-ASCII name', method: 'PUT', path: `/secrets/${encodeURIComponent('sécret')}?api-version=7.6`, body: json({ value: 'x' }), status: 400, code: 'BadParameter' },
     { name: 'dot-dot name', method: 'PUT', path: '/secrets/..?api-version=7.6', body: json({ value: 'x' }), status: 400, code: 'BadParameter' },
     { name: 'value over 25 KB', method: 'PUT', path: '/secrets/big?api-version=7.6', body: json({ value: 'x'.repeat(25 * 1024 + 1) }), status: 400, code: 'BadParameter', message: /^Secret is beyond the maximum permitted length of 25600 characters\.$/ },
-    { name: '16 tags', method: 'PUT', path: '/secrets/tagged?api-version=7.6', body: json({ value: 'x', tags: Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`t${i}`, 'v'])) }), status: 400, code: 'BadParameter' },
+    { name: '16 tags', method: 'PUT', path: '/secrets/tagged?api-version=7.6', body: json({ value: 'x', tags: Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`t${i}`, 'v'])) }), status: 400, code: 'BadParameter', message: /^Property has invalid value\r\n$/ },
     { name: 'over-long tag value', method: 'PUT', path: '/secrets/tagged?api-version=7.6', body: json({ value: 'x', tags: { t: 'v'.repeat(513) } }), status: 400, code: 'BadParameter' },
     { name: 'non-string value', method: 'PUT', path: '/secrets/typed?api-version=7.6', body: json({ value: 42 }), status: 400, code: 'BadParameter' },
     { name: 'missing value', method: 'PUT', path: '/secrets/typed?api-version=7.6', body: json({}), status: 400, code: 'BadParameter' },
