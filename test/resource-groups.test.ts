@@ -84,6 +84,32 @@ describe('resource groups: update and delete', () => {
     }
   });
 
+  it('the group list takes az group list --tag\'s filter (tagName, tagValue), keeps it on every page, and refuses any other', async () => {
+    const tagged = { 'rg-tag-a': { Env: 'tmp' }, 'rg-tag-b': { env: 'prod' }, 'rg-tag-c': { env: 'tmp' }, 'rg-tag-d': {} };
+    for (const [g, tags] of Object.entries(tagged)) assert.equal((await api(server, 'PUT', `${sub}/resourceGroups/${g}${groupApi}`, { location: 'local', tags })).status, 201);
+    /** Every page of the list under `filter`, one group a page, following each nextLink as it is. */
+    const names = async (filter: string) => {
+      const seen: string[] = [];
+      let url: string | undefined = `${sub}/resourcegroups${groupApi}&$top=1&$filter=${encodeURIComponent(filter)}`;
+      while (url) {
+        const page = await api(server, 'GET', url);
+        assert.equal(page.status, 200, JSON.stringify(page.body));
+        seen.push(...page.body!.value.map((g: { name: string }) => g.name));
+        url = page.body!.nextLink === undefined ? undefined : (page.body!.nextLink as string).slice(server.url.length);
+      }
+      return seen.filter((n) => n.startsWith('rg-tag-'));
+    };
+    // Tag names in any case, values exactly.
+    assert.deepEqual(await names("tagName eq 'env' and tagValue eq 'tmp'"), ['rg-tag-a', 'rg-tag-c']);
+    assert.deepEqual(await names("tagName eq 'ENV'"), ['rg-tag-a', 'rg-tag-b', 'rg-tag-c']);
+    assert.deepEqual(await names("tagName eq 'env' and tagValue eq 'TMP'"), []);
+    for (const bad of ["tagValue eq 'tmp'", "name eq 'rg-tag-a'", "startswith(tagname, 'e')", "tagName eq 'env' or tagName eq 'x'"]) {
+      const refused = await api(server, 'GET', `${sub}/resourcegroups${groupApi}&$filter=${encodeURIComponent(bad)}`);
+      assert.equal(refused.status, 400, bad);
+      assert.equal(refused.body!.error.code, 'InvalidFilterInQueryString', bad);
+    }
+  });
+
   it('DELETE soft-deletes every vault in the group, needs the right to delete each, and a recreated group can take one back', async () => {
     assert.equal((await api(server, 'PUT', `${sub}/resourceGroups/rg-doomed${groupApi}`, { location: 'local' })).status, 201);
     await makeVault('rg-doomed', 'doomed-one');

@@ -83,10 +83,15 @@ export function parseTop(raw: string | undefined, max: number): number {
 /** The $skiptoken's cursor (null for none), refused in Resource Manager's words. */
 export const armCursor = (req: ArmRequest): Promise<string | null> => asArm(() => decodeToken(req.query.$skiptoken));
 
-/** The link the SDKs fetch verbatim for the page after `next`: the request's path and api-version, its $top and the cursor. */
+/**
+ * The link the SDKs fetch verbatim for the page after `next`: the request's path and query options ($filter and
+ * $expand too, or the next page would answer another question), its $top and the cursor.
+ */
 export function armNextLink(req: ArmRequest, authority: string, top: number, next: string | null): string | null {
   if (next === null) return null;
-  const q = new URLSearchParams({ 'api-version': req.query['api-version'] ?? '', $top: String(top), $skiptoken: encodeToken(next) });
+  const q = new URLSearchParams(req.url.split('?')[1] ?? '');
+  q.set('$top', String(top));
+  q.set('$skiptoken', encodeToken(next));
   return nextLinkTo(authority, req.url, q);
 }
 

@@ -51,13 +51,19 @@ export function resourceGroupResource(g: ResourceGroupRow) {
   };
 }
 
-/** The generic resource listing (GET /subscriptions/{s}/resources) entry. */
-export const genericResource = (v: VaultRow) => ({
+/** What a generic resource list's `$expand` may add (az resource list asks for all three). */
+export type ResourceExpansion = 'createdTime' | 'changedTime' | 'provisioningState';
+
+/** The generic resource listing (GET .../resources) entry, with the properties `$expand` names. */
+export const genericResource = (v: VaultRow, expand: ReadonlySet<ResourceExpansion> = new Set()) => ({
   id: vaultResourceId(v),
   name: v.name,
   type: 'Microsoft.KeyVault/vaults',
   location: v.location,
   tags: v.tags,
+  ...(expand.has('createdTime') ? { createdTime: new Date(v.createdAt * 1000).toISOString() } : {}),
+  ...(expand.has('changedTime') ? { changedTime: new Date(v.updatedAt * 1000).toISOString() } : {}),
+  ...(expand.has('provisioningState') ? { provisioningState: 'Succeeded' } : {}),
 });
 
 /** A time as Key Vault's resource provider writes a deleted vault's dates: whole seconds, no fraction. */

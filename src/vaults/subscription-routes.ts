@@ -9,6 +9,7 @@ import type { AuditRecordFor } from '../audit/audit-hook.js';
 import type { VaultRow } from '../storage/store-types.js';
 import { resourceGroupResource } from './arm-wire.js';
 import { checkLocation, checkTags } from './vault-input.js';
+import { resourceGroupFilter } from './resource-filter.js';
 
 // Subscriptions, tenants and resource groups (ARM). A subscription is listed
 // to callers who hold some role in it, as ARM does.
@@ -118,7 +119,8 @@ export function registerSubscriptionRoutes(arm: FastifyInstance, deps: ArmDeps):
   arm.get('/subscriptions/:sub/resourceGroups', async (req: ArmRequest) => {
     checkSubscription(req.params.sub);
     const caller = requireCaller(req);
-    const groups = (await vaults.listResourceGroups(deps.subscriptionId)).filter((g) => authorizer.rbacGrant(caller.objectId, RG_READ, 'control', resourceGroupScope(deps.subscriptionId, g.name)));
+    const keep = resourceGroupFilter(req.query.$filter);
+    const groups = (await vaults.listResourceGroups(deps.subscriptionId)).filter((g) => keep(g) && authorizer.rbacGrant(caller.objectId, RG_READ, 'control', resourceGroupScope(deps.subscriptionId, g.name)));
     // Paged by $top and nextLink in name order, as the vault lists are (a bad $top or $skiptoken is a 400).
     const { value, nextLink } = await armPage(req, deps.urls.authority, groups, (g) => g.name.toLowerCase(), MAX_GROUPS_PAGE);
     return nextLink === null ? { value: value.map(resourceGroupResource) } : { value: value.map(resourceGroupResource), nextLink };

@@ -10,7 +10,7 @@ import type { VaultRow } from '../storage/store-types.js';
 import { deletedVaultResource, genericResource, vaultResource } from './arm-wire.js';
 import { checkVaultName, parseVaultPatch, parseVaultPut } from './vault-input.js';
 import { actorOf, vaultPolicy } from './vault-types.js';
-import { resourceFilter } from './resource-filter.js';
+import { resourceExpansion, resourceFilter } from './resource-filter.js';
 
 /** A vault list's page size when `$top` is absent, and its largest (Resource Manager's own for /resources). */
 const MAX_TOP = 1000;
@@ -76,26 +76,38 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
   arm.get('/subscriptions/:sub/resources', async (req: ArmRequest) => {
     checkSubscription(req.params.sub);
     const keep = resourceFilter(req.query.$filter);
-    return page(req, visible(req, await vaults.list({ subscriptionId: deps.subscriptionId })).filter(keep), genericResource);
+    const expand = resourceExpansion(req.query.$expand);
+    return page(req, visible(req, await vaults.list({ subscriptionId: deps.subscriptionId })).filter(keep), (v) => genericResource(v, expand));
   });
   arm.get('/subscriptions/:sub/providers/Microsoft.KeyVault/vaults', async (req: ArmRequest) => {
     checkSubscription(req.params.sub);
     return page(req, visible(req, await vaults.list({ subscriptionId: deps.subscriptionId })), asVault);
   });
-  arm.get('/subscriptions/:sub/resourceGroups/:rg/providers/Microsoft.KeyVault/vaults', async (req: ArmRequest) => {
+  /**
+   * The vaults of the URL's group the caller may see. A caller who may read vaults across the group learns whether it
+   * exists; one who may read only some of its vaults gets those, and one who may read none of them gets 403 whether
+   * the group exists or not.
+   */
+  const vaultsOfGroup = async (req: ArmRequest): Promise<VaultRow[]> => {
     checkSubscription(req.params.sub);
     const caller = requireCaller(req);
     const groupScope = resourceGroupScope(deps.subscriptionId, req.params.rg!);
-    // A caller who may read vaults across the group learns whether it exists; one who may read only some of its
-    // vaults gets those, and one who may read none of them gets 403 whether the group exists or not.
     if (authorizer.rbacGrant(caller.objectId, A.read, 'control', groupScope) !== null) {
       const rg = await vaults.getResourceGroup(deps.subscriptionId, req.params.rg!);
-      return page(req, await vaults.list({ subscriptionId: deps.subscriptionId, resourceGroup: rg.name }), asVault);
+      return vaults.list({ subscriptionId: deps.subscriptionId, resourceGroup: rg.name });
     }
     const rg = await vaults.findResourceGroup(deps.subscriptionId, req.params.rg!);
     const seen = rg ? visible(req, await vaults.list({ subscriptionId: deps.subscriptionId, resourceGroup: rg.name })) : [];
     if (seen.length === 0) throw errors.authorizationFailed(caller.objectId, A.read, groupScope);
-    return page(req, seen, asVault);
+    return seen;
+  };
+  arm.get('/subscriptions/:sub/resourceGroups/:rg/providers/Microsoft.KeyVault/vaults', async (req: ArmRequest) => page(req, await vaultsOfGroup(req), asVault));
+  // A group's resources (Resources - List By Resource Group: the SDKs' resources.list_by_resource_group; az resource
+  // list -g filters the subscription's list instead). coffer's only resources are vaults.
+  arm.get('/subscriptions/:sub/resourceGroups/:rg/resources', async (req: ArmRequest) => {
+    const list = await vaultsOfGroup(req);
+    const expand = resourceExpansion(req.query.$expand);
+    return page(req, list.filter(resourceFilter(req.query.$filter)), (v) => genericResource(v, expand));
   });
   arm.post('/subscriptions/:sub/providers/Microsoft.KeyVault/checkNameAvailability', async (req: ArmRequest) => {
     checkSubscription(req.params.sub);
