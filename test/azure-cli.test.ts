@@ -317,4 +317,25 @@ describe('Debian azure-cli against coffer', () => {
     assert.equal(await az('group', 'exists', '-n', 'rg-az-gone'), 'false');
     assert.match(await az('keyvault', 'list-deleted', '--query', '[].name', '-o', 'tsv'), /^az-group-gone$/m);
   });
+
+  it('az group list --tag lists only the tagged groups, as coffer group list --tag does, and az resource list shows the times it expands', async () => {
+    await az('group', 'create', '-n', 'rg-az-tag-tmp', '-l', 'local', '--tags', 'Env=tmp', '-o', 'none');
+    await az('group', 'create', '-n', 'rg-az-tag-prod', '-l', 'local', '--tags', 'env=prod', '-o', 'none');
+    assert.deepEqual((await az('group', 'list', '--tag', 'env=tmp', '--query', '[].name', '-o', 'tsv')).split('\n'), ['rg-az-tag-tmp']);
+    assert.deepEqual((await az('group', 'list', '--tag', 'ENV', '--query', "[?starts_with(name, 'rg-az-tag-')].name", '-o', 'tsv')).split('\n'), ['rg-az-tag-prod', 'rg-az-tag-tmp']);
+
+    const b = server.bootstrap;
+    const home = cliHome();
+    await cofferOk(home, 'login', '--service-principal', '-u', b.clientId, '-p', b.clientSecret, '--tenant', b.tenantId, '--server', server.url, '-o', 'none');
+    for (const args of [['--tag', 'env=tmp'], ['--tag'], ['--tag', 'env'], ['--tag=env=', '-o', 'table'], ['--tag', "x'y"]]) {
+      const command = ['group', 'list', ...args];
+      assert.deepEqual(await cofferResult(home, command), await azResult(command), command.join(' '));
+    }
+
+    await az('keyvault', 'create', '-n', 'az-resource-list', '-g', 'rg-az-tag-prod', '-l', 'local', '-o', 'none');
+    const [listed] = JSON.parse(await az('resource', 'list', '-g', 'rg-az-tag-prod')) as Array<Record<string, unknown>>;
+    assert.equal(listed!.name, 'az-resource-list');
+    assert.equal(listed!.provisioningState, 'Succeeded');
+    assert.ok(!Number.isNaN(Date.parse(listed!.createdTime as string)) && !Number.isNaN(Date.parse(listed!.changedTime as string)), JSON.stringify(listed));
+  });
 });

@@ -68,7 +68,24 @@ export function registerGroupCommands(program: Command): void {
         return undefined;
       }),
     );
-  withOutput(group.command('list').description('List resource groups.')).action(
-    run(async (_o, s) => (await armList(s, `${s.profile.server}/subscriptions/${s.profile.subscriptionId}/resourcegroups?api-version=${API.resources}`)).map(asResourceGroup), groupListTable),
-  );
+  withOutput(group.command('list').description('List resource groups.'))
+    .option('--tag [tag]', "a single tag in 'key[=value]' format: only the groups that carry it")
+    .action(
+      run<{ tag?: string | true }>(async (o, s) => {
+        const filter = groupTagFilter(o.tag);
+        const query = filter === null ? '' : `&$filter=${encodeURIComponent(filter)}`;
+        return (await armList(s, `${s.profile.server}/subscriptions/${s.profile.subscriptionId}/resourcegroups?api-version=${API.resources}${query}`)).map(asResourceGroup);
+      }, groupListTable),
+    );
+}
+
+/**
+ * az group list's $filter for `--tag key[=value]` (validate_tag, then list_resource_groups): the name, and the value
+ * when one is given; none for `--tag` alone or an empty one. Quotes are not escaped, as az does not escape them.
+ */
+export function groupTagFilter(tag: string | true | undefined): string | null {
+  if (tag === undefined || tag === true || tag === '') return null;
+  const eq = tag.indexOf('=');
+  const [key, value] = eq < 0 ? [tag, ''] : [tag.slice(0, eq), tag.slice(eq + 1)];
+  return value === '' ? `tagname eq '${key}'` : `tagname eq '${key}' and tagvalue eq '${value}'`;
 }
