@@ -338,4 +338,13 @@ describe('Debian azure-cli against coffer', () => {
     assert.equal(listed!.provisioningState, 'Succeeded');
     assert.ok(!Number.isNaN(Date.parse(listed!.createdTime as string)) && !Number.isNaN(Date.parse(listed!.changedTime as string)), JSON.stringify(listed));
   });
+
+  it('az provider register | show and az resource show | tag --ids, which read the api-versions of the provider', async () => {
+    assert.equal(await az('provider', 'register', '-n', 'Microsoft.KeyVault'), '');
+    assert.equal(await az('provider', 'show', '-n', 'microsoft.keyvault', '--query', 'registrationState', '-o', 'tsv'), 'Registered');
+    const id = await az('keyvault', 'show', '-n', 'az-vault', '--query', 'id', '-o', 'tsv');
+    assert.equal(await az('resource', 'show', '--ids', id, '--query', 'name', '-o', 'tsv'), 'az-vault');
+    assert.equal(await az('resource', 'tag', '--ids', id, '-i', '--tags', 'via=resource', '--query', 'tags.via', '-o', 'tsv'), 'resource');
+    assert.equal(await az('keyvault', 'show', '-n', 'az-vault', '--query', 'tags.via', '-o', 'tsv'), 'resource');
+  });
 });

@@ -15,6 +15,7 @@ import type { TokenService } from '../identity/token-service.js';
 import { registerSecretRoutes } from '../secrets/secret-routes.js';
 import { registerSecretArmRoutes } from '../secrets/secret-arm-routes.js';
 import type { SecretService } from '../secrets/secret-service.js';
+import { registerProviderRoutes } from '../vaults/provider-routes.js';
 import { registerSubscriptionRoutes } from '../vaults/subscription-routes.js';
 import { registerVaultRoutes } from '../vaults/vault-routes.js';
 import { registerAdminRoutes, type AdminOperations } from './admin-routes.js';
@@ -214,6 +215,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     bare.register(async (arm) => {
       installArmHook(arm, deps.auth);
       registerSubscriptionRoutes(arm, deps);
+      registerProviderRoutes(arm, deps);
       registerVaultRoutes(arm, deps);
       registerSecretArmRoutes(arm, { subscriptionId: deps.subscriptionId, urls: deps.urls, authorizer: deps.authorizer, vaults: deps.vaults, secrets: deps.secrets });
       registerAuthorizationRoutes(arm, { subscriptionId: deps.subscriptionId, assignments: deps.assignments, definitions: deps.definitions });

@@ -149,6 +149,11 @@ export const errors = {
   /** Resource Manager's answer to a GET of a type its namespace does not have (its text names no type, as Azure's does). */
   invalidResourceType: (namespace: string, apiVersion: string) =>
     new ServiceError(404, 'InvalidResourceType', `The resource type could not be found in the namespace '${namespace}' for api version '${apiVersion.slice(0, 40)}'.`),
+  /** Resource Manager's answer to a provider namespace it does not have. */
+  invalidResourceNamespace: (namespace: string) => new ServiceError(404, 'InvalidResourceNamespace', `The resource namespace '${namespace.slice(0, 64)}' is invalid.`),
+  /** coffer's: its namespaces cannot be unregistered (Azure would start unregistering). */
+  providerAlwaysRegistered: (namespace: string) =>
+    new ServiceError(409, 'Conflict', `The resource provider '${namespace}' cannot be unregistered: coffer serves it whatever the subscription registered.`),
   invalidCheckNameType: (type: string) =>
     new ServiceError(400, 'BadRequest', `The property 'type' has the value '${type.slice(0, 64)}'; it must be 'Microsoft.KeyVault/vaults'.`),
   /** Resource Manager's (the data plane answers missingApiVersion). */

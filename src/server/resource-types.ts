@@ -19,9 +19,12 @@ const SERVED: Record<string, { name: string; types: Set<string> }> = {
       'checknameavailability',
       'locations/deletedvaults',
       'locations/deletedvaults/purge',
+      // The provider's own actions (provider-routes.ts).
+      'register',
+      'unregister',
     ]),
   },
-  'microsoft.authorization': { name: 'Microsoft.Authorization', types: new Set(['roleassignments', 'roledefinitions', 'permissions']) },
+  'microsoft.authorization': { name: 'Microsoft.Authorization', types: new Set(['roleassignments', 'roledefinitions', 'permissions', 'register', 'unregister']) },
 };
 
 /**

@@ -24,8 +24,11 @@ const AZURE_PUBLIC_REGIONS = [
 /** A region as Resource Manager stores it: 'West Europe' is 'westeurope'. */
 export const normalLocation = (location: string) => location.toLowerCase().replace(/\s+/g, '');
 
+/** Every location coffer takes, the deployment's first. */
+export const acceptedLocations = (deploymentLocation: string): string[] => [...new Set([normalLocation(deploymentLocation), 'local', ...AZURE_PUBLIC_REGIONS])];
+
 export function locationChecker(deploymentLocation: string) {
-  const names = [...new Set([normalLocation(deploymentLocation), 'local', ...AZURE_PUBLIC_REGIONS])];
+  const names = acceptedLocations(deploymentLocation);
   const known = new Set(names);
   const list = names.join(',');
   return {

@@ -22,6 +22,15 @@ const VAULT_DELETE = 'Microsoft.KeyVault/vaults/delete';
 /** The most resource groups on one page of their list. */
 const MAX_GROUPS_PAGE = 1000;
 
+/** Whether the principal holds any live role assignment at, above or below the subscription: what lets it see the subscription. */
+export function holdsAnyRole(deps: Pick<ArmDeps, 'index' | 'subscriptionId'>, objectId: string): boolean {
+  const now = Math.floor(Date.now() / 1000);
+  const subKey = subscriptionScope(deps.subscriptionId).toLowerCase();
+  return deps.index
+    .identities(objectId)
+    .some((id) => deps.index.assignmentsOf(id).some((a) => (a.endTime === null || a.endTime > now) && (covers(a.scopeKey, subKey) || covers(subKey, a.scopeKey))));
+}
+
 export function registerSubscriptionRoutes(arm: FastifyInstance, deps: ArmDeps): void {
   const { vaults, authorizer } = deps;
   const checkSubscription = subscriptionChecker(deps.subscriptionId);
@@ -36,14 +45,7 @@ export function registerSubscriptionRoutes(arm: FastifyInstance, deps: ArmDeps):
     state: 'Enabled',
     subscriptionPolicies: { locationPlacementId: 'Public_2014-09-01', quotaId: 'coffer', spendingLimit: 'Off' },
   });
-  /** Any live role assignment at, above or below the subscription. */
-  const hasAnyRole = (req: ArmRequest) => {
-    const now = Math.floor(Date.now() / 1000);
-    const subKey = subscriptionScope(deps.subscriptionId).toLowerCase();
-    return deps.index
-      .identities(requireCaller(req).objectId)
-      .some((id) => deps.index.assignmentsOf(id).some((a) => (a.endTime === null || a.endTime > now) && (covers(a.scopeKey, subKey) || covers(subKey, a.scopeKey))));
-  };
+  const hasAnyRole = (req: ArmRequest) => holdsAnyRole(deps, requireCaller(req).objectId);
 
   arm.get('/subscriptions', async (req: ArmRequest) => ({ value: hasAnyRole(req) ? [subscription()] : [] }));
   arm.get('/subscriptions/:sub', async (req: ArmRequest) => {
