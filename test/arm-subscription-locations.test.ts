@@ -71,6 +71,8 @@ describe('the subscription’s locations (Resource Manager)', () => {
       assert.equal(res.status, 401, url);
       assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer authorization_uri="[^"]+", error="invalid_token"/, url);
     }
+    // The same request with a token is answered: the 401 is this route's own check, not a missing route's.
+    assert.equal((await api(server, 'GET', path(sub), undefined, token)).status, 200);
     // Every Resource Manager route checks the api-version first (arm-common.ts): the same answer as GET of the subscription.
     const unversioned = await fetch(`${server.url}${path(sub, '')}`);
     const showUnversioned = await fetch(`${server.url}/subscriptions/${sub}`);
