@@ -63,6 +63,8 @@ describe('coffer account list-locations', () => {
       const r = await coffer(home, ['account', 'list-locations', ...extra]);
       assert.deepEqual([r.code, r.stdout, r.stderr], [2, '', `ERROR: unrecognized arguments: ${extra.join(' ')}\n`]);
     }
+    const help = await cli('account', 'list-locations', '--help');
+    assert.match(help.stdout, /List supported regions for the current subscription\.[\s\S]*Examples:\n  coffer account list-locations -o table\n/);
     const loggedOut = await coffer(cliHome(), ['account', 'list-locations']);
     assert.deepEqual([loggedOut.code, loggedOut.stderr], [1, "ERROR: Please run 'coffer login' to setup account.\n"]);
   });
