@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { subscriptionLocations } from '../src/vaults/location-list.js';
 import { credential } from './support/clients.js';
 import { adminToken, api, newServicePrincipal } from './support/access-kit.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
@@ -55,6 +56,13 @@ describe('the subscription’s locations (Resource Manager)', () => {
     // The same list whatever the subscription id's case, as the other subscription routes take it.
     const upper = await api(server, 'GET', path(sub.toUpperCase()), undefined, token);
     assert.deepEqual(upper.body!.value.map((l: { name: string }) => l.name), names);
+  });
+
+  it('lists a --location that is one of Azure’s regions as Azure lists it, first, and once', () => {
+    const listed = subscriptionLocations('s', 'westeurope');
+    assert.deepEqual(listed.slice(0, 3).map((l) => [l.name, l.regionalDisplayName]), [['westeurope', '(Europe) West Europe'], ['local', 'Local'], ['eastus', '(US) East US']]);
+    assert.equal(listed.filter((l) => l.name === 'westeurope').length, 1);
+    assert.equal(listed[0]!.id, '/subscriptions/s/locations/westeurope');
   });
 
   it('every location listed is one a resource group can be created in', async () => {
