@@ -30,7 +30,7 @@ describe('resource providers', () => {
     assert.equal(vaults.apiVersions.find((a: string) => !a.includes('preview')), '2026-02-01');
     const dates = (vaults.apiVersions as string[]).map((a) => a.slice(0, 10));
     assert.ok(dates.every((d, i) => i === 0 || d <= dates[i - 1]!), 'newest first');
-    assert.ok(vaults.locations.includes('local') && vaults.locations.includes('westeurope'));
+    assert.ok(vaults.locations.includes('Local') && vaults.locations.includes('West Europe'), JSON.stringify(vaults.locations));
 
     const list = await api(server, 'GET', `${sub}/providers${v}`);
     assert.deepEqual(list.body!.value.map((p: { namespace: string }) => p.namespace), ['Microsoft.KeyVault', 'Microsoft.Authorization']);

@@ -16,9 +16,10 @@ export const API = {
   secrets: '7.0',
 } as const;
 
-export function withOutput(cmd: Command): Command {
+/** `subscription: false`: a command whose az form ignores the global --subscription (as `account list-locations`). */
+export function withOutput(cmd: Command, { subscription = true }: { subscription?: boolean } = {}): Command {
   // az's global --subscription (the account commands have their own -s form).
-  const hasSubscription = cmd.options.some((o) => o.long === '--subscription');
+  const hasSubscription = !subscription || cmd.options.some((o) => o.long === '--subscription');
   cmd
     .option('-o, --output <format>', 'output format: json, jsonc, table, tsv, yaml, none')
     .option('--query <jmespath>', 'JMESPath query string applied to the output')

@@ -9,6 +9,7 @@ const EXAMPLES: Record<string, string[]> = {
   'account show': ['coffer account show', 'coffer account show --query tenantId -o tsv'],
   'account list': ['coffer account list -o table'],
   'account set': ['coffer account set --subscription SUBSCRIPTION_ID'],
+  'account list-locations': ['coffer account list-locations -o table', `coffer account list-locations --query "[?metadata.geographyGroup=='Europe'].name" -o tsv`],
   'account get-access-token': [
     'coffer account get-access-token',
     'coffer account get-access-token --resource https://vault.localhost:8443 --query accessToken -o tsv',

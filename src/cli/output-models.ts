@@ -105,6 +105,11 @@ const DELETED_VAULT = model({
 // azure.mgmt.resource.resources.v2021_04_01.
 const RESOURCE_GROUP = model({ id: null, name: null, type: null, properties: model({ provisioningState: null }), location: null, managedBy: null, tags: null });
 
+// azure.mgmt.resource.subscriptions.v2019_11_01 (az 2.45's SubscriptionClient): `account list-locations`.
+const PAIRED_REGION = model({ name: null, id: null, subscriptionId: null });
+const LOCATION_METADATA = model({ regionType: null, regionCategory: null, geographyGroup: null, longitude: null, latitude: null, physicalLocation: null, pairedRegion: listOf(PAIRED_REGION) });
+const LOCATION = model({ id: null, subscriptionId: null, name: null, displayName: null, regionalDisplayName: null, metadata: LOCATION_METADATA });
+
 // azure.mgmt.authorization.v2020_04_01_preview: az 2.45's role assignments API (flattened: no `properties`).
 const ROLE_ASSIGNMENT = model(
   {
@@ -165,5 +170,6 @@ export const asVault = (v: unknown) => shaped(VAULT, v) as Printed;
 export const asResource = (v: unknown) => shaped(RESOURCE, v) as Printed;
 export const asDeletedVault = (v: unknown) => shaped(DELETED_VAULT, v) as Printed;
 export const asResourceGroup = (v: unknown) => shaped(RESOURCE_GROUP, v) as Printed;
+export const asLocation = (v: unknown) => shaped(LOCATION, v) as Printed;
 export const asRoleAssignment = (v: unknown) => shaped(ROLE_ASSIGNMENT, v) as Printed;
 export const asNetworkRuleSet = (v: unknown) => (v == null ? null : (shaped(NETWORK_RULE_SET, v) as Printed));

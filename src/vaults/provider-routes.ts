@@ -3,7 +3,7 @@ import { subscriptionScope } from '../authorization/scopes.js';
 import { subscriptionChecker, type ArmDeps, type ArmRequest } from '../server/arm-common.js';
 import { errors } from '../server/errors.js';
 import { requireCaller } from '../server/request-context.js';
-import { acceptedLocations } from './locations.js';
+import { subscriptionLocations } from './location-list.js';
 import { RESOURCE_PROVIDERS } from './resource-providers.js';
 import { holdsAnyRole } from './subscription-routes.js';
 
@@ -15,7 +15,8 @@ import { holdsAnyRole } from './subscription-routes.js';
 export function registerProviderRoutes(arm: FastifyInstance, deps: Pick<ArmDeps, 'subscriptionId' | 'index' | 'authorizer' | 'location'>): void {
   const checkSubscription = subscriptionChecker(deps.subscriptionId);
   const subId = subscriptionScope(deps.subscriptionId);
-  const locations = acceptedLocations(deps.location);
+  // By display name, as Resource Manager lists a type's locations.
+  const locations = subscriptionLocations(deps.subscriptionId, deps.location).map((l) => l.displayName);
   const asProvider = (key: string) => {
     const p = RESOURCE_PROVIDERS[key]!;
     return {

@@ -8,6 +8,7 @@ import { requireCaller } from '../server/request-context.js';
 import type { AuditRecordFor } from '../audit/audit-hook.js';
 import type { VaultRow } from '../storage/store-types.js';
 import { resourceGroupResource } from './arm-wire.js';
+import { subscriptionLocations } from './location-list.js';
 import { checkLocation, checkTags } from './vault-input.js';
 import { resourceGroupFilter } from './resource-filter.js';
 
@@ -18,6 +19,7 @@ const RG_WRITE = 'Microsoft.Resources/subscriptions/resourceGroups/write';
 const RG_READ = 'Microsoft.Resources/subscriptions/resourceGroups/read';
 const RG_DELETE = 'Microsoft.Resources/subscriptions/resourceGroups/delete';
 const VAULT_DELETE = 'Microsoft.KeyVault/vaults/delete';
+const LOCATIONS_READ = 'Microsoft.Resources/subscriptions/locations/read';
 
 /** The most resource groups on one page of their list. */
 const MAX_GROUPS_PAGE = 1000;
@@ -52,6 +54,13 @@ export function registerSubscriptionRoutes(arm: FastifyInstance, deps: ArmDeps):
     checkSubscription(req.params.sub);
     if (!hasAnyRole(req)) throw errors.authorizationFailed(requireCaller(req).objectId, 'Microsoft.Resources/subscriptions/read', subscriptionScope(deps.subscriptionId));
     return subscription();
+  });
+  // Subscriptions - List Locations: to whoever may see the subscription, as GET of it (Azure's Reader has
+  // Microsoft.Resources/subscriptions/locations/read through */read; any role at, above or below it lets ARM list it).
+  arm.get('/subscriptions/:sub/locations', async (req: ArmRequest) => {
+    checkSubscription(req.params.sub);
+    if (!hasAnyRole(req)) throw errors.authorizationFailed(requireCaller(req).objectId, LOCATIONS_READ, subscriptionScope(deps.subscriptionId));
+    return { value: subscriptionLocations(deps.subscriptionId, deps.location) };
   });
   arm.get('/tenants', async () => ({
     value: [{ id: `/tenants/${deps.tenantId}`, tenantId: deps.tenantId, tenantCategory: 'Home', displayName: 'coffer', defaultDomain: 'coffer.local' }],

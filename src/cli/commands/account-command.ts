@@ -2,14 +2,18 @@ import { Option, type Command } from 'commander';
 import { accountView, checkSubscription, listedAccount, profileSubscription } from '../accounts.js';
 import { CliError } from '../cli-error.js';
 import { withAzNames } from '../abbreviations.js';
-import { withOutput } from '../command-kit.js';
+import { run, withOutput } from '../command-kit.js';
+import { asLocation } from '../output-models.js';
 import { checkOutputOptions, print, type OutputOptions } from '../output.js';
 import { deleteProfile, readProfile } from '../profile.js';
 import { Session } from '../session.js';
 import { accountListTable } from '../table-views.js';
 
-// coffer account show | list | set | get-access-token, as az 2.45's
-// (command_modules/profile/custom.py, core/_profile.py).
+// coffer account show | list | set | list-locations | get-access-token, as
+// az 2.45's (command_modules/profile/custom.py, core/_profile.py).
+
+/** az 2.45's SubscriptionClient API version (core/profiles/_shared.py, MGMT_RESOURCE_SUBSCRIPTIONS). */
+const SUBSCRIPTIONS_API = '2019-11-01';
 
 /** az's --resource-type choices and the cloud endpoint each names; coffer's server is every endpoint it has. */
 const RESOURCE_TYPES: Record<string, string | null> = {
@@ -87,6 +91,15 @@ export function registerAccountCommands(program: Command): void {
     // One subscription per server: the one there is stays the default.
     await checkSubscription(new Session(profile), wanted, missing);
   });
+
+  // az 2.45's list_locations takes no argument of its own, and not the global --subscription (`account` ignores it):
+  // the login's subscription. One page, as the SDK's pager reads it (it follows no nextLink for locations).
+  withOutput(account.command('list-locations').description('List supported regions for the current subscription.'), { subscription: false }).action(
+    run(async (_o, s) => {
+      const page = await s.call<{ value: unknown[] }>('GET', `${s.profile.server}/subscriptions/${s.profile.subscriptionId}/locations?api-version=${SUBSCRIPTIONS_API}`, s.managementResource);
+      return page.value.map(asLocation);
+    }),
+  );
 
   withOutput(withSubscription(account.command('get-access-token').description('Get an access token for a resource (default: the management endpoint).')))
     .option('--resource <url>', 'the resource (AAD v1.0 style) to get a token for')
