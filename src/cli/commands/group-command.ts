@@ -6,6 +6,7 @@ import { CliError } from '../cli-error.js';
 import { API, exists, parseTags, run, TAGS_OPTION, withOutput } from '../command-kit.js';
 import { asResourceGroup } from '../output-models.js';
 import { applyGenericUpdate, withGenericUpdate, type GenericUpdateOptions } from '../generic-update.js';
+import { GROUP_MODELS } from '../arm-models.js';
 import type { Session } from '../session.js';
 import { armList } from '../arm-list.js';
 
@@ -49,9 +50,9 @@ export function registerGroupCommands(program: Command): void {
     .action(
       run<{ groupName?: string; tags?: string[] | boolean } & GenericUpdateOptions>(async (o, s) => {
         const url = groupUrl(s, groupName(o));
-        const current = await s.call<{ location: string; tags?: Record<string, string> | null; managedBy?: string }>('GET', url, s.managementResource);
+        const current = await s.call<{ location: string; tags?: Record<string, string> | null; managedBy?: string } & Record<string, unknown>>('GET', url, s.managementResource);
         // --set/--add/--remove on the group as read with --tags (a group keeps only its location and tags).
-        const { tags } = applyGenericUpdate({ tags: parseTags(o.tags) ?? current.tags ?? {} }, o);
+        const { tags } = applyGenericUpdate({ ...current, tags: parseTags(o.tags) ?? current.tags ?? {} }, o, { root: 'ResourceGroup', models: GROUP_MODELS, warn: s.warn });
         return asResourceGroup(await s.call('PUT', url, s.managementResource, { location: current.location, tags }));
       }),
     );

@@ -152,7 +152,8 @@ function vaultPatch(o: UpdateOptions, vault: VaultResource, warn: (line: string)
   const properties = updatedProperties(o, vault);
   if (!hasGenericUpdate(o)) return { properties };
   const tags = vault.tags ?? {};
-  const changed = applyGenericUpdate({ tags, properties: { ...vault.properties, ...properties } }, o, { root: 'Vault', models: VAULT_MODELS, warn });
+  // The whole vault as read, so that paths and az's messages see all of its model (only tags and properties are sent).
+  const changed = applyGenericUpdate({ ...vault, tags, properties: { ...vault.properties, ...properties } }, o, { root: 'Vault', models: VAULT_MODELS, warn });
   if (!isObject(changed.properties) || !isObject(changed.tags)) throw new CliError('usage error: properties and tags must stay objects');
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   const patch: { properties: Record<string, unknown>; tags?: Record<string, string> } = {
