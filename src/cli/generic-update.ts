@@ -219,5 +219,23 @@ export function applyGenericUpdate<T extends Record<string, unknown>>(resource: 
   return copy;
 }
 
+/**
+ * `group update` in az 2.45 marks --add and --remove deprecated with a wrapper that stores their values where
+ * the generic update expects none: each occurrence warns, then the command fails before reading the group.
+ */
+export function refuseDeprecatedAddRemove(o: GenericUpdateOptions, warn: (line: string) => void): void {
+  const given = stepsOf(o).filter((step) => step.kind !== 'set');
+  for (const step of given) warn(`Argument 'properties_to_${step.kind}' has been deprecated and will be removed in a future release.`);
+  const first = given.find((step) => step.kind === 'add') ?? given[0];
+  if (first) throw new CliError(`Unexpected 'properties_to_${first.kind}' was not empty.`);
+}
+
+/** Tags as the SDKs send them, a dict of text: a value --set read as JSON becomes its Python text (True, 5). */
+export function tagsAsText(tags: unknown): Record<string, string> {
+  if (!isObject(tags)) throw new CliError('usage error: tags must stay an object');
+  const text = (v: unknown) => (v === true ? 'True' : v === false ? 'False' : typeof v === 'string' ? v : JSON.stringify(v));
+  return Object.fromEntries(Object.entries(tags).map(([k, v]) => [k, text(v)]));
+}
+
 /** Whether any generic update argument was given. */
 export const hasGenericUpdate = (o: GenericUpdateOptions): boolean => stepsOf(o).length > 0;

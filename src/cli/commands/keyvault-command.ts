@@ -6,7 +6,7 @@ import type { Session } from '../session.js';
 import { pyInt } from '../arg-types.js';
 import { pyRepr } from '../table-format.js';
 import { VAULT_MODELS } from '../arm-models.js';
-import { applyGenericUpdate, hasGenericUpdate, isObject, withGenericUpdate, type GenericUpdateOptions } from '../generic-update.js';
+import { applyGenericUpdate, hasGenericUpdate, isObject, tagsAsText, withGenericUpdate, type GenericUpdateOptions } from '../generic-update.js';
 import { armList } from '../arm-list.js';
 
 // coffer keyvault create | show | list | update | delete, as az has them, and
@@ -159,7 +159,7 @@ function vaultPatch(o: UpdateOptions, vault: VaultResource, warn: (line: string)
   const patch: { properties: Record<string, unknown>; tags?: Record<string, string> } = {
     properties: Object.fromEntries(Object.entries(changed.properties).filter(([k, v]) => k in properties || !same(v, vault.properties[k]))),
   };
-  if (!same(changed.tags, tags)) patch.tags = changed.tags as Record<string, string>;
+  if (!same(changed.tags, tags)) patch.tags = tagsAsText(changed.tags);
   return patch;
 }
 
