@@ -94,6 +94,7 @@ describe('generic update arguments', () => {
       [{ kind: 'remove', values: ['properties.accessPolicies', 'x'] }, 'invalid syntax: --remove property.list <indexToRemove> OR --remove propertyToRemove'],
       [{ kind: 'remove', values: ['properties.accessPolicies[0]'] }, 'invalid syntax: --remove property.list <indexToRemove> OR --remove propertyToRemove'],
       [{ kind: 'remove', values: ['properties.sku', '0'] }, "sku doesn't exist"],
+      [{ kind: 'remove', values: ['tags', '0'] }, "The command failed with an unexpected error. Here is the traceback:\nERROR: 0"],
     ];
     for (const [step, message] of cases) {
       assert.throws(

@@ -185,8 +185,11 @@ class GenericUpdate {
       } else throw new SyntaxIssue();
       return;
     }
-    const list = this.walker.find(this.root, path).value;
+    const node = this.walker.find(this.root, path);
+    const list = node.value;
     const i = pyInt(index);
+    // A dict's pop(i) is a KeyError az does not catch: its unexpected error, without the traceback.
+    if (isObject(list) && !this.walker.attributes(node)) throw new CliError(`The command failed with an unexpected error. Here is the traceback:\nERROR: ${i}`);
     if (!Array.isArray(list)) throw new CliError(`${last} doesn't exist`);
     const position = listIndex(list, i);
     if (position === undefined) throw new CliError(`index ${index} doesn't exist on ${last}`);
