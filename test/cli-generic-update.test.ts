@@ -95,6 +95,7 @@ describe('generic update arguments', () => {
       [{ kind: 'remove', values: ['properties.accessPolicies[0]'] }, 'invalid syntax: --remove property.list <indexToRemove> OR --remove propertyToRemove'],
       [{ kind: 'remove', values: ['properties.sku', '0'] }, "sku doesn't exist"],
       [{ kind: 'remove', values: ['tags', '0'] }, "The command failed with an unexpected error. Here is the traceback:\nERROR: 0"],
+      [{ kind: 'remove', values: [''] }, 'The command failed with an unexpected error. Here is the traceback:\nERROR: list index out of range'],
     ];
     for (const [step, message] of cases) {
       assert.throws(
@@ -111,6 +112,10 @@ describe('generic update arguments', () => {
     const changed = applyGenericUpdate(vault, { genericSteps: steps }, vaultModel);
     assert.deepEqual(changed.properties.accessPolicies, [{ tenantId: 't', objectId: 'y' }]);
     assert.deepEqual(changed.tags, { env: 'dev', empty: '' });
+    const proto = applyGenericUpdate(vault, { set: ['tags.__proto__=x'], add: ['properties.accessPolicies', '__proto__=y'] }, vaultModel);
+    assert.equal(Object.getPrototypeOf(proto.tags), Object.prototype, 'a key named __proto__ is a key');
+    assert.equal(Object.getOwnPropertyDescriptor(proto.tags, '__proto__')?.value, 'x');
+    assert.equal(Object.getOwnPropertyDescriptor(proto.properties.accessPolicies.at(-1), '__proto__')?.value, 'y');
   });
 
   describe('on the CLI', () => {

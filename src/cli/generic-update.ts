@@ -82,6 +82,9 @@ function splitExpression(expression: string): [string, string] {
   return [expression, ''];
 }
 
+/** Sets an own key, `__proto__` included (a plain assignment of that name would replace the object's prototype). */
+const put = (obj: Record<string, unknown>, key: string, value: unknown) => Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+
 const markPlain = <T>(value: T): T => {
   if (typeof value === 'object' && value !== null) plainDicts.add(value);
   return value;
@@ -131,14 +134,14 @@ class GenericUpdate {
     const attrs = this.walker.attributes(target);
     if (!isObject(at)) return this.walker.refuse(target, name, messagePath);
     if (!attrs) {
-      at[name] = value;
+      put(at, name, value);
       return;
     }
     if (snakeCase(name) in attrs) {
       at[this.walker.attributeKey(at, name)] = value;
       return;
     }
-    at[name] = value;
+    put(at, name, value);
     this.model?.warn(`Property '${name}' not found on ${parentName}. Send it as an additional property .`);
   }
 
@@ -157,7 +160,7 @@ class GenericUpdate {
       const eq = item.indexOf('=');
       if (eq >= 0) {
         entry ??= markPlain({});
-        entry[item.slice(0, eq)] = item.slice(eq + 1);
+        put(entry, item.slice(0, eq), item.slice(eq + 1));
         continue;
       }
       if (entry) list.push(entry);
@@ -171,6 +174,8 @@ class GenericUpdate {
   remove(values: string[]): void {
     const [pathText, index] = values;
     const path = internalPath(pathText!);
+    // az indexes the path's last name unchecked: an empty path is its uncaught IndexError.
+    if (path.length === 0) throw new CliError('The command failed with an unexpected error. Here is the traceback:\nERROR: list index out of range');
     const last = path.at(-1)!;
     if (!index) {
       const property = this.walker.find(this.root, path).value;
