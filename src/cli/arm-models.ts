@@ -46,3 +46,14 @@ export const snakeCase = (s: string): string =>
     .replace(/(.)([A-Z][a-z]+)/g, '$1_$2')
     .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
     .toLowerCase();
+
+/** The JSON name of a model attribute: `enable_purge_protection` → `enablePurgeProtection`. */
+export const camelCase = (snake: string): string => snake.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+
+// A resource group as az's group update reads it (azure-mgmt-resource's
+// ResourceGroup). Its additional_properties is no dict there, so az names it
+// among a group's attributes (in "Available options") as it does not a vault's.
+export const GROUP_MODELS: ModelTable = {
+  ResourceGroup: { id: '', name: '', type: '', properties: 'ResourceGroupProperties', location: '', managed_by: '', tags: '', additional_properties: '' },
+  ResourceGroupProperties: { provisioning_state: '', additional_properties: '' },
+};

@@ -1,20 +1,26 @@
 import type { Command } from 'commander';
 import { snakeCase, type ModelTable } from './arm-models.js';
 import { CliError } from './cli-error.js';
+import { PathWalker, SyntaxIssue, internalPath, isObject, listIndex, parseValue, plainDicts, pyInt, type PathNode } from './generic-update-paths.js';
+
+export { isObject } from './generic-update-paths.js';
 
 // az's generic update arguments (--set, --add, --remove: azure-cli's
 // core/commands/arm.py), applied to the resource as read, before it is
 // written back: `--set properties.enablePurgeProtection=true`,
 // `--set tags.env=prod`, `--add properties.accessPolicies '{...}'`,
-// `--remove tags.env`. A path is dotted names with [index] for list items;
-// a name matches a key in any case. A value is JSON where it parses as JSON,
-// else the text itself (always the text with --force-string).
+// `--remove tags.env`. Each may be given several times; as az's
+// OrderedArgsAction records them, they apply in command-line order.
+
+export type GenericStep = { kind: 'set' | 'add' | 'remove'; values: string[] };
 
 export interface GenericUpdateOptions {
   set?: string[];
   add?: string[];
   remove?: string[];
   forceString?: boolean;
+  /** --set, --add and --remove as given, in command-line order (withGenericUpdate records them). */
+  genericSteps?: GenericStep[];
 }
 
 /** The SDK models of the resource (its root model's name and the table), and where their warnings go. */
@@ -24,136 +30,220 @@ export interface UpdateModel {
   warn: (line: string) => void;
 }
 
+const USAGE = {
+  set: '--set property1.property2=<value>',
+  add: '--add property.listProperty <key=value, string or JSON string>',
+  remove: '--remove property.list <indexToRemove> OR --remove propertyToRemove',
+};
+
 export function withGenericUpdate(cmd: Command): Command {
-  return cmd
+  cmd
     .option('--set <path=value...>', "set a property by its path, e.g. --set properties.enablePurgeProtection=true tags.env=prod")
     .option('--add <path-and-values...>', 'append to a list by its path: the path, then values (JSON, or key=value pairs making an object)')
     .option('--remove <path-and-index...>', 'remove a property, or the list item at an index: the path, then the index')
     .option('--force-string', "with --set and --add, keep values as text instead of reading them as JSON");
+  // Commander merges repeated variadic options; their order and bounds are read from the arguments it parses.
+  const parseOptions = cmd.parseOptions.bind(cmd);
+  cmd.parseOptions = (args) => {
+    const parsed = parseOptions(args);
+    cmd.setOptionValue('genericSteps', genericSteps(args));
+    return parsed;
+  };
+  return cmd;
 }
 
-type Segment = string | number;
-
-/** `a.b[0].c` → ['a', 'b', 0, 'c']. */
-function parsePath(path: string): Segment[] {
-  const out: Segment[] = [];
-  for (const part of path.split('.')) {
-    const m = /^([^[\]]*)((?:\[\d+\])*)$/.exec(part);
-    if (!m || (m[1] === '' && m[2] === '')) throw new CliError(`invalid property path '${path}'`);
-    if (m[1] !== '') out.push(m[1]!);
-    for (const index of m[2]!.matchAll(/\[(\d+)\]/g)) out.push(Number(index[1]));
+/** Each --set, --add and --remove with its values (up to the next option, as a variadic option takes them). */
+export function genericSteps(args: readonly string[]): GenericStep[] {
+  const steps: GenericStep[] = [];
+  let current: GenericStep | undefined;
+  for (const arg of args) {
+    if (arg === '--') break;
+    const flag = /^--(set|add|remove)(?:=(.*))?$/s.exec(arg);
+    if (flag) {
+      current = { kind: flag[1] as GenericStep['kind'], values: flag[2] === undefined ? [] : [flag[2]] };
+      steps.push(current);
+    } else if (current && current.values.length === 0) current.values.push(arg);
+    else if (arg.length > 1 && arg.startsWith('-') && !/^-(\d+|\d*\.\d+)(e[+-]?\d+)?$/.test(arg)) current = undefined;
+    else current?.values.push(arg);
   }
-  return out;
+  return steps;
 }
 
-export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** The key of `obj` that `name` names, in any case (the name itself when none does). */
-const keyOf = (obj: Record<string, unknown>, name: string) => Object.keys(obj).find((k) => k.toLowerCase() === name.toLowerCase()) ?? name;
-
-/** The SDK model type of the child `seg` of a value of type `type` ('' when it is no model, or not known). */
-function childType(models: ModelTable | undefined, type: string, seg: Segment): string {
-  if (!models || type === '') return '';
-  if (typeof seg === 'number') return /^\[(\w+)\]$/.exec(type)?.[1] ?? '';
-  return models[type]?.[snakeCase(seg)] ?? '';
-}
-
-/**
- * The value at `path` within `root`, creating objects along the way when `create`, and its SDK model type
- * (from `type`, the root's). An object created here is a plain dict to az (set_properties sets `{}`), not a model.
- */
-function walk(root: Record<string, unknown>, path: Segment[], create: boolean, full: string, models?: ModelTable, type = ''): { at: unknown; type: string } {
-  let at: unknown = root;
-  for (const seg of path) {
-    if (typeof seg === 'number') {
-      if (!Array.isArray(at) || seg >= at.length) throw new CliError(`index '${seg}' doesn't exist on ${full}`);
-      at = at[seg];
-      type = childType(models, type, seg);
-    } else {
-      if (!isObject(at)) throw new CliError(`Couldn't find '${seg}' in '${full}'.`);
-      const key = keyOf(at, seg);
-      type = childType(models, type, seg);
-      if (at[key] === undefined || at[key] === null) {
-        if (!create) throw new CliError(`Couldn't find '${seg}' in '${full}'.`);
-        at[key] = {};
-        type = '';
-      }
-      at = at[key];
-    }
+/** arm.py's _split_key_value_pair: at the only `=`, else at the first `=` outside [brackets] (none: an empty value). */
+function splitExpression(expression: string): [string, string] {
+  if (expression.split('=').length === 2) return expression.split('=') as [string, string];
+  let brackets = false;
+  for (let i = 0; i < expression.length; i++) {
+    const c = expression[i];
+    if (c === '=' && !brackets) return [expression.slice(0, i), expression.slice(i + 1)];
+    if (c === '[') brackets = true;
+    else if (c === ']') brackets = false;
   }
-  return { at, type };
+  return [expression, ''];
 }
 
-const valueOf = (text: string, forceString = false): unknown => {
-  if (forceString) return text;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
+/** Sets an own key, `__proto__` included (a plain assignment of that name would replace the object's prototype). */
+const put = (obj: Record<string, unknown>, key: string, value: unknown) => Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+
+const markPlain = <T>(value: T): T => {
+  if (typeof value === 'object' && value !== null) plainDicts.add(value);
+  return value;
 };
 
-function setAt(root: Record<string, unknown>, expression: string, forceString: boolean, model?: UpdateModel): void {
-  const eq = expression.indexOf('=');
-  if (eq <= 0) throw new CliError(`usage error: --set property=value (not '${expression}')`);
-  const path = parsePath(expression.slice(0, eq));
-  const last = path.pop()!;
-  const { at: parent, type } = walk(root, path, true, expression.slice(0, eq), model?.models, model?.root);
-  const value = valueOf(expression.slice(eq + 1), forceString);
-  if (typeof last === 'number') {
-    if (!Array.isArray(parent) || last >= parent.length) throw new CliError(`index '${last}' doesn't exist on ${expression.slice(0, eq)}`);
-    parent[last] = value;
-  } else if (isObject(parent)) {
-    // az sets a name that is not an attribute of the model as an additional property, and says so; the
-    // parent named as typed ('root' for the resource itself, '[0]' for a list item).
-    const attrs = model?.models[type];
-    if (model && attrs && !(snakeCase(last) in attrs)) {
-      const at = path.at(-1);
-      const parentName = at === undefined ? 'root' : typeof at === 'number' ? `[${at}]` : at;
-      model.warn(`Property '${last}' not found on ${parentName}. Send it as an additional property .`);
-    }
-    parent[keyOf(parent, last)] = value;
-  } else throw new CliError(`Couldn't find '${last}' in '${expression.slice(0, eq)}'.`);
-}
-
-function addAt(root: Record<string, unknown>, args: string[], forceString: boolean): void {
-  const [pathText, ...values] = args;
-  if (!pathText || values.length === 0) throw new CliError('usage error: --add property.list <value | key=value ...>');
-  const list = walk(root, parsePath(pathText), false, pathText).at;
-  if (!Array.isArray(list)) throw new CliError(`invalid syntax: --add property.list <value | key=value ...>: '${pathText}' is not a list`);
-  // As az: key=value pairs make one object; other values are items each.
-  const pairs = values.filter((v) => /^[^={}[\]"]+=/.test(v));
-  if (pairs.length > 0 && pairs.length === values.length) list.push(Object.fromEntries(pairs.map((p) => [p.slice(0, p.indexOf('=')), valueOf(p.slice(p.indexOf('=') + 1), forceString)])));
-  else list.push(...values.map((v) => valueOf(v, forceString)));
-}
-
-function removeAt(root: Record<string, unknown>, args: string[]): void {
-  const [pathText, index, ...rest] = args;
-  if (!pathText || rest.length > 0) throw new CliError('usage error: --remove property.list <index> OR --remove property');
-  const path = parsePath(pathText);
-  if (index !== undefined) {
-    const list = walk(root, path, false, pathText).at;
-    const i = Number(index);
-    if (!Array.isArray(list) || !/^\d+$/.test(index) || i >= list.length) throw new CliError(`index '${index}' doesn't exist on ${pathText}`);
-    list.splice(i, 1);
-    return;
+class GenericUpdate {
+  readonly walker: PathWalker;
+  constructor(
+    readonly root: PathNode,
+    readonly forceString: boolean,
+    readonly model?: UpdateModel,
+  ) {
+    this.walker = new PathWalker(model?.models);
   }
-  const last = path.pop()!;
-  const { at: parent } = walk(root, path, false, pathText);
-  if (typeof last === 'number' && Array.isArray(parent) && last < parent.length) parent.splice(last, 1);
-  else if (typeof last === 'string' && isObject(parent) && keyOf(parent, last) in parent) delete parent[keyOf(parent, last)];
-  else throw new CliError(`Couldn't find '${last}' in '${pathText}'.`);
+
+  private value(text: string): unknown {
+    return markPlain(this.forceString ? text : parseValue(text));
+  }
+
+  /** set_properties, at `node` (the resource, or the parent of a property it makes). */
+  set(node: PathNode, expression: string): void {
+    const [key, text] = splitExpression(expression);
+    if (key.trim() === '') throw new CliError('usage error: Empty key in --set. Correct syntax: --set KEY=VALUE [KEY=VALUE ...]');
+    const value = this.value(text);
+    const path = internalPath(key);
+    const name = path.pop()!;
+    const parentName = path.at(-1) ?? 'root';
+    let target = this.walker.find(node, path);
+    if (target.value === null || target.value === undefined) {
+      // A property that is None becomes an empty dict first, as az makes it.
+      this.set(this.walker.find(node, path.slice(0, -1)), `${parentName}={}`);
+      target = this.walker.find(node, path);
+    }
+    const messagePath = key.split('.');
+    const bracket = /^\[(.*)\]/s.exec(name);
+    const at = target.value;
+    if (bracket) {
+      const i = pyInt(bracket[1]!);
+      if (Array.isArray(at)) {
+        const position = listIndex(at, i);
+        if (position === undefined) throw new CliError(`index ${i} doesn't exist on ${name}`);
+        at[position] = value;
+      } else if (isObject(at) && !this.walker.attributes(target)) at[String(i)] = value;
+      else this.walker.refuse(target, name, messagePath);
+      return;
+    }
+    const attrs = this.walker.attributes(target);
+    if (!isObject(at)) return this.walker.refuse(target, name, messagePath);
+    if (!attrs) {
+      put(at, name, value);
+      return;
+    }
+    if (snakeCase(name) in attrs) {
+      at[this.walker.attributeKey(at, name)] = value;
+      return;
+    }
+    put(at, name, value);
+    this.model?.warn(`Property '${name}' not found on ${parentName}. Send it as an additional property .`);
+  }
+
+  /** add_properties: values onto a list (made when None); consecutive key=value items make one dict, kept as text. */
+  add(values: string[]): void {
+    const [pathText, ...items] = values;
+    const path = internalPath(pathText!);
+    let list = this.walker.find(this.root, path).value;
+    if (list === null || list === undefined) {
+      this.set(this.walker.find(this.root, path.slice(0, -1)), `${path.at(-1)}=[]`);
+      list = this.walker.find(this.root, path).value;
+    }
+    if (!Array.isArray(list)) throw new SyntaxIssue();
+    let entry: Record<string, string> | undefined;
+    for (const item of items) {
+      const eq = item.indexOf('=');
+      if (eq >= 0) {
+        entry ??= markPlain({});
+        put(entry, item.slice(0, eq), item.slice(eq + 1));
+        continue;
+      }
+      if (entry) list.push(entry);
+      entry = undefined;
+      list.push(this.value(item));
+    }
+    if (entry) list.push(entry);
+  }
+
+  /** remove_properties: a property (a model's attribute becomes None, or an empty list), or a list's item by index. */
+  remove(values: string[]): void {
+    const [pathText, index] = values;
+    const path = internalPath(pathText!);
+    // az indexes the path's last name unchecked: an empty path is its uncaught IndexError.
+    if (path.length === 0) throw new CliError('The command failed with an unexpected error. Here is the traceback:\nERROR: list index out of range');
+    const last = path.at(-1)!;
+    if (!index) {
+      const property = this.walker.find(this.root, path).value;
+      const parent = this.walker.find(this.root, path.slice(0, -1));
+      const attrs = this.walker.attributes(parent);
+      if (!isObject(parent.value)) throw new SyntaxIssue();
+      if (!attrs) delete parent.value[last];
+      else if (snakeCase(last) in attrs) {
+        const key = this.walker.attributeKey(parent.value, last);
+        if (Array.isArray(property)) parent.value[key] = [];
+        else delete parent.value[key];
+      } else throw new SyntaxIssue();
+      return;
+    }
+    const node = this.walker.find(this.root, path);
+    const list = node.value;
+    const i = pyInt(index);
+    // A dict's pop(i) is a KeyError az does not catch: its unexpected error, without the traceback.
+    if (isObject(list) && !this.walker.attributes(node)) throw new CliError(`The command failed with an unexpected error. Here is the traceback:\nERROR: ${i}`);
+    if (!Array.isArray(list)) throw new CliError(`${last} doesn't exist`);
+    const position = listIndex(list, i);
+    if (position === undefined) throw new CliError(`index ${index} doesn't exist on ${last}`);
+    list.splice(position, 1);
+  }
 }
+
+/** The steps of `o`: as recorded from the command line, else --set, --add, then --remove. */
+const stepsOf = (o: GenericUpdateOptions): GenericStep[] =>
+  o.genericSteps ?? [
+    ...(o.set?.length ? [{ kind: 'set' as const, values: o.set }] : []),
+    ...(o.add ? [{ kind: 'add' as const, values: o.add }] : []),
+    ...(o.remove ? [{ kind: 'remove' as const, values: o.remove }] : []),
+  ];
 
 /** Applies --set, --add and --remove, in az's order, to a copy of `resource` (of the SDK models of `model`, when given). */
 export function applyGenericUpdate<T extends Record<string, unknown>>(resource: T, o: GenericUpdateOptions, model?: UpdateModel): T {
   const copy = structuredClone(resource);
-  const forceString = o.forceString === true;
-  for (const expression of o.set ?? []) setAt(copy, expression, forceString, model);
-  if (o.add) addAt(copy, o.add, forceString);
-  if (o.remove) removeAt(copy, o.remove);
+  const update = new GenericUpdate({ value: copy, type: model?.root ?? '' }, o.forceString === true, model);
+  for (const step of stepsOf(o)) {
+    try {
+      if (step.kind === 'set') for (const expression of step.values) update.set(update.root, expression);
+      else if (step.kind === 'add') update.add(step.values);
+      else update.remove(step.values);
+    } catch (err) {
+      if (err instanceof SyntaxIssue) throw new CliError(`invalid syntax: ${USAGE[step.kind]}`);
+      throw err;
+    }
+  }
   return copy;
 }
 
+/**
+ * `group update` in az 2.45 marks --add and --remove deprecated with a wrapper that stores their values where
+ * the generic update expects none: each occurrence warns, then the command fails before reading the group.
+ */
+export function refuseDeprecatedAddRemove(o: GenericUpdateOptions, warn: (line: string) => void): void {
+  const given = stepsOf(o).filter((step) => step.kind !== 'set');
+  for (const step of given) warn(`Argument 'properties_to_${step.kind}' has been deprecated and will be removed in a future release.`);
+  const first = given.find((step) => step.kind === 'add') ?? given[0];
+  if (first) throw new CliError(`Unexpected 'properties_to_${first.kind}' was not empty.`);
+}
+
+/** Tags as the SDKs send them, a dict of text: a value --set read as JSON becomes its Python text (True, 5). */
+export function tagsAsText(tags: unknown): Record<string, string> {
+  if (!isObject(tags)) throw new CliError('usage error: tags must stay an object');
+  const text = (v: unknown) => (v === true ? 'True' : v === false ? 'False' : typeof v === 'string' ? v : JSON.stringify(v));
+  return Object.fromEntries(Object.entries(tags).map(([k, v]) => [k, text(v)]));
+}
+
 /** Whether any generic update argument was given. */
-export const hasGenericUpdate = (o: GenericUpdateOptions): boolean => (o.set?.length ?? 0) > 0 || o.add !== undefined || o.remove !== undefined;
+export const hasGenericUpdate = (o: GenericUpdateOptions): boolean => stepsOf(o).length > 0;

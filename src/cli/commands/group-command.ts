@@ -5,7 +5,8 @@ import { groupListTable } from '../table-views.js';
 import { CliError } from '../cli-error.js';
 import { API, exists, parseTags, run, TAGS_OPTION, withOutput } from '../command-kit.js';
 import { asResourceGroup } from '../output-models.js';
-import { applyGenericUpdate, withGenericUpdate, type GenericUpdateOptions } from '../generic-update.js';
+import { applyGenericUpdate, refuseDeprecatedAddRemove, tagsAsText, withGenericUpdate, type GenericUpdateOptions } from '../generic-update.js';
+import { GROUP_MODELS } from '../arm-models.js';
 import type { Session } from '../session.js';
 import { armList } from '../arm-list.js';
 
@@ -44,15 +45,19 @@ export function registerGroupCommands(program: Command): void {
     run<{ groupName?: string }>(async (o, s) => asResourceGroup(await s.call('GET', groupUrl(s, groupName(o)), s.managementResource))),
   );
   // az's generic update: the group read, its tags changed (given: replaced; "" clears them), and put back whole.
-  withGenericUpdate(withGroupName(withOutput(group.command('update').description("Update a resource group's tags."))))
+  // Its --add and --remove are hidden, as az hides them (deprecated, and refused: refuseDeprecatedAddRemove).
+  const update = withGenericUpdate(withGroupName(withOutput(group.command('update').description("Update a resource group's tags."))));
+  for (const option of update.options) if (option.long === '--add' || option.long === '--remove') option.hideHelp();
+  update
     .option(TAGS_OPTION, 'space-separated tags: key[=value]; "" clears them')
     .action(
       run<{ groupName?: string; tags?: string[] | boolean } & GenericUpdateOptions>(async (o, s) => {
+        refuseDeprecatedAddRemove(o, s.warn);
         const url = groupUrl(s, groupName(o));
-        const current = await s.call<{ location: string; tags?: Record<string, string> | null; managedBy?: string }>('GET', url, s.managementResource);
+        const current = await s.call<{ location: string; tags?: Record<string, string> | null; managedBy?: string } & Record<string, unknown>>('GET', url, s.managementResource);
         // --set/--add/--remove on the group as read with --tags (a group keeps only its location and tags).
-        const { tags } = applyGenericUpdate({ tags: parseTags(o.tags) ?? current.tags ?? {} }, o);
-        return asResourceGroup(await s.call('PUT', url, s.managementResource, { location: current.location, tags }));
+        const changed = applyGenericUpdate({ ...current, tags: parseTags(o.tags) ?? current.tags ?? {} }, o, { root: 'ResourceGroup', models: GROUP_MODELS, warn: s.warn });
+        return asResourceGroup(await s.call('PUT', url, s.managementResource, { location: current.location, tags: tagsAsText(changed.tags) }));
       }),
     );
   // az's check_existence: true or false, a group that is not there being no error.

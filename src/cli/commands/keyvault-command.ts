@@ -6,7 +6,7 @@ import type { Session } from '../session.js';
 import { pyInt } from '../arg-types.js';
 import { pyRepr } from '../table-format.js';
 import { VAULT_MODELS } from '../arm-models.js';
-import { applyGenericUpdate, hasGenericUpdate, isObject, withGenericUpdate, type GenericUpdateOptions } from '../generic-update.js';
+import { applyGenericUpdate, hasGenericUpdate, isObject, tagsAsText, withGenericUpdate, type GenericUpdateOptions } from '../generic-update.js';
 import { armList } from '../arm-list.js';
 
 // coffer keyvault create | show | list | update | delete, as az has them, and
@@ -152,13 +152,14 @@ function vaultPatch(o: UpdateOptions, vault: VaultResource, warn: (line: string)
   const properties = updatedProperties(o, vault);
   if (!hasGenericUpdate(o)) return { properties };
   const tags = vault.tags ?? {};
-  const changed = applyGenericUpdate({ tags, properties: { ...vault.properties, ...properties } }, o, { root: 'Vault', models: VAULT_MODELS, warn });
+  // The whole vault as read, so that paths and az's messages see all of its model (only tags and properties are sent).
+  const changed = applyGenericUpdate({ ...vault, tags, properties: { ...vault.properties, ...properties } }, o, { root: 'Vault', models: VAULT_MODELS, warn });
   if (!isObject(changed.properties) || !isObject(changed.tags)) throw new CliError('usage error: properties and tags must stay objects');
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   const patch: { properties: Record<string, unknown>; tags?: Record<string, string> } = {
     properties: Object.fromEntries(Object.entries(changed.properties).filter(([k, v]) => k in properties || !same(v, vault.properties[k]))),
   };
-  if (!same(changed.tags, tags)) patch.tags = changed.tags as Record<string, string>;
+  if (!same(changed.tags, tags)) patch.tags = tagsAsText(changed.tags);
   return patch;
 }
 
