@@ -54,6 +54,16 @@ describe('CLI: --query failing at runtime, as az 2.45 reports it', () => {
     }
   });
 
+  it('reads a function argument that starts with @ as Python jmespath does', async () => {
+    const show = ['keyvault', 'show', '-n', 'query-a', '-g', 'rg'];
+    // jmespath.js refused these at parse time (exit 2); az answers.
+    for (const query of ['length(@.id)', 'starts_with(@.name, @.location)', 'length(@ || `1`)']) {
+      const a = await compare(show, query);
+      assert.equal(a.code, 0, query);
+    }
+    assert.equal((await compare(show, 'length(@.properties.softDeleteRetentionInDays)')).code, 1);
+  });
+
   it('sorts and picks by key as Python does, and fails on keys of mixed types as it does', async () => {
     const list = ['keyvault', 'list', '-g', 'rg'];
     for (const query of ['sort_by(@, &tags)', 'min_by(@, &tags)', 'sort_by(`["b", 1]`, &@)', 'max_by([`1`, `"a"`], &@)']) {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import vm from 'node:vm';
+import jmespath from 'jmespath';
 import { pyRepr } from './table-format.js';
 
 // --query searched as Python's jmespath 1.0.1 (the one az 2.45 runs) searches: jmespath.js evaluates, with
@@ -186,8 +187,34 @@ function patched(): { search(data: Value, query: string): Value } {
 
 const jmespathPython = patched();
 
+interface Token {
+  type: string;
+  start: number;
+}
+const tokenize = (jmespath as unknown as { tokenize(query: string): Token[] }).tokenize;
+
+/**
+ * The query as jmespath.js parses it as Python does: jmespath.js reads a function argument that starts
+ * with `@` as `@` alone, refusing `length(@.id)` or `f(@ == x)`; each such `@` is parenthesised, which
+ * changes nothing in the value.
+ */
+export function asJmespathJs(query: string): string {
+  let tokens: Token[];
+  try {
+    tokens = tokenize(query);
+  } catch {
+    return query;
+  }
+  let out = query;
+  for (let i = tokens.length - 1; i > 0; i--) {
+    const before = tokens[i - 1]!.type;
+    if (tokens[i]!.type === 'Current' && (before === 'Lparen' || before === 'Comma')) out = `${out.slice(0, tokens[i]!.start)}(@)${out.slice(tokens[i]!.start + 1)}`;
+  }
+  return out;
+}
+
 /** jmespath.search(query, data) as Python's; `ordered` tells the objects the query builds (OrderedDicts) apart. */
 export function searchAsPython(data: Value, query: string, ordered: (o: object) => boolean): Value {
   isOrdered = ordered;
-  return jmespathPython.search(data, query);
+  return jmespathPython.search(data, asJmespathJs(query));
 }

@@ -3,7 +3,7 @@ import { CliError, unexpectedError } from './cli-error.js';
 import { checkChoice } from './choices.js';
 import { formatJson, formatTsv } from './output-formats.js';
 import { formatTable, pyRepr } from './table-format.js';
-import { PythonQueryError, searchAsPython } from './jmespath-python.js';
+import { asJmespathJs, PythonQueryError, searchAsPython } from './jmespath-python.js';
 import { formatYaml } from './yaml-format.js';
 
 // az's output options: -o json|jsonc|yaml|yamlc|table|tsv|none (any case, as
@@ -53,7 +53,7 @@ export function checkOutputOptions(opts: OutputOptions): OutputFormat {
   const format = checkChoice('coffer', '--output', (opts.output ?? process.env.COFFER_OUTPUT ?? 'json').toLowerCase(), OUTPUT_FORMATS) as OutputFormat;
   if (opts.query) {
     try {
-      compileQuery(opts.query);
+      compileQuery(asJmespathJs(opts.query));
     } catch {
       // As argparse words a type's ValueError (the value's repr), with az's pointer to the --query docs (core/parser.py).
       throw new CliError(`argument --query: invalid jmespath_type value: ${pyRepr(opts.query)}`, undefined, 2, QUERY_REFERENCE);
