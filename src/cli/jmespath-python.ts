@@ -185,7 +185,8 @@ function patched(): { search(data: Value, query: string): Value } {
   return lib;
 }
 
-const jmespathPython = patched();
+// Loaded at the first --query, not at every command's start.
+let jmespathPython: ReturnType<typeof patched> | undefined;
 
 interface Token {
   type: string;
@@ -216,5 +217,6 @@ export function asJmespathJs(query: string): string {
 /** jmespath.search(query, data) as Python's; `ordered` tells the objects the query builds (OrderedDicts) apart. */
 export function searchAsPython(data: Value, query: string, ordered: (o: object) => boolean): Value {
   isOrdered = ordered;
+  jmespathPython ??= patched();
   return jmespathPython.search(data, asJmespathJs(query));
 }
