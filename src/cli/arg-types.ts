@@ -4,6 +4,7 @@ import { parseUtc } from './command-kit.js';
 import { OUTPUT_FORMATS } from './output.js';
 import { pyRepr } from './table-format.js';
 import { CliError } from './cli-error.js';
+import { fileOrDict } from './file-or-dict.js';
 
 // az's argument types, checked as argparse checks them: while the command
 // line is read, left to right, so the first bad value is the one reported,
@@ -16,6 +17,7 @@ import { CliError } from './cli-error.js';
 // - --output (knack's, type=str.lower): lower-cased, then one of its formats.
 // - `<datetime>` (keyvault's datetime_type): the UTC seconds (command-kit.ts).
 // - `<int>` (argparse's type=int: --maxresults, --years): Python's int().
+// - `<json>` (az's validate_file_or_dict: keyvault create's --network-acls): a JSON file or JSON text (file-or-dict.ts).
 
 // The spaces Python's int() strips: ASCII's six and Unicode's others (not JavaScript's \s, which has U+FEFF and lacks U+0085).
 const PY_SPACE = '[\\t\\n\\v\\f\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]';
@@ -62,6 +64,7 @@ function parserOf(cmd: Command, option: Option): ((value: string) => unknown) | 
   }
   if (option.flags.endsWith(' <datetime>')) return (v) => parseUtc(flag, v);
   if (option.flags.endsWith(' <int>')) return (v) => intArg(flag, v);
+  if (option.flags.endsWith(' <json>')) return fileOrDict;
   return undefined;
 }
 

@@ -19,3 +19,6 @@ export const usage = (message: string) => new CliError(`incorrect usage: ${messa
 
 export const formatCliError = (err: CliError): string =>
   (err.code && err.showCode ? `ERROR: (${err.code}) ${err.message}` : `ERROR: ${err.message}`) + (err.details ? `\n${err.details}` : '');
+
+/** A Python exception az did not expect (a TypeError in its own code): the first two lines it prints, without the traceback. */
+export const unexpectedError = (exception: string) => new CliError(`The command failed with an unexpected error. Here is the traceback:\nERROR: ${exception}`);

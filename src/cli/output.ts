@@ -1,9 +1,9 @@
 import jmespath from 'jmespath';
-import { CliError } from './cli-error.js';
+import { CliError, unexpectedError } from './cli-error.js';
 import { checkChoice } from './choices.js';
 import { formatJson, formatTsv } from './output-formats.js';
 import { formatTable, pyRepr } from './table-format.js';
-import { withPythonMinMax } from './query-compat.js';
+import { asJmespathJs, PythonQueryError, searchAsPython } from './jmespath-python.js';
 import { formatYaml } from './yaml-format.js';
 
 // az's output options: -o json|jsonc|yaml|yamlc|table|tsv|none (any case, as
@@ -53,7 +53,7 @@ export function checkOutputOptions(opts: OutputOptions): OutputFormat {
   const format = checkChoice('coffer', '--output', (opts.output ?? process.env.COFFER_OUTPUT ?? 'json').toLowerCase(), OUTPUT_FORMATS) as OutputFormat;
   if (opts.query) {
     try {
-      compileQuery(opts.query);
+      compileQuery(asJmespathJs(opts.query));
     } catch {
       // As argparse words a type's ValueError (the value's repr), with az's pointer to the --query docs (core/parser.py).
       throw new CliError(`argument --query: invalid jmespath_type value: ${pyRepr(opts.query)}`, undefined, 2, QUERY_REFERENCE);
@@ -94,8 +94,10 @@ export function render(data: unknown, opts: OutputOptions, table?: TableView): s
   if (opts.query) {
     const original = objectsIn(data);
     try {
-      value = jmespath.search(data as never, withPythonMinMax(opts.query));
+      value = searchAsPython(data, opts.query, (o) => !original.has(o));
     } catch (err) {
+      // Python's own TypeError inside a function (min_by over numbers and strings): not a JMESPathError to az.
+      if (err instanceof PythonQueryError) throw unexpectedError(err.message);
       // A query that compiles but fails on this data (a function given the wrong type): az's handle_exception, exit 1.
       throw new CliError(`Invalid jmespath query supplied for \`--query\`: ${(err as Error).message}\n${QUERY_REFERENCE}`);
     }

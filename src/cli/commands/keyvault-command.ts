@@ -8,6 +8,8 @@ import { pyRepr } from '../table-format.js';
 import { VAULT_MODELS } from '../arm-models.js';
 import { applyGenericUpdate, hasGenericUpdate, isObject, tagsAsText, withGenericUpdate, type GenericUpdateOptions } from '../generic-update.js';
 import { armList } from '../arm-list.js';
+import { hasNetworkRules, networkRules } from './vault-network-acls.js';
+import type { PyValue } from '../py-value.js';
 
 // coffer keyvault create | show | list | update | delete, as az has them, and
 // printed as az prints its SDK models (asVault: every attribute, null when unset).
@@ -41,6 +43,7 @@ const SOFT_DELETE_WARNING =
   'WARNING: Warning! If you have soft-delete protection enabled on this key vault, you will not be able to reuse this key vault name until the key vault has been purged from the soft deleted state. Please see the following documentation for additional guidance.\nhttps://docs.microsoft.com/azure/key-vault/general/soft-delete-overview';
 
 interface CreateOptions extends VaultSettings {
+  networkAcls?: PyValue;
   networkAclsIps?: string[];
   networkAclsVnets?: string[];
   name: string;
@@ -109,28 +112,11 @@ function networkAcls(o: VaultSettings, existing: Record<string, unknown> | null)
   return acls;
 }
 
-/**
- * az's create (_parse_network_acls): with --network-acls-ips or --network-acls-vnets, the rule set carries
- * those rules (repeats dropped); a VNET/SUBNET rule names that subnet in the vault's resource group, and
- * every subnet id is lower-cased. Without them, the defaults' rule set.
- */
+/** az's create: the rule set with the rules given (vault-network-acls.ts), or its defaults' without any. */
 function createNetworkAcls(o: CreateOptions, subscriptionId: string): Record<string, unknown> {
   const acls = networkAcls(o, null);
-  if (!o.networkAclsIps && !o.networkAclsVnets) return acls;
-  const unique = (list: string[] = []) => list.filter((v, i) => list.indexOf(v) === i);
-  acls.virtualNetworkRules = unique(o.networkAclsVnets).map((rule) => {
-    const parts = rule.split('/');
-    if (parts.length === 2) {
-      const [vnet, subnet] = parts.map((p) => p.toLowerCase());
-      return { id: `/subscriptions/${subscriptionId}/resourceGroups/${o.resourceGroup}/providers/Microsoft.Network/virtualNetworks/${vnet}/subnets/${subnet}` };
-    }
-    if (!/^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/[^/]+\/[^/]+\/[^/]+/i.test(rule)) {
-      throw new CliError(`Invalid VNet rule: ${rule}. Format: {vnet_name}/{subnet_name} or {subnet_id}`);
-    }
-    return { id: rule.toLowerCase() };
-  });
-  acls.ipRules = unique(o.networkAclsIps).map((value) => ({ value }));
-  return acls;
+  const input = { json: o.networkAcls, ips: o.networkAclsIps, vnets: o.networkAclsVnets, resourceGroup: o.resourceGroup, subscriptionId };
+  return hasNetworkRules(input) ? { ...acls, ...networkRules(input) } : acls;
 }
 
 /** What `keyvault update` changes (az's update_vault): the flags given, network rules merged into the vault's own. */
@@ -183,6 +169,7 @@ export function registerKeyvaultCommands(program: Command): Command {
     // az's three-state flag, not commander's negation of a --self-perms (which would read `--no-self-perms true` as false).
     .addOption(Object.assign(new Option('--no-self-perms [bool]', 'with access policies: no policy for the creator'), { negate: false, attributeName: () => 'noSelfPerms' }))
     .option(TAGS_OPTION, 'space-separated tags: key[=value]')
+    .option('--network-acls <json>', 'network rules: a JSON string or a JSON file\'s path, {"ip": [IP or CIDR, ...], "vnet": [VNET/SUBNET or subnet id, ...]}')
     .option('--network-acls-ips <ips...>', 'network rules: IP addresses or CIDR ranges to allow')
     .option('--network-acls-vnets <vnets...>', 'network rules: subnets to allow, as VNET/SUBNET or a subnet id (kept; coffer sees no virtual networks)')
     .addHelpText('after', '\nExamples:\n  coffer keyvault create --name my-vault --resource-group my-rg')
@@ -191,6 +178,8 @@ export function registerKeyvaultCommands(program: Command): Command {
         const group = await s.call<{ location: string }>('GET', `${vaultsBase(s)}/resourcegroups/${encodeURIComponent(o.resourceGroup)}?api-version=${API.resources}`, s.managementResource);
         // As az does: a PUT would replace the vault, its access policies and its model with the defaults.
         if (await exists(s, vaultUrl(s, o.resourceGroup, o.name))) throw new CliError(`The specified vault: ${o.name} already exists`);
+        // Before the creator's object id is looked up, as in az's create_vault.
+        const networkAclsSet = createNetworkAcls(o, s.profile.subscriptionId);
         const rbac = o.enableRbacAuthorization;
         const noSelfPerms = o.noSelfPerms === true;
         // Like az: with the access-policy model the creator gets full rights to the vault's objects, unless --no-self-perms.
@@ -205,7 +194,7 @@ export function registerKeyvaultCommands(program: Command): Command {
           softDeleteRetentionInDays: retentionDays(o.retentionDays),
           enableRbacAuthorization: rbac,
           // az's create always sends a network rule set (_create_network_rule_set: its defaults unless given), so the vault shows one.
-          networkAcls: createNetworkAcls(o, s.profile.subscriptionId),
+          networkAcls: networkAclsSet,
           accessPolicies,
         };
         Object.assign(properties, settingProperties(o));

@@ -1,0 +1,54 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { CliError, unexpectedError } from './cli-error.js';
+import { PyJsonError, pyJsonLoads } from './py-json.js';
+import { pyLiteralEval } from './py-literal.js';
+import type { PyValue } from './py-value.js';
+
+// az's validate_file_or_dict (azure-cli-core), the argument type of `--network-acls` and other JSON
+// arguments: a path to an existing file is read as JSON, anything else is JSON text (or a Python
+// literal), and each mistake is reported as az words it, with its recommendation lines, exit 1.
+
+const RECOMMENDATION = 'Please provide a valid JSON file path or JSON string.';
+const SHELL_HINT =
+  'The provided JSON string may have been parsed by the shell. See https://docs.microsoft.com/cli/azure/use-cli-effectively#use-quotation-marks-in-arguments';
+
+/** shell_safe_json_parse: JSON, else a Python literal, else JSON's own error (the one more likely meant). */
+function jsonOrLiteral(text: string): PyValue | { error: string } {
+  try {
+    return pyJsonLoads(text);
+  } catch (err) {
+    if (!(err instanceof PyJsonError)) throw err;
+    const literal = pyLiteralEval(text);
+    return literal !== undefined ? literal : { error: `Failed to parse string as JSON:\n${text}\nError detail: ${err.message}` };
+  }
+}
+
+const isError = (v: PyValue | { error: string }): v is { error: string } => v !== null && typeof v === 'object' && 'error' in v && !(v instanceof Map) && !Array.isArray(v);
+
+/** os.path.expanduser: a leading ~ (alone or before a slash) is the home directory. */
+const expandUser = (path: string) => (path === '~' || path.startsWith('~/') ? homedir() + path.slice(1) : path);
+
+/** read_file_content: UTF-8 with or without its byte-order mark (az tries UTF-16 after, for files it cannot read as UTF-8). */
+function readText(path: string): string {
+  if (statSync(path).isDirectory()) throw unexpectedError(`[Errno 21] Is a directory: '${path}'`);
+  const bytes = readFileSync(path);
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+  return text.startsWith('\ufeff') ? text.slice(1) : text;
+}
+
+/** The value az's validate_file_or_dict gives for `value`, or its error. */
+export function fileOrDict(value: string): PyValue {
+  const path = expandUser(value);
+  if (existsSync(path)) {
+    const content = readText(path);
+    const parsed = jsonOrLiteral(content);
+    // Read from a file, the text met no shell: az leaves the shell hint out.
+    if (isError(parsed)) throw new CliError(`Failed to parse file '${path}' with exception:\n${parsed.error}\n${RECOMMENDATION}`);
+    return parsed;
+  }
+  if (path.endsWith('.json')) throw new CliError(`JSON file does not exist: '${path}'\n${RECOMMENDATION}`);
+  const parsed = jsonOrLiteral(path);
+  if (isError(parsed)) throw new CliError(`${parsed.error}\n${RECOMMENDATION}\n${SHELL_HINT}`);
+  return parsed;
+}

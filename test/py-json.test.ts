@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { pyJsonLoads } from '../src/cli/py-json.js';
+import { pyLiteralEval } from '../src/cli/py-literal.js';
+
+// coffer's reading of az's JSON arguments against Python's own json.loads and ast.literal_eval (the
+// python3 az runs on): the same values accepted, and the same error messages, which az prints.
+
+const CASES = [
+  '', ' ', '{', '}', '[', '[1,]', '{"a":1,}', '{"a" 1}', '{"a":}', '"ab', '"a\\', '"\\x"', '"\\u12"', '"\\u12zz"', '"\\u1234',
+  '"a\tb"', '[1 2]', '{"a":1 "b"}', 'nul', '-', '-x', '01', '1.', '1e', 'NaN x', "{'a':1}", '[1]\n\n x', '\n\n  {"a": [1, 2,\n ]}',
+  '{"é":1} é', '\ufeff{}', '{"a": [1, 2.5, true, null, "\\ud83d\\ude00"]}',
+];
+const LITERALS = ["{'ip': ['1.2.3.4'], 'vnet': ('a/b',)}", "  {'a': -1.5, 'b': None, 'c': True}", "['x' 'y', r'\\d']", "('solo')", '{1: 2}', 'os.system("x")', '[1,,]'];
+
+function python(code: string, inputs: string[]): string[] {
+  return JSON.parse(execFileSync('python3', ['-c', code], { input: JSON.stringify(inputs) }).toString()) as string[];
+}
+
+describe('Python json.loads and ast.literal_eval, as az reads JSON arguments', () => {
+  it('gives json.loads\'s error messages', () => {
+    const expected = python('import json,sys\nout=[]\nfor c in json.load(sys.stdin):\n  try: json.loads(c); out.append("ok")\n  except ValueError as e: out.append(str(e))\nprint(json.dumps(out))', CASES);
+    const actual = CASES.map((c) => {
+      try {
+        pyJsonLoads(c);
+        return 'ok';
+      } catch (e) {
+        return (e as Error).message;
+      }
+    });
+    assert.deepEqual(actual, expected);
+  });
+
+  it('reads the Python literals az falls back to, and refuses what literal_eval refuses', () => {
+    const expected = python('import ast,json,sys\nout=[]\nfor c in json.load(sys.stdin):\n  try: out.append(repr(ast.literal_eval(c)))\n  except Exception: out.append("refused")\nprint(json.dumps(out))', LITERALS);
+    const repr = (v: unknown): string =>
+      v === undefined ? 'refused' : v === null ? 'None' : typeof v === 'boolean' ? (v ? 'True' : 'False') : typeof v === 'string' ? `'${v.replaceAll('\\', '\\\\')}'` : typeof v !== 'object' ? String(v) : Array.isArray(v) ? `[${v.map(repr).join(', ')}]` : v instanceof Map ? `{${[...v].map(([k, x]) => `${repr(k)}: ${repr(x)}`).join(', ')}}` : `(${(v as { items: unknown[] }).items.map(repr).join(', ')}${(v as { items: unknown[] }).items.length === 1 ? ',' : ''})`;
+    // {1: 2} is a dict literal_eval reads and this subset does not (only string keys).
+    assert.deepEqual(LITERALS.map((l) => repr(pyLiteralEval(l))), expected.map((e, i) => (LITERALS[i] === '{1: 2}' ? 'refused' : e)));
+  });
+});

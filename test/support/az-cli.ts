@@ -1,0 +1,48 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { TestServer } from './server-fixture.js';
+
+// Debian's az 2.45 signed in to a test server registered as a custom cloud (the README's steps), to compare
+// what it prints with what coffer prints for the same command line.
+
+const run = promisify(execFile);
+
+export interface AzResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Registers the server with a fresh az profile, signs in as its administrator, and returns a runner. */
+export async function azSignedIn(server: TestServer): Promise<(args: string[], cwd?: string) => Promise<AzResult>> {
+  const home = mkdtempSync(join(tmpdir(), 'coffer-az-'));
+  const env = { ...process.env, AZURE_CONFIG_DIR: home, REQUESTS_CA_BUNDLE: process.env.COFFER_TEST_CA_BUNDLE, AZURE_CORE_COLLECT_TELEMETRY: 'false' };
+  const az = (args: string[], cwd?: string): Promise<AzResult> =>
+    run('/usr/bin/az', args, { env, cwd, timeout: 120_000 }).then(
+      (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+      (err: { code?: number; stdout?: string; stderr?: string }) => ({ code: err.code ?? -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' }),
+    );
+  const base = `${server.url}/`;
+  const cloud = {
+    endpoints: { resourceManager: base, activeDirectory: `${server.url}/adfs`, activeDirectoryResourceId: base, activeDirectoryGraphResourceId: base, microsoftGraphResourceId: base },
+    suffixes: { keyvaultDns: `.${server.bootstrap.vaultDnsSuffix}:${server.port}` },
+  };
+  const file = join(home, 'coffer-cloud.json');
+  writeFileSync(file, JSON.stringify(cloud));
+  const b = server.bootstrap;
+  for (const args of [
+    ['cloud', 'register', '-n', 'coffer', '--cloud-config', `@${file}`],
+    ['cloud', 'set', '-n', 'coffer'],
+    ['login', '--service-principal', '-u', b.clientId, '-p', b.clientSecret, '--tenant', b.tenantId, '-o', 'none'],
+  ]) {
+    const r = await az([...args, '--only-show-errors']);
+    if (r.code !== 0) throw new Error(`az ${args.join(' ')}: ${r.stderr}`);
+  }
+  return az;
+}
+
+/** az's report of an error it did not expect, without the traceback (what coffer prints for one). */
+export const withoutTraceback = (stderr: string) => stderr.split('\n').slice(0, 2).join('\n') + '\n';
