@@ -6,7 +6,8 @@ import { rootProgram, runProgram } from './root-program.js';
 // holding only that command: the process's main thread then stays a small
 // shell around the server thread (server-thread.ts), without the client
 // commands' modules (10 MB of its heap, about 6 MB of RSS). Every other
-// command line goes to the full tree.
+// command line goes to the full tree, its `@file` arguments read first, as
+// az reads them (file-args.ts).
 
 export async function main(argv: string[]): Promise<void> {
   if (argv[2] === 'server') {
@@ -16,5 +17,6 @@ export async function main(argv: string[]): Promise<void> {
     return runProgram(program, argv);
   }
   const { buildProgram } = await import('./program.js');
-  return runProgram(buildProgram(), argv);
+  const { expandFileArguments } = await import('./file-args.js');
+  return runProgram(buildProgram(), [...argv.slice(0, 2), ...expandFileArguments(argv.slice(2))]);
 }

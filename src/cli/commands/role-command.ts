@@ -354,8 +354,8 @@ export function registerRoleCommands(program: Command): void {
       return definitionView(await s.call<RoleDefinition>('PUT', authz(s, at, `roleDefinitions/${roleId}`), s.managementResource, { name: roleId, properties }));
     });
   const roleDefinitionHelp = 'the role as JSON, or a file holding it (a path, or @path): Name, Description, Actions, NotActions, DataActions, NotDataActions, AssignableScopes';
-  withOutput(definition.command('create').description('Create a custom role definition.')).requiredOption('--role-definition <json>', roleDefinitionHelp).action(writeDefinition(false));
-  withOutput(definition.command('update').description('Update a custom role definition (found by its name or id).')).requiredOption('--role-definition <json>', roleDefinitionHelp).action(writeDefinition(true));
+  withOutput(definition.command('create').description('Create a custom role definition.')).requiredOption('--role-definition <definition>', roleDefinitionHelp).action(writeDefinition(false));
+  withOutput(definition.command('update').description('Update a custom role definition (found by its name or id).')).requiredOption('--role-definition <definition>', roleDefinitionHelp).action(writeDefinition(true));
   withOutput(definition.command('delete').description('Delete custom role definitions (by name or id).'))
     .requiredOption('-n, --name <name>', 'role name or id')
     .option('-g, --resource-group <group>', 'the roles at this resource group')
