@@ -44,6 +44,10 @@ describe('CLI option abbreviations', () => {
       refuses(['group', cmd, '--name'], 'argument --name/-n/--resource-group/-g: expected one argument');
     }
     refuses(['group', 'create', '-n'], 'argument --name/--resource-group/-n/-g: expected one argument');
+    // An argument of one or more values (nargs='+') wants at least one (az 2.45: `az keyvault update -n x --add`).
+    refuses(['keyvault', 'update', '-n', 'x', '--add'], 'argument --add: expected at least one argument');
+    refuses(['keyvault', 'update', '-n', 'x', '--set', '--add', 'tags', 'a'], 'argument --set: expected at least one argument');
+    refuses(['role', 'assignment', 'delete', '--ids'], 'argument --ids: expected at least one argument');
     for (const cmd of ['show', 'set', 'get-access-token']) {
       refuses(['account', cmd, '-n'], 'argument --subscription/-s/--name/-n: expected one argument');
       refuses(['account', cmd, '--subscription'], 'argument --subscription/-s/--name/-n: expected one argument');

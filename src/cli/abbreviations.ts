@@ -30,7 +30,8 @@ export function expandAbbreviations(root: Command, argv: readonly string[]): str
     if (!needs) continue;
     const value = argv[i + 1];
     if (value === undefined || looksLikeOption(value)) {
-      throw new CliError(`argument ${flagsOf(needs)}: expected one argument`, undefined, 2);
+      // An option of several values is argparse's nargs='+' (az's --set, --add, --remove, --ids).
+      throw new CliError(`argument ${flagsOf(needs)}: expected ${needs.variadic ? 'at least one argument' : 'one argument'}`, undefined, 2);
     }
     out.push(value);
     i++;
