@@ -25,6 +25,8 @@ describe('CLI: arguments az\'s parser refuses', () => {
     await refused(['keyvault', 'list', '-g', 'rg1', '--', 'x'], '-- x');
     await refused(['keyvault', 'secret', 'set', '--vault-name', 'v', '--name', 'x', '--value', 'v', '--tags', 'a=1', 'b=2', '--bogus', '1', '2'], '--bogus 1 2');
     await refused(['keyvault', 'secret', 'show', '--vault-name', 'v', '--nme', 'x', '--query=value'], '--nme x');
+    // az 2.45's `account list` takes no --subscription (the `account` group drops the global one).
+    await refused(['account', 'list', '--subscription', 'x'], '--subscription x');
   });
 
   it('refuses a --query that does not compile in az 2.45\'s words: the value\'s repr, then the --query reference', () => {

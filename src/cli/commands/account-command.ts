@@ -66,7 +66,8 @@ export function registerAccountCommands(program: Command): void {
     print(accountView(profile, await profileSubscription(session)), opts);
   });
 
-  withOutput(account.command('list').description('List the accounts (subscriptions) of the login.'))
+  // Like every `account` command without its own --subscription, az 2.45's `account list` does not take the global one.
+  withOutput(account.command('list').description('List the accounts (subscriptions) of the login.'), { subscription: false })
     .option('--all', "also those not in the 'Enabled' state")
     .option('--refresh', 'read the subscriptions from the server again (coffer always does)')
     .action(async (opts: OutputOptions & { onlyShowErrors?: boolean }) => {
