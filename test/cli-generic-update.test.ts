@@ -36,6 +36,8 @@ describe('generic update arguments', () => {
     });
     assert.equal(resource.properties.enablePurgeProtection, false, 'the resource as read is left alone');
     assert.deepEqual(applyGenericUpdate(resource, { remove: ['tags.Env'] }).tags, {});
+    // Text that names something of every object (toString, constructor, __proto__) is text, as to az.
+    assert.deepEqual(applyGenericUpdate(resource, { set: ['tags.a=toString', 'tags.b=constructor', 'tags.c=__proto__'] }).tags, { Env: 'dev', a: 'toString', b: 'constructor', c: '__proto__' });
     for (const bad of [{ set: ['=1'] }, { remove: ['tags.ENV'] }, { add: ['tags', 'x'] }, { remove: ['properties.accessPolicies', '7'] }, { set: ['properties.accessPolicies[9].objectId=x'] }]) {
       assert.throws(() => applyGenericUpdate(resource, bad, vaultModel), CliError, JSON.stringify(bad));
     }

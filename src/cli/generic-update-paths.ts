@@ -118,8 +118,8 @@ export function parseValue(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    const literals: Record<string, unknown> = { True: true, False: false, None: null };
-    return text.trim() in literals ? literals[text.trim()] : text;
+    const literals = new Map<string, unknown>([['True', true], ['False', false], ['None', null]]);
+    return literals.has(text.trim()) ? literals.get(text.trim()) : text;
   }
 }
 
