@@ -36,7 +36,12 @@ describe('generic update arguments', () => {
     });
     assert.equal(resource.properties.enablePurgeProtection, false, 'the resource as read is left alone');
     assert.deepEqual(applyGenericUpdate(resource, { remove: ['tags.Env'] }).tags, {});
-    // Text that names something of every object (toString, constructor, __proto__) is text, as to az.
+    // Names every JavaScript object has are no property of a vault's, nor values other than text, as to az.
+    for (const set of ['properties.constructor.x=1', 'properties.__proto__.x=1', 'properties.toString.x=1']) {
+      assert.throws(() => applyGenericUpdate(resource, { set: [set] }, vaultModel), /Couldn't find '(constructor|__proto__|toString)' in 'properties'/, set);
+    }
+    assert.equal(({} as Record<string, unknown>).x, undefined);
+    assert.ok(Object.hasOwn(applyGenericUpdate(resource, { set: ['properties.toString=1'] }, vaultModel).properties as object, 'toString'), 'set as an additional property of its own');
     assert.deepEqual(applyGenericUpdate(resource, { set: ['tags.a=toString', 'tags.b=constructor', 'tags.c=__proto__'] }).tags, { Env: 'dev', a: 'toString', b: 'constructor', c: '__proto__' });
     for (const bad of [{ set: ['=1'] }, { remove: ['tags.ENV'] }, { add: ['tags', 'x'] }, { remove: ['properties.accessPolicies', '7'] }, { set: ['properties.accessPolicies[9].objectId=x'] }]) {
       assert.throws(() => applyGenericUpdate(resource, bad, vaultModel), CliError, JSON.stringify(bad));

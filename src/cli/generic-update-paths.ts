@@ -56,7 +56,7 @@ export class PathWalker {
     }
     const attrs = this.attributes(node);
     if (attrs && isObject(value)) {
-      if (snakeCase(part) in attrs) return { value: value[this.attributeKey(value, part)] ?? null, type: attrs[snakeCase(part)]! };
+      if (Object.hasOwn(attrs, snakeCase(part))) return { value: value[this.attributeKey(value, part)] ?? null, type: attrs[snakeCase(part)]! };
       if (Object.hasOwn(value, part)) return { value: value[part], type: '' };
     } else if (isObject(value) && Object.hasOwn(value, part)) return { value: value[part], type: '' };
     return this.refuse(node, part, path);
@@ -70,7 +70,7 @@ export class PathWalker {
     const matches = list.filter((item) => {
       if (!isObject(item)) return false;
       const attrs = plainDicts.has(item) ? undefined : this.models[itemType];
-      const at = attrs ? (snakeCase(key) in attrs ? item[this.attributeKey(item, key)] : undefined) : item[key];
+      const at = attrs ? (Object.hasOwn(attrs, snakeCase(key)) ? item[this.attributeKey(item, key)] : undefined) : item[key];
       return at !== undefined && JSON.stringify(at) === JSON.stringify(wanted);
     });
     if (matches.length === 1) return matches[0];
@@ -86,7 +86,7 @@ export class PathWalker {
     if (Array.isArray(value)) throw new CliError(`${message} Available options: index into the collection '${parent}' with [<index>] or [<key=value>]`);
     if (!isObject(value)) throw new CliError(`${message} '${parent}' does not support further indexing.`);
     const attrs = this.attributes(node);
-    const names = attrs ? [...Object.keys(attrs), ...Object.keys(value).filter((k) => !(snakeCase(k) in attrs))] : Object.keys(value);
+    const names = attrs ? [...Object.keys(attrs), ...Object.keys(value).filter((k) => !(Object.hasOwn(attrs, snakeCase(k))))] : Object.keys(value);
     const options = [...new Set(names.map(pyCamelCase))].sort();
     throw new CliError(`${message} Available options: [${options.map(pyRepr).join(', ')}]`);
   }

@@ -137,7 +137,7 @@ class GenericUpdate {
       put(at, name, value);
       return;
     }
-    if (snakeCase(name) in attrs) {
+    if (Object.hasOwn(attrs, snakeCase(name))) {
       at[this.walker.attributeKey(at, name)] = value;
       return;
     }
@@ -183,7 +183,7 @@ class GenericUpdate {
       const attrs = this.walker.attributes(parent);
       if (!isObject(parent.value)) throw new SyntaxIssue();
       if (!attrs) delete parent.value[last];
-      else if (snakeCase(last) in attrs) {
+      else if (Object.hasOwn(attrs, snakeCase(last))) {
         const key = this.walker.attributeKey(parent.value, last);
         if (Array.isArray(property)) parent.value[key] = [];
         else delete parent.value[key];
