@@ -76,6 +76,11 @@ describe('Graph list paging', () => {
     const filtered = await readAll(`/v1.0/servicePrincipals?$filter=${encodeURIComponent("startswith(displayName,'pg-sp-01')")}&$top=3`);
     assert.equal(filtered.ids.length, 10, 'pg-sp-010 .. pg-sp-019');
     assert.ok(filtered.links.every((l) => l.includes('$filter=')));
+    // System query options in any case, as OData reads them; a raw `?` in the query cuts nothing.
+    assert.deepEqual((await readAll(`/v1.0/servicePrincipals?$FILTER=${encodeURIComponent("startswith(displayName,'pg-sp-01')")}&$Top=3`)).ids, filtered.ids);
+    assert.deepEqual((await readAll(`/v1.0/servicePrincipals?x=?&$filter=${encodeURIComponent("startswith(displayName,'pg-sp-01')")}&$top=3`)).ids, filtered.ids);
+    const twice = await api(server, 'GET', `/v1.0/servicePrincipals?$filter=${encodeURIComponent("startswith(displayName,'a')")}&$Filter=x`, undefined, token);
+    assert.equal(twice.status, 400);
     assert.deepEqual((await readAll('/v1.0/users?$top=1')).ids.filter((id) => userIds.includes(id)).sort(), [...userIds].sort());
     const users = await readAll('/v1.0/users?$top=1');
     assert.equal(users.links.length, users.ids.length - 1);

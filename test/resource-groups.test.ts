@@ -88,9 +88,9 @@ describe('resource groups: update and delete', () => {
     const tagged = { 'rg-tag-a': { Env: 'tmp' }, 'rg-tag-b': { env: 'prod' }, 'rg-tag-c': { env: 'tmp' }, 'rg-tag-d': {} };
     for (const [g, tags] of Object.entries(tagged)) assert.equal((await api(server, 'PUT', `${sub}/resourceGroups/${g}${groupApi}`, { location: 'local', tags })).status, 201);
     /** Every page of the list under `filter`, one group a page, following each nextLink as it is. */
-    const names = async (filter: string) => {
+    const names = async (filter: string, before = '') => {
       const seen: string[] = [];
-      let url: string | undefined = `${sub}/resourcegroups${groupApi}&$top=1&$filter=${encodeURIComponent(filter)}`;
+      let url: string | undefined = `${sub}/resourcegroups${groupApi}&$top=1${before}&$filter=${encodeURIComponent(filter)}`;
       while (url) {
         const page = await api(server, 'GET', url);
         assert.equal(page.status, 200, JSON.stringify(page.body));
@@ -103,6 +103,12 @@ describe('resource groups: update and delete', () => {
     assert.deepEqual(await names("tagName eq 'env' and tagValue eq 'tmp'"), ['rg-tag-a', 'rg-tag-c']);
     assert.deepEqual(await names("tagName eq 'ENV'"), ['rg-tag-a', 'rg-tag-b', 'rg-tag-c']);
     assert.deepEqual(await names("tagName eq 'env' and tagValue eq 'TMP'"), []);
+    // Options in any case are read, never ignored; twice in two cases is a 400.
+    const upper = await api(server, 'GET', `${sub}/resourcegroups?API-VERSION=2021-04-01&$Filter=${encodeURIComponent("tagName eq 'env' and tagValue eq 'tmp'")}`);
+    assert.deepEqual(upper.body!.value.map((g: { name: string }) => g.name).filter((n: string) => n.startsWith('rg-tag-')), ['rg-tag-a', 'rg-tag-c']);
+    assert.equal((await api(server, 'GET', `${sub}/resourcegroups${groupApi}&$filter=${encodeURIComponent("tagName eq 'env'")}&$FILTER=x`)).status, 400);
+    // A raw `?` in the query (legal there) does not cut the options the nextLink carries.
+    assert.deepEqual(await names("tagName eq 'env' and tagValue eq 'tmp'", '&x=?'), ['rg-tag-a', 'rg-tag-c']);
     for (const bad of ["tagValue eq 'tmp'", "name eq 'rg-tag-a'", "startswith(tagname, 'e')", "tagName eq 'env' or tagName eq 'x'"]) {
       const refused = await api(server, 'GET', `${sub}/resourcegroups${groupApi}&$filter=${encodeURIComponent(bad)}`);
       assert.equal(refused.status, 400, bad);

@@ -7,7 +7,7 @@ import type { TokenService } from './token-service.js';
 import type { DirectoryService } from './directory-service.js';
 import type { AccessIndex } from '../authorization/access-index.js';
 import { GUID_RE } from './identity-types.js';
-import { repeatedParameter } from '../server/query-params.js';
+import { canonicalOptions, repeatedParameter } from '../server/query-params.js';
 import { ofKind } from './graph-filter.js';
 import { addPassword, createGraphRouteKit, removePassword, type GraphRequest as Req } from './graph-route-kit.js';
 import { registerApplicationRoutes } from './application-routes.js';
@@ -21,12 +21,15 @@ import { credentialView, groupResource, iso, objectResource, resourceNotFound, s
 // an application). Reads are open to the tenant's principals,
 // as in Entra ID; writes need the deployment administrator.
 
+/** Graph's system query options, read in any case as OData reads them. */
+const GRAPH_OPTIONS = ['$filter', '$top', '$skiptoken', '$select', '$search', '$count', '$orderby', '$expand'];
+
 export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory: DirectoryService; auth: BearerAuth; adminObjectId: string; index: AccessIndex; tokens: Pick<TokenService, 'forgetPrincipal'>; authority: string }): void {
   const { directory } = deps;
   app.register(async (graph) => {
     graph.addHook('onRequest', async (req) => {
       req.caller = await deps.auth.management(req.headers.authorization);
-      const repeated = repeatedParameter(req.query);
+      const repeated = repeatedParameter(req.query) ?? canonicalOptions(req.query, GRAPH_OPTIONS);
       if (repeated !== undefined) throw errors.badParameter(`The query parameter '${repeated}' is given more than once.`);
     });
     const kit = createGraphRouteKit(deps);

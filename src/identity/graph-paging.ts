@@ -1,5 +1,5 @@
 import { errors, ServiceError } from '../server/errors.js';
-import { decodeToken, encodeToken, nextLinkTo } from '../server/query-params.js';
+import { decodeToken, encodeToken, nextLinkTo, queryOptions } from '../server/query-params.js';
 import type { GraphRequest } from './graph-route-kit.js';
 
 // Directory lists paged as Microsoft Graph pages them: `$top` from 1 to 999
@@ -44,7 +44,7 @@ export async function graphPage<T, R>(
   const page = rest.slice(0, top);
   const value = await Promise.all(page.map(show));
   if (rest.length <= top) return { value };
-  const query = new URLSearchParams(req.url.split('?')[1] ?? '');
+  const query = queryOptions(req.query);
   query.set('$skiptoken', encodeToken(keyOf(page[page.length - 1]!)));
   return { '@odata.nextLink': nextLinkTo(authority, req.url, query), value };
 }

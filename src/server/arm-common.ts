@@ -9,7 +9,7 @@ import type { VaultService } from '../vaults/vault-service.js';
 import type { BearerAuth } from './bearer-auth.js';
 import { errors, ServiceError } from './errors.js';
 import type { Urls } from './urls.js';
-import { decodeToken, encodeToken, isCalendarDate, nextLinkTo, repeatedParameter } from './query-params.js';
+import { canonicalOptions, decodeToken, encodeToken, isCalendarDate, nextLinkTo, queryOptions, repeatedParameter } from './query-params.js';
 
 // What every ARM-shaped route module gets, and the hook they share:
 // api-version required, management token verified.
@@ -30,6 +30,9 @@ export interface ArmDeps {
 
 export type ArmRequest = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, string>; Body: unknown }>;
 
+/** The query options Resource Manager's routes read, in any case. */
+const ARM_OPTIONS = ['api-version', '$filter', '$expand', '$top', '$skiptoken'];
+
 /** Resource Manager's first api-version (2014-04-01-preview); any later well-formed date is served. */
 const FIRST_ARM_API_VERSION = '2014-04-01';
 
@@ -38,9 +41,9 @@ export function installArmHook(arm: FastifyInstance, auth: BearerAuth): void {
     // As Resource Manager does on every answer, errors included: the client's correlation id when it sent one (a GUID), else the request's.
     const given = req.headers['x-ms-correlation-request-id'];
     reply.header('x-ms-correlation-request-id', typeof given === 'string' && GUID.test(given) ? given.toLowerCase() : req.id);
+    const repeated = repeatedParameter(req.query) ?? canonicalOptions(req.query, ARM_OPTIONS);
     const version = req.query['api-version'];
     if (!version) throw errors.armMissingApiVersion();
-    const repeated = repeatedParameter(req.query);
     if (repeated !== undefined) throw errors.invalidArm(`The query parameter '${repeated}' is given more than once.`);
     // Dated before Resource Manager's first api-version: a typo, not a version any client was built for.
     if (!/^\d{4}-\d{2}-\d{2}(-preview)?$/i.test(version as string) || !isCalendarDate((version as string).slice(0, 10)) || (version as string) < FIRST_ARM_API_VERSION) {
@@ -89,7 +92,7 @@ export const armCursor = (req: ArmRequest): Promise<string | null> => asArm(() =
  */
 export function armNextLink(req: ArmRequest, authority: string, top: number, next: string | null): string | null {
   if (next === null) return null;
-  const q = new URLSearchParams(req.url.split('?')[1] ?? '');
+  const q = queryOptions(req.query);
   q.set('$top', String(top));
   q.set('$skiptoken', encodeToken(next));
   return nextLinkTo(authority, req.url, q);

@@ -9,6 +9,35 @@ export function repeatedParameter(query: unknown): string | undefined {
   return hit?.[0].slice(0, 64);
 }
 
+/**
+ * Query options read whatever their case (`$Filter` is `$filter`, as OData reads system query options),
+ * moved to the names the routes read: a filter in another case is applied, never ignored. The name of
+ * one given twice in different cases, for the caller's 400.
+ */
+export function canonicalOptions(query: unknown, names: readonly string[]): string | undefined {
+  if (typeof query !== 'object' || query === null) return undefined;
+  const options = query as Record<string, unknown>;
+  for (const key of Object.keys(options)) {
+    const name = names.find((n) => n === key.toLowerCase());
+    if (name === undefined || name === key) continue;
+    if (Object.hasOwn(options, name)) return name;
+    options[name] = options[key];
+    delete options[key];
+  }
+  return undefined;
+}
+
+/**
+ * The request's query options as the route read them (fastify's parse of the whole query, a raw `?` inside
+ * it included), for a nextLink that must ask the same question: never re-read from the URL's text.
+ */
+export function queryOptions(query: unknown): URLSearchParams {
+  const q = new URLSearchParams();
+  if (typeof query !== 'object' || query === null) return q;
+  for (const [k, v] of Object.entries(query)) if (typeof v === 'string') q.append(k, v);
+  return q;
+}
+
 /** Whether YYYY-MM-DD names a day of the calendar (2023-02-30 does not). */
 export function isCalendarDate(date: string): boolean {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
