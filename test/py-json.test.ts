@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CliError, formatCliError } from '../src/cli/cli-error.js';
+import { fileOrDict } from '../src/cli/file-or-dict.js';
 import { pyJsonLoads } from '../src/cli/py-json.js';
 import { pyLiteralEval } from '../src/cli/py-literal.js';
 
@@ -38,5 +43,26 @@ describe('Python json.loads and ast.literal_eval, as az reads JSON arguments', (
       v === undefined ? 'refused' : v === null ? 'None' : typeof v === 'boolean' ? (v ? 'True' : 'False') : typeof v === 'string' ? `'${v.replaceAll('\\', '\\\\')}'` : typeof v !== 'object' ? String(v) : Array.isArray(v) ? `[${v.map(repr).join(', ')}]` : v instanceof Map ? `{${[...v].map(([k, x]) => `${repr(k)}: ${repr(x)}`).join(', ')}}` : `(${(v as { items: unknown[] }).items.map(repr).join(', ')}${(v as { items: unknown[] }).items.length === 1 ? ',' : ''})`;
     // {1: 2} is a dict literal_eval reads and this subset does not (only string keys).
     assert.deepEqual(LITERALS.map((l) => repr(pyLiteralEval(l))), expected.map((e, i) => (LITERALS[i] === '{1: 2}' ? 'refused' : e)));
+  });
+
+  it('reads nested tuples in one pass (going back at each parenthesis took seconds at 24 levels), and nesting too deep for the stack as Python fails on it', () => {
+    let nested = '1';
+    for (let i = 0; i < 400; i++) nested = `(${nested},)`;
+    assert.ok(pyLiteralEval(nested) !== undefined);
+    assert.equal(pyLiteralEval('('.repeat(100_000)), undefined, "Python's parser refuses such nesting too");
+    assert.throws(
+      () => pyJsonLoads('['.repeat(100_000)),
+      (err: unknown) => err instanceof CliError && /maximum recursion depth exceeded while decoding a JSON array from a unicode string$/.test(formatCliError(err)),
+    );
+  });
+
+  it('reads a JSON file as UTF-8 or UTF-16, as az reads it, and names one it cannot decode', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-file-or-dict-'));
+    const utf16 = join(dir, 'acl16.json');
+    writeFileSync(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('{"ip": ["1.2.3.4"]}', 'utf16le')]));
+    assert.equal(JSON.stringify([...(fileOrDict(utf16) as Map<string, unknown>)]), '[["ip",["1.2.3.4"]]]');
+    const garbage = join(dir, 'garbage.json');
+    writeFileSync(garbage, Buffer.from([0x00, 0xd8, 0x00, 0xd8, 0xd8, 0x00, 0xd8, 0x00, 0x41, 0x41]));
+    assert.throws(() => fileOrDict(garbage), (err: unknown) => err instanceof CliError && formatCliError(err).startsWith(`ERROR: Failed to decode file ${garbage} - unknown decoding`));
   });
 });

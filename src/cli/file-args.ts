@@ -14,11 +14,16 @@ import { homedir } from 'node:os';
  */
 const decode = (encoding: string, bytes: Uint8Array, keepBom = false) => new TextDecoder(encoding, { fatal: true, ignoreBOM: keepBom }).decode(bytes, { stream: true });
 
-/**
- * read_file_content(allow_binary=True): UTF-8 (a BOM dropped), then UTF-16 (by its BOM, else
- * little-endian), UTF-16LE and UTF-16BE (a BOM kept as a character), else the bytes in base64.
- */
+/** read_file_content(allow_binary=True): the file's text as decodedText reads it, else its bytes in base64. */
 export function fileText(bytes: Buffer): string {
+  return decodedText(bytes) ?? bytes.toString('base64');
+}
+
+/**
+ * read_file_content(allow_binary=False): UTF-8 (a BOM dropped), then UTF-16 (by its BOM, else
+ * little-endian), UTF-16LE and UTF-16BE (a BOM kept as a character); undefined where az fails.
+ */
+export function decodedText(bytes: Buffer): string | undefined {
   const attempts: Array<() => string> = [
     () => decode('utf-8', bytes),
     () => (bytes[0] === 0xfe && bytes[1] === 0xff ? decode('utf-16be', bytes.subarray(2), true) : decode('utf-16le', bytes)),
@@ -32,7 +37,7 @@ export function fileText(bytes: Buffer): string {
       // not that encoding: the next
     }
   }
-  return bytes.toString('base64');
+  return undefined;
 }
 
 const expandUser = (path: string) => (path === '~' || path.startsWith('~/') ? homedir() + path.slice(1) : path);

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { CliError, unexpectedError } from './cli-error.js';
+import { decodedText } from './file-args.js';
 import { PyJsonError, pyJsonLoads } from './py-json.js';
 import { pyLiteralEval } from './py-literal.js';
 import type { PyValue } from './py-value.js';
@@ -29,12 +30,12 @@ const isError = (v: PyValue | { error: string }): v is { error: string } => v !=
 /** os.path.expanduser: a leading ~ (alone or before a slash) is the home directory. */
 const expandUser = (path: string) => (path === '~' || path.startsWith('~/') ? homedir() + path.slice(1) : path);
 
-/** read_file_content: UTF-8 with or without its byte-order mark (az tries UTF-16 after, for files it cannot read as UTF-8). */
+/** read_file_content: UTF-8 or UTF-16 as az tries them (file-args.ts), else az's CLIError. */
 function readText(path: string): string {
   if (statSync(path).isDirectory()) throw unexpectedError(`[Errno 21] Is a directory: '${path}'`);
-  const bytes = readFileSync(path);
-  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
-  return text.startsWith('\ufeff') ? text.slice(1) : text;
+  const text = decodedText(readFileSync(path));
+  if (text === undefined) throw new CliError(`Failed to decode file ${path} - unknown decoding\n${RECOMMENDATION}`);
+  return text;
 }
 
 /** The value az's validate_file_or_dict gives for `value`, or its error. */

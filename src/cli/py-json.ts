@@ -5,6 +5,7 @@
 
 import { PyDict } from './py-value.js';
 import type { PyValue } from './py-value.js';
+import { unexpectedError } from './cli-error.js';
 
 /** json.JSONDecodeError's message: what went wrong, and where (in code points, as Python counts). */
 export class PyJsonError extends Error {
@@ -145,6 +146,11 @@ export function pyJsonLoads(text: string): PyValue {
     return value;
   } catch (err) {
     if (err instanceof NoValue) throw new PyJsonError('Expecting value', chars, err.pos);
+    // Nesting too deep for the stack: Python's json stops at its recursion limit, an error az does not catch.
+    if (err instanceof RangeError) {
+      const kind = text.trimStart().startsWith('{') ? 'object' : 'array';
+      throw unexpectedError(`maximum recursion depth exceeded while decoding a JSON ${kind} from a unicode string`);
+    }
     throw err;
   }
 }

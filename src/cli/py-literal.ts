@@ -38,7 +38,10 @@ class LiteralParser {
     this.space();
     const ch = this.s[this.i];
     if (ch === undefined) throw new Refused();
-    if (ch === '[') return this.items(']');
+    if (ch === '[') {
+      this.i++;
+      return this.items(']');
+    }
     if (ch === '(') return this.paren();
     if (ch === '{') return this.dict();
     if (ch === '-' || ch === '+') {
@@ -118,10 +121,8 @@ class LiteralParser {
     }
   }
 
-  /** A list or a tuple's items up to `close`, a trailing comma allowed. */
-  private items(close: string): PyValue[] {
-    this.i++;
-    const out: PyValue[] = [];
+  /** A list's or a tuple's items up to `close` (after those in `out`, read already), a trailing comma allowed. */
+  private items(close: string, out: PyValue[] = []): PyValue[] {
     for (;;) {
       if (this.eat(close)) return out;
       out.push(this.expr());
@@ -130,14 +131,14 @@ class LiteralParser {
     }
   }
 
+  /** `(x)` is x; `()`, `(x,)` and `(x, y)` are tuples. Read once, left to right: going back over nested parentheses doubled the work at each level. */
   private paren(): PyValue {
-    const start = this.i;
     this.i++;
     if (this.eat(')')) return new PyTuple([]);
     const first = this.expr();
     if (this.eat(')')) return first;
-    this.i = start;
-    return new PyTuple(this.items(')'));
+    if (!this.eat(',')) throw new Refused();
+    return new PyTuple(this.items(')', [first]));
   }
 
   private dict(): PyDict {
@@ -160,7 +161,8 @@ export function pyLiteralEval(text: string): PyValue | undefined {
     // literal_eval strips leading spaces and tabs, as the 'eval' mode it compiles in would refuse them.
     return new LiteralParser(text.replace(/^[ \t]+/, '')).parse();
   } catch (err) {
-    if (err instanceof Refused) return undefined;
+    // Too deep for the stack: Python's parser refuses such nesting too ("too many nested parentheses").
+    if (err instanceof Refused || err instanceof RangeError) return undefined;
     throw err;
   }
 }
