@@ -296,5 +296,15 @@ describe('generic update arguments as az 2.45 applies them', () => {
     const ourGroup = JSON.parse(await must(ours(group))) as { tags: unknown };
     assert.deepEqual(ourGroup.tags, { keep: '1', a: 'x', b: 'True' });
     assert.deepEqual(ourGroup.tags, azGroup.tags);
+    // A list or an object is sent as Python's str() of it, as az sends it; None is sent as null, which the service refuses.
+    const shaped = ['keyvault', 'update', '-n', '', '--set', 'tags.d={"a": [1, "x\'y"], "b": null}', 'tags.l=[true, "z"]'];
+    const azShaped = JSON.parse(await must(az(shaped.map((a) => a || 'gu-az')))) as Vault;
+    const ourShaped = JSON.parse(await must(ours(shaped.map((a) => a || 'gu-coffer')))) as Vault;
+    assert.deepEqual([ourShaped.tags.d, ourShaped.tags.l], [azShaped.tags.d, azShaped.tags.l]);
+    assert.equal(ourShaped.tags.l, "[True, 'z']");
+    const none = ['keyvault', 'update', '-n', '', '--set', 'tags.n=null'];
+    const [azNone, ourNone] = [await az(none.map((a) => a || 'gu-az')), await ours(none.map((a) => a || 'gu-coffer'))];
+    assert.deepEqual([ourNone.code, ourNone.stderr.replaceAll('gu-coffer', 'gu-az')], [azNone.code, azNone.stderr]);
+    assert.notEqual(ourNone.code, 0);
   });
 });

@@ -238,10 +238,23 @@ export function refuseDeprecatedAddRemove(o: GenericUpdateOptions, warn: (line: 
   if (first) throw new CliError(`Unexpected 'properties_to_${first.kind}' was not empty.`);
 }
 
-/** Tags as the SDKs send them, a dict of text: a value --set read as JSON becomes its Python text (True, 5). */
-export function tagsAsText(tags: unknown): Record<string, string> {
+/** Python's repr() of a value read from JSON, as str() shows it inside a list or a dict. */
+function pyRepr(v: unknown): string {
+  if (v === null || v === undefined) return 'None';
+  if (v === true || v === false) return v ? 'True' : 'False';
+  if (typeof v === 'string') return v.includes("'") && !v.includes('"') ? `"${v.replaceAll('\\', '\\\\')}"` : `'${v.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+  if (Array.isArray(v)) return `[${v.map(pyRepr).join(', ')}]`;
+  if (isObject(v)) return `{${Object.entries(v).map(([k, x]) => `${pyRepr(k)}: ${pyRepr(x)}`).join(', ')}}`;
+  return String(v);
+}
+
+/**
+ * Tags as the SDKs send them, a dict of text: a value --set read as JSON becomes its Python text (True, 5,
+ * {'a': 1}); None stays null, which the service refuses as it refuses az's.
+ */
+export function tagsAsText(tags: unknown): Record<string, string | null> {
   if (!isObject(tags)) throw new CliError('usage error: tags must stay an object');
-  const text = (v: unknown) => (v === true ? 'True' : v === false ? 'False' : typeof v === 'string' ? v : JSON.stringify(v));
+  const text = (v: unknown) => (v === null ? null : typeof v === 'string' ? v : pyRepr(v));
   return Object.fromEntries(Object.entries(tags).map(([k, v]) => [k, text(v)]));
 }
 

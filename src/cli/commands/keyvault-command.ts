@@ -134,7 +134,7 @@ function updatedProperties(o: UpdateOptions, vault: VaultResource): Record<strin
  * them, sending the properties that differ from the vault's (a PATCH changes only what it names) and the tags
  * when they changed (a PATCH's tags replace the vault's).
  */
-function vaultPatch(o: UpdateOptions, vault: VaultResource, warn: (line: string) => void): { properties: Record<string, unknown>; tags?: Record<string, string> } {
+function vaultPatch(o: UpdateOptions, vault: VaultResource, warn: (line: string) => void): { properties: Record<string, unknown>; tags?: Record<string, string | null> } {
   const properties = updatedProperties(o, vault);
   if (!hasGenericUpdate(o)) return { properties };
   const tags = vault.tags ?? {};
@@ -142,8 +142,8 @@ function vaultPatch(o: UpdateOptions, vault: VaultResource, warn: (line: string)
   const changed = applyGenericUpdate({ ...vault, tags, properties: { ...vault.properties, ...properties } }, o, { root: 'Vault', models: VAULT_MODELS, warn });
   if (!isObject(changed.properties) || !isObject(changed.tags)) throw new CliError('usage error: properties and tags must stay objects');
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-  const patch: { properties: Record<string, unknown>; tags?: Record<string, string> } = {
-    properties: Object.fromEntries(Object.entries(changed.properties).filter(([k, v]) => k in properties || !same(v, vault.properties[k]))),
+  const patch: { properties: Record<string, unknown>; tags?: Record<string, string | null> } = {
+    properties: Object.fromEntries(Object.entries(changed.properties).filter(([k, v]) => Object.hasOwn(properties, k) || !same(v, vault.properties[k]))),
   };
   if (!same(changed.tags, tags)) patch.tags = tagsAsText(changed.tags);
   return patch;
