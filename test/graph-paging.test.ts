@@ -136,4 +136,30 @@ describe('Graph list paging', () => {
     assert.equal(list.code, 0, list.stderr);
     assert.equal(list.json<unknown[]>().length, SPS);
   });
+  it('query options coffer does not serve ($search, $orderby, $skip) are refused, never answered with the whole list', async () => {
+    const search = encodeURIComponent('"displayName:pg-user-ann"');
+    for (const path of [`/v1.0/users?$search=${search}`, '/v1.0/groups?$orderby=displayName', '/v1.0/servicePrincipals?$top=5&$skip=5', `/v1.0/applications?$SEARCH=${search}`, `/v1.0/groups/${groupId}/members?$search=${search}`]) {
+      const r = await api(server, 'GET', path, undefined, token);
+      assert.equal(r.status, 400, path);
+      assert.equal(r.body!.error.code, 'Request_UnsupportedQuery', path);
+    }
+  });
+
+  it("a group's members list takes $filter as the other lists do: the matching members, or a 400", async () => {
+    const filtered = await api(server, 'GET', `/v1.0/groups/${groupId}/members?$filter=${encodeURIComponent("startswith(displayName,'pg-user-b')")}`, undefined, token);
+    assert.equal(filtered.status, 200, JSON.stringify(filtered.body));
+    assert.deepEqual(filtered.body!.value.map((m: { id: string }) => m.id), [userIds[1]]);
+    const bad = await api(server, 'GET', `/v1.0/groups/${groupId}/members?$filter=${encodeURIComponent("mail eq 'x'")}`, undefined, token);
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body!.error.code, 'Request_UnsupportedQuery');
+  });
+
+  it("/applications reads `id eq` as the application's own id, not its service principal's", async () => {
+    const sp = (await api(server, 'GET', `/v1.0/servicePrincipals/${spIds[0]}`, undefined, token)).body!;
+    const [app] = (await api(server, 'GET', `/v1.0/applications?$filter=${encodeURIComponent(`appId eq '${sp.appId}'`)}`, undefined, token)).body!.value as Array<{ id: string }>;
+    assert.ok(app && app.id !== spIds[0]);
+    const byId = async (id: string) => (await api(server, 'GET', `/v1.0/applications?$filter=${encodeURIComponent(`id eq '${id}'`)}`, undefined, token)).body!.value.map((a: { id: string }) => a.id);
+    assert.deepEqual(await byId(app.id), [app.id]);
+    assert.deepEqual(await byId(spIds[0]!), [], "the service principal's id names no application");
+  });
 });

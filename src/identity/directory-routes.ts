@@ -8,7 +8,7 @@ import type { DirectoryService } from './directory-service.js';
 import type { AccessIndex } from '../authorization/access-index.js';
 import { GUID_RE } from './identity-types.js';
 import { repeatedParameter } from '../server/query-params.js';
-import { ofKind } from './graph-filter.js';
+import { ofKind, principalFilter } from './graph-filter.js';
 import { addPassword, createGraphRouteKit, removePassword, type GraphRequest as Req } from './graph-route-kit.js';
 import { registerApplicationRoutes } from './application-routes.js';
 import { registerMembershipRoutes } from './membership-routes.js';
@@ -144,8 +144,10 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
     });
     graph.get('/v1.0/groups/:id/members', async (req: Req) => {
       const group = await load(req, 'Group');
+      // The filter is read before any member is: a clause coffer cannot serve is a 400, never the whole group.
+      const keep = principalFilter(req.query.$filter);
       const members = await Promise.all((await deps.index.membersOf(group.objectId)).map((id) => directory.get(id)));
-      return page(req, members.filter((m): m is PrincipalRow => m !== null), objectResource);
+      return page(req, members.filter((m): m is PrincipalRow => m !== null && keep(m)), objectResource);
     });
     graph.post('/v1.0/groups/:id/members/$ref', async (req: Req, reply: FastifyReply) => {
       requireAdmin(req);

@@ -8,6 +8,17 @@ import type { GraphRequest } from './graph-route-kit.js';
 
 const DEFAULT_PAGE = 100;
 const MAX_PAGE = 999;
+/**
+ * Query options that change which objects a list answers, or in what order its pages cut it, and that coffer
+ * does not serve: refused, never ignored (an ignored `$search` would answer the whole directory).
+ */
+const UNSERVED_OPTIONS = ['$search', '$orderby', '$skip'];
+
+/** Graph's 400 for a list query option coffer does not serve. */
+function refuseUnserved(query: Record<string, string | undefined>): void {
+  const asked = Object.keys(query).find((k) => UNSERVED_OPTIONS.includes(k.toLowerCase()));
+  if (asked !== undefined) throw errors.graphUnsupportedQuery(`The query option '${asked}' is not supported by coffer's directory.`);
+}
 
 function pageSize(raw: string | undefined): number {
   if (raw === undefined) return DEFAULT_PAGE;
@@ -37,6 +48,7 @@ export async function graphPage<T, R>(
   keyOf: (row: T) => string,
   show: (row: T) => R | Promise<R>,
 ): Promise<{ '@odata.nextLink'?: string; value: R[] }> {
+  refuseUnserved(req.query);
   const top = pageSize(req.query.$top);
   const after = cursor(req.query.$skiptoken);
   const sorted = [...rows].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
