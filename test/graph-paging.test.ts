@@ -162,4 +162,18 @@ describe('Graph list paging', () => {
     assert.deepEqual(await byId(app.id), [app.id]);
     assert.deepEqual(await byId(spIds[0]!), [], "the service principal's id names no application");
   });
+  it("getByIds keeps only the objects of the `types` asked for (all of them without it)", async () => {
+    const ids = [userIds[0], groupId, spIds[0]];
+    const byIds = async (extra: Record<string, unknown>) => {
+      const r = await api(server, 'POST', '/v1.0/directoryObjects/getByIds', { ids, ...extra }, token);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      return (r.body!.value as Array<{ id: string }>).map((o) => o.id).sort();
+    };
+    assert.deepEqual(await byIds({}), [...ids].sort());
+    assert.deepEqual(await byIds({ types: ['user'] }), [userIds[0]]);
+    assert.deepEqual(await byIds({ types: ['Group', 'servicePrincipal'] }), [groupId, spIds[0]].sort());
+    assert.deepEqual(await byIds({ types: ['device'] }), []);
+    assert.deepEqual(await byIds({ types: ['user', 'group', 'servicePrincipal', 'directoryObjectPartnerReference'] }), [...ids].sort(), "az's types");
+    assert.equal((await api(server, 'POST', '/v1.0/directoryObjects/getByIds', { ids, types: 'user' }, token)).status, 400);
+  });
 });

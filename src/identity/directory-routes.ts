@@ -21,6 +21,21 @@ import { credentialView, groupResource, iso, objectResource, resourceNotFound, s
 // an application). Reads are open to the tenant's principals,
 // as in Entra ID; writes need the deployment administrator.
 
+/** getByIds' type names for coffer's kinds (Graph takes them in any case). */
+const GRAPH_TYPES: Record<PrincipalRow['kind'], string> = { User: 'user', Group: 'group', ServicePrincipal: 'serviceprincipal' };
+
+/**
+ * Which objects getByIds' `types` keeps: every one without it (or with `directoryObject`), else those of the types it
+ * names. Ignoring it would answer a caller asking for users with the groups and service principals among the ids.
+ */
+function typesTest(types: unknown): (p: PrincipalRow) => boolean {
+  if (types === undefined || types === null) return () => true;
+  if (!Array.isArray(types) || !types.every((t) => typeof t === 'string')) throw errors.graphBadRequest("The property 'types' must be an array of type names.");
+  const asked = new Set((types as string[]).map((t) => t.toLowerCase().replace(/^microsoft\.graph\./, '')));
+  if (asked.size === 0 || asked.has('directoryobject')) return () => true;
+  return (p) => asked.has(GRAPH_TYPES[p.kind]);
+}
+
 export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory: DirectoryService; auth: BearerAuth; adminObjectId: string; index: AccessIndex; tokens: Pick<TokenService, 'forgetPrincipal'>; authority: string }): void {
   const { directory } = deps;
   app.register(async (graph) => {
@@ -181,8 +196,9 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
       if (!Array.isArray(ids) || ids.length > 1000 || !ids.every((id) => typeof id === 'string')) {
         throw errors.graphBadRequest("The property 'ids' must be an array of at most 1000 object ids.");
       }
+      const ofType = typesTest(body(req).types);
       const found = await Promise.all((ids as string[]).filter((id) => GUID_RE.test(id)).map((id) => directory.get(id.toLowerCase())));
-      return { value: found.filter((p): p is PrincipalRow => p !== null).map(objectResource) };
+      return { value: found.filter((p): p is PrincipalRow => p !== null && ofType(p)).map(objectResource) };
     });
 
     // coffer: one search across users, groups and service principals (the portal's "Select members").
