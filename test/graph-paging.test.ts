@@ -176,4 +176,17 @@ describe('Graph list paging', () => {
     assert.deepEqual(await byIds({ types: ['user', 'group', 'servicePrincipal', 'directoryObjectPartnerReference'] }), [...ids].sort(), "az's types");
     assert.equal((await api(server, 'POST', '/v1.0/directoryObjects/getByIds', { ids, types: 'user' }, token)).status, 400);
   });
+  it('$count=true adds @odata.count, the size of the whole filtered list, to every page; a value but true or false is a 400', async () => {
+    const filter = encodeURIComponent("startswith(displayName,'pg-sp-')");
+    const first = await api(server, 'GET', `/v1.0/servicePrincipals?$filter=${filter}&$count=true&$top=10`, undefined, token);
+    assert.equal(first.status, 200);
+    assert.equal(first.body!['@odata.count'], SPS);
+    assert.equal(first.body!.value.length, 10);
+    const members = await api(server, 'GET', `/v1.0/groups/${groupId}/members?$count=TRUE`, undefined, token);
+    assert.equal(members.body!['@odata.count'], userIds.length);
+    assert.equal((await api(server, 'GET', '/v1.0/users?$count=false', undefined, token)).body!['@odata.count'], undefined);
+    const bad = await api(server, 'GET', '/v1.0/users?$count=yes', undefined, token);
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body!.error.code, 'Request_UnsupportedQuery');
+  });
 });
