@@ -141,4 +141,57 @@ describe('Graph list paging', () => {
     assert.equal(list.code, 0, list.stderr);
     assert.equal(list.json<unknown[]>().length, SPS);
   });
+  it('query options coffer does not serve ($search, $orderby, $skip) are refused, never answered with the whole list', async () => {
+    const search = encodeURIComponent('"displayName:pg-user-ann"');
+    for (const path of [`/v1.0/users?$search=${search}`, '/v1.0/groups?$orderby=displayName', '/v1.0/servicePrincipals?$top=5&$skip=5', `/v1.0/applications?$SEARCH=${search}`, `/v1.0/groups/${groupId}/members?$search=${search}`]) {
+      const r = await api(server, 'GET', path, undefined, token);
+      assert.equal(r.status, 400, path);
+      assert.equal(r.body!.error.code, 'Request_UnsupportedQuery', path);
+    }
+  });
+
+  it("a group's members list takes $filter as the other lists do: the matching members, or a 400", async () => {
+    const filtered = await api(server, 'GET', `/v1.0/groups/${groupId}/members?$filter=${encodeURIComponent("startswith(displayName,'pg-user-b')")}`, undefined, token);
+    assert.equal(filtered.status, 200, JSON.stringify(filtered.body));
+    assert.deepEqual(filtered.body!.value.map((m: { id: string }) => m.id), [userIds[1]]);
+    const bad = await api(server, 'GET', `/v1.0/groups/${groupId}/members?$filter=${encodeURIComponent("mail eq 'x'")}`, undefined, token);
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body!.error.code, 'Request_UnsupportedQuery');
+  });
+
+  it("/applications reads `id eq` as the application's own id, not its service principal's", async () => {
+    const sp = (await api(server, 'GET', `/v1.0/servicePrincipals/${spIds[0]}`, undefined, token)).body!;
+    const [app] = (await api(server, 'GET', `/v1.0/applications?$filter=${encodeURIComponent(`appId eq '${sp.appId}'`)}`, undefined, token)).body!.value as Array<{ id: string }>;
+    assert.ok(app && app.id !== spIds[0]);
+    const byId = async (id: string) => (await api(server, 'GET', `/v1.0/applications?$filter=${encodeURIComponent(`id eq '${id}'`)}`, undefined, token)).body!.value.map((a: { id: string }) => a.id);
+    assert.deepEqual(await byId(app.id), [app.id]);
+    assert.deepEqual(await byId(spIds[0]!), [], "the service principal's id names no application");
+  });
+  it("getByIds keeps only the objects of the `types` asked for (all of them without it)", async () => {
+    const ids = [userIds[0], groupId, spIds[0]];
+    const byIds = async (extra: Record<string, unknown>) => {
+      const r = await api(server, 'POST', '/v1.0/directoryObjects/getByIds', { ids, ...extra }, token);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      return (r.body!.value as Array<{ id: string }>).map((o) => o.id).sort();
+    };
+    assert.deepEqual(await byIds({}), [...ids].sort());
+    assert.deepEqual(await byIds({ types: ['user'] }), [userIds[0]]);
+    assert.deepEqual(await byIds({ types: ['Group', 'servicePrincipal'] }), [groupId, spIds[0]].sort());
+    assert.deepEqual(await byIds({ types: ['device'] }), []);
+    assert.deepEqual(await byIds({ types: ['user', 'group', 'servicePrincipal', 'directoryObjectPartnerReference'] }), [...ids].sort(), "az's types");
+    assert.equal((await api(server, 'POST', '/v1.0/directoryObjects/getByIds', { ids, types: 'user' }, token)).status, 400);
+  });
+  it('$count=true adds @odata.count, the size of the whole filtered list, to every page; a value but true or false is a 400', async () => {
+    const filter = encodeURIComponent("startswith(displayName,'pg-sp-')");
+    const first = await api(server, 'GET', `/v1.0/servicePrincipals?$filter=${filter}&$count=true&$top=10`, undefined, token);
+    assert.equal(first.status, 200);
+    assert.equal(first.body!['@odata.count'], SPS);
+    assert.equal(first.body!.value.length, 10);
+    const members = await api(server, 'GET', `/v1.0/groups/${groupId}/members?$count=TRUE`, undefined, token);
+    assert.equal(members.body!['@odata.count'], userIds.length);
+    assert.equal((await api(server, 'GET', '/v1.0/users?$count=false', undefined, token)).body!['@odata.count'], undefined);
+    const bad = await api(server, 'GET', '/v1.0/users?$count=yes', undefined, token);
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body!.error.code, 'Request_UnsupportedQuery');
+  });
 });

@@ -20,6 +20,9 @@ export function applicationObjectId(appId: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
+/** An application's `id` as its list shows it (and as `$filter=id eq '…'` names it); null appIds are never listed here. */
+const applicationIdOf = (p: PrincipalRow): string => (p.appId === null ? '' : applicationObjectId(p.appId));
+
 function applicationResource(p: PrincipalRow, passwordCredentials: ReturnType<typeof credentialView>[]) {
   return {
     id: applicationObjectId(p.appId!),
@@ -43,7 +46,7 @@ export function registerApplicationRoutes(graph: FastifyInstance, deps: { direct
     return p;
   };
 
-  graph.get('/v1.0/applications', async (req: Req) => kit.page(req, (await directory.list()).filter(ofKind('ServicePrincipal', req.query.$filter)), withCredentials));
+  graph.get('/v1.0/applications', async (req: Req) => kit.page(req, (await directory.list()).filter(ofKind('ServicePrincipal', req.query.$filter, applicationIdOf)), withCredentials));
   graph.get('/v1.0/applications/:id', async (req: Req) => withCredentials(await loadApplication(req)));
   graph.post('/v1.0/applications', async (req: Req, reply: FastifyReply) => {
     kit.requireAdmin(req);

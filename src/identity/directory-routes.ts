@@ -8,7 +8,7 @@ import type { DirectoryService } from './directory-service.js';
 import type { AccessIndex } from '../authorization/access-index.js';
 import { GUID_RE } from './identity-types.js';
 import { canonicalOptions, repeatedParameter } from '../server/query-params.js';
-import { ofKind } from './graph-filter.js';
+import { ofKind, principalFilter } from './graph-filter.js';
 import { addPassword, createGraphRouteKit, removePassword, type GraphRequest as Req } from './graph-route-kit.js';
 import { registerApplicationRoutes } from './application-routes.js';
 import { registerMembershipRoutes } from './membership-routes.js';
@@ -22,7 +22,22 @@ import { credentialView, groupResource, iso, objectResource, resourceNotFound, s
 // as in Entra ID; writes need the deployment administrator.
 
 /** Graph's system query options, read in any case as OData reads them. */
-const GRAPH_OPTIONS = ['$filter', '$top', '$skiptoken', '$select', '$search', '$count', '$orderby', '$expand'];
+const GRAPH_OPTIONS = ['$filter', '$top', '$skip', '$skiptoken', '$select', '$search', '$count', '$orderby', '$expand'];
+
+/** getByIds' type names for coffer's kinds (Graph takes them in any case). */
+const GRAPH_TYPES: Record<PrincipalRow['kind'], string> = { User: 'user', Group: 'group', ServicePrincipal: 'serviceprincipal' };
+
+/**
+ * Which objects getByIds' `types` keeps: every one without it (or with `directoryObject`), else those of the types it
+ * names. Ignoring it would answer a caller asking for users with the groups and service principals among the ids.
+ */
+function typesTest(types: unknown): (p: PrincipalRow) => boolean {
+  if (types === undefined || types === null) return () => true;
+  if (!Array.isArray(types) || !types.every((t) => typeof t === 'string')) throw errors.graphBadRequest("The property 'types' must be an array of type names.");
+  const asked = new Set((types as string[]).map((t) => t.toLowerCase().replace(/^microsoft\.graph\./, '')));
+  if (asked.size === 0 || asked.has('directoryobject')) return () => true;
+  return (p) => asked.has(GRAPH_TYPES[p.kind]);
+}
 
 export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory: DirectoryService; auth: BearerAuth; adminObjectId: string; index: AccessIndex; tokens: Pick<TokenService, 'forgetPrincipal'>; authority: string }): void {
   const { directory } = deps;
@@ -147,8 +162,10 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
     });
     graph.get('/v1.0/groups/:id/members', async (req: Req) => {
       const group = await load(req, 'Group');
+      // The filter is read before any member is: a clause coffer cannot serve is a 400, never the whole group.
+      const keep = principalFilter(req.query.$filter);
       const members = await Promise.all((await deps.index.membersOf(group.objectId)).map((id) => directory.get(id)));
-      return page(req, members.filter((m): m is PrincipalRow => m !== null), objectResource);
+      return page(req, members.filter((m): m is PrincipalRow => m !== null && keep(m)), objectResource);
     });
     graph.post('/v1.0/groups/:id/members/$ref', async (req: Req, reply: FastifyReply) => {
       requireAdmin(req);
@@ -182,8 +199,9 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
       if (!Array.isArray(ids) || ids.length > 1000 || !ids.every((id) => typeof id === 'string')) {
         throw errors.graphBadRequest("The property 'ids' must be an array of at most 1000 object ids.");
       }
+      const ofType = typesTest(body(req).types);
       const found = await Promise.all((ids as string[]).filter((id) => GUID_RE.test(id)).map((id) => directory.get(id.toLowerCase())));
-      return { value: found.filter((p): p is PrincipalRow => p !== null).map(objectResource) };
+      return { value: found.filter((p): p is PrincipalRow => p !== null && ofType(p)).map(objectResource) };
     });
 
     // coffer: one search across users, groups and service principals (the portal's "Select members").

@@ -13,20 +13,24 @@ export const derivedMailNickname = (displayName: string): string => displayName.
 export const mailNicknameOf = (p: PrincipalRow): string | null => (p.kind === 'Group' ? (p.mailNickname ?? derivedMailNickname(p.displayName)) : null);
 
 export type PrincipalTest = (p: PrincipalRow) => boolean;
-/** The principals of one kind that a list request's `$filter` selects. */
-export const ofKind = (kind: PrincipalRow['kind'], filter: string | undefined): PrincipalTest => {
-  const test = principalFilter(filter);
+/** How a list shows an object's `id`: its object id, but an application's own (application-routes.ts). */
+export type IdOf = (p: PrincipalRow) => string;
+const objectIdOf: IdOf = (p) => p.objectId;
+
+/** The principals of one kind that a list request's `$filter` selects; `id eq` compares the id the list shows. */
+export const ofKind = (kind: PrincipalRow['kind'], filter: string | undefined, idOf: IdOf = objectIdOf): PrincipalTest => {
+  const test = principalFilter(filter, idOf);
   return (p) => p.kind === kind && test(p);
 };
 const unquote = (v: string) => v.replace(/''/g, "'").toLowerCase();
 
 /** One clause: `displayName eq 'x'`, `appId eq '...'`, `servicePrincipalNames/any(c:c eq '...')`, `startswith(displayName,'x')`. */
-function clauseTest(clause: string, filter: string): PrincipalTest {
+function clauseTest(clause: string, filter: string, idOf: IdOf): PrincipalTest {
   const eq = /^\s*(displayName|appId|id|userPrincipalName|mailNickname)\s+eq\s+'((?:[^']|'')*)'\s*$/i.exec(clause);
   if (eq) {
     const name = eq[1]!.toLowerCase();
     const value = unquote(eq[2]!);
-    return (p) => (({ displayname: p.displayName, appid: p.appId, id: p.objectId, userprincipalname: p.upn, mailnickname: mailNicknameOf(p) })[name] ?? '').toLowerCase() === value;
+    return (p) => (({ displayname: p.displayName, appid: p.appId, id: idOf(p), userprincipalname: p.upn, mailnickname: mailNicknameOf(p) })[name] ?? '').toLowerCase() === value;
   }
   // az asks for a service principal by its names: servicePrincipalNames/any(c:c eq 'appId').
   const spn = /^\s*servicePrincipalNames\/any\(\s*(\w+)\s*:\s*\1\s+eq\s+'((?:[^']|'')*)'\s*\)\s*$/i.exec(clause);
@@ -70,8 +74,8 @@ function andClauses(filter: string): string[] {
 }
 
 /** A Graph `$filter` as a test, checked whole before any principal is (an unsupported clause is a 400 even with none). */
-function principalFilter(filter: string | undefined): PrincipalTest {
+export function principalFilter(filter: string | undefined, idOf: IdOf = objectIdOf): PrincipalTest {
   if (!filter) return () => true;
-  const tests = andClauses(filter).map((c) => clauseTest(c, filter));
+  const tests = andClauses(filter).map((c) => clauseTest(c, filter, idOf));
   return (p) => tests.every((t) => t(p));
 }

@@ -8,6 +8,24 @@ import type { GraphRequest } from './graph-route-kit.js';
 
 const DEFAULT_PAGE = 100;
 const MAX_PAGE = 999;
+/**
+ * Query options that change which objects a list answers, or in what order its pages cut it, and that coffer
+ * does not serve: refused, never ignored (an ignored `$search` would answer the whole directory).
+ */
+const UNSERVED_OPTIONS = ['$search', '$orderby', '$skip'];
+
+/** Graph's 400 for a list query option coffer does not serve. */
+function refuseUnserved(query: Record<string, string | undefined>): void {
+  const asked = Object.keys(query).find((k) => UNSERVED_OPTIONS.includes(k.toLowerCase()));
+  if (asked !== undefined) throw errors.graphUnsupportedQuery(`The query option '${asked}' is not supported by coffer's directory.`);
+}
+
+/** Whether `$count` asks for `@odata.count` (the whole list's size, every page); anything but true or false is a 400. */
+function wantsCount(raw: string | undefined): boolean {
+  if (raw === undefined || /^false$/i.test(raw)) return false;
+  if (/^true$/i.test(raw)) return true;
+  throw errors.graphUnsupportedQuery(`Invalid value for $count: '${raw.slice(0, 32)}'. It must be true or false.`);
+}
 
 function pageSize(raw: string | undefined): number {
   if (raw === undefined) return DEFAULT_PAGE;
@@ -36,15 +54,17 @@ export async function graphPage<T, R>(
   rows: readonly T[],
   keyOf: (row: T) => string,
   show: (row: T) => R | Promise<R>,
-): Promise<{ '@odata.nextLink'?: string; value: R[] }> {
+): Promise<{ '@odata.count'?: number; '@odata.nextLink'?: string; value: R[] }> {
+  refuseUnserved(req.query);
+  const count = wantsCount(req.query.$count) ? { '@odata.count': rows.length } : {};
   const top = pageSize(req.query.$top);
   const after = cursor(req.query.$skiptoken);
   const sorted = [...rows].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
   const rest = after === null ? sorted : sorted.filter((row) => keyOf(row) > after);
   const page = rest.slice(0, top);
   const value = await Promise.all(page.map(show));
-  if (rest.length <= top) return { value };
+  if (rest.length <= top) return { ...count, value };
   const query = queryOptions(req.query);
   query.set('$skiptoken', encodeToken(keyOf(page[page.length - 1]!)));
-  return { '@odata.nextLink': nextLinkTo(authority, req.url, query), value };
+  return { ...count, '@odata.nextLink': nextLinkTo(authority, req.url, query), value };
 }

@@ -300,6 +300,7 @@ export const errors = {
   /** Graph's text for a directory list's $top out of range (or not a number). */
   graphInvalidPageSize: (top: string, max: number) =>
     new ServiceError(400, 'Request_UnsupportedQuery', `Invalid page size specified: '${top.slice(0, 32)}'. Must be between 1 and ${max} inclusive.`),
+  graphUnsupportedQuery: (message: string) => new ServiceError(400, 'Request_UnsupportedQuery', message),
   graphUnsupportedFilter: (filter: string) => new ServiceError(400, 'Request_UnsupportedQuery', `Unsupported or invalid query filter clause specified: ${filter.slice(0, 100)}`),
   /** `/me` with an application's token. */
   meRequiresDelegatedFlow: () => new ServiceError(400, 'BadRequest', '/me request is only valid with delegated authentication flow.'),
