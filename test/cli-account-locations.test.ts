@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { cliHome, coffer } from './support/cli.js';
+import { cliHome, cliRunners, coffer } from './support/cli.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
 // coffer account list-locations: the subscription's locations as az 2.45
@@ -11,17 +11,12 @@ import { startTestServer, type TestServer } from './support/server-fixture.js';
 describe('coffer account list-locations', () => {
   let server: TestServer;
   let home: string;
-  const cli = async (...args: string[]) => {
-    const r = await coffer(home, args);
-    assert.equal(r.code, 0, r.stderr);
-    return r;
-  };
+  const { cli, signIn } = cliRunners(() => home);
 
   before(async () => {
     server = await startTestServer();
     home = cliHome();
-    const b = server.bootstrap;
-    await cli('login', '--service-principal', '-u', b.clientId, '-p', b.clientSecret, '--tenant', b.tenantId, '--server', server.url, '-o', 'none');
+    await signIn(server);
   });
   after(() => server?.stop());
 

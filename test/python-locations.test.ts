@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ROOT, startTestServer, type TestServer } from './support/server-fixture.js';
+import { runPythonScript } from './support/python.js';
+import { startTestServer, type TestServer } from './support/server-fixture.js';
 
 // Debian's python3-azure (azure-mgmt-resource) unchanged: SubscriptionClient's
 // subscriptions.list_locations against coffer.
@@ -15,22 +14,7 @@ describe('python3-azure SubscriptionClient: list_locations', () => {
   after(() => server?.stop());
 
   it('reads every location into its models, at the package’s default API version and at az 2.45’s', () => {
-    const r = spawnSync('/usr/bin/python3', [join(ROOT, 'test/python', 'subscription_locations.py')], {
-      encoding: 'utf8',
-      timeout: 90_000,
-      env: {
-        ...process.env,
-        COFFER_TENANT_ID: server.bootstrap.tenantId,
-        COFFER_SUBSCRIPTION_ID: server.bootstrap.subscriptionId,
-        COFFER_CLIENT_ID: server.bootstrap.clientId,
-        COFFER_CLIENT_SECRET: server.bootstrap.clientSecret,
-        COFFER_AUTHORITY: server.url,
-        REQUESTS_CA_BUNDLE: process.env.COFFER_TEST_CA_BUNDLE ?? '',
-        SSL_CERT_FILE: process.env.COFFER_TEST_CA_BUNDLE ?? '',
-      },
-    });
-    assert.equal(r.status, 0, `python failed:\n${r.stderr}\n${r.stdout}`);
-    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, Array<Record<string, any>>>;
+    const out = runPythonScript<Record<string, Array<Record<string, any>>>>(server, 'subscription_locations.py');
     const sub = server.bootstrap.subscriptionId;
     for (const label of ['default', 'az']) {
       const listed = out[label]!;

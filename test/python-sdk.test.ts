@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { newServicePrincipal } from './support/access-kit.js';
 import { createVault } from './support/clients.js';
-import { ROOT, startTestServer, type TestServer } from './support/server-fixture.js';
+import { runPythonScript } from './support/python.js';
+import { startTestServer, type TestServer } from './support/server-fixture.js';
 
 // Debian's python3-azure (2023) unchanged: azure.keyvault.secrets through every secret operation, and the
 // management clients through the grant-a-connector workflow, in both permission models.
@@ -17,26 +16,7 @@ describe('python3-azure against coffer', () => {
   });
   after(() => server?.stop());
 
-  /** Runs one of test/python/'s scripts against the server; what it observed (its last line, JSON). */
-  function runPython(script: string, env: Record<string, string> = {}): Record<string, unknown> {
-    const r = spawnSync('/usr/bin/python3', [join(ROOT, 'test/python', script)], {
-      encoding: 'utf8',
-      timeout: 90_000,
-      env: {
-        ...process.env,
-        COFFER_TENANT_ID: server.bootstrap.tenantId,
-        COFFER_SUBSCRIPTION_ID: server.bootstrap.subscriptionId,
-        COFFER_CLIENT_ID: server.bootstrap.clientId,
-        COFFER_CLIENT_SECRET: server.bootstrap.clientSecret,
-        COFFER_AUTHORITY: server.url,
-        REQUESTS_CA_BUNDLE: process.env.COFFER_TEST_CA_BUNDLE ?? '',
-        SSL_CERT_FILE: process.env.COFFER_TEST_CA_BUNDLE ?? '',
-        ...env,
-      },
-    });
-    assert.equal(r.status, 0, `python failed:\n${r.stderr}\n${r.stdout}`);
-    return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
-  }
+  const runPython = (script: string, env: Record<string, string> = {}) => runPythonScript(server, script, env);
 
   it('sets, gets, lists (paged), updates, lists versions, deletes, recovers, backs up, purges and restores', () => {
     const out = runPython('keyvault_roundtrip.py', { COFFER_VAULT_URL: server.vaultUrl('py-vault') });
