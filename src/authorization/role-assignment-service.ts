@@ -24,6 +24,7 @@ export interface AssignmentInput {
   endDateTime?: string;
   condition?: unknown;
   conditionVersion?: unknown;
+  delegatedManagedIdentityResourceId?: unknown;
 }
 
 const KV_DATA_ACCESS_ADMIN = '8b54135c-b56d-4d72-a534-26097cfdc8d8';
@@ -80,6 +81,8 @@ export function createRoleAssignmentService(deps: {
     return end;
   }
 
+  const description = (input: AssignmentInput): string | null => (typeof input.description === 'string' ? input.description.slice(0, 2048) : null);
+
   return {
     /** `audit` builds the record stored with a new assignment (none is stored when it already exists). */
     async create(caller: Caller, scopeRaw: string, name: string, input: AssignmentInput, audit?: () => AuditRecord): Promise<{ assignment: RoleAssignmentRow; created: boolean }> {
@@ -89,6 +92,10 @@ export function createRoleAssignmentService(deps: {
       // coffer does not evaluate ABAC conditions: storing one and ignoring it would grant more than asked for.
       if ((input.condition !== undefined && input.condition !== null && input.condition !== '') || (input.conditionVersion !== undefined && input.conditionVersion !== null)) {
         throw errors.roleAssignmentConditionsUnsupported();
+      }
+      // A cross-tenant (Lighthouse) identity: coffer has one tenant, so the assignment would name another principal than asked.
+      if (input.delegatedManagedIdentityResourceId !== undefined && input.delegatedManagedIdentityResourceId !== null && input.delegatedManagedIdentityResourceId !== '') {
+        throw errors.invalidArm('The property delegatedManagedIdentityResourceId is not supported by coffer: it has no delegated (cross-tenant) managed identities.');
       }
       const scope = requireScope(scopeRaw);
       requireSomeGrant(caller, scope, A.write);
@@ -113,6 +120,10 @@ export function createRoleAssignmentService(deps: {
         const stored = await index.row(existing);
         // Deleted by another request since the check: let the client try again.
         if (!stored) throw errors.roleAssignmentChangedMeanwhile();
+        // A PUT replaces the assignment's description and end time (az role assignment update); coffer stores an
+        // assignment once, so a change is refused rather than answered 200 unchanged (a kept end time would outlive the request).
+        const changed = [description(input) !== stored.description && 'description', endTime !== stored.endTime && 'endDateTime'].filter((f) => f !== false);
+        if (changed.length > 0) throw errors.roleAssignmentFieldsImmutable(changed);
         return { assignment: stored, created: false };
       }
       const duplicate = index.atScope(principal.objectId, scope.key).find((a) => roleIdOf(a.roleDefinitionId) === roleId);
@@ -124,7 +135,7 @@ export function createRoleAssignmentService(deps: {
         roleDefinitionId: roleId,
         principalId: principal.objectId,
         principalType: principal.kind,
-        description: typeof input.description === 'string' ? input.description.slice(0, 2048) : null,
+        description: description(input),
         endTime,
         createdAt: t,
         updatedAt: t,

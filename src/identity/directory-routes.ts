@@ -12,7 +12,7 @@ import { ofKind, principalFilter } from './graph-filter.js';
 import { addPassword, createGraphRouteKit, removePassword, type GraphRequest as Req } from './graph-route-kit.js';
 import { registerApplicationRoutes } from './application-routes.js';
 import { registerMembershipRoutes } from './membership-routes.js';
-import { credentialView, groupResource, iso, objectResource, resourceNotFound, secretYears, spResource, unlessGone, userResource } from './graph-resources.js';
+import { credentialView, groupResource, iso, objectResource, refuseUnkeptFlags, resourceNotFound, secretYears, spResource, unlessGone, userResource } from './graph-resources.js';
 
 // A Microsoft Graph shaped directory API (v1.0 subset) on the bare host:
 // service principals with password credentials, users and groups. coffer
@@ -63,6 +63,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
     });
     graph.post('/v1.0/servicePrincipals', async (req: Req, reply: FastifyReply) => {
       requireAdmin(req);
+      refuseUnkeptFlags(body(req), { accountEnabled: true });
       // Graph's form, {appId}: the service principal of an application registered through /applications, which
       // coffer made with it (application-routes.ts). The wording avoids what az retries on for minutes.
       const appId = body(req).appId;
@@ -108,6 +109,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
       requireAdmin(req);
       const b = body(req);
       const profile = (b.passwordProfile ?? {}) as Record<string, unknown>;
+      refuseUnkeptFlags(b, { accountEnabled: true, 'passwordProfile.forceChangePasswordNextSignIn': false, 'passwordProfile.forceChangePasswordNextSignInWithMfa': false });
       if (typeof b.userPrincipalName !== 'string' || typeof profile.password !== 'string') {
         throw errors.graphBadRequest('userPrincipalName and passwordProfile.password are required.');
       }
@@ -146,6 +148,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
     graph.post('/v1.0/groups', async (req: Req, reply: FastifyReply) => {
       requireAdmin(req);
       const { displayName, mailNickname } = body(req);
+      refuseUnkeptFlags(body(req), { securityEnabled: true, mailEnabled: false });
       if (typeof displayName !== 'string') throw errors.graphBadRequest('displayName is required.');
       // Graph's rule: 1 to 64 ASCII characters, none of @ ( ) \ [ ] " ; : < > , or space. Graph requires one; coffer derives one when absent.
       if (mailNickname !== undefined && (typeof mailNickname !== 'string' || !/^[\x21-\x7e]{1,64}$/.test(mailNickname) || /[@()\\[\]";:<>,]/.test(mailNickname))) {

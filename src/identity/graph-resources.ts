@@ -44,6 +44,30 @@ export function secretYears(raw: unknown): number {
   return raw;
 }
 
+/**
+ * Refuses a create body's flags that ask for what coffer cannot make: every account it creates can sign in
+ * (accountEnabled), has no password change at sign-in, and every group is a security group without mail.
+ * Dropped silently, they would leave an enabled account or a grantable group the caller asked to be otherwise.
+ */
+export function refuseUnkeptFlags(body: Record<string, unknown>, kept: Record<string, boolean>): void {
+  for (const [name, value] of Object.entries(kept)) {
+    const given = name.split('.').reduce<unknown>((v, k) => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[k] : undefined), body);
+    if (given === undefined || given === null || given === value) continue;
+    if (typeof given !== 'boolean') throw errors.graphBadRequest(`${name} must be a boolean.`);
+    throw errors.graphBadRequest(`${name}: ${String(given)} is not supported: coffer makes every such object with ${name}: ${String(value)}.`);
+  }
+}
+
+/** A passwordCredential's startDateTime: a credential valid from a later time is refused (coffer's are valid at once). */
+export function checkStartNow(raw: unknown): void {
+  if (raw === undefined || raw === null) return;
+  const start = typeof raw === 'string' ? Date.parse(raw) : NaN;
+  if (!Number.isFinite(start)) throw errors.graphBadRequest('passwordCredential.startDateTime must be an ISO 8601 date and time.');
+  // Some minutes of clock difference allowed: az sends its own "now".
+  if (start > Date.now() + START_SKEW_MS) throw errors.graphBadRequest('passwordCredential.startDateTime in the future is not supported: coffer\'s client secrets are valid from their creation.');
+}
+const START_SKEW_MS = 5 * 60 * 1000;
+
 /** A passwordCredential's endDateTime as years from now: 1 when absent; in the future and within the bound. */
 export function yearsUntil(raw: unknown): number {
   if (raw === undefined || raw === null) return 1;

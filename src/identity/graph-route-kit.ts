@@ -5,7 +5,7 @@ import { requireCaller } from '../server/request-context.js';
 import type { PrincipalRow } from '../storage/store-types.js';
 import type { DirectoryService } from './directory-service.js';
 import type { TokenService } from './token-service.js';
-import { iso, resourceNotFound, unlessGone, yearsUntil } from './graph-resources.js';
+import { checkStartNow, iso, resourceNotFound, unlessGone, yearsUntil } from './graph-resources.js';
 import { GUID_RE } from './identity-types.js';
 import { graphPage } from './graph-paging.js';
 
@@ -56,6 +56,7 @@ export async function addPassword(req: GraphRequest, kit: Pick<GraphRouteKit, 'b
   const raw = kit.body(req).passwordCredential ?? {};
   const cred = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
   const years = yearsUntil(cred.endDateTime);
+  checkStartNow(cred.startDateTime);
   const displayName = typeof cred.displayName === 'string' ? cred.displayName.slice(0, 256) : undefined;
   const created = await unlessGone(req.writeAudited((record) => directory.addClientSecret(objectId, { years, displayName }, record?.())), [objectId], kit.exists);
   return { keyId: created.keyId, secretText: created.secret, hint: created.secret.slice(0, 3), endDateTime: iso(created.endAt), displayName: displayName ?? null };
