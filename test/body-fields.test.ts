@@ -81,4 +81,21 @@ describe('write bodies: fields coffer cannot honour are refused, not dropped', (
     );
     assert.equal((await call('GET', `/subscriptions/${sub}/providers/Microsoft.Authorization/roleAssignments/${other}?api-version=2022-04-01`)).status, 404);
   });
+
+  it('custom role PUT: a permission with a condition is refused (the role would grant its actions unconditionally)', async () => {
+    const sub = server.bootstrap.subscriptionId;
+    const id = crypto.randomUUID();
+    const role = (permission: Record<string, unknown>) => ({
+      properties: { roleName: `conditional-${id}`, assignableScopes: [`/subscriptions/${sub}`], permissions: [{ dataActions: ['Microsoft.KeyVault/vaults/secrets/getSecret/action'], ...permission }] },
+    });
+    const path = `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions/${id}?api-version=2022-05-01-preview`;
+    badRequest(
+      await call('PUT', path, role({ condition: "@Resource[Microsoft.KeyVault/vaults/secrets:name] StringEquals 'one'", conditionVersion: '2.0' })),
+      'BadRequest',
+      /permissions\[0\]\.condition is not supported/,
+    );
+    assert.equal((await call('GET', path)).status, 404, 'nothing stored');
+    // A client echoing a role back sends the fields empty: that is no condition.
+    assert.equal((await call('PUT', path, role({ condition: null, conditionVersion: null }))).status, 201);
+  });
 });

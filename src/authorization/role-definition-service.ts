@@ -46,6 +46,11 @@ function parsePermissions(raw: unknown): RolePermissionRow[] {
   if (raw.length > MAX_PERMISSION_BLOCKS) throw errors.invalidArm(`properties.permissions has ${raw.length} entries; at most ${MAX_PERMISSION_BLOCKS} are allowed.`);
   return raw.map((p, i) => {
     if (!isObject(p)) throw errors.invalidArm(`properties.permissions[${i}] must be an object.`);
+    // A permission's ABAC condition (API 2022-05-01-preview) narrows what it grants; coffer evaluates none,
+    // and a role stored without it would grant its actions everywhere.
+    if ((p.condition != null && p.condition !== '') || (p.conditionVersion != null && p.conditionVersion !== '')) {
+      throw errors.invalidArm(`properties.permissions[${i}].condition is not supported by coffer: it evaluates no conditions.`);
+    }
     return {
       actions: actionArray(p.actions, `permissions[${i}].actions`),
       notActions: actionArray(p.notActions, `permissions[${i}].notActions`),
