@@ -98,4 +98,14 @@ describe('write bodies: fields coffer cannot honour are refused, not dropped', (
     // A client echoing a role back sends the fields empty: that is no condition.
     assert.equal((await call('PUT', path, role({ condition: null, conditionVersion: null }))).status, 201);
   });
+
+  it('Graph application and service principal create: credentials in the body are refused (coffer would drop them)', async () => {
+    const cert = [{ type: 'AsymmetricX509Cert', usage: 'Verify', key: 'TUlJQw==' }];
+    badRequest(await call('POST', '/v1.0/applications', { displayName: 'with-cert', keyCredentials: cert }), 'Request_BadRequest', /keyCredentials is not supported on create/);
+    badRequest(await call('POST', '/v1.0/servicePrincipals', { displayName: 'with-secret', passwordCredentials: [{ displayName: 'x' }] }), 'Request_BadRequest', /passwordCredentials/);
+    const listed = await call('GET', "/v1.0/applications?$filter=displayName eq 'with-cert'");
+    assert.equal(listed.body!.value.length, 0, 'nothing created');
+    // Empty lists (a client's defaults) ask for nothing.
+    assert.equal((await call('POST', '/v1.0/applications', { displayName: 'no-creds', keyCredentials: [], passwordCredentials: [] })).status, 201);
+  });
 });

@@ -4,7 +4,7 @@ import { errors } from '../server/errors.js';
 import type { PrincipalRow } from '../storage/store-types.js';
 import type { DirectoryService } from './directory-service.js';
 import { ofKind } from './graph-filter.js';
-import { credentialView, iso, resourceNotFound } from './graph-resources.js';
+import { credentialView, iso, refuseCredentialLists, resourceNotFound } from './graph-resources.js';
 import { addPassword, removePassword, type GraphRequest as Req, type GraphRouteKit } from './graph-route-kit.js';
 
 // Graph's /applications, as a view of coffer's service principals: coffer
@@ -52,6 +52,7 @@ export function registerApplicationRoutes(graph: FastifyInstance, deps: { direct
     kit.requireAdmin(req);
     const name = kit.body(req).displayName;
     if (typeof name !== 'string' || name.trim() === '' || name.length > 256) throw errors.graphBadRequest('displayName is required (1 to 256 characters).');
+    refuseCredentialLists(kit.body(req));
     const p = await req.writeAudited((record) => directory.createApplication(name, record?.()), 201);
     return reply.status(201).send(applicationResource(p, []));
   });

@@ -12,7 +12,7 @@ import { ofKind, principalFilter } from './graph-filter.js';
 import { addPassword, createGraphRouteKit, removePassword, type GraphRequest as Req } from './graph-route-kit.js';
 import { registerApplicationRoutes } from './application-routes.js';
 import { registerMembershipRoutes } from './membership-routes.js';
-import { credentialView, groupResource, iso, objectResource, refuseUnkeptFlags, resourceNotFound, secretYears, spResource, unlessGone, userResource } from './graph-resources.js';
+import { credentialView, groupResource, iso, objectResource, refuseCredentialLists, refuseUnkeptFlags, resourceNotFound, secretYears, spResource, unlessGone, userResource } from './graph-resources.js';
 
 // A Microsoft Graph shaped directory API (v1.0 subset) on the bare host:
 // service principals with password credentials, users and groups. coffer
@@ -64,6 +64,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
     graph.post('/v1.0/servicePrincipals', async (req: Req, reply: FastifyReply) => {
       requireAdmin(req);
       refuseUnkeptFlags(body(req), { accountEnabled: true });
+      refuseCredentialLists(body(req));
       // Graph's form, {appId}: the service principal of an application registered through /applications, which
       // coffer made with it (application-routes.ts). The wording avoids what az retries on for minutes.
       const appId = body(req).appId;

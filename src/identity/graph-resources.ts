@@ -58,6 +58,18 @@ export function refuseUnkeptFlags(body: Record<string, unknown>, kept: Record<st
   }
 }
 
+/**
+ * Credentials in a create body: coffer keeps no certificate credentials, and client secrets come from addPassword
+ * (Graph's own route for them). Dropped, an application would lack the credential its creator believes it has.
+ */
+export function refuseCredentialLists(body: Record<string, unknown>): void {
+  for (const name of ['keyCredentials', 'passwordCredentials']) {
+    const list = body[name];
+    if (list === undefined || list === null || (Array.isArray(list) && list.length === 0)) continue;
+    throw errors.graphBadRequest(`${name} is not supported on create: coffer keeps no certificate credentials, and adds client secrets through addPassword.`);
+  }
+}
+
 /** A passwordCredential's startDateTime: a credential valid from a later time is refused (coffer's are valid at once). */
 export function checkStartNow(raw: unknown): void {
   if (raw === undefined || raw === null) return;
