@@ -108,4 +108,13 @@ describe('write bodies: fields coffer cannot honour are refused, not dropped', (
     // Empty lists (a client's defaults) ask for nothing.
     assert.equal((await call('POST', '/v1.0/applications', { displayName: 'no-creds', keyCredentials: [], passwordCredentials: [] })).status, 201);
   });
+
+  it('Graph group create: members bound in the body or a dynamic membership rule are refused (the group would be empty)', async () => {
+    const user = await call('POST', '/v1.0/users', { userPrincipalName: 'bound@coffer.local', passwordProfile: { password: 'long enough password' } });
+    const group = (extra: Record<string, unknown>) => call('POST', '/v1.0/groups', { displayName: 'bound-group', mailNickname: 'bound-group', securityEnabled: true, mailEnabled: false, ...extra });
+    badRequest(await group({ 'members@odata.bind': [`${server.url}/v1.0/directoryObjects/${user.body!.id}`] }), 'Request_BadRequest', /members@odata.bind is not supported/);
+    badRequest(await group({ groupTypes: ['DynamicMembership'], membershipRule: 'user.department -eq "ops"', membershipRuleProcessingState: 'On' }), 'Request_BadRequest', /Dynamic membership/);
+    assert.equal((await call('GET', "/v1.0/groups?$filter=displayName eq 'bound-group'")).body!.value.length, 0, 'nothing created');
+    assert.equal((await group({ groupTypes: [], 'members@odata.bind': [] })).status, 201);
+  });
 });

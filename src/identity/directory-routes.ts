@@ -39,6 +39,22 @@ function typesTest(types: unknown): (p: PrincipalRow) => boolean {
   return (p) => asked.has(GRAPH_TYPES[p.kind]);
 }
 
+/**
+ * Members given with a group's create (Graph's `members@odata.bind`) or by a rule (a dynamic group): coffer adds
+ * members through `members/$ref` only, and a group made without them would not hold who its creator named.
+ */
+function refuseGroupMembership(b: Record<string, unknown>): void {
+  const bound = b['members@odata.bind'];
+  if (bound !== undefined && bound !== null && !(Array.isArray(bound) && bound.length === 0)) {
+    throw errors.graphBadRequest('members@odata.bind is not supported: add members through /groups/{id}/members/$ref.');
+  }
+  const types = b.groupTypes;
+  const dynamic = Array.isArray(types) && types.some((t) => typeof t === 'string' && t.toLowerCase() === 'dynamicmembership');
+  if (dynamic || (typeof b.membershipRule === 'string' && b.membershipRule !== '')) {
+    throw errors.graphBadRequest('Dynamic membership (groupTypes DynamicMembership, membershipRule) is not supported: coffer evaluates no membership rules.');
+  }
+}
+
 export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory: DirectoryService; auth: BearerAuth; adminObjectId: string; index: AccessIndex; tokens: Pick<TokenService, 'forgetPrincipal'>; authority: string }): void {
   const { directory } = deps;
   app.register(async (graph) => {
@@ -150,6 +166,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
       requireAdmin(req);
       const { displayName, mailNickname } = body(req);
       refuseUnkeptFlags(body(req), { securityEnabled: true, mailEnabled: false });
+      refuseGroupMembership(body(req));
       if (typeof displayName !== 'string') throw errors.graphBadRequest('displayName is required.');
       // Graph's rule: 1 to 64 ASCII characters, none of @ ( ) \ [ ] " ; : < > , or space. Graph requires one; coffer derives one when absent.
       if (mailNickname !== undefined && (typeof mailNickname !== 'string' || !/^[\x21-\x7e]{1,64}$/.test(mailNickname) || /[@()\\[\]";:<>,]/.test(mailNickname))) {
