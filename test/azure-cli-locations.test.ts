@@ -1,10 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
+import { azSignedIn } from './support/az-cli.js';
 import { cliHome, coffer } from './support/cli.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
@@ -13,17 +9,10 @@ import { startTestServer, type TestServer } from './support/server-fixture.js';
 // SubscriptionClient), and `coffer account list-locations` printing the
 // same, character for character, for the same server answer.
 
-const run = promisify(execFile);
-
 describe('az account list-locations against coffer', () => {
   let server: TestServer;
-  let env: NodeJS.ProcessEnv;
+  let az: Awaited<ReturnType<typeof azSignedIn>>;
   let home: string;
-  const az = (args: string[]) =>
-    run('/usr/bin/az', args, { env, timeout: 120_000 }).then(
-      (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-      (err: { code?: number; stdout?: string; stderr?: string }) => ({ code: err.code, stdout: err.stdout ?? '', stderr: err.stderr ?? '' }),
-    );
   const ours = async (args: string[]) => {
     const r = await coffer(home, args);
     return { code: r.code, stdout: r.stdout, stderr: r.stderr.replaceAll('coffer', 'az') };
@@ -31,21 +20,10 @@ describe('az account list-locations against coffer', () => {
 
   before(async () => {
     server = await startTestServer({ args: ['--location', 'onprem'] });
-    const azHome = mkdtempSync(join(tmpdir(), 'coffer-az-'));
-    env = { ...process.env, AZURE_CONFIG_DIR: azHome, REQUESTS_CA_BUNDLE: process.env.COFFER_TEST_CA_BUNDLE, AZURE_CORE_COLLECT_TELEMETRY: 'false' };
-    const base = `${server.url}/`;
-    const cloud = {
-      endpoints: { resourceManager: base, activeDirectory: `${server.url}/adfs`, activeDirectoryResourceId: base, activeDirectoryGraphResourceId: base, microsoftGraphResourceId: base },
-      suffixes: { keyvaultDns: `.${server.bootstrap.vaultDnsSuffix}:${server.port}` },
-    };
-    const file = join(azHome, 'coffer-cloud.json');
-    writeFileSync(file, JSON.stringify(cloud));
-    for (const args of [['cloud', 'register', '-n', 'coffer', '--cloud-config', `@${file}`], ['cloud', 'set', '-n', 'coffer']]) assert.equal((await az(args)).code, 0);
+    az = await azSignedIn(server);
     const b = server.bootstrap;
-    const login = ['login', '--service-principal', '-u', b.clientId, '-p', b.clientSecret, '--tenant', b.tenantId, '-o', 'none'];
-    assert.equal((await az(login)).code, 0);
     home = cliHome();
-    assert.equal((await coffer(home, [...login, '--server', server.url])).code, 0);
+    assert.equal((await coffer(home, ['login', '--service-principal', '-u', b.clientId, '-p', b.clientSecret, '--tenant', b.tenantId, '-o', 'none', '--server', server.url])).code, 0);
   });
   after(() => server?.stop());
 

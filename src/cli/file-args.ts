@@ -40,7 +40,8 @@ export function decodedText(bytes: Buffer): string | undefined {
   return undefined;
 }
 
-const expandUser = (path: string) => (path === '~' || path.startsWith('~/') ? homedir() + path.slice(1) : path);
+/** os.path.expanduser: a leading ~ (alone or before a slash) is the home directory. */
+export const expandUser = (path: string) => (path === '~' || path.startsWith('~/') ? homedir() + path.slice(1) : path);
 
 /** An argument's `@file` read as az reads it, or the argument itself. */
 function loadIfFile(arg: string, readStdin: () => Buffer): string {

@@ -1,7 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { CliError, unexpectedError } from './cli-error.js';
-import { decodedText } from './file-args.js';
+import { decodedText, expandUser } from './file-args.js';
 import { PyJsonError, pyJsonLoads } from './py-json.js';
 import { pyLiteralEval } from './py-literal.js';
 import type { PyValue } from './py-value.js';
@@ -26,9 +25,6 @@ function jsonOrLiteral(text: string): PyValue | { error: string } {
 }
 
 const isError = (v: PyValue | { error: string }): v is { error: string } => v !== null && typeof v === 'object' && 'error' in v && !(v instanceof Map) && !Array.isArray(v);
-
-/** os.path.expanduser: a leading ~ (alone or before a slash) is the home directory. */
-const expandUser = (path: string) => (path === '~' || path.startsWith('~/') ? homedir() + path.slice(1) : path);
 
 /** read_file_content: UTF-8 or UTF-16 as az tries them (file-args.ts), else az's CLIError. */
 function readText(path: string): string {

@@ -124,17 +124,16 @@ export function parseValue(text: string): unknown {
 }
 
 /** Python's str() of a parsed value, as az's messages print it. */
-function pyStr(v: unknown): string {
-  if (v === true) return 'True';
-  if (v === false) return 'False';
-  if (v === null) return 'None';
-  return typeof v === 'string' ? v : JSON.stringify(v);
-}
+const pyStr = (v: unknown): string => (typeof v === 'string' ? v : pyRepr(v));
 
-/** Python's repr() of a string, as in az's printed lists. */
-function pyRepr(s: string): string {
-  if (s.includes("'") && !s.includes('"')) return `"${s.replaceAll('\\', '\\\\')}"`;
-  return `'${s.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+/** Python's repr() of a value read from JSON, as str() shows it inside a list or a dict. */
+export function pyRepr(v: unknown): string {
+  if (v === null || v === undefined) return 'None';
+  if (v === true || v === false) return v ? 'True' : 'False';
+  if (typeof v === 'string') return v.includes("'") && !v.includes('"') ? `"${v.replaceAll('\\', '\\\\')}"` : `'${v.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+  if (Array.isArray(v)) return `[${v.map(pyRepr).join(', ')}]`;
+  if (isObject(v)) return `{${Object.entries(v).map(([k, x]) => `${pyRepr(k)}: ${pyRepr(x)}`).join(', ')}}`;
+  return String(v);
 }
 
 /** arm.py's make_camel_case: `system_data` → `systemData`; a name without `_` as it is. */

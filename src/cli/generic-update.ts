@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { snakeCase, type ModelTable } from './arm-models.js';
 import { CliError } from './cli-error.js';
-import { PathWalker, SyntaxIssue, internalPath, isObject, listIndex, parseValue, plainDicts, pyInt, type PathNode } from './generic-update-paths.js';
+import { PathWalker, SyntaxIssue, internalPath, isObject, listIndex, parseValue, plainDicts, pyInt, pyRepr, type PathNode } from './generic-update-paths.js';
 
 export { isObject } from './generic-update-paths.js';
 
@@ -236,16 +236,6 @@ export function refuseDeprecatedAddRemove(o: GenericUpdateOptions, warn: (line: 
   for (const step of given) warn(`Argument 'properties_to_${step.kind}' has been deprecated and will be removed in a future release.`);
   const first = given.find((step) => step.kind === 'add') ?? given[0];
   if (first) throw new CliError(`Unexpected 'properties_to_${first.kind}' was not empty.`);
-}
-
-/** Python's repr() of a value read from JSON, as str() shows it inside a list or a dict. */
-function pyRepr(v: unknown): string {
-  if (v === null || v === undefined) return 'None';
-  if (v === true || v === false) return v ? 'True' : 'False';
-  if (typeof v === 'string') return v.includes("'") && !v.includes('"') ? `"${v.replaceAll('\\', '\\\\')}"` : `'${v.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
-  if (Array.isArray(v)) return `[${v.map(pyRepr).join(', ')}]`;
-  if (isObject(v)) return `{${Object.entries(v).map(([k, x]) => `${pyRepr(k)}: ${pyRepr(x)}`).join(', ')}}`;
-  return String(v);
 }
 
 /**
