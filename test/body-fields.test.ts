@@ -52,27 +52,11 @@ describe('write bodies: fields coffer cannot honour are refused, not dropped', (
     assert.equal(listed.body!.passwordCredentials.length, 2, 'the refused ones were not added');
   });
 
-  it('role assignment PUT: a changed description or end time of an existing assignment, and a delegated identity, are refused', async () => {
+  it('role assignment PUT: a delegated identity is refused', async () => {
     const sub = server.bootstrap.subscriptionId;
     const sp = await newServicePrincipal(server, 'assignment-fields');
-    const name = crypto.randomUUID();
-    const end = new Date(Date.now() + 86_400_000 * 3).toISOString();
     const base = { roleDefinitionId: `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions/${ROLE_IDS['Key Vault Reader']}`, principalId: sp.id };
     const put = (id: string, properties: Record<string, unknown>) => call('PUT', `/subscriptions/${sub}/providers/Microsoft.Authorization/roleAssignments/${id}?api-version=2022-04-01`, { properties });
-    assert.equal((await put(name, { ...base, description: 'first', endDateTime: end })).status, 201);
-    assert.equal((await put(name, { ...base, description: 'first', endDateTime: end })).status, 200, 'the same PUT again is idempotent');
-    for (const [label, properties, field] of [
-      ['a new description', { ...base, description: 'second', endDateTime: end }, /description/],
-      ["no end time (az's RoleAssignment model drops it)", { ...base, description: 'first' }, /endDateTime/],
-      ['a later end time', { ...base, description: 'first', endDateTime: new Date(Date.now() + 86_400_000 * 300).toISOString() }, /endDateTime/],
-    ] as const) {
-      const r = await put(name, properties);
-      assert.equal(r.status, 409, label);
-      assert.equal(r.body?.error?.code, 'RoleAssignmentUpdateNotPermitted', label);
-      assert.match(r.body!.error!.message, field, label);
-    }
-    const kept = await call('GET', `/subscriptions/${sub}/providers/Microsoft.Authorization/roleAssignments/${name}?api-version=2022-04-01`);
-    assert.equal(kept.body!.properties.description, 'first');
     const other = crypto.randomUUID();
     badRequest(
       await put(other, { ...base, roleDefinitionId: base.roleDefinitionId.replace(ROLE_IDS['Key Vault Reader'], ROLE_IDS['Key Vault Secrets User']), delegatedManagedIdentityResourceId: `/subscriptions/${sub}/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id` }),

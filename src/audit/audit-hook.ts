@@ -116,7 +116,8 @@ function entryFor(req: FastifyRequest, status: number, payload: unknown, started
     principal: req.caller?.objectId ?? null,
     event: {
       time: new Date().toISOString(),
-      resourceId: vault ? resourceIdOf(vault) : req.url.split('?')[0]!.slice(0, MAX_RECORDED_URI).toUpperCase(),
+      // The SDKs join a scope that starts with '/' onto '/': one resource, one id.
+      resourceId: vault ? resourceIdOf(vault) : req.url.split('?')[0]!.replace(/^\/{2,}/, '/').slice(0, MAX_RECORDED_URI).toUpperCase(),
       operationName: config?.operation ?? `${req.method} ${config?.url ?? 'unknown'}`,
       operationVersion: typeof query['api-version'] === 'string' ? query['api-version'].slice(0, 40) : null,
       category: 'AuditEvent',

@@ -60,6 +60,11 @@ export interface AccessIndex {
    * then never left with an assignment.
    */
   addAssignment(row: RoleAssignmentRow, stillValid?: () => Promise<boolean>, audit?: () => AuditRecord): Promise<boolean>;
+  /**
+   * Changes a stored assignment's description and end time (`stored` as read
+   * and checked); the row after, or null when it was deleted or changed meanwhile.
+   */
+  updateAssignment(stored: RoleAssignmentRow, change: Pick<RoleAssignmentRow, 'description' | 'endTime' | 'updatedAt'>, audit?: () => AuditRecord): Promise<RoleAssignmentRow | null>;
   /** Deletes the assignment; returns its stored row (null if there was none). */
   removeAssignment(id: string, audit?: () => AuditRecord): Promise<RoleAssignmentRow | null>;
   /** The stored row of an indexed assignment (null if it was deleted meanwhile). */
@@ -136,6 +141,15 @@ export async function createAccessIndex(deps: { assignments: RoleAssignmentStore
     else scopes?.delete(a.scopeKey);
     if (scopes?.size === 0) byScope.delete(a.principalId);
     return a;
+  };
+  const replace = (was: IndexedAssignment, now: IndexedAssignment) => {
+    byId.set(now.id, now);
+    const swap = (list: IndexedAssignment[] | undefined) => {
+      const i = list ? list.indexOf(was) : -1;
+      if (i >= 0) list![i] = now;
+    };
+    swap(byPrincipal.get(now.principalId));
+    swap(byScope.get(now.principalId)?.get(now.scopeKey));
   };
   const link = (g: string, m: string) => {
     const set = groupsOf.get(m) ?? new Set<string>();
@@ -227,6 +241,14 @@ export async function createAccessIndex(deps: { assignments: RoleAssignmentStore
         await deps.assignments.insert(row, audit?.());
         put(index(row));
         return true;
+      }),
+    updateAssignment: (stored, change, audit) =>
+      inTurn(async () => {
+        const row = await deps.assignments.update(stored, change, audit?.());
+        const was = byId.get(stored.id.toLowerCase());
+        // In place, keeping its order in the principal's list: only the end time of what decisions read changes.
+        if (row && was) replace(was, new IndexedAssignment(was.id, was.scopeKey, was.roleDefinitionId, was.principalId, row.endTime, was.order));
+        return row;
       }),
     removeAssignment: (id, audit) =>
       inTurn(async () => {

@@ -12,8 +12,9 @@ import { parseFilter } from './odata-filter.js';
 import type { RoleCatalog } from './role-catalog.js';
 import { covers, requireScope, type Scope } from './scopes.js';
 
-// Role assignments: create (with coffer's optional end time), get, list with
-// ARM's filters, delete. Each write is authorized at its scope, including the
+// Role assignments: create (with coffer's optional end time), update (a PUT
+// of an existing one: its description and end time), get, list with ARM's
+// filters, delete. Each write is authorized at its scope, including the
 // condition on Key Vault Data Access Administrator (Key Vault roles only).
 
 export interface AssignmentInput {
@@ -84,8 +85,11 @@ export function createRoleAssignmentService(deps: {
   const description = (input: AssignmentInput): string | null => (typeof input.description === 'string' ? input.description.slice(0, 2048) : null);
 
   return {
-    /** `audit` builds the record stored with a new assignment (none is stored when it already exists). */
-    async create(caller: Caller, scopeRaw: string, name: string, input: AssignmentInput, audit?: () => AuditRecord): Promise<{ assignment: RoleAssignmentRow; created: boolean }> {
+    /**
+     * `audit` builds the record stored with a new assignment, or (as a 200) with a change of an existing one;
+     * none is stored when an existing one is left as it was.
+     */
+    async create(caller: Caller, scopeRaw: string, name: string, input: AssignmentInput, audit?: (status?: number) => AuditRecord): Promise<{ assignment: RoleAssignmentRow; created: boolean }> {
       if (!GUID_RE.test(name)) throw errors.invalidRoleAssignmentId(name);
       if (typeof input.principalId !== 'string' || !GUID_RE.test(input.principalId)) throw errors.invalidPrincipalId();
       if (typeof input.roleDefinitionId !== 'string') throw errors.missingRoleDefinitionId();
@@ -120,11 +124,14 @@ export function createRoleAssignmentService(deps: {
         const stored = await index.row(existing);
         // Deleted by another request since the check: let the client try again.
         if (!stored) throw errors.roleAssignmentChangedMeanwhile();
-        // A PUT replaces the assignment's description and end time (az role assignment update); coffer stores an
-        // assignment once, so a change is refused rather than answered 200 unchanged (a kept end time would outlive the request).
-        const changed = [description(input) !== stored.description && 'description', endTime !== stored.endTime && 'endDateTime'].filter((f) => f !== false);
-        if (changed.length > 0) throw errors.roleAssignmentFieldsImmutable(changed);
-        return { assignment: stored, created: false };
+        // A PUT of an existing assignment replaces its description and end time (az role assignment update).
+        // An end time left out is kept: clients that know only Azure's model (az, the SDKs) leave coffer's field out,
+        // and their update must not lift a time-bound grant's end. `endDateTime: null` removes it.
+        const change = { description: description(input), endTime: input.endDateTime === undefined ? stored.endTime : endTime, updatedAt: now() };
+        if (change.description === stored.description && change.endTime === stored.endTime) return { assignment: stored, created: false };
+        const updated = await index.updateAssignment(stored, change, audit && (() => audit(200)));
+        if (!updated) throw errors.roleAssignmentChangedMeanwhile();
+        return { assignment: updated, created: false };
       }
       const duplicate = index.atScope(principal.objectId, scope.key).find((a) => roleIdOf(a.roleDefinitionId) === roleId);
       if (duplicate) throw errors.roleAssignmentExists();

@@ -105,6 +105,9 @@ export function sealStores(store: SealedParts, holder: SealHolder, onRefused: On
   const roleAssignments: RoleAssignmentStore = {
     ...store.roleAssignments,
     insert: (row, audit) => holder.writing((seal) => store.roleAssignments.insert({ ...row, mac: seal.assignment(row) }, audit)),
+    // Sealed from the row the caller read and checked (`stored`, whose seal the store compares), never one read again here.
+    update: async (stored, change, audit) =>
+      assignmentOk(stored) ? holder.writing((seal) => store.roleAssignments.update(stored, { ...change, mac: seal.assignment({ ...stored, endTime: change.endTime }) }, audit)) : null,
     get: async (id) => {
       const row = await store.roleAssignments.get(id);
       return row && assignmentOk(row) ? row : null;

@@ -275,8 +275,6 @@ export const errors = {
     ),
   roleAssignmentUpdateNotPermitted: () =>
     new ServiceError(409, 'RoleAssignmentUpdateNotPermitted', 'Tenant ID, application ID, principal ID, and scope are not allowed to be updated.'),
-  roleAssignmentFieldsImmutable: (fields: string[]) =>
-    new ServiceError(409, 'RoleAssignmentUpdateNotPermitted', `coffer cannot change an existing role assignment's ${fields.join(' or ')}: delete the assignment and create it again.`),
   roleAssignmentChangedMeanwhile: () => new ServiceError(409, 'Conflict', 'The role assignment was changed by another request. Try again.'),
   roleAssignmentExists: () => new ServiceError(409, 'RoleAssignmentExists', 'The role assignment already exists.'),
   roleAssignmentNotFound: (name: string) => new ServiceError(404, 'RoleAssignmentNotFound', `The role assignment '${name.slice(0, 64)}' is not found.`),

@@ -238,6 +238,9 @@ export interface RoleAssignmentRow {
   mac?: string | null;
 }
 
+/** What an update of a role assignment changes (az role assignment update); `mac` is its seal after. */
+export type AssignmentChange = Pick<RoleAssignmentRow, 'description' | 'endTime' | 'updatedAt' | 'mac'>;
+
 /** A group membership as stored, with its seal (see RoleAssignmentRow.mac). */
 export interface MembershipRow {
   groupId: string;
@@ -278,6 +281,12 @@ export interface RoleAssignmentStore {
   get(id: string): Promise<RoleAssignmentRow | null>;
   list(): Promise<RoleAssignmentRow[]>;
   delete(id: string, audit?: AuditRecord): Promise<boolean>;
+  /**
+   * Changes what an assignment may change (description, end time, with its
+   * new seal) if the stored row is still `stored`'s: same id and seal. The
+   * row after, or null when it is gone or was changed meanwhile.
+   */
+  update(stored: RoleAssignmentRow, change: AssignmentChange, audit?: AuditRecord): Promise<RoleAssignmentRow | null>;
   /** Removes assignments whose end time has passed; returns them. */
   deleteExpired(now: number): Promise<RoleAssignmentRow[]>;
   /** Removes every assignment of a principal (when it is deleted). */

@@ -57,6 +57,25 @@ export function describeAccessConformance(h: { store(): Store }): void {
       assert.equal(await store.roleAssignments.delete(a.id), false);
     });
 
+    it('updates description, end time and seal only over the seal it was read with; ids compare case-insensitively', async () => {
+      const store = h.store();
+      const a = assignment({ description: 'first', endTime: 500, updatedAt: 1, mac: 'a1.0.first' });
+      await store.roleAssignments.insert(a);
+      const change = { description: 'second', endTime: 900, updatedAt: 7, mac: 'a1.0.second' };
+      const updated = await store.roleAssignments.update({ ...a, id: a.id.toUpperCase() }, change);
+      assert.deepEqual(updated, { ...a, ...change });
+      assert.deepEqual(await store.roleAssignments.get(a.id), { ...a, ...change });
+      // Read before that change (its old seal): refused, nothing changed.
+      assert.equal(await store.roleAssignments.update(a, { description: 'lost', endTime: null, updatedAt: 8, mac: 'a1.0.lost' }), null);
+      assert.deepEqual(await store.roleAssignments.get(a.id), { ...a, ...change });
+      // Back to no end time and no description; a row stored without a seal is matched by a null seal.
+      assert.deepEqual(await store.roleAssignments.update({ ...a, ...change }, { description: null, endTime: null, updatedAt: 9, mac: 'a1.0.third' }), { ...a, description: null, endTime: null, updatedAt: 9, mac: 'a1.0.third' });
+      const bare = assignment({ mac: null });
+      await store.roleAssignments.insert(bare);
+      assert.equal((await store.roleAssignments.update(bare, { description: 'd', endTime: null, updatedAt: 2, mac: 'a1.0.b' }))?.mac, 'a1.0.b');
+      assert.equal(await store.roleAssignments.update(assignment(), { description: 'none', endTime: null, updatedAt: 2, mac: 'a1.0.x' }), null, 'no such assignment');
+    });
+
     it('deletes expired assignments and returns them; deletes every assignment of a principal', async () => {
       const store = h.store();
       const ended = assignment({ endTime: 10 });

@@ -221,16 +221,21 @@ export function describeAuditConformance(h: ConformanceHandle & { auditKey(): Ch
       const a = assignmentRow({ roleDefinitionId: role.id });
       await store.roleAssignments.insert(a, record('assign'));
       await assert.rejects(store.roleAssignments.insert(assignmentRow({ id: a.id }), record('assign over a taken id')), isConflict('exists'));
+      const change = { description: 'changed', endTime: 99, updatedAt: 2, mac: 'a1.0.changed' };
+      assert.notEqual(await store.roleAssignments.update(a, change, record('reassign')), null);
+      assert.equal(await store.roleAssignments.update(a, change, record('reassign over a stale seal')), null);
       assert.equal(await store.roleAssignments.delete(a.id, record('unassign')), true);
       assert.equal(await store.roleAssignments.delete(a.id, record('unassign again')), false);
       assert.equal(await store.roleDefinitions.delete(role.id, record('role delete')), true);
       assert.equal(await store.roleDefinitions.delete(role.id, record('role delete again')), false);
-      assert.deepEqual(operations(await all()), ['role create', 'assign', 'unassign', 'role delete']);
+      assert.deepEqual(operations(await all()), ['role create', 'assign', 'reassign', 'unassign', 'role delete']);
 
       const refused = { ...record('refused'), operation: null as unknown as string };
       const kept = assignmentRow();
       await store.roleAssignments.insert(kept);
       await assert.rejects(store.roleAssignments.delete(kept.id, refused), AuditWriteError);
+      await assert.rejects(store.roleAssignments.update(kept, { description: 'refused', endTime: null, updatedAt: 3, mac: 'a1.0.refused' }, refused), AuditWriteError);
+      assert.deepEqual(await store.roleAssignments.get(kept.id), kept, 'an update whose record is refused is not stored');
       await assert.rejects(store.roleAssignments.insert(assignmentRow({ id: randomUUID() }), refused), AuditWriteError);
       assert.deepEqual((await store.roleAssignments.list()).map((r) => r.id), [kept.id]);
       await assert.rejects(store.roleDefinitions.upsert(role, refused), AuditWriteError);
@@ -239,7 +244,7 @@ export function describeAuditConformance(h: ConformanceHandle & { auditKey(): Ch
       await assert.rejects(store.roleDefinitions.upsert({ ...role, description: 'changed' }, refused), AuditWriteError);
       await assert.rejects(store.roleDefinitions.delete(role.id, refused), AuditWriteError);
       assert.deepEqual(await store.roleDefinitions.get(role.id), role);
-      assert.deepEqual(await verify(), { ok: true, checked: 4, head: 4, keyedFrom: 1 });
+      assert.deepEqual(await verify(), { ok: true, checked: 5, head: 5, keyedFrom: 1 });
     });
 
     it('directory changes store their record with them: if and only if something changed, never the change without it', async () => {

@@ -8,6 +8,7 @@ import { withStatus } from '../status-notices.js';
 import { GUID, resolvePrincipal } from '../principal-lookup.js';
 import { odataString } from '../graph-query.js';
 import { asRoleAssignment } from '../output-models.js';
+import { registerAssignmentUpdate } from './role-assignment-update.js';
 import type { Session } from '../session.js';
 
 // coffer role assignment | definition | check-access: Azure RBAC with az's
@@ -43,7 +44,8 @@ const definitionView = (r: RoleDefinition) => ({
  * --role-definition as az reads it: a file (a path that exists, or @path) or JSON text, an object whose
  * property names may start upper-case (PowerShell's Name, Actions, ...) and are read as camel case.
  */
-function readRoleDefinition(raw: string): Record<string, unknown> {
+/** A JSON object given as text or as a file's path (`what` names it in the error). */
+function readJsonObject(raw: string, what: string): Record<string, unknown> {
   const path = raw.startsWith('@') ? raw.slice(1) : raw;
   let text = raw;
   if (raw.startsWith('@') || existsSync(path)) {
@@ -59,8 +61,12 @@ function readRoleDefinition(raw: string): Record<string, unknown> {
   } catch {
     parsed = null;
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new CliError('Invalid role definition. A valid dictionary JSON representation is expected.');
-  return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k.slice(0, 1).toLowerCase() + k.slice(1), v]));
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new CliError(`Invalid ${what}. A valid dictionary JSON representation is expected.`);
+  return parsed as Record<string, unknown>;
+}
+
+function readRoleDefinition(raw: string): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(readJsonObject(raw, 'role definition')).map(([k, v]) => [k.slice(0, 1).toLowerCase() + k.slice(1), v]));
 }
 
 const subScope = (s: Session) => `/subscriptions/${s.profile.subscriptionId}`;
@@ -313,6 +319,8 @@ export function registerRoleCommands(program: Command): void {
         return undefined;
       }),
     );
+
+  registerAssignmentUpdate(assignment, { authz, readJson: (raw) => readJsonObject(raw, 'role assignment') });
 
   const definition = role.command('definition').description('Role definitions.');
   withOutput(definition.command('list').description('List role definitions.'))

@@ -70,6 +70,15 @@ export function pgRoleAssignmentStore(pool: pg.Pool, audited: PgAuditedWrite): R
     get: (id) => one<RoleAssignmentRow>(pool, `SELECT ${ASSIGNMENT} FROM role_assignments WHERE id = $1`, [id.toLowerCase()]),
     list: () => rows<RoleAssignmentRow>(pool, `SELECT ${ASSIGNMENT} FROM role_assignments ORDER BY created_at, id`),
     delete: (id, audit) => audited(audit, async (db) => (await changes(db, 'DELETE FROM role_assignments WHERE id = $1', [id.toLowerCase()])) > 0),
+    update: (stored, c, audit) =>
+      audited(audit, (db) =>
+        one<RoleAssignmentRow>(
+          db,
+          `UPDATE role_assignments SET description = $1, end_time = $2, updated_at = $3, mac = $4
+           WHERE id = $5 AND mac IS NOT DISTINCT FROM $6 RETURNING ${ASSIGNMENT}`,
+          [c.description, c.endTime, c.updatedAt, c.mac ?? null, stored.id.toLowerCase(), stored.mac ?? null],
+        ),
+      ),
     deleteExpired: (now) => rows<RoleAssignmentRow>(pool, `DELETE FROM role_assignments WHERE end_time IS NOT NULL AND end_time <= $1 RETURNING ${ASSIGNMENT}`, [now]),
     deleteForPrincipal: (id) => changes(pool, 'DELETE FROM role_assignments WHERE principal_id = $1', [id.toLowerCase()]),
     setMac: async (id, mac, expected = null) => 0 < (await changes(pool, 'UPDATE role_assignments SET mac = $1 WHERE id = $2 AND mac IS NOT DISTINCT FROM $3', [mac, id.toLowerCase(), expected])),

@@ -116,6 +116,10 @@ export function sqliteRoleAssignmentStore(db: Database.Database, audited: Audite
   const get = db.prepare<[string], AssignmentRecord>('SELECT * FROM role_assignments WHERE id = ?');
   const list = db.prepare<[], AssignmentRecord>('SELECT * FROM role_assignments ORDER BY created_at, id');
   const del = db.prepare<[string]>('DELETE FROM role_assignments WHERE id = ?');
+  const update = db.prepare<[Record<string, unknown>], AssignmentRecord>(
+    `UPDATE role_assignments SET description = @description, end_time = @endTime, updated_at = @updatedAt, mac = @mac
+     WHERE id = @id AND mac IS @expected RETURNING *`,
+  );
   const expired = db.prepare<[number], AssignmentRecord>('DELETE FROM role_assignments WHERE end_time IS NOT NULL AND end_time <= ? RETURNING *');
   const ofPrincipal = db.prepare<[string]>('DELETE FROM role_assignments WHERE principal_id = ?');
   return {
@@ -127,6 +131,11 @@ export function sqliteRoleAssignmentStore(db: Database.Database, audited: Audite
     },
     list: async () => list.all().map(toAssignment),
     delete: async (id, audit) => audited.run(audit, () => del.run(id.toLowerCase()).changes > 0),
+    update: async (stored, c, audit) =>
+      audited.run(audit, () => {
+        const r = update.get({ id: stored.id.toLowerCase(), expected: stored.mac ?? null, description: c.description, endTime: c.endTime, updatedAt: c.updatedAt, mac: c.mac ?? null });
+        return r ? toAssignment(r) : null;
+      }),
     deleteExpired: async (now) => expired.all(now).map(toAssignment),
     deleteForPrincipal: async (id) => ofPrincipal.run(id.toLowerCase()).changes,
     setMac: async (id, mac, expected = null) => sealAssignment.run(mac, id.toLowerCase(), expected).changes > 0,
