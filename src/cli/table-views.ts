@@ -40,3 +40,30 @@ export const servicePrincipalListTable: TableView = {
 export const accountListTable: TableView = {
   rows: (r) => rows(r).map((a) => ({ Name: a.name, CloudName: a.cloudName, SubscriptionId: a.id, TenantId: a.tenantId, State: a.state ?? null, IsDefault: a.isDefault })),
 };
+
+/** coffer audit list: who did what to which, and how it ended (the record's JSON has the rest). */
+export const auditListTable: TableView = {
+  rows: (r) =>
+    rows(r).map((a) => {
+      const claim = ((a.identity as Row | undefined)?.claim ?? {}) as Row;
+      return {
+        Time: a.time,
+        Operation: a.operationName,
+        Result: a.resultSignature,
+        Caller: claim.upn ?? claim.appid ?? claim.oid ?? null,
+        Target: target((a.properties as Row | undefined)?.requestUri),
+      };
+    }),
+};
+
+/** A vault host's request as `vault/path` (`my-vault/secrets/db-user`), any other as its path. */
+function target(uri: unknown): string | null {
+  if (typeof uri !== 'string') return null;
+  try {
+    const u = new URL(uri);
+    const vault = /^([^.]+)\.vault\./.exec(u.hostname)?.[1];
+    return vault ? `${vault}${u.pathname}` : u.pathname;
+  } catch {
+    return null;
+  }
+}

@@ -38,6 +38,7 @@ import { createVaultService } from '../vaults/vault-service.js';
 import { buildApp } from './app.js';
 import { createBearerAuth } from './bearer-auth.js';
 import { ensureDeployment } from './bootstrap.js';
+import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { createUrls } from './urls.js';
 import { closeGracefully, createInFlight, watchConnections } from './graceful-close.js';
 
@@ -87,9 +88,19 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   // Everything the server writes (database, WAL, keys) is private to its user.
   // A worker thread cannot set the umask: `coffer server` sets it before starting its server thread.
   if (isMainThread) process.umask(0o077);
-  const log = pino({ level: config.logLevel, base: { service: 'coffer' } });
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  // Before anything in the data dir is read or written; held until the server has closed.
+  const dirLock = lockDataDir(config.dataDir);
+  try {
+    return await startLocked(config, dirLock);
+  } catch (err) {
+    dirLock.release();
+    throw err;
+  }
+}
 
+async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<RunningServer> {
+  const log = pino({ level: config.logLevel, base: { service: 'coffer' } });
   const keyringFile = join(config.dataDir, 'master.key');
   const { keyring, created } = loadKeyring({ masterKey: config.masterKey, previousKeys: config.previousMasterKeys, file: keyringFile });
   if (created) log.warn({ file: keyringFile }, 'created a new master key; back it up separately from the database');
@@ -391,6 +402,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
       await noteAuditHead().catch(() => undefined);
       await store.close();
       rmSync(pidFile, { force: true });
+      dirLock.release();
       // The log is written asynchronously, and the process exits right after this: its last lines (the fatal one) first.
       await new Promise<void>((resolve) => log.flush(() => resolve()));
     },

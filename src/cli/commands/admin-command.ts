@@ -5,20 +5,9 @@ import { CliError } from '../cli-error.js';
 import { createHttpClient } from '../http-client.js';
 import { requestToken, parseAnswer } from '../session.js';
 import type { Store } from '../../storage/store-types.js';
+import { dataDirLocked, DataDirLockedError, lockDataDir, type DataDirLock } from '../../server/data-dir-lock.js';
 
 // coffer admin: operations on a deployment's data dir.
-
-function serverRunning(dataDir: string): boolean {
-  const pidFile = join(dataDir, 'server.pid');
-  if (!existsSync(pidFile)) return false;
-  const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Asks the running server of this data dir to carry out an admin operation, as the deployment administrator. */
 async function askServer(dataDir: string, operation: string): Promise<unknown> {
@@ -46,6 +35,32 @@ async function openOfflineStore(dataDir: string, databaseUrl: string | undefined
   return openSqliteStore({ file });
 }
 
+/** The data dir's lock, or null when a server (or another admin command) holds it. */
+function tryLock(dataDir: string): DataDirLock | null {
+  try {
+    return lockDataDir(dataDir);
+  } catch (err) {
+    if (err instanceof DataDirLockedError) return null;
+    throw err;
+  }
+}
+
+/** The rotation on the data dir and its store directly, with no server running (the caller holds the data dir's lock). */
+async function rotateOffline(dataDir: string, keyFile: string, databaseUrl: string | undefined): Promise<unknown> {
+  const { rotateKeyringFile } = await import('../../crypto/master-key-rotation.js');
+  const store = await openOfflineStore(dataDir, databaseUrl);
+  try {
+    const result = await rotateKeyringFile(keyFile, store);
+    // As a server records its own renewal: the row put back to the generation before is then refused at start.
+    const { recordCredentialPepper, PEPPER_RECORD_FILE } = await import('../../identity/credential-pepper.js');
+    const { loadKeyring } = await import('../../crypto/keyring.js');
+    await recordCredentialPepper(store.settings, loadKeyring({ file: keyFile }).keyring, join(dataDir, PEPPER_RECORD_FILE));
+    return result;
+  } finally {
+    await store.close();
+  }
+}
+
 export function registerAdminCommands(program: Command): void {
   const admin = program.command('admin').description('Administer a coffer deployment.');
   admin
@@ -59,19 +74,15 @@ export function registerAdminCommands(program: Command): void {
       const keyFile = join(dataDir, 'master.key');
       if (!existsSync(keyFile)) throw new CliError(`${keyFile} does not exist (is the master key supplied through COFFER_MASTER_KEY?)`);
       let result: unknown;
-      if (serverRunning(dataDir)) {
+      // Held through an offline rotation: no server may start on the data dir meanwhile.
+      const lock = tryLock(dataDir);
+      if (!lock) {
         result = await askServer(dataDir, 'rotate-master-key');
       } else {
-        const { rotateKeyringFile } = await import('../../crypto/master-key-rotation.js');
-        const store = await openOfflineStore(dataDir, o.databaseUrl ?? process.env.COFFER_DATABASE_URL);
         try {
-          result = await rotateKeyringFile(keyFile, store);
-          // As a server records its own renewal: the row put back to the generation before is then refused at start.
-          const { recordCredentialPepper, PEPPER_RECORD_FILE } = await import('../../identity/credential-pepper.js');
-          const { loadKeyring } = await import('../../crypto/keyring.js');
-          await recordCredentialPepper(store.settings, loadKeyring({ file: keyFile }).keyring, join(dataDir, PEPPER_RECORD_FILE));
+          result = await rotateOffline(dataDir, keyFile, o.databaseUrl ?? process.env.COFFER_DATABASE_URL);
         } finally {
-          await store.close();
+          lock.release();
         }
       }
       process.stdout.write(JSON.stringify(result, null, 2) + '\n');
@@ -83,7 +94,7 @@ export function registerAdminCommands(program: Command): void {
     .addHelpText('after', '\nThe server must be running (the rotation happens inside it); in a cluster, every member switches to the new key.')
     .action(async (o: { dataDir: string }) => {
       const dataDir = resolve(o.dataDir);
-      if (!serverRunning(dataDir)) throw new CliError(`no coffer server is running on ${dataDir}: start it, then rotate the signing key`);
+      if (!dataDirLocked(dataDir)) throw new CliError(`no coffer server is running on ${dataDir}: start it, then rotate the signing key`);
       process.stdout.write(JSON.stringify(await askServer(dataDir, 'rotate-signing-key'), null, 2) + '\n');
     });
 }

@@ -1,8 +1,23 @@
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
 import { progress, run, withOutput } from '../command-kit.js';
+import { GUID, resolvePrincipal } from '../principal-lookup.js';
+import type { Session } from '../session.js';
+import { auditListTable } from '../table-views.js';
 
 // coffer audit list | verify: the audit trail through the server's API.
+
+const RESULTS = ['Success', 'Failure'];
+
+/** The object id the trail records for a caller named any way the directory knows it; a GUID it does not know is taken as one (a deleted principal's). */
+async function callerId(s: Session, who: string): Promise<string> {
+  try {
+    return (await resolvePrincipal(s, who)).id;
+  } catch (err) {
+    if (err instanceof CliError && GUID.test(who)) return who;
+    throw err;
+  }
+}
 
 export function registerAuditCommands(program: Command): void {
   const audit = program.command('audit').description('Query and verify the audit trail.');
@@ -10,9 +25,9 @@ export function registerAuditCommands(program: Command): void {
   withOutput(audit.command('list').description('List audit records, oldest first.'))
     .option('--vault <name>', 'only this vault')
     .option('--secret <name>', 'only this secret')
-    .option('--principal <objectId>', 'only this caller')
+    .option('--principal <who>', "only this caller: object id, appId, UPN or display name (a deleted principal's object id too)")
     .option('--operation <name>', 'only this operation, e.g. SecretGet')
-    .option('--result <type>', 'Success or Failure')
+    .option('--result <type>', 'Success or Failure (any case)')
     .option('--from <iso8601>', 'from this time')
     .option('--to <iso8601>', 'before this time')
     .option('--max <n>', 'at most this many records', '1000')
@@ -22,7 +37,9 @@ export function registerAuditCommands(program: Command): void {
         const max = Number(o.max);
         if (!Number.isInteger(max) || max < 1) throw new CliError('--max must be a positive integer', undefined, 2);
         const q = new URLSearchParams({ maxresults: String(Math.min(max, 1000)) });
-        for (const [k, v] of Object.entries({ vault: o.vault, secret: o.secret, principal: o.principal, operation: o.operation, resultType: o.result, from: o.from, to: o.to })) {
+        const principal = o.principal === undefined ? undefined : await callerId(s, o.principal);
+        const resultType = o.result === undefined ? undefined : (RESULTS.find((r) => r.toLowerCase() === o.result!.toLowerCase()) ?? o.result);
+        for (const [k, v] of Object.entries({ vault: o.vault, secret: o.secret, principal, operation: o.operation, resultType, from: o.from, to: o.to })) {
           if (v !== undefined) q.set(k, v);
         }
         const out: unknown[] = [];
@@ -34,7 +51,7 @@ export function registerAuditCommands(program: Command): void {
           progress(`audit records: ${out.length}`);
         }
         return out.slice(0, max);
-      }),
+      }, auditListTable),
     );
 
   withOutput(audit.command('verify').description("Check the trail's hash chain; names the first edited, deleted or reordered record."))

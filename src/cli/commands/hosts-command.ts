@@ -39,6 +39,8 @@ export function registerHostsCommand(program: Command): void {
         suffix ??= s.profile.vaultDnsSuffix;
         names ??= (await armList<{ name: string }>(s, `${s.profile.server}/subscriptions/${s.profile.subscriptionId}/providers/Microsoft.KeyVault/vaults?api-version=2023-07-01`)).map((v) => v.name);
       }
+      // An identity that sees no vault (a connector's, granted on the data plane only) would empty the block.
+      if (names.length === 0) throw new CliError(`this login can see no vaults, so ${o.file} is left as it is; name them with --vault NAME...`);
       const block = hostsBlock(names, suffix);
       if (o.print) {
         process.stdout.write(block + '\n');
