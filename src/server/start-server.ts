@@ -180,7 +180,8 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   };
   // A member keys again what it stored under a generation another member renewed before it read that, and during a
   // conversion a credential replaced or removed here stays so, even if written back (own-credentials.ts).
-  const principals = watchCredentialWrites(store.principals, own);
+  // Key credentials are sealed as authorization data: one written without the key authenticates nothing.
+  const principals = sealing.principals(watchCredentialWrites(store.principals, own));
   const directory = createDirectoryService({ principals, failures: store.signInFailures, hasher, reloadPepper: readPepperAgain });
   const bootstrapFile = join(config.dataDir, 'bootstrap.json');
   const deploymentExisted = (await store.settings.get('deploymentId')) !== null;
