@@ -120,6 +120,10 @@ export function sealKeyCredentials(principals: PrincipalStore, holder: SealHolde
       : [];
   return {
     ...principals,
+    insert: (row, audit, firstSecret, firstKeys) =>
+      firstKeys?.length
+        ? holder.writing((seal) => principals.insert(row, audit, firstSecret, firstKeys.map((r) => ({ ...r, mac: seal.keyCredential(r) }))))
+        : principals.insert(row, audit, firstSecret),
     listKeyCredentials: async (objectId) => (await principals.listKeyCredentials(objectId)).flatMap(intact),
     allKeyCredentials: async () => (await principals.allKeyCredentials()).flatMap(intact),
     changeKeyCredentials: (objectId, change, audit) =>

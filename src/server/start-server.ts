@@ -38,7 +38,7 @@ import { createVaultService } from '../vaults/vault-service.js';
 import { buildApp } from './app.js';
 import { createBearerAuth } from './bearer-auth.js';
 import { ensureDeployment } from './bootstrap.js';
-import { createUrls } from './urls.js';
+import { assertionAudiences, createUrls } from './urls.js';
 import { closeGracefully, createInFlight, watchConnections } from './graceful-close.js';
 
 // Boot: keyring, store, TLS, identity, services, HTTP; then bootstrap.json
@@ -253,7 +253,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
     urls,
     tokens,
     auth: createBearerAuth({ tokens, urls, tenantId: deployment.tenantId }),
-    grants: createGrantHandler({ tenantId: deployment.tenantId, directory, tokens, refreshTokens: store.refreshTokens, canonicalResource: urls.canonicalResource, deviceCodes, authCodes, hashRefreshToken: (token) => hasher.tokenHash('refresh-token', token) }),
+    grants: createGrantHandler({ tenantId: deployment.tenantId, directory, tokens, refreshTokens: store.refreshTokens, canonicalResource: urls.canonicalResource, deviceCodes, authCodes, hashRefreshToken: (token) => hasher.tokenHash('refresh-token', token), assertionAudiences: assertionAudiences(urls, deployment.tenantId) }),
     authCodes,
     deviceCodes,
     audit,

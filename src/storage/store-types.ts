@@ -136,8 +136,8 @@ export interface SettingsStore {
 // change is.
 
 export interface PrincipalStore {
-  /** With `firstSecret`, the principal's first client secret is stored in the same transaction. */
-  insert(row: PrincipalRow, audit?: AuditRecord, firstSecret?: ClientSecretRow): Promise<void>;
+  /** With `firstSecret` (or `firstKeys`), the principal's first client secret (or key credentials) are stored in the same transaction. */
+  insert(row: PrincipalRow, audit?: AuditRecord, firstSecret?: ClientSecretRow, firstKeys?: KeyCredentialRow[]): Promise<void>;
   get(objectId: string): Promise<PrincipalRow | null>;
   getByAppId(appId: string): Promise<PrincipalRow | null>;
   getByUpn(upn: string): Promise<PrincipalRow | null>;

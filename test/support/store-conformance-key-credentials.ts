@@ -73,6 +73,20 @@ export function describeKeyCredentialConformance(h: { store(): Store }): void {
       assert.deepEqual((await store.audit.range(1, 10_000)).filter((r) => r.operation === 'refused key change'), []);
     });
 
+    it('insert stores a principal with its first key credentials in one transaction: a taken keyId stores neither', async () => {
+      const store = h.store();
+      const sp = principal({ appId: randomUUID() });
+      const k = keyRow(sp.objectId);
+      await store.principals.insert(sp, auditRecord('create with key credentials'), undefined, [k]);
+      assert.deepEqual(await store.principals.listKeyCredentials(sp.objectId), [k]);
+      for (const audit of [undefined, auditRecord('refused create')]) {
+        const late = principal({ appId: randomUUID() });
+        await assert.rejects(store.principals.insert(late, audit, undefined, [{ ...keyRow(late.objectId), keyId: k.keyId }]), isConflict('exists'));
+        assert.equal(await store.principals.get(late.objectId), null, 'the principal went with its keys');
+      }
+      assert.deepEqual((await store.audit.range(1, 10_000)).map((r) => r.operation).filter((o) => o.includes('create')), ['create with key credentials']);
+    });
+
     it("setKeyCredentialMac replaces a row's seal only while it is still the one read (none included)", async () => {
       const store = h.store();
       const sp = principal({ appId: randomUUID() });

@@ -75,7 +75,7 @@ async function changeKeys(db: Queryable, objectId: string, change: { add: KeyCre
 export function pgPrincipalStore(pool: pg.Pool, audited: PgAuditedWrite): PrincipalStore {
   const find = (where: string, value: string) => one<PrincipalRow>(pool, `SELECT ${PRINCIPAL} FROM principals WHERE ${where} = $1`, [value]);
   return {
-    async insert(p, audit, firstSecret) {
+    async insert(p, audit, firstSecret, firstKeys) {
       // appIds are GUIDs and UPNs are e-mail-like: both compare case-insensitively in Entra ID.
       const appIdKey = p.appId === null ? null : nameKey(p.appId);
       const upnKey = p.upn === null ? null : nameKey(p.upn);
@@ -91,8 +91,9 @@ export function pgPrincipalStore(pool: pg.Pool, audited: PgAuditedWrite): Princi
             ),
           );
           if (firstSecret) await storeSecret(db, firstSecret);
+          if (firstKeys?.length) await changeKeys(db, p.objectId, { add: firstKeys, remove: [] });
         },
-        firstSecret !== undefined,
+        firstSecret !== undefined || (firstKeys?.length ?? 0) > 0,
       );
     },
     get: (objectId) => find('object_id', objectId),

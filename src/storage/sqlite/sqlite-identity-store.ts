@@ -201,13 +201,14 @@ export function sqlitePrincipalStore(db: Database.Database, audited: AuditedWrit
   const insertWithSecret = (audit: AuditRecord | undefined, write: () => void) => (audit ? audited.run(audit, write) : both.immediate(write));
 
   return {
-    async insert(p, audit, firstSecret) {
+    async insert(p, audit, firstSecret, firstKeys) {
       // appIds are GUIDs and UPNs are e-mail-like: both compare case-insensitively in Entra ID.
       const appIdKey = p.appId === null ? null : nameKey(p.appId);
       const upnKey = p.upn === null ? null : nameKey(p.upn);
       insertWithSecret(audit, () => {
         unique(`principal ${p.objectId}`, () => insert.run(p.objectId, p.kind, p.displayName, p.appId, appIdKey, p.upn, upnKey, p.passwordHash, p.mailNickname, p.createdAt));
         if (firstSecret) storeSecret(firstSecret);
+        if (firstKeys?.length) changeKeys(p.objectId, { add: firstKeys, remove: [] });
       });
     },
     get: async (objectId) => one(byId.get(objectId)),
