@@ -50,11 +50,15 @@ function decode(assertion: string): { header: ProtectedHeaderParameters; claims:
   }
 }
 
+/** A thumbprint header as sent: MSAL Python pads its base64url (`=`), MSAL Node does not. */
+const unpadded = (v: unknown): string | null => (typeof v === 'string' ? v.replace(/=+$/, '') : null);
+
 /** The stored credential the header names; without a thumbprint, every credential of the client is a candidate. */
 function candidates(header: ProtectedHeaderParameters, stored: KeyCredentialRow[]): { named: string | null; keys: KeyCredentialRow[] } {
-  const s256 = header['x5t#S256'];
-  if (typeof s256 === 'string') return { named: hexOfB64url(s256), keys: stored.filter((k) => b64urlOfHex(k.thumbprintSha256) === s256) };
-  if (typeof header.x5t === 'string') return { named: hexOfB64url(header.x5t), keys: stored.filter((k) => b64urlOfHex(k.thumbprintSha1) === header.x5t) };
+  const s256 = unpadded(header['x5t#S256']);
+  if (s256 !== null) return { named: hexOfB64url(s256), keys: stored.filter((k) => b64urlOfHex(k.thumbprintSha256) === s256) };
+  const s1 = unpadded(header.x5t);
+  if (s1 !== null) return { named: hexOfB64url(s1), keys: stored.filter((k) => b64urlOfHex(k.thumbprintSha1) === s1) };
   return { named: null, keys: stored };
 }
 
