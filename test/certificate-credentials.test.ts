@@ -7,6 +7,7 @@ import { ClientCertificateCredential } from '@azure/identity';
 import { decodeJwt, importPKCS8, SignJWT } from 'jose';
 import { adminToken, api, newServicePrincipal, setPolicy, type Principal } from './support/access-kit.js';
 import { createVault, secretClient } from './support/clients.js';
+import { cliHome, coffer } from './support/cli.js';
 import { runPythonScript } from './support/python.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 import { makeCertificate, type TestCertificate } from './support/test-certificates.js';
@@ -219,5 +220,26 @@ describe('certificate credentials (client assertions)', () => {
     const denied = await api(server, 'PATCH', path, { keyCredentials: [] }, asApp.access_token);
     assert.equal(denied.status, 403);
     assert.equal((await listed(other.appId)).length, 1);
+  });
+
+  it('a master key rotation seals every key credential again under the renewed key: it still signs in, after a restart too', async () => {
+    const macs = () => {
+      const db = new Database(join(server.dataDir, 'coffer.db'), { readonly: true });
+      try {
+        return (db.prepare('SELECT mac FROM key_credentials WHERE object_id = ?').all(sp.id) as Array<{ mac: string }>).map((r) => r.mac.split('.').slice(0, 2).join('.'));
+      } finally {
+        db.close();
+      }
+    };
+    const before = macs();
+    assert.ok(before.length >= 2 && before.every((m) => m === before[0]), before.join());
+    const r = await coffer(cliHome(), ['admin', 'rotate-master-key', '--data-dir', server.dataDir]);
+    assert.equal(r.code, 0, r.stderr);
+    const after = macs();
+    assert.ok(after.every((m) => m !== before[0] && m === after[0]), `resealed under the next generation: ${before[0]} -> ${after.join()}`);
+    assert.equal((await withAssertion(await assertion(certs.rsa))).status, 200);
+    await server.restart();
+    assert.equal((await withAssertion(await assertion(certs.rsa))).status, 200, 'after a restart');
+    assert.equal((await listed(sp.appId)).length, before.length);
   });
 });
