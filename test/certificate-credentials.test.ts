@@ -85,6 +85,15 @@ describe('certificate credentials (client assertions)', () => {
     assert.equal(keys.find((k) => k.customKeyIdentifier !== certs.rsa.sha1Hex && k.displayName === 'ec one')?.type, 'AsymmetricX509Cert');
     const spView = (await graph('GET', `/v1.0/servicePrincipals/${sp.id}`)).body!;
     assert.deepEqual(spView.keyCredentials, keys, 'the service principal shows the same credentials');
+    // Each change is in the audit trail (stored in the change's own transaction), without the certificate.
+    const db = new Database(join(server.dataDir, 'coffer.db'), { readonly: true });
+    try {
+      const records = db.prepare("SELECT operation, http_status AS status, record FROM audit_events WHERE operation LIKE 'PATCH /v1.0/%'").all() as Array<{ operation: string; status: number; record: string }>;
+      assert.deepEqual(records.map((r) => `${r.operation} ${r.status}`).sort(), ['PATCH /v1.0/applications/:id 204', 'PATCH /v1.0/servicePrincipals/:id 204']);
+      assert.ok(records.every((r) => !r.record.includes(certs.rsa.base64.slice(0, 40))));
+    } finally {
+      db.close();
+    }
   });
 
   it('@azure/identity ClientCertificateCredential gets a token and reads a secret (MSAL Node, its assertion reused)', async () => {
