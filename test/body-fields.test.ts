@@ -83,10 +83,12 @@ describe('write bodies: fields coffer cannot honour are refused, not dropped', (
     assert.equal((await call('PUT', path, role({ condition: null, conditionVersion: null }))).status, 201);
   });
 
-  it('Graph application and service principal create: credentials in the body are refused (coffer would drop them)', async () => {
+  it('Graph application and service principal create: a certificate that is none, client secrets, or keys on a service principal are refused (coffer would drop them)', async () => {
     const cert = [{ type: 'AsymmetricX509Cert', usage: 'Verify', key: 'TUlJQw==' }];
-    badRequest(await call('POST', '/v1.0/applications', { displayName: 'with-cert', keyCredentials: cert }), 'Request_BadRequest', /keyCredentials is not supported on create/);
-    badRequest(await call('POST', '/v1.0/servicePrincipals', { displayName: 'with-secret', passwordCredentials: [{ displayName: 'x' }] }), 'Request_BadRequest', /passwordCredentials/);
+    badRequest(await call('POST', '/v1.0/applications', { displayName: 'with-cert', keyCredentials: cert }), 'KeyCredentialsInvalidValue', /not a valid X\.509 certificate/);
+    badRequest(await call('POST', '/v1.0/applications', { displayName: 'with-cert', passwordCredentials: [{ displayName: 'x' }] }), 'Request_BadRequest', /must be generated using service actions/);
+    badRequest(await call('POST', '/v1.0/servicePrincipals', { displayName: 'with-secret', passwordCredentials: [{ displayName: 'x' }] }), 'Request_BadRequest', /service actions/);
+    badRequest(await call('POST', '/v1.0/servicePrincipals', { displayName: 'with-cert', keyCredentials: cert }), 'Request_BadRequest', /create the application with them/);
     const listed = await call('GET', "/v1.0/applications?$filter=displayName eq 'with-cert'");
     assert.equal(listed.body!.value.length, 0, 'nothing created');
     // Empty lists (a client's defaults) ask for nothing.

@@ -49,12 +49,12 @@ describe('token endpoints: v1, v2 and tenants', () => {
     }
   });
 
-  it('a client assertion (certificate credential) is refused as such, not as a missing secret', async () => {
+  it('a client assertion that names no client is refused as such (AADSTS700021), not as a missing secret', async () => {
     const res = await form({ grant_type: 'client_credentials', client_id: server.bootstrap.clientId, scope: `${server.url}/.default`, client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: 'eyJhbGciOiJSUzI1NiJ9.e30.sig' });
     assert.equal(res.status, 401);
     const body = (await res.json()) as { error: string; error_description: string };
     assert.equal(body.error, 'invalid_client');
-    assert.match(body.error_description, /^AADSTS7000218: .*coffer does not accept client assertions/);
+    assert.match(body.error_description, /^AADSTS700021: Client assertion application identifier doesn't match 'client_id' parameter/);
   });
 
   it('v2 as Entra ID: an app asks for `<resource>/.default` (AADSTS1002012), never with `resource` (AADSTS901002), and in its own tenant (AADSTS50059)', async () => {

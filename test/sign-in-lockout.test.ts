@@ -89,6 +89,10 @@ function memoryPrincipals(): PrincipalStore {
     addClientSecret: async () => {},
     listClientSecrets: async () => [],
     removeClientSecret: async () => false,
+    listKeyCredentials: async () => [],
+    allKeyCredentials: async () => [],
+    changeKeyCredentials: async () => {},
+    setKeyCredentialMac: async () => false,
     replaceCredentialHash: async () => false,
     setPassword: async () => false,
   };

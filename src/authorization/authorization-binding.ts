@@ -14,7 +14,7 @@ import type { SealHolder } from './sealed-stores.js';
 export const ADMIN_SETTING = 'adminObjectId';
 export const ADMIN_SEAL_SETTING = 'adminObjectIdSeal';
 
-type Bulk = Pick<Store, 'roleAssignments' | 'roleDefinitions' | 'groups' | 'vaults' | 'settings'>;
+type Bulk = Pick<Store, 'roleAssignments' | 'roleDefinitions' | 'groups' | 'vaults' | 'settings' | 'principals'>;
 
 /** A stored row's seal (null: none), what it should be under a seal, and how to replace it (compare-and-set). */
 interface Sealable {
@@ -23,8 +23,17 @@ interface Sealable {
   write(mac: string, was: string | null): Promise<boolean>;
 }
 
-async function sealables(store: Bulk): Promise<Sealable[]> {
+/**
+ * `renewal`: key credentials too. They are never sealed as found (coffer has sealed every one it stored, from
+ * the first build that kept them), so only a renewal reads them.
+ */
+async function sealables(store: Bulk, renewal = false): Promise<Sealable[]> {
   const out: Sealable[] = [];
+  if (renewal) {
+    for (const r of await store.principals.allKeyCredentials()) {
+      out.push({ mac: r.mac, expected: (s) => s.keyCredential(r), write: (mac, was) => store.principals.setKeyCredentialMac(r.keyId, mac, was) });
+    }
+  }
   for (const r of await store.roleAssignments.list()) out.push({ mac: r.mac ?? null, expected: (s) => s.assignment(r), write: (mac, was) => store.roleAssignments.setMac(r.id, mac, was) });
   for (const r of await store.roleDefinitions.list()) out.push({ mac: r.mac ?? null, expected: (s) => s.definition(r), write: (mac, was) => store.roleDefinitions.setMac(r.id, mac, was) });
   for (const r of await store.groups.allMemberships()) {
@@ -64,7 +73,7 @@ export class UnsealedAuthorizationDataError extends Error {
  */
 async function sealAgain(store: Bulk, from: AuthorizationSeal | null, to: AuthorizationSeal): Promise<number> {
   let sealed = 0;
-  for (const r of await sealables(store)) {
+  for (const r of await sealables(store, from !== null)) {
     const eligible = from === null ? r.mac === null : from.intact(r.mac, r.expected(from));
     if (eligible && (await r.write(r.expected(to), r.mac))) sealed++;
   }

@@ -1,10 +1,11 @@
-import { createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
-import type { RoleAssignmentRow, RoleDefinitionRow, VaultRow } from '../storage/store-types.js';
+import { createHash, createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
+import type { KeyCredentialRow, RoleAssignmentRow, RoleDefinitionRow, VaultRow } from '../storage/store-types.js';
 
 // The authorization data's MACs: every stored row that decides who may do
 // what (a role assignment, a custom role, a group membership, a vault's
 // properties with its access policies and network rules, the deployment
-// administrator's object id) carries an
+// administrator's object id, a service principal's certificate credential)
+// carries an
 // HMAC-SHA-256, under the deployment's authorization key, over what it
 // grants and where. Whoever can write the database but does not hold the
 // master key (which wraps that key) cannot make a row that grants: one they
@@ -37,6 +38,15 @@ const covered = {
   definition: (r: RoleDefinitionRow) => ['role-definition', lower(r.id), r.roleName, r.permissions, r.assignableScopes],
   membership: (groupId: string, memberId: string) => ['group-member', lower(groupId), lower(memberId)],
   setting: (key: string, value: string) => ['setting', key, value],
+  // The certificate by its digest, computed here from the stored bytes (never the row's own thumbprint columns).
+  keyCredential: (r: KeyCredentialSealed) => [
+    'key-credential',
+    lower(r.keyId),
+    lower(r.objectId),
+    createHash('sha256').update(r.certificate).digest('hex'),
+    r.startAt,
+    r.endAt,
+  ],
   vault: (r: Pick<VaultRow, 'id' | 'name' | 'subscriptionId' | 'resourceGroup' | 'properties'>) => [
     'vault',
     r.id,
@@ -47,6 +57,8 @@ const covered = {
   ],
 };
 
+export type KeyCredentialSealed = Pick<KeyCredentialRow, 'keyId' | 'objectId' | 'certificate' | 'startAt' | 'endAt'>;
+
 export type VaultSealed = Pick<VaultRow, 'id' | 'name' | 'subscriptionId' | 'resourceGroup' | 'properties'>;
 
 export interface AuthorizationSeal {
@@ -56,6 +68,8 @@ export interface AuthorizationSeal {
   vault(row: VaultSealed): string;
   /** A settings row that decides access (the deployment administrator's object id). */
   setting(key: string, value: string): string;
+  /** A service principal's certificate credential: whoever it names signs in as that principal. */
+  keyCredential(row: KeyCredentialSealed): string;
   /** Whether `mac` (as stored: null for none) is the row's; constant-time. */
   intact(mac: string | null | undefined, expected: string): boolean;
   /** The key's fingerprint (not secret: a MAC of a fixed label), kept in the data dir. */
@@ -72,6 +86,7 @@ export function createAuthorizationSeal(key: KeyObject, generation = 0): Authori
     membership: (g, m) => mac(covered.membership(g, m)),
     vault: (r) => mac(covered.vault(r)),
     setting: (k, v) => mac(covered.setting(k, v)),
+    keyCredential: (r) => mac(covered.keyCredential(r)),
     intact(stored, expected) {
       if (typeof stored !== 'string' || stored.length !== expected.length) return false;
       return timingSafeEqual(Buffer.from(stored), Buffer.from(expected));

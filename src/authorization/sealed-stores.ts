@@ -1,4 +1,5 @@
-import type { GroupStore, RoleAssignmentRow, RoleAssignmentStore, RoleDefinitionRow, RoleDefinitionStore, Store, VaultRow, VaultStore } from '../storage/store-types.js';
+import { createHash } from 'node:crypto';
+import type { GroupStore, KeyCredentialRow, PrincipalStore, RoleAssignmentRow, RoleAssignmentStore, RoleDefinitionRow, RoleDefinitionStore, Store, VaultRow, VaultStore } from '../storage/store-types.js';
 import { createWriteGate } from '../server/one-at-a-time.js';
 import type { AuthorizationSeal } from './authorization-seal.js';
 
@@ -16,7 +17,7 @@ export interface SealedStores extends SealedParts {
 }
 
 /** What was refused, for the log (never a value: ids and scopes only). */
-export type OnRefused = (what: { kind: 'role assignment' | 'custom role' | 'group membership' | 'vault'; id: string; sealed: boolean }) => void;
+export type OnRefused = (what: { kind: 'role assignment' | 'custom role' | 'group membership' | 'vault' | 'key credential'; id: string; sealed: boolean }) => void;
 
 /** What the log says of a refused row. */
 export function refusedAdvice(r: Parameters<OnRefused>[0]): string {
@@ -24,7 +25,9 @@ export function refusedAdvice(r: Parameters<OnRefused>[0]): string {
   const undo =
     r.kind === 'vault'
       ? 'its data plane, check-access and every change to it answer 500 until its row is put back from a database backup (or it is deleted and purged)'
-      : r.kind === 'group membership'
+      : r.kind === 'key credential'
+        ? 'it authenticates nothing and is listed nowhere: remove the row from the database, and add the certificate again through Graph if it belongs'
+        : r.kind === 'group membership'
         ? 'remove the row from the database, and add the member again through the API if it belongs'
         : r.kind === 'custom role'
           ? 'it grants nothing: remove the row from the database; to create it again through the API, delete the role assignments of it first'
@@ -86,9 +89,10 @@ export function createSealHolder(initial: AuthorizationSeal): SealHolder {
   };
 }
 
-export function sealStores(store: SealedParts, holder: SealHolder, onRefused: OnRefused): SealedStores {
+/** Remembers what was refused, so that each refusal is logged once. */
+function refuser(onRefused: OnRefused) {
   const logged = new Set<string>();
-  const refuse = (kind: Parameters<OnRefused>[0]['kind'], id: string, mac: string | null | undefined) => {
+  return (kind: Parameters<OnRefused>[0]['kind'], id: string, mac: string | null | undefined) => {
     const key = `${kind}\u0000${id}\u0000${mac ?? ''}`;
     if (!logged.has(key)) {
       if (logged.size >= LOGGED_LIMIT) logged.clear();
@@ -97,6 +101,38 @@ export function sealStores(store: SealedParts, holder: SealHolder, onRefused: On
     }
     return false;
   };
+}
+
+const hex = (algorithm: string, der: Buffer) => createHash(algorithm).update(der).digest('hex').toUpperCase();
+
+/**
+ * The principals' store with its key credentials sealed: each is sealed as it
+ * is written, and one whose seal does not match is left out of every read (it
+ * authenticates nothing and is listed nowhere), logged once. Thumbprints are
+ * read from the certificate's bytes, which the seal covers, never from their
+ * own columns.
+ */
+export function sealKeyCredentials(principals: PrincipalStore, holder: SealHolder, onRefused: OnRefused): PrincipalStore {
+  const refuse = refuser(onRefused);
+  const intact = (r: KeyCredentialRow): KeyCredentialRow[] =>
+    holder.matches(r.mac, (s) => s.keyCredential(r)) || refuse('key credential', `${r.objectId}/${r.keyId}`, r.mac)
+      ? [{ ...r, thumbprintSha1: hex('sha1', r.certificate), thumbprintSha256: hex('sha256', r.certificate) }]
+      : [];
+  return {
+    ...principals,
+    insert: (row, audit, firstSecret, firstKeys) =>
+      firstKeys?.length
+        ? holder.writing((seal) => principals.insert(row, audit, firstSecret, firstKeys.map((r) => ({ ...r, mac: seal.keyCredential(r) }))))
+        : principals.insert(row, audit, firstSecret),
+    listKeyCredentials: async (objectId) => (await principals.listKeyCredentials(objectId)).flatMap(intact),
+    allKeyCredentials: async () => (await principals.allKeyCredentials()).flatMap(intact),
+    changeKeyCredentials: (objectId, change, audit) =>
+      holder.writing((seal) => principals.changeKeyCredentials(objectId, { add: change.add.map((r) => ({ ...r, mac: seal.keyCredential(r) })), remove: change.remove }, audit)),
+  };
+}
+
+export function sealStores(store: SealedParts, holder: SealHolder, onRefused: OnRefused): SealedStores {
+  const refuse = refuser(onRefused);
   const assignmentOk = (r: RoleAssignmentRow) => holder.matches(r.mac, (s) => s.assignment(r)) || refuse('role assignment', r.id, r.mac);
   const definitionOk = (r: RoleDefinitionRow) => holder.matches(r.mac, (s) => s.definition(r)) || refuse('custom role', r.id, r.mac);
   const membershipOk = (r: { groupId: string; memberId: string; mac: string | null }) =>

@@ -4,8 +4,9 @@ import { errors } from '../server/errors.js';
 import type { PrincipalRow } from '../storage/store-types.js';
 import type { DirectoryService } from './directory-service.js';
 import { ofKind } from './graph-filter.js';
-import { credentialView, iso, refuseCredentialLists, resourceNotFound } from './graph-resources.js';
-import { addPassword, removePassword, type GraphRequest as Req, type GraphRouteKit } from './graph-route-kit.js';
+import { credentialView, iso, refusePasswordCredentials, resourceNotFound } from './graph-resources.js';
+import { keyCredentialView } from './key-credentials.js';
+import { addPassword, patchCredentials, removePassword, type GraphRequest as Req, type GraphRouteKit } from './graph-route-kit.js';
 
 // Graph's /applications, as a view of coffer's service principals: coffer
 // folds an application and its service principal into one object, whose
@@ -23,7 +24,9 @@ export function applicationObjectId(appId: string): string {
 /** An application's `id` as its list shows it (and as `$filter=id eq '…'` names it); null appIds are never listed here. */
 const applicationIdOf = (p: PrincipalRow): string => (p.appId === null ? '' : applicationObjectId(p.appId));
 
-function applicationResource(p: PrincipalRow, passwordCredentials: ReturnType<typeof credentialView>[]) {
+type Credentials = { passwordCredentials: ReturnType<typeof credentialView>[]; keyCredentials: ReturnType<typeof keyCredentialView>[] };
+
+function applicationResource(p: PrincipalRow, { passwordCredentials, keyCredentials }: Credentials) {
   return {
     id: applicationObjectId(p.appId!),
     appId: p.appId,
@@ -31,14 +34,18 @@ function applicationResource(p: PrincipalRow, passwordCredentials: ReturnType<ty
     createdDateTime: iso(p.createdAt),
     signInAudience: 'AzureADMyOrg',
     identifierUris: [],
-    keyCredentials: [],
+    keyCredentials,
     passwordCredentials,
   };
 }
 
 export function registerApplicationRoutes(graph: FastifyInstance, deps: { directory: DirectoryService; kit: GraphRouteKit }): void {
   const { directory, kit } = deps;
-  const withCredentials = async (p: PrincipalRow) => applicationResource(p, (await directory.listClientSecrets(p.objectId)).map(credentialView));
+  const withCredentials = async (p: PrincipalRow) =>
+    applicationResource(p, {
+      passwordCredentials: (await directory.listClientSecrets(p.objectId)).map(credentialView),
+      keyCredentials: (await directory.listKeyCredentials(p.objectId)).map(keyCredentialView),
+    });
   const loadApplication = async (req: Req): Promise<PrincipalRow> => {
     const id = (req.params.id ?? '').toLowerCase();
     const p = (await directory.list()).find((x) => x.kind === 'ServicePrincipal' && x.appId !== null && applicationObjectId(x.appId) === id);
@@ -52,17 +59,17 @@ export function registerApplicationRoutes(graph: FastifyInstance, deps: { direct
     kit.requireAdmin(req);
     const name = kit.body(req).displayName;
     if (typeof name !== 'string' || name.trim() === '' || name.length > 256) throw errors.graphBadRequest('displayName is required (1 to 256 characters).');
-    refuseCredentialLists(kit.body(req));
-    const p = await req.writeAudited((record) => directory.createApplication(name, record?.()), 201);
-    return reply.status(201).send(applicationResource(p, []));
+    refusePasswordCredentials(kit.body(req));
+    // Certificate credentials come with the application (az ad sp create-for-rbac --cert / --create-cert), in its transaction.
+    const p = await req.writeAudited((record) => directory.createApplication(name, record?.(), kit.body(req).keyCredentials), 201);
+    return reply.status(201).send(await withCredentials(p));
   });
-  // az patches an application it finds by name with what it was given (its display name, the same): coffer keeps nothing else of one.
+  // az patches an application it finds by name with what it was given (its display name, the same), and its
+  // certificate credentials with their full list (credential reset --cert, credential delete --cert): coffer keeps nothing else of one.
   graph.patch('/v1.0/applications/:id', async (req: Req, reply: FastifyReply) => {
     kit.requireAdmin(req);
     const p = await loadApplication(req);
-    const b = kit.body(req);
-    const changed = Object.keys(b).filter((k) => !(k === 'displayName' && b[k] === p.displayName));
-    if (changed.length > 0) throw errors.graphBadRequest(`coffer keeps only an application's display name and credentials: it cannot change ${changed.slice(0, 5).join(', ')}.`);
+    await patchCredentials(req, kit, directory, p);
     return reply.status(204).send();
   });
   graph.delete('/v1.0/applications/:id', async (req: Req, reply: FastifyReply) => {

@@ -9,10 +9,11 @@ import type { AccessIndex } from '../authorization/access-index.js';
 import { GUID_RE } from './identity-types.js';
 import { canonicalOptions, repeatedParameter } from '../server/query-params.js';
 import { ofKind, principalFilter } from './graph-filter.js';
-import { addPassword, createGraphRouteKit, removePassword, type GraphRequest as Req } from './graph-route-kit.js';
+import { addPassword, createGraphRouteKit, patchCredentials, removePassword, type GraphRequest as Req } from './graph-route-kit.js';
+import { keyCredentialView } from './key-credentials.js';
 import { registerApplicationRoutes } from './application-routes.js';
 import { registerMembershipRoutes } from './membership-routes.js';
-import { credentialView, groupResource, iso, objectResource, refuseCredentialLists, refuseUnkeptFlags, resourceNotFound, secretYears, spResource, unlessGone, userResource } from './graph-resources.js';
+import { credentialView, groupResource, iso, objectResource, refusePasswordCredentials, refuseUnkeptFlags, resourceNotFound, secretYears, spResource, unlessGone, userResource } from './graph-resources.js';
 
 // A Microsoft Graph shaped directory API (v1.0 subset) on the bare host:
 // service principals with password credentials, users and groups. coffer
@@ -72,15 +73,26 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
       const credentials = await directory.listClientSecrets(p.objectId);
       return {
         ...spResource(p),
-        // Graph's full object has both credential lists; coffer's principals have no certificate credentials.
-        keyCredentials: [],
+        // coffer folds an application and its service principal into one object: both show its credentials.
+        keyCredentials: (await directory.listKeyCredentials(p.objectId)).map(keyCredentialView),
         passwordCredentials: credentials.map(credentialView),
       };
+    });
+    // az ad sp credential reset --cert / delete --cert send the full keyCredentials list.
+    graph.patch('/v1.0/servicePrincipals/:id', async (req: Req, reply: FastifyReply) => {
+      requireAdmin(req);
+      await patchCredentials(req, kit, directory, await load(req, 'ServicePrincipal'));
+      return reply.status(204).send();
     });
     graph.post('/v1.0/servicePrincipals', async (req: Req, reply: FastifyReply) => {
       requireAdmin(req);
       refuseUnkeptFlags(body(req), { accountEnabled: true });
-      refuseCredentialLists(body(req));
+      refusePasswordCredentials(body(req));
+      // Not dropped: the principal would lack the certificate its creator believes it has.
+      const keys = body(req).keyCredentials;
+      if (keys !== undefined && keys !== null && !(Array.isArray(keys) && keys.length === 0)) {
+        throw errors.graphBadRequest("keyCredentials are not taken on a service principal's create in coffer: create the application with them, or PATCH them afterwards.");
+      }
       // Graph's form, {appId}: the service principal of an application registered through /applications, which
       // coffer made with it (application-routes.ts). The wording avoids what az retries on for minutes.
       const appId = body(req).appId;

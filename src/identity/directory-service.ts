@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { AuditRecord, ClientSecretRow, PrincipalRow, PrincipalStore, SignInFailureStore } from '../storage/store-types.js';
+import type { AuditRecord, ClientSecretRow, KeyCredentialRow, PrincipalRow, PrincipalStore, SignInFailureStore } from '../storage/store-types.js';
+import { planKeyCredentials } from './key-credentials.js';
 import { newClientSecret, type CredentialHasher } from './password-hash.js';
 import { derivedMailNickname } from './graph-filter.js';
 import { errors } from '../server/errors.js';
@@ -28,8 +29,11 @@ export interface DirectoryService {
     input: { displayName: string; appId?: string; objectId?: string; secret?: string; years?: number },
     audit?: AuditRecord,
   ): Promise<{ principal: PrincipalRow; credential: NewCredential }>;
-  /** A service principal without a client secret yet: an application registered through Graph's /applications. */
-  createApplication(displayName: string, audit?: AuditRecord): Promise<PrincipalRow>;
+  /**
+   * A service principal without a client secret yet: an application registered through Graph's /applications,
+   * with the certificate credentials of a Graph `keyCredentials` list, if given, stored with it.
+   */
+  createApplication(displayName: string, audit?: AuditRecord, keyCredentials?: unknown): Promise<PrincipalRow>;
   createUser(input: { upn: string; displayName: string; password: string; objectId?: string }, audit?: AuditRecord): Promise<PrincipalRow>;
   /** Without a mail nickname (Graph requires one), one is derived from the display name. */
   createGroup(input: { displayName: string; mailNickname?: string; objectId?: string }, audit?: AuditRecord): Promise<PrincipalRow>;
@@ -41,6 +45,10 @@ export interface DirectoryService {
   /** Replaces every client secret of the principal with a fresh one. */
   resetClientSecret(objectId: string, years?: number): Promise<NewCredential>;
   removeClientSecret(objectId: string, keyId: string, audit?: AuditRecord): Promise<boolean>;
+  /** The principal's certificate credentials whose seal matches (the others authenticate nothing). */
+  listKeyCredentials(objectId: string): Promise<KeyCredentialRow[]>;
+  /** Makes the principal's certificate credentials those of a Graph `keyCredentials` list (key-credentials.ts). */
+  setKeyCredentials(objectId: string, keyCredentials: unknown, audit?: AuditRecord): Promise<void>;
   /** Metadata of the principal's client secrets (hashes stay inside). */
   listClientSecrets(objectId: string): Promise<Array<Omit<ClientSecretRow, 'secretHash'>>>;
   /** The service principal if the secret is one of its current ones. */
@@ -128,9 +136,10 @@ export function createDirectoryService(deps: {
       await principals.insert(principal, audit, row);
       return { principal, credential };
     },
-    async createApplication(displayName, audit) {
+    async createApplication(displayName, audit, keyCredentials) {
       const principal: PrincipalRow = { objectId: randomUUID(), kind: 'ServicePrincipal', displayName, appId: randomUUID(), upn: null, passwordHash: null, mailNickname: null, createdAt: now() };
-      await principals.insert(principal, audit);
+      const keys = keyCredentials === undefined || keyCredentials === null ? [] : planKeyCredentials(keyCredentials, [], principal.objectId).add;
+      await principals.insert(principal, audit, undefined, keys);
       return principal;
     },
     async createUser(input, audit) {
@@ -185,6 +194,12 @@ export function createDirectoryService(deps: {
       return addClientSecret(objectId, { years, displayName: 'rbac' });
     },
     removeClientSecret: (objectId, keyId, audit) => principals.removeClientSecret(objectId, keyId, audit),
+    listKeyCredentials: (objectId) => principals.listKeyCredentials(objectId),
+    async setKeyCredentials(objectId, keyCredentials, audit) {
+      const p = await requirePrincipal(objectId);
+      if (p.kind !== 'ServicePrincipal') throw errors.graphResourceNotFound(objectId);
+      await principals.changeKeyCredentials(objectId, planKeyCredentials(keyCredentials, await principals.listKeyCredentials(objectId), objectId), audit);
+    },
     listClientSecrets: async (objectId) => (await principals.listClientSecrets(objectId)).map(({ secretHash: _h, ...rest }) => rest),
     async authenticateClient(appId, secret, at) {
       const principal = await principals.getByAppId(appId);

@@ -59,15 +59,13 @@ export function refuseUnkeptFlags(body: Record<string, unknown>, kept: Record<st
 }
 
 /**
- * Credentials in a create body: coffer keeps no certificate credentials, and client secrets come from addPassword
- * (Graph's own route for them). Dropped, an application would lack the credential its creator believes it has.
+ * Client secrets in a create or update body: they come from addPassword (Graph's own route for them), as in
+ * Graph. Dropped, an application would lack the credential its creator believes it has.
  */
-export function refuseCredentialLists(body: Record<string, unknown>): void {
-  for (const name of ['keyCredentials', 'passwordCredentials']) {
-    const list = body[name];
-    if (list === undefined || list === null || (Array.isArray(list) && list.length === 0)) continue;
-    throw errors.graphBadRequest(`${name} is not supported on create: coffer keeps no certificate credentials, and adds client secrets through addPassword.`);
-  }
+export function refusePasswordCredentials(body: Record<string, unknown>): void {
+  const list = body.passwordCredentials;
+  if (list === undefined || list === null || (Array.isArray(list) && list.length === 0)) return;
+  throw errors.graphBadRequest('New password credentials must be generated using service actions.');
 }
 
 /** A passwordCredential's startDateTime: a credential valid from a later time is refused (coffer's are valid at once). */

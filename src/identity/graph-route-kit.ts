@@ -5,7 +5,7 @@ import { requireCaller } from '../server/request-context.js';
 import type { PrincipalRow } from '../storage/store-types.js';
 import type { DirectoryService } from './directory-service.js';
 import type { TokenService } from './token-service.js';
-import { checkStartNow, iso, resourceNotFound, unlessGone, yearsUntil } from './graph-resources.js';
+import { checkStartNow, iso, refusePasswordCredentials, resourceNotFound, unlessGone, yearsUntil } from './graph-resources.js';
 import { GUID_RE } from './identity-types.js';
 import { graphPage } from './graph-paging.js';
 
@@ -68,6 +68,19 @@ export async function removePassword(req: GraphRequest, kit: Pick<GraphRouteKit,
   if (typeof keyId !== 'string' || !(await req.writeAudited((record) => directory.removeClientSecret(objectId, keyId, record?.()), 204))) {
     throw errors.passwordCredentialNotFound(keyId);
   }
+}
+
+/**
+ * A PATCH of an application or service principal: its display name as it is, and its certificate credentials
+ * (Graph's full `keyCredentials` list, key-credentials.ts); coffer keeps nothing else of one.
+ */
+export async function patchCredentials(req: GraphRequest, kit: Pick<GraphRouteKit, 'body' | 'exists'>, directory: DirectoryService, p: PrincipalRow): Promise<void> {
+  const b = kit.body(req);
+  refusePasswordCredentials(b);
+  const changed = Object.keys(b).filter((k) => !(k === 'displayName' && b[k] === p.displayName) && k !== 'keyCredentials' && k !== 'passwordCredentials');
+  if (changed.length > 0) throw errors.graphBadRequest(`coffer keeps only an application's display name and credentials: it cannot change ${changed.slice(0, 5).join(', ')}.`);
+  if (b.keyCredentials === undefined) return;
+  await unlessGone(req.writeAudited((record) => directory.setKeyCredentials(p.objectId, b.keyCredentials, record?.()), 204), [p.objectId], kit.exists);
 }
 
 export type GraphRouteKit = ReturnType<typeof createGraphRouteKit>;

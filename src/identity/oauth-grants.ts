@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mintRefreshToken, refreshTokenClaims, refreshTokenHashInput, rowMatches } from './refresh-token-binding.js';
-import type { RefreshTokenStore } from '../storage/store-types.js';
+import type { PrincipalRow, RefreshTokenStore } from '../storage/store-types.js';
 import { oauthErrors } from '../server/errors.js';
 import type { DirectoryService } from './directory-service.js';
 import type { TokenService } from './token-service.js';
@@ -9,6 +9,7 @@ import type { DeviceCodes } from './device-code.js';
 import type { AuthCodes } from './auth-codes.js';
 import { LOCKED_MESSAGES, sourceKey } from './sign-in-lockout.js';
 import { oversizedParam } from './sign-in-limits.js';
+import { createAssertionVerifier } from './client-assertion.js';
 
 // The token endpoint's grants: client_credentials, password and refresh_token.
 // Returns the JSON body Entra ID answers with.
@@ -28,6 +29,8 @@ export interface GrantDeps {
   authCodes: AuthCodes;
   /** How a refresh token is stored (CredentialHasher.tokenHash, keyed), over refreshTokenHashInput. */
   hashRefreshToken(token: string): string;
+  /** What a client assertion may name as its audience: this deployment's token endpoints (client-assertion.ts). */
+  assertionAudiences: readonly string[];
 }
 
 export type TokenResponse = Record<string, string | number>;
@@ -127,6 +130,12 @@ const isPublicClient = (clientId: string): boolean => Object.hasOwn(PUBLIC_CLIEN
 
 export function createGrantHandler(deps: GrantDeps) {
   const { tenantId, directory, tokens } = deps;
+  const verifyAssertion = createAssertionVerifier({
+    tenantId,
+    audiences: deps.assertionAudiences,
+    getByAppId: (appId) => directory.getByAppId(appId),
+    keyCredentials: (objectId) => directory.listKeyCredentials(objectId),
+  });
 
   /**
    * An access token and a refresh token for a user. `familyId`: the sign-in a refresh continues (a new
@@ -153,13 +162,16 @@ export function createGrantHandler(deps: GrantDeps) {
     return { body, resource, notBefore: access.notBefore, expiresOn: access.expiresOn };
   }
 
-  /** A confidential client's secret checked, with Entra ID's answers when it is missing, unknown, wrong or expired. */
-  async function authenticateApp(clientId: string, clientSecret: string | undefined, params: Record<string, string>) {
-    if (!clientSecret) {
-      // A certificate or federated credential would be checked by Entra ID; coffer's applications have secrets only.
-      if (params.client_assertion !== undefined) {
-        throw oauthErrors.invalidClient(7000218, `AADSTS7000218: The request body must contain the following parameter: 'client_secret'. coffer does not accept client assertions (certificate or federated credentials).`);
-      }
+  /**
+   * A confidential client's secret or certificate (client assertion) checked, with Entra ID's answers when it
+   * is missing, unknown, wrong or expired. `clientId`: the one the request names (none: the assertion's).
+   */
+  async function authenticateApp(clientId: string | undefined, clientSecret: string | undefined, params: Record<string, string>): Promise<PrincipalRow> {
+    if (params.client_assertion !== undefined) {
+      if (clientSecret) throw oauthErrors.invalidRequest(null, "AADSTS7000216: Send either 'client_secret' or 'client_assertion', not both.");
+      return verifyAssertion(params.client_assertion, params.client_assertion_type, clientId, now());
+    }
+    if (!clientSecret || clientId === undefined) {
       throw oauthErrors.invalidClient(7000218, `AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.`);
     }
     const result = await directory.authenticateClient(clientId, clientSecret, now());
@@ -191,13 +203,17 @@ export function createGrantHandler(deps: GrantDeps) {
   }
 
   async function clientCredentials(params: Record<string, string>, authorization: string | undefined, endpoint: TokenEndpoint): Promise<Issued> {
-    const { clientId, clientSecret } = clientCredentialsFrom(params, authorization);
+    // With a client assertion, client_id may be left out (RFC 7523 3): the assertion names the client.
+    const byAssertion = params.client_assertion !== undefined && !params.client_id && !authorization?.startsWith('Basic ');
+    const { clientId: named, clientSecret } = byAssertion ? { clientId: undefined, clientSecret: undefined } : clientCredentialsFrom(params, authorization);
     // An app's token is for a whole resource: v2 asks for it as the resource's `/.default` scope.
     if (endpoint === 'v2' && params.scope && !/^\S+\/\.default$/.test(params.scope.trim())) {
       throw oauthErrors.invalidScope(1002012, `AADSTS1002012: The provided value for scope ${params.scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`);
     }
     const { resource } = resolveResource(params, tenantId, deps.canonicalResource);
-    const p = await authenticateApp(clientId, clientSecret, params);
+    const p = await authenticateApp(named, clientSecret, params);
+    // The client id as the request spelled it, or the application's (an assertion's `iss` names it).
+    const clientId = named ?? p.appId!;
     const access = await tokens.issue({ objectId: p.objectId, appId: clientId, audience: resource, kind: 'app', name: p.displayName });
     const body = { token_type: 'Bearer', expires_in: access.expiresIn, ext_expires_in: access.expiresIn, access_token: access.token };
     return { body, resource, notBefore: access.notBefore, expiresOn: access.expiresOn };

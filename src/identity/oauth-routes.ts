@@ -29,7 +29,7 @@ export function registerOAuthRoutes(app: FastifyInstance, deps: Deps): void {
   function discovery(base: string, issuer: string, jwksPath: string) {
     return {
       token_endpoint: `${base}/oauth2/v2.0/token`,
-      token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic'],
+      token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
       jwks_uri: `${urls.authority}${jwksPath}`,
       response_modes_supported: ['query', 'fragment', 'form_post'],
       subject_types_supported: ['pairwise'],

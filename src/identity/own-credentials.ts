@@ -123,8 +123,8 @@ async function credentialsBefore(principals: PrincipalStore, objectId: string, k
 export function watchCredentialWrites(principals: PrincipalStore, own: OwnCredentials): PrincipalStore {
   return {
     ...principals,
-    async insert(row, audit, firstSecret) {
-      await principals.insert(row, audit, firstSecret);
+    async insert(row, audit, firstSecret, firstKeys) {
+      await principals.insert(row, audit, firstSecret, firstKeys);
       if (row.passwordHash !== null) own.stored({ objectId: row.objectId }, row.passwordHash);
       if (firstSecret) own.stored({ objectId: row.objectId, keyId: firstSecret.keyId }, firstSecret.secretHash);
     },

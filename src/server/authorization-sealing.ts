@@ -4,10 +4,10 @@ import type { Logger } from 'pino';
 import { ADMIN_SEAL_SETTING, ADMIN_SETTING, openAuthorizationSeal, renewAuthorizationKey } from '../authorization/authorization-binding.js';
 import { AUTHORIZATION_KEY_FILE, checkAuthorizationKeyRecord, recordAuthorizationKey } from '../authorization/authorization-key.js';
 import type { AuthorizationSeal } from '../authorization/authorization-seal.js';
-import { createSealHolder, refusedAdvice, sealStores, type SealedStores } from '../authorization/sealed-stores.js';
+import { createSealHolder, refusedAdvice, sealKeyCredentials, sealStores, type SealedStores } from '../authorization/sealed-stores.js';
 import { IntegrityError } from '../crypto/envelope.js';
 import type { Keyring } from '../crypto/keyring.js';
-import type { Store } from '../storage/store-types.js';
+import type { PrincipalStore, Store } from '../storage/store-types.js';
 
 // The server's authorization seal (authorization/authorization-seal.ts): the
 // key opened (made, bound or its renewal finished on the way), the stores the
@@ -15,6 +15,8 @@ import type { Store } from '../storage/store-types.js';
 
 export interface Sealing {
   stores: SealedStores;
+  /** The principals' store with its key credentials sealed (sealed-stores.ts). */
+  principals(store: PrincipalStore): PrincipalStore;
   /** Renews the key, holding this server's sealed writes meanwhile (a master key rotation's hook); its new seal. */
   renew(keyring: Keyring): Promise<AuthorizationSeal | null>;
   /** Records the current key in the data dir (after a rotation renewed it). */
@@ -43,8 +45,10 @@ export async function startSealing(
   if (bound) log.warn({ rows: bound }, 'sealed the role assignments, custom roles, group memberships and vaults stored before this build sealed them, trusting them as found');
   if (resealed !== null) log.warn({ rows: resealed }, 'finished the authorization key renewal a stop had cut short');
   const holder = createSealHolder(seal);
+  const onRefused = (r: Parameters<Parameters<typeof sealStores>[2]>[0]) => log.error({ kind: r.kind, id: r.id }, refusedAdvice(r));
   const sealing: Sealing = {
-    stores: sealStores(store, holder, (r) => log.error({ kind: r.kind, id: r.id }, refusedAdvice(r))),
+    stores: sealStores(store, holder, onRefused),
+    principals: (p) => sealKeyCredentials(p, holder, onRefused),
     renew: (k) => renewAuthorizationKey(store, k, holder),
     record: () => recordAuthorizationKey(file, holder.current(), true),
     async checkAdministrator(objectId) {

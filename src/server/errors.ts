@@ -310,6 +310,8 @@ export const errors = {
   passwordTooWeak: () =>
     new ServiceError(400, 'Request_BadRequest', 'The specified password does not comply with password complexity requirements. Please provide a different password.'),
   clientSecretNotServicePrincipal: () => new ServiceError(400, 'Request_BadRequest', 'Only service principals have client secrets.'),
+  /** A keyCredential Graph cannot take (its `key`, type, usage or dates). */
+  keyCredentialInvalid: (message: string) => new ServiceError(400, 'KeyCredentialsInvalidValue', message),
   passwordCredentialNotFound: (keyId: unknown) => new ServiceError(400, 'Request_BadRequest', `No password credential with keyId '${String(keyId).slice(0, 64)}' was found.`),
   administratorUndeletable: () => new ServiceError(400, 'Request_BadRequest', 'The deployment administrator cannot be deleted.'),
   groupSelfMembership: () => new ServiceError(400, 'Request_BadRequest', 'A group cannot be a member of itself.'),

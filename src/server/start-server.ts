@@ -39,7 +39,7 @@ import { buildApp } from './app.js';
 import { createBearerAuth } from './bearer-auth.js';
 import { ensureDeployment } from './bootstrap.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
-import { createUrls } from './urls.js';
+import { assertionAudiences, createUrls } from './urls.js';
 import { closeGracefully, createInFlight, watchConnections } from './graceful-close.js';
 
 // Boot: keyring, store, TLS, identity, services, HTTP; then bootstrap.json
@@ -191,7 +191,8 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
   };
   // A member keys again what it stored under a generation another member renewed before it read that, and during a
   // conversion a credential replaced or removed here stays so, even if written back (own-credentials.ts).
-  const principals = watchCredentialWrites(store.principals, own);
+  // Key credentials are sealed as authorization data: one written without the key authenticates nothing.
+  const principals = sealing.principals(watchCredentialWrites(store.principals, own));
   const directory = createDirectoryService({ principals, failures: store.signInFailures, hasher, reloadPepper: readPepperAgain });
   const bootstrapFile = join(config.dataDir, 'bootstrap.json');
   const deploymentExisted = (await store.settings.get('deploymentId')) !== null;
@@ -263,7 +264,7 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
     urls,
     tokens,
     auth: createBearerAuth({ tokens, urls, tenantId: deployment.tenantId }),
-    grants: createGrantHandler({ tenantId: deployment.tenantId, directory, tokens, refreshTokens: store.refreshTokens, canonicalResource: urls.canonicalResource, deviceCodes, authCodes, hashRefreshToken: (token) => hasher.tokenHash('refresh-token', token) }),
+    grants: createGrantHandler({ tenantId: deployment.tenantId, directory, tokens, refreshTokens: store.refreshTokens, canonicalResource: urls.canonicalResource, deviceCodes, authCodes, hashRefreshToken: (token) => hasher.tokenHash('refresh-token', token), assertionAudiences: assertionAudiences(urls, deployment.tenantId) }),
     authCodes,
     deviceCodes,
     audit,

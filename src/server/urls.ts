@@ -25,6 +25,12 @@ export interface Urls {
 /** The `:port` part of a URL; none for 443. */
 export const portSuffix = (port: number): string => (port === 443 ? '' : `:${port}`);
 
+/** The audiences a client assertion may name (client-assertion.ts): this tenant's token endpoints (v2, v1, AD FS's) and its issuer, as Entra ID takes them. */
+export function assertionAudiences(urls: Pick<Urls, 'authority' | 'tenantAuthority' | 'issuer'>, tenantId: string): string[] {
+  const tenant = urls.tenantAuthority(tenantId);
+  return [`${tenant}/oauth2/v2.0/token`, `${tenant}/oauth2/token`, `${urls.authority}/adfs/oauth2/token`, urls.issuer(tenantId)];
+}
+
 export function createUrls(opts: { publicHost: string; port: number; vaultDnsSuffix: string }): Urls {
   const port = portSuffix(opts.port);
   // An IPv6 address is bracketed in a URL.

@@ -45,6 +45,26 @@ export interface ClientSecretRow {
   endAt: number;
 }
 
+/**
+ * A certificate credential of a service principal (Graph's keyCredential of
+ * type AsymmetricX509Cert): the certificate's public part only. `mac` is the
+ * authorization seal over the row (authorization-seal.ts): a row without a
+ * matching one authenticates nothing.
+ */
+export interface KeyCredentialRow {
+  keyId: string;
+  objectId: string;
+  /** The X.509 certificate, DER. */
+  certificate: Buffer;
+  /** Upper-case hex digests of the DER, as Graph's customKeyIdentifier and MSAL's x5t / x5t#S256 name it. */
+  thumbprintSha1: string;
+  thumbprintSha256: string;
+  displayName: string | null;
+  startAt: number;
+  endAt: number;
+  mac: string | null;
+}
+
 export interface SigningKeyRow {
   kid: string;
   publicJwk: string;
@@ -116,17 +136,28 @@ export interface SettingsStore {
 // change is.
 
 export interface PrincipalStore {
-  /** With `firstSecret`, the principal's first client secret is stored in the same transaction. */
-  insert(row: PrincipalRow, audit?: AuditRecord, firstSecret?: ClientSecretRow): Promise<void>;
+  /** With `firstSecret` (or `firstKeys`), the principal's first client secret (or key credentials) are stored in the same transaction. */
+  insert(row: PrincipalRow, audit?: AuditRecord, firstSecret?: ClientSecretRow, firstKeys?: KeyCredentialRow[]): Promise<void>;
   get(objectId: string): Promise<PrincipalRow | null>;
   getByAppId(appId: string): Promise<PrincipalRow | null>;
   getByUpn(upn: string): Promise<PrincipalRow | null>;
   list(kind?: PrincipalKind): Promise<PrincipalRow[]>;
-  /** Deletes the principal and its client secrets. Returns false if absent. */
+  /** Deletes the principal and its client secrets and key credentials. Returns false if absent. */
   delete(objectId: string, audit?: AuditRecord): Promise<boolean>;
   addClientSecret(row: ClientSecretRow, audit?: AuditRecord): Promise<void>;
   listClientSecrets(objectId: string): Promise<ClientSecretRow[]>;
   removeClientSecret(objectId: string, keyId: string, audit?: AuditRecord): Promise<boolean>;
+  listKeyCredentials(objectId: string): Promise<KeyCredentialRow[]>;
+  /** Every principal's key credentials (a renewal of the authorization seal). */
+  allKeyCredentials(): Promise<KeyCredentialRow[]>;
+  /**
+   * Removes the principal's key credentials named by `remove` and adds `add`,
+   * in one transaction with `audit`. Throws StoreParentGoneError when the
+   * principal is gone, StoreConflictError when a keyId is taken.
+   */
+  changeKeyCredentials(objectId: string, change: { add: KeyCredentialRow[]; remove: string[] }, audit?: AuditRecord): Promise<void>;
+  /** Replaces a key credential's seal if it is still `was`: true when replaced. */
+  setKeyCredentialMac(keyId: string, mac: string, was: string | null): Promise<boolean>;
   /**
    * Replaces a stored credential hash, the principal's password hash (keyId
    * null) or one of its client secrets', if it is still `from`: true when it

@@ -18,8 +18,20 @@ export interface AzResult {
 
 /** Registers the server with a fresh az profile, signs in as its administrator, and returns a runner. */
 export async function azSignedIn(server: TestServer): Promise<(args: string[], cwd?: string) => Promise<AzResult>> {
+  const az = await azRegistered(server);
+  const b = server.bootstrap;
+  const r = await az(['login', '--service-principal', '-u', b.clientId, '-p', b.clientSecret, '--tenant', b.tenantId, '-o', 'none', '--only-show-errors']);
+  if (r.code !== 0) throw new Error(`az login: ${r.stderr}`);
+  return az;
+}
+
+/**
+ * Registers the server with a fresh az profile and returns a runner, signed in as nobody. `ownHome`: HOME is
+ * the profile's folder too (az writes the certificates it makes to HOME).
+ */
+export async function azRegistered(server: TestServer, opts: { ownHome?: boolean } = {}): Promise<(args: string[], cwd?: string) => Promise<AzResult>> {
   const home = mkdtempSync(join(tmpdir(), 'coffer-az-'));
-  const env = { ...process.env, AZURE_CONFIG_DIR: home, REQUESTS_CA_BUNDLE: process.env.COFFER_TEST_CA_BUNDLE, AZURE_CORE_COLLECT_TELEMETRY: 'false' };
+  const env = { ...process.env, AZURE_CONFIG_DIR: home, ...(opts.ownHome ? { HOME: home } : {}), REQUESTS_CA_BUNDLE: process.env.COFFER_TEST_CA_BUNDLE, AZURE_CORE_COLLECT_TELEMETRY: 'false' };
   const az = (args: string[], cwd?: string): Promise<AzResult> =>
     run('/usr/bin/az', args, { env, cwd, timeout: 120_000 }).then(
       (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
@@ -32,11 +44,9 @@ export async function azSignedIn(server: TestServer): Promise<(args: string[], c
   };
   const file = join(home, 'coffer-cloud.json');
   writeFileSync(file, JSON.stringify(cloud));
-  const b = server.bootstrap;
   for (const args of [
     ['cloud', 'register', '-n', 'coffer', '--cloud-config', `@${file}`],
     ['cloud', 'set', '-n', 'coffer'],
-    ['login', '--service-principal', '-u', b.clientId, '-p', b.clientSecret, '--tenant', b.tenantId, '-o', 'none'],
   ]) {
     const r = await az([...args, '--only-show-errors']);
     if (r.code !== 0) throw new Error(`az ${args.join(' ')}: ${r.stderr}`);

@@ -1,4 +1,4 @@
-import { ClientSecretCredential } from '@azure/identity';
+import { ClientSecretCredential, type TokenCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { KeyVaultManagementClient } from '@azure/arm-keyvault';
 import type { TestServer } from './server-fixture.js';
@@ -13,7 +13,7 @@ export function credential(server: TestServer, clientId = server.bootstrap.clien
   });
 }
 
-export function secretClient(server: TestServer, vault: string, cred = credential(server)) {
+export function secretClient(server: TestServer, vault: string, cred: TokenCredential = credential(server)) {
   return new SecretClient(server.vaultUrl(vault), cred, { retryOptions: { maxRetries: 0 } });
 }
 

@@ -11,6 +11,7 @@ import { byKey, collect, hex32, insertVault, isConflict, keyAuditChain, principa
 import { describeSecretConformance } from './store-conformance-secrets.js';
 import { describeVaultKeyConformance } from './store-conformance-vault-keys.js';
 import { describeSignInCodeConformance } from './store-conformance-sign-in.js';
+import { describeKeyCredentialConformance } from './store-conformance-key-credentials.js';
 
 // The storage contract as executable checks. Every Store implementation
 // (SQLite now, PostgreSQL next) runs this same suite.
@@ -389,6 +390,7 @@ export function runStoreConformance(label: string, makeStore: StoreFactory): voi
     describeVaultKeyConformance({ store: () => store, newVault });
     describeAccessConformance({ store: () => store });
     describeSignInCodeConformance({ store: () => store });
+    describeKeyCredentialConformance({ store: () => store });
     describeAuditConformance({ store: () => store, newVault, auditKey: () => auditKey });
     describeAuditRenewalConformance({ store: () => store, newVault, keyring: () => keyring });
   });

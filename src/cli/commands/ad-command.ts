@@ -161,7 +161,7 @@ export function registerAdCommands(program: Command): void {
   const credential = sp.command('credential').description("A service principal's client secrets.");
   withOutput(credential.command('list').description("List a service principal's client secrets (their metadata: never the secrets)."))
     .requiredOption('--id <id>', 'appId, object id or display name')
-    .option('--cert', 'list certificate credentials (coffer has none)')
+    .option('--cert', 'list certificate credentials')
     .action(
       run<{ id: string; cert?: boolean }>(async (o, s) => {
         // As az's list_service_principal_credentials: the principal read whole, then one of its credential lists.

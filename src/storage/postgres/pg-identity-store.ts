@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import type { ClientSecretRow, PrincipalRow, PrincipalStore, RefreshTokenStore, SettingsStore, SigningKeyStore } from '../store-types.js';
-import { USED_REFRESH_TOKEN_KEPT_SECONDS } from '../store-types.js';
+import type { ClientSecretRow, KeyCredentialRow, PrincipalRow, PrincipalStore, RefreshTokenStore, SettingsStore, SigningKeyStore } from '../store-types.js';
+import { StoreParentGoneError, USED_REFRESH_TOKEN_KEPT_SECONDS } from '../store-types.js';
 import type { PgAuditedWrite } from './pg-audit-store.js';
 import { changes, nameKey, one, rows, transaction, unique, type Queryable } from './pg-support.js';
 
@@ -12,6 +12,8 @@ const PRINCIPAL = `object_id AS "objectId", kind, display_name AS "displayName",
   password_hash AS "passwordHash", mail_nickname AS "mailNickname", created_at AS "createdAt"`;
 const CLIENT_SECRET = `key_id AS "keyId", object_id AS "objectId", secret_hash AS "secretHash", hint,
   display_name AS "displayName", start_at AS "startAt", end_at AS "endAt"`;
+const KEY_CREDENTIAL = `key_id AS "keyId", object_id AS "objectId", certificate, thumbprint_sha1 AS "thumbprintSha1",
+  thumbprint_sha256 AS "thumbprintSha256", display_name AS "displayName", start_at AS "startAt", end_at AS "endAt", mac`;
 const SIGNING_KEY = `kid, public_jwk AS "publicJwk", private_sealed AS "privateSealed", master_key_id AS "masterKeyId",
   created_at AS "createdAt", retired_at AS "retiredAt"`;
 const REFRESH_TOKEN = `token_hash AS "tokenHash", object_id AS "objectId", client_id AS "clientId", scope, expires_at AS "expiresAt", family_id AS "familyId"`;
@@ -53,10 +55,27 @@ async function storeSecret(db: Queryable, s: ClientSecretRow): Promise<void> {
   );
 }
 
+async function changeKeys(db: Queryable, objectId: string, change: { add: KeyCredentialRow[]; remove: string[] }): Promise<void> {
+  // Locks the principal for the transaction: a delete racing this one waits, or has already removed it.
+  if (!(await one(db, 'SELECT 1 FROM principals WHERE object_id = $1 FOR SHARE', [objectId]))) {
+    throw new StoreParentGoneError(`key credentials of ${objectId}: its parent no longer exists`);
+  }
+  for (const keyId of change.remove) await db.query('DELETE FROM key_credentials WHERE object_id = $1 AND key_id = $2', [objectId, keyId]);
+  for (const k of change.add) {
+    await unique(`key credential ${k.keyId}`, () =>
+      db.query(
+        `INSERT INTO key_credentials (key_id, object_id, certificate, thumbprint_sha1, thumbprint_sha256, display_name, start_at, end_at, mac)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        [k.keyId, objectId, k.certificate, k.thumbprintSha1, k.thumbprintSha256, k.displayName, k.startAt, k.endAt, k.mac],
+      ),
+    );
+  }
+}
+
 export function pgPrincipalStore(pool: pg.Pool, audited: PgAuditedWrite): PrincipalStore {
   const find = (where: string, value: string) => one<PrincipalRow>(pool, `SELECT ${PRINCIPAL} FROM principals WHERE ${where} = $1`, [value]);
   return {
-    async insert(p, audit, firstSecret) {
+    async insert(p, audit, firstSecret, firstKeys) {
       // appIds are GUIDs and UPNs are e-mail-like: both compare case-insensitively in Entra ID.
       const appIdKey = p.appId === null ? null : nameKey(p.appId);
       const upnKey = p.upn === null ? null : nameKey(p.upn);
@@ -72,8 +91,9 @@ export function pgPrincipalStore(pool: pg.Pool, audited: PgAuditedWrite): Princi
             ),
           );
           if (firstSecret) await storeSecret(db, firstSecret);
+          if (firstKeys?.length) await changeKeys(db, p.objectId, { add: firstKeys, remove: [] });
         },
-        firstSecret !== undefined,
+        firstSecret !== undefined || (firstKeys?.length ?? 0) > 0,
       );
     },
     get: (objectId) => find('object_id', objectId),
@@ -86,6 +106,7 @@ export function pgPrincipalStore(pool: pg.Pool, audited: PgAuditedWrite): Princi
         audit,
         async (c) => {
           await c.query('DELETE FROM client_secrets WHERE object_id = $1', [objectId]);
+          await c.query('DELETE FROM key_credentials WHERE object_id = $1', [objectId]);
           return (await changes(c, 'DELETE FROM principals WHERE object_id = $1', [objectId])) > 0;
         },
         true,
@@ -96,6 +117,11 @@ export function pgPrincipalStore(pool: pg.Pool, audited: PgAuditedWrite): Princi
     listClientSecrets: (objectId) => rows(pool, `SELECT ${CLIENT_SECRET} FROM client_secrets WHERE object_id = $1 ORDER BY start_at, key_id`, [objectId]),
     removeClientSecret: (objectId, keyId, audit) =>
       audited(audit, async (db) => (await changes(db, 'DELETE FROM client_secrets WHERE object_id = $1 AND key_id = $2', [objectId, keyId])) > 0),
+    listKeyCredentials: (objectId) => rows<KeyCredentialRow>(pool, `SELECT ${KEY_CREDENTIAL} FROM key_credentials WHERE object_id = $1 ORDER BY start_at, key_id`, [objectId]),
+    allKeyCredentials: () => rows<KeyCredentialRow>(pool, `SELECT ${KEY_CREDENTIAL} FROM key_credentials ORDER BY object_id, start_at, key_id`),
+    changeKeyCredentials: (objectId, change, audit) => audited(audit, (db) => changeKeys(db, objectId, change), true),
+    setKeyCredentialMac: async (keyId, mac, was) =>
+      (await changes(pool, 'UPDATE key_credentials SET mac = $1 WHERE key_id = $2 AND mac IS NOT DISTINCT FROM $3', [mac, keyId, was])) > 0,
     replaceCredentialHash: async (objectId, keyId, from, to) =>
       (keyId === null
         ? await changes(pool, 'UPDATE principals SET password_hash = $1 WHERE object_id = $2 AND password_hash = $3', [to, objectId, from])

@@ -292,6 +292,24 @@ export const PG_MIGRATIONS: readonly Migration[] = [
     version: 13,
     sql: SEAL_COLUMNS_SQL,
   },
+  {
+    // Certificate credentials: as SQLite's version 15.
+    version: 14,
+    sql: `
+      CREATE TABLE key_credentials (
+        key_id text COLLATE "C" PRIMARY KEY,
+        object_id text NOT NULL REFERENCES principals (object_id) ON DELETE CASCADE,
+        certificate bytea NOT NULL,
+        thumbprint_sha1 text NOT NULL,
+        thumbprint_sha256 text NOT NULL,
+        display_name text,
+        start_at bigint NOT NULL,
+        end_at bigint NOT NULL,
+        mac text
+      );
+      CREATE INDEX key_credentials_by_principal ON key_credentials (object_id);
+    `,
+  },
 ];
 
 /** Brings the database to the newest known schema; returns that version. */

@@ -3,6 +3,7 @@ import type { AuditedWrites } from './sqlite-audit-store.js';
 import type {
   AuditRecord,
   ClientSecretRow,
+  KeyCredentialRow,
   PrincipalRow,
   PrincipalStore,
   RefreshTokenRow,
@@ -11,7 +12,7 @@ import type {
   SigningKeyRow,
   SigningKeyStore,
 } from '../store-types.js';
-import { USED_REFRESH_TOKEN_KEPT_SECONDS } from '../store-types.js';
+import { StoreParentGoneError, USED_REFRESH_TOKEN_KEPT_SECONDS } from '../store-types.js';
 import { nameKey, unique } from './sqlite-support.js';
 
 // Deployment settings, principals with their client secrets, token signing
@@ -36,6 +37,18 @@ interface ClientSecretRecord {
   display_name: string | null;
   start_at: number;
   end_at: number;
+}
+
+interface KeyCredentialRecord {
+  key_id: string;
+  object_id: string;
+  certificate: Buffer;
+  thumbprint_sha1: string;
+  thumbprint_sha256: string;
+  display_name: string | null;
+  start_at: number;
+  end_at: number;
+  mac: string | null;
 }
 
 interface SigningKeyRecord {
@@ -75,6 +88,18 @@ const toClientSecret = (r: ClientSecretRecord): ClientSecretRow => ({
   displayName: r.display_name,
   startAt: r.start_at,
   endAt: r.end_at,
+});
+
+const toKeyCredential = (r: KeyCredentialRecord): KeyCredentialRow => ({
+  keyId: r.key_id,
+  objectId: r.object_id,
+  certificate: r.certificate,
+  thumbprintSha1: r.thumbprint_sha1,
+  thumbprintSha256: r.thumbprint_sha256,
+  displayName: r.display_name,
+  startAt: r.start_at,
+  endAt: r.end_at,
+  mac: r.mac,
 });
 
 const toSigningKey = (r: SigningKeyRecord): SigningKeyRow => ({
@@ -126,6 +151,18 @@ export function sqlitePrincipalStore(db: Database.Database, audited: AuditedWrit
   const ofKind = db.prepare<[string], PrincipalRecord>('SELECT * FROM principals WHERE kind = ? ORDER BY created_at, object_id');
   const deleteSecrets = db.prepare<[string]>('DELETE FROM client_secrets WHERE object_id = ?');
   const deletePrincipal = db.prepare<[string]>('DELETE FROM principals WHERE object_id = ?');
+  const deleteKeys = db.prepare<[string]>('DELETE FROM key_credentials WHERE object_id = ?');
+  const addKey = db.prepare<[string, string, Buffer, string, string, string | null, number, number, string | null]>(
+    `INSERT INTO key_credentials (key_id, object_id, certificate, thumbprint_sha1, thumbprint_sha256, display_name, start_at, end_at, mac)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const listKeys = db.prepare<[string], KeyCredentialRecord>('SELECT * FROM key_credentials WHERE object_id = ? ORDER BY start_at, key_id');
+  const allKeys = db.prepare<[], KeyCredentialRecord>('SELECT * FROM key_credentials ORDER BY object_id, start_at, key_id');
+  const removeKey = db.prepare<[string, string]>('DELETE FROM key_credentials WHERE object_id = ? AND key_id = ?');
+  const principalExists = db.prepare<[string], { one: number }>('SELECT 1 AS one FROM principals WHERE object_id = ?');
+  const setKeyMac = db.prepare<{ keyId: string; mac: string; was: string | null }>(
+    'UPDATE key_credentials SET mac = :mac WHERE key_id = :keyId AND ((:was IS NULL AND mac IS NULL) OR mac = :was)',
+  );
   const addSecret = db.prepare<[string, string, string, string, string | null, number, number]>(
     'INSERT INTO client_secrets (key_id, object_id, secret_hash, hint, display_name, start_at, end_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
   );
@@ -142,9 +179,21 @@ export function sqlitePrincipalStore(db: Database.Database, audited: AuditedWrit
   });
   const remove = db.transaction((objectId: string): boolean => {
     deleteSecrets.run(objectId);
+    deleteKeys.run(objectId);
     return deletePrincipal.run(objectId).changes > 0;
   });
   const one = (r: PrincipalRecord | undefined) => (r ? toPrincipal(r) : null);
+  const changeKeys = (objectId: string, change: { add: KeyCredentialRow[]; remove: string[] }) => {
+    // A principal deleted meanwhile: its parent is gone, whether or not anything is added.
+    if (!principalExists.get(objectId)) throw new StoreParentGoneError(`key credentials of ${objectId}: its parent no longer exists`);
+    for (const keyId of change.remove) removeKey.run(objectId, keyId);
+    for (const k of change.add) {
+      unique(`key credential ${k.keyId}`, () =>
+        addKey.run(k.keyId, objectId, k.certificate, k.thumbprintSha1, k.thumbprintSha256, k.displayName, k.startAt, k.endAt, k.mac),
+      );
+    }
+  };
+  const changeKeysAlone = db.transaction(changeKeys);
   const storeSecret = (s: ClientSecretRow) =>
     void unique(`client secret ${s.keyId}`, () => addSecret.run(s.keyId, s.objectId, s.secretHash, s.hint, s.displayName, s.startAt, s.endAt));
   // The principal and its first secret together, in a transaction of their own even without a record.
@@ -152,13 +201,14 @@ export function sqlitePrincipalStore(db: Database.Database, audited: AuditedWrit
   const insertWithSecret = (audit: AuditRecord | undefined, write: () => void) => (audit ? audited.run(audit, write) : both.immediate(write));
 
   return {
-    async insert(p, audit, firstSecret) {
+    async insert(p, audit, firstSecret, firstKeys) {
       // appIds are GUIDs and UPNs are e-mail-like: both compare case-insensitively in Entra ID.
       const appIdKey = p.appId === null ? null : nameKey(p.appId);
       const upnKey = p.upn === null ? null : nameKey(p.upn);
       insertWithSecret(audit, () => {
         unique(`principal ${p.objectId}`, () => insert.run(p.objectId, p.kind, p.displayName, p.appId, appIdKey, p.upn, upnKey, p.passwordHash, p.mailNickname, p.createdAt));
         if (firstSecret) storeSecret(firstSecret);
+        if (firstKeys?.length) changeKeys(p.objectId, { add: firstKeys, remove: [] });
       });
     },
     get: async (objectId) => one(byId.get(objectId)),
@@ -171,6 +221,13 @@ export function sqlitePrincipalStore(db: Database.Database, audited: AuditedWrit
     },
     listClientSecrets: async (objectId) => listSecrets.all(objectId).map(toClientSecret),
     removeClientSecret: async (objectId, keyId, audit) => audited.run(audit, () => removeSecret.run(objectId, keyId).changes > 0),
+    listKeyCredentials: async (objectId) => listKeys.all(objectId).map(toKeyCredential),
+    allKeyCredentials: async () => allKeys.all().map(toKeyCredential),
+    async changeKeyCredentials(objectId, change, audit) {
+      if (audit) audited.run(audit, () => changeKeys(objectId, change));
+      else changeKeysAlone.immediate(objectId, change);
+    },
+    setKeyCredentialMac: async (keyId, mac, was) => setKeyMac.run({ keyId, mac, was }).changes > 0,
     replaceCredentialHash: async (objectId, keyId, from, to) =>
       (keyId === null ? rehashPassword.run(to, objectId, from) : rehashSecret.run(to, objectId, keyId, from)).changes > 0,
     setPassword: async (objectId, from, to, audit) => audited.run(audit, () => setPassword.immediate(objectId, from, to)),

@@ -340,6 +340,24 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 14,
     sql: SEAL_COLUMNS_SQL,
   },
+  {
+    // Certificate credentials of service principals (identity/key-credentials.ts), each sealed as authorization data.
+    version: 15,
+    sql: `
+      CREATE TABLE key_credentials (
+        key_id TEXT PRIMARY KEY,
+        object_id TEXT NOT NULL REFERENCES principals (object_id) ON DELETE CASCADE,
+        certificate BLOB NOT NULL,
+        thumbprint_sha1 TEXT NOT NULL,
+        thumbprint_sha256 TEXT NOT NULL,
+        display_name TEXT,
+        start_at INTEGER NOT NULL,
+        end_at INTEGER NOT NULL,
+        mac TEXT
+      ) STRICT;
+      CREATE INDEX key_credentials_by_principal ON key_credentials (object_id);
+    `,
+  },
 ];
 
 export class SchemaTooNewError extends Error {
