@@ -363,6 +363,27 @@ describe('management plane access control', () => {
     assert.equal(r.body!.vault.permissionModel, 'rbac');
   });
 
+  it("check access counts a compound identity's access policy only for its application", async () => {
+    const vault = await createVault(server, 'explain-compound');
+    const user = await api(server, 'POST', '/v1.0/users', { displayName: 'compound user', userPrincipalName: `compound-${Date.now()}@coffer.local`, passwordProfile: { password: 'Compound-Passw0rd!' }, accountEnabled: true });
+    assert.equal(user.status, 201, JSON.stringify(user.body));
+    const app = await newServicePrincipal(server, 'compound-app');
+    const policy = (objectId: string, applicationId?: string) => ({ tenantId: server.bootstrap.tenantId, objectId, ...(applicationId ? { applicationId } : {}), permissions: { secrets: ['get'] } });
+    const added = await api(server, 'PUT', `${vault.id}/accessPolicies/add?api-version=2023-07-01`, { properties: { accessPolicies: [policy(user.body!.id, app.appId), policy(app.id, app.appId)] } });
+    assert.equal(added.status, 200, JSON.stringify(added.body));
+    const getOf = async (principalId: string) => {
+      const r = await api(server, 'POST', '/coffer/check-access', { principalId, scope: vault.id });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      return r.body!.data.find((d: { operation: string }) => d.operation === 'SecretGet');
+    };
+    const asUser = await getOf(user.body!.id);
+    assert.equal(asUser.allowed, false, 'the user alone is not granted: only through the application');
+    assert.deepEqual(asUser.ignoredGrants.map((g: { applicationId: string | null }) => g.applicationId), [app.appId.toLowerCase()]);
+    const asApp = await getOf(app.id);
+    assert.equal(asApp.allowed, true, "the application's own token names it");
+    assert.equal(asApp.grants[0].applicationId, app.appId.toLowerCase());
+  });
+
   it('check access at a secret answers the vault-wide operations (list, list deleted, restore) as the vault does', async () => {
     await createVault(server, 'explain-one', { enableRbacAuthorization: true });
     const sp = await newServicePrincipal(server, 'one-secret');

@@ -70,6 +70,7 @@ export function createCheckAccess(deps: { authorizer: Authorizer; index: AccessI
       deps.vaults.assertIntact(vault);
     }
     const id = principal.objectId;
+    const ownApp = principal.kind === 'ServicePrincipal' ? (principal.appId?.toLowerCase() ?? null) : null;
 
     const management = [];
     for (const action of MANAGEMENT_ACTIONS) {
@@ -85,7 +86,12 @@ export function createCheckAccess(deps: { authorizer: Authorizer; index: AccessI
     for (const [key, op] of Object.entries(SECRET_OPERATIONS)) {
       const at = vaultPath !== null && VAULT_OPERATIONS.has(key) ? { path: vaultPath } : scope;
       const rbac = await Promise.all(authorizer.rbacGrants(id, op.dataAction, 'data', at.path).map((g) => describeRbac(id, scope.key, g)));
-      const policies = vault ? await Promise.all(authorizer.accessPolicyMatches(id, null, vault, op.permission).map((m) => describePolicy(id, m))) : [];
+      const matches = vault ? authorizer.accessPolicyMatches(id, null, vault, op.permission) : [];
+      // A compound identity's entry (applicationId) grants only through that application, which a service
+      // principal's own token names and a user's names only when they sign in through it: not the principal alone.
+      const alone = matches.filter((m) => !m.entry.applicationId || m.entry.applicationId === ownApp);
+      const policies = await Promise.all(alone.map((m) => describePolicy(id, m)));
+      const throughApp = await Promise.all(matches.filter((m) => !alone.includes(m)).map((m) => describePolicy(id, m)));
       const effective = model === 'rbac' ? rbac : policies;
       data.push({
         operation: op.name,
@@ -94,7 +100,8 @@ export function createCheckAccess(deps: { authorizer: Authorizer; index: AccessI
         allowed: effective.length > 0,
         grants: effective,
         // Grants of the model the vault does not use: they exist but do not count.
-        ignoredGrants: model === 'rbac' ? policies : rbac,
+        // and compound-identity policies, which need their application.
+        ignoredGrants: model === 'rbac' ? [...policies, ...throughApp] : [...rbac, ...throughApp],
       });
     }
     return {

@@ -87,6 +87,8 @@ export interface Grant {
   inherited?: boolean;
   endDateTime?: string | null;
   secretPermissions?: string[];
+  /** An access policy of a compound identity: it grants only through this application. */
+  applicationId?: string | null;
   via: { kind: 'direct' } | { kind: 'group'; groupId: string; groupName: string | null };
 }
 

@@ -16,7 +16,8 @@ export function describeScope(scope: string, here: string): string {
 
 export function describeGrant(g: Grant, here: string): string {
   const via = g.via.kind === 'group' ? ` through group ${g.via.groupName ?? g.via.groupId}` : '';
-  if (g.type === 'accessPolicy') return `Access policy (${(g.secretPermissions ?? []).join(', ') || 'no secret permissions'})${via}`;
+  const app = g.applicationId ? `, only through application ${g.applicationId}` : '';
+  if (g.type === 'accessPolicy') return `Access policy (${(g.secretPermissions ?? []).join(', ') || 'no secret permissions'})${app}${via}`;
   return `${g.roleName} at ${describeScope(g.scope ?? '', here)}${g.endDateTime ? `, until ${new Date(g.endDateTime).toLocaleString()}` : ''}${via}`;
 }
 
