@@ -170,8 +170,8 @@ export function registerKeyvaultCommands(program: Command): Command {
     .addOption(Object.assign(new Option('--no-self-perms [bool]', 'with access policies: no policy for the creator'), { negate: false, attributeName: () => 'noSelfPerms' }))
     .option(TAGS_OPTION, 'space-separated tags: key[=value]')
     .option('--network-acls <json>', 'network rules: a JSON string or a JSON file\'s path, {"ip": [IP or CIDR, ...], "vnet": [VNET/SUBNET or subnet id, ...]}')
-    .option('--network-acls-ips <ips...>', 'network rules: IP addresses or CIDR ranges to allow')
-    .option('--network-acls-vnets <vnets...>', 'network rules: subnets to allow, as VNET/SUBNET or a subnet id (kept; coffer sees no virtual networks)')
+    .option('--network-acls-ips [ips...]', 'network rules: IP addresses or CIDR ranges to allow')
+    .option('--network-acls-vnets [vnets...]', 'network rules: subnets to allow, as VNET/SUBNET or a subnet id (kept; coffer sees no virtual networks)')
     .addHelpText('after', '\nExamples:\n  coffer keyvault create --name my-vault --resource-group my-rg')
     .action(
       run<CreateOptions>(async (o, s) => {
