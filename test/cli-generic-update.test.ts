@@ -59,7 +59,8 @@ describe('generic update arguments', () => {
       { kind: 'remove', values: ['tags.b'] },
     ]);
     const resource = { tags: { a: '1' }, properties: { list: [] as unknown[] } };
-    assert.deepEqual(applyGenericUpdate(resource, { genericSteps: steps }), { tags: { a: 2 }, properties: { list: [{ k: 'v' }, -1, 'x'] } });
+    // Python's ints are bigints (a float stays a number: tags.a=2.0 would be sent as '2.0').
+    assert.deepEqual(applyGenericUpdate(resource, { genericSteps: steps }), { tags: { a: 2n }, properties: { list: [{ k: 'v' }, -1n, 'x'] } });
     // Order matters: removing tags.b before the --set made it is refused.
     assert.throws(() => applyGenericUpdate(resource, { genericSteps: [steps[4]!, steps[1]!] }), /Couldn't find 'b' in 'tags'\. Available options: \['a'\]/);
   });
@@ -67,7 +68,7 @@ describe('generic update arguments', () => {
   it('--add: consecutive key=value items make one dict of text; other items are JSON, else text, each', () => {
     const resource = { properties: { accessPolicies: [] as unknown[] } };
     const added = applyGenericUpdate(resource, { add: ['properties.accessPolicies', 'objectId=o1', 'n=5', '{"x": 1}', 'plain', 'tenantId=t=u', '7'] }, vaultModel);
-    assert.deepEqual(added.properties.accessPolicies, [{ objectId: 'o1', n: '5' }, { x: 1 }, 'plain', { tenantId: 't=u' }, 7]);
+    assert.deepEqual(added.properties.accessPolicies, [{ objectId: 'o1', n: '5' }, { x: 1n }, 'plain', { tenantId: 't=u' }, 7n]);
     // A list that is None is made first; a path alone adds nothing.
     assert.deepEqual(applyGenericUpdate({ properties: {} }, { add: ['properties.privateEndpointConnections', 'id=p'] }, vaultModel).properties, { privateEndpointConnections: [{ id: 'p' }] });
     assert.deepEqual(applyGenericUpdate(resource, { add: ['properties.accessPolicies'] }, vaultModel), resource);
@@ -196,7 +197,7 @@ describe('generic update arguments', () => {
       assert.equal(r.tags.n, '5');
       const resource = { properties: { list: [] as unknown[], flag: false } };
       assert.deepEqual(applyGenericUpdate(resource, { set: ['properties.flag=true'], add: ['properties.list', '{"a": 1}'], forceString: true }).properties, { list: ['{"a": 1}'], flag: 'true' });
-      assert.deepEqual(applyGenericUpdate(resource, { set: ['properties.flag=true'], add: ['properties.list', '{"a": 1}'] }).properties, { list: [{ a: 1 }], flag: true });
+      assert.deepEqual(applyGenericUpdate(resource, { set: ['properties.flag=true'], add: ['properties.list', '{"a": 1}'] }).properties, { list: [{ a: 1n }], flag: true });
     });
   });
 });

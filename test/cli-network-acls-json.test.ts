@@ -72,4 +72,22 @@ describe('CLI: keyvault create --network-acls, as az 2.45 reads it', () => {
       assert.deepEqual(r.coffer, { ...r.az, stderr: withoutTraceback(r.az.stderr) }, args.join(' '));
     }
   });
+
+  it('reads sets, bytes, complex numbers and ints in any base as ast.literal_eval does, then fails or sends them as az does', async () => {
+    for (const args of [
+      ['{1, 2}'], ["{'ip', 'vnet'}"], ["{'ip', 'vnet'}", '--network-acls-ips', '1.1.1.1'], ["b'ip'"], ['1j'], ['1+2j'], ['0x10'], ['0o7'], ['0b1'], ['1_000'],
+      ["{'vnet': [0x10]}"], ["{'vnet': [b'a/b']}"], ["{'ip': [b'1.2.3.4']}"], ["{'ip': [0x1]}"], ["{'ip': [1+2j]}"], ["{'ip': [{1}]}"],
+    ]) {
+      const r = await both(['--network-acls', ...args]);
+      assert.equal(r.az.code, 1, args.join(' '));
+      const expected = r.az.stderr.startsWith('ERROR: The command failed with an unexpected error') ? { ...r.az, stderr: withoutTraceback(r.az.stderr) } : r.az;
+      assert.deepEqual(r.coffer, expected, args.join(' '));
+    }
+    const query = ['--query', 'properties.networkAcls', '-o', 'json'];
+    for (const value of ["{'ip': {'1.2.3.4'}, 'vnet': (), 1: b'x', (2, 3): 1j}", 'set()', "{'ip': [u'5.6.7.8'], 'vnet': set()}"]) {
+      const r = await both(['--network-acls', value, ...query]);
+      assert.equal(r.az.code, 0, r.az.stderr);
+      assert.deepEqual(r.coffer, r.az, value);
+    }
+  });
 });

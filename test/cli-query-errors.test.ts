@@ -75,4 +75,15 @@ describe('CLI: --query failing at runtime, as az 2.45 reports it', () => {
       assert.equal(a.code, 0, query);
     }
   });
+
+  it("runs merge(), contains(), to_number() and type() as Python's code runs them", async () => {
+    const show = ['keyvault', 'show', '-n', 'query-a', '-g', 'rg'];
+    // Python's own exceptions: merge() checks only its first argument, then dict.update() fails on the others.
+    for (const query of ['merge(@, `1`)', 'merge(@, name)', 'contains(name, `1`)', 'to_number(&name)']) {
+      assert.equal((await compare(show, query)).code, 1, query);
+    }
+    for (const query of ['merge(@, `[["a", 1]]`).a', 'contains(`[1]`, `true`)', 'type(&name)', 'to_number(`"1_000"`)', 'avg(`[]`)']) {
+      assert.equal((await compare(show, query)).code, 0, query);
+    }
+  });
 });

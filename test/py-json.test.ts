@@ -8,6 +8,7 @@ import { CliError, formatCliError } from '../src/cli/cli-error.js';
 import { fileOrDict } from '../src/cli/file-or-dict.js';
 import { pyJsonLoads } from '../src/cli/py-json.js';
 import { pyLiteralEval } from '../src/cli/py-literal.js';
+import { pyRepr, type PyValue } from '../src/cli/py-value.js';
 
 // coffer's reading of az's JSON arguments against Python's own json.loads and ast.literal_eval (the
 // python3 az runs on): the same values accepted, and the same error messages, which az prints.
@@ -17,7 +18,14 @@ const CASES = [
   '"a\tb"', '[1 2]', '{"a":1 "b"}', 'nul', '-', '-x', '01', '1.', '1e', 'NaN x', "{'a':1}", '[1]\n\n x', '\n\n  {"a": [1, 2,\n ]}',
   '{"é":1} é', '\ufeff{}', '{"a": [1, 2.5, true, null, "\\ud83d\\ude00"]}',
 ];
-const LITERALS = ["{'ip': ['1.2.3.4'], 'vnet': ('a/b',)}", "  {'a': -1.5, 'b': None, 'c': True}", "['x' 'y', r'\\d']", "('solo')", '{1: 2}', 'os.system("x")', '[1,,]'];
+const LITERALS = [
+  "{'ip': ['1.2.3.4'], 'vnet': ('a/b',)}", "  {'a': -1.5, 'b': None, 'c': True}", "['x' 'y', r'\\d']", "('solo')", '{1: 2}', 'os.system("x")', '[1,,]',
+  // Sets, bytes, complex numbers, ints in any base, keys of any hashable type, and what literal_eval refuses among them.
+  '{1, True, 1.0}', 'set()', '{1: 2, True: 3}', '{(1, 2): 3}', '{[1]: 2}', '{[1]}', "b'\\x00a\\''", "Rb'x' b'y'", "b'x' 'y'", "b'caf\\xc3'", "b'\\777'",
+  '-1j', '1+2j', '1-2.5j', '1j+1', '1+-2j', '--1', '-0+0j', '1E400j', '0x_1f', '0o17', '0B101', '1_000', '1__0', '0x', '01', '00',
+  "'\\101\\7'", "'\\u00e9\\U0001F600'", "b'\\u00e9'", '1.', '.5', '1e400', '-0.0', '1e16', '1.5e-5', '0.0001', '123456789.123456789', '[1e22, 5e-324]',
+  "'\\x7f\\x80\\xa0 \\u2028'",
+];
 
 function python(code: string, inputs: string[]): string[] {
   return JSON.parse(execFileSync('python3', ['-c', code], { input: JSON.stringify(inputs) }).toString()) as string[];
@@ -39,10 +47,8 @@ describe('Python json.loads and ast.literal_eval, as az reads JSON arguments', (
 
   it('reads the Python literals az falls back to, and refuses what literal_eval refuses', () => {
     const expected = python('import ast,json,sys\nout=[]\nfor c in json.load(sys.stdin):\n  try: out.append(repr(ast.literal_eval(c)))\n  except Exception: out.append("refused")\nprint(json.dumps(out))', LITERALS);
-    const repr = (v: unknown): string =>
-      v === undefined ? 'refused' : v === null ? 'None' : typeof v === 'boolean' ? (v ? 'True' : 'False') : typeof v === 'string' ? `'${v.replaceAll('\\', '\\\\')}'` : typeof v !== 'object' ? String(v) : Array.isArray(v) ? `[${v.map(repr).join(', ')}]` : v instanceof Map ? `{${[...v].map(([k, x]) => `${repr(k)}: ${repr(x)}`).join(', ')}}` : `(${(v as { items: unknown[] }).items.map(repr).join(', ')}${(v as { items: unknown[] }).items.length === 1 ? ',' : ''})`;
-    // {1: 2} is a dict literal_eval reads and this subset does not (only string keys).
-    assert.deepEqual(LITERALS.map((l) => repr(pyLiteralEval(l))), expected.map((e, i) => (LITERALS[i] === '{1: 2}' ? 'refused' : e)));
+    const repr = (v: PyValue | undefined) => (v === undefined ? 'refused' : pyRepr(v));
+    assert.deepEqual(LITERALS.map((l) => repr(pyLiteralEval(l))), expected);
   });
 
   it('reads nested tuples in one pass (going back at each parenthesis took seconds at 24 levels), and nesting too deep for the stack as Python fails on it', () => {

@@ -68,7 +68,7 @@ function valueOption(cmd: Command, token: string): Option | undefined {
 }
 
 /** argparse's test for a token that is an option, not a value: `-x`, `--x`, but not `-`, `-5` or text with spaces. */
-function looksLikeOption(token: string): boolean {
+export function looksLikeOption(token: string): boolean {
   return token.length > 1 && token.startsWith('-') && !/^-\d+$|^-\d*\.\d+$/.test(token) && !token.includes(' ');
 }
 

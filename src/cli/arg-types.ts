@@ -5,6 +5,7 @@ import { OUTPUT_FORMATS } from './output.js';
 import { pyRepr } from './table-format.js';
 import { CliError } from './cli-error.js';
 import { fileOrDict } from './file-or-dict.js';
+import { storeLastOccurrence } from './nargs.js';
 
 // az's argument types, checked as argparse checks them: while the command
 // line is read, left to right, so the first bad value is the one reported,
@@ -70,6 +71,7 @@ function parserOf(cmd: Command, option: Option): ((value: string) => unknown) | 
 
 /** Gives every option in the tree its az type (after every command is registered). */
 export function useAzArgTypes(cmd: Command): void {
+  storeLastOccurrence(cmd, (option) => parserOf(cmd, option));
   for (const option of cmd.options) {
     const parse = parserOf(cmd, option);
     if (!parse) continue;

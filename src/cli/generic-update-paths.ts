@@ -1,5 +1,6 @@
 import { camelCase, snakeCase, type ModelTable } from './arm-models.js';
 import { CliError } from './cli-error.js';
+import { isObject, parseValue, plainDicts, treeEquals, treeRepr, treeStr } from './generic-update-values.js';
 
 // Walking a property path as az's generic update does (arm.py's
 // _find_property and throw_and_show_options), on the resource's JSON with the
@@ -17,10 +18,6 @@ export interface PathNode {
 /** az's ValueError: the command refuses it as `invalid syntax: <usage>`. */
 export class SyntaxIssue extends Error {}
 
-export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** Objects made from the command line's values: plain dicts whatever the model says. */
-export const plainDicts = new WeakSet<object>();
 
 export class PathWalker {
   constructor(readonly models: ModelTable = {}) {}
@@ -70,12 +67,13 @@ export class PathWalker {
     const matches = list.filter((item) => {
       if (!isObject(item)) return false;
       const attrs = plainDicts.has(item) ? undefined : this.models[itemType];
-      const at = attrs ? (Object.hasOwn(attrs, snakeCase(key)) ? item[this.attributeKey(item, key)] : undefined) : item[key];
-      return at !== undefined && JSON.stringify(at) === JSON.stringify(wanted);
+      // A model's item needs the attribute; a dict's `x.get(key, None) == value` matches a missing key with None.
+      if (attrs) return Object.hasOwn(attrs, snakeCase(key)) && treeEquals(item[this.attributeKey(item, key)] ?? null, wanted);
+      return treeEquals(Object.hasOwn(item, key) ? item[key] : null, wanted);
     });
     if (matches.length === 1) return matches[0];
     if (matches.length > 1) throw new CliError(`non-unique key '${key}' found multiple matches on ${path.at(-2)}. Key must be unique.`);
-    throw new CliError(`item with value '${pyStr(wanted)}' doesn't exist for key '${key}' on ${path.at(-2)}`);
+    throw new CliError(`item with value '${treeStr(wanted)}' doesn't exist for key '${key}' on ${path.at(-2)}`);
   }
 
   /** throw_and_show_options: what can be named at `node` instead of `part`. */
@@ -88,7 +86,7 @@ export class PathWalker {
     const attrs = this.attributes(node);
     const names = attrs ? [...Object.keys(attrs), ...Object.keys(value).filter((k) => !(Object.hasOwn(attrs, snakeCase(k))))] : Object.keys(value);
     const options = [...new Set(names.map(pyCamelCase))].sort();
-    throw new CliError(`${message} Available options: [${options.map(pyRepr).join(', ')}]`);
+    throw new CliError(`${message} Available options: [${options.map(treeRepr).join(', ')}]`);
   }
 }
 
@@ -108,32 +106,6 @@ export function pyInt(text: string): number {
 export function listIndex(list: unknown[], i: number): number | undefined {
   const at = i < 0 ? list.length + i : i;
   return at >= 0 && at < list.length ? at : undefined;
-}
-
-/**
- * A value as az reads it (shell_safe_json_parse): JSON, else the Python literals True, False and None
- * (its ast.literal_eval), else the text itself.
- */
-export function parseValue(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    const literals = new Map<string, unknown>([['True', true], ['False', false], ['None', null]]);
-    return literals.has(text.trim()) ? literals.get(text.trim()) : text;
-  }
-}
-
-/** Python's str() of a parsed value, as az's messages print it. */
-const pyStr = (v: unknown): string => (typeof v === 'string' ? v : pyRepr(v));
-
-/** Python's repr() of a value read from JSON, as str() shows it inside a list or a dict. */
-export function pyRepr(v: unknown): string {
-  if (v === null || v === undefined) return 'None';
-  if (v === true || v === false) return v ? 'True' : 'False';
-  if (typeof v === 'string') return v.includes("'") && !v.includes('"') ? `"${v.replaceAll('\\', '\\\\')}"` : `'${v.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
-  if (Array.isArray(v)) return `[${v.map(pyRepr).join(', ')}]`;
-  if (isObject(v)) return `{${Object.entries(v).map(([k, x]) => `${pyRepr(k)}: ${pyRepr(x)}`).join(', ')}}`;
-  return String(v);
 }
 
 /** arm.py's make_camel_case: `system_data` → `systemData`; a name without `_` as it is. */

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { snakeCase, type ModelTable } from './arm-models.js';
 import { CliError } from './cli-error.js';
-import { PathWalker, SyntaxIssue, internalPath, isObject, listIndex, parseValue, plainDicts, pyInt, pyRepr, type PathNode } from './generic-update-paths.js';
+import { PathWalker, SyntaxIssue, internalPath, listIndex, pyInt, type PathNode } from './generic-update-paths.js';
+import { isObject, parseValue, plainDicts, put, treeStr } from './generic-update-values.js';
 
-export { isObject } from './generic-update-paths.js';
+export { isObject, toWire } from './generic-update-values.js';
 
 // az's generic update arguments (--set, --add, --remove: azure-cli's
 // core/commands/arm.py), applied to the resource as read, before it is
@@ -81,9 +82,6 @@ function splitExpression(expression: string): [string, string] {
   }
   return [expression, ''];
 }
-
-/** Sets an own key, `__proto__` included (a plain assignment of that name would replace the object's prototype). */
-const put = (obj: Record<string, unknown>, key: string, value: unknown) => Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
 
 const markPlain = <T>(value: T): T => {
   if (typeof value === 'object' && value !== null) plainDicts.add(value);
@@ -239,12 +237,13 @@ export function refuseDeprecatedAddRemove(o: GenericUpdateOptions, warn: (line: 
 }
 
 /**
- * Tags as the SDKs send them, a dict of text: a value --set read as JSON becomes its Python text (True, 5,
- * {'a': 1}); None stays null, which the service refuses as it refuses az's.
+ * Tags as the SDKs send them, a dict of text: a value --set read as JSON or a Python literal becomes its
+ * Python text (True, 5, 1.0, 1e+16, inf, {'a': 1}, (1+2j), b'x'); None stays null, which the service
+ * refuses as it refuses az's.
  */
 export function tagsAsText(tags: unknown): Record<string, string | null> {
   if (!isObject(tags)) throw new CliError('usage error: tags must stay an object');
-  const text = (v: unknown) => (v === null ? null : typeof v === 'string' ? v : pyRepr(v));
+  const text = (v: unknown) => (v === null ? null : treeStr(v));
   return Object.fromEntries(Object.entries(tags).map(([k, v]) => [k, text(v)]));
 }
 

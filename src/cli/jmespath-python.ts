@@ -2,7 +2,10 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import vm from 'node:vm';
 import jmespath from 'jmespath';
+import { isExpref, pythonBuiltins, PythonQueryError } from './jmespath-python-builtins.js';
 import { pyRepr } from './table-format.js';
+
+export { PythonQueryError } from './jmespath-python-builtins.js';
 
 // --query searched as Python's jmespath 1.0.1 (the one az 2.45 runs) searches: jmespath.js evaluates, with
 // its function calls checked as Python's checks them, so a query that fails on the data fails with
@@ -23,10 +26,9 @@ interface Runtime {
   _functionSortBy(args: Value[]): Value;
   _functionMinBy(args: Value[]): Value;
   _functionMaxBy(args: Value[]): Value;
+  _functionType(args: Value[]): Value;
 }
 
-/** What az reports when Python's own code fails inside a function (no JMESPathError): its unexpected error. */
-export class PythonQueryError extends Error {}
 
 // Python's signatures (jmespath/functions.py): the order of the types is the order the messages list them in.
 const SIGNATURES: Record<string, Signature[]> = {
@@ -68,9 +70,8 @@ const PY_TYPES: Record<string, string[]> = {
   null: ['NoneType'],
   expref: ['_Expression'],
 };
-const JMESPATH_TYPE: Record<string, string> = { dict: 'object', OrderedDict: 'object', list: 'array', str: 'string', float: 'number', int: 'number', bool: 'boolean', NoneType: 'null' };
+const JMESPATH_TYPE: Record<string, string> = { dict: 'object', OrderedDict: 'object', list: 'array', str: 'string', float: 'number', int: 'number', bool: 'boolean', NoneType: 'null', _Expression: 'expref' };
 
-const isExpref = (v: Value): v is Expref => typeof v === 'object' && v !== null && !Array.isArray(v) && (v as Partial<Expref>).jmespathType === 'Expref';
 
 let isOrdered: (o: object) => boolean = () => false;
 
@@ -182,6 +183,7 @@ function patched(): { search(data: Value, query: string): Value } {
   proto._functionMaxBy = function (this: Runtime, args: Value[]) {
     return extreme(this, 'max_by', args);
   };
+  Object.assign(proto, pythonBuiltins(pyType, proto._functionType.bind(proto)));
   return lib;
 }
 

@@ -1,16 +1,23 @@
-// The part of Python's ast.literal_eval that az's shell_safe_json_parse falls back to when an argument is
-// not JSON, so that `{'ip': ['1.2.3.4']}` (a Python dict, as Windows shells leave it) is read as az reads it:
-// strings in either quote (adjacent ones joined), decimal ints and floats with a sign, True, False, None,
-// lists, tuples and dicts with string keys. Anything else is undefined here, and the JSON error is reported
-// (az does the same for what literal_eval refuses; sets, bytes, complex numbers and non-decimal ints,
-// which it accepts, are the difference).
+// Python's ast.literal_eval (3.11), which az's shell_safe_json_parse falls back to when an argument is not
+// JSON, so that `{'ip': ['1.2.3.4']}` (a Python dict, as Windows shells leave it) is read as az reads it:
+// strings and bytes (py-literal-strings.ts), ints in any base (`0x10`, `0o7`, `0b1`, `1_000`), floats,
+// imaginary numbers and `1+2j`, one sign on a number, True, False, None, lists, tuples, sets (`set()`
+// too) and dicts with any hashable keys. Anything else is undefined here, and the JSON error is reported,
+// as az does for what literal_eval refuses.
 
-import { PyDict, PyTuple, type PyValue } from './py-value.js';
+import { LiteralRefused, readStrings, startsString } from './py-literal-strings.js';
+import { PyComplex, PyDict, PySet, PyTuple, PyTypeError, type PyValue } from './py-value.js';
 
-const ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\', "'": "'", '"': '"', a: '\x07', b: '\b', f: '\f', v: '\v', '0': '\0', '\n': '' };
-const NUMBER = /^(?:[0-9](?:_?[0-9])*)?(?:\.[0-9](?:_?[0-9])*|\.)?(?:[eE][-+]?[0-9](?:_?[0-9])*)?/;
+const DIGITS = '[0-9](?:_?[0-9])*';
+const DECIMAL = new RegExp(`^(?:(?:${DIGITS})?\\.${DIGITS}(?:[eE][-+]?${DIGITS})?|${DIGITS}\\.?(?:[eE][-+]?${DIGITS})?|${DIGITS}\\.)`);
+const BASED = /^0(?:[xX](?:_?[0-9a-fA-F])+|[oO](?:_?[0-7])+|[bB](?:_?[01])+)/;
 
-class Refused extends Error {}
+type Num = bigint | number | PyComplex;
+
+function negate(n: Num): Num {
+  if (n instanceof PyComplex) return new PyComplex(-n.re, -n.im);
+  return typeof n === 'bigint' ? -n : -n;
+}
 
 class LiteralParser {
   private i = 0;
@@ -19,106 +26,95 @@ class LiteralParser {
   parse(): PyValue {
     const v = this.expr();
     this.space();
-    if (this.i !== this.s.length) throw new Refused();
+    if (this.i !== this.s.length) throw new LiteralRefused();
     return v;
   }
 
+  private skip = (i: number): number => {
+    while (i < this.s.length && ' \t\n\r\f'.includes(this.s[i]!)) i++;
+    return i;
+  };
+
   private space(): void {
-    while (this.i < this.s.length && ' \t\n\r\f'.includes(this.s[this.i]!)) this.i++;
+    this.i = this.skip(this.i);
   }
 
-  private eat(ch: string): boolean {
+  private eat(text: string): boolean {
     this.space();
-    if (this.s[this.i] !== ch) return false;
-    this.i++;
+    if (!this.s.startsWith(text, this.i)) return false;
+    this.i += text.length;
     return true;
   }
 
   private expr(): PyValue {
     this.space();
     const ch = this.s[this.i];
-    if (ch === undefined) throw new Refused();
+    if (ch === undefined) throw new LiteralRefused();
     if (ch === '[') {
       this.i++;
       return this.items(']');
     }
     if (ch === '(') return this.paren();
-    if (ch === '{') return this.dict();
-    if (ch === '-' || ch === '+') {
-      this.i++;
-      const n = this.expr();
-      if (typeof n !== 'bigint' && typeof n !== 'number') throw new Refused();
-      return ch === '+' ? n : typeof n === 'bigint' ? -n : -n;
+    if (ch === '{') return this.braces();
+    if (startsString(this.s, this.i)) {
+      const { value, end } = readStrings(this.s, this.i, this.skip);
+      this.i = end;
+      return value;
     }
     const word = /^[A-Za-z_][A-Za-z0-9_]*/.exec(this.s.slice(this.i))?.[0];
     if (word === 'True' || word === 'False' || word === 'None') {
       this.i += word.length;
       return word === 'None' ? null : word === 'True';
     }
-    if (ch === "'" || ch === '"' || ((word === 'r' || word === 'u' || word === 'R' || word === 'U') && `'"`.includes(this.s[this.i + 1] ?? ''))) return this.strings();
-    return this.number();
+    // set(): the one call literal_eval takes.
+    if (word === 'set' && /^set\s*\(\s*\)/.test(this.s.slice(this.i))) {
+      this.i = this.s.indexOf(')', this.i) + 1;
+      return new PySet([]);
+    }
+    return this.signedNumber();
   }
 
-  private number(): PyValue {
-    const m = NUMBER.exec(this.s.slice(this.i))![0];
-    if (m === '' || m === '.' || /[A-Za-z0-9_.]/.test(this.s[this.i + m.length] ?? '')) throw new Refused();
-    this.i += m.length;
-    const text = m.replaceAll('_', '');
-    if (/[.eE]/.test(text)) return Number(text);
-    // A decimal int with a leading zero is a SyntaxError in Python 3 (unless it is all zeros).
-    if (/^0[0-9]/.test(text) && !/^0+$/.test(text)) throw new Refused();
-    return BigInt(text);
-  }
-
-  private strings(): string {
-    let out = this.string();
-    for (;;) {
+  /** A number with at most one sign (a UnaryOp on a constant), then `+ IMAGINARY` or `- IMAGINARY` (a BinOp). */
+  private signedNumber(): Num {
+    const sign = this.s[this.i];
+    if (sign === '-' || sign === '+') {
+      this.i++;
       this.space();
-      const ch = this.s[this.i];
-      if (ch !== "'" && ch !== '"' && !(/[rRuU]/.test(ch ?? '') && `'"`.includes(this.s[this.i + 1] ?? ''))) return out;
-      out += this.string();
     }
+    let n = this.number();
+    if (sign === '-') n = negate(n);
+    const save = this.i;
+    this.space();
+    const op = this.s[this.i];
+    if (op !== '+' && op !== '-') {
+      this.i = save;
+      return n;
+    }
+    this.i++;
+    this.space();
+    const right = this.number();
+    if (n instanceof PyComplex || !(right instanceof PyComplex)) throw new LiteralRefused();
+    const left = Number(n);
+    return op === '+' ? new PyComplex(left + right.re, right.im) : new PyComplex(left - right.re, -right.im);
   }
 
-  private string(): string {
-    let raw = false;
-    if (/[rRuU]/.test(this.s[this.i]!)) raw = /[rR]/.test(this.s[this.i++]!);
-    const q = this.s[this.i]!;
-    const triple = this.s.startsWith(q.repeat(3), this.i);
-    const end = triple ? q.repeat(3) : q;
-    this.i += end.length;
-    let out = '';
-    for (;;) {
-      if (this.i >= this.s.length) throw new Refused();
-      if (this.s.startsWith(end, this.i)) {
-        this.i += end.length;
-        return out;
-      }
-      const ch = this.s[this.i]!;
-      if (ch === '\n' && !triple) throw new Refused();
-      if (ch !== '\\') {
-        out += ch;
-        this.i++;
-        continue;
-      }
-      const esc = this.s[this.i + 1];
-      if (esc === undefined) throw new Refused();
-      if (raw) {
-        out += ch + esc;
-      } else if (esc in ESCAPES) {
-        out += ESCAPES[esc];
-      } else if (esc === 'x' || esc === 'u' || esc === 'U') {
-        const len = esc === 'x' ? 2 : esc === 'u' ? 4 : 8;
-        const hex = this.s.slice(this.i + 2, this.i + 2 + len);
-        if (!new RegExp(`^[0-9a-fA-F]{${len}}$`).test(hex) || parseInt(hex, 16) > 0x10ffff) throw new Refused();
-        out += String.fromCodePoint(parseInt(hex, 16));
-        this.i += len;
-      } else {
-        // An unknown escape keeps its backslash (with a warning Python prints only at compile time).
-        out += ch + esc;
-      }
-      this.i += 2;
-    }
+  /** A number constant: an int in any base, a float, or an imaginary number. */
+  private number(): Num {
+    const rest = this.s.slice(this.i);
+    const based = BASED.exec(rest)?.[0];
+    const text = based ?? DECIMAL.exec(rest)?.[0];
+    if (!text) throw new LiteralRefused();
+    this.i += text.length;
+    const imaginary = based === undefined && /^[jJ]/.test(this.s.slice(this.i));
+    if (imaginary) this.i++;
+    if (/^[A-Za-z0-9_.]/.test(this.s.slice(this.i))) throw new LiteralRefused();
+    const clean = text.replaceAll('_', '');
+    if (based !== undefined) return BigInt(clean.replace(/^0[oO]/, '0o').replace(/^0[xX]/, '0x').replace(/^0[bB]/, '0b'));
+    if (imaginary) return new PyComplex(0, Number(clean));
+    if (/[.eE]/.test(clean)) return Number(clean);
+    // A decimal int with a leading zero is a SyntaxError in Python 3 (unless it is all zeros).
+    if (/^0[0-9]/.test(clean) && !/^0+$/.test(clean)) throw new LiteralRefused();
+    return BigInt(clean);
   }
 
   /** A list's or a tuple's items up to `close` (after those in `out`, read already), a trailing comma allowed. */
@@ -127,7 +123,7 @@ class LiteralParser {
       if (this.eat(close)) return out;
       out.push(this.expr());
       if (this.eat(close)) return out;
-      if (!this.eat(',')) throw new Refused();
+      if (!this.eat(',')) throw new LiteralRefused();
     }
   }
 
@@ -137,32 +133,41 @@ class LiteralParser {
     if (this.eat(')')) return new PyTuple([]);
     const first = this.expr();
     if (this.eat(')')) return first;
-    if (!this.eat(',')) throw new Refused();
+    if (!this.eat(',')) throw new LiteralRefused();
     return new PyTuple(this.items(')', [first]));
   }
 
-  private dict(): PyDict {
+  /** `{}` and `{k: v, ...}` are dicts, `{x, ...}` a set. */
+  private braces(): PyDict | PySet {
     this.i++;
     const dict = new PyDict();
+    if (this.eat('}')) return dict;
+    const first = this.expr();
+    if (!this.eat(':')) {
+      if (this.eat('}')) return new PySet([first]);
+      if (!this.eat(',')) throw new LiteralRefused();
+      return new PySet(this.items('}', [first]));
+    }
+    dict.put(first, this.expr());
     for (;;) {
       if (this.eat('}')) return dict;
-      const key = this.expr();
-      if (typeof key !== 'string' || !this.eat(':')) throw new Refused();
-      dict.set(key, this.expr());
+      if (!this.eat(',')) throw new LiteralRefused();
       if (this.eat('}')) return dict;
-      if (!this.eat(',')) throw new Refused();
+      const key = this.expr();
+      if (!this.eat(':')) throw new LiteralRefused();
+      dict.put(key, this.expr());
     }
   }
 }
 
-/** ast.literal_eval(text), within the subset above: the value, or undefined where it is not one. */
+/** ast.literal_eval(text): the value, or undefined where it raises. */
 export function pyLiteralEval(text: string): PyValue | undefined {
   try {
     // literal_eval strips leading spaces and tabs, as the 'eval' mode it compiles in would refuse them.
     return new LiteralParser(text.replace(/^[ \t]+/, '')).parse();
   } catch (err) {
-    // Too deep for the stack: Python's parser refuses such nesting too ("too many nested parentheses").
-    if (err instanceof Refused || err instanceof RangeError) return undefined;
+    // An unhashable key or set item is a TypeError; too deep for the stack, Python's parser refuses such nesting too.
+    if (err instanceof LiteralRefused || err instanceof PyTypeError || err instanceof RangeError) return undefined;
     throw err;
   }
 }

@@ -104,7 +104,7 @@ export function registerAccountCommands(program: Command): void {
 
   withOutput(withSubscription(account.command('get-access-token').description('Get an access token for a resource (default: the management endpoint).')))
     .option('--resource <url>', 'the resource (AAD v1.0 style) to get a token for')
-    .option('--scope <scopes...>', 'scopes (AAD v2.0 style); default: the management endpoint')
+    .option('--scope [scopes...]', 'scopes (AAD v2.0 style); default: the management endpoint')
     .addOption(new Option('--resource-type <type>', 'a well-known resource').choices(Object.keys(RESOURCE_TYPES)))
     .option('-t, --tenant <tenant>', 'tenant to get the token from (no subscription in the answer)')
     .action(async (opts: OutputOptions & SubscriptionOption & { resource?: string; scope?: string[]; resourceType?: string; tenant?: string }) => {

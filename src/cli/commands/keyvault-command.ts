@@ -6,7 +6,7 @@ import type { Session } from '../session.js';
 import { pyInt } from '../arg-types.js';
 import { pyRepr } from '../table-format.js';
 import { VAULT_MODELS } from '../arm-models.js';
-import { applyGenericUpdate, hasGenericUpdate, isObject, tagsAsText, withGenericUpdate, type GenericUpdateOptions } from '../generic-update.js';
+import { applyGenericUpdate, hasGenericUpdate, isObject, tagsAsText, toWire, withGenericUpdate, type GenericUpdateOptions } from '../generic-update.js';
 import { armList } from '../arm-list.js';
 import { hasNetworkRules, networkRules } from './vault-network-acls.js';
 import type { PyValue } from '../py-value.js';
@@ -141,9 +141,14 @@ function vaultPatch(o: UpdateOptions, vault: VaultResource, warn: (line: string)
   // The whole vault as read, so that paths and az's messages see all of its model (only tags and properties are sent).
   const changed = applyGenericUpdate({ ...vault, tags, properties: { ...vault.properties, ...properties } }, o, { root: 'Vault', models: VAULT_MODELS, warn });
   if (!isObject(changed.properties) || !isObject(changed.tags)) throw new CliError('usage error: properties and tags must stay objects');
-  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  // Values the command line gave go as JSON: an int as a number, a tuple or a set as msrest's str() of it (toWire).
+  const same = (a: unknown, b: unknown) => JSON.stringify(toWire(a)) === JSON.stringify(b);
   const patch: { properties: Record<string, unknown>; tags?: Record<string, string | null> } = {
-    properties: Object.fromEntries(Object.entries(changed.properties).filter(([k, v]) => Object.hasOwn(properties, k) || !same(v, vault.properties[k]))),
+    properties: Object.fromEntries(
+      Object.entries(changed.properties)
+        .filter(([k, v]) => Object.hasOwn(properties, k) || !same(v, vault.properties[k]))
+        .map(([k, v]) => [k, toWire(v)]),
+    ),
   };
   if (!same(changed.tags, tags)) patch.tags = tagsAsText(changed.tags);
   return patch;
@@ -170,8 +175,8 @@ export function registerKeyvaultCommands(program: Command): Command {
     .addOption(Object.assign(new Option('--no-self-perms [bool]', 'with access policies: no policy for the creator'), { negate: false, attributeName: () => 'noSelfPerms' }))
     .option(TAGS_OPTION, 'space-separated tags: key[=value]')
     .option('--network-acls <json>', 'network rules: a JSON string or a JSON file\'s path, {"ip": [IP or CIDR, ...], "vnet": [VNET/SUBNET or subnet id, ...]}')
-    .option('--network-acls-ips <ips...>', 'network rules: IP addresses or CIDR ranges to allow')
-    .option('--network-acls-vnets <vnets...>', 'network rules: subnets to allow, as VNET/SUBNET or a subnet id (kept; coffer sees no virtual networks)')
+    .option('--network-acls-ips [ips...]', 'network rules: IP addresses or CIDR ranges to allow')
+    .option('--network-acls-vnets [vnets...]', 'network rules: subnets to allow, as VNET/SUBNET or a subnet id (kept; coffer sees no virtual networks)')
     .addHelpText('after', '\nExamples:\n  coffer keyvault create --name my-vault --resource-group my-rg')
     .action(
       run<CreateOptions>(async (o, s) => {

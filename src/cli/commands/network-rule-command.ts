@@ -53,7 +53,7 @@ const withRuleOptions = (cmd: Command) =>
   withOutput(cmd)
     .requiredOption('-n, --name <vault>', 'vault name')
     .option('-g, --resource-group <group>', 'resource group (found by listing when omitted)')
-    .option('--ip-address <addresses...>', 'IPv4 or IPv6 addresses or CIDR ranges')
+    .option('--ip-address [addresses...]', 'IPv4 or IPv6 addresses or CIDR ranges')
     .option('--subnet <id>', 'a virtual network subnet (kept, but coffer enforces IP rules only)')
     .option('--vnet-name <name>', 'the subnet\'s virtual network (accepted for az compatibility)');
 
@@ -71,7 +71,7 @@ export function registerNetworkRuleCommands(kv: Command): void {
     run<RuleOptions>(async (o, s) => {
       const vault = await findVault(s, o.name, o.resourceGroup);
       const acls: NetworkAcls = { bypass: 'AzureServices', defaultAction: 'Allow', ...((vault.properties.networkAcls as NetworkAcls | null) ?? {}) };
-      if (!o.subnet && !o.ipAddress) s.warn('No subnet or ip address supplied.');
+      if (!o.subnet && !o.ipAddress?.length) s.warn('No subnet or ip address supplied.');
       let changed = false;
       if (o.subnet && !(acls.virtualNetworkRules ?? []).some((r) => r.id.toLowerCase() === o.subnet!.toLowerCase())) {
         acls.virtualNetworkRules = [...(acls.virtualNetworkRules ?? []), { id: o.subnet }];

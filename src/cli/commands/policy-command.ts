@@ -75,10 +75,10 @@ async function objectIdOf(o: PolicyOptions, s: Session): Promise<string> {
 
 export function registerPolicyCommands(kv: Command): void {
   withNoWait(withPrincipal(kv.command('set-policy').description("Set a principal's permissions in a vault's access policies (families given replace the old ones).")))
-    .addOption(new Option('--secret-permissions <perms...>', 'secret permissions').choices(PERMISSION_CHOICES.secretPermissions))
-    .addOption(new Option('--key-permissions <perms...>', 'key permissions').choices(PERMISSION_CHOICES.keyPermissions))
-    .addOption(new Option('--certificate-permissions <perms...>', 'certificate permissions').choices(PERMISSION_CHOICES.certificatePermissions))
-    .addOption(new Option('--storage-permissions <perms...>', 'storage permissions').choices(PERMISSION_CHOICES.storagePermissions))
+    .addOption(new Option('--secret-permissions [perms...]', 'secret permissions').choices(PERMISSION_CHOICES.secretPermissions))
+    .addOption(new Option('--key-permissions [perms...]', 'key permissions').choices(PERMISSION_CHOICES.keyPermissions))
+    .addOption(new Option('--certificate-permissions [perms...]', 'certificate permissions').choices(PERMISSION_CHOICES.certificatePermissions))
+    .addOption(new Option('--storage-permissions [perms...]', 'storage permissions').choices(PERMISSION_CHOICES.storagePermissions))
     .addHelpText('after', '\nExamples:\n  coffer keyvault set-policy -n my-vault --spn apono-connector --secret-permissions get')
     .action(
       run<PolicyOptions>(async (o, s) => {

@@ -1,5 +1,5 @@
 import { CliError, unexpectedError } from '../cli-error.js';
-import { PyDict, PyTuple, PyTypeError, pyContains, pyIterate, pyStr, pyTruthy, pyTypeName, type PyValue } from '../py-value.js';
+import { PyBytes, PyDict, PySet, PyTuple, PyTypeError, pyContains, pyIterate, pyStr, pyTruthy, pyTypeName, type PyValue } from '../py-value.js';
 
 // keyvault create's rules (az's _parse_network_acls): --network-acls (a dict with `ip` and `vnet` lists),
 // with --network-acls-ips and --network-acls-vnets added to its lists, each value once. az reads the JSON as
@@ -29,6 +29,7 @@ function setItem(container: PyValue, key: string, value: PyValue[]): void {
 function getItem(container: PyValue, key: string): PyValue {
   if (container instanceof PyDict) return container.get(key)!;
   if (typeof container === 'string') throw new PyTypeError("string indices must be integers, not 'str'");
+  if (container instanceof PySet) throw new PyTypeError("'set' object is not subscriptable");
   throw new PyTypeError(`${container instanceof PyTuple ? 'tuple' : 'list'} indices must be integers or slices, not str`);
 }
 
@@ -49,6 +50,8 @@ function addMissing(container: PyValue, key: string, values: string[] | undefine
 }
 
 function vnetRule(rule: PyValue, o: NetworkRuleInput): { id: string } {
+  // bytes has a split(), which refuses a str separator.
+  if (rule instanceof PyBytes) throw new PyTypeError("a bytes-like object is required, not 'str'");
   if (typeof rule !== 'string') throw new PyTypeError(`'${pyTypeName(rule)}' object has no attribute 'split'`);
   const parts = rule.split('/');
   if (parts.length === 2) {
