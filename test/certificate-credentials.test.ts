@@ -85,6 +85,10 @@ describe('certificate credentials (client assertions)', () => {
     assert.equal(keys.find((k) => k.customKeyIdentifier !== certs.rsa.sha1Hex && k.displayName === 'ec one')?.type, 'AsymmetricX509Cert');
     const spView = (await graph('GET', `/v1.0/servicePrincipals/${sp.id}`)).body!;
     assert.deepEqual(spView.keyCredentials, keys, 'the service principal shows the same credentials');
+    // A list shows Graph's whole object too, credentials included (az ad sp list --query "[].keyCredentials").
+    const inList = (await graph('GET', `/v1.0/servicePrincipals?$filter=${encodeURIComponent(`appId eq '${sp.appId}'`)}`)).body!.value[0];
+    assert.deepEqual(inList, spView);
+    assert.equal(inList.passwordCredentials.length, spView.passwordCredentials.length);
     // Each change is in the audit trail (stored in the change's own transaction), without the certificate.
     const db = new Database(join(server.dataDir, 'coffer.db'), { readonly: true });
     try {

@@ -67,17 +67,14 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
     const kit = createGraphRouteKit(deps);
     const { requireAdmin, load, exists, body, removePrincipal, page } = kit;
 
-    graph.get('/v1.0/servicePrincipals', async (req: Req) => page(req, (await directory.list()).filter(ofKind('ServicePrincipal', req.query.$filter)), spResource));
-    graph.get('/v1.0/servicePrincipals/:id', async (req: Req) => {
-      const p = await load(req, 'ServicePrincipal');
-      const credentials = await directory.listClientSecrets(p.objectId);
-      return {
-        ...spResource(p),
-        // coffer folds an application and its service principal into one object: both show its credentials.
-        keyCredentials: (await directory.listKeyCredentials(p.objectId)).map(keyCredentialView),
-        passwordCredentials: credentials.map(credentialView),
-      };
+    // Graph's whole object, in a list as by id; coffer folds an application and its service principal into one object: both show its credentials.
+    const withCredentials = async (p: PrincipalRow) => ({
+      ...spResource(p),
+      keyCredentials: (await directory.listKeyCredentials(p.objectId)).map(keyCredentialView),
+      passwordCredentials: (await directory.listClientSecrets(p.objectId)).map(credentialView),
     });
+    graph.get('/v1.0/servicePrincipals', async (req: Req) => page(req, (await directory.list()).filter(ofKind('ServicePrincipal', req.query.$filter)), withCredentials));
+    graph.get('/v1.0/servicePrincipals/:id', async (req: Req) => withCredentials(await load(req, 'ServicePrincipal')));
     // az ad sp credential reset --cert / delete --cert send the full keyCredentials list.
     graph.patch('/v1.0/servicePrincipals/:id', async (req: Req, reply: FastifyReply) => {
       requireAdmin(req);
