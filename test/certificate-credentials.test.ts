@@ -156,6 +156,9 @@ describe('certificate credentials (client assertions)', () => {
     await refused(await withAssertion(await assertion(certs.rsa, { nbf: now - 1200, exp: now - 600 })), 700024, /Client assertion is not within its valid time range/);
     await refused(await withAssertion(await assertion(certs.rsa, { exp: undefined })), 700024, /not within its valid time range/);
     await refused(await withAssertion(await assertion(certs.rsa, { nbf: now + 600, exp: now + 1200 })), 700024, /not within its valid time range/);
+    // A bearer credential for a week: refused (RFC 7523 lets a server refuse an exp unreasonably far ahead); a day is taken.
+    await refused(await withAssertion(await assertion(certs.rsa, { exp: now + 7 * 86400 })), 700024, /not within its valid time range/);
+    assert.equal((await withAssertion(await assertion(certs.rsa, { exp: now + 86400 }))).status, 200);
     await refused(await withAssertion(await assertion(certs.rsa, { aud: 'https://login.microsoftonline.com/common/oauth2/v2.0/token' })), 700023, /audience claim does not match Realm issuer/);
     await refused(await withAssertion(await assertion(certs.rsa, { sub: other.appId })), 700021, /doesn't match 'client_id'/);
     await refused(await withAssertion(await assertion(certs.rsa), { client_id: other.appId }), 700021, /doesn't match 'client_id'/);

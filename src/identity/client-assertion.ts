@@ -19,6 +19,13 @@ export const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-beare
 /** The clock difference allowed, as for coffer's own tokens. */
 const SKEW_SECONDS = 60;
 
+/**
+ * How far ahead an assertion may expire. A signed assertion is a bearer credential until then: RFC 7523
+ * lets a server refuse an `exp` unreasonably far in the future. Clients sign them for minutes (MSAL: 10);
+ * Entra ID takes external identity providers' tokens for at most 1 day and 1 hour, the bound used here.
+ */
+const MAX_AHEAD_SECONDS = 25 * 3600;
+
 /** Signature algorithms per certificate key type: never `none` or an HMAC (a certificate has no shared secret). */
 const ALGORITHMS: Record<string, readonly string[]> = { rsa: ['RS256', 'PS256'], ec: ['ES256', 'ES384'] };
 const ALL_ALGORITHMS = [...new Set(Object.values(ALGORITHMS).flat())];
@@ -134,7 +141,7 @@ export function createAssertionVerifier(deps: AssertionDeps) {
     }
     const exp = typeof claims.exp === 'number' ? claims.exp : null;
     const nbf = typeof claims.nbf === 'number' ? claims.nbf : null;
-    if (exp === null || now > exp + SKEW_SECONDS || (nbf !== null && now < nbf - SKEW_SECONDS)) {
+    if (exp === null || now > exp + SKEW_SECONDS || (nbf !== null && now < nbf - SKEW_SECONDS) || exp > now + MAX_AHEAD_SECONDS) {
       throw oauthErrors.invalidClient(
         700024,
         `AADSTS700024: Client assertion is not within its valid time range. Current time: ${iso(now)}, assertion valid from ${iso(nbf ?? 0)}, expiry time of assertion ${exp === null ? 'none' : iso(exp)}. ${DOCS}`,
