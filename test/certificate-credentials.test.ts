@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { randomUUID, sign as cryptoSign } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
@@ -163,6 +163,14 @@ describe('certificate credentials (client assertions)', () => {
     await refused(await withAssertion(await assertion(certs.rsa, { sub: other.appId })), 700021, /doesn't match 'client_id'/);
     await refused(await withAssertion(await assertion(certs.rsa), { client_id: other.appId }), 700021, /doesn't match 'client_id'/);
     await refused(await withAssertion(await assertion(certs.rsa, { iss: 'https://token.actions.example/', sub: 'repo:x' })), 70021, /coffer does not accept federated credentials/);
+    // Signed, but odd: an audience list with a number in it, an exp past any date, an unknown critical header.
+    await refused(await withAssertion(await assertion(certs.rsa, { aud: [123, 'https://elsewhere.example/'] })), 700023, /audience claim does not match/);
+    await refused(await withAssertion(await assertion(certs.rsa, { exp: 1e20 })), 700024, /expiry time of assertion 100000000000000000000/);
+    // jose will not sign an unknown critical header: signed by hand.
+    const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    const signingInput = `${b64({ alg: 'RS256', x5t: certs.rsa.x5t, crit: ['zzz'], zzz: 1 })}.${b64({ aud: tokenUrl, iss: sp.appId, sub: sp.appId, exp: now + 600 })}`;
+    const crit = `${signingInput}.${cryptoSign('sha256', Buffer.from(signingInput), certs.rsa.keyPem).toString('base64url')}`;
+    await refused(await withAssertion(crit), 50027, /JWT token is invalid or malformed/);
   });
 
   it('refuses alg none and HS256 (AADSTS5002738), and an expired certificate (AADSTS700027)', async () => {
@@ -231,11 +239,28 @@ describe('certificate credentials (client assertions)', () => {
     // A stored credential given back with another certificate under its keyId.
     const [stored] = await listed(other.appId);
     await bad(await patch([{ ...stored, key: certs.rsa.base64 }]), /Update to existing credential with KeyId is not allowed/);
+    // A keyId another principal's credential has: 400, not a 500.
+    const [ofSp] = await listed(sp.appId);
+    await bad(await patch([{ ...stored }, { ...keyCredential(certs.stranger), keyId: ofSp!.keyId }]), /keyId is already in use/);
     // Only the administrator writes the directory, as for addPassword.
     const asApp = (await (await request({ grant_type: 'client_credentials', client_id: sp.appId, scope: `${server.url}/.default`, client_assertion_type: JWT_BEARER, client_assertion: await assertion(certs.rsa) })).json()) as { access_token: string };
     const denied = await api(server, 'PATCH', path, { keyCredentials: [] }, asApp.access_token);
     assert.equal(denied.status, 403);
     assert.equal((await listed(other.appId)).length, 1);
+  });
+
+  it('two PATCHes at once: one applies, the other is 409 (each planned from what the other changed), so the list is one of theirs', async () => {
+    const path = await appPath(other.appId);
+    const patch = (keyCredentials: unknown[]) => graph('PATCH', path, { keyCredentials });
+    for (let round = 0; round < 5; round++) {
+      const answers = await Promise.all([patch([keyCredential(certs.rsa)]), patch([keyCredential(certs.ec)])]);
+      const statuses = answers.map((a) => a.status).sort();
+      assert.ok(statuses[0] === 204 && (statuses[1] === 204 || statuses[1] === 409), JSON.stringify(answers.map((a) => [a.status, a.body])));
+      for (const a of answers) if (a.status === 409) assert.equal(a.body!.error.code, 'Request_Conflict');
+      const now = await listed(other.appId);
+      assert.equal(now.length, 1, `round ${round}: exactly one full list applied, not both`);
+    }
+    assert.equal((await patch([keyCredential(certs.others)])).status, 204);
   });
 
   it('a master key rotation seals every key credential again under the renewed key: it still signs in, after a restart too', async () => {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { GroupStore, KeyCredentialRow, PrincipalStore, RoleAssignmentRow, RoleAssignmentStore, RoleDefinitionRow, RoleDefinitionStore, Store, VaultRow, VaultStore } from '../storage/store-types.js';
 import { createWriteGate } from '../server/one-at-a-time.js';
+import { keysChanged, sameKeyIds } from '../storage/store-support.js';
 import type { AuthorizationSeal } from './authorization-seal.js';
 
 // The stores of authorization data as the server uses them: every write
@@ -127,7 +128,16 @@ export function sealKeyCredentials(principals: PrincipalStore, holder: SealHolde
     listKeyCredentials: async (objectId) => (await principals.listKeyCredentials(objectId)).flatMap(intact),
     allKeyCredentials: async () => (await principals.allKeyCredentials()).flatMap(intact),
     changeKeyCredentials: (objectId, change, audit) =>
-      holder.writing((seal) => principals.changeKeyCredentials(objectId, { add: change.add.map((r) => ({ ...r, mac: seal.keyCredential(r) })), remove: change.remove }, audit)),
+      holder.writing(async (seal) => {
+        const add = change.add.map((r) => ({ ...r, mac: seal.keyCredential(r) }));
+        if (!change.expected) return principals.changeKeyCredentials(objectId, { add, remove: change.remove }, audit);
+        // `expected` was read through this store (rows that fail their seal left out). The store compares with
+        // every stored row, so it is given all of them as they are now, once the ones that count are checked to
+        // be those still: a change between the two reads is one of those, or one the store's check catches.
+        const stored = await principals.listKeyCredentials(objectId);
+        if (!sameKeyIds(stored.flatMap(intact).map((r) => r.keyId), change.expected)) throw keysChanged(objectId);
+        return principals.changeKeyCredentials(objectId, { add, remove: change.remove, expected: stored.map((r) => r.keyId) }, audit);
+      }),
   };
 }
 

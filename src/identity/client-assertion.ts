@@ -1,4 +1,4 @@
-import { compactVerify, decodeJwt, decodeProtectedHeader, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
+import { compactVerify, decodeJwt, decodeProtectedHeader, errors as errorsOfJose, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
 import { oauthErrors } from '../server/errors.js';
 import type { KeyCredentialRow, PrincipalRow } from '../storage/store-types.js';
 import { publicKeyOf } from './certificate-parsing.js';
@@ -41,7 +41,11 @@ export interface AssertionDeps {
   keyCredentials(objectId: string): Promise<KeyCredentialRow[]>;
 }
 
-const iso = (t: number) => new Date(t * 1000).toISOString().replace(/\.\d{3}Z$/, '.0000000Z');
+/** Entra's time form; a time JavaScript cannot date (an `exp` of 1e20) as its number. */
+const iso = (t: number) => {
+  const d = new Date(t * 1000);
+  return Number.isFinite(d.getTime()) ? d.toISOString().replace(/\.\d{3}Z$/, '.0000000Z') : String(t);
+};
 const b64urlOfHex = (hex: string) => Buffer.from(hex, 'hex').toString('base64url');
 const hexOfB64url = (v: string) => Buffer.from(v, 'base64url').toString('hex').toUpperCase();
 
@@ -129,13 +133,14 @@ export function createAssertionVerifier(deps: AssertionDeps) {
         await compactVerify(assertion, key, { algorithms: [...allowed] });
         verified = k;
         break;
-      } catch {
-        // not this key
+      } catch (err) {
+        // A header jose will not process (an unknown `crit`) is malformed whatever the key; anything else: not this key.
+        if (err instanceof errorsOfJose.JOSENotSupported) throw malformed();
       }
     }
     if (!verified) throw keyReason(appId, named, 'The provided signature value did not match the expected signature value.', keys.length === 1 ? keys[0] : undefined);
     if (now < verified.startAt - SKEW_SECONDS || now > verified.endAt + SKEW_SECONDS) throw keyReason(appId, named, 'The key used is expired.', verified);
-    const audiences = typeof claims.aud === 'string' ? [claims.aud] : Array.isArray(claims.aud) ? claims.aud : [];
+    const audiences = (typeof claims.aud === 'string' ? [claims.aud] : Array.isArray(claims.aud) ? claims.aud : []).filter((a): a is string => typeof a === 'string');
     if (!audiences.some((a) => deps.audiences.includes(a.replace(/\/+$/, '')))) {
       throw oauthErrors.invalidClient(700023, `AADSTS700023: Client assertion audience claim does not match Realm issuer. ${DOCS}`);
     }

@@ -4,6 +4,7 @@ import { planKeyCredentials } from './key-credentials.js';
 import { newClientSecret, type CredentialHasher } from './password-hash.js';
 import { derivedMailNickname } from './graph-filter.js';
 import { errors } from '../server/errors.js';
+import { StoreConflictError } from '../storage/store-errors.js';
 import { createSignInLockout, sourceKey, SOURCE_LOCKOUT, type LockoutLimits } from './sign-in-lockout.js';
 import { createKeyedQueue } from '../server/one-at-a-time.js';
 
@@ -76,6 +77,21 @@ const YEAR = 365 * 24 * 3600;
 const UPN_RE = /^[^\s@]{1,64}@(?=[^\s@]{1,48}$)[^\s@]+\.[^\s@]+$/;
 const MAX_UPN_LENGTH = 64 + 1 + 48;
 
+/**
+ * A write of key credentials, its store conflicts answered as Graph would: a keyId another credential has
+ * (400), or credentials another request changed since this one read them (409: the client reads them again).
+ */
+async function keyCredentialWrite(write: Promise<void>): Promise<void> {
+  try {
+    await write;
+  } catch (err) {
+    if (!(err instanceof StoreConflictError)) throw err;
+    if (err.reason === 'changed') throw errors.graphConflict('The key credentials were changed by another request since they were read. Read them again, then retry.');
+    if (err.message.startsWith('key credential ')) throw errors.keyCredentialInvalid('keyCredential.keyId is already in use: leave it out, and a new one is given.');
+    throw err;
+  }
+}
+
 export function createDirectoryService(deps: {
   principals: PrincipalStore;
   failures: SignInFailureStore;
@@ -139,7 +155,7 @@ export function createDirectoryService(deps: {
     async createApplication(displayName, audit, keyCredentials) {
       const principal: PrincipalRow = { objectId: randomUUID(), kind: 'ServicePrincipal', displayName, appId: randomUUID(), upn: null, passwordHash: null, mailNickname: null, createdAt: now() };
       const keys = keyCredentials === undefined || keyCredentials === null ? [] : planKeyCredentials(keyCredentials, [], principal.objectId).add;
-      await principals.insert(principal, audit, undefined, keys);
+      await keyCredentialWrite(principals.insert(principal, audit, undefined, keys));
       return principal;
     },
     async createUser(input, audit) {
@@ -198,7 +214,7 @@ export function createDirectoryService(deps: {
     async setKeyCredentials(objectId, keyCredentials, audit) {
       const p = await requirePrincipal(objectId);
       if (p.kind !== 'ServicePrincipal') throw errors.graphResourceNotFound(objectId);
-      await principals.changeKeyCredentials(objectId, planKeyCredentials(keyCredentials, await principals.listKeyCredentials(objectId), objectId), audit);
+      await keyCredentialWrite(principals.changeKeyCredentials(objectId, planKeyCredentials(keyCredentials, await principals.listKeyCredentials(objectId), objectId), audit));
     },
     listClientSecrets: async (objectId) => (await principals.listClientSecrets(objectId)).map(({ secretHash: _h, ...rest }) => rest),
     async authenticateClient(appId, secret, at) {

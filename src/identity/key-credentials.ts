@@ -25,7 +25,8 @@ export const keyCredentialView = (k: KeyCredentialRow) => ({
   usage: 'Verify',
 });
 
-export type KeyCredentialChange = { add: KeyCredentialRow[]; remove: string[] };
+/** The change, and the keyIds it was planned from (the store applies it only over those). */
+export type KeyCredentialChange = { add: KeyCredentialRow[]; remove: string[]; expected: string[] };
 
 function dateOf(raw: unknown, name: string): number | null {
   if (raw === undefined || raw === null) return null;
@@ -99,5 +100,5 @@ export function planKeyCredentials(raw: unknown, stored: KeyCredentialRow[], obj
     thumbprints.add(row.thumbprintSha256);
     add.push(row);
   }
-  return { add, remove: stored.filter((k) => !kept.has(k.keyId)).map((k) => k.keyId) };
+  return { add, remove: stored.filter((k) => !kept.has(k.keyId)).map((k) => k.keyId), expected: stored.map((k) => k.keyId) };
 }

@@ -1,3 +1,4 @@
+import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 
@@ -8,6 +9,10 @@ import Database from 'better-sqlite3';
 // exclusive SQLite lock (POSIX advisory locks, which the kernel drops when
 // the holder dies, SIGKILL included) on a file of its own: the store's own
 // connections must stay free to share the database.
+//
+// POSIX locks belong to the process, and closing any descriptor of the file
+// drops them: nothing else in a process that holds the lock may open
+// server.lock (a backup of the data dir must copy around it).
 
 export const LOCK_FILE = 'server.lock';
 
@@ -23,16 +28,25 @@ export class DataDirLockedError extends Error {
 
 /** Takes the data dir's lock, or throws DataDirLockedError at once if another process (or connection) holds it. */
 export function lockDataDir(dataDir: string): DataDirLock {
-  const db = new Database(join(dataDir, LOCK_FILE), { timeout: 0 });
+  const file = join(dataDir, LOCK_FILE);
+  let db: Database.Database;
   try {
-    // Exclusive locking mode keeps the lock the first write takes until the connection closes.
+    // A short wait: two processes starting at once each take a shared lock first, and one must give way.
+    db = new Database(file, { timeout: 250 });
+  } catch (err) {
+    throw unusable(file, err);
+  }
+  try {
+    // Exclusive locking mode keeps the lock the write transaction takes until the connection closes.
     db.pragma('locking_mode = EXCLUSIVE');
-    db.exec('CREATE TABLE IF NOT EXISTS held (at INTEGER); DELETE FROM held; INSERT INTO held VALUES (unixepoch())');
+    db.exec('BEGIN EXCLUSIVE; CREATE TABLE IF NOT EXISTS held (at INTEGER); DELETE FROM held; INSERT INTO held VALUES (unixepoch()); COMMIT');
   } catch (err) {
     db.close();
     if ((err as { code?: string }).code === 'SQLITE_BUSY') throw new DataDirLockedError(dataDir);
-    throw err;
+    throw unusable(file, err);
   }
+  // Its user's alone, as everything in the data dir (an admin command, run without the server's umask, may make it).
+  chmodSync(file, 0o600);
   let held = true;
   return {
     release() {
@@ -40,6 +54,12 @@ export function lockDataDir(dataDir: string): DataDirLock {
       held = false;
     },
   };
+}
+
+/** A lock file that cannot be used (not a SQLite file, not writable): what to do about it. */
+function unusable(file: string, err: unknown): Error {
+  const code = (err as { code?: string }).code ?? '';
+  return new Error(`cannot lock the data dir with ${file} (${code || (err as Error).message}): it must be a file coffer can write; with no coffer process running, remove it and start again`);
 }
 
 /** Whether some process holds the data dir's lock now (a running server). */

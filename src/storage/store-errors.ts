@@ -1,8 +1,11 @@
 // The errors every store throws for the same conditions, whichever database it runs on.
 
-/** A write would duplicate a unique name or id ('exists'), or touch a soft-deleted object ('deleted'). */
+/**
+ * A write would duplicate a unique name or id ('exists'), touch a soft-deleted object ('deleted'), or found
+ * what it was planned from changed by another write ('changed').
+ */
 export class StoreConflictError extends Error {
-  constructor(public readonly reason: 'exists' | 'deleted', message: string) {
+  constructor(public readonly reason: 'exists' | 'deleted' | 'changed', message: string) {
     super(message);
     this.name = 'StoreConflictError';
   }

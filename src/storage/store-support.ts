@@ -1,4 +1,5 @@
 import type { Page } from './store-types.js';
+import { StoreConflictError } from './store-errors.js';
 
 // Helpers every store implementation shares, so that SQLite and PostgreSQL
 // key names, encode JSON and cut pages the same way.
@@ -25,3 +26,12 @@ export function toPage<R, T>(rows: R[], limit: number, map: (row: R) => T, curso
 
 /** The seal column of every table of authorization data (authorization/authorization-seal.ts), added by one migration in each store. */
 export const SEAL_COLUMNS_SQL = ['role_assignments', 'role_definitions', 'group_members', 'vaults'].map((t) => `ALTER TABLE ${t} ADD COLUMN mac TEXT;`).join('\n');
+
+/** Whether two lists of key credential ids hold the same ids (in any order or case). */
+export function sameKeyIds(a: readonly string[], b: readonly string[]): boolean {
+  const norm = (l: readonly string[]) => [...new Set(l.map((k) => k.toLowerCase()))].sort().join(',');
+  return a.length === b.length && norm(a) === norm(b);
+}
+
+/** A key credential change planned from ids another write has changed since. */
+export const keysChanged = (objectId: string) => new StoreConflictError('changed', `key credentials of ${objectId}: changed by another write since they were read`);

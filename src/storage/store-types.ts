@@ -33,6 +33,13 @@ export interface PrincipalRow {
   createdAt: number;
 }
 
+/** A change of a principal's key credentials; `expected`: the keyIds stored when it was planned (compare-and-set). */
+export interface KeyCredentialChange {
+  add: KeyCredentialRow[];
+  remove: string[];
+  expected?: string[];
+}
+
 export interface ClientSecretRow {
   keyId: string;
   objectId: string;
@@ -152,10 +159,13 @@ export interface PrincipalStore {
   allKeyCredentials(): Promise<KeyCredentialRow[]>;
   /**
    * Removes the principal's key credentials named by `remove` and adds `add`,
-   * in one transaction with `audit`. Throws StoreParentGoneError when the
-   * principal is gone, StoreConflictError when a keyId is taken.
+   * in one transaction with `audit`, if its stored keyIds are still exactly
+   * `expected` (when given: the change was planned from them). Throws
+   * StoreParentGoneError when the principal is gone, StoreConflictError
+   * 'exists' when a keyId is taken, 'changed' when the stored ones are not
+   * `expected`.
    */
-  changeKeyCredentials(objectId: string, change: { add: KeyCredentialRow[]; remove: string[] }, audit?: AuditRecord): Promise<void>;
+  changeKeyCredentials(objectId: string, change: KeyCredentialChange, audit?: AuditRecord): Promise<void>;
   /** Replaces a key credential's seal if it is still `was`: true when replaced. */
   setKeyCredentialMac(keyId: string, mac: string, was: string | null): Promise<boolean>;
   /**

@@ -73,6 +73,22 @@ export function describeKeyCredentialConformance(h: { store(): Store }): void {
       assert.deepEqual((await store.audit.range(1, 10_000)).filter((r) => r.operation === 'refused key change'), []);
     });
 
+    it('with `expected`, a change applies only over exactly those stored keyIds (compare-and-set), in any order or case', async () => {
+      const store = h.store();
+      const sp = principal({ appId: randomUUID() });
+      await store.principals.insert(sp);
+      const a = keyRow(sp.objectId);
+      const b = keyRow(sp.objectId);
+      await store.principals.changeKeyCredentials(sp.objectId, { add: [a, b], remove: [], expected: [] });
+      const c = keyRow(sp.objectId);
+      await assert.rejects(store.principals.changeKeyCredentials(sp.objectId, { add: [c], remove: [a.keyId], expected: [a.keyId] }, auditRecord('stale key change')), isConflict('changed'));
+      await assert.rejects(store.principals.changeKeyCredentials(sp.objectId, { add: [c], remove: [], expected: [] }), isConflict('changed'));
+      assert.deepEqual((await store.principals.listKeyCredentials(sp.objectId)).map((k) => k.keyId).sort(), [a.keyId, b.keyId].sort());
+      await store.principals.changeKeyCredentials(sp.objectId, { add: [c], remove: [a.keyId], expected: [b.keyId.toUpperCase(), a.keyId] });
+      assert.deepEqual((await store.principals.listKeyCredentials(sp.objectId)).map((k) => k.keyId).sort(), [b.keyId, c.keyId].sort());
+      assert.deepEqual((await store.audit.range(1, 10_000)).filter((r) => r.operation === 'stale key change'), []);
+    });
+
     it('insert stores a principal with its first key credentials in one transaction: a taken keyId stores neither', async () => {
       const store = h.store();
       const sp = principal({ appId: randomUUID() });

@@ -112,7 +112,7 @@ export const principal = (overrides: Partial<PrincipalRow>): PrincipalRow => ({
   ...overrides,
 });
 
-export const isConflict = (reason: 'exists' | 'deleted') => (err: unknown) => {
+export const isConflict = (reason: StoreConflictError['reason']) => (err: unknown) => {
   assert.ok(err instanceof StoreConflictError, `expected StoreConflictError, got ${String(err)}`);
   assert.equal(err.reason, reason);
   return true;

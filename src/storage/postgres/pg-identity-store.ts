@@ -1,7 +1,8 @@
 import type pg from 'pg';
-import type { ClientSecretRow, KeyCredentialRow, PrincipalRow, PrincipalStore, RefreshTokenStore, SettingsStore, SigningKeyStore } from '../store-types.js';
+import type { ClientSecretRow, KeyCredentialChange, KeyCredentialRow, PrincipalRow, PrincipalStore, RefreshTokenStore, SettingsStore, SigningKeyStore } from '../store-types.js';
 import { StoreParentGoneError, USED_REFRESH_TOKEN_KEPT_SECONDS } from '../store-types.js';
 import type { PgAuditedWrite } from './pg-audit-store.js';
+import { keysChanged, sameKeyIds } from '../store-support.js';
 import { changes, nameKey, one, rows, transaction, unique, type Queryable } from './pg-support.js';
 
 // Deployment settings, principals with their client secrets, token signing
@@ -55,10 +56,15 @@ async function storeSecret(db: Queryable, s: ClientSecretRow): Promise<void> {
   );
 }
 
-async function changeKeys(db: Queryable, objectId: string, change: { add: KeyCredentialRow[]; remove: string[] }): Promise<void> {
-  // Locks the principal for the transaction: a delete racing this one waits, or has already removed it.
-  if (!(await one(db, 'SELECT 1 FROM principals WHERE object_id = $1 FOR SHARE', [objectId]))) {
+async function changeKeys(db: Queryable, objectId: string, change: KeyCredentialChange): Promise<void> {
+  // Locks the principal for the transaction: a delete racing this one waits, or has already removed it, and so
+  // does another change of its key credentials (each checks what it was planned from once it holds the lock).
+  if (!(await one(db, 'SELECT 1 FROM principals WHERE object_id = $1 FOR UPDATE', [objectId]))) {
     throw new StoreParentGoneError(`key credentials of ${objectId}: its parent no longer exists`);
+  }
+  if (change.expected) {
+    const stored = (await rows<{ k: string }>(db, 'SELECT key_id AS k FROM key_credentials WHERE object_id = $1', [objectId])).map((r) => r.k);
+    if (!sameKeyIds(stored, change.expected)) throw keysChanged(objectId);
   }
   for (const keyId of change.remove) await db.query('DELETE FROM key_credentials WHERE object_id = $1 AND key_id = $2', [objectId, keyId]);
   for (const k of change.add) {

@@ -3,6 +3,7 @@ import type { AuditedWrites } from './sqlite-audit-store.js';
 import type {
   AuditRecord,
   ClientSecretRow,
+  KeyCredentialChange,
   KeyCredentialRow,
   PrincipalRow,
   PrincipalStore,
@@ -14,6 +15,7 @@ import type {
 } from '../store-types.js';
 import { StoreParentGoneError, USED_REFRESH_TOKEN_KEPT_SECONDS } from '../store-types.js';
 import { nameKey, unique } from './sqlite-support.js';
+import { keysChanged, sameKeyIds } from '../store-support.js';
 
 // Deployment settings, principals with their client secrets, token signing
 // keys and refresh tokens.
@@ -159,6 +161,7 @@ export function sqlitePrincipalStore(db: Database.Database, audited: AuditedWrit
   const listKeys = db.prepare<[string], KeyCredentialRecord>('SELECT * FROM key_credentials WHERE object_id = ? ORDER BY start_at, key_id');
   const allKeys = db.prepare<[], KeyCredentialRecord>('SELECT * FROM key_credentials ORDER BY object_id, start_at, key_id');
   const removeKey = db.prepare<[string, string]>('DELETE FROM key_credentials WHERE object_id = ? AND key_id = ?');
+  const keyIdsOf = db.prepare<[string], string>('SELECT key_id FROM key_credentials WHERE object_id = ?').pluck();
   const principalExists = db.prepare<[string], { one: number }>('SELECT 1 AS one FROM principals WHERE object_id = ?');
   const setKeyMac = db.prepare<{ keyId: string; mac: string; was: string | null }>(
     'UPDATE key_credentials SET mac = :mac WHERE key_id = :keyId AND ((:was IS NULL AND mac IS NULL) OR mac = :was)',
@@ -183,9 +186,10 @@ export function sqlitePrincipalStore(db: Database.Database, audited: AuditedWrit
     return deletePrincipal.run(objectId).changes > 0;
   });
   const one = (r: PrincipalRecord | undefined) => (r ? toPrincipal(r) : null);
-  const changeKeys = (objectId: string, change: { add: KeyCredentialRow[]; remove: string[] }) => {
+  const changeKeys = (objectId: string, change: KeyCredentialChange) => {
     // A principal deleted meanwhile: its parent is gone, whether or not anything is added.
     if (!principalExists.get(objectId)) throw new StoreParentGoneError(`key credentials of ${objectId}: its parent no longer exists`);
+    if (change.expected && !sameKeyIds(keyIdsOf.all(objectId), change.expected)) throw keysChanged(objectId);
     for (const keyId of change.remove) removeKey.run(objectId, keyId);
     for (const k of change.add) {
       unique(`key credential ${k.keyId}`, () =>
