@@ -12,6 +12,7 @@ import { createVault, credential, secretClient } from './support/clients.js';
 import { rawRequest } from './support/raw-http.js';
 import { freshPostgresDatabase, postgresSuperuserUrl, startPostgres, type TestDatabase } from './support/databases.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
+import { makeCertificate } from './support/test-certificates.js';
 
 // The real server on PostgreSQL (--database-url), driven by the official SDK:
 // the data lives in the database, survives a restart, the audit chain holds,
@@ -96,6 +97,19 @@ describe('server on PostgreSQL', () => {
       assert.equal((res.body as { error: { code: string } }).error.code, 'BadParameter', path);
     }
     assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+  });
+
+  it("two certificate PATCHes at once: one full list applies, the other is 409 (not both: 20 where each asked for 10)", async () => {
+    const sp = (await api(server, 'POST', '/v1.0/servicePrincipals', { displayName: 'pg-certs' })).body!;
+    const certs = Array.from({ length: 20 }, (_, i) => makeCertificate(`pg-cert-${i}`));
+    const list = (from: number) => certs.slice(from, from + 10).map((c) => ({ type: 'AsymmetricX509Cert', usage: 'Verify', key: c.base64 }));
+    const path = `/v1.0/servicePrincipals/${sp.id}`;
+    for (let round = 0; round < 3; round++) {
+      const answers = await Promise.all([api(server, 'PATCH', path, { keyCredentials: list(0) }), api(server, 'PATCH', path, { keyCredentials: list(10) })]);
+      assert.ok(answers.some((a) => a.status === 204), JSON.stringify(answers));
+      assert.ok(answers.every((a) => a.status === 204 || (a.status === 409 && a.body!.error.code === 'Request_Conflict')), JSON.stringify(answers));
+      assert.equal(((await api(server, 'GET', path)).body!.keyCredentials as unknown[]).length, 10, `round ${round}`);
+    }
   });
 
   it('reads the secret again after a restart', async () => {
