@@ -11,6 +11,7 @@ import type { Session } from '../session.js';
 import { registerAdGroupCommands } from './ad-group-command.js';
 import { registerAdAppCommands } from './ad-app-command.js';
 import { authz, resolveRoleAt } from './role-command.js';
+import { registerCredentialCommands } from './ad-credential-command.js';
 
 /** create-for-rbac's name argument as az 2.45 registers it (role/_params.py). */
 const SP_NAME_FLAGS = '--display-name/--name/-n';
@@ -158,29 +159,7 @@ export function registerAdCommands(program: Command): void {
         return undefined;
       }),
     );
-  const credential = sp.command('credential').description("A service principal's client secrets.");
-  withOutput(credential.command('list').description("List a service principal's client secrets (their metadata: never the secrets)."))
-    .requiredOption('--id <id>', 'appId, object id or display name')
-    .option('--cert', 'list certificate credentials')
-    .action(
-      run<{ id: string; cert?: boolean }>(async (o, s) => {
-        // As az's list_service_principal_credentials: the principal read whole, then one of its credential lists.
-        const whole = await s.call<{ passwordCredentials?: unknown[]; keyCredentials?: unknown[] }>('GET', graph(s, `/servicePrincipals/${(await findSp(s, o.id)).id}`), s.managementResource);
-        return (o.cert ? whole.keyCredentials : whole.passwordCredentials) ?? [];
-      }),
-    );
-  withOutput(credential.command('reset').description('Add a new client secret (with --append) or replace them all.'))
-    .requiredOption('--id <id>', 'appId, object id or display name')
-    .option('--append', 'keep the existing secrets')
-    .option('--years <int>', 'years the secret stays valid (default 1)')
-    .action(
-      run<{ id: string; append?: boolean; years?: number }>(async (o, s) => {
-        const target = await findSp(s, o.id);
-        const added = await resetPassword(s, target.id, o.years ?? 1, o.append === true);
-        s.warn(CREDENTIAL_WARNING);
-        return { appId: target.appId, password: added.secretText, tenant: s.profile.tenantId };
-      }),
-    );
+  registerCredentialCommands(sp, { collection: 'servicePrincipals', objectId: async (s, id) => (await findSp(s, id)).id }, "A service principal");
 
   // az's `ad signed-in-user show` (Graph's /me): the user signed in; a service principal's login gets Graph's refusal.
   withOutput(ad.command('signed-in-user').description('The signed-in user.').command('show').description('Show the signed-in user.')).action(
