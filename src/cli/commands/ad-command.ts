@@ -11,14 +11,10 @@ import type { Session } from '../session.js';
 import { registerAdGroupCommands } from './ad-group-command.js';
 import { registerAdAppCommands } from './ad-app-command.js';
 import { authz, resolveRoleAt } from './role-command.js';
-import { registerCredentialCommands } from './ad-credential-command.js';
+import { CREDENTIAL_WARNING, checkCertificateOptions, rbacWithCertificate, registerCredentialCommands, withCertificateOptions, type CertificateOptions } from './ad-credential-command.js';
 
 /** create-for-rbac's name argument as az 2.45 registers it (role/_params.py). */
 const SP_NAME_FLAGS = '--display-name/--name/-n';
-
-/** az's warning after printing a new client secret (role/custom.py). */
-const CREDENTIAL_WARNING =
-  'The output includes credentials that you must protect. Be sure that you do not include these credentials in your code or check the credentials into your source control. For more information, see https://aka.ms/azadsp-cli';
 
 // coffer ad sp / ad user: the directory, through the Graph-shaped API.
 
@@ -64,7 +60,7 @@ export function registerAdCommands(program: Command): void {
   const ad = program.command('ad').description('Manage the directory: service principals and users.');
   const sp = ad.command('sp').description('Service principals.');
 
-  const createForRbac = withOutput(sp.command('create-for-rbac').description('Create a service principal with a client secret (with --name of an existing one: reset its secret), and optionally assign it a role.'))
+  const createForRbac = withOutput(withCertificateOptions(sp.command('create-for-rbac').description('Create a service principal with a client secret (with --name of an existing one: reset its secret), and optionally assign it a role.')))
     // One argument in az (options_list --display-name, --name, -n), so argparse names it so.
     .addOption(withAzNames(new Option('--display-name <name>', 'same as --name'), SP_NAME_FLAGS))
     .addOption(withAzNames(new Option('-n, --name <name>', 'display name (default: coffer-sp-TIMESTAMP); an existing service principal with this name is reused and its secret reset, as in az'), SP_NAME_FLAGS))
@@ -73,11 +69,12 @@ export function registerAdCommands(program: Command): void {
     .option('--scopes <scopes...>', 'space-separated scopes for --role')
     .option('--skip-assignment [bool]', "deprecated in az, a no-op: no role is assigned without --role")
     .option('--sdk-auth [bool]', "deprecated in az: print the credentials as the SDKs' auth file (JSON, with the server's endpoints)")
-    .addHelpText('after', '\nExamples:\n  coffer ad sp create-for-rbac --name apono-connector\n  coffer ad sp create-for-rbac --name apono-connector --role "Key Vault Secrets User" --scopes SCOPE')
+    .addHelpText('after', '\nExamples:\n  coffer ad sp create-for-rbac --name apono-connector\n  coffer ad sp create-for-rbac --name apono-connector --role "Key Vault Secrets User" --scopes SCOPE\n  coffer ad sp create-for-rbac --name apono-connector --create-cert')
     .action(
-      run<{ name?: string; displayName?: string; years?: number; role?: string; scopes?: string[]; skipAssignment?: boolean; sdkAuth?: boolean }>(async (o, s) => {
+      run<CertificateOptions & { name?: string; displayName?: string; years?: number; role?: string; scopes?: string[]; skipAssignment?: boolean; sdkAuth?: boolean }>(async (o, s) => {
         const sdkAuth = o.sdkAuth ?? false;
         o.name ??= o.displayName;
+        checkCertificateOptions(o);
         if (!o.role !== !o.scopes) throw new CliError('Usage error: To create role assignments, specify both --role and --scopes.');
         // Before anything is created (az finds out only at the first assignment), at the first scope as az looks.
         const role = o.role ? await resolveRoleAt(s, o.role, o.scopes![0]!) : null;
@@ -89,10 +86,17 @@ export function registerAdCommands(program: Command): void {
           : undefined;
         let principal: GraphSp;
         let password: string | undefined;
+        let certFile: string | undefined;
         if (existing) {
-          principal = existing;
           const [app] = await graphList<{ id: string }>(s, graph(s, `/applications?$filter=${encodeURIComponent(`appId eq '${odataString(existing.appId)}'`)}`));
           if (app) s.warn(`Found an existing application instance: (id) ${app.id}. We will patch it.`);
+        }
+        if (o.cert || o.createCert) {
+          const made = await rbacWithCertificate(s, o, name, years, existing);
+          principal = { id: made.objectId, appId: made.appId, displayName: name };
+          certFile = made.file;
+        } else if (existing) {
+          principal = existing;
           password = (await resetPassword(s, existing.id, years, false)).secretText;
         } else {
           principal = await s.call<GraphSp>('POST', graph(s, '/servicePrincipals'), s.managementResource, { displayName: name, years });
@@ -114,7 +118,7 @@ export function registerAdCommands(program: Command): void {
           const server = s.profile.server;
           const file = {
             clientId: principal.appId,
-            clientSecret: password,
+            ...(password ? { clientSecret: password } : { clientCertificate: certFile ?? null }),
             subscriptionId: o.scopes?.[0]?.split('/')[2] ?? s.profile.subscriptionId,
             tenantId: s.profile.tenantId,
             activeDirectoryEndpointUrl: server,
@@ -127,7 +131,8 @@ export function registerAdCommands(program: Command): void {
           process.stdout.write(`${JSON.stringify(file, null, 2)}\n`);
           return undefined;
         }
-        return { appId: principal.appId, displayName: principal.displayName, password, tenant: s.profile.tenantId };
+        if (certFile) s.warn(`Please copy ${certFile} to a safe place. When you run 'coffer login', provide the file path in the --password argument`);
+        return { appId: principal.appId, displayName: principal.displayName, password: password ?? null, ...(certFile ? { fileWithCertAndPrivateKey: certFile } : {}), tenant: s.profile.tenantId };
       }),
     );
   // az's deprecated arguments: their notices (status-notices.ts).

@@ -145,13 +145,43 @@ async function resetCredential(s: Session, target: CredentialTarget, o: ResetOpt
   return { appId: holder.appId, password, ...(file ? { fileWithCertAndPrivateKey: file } : {}), tenant: s.profile.tenantId };
 }
 
+/**
+ * create-for-rbac with a certificate (az's create_service_principal_for_rbac): a new application is created with
+ * it (POST /applications), an existing one of that name gets it as its only one (PATCH); either way the client
+ * secrets go. Answers the service principal's object id and the file of a created certificate.
+ */
+export async function rbacWithCertificate(
+  s: Session,
+  o: CertificateOptions,
+  name: string,
+  years: number,
+  existing: { id: string; appId: string } | undefined,
+): Promise<{ objectId: string; appId: string; file?: string }> {
+  const start = new Date();
+  const end = new Date(start);
+  end.setUTCFullYear(end.getUTCFullYear() + years);
+  const made = await newKeyCredential(s, o, start, end, null);
+  let holder: GraphCredentialHolder;
+  if (existing) {
+    holder = await readHolder(s, { collection: 'servicePrincipals', objectId: async () => existing.id }, existing.id);
+    await s.call('PATCH', graphUrl(s, `/servicePrincipals/${existing.id}`), s.managementResource, { keyCredentials: [made.credential] });
+    for (const old of holder.passwordCredentials ?? []) await s.call('POST', graphUrl(s, `/servicePrincipals/${existing.id}/removePassword`), s.managementResource, { keyId: old.keyId });
+    return { objectId: existing.id, appId: existing.appId, ...(made.file ? { file: made.file } : {}) };
+  }
+  const app = await s.call<GraphCredentialHolder>('POST', graphUrl(s, '/applications'), s.managementResource, { displayName: name, keyCredentials: [made.credential] });
+  for (const old of app.passwordCredentials ?? []) await s.call('POST', graphUrl(s, `/applications/${app.id}/removePassword`), s.managementResource, { keyId: old.keyId });
+  const filter = encodeURIComponent(`appId eq '${app.appId}'`);
+  const sp = (await s.call<{ value: Array<{ id: string }> }>('GET', graphUrl(s, `/servicePrincipals?$filter=${filter}`), s.managementResource)).value[0];
+  if (!sp) throw new CliError(`The service principal of application ${app.appId} was not found.`);
+  return { objectId: sp.id, appId: app.appId, ...(made.file ? { file: made.file } : {}) };
+}
+
 /** The credential options of reset and create-for-rbac (az's arg groups Credential and keyCredential). */
 export const withCertificateOptions = (cmd: Command): Command =>
   cmd
     .option('--cert <cert>', 'a PEM or DER (base64) public certificate, or @file (no private key)')
     .option('--create-cert', 'create a self-signed certificate; its PEM, with the private key, is written to your home folder (0600)')
-    .option('--keyvault <vault>', 'in az, a vault to create or read the certificate in: coffer refuses it (its vaults hold no certificates)')
-    .option('--end-date <date>', "expiry, e.g. '2299-12-31' or '2299-12-31T11:59:59+00:00' (instead of --years)");
+    .option('--keyvault <vault>', 'in az, a vault to create or read the certificate in: coffer refuses it (its vaults hold no certificates)');
 
 export function registerCredentialCommands(parent: Command, target: CredentialTarget, what: string): void {
   const credential = parent.command('credential').description(`${what}'s credentials: client secrets and certificates.`);
@@ -169,6 +199,7 @@ export function registerCredentialCommands(parent: Command, target: CredentialTa
     .requiredOption('--id <id>', 'appId, object id or name')
     .option('--append', 'keep the existing credentials')
     .option('--years <int>', 'years the credential stays valid (default 1)')
+    .option('--end-date <date>', "expiry, e.g. '2299-12-31' or '2299-12-31T11:59:59+00:00' (instead of --years)")
     .option('--display-name <name>', "the credential's friendly name")
     .action(run<ResetOptions>((o, s) => resetCredential(s, target, o)));
   withOutput(credential.command('delete').description('Delete a client secret, or a certificate with --cert.'))
