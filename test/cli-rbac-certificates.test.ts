@@ -68,8 +68,14 @@ describe('coffer ad sp create-for-rbac with a certificate, as az 2.45', () => {
     const r = await coffer(home, ['ad', 'sp', 'create-for-rbac', '--cert', `@${cert.certPath}`, '-n', 'rbac-cert-existing']);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.json(), { appId: made.appId, displayName: 'rbac-cert-existing', password: null, tenant: server.bootstrap.tenantId });
-    assert.match(r.stderr, /WARNING: Found an existing application instance: \(id\) [0-9a-f-]{36}\. We will patch it\./);
-    assert.match(r.stderr, /WARNING: Certificate expires .* Adjusting key credential end date to match\./);
+    // az's warnings in az's order: the dates fitted to the certificate, the application patched, the credential printed.
+    const azMade = JSON.parse((await az(['ad', 'sp', 'create-for-rbac', '-n', 'rbac-cert-existing-az', '--only-show-errors'])).stdout) as Made;
+    const a = await az(['ad', 'sp', 'create-for-rbac', '--cert', `@${cert.certPath}`, '-n', 'rbac-cert-existing-az']);
+    assert.equal(a.code, 0, a.stderr);
+    const ids = (t: string) => t.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, 'ID');
+    assert.equal(ids(r.stderr), ids(a.stderr));
+    assert.match(r.stderr, /^WARNING: Certificate expires .* Adjusting key credential end date to match\.\nWARNING: Found an existing application instance: \(id\) [0-9a-f-]{36}\. We will patch it\.\nWARNING: The output includes credentials/);
+    assert.deepEqual(await json('ad', 'sp', 'credential', 'list', '--id', azMade.appId), []);
     assert.deepEqual(await json('ad', 'sp', 'credential', 'list', '--id', made.appId), []);
     const keys = await json<Array<{ customKeyIdentifier: string }>>('ad', 'sp', 'credential', 'list', '--id', made.appId, '--cert');
     assert.deepEqual(keys.map((k) => k.customKeyIdentifier), [cert.sha1Hex]);

@@ -87,15 +87,18 @@ export function registerAdCommands(program: Command): void {
         let principal: GraphSp;
         let password: string | undefined;
         let certFile: string | undefined;
-        if (existing) {
+        // az's create_application says so once the credential's dates are settled (their warnings come first).
+        const announce = async () => {
+          if (!existing) return;
           const [app] = await graphList<{ id: string }>(s, graph(s, `/applications?$filter=${encodeURIComponent(`appId eq '${odataString(existing.appId)}'`)}`));
           if (app) s.warn(`Found an existing application instance: (id) ${app.id}. We will patch it.`);
-        }
+        };
         if (o.cert || o.createCert) {
-          const made = await rbacWithCertificate(s, o, name, years, existing);
+          const made = await rbacWithCertificate(s, o, name, years, existing, announce);
           principal = { id: made.objectId, appId: made.appId, displayName: name };
           certFile = made.file;
         } else if (existing) {
+          await announce();
           principal = existing;
           password = (await resetPassword(s, existing.id, years, false)).secretText;
         } else {

@@ -156,11 +156,13 @@ export async function rbacWithCertificate(
   name: string,
   years: number,
   existing: { id: string; appId: string } | undefined,
+  announce: () => Promise<void>,
 ): Promise<{ objectId: string; appId: string; file?: string }> {
   const start = new Date();
   const end = new Date(start);
   end.setUTCFullYear(end.getUTCFullYear() + years);
   const made = await newKeyCredential(s, o, start, end, null);
+  await announce();
   let holder: GraphCredentialHolder;
   if (existing) {
     holder = await readHolder(s, { collection: 'servicePrincipals', objectId: async () => existing.id }, existing.id);
