@@ -140,6 +140,12 @@ describe('coffer credential commands with certificates, as az 2.45', () => {
       assert.deepEqual(c, a, args);
       assert.notEqual(c[0], 0, args);
     }
+    // An application that does not exist: Graph's answer, as az prints it.
+    for (const args of [['ad', 'app', 'credential', 'list', '--id', crypto.randomUUID(), '--cert'], ['ad', 'app', 'credential', 'reset', '--id', 'api://nowhere', '--cert', `@${cert.certPath}`]]) {
+      const [c, a] = await both(args);
+      seen.push({ args: args.join(' ').slice(0, 40), coffer: [c.code, c.stderr], az: [a.code, a.stderr] });
+    }
+    for (const { args, coffer: c, az: a } of seen.slice(-2)) assert.deepEqual(c, a, args);
     const kv = await coffer(home, [...reset, '--create-cert', '--keyvault', 'somevault', '--cert', 'name']);
     assert.equal(kv.code, 1);
     assert.match(kv.stderr, /^ERROR: coffer's vaults hold secrets only, not certificates: --keyvault is not supported\./);

@@ -49,5 +49,9 @@ export function registerAdAppCommands(ad: Command): void {
   withOutput(app.command('show').description('Show an application.'))
     .requiredOption('--id <id>', 'appId, object id or identifier URI')
     .action(run<{ id: string }>(async (o, s) => asShown(s.call('GET', applications(s, `/${encodeURIComponent(await applicationId(s, o.id))}`), s.managementResource))));
-  registerCredentialCommands(app, { collection: 'applications', objectId: (s, id) => applicationId(s, id).then(encodeURIComponent) }, 'An application');
+  // az exits 3 for a missing object only in `show` commands: here, 1.
+  const notShown = (err: unknown) => {
+    throw err instanceof CliError && err.exitCode === 3 ? new CliError(err.message, err.code, 1, err.details, err.showCode) : err;
+  };
+  registerCredentialCommands(app, { collection: 'applications', objectId: (s, id) => applicationId(s, id).then(encodeURIComponent, notShown) }, 'An application');
 }
