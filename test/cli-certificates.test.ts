@@ -53,6 +53,20 @@ describe('coffer login with a certificate', () => {
     assert.equal(shown.stdout.trim(), sp.id);
   });
 
+  it('--use-cert-sn-issuer: the sign-in (assertion with x5c) is taken, and the profile remembers the flag for later sign-ins', async () => {
+    const home = cliHome();
+    const login = await coffer(home, [...loginArgs(sp.appId, cert.combinedPath), '--use-cert-sn-issuer', '--server', server.url, '-o', 'none']);
+    assert.equal(login.code, 0, login.stderr);
+    const file = join(home, 'profile.json');
+    const profile = JSON.parse(readFileSync(file, 'utf8')) as { login: Record<string, unknown>; tokens: Record<string, { expiresOn: number }> };
+    assert.deepEqual(profile.login, { type: 'servicePrincipal', clientId: sp.appId, certificatePath: cert.combinedPath, useCertSnIssuer: true });
+    for (const t of Object.values(profile.tokens)) t.expiresOn = 0;
+    writeFileSync(file, JSON.stringify(profile));
+    const token = await coffer(home, ['account', 'get-access-token', '--query', 'accessToken', '-o', 'tsv']);
+    assert.equal(token.code, 0, token.stderr);
+    assert.equal(decodeJwt(token.stdout.trim()).appid, sp.appId);
+  });
+
   it('refusals as az 2.45 prints them: an unregistered certificate, a file with no certificate, --use-cert-sn-issuer without a service principal', async () => {
     const az = await azRegistered(server);
     const stranger = makeCertificate('cli-cert-stranger');
