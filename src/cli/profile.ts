@@ -17,7 +17,8 @@ export interface Profile {
   vaultDnsSuffix: string;
   caFile?: string;
   login:
-    | { type: 'servicePrincipal'; clientId: string; clientSecret: string }
+    /** A client secret, or (as az 2.45 keeps it) the path of the PEM file with the certificate and its private key: never the key itself. */
+    | { type: 'servicePrincipal'; clientId: string; clientSecret?: string; certificatePath?: string; useCertSnIssuer?: boolean }
     | { type: 'user'; username: string; clientId: string; refreshToken: string };
   tokens: Record<string, CachedToken>;
 }

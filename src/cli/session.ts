@@ -1,6 +1,7 @@
 import { CliError, usage } from './cli-error.js';
 import { createHttpClient, type HttpClient, type HttpResponse } from './http-client.js';
 import { readProfile, writeProfile, type CachedToken, type Profile } from './profile.js';
+import { certificateForm } from './client-certificate.js';
 
 // A logged-in session: gets (and caches, and silently refreshes) tokens for a
 // resource and calls the server's APIs with them.
@@ -14,8 +15,11 @@ export interface TokenAnswer {
   refresh_token?: string;
 }
 
+/** The token endpoint the CLI posts to (a client assertion's audience). */
+export const tokenEndpoint = (server: string, tenantId: string) => `${server}/${tenantId}/oauth2/v2.0/token`;
+
 export async function requestToken(http: HttpClient, server: string, tenantId: string, form: Record<string, string>): Promise<TokenAnswer> {
-  const res = await http.send('POST', `${server}/${tenantId}/oauth2/v2.0/token`, {
+  const res = await http.send('POST', tokenEndpoint(server, tenantId), {
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams(form).toString(),
   });
@@ -29,9 +33,11 @@ export async function requestToken(http: HttpClient, server: string, tenantId: s
   return body as unknown as TokenAnswer;
 }
 
-export function loginForm(login: Profile['login'], scope: string): Record<string, string> {
+/** A token request's form for the profile's identity; a certificate's assertion is signed anew, for this tenant's endpoint. */
+export async function loginForm(login: Profile['login'], scope: string, audience: string): Promise<Record<string, string>> {
   if (login.type === 'servicePrincipal') {
-    return { grant_type: 'client_credentials', client_id: login.clientId, client_secret: login.clientSecret, scope };
+    if (login.certificatePath !== undefined) return certificateForm(login.certificatePath, login.clientId, audience, scope, login.useCertSnIssuer === true);
+    return { grant_type: 'client_credentials', client_id: login.clientId, client_secret: login.clientSecret ?? '', scope };
   }
   return { grant_type: 'refresh_token', client_id: login.clientId, refresh_token: login.refreshToken, scope: `${scope} offline_access` };
 }
@@ -91,7 +97,7 @@ export class Session {
   /** Asks the server for a token; a user's refresh token is single use, so the one answered replaces it (the caller writes the profile). */
   private async fetchToken(scope: string, tenantId: string): Promise<CachedToken> {
     const now = Math.floor(Date.now() / 1000);
-    const answer = await requestToken(this.http, this.profile.server, tenantId, loginForm(this.profile.login, scope));
+    const answer = await requestToken(this.http, this.profile.server, tenantId, await loginForm(this.profile.login, scope, tokenEndpoint(this.profile.server, tenantId)));
     if (answer.refresh_token && this.profile.login.type === 'user') this.profile.login.refreshToken = answer.refresh_token;
     return { token: answer.access_token, expiresOn: now + answer.expires_in };
   }

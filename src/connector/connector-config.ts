@@ -1,10 +1,11 @@
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 
 // The connector's configuration: who it is (a service principal whose secret
-// comes from the environment, never from this file) and which integrations
+// comes from the environment, never from this file, or whose certificate's PEM
+// file it names) and which integrations
 // it keeps connected. Validated once at start.
 
 const DNS_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
@@ -63,6 +64,29 @@ const tls = z
   })
   .prefault({});
 
+/** A certificate credential's PEM file: its private key and certificate, checked at start (a wrong file would only show at the first sign-in). */
+function checkClientCertificate(file: string, ctx: z.RefinementCtx): void {
+  const issue = (message: string) => ctx.addIssue({ code: 'custom', path: ['clientCertificatePath'], message });
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (err) {
+    return issue(`cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  try {
+    new X509Certificate(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/.exec(pem)?.[0] ?? '');
+  } catch {
+    return issue(`${file} holds no PEM certificate: it needs the private key and the certificate, in one PEM file`);
+  }
+  try {
+    createPrivateKey(pem);
+  } catch {
+    return issue(`${file} holds no (unencrypted) private key: it needs the private key and the certificate, in one PEM file`);
+  }
+}
+
+export const DEFAULT_SECRET_ENV = 'COFFER_CONNECTOR_CLIENT_SECRET';
+
 export const integrationSchema = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - (1 to 64)'),
@@ -81,7 +105,9 @@ export const connectorConfigSchema = z
     tenantId: z.string().uuid(),
     clientId: z.string().uuid(),
     /** Name of the environment variable that holds the client secret. */
-    clientSecretEnv: z.string().default('COFFER_CONNECTOR_CLIENT_SECRET'),
+    clientSecretEnv: z.string().optional(),
+    /** Instead of a client secret: a PEM file with the private key and the certificate registered on the application. */
+    clientCertificatePath: z.string().min(1).optional(),
     vaultDnsSuffix: z.string().default('vault.localhost'),
     vaultPort: z.number().int().min(1).max(65535).optional(),
     caFile: z.string().optional(),
@@ -95,12 +121,17 @@ export const connectorConfigSchema = z
   .superRefine((c, ctx) => {
     // The vault's CA, checked at start like a database's (a wrong file would only show as an untrusted vault).
     if (c.caFile !== undefined) readCaFile(c.caFile, ctx);
+    if (c.clientCertificatePath !== undefined) {
+      if (c.clientSecretEnv !== undefined) ctx.addIssue({ code: 'custom', path: ['clientSecretEnv'], message: 'give clientSecretEnv or clientCertificatePath, not both' });
+      checkClientCertificate(c.clientCertificatePath, ctx);
+    }
     const names = new Set<string>();
     for (const i of c.integrations) {
       if (names.has(i.name)) ctx.addIssue({ code: 'custom', path: ['integrations'], message: `integration name '${i.name}' is used twice` });
       names.add(i.name);
     }
-  });
+  })
+  .transform((c) => ({ ...c, clientSecretEnv: c.clientSecretEnv ?? DEFAULT_SECRET_ENV }));
 
 export type ConnectorConfig = z.infer<typeof connectorConfigSchema>;
 export type IntegrationConfig = ConnectorConfig['integrations'][number];

@@ -17,7 +17,7 @@ export interface RunningConnector {
   stop(): Promise<void>;
 }
 
-export async function startConnector(config: ConnectorConfig, clientSecret: string, log: (msg: string, fields?: object) => void): Promise<RunningConnector> {
+export async function startConnector(config: ConnectorConfig, clientSecret: string | null, log: (msg: string, fields?: object) => void): Promise<RunningConnector> {
   const reader = createVaultReader(config, clientSecret);
   const runners: IntegrationRunner[] = config.integrations.map((i) => createIntegrationRunner(i, reader, log, { refreshSeconds: config.refreshSeconds }));
   // Each integration refreshes on its own (integration-runner.ts): one stuck on its database or vault delays no other.

@@ -1,7 +1,7 @@
 import { Agent } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import { ClientSecretCredential } from '@azure/identity';
+import { ClientCertificateCredential, ClientSecretCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { loopbackLookup } from '../net/loopback-lookup.js';
@@ -80,7 +80,7 @@ function refusedClient(e: { name?: string; message?: string; errorResponse?: { e
 }
 
 /** What went wrong reading a secret, said so that the operator knows what to change. */
-export function describeVaultError(err: unknown, secret: { vault: string; name: string }, config: Pick<ConnectorConfig, 'authority' | 'clientId' | 'clientSecretEnv'>): ConnectorError {
+export function describeVaultError(err: unknown, secret: { vault: string; name: string }, config: Pick<ConnectorConfig, 'authority' | 'clientId' | 'clientSecretEnv'> & { clientCertificatePath?: string | undefined }): ConnectorError {
   const where = `secret '${secret.name}' in vault '${secret.vault}'`;
   // The SDK's error holds the body as details, with Key Vault's innererror renamed innerError.
   const e = err as { name?: string; statusCode?: number; code?: string; message?: string; errorResponse?: { error?: string; errorDescription?: string }; details?: { error?: { message?: string; innerError?: { code?: string } } } };
@@ -89,7 +89,7 @@ export function describeVaultError(err: unknown, secret: { vault: string; name: 
   const refused = refusedClient(e);
   if (refused !== undefined) {
     const said = e.name === 'AuthenticationError' ? `${refused}: ${e.errorResponse?.errorDescription ?? ''}` : (e.message ?? refused);
-    return new ConnectorError('vault-auth', `the connector's credentials were refused by ${config.authority} (${firstLine(said)}): check clientId ${config.clientId} and the client secret in ${config.clientSecretEnv}`);
+    return new ConnectorError('vault-auth', `the connector's credentials were refused by ${config.authority} (${firstLine(said)}): check clientId ${config.clientId} and ${config.clientCertificatePath !== undefined ? `the certificate in ${config.clientCertificatePath} (registered on the application?)` : `the client secret in ${config.clientSecretEnv}`}`);
   }
   // The vault refused the token it was given (after the SDK's one retry with a fresh token).
   if (e.statusCode === 401 && e.name === 'RestError') {
@@ -113,14 +113,15 @@ export function describeVaultError(err: unknown, secret: { vault: string; name: 
   return new ConnectorError('vault-unreachable', `cannot read ${where}: ${(e.code ?? e.message ?? 'unknown error').slice(0, 200)}`);
 }
 
-export function createVaultReader(config: ConnectorConfig, clientSecret: string) {
+/** `clientSecret`: null when the config names a certificate (ClientCertificateCredential reads its PEM file). */
+export function createVaultReader(config: ConnectorConfig, clientSecret: string | null) {
   const timeoutMs = config.vaultTimeoutSeconds * 1000;
   const policy = { policy: agentPolicy(config.caFile, timeoutMs), position: 'perCall' as const };
-  const credential = new ClientSecretCredential(config.tenantId, config.clientId, clientSecret, {
-    authorityHost: config.authority,
-    disableInstanceDiscovery: true,
-    additionalPolicies: [policy],
-  });
+  const options = { authorityHost: config.authority, disableInstanceDiscovery: true, additionalPolicies: [policy] };
+  const credential =
+    config.clientCertificatePath !== undefined
+      ? new ClientCertificateCredential(config.tenantId, config.clientId, { certificatePath: config.clientCertificatePath }, options)
+      : new ClientSecretCredential(config.tenantId, config.clientId, clientSecret ?? '', options);
   const clients = new Map<string, SecretClient>();
   const port = config.vaultPort ? `:${config.vaultPort}` : new URL(config.authority).port ? `:${new URL(config.authority).port}` : '';
   const clientFor = (vault: string) => {

@@ -5,6 +5,7 @@ import { run, withOutput } from '../command-kit.js';
 import { asShown } from '../graph-errors.js';
 import { GUID } from '../principal-lookup.js';
 import type { Session } from '../session.js';
+import { registerCredentialCommands } from './ad-credential-command.js';
 
 // coffer ad app list | show: Graph's /applications, which coffer serves as a
 // view of its service principals (identity/application-routes.ts), read as
@@ -48,4 +49,9 @@ export function registerAdAppCommands(ad: Command): void {
   withOutput(app.command('show').description('Show an application.'))
     .requiredOption('--id <id>', 'appId, object id or identifier URI')
     .action(run<{ id: string }>(async (o, s) => asShown(s.call('GET', applications(s, `/${encodeURIComponent(await applicationId(s, o.id))}`), s.managementResource))));
+  // az exits 3 for a missing object only in `show` commands: here, 1.
+  const notShown = (err: unknown) => {
+    throw err instanceof CliError && err.exitCode === 3 ? new CliError(err.message, err.code, 1, err.details, err.showCode) : err;
+  };
+  registerCredentialCommands(app, { collection: 'applications', objectId: (s, id) => applicationId(s, id).then(encodeURIComponent, notShown) }, 'An application');
 }

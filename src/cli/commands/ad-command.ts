@@ -11,13 +11,10 @@ import type { Session } from '../session.js';
 import { registerAdGroupCommands } from './ad-group-command.js';
 import { registerAdAppCommands } from './ad-app-command.js';
 import { authz, resolveRoleAt } from './role-command.js';
+import { CREDENTIAL_WARNING, checkCertificateOptions, rbacWithCertificate, registerCredentialCommands, withCertificateOptions, type CertificateOptions } from './ad-credential-command.js';
 
 /** create-for-rbac's name argument as az 2.45 registers it (role/_params.py). */
 const SP_NAME_FLAGS = '--display-name/--name/-n';
-
-/** az's warning after printing a new client secret (role/custom.py). */
-const CREDENTIAL_WARNING =
-  'The output includes credentials that you must protect. Be sure that you do not include these credentials in your code or check the credentials into your source control. For more information, see https://aka.ms/azadsp-cli';
 
 // coffer ad sp / ad user: the directory, through the Graph-shaped API.
 
@@ -63,7 +60,7 @@ export function registerAdCommands(program: Command): void {
   const ad = program.command('ad').description('Manage the directory: service principals and users.');
   const sp = ad.command('sp').description('Service principals.');
 
-  const createForRbac = withOutput(sp.command('create-for-rbac').description('Create a service principal with a client secret (with --name of an existing one: reset its secret), and optionally assign it a role.'))
+  const createForRbac = withOutput(withCertificateOptions(sp.command('create-for-rbac').description('Create a service principal with a client secret (with --name of an existing one: reset its secret), and optionally assign it a role.')))
     // One argument in az (options_list --display-name, --name, -n), so argparse names it so.
     .addOption(withAzNames(new Option('--display-name <name>', 'same as --name'), SP_NAME_FLAGS))
     .addOption(withAzNames(new Option('-n, --name <name>', 'display name (default: coffer-sp-TIMESTAMP); an existing service principal with this name is reused and its secret reset, as in az'), SP_NAME_FLAGS))
@@ -72,11 +69,12 @@ export function registerAdCommands(program: Command): void {
     .option('--scopes <scopes...>', 'space-separated scopes for --role')
     .option('--skip-assignment [bool]', "deprecated in az, a no-op: no role is assigned without --role")
     .option('--sdk-auth [bool]', "deprecated in az: print the credentials as the SDKs' auth file (JSON, with the server's endpoints)")
-    .addHelpText('after', '\nExamples:\n  coffer ad sp create-for-rbac --name apono-connector\n  coffer ad sp create-for-rbac --name apono-connector --role "Key Vault Secrets User" --scopes SCOPE')
+    .addHelpText('after', '\nExamples:\n  coffer ad sp create-for-rbac --name apono-connector\n  coffer ad sp create-for-rbac --name apono-connector --role "Key Vault Secrets User" --scopes SCOPE\n  coffer ad sp create-for-rbac --name apono-connector --create-cert')
     .action(
-      run<{ name?: string; displayName?: string; years?: number; role?: string; scopes?: string[]; skipAssignment?: boolean; sdkAuth?: boolean }>(async (o, s) => {
+      run<CertificateOptions & { name?: string; displayName?: string; years?: number; role?: string; scopes?: string[]; skipAssignment?: boolean; sdkAuth?: boolean }>(async (o, s) => {
         const sdkAuth = o.sdkAuth ?? false;
         o.name ??= o.displayName;
+        checkCertificateOptions(o);
         if (!o.role !== !o.scopes) throw new CliError('Usage error: To create role assignments, specify both --role and --scopes.');
         // Before anything is created (az finds out only at the first assignment), at the first scope as az looks.
         const role = o.role ? await resolveRoleAt(s, o.role, o.scopes![0]!) : null;
@@ -88,10 +86,20 @@ export function registerAdCommands(program: Command): void {
           : undefined;
         let principal: GraphSp;
         let password: string | undefined;
-        if (existing) {
-          principal = existing;
+        let certFile: string | undefined;
+        // az's create_application says so once the credential's dates are settled (their warnings come first).
+        const announce = async () => {
+          if (!existing) return;
           const [app] = await graphList<{ id: string }>(s, graph(s, `/applications?$filter=${encodeURIComponent(`appId eq '${odataString(existing.appId)}'`)}`));
           if (app) s.warn(`Found an existing application instance: (id) ${app.id}. We will patch it.`);
+        };
+        if (o.cert || o.createCert) {
+          const made = await rbacWithCertificate(s, o, name, years, existing, announce);
+          principal = { id: made.objectId, appId: made.appId, displayName: name };
+          certFile = made.file;
+        } else if (existing) {
+          await announce();
+          principal = existing;
           password = (await resetPassword(s, existing.id, years, false)).secretText;
         } else {
           principal = await s.call<GraphSp>('POST', graph(s, '/servicePrincipals'), s.managementResource, { displayName: name, years });
@@ -113,7 +121,7 @@ export function registerAdCommands(program: Command): void {
           const server = s.profile.server;
           const file = {
             clientId: principal.appId,
-            clientSecret: password,
+            ...(password ? { clientSecret: password } : { clientCertificate: certFile ?? null }),
             subscriptionId: o.scopes?.[0]?.split('/')[2] ?? s.profile.subscriptionId,
             tenantId: s.profile.tenantId,
             activeDirectoryEndpointUrl: server,
@@ -126,7 +134,8 @@ export function registerAdCommands(program: Command): void {
           process.stdout.write(`${JSON.stringify(file, null, 2)}\n`);
           return undefined;
         }
-        return { appId: principal.appId, displayName: principal.displayName, password, tenant: s.profile.tenantId };
+        if (certFile) s.warn(`Please copy ${certFile} to a safe place. When you run 'coffer login', provide the file path in the --password argument`);
+        return { appId: principal.appId, displayName: principal.displayName, password: password ?? null, ...(certFile ? { fileWithCertAndPrivateKey: certFile } : {}), tenant: s.profile.tenantId };
       }),
     );
   // az's deprecated arguments: their notices (status-notices.ts).
@@ -158,29 +167,7 @@ export function registerAdCommands(program: Command): void {
         return undefined;
       }),
     );
-  const credential = sp.command('credential').description("A service principal's client secrets.");
-  withOutput(credential.command('list').description("List a service principal's client secrets (their metadata: never the secrets)."))
-    .requiredOption('--id <id>', 'appId, object id or display name')
-    .option('--cert', 'list certificate credentials')
-    .action(
-      run<{ id: string; cert?: boolean }>(async (o, s) => {
-        // As az's list_service_principal_credentials: the principal read whole, then one of its credential lists.
-        const whole = await s.call<{ passwordCredentials?: unknown[]; keyCredentials?: unknown[] }>('GET', graph(s, `/servicePrincipals/${(await findSp(s, o.id)).id}`), s.managementResource);
-        return (o.cert ? whole.keyCredentials : whole.passwordCredentials) ?? [];
-      }),
-    );
-  withOutput(credential.command('reset').description('Add a new client secret (with --append) or replace them all.'))
-    .requiredOption('--id <id>', 'appId, object id or display name')
-    .option('--append', 'keep the existing secrets')
-    .option('--years <int>', 'years the secret stays valid (default 1)')
-    .action(
-      run<{ id: string; append?: boolean; years?: number }>(async (o, s) => {
-        const target = await findSp(s, o.id);
-        const added = await resetPassword(s, target.id, o.years ?? 1, o.append === true);
-        s.warn(CREDENTIAL_WARNING);
-        return { appId: target.appId, password: added.secretText, tenant: s.profile.tenantId };
-      }),
-    );
+  registerCredentialCommands(sp, { collection: 'servicePrincipals', objectId: async (s, id) => (await findSp(s, id)).id }, "A service principal");
 
   // az's `ad signed-in-user show` (Graph's /me): the user signed in; a service principal's login gets Graph's refusal.
   withOutput(ad.command('signed-in-user').description('The signed-in user.').command('show').description('Show the signed-in user.')).action(

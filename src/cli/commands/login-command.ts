@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
@@ -8,7 +9,7 @@ import { checkOutputOptions, print } from '../output.js';
 import { deleteProfile, readProfile, writeProfile, type Profile } from '../profile.js';
 import { promptHidden } from '../prompt.js';
 import { listedAccount, tenantLevelAccount, type Subscription } from '../accounts.js';
-import { parseAnswer, PUBLIC_CLIENT_ID, requestToken, userLoginForm, type TokenAnswer } from '../session.js';
+import { loginForm, parseAnswer, PUBLIC_CLIENT_ID, requestToken, tokenEndpoint, userLoginForm, type TokenAnswer } from '../session.js';
 import type { HttpClient } from '../http-client.js';
 
 // coffer login / logout, with az's flags (account commands: account-command.ts).
@@ -22,6 +23,7 @@ interface LoginOptions {
   caFile?: string;
   bootstrap?: string;
   useDeviceCode?: boolean;
+  useCertSnIssuer?: boolean;
   allowNoSubscriptions?: boolean;
   output?: string;
   query?: string;
@@ -51,6 +53,7 @@ async function login(opts: LoginOptions) {
   }
   // az's argument checks (profile/custom.py login), each a CLIError: exit 1.
   if (opts.useDeviceCode && (password || servicePrincipal || username)) throw new CliError("usage error: '--use-device-code' is not applicable with other arguments");
+  if (opts.useCertSnIssuer && !servicePrincipal) throw new CliError("usage error: '--use-sn-issuer' is only applicable with a service principal");
   if (servicePrincipal && !username) throw new CliError('usage error: --service-principal --username NAME --password SECRET --tenant TENANT');
   if (username && !password) {
     if (!process.stdin.isTTY) throw new CliError('Please specify both username and password in non-interactive mode.');
@@ -68,10 +71,11 @@ async function login(opts: LoginOptions) {
     if (!tenant) throw new CliError('--tenant is required');
   }
   const scope = `${server}/.default`;
+  const spLogin: Profile['login'] | null = servicePrincipal ? servicePrincipalLogin(username!, password!, opts.useCertSnIssuer === true) : null;
   const answer = useDeviceCode
     ? await deviceCodeLogin(http, server, tenant, scope)
-    : servicePrincipal
-      ? await requestToken(http, server, tenant, { grant_type: 'client_credentials', client_id: username!, client_secret: password!, scope })
+    : spLogin
+      ? await requestToken(http, server, tenant, await loginForm(spLogin, scope, tokenEndpoint(server, tenant)))
       : await requestToken(http, server, tenant, userLoginForm(username!, password!, scope));
   if (useDeviceCode) username = JSON.parse(Buffer.from(answer.access_token.split('.')[1]!, 'base64url').toString()).upn as string;
   const now = Math.floor(Date.now() / 1000);
@@ -89,8 +93,8 @@ async function login(opts: LoginOptions) {
     subscriptionId: sub.subscriptionId,
     vaultDnsSuffix: suffix,
     caFile,
-    login: servicePrincipal
-      ? { type: 'servicePrincipal', clientId: username!, clientSecret: password! }
+    login: spLogin
+      ? spLogin
       : { type: 'user', username: username!, clientId: PUBLIC_CLIENT_ID, refreshToken: answer.refresh_token ?? '' },
     tokens: { [server]: { token: answer.access_token, expiresOn: now + answer.expires_in } },
   };
@@ -99,6 +103,23 @@ async function login(opts: LoginOptions) {
   return (subscriptions.length > 0 ? subscriptions : [sub]).map((s, i) => {
     return listedAccount(profile, s, i === 0);
   });
+}
+
+/**
+ * As az 2.45's ServicePrincipalAuth.build_credential: a -p naming an existing file (after ~ is expanded) is a PEM
+ * certificate with its private key, and the profile keeps its path (absolute here, so that a command run from
+ * another folder finds it); anything else is a client secret.
+ */
+function servicePrincipalLogin(clientId: string, secretOrCertificate: string, useCertSnIssuer: boolean): Profile['login'] {
+  const expanded = secretOrCertificate.replace(/^~(?=$|\/)/, homedir());
+  let isFile = false;
+  try {
+    isFile = statSync(expanded).isFile();
+  } catch {
+    isFile = false;
+  }
+  if (!isFile) return { type: 'servicePrincipal', clientId, clientSecret: secretOrCertificate };
+  return { type: 'servicePrincipal', clientId, certificatePath: resolve(expanded), ...(useCertSnIssuer ? { useCertSnIssuer: true } : {}) };
 }
 
 /** The device authorization grant: show the code, then poll until a person signs in. */
@@ -127,16 +148,17 @@ export function registerLoginCommands(program: Command): void {
     program
       .command('login')
       .description('Log in to a coffer server.')
-      .option('--service-principal', 'log in as a service principal (-u is its appId, -p its client secret)')
+      .option('--service-principal', 'log in as a service principal (-u is its appId, -p its client secret or PEM certificate file)')
       .option('-u, --username <name>', 'user principal name, or the appId with --service-principal')
-      .option('-p, --password <secret>', 'password, or the client secret with --service-principal')
+      .option('-p, --password <secret>', 'password, or with --service-principal the client secret or the path of a PEM file with the certificate and its private key')
+      .option('--use-cert-sn-issuer', 'with a certificate: send it (x5c) with each client assertion, for subject name / issuer authentication')
       .option('-t, --tenant <tenant>', 'tenant id')
       .option('--server <url>', `coffer server (env COFFER_SERVER; default ${DEFAULT_SERVER})`)
       .option('--ca-file <file>', 'CA certificate to trust (env COFFER_CA_FILE)')
       .option('--bootstrap <file>', "log in as the administrator from a server's bootstrap.json")
       .option('--use-device-code', 'sign in with a code entered in a browser (for people)')
       .option('--allow-no-subscriptions', 'log in even when the identity sees no subscription (a tenant-level account)')
-      .addHelpText('after', '\nExamples:\n  coffer login --service-principal -u APP_ID -p SECRET --tenant TENANT_ID\n  coffer login -u alice@example.com -p PASSWORD\n  coffer login -u alice@example.com   (asks for the password)\n  coffer login   (a device code, as --use-device-code)\n  coffer login --bootstrap ./data/bootstrap.json'),
+      .addHelpText('after', '\nExamples:\n  coffer login --service-principal -u APP_ID -p SECRET --tenant TENANT_ID\n  coffer login --service-principal -u APP_ID -p ~/cert.pem --tenant TENANT_ID\n  coffer login -u alice@example.com -p PASSWORD\n  coffer login -u alice@example.com   (asks for the password)\n  coffer login   (a device code, as --use-device-code)\n  coffer login --bootstrap ./data/bootstrap.json'),
   ).action(async (opts: LoginOptions) => {
     checkOutputOptions(opts);
     print(await login(opts), opts);
