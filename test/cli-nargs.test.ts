@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { azSignedIn, type AzResult } from './support/az-cli.js';
+import { azSignedIn, keyvaultCreateByBoth, outcome, type AzResult } from './support/az-cli.js';
 import { cliHome, cliRunners, coffer } from './support/cli.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
@@ -14,20 +14,14 @@ describe("CLI: options of zero or more values, as az 2.45's argparse reads them"
   let home = '';
   let az: (args: string[]) => Promise<AzResult>;
   const { signIn, cli } = cliRunners(() => home);
-  let n = 0;
   const run = async (args: string[]) => {
     const a = await az(args);
     const c = await coffer(home, args);
-    return { az: { code: a.code, stdout: a.stdout, stderr: a.stderr }, coffer: { code: c.code, stdout: c.stdout, stderr: c.stderr.replaceAll('coffer', 'az') } };
+    return { az: outcome(a), coffer: { ...outcome(c), stderr: c.stderr.replaceAll('coffer', 'az') } };
   };
   /** `keyvault create` by az and by coffer, each with a vault name of its own, printing its rule set. */
-  const create = async (args: string[]) => {
-    n++;
-    const query = ['--query', 'properties.networkAcls', '-o', 'json'];
-    const a = await az(['keyvault', 'create', '-n', `az-nargs-${n}`, '-g', 'rg', ...args, ...query]);
-    const c = await coffer(home, ['keyvault', 'create', '-n', `co-nargs-${n}`, '-g', 'rg', ...args, ...query]);
-    return { az: { code: a.code, stdout: a.stdout, stderr: a.stderr }, coffer: { code: c.code, stdout: c.stdout, stderr: c.stderr } };
-  };
+  const createByBoth = keyvaultCreateByBoth(() => az, (args, cwd) => coffer(home, args, {}, cwd), 'nargs');
+  const create = (args: string[]) => createByBoth([...args, '--query', 'properties.networkAcls', '-o', 'json']);
 
   before(async () => {
     server = await startTestServer();

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { azSignedIn, withoutTraceback, type AzResult } from './support/az-cli.js';
+import { azSignedIn, keyvaultCreateByBoth, withoutTraceback, type AzResult } from './support/az-cli.js';
 import { cliHome, cliRunners, coffer } from './support/cli.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
@@ -18,14 +18,9 @@ describe('CLI: keyvault create --network-acls, as az 2.45 reads it', () => {
   let dir = '';
   let az: (args: string[], cwd?: string) => Promise<AzResult>;
   const { signIn, cli } = cliRunners(() => home);
-  let n = 0;
   /** The same `keyvault create` by az and by coffer, each with a vault name of its own. */
-  const both = async (args: string[]) => {
-    n++;
-    const a = await az(['keyvault', 'create', '-n', `az-acl-${n}`, '-g', 'rg', ...args], dir);
-    const c = await coffer(home, ['keyvault', 'create', '-n', `co-acl-${n}`, '-g', 'rg', ...args], {}, dir);
-    return { az: { code: a.code, stdout: a.stdout, stderr: a.stderr }, coffer: { code: c.code, stdout: c.stdout, stderr: c.stderr } };
-  };
+  const createByBoth = keyvaultCreateByBoth(() => az, (args, cwd) => coffer(home, args, {}, cwd), 'acl');
+  const both = (args: string[]) => createByBoth(args, dir);
 
   before(async () => {
     server = await startTestServer();

@@ -56,3 +56,20 @@ export async function azRegistered(server: TestServer, opts: { ownHome?: boolean
 
 /** az's report of an error it did not expect, without the traceback (what coffer prints for one). */
 export const withoutTraceback = (stderr: string) => stderr.split('\n').slice(0, 2).join('\n') + '\n';
+
+/** What a CLI run printed and how it ended, for comparing az's with coffer's. */
+export const outcome = (r: AzResult) => ({ code: r.code, stdout: r.stdout, stderr: r.stderr });
+
+/**
+ * `keyvault create` by az and by coffer, each with a vault name of its own (`prefix`-az-N, `prefix`-co-N) in
+ * group `rg`: what each printed.
+ */
+export function keyvaultCreateByBoth(az: () => (args: string[], cwd?: string) => Promise<AzResult>, cofferRun: (args: string[], cwd?: string) => Promise<AzResult>, prefix: string) {
+  let n = 0;
+  return async (args: string[], cwd?: string) => {
+    n++;
+    const a = await az()(['keyvault', 'create', '-n', `az-${prefix}-${n}`, '-g', 'rg', ...args], cwd);
+    const c = await cofferRun(['keyvault', 'create', '-n', `co-${prefix}-${n}`, '-g', 'rg', ...args], cwd);
+    return { az: outcome(a), coffer: outcome(c) };
+  };
+}
