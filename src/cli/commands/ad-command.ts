@@ -11,7 +11,7 @@ import type { Session } from '../session.js';
 import { registerAdGroupCommands } from './ad-group-command.js';
 import { registerAdAppCommands } from './ad-app-command.js';
 import { authz, resolveRoleAt } from './role-command.js';
-import { CREDENTIAL_WARNING, checkCertificateOptions, rbacWithCertificate, registerCredentialCommands, withCertificateOptions, type CertificateOptions } from './ad-credential-command.js';
+import { CREDENTIAL_WARNING, checkCertificateOptions, rbacWithCertificate, registerCredentialCommands, resetPassword, withCertificateOptions, type CertificateOptions, type GraphCredentialHolder } from './ad-credential-command.js';
 
 /** create-for-rbac's name argument as az 2.45 registers it (role/_params.py). */
 const SP_NAME_FLAGS = '--display-name/--name/-n';
@@ -41,19 +41,6 @@ async function findSp(s: Session, id: string, notFound = 1): Promise<GraphSp> {
   // As az's _resolve_service_principal: a GUID is taken as an object id and asked for, so the answer is Graph's 404.
   if (GUID.test(id)) await asShown(s.call('GET', graph(s, `/servicePrincipals/${id}`), s.managementResource), notFound);
   throw new CliError(`Service principal '${id}' doesn't exist`, undefined, notFound);
-}
-
-/** Adds a client secret and, unless appending, removes the others (the new one is in place before the old ones go). */
-async function resetPassword(s: Session, objectId: string, years: number, append: boolean): Promise<{ secretText: string; keyId: string }> {
-  const end = new Date(Date.now() + years * 365 * 24 * 3600 * 1000).toISOString();
-  const before = await s.call<{ passwordCredentials?: Array<{ keyId: string }> }>('GET', graph(s, `/servicePrincipals/${objectId}`), s.managementResource);
-  const added = await s.call<{ secretText: string; keyId: string }>('POST', graph(s, `/servicePrincipals/${objectId}/addPassword`), s.managementResource, { passwordCredential: { displayName: 'rbac', endDateTime: end } });
-  if (!append) {
-    for (const old of before.passwordCredentials ?? []) {
-      if (old.keyId !== added.keyId) await s.call('POST', graph(s, `/servicePrincipals/${objectId}/removePassword`), s.managementResource, { keyId: old.keyId });
-    }
-  }
-  return added;
 }
 
 export function registerAdCommands(program: Command): void {
@@ -100,7 +87,11 @@ export function registerAdCommands(program: Command): void {
         } else if (existing) {
           await announce();
           principal = existing;
-          password = (await resetPassword(s, existing.id, years, false)).secretText;
+          // az's create-for-rbac: a new secret named rbac for `years`, the others removed.
+          const base = `/servicePrincipals/${existing.id}`;
+          const holder = await s.call<GraphCredentialHolder>('GET', graph(s, base), s.managementResource);
+          const start = new Date();
+          password = await resetPassword(s, base, holder, start, new Date(start.getTime() + years * 365 * 24 * 3600 * 1000), false, 'rbac');
         } else {
           principal = await s.call<GraphSp>('POST', graph(s, '/servicePrincipals'), s.managementResource, { displayName: name, years });
           password = principal.passwordCredentials?.[0]?.secretText;
