@@ -283,6 +283,9 @@ describe('connector end to end', () => {
     assert.match(malformed.lastError!, new RegExp(`^the latest secret version is unusable, still connected with version ${before.secretVersion}: secret 'apono-pg-user' in vault 'conn-vault' is not JSON`));
     const good = await setCredentials('apono-pg-user', passwords[1]!);
     assert.equal((await until('postgresql', (x) => x.state === 'connected' && x.secretVersion === good, 'the good version')).state, 'connected');
+    // The log says the error ended, not only that it began (its line may reach this process after the status did).
+    for (let i = 0; i < 50 && !/working again after: bad-value/.test(connectorLog); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.match(connectorLog, /working again after: bad-value/);
   });
 
   it('when the database refuses the credentials it holds, it re-reads the secret and reconnects', async () => {

@@ -138,6 +138,8 @@ export function createIntegrationRunner(config: IntegrationConfig, reader: Vault
           throw describeDbError(config, again, latest.username);
         }
       }
+      // Errors are logged once each: the end of one is logged too, or the log would end on it (a vault back after a restart).
+      if (status.state === 'error') log(`working again after: ${status.errorKind}`, { integration: config.name });
       status.state = 'connected';
       status.lastError = null;
       status.errorKind = null;
