@@ -178,6 +178,12 @@ describe('coffer admin rotate-signing-key (a running server)', () => {
       const jwks = (await (await fetch(`${server.url}/${server.bootstrap.tenantId}/discovery/v2.0/keys`)).json()) as { keys: Array<{ kid: string }> };
       assert.deepEqual(jwks.keys.map((k) => k.kid).sort(), [oldKid, result.kid].sort());
 
+      // Its output as any command's: -o and --query.
+      const quiet = await coffer(cliHome(), ['admin', 'rotate-signing-key', '--data-dir', server.dataDir, '-o', 'none']);
+      assert.deepEqual([quiet.code, quiet.stdout], [0, ''], quiet.stderr);
+      const kid = await coffer(cliHome(), ['admin', 'rotate-signing-key', '--data-dir', server.dataDir, '--query', 'kid', '-o', 'tsv']);
+      assert.match(kid.stdout, /^[0-9a-f]{20,}\n$/, kid.stderr);
+
       await server.restart();
       assert.equal((await api(server, 'GET', `/subscriptions/${server.bootstrap.subscriptionId}?api-version=2022-12-01`, undefined, newToken)).status, 200);
       assert.equal((await api(server, 'GET', `/subscriptions/${server.bootstrap.subscriptionId}?api-version=2022-12-01`, undefined, adminToken)).status, 200, 'and after a restart');

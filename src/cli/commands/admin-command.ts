@@ -2,6 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
+import { withOutput } from '../command-kit.js';
+import { checkOutputOptions, print, type OutputOptions } from '../output.js';
 import { createHttpClient } from '../http-client.js';
 import { requestToken, parseAnswer } from '../session.js';
 import type { Store } from '../../storage/store-types.js';
@@ -63,13 +65,13 @@ async function rotateOffline(dataDir: string, keyFile: string, databaseUrl: stri
 
 export function registerAdminCommands(program: Command): void {
   const admin = program.command('admin').description('Administer a coffer deployment.');
-  admin
-    .command('rotate-master-key')
+  withOutput(admin.command('rotate-master-key'), { subscription: false })
     .description('Create a new master key, give every vault a new data key and rewrap every other key under it; the old key is then dropped.')
     .option('--data-dir <dir>', 'the server data dir', './data')
     .option('--database-url <url>', 'the PostgreSQL database of a deployment that uses one (default: COFFER_DATABASE_URL)')
     .addHelpText('after', '\nWhile the server runs, the rotation happens inside it (online); otherwise on the data dir (and database) directly.')
-    .action(async (o: { dataDir: string; databaseUrl?: string }) => {
+    .action(async (o: { dataDir: string; databaseUrl?: string } & OutputOptions) => {
+      checkOutputOptions(o);
       const dataDir = resolve(o.dataDir);
       const keyFile = join(dataDir, 'master.key');
       if (!existsSync(keyFile)) throw new CliError(`${keyFile} does not exist (is the master key supplied through COFFER_MASTER_KEY?)`);
@@ -85,16 +87,16 @@ export function registerAdminCommands(program: Command): void {
           lock.release();
         }
       }
-      process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+      print(result, o);
     });
-  admin
-    .command('rotate-signing-key')
+  withOutput(admin.command('rotate-signing-key'), { subscription: false })
     .description('Sign tokens with a new key from now on; the old key verifies only tokens issued before, until they expire.')
     .option('--data-dir <dir>', 'the server data dir', './data')
     .addHelpText('after', '\nThe server must be running (the rotation happens inside it); in a cluster, every member switches to the new key.')
-    .action(async (o: { dataDir: string }) => {
+    .action(async (o: { dataDir: string } & OutputOptions) => {
+      checkOutputOptions(o);
       const dataDir = resolve(o.dataDir);
       if (!dataDirLocked(dataDir)) throw new CliError(`no coffer server is running on ${dataDir}: start it, then rotate the signing key`);
-      process.stdout.write(JSON.stringify(await askServer(dataDir, 'rotate-signing-key'), null, 2) + '\n');
+      print(await askServer(dataDir, 'rotate-signing-key'), o);
     });
 }
