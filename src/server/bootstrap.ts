@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Store } from '../storage/store-types.js';
 import type { DirectoryService } from '../identity/directory-service.js';
 import { DEV_IDS } from '../identity/identity-types.js';
+import { writeFileAtomic } from '../storage/atomic-file.js';
 
 // First-start state of a deployment: tenant, subscription, deployment id and
 // the administrator service principal. Dev mode uses the README's well-known
@@ -78,4 +79,27 @@ export async function ensureDeployment(
   if (!admin || !admin.appId) throw new Error(`the administrator principal ${existingAdmin} is missing from the store`);
   const adminSecret = opts.needAdminSecret ? (await directory.addClientSecret(admin.objectId, { years: 2, displayName: 'bootstrap' })).secret : null;
   return { tenantId, subscriptionId, deploymentId, adminObjectId: admin.objectId, adminAppId: admin.appId, adminSecret, devUserObjectId: null };
+}
+
+/** bootstrap.json: how to reach the deployment, and its administrator's credentials (a private file). */
+export interface BootstrapInfo {
+  tenantId: string;
+  subscriptionId: string;
+  authorityHost: string;
+  managementEndpoint: string;
+  vaultDnsSuffix: string;
+  port: number;
+  caCertFile: string;
+  clientId: string;
+  clientSecret: string | null;
+  /** The administrator's object id (for access policies and role assignments). */
+  objectId: string;
+  dev: boolean;
+}
+
+/** Writes bootstrap.json for the deployment as this server serves it. */
+export function writeBootstrapFile(file: string, d: Deployment, served: Omit<BootstrapInfo, 'tenantId' | 'subscriptionId' | 'clientId' | 'clientSecret' | 'objectId'>): void {
+  const { dev, ...where } = served;
+  const info: BootstrapInfo = { tenantId: d.tenantId, subscriptionId: d.subscriptionId, ...where, clientId: d.adminAppId, clientSecret: d.adminSecret, objectId: d.adminObjectId, dev };
+  writeFileAtomic(file, JSON.stringify(info, null, 2) + '\n');
 }

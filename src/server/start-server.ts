@@ -29,7 +29,6 @@ import { createTokenService } from '../identity/token-service.js';
 import { createSecretService } from '../secrets/secret-service.js';
 import { withLatestVersionCache } from '../storage/latest-version-cache.js';
 import { followChanges } from './follow-changes.js';
-import { writeFileAtomic } from '../storage/atomic-file.js';
 import { createHighWater } from '../audit/audit-high-water.js';
 import { openSqliteStore } from '../storage/sqlite/sqlite-store.js';
 import { checkRecordedKey, startSealing } from './authorization-sealing.js';
@@ -37,7 +36,8 @@ import { describeTrust, ensureTlsMaterial, subjectAltNames } from '../tls/certif
 import { createVaultService } from '../vaults/vault-service.js';
 import { buildApp } from './app.js';
 import { createBearerAuth } from './bearer-auth.js';
-import { ensureDeployment } from './bootstrap.js';
+import { ensureDeployment, writeBootstrapFile } from './bootstrap.js';
+export type { BootstrapInfo } from './bootstrap.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { assertionAudiences, createUrls } from './urls.js';
 import { closeGracefully, createInFlight, watchConnections } from './graceful-close.js';
@@ -60,29 +60,12 @@ export interface RunningServer {
   fatal: Promise<Error>;
 }
 
-export interface BootstrapInfo {
-  tenantId: string;
-  subscriptionId: string;
-  authorityHost: string;
-  managementEndpoint: string;
-  vaultDnsSuffix: string;
-  port: number;
-  caCertFile: string;
-  clientId: string;
-  clientSecret: string | null;
-  /** The administrator's object id (for access policies and role assignments). */
-  objectId: string;
-  dev: boolean;
-}
-
 /** How often the audit trail's last record is noted in audit-head.json (and at shutdown). */
 const AUDIT_HEAD_EVERY_MS = 10_000;
 /** How often lockout counts whose window and lock have ended are dropped. */
 const LOCKOUT_SWEEP_MS = 60_000;
 /** The least time between two reads of the credential pepper prompted by sign-ins. */
 const PEPPER_READ_INTERVAL_MS = 5_000;
-
-const writePrivateJson = (file: string, value: unknown): void => writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
 
 export async function startServer(config: CofferConfig): Promise<RunningServer> {
   // Everything the server writes (database, WAL, keys) is private to its user.
@@ -319,20 +302,7 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
   await app.listen({ port: config.port, host: config.host });
 
   if (deployment.adminSecret !== null || !existsSync(bootstrapFile)) {
-    const info: BootstrapInfo = {
-      tenantId: deployment.tenantId,
-      subscriptionId: deployment.subscriptionId,
-      authorityHost: urls.authority,
-      managementEndpoint: urls.managementEndpoint,
-      vaultDnsSuffix: config.vaultDnsSuffix,
-      port: publicPort,
-      caCertFile: tls.caFile,
-      clientId: deployment.adminAppId,
-      clientSecret: deployment.adminSecret,
-      objectId: deployment.adminObjectId,
-      dev: config.dev,
-    };
-    writePrivateJson(bootstrapFile, info);
+    writeBootstrapFile(bootstrapFile, deployment, { authorityHost: urls.authority, managementEndpoint: urls.managementEndpoint, vaultDnsSuffix: config.vaultDnsSuffix, port: publicPort, caCertFile: tls.caFile, dev: config.dev });
   }
   const pidFile = join(config.dataDir, 'server.pid');
   writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o600 });

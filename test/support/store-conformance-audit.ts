@@ -221,9 +221,8 @@ export function describeAuditConformance(h: ConformanceHandle & { auditKey(): Ch
       const a = assignmentRow({ roleDefinitionId: role.id });
       await store.roleAssignments.insert(a, record('assign'));
       await assert.rejects(store.roleAssignments.insert(assignmentRow({ id: a.id }), record('assign over a taken id')), isConflict('exists'));
-      const change = { description: 'changed', endTime: 99, updatedAt: 2, mac: 'a1.0.changed' };
-      assert.notEqual(await store.roleAssignments.update(a, change, record('reassign')), null);
-      assert.equal(await store.roleAssignments.update(a, change, record('reassign over a stale seal')), null);
+      assert.notEqual(await store.roleAssignments.update(a, { description: 'changed', endTime: 99, updatedAt: 2, mac: 'a1.0.changed' }, record('reassign')), null);
+      assert.equal(await store.roleAssignments.update(a, { description: 'stale', endTime: null, updatedAt: 3, mac: 'a1.0.stale' }, record('reassign over a stale seal')), null);
       assert.equal(await store.roleAssignments.delete(a.id, record('unassign')), true);
       assert.equal(await store.roleAssignments.delete(a.id, record('unassign again')), false);
       assert.equal(await store.roleDefinitions.delete(role.id, record('role delete')), true);
@@ -235,9 +234,8 @@ export function describeAuditConformance(h: ConformanceHandle & { auditKey(): Ch
       await store.roleAssignments.insert(kept);
       await assert.rejects(store.roleAssignments.delete(kept.id, refused), AuditWriteError);
       await assert.rejects(store.roleAssignments.update(kept, { description: 'refused', endTime: null, updatedAt: 3, mac: 'a1.0.refused' }, refused), AuditWriteError);
-      assert.deepEqual(await store.roleAssignments.get(kept.id), kept, 'an update whose record is refused is not stored');
       await assert.rejects(store.roleAssignments.insert(assignmentRow({ id: randomUUID() }), refused), AuditWriteError);
-      assert.deepEqual((await store.roleAssignments.list()).map((r) => r.id), [kept.id]);
+      assert.deepEqual(await store.roleAssignments.list(), [kept], 'nothing whose record was refused is stored, the update included');
       await assert.rejects(store.roleDefinitions.upsert(role, refused), AuditWriteError);
       assert.equal(await store.roleDefinitions.get(role.id), null);
       await store.roleDefinitions.upsert(role);
