@@ -1,22 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
-import { freePort } from '../test/support/server-fixture.js';
+import { freePort, type Bootstrap } from '../test/support/server-fixture.js';
 import { join } from 'node:path';
 import { exited, ROOT, spawnTracked, stopChild, tempDir } from './children.js';
 import { httpClient } from './http.js';
 
 // The coffer server under test: the built executable in its own process, on a
 // temporary data dir and a fresh temporary CA dir, throttling off.
-
-export interface Bootstrap {
-  tenantId: string;
-  subscriptionId: string;
-  vaultDnsSuffix: string;
-  caCertFile: string;
-  clientId: string;
-  clientSecret: string;
-  objectId: string;
-}
 
 export interface Coffer {
   port: number;

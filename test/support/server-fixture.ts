@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { request } from 'node:https';
+import type { BootstrapInfo } from '../../src/server/bootstrap.js';
 
 // Runs the real server (the built executable) in a child process on a free
 // port with its own data dir, trusting the test CA made by scripts/test.mjs.
@@ -11,18 +12,8 @@ import { request } from 'node:https';
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const BIN = join(ROOT, 'bin', 'coffer.js');
 
-export interface Bootstrap {
-  tenantId: string;
-  subscriptionId: string;
-  authorityHost: string;
-  managementEndpoint: string;
-  vaultDnsSuffix: string;
-  port: number;
-  caCertFile: string;
-  clientId: string;
-  clientSecret: string;
-  objectId: string;
-}
+/** bootstrap.json as the server writes it; a fresh test server's always holds the administrator's secret. */
+export type Bootstrap = Omit<BootstrapInfo, 'clientSecret'> & { clientSecret: string };
 
 export interface TestServer {
   port: number;
