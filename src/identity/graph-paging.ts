@@ -20,11 +20,15 @@ function refuseUnserved(query: Record<string, string | undefined>): void {
   if (asked !== undefined) throw errors.graphUnsupportedQuery(`The query option '${asked}' is not supported by coffer's directory.`);
 }
 
-/** Whether `$count` asks for `@odata.count` (the whole list's size, every page); anything but true or false is a 400. */
-function wantsCount(raw: string | undefined): boolean {
+/**
+ * Whether `$count` asks for `@odata.count` (the whole list's size, every page); anything but true or false is a
+ * 400. Graph counts directory objects only in its advanced queries, with `ConsistencyLevel: eventual`; without
+ * that header it ignores `?$count=true` (its documented behaviour, and what clients written against it expect).
+ */
+function wantsCount(raw: string | undefined, consistency: string | string[] | undefined): boolean {
   if (raw === undefined || /^false$/i.test(raw)) return false;
-  if (/^true$/i.test(raw)) return true;
-  throw errors.graphUnsupportedQuery(`Invalid value for $count: '${raw.slice(0, 32)}'. It must be true or false.`);
+  if (!/^true$/i.test(raw)) throw errors.graphUnsupportedQuery(`Invalid value for $count: '${raw.slice(0, 32)}'. It must be true or false.`);
+  return typeof consistency === 'string' && /^eventual$/i.test(consistency.trim());
 }
 
 function pageSize(raw: string | undefined): number {
@@ -56,7 +60,7 @@ export async function graphPage<T, R>(
   show: (row: T) => R | Promise<R>,
 ): Promise<{ '@odata.count'?: number; '@odata.nextLink'?: string; value: R[] }> {
   refuseUnserved(req.query);
-  const count = wantsCount(req.query.$count) ? { '@odata.count': rows.length } : {};
+  const count = wantsCount(req.query.$count, req.headers.consistencylevel) ? { '@odata.count': rows.length } : {};
   const top = pageSize(req.query.$top);
   const after = cursor(req.query.$skiptoken);
   const sorted = [...rows].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
