@@ -21,7 +21,7 @@ function refuseUnserved(query: Record<string, string | undefined>): void {
 }
 
 /**
- * Whether `$count` asks for `@odata.count` (the whole list's size, every page); anything but true or false is a
+ * Whether `$count` asks for `@odata.count` (the whole list's size, on the first page); anything but true or false is a
  * 400. Graph counts directory objects only in its advanced queries, with `ConsistencyLevel: eventual`; without
  * that header it ignores `?$count=true` (its documented behaviour, and what clients written against it expect).
  */
@@ -60,9 +60,11 @@ export async function graphPage<T, R>(
   show: (row: T) => R | Promise<R>,
 ): Promise<{ '@odata.count'?: number; '@odata.nextLink'?: string; value: R[] }> {
   refuseUnserved(req.query);
-  const count = wantsCount(req.query.$count, req.headers.consistencylevel) ? { '@odata.count': rows.length } : {};
+  const counted = wantsCount(req.query.$count, req.headers.consistencylevel);
   const top = pageSize(req.query.$top);
   const after = cursor(req.query.$skiptoken);
+  // Graph gives the count on the first page only (the nextLink keeps `$count`, the later pages do not answer it).
+  const count = counted && after === null ? { '@odata.count': rows.length } : {};
   const sorted = [...rows].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
   const rest = after === null ? sorted : sorted.filter((row) => keyOf(row) > after);
   const page = rest.slice(0, top);
