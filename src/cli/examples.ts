@@ -81,6 +81,8 @@ const EXAMPLES: Record<string, string[]> = {
   hosts: ['coffer hosts   (as root; or: sudo npx coffer hosts)', 'coffer hosts --vault my-vault --suffix vault.localhost --print'],
   'admin rotate-master-key': ['coffer admin rotate-master-key --data-dir ./data'],
   'admin rotate-signing-key': ['coffer admin rotate-signing-key --data-dir ./data'],
+  'admin backup': ['coffer admin backup --data-dir ./data --file /backups/coffer-$(date +%F).db'],
+  'admin restore': ['coffer admin restore --data-dir ./data --file /backups/coffer-2026-12-01.db   (with the server stopped)'],
 };
 
 /** Adds the table's examples to every command that does not carry its own. */

@@ -86,7 +86,7 @@ export class RotationRefusedError extends Error {
  * stops it here, naming the vault, instead of half-way, after the data keys
  * were renewed and with a master key added that a retry would add again.
  */
-async function checkKeysOpen(store: Store, keyring: Keyring): Promise<void> {
+export async function checkKeysOpen(store: Store, keyring: Keyring): Promise<void> {
   const [rolledBack] = (await currentDataKeys(store)).rolledBack;
   if (rolledBack) throw new RotationRefusedError(`${rolledBackAdvice(rolledBack)}. Nothing was changed.`);
   for (const row of await store.vaults.listKeys()) {

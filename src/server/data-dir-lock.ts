@@ -62,6 +62,16 @@ function unusable(file: string, err: unknown): Error {
   return new Error(`cannot lock the data dir with ${file} (${code || (err as Error).message}): it must be a file coffer can write; with no coffer process running, remove it and start again`);
 }
 
+/** The data dir's lock, or null when another process (a server, an admin command) holds it. */
+export function tryLockDataDir(dataDir: string): DataDirLock | null {
+  try {
+    return lockDataDir(dataDir);
+  } catch (err) {
+    if (err instanceof DataDirLockedError) return null;
+    throw err;
+  }
+}
+
 /** Whether some process holds the data dir's lock now (a running server). */
 export function dataDirLocked(dataDir: string): boolean {
   try {

@@ -30,6 +30,7 @@ import { createSecretService } from '../secrets/secret-service.js';
 import { withLatestVersionCache } from '../storage/latest-version-cache.js';
 import { followChanges } from './follow-changes.js';
 import { createHighWater } from '../audit/audit-high-water.js';
+import { recordRestore } from '../audit/restore-note.js';
 import { openSqliteStore } from '../storage/sqlite/sqlite-store.js';
 import { checkRecordedKey, startSealing } from './authorization-sealing.js';
 import { describeTrust, ensureTlsMaterial, subjectAltNames } from '../tls/certificates.js';
@@ -229,6 +230,8 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
     keys: () => auditKeys.current(),
     fileSink: config.auditFile ? createFileSink({ path: config.auditFile, maxBytes: config.auditFileMaxBytes, keep: config.auditFileKeep }) : undefined,
   });
+  const restored = await recordRestore(config.dataDir, (entry) => audit.write(entry));
+  if (restored !== null) log.warn({ from: restored.backupFile, keptIn: restored.replacedKeptIn }, 'the database was restored from a backup (recorded in the audit trail)');
   const throttle = config.throttle
     ? createThrottle({ windowSeconds: config.throttleWindowSeconds, secretCreates: config.throttleSecretCreates, other: config.throttleOther })
     : undefined;

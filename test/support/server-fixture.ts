@@ -23,7 +23,8 @@ export interface TestServer {
   vaultUrl(name: string): string;
   stop(): Promise<void>;
   kill(): Promise<void>;
-  restart(): Promise<void>;
+  /** Stops the server and starts it again on its data dir; `between` runs while it is stopped. */
+  restart(between?: () => Promise<void>): Promise<void>;
   logs(): string;
   /** The process's exit code once it has exited by itself (null while it runs or if a signal ended it). */
   exitCode(): number | null;
@@ -104,8 +105,9 @@ export async function startTestServer(
       if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
     kill: () => exited('SIGKILL'),
-    async restart() {
+    async restart(between) {
       await exited('SIGTERM');
+      await between?.();
       await launch();
     },
     logs: () => output,

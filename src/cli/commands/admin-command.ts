@@ -7,7 +7,8 @@ import { checkOutputOptions, print, type OutputOptions } from '../output.js';
 import { createHttpClient } from '../http-client.js';
 import { requestToken, parseAnswer } from '../session.js';
 import type { Store } from '../../storage/store-types.js';
-import { dataDirLocked, DataDirLockedError, lockDataDir, type DataDirLock } from '../../server/data-dir-lock.js';
+import { dataDirLocked, tryLockDataDir } from '../../server/data-dir-lock.js';
+import { registerBackupCommands } from './admin-backup-command.js';
 
 // coffer admin: operations on a deployment's data dir.
 
@@ -35,16 +36,6 @@ async function openOfflineStore(dataDir: string, databaseUrl: string | undefined
   }
   const { openSqliteStore } = await import('../../storage/sqlite/sqlite-store.js');
   return openSqliteStore({ file });
-}
-
-/** The data dir's lock, or null when a server (or another admin command) holds it. */
-function tryLock(dataDir: string): DataDirLock | null {
-  try {
-    return lockDataDir(dataDir);
-  } catch (err) {
-    if (err instanceof DataDirLockedError) return null;
-    throw err;
-  }
 }
 
 /** The rotation on the data dir and its store directly, with no server running (the caller holds the data dir's lock). */
@@ -77,7 +68,7 @@ export function registerAdminCommands(program: Command): void {
       if (!existsSync(keyFile)) throw new CliError(`${keyFile} does not exist (is the master key supplied through COFFER_MASTER_KEY?)`);
       let result: unknown;
       // Held through an offline rotation: no server may start on the data dir meanwhile.
-      const lock = tryLock(dataDir);
+      const lock = tryLockDataDir(dataDir);
       if (!lock) {
         result = await askServer(dataDir, 'rotate-master-key');
       } else {
@@ -99,4 +90,5 @@ export function registerAdminCommands(program: Command): void {
       if (!dataDirLocked(dataDir)) throw new CliError(`no coffer server is running on ${dataDir}: start it, then rotate the signing key`);
       print(await askServer(dataDir, 'rotate-signing-key'), o);
     });
+  registerBackupCommands(admin);
 }

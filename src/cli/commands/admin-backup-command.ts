@@ -1,0 +1,85 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { CliError } from '../cli-error.js';
+import { withOutput } from '../command-kit.js';
+import { checkOutputOptions, print, type OutputOptions } from '../output.js';
+import { tryLockDataDir } from '../../server/data-dir-lock.js';
+
+// coffer admin backup | restore: the embedded (SQLite) store's backups. A
+// PostgreSQL deployment backs up with PostgreSQL's own tools.
+
+const POSTGRES_ADVICE = 'this deployment keeps its data in PostgreSQL: back it up with pg_dump and restore with pg_restore (docs/postgres.md, "Backing up")';
+
+interface DataDirOptions extends OutputOptions {
+  dataDir: string;
+  databaseUrl?: string;
+}
+
+/** The data dir's SQLite database; refused for a deployment on PostgreSQL. */
+function databaseOf(o: DataDirOptions, mustExist: boolean): { dataDir: string; file: string } {
+  if (o.databaseUrl ?? process.env.COFFER_DATABASE_URL) throw new CliError(POSTGRES_ADVICE);
+  const dataDir = resolve(o.dataDir);
+  const file = join(dataDir, 'coffer.db');
+  if (mustExist && !existsSync(file)) throw new CliError(`${file} does not exist: is ${dataDir} the server's data dir? (A deployment on PostgreSQL: ${POSTGRES_ADVICE}.)`);
+  return { dataDir, file };
+}
+
+/** The master keyring a start would use: COFFER_MASTER_KEY (and COFFER_PREVIOUS_MASTER_KEYS), else the data dir's key file. */
+async function keyringFor(dataDir: string) {
+  const { loadKeyring } = await import('../../crypto/keyring.js');
+  const file = join(dataDir, 'master.key');
+  const masterKey = process.env.COFFER_MASTER_KEY;
+  // Never a new key: loadKeyring makes one when there is none, which no backup would open.
+  if (!masterKey && !existsSync(file)) throw new CliError(`${file} does not exist and COFFER_MASTER_KEY is not set: the backup opens only with the master key it was made under`);
+  const previousKeys = (process.env.COFFER_PREVIOUS_MASTER_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
+  return loadKeyring({ masterKey, previousKeys, file }).keyring;
+}
+
+async function failsAsCliError<T>(task: () => Promise<T>): Promise<T> {
+  const { BackupFileError } = await import('../../storage/sqlite/sqlite-backup.js');
+  try {
+    return await task();
+  } catch (err) {
+    if (err instanceof BackupFileError) throw new CliError(err.message);
+    throw err;
+  }
+}
+
+export function registerBackupCommands(admin: Command): void {
+  withOutput(admin.command('backup'), { subscription: false })
+    .description('Write a consistent copy of the SQLite database to a new file, with the server running or not.')
+    .requiredOption('--file <file>', 'the backup file to write (a new file)')
+    .option('--data-dir <dir>', 'the server data dir', './data')
+    .option('--database-url <url>', 'refused: a PostgreSQL deployment backs up with pg_dump')
+    .addHelpText('after', '\nThe backup holds secrets encrypted under the master key, not the key itself: keep a copy of master.key, apart from the backups.')
+    .action(async (o: DataDirOptions & { file: string }) => {
+      checkOutputOptions(o);
+      const { file } = databaseOf(o, true);
+      const { backupDatabase } = await import('../../storage/sqlite/sqlite-backup.js');
+      print(await failsAsCliError(async () => backupDatabase(file, resolve(o.file))), o);
+    });
+  withOutput(admin.command('restore'), { subscription: false })
+    .description("Put a backup in place of the data dir's database, with the server stopped; the database it replaces is kept.")
+    .requiredOption('--file <file>', 'the backup file (from coffer admin backup)')
+    .option('--data-dir <dir>', 'the server data dir', './data')
+    .option('--database-url <url>', 'refused: a PostgreSQL deployment restores with pg_restore')
+    .addHelpText(
+      'after',
+      '\nThe backup must open under the master key (COFFER_MASTER_KEY, or the data dir\'s master.key); one made before a master key rotation needs the old key in COFFER_PREVIOUS_MASTER_KEYS. The next start records the restore in the audit trail.',
+    )
+    .action(async (o: DataDirOptions & { file: string }) => {
+      checkOutputOptions(o);
+      const { dataDir } = databaseOf(o, false);
+      if (!existsSync(dataDir)) throw new CliError(`${dataDir} does not exist: create the data dir (with the master key) first`);
+      const lock = tryLockDataDir(dataDir);
+      if (!lock) throw new CliError(`a coffer server (or another admin command) is running on ${dataDir}: stop it, then restore`);
+      try {
+        const keyring = await keyringFor(dataDir);
+        const { restoreDatabase } = await import('../../server/database-restore.js');
+        print(await failsAsCliError(() => restoreDatabase({ dataDir, backupFile: resolve(o.file), keyring })), o);
+      } finally {
+        lock.release();
+      }
+    });
+}

@@ -1,0 +1,117 @@
+import { existsSync, linkSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Keyring } from '../crypto/keyring.js';
+import { checkKeysOpen, keyIdsInUse } from '../crypto/master-key-rotation.js';
+import { AUTHORIZATION_KEY_FILE } from '../authorization/authorization-key.js';
+import { PEPPER_RECORD_FILE } from '../identity/credential-pepper.js';
+import { writeRestoreNote, type RestoreNote } from '../audit/restore-note.js';
+import { BackupFileError, copyPrivate, inspectBackup, type BackupSummary } from '../storage/sqlite/sqlite-backup.js';
+import { openSqliteStore } from '../storage/sqlite/sqlite-store.js';
+
+// Puts a backup in place of a data dir's SQLite database, with no server
+// running (the caller holds the data dir's lock). The database it replaces
+// is kept, with the files that describe it (the audit head, the fingerprints
+// of its keys): those describe the database, not the data dir, and would
+// refuse the restored copy as a database put back. The next start records
+// them afresh from the restored database, and records the restore in its
+// audit trail (restore-note.ts).
+
+export const DATABASE_FILE = 'coffer.db';
+/** What goes with the database it describes, besides the database itself. */
+const DESCRIBING_FILES = [`${DATABASE_FILE}-wal`, `${DATABASE_FILE}-shm`, 'audit-head.json', 'audit-key.json', 'signing-keys-retired.json', PEPPER_RECORD_FILE, AUTHORIZATION_KEY_FILE];
+
+export interface RestoreResult {
+  restoredFrom: BackupSummary;
+  /** The database it replaced (its last audit record), or null if the data dir had none. */
+  replaced: { lastAuditSeq: number | null; keptIn: string } | null;
+}
+
+/** Removes a file SQLite made and its companions (a staged copy of an earlier, interrupted restore). */
+function removeDatabaseFiles(file: string): void {
+  for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) rmSync(f, { force: true });
+}
+
+/** The backup, copied into the data dir and checked to open under the keyring (migrated as a start would). */
+async function stage(backupFile: string, staged: string, keyring: Keyring): Promise<void> {
+  removeDatabaseFiles(staged);
+  copyPrivate(backupFile, staged);
+  try {
+    const store = openSqliteStore({ file: staged });
+    try {
+      const missing = [...(await keyIdsInUse(store, keyring))].filter((id) => !keyring.has(id));
+      if (missing.length > 0) {
+        throw new BackupFileError(
+          `${backupFile} was made under master key ${missing.join(', ')}, which this data dir's keyring (master key ${keyring.primaryId}) does not hold: ` +
+            'a backup made before a master key rotation opens only with the master key of its time. Put that master.key in the data dir ' +
+            '(or set COFFER_MASTER_KEY to it), restore, start, then rotate again. Nothing was changed.',
+        );
+      }
+      await checkKeysOpen(store, keyring).catch((err: Error) => {
+        throw new BackupFileError(`${backupFile} holds keys that do not open under this data dir's master keyring (damaged or altered): ${err.message}`);
+      });
+    } finally {
+      await store.close();
+    }
+    // Self-contained before it is renamed into place: no WAL of its own left beside it.
+    const db = new Database(staged);
+    try {
+      db.pragma('journal_mode = DELETE');
+    } finally {
+      db.close();
+    }
+  } catch (err) {
+    removeDatabaseFiles(staged);
+    throw err;
+  }
+}
+
+/** The last audit record of the database being replaced, with its WAL folded in; null if it cannot be read. */
+function settle(file: string): number | null {
+  try {
+    const db = new Database(file, { fileMustExist: true });
+    try {
+      const last = db.prepare<[], { seq: number }>('SELECT seq FROM audit_events ORDER BY seq DESC LIMIT 1').get();
+      // Its WAL moves aside with it below; folded in first, the kept file is whole on its own.
+      db.pragma('wal_checkpoint(TRUNCATE)');
+      return last?.seq ?? 0;
+    } finally {
+      db.close();
+    }
+  } catch {
+    return null; // damaged: kept as it is, its WAL beside it
+  }
+}
+
+const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+
+export async function restoreDatabase(opts: { dataDir: string; backupFile: string; keyring: Keyring; now?: Date }): Promise<RestoreResult> {
+  const now = opts.now ?? new Date();
+  const summary = inspectBackup(opts.backupFile, { thorough: true });
+  const live = join(opts.dataDir, DATABASE_FILE);
+  const staged = join(opts.dataDir, `${DATABASE_FILE}.restoring`);
+  await stage(opts.backupFile, staged, opts.keyring);
+
+  let replaced: RestoreResult['replaced'] = null;
+  const hadDatabase = existsSync(live);
+  if (hadDatabase || DESCRIBING_FILES.some((f) => existsSync(join(opts.dataDir, f)))) {
+    const keptIn = join(opts.dataDir, `before-restore-${stamp(now)}`);
+    const lastAuditSeq = hadDatabase ? settle(live) : null;
+    mkdirSync(keptIn, { mode: 0o700 });
+    for (const f of DESCRIBING_FILES) if (existsSync(join(opts.dataDir, f))) renameSync(join(opts.dataDir, f), join(keptIn, f));
+    // Linked, then replaced in one rename: at every moment the data dir has a whole database.
+    if (hadDatabase) linkSync(live, join(keptIn, DATABASE_FILE));
+    replaced = { lastAuditSeq, keptIn };
+  }
+  renameSync(staged, live);
+  const note: RestoreNote = {
+    restoredAt: now.toISOString(),
+    backupFile: summary.file,
+    backupLastAuditSeq: summary.auditRecords.lastSeq,
+    backupLastAuditTime: summary.auditRecords.lastTime,
+    replacedLastAuditSeq: replaced?.lastAuditSeq ?? null,
+    replacedKeptIn: replaced?.keptIn ?? null,
+  };
+  writeRestoreNote(opts.dataDir, note);
+  return { restoredFrom: summary, replaced };
+}
