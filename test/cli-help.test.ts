@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { BIN } from './support/server-fixture.js';
 import { Command } from 'commander';
 import { withOutput } from '../src/cli/command-kit.js';
 import { buildProgram } from '../src/cli/program.js';
@@ -29,6 +31,19 @@ describe('coffer --help', () => {
       assert.match(help, /Examples:\n  coffer /, `${name} has examples`);
     });
   }
+});
+
+describe('output into a closed pipe', () => {
+  it('ends quietly with 0, as Unix tools do, not with an unhandled EPIPE (`coffer … --help | head -1`)', async () => {
+    const child = spawn(process.execPath, [BIN, 'audit', 'list', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The reader goes away before the command writes: every write meets a closed pipe.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(stderr, '');
+    assert.equal(code, 0);
+  });
 });
 
 describe('docs/connector.md', () => {

@@ -9,7 +9,22 @@ import { rootProgram, runProgram } from './root-program.js';
 // command line goes to the full tree, its `@file` arguments read first, as
 // az reads them (file-args.ts).
 
+/**
+ * Output piped into a reader that stopped reading (`coffer … | head`): the
+ * rest is not wanted, so the command ends quietly, as Unix tools do, instead
+ * of with an unhandled EPIPE and Node's stack trace.
+ */
+function endQuietlyOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(0);
+      throw err;
+    });
+  }
+}
+
 export async function main(argv: string[]): Promise<void> {
+  if (argv[2] !== 'server') endQuietlyOnClosedPipe();
   if (argv[2] === 'server') {
     const program = rootProgram();
     registerServerCommand(program);
