@@ -100,6 +100,9 @@ function recordedUri(url: string): string {
 const ARM_VAULT = /\/providers\/microsoft\.keyvault\/(?:vaults|locations\/[^/?]+\/deletedvaults)\/([A-Za-z0-9-]{1,64})(?:[/?]|$)/i;
 const armVaultName = (url: string): string | null => ARM_VAULT.exec(url)?.[1] ?? null;
 
+/** The operation a request is recorded (and counted) under: its route's name, else its method and route template. */
+const operationOf = (req: FastifyRequest, config: RouteConfig): string => config?.operation ?? `${req.method} ${config?.url ?? 'unknown'}`;
+
 // fastify's routeOptions, hostname and port are getters that build their value on every read: each is read once here.
 function entryFor(req: FastifyRequest, status: number, payload: unknown, started: number, config: RouteConfig): AuditEntry {
   const vault = req.vault;
@@ -118,7 +121,7 @@ function entryFor(req: FastifyRequest, status: number, payload: unknown, started
       time: new Date().toISOString(),
       // The SDKs join a scope that starts with '/' onto '/': one resource, one id.
       resourceId: vault ? resourceIdOf(vault) : req.url.split('?')[0]!.replace(/^\/{2,}/, '/').slice(0, MAX_RECORDED_URI).toUpperCase(),
-      operationName: config?.operation ?? `${req.method} ${config?.url ?? 'unknown'}`,
+      operationName: operationOf(req, config),
       operationVersion: typeof query['api-version'] === 'string' ? query['api-version'].slice(0, 40) : null,
       category: 'AuditEvent',
       resultType: status < 400 ? 'Success' : 'Failure',
@@ -189,7 +192,10 @@ export function systemEntry(what: { operation: string; resourceId: string; vault
   };
 }
 
-export function installAuditHook(app: FastifyInstance, audit: AuditLog, log: ErrorLog, inFlight: InFlight, anonymousLimits?: AnonymousAuditLimits): void {
+/** Told of every answered request (metrics.ts): its operation, status and milliseconds since it arrived. */
+export type OnAnswered = (operation: string, status: number, ms: number) => void;
+
+export function installAuditHook(app: FastifyInstance, audit: AuditLog, log: ErrorLog, inFlight: InFlight, anonymousLimits?: AnonymousAuditLimits, onAnswered?: OnAnswered): void {
   const anonymous = anonymousLimits && anonymousLimits.perNetwork > 0 ? createAnonymousAuditLimit(anonymousLimits) : null;
   if (anonymous) {
     const writeSummaries = (all: boolean) =>
@@ -231,8 +237,8 @@ export function installAuditHook(app: FastifyInstance, audit: AuditLog, log: Err
     inFlight.begin();
   });
   app.addHook('onSend', async (req, reply, payload) => {
+    const config = req.routeOptions.config as RouteConfig;
     try {
-      const config = req.routeOptions.config as RouteConfig;
       if (config?.audit === false || req.auditStoredFor === reply.statusCode) return payload;
       // A refusal without a valid token past its network's share is counted, not recorded (anonymous-audit-limit.ts).
       if (anonymous && !req.caller && reply.statusCode >= 400 && !anonymous.admit(networkKey(sourceKey(req.ip)), reply.statusCode)) return payload;
@@ -251,6 +257,7 @@ export function installAuditHook(app: FastifyInstance, audit: AuditLog, log: Err
       if (req.inFlight) {
         req.inFlight = false;
         inFlight.end();
+        onAnswered?.(operationOf(req, config), reply.statusCode, performance.now() - req.auditStarted);
       }
     }
   });

@@ -1,12 +1,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Authorizer } from '../authorization/authorizer.js';
 import type { CheckAccess } from '../authorization/check-access.js';
-import { requireScope } from '../authorization/scopes.js';
+import { requireScope, subscriptionScope } from '../authorization/scopes.js';
 import type { BearerAuth } from './bearer-auth.js';
 import { errors } from './errors.js';
 import { requireCaller } from './request-context.js';
 import { registerAuditRoutes } from '../audit/audit-routes.js';
 import type { AuditLog } from '../audit/audit-log.js';
+import type { Metrics } from './metrics.js';
 import type { VaultService } from '../vaults/vault-service.js';
 import { repeatedParameter } from './query-params.js';
 
@@ -20,7 +21,18 @@ export interface AdminOperations {
 
 export function registerAdminRoutes(
   app: FastifyInstance,
-  deps: { auth: BearerAuth; adminObjectId: string; ops: AdminOperations; authorizer: Authorizer; checkAccess: CheckAccess; audit: AuditLog; vaults: VaultService; subscriptionId: string; authority: string },
+  deps: {
+    auth: BearerAuth;
+    adminObjectId: string;
+    ops: AdminOperations;
+    authorizer: Authorizer;
+    checkAccess: CheckAccess;
+    audit: AuditLog;
+    metrics: Metrics;
+    vaults: VaultService;
+    subscriptionId: string;
+    authority: string;
+  },
 ): void {
   app.register(async (own) => {
     own.addHook('onRequest', async (req) => {
@@ -39,6 +51,13 @@ export function registerAdminRoutes(
     });
 
     registerAuditRoutes(own, deps);
+
+    // For Prometheus (its scrape config's oauth2 client credentials get the token). Azure Monitor's action, which
+    // Reader's */read grants. Scrapes come every few seconds and read no vault data: not in the audit trail.
+    own.get('/coffer/metrics', { config: { audit: false, operation: 'MetricsRead' } }, async (req, reply) => {
+      await deps.authorizer.authorizeManagement(requireCaller(req), 'Microsoft.Insights/metrics/read', subscriptionScope(deps.subscriptionId));
+      return reply.header('content-type', 'text/plain; version=0.0.4; charset=utf-8').header('cache-control', 'no-store').send(deps.metrics.render({ auditHealthy: deps.audit.health().healthy }));
+    });
 
     own.post('/coffer/admin/rotate-master-key', async (req) => {
       if (requireCaller(req).objectId !== deps.adminObjectId) throw errors.masterKeyRotationAdminOnly();

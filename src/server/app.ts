@@ -38,6 +38,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import './request-context.js';
 import { installPortalCors } from './portal-cors.js';
 import type { InFlight } from './graceful-close.js';
+import type { Metrics } from './metrics.js';
 import { findPortalBuild, registerPortalRoutes } from '../portal/portal-routes.js';
 import { checkNetworkAccess } from '../vaults/network-rules.js';
 
@@ -64,6 +65,8 @@ export interface AppDeps extends ArmDeps {
   anonymousAudit?: AnonymousAuditLimits;
   /** Counts the requests in flight, for the shutdown (graceful-close.ts). */
   inFlight: InFlight;
+  /** What `GET /coffer/metrics` reports (metrics.ts). */
+  metrics: Metrics;
   /** Absent when throttling is off. */
   throttle?: Throttle;
   https?: { key: string; cert: string };
@@ -122,7 +125,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   installBodyParsers(app);
   installBodyBudget(app, deps.bodyLimits);
   installErrorHandling(app, deps.log);
-  installAuditHook(app, deps.audit, deps.log, deps.inFlight, deps.anonymousAudit);
+  installAuditHook(app, deps.audit, deps.log, deps.inFlight, deps.anonymousAudit, deps.metrics.observe);
 
   const suffix = `.${deps.urls.vaultDnsSuffix}`;
   // Every host is HTTPS only, and browsers may remember it (HSTS), except when reached as plain `localhost`
@@ -202,6 +205,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     });
     registerDirectoryRoutes(bare, { directory: deps.directory, auth: deps.auth, adminObjectId: deps.adminObjectId, index: deps.index, tokens: deps.tokens, authority: deps.urls.authority });
     registerAdminRoutes(bare, {
+      metrics: deps.metrics,
       auth: deps.auth,
       adminObjectId: deps.adminObjectId,
       ops: deps.admin,

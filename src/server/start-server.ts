@@ -31,6 +31,8 @@ import { withLatestVersionCache } from '../storage/latest-version-cache.js';
 import { followChanges } from './follow-changes.js';
 import { createHighWater } from '../audit/audit-high-water.js';
 import { recordRestore } from '../audit/restore-note.js';
+import { createMetrics } from './metrics.js';
+import { SERVICE_VERSION } from './service-version.js';
 import { openSqliteStore } from '../storage/sqlite/sqlite-store.js';
 import { checkRecordedKey, startSealing } from './authorization-sealing.js';
 import { describeTrust, ensureTlsMaterial, subjectAltNames } from '../tls/certificates.js';
@@ -255,6 +257,7 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
     deviceCodes,
     audit,
     anonymousAudit: { perNetwork: config.auditAnonymousPerNetwork, windowSeconds: ANONYMOUS_AUDIT_WINDOW_SECONDS },
+    metrics: createMetrics({ version: SERVICE_VERSION }),
     inFlight,
     throttle,
     bodyLimits: { budgetBytes: config.requestBodyBudgetMb * 1024 * 1024, idleMs: config.requestBodyIdleSeconds * 1000 },
