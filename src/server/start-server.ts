@@ -16,6 +16,7 @@ import { watchCredentialWrites } from '../identity/own-credentials.js';
 import { retiredKidsFile } from '../identity/signing-keys.js';
 import { createDirectoryService } from '../identity/directory-service.js';
 import { createGrantHandler } from '../identity/oauth-grants.js';
+import { EARLIER_GENERATIONS_LOOKED_IN } from '../identity/refresh-token-renewal.js';
 import { createDeviceCodes } from '../identity/device-code.js';
 import { createAuthCodes } from '../identity/auth-codes.js';
 import { createAuditLog } from '../audit/audit-log.js';
@@ -254,7 +255,7 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
     urls,
     tokens,
     auth: createBearerAuth({ tokens, urls, tenantId: deployment.tenantId }),
-    grants: createGrantHandler({ tenantId: deployment.tenantId, directory, tokens, refreshTokens: store.refreshTokens, canonicalResource: urls.canonicalResource, deviceCodes, authCodes, hashRefreshToken: (token) => hasher.tokenHash('refresh-token', token), assertionAudiences: assertionAudiences(urls, deployment.tenantId) }),
+    grants: createGrantHandler({ tenantId: deployment.tenantId, directory, tokens, refreshTokens: store.refreshTokens, canonicalResource: urls.canonicalResource, deviceCodes, authCodes, hashRefreshToken: (token) => hasher.tokenHash('refresh-token', token), earlierRefreshTokenHashes: (token) => hasher.earlierTokenHashes('refresh-token', token, EARLIER_GENERATIONS_LOOKED_IN), assertionAudiences: assertionAudiences(urls, deployment.tenantId) }),
     authCodes,
     deviceCodes,
     audit,
