@@ -147,3 +147,14 @@ test('a hash is bound to its row: copied into another one (another user, another
     for (const owner of [OWNER, other, stranger]) assert.equal(g1.verifyClientSecret('mine', relabelled, owner), false, relabelled);
   }
 });
+
+test("earlierTokenHashes: what tokenHash made under each earlier generation, newest first, at most as many as asked", () => {
+  const [p0, p1, p2] = [randomBytes(32), randomBytes(32), randomBytes(32)];
+  const at = (peppers: Buffer[]) => createCredentialHasher({ peppers, converting: false });
+  const now = at([p0!, p1!, p2!]);
+  const made = [at([p0!]), at([p0!, p1!])].map((h) => h.tokenHash('refresh-token', 'value'));
+  assert.deepEqual(now.earlierTokenHashes('refresh-token', 'value', 5), [made[1], made[0]]);
+  assert.deepEqual(now.earlierTokenHashes('refresh-token', 'value', 1), [made[1]]);
+  assert.ok(!now.earlierTokenHashes('refresh-token', 'value', 5).includes(now.tokenHash('refresh-token', 'value')));
+  assert.deepEqual(at([p0!]).earlierTokenHashes('refresh-token', 'value', 5), [], 'none before the first');
+});

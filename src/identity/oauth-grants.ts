@@ -10,6 +10,7 @@ import type { AuthCodes } from './auth-codes.js';
 import { LOCKED_MESSAGES, sourceKey } from './sign-in-lockout.js';
 import { oversizedParam } from './sign-in-limits.js';
 import { createAssertionVerifier } from './client-assertion.js';
+import { ISSUED_BEFORE_ROTATION, issuedBeforeRenewal } from './refresh-token-renewal.js';
 
 // The token endpoint's grants: client_credentials, password and refresh_token.
 // Returns the JSON body Entra ID answers with.
@@ -29,6 +30,8 @@ export interface GrantDeps {
   authCodes: AuthCodes;
   /** How a refresh token is stored (CredentialHasher.tokenHash, keyed), over refreshTokenHashInput. */
   hashRefreshToken(token: string): string;
+  /** The same under the pepper's earlier generations (CredentialHasher.earlierTokenHashes), to tell a token issued before a rotation. */
+  earlierRefreshTokenHashes?(token: string): string[];
   /** What a client assertion may name as its audience: this deployment's token endpoints (client-assertion.ts). */
   assertionAudiences: readonly string[];
 }
@@ -244,6 +247,8 @@ export function createGrantHandler(deps: GrantDeps) {
       // neither can be told apart, so the sign-in's tokens are all revoked (RFC 9700 4.14.2). Not within
       // seconds of its use: that is one user's two processes refreshing at once (the second is refused).
       await deps.refreshTokens.revokeFamily(hash, clientId, now() - REUSE_GRACE_SECONDS);
+      const earlier = !row && claims && deps.earlierRefreshTokenHashes ? deps.earlierRefreshTokenHashes(refreshTokenHashInput(clientId, presented)) : [];
+      if (earlier.length > 0 && (await issuedBeforeRenewal(deps.refreshTokens, earlier, clientId, claims!))) throw oauthErrors.invalidGrant(50173, ISSUED_BEFORE_ROTATION);
       throw oauthErrors.invalidGrant(9002313, 'AADSTS9002313: Invalid request. Request is malformed or invalid.');
     }
     if (row.expiresAt < now()) throw oauthErrors.invalidGrant(700082, 'AADSTS700082: The refresh token has expired due to inactivity.');

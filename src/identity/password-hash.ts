@@ -108,6 +108,12 @@ export interface CredentialHasher {
    * current generation only: those stored before a renewal redeem nothing.
    */
   tokenHash(kind: TokenKind, value: string): string;
+  /**
+   * tokenHash under the generations before the current one, newest first, at
+   * most `max`: to tell a holder that their token was issued before a renewal
+   * (oauth-grants.ts), never to redeem it.
+   */
+  earlierTokenHashes(kind: TokenKind, value: string, max: number): string[];
 }
 
 /** The pepper of each generation (index = generation; the last is current). */
@@ -307,6 +313,11 @@ export function createCredentialHasher(pepper: Buffer | PepperGenerations): Cred
       return p !== null && p.bound === null && p.last === current();
     },
     tokenHash: (kind, value) => mac(`${kind}\0`, value).toString('base64url'),
+    earlierTokenHashes: (kind, value, max) => {
+      const out: string[] = [];
+      for (let g = current() - 1; g >= 0 && out.length < max; g--) out.push(hmac(g, `${kind}\0`, value).toString('base64url'));
+      return out;
+    },
     fingerprint: (name, password) => mac('tried-password\0', name.trim().toLowerCase(), '\0', password).subarray(0, 16).toString('base64url'),
   };
 }

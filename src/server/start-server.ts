@@ -16,6 +16,7 @@ import { watchCredentialWrites } from '../identity/own-credentials.js';
 import { retiredKidsFile } from '../identity/signing-keys.js';
 import { createDirectoryService } from '../identity/directory-service.js';
 import { createGrantHandler } from '../identity/oauth-grants.js';
+import { EARLIER_GENERATIONS_LOOKED_IN } from '../identity/refresh-token-renewal.js';
 import { createDeviceCodes } from '../identity/device-code.js';
 import { createAuthCodes } from '../identity/auth-codes.js';
 import { createAuditLog } from '../audit/audit-log.js';
@@ -42,6 +43,7 @@ import { createBearerAuth } from './bearer-auth.js';
 import { ensureDeployment, writeBootstrapFile } from './bootstrap.js';
 export type { BootstrapInfo } from './bootstrap.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
+import { checkPortFree, isAddressInUse, PortInUseError } from './port-check.js';
 import { assertionAudiences, createUrls } from './urls.js';
 import { closeGracefully, createInFlight, watchConnections } from './graceful-close.js';
 
@@ -74,14 +76,20 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   // Everything the server writes (database, WAL, keys) is private to its user.
   // A worker thread cannot set the umask: `coffer server` sets it before starting its server thread.
   if (isMainThread) process.umask(0o077);
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  // A port in use is told before the data dir is made or touched (port-check.ts).
+  await checkPortFree(config.host, config.port);
+  // The first directory this start made (the data dir or a parent of it), if it made any.
+  const made = mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   // Before anything in the data dir is read or written; held until the server has closed.
   const dirLock = lockDataDir(config.dataDir);
   try {
     return await startLocked(config, dirLock);
   } catch (err) {
+    // A failed first start leaves no data dir behind, only with SQLite: a PostgreSQL database may by
+    // now hold keys wrapped by the master key made here, and must not lose it. Removed under the lock.
+    if (made !== undefined && !config.databaseUrl) rmSync(made, { recursive: true, force: true });
     dirLock.release();
-    throw err;
+    throw isAddressInUse(err) ? new PortInUseError(config.port, config.host) : err;
   }
 }
 
@@ -252,7 +260,7 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
     urls,
     tokens,
     auth: createBearerAuth({ tokens, urls, tenantId: deployment.tenantId }),
-    grants: createGrantHandler({ tenantId: deployment.tenantId, directory, tokens, refreshTokens: store.refreshTokens, canonicalResource: urls.canonicalResource, deviceCodes, authCodes, hashRefreshToken: (token) => hasher.tokenHash('refresh-token', token), assertionAudiences: assertionAudiences(urls, deployment.tenantId) }),
+    grants: createGrantHandler({ tenantId: deployment.tenantId, directory, tokens, refreshTokens: store.refreshTokens, canonicalResource: urls.canonicalResource, deviceCodes, authCodes, hashRefreshToken: (token) => hasher.tokenHash('refresh-token', token), earlierRefreshTokenHashes: (token) => hasher.earlierTokenHashes('refresh-token', token, EARLIER_GENERATIONS_LOOKED_IN), assertionAudiences: assertionAudiences(urls, deployment.tenantId) }),
     authCodes,
     deviceCodes,
     audit,

@@ -24,6 +24,11 @@ export interface RefreshTokenStore {
    */
   take(tokenHash: string, clientId: string, at: number): Promise<RefreshTokenRow | null>;
   /**
+   * The token's row if it was issued to `clientId` and is unused, changing
+   * nothing: only to tell why a token redeems nothing (a key rotation since).
+   */
+  findUnused(tokenHash: string, clientId: string): Promise<RefreshTokenRow | null>;
+  /**
    * Deletes every token of the family `tokenHash` (issued to `clientId`)
    * belongs to; false if there is none. With `usedBy`, only if that token was
    * used at or before then; without, used or not.

@@ -176,6 +176,16 @@ export function describeSignInCodeConformance(h: { store(): Store }): void {
       assert.equal(await h.store().refreshTokens.take(hex32(), 'cid', NOW), null);
     });
 
+    it('findUnused reads an unused token of its own client, and changes nothing', async () => {
+      const row = token();
+      await h.store().refreshTokens.insert(row);
+      assert.equal(await h.store().refreshTokens.findUnused(row.tokenHash, 'other-client'), null);
+      assert.equal(await h.store().refreshTokens.findUnused(hex32(), 'cid'), null);
+      assert.deepEqual(await h.store().refreshTokens.findUnused(row.tokenHash, 'cid'), row);
+      assert.deepEqual(await h.store().refreshTokens.take(row.tokenHash, 'cid', NOW), row, 'still unused');
+      assert.equal(await h.store().refreshTokens.findUnused(row.tokenHash, 'cid'), null, 'not once used');
+    });
+
     it('of takes sent together, one gets the row', async () => {
       const row = token();
       await h.store().refreshTokens.insert(row);

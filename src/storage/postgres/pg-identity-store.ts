@@ -185,6 +185,7 @@ export function pgRefreshTokenStore(pool: pg.Pool): RefreshTokenStore {
         `UPDATE refresh_tokens SET used_at = $3::bigint, expires_at = LEAST(expires_at, $3::bigint + $4::bigint) WHERE token_hash = $1 AND client_id = $2 AND used_at IS NULL RETURNING ${REFRESH_TOKEN}`,
         [tokenHash, clientId, at, USED_REFRESH_TOKEN_KEPT_SECONDS],
       ),
+    findUnused: (tokenHash, clientId) => one(pool, `SELECT ${REFRESH_TOKEN} FROM refresh_tokens WHERE token_hash = $1 AND client_id = $2 AND used_at IS NULL`, [tokenHash, clientId]),
     revokeFamily: async (tokenHash, clientId, usedBy) =>
       (await changes(
         pool,

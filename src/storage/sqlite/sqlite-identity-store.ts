@@ -267,6 +267,7 @@ export function sqliteRefreshTokenStore(db: Database.Database): RefreshTokenStor
   const take = db.prepare<{ hash: string; client: string; at: number; kept: number }, RefreshTokenRecord>(
     'UPDATE refresh_tokens SET used_at = :at, expires_at = MIN(expires_at, :at + :kept) WHERE token_hash = :hash AND client_id = :client AND used_at IS NULL RETURNING *',
   );
+  const findUnused = db.prepare<[string, string], RefreshTokenRecord>('SELECT * FROM refresh_tokens WHERE token_hash = ? AND client_id = ? AND used_at IS NULL');
   const revokeFamily = db.prepare<{ hash: string; client: string; usedBy: number | null }>(
     'DELETE FROM refresh_tokens WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = :hash AND client_id = :client AND (:usedBy IS NULL OR used_at <= :usedBy))',
   );
@@ -278,6 +279,10 @@ export function sqliteRefreshTokenStore(db: Database.Database): RefreshTokenStor
     },
     async take(tokenHash, clientId, at) {
       const r = take.get({ hash: tokenHash, client: clientId, at, kept: USED_REFRESH_TOKEN_KEPT_SECONDS });
+      return r ? toRefreshToken(r) : null;
+    },
+    async findUnused(tokenHash, clientId) {
+      const r = findUnused.get(tokenHash, clientId);
       return r ? toRefreshToken(r) : null;
     },
     revokeFamily: async (tokenHash, clientId, usedBy) => revokeFamily.run({ hash: tokenHash, client: clientId, usedBy: usedBy ?? null }).changes > 0,
