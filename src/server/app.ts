@@ -25,7 +25,7 @@ import type { BearerAuth } from './bearer-auth.js';
 import { FORM_ROUTE, installBodyParsers } from './body-parsers.js';
 import { clientError, frameworkError, installErrorHandling, type ErrorLog } from './error-handler.js';
 import { errors } from './errors.js';
-import { headerFault, originForm, routeUnmetExpectations, unmetExpectation } from './header-faults.js';
+import { headerFault, originForm, routeUnmetExpectations, unmetExpectation, unsupportedTransferCoding } from './header-faults.js';
 import { registerMetadataRoutes } from './metadata-routes.js';
 import { installAuditHook } from '../audit/audit-hook.js';
 import type { AnonymousAuditLimits } from '../audit/anonymous-audit-limit.js';
@@ -134,6 +134,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     reply.header('x-ms-request-id', req.id);
     const fault = headerFault(req.raw);
     if (fault) throw errors.badParameter(fault);
+    const coding = unsupportedTransferCoding(req.raw);
+    if (coding !== null) throw errors.unsupportedTransferCoding(coding);
     const host = req.hostname.toLowerCase();
     if (host.endsWith(suffix)) {
       const label = host.slice(0, -suffix.length);
