@@ -69,4 +69,13 @@ describe('hostile input against a running server', () => {
     assert.equal(res.json?.error?.code, 'BadRequest');
     assert.equal(res.json?.error?.message, 'properties.assignableScopes must be an array of scopes of 1 to 300 characters.');
   });
+
+  it('CONNECT is answered 405 in the error shape, not by a dropped connection', async () => {
+    for (const host of ['localhost', new URL(server.vaultUrl('any')).hostname]) {
+      const answer = await rawExchange(server.port, host, `CONNECT ${host}:443 HTTP/1.1\r\nHost: ${host}:443\r\n\r\n`);
+      const [head = '', text = ''] = answer.split('\r\n\r\n');
+      assert.match(head, /^HTTP\/1\.1 405 /, `${host}: ${JSON.stringify(answer)}`);
+      assert.equal((JSON.parse(text) as { error: { code: string } }).error.code, 'BadParameter');
+    }
+  });
 });

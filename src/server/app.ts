@@ -23,7 +23,7 @@ import { checkApiVersion } from './api-version.js';
 import { installArmHook, type ArmDeps } from './arm-common.js';
 import type { BearerAuth } from './bearer-auth.js';
 import { FORM_ROUTE, installBodyParsers } from './body-parsers.js';
-import { clientError, frameworkError, installErrorHandling, type ErrorLog } from './error-handler.js';
+import { clientError, frameworkError, installErrorHandling, refuseConnect, type ErrorLog } from './error-handler.js';
 import { errors } from './errors.js';
 import { headerFault, originForm, routeUnmetExpectations, unmetExpectation, unsupportedTransferCoding } from './header-faults.js';
 import { registerMetadataRoutes } from './metadata-routes.js';
@@ -150,6 +150,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     if (expect !== null) throw errors.expectationFailed(expect);
   });
   routeUnmetExpectations(app.server);
+  refuseConnect(app.server);
   installPortalCors(app, deps.urls.authority);
 
   // Vault hosts: the Key Vault data plane.
