@@ -41,15 +41,15 @@ describe('audit trail', () => {
     assert.ok(mgmt.some((r) => r.operationName.startsWith('PUT ') && r.properties.requestUri.includes('/vaults/audit-vault')));
   });
 
-  it('records keep no credential from a URI, and at most 2,048 characters of it', async () => {
+  it('records keep no credential or secret value from a URI, and at most 2,048 characters of it', async () => {
     const since = await lastSeq();
     const sent = 'SIGN-IN-CODE-7c1e';
-    const res = await fetch(`${server.vaultUrl('audit-vault')}/secrets/s-get?api-version=7.6&code=${sent}&refresh_token=${sent}&keep=1&x=${'A'.repeat(15_000)}`);
+    const res = await fetch(`${server.vaultUrl('audit-vault')}/secrets/s-get?api-version=7.6&code=${sent}&refresh_token=${sent}&value=${sent}&keep=1&x=${'A'.repeat(15_000)}`);
     assert.equal(res.status, 401);
     const [rec] = (await records('vault=audit-vault')).filter((r) => r.seq > since);
     const uri = rec!.properties.requestUri as string;
     assert.ok(!uri.includes(sent), uri.slice(0, 300));
-    assert.match(uri, /api-version=7\.6&code=REDACTED&refresh_token=REDACTED&keep=1&x=A+\.\.\.$/);
+    assert.match(uri, /api-version=7\.6&code=REDACTED&refresh_token=REDACTED&value=REDACTED&keep=1&x=A+\.\.\.$/);
     assert.ok(uri.length < 2048 + 100, `${uri.length} characters`);
     assert.ok(!readFileSync(join(auditDir, 'audit.jsonl'), 'utf8').includes(sent), 'nor in the audit file');
   });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { test } from 'node:test';
-import { headerFault, originForm } from '../src/server/header-faults.js';
+import { headerFault, originForm, unsupportedTransferCoding } from '../src/server/header-faults.js';
 
 // The header checks every request passes (src/server/header-faults.ts);
 // test/input-validation.test.ts sends the refused ones to a running server.
@@ -63,4 +63,13 @@ test('an absolute-form target is routed by its path and query alone; origin form
     ['*', '*'],
   ];
   for (const [url, routed] of cases) assert.equal(originForm({ url } as IncomingMessage), routed, url);
+});
+
+test('a transfer coding other than chunked is named; chunked alone, or none, is not', () => {
+  const withTe = (te?: string) => ({ headers: te === undefined ? {} : { 'transfer-encoding': te } }) as IncomingMessage;
+  assert.equal(unsupportedTransferCoding(withTe()), null);
+  assert.equal(unsupportedTransferCoding(withTe('chunked')), null);
+  assert.equal(unsupportedTransferCoding(withTe(' Chunked ')), null);
+  assert.equal(unsupportedTransferCoding(withTe('gzip, chunked')), 'gzip');
+  assert.equal(unsupportedTransferCoding(withTe('deflate,gzip,chunked')), 'deflate, gzip');
 });

@@ -84,8 +84,11 @@ type RouteConfig = FastifyRequest['routeOptions']['config'] | undefined;
 
 /** The longest request URI a record keeps (Key Vault's longest is a few hundred characters): anonymous requests are recorded too. */
 const MAX_RECORDED_URI = 2048;
-/** Query parameters that carry credentials (a sign-in code sent to a wrong route, a token in a URL) are never recorded. */
-const CREDENTIAL_PARAM = /([?&](?:code|client_secret|refresh_token|access_token|id_token|password|code_verifier|device_code|client_assertion|assertion)=)[^&#]*/gi;
+/**
+ * Query parameters that carry credentials (a sign-in code sent to a wrong route, a token in a URL) or a
+ * secret's value (`?value=`, which no route reads: the value belongs in the body) are never recorded.
+ */
+const CREDENTIAL_PARAM = /([?&](?:code|client_secret|refresh_token|access_token|id_token|password|code_verifier|device_code|client_assertion|assertion|value)=)[^&#]*/gi;
 
 function recordedUri(url: string): string {
   const redacted = url.includes('=') ? url.replace(CREDENTIAL_PARAM, '$1REDACTED') : url;

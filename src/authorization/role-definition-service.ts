@@ -27,9 +27,9 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 /** Bounds on a custom role: every authorization that looks at a role walks its action strings. */
 const MAX_STRINGS = 1000;
 const MAX_PERMISSION_BLOCKS = 100;
-const stringArray = (v: unknown, what: string): string[] => {
+const stringArray = (v: unknown, what: string, kind = 'action strings'): string[] => {
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x.length === 0 || x.length > 300)) throw errors.invalidArm(`${what} must be an array of action strings.`);
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x.length === 0 || x.length > 300)) throw errors.invalidArm(`${what} must be an array of ${kind} of 1 to 300 characters.`);
   if (v.length > MAX_STRINGS) throw errors.invalidArm(`${what} has ${v.length} entries; at most ${MAX_STRINGS} are allowed.`);
   return v as string[];
 };
@@ -107,7 +107,7 @@ export function createRoleDefinitionService(deps: { subscriptionId: string; cata
       if (props.description !== undefined && props.description !== null && (typeof props.description !== 'string' || props.description.length > 2048)) {
         throw errors.invalidArm('properties.description must be a string of at most 2048 characters.');
       }
-      const assignableScopes = stringArray(props.assignableScopes, 'properties.assignableScopes').map((s) => requireScope(s).path);
+      const assignableScopes = stringArray(props.assignableScopes, 'properties.assignableScopes', 'scopes').map((s) => requireScope(s).path);
       if (assignableScopes.length === 0) throw errors.invalidArm('properties.assignableScopes must name at least one scope.');
       for (const s of assignableScopes) {
         const scope = requireScope(s);

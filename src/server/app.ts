@@ -23,9 +23,9 @@ import { checkApiVersion } from './api-version.js';
 import { installArmHook, type ArmDeps } from './arm-common.js';
 import type { BearerAuth } from './bearer-auth.js';
 import { FORM_ROUTE, installBodyParsers } from './body-parsers.js';
-import { clientError, frameworkError, installErrorHandling, type ErrorLog } from './error-handler.js';
+import { clientError, frameworkError, installErrorHandling, refuseConnect, type ErrorLog } from './error-handler.js';
 import { errors } from './errors.js';
-import { headerFault, originForm, routeUnmetExpectations, unmetExpectation } from './header-faults.js';
+import { headerFault, originForm, routeUnmetExpectations, unmetExpectation, unsupportedTransferCoding } from './header-faults.js';
 import { registerMetadataRoutes } from './metadata-routes.js';
 import { installAuditHook } from '../audit/audit-hook.js';
 import type { AnonymousAuditLimits } from '../audit/anonymous-audit-limit.js';
@@ -137,6 +137,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     reply.header('x-ms-request-id', req.id);
     const fault = headerFault(req.raw);
     if (fault) throw errors.badParameter(fault);
+    const coding = unsupportedTransferCoding(req.raw);
+    if (coding !== null) throw errors.unsupportedTransferCoding(coding);
     const host = req.hostname.toLowerCase();
     if (host.endsWith(suffix)) {
       const label = host.slice(0, -suffix.length);
@@ -151,6 +153,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     if (expect !== null) throw errors.expectationFailed(expect);
   });
   routeUnmetExpectations(app.server);
+  refuseConnect(app.server);
   installPortalCors(app, deps.urls.authority);
 
   // Vault hosts: the Key Vault data plane.

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errors, OAuthError, ServiceError } from './errors.js';
 import { unknownResourceType } from './resource-types.js';
@@ -83,12 +84,29 @@ export function clientError(err: Error & { code?: string }, socket: Socket): voi
   const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
   const message =
     status === 431 ? 'The request headers are too large.' : status === 408 ? 'The request was not received in time.' : 'The request is malformed: it is not valid HTTP.';
+  answerAndClose(socket, status, message);
+}
+
+/** An answer written straight to the socket, in the service's error shape, then the connection closed. */
+function answerAndClose(socket: Duplex, status: number, message: string): void {
   const body = JSON.stringify({ error: { code: 'BadParameter', message } });
   // Closed once the answer is written, whether or not the client ever closes its side.
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     () => socket.destroy(),
   );
+}
+
+/**
+ * CONNECT (a proxy's method) never reaches fastify: Node hands it to the
+ * server's 'connect' listeners and, with none, drops the connection without
+ * a word. coffer is no proxy: it answers 405 in its error shape instead.
+ */
+export function refuseConnect(server: Server): void {
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => socket.destroy());
+    answerAndClose(socket, 405, "The method 'CONNECT' is not supported: coffer is not a proxy.");
+  });
 }
 
 /**

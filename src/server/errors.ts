@@ -94,6 +94,11 @@ export const errors = {
   /** An Expect header other than 100-continue; the connection closes, since the client may or may not send its body. */
   expectationFailed: (expect: string) =>
     new ServiceError(417, 'BadParameter', `The expectation '${expect.slice(0, 100)}' in the Expect header is not supported; only '100-continue' is.`, undefined, { Connection: 'close' }),
+  /** A transfer coding other than chunked (RFC 9112 section 6.1); the connection closes, since the body's end is not read. */
+  unsupportedTransferCoding: (coding: string) =>
+    new ServiceError(400, 'BadParameter', `The transfer coding '${coding.slice(0, 40)}' is not supported; send the body with chunked transfer coding alone, or with a Content-Length.`, undefined, {
+      Connection: 'close',
+    }),
   // The code is Key Vault's own, spaces included.
   badBackup: () => new ServiceError(400, 'Malformed backup blob', 'Backup blob contains invalid or corrupt version.'),
   internal: () => new ServiceError(500, 'InternalServerError', 'The server encountered an internal error.'),

@@ -38,6 +38,23 @@ export function headerFault(req: IncomingMessage): string | null {
   return null;
 }
 
+/**
+ * The transfer codings of a request other than its final `chunked`, or null.
+ * Node's parser frames a body sent `Transfer-Encoding: gzip, chunked` by its
+ * chunks and passes the still-compressed bytes on as the body; the client
+ * would be told its JSON does not parse. (Any other framing Node refuses.)
+ */
+export function unsupportedTransferCoding(req: IncomingMessage): string | null {
+  const te = req.headers['transfer-encoding'];
+  if (te === undefined) return null;
+  const codings = te
+    .split(',')
+    .map((c) => c.trim().toLowerCase())
+    .filter((c) => c !== '');
+  const others = codings.filter((c) => c !== 'chunked');
+  return others.length > 0 ? others.join(', ') : null;
+}
+
 /** Whether an absolute-form target names the Host header's host, both read as URLs (a scheme's default port is no port); a target that is not a URL is the router's to answer. */
 function sameHost(target: string, host: string): boolean {
   let url: URL;

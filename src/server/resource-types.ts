@@ -4,28 +4,31 @@ import { pathSegments } from './query-params.js';
 /**
  * The resource types coffer serves under each Resource Manager namespace it
  * serves: nested types joined by '/', lower case (the namespace's key too),
- * as Resource Manager compares them.
+ * as Resource Manager compares them. A Map, since the key comes from the
+ * URL: `providers/__proto__` must find nothing, not Object.prototype.
  */
-const SERVED: Record<string, { name: string; types: Set<string> }> = {
-  'microsoft.keyvault': {
-    name: 'Microsoft.KeyVault',
-    types: new Set([
-      'vaults',
-      'vaults/accesspolicies',
-      'vaults/secrets',
-      'deletedvaults',
-      'managedhsms',
-      'deletedmanagedhsms',
-      'checknameavailability',
-      'locations/deletedvaults',
-      'locations/deletedvaults/purge',
-      // The provider's own actions (provider-routes.ts).
-      'register',
-      'unregister',
-    ]),
-  },
-  'microsoft.authorization': { name: 'Microsoft.Authorization', types: new Set(['roleassignments', 'roledefinitions', 'permissions', 'register', 'unregister']) },
-};
+const SERVED = new Map<string, { name: string; types: Set<string> }>(
+  Object.entries({
+    'microsoft.keyvault': {
+      name: 'Microsoft.KeyVault',
+      types: new Set([
+        'vaults',
+        'vaults/accesspolicies',
+        'vaults/secrets',
+        'deletedvaults',
+        'managedhsms',
+        'deletedmanagedhsms',
+        'checknameavailability',
+        'locations/deletedvaults',
+        'locations/deletedvaults/purge',
+        // The provider's own actions (provider-routes.ts).
+        'register',
+        'unregister',
+      ]),
+    },
+    'microsoft.authorization': { name: 'Microsoft.Authorization', types: new Set(['roleassignments', 'roledefinitions', 'permissions', 'register', 'unregister']) },
+  }),
+);
 
 /**
  * Resource Manager's answer to a path whose last `/providers/{namespace}/...`
@@ -39,7 +42,7 @@ export function unknownResourceType(url: string, apiVersion: unknown): ServiceEr
   const segments = pathSegments(url);
   if (segments === null) return null;
   const at = segments.map((s) => s.toLowerCase()).lastIndexOf('providers');
-  const namespace = at < 0 ? undefined : SERVED[(segments[at + 1] ?? '').toLowerCase()];
+  const namespace = at < 0 ? undefined : SERVED.get((segments[at + 1] ?? '').toLowerCase());
   const rest = segments.slice(at + 2);
   if (!namespace || rest.length === 0) return null;
   // Types and names alternate after the namespace: vaults/{name}/secrets/{name} is the type vaults/secrets.
