@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,26 +7,14 @@ import { DataDirLockedError, dataDirLocked, lockDataDir } from '../src/server/da
 import { createVault, secretClient } from './support/clients.js';
 import { api } from './support/access-kit.js';
 import { cliHome, coffer } from './support/cli.js';
-import { BIN, freePort, startTestServer, testCaDir, type TestServer } from './support/server-fixture.js';
+import { freePort, runServerToEnd, startTestServer, type TestServer } from './support/server-fixture.js';
 
 // One server per data dir: a second start on it is refused before it writes
 // anything there, and `admin rotate-master-key` tells a running server by
 // the lock, not by server.pid (which a second start used to overwrite).
 
-/** Runs `coffer server` on `dataDir` to its end (a refused start ends at once). */
-function startSecond(dataDir: string, port: number): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, 'server', '--dev', '--no-throttle', '--port', String(port), '--data-dir', dataDir, '--tls-ca-dir', testCaDir()], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
-}
+/** `coffer server` started on `dataDir` (a refused start ends at once). */
+const startSecond = (dataDir: string, port: number) => runServerToEnd(['--dev', '--port', String(port), '--data-dir', dataDir], 20_000);
 
 describe('data dir lock', () => {
   let server: TestServer;

@@ -1,31 +1,15 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BIN, freePort, testCaDir } from './support/server-fixture.js';
+import { freePort, runServerToEnd } from './support/server-fixture.js';
 
 // A start that cannot listen leaves no data dir behind: a port in use is told
 // before anything is made (port-check.ts), and a first start that fails later
 // (here: listen on an address this machine does not have) removes the data dir
 // it made. A data dir that existed is never touched.
-
-/** Runs `coffer server` to its end (a failed start ends at once). */
-function runServer(args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, 'server', '--no-throttle', '--tls-ca-dir', testCaDir(), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
-}
 
 /** Every file under `dir` with its content, to compare before and after. */
 function snapshot(dir: string): Record<string, string> {
@@ -52,7 +36,7 @@ describe('a start whose port is taken', () => {
   it('says the port is in use, and which, and makes no data dir', async () => {
     // Two levels that do not exist: neither is made.
     const dataDir = join(root, 'fresh', 'data');
-    const r = await runServer(['--dev', '--port', String(port), '--data-dir', dataDir]);
+    const r = await runServerToEnd(['--dev', '--port', String(port), '--data-dir', dataDir]);
     assert.equal(r.code, 1, r.output);
     assert.match(r.output, new RegExp(`ERROR: port ${port} is already in use on localhost \\(another process listens on it\\): stop that process, or start coffer on another port with --port`));
     assert.doesNotMatch(r.output, /created a new master key/);
@@ -65,7 +49,7 @@ describe('a start whose port is taken', () => {
     writeFileSync(join(dataDir, 'notes.txt'), 'mine\n');
     writeFileSync(join(dataDir, 'tls', 'kept.pem'), 'not a certificate\n');
     const before = snapshot(dataDir);
-    const r = await runServer(['--dev', '--port', String(port), '--data-dir', dataDir]);
+    const r = await runServerToEnd(['--dev', '--port', String(port), '--data-dir', dataDir]);
     assert.equal(r.code, 1, r.output);
     assert.match(r.output, new RegExp(`port ${port} is already in use`));
     assert.deepEqual(snapshot(dataDir), before);
@@ -78,7 +62,7 @@ describe('a first start that fails after making its data dir', () => {
     writeFileSync(join(root, 'beside.txt'), 'kept\n');
     const dataDir = join(root, 'made', 'data');
     // TEST-NET-1 (RFC 5737) is no address of this machine: the port check cannot tell, listen fails after setup.
-    const r = await runServer(['--host', '192.0.2.1', '--port', String(await freePort()), '--data-dir', dataDir]);
+    const r = await runServerToEnd(['--host', '192.0.2.1', '--port', String(await freePort()), '--data-dir', dataDir]);
     assert.equal(r.code, 1, r.output);
     assert.match(r.output, /EADDRNOTAVAIL/);
     assert.match(r.output, /created a new master key/, 'setup ran before listen failed');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { rawExchange, rawRequest } from './support/raw-http.js';
+import { authorizedRaw, rawExchange } from './support/raw-http.js';
 import { adminToken } from './support/access-kit.js';
 import { createVault, credential, secretClient } from './support/clients.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
@@ -20,10 +20,10 @@ describe('hostile input against a running server', () => {
   });
   after(() => server?.stop());
 
-  const raw = async (method: string, path: string, body?: string, headers: Record<string, string> = {}) => {
-    const res = await rawRequest(`${server.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers }, body });
-    return { status: res.status, text: res.text, json: res.text ? (JSON.parse(res.text) as { error?: { code: string; message: string } }) : null };
-  };
+  const raw = authorizedRaw(
+    () => server.url,
+    () => token,
+  );
 
   it('a provider namespace named after an Object.prototype member is no namespace coffer serves', async () => {
     for (const namespace of ['__proto__', 'constructor', 'hasOwnProperty', 'toString']) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { rawRequest } from './support/raw-http.js';
+import { authorizedRaw, rawRequest } from './support/raw-http.js';
 import { adminToken, api } from './support/access-kit.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
@@ -19,10 +19,10 @@ describe('management and directory input validation', () => {
   });
   after(() => server?.stop());
 
-  const raw = async (method: string, path: string, body?: string, headers: Record<string, string> = {}) => {
-    const res = await rawRequest(`${server.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers }, body });
-    return { status: res.status, text: res.text, json: res.text ? (JSON.parse(res.text) as { error?: { code: string; message: string } }) : null };
-  };
+  const raw = authorizedRaw(
+    () => server.url,
+    () => token,
+  );
   const deep = (levels: number, inner = '"x"') => `${'['.repeat(levels)}${inner}${']'.repeat(levels)}`;
 
   it('deeply nested JSON is refused before anything walks or stores it, with or without a token', async () => {

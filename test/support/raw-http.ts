@@ -20,6 +20,17 @@ export function rawRequest(url: string, init: { method?: string; headers?: Recor
   });
 }
 
+/**
+ * `rawRequest` under `base` with a bearer token (and a JSON content type when a body is sent), its body parsed
+ * as an error answer: how the hostile-input tests send what a client library would not.
+ */
+export function authorizedRaw(base: () => string, token: () => string) {
+  return async (method: string, path: string, body?: string, headers: Record<string, string> = {}) => {
+    const res = await rawRequest(`${base()}${path}`, { method, headers: { authorization: `Bearer ${token()}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers }, body });
+    return { status: res.status, text: res.text, json: res.text ? (JSON.parse(res.text) as { error?: { code: string; message: string } }) : null };
+  };
+}
+
 /** Sends bytes as they are over TLS to 127.0.0.1:`port` (SNI `host`) and returns what comes back until the server closes the connection. */
 export function rawExchange(port: number, host: string, bytes: string): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -61,6 +61,21 @@ export function testCaDir(): string {
   return dir;
 }
 
+/** Runs `coffer server ARGS` (on the test CA, unthrottled) to its end: for starts that must fail, killed after `timeoutMs`. */
+export function runServerToEnd(args: string[], timeoutMs = 30_000): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, 'server', '--no-throttle', '--tls-ca-dir', testCaDir(), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
 export async function startTestServer(
   opts: { dev?: boolean; env?: Record<string, string>; args?: string[]; dataDir?: string; throttle?: boolean; startTimeoutMs?: number } = {},
 ): Promise<TestServer> {
