@@ -57,4 +57,25 @@ describe('CLI: argument checks before or after the login and the vault lookup, i
     // Signed out: the argparse errors (2) with -g, the login's (1) without; signed in, the vault lookup's first.
     assert.deepEqual(codes, [2, 2, 2, 2, 2, 2, 1, 2, 1, 1, 1, 1, 1, 1]);
   });
+
+  it("keyvault network-rule add | remove: az's --ip-address check (overlaps, host bits) in the same place", async () => {
+    const codes: number[] = [];
+    for (const [verb, args] of [
+      ['add', ['-n', 'order-v', '-g', 'rg', '--ip-address', '10.0.0.0/8', '10.1.0.0/16']],
+      ['add', ['-n', 'order-v', '-g', 'rg', '--ip-address', '::FFFF:1.2.3.4', '::ffff:102:304/128']],
+      ['add', ['-n', 'order-v', '-g', 'rg', '--ip-address', '1.2.3.4/08']],
+      ['add', ['-n', 'order-v', '--ip-address', 'abc']],
+      ['add', ['-n', 'missing-v', '--ip-address', '1.2.3.4', '1.2.3.4/32']],
+      ['remove', ['-n', 'order-v', '-g', 'rg', '--ip-address', '::/0', '::1']],
+      ['remove', ['-n', 'order-v', '--ip-address', '1.2.3.4', '1.2.3.0/24']],
+    ] as const) {
+      for (const [azRun, cofferHome] of [
+        [azOut, signedOutHome],
+        [az, home],
+      ] as const) {
+        codes.push((await same(azRun, cofferHome, ['keyvault', 'network-rule', verb, ...args])).code);
+      }
+    }
+    assert.deepEqual(codes, [1, 1, 1, 1, 2, 2, 1, 2, 1, 1, 1, 1, 1, 1]);
+  });
 });
