@@ -97,4 +97,13 @@ describe('generic update values as az 2.45 sends them', () => {
     const gc = await coffer(home, group);
     assert.deepEqual({ code: gc.code, stdout: gc.stdout, stderr: gc.stderr }, ga);
   });
+
+  it("keyvault update --set on a typed property: sent as the SDK's model casts it (str(), bool(), int())", async () => {
+    for (const set of [['properties.enabledForDeployment=1'], ['properties.enabledForDeployment=0.0'], ['properties.softDeleteRetentionInDays=30.7'], ['properties.tenantId=1.0'], ['properties.enabledForTemplateDeployment="no"']]) {
+      const args = ['--set', ...set, '--query', '[properties.enabledForDeployment, properties.enabledForTemplateDeployment, properties.softDeleteRetentionInDays]', '-o', 'json'];
+      const a = await az(['keyvault', 'update', '-n', 'gv-az', ...args]);
+      const c = await coffer(home, ['keyvault', 'update', '-n', 'gv-coffer', ...args]);
+      assert.deepEqual({ code: c.code, stdout: c.stdout, stderr: c.stderr.replaceAll('gv-coffer', 'gv-az') }, a, set.join(' '));
+    }
+  });
 });

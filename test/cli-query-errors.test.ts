@@ -86,4 +86,19 @@ describe('CLI: --query failing at runtime, as az 2.45 reports it', () => {
       assert.equal((await compare(show, query)).code, 0, query);
     }
   });
+
+  it('prints an expression reference (`&name`) as az does: its repr in tsv and table, its unexpected error in json and yaml', async () => {
+    const show = ['keyvault', 'show', '-n', 'query-a', '-g', 'rg'];
+    // CPython's object addresses differ at each run.
+    const address = (text: string) => text.replace(/ at 0x[0-9a-f]+>/g, ' at 0xADDRESS>');
+    for (const query of ['&name', '[&name, name]', '{a: &name, b: name}']) {
+      for (const output of ['json', 'yaml', 'tsv', 'table']) {
+        const args = [...show, '--query', query, '-o', output];
+        const a = await az(args);
+        const c = await coffer(home, args);
+        const stderr = a.stderr.includes('unexpected error') ? withoutTraceback(a.stderr) : a.stderr;
+        assert.deepEqual({ code: c.code, stdout: address(c.stdout), stderr: c.stderr }, { code: a.code, stdout: address(a.stdout), stderr }, `${query} -o ${output}`);
+      }
+    }
+  });
 });

@@ -25,6 +25,10 @@ const LITERALS = [
   '-1j', '1+2j', '1-2.5j', '1j+1', '1+-2j', '--1', '-0+0j', '1E400j', '0x_1f', '0o17', '0B101', '1_000', '1__0', '0x', '01', '00',
   "'\\101\\7'", "'\\u00e9\\U0001F600'", "b'\\u00e9'", '1.', '.5', '1e400', '-0.0', '1e16', '1.5e-5', '0.0001', '123456789.123456789', '[1e22, 5e-324]',
   "'\\x7f\\x80\\xa0 \\u2028'",
+  // Parentheses leave no trace in Python's AST (a sign or `+ 2j` on a parenthesised number), and the tokenizer's
+  // rules: comments, a backslash before a line break, line breaks inside brackets only, no indented first line.
+  '-(1)', '+(1.5)', '-(1j)', '1+(2j)', '(1)+2j', '-(1)+2j', '(-1)+2j', '-(-1)', '-(1+2j)', '(1+2j)-3j', '(1,2)+3j', '-(True)', '[-(1), +(2.5)]', '{-(1): 1}',
+  '1 # c', '# c\n1', '\n\n1 # x\n\n# y\n', '\n  1', '\n\t1', "'a' \\\n 'b'", '1\\\n+2j', '-\n1', '1 +\n2j', '(1 +\n2j)', "'a'\n'b'", "('a'\n'b')", '[1,\n# c\n2]', '\r\n1',
 ];
 
 function python(code: string, inputs: string[]): string[] {

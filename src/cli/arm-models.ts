@@ -57,3 +57,23 @@ export const GROUP_MODELS: ModelTable = {
   ResourceGroup: { id: '', name: '', type: '', properties: 'ResourceGroupProperties', location: '', managed_by: '', tags: '', additional_properties: '' },
   ResourceGroupProperties: { provisioning_state: '', additional_properties: '' },
 };
+
+/**
+ * msrest's types of VaultProperties' scalar properties (azure-mgmt-keyvault 2022-07-01, its _attribute_map):
+ * the SDK casts what a --set put there to its type as it serializes the vault (str(), bool(), int()).
+ */
+export const VAULT_PROPERTY_TYPES: Record<string, 'str' | 'bool' | 'int'> = {
+  tenantId: 'str',
+  vaultUri: 'str',
+  hsmPoolResourceId: 'str',
+  enabledForDeployment: 'bool',
+  enabledForDiskEncryption: 'bool',
+  enabledForTemplateDeployment: 'bool',
+  enableSoftDelete: 'bool',
+  softDeleteRetentionInDays: 'int',
+  enableRbacAuthorization: 'bool',
+  createMode: 'str',
+  enablePurgeProtection: 'bool',
+  provisioningState: 'str',
+  publicNetworkAccess: 'str',
+};

@@ -1,7 +1,7 @@
 import { createHash, createPrivateKey, randomUUID, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { SignJWT } from 'jose';
-import { CliError } from './cli-error.js';
+import { CliError, unexpectedError } from './cli-error.js';
 
 // A service principal's sign-in with a certificate, as az 2.45's `login
 // --service-principal -p cert.pem` (MSAL Python): the PEM file holds the
@@ -22,6 +22,8 @@ export interface ClientCertificate {
   pem: string;
 }
 
+/** A PEM private key under a passphrase: PKCS#8's encrypted block, or a traditional one with OpenSSL's Proc-Type header. */
+const ENCRYPTED_KEY = /-----BEGIN ENCRYPTED PRIVATE KEY-----|^Proc-Type:\s*4,\s*ENCRYPTED/m;
 const CERT_BLOCK = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/i;
 const invalid = (detail: string) => new CliError(`Invalid certificate, please use a valid PEM file. Error detail: ${detail}`);
 
@@ -44,7 +46,10 @@ export function readClientCertificate(path: string): ClientCertificate {
   let key: KeyObject;
   try {
     key = createPrivateKey(text);
-  } catch {
+  } catch (err) {
+    // az hands the PEM to MSAL without a passphrase; PyJWT's load_pem_private_key(key, password=None) raises
+    // cryptography's TypeError, which az reports as its unexpected error.
+    if (ENCRYPTED_KEY.test(text)) throw unexpectedError('Password was not given but private key is encrypted');
     throw new CliError(`The file ${path} holds no private key: a certificate sign-in needs the private key and the certificate in one PEM file.`);
   }
   return { key, der, pem: block };

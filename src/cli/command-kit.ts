@@ -58,11 +58,13 @@ export interface LogOptions {
 }
 
 /** Runs an action with the logged-in session and prints its answer (`table`: az's table view of it, if it has one). */
-export function run<O>(action: Action<O & OutputOptions & LogOptions>, table?: TableView) {
+export function run<O>(action: Action<O & OutputOptions & LogOptions>, table?: TableView, beforeLogin?: (opts: O) => void) {
   return async (opts: O & OutputOptions & LogOptions, cmd?: Command) => {
     checkOutputOptions(opts);
     // As az: the deprecated and preview arguments' notices, before the login is loaded (status-notices.ts).
     if (cmd && !opts.onlyShowErrors) for (const line of statusNotices(cmd)) process.stderr.write(`WARNING: ${line}\n`);
+    // az's argument validators that need no login run before it is loaded (a signed-out user sees their errors).
+    beforeLogin?.(opts);
     const session = Session.load();
     // Requests are logged as method, URL and status only: never headers or bodies.
     if (opts.debug || opts.verbose) session.log = (line) => process.stderr.write(`${opts.debug ? 'DEBUG' : 'INFO'}: ${line}\n`);

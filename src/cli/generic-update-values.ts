@@ -1,6 +1,6 @@
 import { pyJsonLoads } from './py-json.js';
 import { pyLiteralEval } from './py-literal.js';
-import { PyBytes, PyComplex, PyDict, PySet, PyTuple, pyEquals, pyRepr, pyStr, type PyValue } from './py-value.js';
+import { PyBytes, PyComplex, PyDict, PySet, PyTuple, pyEquals, pyRepr, pyStr, pyTruthy, type PyValue } from './py-value.js';
 
 // The values az's generic update (--set, --add, a list filter's `[key=value]`) reads from the command line
 // (shell_safe_json_parse: json.loads, else ast.literal_eval, else the text itself), kept with their Python
@@ -80,5 +80,19 @@ export function toWire(v: unknown): unknown {
     for (const [k, x] of Object.entries(v)) put(obj, k, toWire(x));
     return obj;
   }
+  return v;
+}
+
+/**
+ * msrest's serialize_basic of a model's scalar property (`eval(type)(value)`): str() and bool() of anything,
+ * int() of a number, a bool or an int's text. What int() would fail on is left as it is (the service refuses it).
+ */
+export function castAs(type: 'str' | 'bool' | 'int', v: unknown): unknown {
+  if (v === null || v === undefined) return v;
+  if (type === 'str') return typeof v === 'string' ? v : treeStr(v);
+  if (type === 'bool') return pyTruthy(toPy(v, false));
+  if (typeof v === 'boolean') return v ? 1n : 0n;
+  if (typeof v === 'number' && Number.isFinite(v)) return BigInt(Math.trunc(v));
+  if (typeof v === 'string' && /^[ \t\n\r\f\v]*[-+]?[0-9](?:_?[0-9])*[ \t\n\r\f\v]*$/.test(v)) return BigInt(v.trim().replaceAll('_', ''));
   return v;
 }

@@ -4,9 +4,23 @@
 // and the ordered ones a --query multiselect hash or a table transformer
 // builds, which keep their order; `isOrdered` tells them apart.
 
+import { unexpectedError } from './cli-error.js';
+
 export type Dict = Record<string, unknown>;
 
-export const isDict = (v: unknown): v is Dict => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** An expression reference a --query returned (`&name`): Python jmespath's _Expression object, which no format reads as a dict. */
+export const isExpref = (v: unknown): boolean => typeof v === 'object' && v !== null && (v as { jmespathType?: unknown }).jmespathType === 'Expref';
+
+const exprefAddresses = new WeakMap<object, string>();
+/** str() of an _Expression: Python's default repr, with an address of its own for each one (CPython's differ at each run). */
+export function exprefText(v: object): string {
+  let address = exprefAddresses.get(v);
+  if (!address) exprefAddresses.set(v, (address = (0x7f3a5c2e1d50 + 0x60 * exprefCount++).toString(16)));
+  return `<jmespath.visitor._Expression object at 0x${address}>`;
+}
+let exprefCount = 0;
+
+export const isDict = (v: unknown): v is Dict => typeof v === 'object' && v !== null && !Array.isArray(v) && !isExpref(v);
 /** Python's order of str keys: by code point (JS's < compares UTF-16 units, which puts U+10000.. before U+E000..U+FFFF). */
 export function byCodePoint(a: string, b: string): number {
   for (let i = 0; i < a.length && i < b.length; i++) {
@@ -23,6 +37,7 @@ function pyStr(v: unknown): string {
   if (v === null || v === undefined) return 'None';
   if (typeof v === 'boolean') return v ? 'True' : 'False';
   if (typeof v === 'number') return pyFloat(v);
+  if (isExpref(v)) return exprefText(v as object);
   return String(v);
 }
 
@@ -35,6 +50,8 @@ export function pyFloat(n: number): string {
 /** json.dumps(sort_keys=True, indent=2, ensure_ascii=False): JSON's own escapes, Python's numbers. */
 export function formatJson(value: unknown, indent = ''): string {
   if (typeof value === 'number') return pyFloat(value);
+  // json.dumps meets an object it has no encoding for: a TypeError, az's unexpected error.
+  if (isExpref(value)) throw unexpectedError('Object of type _Expression is not JSON serializable');
   if (Array.isArray(value)) {
     if (value.length === 0) return '[]';
     return `[\n${value.map((v) => `${indent}  ${formatJson(v, `${indent}  `)}`).join(',\n')}\n${indent}]`;

@@ -1,7 +1,7 @@
 import jmespath from 'jmespath';
 import { CliError, unexpectedError } from './cli-error.js';
 import { checkChoice } from './choices.js';
-import { formatJson, formatTsv } from './output-formats.js';
+import { formatJson, formatTsv, isExpref } from './output-formats.js';
 import { formatTable, pyRepr } from './table-format.js';
 import { asJmespathJs, PythonQueryError, searchAsPython } from './jmespath-python.js';
 import { formatYaml } from './yaml-format.js';
@@ -85,6 +85,9 @@ function holdsBuiltObject(v: unknown, isOrdered: (o: object) => boolean): boolea
   return Object.values(v).some((x) => holdsBuiltObject(x, isOrdered));
 }
 
+/** Whether a --query result holds an expression reference anywhere. */
+const holdsExpref = (v: unknown): boolean => isExpref(v) || (typeof v === 'object' && v !== null && Object.values(v).some(holdsExpref));
+
 const QUERY_REFERENCE = "To learn more about --query, please visit: 'https://docs.microsoft.com/cli/azure/query-azure-cli'";
 
 export function render(data: unknown, opts: OutputOptions, table?: TableView): string | null {
@@ -117,8 +120,12 @@ export function render(data: unknown, opts: OutputOptions, table?: TableView): s
       return formatTsv(value, isOrdered);
     case 'yaml':
     case 'yamlc':
+      // PyYAML cannot represent an _Expression; knack's fallback, json.dumps, fails on it too.
+      if (holdsExpref(value)) throw unexpectedError('Object of type _Expression is not JSON serializable');
       return formatYaml(value, !!opts.query && !holdsBuiltObject(value, isOrdered));
     default:
+      // knack's format_json first makes dict(result) of a result with a __dict__, which an _Expression has.
+      if (isExpref(value)) throw unexpectedError("'_Expression' object is not iterable");
       return `${formatJson(value)}\n`;
   }
 }

@@ -1,4 +1,4 @@
-import { byCodePoint, isDict, pyFloat } from './output-formats.js';
+import { byCodePoint, exprefText, isDict, isExpref, pyFloat } from './output-formats.js';
 
 // knack's _TableOutput laid out by tabulate 0.8 ("simple", disable_numparse,
 // no wcwidth: widths count code points). Cells are Python's str() of the
@@ -29,6 +29,7 @@ export function pyRepr(v: unknown, isOrdered: (o: object) => boolean = () => fal
   if (typeof v === 'boolean') return v ? 'True' : 'False';
   if (typeof v === 'number') return pyFloat(v);
   if (typeof v === 'string') return reprString(v);
+  if (isExpref(v)) return exprefText(v as object);
   if (Array.isArray(v)) return `[${v.map((x) => pyRepr(x, isOrdered)).join(', ')}]`;
   const entries = Object.entries(v as object);
   if (isOrdered(v as object)) return entries.length === 0 ? 'OrderedDict()' : `OrderedDict([${entries.map(([k, x]) => `(${reprString(k)}, ${pyRepr(x, isOrdered)})`).join(', ')}])`;
@@ -65,7 +66,7 @@ function tableRow(item: unknown, sortKeys: boolean, skip: string[]): Map<string,
   if (isDict(item)) {
     for (const k of sortKeys ? Object.keys(item).sort(byCodePoint) : Object.keys(item)) {
       const v = item[k];
-      if (!skip.includes(k) && v !== null && v !== undefined && typeof v !== 'object') entry.set(k ? k[0]!.toUpperCase() + k.slice(1) : k, v);
+      if (!skip.includes(k) && v !== null && v !== undefined && (typeof v !== 'object' || isExpref(v))) entry.set(k ? k[0]!.toUpperCase() + k.slice(1) : k, v);
     }
   } else if (Array.isArray(item)) item.forEach((v, i) => entry.set(`Column${i + 1}`, v));
   else entry.set('Result', item);

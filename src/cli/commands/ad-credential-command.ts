@@ -99,16 +99,17 @@ export async function newKeyCredential(s: Session, o: CertificateOptions, start:
   return { credential, ...(cert.file ? { file: cert.file } : {}) };
 }
 
-/** Adds a client secret and, unless appending, removes the others (the new one is in place before the old ones go). */
+/**
+ * az's _reset_credential: unless appending, the client secrets are removed first, then the new one added (so a
+ * refused addPassword leaves none, as in az).
+ */
 export async function resetPassword(s: Session, base: string, holder: GraphCredentialHolder, start: Date, end: Date, append: boolean, displayName: string | null): Promise<string> {
+  if (!append) {
+    for (const old of holder.passwordCredentials ?? []) await s.call('POST', graphUrl(s, `${base}/removePassword`), s.managementResource, { keyId: old.keyId });
+  }
   const added = await s.call<{ secretText: string; keyId: string }>('POST', graphUrl(s, `${base}/addPassword`), s.managementResource, {
     passwordCredential: { displayName, endDateTime: graphDate(end), startDateTime: graphDate(start) },
   });
-  if (!append) {
-    for (const old of holder.passwordCredentials ?? []) {
-      if (old.keyId !== added.keyId) await s.call('POST', graphUrl(s, `${base}/removePassword`), s.managementResource, { keyId: old.keyId });
-    }
-  }
   return added.secretText;
 }
 

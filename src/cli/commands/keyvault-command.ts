@@ -5,8 +5,9 @@ import { asDeletedVault, asResource, asVault } from '../output-models.js';
 import type { Session } from '../session.js';
 import { pyInt } from '../arg-types.js';
 import { pyRepr } from '../table-format.js';
-import { VAULT_MODELS } from '../arm-models.js';
+import { VAULT_MODELS, VAULT_PROPERTY_TYPES } from '../arm-models.js';
 import { applyGenericUpdate, hasGenericUpdate, isObject, tagsAsText, toWire, withGenericUpdate, type GenericUpdateOptions } from '../generic-update.js';
+import { castAs } from '../generic-update-values.js';
 import { armList } from '../arm-list.js';
 import { hasNetworkRules, networkRules } from './vault-network-acls.js';
 import type { PyValue } from '../py-value.js';
@@ -141,6 +142,8 @@ function vaultPatch(o: UpdateOptions, vault: VaultResource, warn: (line: string)
   // The whole vault as read, so that paths and az's messages see all of its model (only tags and properties are sent).
   const changed = applyGenericUpdate({ ...vault, tags, properties: { ...vault.properties, ...properties } }, o, { root: 'Vault', models: VAULT_MODELS, warn });
   if (!isObject(changed.properties) || !isObject(changed.tags)) throw new CliError('usage error: properties and tags must stay objects');
+  // The SDK serializes the vault's model: a scalar property goes as its type (`properties.tenantId=1.0` as '1.0').
+  for (const [k, type] of Object.entries(VAULT_PROPERTY_TYPES)) if (Object.hasOwn(changed.properties, k)) changed.properties[k] = castAs(type, changed.properties[k]);
   // Values the command line gave go as JSON: an int as a number, a tuple or a set as msrest's str() of it (toWire).
   const same = (a: unknown, b: unknown) => JSON.stringify(toWire(a)) === JSON.stringify(b);
   const patch: { properties: Record<string, unknown>; tags?: Record<string, string | null> } = {

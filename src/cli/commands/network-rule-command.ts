@@ -5,6 +5,7 @@ import { API, noWait, run, withNoWait, withOutput } from '../command-kit.js';
 import { asNetworkRuleSet, asVault } from '../output-models.js';
 import type { Session } from '../session.js';
 import { findVault } from './keyvault-command.js';
+import { checkIpAddresses } from '../ip-networks.js';
 
 // coffer keyvault network-rule add | remove | list, as az 2.45's
 // (keyvault/custom.py add_network_rule, remove_network_rule,
@@ -64,12 +65,21 @@ async function putVault(s: Session, vault: { id: string; properties: Record<stri
   return asVault(await s.call('PUT', `${s.profile.server}${vault.id}?api-version=${API.arm}`, s.managementResource, body));
 }
 
+/**
+ * az's validate_ip_address runs after its vault-group validator: with -g, before the login is loaded; without,
+ * once the vault is found (the actions call it then).
+ */
+const ipsBeforeLogin = (o: RuleOptions) => {
+  if (o.resourceGroup) checkIpAddresses(o.ipAddress);
+};
+
 export function registerNetworkRuleCommands(kv: Command): void {
   const rule = kv.command('network-rule').description("Manage a vault's network rules (its firewall).");
 
   withNoWait(withRuleOptions(rule.command('add').description('Add a network rule (an IP address or range) to a vault.'))).action(
     run<RuleOptions>(async (o, s) => {
       const vault = await findVault(s, o.name, o.resourceGroup);
+      if (!o.resourceGroup) checkIpAddresses(o.ipAddress);
       const acls: NetworkAcls = { bypass: 'AzureServices', defaultAction: 'Allow', ...((vault.properties.networkAcls as NetworkAcls | null) ?? {}) };
       if (!o.subnet && !o.ipAddress?.length) s.warn('No subnet or ip address supplied.');
       let changed = false;
@@ -90,12 +100,13 @@ export function registerNetworkRuleCommands(kv: Command): void {
       if (!changed) return asVault(vault);
       const put = await putVault(s, vault, acls);
       return noWait(o) ? undefined : put;
-    }),
+    }, undefined, ipsBeforeLogin),
   );
 
   withNoWait(withRuleOptions(rule.command('remove').description('Remove a network rule from a vault.'))).action(
     run<RuleOptions>(async (o, s) => {
       const vault = await findVault(s, o.name, o.resourceGroup);
+      if (!o.resourceGroup) checkIpAddresses(o.ipAddress);
       const acls = vault.properties.networkAcls as NetworkAcls | null | undefined;
       if (!acls) return asVault(vault);
       const next: NetworkAcls = { ...acls };
@@ -111,7 +122,7 @@ export function registerNetworkRuleCommands(kv: Command): void {
       if (!changed) return asVault(vault);
       const put = await putVault(s, vault, next);
       return noWait(o) ? undefined : put;
-    }),
+    }, undefined, ipsBeforeLogin),
   );
 
   withOutput(rule.command('list').description("List a vault's network rules."))

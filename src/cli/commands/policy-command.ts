@@ -59,6 +59,15 @@ function checkPrincipal(o: PolicyOptions): void {
   if ([o.objectId, o.spn, o.upn].filter((x) => x).length !== 1) throw new CliError('specify exactly one: --object-id, --spn, --upn', undefined, 2);
 }
 
+/** az's validate_principal, then validate_policy_permissions (argparse errors: exit 2); repeats dropped as az's set does. */
+function checkSetPolicy(o: PolicyOptions): void {
+  checkPrincipal(o);
+  dropRepeats(o);
+  if (!o.secretPermissions && !o.keyPermissions && !o.certificatePermissions && !o.storagePermissions) {
+    throw new CliError('specify at least one: --key-permissions, --secret-permissions, --certificate-permissions --storage-permissions', undefined, 2);
+  }
+}
+
 async function objectIdOf(o: PolicyOptions, s: Session): Promise<string> {
   checkPrincipal(o);
   if (o.objectId) return o.objectId.toLowerCase();
@@ -82,14 +91,11 @@ export function registerPolicyCommands(kv: Command): void {
     .addHelpText('after', '\nExamples:\n  coffer keyvault set-policy -n my-vault --spn apono-connector --secret-permissions get')
     .action(
       run<PolicyOptions>(async (o, s) => {
-        // az's validators (argparse errors: exit 2), before any request.
-        checkPrincipal(o);
-        dropRepeats(o);
-        if (!o.secretPermissions && !o.keyPermissions && !o.certificatePermissions && !o.storagePermissions) {
-          throw new CliError('specify at least one: --key-permissions, --secret-permissions, --certificate-permissions --storage-permissions', undefined, 2);
-        }
+        // Without -g, az's first validator finds the vault's group (a login and a listing) before the others run.
+        const found = o.resourceGroup ? undefined : await findVault(s, o.name);
+        if (!o.resourceGroup) checkSetPolicy(o);
         const objectId = await objectIdOf(o, s);
-        const vault = await findVault(s, o.name, o.resourceGroup);
+        const vault = found ?? (await findVault(s, o.name, o.resourceGroup));
         // As az: a vault on the RBAC model has no access policies to change, and nothing is sent.
         if (vault.properties.enableRbacAuthorization) throw new CliError("Cannot set policies to a vault with '--enable-rbac-authorization' specified");
         const current = ((vault.properties.accessPolicies ?? []) as PolicyEntry[]).find(
@@ -105,6 +111,9 @@ export function registerPolicyCommands(kv: Command): void {
         await s.call('PUT', `${s.profile.server}${vault.id}/accessPolicies/replace?api-version=${API.arm}`, s.managementResource, { properties: { accessPolicies: [entry] } });
         if (noWait(o)) return undefined;
         return asVault(await s.call('GET', `${s.profile.server}${vault.id}?api-version=${API.arm}`, s.managementResource));
+      }, undefined, (o) => {
+        // With -g, az's validators (argparse errors: exit 2) run before the login is loaded.
+        if (o.resourceGroup) checkSetPolicy(o);
       }),
     );
 
