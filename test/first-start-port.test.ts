@@ -69,4 +69,18 @@ describe('a first start that fails after making its data dir', () => {
     assert.equal(existsSync(join(root, 'made')), false);
     assert.deepEqual(readdirSync(root), ['beside.txt']);
   });
+
+  it('never removes a parent it made once another data dir is in it (two servers starting under one new directory)', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'coffer-port-'));
+    const started = runServerToEnd(['--host', '192.0.2.1', '--port', String(await freePort()), '--data-dir', join(root, 'shared', 'data')]);
+    // Another server's data dir, made in the parent this start made, while this start sets up.
+    while (!existsSync(join(root, 'shared'))) await new Promise((r) => setTimeout(r, 5));
+    mkdirSync(join(root, 'shared', 'other'));
+    writeFileSync(join(root, 'shared', 'other', 'master.key'), 'theirs\n');
+    const r = await started;
+    assert.equal(r.code, 1, r.output);
+    assert.match(r.output, /created a new master key/, 'it failed after setup, when it removes what it made');
+    assert.deepEqual(readdirSync(join(root, 'shared')), ['other'], 'its own data dir is gone, the other stays');
+    assert.equal(readFileSync(join(root, 'shared', 'other', 'master.key'), 'utf8'), 'theirs\n');
+  });
 });

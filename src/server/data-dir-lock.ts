@@ -1,5 +1,5 @@
-import { chmodSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, rmdirSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 
 // One server per data dir. Two on one dir would overwrite each other's
@@ -80,5 +80,24 @@ export function dataDirLocked(dataDir: string): boolean {
   } catch (err) {
     if (err instanceof DataDirLockedError) return true;
     throw err;
+  }
+}
+
+/**
+ * After a failed first start: removes the data dir this start made (`made`, what mkdirSync's `recursive`
+ * returned: the data dir or the first of its parents it had to make). The data dir goes whole (this start holds
+ * its lock); the parents it made only while empty, never recursively: another server may have made its own
+ * data dir beside this one meanwhile.
+ */
+export function removeDataDirMade(dataDir: string, made: string | undefined): void {
+  if (made === undefined) return;
+  const dir = resolve(dataDir);
+  rmSync(dir, { recursive: true, force: true });
+  for (let parent = dirname(dir); parent.length >= resolve(made).length && parent !== dirname(parent); parent = dirname(parent)) {
+    try {
+      rmdirSync(parent);
+    } catch {
+      return; // not empty (or not ours to remove): it and every parent above it stay
+    }
   }
 }

@@ -42,7 +42,7 @@ import { buildApp } from './app.js';
 import { createBearerAuth } from './bearer-auth.js';
 import { ensureDeployment, writeBootstrapFile } from './bootstrap.js';
 export type { BootstrapInfo } from './bootstrap.js';
-import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
+import { lockDataDir, removeDataDirMade, type DataDirLock } from './data-dir-lock.js';
 import { checkPortFree, isAddressInUse, PortInUseError } from './port-check.js';
 import { assertionAudiences, createUrls } from './urls.js';
 import { closeGracefully, createInFlight, watchConnections } from './graceful-close.js';
@@ -87,7 +87,7 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
   } catch (err) {
     // A failed first start leaves no data dir behind, only with SQLite: a PostgreSQL database may by
     // now hold keys wrapped by the master key made here, and must not lose it. Removed under the lock.
-    if (made !== undefined && !config.databaseUrl) rmSync(made, { recursive: true, force: true });
+    if (!config.databaseUrl) removeDataDirMade(config.dataDir, made);
     dirLock.release();
     throw isAddressInUse(err) ? new PortInUseError(config.port, config.host) : err;
   }
