@@ -4,6 +4,7 @@ import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, statS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { createVault, secretClient } from './support/clients.js';
 import { api } from './support/access-kit.js';
 import { cliHome, coffer, type CliResult } from './support/cli.js';
@@ -92,6 +93,19 @@ describe('admin backup and restore (SQLite)', () => {
     const cut = join(backupDir, 'cut.db');
     copyFileSync(join(backupDir, 'first.db'), cut);
     truncateSync(cut, Math.floor(statSync(cut).size / 2));
+    // A database writer's edit of a backup: a key every started server has, deleted, so that a start on it would
+    // make one and trust what it finds (a planted client secret hash keyed, planted grants sealed).
+    const edited = (name: string, setting: string) => {
+      const file = join(backupDir, name);
+      copyFileSync(join(backupDir, 'first.db'), file);
+      const db = new Database(file);
+      db.prepare('DELETE FROM settings WHERE key = ?').run(setting);
+      db.close();
+      return file;
+    };
+    const noPepper = edited('no-pepper.db', 'credentialPepper');
+    const noAuthorizationKey = edited('no-authorization-key.db', 'authorizationKey');
+    const noAuditKey = edited('no-audit-key.db', 'auditKey');
     const other = await startTestServer();
     const otherBackup = join(backupDir, 'other.db');
     try {
@@ -107,6 +121,9 @@ describe('admin backup and restore (SQLite)', () => {
         [cut, /is damaged|cannot be read/],
         [otherBackup, /was made under master key [0-9a-f]+, which this data dir's keyring \(master key [0-9a-f]+\) does not hold/],
         [join(backupDir, 'missing.db'), /does not exist/],
+        [noPepper, /lacks its credential pepper, which every database a coffer server has started on holds: it was altered/],
+        [noAuthorizationKey, /lacks its authorization key, which every database/],
+        [noAuditKey, /lacks its audit key, which every database/],
       ];
       for (const [file, message] of cases) {
         const r = await admin('restore', '--data-dir', server.dataDir, '--file', file);

@@ -3,8 +3,11 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Keyring } from '../crypto/keyring.js';
 import { checkKeysOpen, keyIdsInUse } from '../crypto/master-key-rotation.js';
-import { AUTHORIZATION_KEY_FILE } from '../authorization/authorization-key.js';
+import { AUTHORIZATION_KEY_FILE, AUTHORIZATION_KEY_SETTING } from '../authorization/authorization-key.js';
 import { PEPPER_RECORD_FILE } from '../identity/credential-pepper.js';
+import { CREDENTIAL_PEPPER_SETTING } from '../identity/credential-pepper-row.js';
+import { AUDIT_KEY_SETTING } from '../audit/audit-chain.js';
+import type { SettingsStore } from '../storage/store-types.js';
 import { writeRestoreNote, type RestoreNote } from '../audit/restore-note.js';
 import { BackupFileError, copyPrivate, inspectBackup, type BackupSummary } from '../storage/sqlite/sqlite-backup.js';
 import { openSqliteStore } from '../storage/sqlite/sqlite-store.js';
@@ -32,6 +35,37 @@ function removeDatabaseFiles(file: string): void {
   for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) rmSync(f, { force: true });
 }
 
+/**
+ * What every database a coffer server has started on holds: the credential pepper with its conversion done,
+ * the authorization key bound (every row sealed), the audit key. The next start reads the restored database
+ * with no record of it in the data dir, as a new cluster member reads one; a database missing one of these
+ * would have that start make it and trust what it finds (hashes to key, rows to seal): a backup edited by a
+ * database writer to plant a credential or a grant. Refused instead.
+ */
+async function checkSettled(settings: Pick<SettingsStore, 'get'>, backupFile: string): Promise<void> {
+  const state = async (key: string) => {
+    const raw = await settings.get(key);
+    if (raw === null) return null;
+    try {
+      return JSON.parse(raw) as { converted?: unknown; bound?: unknown };
+    } catch {
+      return {};
+    }
+  };
+  const pepper = await state(CREDENTIAL_PEPPER_SETTING);
+  const authorization = await state(AUTHORIZATION_KEY_SETTING);
+  const missing = [
+    pepper === null ? 'its credential pepper' : pepper.converted !== true ? 'a finished conversion of its credential pepper' : null,
+    authorization === null ? 'its authorization key' : authorization.bound !== true ? 'its authorization key bound' : null,
+    (await settings.get(AUDIT_KEY_SETTING)) === null ? 'its audit key' : null,
+  ].filter((m) => m !== null);
+  if (missing.length > 0) {
+    throw new BackupFileError(
+      `${backupFile} lacks ${missing.join(', ')}, which every database a coffer server has started on holds: it was altered (or is not a backup of a started server). Nothing was changed.`,
+    );
+  }
+}
+
 /** The backup, copied into the data dir and checked to open under the keyring (migrated as a start would). */
 async function stage(backupFile: string, staged: string, keyring: Keyring): Promise<void> {
   removeDatabaseFiles(staged);
@@ -47,6 +81,7 @@ async function stage(backupFile: string, staged: string, keyring: Keyring): Prom
             '(or set COFFER_MASTER_KEY to it), restore, start, then rotate again. Nothing was changed.',
         );
       }
+      await checkSettled(store.settings, backupFile);
       await checkKeysOpen(store, keyring).catch((err: Error) => {
         throw new BackupFileError(`${backupFile} holds keys that do not open under this data dir's master keyring (damaged or altered): ${err.message}`);
       });
@@ -83,7 +118,7 @@ function settle(file: string): number | null {
   }
 }
 
-const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '');
 
 export async function restoreDatabase(opts: { dataDir: string; backupFile: string; keyring: Keyring; now?: Date }): Promise<RestoreResult> {
   const now = opts.now ?? new Date();
@@ -94,16 +129,21 @@ export async function restoreDatabase(opts: { dataDir: string; backupFile: strin
 
   let replaced: RestoreResult['replaced'] = null;
   const hadDatabase = existsSync(live);
-  if (hadDatabase || DESCRIBING_FILES.some((f) => existsSync(join(opts.dataDir, f)))) {
+  const describing = DESCRIBING_FILES.filter((f) => existsSync(join(opts.dataDir, f)));
+  if (hadDatabase || describing.length > 0) {
     const keptIn = join(opts.dataDir, `before-restore-${stamp(now)}`);
+    // Its WAL folded in first: the kept file is whole on its own, and no WAL of it is left beside the restored one.
     const lastAuditSeq = hadDatabase ? settle(live) : null;
     mkdirSync(keptIn, { mode: 0o700 });
-    for (const f of DESCRIBING_FILES) if (existsSync(join(opts.dataDir, f))) renameSync(join(opts.dataDir, f), join(keptIn, f));
-    // Linked, then replaced in one rename: at every moment the data dir has a whole database.
     if (hadDatabase) linkSync(live, join(keptIn, DATABASE_FILE));
+    for (const f of [`${DATABASE_FILE}-wal`, `${DATABASE_FILE}-shm`]) if (existsSync(join(opts.dataDir, f))) renameSync(join(opts.dataDir, f), join(keptIn, f));
     replaced = { lastAuditSeq, keptIn };
   }
+  // The restored database in place in one rename, before the records of the replaced one go: a crash in between
+  // leaves the restored database held to the replaced one's records (a start refuses what they do not match),
+  // never the replaced database without its records, which a start would take as found.
   renameSync(staged, live);
+  for (const f of describing) if (!f.startsWith(`${DATABASE_FILE}-`)) renameSync(join(opts.dataDir, f), join(replaced!.keptIn, f));
   const note: RestoreNote = {
     restoredAt: now.toISOString(),
     backupFile: summary.file,

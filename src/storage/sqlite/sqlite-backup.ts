@@ -28,6 +28,7 @@ export interface BackupSummary {
   auditRecords: { lastSeq: number; lastTime: string | null };
 }
 
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
 const NEWEST_SCHEMA = Math.max(...MIGRATIONS.map((m) => m.version));
 
 function fsyncPath(path: string, flags: 'r' | 'r+'): void {
@@ -44,7 +45,10 @@ function summarize(db: Database.Database, file: string): BackupSummary {
   if (!has('schema_migrations') || !has('settings') || !has('audit_events')) throw new BackupFileError(`${file} is not a coffer database`);
   const schemaVersion = db.prepare<[], { v: number | null }>('SELECT MAX(version) AS v FROM schema_migrations').get()?.v ?? 0;
   const last = db.prepare<[], { seq: number; time: string }>('SELECT seq, time FROM audit_events ORDER BY seq DESC LIMIT 1').get();
-  return { file, bytes: statSync(file).size, schemaVersion, auditRecords: { lastSeq: last?.seq ?? 0, lastTime: last?.time ?? null } };
+  // Both end up in the restore's audit record: only a number and a time, whatever a file's rows hold.
+  const lastSeq = Number.isSafeInteger(last?.seq) ? last!.seq : 0;
+  const lastTime = typeof last?.time === 'string' && ISO_TIME.test(last.time) ? last.time : null;
+  return { file, bytes: statSync(file).size, schemaVersion, auditRecords: { lastSeq, lastTime } };
 }
 
 function openReadOnly(file: string): Database.Database {
