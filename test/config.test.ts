@@ -89,7 +89,7 @@ describe('coffer server command line', () => {
       const port = (taken.address() as AddressInfo).port;
       const r = await coffer(dir, ['server', '--dev', '--host', '127.0.0.1', '--port', String(port), '--data-dir', join(dir, 'data'), '--log-level', 'error']);
       assert.equal(r.code, 1);
-      assert.match(r.stderr, /ERROR: listen EADDRINUSE/);
+      assert.match(r.stderr, new RegExp(`ERROR: port ${port} is already in use on 127.0.0.1`));
     } finally {
       taken.close();
     }
