@@ -21,8 +21,10 @@ import { openSqliteStore } from '../storage/sqlite/sqlite-store.js';
 // audit trail (restore-note.ts).
 
 export const DATABASE_FILE = 'coffer.db';
-/** What goes with the database it describes, besides the database itself. */
-const DESCRIBING_FILES = [`${DATABASE_FILE}-wal`, `${DATABASE_FILE}-shm`, 'audit-head.json', 'audit-key.json', 'signing-keys-retired.json', PEPPER_RECORD_FILE, AUTHORIZATION_KEY_FILE];
+/** SQLite's companions of the database file. */
+const COMPANION_FILES = [`${DATABASE_FILE}-wal`, `${DATABASE_FILE}-shm`];
+/** The data dir's records of the database it ran against (what a start holds the database to). */
+const RECORD_FILES = ['audit-head.json', 'audit-key.json', 'signing-keys-retired.json', PEPPER_RECORD_FILE, AUTHORIZATION_KEY_FILE];
 
 export interface RestoreResult {
   restoredFrom: BackupSummary;
@@ -129,21 +131,22 @@ export async function restoreDatabase(opts: { dataDir: string; backupFile: strin
 
   let replaced: RestoreResult['replaced'] = null;
   const hadDatabase = existsSync(live);
-  const describing = DESCRIBING_FILES.filter((f) => existsSync(join(opts.dataDir, f)));
-  if (hadDatabase || describing.length > 0) {
+  const present = (files: string[]) => files.filter((f) => existsSync(join(opts.dataDir, f)));
+  const records = present(RECORD_FILES);
+  if (hadDatabase || records.length > 0 || present(COMPANION_FILES).length > 0) {
     const keptIn = join(opts.dataDir, `before-restore-${stamp(now)}`);
     // Its WAL folded in first: the kept file is whole on its own, and no WAL of it is left beside the restored one.
     const lastAuditSeq = hadDatabase ? settle(live) : null;
     mkdirSync(keptIn, { mode: 0o700 });
     if (hadDatabase) linkSync(live, join(keptIn, DATABASE_FILE));
-    for (const f of [`${DATABASE_FILE}-wal`, `${DATABASE_FILE}-shm`]) if (existsSync(join(opts.dataDir, f))) renameSync(join(opts.dataDir, f), join(keptIn, f));
+    for (const f of present(COMPANION_FILES)) renameSync(join(opts.dataDir, f), join(keptIn, f));
     replaced = { lastAuditSeq, keptIn };
   }
   // The restored database in place in one rename, before the records of the replaced one go: a crash in between
   // leaves the restored database held to the replaced one's records (a start refuses what they do not match),
   // never the replaced database without its records, which a start would take as found.
   renameSync(staged, live);
-  for (const f of describing) if (!f.startsWith(`${DATABASE_FILE}-`)) renameSync(join(opts.dataDir, f), join(replaced!.keptIn, f));
+  for (const f of records) renameSync(join(opts.dataDir, f), join(replaced!.keptIn, f));
   const note: RestoreNote = {
     restoredAt: now.toISOString(),
     backupFile: summary.file,

@@ -65,32 +65,39 @@ function openReadOnly(file: string): Database.Database {
 }
 
 /**
+ * Copies the database `from` into `to` (a new, owner-only, synced file) through SQLite: one read transaction, and
+ * what it reads includes a WAL beside the file. `place` puts the synced copy at `to` (it starts as a partial file).
+ */
+function copyDatabase(from: string, to: string, place: (partial: string) => void): void {
+  const partial = `${to}.partial-${process.pid}`;
+  // VACUUM INTO takes an empty file as it finds it: made here first, so that it is never readable by others.
+  closeSync(openSync(partial, 'wx', PRIVATE));
+  try {
+    const db = openReadOnly(from);
+    try {
+      summarize(db, from);
+      db.prepare('VACUUM INTO ?').run(partial);
+    } catch (err) {
+      throw err instanceof BackupFileError ? err : new BackupFileError(`the copy of ${from} could not be written (${(err as Error).message})`);
+    } finally {
+      db.close();
+    }
+    fsyncPath(partial, 'r+');
+    place(partial);
+    fsyncPath(dirname(to), 'r');
+  } finally {
+    rmSync(partial, { force: true });
+  }
+}
+
+/**
  * Writes a consistent copy of the database `source` to `target` (a new file,
  * owner-only; never over an existing one) and describes it.
  */
 export function backupDatabase(source: string, target: string): BackupSummary {
   if (existsSync(target)) throw new BackupFileError(`${target} already exists: name a new file`);
-  const partial = `${target}.partial-${process.pid}`;
-  const db = openReadOnly(source);
-  try {
-    summarize(db, source);
-    // VACUUM INTO takes an empty file as it finds it: made here first, so that it is never readable by others.
-    closeSync(openSync(partial, 'wx', PRIVATE));
-    db.prepare('VACUUM INTO ?').run(partial);
-  } catch (err) {
-    rmSync(partial, { force: true });
-    throw err instanceof BackupFileError ? err : new BackupFileError(`the backup could not be written (${(err as Error).message})`);
-  } finally {
-    db.close();
-  }
-  try {
-    fsyncPath(partial, 'r+');
-    // A hard link refuses an existing name (rename would replace it): a backup never overwrites a file.
-    linkSync(partial, target);
-    fsyncPath(dirname(target), 'r');
-  } finally {
-    rmSync(partial, { force: true });
-  }
+  // A hard link refuses an existing name (rename would replace it): a backup never overwrites a file.
+  copyDatabase(source, target, (partial) => linkSync(partial, target));
   return inspectBackup(target, { thorough: false });
 }
 
@@ -120,21 +127,7 @@ export function inspectBackup(file: string, opts: { thorough: boolean }): Backup
   }
 }
 
-/** Copies the database `from` to `to` (a new, owner-only file, in place atomically) and syncs it. */
+/** Copies the database `from` to `to` (owner-only, put in place in one rename) and syncs it. */
 export function copyPrivate(from: string, to: string): void {
-  const partial = `${to}.partial-${process.pid}`;
-  closeSync(openSync(partial, 'wx', PRIVATE));
-  try {
-    const src = openReadOnly(from);
-    try {
-      // Through SQLite rather than the file's bytes: what it reads includes a WAL someone left beside the file.
-      src.prepare('VACUUM INTO ?').run(partial);
-    } finally {
-      src.close();
-    }
-    fsyncPath(partial, 'r+');
-    renameSync(partial, to);
-  } finally {
-    rmSync(partial, { force: true });
-  }
+  copyDatabase(from, to, (partial) => renameSync(partial, to));
 }
