@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createVault, credential, secretClient } from './support/clients.js';
-import { ROLE_IDS, api, assignRole, newServicePrincipal } from './support/access-kit.js';
+import { ROLE_IDS, api, assignRole, newServicePrincipal, userToken } from './support/access-kit.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
 // The directory (search, groups) and custom roles.
@@ -50,7 +50,7 @@ describe('directory and custom roles', () => {
     assert.equal((await api(server, 'GET', `/v1.0/groups?$filter=${encodeURIComponent("displayName eq 'Bad Nick'")}`)).body!.value.length, 0, 'nothing made');
   });
 
-  it("Graph's checkMemberGroups and getMemberGroups answer through nested groups, for any signed-in caller; bad bodies are 400s", async () => {
+  it("Graph's checkMemberGroups and getMemberGroups answer through nested groups, for any signed-in user; bad bodies are 400s", async () => {
     const user = (await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'erin@coffer.local', displayName: 'Erin', passwordProfile: { password: 'long enough password' } })).body!.id as string;
     const inner = (await api(server, 'POST', '/v1.0/groups', { displayName: 'inner-team' })).body!.id as string;
     const outer = (await api(server, 'POST', '/v1.0/groups', { displayName: 'outer-team' })).body!.id as string;
@@ -58,9 +58,9 @@ describe('directory and custom roles', () => {
     const add = (group: string, member: string) => api(server, 'POST', `/v1.0/groups/${group}/members/$ref`, { '@odata.id': `${server.url}/v1.0/directoryObjects/${member}` });
     assert.equal((await add(inner, user)).status, 204);
     assert.equal((await add(outer, inner)).status, 204);
-    // Asked by a service principal that is no administrator: the directory is readable by any signed-in caller.
-    const reader = await newServicePrincipal(server, 'membership-reader');
-    const token = (await credential(server, reader.appId, reader.secret).getToken(`${server.url}/.default`)).token;
+    // Asked by a user who is no administrator: the directory is readable by the tenant's users.
+    await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'reader@coffer.local', displayName: 'Reader', passwordProfile: { password: 'another long password' } });
+    const token = await userToken(server, 'reader@coffer.local', 'another long password');
     const ask = (path: string, body: unknown) => api(server, 'POST', path, body, token);
     const checked = await ask(`/v1.0/directoryObjects/${user}/checkMemberGroups`, { groupIds: [outer, other, inner.toUpperCase()] });
     assert.deepEqual([checked.status, checked.body!.value], [200, [outer, inner.toUpperCase()]]);
@@ -126,6 +126,40 @@ describe('directory and custom roles', () => {
     assert.equal((await api(server, 'GET', `/v1.0/servicePrincipals/${sp.body!.id}`)).status, 404, 'the principal goes with its application');
     const admin = (await api(server, 'GET', `/v1.0/applications?$filter=${encodeURIComponent(`appId eq '${server.bootstrap.clientId}'`)}`)).body!.value[0];
     assert.equal((await api(server, 'DELETE', `/v1.0/applications/${admin.id}`)).status, 400, "the administrator's application cannot be deleted");
+  });
+
+  it('a service principal signed in as itself reads only its own object; any other directory call is Graph\'s 403, as without Graph permissions in Entra ID', async () => {
+    const sp = await newServicePrincipal(server, 'app-only-reader');
+    const other = await newServicePrincipal(server, 'someone-else');
+    const token = (await credential(server, sp.appId, sp.secret).getToken(`${server.url}/.default`)).token;
+    const own = await api(server, 'GET', `/v1.0/servicePrincipals/${sp.id.toUpperCase()}`, undefined, token);
+    assert.deepEqual([own.status, own.body!.appId], [200, sp.appId]);
+    const apps = await api(server, 'GET', `/v1.0/applications?$filter=appId eq '${sp.appId}'`);
+    const ownApp = await api(server, 'GET', `/v1.0/applications/${apps.body!.value[0].id}`, undefined, token);
+    assert.deepEqual([ownApp.status, ownApp.body!.appId], [200, sp.appId]);
+    const me = await api(server, 'GET', '/v1.0/me', undefined, token);
+    assert.equal(me.status, 400, 'Graph answers /me for an app-only token with its own error');
+    const refused: Array<[string, string, unknown?]> = [
+      ['GET', `/v1.0/servicePrincipals/${other.id}`],
+      ['GET', '/v1.0/servicePrincipals/11111111-0000-4000-8000-000000000000'],
+      ['GET', `/v1.0/servicePrincipals?$filter=appId eq '${sp.appId}'`],
+      ['GET', '/v1.0/applications'],
+      ['GET', '/v1.0/users'],
+      ['GET', '/v1.0/groups'],
+      ['POST', '/v1.0/directoryObjects/getByIds', { ids: [sp.id, other.id] }],
+      ['POST', `/v1.0/directoryObjects/${sp.id}/checkMemberGroups`, { groupIds: [other.id] }],
+      ['POST', `/v1.0/servicePrincipals/${sp.id}/addPassword`, {}],
+      ['GET', '/coffer/directory/search?q=some'],
+    ];
+    for (const [method, path, body] of refused) {
+      const r = await api(server, method, path, body, token);
+      assert.deepEqual([r.status, r.body?.error?.code, r.body?.error?.message], [403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'], `${method} ${path}`);
+    }
+    // A user of the tenant still reads the directory.
+    await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'lister@coffer.local', passwordProfile: { password: 'a listing password' } });
+    const asUser = await userToken(server, 'lister@coffer.local', 'a listing password');
+    const listed = await api(server, 'GET', `/v1.0/servicePrincipals?$filter=appId eq '${other.appId}'`, undefined, asUser);
+    assert.deepEqual([listed.status, listed.body!.value.map((p: { id: string }) => p.id)], [200, [other.id]]);
   });
 
   it('only the administrator changes the directory', async () => {

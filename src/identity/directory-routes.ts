@@ -13,14 +13,16 @@ import { addPassword, createGraphRouteKit, patchCredentials, removePassword, typ
 import { keyCredentialView } from './key-credentials.js';
 import { registerApplicationRoutes } from './application-routes.js';
 import { registerMembershipRoutes } from './membership-routes.js';
+import { mayCallDirectory } from './directory-access.js';
 import { credentialView, groupResource, iso, objectResource, refusePasswordCredentials, refuseUnkeptFlags, resourceNotFound, secretYears, spResource, unlessGone, userResource } from './graph-resources.js';
 
 // A Microsoft Graph shaped directory API (v1.0 subset) on the bare host:
 // service principals with password credentials, users and groups. coffer
 // folds an application and its service principal into one object, as `az
 // ad sp create-for-rbac` presents them (application-routes.ts shows it as
-// an application). Reads are open to the tenant's principals,
-// as in Entra ID; writes need the deployment administrator.
+// an application). Reads are open to the tenant's users, as in Entra ID,
+// and to a service principal only for its own object (directory-access.ts);
+// writes need the deployment administrator.
 
 /** Graph's system query options, read in any case as OData reads them. */
 const GRAPH_OPTIONS = ['$filter', '$top', '$skip', '$skiptoken', '$select', '$search', '$count', '$orderby', '$expand'];
@@ -61,6 +63,9 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
   app.register(async (graph) => {
     graph.addHook('onRequest', async (req) => {
       req.caller = await deps.auth.management(req.headers.authorization);
+      if (!mayCallDirectory(req.caller, { method: req.method, routeUrl: req.routeOptions.url, params: req.params as Record<string, string | undefined> }, deps.adminObjectId)) {
+        throw errors.graphInsufficientPrivileges();
+      }
       const repeated = repeatedParameter(req.query) ?? canonicalOptions(req.query, GRAPH_OPTIONS);
       if (repeated !== undefined) throw errors.badParameter(`The query parameter '${repeated}' is given more than once.`);
     });

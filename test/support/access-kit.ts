@@ -14,6 +14,18 @@ export async function adminToken(server: TestServer): Promise<string> {
   return (await credential(server).getToken(`${server.url}/.default`)).token;
 }
 
+/** A user's token (a delegated caller) by the password grant, through the portal's public client id. */
+export async function userToken(server: TestServer, username: string, password: string): Promise<string> {
+  const res = await fetch(`${server.url}/${server.bootstrap.tenantId}/oauth2/v2.0/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'password', client_id: 'c0ffee00-0000-4000-8000-0000000000c2', username, password, scope: `${server.url}/.default` }),
+  });
+  const body = (await res.json()) as { access_token?: string };
+  if (!body.access_token) throw new Error(`user sign-in: ${res.status} ${JSON.stringify(body)}`);
+  return body.access_token;
+}
+
 export async function api(server: TestServer, method: string, path: string, body?: unknown, token?: string) {
   const res = await fetch(`${server.url}${path}`, {
     method,
