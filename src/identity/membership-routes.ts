@@ -11,7 +11,7 @@ import { GUID_RE } from './identity-types.js';
 // user get-member-groups`): checkMemberGroups and getMemberGroups, on any
 // directory object and on users, service principals and groups. Transitive,
 // as Graph's are: the group closure that authorization uses (AccessIndex).
-// Readable by any signed-in caller, as the rest of the directory.
+// Readable as the rest of the directory (directory-access.ts: users, the administrator, not app-only callers).
 
 /** Graph's limit on the groups one checkMemberGroups asks about. */
 const MAX_GROUP_IDS = 20;
