@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_BODY_LIMITS } from '../server/body-budget.js';
+import { DEFAULT_CONNECTION_LIMITS } from '../server/connection-limits.js';
 
 // Configuration is validated once at boot. Precedence: flags, then
 // environment variables, then the optional JSON config file, then defaults.
@@ -73,6 +74,10 @@ export const configSchema = z
     requestBodyBudgetMb: z.coerce.number().int().min(1).max(4096).default(DEFAULT_BODY_LIMITS.budgetBytes / MIB),
     /** How long a request body may pause between two chunks before it is refused with 408. */
     requestBodyIdleSeconds: z.coerce.number().int().min(1).max(300).default(DEFAULT_BODY_LIMITS.idleMs / 1000),
+    /** Open connections at once, TLS handshakes included (each holds about 30 KB); one past it is closed on arrival. */
+    maxConnections: z.coerce.number().int().min(1).max(1_000_000).default(DEFAULT_CONNECTION_LIMITS.maxConnections),
+    /** Open connections from one client address; 0: no limit (behind a proxy every client shares its address). */
+    maxConnectionsPerClient: z.coerce.number().int().min(0).max(1_000_000).default(DEFAULT_CONNECTION_LIMITS.maxConnectionsPerClient),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict()
@@ -124,6 +129,8 @@ export const envNames: Record<string, keyof CofferConfig> = {
   COFFER_SECRET_CACHE_MB: 'secretCacheMb',
   COFFER_REQUEST_BODY_BUDGET_MB: 'requestBodyBudgetMb',
   COFFER_REQUEST_BODY_IDLE_SECONDS: 'requestBodyIdleSeconds',
+  COFFER_MAX_CONNECTIONS: 'maxConnections',
+  COFFER_MAX_CONNECTIONS_PER_CLIENT: 'maxConnectionsPerClient',
   COFFER_AUDIT_FILE: 'auditFile',
   COFFER_AUDIT_FILE_MAX_BYTES: 'auditFileMaxBytes',
   COFFER_AUDIT_FILE_KEEP: 'auditFileKeep',

@@ -44,6 +44,7 @@ import { lockDataDir, removeDataDirMade, type DataDirLock } from './data-dir-loc
 import { checkPortFree, isAddressInUse, PortInUseError } from './port-check.js';
 import { assertionAudiences, createUrls } from './urls.js';
 import { closeGracefully, createInFlight, watchConnections } from './graceful-close.js';
+import { createConnectionLimits } from './connection-limits.js';
 import { createPurgeSweep } from './purge-sweep.js';
 
 // Boot: keyring, store, TLS, identity, services, HTTP; then bootstrap.json
@@ -245,6 +246,7 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
     ? createThrottle({ windowSeconds: config.throttleWindowSeconds, secretCreates: config.throttleSecretCreates, other: config.throttleOther })
     : undefined;
   const inFlight = createInFlight();
+  const connectionLimits = createConnectionLimits({ maxConnections: config.maxConnections, maxConnectionsPerClient: config.maxConnectionsPerClient }, log);
   const access = await createAccessControl({ store: sealed, directory, vaults, subscriptionId: deployment.subscriptionId, tenantId: deployment.tenantId });
   await grantAdministrator(access.index, store.settings, deployment);
   await endSetup();
@@ -264,7 +266,7 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
     deviceCodes,
     audit,
     anonymousAudit: { perNetwork: config.auditAnonymousPerNetwork, windowSeconds: ANONYMOUS_AUDIT_WINDOW_SECONDS },
-    metrics: createMetrics({ version: SERVICE_VERSION }),
+    metrics: createMetrics({ version: SERVICE_VERSION, connections: connectionLimits.stats }),
     inFlight,
     throttle,
     bodyLimits: { budgetBytes: config.requestBodyBudgetMb * 1024 * 1024, idleMs: config.requestBodyIdleSeconds * 1000 },
@@ -311,6 +313,8 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
     https: { key: tls.key, cert: tls.cert },
     log,
   });
+  // Before the TLS handshake, from the first connection on (connection-limits.ts).
+  connectionLimits.enforce(app.server);
   const connections = watchConnections(app.server);
   await app.listen({ port: config.port, host: config.host });
 
@@ -355,6 +359,7 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
       clearInterval(headTimer);
       clearInterval(lockoutTimer);
       if (pepperTimer) clearInterval(pepperTimer);
+      connectionLimits.stop();
       const timeoutMs = config.shutdownTimeoutSeconds * 1000;
       const { forced, running } = await closeGracefully(app, { inFlight, connections }, timeoutMs, timeoutMs);
       if (forced) log.warn({ shutdownTimeoutSeconds: config.shutdownTimeoutSeconds }, 'closed connections still open at the shutdown timeout');
