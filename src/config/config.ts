@@ -26,6 +26,10 @@ function isPostgresUrl(value: string): boolean {
  */
 const flag = z.union([z.boolean(), z.string().regex(/^(1|0|true|false|yes|no|on|off)$/i, 'must be true or false').transform((v) => /^(1|true|yes|on)$/i.test(v))]);
 
+/** A number of connections (connection-limits.ts), from `min`. */
+const connectionCount = (min: number, tooSmall: string) =>
+  z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').min(min, tooSmall).max(1_000_000, 'must be at most 1,000,000');
+
 export const configSchema = z
   .object({
     port: z.coerce.number().int().min(1).max(65535).default(8443),
@@ -75,9 +79,9 @@ export const configSchema = z
     /** How long a request body may pause between two chunks before it is refused with 408. */
     requestBodyIdleSeconds: z.coerce.number().int().min(1).max(300).default(DEFAULT_BODY_LIMITS.idleMs / 1000),
     /** Open connections at once, TLS handshakes included (each holds about 30 KB); one past it is closed on arrival. */
-    maxConnections: z.coerce.number().int().min(1).max(1_000_000).default(DEFAULT_CONNECTION_LIMITS.maxConnections),
+    maxConnections: connectionCount(1, 'must be at least 1').default(DEFAULT_CONNECTION_LIMITS.maxConnections),
     /** Open connections from one client address; 0: no limit (behind a proxy every client shares its address). */
-    maxConnectionsPerClient: z.coerce.number().int().min(0).max(1_000_000).default(DEFAULT_CONNECTION_LIMITS.maxConnectionsPerClient),
+    maxConnectionsPerClient: connectionCount(0, 'must be 0 (no limit) or more').default(DEFAULT_CONNECTION_LIMITS.maxConnectionsPerClient),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict()
