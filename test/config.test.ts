@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -69,6 +69,46 @@ describe('configuration', () => {
 // thread stays a small shell): errors still reach the terminal with the
 // process's exit code.
 describe('coffer server command line', () => {
+  it('connection limits: 4096 in all and 512 per client address by default, as the README says; 0 per client is no limit; bad values named', () => {
+    const c = loadConfig({}, {}, undefined);
+    assert.equal(c.maxConnections, 4096);
+    assert.equal(c.maxConnectionsPerClient, 512);
+    const readme = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
+    assert.match(readme, /^\| `--max-connections` \| `COFFER_MAX_CONNECTIONS` \| 4096 /m);
+    assert.match(readme, /^\| `--max-connections-per-client` \| `COFFER_MAX_CONNECTIONS_PER_CLIENT` \| 512 /m);
+    const fromEnv = loadConfig({}, { COFFER_MAX_CONNECTIONS: '100', COFFER_MAX_CONNECTIONS_PER_CLIENT: '0' }, undefined);
+    assert.deepEqual([fromEnv.maxConnections, fromEnv.maxConnectionsPerClient], [100, 0]);
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-config-'));
+    const file = join(dir, 'coffer.json');
+    writeFileSync(file, JSON.stringify({ maxConnections: 20000, maxConnectionsPerClient: 64 }));
+    const fromFile = loadConfig({ maxConnectionsPerClient: '32' }, {}, file);
+    assert.deepEqual([fromFile.maxConnections, fromFile.maxConnectionsPerClient], [20000, 32]);
+    const problems = (flags: Record<string, unknown>) => {
+      try {
+        loadConfig(flags, {}, undefined);
+      } catch (err) {
+        return (err as ConfigError).problems;
+      }
+      return [];
+    };
+    for (const bad of ['-1', '2.5', 'many', '0']) {
+      assert.match(problems({ maxConnections: bad }).join('\n'), /^maxConnections: /, `maxConnections ${bad}`);
+    }
+    for (const bad of ['-1', '2.5', 'many']) {
+      assert.match(problems({ maxConnectionsPerClient: bad }).join('\n'), /^maxConnectionsPerClient: /, `maxConnectionsPerClient ${bad}`);
+    }
+    assert.deepEqual(problems({ maxConnections: '-1' }), ['maxConnections: must be at least 1']);
+    assert.deepEqual(problems({ maxConnectionsPerClient: '-1' }), ['maxConnectionsPerClient: must be 0 (no limit) or more']);
+    assert.deepEqual(problems({ maxConnectionsPerClient: '2.5' }), ['maxConnectionsPerClient: must be a whole number']);
+  });
+
+  it('refuses a bad connection limit given as a flag of coffer server, naming it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-config-'));
+    const r = await coffer(dir, ['server', '--max-connections-per-client', '-3', '--data-dir', join(dir, 'data')]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^ERROR: invalid configuration:\n\s+- maxConnectionsPerClient: /);
+  });
+
   it('refuses an invalid setting with exit code 2 and names it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'coffer-config-'));
     const r = await coffer(dir, ['server', '--port', 'eighty', '--data-dir', join(dir, 'data')]);

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_BODY_LIMITS } from '../server/body-budget.js';
+import { DEFAULT_CONNECTION_LIMITS } from '../server/connection-limits.js';
 
 // Configuration is validated once at boot. Precedence: flags, then
 // environment variables, then the optional JSON config file, then defaults.
@@ -24,6 +25,10 @@ function isPostgresUrl(value: string): boolean {
  * take (z.coerce.boolean made the string "false" true, turning --dev on).
  */
 const flag = z.union([z.boolean(), z.string().regex(/^(1|0|true|false|yes|no|on|off)$/i, 'must be true or false').transform((v) => /^(1|true|yes|on)$/i.test(v))]);
+
+/** A number of connections (connection-limits.ts), from `min`. */
+const connectionCount = (min: number, tooSmall: string) =>
+  z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').min(min, tooSmall).max(1_000_000, 'must be at most 1,000,000');
 
 export const configSchema = z
   .object({
@@ -73,6 +78,10 @@ export const configSchema = z
     requestBodyBudgetMb: z.coerce.number().int().min(1).max(4096).default(DEFAULT_BODY_LIMITS.budgetBytes / MIB),
     /** How long a request body may pause between two chunks before it is refused with 408. */
     requestBodyIdleSeconds: z.coerce.number().int().min(1).max(300).default(DEFAULT_BODY_LIMITS.idleMs / 1000),
+    /** Open connections at once, TLS handshakes included (each holds about 30 KB); one past it is closed on arrival. */
+    maxConnections: connectionCount(1, 'must be at least 1').default(DEFAULT_CONNECTION_LIMITS.maxConnections),
+    /** Open connections from one client address; 0: no limit (behind a proxy every client shares its address). */
+    maxConnectionsPerClient: connectionCount(0, 'must be 0 (no limit) or more').default(DEFAULT_CONNECTION_LIMITS.maxConnectionsPerClient),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict()
@@ -124,6 +133,8 @@ export const envNames: Record<string, keyof CofferConfig> = {
   COFFER_SECRET_CACHE_MB: 'secretCacheMb',
   COFFER_REQUEST_BODY_BUDGET_MB: 'requestBodyBudgetMb',
   COFFER_REQUEST_BODY_IDLE_SECONDS: 'requestBodyIdleSeconds',
+  COFFER_MAX_CONNECTIONS: 'maxConnections',
+  COFFER_MAX_CONNECTIONS_PER_CLIENT: 'maxConnectionsPerClient',
   COFFER_AUDIT_FILE: 'auditFile',
   COFFER_AUDIT_FILE_MAX_BYTES: 'auditFileMaxBytes',
   COFFER_AUDIT_FILE_KEEP: 'auditFileKeep',

@@ -1,11 +1,13 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
+import type { ConnectionStats } from './connection-limits.js';
 
 // Prometheus metrics (text exposition format 0.0.4) for `GET
-// /coffer/metrics`: requests by operation and status, their latency, and the
-// process's health. Counting a request is a map lookup and a few additions,
-// done in the audit hook every request passes; everything else is computed
-// when scraped.
+// /coffer/metrics`: requests by operation and status, their latency, open
+// and refused connections, and the process's health. Counting a request is a
+// map lookup and a few additions, done in the audit hook every request
+// passes; connections are counted by connection-limits.ts as they open and
+// close; everything else is computed when scraped.
 
 /** Request latency buckets, in seconds: from a cached read to a slow durable write. */
 const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -38,7 +40,8 @@ function family(lines: string[], name: string, type: 'counter' | 'gauge' | 'hist
   lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
 }
 
-export function createMetrics(opts: { version: string }): Metrics {
+/** `connections`: the counts kept by the connection limits (connection-limits.ts), read at each scrape. */
+export function createMetrics(opts: { version: string; connections?: ConnectionStats }): Metrics {
   const operations = new Map<string, OperationStats>();
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
@@ -88,6 +91,14 @@ export function createMetrics(opts: { version: string }): Metrics {
       }
       family(lines, 'coffer_audit_healthy', 'gauge', '1 while audit records are being stored; 0 while they fail (requests are then refused with 503).');
       lines.push(`coffer_audit_healthy ${auditHealthy ? 1 : 0}`);
+      if (opts.connections) {
+        const { open, refused } = opts.connections;
+        family(lines, 'coffer_connections_open', 'gauge', 'Connections open, TLS handshakes in progress included.');
+        lines.push(`coffer_connections_open ${open}`);
+        family(lines, 'coffer_connections_refused_total', 'counter', 'Connections closed on arrival over a limit: total (maxConnections) or per_client (maxConnectionsPerClient).');
+        lines.push(`coffer_connections_refused_total{reason="total"} ${refused.total}`);
+        lines.push(`coffer_connections_refused_total{reason="per_client"} ${refused.per_client}`);
+      }
       const cpu = process.cpuUsage();
       family(lines, 'process_cpu_seconds_total', 'counter', 'User and system CPU time of the server process, in seconds.');
       lines.push(`process_cpu_seconds_total ${number((cpu.user + cpu.system) / 1e6)}`);

@@ -4,8 +4,6 @@ import { isMainThread } from 'node:worker_threads';
 import pino from 'pino';
 import type { CofferConfig } from '../config/config.js';
 import { createAccessControl, grantAdministrator } from './access-control.js';
-import { removedExpired, removeOrphanedAssignments } from '../authorization/orphaned-assignments.js';
-import { systemEntry } from '../audit/audit-hook.js';
 import { createBackupKeys, ensureBackupKey, renewUnsealableBackupKey } from '../crypto/backup-key.js';
 import { loadKeyring } from '../crypto/keyring.js';
 import { keyIdsInUse, renewUnsealableDataKeys, rewrapAll, rolledBackAdvice, RotationRefusedError, rotateKeyringFile } from '../crypto/master-key-rotation.js';
@@ -46,6 +44,8 @@ import { lockDataDir, removeDataDirMade, type DataDirLock } from './data-dir-loc
 import { checkPortFree, isAddressInUse, PortInUseError } from './port-check.js';
 import { assertionAudiences, createUrls } from './urls.js';
 import { closeGracefully, createInFlight, watchConnections } from './graceful-close.js';
+import { createConnectionLimits } from './connection-limits.js';
+import { createPurgeSweep } from './purge-sweep.js';
 
 // Boot: keyring, store, TLS, identity, services, HTTP; then bootstrap.json
 // for automation and a sweeper for expired soft-deleted objects.
@@ -246,6 +246,7 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
     ? createThrottle({ windowSeconds: config.throttleWindowSeconds, secretCreates: config.throttleSecretCreates, other: config.throttleOther })
     : undefined;
   const inFlight = createInFlight();
+  const connectionLimits = createConnectionLimits({ maxConnections: config.maxConnections, maxConnectionsPerClient: config.maxConnectionsPerClient }, log);
   const access = await createAccessControl({ store: sealed, directory, vaults, subscriptionId: deployment.subscriptionId, tenantId: deployment.tenantId });
   await grantAdministrator(access.index, store.settings, deployment);
   await endSetup();
@@ -265,7 +266,7 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
     deviceCodes,
     audit,
     anonymousAudit: { perNetwork: config.auditAnonymousPerNetwork, windowSeconds: ANONYMOUS_AUDIT_WINDOW_SECONDS },
-    metrics: createMetrics({ version: SERVICE_VERSION }),
+    metrics: createMetrics({ version: SERVICE_VERSION, connections: connectionLimits.stats }),
     inFlight,
     throttle,
     bodyLimits: { budgetBytes: config.requestBodyBudgetMb * 1024 * 1024, idleMs: config.requestBodyIdleSeconds * 1000 },
@@ -312,6 +313,8 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
     https: { key: tls.key, cert: tls.cert },
     log,
   });
+  // Before the TLS handshake, from the first connection on (connection-limits.ts).
+  connectionLimits.enforce(app.server);
   const connections = watchConnections(app.server);
   await app.listen({ port: config.port, host: config.host });
 
@@ -321,26 +324,7 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
   const pidFile = join(config.dataDir, 'server.pid');
   writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o600 });
 
-  const sweep = async () => {
-    const now = Math.floor(Date.now() / 1000);
-    try {
-      const purgedSecrets = await secrets.sweep(now);
-      const purgedVaults = await vaults.sweep(now);
-      await store.refreshTokens.deleteExpired(now);
-      await store.signInCodes.deleteExpired(now);
-      await audit.retain(new Date((now - config.auditRetentionDays * 86400) * 1000));
-      const ended = await access.index.sweepExpired(now);
-      if (ended.length > 0) log.info({ roleAssignments: ended.map((a) => a.id) }, 'removed time-bound role assignments past their end time');
-      // Removed already (in one statement): their records follow.
-      for (const a of ended) await audit.write(systemEntry(removedExpired(a)));
-      // Vaults purged past retention (and any scope gone another way) take their assignments with them.
-      const orphaned = await removeOrphanedAssignments(access.index, (scope) => vaults.scopeExists(scope), '', { log: audit, entry: systemEntry });
-      if (orphaned.length > 0) log.info({ roleAssignments: orphaned }, 'removed role assignments whose scope is gone');
-      if (purgedSecrets + purgedVaults > 0) log.info({ purgedSecrets, purgedVaults }, 'purged soft-deleted objects past retention');
-    } catch (err) {
-      log.error({ err: (err as Error).message }, 'sweep failed');
-    }
-  };
+  const sweep = createPurgeSweep({ secrets, vaults, store, audit, index: access.index, auditRetentionDays: config.auditRetentionDays, log });
   await sweep();
   const timer = setInterval(sweep, config.purgeSweepSeconds * 1000);
   timer.unref();
@@ -375,6 +359,7 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
       clearInterval(headTimer);
       clearInterval(lockoutTimer);
       if (pepperTimer) clearInterval(pepperTimer);
+      connectionLimits.stop();
       const timeoutMs = config.shutdownTimeoutSeconds * 1000;
       const { forced, running } = await closeGracefully(app, { inFlight, connections }, timeoutMs, timeoutMs);
       if (forced) log.warn({ shutdownTimeoutSeconds: config.shutdownTimeoutSeconds }, 'closed connections still open at the shutdown timeout');

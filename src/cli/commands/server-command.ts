@@ -28,6 +28,8 @@ export function registerServerCommand(program: Command): void {
     .option('--secret-cache-mb <n>', 'memory for cached latest secret versions, ciphertext only; e.g. 8 for about 16,000 typical secrets (env COFFER_SECRET_CACHE_MB; default 0: off)')
     .option('--request-body-budget-mb <n>', 'request bodies held in memory at once, over all requests (one principal holds at most a quarter); a body past it is refused with 429 (env COFFER_REQUEST_BODY_BUDGET_MB; default 48; a 32 MiB restore needs 32)')
     .option('--request-body-idle-seconds <n>', 'how long a request body may pause before it is refused with 408 (env COFFER_REQUEST_BODY_IDLE_SECONDS; default 30)')
+    .option('--max-connections <n>', 'open connections at once, TLS handshakes included (about 30 KB each); one past it is closed on arrival (env COFFER_MAX_CONNECTIONS; default 4096)')
+    .option('--max-connections-per-client <n>', 'open connections from one client address; raise it or set 0 (no limit) behind a load balancer or reverse proxy, whose address every client shares (env COFFER_MAX_CONNECTIONS_PER_CLIENT; default 512)')
     .option('--audit-retention-days <n>', 'audit records older than this are deleted (env COFFER_AUDIT_RETENTION_DAYS; default 365)')
     .option('--audit-anonymous-per-network <n>', 'refusals without a valid token recorded one by one per network (IPv4 /24, IPv6 /48) per minute; the rest are counted in one summary record (env COFFER_AUDIT_ANONYMOUS_PER_NETWORK; default 600; 0: all)')
     .option('--no-throttle', "turn off Azure's per-vault request limits (env COFFER_THROTTLE=0)")
