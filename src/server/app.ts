@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Server } from 'node:http';
 import type { Authorizer } from '../authorization/authorizer.js';
 import { registerAuthorizationRoutes } from '../authorization/authorization-routes.js';
 import type { CheckAccess } from '../authorization/check-access.js';
@@ -152,8 +153,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     const expect = unmetExpectation(req.raw);
     if (expect !== null) throw errors.expectationFailed(expect);
   });
-  routeUnmetExpectations(app.server);
-  refuseConnect(app.server);
+  answerBeforeFastify(app.server);
   installPortalCors(app, deps.urls.authority);
 
   // Vault hosts: the Key Vault data plane.
@@ -230,4 +230,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   return app;
+}
+
+/** What a server of the app answers before fastify sees a request: CONNECT and unmet Expect headers (listening-servers.ts: on each). */
+export function answerBeforeFastify(server: Server): void {
+  routeUnmetExpectations(server);
+  refuseConnect(server);
 }

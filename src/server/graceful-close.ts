@@ -57,27 +57,41 @@ export function createInFlight(): InFlight {
   };
 }
 
-/** The server's sockets from their first byte on, TLS handshake included. */
+/** The servers' sockets from their first byte on, TLS handshake included. */
 export interface Connections {
-  /** Destroys every socket still open. */
-  destroyAll(): void;
+  /** Watches another server of the app's too (fastify's own for a second address of `localhost`, listening-servers.ts). */
+  watch(server: HttpServer | HttpsServer): void;
+  /** Closes the connections no request is using, on every server. */
+  closeIdle(): void;
+  /** Closes every connection, in a request or not, and destroys every socket still open (handshakes included). */
+  closeAll(): void;
 }
 
 /**
- * Tracks the server's sockets from their `connection` event: under TLS, Node's
+ * Tracks the servers' sockets from their `connection` event: under TLS, Node's
  * HTTP server (closeAllConnections) knows a connection only once its
  * handshake is done, and until then (handshakeTimeout, app.ts) it holds
  * close(). Once it is done, headersTimeout runs from there until the first
  * request's headers are in, and keepAliveTimeout between requests.
  */
-export function watchConnections(server: HttpServer | HttpsServer): Connections {
+export function watchConnections(first: HttpServer | HttpsServer): Connections {
+  const servers: Array<HttpServer | HttpsServer> = [];
   const sockets = new Set<Socket>();
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
+  const watch = (server: HttpServer | HttpsServer) => {
+    servers.push(server);
+    server.on('connection', (socket: Socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    });
+  };
+  watch(first);
   return {
-    destroyAll() {
+    watch,
+    closeIdle() {
+      for (const server of servers) server.closeIdleConnections();
+    },
+    closeAll() {
+      for (const server of servers) server.closeAllConnections();
       for (const socket of sockets) socket.destroy();
     },
   };
@@ -99,11 +113,10 @@ export async function closeGracefully(app: FastifyInstance, tracked: { inFlight:
   const { inFlight, connections } = tracked;
   const end = Date.now() + deadlineMs + graceMs;
   let forced = false;
-  const sweep = setInterval(() => app.server.closeIdleConnections(), IDLE_SWEEP_MS);
+  const sweep = setInterval(() => connections.closeIdle(), IDLE_SWEEP_MS);
   const deadline = setTimeout(() => {
     forced = true;
-    app.server.closeAllConnections();
-    connections.destroyAll();
+    connections.closeAll();
   }, deadlineMs);
   try {
     await app.close();

@@ -36,7 +36,7 @@ import { openSqliteStore } from '../storage/sqlite/sqlite-store.js';
 import { checkRecordedKey, startSealing } from './authorization-sealing.js';
 import { describeTrust, ensureTlsMaterial, subjectAltNames } from '../tls/certificates.js';
 import { createVaultService } from '../vaults/vault-service.js';
-import { buildApp } from './app.js';
+import { answerBeforeFastify, buildApp } from './app.js';
 import { createBearerAuth } from './bearer-auth.js';
 import { ensureDeployment, writeBootstrapFile } from './bootstrap.js';
 export type { BootstrapInfo } from './bootstrap.js';
@@ -44,6 +44,7 @@ import { lockDataDir, removeDataDirMade, type DataDirLock } from './data-dir-loc
 import { checkPortFree, isAddressInUse, PortInUseError } from './port-check.js';
 import { assertionAudiences, createUrls } from './urls.js';
 import { closeGracefully, createInFlight, watchConnections } from './graceful-close.js';
+import { otherListeningServers } from './listening-servers.js';
 import { createConnectionLimits } from './connection-limits.js';
 import { createPurgeSweep } from './purge-sweep.js';
 
@@ -317,6 +318,12 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
   connectionLimits.enforce(app.server);
   const connections = watchConnections(app.server);
   await app.listen({ port: config.port, host: config.host });
+  // fastify's servers for the other addresses of `localhost` (::1), listening since a moment before listen() returned.
+  for (const other of otherListeningServers(app)) {
+    answerBeforeFastify(other);
+    connectionLimits.enforce(other);
+    connections.watch(other);
+  }
 
   if (deployment.adminSecret !== null || !existsSync(bootstrapFile)) {
     writeBootstrapFile(bootstrapFile, deployment, { authorityHost: urls.authority, managementEndpoint: urls.managementEndpoint, vaultDnsSuffix: config.vaultDnsSuffix, port: publicPort, caCertFile: tls.caFile, dev: config.dev });
