@@ -8,6 +8,8 @@
 #   git worktree add /tmp/old 5033529 && cp -al node_modules /tmp/old/ && (cd /tmp/old && npm run build)
 #   scripts/make-upgrade-fixture.sh /tmp/old test/fixtures/upgrade-from-5033529
 #
+# (test/fixtures/upgrade-from-98efba0 the same with commit 98efba0.)
+#
 # Everything in it is test data of a --dev deployment (published
 # credentials); the master key is in it on purpose.
 set -euo pipefail
@@ -50,9 +52,10 @@ GID=$("${C[@]}" ad group create --display-name readers --mail-nickname readers -
 "${C[@]}" role assignment create --role "Key Vault Reader" --assignee-object-id "$GID" --assignee-principal-type Group --scope "$VAULTS/rbacvault" -o none
 "${C[@]}" audit verify -o none
 kill -TERM $PID; wait $PID || true
-rm -rf "${OUT:?}"/*
-( cd "$D" && cp coffer.db master.key bootstrap.json "$OUT/" && for f in *.json; do [ -f "$OUT/$f" ] || cp "$f" "$OUT/"; done )
+rm -f "${OUT:?}"/*.json "$OUT"/coffer.db* "$OUT"/master.key
 [ ! -e "$D/coffer.db-wal" ] || [ ! -s "$D/coffer.db-wal" ] || { echo "the WAL was not checkpointed at the stop" >&2; exit 1; }
+# The database gzipped (mostly empty pages: 200 KB become 20 KB); the test unpacks it.
+( cd "$D" && gzip -9 -n -c coffer.db > "$OUT/coffer.db.gz" && cp master.key "$OUT/" && cp ./*.json "$OUT/" )
 node -e "
 const sp = require('$WORK/sp.json');
 const m = { commit: process.argv[1], connector: { appId: sp.appId, objectId: process.argv[2], password: sp.password }, groupId: process.argv[3] };
