@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import type { SecretClient } from '@azure/keyvault-secrets';
 import { api } from './support/access-kit.js';
 import { credential, secretClient } from './support/clients.js';
-import { ROOT, startTestServer, type TestServer } from './support/server-fixture.js';
+import { freePort, ROOT, runServerToEnd, startTestServer, type TestServer } from './support/server-fixture.js';
 
 // A production upgrade: a data dir left by an older coffer (made by
 // scripts/make-upgrade-fixture.sh with that commit's build; see
@@ -33,7 +33,7 @@ const status = async (p: Promise<unknown>): Promise<number | string> => {
   }
 };
 
-for (const name of ['upgrade-from-5033529']) {
+for (const name of ['upgrade-from-98efba0', 'upgrade-from-5033529']) {
   const FIXTURE = join(ROOT, 'test', 'fixtures', name);
   const manifest = JSON.parse(readFileSync(join(FIXTURE, 'manifest.json'), 'utf8')) as Manifest;
 
@@ -159,3 +159,38 @@ for (const name of ['upgrade-from-5033529']) {
     });
   });
 }
+
+describe('upgrade: only a data dir of a release from before the audit key seals rows found unsealed without the flag', () => {
+  const unpack = (name: string, drop: string[]) => {
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-upgrade-'));
+    cpSync(join(ROOT, 'test', 'fixtures', name), dir, { recursive: true });
+    writeFileSync(join(dir, 'coffer.db'), gunzipSync(readFileSync(join(dir, 'coffer.db.gz'))));
+    for (const f of ['coffer.db.gz', 'manifest.json', ...drop]) rmSync(join(dir, f));
+    for (const f of readdirSync(dir)) chmodSync(join(dir, f), 0o600);
+    chmodSync(dir, 0o700);
+    return dir;
+  };
+  const refusal = /holds \d+ role assignments, custom roles, memberships or vaults without a seal, and no authorization key[\s\S]*--seal-stored-authorization/;
+
+  it('refuses an old database in a data dir that did not serve it (no bootstrap.json: a copy, a new data dir)', async () => {
+    const dir = unpack('upgrade-from-98efba0', ['bootstrap.json']);
+    try {
+      const { code, output } = await runServerToEnd(['--dev', '--data-dir', dir, '--port', String(await freePort())]);
+      assert.equal(code, 1, output);
+      assert.match(output, refusal);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a database an audit-keyed build served, in a data dir that lost its records', async () => {
+    const dir = unpack('upgrade-from-5033529', ['audit-key.json']);
+    try {
+      const { code, output } = await runServerToEnd(['--dev', '--data-dir', dir, '--port', String(await freePort())]);
+      assert.equal(code, 1, output);
+      assert.match(output, refusal);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
