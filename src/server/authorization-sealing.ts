@@ -8,6 +8,9 @@ import { createSealHolder, refusedAdvice, sealKeyCredentials, sealStores, type S
 import { IntegrityError } from '../crypto/envelope.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { PrincipalStore, Store } from '../storage/store-types.js';
+import { AUDIT_KEY_SETTING } from '../audit/audit-chain.js';
+import { PEPPER_RECORD_FILE } from '../identity/credential-pepper.js';
+import { CREDENTIAL_PEPPER_SETTING } from '../identity/credential-pepper-row.js';
 
 // The server's authorization seal (authorization/authorization-seal.ts): the
 // key opened (made, bound or its renewal finished on the way), the stores the
@@ -32,13 +35,18 @@ export interface Sealing {
 export async function startSealing(
   store: Store,
   keyring: Keyring,
-  opts: { dataDir: string; sealStored: boolean },
+  opts: {
+    dataDir: string;
+    sealStored: boolean;
+    /** Whether the data dir served its SQLite database with a coffer from before the audit key only (earlierBuildDataDir). */
+    servedByEarlierBuild?: boolean;
+  },
   log: Pick<Logger, 'warn' | 'info' | 'error'>,
 ): Promise<Sealing> {
   const file = join(opts.dataDir, AUTHORIZATION_KEY_FILE);
   // Unsealed rows are sealed as found only by a data dir that ran against the database before (an upgrade),
   // or on the operator's word: otherwise removing the key from the database would have them sealed.
-  const trusted = opts.sealStored || existsSync(join(opts.dataDir, 'audit-key.json'));
+  const trusted = opts.sealStored || existsSync(join(opts.dataDir, 'audit-key.json')) || opts.servedByEarlierBuild === true;
   // Left on, every start on an empty data dir would seal what a writer left after removing the key.
   if (opts.sealStored) log.warn('started with --seal-stored-authorization: remove it once this start has sealed the stored rows');
   const { seal, bound, resealed } = await openAuthorizationSeal(store, keyring, file, trusted);
@@ -67,6 +75,25 @@ export async function startSealing(
   const admin = await store.settings.get(ADMIN_SETTING);
   if (admin !== null) await sealing.checkAdministrator(admin);
   return sealing;
+}
+
+/** Files every build since the audit key (2026-12-02) writes in the data dir at its first start. */
+const RECORDS_OF_LATER_BUILDS = ['audit-key.json', 'audit-head.json', PEPPER_RECORD_FILE];
+
+/**
+ * Whether the data dir served this SQLite database with a coffer from before the audit key (2026-12-02, the
+ * first build to write audit-key.json) and no later one: an upgrade from such a release. Its data dir has
+ * bootstrap.json and none of the records later builds write, and its database holds neither an audit key nor a
+ * credential pepper: every build since makes the audit key at its first start (the later ones the pepper too)
+ * and records it in the data dir, so a database without one was never served by such a build, and a data dir
+ * that ran one keeps its records. Only then does a row without a seal come from coffer itself (or from a writer
+ * of a database that no build sealing rows has served yet, who needed no seal). PostgreSQL's data dirs are not
+ * read so: a new member's may be a container's, made without the history of the database.
+ */
+export async function earlierBuildDataDir(store: Pick<Store, 'settings'>, opts: { dataDir: string; sqlite: boolean }): Promise<boolean> {
+  if (!opts.sqlite || !existsSync(join(opts.dataDir, 'bootstrap.json'))) return false;
+  if (RECORDS_OF_LATER_BUILDS.some((f) => existsSync(join(opts.dataDir, f)))) return false;
+  return (await store.settings.get(AUDIT_KEY_SETTING)) === null && (await store.settings.get(CREDENTIAL_PEPPER_SETTING)) === null;
 }
 
 /** Holds the stored key to the data dir's record before a rotation at start touches it (authorization-key.ts). */

@@ -33,7 +33,7 @@ import { recordRestore } from '../audit/restore-note.js';
 import { createMetrics } from './metrics.js';
 import { SERVICE_VERSION } from './service-version.js';
 import { openSqliteStore } from '../storage/sqlite/sqlite-store.js';
-import { checkRecordedKey, startSealing } from './authorization-sealing.js';
+import { checkRecordedKey, earlierBuildDataDir, startSealing } from './authorization-sealing.js';
 import { describeTrust, ensureTlsMaterial, subjectAltNames } from '../tls/certificates.js';
 import { createVaultService } from '../vaults/vault-service.js';
 import { answerBeforeFastify, buildApp } from './app.js';
@@ -151,7 +151,8 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
   for (const v of unsealable.rolledBack) log.error({ vault: v.id }, rolledBackAdvice(v));
   if (unsealable.foreign > 0) log.warn({ vaults: unsealable.foreign }, 'renewed vault data keys made under a master key no longer in use (put back in the database, or made during a rotation)');
   // Rows that grant access carry a seal (authorization-seal.ts); the first start of a build that seals them seals those stored.
-  const sealing = await startSealing(store, keyring, { dataDir: config.dataDir, sealStored: config.sealStoredAuthorization }, log);
+  const servedByEarlierBuild = await earlierBuildDataDir(store, { dataDir: config.dataDir, sqlite: !config.databaseUrl });
+  const sealing = await startSealing(store, keyring, { dataDir: config.dataDir, sealStored: config.sealStoredAuthorization, servedByEarlierBuild }, log);
   const sealed = sealing.stores;
 
   const publicPort = config.publicPort ?? config.port;
