@@ -175,6 +175,38 @@ describe('management plane access control', () => {
     await authz().roleDefinitions.delete(`/subscriptions/${sub}`, customId);
   });
 
+  it("a custom role is read by id only at a scope it is assignable at, above or below: Reader at one group does not see another group's role", async () => {
+    const groupA = `/subscriptions/${sub}/resourceGroups/rg-roles-a`;
+    const groupB = `/subscriptions/${sub}/resourceGroups/rg-roles-b`;
+    for (const g of [groupA, groupB]) assert.equal((await api(server, 'PUT', `${g}?api-version=2021-04-01`, { location: 'local' })).status, 201);
+    const reader = await newServicePrincipal(server, 'group-a-reader');
+    assert.equal((await assignRole(server, groupA, ROLE_IDS.Reader, reader.id)).status, 201);
+    const token = (await credential(server, reader.appId, reader.secret).getToken(`${server.url}/.default`)).token;
+    const otherId = crypto.randomUUID();
+    const other = { roleName: `Group B only ${otherId}`, description: 'for group B', permissions: [{ actions: ['Microsoft.KeyVault/vaults/read'] }], assignableScopes: [groupB] };
+    await authz().roleDefinitions.createOrUpdate(groupB, otherId, other);
+    const ownId = crypto.randomUUID();
+    await authz().roleDefinitions.createOrUpdate(groupA, ownId, { ...other, roleName: `Group A only ${ownId}`, assignableScopes: [groupA] });
+    const vaultOfA = `${groupA}/providers/Microsoft.KeyVault/vaults/some-vault`;
+    const get = (scope: string, id: string) => api(server, 'GET', `${scope}/providers/Microsoft.Authorization/roleDefinitions/${id}?api-version=2022-04-01`, undefined, token);
+
+    for (const scope of [groupA, vaultOfA]) {
+      const hidden = await get(scope, otherId);
+      assert.equal(hidden.status, 404, `${scope}: ${JSON.stringify(hidden.body)}`);
+      assert.equal(hidden.body!.error.code, 'RoleDefinitionDoesNotExist');
+      const listed = await api(server, 'GET', `${scope}/providers/Microsoft.Authorization/roleDefinitions?api-version=2022-04-01&$filter=atScopeAndBelow()`, undefined, token);
+      assert.ok(!JSON.stringify(listed.body).includes(otherId), 'nor listed');
+      // Its own group's role, and the built-in ones, it reads there.
+      assert.equal((await get(scope, ownId)).status, 200, scope);
+      assert.equal((await get(scope, ROLE_IDS['Key Vault Secrets User'])).status, 200, scope);
+    }
+    // The administrator reads it at the subscription (assignable below it) and at its own group.
+    for (const scope of [`/subscriptions/${sub}`, groupB]) {
+      assert.equal((await api(server, 'GET', `${scope}/providers/Microsoft.Authorization/roleDefinitions/${otherId}?api-version=2022-04-01`)).status, 200, scope);
+    }
+    assert.equal((await api(server, 'GET', `${groupA}/providers/Microsoft.Authorization/roleDefinitions/${otherId}?api-version=2022-04-01`)).status, 404, 'nor by the administrator where it is not assignable');
+  });
+
   it('@azure/arm-authorization and a raw read list more than 1,000 role assignments (a streamed response)', async () => {
     await createVault(server, 'many-authz', { enableRbacAuthorization: true });
     const scope = `/subscriptions/${sub}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/many-authz`;

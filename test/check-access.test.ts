@@ -76,4 +76,32 @@ describe('check access', () => {
       { get: true, versions: true, list: false, listDeleted: false, restore: false },
     );
   });
+  it('check access names no principal or group to an app-only caller, which may not read the directory', async () => {
+    // A service principal with Reader at a group may read its role assignments, so it may ask; it may not read
+    // the directory (Graph's 403), and the answer must not give it the names Graph refuses it.
+    const rg = `/subscriptions/${sub}/resourceGroups/rg-names`;
+    assert.equal((await api(server, 'PUT', `${rg}?api-version=2021-04-01`, { location: 'local' })).status, 201);
+    const user = await api(server, 'POST', '/v1.0/users', { displayName: 'Named Person', userPrincipalName: 'named.person@coffer.local', passwordProfile: { password: 'Named-Passw0rd!x' }, accountEnabled: true });
+    assert.equal(user.status, 201, JSON.stringify(user.body));
+    const group = await api(server, 'POST', '/v1.0/groups', { displayName: 'named-team' });
+    await api(server, 'POST', `/v1.0/groups/${group.body!.id}/members/$ref`, { '@odata.id': `${server.url}/v1.0/directoryObjects/${user.body!.id}` });
+    assert.equal((await assignRole(server, rg, ROLE_IDS['Key Vault Secrets User'], group.body!.id)).status, 201);
+    const reader = await newServicePrincipal(server, 'names-reader');
+    assert.equal((await assignRole(server, rg, ROLE_IDS.Reader, reader.id)).status, 201);
+    const appOnly = (await credential(server, reader.appId, reader.secret).getToken(`${server.url}/.default`)).token;
+    assert.equal((await api(server, 'GET', `/v1.0/users/${user.body!.id}`, undefined, appOnly)).status, 403, 'Graph refuses it the user');
+
+    const asked = await api(server, 'POST', '/coffer/check-access', { principalId: user.body!.id, scope: rg }, appOnly);
+    assert.equal(asked.status, 200, JSON.stringify(asked.body));
+    assert.deepEqual(asked.body!.principal, { id: user.body!.id, type: 'User', displayName: null, appId: null, userPrincipalName: null });
+    const get = asked.body!.data.find((d: { operation: string }) => d.operation === 'SecretGet');
+    assert.equal(get.allowed, true, 'what the principal may do is still answered');
+    assert.deepEqual(get.grants[0].via, { kind: 'group', groupId: group.body!.id, groupName: null });
+    assert.ok(!JSON.stringify(asked.body).includes('Named Person') && !JSON.stringify(asked.body).includes('named-team') && !JSON.stringify(asked.body).includes('named.person'));
+
+    // The administrator (and any user) reads the directory, and gets the names.
+    const admin = await api(server, 'POST', '/coffer/check-access', { principalId: user.body!.id, scope: rg });
+    assert.equal(admin.body!.principal.userPrincipalName, 'named.person@coffer.local');
+    assert.equal(admin.body!.data.find((d: { operation: string }) => d.operation === 'SecretGet').grants[0].via.groupName, 'named-team');
+  });
 });

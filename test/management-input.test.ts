@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { authorizedRaw, rawRequest } from './support/raw-http.js';
-import { adminToken, api } from './support/access-kit.js';
+import { ROLE_IDS, adminToken, api, assignRole, newServicePrincipal } from './support/access-kit.js';
+import { credential } from './support/clients.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
 // Hostile input to the management plane, the directory and the token
@@ -226,6 +227,25 @@ describe('management and directory input validation', () => {
     const invalid = await check({ name: '-bad-', type: 'Microsoft.KeyVault/vaults' });
     assert.equal(invalid.status, 200);
     assert.equal(invalid.body!.reason, 'AccountNameInvalid');
+  });
+
+  it('checkNameAvailability is 403 AuthorizationFailed for a caller with no role in the subscription, before its body is read; any role there lets it ask', async () => {
+    const url = `/subscriptions/${sub}/providers/Microsoft.KeyVault/checkNameAvailability?api-version=2023-07-01`;
+    assert.equal((await api(server, 'PUT', `/subscriptions/${sub}/resourceGroups/rg-names-check?api-version=2021-04-01`, { location: 'local' })).status, 201);
+    assert.equal((await api(server, 'PUT', `/subscriptions/${sub}/resourceGroups/rg-names-check/providers/Microsoft.KeyVault/vaults/taken-name-kv?api-version=2023-07-01`, { location: 'local', properties: { tenantId: server.bootstrap.tenantId, sku: { family: 'A', name: 'standard' } } })).status, 200);
+    const sp = await newServicePrincipal(server, 'name-checker');
+    const spToken = (await credential(server, sp.appId, sp.secret).getToken(`${server.url}/.default`)).token;
+    for (const body of [{ name: 'taken-name-kv', type: 'Microsoft.KeyVault/vaults' }, {}]) {
+      const refused = await api(server, 'POST', url, body, spToken);
+      assert.equal(refused.status, 403, JSON.stringify(refused.body));
+      assert.equal(refused.body!.error.code, 'AuthorizationFailed');
+      assert.match(refused.body!.error.message, new RegExp(`object id '${sp.id}' does not have authorization to perform action 'Microsoft\\.KeyVault/checkNameAvailability/read' over scope '/subscriptions/${sub}'`));
+    }
+    // Contributor at one group only (who may create a vault there) may check a name first.
+    assert.equal((await assignRole(server, `/subscriptions/${sub}/resourceGroups/rg-names-check`, ROLE_IDS.Contributor, sp.id)).status, 201);
+    const answered = await api(server, 'POST', url, { name: 'taken-name-kv', type: 'Microsoft.KeyVault/vaults' }, spToken);
+    assert.equal(answered.status, 200, JSON.stringify(answered.body));
+    assert.equal(answered.body!.reason, 'AlreadyExists');
   });
 
   it('a type that coffer’s namespaces do not have is 404 InvalidResourceType, as Resource Manager answers; a served type keeps its answers', async () => {

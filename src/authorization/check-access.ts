@@ -28,13 +28,14 @@ const VAULT_OPERATIONS: ReadonlySet<string> = new Set<keyof typeof SECRET_OPERAT
 export function createCheckAccess(deps: { authorizer: Authorizer; index: AccessIndex; directory: DirectoryService; vaults: VaultService; subscriptionId: string }) {
   const { authorizer, directory } = deps;
 
-  async function via(principalId: string, holder: string) {
+  /** `names`: whether the answer may name directory objects (checkAccess's option). */
+  async function via(principalId: string, holder: string, names: boolean) {
     if (holder === principalId) return { kind: 'direct' as const };
-    const group = await directory.get(holder);
+    const group = names ? await directory.get(holder) : null;
     return { kind: 'group' as const, groupId: holder, groupName: group?.displayName ?? null };
   }
 
-  async function describeRbac(principalId: string, scopeKey: string, g: RbacGrant) {
+  async function describeRbac(principalId: string, scopeKey: string, g: RbacGrant, names: boolean) {
     return {
       type: 'roleAssignment',
       roleAssignmentId: g.assignment.id,
@@ -44,22 +45,27 @@ export function createCheckAccess(deps: { authorizer: Authorizer; index: AccessI
       scope: (await deps.index.row(g.assignment))?.scope ?? g.assignment.scopeKey,
       inherited: g.assignment.scopeKey !== scopeKey,
       endDateTime: g.assignment.endTime === null ? null : new Date(g.assignment.endTime * 1000).toISOString(),
-      via: await via(principalId, g.assignment.principalId),
+      via: await via(principalId, g.assignment.principalId, names),
     };
   }
 
-  async function describePolicy(principalId: string, m: PolicyMatch) {
+  async function describePolicy(principalId: string, m: PolicyMatch, names: boolean) {
     return {
       type: 'accessPolicy',
       index: m.index,
       objectId: m.entry.objectId,
       applicationId: m.entry.applicationId ?? null,
       secretPermissions: m.entry.permissions.secrets ?? [],
-      via: await via(principalId, m.via),
+      via: await via(principalId, m.via, names),
     };
   }
 
-  return async function checkAccess(principalId: string, scopeRaw: string) {
+  /**
+   * `names: false` leaves out what only the directory tells (the principal's display name, appId and UPN, its
+   * groups' names): for a caller who may not read the directory (an app-only token), which must learn no more of
+   * another principal here than a role assignment list shows (its id and type).
+   */
+  return async function checkAccess(principalId: string, scopeRaw: string, { names = true }: { names?: boolean } = {}) {
     const scope = requireScope(scopeRaw);
     const principal = await directory.get(principalId.toLowerCase());
     if (!principal) throw errors.invalidArm(`Principal '${principalId.slice(0, 64)}' does not exist in the directory.`);
@@ -75,7 +81,7 @@ export function createCheckAccess(deps: { authorizer: Authorizer; index: AccessI
     const management = [];
     for (const action of MANAGEMENT_ACTIONS) {
       const grants = authorizer.rbacGrants(id, action, 'control', scope.path);
-      management.push({ action, allowed: grants.length > 0, grants: await Promise.all(grants.map((g) => describeRbac(id, scope.key, g))) });
+      management.push({ action, allowed: grants.length > 0, grants: await Promise.all(grants.map((g) => describeRbac(id, scope.key, g, names))) });
     }
 
     const data = [];
@@ -85,13 +91,13 @@ export function createCheckAccess(deps: { authorizer: Authorizer; index: AccessI
     const vaultPath = scope.kind === 'secret' && vault ? vaultScope(vault.subscriptionId, vault.resourceGroup, vault.name) : null;
     for (const [key, op] of Object.entries(SECRET_OPERATIONS)) {
       const at = vaultPath !== null && VAULT_OPERATIONS.has(key) ? { path: vaultPath } : scope;
-      const rbac = await Promise.all(authorizer.rbacGrants(id, op.dataAction, 'data', at.path).map((g) => describeRbac(id, scope.key, g)));
+      const rbac = await Promise.all(authorizer.rbacGrants(id, op.dataAction, 'data', at.path).map((g) => describeRbac(id, scope.key, g, names)));
       const matches = vault ? authorizer.accessPolicyMatches(id, null, vault, op.permission) : [];
       // A compound identity's entry (applicationId) grants only through that application, which a service
       // principal's own token names and a user's names only when they sign in through it: not the principal alone.
       const alone = matches.filter((m) => !m.entry.applicationId || m.entry.applicationId === ownApp);
-      const policies = await Promise.all(alone.map((m) => describePolicy(id, m)));
-      const throughApp = await Promise.all(matches.filter((m) => !alone.includes(m)).map((m) => describePolicy(id, m)));
+      const policies = await Promise.all(alone.map((m) => describePolicy(id, m, names)));
+      const throughApp = await Promise.all(matches.filter((m) => !alone.includes(m)).map((m) => describePolicy(id, m, names)));
       const effective = model === 'rbac' ? rbac : policies;
       data.push({
         operation: op.name,
@@ -105,7 +111,7 @@ export function createCheckAccess(deps: { authorizer: Authorizer; index: AccessI
       });
     }
     return {
-      principal: { id, type: principal.kind, displayName: principal.displayName, appId: principal.appId, userPrincipalName: principal.upn },
+      principal: names ? { id, type: principal.kind, displayName: principal.displayName, appId: principal.appId, userPrincipalName: principal.upn } : { id, type: principal.kind, displayName: null, appId: null, userPrincipalName: null },
       scope: scope.path,
       vault: vault ? { name: vault.name, id: vaultScope(vault.subscriptionId, vault.resourceGroup, vault.name), permissionModel: model } : null,
       groups: deps.index.identities(id).filter((g) => g !== id),

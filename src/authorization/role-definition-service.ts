@@ -90,6 +90,14 @@ export function createRoleDefinitionService(deps: { subscriptionId: string; cata
       if (!publicAtRoot(scope)) await authorizer.authorizeManagement(caller, A.read, scope.path);
       const role = catalog.get(roleIdOf(id));
       if (!role || (publicAtRoot(scope) && role.type !== 'BuiltInRole')) throw errors.roleDefinitionNotFound(id);
+      // Only a role the list at this scope could show (assignable at it, above it or, with atScopeAndBelow(), below
+      // it): read at one group is no view of a custom role made for another ("users granted roleDefinitions/read at
+      // a scope can view the custom roles that are available for assignment at that scope").
+      const related = role.assignableScopes.some((s) => {
+        const key = s.replace(/\/+$/, '').toLowerCase();
+        return covers(key, scope.key) || covers(scope.key, key);
+      });
+      if (!related) throw errors.roleDefinitionNotFound(id);
       return role;
     },
 

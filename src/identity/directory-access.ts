@@ -23,8 +23,16 @@ const OWN_OBJECT_ROUTES = new Map<string, (caller: Caller) => string>([
   ['/v1.0/applications/:id', (caller) => applicationObjectId(caller.appId)],
 ]);
 
+/**
+ * Whether the caller may read the directory at large: a user, or the deployment administrator. Other APIs that
+ * would name principals (check-access) ask this too, so that they are no way around the Graph routes' refusal.
+ */
+export function mayReadDirectory(caller: Caller, adminObjectId: string): boolean {
+  return caller.kind === 'user' || caller.objectId === adminObjectId;
+}
+
 export function mayCallDirectory(caller: Caller, req: DirectoryRequest, adminObjectId: string): boolean {
-  if (caller.kind === 'user' || caller.objectId === adminObjectId) return true;
+  if (mayReadDirectory(caller, adminObjectId)) return true;
   // Graph answers /me for an app-only token with its own 400 (directory-routes.ts), not a 403.
   if (req.routeUrl === '/v1.0/me') return true;
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;

@@ -10,6 +10,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { Metrics } from './metrics.js';
 import type { VaultService } from '../vaults/vault-service.js';
 import { repeatedParameter } from './query-params.js';
+import { mayReadDirectory } from '../identity/directory-access.js';
 
 // coffer's own APIs (no Azure equivalent): check access for any principal,
 // and deployment administration (administrator only).
@@ -47,7 +48,9 @@ export function registerAdminRoutes(
       if (typeof body.principalId !== 'string' || typeof body.scope !== 'string') throw errors.badParameter('principalId and scope are required strings.');
       const scope = requireScope(body.scope);
       await deps.authorizer.authorizeManagement(requireCaller(req), 'Microsoft.Authorization/roleAssignments/read', scope.path);
-      return deps.checkAccess(body.principalId, scope.path);
+      // An app-only caller may not read the directory (directory-access.ts): the answer then names no principal
+      // or group (ids and types only, as a role assignment list shows them), so that it is no way around Graph's 403.
+      return deps.checkAccess(body.principalId, scope.path, { names: mayReadDirectory(requireCaller(req), deps.adminObjectId) });
     });
 
     registerAuditRoutes(own, deps);

@@ -11,6 +11,7 @@ import { deletedVaultResource, genericResource, vaultResource } from './arm-wire
 import { checkVaultName, parseVaultPatch, parseVaultPut } from './vault-input.js';
 import { actorOf, vaultPolicy } from './vault-types.js';
 import { resourceExpansion, resourceFilter } from './resource-filter.js';
+import { holdsAnyRole } from './subscription-routes.js';
 
 /** A vault list's page size when `$top` is absent, and its largest (Resource Manager's own for /resources). */
 const MAX_TOP = 1000;
@@ -111,6 +112,11 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
   });
   arm.post('/subscriptions/:sub/providers/Microsoft.KeyVault/checkNameAvailability', async (req: ArmRequest) => {
     checkSubscription(req.params.sub);
+    // Resource Manager authorizes it at the subscription before the body is looked at: a caller with no role there
+    // gets 403. coffer lets any role at or under the subscription ask (as it shows the subscription), so that one
+    // who may create vaults only in a group can still check a name before the PUT.
+    const caller = requireCaller(req);
+    if (!holdsAnyRole(deps, caller.objectId)) throw errors.authorizationFailed(caller.objectId, 'Microsoft.KeyVault/checkNameAvailability/read', `/subscriptions/${deps.subscriptionId}`);
     const { name, type } = bodyObject(req.body);
     if (typeof name !== 'string') throw errors.invalidArm("The property 'name' is required.");
     // The spec's VaultCheckNameAvailabilityParameters: `type` is required, and a constant.
