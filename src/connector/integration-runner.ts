@@ -141,6 +141,8 @@ export function createIntegrationRunner(config: IntegrationConfig, reader: Vault
           if (connection) return keptOrGone(err, 'the latest secret version is unusable');
           if (await fallBack(err)) throw new ConnectorError(err.kind, `the latest secret version is unusable, reconnected with version ${workingVersion}: ${err.message}`);
         }
+        // The vault out of reach: the connection is still checked, or the status would show one that died meanwhile.
+        if (err instanceof ConnectorError && err.kind === 'vault-unreachable' && connection) return keptOrGone(err, 'the vault is unreachable');
         throw err;
       });
       if (!connection) {

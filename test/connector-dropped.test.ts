@@ -8,9 +8,10 @@ import { cliHome, coffer } from './support/cli.js';
 import { databaseCa, startPostgres, type TestDatabase } from './support/databases.js';
 import { BIN, freePort, startTestServer, type TestServer } from './support/server-fixture.js';
 
-// A rotation done in the other order (the new version stored before the
-// password changes in the database) under a running connector, against a
-// real coffer and a real PostgreSQL: the connection dropped in between.
+// A database connection dropped at a bad time, under a running connector,
+// against a real coffer and a real PostgreSQL: in a rotation done in the
+// other order (the new version stored before the password changes in the
+// database), and while the vault is out of reach.
 
 interface Integration {
   state: string;
@@ -20,7 +21,7 @@ interface Integration {
   errorKind: string | null;
 }
 
-describe('connector: a connection dropped in the middle of a rotation', () => {
+describe('connector: a database connection dropped at a bad time', () => {
   let server: TestServer;
   let postgres: TestDatabase;
   let home: string;
@@ -105,5 +106,21 @@ describe('connector: a connection dropped in the middle of a rotation', () => {
     assert.equal(back.secretVersion, good.secretVersion);
     assert.match(back.lastError!, new RegExp(`^the latest secret version is unusable, reconnected with version ${good.secretVersion}: secret 'pg-user' in vault 'rot-vault' is not JSON`));
     assert.ok(!/rotation-one|rotation-two|typo/.test(log), 'no password in the log');
+  });
+
+  it('while the vault is unreachable the kept connection is still checked, and one that died is not shown', async () => {
+    const good = await setPassword('rotation-two');
+    const before = await until((i) => i.state === 'connected' && i.secretVersion === good, 'a connection');
+    await server.restart(async () => {
+      const kept = await until((i) => i.errorKind === 'vault-unreachable', 'the vault missed');
+      assert.equal(kept.secretVersion, before.secretVersion);
+      assert.match(kept.lastError!, new RegExp(`^the vault is unreachable, still connected with version ${good}: cannot read secret 'pg-user' in vault 'rot-vault': `));
+      await dropConnections();
+      const gone = await until((i) => i.secretVersion === null, 'the dead connection noticed');
+      assert.equal(gone.connectedAt, null);
+      assert.equal(gone.errorKind, 'vault-unreachable');
+      assert.match(gone.lastError!, new RegExp(`and the connection with version ${good} no longer works: cannot read secret 'pg-user'`));
+    });
+    await until((i) => i.state === 'connected' && i.secretVersion === good, 'a connection once the vault is back');
   });
 });
