@@ -110,7 +110,10 @@ export function describeVaultError(err: unknown, secret: { vault: string; name: 
   if (e.statusCode === 403) {
     return new ConnectorError('denied', `principal ${config.clientId} lacks get on ${where}: grant "Key Vault Secrets User" at that scope (or the vault) or an access policy with Get`);
   }
-  if (e.statusCode === 404) return new ConnectorError('not-found', `${where} was not found (or is deleted): create it with coffer keyvault secret set`);
+  // A soft-deleted secret answers 404 too, and its name cannot be set again until it is recovered or purged (409).
+  if (e.statusCode === 404) {
+    return new ConnectorError('not-found', `${where} was not found: if it was deleted, recover it (coffer keyvault secret recover --vault-name ${secret.vault} --name ${secret.name}); else create it with coffer keyvault secret set`);
+  }
   return new ConnectorError('vault-unreachable', `cannot read ${where}: ${(e.code ?? e.message ?? 'unknown error').slice(0, 200)}`);
 }
 
