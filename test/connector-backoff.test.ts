@@ -102,5 +102,10 @@ describe('connector: sign-ins refused by the database', () => {
     assert.equal(b.refused('v2', refused).message, 'refused', 'and its first refusal is retried at the next refresh');
     b.refused('v2', refused);
     assert.equal(b.waiting('v2')!.message, 'refused (refused 2 times in a row: tried again at about 2026-01-01T00:20:00Z)');
+    // A connection falling back to v1 (integration-runner.ts) ends v1's wait only: v2 keeps waiting.
+    b.succeeded('v1');
+    assert.equal(b.waiting('v1'), null);
+    b.refused('v2', refused);
+    assert.ok(b.waiting('v2'), 'v2 still waits');
   });
 });

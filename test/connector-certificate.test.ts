@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cliHome, coffer } from './support/cli.js';
 import { databaseCa, startPostgres, type TestDatabase } from './support/databases.js';
 import { connectorConfigSchema } from '../src/connector/connector-config.js';
+import { createVaultReader } from '../src/connector/vault-reader.js';
 import { BIN, freePort, startTestServer, type TestServer } from './support/server-fixture.js';
 import { makeCertificate } from './support/test-certificates.js';
 
@@ -20,6 +21,7 @@ describe('connector with a certificate credential', () => {
   let connector: ChildProcess | null = null;
   let log = '';
   let home: string;
+  let certConfig: object;
   const cli = async (...args: string[]) => {
     const r = await coffer(home, args, { HOME: home });
     assert.equal(r.code, 0, `coffer ${args.join(' ')}: ${r.stderr}`);
@@ -39,6 +41,7 @@ describe('connector with a certificate credential', () => {
     await cli('keyvault', 'secret', 'set', '--vault-name', 'cert-vault', '--name', 'pg-user', '--value', JSON.stringify({ username: 'apono', password: 'cert-Pa55word' }), '-o', 'none');
     await cli('role', 'assignment', 'create', '--role', 'Key Vault Secrets User', '--assignee', sp.appId, '--scope', `${vault.id}/secrets/pg-user`, '-o', 'none');
     const statusPort = await freePort();
+    certConfig = { authority: server.url, tenantId: server.bootstrap.tenantId, clientId: sp.appId, clientCertificatePath: sp.fileWithCertAndPrivateKey, caFile: server.bootstrap.caCertFile, integrations: [{ name: 'pg', type: 'postgresql', host: '127.0.0.1', port: postgres.port, database: 'app', secret: { vault: 'cert-vault', name: 'pg-user' } }] };
     const configFile = join(mkdtempSync(join(tmpdir(), 'coffer-connector-')), 'connector.json');
     writeFileSync(
       configFile,
@@ -100,5 +103,20 @@ describe('connector with a certificate credential', () => {
     assert.match(issues({ clientCertificatePath: '/no/such.pem' })[0]!, /^clientCertificatePath: cannot read \/no\/such\.pem \(ENOENT\)$/);
     assert.deepEqual(issues({ clientCertificatePath: cert.combinedPath, clientSecretEnv: 'X' }), ['clientSecretEnv: give clientSecretEnv or clientCertificatePath, not both']);
     assert.equal(connectorConfigSchema.parse(base).clientSecretEnv, 'COFFER_CONNECTOR_CLIENT_SECRET');
+  });
+
+  it("a certificate file gone or spoiled after start (a rotation's copy half done) is said to be the connector's certificate, not an unreachable vault", async () => {
+    // @azure/identity reads the file at each token request: a replaced certificate takes effect without a restart, and a broken one shows there.
+    const file = join(mkdtempSync(join(tmpdir(), 'coffer-cert-')), 'connector.pem');
+    for (const spoil of [() => rmSync(file), () => writeFileSync(file, 'half a file')]) {
+      copyFileSync((certConfig as { clientCertificatePath: string }).clientCertificatePath, file);
+      const reader = createVaultReader(connectorConfigSchema.parse({ ...certConfig, clientCertificatePath: file }), null);
+      spoil();
+      await assert.rejects(reader.read({ vault: 'cert-vault', name: 'pg-user' }), (e: { kind?: string; message?: string }) => {
+        assert.equal(e.kind, 'vault-auth', e.message);
+        assert.match(e.message!, new RegExp(`^the connector's certificate ${file.replace(/[.]/g, '\\.')} cannot be used \\((cannot read|.+ holds no).+\\): put back the PEM file`));
+        return true;
+      });
+    }
   });
 });

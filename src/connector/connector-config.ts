@@ -64,25 +64,31 @@ const tls = z
   })
   .prefault({});
 
-/** A certificate credential's PEM file: its private key and certificate, checked at start (a wrong file would only show at the first sign-in). */
-function checkClientCertificate(file: string, ctx: z.RefinementCtx): void {
-  const issue = (message: string) => ctx.addIssue({ code: 'custom', path: ['clientCertificatePath'], message });
+/** What is wrong with a certificate credential's PEM file (its private key and certificate), or undefined: checked at start, and again when a token request fails. */
+export function clientCertificateProblem(file: string): string | undefined {
   let pem: string;
   try {
     pem = readFileSync(file, 'utf8');
   } catch (err) {
-    return issue(`cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    return `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
   }
   try {
     new X509Certificate(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/.exec(pem)?.[0] ?? '');
   } catch {
-    return issue(`${file} holds no PEM certificate: it needs the private key and the certificate, in one PEM file`);
+    return `${file} holds no PEM certificate: it needs the private key and the certificate, in one PEM file`;
   }
   try {
     createPrivateKey(pem);
   } catch {
-    return issue(`${file} holds no (unencrypted) private key: it needs the private key and the certificate, in one PEM file`);
+    return `${file} holds no (unencrypted) private key: it needs the private key and the certificate, in one PEM file`;
   }
+  return undefined;
+}
+
+/** A certificate credential's PEM file, checked at start (a wrong file would only show at the first sign-in). */
+function checkClientCertificate(file: string, ctx: z.RefinementCtx): void {
+  const problem = clientCertificateProblem(file);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['clientCertificatePath'], message: problem });
 }
 
 export const DEFAULT_SECRET_ENV = 'COFFER_CONNECTOR_CLIENT_SECRET';

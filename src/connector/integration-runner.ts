@@ -37,6 +37,8 @@ export function createIntegrationRunner(config: IntegrationConfig, reader: Vault
   const connect = options.connect ?? connectToDb;
   const backoff = createSignInBackoff(options.refreshSeconds);
   let connection: DbConnection | null = null;
+  // The version of the last connection that worked: its id only, its value is read again from the vault when needed.
+  let workingVersion: string | null = null;
   const status: IntegrationStatus = {
     name: config.name,
     type: config.type,
@@ -77,7 +79,8 @@ export function createIntegrationRunner(config: IntegrationConfig, reader: Vault
       // Only a refused password waits: a missing grant, a host rule or a blocked account is retried at every refresh (fixing it ends the outage at once).
       throw err instanceof ConnectorError && err.passwordRefused ? backoff.refused(creds.version, err) : err;
     });
-    backoff.succeeded();
+    backoff.succeeded(creds.version);
+    workingVersion = creds.version;
     const old = connection;
     connection = fresh;
     status.secretVersion = creds.version;
@@ -104,17 +107,52 @@ export function createIntegrationRunner(config: IntegrationConfig, reader: Vault
       throw new ConnectorError(err.kind, `${what}, still connected with version ${kept}: ${err.message}`);
     }
     await disconnect();
+    if (await fallBack(err)) throw new ConnectorError(err.kind, `${what}, reconnected with version ${workingVersion}: ${err.message}`);
     throw new ConnectorError(err.kind, `${what}, and the connection with version ${kept} no longer works: ${err.message}`);
+  }
+
+  /**
+   * No connection, and the latest version cannot sign in (the database refuses
+   * it, or it is malformed): a password stored before it was changed in the
+   * database, a typo in a rotation. The version that last worked, read again
+   * from the vault (so a revoked grant still stops it), is tried instead while
+   * the database takes it: a connection dropped in that window (a database
+   * restart, a failover) would otherwise be an outage with a working password
+   * in the vault. Its refusals wait too (sign-in-backoff.ts). True when connected.
+   */
+  async function fallBack(err: ConnectorError): Promise<boolean> {
+    const version = workingVersion;
+    if (version === null || (err.kind !== 'db-auth' && err.kind !== 'bad-value')) return false;
+    try {
+      const creds = await reader.read({ ...config.secret, version });
+      if (creds.version !== version) return false;
+      await reconnect('back to the version that last worked', creds);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   async function refreshOnce(): Promise<void> {
     try {
       // Reading every time is the point: a revoked grant stops the integration at the next refresh.
-      const latest = await reader.read(config.secret).catch((err: unknown) => {
-        if (err instanceof ConnectorError && err.kind === 'bad-value' && connection) return keptOrGone(err, 'the latest secret version is unusable');
+      const latest = await reader.read(config.secret).catch(async (err: unknown) => {
+        if (err instanceof ConnectorError && err.kind === 'bad-value') {
+          if (connection) return keptOrGone(err, 'the latest secret version is unusable');
+          if (await fallBack(err)) throw new ConnectorError(err.kind, `the latest secret version is unusable, reconnected with version ${workingVersion}: ${err.message}`);
+        }
+        // The vault out of reach: the connection is still checked, or the status would show one that died meanwhile.
+        if (err instanceof ConnectorError && err.kind === 'vault-unreachable' && connection) return keptOrGone(err, 'the vault is unreachable');
         throw err;
       });
-      if (!connection) await reconnect('start', latest);
+      if (!connection) {
+        await reconnect('start', latest).catch(async (err: unknown) => {
+          if (err instanceof ConnectorError && latest.version !== workingVersion && (await fallBack(err))) {
+            throw new ConnectorError(err.kind, `secret version ${latest.version} failed, reconnected with version ${workingVersion}: ${err.message}`);
+          }
+          throw err;
+        });
+      }
       else if (latest.version !== status.secretVersion) {
         // reconnect closes the old connection only once the new one is up.
         await reconnect('new secret version', latest).catch((err: unknown) => {

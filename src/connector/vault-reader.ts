@@ -4,8 +4,9 @@ import { rootCertificates } from 'node:tls';
 import { ClientCertificateCredential, ClientSecretCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+import type { TokenCredential } from '@azure/core-auth';
 import { loopbackLookup } from '../net/loopback-lookup.js';
-import type { ConnectorConfig } from './connector-config.js';
+import { clientCertificateProblem, type ConnectorConfig } from './connector-config.js';
 
 // Reads integration credentials through the Key Vault API with the official
 // SDK, as any Azure connector would. The only coffer-specific parts: trust in
@@ -109,8 +110,27 @@ export function describeVaultError(err: unknown, secret: { vault: string; name: 
   if (e.statusCode === 403) {
     return new ConnectorError('denied', `principal ${config.clientId} lacks get on ${where}: grant "Key Vault Secrets User" at that scope (or the vault) or an access policy with Get`);
   }
-  if (e.statusCode === 404) return new ConnectorError('not-found', `${where} was not found (or is deleted): create it with coffer keyvault secret set`);
+  // A soft-deleted secret answers 404 too, and its name cannot be set again until it is recovered or purged (409).
+  if (e.statusCode === 404) {
+    return new ConnectorError('not-found', `${where} was not found: if it was deleted, recover it (coffer keyvault secret recover --vault-name ${secret.vault} --name ${secret.name}); else create it with coffer keyvault secret set`);
+  }
   return new ConnectorError('vault-unreachable', `cannot read ${where}: ${(e.code ?? e.message ?? 'unknown error').slice(0, 200)}`);
+}
+
+/**
+ * @azure/identity reads the certificate's file at each token request (a
+ * replaced certificate takes effect without a restart). A file gone or spoiled
+ * since start is said to be the connector's certificate, not an unreachable vault.
+ */
+function certificateCredential(inner: TokenCredential, file: string): TokenCredential {
+  return {
+    getToken: (scopes, options) =>
+      inner.getToken(scopes, options).catch((err: unknown) => {
+        const problem = clientCertificateProblem(file);
+        if (problem === undefined) throw err;
+        throw new ConnectorError('vault-auth', `the connector's certificate ${file} cannot be used (${problem}): put back the PEM file with the private key and the certificate registered on the application (replace it with a rename, not in place)`);
+      }),
+  };
 }
 
 /** `clientSecret`: null when the config names a certificate (ClientCertificateCredential reads its PEM file). */
@@ -120,7 +140,7 @@ export function createVaultReader(config: ConnectorConfig, clientSecret: string 
   const options = { authorityHost: config.authority, disableInstanceDiscovery: true, additionalPolicies: [policy] };
   const credential =
     config.clientCertificatePath !== undefined
-      ? new ClientCertificateCredential(config.tenantId, config.clientId, { certificatePath: config.clientCertificatePath }, options)
+      ? certificateCredential(new ClientCertificateCredential(config.tenantId, config.clientId, { certificatePath: config.clientCertificatePath }, options), config.clientCertificatePath)
       : new ClientSecretCredential(config.tenantId, config.clientId, clientSecret ?? '', options);
   const clients = new Map<string, SecretClient>();
   const port = config.vaultPort ? `:${config.vaultPort}` : new URL(config.authority).port ? `:${new URL(config.authority).port}` : '';
