@@ -5,12 +5,19 @@ import { errors } from '../server/errors.js';
 import { requireCaller } from '../server/request-context.js';
 import type { VaultService } from '../vaults/vault-service.js';
 import type { AuditLog } from './audit-log.js';
+import { mayReadDirectory } from '../identity/directory-access.js';
 
 // Querying and verifying the audit trail (coffer's API; Azure sends these
 // records to Log Analytics instead). Reading needs Microsoft.Insights/logs/read
-// on the vault, or on the subscription for unfiltered queries.
+// on the vault, or on the subscription for unfiltered queries. A caller who
+// may not read the directory (an app-only token, directory-access.ts) is
+// shown no record of a directory request: their resource ids name users by
+// UPN and principals by id, as Entra ID keeps its audit logs from such callers.
 
 const READ = 'Microsoft.Insights/logs/read';
+
+/** The resource ids (as recorded, upper-case) of the directory's requests: Graph's and the portal's people search. */
+const DIRECTORY_RESOURCE = /^\/(V1\.0|COFFER\/DIRECTORY)(\/|$)/;
 const MAX_PAGE = 1000;
 
 const EARLIEST = Date.parse('0000-01-01T00:00:00.000Z');
@@ -27,7 +34,7 @@ const latest = (a: string | undefined, b: string | undefined) => (a === undefine
 
 type Req = FastifyRequest<{ Querystring: Record<string, string | undefined> }>;
 
-export function registerAuditRoutes(app: FastifyInstance, deps: { audit: AuditLog; authorizer: Authorizer; vaults: VaultService; subscriptionId: string; authority: string }): void {
+export function registerAuditRoutes(app: FastifyInstance, deps: { audit: AuditLog; authorizer: Authorizer; vaults: VaultService; subscriptionId: string; authority: string; adminObjectId: string }): void {
   app.get('/coffer/audit', async (req: Req) => {
     const q = req.query;
     const caller = requireCaller(req);
@@ -68,7 +75,10 @@ export function registerAuditRoutes(app: FastifyInstance, deps: { audit: AuditLo
       for (const [k, v] of Object.entries(q)) if (v !== undefined && k !== '$skiptoken') next.searchParams.set(k, v);
       next.searchParams.set('$skiptoken', page.next!);
     }
-    return { value: page.items.map((r) => ({ seq: r.seq, ...JSON.parse(r.record) })), nextLink: next?.toString() ?? null };
+    const records = page.items.map((r) => ({ seq: r.seq, ...(JSON.parse(r.record) as { resourceId?: string }) }));
+    // Left out of the page after it is read: a page may come out short (even empty) with a nextLink, as OData allows.
+    const shown = mayReadDirectory(caller, deps.adminObjectId) ? records : records.filter((r) => !DIRECTORY_RESOURCE.test(r.resourceId ?? ''));
+    return { value: shown, nextLink: next?.toString() ?? null };
   });
 
   app.get('/coffer/audit/verify', async (req: Req) => {
