@@ -5,6 +5,7 @@ import { errors } from '../server/errors.js';
 import { requireCaller } from '../server/request-context.js';
 import type { VaultService } from '../vaults/vault-service.js';
 import type { AuditLog } from './audit-log.js';
+import { mayReadDirectory } from '../identity/directory-access.js';
 
 // Querying and verifying the audit trail (coffer's API; Azure sends these
 // records to Log Analytics instead). Reading needs Microsoft.Insights/logs/read
@@ -27,7 +28,40 @@ const latest = (a: string | undefined, b: string | undefined) => (a === undefine
 
 type Req = FastifyRequest<{ Querystring: Record<string, string | undefined> }>;
 
-export function registerAuditRoutes(app: FastifyInstance, deps: { audit: AuditLog; authorizer: Authorizer; vaults: VaultService; subscriptionId: string; authority: string }): void {
+/** A directory route's record (Graph's API, the portal's search): its path and query may name directory objects. */
+const DIRECTORY_OPERATION = /^[A-Z]+ \/(?:v1\.0|coffer\/directory)\//i;
+
+type Claim = { oid: string | null; upn: string | null; appid: string | null };
+type Shown = { operationName?: string; resourceId?: string; resultDescription?: string | null; identity?: { claim?: Claim }; properties?: { requestUri?: string } };
+
+/**
+ * A record as shown to a caller who may not read the directory (an app-only token, directory-access.ts): what
+ * only the directory tells of others is left out, as check-access leaves it out. Another caller's UPN and appId
+ * (its object id stays, as a role assignment list shows it), and a directory request's path, query and error
+ * message, which name the objects asked for (`$filter=displayName eq '…'`, `/coffer/directory/search?q=…`):
+ * such a record shows its route's template instead. The stored record, and what verify checks, are unchanged.
+ */
+function withoutDirectoryNames(record: Shown, callerId: string): Shown {
+  const claim = record.identity?.claim;
+  const others = claim !== undefined && claim.oid !== callerId;
+  const directory = typeof record.operationName === 'string' && DIRECTORY_OPERATION.test(record.operationName);
+  if (!others && !directory) return record;
+  const shown: Shown = { ...record };
+  if (others) shown.identity = { ...record.identity, claim: { ...claim, upn: null, appid: null } };
+  if (directory) {
+    const template = record.operationName!.slice(record.operationName!.indexOf(' ') + 1);
+    shown.resourceId = template.toUpperCase();
+    shown.resultDescription = null;
+    if (record.properties?.requestUri !== undefined) {
+      const uri = record.properties.requestUri;
+      const origin = /^https:\/\/[^/]*/.exec(uri)?.[0] ?? '';
+      shown.properties = { ...record.properties, requestUri: `${origin}${template}` };
+    }
+  }
+  return shown;
+}
+
+export function registerAuditRoutes(app: FastifyInstance, deps: { audit: AuditLog; authorizer: Authorizer; vaults: VaultService; subscriptionId: string; authority: string; adminObjectId: string }): void {
   app.get('/coffer/audit', async (req: Req) => {
     const q = req.query;
     const caller = requireCaller(req);
@@ -68,7 +102,9 @@ export function registerAuditRoutes(app: FastifyInstance, deps: { audit: AuditLo
       for (const [k, v] of Object.entries(q)) if (v !== undefined && k !== '$skiptoken') next.searchParams.set(k, v);
       next.searchParams.set('$skiptoken', page.next!);
     }
-    return { value: page.items.map((r) => ({ seq: r.seq, ...JSON.parse(r.record) })), nextLink: next?.toString() ?? null };
+    const names = mayReadDirectory(caller, deps.adminObjectId);
+    const shown = (record: Shown) => (names ? record : withoutDirectoryNames(record, caller.objectId));
+    return { value: page.items.map((r) => ({ seq: r.seq, ...shown(JSON.parse(r.record) as Shown) })), nextLink: next?.toString() ?? null };
   });
 
   app.get('/coffer/audit/verify', async (req: Req) => {
