@@ -99,6 +99,15 @@ describe('check access', () => {
     assert.deepEqual(get.grants[0].via, { kind: 'group', groupId: group.body!.id, groupName: null });
     assert.ok(!JSON.stringify(asked.body).includes('Named Person') && !JSON.stringify(asked.body).includes('named-team') && !JSON.stringify(asked.body).includes('named.person'));
 
+    // Nor the principal's other memberships (Graph's getMemberGroups, refused to it): only the groups its grants come through.
+    const unrelated = await api(server, 'POST', '/v1.0/groups', { displayName: 'unrelated-team' });
+    await api(server, 'POST', `/v1.0/groups/${unrelated.body!.id}/members/$ref`, { '@odata.id': `${server.url}/v1.0/directoryObjects/${user.body!.id}` });
+    assert.equal((await api(server, 'POST', `/v1.0/users/${user.body!.id}/getMemberGroups`, { securityEnabledOnly: false }, appOnly)).status, 403, 'Graph refuses it the memberships');
+    const again = await api(server, 'POST', '/coffer/check-access', { principalId: user.body!.id, scope: rg }, appOnly);
+    assert.deepEqual(again.body!.groups, [group.body!.id], 'the group a shown grant comes through, not the unrelated one');
+    const adminView = await api(server, 'POST', '/coffer/check-access', { principalId: user.body!.id, scope: rg });
+    assert.deepEqual([...adminView.body!.groups].sort(), [group.body!.id, unrelated.body!.id].sort(), 'the administrator sees every membership');
+
     // The administrator (and any user) reads the directory, and gets the names.
     const admin = await api(server, 'POST', '/coffer/check-access', { principalId: user.body!.id, scope: rg });
     assert.equal(admin.body!.principal.userPrincipalName, 'named.person@coffer.local');

@@ -11,8 +11,9 @@ import { mayReadDirectory } from '../identity/directory-access.js';
 // records to Log Analytics instead). Reading needs Microsoft.Insights/logs/read
 // on the vault, or on the subscription for unfiltered queries. A caller who
 // may not read the directory (an app-only token, directory-access.ts) is
-// shown no record of a directory request: their resource ids name users by
-// UPN and principals by id, as Entra ID keeps its audit logs from such callers.
+// shown no record of a directory request (their resource ids name users by
+// UPN and principals by id, as Entra ID keeps its audit logs from such
+// callers), nor another caller's UPN or appId.
 
 const READ = 'Microsoft.Insights/logs/read';
 
@@ -33,6 +34,20 @@ const storedForm = (raw: string) => new Date(Math.min(LATEST, Math.max(EARLIEST,
 const latest = (a: string | undefined, b: string | undefined) => (a === undefined ? b : b === undefined || a > b ? a : b);
 
 type Req = FastifyRequest<{ Querystring: Record<string, string | undefined> }>;
+
+type Claim = { oid: string | null; upn: string | null; appid: string | null };
+type Shown = { resourceId?: string; identity?: { claim?: Claim } };
+
+/**
+ * A record as shown to a caller who may not read the directory (an app-only token, directory-access.ts): another
+ * caller's UPN and appId are what only the directory tells (its object id stays, as a role assignment list shows
+ * it). The stored record, and what verify checks, are unchanged.
+ */
+function withoutOthersNames(record: Shown, callerId: string): Shown {
+  const claim = record.identity?.claim;
+  if (claim === undefined || claim.oid === callerId) return record;
+  return { ...record, identity: { ...record.identity, claim: { ...claim, upn: null, appid: null } } };
+}
 
 export function registerAuditRoutes(app: FastifyInstance, deps: { audit: AuditLog; authorizer: Authorizer; vaults: VaultService; subscriptionId: string; authority: string; adminObjectId: string }): void {
   app.get('/coffer/audit', async (req: Req) => {
@@ -75,9 +90,10 @@ export function registerAuditRoutes(app: FastifyInstance, deps: { audit: AuditLo
       for (const [k, v] of Object.entries(q)) if (v !== undefined && k !== '$skiptoken') next.searchParams.set(k, v);
       next.searchParams.set('$skiptoken', page.next!);
     }
-    const records = page.items.map((r) => ({ seq: r.seq, ...(JSON.parse(r.record) as { resourceId?: string }) }));
+    const records = page.items.map((r) => ({ seq: r.seq, ...(JSON.parse(r.record) as Shown) }));
+    if (mayReadDirectory(caller, deps.adminObjectId)) return { value: records, nextLink: next?.toString() ?? null };
     // Left out of the page after it is read: a page may come out short (even empty) with a nextLink, as OData allows.
-    const shown = mayReadDirectory(caller, deps.adminObjectId) ? records : records.filter((r) => !DIRECTORY_RESOURCE.test(r.resourceId ?? ''));
+    const shown = records.filter((r) => !DIRECTORY_RESOURCE.test(r.resourceId ?? '')).map((r) => withoutOthersNames(r, caller.objectId));
     return { value: shown, nextLink: next?.toString() ?? null };
   });
 

@@ -110,11 +110,18 @@ export function createCheckAccess(deps: { authorizer: Authorizer; index: AccessI
         ignoredGrants: model === 'rbac' ? [...policies, ...throughApp] : [...rbac, ...throughApp],
       });
     }
+    const memberOf = deps.index.identities(id).filter((g) => g !== id);
+    // To a caller who may not read the directory, only the groups a grant shown here comes through: the rest of
+    // the principal's memberships is what Graph's getMemberGroups refuses it (directory-access.ts).
+    const throughGroups = new Set<string>();
+    for (const grant of [...management.flatMap((m) => m.grants), ...data.flatMap((d) => [...d.grants, ...d.ignoredGrants])]) {
+      if (grant.via.kind === 'group') throughGroups.add(grant.via.groupId);
+    }
     return {
       principal: names ? { id, type: principal.kind, displayName: principal.displayName, appId: principal.appId, userPrincipalName: principal.upn } : { id, type: principal.kind, displayName: null, appId: null, userPrincipalName: null },
       scope: scope.path,
       vault: vault ? { name: vault.name, id: vaultScope(vault.subscriptionId, vault.resourceGroup, vault.name), permissionModel: model } : null,
-      groups: deps.index.identities(id).filter((g) => g !== id),
+      groups: names ? memberOf : memberOf.filter((g) => throughGroups.has(g)),
       data,
       management,
     };
