@@ -317,6 +317,8 @@ export async function migratePostgres(pool: pg.Pool, url: string, migrations: re
   const ordered = [...migrations].sort((a, b) => a.version - b.version);
   const known = ordered.at(-1)?.version ?? 0;
   await transaction(pool, async (c) => {
+    // Another process's migration may take longer than the pool's lock_timeout: this wait (and the migration's own) is meant to last.
+    await c.query('SET LOCAL lock_timeout = 0');
     await c.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
     await c.query('CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at bigint NOT NULL)');
     // Read under the lock: another process may have migrated meanwhile.
