@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { SchemaTooNewError, type Migration } from '../sqlite/sqlite-migrations.js';
 import { describeUrl, one, transaction } from './pg-support.js';
-import { CHANGE_FEED_MIGRATION, SETTINGS_FEED_MIGRATION } from './pg-change-feed.js';
+import { CHANGE_FEED_MIGRATION, PRINCIPALS_FEED_MIGRATION, SETTINGS_FEED_MIGRATION } from './pg-change-feed.js';
 import { SEAL_COLUMNS_SQL } from '../store-support.js';
 
 // Versioned schema, the PostgreSQL twin of sqlite-migrations.ts. Pending
@@ -310,6 +310,8 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX key_credentials_by_principal ON key_credentials (object_id);
     `,
   },
+  // Principals deleted announced to a cluster's members (PostgreSQL only).
+  PRINCIPALS_FEED_MIGRATION,
 ];
 
 /** Brings the database to the newest known schema; returns that version. */
