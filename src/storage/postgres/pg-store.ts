@@ -32,7 +32,8 @@ const CHECK_CLIENT = 'SET client_connection_check_interval = 1000';
  * a free pooled connection: past either it fails, and is answered 503
  * ServiceUnavailable, instead of waiting for as long as the other session
  * keeps its transaction open. The waits that must last (the setup and
- * migration locks) lift it for themselves.
+ * migration locks) lift it for themselves. A lock_timeout set for coffer's
+ * role or database (ALTER ROLE ... SET lock_timeout) is kept instead.
  */
 export const LOCK_TIMEOUT_MS = 10_000;
 export const POOL_WAIT_MS = 10_000;
@@ -68,7 +69,9 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     connectionTimeoutMillis: POOL_WAIT_MS,
     onConnect: async (client) => {
       await client.query(CHECK_CLIENT).catch(() => undefined);
-      await client.query(LOCK_TIMEOUT);
+      // A lock_timeout the operator set for the role or database (ALTER ROLE ... SET lock_timeout) stays.
+      const set = await client.query<{ t: string }>("SELECT current_setting('lock_timeout') AS t");
+      if (set.rows[0]?.t === '0') await client.query(LOCK_TIMEOUT);
     },
   });
   // A broken connection emits 'error', which would end the process unhandled. The pool drops a
@@ -95,9 +98,10 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       c.on('error', () => undefined);
       try {
         // Another member's setup may take longer than lock_timeout: this wait is meant to last.
+        const was = (await c.query<{ t: string }>("SELECT current_setting('lock_timeout') AS t")).rows[0]?.t ?? '0';
         await c.query('SET lock_timeout = 0');
         await c.query('SELECT pg_advisory_lock($1)', [SETUP_LOCK]);
-        await c.query(LOCK_TIMEOUT);
+        await c.query("SELECT set_config('lock_timeout', $1, false)", [was]);
       } catch (err) {
         c.release(err as Error);
         throw err;
