@@ -47,7 +47,7 @@ function recorder(failing = false) {
       reload: () => run('reload'),
     },
     catalog: { refresh: () => run('roles') },
-    tokens: { reloadKeys: () => run('keys') },
+    tokens: { reloadKeys: () => run('keys'), forgetPrincipal: (id) => void calls.push(`forgetPrincipal ${id}`) },
     // Never rejects: it logs its own errors (start-server.ts).
     pepper: { reload: async () => void calls.push('pepper') },
   };
@@ -78,6 +78,12 @@ test("one turn's announcements are applied together: a bulk change costs a few r
   hub.emit({ topic: 'setting', key: 'someOtherSetting' });
   await sleep(5);
   assert.deepEqual(calls, ['pepper'], "another member's renewal: the generations are read again, once a turn");
+  calls.length = 0;
+  hub.emit({ topic: 'principal', key: 'p1' });
+  hub.emit({ topic: 'principal', key: 'p1' });
+  hub.emit({ topic: 'vault', key: 'v1' });
+  await sleep(5);
+  assert.deepEqual(calls, ['forgetPrincipal p1', 'forgetAll', 'forgetKey v1'], "a principal deleted: its verified tokens are dropped first, with no read");
 });
 
 test('a change that cannot be read is tried again, then stops the server once', async () => {

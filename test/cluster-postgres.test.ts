@@ -98,6 +98,22 @@ describe('a cluster: several servers on one PostgreSQL database', () => {
     await until('b revokes the policy removed on a', async () => (await readStatus(pub, 'policy-vault', 's', reader)) === 403);
   });
 
+  it('a principal deleted through one member: the tokens the other verified for it stop working there, before its minute look-up', async () => {
+    const vault = await createVault(await on(a), 'gone-vault');
+    await secretClient(pub, 'gone-vault').setSecret('s', 'v');
+    const doomed = await newServicePrincipal(pub, 'cluster-doomed');
+    assert.equal((await setPolicy(pub, vault.id!, 'add', doomed.id, ['get'])).status, 200);
+    // One token, issued and verified (so cached) on b.
+    const token = (await credential(await on(b), doomed.appId, doomed.secret).getToken(`https://${a.bootstrap.vaultDnsSuffix}/.default`))!.token;
+    const read = async () => (await rawRequest(`${pub.vaultUrl('gone-vault')}/secrets/s?api-version=7.4`, { headers: { authorization: `Bearer ${token}` } })).status;
+    await until('b grants the policy added on a', async () => (await read()) === 200);
+    // Deleted through a: its access policy stays in the vault, so only the token check can refuse.
+    assert.equal((await api(await on(a), 'DELETE', `/v1.0/servicePrincipals/${doomed.id}`)).status, 204);
+    assert.equal(await read(), 401, 'refused at once on the member that deleted it');
+    await on(b);
+    await until('b refuses the deleted principal\'s token', async () => (await read()) === 401);
+  });
+
   it('role assignments, group memberships and custom roles changed through one member decide on the other', async () => {
     const vault = await createVault(await on(a), 'rbac-vault', { enableRbacAuthorization: true });
     const scope = vault.id!;

@@ -176,6 +176,8 @@ describe('server on PostgreSQL', () => {
    */
   async function deleteWaitingForLock(vault: string, secret: string, timeoutSeconds: number) {
     const stallUrl = await freshPostgresDatabase(db);
+    // Longer than these tests hold the lock (coffer keeps a lock_timeout set for its database): the DELETE waits it out.
+    await db.admin(`ALTER DATABASE ${new URL(stallUrl).pathname.slice(1)} SET lock_timeout = '120s'`);
     const stalling = await startTestServer({ args: ['--database-url', stallUrl], env: { COFFER_SHUTDOWN_TIMEOUT_SECONDS: String(timeoutSeconds) } });
     const locker = new pg.Client({ connectionString: await postgresSuperuserUrl(db, new URL(stallUrl).pathname.slice(1)) });
     await createVault(stalling, vault);

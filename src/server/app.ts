@@ -111,6 +111,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     logger: false,
     bodyLimit: DEFAULT_BODY_LIMIT,
     requestTimeout: REQUEST_TIMEOUT_MS,
+    // Refused in the service's terms below (Fastify's own 503 has a body no Azure client reads).
+    return503OnClosing: false,
     frameworkErrors: frameworkError,
     clientErrorHandler: clientError,
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 512 },
@@ -134,8 +136,16 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // other local development server, whatever its port. Not includeSubDomains either: the vault hosts answer
   // it themselves, and other subdomains are not coffer's.
   const hsts = deps.https !== undefined;
+  // Set when the server starts closing (SIGTERM, or a lost database lock): a request that arrives then on a
+  // connection already open (keep-alive, pipelined) is refused, as Azure refuses, rather than started.
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-ms-request-id', req.id);
+    if (closing) throw errors.shuttingDown();
     const fault = headerFault(req.raw);
     if (fault) throw errors.badParameter(fault);
     const coding = unsupportedTransferCoding(req.raw);

@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errors, OAuthError, ServiceError } from './errors.js';
 import { unknownResourceType } from './resource-types.js';
-import { AuditWriteError, StoreParentGoneError } from '../storage/store-types.js';
+import { AuditWriteError, isDatabaseUnavailable, StoreParentGoneError } from '../storage/store-types.js';
 
 // The only place where errors become HTTP responses. Domain and route code
 // throw ServiceError / OAuthError; anything else is an internal error whose
@@ -139,6 +139,11 @@ export function installErrorHandling(app: FastifyInstance, log: ErrorLog): void 
     if (err instanceof StoreParentGoneError && req.vault && req.vaultName) return sendService(reply, errors.vaultNotFound(req.hostname));
     const mapped = fromFastify(err as FastifyError, req);
     if (mapped) return send(req, reply, mapped);
+    // PostgreSQL away, a lock not granted in time, no pooled connection free in time: refused, not a hang or a bare 500.
+    if (isDatabaseUnavailable(err)) {
+      log.error({ reqId: req.id, err: err.message }, 'database unavailable; request refused with 503');
+      return send(req, reply, errors.databaseUnavailable());
+    }
     log.error({ reqId: req.id, err: { name: err.name, message: err.message, stack: err.stack } }, 'unhandled error');
     return send(req, reply, errors.internal());
   });

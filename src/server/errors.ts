@@ -105,6 +105,12 @@ export const errors = {
   /** A change undone because its audit record could not be stored with it: nothing was stored, so a retry is safe. */
   auditUnavailable: () =>
     new ServiceError(503, 'ServiceUnavailable', 'The request was refused because its audit record could not be written. Try again later.', undefined, { 'Retry-After': '5' }),
+  /** A request that arrived while the server closes (on a connection already open); the connection closes after it. */
+  shuttingDown: () =>
+    new ServiceError(503, 'ServiceUnavailable', 'The server is shutting down. Send the request again.', undefined, { 'Retry-After': '1', Connection: 'close' }),
+  /** The database could not serve the request now (away, a lock not granted in time, every connection busy): a retry may succeed. */
+  databaseUnavailable: () =>
+    new ServiceError(503, 'ServiceUnavailable', 'The service is temporarily unavailable: its database did not answer in time. Try again later.', undefined, { 'Retry-After': '5' }),
   // ARM (management plane) errors share the body shape.
   resourceNotFound: (type: string, name: string, rg: string) =>
     new ServiceError(404, 'ResourceNotFound', `The Resource '${type}/${name}' under resource group '${rg}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`),

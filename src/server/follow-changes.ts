@@ -14,14 +14,15 @@ import type { VaultService } from '../vaults/vault-service.js';
 // purged) and read again on their next use; assignments and memberships are
 // read again (in turn with this server's own changes, AccessIndex); custom
 // roles and token signing keys are few and read again whole; the credential
-// pepper's generations are read again (another member renewed them).
+// pepper's generations are read again (another member renewed them); a
+// deleted principal's verified tokens are dropped.
 
 export interface FollowedCaches {
   vaults: Pick<VaultService, 'forgetAll'>;
   vaultKeys: Pick<VaultKeys, 'forget'>;
   index: Pick<AccessIndex, 'refreshAssignments' | 'refreshMemberships' | 'reload'>;
   catalog: Pick<RoleCatalog, 'refresh'>;
-  tokens: Pick<TokenService, 'reloadKeys'>;
+  tokens: Pick<TokenService, 'reloadKeys' | 'forgetPrincipal'>;
   /** Reads the credential pepper's generations again; it handles its own errors (a refused row keeps what is held). */
   pepper: { reload(): Promise<void> };
 }
@@ -38,9 +39,11 @@ interface Pending {
   roles: boolean;
   signingKeys: boolean;
   pepper: boolean;
+  /** Principals deleted from the directory. */
+  principals: Set<string>;
 }
 
-const nothing = (): Pending => ({ all: false, vaults: new Set(), assignments: new Set(), memberships: new Map(), roles: false, signingKeys: false, pepper: false });
+const nothing = (): Pending => ({ all: false, vaults: new Set(), assignments: new Set(), memberships: new Map(), roles: false, signingKeys: false, pepper: false, principals: new Set() });
 
 function note(p: Pending, change: StoreChange): void {
   switch (change.topic) {
@@ -69,6 +72,9 @@ function note(p: Pending, change: StoreChange): void {
     case 'setting':
       if (change.key === CREDENTIAL_PEPPER_SETTING) p.pepper = true;
       return;
+    case 'principal':
+      p.principals.add(change.key);
+      return;
   }
 }
 
@@ -93,6 +99,8 @@ export function followChanges(feed: ChangeFeed, caches: FollowedCaches, stop: (e
   };
 
   function apply(p: Pending): void {
+    // First, and with no read: a deleted principal's tokens verified here stop working now, not at their next look-up.
+    for (const id of p.principals) caches.tokens.forgetPrincipal(id);
     // Dropped before any read below: the vault's next request reads its row (and unwraps its key) again.
     if (p.all || p.vaults.size > 0) caches.vaults.forgetAll();
     for (const id of p.vaults) caches.vaultKeys.forget(id);

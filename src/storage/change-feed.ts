@@ -1,11 +1,12 @@
 // Changes that the servers of a cluster commit to what every server keeps
 // in memory (vault rows, the authorization index, custom roles, token
-// signing keys, the credential pepper's settings row). Only PostgreSQL has
+// signing keys, the credential pepper's settings row; and principals deleted,
+// whose verified tokens every member drops). Only PostgreSQL has
 // them: its triggers announce each change when it commits (see
 // pg-change-feed.ts), to every member, the one that made it included (it
 // applies it again, harmlessly).
 
-export type ChangeTopic = 'vault' | 'assignment' | 'membership' | 'role' | 'signing-key' | 'setting';
+export type ChangeTopic = 'vault' | 'assignment' | 'membership' | 'role' | 'signing-key' | 'setting' | 'principal';
 
 export type StoreChange =
   | { topic: ChangeTopic; key: string }

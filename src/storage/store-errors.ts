@@ -18,3 +18,24 @@ export class StoreParentGoneError extends Error {
     this.name = 'StoreParentGoneError';
   }
 }
+
+/**
+ * PostgreSQL's error codes (by class or in full) and the driver's errors that
+ * say the database cannot serve this request now, though a later one may
+ * succeed: a lock not granted within lock_timeout (55P03), no free pooled
+ * connection in time, too many connections (53300), the server shutting down
+ * or starting (57P01–57P03), or the connection refused or cut (class 08, the
+ * socket's codes, the driver's own "Connection terminated").
+ */
+const UNAVAILABLE_CODES = new Set(['55P03', '53300', '53400', '57P01', '57P02', '57P03', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const UNAVAILABLE_MESSAGES = [/^timeout exceeded when trying to connect/, /^Connection terminated/, /^Client has encountered a connection error/, /^Client was closed and is not queryable/];
+
+/** Whether err (or its cause) says the database is unavailable for now (see UNAVAILABLE_CODES): a request it ends is answered 503. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'))) return true;
+    if (UNAVAILABLE_MESSAGES.some((m) => m.test(e.message))) return true;
+  }
+  return false;
+}

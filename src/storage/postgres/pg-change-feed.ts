@@ -12,7 +12,7 @@ import type { ChangeTopic, StoreChange } from '../change-feed.js';
 
 export const CHANGE_CHANNEL = 'coffer_changes';
 
-const TOPICS = new Set<string>(['vault', 'assignment', 'membership', 'role', 'signing-key', 'setting'] satisfies ChangeTopic[]);
+const TOPICS = new Set<string>(['vault', 'assignment', 'membership', 'role', 'signing-key', 'setting', 'principal'] satisfies ChangeTopic[]);
 
 /** An announcement's change; null for text it does not know (a newer server's topic). */
 export function parseAnnouncement(payload: string): StoreChange | null {
@@ -72,5 +72,20 @@ export const SETTINGS_FEED_MIGRATION = {
       FOR EACH ROW WHEN (NEW.key = 'credentialPepper') EXECUTE PROCEDURE coffer_announce_change('setting', 'key');
     CREATE TRIGGER coffer_settings_changed AFTER UPDATE ON settings
       FOR EACH ROW WHEN (NEW.key = 'credentialPepper' AND OLD.value IS DISTINCT FROM NEW.value) EXECUTE PROCEDURE coffer_announce_change('setting', 'key');
+  `,
+};
+
+/**
+ * Schema version 15: a principal deleted from the directory is announced, so
+ * that every member drops the tokens it verified for it at once (the member
+ * that deleted it does so itself). Without it, another member kept accepting
+ * them until it looked the principal up again, up to 60 s later
+ * (PRINCIPAL_RECHECK_SECONDS).
+ */
+export const PRINCIPALS_FEED_MIGRATION = {
+  version: 15,
+  sql: `
+    CREATE TRIGGER coffer_principals_deleted AFTER DELETE ON principals
+      FOR EACH ROW EXECUTE PROCEDURE coffer_announce_change('principal', 'object_id');
   `,
 };

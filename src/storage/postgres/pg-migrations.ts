@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { SchemaTooNewError, type Migration } from '../sqlite/sqlite-migrations.js';
 import { describeUrl, one, transaction } from './pg-support.js';
-import { CHANGE_FEED_MIGRATION, SETTINGS_FEED_MIGRATION } from './pg-change-feed.js';
+import { CHANGE_FEED_MIGRATION, PRINCIPALS_FEED_MIGRATION, SETTINGS_FEED_MIGRATION } from './pg-change-feed.js';
 import { SEAL_COLUMNS_SQL } from '../store-support.js';
 
 // Versioned schema, the PostgreSQL twin of sqlite-migrations.ts. Pending
@@ -310,6 +310,8 @@ export const PG_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX key_credentials_by_principal ON key_credentials (object_id);
     `,
   },
+  // Principals deleted announced to a cluster's members (PostgreSQL only).
+  PRINCIPALS_FEED_MIGRATION,
 ];
 
 /** Brings the database to the newest known schema; returns that version. */
@@ -317,6 +319,8 @@ export async function migratePostgres(pool: pg.Pool, url: string, migrations: re
   const ordered = [...migrations].sort((a, b) => a.version - b.version);
   const known = ordered.at(-1)?.version ?? 0;
   await transaction(pool, async (c) => {
+    // Another process's migration may take longer than the pool's lock_timeout: this wait (and the migration's own) is meant to last.
+    await c.query('SET LOCAL lock_timeout = 0');
     await c.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
     await c.query('CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at bigint NOT NULL)');
     // Read under the lock: another process may have migrated meanwhile.

@@ -26,6 +26,18 @@ const POOL_SIZE = 10;
 /** Held while a server sets up (Store.setupLock); distinct from STORE_LOCK and the migration lock. */
 const SETUP_LOCK = 0x636f_6666_7375;
 const CHECK_CLIENT = 'SET client_connection_check_interval = 1000';
+/**
+ * How long a request waits for a row, table or advisory lock another session
+ * holds (PostgreSQL's lock_timeout, set on every pooled connection), and for
+ * a free pooled connection: past either it fails, and is answered 503
+ * ServiceUnavailable, instead of waiting for as long as the other session
+ * keeps its transaction open. The waits that must last (the setup and
+ * migration locks) lift it for themselves. A lock_timeout set for coffer's
+ * role or database (ALTER ROLE ... SET lock_timeout) is kept instead.
+ */
+export const LOCK_TIMEOUT_MS = 10_000;
+export const POOL_WAIT_MS = 10_000;
+const LOCK_TIMEOUT = `SET lock_timeout = ${LOCK_TIMEOUT_MS}`;
 
 export interface PostgresStoreOptions extends Omit<LockOptions, 'cluster'> {
   /** Share the database with other servers opened with `cluster` (Store.changes). */
@@ -54,7 +66,13 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     connectionString: url,
     types: PG_TYPES,
     max: POOL_SIZE,
-    onConnect: (client) => client.query(CHECK_CLIENT).then(() => undefined, () => undefined),
+    connectionTimeoutMillis: POOL_WAIT_MS,
+    onConnect: async (client) => {
+      await client.query(CHECK_CLIENT).catch(() => undefined);
+      // A lock_timeout the operator set for the role or database (ALTER ROLE ... SET lock_timeout) stays.
+      const set = await client.query<{ t: string }>("SELECT current_setting('lock_timeout') AS t");
+      if (set.rows[0]?.t === '0') await client.query(LOCK_TIMEOUT);
+    },
   });
   // A broken connection emits 'error', which would end the process unhandled. The pool drops a
   // broken idle connection and opens another on the next query.
@@ -79,7 +97,11 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       // process unhandled (the setup's own queries fail, and the start with them).
       c.on('error', () => undefined);
       try {
+        // Another member's setup may take longer than lock_timeout: this wait is meant to last.
+        const was = (await c.query<{ t: string }>("SELECT current_setting('lock_timeout') AS t")).rows[0]?.t ?? '0';
+        await c.query('SET lock_timeout = 0');
         await c.query('SELECT pg_advisory_lock($1)', [SETUP_LOCK]);
+        await c.query("SELECT set_config('lock_timeout', $1, false)", [was]);
       } catch (err) {
         c.release(err as Error);
         throw err;

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { StoreConflictError, type AuditRecord, type SecretVersionRow } from '../store-types.js';
+import { isDatabaseUnavailable, StoreConflictError, type AuditRecord, type SecretVersionRow } from '../store-types.js';
 import { appendAuditIn, lockChain, recordRefused } from './pg-audit-store.js';
 import { createChainKeyHolder, type ChainKeyHolder } from '../chain-key-holder.js';
 import { asConflict, nameKey, rows, toJson, transaction, type PreparedSql } from './pg-support.js';
@@ -160,6 +160,9 @@ export function createPgWriter(pool: pg.Pool): PgWriter {
       });
       await appendAuditIn(c, records, auditKeys, true);
     } catch (err) {
+      // The database unavailable (a lock not granted in time, the connection lost) fails every write alike:
+      // redone one by one, each would wait as long again.
+      if (isDatabaseUnavailable(err)) throw err;
       throw new BatchFailed((err as Error).message);
     }
     for (const job of batch) if (!isVersion(job)) outcomes.set(job, STORED);
