@@ -52,4 +52,30 @@ describe('audit records shown to an app-only caller', () => {
     const whole = JSON.stringify((await api(server, 'GET', '/coffer/audit?maxresults=1000')).body);
     assert.deepEqual(names.filter((n) => n !== 'Audited Person' && !whole.includes(n)), [], 'the administrator sees every name');
   });
+
+  it("a Reader signed in as itself (app-only) reads no record of a directory request, whose ids name users and principals; a user Reader and the administrator do", async () => {
+    const since = ((await api(server, 'GET', '/coffer/audit/verify')).body as { head: number }).head;
+    await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'named-in-uri@coffer.local', passwordProfile: { password: 'a long enough password' } });
+    assert.equal((await api(server, 'GET', '/v1.0/users/named-in-uri@coffer.local')).status, 200);
+    await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'log-reader@coffer.local', passwordProfile: { password: 'a log reading password' } });
+    const asUser = await userToken(server, 'log-reader@coffer.local', 'a log reading password');
+    const app = await newServicePrincipal(server, 'log-reader-app');
+    const subscription = `/subscriptions/${server.bootstrap.subscriptionId}`;
+    for (const who of [app.id, (await api(server, 'GET', '/v1.0/users/log-reader@coffer.local')).body!.id as string]) {
+      assert.equal((await assignRole(server, subscription, ROLE_IDS.Reader, who)).status, 201);
+    }
+    const asApp = (await credential(server, app.appId, app.secret).getToken(`${server.url}/.default`)).token;
+    const directoryRecords = async (token?: string) => {
+      const r = await api(server, 'GET', `/coffer/audit?maxresults=1000&$skiptoken=${since}`, undefined, token);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const value = r.body!.value as Array<{ resourceId: string }>;
+      return { all: value.length, directory: value.filter((x) => x.resourceId.startsWith('/V1.0/')).map((x) => x.resourceId) };
+    };
+    const admin = await directoryRecords();
+    assert.ok(admin.directory.includes('/V1.0/USERS/NAMED-IN-URI@COFFER.LOCAL'), 'the administrator reads them');
+    assert.ok((await directoryRecords(asUser)).directory.includes('/V1.0/USERS/NAMED-IN-URI@COFFER.LOCAL'), 'a user Reader reads them');
+    const appView = await directoryRecords(asApp);
+    assert.deepEqual(appView.directory, [], 'an app-only Reader reads none');
+    assert.ok(appView.all > 0, 'and still reads the others');
+  });
 });

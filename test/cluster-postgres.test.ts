@@ -370,37 +370,3 @@ describe('a cluster: several servers on one PostgreSQL database', () => {
     await assert.rejects(startTestServer({ args: ['--database-url', url, '--cluster'], env: { COFFER_SECRET_CACHE_MB: '8' } }), /latest-version cache/);
   });
 });
-
-describe('a cluster started all at once on an empty database', () => {
-  let db: TestDatabase;
-  let lb: TcpBalancer;
-  const members: TestServer[] = [];
-  before(async () => {
-    db = await startPostgres();
-    lb = await startBalancer();
-  });
-  after(async () => {
-    for (const m of members) await m.stop();
-    await lb?.close();
-    await db?.stop();
-  });
-
-  it('makes one deployment: one administrator, one signing key, whichever member sets up first', async () => {
-    const url = await freshPostgresDatabase(db);
-    // Not --dev: the ids and the administrator are made at random, so two setups would differ.
-    const args = ['--database-url', url, '--cluster', '--public-port', String(lb.port)];
-    members.push(...(await Promise.all([1, 2, 3].map(() => startTestServer({ dev: false, args, env: { COFFER_MASTER_KEY: MASTER_KEY } })))));
-    const [first] = members as [TestServer];
-    assert.deepEqual(new Set(members.map((m) => JSON.stringify([m.bootstrap.tenantId, m.bootstrap.subscriptionId, m.bootstrap.objectId, m.bootstrap.clientId]))).size, 1);
-    const keys = (await (await fetch(`${first.url}/${first.bootstrap.tenantId}/discovery/v2.0/keys`)).json()) as { keys: unknown[] };
-    assert.equal(keys.keys.length, 1);
-    // Each member's bootstrap secret is the one administrator's, and the administrator may write the
-    // directory through any member.
-    await lb.route(members[2]!.port);
-    for (const m of members) {
-      const pub = { ...m, url: `https://localhost:${lb.port}` };
-      const made = await api(pub, 'POST', '/v1.0/servicePrincipals', { displayName: `made-with-${m.port}` });
-      assert.equal(made.status, 201, JSON.stringify(made.body));
-    }
-  });
-});
