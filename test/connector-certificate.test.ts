@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,8 +7,9 @@ import { cliHome, coffer } from './support/cli.js';
 import { databaseCa, startPostgres, type TestDatabase } from './support/databases.js';
 import { connectorConfigSchema } from '../src/connector/connector-config.js';
 import { createVaultReader } from '../src/connector/vault-reader.js';
-import { BIN, freePort, startTestServer, type TestServer } from './support/server-fixture.js';
+import { freePort, startTestServer, type TestServer } from './support/server-fixture.js';
 import { makeCertificate } from './support/test-certificates.js';
+import { runConnector, type RunningConnector } from './support/connector-kit.js';
 
 // The connector signed in with a certificate (clientCertificatePath:
 // @azure/identity's ClientCertificateCredential) instead of a client secret,
@@ -18,8 +18,7 @@ import { makeCertificate } from './support/test-certificates.js';
 describe('connector with a certificate credential', () => {
   let server: TestServer;
   let postgres: TestDatabase;
-  let connector: ChildProcess | null = null;
-  let log = '';
+  let connector: RunningConnector | null = null;
   let home: string;
   let certConfig: object;
   const cli = async (...args: string[]) => {
@@ -42,10 +41,9 @@ describe('connector with a certificate credential', () => {
     await cli('role', 'assignment', 'create', '--role', 'Key Vault Secrets User', '--assignee', sp.appId, '--scope', `${vault.id}/secrets/pg-user`, '-o', 'none');
     const statusPort = await freePort();
     certConfig = { authority: server.url, tenantId: server.bootstrap.tenantId, clientId: sp.appId, clientCertificatePath: sp.fileWithCertAndPrivateKey, caFile: server.bootstrap.caCertFile, integrations: [{ name: 'pg', type: 'postgresql', host: '127.0.0.1', port: postgres.port, database: 'app', secret: { vault: 'cert-vault', name: 'pg-user' } }] };
-    const configFile = join(mkdtempSync(join(tmpdir(), 'coffer-connector-')), 'connector.json');
-    writeFileSync(
-      configFile,
-      JSON.stringify({
+    // No client secret in the environment: the certificate is the connector's only credential.
+    connector = runConnector(
+      {
         authority: server.url,
         tenantId: server.bootstrap.tenantId,
         clientId: sp.appId,
@@ -54,18 +52,13 @@ describe('connector with a certificate credential', () => {
         refreshSeconds: 0.5,
         statusPort,
         integrations: [{ name: 'pg', type: 'postgresql', host: '127.0.0.1', port: postgres.port, database: 'app', secret: { vault: 'cert-vault', name: 'pg-user' }, tls: { caFile: dbCa.caFile } }],
-      }),
+      },
+      null,
     );
-    // No client secret in the environment: the certificate is the connector's only credential.
-    const env = { ...process.env };
-    delete env.COFFER_CONNECTOR_CLIENT_SECRET;
-    connector = spawn(process.execPath, [BIN, 'connector', 'run', '--config', configFile], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    connector.stdout!.on('data', (d: Buffer) => (log += d));
-    connector.stderr!.on('data', (d: Buffer) => (log += d));
     (globalThis as { statusPort?: number }).statusPort = statusPort;
   });
   after(async () => {
-    connector?.kill('SIGTERM');
+    connector?.stop();
     await Promise.all([server?.stop(), postgres?.stop()]);
   });
 
@@ -84,10 +77,10 @@ describe('connector with a certificate credential', () => {
       } catch {
         // not listening yet
       }
-      if (Date.now() > deadline) assert.fail(`not connected: ${JSON.stringify(last)}\n${log}`);
+      if (Date.now() > deadline) assert.fail(`not connected: ${JSON.stringify(last)}\n${connector?.log()}`);
       await new Promise((r) => setTimeout(r, 250));
     }
-    assert.doesNotMatch(log, /cert-Pa55word|PRIVATE KEY/);
+    assert.doesNotMatch(connector!.log(), /cert-Pa55word|PRIVATE KEY/);
   });
 
   it('config validation: a file without the private key, or both a certificate and clientSecretEnv, is refused at start', () => {

@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cliHome, coffer } from './support/cli.js';
 import { databaseCa, startPostgres, type TestDatabase } from './support/databases.js';
-import { BIN, freePort, startTestServer, type TestServer } from './support/server-fixture.js';
+import { runConnector, type RunningConnector } from './support/connector-kit.js';
+import { freePort, startTestServer, type TestServer } from './support/server-fixture.js';
 
 // A database connection dropped at a bad time, under a running connector,
 // against a real coffer and a real PostgreSQL: in a rotation done in the
@@ -25,8 +23,7 @@ describe('connector: a database connection dropped at a bad time', () => {
   let server: TestServer;
   let postgres: TestDatabase;
   let home: string;
-  let connector: ChildProcess;
-  let log = '';
+  let connector: RunningConnector;
   let statusPort: number;
 
   const cli = async (...args: string[]) => {
@@ -42,7 +39,7 @@ describe('connector: a database connection dropped at a bad time', () => {
     for (;;) {
       const i = await integration().catch(() => null);
       if (i && pred(i)) return i;
-      if (Date.now() > deadline) throw new Error(`${what} did not happen; last state ${JSON.stringify(i)}\n${log}`);
+      if (Date.now() > deadline) throw new Error(`${what} did not happen; last state ${JSON.stringify(i)}\n${connector.log()}`);
       await new Promise((r) => setTimeout(r, 200));
     }
   }
@@ -61,10 +58,8 @@ describe('connector: a database connection dropped at a bad time', () => {
     await postgres.admin('CREATE DATABASE app OWNER apono');
     await setPassword('rotation-one');
     statusPort = await freePort();
-    const configFile = join(mkdtempSync(join(tmpdir(), 'coffer-connector-')), 'connector.json');
-    writeFileSync(
-      configFile,
-      JSON.stringify({
+    connector = runConnector(
+      {
         authority: server.url,
         tenantId: server.bootstrap.tenantId,
         clientId: sp.appId,
@@ -72,15 +67,13 @@ describe('connector: a database connection dropped at a bad time', () => {
         refreshSeconds: 0.5,
         statusPort,
         integrations: [{ name: 'pg', type: 'postgresql', host: '127.0.0.1', port: postgres.port, database: 'app', secret: { vault: 'rot-vault', name: 'pg-user' }, tls: { caFile: dbCa.caFile } }],
-      }),
+      },
+      sp.password,
     );
-    connector = spawn(process.execPath, [BIN, 'connector', 'run', '--config', configFile], { env: { ...process.env, COFFER_CONNECTOR_CLIENT_SECRET: sp.password }, stdio: ['ignore', 'pipe', 'pipe'] });
-    connector.stdout!.on('data', (d: Buffer) => (log += d));
-    connector.stderr!.on('data', (d: Buffer) => (log += d));
   });
 
   after(async () => {
-    connector?.kill('SIGTERM');
+    connector?.stop();
     await Promise.all([server?.stop(), postgres?.stop()]);
   });
 
@@ -105,7 +98,7 @@ describe('connector: a database connection dropped at a bad time', () => {
     const back = await until((i) => i.connectedAt !== good.connectedAt && i.secretVersion !== null, 'a new connection');
     assert.equal(back.secretVersion, good.secretVersion);
     assert.match(back.lastError!, new RegExp(`^the latest secret version is unusable, reconnected with version ${good.secretVersion}: secret 'pg-user' in vault 'rot-vault' is not JSON`));
-    assert.ok(!/rotation-one|rotation-two|typo/.test(log), 'no password in the log');
+    assert.ok(!/rotation-one|rotation-two|typo/.test(connector.log()), 'no password in the log');
   });
 
   it('while the vault is unreachable the kept connection is still checked, and one that died is not shown', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createServer as createHttpServer } from 'node:http';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect, createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { api } from './support/access-kit.js';
 import { cliHome, coffer } from './support/cli.js';
 import { databaseCa, startMariaDb, startPostgres, type TestDatabase } from './support/databases.js';
+import { runConnector, type RunningConnector } from './support/connector-kit.js';
 import { createVaultReader, describeVaultError } from '../src/connector/vault-reader.js';
 import { describeDbError } from '../src/connector/db-clients.js';
 import { connectorConfigSchema } from '../src/connector/connector-config.js';
@@ -30,8 +31,8 @@ describe('connector end to end', () => {
   let maria: TestDatabase;
   let postgres: TestDatabase;
   let home: string;
-  let connector: ChildProcess | null = null;
-  let connectorLog = '';
+  let connector: RunningConnector | null = null;
+  const connectorLog = () => connector?.log() ?? '';
   let statusPort: number;
   let sp: { appId: string; password: string };
   let configFile: string;
@@ -55,7 +56,7 @@ describe('connector end to end', () => {
     for (;;) {
       const i = await integration(name);
       if (pred(i)) return i;
-      if (Date.now() > deadline) throw new Error(`${name}: ${what} did not happen; last state ${JSON.stringify(i)}\n${connectorLog}`);
+      if (Date.now() > deadline) throw new Error(`${name}: ${what} did not happen; last state ${JSON.stringify(i)}\n${connectorLog()}`);
       await new Promise((r) => setTimeout(r, 200));
     }
   }
@@ -96,12 +97,9 @@ describe('connector end to end', () => {
     });
     await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
     statusPort = await freePort();
-    const dir = mkdtempSync(join(tmpdir(), 'coffer-connector-'));
-    configFile = join(dir, 'connector.json');
     db = (name: string, type: string, port: number, secret: string) => ({ name, type, host: '127.0.0.1', port, database: 'app', secret: { vault: 'conn-vault', name: secret }, tls: { caFile: dbCa.caFile } });
-    writeFileSync(
-      configFile,
-      JSON.stringify({
+    connector = runConnector(
+      {
         authority: server.url,
         tenantId: server.bootstrap.tenantId,
         clientId: sp.appId,
@@ -118,11 +116,10 @@ describe('connector end to end', () => {
           db('hung-db', 'postgresql', (relay.address() as { port: number }).port, 'apono-pg-user'),
           db('disabled', 'postgresql', postgres.port, 'disabled-secret'),
         ],
-      }),
+      },
+      sp.password,
     );
-    connector = spawn(process.execPath, [BIN, 'connector', 'run', '--config', configFile], { env: { ...process.env, COFFER_CONNECTOR_CLIENT_SECRET: sp.password }, stdio: ['ignore', 'pipe', 'pipe'] });
-    connector.stdout!.on('data', (d: Buffer) => (connectorLog += d));
-    connector.stderr!.on('data', (d: Buffer) => (connectorLog += d));
+    configFile = connector.configFile;
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
       try {
@@ -135,7 +132,7 @@ describe('connector end to end', () => {
   });
 
   after(async () => {
-    connector?.kill('SIGTERM');
+    connector?.stop();
     for (const socket of relayed) socket.destroy();
     relay?.close();
     await Promise.all([server?.stop(), maria?.stop(), postgres?.stop()]);
@@ -285,8 +282,8 @@ describe('connector end to end', () => {
     const good = await setCredentials('apono-pg-user', passwords[1]!);
     assert.equal((await until('postgresql', (x) => x.state === 'connected' && x.secretVersion === good, 'the good version')).state, 'connected');
     // The log says the error ended, not only that it began (its line may reach this process after the status did).
-    for (let i = 0; i < 50 && !/working again after: bad-value/.test(connectorLog); i++) await new Promise((r) => setTimeout(r, 100));
-    assert.match(connectorLog, /working again after: bad-value/);
+    for (let i = 0; i < 50 && !/working again after: bad-value/.test(connectorLog()); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.match(connectorLog(), /working again after: bad-value/);
   });
 
   it('when the database refuses the credentials it holds, it re-reads the secret and reconnects', async () => {
@@ -304,9 +301,9 @@ describe('connector end to end', () => {
   });
 
   it("the connector's files, logs and status never contain a password", async () => {
-    const everything = [readFileSync(configFile, 'utf8'), connectorLog, JSON.stringify(await status())].join('\n');
+    const everything = [readFileSync(configFile, 'utf8'), connectorLog(), JSON.stringify(await status())].join('\n');
     for (const p of passwords) assert.ok(!everything.includes(p), `found a password in the connector's output`);
-    assert.ok(connectorLog.includes('connected'), 'the log is not empty');
+    assert.ok(connectorLog().includes('connected'), 'the log is not empty');
   });
 });
 
