@@ -47,7 +47,7 @@ function recorder(failing = false) {
       reload: () => run('reload'),
     },
     catalog: { refresh: () => run('roles') },
-    tokens: { reloadKeys: () => run('keys'), forgetPrincipal: (id) => void calls.push(`forgetPrincipal ${id}`) },
+    tokens: { reloadKeys: () => run('keys'), forgetPrincipal: (id) => void calls.push(`forgetPrincipal ${id}`), forgetAll: () => void calls.push('forgetTokens') },
     // Never rejects: it logs its own errors (start-server.ts).
     pepper: { reload: async () => void calls.push('pepper') },
   };
@@ -71,7 +71,7 @@ test("one turn's announcements are applied together: a bulk change costs a few r
   calls.length = 0;
   hub.emit({ topic: 'all', key: '' });
   await sleep(5);
-  assert.deepEqual(calls, ['forgetAll', 'reload', 'roles', 'keys', 'pepper']);
+  assert.deepEqual(calls, ['forgetAll', 'forgetTokens', 'reload', 'roles', 'keys', 'pepper'], 'changes missed: every verified token is dropped too (a principal deletion may be among them)');
   calls.length = 0;
   hub.emit({ topic: 'setting', key: 'credentialPepper' });
   hub.emit({ topic: 'setting', key: 'credentialPepper' });

@@ -44,6 +44,8 @@ export interface TokenService {
   jwks(): { keys: JWK[] };
   /** Drops the verified tokens of a principal deleted from the directory (the others' go within PRINCIPAL_RECHECK_SECONDS). */
   forgetPrincipal(objectId: string): void;
+  /** Drops every verified token: changes were missed, and principals may be gone (each token is verified again). */
+  forgetAll(): void;
   /** Reads the signing keys again: another cluster member added or retired one. */
   reloadKeys(): Promise<void>;
   /** Signs with a new key from now on and retires every other (`coffer admin rotate-signing-key`). */
@@ -262,6 +264,10 @@ export async function createTokenService(deps: {
       removals += 1;
       const id = objectId.toLowerCase();
       for (const [token, entry] of cache) if (entry.caller.objectId.toLowerCase() === id) cache.delete(token);
+    },
+    forgetAll() {
+      removals += 1;
+      cache.clear();
     },
     jwks: () => ({ keys: [...byKid.values()].filter((k) => verifies(k, nowSec())).map((k) => k.jwk) }),
     async reloadKeys() {

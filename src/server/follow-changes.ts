@@ -15,14 +15,15 @@ import type { VaultService } from '../vaults/vault-service.js';
 // read again (in turn with this server's own changes, AccessIndex); custom
 // roles and token signing keys are few and read again whole; the credential
 // pepper's generations are read again (another member renewed them); a
-// deleted principal's verified tokens are dropped.
+// deleted principal's verified tokens are dropped (all of them, when changes
+// were missed).
 
 export interface FollowedCaches {
   vaults: Pick<VaultService, 'forgetAll'>;
   vaultKeys: Pick<VaultKeys, 'forget'>;
   index: Pick<AccessIndex, 'refreshAssignments' | 'refreshMemberships' | 'reload'>;
   catalog: Pick<RoleCatalog, 'refresh'>;
-  tokens: Pick<TokenService, 'reloadKeys' | 'forgetPrincipal'>;
+  tokens: Pick<TokenService, 'reloadKeys' | 'forgetPrincipal' | 'forgetAll'>;
   /** Reads the credential pepper's generations again; it handles its own errors (a refused row keeps what is held). */
   pepper: { reload(): Promise<void> };
 }
@@ -105,6 +106,8 @@ export function followChanges(feed: ChangeFeed, caches: FollowedCaches, stop: (e
     if (p.all || p.vaults.size > 0) caches.vaults.forgetAll();
     for (const id of p.vaults) caches.vaultKeys.forget(id);
     if (p.all) {
+      // Principal deletions may be among the missed changes.
+      caches.tokens.forgetAll();
       read(() => Promise.all([caches.index.reload(), caches.catalog.refresh(), caches.tokens.reloadKeys()]));
       void caches.pepper.reload();
       return;
