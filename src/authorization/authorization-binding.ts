@@ -1,6 +1,7 @@
 import type { Keyring } from '../crypto/keyring.js';
 import type { Store } from '../storage/store-types.js';
-import { beginRenewal, finishRenewal, loadAuthorizationKey, markAuthorizationKeyBound, recordAuthorizationKey } from './authorization-key.js';
+import { AUTHORIZATION_KEY_SETTING, beginRenewal, finishRenewal, loadAuthorizationKey, markAuthorizationKeyBound, recordAuthorizationKey, sealOfStoredKey } from './authorization-key.js';
+import { checkStoredDigest, storeDigest } from './authorization-digest.js';
 import type { AuthorizationSeal } from './authorization-seal.js';
 import type { SealHolder } from './sealed-stores.js';
 
@@ -125,14 +126,36 @@ export async function openAuthorizationSeal(
  */
 export async function renewAuthorizationKey(store: Store, keyring: Keyring, holder?: SealHolder): Promise<AuthorizationSeal | null> {
   let next: AuthorizationSeal | null = null;
+  // The authorization digest (authorization-digest.ts) follows: checked under the generation renewed, the store's
+  // guard set aside while every row is sealed again (each would read every row), the rows sealed under the new one.
+  const host = store.authorizationDigest;
+  const guard = host?.guard ?? null;
+  let counted: number | null = null;
   const run = async () => {
+    const current = holder?.current() ?? (await loadCurrentSeal(store, keyring));
+    if (current) counted = await checkStoredDigest(store, current);
+    host?.use(null);
     const renewal = await beginRenewal(store.settings, keyring);
     if (!renewal) return false;
     next = renewal.to;
     await completeRenewal(store, renewal.from, renewal.to);
     return true;
   };
-  // The next seal is known only once stored; the holder's writes wait from before it is made.
-  const renewed = holder ? await holder.renewing(() => next, run) : await run();
-  return renewed ? next : null;
+  try {
+    // The next seal is known only once stored; the holder's writes wait from before it is made.
+    const renewed = holder ? await holder.renewing(() => next, run) : await run();
+    if (renewed && next && counted !== null) {
+      await storeDigest(store, next, counted + 1);
+      guard?.sealed(counted + 1);
+    }
+    return renewed ? next : null;
+  } finally {
+    host?.use(guard);
+  }
+}
+
+/** The stored key's current seal, for a renewal without a running server's holder (null: no key, or a renewal unfinished, which beginRenewal leaves to a start). */
+async function loadCurrentSeal(store: Store, keyring: Keyring): Promise<AuthorizationSeal | null> {
+  const raw = await store.settings.get(AUTHORIZATION_KEY_SETTING);
+  return raw === null || (JSON.parse(raw) as { previous?: unknown }).previous ? null : sealOfStoredKey(raw, keyring);
 }

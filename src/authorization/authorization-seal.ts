@@ -72,6 +72,8 @@ export interface AuthorizationSeal {
   keyCredential(row: KeyCredentialSealed): string;
   /** Whether `mac` (as stored: null for none) is the row's; constant-time. */
   intact(mac: string | null | undefined, expected: string): boolean;
+  /** An HMAC of `label` under the key, for the authorization digest (authorization-digest.ts). */
+  keyed(label: string): Buffer;
   /** The key's fingerprint (not secret: a MAC of a fixed label), kept in the data dir. */
   readonly fingerprint: string;
   readonly generation: number;
@@ -91,6 +93,7 @@ export function createAuthorizationSeal(key: KeyObject, generation = 0): Authori
       if (typeof stored !== 'string' || stored.length !== expected.length) return false;
       return timingSafeEqual(Buffer.from(stored), Buffer.from(expected));
     },
+    keyed: (label) => createHmac('sha256', key).update(`coffer/authorization-digest|${label}`).digest(),
     fingerprint: createHmac('sha256', key).update('coffer/authorization-key/fingerprint').digest('base64url'),
     generation,
   };

@@ -45,6 +45,8 @@ export const configSchema = z
     cluster: flag.default(false),
     /** Seal the authorization data found unsealed at this start, though the data dir shows no earlier start against the database (docs/access-control.md). */
     sealStoredAuthorization: flag.default(false),
+    /** Seal the authorization rows as found at this start, though they are not those coffer last sealed (docs/access-control.md, "Rows put back"). */
+    acceptAuthorizationRows: flag.default(false),
     vaultDnsSuffix: z
       .string()
       .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, 'must be a DNS name such as vault.localhost')
@@ -116,6 +118,7 @@ export const envNames: Record<string, keyof CofferConfig> = {
   COFFER_STANDBY: 'standby',
   COFFER_CLUSTER: 'cluster',
   COFFER_SEAL_STORED_AUTHORIZATION: 'sealStoredAuthorization',
+  COFFER_ACCEPT_AUTHORIZATION_ROWS: 'acceptAuthorizationRows',
   COFFER_VAULT_DNS_SUFFIX: 'vaultDnsSuffix',
   COFFER_PUBLIC_HOST: 'publicHost',
   COFFER_PUBLIC_PORT: 'publicPort',
@@ -152,7 +155,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
     const raw = env[name];
     if (raw === undefined || raw === '') continue;
     if (key === 'previousMasterKeys') out[key] = raw.split(',').map((s) => s.trim()).filter(Boolean);
-    else if (key === 'dev' || key === 'throttle' || key === 'standby' || key === 'cluster' || key === 'sealStoredAuthorization') out[key] = /^(1|true|yes|on)$/i.test(raw);
+    else if (key === 'dev' || key === 'throttle' || key === 'standby' || key === 'cluster' || key === 'sealStoredAuthorization' || key === 'acceptAuthorizationRows') out[key] = /^(1|true|yes|on)$/i.test(raw);
     else out[key] = raw;
   }
   return out;

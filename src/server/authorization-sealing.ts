@@ -6,6 +6,7 @@ import { AUTHORIZATION_KEY_FILE, checkAuthorizationKeyRecord, recordAuthorizatio
 import type { AuthorizationSeal } from '../authorization/authorization-seal.js';
 import { createSealHolder, refusedAdvice, sealKeyCredentials, sealStores, type SealedStores } from '../authorization/sealed-stores.js';
 import { IntegrityError } from '../crypto/envelope.js';
+import { startAuthorizationDigest } from './authorization-digest-start.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { PrincipalStore, Store } from '../storage/store-types.js';
 import { AUDIT_KEY_SETTING } from '../audit/audit-chain.js';
@@ -38,6 +39,8 @@ export async function startSealing(
   opts: {
     dataDir: string;
     sealStored: boolean;
+    /** --accept-authorization-rows (authorization-digest-start.ts). */
+    acceptRows?: boolean;
     /** Whether the data dir served its SQLite database with a coffer from before the audit key only (earlierBuildDataDir). */
     servedByEarlierBuild?: boolean;
   },
@@ -53,6 +56,8 @@ export async function startSealing(
   if (bound) log.warn({ rows: bound }, 'sealed the role assignments, custom roles, group memberships and vaults stored before this build sealed them, trusting them as found');
   if (resealed !== null) log.warn({ rows: resealed }, 'finished the authorization key renewal a stop had cut short');
   const holder = createSealHolder(seal);
+  // Before anything reads the rows to decide (the administrator's check below is a settings row, not in the digest).
+  await startAuthorizationDigest(store, holder, { dataDir: opts.dataDir, trusted, accept: opts.acceptRows === true }, log);
   const onRefused = (r: Parameters<Parameters<typeof sealStores>[2]>[0]) => log.error({ kind: r.kind, id: r.id }, refusedAdvice(r));
   const sealing: Sealing = {
     stores: sealStores(store, holder, onRefused),

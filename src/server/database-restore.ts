@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import type { Keyring } from '../crypto/keyring.js';
 import { checkKeysOpen, keyIdsInUse } from '../crypto/master-key-rotation.js';
 import { AUTHORIZATION_KEY_FILE, AUTHORIZATION_KEY_SETTING } from '../authorization/authorization-key.js';
+import { DIGEST_FILE } from './authorization-digest-start.js';
 import { PEPPER_RECORD_FILE } from '../identity/credential-pepper.js';
 import { CREDENTIAL_PEPPER_SETTING } from '../identity/credential-pepper-row.js';
 import { AUDIT_KEY_SETTING } from '../audit/audit-chain.js';
@@ -24,7 +25,7 @@ export const DATABASE_FILE = 'coffer.db';
 /** SQLite's companions of the database file. */
 const COMPANION_FILES = [`${DATABASE_FILE}-wal`, `${DATABASE_FILE}-shm`];
 /** The data dir's records of the database it ran against (what a start holds the database to). */
-const RECORD_FILES = ['audit-head.json', 'audit-key.json', 'signing-keys-retired.json', PEPPER_RECORD_FILE, AUTHORIZATION_KEY_FILE];
+const RECORD_FILES = ['audit-head.json', 'audit-key.json', 'signing-keys-retired.json', PEPPER_RECORD_FILE, AUTHORIZATION_KEY_FILE, DIGEST_FILE];
 
 export interface RestoreResult {
   restoredFrom: BackupSummary;

@@ -152,7 +152,7 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
   if (unsealable.foreign > 0) log.warn({ vaults: unsealable.foreign }, 'renewed vault data keys made under a master key no longer in use (put back in the database, or made during a rotation)');
   // Rows that grant access carry a seal (authorization-seal.ts); the first start of a build that seals them seals those stored.
   const servedByEarlierBuild = await earlierBuildDataDir(store, { dataDir: config.dataDir, sqlite: !config.databaseUrl });
-  const sealing = await startSealing(store, keyring, { dataDir: config.dataDir, sealStored: config.sealStoredAuthorization, servedByEarlierBuild }, log);
+  const sealing = await startSealing(store, keyring, { dataDir: config.dataDir, sealStored: config.sealStoredAuthorization, acceptRows: config.acceptAuthorizationRows, servedByEarlierBuild }, log);
   const sealed = sealing.stores;
 
   const publicPort = config.publicPort ?? config.port;

@@ -6,6 +6,7 @@
 // identifiers case-insensitively; `name` keeps the caller's original spelling.
 
 import type { ChangeFeed } from './change-feed.js';
+import type { AuthorizationDigestHost } from './authorization-digest-types.js';
 import type { SignInCodeStore } from './sign-in-code-types.js';
 import type { SignInFailureStore } from './sign-in-failure-types.js';
 import type { RefreshTokenStore } from './refresh-token-types.js';
@@ -366,6 +367,11 @@ export interface Store {
    * where one server has the store (SQLite).
    */
   setupLock?(): Promise<() => Promise<void>>;
+  /**
+   * Keeps the authorization digest in the transaction of every write to a table of sealed rows
+   * (authorization/authorization-digest.ts). Absent where it is not built yet (PostgreSQL).
+   */
+  authorizationDigest?: AuthorizationDigestHost;
   close(): Promise<void>;
 }
 

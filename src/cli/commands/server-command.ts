@@ -11,6 +11,7 @@ export function registerServerCommand(program: Command): void {
     .option('--standby', 'with --database-url: wait while another coffer server holds the database and take over when it stops (env COFFER_STANDBY=1)')
     .option('--cluster', 'with --database-url: share the database with other coffer servers started with --cluster, behind one load balancer (env COFFER_CLUSTER=1; docs/postgres.md)')
     .option('--seal-stored-authorization', 'seal the role assignments, custom roles, memberships and vaults found unsealed at this start, trusting them, on a data dir that has not run against the database before (env COFFER_SEAL_STORED_AUTHORIZATION=1; docs/access-control.md)')
+    .option('--accept-authorization-rows', 'seal the role assignments, custom roles, memberships, certificates and vaults as found at this start, after checking them, when they are not those coffer last sealed (rows put back or removed outside coffer; env COFFER_ACCEPT_AUTHORIZATION_ROWS=1; docs/access-control.md)')
     .option('--vault-dns-suffix <suffix>', 'vaults are served at https://{vault}.{suffix}:{port} (env COFFER_VAULT_DNS_SUFFIX; default vault.localhost)')
     .option('--public-host <name>', 'host name of the identity/management endpoint in URLs (env COFFER_PUBLIC_HOST; default localhost)')
     .option('--public-port <n>', 'the port clients reach coffer at, in URLs, when a load balancer listens on another than --port (env COFFER_PUBLIC_PORT; default --port)')

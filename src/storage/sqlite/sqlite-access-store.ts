@@ -2,10 +2,11 @@ import type Database from 'better-sqlite3';
 import type { AuditedWrites } from './sqlite-audit-store.js';
 import type { GroupStore, RoleAssignmentRow, RoleAssignmentStore, RoleDefinitionRow, RoleDefinitionStore } from '../store-types.js';
 import { fromJson, toJson, unique } from './sqlite-support.js';
+import type { Guarded } from './sqlite-authorization-digest.js';
 
 // Group memberships, custom role definitions and role assignments.
 
-interface AssignmentRecord {
+export interface AssignmentRecord {
   id: string;
   scope: string;
   role_definition_id: string;
@@ -19,7 +20,7 @@ interface AssignmentRecord {
   mac: string | null;
 }
 
-interface RoleRecord {
+export interface RoleRecord {
   id: string;
   role_name: string;
   description: string;
@@ -31,7 +32,7 @@ interface RoleRecord {
   mac: string | null;
 }
 
-const toAssignment = (r: AssignmentRecord): RoleAssignmentRow => ({
+export const toAssignment = (r: AssignmentRecord): RoleAssignmentRow => ({
   id: r.id,
   scope: r.scope,
   roleDefinitionId: r.role_definition_id,
@@ -45,7 +46,7 @@ const toAssignment = (r: AssignmentRecord): RoleAssignmentRow => ({
   mac: r.mac,
 });
 
-const toRole = (r: RoleRecord): RoleDefinitionRow => ({
+export const toRole = (r: RoleRecord): RoleDefinitionRow => ({
   id: r.id,
   roleName: r.role_name,
   description: r.description,
@@ -64,7 +65,7 @@ interface MembershipRecord {
 }
 const toMembership = (r: MembershipRecord) => ({ groupId: r.group_id, memberId: r.member_id, mac: r.mac });
 
-export function sqliteGroupStore(db: Database.Database, audited: AuditedWrites): GroupStore {
+export function sqliteGroupStore(db: Database.Database, audited: AuditedWrites, guarded: Guarded): GroupStore {
   const add = db.prepare<[string, string, string | null]>('INSERT OR IGNORE INTO group_members (group_id, member_id, mac) VALUES (?, ?, ?)');
   const remove = db.prepare<[string, string]>('DELETE FROM group_members WHERE group_id = ? AND member_id = ?');
   const members = db.prepare<[string], { member_id: string }>('SELECT member_id FROM group_members WHERE group_id = ? ORDER BY member_id');
@@ -72,16 +73,16 @@ export function sqliteGroupStore(db: Database.Database, audited: AuditedWrites):
   const all = db.prepare<[], MembershipRecord>('SELECT group_id, member_id, mac FROM group_members');
   const seal = db.prepare<[string, string, string, string | null]>('UPDATE group_members SET mac = ? WHERE group_id = ? AND member_id = ? AND mac IS ?');
   return {
-    addMember: async (g, m, audit, mac) => audited.run(audit, () => unique(`member ${m} of group ${g}`, () => add.run(g, m, mac ?? null).changes > 0)),
-    removeMember: async (g, m, audit) => audited.run(audit, () => remove.run(g, m).changes > 0),
+    addMember: async (g, m, audit, mac) => guarded(() => audited.run(audit, () => unique(`member ${m} of group ${g}`, () => add.run(g, m, mac ?? null).changes > 0))),
+    removeMember: async (g, m, audit) => guarded(() => audited.run(audit, () => remove.run(g, m).changes > 0)),
     listMembers: async (g) => members.all(g).map((r) => r.member_id),
     membershipsOf: async (g) => ofGroup.all(g).map(toMembership),
     allMemberships: async () => all.all().map(toMembership),
-    setMac: async (g, m, mac, expected = null) => seal.run(mac, g, m, expected).changes > 0,
+    setMac: async (g, m, mac, expected = null) => guarded(() => seal.run(mac, g, m, expected).changes > 0),
   };
 }
 
-export function sqliteRoleDefinitionStore(db: Database.Database, audited: AuditedWrites): RoleDefinitionStore {
+export function sqliteRoleDefinitionStore(db: Database.Database, audited: AuditedWrites, guarded: Guarded): RoleDefinitionStore {
   const upsert = db.prepare<[Record<string, unknown>]>(
     `INSERT INTO role_definitions (id, role_name, role_name_key, description, permissions, assignable_scopes, created_at, updated_at, created_by, mac)
      VALUES (@id, @roleName, @roleNameKey, @description, @permissions, @assignableScopes, @createdAt, @updatedAt, @createdBy, @mac)
@@ -95,19 +96,19 @@ export function sqliteRoleDefinitionStore(db: Database.Database, audited: Audite
   return {
     upsert: async (r, audit) => {
       const row = { ...r, id: r.id.toLowerCase(), roleNameKey: r.roleName.toLowerCase(), permissions: toJson(r.permissions), assignableScopes: toJson(r.assignableScopes), mac: r.mac ?? null };
-      audited.run(audit, () => void unique(`role ${r.roleName}`, () => upsert.run(row)));
+      guarded(() => audited.run(audit, () => void unique(`role ${r.roleName}`, () => upsert.run(row))));
     },
     get: async (id) => {
       const r = get.get(id.toLowerCase());
       return r ? toRole(r) : null;
     },
     list: async () => list.all().map(toRole),
-    delete: async (id, audit) => audited.run(audit, () => del.run(id.toLowerCase()).changes > 0),
-    setMac: async (id, mac, expected = null) => sealRole.run(mac, id.toLowerCase(), expected).changes > 0,
+    delete: async (id, audit) => guarded(() => audited.run(audit, () => del.run(id.toLowerCase()).changes > 0)),
+    setMac: async (id, mac, expected = null) => guarded(() => sealRole.run(mac, id.toLowerCase(), expected).changes > 0),
   };
 }
 
-export function sqliteRoleAssignmentStore(db: Database.Database, audited: AuditedWrites): RoleAssignmentStore {
+export function sqliteRoleAssignmentStore(db: Database.Database, audited: AuditedWrites, guarded: Guarded): RoleAssignmentStore {
   const insert = db.prepare<[Record<string, unknown>]>(
     `INSERT INTO role_assignments (id, scope, role_definition_id, principal_id, principal_type, description, end_time, created_at, updated_at, created_by, mac)
      VALUES (@id, @scope, @roleDefinitionId, @principalId, @principalType, @description, @endTime, @createdAt, @updatedAt, @createdBy, @mac)`,
@@ -122,22 +123,24 @@ export function sqliteRoleAssignmentStore(db: Database.Database, audited: Audite
   );
   const expired = db.prepare<[number], AssignmentRecord>('DELETE FROM role_assignments WHERE end_time IS NOT NULL AND end_time <= ? RETURNING *');
   const ofPrincipal = db.prepare<[string]>('DELETE FROM role_assignments WHERE principal_id = ?');
+  const anyExpired = db.prepare<[number], { one: number }>('SELECT 1 AS one FROM role_assignments WHERE end_time IS NOT NULL AND end_time <= ? LIMIT 1');
   return {
     insert: async (r, audit) =>
-      audited.run(audit, () => void unique(`role assignment ${r.id}`, () => insert.run({ ...r, id: r.id.toLowerCase(), principalId: r.principalId.toLowerCase(), mac: r.mac ?? null }))),
+      guarded(() => audited.run(audit, () => void unique(`role assignment ${r.id}`, () => insert.run({ ...r, id: r.id.toLowerCase(), principalId: r.principalId.toLowerCase(), mac: r.mac ?? null })))),
     get: async (id) => {
       const r = get.get(id.toLowerCase());
       return r ? toAssignment(r) : null;
     },
     list: async () => list.all().map(toAssignment),
-    delete: async (id, audit) => audited.run(audit, () => del.run(id.toLowerCase()).changes > 0),
+    delete: async (id, audit) => guarded(() => audited.run(audit, () => del.run(id.toLowerCase()).changes > 0)),
     update: async (stored, c, audit) =>
-      audited.run(audit, () => {
+      guarded(() => audited.run(audit, () => {
         const r = update.get({ id: stored.id.toLowerCase(), expected: stored.mac ?? null, description: c.description, endTime: c.endTime, updatedAt: c.updatedAt, mac: c.mac ?? null });
         return r ? toAssignment(r) : null;
-      }),
-    deleteExpired: async (now) => expired.all(now).map(toAssignment),
-    deleteForPrincipal: async (id) => ofPrincipal.run(id.toLowerCase()).changes,
-    setMac: async (id, mac, expected = null) => sealAssignment.run(mac, id.toLowerCase(), expected).changes > 0,
+      })),
+    // The sweep asks every minute or so: the digest's transaction only when there is something to delete.
+    deleteExpired: async (now) => (anyExpired.get(now) ? guarded(() => expired.all(now).map(toAssignment)) : []),
+    deleteForPrincipal: async (id) => guarded(() => ofPrincipal.run(id.toLowerCase()).changes),
+    setMac: async (id, mac, expected = null) => guarded(() => sealAssignment.run(mac, id.toLowerCase(), expected).changes > 0),
   };
 }

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { Guarded } from './sqlite-authorization-digest.js';
 import type { AuditedWrites } from './sqlite-audit-store.js';
 import type {
   AuditRecord,
@@ -41,7 +42,7 @@ interface ClientSecretRecord {
   end_at: number;
 }
 
-interface KeyCredentialRecord {
+export interface KeyCredentialRecord {
   key_id: string;
   object_id: string;
   certificate: Buffer;
@@ -92,7 +93,7 @@ const toClientSecret = (r: ClientSecretRecord): ClientSecretRow => ({
   endAt: r.end_at,
 });
 
-const toKeyCredential = (r: KeyCredentialRecord): KeyCredentialRow => ({
+export const toKeyCredential = (r: KeyCredentialRecord): KeyCredentialRow => ({
   keyId: r.key_id,
   objectId: r.object_id,
   certificate: r.certificate,
@@ -141,7 +142,7 @@ export function sqliteSettingsStore(db: Database.Database): SettingsStore {
   };
 }
 
-export function sqlitePrincipalStore(db: Database.Database, audited: AuditedWrites): PrincipalStore {
+export function sqlitePrincipalStore(db: Database.Database, audited: AuditedWrites, guarded: Guarded): PrincipalStore {
   const insert = db.prepare<[string, string, string, string | null, string | null, string | null, string | null, string | null, string | null, number]>(
     `INSERT INTO principals (object_id, kind, display_name, app_id, app_id_key, upn, upn_key, password_hash, mail_nickname, created_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -209,17 +210,21 @@ export function sqlitePrincipalStore(db: Database.Database, audited: AuditedWrit
       // appIds are GUIDs and UPNs are e-mail-like: both compare case-insensitively in Entra ID.
       const appIdKey = p.appId === null ? null : nameKey(p.appId);
       const upnKey = p.upn === null ? null : nameKey(p.upn);
-      insertWithSecret(audit, () => {
+      // With certificates, in the authorization digest's transaction (sqlite-authorization-digest.ts).
+      const write = () => insertWithSecret(audit, () => {
         unique(`principal ${p.objectId}`, () => insert.run(p.objectId, p.kind, p.displayName, p.appId, appIdKey, p.upn, upnKey, p.passwordHash, p.mailNickname, p.createdAt));
         if (firstSecret) storeSecret(firstSecret);
         if (firstKeys?.length) changeKeys(p.objectId, { add: firstKeys, remove: [] });
       });
+      if (firstKeys?.length) guarded(write);
+      else write();
     },
     get: async (objectId) => one(byId.get(objectId)),
     getByAppId: async (appId) => one(byAppId.get(nameKey(appId))),
     getByUpn: async (upn) => one(byUpn.get(nameKey(upn))),
     list: async (kind) => (kind === undefined ? all.all() : ofKind.all(kind)).map(toPrincipal),
-    delete: async (objectId, audit) => audited.run(audit, () => remove.immediate(objectId)),
+    // Its memberships and certificates go with it.
+    delete: async (objectId, audit) => guarded(() => audited.run(audit, () => remove.immediate(objectId))),
     async addClientSecret(s, audit) {
       audited.run(audit, () => storeSecret(s));
     },
@@ -228,10 +233,9 @@ export function sqlitePrincipalStore(db: Database.Database, audited: AuditedWrit
     listKeyCredentials: async (objectId) => listKeys.all(objectId).map(toKeyCredential),
     allKeyCredentials: async () => allKeys.all().map(toKeyCredential),
     async changeKeyCredentials(objectId, change, audit) {
-      if (audit) audited.run(audit, () => changeKeys(objectId, change));
-      else changeKeysAlone.immediate(objectId, change);
+      guarded(() => (audit ? audited.run(audit, () => changeKeys(objectId, change)) : changeKeysAlone.immediate(objectId, change)));
     },
-    setKeyCredentialMac: async (keyId, mac, was) => setKeyMac.run({ keyId, mac, was }).changes > 0,
+    setKeyCredentialMac: async (keyId, mac, was) => guarded(() => setKeyMac.run({ keyId, mac, was }).changes > 0),
     replaceCredentialHash: async (objectId, keyId, from, to) =>
       (keyId === null ? rehashPassword.run(to, objectId, from) : rehashSecret.run(to, objectId, keyId, from)).changes > 0,
     setPassword: async (objectId, from, to, audit) => audited.run(audit, () => setPassword.immediate(objectId, from, to)),

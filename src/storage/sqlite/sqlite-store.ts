@@ -12,6 +12,7 @@ import { SECRET_WRITE_SQL, sqliteSecretStore } from './sqlite-secret-store.js';
 import { sqliteSignInCodeStore } from './sqlite-sign-in-code-store.js';
 import { sqliteSignInFailureStore } from './sqlite-sign-in-failure-store.js';
 import { sqliteResourceGroupStore, sqliteVaultStore } from './sqlite-vault-store.js';
+import { sqliteAuthorizationDigest } from './sqlite-authorization-digest.js';
 
 // The embedded store: one SQLite file in WAL mode. synchronous=FULL syncs the
 // WAL on every commit, so a write acknowledged to a client survives SIGKILL
@@ -59,21 +60,24 @@ export function openSqliteStore(opts: { file: string; walLimitBytes?: number }):
   const reads = openReadSnapshot(opts.file, BUSY_TIMEOUT_MS);
   const auditKeys = createChainKeyHolder();
   const audited = sqliteAuditedWrites(db, auditKeys);
+  const digest = sqliteAuthorizationDigest(db);
+  const { guarded } = digest;
   return {
     kind: 'sqlite',
     settings: sqliteSettingsStore(db),
-    principals: sqlitePrincipalStore(db, audited),
+    principals: sqlitePrincipalStore(db, audited, guarded),
     signingKeys: sqliteSigningKeyStore(db),
     refreshTokens: sqliteRefreshTokenStore(db),
     signInCodes: sqliteSignInCodeStore(db),
     signInFailures: sqliteSignInFailureStore(db),
     resourceGroups: sqliteResourceGroupStore(db, audited),
-    vaults: sqliteVaultStore(db, reads.afterChange, audited),
+    vaults: sqliteVaultStore(db, reads.afterChange, audited, guarded),
     secrets: sqliteSecretStore(db, writer, reads, audited),
-    groups: sqliteGroupStore(db, audited),
+    groups: sqliteGroupStore(db, audited, guarded),
     audit: sqliteAuditStore(db, writer, auditKeys),
-    roleDefinitions: sqliteRoleDefinitionStore(db, audited),
-    roleAssignments: sqliteRoleAssignmentStore(db, audited),
+    roleDefinitions: sqliteRoleDefinitionStore(db, audited, guarded),
+    roleAssignments: sqliteRoleAssignmentStore(db, audited, guarded),
+    authorizationDigest: digest.host,
     async close() {
       await writer.close();
       reads.close();

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { Guarded } from './sqlite-authorization-digest.js';
 import type { AuditedWrites } from './sqlite-audit-store.js';
 import type { ResourceGroupRow, ResourceGroupStore, VaultRow, VaultStore, WrappedDataKey } from '../store-types.js';
 import { fromJson, nameKey, toJson, unique } from './sqlite-support.js';
@@ -14,7 +15,7 @@ interface GroupRecord {
   tags: string;
 }
 
-interface VaultRecord {
+export interface VaultRecord {
   id: string;
   name: string;
   subscription_id: string;
@@ -52,7 +53,7 @@ const toGroup = (r: GroupRecord): ResourceGroupRow => ({
   tags: fromJson<Record<string, string>>(r.tags),
 });
 
-const toVault = (r: VaultRecord): VaultRow => ({
+export const toVault = (r: VaultRecord): VaultRow => ({
   id: r.id,
   name: r.name,
   subscriptionId: r.subscription_id,
@@ -109,7 +110,7 @@ export function sqliteResourceGroupStore(db: Database.Database, audited: Audited
 }
 
 /** A purge deletes the vault's secrets too: it runs through `changesSecrets` (ReadSnapshot.afterChange). */
-export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(change: () => T) => T, audited: AuditedWrites): VaultStore {
+export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(change: () => T) => T, audited: AuditedWrites, guarded: Guarded): VaultStore {
   // Only into a group that exists when the row goes in (see ResourceGroupStore.delete).
   const insert = db.prepare<[Record<string, unknown>]>(
     `INSERT INTO vaults (id, name_key, name, subscription_id, resource_group, resource_group_key, location, tags, properties,
@@ -184,7 +185,7 @@ export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(chan
 
   return {
     insert: async (v, audit) =>
-      audited.run(audit, () =>
+      guarded(() => audited.run(audit, () =>
         unique(`vault ${v.name}`, () =>
           insert.run({
             ...v,
@@ -195,7 +196,7 @@ export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(chan
             mac: v.mac ?? null,
           }),
         ).changes === 1,
-      ),
+      )),
     async getByName(name) {
       const r = byName.get(nameKey(name));
       return r ? toVault(r) : null;
@@ -207,8 +208,9 @@ export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(chan
     list: async (filter) =>
       live.all({ subscriptionId: filter.subscriptionId ?? null, groupKey: filter.resourceGroup === undefined ? null : nameKey(filter.resourceGroup) }).map(toVault),
     listDeleted: async (subscriptionId) => deleted.all(subscriptionId).map(toVault),
+    // Only a change of its properties changes its seal: the digest's transaction then only.
     update: async (id, patch, audit, unless) =>
-      audited.run(audit, () =>
+      (patch.mac === undefined ? (w: () => boolean) => w() : guarded)(() => audited.run(audit, () =>
         update.run({
           id,
           tags: patch.tags === undefined ? null : toJson(patch.tags),
@@ -220,11 +222,12 @@ export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(chan
           wasTags: unless ? toJson(unless.tags) : null,
           wasProperties: unless ? toJson(unless.properties) : null,
         }).changes > 0,
-      ),
+      )),
     markDeleted: async (id, deletedAt, scheduledPurgeAt, audit) => audited.run(audit, () => markDeleted.run(deletedAt, scheduledPurgeAt, id).changes > 0),
     recover: async (id, at, audit) => audited.run(audit, () => recoverInGroup.immediate(id, at)),
-    purge: async (id, onlyDeleted = false, audit) => changesSecrets(() => audited.run(audit, () => purge.immediate(id, onlyDeleted))),
-    purgeExpired: async (now) => changesSecrets(() => purgeExpired.immediate(now)),
+    purge: async (id, onlyDeleted = false, audit) => changesSecrets(() => guarded(() => audited.run(audit, () => purge.immediate(id, onlyDeleted)))),
+    // The sweep asks every minute or so: the digest's transaction only when there is something to purge.
+    purgeExpired: async (now) => (expiredIds.get(now) ? changesSecrets(() => guarded(() => purgeExpired.immediate(now))) : []),
     async rewrapKey(k) {
       // Only the generation named: a key renewed meanwhile is not overwritten with its predecessor.
       if (rewrapCurrent.run(k.dekWrapped, k.masterKeyId, k.id, k.generation).changes === 0) rewrapEarlier.run(k.dekWrapped, k.masterKeyId, k.id, k.generation);
@@ -235,6 +238,6 @@ export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(chan
       const r = earlier.get(id, generation);
       return r ? toKey(r) : null;
     },
-    setMac: async (id, mac, expected = null) => seal.run(mac, id, expected).changes > 0,
+    setMac: async (id, mac, expected = null) => guarded(() => seal.run(mac, id, expected).changes > 0),
   };
 }

@@ -1,0 +1,158 @@
+import { timingSafeEqual } from 'node:crypto';
+import { IntegrityError } from '../crypto/envelope.js';
+import type { AuthorizationRows, DigestGuard } from '../storage/authorization-digest-types.js';
+import type { Store } from '../storage/store-types.js';
+import { canonicalJson, type AuthorizationSeal } from './authorization-seal.js';
+
+// A seal proves that coffer wrote a row, not that the row is still meant: a
+// database writer who kept a copy of a role assignment before it was
+// deleted could put it back, and it would match its seal. So coffer also
+// seals which rows there are. Per kind, the digest is the XOR, over the
+// rows whose seal matches, of an HMAC of the seal under the authorization
+// key (keyed, so that no one without the key can pick rows whose XOR
+// cancels another's). The record (settings row `authorizationDigest`) holds
+// the digests, a counter n of the writes that sealed it, and an HMAC over
+// both. Every coffer write to a sealed table checks the record against the
+// rows in its transaction, then seals the rows it leaves (the store does it:
+// sqlite-authorization-digest.ts), so a row put back outside coffer is never
+// taken into the record; a start checks it too (authorization-digest-start.ts).
+// Rows whose seal does not match are not counted: they grant nothing anyway.
+
+export const DIGEST_SETTING = 'authorizationDigest';
+
+export const DIGEST_KINDS = ['role assignments', 'custom roles', 'group memberships', 'key credentials', 'vaults'] as const;
+export type DigestKind = (typeof DIGEST_KINDS)[number];
+export type Digests = Record<DigestKind, string>;
+
+interface StoredRecord {
+  generation: number;
+  n: number;
+  digests: Digests;
+  mac: string;
+}
+
+/** The seal of every row that matches it, by kind. */
+function sealsOf(seal: AuthorizationSeal, rows: AuthorizationRows): Record<DigestKind, string[]> {
+  const kept = <R extends { mac?: string | null }>(list: R[], expected: (r: R) => string) =>
+    list.flatMap((r) => (typeof r.mac === 'string' && seal.intact(r.mac, expected(r)) ? [r.mac] : []));
+  return {
+    'role assignments': kept(rows.assignments, (r) => seal.assignment(r)),
+    'custom roles': kept(rows.definitions, (r) => seal.definition(r)),
+    'group memberships': kept(rows.memberships, (r) => seal.membership(r.groupId, r.memberId)),
+    'key credentials': kept(rows.keyCredentials, (r) => seal.keyCredential(r)),
+    vaults: kept(rows.vaults, (r) => seal.vault(r)),
+  };
+}
+
+export function digestsOf(seal: AuthorizationSeal, rows: AuthorizationRows): Digests {
+  const seals = sealsOf(seal, rows);
+  const out = {} as Digests;
+  for (const kind of DIGEST_KINDS) {
+    const d = Buffer.alloc(32);
+    for (const mac of seals[kind]) {
+      const h = seal.keyed(`row|${kind}|${mac}`);
+      for (let i = 0; i < 32; i++) d[i]! ^= h[i]!;
+    }
+    out[kind] = d.toString('hex');
+  }
+  return out;
+}
+
+const recordMac = (seal: AuthorizationSeal, n: number, digests: Digests) => seal.keyed(`record|${canonicalJson({ generation: seal.generation, n, digests })}`).toString('base64url');
+
+export function makeRecord(seal: AuthorizationSeal, digests: Digests, n: number): string {
+  return JSON.stringify({ generation: seal.generation, n, digests, mac: recordMac(seal, n, digests) } satisfies StoredRecord);
+}
+
+/** The record's counter and digests, once its MAC is checked under `seal`; throws an IntegrityError otherwise. */
+export function openRecord(seal: AuthorizationSeal, raw: string): { n: number; digests: Digests } {
+  let r: StoredRecord;
+  try {
+    r = JSON.parse(raw) as StoredRecord;
+  } catch {
+    throw new AuthorizationDigestError([], 'its record (settings row authorizationDigest) is not JSON');
+  }
+  const digests = {} as Digests;
+  for (const kind of DIGEST_KINDS) digests[kind] = String(r.digests?.[kind]);
+  const expected = Buffer.from(recordMac(seal, Number(r.n), digests));
+  const ok = Number.isSafeInteger(r.n) && r.generation === seal.generation && typeof r.mac === 'string' && r.mac.length === expected.length && timingSafeEqual(Buffer.from(r.mac), expected);
+  if (!ok) throw new AuthorizationDigestError([], 'its record (settings row authorizationDigest) does not match its MAC: it was changed outside coffer, or is of another authorization key');
+  return { n: r.n, digests };
+}
+
+/** The kinds whose rows differ from the record's digests. */
+export const changedKinds = (a: Digests, b: Digests): DigestKind[] => DIGEST_KINDS.filter((k) => a[k] !== b[k]);
+
+export const REPLAY_ADVICE =
+  'Put the database back from a backup; or, once the rows are checked against the audit trail, start once with --accept-authorization-rows ' +
+  '(COFFER_ACCEPT_AUTHORIZATION_ROWS=1), which seals them as they are.';
+
+/** The stored authorization rows are not those coffer last sealed (or the record of them was changed). */
+export class AuthorizationDigestError extends IntegrityError {
+  constructor(
+    readonly kinds: readonly string[],
+    detail?: string,
+  ) {
+    super(
+      detail
+        ? `the authorization digest: ${detail}. ${REPLAY_ADVICE}`
+        : `${kinds.join(', ')} in the database are not those coffer last sealed: rows were added, put back or removed outside coffer since its last write (a row put back matches its seal, and would grant again). ${REPLAY_ADVICE}`,
+    );
+    this.name = 'AuthorizationDigestError';
+  }
+}
+
+/** Checks the record against the rows, and seals them after a write (the store calls it in the write's transaction). */
+export function createDigestGuard(seal: () => AuthorizationSeal, onSealed: (n: number) => void, onRefused: (err: AuthorizationDigestError) => void): DigestGuard {
+  return {
+    check(record, rows) {
+      try {
+        if (record === null) throw new AuthorizationDigestError([], 'its record (settings row authorizationDigest) is missing');
+        const s = seal();
+        const { n, digests } = openRecord(s, record);
+        const changed = changedKinds(digests, digestsOf(s, rows));
+        if (changed.length > 0) throw new AuthorizationDigestError(changed);
+        return n;
+      } catch (err) {
+        if (err instanceof AuthorizationDigestError) onRefused(err);
+        throw err;
+      }
+    },
+    seal: (rows, n) => makeRecord(seal(), digestsOf(seal(), rows), n),
+    sealed: onSealed,
+  };
+}
+
+/** Every row of authorization data, through the store's reads (at start, and around a renewal of the key). */
+export async function readAuthorizationRows(store: Pick<Store, 'roleAssignments' | 'roleDefinitions' | 'groups' | 'principals' | 'vaults'>): Promise<AuthorizationRows> {
+  const vaults: AuthorizationRows['vaults'] = [];
+  for (const k of await store.vaults.listKeys()) {
+    const row = k.current ? await store.vaults.getById(k.id) : null;
+    if (row) vaults.push(row);
+  }
+  return {
+    assignments: await store.roleAssignments.list(),
+    definitions: await store.roleDefinitions.list(),
+    memberships: await store.groups.allMemberships(),
+    keyCredentials: await store.principals.allKeyCredentials(),
+    vaults,
+  };
+}
+
+type DigestStore = Pick<Store, 'roleAssignments' | 'roleDefinitions' | 'groups' | 'principals' | 'vaults' | 'settings'>;
+
+/** The stored record's counter once it is checked against the rows under `seal` (null: no record); throws AuthorizationDigestError. */
+export async function checkStoredDigest(store: DigestStore, seal: AuthorizationSeal): Promise<number | null> {
+  const raw = await store.settings.get(DIGEST_SETTING);
+  if (raw === null) return null;
+  const { n, digests } = openRecord(seal, raw);
+  const changed = changedKinds(digests, digestsOf(seal, await readAuthorizationRows(store)));
+  if (changed.length > 0) throw new AuthorizationDigestError(changed);
+  return n;
+}
+
+/** Seals the rows as they are now under `seal`, as the `n`-th write. */
+export async function storeDigest(store: DigestStore, seal: AuthorizationSeal, n: number): Promise<void> {
+  const digests = digestsOf(seal, await readAuthorizationRows(store));
+  await store.settings.set(DIGEST_SETTING, makeRecord(seal, digests, n));
+}

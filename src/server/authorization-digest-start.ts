@@ -1,0 +1,104 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import {
+  AuthorizationDigestError,
+  changedKinds,
+  createDigestGuard,
+  DIGEST_KINDS,
+  DIGEST_SETTING,
+  digestsOf,
+  makeRecord,
+  openRecord,
+  readAuthorizationRows,
+  type DigestKind,
+} from '../authorization/authorization-digest.js';
+import type { SealHolder } from '../authorization/sealed-stores.js';
+import { writeFileAtomic } from '../storage/atomic-file.js';
+import type { Store } from '../storage/store-types.js';
+
+// The authorization digest at start (authorization/authorization-digest.ts):
+// the rows are held to the record coffer last sealed before anything reads
+// them to decide, and the record to the data dir's counter of the writes
+// that sealed it (authorization-digest.json), so that a database (or its
+// authorization rows with their record) put back from an earlier copy is
+// noticed too, as audit-head.json notices an audit trail cut back. Then the
+// store is given the guard that keeps the record in every write.
+
+/** The data dir's record of the last write that sealed the digest. */
+export const DIGEST_FILE = 'authorization-digest.json';
+
+const readCounter = (file: string): number => (existsSync(file) ? Number((JSON.parse(readFileSync(file, 'utf8')) as { n?: unknown }).n) || 0 : 0);
+
+/** Records `n` unless the file holds a later write already. */
+function recordCounter(file: string, n: number): void {
+  if (readCounter(file) < n) writeFileAtomic(file, JSON.stringify({ n }) + '\n');
+}
+
+const ZERO = '0'.repeat(64);
+
+export async function startAuthorizationDigest(
+  store: Store,
+  holder: SealHolder,
+  opts: {
+    dataDir: string;
+    /** Rows found without a record may be sealed as found (the rule of authorization-sealing.ts's `trusted`). */
+    trusted: boolean;
+    /** --accept-authorization-rows: rows that are not those last sealed are sealed as found. */
+    accept: boolean;
+  },
+  log: Pick<Logger, 'warn' | 'error'>,
+): Promise<void> {
+  const host = store.authorizationDigest;
+  if (!host) return;
+  const file = join(opts.dataDir, DIGEST_FILE);
+  const seen = readCounter(file);
+  const seal = holder.current();
+  const live = digestsOf(seal, await readAuthorizationRows(store));
+  const raw = await store.settings.get(DIGEST_SETTING);
+  let refusal: AuthorizationDigestError | null = null;
+  let n = 0;
+  let changed: DigestKind[] = [];
+  if (raw === null) {
+    const holdsRows = DIGEST_KINDS.some((k) => live[k] !== ZERO);
+    // Removed from the database, it would have the rows found sealed as they are: so only where none was ever seen.
+    if (seen > 0) refusal = new AuthorizationDigestError([], `its record (settings row ${DIGEST_SETTING}) is missing, though this data dir saw write ${seen} of it (${DIGEST_FILE})`);
+    else if (holdsRows && !opts.trusted) {
+      refusal = new AuthorizationDigestError([], `the database holds authorization rows but no record of them (settings row ${DIGEST_SETTING}), and this data dir has not run against it before`);
+    }
+    changed = holdsRows ? [...DIGEST_KINDS] : [];
+  } else {
+    try {
+      const opened = openRecord(seal, raw);
+      n = opened.n;
+      changed = changedKinds(opened.digests, live);
+      if (changed.length > 0) refusal = new AuthorizationDigestError(changed);
+      else if (n < seen) {
+        refusal = new AuthorizationDigestError(
+          [],
+          `its record is of write ${n}, but this data dir saw write ${seen} (${DIGEST_FILE}): the database, or its authorization rows with their record, ` +
+            `was put back from an earlier copy. A restore on purpose goes through \`coffer admin restore\`, which sets ${DIGEST_FILE} aside`,
+        );
+      }
+    } catch (err) {
+      if (!(err instanceof AuthorizationDigestError)) throw err;
+      refusal = err;
+      changed = [...DIGEST_KINDS];
+    }
+  }
+  if (refusal && !opts.accept) throw refusal;
+  if (refusal || raw === null) {
+    n = Math.max(n, seen) + 1;
+    await store.settings.set(DIGEST_SETTING, makeRecord(seal, live, n));
+    if (refusal) log.warn({ kinds: refusal.kinds }, `started with --accept-authorization-rows: sealed the authorization rows as found (${refusal.message}); remove the flag now`);
+    else if (changed.length > 0) log.warn('sealed which authorization rows the database holds (the first start of a build that keeps the authorization digest)');
+  } else if (opts.accept) log.warn('started with --accept-authorization-rows, though the authorization rows are those coffer last sealed: remove the flag');
+  recordCounter(file, n);
+  host.use(
+    createDigestGuard(
+      () => holder.current(),
+      (m) => recordCounter(file, m),
+      (err) => log.error({ kinds: err.kinds }, `refused an authorization write: ${err.message}`),
+    ),
+  );
+}

@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { api, assignRole, newGroup, newServicePrincipal, ROLE_IDS, setPolicy, statusOf, type Principal } from './support/access-kit.js';
+import { createVault, credential, secretClient } from './support/clients.js';
+import { cliHome, coffer } from './support/cli.js';
+import { freePort, runServerToEnd, startTestServer, type TestServer } from './support/server-fixture.js';
+
+// A row put back exactly as coffer once stored it matches its seal: a
+// database writer who kept a role assignment, a membership or a vault's
+// properties from before they were revoked could make them grant again. The
+// authorization digest (authorization/authorization-digest.ts) seals which
+// rows there are: such a row stops the start, and an authorization write
+// while it is there is refused (never sealed with it). Each case revokes
+// through the API and puts the row back with SQL, as such a writer would.
+
+const dirs: string[] = [];
+after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function newDataDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'coffer-replay-'));
+  dirs.push(d);
+  return d;
+}
+
+const sql = (dataDir: string) => new Database(join(dataDir, 'coffer.db'));
+function rowOf(dataDir: string, query: string, ...params: unknown[]): Record<string, unknown> {
+  const db = sql(dataDir);
+  try {
+    return db.prepare(query).get(...params) as Record<string, unknown>;
+  } finally {
+    db.close();
+  }
+}
+function run(dataDir: string, query: string, params: unknown): number {
+  const db = sql(dataDir);
+  try {
+    return db.prepare(query).run(params as never).changes;
+  } finally {
+    db.close();
+  }
+}
+/** Puts `row` back into `table` as it was. */
+const putBack = (dataDir: string, table: string, row: Record<string, unknown>) =>
+  run(dataDir, `INSERT OR REPLACE INTO ${table} (${Object.keys(row).join(', ')}) VALUES (${Object.keys(row).map((k) => `@${k}`).join(', ')})`, row);
+
+/** A start on `dataDir` that must fail: its output. */
+async function refusedStart(dataDir: string): Promise<string> {
+  const { code, output } = await runServerToEnd(['--port', String(await freePort()), '--data-dir', dataDir, '--dev', '--log-level', 'warn']);
+  assert.notEqual(code, 0, `the start was not refused:\n${output}`);
+  return output;
+}
+
+const accepting = (dataDir: string) => startTestServer({ dataDir, env: { COFFER_ACCEPT_AUTHORIZATION_ROWS: '1' } });
+
+describe('authorization rows put back in the database', () => {
+  let server: TestServer;
+  let reader: Principal;
+  const dataDir = newDataDir();
+  const sub = () => `/subscriptions/${server.bootstrap.subscriptionId}`;
+  const rbac = () => `${sub()}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/replay-rbac`;
+  const policies = () => `${sub()}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/replay-policies`;
+  const asReader = (vault: string) => secretClient(server, vault, credential(server, reader.appId, reader.secret));
+  after(async () => server?.stop());
+
+  it('a role assignment deleted through the API and put back stops the start; accepted, it grants', async () => {
+    server = await startTestServer({ dataDir });
+    await createVault(server, 'replay-rbac', { enableRbacAuthorization: true });
+    await secretClient(server, 'replay-rbac').setSecret('db', 'rbac-value');
+    reader = await newServicePrincipal(server, 'replay-reader');
+    const name = crypto.randomUUID();
+    const put = await api(server, 'PUT', `${rbac()}/providers/Microsoft.Authorization/roleAssignments/${name}?api-version=2022-04-01`, {
+      properties: { roleDefinitionId: `${sub()}/providers/Microsoft.Authorization/roleDefinitions/${ROLE_IDS['Key Vault Secrets User']}`, principalId: reader.id },
+    });
+    assert.equal(put.status, 201);
+    assert.equal((await asReader('replay-rbac').getSecret('db')).value, 'rbac-value');
+    const saved = rowOf(dataDir, 'SELECT * FROM role_assignments WHERE principal_id = ?', reader.id);
+    assert.equal((await api(server, 'DELETE', `${rbac()}/providers/Microsoft.Authorization/roleAssignments/${name}?api-version=2022-04-01`)).status, 200);
+    assert.equal(await statusOf(asReader('replay-rbac').getSecret('db')), 403);
+    await server.stop();
+    putBack(dataDir, 'role_assignments', saved);
+    const output = await refusedStart(dataDir);
+    assert.match(output, /role assignments in the database are not those coffer last sealed: rows were added, put back or removed outside coffer/);
+    assert.match(output, /--accept-authorization-rows/);
+    // The operator's step: the rows as they are are sealed, and grant.
+    server = await accepting(dataDir);
+    assert.match(server.logs(), /started with --accept-authorization-rows: sealed the authorization rows as found/);
+    assert.equal((await asReader('replay-rbac').getSecret('db')).value, 'rbac-value');
+    await server.stop();
+    server = await startTestServer({ dataDir });
+    assert.equal((await asReader('replay-rbac').getSecret('db')).value, 'rbac-value');
+  });
+
+  it("a vault's row from before an access policy was removed stops the start", async () => {
+    await createVault(server, 'replay-policies');
+    await secretClient(server, 'replay-policies').setSecret('db', 'policy-value');
+    assert.equal((await setPolicy(server, policies(), 'add', reader.id, ['get'])).status, 200);
+    assert.equal((await asReader('replay-policies').getSecret('db')).value, 'policy-value');
+    const saved = rowOf(dataDir, 'SELECT id, properties, mac FROM vaults WHERE name = ?', 'replay-policies');
+    assert.equal((await setPolicy(server, policies(), 'remove', reader.id, [])).status, 200);
+    assert.equal(await statusOf(asReader('replay-policies').getSecret('db')), 403);
+    await server.stop();
+    run(dataDir, 'UPDATE vaults SET properties = @properties, mac = @mac WHERE id = @id', saved);
+    assert.match(await refusedStart(dataDir), /vaults in the database are not those coffer last sealed/);
+  });
+
+  it('a group membership removed through Graph and put back stops the start', async () => {
+    const dir = newDataDir();
+    const s = await startTestServer({ dataDir: dir });
+    try {
+      const member = await newServicePrincipal(s, 'replay-member');
+      const group = await newGroup(s, 'replay-group', [member.id]);
+      const saved = rowOf(dir, 'SELECT * FROM group_members WHERE group_id = ?', group);
+      assert.equal((await api(s, 'DELETE', `/v1.0/groups/${group}/members/${member.id}/$ref`)).status, 204);
+      await s.stop();
+      putBack(dir, 'group_members', saved);
+      assert.match(await refusedStart(dir), /group memberships in the database are not those coffer last sealed/);
+    } finally {
+      await s.stop();
+    }
+  });
+});
+
+describe('authorization rows changed while the server runs', () => {
+  it('an authorization write is refused, and the row put back is not sealed with it', async () => {
+    const dir = newDataDir();
+    const s = await startTestServer({ dataDir: dir });
+    try {
+      const sp = await newServicePrincipal(s, 'replay-live');
+      await createVault(s, 'replay-live');
+      const scope = `/subscriptions/${s.bootstrap.subscriptionId}`;
+      const first = await assignRole(s, scope, ROLE_IDS['Key Vault Reader'], sp.id);
+      assert.equal(first.status, 201);
+      const saved = rowOf(dir, 'SELECT * FROM role_assignments WHERE principal_id = ?', sp.id);
+      assert.equal((await api(s, 'DELETE', `${first.body!.id}?api-version=2022-04-01`)).status, 200);
+      putBack(dir, 'role_assignments', saved);
+      const second = await assignRole(s, scope, ROLE_IDS['Key Vault Reader'], sp.id);
+      assert.equal(second.status, 500);
+      assert.match(s.logs(), /refused an authorization write: .*role assignments in the database are not those coffer last sealed/);
+      // Secrets are not authorization data: their writes and reads go on (a new vault is: it is refused too).
+      await secretClient(s, 'replay-live').setSecret('x', 'y');
+      assert.equal((await secretClient(s, 'replay-live').getSecret('x')).value, 'y');
+      await s.stop();
+      assert.match(await refusedStart(dir), /role assignments in the database are not those coffer last sealed/);
+    } finally {
+      await s.stop();
+    }
+  });
+});
+
+describe('the database put back from an earlier copy', () => {
+  it('is refused by the data dir\'s counter; coffer admin restore still puts back a backup', async () => {
+    const dir = newDataDir();
+    let s = await startTestServer({ dataDir: dir });
+    const copy = join(newDataDir(), 'coffer.db');
+    const backup = join(newDataDir(), 'backup.db');
+    try {
+      const sp = await newServicePrincipal(s, 'replay-rollback');
+      await s.stop();
+      copyFileSync(join(dir, 'coffer.db'), copy);
+      const home = cliHome();
+      assert.equal((await coffer(home, ['admin', 'backup', '--data-dir', dir, '--file', backup])).code, 0);
+      s = await startTestServer({ dataDir: dir });
+      assert.equal((await assignRole(s, `/subscriptions/${s.bootstrap.subscriptionId}`, ROLE_IDS['Key Vault Reader'], sp.id)).status, 201);
+      await s.stop();
+      for (const f of ['coffer.db-wal', 'coffer.db-shm']) rmSync(join(dir, f), { force: true });
+      copyFileSync(copy, join(dir, 'coffer.db'));
+      assert.match(await refusedStart(dir), /put back from an earlier copy/);
+      const restored = await coffer(home, ['admin', 'restore', '--data-dir', dir, '--file', backup]);
+      assert.equal(restored.code, 0, restored.stderr);
+      assert.ok(!existsSync(join(dir, 'authorization-digest.json')), 'the restore set the counter aside');
+      s = await startTestServer({ dataDir: dir });
+    } finally {
+      await s.stop();
+    }
+  });
+});
