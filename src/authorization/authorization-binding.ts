@@ -1,7 +1,7 @@
 import type { Keyring } from '../crypto/keyring.js';
 import type { Store } from '../storage/store-types.js';
 import { AUTHORIZATION_KEY_SETTING, beginRenewal, finishRenewal, loadAuthorizationKey, markAuthorizationKeyBound, recordAuthorizationKey, sealOfStoredKey } from './authorization-key.js';
-import { checkStoredDigest, storeDigest } from './authorization-digest.js';
+import { AuthorizationDigestError, checkStoredDigest, storeDigest, type IntactTest } from './authorization-digest.js';
 import type { AuthorizationSeal } from './authorization-seal.js';
 import type { SealHolder } from './sealed-stores.js';
 
@@ -98,6 +98,22 @@ async function completeRenewal(store: Store, from: AuthorizationSeal, to: Author
 }
 
 /**
+ * Finishes a renewal a stop cut short, with the authorization digest: checked under `from` (rows sealed under either
+ * generation count as their seal under `from`), sealed again under `to`. A digest that does not match is left as it
+ * is, of `from`'s generation: the start refuses it then (authorization-digest-start.ts), with its advice.
+ */
+async function finishCutShortRenewal(store: Store, from: AuthorizationSeal, to: AuthorizationSeal): Promise<number> {
+  const either: IntactTest = (mac, expected) => from.intact(mac, expected(from)) || to.intact(mac, expected(to));
+  const counted = await checkStoredDigest(store, from, either).catch((err: unknown) => {
+    if (err instanceof AuthorizationDigestError) return null;
+    throw err;
+  });
+  const resealed = await completeRenewal(store, from, to);
+  if (counted !== null) await storeDigest(store, to, counted + 1);
+  return resealed;
+}
+
+/**
  * The deployment's authorization seal. On the first start that makes its key
  * the rows stored before are sealed (`bound` counts them); a renewal a
  * crash cut short is finished (`resealed` counts the rows sealed again).
@@ -110,7 +126,7 @@ export async function openAuthorizationSeal(
   trusted: boolean,
 ): Promise<{ seal: AuthorizationSeal; bound: number | null; resealed: number | null }> {
   const loaded = await loadAuthorizationKey(store.settings, keyring, file);
-  const resealed = loaded.previous ? await completeRenewal(store, loaded.previous, loaded.seal) : null;
+  const resealed = loaded.previous ? await finishCutShortRenewal(store, loaded.previous, loaded.seal) : null;
   if (loaded.previous) recordAuthorizationKey(file, loaded.seal, true);
   if (loaded.bound) return { seal: loaded.seal, bound: null, resealed };
   const bound = await bindAuthorizationData(store, loaded.seal, trusted);

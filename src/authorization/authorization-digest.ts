@@ -31,21 +31,28 @@ interface StoredRecord {
   mac: string;
 }
 
-/** The seal of every row that matches it, by kind. */
-function sealsOf(seal: AuthorizationSeal, rows: AuthorizationRows): Record<DigestKind, string[]> {
-  const kept = <R extends { mac?: string | null }>(list: R[], expected: (r: R) => string) =>
-    list.flatMap((r) => (typeof r.mac === 'string' && seal.intact(r.mac, expected(r)) ? [r.mac] : []));
+/** Whether a row's stored seal matches it (`expected` computes its seal under a generation). */
+export type IntactTest = (mac: string | null | undefined, expected: (seal: AuthorizationSeal) => string) => boolean;
+
+/**
+ * The seal under `seal` of every row that matches (`intact`: by default its seal is `seal`'s; a start that finishes
+ * a renewal a stop cut short takes either generation's), by kind. A row's part in the digest is its seal under the
+ * record's generation: the seal it carries, unless a renewal has sealed it again since.
+ */
+function sealsOf(seal: AuthorizationSeal, rows: AuthorizationRows, intact: IntactTest): Record<DigestKind, string[]> {
+  const kept = <R extends { mac?: string | null }>(list: R[], expected: (s: AuthorizationSeal, r: R) => string) =>
+    list.flatMap((r) => (intact(r.mac, (s) => expected(s, r)) ? [expected(seal, r)] : []));
   return {
-    'role assignments': kept(rows.assignments, (r) => seal.assignment(r)),
-    'custom roles': kept(rows.definitions, (r) => seal.definition(r)),
-    'group memberships': kept(rows.memberships, (r) => seal.membership(r.groupId, r.memberId)),
-    'key credentials': kept(rows.keyCredentials, (r) => seal.keyCredential(r)),
-    vaults: kept(rows.vaults, (r) => seal.vault(r)),
+    'role assignments': kept(rows.assignments, (s, r) => s.assignment(r)),
+    'custom roles': kept(rows.definitions, (s, r) => s.definition(r)),
+    'group memberships': kept(rows.memberships, (s, r) => s.membership(r.groupId, r.memberId)),
+    'key credentials': kept(rows.keyCredentials, (s, r) => s.keyCredential(r)),
+    vaults: kept(rows.vaults, (s, r) => s.vault(r)),
   };
 }
 
-export function digestsOf(seal: AuthorizationSeal, rows: AuthorizationRows): Digests {
-  const seals = sealsOf(seal, rows);
+export function digestsOf(seal: AuthorizationSeal, rows: AuthorizationRows, intact: IntactTest = (mac, expected) => seal.intact(mac, expected(seal))): Digests {
+  const seals = sealsOf(seal, rows, intact);
   const out = {} as Digests;
   for (const kind of DIGEST_KINDS) {
     const d = Buffer.alloc(32);
@@ -142,11 +149,11 @@ export async function readAuthorizationRows(store: Pick<Store, 'roleAssignments'
 type DigestStore = Pick<Store, 'roleAssignments' | 'roleDefinitions' | 'groups' | 'principals' | 'vaults' | 'settings'>;
 
 /** The stored record's counter once it is checked against the rows under `seal` (null: no record); throws AuthorizationDigestError. */
-export async function checkStoredDigest(store: DigestStore, seal: AuthorizationSeal): Promise<number | null> {
+export async function checkStoredDigest(store: DigestStore, seal: AuthorizationSeal, intact?: IntactTest): Promise<number | null> {
   const raw = await store.settings.get(DIGEST_SETTING);
   if (raw === null) return null;
   const { n, digests } = openRecord(seal, raw);
-  const changed = changedKinds(digests, digestsOf(seal, await readAuthorizationRows(store)));
+  const changed = changedKinds(digests, digestsOf(seal, await readAuthorizationRows(store), intact));
   if (changed.length > 0) throw new AuthorizationDigestError(changed);
   return n;
 }

@@ -46,6 +46,12 @@ export async function startAuthorizationDigest(
     trusted: boolean;
     /** --accept-authorization-rows: rows that are not those last sealed are sealed as found. */
     accept: boolean;
+    /**
+     * The authorization key was made and bound at this start: a record stored before is of a key since removed
+     * (refused by authorization-key.json where the data dir has run against the database), and means nothing.
+     * Only rows this start sealed can match the new key, and it sealed them as found only where `trusted`.
+     */
+    keyBoundNow?: boolean;
   },
   log: Pick<Logger, 'warn' | 'error'>,
 ): Promise<void> {
@@ -55,7 +61,7 @@ export async function startAuthorizationDigest(
   const seen = readCounter(file);
   const seal = holder.current();
   const live = digestsOf(seal, await readAuthorizationRows(store));
-  const raw = await store.settings.get(DIGEST_SETTING);
+  const raw = opts.keyBoundNow ? null : await store.settings.get(DIGEST_SETTING);
   let refusal: AuthorizationDigestError | null = null;
   let n = 0;
   let changed: DigestKind[] = [];

@@ -57,7 +57,7 @@ export async function startSealing(
   if (resealed !== null) log.warn({ rows: resealed }, 'finished the authorization key renewal a stop had cut short');
   const holder = createSealHolder(seal);
   // Before anything reads the rows to decide (the administrator's check below is a settings row, not in the digest).
-  await startAuthorizationDigest(store, holder, { dataDir: opts.dataDir, trusted, accept: opts.acceptRows === true }, log);
+  await startAuthorizationDigest(store, holder, { dataDir: opts.dataDir, trusted, accept: opts.acceptRows === true, keyBoundNow: bound !== null }, log);
   const onRefused = (r: Parameters<Parameters<typeof sealStores>[2]>[0]) => log.error({ kind: r.kind, id: r.id }, refusedAdvice(r));
   const sealing: Sealing = {
     stores: sealStores(store, holder, onRefused),
