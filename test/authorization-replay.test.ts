@@ -8,6 +8,7 @@ import { api, assignRole, newGroup, newServicePrincipal, ROLE_IDS, setPolicy, st
 import { createVault, credential, secretClient } from './support/clients.js';
 import { cliHome, coffer } from './support/cli.js';
 import { freePort, runServerToEnd, startTestServer, type TestServer } from './support/server-fixture.js';
+import { makeCertificate } from './support/test-certificates.js';
 
 // A row put back exactly as coffer once stored it matches its seal: a
 // database writer who kept a role assignment, a membership or a vault's
@@ -107,17 +108,24 @@ describe('authorization rows put back in the database', () => {
     assert.match(await refusedStart(dataDir), /vaults in the database are not those coffer last sealed/);
   });
 
-  it('a group membership removed through Graph and put back stops the start', async () => {
+  it('a group membership and a certificate credential removed through Graph and put back stop the start', async () => {
     const dir = newDataDir();
     const s = await startTestServer({ dataDir: dir });
     try {
       const member = await newServicePrincipal(s, 'replay-member');
       const group = await newGroup(s, 'replay-group', [member.id]);
-      const saved = rowOf(dir, 'SELECT * FROM group_members WHERE group_id = ?', group);
+      const savedMembership = rowOf(dir, 'SELECT * FROM group_members WHERE group_id = ?', group);
       assert.equal((await api(s, 'DELETE', `/v1.0/groups/${group}/members/${member.id}/$ref`)).status, 204);
+      // A certificate whose private key may have leaked, removed (az ad app credential delete --cert).
+      const app = `/v1.0/applications/${(await api(s, 'GET', `/v1.0/applications?$filter=appId eq '${member.appId}'`)).body!.value[0].id}`;
+      const cert = makeCertificate('replay-cert');
+      assert.equal((await api(s, 'PATCH', app, { keyCredentials: [{ type: 'AsymmetricX509Cert', usage: 'Verify', key: cert.base64 }] })).status, 204);
+      const savedCredential = rowOf(dir, 'SELECT * FROM key_credentials WHERE object_id = ?', member.id);
+      assert.equal((await api(s, 'PATCH', app, { keyCredentials: [] })).status, 204);
       await s.stop();
-      putBack(dir, 'group_members', saved);
-      assert.match(await refusedStart(dir), /group memberships in the database are not those coffer last sealed/);
+      putBack(dir, 'group_members', savedMembership);
+      putBack(dir, 'key_credentials', savedCredential);
+      assert.match(await refusedStart(dir), /group memberships, key credentials in the database are not those coffer last sealed/);
     } finally {
       await s.stop();
     }
