@@ -153,6 +153,11 @@ describe('authorization rows changed while the server runs', () => {
       assert.equal((await secretClient(s, 'replay-live').getSecret('x')).value, 'y');
       await s.stop();
       assert.match(await refusedStart(dir), /role assignments in the database are not those coffer last sealed/);
+      // A master key rotation would seal every row again under a new key, the one put back with them: it stops first.
+      const rotation = await coffer(cliHome(), ['admin', 'rotate-master-key', '--data-dir', dir]);
+      assert.notEqual(rotation.code, 0);
+      assert.match(rotation.stderr, /role assignments in the database are not those coffer last sealed/);
+      assert.equal(rowOf(dir, 'SELECT mac FROM role_assignments WHERE principal_id = ?', sp.id).mac, saved.mac, 'nothing sealed again');
     } finally {
       await s.stop();
     }

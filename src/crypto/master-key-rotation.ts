@@ -9,7 +9,7 @@ import { pepperKeyIds, readPepperRow } from '../identity/credential-pepper-row.j
 import type { CredentialHasher } from '../identity/password-hash.js';
 import { authorizationKeyIds, checkAuthorizationKey, checkRenewedAuthorizationKey, rewrapAuthorizationKey } from '../authorization/authorization-key.js';
 import type { AuthorizationSeal } from '../authorization/authorization-seal.js';
-import { renewAuthorizationKey } from '../authorization/authorization-binding.js';
+import { checkAuthorizationDigest, renewAuthorizationKey } from '../authorization/authorization-binding.js';
 import { addPrimaryToFile, loadKeyring, retainOnlyInFile, type Keyring } from './keyring.js';
 
 // A rotation renews every vault's data key, the backup key and the audit
@@ -198,17 +198,24 @@ export interface RotationHooks {
   hasher?: CredentialHasher;
   /** Renews the authorization key, returning its new seal (default: renewAuthorizationKey with no server's writes to hold). */
   renewAuthorization?: (keyring: Keyring) => Promise<AuthorizationSeal | null>;
+  /**
+   * A start with --accept-authorization-rows: the authorization digest is not held to the rows (the start seals them
+   * as found afterwards, authorization-digest-start.ts), or a rotation at start would keep it from ever starting.
+   */
+  acceptAuthorizationRows?: boolean;
 }
 
 export async function rewrapAll(store: Store, keyring: Keyring, hooks: RotationHooks = {}): Promise<RewrapResult> {
   await checkKeysOpen(store, keyring);
+  // Before any key moves: a rotation that would stop at the authorization key's renewal stops here instead.
+  if (!hooks.acceptAuthorizationRows) await checkAuthorizationDigest(store, keyring);
   const { current } = await currentDataKeys(store);
   const renewedDataKeys = (await renewDataKeys(current, store, keyring, hooks.renewed ?? (() => {}))).length;
   const renewedBackup = await renewBackupKeyWrapping(store.settings, keyring);
   const renewedBackupKey = renewedBackup !== null;
   const renewedAuditKey = await renewAuditKey(store, keyring);
   const renewedCredentialPepper = await renewCredentialPepper(store.settings, store.principals, keyring, hooks.hasher);
-  const renewedSeal = await (hooks.renewAuthorization ?? ((k) => renewAuthorizationKey(store, k)))(keyring);
+  const renewedSeal = await (hooks.renewAuthorization ?? ((k) => renewAuthorizationKey(store, k, undefined, hooks.acceptAuthorizationRows)))(keyring);
   let vaultKeys = 0;
   for (const row of await store.vaults.listKeys()) {
     if (row.masterKeyId === keyring.primaryId) continue;

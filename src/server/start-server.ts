@@ -134,7 +134,7 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
   // Keys wrapped by a previous master key (an env-supplied rotation) move to the primary now.
   const stale = inUse.filter((id) => id !== keyring.primaryId);
   // A cluster's members do not renew the authorization key: the others would go on sealing under the old one.
-  const rewrapHooks = config.cluster ? { renewAuthorization: async () => null } : {};
+  const rewrapHooks = { ...(config.cluster ? { renewAuthorization: async () => null } : {}), acceptAuthorizationRows: config.acceptAuthorizationRows };
   if (stale.length > 0) {
     await checkRecordedKey(store, keyring, config.dataDir);
     log.info({ result: await rewrapAll(store, keyring, rewrapHooks) }, 'rewrapped keys under the current master key');

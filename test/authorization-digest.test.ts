@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { createSecretKey, randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { createAuthorizationSeal } from '../src/authorization/authorization-seal.js';
+import { AuthorizationDigestError, createDigestGuard, digestsOf, makeRecord, openRecord } from '../src/authorization/authorization-digest.js';
+import type { AuthorizationRows } from '../src/storage/authorization-digest-types.js';
+import type { RoleAssignmentRow } from '../src/storage/store-types.js';
+
+// The authorization digest's arithmetic (authorization/authorization-digest.ts); the server's use of it is in
+// authorization-replay.test.ts.
+
+const seal = createAuthorizationSeal(createSecretKey(randomBytes(32)));
+const assignment = (id: string): RoleAssignmentRow => {
+  const r: RoleAssignmentRow = { id, scope: '/subscriptions/s', roleDefinitionId: 'r', principalId: 'p', principalType: 'User', description: null, endTime: null, createdAt: 1, updatedAt: 1, createdBy: 'x', mac: null };
+  return { ...r, mac: seal.assignment(r) };
+};
+const rowsWith = (assignments: RoleAssignmentRow[]): AuthorizationRows => ({ assignments, definitions: [], memberships: [{ groupId: 'g', memberId: 'm', mac: seal.membership('g', 'm') }], keyCredentials: [], vaults: [] });
+
+describe('the authorization digest', () => {
+  const a = assignment('a');
+  const b = assignment('b');
+
+  it('is the same in any order, and changes with a row put back or removed, in its kind only', () => {
+    const both = digestsOf(seal, rowsWith([a, b]));
+    assert.deepEqual(digestsOf(seal, rowsWith([b, a])), both);
+    const one = digestsOf(seal, rowsWith([a]));
+    assert.notEqual(one['role assignments'], both['role assignments']);
+    assert.equal(one['group memberships'], both['group memberships']);
+  });
+
+  it('leaves out rows whose seal does not match (they grant nothing), however they are sealed', () => {
+    const base = digestsOf(seal, rowsWith([a]));
+    // b's seal copied onto another row, twice: an unkeyed hash of the seals would cancel out with a pair.
+    const planted = [{ ...b, id: 'c' }, { ...b, id: 'd' }, { ...assignment('e'), mac: null }];
+    assert.deepEqual(digestsOf(seal, rowsWith([a, ...planted])), base);
+    // The same rows under another key's digest differ: a digest means nothing without the key.
+    const other = createAuthorizationSeal(createSecretKey(randomBytes(32)));
+    assert.notEqual(digestsOf(other, rowsWith([a]), () => true)['role assignments'], base['role assignments']);
+  });
+
+  it('is held to its record: changed, of another generation, or of other rows, it is refused, naming the kind', () => {
+    const record = makeRecord(seal, digestsOf(seal, rowsWith([a])), 4);
+    assert.equal(openRecord(seal, record).n, 4);
+    const bumped = JSON.stringify({ ...JSON.parse(record), n: 9 });
+    assert.throws(() => openRecord(seal, bumped), AuthorizationDigestError);
+    assert.throws(() => openRecord(createAuthorizationSeal(createSecretKey(randomBytes(32)), 1), record), /does not match its MAC/);
+    const refused: string[][] = [];
+    const guard = createDigestGuard(() => seal, () => undefined, (err) => refused.push([...err.kinds]));
+    assert.equal(guard.check(record, rowsWith([a])), 4);
+    assert.throws(() => guard.check(record, rowsWith([a, b])), /role assignments in the database are not those coffer last sealed/);
+    assert.deepEqual(refused, [['role assignments']]);
+    assert.equal(guard.check(guard.seal(rowsWith([a, b]), 5), rowsWith([a, b])), 5);
+  });
+});
