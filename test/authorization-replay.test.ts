@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { ClientCertificateCredential } from '@azure/identity';
 import { api, assignRole, newGroup, newServicePrincipal, ROLE_IDS, setPolicy, statusOf, type Principal } from './support/access-kit.js';
 import { createVault, credential, secretClient } from './support/clients.js';
 import { cliHome, coffer } from './support/cli.js';
@@ -53,6 +54,11 @@ async function refusedStart(dataDir: string): Promise<string> {
   const { code, output } = await runServerToEnd(['--port', String(await freePort()), '--data-dir', dataDir, '--dev', '--log-level', 'warn']);
   assert.notEqual(code, 0, `the start was not refused:\n${output}`);
   return output;
+}
+
+/** Waits for the server's log to show `re` (its output may arrive after the response). */
+async function logged(s: TestServer, re: RegExp): Promise<void> {
+  while (!re.test(s.logs())) await new Promise((r) => setTimeout(r, 50));
 }
 
 const accepting = (dataDir: string) => startTestServer({ dataDir, env: { COFFER_ACCEPT_AUTHORIZATION_ROWS: '1' } });
@@ -147,7 +153,7 @@ describe('authorization rows changed while the server runs', () => {
       putBack(dir, 'role_assignments', saved);
       const second = await assignRole(s, scope, ROLE_IDS['Key Vault Reader'], sp.id);
       assert.equal(second.status, 500);
-      assert.match(s.logs(), /refused an authorization write: .*role assignments in the database are not those coffer last sealed/);
+      await logged(s, /refused authorization rows: role assignments in the database are not those coffer last sealed/);
       // Secrets are not authorization data: their writes and reads go on (a new vault is: it is refused too).
       await secretClient(s, 'replay-live').setSecret('x', 'y');
       assert.equal((await secretClient(s, 'replay-live').getSecret('x')).value, 'y');
@@ -158,6 +164,31 @@ describe('authorization rows changed while the server runs', () => {
       assert.notEqual(rotation.code, 0);
       assert.match(rotation.stderr, /role assignments in the database are not those coffer last sealed/);
       assert.equal(rowOf(dir, 'SELECT mac FROM role_assignments WHERE principal_id = ?', sp.id).mac, saved.mac, 'nothing sealed again');
+    } finally {
+      await s.stop();
+    }
+  });
+});
+
+describe('a certificate credential put back while the server runs', () => {
+  it('signs no one in: the key credentials are held to the digest at every use', async () => {
+    const dir = newDataDir();
+    const s = await startTestServer({ dataDir: dir });
+    try {
+      const sp = await newServicePrincipal(s, 'replay-cert-live');
+      const app = `/v1.0/applications/${(await api(s, 'GET', `/v1.0/applications?$filter=appId eq '${sp.appId}'`)).body!.value[0].id}`;
+      const cert = makeCertificate('replay-cert-live');
+      // A fresh credential each time: MSAL would answer from its cache.
+      const token = () =>
+        new ClientCertificateCredential(s.bootstrap.tenantId, sp.appId, { certificatePath: cert.combinedPath }, { authorityHost: s.url, disableInstanceDiscovery: true }).getToken(`${s.url}/.default`);
+      assert.equal((await api(s, 'PATCH', app, { keyCredentials: [{ type: 'AsymmetricX509Cert', usage: 'Verify', key: cert.base64 }] })).status, 204);
+      assert.ok((await token()).token);
+      const saved = rowOf(dir, 'SELECT * FROM key_credentials WHERE object_id = ?', sp.id);
+      assert.equal((await api(s, 'PATCH', app, { keyCredentials: [] })).status, 204);
+      await assert.rejects(token(), /AADSTS700027/);
+      putBack(dir, 'key_credentials', saved);
+      await assert.rejects(token(), /AADSTS700027/);
+      await logged(s, /refused authorization rows: key credentials in the database are not those coffer last sealed/);
     } finally {
       await s.stop();
     }

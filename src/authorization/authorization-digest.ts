@@ -127,6 +127,7 @@ export function createDigestGuard(seal: () => AuthorizationSeal, onSealed: (n: n
     },
     seal: (rows, n) => makeRecord(seal(), digestsOf(seal(), rows), n),
     sealed: onSealed,
+    refused: onRefused,
   };
 }
 
@@ -144,6 +145,26 @@ export async function readAuthorizationRows(store: Pick<Store, 'roleAssignments'
     keyCredentials: await store.principals.allKeyCredentials(),
     vaults,
   };
+}
+
+/**
+ * Whether the stored key credentials are those the record sealed, for a server whose store keeps the digest (true
+ * without a guard: none yet, or a renewal under way). Read at each use, as the credentials are.
+ */
+export async function keyCredentialsHold(store: Pick<Store, 'authorizationDigest' | 'settings' | 'principals'>, seal: AuthorizationSeal): Promise<boolean> {
+  const guard = store.authorizationDigest?.guard ?? null;
+  if (!guard) return true;
+  const rows: AuthorizationRows = { assignments: [], definitions: [], memberships: [], keyCredentials: await store.principals.allKeyCredentials(), vaults: [] };
+  const raw = await store.settings.get(DIGEST_SETTING);
+  try {
+    if (raw === null) throw new AuthorizationDigestError(['key credentials'], 'its record (settings row authorizationDigest) is missing');
+    if (openRecord(seal, raw).digests['key credentials'] !== digestsOf(seal, rows)['key credentials']) throw new AuthorizationDigestError(['key credentials']);
+    return true;
+  } catch (err) {
+    if (!(err instanceof AuthorizationDigestError)) throw err;
+    guard.refused(err);
+    return false;
+  }
 }
 
 type DigestStore = Pick<Store, 'roleAssignments' | 'roleDefinitions' | 'groups' | 'principals' | 'vaults' | 'settings'>;

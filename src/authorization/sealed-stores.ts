@@ -113,7 +113,13 @@ const hex = (algorithm: string, der: Buffer) => createHash(algorithm).update(der
  * read from the certificate's bytes, which the seal covers, never from their
  * own columns.
  */
-export function sealKeyCredentials(principals: PrincipalStore, holder: SealHolder, onRefused: OnRefused): PrincipalStore {
+export function sealKeyCredentials(
+  principals: PrincipalStore,
+  holder: SealHolder,
+  onRefused: OnRefused,
+  /** Whether the stored key credentials are those the authorization digest sealed (authorization-digest.ts); none authenticates otherwise. */
+  digestHolds: () => Promise<boolean> = async () => true,
+): PrincipalStore {
   const refuse = refuser(onRefused);
   const intact = (r: KeyCredentialRow): KeyCredentialRow[] =>
     holder.matches(r.mac, (s) => s.keyCredential(r)) || refuse('key credential', `${r.objectId}/${r.keyId}`, r.mac)
@@ -125,7 +131,8 @@ export function sealKeyCredentials(principals: PrincipalStore, holder: SealHolde
       firstKeys?.length
         ? holder.writing((seal) => principals.insert(row, audit, firstSecret, firstKeys.map((r) => ({ ...r, mac: seal.keyCredential(r) }))))
         : principals.insert(row, audit, firstSecret),
-    listKeyCredentials: async (objectId) => (await principals.listKeyCredentials(objectId)).flatMap(intact),
+    // Read at every token request that presents an assertion: a certificate put back while the server runs is caught here.
+    listKeyCredentials: async (objectId) => ((await digestHolds()) ? (await principals.listKeyCredentials(objectId)).flatMap(intact) : []),
     allKeyCredentials: async () => (await principals.allKeyCredentials()).flatMap(intact),
     changeKeyCredentials: (objectId, change, audit) =>
       holder.writing(async (seal) => {

@@ -104,7 +104,8 @@ export async function startAuthorizationDigest(
     createDigestGuard(
       () => holder.current(),
       (m) => recordCounter(file, m),
-      (err) => log.error({ kinds: err.kinds }, `refused an authorization write: ${err.message}`),
+      // A write refused, or key credentials left out at a sign-in.
+      (err) => log.error({ kinds: err.kinds }, `refused authorization rows: ${err.message}`),
     ),
   );
 }

@@ -7,6 +7,7 @@ import type { AuthorizationSeal } from '../authorization/authorization-seal.js';
 import { createSealHolder, refusedAdvice, sealKeyCredentials, sealStores, type SealedStores } from '../authorization/sealed-stores.js';
 import { IntegrityError } from '../crypto/envelope.js';
 import { startAuthorizationDigest } from './authorization-digest-start.js';
+import { keyCredentialsHold } from '../authorization/authorization-digest.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { PrincipalStore, Store } from '../storage/store-types.js';
 import { AUDIT_KEY_SETTING } from '../audit/audit-chain.js';
@@ -61,7 +62,7 @@ export async function startSealing(
   const onRefused = (r: Parameters<Parameters<typeof sealStores>[2]>[0]) => log.error({ kind: r.kind, id: r.id }, refusedAdvice(r));
   const sealing: Sealing = {
     stores: sealStores(store, holder, onRefused),
-    principals: (p) => sealKeyCredentials(p, holder, onRefused),
+    principals: (p) => sealKeyCredentials(p, holder, onRefused, () => keyCredentialsHold(store, holder.current())),
     renew: (k) => renewAuthorizationKey(store, k, holder),
     record: () => recordAuthorizationKey(file, holder.current(), true),
     async checkAdministrator(objectId) {

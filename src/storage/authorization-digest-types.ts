@@ -20,6 +20,8 @@ export interface DigestGuard {
   seal(rows: AuthorizationRows, n: number): string;
   /** Called once the write that stored record `n` has committed. */
   sealed(n: number): void;
+  /** Reports rows found not to be those sealed (logged). */
+  refused(err: Error & { kinds: readonly string[] }): void;
 }
 
 /** A store that keeps the digest: the server gives it the guard once it has checked the digest at start (null: none). */
