@@ -170,6 +170,29 @@ describe('authorization rows changed while the server runs', () => {
   });
 });
 
+describe("a vault's row put back while the server runs", () => {
+  it('is refused as it is looked up: its data plane answers 500, it grants nothing', async () => {
+    const dir = newDataDir();
+    const s = await startTestServer({ dataDir: dir });
+    try {
+      const sp = await newServicePrincipal(s, 'replay-vault-live');
+      const vault = await createVault(s, 'replay-vault-live');
+      await secretClient(s, 'replay-vault-live').setSecret('db', 'v');
+      const asSp = () => secretClient(s, 'replay-vault-live', credential(s, sp.appId, sp.secret));
+      assert.equal((await setPolicy(s, vault.id!, 'add', sp.id, ['get'])).status, 200);
+      assert.equal((await asSp().getSecret('db')).value, 'v');
+      const saved = rowOf(dir, 'SELECT id, properties, mac FROM vaults WHERE name = ?', 'replay-vault-live');
+      // The removal drops the vault from the server's cache: the next request reads its row again.
+      assert.equal((await setPolicy(s, vault.id!, 'remove', sp.id, [])).status, 200);
+      run(dir, 'UPDATE vaults SET properties = @properties, mac = @mac WHERE id = @id', saved);
+      assert.equal(await statusOf(asSp().getSecret('db')), 500);
+      await logged(s, /refused authorization rows: vaults in the database are not those coffer last sealed/);
+    } finally {
+      await s.stop();
+    }
+  });
+});
+
 describe('a certificate credential put back while the server runs', () => {
   it('signs no one in: the key credentials are held to the digest at every use', async () => {
     const dir = newDataDir();

@@ -128,6 +128,18 @@ export function createDigestGuard(seal: () => AuthorizationSeal, onSealed: (n: n
     seal: (rows, n) => makeRecord(seal(), digestsOf(seal(), rows), n),
     sealed: onSealed,
     refused: onRefused,
+    holds(record, rows, kind) {
+      try {
+        if (record === null) throw new AuthorizationDigestError([kind], 'its record (settings row authorizationDigest) is missing');
+        const s = seal();
+        if (openRecord(s, record).digests[kind] !== digestsOf(s, rows)[kind]) throw new AuthorizationDigestError([kind]);
+        return true;
+      } catch (err) {
+        if (!(err instanceof AuthorizationDigestError)) throw err;
+        onRefused(err);
+        return false;
+      }
+    },
   };
 }
 
@@ -155,16 +167,7 @@ export async function keyCredentialsHold(store: Pick<Store, 'authorizationDigest
   const guard = store.authorizationDigest?.guard ?? null;
   if (!guard) return true;
   const rows: AuthorizationRows = { assignments: [], definitions: [], memberships: [], keyCredentials: await store.principals.allKeyCredentials(), vaults: [] };
-  const raw = await store.settings.get(DIGEST_SETTING);
-  try {
-    if (raw === null) throw new AuthorizationDigestError(['key credentials'], 'its record (settings row authorizationDigest) is missing');
-    if (openRecord(seal, raw).digests['key credentials'] !== digestsOf(seal, rows)['key credentials']) throw new AuthorizationDigestError(['key credentials']);
-    return true;
-  } catch (err) {
-    if (!(err instanceof AuthorizationDigestError)) throw err;
-    guard.refused(err);
-    return false;
-  }
+  return guard.holds(await store.settings.get(DIGEST_SETTING), rows, 'key credentials');
 }
 
 type DigestStore = Pick<Store, 'roleAssignments' | 'roleDefinitions' | 'groups' | 'principals' | 'vaults' | 'settings'>;

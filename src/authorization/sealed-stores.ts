@@ -148,7 +148,13 @@ export function sealKeyCredentials(
   };
 }
 
-export function sealStores(store: SealedParts, holder: SealHolder, onRefused: OnRefused): SealedStores {
+export function sealStores(
+  store: SealedParts,
+  holder: SealHolder,
+  onRefused: OnRefused,
+  /** Whether the stored vault rows are those the authorization digest sealed (authorization-digest.ts): a vault is trusted only then. */
+  vaultsHold: () => boolean = () => true,
+): SealedStores {
   const refuse = refuser(onRefused);
   const assignmentOk = (r: RoleAssignmentRow) => holder.matches(r.mac, (s) => s.assignment(r)) || refuse('role assignment', r.id, r.mac);
   const definitionOk = (r: RoleDefinitionRow) => holder.matches(r.mac, (s) => s.definition(r)) || refuse('custom role', r.id, r.mac);
@@ -200,6 +206,7 @@ export function sealStores(store: SealedParts, holder: SealHolder, onRefused: On
     roleDefinitions,
     groups,
     vaults,
-    vaultIntact: (row) => holder.matches(row.mac, (s) => s.vault(row)) || refuse('vault', row.id, row.mac),
+    // Asked as a vault is looked up (once per row read): a vault's row put back while the server runs is caught here.
+    vaultIntact: (row) => (holder.matches(row.mac, (s) => s.vault(row)) || refuse('vault', row.id, row.mac)) && vaultsHold(),
   };
 }

@@ -61,7 +61,7 @@ export async function startSealing(
   await startAuthorizationDigest(store, holder, { dataDir: opts.dataDir, trusted, accept: opts.acceptRows === true, keyBoundNow: bound !== null }, log);
   const onRefused = (r: Parameters<Parameters<typeof sealStores>[2]>[0]) => log.error({ kind: r.kind, id: r.id }, refusedAdvice(r));
   const sealing: Sealing = {
-    stores: sealStores(store, holder, onRefused),
+    stores: sealStores(store, holder, onRefused, () => store.authorizationDigest?.vaultsHold() ?? true),
     principals: (p) => sealKeyCredentials(p, holder, onRefused, () => keyCredentialsHold(store, holder.current())),
     renew: (k) => renewAuthorizationKey(store, k, holder),
     record: () => recordAuthorizationKey(file, holder.current(), true),

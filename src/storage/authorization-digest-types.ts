@@ -20,6 +20,8 @@ export interface DigestGuard {
   seal(rows: AuthorizationRows, n: number): string;
   /** Called once the write that stored record `n` has committed. */
   sealed(n: number): void;
+  /** Whether the rows of `kind` in `rows` (the others may be left empty) are those `record` sealed; reports them if not. */
+  holds(record: string | null, rows: AuthorizationRows, kind: 'vaults' | 'key credentials'): boolean;
   /** Reports rows found not to be those sealed (logged). */
   refused(err: Error & { kinds: readonly string[] }): void;
 }
@@ -28,4 +30,6 @@ export interface DigestGuard {
 export interface AuthorizationDigestHost {
   use(guard: DigestGuard | null): void;
   readonly guard: DigestGuard | null;
+  /** Whether the stored vault rows are those sealed (true without a guard); read synchronously, as a vault is looked up. */
+  vaultsHold(): boolean;
 }

@@ -48,6 +48,12 @@ export function sqliteAuthorizationDigest(db: Database.Database): { host: Author
       get guard() {
         return guard;
       },
+      vaultsHold() {
+        const g = guard;
+        if (!g) return true;
+        const only: AuthorizationRows = { assignments: [], definitions: [], memberships: [], keyCredentials: [], vaults: vaults.all().map(toVault) };
+        return g.holds(getRecord.get(DIGEST_SETTING_KEY) ?? null, only, 'vaults');
+      },
     },
     guarded<T>(write: () => T): T {
       const g = guard;
