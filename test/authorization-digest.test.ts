@@ -3,7 +3,7 @@ import { createSecretKey, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { createAuthorizationSeal } from '../src/authorization/authorization-seal.js';
 import { AuthorizationDigestError, createDigestGuard, digestsOf, makeRecord, openRecord } from '../src/authorization/authorization-digest.js';
-import type { AuthorizationRows } from '../src/storage/authorization-digest-types.js';
+import type { AuthorizationRows, JournalEntry } from '../src/storage/authorization-digest-types.js';
 import type { RoleAssignmentRow } from '../src/storage/store-types.js';
 
 // The authorization digest's arithmetic (authorization/authorization-digest.ts); the server's use of it is in
@@ -46,9 +46,22 @@ describe('the authorization digest', () => {
     assert.throws(() => openRecord(createAuthorizationSeal(createSecretKey(randomBytes(32)), 1), record), /does not match its MAC/);
     const refused: string[][] = [];
     const guard = createDigestGuard(() => seal, () => undefined, (err) => refused.push([...err.kinds]));
-    assert.equal(guard.check(record, rowsWith([a])), 4);
-    assert.throws(() => guard.check(record, rowsWith([a, b])), /role assignments in the database are not those coffer last sealed/);
-    assert.deepEqual(refused, [['role assignments']]);
-    assert.equal(guard.check(guard.seal(rowsWith([a, b]), 5), rowsWith([a, b])), 5);
+    assert.equal(guard.open(record).n, 4);
+    assert.throws(() => guard.open(bumped), AuthorizationDigestError);
+    const stored = openRecord(seal, record).digests;
+    // A journal entry as the triggers write it: what the seal covers, and the stored seal.
+    const entry = (r: RoleAssignmentRow, added = true): JournalEntry => ({
+      kind: 'role assignments',
+      added,
+      fields: JSON.stringify({ id: r.id, scope: r.scope, roleDefinitionId: r.roleDefinitionId, principalId: r.principalId, principalType: r.principalType, endTime: r.endTime, mac: r.mac }),
+    });
+    assert.throws(() => guard.unchanged(stored, guard.fold(stored, [entry(b)]).digests), /role assignments in the database are not those coffer last sealed/);
+    // The record changed (no kind named), then the journal's row put back.
+    assert.deepEqual(refused, [[], ['role assignments']]);
+    assert.deepEqual(guard.fold(stored, [entry(b)]).digests, digestsOf(seal, rowsWith([a, b])));
+    assert.deepEqual(guard.fold(stored, [entry(b), entry(b, false)]).digests, stored);
+    // Rows whose seal does not match are not folded, as a start that reads every row leaves them out.
+    assert.deepEqual(guard.fold(stored, [entry({ ...b, id: 'c' }), entry({ ...a, mac: null }, false)]).digests, stored);
+    assert.equal(guard.open(guard.record(guard.fold(stored, [entry(b)]).digests, 5)).n, 5);
   });
 });

@@ -1,8 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import { IntegrityError } from '../crypto/envelope.js';
-import type { AuthorizationRows, DigestGuard } from '../storage/authorization-digest-types.js';
-import type { Store } from '../storage/store-types.js';
-import { canonicalJson, type AuthorizationSeal } from './authorization-seal.js';
+import type { AuthorizationRows, DigestGuard, HeldKind } from '../storage/authorization-digest-types.js';
+import type { RoleAssignmentRow, RoleDefinitionRow, Store } from '../storage/store-types.js';
+import { canonicalJson, type AuthorizationSeal, type KeyCredentialSealed, type VaultSealed } from './authorization-seal.js';
 
 // A seal proves that coffer wrote a row, not that the row is still meant: a
 // database writer who kept a copy of a role assignment before it was
@@ -12,10 +12,13 @@ import { canonicalJson, type AuthorizationSeal } from './authorization-seal.js';
 // key (keyed, so that no one without the key can pick rows whose XOR
 // cancels another's). The record (settings row `authorizationDigest`) holds
 // the digests, a counter n of the writes that sealed it, and an HMAC over
-// both. Every coffer write to a sealed table checks the record against the
-// rows in its transaction, then seals the rows it leaves (the store does it:
-// sqlite-authorization-digest.ts), so a row put back outside coffer is never
-// taken into the record; a start checks it too (authorization-digest-start.ts).
+// both. A start holds every row to the record (authorization-digest-start.ts).
+// Every coffer write to a sealed table then folds into the record only the
+// rows it added and removed, which triggers journal (the store does it:
+// sqlite-authorization-digest.ts), after checking that the journal holds no
+// change of another writer: so a row put back outside coffer is never taken
+// into the record, whether the triggers saw it or not, and the next start
+// finds it.
 // Rows whose seal does not match are not counted: they grant nothing anyway.
 
 export const DIGEST_SETTING = 'authorizationDigest';
@@ -109,36 +112,83 @@ export class AuthorizationDigestError extends IntegrityError {
   }
 }
 
-/** Checks the record against the rows, and seals them after a write (the store calls it in the write's transaction). */
+/** A row's seal function, by kind. */
+const SEAL_OF: Record<DigestKind, (s: AuthorizationSeal, row: never) => string> = {
+  'role assignments': (s, r: RoleAssignmentRow) => s.assignment(r),
+  'custom roles': (s, r: RoleDefinitionRow) => s.definition(r),
+  'group memberships': (s, r: { groupId: string; memberId: string }) => s.membership(r.groupId, r.memberId),
+  'key credentials': (s, r: KeyCredentialSealed) => s.keyCredential(r),
+  vaults: (s, r: VaultSealed) => s.vault(r),
+};
+
+const isKind = (kind: string): kind is DigestKind => (DIGEST_KINDS as readonly string[]).includes(kind);
+
+/** A journal entry's row as the seal reads it (its JSON columns parsed, its certificate bytes), with its stored seal. */
+function entryRow(kind: DigestKind, fields: string): Record<string, unknown> & { mac?: unknown } {
+  const row = JSON.parse(fields) as Record<string, unknown>;
+  const parse = (k: string) => (row[k] = JSON.parse(String(row[k])));
+  if (kind === 'custom roles') ['permissions', 'assignableScopes'].forEach(parse);
+  if (kind === 'vaults') parse('properties');
+  if (kind === 'key credentials') row.certificate = Buffer.from(String(row.certificate), 'hex');
+  return row;
+}
+
+/** The entry's seal if it is its row's under `seal` (the row counts), else null (it grants nothing, and is not counted). */
+function countedSeal(seal: AuthorizationSeal, kind: DigestKind, fields: string): string | null {
+  try {
+    const row = entryRow(kind, fields);
+    const expected = SEAL_OF[kind](seal, row as never);
+    return typeof row.mac === 'string' && seal.intact(row.mac, expected) ? expected : null;
+  } catch {
+    return null; // Not JSON where the seal reads JSON: no seal matches it.
+  }
+}
+
+/**
+ * Holds each write to the record: opens it, folds the journal of the rows it added and removed into it, and seals
+ * it again (the store calls it in the write's transaction: sqlite-authorization-digest.ts).
+ */
 export function createDigestGuard(seal: () => AuthorizationSeal, onSealed: (n: number) => void, onRefused: (err: AuthorizationDigestError) => void): DigestGuard {
+  const refused = (err: AuthorizationDigestError): never => {
+    onRefused(err);
+    throw err;
+  };
   return {
-    check(record, rows) {
+    open(record) {
       try {
         if (record === null) throw new AuthorizationDigestError([], 'its record (settings row authorizationDigest) is missing');
-        const s = seal();
-        const { n, digests } = openRecord(s, record);
-        const changed = changedKinds(digests, digestsOf(s, rows));
-        if (changed.length > 0) throw new AuthorizationDigestError(changed);
-        return n;
+        return openRecord(seal(), record);
       } catch (err) {
         if (err instanceof AuthorizationDigestError) onRefused(err);
         throw err;
       }
     },
-    seal: (rows, n) => makeRecord(seal(), digestsOf(seal(), rows), n),
-    sealed: onSealed,
-    refused: onRefused,
-    holds(record, rows, kind) {
-      try {
-        if (record === null) throw new AuthorizationDigestError([kind], 'its record (settings row authorizationDigest) is missing');
-        const s = seal();
-        if (openRecord(s, record).digests[kind] !== digestsOf(s, rows)[kind]) throw new AuthorizationDigestError([kind]);
-        return true;
-      } catch (err) {
-        if (!(err instanceof AuthorizationDigestError)) throw err;
-        onRefused(err);
-        return false;
+    fold(digests, entries) {
+      const s = seal();
+      const out = new Map<DigestKind, Buffer>();
+      const held: Array<{ kind: HeldKind; added: boolean; mac: string }> = [];
+      for (const e of entries) {
+        if (!isKind(e.kind)) continue;
+        const mac = countedSeal(s, e.kind, e.fields);
+        if (mac === null) continue;
+        const d = out.get(e.kind) ?? Buffer.from(digests[e.kind] ?? '', 'hex');
+        const h = s.keyed(`row|${e.kind}|${mac}`);
+        for (let i = 0; i < 32; i++) d[i]! ^= h[i]!;
+        out.set(e.kind, d);
+        if (e.kind === 'vaults' || e.kind === 'key credentials') held.push({ kind: e.kind, added: e.added, mac });
       }
+      return { digests: { ...digests, ...Object.fromEntries([...out].map(([k, d]) => [k, d.toString('hex')])) }, held };
+    },
+    unchanged(before, after) {
+      const changed = changedKinds(before as Digests, after as Digests);
+      if (changed.length > 0) refused(new AuthorizationDigestError(changed));
+    },
+    record: (digests, n) => makeRecord(seal(), digests as Digests, n),
+    counted: (kind, rows) => sealsOf(seal(), rows, (mac, expected) => seal().intact(mac, expected(seal())))[kind],
+    sealed: onSealed,
+    refuse(kind) {
+      onRefused(new AuthorizationDigestError([kind]));
+      return false;
     },
   };
 }
@@ -159,18 +209,7 @@ export async function readAuthorizationRows(store: Pick<Store, 'roleAssignments'
   };
 }
 
-/**
- * Whether the stored key credentials are those the record sealed, for a server whose store keeps the digest (true
- * without a guard: none yet, or a renewal under way). Read at each use, as the credentials are.
- */
-export async function keyCredentialsHold(store: Pick<Store, 'authorizationDigest' | 'settings' | 'principals'>, seal: AuthorizationSeal): Promise<boolean> {
-  const guard = store.authorizationDigest?.guard ?? null;
-  if (!guard) return true;
-  const rows: AuthorizationRows = { assignments: [], definitions: [], memberships: [], keyCredentials: await store.principals.allKeyCredentials(), vaults: [] };
-  return guard.holds(await store.settings.get(DIGEST_SETTING), rows, 'key credentials');
-}
-
-type DigestStore = Pick<Store, 'roleAssignments' | 'roleDefinitions' | 'groups' | 'principals' | 'vaults' | 'settings'>;
+type DigestStore = Pick<Store, 'roleAssignments' | 'roleDefinitions' | 'groups' | 'principals' | 'vaults' | 'settings' | 'authorizationDigest'>;
 
 /** The stored record's counter once it is checked against the rows under `seal` (null: no record); throws AuthorizationDigestError. */
 export async function checkStoredDigest(store: DigestStore, seal: AuthorizationSeal, intact?: IntactTest): Promise<number | null> {
@@ -186,4 +225,6 @@ export async function checkStoredDigest(store: DigestStore, seal: AuthorizationS
 export async function storeDigest(store: DigestStore, seal: AuthorizationSeal, n: number): Promise<void> {
   const digests = digestsOf(seal, await readAuthorizationRows(store));
   await store.settings.set(DIGEST_SETTING, makeRecord(seal, digests, n));
+  // What the journal held is in the record now.
+  store.authorizationDigest?.reset();
 }

@@ -117,8 +117,8 @@ export function sealKeyCredentials(
   principals: PrincipalStore,
   holder: SealHolder,
   onRefused: OnRefused,
-  /** Whether the stored key credentials are those the authorization digest sealed (authorization-digest.ts); none authenticates otherwise. */
-  digestHolds: () => Promise<boolean> = async () => true,
+  /** Whether a key credential is one the authorization digest sealed (authorization-digest.ts); it authenticates no one otherwise. */
+  digestHolds: (row: KeyCredentialRow) => boolean = () => true,
 ): PrincipalStore {
   const refuse = refuser(onRefused);
   const intact = (r: KeyCredentialRow): KeyCredentialRow[] =>
@@ -132,7 +132,7 @@ export function sealKeyCredentials(
         ? holder.writing((seal) => principals.insert(row, audit, firstSecret, firstKeys.map((r) => ({ ...r, mac: seal.keyCredential(r) }))))
         : principals.insert(row, audit, firstSecret),
     // Read at every token request that presents an assertion: a certificate put back while the server runs is caught here.
-    listKeyCredentials: async (objectId) => ((await digestHolds()) ? (await principals.listKeyCredentials(objectId)).flatMap(intact) : []),
+    listKeyCredentials: async (objectId) => (await principals.listKeyCredentials(objectId)).flatMap(intact).filter(digestHolds),
     allKeyCredentials: async () => (await principals.allKeyCredentials()).flatMap(intact),
     changeKeyCredentials: (objectId, change, audit) =>
       holder.writing(async (seal) => {
@@ -153,7 +153,7 @@ export function sealStores(
   holder: SealHolder,
   onRefused: OnRefused,
   /** Whether the stored vault rows are those the authorization digest sealed (authorization-digest.ts): a vault is trusted only then. */
-  vaultsHold: () => boolean = () => true,
+  vaultHolds: (row: VaultRow) => boolean = () => true,
 ): SealedStores {
   const refuse = refuser(onRefused);
   const assignmentOk = (r: RoleAssignmentRow) => holder.matches(r.mac, (s) => s.assignment(r)) || refuse('role assignment', r.id, r.mac);
@@ -207,6 +207,6 @@ export function sealStores(
     groups,
     vaults,
     // Asked as a vault is looked up (once per row read): a vault's row put back while the server runs is caught here.
-    vaultIntact: (row) => (holder.matches(row.mac, (s) => s.vault(row)) || refuse('vault', row.id, row.mac)) && vaultsHold(),
+    vaultIntact: (row) => (holder.matches(row.mac, (s) => s.vault(row)) || refuse('vault', row.id, row.mac)) && vaultHolds(row),
   };
 }

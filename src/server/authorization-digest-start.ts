@@ -100,6 +100,8 @@ export async function startAuthorizationDigest(
     else if (changed.length > 0) log.warn('sealed which authorization rows the database holds (the first start of a build that keeps the authorization digest)');
   } else if (opts.accept) log.warn('started with --accept-authorization-rows, though the authorization rows are those coffer last sealed: remove the flag');
   recordCounter(file, n);
+  // Every row was just held to the record (or sealed into it): what the journal held since the last write is in it.
+  host.reset();
   host.use(
     createDigestGuard(
       () => holder.current(),

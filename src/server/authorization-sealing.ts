@@ -7,7 +7,6 @@ import type { AuthorizationSeal } from '../authorization/authorization-seal.js';
 import { createSealHolder, refusedAdvice, sealKeyCredentials, sealStores, type SealedStores } from '../authorization/sealed-stores.js';
 import { IntegrityError } from '../crypto/envelope.js';
 import { startAuthorizationDigest } from './authorization-digest-start.js';
-import { keyCredentialsHold } from '../authorization/authorization-digest.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { PrincipalStore, Store } from '../storage/store-types.js';
 import { AUDIT_KEY_SETTING } from '../audit/audit-chain.js';
@@ -61,8 +60,8 @@ export async function startSealing(
   await startAuthorizationDigest(store, holder, { dataDir: opts.dataDir, trusted, accept: opts.acceptRows === true, keyBoundNow: bound !== null }, log);
   const onRefused = (r: Parameters<Parameters<typeof sealStores>[2]>[0]) => log.error({ kind: r.kind, id: r.id }, refusedAdvice(r));
   const sealing: Sealing = {
-    stores: sealStores(store, holder, onRefused, () => store.authorizationDigest?.vaultsHold() ?? true),
-    principals: (p) => sealKeyCredentials(p, holder, onRefused, () => keyCredentialsHold(store, holder.current())),
+    stores: sealStores(store, holder, onRefused, (row) => store.authorizationDigest?.vaultHolds(row) ?? true),
+    principals: (p) => sealKeyCredentials(p, holder, onRefused, (row) => store.authorizationDigest?.keyCredentialHolds(row) ?? true),
     renew: (k) => renewAuthorizationKey(store, k, holder),
     record: () => recordAuthorizationKey(file, holder.current(), true),
     async checkAdministrator(objectId) {

@@ -1,8 +1,8 @@
 import type { KeyCredentialRow, RoleAssignmentRow, RoleDefinitionRow, VaultRow } from './store-types.js';
 
 // What a store needs to keep the authorization digest (authorization/authorization-digest.ts) in the
-// transaction of every write that changes a sealed table: the rows, read in that transaction, and a guard that
-// checks the stored record against them before the write and seals them after it.
+// transaction of every write that changes a sealed table: a guard that opens the stored record, folds the
+// journal of rows added and removed into it, and seals it again, without reading every row.
 
 /** Every stored row of authorization data, as the seal covers it. */
 export interface AuthorizationRows {
@@ -13,23 +13,50 @@ export interface AuthorizationRows {
   vaults: Array<Pick<VaultRow, 'id' | 'name' | 'subscriptionId' | 'resourceGroup' | 'properties' | 'mac'>>;
 }
 
+/** A row added to or removed from a table of sealed rows, as the journal's triggers recorded it (sqlite-authorization-journal.ts). */
+export interface JournalEntry {
+  /** The digest's kind ('role assignments', 'vaults', ...). */
+  kind: string;
+  added: boolean;
+  /** JSON: what the seal covers of the row, and its stored seal (`mac`); a certificate as hex. */
+  fields: string;
+}
+
+/** The kinds of rows read while the server runs (the others are loaded at start only). */
+export type HeldKind = 'vaults' | 'key credentials';
+
+/** The digests as a write folds them (opaque to the store). */
+export type Digests = Record<string, string>;
+
 export interface DigestGuard {
-  /** Throws unless `record` (the stored settings value; null: none) seals exactly `rows`; returns its counter. */
-  check(record: string | null, rows: AuthorizationRows): number;
-  /** The record sealing `rows` as the `n`-th write. */
-  seal(rows: AuthorizationRows, n: number): string;
+  /** The record's counter and digests once its MAC is checked; throws (and reports) otherwise, or without one (null). */
+  open(record: string | null): { n: number; digests: Digests };
+  /**
+   * `digests` with the journal's entries folded in (only rows whose seal matches count), and the seals of the
+   * counted rows of the held kinds, added or removed, in the journal's order.
+   */
+  fold(digests: Digests, entries: JournalEntry[]): { digests: Digests; held: Array<{ kind: HeldKind; added: boolean; mac: string }> };
+  /** Throws (and reports) unless the two are equal: the journal held rows changed outside coffer since its last write. */
+  unchanged(before: Digests, after: Digests): void;
+  /** The record of `digests` as the `n`-th write. */
+  record(digests: Digests, n: number): string;
+  /** The seals of the rows of `kind` that count (a start, a renewal: every row read once). */
+  counted(kind: HeldKind, rows: AuthorizationRows): string[];
   /** Called once the write that stored record `n` has committed. */
   sealed(n: number): void;
-  /** Whether the rows of `kind` in `rows` (the others may be left empty) are those `record` sealed; reports them if not. */
-  holds(record: string | null, rows: AuthorizationRows, kind: 'vaults' | 'key credentials'): boolean;
-  /** Reports rows found not to be those sealed (logged). */
-  refused(err: Error & { kinds: readonly string[] }): void;
+  /** Reports a row of `kind` used though the record did not seal it (logged); returns false. */
+  refuse(kind: HeldKind): false;
 }
 
 /** A store that keeps the digest: the server gives it the guard once it has checked the digest at start (null: none). */
 export interface AuthorizationDigestHost {
+  /** With a guard, reads the rows of the held kinds once (the seals they count); null sets it aside (a renewal). */
   use(guard: DigestGuard | null): void;
   readonly guard: DigestGuard | null;
-  /** Whether the stored vault rows are those sealed (true without a guard); read synchronously, as a vault is looked up. */
-  vaultsHold(): boolean;
+  /** Empties the journal: the rows were just held to the record, or sealed into it, in full. */
+  reset(): void;
+  /** Whether this vault row is one the record sealed (true without a guard); O(1), as a vault is looked up. */
+  vaultHolds(row: { mac?: string | null }): boolean;
+  /** Whether this certificate credential is one the record sealed (true without a guard); O(1), at each sign-in. */
+  keyCredentialHolds(row: { mac?: string | null }): boolean;
 }

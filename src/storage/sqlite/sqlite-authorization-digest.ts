@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
-import type { AuthorizationDigestHost, AuthorizationRows, DigestGuard } from '../authorization-digest-types.js';
-import { toAssignment, toRole, type AssignmentRecord, type RoleRecord } from './sqlite-access-store.js';
+import type { AuthorizationDigestHost, AuthorizationRows, DigestGuard, HeldKind } from '../authorization-digest-types.js';
+import { sqliteJournal } from './sqlite-authorization-journal.js';
 import { toKeyCredential, type KeyCredentialRecord } from './sqlite-identity-store.js';
 import { toVault, type VaultRecord } from './sqlite-vault-store.js';
 
@@ -8,57 +8,82 @@ import { toVault, type VaultRecord } from './sqlite-vault-store.js';
 // the SQLite store: every write that changes a table of sealed rows (or
 // deletes them with their parent: a principal's memberships and
 // certificates, a purged vault) runs through `guarded`, in one IMMEDIATE
-// transaction that checks the stored record against the rows before the
-// write and seals the rows after it. A secret's reads and writes never come
-// here. Until the server gives the store its guard (once it has checked the
-// digest at start), writes run as they are.
+// transaction that opens the stored record, runs the write, folds the
+// journal of the rows it added and removed (sqlite-authorization-journal.ts)
+// into the record and seals it again: O(rows changed), never a read of every
+// row. Entries found in the journal before the write are rows changed by
+// another writer since coffer's last write: folded first, they must leave
+// the record as it was, else the write is refused. A secret's reads and
+// writes never come here. Until the server gives the store its guard (once
+// it has checked the digest at start), writes run as they are.
+//
+// The seals of the vault and certificate rows the record counts are held in
+// memory too (read once when the guard is given, then kept by each write's
+// fold), so that a vault looked up or a certificate presented is tested
+// alone. Role assignments, custom roles and memberships are read at start only.
 
 /** Runs a synchronous write on the main connection inside the digest's transaction (when there is a guard). */
 export type Guarded = <T>(write: () => T) => T;
 
 export const DIGEST_SETTING_KEY = 'authorizationDigest';
 
+type Held = Array<{ kind: HeldKind; added: boolean; mac: string }>;
+
 export function sqliteAuthorizationDigest(db: Database.Database): { host: AuthorizationDigestHost; guarded: Guarded } {
-  const assignments = db.prepare<[], AssignmentRecord>('SELECT * FROM role_assignments');
-  const definitions = db.prepare<[], RoleRecord>('SELECT * FROM role_definitions');
-  const memberships = db.prepare<[], { group_id: string; member_id: string; mac: string | null }>('SELECT group_id, member_id, mac FROM group_members');
   const keyCredentials = db.prepare<[], KeyCredentialRecord>('SELECT * FROM key_credentials');
   const vaults = db.prepare<[], VaultRecord>('SELECT * FROM vaults');
   const getRecord = db.prepare<[string], string>('SELECT value FROM settings WHERE key = ?').pluck();
   const setRecord = db.prepare<[string, string]>('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
-  const rows = (): AuthorizationRows => ({
-    assignments: assignments.all().map(toAssignment),
-    definitions: definitions.all().map(toRole),
-    memberships: memberships.all().map((r) => ({ groupId: r.group_id, memberId: r.member_id, mac: r.mac })),
-    keyCredentials: keyCredentials.all().map(toKeyCredential),
-    vaults: vaults.all().map(toVault),
-  });
+  const journal = sqliteJournal(db);
   let guard: DigestGuard | null = null;
-  const sealedWrite = db.transaction(<T>(g: DigestGuard, write: () => T): { result: T; n: number } => {
-    const n = g.check(getRecord.get(DIGEST_SETTING_KEY) ?? null, rows()) + 1;
+  const sets: Record<HeldKind, Set<string>> = { vaults: new Set(), 'key credentials': new Set() };
+
+  const sealedWrite = db.transaction(<T>(g: DigestGuard, write: () => T): { result: T; n: number; held: Held } => {
+    const { n, digests } = g.open(getRecord.get(DIGEST_SETTING_KEY) ?? null);
+    const before = g.fold(digests, journal.take());
+    g.unchanged(digests, before.digests);
     const result = write();
-    setRecord.run(DIGEST_SETTING_KEY, g.seal(rows(), n));
-    return { result, n };
+    const after = g.fold(before.digests, journal.take());
+    setRecord.run(DIGEST_SETTING_KEY, g.record(after.digests, n + 1));
+    return { result, n: n + 1, held: [...before.held, ...after.held] };
   });
+  const holds = (kind: HeldKind, mac: string | null | undefined): boolean => {
+    const g = guard;
+    if (!g) return true;
+    return (typeof mac === 'string' && sets[kind].has(mac)) || g.refuse(kind);
+  };
   return {
     host: {
       use(g) {
         guard = g;
+        sets.vaults.clear();
+        sets['key credentials'].clear();
+        if (!g) return;
+        const rows: AuthorizationRows = {
+          assignments: [],
+          definitions: [],
+          memberships: [],
+          keyCredentials: keyCredentials.all().map(toKeyCredential),
+          vaults: vaults.all().map(toVault),
+        };
+        for (const kind of ['vaults', 'key credentials'] as const) for (const mac of g.counted(kind, rows)) sets[kind].add(mac);
       },
       get guard() {
         return guard;
       },
-      vaultsHold() {
-        const g = guard;
-        if (!g) return true;
-        const only: AuthorizationRows = { assignments: [], definitions: [], memberships: [], keyCredentials: [], vaults: vaults.all().map(toVault) };
-        return g.holds(getRecord.get(DIGEST_SETTING_KEY) ?? null, only, 'vaults');
-      },
+      reset: () => journal.clear(),
+      vaultHolds: (row) => holds('vaults', row.mac),
+      keyCredentialHolds: (row) => holds('key credentials', row.mac),
     },
     guarded<T>(write: () => T): T {
       const g = guard;
       if (!g) return write();
-      const { result, n } = sealedWrite.immediate(g, write) as { result: T; n: number };
+      const { result, n, held } = sealedWrite.immediate(g, write) as { result: T; n: number; held: Held };
+      // Committed: the held seals follow.
+      for (const h of held) {
+        if (h.added) sets[h.kind].add(h.mac);
+        else sets[h.kind].delete(h.mac);
+      }
       g.sealed(n);
       return result;
     },

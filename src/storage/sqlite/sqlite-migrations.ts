@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { SEAL_COLUMNS_SQL } from '../store-support.js';
+import { AUTHORIZATION_JOURNAL_SQL } from './sqlite-authorization-journal.js';
 
 // Versioned schema. Pending migrations run in one IMMEDIATE transaction at
 // open, so two processes opening the same file cannot both apply them, and a
@@ -358,6 +359,8 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX key_credentials_by_principal ON key_credentials (object_id);
     `,
   },
+  // The authorization digest's journal: triggers record the sealed rows added and removed (sqlite-authorization-journal.ts).
+  { version: 16, sql: AUTHORIZATION_JOURNAL_SQL },
 ];
 
 export class SchemaTooNewError extends Error {
