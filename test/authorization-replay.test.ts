@@ -45,6 +45,14 @@ function run(dataDir: string, query: string, params: unknown): number {
     db.close();
   }
 }
+function exec(dataDir: string, statement: string): void {
+  const db = sql(dataDir);
+  try {
+    db.exec(statement);
+  } finally {
+    db.close();
+  }
+}
 /** Puts `row` back into `table` as it was. */
 const putBack = (dataDir: string, table: string, row: Record<string, unknown>) =>
   run(dataDir, `INSERT OR REPLACE INTO ${table} (${Object.keys(row).join(', ')}) VALUES (${Object.keys(row).map((k) => `@${k}`).join(', ')})`, row);
@@ -240,6 +248,59 @@ describe('the database put back from an earlier copy', () => {
       assert.equal(restored.code, 0, restored.stderr);
       assert.ok(!existsSync(join(dir, 'authorization-digest.json')), 'the restore set the counter aside');
       s = await startTestServer({ dataDir: dir });
+    } finally {
+      await s.stop();
+    }
+  });
+});
+
+describe("a row put back with the authorization journal's triggers dropped", () => {
+  it('is not sealed by a write meanwhile, and stops the next start, which puts the triggers back', async () => {
+    const dir = newDataDir();
+    const s = await startTestServer({ dataDir: dir });
+    try {
+      const sp = await newServicePrincipal(s, 'replay-blind');
+      const other = await newServicePrincipal(s, 'replay-blind-other');
+      const scope = `/subscriptions/${s.bootstrap.subscriptionId}`;
+      const first = await assignRole(s, scope, ROLE_IDS['Key Vault Reader'], sp.id);
+      const saved = rowOf(dir, 'SELECT * FROM role_assignments WHERE principal_id = ?', sp.id);
+      assert.equal((await api(s, 'DELETE', `${first.body!.id}?api-version=2022-04-01`)).status, 200);
+      const trigger = 'authorization_journal_role_assignments_insert';
+      exec(dir, `DROP TRIGGER ${trigger}`);
+      putBack(dir, 'role_assignments', saved);
+      assert.equal(rowOf(dir, 'SELECT count(*) AS n FROM authorization_journal').n, 0, 'the journal did not see it');
+      // The write folds the journal into the record it opened, never the rows: the row put back is not sealed.
+      assert.equal((await assignRole(s, scope, ROLE_IDS['Key Vault Reader'], other.id)).status, 201);
+      await s.stop();
+      const output = await refusedStart(dir);
+      assert.match(output, /role assignments in the database are not those coffer last sealed/);
+      assert.match(output, /put back the authorization journal's triggers/);
+      assert.equal(rowOf(dir, "SELECT count(*) AS n FROM sqlite_master WHERE type = 'trigger' AND name = ?", trigger).n, 1);
+    } finally {
+      await s.stop();
+    }
+  });
+});
+
+describe('a principal deleted with its memberships and certificate (a cascade)', () => {
+  it('is folded from the journal: the writes after it and the next start pass', async () => {
+    const dir = newDataDir();
+    let s = await startTestServer({ dataDir: dir });
+    try {
+      const member = await newServicePrincipal(s, 'cascade-member');
+      const stays = await newServicePrincipal(s, 'cascade-stays');
+      const group = await newGroup(s, 'cascade-group', [member.id, stays.id]);
+      const app = `/v1.0/applications/${(await api(s, 'GET', `/v1.0/applications?$filter=appId eq '${member.appId}'`)).body!.value[0].id}`;
+      const cert = makeCertificate('cascade-cert');
+      assert.equal((await api(s, 'PATCH', app, { keyCredentials: [{ type: 'AsymmetricX509Cert', usage: 'Verify', key: cert.base64 }] })).status, 204);
+      assert.equal((await api(s, 'DELETE', `/v1.0/servicePrincipals/${member.id}`)).status, 204);
+      assert.equal(rowOf(dir, 'SELECT count(*) AS n FROM group_members WHERE member_id = ?', member.id).n, 0);
+      assert.equal(rowOf(dir, 'SELECT count(*) AS n FROM key_credentials WHERE object_id = ?', member.id).n, 0);
+      assert.equal(rowOf(dir, 'SELECT count(*) AS n FROM authorization_journal').n, 0, 'folded, and emptied');
+      assert.equal((await api(s, 'DELETE', `/v1.0/groups/${group}/members/${stays.id}/$ref`)).status, 204);
+      await s.stop();
+      s = await startTestServer({ dataDir: dir });
+      assert.equal((await assignRole(s, `/subscriptions/${s.bootstrap.subscriptionId}`, ROLE_IDS['Key Vault Reader'], stays.id)).status, 201);
     } finally {
       await s.stop();
     }

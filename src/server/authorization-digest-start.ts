@@ -58,6 +58,8 @@ export async function startAuthorizationDigest(
   const host = store.authorizationDigest;
   if (!host) return;
   const file = join(opts.dataDir, DIGEST_FILE);
+  // Rows changed while they were missing are not in the journal: the full check below holds them to the record.
+  if (host.restoredTriggers.length > 0) log.warn({ triggers: host.restoredTriggers }, "put back the authorization journal's triggers, found dropped or changed outside coffer");
   const seen = readCounter(file);
   const seal = holder.current();
   const live = digestsOf(seal, await readAuthorizationRows(store));

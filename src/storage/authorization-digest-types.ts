@@ -53,6 +53,8 @@ export interface AuthorizationDigestHost {
   /** With a guard, reads the rows of the held kinds once (the seals they count); null sets it aside (a renewal). */
   use(guard: DigestGuard | null): void;
   readonly guard: DigestGuard | null;
+  /** The journal's triggers found dropped or changed outside coffer, and put back, as the store opened. */
+  readonly restoredTriggers: readonly string[];
   /** Empties the journal: the rows were just held to the record, or sealed into it, in full. */
   reset(): void;
   /** Whether this vault row is one the record sealed (true without a guard); O(1), as a vault is looked up. */

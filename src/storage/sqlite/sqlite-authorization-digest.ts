@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { AuthorizationDigestHost, AuthorizationRows, DigestGuard, HeldKind } from '../authorization-digest-types.js';
-import { sqliteJournal } from './sqlite-authorization-journal.js';
+import { restoreJournalTriggers, sqliteJournal } from './sqlite-authorization-journal.js';
 import { toKeyCredential, type KeyCredentialRecord } from './sqlite-identity-store.js';
 import { toVault, type VaultRecord } from './sqlite-vault-store.js';
 
@@ -34,6 +34,7 @@ export function sqliteAuthorizationDigest(db: Database.Database): { host: Author
   const vaults = db.prepare<[], VaultRecord>('SELECT * FROM vaults');
   const getRecord = db.prepare<[string], string>('SELECT value FROM settings WHERE key = ?').pluck();
   const setRecord = db.prepare<[string, string]>('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+  const restored = restoreJournalTriggers(db);
   const journal = sqliteJournal(db);
   let guard: DigestGuard | null = null;
   const sets: Record<HeldKind, Set<string>> = { vaults: new Set(), 'key credentials': new Set() };
@@ -72,6 +73,7 @@ export function sqliteAuthorizationDigest(db: Database.Database): { host: Author
         return guard;
       },
       reset: () => journal.clear(),
+      restoredTriggers: restored,
       vaultHolds: (row) => holds('vaults', row.mac),
       keyCredentialHolds: (row) => holds('key credentials', row.mac),
     },

@@ -26,17 +26,25 @@ const TABLES: Table[] = [
   { table: 'vaults', kind: 'vaults', covered: { id: 'id', name: 'name', subscriptionId: 'subscription_id', resourceGroup: 'resource_group', properties: 'properties' } },
 ];
 
-function triggers({ table, kind, covered }: Table): string {
+/** The table's three triggers, each as SQLite keeps its statement (sqlite_master.sql). */
+function triggers({ table, kind, covered }: Table): Array<{ name: string; sql: string }> {
   const fields = (row: 'NEW' | 'OLD') =>
     `json_object(${[...Object.entries(covered), ['mac', 'mac']].map(([f, c]) => `'${f}', ${c === 'certificate' ? `hex(${row}.${c})` : `${row}.${c}`}`).join(', ')})`;
   const append = (row: 'NEW' | 'OLD', added: 0 | 1) => `INSERT INTO authorization_journal (kind, added, fields) VALUES ('${kind}', ${added}, ${fields(row)});`;
   // Only a change of what the seal covers, or of the seal: not a vault's tags, deletion date or wrapped key.
   const changed = [...Object.values(covered), 'mac'].map((c) => `OLD.${c} IS NOT NEW.${c}`).join(' OR ');
-  return `
-    CREATE TRIGGER authorization_journal_${table}_insert AFTER INSERT ON ${table} BEGIN ${append('NEW', 1)} END;
-    CREATE TRIGGER authorization_journal_${table}_delete AFTER DELETE ON ${table} BEGIN ${append('OLD', 0)} END;
-    CREATE TRIGGER authorization_journal_${table}_update AFTER UPDATE ON ${table} WHEN ${changed} BEGIN ${append('OLD', 0)} ${append('NEW', 1)} END;`;
+  const trigger = (event: string, when: string, body: string) => {
+    const name = `authorization_journal_${table}_${event.toLowerCase()}`;
+    return { name, sql: `CREATE TRIGGER ${name} AFTER ${event} ON ${table}${when} BEGIN ${body} END` };
+  };
+  return [
+    trigger('INSERT', '', append('NEW', 1)),
+    trigger('DELETE', '', append('OLD', 0)),
+    trigger('UPDATE', ` WHEN ${changed}`, `${append('OLD', 0)} ${append('NEW', 1)}`),
+  ];
 }
+
+const TRIGGERS = TABLES.flatMap(triggers);
 
 /** The schema migration that adds the journal and its triggers. */
 export const AUTHORIZATION_JOURNAL_SQL = `
@@ -46,8 +54,19 @@ export const AUTHORIZATION_JOURNAL_SQL = `
     added INTEGER NOT NULL,
     fields TEXT NOT NULL
   ) STRICT;
-  ${TABLES.map(triggers).join('\n')}
+  ${TRIGGERS.map((t) => `${t.sql};`).join('\n  ')}
 `;
+
+/**
+ * Puts back any trigger dropped or changed outside coffer (at open; returns their names). The rows changed meanwhile
+ * are not in the journal, but the start that follows holds every row to the record, and refuses them.
+ */
+export function restoreJournalTriggers(db: Database.Database): string[] {
+  const stored = db.prepare<[string], string>("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?").pluck();
+  const wrong = TRIGGERS.filter((t) => stored.get(t.name) !== t.sql);
+  if (wrong.length > 0) db.transaction(() => wrong.forEach((t) => db.exec(`DROP TRIGGER IF EXISTS ${t.name}; ${t.sql};`))).immediate();
+  return wrong.map((t) => t.name);
+}
 
 /** Reads and empties the journal (in the caller's transaction). */
 export function sqliteJournal(db: Database.Database): { take(): JournalEntry[]; clear(): void } {
