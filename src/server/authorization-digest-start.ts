@@ -37,6 +37,31 @@ function recordCounter(file: string, n: number): void {
 
 const ZERO = '0'.repeat(64);
 
+/** How often the data dir's counter is brought up to the last sealed write (and at shutdown), as audit-head.json is. */
+const COUNTER_EVERY_MS = 1_000;
+
+/**
+ * Records the writes' counters at most once per COUNTER_EVERY_MS: a file written and synced at every authorization
+ * write would cost more than the write (and hold the event loop). A database put back from a copy less than that
+ * old, after a crash, is not noticed by the counter; the record in it is still held to its rows.
+ */
+function counterRecorder(file: string): { note(n: number): void; flush(): void } {
+  let latest = 0;
+  let timer: NodeJS.Timeout | null = null;
+  const flush = () => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    if (latest > 0) recordCounter(file, latest);
+  };
+  return {
+    note(n) {
+      latest = Math.max(latest, n);
+      timer ??= setTimeout(flush, COUNTER_EVERY_MS).unref();
+    },
+    flush,
+  };
+}
+
 export async function startAuthorizationDigest(
   store: Store,
   holder: SealHolder,
@@ -54,9 +79,9 @@ export async function startAuthorizationDigest(
     keyBoundNow?: boolean;
   },
   log: Pick<Logger, 'warn' | 'error'>,
-): Promise<void> {
+): Promise<() => void> {
   const host = store.authorizationDigest;
-  if (!host) return;
+  if (!host) return () => undefined;
   const file = join(opts.dataDir, DIGEST_FILE);
   // Rows changed while they were missing are not in the journal: the full check below holds them to the record.
   if (host.restoredTriggers.length > 0) log.warn({ triggers: host.restoredTriggers }, "put back the authorization journal's triggers, found dropped or changed outside coffer");
@@ -104,12 +129,14 @@ export async function startAuthorizationDigest(
   recordCounter(file, n);
   // Every row was just held to the record (or sealed into it): what the journal held since the last write is in it.
   host.reset();
+  const counter = counterRecorder(file);
   host.use(
     createDigestGuard(
       () => holder.current(),
-      (m) => recordCounter(file, m),
+      (m) => counter.note(m),
       // A write refused, or key credentials left out at a sign-in.
       (err) => log.error({ kinds: err.kinds }, `refused authorization rows: ${err.message}`),
     ),
   );
+  return counter.flush;
 }

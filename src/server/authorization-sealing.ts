@@ -31,6 +31,8 @@ export interface Sealing {
    * deployment, whose administrator ensureDeployment has just stored).
    */
   checkAdministrator(objectId: string): Promise<void>;
+  /** Records the last authorization write in the data dir's authorization-digest.json now (at shutdown; otherwise every second). */
+  recordDigest(): void;
 }
 
 export async function startSealing(
@@ -57,13 +59,14 @@ export async function startSealing(
   if (resealed !== null) log.warn({ rows: resealed }, 'finished the authorization key renewal a stop had cut short');
   const holder = createSealHolder(seal);
   // Before anything reads the rows to decide (the administrator's check below is a settings row, not in the digest).
-  await startAuthorizationDigest(store, holder, { dataDir: opts.dataDir, trusted, accept: opts.acceptRows === true, keyBoundNow: bound !== null }, log);
+  const recordDigest = await startAuthorizationDigest(store, holder, { dataDir: opts.dataDir, trusted, accept: opts.acceptRows === true, keyBoundNow: bound !== null }, log);
   const onRefused = (r: Parameters<Parameters<typeof sealStores>[2]>[0]) => log.error({ kind: r.kind, id: r.id }, refusedAdvice(r));
   const sealing: Sealing = {
     stores: sealStores(store, holder, onRefused, (row) => store.authorizationDigest?.vaultHolds(row) ?? true),
     principals: (p) => sealKeyCredentials(p, holder, onRefused, (row) => store.authorizationDigest?.keyCredentialHolds(row) ?? true),
     renew: (k) => renewAuthorizationKey(store, k, holder),
     record: () => recordAuthorizationKey(file, holder.current(), true),
+    recordDigest,
     async checkAdministrator(objectId) {
       if (bound !== null && (await store.settings.get(ADMIN_SEAL_SETTING)) === null) {
         await holder.writing(async (s) => void (await store.settings.setIfAbsent(ADMIN_SEAL_SETTING, s.setting(ADMIN_SETTING, objectId))));

@@ -378,6 +378,7 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
       }
       await audit.drain();
       await noteAuditHead().catch(() => undefined);
+      sealing.recordDigest();
       await store.close();
       rmSync(pidFile, { force: true });
       dirLock.release();
