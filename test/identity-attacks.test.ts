@@ -40,4 +40,26 @@ describe('identity service under attack', () => {
     const { access_token } = (await polled.json()) as { access_token: string };
     assert.equal(decodeJwt(access_token).upn, 'victim@coffer.local', "the device is signed in as the one who approved it first, never as the later approver");
   });
+
+  it('a Basic header and a body that name different clients or secrets are refused, not settled for the header', async () => {
+    const { clientId, clientSecret } = server.bootstrap;
+    const scope = `${server.url}/.default`;
+    const other = (await api(server, 'POST', '/v1.0/servicePrincipals', { displayName: 'other-app' })).body!;
+    const basic = { authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}` };
+    const send = (fields: Record<string, string>) =>
+      fetch(`${server.url}/${server.bootstrap.tenantId}/oauth2/v2.0/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...basic }, body: new URLSearchParams(fields).toString() });
+    // What a proxy reading the body takes for the other application would be answered with the administrator's token.
+    for (const fields of <Array<Record<string, string>>>[{ client_id: other.appId as string }, { client_secret: 'not the header one' }, { client_id: clientId, client_secret: other.passwordCredentials[0].secretText as string }]) {
+      const res = await send({ grant_type: 'client_credentials', scope, ...fields });
+      assert.equal(res.status, 400, `${JSON.stringify(fields)} ${await res.clone().text()}`);
+      const body = (await res.json()) as { error: string; error_description: string };
+      assert.equal(body.error, 'invalid_request');
+      assert.match(body.error_description, /Basic authorization header and another/);
+    }
+    // The same client (in any case) and secret in both are one authentication.
+    for (const fields of <Array<Record<string, string>>>[{}, { client_id: clientId.toUpperCase() }, { client_id: clientId, client_secret: clientSecret }]) {
+      const res = await send({ grant_type: 'client_credentials', scope, ...fields });
+      assert.equal(res.status, 200, JSON.stringify(fields));
+    }
+  });
 });

@@ -104,23 +104,45 @@ function resolveResource(params: Record<string, string>, tenantId: string, canon
   return { resource: known, oidc };
 }
 
+/**
+ * The Basic header's client, unless the body names another client or secret: the token would go to the
+ * header's client while whatever reads the body (a proxy's rule, a log) sees the other. RFC 6749 2.3 lets
+ * a client use one authentication method per request; the same values in both are taken.
+ */
+function agreeingWithBody(params: Record<string, string>, clientId: string, clientSecret: string) {
+  if (params.client_id !== undefined && params.client_id.toLowerCase() !== clientId.toLowerCase()) {
+    throw oauthErrors.invalidRequest(null, "The request names one client in its Basic authorization header and another in its 'client_id' parameter.");
+  }
+  if (params.client_secret !== undefined && params.client_secret !== clientSecret) {
+    throw oauthErrors.invalidRequest(null, "The request carries a client secret in its Basic authorization header and another in its 'client_secret' parameter: send one.");
+  }
+  return { clientId, clientSecret };
+}
+
 function clientCredentialsFrom(params: Record<string, string>, authorization: string | undefined) {
   if (authorization?.startsWith('Basic ')) {
-    const decoded = Buffer.from(authorization.slice(6), 'base64').toString('utf8');
-    const sep = decoded.indexOf(':');
-    if (sep > 0) {
-      try {
-        const clientId = decodeURIComponent(decoded.slice(0, sep));
-        const clientSecret = decodeURIComponent(decoded.slice(sep + 1));
-        // U+0000 is refused everywhere else a request can carry it (PostgreSQL's text cannot even compare it).
-        if (!clientId.includes('\u0000') && !clientSecret.includes('\u0000')) return { clientId, clientSecret };
-      } catch {
-        // not percent-decodable: refused below
-      }
+    const basic = basicCredentials(authorization.slice(6));
+    if (basic === 'malformed') {
       throw oauthErrors.invalidClient(7000216, "AADSTS7000216: 'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type. The Basic authorization header is malformed.");
     }
+    if (basic) return agreeingWithBody(params, basic.clientId, basic.clientSecret);
   }
   return { clientId: need(params, 'client_id'), clientSecret: params.client_secret };
+}
+
+/** A Basic header's client id and secret (each percent-encoded, RFC 6749 2.3.1); null without a `:`. */
+function basicCredentials(encoded: string): { clientId: string; clientSecret: string } | 'malformed' | null {
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+  const sep = decoded.indexOf(':');
+  if (sep <= 0) return null;
+  try {
+    const clientId = decodeURIComponent(decoded.slice(0, sep));
+    const clientSecret = decodeURIComponent(decoded.slice(sep + 1));
+    // U+0000 is refused everywhere else a request can carry it (PostgreSQL's text cannot even compare it).
+    return clientId.includes('\u0000') || clientSecret.includes('\u0000') ? 'malformed' : { clientId, clientSecret };
+  } catch {
+    return 'malformed'; // not percent-decodable
+  }
 }
 
 /**
