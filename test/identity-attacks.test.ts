@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { decodeJwt } from 'jose';
 import { api } from './support/access-kit.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
@@ -8,6 +11,8 @@ import { startTestServer, type TestServer } from './support/server-fixture.js';
 // real server as an attacker would run it, and kept here so they stay closed.
 
 const CLI = '04b07795-8ddb-461a-bbee-02f9e1bf7b46';
+const PORTAL = 'c0ffee00-0000-4000-8000-0000000000c2';
+const DAY = 24 * 3600;
 
 describe('identity service under attack', () => {
   let server: TestServer;
@@ -60,6 +65,48 @@ describe('identity service under attack', () => {
     for (const fields of <Array<Record<string, string>>>[{}, { client_id: clientId.toUpperCase() }, { client_id: clientId, client_secret: clientSecret }]) {
       const res = await send({ grant_type: 'client_credentials', scope, ...fields });
       assert.equal(res.status, 200, JSON.stringify(fields));
+    }
+  });
+
+  it("the portal's refresh tokens (a single-page app's) live a day from the sign-in, and refreshing does not extend it (AADSTS700084)", async () => {
+    // A refresh token in browser storage: a script injected into the page, or the next user of the browser, takes it.
+    const verifier = randomBytes(32).toString('base64url');
+    const redirect = `${server.url}/portal/auth-callback`;
+    const scope = `${server.url}/.default openid offline_access`;
+    const signIn = await fetch(`${server.url}/${server.bootstrap.tenantId}/oauth2/v2.0/authorize`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ client_id: PORTAL, response_type: 'code', redirect_uri: redirect, scope, code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256', username: 'victim@coffer.local', password: 'victim password 123' }),
+    });
+    assert.equal(signIn.status, 302);
+    const code = new URL(signIn.headers.get('location')!).searchParams.get('code')!;
+    const redeemed = await token({ grant_type: 'authorization_code', client_id: PORTAL, code, redirect_uri: redirect, code_verifier: verifier });
+    assert.equal(redeemed.status, 200);
+    const first = ((await redeemed.json()) as { refresh_token: string }).refresh_token;
+    const db = new Database(join(server.dataDir, 'coffer.db'));
+    try {
+      const newest = () => db.prepare<[], { expires_at: number }>('SELECT expires_at FROM refresh_tokens ORDER BY rowid DESC LIMIT 1').get()!.expires_at;
+      const issuedAt = Math.floor(Date.now() / 1000);
+      const expiry = newest();
+      assert.ok(Math.abs(expiry - (issuedAt + DAY)) <= 60, `a day from the sign-in, not ${expiry - issuedAt} s`);
+      const refreshed = await token({ grant_type: 'refresh_token', client_id: PORTAL, refresh_token: first, scope });
+      assert.equal(refreshed.status, 200);
+      const second = ((await refreshed.json()) as { refresh_token: string }).refresh_token;
+      assert.equal(newest(), expiry, "a refresh carries the sign-in's expiry over");
+      // A day later (the row's expiry moved back, as the clock cannot be).
+      db.prepare('UPDATE refresh_tokens SET expires_at = expires_at - ? WHERE used_at IS NULL').run(DAY + 1);
+      const late = await token({ grant_type: 'refresh_token', client_id: PORTAL, refresh_token: second, scope });
+      assert.equal(late.status, 400);
+      const body = (await late.json()) as { error: string; error_codes: number[]; error_description: string };
+      assert.deepEqual([body.error, body.error_codes], ['invalid_grant', [700084]]);
+      assert.match(body.error_description, /^AADSTS700084: The refresh token was issued to a single page app \(SPA\), and therefore has a fixed, limited lifetime of 1\.00:00:00/);
+      // Other clients' tokens keep Entra ID's 90 days, renewed by each refresh.
+      const cli = await token({ grant_type: 'password', client_id: CLI, username: 'victim@coffer.local', password: 'victim password 123', scope });
+      assert.equal(cli.status, 200);
+      assert.ok(newest() - Math.floor(Date.now() / 1000) > 89 * DAY);
+    } finally {
+      db.close();
     }
   });
 });
