@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { RestError } from '@azure/core-rest-pipeline';
 import { adminToken } from './support/access-kit.js';
+import { createVault, secretClient } from './support/clients.js';
+import { cliHome, coffer } from './support/cli.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
 // The audit file copy on a full disk: /dev/full takes the open and fails every
@@ -27,5 +33,43 @@ describe('the audit file copy on a full disk', { skip: !existsSync('/dev/full') 
     assert.deepEqual(await health.json(), { status: 'degraded', audit: { healthy: false }, storage: { writable: false } });
     assert.match(server.logs(), /"err":"ENOSPC: no space left on device, write","msg":"audit write failed; request refused"/);
     assert.equal(server.exitCode(), null);
+  });
+});
+
+// The database's files cannot grow, as on a full disk, through the running
+// server's file size limit (prlimit, no root needed): SQLite's write of the
+// WAL fails (EFBIG: "disk I/O error", where a full disk gives SQLITE_FULL).
+describe('database files that cannot grow (a file size limit on the running server)', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+    await createVault(server, 'fsize-vault');
+  });
+  after(() => server?.stop());
+
+  it('refuses writes with 503, stays up, and takes them again once the limit is raised, the audit chain whole', async () => {
+    const client = secretClient(server, 'fsize-vault');
+    await client.setSecret('kept', 'kept value');
+    const pid = readFileSync(join(server.dataDir, 'server.pid'), 'utf8').trim();
+    // No file may grow past its size now; the WAL is far from SQLite's checkpoint (1,000 pages), so it is only appended to.
+    const largest = Math.max(...['coffer.db', 'coffer.db-wal'].map((f) => statSync(join(server.dataDir, f)).size));
+    execFileSync('prlimit', ['--pid', pid, `--fsize=${largest}:`]);
+    const err = (await client.setSecret('refused', randomBytes(9000).toString('base64')).then(
+      () => assert.fail('stored past the limit'),
+      (e: RestError) => e,
+    )) as RestError;
+    assert.deepEqual([err.statusCode, err.code, err.response?.headers.get('retry-after')], [503, 'ServiceUnavailable', '5']);
+    assert.match(server.logs(), /"err":"disk I\/O error","msg":"storage full or failing; change undone and refused with 503"/);
+    assert.equal((await fetch(`${server.url}/healthz`)).status, 503);
+
+    execFileSync('prlimit', ['--pid', pid, '--fsize=unlimited:']);
+    assert.equal(await client.getSecret('refused').then(() => 200, (e: RestError) => e.statusCode), 404);
+    assert.equal((await client.setSecret('refused', 'now stored')).value, 'now stored');
+    assert.equal((await client.getSecret('kept')).value, 'kept value');
+    assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+    const home = cliHome();
+    assert.equal((await coffer(home, ['login', '--bootstrap', join(server.dataDir, 'bootstrap.json'), '-o', 'none'])).code, 0);
+    const verify = await coffer(home, ['audit', 'verify']);
+    assert.equal(verify.code, 0, verify.stderr);
   });
 });
