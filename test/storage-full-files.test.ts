@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,7 +8,7 @@ import type { RestError } from '@azure/core-rest-pipeline';
 import { adminToken } from './support/access-kit.js';
 import { createVault, secretClient } from './support/clients.js';
 import { cliHome, coffer } from './support/cli.js';
-import { startTestServer, type TestServer } from './support/server-fixture.js';
+import { BIN, startTestServer, testCaDir, type TestServer } from './support/server-fixture.js';
 
 // The audit file copy on a full disk: /dev/full takes the open and fails every
 // write with ENOSPC. Requests are refused (fail-closed) with Azure's 503, the
@@ -71,5 +71,21 @@ describe('database files that cannot grow (a file size limit on the running serv
     assert.equal((await coffer(home, ['login', '--bootstrap', join(server.dataDir, 'bootstrap.json'), '-o', 'none'])).code, 0);
     const verify = await coffer(home, ['audit', 'verify']);
     assert.equal(verify.code, 0, verify.stderr);
+  });
+});
+
+describe('a start on a full disk', () => {
+  it('ends with a message naming the full disk, and the next start with room goes on as before', async () => {
+    const server = await startTestServer();
+    await createVault(server, 'start-vault');
+    await server.restart(async () => {
+      // The lock's journal is the first file a start writes: no file may grow past 2 KiB.
+      const args = [BIN, 'server', '--port', String(server.port), '--data-dir', server.dataDir, '--tls-ca-dir', testCaDir(), '--dev', '--no-throttle'];
+      const r = spawnSync('bash', ['-c', 'ulimit -f 2 && exec "$0" "$@"', process.execPath, ...args], { encoding: 'utf8', timeout: 30_000 });
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.match(r.stderr, /cannot lock the data dir with \S+server\.lock \(SQLITE_IOERR_\w+\): the disk holding the data dir is full/);
+    });
+    assert.equal((await secretClient(server, 'start-vault').setSecret('after', 'v')).value, 'v');
+    await server.stop();
   });
 });
