@@ -45,6 +45,7 @@ import { checkPortFree, isAddressInUse, PortInUseError } from './port-check.js';
 import { assertionAudiences, createUrls } from './urls.js';
 import { closeGracefully, createInFlight, watchConnections } from './graceful-close.js';
 import { otherListeningServers } from './listening-servers.js';
+import { survivesAcceptErrors } from './accept-errors.js';
 import { createConnectionLimits } from './connection-limits.js';
 import { createPurgeSweep } from './purge-sweep.js';
 
@@ -319,11 +320,15 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
   connectionLimits.enforce(app.server);
   const connections = watchConnections(app.server);
   await app.listen({ port: config.port, host: config.host });
+  // fastify leaves one listener: on any 'error' of this server it closes the ::1 one (listening-servers.ts). Not for an accept error.
+  app.server.removeAllListeners('error');
+  survivesAcceptErrors(app.server, log);
   // fastify's servers for the other addresses of `localhost` (::1), listening since a moment before listen() returned.
   for (const other of otherListeningServers(app)) {
     answerBeforeFastify(other);
     connectionLimits.enforce(other);
     connections.watch(other);
+    survivesAcceptErrors(other, log);
   }
 
   if (deployment.adminSecret !== null || !existsSync(bootstrapFile)) {

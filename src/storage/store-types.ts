@@ -369,4 +369,4 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export { isDatabaseUnavailable, StoreConflictError, StoreParentGoneError } from './store-errors.js';
+export { isDatabaseUnavailable, isStorageFull, StoreConflictError, StoreParentGoneError } from './store-errors.js';
