@@ -50,6 +50,9 @@ function open(g: Generation, bound: boolean, keyring: Keyring): AuthorizationSea
   return seal;
 }
 
+/** Whether a stored key row (`raw`) is bound: the rows found unsealed were sealed under it (a start's pre-flight reads it). */
+export const storedKeyBound = (raw: string): boolean => parse(raw).bound === true;
+
 /** The current seal of a stored key row (`raw`, the setting's value), opened under the keyring. */
 export const sealOfStoredKey = (raw: string, keyring: Keyring): AuthorizationSeal => {
   const stored = parse(raw);
