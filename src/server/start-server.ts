@@ -106,8 +106,7 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
     certDir: join(config.dataDir, 'tls'),
     // --public-host may be an IP address: it is then an IP address entry, not a DNS name.
     ...subjectAltNames(['localhost', '127.0.0.1', '::1', config.publicHost, config.vaultDnsSuffix, `*.${config.vaultDnsSuffix}`]),
-    userCertFile: config.tlsCert,
-    userKeyFile: config.tlsKey,
+    userCertFile: config.tlsCert, userKeyFile: config.tlsKey,
   };
   // A certificate the operator gives is only read: refused (unreadable, not matching its key) before anything is written.
   const userTls = config.tlsCert ? await ensureTlsMaterial(tlsFiles) : null;
@@ -121,7 +120,6 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
       throw err;
     });
   if (!config.databaseUrl) await withSqliteStartView(join(config.dataDir, 'coffer.db'), checkFirst);
-  if (created) log.warn({ file: keyringFile }, 'created a new master key; back it up separately from the database');
 
   // The master key, TLS files and bootstrap.json stay in the data dir whichever database holds the rest.
   // PostgreSQL's driver is loaded only when a database URL is configured.
@@ -133,6 +131,8 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
         preflight: checkFirst,
       })
     : openSqliteStore({ file: join(config.dataDir, 'coffer.db') });
+  // Once the pre-flight kept it (PostgreSQL's runs as the store opens).
+  if (created) log.warn({ file: keyringFile }, 'created a new master key; back it up separately from the database');
   // Another server may serve the database from now on, or this cluster member missed the others' changes:
   // either way this one's caches would go stale under it.
   let cachesBehind: (err: Error) => void = () => undefined;
