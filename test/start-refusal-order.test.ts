@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { LOCK_FILE } from '../src/server/data-dir-lock.js';
-import { freePort, ROOT, runServerToEnd } from './support/server-fixture.js';
+import { DEV_IDS } from '../src/identity/identity-types.js';
+import { freePort, ROOT, runServerToEnd, startTestServer } from './support/server-fixture.js';
 
 // A start that ends refused changes nothing (server/start-preflight.ts): the
 // data dir of an older release (test/fixtures), under a condition this build
@@ -31,10 +32,13 @@ function unpack(name: string): string {
   return dir;
 }
 
-/** The data dir's files and their hashes. */
+/** The data dir's files (tls/ included) and their hashes, but for the lock file, which every start writes. */
 function files(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const f of readdirSync(dir).sort()) out[f] = createHash('sha256').update(readFileSync(join(dir, f))).digest('hex');
+  for (const f of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    const path = join(f.parentPath, f.name);
+    if (f.isFile() && path !== join(dir, LOCK_FILE)) out[path.slice(dir.length + 1)] = createHash('sha256').update(readFileSync(path)).digest('hex');
+  }
   return out;
 }
 
@@ -66,9 +70,8 @@ async function refusedUnchanged(fixture: string, prepare: (dir: string) => void,
     const { code, output } = await runServerToEnd([...args, '--data-dir', dir, '--port', String(await freePort())]);
     assert.equal(code, 1, output);
     assert.match(output, refusal);
-    const { [LOCK_FILE]: lock, ...after } = files(dir);
-    assert.deepEqual(after, before.files, 'the data dir changed');
-    assert.ok(lock, 'the data dir lock was taken');
+    assert.deepEqual(files(dir), before.files, 'the data dir changed');
+    assert.ok(existsSync(join(dir, LOCK_FILE)), 'the data dir lock was taken');
     assert.deepEqual(contents(dir), before.contents, 'the database changed');
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -117,4 +120,27 @@ describe('a refused start changes neither the database nor the data dir', () => 
 
   it('a --dev data dir started without --dev', () => refusedUnchanged('upgrade-from-5033529', () => undefined, /this data dir was created with --dev/, []));
 
+});
+
+describe('a refused start with a master key rotation at start changes nothing', () => {
+  it("the administrator's row changed outside coffer: refused before the keys are rewrapped under the new master key", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-refused-'));
+    const [oldKey, newKey] = [randomBytes(32).toString('base64'), randomBytes(32).toString('base64')];
+    try {
+      const server = await startTestServer({ dataDir: dir, env: { COFFER_MASTER_KEY: oldKey } });
+      await server.stop();
+      const db = new Database(join(dir, 'coffer.db'));
+      db.prepare("UPDATE settings SET value = ? WHERE key = 'adminObjectId'").run(DEV_IDS.userObjectId);
+      db.close();
+      const before = { files: files(dir), contents: contents(dir) };
+      const env = { COFFER_MASTER_KEY: newKey, COFFER_PREVIOUS_MASTER_KEYS: oldKey };
+      const { code, output } = await runServerToEnd(['--dev', '--data-dir', dir, '--port', String(await freePort())], 30_000, env);
+      assert.equal(code, 1, output);
+      assert.match(output, /the deployment administrator's object id .* does not match its seal/);
+      assert.deepEqual(files(dir), before.files, 'the data dir changed');
+      assert.deepEqual(contents(dir), before.contents, 'the database changed');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

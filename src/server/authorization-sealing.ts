@@ -61,12 +61,7 @@ export async function startSealing(
       if (bound !== null && (await store.settings.get(ADMIN_SEAL_SETTING)) === null) {
         await holder.writing(async (s) => void (await store.settings.setIfAbsent(ADMIN_SEAL_SETTING, s.setting(ADMIN_SETTING, objectId))));
       }
-      if (!holder.matches(await store.settings.get(ADMIN_SEAL_SETTING), (s) => s.setting(ADMIN_SETTING, objectId))) {
-        throw new IntegrityError(
-          `the deployment administrator's object id (settings row '${ADMIN_SETTING}', now ${objectId}) does not match its seal: it was changed outside coffer. ` +
-            'Put the row back from a database backup; whoever it names administers the directory.',
-        );
-      }
+      if (!holder.matches(await store.settings.get(ADMIN_SEAL_SETTING), (s) => s.setting(ADMIN_SETTING, objectId))) throw adminSealError(objectId);
     },
   };
   // Before the deployment is read (which may add a client secret to the principal it names).
@@ -81,6 +76,13 @@ export async function startSealing(
  */
 export const trustsRowsFound = (opts: { dataDir: string; sealStored: boolean; servedByEarlierBuild?: boolean }): boolean =>
   opts.sealStored || existsSync(join(opts.dataDir, 'audit-key.json')) || opts.servedByEarlierBuild === true;
+
+/** The deployment administrator's row does not match its seal. */
+export const adminSealError = (objectId: string): IntegrityError =>
+  new IntegrityError(
+    `the deployment administrator's object id (settings row '${ADMIN_SETTING}', now ${objectId}) does not match its seal: it was changed outside coffer. ` +
+      'Put the row back from a database backup; whoever it names administers the directory.',
+  );
 
 /** Files every build since the audit key (2026-12-02) writes in the data dir at its first start. */
 const RECORDS_OF_LATER_BUILDS = ['audit-key.json', 'audit-head.json', PEPPER_RECORD_FILE];

@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import { checkAuditKeyRecord } from '../audit/audit-key.js';
-import { refuseUnsealed } from '../authorization/authorization-binding.js';
-import { AUTHORIZATION_KEY_FILE, AUTHORIZATION_KEY_SETTING, checkAuthorizationKeyRecord, storedKeyBound } from '../authorization/authorization-key.js';
+import { ADMIN_SEAL_SETTING, ADMIN_SETTING, refuseUnsealed } from '../authorization/authorization-binding.js';
+import { AUTHORIZATION_KEY_FILE, AUTHORIZATION_KEY_SETTING, checkAuthorizationKeyRecord, sealOfStoredKey, storedKeyState } from '../authorization/authorization-key.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { keyIdsInUse } from '../crypto/master-key-rotation.js';
 import { checkPepperRecord, PEPPER_RECORD_FILE } from '../identity/credential-pepper.js';
 import { DEV_IDS } from '../identity/identity-types.js';
 import type { StartView } from '../storage/store-types.js';
-import { earlierBuildDataDir, trustsRowsFound } from './authorization-sealing.js';
+import { adminSealError, earlierBuildDataDir, trustsRowsFound } from './authorization-sealing.js';
 import { DevDataDirError } from './bootstrap.js';
 
 // Every refusal a start can foresee, checked before it writes anything
@@ -41,9 +41,16 @@ export async function preflight(view: StartView, keyring: Keyring, opts: Preflig
   // startSealing: the stored authorization key held to the data dir's record, then the rows found unsealed.
   await checkAuthorizationKeyRecord(view.settings, keyring, join(opts.dataDir, AUTHORIZATION_KEY_FILE));
   const key = await view.settings.get(AUTHORIZATION_KEY_SETTING);
-  if (key === null || !storedKeyBound(key)) {
+  const state = key === null ? null : storedKeyState(key);
+  if (!state?.bound) {
     const servedByEarlierBuild = await earlierBuildDataDir(view, { dataDir: opts.dataDir, sqlite: opts.sqlite });
     if (!trustsRowsFound({ dataDir: opts.dataDir, sealStored: opts.sealStored, servedByEarlierBuild })) await refuseUnsealed(view);
+  }
+  // The administrator's row held to its seal (a renewal cut short is finished first, which seals it again: not foreseen here).
+  const admin = await view.settings.get(ADMIN_SETTING);
+  if (key !== null && state?.bound && !state.renewing && admin !== null) {
+    const seal = sealOfStoredKey(key, keyring);
+    if (!seal.intact(await view.settings.get(ADMIN_SEAL_SETTING), seal.setting(ADMIN_SETTING, admin))) throw adminSealError(admin);
   }
   await checkPepperRecord(view.settings, view.principals, keyring, join(opts.dataDir, PEPPER_RECORD_FILE));
   // ensureDeployment: a data dir made with --dev holds principals whose credentials are published.
