@@ -62,9 +62,9 @@ export function testCaDir(): string {
 }
 
 /** Runs `coffer server ARGS` (on the test CA, unthrottled) to its end: for starts that must fail, killed after `timeoutMs`. */
-export function runServerToEnd(args: string[], timeoutMs = 30_000): Promise<{ code: number | null; output: string }> {
+export function runServerToEnd(args: string[], timeoutMs = 30_000, env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, 'server', '--no-throttle', '--tls-ca-dir', testCaDir(), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'server', '--no-throttle', '--tls-ca-dir', testCaDir(), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
