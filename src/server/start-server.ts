@@ -37,7 +37,7 @@ import { checkRecordedKey, earlierBuildDataDir, startSealing } from './authoriza
 import { preflight, unknownMasterKeyError } from './start-preflight.js';
 import { withSqliteStartView } from '../storage/sqlite/sqlite-start-view.js';
 import type { StartView } from '../storage/store-types.js';
-import { describeTrust, ensureTlsMaterial, subjectAltNames } from '../tls/certificates.js';
+import { describeTrust, ensureTlsMaterial, serverTlsOptions } from '../tls/certificates.js';
 import { createVaultService } from '../vaults/vault-service.js';
 import { answerBeforeFastify, buildApp } from './app.js';
 import { createBearerAuth } from './bearer-auth.js';
@@ -102,13 +102,7 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
   const log = pino({ level: config.logLevel, base: { service: 'coffer' } });
   const publicPort = config.publicPort ?? config.port;
   const urls = createUrls({ publicHost: config.publicHost, port: publicPort, vaultDnsSuffix: config.vaultDnsSuffix });
-  const tlsFiles = {
-    caDir: config.tlsCaDir ?? join(config.dataDir, 'tls'),
-    certDir: join(config.dataDir, 'tls'),
-    // --public-host may be an IP address: it is then an IP address entry, not a DNS name.
-    ...subjectAltNames(['localhost', '127.0.0.1', '::1', config.publicHost, config.vaultDnsSuffix, `*.${config.vaultDnsSuffix}`]),
-    userCertFile: config.tlsCert, userKeyFile: config.tlsKey,
-  };
+  const tlsFiles = serverTlsOptions(config);
   // A certificate the operator gives is only read: refused (unreadable, not matching its key) before anything is written.
   const userTls = config.tlsCert ? await ensureTlsMaterial(tlsFiles) : null;
   const keyringFile = join(config.dataDir, 'master.key');
