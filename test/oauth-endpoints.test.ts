@@ -38,6 +38,9 @@ describe('token endpoints: v1, v2 and tenants', () => {
   it('a form body that is not UTF-8, or compressed, is an OAuth invalid_request', async () => {
     for (const [headers, body] of [
       [{}, Buffer.concat([Buffer.from('grant_type=client_credentials&client_secret='), Buffer.from([0xff, 0xfe])])],
+      // The same bytes percent-encoded: read as U+FFFD, %FF and %FE would be one and the same secret.
+      [{}, Buffer.from('grant_type=client_credentials&client_secret=%FF%FE')],
+      [{}, Buffer.from('grant_type=client_credentials&client_secret=%E2%82')],
       [{ 'content-encoding': 'gzip' }, Buffer.from('grant_type=client_credentials')],
       [{ 'content-type': 'application/x-www-form-urlencoded; charset=iso-8859-1' }, Buffer.from('grant_type=client_credentials')],
     ] as const) {
@@ -47,6 +50,10 @@ describe('token endpoints: v1, v2 and tenants', () => {
       assert.equal(answer.error, 'invalid_request');
       assert.match(answer.error_description, /not valid UTF-8|content encoding 'gzip'|The form is not in UTF-8/);
     }
+    // UTF-8 percent-encoded is read as it should be (here: an unknown client named with a euro sign).
+    const euro = await fetch(tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials&client_id=%E2%82%AC&client_secret=x&scope=x%2F.default' });
+    assert.equal(euro.status, 400);
+    assert.notEqual(((await euro.json()) as { error: string }).error, 'invalid_request');
   });
 
   it('a client assertion that names no client is refused as such (AADSTS700021), not as a missing secret', async () => {

@@ -6,7 +6,7 @@ import { createAnonymousAuditLimit, type AnonymousAuditLimits } from './anonymou
 import { networkKey, sourceKey } from '../identity/sign-in-lockout.js';
 import type { ErrorLog } from '../server/error-handler.js';
 import type { AuditEntry } from './audit-types.js';
-import type { AuditRecord } from '../storage/store-types.js';
+import { isStorageFull, type AuditRecord } from '../storage/store-types.js';
 import type { InFlight } from '../server/graceful-close.js';
 
 // Records every data-plane and management request, allowed or refused, before
@@ -250,6 +250,8 @@ export function installAuditHook(app: FastifyInstance, audit: AuditLog, log: Err
         return payload;
       } catch (err) {
         log.error({ reqId: req.id, err: (err as Error).message }, 'audit write failed; request refused');
+        // Already a refusal for want of storage (a full disk: errors.storageFull), which says more than the trail's.
+        if (reply.statusCode === 503 && isStorageFull(err)) return payload;
         const committed = !SAFE_METHODS.has(req.method) && reply.statusCode < 400;
         reply.code(503).header('content-type', 'application/json; charset=utf-8');
         if (committed) return UNAVAILABLE_AFTER_WRITE;

@@ -227,9 +227,26 @@ export function recordAuditKeyGeneration(file: string, key: ChainKey): void {
 
 /** loadAuditKey, held to the record in `file`: a database whose key went missing, changed or lost generations is refused before anything is keyed anew. */
 export async function loadRecordedAuditKey(deps: { settings: SettingsStore; audit: AuditStore }, keyring: Keyring, file: string, onCreated?: (since: number) => void): Promise<ChainKey> {
-  const recorded = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as KeyRecord) : null;
+  const recorded = readAuditKeyRecord(file);
   if (recorded && (await deps.settings.get(AUDIT_KEY_SETTING)) === null) throw new AuditKeyChangedError(file, recorded, 'is missing');
   const key = await loadAuditKey(deps, keyring, onCreated);
+  holdToRecord(file, recorded, key);
+  recordAuditKeyGeneration(file, key);
+  return key;
+}
+
+const readAuditKeyRecord = (file: string): KeyRecord | null => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as KeyRecord) : null);
+
+/** The refusals of loadRecordedAuditKey, changing nothing (a start's pre-flight): a key missing or other than this data dir recorded. */
+export async function checkAuditKeyRecord(settings: Pick<SettingsStore, 'get'>, keyring: Keyring, file: string): Promise<void> {
+  const recorded = readAuditKeyRecord(file);
+  if (!recorded) return;
+  const raw = await settings.get(AUDIT_KEY_SETTING);
+  if (raw === null) throw new AuditKeyChangedError(file, recorded, 'is missing');
+  holdToRecord(file, recorded, keysOf(parse(raw), keyring));
+}
+
+function holdToRecord(file: string, recorded: KeyRecord | null, key: ChainKey): void {
   const current = recordOf(key);
   if (recorded && (recorded.fingerprint !== current.fingerprint || recorded.since !== current.since)) throw new AuditKeyChangedError(file, recorded, `is another (keyed from record ${current.since})`);
   if (recorded && (recorded.generation ?? 0) > key.generation) {
@@ -239,6 +256,4 @@ export async function loadRecordedAuditKey(deps: { settings: SettingsStore; audi
   if (seen && fingerprintOfKey(seen.key) !== recorded!.newest) {
     throw new AuditKeyChangedError(file, recorded!, `has another key as generation ${seen.generation} than this data dir saw`);
   }
-  recordAuditKeyGeneration(file, key);
-  return key;
 }

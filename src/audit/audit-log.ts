@@ -1,4 +1,4 @@
-import type { AuditFilter, AuditRecord, AuditStore } from '../storage/store-types.js';
+import { isStorageFull, type AuditFilter, type AuditRecord, type AuditStore } from '../storage/store-types.js';
 import { verifyChain, type ChainEnds, type ChainKey, type VerifyResult } from './audit-chain.js';
 import type { createFileSink } from './audit-file-sink.js';
 import type { AuditHighWater } from './audit-high-water.js';
@@ -55,6 +55,8 @@ export function createAuditLog(deps: AuditLogDeps) {
   let queue: Waiter[] = [];
   let flushing: Promise<void> | null = null;
   let lastError: string | null = null;
+  // Whether the last failure was the storage's (a full disk): /healthz says so.
+  let storageFull = false;
 
   async function flush(): Promise<void> {
     while (queue.length > 0) {
@@ -65,9 +67,11 @@ export function createAuditLog(deps: AuditLogDeps) {
         if (deps.fileSink) await deps.fileSink.write(records.map((r) => r.record));
         await deps.store.append(records);
         lastError = null;
+        storageFull = false;
         batch.forEach((w) => w.resolve());
       } catch (err) {
         lastError = (err as Error).message;
+        storageFull = isStorageFull(err);
         batch.forEach((w) => w.reject(err as Error));
       }
     }
@@ -131,12 +135,13 @@ export function createAuditLog(deps: AuditLogDeps) {
     /** A record stored with its write: the trail takes records again (health, as after a batch). */
     storedWithWrite(): void {
       lastError = null;
+      storageFull = false;
     },
     /** Resolves once every queued record is written (or has failed): at shutdown, before the store closes. */
     async drain(): Promise<void> {
       while (flushing) await flushing;
     },
-    health: () => ({ healthy: lastError === null, lastError }),
+    health: () => ({ healthy: lastError === null, lastError, storageFull }),
     list: (filter: AuditFilter, limit: number, after: string | null) => deps.store.list(filter, limit, after),
     /**
      * Checks the whole chain; concurrent calls share the run in progress (see

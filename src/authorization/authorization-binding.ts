@@ -81,12 +81,15 @@ async function sealAgain(store: Bulk, from: AuthorizationSeal | null, to: Author
   return sealed;
 }
 
+/** Refuses rows stored without a seal, changing nothing (bindAuthorizationData untrusted; a start's pre-flight). */
+export async function refuseUnsealed(store: Bulk): Promise<void> {
+  const unsealed = (await sealables(store)).filter((r) => r.mac === null).length;
+  if (unsealed > 0) throw new UnsealedAuthorizationDataError(unsealed);
+}
+
 /** Seals every row stored without a seal (unless `trusted` is false and there is one: then it throws); returns how many it sealed. */
 export async function bindAuthorizationData(store: Bulk, seal: AuthorizationSeal, trusted = true): Promise<number> {
-  if (!trusted) {
-    const unsealed = (await sealables(store)).filter((r) => r.mac === null).length;
-    if (unsealed > 0) throw new UnsealedAuthorizationDataError(unsealed);
-  }
+  if (!trusted) await refuseUnsealed(store);
   return sealAgain(store, null, seal);
 }
 

@@ -50,6 +50,12 @@ function open(g: Generation, bound: boolean, keyring: Keyring): AuthorizationSea
   return seal;
 }
 
+/** A stored key row (`raw`): bound (the rows found unsealed were sealed under it), and amid a renewal (a start's pre-flight reads it). */
+export const storedKeyState = (raw: string): { bound: boolean; renewing: boolean } => {
+  const stored = parse(raw);
+  return { bound: stored.bound === true, renewing: stored.previous !== undefined };
+};
+
 /** The current seal of a stored key row (`raw`, the setting's value), opened under the keyring. */
 export const sealOfStoredKey = (raw: string, keyring: Keyring): AuthorizationSeal => {
   const stored = parse(raw);

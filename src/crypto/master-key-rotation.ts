@@ -262,7 +262,7 @@ export async function rewrapAll(store: Store, keyring: Keyring, hooks: RotationH
 }
 
 /** Master key ids still referenced by stored wrapped keys (signing keys that do not open under `keyring` left out). */
-export async function keyIdsInUse(store: Store, keyring: Keyring): Promise<Set<string>> {
+export async function keyIdsInUse(store: Pick<Store, 'vaults' | 'signingKeys' | 'settings'>, keyring: Keyring): Promise<Set<string>> {
   const ids = new Set<string>();
   for (const row of await store.vaults.listKeys()) ids.add(row.masterKeyId);
   for (const row of await store.signingKeys.list()) if (signingKeyOpens(row, keyring)) ids.add(row.masterKeyId);

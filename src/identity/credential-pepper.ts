@@ -97,6 +97,27 @@ function checkHeld(held: PepperGenerations, peppers: readonly Buffer[], converti
   if (peppers.length === held.peppers.length && !held.converting && converting) throw changed(`is converting to generation ${peppers.length - 1} again, after this server saw that done`);
 }
 
+/** Refuses a database without the pepper that should have one; else the hashes stored (to be converted). */
+async function refuseMissingPepper(principals: PrincipalStore, recorded: Recorded | null, file: string): Promise<StoredCredential[]> {
+  if (recorded !== null) throw new CredentialPepperChangedError(file, "the database's credential pepper is missing, but this data dir recorded one");
+  // A data dir without the record (a new cluster member's) cannot tell; keyed hashes in the database can: a pepper made them.
+  const hashes = await storedHashes(principals);
+  if (hashes.some((h) => isKeyedHash(h.hash))) throw new CredentialPepperChangedError(file, "the database's credential pepper is missing, but it holds hashes keyed with one");
+  return hashes;
+}
+
+/** The refusals of openCredentialHasher, changing nothing (a start's pre-flight). */
+export async function checkPepperRecord(settings: SettingsStore, principals: PrincipalStore, keyring: Keyring, file: string): Promise<void> {
+  const recorded = readRecord(file);
+  const read = await readPepperRow(settings);
+  if (read === null) {
+    await refuseMissingPepper(principals, recorded, file);
+    return;
+  }
+  const peppers = openPeppers(keyring, read.stored);
+  if (recorded !== null) checkRecorded(file, recorded, peppers, read.stored.converted === true);
+}
+
 /**
  * The deployment's credential hasher. On the first start with a pepper (every
  * cluster member gets the one stored first) the hashes stored before it are
@@ -118,10 +139,7 @@ export async function openCredentialHasher(
 ): Promise<{ hasher: CredentialHasher; converted: number; reload: (keyring: Keyring) => Promise<void>; settled: () => Promise<void>; own: OwnCredentials }> {
   const recorded = readRecord(file);
   if ((await settings.get(CREDENTIAL_PEPPER_SETTING)) === null) {
-    if (recorded !== null) throw new CredentialPepperChangedError(file, "the database's credential pepper is missing, but this data dir recorded one");
-    // A data dir without the record (a new cluster member's) cannot tell; keyed hashes in the database can: a pepper made them.
-    const hashes = await storedHashes(principals);
-    if (hashes.some((h) => isKeyedHash(h.hash))) throw new CredentialPepperChangedError(file, "the database's credential pepper is missing, but it holds hashes keyed with one");
+    const hashes = await refuseMissingPepper(principals, recorded, file);
     const first = randomBytes(32);
     // The hashes stored before the pepper: the first conversion keys those, and only those, in place.
     const pending = hashes.map((h) => tagOf(first, h));

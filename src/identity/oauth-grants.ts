@@ -11,12 +11,12 @@ import { LOCKED_MESSAGES, sourceKey } from './sign-in-lockout.js';
 import { oversizedParam } from './sign-in-limits.js';
 import { createAssertionVerifier } from './client-assertion.js';
 import { ISSUED_BEFORE_ROTATION, issuedBeforeRenewal } from './refresh-token-renewal.js';
+import { refreshTokenExpired, refreshTokenExpiry } from './refresh-token-lifetime.js';
 
 // The token endpoint's grants: client_credentials, password and refresh_token.
 // Returns the JSON body Entra ID answers with.
 
 const OIDC_SCOPES = new Set(['openid', 'profile', 'offline_access', 'email']);
-const REFRESH_LIFETIME = 90 * 24 * 3600;
 /** A used refresh token presented again this soon after its use is refused without revoking its sign-in. */
 const REUSE_GRACE_SECONDS = 10;
 
@@ -104,23 +104,45 @@ function resolveResource(params: Record<string, string>, tenantId: string, canon
   return { resource: known, oidc };
 }
 
+/**
+ * The Basic header's client, unless the body names another client or secret: the token would go to the
+ * header's client while whatever reads the body (a proxy's rule, a log) sees the other. RFC 6749 2.3 lets
+ * a client use one authentication method per request; the same values in both are taken.
+ */
+function agreeingWithBody(params: Record<string, string>, clientId: string, clientSecret: string) {
+  if (params.client_id !== undefined && params.client_id.toLowerCase() !== clientId.toLowerCase()) {
+    throw oauthErrors.invalidRequest(null, "The request names one client in its Basic authorization header and another in its 'client_id' parameter.");
+  }
+  if (params.client_secret !== undefined && params.client_secret !== clientSecret) {
+    throw oauthErrors.invalidRequest(null, "The request carries a client secret in its Basic authorization header and another in its 'client_secret' parameter: send one.");
+  }
+  return { clientId, clientSecret };
+}
+
 function clientCredentialsFrom(params: Record<string, string>, authorization: string | undefined) {
   if (authorization?.startsWith('Basic ')) {
-    const decoded = Buffer.from(authorization.slice(6), 'base64').toString('utf8');
-    const sep = decoded.indexOf(':');
-    if (sep > 0) {
-      try {
-        const clientId = decodeURIComponent(decoded.slice(0, sep));
-        const clientSecret = decodeURIComponent(decoded.slice(sep + 1));
-        // U+0000 is refused everywhere else a request can carry it (PostgreSQL's text cannot even compare it).
-        if (!clientId.includes('\u0000') && !clientSecret.includes('\u0000')) return { clientId, clientSecret };
-      } catch {
-        // not percent-decodable: refused below
-      }
+    const basic = basicCredentials(authorization.slice(6));
+    if (basic === 'malformed') {
       throw oauthErrors.invalidClient(7000216, "AADSTS7000216: 'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type. The Basic authorization header is malformed.");
     }
+    if (basic) return agreeingWithBody(params, basic.clientId, basic.clientSecret);
   }
   return { clientId: need(params, 'client_id'), clientSecret: params.client_secret };
+}
+
+/** A Basic header's client id and secret (each percent-encoded, RFC 6749 2.3.1); null without a `:`. */
+function basicCredentials(encoded: string): { clientId: string; clientSecret: string } | 'malformed' | null {
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+  const sep = decoded.indexOf(':');
+  if (sep <= 0) return null;
+  try {
+    const clientId = decodeURIComponent(decoded.slice(0, sep));
+    const clientSecret = decodeURIComponent(decoded.slice(sep + 1));
+    // U+0000 is refused everywhere else a request can carry it (PostgreSQL's text cannot even compare it).
+    return clientId.includes('\u0000') || clientSecret.includes('\u0000') ? 'malformed' : { clientId, clientSecret };
+  } catch {
+    return 'malformed'; // not percent-decodable
+  }
 }
 
 /**
@@ -144,12 +166,12 @@ export function createGrantHandler(deps: GrantDeps) {
    * An access token and a refresh token for a user. `familyId`: the sign-in a refresh continues (a new
    * sign-in starts a family); reusing one of its refresh tokens revokes them all (refreshToken).
    */
-  async function userTokens(user: { objectId: string; upn: string | null; displayName: string }, clientId: string, resource: string, oidc: string[], session: { familyId?: string; nonce?: string } = {}): Promise<Issued> {
+  async function userTokens(user: { objectId: string; upn: string | null; displayName: string }, clientId: string, resource: string, oidc: string[], session: { familyId?: string; nonce?: string; refreshExpiresAt?: number } = {}): Promise<Issued> {
     const { nonce, familyId = randomBytes(16).toString('hex') } = session;
     const access = await tokens.issue({ objectId: user.objectId, appId: clientId, audience: resource, kind: 'user', upn: user.upn, name: user.displayName, scope: 'user_impersonation' });
     const refresh = mintRefreshToken({ objectId: user.objectId, familyId });
     const tokenHash = deps.hashRefreshToken(refreshTokenHashInput(clientId, refresh));
-    await deps.refreshTokens.insert({ tokenHash, objectId: user.objectId, clientId, scope: resource, expiresAt: now() + REFRESH_LIFETIME, familyId });
+    await deps.refreshTokens.insert({ tokenHash, objectId: user.objectId, clientId, scope: resource, expiresAt: refreshTokenExpiry(clientId, now(), session.refreshExpiresAt), familyId });
     const body: TokenResponse = {
       token_type: 'Bearer',
       scope: `${resource}/user_impersonation`,
@@ -251,11 +273,11 @@ export function createGrantHandler(deps: GrantDeps) {
       if (earlier.length > 0 && (await issuedBeforeRenewal(deps.refreshTokens, earlier, clientId, claims!))) throw oauthErrors.invalidGrant(50173, ISSUED_BEFORE_ROTATION);
       throw oauthErrors.invalidGrant(9002313, 'AADSTS9002313: Invalid request. Request is malformed or invalid.');
     }
-    if (row.expiresAt < now()) throw oauthErrors.invalidGrant(700082, 'AADSTS700082: The refresh token has expired due to inactivity.');
+    if (row.expiresAt < now()) throw refreshTokenExpired(clientId, row.expiresAt);
     const user = await directory.get(row.objectId);
     if (!user) throw oauthErrors.invalidGrant(50034, 'AADSTS50034: The user account does not exist in this directory.');
     const { resource, oidc } = asked ?? { resource: row.scope, oidc: [] };
-    return userTokens(user, clientId, resource, oidc, { familyId: row.familyId });
+    return userTokens(user, clientId, resource, oidc, { familyId: row.familyId, refreshExpiresAt: row.expiresAt });
   }
 
   /**

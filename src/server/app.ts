@@ -213,7 +213,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       open.get('/healthz', async (_req, reply) => {
         const audit = deps.audit.health();
         // Unauthenticated: the state only, never the error's text (paths, database messages); that is in the log.
-        return reply.status(audit.healthy ? 200 : 503).send({ status: audit.healthy ? 'ok' : 'degraded', audit: { healthy: audit.healthy } });
+        // storage.writable: false when the trail failed because the storage took no write (a full disk: docs/deployment.md).
+        return reply
+          .status(audit.healthy ? 200 : 503)
+          .send({ status: audit.healthy ? 'ok' : 'degraded', audit: { healthy: audit.healthy }, storage: { writable: !audit.storageFull } });
       });
     });
     registerDirectoryRoutes(bare, { directory: deps.directory, auth: deps.auth, adminObjectId: deps.adminObjectId, index: deps.index, tokens: deps.tokens, authority: deps.urls.authority });

@@ -49,9 +49,7 @@ export async function startSealing(
   log: Pick<Logger, 'warn' | 'info' | 'error'>,
 ): Promise<Sealing> {
   const file = join(opts.dataDir, AUTHORIZATION_KEY_FILE);
-  // Unsealed rows are sealed as found only by a data dir that ran against the database before (an upgrade),
-  // or on the operator's word: otherwise removing the key from the database would have them sealed.
-  const trusted = opts.sealStored || existsSync(join(opts.dataDir, 'audit-key.json')) || opts.servedByEarlierBuild === true;
+  const trusted = trustsRowsFound(opts);
   // Left on, every start on an empty data dir would seal what a writer left after removing the key.
   if (opts.sealStored) log.warn('started with --seal-stored-authorization: remove it once this start has sealed the stored rows');
   const { seal, bound, resealed } = await openAuthorizationSeal(store, keyring, file, trusted);
@@ -71,12 +69,7 @@ export async function startSealing(
       if (bound !== null && (await store.settings.get(ADMIN_SEAL_SETTING)) === null) {
         await holder.writing(async (s) => void (await store.settings.setIfAbsent(ADMIN_SEAL_SETTING, s.setting(ADMIN_SETTING, objectId))));
       }
-      if (!holder.matches(await store.settings.get(ADMIN_SEAL_SETTING), (s) => s.setting(ADMIN_SETTING, objectId))) {
-        throw new IntegrityError(
-          `the deployment administrator's object id (settings row '${ADMIN_SETTING}', now ${objectId}) does not match its seal: it was changed outside coffer. ` +
-            'Put the row back from a database backup; whoever it names administers the directory.',
-        );
-      }
+      if (!holder.matches(await store.settings.get(ADMIN_SEAL_SETTING), (s) => s.setting(ADMIN_SETTING, objectId))) throw adminSealError(objectId);
     },
   };
   // Before the deployment is read (which may add a client secret to the principal it names).
@@ -84,6 +77,20 @@ export async function startSealing(
   if (admin !== null) await sealing.checkAdministrator(admin);
   return sealing;
 }
+
+/**
+ * Unsealed rows are sealed as found only by a data dir that ran against the database before (an upgrade),
+ * or on the operator's word: otherwise removing the key from the database would have them sealed.
+ */
+export const trustsRowsFound = (opts: { dataDir: string; sealStored: boolean; servedByEarlierBuild?: boolean }): boolean =>
+  opts.sealStored || existsSync(join(opts.dataDir, 'audit-key.json')) || opts.servedByEarlierBuild === true;
+
+/** The deployment administrator's row does not match its seal. */
+export const adminSealError = (objectId: string): IntegrityError =>
+  new IntegrityError(
+    `the deployment administrator's object id (settings row '${ADMIN_SETTING}', now ${objectId}) does not match its seal: it was changed outside coffer. ` +
+      'Put the row back from a database backup; whoever it names administers the directory.',
+  );
 
 /** Files every build since the audit key (2026-12-02) writes in the data dir at its first start. */
 const RECORDS_OF_LATER_BUILDS = ['audit-key.json', 'audit-head.json', PEPPER_RECORD_FILE];

@@ -147,7 +147,7 @@ class MeteredBody extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback) {
     // After the answer (a route that did not read its body): dropped, and nothing more is taken.
     if (this.returned) return done();
-    if (!this.budget.take(chunk.length, this.caller, this.anonymous, this.taken)) return done(errors.bodyBudgetExhausted());
+    if (!this.budget.take(chunk.length, this.caller, this.anonymous, this.taken)) return done(refusedForBudget());
     this.taken += chunk.length;
     this.lastChunkAt = Date.now();
     done(null, chunk);
@@ -183,6 +183,14 @@ class MeteredBody extends Transform {
   }
 }
 
+/** The 429s of bodies refused for the budget (installBodyBudget keeps their connections open). */
+const budgetRefusals = new WeakSet<Error>();
+function refusedForBudget(): Error {
+  const err = errors.bodyBudgetExhausted();
+  budgetRefusals.add(err);
+  return err;
+}
+
 /** Meters every request body (installed once, before any route). */
 export function installBodyBudget(app: FastifyInstance, limits: BodyLimits = DEFAULT_BODY_LIMITS): BodyBudget {
   const budget = createBodyBudget(limits.budgetBytes);
@@ -204,6 +212,14 @@ export function installBodyBudget(app: FastifyInstance, limits: BodyLimits = DEF
     reply.raw.once('close', () => metered.settled());
     payload.once('error', (err) => metered.destroy(err));
     done(null, payload.pipe(metered));
+  });
+  // fastify closes the connection after any error while it reads a body (the client may send more). A client
+  // still sending then meets a closed socket, whose reset can reach it before the 429 does: it sees a
+  // connection error, not the answer to retry on. A body refused for the budget is at most its route's limit,
+  // so the rest of it is read and dropped (settled) and the connection carries on, as the answer says.
+  app.addHook('onError', (_req, reply, err, done) => {
+    if (budgetRefusals.has(err)) reply.removeHeader('connection');
+    done();
   });
   return budget;
 }

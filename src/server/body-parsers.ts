@@ -111,6 +111,28 @@ function bodyText(req: FastifyRequest, body: Buffer, wrongCharset: () => Service
   return { error: isArm(req) ? errors.invalidRequestContent('it is not valid UTF-8') : errors.badParameter('The request body is not valid UTF-8.') };
 }
 
+const HEX = /^[0-9A-Fa-f]{2}$/;
+
+/**
+ * Whether a form's percent-escapes spell UTF-8. URLSearchParams reads bytes that do not (`%FF`) as U+FFFD,
+ * so that many different fields would read alike; refused as raw bytes that are not UTF-8 are. The text is
+ * UTF-8 already and `&`, `=` are ASCII, so checking its bytes with every escape decoded checks each field.
+ */
+function escapesAreUtf8(text: string): boolean {
+  if (!/%[89A-Fa-f]/.test(text)) return true;
+  const raw = Buffer.from(text, 'utf8');
+  const out = Buffer.alloc(raw.length);
+  let n = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const hex = raw[i] === 0x25 ? raw.toString('latin1', i + 1, i + 3) : '';
+    if (HEX.test(hex)) {
+      out[n++] = parseInt(hex, 16);
+      i += 2;
+    } else out[n++] = raw[i]!;
+  }
+  return isUtf8(out.subarray(0, n));
+}
+
 /** A form body's fields, or the name of one given twice (Entra ID refuses those: AADSTS9000411). */
 function formFields(text: string): { fields: Record<string, string> } | { repeated: string } {
   const fields: Record<string, string> = {};
@@ -156,6 +178,7 @@ export function installBodyParsers(app: FastifyInstance): void {
     const read = bodyText(req, body as Buffer, () => errors.badParameter('The form is not in UTF-8: send it with charset=utf-8 or none.'));
     // The sign-in service answers in OAuth's shape.
     if ('error' in read) return done(new OAuthError(400, 'invalid_request', null, read.error.message), undefined);
+    if (!escapesAreUtf8(read.text)) return done(new OAuthError(400, 'invalid_request', null, 'The request body is not valid UTF-8: a percent-encoded byte sequence is not UTF-8.'), undefined);
     const parsed = formFields(read.text);
     if ('repeated' in parsed) {
       const name = parsed.repeated.replaceAll(NUL, '\uFFFD').slice(0, 100);

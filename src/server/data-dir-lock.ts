@@ -1,6 +1,7 @@
 import { chmodSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
+import { isStorageFull } from '../storage/store-types.js';
 
 // One server per data dir. Two on one dir would overwrite each other's
 // bootstrap.json and server.pid, append to one audit chain from two
@@ -56,9 +57,11 @@ export function lockDataDir(dataDir: string): DataDirLock {
   };
 }
 
-/** A lock file that cannot be used (not a SQLite file, not writable): what to do about it. */
+/** A lock file that cannot be used (not a SQLite file, not writable, or no room to write it): what to do about it. */
 function unusable(file: string, err: unknown): Error {
   const code = (err as { code?: string }).code ?? '';
+  // Taking the lock writes (its journal): on a full disk, the file is fine and removing it would not help.
+  if (isStorageFull(err)) return new Error(`cannot lock the data dir with ${file} (${code}): the disk holding the data dir is full (or a quota or file size limit is reached): make room and start again`);
   return new Error(`cannot lock the data dir with ${file} (${code || (err as Error).message}): it must be a file coffer can write; with no coffer process running, remove it and start again`);
 }
 

@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errors, OAuthError, ServiceError } from './errors.js';
 import { unknownResourceType } from './resource-types.js';
-import { AuditWriteError, isDatabaseUnavailable, StoreParentGoneError } from '../storage/store-types.js';
+import { AuditWriteError, isDatabaseUnavailable, isStorageFull, StoreParentGoneError } from '../storage/store-types.js';
 
 // The only place where errors become HTTP responses. Domain and route code
 // throw ServiceError / OAuthError; anything else is an internal error whose
@@ -131,6 +131,11 @@ export function installErrorHandling(app: FastifyInstance, log: ErrorLog): void 
       return send(req, reply, err);
     }
     if (err instanceof OAuthError) return sendOAuth(reply, err);
+    // A full disk (its audit record's included): undone, refused with 503 until the operator makes room.
+    if (isStorageFull(err)) {
+      log.error({ reqId: req.id, err: err.message }, 'storage full or failing; change undone and refused with 503');
+      return send(req, reply, errors.storageFull());
+    }
     if (err instanceof AuditWriteError) {
       log.error({ reqId: req.id, err: err.message }, 'audit write failed; change undone and refused');
       return send(req, reply, errors.auditUnavailable());

@@ -111,6 +111,12 @@ export const errors = {
   /** The database could not serve the request now (away, a lock not granted in time, every connection busy): a retry may succeed. */
   databaseUnavailable: () =>
     new ServiceError(503, 'ServiceUnavailable', 'The service is temporarily unavailable: its database did not answer in time. Try again later.', undefined, { 'Retry-After': '5' }),
+  /**
+   * The storage could not take the write (a full disk, an I/O error): nothing was stored, and a retry succeeds once
+   * the operator has made room. 503 with Retry-After, as for the other passing conditions: Azure's clients retry it.
+   */
+  storageFull: () =>
+    new ServiceError(503, 'ServiceUnavailable', 'The service is temporarily unavailable: its storage cannot take the change now, which was not made. Try again later.', undefined, { 'Retry-After': '5' }),
   // ARM (management plane) errors share the body shape.
   resourceNotFound: (type: string, name: string, rg: string) =>
     new ServiceError(404, 'ResourceNotFound', `The Resource '${type}/${name}' under resource group '${rg}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`),

@@ -34,7 +34,10 @@ import { createMetrics } from './metrics.js';
 import { SERVICE_VERSION } from './service-version.js';
 import { openSqliteStore } from '../storage/sqlite/sqlite-store.js';
 import { checkRecordedKey, earlierBuildDataDir, startSealing } from './authorization-sealing.js';
-import { describeTrust, ensureTlsMaterial, subjectAltNames } from '../tls/certificates.js';
+import { preflight, unknownMasterKeyError } from './start-preflight.js';
+import { withSqliteStartView } from '../storage/sqlite/sqlite-start-view.js';
+import type { StartView } from '../storage/store-types.js';
+import { describeTrust, ensureTlsMaterial, serverTlsOptions } from '../tls/certificates.js';
 import { createVaultService } from '../vaults/vault-service.js';
 import { answerBeforeFastify, buildApp } from './app.js';
 import { createBearerAuth } from './bearer-auth.js';
@@ -45,6 +48,7 @@ import { checkPortFree, isAddressInUse, PortInUseError } from './port-check.js';
 import { assertionAudiences, createUrls } from './urls.js';
 import { closeGracefully, createInFlight, watchConnections } from './graceful-close.js';
 import { otherListeningServers } from './listening-servers.js';
+import { survivesAcceptErrors } from './accept-errors.js';
 import { createConnectionLimits } from './connection-limits.js';
 import { createPurgeSweep } from './purge-sweep.js';
 
@@ -96,9 +100,21 @@ export async function startServer(config: CofferConfig): Promise<RunningServer> 
 
 async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<RunningServer> {
   const log = pino({ level: config.logLevel, base: { service: 'coffer' } });
+  const publicPort = config.publicPort ?? config.port;
+  const urls = createUrls({ publicHost: config.publicHost, port: publicPort, vaultDnsSuffix: config.vaultDnsSuffix });
+  const tlsFiles = serverTlsOptions(config);
+  // A certificate the operator gives is only read: refused (unreadable, not matching its key) before anything is written.
+  const userTls = config.tlsCert ? await ensureTlsMaterial(tlsFiles) : null;
   const keyringFile = join(config.dataDir, 'master.key');
   const { keyring, created } = loadKeyring({ masterKey: config.masterKey, previousKeys: config.previousMasterKeys, file: keyringFile });
-  if (created) log.warn({ file: keyringFile }, 'created a new master key; back it up separately from the database');
+  // Every refusal foreseen, before anything is migrated, converted or recorded (start-preflight.ts).
+  const checkFirst = (view: StartView) =>
+    preflight(view, keyring, { dataDir: config.dataDir, dev: config.dev, sealStored: config.sealStoredAuthorization, sqlite: !config.databaseUrl }).catch((err: unknown) => {
+      // A key made now for a database it does not open would stay behind in the data dir.
+      if (created) rmSync(keyringFile, { force: true });
+      throw err;
+    });
+  if (!config.databaseUrl) await withSqliteStartView(join(config.dataDir, 'coffer.db'), checkFirst);
 
   // The master key, TLS files and bootstrap.json stay in the data dir whichever database holds the rest.
   // PostgreSQL's driver is loaded only when a database URL is configured.
@@ -107,8 +123,11 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
         wait: config.standby,
         onWaiting: () => log.warn('standby: another coffer server holds the database; waiting to take over when it stops'),
         cluster: config.cluster,
+        preflight: checkFirst,
       })
     : openSqliteStore({ file: join(config.dataDir, 'coffer.db') });
+  // Once the pre-flight kept it (PostgreSQL's runs as the store opens).
+  if (created) log.warn({ file: keyringFile }, 'created a new master key; back it up separately from the database');
   // Another server may serve the database from now on, or this cluster member missed the others' changes:
   // either way this one's caches would go stale under it.
   let cachesBehind: (err: Error) => void = () => undefined;
@@ -125,11 +144,7 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
   if (unknownKeys.length > 0) {
     await endSetup();
     await store.close();
-    throw new Error(
-      `the database's keys are wrapped by master key ${unknownKeys.join(', ')}, which this server does not have ` +
-        `(its master key is ${keyring.primaryId}): start it with the master key the database was made with ` +
-        '(every member of a cluster needs the same one: COFFER_MASTER_KEY, or the same master.key file)',
-    );
+    throw unknownMasterKeyError(unknownKeys, keyring.primaryId);
   }
   // Keys wrapped by a previous master key (an env-supplied rotation) move to the primary now.
   const stale = inUse.filter((id) => id !== keyring.primaryId);
@@ -155,16 +170,7 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
   const sealing = await startSealing(store, keyring, { dataDir: config.dataDir, sealStored: config.sealStoredAuthorization, acceptRows: config.acceptAuthorizationRows, servedByEarlierBuild }, log);
   const sealed = sealing.stores;
 
-  const publicPort = config.publicPort ?? config.port;
-  const urls = createUrls({ publicHost: config.publicHost, port: publicPort, vaultDnsSuffix: config.vaultDnsSuffix });
-  const tls = await ensureTlsMaterial({
-    caDir: config.tlsCaDir ?? join(config.dataDir, 'tls'),
-    certDir: join(config.dataDir, 'tls'),
-    // --public-host may be an IP address: it is then an IP address entry, not a DNS name.
-    ...subjectAltNames(['localhost', '127.0.0.1', '::1', config.publicHost, config.vaultDnsSuffix, `*.${config.vaultDnsSuffix}`]),
-    userCertFile: config.tlsCert,
-    userKeyFile: config.tlsKey,
-  });
+  const tls = userTls ?? (await ensureTlsMaterial(tlsFiles));
 
   const pepperFile = join(config.dataDir, PEPPER_RECORD_FILE);
   const { hasher, converted, reload: reloadPepper, own } = await openCredentialHasher(store.settings, store.principals, keyring, pepperFile, { log, trackStored: config.cluster });
@@ -319,11 +325,15 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
   connectionLimits.enforce(app.server);
   const connections = watchConnections(app.server);
   await app.listen({ port: config.port, host: config.host });
+  // fastify leaves one listener: on any 'error' of this server it closes the ::1 one (listening-servers.ts). Not for an accept error.
+  app.server.removeAllListeners('error');
+  survivesAcceptErrors(app.server, log);
   // fastify's servers for the other addresses of `localhost` (::1), listening since a moment before listen() returned.
   for (const other of otherListeningServers(app)) {
     answerBeforeFastify(other);
     connectionLimits.enforce(other);
     connections.watch(other);
+    survivesAcceptErrors(other, log);
   }
 
   if (deployment.adminSecret !== null || !existsSync(bootstrapFile)) {

@@ -15,7 +15,7 @@ export function writeFileAtomic(file: string, content: string, mode = 0o600): vo
   try {
     const fd = openSync(tmp, 'wx', mode);
     try {
-      writeSync(fd, content);
+      writeWhole(fd, Buffer.from(content));
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -31,5 +31,19 @@ export function writeFileAtomic(file: string, content: string, mode = 0o600): vo
     fsyncSync(dirFd);
   } finally {
     closeSync(dirFd);
+  }
+}
+
+/**
+ * One write may take only part of the bytes (a disk that fills, a file size
+ * limit): the rest is written until it all is or the next write fails
+ * (ENOSPC, EFBIG). A short file renamed over the old one would have replaced
+ * a whole key file with a cut one, and reported success.
+ */
+function writeWhole(fd: number, bytes: Buffer): void {
+  for (let done = 0; done < bytes.length; ) {
+    const n = writeSync(fd, bytes, done, bytes.length - done);
+    if (n <= 0) throw Object.assign(new Error(`write took no bytes (${done} of ${bytes.length} written)`), { code: 'ENOSPC' });
+    done += n;
   }
 }

@@ -75,7 +75,7 @@ export interface AuditStore {
  */
 export class AuditWriteError extends Error {
   constructor(cause: unknown) {
-    super(`the audit record could not be stored with the change, which was undone: ${cause instanceof Error ? cause.message : String(cause)}`);
+    super(`the audit record could not be stored with the change, which was undone: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     this.name = 'AuditWriteError';
   }
 }

@@ -58,7 +58,10 @@ export interface SignInCodeStore {
    * taken.
    */
   startDevice(row: DeviceCodeRow, limits: SignInCodeLimits, now: number): Promise<boolean>;
-  /** Marks the pending sign-in with this user code (case-insensitive) approved by `objectId`; false if none is pending. */
+  /**
+   * Marks the pending sign-in with this user code (case-insensitive) approved by `objectId`; false if none is
+   * pending. One already approved is not pending: a later approval (by whoever else saw the code) changes nothing.
+   */
   approveDevice(userCode: string, objectId: string, now: number): Promise<boolean>;
   /**
    * Removes and returns the sign-in if `clientId` started it and it has

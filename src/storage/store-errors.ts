@@ -39,3 +39,21 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   }
   return false;
 }
+
+/** A file that cannot grow: no space, a quota, a file size limit (the audit file copy, a key file). */
+const FILE_FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'EFBIG']);
+
+/**
+ * Whether err (or its cause) says the storage cannot take a write: SQLite's
+ * SQLITE_FULL (the disk, or max_page_count) or an I/O error (SQLITE_IOERR_*:
+ * a file that cannot grow, EFBIG, lands there), PostgreSQL's disk_full
+ * (53100) or io_error (58030), or a file's (FILE_FULL_CODES). SQLite undoes the statement or the whole
+ * transaction: nothing of it is stored, and a retry succeeds once there is room.
+ */
+export function isStorageFull(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    const code = String((e as { code?: unknown }).code);
+    if (code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR') || code === '53100' || code === '58030' || FILE_FULL_CODES.has(code)) return true;
+  }
+  return false;
+}

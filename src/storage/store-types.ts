@@ -337,6 +337,12 @@ export interface RoleAssignmentStore {
   setMac(id: string, mac: string, expected?: string | null): Promise<boolean>;
 }
 
+/**
+ * What a start's pre-flight reads (server/start-preflight.ts): the database as
+ * the start would migrate it, in a transaction rolled back afterwards.
+ */
+export type StartView = Pick<Store, 'settings' | 'principals' | 'signingKeys' | 'vaults' | 'roleAssignments' | 'roleDefinitions' | 'groups'>;
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   audit: AuditStore;
@@ -375,4 +381,4 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export { isDatabaseUnavailable, StoreConflictError, StoreParentGoneError } from './store-errors.js';
+export { isDatabaseUnavailable, isStorageFull, StoreConflictError, StoreParentGoneError } from './store-errors.js';

@@ -44,6 +44,17 @@ export function subjectAltNames(hosts: readonly string[]): Pick<TlsOptions, 'dns
   return { dnsNames: [...new Set(hosts.filter((h) => isIP(bare(h)) === 0))], ipAddresses: [...new Set(ips)] };
 }
 
+/** The server's TLS files in its data dir, for the names it serves (--public-host may be an IP address: then an IP address entry). */
+export function serverTlsOptions(c: { dataDir: string; tlsCaDir?: string; publicHost: string; vaultDnsSuffix: string; tlsCert?: string; tlsKey?: string }): TlsOptions {
+  return {
+    caDir: c.tlsCaDir ?? join(c.dataDir, 'tls'),
+    certDir: join(c.dataDir, 'tls'),
+    ...subjectAltNames(['localhost', '127.0.0.1', '::1', c.publicHost, c.vaultDnsSuffix, `*.${c.vaultDnsSuffix}`]),
+    userCertFile: c.tlsCert,
+    userKeyFile: c.tlsKey,
+  };
+}
+
 const DAY = 24 * 3600 * 1000;
 const RENEW_BEFORE = 30 * DAY;
 

@@ -62,9 +62,9 @@ export function testCaDir(): string {
 }
 
 /** Runs `coffer server ARGS` (on the test CA, unthrottled) to its end: for starts that must fail, killed after `timeoutMs`. */
-export function runServerToEnd(args: string[], timeoutMs = 30_000): Promise<{ code: number | null; output: string }> {
+export function runServerToEnd(args: string[], timeoutMs = 30_000, env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, 'server', '--no-throttle', '--tls-ca-dir', testCaDir(), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'server', '--no-throttle', '--tls-ca-dir', testCaDir(), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
@@ -77,7 +77,7 @@ export function runServerToEnd(args: string[], timeoutMs = 30_000): Promise<{ co
 }
 
 export async function startTestServer(
-  opts: { dev?: boolean; env?: Record<string, string>; args?: string[]; dataDir?: string; throttle?: boolean; startTimeoutMs?: number } = {},
+  opts: { dev?: boolean; env?: Record<string, string>; args?: string[]; dataDir?: string; throttle?: boolean; startTimeoutMs?: number; fileLimit?: number } = {},
 ): Promise<TestServer> {
   const port = await freePort();
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'coffer-test-'));
@@ -86,7 +86,9 @@ export async function startTestServer(
 
   async function launch() {
     const args = [BIN, 'server', '--port', String(port), '--data-dir', dataDir, '--tls-ca-dir', testCaDir(), '--log-level', 'warn', ...(opts.dev === false ? [] : ['--dev']), ...(opts.throttle ? [] : ['--no-throttle']), ...(opts.args ?? [])];
-    child = spawn(process.execPath, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // fileLimit: the process's open file limit (ulimit -n), set by a shell that then becomes the server.
+    const [cmd, argv] = opts.fileLimit === undefined ? [process.execPath, args] : ['bash', ['-c', `ulimit -n ${opts.fileLimit} && exec "$0" "$@"`, process.execPath, ...args]];
+    child = spawn(cmd, argv, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
     const url = `https://localhost:${port}`;

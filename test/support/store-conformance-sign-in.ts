@@ -33,6 +33,7 @@ export function describeSignInCodeConformance(h: { store(): Store }): void {
       assert.equal(await codes.getDevice(row.deviceCodeHash, 'other'), null);
       assert.equal(await codes.approveDevice('bcdfgHJKL', 'user-1', NOW), true);
       assert.equal(await codes.approveDevice('BCDFGHJKM', 'user-1', NOW), false);
+      assert.equal(await codes.approveDevice('BCDFGHJKL', 'user-2', NOW), false, 'approved once: another approval does not replace it');
       assert.equal(await codes.takeDevice(row.deviceCodeHash, 'other', NOW), null, "another client's poll leaves it");
       assert.deepEqual(await codes.takeDevice(row.deviceCodeHash, 'cli', NOW), { ...row, approvedBy: 'user-1' });
       assert.equal(await codes.takeDevice(row.deviceCodeHash, 'cli', NOW), null);

@@ -316,20 +316,23 @@ export const PG_MIGRATIONS: readonly Migration[] = [
 
 /** Brings the database to the newest known schema; returns that version. */
 export async function migratePostgres(pool: pg.Pool, url: string, migrations: readonly Migration[] = PG_MIGRATIONS): Promise<number> {
+  return transaction(pool, (c) => migrateIn(c, url, migrations));
+}
+
+/** migratePostgres in the caller's transaction on `c` (a start's pre-flight rolls it back: pg-start-view.ts). */
+export async function migrateIn(c: pg.PoolClient, url: string, migrations: readonly Migration[] = PG_MIGRATIONS): Promise<number> {
   const ordered = [...migrations].sort((a, b) => a.version - b.version);
   const known = ordered.at(-1)?.version ?? 0;
-  await transaction(pool, async (c) => {
-    // Another process's migration may take longer than the pool's lock_timeout: this wait (and the migration's own) is meant to last.
-    await c.query('SET LOCAL lock_timeout = 0');
-    await c.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-    await c.query('CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at bigint NOT NULL)');
-    // Read under the lock: another process may have migrated meanwhile.
-    const current = (await one<{ v: number | null }>(c, 'SELECT MAX(version) AS v FROM schema_migrations'))?.v ?? 0;
-    if (current > known) throw new SchemaTooNewError(describeUrl(url), current, known);
-    for (const m of ordered.filter((x) => x.version > current)) {
-      await c.query(m.sql);
-      await c.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [m.version, Math.floor(Date.now() / 1000)]);
-    }
-  });
+  // Another process's migration may take longer than the pool's lock_timeout: this wait (and the migration's own) is meant to last.
+  await c.query('SET LOCAL lock_timeout = 0');
+  await c.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+  await c.query('CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at bigint NOT NULL)');
+  // Read under the lock: another process may have migrated meanwhile.
+  const current = (await one<{ v: number | null }>(c, 'SELECT MAX(version) AS v FROM schema_migrations'))?.v ?? 0;
+  if (current > known) throw new SchemaTooNewError(describeUrl(url), current, known);
+  for (const m of ordered.filter((x) => x.version > current)) {
+    await c.query(m.sql);
+    await c.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [m.version, Math.floor(Date.now() / 1000)]);
+  }
   return known;
 }

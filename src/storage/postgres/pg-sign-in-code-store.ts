@@ -45,7 +45,7 @@ export function pgSignInCodeStore(pool: pg.Pool): SignInCodeStore {
       return stored === 1;
     },
     approveDevice: async (userCode, objectId, now) =>
-      (await changes(pool, 'UPDATE device_codes SET approved_by = $1 WHERE user_code = $2 AND expires_at >= $3', [objectId, userCodeKey(userCode), now])) > 0,
+      (await changes(pool, 'UPDATE device_codes SET approved_by = $1 WHERE user_code = $2 AND approved_by IS NULL AND expires_at >= $3', [objectId, userCodeKey(userCode), now])) > 0,
     takeDevice: (hash, clientId, now) =>
       one<DeviceCodeRow>(
         pool,

@@ -1,5 +1,6 @@
 import pg from 'pg';
-import type { Store } from '../store-types.js';
+import type { StartView, Store } from '../store-types.js';
+import { withPostgresStartView } from './pg-start-view.js';
 import { pgGroupStore, pgRoleAssignmentStore, pgRoleDefinitionStore } from './pg-access-store.js';
 import { pgAuditedWrites, pgAuditStore } from './pg-audit-store.js';
 import { pgPrincipalStore, pgRefreshTokenStore, pgSettingsStore, pgSigningKeyStore } from './pg-identity-store.js';
@@ -42,10 +43,12 @@ const LOCK_TIMEOUT = `SET lock_timeout = ${LOCK_TIMEOUT_MS}`;
 export interface PostgresStoreOptions extends Omit<LockOptions, 'cluster'> {
   /** Share the database with other servers opened with `cluster` (Store.changes). */
   cluster?: boolean;
+  /** Checks the database as it would be migrated, before the migration (pg-start-view.ts): a refusal leaves it as it was. */
+  preflight?: (view: StartView) => Promise<void>;
 }
 
 export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<Store> {
-  const { cluster, ...lockOptions } = options;
+  const { cluster, preflight, ...lockOptions } = options;
   const changes = cluster ? createChangeHub() : undefined;
   const lock = await takeServerLock(url, {
     ...lockOptions,
@@ -78,6 +81,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   // broken idle connection and opens another on the next query.
   pool.on('error', () => undefined);
   try {
+    if (preflight) await withPostgresStartView(pool, url, preflight);
     await migratePostgres(pool, url);
   } catch (err) {
     await pool.end();

@@ -70,7 +70,8 @@ export function sqliteSignInCodeStore(db: Database.Database): SignInCodeStore {
        AND ${below('device_codes', 'source = @source AND expires_at >= @now', '@perSource')}
        AND ${below('device_codes', 'network = @network AND expires_at >= @now', '@perNetwork')}`,
   );
-  const approve = db.prepare<[string, string, number]>('UPDATE device_codes SET approved_by = ? WHERE user_code = ? AND expires_at >= ?');
+  // Only a pending sign-in: a second approval (someone else who saw the code) must not replace the first.
+  const approve = db.prepare<[string, string, number]>('UPDATE device_codes SET approved_by = ? WHERE user_code = ? AND approved_by IS NULL AND expires_at >= ?');
   // One statement, so two concurrent polls cannot both get the sign-in.
   const takeDevice = db.prepare<[string, string, number], DeviceCodeRecord>(
     'DELETE FROM device_codes WHERE device_code_hash = ? AND client_id = ? AND (approved_by IS NOT NULL OR expires_at < ?) RETURNING *',

@@ -7,6 +7,7 @@ import { AUDIT_WRITE_SQL, sqliteAuditedWrites, sqliteAuditStore } from './sqlite
 import { createChainKeyHolder } from '../chain-key-holder.js';
 import { openReadSnapshot } from './sqlite-read-snapshot.js';
 import { createWriter } from './sqlite-writer.js';
+import { watchTestPageCap, type TestPageCap } from './sqlite-test-page-cap.js';
 import { sqliteGroupStore, sqliteRoleAssignmentStore, sqliteRoleDefinitionStore } from './sqlite-access-store.js';
 import { SECRET_WRITE_SQL, sqliteSecretStore } from './sqlite-secret-store.js';
 import { sqliteSignInCodeStore } from './sqlite-sign-in-code-store.js';
@@ -53,8 +54,8 @@ export function openSqliteDatabase(file: string): Database.Database {
   return db;
 }
 
-/** `walLimitBytes` is for tests (default WAL_LIMIT_BYTES). */
-export function openSqliteStore(opts: { file: string; walLimitBytes?: number }): Store {
+/** `walLimitBytes` (default WAL_LIMIT_BYTES) and `testPageCap` (default from the environment: sqlite-test-page-cap.ts) are for tests. */
+export function openSqliteStore(opts: { file: string; walLimitBytes?: number; testPageCap?: TestPageCap }): Store {
   const db = openSqliteDatabase(opts.file);
   const writer = createWriter(opts.file, { ...SECRET_WRITE_SQL, ...AUDIT_WRITE_SQL }, opts.walLimitBytes);
   const reads = openReadSnapshot(opts.file, BUSY_TIMEOUT_MS);
@@ -62,6 +63,7 @@ export function openSqliteStore(opts: { file: string; walLimitBytes?: number }):
   const audited = sqliteAuditedWrites(db, auditKeys);
   const digest = sqliteAuthorizationDigest(db);
   const { guarded } = digest;
+  const stopPageCap = watchTestPageCap(db, writer, opts.testPageCap);
   return {
     kind: 'sqlite',
     settings: sqliteSettingsStore(db),
@@ -79,6 +81,7 @@ export function openSqliteStore(opts: { file: string; walLimitBytes?: number }):
     roleAssignments: sqliteRoleAssignmentStore(db, audited, guarded),
     authorizationDigest: digest.host,
     async close() {
+      stopPageCap();
       await writer.close();
       reads.close();
       if (db.open) db.close();

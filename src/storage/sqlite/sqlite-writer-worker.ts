@@ -108,6 +108,8 @@ const apply = {
     pointLatest.run(seq, row.lastInsertRowid, p.vaultId, p.nameKey);
     if (p.audit) {
       try { appendAudit([p.audit]); } catch (err) {
+        // A full disk or an I/O error is the storage's, not the record's: it keeps its code (a 503 for storage).
+        if (err && /^SQLITE_(FULL|IOERR)/.test(String(err.code))) throw err;
         const refused = new Error(String((err && err.message) || err));
         refused.code = AUDIT_RECORD_REFUSED;
         throw refused;
@@ -136,11 +138,22 @@ const apply = {
 const failure = (err) => ({ ok: false, message: String((err && err.message) || err), code: err && err.code });
 // Nested in the batch transaction, each call runs in its own savepoint.
 const one = db.transaction((m) => apply[m.op](m.arg));
+// SQLite may answer a failed statement (SQLITE_FULL, an I/O error) by undoing
+// the whole transaction, not just its savepoint: then nothing of the batch is
+// stored, and a later write would run (and commit) outside it, chained from a
+// head that was undone. The batch stops there (UndoneBatch), and flush fails
+// the write that caused it and runs the others again.
+class UndoneBatch extends Error {
+  constructor(index, cause) { super('the batch was undone'); this.index = index; this.cause = cause; }
+}
 const batch = db.transaction((items) => {
   head = readHead();
   const start = head.seq;
-  const results = items.map((m) => {
-    try { return { ok: true, value: one(m) }; } catch (err) { return failure(err); }
+  const results = items.map((m, i) => {
+    try { return { ok: true, value: one(m) }; } catch (err) {
+      if (!db.inTransaction) throw new UndoneBatch(i, err);
+      return failure(err);
+    }
   });
   if (head.seq !== start && headSealed) setSetting.run(HEAD_SETTING, sealedPoint(auditKeys[headGeneration], 'head', head, headGeneration));
   return results;
@@ -160,20 +173,40 @@ function boundWal() {
 
 let queue = [];
 let closing = false;
+// Commits the items, retrying the others without the one whose failure undid the batch (each retry is one item shorter).
+function commit(items) {
+  const replies = [];
+  let todo = items;
+  while (todo.length > 0) {
+    let results;
+    try { results = batch.immediate(todo); }
+    catch (err) {
+      if (err instanceof UndoneBatch) {
+        replies.push({ id: todo[err.index].id, ...failure(err.cause) });
+        todo = todo.filter((_, i) => i !== err.index);
+        continue;
+      }
+      // The commit itself failed (a full disk at COMMIT): SQLite undid it, nothing is stored.
+      const f = failure(err);
+      results = todo.map(() => f);
+    }
+    for (let i = 0; i < todo.length; i++) replies.push({ id: todo[i].id, ...results[i] });
+    break;
+  }
+  return replies;
+}
 function flush() {
   const items = queue;
   queue = [];
   if (items.length === 0) return;
-  let results;
-  try { results = batch.immediate(items); }
-  catch (err) { const f = failure(err); results = items.map(() => f); }
-  parentPort.postMessage(results.map((r, i) => ({ id: items[i].id, ...r })));
+  parentPort.postMessage(commit(items));
   try { boundWal(); } catch { /* a failed checkpoint leaves the WAL as it was; the next check tries again */ }
 }
 // A message is either { close: true } or an array of writes.
 parentPort.on('message', (m) => {
   if (m.close) { closing = true; flush(); db.close(); parentPort.close(); return; }
   if (m.auditKeys) { auditKeys = m.auditKeys; return; }
+  if (m.pageCap) { db.pragma('max_page_count = ' + Number(m.pageCap)); return; }
   if (closing) return;
   const first = queue.length === 0;
   for (const item of m) queue.push(item);

@@ -51,6 +51,8 @@ export interface SqliteWriter {
   /** Stores the audit key's next generation in order with the writes around it (sqlite-writer-worker.ts); `keys` include it. */
   renewAuditKey(keys: ChainKeys, renewal: KeyRenewal): Promise<boolean>;
   insertVersion(params: NewVersionParams): Promise<NewVersionResult>;
+  /** Test-only (sqlite-test-page-cap.ts): the writer connection's max_page_count, for the writes requested after it. */
+  setPageCap(pages: number): void;
   close(): Promise<void>;
 }
 
@@ -126,6 +128,10 @@ export function createWriter(file: string, sql: WriterSql, walLimit = WAL_LIMIT_
     useAuditKeys(keys) {
       if (outbox.length > 0) post();
       worker.postMessage({ auditKeys: keys });
+    },
+    setPageCap(pages) {
+      if (outbox.length > 0) post();
+      if (!dead) worker.postMessage({ pageCap: pages });
     },
     renewAuditKey: (keys, renewal) => send<{ renewed: boolean }>('renewAuditKey', { keys, renewal }).then((r) => r.renewed),
     // A small Buffer is a view of a shared 8 KiB pool, which postMessage would copy whole: send an exact copy.
