@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { LOCK_FILE } from '../src/server/data-dir-lock.js';
 import { DEV_IDS } from '../src/identity/identity-types.js';
 import { freePort, ROOT, runServerToEnd, startTestServer } from './support/server-fixture.js';
+import { api, assignRole, newServicePrincipal, ROLE_IDS } from './support/access-kit.js';
 
 // A start that ends refused changes nothing (server/start-preflight.ts): the
 // data dir of an older release (test/fixtures), under a condition this build
@@ -139,6 +140,37 @@ describe('a refused start with a master key rotation at start changes nothing', 
       assert.match(output, /the deployment administrator's object id .* does not match its seal/);
       assert.deepEqual(files(dir), before.files, 'the data dir changed');
       assert.deepEqual(contents(dir), before.contents, 'the database changed');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a start refused by the authorization digest changes nothing', () => {
+  it("a role assignment put back with the journal's triggers dropped: refused before the triggers are put back", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-refused-'));
+    try {
+      const server = await startTestServer({ dataDir: dir });
+      const reader = await newServicePrincipal(server, 'refused-reader');
+      const scope = `/subscriptions/${server.bootstrap.subscriptionId}`;
+      const put = await assignRole(server, scope, ROLE_IDS['Key Vault Secrets User'], reader.id);
+      assert.equal(put.status, 201);
+      const db = new Database(join(dir, 'coffer.db'));
+      const saved = db.prepare('SELECT * FROM role_assignments WHERE principal_id = ?').get(reader.id) as Record<string, unknown>;
+      db.close();
+      assert.equal((await api(server, 'DELETE', `${scope}/providers/Microsoft.Authorization/roleAssignments/${String(saved.id).split('/').pop()}?api-version=2022-04-01`)).status, 200);
+      await server.stop();
+      // A writer who knows of the journal drops its trigger and puts the revoked row back.
+      const writer = new Database(join(dir, 'coffer.db'));
+      writer.exec('DROP TRIGGER authorization_journal_role_assignments_insert');
+      writer.prepare(`INSERT INTO role_assignments (${Object.keys(saved).join(', ')}) VALUES (${Object.keys(saved).map((k) => `@${k}`).join(', ')})`).run(saved);
+      writer.close();
+      const before = { files: files(dir), contents: contents(dir) };
+      const { code, output } = await runServerToEnd(['--dev', '--data-dir', dir, '--port', String(await freePort())]);
+      assert.equal(code, 1, output);
+      assert.match(output, /role assignments in the database are not those coffer last sealed/);
+      assert.deepEqual(files(dir), before.files, 'the data dir changed');
+      assert.deepEqual(contents(dir), before.contents, 'the database changed (the dropped trigger was put back)');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

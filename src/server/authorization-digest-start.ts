@@ -12,7 +12,9 @@ import {
   openRecord,
   readAuthorizationRows,
   type DigestKind,
+  type Digests,
 } from '../authorization/authorization-digest.js';
+import type { AuthorizationSeal } from '../authorization/authorization-seal.js';
 import type { SealHolder } from '../authorization/sealed-stores.js';
 import { writeFileAtomic } from '../storage/atomic-file.js';
 import type { Store } from '../storage/store-types.js';
@@ -62,31 +64,28 @@ function counterRecorder(file: string): { note(n: number): void; flush(): void }
   };
 }
 
-export async function startAuthorizationDigest(
-  store: Store,
-  holder: SealHolder,
-  opts: {
-    dataDir: string;
-    /** Rows found without a record may be sealed as found (the rule of authorization-sealing.ts's `trusted`). */
-    trusted: boolean;
-    /** --accept-authorization-rows: rows that are not those last sealed are sealed as found. */
-    accept: boolean;
-    /**
-     * The authorization key was made and bound at this start: a record stored before is of a key since removed
-     * (refused by authorization-key.json where the data dir has run against the database), and means nothing.
-     * Only rows this start sealed can match the new key, and it sealed them as found only where `trusted`.
-     */
-    keyBoundNow?: boolean;
-  },
-  log: Pick<Logger, 'warn' | 'error'>,
-): Promise<() => void> {
-  const host = store.authorizationDigest;
-  if (!host) return () => undefined;
+/** What a start finds of the digest: the refusal it would meet (null: none), the record's counter and the rows' digests. */
+export interface DigestFound {
+  refusal: AuthorizationDigestError | null;
+  n: number;
+  seen: number;
+  live: Digests;
+  changed: DigestKind[];
+  /** Whether the database holds a record (false: none, or one of a key made at this start). */
+  recorded: boolean;
+}
+
+/**
+ * Holds every row to the stored record and the record to the data dir's counter; reads only (the start's
+ * pre-flight runs it too, so that a start it refuses writes nothing: server/start-preflight.ts).
+ */
+export async function findDigest(
+  store: Pick<Store, 'settings' | 'roleAssignments' | 'roleDefinitions' | 'groups' | 'principals' | 'vaults'>,
+  seal: AuthorizationSeal,
+  opts: { dataDir: string; trusted: boolean; keyBoundNow?: boolean },
+): Promise<DigestFound> {
   const file = join(opts.dataDir, DIGEST_FILE);
-  // Rows changed while they were missing are not in the journal: the full check below holds them to the record.
-  if (host.restoredTriggers.length > 0) log.warn({ triggers: host.restoredTriggers }, "put back the authorization journal's triggers, found dropped or changed outside coffer");
   const seen = readCounter(file);
-  const seal = holder.current();
   const live = digestsOf(seal, await readAuthorizationRows(store));
   const raw = opts.keyBoundNow ? null : await store.settings.get(DIGEST_SETTING);
   let refusal: AuthorizationDigestError | null = null;
@@ -119,8 +118,37 @@ export async function startAuthorizationDigest(
       changed = [...DIGEST_KINDS];
     }
   }
+  return { refusal, n, seen, live, changed, recorded: raw !== null };
+}
+
+export async function startAuthorizationDigest(
+  store: Store,
+  holder: SealHolder,
+  opts: {
+    dataDir: string;
+    /** Rows found without a record may be sealed as found (the rule of authorization-sealing.ts's `trusted`). */
+    trusted: boolean;
+    /** --accept-authorization-rows: rows that are not those last sealed are sealed as found. */
+    accept: boolean;
+    /**
+     * The authorization key was made and bound at this start: a record stored before is of a key since removed
+     * (refused by authorization-key.json where the data dir has run against the database), and means nothing.
+     * Only rows this start sealed can match the new key, and it sealed them as found only where `trusted`.
+     */
+    keyBoundNow?: boolean;
+  },
+  log: Pick<Logger, 'warn' | 'error'>,
+): Promise<() => void> {
+  const host = store.authorizationDigest;
+  if (!host) return () => undefined;
+  const file = join(opts.dataDir, DIGEST_FILE);
+  // Rows changed while they were missing are not in the journal: the full check below holds them to the record.
+  if (host.restoredTriggers.length > 0) log.warn({ triggers: host.restoredTriggers }, "put back the authorization journal's triggers, found dropped or changed outside coffer");
+  const seal = holder.current();
+  const { refusal, seen, live, changed, recorded, ...found } = await findDigest(store, seal, opts);
+  let n = found.n;
   if (refusal && !opts.accept) throw refusal;
-  if (refusal || raw === null) {
+  if (refusal || !recorded) {
     n = Math.max(n, seen) + 1;
     await store.settings.set(DIGEST_SETTING, makeRecord(seal, live, n));
     if (refusal) log.warn({ kinds: refusal.kinds }, `started with --accept-authorization-rows: sealed the authorization rows as found (${refusal.message}); remove the flag now`);

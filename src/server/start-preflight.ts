@@ -7,6 +7,7 @@ import { keyIdsInUse } from '../crypto/master-key-rotation.js';
 import { checkPepperRecord, PEPPER_RECORD_FILE } from '../identity/credential-pepper.js';
 import { DEV_IDS } from '../identity/identity-types.js';
 import type { StartView } from '../storage/store-types.js';
+import { findDigest } from './authorization-digest-start.js';
 import { adminSealError, earlierBuildDataDir, trustsRowsFound } from './authorization-sealing.js';
 import { DevDataDirError } from './bootstrap.js';
 
@@ -23,6 +24,8 @@ export interface PreflightOptions {
   dev: boolean;
   sealStored: boolean;
   sqlite: boolean;
+  /** --accept-authorization-rows: the digest's refusal is the operator's to override (authorization-digest-start.ts). */
+  acceptRows: boolean;
 }
 
 /** The database's keys are wrapped by master keys this server does not hold. */
@@ -42,15 +45,19 @@ export async function preflight(view: StartView, keyring: Keyring, opts: Preflig
   await checkAuthorizationKeyRecord(view.settings, keyring, join(opts.dataDir, AUTHORIZATION_KEY_FILE));
   const key = await view.settings.get(AUTHORIZATION_KEY_SETTING);
   const state = key === null ? null : storedKeyState(key);
-  if (!state?.bound) {
-    const servedByEarlierBuild = await earlierBuildDataDir(view, { dataDir: opts.dataDir, sqlite: opts.sqlite });
-    if (!trustsRowsFound({ dataDir: opts.dataDir, sealStored: opts.sealStored, servedByEarlierBuild })) await refuseUnsealed(view);
-  }
+  const trusted = async () =>
+    trustsRowsFound({ dataDir: opts.dataDir, sealStored: opts.sealStored, servedByEarlierBuild: await earlierBuildDataDir(view, { dataDir: opts.dataDir, sqlite: opts.sqlite }) });
+  if (!state?.bound && !(await trusted())) await refuseUnsealed(view);
   // The administrator's row held to its seal (a renewal cut short is finished first, which seals it again: not foreseen here).
   const admin = await view.settings.get(ADMIN_SETTING);
   if (key !== null && state?.bound && !state.renewing && admin !== null) {
     const seal = sealOfStoredKey(key, keyring);
     if (!seal.intact(await view.settings.get(ADMIN_SEAL_SETTING), seal.setting(ADMIN_SETTING, admin))) throw adminSealError(admin);
+  }
+  // startSealing's authorization digest: rows put back, added or removed outside coffer (kept by SQLite's store only, so far).
+  if (opts.sqlite && key !== null && state?.bound && !state.renewing && !opts.acceptRows) {
+    const { refusal } = await findDigest(view, sealOfStoredKey(key, keyring), { dataDir: opts.dataDir, trusted: await trusted() });
+    if (refusal) throw refusal;
   }
   await checkPepperRecord(view.settings, view.principals, keyring, join(opts.dataDir, PEPPER_RECORD_FILE));
   // ensureDeployment: a data dir made with --dev holds principals whose credentials are published.
