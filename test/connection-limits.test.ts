@@ -47,6 +47,20 @@ describe('connection limits', () => {
     }
   });
 
+  it('counts an IPv6 client by its /64: another address of the same /64 is the same client', () => {
+    const { limits, connect, lines } = setUp(10, 2);
+    try {
+      assert.equal(connect('2001:db8:0:7::1').destroyed, false);
+      assert.equal(connect('2001:db8:0:7:ffff::2').destroyed, false);
+      assert.equal(connect('2001:db8:0:7::3').destroyed, true);
+      assert.equal(connect('2001:db8:0:8::1').destroyed, false);
+      assert.deepEqual({ open: limits.stats.open, clients: limits.stats.clients, refused: { ...limits.stats.refused } }, { open: 3, clients: 2, refused: { total: 0, per_client: 1 } });
+      assert.match(JSON.stringify(lines), /2001:db8:0:7::\/64/);
+    } finally {
+      limits.stop();
+    }
+  });
+
   it('frees a count once per socket, however often close is told, and forgets an address at zero', () => {
     const { limits, connect } = setUp(10, 2);
     try {

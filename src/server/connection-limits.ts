@@ -1,6 +1,6 @@
 import type { Server } from 'node:net';
 import type { Socket } from 'node:net';
-import { unmapped } from '../net/client-address.js';
+import { sourceKey } from '../identity/sign-in-lockout.js';
 import { createRefusalLog, type RefusalLog, type WarnLog } from './refusal-log.js';
 
 // Caps on open connections, checked once per connection at its `connection`
@@ -20,7 +20,7 @@ export type RefusalReason = 'total' | 'per_client';
 export interface ConnectionLimitSettings {
   /** Open connections over all clients, TLS handshakes in progress included. */
   maxConnections: number;
-  /** Open connections from one address (IPv4-mapped IPv6 counted as IPv4); 0: no limit. */
+  /** Open connections from one client: an IPv4 address (IPv4-mapped IPv6 counted as IPv4), an IPv6 /64; 0: no limit. */
   maxConnectionsPerClient: number;
 }
 
@@ -51,7 +51,7 @@ export interface ConnectionLimits {
 export function createConnectionLimits(settings: ConnectionLimitSettings, log: WarnLog, refusalLog: RefusalLog = createRefusalLog(log)): ConnectionLimits {
   const { maxConnections, maxConnectionsPerClient } = settings;
   const perClient = maxConnectionsPerClient > 0;
-  /** Open connections by address; an address leaves the map when its last one closes. */
+  /** Open connections by client (sourceKey); a client leaves the map when its last one closes. */
   const byAddress = new Map<string, number>();
   const refused: Record<RefusalReason, number> = { total: 0, per_client: 0 };
   let open = 0;
@@ -63,7 +63,8 @@ export function createConnectionLimits(settings: ConnectionLimitSettings, log: W
   }
 
   function admit(socket: Socket): void {
-    const address = unmapped(socket.remoteAddress ?? 'unknown');
+    // An IPv6 client by its /64: a host is commonly given a whole /64 and could open its limit from each address.
+    const address = sourceKey(socket.remoteAddress ?? 'unknown');
     const fromAddress = perClient ? (byAddress.get(address) ?? 0) : 0;
     if (perClient && fromAddress >= maxConnectionsPerClient) return refuse(socket, address, 'per_client');
     if (open >= maxConnections) return refuse(socket, address, 'total');
