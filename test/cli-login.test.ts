@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { api } from './support/access-kit.js';
 import { cliHome, coffer } from './support/cli.js';
+import { approveDeviceSignIn, deviceLoginForm } from './support/device-login.js';
 import { BIN, startTestServer, type TestServer } from './support/server-fixture.js';
 
 // People sign in: password login, silent refresh, and the device-code flow
@@ -157,11 +158,11 @@ describe('coffer login for people', () => {
     assert.match(stderr, new RegExp(`${server.url}/devicelogin`));
     const page = await fetch(`${server.url}/devicelogin`);
     assert.match(await page.text(), /<label for="code">Code<\/label>/);
-    const wrong = await fetch(`${server.url}/devicelogin`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ code, username: 'sam@coffer.local', password: 'nope nope' }) });
-    assert.equal(wrong.status, 401);
-    const right = await fetch(`${server.url}/devicelogin`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ code, username: 'sam@coffer.local', password: 'Sam password 123' }) });
+    const post = deviceLoginForm(server.url);
+    assert.equal((await post({ code, username: 'sam@coffer.local', password: 'nope nope' })).status, 401);
+    const right = await approveDeviceSignIn(post, code, 'sam@coffer.local', 'Sam password 123');
     assert.equal(right.status, 200);
-    assert.match(await right.text(), /you have signed in/);
+    assert.match(right.text, /you have signed in to coffer CLI/);
     const exitCode = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     assert.equal(exitCode, 0, stderr);
     assert.equal(JSON.parse(stdout)[0].user.name, 'sam@coffer.local');

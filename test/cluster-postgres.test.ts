@@ -6,6 +6,7 @@ import pg from 'pg';
 import { api, assignRole, newGroup, newServicePrincipal, ROLE_IDS, setPolicy, type Principal } from './support/access-kit.js';
 import { createVault, credential, secretClient } from './support/clients.js';
 import { rawRequest } from './support/raw-http.js';
+import { approveDeviceSignIn, deviceLoginForm } from './support/device-login.js';
 import { freshPostgresDatabase, startPostgres, type TestDatabase } from './support/databases.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 import { sealOfStoredKey } from '../src/authorization/authorization-key.js';
@@ -252,8 +253,8 @@ describe('a cluster: several servers on one PostgreSQL database', () => {
       fetch(`${pub.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields) });
     const started = (await (await form(`/${a.bootstrap.tenantId}/oauth2/v2.0/devicecode`, { client_id: cli, scope: `${pub.url}/.default` })).json()) as { device_code: string; user_code: string };
     await on(b);
-    const approved = await form('/devicelogin', { code: started.user_code, username: user.userPrincipalName, password: user.passwordProfile.password });
-    assert.equal(approved.status, 200, await approved.text());
+    const approved = await approveDeviceSignIn(deviceLoginForm(pub.url), started.user_code, user.userPrincipalName, user.passwordProfile.password);
+    assert.equal(approved.status, 200, approved.text);
     await on(a);
     const token = await form(`/${a.bootstrap.tenantId}/oauth2/v2.0/token`, { grant_type: 'urn:ietf:params:oauth:grant-type:device_code', client_id: cli, device_code: started.device_code });
     const body = (await token.json()) as { access_token?: string };

@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { decodeJwt } from 'jose';
 import { api } from './support/access-kit.js';
+import { approveDeviceSignIn, deviceLoginForm } from './support/device-login.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
 // Attacks on the identity service found to work in session 36, each against a
@@ -34,12 +35,12 @@ describe('identity service under attack', () => {
 
   it('a device sign-in approved once cannot be approved again by someone else who saw its code', async () => {
     const start = (await (await post(`/${server.bootstrap.tenantId}/oauth2/v2.0/devicecode`, { client_id: CLI, scope: `${server.url}/.default` })).json()) as { device_code: string; user_code: string };
-    const approve = (username: string, password: string) => post('/devicelogin', { code: start.user_code, username, password });
+    const approve = (username: string, password: string) => approveDeviceSignIn(deviceLoginForm(server.url), start.user_code, username, password);
     assert.equal((await approve('victim@coffer.local', 'Victim password 123')).status, 200);
     // Mallory read the code over the victim's shoulder (or in a shared terminal's log) and enters it after them.
     const second = await approve('mallory@coffer.local', 'Mallory password 123');
     assert.equal(second.status, 400);
-    assert.match(await second.text(), /That code is not valid or has expired/);
+    assert.match(second.text, /That code is not valid or has expired/);
     const polled = await token({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', client_id: CLI, device_code: start.device_code });
     assert.equal(polled.status, 200);
     const { access_token } = (await polled.json()) as { access_token: string };
