@@ -125,7 +125,7 @@ describe('@azure/arm-keyvault against coffer', () => {
     const signIn = await fetch(`${server.url}/${server.bootstrap.tenantId}/oauth2/v2.0/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'password', client_id: 'c0ffee00-0000-4000-8000-0000000000c2', username: 'admin@coffer.local', password: 'coffer-dev-password-do-not-use-in-production', scope: `${server.url}/.default` }),
+      body: new URLSearchParams({ grant_type: 'password', client_id: 'c0ffee00-0000-4000-8000-0000000000c2', username: 'admin@coffer.local', password: 'Coffer-dev-password-do-not-use-in-production', scope: `${server.url}/.default` }),
     });
     const token = ((await signIn.json()) as { access_token: string }).access_token;
     const path = `${server.url}/subscriptions/${server.bootstrap.subscriptionId}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/system-data?api-version=2023-07-01`;

@@ -55,10 +55,10 @@ describe('audit records shown to an app-only caller', () => {
 
   it("a Reader signed in as itself (app-only) reads no record of a directory request, whose ids name users and principals; a user Reader and the administrator do", async () => {
     const since = ((await api(server, 'GET', '/coffer/audit/verify')).body as { head: number }).head;
-    await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'named-in-uri@coffer.local', passwordProfile: { password: 'a long enough password' } });
+    await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'named-in-uri@coffer.local', passwordProfile: { password: 'A long enough password 1' } });
     assert.equal((await api(server, 'GET', '/v1.0/users/named-in-uri@coffer.local')).status, 200);
-    await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'log-reader@coffer.local', passwordProfile: { password: 'a log reading password' } });
-    const asUser = await userToken(server, 'log-reader@coffer.local', 'a log reading password');
+    await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'log-reader@coffer.local', passwordProfile: { password: 'A log reading password 1' } });
+    const asUser = await userToken(server, 'log-reader@coffer.local', 'A log reading password 1');
     const app = await newServicePrincipal(server, 'log-reader-app');
     const subscription = `/subscriptions/${server.bootstrap.subscriptionId}`;
     for (const who of [app.id, (await api(server, 'GET', '/v1.0/users/log-reader@coffer.local')).body!.id as string]) {

@@ -311,7 +311,7 @@ describe('management and directory changes stored with their records (no file co
     assert.equal(added.status, 200);
     const group = await api(server, 'POST', '/v1.0/groups', { displayName: 'audited-group' });
     assert.equal(group.status, 201);
-    const user = await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'audited@coffer.local', passwordProfile: { password: 'long-enough-password' } });
+    const user = await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'audited@coffer.local', passwordProfile: { password: 'Long-enough-password' } });
     assert.equal(user.status, 201);
     const steps: Array<[string, string, unknown, number]> = [
       ['POST', `/v1.0/servicePrincipals/${id}/removePassword`, { keyId: added.body!.keyId }, 204],

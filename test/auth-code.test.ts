@@ -29,14 +29,14 @@ describe('authorization code flow with PKCE', () => {
   before(async () => {
     server = await startTestServer();
     base = `${server.url}/${server.bootstrap.tenantId}/oauth2/v2.0`;
-    await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'ria@coffer.local', displayName: 'Ria', passwordProfile: { password: 'ria password 1' } });
+    await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'ria@coffer.local', displayName: 'Ria', passwordProfile: { password: 'Ria password 1' } });
   });
   after(() => server?.stop());
 
   const params = (extra: Record<string, string> = {}) =>
     new URLSearchParams({ client_id: client, response_type: 'code', redirect_uri: redirect, scope: `${server.url}/.default openid profile offline_access`, state: 'xyz', code_challenge: challenge, code_challenge_method: 'S256', nonce: 'n-1', ...extra });
 
-  async function signIn(password = 'ria password 1', extra: Record<string, string> = {}) {
+  async function signIn(password = 'Ria password 1', extra: Record<string, string> = {}) {
     return fetch(`${base}/authorize`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ ...Object.fromEntries(params(extra)), username: 'ria@coffer.local', password }) });
   }
   const exchange = (code: string, codeVerifier = verifier) =>
@@ -124,7 +124,7 @@ describe('authorization code flow with PKCE', () => {
       [{ scope: `${' '.repeat(2100)}openid` }, /AADSTS90011: The request parameter 'scope' is too long/],
       [{ code_challenge: 'c'.repeat(44) }, /AADSTS9002325/],
     ] as const) {
-      for (const res of [await fetch(`${base}/authorize?${params(extra)}`, { redirect: 'manual' }), await signIn('ria password 1', extra)]) {
+      for (const res of [await fetch(`${base}/authorize?${params(extra)}`, { redirect: 'manual' }), await signIn('Ria password 1', extra)]) {
         assert.equal(res.status, 302);
         const location = new URL(res.headers.get('location')!);
         assert.equal(location.searchParams.get('error'), 'invalid_request');

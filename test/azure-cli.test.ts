@@ -282,16 +282,16 @@ describe('Debian azure-cli against coffer', () => {
     assert.deepEqual(await cofferResult(home, create), again);
     assert.equal(await az('ad', 'group', 'list', '--display-name', 'az-readers', '--query', 'length(@)'), '1');
 
-    await az('ad', 'user', 'create', '--user-principal-name', 'ari@coffer.local', '--display-name', 'Ari', '--password', 'first password 1', '-o', 'none');
+    await az('ad', 'user', 'create', '--user-principal-name', 'ari@coffer.local', '--display-name', 'Ari', '--password', 'First password 1', '-o', 'none');
     assert.equal(await az('ad', 'user', 'show', '--id', 'ari@coffer.local', '--query', 'displayName', '-o', 'tsv'), 'Ari');
-    await az('ad', 'user', 'update', '--id', 'ari@coffer.local', '--password', 'second password 2');
+    await az('ad', 'user', 'update', '--id', 'ari@coffer.local', '--password', 'Second password 2');
     const token = (password: string) =>
       fetch(`${server.url}/${server.bootstrap.tenantId}/oauth2/v2.0/token`, {
         method: 'POST',
         body: new URLSearchParams({ grant_type: 'password', client_id: 'c0ffee00-0000-4000-8000-0000000000c1', username: 'ari@coffer.local', password, scope: `${server.url}/.default` }),
       });
-    assert.equal((await token('first password 1')).status, 400, 'the old password no longer signs in');
-    assert.equal((await token('second password 2')).status, 200);
+    assert.equal((await token('First password 1')).status, 400, 'the old password no longer signs in');
+    assert.equal((await token('Second password 2')).status, 200);
 
     // create-for-rbac registers an application (Graph's /applications, a view of coffer's service principal), gives it a password, then its principal.
     const sp = JSON.parse(await az('ad', 'sp', 'create-for-rbac', '--name', 'az-made')) as { appId: string; password: string; tenant: string };

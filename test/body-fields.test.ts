@@ -25,7 +25,7 @@ describe('write bodies: fields coffer cannot honour are refused, not dropped', (
 
   it('Graph user create: accountEnabled false and a forced password change are refused; nothing is created', async () => {
     const user = (upn: string, extra: Record<string, unknown>, profile: Record<string, unknown> = {}) =>
-      call('POST', '/v1.0/users', { userPrincipalName: upn, displayName: 'X', mailNickname: 'x', passwordProfile: { password: 'long enough password', ...profile }, ...extra });
+      call('POST', '/v1.0/users', { userPrincipalName: upn, displayName: 'X', mailNickname: 'x', passwordProfile: { password: 'Long enough password 1', ...profile }, ...extra });
     badRequest(await user('off@coffer.local', { accountEnabled: false }), 'Request_BadRequest', /accountEnabled: false is not supported/);
     assert.equal((await call('GET', '/v1.0/users/off@coffer.local')).status, 404, 'the disabled account was not made enabled');
     badRequest(await user('forced@coffer.local', {}, { forceChangePasswordNextSignIn: true }), 'Request_BadRequest', /forceChangePasswordNextSignIn: true is not supported/);
@@ -96,7 +96,7 @@ describe('write bodies: fields coffer cannot honour are refused, not dropped', (
   });
 
   it('Graph group create: members bound in the body or a dynamic membership rule are refused (the group would be empty)', async () => {
-    const user = await call('POST', '/v1.0/users', { userPrincipalName: 'bound@coffer.local', passwordProfile: { password: 'long enough password' } });
+    const user = await call('POST', '/v1.0/users', { userPrincipalName: 'bound@coffer.local', passwordProfile: { password: 'Long enough password 1' } });
     const group = (extra: Record<string, unknown>) => call('POST', '/v1.0/groups', { displayName: 'bound-group', mailNickname: 'bound-group', securityEnabled: true, mailEnabled: false, ...extra });
     badRequest(await group({ 'members@odata.bind': [`${server.url}/v1.0/directoryObjects/${user.body!.id}`] }), 'Request_BadRequest', /members@odata.bind is not supported/);
     badRequest(await group({ groupTypes: ['DynamicMembership'], membershipRule: 'user.department -eq "ops"', membershipRuleProcessingState: 'On' }), 'Request_BadRequest', /Dynamic membership/);

@@ -64,7 +64,7 @@ describe('bootstrap with --dev', () => {
 
   it('has the README’s portal user, with the administrator’s roles on the subscription, kept across restarts', async () => {
     await server.restart();
-    const res = await passwordGrant(server, 'admin@coffer.local', 'coffer-dev-password-do-not-use-in-production');
+    const res = await passwordGrant(server, 'admin@coffer.local', 'Coffer-dev-password-do-not-use-in-production');
     assert.equal(res.status, 200);
     const token = ((await res.json()) as { access_token: string }).access_token;
     const sub = `/subscriptions/${server.bootstrap.subscriptionId}`;
@@ -96,7 +96,7 @@ describe('bootstrap with --dev', () => {
   it('a deployment without --dev has no such user', async () => {
     const plain = await startTestServer({ dev: false });
     try {
-      const res = await passwordGrant(plain, 'admin@coffer.local', 'coffer-dev-password-do-not-use-in-production');
+      const res = await passwordGrant(plain, 'admin@coffer.local', 'Coffer-dev-password-do-not-use-in-production');
       assert.equal(res.status, 400);
     } finally {
       await plain.stop();

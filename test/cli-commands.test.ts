@@ -114,7 +114,7 @@ describe('coffer CLI commands', () => {
 
   it('access policies by --spn, --upn and --object-id', async () => {
     const sp = await json('ad', 'sp', 'create-for-rbac', '--name', 'policy-sp');
-    await cli('ad', 'user', 'create', '--user-principal-name', 'pat@coffer.local', '--display-name', 'Pat', '--password', 'a long password', '-o', 'none');
+    await cli('ad', 'user', 'create', '--user-principal-name', 'pat@coffer.local', '--display-name', 'Pat', '--password', 'A long password 1', '-o', 'none');
     await cli('keyvault', 'secret', 'set', '--vault-name', 'policy-vault', '-n', 'apono-mysql-user', '--value', '{"username":"u","password":"p"}', '-o', 'none');
     const vault = await json('keyvault', 'set-policy', '-n', 'policy-vault', '--spn', 'policy-sp', '--secret-permissions', 'get', 'list');
     const spObject = (await json('ad', 'sp', 'show', '--id', sp.appId)).id;
@@ -276,7 +276,7 @@ describe('coffer CLI commands', () => {
     await cli('ad', 'group', 'create', '--display-name', 'short-lived', '--mail-nickname', 'short-lived', '-o', 'none');
     await cli('ad', 'group', 'delete', '--group', 'short-lived');
     await fails(['ad', 'group', 'show', '--group', 'short-lived'], /^ERROR: No group matches the name of 'short-lived'\n$/);
-    await cli('ad', 'user', 'create', '--user-principal-name', 'lee@coffer.local', '--display-name', 'Lee', '--password', 'a long password', '-o', 'none');
+    await cli('ad', 'user', 'create', '--user-principal-name', 'lee@coffer.local', '--display-name', 'Lee', '--password', 'A long password 1', '-o', 'none');
     assert.ok((await json<Array<{ userPrincipalName: string }>>('ad', 'user', 'list')).some((u) => u.userPrincipalName === 'lee@coffer.local'));
     await cli('ad', 'sp', 'delete', '--id', sp.appId);
     // az's _resolve_service_principal: a GUID found by no filter is asked for as an object id (Graph's 404), a name is not; show exits 3.

@@ -216,7 +216,7 @@ describe('coffer CLI behaves as az does', () => {
 
   it('role assignment list: exactly at the scope unless --include-inherited, -g for a group, principalName filled', async () => {
     const sp = await json('ad', 'sp', 'create-for-rbac', '--name', 'listed-sp');
-    await cli('ad', 'user', 'create', '--user-principal-name', 'kim@coffer.local', '--display-name', 'Kim', '--password', 'a long password', '-o', 'none');
+    await cli('ad', 'user', 'create', '--user-principal-name', 'kim@coffer.local', '--display-name', 'Kim', '--password', 'A long password 1', '-o', 'none');
     const group = await json('ad', 'group', 'create', '--display-name', 'readers', '--mail-nickname', 'readers');
     const sub = `/subscriptions/${server.bootstrap.subscriptionId}`;
     const rg = `${sub}/resourceGroups/rg1`;

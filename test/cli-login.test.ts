@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { api } from './support/access-kit.js';
 import { cliHome, coffer } from './support/cli.js';
+import { approveDeviceSignIn, deviceLoginForm } from './support/device-login.js';
 import { BIN, startTestServer, type TestServer } from './support/server-fixture.js';
 
 // People sign in: password login, silent refresh, and the device-code flow
@@ -14,13 +15,13 @@ describe('coffer login for people', () => {
   let server: TestServer;
   before(async () => {
     server = await startTestServer();
-    const r = await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'sam@coffer.local', displayName: 'Sam', passwordProfile: { password: 'sam password 123' } });
+    const r = await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'sam@coffer.local', displayName: 'Sam', passwordProfile: { password: 'Sam password 123' } });
     assert.equal(r.status, 201);
   });
   after(() => server?.stop());
 
   it('a server it cannot reach or trust: the error says what usually fixes it', async () => {
-    const args = ['login', '-u', 'sam@coffer.local', '-p', 'sam password 123', '--tenant', server.bootstrap.tenantId];
+    const args = ['login', '-u', 'sam@coffer.local', '-p', 'Sam password 123', '--tenant', server.bootstrap.tenantId];
     const closed = await coffer(cliHome(), [...args, '--server', 'https://localhost:1']);
     assert.equal(closed.code, 1);
     assert.match(closed.stderr, /^ERROR: cannot reach the coffer server \(connect ECONNREFUSED [^)]+\)\. Is it running\? Name it with --server URL \(or COFFER_SERVER\)/);
@@ -31,17 +32,17 @@ describe('coffer login for people', () => {
 
   it('logs in with a user name and password, and refreshes tokens silently', async () => {
     const home = cliHome();
-    const login = await coffer(home, ['login', '-u', 'sam@coffer.local', '-p', 'sam password 123', '--tenant', server.bootstrap.tenantId, '--server', server.url]);
+    const login = await coffer(home, ['login', '-u', 'sam@coffer.local', '-p', 'Sam password 123', '--tenant', server.bootstrap.tenantId, '--server', server.url]);
     // A user with no role sees no subscription, as in Azure.
     assert.equal(login.code, 1);
     assert.match(login.stderr, /No subscriptions found/);
     await api(server, 'PUT', `/subscriptions/${server.bootstrap.subscriptionId}/providers/Microsoft.Authorization/roleAssignments/${crypto.randomUUID()}?api-version=2022-04-01`, {
       properties: { roleDefinitionId: `/subscriptions/${server.bootstrap.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7`, principalId: (await api(server, 'GET', `/v1.0/users?$filter=${encodeURIComponent("userPrincipalName eq 'sam@coffer.local'")}`)).body!.value[0].id },
     });
-    const ok = await coffer(home, ['login', '-u', 'sam@coffer.local', '-p', 'sam password 123', '--tenant', server.bootstrap.tenantId, '--server', server.url]);
+    const ok = await coffer(home, ['login', '-u', 'sam@coffer.local', '-p', 'Sam password 123', '--tenant', server.bootstrap.tenantId, '--server', server.url]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.deepEqual(ok.json<Array<{ user: { name: string; type: string } }>>()[0]!.user, { name: 'sam@coffer.local', type: 'user' });
-    assert.doesNotMatch(readFileSync(join(home, 'profile.json'), 'utf8'), /sam password/, 'the password is not kept');
+    assert.doesNotMatch(readFileSync(join(home, 'profile.json'), 'utf8'), /Sam password/, 'the password is not kept');
 
     const file = join(home, 'profile.json');
     const profile = JSON.parse(readFileSync(file, 'utf8'));
@@ -54,7 +55,7 @@ describe('coffer login for people', () => {
     assert.notEqual(JSON.parse(readFileSync(file, 'utf8')).login.refreshToken, oldRefresh, 'the refresh token rotated');
 
     // Signing in again needs no --server: as az, the last login's (and its CA file).
-    const again = await coffer(home, ['login', '-u', 'sam@coffer.local', '-p', 'sam password 123'], { COFFER_SERVER: '' });
+    const again = await coffer(home, ['login', '-u', 'sam@coffer.local', '-p', 'Sam password 123'], { COFFER_SERVER: '' });
     assert.equal(again.code, 0, again.stderr);
     assert.equal(JSON.parse(readFileSync(file, 'utf8')).server, server.url);
 
@@ -82,16 +83,16 @@ describe('coffer login for people', () => {
     const admin = cliHome();
     const b = server.bootstrap;
     assert.equal((await coffer(admin, ['login', '--service-principal', '-u', b.clientId, '-p', b.clientSecret, '--tenant', b.tenantId, '--server', server.url, '-o', 'none'])).code, 0);
-    await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'rae@coffer.local', displayName: 'Rae', passwordProfile: { password: 'rae password 1' } });
+    await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'rae@coffer.local', displayName: 'Rae', passwordProfile: { password: 'Rae password 1' } });
     const rae = (await api(server, 'GET', `/v1.0/users/rae@coffer.local`)).body!.id as string;
     await api(server, 'PUT', `/subscriptions/${b.subscriptionId}/providers/Microsoft.Authorization/roleAssignments/${crypto.randomUUID()}?api-version=2022-04-01`, {
       properties: { roleDefinitionId: `/subscriptions/${b.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7`, principalId: rae },
     });
     const home = cliHome();
     const login = (password: string) => coffer(home, ['login', '-u', 'rae@coffer.local', '-p', password, '--tenant', b.tenantId, '--server', server.url, '-o', 'none']);
-    assert.equal((await login('rae password 1')).code, 0);
+    assert.equal((await login('Rae password 1')).code, 0);
 
-    const reset = await coffer(admin, ['ad', 'user', 'update', '--id', 'rae@coffer.local', '--password', 'rae password 2']);
+    const reset = await coffer(admin, ['ad', 'user', 'update', '--id', 'rae@coffer.local', '--password', 'Rae password 2']);
     assert.deepEqual([reset.code, reset.stdout], [0, '']);
     // The next command needs a new token: the refresh token from before the reset is revoked.
     const file = join(home, 'profile.json');
@@ -102,10 +103,10 @@ describe('coffer login for people', () => {
     assert.equal(after.code, 1);
     // As az: the refusal's description (no error code), then the recommendation to sign in again.
     assert.match(after.stderr, /^ERROR: AADSTS\d+: [^]*\nInteractive authentication is needed\. Please run:\ncoffer login\n$/);
-    assert.equal((await login('rae password 1')).code, 1, 'the old password is refused');
-    assert.equal((await login('rae password 2')).code, 0);
+    assert.equal((await login('Rae password 1')).code, 1, 'the old password is refused');
+    assert.equal((await login('Rae password 2')).code, 0);
 
-    const forced = await coffer(admin, ['ad', 'user', 'update', '--id', rae, '--password', 'rae password 3', '--force-change-password-next-sign-in']);
+    const forced = await coffer(admin, ['ad', 'user', 'update', '--id', rae, '--password', 'Rae password 3', '--force-change-password-next-sign-in']);
     assert.equal(forced.code, 1);
     assert.match(forced.stderr, /forceChangePasswordNextSignIn is not supported/);
     const short = await coffer(admin, ['ad', 'user', 'update', '--id', rae, '--password', 'short']);
@@ -124,12 +125,12 @@ describe('coffer login for people', () => {
     let seen = '';
     child.stdout.on('data', (d: Buffer) => {
       seen += d.toString();
-      if (seen.includes('Password: ') && !child.stdin.writableEnded) child.stdin.end('sam password 123\r');
+      if (seen.includes('Password: ') && !child.stdin.writableEnded) child.stdin.end('Sam password 123\r');
     });
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     assert.equal(code, 0, seen);
     assert.match(seen, /sam@coffer\.local/);
-    assert.doesNotMatch(seen, /sam password/, 'what is typed is not shown');
+    assert.doesNotMatch(seen, /Sam password/, 'what is typed is not shown');
 
     const noTty = await coffer(cliHome(), ['login', '-u', 'sam@coffer.local', '--server', server.url]);
     assert.deepEqual([noTty.code, noTty.stderr], [1, 'ERROR: Please specify both username and password in non-interactive mode.\n']);
@@ -157,11 +158,11 @@ describe('coffer login for people', () => {
     assert.match(stderr, new RegExp(`${server.url}/devicelogin`));
     const page = await fetch(`${server.url}/devicelogin`);
     assert.match(await page.text(), /<label for="code">Code<\/label>/);
-    const wrong = await fetch(`${server.url}/devicelogin`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ code, username: 'sam@coffer.local', password: 'nope nope' }) });
-    assert.equal(wrong.status, 401);
-    const right = await fetch(`${server.url}/devicelogin`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ code, username: 'sam@coffer.local', password: 'sam password 123' }) });
+    const post = deviceLoginForm(server.url);
+    assert.equal((await post({ code, username: 'sam@coffer.local', password: 'nope nope' })).status, 401);
+    const right = await approveDeviceSignIn(post, code, 'sam@coffer.local', 'Sam password 123');
     assert.equal(right.status, 200);
-    assert.match(await right.text(), /you have signed in/);
+    assert.match(right.text, /you have signed in to coffer CLI/);
     const exitCode = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     assert.equal(exitCode, 0, stderr);
     assert.equal(JSON.parse(stdout)[0].user.name, 'sam@coffer.local');

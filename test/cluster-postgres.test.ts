@@ -6,6 +6,7 @@ import pg from 'pg';
 import { api, assignRole, newGroup, newServicePrincipal, ROLE_IDS, setPolicy, type Principal } from './support/access-kit.js';
 import { createVault, credential, secretClient } from './support/clients.js';
 import { rawRequest } from './support/raw-http.js';
+import { approveDeviceSignIn, deviceLoginForm } from './support/device-login.js';
 import { freshPostgresDatabase, startPostgres, type TestDatabase } from './support/databases.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 import { sealOfStoredKey } from '../src/authorization/authorization-key.js';
@@ -246,14 +247,14 @@ describe('a cluster: several servers on one PostgreSQL database', () => {
 
   it('a device-code sign-in started on one member is approved on the other and redeemed on the first', async () => {
     const cli = '04b07795-8ddb-461a-bbee-02f9e1bf7b46';
-    const user = { userPrincipalName: 'dana@coffer.local', displayName: 'Dana', passwordProfile: { password: 'dana password 123' } };
+    const user = { userPrincipalName: 'dana@coffer.local', displayName: 'Dana', passwordProfile: { password: 'Dana password 123' } };
     assert.equal((await api(await on(a), 'POST', '/v1.0/users', user)).status, 201);
     const form = (path: string, fields: Record<string, string>) =>
       fetch(`${pub.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields) });
     const started = (await (await form(`/${a.bootstrap.tenantId}/oauth2/v2.0/devicecode`, { client_id: cli, scope: `${pub.url}/.default` })).json()) as { device_code: string; user_code: string };
     await on(b);
-    const approved = await form('/devicelogin', { code: started.user_code, username: user.userPrincipalName, password: user.passwordProfile.password });
-    assert.equal(approved.status, 200, await approved.text());
+    const approved = await approveDeviceSignIn(deviceLoginForm(pub.url), started.user_code, user.userPrincipalName, user.passwordProfile.password);
+    assert.equal(approved.status, 200, approved.text);
     await on(a);
     const token = await form(`/${a.bootstrap.tenantId}/oauth2/v2.0/token`, { grant_type: 'urn:ietf:params:oauth:grant-type:device_code', client_id: cli, device_code: started.device_code });
     const body = (await token.json()) as { access_token?: string };
@@ -266,7 +267,7 @@ describe('a cluster: several servers on one PostgreSQL database', () => {
     const redirect = 'http://127.0.0.1:9999/callback';
     const verifier = randomBytes(32).toString('base64url');
     const challenge = createHash('sha256').update(verifier).digest('base64url');
-    const user = { userPrincipalName: 'ria@coffer.local', displayName: 'Ria', passwordProfile: { password: 'ria password 123' } };
+    const user = { userPrincipalName: 'ria@coffer.local', displayName: 'Ria', passwordProfile: { password: 'Ria password 123' } };
     assert.equal((await api(await on(a), 'POST', '/v1.0/users', user)).status, 201);
     const base = `${pub.url}/${a.bootstrap.tenantId}/oauth2/v2.0`;
     const post = (path: string, fields: Record<string, string>) =>
@@ -291,7 +292,7 @@ describe('a cluster: several servers on one PostgreSQL database', () => {
 
   it('wrong passwords tried through one member lock the user name on the other', async () => {
     const cli = '04b07795-8ddb-461a-bbee-02f9e1bf7b46';
-    const user = { userPrincipalName: 'lou@coffer.local', displayName: 'Lou', passwordProfile: { password: 'lou password 123' } };
+    const user = { userPrincipalName: 'lou@coffer.local', displayName: 'Lou', passwordProfile: { password: 'Lou password 123' } };
     assert.equal((await api(await on(a), 'POST', '/v1.0/users', user)).status, 201);
     const signIn = async (password: string) => {
       const res = await fetch(`${pub.url}/${a.bootstrap.tenantId}/oauth2/v2.0/token`, {

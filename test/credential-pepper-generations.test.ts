@@ -217,7 +217,7 @@ describe('credential pepper generations', () => {
     await renewalWritten();
     f.hasher.use({ peppers: await peppers(), converting: true, pending: new Set((await readPepperRow(f.store.settings))!.stored.pending) });
     assert.equal(await passwordWorks(f.hasher), true, 'listed: verifies while the conversion runs');
-    await d.setUserPassword(user.objectId, 'reset during the conversion');
+    await d.setUserPassword(user.objectId, 'Reset during the conversion 1');
     assert.ok(await d.removeClientSecret(f.sp.objectId, secretRow.keyId));
     // Written back by someone who knows them.
     assert.ok(await f.store.principals.replaceCredentialHash(user.objectId, null, (await f.store.principals.get(user.objectId))!.passwordHash!, oldPassword));
@@ -229,7 +229,7 @@ describe('credential pepper generations', () => {
     assert.equal((await f.store.principals.get(user.objectId))!.passwordHash, oldPassword, 'not converted');
     assert.equal(await passwordWorks(f.hasher), false);
     assert.equal(await signsIn(f.hasher), false);
-    assert.equal(await passwordWorks(f.hasher, 'reset during the conversion'), false, 'the row holds the old hash now');
+    assert.equal(await passwordWorks(f.hasher, 'Reset during the conversion 1'), false, 'the row holds the old hash now');
   });
 
   it('a generation not linked to the one before, or a row put back to an earlier generation, stops the start', async () => {

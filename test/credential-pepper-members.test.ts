@@ -98,10 +98,10 @@ describe("a cluster member following another's credential pepper renewal", () =>
     // Renewed and converted by another member; this one has not read it yet.
     await renewCredentialPepper(f.store.settings, f.store.principals, f.keyring, f.hasher);
     const added = await d.addClientSecret(f.sp.objectId, {});
-    await d.setUserPassword(user.objectId, 'set on the other member');
+    await d.setUserPassword(user.objectId, 'Set on the other member 1');
     const made = await d.createServicePrincipal({ displayName: 'made-sp' });
     assert.equal(await signsIn(f.hasher, added.secret), false, "not in the renewal's list");
-    assert.equal(await passwordWorks(f.hasher, 'set on the other member'), false);
+    assert.equal(await passwordWorks(f.hasher, 'Set on the other member 1'), false);
     // Made before the member reads the renewal, stored after it.
     const lateOwner = { objectId: made.principal.objectId, keyId: randomUUID() };
     const late = { ...lateOwner, secretHash: member.hasher.hashClientSecret('stored late', lateOwner), hint: 'sto', displayName: null, startAt: 0, endAt: 2 ** 31 };
@@ -111,7 +111,7 @@ describe("a cluster member following another's credential pepper renewal", () =>
     await member.settled();
     for (const h of [f.hasher, member.hasher]) {
       assert.equal(await signsIn(h, added.secret), true);
-      assert.equal(await passwordWorks(h, 'set on the other member'), true);
+      assert.equal(await passwordWorks(h, 'Set on the other member 1'), true);
       assert.equal(await clientWorks(h, made.principal.appId!, made.credential.secret), true);
     }
     await watchCredentialWrites(f.store.principals, member.own).addClientSecret(late);
@@ -149,9 +149,9 @@ describe("a cluster member following another's credential pepper renewal", () =>
     const d = memberDirectory(member);
     const user = (await f.store.principals.getByUpn('gen@coffer.local'))!;
     // Known to an attacker who can write the database: a password reset since, a client secret removed since.
-    await d.setUserPassword(user.objectId, 'leaked password');
+    await d.setUserPassword(user.objectId, 'Leaked password 1');
     const leakedPassword = (await f.store.principals.get(user.objectId))!.passwordHash!;
-    await d.setUserPassword(user.objectId, 'the new password');
+    await d.setUserPassword(user.objectId, 'The new password 1');
     const removed = await d.addClientSecret(f.sp.objectId, {});
     const removedRow = (await f.store.principals.listClientSecrets(f.sp.objectId)).find((c) => c.keyId === removed.keyId)!;
     assert.ok(await d.removeClientSecret(f.sp.objectId, removed.keyId));
@@ -169,7 +169,7 @@ describe("a cluster member following another's credential pepper renewal", () =>
     await member.reload(f.keyring);
     await member.settled();
     for (const h of [f.hasher, member.hasher]) {
-      assert.equal(await passwordWorks(h, 'leaked password'), false);
+      assert.equal(await passwordWorks(h, 'Leaked password 1'), false);
       assert.equal(await signsIn(h, removed.secret), false);
       assert.equal(await signsIn(h, chosen), false);
     }

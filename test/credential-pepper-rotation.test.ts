@@ -17,7 +17,7 @@ import { startTestServer, type TestServer } from './support/server-fixture.js';
 
 const PUBLIC_CLIENT = 'c0ffee00-0000-4000-8000-0000000000c2';
 const UPN = 'rotation-user@coffer.local';
-const PASSWORD = 'rotation password 1';
+const PASSWORD = 'Rotation password 1';
 const CHOSEN = 'a client secret of my own choosing';
 
 describe('credential pepper renewal at a master key rotation', () => {

@@ -12,7 +12,7 @@ import { startTestServer, type TestServer } from './support/server-fixture.js';
 // hash written into the database afterwards never becomes usable.
 
 const PUBLIC_CLIENT = 'c0ffee00-0000-4000-8000-0000000000c2';
-const PASSWORD = 'pepper password 1';
+const PASSWORD = 'Pepper password 1';
 
 describe('credential pepper', () => {
   let server: TestServer;
@@ -61,7 +61,7 @@ describe('credential pepper', () => {
   it("a hash copied into another principal's row (by whoever writes the database and knows the first one's secret) signs nothing in", async () => {
     const mine = await newServicePrincipal(server, 'pepper-copy-mine');
     const theirs = await newServicePrincipal(server, 'pepper-copy-theirs');
-    assert.equal((await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'pepper-copy@coffer.local', displayName: 'Copy', passwordProfile: { password: 'their password 1' } })).status, 201);
+    assert.equal((await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'pepper-copy@coffer.local', displayName: 'Copy', passwordProfile: { password: 'Their password 1' } })).status, 201);
     const d = db();
     const secretOf = (id: string) => (d.prepare('SELECT secret_hash AS h FROM client_secrets WHERE object_id = ?').get(id) as { h: string }).h;
     d.prepare('UPDATE client_secrets SET secret_hash = ? WHERE object_id = ?').run(secretOf(mine.id), theirs.id);

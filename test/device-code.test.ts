@@ -32,7 +32,9 @@ function withClock() {
   const file = join(mkdtempSync(join(root, `db${n++}-`)), 'coffer.db');
   const store = openSqliteStore({ file });
   stores.push(store);
-  const keyed = { hash: (c: string) => hasher.tokenHash('device-code', c), approval: (u: string, o: string) => hasher.tokenHash('device-approval', `${u}\u0000${o}`) };
+  const keyed = { hash: (c: string) => hasher.tokenHash('device-code', c), approval: (u: string, o: string) => hasher.tokenHash('device-approval', `${u}\u0000${o}`),
+    confirmation: (u: string, c: string, o: string) => hasher.tokenHash('device-confirmation', `${u}\u0000${c}\u0000${o}`),
+  };
   const codes = createDeviceCodes(store.signInCodes, 'https://coffer.test/devicelogin', keyed, () => t);
   /** What the table holds (the store must not keep what ended or expired). */
   const size = () => {

@@ -17,7 +17,7 @@ describe('directory and custom roles', () => {
 
   it('finds users, groups and service principals by display name, UPN, appId and object id', async () => {
     const sp = await newServicePrincipal(server, 'apono-connector');
-    const user = await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'dana@coffer.local', displayName: 'Dana Apono', passwordProfile: { password: 'long enough password' } });
+    const user = await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'dana@coffer.local', displayName: 'Dana Apono', passwordProfile: { password: 'Long enough password 1' } });
     const group = await api(server, 'POST', '/v1.0/groups', { displayName: 'apono-admins' });
     const search = async (q: string) => ((await api(server, 'GET', `/coffer/directory/search?q=${encodeURIComponent(q)}`)).body!.value as Array<{ id: string; '@odata.type': string }>).map((o) => o.id);
     const byName = await search('APONO');
@@ -51,7 +51,7 @@ describe('directory and custom roles', () => {
   });
 
   it("Graph's checkMemberGroups and getMemberGroups answer through nested groups, for any signed-in user; bad bodies are 400s", async () => {
-    const user = (await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'erin@coffer.local', displayName: 'Erin', passwordProfile: { password: 'long enough password' } })).body!.id as string;
+    const user = (await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'erin@coffer.local', displayName: 'Erin', passwordProfile: { password: 'Long enough password 1' } })).body!.id as string;
     const inner = (await api(server, 'POST', '/v1.0/groups', { displayName: 'inner-team' })).body!.id as string;
     const outer = (await api(server, 'POST', '/v1.0/groups', { displayName: 'outer-team' })).body!.id as string;
     const other = (await api(server, 'POST', '/v1.0/groups', { displayName: 'other-team' })).body!.id as string;
@@ -59,8 +59,8 @@ describe('directory and custom roles', () => {
     assert.equal((await add(inner, user)).status, 204);
     assert.equal((await add(outer, inner)).status, 204);
     // Asked by a user who is no administrator: the directory is readable by the tenant's users.
-    await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'reader@coffer.local', displayName: 'Reader', passwordProfile: { password: 'another long password' } });
-    const token = await userToken(server, 'reader@coffer.local', 'another long password');
+    await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'reader@coffer.local', displayName: 'Reader', passwordProfile: { password: 'Another long password 1' } });
+    const token = await userToken(server, 'reader@coffer.local', 'Another long password 1');
     const ask = (path: string, body: unknown) => api(server, 'POST', path, body, token);
     const checked = await ask(`/v1.0/directoryObjects/${user}/checkMemberGroups`, { groupIds: [outer, other, inner.toUpperCase()] });
     assert.deepEqual([checked.status, checked.body!.value], [200, [outer, inner.toUpperCase()]]);
@@ -156,8 +156,8 @@ describe('directory and custom roles', () => {
       assert.deepEqual([r.status, r.body?.error?.code, r.body?.error?.message], [403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'], `${method} ${path}`);
     }
     // A user of the tenant still reads the directory.
-    await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'lister@coffer.local', passwordProfile: { password: 'a listing password' } });
-    const asUser = await userToken(server, 'lister@coffer.local', 'a listing password');
+    await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'lister@coffer.local', passwordProfile: { password: 'A listing password 1' } });
+    const asUser = await userToken(server, 'lister@coffer.local', 'A listing password 1');
     const listed = await api(server, 'GET', `/v1.0/servicePrincipals?$filter=appId eq '${other.appId}'`, undefined, asUser);
     assert.deepEqual([listed.status, listed.body!.value.map((p: { id: string }) => p.id)], [200, [other.id]]);
   });
@@ -168,16 +168,16 @@ describe('directory and custom roles', () => {
     const r = await api(server, 'POST', '/v1.0/servicePrincipals', { displayName: 'sneaky' }, token);
     assert.equal(r.status, 403);
     assert.equal(r.body?.error?.code, 'Authorization_RequestDenied');
-    const user = await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'reset-me@coffer.local', passwordProfile: { password: 'a first password' } });
+    const user = await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'reset-me@coffer.local', passwordProfile: { password: 'A first password 1' } });
     const reset = (body: object, as?: string) => api(server, 'PATCH', '/v1.0/users/reset-me@coffer.local', body, as);
-    assert.equal((await reset({ passwordProfile: { password: 'an attacker password' } }, token)).status, 403, 'a password reset is the administrator\'s');
+    assert.equal((await reset({ passwordProfile: { password: 'An attacker password 1' } }, token)).status, 403, 'a password reset is the administrator\'s');
     // As Graph's user update: 204, and an update without a password changes nothing; what coffer does not keep is refused.
     assert.equal((await reset({})).status, 204);
     assert.equal((await reset({ passwordProfile: { forceChangePasswordNextSignIn: false } })).status, 204);
     for (const [body, message] of [
       [[], /must be a JSON object/],
       [{ displayName: 'Renamed' }, /changes only passwordProfile of a user, not displayName/],
-      [{ passwordProfile: { password: 'a new password', forceChangePasswordNextSignIn: true } }, /forceChangePasswordNextSignIn is not supported/],
+      [{ passwordProfile: { password: 'A new password 1', forceChangePasswordNextSignIn: true } }, /forceChangePasswordNextSignIn is not supported/],
       [{ passwordProfile: { password: 42 } }, /passwordProfile\.password must be a string/],
       [{ passwordProfile: { password: 'short' } }, /./],
     ] as const) {
@@ -185,8 +185,8 @@ describe('directory and custom roles', () => {
       assert.equal(refused.status, 400, JSON.stringify(body));
       assert.match(refused.body!.error.message, message);
     }
-    assert.equal((await api(server, 'PATCH', `/v1.0/users/${user.body!.id}`, { passwordProfile: { password: 'a second password' } })).status, 204, 'by object id too');
-    assert.equal((await api(server, 'PATCH', '/v1.0/users/nobody@coffer.local', { passwordProfile: { password: 'a second password' } })).status, 404);
+    assert.equal((await api(server, 'PATCH', `/v1.0/users/${user.body!.id}`, { passwordProfile: { password: 'A second password 2' } })).status, 204, 'by object id too');
+    assert.equal((await api(server, 'PATCH', '/v1.0/users/nobody@coffer.local', { passwordProfile: { password: 'A second password 2' } })).status, 404);
   });
 
   it('a custom role grants exactly its data actions within its assignable scopes, and cannot be deleted while assigned', async () => {

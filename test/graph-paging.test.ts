@@ -26,7 +26,7 @@ describe('Graph list paging', () => {
       spIds.push(r.body!.id);
     }
     for (const name of ['ann', 'bob', 'cy']) {
-      const r = await api(server, 'POST', '/v1.0/users', { userPrincipalName: `${name}@coffer.local`, displayName: `pg-user-${name}`, passwordProfile: { password: 'a long enough password' } }, token);
+      const r = await api(server, 'POST', '/v1.0/users', { userPrincipalName: `${name}@coffer.local`, displayName: `pg-user-${name}`, passwordProfile: { password: 'A long enough password 1' } }, token);
       assert.equal(r.status, 201, JSON.stringify(r.body));
       userIds.push(r.body!.id);
     }

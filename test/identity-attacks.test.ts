@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { decodeJwt } from 'jose';
 import { api } from './support/access-kit.js';
+import { approveDeviceSignIn, deviceLoginForm } from './support/device-login.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
 // Attacks on the identity service found to work in session 36, each against a
@@ -23,8 +24,8 @@ describe('identity service under attack', () => {
   before(async () => {
     server = await startTestServer();
     for (const [name, password] of [
-      ['victim', 'victim password 123'],
-      ['mallory', 'mallory password 123'],
+      ['victim', 'Victim password 123'],
+      ['mallory', 'Mallory password 123'],
     ]) {
       const user = { userPrincipalName: `${name}@coffer.local`, displayName: name, passwordProfile: { password } };
       assert.equal((await api(server, 'POST', '/v1.0/users', user)).status, 201);
@@ -34,12 +35,12 @@ describe('identity service under attack', () => {
 
   it('a device sign-in approved once cannot be approved again by someone else who saw its code', async () => {
     const start = (await (await post(`/${server.bootstrap.tenantId}/oauth2/v2.0/devicecode`, { client_id: CLI, scope: `${server.url}/.default` })).json()) as { device_code: string; user_code: string };
-    const approve = (username: string, password: string) => post('/devicelogin', { code: start.user_code, username, password });
-    assert.equal((await approve('victim@coffer.local', 'victim password 123')).status, 200);
+    const approve = (username: string, password: string) => approveDeviceSignIn(deviceLoginForm(server.url), start.user_code, username, password);
+    assert.equal((await approve('victim@coffer.local', 'Victim password 123')).status, 200);
     // Mallory read the code over the victim's shoulder (or in a shared terminal's log) and enters it after them.
-    const second = await approve('mallory@coffer.local', 'mallory password 123');
+    const second = await approve('mallory@coffer.local', 'Mallory password 123');
     assert.equal(second.status, 400);
-    assert.match(await second.text(), /That code is not valid or has expired/);
+    assert.match(second.text, /That code is not valid or has expired/);
     const polled = await token({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', client_id: CLI, device_code: start.device_code });
     assert.equal(polled.status, 200);
     const { access_token } = (await polled.json()) as { access_token: string };
@@ -77,7 +78,7 @@ describe('identity service under attack', () => {
       method: 'POST',
       redirect: 'manual',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ client_id: PORTAL, response_type: 'code', redirect_uri: redirect, scope, code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256', username: 'victim@coffer.local', password: 'victim password 123' }),
+      body: new URLSearchParams({ client_id: PORTAL, response_type: 'code', redirect_uri: redirect, scope, code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256', username: 'victim@coffer.local', password: 'Victim password 123' }),
     });
     assert.equal(signIn.status, 302);
     const code = new URL(signIn.headers.get('location')!).searchParams.get('code')!;
@@ -102,7 +103,7 @@ describe('identity service under attack', () => {
       assert.deepEqual([body.error, body.error_codes], ['invalid_grant', [700084]]);
       assert.match(body.error_description, /^AADSTS700084: The refresh token was issued to a single page app \(SPA\), and therefore has a fixed, limited lifetime of 1\.00:00:00/);
       // Other clients' tokens keep Entra ID's 90 days, renewed by each refresh.
-      const cli = await token({ grant_type: 'password', client_id: CLI, username: 'victim@coffer.local', password: 'victim password 123', scope });
+      const cli = await token({ grant_type: 'password', client_id: CLI, username: 'victim@coffer.local', password: 'Victim password 123', scope });
       assert.equal(cli.status, 200);
       assert.ok(newest() - Math.floor(Date.now() / 1000) > 89 * DAY);
     } finally {

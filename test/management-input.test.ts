@@ -191,7 +191,7 @@ describe('management and directory input validation', () => {
   });
 
   it('users get Entra ID’s name limits', async () => {
-    const user = (fields: Record<string, unknown>) => api(server, 'POST', '/v1.0/users', { passwordProfile: { password: 'a long enough password' }, ...fields });
+    const user = (fields: Record<string, unknown>) => api(server, 'POST', '/v1.0/users', { passwordProfile: { password: 'A long enough password 1' }, ...fields });
     for (const [label, fields] of [
       ['no @', { userPrincipalName: 'dave' }],
       ['two @', { userPrincipalName: 'dave@x@coffer.local' }],

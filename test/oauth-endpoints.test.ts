@@ -13,7 +13,7 @@ describe('token endpoints: v1, v2 and tenants', () => {
   before(async () => {
     server = await startTestServer();
     tokenUrl = `${server.url}/${server.bootstrap.tenantId}/oauth2/v2.0/token`;
-    const user = await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'vera@coffer.local', displayName: 'Vera', passwordProfile: { password: 'v1 user password' } });
+    const user = await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'vera@coffer.local', displayName: 'Vera', passwordProfile: { password: 'V1 user password' } });
     assert.equal(user.status, 201);
   });
   after(() => server?.stop());
@@ -103,7 +103,7 @@ describe('token endpoints: v1, v2 and tenants', () => {
     const user = await fetch(`${server.url}/${tenantId}/oauth2/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'password', client_id: '04b07795-8ddb-461a-bbee-02f9e1bf7b46', username: 'vera@coffer.local', password: 'v1 user password', resource: server.url }).toString(),
+      body: new URLSearchParams({ grant_type: 'password', client_id: '04b07795-8ddb-461a-bbee-02f9e1bf7b46', username: 'vera@coffer.local', password: 'V1 user password', resource: server.url }).toString(),
     });
     const userBody = (await user.json()) as Record<string, unknown>;
     assert.equal(user.status, 200, JSON.stringify(userBody));

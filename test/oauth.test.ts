@@ -118,7 +118,7 @@ describe('identity service', () => {
     const created = await fetch(`${server.url}/v1.0/users`, {
       method: 'POST',
       headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ userPrincipalName: 'alice@coffer.local', displayName: 'Alice', passwordProfile: { password: 'correct horse battery' } }),
+      body: JSON.stringify({ userPrincipalName: 'alice@coffer.local', displayName: 'Alice', passwordProfile: { password: 'Correct horse battery 9' } }),
     });
     assert.equal(created.status, 201);
     const cliClient = '04b07795-8ddb-461a-bbee-02f9e1bf7b46';
@@ -127,7 +127,7 @@ describe('identity service', () => {
     assert.equal(bad.status, 400);
     assert.deepEqual(((await bad.json()) as { error_codes: number[] }).error_codes, [50126]);
 
-    const ok = await form({ grant_type: 'password', client_id: cliClient, username: 'ALICE@coffer.local', password: 'correct horse battery', scope });
+    const ok = await form({ grant_type: 'password', client_id: cliClient, username: 'ALICE@coffer.local', password: 'Correct horse battery 9', scope });
     assert.equal(ok.status, 200);
     const tokens = (await ok.json()) as { access_token: string; refresh_token: string; id_token: string; client_info: string };
     const claims = decodeJwt(tokens.access_token);
@@ -162,7 +162,7 @@ describe('identity service', () => {
     const descendant = await form({ grant_type: 'refresh_token', client_id: cliClient, refresh_token: next.refresh_token });
     assert.deepEqual([descendant.status, ((await descendant.json()) as { error_codes: number[] }).error_codes], [400, [9002313]]);
     // Another sign-in of the same user is its own family, and keeps working.
-    const again = (await (await form({ grant_type: 'password', client_id: cliClient, username: 'alice@coffer.local', password: 'correct horse battery', scope })).json()) as { refresh_token: string };
+    const again = (await (await form({ grant_type: 'password', client_id: cliClient, username: 'alice@coffer.local', password: 'Correct horse battery 9', scope })).json()) as { refresh_token: string };
     assert.equal((await form({ grant_type: 'refresh_token', client_id: cliClient, refresh_token: again.refresh_token })).status, 200);
   });
 
@@ -175,7 +175,7 @@ describe('identity service', () => {
     const revoke = (fields: Record<string, string>) =>
       fetch(revokeUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
     const signIn = async () => {
-      const res = await form({ grant_type: 'password', client_id: cliClient, username: 'alice@coffer.local', password: 'correct horse battery', scope });
+      const res = await form({ grant_type: 'password', client_id: cliClient, username: 'alice@coffer.local', password: 'Correct horse battery 9', scope });
       assert.equal(res.status, 200);
       return ((await res.json()) as { refresh_token: string }).refresh_token;
     };
@@ -230,9 +230,9 @@ describe('identity service', () => {
       appId: string;
       passwordCredentials: Array<{ secretText: string }>;
     };
-    const user = { userPrincipalName: 'bob@coffer.local', displayName: 'Bob', passwordProfile: { password: 'bob password 123' } };
+    const user = { userPrincipalName: 'bob@coffer.local', displayName: 'Bob', passwordProfile: { password: 'Bob password 123' } };
     assert.equal((await fetch(`${server.url}/v1.0/users`, { method: 'POST', headers, body: JSON.stringify(user) })).status, 201);
-    const signIn = { grant_type: 'password', username: 'bob@coffer.local', password: 'bob password 123', scope: `https://${server.bootstrap.vaultDnsSuffix}/.default` };
+    const signIn = { grant_type: 'password', username: 'bob@coffer.local', password: 'Bob password 123', scope: `https://${server.bootstrap.vaultDnsSuffix}/.default` };
     const errorCodes = async (res: Response) => ((await res.json()) as { error_codes: number[] }).error_codes;
 
     // Before, any registered app id passed for a public client, and the token's appid matched access policies bound to that app.
@@ -279,19 +279,19 @@ describe('identity service', () => {
   it('ten wrong passwords lock the user name for a minute, even against the right one', async () => {
     const admin = (await credential(server).getToken(`${server.url}/.default`)).token;
     const headers = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
-    const user = { userPrincipalName: 'carol@coffer.local', displayName: 'Carol', passwordProfile: { password: 'carol password 123' } };
+    const user = { userPrincipalName: 'carol@coffer.local', displayName: 'Carol', passwordProfile: { password: 'Carol password 123' } };
     assert.equal((await fetch(`${server.url}/v1.0/users`, { method: 'POST', headers, body: JSON.stringify(user) })).status, 201);
     const attempt = async (password: string) => {
       const res = await form({ grant_type: 'password', client_id: '04b07795-8ddb-461a-bbee-02f9e1bf7b46', username: 'carol@coffer.local', password, scope: `${server.url}/.default` });
       return { status: res.status, codes: ((await res.json()) as { error_codes?: number[] }).error_codes };
     };
-    assert.equal((await attempt('carol password 123')).status, 200);
+    assert.equal((await attempt('Carol password 123')).status, 200);
     for (let i = 0; i < 10; i++) assert.deepEqual((await attempt(`guess ${i}`)).codes, [50126]);
-    assert.deepEqual(await attempt('carol password 123'), { status: 400, codes: [50053] });
+    assert.deepEqual(await attempt('Carol password 123'), { status: 400, codes: [50053] });
     const page = await fetch(`${server.url}/devicelogin`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ code: 'BCDFGHJKL', username: 'carol@coffer.local', password: 'carol password 123' }).toString(),
+      body: new URLSearchParams({ code: 'BCDFGHJKL', username: 'carol@coffer.local', password: 'Carol password 123' }).toString(),
     });
     assert.equal(page.status, 401);
     assert.match(await page.text(), /AADSTS50053/);
@@ -307,7 +307,7 @@ describe('identity service', () => {
     const scope = `${server.url}/.default`;
     const grant = (username: string, password: string, localAddress?: string) => post(`/${server.bootstrap.tenantId}/oauth2/v2.0/token`, { grant_type: 'password', client_id: cliClient, username, password, scope }, localAddress);
     const admin = (await credential(server).getToken(`${server.url}/.default`)).token;
-    const user = { userPrincipalName: 'erin@coffer.local', displayName: 'Erin', passwordProfile: { password: 'erin password 123' } };
+    const user = { userPrincipalName: 'erin@coffer.local', displayName: 'Erin', passwordProfile: { password: 'Erin password 123' } };
     assert.equal((await fetch(`${server.url}/v1.0/users`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify(user) })).status, 201);
 
     // A spray: one password against thirty names, none of which reaches its own lockout.
@@ -315,24 +315,24 @@ describe('identity service', () => {
       const res = await grant(`spray${i}@coffer.local`, 'Winter2026!', from);
       assert.deepEqual((JSON.parse(res.text) as { error_codes: number[] }).error_codes, [50126], `attempt ${i}`);
     }
-    const locked = await grant('erin@coffer.local', 'erin password 123', from);
+    const locked = await grant('erin@coffer.local', 'Erin password 123', from);
     assert.equal(locked.status, 400);
     const body = JSON.parse(locked.text) as { error: string; error_codes: number[]; error_description: string };
     assert.equal(body.error, 'invalid_grant');
     assert.deepEqual(body.error_codes, [50053]);
     assert.match(body.error_description, /^AADSTS50053: Sign-in was blocked because it came from an IP address/);
 
-    const device = await post('/devicelogin', { code: 'BCDFGHJKL', username: 'erin@coffer.local', password: 'erin password 123' }, from);
+    const device = await post('/devicelogin', { code: 'BCDFGHJKL', username: 'erin@coffer.local', password: 'Erin password 123' }, from);
     assert.equal(device.status, 401);
     assert.match(device.text, /AADSTS50053: Sign-in was blocked because it came from an IP address/);
     const pkce = { client_id: cliClient, response_type: 'code', redirect_uri: 'http://127.0.0.1:9999/cb', scope, code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' };
-    const authorize = await post(`/${server.bootstrap.tenantId}/oauth2/v2.0/authorize`, { ...pkce, username: 'erin@coffer.local', password: 'erin password 123' }, from);
+    const authorize = await post(`/${server.bootstrap.tenantId}/oauth2/v2.0/authorize`, { ...pkce, username: 'erin@coffer.local', password: 'Erin password 123' }, from);
     assert.equal(authorize.status, 401);
     assert.match(authorize.text, /AADSTS50053: Sign-in was blocked because it came from an IP address/);
 
     // Another address is not affected, and its success does not unlock the first.
-    assert.equal((await grant('erin@coffer.local', 'erin password 123')).status, 200);
-    assert.deepEqual((JSON.parse((await grant('erin@coffer.local', 'erin password 123', from)).text) as { error_codes: number[] }).error_codes, [50053]);
+    assert.equal((await grant('erin@coffer.local', 'Erin password 123')).status, 200);
+    assert.deepEqual((JSON.parse((await grant('erin@coffer.local', 'Erin password 123', from)).text) as { error_codes: number[] }).error_codes, [50053]);
   });
 
   it('framework-level refusals on the identity endpoints are Entra-shaped: a GET (AADSTS900561), an oversized body, %00', async () => {
@@ -361,7 +361,7 @@ describe('identity service', () => {
     const db = new Database(join(server.dataDir, 'coffer.db'));
     db.exec("CREATE TRIGGER refuse_refresh BEFORE INSERT ON refresh_tokens BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
     try {
-      const failed = await form({ grant_type: 'password', client_id: '04b07795-8ddb-461a-bbee-02f9e1bf7b46', username: 'alice@coffer.local', password: 'correct horse battery', scope: `${server.url}/.default offline_access` });
+      const failed = await form({ grant_type: 'password', client_id: '04b07795-8ddb-461a-bbee-02f9e1bf7b46', username: 'alice@coffer.local', password: 'Correct horse battery 9', scope: `${server.url}/.default offline_access` });
       assert.equal(failed.status, 500);
       const body = (await failed.json()) as { error: string; error_description: string };
       assert.equal(body.error, 'server_error');

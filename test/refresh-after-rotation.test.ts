@@ -14,7 +14,7 @@ import { startTestServer, type TestServer } from './support/server-fixture.js';
 
 const PUBLIC_CLIENT = 'c0ffee00-0000-4000-8000-0000000000c2';
 const UPN = 'rotated-out@coffer.local';
-const PASSWORD = 'rotated out password 1';
+const PASSWORD = 'Rotated out password 1';
 const READER = 'acdd72a7-3385-48ef-bd42-f606fba81ae7';
 const ROTATED = /^AADSTS50173: The provided grant has expired due to it being revoked, a fresh auth token is needed\. The refresh token was issued before this deployment's keys were rotated \(coffer admin rotate-master-key\), so it is no longer valid: sign in again\.\r\nTrace ID/;
 const GENERIC = /^AADSTS9002313: Invalid request\. Request is malformed or invalid\.\r\nTrace ID/;

@@ -17,7 +17,7 @@ describe('refresh tokens bound to their sign-in', () => {
   before(async () => {
     server = await startTestServer();
     tokenUrl = `${server.url}/${server.bootstrap.tenantId}/oauth2/v2.0/token`;
-    const created = await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'alice@coffer.local', displayName: 'Alice', passwordProfile: { password: 'correct horse battery' } });
+    const created = await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'alice@coffer.local', displayName: 'Alice', passwordProfile: { password: 'Correct horse battery 9' } });
     assert.equal(created.status, 201);
   });
   after(() => server?.stop());
@@ -28,9 +28,9 @@ describe('refresh tokens bound to their sign-in', () => {
   it("a refresh token row moved to another user, family or client in the database redeems nothing: the token names its sign-in", async () => {
     const cliClient = '04b07795-8ddb-461a-bbee-02f9e1bf7b46';
     const scope = `${server.url}/.default offline_access`;
-    const signIn = async () => ((await (await form({ grant_type: 'password', client_id: cliClient, username: 'alice@coffer.local', password: 'correct horse battery', scope })).json()) as { refresh_token: string }).refresh_token;
+    const signIn = async () => ((await (await form({ grant_type: 'password', client_id: cliClient, username: 'alice@coffer.local', password: 'Correct horse battery 9', scope })).json()) as { refresh_token: string }).refresh_token;
     const refresh = (token: string) => form({ grant_type: 'refresh_token', client_id: cliClient, refresh_token: token });
-    const alice = decodeJwt(((await (await form({ grant_type: 'password', client_id: cliClient, username: 'alice@coffer.local', password: 'correct horse battery', scope })).json()) as { access_token: string }).access_token).oid as string;
+    const alice = decodeJwt(((await (await form({ grant_type: 'password', client_id: cliClient, username: 'alice@coffer.local', password: 'Correct horse battery 9', scope })).json()) as { access_token: string }).access_token).oid as string;
     const token = await signIn();
     assert.match(token, new RegExp(`^rt1\\.${alice}\\.[0-9a-f]{32}\\.[A-Za-z0-9_-]{43}$`), 'the token names its user and family');
     const edits = [

@@ -102,7 +102,7 @@ const hasher = createCredentialHasher(randomBytes(32));
 async function withDirectory(limits: Partial<LockoutLimits> = {}) {
   let t = 5_000_000;
   const directory = createDirectoryService({ principals: memoryPrincipals(), hasher, failures: freshStore().signInFailures, now: () => t, sourceLimits: { ...SOURCE_LOCKOUT, maxFailures: 3, ...limits } });
-  await directory.createUser({ upn: 'dana@coffer.local', displayName: 'Dana', password: 'dana password 1' });
+  await directory.createUser({ upn: 'dana@coffer.local', displayName: 'Dana', password: 'Dana password 1' });
   return { directory, advance: (s: number) => (t += s) };
 }
 
@@ -116,15 +116,15 @@ test('wrong passwords against many names from one address lock that address, not
   assert.equal(await reason('a1@coffer.local', 'Summer2026!', '203.0.113.9'), 'invalid');
   assert.equal(await reason('a2@coffer.local', 'Summer2026!', '203.0.113.9'), 'invalid');
   // A success from the same address does not clear its count either.
-  assert.equal(await reason('dana@coffer.local', 'dana password 1', '203.0.113.9'), 'ok');
+  assert.equal(await reason('dana@coffer.local', 'Dana password 1', '203.0.113.9'), 'ok');
   assert.equal(await reason('a3@coffer.local', 'Summer2026!', '::ffff:203.0.113.9'), 'invalid', 'an IPv4-mapped address is the same address');
-  assert.equal(await reason('dana@coffer.local', 'dana password 1', '203.0.113.9'), 'source-locked', 'refused without checking, even the right password');
-  assert.equal(await reason('dana@coffer.local', 'dana password 1', '198.51.100.7'), 'ok', 'another address signs in');
-  assert.equal(await reason('dana@coffer.local', 'dana password 1', '203.0.113.9'), 'source-locked', "another address's success does not unlock it");
+  assert.equal(await reason('dana@coffer.local', 'Dana password 1', '203.0.113.9'), 'source-locked', 'refused without checking, even the right password');
+  assert.equal(await reason('dana@coffer.local', 'Dana password 1', '198.51.100.7'), 'ok', 'another address signs in');
+  assert.equal(await reason('dana@coffer.local', 'Dana password 1', '203.0.113.9'), 'source-locked', "another address's success does not unlock it");
   advance(SOURCE_LOCKOUT.lockSeconds - 1);
-  assert.equal(await reason('dana@coffer.local', 'dana password 1', '203.0.113.9'), 'source-locked');
+  assert.equal(await reason('dana@coffer.local', 'Dana password 1', '203.0.113.9'), 'source-locked');
   advance(1);
-  assert.equal(await reason('dana@coffer.local', 'dana password 1', '203.0.113.9'), 'ok');
+  assert.equal(await reason('dana@coffer.local', 'Dana password 1', '203.0.113.9'), 'ok');
 });
 
 test('a burst of parallel guesses from one address is checked one at a time, so no more than the limit are tried', async () => {
@@ -133,7 +133,7 @@ test('a burst of parallel guesses from one address is checked one at a time, so 
   const reasons = results.map((r) => (r.ok ? 'ok' : r.reason));
   assert.equal(reasons.filter((r) => r === 'invalid').length, 4);
   assert.equal(reasons.filter((r) => r === 'source-locked').length, 8);
-  const sameNetwork = await directory.authenticateUser('dana@coffer.local', 'dana password 1', '2001:db8:1:2:aaaa::1');
+  const sameNetwork = await directory.authenticateUser('dana@coffer.local', 'Dana password 1', '2001:db8:1:2:aaaa::1');
   assert.equal(sameNetwork.ok ? 'ok' : sameNetwork.reason, 'source-locked', 'an IPv6 address counts by its /64');
 });
 
@@ -172,9 +172,9 @@ test("guesses at one name sent together from many addresses get no more checks b
 test('a right password clears the count its own attempt added, also as the attempt that reaches the limit', async () => {
   const { directory } = await withDirectory({ maxFailures: 1000 });
   for (let i = 0; i < LOCKOUT.maxFailures - 1; i++) await directory.authenticateUser('dana@coffer.local', `wrong ${i}`, '198.51.100.1');
-  assert.equal((await directory.authenticateUser('dana@coffer.local', 'dana password 1', '198.51.100.1')).ok, true);
+  assert.equal((await directory.authenticateUser('dana@coffer.local', 'Dana password 1', '198.51.100.1')).ok, true);
   for (let i = 0; i < LOCKOUT.maxFailures - 1; i++) await directory.authenticateUser('dana@coffer.local', `wrong ${i}`, '198.51.100.1');
-  assert.equal((await directory.authenticateUser('dana@coffer.local', 'dana password 1', '198.51.100.1')).ok, true, 'the count started over');
+  assert.equal((await directory.authenticateUser('dana@coffer.local', 'Dana password 1', '198.51.100.1')).ok, true, 'the count started over');
 });
 
 test("one wrong password tried again is not counted again for the name (Entra ID remembers the last three), but is for the address", async () => {
@@ -187,25 +187,25 @@ test("one wrong password tried again is not counted again for the name (Entra ID
   for (let i = 0; i < 3 * LOCKOUT.maxFailures; i++) assert.equal(await reason('stale password'), 'invalid', `try ${i}`);
   // Three remembered: cycling through three wrong ones counts each once.
   for (let i = 0; i < LOCKOUT.maxFailures; i++) assert.equal(await reason(['old 1', 'old 2', 'old 3'][i % 3]!), 'invalid');
-  assert.equal(await reason('dana password 1'), 'ok', '4 counted (stale, old 1-3), not locked');
+  assert.equal(await reason('Dana password 1'), 'ok', '4 counted (stale, old 1-3), not locked');
   // Distinct wrong passwords are each counted: the tenth locks.
   for (let i = 0; i < LOCKOUT.maxFailures - 1; i++) assert.equal(await reason(`guess ${i}`), 'invalid');
   assert.equal(await reason('guess 9'), 'invalid');
-  assert.equal(await reason('dana password 1'), 'locked');
+  assert.equal(await reason('Dana password 1'), 'locked');
   // A fourth password pushes the first out of the three remembered, so that one counts again.
   const fresh = await withDirectory({ maxFailures: 1000 });
   const tries = ['a', 'b', 'c', 'd', 'a', 'b', 'c', 'd', 'a', 'b'];
   const reasons = [];
   for (const p of tries) reasons.push(await fresh.directory.authenticateUser('dana@coffer.local', `pw ${p}`, '198.51.100.2').then((r) => (r.ok ? 'ok' : r.reason)));
   assert.deepEqual(reasons, Array(10).fill('invalid'));
-  assert.deepEqual(await fresh.directory.authenticateUser('dana@coffer.local', 'dana password 1', '198.51.100.2'), { ok: false, reason: 'locked' }, 'ten counted');
+  assert.deepEqual(await fresh.directory.authenticateUser('dana@coffer.local', 'Dana password 1', '198.51.100.2'), { ok: false, reason: 'locked' }, 'ten counted');
 });
 
 test("repeats still count for the address: a stale password hammered from one address locks that address", async () => {
   const { directory } = await withDirectory({ maxFailures: 3 });
   for (let i = 0; i < 3; i++) assert.deepEqual(await directory.authenticateUser('dana@coffer.local', 'stale', '203.0.113.50'), { ok: false, reason: 'invalid' });
-  assert.deepEqual(await directory.authenticateUser('dana@coffer.local', 'dana password 1', '203.0.113.50'), { ok: false, reason: 'source-locked' });
-  assert.equal((await directory.authenticateUser('dana@coffer.local', 'dana password 1', '203.0.113.51')).ok, true, 'the name itself is not locked');
+  assert.deepEqual(await directory.authenticateUser('dana@coffer.local', 'Dana password 1', '203.0.113.50'), { ok: false, reason: 'source-locked' });
+  assert.equal((await directory.authenticateUser('dana@coffer.local', 'Dana password 1', '203.0.113.51')).ok, true, 'the name itself is not locked');
 });
 
 test("a right password does not lift a lock that others' guesses set while it was checked", async () => {
@@ -233,15 +233,15 @@ test('a lockout count that cannot be read or written fails the sign-in closed, a
   const away = new Error('database away');
   const reads = { ...store.signInFailures, get: () => Promise.reject(away) };
   const unreadable = createDirectoryService({ principals: memoryPrincipals(), hasher, failures: reads });
-  await unreadable.createUser({ upn: 'ivy@coffer.local', displayName: 'Ivy', password: 'ivy password 1' });
-  await assert.rejects(unreadable.authenticateUser('ivy@coffer.local', 'ivy password 1', '192.0.2.1'), /database away/, 'not let in unchecked');
+  await unreadable.createUser({ upn: 'ivy@coffer.local', displayName: 'Ivy', password: 'Ivy password 1' });
+  await assert.rejects(unreadable.authenticateUser('ivy@coffer.local', 'Ivy password 1', '192.0.2.1'), /database away/, 'not let in unchecked');
 
   // The name's attempt cannot be counted: the sign-in fails before the password is checked, so there is
   // no failure for the address to count.
   const names = { ...store.signInFailures, change: (key: string, fn: Parameters<typeof store.signInFailures.change>[1]) => (key.startsWith('name:') ? Promise.reject(away) : store.signInFailures.change(key, fn)) };
   const nameUnwritable = createDirectoryService({ principals: memoryPrincipals(), hasher, failures: names });
-  await nameUnwritable.createUser({ upn: 'jo@coffer.local', displayName: 'Jo', password: 'jo password 1' });
-  await assert.rejects(nameUnwritable.authenticateUser('jo@coffer.local', 'jo password 1', '192.0.2.2'), /database away/, 'not let in uncounted');
+  await nameUnwritable.createUser({ upn: 'jo@coffer.local', displayName: 'Jo', password: 'Jo password 1' });
+  await assert.rejects(nameUnwritable.authenticateUser('jo@coffer.local', 'Jo password 1', '192.0.2.2'), /database away/, 'not let in uncounted');
   assert.equal(await store.signInFailures.get('source:192.0.2.2'), null);
 
   // The address's count cannot be written: a wrong password fails with the error, its name's attempt counted.

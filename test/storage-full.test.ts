@@ -70,7 +70,7 @@ describe('a full database', () => {
     fetch(`${server.url}/${server.bootstrap.tenantId}/oauth2/v2.0/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'password', client_id: 'c0ffee00-0000-4000-8000-0000000000c2', username: 'full.user@coffer.local', password: 'a full-disk password', scope: `${server.url}/.default` }),
+      body: new URLSearchParams({ grant_type: 'password', client_id: 'c0ffee00-0000-4000-8000-0000000000c2', username: 'full.user@coffer.local', password: 'A full-disk password', scope: `${server.url}/.default` }),
     });
   const health = async () => {
     const res = await fetch(`${server.url}/healthz`);
@@ -79,7 +79,7 @@ describe('a full database', () => {
 
   it('refuses writes with 503 ServiceUnavailable and Retry-After, stores none of them, and takes them again once there is room', async () => {
     const token = await adminToken(server);
-    assert.equal((await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'full.user@coffer.local', passwordProfile: { password: 'a full-disk password' } }, token)).status, 201);
+    assert.equal((await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'full.user@coffer.local', passwordProfile: { password: 'A full-disk password' } }, token)).status, 201);
     await fill();
     const refusedValue = `refused-${BIG()}`;
 

@@ -129,6 +129,7 @@ for (const name of ['upgrade-from-98efba0', 'upgrade-from-5033529']) {
           grant_type: 'password',
           client_id: '04b07795-8ddb-461a-bbee-02f9e1bf7b46',
           username: 'admin@coffer.local',
+          // The old release's --dev password, weaker than the policy now asks: only setting a password checks it.
           password: 'coffer-dev-password-do-not-use-in-production',
           scope: `${server.url}/.default`,
         }).toString(),

@@ -1,5 +1,6 @@
 import { errors } from '../server/errors.js';
 import { GUID_RE } from '../identity/identity-types.js';
+import { echo } from '../server/echo.js';
 
 // Vault access policies: entries {tenantId, objectId, applicationId?,
 // permissions{keys,secrets,certificates,storage}}, validated, merged and
@@ -47,7 +48,7 @@ export function parsePolicies(raw: unknown, tenantId: string): AccessPolicyEntry
       if (!Array.isArray(list) || list.some((p) => typeof p !== 'string')) throw errors.invalidArm(`${where}.permissions.${family} must be an array of strings.`);
       for (const p of list as string[]) {
         if (!PERMISSIONS[family].includes(p.toLowerCase())) {
-          throw errors.invalidArm(`Invalid value found at ${where}.permissions.${family}: '${p}'. Allowed values: ${PERMISSIONS[family].join(', ')}.`);
+          throw errors.invalidArm(`Invalid value found at ${where}.permissions.${family}: '${echo(p)}'. Allowed values: ${PERMISSIONS[family].join(', ')}.`);
         }
       }
       // Kept as spelled (Azure echoes "wrapKey" and "Get" as sent), without exact repeats; matched case-insensitively.

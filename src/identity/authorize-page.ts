@@ -6,6 +6,7 @@ import { credentialFields, escapeHtml, htmlPage, sendHtml, stringFields } from '
 import type { createGrantHandler } from './oauth-grants.js';
 import { LOCKED_MESSAGES, sourceKey } from './sign-in-lockout.js';
 import { isS256Challenge, oversizedParam, SIGN_IN_PARAM_LIMITS } from './sign-in-limits.js';
+import { echo } from '../server/echo.js';
 
 // The authorization endpoint (code flow with PKCE) for people: a sign-in form,
 // then a redirect with a code. Redirect URIs are bound to the client: the
@@ -53,7 +54,7 @@ export function registerAuthorizePage(app: FastifyInstance, deps: { authority: s
 
   /** Problems that must not be sent to the redirect URI (it may not be the client's). */
   async function checkRequest(p: Params): Promise<string | null> {
-    if (!p.client_id || !deps.grants.isPublicClient(p.client_id)) return `AADSTS700016: Application with identifier '${escapeHtml(String(p.client_id ?? '')).slice(0, 64)}' was not found in the directory.`;
+    if (!p.client_id || !deps.grants.isPublicClient(p.client_id)) return `AADSTS700016: Application with identifier '${escapeHtml(echo(String(p.client_id ?? '')))}' was not found in the directory.`;
     if (!p.redirect_uri || p.redirect_uri.length > SIGN_IN_PARAM_LIMITS.redirect_uri || !allowedRedirect(p.client_id, p.redirect_uri)) return 'AADSTS50011: The redirect URI specified in the request does not match the redirect URIs configured for the application.';
     return null;
   }

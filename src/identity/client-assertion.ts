@@ -2,6 +2,7 @@ import { compactVerify, decodeJwt, decodeProtectedHeader, errors as errorsOfJose
 import { oauthErrors } from '../server/errors.js';
 import type { KeyCredentialRow, PrincipalRow } from '../storage/store-types.js';
 import { publicKeyOf } from './certificate-parsing.js';
+import { echo } from '../server/echo.js';
 
 // A confidential client's proof by certificate (RFC 7523 client
 // authentication, as Entra ID takes it): a JWT the client signed with the
@@ -80,7 +81,7 @@ export function createAssertionVerifier(deps: AssertionDeps) {
     oauthErrors.invalidClient(
       700027,
       `AADSTS700027: Client assertion contains an invalid signature. [Reason - ${reason}` +
-        (named ? `, Thumbprint of key used by client: '${named}'` : '') +
+        (named ? `, Thumbprint of key used by client: '${echo(named)}'` : '') +
         (found ? `, Found key 'Start=${iso(found.startAt)}, End=${iso(found.endAt)}'` : '') +
         `, Please see the keys configured for app Id '${appId}' in Graph (GET /v1.0/applications/{id}: keyCredentials)]. ${DOCS}`,
     );

@@ -14,6 +14,12 @@ import { networkKey } from './sign-in-lockout.js';
 // keyed MAC over the user code and the approving user: a database writer
 // who marks their own sign-in approved by someone else (or moves another
 // sign-in's approval to theirs) gets nothing from polling.
+//
+// /devicelogin approves in two steps: the person signs in with the code, is
+// shown which application started that sign-in, and only then confirms. The
+// confirmation form carries a keyed MAC over the user code, the application
+// and the user (`confirmation`), so the second step needs no password and
+// approves only the sign-in the person was shown.
 
 const LIFETIME_SECONDS = 900;
 const INTERVAL_SECONDS = 2;
@@ -38,12 +44,18 @@ function namedUserCode(deviceCode: string): string | null {
 /**
  * `hash`: how a device code is stored (CredentialHasher.tokenHash, keyed);
  * `approval`: the keyed MAC stored with an approval (same, over the user
- * code and the approving user's object id).
+ * code and the approving user's object id); `confirmation`: the keyed MAC
+ * of /devicelogin's confirmation step (over the user code, the client id
+ * and the user's object id).
  */
 export function createDeviceCodes(
   store: SignInCodeStore,
   verificationUri: string,
-  keyed: { hash: (deviceCode: string) => string; approval: (userCode: string, objectId: string) => string },
+  keyed: {
+    hash: (deviceCode: string) => string;
+    approval: (userCode: string, objectId: string) => string;
+    confirmation: (userCode: string, clientId: string, objectId: string) => string;
+  },
   now = () => Math.floor(Date.now() / 1000),
 ) {
   const { hash } = keyed;
@@ -55,6 +67,7 @@ export function createDeviceCodes(
     const stored = Buffer.from(approvedBy);
     return expected.length === stored.length && timingSafeEqual(expected, stored) ? objectId : null;
   };
+  const confirmationOf = (userCode: string, clientId: string, objectId: string) => `${objectId}.${keyed.confirmation(canonical(userCode), clientId, objectId)}`;
   const limits = { total: MAX_PENDING, perSource: MAX_PENDING_PER_SOURCE, perNetwork: MAX_PENDING_PER_NETWORK };
   return {
     async start(clientId: string, scope: string, source: string) {
@@ -84,6 +97,25 @@ export function createDeviceCodes(
     /** Marks a code approved by a user; false if the code is unknown or expired. */
     approve(userCode: string, objectId: string): Promise<boolean> {
       return store.approveDevice(userCode.trim(), approvalOf(userCode, objectId), now());
+    },
+    /** The client that started the pending sign-in with this user code; null if none is pending (unknown, expired or approved). */
+    pending(userCode: string): Promise<{ clientId: string } | null> {
+      return store.pendingDevice(userCode.trim(), now());
+    },
+    /** What /devicelogin's confirmation form carries once `objectId` signed in with the code a client started. */
+    confirmation: confirmationOf,
+    /**
+     * Approves the pending sign-in the confirmation was made for: still pending, still the same client's, by
+     * the user it names. Null (nothing approved) otherwise.
+     */
+    async approveConfirmed(userCode: string, confirmation: string): Promise<{ objectId: string; clientId: string } | null> {
+      const pending = await store.pendingDevice(userCode.trim(), now());
+      if (!pending) return null;
+      const objectId = confirmation.split('.')[0]!;
+      const expected = Buffer.from(confirmationOf(userCode, pending.clientId, objectId));
+      const given = Buffer.from(confirmation);
+      if (expected.length !== given.length || !timingSafeEqual(expected, given)) return null;
+      return (await store.approveDevice(userCode.trim(), approvalOf(userCode, objectId), now())) ? { objectId, clientId: pending.clientId } : null;
     },
     /** The approved sign-in for a device code, consumed once; throws the pending/expired errors. */
     async redeem(deviceCode: string, clientId: string): Promise<{ objectId: string; scope: string }> {

@@ -15,6 +15,7 @@ import { registerApplicationRoutes } from './application-routes.js';
 import { registerMembershipRoutes } from './membership-routes.js';
 import { mayCallDirectory } from './directory-access.js';
 import { credentialView, groupResource, iso, objectResource, refusePasswordCredentials, refuseUnkeptFlags, resourceNotFound, secretYears, spResource, unlessGone, userResource } from './graph-resources.js';
+import { echo } from '../server/echo.js';
 
 // A Microsoft Graph shaped directory API (v1.0 subset) on the bare host:
 // service principals with password credentials, users and groups. coffer
@@ -155,7 +156,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
       requireAdmin(req);
       const b = body(req);
       const unknown = Object.keys(b).filter((k) => k !== 'passwordProfile');
-      if (unknown.length > 0) throw errors.graphBadRequest(`coffer changes only passwordProfile of a user, not ${unknown.slice(0, 5).join(', ')}.`);
+      if (unknown.length > 0) throw errors.graphBadRequest(`coffer changes only passwordProfile of a user, not ${unknown.slice(0, 5).map((k) => echo(k)).join(', ')}.`);
       const profile = b.passwordProfile ?? {};
       if (typeof profile !== 'object' || Array.isArray(profile)) throw errors.graphBadRequest('passwordProfile must be an object.');
       const { password, forceChangePasswordNextSignIn } = profile as { password?: unknown; forceChangePasswordNextSignIn?: unknown };

@@ -3,6 +3,7 @@ import type { AuditRecord, ClientSecretRow, KeyCredentialRow, PrincipalRow, Prin
 import { planKeyCredentials } from './key-credentials.js';
 import { newClientSecret, type CredentialHasher } from './password-hash.js';
 import { derivedMailNickname } from './graph-filter.js';
+import { MAX_PASSWORD_LENGTH, meetsComplexity } from './password-policy.js';
 import { errors } from '../server/errors.js';
 import { StoreConflictError } from '../storage/store-errors.js';
 import { createSignInLockout, sourceKey, SOURCE_LOCKOUT, type LockoutLimits } from './sign-in-lockout.js';
@@ -17,10 +18,10 @@ export interface NewCredential {
   endAt: number;
 }
 
-/** Graph's limits for a password coffer stores (Entra ID asks for 8 to 256 characters). */
+/** Entra ID's password policy (password-policy.ts), for every password coffer stores for a user. */
 function checkPassword(password: string): void {
-  if (password.length > 256) throw errors.graphBadRequest('passwordProfile.password must be at most 256 characters.');
-  if (password.length < 8) throw errors.passwordTooWeak();
+  if (password.length > MAX_PASSWORD_LENGTH) throw errors.graphBadRequest(`passwordProfile.password must be at most ${MAX_PASSWORD_LENGTH} characters.`);
+  if (!meetsComplexity(password)) throw errors.passwordTooWeak();
 }
 
 export interface DirectoryService {

@@ -22,7 +22,7 @@ export const DEV_IDS = {
   /** A person for the portal: same rights as the administrator. */
   userObjectId: 'c0ffee00-0000-4000-8000-0000000000a3',
   userName: 'admin@coffer.local',
-  userPassword: 'coffer-dev-password-do-not-use-in-production',
+  userPassword: 'Coffer-dev-password-do-not-use-in-production',
 } as const;
 
 /** First-party public clients that may use the password grant (as in Entra ID). */

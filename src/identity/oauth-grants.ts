@@ -9,6 +9,7 @@ import type { DeviceCodes } from './device-code.js';
 import type { AuthCodes } from './auth-codes.js';
 import { LOCKED_MESSAGES, sourceKey } from './sign-in-lockout.js';
 import { oversizedParam } from './sign-in-limits.js';
+import { echo, echoUri } from '../server/echo.js';
 import { createAssertionVerifier } from './client-assertion.js';
 import { ISSUED_BEFORE_ROTATION, issuedBeforeRenewal } from './refresh-token-renewal.js';
 import { refreshTokenExpired, refreshTokenExpiry } from './refresh-token-lifetime.js';
@@ -88,18 +89,18 @@ function resolveResource(params: Record<string, string>, tenantId: string, canon
     const resourceScopes = scopes.filter((s) => !OIDC_SCOPES.has(s));
     scopes.filter((s) => OIDC_SCOPES.has(s)).forEach((s) => oidc.push(s));
     if (resourceScopes.length !== 1) {
-      throw oauthErrors.invalidScope(70011, `AADSTS70011: The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope '${params.scope}' must name exactly one resource.`);
+      throw oauthErrors.invalidScope(70011, `AADSTS70011: The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope '${echoUri(params.scope ?? '')}' must name exactly one resource.`);
     }
     const scope = resourceScopes[0]!;
     const cut = scope.lastIndexOf('/');
     if (cut <= 'https://'.length) {
-      throw oauthErrors.invalidScope(70011, `AADSTS70011: The provided value for the input parameter 'scope' is not valid. The scope ${scope} is not valid.`);
+      throw oauthErrors.invalidScope(70011, `AADSTS70011: The provided value for the input parameter 'scope' is not valid. The scope ${echoUri(scope)} is not valid.`);
     }
     resource = scope.slice(0, cut);
   }
   const known = canonical(resource);
   if (known === null) {
-    throw oauthErrors.invalidResource(500011, `AADSTS500011: The resource principal named ${resource} was not found in the tenant named ${tenantId}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`);
+    throw oauthErrors.invalidResource(500011, `AADSTS500011: The resource principal named ${echoUri(resource)} was not found in the tenant named ${tenantId}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`);
   }
   return { resource: known, oidc };
 }
@@ -202,12 +203,12 @@ export function createGrantHandler(deps: GrantDeps) {
     const result = await directory.authenticateClient(clientId, clientSecret, now());
     if (!result.ok) {
       if (result.reason === 'unknown-client') {
-        throw oauthErrors.unauthorizedClient(700016, `AADSTS700016: Application with identifier '${clientId}' was not found in the directory '${tenantId}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`);
+        throw oauthErrors.unauthorizedClient(700016, `AADSTS700016: Application with identifier '${echo(clientId)}' was not found in the directory '${tenantId}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`);
       }
       if (result.reason === 'expired-secret') {
-        throw oauthErrors.invalidClient(7000222, `AADSTS7000222: The provided client secret keys for app '${clientId}' are expired. Visit the Azure portal to create new keys for your app.`);
+        throw oauthErrors.invalidClient(7000222, `AADSTS7000222: The provided client secret keys for app '${echo(clientId)}' are expired. Visit the Azure portal to create new keys for your app.`);
       }
-      throw oauthErrors.invalidClient(7000215, `AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${clientId}'.`);
+      throw oauthErrors.invalidClient(7000215, `AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${echo(clientId)}'.`);
     }
     return result.principal;
   }
@@ -220,7 +221,7 @@ export function createGrantHandler(deps: GrantDeps) {
     const { clientId, clientSecret } = clientCredentialsFrom(params, authorization);
     if (isPublicClient(clientId)) return clientId;
     if (!(await directory.getByAppId(clientId))) {
-      const text = `AADSTS700016: Application with identifier '${clientId}' was not found in the directory '${tenantId}'.`;
+      const text = `AADSTS700016: Application with identifier '${echo(clientId)}' was not found in the directory '${tenantId}'.`;
       throw unknownIsUnauthenticated ? oauthErrors.invalidClient(700016, text) : oauthErrors.unauthorizedClient(700016, text);
     }
     await authenticateApp(clientId, clientSecret, params);
@@ -233,7 +234,7 @@ export function createGrantHandler(deps: GrantDeps) {
     const { clientId: named, clientSecret } = byAssertion ? { clientId: undefined, clientSecret: undefined } : clientCredentialsFrom(params, authorization);
     // An app's token is for a whole resource: v2 asks for it as the resource's `/.default` scope.
     if (endpoint === 'v2' && params.scope && !/^\S+\/\.default$/.test(params.scope.trim())) {
-      throw oauthErrors.invalidScope(1002012, `AADSTS1002012: The provided value for scope ${params.scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`);
+      throw oauthErrors.invalidScope(1002012, `AADSTS1002012: The provided value for scope ${echoUri(params.scope)} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`);
     }
     const { resource } = resolveResource(params, tenantId, deps.canonicalResource);
     const p = await authenticateApp(named, clientSecret, params);
@@ -320,7 +321,7 @@ export function createGrantHandler(deps: GrantDeps) {
     if (oversized) throw oauthErrors.invalidRequest(90011, oversized);
     resolveResource(params, tenantId, deps.canonicalResource);
     if (!isPublicClient(clientId)) {
-      throw oauthErrors.unauthorizedClient(700016, `AADSTS700016: Application with identifier '${clientId}' was not found in the directory '${tenantId}'.`);
+      throw oauthErrors.unauthorizedClient(700016, `AADSTS700016: Application with identifier '${echo(clientId)}' was not found in the directory '${tenantId}'.`);
     }
     // Counted by sourceKey: a host given a whole IPv6 /64 is one source, not 2^64.
     return deps.deviceCodes.start(clientId, need(params, 'scope'), sourceKey(source));
@@ -341,7 +342,7 @@ export function createGrantHandler(deps: GrantDeps) {
       case 'device_code':
         return deviceCode(params);
       default:
-        throw oauthErrors.unsupportedGrantType(`AADSTS70003: The app requested an unsupported grant type '${grantType}'.`);
+        throw oauthErrors.unsupportedGrantType(`AADSTS70003: The app requested an unsupported grant type '${echo(grantType)}'.`);
     }
   }
 

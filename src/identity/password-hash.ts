@@ -150,7 +150,7 @@ export interface CredentialOwner {
  */
 export const ownerId = (o: CredentialOwner) => `${o.objectId.length}:${o.objectId}` + (o.keyId === undefined ? '' : `/${o.keyId}`);
 
-export type TokenKind = 'refresh-token' | 'device-code' | 'device-approval' | 'auth-code';
+export type TokenKind = 'refresh-token' | 'device-code' | 'device-approval' | 'device-confirmation' | 'auth-code';
 
 const SECRET_PREFIX = 'hmac-sha256';
 const PASSWORD_PREFIX = 'scrypt-hmac';

@@ -2,6 +2,8 @@
 // ServiceError values built here; server/error-handler.ts is the only place
 // they become HTTP responses. Codes and messages follow Azure Key Vault / ARM.
 
+import { echo } from './echo.js';
+
 export class ServiceError extends Error {
   constructor(
     readonly status: number,
@@ -363,5 +365,5 @@ export const oauthErrors = {
     new OAuthError(400, 'authorization_pending', 70016, 'AADSTS70016: OAuth 2.0 device flow error. Authorization is pending. Continue polling.'),
   expiredToken: () => new OAuthError(400, 'expired_token', 70020, 'AADSTS70020: The provided value for the input parameter \'device_code\' is not valid. This device code has expired.'),
   tenantNotFound: (tenant: string, error: 'invalid_tenant' | 'invalid_request' = 'invalid_tenant') =>
-    new OAuthError(400, error, 90002, `AADSTS90002: Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`),
+    new OAuthError(400, error, 90002, `AADSTS90002: Tenant '${echo(tenant)}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`),
 };

@@ -215,6 +215,7 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
   const deviceCodes = createDeviceCodes(store.signInCodes, `${urls.authority}/devicelogin`, {
     hash: (code) => hasher.tokenHash('device-code', code),
     approval: (userCode, objectId) => hasher.tokenHash('device-approval', `${userCode}\u0000${objectId}`),
+    confirmation: (userCode, clientId, objectId) => hasher.tokenHash('device-confirmation', `${userCode}\u0000${clientId}\u0000${objectId}`),
   });
   const authCodes = createAuthCodes(store.signInCodes, (code) => hasher.tokenHash('auth-code', code));
   const vaultKeys = createVaultKeys(keyring, store.vaults);

@@ -63,6 +63,8 @@ export interface SignInCodeStore {
    * pending. One already approved is not pending: a later approval (by whoever else saw the code) changes nothing.
    */
   approveDevice(userCode: string, objectId: string, now: number): Promise<boolean>;
+  /** The client that started the pending sign-in with this user code (case-insensitive); null if none is pending. */
+  pendingDevice(userCode: string, now: number): Promise<{ clientId: string } | null>;
   /**
    * Removes and returns the sign-in if `clientId` started it and it has
    * ended (approved, or expired at `now`), in one statement: two concurrent

@@ -38,7 +38,8 @@ export interface PortalUser {
 
 export async function newUser(server: TestServer, name: string): Promise<PortalUser> {
   const userName = `${name.toLowerCase().replace(/\s+/g, '.')}@coffer.local`;
-  const password = `${name} password ${crypto.randomUUID()}`;
+  // Meets the password policy whatever the name: upper, lower, a symbol.
+  const password = `Pw-${crypto.randomUUID()} ${name}`;
   const r = await api(server, 'POST', '/v1.0/users', { userPrincipalName: userName, displayName: name, passwordProfile: { password } });
   if (r.status !== 201) throw new Error(`create user: ${r.status} ${JSON.stringify(r.body)}`);
   return { id: r.body!.id, userName, password };

@@ -16,7 +16,7 @@ import type { Store } from '../../src/storage/store-types.js';
 // A store with a credential pepper, a service principal and a user, made
 // again for each test (credential-pepper-generations and -members tests).
 
-export const PASSWORD = 'generations password';
+export const PASSWORD = 'Generations password 1';
 export const USER = 'gen@coffer.local';
 
 export interface PepperFixture {

@@ -31,7 +31,10 @@ export function describeSignInCodeConformance(h: { store(): Store }): void {
       assert.equal(await codes.takeDevice(row.deviceCodeHash, 'cli', NOW), null, 'pending: left as it is');
       assert.deepEqual(await codes.getDevice(row.deviceCodeHash, 'cli'), row);
       assert.equal(await codes.getDevice(row.deviceCodeHash, 'other'), null);
+      assert.deepEqual(await codes.pendingDevice('bcdfghjkl', NOW), { clientId: 'cli' }, 'pending: its client, by user code in any case');
+      assert.equal(await codes.pendingDevice('BCDFGHJKM', NOW), null);
       assert.equal(await codes.approveDevice('bcdfgHJKL', 'user-1', NOW), true);
+      assert.equal(await codes.pendingDevice('BCDFGHJKL', NOW), null, 'approved: no longer pending');
       assert.equal(await codes.approveDevice('BCDFGHJKM', 'user-1', NOW), false);
       assert.equal(await codes.approveDevice('BCDFGHJKL', 'user-2', NOW), false, 'approved once: another approval does not replace it');
       assert.equal(await codes.takeDevice(row.deviceCodeHash, 'other', NOW), null, "another client's poll leaves it");
@@ -58,6 +61,7 @@ export function describeSignInCodeConformance(h: { store(): Store }): void {
       for (const r of [edge, polled, dropped]) assert.equal(await codes.startDevice(r, LIMITS, NOW - 10), true);
       assert.equal(await codes.approveDevice(edge.userCode, 'u', NOW), true, 'still pending at its expiry second');
       assert.equal(await codes.approveDevice(polled.userCode, 'u', NOW), false);
+      assert.equal(await codes.pendingDevice(polled.userCode, NOW), null, 'expired: not pending');
       assert.equal((await codes.takeDevice(polled.deviceCodeHash, 'cli', NOW))?.expiresAt, NOW - 1);
       assert.equal(await codes.startDevice(device(), LIMITS, NOW), true);
       assert.equal(await codes.getDevice(dropped.deviceCodeHash, 'cli'), null);

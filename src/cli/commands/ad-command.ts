@@ -168,7 +168,7 @@ export function registerAdCommands(program: Command): void {
   withOutput(user.command('create').description('Create a user.'))
     .requiredOption('--user-principal-name <upn>', 'e.g. alice@example.com')
     .requiredOption('--display-name <name>', 'display name')
-    .requiredOption('--password <password>', 'initial password (at least 8 characters)')
+    .requiredOption('--password <password>', 'initial password (8 to 256 characters, three of: lowercase, uppercase, digits, symbols)')
     .action(
       run<{ userPrincipalName: string; displayName: string; password: string }>((o, s) =>
         s.call('POST', graph(s, '/users'), s.managementResource, { userPrincipalName: o.userPrincipalName, displayName: o.displayName, passwordProfile: { password: o.password } }),
@@ -209,7 +209,7 @@ export function registerAdCommands(program: Command): void {
     );
   withOutput(user.command('update').description("Reset a user's password (their refresh tokens are revoked with it)."))
     .requiredOption('--id <upn-or-object-id>', 'user principal name or object id')
-    .option('--password <password>', 'the new password (at least 8 characters)')
+    .option('--password <password>', 'the new password (8 to 256 characters, three of: lowercase, uppercase, digits, symbols)')
     .option('--force-change-password-next-sign-in [bool]', 'coffer has no password change at sign-in: only false is accepted')
     .action(
       run<{ id: string; password?: string; forceChangePasswordNextSignIn?: boolean }>(async (o, s) => {

@@ -46,6 +46,8 @@ export function pgSignInCodeStore(pool: pg.Pool): SignInCodeStore {
     },
     approveDevice: async (userCode, objectId, now) =>
       (await changes(pool, 'UPDATE device_codes SET approved_by = $1 WHERE user_code = $2 AND approved_by IS NULL AND expires_at >= $3', [objectId, userCodeKey(userCode), now])) > 0,
+    pendingDevice: (userCode, now) =>
+      one<{ clientId: string }>(pool, 'SELECT client_id AS "clientId" FROM device_codes WHERE user_code = $1 AND approved_by IS NULL AND expires_at >= $2', [userCodeKey(userCode), now]),
     takeDevice: (hash, clientId, now) =>
       one<DeviceCodeRow>(
         pool,

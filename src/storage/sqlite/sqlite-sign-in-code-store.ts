@@ -72,6 +72,7 @@ export function sqliteSignInCodeStore(db: Database.Database): SignInCodeStore {
   );
   // Only a pending sign-in: a second approval (someone else who saw the code) must not replace the first.
   const approve = db.prepare<[string, string, number]>('UPDATE device_codes SET approved_by = ? WHERE user_code = ? AND approved_by IS NULL AND expires_at >= ?');
+  const pending = db.prepare<[string, number], { client_id: string }>('SELECT client_id FROM device_codes WHERE user_code = ? AND approved_by IS NULL AND expires_at >= ?');
   // One statement, so two concurrent polls cannot both get the sign-in.
   const takeDevice = db.prepare<[string, string, number], DeviceCodeRecord>(
     'DELETE FROM device_codes WHERE device_code_hash = ? AND client_id = ? AND (approved_by IS NOT NULL OR expires_at < ?) RETURNING *',
@@ -118,6 +119,10 @@ export function sqliteSignInCodeStore(db: Database.Database): SignInCodeStore {
       return startDevice.immediate(params, now);
     },
     approveDevice: async (userCode, objectId, now) => approve.run(objectId, userCodeKey(userCode), now).changes > 0,
+    async pendingDevice(userCode, now) {
+      const r = pending.get(userCodeKey(userCode), now);
+      return r ? { clientId: r.client_id } : null;
+    },
     async takeDevice(hash, clientId, now) {
       const r = takeDevice.get(hash, clientId, now);
       return r ? toDeviceCode(r) : null;
