@@ -68,6 +68,8 @@ export interface AppDeps extends ArmDeps {
   inFlight: InFlight;
   /** What `GET /coffer/metrics` reports (metrics.ts). */
   metrics: Metrics;
+  /** False while the database connection is being renewed (database-outage.ts): requests but the health check are refused 503. */
+  databaseReady?: () => boolean;
   /** Absent when throttling is off. */
   throttle?: Throttle;
   https?: { key: string; cert: string };
@@ -146,6 +148,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-ms-request-id', req.id);
     if (closing) throw errors.shuttingDown();
+    if (deps.databaseReady?.() === false && req.url !== '/healthz') throw errors.databaseUnavailable();
     const fault = headerFault(req.raw);
     if (fault) throw errors.badParameter(fault);
     const coding = unsupportedTransferCoding(req.raw);

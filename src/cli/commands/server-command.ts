@@ -10,6 +10,7 @@ export function registerServerCommand(program: Command): void {
     .option('--database-url <url>', 'keep the data in PostgreSQL (postgres://user:password@host:5432/db) instead of {data-dir}/coffer.db; one server per database (env COFFER_DATABASE_URL)')
     .option('--standby', 'with --database-url: wait while another coffer server holds the database and take over when it stops (env COFFER_STANDBY=1)')
     .option('--cluster', 'with --database-url: share the database with other coffer servers started with --cluster, behind one load balancer (env COFFER_CLUSTER=1; docs/postgres.md)')
+    .option('--database-reconnect-seconds <n>', 'with --database-url: when the connection holding the database lock breaks, refuse requests (503) and reconnect for at most this long before exiting; 0 exits at once (env COFFER_DATABASE_RECONNECT_SECONDS; default 300)')
     .option('--seal-stored-authorization', 'seal the role assignments, custom roles, memberships and vaults found unsealed at this start, trusting them, on a data dir that has not run against the database before (env COFFER_SEAL_STORED_AUTHORIZATION=1; docs/access-control.md)')
     .option('--vault-dns-suffix <suffix>', 'vaults are served at https://{vault}.{suffix}:{port} (env COFFER_VAULT_DNS_SUFFIX; default vault.localhost)')
     .option('--public-host <name>', 'host name of the identity/management endpoint in URLs (env COFFER_PUBLIC_HOST; default localhost)')
