@@ -21,8 +21,8 @@ export interface OutageCaches {
 }
 
 export interface Serving {
-  /** False while the database connection is being renewed: requests are refused 503. */
-  ready(): boolean;
+  /** False while the database connection is being renewed: requests are refused 503. Absent where outages are not survived. */
+  ready?: () => boolean;
 }
 
 function surviveOutages(session: StoreSession, caches: OutageCaches): Serving {
@@ -75,7 +75,7 @@ export function watchDatabase(store: Pick<Store, 'lost' | 'session'>, reconnectS
       store.session.interrupt(err);
     },
     serve(caches) {
-      if (!store.session || reconnectSeconds <= 0) return { ready: () => true };
+      if (!store.session || reconnectSeconds <= 0) return {};
       watched = true;
       return surviveOutages(store.session, caches);
     },

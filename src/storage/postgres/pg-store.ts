@@ -88,6 +88,10 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   // A broken connection emits 'error', which would end the process unhandled. The pool drops a
   // broken idle connection and opens another on the next query.
   pool.on('error', () => undefined);
+  // The pool listens only to idle connections: one checked out between two statements (a transaction, a group
+  // commit) that breaks (PostgreSQL restarted) would emit 'error' with no listener and end the process. Its next
+  // statement fails instead (503), and the pool drops it when it is released.
+  pool.on('connect', (client) => void client.on('error', () => undefined));
   try {
     if (preflight) await withPostgresStartView(pool, url, preflight);
     await migratePostgres(pool, url);
