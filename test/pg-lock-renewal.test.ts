@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { connect, createServer, type Socket } from 'node:net';
 import pg from 'pg';
 import { openPostgresStore } from '../src/storage/postgres/pg-store.js';
 import { takeServerLock } from '../src/storage/postgres/pg-lock-renewal.js';
@@ -86,7 +87,8 @@ describe('a broken server lock session under a watching server', () => {
         beforeAttempt: async () => {
           if (!first) return;
           first = false;
-          const other = await openPostgresStore(url);
+          // wait: the broken session's backend may take a moment to go, and the lock with it.
+          const other = await openPostgresStore(url, { wait: true });
           await other.settings.set('written-meanwhile', 'yes');
           await other.close();
         },
@@ -116,6 +118,39 @@ describe('a broken server lock session under a watching server', () => {
     } finally {
       await store.close();
       await (await standby).release();
+    }
+  });
+
+  it("is taken again when the connection went silent and PostgreSQL still runs the session's backend, holding the lock", async () => {
+    const url = new URL(await freshPostgresDatabase(db));
+    // A TCP relay whose connections made so far can go silent (a network partition); new ones flow.
+    const silent = new Set<Socket>();
+    const sockets: Socket[] = [];
+    const relay = createServer((inbound) => {
+      const outbound = connect(Number(url.port), url.hostname);
+      sockets.push(inbound, outbound);
+      inbound.on('data', (d) => void (silent.has(inbound) || outbound.write(d)));
+      outbound.on('data', (d) => void (silent.has(inbound) || inbound.write(d)));
+      inbound.on('error', () => undefined);
+      outbound.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    const relayed = new URL(url);
+    relayed.port = String((relay.address() as { port: number }).port);
+    const lock = await takeServerLock(relayed.toString(), { heartbeatMs: 100, heartbeatTimeoutMs: 500, reconnect: { limitMs: 60_000, warn } });
+    try {
+      const seen = { resumed: 0, lost: null as Error | null };
+      lock.watch({ interrupted: () => undefined, resume: async () => void seen.resumed++ });
+      void lock.lost.then((err) => (seen.lost = err));
+      for (const s of sockets) silent.add(s);
+      await until('the lock is held again', () => seen.resumed === 1 || seen.lost !== null);
+      assert.equal(seen.lost, null);
+      // The silent session's backend was ended: one lock connection is left.
+      assert.equal((await query(url.toString(), `SELECT 1 FROM pg_stat_activity WHERE ${LOCK_CONNECTION}`)).length, 1);
+    } finally {
+      await lock.release();
+      for (const s of sockets) s.destroy();
+      relay.close();
     }
   });
 

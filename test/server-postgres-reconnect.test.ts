@@ -64,6 +64,26 @@ describe('a single server on PostgreSQL whose lock connection is cut', () => {
     }
   });
 
+  it('serves again after a PostgreSQL restart (fast shutdown), with every acknowledged write', async () => {
+    const url = await freshPostgresDatabase(db);
+    const server = await startTestServer({ args: ['--database-url', url] });
+    try {
+      await createVault(server, 'restart-vault');
+      const client = secretClient(server, 'restart-vault');
+      const set = await client.setSecret('s', 'before-restart');
+      await db.restart!();
+      await until('the server holds the lock again', () => /the database lock is held again/.test(server.logs()));
+      assert.equal(server.exitCode(), null, server.logs());
+      assert.equal((await client.getSecret('s', { version: set.properties.version! })).value, 'before-restart');
+      await client.setSecret('s', 'after-restart');
+      assert.equal((await client.getSecret('s')).value, 'after-restart');
+      const verify = await api(server, 'GET', '/coffer/audit/verify');
+      assert.equal(verify.body!.ok, true, JSON.stringify(verify.body));
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('exits 1 when a standby took the lock meanwhile, and the standby serves what the first stored', async () => {
     const url = await freshPostgresDatabase(db);
     const first = await startTestServer({ args: ['--database-url', url] });

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LockResumeRefused, openLockSession, StoreLockedError, type LockOptions, type LockSession, type LockWatcher, type ServerLock } from './pg-server-lock.js';
+import { endOwnBackend, LockResumeRefused, openLockSession, StoreLockedError, type LockOptions, type LockSession, type LockWatcher, type ServerLock } from './pg-server-lock.js';
 
 // The server lock over time. Until the server watches it (once it has built
 // what it serves from), a broken session loses the lock, as a failed start
@@ -40,6 +40,7 @@ export async function takeServerLock(url: string, opts: LockOptions = {}): Promi
 
   async function renew(cause: Error, w: LockWatcher, limitMs: number): Promise<void> {
     const warn = opts.reconnect!.warn;
+    const broken = session;
     w.interrupted(cause);
     warn(`the database connection holding the lock broke; not serving until it is held again (for at most ${limitMs / 1000} s)`, { err: cause.message });
     const started = Date.now();
@@ -58,8 +59,10 @@ export async function takeServerLock(url: string, opts: LockOptions = {}): Promi
         return;
       } catch (err) {
         const e = err as Error;
+        // This server's own broken session may still hold the lock: ended, and tried again.
+        const own = e instanceof StoreLockedError && (await endOwnBackend(url, broken.backend).catch(() => true));
         // Another server holds the lock (a standby took over), or what this one holds no longer matches the database.
-        if (e instanceof StoreLockedError || e instanceof LockResumeRefused) return giveUp(e);
+        if (!own && (e instanceof StoreLockedError || e instanceof LockResumeRefused)) return giveUp(e);
         await next?.end();
         if (Date.now() + pause - started > limitMs) return giveUp(new Error(`the database stayed away for ${limitMs / 1000} s: ${e.message}`));
         if (Date.now() - told >= TELL_EVERY_MS) {
@@ -67,7 +70,8 @@ export async function takeServerLock(url: string, opts: LockOptions = {}): Promi
           warn('still reconnecting to the database', { attempts: attempt, err: e.message });
         }
       }
-      await sleep(pause);
+      // Unreferenced: a server closing meanwhile (release) is not kept alive by the pause.
+      await sleep(pause, undefined, { ref: false });
       pause = Math.min(pause * 2, LONGEST_PAUSE_MS);
     }
   }

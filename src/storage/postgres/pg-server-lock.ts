@@ -84,6 +84,8 @@ export interface ReconnectOptions {
 
 /** One session holding the lock: its connection, and how it ends. */
 export interface LockSession {
+  /** The session's backend in PostgreSQL: it may outlive the connection a while, holding the lock (endOwnBackend). */
+  backend: { pid: number; started: string };
   /** Settles once, when the connection breaks, stops answering, or is failed by `fail`. */
   broken: Promise<Error>;
   fail(err: Error): void;
@@ -106,6 +108,7 @@ export async function openLockSession(url: string, opts: LockOptions, wait: bool
     throw new Error(`cannot connect to PostgreSQL at ${describeUrl(url)}: ${(err as Error).message}`, { cause: err });
   }
   const mode = opts.cluster ? '_shared' : '';
+  let me: LockSession['backend'];
   try {
     const r = await client.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock${mode}($1) AS locked`, [STORE_LOCK]);
     if (!r.rows[0]?.locked) {
@@ -122,6 +125,7 @@ export async function openLockSession(url: string, opts: LockOptions, wait: bool
       // Before the caller reads anything it caches: what changes after this is announced to it.
       await client.query(`LISTEN ${channel}`);
     }
+    me = (await client.query<{ pid: number; started: string }>('SELECT pid, backend_start::text AS started FROM pg_stat_activity WHERE pid = pg_backend_pid()')).rows[0]!;
   } catch (err) {
     await client.end().catch(() => undefined);
     throw err;
@@ -158,6 +162,7 @@ export async function openLockSession(url: string, opts: LockOptions, wait: bool
   };
   beat();
   return {
+    backend: me,
     broken,
     fail: (err) => broke(err),
     async end() {
@@ -169,4 +174,21 @@ export async function openLockSession(url: string, opts: LockOptions, wait: bool
       await client.end().catch(() => undefined);
     },
   };
+}
+
+/**
+ * Ends a broken session's backend if PostgreSQL still runs it (it still holds the lock then: a lock goes only
+ * with its backend, so no other server took it). After a cut connection PostgreSQL may keep the backend until
+ * its TCP keepalive gives up, and a terminated one takes a moment to go. Returns whether it was still there.
+ */
+export async function endOwnBackend(url: string, backend: { pid: number; started: string }): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, types: PG_TYPES });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    const r = await client.query<{ ended: boolean }>('SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE pid = $1 AND backend_start::text = $2', [backend.pid, backend.started]);
+    return r.rows.length > 0;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
