@@ -296,9 +296,9 @@ describe('one server per PostgreSQL database: lock loss and standby', () => {
     }
   }
 
-  it('a server whose lock connection is cut stops, with exit code 1, instead of serving beside a server that may take over', async () => {
+  it('with --database-reconnect-seconds 0, a server whose lock connection is cut stops, with exit code 1, instead of serving beside a server that may take over', async () => {
     const url = await freshPostgresDatabase(db);
-    const server = await startTestServer({ args: ['--database-url', url] });
+    const server = await startTestServer({ args: ['--database-url', url, '--database-reconnect-seconds', '0'] });
     try {
       await createVault(server, 'lock-vault');
       const cut = await query(url, `SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE ${LOCK_CONNECTION}`);

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { migratePostgres, PG_MIGRATIONS } from '../src/storage/postgres/pg-migrations.js';
 import { SchemaTooNewError } from '../src/storage/sqlite/sqlite-migrations.js';
 import { openPostgresStore, StoreLockedError } from '../src/storage/postgres/pg-store.js';
-import { takeServerLock } from '../src/storage/postgres/pg-server-lock.js';
+import { takeServerLock } from '../src/storage/postgres/pg-lock-renewal.js';
 import { createServer, connect, type Socket } from 'node:net';
 import { StoreParentGoneError, type Store } from '../src/storage/store-types.js';
 import { freshPostgresDatabase, startPostgres, type TestDatabase } from './support/databases.js';

@@ -68,6 +68,8 @@ export interface AppDeps extends ArmDeps {
   inFlight: InFlight;
   /** What `GET /coffer/metrics` reports (metrics.ts). */
   metrics: Metrics;
+  /** False while the database connection is being renewed (database-outage.ts): requests but the health check are refused 503. */
+  databaseReady?: () => boolean;
   /** Absent when throttling is off. */
   throttle?: Throttle;
   https?: { key: string; cert: string };
@@ -146,6 +148,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-ms-request-id', req.id);
     if (closing) throw errors.shuttingDown();
+    if (deps.databaseReady?.() === false && req.url !== '/healthz') throw errors.databaseUnavailable();
     const fault = headerFault(req.raw);
     if (fault) throw errors.badParameter(fault);
     const coding = unsupportedTransferCoding(req.raw);
@@ -214,9 +217,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         const audit = deps.audit.health();
         // Unauthenticated: the state only, never the error's text (paths, database messages); that is in the log.
         // storage.writable: false when the trail failed because the storage took no write (a full disk: docs/deployment.md).
+        // database.connected (PostgreSQL): false while the lock connection is renewed, so that a balancer sends requests elsewhere.
+        const connected = deps.databaseReady?.();
+        const healthy = audit.healthy && connected !== false;
         return reply
-          .status(audit.healthy ? 200 : 503)
-          .send({ status: audit.healthy ? 'ok' : 'degraded', audit: { healthy: audit.healthy }, storage: { writable: !audit.storageFull } });
+          .status(healthy ? 200 : 503)
+          .send({ status: healthy ? 'ok' : 'degraded', audit: { healthy: audit.healthy }, storage: { writable: !audit.storageFull }, ...(connected === undefined ? {} : { database: { connected } }) });
       });
     });
     registerDirectoryRoutes(bare, { directory: deps.directory, auth: deps.auth, adminObjectId: deps.adminObjectId, index: deps.index, tokens: deps.tokens, authority: deps.urls.authority });

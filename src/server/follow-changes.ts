@@ -80,17 +80,13 @@ function note(p: Pending, change: StoreChange): void {
 }
 
 /**
- * `stop` is called (once) if a change cannot be read after retries: the cache
- * would stay behind the store for good, so the server cannot serve safely
- * any more, like a member that lost its announcements.
+ * `stop` is called if a change cannot be read after retries (once per change):
+ * the cache would stay behind the store for good, like a member that lost its
+ * announcements, so the server stops serving until it has renewed its
+ * connection and read everything again, or stops (database-outage.ts).
  */
 export function followChanges(feed: ChangeFeed, caches: FollowedCaches, stop: (err: Error) => void): void {
-  let stopped = false;
-  const failed = (err: unknown) => {
-    if (stopped) return;
-    stopped = true;
-    stop(new Error(`could not read a change a cluster member made: ${(err as Error).message}`));
-  };
+  const failed = (err: unknown) => stop(new Error(`could not read a change a cluster member made: ${(err as Error).message}`));
   const read = (run: () => Promise<unknown>, tries = 0): void => {
     run().catch((err: unknown) => {
       const wait = RETRY_MS[tries];

@@ -22,12 +22,11 @@ import { createAuditKeySource, loadRecordedAuditKey, recordAuditKeyGeneration } 
 import { createFileSink } from '../audit/audit-file-sink.js';
 import { createThrottle } from './throttle.js';
 
-/** The window --audit-anonymous-per-network counts in. */
-const ANONYMOUS_AUDIT_WINDOW_SECONDS = 60;
 import { createTokenService } from '../identity/token-service.js';
 import { createSecretService } from '../secrets/secret-service.js';
 import { withLatestVersionCache } from '../storage/latest-version-cache.js';
 import { followChanges } from './follow-changes.js';
+import { auditTipUnchanged, watchDatabase } from './database-outage.js';
 import { createHighWater } from '../audit/audit-high-water.js';
 import { recordRestore } from '../audit/restore-note.js';
 import { createMetrics } from './metrics.js';
@@ -70,6 +69,8 @@ export interface RunningServer {
   fatal: Promise<Error>;
 }
 
+/** The window --audit-anonymous-per-network counts in. */
+const ANONYMOUS_AUDIT_WINDOW_SECONDS = 60;
 /** How often the audit trail's last record is noted in audit-head.json (and at shutdown). */
 const AUDIT_HEAD_EVERY_MS = 10_000;
 /** How often lockout counts whose window and lock have ended are dropped. */
@@ -124,17 +125,14 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
         onWaiting: () => log.warn('standby: another coffer server holds the database; waiting to take over when it stops'),
         cluster: config.cluster,
         preflight: checkFirst,
+        reconnect: { limitMs: config.databaseReconnectSeconds * 1000, warn: (message, fields) => log.warn(fields ?? {}, message) },
       })
     : openSqliteStore({ file: join(config.dataDir, 'coffer.db') });
   // Once the pre-flight kept it (PostgreSQL's runs as the store opens).
   if (created) log.warn({ file: keyringFile }, 'created a new master key; back it up separately from the database');
   // Another server may serve the database from now on, or this cluster member missed the others' changes:
-  // either way this one's caches would go stale under it.
-  let cachesBehind: (err: Error) => void = () => undefined;
-  const fatal = Promise.race([store.lost ?? new Promise<Error>(() => undefined), new Promise<Error>((resolve) => (cachesBehind = resolve))]).then((err) => {
-    log.fatal({ err: err.message }, 'this server can no longer serve the database safely, so it stops');
-    return err;
-  });
+  // either way this one's caches would go stale under it (database-outage.ts).
+  const database = watchDatabase(store, config.databaseReconnectSeconds, log);
   // Servers of a cluster started together make the deployment's ids, administrator and keys once, in
   // turn (and check the master key against what the first one made). A start that fails later on the
   // way exits the process, whose connection takes the lock with it.
@@ -260,7 +258,10 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
   await grantAdministrator(access.index, store.settings, deployment);
   await endSetup();
   // After every cache is built: the changes announced meanwhile are applied first (ChangeFeed.subscribe).
-  if (store.changes) followChanges(store.changes, { vaults, vaultKeys, index: access.index, catalog: access.catalog, tokens, pepper: { reload: readPepperNow } }, cachesBehind);
+  if (store.changes) followChanges(store.changes, { vaults, vaultKeys, index: access.index, catalog: access.catalog, tokens, pepper: { reload: readPepperNow } }, database.behind);
+  // A single server also checks that nobody wrote meanwhile (the database lock's holder, pg-store.ts; the audit trail here).
+  const unchanged = config.cluster ? undefined : () => auditTipUnchanged(() => store.audit.tip(), () => highWater.mark()?.seq ?? null);
+  const serving = database.serve({ drop: () => (vaults.forgetAll(), tokens.forgetAll()), reload: async () => void (await Promise.all([access.index.reload(), access.catalog.refresh(), tokens.reloadKeys(), readPepperNow()])), unchanged });
 
   const app = buildApp({
     tenantId: deployment.tenantId,
@@ -277,6 +278,7 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
     anonymousAudit: { perNetwork: config.auditAnonymousPerNetwork, windowSeconds: ANONYMOUS_AUDIT_WINDOW_SECONDS },
     metrics: createMetrics({ version: SERVICE_VERSION, connections: connectionLimits.stats }),
     inFlight,
+    databaseReady: serving.ready,
     throttle,
     bodyLimits: { budgetBytes: config.requestBodyBudgetMb * 1024 * 1024, idleMs: config.requestBodyIdleSeconds * 1000 },
     ...access,
@@ -354,9 +356,7 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
   lockoutTimer.unref();
   // A cluster member's renewal of the credential pepper (at its start with a new master key): refresh tokens and
   // codes the others issue and redeem then use the new generation within a minute (sign-ins read it when they meet it).
-  const pepperTimer = config.cluster
-    ? setInterval(() => void readPepperAgain(), LOCKOUT_SWEEP_MS)
-    : null;
+  const pepperTimer = config.cluster ? setInterval(() => void readPepperAgain(), LOCKOUT_SWEEP_MS) : null;
   pepperTimer?.unref();
 
   log.info({ url: urls.authority, vaults: `https://{vault}.${config.vaultDnsSuffix}:${publicPort}`, tenantId: deployment.tenantId, bootstrap: bootstrapFile }, 'coffer is listening');
@@ -372,7 +372,7 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
     url: urls.authority,
     port: config.port,
     bootstrapFile,
-    fatal,
+    fatal: database.fatal,
     async close() {
       clearInterval(timer);
       clearInterval(headTimer);

@@ -7,6 +7,7 @@
 
 import type { ChangeFeed } from './change-feed.js';
 import type { AuthorizationDigestHost } from './authorization-digest-types.js';
+import type { StoreSession } from './store-session.js';
 import type { SignInCodeStore } from './sign-in-code-types.js';
 import type { SignInFailureStore } from './sign-in-failure-types.js';
 import type { RefreshTokenStore } from './refresh-token-types.js';
@@ -364,6 +365,8 @@ export interface Store {
    * server may take over). Absent where that cannot happen (SQLite).
    */
   lost?: Promise<Error>;
+  /** PostgreSQL: the connection holding the lock, whose breaks the server may survive (store-session.ts). */
+  session?: StoreSession;
   /** What the members of a cluster change (PostgreSQL with `cluster`); absent for a server that holds its store alone. */
   changes?: ChangeFeed;
   /**

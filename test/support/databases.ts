@@ -61,6 +61,8 @@ export interface TestDatabase {
   admin(sql: string): Promise<void>;
   /** Runs a query as the superuser and returns its rows. */
   rows(sql: string): Promise<Array<Record<string, unknown>>>;
+  /** PostgreSQL only: a fast shutdown and a start again, on the same port and data. */
+  restart?(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -134,15 +136,21 @@ export async function startPostgres(opts: DatabaseOptions = {}): Promise<TestDat
   const tls = opts.tls ? writeServerTls(dir, opts.tls, { uid, gid }) : undefined;
   const tlsArgs = tls ? ['-c', 'ssl=on', '-c', `ssl_cert_file=${tls.certFile}`, '-c', `ssl_key_file=${tls.keyFile}`] : [];
   let logs = '';
-  const child = spawn(join(bin, 'postgres'), ['-D', join(dir, 'data'), '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${dir}`, '-c', 'fsync=off', ...tlsArgs], { uid, gid, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (d: Buffer) => (logs += d));
-  child.stderr!.on('data', (d: Buffer) => (logs += d));
+  const launch = () => {
+    const c = spawn(join(bin, 'postgres'), ['-D', join(dir, 'data'), '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${dir}`, '-c', 'fsync=off', ...tlsArgs], { uid, gid, stdio: ['ignore', 'pipe', 'pipe'] });
+    c.stdout!.on('data', (d: Buffer) => (logs += d));
+    c.stderr!.on('data', (d: Buffer) => (logs += d));
+    return c;
+  };
+  let child = launch();
   const superuser = () => new pg.Client({ host: dir, port, user: 'postgres', database: 'postgres' });
-  await waitFor(async () => {
-    const c = superuser();
-    await c.connect();
-    await c.end();
-  }, child, () => logs);
+  const ready = () =>
+    waitFor(async () => {
+      const c = superuser();
+      await c.connect();
+      await c.end();
+    }, child, () => logs);
+  await ready();
   const rows = async (sql: string) => {
     const c = superuser();
     await c.connect();
@@ -156,7 +164,16 @@ export async function startPostgres(opts: DatabaseOptions = {}): Promise<TestDat
     port,
     admin: async (sql) => void (await rows(sql)),
     rows,
-    stop: stopper(child, dir),
+    // As `pg_ctl restart -m fast`: SIGINT is PostgreSQL's fast shutdown (every session ended, no wait for clients).
+    async restart() {
+      await new Promise<void>((r) => {
+        child.once('exit', () => r());
+        child.kill('SIGINT');
+      });
+      child = launch();
+      await ready();
+    },
+    stop: () => stopper(child, dir)(),
   };
 }
 

@@ -34,8 +34,12 @@ export async function startBalancer(): Promise<TcpBalancer> {
     async route(port) {
       target = port;
       for (const s of open) s.destroy();
-      // Let clients see their pooled connections close before they pick one for the next request.
+      // Let clients see their pooled connections close before they pick one for the next request. The clients
+      // are in this process: they see it when the event loop next polls for I/O. The pause alone does not
+      // ensure that: a loop held up past it (a loaded machine) runs the timer before that poll, and the test's
+      // next request went out on a closed connection ("socket hang up"). setImmediate runs after the poll.
       await sleep(100);
+      await new Promise((resolve) => setImmediate(resolve));
     },
     close: () =>
       new Promise<void>((resolve) => {

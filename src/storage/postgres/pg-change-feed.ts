@@ -8,7 +8,8 @@ import type { ChangeTopic, StoreChange } from '../change-feed.js';
 // again is idempotent, but a write whose commit succeeded while its call
 // failed (the connection lost after COMMIT) left its memory behind, and this
 // is the only way it learns. A server that stops listening (its connection
-// broke) cannot know what it missed, and stops: see pg-server-lock.ts.
+// broke) cannot know what it missed, so it stops serving until it listens
+// again, and then reads everything again: see pg-lock-renewal.ts.
 
 export const CHANGE_CHANNEL = 'coffer_changes';
 

@@ -8,7 +8,9 @@ import { migratePostgres } from './pg-migrations.js';
 import { pgSecretStore } from './pg-secret-store.js';
 import { pgSignInCodeStore } from './pg-sign-in-code-store.js';
 import { pgSignInFailureStore } from './pg-sign-in-failure-store.js';
-import { takeServerLock, type LockOptions } from './pg-server-lock.js';
+import { LockResumeRefused, type LockOptions } from './pg-server-lock.js';
+import { takeServerLock } from './pg-lock-renewal.js';
+import { randomUUID } from 'node:crypto';
 import { CHANGE_CHANNEL, parseAnnouncement } from './pg-change-feed.js';
 import { createChangeHub } from '../change-feed.js';
 import { PG_TYPES } from './pg-support.js';
@@ -39,6 +41,12 @@ const CHECK_CLIENT = 'SET client_connection_check_interval = 1000';
 export const LOCK_TIMEOUT_MS = 10_000;
 export const POOL_WAIT_MS = 10_000;
 const LOCK_TIMEOUT = `SET lock_timeout = ${LOCK_TIMEOUT_MS}`;
+/**
+ * The settings row naming the server that took the one-server lock last: each one writes its own id after
+ * taking it, so a server that takes it again after a break sees whether another held it meanwhile (a standby
+ * that took over, wrote, and stopped), whose writes its memory would not know of.
+ */
+const LOCK_HOLDER_SETTING = 'serverLockHolder';
 
 export interface PostgresStoreOptions extends Omit<LockOptions, 'cluster'> {
   /** Share the database with other servers opened with `cluster` (Store.changes). */
@@ -80,6 +88,10 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   // A broken connection emits 'error', which would end the process unhandled. The pool drops a
   // broken idle connection and opens another on the next query.
   pool.on('error', () => undefined);
+  // The pool listens only to idle connections: one checked out between two statements (a transaction, a group
+  // commit) that breaks (PostgreSQL restarted) would emit 'error' with no listener and end the process. Its next
+  // statement fails instead (503), and the pool drops it when it is released.
+  pool.on('connect', (client) => void client.on('error', () => undefined));
   try {
     if (preflight) await withPostgresStartView(pool, url, preflight);
     await migratePostgres(pool, url);
@@ -88,6 +100,16 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     await lock.release();
     throw err;
   }
+  const holder = randomUUID();
+  if (!cluster) {
+    try {
+      await pool.query('INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [LOCK_HOLDER_SETTING, holder]);
+    } catch (err) {
+      await pool.end();
+      await lock.release();
+      throw err;
+    }
+  }
   const writer = createPgWriter(pool);
   const audited = pgAuditedWrites(pool, writer);
   let closed = false;
@@ -95,6 +117,21 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     kind: 'postgres',
     lost: lock.lost,
     changes,
+    session: {
+      interrupt: (err) => lock.interrupt(err),
+      watch(w) {
+        lock.watch({
+          interrupted: (err) => w.interrupted(err),
+          async resume() {
+            if (!cluster) {
+              const r = await pool.query<{ value: string }>('SELECT value FROM settings WHERE key = $1', [LOCK_HOLDER_SETTING]);
+              if (r.rows[0]?.value !== holder) throw new LockResumeRefused('another coffer server held the database while this one was disconnected');
+            }
+            await w.resume();
+          },
+        });
+      },
+    },
     async setupLock() {
       const c = await pool.connect();
       // Checked out, the connection has no pool listener: one that breaks during setup must not end the
