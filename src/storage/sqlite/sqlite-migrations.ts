@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { SEAL_COLUMNS_SQL } from '../store-support.js';
+import { SQLITE_FEDERATED_CREDENTIALS_SQL } from './sqlite-federated-credentials.js';
 
 // Versioned schema. Pending migrations run in one IMMEDIATE transaction at
 // open, so two processes opening the same file cannot both apply them, and a
@@ -357,6 +358,11 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
       CREATE INDEX key_credentials_by_principal ON key_credentials (object_id);
     `,
+  },
+  {
+    // Federated identity credentials of applications (identity/federated-credentials.ts), sealed as authorization data.
+    version: 16,
+    sql: SQLITE_FEDERATED_CREDENTIALS_SQL,
   },
 ];
 
