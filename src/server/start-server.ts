@@ -46,6 +46,7 @@ export type { BootstrapInfo } from './bootstrap.js';
 import { lockDataDir, removeDataDirMade, type DataDirLock } from './data-dir-lock.js';
 import { checkPortFree, isAddressInUse, PortInUseError } from './port-check.js';
 import { assertionAudiences, createUrls } from './urls.js';
+import { federationFromConfig } from '../identity/federation-keys.js';
 import { closeGracefully, createInFlight, watchConnections } from './graceful-close.js';
 import { otherListeningServers } from './listening-servers.js';
 import { survivesAcceptErrors } from './accept-errors.js';
@@ -269,7 +270,7 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
     urls,
     tokens,
     auth: createBearerAuth({ tokens, urls, tenantId: deployment.tenantId }),
-    grants: createGrantHandler({ tenantId: deployment.tenantId, directory, tokens, refreshTokens: store.refreshTokens, canonicalResource: urls.canonicalResource, deviceCodes, authCodes, hashRefreshToken: (token) => hasher.tokenHash('refresh-token', token), earlierRefreshTokenHashes: (token) => hasher.earlierTokenHashes('refresh-token', token, EARLIER_GENERATIONS_LOOKED_IN), assertionAudiences: assertionAudiences(urls, deployment.tenantId) }),
+    grants: createGrantHandler({ tenantId: deployment.tenantId, directory, tokens, refreshTokens: store.refreshTokens, canonicalResource: urls.canonicalResource, deviceCodes, authCodes, hashRefreshToken: (token) => hasher.tokenHash('refresh-token', token), earlierRefreshTokenHashes: (token) => hasher.earlierTokenHashes('refresh-token', token, EARLIER_GENERATIONS_LOOKED_IN), assertionAudiences: assertionAudiences(urls, deployment.tenantId), federation: federationFromConfig(config, log) }),
     authCodes,
     deviceCodes,
     audit,
