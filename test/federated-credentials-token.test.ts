@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ClientAssertionCredential, WorkloadIdentityCredential } from '@azure/identity';
+import Database from 'better-sqlite3';
 import { decodeJwt, importPKCS8, SignJWT } from 'jose';
 import { adminToken, api, newServicePrincipal, setPolicy, type Principal } from './support/access-kit.js';
 import { createVault, secretClient } from './support/clients.js';
+import { cliHome, coffer } from './support/cli.js';
 import { startOidcIssuer, type TestIssuer } from './support/oidc-issuer.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
@@ -165,5 +167,24 @@ describe('federated identity credentials (token endpoint)', () => {
     const before = stranger.requests.length;
     await refused(await exchange(await stranger.sign({ sub: SUBJECT, aud: 'api://AzureADTokenExchange' })), 700211, /issuer/);
     assert.equal(stranger.requests.length, before);
+  });
+
+  it('a master key rotation seals every federated credential again under the renewed key: it still signs in, after a restart too', async () => {
+    const macs = () => {
+      const db = new Database(join(server.dataDir, 'coffer.db'), { readonly: true });
+      try {
+        return (db.prepare('SELECT mac FROM federated_credentials WHERE object_id = ?').all(sp.id) as Array<{ mac: string }>).map((r) => r.mac.split('.').slice(0, 2).join('.'));
+      } finally {
+        db.close();
+      }
+    };
+    const before = macs();
+    assert.equal(before.length, 1);
+    const r = await coffer(cliHome(), ['admin', 'rotate-master-key', '--data-dir', server.dataDir]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.notEqual(macs()[0], before[0], 'resealed under the next generation');
+    assert.equal((await exchange(await good())).status, 200);
+    await server.restart();
+    assert.equal((await exchange(await good())).status, 200, 'after a restart');
   });
 });
