@@ -3,9 +3,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { decodeJwt } from 'jose';
 import { newServicePrincipal } from './support/access-kit.js';
 import { azSignedIn, type AzResult } from './support/az-cli.js';
 import { cliHome, cliRunners, coffer } from './support/cli.js';
+import { startOidcIssuer, type TestIssuer } from './support/oidc-issuer.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
 // coffer ad app federated-credential create | list | show | update | delete,
@@ -14,6 +16,7 @@ import { startTestServer, type TestServer } from './support/server-fixture.js';
 
 describe('coffer ad app federated-credential, as az 2.45', () => {
   let server: TestServer;
+  let issuer: TestIssuer;
   let home: string;
   let az: (args: string[]) => Promise<AzResult>;
   const { signIn } = cliRunners(() => home);
@@ -27,12 +30,16 @@ describe('coffer ad app federated-credential, as az 2.45', () => {
   const shape = (v: Record<string, unknown>) => ({ ...v, id: typeof v.id });
 
   before(async () => {
-    server = await startTestServer();
+    issuer = await startOidcIssuer();
+    server = await startTestServer({ env: { COFFER_FEDERATION_CA_FILE: issuer.caFile } });
     home = cliHome();
     await signIn(server);
     az = await azSignedIn(server);
   });
-  after(() => server?.stop());
+  after(async () => {
+    await server?.stop();
+    await issuer?.stop();
+  });
 
   it('create (file and inline JSON), list, show, update, delete print what az prints', async () => {
     const [ours, theirs] = [await newServicePrincipal(server, 'cli-fic-coffer'), await newServicePrincipal(server, 'cli-fic-az')];
@@ -72,5 +79,23 @@ describe('coffer ad app federated-credential, as az 2.45', () => {
     const [cd, ad] = await run('delete', '--federated-credential-id', 'github-main');
     assert.deepEqual([cd.code, cd.stdout], [ad.code, ad.stdout]);
     assert.equal((await sameJson('list')).length, 1);
+  });
+
+  it('coffer login --service-principal --federated-token signs in with the token, kept for later commands, as az login does', async () => {
+    const sp = await newServicePrincipal(server, 'cli-fic-login');
+    const subject = 'repo:octo/app:ref:refs/heads/main';
+    const created = await coffer(home, ['ad', 'app', 'federated-credential', 'create', '--id', sp.appId, '--parameters', JSON.stringify({ name: 'ci-main', issuer: issuer.issuer, subject, audiences: ['api://AzureADTokenExchange'] }), '-o', 'none']);
+    assert.equal(created.code, 0, created.stderr);
+    const ciHome = cliHome();
+    const jwt = await issuer.sign({ sub: subject, aud: 'api://AzureADTokenExchange' });
+    const login = await coffer(ciHome, ['login', '--service-principal', '-u', sp.appId, '--federated-token', jwt, '--tenant', server.bootstrap.tenantId, '--server', server.url, '--ca-file', server.bootstrap.caCertFile, '--allow-no-subscriptions', '-o', 'none']);
+    assert.equal(login.code, 0, login.stderr);
+    // Another resource's token: a new token request, with the kept assertion.
+    const token = await coffer(ciHome, ['account', 'get-access-token', '--resource', 'https://management.azure.com', '--query', 'accessToken', '-o', 'tsv']);
+    assert.equal(token.code, 0, token.stderr);
+    assert.equal(decodeJwt(token.stdout.trim()).oid, sp.id);
+    const wrong = await coffer(cliHome(), ['login', '--service-principal', '-u', sp.appId, '--federated-token', await issuer.sign({ sub: 'repo:octo/other', aud: 'api://AzureADTokenExchange' }), '--tenant', server.bootstrap.tenantId, '--server', server.url, '--ca-file', server.bootstrap.caCertFile, '-o', 'none']);
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /AADSTS700213: No matching federated identity record found for presented assertion subject 'repo:octo\/other'/);
   });
 });
