@@ -29,17 +29,21 @@ export function registerFederatedCredentialCommands(app: Command, applicationId:
   const PARAMS_HELP = 'Parameters for the federated identity credential: a JSON file path, or JSON text ({"name", "issuer", "subject", "audiences", "description"})';
 
   withOutput(fic.command('list').description('List application federated identity credentials.'))
+    .addHelpText('after', '\nExamples:\n  coffer ad app federated-credential list --id APP_ID')
     .requiredOption('--id <id>', ID_HELP)
     .action(run<{ id: string }>(async (o, s) => (await s.call<{ value: unknown[] }>('GET', await base(s, o.id), s.managementResource)).value));
   withOutput(fic.command('create').description('Create application federated identity credential.'))
+    .addHelpText('after', '\nExamples:\n  coffer ad app federated-credential create --id APP_ID --parameters credential.json\n  (credential.json: {"name": "github-main", "issuer": "https://token.actions.githubusercontent.com", "subject": "repo:octo/app:ref:refs/heads/main", "audiences": ["api://AzureADTokenExchange"]})')
     .requiredOption('--id <id>', ID_HELP)
     .requiredOption('--parameters <json>', PARAMS_HELP)
     .action(run<{ id: string; parameters: PyValue }>(async (o, s) => s.call('POST', await base(s, o.id), s.managementResource, toJson(o.parameters))));
   withOutput(fic.command('show').description('Show application federated identity credential.'))
+    .addHelpText('after', '\nExamples:\n  coffer ad app federated-credential show --id APP_ID --federated-credential-id github-main')
     .requiredOption('--id <id>', ID_HELP)
     .requiredOption('--federated-credential-id <id>', FIC_HELP)
     .action(run<{ id: string; federatedCredentialId: string }>(async (o, s) => s.call('GET', await one(s, o.id, o.federatedCredentialId), s.managementResource)));
   withOutput(fic.command('update').description("Update application federated identity credential (its name cannot be changed)."))
+    .addHelpText('after', '\nExamples:\n  coffer ad app federated-credential update --id APP_ID --federated-credential-id github-main --parameters \'{"subject": "repo:octo/app:environment:prod"}\'')
     .requiredOption('--id <id>', ID_HELP)
     .requiredOption('--federated-credential-id <id>', FIC_HELP)
     .requiredOption('--parameters <json>', PARAMS_HELP)
@@ -50,6 +54,7 @@ export function registerFederatedCredentialCommands(app: Command, applicationId:
       }),
     );
   withOutput(fic.command('delete').description('Delete application federated identity credential.'))
+    .addHelpText('after', '\nExamples:\n  coffer ad app federated-credential delete --id APP_ID --federated-credential-id github-main')
     .requiredOption('--id <id>', ID_HELP)
     .requiredOption('--federated-credential-id <id>', FIC_HELP)
     .action(
