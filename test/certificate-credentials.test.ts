@@ -162,7 +162,8 @@ describe('certificate credentials (client assertions)', () => {
     await refused(await withAssertion(await assertion(certs.rsa, { aud: 'https://login.microsoftonline.com/common/oauth2/v2.0/token' })), 700023, /audience claim does not match Realm issuer/);
     await refused(await withAssertion(await assertion(certs.rsa, { sub: other.appId })), 700021, /doesn't match 'client_id'/);
     await refused(await withAssertion(await assertion(certs.rsa), { client_id: other.appId }), 700021, /doesn't match 'client_id'/);
-    await refused(await withAssertion(await assertion(certs.rsa, { iss: 'https://token.actions.example/', sub: 'repo:x' })), 70021, /coffer does not accept federated credentials/);
+    // An external issuer's token: a federated credential's, of which this application has none (federated-credentials-token.test.ts).
+    await refused(await withAssertion(await assertion(certs.rsa, { iss: 'https://token.actions.example/', sub: 'repo:x' })), 70021, /No matching federated identity record found for presented assertion\. Assertion Issuer: 'https:\/\/token\.actions\.example\/'/);
     // Signed, but odd: an audience list with a number in it, an exp past any date, an unknown critical header.
     await refused(await withAssertion(await assertion(certs.rsa, { aud: [123, 'https://elsewhere.example/'] })), 700023, /audience claim does not match/);
     await refused(await withAssertion(await assertion(certs.rsa, { exp: 1e20 })), 700024, /expiry time of assertion 100000000000000000000/);

@@ -93,6 +93,12 @@ function memoryPrincipals(): PrincipalStore {
     allKeyCredentials: async () => [],
     changeKeyCredentials: async () => {},
     setKeyCredentialMac: async () => false,
+    listFederatedCredentials: async () => [],
+    allFederatedCredentials: async () => [],
+    addFederatedCredential: async () => {},
+    updateFederatedCredential: async () => false,
+    removeFederatedCredential: async () => false,
+    setFederatedCredentialMac: async () => false,
     replaceCredentialHash: async () => false,
     setPassword: async () => false,
   };

@@ -25,7 +25,7 @@ interface Sealable {
 }
 
 /**
- * `renewal`: key credentials too. They are never sealed as found (coffer has sealed every one it stored, from
+ * `renewal`: key credentials and federated credentials too. They are never sealed as found (coffer has sealed every one it stored, from
  * the first build that kept them), so only a renewal reads them.
  */
 async function sealables(store: Bulk, renewal = false): Promise<Sealable[]> {
@@ -33,6 +33,9 @@ async function sealables(store: Bulk, renewal = false): Promise<Sealable[]> {
   if (renewal) {
     for (const r of await store.principals.allKeyCredentials()) {
       out.push({ mac: r.mac, expected: (s) => s.keyCredential(r), write: (mac, was) => store.principals.setKeyCredentialMac(r.keyId, mac, was) });
+    }
+    for (const r of await store.principals.allFederatedCredentials()) {
+      out.push({ mac: r.mac, expected: (s) => s.federatedCredential(r), write: (mac, was) => store.principals.setFederatedCredentialMac(r.id, mac, was) });
     }
   }
   for (const r of await store.roleAssignments.list()) out.push({ mac: r.mac ?? null, expected: (s) => s.assignment(r), write: (mac, was) => store.roleAssignments.setMac(r.id, mac, was) });

@@ -1,11 +1,11 @@
 import { createHash, createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
-import type { KeyCredentialRow, RoleAssignmentRow, RoleDefinitionRow, VaultRow } from '../storage/store-types.js';
+import type { FederatedCredentialRow, KeyCredentialRow, RoleAssignmentRow, RoleDefinitionRow, VaultRow } from '../storage/store-types.js';
 
 // The authorization data's MACs: every stored row that decides who may do
 // what (a role assignment, a custom role, a group membership, a vault's
 // properties with its access policies and network rules, the deployment
-// administrator's object id, a service principal's certificate credential)
-// carries an
+// administrator's object id, a service principal's certificate credential,
+// an application's federated identity credential) carries an
 // HMAC-SHA-256, under the deployment's authorization key, over what it
 // grants and where. Whoever can write the database but does not hold the
 // master key (which wraps that key) cannot make a row that grants: one they
@@ -47,6 +47,8 @@ const covered = {
     r.startAt,
     r.endAt,
   ],
+  // What decides who signs in: the issuer, subject and audiences trusted (its name and description decide nothing).
+  federatedCredential: (r: FederatedCredentialSealed) => ['federated-credential', lower(r.id), lower(r.objectId), r.issuer, r.subject, r.audiences],
   vault: (r: Pick<VaultRow, 'id' | 'name' | 'subscriptionId' | 'resourceGroup' | 'properties'>) => [
     'vault',
     r.id,
@@ -59,6 +61,8 @@ const covered = {
 
 export type KeyCredentialSealed = Pick<KeyCredentialRow, 'keyId' | 'objectId' | 'certificate' | 'startAt' | 'endAt'>;
 
+export type FederatedCredentialSealed = Pick<FederatedCredentialRow, 'id' | 'objectId' | 'issuer' | 'subject' | 'audiences'>;
+
 export type VaultSealed = Pick<VaultRow, 'id' | 'name' | 'subscriptionId' | 'resourceGroup' | 'properties'>;
 
 export interface AuthorizationSeal {
@@ -70,6 +74,8 @@ export interface AuthorizationSeal {
   setting(key: string, value: string): string;
   /** A service principal's certificate credential: whoever it names signs in as that principal. */
   keyCredential(row: KeyCredentialSealed): string;
+  /** An application's federated identity credential: a token it trusts signs in as that application. */
+  federatedCredential(row: FederatedCredentialSealed): string;
   /** Whether `mac` (as stored: null for none) is the row's; constant-time. */
   intact(mac: string | null | undefined, expected: string): boolean;
   /** An HMAC of `label` under the key, for the authorization digest (authorization-digest.ts). */
@@ -89,6 +95,7 @@ export function createAuthorizationSeal(key: KeyObject, generation = 0): Authori
     vault: (r) => mac(covered.vault(r)),
     setting: (k, v) => mac(covered.setting(k, v)),
     keyCredential: (r) => mac(covered.keyCredential(r)),
+    federatedCredential: (r) => mac(covered.federatedCredential(r)),
     intact(stored, expected) {
       if (typeof stored !== 'string' || stored.length !== expected.length) return false;
       return timingSafeEqual(Buffer.from(stored), Buffer.from(expected));

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { GroupStore, KeyCredentialRow, PrincipalStore, RoleAssignmentRow, RoleAssignmentStore, RoleDefinitionRow, RoleDefinitionStore, Store, VaultRow, VaultStore } from '../storage/store-types.js';
+import type { FederatedCredentialRow, GroupStore, KeyCredentialRow, PrincipalStore, RoleAssignmentRow, RoleAssignmentStore, RoleDefinitionRow, RoleDefinitionStore, Store, VaultRow, VaultStore } from '../storage/store-types.js';
 import { createWriteGate } from '../server/one-at-a-time.js';
 import { keysChanged, sameKeyIds } from '../storage/store-support.js';
 import type { AuthorizationSeal } from './authorization-seal.js';
@@ -18,7 +18,7 @@ export interface SealedStores extends SealedParts {
 }
 
 /** What was refused, for the log (never a value: ids and scopes only). */
-export type OnRefused = (what: { kind: 'role assignment' | 'custom role' | 'group membership' | 'vault' | 'key credential'; id: string; sealed: boolean }) => void;
+export type OnRefused = (what: { kind: 'role assignment' | 'custom role' | 'group membership' | 'vault' | 'key credential' | 'federated credential'; id: string; sealed: boolean }) => void;
 
 /** What the log says of a refused row. */
 export function refusedAdvice(r: Parameters<OnRefused>[0]): string {
@@ -28,6 +28,8 @@ export function refusedAdvice(r: Parameters<OnRefused>[0]): string {
       ? 'its data plane, check-access and every change to it answer 500 until its row is put back from a database backup (or it is deleted and purged)'
       : r.kind === 'key credential'
         ? 'it authenticates nothing and is listed nowhere: remove the row from the database, and add the certificate again through Graph if it belongs'
+        : r.kind === 'federated credential'
+        ? 'it authenticates nothing and is listed nowhere: remove the row from the database, and create the federated credential again through Graph if it belongs'
         : r.kind === 'group membership'
         ? 'remove the row from the database, and add the member again through the API if it belongs'
         : r.kind === 'custom role'
@@ -107,7 +109,7 @@ function refuser(onRefused: OnRefused) {
 const hex = (algorithm: string, der: Buffer) => createHash(algorithm).update(der).digest('hex').toUpperCase();
 
 /**
- * The principals' store with its key credentials sealed: each is sealed as it
+ * The principals' store with its key credentials (and federated credentials) sealed: each is sealed as it
  * is written, and one whose seal does not match is left out of every read (it
  * authenticates nothing and is listed nowhere), logged once. Thumbprints are
  * read from the certificate's bytes, which the seal covers, never from their
@@ -125,8 +127,14 @@ export function sealKeyCredentials(
     holder.matches(r.mac, (s) => s.keyCredential(r)) || refuse('key credential', `${r.objectId}/${r.keyId}`, r.mac)
       ? [{ ...r, thumbprintSha1: hex('sha1', r.certificate), thumbprintSha256: hex('sha256', r.certificate) }]
       : [];
+  const fedIntact = (r: FederatedCredentialRow): boolean => holder.matches(r.mac, (s) => s.federatedCredential(r)) || refuse('federated credential', `${r.objectId}/${r.id}`, r.mac);
   return {
     ...principals,
+    // Federated credentials as key credentials: sealed as written, left out of every read where the seal fails.
+    listFederatedCredentials: async (objectId) => (await principals.listFederatedCredentials(objectId)).filter(fedIntact),
+    allFederatedCredentials: async () => (await principals.allFederatedCredentials()).filter(fedIntact),
+    addFederatedCredential: (row, max, audit) => holder.writing((seal) => principals.addFederatedCredential({ ...row, mac: seal.federatedCredential(row) }, max, audit)),
+    updateFederatedCredential: (row, was, audit) => holder.writing((seal) => principals.updateFederatedCredential({ ...row, mac: seal.federatedCredential(row) }, was, audit)),
     insert: (row, audit, firstSecret, firstKeys) =>
       firstKeys?.length
         ? holder.writing((seal) => principals.insert(row, audit, firstSecret, firstKeys.map((r) => ({ ...r, mac: seal.keyCredential(r) }))))

@@ -17,8 +17,11 @@ export interface Profile {
   vaultDnsSuffix: string;
   caFile?: string;
   login:
-    /** A client secret, or (as az 2.45 keeps it) the path of the PEM file with the certificate and its private key: never the key itself. */
-    | { type: 'servicePrincipal'; clientId: string; clientSecret?: string; certificatePath?: string; useCertSnIssuer?: boolean }
+    /**
+     * A client secret, or (as az 2.45 keeps it) the path of the PEM file with the certificate and its private key: never
+     * the key itself; or (as az keeps --federated-token) an external identity provider's token, sent until it expires.
+     */
+    | { type: 'servicePrincipal'; clientId: string; clientSecret?: string; certificatePath?: string; useCertSnIssuer?: boolean; clientAssertion?: string }
     | { type: 'user'; username: string; clientId: string; refreshToken: string };
   tokens: Record<string, CachedToken>;
 }

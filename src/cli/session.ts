@@ -37,6 +37,9 @@ export async function requestToken(http: HttpClient, server: string, tenantId: s
 export async function loginForm(login: Profile['login'], scope: string, audience: string): Promise<Record<string, string>> {
   if (login.type === 'servicePrincipal') {
     if (login.certificatePath !== undefined) return certificateForm(login.certificatePath, login.clientId, audience, scope, login.useCertSnIssuer === true);
+    if (login.clientAssertion !== undefined) {
+      return { grant_type: 'client_credentials', client_id: login.clientId, client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: login.clientAssertion, scope };
+    }
     return { grant_type: 'client_credentials', client_id: login.clientId, client_secret: login.clientSecret ?? '', scope };
   }
   return { grant_type: 'refresh_token', client_id: login.clientId, refresh_token: login.refreshToken, scope: `${scope} offline_access` };

@@ -61,6 +61,8 @@ export const configSchema = z
     tlsCert: z.string().optional(),
     tlsKey: z.string().optional(),
     tlsCaDir: z.string().optional(),
+    /** PEM CAs trusted, besides Node's, for the HTTPS of external identity providers (federated identity credentials). */
+    federationCaFile: z.string().optional(),
     location: z.string().regex(/^[a-z0-9]+$/).default('local'),
     tokenLifetimeSeconds: z.coerce.number().int().min(300).max(86400).default(3600),
     purgeSweepSeconds: z.coerce.number().int().min(1).max(86400).default(3600),
@@ -131,6 +133,7 @@ export const envNames: Record<string, keyof CofferConfig> = {
   COFFER_TLS_CERT: 'tlsCert',
   COFFER_TLS_KEY: 'tlsKey',
   COFFER_TLS_CA_DIR: 'tlsCaDir',
+  COFFER_FEDERATION_CA_FILE: 'federationCaFile',
   COFFER_LOCATION: 'location',
   COFFER_TOKEN_LIFETIME_SECONDS: 'tokenLifetimeSeconds',
   COFFER_PURGE_SWEEP_SECONDS: 'purgeSweepSeconds',
@@ -203,5 +206,6 @@ export function loadConfig(
     tlsCert: cfg.tlsCert ? abs(cfg.tlsCert) : undefined,
     tlsKey: cfg.tlsKey ? abs(cfg.tlsKey) : undefined,
     auditFile: cfg.auditFile ? abs(cfg.auditFile) : undefined,
+    federationCaFile: cfg.federationCaFile ? abs(cfg.federationCaFile) : undefined,
   };
 }

@@ -114,6 +114,11 @@ export const connectorConfigSchema = z
     clientSecretEnv: z.string().optional(),
     /** Instead of a client secret: a PEM file with the private key and the certificate registered on the application. */
     clientCertificatePath: z.string().min(1).optional(),
+    /**
+     * Instead of a client secret: a file holding an external identity provider's token (a projected Kubernetes
+     * service account token), read at each sign-in, that a federated identity credential of the application trusts.
+     */
+    federatedTokenFile: z.string().min(1).optional(),
     vaultDnsSuffix: z.string().default('vault.localhost'),
     vaultPort: z.number().int().min(1).max(65535).optional(),
     caFile: z.string().optional(),
@@ -130,6 +135,9 @@ export const connectorConfigSchema = z
     if (c.clientCertificatePath !== undefined) {
       if (c.clientSecretEnv !== undefined) ctx.addIssue({ code: 'custom', path: ['clientSecretEnv'], message: 'give clientSecretEnv or clientCertificatePath, not both' });
       checkClientCertificate(c.clientCertificatePath, ctx);
+    }
+    if (c.federatedTokenFile !== undefined && (c.clientSecretEnv !== undefined || c.clientCertificatePath !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['federatedTokenFile'], message: 'give one of clientSecretEnv, clientCertificatePath and federatedTokenFile' });
     }
     const names = new Set<string>();
     for (const i of c.integrations) {
@@ -156,4 +164,18 @@ export function loadConnectorConfig(file: string): ConnectorConfig {
     throw new Error(`connector config ${file} is invalid:\n${parsed.error.issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n')}`);
   }
   return parsed.data;
+}
+
+/**
+ * How the connector signs in, from its config and environment: a certificate or a federated token file the
+ * config names; else the client secret in the variable it names; else, when that is unset and the workload
+ * identity webhook set AZURE_FEDERATED_TOKEN_FILE, that token file (as Azure's SDKs do in such a pod).
+ */
+export function connectorSignIn(config: ConnectorConfig, env: NodeJS.ProcessEnv): { config: ConnectorConfig; secret: string | null } | { missing: string } {
+  if (config.clientCertificatePath !== undefined || config.federatedTokenFile !== undefined) return { config, secret: null };
+  const secret = env[config.clientSecretEnv] ?? '';
+  if (secret !== '') return { config, secret };
+  const webhookFile = env.AZURE_FEDERATED_TOKEN_FILE ?? '';
+  if (webhookFile !== '') return { config: { ...config, federatedTokenFile: webhookFile }, secret: null };
+  return { missing: config.clientSecretEnv };
 }

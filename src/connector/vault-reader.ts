@@ -1,7 +1,8 @@
 import { Agent } from 'node:https';
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
-import { ClientCertificateCredential, ClientSecretCredential } from '@azure/identity';
+import { ClientAssertionCredential, ClientCertificateCredential, ClientSecretCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/core-auth';
@@ -81,7 +82,7 @@ function refusedClient(e: { name?: string; message?: string; errorResponse?: { e
 }
 
 /** What went wrong reading a secret, said so that the operator knows what to change. */
-export function describeVaultError(err: unknown, secret: { vault: string; name: string }, config: Pick<ConnectorConfig, 'authority' | 'clientId' | 'clientSecretEnv'> & { clientCertificatePath?: string | undefined }): ConnectorError {
+export function describeVaultError(err: unknown, secret: { vault: string; name: string }, config: Pick<ConnectorConfig, 'authority' | 'clientId' | 'clientSecretEnv'> & { clientCertificatePath?: string | undefined; federatedTokenFile?: string | undefined }): ConnectorError {
   const where = `secret '${secret.name}' in vault '${secret.vault}'`;
   // The SDK's error holds the body as details, with Key Vault's innererror renamed innerError.
   const e = err as { name?: string; statusCode?: number; code?: string; message?: string; errorResponse?: { error?: string; errorDescription?: string }; details?: { error?: { message?: string; innerError?: { code?: string } } } };
@@ -90,7 +91,7 @@ export function describeVaultError(err: unknown, secret: { vault: string; name: 
   const refused = refusedClient(e);
   if (refused !== undefined) {
     const said = e.name === 'AuthenticationError' ? `${refused}: ${e.errorResponse?.errorDescription ?? ''}` : (e.message ?? refused);
-    return new ConnectorError('vault-auth', `the connector's credentials were refused by ${config.authority} (${firstLine(said)}): check clientId ${config.clientId} and ${config.clientCertificatePath !== undefined ? `the certificate in ${config.clientCertificatePath} (registered on the application?)` : `the client secret in ${config.clientSecretEnv}`}`);
+    return new ConnectorError('vault-auth', `the connector's credentials were refused by ${config.authority} (${firstLine(said)}): check clientId ${config.clientId} and ${config.clientCertificatePath !== undefined ? `the certificate in ${config.clientCertificatePath} (registered on the application?)` : config.federatedTokenFile !== undefined ? `the token in ${config.federatedTokenFile} (its issuer, subject and audience registered as a federated credential of the application?)` : `the client secret in ${config.clientSecretEnv}`}`);
   }
   // The vault refused the token it was given (after the SDK's one retry with a fresh token).
   if (e.statusCode === 401 && e.name === 'RestError') {
@@ -133,7 +134,34 @@ function certificateCredential(inner: TokenCredential, file: string): TokenCrede
   };
 }
 
-/** `clientSecret`: null when the config names a certificate (ClientCertificateCredential reads its PEM file). */
+/** What is wrong with the federated token file, or undefined. */
+function tokenFileProblem(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8').trim() === '' ? `${file} is empty` : undefined;
+  } catch (err) {
+    return `${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
+  }
+}
+
+/**
+ * The federated token file's token, read at each sign-in (Kubernetes replaces a projected token before it
+ * expires). @azure/identity wraps what the read throws: a file gone or empty is said to be the connector's
+ * token file, not an unreachable vault.
+ */
+function federatedCredential(config: ConnectorConfig & { federatedTokenFile: string }, options: ConstructorParameters<typeof ClientAssertionCredential>[3]): TokenCredential {
+  const file = config.federatedTokenFile;
+  const inner = new ClientAssertionCredential(config.tenantId, config.clientId, async () => (await readFile(file, 'utf8')).trim(), options);
+  return {
+    getToken: (scopes, opts) =>
+      inner.getToken(scopes, opts).catch((err: unknown) => {
+        const problem = tokenFileProblem(file);
+        if (problem === undefined) throw err;
+        throw new ConnectorError('vault-auth', `the connector's federated token file ${problem}: mount the token there (the workload identity webhook's projected service account token)`);
+      }),
+  };
+}
+
+/** `clientSecret`: null when the config names a certificate (ClientCertificateCredential reads its PEM file) or a federated token file. */
 export function createVaultReader(config: ConnectorConfig, clientSecret: string | null) {
   const timeoutMs = config.vaultTimeoutSeconds * 1000;
   const policy = { policy: agentPolicy(config.caFile, timeoutMs), position: 'perCall' as const };
@@ -141,7 +169,9 @@ export function createVaultReader(config: ConnectorConfig, clientSecret: string 
   const credential =
     config.clientCertificatePath !== undefined
       ? certificateCredential(new ClientCertificateCredential(config.tenantId, config.clientId, { certificatePath: config.clientCertificatePath }, options), config.clientCertificatePath)
-      : new ClientSecretCredential(config.tenantId, config.clientId, clientSecret ?? '', options);
+      : config.federatedTokenFile !== undefined
+        ? federatedCredential({ ...config, federatedTokenFile: config.federatedTokenFile }, options)
+        : new ClientSecretCredential(config.tenantId, config.clientId, clientSecret ?? '', options);
   const clients = new Map<string, SecretClient>();
   const port = config.vaultPort ? `:${config.vaultPort}` : new URL(config.authority).port ? `:${new URL(config.authority).port}` : '';
   const clientFor = (vault: string) => {

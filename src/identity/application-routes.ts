@@ -6,6 +6,7 @@ import type { DirectoryService } from './directory-service.js';
 import { ofKind } from './graph-filter.js';
 import { credentialView, iso, refusePasswordCredentials, resourceNotFound } from './graph-resources.js';
 import { keyCredentialView } from './key-credentials.js';
+import { registerFederatedCredentialRoutes } from './federated-credential-routes.js';
 import { addPassword, patchCredentials, removePassword, type GraphRequest as Req, type GraphRouteKit } from './graph-route-kit.js';
 
 // Graph's /applications, as a view of coffer's service principals: coffer
@@ -81,6 +82,7 @@ export function registerApplicationRoutes(graph: FastifyInstance, deps: { direct
     kit.requireAdmin(req);
     return addPassword(req, kit, directory, (await loadApplication(req)).objectId);
   });
+  registerFederatedCredentialRoutes(graph, { federated: directory.federated, kit, loadApplication });
   graph.post('/v1.0/applications/:id/removePassword', async (req: Req, reply: FastifyReply) => {
     kit.requireAdmin(req);
     await removePassword(req, kit, directory, (await loadApplication(req)).objectId);

@@ -3,6 +3,7 @@ import { oauthErrors } from '../server/errors.js';
 import type { KeyCredentialRow, PrincipalRow } from '../storage/store-types.js';
 import { publicKeyOf } from './certificate-parsing.js';
 import { echo } from '../server/echo.js';
+import type { FederatedVerifier } from './client-assertion-federated.js';
 
 // A confidential client's proof by certificate (RFC 7523 client
 // authentication, as Entra ID takes it): a JWT the client signed with the
@@ -40,6 +41,8 @@ export interface AssertionDeps {
   getByAppId(appId: string): Promise<PrincipalRow | null>;
   /** The principal's key credentials whose seal matches (a planted row is not among them). */
   keyCredentials(objectId: string): Promise<KeyCredentialRow[]>;
+  /** An assertion whose issuer is a URL: an external identity provider's token. */
+  federated: FederatedVerifier;
 }
 
 /** Entra's time form; a time JavaScript cannot date (an `exp` of 1e20) as its number. */
@@ -100,13 +103,8 @@ export function createAssertionVerifier(deps: AssertionDeps) {
       throw oauthErrors.invalidClient(5002738, `AADSTS5002738: Invalid JWT token. '${alg.slice(0, 16)}' is not a supported signature algorithm. Supported signing algorithms are: '${ALL_ALGORITHMS.join(', ')}'`);
     }
     const iss = typeof claims.iss === 'string' ? claims.iss : '';
-    // An assertion an external identity provider issued (a federated identity credential's): coffer keeps none.
-    if (iss.includes('://')) {
-      throw oauthErrors.invalidClient(
-        70021,
-        `AADSTS70021: No matching federated identity record found for presented assertion. Assertion Issuer: '${iss.slice(0, 128)}'. coffer does not accept federated credentials: an application proves itself with its client secret or a certificate registered on it.`,
-      );
-    }
+    // An assertion an external identity provider issued: a federated identity credential's (client-assertion-federated.ts).
+    if (iss.includes('://')) return deps.federated(assertion, header, claims, clientId, now);
     if (!sameId(claims.sub, iss) || (clientId !== undefined && !sameId(clientId, iss))) {
       throw oauthErrors.invalidClient(
         700021,

@@ -65,6 +65,8 @@ export interface DirectoryService {
   getByAppId(appId: string): Promise<PrincipalRow | null>;
   list(): Promise<PrincipalRow[]>;
   delete(objectId: string, audit?: AuditRecord): Promise<boolean>;
+  /** Applications' federated identity credentials, as stored (those whose seal fails left out of every read). */
+  readonly federated: Pick<PrincipalStore, 'listFederatedCredentials' | 'addFederatedCredential' | 'updateFederatedCredential' | 'removeFederatedCredential'>;
 }
 
 export type UserAuthResult = { ok: true; user: PrincipalRow } | { ok: false; reason: 'invalid' | 'locked' | 'source-locked' };
@@ -212,6 +214,7 @@ export function createDirectoryService(deps: {
     },
     removeClientSecret: (objectId, keyId, audit) => principals.removeClientSecret(objectId, keyId, audit),
     listKeyCredentials: (objectId) => principals.listKeyCredentials(objectId),
+    federated: principals,
     async setKeyCredentials(objectId, keyCredentials, audit) {
       const p = await requirePrincipal(objectId);
       if (p.kind !== 'ServicePrincipal') throw errors.graphResourceNotFound(objectId);

@@ -11,6 +11,7 @@ import { LOCKED_MESSAGES, sourceKey } from './sign-in-lockout.js';
 import { oversizedParam } from './sign-in-limits.js';
 import { echo, echoUri } from '../server/echo.js';
 import { createAssertionVerifier } from './client-assertion.js';
+import { createFederatedVerifier, type FederatedDeps } from './client-assertion-federated.js';
 import { ISSUED_BEFORE_ROTATION, issuedBeforeRenewal } from './refresh-token-renewal.js';
 import { refreshTokenExpired, refreshTokenExpiry } from './refresh-token-lifetime.js';
 
@@ -35,6 +36,8 @@ export interface GrantDeps {
   earlierRefreshTokenHashes?(token: string): string[];
   /** What a client assertion may name as its audience: this deployment's token endpoints (client-assertion.ts). */
   assertionAudiences: readonly string[];
+  /** External identity providers' keys, for federated identity credentials (federation-keys.ts). */
+  federation: Pick<FederatedDeps, 'keys' | 'onFetchFailed'>;
 }
 
 export type TokenResponse = Record<string, string | number>;
@@ -161,6 +164,13 @@ export function createGrantHandler(deps: GrantDeps) {
     audiences: deps.assertionAudiences,
     getByAppId: (appId) => directory.getByAppId(appId),
     keyCredentials: (objectId) => directory.listKeyCredentials(objectId),
+    federated: createFederatedVerifier({
+      tenantId,
+      ownIssuers: deps.assertionAudiences,
+      getByAppId: (appId) => directory.getByAppId(appId),
+      federatedCredentials: (objectId) => directory.federated.listFederatedCredentials(objectId),
+      ...deps.federation,
+    }),
   });
 
   /**

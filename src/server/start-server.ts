@@ -45,6 +45,7 @@ export type { BootstrapInfo } from './bootstrap.js';
 import { lockDataDir, removeDataDirMade, type DataDirLock } from './data-dir-lock.js';
 import { checkPortFree, isAddressInUse, PortInUseError } from './port-check.js';
 import { assertionAudiences, createUrls } from './urls.js';
+import { federationFromConfig } from '../identity/federation-keys.js';
 import { closeGracefully, createInFlight, watchConnections } from './graceful-close.js';
 import { otherListeningServers } from './listening-servers.js';
 import { survivesAcceptErrors } from './accept-errors.js';
@@ -59,10 +60,9 @@ export interface RunningServer {
   port: number;
   bootstrapFile: string;
   /**
-   * Stops accepting, lets requests in flight finish until the shutdown timeout, closes the connections left, waits
-   * up to the timeout again for handlers still running, then writes the queued audit records and closes the store.
-   * With a handler still running after that, it never resolves: the store stays open under it (its write would
-   * otherwise lose its audit record), and the caller's watchdog ends the process.
+   * Stops accepting, lets requests in flight finish until the shutdown timeout, closes the connections left, waits up to the timeout again
+   * for handlers still running, then writes the queued audit records and closes the store. With a handler still running after that, it
+   * never resolves: the store stays open under it (its write would otherwise lose its audit record), and the caller's watchdog ends the process.
    */
   close(): Promise<void>;
   /** Settles if the server can no longer serve safely (the PostgreSQL lock was lost): the process must then close it and exit. */
@@ -271,7 +271,7 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
     urls,
     tokens,
     auth: createBearerAuth({ tokens, urls, tenantId: deployment.tenantId }),
-    grants: createGrantHandler({ tenantId: deployment.tenantId, directory, tokens, refreshTokens: store.refreshTokens, canonicalResource: urls.canonicalResource, deviceCodes, authCodes, hashRefreshToken: (token) => hasher.tokenHash('refresh-token', token), earlierRefreshTokenHashes: (token) => hasher.earlierTokenHashes('refresh-token', token, EARLIER_GENERATIONS_LOOKED_IN), assertionAudiences: assertionAudiences(urls, deployment.tenantId) }),
+    grants: createGrantHandler({ tenantId: deployment.tenantId, directory, tokens, refreshTokens: store.refreshTokens, canonicalResource: urls.canonicalResource, deviceCodes, authCodes, hashRefreshToken: (token) => hasher.tokenHash('refresh-token', token), earlierRefreshTokenHashes: (token) => hasher.earlierTokenHashes('refresh-token', token, EARLIER_GENERATIONS_LOOKED_IN), assertionAudiences: assertionAudiences(urls, deployment.tenantId), federation: federationFromConfig(config, log) }),
     authCodes,
     deviceCodes,
     audit,

@@ -13,10 +13,12 @@ import type { SignInFailureStore } from './sign-in-failure-types.js';
 import type { RefreshTokenStore } from './refresh-token-types.js';
 import type { AuditRecord, AuditStore } from './audit-store-types.js';
 import type { ResourceGroupStore, VaultStore } from './vault-store-types.js';
+import type { FederatedCredentialStore } from './federated-credential-types.js';
 
 // The audit trail's part of the contract lives in audit-store-types.ts, the vaults' in vault-store-types.ts.
 export * from './audit-store-types.js';
 export * from './vault-store-types.js';
+export * from './federated-credential-types.js';
 
 export type PrincipalKind = 'ServicePrincipal' | 'User' | 'Group';
 
@@ -144,14 +146,14 @@ export interface SettingsStore {
 // when the write changes something: the record is stored if and only if the
 // change is.
 
-export interface PrincipalStore {
+export interface PrincipalStore extends FederatedCredentialStore {
   /** With `firstSecret` (or `firstKeys`), the principal's first client secret (or key credentials) are stored in the same transaction. */
   insert(row: PrincipalRow, audit?: AuditRecord, firstSecret?: ClientSecretRow, firstKeys?: KeyCredentialRow[]): Promise<void>;
   get(objectId: string): Promise<PrincipalRow | null>;
   getByAppId(appId: string): Promise<PrincipalRow | null>;
   getByUpn(upn: string): Promise<PrincipalRow | null>;
   list(kind?: PrincipalKind): Promise<PrincipalRow[]>;
-  /** Deletes the principal and its client secrets and key credentials. Returns false if absent. */
+  /** Deletes the principal and its client secrets, key credentials and federated credentials. Returns false if absent. */
   delete(objectId: string, audit?: AuditRecord): Promise<boolean>;
   addClientSecret(row: ClientSecretRow, audit?: AuditRecord): Promise<void>;
   listClientSecrets(objectId: string): Promise<ClientSecretRow[]>;

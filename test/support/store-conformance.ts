@@ -12,6 +12,7 @@ import { describeSecretConformance } from './store-conformance-secrets.js';
 import { describeVaultKeyConformance } from './store-conformance-vault-keys.js';
 import { describeSignInCodeConformance } from './store-conformance-sign-in.js';
 import { describeKeyCredentialConformance } from './store-conformance-key-credentials.js';
+import { describeFederatedCredentialConformance } from './store-conformance-federated-credentials.js';
 
 // The storage contract as executable checks. Every Store implementation
 // (SQLite now, PostgreSQL next) runs this same suite.
@@ -391,6 +392,7 @@ export function runStoreConformance(label: string, makeStore: StoreFactory): voi
     describeAccessConformance({ store: () => store });
     describeSignInCodeConformance({ store: () => store });
     describeKeyCredentialConformance({ store: () => store });
+    describeFederatedCredentialConformance({ store: () => store });
     describeAuditConformance({ store: () => store, newVault, auditKey: () => auditKey });
     describeAuditRenewalConformance({ store: () => store, newVault, keyring: () => keyring });
   });

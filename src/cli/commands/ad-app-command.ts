@@ -6,6 +6,7 @@ import { asShown } from '../graph-errors.js';
 import { GUID } from '../principal-lookup.js';
 import type { Session } from '../session.js';
 import { registerCredentialCommands } from './ad-credential-command.js';
+import { registerFederatedCredentialCommands } from './ad-federated-credential-command.js';
 
 // coffer ad app list | show: Graph's /applications, which coffer serves as a
 // view of its service principals (identity/application-routes.ts), read as
@@ -54,4 +55,5 @@ export function registerAdAppCommands(ad: Command): void {
     throw err instanceof CliError && err.exitCode === 3 ? new CliError(err.message, err.code, 1, err.details, err.showCode) : err;
   };
   registerCredentialCommands(app, { collection: 'applications', objectId: (s, id) => applicationId(s, id).then(encodeURIComponent, notShown) }, 'An application');
+  registerFederatedCredentialCommands(app, (s, id) => applicationId(s, id).then(encodeURIComponent, notShown));
 }

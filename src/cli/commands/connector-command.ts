@@ -33,15 +33,15 @@ export function registerConnectorCommands(program: Command): void {
   connector
     .command('run')
     .description('Run the connector: keep every configured integration connected with credentials read from the vault.')
-    .requiredOption('--config <file>', 'connector config (JSON); the client secret comes from the environment variable it names (or clientCertificatePath names a PEM file)')
+    .requiredOption('--config <file>', 'connector config (JSON); the client secret comes from the environment variable it names (or clientCertificatePath names a PEM file, or federatedTokenFile, or AZURE_FEDERATED_TOKEN_FILE, a token file)')
     .addHelpText('after', '\nExamples:\n  coffer connector run --config connector.json   (with COFFER_CONNECTOR_CLIENT_SECRET set)')
     .action(async (o: { config: string }) => {
-      const { loadConnectorConfig } = await import('../../connector/connector-config.js');
+      const { connectorSignIn, loadConnectorConfig } = await import('../../connector/connector-config.js');
       const { startConnector, ConnectorStartError } = await import('../../connector/connector.js');
-      const config = loadConnectorConfig(o.config);
-      // A certificate's PEM file, or a client secret from the environment (never from the file).
-      const secret = config.clientCertificatePath !== undefined ? null : (process.env[config.clientSecretEnv] ?? '');
-      if (secret === '') throw new CliError(`the environment variable ${config.clientSecretEnv} (the connector's client secret) is not set`);
+      // A certificate's PEM file, a federated token file, or a client secret from the environment (never from the file).
+      const signIn = connectorSignIn(loadConnectorConfig(o.config), process.env);
+      if ('missing' in signIn) throw new CliError(`the environment variable ${signIn.missing} (the connector's client secret) is not set`);
+      const { config, secret } = signIn;
       const log = (msg: string, fields: object = {}) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), msg, ...fields })}\n`);
       let running: Awaited<ReturnType<typeof startConnector>>;
       try {

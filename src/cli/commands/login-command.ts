@@ -24,6 +24,7 @@ interface LoginOptions {
   bootstrap?: string;
   useDeviceCode?: boolean;
   useCertSnIssuer?: boolean;
+  federatedToken?: string;
   allowNoSubscriptions?: boolean;
   output?: string;
   query?: string;
@@ -55,7 +56,7 @@ async function login(opts: LoginOptions) {
   if (opts.useDeviceCode && (password || servicePrincipal || username)) throw new CliError("usage error: '--use-device-code' is not applicable with other arguments");
   if (opts.useCertSnIssuer && !servicePrincipal) throw new CliError("usage error: '--use-sn-issuer' is only applicable with a service principal");
   if (servicePrincipal && !username) throw new CliError('usage error: --service-principal --username NAME --password SECRET --tenant TENANT');
-  if (username && !password) {
+  if (username && !password && !opts.federatedToken) {
     if (!process.stdin.isTTY) throw new CliError('Please specify both username and password in non-interactive mode.');
     password = await promptHidden('Password: ');
   }
@@ -71,7 +72,7 @@ async function login(opts: LoginOptions) {
     if (!tenant) throw new CliError('--tenant is required');
   }
   const scope = `${server}/.default`;
-  const spLogin: Profile['login'] | null = servicePrincipal ? servicePrincipalLogin(username!, password!, opts.useCertSnIssuer === true) : null;
+  const spLogin: Profile['login'] | null = servicePrincipal ? servicePrincipalLogin(username!, password, opts.useCertSnIssuer === true, opts.federatedToken) : null;
   const answer = useDeviceCode
     ? await deviceCodeLogin(http, server, tenant, scope)
     : spLogin
@@ -108,9 +109,11 @@ async function login(opts: LoginOptions) {
 /**
  * As az 2.45's ServicePrincipalAuth.build_credential: a -p naming an existing file (after ~ is expanded) is a PEM
  * certificate with its private key, and the profile keeps its path (absolute here, so that a command run from
- * another folder finds it); anything else is a client secret.
+ * another folder finds it); anything else is a client secret. Without -p, the --federated-token (kept as az keeps it).
  */
-function servicePrincipalLogin(clientId: string, secretOrCertificate: string, useCertSnIssuer: boolean): Profile['login'] {
+function servicePrincipalLogin(clientId: string, secretOrCertificate: string | undefined, useCertSnIssuer: boolean, federatedToken: string | undefined): Profile['login'] {
+  // As build_credential: a secret or certificate first, else the federated token.
+  if (secretOrCertificate === undefined) return { type: 'servicePrincipal', clientId, clientAssertion: federatedToken ?? '' };
   const expanded = secretOrCertificate.replace(/^~(?=$|\/)/, homedir());
   let isFile = false;
   try {
@@ -151,6 +154,7 @@ export function registerLoginCommands(program: Command): void {
       .option('--service-principal', 'log in as a service principal (-u is its appId, -p its client secret or PEM certificate file)')
       .option('-u, --username <name>', 'user principal name, or the appId with --service-principal')
       .option('-p, --password <secret>', 'password, or with --service-principal the client secret or the path of a PEM file with the certificate and its private key')
+      .option('--federated-token <token>', "with --service-principal: an external identity provider's token (a CI job's OIDC token) that a federated identity credential of the application trusts")
       .option('--use-cert-sn-issuer', 'with a certificate: send it (x5c) with each client assertion, for subject name / issuer authentication')
       .option('-t, --tenant <tenant>', 'tenant id')
       .option('--server <url>', `coffer server (env COFFER_SERVER; default ${DEFAULT_SERVER})`)
@@ -158,7 +162,7 @@ export function registerLoginCommands(program: Command): void {
       .option('--bootstrap <file>', "log in as the administrator from a server's bootstrap.json")
       .option('--use-device-code', 'sign in with a code entered in a browser (for people)')
       .option('--allow-no-subscriptions', 'log in even when the identity sees no subscription (a tenant-level account)')
-      .addHelpText('after', '\nExamples:\n  coffer login --service-principal -u APP_ID -p SECRET --tenant TENANT_ID\n  coffer login --service-principal -u APP_ID -p ~/cert.pem --tenant TENANT_ID\n  coffer login -u alice@example.com -p PASSWORD\n  coffer login -u alice@example.com   (asks for the password)\n  coffer login   (a device code, as --use-device-code)\n  coffer login --bootstrap ./data/bootstrap.json'),
+      .addHelpText('after', '\nExamples:\n  coffer login --service-principal -u APP_ID -p SECRET --tenant TENANT_ID\n  coffer login --service-principal -u APP_ID -p ~/cert.pem --tenant TENANT_ID\n  coffer login --service-principal -u APP_ID --federated-token \"$JWT\" --tenant TENANT_ID\n  coffer login -u alice@example.com -p PASSWORD\n  coffer login -u alice@example.com   (asks for the password)\n  coffer login   (a device code, as --use-device-code)\n  coffer login --bootstrap ./data/bootstrap.json'),
   ).action(async (opts: LoginOptions) => {
     checkOutputOptions(opts);
     print(await login(opts), opts);

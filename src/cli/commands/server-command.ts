@@ -20,6 +20,7 @@ export function registerServerCommand(program: Command): void {
     .option('--tls-cert <file>', 'PEM certificate to serve instead of the generated one (env COFFER_TLS_CERT)')
     .option('--tls-key <file>', 'PEM private key for --tls-cert (env COFFER_TLS_KEY)')
     .option('--tls-ca-dir <dir>', 'folder of the local CA used to issue the server certificate (env COFFER_TLS_CA_DIR; default {data-dir}/tls)')
+    .option('--federation-ca-file <file>', "PEM CA certificates trusted, besides the system's, for the HTTPS of external identity providers that federated identity credentials name (env COFFER_FEDERATION_CA_FILE)")
     .option('--location <name>', 'location reported for vaults (env COFFER_LOCATION; default local)')
     .option('--token-lifetime-seconds <n>', 'access token lifetime (env COFFER_TOKEN_LIFETIME_SECONDS; default 3600)')
     .option('--purge-sweep-seconds <n>', 'how often expired soft-deleted objects are purged (env COFFER_PURGE_SWEEP_SECONDS; default 3600)')

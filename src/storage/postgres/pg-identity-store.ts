@@ -3,6 +3,7 @@ import type { ClientSecretRow, KeyCredentialChange, KeyCredentialRow, PrincipalR
 import { StoreParentGoneError, USED_REFRESH_TOKEN_KEPT_SECONDS } from '../store-types.js';
 import type { PgAuditedWrite } from './pg-audit-store.js';
 import { keysChanged, sameKeyIds } from '../store-support.js';
+import { pgFederatedCredentials } from './pg-federated-credentials.js';
 import { changes, nameKey, one, rows, transaction, unique, type Queryable } from './pg-support.js';
 
 // Deployment settings, principals with their client secrets, token signing
@@ -81,6 +82,7 @@ async function changeKeys(db: Queryable, objectId: string, change: KeyCredential
 export function pgPrincipalStore(pool: pg.Pool, audited: PgAuditedWrite): PrincipalStore {
   const find = (where: string, value: string) => one<PrincipalRow>(pool, `SELECT ${PRINCIPAL} FROM principals WHERE ${where} = $1`, [value]);
   return {
+    ...pgFederatedCredentials(pool, audited),
     async insert(p, audit, firstSecret, firstKeys) {
       // appIds are GUIDs and UPNs are e-mail-like: both compare case-insensitively in Entra ID.
       const appIdKey = p.appId === null ? null : nameKey(p.appId);
@@ -113,6 +115,7 @@ export function pgPrincipalStore(pool: pg.Pool, audited: PgAuditedWrite): Princi
         async (c) => {
           await c.query('DELETE FROM client_secrets WHERE object_id = $1', [objectId]);
           await c.query('DELETE FROM key_credentials WHERE object_id = $1', [objectId]);
+          await c.query('DELETE FROM federated_credentials WHERE object_id = $1', [objectId]);
           return (await changes(c, 'DELETE FROM principals WHERE object_id = $1', [objectId])) > 0;
         },
         true,

@@ -3,6 +3,7 @@ import { SchemaTooNewError, type Migration } from '../sqlite/sqlite-migrations.j
 import { describeUrl, one, transaction } from './pg-support.js';
 import { CHANGE_FEED_MIGRATION, PRINCIPALS_FEED_MIGRATION, SETTINGS_FEED_MIGRATION } from './pg-change-feed.js';
 import { SEAL_COLUMNS_SQL } from '../store-support.js';
+import { PG_FEDERATED_CREDENTIALS_SQL } from './pg-federated-credentials.js';
 
 // Versioned schema, the PostgreSQL twin of sqlite-migrations.ts. Pending
 // migrations run in one transaction under a transaction-level advisory lock,
@@ -312,6 +313,11 @@ export const PG_MIGRATIONS: readonly Migration[] = [
   },
   // Principals deleted announced to a cluster's members (PostgreSQL only).
   PRINCIPALS_FEED_MIGRATION,
+  {
+    // Federated identity credentials: as SQLite's version 16.
+    version: 16,
+    sql: PG_FEDERATED_CREDENTIALS_SQL,
+  },
 ];
 
 /** Brings the database to the newest known schema; returns that version. */

@@ -17,6 +17,7 @@ import type {
 import { StoreParentGoneError, USED_REFRESH_TOKEN_KEPT_SECONDS } from '../store-types.js';
 import { nameKey, unique } from './sqlite-support.js';
 import { keysChanged, sameKeyIds } from '../store-support.js';
+import { sqliteFederatedCredentials } from './sqlite-federated-credentials.js';
 
 // Deployment settings, principals with their client secrets, token signing
 // keys and refresh tokens.
@@ -155,6 +156,7 @@ export function sqlitePrincipalStore(db: Database.Database, audited: AuditedWrit
   const deleteSecrets = db.prepare<[string]>('DELETE FROM client_secrets WHERE object_id = ?');
   const deletePrincipal = db.prepare<[string]>('DELETE FROM principals WHERE object_id = ?');
   const deleteKeys = db.prepare<[string]>('DELETE FROM key_credentials WHERE object_id = ?');
+  const deleteFederated = db.prepare<[string]>('DELETE FROM federated_credentials WHERE object_id = ?');
   const addKey = db.prepare<[string, string, Buffer, string, string, string | null, number, number, string | null]>(
     `INSERT INTO key_credentials (key_id, object_id, certificate, thumbprint_sha1, thumbprint_sha256, display_name, start_at, end_at, mac)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -184,6 +186,7 @@ export function sqlitePrincipalStore(db: Database.Database, audited: AuditedWrit
   const remove = db.transaction((objectId: string): boolean => {
     deleteSecrets.run(objectId);
     deleteKeys.run(objectId);
+    deleteFederated.run(objectId);
     return deletePrincipal.run(objectId).changes > 0;
   });
   const one = (r: PrincipalRecord | undefined) => (r ? toPrincipal(r) : null);
@@ -206,6 +209,7 @@ export function sqlitePrincipalStore(db: Database.Database, audited: AuditedWrit
   const insertWithSecret = (audit: AuditRecord | undefined, write: () => void) => (audit ? audited.run(audit, write) : both.immediate(write));
 
   return {
+    ...sqliteFederatedCredentials(db, audited),
     async insert(p, audit, firstSecret, firstKeys) {
       // appIds are GUIDs and UPNs are e-mail-like: both compare case-insensitively in Entra ID.
       const appIdKey = p.appId === null ? null : nameKey(p.appId);

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { SEAL_COLUMNS_SQL } from '../store-support.js';
 import { AUTHORIZATION_JOURNAL_SQL } from './sqlite-authorization-journal.js';
+import { SQLITE_FEDERATED_CREDENTIALS_SQL } from './sqlite-federated-credentials.js';
 
 // Versioned schema. Pending migrations run in one IMMEDIATE transaction at
 // open, so two processes opening the same file cannot both apply them, and a
@@ -361,6 +362,11 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   // The authorization digest's journal: triggers record the sealed rows added and removed (sqlite-authorization-journal.ts).
   { version: 16, sql: AUTHORIZATION_JOURNAL_SQL },
+  {
+    // Federated identity credentials of applications (identity/federated-credentials.ts), sealed as authorization data.
+    version: 17,
+    sql: SQLITE_FEDERATED_CREDENTIALS_SQL,
+  },
 ];
 
 export class SchemaTooNewError extends Error {
