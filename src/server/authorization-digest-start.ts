@@ -161,6 +161,7 @@ export async function startAuthorizationDigest(
   host.use(
     createDigestGuard(
       () => holder.current(),
+      n,
       (m) => counter.note(m),
       // A write refused, or key credentials left out at a sign-in.
       (err) => log.error({ kinds: err.kinds }, `refused authorization rows: ${err.message}`),

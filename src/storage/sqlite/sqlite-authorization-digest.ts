@@ -37,7 +37,14 @@ export function sqliteAuthorizationDigest(db: Database.Database): { host: Author
   const restored = restoreJournalTriggers(db);
   const journal = sqliteJournal(db);
   let guard: DigestGuard | null = null;
-  const sets: Record<HeldKind, Set<string>> = { vaults: new Set(), 'key credentials': new Set() };
+  // How many counted rows carry each seal (as the digest counts them: a seal journaled twice, or stored on two
+  // rows, counts twice), not a set: one planted entry must not make a row put back held. Held while above 0.
+  const sets: Record<HeldKind, Map<string, number>> = { vaults: new Map(), 'key credentials': new Map() };
+  const count = (kind: HeldKind, mac: string, by: 1 | -1) => {
+    const c = (sets[kind].get(mac) ?? 0) + by;
+    if (c === 0) sets[kind].delete(mac);
+    else sets[kind].set(mac, c);
+  };
 
   const sealedWrite = db.transaction(<T>(g: DigestGuard, write: () => T): { result: T; n: number; held: Held } => {
     const { n, digests } = g.open(getRecord.get(DIGEST_SETTING_KEY) ?? null);
@@ -51,7 +58,7 @@ export function sqliteAuthorizationDigest(db: Database.Database): { host: Author
   const holds = (kind: HeldKind, mac: string | null | undefined): boolean => {
     const g = guard;
     if (!g) return true;
-    return (typeof mac === 'string' && sets[kind].has(mac)) || g.refuse(kind);
+    return (typeof mac === 'string' && (sets[kind].get(mac) ?? 0) > 0) || g.refuse(kind);
   };
   return {
     host: {
@@ -67,7 +74,7 @@ export function sqliteAuthorizationDigest(db: Database.Database): { host: Author
           keyCredentials: keyCredentials.all().map(toKeyCredential),
           vaults: vaults.all().map(toVault),
         };
-        for (const kind of ['vaults', 'key credentials'] as const) for (const mac of g.counted(kind, rows)) sets[kind].add(mac);
+        for (const kind of ['vaults', 'key credentials'] as const) for (const mac of g.counted(kind, rows)) count(kind, mac, 1);
       },
       get guard() {
         return guard;
@@ -82,10 +89,7 @@ export function sqliteAuthorizationDigest(db: Database.Database): { host: Author
       if (!g) return write();
       const { result, n, held } = sealedWrite.immediate(g, write) as { result: T; n: number; held: Held };
       // Committed: the held seals follow.
-      for (const h of held) {
-        if (h.added) sets[h.kind].add(h.mac);
-        else sets[h.kind].delete(h.mac);
-      }
+      for (const h of held) count(h.kind, h.mac, h.added ? 1 : -1);
       g.sealed(n);
       return result;
     },
