@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -9,6 +9,7 @@ import { api, assignRole, newServicePrincipal, ROLE_IDS } from './support/access
 import { createVault, secretClient } from './support/clients.js';
 import { freePort, runServerToEnd, startTestServer, type TestServer } from './support/server-fixture.js';
 import { makeCertificate } from './support/test-certificates.js';
+import { cliHome, coffer } from './support/cli.js';
 
 // An adversarial review of the authorization digest (authorization/authorization-digest.ts): a database writer
 // without the master key who kept rows (and the digest's record) from before a revocation tries to make them grant
@@ -123,6 +124,33 @@ describe('the record and a revoked row put back together while the server runs',
       await logged(s, /refused authorization rows: the authorization digest: its record is of write \d+, but this server sealed write \d+/);
       assert.equal((await assignRole(s, scope, ROLE_IDS['Key Vault Reader'], sp.id)).status, 500);
       await s.stop();
+      assert.match(await refusedStart(dir), /put back from an earlier copy/);
+    } finally {
+      await s.stop();
+    }
+  });
+});
+
+describe('a database one write behind put back, then a master key rotation offline', () => {
+  it('is refused by the data dir\'s counter before the rotation seals it as the next write', async () => {
+    const dir = newDataDir();
+    const copy = join(newDataDir(), 'coffer.db');
+    let s = await startTestServer({ dataDir: dir });
+    try {
+      const sp = await newServicePrincipal(s, 'behind-reader');
+      const put = await assignRole(s, `/subscriptions/${s.bootstrap.subscriptionId}`, ROLE_IDS['Key Vault Reader'], sp.id);
+      assert.equal(put.status, 201);
+      await s.stop();
+      copyFileSync(join(dir, 'coffer.db'), copy);
+      s = await startTestServer({ dataDir: dir });
+      // The revocation: one write sealed past the copy.
+      assert.equal((await api(s, 'DELETE', `${put.body!.id}?api-version=2022-04-01`)).status, 200);
+      await s.stop();
+      for (const f of ['coffer.db-wal', 'coffer.db-shm']) rmSync(join(dir, f), { force: true });
+      copyFileSync(copy, join(dir, 'coffer.db'));
+      const rotation = await coffer(cliHome(), ['admin', 'rotate-master-key', '--data-dir', dir]);
+      assert.notEqual(rotation.code, 0, 'the rotation was refused');
+      assert.match(rotation.stderr, /put back from an earlier copy/);
       assert.match(await refusedStart(dir), /put back from an earlier copy/);
     } finally {
       await s.stop();
