@@ -157,3 +157,33 @@ describe('a database one write behind put back, then a master key rotation offli
     }
   });
 });
+
+describe("a trigger of the writer's own that adds to the journal as coffer writes", () => {
+  it('has the write refused: the row put back is not sealed with it, and stops the next start', async () => {
+    const dir = newDataDir();
+    const s = await startTestServer({ dataDir: dir });
+    try {
+      const sp = await newServicePrincipal(s, 'foreign-trigger');
+      const other = await newServicePrincipal(s, 'foreign-other');
+      const scope = `/subscriptions/${s.bootstrap.subscriptionId}`;
+      const put = await assignRole(s, scope, ROLE_IDS['Key Vault Reader'], sp.id);
+      const saved = rowOf(dir, 'SELECT * FROM role_assignments WHERE principal_id = ?', sp.id);
+      assert.equal((await api(s, 'DELETE', `${put.body!.id}?api-version=2022-04-01`)).status, 200);
+      // The row put back, its journal entry kept aside and replayed by a trigger when coffer next adds an assignment.
+      insert(dir, 'role_assignments', saved);
+      exec(
+        dir,
+        `CREATE TABLE kept AS SELECT kind, added, fields FROM authorization_journal; DELETE FROM authorization_journal;
+         CREATE TRIGGER plant AFTER INSERT ON role_assignments BEGIN INSERT INTO authorization_journal (kind, added, fields) SELECT kind, added, fields FROM kept; END;`,
+      );
+      assert.equal((await assignRole(s, scope, ROLE_IDS['Key Vault Reader'], other.id)).status, 500, 'the write is refused');
+      await logged(s, /refused authorization rows: the authorization digest: its journal was changed outside coffer \(trigger plant\)/);
+      await s.stop();
+      // Tracks covered: only the row is left, and the record does not count it.
+      exec(dir, 'DROP TRIGGER plant; DROP TABLE kept');
+      assert.match(await refusedStart(dir), /role assignments in the database are not those coffer last sealed/);
+    } finally {
+      await s.stop();
+    }
+  });
+});

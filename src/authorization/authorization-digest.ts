@@ -209,6 +209,7 @@ export function createDigestGuard(
       last = Math.max(last, n);
       onSealed(n);
     },
+    tampered: (detail) => refused(new AuthorizationDigestError([], detail)),
     refuse(kind) {
       onRefused(new AuthorizationDigestError([kind]));
       return false;

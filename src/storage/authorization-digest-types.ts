@@ -44,6 +44,8 @@ export interface DigestGuard {
   counted(kind: HeldKind, rows: AuthorizationRows): string[];
   /** Called once the write that stored record `n` has committed. */
   sealed(n: number): void;
+  /** Reports and throws: the digest's journal (its table or triggers) was changed outside coffer. */
+  tampered(detail: string): never;
   /** Reports a row of `kind` used though the record did not seal it (logged); returns false. */
   refuse(kind: HeldKind): false;
 }

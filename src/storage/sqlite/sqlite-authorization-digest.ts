@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { AuthorizationDigestHost, AuthorizationRows, DigestGuard, HeldKind } from '../authorization-digest-types.js';
-import { restoreJournalTriggers, sqliteJournal } from './sqlite-authorization-journal.js';
+import { journalSchemaCheck, restoreJournalTriggers, sqliteJournal } from './sqlite-authorization-journal.js';
 import { toKeyCredential, type KeyCredentialRecord } from './sqlite-identity-store.js';
 import { toVault, type VaultRecord } from './sqlite-vault-store.js';
 
@@ -36,6 +36,7 @@ export function sqliteAuthorizationDigest(db: Database.Database): { host: Author
   const setRecord = db.prepare<[string, string]>('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
   const restored = restoreJournalTriggers(db);
   const journal = sqliteJournal(db);
+  const schemaProblems = journalSchemaCheck(db);
   let guard: DigestGuard | null = null;
   // How many counted rows carry each seal (as the digest counts them: a seal journaled twice, or stored on two
   // rows, counts twice), not a set: one planted entry must not make a row put back held. Held while above 0.
@@ -47,6 +48,9 @@ export function sqliteAuthorizationDigest(db: Database.Database): { host: Author
   };
 
   const sealedWrite = db.transaction(<T>(g: DigestGuard, write: () => T): { result: T; n: number; held: Held } => {
+    // Before anything is folded: a trigger of another writer's could add entries to the journal as the write runs.
+    const problems = schemaProblems();
+    if (problems.length > 0) g.tampered(`its journal was changed outside coffer (${problems.join(', ')})`);
     const { n, digests } = g.open(getRecord.get(DIGEST_SETTING_KEY) ?? null);
     const before = g.fold(digests, journal.take());
     g.unchanged(digests, before.digests);
