@@ -165,7 +165,7 @@ export async function startAuthorizationDigest(
   if (!host) return () => undefined;
   const file = join(opts.dataDir, DIGEST_FILE);
   // Rows changed while they were missing are not in the journal: the full check below holds them to the record.
-  if (host.restoredTriggers.length > 0) log.warn({ triggers: host.restoredTriggers }, "put back the authorization journal's triggers, found dropped or changed outside coffer");
+  if (host.restoredTriggers.length > 0) log.warn({ triggers: host.restoredTriggers }, "put back the authorization journal's triggers, found dropped or changed outside coffer (and dropped any trigger not the journal's)");
   const seal = holder.current();
   const { refusal, seen, live, changed, recorded, ...found } = await findDigest(store, seal, opts);
   let n = found.n;

@@ -55,7 +55,7 @@ export interface AuthorizationDigestHost {
   /** With a guard, reads the rows of the held kinds once (the seals they count); null sets it aside (a renewal). */
   use(guard: DigestGuard | null): void;
   readonly guard: DigestGuard | null;
-  /** The journal's triggers found dropped or changed outside coffer, and put back, as the store opened. */
+  /** The journal's triggers found dropped or changed outside coffer, and put back, and any other trigger, dropped, as the store opened. */
   readonly restoredTriggers: readonly string[];
   /** Empties the journal: the rows were just held to the record, or sealed into it, in full. */
   reset(): void;
