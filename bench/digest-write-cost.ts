@@ -18,7 +18,7 @@ const store = openSqliteStore({ file: join(dir, 'c.db') });
 const seal = createAuthorizationSeal(createSecretKey(randomBytes(32)));
 const empty = { assignments: [], definitions: [], memberships: [], keyCredentials: [], vaults: [] };
 await store.settings.set(DIGEST_SETTING, makeRecord(seal, digestsOf(seal, empty), 1));
-if (guarded) store.authorizationDigest!.use(createDigestGuard(() => seal, () => undefined, (e) => console.error(e.message)));
+if (guarded) store.authorizationDigest!.use(createDigestGuard(() => seal, 1, () => undefined, (e) => console.error(e.message)));
 const row = (): RoleAssignmentRow => {
   const r: RoleAssignmentRow = { id: randomUUID(), scope: `/subscriptions/s/x/${randomUUID()}`, roleDefinitionId: 'r', principalId: randomUUID(), principalType: 'ServicePrincipal', description: null, endTime: null, createdAt: 1, updatedAt: 1, createdBy: 'x', mac: null };
   return { ...r, mac: seal.assignment(r) };

@@ -45,7 +45,7 @@ describe('the authorization digest', () => {
     assert.throws(() => openRecord(seal, bumped), AuthorizationDigestError);
     assert.throws(() => openRecord(createAuthorizationSeal(createSecretKey(randomBytes(32)), 1), record), /does not match its MAC/);
     const refused: string[][] = [];
-    const guard = createDigestGuard(() => seal, () => undefined, (err) => refused.push([...err.kinds]));
+    const guard = createDigestGuard(() => seal, 0, () => undefined, (err) => refused.push([...err.kinds]));
     assert.equal(guard.open(record).n, 4);
     assert.throws(() => guard.open(bumped), AuthorizationDigestError);
     const stored = openRecord(seal, record).digests;
@@ -63,5 +63,25 @@ describe('the authorization digest', () => {
     // Rows whose seal does not match are not folded, as a start that reads every row leaves them out.
     assert.deepEqual(guard.fold(stored, [entry({ ...b, id: 'c' }), entry({ ...a, mac: null }, false)]).digests, stored);
     assert.equal(guard.open(guard.record(guard.fold(stored, [entry(b)]).digests, 5)).n, 5);
+  });
+
+  it('counts a seal as often as it is found: two rows (or entries) with one seal never cancel out', () => {
+    const base = digestsOf(seal, rowsWith([a]));
+    // The seal lower-cases ids; the table's key does not: the same grant stored twice.
+    const twice = digestsOf(seal, rowsWith([a, b, { ...b, id: 'B' }]));
+    assert.notEqual(twice['role assignments'], base['role assignments']);
+    const guard = createDigestGuard(() => seal, 0, () => undefined, () => undefined);
+    const entry: JournalEntry = { kind: 'role assignments', added: true, fields: JSON.stringify({ id: 'b', scope: b.scope, roleDefinitionId: 'r', principalId: 'p', principalType: 'User', endTime: null, mac: b.mac }) };
+    assert.notDeepEqual(guard.fold(base, [entry, entry]).digests, base);
+    // A row removed that was never counted does not leave the digest as it was either.
+    assert.notDeepEqual(guard.fold(base, [{ ...entry, added: false }]).digests, base);
+  });
+
+  it('refuses a record older than the last write the server sealed (put back while it ran)', () => {
+    const stored = digestsOf(seal, rowsWith([a]));
+    const guard = createDigestGuard(() => seal, 7, () => undefined, () => undefined);
+    assert.equal(guard.open(makeRecord(seal, stored, 7)).n, 7);
+    guard.sealed(8);
+    assert.throws(() => guard.open(makeRecord(seal, stored, 7)), /its record is of write 7, but this server sealed write 8/);
   });
 });

@@ -71,4 +71,12 @@ describe('the authorization journal', () => {
       assert.deepEqual(journal(db), [{ kind: 'group memberships', added: true, fields: { groupId: 'g', memberId: 'm', mac: 'a1.0.g' } }]);
     });
   });
+
+  it("has a trigger that is not the journal's (a writer's own, on any table) dropped when a store opens", async () => {
+    withDb((db) => db.exec(`CREATE TRIGGER "plant ""x""" AFTER INSERT ON settings BEGIN INSERT INTO authorization_journal (kind, added, fields) VALUES ('vaults', 1, '{}'); END`));
+    const store = openSqliteStore({ file });
+    assert.deepEqual(store.authorizationDigest!.restoredTriggers, ['plant "x"']);
+    await store.close();
+    withDb((db) => assert.equal((db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'plant%'").get() as { n: number }).n, 0));
+  });
 });

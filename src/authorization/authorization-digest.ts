@@ -7,10 +7,13 @@ import { canonicalJson, type AuthorizationSeal, type KeyCredentialSealed, type V
 // A seal proves that coffer wrote a row, not that the row is still meant: a
 // database writer who kept a copy of a role assignment before it was
 // deleted could put it back, and it would match its seal. So coffer also
-// seals which rows there are. Per kind, the digest is the XOR, over the
-// rows whose seal matches, of an HMAC of the seal under the authorization
-// key (keyed, so that no one without the key can pick rows whose XOR
-// cancels another's). The record (settings row `authorizationDigest`) holds
+// seals which rows there are. Per kind, the digest is the sum (modulo
+// 2^256), over the rows whose seal matches, of an HMAC of the seal under the
+// authorization key (keyed, so that no one without the key can pick rows
+// whose sum cancels another's). A sum, not a XOR: two rows with one seal
+// (ids the seal lower-cases, stored in two cases) or a journal entry planted
+// twice would cancel out in a XOR, and a row put back twice would count as
+// none. The record (settings row `authorizationDigest`) holds
 // the digests, a counter n of the writes that sealed it, and an HMAC over
 // both. A start holds every row to the record (authorization-digest-start.ts).
 // Every coffer write to a sealed table then folds into the record only the
@@ -54,17 +57,17 @@ function sealsOf(seal: AuthorizationSeal, rows: AuthorizationRows, intact: Intac
   };
 }
 
+const MOD = 1n << 256n;
+const toHex = (v: bigint) => v.toString(16).padStart(64, '0');
+/** A digest as a number (a malformed one as a value no sum of rows reaches in practice: it will not match). */
+const fromHex = (d: string | undefined) => (d && /^[0-9a-f]{64}$/.test(d) ? BigInt(`0x${d}`) : MOD - 1n);
+/** A counted row's part in its kind's digest. */
+const partOf = (seal: AuthorizationSeal, kind: DigestKind, mac: string) => BigInt(`0x${seal.keyed(`row|${kind}|${mac}`).toString('hex')}`);
+
 export function digestsOf(seal: AuthorizationSeal, rows: AuthorizationRows, intact: IntactTest = (mac, expected) => seal.intact(mac, expected(seal))): Digests {
   const seals = sealsOf(seal, rows, intact);
   const out = {} as Digests;
-  for (const kind of DIGEST_KINDS) {
-    const d = Buffer.alloc(32);
-    for (const mac of seals[kind]) {
-      const h = seal.keyed(`row|${kind}|${mac}`);
-      for (let i = 0; i < 32; i++) d[i]! ^= h[i]!;
-    }
-    out[kind] = d.toString('hex');
-  }
+  for (const kind of DIGEST_KINDS) out[kind] = toHex(seals[kind].reduce((d, mac) => (d + partOf(seal, kind, mac)) % MOD, 0n));
   return out;
 }
 
@@ -148,16 +151,33 @@ function countedSeal(seal: AuthorizationSeal, kind: DigestKind, fields: string):
  * Holds each write to the record: opens it, folds the journal of the rows it added and removed into it, and seals
  * it again (the store calls it in the write's transaction: sqlite-authorization-digest.ts).
  */
-export function createDigestGuard(seal: () => AuthorizationSeal, onSealed: (n: number) => void, onRefused: (err: AuthorizationDigestError) => void): DigestGuard {
+export function createDigestGuard(
+  seal: () => AuthorizationSeal,
+  /** The record's counter the start held the rows to (or sealed). */
+  from: number,
+  onSealed: (n: number) => void,
+  onRefused: (err: AuthorizationDigestError) => void,
+): DigestGuard {
   const refused = (err: AuthorizationDigestError): never => {
     onRefused(err);
     throw err;
   };
+  // The last write this server sealed. A record older than that was put back while the server ran (with the rows it
+  // counts): its MAC and digests hold, and writes on top of it would carry its counter past the data dir's before
+  // the next start could compare them.
+  let last = from;
   return {
     open(record) {
       try {
         if (record === null) throw new AuthorizationDigestError([], 'its record (settings row authorizationDigest) is missing');
-        return openRecord(seal(), record);
+        const opened = openRecord(seal(), record);
+        if (opened.n < last) {
+          throw new AuthorizationDigestError(
+            [],
+            `its record is of write ${opened.n}, but this server sealed write ${last}: the database, or its authorization rows with their record, was put back from an earlier copy while it ran`,
+          );
+        }
+        return opened;
       } catch (err) {
         if (err instanceof AuthorizationDigestError) onRefused(err);
         throw err;
@@ -165,19 +185,19 @@ export function createDigestGuard(seal: () => AuthorizationSeal, onSealed: (n: n
     },
     fold(digests, entries) {
       const s = seal();
-      const out = new Map<DigestKind, Buffer>();
+      const out = new Map<DigestKind, bigint>();
       const held: Array<{ kind: HeldKind; added: boolean; mac: string }> = [];
       for (const e of entries) {
         if (!isKind(e.kind)) continue;
         const mac = countedSeal(s, e.kind, e.fields);
         if (mac === null) continue;
-        const d = out.get(e.kind) ?? Buffer.from(digests[e.kind] ?? '', 'hex');
-        const h = s.keyed(`row|${e.kind}|${mac}`);
-        for (let i = 0; i < 32; i++) d[i]! ^= h[i]!;
-        out.set(e.kind, d);
+        const d = out.get(e.kind) ?? fromHex(digests[e.kind]);
+        // A row removed takes its part away: removing one never counted leaves a digest no set of rows makes.
+        const part = partOf(s, e.kind, mac);
+        out.set(e.kind, (e.added ? d + part : d - part + MOD) % MOD);
         if (e.kind === 'vaults' || e.kind === 'key credentials') held.push({ kind: e.kind, added: e.added, mac });
       }
-      return { digests: { ...digests, ...Object.fromEntries([...out].map(([k, d]) => [k, d.toString('hex')])) }, held };
+      return { digests: { ...digests, ...Object.fromEntries([...out].map(([k, d]) => [k, toHex(d)])) }, held };
     },
     unchanged(before, after) {
       const changed = changedKinds(before as Digests, after as Digests);
@@ -185,7 +205,11 @@ export function createDigestGuard(seal: () => AuthorizationSeal, onSealed: (n: n
     },
     record: (digests, n) => makeRecord(seal(), digests as Digests, n),
     counted: (kind, rows) => sealsOf(seal(), rows, (mac, expected) => seal().intact(mac, expected(seal())))[kind],
-    sealed: onSealed,
+    sealed(n) {
+      last = Math.max(last, n);
+      onSealed(n);
+    },
+    tampered: (detail) => refused(new AuthorizationDigestError([], detail)),
     refuse(kind) {
       onRefused(new AuthorizationDigestError([kind]));
       return false;

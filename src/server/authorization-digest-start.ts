@@ -64,6 +64,34 @@ function counterRecorder(file: string): { note(n: number): void; flush(): void }
   };
 }
 
+const behindError = (n: number, seen: number) =>
+  new AuthorizationDigestError(
+    [],
+    `its record is of write ${n}, but this data dir saw write ${seen} (${DIGEST_FILE}): the database, or its authorization rows with their record, ` +
+      `was put back from an earlier copy. A restore on purpose goes through \`coffer admin restore\`, which sets ${DIGEST_FILE} aside`,
+  );
+
+/**
+ * Work on the database with the server stopped (an offline master key rotation) that seals the record again: its
+ * counter held to the data dir's first (its MAC and rows are checked by the work itself), else a database put back
+ * from an earlier copy would be sealed as the next write, past the counter, and start. Returns what records the
+ * counter the work reached.
+ */
+export async function holdDigestToDataDir(settings: Pick<Store['settings'], 'get'>, dataDir: string): Promise<() => Promise<void>> {
+  const file = join(dataDir, DIGEST_FILE);
+  const counterOf = async () => {
+    const raw = await settings.get(DIGEST_SETTING);
+    return raw === null ? null : Number((JSON.parse(raw) as { n?: unknown }).n);
+  };
+  const n = await counterOf();
+  const seen = readCounter(file);
+  if (n !== null && !(n >= seen)) throw behindError(n, seen);
+  return async () => {
+    const after = await counterOf();
+    if (after !== null && Number.isSafeInteger(after)) recordCounter(file, after);
+  };
+}
+
 /** What a start finds of the digest: the refusal it would meet (null: none), the record's counter and the rows' digests. */
 export interface DigestFound {
   refusal: AuthorizationDigestError | null;
@@ -105,13 +133,7 @@ export async function findDigest(
       n = opened.n;
       changed = changedKinds(opened.digests, live);
       if (changed.length > 0) refusal = new AuthorizationDigestError(changed);
-      else if (n < seen) {
-        refusal = new AuthorizationDigestError(
-          [],
-          `its record is of write ${n}, but this data dir saw write ${seen} (${DIGEST_FILE}): the database, or its authorization rows with their record, ` +
-            `was put back from an earlier copy. A restore on purpose goes through \`coffer admin restore\`, which sets ${DIGEST_FILE} aside`,
-        );
-      }
+      else if (n < seen) refusal = behindError(n, seen);
     } catch (err) {
       if (!(err instanceof AuthorizationDigestError)) throw err;
       refusal = err;
@@ -143,7 +165,7 @@ export async function startAuthorizationDigest(
   if (!host) return () => undefined;
   const file = join(opts.dataDir, DIGEST_FILE);
   // Rows changed while they were missing are not in the journal: the full check below holds them to the record.
-  if (host.restoredTriggers.length > 0) log.warn({ triggers: host.restoredTriggers }, "put back the authorization journal's triggers, found dropped or changed outside coffer");
+  if (host.restoredTriggers.length > 0) log.warn({ triggers: host.restoredTriggers }, "put back the authorization journal's triggers, found dropped or changed outside coffer (and dropped any trigger not the journal's)");
   const seal = holder.current();
   const { refusal, seen, live, changed, recorded, ...found } = await findDigest(store, seal, opts);
   let n = found.n;
@@ -161,6 +183,7 @@ export async function startAuthorizationDigest(
   host.use(
     createDigestGuard(
       () => holder.current(),
+      n,
       (m) => counter.note(m),
       // A write refused, or key credentials left out at a sign-in.
       (err) => log.error({ kinds: err.kinds }, `refused authorization rows: ${err.message}`),

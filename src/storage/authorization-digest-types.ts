@@ -44,6 +44,8 @@ export interface DigestGuard {
   counted(kind: HeldKind, rows: AuthorizationRows): string[];
   /** Called once the write that stored record `n` has committed. */
   sealed(n: number): void;
+  /** Reports and throws: the digest's journal (its table or triggers) was changed outside coffer. */
+  tampered(detail: string): never;
   /** Reports a row of `kind` used though the record did not seal it (logged); returns false. */
   refuse(kind: HeldKind): false;
 }
@@ -53,7 +55,7 @@ export interface AuthorizationDigestHost {
   /** With a guard, reads the rows of the held kinds once (the seals they count); null sets it aside (a renewal). */
   use(guard: DigestGuard | null): void;
   readonly guard: DigestGuard | null;
-  /** The journal's triggers found dropped or changed outside coffer, and put back, as the store opened. */
+  /** The journal's triggers found dropped or changed outside coffer, and put back, and any other trigger, dropped, as the store opened. */
   readonly restoredTriggers: readonly string[];
   /** Empties the journal: the rows were just held to the record, or sealed into it, in full. */
   reset(): void;

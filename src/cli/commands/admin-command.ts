@@ -43,7 +43,10 @@ async function rotateOffline(dataDir: string, keyFile: string, databaseUrl: stri
   const { rotateKeyringFile } = await import('../../crypto/master-key-rotation.js');
   const store = await openOfflineStore(dataDir, databaseUrl);
   try {
+    const { holdDigestToDataDir } = await import('../../server/authorization-digest-start.js');
+    const recordDigest = databaseUrl ? null : await holdDigestToDataDir(store.settings, dataDir);
     const result = await rotateKeyringFile(keyFile, store);
+    await recordDigest?.();
     // As a server records its own renewal: the row put back to the generation before is then refused at start.
     const { recordCredentialPepper, PEPPER_RECORD_FILE } = await import('../../identity/credential-pepper.js');
     const { loadKeyring } = await import('../../crypto/keyring.js');

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { AuthorizationDigestHost, AuthorizationRows, DigestGuard, HeldKind } from '../authorization-digest-types.js';
-import { restoreJournalTriggers, sqliteJournal } from './sqlite-authorization-journal.js';
+import { journalSchemaCheck, restoreJournalTriggers, sqliteJournal } from './sqlite-authorization-journal.js';
 import { toKeyCredential, type KeyCredentialRecord } from './sqlite-identity-store.js';
 import { toVault, type VaultRecord } from './sqlite-vault-store.js';
 
@@ -36,10 +36,21 @@ export function sqliteAuthorizationDigest(db: Database.Database): { host: Author
   const setRecord = db.prepare<[string, string]>('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
   const restored = restoreJournalTriggers(db);
   const journal = sqliteJournal(db);
+  const schemaProblems = journalSchemaCheck(db);
   let guard: DigestGuard | null = null;
-  const sets: Record<HeldKind, Set<string>> = { vaults: new Set(), 'key credentials': new Set() };
+  // How many counted rows carry each seal (as the digest counts them: a seal journaled twice, or stored on two
+  // rows, counts twice), not a set: one planted entry must not make a row put back held. Held while above 0.
+  const sets: Record<HeldKind, Map<string, number>> = { vaults: new Map(), 'key credentials': new Map() };
+  const count = (kind: HeldKind, mac: string, by: 1 | -1) => {
+    const c = (sets[kind].get(mac) ?? 0) + by;
+    if (c === 0) sets[kind].delete(mac);
+    else sets[kind].set(mac, c);
+  };
 
   const sealedWrite = db.transaction(<T>(g: DigestGuard, write: () => T): { result: T; n: number; held: Held } => {
+    // Before anything is folded: a trigger of another writer's could add entries to the journal as the write runs.
+    const problems = schemaProblems();
+    if (problems.length > 0) g.tampered(`its journal was changed outside coffer (${problems.join(', ')})`);
     const { n, digests } = g.open(getRecord.get(DIGEST_SETTING_KEY) ?? null);
     const before = g.fold(digests, journal.take());
     g.unchanged(digests, before.digests);
@@ -51,7 +62,7 @@ export function sqliteAuthorizationDigest(db: Database.Database): { host: Author
   const holds = (kind: HeldKind, mac: string | null | undefined): boolean => {
     const g = guard;
     if (!g) return true;
-    return (typeof mac === 'string' && sets[kind].has(mac)) || g.refuse(kind);
+    return (typeof mac === 'string' && (sets[kind].get(mac) ?? 0) > 0) || g.refuse(kind);
   };
   return {
     host: {
@@ -67,7 +78,7 @@ export function sqliteAuthorizationDigest(db: Database.Database): { host: Author
           keyCredentials: keyCredentials.all().map(toKeyCredential),
           vaults: vaults.all().map(toVault),
         };
-        for (const kind of ['vaults', 'key credentials'] as const) for (const mac of g.counted(kind, rows)) sets[kind].add(mac);
+        for (const kind of ['vaults', 'key credentials'] as const) for (const mac of g.counted(kind, rows)) count(kind, mac, 1);
       },
       get guard() {
         return guard;
@@ -82,10 +93,7 @@ export function sqliteAuthorizationDigest(db: Database.Database): { host: Author
       if (!g) return write();
       const { result, n, held } = sealedWrite.immediate(g, write) as { result: T; n: number; held: Held };
       // Committed: the held seals follow.
-      for (const h of held) {
-        if (h.added) sets[h.kind].add(h.mac);
-        else sets[h.kind].delete(h.mac);
-      }
+      for (const h of held) count(h.kind, h.mac, h.added ? 1 : -1);
       g.sealed(n);
       return result;
     },

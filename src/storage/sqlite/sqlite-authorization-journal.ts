@@ -64,8 +64,39 @@ export const AUTHORIZATION_JOURNAL_SQL = `
 export function restoreJournalTriggers(db: Database.Database): string[] {
   const stored = db.prepare<[string], string>("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?").pluck();
   const wrong = TRIGGERS.filter((t) => stored.get(t.name) !== t.sql);
-  if (wrong.length > 0) db.transaction(() => wrong.forEach((t) => db.exec(`DROP TRIGGER IF EXISTS ${t.name}; ${t.sql};`))).immediate();
-  return wrong.map((t) => t.name);
+  // Coffer has no trigger but the journal's: any other is a writer's (journalSchemaCheck), and goes.
+  const ours = new Set(TRIGGERS.map((t) => t.name));
+  const foreign = db
+    .prepare<[], string>("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+    .pluck()
+    .all()
+    .filter((n) => !ours.has(n));
+  const quoted = (n: string) => `"${n.replace(/"/g, '""')}"`;
+  if (wrong.length + foreign.length > 0) {
+    db.transaction(() => {
+      foreign.forEach((n) => db.exec(`DROP TRIGGER ${quoted(n)}`));
+      wrong.forEach((t) => db.exec(`DROP TRIGGER IF EXISTS ${t.name}; ${t.sql};`));
+    }).immediate();
+  }
+  return [...wrong.map((t) => t.name), ...foreign];
+}
+
+/**
+ * What is wrong with the journal's schema now (empty: nothing): every trigger in the database must be one of the
+ * journal's, as coffer made it, and the journal a table. A trigger of a writer's own (on any table, or on a view put
+ * in the journal's place) would run inside coffer's write and could add to the journal the entry of a row put back,
+ * which the write would then seal. Checked in each write's transaction: a few rows of sqlite_master.
+ */
+export function journalSchemaCheck(db: Database.Database): () => string[] {
+  const rows = db.prepare<[], { type: string; name: string; sql: string | null }>(
+    "SELECT type, name, sql FROM sqlite_master WHERE type = 'trigger' OR name = 'authorization_journal'",
+  );
+  const expected = new Map(TRIGGERS.map((t) => [t.name, t.sql]));
+  return () =>
+    rows.all().flatMap((r) => {
+      if (r.name === 'authorization_journal') return r.type === 'table' ? [] : [`authorization_journal is a ${r.type}`];
+      return expected.get(r.name) === r.sql ? [] : [`trigger ${r.name}`];
+    });
 }
 
 /** Reads and empties the journal (in the caller's transaction). */
