@@ -226,5 +226,5 @@ export async function storeDigest(store: DigestStore, seal: AuthorizationSeal, n
   const digests = digestsOf(seal, await readAuthorizationRows(store));
   await store.settings.set(DIGEST_SETTING, makeRecord(seal, digests, n));
   // What the journal held is in the record now.
-  store.authorizationDigest?.reset();
+  await store.authorizationDigest?.reset();
 }

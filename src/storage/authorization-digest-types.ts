@@ -51,12 +51,17 @@ export interface DigestGuard {
 /** A store that keeps the digest: the server gives it the guard once it has checked the digest at start (null: none). */
 export interface AuthorizationDigestHost {
   /** With a guard, reads the rows of the held kinds once (the seals they count); null sets it aside (a renewal). */
-  use(guard: DigestGuard | null): void;
+  use(guard: DigestGuard | null): void | Promise<void>;
   readonly guard: DigestGuard | null;
   /** The journal's triggers found dropped or changed outside coffer, and put back, as the store opened. */
   readonly restoredTriggers: readonly string[];
   /** Empties the journal: the rows were just held to the record, or sealed into it, in full. */
-  reset(): void;
+  reset(): void | Promise<void>;
+  /**
+   * Runs `check` while no guarded write runs (a start holding every row to the record, on a database other
+   * servers write: a cluster); without it, a store has no other writer to wait for.
+   */
+  exclusive?<T>(check: () => Promise<T>): Promise<T>;
   /** Whether this vault row is one the record sealed (true without a guard); O(1), as a vault is looked up. */
   vaultHolds(row: { mac?: string | null }): boolean;
   /** Whether this certificate credential is one the record sealed (true without a guard); O(1), at each sign-in. */

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { SchemaTooNewError, type Migration } from '../sqlite/sqlite-migrations.js';
 import { describeUrl, one, transaction } from './pg-support.js';
+import { PG_AUTHORIZATION_JOURNAL_MIGRATION } from './pg-authorization-journal.js';
 import { CHANGE_FEED_MIGRATION, PRINCIPALS_FEED_MIGRATION, SETTINGS_FEED_MIGRATION } from './pg-change-feed.js';
 import { SEAL_COLUMNS_SQL } from '../store-support.js';
 
@@ -312,6 +313,8 @@ export const PG_MIGRATIONS: readonly Migration[] = [
   },
   // Principals deleted announced to a cluster's members (PostgreSQL only).
   PRINCIPALS_FEED_MIGRATION,
+  // The authorization digest's journal: as SQLite's version 16.
+  PG_AUTHORIZATION_JOURNAL_MIGRATION,
 ];
 
 /** Brings the database to the newest known schema; returns that version. */

@@ -13,6 +13,8 @@ import { CHANGE_CHANNEL, parseAnnouncement } from './pg-change-feed.js';
 import { createChangeHub } from '../change-feed.js';
 import { PG_TYPES } from './pg-support.js';
 import { createPgWriter } from './pg-writer.js';
+import { pgAuthorizationDigest, type PgSealedWrites } from './pg-authorization-digest.js';
+import type { AuthorizationDigestHost } from '../authorization-digest-types.js';
 import { pgResourceGroupStore, pgVaultStore } from './pg-vault-store.js';
 
 // The networked store: a PostgreSQL database reached through a connection
@@ -80,16 +82,20 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   // A broken connection emits 'error', which would end the process unhandled. The pool drops a
   // broken idle connection and opens another on the next query.
   pool.on('error', () => undefined);
+  const writer = createPgWriter(pool);
+  const audited = pgAuditedWrites(pool, writer);
+  let digest: { host: AuthorizationDigestHost; writes: PgSealedWrites };
   try {
     if (preflight) await withPostgresStartView(pool, url, preflight);
     await migratePostgres(pool, url);
+    // After the pre-flight: a start it refuses leaves the journal's triggers as found.
+    digest = await pgAuthorizationDigest(pool, audited, writer.auditKeys, { cluster: cluster === true });
   } catch (err) {
     await pool.end();
     await lock.release();
     throw err;
   }
-  const writer = createPgWriter(pool);
-  const audited = pgAuditedWrites(pool, writer);
+  const sealed = digest.writes;
   let closed = false;
   return {
     kind: 'postgres',
@@ -119,18 +125,19 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       };
     },
     settings: pgSettingsStore(pool),
-    principals: pgPrincipalStore(pool, audited),
+    principals: pgPrincipalStore(pool, audited, sealed),
     signingKeys: pgSigningKeyStore(pool),
     refreshTokens: pgRefreshTokenStore(pool),
     signInCodes: pgSignInCodeStore(pool),
     signInFailures: pgSignInFailureStore(pool),
     resourceGroups: pgResourceGroupStore(pool, audited),
-    vaults: pgVaultStore(pool, audited),
+    vaults: pgVaultStore(pool, audited, sealed),
     secrets: pgSecretStore(pool, writer, audited),
-    groups: pgGroupStore(pool, audited),
+    groups: pgGroupStore(pool, sealed),
     audit: pgAuditStore(pool, writer),
-    roleDefinitions: pgRoleDefinitionStore(pool, audited),
-    roleAssignments: pgRoleAssignmentStore(pool, audited),
+    roleDefinitions: pgRoleDefinitionStore(pool, sealed),
+    roleAssignments: pgRoleAssignmentStore(pool, sealed),
+    authorizationDigest: digest.host,
     async close() {
       if (closed) return;
       closed = true;
