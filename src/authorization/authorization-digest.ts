@@ -185,6 +185,7 @@ export function createDigestGuard(seal: () => AuthorizationSeal, onSealed: (n: n
     },
     record: (digests, n) => makeRecord(seal(), digests as Digests, n),
     counted: (kind, rows) => sealsOf(seal(), rows, (mac, expected) => seal().intact(mac, expected(seal())))[kind],
+    digestOf: (kind, rows) => digestsOf(seal(), rows)[kind],
     sealed: onSealed,
     refuse(kind) {
       onRefused(new AuthorizationDigestError([kind]));

@@ -42,6 +42,8 @@ export interface DigestGuard {
   record(digests: Digests, n: number): string;
   /** The seals of the rows of `kind` that count (a start, a renewal: every row read once). */
   counted(kind: HeldKind, rows: AuthorizationRows): string[];
+  /** The digest of the rows of `kind` (a cluster member reloading a held set holds them to the record first). */
+  digestOf(kind: HeldKind, rows: AuthorizationRows): string;
   /** Called once the write that stored record `n` has committed. */
   sealed(n: number): void;
   /** Reports a row of `kind` used though the record did not seal it (logged); returns false. */

@@ -1,10 +1,11 @@
 import type pg from 'pg';
-import type { AuditRecord, KeyCredentialRow, VaultRow } from '../store-types.js';
+import type { AuditRecord, PrincipalStore, VaultRow, VaultStore } from '../store-types.js';
 import type { AuthorizationDigestHost, DigestGuard, HeldKind } from '../authorization-digest-types.js';
 import { appendAuditIn, lockChain, recordRefused, type PgAuditedWrite } from './pg-audit-store.js';
 import type { ChainKeyHolder } from '../chain-key-holder.js';
 import { restorePgJournalTriggers, takeJournal } from './pg-authorization-journal.js';
-import { fromJson, one, rows, transaction, type Queryable } from './pg-support.js';
+import { pgHeldSeals } from './pg-held-seals.js';
+import { one, transaction, type Queryable } from './pg-support.js';
 
 // The authorization digest (authorization/authorization-digest.ts) kept by
 // the PostgreSQL store, as sqlite-authorization-digest.ts: every write that
@@ -16,10 +17,9 @@ import { fromJson, one, rows, transaction, type Queryable } from './pg-support.j
 // the write is refused), writes, folds what it wrote and stores the record
 // as write n+1.
 //
-// One server holds the seals of the vault and certificate rows the record
-// counts in memory, as SQLite's store does. A cluster member does not: the
-// others' writes would leave its sets behind (docs/postgres.md says what a
-// member notices of a row put back, and when).
+// The seals of the vault and certificate rows the record counts are held in
+// memory (pg-held-seals.ts); a cluster member's reads of those rows reload
+// them when another member's writes have left them behind (`heldReads`).
 
 /** Held by every guarded write, and by a start while it holds the rows to the record (`exclusive`). */
 const DIGEST_LOCK = 0x636f_6666_6467;
@@ -37,6 +37,23 @@ export interface PgSealedWrites {
 
 type Held = Array<{ kind: HeldKind; added: boolean; mac: string }>;
 
+/** The store's reads of vault and certificate rows, each reloading the held seals first where a cluster member needs to. */
+export type HeldReads = (stores: { vaults: VaultStore; principals: PrincipalStore }) => { vaults: VaultStore; principals: PrincipalStore };
+
+type Refresh = (kind: HeldKind, macs: ReadonlyArray<string | null | undefined>) => Promise<void>;
+
+function withVaultsHeld(vaults: VaultStore, refresh: Refresh): VaultStore {
+  const one = async (row: VaultRow | null) => (row && (await refresh('vaults', [row.mac])), row);
+  const many = async (list: VaultRow[]) => (await refresh('vaults', list.map((r) => r.mac)), list);
+  return {
+    ...vaults,
+    getByName: async (name) => one(await vaults.getByName(name)),
+    getById: async (id) => one(await vaults.getById(id)),
+    list: async (filter) => many(await vaults.list(filter)),
+    listDeleted: async (sub) => many(await vaults.listDeleted(sub)),
+  };
+}
+
 /** Writes as they are, without the digest (a start's pre-flight view). */
 export const unguardedWrites = (pool: pg.Pool, audited: PgAuditedWrite): PgSealedWrites => ({
   run: (write, inTransaction = false) => (inTransaction ? transaction(pool, write) : write(pool)),
@@ -48,13 +65,13 @@ export async function pgAuthorizationDigest(
   audited: PgAuditedWrite,
   auditKeys: ChainKeyHolder,
   opts: { cluster: boolean },
-): Promise<{ host: AuthorizationDigestHost; writes: PgSealedWrites }> {
+): Promise<{ host: AuthorizationDigestHost; writes: PgSealedWrites; heldReads: HeldReads }> {
   const restored = await restorePgJournalTriggers(pool);
   let guard: DigestGuard | null = null;
-  const sets: Record<HeldKind, Set<string>> = { vaults: new Set(), 'key credentials': new Set() };
+  const held = pgHeldSeals(pool, opts.cluster);
 
   async function sealedWrite<T>(g: DigestGuard, write: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const { result, n, held } = await transaction(pool, async (c) => {
+    const { result, n, held: changed } = await transaction(pool, async (c) => {
       await c.query('SELECT pg_advisory_xact_lock($1)', [DIGEST_LOCK]);
       const record = await one<{ value: string }>(c, 'SELECT value FROM settings WHERE key = $1 FOR UPDATE', [RECORD_KEY]);
       const { n, digests } = g.open(record?.value ?? null);
@@ -66,10 +83,7 @@ export async function pgAuthorizationDigest(
       return { result, n: n + 1, held: [...before.held, ...after.held] as Held };
     });
     // Committed: the held seals follow.
-    for (const h of held) {
-      if (h.added) sets[h.kind].add(h.mac);
-      else sets[h.kind].delete(h.mac);
-    }
+    held.follow(changed);
     g.sealed(n);
     return result;
   }
@@ -88,31 +102,28 @@ export async function pgAuthorizationDigest(
   };
   const holds = (kind: HeldKind, mac: string | null | undefined): boolean => {
     const g = guard;
-    if (!g || opts.cluster) return true;
-    return (typeof mac === 'string' && sets[kind].has(mac)) || g.refuse(kind);
+    if (!g) return true;
+    return (typeof mac === 'string' && held.has(kind, mac)) || g.refuse(kind);
   };
 
+  const refresh = async (kind: HeldKind, macs: ReadonlyArray<string | null | undefined>) => {
+    const g = guard;
+    if (g) await held.refresh(g, kind, macs);
+  };
   return {
+    heldReads: (stores) => ({
+      vaults: withVaultsHeld(stores.vaults, refresh),
+      principals: { ...stores.principals, listKeyCredentials: async (id) => {
+        const found = await stores.principals.listKeyCredentials(id);
+        await refresh('key credentials', found.map((r) => r.mac));
+        return found;
+      } },
+    }),
     host: {
       async use(g) {
         guard = null;
-        sets.vaults.clear();
-        sets['key credentials'].clear();
-        if (!g) return;
-        if (!opts.cluster) {
-          const keyCredentials = await rows<KeyCredentialRow>(
-            pool,
-            'SELECT key_id AS "keyId", object_id AS "objectId", certificate, start_at AS "startAt", end_at AS "endAt", mac FROM key_credentials',
-          );
-          const vaults = (
-            await rows<Omit<VaultRow, 'properties'> & { properties: string }>(
-              pool,
-              'SELECT id, name, subscription_id AS "subscriptionId", resource_group AS "resourceGroup", properties, mac FROM vaults',
-            )
-          ).map((v) => ({ ...v, properties: fromJson<VaultRow['properties']>(v.properties) }));
-          const held = { assignments: [], definitions: [], memberships: [], keyCredentials, vaults };
-          for (const kind of ['vaults', 'key credentials'] as const) for (const mac of g.counted(kind, held)) sets[kind].add(mac);
-        }
+        // Loaded before the guard is given: meanwhile (a start, a renewal) rows are taken as they are.
+        await held.load(g);
         guard = g;
       },
       get guard() {

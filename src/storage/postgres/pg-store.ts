@@ -13,8 +13,7 @@ import { CHANGE_CHANNEL, parseAnnouncement } from './pg-change-feed.js';
 import { createChangeHub } from '../change-feed.js';
 import { PG_TYPES } from './pg-support.js';
 import { createPgWriter } from './pg-writer.js';
-import { pgAuthorizationDigest, type PgSealedWrites } from './pg-authorization-digest.js';
-import type { AuthorizationDigestHost } from '../authorization-digest-types.js';
+import { pgAuthorizationDigest } from './pg-authorization-digest.js';
 import { pgResourceGroupStore, pgVaultStore } from './pg-vault-store.js';
 
 // The networked store: a PostgreSQL database reached through a connection
@@ -84,7 +83,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   pool.on('error', () => undefined);
   const writer = createPgWriter(pool);
   const audited = pgAuditedWrites(pool, writer);
-  let digest: { host: AuthorizationDigestHost; writes: PgSealedWrites };
+  let digest: Awaited<ReturnType<typeof pgAuthorizationDigest>>;
   try {
     if (preflight) await withPostgresStartView(pool, url, preflight);
     await migratePostgres(pool, url);
@@ -96,6 +95,8 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     throw err;
   }
   const sealed = digest.writes;
+  // Vault and certificate rows read reload the digest's held seals first where another cluster member wrote them.
+  const heldParts = digest.heldReads({ principals: pgPrincipalStore(pool, audited, sealed), vaults: pgVaultStore(pool, audited, sealed) });
   let closed = false;
   return {
     kind: 'postgres',
@@ -125,13 +126,13 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       };
     },
     settings: pgSettingsStore(pool),
-    principals: pgPrincipalStore(pool, audited, sealed),
+    principals: heldParts.principals,
     signingKeys: pgSigningKeyStore(pool),
     refreshTokens: pgRefreshTokenStore(pool),
     signInCodes: pgSignInCodeStore(pool),
     signInFailures: pgSignInFailureStore(pool),
     resourceGroups: pgResourceGroupStore(pool, audited),
-    vaults: pgVaultStore(pool, audited, sealed),
+    vaults: heldParts.vaults,
     secrets: pgSecretStore(pool, writer, audited),
     groups: pgGroupStore(pool, sealed),
     audit: pgAuditStore(pool, writer),

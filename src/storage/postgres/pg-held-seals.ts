@@ -1,0 +1,101 @@
+import type pg from 'pg';
+import type { AuthorizationRows, DigestGuard, HeldKind } from '../authorization-digest-types.js';
+import type { KeyCredentialRow, VaultRow } from '../store-types.js';
+import { fromJson, one, rows, type Queryable } from './pg-support.js';
+
+// The seals of the vault and certificate rows the authorization digest's
+// record counts, held in memory so that a vault looked up or a certificate
+// presented is tested alone (as sqlite-authorization-digest.ts holds them).
+// A cluster member's sets go stale when another member writes: a row not in
+// them makes it read the record (one row); only if the record's counter has
+// moved since the set was loaded does it read every row of the kind again,
+// in one snapshot with the record, and take them only if their digest is the
+// record's. Such reloads run at most once per second per kind (a row missed
+// meanwhile waits for the next), so a row put back cannot make every request
+// read every row; a row the record does not count is refused as on one server.
+
+const RECORD = 'SELECT value FROM settings WHERE key = $1';
+const RECORD_KEY = 'authorizationDigest';
+const RELOAD_EVERY_MS = 1_000;
+
+async function rowsOf(db: Queryable, kind: HeldKind): Promise<AuthorizationRows> {
+  const none: AuthorizationRows = { assignments: [], definitions: [], memberships: [], keyCredentials: [], vaults: [] };
+  if (kind === 'key credentials') {
+    const keyCredentials = await rows<KeyCredentialRow>(db, 'SELECT key_id AS "keyId", object_id AS "objectId", certificate, start_at AS "startAt", end_at AS "endAt", mac FROM key_credentials');
+    return { ...none, keyCredentials };
+  }
+  const vaults = await rows<Omit<VaultRow, 'properties'> & { properties: string }>(
+    db,
+    'SELECT id, name, subscription_id AS "subscriptionId", resource_group AS "resourceGroup", properties, mac FROM vaults',
+  );
+  return { ...none, vaults: vaults.map((v) => ({ ...v, properties: fromJson<VaultRow['properties']>(v.properties) })) };
+}
+
+export interface HeldSeals {
+  has(kind: HeldKind, mac: string): boolean;
+  /** Follows a committed write's fold. */
+  follow(held: Array<{ kind: HeldKind; added: boolean; mac: string }>): void;
+  /** Loads both sets under `guard` (null: empties them). */
+  load(guard: DigestGuard | null): Promise<void>;
+  /** A cluster member: reloads `kind`'s set if a seal read is not in it and the record has moved on since. */
+  refresh(guard: DigestGuard, kind: HeldKind, macs: ReadonlyArray<string | null | undefined>): Promise<void>;
+}
+
+export function pgHeldSeals(pool: pg.Pool, cluster: boolean): HeldSeals {
+  const sets: Record<HeldKind, Set<string>> = { vaults: new Set(), 'key credentials': new Set() };
+  const loadedAt: Record<HeldKind, number | null> = { vaults: null, 'key credentials': null };
+  const lastReload: Record<HeldKind, number> = { vaults: 0, 'key credentials': 0 };
+  const reloading: Record<HeldKind, Promise<void> | null> = { vaults: null, 'key credentials': null };
+  const counter = async (g: DigestGuard, db: Queryable) => g.open((await one<{ value: string }>(db, RECORD, [RECORD_KEY]))?.value ?? null);
+
+  /** The kind's rows and the record of one moment (guarded writes change both at once); a cluster's held to each other. */
+  async function reload(g: DigestGuard, kind: HeldKind): Promise<void> {
+    const c = await pool.connect();
+    try {
+      await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const { n, digests } = await counter(g, c);
+      const found = await rowsOf(c, kind);
+      await c.query('COMMIT');
+      loadedAt[kind] = n;
+      // A row put back since is in the rows but not in the record: the set stays as it was (and the row is refused).
+      if (cluster && g.digestOf(kind, found) !== digests[kind]) return void g.refuse(kind);
+      sets[kind] = new Set(g.counted(kind, found));
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      c.release();
+    }
+  }
+
+  return {
+    has: (kind, mac) => sets[kind].has(mac),
+    follow(held) {
+      for (const h of held) {
+        if (h.added) sets[h.kind].add(h.mac);
+        else sets[h.kind].delete(h.mac);
+      }
+    },
+    async load(g) {
+      for (const kind of ['vaults', 'key credentials'] as const) {
+        sets[kind] = new Set();
+        loadedAt[kind] = null;
+        if (g) await reload(g, kind);
+      }
+    },
+    async refresh(g, kind, macs) {
+      if (!cluster || macs.every((m) => typeof m !== 'string' || sets[kind].has(m))) return;
+      if (!reloading[kind]) {
+        reloading[kind] = (async () => {
+          // One row read: only a record moved on since the set was loaded can count rows the set lacks.
+          if ((await counter(g, pool)).n === loadedAt[kind]) return;
+          const wait = lastReload[kind] + RELOAD_EVERY_MS - Date.now();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+          lastReload[kind] = Date.now();
+          await reload(g, kind);
+        })().finally(() => (reloading[kind] = null));
+      }
+      await reloading[kind];
+    },
+  };
+}
