@@ -40,17 +40,27 @@ type Held = Array<{ kind: HeldKind; added: boolean; mac: string }>;
 /** The store's reads of vault and certificate rows, each reloading the held seals first where a cluster member needs to. */
 export type HeldReads = (stores: { vaults: VaultStore; principals: PrincipalStore }) => { vaults: VaultStore; principals: PrincipalStore };
 
-type Refresh = (kind: HeldKind, macs: ReadonlyArray<string | null | undefined>) => Promise<void>;
+type Refresh = (kind: HeldKind, macs: ReadonlyArray<string | null | undefined>) => Promise<boolean>;
+
+/** Reads a row changed by a write committed meanwhile: the held seals follow the write, not the row read before it. */
+const REREADS = 2;
+
+/** `read`, again while a seal it returns is not held (a write replaced the row between the read and the check). */
+async function heldRead<R extends { mac?: string | null }>(kind: HeldKind, refresh: Refresh, read: () => Promise<R[]>): Promise<R[]> {
+  let found = await read();
+  for (let i = 0; i < REREADS && !(await refresh(kind, found.map((r) => r.mac))); i++) found = await read();
+  return found;
+}
 
 function withVaultsHeld(vaults: VaultStore, refresh: Refresh): VaultStore {
-  const one = async (row: VaultRow | null) => (row && (await refresh('vaults', [row.mac])), row);
-  const many = async (list: VaultRow[]) => (await refresh('vaults', list.map((r) => r.mac)), list);
+  const one = async (read: () => Promise<VaultRow | null>) => (await heldRead('vaults', refresh, async () => [await read()].filter((r) => r !== null)))[0] ?? null;
+  const many = (read: () => Promise<VaultRow[]>) => heldRead('vaults', refresh, read);
   return {
     ...vaults,
-    getByName: async (name) => one(await vaults.getByName(name)),
-    getById: async (id) => one(await vaults.getById(id)),
-    list: async (filter) => many(await vaults.list(filter)),
-    listDeleted: async (sub) => many(await vaults.listDeleted(sub)),
+    getByName: (name) => one(() => vaults.getByName(name)),
+    getById: (id) => one(() => vaults.getById(id)),
+    list: (filter) => many(() => vaults.list(filter)),
+    listDeleted: (sub) => many(() => vaults.listDeleted(sub)),
   };
 }
 
@@ -106,18 +116,14 @@ export async function pgAuthorizationDigest(
     return (typeof mac === 'string' && held.has(kind, mac)) || g.refuse(kind);
   };
 
-  const refresh = async (kind: HeldKind, macs: ReadonlyArray<string | null | undefined>) => {
+  const refresh: Refresh = async (kind, macs) => {
     const g = guard;
-    if (g) await held.refresh(g, kind, macs);
+    return g ? held.refresh(g, kind, macs) : true;
   };
   return {
     heldReads: (stores) => ({
       vaults: withVaultsHeld(stores.vaults, refresh),
-      principals: { ...stores.principals, listKeyCredentials: async (id) => {
-        const found = await stores.principals.listKeyCredentials(id);
-        await refresh('key credentials', found.map((r) => r.mac));
-        return found;
-      } },
+      principals: { ...stores.principals, listKeyCredentials: (id) => heldRead('key credentials', refresh, () => stores.principals.listKeyCredentials(id)) },
     }),
     host: {
       async use(g) {

@@ -37,8 +37,11 @@ export interface HeldSeals {
   follow(held: Array<{ kind: HeldKind; added: boolean; mac: string }>): void;
   /** Loads both sets under `guard` (null: empties them). */
   load(guard: DigestGuard | null): Promise<void>;
-  /** A cluster member: reloads `kind`'s set if a seal read is not in it and the record has moved on since. */
-  refresh(guard: DigestGuard, kind: HeldKind, macs: ReadonlyArray<string | null | undefined>): Promise<void>;
+  /**
+   * Whether every seal read is held; first, a cluster member reloads `kind`'s set if one is not and the record has
+   * moved on since.
+   */
+  refresh(guard: DigestGuard, kind: HeldKind, macs: ReadonlyArray<string | null | undefined>): Promise<boolean>;
 }
 
 export function pgHeldSeals(pool: pg.Pool, cluster: boolean): HeldSeals {
@@ -46,6 +49,8 @@ export function pgHeldSeals(pool: pg.Pool, cluster: boolean): HeldSeals {
   const loadedAt: Record<HeldKind, number | null> = { vaults: null, 'key credentials': null };
   const lastReload: Record<HeldKind, number> = { vaults: 0, 'key credentials': 0 };
   const reloading: Record<HeldKind, Promise<void> | null> = { vaults: null, 'key credentials': null };
+  /** Per kind, the looks at the record begun and finished (each numbered as it begins). */
+  const looks: Record<HeldKind, { started: number; done: number }> = { vaults: { started: 0, done: 0 }, 'key credentials': { started: 0, done: 0 } };
   const counter = async (g: DigestGuard, db: Queryable) => g.open((await one<{ value: string }>(db, RECORD, [RECORD_KEY]))?.value ?? null);
 
   /** The kind's rows and the record of one moment (guarded writes change both at once); a cluster's held to each other. */
@@ -68,6 +73,18 @@ export function pgHeldSeals(pool: pg.Pool, cluster: boolean): HeldSeals {
     }
   }
 
+  /** Reads the record (one row); only if it moved on since the set was loaded, the kind's rows too (at most once a second). */
+  async function look(g: DigestGuard, kind: HeldKind): Promise<void> {
+    const id = ++looks[kind].started;
+    if ((await counter(g, pool)).n !== loadedAt[kind]) {
+      const wait = lastReload[kind] + RELOAD_EVERY_MS - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      lastReload[kind] = Date.now();
+      await reload(g, kind);
+    }
+    looks[kind].done = Math.max(looks[kind].done, id);
+  }
+
   return {
     has: (kind, mac) => sets[kind].has(mac),
     follow(held) {
@@ -84,18 +101,15 @@ export function pgHeldSeals(pool: pg.Pool, cluster: boolean): HeldSeals {
       }
     },
     async refresh(g, kind, macs) {
-      if (!cluster || macs.every((m) => typeof m !== 'string' || sets[kind].has(m))) return;
-      if (!reloading[kind]) {
-        reloading[kind] = (async () => {
-          // One row read: only a record moved on since the set was loaded can count rows the set lacks.
-          if ((await counter(g, pool)).n === loadedAt[kind]) return;
-          const wait = lastReload[kind] + RELOAD_EVERY_MS - Date.now();
-          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-          lastReload[kind] = Date.now();
-          await reload(g, kind);
-        })().finally(() => (reloading[kind] = null));
+      const held = () => macs.every((m) => typeof m !== 'string' || sets[kind].has(m));
+      if (!cluster || held()) return held();
+      // Only a look that starts after these rows were read can tell: one under way may have read before them.
+      const need = looks[kind].started + 1;
+      while (looks[kind].done < need && !held()) {
+        reloading[kind] ??= look(g, kind).finally(() => (reloading[kind] = null));
+        await reloading[kind];
       }
-      await reloading[kind];
+      return held();
     },
   };
 }

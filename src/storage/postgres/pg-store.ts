@@ -95,7 +95,8 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     throw err;
   }
   const sealed = digest.writes;
-  // Vault and certificate rows read reload the digest's held seals first where another cluster member wrote them.
+  // Vault and certificate rows read reload the digest's held seals first where another cluster member wrote them,
+  // and are read again where a write replaced them between the read and the check.
   const heldParts = digest.heldReads({ principals: pgPrincipalStore(pool, audited, sealed), vaults: pgVaultStore(pool, audited, sealed) });
   let closed = false;
   return {
