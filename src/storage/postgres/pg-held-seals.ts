@@ -51,19 +51,27 @@ export function pgHeldSeals(pool: pg.Pool, cluster: boolean): HeldSeals {
   const reloading: Record<HeldKind, Promise<void> | null> = { vaults: null, 'key credentials': null };
   /** Per kind, the looks at the record begun and finished (each numbered as it begins). */
   const looks: Record<HeldKind, { started: number; done: number }> = { vaults: { started: 0, done: 0 }, 'key credentials': { started: 0, done: 0 } };
-  const counter = async (g: DigestGuard, db: Queryable) => g.open((await one<{ value: string }>(db, RECORD, [RECORD_KEY]))?.value ?? null);
+  const counter = async (g: DigestGuard, db: Queryable) => {
+    const opened = g.open((await one<{ value: string }>(db, RECORD, [RECORD_KEY]))?.value ?? null);
+    // The data dir's counter records the highest write a member has seen, the other members' included.
+    g.sealed(opened.n);
+    return opened;
+  };
 
   /** The kind's rows and the record of one moment (guarded writes change both at once); a cluster's held to each other. */
   async function reload(g: DigestGuard, kind: HeldKind): Promise<void> {
     const c = await pool.connect();
     try {
       await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const { n, digests } = await counter(g, c);
+      // One server loads its sets just after the start's check (or a renewal's sealing): only a cluster member reads the record.
+      const record = cluster ? await counter(g, c) : null;
       const found = await rowsOf(c, kind);
       await c.query('COMMIT');
-      loadedAt[kind] = n;
-      // A row put back since is in the rows but not in the record: the set stays as it was (and the row is refused).
-      if (cluster && g.digestOf(kind, found) !== digests[kind]) return void g.refuse(kind);
+      if (record) {
+        loadedAt[kind] = record.n;
+        // A row put back since is in the rows but not in the record: the set stays as it was (and the row is refused).
+        if (g.digestOf(kind, found) !== record.digests[kind]) return void g.refuse(kind);
+      }
       sets[kind] = new Set(g.counted(kind, found));
     } catch (err) {
       await c.query('ROLLBACK').catch(() => undefined);
