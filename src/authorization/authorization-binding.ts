@@ -156,7 +156,7 @@ export async function renewAuthorizationKey(store: Store, keyring: Keyring, hold
   const run = async () => {
     const current = holder?.current() ?? (await loadCurrentSeal(store, keyring));
     if (current && !skipDigest) counted = await checkStoredDigest(store, current);
-    host?.use(null);
+    await host?.use(null);
     const renewal = await beginRenewal(store.settings, keyring);
     if (!renewal) return false;
     next = renewal.to;
@@ -172,7 +172,7 @@ export async function renewAuthorizationKey(store: Store, keyring: Keyring, hold
     }
     return renewed ? next : null;
   } finally {
-    host?.use(guard);
+    await host?.use(guard);
   }
 }
 

@@ -205,6 +205,7 @@ export function createDigestGuard(
     },
     record: (digests, n) => makeRecord(seal(), digests as Digests, n),
     counted: (kind, rows) => sealsOf(seal(), rows, (mac, expected) => seal().intact(mac, expected(seal())))[kind],
+    digestOf: (kind, rows) => digestsOf(seal(), rows)[kind],
     sealed(n) {
       last = Math.max(last, n);
       onSealed(n);
@@ -250,5 +251,5 @@ export async function storeDigest(store: DigestStore, seal: AuthorizationSeal, n
   const digests = digestsOf(seal, await readAuthorizationRows(store));
   await store.settings.set(DIGEST_SETTING, makeRecord(seal, digests, n));
   // What the journal held is in the record now.
-  store.authorizationDigest?.reset();
+  await store.authorizationDigest?.reset();
 }

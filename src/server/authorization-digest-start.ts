@@ -167,23 +167,30 @@ export async function startAuthorizationDigest(
   // Rows changed while they were missing are not in the journal: the full check below holds them to the record.
   if (host.restoredTriggers.length > 0) log.warn({ triggers: host.restoredTriggers }, "put back the authorization journal's triggers, found dropped or changed outside coffer (and dropped any trigger not the journal's)");
   const seal = holder.current();
-  const { refusal, seen, live, changed, recorded, ...found } = await findDigest(store, seal, opts);
-  let n = found.n;
-  if (refusal && !opts.accept) throw refusal;
-  if (refusal || !recorded) {
-    n = Math.max(n, seen) + 1;
-    await store.settings.set(DIGEST_SETTING, makeRecord(seal, live, n));
-    if (refusal) log.warn({ kinds: refusal.kinds }, `started with --accept-authorization-rows: sealed the authorization rows as found (${refusal.message}); remove the flag now`);
-    else if (changed.length > 0) log.warn('sealed which authorization rows the database holds (the first start of a build that keeps the authorization digest)');
-  } else if (opts.accept) log.warn('started with --accept-authorization-rows, though the authorization rows are those coffer last sealed: remove the flag');
-  recordCounter(file, n);
-  // Every row was just held to the record (or sealed into it): what the journal held since the last write is in it.
-  host.reset();
+  // On a database other servers write (a cluster), their guarded writes wait meanwhile: the rows and the record read are of one moment.
+  const exclusive = host.exclusive ?? (<T>(check: () => Promise<T>) => check());
+  // The last write sealed: the guard refuses a record older than it (one put back while the server runs).
+  let lastSealed = 0;
+  await exclusive(async () => {
+    const { refusal, seen, live, changed, recorded, ...found } = await findDigest(store, seal, opts);
+    let n = found.n;
+    if (refusal && !opts.accept) throw refusal;
+    if (refusal || !recorded) {
+      n = Math.max(n, seen) + 1;
+      await store.settings.set(DIGEST_SETTING, makeRecord(seal, live, n));
+      if (refusal) log.warn({ kinds: refusal.kinds }, `started with --accept-authorization-rows: sealed the authorization rows as found (${refusal.message}); remove the flag now`);
+      else if (changed.length > 0) log.warn('sealed which authorization rows the database holds (the first start of a build that keeps the authorization digest)');
+    } else if (opts.accept) log.warn('started with --accept-authorization-rows, though the authorization rows are those coffer last sealed: remove the flag');
+    recordCounter(file, n);
+    lastSealed = n;
+    // Every row was just held to the record (or sealed into it): what the journal held since the last write is in it.
+    await host.reset();
+  });
   const counter = counterRecorder(file);
-  host.use(
+  await host.use(
     createDigestGuard(
       () => holder.current(),
-      n,
+      lastSealed,
       (m) => counter.note(m),
       // A write refused, or key credentials left out at a sign-in.
       (err) => log.error({ kinds: err.kinds }, `refused authorization rows: ${err.message}`),

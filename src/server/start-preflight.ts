@@ -24,6 +24,8 @@ export interface PreflightOptions {
   dev: boolean;
   sealStored: boolean;
   sqlite: boolean;
+  /** The database is shared with other servers (--cluster): its digest is held to its rows at the start, under a lock (authorization-digest-start.ts). */
+  cluster?: boolean;
   /** --accept-authorization-rows: the digest's refusal is the operator's to override (authorization-digest-start.ts). */
   acceptRows: boolean;
 }
@@ -54,8 +56,9 @@ export async function preflight(view: StartView, keyring: Keyring, opts: Preflig
     const seal = sealOfStoredKey(key, keyring);
     if (!seal.intact(await view.settings.get(ADMIN_SEAL_SETTING), seal.setting(ADMIN_SETTING, admin))) throw adminSealError(admin);
   }
-  // startSealing's authorization digest: rows put back, added or removed outside coffer (kept by SQLite's store only, so far).
-  if (opts.sqlite && key !== null && state?.bound && !state.renewing && !opts.acceptRows) {
+  // startSealing's authorization digest: rows put back, added or removed outside coffer. A cluster's other members may write
+  // meanwhile (their writes change rows and record at once, which these reads could see half of): checked at its start only.
+  if (!opts.cluster && key !== null && state?.bound && !state.renewing && !opts.acceptRows) {
     const { refusal } = await findDigest(view, sealOfStoredKey(key, keyring), { dataDir: opts.dataDir, trusted: await trusted() });
     if (refusal) throw refusal;
   }

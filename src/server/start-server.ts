@@ -110,7 +110,7 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
   const { keyring, created } = loadKeyring({ masterKey: config.masterKey, previousKeys: config.previousMasterKeys, file: keyringFile });
   // Every refusal foreseen, before anything is migrated, converted or recorded (start-preflight.ts).
   const checkFirst = (view: StartView) =>
-    preflight(view, keyring, { dataDir: config.dataDir, dev: config.dev, sealStored: config.sealStoredAuthorization, sqlite: !config.databaseUrl, acceptRows: config.acceptAuthorizationRows }).catch((err: unknown) => {
+    preflight(view, keyring, { dataDir: config.dataDir, dev: config.dev, sealStored: config.sealStoredAuthorization, sqlite: !config.databaseUrl, cluster: config.cluster, acceptRows: config.acceptAuthorizationRows }).catch((err: unknown) => {
       // A key made now for a database it does not open would stay behind in the data dir.
       if (created) rmSync(keyringFile, { force: true });
       throw err;

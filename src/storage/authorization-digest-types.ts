@@ -42,6 +42,8 @@ export interface DigestGuard {
   record(digests: Digests, n: number): string;
   /** The seals of the rows of `kind` that count (a start, a renewal: every row read once). */
   counted(kind: HeldKind, rows: AuthorizationRows): string[];
+  /** The digest of the rows of `kind` (a cluster member reloading a held set holds them to the record first). */
+  digestOf(kind: HeldKind, rows: AuthorizationRows): string;
   /** Called once the write that stored record `n` has committed. */
   sealed(n: number): void;
   /** Reports and throws: the digest's journal (its table or triggers) was changed outside coffer. */
@@ -53,12 +55,17 @@ export interface DigestGuard {
 /** A store that keeps the digest: the server gives it the guard once it has checked the digest at start (null: none). */
 export interface AuthorizationDigestHost {
   /** With a guard, reads the rows of the held kinds once (the seals they count); null sets it aside (a renewal). */
-  use(guard: DigestGuard | null): void;
+  use(guard: DigestGuard | null): void | Promise<void>;
   readonly guard: DigestGuard | null;
   /** The journal's triggers found dropped or changed outside coffer, and put back, and any other trigger, dropped, as the store opened. */
   readonly restoredTriggers: readonly string[];
   /** Empties the journal: the rows were just held to the record, or sealed into it, in full. */
-  reset(): void;
+  reset(): void | Promise<void>;
+  /**
+   * Runs `check` while no guarded write runs (a start holding every row to the record, on a database other
+   * servers write: a cluster); without it, a store has no other writer to wait for.
+   */
+  exclusive?<T>(check: () => Promise<T>): Promise<T>;
   /** Whether this vault row is one the record sealed (true without a guard); O(1), as a vault is looked up. */
   vaultHolds(row: { mac?: string | null }): boolean;
   /** Whether this certificate credential is one the record sealed (true without a guard); O(1), at each sign-in. */

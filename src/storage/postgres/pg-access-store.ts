@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { GroupStore, RoleAssignmentRow, RoleAssignmentStore, RoleDefinitionRow, RoleDefinitionStore } from '../store-types.js';
 import { changes, fromJson, one, rows, toJson, unique } from './pg-support.js';
-import type { PgAuditedWrite } from './pg-audit-store.js';
+import type { PgSealedWrites } from './pg-authorization-digest.js';
 
 // Group memberships, custom role definitions and role assignments.
 
@@ -14,7 +14,10 @@ const MEMBERSHIP = 'group_id AS "groupId", member_id AS "memberId", mac';
 type RoleRecord = Omit<RoleDefinitionRow, 'permissions' | 'assignableScopes'> & { permissions: string; assignableScopes: string };
 const toRole = (r: RoleRecord): RoleDefinitionRow => ({ ...r, permissions: fromJson(r.permissions), assignableScopes: fromJson(r.assignableScopes) });
 
-export function pgGroupStore(pool: pg.Pool, audited: PgAuditedWrite): GroupStore {
+// Every write of a sealed row goes through `sealed` (the authorization digest: pg-authorization-digest.ts).
+
+export function pgGroupStore(pool: pg.Pool, sealed: PgSealedWrites): GroupStore {
+  const { audited, run } = sealed;
   return {
     addMember: (g, m, audit, mac) =>
       audited(audit, (db) =>
@@ -25,11 +28,12 @@ export function pgGroupStore(pool: pg.Pool, audited: PgAuditedWrite): GroupStore
     membershipsOf: (g) => rows(pool, `SELECT ${MEMBERSHIP} FROM group_members WHERE group_id = $1 ORDER BY member_id`, [g]),
     allMemberships: () => rows(pool, `SELECT ${MEMBERSHIP} FROM group_members`),
     setMac: async (g, m, mac, expected = null) =>
-      0 < (await changes(pool, 'UPDATE group_members SET mac = $1 WHERE group_id = $2 AND member_id = $3 AND mac IS NOT DISTINCT FROM $4', [mac, g, m, expected])),
+      0 < (await run((db) => changes(db, 'UPDATE group_members SET mac = $1 WHERE group_id = $2 AND member_id = $3 AND mac IS NOT DISTINCT FROM $4', [mac, g, m, expected]))),
   };
 }
 
-export function pgRoleDefinitionStore(pool: pg.Pool, audited: PgAuditedWrite): RoleDefinitionStore {
+export function pgRoleDefinitionStore(pool: pg.Pool, sealed: PgSealedWrites): RoleDefinitionStore {
+  const { audited, run } = sealed;
   return {
     async upsert(r, audit) {
       await audited(audit, (db) =>
@@ -50,11 +54,13 @@ export function pgRoleDefinitionStore(pool: pg.Pool, audited: PgAuditedWrite): R
     },
     list: async () => (await rows<RoleRecord>(pool, `SELECT ${ROLE} FROM role_definitions ORDER BY role_name_key`)).map(toRole),
     delete: (id, audit) => audited(audit, async (db) => (await changes(db, 'DELETE FROM role_definitions WHERE id = $1', [id.toLowerCase()])) > 0),
-    setMac: async (id, mac, expected = null) => 0 < (await changes(pool, 'UPDATE role_definitions SET mac = $1 WHERE id = $2 AND mac IS NOT DISTINCT FROM $3', [mac, id.toLowerCase(), expected])),
+    setMac: async (id, mac, expected = null) =>
+      0 < (await run((db) => changes(db, 'UPDATE role_definitions SET mac = $1 WHERE id = $2 AND mac IS NOT DISTINCT FROM $3', [mac, id.toLowerCase(), expected]))),
   };
 }
 
-export function pgRoleAssignmentStore(pool: pg.Pool, audited: PgAuditedWrite): RoleAssignmentStore {
+export function pgRoleAssignmentStore(pool: pg.Pool, sealed: PgSealedWrites): RoleAssignmentStore {
+  const { audited, run } = sealed;
   return {
     async insert(r, audit) {
       await audited(audit, (db) =>
@@ -79,8 +85,9 @@ export function pgRoleAssignmentStore(pool: pg.Pool, audited: PgAuditedWrite): R
           [c.description, c.endTime, c.updatedAt, c.mac ?? null, stored.id.toLowerCase(), stored.mac ?? null],
         ),
       ),
-    deleteExpired: (now) => rows<RoleAssignmentRow>(pool, `DELETE FROM role_assignments WHERE end_time IS NOT NULL AND end_time <= $1 RETURNING ${ASSIGNMENT}`, [now]),
-    deleteForPrincipal: (id) => changes(pool, 'DELETE FROM role_assignments WHERE principal_id = $1', [id.toLowerCase()]),
-    setMac: async (id, mac, expected = null) => 0 < (await changes(pool, 'UPDATE role_assignments SET mac = $1 WHERE id = $2 AND mac IS NOT DISTINCT FROM $3', [mac, id.toLowerCase(), expected])),
+    deleteExpired: (now) => run((db) => rows<RoleAssignmentRow>(db, `DELETE FROM role_assignments WHERE end_time IS NOT NULL AND end_time <= $1 RETURNING ${ASSIGNMENT}`, [now])),
+    deleteForPrincipal: (id) => run((db) => changes(db, 'DELETE FROM role_assignments WHERE principal_id = $1', [id.toLowerCase()])),
+    setMac: async (id, mac, expected = null) =>
+      0 < (await run((db) => changes(db, 'UPDATE role_assignments SET mac = $1 WHERE id = $2 AND mac IS NOT DISTINCT FROM $3', [mac, id.toLowerCase(), expected]))),
   };
 }

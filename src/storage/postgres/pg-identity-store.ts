@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { ClientSecretRow, KeyCredentialChange, KeyCredentialRow, PrincipalRow, PrincipalStore, RefreshTokenStore, SettingsStore, SigningKeyStore } from '../store-types.js';
 import { StoreParentGoneError, USED_REFRESH_TOKEN_KEPT_SECONDS } from '../store-types.js';
 import type { PgAuditedWrite } from './pg-audit-store.js';
+import type { PgSealedWrites } from './pg-authorization-digest.js';
 import { keysChanged, sameKeyIds } from '../store-support.js';
 import { pgFederatedCredentials } from './pg-federated-credentials.js';
 import { changes, nameKey, one, rows, transaction, unique, type Queryable } from './pg-support.js';
@@ -79,7 +80,8 @@ async function changeKeys(db: Queryable, objectId: string, change: KeyCredential
   }
 }
 
-export function pgPrincipalStore(pool: pg.Pool, audited: PgAuditedWrite): PrincipalStore {
+/** Writes of key credentials, and deletes (memberships and certificates go with a principal), go through `sealed` (pg-authorization-digest.ts). */
+export function pgPrincipalStore(pool: pg.Pool, audited: PgAuditedWrite, sealed: PgSealedWrites): PrincipalStore {
   const find = (where: string, value: string) => one<PrincipalRow>(pool, `SELECT ${PRINCIPAL} FROM principals WHERE ${where} = $1`, [value]);
   return {
     ...pgFederatedCredentials(pool, audited),
@@ -88,7 +90,7 @@ export function pgPrincipalStore(pool: pg.Pool, audited: PgAuditedWrite): Princi
       const appIdKey = p.appId === null ? null : nameKey(p.appId);
       const upnKey = p.upn === null ? null : nameKey(p.upn);
       // The principal and its first secret together, in a transaction of their own even without a record.
-      await audited(
+      await (firstKeys?.length ? sealed.audited : audited)(
         audit,
         async (db) => {
           await unique(`principal ${p.objectId}`, () =>
@@ -110,7 +112,7 @@ export function pgPrincipalStore(pool: pg.Pool, audited: PgAuditedWrite): Princi
     list: (kind) =>
       rows<PrincipalRow>(pool, `SELECT ${PRINCIPAL} FROM principals WHERE $1::text IS NULL OR kind = $1 ORDER BY created_at, object_id`, [kind ?? null]),
     delete: (objectId, audit) =>
-      audited(
+      sealed.audited(
         audit,
         async (c) => {
           await c.query('DELETE FROM client_secrets WHERE object_id = $1', [objectId]);
@@ -128,9 +130,9 @@ export function pgPrincipalStore(pool: pg.Pool, audited: PgAuditedWrite): Princi
       audited(audit, async (db) => (await changes(db, 'DELETE FROM client_secrets WHERE object_id = $1 AND key_id = $2', [objectId, keyId])) > 0),
     listKeyCredentials: (objectId) => rows<KeyCredentialRow>(pool, `SELECT ${KEY_CREDENTIAL} FROM key_credentials WHERE object_id = $1 ORDER BY start_at, key_id`, [objectId]),
     allKeyCredentials: () => rows<KeyCredentialRow>(pool, `SELECT ${KEY_CREDENTIAL} FROM key_credentials ORDER BY object_id, start_at, key_id`),
-    changeKeyCredentials: (objectId, change, audit) => audited(audit, (db) => changeKeys(db, objectId, change), true),
+    changeKeyCredentials: (objectId, change, audit) => sealed.audited(audit, (db) => changeKeys(db, objectId, change), true),
     setKeyCredentialMac: async (keyId, mac, was) =>
-      (await changes(pool, 'UPDATE key_credentials SET mac = $1 WHERE key_id = $2 AND mac IS NOT DISTINCT FROM $3', [mac, keyId, was])) > 0,
+      (await sealed.run((db) => changes(db, 'UPDATE key_credentials SET mac = $1 WHERE key_id = $2 AND mac IS NOT DISTINCT FROM $3', [mac, keyId, was]))) > 0,
     replaceCredentialHash: async (objectId, keyId, from, to) =>
       (keyId === null
         ? await changes(pool, 'UPDATE principals SET password_hash = $1 WHERE object_id = $2 AND password_hash = $3', [to, objectId, from])

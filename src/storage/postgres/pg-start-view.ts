@@ -6,6 +6,7 @@ import { pgPrincipalStore, pgSettingsStore, pgSigningKeyStore } from './pg-ident
 import { migrateIn } from './pg-migrations.js';
 import { pgVaultStore } from './pg-vault-store.js';
 import { createPgWriter } from './pg-writer.js';
+import { unguardedWrites } from './pg-authorization-digest.js';
 
 // A start's pre-flight view of the database (server/start-preflight.ts), as
 // sqlite-start-view.ts: one connection, one transaction that applies the
@@ -31,14 +32,15 @@ export async function withPostgresStartView(pool: pg.Pool, url: string, check: (
     await migrateIn(c, url);
     const one = poolOf(c);
     const audited = pgAuditedWrites(one, createPgWriter(one));
+    const plain = unguardedWrites(one, audited);
     await check({
       settings: pgSettingsStore(one),
-      principals: pgPrincipalStore(one, audited),
+      principals: pgPrincipalStore(one, audited, plain),
       signingKeys: pgSigningKeyStore(one),
-      vaults: pgVaultStore(one, audited),
-      roleAssignments: pgRoleAssignmentStore(one, audited),
-      roleDefinitions: pgRoleDefinitionStore(one, audited),
-      groups: pgGroupStore(one, audited),
+      vaults: pgVaultStore(one, audited, plain),
+      roleAssignments: pgRoleAssignmentStore(one, plain),
+      roleDefinitions: pgRoleDefinitionStore(one, plain),
+      groups: pgGroupStore(one, plain),
     });
   } finally {
     await c.query('ROLLBACK').catch(() => undefined);

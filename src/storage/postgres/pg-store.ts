@@ -15,6 +15,7 @@ import { CHANGE_CHANNEL, parseAnnouncement } from './pg-change-feed.js';
 import { createChangeHub } from '../change-feed.js';
 import { PG_TYPES } from './pg-support.js';
 import { createPgWriter } from './pg-writer.js';
+import { pgAuthorizationDigest } from './pg-authorization-digest.js';
 import { pgResourceGroupStore, pgVaultStore } from './pg-vault-store.js';
 
 // The networked store: a PostgreSQL database reached through a connection
@@ -92,9 +93,14 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   // commit) that breaks (PostgreSQL restarted) would emit 'error' with no listener and end the process. Its next
   // statement fails instead (503), and the pool drops it when it is released.
   pool.on('connect', (client) => void client.on('error', () => undefined));
+  const writer = createPgWriter(pool);
+  const audited = pgAuditedWrites(pool, writer);
+  let digest: Awaited<ReturnType<typeof pgAuthorizationDigest>>;
   try {
     if (preflight) await withPostgresStartView(pool, url, preflight);
     await migratePostgres(pool, url);
+    // After the pre-flight: a start it refuses leaves the journal's triggers as found.
+    digest = await pgAuthorizationDigest(pool, audited, writer.auditKeys, { cluster: cluster === true });
   } catch (err) {
     await pool.end();
     await lock.release();
@@ -110,8 +116,10 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       throw err;
     }
   }
-  const writer = createPgWriter(pool);
-  const audited = pgAuditedWrites(pool, writer);
+  const sealed = digest.writes;
+  // Vault and certificate rows read reload the digest's held seals first where another cluster member wrote them,
+  // and are read again where a write replaced them between the read and the check.
+  const heldParts = digest.heldReads({ principals: pgPrincipalStore(pool, audited, sealed), vaults: pgVaultStore(pool, audited, sealed) });
   let closed = false;
   return {
     kind: 'postgres',
@@ -156,18 +164,19 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       };
     },
     settings: pgSettingsStore(pool),
-    principals: pgPrincipalStore(pool, audited),
+    principals: heldParts.principals,
     signingKeys: pgSigningKeyStore(pool),
     refreshTokens: pgRefreshTokenStore(pool),
     signInCodes: pgSignInCodeStore(pool),
     signInFailures: pgSignInFailureStore(pool),
     resourceGroups: pgResourceGroupStore(pool, audited),
-    vaults: pgVaultStore(pool, audited),
+    vaults: heldParts.vaults,
     secrets: pgSecretStore(pool, writer, audited),
-    groups: pgGroupStore(pool, audited),
+    groups: pgGroupStore(pool, sealed),
     audit: pgAuditStore(pool, writer),
-    roleDefinitions: pgRoleDefinitionStore(pool, audited),
-    roleAssignments: pgRoleAssignmentStore(pool, audited),
+    roleDefinitions: pgRoleDefinitionStore(pool, sealed),
+    roleAssignments: pgRoleAssignmentStore(pool, sealed),
+    authorizationDigest: digest.host,
     async close() {
       if (closed) return;
       closed = true;

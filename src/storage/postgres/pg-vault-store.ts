@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { ResourceGroupRow, ResourceGroupStore, VaultRow, VaultStore, WrappedDataKey } from '../store-types.js';
 import type { PgAuditedWrite } from './pg-audit-store.js';
+import type { PgSealedWrites } from './pg-authorization-digest.js';
 import { changes, fromJson, nameKey, one, rows, toJson, transaction, unique, type Queryable } from './pg-support.js';
 
 // Resource groups and vaults. A vault name is unique across live and
@@ -64,7 +65,9 @@ async function purgeOne(c: Queryable, id: string): Promise<boolean> {
   return (await changes(c, 'DELETE FROM vaults WHERE id = $1', [id])) > 0;
 }
 
-export function pgVaultStore(pool: pg.Pool, audited: PgAuditedWrite): VaultStore {
+/** Writes of the sealed columns (name, group, properties, the seal) and of the rows go through `sealed` (pg-authorization-digest.ts). */
+export function pgVaultStore(pool: pg.Pool, plain: PgAuditedWrite, sealed: PgSealedWrites): VaultStore {
+  const { audited, run } = sealed;
   const find = async (where: string, value: string) => {
     const r = await one<Json<VaultRow, 'tags' | 'properties'>>(pool, `SELECT ${VAULT} FROM vaults WHERE ${where} = $1`, [value]);
     return r ? toVault(r) : null;
@@ -99,7 +102,7 @@ export function pgVaultStore(pool: pg.Pool, audited: PgAuditedWrite): VaultStore
       ),
     listDeleted: (subscriptionId) => many(`SELECT ${VAULT} FROM vaults WHERE deleted_at IS NOT NULL AND subscription_id = $1 ORDER BY name_key`, [subscriptionId]),
     update: (id, patch, audit, unless) =>
-      audited(audit, async (db) => 0 < (await changes(
+      (patch.mac === undefined ? plain : audited)(audit, async (db) => 0 < (await changes(
         db,
         // Rows hold what toJson wrote, so the text compares exactly (see VaultStore.update).
         `UPDATE vaults SET tags = COALESCE($2, tags), properties = COALESCE($3, properties), updated_at = $4,
@@ -109,9 +112,9 @@ export function pgVaultStore(pool: pg.Pool, audited: PgAuditedWrite): VaultStore
           unless ? toJson(unless.tags) : null, unless ? toJson(unless.properties) : null, patch.mac ?? null],
       ))),
     markDeleted: (id, deletedAt, scheduledPurgeAt, audit) =>
-      audited(audit, async (db) => 0 < (await changes(db, 'UPDATE vaults SET deleted_at = $1, scheduled_purge_at = $2 WHERE id = $3 AND deleted_at IS NULL', [deletedAt, scheduledPurgeAt, id]))),
+      plain(audit, async (db) => 0 < (await changes(db, 'UPDATE vaults SET deleted_at = $1, scheduled_purge_at = $2 WHERE id = $3 AND deleted_at IS NULL', [deletedAt, scheduledPurgeAt, id]))),
     recover: (id, at, audit) =>
-      audited(audit, async (c) => {
+      plain(audit, async (c) => {
         // As insert: the group is share-locked while the vault comes back into it.
         const inGroup = `SELECT 1 FROM resource_groups g JOIN vaults v ON g.subscription_id = v.subscription_id AND g.name_key = v.resource_group_key
           WHERE v.id = $1 FOR SHARE OF g`;
@@ -126,11 +129,11 @@ export function pgVaultStore(pool: pg.Pool, audited: PgAuditedWrite): VaultStore
         return purgeOne(c, id);
       }, true),
     purgeExpired: (now) =>
-      transaction(pool, async (c) => {
+      run(async (c) => {
         const expired = await rows<{ id: string }>(c, 'SELECT id FROM vaults WHERE deleted_at IS NOT NULL AND scheduled_purge_at <= $1 FOR UPDATE', [now]);
         for (const { id } of expired) await purgeOne(c, id);
         return expired.map(({ id }) => id);
-      }),
+      }, true),
     async rewrapKey(k) {
       // Only the generation named: a key renewed meanwhile is not overwritten with its predecessor.
       const args = [k.dekWrapped, k.masterKeyId, k.id, k.generation];
@@ -160,6 +163,6 @@ export function pgVaultStore(pool: pg.Pool, audited: PgAuditedWrite): VaultStore
         'SELECT vault_id AS id, generation, dek_wrapped AS "dekWrapped", master_key_id AS "masterKeyId" FROM vault_earlier_keys WHERE vault_id = $1 AND generation = $2',
         [id, generation],
       ),
-    setMac: async (id, mac, expected = null) => 0 < (await changes(pool, 'UPDATE vaults SET mac = $1 WHERE id = $2 AND mac IS NOT DISTINCT FROM $3', [mac, id, expected])),
+    setMac: async (id, mac, expected = null) => 0 < (await run((db) => changes(db, 'UPDATE vaults SET mac = $1 WHERE id = $2 AND mac IS NOT DISTINCT FROM $3', [mac, id, expected]))),
   };
 }

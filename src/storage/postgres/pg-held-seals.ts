@@ -1,0 +1,123 @@
+import type pg from 'pg';
+import type { AuthorizationRows, DigestGuard, HeldKind } from '../authorization-digest-types.js';
+import type { KeyCredentialRow, VaultRow } from '../store-types.js';
+import { fromJson, one, rows, type Queryable } from './pg-support.js';
+
+// The seals of the vault and certificate rows the authorization digest's
+// record counts, held in memory so that a vault looked up or a certificate
+// presented is tested alone (as sqlite-authorization-digest.ts holds them).
+// A cluster member's sets go stale when another member writes: a row not in
+// them makes it read the record (one row); only if the record's counter has
+// moved since the set was loaded does it read every row of the kind again,
+// in one snapshot with the record, and take them only if their digest is the
+// record's. Such reloads run at most once per second per kind (a row missed
+// meanwhile waits for the next), so a row put back cannot make every request
+// read every row; a row the record does not count is refused as on one server.
+
+const RECORD = 'SELECT value FROM settings WHERE key = $1';
+const RECORD_KEY = 'authorizationDigest';
+const RELOAD_EVERY_MS = 1_000;
+
+async function rowsOf(db: Queryable, kind: HeldKind): Promise<AuthorizationRows> {
+  const none: AuthorizationRows = { assignments: [], definitions: [], memberships: [], keyCredentials: [], vaults: [] };
+  if (kind === 'key credentials') {
+    const keyCredentials = await rows<KeyCredentialRow>(db, 'SELECT key_id AS "keyId", object_id AS "objectId", certificate, start_at AS "startAt", end_at AS "endAt", mac FROM key_credentials');
+    return { ...none, keyCredentials };
+  }
+  const vaults = await rows<Omit<VaultRow, 'properties'> & { properties: string }>(
+    db,
+    'SELECT id, name, subscription_id AS "subscriptionId", resource_group AS "resourceGroup", properties, mac FROM vaults',
+  );
+  return { ...none, vaults: vaults.map((v) => ({ ...v, properties: fromJson<VaultRow['properties']>(v.properties) })) };
+}
+
+export interface HeldSeals {
+  has(kind: HeldKind, mac: string): boolean;
+  /** Follows a committed write's fold. */
+  follow(held: Array<{ kind: HeldKind; added: boolean; mac: string }>): void;
+  /** Loads both sets under `guard` (null: empties them). */
+  load(guard: DigestGuard | null): Promise<void>;
+  /**
+   * Whether every seal read is held; first, a cluster member reloads `kind`'s set if one is not and the record has
+   * moved on since.
+   */
+  refresh(guard: DigestGuard, kind: HeldKind, macs: ReadonlyArray<string | null | undefined>): Promise<boolean>;
+}
+
+export function pgHeldSeals(pool: pg.Pool, cluster: boolean): HeldSeals {
+  const sets: Record<HeldKind, Set<string>> = { vaults: new Set(), 'key credentials': new Set() };
+  const loadedAt: Record<HeldKind, number | null> = { vaults: null, 'key credentials': null };
+  const lastReload: Record<HeldKind, number> = { vaults: 0, 'key credentials': 0 };
+  const reloading: Record<HeldKind, Promise<void> | null> = { vaults: null, 'key credentials': null };
+  /** Per kind, the looks at the record begun and finished (each numbered as it begins). */
+  const looks: Record<HeldKind, { started: number; done: number }> = { vaults: { started: 0, done: 0 }, 'key credentials': { started: 0, done: 0 } };
+  const counter = async (g: DigestGuard, db: Queryable) => {
+    const opened = g.open((await one<{ value: string }>(db, RECORD, [RECORD_KEY]))?.value ?? null);
+    // The data dir's counter records the highest write a member has seen, the other members' included.
+    g.sealed(opened.n);
+    return opened;
+  };
+
+  /** The kind's rows and the record of one moment (guarded writes change both at once); a cluster's held to each other. */
+  async function reload(g: DigestGuard, kind: HeldKind): Promise<void> {
+    const c = await pool.connect();
+    try {
+      await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      // One server loads its sets just after the start's check (or a renewal's sealing): only a cluster member reads the record.
+      const record = cluster ? await counter(g, c) : null;
+      const found = await rowsOf(c, kind);
+      await c.query('COMMIT');
+      if (record) {
+        loadedAt[kind] = record.n;
+        // A row put back since is in the rows but not in the record: the set stays as it was (and the row is refused).
+        if (g.digestOf(kind, found) !== record.digests[kind]) return void g.refuse(kind);
+      }
+      sets[kind] = new Set(g.counted(kind, found));
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      c.release();
+    }
+  }
+
+  /** Reads the record (one row); only if it moved on since the set was loaded, the kind's rows too (at most once a second). */
+  async function look(g: DigestGuard, kind: HeldKind): Promise<void> {
+    const id = ++looks[kind].started;
+    if ((await counter(g, pool)).n !== loadedAt[kind]) {
+      const wait = lastReload[kind] + RELOAD_EVERY_MS - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      lastReload[kind] = Date.now();
+      await reload(g, kind);
+    }
+    looks[kind].done = Math.max(looks[kind].done, id);
+  }
+
+  return {
+    has: (kind, mac) => sets[kind].has(mac),
+    follow(held) {
+      for (const h of held) {
+        if (h.added) sets[h.kind].add(h.mac);
+        else sets[h.kind].delete(h.mac);
+      }
+    },
+    async load(g) {
+      for (const kind of ['vaults', 'key credentials'] as const) {
+        sets[kind] = new Set();
+        loadedAt[kind] = null;
+        if (g) await reload(g, kind);
+      }
+    },
+    async refresh(g, kind, macs) {
+      const held = () => macs.every((m) => typeof m !== 'string' || sets[kind].has(m));
+      if (!cluster || held()) return held();
+      // Only a look that starts after these rows were read can tell: one under way may have read before them.
+      const need = looks[kind].started + 1;
+      while (looks[kind].done < need && !held()) {
+        reloading[kind] ??= look(g, kind).finally(() => (reloading[kind] = null));
+        await reloading[kind];
+      }
+      return held();
+    },
+  };
+}
