@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
-import type { AuthorizationDigestHost, AuthorizationRows, DigestGuard, HeldKind } from '../authorization-digest-types.js';
+import { HELD_KINDS, type AuthorizationDigestHost, type AuthorizationRows, type DigestGuard, type HeldKind } from '../authorization-digest-types.js';
+import { toFederatedCredential, type FederatedRecord } from './sqlite-federated-credentials.js';
 import { restoreJournalTriggers, sqliteJournal } from './sqlite-authorization-journal.js';
 import { toKeyCredential, type KeyCredentialRecord } from './sqlite-identity-store.js';
 import { toVault, type VaultRecord } from './sqlite-vault-store.js';
@@ -32,12 +33,13 @@ type Held = Array<{ kind: HeldKind; added: boolean; mac: string }>;
 export function sqliteAuthorizationDigest(db: Database.Database): { host: AuthorizationDigestHost; guarded: Guarded } {
   const keyCredentials = db.prepare<[], KeyCredentialRecord>('SELECT * FROM key_credentials');
   const vaults = db.prepare<[], VaultRecord>('SELECT * FROM vaults');
+  const federated = db.prepare<[], FederatedRecord>('SELECT * FROM federated_credentials');
   const getRecord = db.prepare<[string], string>('SELECT value FROM settings WHERE key = ?').pluck();
   const setRecord = db.prepare<[string, string]>('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
   const restored = restoreJournalTriggers(db);
   const journal = sqliteJournal(db);
   let guard: DigestGuard | null = null;
-  const sets: Record<HeldKind, Set<string>> = { vaults: new Set(), 'key credentials': new Set() };
+  const sets: Record<HeldKind, Set<string>> = { vaults: new Set(), 'key credentials': new Set(), 'federated credentials': new Set() };
 
   const sealedWrite = db.transaction(<T>(g: DigestGuard, write: () => T): { result: T; n: number; held: Held } => {
     const { n, digests } = g.open(getRecord.get(DIGEST_SETTING_KEY) ?? null);
@@ -57,8 +59,7 @@ export function sqliteAuthorizationDigest(db: Database.Database): { host: Author
     host: {
       use(g) {
         guard = g;
-        sets.vaults.clear();
-        sets['key credentials'].clear();
+        for (const kind of HELD_KINDS) sets[kind].clear();
         if (!g) return;
         const rows: AuthorizationRows = {
           assignments: [],
@@ -66,8 +67,9 @@ export function sqliteAuthorizationDigest(db: Database.Database): { host: Author
           memberships: [],
           keyCredentials: keyCredentials.all().map(toKeyCredential),
           vaults: vaults.all().map(toVault),
+          federatedCredentials: federated.all().map(toFederatedCredential),
         };
-        for (const kind of ['vaults', 'key credentials'] as const) for (const mac of g.counted(kind, rows)) sets[kind].add(mac);
+        for (const kind of HELD_KINDS) for (const mac of g.counted(kind, rows)) sets[kind].add(mac);
       },
       get guard() {
         return guard;
@@ -76,6 +78,7 @@ export function sqliteAuthorizationDigest(db: Database.Database): { host: Author
       restoredTriggers: restored,
       vaultHolds: (row) => holds('vaults', row.mac),
       keyCredentialHolds: (row) => holds('key credentials', row.mac),
+      federatedCredentialHolds: (row) => holds('federated credentials', row.mac),
     },
     guarded<T>(write: () => T): T {
       const g = guard;
