@@ -14,7 +14,7 @@ const assignment = (id: string): RoleAssignmentRow => {
   const r: RoleAssignmentRow = { id, scope: '/subscriptions/s', roleDefinitionId: 'r', principalId: 'p', principalType: 'User', description: null, endTime: null, createdAt: 1, updatedAt: 1, createdBy: 'x', mac: null };
   return { ...r, mac: seal.assignment(r) };
 };
-const rowsWith = (assignments: RoleAssignmentRow[]): AuthorizationRows => ({ assignments, definitions: [], memberships: [{ groupId: 'g', memberId: 'm', mac: seal.membership('g', 'm') }], keyCredentials: [], vaults: [] });
+const rowsWith = (assignments: RoleAssignmentRow[]): AuthorizationRows => ({ assignments, definitions: [], memberships: [{ groupId: 'g', memberId: 'm', mac: seal.membership('g', 'm') }], keyCredentials: [], vaults: [], federatedCredentials: [] });
 
 describe('the authorization digest', () => {
   const a = assignment('a');

@@ -72,7 +72,7 @@ const STATEMENTS: Array<[string, unknown[]]> = [
 
 const parsed = (entries: JournalEntry[]) => entries.map((e) => ({ ...e, fields: JSON.parse(e.fields) as Record<string, unknown> }));
 const folded = (entries: JournalEntry[]) => {
-  const zero = digestsOf(seal, { assignments: [], definitions: [], memberships: [], keyCredentials: [], vaults: [] });
+  const zero = digestsOf(seal, { assignments: [], definitions: [], memberships: [], keyCredentials: [], vaults: [], federatedCredentials: [] });
   const guard = createDigestGuard(() => seal, 0, () => undefined, () => undefined);
   return guard.fold(zero, entries);
 };
@@ -124,6 +124,7 @@ describe('the authorization journal on PostgreSQL', () => {
       memberships: [],
       keyCredentials: [{ ...credential, mac: macs.credential }],
       vaults: [{ ...vault, mac: macs.vault } as never],
+      federatedCredentials: [],
     });
     assert.deepEqual(fromPg.digests, all);
   });

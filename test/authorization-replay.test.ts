@@ -311,3 +311,53 @@ describe('a principal deleted with its memberships and certificate (a cascade)',
     }
   });
 });
+
+describe('a federated credential put back', () => {
+  it('is left out while the server runs (never listed, signs no one in), and stops the next start', async () => {
+    const dir = newDataDir();
+    const s = await startTestServer({ dataDir: dir });
+    try {
+      const sp = await newServicePrincipal(s, 'replay-federated');
+      const app = (await api(s, 'GET', `/v1.0/applications?$filter=appId eq '${sp.appId}'`)).body!.value[0].id as string;
+      const base = `/v1.0/applications/${app}/federatedIdentityCredentials`;
+      const fic = { name: 'ci-main', issuer: 'https://issuer.example', subject: 'repo:octo/app:ref:refs/heads/main', audiences: ['api://AzureADTokenExchange'] };
+      const created = await api(s, 'POST', base, fic);
+      assert.equal(created.status, 201);
+      const saved = rowOf(dir, 'SELECT * FROM federated_credentials WHERE object_id = ?', sp.id);
+      assert.equal((await api(s, 'DELETE', `${base}/${created.body!.id}`)).status, 204);
+      putBack(dir, 'federated_credentials', saved);
+      // Its seal matches: only the digest tells it from one coffer stored.
+      assert.deepEqual((await api(s, 'GET', base)).body!.value, []);
+      await logged(s, /refused authorization rows: federated credentials in the database are not those coffer last sealed/);
+      await s.stop();
+      assert.match(await refusedStart(dir), /federated credentials in the database are not those coffer last sealed/);
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it('created, changed and removed through Graph, is folded from the journal: the next start passes', async () => {
+    const dir = newDataDir();
+    let s = await startTestServer({ dataDir: dir });
+    try {
+      const sp = await newServicePrincipal(s, 'journal-federated');
+      const app = (await api(s, 'GET', `/v1.0/applications?$filter=appId eq '${sp.appId}'`)).body!.value[0].id as string;
+      const base = `/v1.0/applications/${app}/federatedIdentityCredentials`;
+      const fic = (name: string) => ({ name, issuer: 'https://issuer.example', subject: `repo:octo/${name}`, audiences: ['api://AzureADTokenExchange'] });
+      assert.equal((await api(s, 'POST', base, fic('kept'))).status, 201);
+      const gone = await api(s, 'POST', base, fic('gone'));
+      assert.equal((await api(s, 'PATCH', `${base}/kept`, { subject: 'repo:octo/changed' })).status, 204);
+      assert.equal((await api(s, 'DELETE', `${base}/${gone.body!.id}`)).status, 204);
+      assert.equal(rowOf(dir, 'SELECT count(*) AS n FROM authorization_journal').n, 0, 'folded, and emptied');
+      await s.stop();
+      s = await startTestServer({ dataDir: dir });
+      assert.deepEqual((await api(s, 'GET', base)).body!.value.map((r: { subject: string }) => r.subject), ['repo:octo/changed']);
+      // A principal deleted takes its federated credentials with it (a cascade the journal sees).
+      assert.equal((await api(s, 'DELETE', `/v1.0/servicePrincipals/${sp.id}`)).status, 204);
+      await s.stop();
+      s = await startTestServer({ dataDir: dir });
+    } finally {
+      await s.stop();
+    }
+  });
+});

@@ -1,8 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import { IntegrityError } from '../crypto/envelope.js';
-import type { AuthorizationRows, DigestGuard, HeldKind } from '../storage/authorization-digest-types.js';
+import { HELD_KINDS, type AuthorizationRows, type DigestGuard, type HeldKind } from '../storage/authorization-digest-types.js';
 import type { RoleAssignmentRow, RoleDefinitionRow, Store } from '../storage/store-types.js';
-import { canonicalJson, type AuthorizationSeal, type KeyCredentialSealed, type VaultSealed } from './authorization-seal.js';
+import { canonicalJson, type AuthorizationSeal, type FederatedCredentialSealed, type KeyCredentialSealed, type VaultSealed } from './authorization-seal.js';
 
 // A seal proves that coffer wrote a row, not that the row is still meant: a
 // database writer who kept a copy of a role assignment before it was
@@ -26,7 +26,7 @@ import { canonicalJson, type AuthorizationSeal, type KeyCredentialSealed, type V
 
 export const DIGEST_SETTING = 'authorizationDigest';
 
-export const DIGEST_KINDS = ['role assignments', 'custom roles', 'group memberships', 'key credentials', 'vaults'] as const;
+export const DIGEST_KINDS = ['role assignments', 'custom roles', 'group memberships', 'key credentials', 'vaults', 'federated credentials'] as const;
 export type DigestKind = (typeof DIGEST_KINDS)[number];
 export type Digests = Record<DigestKind, string>;
 
@@ -54,6 +54,7 @@ function sealsOf(seal: AuthorizationSeal, rows: AuthorizationRows, intact: Intac
     'group memberships': kept(rows.memberships, (s, r) => s.membership(r.groupId, r.memberId)),
     'key credentials': kept(rows.keyCredentials, (s, r) => s.keyCredential(r)),
     vaults: kept(rows.vaults, (s, r) => s.vault(r)),
+    'federated credentials': kept(rows.federatedCredentials, (s, r) => s.federatedCredential(r)),
   };
 }
 
@@ -122,16 +123,20 @@ const SEAL_OF: Record<DigestKind, (s: AuthorizationSeal, row: never) => string> 
   'group memberships': (s, r: { groupId: string; memberId: string }) => s.membership(r.groupId, r.memberId),
   'key credentials': (s, r: KeyCredentialSealed) => s.keyCredential(r),
   vaults: (s, r: VaultSealed) => s.vault(r),
+  'federated credentials': (s, r: FederatedCredentialSealed) => s.federatedCredential(r),
 };
 
 const isKind = (kind: string): kind is DigestKind => (DIGEST_KINDS as readonly string[]).includes(kind);
+const isHeld = (kind: DigestKind): kind is HeldKind => (HELD_KINDS as readonly string[]).includes(kind);
 
 /** A journal entry's row as the seal reads it (its JSON columns parsed, its certificate bytes), with its stored seal. */
 function entryRow(kind: DigestKind, fields: string): Record<string, unknown> & { mac?: unknown } {
   const row = JSON.parse(fields) as Record<string, unknown>;
-  const parse = (k: string) => (row[k] = JSON.parse(String(row[k])));
+  // Text in SQLite and in PostgreSQL's text columns; PostgreSQL's jsonb (a federated credential's audiences) is embedded as JSON.
+  const parse = (k: string) => (row[k] = typeof row[k] === 'string' ? JSON.parse(row[k]) : row[k]);
   if (kind === 'custom roles') ['permissions', 'assignableScopes'].forEach(parse);
   if (kind === 'vaults') parse('properties');
+  if (kind === 'federated credentials') parse('audiences');
   if (kind === 'key credentials') row.certificate = Buffer.from(String(row.certificate), 'hex');
   return row;
 }
@@ -195,7 +200,7 @@ export function createDigestGuard(
         // A row removed takes its part away: removing one never counted leaves a digest no set of rows makes.
         const part = partOf(s, e.kind, mac);
         out.set(e.kind, (e.added ? d + part : d - part + MOD) % MOD);
-        if (e.kind === 'vaults' || e.kind === 'key credentials') held.push({ kind: e.kind, added: e.added, mac });
+        if (isHeld(e.kind)) held.push({ kind: e.kind, added: e.added, mac });
       }
       return { digests: { ...digests, ...Object.fromEntries([...out].map(([k, d]) => [k, toHex(d)])) }, held };
     },
@@ -231,6 +236,7 @@ export async function readAuthorizationRows(store: Pick<Store, 'roleAssignments'
     memberships: await store.groups.allMemberships(),
     keyCredentials: await store.principals.allKeyCredentials(),
     vaults,
+    federatedCredentials: await store.principals.allFederatedCredentials(),
   };
 }
 

@@ -119,8 +119,9 @@ export function sealKeyCredentials(
   principals: PrincipalStore,
   holder: SealHolder,
   onRefused: OnRefused,
-  /** Whether a key credential is one the authorization digest sealed (authorization-digest.ts); it authenticates no one otherwise. */
+  /** Whether a key (or federated) credential is one the authorization digest sealed (authorization-digest.ts); it authenticates no one otherwise. */
   digestHolds: (row: KeyCredentialRow) => boolean = () => true,
+  federatedDigestHolds: (row: FederatedCredentialRow) => boolean = () => true,
 ): PrincipalStore {
   const refuse = refuser(onRefused);
   const intact = (r: KeyCredentialRow): KeyCredentialRow[] =>
@@ -131,7 +132,8 @@ export function sealKeyCredentials(
   return {
     ...principals,
     // Federated credentials as key credentials: sealed as written, left out of every read where the seal fails.
-    listFederatedCredentials: async (objectId) => (await principals.listFederatedCredentials(objectId)).filter(fedIntact),
+    // Read at every sign-in with an external token, and by Graph: one put back while the server runs is left out here.
+    listFederatedCredentials: async (objectId) => (await principals.listFederatedCredentials(objectId)).filter(fedIntact).filter(federatedDigestHolds),
     allFederatedCredentials: async () => (await principals.allFederatedCredentials()).filter(fedIntact),
     addFederatedCredential: (row, max, audit) => holder.writing((seal) => principals.addFederatedCredential({ ...row, mac: seal.federatedCredential(row) }, max, audit)),
     updateFederatedCredential: (row, was, audit) => holder.writing((seal) => principals.updateFederatedCredential({ ...row, mac: seal.federatedCredential(row) }, was, audit)),

@@ -61,7 +61,14 @@ export async function startSealing(
   const onRefused = (r: Parameters<Parameters<typeof sealStores>[2]>[0]) => log.error({ kind: r.kind, id: r.id }, refusedAdvice(r));
   const sealing: Sealing = {
     stores: sealStores(store, holder, onRefused, (row) => store.authorizationDigest?.vaultHolds(row) ?? true),
-    principals: (p) => sealKeyCredentials(p, holder, onRefused, (row) => store.authorizationDigest?.keyCredentialHolds(row) ?? true),
+    principals: (p) =>
+      sealKeyCredentials(
+        p,
+        holder,
+        onRefused,
+        (row) => store.authorizationDigest?.keyCredentialHolds(row) ?? true,
+        (row) => store.authorizationDigest?.federatedCredentialHolds(row) ?? true,
+      ),
     renew: (k) => renewAuthorizationKey(store, k, holder),
     record: () => recordAuthorizationKey(file, holder.current(), true),
     recordDigest,

@@ -1,3 +1,4 @@
+import type { FederatedCredentialRow } from './federated-credential-types.js';
 import type { KeyCredentialRow, RoleAssignmentRow, RoleDefinitionRow, VaultRow } from './store-types.js';
 
 // What a store needs to keep the authorization digest (authorization/authorization-digest.ts) in the
@@ -11,6 +12,7 @@ export interface AuthorizationRows {
   memberships: Array<{ groupId: string; memberId: string; mac: string | null }>;
   keyCredentials: Array<Pick<KeyCredentialRow, 'keyId' | 'objectId' | 'certificate' | 'startAt' | 'endAt' | 'mac'>>;
   vaults: Array<Pick<VaultRow, 'id' | 'name' | 'subscriptionId' | 'resourceGroup' | 'properties' | 'mac'>>;
+  federatedCredentials: Array<Pick<FederatedCredentialRow, 'id' | 'objectId' | 'issuer' | 'subject' | 'audiences' | 'mac'>>;
 }
 
 /** A row added to or removed from a table of sealed rows, as the journal's triggers recorded it (sqlite-authorization-journal.ts). */
@@ -23,7 +25,8 @@ export interface JournalEntry {
 }
 
 /** The kinds of rows read while the server runs (the others are loaded at start only). */
-export type HeldKind = 'vaults' | 'key credentials';
+export const HELD_KINDS = ['vaults', 'key credentials', 'federated credentials'] as const;
+export type HeldKind = (typeof HELD_KINDS)[number];
 
 /** The digests as a write folds them (opaque to the store). */
 export type Digests = Record<string, string>;
@@ -70,4 +73,6 @@ export interface AuthorizationDigestHost {
   vaultHolds(row: { mac?: string | null }): boolean;
   /** Whether this certificate credential is one the record sealed (true without a guard); O(1), at each sign-in. */
   keyCredentialHolds(row: { mac?: string | null }): boolean;
+  /** Whether this federated credential is one the record sealed (true without a guard); O(1), at each sign-in with an external token. */
+  federatedCredentialHolds(row: { mac?: string | null }): boolean;
 }

@@ -123,7 +123,11 @@ export async function pgAuthorizationDigest(
   return {
     heldReads: (stores) => ({
       vaults: withVaultsHeld(stores.vaults, refresh),
-      principals: { ...stores.principals, listKeyCredentials: (id) => heldRead('key credentials', refresh, () => stores.principals.listKeyCredentials(id)) },
+      principals: {
+        ...stores.principals,
+        listKeyCredentials: (id) => heldRead('key credentials', refresh, () => stores.principals.listKeyCredentials(id)),
+        listFederatedCredentials: (id) => heldRead('federated credentials', refresh, () => stores.principals.listFederatedCredentials(id)),
+      },
     }),
     host: {
       async use(g) {
@@ -139,6 +143,7 @@ export async function pgAuthorizationDigest(
       restoredTriggers: restored,
       vaultHolds: (row) => holds('vaults', row.mac),
       keyCredentialHolds: (row) => holds('key credentials', row.mac),
+      federatedCredentialHolds: (row) => holds('federated credentials', row.mac),
       async exclusive(fn) {
         // A session lock on a connection of its own: the check's reads (and the record it may store) go through the pool.
         const c = await pool.connect();

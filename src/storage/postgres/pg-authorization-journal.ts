@@ -26,6 +26,7 @@ const TABLES: Table[] = [
   { table: 'group_members', kind: 'group memberships', covered: { groupId: 'group_id', memberId: 'member_id' } },
   { table: 'key_credentials', kind: 'key credentials', covered: { keyId: 'key_id', objectId: 'object_id', certificate: 'certificate', startAt: 'start_at', endAt: 'end_at' } },
   { table: 'vaults', kind: 'vaults', covered: { id: 'id', name: 'name', subscriptionId: 'subscription_id', resourceGroup: 'resource_group', properties: 'properties' } },
+  { table: 'federated_credentials', kind: 'federated credentials', covered: { id: 'id', objectId: 'object_id', issuer: 'issuer', subject: 'subject', audiences: 'audiences' } },
 ];
 
 const nameOf = (table: string) => `authorization_journal_${table}`;

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { FederatedCredentialStore } from '../federated-credential-types.js';
 import { StoreConflictError, StoreParentGoneError } from '../store-errors.js';
-import type { PgAuditedWrite } from './pg-audit-store.js';
+import type { PgSealedWrites } from './pg-authorization-digest.js';
 import { changes, nameKey, one, rows, unique } from './pg-support.js';
 
 // Federated identity credentials of applications (PostgreSQL): as SQLite's
@@ -10,7 +10,9 @@ import { changes, nameKey, one, rows, unique } from './pg-support.js';
 
 const FEDERATED = `id, object_id AS "objectId", name, issuer, subject, audiences, description, mac`;
 
-export function pgFederatedCredentials(pool: pg.Pool, audited: PgAuditedWrite): FederatedCredentialStore {
+/** Writes go through `sealed` (pg-authorization-digest.ts): a federated credential decides who signs in. */
+export function pgFederatedCredentials(pool: pg.Pool, sealed: PgSealedWrites): FederatedCredentialStore {
+  const audited = sealed.audited;
   return {
     listFederatedCredentials: (objectId) => rows(pool, `SELECT ${FEDERATED} FROM federated_credentials WHERE object_id = $1 ORDER BY name_key`, [objectId]),
     allFederatedCredentials: () => rows(pool, `SELECT ${FEDERATED} FROM federated_credentials ORDER BY object_id, name_key`),
@@ -50,7 +52,7 @@ export function pgFederatedCredentials(pool: pg.Pool, audited: PgAuditedWrite): 
     removeFederatedCredential: (objectId, id, audit) =>
       audited(audit, async (db) => (await changes(db, 'DELETE FROM federated_credentials WHERE object_id = $1 AND id = $2', [objectId, id])) > 0),
     setFederatedCredentialMac: async (id, mac, was) =>
-      (await changes(pool, 'UPDATE federated_credentials SET mac = $1 WHERE id = $2 AND mac IS NOT DISTINCT FROM $3', [mac, id, was])) > 0,
+      (await sealed.run((db) => changes(db, 'UPDATE federated_credentials SET mac = $1 WHERE id = $2 AND mac IS NOT DISTINCT FROM $3', [mac, id, was]))) > 0,
   };
 }
 

@@ -1,5 +1,6 @@
 import type pg from 'pg';
-import type { AuthorizationRows, DigestGuard, HeldKind } from '../authorization-digest-types.js';
+import { HELD_KINDS, type AuthorizationRows, type DigestGuard, type HeldKind } from '../authorization-digest-types.js';
+import type { FederatedCredentialRow } from '../federated-credential-types.js';
 import type { KeyCredentialRow, VaultRow } from '../store-types.js';
 import { fromJson, one, rows, type Queryable } from './pg-support.js';
 
@@ -19,7 +20,11 @@ const RECORD_KEY = 'authorizationDigest';
 const RELOAD_EVERY_MS = 1_000;
 
 async function rowsOf(db: Queryable, kind: HeldKind): Promise<AuthorizationRows> {
-  const none: AuthorizationRows = { assignments: [], definitions: [], memberships: [], keyCredentials: [], vaults: [] };
+  const none: AuthorizationRows = { assignments: [], definitions: [], memberships: [], keyCredentials: [], vaults: [], federatedCredentials: [] };
+  if (kind === 'federated credentials') {
+    const federatedCredentials = await rows<FederatedCredentialRow>(db, 'SELECT id, object_id AS "objectId", issuer, subject, audiences, mac FROM federated_credentials');
+    return { ...none, federatedCredentials };
+  }
   if (kind === 'key credentials') {
     const keyCredentials = await rows<KeyCredentialRow>(db, 'SELECT key_id AS "keyId", object_id AS "objectId", certificate, start_at AS "startAt", end_at AS "endAt", mac FROM key_credentials');
     return { ...none, keyCredentials };
@@ -45,12 +50,13 @@ export interface HeldSeals {
 }
 
 export function pgHeldSeals(pool: pg.Pool, cluster: boolean): HeldSeals {
-  const sets: Record<HeldKind, Set<string>> = { vaults: new Set(), 'key credentials': new Set() };
-  const loadedAt: Record<HeldKind, number | null> = { vaults: null, 'key credentials': null };
-  const lastReload: Record<HeldKind, number> = { vaults: 0, 'key credentials': 0 };
-  const reloading: Record<HeldKind, Promise<void> | null> = { vaults: null, 'key credentials': null };
+  const perKind = <T>(make: () => T) => Object.fromEntries(HELD_KINDS.map((k) => [k, make()])) as Record<HeldKind, T>;
+  const sets = perKind(() => new Set<string>());
+  const loadedAt = perKind<number | null>(() => null);
+  const lastReload = perKind(() => 0);
+  const reloading = perKind<Promise<void> | null>(() => null);
   /** Per kind, the looks at the record begun and finished (each numbered as it begins). */
-  const looks: Record<HeldKind, { started: number; done: number }> = { vaults: { started: 0, done: 0 }, 'key credentials': { started: 0, done: 0 } };
+  const looks = perKind(() => ({ started: 0, done: 0 }));
   const counter = async (g: DigestGuard, db: Queryable) => {
     const opened = g.open((await one<{ value: string }>(db, RECORD, [RECORD_KEY]))?.value ?? null);
     // The data dir's counter records the highest write a member has seen, the other members' included.
@@ -102,7 +108,7 @@ export function pgHeldSeals(pool: pg.Pool, cluster: boolean): HeldSeals {
       }
     },
     async load(g) {
-      for (const kind of ['vaults', 'key credentials'] as const) {
+      for (const kind of HELD_KINDS) {
         sets[kind] = new Set();
         loadedAt[kind] = null;
         if (g) await reload(g, kind);

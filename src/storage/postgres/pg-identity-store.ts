@@ -84,7 +84,7 @@ async function changeKeys(db: Queryable, objectId: string, change: KeyCredential
 export function pgPrincipalStore(pool: pg.Pool, audited: PgAuditedWrite, sealed: PgSealedWrites): PrincipalStore {
   const find = (where: string, value: string) => one<PrincipalRow>(pool, `SELECT ${PRINCIPAL} FROM principals WHERE ${where} = $1`, [value]);
   return {
-    ...pgFederatedCredentials(pool, audited),
+    ...pgFederatedCredentials(pool, sealed),
     async insert(p, audit, firstSecret, firstKeys) {
       // appIds are GUIDs and UPNs are e-mail-like: both compare case-insensitively in Entra ID.
       const appIdKey = p.appId === null ? null : nameKey(p.appId);

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
-import type { AuthorizationDigestHost, AuthorizationRows, DigestGuard, HeldKind } from '../authorization-digest-types.js';
+import { HELD_KINDS, type AuthorizationDigestHost, type AuthorizationRows, type DigestGuard, type HeldKind } from '../authorization-digest-types.js';
+import { toFederatedCredential, type FederatedRecord } from './sqlite-federated-credentials.js';
 import { journalSchemaCheck, restoreJournalTriggers, sqliteJournal } from './sqlite-authorization-journal.js';
 import { toKeyCredential, type KeyCredentialRecord } from './sqlite-identity-store.js';
 import { toVault, type VaultRecord } from './sqlite-vault-store.js';
@@ -32,6 +33,7 @@ type Held = Array<{ kind: HeldKind; added: boolean; mac: string }>;
 export function sqliteAuthorizationDigest(db: Database.Database): { host: AuthorizationDigestHost; guarded: Guarded } {
   const keyCredentials = db.prepare<[], KeyCredentialRecord>('SELECT * FROM key_credentials');
   const vaults = db.prepare<[], VaultRecord>('SELECT * FROM vaults');
+  const federated = db.prepare<[], FederatedRecord>('SELECT * FROM federated_credentials');
   const getRecord = db.prepare<[string], string>('SELECT value FROM settings WHERE key = ?').pluck();
   const setRecord = db.prepare<[string, string]>('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
   const restored = restoreJournalTriggers(db);
@@ -40,7 +42,7 @@ export function sqliteAuthorizationDigest(db: Database.Database): { host: Author
   let guard: DigestGuard | null = null;
   // How many counted rows carry each seal (as the digest counts them: a seal journaled twice, or stored on two
   // rows, counts twice), not a set: one planted entry must not make a row put back held. Held while above 0.
-  const sets: Record<HeldKind, Map<string, number>> = { vaults: new Map(), 'key credentials': new Map() };
+  const sets: Record<HeldKind, Map<string, number>> = { vaults: new Map(), 'key credentials': new Map(), 'federated credentials': new Map() };
   const count = (kind: HeldKind, mac: string, by: 1 | -1) => {
     const c = (sets[kind].get(mac) ?? 0) + by;
     if (c === 0) sets[kind].delete(mac);
@@ -68,8 +70,7 @@ export function sqliteAuthorizationDigest(db: Database.Database): { host: Author
     host: {
       use(g) {
         guard = g;
-        sets.vaults.clear();
-        sets['key credentials'].clear();
+        for (const kind of HELD_KINDS) sets[kind].clear();
         if (!g) return;
         const rows: AuthorizationRows = {
           assignments: [],
@@ -77,8 +78,9 @@ export function sqliteAuthorizationDigest(db: Database.Database): { host: Author
           memberships: [],
           keyCredentials: keyCredentials.all().map(toKeyCredential),
           vaults: vaults.all().map(toVault),
+          federatedCredentials: federated.all().map(toFederatedCredential),
         };
-        for (const kind of ['vaults', 'key credentials'] as const) for (const mac of g.counted(kind, rows)) count(kind, mac, 1);
+        for (const kind of HELD_KINDS) for (const mac of g.counted(kind, rows)) count(kind, mac, 1);
       },
       get guard() {
         return guard;
@@ -87,6 +89,7 @@ export function sqliteAuthorizationDigest(db: Database.Database): { host: Author
       restoredTriggers: restored,
       vaultHolds: (row) => holds('vaults', row.mac),
       keyCredentialHolds: (row) => holds('key credentials', row.mac),
+      federatedCredentialHolds: (row) => holds('federated credentials', row.mac),
     },
     guarded<T>(write: () => T): T {
       const g = guard;

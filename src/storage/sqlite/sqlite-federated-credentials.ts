@@ -3,11 +3,12 @@ import type { AuditedWrites } from './sqlite-audit-store.js';
 import type { FederatedCredentialRow, FederatedCredentialStore } from '../federated-credential-types.js';
 import { StoreConflictError, StoreParentGoneError } from '../store-errors.js';
 import { nameKey, unique } from './sqlite-support.js';
+import type { Guarded } from './sqlite-authorization-digest.js';
 
 // Federated identity credentials of applications (SQLite): the principals'
 // store's part for them (sqlite-identity-store.ts spreads it in).
 
-interface FederatedRecord {
+export interface FederatedRecord {
   id: string;
   object_id: string;
   name: string;
@@ -18,7 +19,7 @@ interface FederatedRecord {
   mac: string | null;
 }
 
-const toRow = (r: FederatedRecord): FederatedCredentialRow => ({
+export const toFederatedCredential = (r: FederatedRecord): FederatedCredentialRow => ({
   id: r.id,
   objectId: r.object_id,
   name: r.name,
@@ -29,7 +30,8 @@ const toRow = (r: FederatedRecord): FederatedCredentialRow => ({
   mac: r.mac,
 });
 
-export function sqliteFederatedCredentials(db: Database.Database, audited: AuditedWrites): FederatedCredentialStore {
+/** `guarded`: each write in the authorization digest's transaction (sqlite-authorization-digest.ts): a federated credential decides who signs in. */
+export function sqliteFederatedCredentials(db: Database.Database, audited: AuditedWrites, guarded: Guarded): FederatedCredentialStore {
   const list = db.prepare<[string], FederatedRecord>('SELECT * FROM federated_credentials WHERE object_id = ? ORDER BY name_key');
   const all = db.prepare<[], FederatedRecord>('SELECT * FROM federated_credentials ORDER BY object_id, name_key');
   const count = db.prepare<[string], number>('SELECT COUNT(*) FROM federated_credentials WHERE object_id = ?').pluck();
@@ -59,19 +61,18 @@ export function sqliteFederatedCredentials(db: Database.Database, audited: Audit
       update.run({ id: r.id, objectId: r.objectId, issuer: r.issuer, subject: r.subject, audiences: JSON.stringify(r.audiences), description: r.description, mac: r.mac, was }),
     ).changes > 0;
   return {
-    listFederatedCredentials: async (objectId) => list.all(objectId).map(toRow),
-    allFederatedCredentials: async () => all.all().map(toRow),
+    listFederatedCredentials: async (objectId) => list.all(objectId).map(toFederatedCredential),
+    allFederatedCredentials: async () => all.all().map(toFederatedCredential),
     async addFederatedCredential(row, max, audit) {
-      if (audit) audited.run(audit, () => add(row, max));
-      else addAlone.immediate(row, max);
+      guarded(() => (audit ? audited.run(audit, () => add(row, max)) : addAlone.immediate(row, max)));
     },
-    updateFederatedCredential: async (row, was, audit) => audited.run(audit, () => change(row, was)),
-    removeFederatedCredential: async (objectId, id, audit) => audited.run(audit, () => remove.run(objectId, id).changes > 0),
-    setFederatedCredentialMac: async (id, mac, was) => setMac.run({ id, mac, was }).changes > 0,
+    updateFederatedCredential: async (row, was, audit) => guarded(() => audited.run(audit, () => change(row, was))),
+    removeFederatedCredential: async (objectId, id, audit) => guarded(() => audited.run(audit, () => remove.run(objectId, id).changes > 0)),
+    setFederatedCredentialMac: async (id, mac, was) => guarded(() => setMac.run({ id, mac, was }).changes > 0),
   };
 }
 
-/** The table (SQLite schema version 17). */
+/** The table (SQLite schema version 16). */
 export const SQLITE_FEDERATED_CREDENTIALS_SQL = `
   CREATE TABLE federated_credentials (
     id TEXT PRIMARY KEY,

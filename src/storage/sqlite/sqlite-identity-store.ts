@@ -209,7 +209,7 @@ export function sqlitePrincipalStore(db: Database.Database, audited: AuditedWrit
   const insertWithSecret = (audit: AuditRecord | undefined, write: () => void) => (audit ? audited.run(audit, write) : both.immediate(write));
 
   return {
-    ...sqliteFederatedCredentials(db, audited),
+    ...sqliteFederatedCredentials(db, audited, guarded),
     async insert(p, audit, firstSecret, firstKeys) {
       // appIds are GUIDs and UPNs are e-mail-like: both compare case-insensitively in Entra ID.
       const appIdKey = p.appId === null ? null : nameKey(p.appId);

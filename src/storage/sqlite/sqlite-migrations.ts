@@ -360,13 +360,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX key_credentials_by_principal ON key_credentials (object_id);
     `,
   },
-  // The authorization digest's journal: triggers record the sealed rows added and removed (sqlite-authorization-journal.ts).
-  { version: 16, sql: AUTHORIZATION_JOURNAL_SQL },
   {
     // Federated identity credentials of applications (identity/federated-credentials.ts), sealed as authorization data.
-    version: 17,
+    version: 16,
     sql: SQLITE_FEDERATED_CREDENTIALS_SQL,
   },
+  // The authorization digest's journal: triggers record the sealed rows added and removed (sqlite-authorization-journal.ts).
+  { version: 17, sql: AUTHORIZATION_JOURNAL_SQL },
 ];
 
 export class SchemaTooNewError extends Error {
