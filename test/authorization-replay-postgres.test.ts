@@ -157,3 +157,34 @@ describe('authorization rows put back in a PostgreSQL database', () => {
     }
   });
 });
+
+describe('a federated credential put back in a PostgreSQL database', () => {
+  it('is left out while the server runs, and stops the next start; one created, changed and removed through Graph is folded', async () => {
+    const url = await freshPostgresDatabase(db);
+    const dir = newDataDir();
+    let s = await start(dir, url);
+    try {
+      const sp = await newServicePrincipal(s, 'replay-pg-federated');
+      const app = (await api(s, 'GET', `/v1.0/applications?$filter=appId eq '${sp.appId}'`)).body!.value[0].id as string;
+      const base = `/v1.0/applications/${app}/federatedIdentityCredentials`;
+      const fic = (name: string) => ({ name, issuer: 'https://issuer.example', subject: `repo:octo/${name}`, audiences: ['api://AzureADTokenExchange'] });
+      assert.equal((await api(s, 'POST', base, fic('kept'))).status, 201);
+      assert.equal((await api(s, 'PATCH', `${base}/kept`, { subject: 'repo:octo/changed' })).status, 204);
+      const gone = await api(s, 'POST', base, fic('gone'));
+      assert.equal(gone.status, 201);
+      const saved = await pgRow(url, 'SELECT * FROM federated_credentials WHERE name = $1', 'gone');
+      assert.equal((await api(s, 'DELETE', `${base}/${gone.body!.id}`)).status, 204);
+      // Folded from the journal: a start passes.
+      await s.stop();
+      s = await start(dir, url);
+      assert.deepEqual((await api(s, 'GET', base)).body!.value.map((r: { subject: string }) => r.subject), ['repo:octo/changed']);
+      await pgPutBack(url, 'federated_credentials', { ...saved, audiences: JSON.stringify(saved.audiences) });
+      assert.deepEqual((await api(s, 'GET', base)).body!.value.map((r: { subject: string }) => r.subject), ['repo:octo/changed']);
+      await logged(s, /refused authorization rows: federated credentials in the database are not those coffer last sealed/);
+      await s.stop();
+      assert.match(await refusedStart(dir, url), /federated credentials in the database are not those coffer last sealed/);
+    } finally {
+      await s.stop();
+    }
+  });
+});
