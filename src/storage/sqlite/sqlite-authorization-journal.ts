@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import type { JournalEntry } from '../authorization-digest-types.js';
 
 // The authorization digest's journal (authorization/authorization-digest.ts):
-// triggers on the five tables of sealed rows append, for every row added or
+// triggers on the six tables of sealed rows append, for every row added or
 // removed (an UPDATE of its seal or of a column the seal covers: the row as it
 // was removed, as it is added), what the seal covers of it and its stored
 // seal. A write that changes those tables then folds only the journal into
