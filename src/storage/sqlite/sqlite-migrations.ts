@@ -360,11 +360,8 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX key_credentials_by_principal ON key_credentials (object_id);
     `,
   },
-  {
-    // Federated identity credentials of applications (identity/federated-credentials.ts), sealed as authorization data.
-    version: 16,
-    sql: SQLITE_FEDERATED_CREDENTIALS_SQL,
-  },
+  // Federated identity credentials of applications (identity/federated-credentials.ts), sealed as authorization data.
+  { version: 16, sql: SQLITE_FEDERATED_CREDENTIALS_SQL },
   // The authorization digest's journal: triggers record the sealed rows added and removed (sqlite-authorization-journal.ts).
   { version: 17, sql: AUTHORIZATION_JOURNAL_SQL },
 ];
