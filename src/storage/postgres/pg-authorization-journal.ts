@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { JOURNAL_TABLES, type JournalTable } from '../authorization-journal-tables.js';
 import type { JournalEntry } from '../authorization-digest-types.js';
 import { rows, transaction, type Queryable } from './pg-support.js';
 
@@ -14,25 +15,11 @@ import { rows, transaction, type Queryable } from './pg-support.js';
 // (session_replication_role = replica) are not in it: the start that holds
 // every row to the record finds them.
 
-type Table = { table: string; kind: string; covered: Record<string, string> };
-
-const TABLES: Table[] = [
-  {
-    table: 'role_assignments',
-    kind: 'role assignments',
-    covered: { id: 'id', scope: 'scope', roleDefinitionId: 'role_definition_id', principalId: 'principal_id', principalType: 'principal_type', endTime: 'end_time' },
-  },
-  { table: 'role_definitions', kind: 'custom roles', covered: { id: 'id', roleName: 'role_name', permissions: 'permissions', assignableScopes: 'assignable_scopes' } },
-  { table: 'group_members', kind: 'group memberships', covered: { groupId: 'group_id', memberId: 'member_id' } },
-  { table: 'key_credentials', kind: 'key credentials', covered: { keyId: 'key_id', objectId: 'object_id', certificate: 'certificate', startAt: 'start_at', endAt: 'end_at' } },
-  { table: 'vaults', kind: 'vaults', covered: { id: 'id', name: 'name', subscriptionId: 'subscription_id', resourceGroup: 'resource_group', properties: 'properties' } },
-  { table: 'federated_credentials', kind: 'federated credentials', covered: { id: 'id', objectId: 'object_id', issuer: 'issuer', subject: 'subject', audiences: 'audiences' } },
-];
 
 const nameOf = (table: string) => `authorization_journal_${table}`;
 
 /** The trigger function's body, exactly as pg_proc.prosrc keeps it (compared at open). */
-function body({ kind, covered }: Table): string {
+function body({ kind, covered }: JournalTable): string {
   const fields = (row: 'NEW' | 'OLD') =>
     `json_build_object(${[...Object.entries(covered), ['mac', 'mac']].map(([f, c]) => `'${f}', ${c === 'certificate' ? `encode(${row}.${c}, 'hex')` : `${row}.${c}`}`).join(', ')})::text`;
   const append = (row: 'NEW' | 'OLD', added: boolean) => `INSERT INTO authorization_journal (kind, added, fields) VALUES ('${kind}', ${added}, ${fields(row)});`;
@@ -50,9 +37,9 @@ END
 `;
 }
 
-const functionSql = (t: Table) => `CREATE OR REPLACE FUNCTION ${nameOf(t.table)}() RETURNS trigger LANGUAGE plpgsql AS $journal$${body(t)}$journal$`;
+const functionSql = (t: JournalTable) => `CREATE OR REPLACE FUNCTION ${nameOf(t.table)}() RETURNS trigger LANGUAGE plpgsql AS $journal$${body(t)}$journal$`;
 // EXECUTE PROCEDURE (not FUNCTION) for PostgreSQL before 11, as pg-change-feed.ts.
-const triggerSql = (t: Table) => `CREATE TRIGGER ${nameOf(t.table)} AFTER INSERT OR DELETE OR UPDATE ON ${t.table} FOR EACH ROW EXECUTE PROCEDURE ${nameOf(t.table)}()`;
+const triggerSql = (t: JournalTable) => `CREATE TRIGGER ${nameOf(t.table)} AFTER INSERT OR DELETE OR UPDATE ON ${t.table} FOR EACH ROW EXECUTE PROCEDURE ${nameOf(t.table)}()`;
 
 /** The schema migration (version 17) that adds the journal and its triggers. */
 export const PG_AUTHORIZATION_JOURNAL_MIGRATION = {
@@ -64,7 +51,7 @@ export const PG_AUTHORIZATION_JOURNAL_MIGRATION = {
       added boolean NOT NULL,
       fields text NOT NULL
     );
-    ${TABLES.map((t) => `${functionSql(t)};\n    ${triggerSql(t)};`).join('\n    ')}
+    ${JOURNAL_TABLES.map((t) => `${functionSql(t)};\n    ${triggerSql(t)};`).join('\n    ')}
   `,
 };
 
@@ -83,11 +70,11 @@ export async function restorePgJournalTriggers(pool: pg.Pool): Promise<string[]>
      LEFT JOIN pg_proc p ON p.oid = t.tgfoid LEFT JOIN pg_language l ON l.oid = p.prolang
      WHERE c.relnamespace = current_schema()::regnamespace AND t.tgname LIKE 'authorization\\_journal\\_%' AND c.relname = substr(t.tgname, 23)`,
   );
-  const intact = (t: Table) => {
+  const intact = (t: JournalTable) => {
     const f = found.find((r) => r.name === nameOf(t.table));
     return f && f.tgtype === TRIGGER_TYPE && f.tgenabled === 'O' && !f.qual && f.attrs === '' && f.fn === nameOf(t.table) && f.src === body(t) && f.lang === 'plpgsql';
   };
-  const wrong = TABLES.filter((t) => !intact(t));
+  const wrong = JOURNAL_TABLES.filter((t) => !intact(t));
   if (wrong.length > 0) {
     await transaction(pool, async (c) => {
       for (const t of wrong) {

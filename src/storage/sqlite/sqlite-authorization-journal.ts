@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { JOURNAL_TABLES, type JournalTable } from '../authorization-journal-tables.js';
 import type { JournalEntry } from '../authorization-digest-types.js';
 
 // The authorization digest's journal (authorization/authorization-digest.ts):
@@ -11,24 +12,9 @@ import type { JournalEntry } from '../authorization-digest-types.js';
 // too, as is whatever another writer did to those rows. The fold counts only
 // rows whose seal matches, as a start that reads every row does.
 
-type Table = { table: string; kind: string; covered: Record<string, string> };
-
-// Per table: the digest's kind, and the JSON field of each column the seal covers (certificates as hex).
-const TABLES: Table[] = [
-  {
-    table: 'role_assignments',
-    kind: 'role assignments',
-    covered: { id: 'id', scope: 'scope', roleDefinitionId: 'role_definition_id', principalId: 'principal_id', principalType: 'principal_type', endTime: 'end_time' },
-  },
-  { table: 'role_definitions', kind: 'custom roles', covered: { id: 'id', roleName: 'role_name', permissions: 'permissions', assignableScopes: 'assignable_scopes' } },
-  { table: 'group_members', kind: 'group memberships', covered: { groupId: 'group_id', memberId: 'member_id' } },
-  { table: 'key_credentials', kind: 'key credentials', covered: { keyId: 'key_id', objectId: 'object_id', certificate: 'certificate', startAt: 'start_at', endAt: 'end_at' } },
-  { table: 'vaults', kind: 'vaults', covered: { id: 'id', name: 'name', subscriptionId: 'subscription_id', resourceGroup: 'resource_group', properties: 'properties' } },
-  { table: 'federated_credentials', kind: 'federated credentials', covered: { id: 'id', objectId: 'object_id', issuer: 'issuer', subject: 'subject', audiences: 'audiences' } },
-];
 
 /** The table's three triggers, each as SQLite keeps its statement (sqlite_master.sql). */
-function triggers({ table, kind, covered }: Table): Array<{ name: string; sql: string }> {
+function triggers({ table, kind, covered }: JournalTable): Array<{ name: string; sql: string }> {
   const fields = (row: 'NEW' | 'OLD') =>
     `json_object(${[...Object.entries(covered), ['mac', 'mac']].map(([f, c]) => `'${f}', ${c === 'certificate' ? `hex(${row}.${c})` : `${row}.${c}`}`).join(', ')})`;
   const append = (row: 'NEW' | 'OLD', added: 0 | 1) => `INSERT INTO authorization_journal (kind, added, fields) VALUES ('${kind}', ${added}, ${fields(row)});`;
@@ -45,7 +31,7 @@ function triggers({ table, kind, covered }: Table): Array<{ name: string; sql: s
   ];
 }
 
-const TRIGGERS = TABLES.flatMap(triggers);
+const TRIGGERS = JOURNAL_TABLES.flatMap(triggers);
 
 /** The schema migration that adds the journal and its triggers. */
 export const AUTHORIZATION_JOURNAL_SQL = `
