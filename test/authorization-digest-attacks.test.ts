@@ -100,6 +100,32 @@ describe('a certificate credential put back while the server runs, with its jour
   });
 });
 
+describe('a certificate credential put back while the server runs, behind a planted removal of it', () => {
+  it('leaves the digest as it was at the next write, but is not held: it signs no one in', async () => {
+    const dir = newDataDir();
+    const s = await startTestServer({ dataDir: dir });
+    try {
+      const sp = await newServicePrincipal(s, 'planted-removal');
+      const other = await newServicePrincipal(s, 'planted-removal-other');
+      const app = `/v1.0/applications/${(await api(s, 'GET', `/v1.0/applications?$filter=appId eq '${sp.appId}'`)).body!.value[0].id}`;
+      const cert = makeCertificate('planted-removal');
+      const token = () =>
+        new ClientCertificateCredential(s.bootstrap.tenantId, sp.appId, { certificatePath: cert.combinedPath }, { authorityHost: s.url, disableInstanceDiscovery: true }).getToken(`${s.url}/.default`);
+      assert.equal((await api(s, 'PATCH', app, { keyCredentials: [{ type: 'AsymmetricX509Cert', usage: 'Verify', key: cert.base64 }] })).status, 204);
+      const saved = rowOf(dir, 'SELECT * FROM key_credentials WHERE object_id = ?', sp.id);
+      assert.equal((await api(s, 'PATCH', app, { keyCredentials: [] })).status, 204);
+      // The row put back journals its addition; a removal of it planted first cancels it in the digest.
+      insert(dir, 'key_credentials', saved);
+      exec(dir, "UPDATE authorization_journal SET added = 0");
+      exec(dir, "INSERT INTO authorization_journal (kind, added, fields) SELECT kind, 1, fields FROM authorization_journal");
+      assert.equal((await assignRole(s, `/subscriptions/${s.bootstrap.subscriptionId}`, ROLE_IDS['Key Vault Reader'], other.id)).status, 201);
+      await assert.rejects(token(), /AADSTS700027/);
+    } finally {
+      await s.stop();
+    }
+  });
+});
+
 describe('the record and a revoked row put back together while the server runs', () => {
   it('is refused at the next write (the record is older than the last this server sealed), and by the next start', async () => {
     const dir = newDataDir();

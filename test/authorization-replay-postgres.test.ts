@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { ClientCertificateCredential } from '@azure/identity';
 import { api, assignRole, newGroup, newServicePrincipal, ROLE_IDS, setPolicy, statusOf } from './support/access-kit.js';
 import { createVault, credential, secretClient } from './support/clients.js';
 import { freshPostgresDatabase, startPostgres, type TestDatabase } from './support/databases.js';
@@ -183,6 +184,32 @@ describe('a federated credential put back in a PostgreSQL database', () => {
       await logged(s, /refused authorization rows: federated credentials in the database are not those coffer last sealed/);
       await s.stop();
       assert.match(await refusedStart(dir, url), /federated credentials in the database are not those coffer last sealed/);
+    } finally {
+      await s.stop();
+    }
+  });
+});
+
+describe('a certificate put back in a PostgreSQL database while the server runs, behind a planted removal of it', () => {
+  it('leaves the digest as it was at the next write, but is not held: it signs no one in', async () => {
+    const url = await freshPostgresDatabase(db);
+    const s = await start(newDataDir(), url);
+    try {
+      const sp = await newServicePrincipal(s, 'pg-planted-removal');
+      const other = await newServicePrincipal(s, 'pg-planted-removal-other');
+      const app = `/v1.0/applications/${(await api(s, 'GET', `/v1.0/applications?$filter=appId eq '${sp.appId}'`)).body!.value[0].id}`;
+      const cert = makeCertificate('pg-planted-removal');
+      const token = () =>
+        new ClientCertificateCredential(s.bootstrap.tenantId, sp.appId, { certificatePath: cert.combinedPath }, { authorityHost: s.url, disableInstanceDiscovery: true }).getToken(`${s.url}/.default`);
+      assert.equal((await api(s, 'PATCH', app, { keyCredentials: [{ type: 'AsymmetricX509Cert', usage: 'Verify', key: cert.base64 }] })).status, 204);
+      const saved = await pgRow(url, 'SELECT * FROM key_credentials WHERE object_id = $1', sp.id);
+      assert.equal((await api(s, 'PATCH', app, { keyCredentials: [] })).status, 204);
+      // The row put back journals its addition; a removal of it planted first cancels it in the digest.
+      await pgPutBack(url, 'key_credentials', saved);
+      await pgQuery(url, 'UPDATE authorization_journal SET added = false');
+      await pgQuery(url, 'INSERT INTO authorization_journal (kind, added, fields) SELECT kind, true, fields FROM authorization_journal');
+      assert.equal((await assignRole(s, `/subscriptions/${s.bootstrap.subscriptionId}`, ROLE_IDS['Key Vault Reader'], other.id)).status, 201);
+      await assert.rejects(token(), /AADSTS700027/);
     } finally {
       await s.stop();
     }

@@ -51,7 +51,20 @@ export interface HeldSeals {
 
 export function pgHeldSeals(pool: pg.Pool, cluster: boolean): HeldSeals {
   const perKind = <T>(make: () => T) => Object.fromEntries(HELD_KINDS.map((k) => [k, make()])) as Record<HeldKind, T>;
-  const sets = perKind(() => new Set<string>());
+  // How many counted rows carry each seal, as the digest counts them (sqlite-authorization-digest.ts): a set would let
+  // a planted removal followed by a planted addition (which leave the digest as it was) make a row put back held.
+  const sets = perKind(() => new Map<string, number>());
+  const count = (kind: HeldKind, mac: string, by: 1 | -1) => {
+    const c = (sets[kind].get(mac) ?? 0) + by;
+    if (c === 0) sets[kind].delete(mac);
+    else sets[kind].set(mac, c);
+  };
+  const counted = (macs: string[]) => {
+    const m = new Map<string, number>();
+    for (const mac of macs) m.set(mac, (m.get(mac) ?? 0) + 1);
+    return m;
+  };
+  const holds = (kind: HeldKind, mac: string) => (sets[kind].get(mac) ?? 0) > 0;
   const loadedAt = perKind<number | null>(() => null);
   const lastReload = perKind(() => 0);
   const reloading = perKind<Promise<void> | null>(() => null);
@@ -78,7 +91,7 @@ export function pgHeldSeals(pool: pg.Pool, cluster: boolean): HeldSeals {
         // A row put back since is in the rows but not in the record: the set stays as it was (and the row is refused).
         if (g.digestOf(kind, found) !== record.digests[kind]) return void g.refuse(kind);
       }
-      sets[kind] = new Set(g.counted(kind, found));
+      sets[kind] = counted(g.counted(kind, found));
     } catch (err) {
       await c.query('ROLLBACK').catch(() => undefined);
       throw err;
@@ -100,22 +113,21 @@ export function pgHeldSeals(pool: pg.Pool, cluster: boolean): HeldSeals {
   }
 
   return {
-    has: (kind, mac) => sets[kind].has(mac),
+    has: holds,
     follow(held) {
       for (const h of held) {
-        if (h.added) sets[h.kind].add(h.mac);
-        else sets[h.kind].delete(h.mac);
+        count(h.kind, h.mac, h.added ? 1 : -1);
       }
     },
     async load(g) {
       for (const kind of HELD_KINDS) {
-        sets[kind] = new Set();
+        sets[kind] = new Map();
         loadedAt[kind] = null;
         if (g) await reload(g, kind);
       }
     },
     async refresh(g, kind, macs) {
-      const held = () => macs.every((m) => typeof m !== 'string' || sets[kind].has(m));
+      const held = () => macs.every((m) => typeof m !== 'string' || holds(kind, m));
       if (!cluster || held()) return held();
       // Only a look that starts after these rows were read can tell: one under way may have read before them.
       const need = looks[kind].started + 1;
