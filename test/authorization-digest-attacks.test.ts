@@ -73,20 +73,26 @@ describe('a revoked role assignment put back twice, its id in two cases', () => 
   });
 });
 
+/** A service principal whose certificate was registered and removed through Graph: its row as it was, and a sign-in with it. */
+async function removedCertificate(s: TestServer, dir: string, name: string) {
+  const sp = await newServicePrincipal(s, name);
+  const app = `/v1.0/applications/${(await api(s, 'GET', `/v1.0/applications?$filter=appId eq '${sp.appId}'`)).body!.value[0].id}`;
+  const cert = makeCertificate(name);
+  assert.equal((await api(s, 'PATCH', app, { keyCredentials: [{ type: 'AsymmetricX509Cert', usage: 'Verify', key: cert.base64 }] })).status, 204);
+  const saved = rowOf(dir, 'SELECT * FROM key_credentials WHERE object_id = ?', sp.id);
+  assert.equal((await api(s, 'PATCH', app, { keyCredentials: [] })).status, 204);
+  const token = () =>
+    new ClientCertificateCredential(s.bootstrap.tenantId, sp.appId, { certificatePath: cert.combinedPath }, { authorityHost: s.url, disableInstanceDiscovery: true }).getToken(`${s.url}/.default`);
+  return { saved, token };
+}
+
 describe('a certificate credential put back while the server runs, with its journal entry planted twice', () => {
   it('is refused at the next write and signs no one in', async () => {
     const dir = newDataDir();
     const s = await startTestServer({ dataDir: dir });
     try {
-      const sp = await newServicePrincipal(s, 'planted-cert');
       const other = await newServicePrincipal(s, 'planted-other');
-      const app = `/v1.0/applications/${(await api(s, 'GET', `/v1.0/applications?$filter=appId eq '${sp.appId}'`)).body!.value[0].id}`;
-      const cert = makeCertificate('planted-cert');
-      const token = () =>
-        new ClientCertificateCredential(s.bootstrap.tenantId, sp.appId, { certificatePath: cert.combinedPath }, { authorityHost: s.url, disableInstanceDiscovery: true }).getToken(`${s.url}/.default`);
-      assert.equal((await api(s, 'PATCH', app, { keyCredentials: [{ type: 'AsymmetricX509Cert', usage: 'Verify', key: cert.base64 }] })).status, 204);
-      const saved = rowOf(dir, 'SELECT * FROM key_credentials WHERE object_id = ?', sp.id);
-      assert.equal((await api(s, 'PATCH', app, { keyCredentials: [] })).status, 204);
+      const { saved, token } = await removedCertificate(s, dir, 'planted-cert');
       insert(dir, 'key_credentials', saved);
       // The trigger journaled the row once; a second copy of the entry would cancel it in a XOR of the seals.
       exec(dir, 'INSERT INTO authorization_journal (kind, added, fields) SELECT kind, added, fields FROM authorization_journal');
@@ -105,19 +111,12 @@ describe('a certificate credential put back while the server runs, behind a plan
     const dir = newDataDir();
     const s = await startTestServer({ dataDir: dir });
     try {
-      const sp = await newServicePrincipal(s, 'planted-removal');
       const other = await newServicePrincipal(s, 'planted-removal-other');
-      const app = `/v1.0/applications/${(await api(s, 'GET', `/v1.0/applications?$filter=appId eq '${sp.appId}'`)).body!.value[0].id}`;
-      const cert = makeCertificate('planted-removal');
-      const token = () =>
-        new ClientCertificateCredential(s.bootstrap.tenantId, sp.appId, { certificatePath: cert.combinedPath }, { authorityHost: s.url, disableInstanceDiscovery: true }).getToken(`${s.url}/.default`);
-      assert.equal((await api(s, 'PATCH', app, { keyCredentials: [{ type: 'AsymmetricX509Cert', usage: 'Verify', key: cert.base64 }] })).status, 204);
-      const saved = rowOf(dir, 'SELECT * FROM key_credentials WHERE object_id = ?', sp.id);
-      assert.equal((await api(s, 'PATCH', app, { keyCredentials: [] })).status, 204);
+      const { saved, token } = await removedCertificate(s, dir, 'planted-removal');
       // The row put back journals its addition; a removal of it planted first cancels it in the digest.
       insert(dir, 'key_credentials', saved);
-      exec(dir, "UPDATE authorization_journal SET added = 0");
-      exec(dir, "INSERT INTO authorization_journal (kind, added, fields) SELECT kind, 1, fields FROM authorization_journal");
+      exec(dir, 'UPDATE authorization_journal SET added = 0');
+      exec(dir, 'INSERT INTO authorization_journal (kind, added, fields) SELECT kind, 1, fields FROM authorization_journal');
       assert.equal((await assignRole(s, `/subscriptions/${s.bootstrap.subscriptionId}`, ROLE_IDS['Key Vault Reader'], other.id)).status, 201);
       await assert.rejects(token(), /AADSTS700027/);
     } finally {
