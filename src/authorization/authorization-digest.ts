@@ -46,8 +46,12 @@ export type IntactTest = (mac: string | null | undefined, expected: (seal: Autho
  * record's generation: the seal it carries, unless a renewal has sealed it again since.
  */
 function sealsOf(seal: AuthorizationSeal, rows: AuthorizationRows, intact: IntactTest): Record<DigestKind, string[]> {
+  // The seal under `seal` computed once per row (an HMAC over its canonical JSON: most of a start's check of the rows).
   const kept = <R extends { mac?: string | null }>(list: R[], expected: (s: AuthorizationSeal, r: R) => string) =>
-    list.flatMap((r) => (intact(r.mac, (s) => expected(s, r)) ? [expected(seal, r)] : []));
+    list.flatMap((r) => {
+      const mine = expected(seal, r);
+      return intact(r.mac, (s) => (s === seal ? mine : expected(s, r))) ? [mine] : [];
+    });
   return {
     'role assignments': kept(rows.assignments, (s, r) => s.assignment(r)),
     'custom roles': kept(rows.definitions, (s, r) => s.definition(r)),
