@@ -8,7 +8,7 @@ import type { RestError } from '@azure/core-rest-pipeline';
 import { adminToken } from './support/access-kit.js';
 import { createVault, secretClient } from './support/clients.js';
 import { cliHome, coffer } from './support/cli.js';
-import { BIN, startTestServer, testCaDir, type TestServer } from './support/server-fixture.js';
+import { assertLogged, BIN, startTestServer, testCaDir, type TestServer } from './support/server-fixture.js';
 
 // The audit file copy on a full disk: /dev/full takes the open and fails every
 // write with ENOSPC. Requests are refused (fail-closed) with Azure's 503, the
@@ -31,7 +31,7 @@ describe('the audit file copy on a full disk', { skip: !existsSync('/dev/full') 
     const health = await fetch(`${server.url}/healthz`);
     assert.equal(health.status, 503);
     assert.deepEqual(await health.json(), { status: 'degraded', audit: { healthy: false }, storage: { writable: false } });
-    assert.match(server.logs(), /"err":"ENOSPC: no space left on device, write","msg":"audit write failed; request refused"/);
+    await assertLogged(server, /"err":"ENOSPC: no space left on device, write","msg":"audit write failed; request refused"/);
     assert.equal(server.exitCode(), null);
   });
 });
@@ -59,7 +59,7 @@ describe('database files that cannot grow (a file size limit on the running serv
       (e: RestError) => e,
     )) as RestError;
     assert.deepEqual([err.statusCode, err.code, err.response?.headers.get('retry-after')], [503, 'ServiceUnavailable', '5']);
-    assert.match(server.logs(), /"err":"disk I\/O error","msg":"storage full or failing; change undone and refused with 503"/);
+    await assertLogged(server, /"err":"disk I\/O error","msg":"storage full or failing; change undone and refused with 503"/);
     assert.equal((await fetch(`${server.url}/healthz`)).status, 503);
 
     execFileSync('prlimit', ['--pid', pid, '--fsize=unlimited:']);

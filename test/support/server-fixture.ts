@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -130,4 +131,11 @@ export async function startTestServer(
     logs: () => output,
     exitCode: () => child?.exitCode ?? null,
   };
+}
+
+/** Asserts that the server's log shows `re`, waiting up to `ms` for it: a line may reach the output after the response. */
+export async function assertLogged(server: Pick<TestServer, 'logs'>, re: RegExp, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!re.test(server.logs()) && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
+  assert.match(server.logs(), re);
 }
