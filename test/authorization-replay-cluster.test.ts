@@ -1,37 +1,27 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { ClientCertificateCredential } from '@azure/identity';
 import { api, assignRole, newServicePrincipal, ROLE_IDS, setPolicy, statusOf } from './support/access-kit.js';
 import { createVault, credential, secretClient } from './support/clients.js';
-import { freshPostgresDatabase, startPostgres, type TestDatabase } from './support/databases.js';
+import { startPgCluster, type PgCluster } from './support/pg-cluster.js';
 import { pgQuery, pgRow } from './support/pg-rows.js';
-import { startTestServer, type TestServer } from './support/server-fixture.js';
+import type { TestServer } from './support/server-fixture.js';
 import { makeCertificate } from './support/test-certificates.js';
 
 // The authorization digest in a cluster (storage/postgres/pg-held-seals.ts): each member holds the seals of the
 // vault and certificate rows the record counts; what another member wrote is reloaded as it is first read (the
 // record's counter moved on), and a row put back outside coffer is refused by every member.
 
-const MASTER_KEY = randomBytes(32).toString('hex');
-
 describe('the authorization digest in a cluster', () => {
-  let db: TestDatabase;
+  let cluster: PgCluster;
   let url: string;
   let a: TestServer;
   let b: TestServer;
-  const member = () => startTestServer({ args: ['--database-url', url, '--cluster'], env: { COFFER_MASTER_KEY: MASTER_KEY } });
   before(async () => {
-    db = await startPostgres();
-    url = await freshPostgresDatabase(db);
-    a = await member();
-    b = await member();
+    cluster = await startPgCluster();
+    ({ url, a, b } = cluster);
   });
-  after(async () => {
-    await a?.stop();
-    await b?.stop();
-    await db?.stop();
-  });
+  after(() => cluster?.stop());
 
   it('a vault created through one member is served by the other, and so is one created at once after it', async () => {
     await createVault(a, 'held-first');

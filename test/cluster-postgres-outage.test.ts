@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { api, assignRole, newServicePrincipal, ROLE_IDS } from './support/access-kit.js';
 import { createVault, credential, secretClient } from './support/clients.js';
-import { freshPostgresDatabase, startPostgres, type TestDatabase } from './support/databases.js';
-import { startTestServer, type TestServer } from './support/server-fixture.js';
+import type { TestDatabase } from './support/databases.js';
+import { startPgCluster, type PgCluster } from './support/pg-cluster.js';
+import { until as waitUntil } from './support/until.js';
+import type { TestServer } from './support/server-fixture.js';
 
 // Cluster members through a database outage: a member whose lock connection
 // breaks refuses requests (503, Retry-After) until it listens again, then
@@ -14,15 +15,8 @@ import { startTestServer, type TestServer } from './support/server-fixture.js';
 // under concurrent writers leaves every member up and loses nothing
 // acknowledged. Each member is reached on its own port (its own issuer).
 
-const MASTER_KEY = randomBytes(32).toString('hex');
-
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 60_000) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await sleep(100);
-  }
-}
+/** Patient: a PostgreSQL restart and a member's reconnection backoff can take a while on a slow machine. */
+const until = (what: string, check: () => boolean | Promise<boolean>) => waitUntil(what, check, 60_000, 100);
 
 /** The status of a request to the management plane without a token: 503 while the member does not serve, else 401. */
 async function bareStatus(m: TestServer): Promise<{ status: number; retryAfter: string | null }> {
@@ -36,23 +30,16 @@ async function bareStatus(m: TestServer): Promise<{ status: number; retryAfter: 
 }
 
 describe('a cluster through database outages', () => {
+  let cluster: PgCluster;
   let db: TestDatabase;
   let url: string;
   let a: TestServer;
   let b: TestServer;
-  const member = (dbUrl = url) => startTestServer({ args: ['--database-url', dbUrl, '--cluster'], env: { COFFER_MASTER_KEY: MASTER_KEY } });
-
   before(async () => {
-    db = await startPostgres();
-    url = await freshPostgresDatabase(db);
-    a = await member();
-    b = await member();
+    cluster = await startPgCluster();
+    ({ db, url, a, b } = cluster);
   });
-  after(async () => {
-    await a?.stop();
-    await b?.stop();
-    await db?.stop();
-  });
+  after(() => cluster?.stop());
 
   it('a member whose lock connection is cut refuses requests 503 meanwhile, and then sees the changes made through another member while it was away', async () => {
     // A role of its own for the member, so that its reconnection alone can be held off while the change is made.
@@ -60,7 +47,7 @@ describe('a cluster through database outages', () => {
     const cUrl = new URL(url);
     cUrl.username = 'coffer_c';
     cUrl.password = 'c';
-    const c = await member(cUrl.toString());
+    const c = await cluster.member(cUrl.toString());
     try {
       const vault = await createVault(a, 'outage-vault', { enableRbacAuthorization: true });
       assert.equal((await assignRole(a, vault.id!, ROLE_IDS['Key Vault Secrets Officer'], a.bootstrap.objectId)).status, 201);

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
 import { api, assignRole, newGroup, newServicePrincipal, ROLE_IDS, setPolicy, type Principal } from './support/access-kit.js';
 import { createVault, credential, secretClient } from './support/clients.js';
+import { LOCK_CONNECTION, pgQuery } from './support/pg-rows.js';
 import { rawRequest } from './support/raw-http.js';
 import { approveDeviceSignIn, deviceLoginForm } from './support/device-login.js';
 import { freshPostgresDatabase, startPostgres, type TestDatabase } from './support/databases.js';
@@ -12,6 +12,7 @@ import { startTestServer, type TestServer } from './support/server-fixture.js';
 import { sealOfStoredKey } from '../src/authorization/authorization-key.js';
 import { loadKeyring } from '../src/crypto/keyring.js';
 import { startBalancer, type TcpBalancer } from './support/tcp-balancer.js';
+import { until } from './support/until.js';
 
 // Several servers on one PostgreSQL database (--cluster), each with its own
 // data dir and caches, behind a load balancer (--public-port is its port):
@@ -22,15 +23,6 @@ import { startBalancer, type TcpBalancer } from './support/tcp-balancer.js';
 // does (milliseconds), so those checks wait for it, with a generous bound.
 
 const MASTER_KEY = randomBytes(32).toString('hex');
-const LOCK_CONNECTION = "application_name = 'coffer server lock' AND datname = current_database()";
-
-async function until(what: string, check: () => Promise<boolean>, ms = 15_000) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await sleep(50);
-  }
-}
 
 /** The status of a data-plane GET of the secret as `who`. */
 async function readStatus(server: TestServer, vault: string, secret: string, who: Principal): Promise<number> {
@@ -171,15 +163,7 @@ describe('a cluster: several servers on one PostgreSQL database', () => {
     const reader = await newServicePrincipal(pub, 'cluster-direct-reader');
     const group = await newGroup(pub, 'cluster-direct', []);
     assert.equal((await assignRole(pub, vault.id!, ROLE_IDS['Key Vault Secrets User'], group)).status, 201);
-    const sql = async (text: string, params: unknown[] = [group.toLowerCase(), reader.id.toLowerCase()]) => {
-      const c = new pg.Client({ connectionString: url });
-      await c.connect();
-      try {
-        return (await c.query(text, params)).rows;
-      } finally {
-        await c.end();
-      }
-    };
+    const sql = (text: string, params: unknown[] = [group.toLowerCase(), reader.id.toLowerCase()]) => pgQuery(url, text, params);
     for (const m of [a, b]) assert.equal(await readStatus(await on(m), 'direct-vault', 's', reader), 403);
     // Without its seal (as by someone writing the database without the master key) it grants on no member, nor does
     // an assignment of the reader's own so written.
@@ -196,7 +180,7 @@ describe('a cluster: several servers on one PostgreSQL database', () => {
     await sql('DELETE FROM role_assignments WHERE id = $1', [forged]);
     // As coffer writes it: sealed under the deployment's authorization key.
     const [key] = await sql("SELECT value FROM settings WHERE key = 'authorizationKey'", []);
-    const seal = sealOfStoredKey(key.value, loadKeyring({ masterKey: MASTER_KEY, file: '' }).keyring);
+    const seal = sealOfStoredKey(String(key!.value), loadKeyring({ masterKey: MASTER_KEY, file: '' }).keyring);
     await sql('INSERT INTO group_members (group_id, member_id, mac) VALUES ($1, $2, $3)', [group.toLowerCase(), reader.id.toLowerCase(), seal.membership(group, reader.id)]);
     for (const m of [a, b]) {
       await on(m);
@@ -345,20 +329,8 @@ describe('a cluster: several servers on one PostgreSQL database', () => {
   it('with --database-reconnect-seconds 0, a member that stops hearing the others (its connection cut) stops serving; the others go on', async () => {
     const c = await startTestServer({ args: ['--database-url', url, '--cluster', '--public-port', String(lb.port), '--database-reconnect-seconds', '0'], env: { COFFER_MASTER_KEY: MASTER_KEY } });
     assert.equal((await secretClient(await on(c), 'shared-vault').getSecret('db-creds')).value, 'value-4', 'the new member serves');
-    const pids = async () => {
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
-      try {
-        return (await client.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE ${LOCK_CONNECTION} ORDER BY backend_start DESC`)).rows.map((r) => r.pid);
-      } finally {
-        await client.end();
-      }
-    };
-    const newest = (await pids())[0]!;
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    await client.query('SELECT pg_terminate_backend($1)', [newest]);
-    await client.end();
+    // The newest lock session is c's.
+    await pgQuery(url, `SELECT pg_terminate_backend((SELECT pid FROM pg_stat_activity WHERE ${LOCK_CONNECTION} ORDER BY backend_start DESC LIMIT 1))`);
     await until('the cut member exits', async () => c.exitCode() !== null);
     assert.equal(c.exitCode(), 1, c.logs());
     assert.match(c.logs(), /can no longer serve the database safely/);

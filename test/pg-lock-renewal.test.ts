@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, createServer, type Socket } from 'node:net';
-import pg from 'pg';
 import { openPostgresStore } from '../src/storage/postgres/pg-store.js';
 import { takeServerLock } from '../src/storage/postgres/pg-lock-renewal.js';
 import type { Store } from '../src/storage/store-types.js';
+import { LOCK_CONNECTION, pgQuery } from './support/pg-rows.js';
+import { until } from './support/until.js';
 import { freshPostgresDatabase, startPostgres, type TestDatabase } from './support/databases.js';
 
 // The server lock's session broken under a watching server (pg-lock-renewal.ts):
@@ -13,28 +13,8 @@ import { freshPostgresDatabase, startPostgres, type TestDatabase } from './suppo
 // database meanwhile; lost when another server holds it, held it meanwhile,
 // or the database stays away past the limit.
 
-const LOCK_CONNECTION = "application_name = 'coffer server lock' AND datname = current_database()";
-
-async function query(url: string, sql: string): Promise<Array<Record<string, unknown>>> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query(sql)).rows as Array<Record<string, unknown>>;
-  } finally {
-    await c.end();
-  }
-}
-
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 30_000) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await sleep(50);
-  }
-}
-
 /** Ends the sessions holding the lock (not one waiting for it). */
-const cutLock = (url: string) => query(url, `SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE ${LOCK_CONNECTION} AND wait_event_type IS DISTINCT FROM 'Lock'`);
+const cutLock = (url: string) => pgQuery(url, `SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE ${LOCK_CONNECTION} AND wait_event_type IS DISTINCT FROM 'Lock'`);
 
 describe('a broken server lock session under a watching server', () => {
   let db: TestDatabase;
@@ -111,7 +91,7 @@ describe('a broken server lock session under a watching server', () => {
     const standby = takeServerLock(url, { wait: true });
     try {
       const seen = watched(store);
-      await until('the standby waits', async () => (await query(url, `SELECT 1 FROM pg_stat_activity WHERE ${LOCK_CONNECTION} AND wait_event_type = 'Lock'`)).length === 1);
+      await until('the standby waits', async () => (await pgQuery(url, `SELECT 1 FROM pg_stat_activity WHERE ${LOCK_CONNECTION} AND wait_event_type = 'Lock'`)).length === 1);
       await cutLock(url);
       await until('the lock is lost', () => seen.lost !== null);
       assert.match(seen.lost!.message, /lost the database lock: .*is in use by another coffer server/);
@@ -146,7 +126,7 @@ describe('a broken server lock session under a watching server', () => {
       await until('the lock is held again', () => seen.resumed === 1 || seen.lost !== null);
       assert.equal(seen.lost, null);
       // The silent session's backend was ended: one lock connection is left.
-      assert.equal((await query(url.toString(), `SELECT 1 FROM pg_stat_activity WHERE ${LOCK_CONNECTION}`)).length, 1);
+      assert.equal((await pgQuery(url.toString(), `SELECT 1 FROM pg_stat_activity WHERE ${LOCK_CONNECTION}`)).length, 1);
     } finally {
       await lock.release();
       for (const s of sockets) s.destroy();

@@ -3,11 +3,11 @@ import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { adminToken } from './support/access-kit.js';
 import { createVault, credential } from './support/clients.js';
 import { freshPostgresDatabase, startPostgres, type TestDatabase } from './support/databases.js';
+import { until } from './support/until.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
 // Another session holding a lock coffer needs (a long transaction, a
@@ -21,14 +21,6 @@ import { startTestServer, type TestServer } from './support/server-fixture.js';
 /** Longer than any bounded wait of coffer's (lock_timeout plus the pool's wait), so that a hang shows as a failure. */
 const PATIENCE_MS = 90_000;
 const MASTER_KEY = randomBytes(32).toString('hex');
-
-async function until(what: string, check: () => Promise<boolean>, ms = 30_000) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await sleep(50);
-  }
-}
 
 const refusesConnections = (port: number) =>
   new Promise<boolean>((resolve) => {

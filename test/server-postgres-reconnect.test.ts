@@ -3,36 +3,16 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
 import { api } from './support/access-kit.js';
 import { createVault, secretClient } from './support/clients.js';
+import { LOCK_CONNECTION, pgQuery } from './support/pg-rows.js';
+import { until } from './support/until.js';
 import { freshPostgresDatabase, startPostgres, type TestDatabase } from './support/databases.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
 // A single server (no --cluster) whose lock connection is cut: it stops
 // serving (503) until it holds the lock again, and resumes when nobody else
 // held the database meanwhile; when a standby took over, it exits 1.
-
-const LOCK_CONNECTION = "application_name = 'coffer server lock' AND datname = current_database()";
-
-async function query(url: string, sql: string): Promise<Array<Record<string, unknown>>> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query(sql)).rows as Array<Record<string, unknown>>;
-  } finally {
-    await c.end();
-  }
-}
-
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 30_000) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await sleep(100);
-  }
-}
 
 describe('a single server on PostgreSQL whose lock connection is cut', () => {
   let db: TestDatabase;
@@ -49,7 +29,7 @@ describe('a single server on PostgreSQL whose lock connection is cut', () => {
     try {
       await createVault(server, 'resume-vault');
       await secretClient(server, 'resume-vault').setSecret('s', 'before');
-      const cut = await query(url, `SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE ${LOCK_CONNECTION}`);
+      const cut = await pgQuery(url, `SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE ${LOCK_CONNECTION}`);
       assert.deepEqual(cut, [{ done: true }], 'exactly one lock connection');
       await until('the server holds the lock again', () => /the database lock is held again/.test(server.logs()));
       assert.equal(server.exitCode(), null, server.logs());
@@ -95,8 +75,8 @@ describe('a single server on PostgreSQL whose lock connection is cut', () => {
       copyFileSync(join(first.dataDir, 'master.key'), join(standbyDir, 'master.key'));
       const starting = startTestServer({ dataDir: standbyDir, args: ['--database-url', url, '--standby'], startTimeoutMs: 60_000 });
       starting.catch(() => undefined);
-      await until('the standby waits for the lock', async () => (await query(url, `SELECT 1 FROM pg_stat_activity WHERE ${LOCK_CONNECTION} AND wait_event_type = 'Lock'`)).length === 1);
-      await query(url, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE ${LOCK_CONNECTION} AND wait_event_type IS DISTINCT FROM 'Lock'`);
+      await until('the standby waits for the lock', async () => (await pgQuery(url, `SELECT 1 FROM pg_stat_activity WHERE ${LOCK_CONNECTION} AND wait_event_type = 'Lock'`)).length === 1);
+      await pgQuery(url, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE ${LOCK_CONNECTION} AND wait_event_type IS DISTINCT FROM 'Lock'`);
       standby = await starting;
       // The standby writes as it serves; the first must not come back beside it.
       await secretClient(standby, 'takeover-vault').setSecret('s', 'by-standby');

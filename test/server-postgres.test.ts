@@ -9,10 +9,12 @@ import { api } from './support/access-kit.js';
 import { checkOneRecordPerOperation } from './support/audit-kit.js';
 import { cliHome, coffer } from './support/cli.js';
 import { createVault, credential, secretClient } from './support/clients.js';
+import { LOCK_CONNECTION, pgQuery } from './support/pg-rows.js';
 import { rawRequest } from './support/raw-http.js';
 import { freshPostgresDatabase, postgresSuperuserUrl, startPostgres, type TestDatabase } from './support/databases.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 import { makeCertificate } from './support/test-certificates.js';
+import { until } from './support/until.js';
 
 // The real server on PostgreSQL (--database-url), driven by the official SDK:
 // the data lives in the database, survives a restart, the audit chain holds,
@@ -268,7 +270,6 @@ describe('server on PostgreSQL', () => {
 
 describe('one server per PostgreSQL database: lock loss and standby', () => {
   let db: TestDatabase;
-  const LOCK_CONNECTION = "application_name = 'coffer server lock' AND datname = current_database()";
 
   before(async () => {
     db = await startPostgres();
@@ -277,31 +278,12 @@ describe('one server per PostgreSQL database: lock loss and standby', () => {
     await db?.stop();
   });
 
-  /** Runs one statement as the database's owner (which may signal its own backends) and returns its rows. */
-  async function query(url: string, sql: string): Promise<Array<Record<string, unknown>>> {
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    try {
-      return (await c.query(sql)).rows as Array<Record<string, unknown>>;
-    } finally {
-      await c.end();
-    }
-  }
-
-  async function until(what: string, check: () => Promise<boolean> | boolean, ms = 20_000) {
-    const deadline = Date.now() + ms;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-      await sleep(100);
-    }
-  }
-
   it('with --database-reconnect-seconds 0, a server whose lock connection is cut stops, with exit code 1, instead of serving beside a server that may take over', async () => {
     const url = await freshPostgresDatabase(db);
     const server = await startTestServer({ args: ['--database-url', url, '--database-reconnect-seconds', '0'] });
     try {
       await createVault(server, 'lock-vault');
-      const cut = await query(url, `SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE ${LOCK_CONNECTION}`);
+      const cut = await pgQuery(url, `SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE ${LOCK_CONNECTION}`);
       assert.deepEqual(cut, [{ done: true }], 'exactly one lock connection');
       await until('the server exits', () => server.exitCode() !== null);
       assert.equal(server.exitCode(), 1, server.logs());
@@ -331,7 +313,7 @@ describe('one server per PostgreSQL database: lock loss and standby', () => {
       copyFileSync(join(first.dataDir, 'master.key'), join(standbyDir, 'master.key'));
       const starting = startTestServer({ dataDir: standbyDir, args: ['--database-url', url, '--standby'], startTimeoutMs: 60_000 });
       starting.catch(() => undefined);
-      await until('the standby waits for the lock', async () => (await query(url, `SELECT 1 FROM pg_stat_activity WHERE ${LOCK_CONNECTION} AND wait_event_type = 'Lock'`)).length === 1);
+      await until('the standby waits for the lock', async () => (await pgQuery(url, `SELECT 1 FROM pg_stat_activity WHERE ${LOCK_CONNECTION} AND wait_event_type = 'Lock'`)).length === 1);
       assert.ok(!existsSync(join(standbyDir, 'bootstrap.json')), 'the standby has done nothing before it holds the lock');
       assert.equal((await secretClient(first, 'ha-vault').getSecret('db-creds')).value, VALUE, 'the first server still serves');
 

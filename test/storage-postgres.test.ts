@@ -8,6 +8,7 @@ import { takeServerLock } from '../src/storage/postgres/pg-lock-renewal.js';
 import { createServer, connect, type Socket } from 'node:net';
 import { StoreParentGoneError, type Store } from '../src/storage/store-types.js';
 import { freshPostgresDatabase, startPostgres, type TestDatabase } from './support/databases.js';
+import { pgQuery } from './support/pg-rows.js';
 import { BATCH_MAX_WRITES } from '../src/storage/postgres/pg-writer.js';
 import { auditRecord, runStoreConformance, vaultRow, versionRow } from './support/store-conformance.js';
 import { insertVault, keyAuditChain } from './support/store-conformance-kit.js';
@@ -33,16 +34,6 @@ before(async () => {
 });
 after(() => db?.stop());
 
-async function query<R extends pg.QueryResultRow>(url: string, sql: string): Promise<R[]> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query<R>(sql)).rows;
-  } finally {
-    await c.end();
-  }
-}
-
 /** A store on a fresh database with one vault in it, closed after `run`. */
 async function withVault(run: (store: Store, vaultId: string, url: string) => Promise<void>): Promise<void> {
   const url = await freshPostgresDatabase(db);
@@ -58,7 +49,7 @@ async function withVault(run: (store: Store, vaultId: string, url: string) => Pr
 }
 
 const recordedVersions = async (url: string) =>
-  (await query<{ version: number }>(url, 'SELECT version FROM schema_migrations ORDER BY version')).map((r) => r.version);
+  (await pgQuery<{ version: number }>(url, 'SELECT version FROM schema_migrations ORDER BY version')).map((r) => r.version);
 const latestKnown = Math.max(...PG_MIGRATIONS.map((m) => m.version));
 
 runStoreConformance('postgres', async () => {
@@ -102,7 +93,7 @@ describe('postgres store specifics', () => {
     } finally {
       await pool.end();
     }
-    const tables = (await query<{ t: string }>(url, "SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public'")).map((r) => r.t);
+    const tables = (await pgQuery<{ t: string }>(url, "SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public'")).map((r) => r.t);
     assert.ok(tables.includes('extra'));
     assert.ok(!tables.includes('half_done'), 'a failed migration leaves nothing behind');
     assert.deepEqual(await recordedVersions(url), [...PG_MIGRATIONS.map((m) => m.version), latestKnown + 1]);
@@ -111,7 +102,7 @@ describe('postgres store specifics', () => {
   it('refuses a database whose schema is newer than the code, and releases its lock', async () => {
     const url = await freshPostgresDatabase(db);
     await (await openPostgresStore(url)).close();
-    await query(url, `INSERT INTO schema_migrations (version, applied_at) VALUES (${latestKnown + 98}, 0)`);
+    await pgQuery(url, `INSERT INTO schema_migrations (version, applied_at) VALUES (${latestKnown + 98}, 0)`);
     for (let attempt = 0; attempt < 2; attempt++) {
       await assert.rejects(openPostgresStore(url), (err: unknown) => {
         assert.ok(err instanceof SchemaTooNewError, String(err));
@@ -188,7 +179,7 @@ describe('postgres store specifics', () => {
       const heard: string[] = [];
       listener.on('notification', (n) => heard.push(n.payload ?? ''));
       await listener.query('LISTEN coffer_changes');
-      const sql = (text: string) => query(url, text);
+      const sql = (text: string) => pgQuery(url, text);
       try {
         await sql(`INSERT INTO principals (object_id, kind, display_name, created_at) VALUES ('g1', 'Group', 'G', 0), ('m1', 'User', 'M', 0), ('m2', 'User', 'M2', 0)`);
         await sql(`INSERT INTO group_members (group_id, member_id) VALUES ('g1', 'm1')`);
@@ -231,17 +222,17 @@ describe('postgres store specifics', () => {
         const seqs = written.filter((w) => w.name === `s-${k}`).map((w) => w.seq);
         assert.deepEqual(seqs, Array.from({ length: n / 5 }, (_, i) => i + 1), `s-${k} gets consecutive versions in the order asked`);
       }
-      const transactions = await query<{ n: number }>(url, 'SELECT COUNT(DISTINCT xmin::text)::int AS n FROM secret_versions');
+      const transactions = await pgQuery<{ n: number }>(url, 'SELECT COUNT(DISTINCT xmin::text)::int AS n FROM secret_versions');
       assert.equal(transactions[0]!.n, 3);
       const trail = await store.audit.range(1, n + 1);
       assert.deepEqual(trail.map((r) => r.operation), Array.from({ length: n }, (_, i) => `set-${i}`));
-      assert.deepEqual(await query(url, 'SELECT COUNT(DISTINCT xmin::text)::int AS n FROM audit_events'), transactions);
+      assert.deepEqual(await pgQuery(url, 'SELECT COUNT(DISTINCT xmin::text)::int AS n FROM audit_events'), transactions);
     }));
 
   it('appends go on from the sealed head checkpoint: records cut from the end stay a gap', () =>
     withVault(async (store, _vaultId, url) => {
       await store.audit.append([auditRecord('1'), auditRecord('2'), auditRecord('3')]);
-      await query(url, 'DELETE FROM audit_events WHERE seq = 3');
+      await pgQuery(url, 'DELETE FROM audit_events WHERE seq = 3');
       await store.audit.append([auditRecord('4')]);
       assert.deepEqual((await store.audit.range(1, 10)).map((r) => r.seq), [1, 2, 4]);
     }));
