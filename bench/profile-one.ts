@@ -1,3 +1,4 @@
+import { cpSync } from 'node:fs';
 import { createApi } from './api.js';
 import { cleanup, installExitHandlers } from './children.js';
 import { startCoffer } from './coffer.js';
@@ -10,7 +11,9 @@ import { fillBigVault, measureScaleGet } from './scenarios-scale.js';
 // server, for profiling. PROFILE_SCENARIO=get|set|assignments (10 against
 // 10,000 role assignments as in run.ts, BENCH_ROUNDS pairs, default 2)|scale
 // (random GETs in the 100- and the 100,000-secret vault, each side in a
-// server process of its own),
+// server process of its own)|cold (the data dir of the bench's large cold
+// start, 10,000 assignments and the 100,000-secret vault, copied to
+// PROFILE_KEEP for starts by hand: node --cpu-prof bin/coffer.js server ...),
 // PROFILE_CONNECTIONS (64),
 // server flags from BENCH_SERVER_NODE_ARGS as in run.ts.
 
@@ -29,6 +32,14 @@ async function main(): Promise<void> {
       const authz = await setupAuthz(b, token);
       await fillAssignments(b, authz, 10);
       await runRbac(b, authz, 10_000, Number(process.env.BENCH_ROUNDS ?? 2));
+    } else if (scenario === 'cold') {
+      const keep = process.env.PROFILE_KEEP;
+      if (!keep) throw new Error('PROFILE_SCENARIO=cold needs PROFILE_KEEP, a directory to copy the data dir to');
+      await fillAssignments(b, await setupAuthz(b, token), 10_000);
+      await fillBigVault(b, token);
+      await coffer.stop();
+      cpSync(coffer.dataDir, keep, { recursive: true });
+      process.stdout.write(`data dir copied to ${keep}\n`);
     } else if (scenario === 'scale') {
       // Each side in its own server process (restarted on one snapshot), so that each gets its own profile.
       await fillBigVault(b, token);

@@ -6,7 +6,7 @@ import { AUTHORIZATION_KEY_FILE, checkAuthorizationKeyRecord, recordAuthorizatio
 import type { AuthorizationSeal } from '../authorization/authorization-seal.js';
 import { createSealHolder, refusedAdvice, sealKeyCredentials, sealStores, type SealedStores } from '../authorization/sealed-stores.js';
 import { IntegrityError } from '../crypto/envelope.js';
-import { startAuthorizationDigest } from './authorization-digest-start.js';
+import { startAuthorizationDigest, type ForeseenDigest } from './authorization-digest-start.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { PrincipalStore, Store } from '../storage/store-types.js';
 import { AUDIT_KEY_SETTING } from '../audit/audit-chain.js';
@@ -45,6 +45,8 @@ export async function startSealing(
     acceptRows?: boolean;
     /** Whether the data dir served its SQLite database with a coffer from before the audit key only (earlierBuildDataDir). */
     servedByEarlierBuild?: boolean;
+    /** The authorization digest as the start's pre-flight found it (authorization-digest-start.ts's foreseenStill). */
+    foreseenDigest?: ForeseenDigest | null;
   },
   log: Pick<Logger, 'warn' | 'info' | 'error'>,
 ): Promise<Sealing> {
@@ -57,7 +59,7 @@ export async function startSealing(
   if (resealed !== null) log.warn({ rows: resealed }, 'finished the authorization key renewal a stop had cut short');
   const holder = createSealHolder(seal);
   // Before anything reads the rows to decide (the administrator's check below is a settings row, not in the digest).
-  const recordDigest = await startAuthorizationDigest(store, holder, { dataDir: opts.dataDir, trusted, accept: opts.acceptRows === true, keyBoundNow: bound !== null }, log);
+  const recordDigest = await startAuthorizationDigest(store, holder, { dataDir: opts.dataDir, trusted, accept: opts.acceptRows === true, keyBoundNow: bound !== null, foreseen: opts.foreseenDigest }, log);
   const onRefused = (r: Parameters<Parameters<typeof sealStores>[2]>[0]) => log.error({ kind: r.kind, id: r.id }, refusedAdvice(r));
   const sealing: Sealing = {
     stores: sealStores(store, holder, onRefused, (row) => store.authorizationDigest?.vaultHolds(row) ?? true),

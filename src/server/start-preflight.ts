@@ -7,7 +7,7 @@ import { keyIdsInUse } from '../crypto/master-key-rotation.js';
 import { checkPepperRecord, PEPPER_RECORD_FILE } from '../identity/credential-pepper.js';
 import { DEV_IDS } from '../identity/identity-types.js';
 import type { StartView } from '../storage/store-types.js';
-import { findDigest } from './authorization-digest-start.js';
+import { findDigest, type ForeseenDigest } from './authorization-digest-start.js';
 import { adminSealError, earlierBuildDataDir, trustsRowsFound } from './authorization-sealing.js';
 import { DevDataDirError } from './bootstrap.js';
 
@@ -39,8 +39,11 @@ export function unknownMasterKeyError(unknown: string[], primaryId: string): Err
   );
 }
 
-/** Throws what the start would refuse; reads only (the view is rolled back after, whatever a check did). */
-export async function preflight(view: StartView, keyring: Keyring, opts: PreflightOptions): Promise<void> {
+/**
+ * Throws what the start would refuse; reads only (the view is rolled back after, whatever a check did). Returns the
+ * authorization digest it found (null: not checked here), which the start takes if nothing changed since.
+ */
+export async function preflight(view: StartView, keyring: Keyring, opts: PreflightOptions): Promise<ForeseenDigest | null> {
   const unknown = [...(await keyIdsInUse(view, keyring))].filter((id) => !keyring.has(id));
   if (unknown.length > 0) throw unknownMasterKeyError(unknown, keyring.primaryId);
   // startSealing: the stored authorization key held to the data dir's record, then the rows found unsealed.
@@ -58,12 +61,15 @@ export async function preflight(view: StartView, keyring: Keyring, opts: Preflig
   }
   // startSealing's authorization digest: rows put back, added or removed outside coffer. A cluster's other members may write
   // meanwhile (their writes change rows and record at once, which these reads could see half of): checked at its start only.
+  let digest: ForeseenDigest | null = null;
   if (!opts.cluster && key !== null && state?.bound && !state.renewing && !opts.acceptRows) {
-    const { refusal } = await findDigest(view, sealOfStoredKey(key, keyring), { dataDir: opts.dataDir, trusted: await trusted() });
-    if (refusal) throw refusal;
+    const found = await findDigest(view, sealOfStoredKey(key, keyring), { dataDir: opts.dataDir, trusted: await trusted() });
+    if (found.refusal) throw found.refusal;
+    digest = { found, key };
   }
   await checkPepperRecord(view.settings, view.principals, keyring, join(opts.dataDir, PEPPER_RECORD_FILE));
   // ensureDeployment: a data dir made with --dev holds principals whose credentials are published.
   if (!opts.dev && ((await view.principals.getByAppId(DEV_IDS.adminAppId)) || (await view.principals.get(DEV_IDS.userObjectId)))) throw new DevDataDirError();
   await checkAuditKeyRecord(view.settings, keyring, join(opts.dataDir, 'audit-key.json'));
+  return digest;
 }

@@ -34,6 +34,7 @@ import { SERVICE_VERSION } from './service-version.js';
 import { openSqliteStore } from '../storage/sqlite/sqlite-store.js';
 import { checkRecordedKey, earlierBuildDataDir, startSealing } from './authorization-sealing.js';
 import { preflight, unknownMasterKeyError } from './start-preflight.js';
+import type { ForeseenDigest } from './authorization-digest-start.js';
 import { withSqliteStartView } from '../storage/sqlite/sqlite-start-view.js';
 import type { StartView } from '../storage/store-types.js';
 import { describeTrust, ensureTlsMaterial, serverTlsOptions } from '../tls/certificates.js';
@@ -109,12 +110,16 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
   const keyringFile = join(config.dataDir, 'master.key');
   const { keyring, created } = loadKeyring({ masterKey: config.masterKey, previousKeys: config.previousMasterKeys, file: keyringFile });
   // Every refusal foreseen, before anything is migrated, converted or recorded (start-preflight.ts).
+  let foreseenDigest: ForeseenDigest | null = null;
   const checkFirst = (view: StartView) =>
-    preflight(view, keyring, { dataDir: config.dataDir, dev: config.dev, sealStored: config.sealStoredAuthorization, sqlite: !config.databaseUrl, cluster: config.cluster, acceptRows: config.acceptAuthorizationRows }).catch((err: unknown) => {
-      // A key made now for a database it does not open would stay behind in the data dir.
-      if (created) rmSync(keyringFile, { force: true });
-      throw err;
-    });
+    preflight(view, keyring, { dataDir: config.dataDir, dev: config.dev, sealStored: config.sealStoredAuthorization, sqlite: !config.databaseUrl, cluster: config.cluster, acceptRows: config.acceptAuthorizationRows }).then(
+      (digest) => void (foreseenDigest = digest),
+      (err: unknown) => {
+        // A key made now for a database it does not open would stay behind in the data dir.
+        if (created) rmSync(keyringFile, { force: true });
+        throw err;
+      },
+    );
   if (!config.databaseUrl) await withSqliteStartView(join(config.dataDir, 'coffer.db'), checkFirst);
 
   // The master key, TLS files and bootstrap.json stay in the data dir whichever database holds the rest.
@@ -165,7 +170,12 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
   if (unsealable.foreign > 0) log.warn({ vaults: unsealable.foreign }, 'renewed vault data keys made under a master key no longer in use (put back in the database, or made during a rotation)');
   // Rows that grant access carry a seal (authorization-seal.ts); the first start of a build that seals them seals those stored.
   const servedByEarlierBuild = await earlierBuildDataDir(store, { dataDir: config.dataDir, sqlite: !config.databaseUrl });
-  const sealing = await startSealing(store, keyring, { dataDir: config.dataDir, sealStored: config.sealStoredAuthorization, acceptRows: config.acceptAuthorizationRows, servedByEarlierBuild }, log);
+  const sealing = await startSealing(
+    store,
+    keyring,
+    { dataDir: config.dataDir, sealStored: config.sealStoredAuthorization, acceptRows: config.acceptAuthorizationRows, servedByEarlierBuild, foreseenDigest },
+    log,
+  );
   const sealed = sealing.stores;
 
   const tls = userTls ?? (await ensureTlsMaterial(tlsFiles));

@@ -62,6 +62,8 @@ export interface AuthorizationDigestHost {
   readonly guard: DigestGuard | null;
   /** The journal's triggers found dropped or changed outside coffer, and put back, and any other trigger, dropped, as the store opened. */
   readonly restoredTriggers: readonly string[];
+  /** Whether the journal holds no row added or removed since the last write folded it (or a start emptied it). */
+  journalEmpty(): boolean | Promise<boolean>;
   /** Empties the journal: the rows were just held to the record, or sealed into it, in full. */
   reset(): void | Promise<void>;
   /**

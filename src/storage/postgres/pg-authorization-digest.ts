@@ -139,6 +139,7 @@ export async function pgAuthorizationDigest(
       get guard() {
         return guard;
       },
+      journalEmpty: async () => (await pool.query('SELECT 1 FROM authorization_journal LIMIT 1')).rowCount === 0,
       reset: async () => void (await pool.query('DELETE FROM authorization_journal')),
       restoredTriggers: restored,
       vaultHolds: (row) => holds('vaults', row.mac),

@@ -85,6 +85,7 @@ export function sqliteAuthorizationDigest(db: Database.Database): { host: Author
       get guard() {
         return guard;
       },
+      journalEmpty: () => journal.empty(),
       reset: () => journal.clear(),
       restoredTriggers: restored,
       vaultHolds: (row) => holds('vaults', row.mac),

@@ -87,8 +87,9 @@ export function journalSchemaCheck(db: Database.Database): () => string[] {
 }
 
 /** Reads and empties the journal (in the caller's transaction). */
-export function sqliteJournal(db: Database.Database): { take(): JournalEntry[]; clear(): void } {
+export function sqliteJournal(db: Database.Database): { take(): JournalEntry[]; clear(): void; empty(): boolean } {
   const all = db.prepare<[], { kind: string; added: number; fields: string }>('SELECT kind, added, fields FROM authorization_journal ORDER BY id');
+  const any = db.prepare<[], number>('SELECT EXISTS (SELECT 1 FROM authorization_journal)').pluck();
   const clear = db.prepare('DELETE FROM authorization_journal');
   return {
     take() {
@@ -97,5 +98,6 @@ export function sqliteJournal(db: Database.Database): { take(): JournalEntry[]; 
       return entries;
     },
     clear: () => void clear.run(),
+    empty: () => any.get() === 0,
   };
 }
