@@ -6,8 +6,9 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { AUTHORIZATION_KEY_SETTING, sealOfStoredKey } from '../src/authorization/authorization-key.js';
-import { AuthorizationDigestError } from '../src/authorization/authorization-digest.js';
-import { createSealHolder } from '../src/authorization/sealed-stores.js';
+import { AuthorizationDigestError, type RowsAsChecked } from '../src/authorization/authorization-digest.js';
+import type { AuthorizationSeal } from '../src/authorization/authorization-seal.js';
+import { createSealHolder, sealStores, type OnRefused } from '../src/authorization/sealed-stores.js';
 import { loadKeyring } from '../src/crypto/keyring.js';
 import { findDigest, startAuthorizationDigest, type ForeseenDigest } from '../src/server/authorization-digest-start.js';
 import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.js';
@@ -26,6 +27,7 @@ describe("a start takes the pre-flight's check of the authorization rows only wh
   let dataDir: string;
   let file: string;
   let copy: string;
+  let total: number;
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'coffer-foreseen-'));
     const server = await startTestServer({ dataDir });
@@ -40,6 +42,8 @@ describe("a start takes the pre-flight's check of the authorization rows only wh
     copy = `${file}.copy`;
     const db = new Database(file);
     await db.backup(copy);
+    // The three above and the deployment's own (the administrator's).
+    total = db.prepare<[], number>('SELECT count(*) FROM role_assignments').pluck().get()!;
     db.close();
   });
   after(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -50,9 +54,31 @@ describe("a start takes the pre-flight's check of the authorization rows only wh
     copyFileSync(copy, file);
   }
 
-  /** The pre-flight's findings (as start-preflight.ts gets them), with the store reads of role assignments counted. */
-  async function startWith(foreseen: (f: ForeseenDigest) => ForeseenDigest | null, change: (db: Database.Database) => void) {
+  interface Started {
+    store: Store;
+    seal: AuthorizationSeal;
+    asChecked: RowsAsChecked;
+    /** How many times the store's role assignments were read so far. */
+    reads(): number;
+  }
+
+  /**
+   * `plant` by another writer, the pre-flight's findings (as start-preflight.ts gets them), `change` by another
+   * writer, then the start, with the store's reads of role assignments counted; `then` runs on the started store
+   * before it closes.
+   */
+  async function startWith(
+    foreseen: (f: ForeseenDigest) => ForeseenDigest | null,
+    change: (db: Database.Database) => void,
+    then?: (s: Started) => Promise<void>,
+    plant?: (db: Database.Database) => void,
+  ) {
     fresh();
+    if (plant) {
+      const db = new Database(file);
+      plant(db);
+      db.close();
+    }
     const keyring = loadKeyring({ file: join(dataDir, 'master.key') }).keyring;
     let store = openSqliteStore({ file });
     const key = (await store.settings.get(AUTHORIZATION_KEY_SETTING))!;
@@ -66,13 +92,17 @@ describe("a start takes the pre-flight's check of the authorization rows only wh
     db.close();
     store = openSqliteStore({ file });
     let reads = 0;
-    const counted: Store = { ...store, roleAssignments: { ...store.roleAssignments, list: () => (reads++, store.roleAssignments.list()) } };
+    const raw = store;
+    const counted: Store = { ...raw, roleAssignments: { ...raw.roleAssignments, list: () => (reads++, raw.roleAssignments.list()) } };
     try {
+      let asChecked: RowsAsChecked | null = null;
       const outcome = await startAuthorizationDigest(counted, createSealHolder(seal), { dataDir, trusted: false, accept: false, foreseen: foreseen({ found, key }) }, quiet).then(
-        () => 'started',
+        (started) => ((asChecked = started.asChecked), 'started'),
         (err: unknown) => (err instanceof AuthorizationDigestError ? `refused: ${err.message}` : Promise.reject(err)),
       );
-      return { outcome, reads };
+      const readsAtStart = reads;
+      if (then && asChecked) await then({ store: counted, seal, asChecked, reads: () => reads });
+      return { outcome, reads: readsAtStart };
     } finally {
       await store.close();
     }
@@ -128,5 +158,76 @@ describe("a start takes the pre-flight's check of the authorization rows only wh
     );
     assert.equal(reads, 1);
     assert.match(outcome, /refused: .*role assignments/);
+  });
+
+  /** The sealed store as the server's (sealing.stores), with what it refuses collected. */
+  const sealed = (s: Started, refused: Array<Parameters<OnRefused>[0]>) => sealStores(s.store, createSealHolder(s.seal), (r) => void refused.push(r), undefined, s.asChecked);
+
+  it("the access index's first load takes the rows as checked, once", async () => {
+    await startWith(
+      (f) => f,
+      () => undefined,
+      async (s) => {
+        const refused: Array<Parameters<OnRefused>[0]> = [];
+        const stores = sealed(s, refused);
+        assert.equal((await stores.roleAssignments.list()).length, total);
+        assert.equal(s.reads(), 0, 'not read again');
+        assert.deepEqual(refused, []);
+        // Taken once: the next list reads the store.
+        assert.equal((await stores.roleAssignments.list()).length, total);
+        assert.equal(s.reads(), 1);
+      },
+    );
+  });
+
+  it('a row that does not match its seal (never counted, so the start passes) is refused and logged by that load, as by a read', async () => {
+    const forged = (db: Database.Database) => {
+      db.prepare("INSERT INTO role_assignments SELECT 'forged-' || id, scope, role_definition_id, principal_id, principal_type, description, end_time, created_at, updated_at, created_by, mac FROM role_assignments LIMIT 1").run();
+      // Before the pre-flight, and out of the journal, so that the pre-flight's check is taken.
+      db.exec('DELETE FROM authorization_journal');
+    };
+    const { outcome, reads } = await startWith(
+      (f) => f,
+      () => undefined,
+      async (s) => {
+        const refused: Array<Parameters<OnRefused>[0]> = [];
+        const rows = await sealed(s, refused).roleAssignments.list();
+        assert.equal(s.reads(), 0);
+        assert.equal(rows.length, total);
+        assert.ok(rows.every((r) => !r.id.startsWith('forged-')));
+        assert.deepEqual(refused.map((r) => [r.kind, r.id.startsWith('forged-'), r.sealed]), [['role assignment', true, true]]);
+      },
+      forged,
+    );
+    assert.deepEqual({ outcome, reads }, { outcome: 'started', reads: 0 });
+  });
+
+  it('a row removed with SQL after the check: the first load reads the store, without it', async () => {
+    await startWith(
+      (f) => f,
+      () => undefined,
+      async (s) => {
+        const db = new Database(file);
+        revoke(db);
+        db.close();
+        assert.equal((await sealed(s, []).roleAssignments.list()).length, total - 1);
+        assert.equal(s.reads(), 1);
+      },
+    );
+  });
+
+  it('a write coffer sealed after the check (another record): the first load reads the store, with it', async () => {
+    await startWith(
+      (f) => f,
+      () => undefined,
+      async (s) => {
+        const stores = sealed(s, []);
+        const [one] = await s.store.roleAssignments.list();
+        await stores.roleAssignments.insert({ ...one!, id: `${one!.id.slice(0, -4)}beef`.replace(/[^/]+$/, 'a0a0a0a0-0000-4000-8000-00000000beef'), mac: null });
+        const reads = s.reads();
+        assert.equal((await stores.roleAssignments.list()).length, total + 1);
+        assert.equal(s.reads(), reads + 1);
+      },
+    );
   });
 });

@@ -41,16 +41,16 @@ interface StoredRecord {
 export type IntactTest = (mac: string | null | undefined, expected: (seal: AuthorizationSeal) => string) => boolean;
 
 /**
- * The seal under `seal` of every row that matches (`intact`: by default its seal is `seal`'s; a start that finishes
- * a renewal a stop cut short takes either generation's), by kind. A row's part in the digest is its seal under the
- * record's generation: the seal it carries, unless a renewal has sealed it again since.
+ * Per row, in the rows' order, its seal under `seal` if it matches (`intact`: by default its seal is `seal`'s; a
+ * start that finishes a renewal a stop cut short takes either generation's), else null, by kind. A row's part in the
+ * digest is its seal under the record's generation: the seal it carries, unless a renewal has sealed it again since.
  */
-function sealsOf(seal: AuthorizationSeal, rows: AuthorizationRows, intact: IntactTest): Record<DigestKind, string[]> {
+function sealsOf(seal: AuthorizationSeal, rows: AuthorizationRows, intact: IntactTest): Record<DigestKind, Array<string | null>> {
   // The seal under `seal` computed once per row (an HMAC over its canonical JSON: most of a start's check of the rows).
   const kept = <R extends { mac?: string | null }>(list: R[], expected: (s: AuthorizationSeal, r: R) => string) =>
-    list.flatMap((r) => {
+    list.map((r) => {
       const mine = expected(seal, r);
-      return intact(r.mac, (s) => (s === seal ? mine : expected(s, r))) ? [mine] : [];
+      return intact(r.mac, (s) => (s === seal ? mine : expected(s, r))) ? mine : null;
     });
   return {
     'role assignments': kept(rows.assignments, (s, r) => s.assignment(r)),
@@ -62,6 +62,8 @@ function sealsOf(seal: AuthorizationSeal, rows: AuthorizationRows, intact: Intac
   };
 }
 
+const counted = (seals: Array<string | null>): string[] => seals.filter((m): m is string => m !== null);
+
 const MOD = 1n << 256n;
 const toHex = (v: bigint) => v.toString(16).padStart(64, '0');
 /** A digest as a number (a malformed one as a value no sum of rows reaches in practice: it will not match). */
@@ -69,12 +71,33 @@ const fromHex = (d: string | undefined) => (d && /^[0-9a-f]{64}$/.test(d) ? BigI
 /** A counted row's part in its kind's digest. */
 const partOf = (seal: AuthorizationSeal, kind: DigestKind, mac: string) => BigInt(`0x${seal.keyed(`row|${kind}|${mac}`).toString('hex')}`);
 
-export function digestsOf(seal: AuthorizationSeal, rows: AuthorizationRows, intact: IntactTest = (mac, expected) => seal.intact(mac, expected(seal))): Digests {
+const defaultIntact = (seal: AuthorizationSeal): IntactTest => (mac, expected) => seal.intact(mac, expected(seal));
+
+/** The digests, and per kind which rows (in their order) match their seal: a start's one pass over the rows. */
+export function countRows(seal: AuthorizationSeal, rows: AuthorizationRows, intact: IntactTest = defaultIntact(seal)): { digests: Digests; matched: Record<DigestKind, boolean[]> } {
   const seals = sealsOf(seal, rows, intact);
-  const out = {} as Digests;
-  for (const kind of DIGEST_KINDS) out[kind] = toHex(seals[kind].reduce((d, mac) => (d + partOf(seal, kind, mac)) % MOD, 0n));
-  return out;
+  const digests = {} as Digests;
+  const matched = {} as Record<DigestKind, boolean[]>;
+  for (const kind of DIGEST_KINDS) {
+    digests[kind] = toHex(counted(seals[kind]).reduce((d, mac) => (d + partOf(seal, kind, mac)) % MOD, 0n));
+    matched[kind] = seals[kind].map((m) => m !== null);
+  }
+  return { digests, matched };
 }
+
+/** The rows the access index loads, as a start's check of the digest read them, and which of them match their seal. */
+export interface CheckedRows {
+  assignments: { rows: RoleAssignmentRow[]; match: boolean[] };
+  memberships: { rows: AuthorizationRows['memberships']; match: boolean[] };
+}
+
+/** The rows a start held to the record, for the access index's first load (sealed-stores.ts), while they are still those. */
+export interface RowsAsChecked {
+  /** The rows of `kind` as checked, once, if nothing changed since (null otherwise: read them). */
+  take<K extends keyof CheckedRows>(kind: K): Promise<CheckedRows[K] | null>;
+}
+
+export const digestsOf = (seal: AuthorizationSeal, rows: AuthorizationRows, intact: IntactTest = defaultIntact(seal)): Digests => countRows(seal, rows, intact).digests;
 
 const recordMac = (seal: AuthorizationSeal, n: number, digests: Digests) => seal.keyed(`record|${canonicalJson({ generation: seal.generation, n, digests })}`).toString('base64url');
 
@@ -213,7 +236,7 @@ export function createDigestGuard(
       if (changed.length > 0) refused(new AuthorizationDigestError(changed));
     },
     record: (digests, n) => makeRecord(seal(), digests as Digests, n),
-    counted: (kind, rows) => sealsOf(seal(), rows, (mac, expected) => seal().intact(mac, expected(seal())))[kind],
+    counted: (kind, rows) => counted(sealsOf(seal(), rows, defaultIntact(seal()))[kind]),
     digestOf: (kind, rows) => digestsOf(seal(), rows)[kind],
     sealed(n) {
       last = Math.max(last, n);

@@ -3,6 +3,7 @@ import type { FederatedCredentialRow, GroupStore, KeyCredentialRow, PrincipalSto
 import { createWriteGate } from '../server/one-at-a-time.js';
 import { keysChanged, sameKeyIds } from '../storage/store-support.js';
 import type { AuthorizationSeal } from './authorization-seal.js';
+import type { RowsAsChecked } from './authorization-digest.js';
 
 // The stores of authorization data as the server uses them: every write
 // seals its row (authorization-seal.ts), and every read of assignments,
@@ -164,6 +165,8 @@ export function sealStores(
   onRefused: OnRefused,
   /** Whether the stored vault rows are those the authorization digest sealed (authorization-digest.ts): a vault is trusted only then. */
   vaultHolds: (row: VaultRow) => boolean = () => true,
+  /** The assignments and memberships as the start's check of the digest read them: the access index's first load takes them instead of reading and checking every row again. */
+  asChecked?: RowsAsChecked,
 ): SealedStores {
   const refuse = refuser(onRefused);
   const assignmentOk = (r: RoleAssignmentRow) => holder.matches(r.mac, (s) => s.assignment(r)) || refuse('role assignment', r.id, r.mac);
@@ -181,7 +184,11 @@ export function sealStores(
       const row = await store.roleAssignments.get(id);
       return row && assignmentOk(row) ? row : null;
     },
-    list: async () => (await store.roleAssignments.list()).filter(assignmentOk),
+    list: async () => {
+      const checked = await asChecked?.take('assignments');
+      // A row that did not match at the check is refused (and logged) here, as one read now would be.
+      return checked ? checked.rows.filter((r, i) => checked.match[i] || assignmentOk(r)) : (await store.roleAssignments.list()).filter(assignmentOk);
+    },
   };
   const roleDefinitions: RoleDefinitionStore = {
     ...store.roleDefinitions,
@@ -197,7 +204,10 @@ export function sealStores(
     addMember: (g, m, audit) => holder.writing((seal) => store.groups.addMember(g, m, audit, seal.membership(g, m))),
     listMembers: async (g) => (await store.groups.membershipsOf(g)).filter(membershipOk).map((r) => r.memberId),
     membershipsOf: async (g) => (await store.groups.membershipsOf(g)).filter(membershipOk),
-    allMemberships: async () => (await store.groups.allMemberships()).filter(membershipOk),
+    allMemberships: async () => {
+      const checked = await asChecked?.take('memberships');
+      return checked ? checked.rows.filter((r, i) => checked.match[i] || membershipOk(r)) : (await store.groups.allMemberships()).filter(membershipOk);
+    },
   };
   const vaults: VaultStore = {
     ...store.vaults,

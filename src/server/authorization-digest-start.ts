@@ -4,10 +4,12 @@ import type { Logger } from 'pino';
 import {
   AuthorizationDigestError,
   changedKinds,
+  countRows,
   createDigestGuard,
+  type CheckedRows,
+  type RowsAsChecked,
   DIGEST_KINDS,
   DIGEST_SETTING,
-  digestsOf,
   makeRecord,
   openRecord,
   readAuthorizationRows,
@@ -105,6 +107,8 @@ export interface DigestFound {
   recorded: boolean;
   /** The stored record as read (null: none). */
   record: string | null;
+  /** The rows the access index loads, as read here. */
+  checked: CheckedRows;
 }
 
 /** What the start's pre-flight found (start-preflight.ts), and under which stored authorization key. */
@@ -124,7 +128,12 @@ export async function findDigest(
 ): Promise<DigestFound> {
   const file = join(opts.dataDir, DIGEST_FILE);
   const seen = readCounter(file);
-  const live = digestsOf(seal, await readAuthorizationRows(store));
+  const rows = await readAuthorizationRows(store);
+  const { digests: live, matched } = countRows(seal, rows);
+  const checked: CheckedRows = {
+    assignments: { rows: rows.assignments, match: matched['role assignments'] },
+    memberships: { rows: rows.memberships, match: matched['group memberships'] },
+  };
   const raw = opts.keyBoundNow ? null : await store.settings.get(DIGEST_SETTING);
   let refusal: AuthorizationDigestError | null = null;
   let n = 0;
@@ -150,7 +159,7 @@ export async function findDigest(
       changed = [...DIGEST_KINDS];
     }
   }
-  return { refusal, n, seen, live, changed, recorded: raw !== null, record: raw };
+  return { refusal, n, seen, live, changed, recorded: raw !== null, record: raw, checked };
 }
 
 /**
@@ -188,9 +197,9 @@ export async function startAuthorizationDigest(
     foreseen?: ForeseenDigest | null;
   },
   log: Pick<Logger, 'warn' | 'error'>,
-): Promise<() => void> {
+): Promise<{ flush: () => void; asChecked: RowsAsChecked }> {
   const host = store.authorizationDigest;
-  if (!host) return () => undefined;
+  if (!host) return { flush: () => undefined, asChecked: { take: async () => null } };
   const file = join(opts.dataDir, DIGEST_FILE);
   // Rows changed while they were missing are not in the journal: the full check below holds them to the record.
   if (host.restoredTriggers.length > 0) log.warn({ triggers: host.restoredTriggers }, "put back the authorization journal's triggers, found dropped or changed outside coffer (and dropped any trigger not the journal's)");
@@ -199,13 +208,19 @@ export async function startAuthorizationDigest(
   const exclusive = host.exclusive ?? (<T>(check: () => Promise<T>) => check());
   // The last write sealed: the guard refuses a record older than it (one put back while the server runs).
   let lastSealed = 0;
+  // The rows as held to the record here, and the record they were held to.
+  let checkedRows: CheckedRows | null = null;
+  let checkedRecord: string | null = null;
   await exclusive(async () => {
-    const { refusal, seen, live, changed, recorded, ...found } = (await foreseenStill(store, host, opts)) ?? (await findDigest(store, seal, opts));
+    const { refusal, seen, live, changed, recorded, checked, record, ...found } = (await foreseenStill(store, host, opts)) ?? (await findDigest(store, seal, opts));
     let n = found.n;
     if (refusal && !opts.accept) throw refusal;
+    checkedRows = checked;
+    checkedRecord = record;
     if (refusal || !recorded) {
       n = Math.max(n, seen) + 1;
-      await store.settings.set(DIGEST_SETTING, makeRecord(seal, live, n));
+      checkedRecord = makeRecord(seal, live, n);
+      await store.settings.set(DIGEST_SETTING, checkedRecord);
       if (refusal) log.warn({ kinds: refusal.kinds }, `started with --accept-authorization-rows: sealed the authorization rows as found (${refusal.message}); remove the flag now`);
       else if (changed.length > 0) log.warn('sealed which authorization rows the database holds (the first start of a build that keeps the authorization digest)');
     } else if (opts.accept) log.warn('started with --accept-authorization-rows, though the authorization rows are those coffer last sealed: remove the flag');
@@ -224,5 +239,22 @@ export async function startAuthorizationDigest(
       (err) => log.error({ kinds: err.kinds }, `refused authorization rows: ${err.message}`),
     ),
   );
-  return counter.flush;
+  return { flush: counter.flush, asChecked: rowsAsChecked(store, host, checkedRows, checkedRecord) };
+}
+
+/**
+ * The rows are still those checked while the record is the one they were held to (any write coffer seals stores
+ * another) and the journal, emptied at the check, is empty (any row added or removed since is in it). Each kind is
+ * given once, then dropped: the index keeps what it needs of them.
+ */
+function rowsAsChecked(store: Pick<Store, 'settings'>, host: AuthorizationDigestHost, checked: CheckedRows | null, record: string | null): RowsAsChecked {
+  const left: Partial<CheckedRows> = checked ? { ...checked } : {};
+  return {
+    async take(kind) {
+      const rows = left[kind];
+      delete left[kind];
+      if (!rows || (await store.settings.get(DIGEST_SETTING)) !== record || !(await host.journalEmpty())) return null;
+      return rows as CheckedRows[typeof kind];
+    },
+  };
 }

@@ -59,10 +59,10 @@ export async function startSealing(
   if (resealed !== null) log.warn({ rows: resealed }, 'finished the authorization key renewal a stop had cut short');
   const holder = createSealHolder(seal);
   // Before anything reads the rows to decide (the administrator's check below is a settings row, not in the digest).
-  const recordDigest = await startAuthorizationDigest(store, holder, { dataDir: opts.dataDir, trusted, accept: opts.acceptRows === true, keyBoundNow: bound !== null, foreseen: opts.foreseenDigest }, log);
+  const { flush: recordDigest, asChecked } = await startAuthorizationDigest(store, holder, { dataDir: opts.dataDir, trusted, accept: opts.acceptRows === true, keyBoundNow: bound !== null, foreseen: opts.foreseenDigest }, log);
   const onRefused = (r: Parameters<Parameters<typeof sealStores>[2]>[0]) => log.error({ kind: r.kind, id: r.id }, refusedAdvice(r));
   const sealing: Sealing = {
-    stores: sealStores(store, holder, onRefused, (row) => store.authorizationDigest?.vaultHolds(row) ?? true),
+    stores: sealStores(store, holder, onRefused, (row) => store.authorizationDigest?.vaultHolds(row) ?? true, asChecked),
     principals: (p) =>
       sealKeyCredentials(
         p,
