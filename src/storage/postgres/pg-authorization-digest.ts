@@ -78,14 +78,16 @@ export async function pgAuthorizationDigest(
   opts: { cluster: boolean },
 ): Promise<{ host: AuthorizationDigestHost; writes: PgSealedWrites; heldReads: HeldReads }> {
   const restored = [...(await restorePgJournalTriggers(pool)), ...(await dropForeignPgTriggers(pool))];
+  // Coffer's schema as it opens: each guarded write is pinned to it (pgSchemaProblems).
+  const schema = (await one<{ schema: string }>(pool, 'SELECT pg_catalog.current_schema() AS schema'))!.schema;
   let guard: DigestGuard | null = null;
   const held = pgHeldSeals(pool, opts.cluster);
 
   async function sealedWrite<T>(g: DigestGuard, write: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     const { result, n, held: changed } = await transaction(pool, async (c) => {
       await c.query('SELECT pg_advisory_xact_lock($1)', [DIGEST_LOCK]);
-      // Before anything is folded: a trigger, rule or default of another writer's could add entries to the journal as the write runs.
-      const problems = await pgSchemaProblems(c);
+      // Before anything is folded (and the search_path pinned): a trigger, rule or default of another writer's could add entries to the journal as the write runs.
+      const problems = await pgSchemaProblems(c, schema);
       if (problems.length > 0) g.tampered(`its journal was changed outside coffer (${problems.join(', ')})`);
       const record = await one<{ value: string }>(c, 'SELECT value FROM settings WHERE key = $1 FOR UPDATE', [RECORD_KEY]);
       const { n, digests } = g.open(record?.value ?? null);

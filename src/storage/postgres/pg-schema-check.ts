@@ -56,8 +56,8 @@ FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid =
 WHERE c.relnamespace = ${SCHEMA} AND NOT (t.tgisinternal AND p.pronamespace = 'pg_catalog'::regnamespace)`;
 
 // Rules (but a view's _RETURN: coffer has no views, and a view runs nothing unless read), row security, the journal
-// not a table, anything on the schema's tables that uses a function, operator or type of someone's (a domain's
-// CHECK too), and a search_path that looks somewhere before pg_catalog (which coffer's unqualified calls rely on).
+// not a table, and anything on the schema's tables that uses a function, operator or type of someone's (a domain's
+// CHECK too).
 const OTHER_SQL = `
 WITH rel AS (SELECT oid, relname, relkind, relrowsecurity, relforcerowsecurity FROM pg_class WHERE relnamespace = ${SCHEMA}),
 owned AS (
@@ -71,9 +71,7 @@ UNION ALL SELECT 'row security on ' || relname FROM rel WHERE relrowsecurity OR 
 UNION ALL SELECT 'authorization_journal is not a table' WHERE NOT EXISTS (SELECT 1 FROM rel WHERE relname = 'authorization_journal' AND relkind = 'r')
 UNION ALL SELECT pg_describe_object(d.classid, d.objid, d.objsubid) || ' uses ' || pg_describe_object(d.refclassid, d.refobjid, 0)
   FROM pg_depend d JOIN owned o ON o.classid = d.classid AND o.objid = d.objid
-  WHERE d.refclassid IN ('pg_proc'::regclass, 'pg_operator'::regclass, 'pg_type'::regclass)
-UNION ALL SELECT 'search_path ' || current_setting('search_path')
-  WHERE (SELECT s FROM unnest(current_schemas(true)) WITH ORDINALITY AS u(s, i) WHERE s NOT LIKE 'pg\\_temp\\_%' ORDER BY i LIMIT 1) <> 'pg_catalog'`;
+  WHERE d.refclassid IN ('pg_proc'::regclass, 'pg_operator'::regclass, 'pg_type'::regclass)`;
 
 /** pg_get_triggerdef's WHEN condition, without its parentheses (null: none). */
 const whenOf = (def: string | null) => (def === null ? null : (/ FOR EACH ROW WHEN \((.*)\) EXECUTE (?:FUNCTION|PROCEDURE) /.exec(def)?.[1] ?? null));
@@ -95,19 +93,25 @@ function isOwn(t: TriggerRow, functionAside = false): boolean {
   );
 }
 
-async function look(db: Queryable): Promise<{ triggers: TriggerRow[]; other: string[] }> {
-  // Two statements, one round trip (the simple query protocol: no parameters).
-  const [triggers, other] = (await db.query(`${TRIGGERS_SQL};\n${OTHER_SQL}`)) as unknown as [pg.QueryResult<TriggerRow>, pg.QueryResult<{ problem: string }>];
+const quoted = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+async function look(db: Queryable, pin?: string): Promise<{ triggers: TriggerRow[]; other: string[] }> {
+  // One round trip (the simple query protocol: no parameters).
+  const results = (await db.query(`${pin === undefined ? '' : `SET LOCAL search_path TO ${quoted(pin)};\n`}${TRIGGERS_SQL};\n${OTHER_SQL}`)) as unknown as pg.QueryResult[];
+  const [triggers, other] = results.slice(-2) as [pg.QueryResult<TriggerRow>, pg.QueryResult<{ problem: string }>];
   return { triggers: triggers.rows, other: other.rows.map((r) => r.problem) };
 }
 
-/** What in the schema could run someone else's code inside coffer's statements (empty: nothing). Checked in each guarded write. */
-export async function pgSchemaProblems(db: Queryable): Promise<string[]> {
-  const { triggers, other } = await look(db);
+/**
+ * What in `schema` (coffer's, as the store opened) could run someone else's code inside coffer's statements (empty:
+ * nothing). Checked first in each guarded write's transaction, which it pins to `schema` alone (pg_catalog searched
+ * first): a search_path that names another schema before pg_catalog, from the role's settings or set by code of a
+ * writer's that ran earlier on the connection, could make this check, or coffer's write, call a writer's functions.
+ */
+export async function pgSchemaProblems(c: pg.PoolClient, schema: string): Promise<string[]> {
+  const { triggers, other } = await look(c, schema);
   return [...triggers.filter((t) => !isOwn(t)).map((t) => `trigger ${t.name} on ${t.table}`), ...other];
 }
-
-const quoted = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /**
  * At open (after the journal's triggers are put back): drops every trigger and rule not coffer's, and puts back the
