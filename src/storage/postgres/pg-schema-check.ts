@@ -145,5 +145,5 @@ export async function dropForeignPgTriggers(pool: pg.Pool): Promise<string[]> {
       if (feed) await c.query(feed.sql);
     }
   });
-  return [...dropped.map((t) => t.name), ...rules.map((r) => `rule ${r.rule} on ${r.table}`), ...(feedFunctionChanged ? [FEED_FUNCTION.name] : []), ...unplain];
+  return [...new Set([...dropped.map((t) => t.name), ...rules.map((r) => `rule ${r.rule} on ${r.table}`), ...(feedFunctionChanged ? [FEED_FUNCTION.name] : []), ...unplain])];
 }
