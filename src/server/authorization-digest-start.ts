@@ -202,7 +202,7 @@ export async function startAuthorizationDigest(
   if (!host) return { flush: () => undefined, asChecked: { take: async () => null } };
   const file = join(opts.dataDir, DIGEST_FILE);
   // Rows changed while they were missing are not in the journal: the full check below holds them to the record.
-  if (host.restoredTriggers.length > 0) log.warn({ triggers: host.restoredTriggers }, "put back the authorization journal's triggers, found dropped or changed outside coffer (and dropped any trigger not the journal's)");
+  if (host.restoredTriggers.length > 0) log.warn({ triggers: host.restoredTriggers }, "put back the authorization journal's triggers, found dropped or changed outside coffer (and dropped any trigger or rule not coffer's)");
   const seal = holder.current();
   // On a database other servers write (a cluster), their guarded writes wait meanwhile: the rows and the record read are of one moment.
   const exclusive = host.exclusive ?? (<T>(check: () => Promise<T>) => check());

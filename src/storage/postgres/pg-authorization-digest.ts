@@ -5,6 +5,7 @@ import { appendAuditIn, lockChain, recordRefused, type PgAuditedWrite } from './
 import type { ChainKeyHolder } from '../chain-key-holder.js';
 import { restorePgJournalTriggers, takeJournal } from './pg-authorization-journal.js';
 import { pgHeldSeals } from './pg-held-seals.js';
+import { dropForeignPgTriggers, pgSchemaProblems } from './pg-schema-check.js';
 import { one, transaction, type Queryable } from './pg-support.js';
 
 // The authorization digest (authorization/authorization-digest.ts) kept by
@@ -76,13 +77,18 @@ export async function pgAuthorizationDigest(
   auditKeys: ChainKeyHolder,
   opts: { cluster: boolean },
 ): Promise<{ host: AuthorizationDigestHost; writes: PgSealedWrites; heldReads: HeldReads }> {
-  const restored = await restorePgJournalTriggers(pool);
+  const restored = [...(await restorePgJournalTriggers(pool)), ...(await dropForeignPgTriggers(pool))];
+  // Coffer's schema as it opens: each guarded write is pinned to it (pgSchemaProblems).
+  const schema = (await one<{ schema: string }>(pool, 'SELECT pg_catalog.current_schema() AS schema'))!.schema;
   let guard: DigestGuard | null = null;
   const held = pgHeldSeals(pool, opts.cluster);
 
   async function sealedWrite<T>(g: DigestGuard, write: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     const { result, n, held: changed } = await transaction(pool, async (c) => {
       await c.query('SELECT pg_advisory_xact_lock($1)', [DIGEST_LOCK]);
+      // Before anything is folded (and the search_path pinned): a trigger, rule or default of another writer's could add entries to the journal as the write runs.
+      const problems = await pgSchemaProblems(c, schema);
+      if (problems.length > 0) g.tampered(`its journal was changed outside coffer (${problems.join(', ')})`);
       const record = await one<{ value: string }>(c, 'SELECT value FROM settings WHERE key = $1 FOR UPDATE', [RECORD_KEY]);
       const { n, digests } = g.open(record?.value ?? null);
       const before = g.fold(digests, await takeJournal(c));

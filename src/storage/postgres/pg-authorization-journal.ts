@@ -58,6 +58,9 @@ export const PG_AUTHORIZATION_JOURNAL_MIGRATION = {
 /** AFTER (no BEFORE bit), FOR EACH ROW (1), INSERT (4), DELETE (8), UPDATE (16): pg_trigger.tgtype. */
 const TRIGGER_TYPE = 1 | 4 | 8 | 16;
 
+/** The journal's triggers as coffer makes them (held to the schema's by pg-schema-check.ts): each calls a function of its name. */
+export const JOURNAL_TRIGGERS = JOURNAL_TABLES.map((t) => ({ name: nameOf(t.table), table: t.table, tgtype: TRIGGER_TYPE, src: body(t) }));
+
 /**
  * Puts back any trigger (or its function) dropped, disabled or changed outside coffer; returns the triggers' names.
  * Rows changed meanwhile are not in the journal, but the start holds every row to the record, and refuses them.

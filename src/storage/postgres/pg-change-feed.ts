@@ -23,15 +23,8 @@ export function parseAnnouncement(payload: string): StoreChange | null {
   return { topic: topic as ChangeTopic, key: payload.slice(space + 1) };
 }
 
-// Schema version 5. EXECUTE PROCEDURE (not FUNCTION) for PostgreSQL before 11.
-const trigger = (table: string, topic: ChangeTopic, ...keyColumns: string[]) =>
-  `CREATE TRIGGER coffer_${table}_changed AFTER INSERT OR UPDATE OR DELETE ON ${table}
-    FOR EACH ROW EXECUTE PROCEDURE coffer_announce_change(${[topic, ...keyColumns].map((a) => `'${a}'`).join(', ')});`;
-
-export const CHANGE_FEED_MIGRATION = {
-  version: 5,
-  sql: `
-    CREATE FUNCTION coffer_announce_change() RETURNS trigger LANGUAGE plpgsql AS $$
+/** The announcing function's body, exactly as pg_proc.prosrc keeps it (pg-schema-check.ts compares it). */
+const ANNOUNCE_BODY = `
     DECLARE
       r jsonb;
       k text;
@@ -49,14 +42,67 @@ export const CHANGE_FEED_MIGRATION = {
         IF was IS DISTINCT FROM k THEN PERFORM pg_notify('${CHANGE_CHANNEL}', TG_ARGV[0] || ' ' || was); END IF;
       END IF;
       RETURN NULL;
-    END $$;
-    ${trigger('vaults', 'vault', 'id')}
-    ${trigger('role_assignments', 'assignment', 'id')}
-    ${trigger('group_members', 'membership', 'group_id', 'member_id')}
-    ${trigger('role_definitions', 'role', 'id')}
-    ${trigger('signing_keys', 'signing-key', 'kid')}
+    END `;
+const ANNOUNCE_FUNCTION = 'coffer_announce_change';
+
+/** One of the change feed's triggers: what pg-schema-check.ts holds the schema's to, and the statement that makes it. */
+export interface FeedTrigger {
+  name: string;
+  table: string;
+  /** pg_trigger.tgtype: FOR EACH ROW (1), INSERT (4), DELETE (8), UPDATE (16); AFTER (no BEFORE bit). */
+  tgtype: number;
+  args: string[];
+  /** The WHEN condition as pg_get_triggerdef writes it. */
+  when: string | null;
+  sql: string;
+}
+
+// Schema version 5. EXECUTE PROCEDURE (not FUNCTION) for PostgreSQL before 11.
+const rowTrigger = (table: string, topic: ChangeTopic, ...keyColumns: string[]): FeedTrigger => ({
+  name: `coffer_${table}_changed`,
+  table,
+  tgtype: 1 | 4 | 8 | 16,
+  args: [topic, ...keyColumns],
+  when: null,
+  sql: `CREATE TRIGGER coffer_${table}_changed AFTER INSERT OR UPDATE OR DELETE ON ${table}
+    FOR EACH ROW EXECUTE PROCEDURE coffer_announce_change(${[topic, ...keyColumns].map((a) => `'${a}'`).join(', ')});`,
+});
+const ROW_TRIGGERS = [
+  rowTrigger('vaults', 'vault', 'id'),
+  rowTrigger('role_assignments', 'assignment', 'id'),
+  rowTrigger('group_members', 'membership', 'group_id', 'member_id'),
+  rowTrigger('role_definitions', 'role', 'id'),
+  rowTrigger('signing_keys', 'signing-key', 'kid'),
+];
+
+export const CHANGE_FEED_MIGRATION = {
+  version: 5,
+  sql: `
+    CREATE FUNCTION coffer_announce_change() RETURNS trigger LANGUAGE plpgsql AS $$${ANNOUNCE_BODY}$$;
+    ${ROW_TRIGGERS.map((t) => t.sql).join('\n    ')}
   `,
 };
+
+const SETTINGS_TRIGGERS: FeedTrigger[] = [
+  {
+    name: 'coffer_settings_inserted',
+    table: 'settings',
+    tgtype: 1 | 4,
+    args: ['setting', 'key'],
+    when: "(new.key = 'credentialPepper'::text)",
+    sql: `CREATE TRIGGER coffer_settings_inserted AFTER INSERT ON settings
+      FOR EACH ROW WHEN (NEW.key = 'credentialPepper') EXECUTE PROCEDURE coffer_announce_change('setting', 'key');`,
+  },
+  {
+    name: 'coffer_settings_changed',
+    table: 'settings',
+    tgtype: 1 | 16,
+    args: ['setting', 'key'],
+    when: "((new.key = 'credentialPepper'::text) AND (old.value IS DISTINCT FROM new.value))",
+    sql: `CREATE TRIGGER coffer_settings_changed AFTER UPDATE ON settings
+      FOR EACH ROW WHEN (NEW.key = 'credentialPepper' AND OLD.value IS DISTINCT FROM NEW.value) EXECUTE PROCEDURE coffer_announce_change('setting', 'key');`,
+  },
+];
 
 /**
  * Schema version 12: the settings rows servers keep in memory are announced
@@ -69,11 +115,18 @@ export const CHANGE_FEED_MIGRATION = {
 export const SETTINGS_FEED_MIGRATION = {
   version: 12,
   sql: `
-    CREATE TRIGGER coffer_settings_inserted AFTER INSERT ON settings
-      FOR EACH ROW WHEN (NEW.key = 'credentialPepper') EXECUTE PROCEDURE coffer_announce_change('setting', 'key');
-    CREATE TRIGGER coffer_settings_changed AFTER UPDATE ON settings
-      FOR EACH ROW WHEN (NEW.key = 'credentialPepper' AND OLD.value IS DISTINCT FROM NEW.value) EXECUTE PROCEDURE coffer_announce_change('setting', 'key');
+    ${SETTINGS_TRIGGERS.map((t) => t.sql).join('\n    ')}
   `,
+};
+
+const PRINCIPALS_TRIGGER: FeedTrigger = {
+  name: 'coffer_principals_deleted',
+  table: 'principals',
+  tgtype: 1 | 8,
+  args: ['principal', 'object_id'],
+  when: null,
+  sql: `CREATE TRIGGER coffer_principals_deleted AFTER DELETE ON principals
+      FOR EACH ROW EXECUTE PROCEDURE coffer_announce_change('principal', 'object_id');`,
 };
 
 /**
@@ -86,7 +139,16 @@ export const SETTINGS_FEED_MIGRATION = {
 export const PRINCIPALS_FEED_MIGRATION = {
   version: 15,
   sql: `
-    CREATE TRIGGER coffer_principals_deleted AFTER DELETE ON principals
-      FOR EACH ROW EXECUTE PROCEDURE coffer_announce_change('principal', 'object_id');
+    ${PRINCIPALS_TRIGGER.sql}
   `,
+};
+
+/** The change feed's triggers, as the migrations above made them (each calls ANNOUNCE_FUNCTION). */
+export const FEED_TRIGGERS: readonly FeedTrigger[] = [...ROW_TRIGGERS, ...SETTINGS_TRIGGERS, PRINCIPALS_TRIGGER];
+
+/** The announcing function as the change feed's triggers call it: its name, body and the statement that puts it back. */
+export const FEED_FUNCTION = {
+  name: ANNOUNCE_FUNCTION,
+  src: ANNOUNCE_BODY,
+  sql: `CREATE OR REPLACE FUNCTION ${ANNOUNCE_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$${ANNOUNCE_BODY}$$`,
 };

@@ -80,6 +80,10 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     max: POOL_SIZE,
     connectionTimeoutMillis: POOL_WAIT_MS,
     onConnect: async (client) => {
+      // Coffer's schema alone on the path, pg_catalog searched first: a search_path set for the role or database
+      // (ALTER ROLE ... SET, which coffer's own credentials may do) that names a schema before pg_catalog would have
+      // coffer's unqualified names (functions, operators, the catalogs pg-schema-check.ts reads) find a writer's.
+      await client.query("SELECT pg_catalog.set_config('search_path', pg_catalog.quote_ident(pg_catalog.current_schema()), false)");
       await client.query(CHECK_CLIENT).catch(() => undefined);
       // A lock_timeout the operator set for the role or database (ALTER ROLE ... SET lock_timeout) stays.
       const set = await client.query<{ t: string }>("SELECT current_setting('lock_timeout') AS t");
