@@ -7,6 +7,7 @@ import { keyIdsInUse } from '../crypto/master-key-rotation.js';
 import { checkPepperRecord, PEPPER_RECORD_FILE } from '../identity/credential-pepper.js';
 import { DEV_IDS } from '../identity/identity-types.js';
 import type { StartView } from '../storage/store-types.js';
+import { upgradeVaultSeals } from '../authorization/vault-seal-upgrade.js';
 import { findDigest } from './authorization-digest-start.js';
 import { adminSealError, earlierBuildDataDir, trustsRowsFound } from './authorization-sealing.js';
 import { DevDataDirError } from './bootstrap.js';
@@ -59,7 +60,10 @@ export async function preflight(view: StartView, keyring: Keyring, opts: Preflig
   // startSealing's authorization digest: rows put back, added or removed outside coffer. A cluster's other members may write
   // meanwhile (their writes change rows and record at once, which these reads could see half of): checked at its start only.
   if (!opts.cluster && key !== null && state?.bound && !state.renewing && !opts.acceptRows) {
-    const { refusal } = await findDigest(view, sealOfStoredKey(key, keyring), { dataDir: opts.dataDir, trusted: await trusted() });
+    const seal = sealOfStoredKey(key, keyring);
+    // As the start will have done first: vaults sealed by a build before schema 18 sealed again (rolled back here).
+    await upgradeVaultSeals(view, seal);
+    const { refusal } = await findDigest(view, seal, { dataDir: opts.dataDir, trusted: await trusted() });
     if (refusal) throw refusal;
   }
   await checkPepperRecord(view.settings, view.principals, keyring, join(opts.dataDir, PEPPER_RECORD_FILE));
