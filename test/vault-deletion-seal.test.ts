@@ -7,6 +7,11 @@ import Database from 'better-sqlite3';
 import { newServicePrincipal, setPolicy, statusOf } from './support/access-kit.js';
 import { armClient, createVault, credential, secretClient } from './support/clients.js';
 import { freePort, runServerToEnd, startTestServer, type TestServer } from './support/server-fixture.js';
+import { sealOfStoredKey } from '../src/authorization/authorization-key.js';
+import { DIGEST_SETTING, resealedRecord } from '../src/authorization/authorization-digest.js';
+import { loadKeyring } from '../src/crypto/keyring.js';
+import { AUTHORIZATION_JOURNAL_SQL } from '../src/storage/sqlite/sqlite-authorization-journal.js';
+import { toVault, type VaultRecord } from '../src/storage/sqlite/sqlite-vault-store.js';
 
 // A vault's seal covers its deletion state (authorization-seal.ts): an
 // operator deletes a vault to cut everyone off, and a database writer who
@@ -96,6 +101,69 @@ describe('a soft-deleted vault made live again with SQL', () => {
       assert.equal(sqlGet<{ n: number }>(dir, "SELECT count(*) AS n FROM vaults WHERE name = 'deletion-seal'").n, 0);
       await s.stop();
       s = await startTestServer({ dataDir: dir });
+    } finally {
+      await s.stop();
+    }
+  });
+});
+
+/**
+ * The database as a build before schema 18 leaves it: every vault sealed by the rule before (`a1.`, no deletion
+ * state), the digest's record counting those seals, the vaults' journal triggers of version 17, no version 18.
+ */
+function asBeforeSchema18(dataDir: string): void {
+  const db = new Database(join(dataDir, 'coffer.db'));
+  try {
+    const get = (key: string) => db.prepare<[string], string>('SELECT value FROM settings WHERE key = ?').pluck().get(key)!;
+    const seal = sealOfStoredKey(get('authorizationKey'), loadKeyring({ file: join(dataDir, 'master.key') }).keyring);
+    const swaps = db
+      .prepare<[], VaultRecord>('SELECT * FROM vaults')
+      .all()
+      .map(toVault)
+      .map((v) => ({ id: v.id, from: v.mac!, to: seal.legacyVault(v) }));
+    const v17Triggers = AUTHORIZATION_JOURNAL_SQL.match(/CREATE TRIGGER authorization_journal_vaults_\w+ .*? END;/g)!;
+    assert.equal(v17Triggers.length, 3);
+    db.transaction(() => {
+      for (const { id, to } of swaps) db.prepare('UPDATE vaults SET mac = ? WHERE id = ?').run(to, id);
+      db.prepare('UPDATE settings SET value = ? WHERE key = ?').run(resealedRecord(seal, get(DIGEST_SETTING), 'vaults', swaps), DIGEST_SETTING);
+      for (const event of ['insert', 'delete', 'update']) db.exec(`DROP TRIGGER authorization_journal_vaults_${event}`);
+      v17Triggers.forEach((t) => db.exec(t));
+      db.exec('DELETE FROM authorization_journal; DELETE FROM schema_migrations WHERE version = 18');
+    })();
+  } finally {
+    db.close();
+  }
+}
+
+describe('vaults sealed by a build before schema 18', () => {
+  it('are sealed again with their deletion state at the first start: served as before, and a deleted one made live again grants nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-vault-upgrade-'));
+    dirs.push(dir);
+    let s = await startTestServer({ dataDir: dir });
+    try {
+      const sp = await newServicePrincipal(s, 'upgrade-reader');
+      for (const name of ['upgrade-live', 'upgrade-deleted']) {
+        const vault = await createVault(s, name);
+        await secretClient(s, name).setSecret('db', name);
+        assert.equal((await setPolicy(s, vault.id!, 'add', sp.id, ['get'])).status, 200);
+      }
+      await armClient(s).vaults.delete('rg-test', 'upgrade-deleted');
+      await s.stop();
+      asBeforeSchema18(dir);
+      assert.equal(sqlGet<{ n: number }>(dir, "SELECT count(*) AS n FROM vaults WHERE mac LIKE 'a1.%'").n, 2);
+
+      s = await startTestServer({ dataDir: dir });
+      assert.match(s.logs(), /"rows":2.*sealed the vaults again, with their deletion state/);
+      assert.equal(sqlGet<{ n: number }>(dir, "SELECT count(*) AS n FROM vaults WHERE mac LIKE 'a2.%'").n, 2);
+      const asSp = (name: string) => secretClient(s, name, credential(s, sp.appId, sp.secret));
+      assert.equal((await asSp('upgrade-live').getSecret('db')).value, 'upgrade-live');
+      // The upgrade is once: the next start seals nothing again, and its check of the digest passes.
+      await s.stop();
+      s = await startTestServer({ dataDir: dir });
+      assert.doesNotMatch(s.logs(), /sealed the vaults again/);
+      assert.equal((await asSp('upgrade-live').getSecret('db')).value, 'upgrade-live');
+      sqlRun(dir, "UPDATE vaults SET deleted_at = NULL, scheduled_purge_at = NULL WHERE name = 'upgrade-deleted'");
+      assert.equal(await statusOf(asSp('upgrade-deleted').getSecret('db')), 500);
     } finally {
       await s.stop();
     }
