@@ -22,7 +22,15 @@ describe('the seal', () => {
     updatedAt: 1,
     createdBy: 'admin',
   };
-  const vault = { id: 'v-1', name: 'Kv', subscriptionId: 'S', resourceGroup: 'Rg', properties: { accessPolicies: [{ objectId: 'o', permissions: { secrets: ['get'] } }], enableRbacAuthorization: false } };
+  const vault = {
+    id: 'v-1',
+    name: 'Kv',
+    subscriptionId: 'S',
+    resourceGroup: 'Rg',
+    properties: { accessPolicies: [{ objectId: 'o', permissions: { secrets: ['get'] } }], enableRbacAuthorization: false },
+    deletedAt: null as number | null,
+    scheduledPurgeAt: null as number | null,
+  };
 
   it('covers what grants and where, not descriptions, times or the case of ids', () => {
     const mac = seal.assignment(assignment);
@@ -37,8 +45,15 @@ describe('the seal', () => {
     assert.equal(seal.membership('G', 'M'), seal.membership('g', 'm'));
   });
 
-  it("covers a vault's identity and properties whatever their key order, not its tags", () => {
+  it("covers a vault's identity, properties and deletion state whatever their key order, not its tags", () => {
     const mac = seal.vault(vault);
+    assert.match(mac, /^a2\.0\.[A-Za-z0-9_-]{43}$/);
+    // Deleted, or its purge moved: a vault made live again outside coffer (or kept recoverable longer) matches no more.
+    const states = [{ deletedAt: null, scheduledPurgeAt: null }, { deletedAt: 10, scheduledPurgeAt: 20 }, { deletedAt: 10, scheduledPurgeAt: 21 }, { deletedAt: 11, scheduledPurgeAt: 20 }];
+    assert.equal(new Set(states.map((state) => seal.vault({ ...vault, ...state }))).size, states.length);
+    // The rule before (a1.: no deletion state) is another seal: it matches no vault now.
+    assert.match(seal.legacyVault(vault), /^a1\.0\./);
+    assert.notEqual(seal.legacyVault(vault).slice(3), mac.slice(3));
     assert.equal(seal.vault({ ...vault, properties: { enableRbacAuthorization: false, accessPolicies: [{ permissions: { secrets: ['get'] }, objectId: 'o' }] } }), mac);
     assert.equal(seal.vault({ ...vault, tags: { a: 'b' } } as typeof vault), mac);
     for (const change of [{ id: 'v-2' }, { name: 'other' }, { subscriptionId: 'T' }, { resourceGroup: 'rg2' }, { properties: { ...vault.properties, enableRbacAuthorization: true } }]) {

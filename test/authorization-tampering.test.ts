@@ -67,7 +67,7 @@ describe('authorization data written into the database outside coffer', () => {
   it('seals what coffer writes, and the server records its key in the data dir', async () => {
     const row = read<{ mac: string | null }>('SELECT mac FROM role_assignments WHERE principal_id = ?', reader.id);
     assert.match(row.mac ?? '', /^a1\.0\.[A-Za-z0-9_-]{43}$/);
-    assert.match(read<{ mac: string }>('SELECT mac FROM vaults WHERE name = ?', 'seal-policies').mac, /^a1\.0\./);
+    assert.match(read<{ mac: string }>('SELECT mac FROM vaults WHERE name = ?', 'seal-policies').mac, /^a2\.0\./);
     const record = JSON.parse(readFileSync(join(server.dataDir, 'authorization-key.json'), 'utf8'));
     assert.equal(record.bound, true);
     assert.equal(typeof record.fingerprint, 'string');

@@ -4,6 +4,7 @@ import { AUTHORIZATION_KEY_SETTING, beginRenewal, finishRenewal, loadAuthorizati
 import { AuthorizationDigestError, checkStoredDigest, storeDigest, type IntactTest } from './authorization-digest.js';
 import type { AuthorizationSeal } from './authorization-seal.js';
 import type { SealHolder } from './sealed-stores.js';
+import { upgradeVaultSeals } from './vault-seal-upgrade.js';
 
 // Sealing rows in bulk: once, at the first start of a build that seals
 // authorization data, the rows stored before (made by coffer before it
@@ -130,14 +131,16 @@ export async function openAuthorizationSeal(
   file: string,
   /** Whether rows found unsealed may be sealed: the data dir ran against this database before, or the operator says so. */
   trusted: boolean,
-): Promise<{ seal: AuthorizationSeal; bound: number | null; resealed: number | null }> {
+): Promise<{ seal: AuthorizationSeal; bound: number | null; resealed: number | null; vaultsUpgraded: number }> {
   const loaded = await loadAuthorizationKey(store.settings, keyring, file);
   const resealed = loaded.previous ? await finishCutShortRenewal(store, loaded.previous, loaded.seal) : null;
   if (loaded.previous) recordAuthorizationKey(file, loaded.seal, true);
-  if (loaded.bound) return { seal: loaded.seal, bound: null, resealed };
+  // Vaults sealed before their seal covered the deletion state (a build before schema 18): once.
+  const vaultsUpgraded = await upgradeVaultSeals(store, loaded.seal);
+  if (loaded.bound) return { seal: loaded.seal, bound: null, resealed, vaultsUpgraded };
   const bound = await bindAuthorizationData(store, loaded.seal, trusted);
   await markAuthorizationKeyBound(store.settings, keyring, file);
-  return { seal: loaded.seal, bound, resealed };
+  return { seal: loaded.seal, bound, resealed, vaultsUpgraded };
 }
 
 /**

@@ -121,6 +121,17 @@ export function openRecord(seal: AuthorizationSeal, raw: string): { n: number; d
   return { n: r.n, digests };
 }
 
+/**
+ * The record with the parts of rows sealed again under the same key (`from` seal for `to` seal, each a row's) swapped,
+ * as write n + 1: it holds the rows exactly as it held them before (a row it counted counts, one it did not count
+ * still does not), whatever else differs. Throws an AuthorizationDigestError if the record does not open.
+ */
+export function resealedRecord(seal: AuthorizationSeal, raw: string, kind: DigestKind, swaps: ReadonlyArray<{ from: string; to: string }>): string {
+  const { n, digests } = openRecord(seal, raw);
+  const d = swaps.reduce((v, { from, to }) => (v - partOf(seal, kind, from) + partOf(seal, kind, to) + MOD) % MOD, fromHex(digests[kind]));
+  return makeRecord(seal, { ...digests, [kind]: toHex(d) }, n + 1);
+}
+
 /** The kinds whose rows differ from the record's digests. */
 export const changedKinds = (a: Digests, b: Digests): DigestKind[] => DIGEST_KINDS.filter((k) => a[k] !== b[k]);
 

@@ -15,8 +15,14 @@ import type { FederatedCredentialRow, KeyCredentialRow, RoleAssignmentRow, RoleD
 //
 // Stored as `a1.<generation>.<base64url MAC>`: a row sealed under an earlier
 // generation of the key (authorization-key.ts renews it) matches no more.
+// A vault's seal is `a2.`: it covers whether the vault is deleted, and when
+// it is purged, too (schema 18), so that a vault deleted to cut everyone off
+// is not made live again by setting `deleted_at` back to NULL. An `a1.` vault
+// seal (of the rule before) is sealed again as `a2.` once, at the first start
+// of this build (vault-seal-upgrade.ts), and matches nothing after.
 
 export const SEAL_FORMAT = 'a1';
+export const VAULT_SEAL_FORMAT = 'a2';
 
 /** JSON with object keys sorted, so a row reads back (PostgreSQL's jsonb, key order) to the same bytes. */
 export function canonicalJson(value: unknown): string {
@@ -49,27 +55,27 @@ const covered = {
   ],
   // What decides who signs in: the issuer, subject and audiences trusted (its name and description decide nothing).
   federatedCredential: (r: FederatedCredentialSealed) => ['federated-credential', lower(r.id), lower(r.objectId), r.issuer, r.subject, r.audiences],
-  vault: (r: Pick<VaultRow, 'id' | 'name' | 'subscriptionId' | 'resourceGroup' | 'properties'>) => [
-    'vault',
-    r.id,
-    lower(r.subscriptionId),
-    lower(r.resourceGroup),
-    lower(r.name),
-    r.properties,
-  ],
+  // Whether the vault is live (a null deletion time) and, deleted, when it is purged: what decides if it serves, or can be recovered.
+  vault: (r: VaultSealed) => [...covered.legacyVault(r), r.deletedAt ?? null, r.scheduledPurgeAt ?? null],
+  /** The `a1.` vault seal of the builds before schema 18 (no deletion state): read once, by the upgrade. */
+  legacyVault: (r: LegacyVaultSealed) => ['vault', r.id, lower(r.subscriptionId), lower(r.resourceGroup), lower(r.name), r.properties],
 };
 
 export type KeyCredentialSealed = Pick<KeyCredentialRow, 'keyId' | 'objectId' | 'certificate' | 'startAt' | 'endAt'>;
 
 export type FederatedCredentialSealed = Pick<FederatedCredentialRow, 'id' | 'objectId' | 'issuer' | 'subject' | 'audiences'>;
 
-export type VaultSealed = Pick<VaultRow, 'id' | 'name' | 'subscriptionId' | 'resourceGroup' | 'properties'>;
+export type LegacyVaultSealed = Pick<VaultRow, 'id' | 'name' | 'subscriptionId' | 'resourceGroup' | 'properties'>;
+
+export type VaultSealed = LegacyVaultSealed & Pick<VaultRow, 'deletedAt' | 'scheduledPurgeAt'>;
 
 export interface AuthorizationSeal {
   assignment(row: RoleAssignmentRow): string;
   definition(row: RoleDefinitionRow): string;
   membership(groupId: string, memberId: string): string;
   vault(row: VaultSealed): string;
+  /** A vault's seal by the rule before schema 18 (`a1.`, its deletion state not covered): only the upgrade asks. */
+  legacyVault(row: LegacyVaultSealed): string;
   /** A settings row that decides access (the deployment administrator's object id). */
   setting(key: string, value: string): string;
   /** A service principal's certificate credential: whoever it names signs in as that principal. */
@@ -86,13 +92,15 @@ export interface AuthorizationSeal {
 }
 
 export function createAuthorizationSeal(key: KeyObject, generation = 0): AuthorizationSeal {
-  const prefix = `${SEAL_FORMAT}.${generation}.`;
-  const mac = (fields: unknown[]) => prefix + createHmac('sha256', key).update(canonicalJson(fields)).digest('base64url');
+  const macOf = (format: string) => (fields: unknown[]) => `${format}.${generation}.` + createHmac('sha256', key).update(canonicalJson(fields)).digest('base64url');
+  const mac = macOf(SEAL_FORMAT);
+  const vaultMac = macOf(VAULT_SEAL_FORMAT);
   return {
     assignment: (r) => mac(covered.assignment(r)),
     definition: (r) => mac(covered.definition(r)),
     membership: (g, m) => mac(covered.membership(g, m)),
-    vault: (r) => mac(covered.vault(r)),
+    vault: (r) => vaultMac(covered.vault(r)),
+    legacyVault: (r) => mac(covered.legacyVault(r)),
     setting: (k, v) => mac(covered.setting(k, v)),
     keyCredential: (r) => mac(covered.keyCredential(r)),
     federatedCredential: (r) => mac(covered.federatedCredential(r)),

@@ -171,6 +171,7 @@ export function sealStores(
   const refuse = refuser(onRefused);
   const assignmentOk = (r: RoleAssignmentRow) => holder.matches(r.mac, (s) => s.assignment(r)) || refuse('role assignment', r.id, r.mac);
   const definitionOk = (r: RoleDefinitionRow) => holder.matches(r.mac, (s) => s.definition(r)) || refuse('custom role', r.id, r.mac);
+  const vaultOk = (r: VaultRow) => (holder.matches(r.mac, (s) => s.vault(r)) || refuse('vault', r.id, r.mac)) && vaultHolds(r);
   const membershipOk = (r: { groupId: string; memberId: string; mac: string | null }) =>
     holder.matches(r.mac, (s) => s.membership(r.groupId, r.memberId)) || refuse('group membership', `${r.groupId}/${r.memberId}`, r.mac);
 
@@ -220,6 +221,20 @@ export function sealStores(
       if (!unless) throw new Error(`vault ${id}: its properties are changed only from the row read and checked (unless)`);
       return holder.writing((seal) => store.vaults.update(id, { ...patch, mac: seal.vault({ ...unless, properties }) }, audit, unless));
     },
+    // The seal covers the deletion state: sealed again from the row the caller read, if it matches its seal (and the
+    // digest holds it). One that does not is deleted as it is (its seal left broken: it grants nothing, live or not).
+    markDeleted: (id, deletedAt, scheduledPurgeAt, audit, change) =>
+      holder.writing((seal) => {
+        const read = change?.was;
+        const sealed = read && vaultOk(read) ? { was: read, mac: seal.vault({ ...read, deletedAt, scheduledPurgeAt }) } : undefined;
+        return store.vaults.markDeleted(id, deletedAt, scheduledPurgeAt, audit, sealed);
+      }),
+    recover: (id, at, audit, change) =>
+      holder.writing((seal) => {
+        const read = change?.was;
+        const sealed = read && vaultOk(read) ? { was: read, mac: seal.vault({ ...read, deletedAt: null, scheduledPurgeAt: null }) } : undefined;
+        return store.vaults.recover(id, at, audit, sealed);
+      }),
   };
   return {
     roleAssignments,
@@ -227,6 +242,6 @@ export function sealStores(
     groups,
     vaults,
     // Asked as a vault is looked up (once per row read): a vault's row put back while the server runs is caught here.
-    vaultIntact: (row) => (holder.matches(row.mac, (s) => s.vault(row)) || refuse('vault', row.id, row.mac)) && vaultHolds(row),
+    vaultIntact: vaultOk,
   };
 }

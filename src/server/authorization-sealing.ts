@@ -54,7 +54,8 @@ export async function startSealing(
   const trusted = trustsRowsFound(opts);
   // Left on, every start on an empty data dir would seal what a writer left after removing the key.
   if (opts.sealStored) log.warn('started with --seal-stored-authorization: remove it once this start has sealed the stored rows');
-  const { seal, bound, resealed } = await openAuthorizationSeal(store, keyring, file, trusted);
+  const { seal, bound, resealed, vaultsUpgraded } = await openAuthorizationSeal(store, keyring, file, trusted);
+  if (vaultsUpgraded > 0) log.warn({ rows: vaultsUpgraded }, 'sealed the vaults again, with their deletion state (their seal covers it from schema 18 on), trusting it as found');
   if (bound) log.warn({ rows: bound }, 'sealed the role assignments, custom roles, group memberships and vaults stored before this build sealed them, trusting them as found');
   if (resealed !== null) log.warn({ rows: resealed }, 'finished the authorization key renewal a stop had cut short');
   const holder = createSealHolder(seal);

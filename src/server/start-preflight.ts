@@ -7,6 +7,7 @@ import { keyIdsInUse } from '../crypto/master-key-rotation.js';
 import { checkPepperRecord, PEPPER_RECORD_FILE } from '../identity/credential-pepper.js';
 import { DEV_IDS } from '../identity/identity-types.js';
 import type { StartView } from '../storage/store-types.js';
+import { upgradeVaultSeals } from '../authorization/vault-seal-upgrade.js';
 import { findDigest, type ForeseenDigest } from './authorization-digest-start.js';
 import { adminSealError, earlierBuildDataDir, trustsRowsFound } from './authorization-sealing.js';
 import { DevDataDirError } from './bootstrap.js';
@@ -63,9 +64,13 @@ export async function preflight(view: StartView, keyring: Keyring, opts: Preflig
   // meanwhile (their writes change rows and record at once, which these reads could see half of): checked at its start only.
   let digest: ForeseenDigest | null = null;
   if (!opts.cluster && key !== null && state?.bound && !state.renewing && !opts.acceptRows) {
-    const found = await findDigest(view, sealOfStoredKey(key, keyring), { dataDir: opts.dataDir, trusted: await trusted() });
+    const seal = sealOfStoredKey(key, keyring);
+    // As the start will have done first: vaults sealed by a build before schema 18 sealed again (rolled back here).
+    const upgraded = await upgradeVaultSeals(view, seal);
+    const found = await findDigest(view, seal, { dataDir: opts.dataDir, trusted: await trusted() });
     if (found.refusal) throw found.refusal;
-    digest = { found, key };
+    // The start's upgrade empties the journal as it seals them: it then checks the rows itself.
+    digest = upgraded > 0 ? null : { found, key };
   }
   await checkPepperRecord(view.settings, view.principals, keyring, join(opts.dataDir, PEPPER_RECORD_FILE));
   // ensureDeployment: a data dir made with --dev holds principals whose credentials are published.

@@ -11,7 +11,7 @@ export interface AuthorizationRows {
   definitions: RoleDefinitionRow[];
   memberships: Array<{ groupId: string; memberId: string; mac: string | null }>;
   keyCredentials: Array<Pick<KeyCredentialRow, 'keyId' | 'objectId' | 'certificate' | 'startAt' | 'endAt' | 'mac'>>;
-  vaults: Array<Pick<VaultRow, 'id' | 'name' | 'subscriptionId' | 'resourceGroup' | 'properties' | 'mac'>>;
+  vaults: Array<Pick<VaultRow, 'id' | 'name' | 'subscriptionId' | 'resourceGroup' | 'properties' | 'deletedAt' | 'scheduledPurgeAt' | 'mac'>>;
   federatedCredentials: Array<Pick<FederatedCredentialRow, 'id' | 'objectId' | 'issuer' | 'subject' | 'audiences' | 'mac'>>;
 }
 

@@ -40,6 +40,16 @@ export interface VaultRow {
   mac?: string | null;
 }
 
+/**
+ * A vault deleted or recovered: the row as the caller read it, and its new seal (authorization-seal.ts covers the
+ * deletion state), which sealed-stores.ts computes from `was` when `was` matches its own seal. The store writes
+ * `mac` only if the stored seal is still `was.mac` (compare-and-set); without `mac`, the seal stays as it is.
+ */
+export interface VaultSealChange {
+  was: VaultRow;
+  mac?: string;
+}
+
 /** One of a vault's data keys as stored: its current one or an earlier generation. */
 export interface WrappedDataKey {
   id: string;
@@ -96,10 +106,16 @@ export interface VaultStore {
     audit?: AuditRecord,
     unless?: VaultRow,
   ): Promise<boolean>;
-  /** False when the vault is gone or already deleted. */
-  markDeleted(id: string, deletedAt: number, scheduledPurgeAt: number, audit?: AuditRecord): Promise<boolean>;
-  /** Undeletes the vault; false (nothing changes) when its resource group does not exist at that moment. */
-  recover(id: string, at: number, audit?: AuditRecord): Promise<boolean>;
+  /**
+   * False when the vault is gone or already deleted; with `seal.mac`, also
+   * when its seal is no longer `seal.was.mac` (changed since the caller read it).
+   */
+  markDeleted(id: string, deletedAt: number, scheduledPurgeAt: number, audit?: AuditRecord, seal?: VaultSealChange): Promise<boolean>;
+  /**
+   * Undeletes the vault; false (nothing changes) when its resource group does
+   * not exist at that moment, or (with `seal.mac`) when its seal is no longer `seal.was.mac`.
+   */
+  recover(id: string, at: number, audit?: AuditRecord, seal?: VaultSealChange): Promise<boolean>;
   /**
    * Removes the vault and every secret in it; with `onlyDeleted`, only if it
    * is soft-deleted at that moment (false otherwise: a recover got there

@@ -223,9 +223,12 @@ export function createVaultService(deps: {
         if (existing.resourceGroup.toLowerCase() !== rg.name.toLowerCase()) {
           throw errors.invalidArm(`The deleted vault '${name}' belonged to resource group '${existing.resourceGroup}'; recover it there.`);
         }
-        const recovered = await vaults.recover(existing.id, now(), audit);
+        // Its seal covers the deletion state: a deleted row changed outside coffer is not sealed live (500), nor recovered.
+        assertIntact(existing);
+        const recovered = await vaults.recover(existing.id, now(), audit, { was: existing });
         invalidate(name);
-        if (!recovered) throw errors.resourceGroupNotFound(rg.name);
+        // False: the group was deleted, or the vault changed (recovered, purged) since it was read.
+        if (!recovered) throw (await resourceGroups.get(subscriptionId, rg.name)) ? errors.vaultChangedMeanwhile(name) : errors.resourceGroupNotFound(rg.name);
         return { vault: { ...existing, deletedAt: null, scheduledPurgeAt: null }, created: false };
       }
       if (existing && existing.deletedAt !== null) throw errors.conflictingVaultDeleted(name);
@@ -319,7 +322,15 @@ export function createVaultService(deps: {
           return purged;
         }
         const t = now();
-        return await vaults.markDeleted(vault.id, t, t + policy.retentionDays * DAY, audit);
+        // Sealed again from the row read (the seal covers the deletion state), compare-and-set on its seal: a change
+        // stored since (another cluster member's) has the vault read again.
+        let read: VaultRow | null = vault;
+        for (let attempt = 1; read && read.deletedAt === null && attempt <= UPDATE_ATTEMPTS; attempt++) {
+          if (await vaults.markDeleted(vault.id, t, t + policy.retentionDays * DAY, audit, { was: read })) return true;
+          read = await vaults.getById(vault.id);
+        }
+        if (read && read.deletedAt === null) throw errors.vaultChangedMeanwhile(vault.name);
+        return false;
       } finally {
         invalidate(vault.name);
       }

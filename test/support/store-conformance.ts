@@ -267,6 +267,24 @@ export function runStoreConformance(label: string, makeStore: StoreFactory): voi
         assert.deepEqual(await store.vaults.getByName('Unique-Vault'), reused);
       });
 
+      it('deletes and recovers a vault with its new seal only over the seal read (compare-and-set); without one, the seal stays', async () => {
+        const v = await newVault({ mac: 'a2.0.live' });
+        const stale = { ...v, mac: 'a2.0.stale' };
+        assert.equal(await store.vaults.markDeleted(v.id, 10, 20, undefined, { was: stale, mac: 'a2.0.deleted' }), false);
+        assert.deepEqual(await store.vaults.getById(v.id), v, 'nothing changed');
+        assert.equal(await store.vaults.markDeleted(v.id, 10, 20, undefined, { was: v, mac: 'a2.0.deleted' }), true);
+        const deleted = (await store.vaults.getById(v.id))!;
+        assert.deepEqual([deleted.deletedAt, deleted.scheduledPurgeAt, deleted.mac], [10, 20, 'a2.0.deleted']);
+        assert.equal(await store.vaults.recover(v.id, 30, undefined, { was: v, mac: 'a2.0.recovered' }), false, 'the seal read is the live one');
+        assert.equal((await store.vaults.getById(v.id))!.deletedAt, 10);
+        assert.equal(await store.vaults.recover(v.id, 30, undefined, { was: deleted, mac: 'a2.0.recovered' }), true);
+        const recovered = (await store.vaults.getById(v.id))!;
+        assert.deepEqual([recovered.deletedAt, recovered.scheduledPurgeAt, recovered.mac], [null, null, 'a2.0.recovered']);
+        // A row whose seal does not match is deleted as it is: its seal is not written.
+        assert.equal(await store.vaults.markDeleted(v.id, 40, 50, undefined, { was: recovered }), true);
+        assert.equal((await store.vaults.getById(v.id))!.mac, 'a2.0.recovered');
+      });
+
       it('lists live vaults, filtered by subscription and resource group (case-insensitive)', async () => {
         const a = await newVault({ subscriptionId: 'sub-1', resourceGroup: 'Group-A' });
         const b = await newVault({ subscriptionId: 'sub-1', resourceGroup: 'group-b' });

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { JOURNAL_TABLES, type JournalTable } from '../authorization-journal-tables.js';
+import { JOURNAL_TABLES, JOURNAL_TABLES_V17, VAULTS, type JournalTable } from '../authorization-journal-tables.js';
 import type { JournalEntry } from '../authorization-digest-types.js';
 import { rows, transaction, type Queryable } from './pg-support.js';
 
@@ -51,9 +51,12 @@ export const PG_AUTHORIZATION_JOURNAL_MIGRATION = {
       added boolean NOT NULL,
       fields text NOT NULL
     );
-    ${JOURNAL_TABLES.map((t) => `${functionSql(t)};\n    ${triggerSql(t)};`).join('\n    ')}
+    ${JOURNAL_TABLES_V17.map((t) => `${functionSql(t)};\n    ${triggerSql(t)};`).join('\n    ')}
   `,
 };
+
+/** Version 18: the vaults' trigger function journals their deletion state too (their seal covers it from then on). */
+export const PG_VAULT_JOURNAL_MIGRATION = { version: 18, sql: functionSql(VAULTS) };
 
 /** AFTER (no BEFORE bit), FOR EACH ROW (1), INSERT (4), DELETE (8), UPDATE (16): pg_trigger.tgtype. */
 const TRIGGER_TYPE = 1 | 4 | 8 | 16;

@@ -31,7 +31,7 @@ async function rowsOf(db: Queryable, kind: HeldKind): Promise<AuthorizationRows>
   }
   const vaults = await rows<Omit<VaultRow, 'properties'> & { properties: string }>(
     db,
-    'SELECT id, name, subscription_id AS "subscriptionId", resource_group AS "resourceGroup", properties, mac FROM vaults',
+    'SELECT id, name, subscription_id AS "subscriptionId", resource_group AS "resourceGroup", properties, deleted_at AS "deletedAt", scheduled_purge_at AS "scheduledPurgeAt", mac FROM vaults',
   );
   return { ...none, vaults: vaults.map((v) => ({ ...v, properties: fromJson<VaultRow['properties']>(v.properties) })) };
 }

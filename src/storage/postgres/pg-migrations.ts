@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { SchemaTooNewError, type Migration } from '../sqlite/sqlite-migrations.js';
 import { describeUrl, one, transaction } from './pg-support.js';
-import { PG_AUTHORIZATION_JOURNAL_MIGRATION } from './pg-authorization-journal.js';
+import { PG_AUTHORIZATION_JOURNAL_MIGRATION, PG_VAULT_JOURNAL_MIGRATION } from './pg-authorization-journal.js';
 import { CHANGE_FEED_MIGRATION, PRINCIPALS_FEED_MIGRATION, SETTINGS_FEED_MIGRATION } from './pg-change-feed.js';
 import { SEAL_COLUMNS_SQL } from '../store-support.js';
 import { PG_FEDERATED_CREDENTIALS_SQL } from './pg-federated-credentials.js';
@@ -321,6 +321,8 @@ export const PG_MIGRATIONS: readonly Migration[] = [
   },
   // The authorization digest's journal: as SQLite's version 17.
   PG_AUTHORIZATION_JOURNAL_MIGRATION,
+  // A vault's seal covers its deletion state: as SQLite's version 18.
+  PG_VAULT_JOURNAL_MIGRATION,
 ];
 
 /** Brings the database to the newest known schema; returns that version. */

@@ -111,16 +111,28 @@ export function pgVaultStore(pool: pg.Pool, plain: PgAuditedWrite, sealed: PgSea
         [id, patch.tags === undefined ? null : toJson(patch.tags), patch.properties === undefined ? null : toJson(patch.properties), patch.updatedAt, patch.modifiedBy ?? null, patch.modifiedByType ?? null,
           unless ? toJson(unless.tags) : null, unless ? toJson(unless.properties) : null, patch.mac ?? null],
       ))),
-    markDeleted: (id, deletedAt, scheduledPurgeAt, audit) =>
-      plain(audit, async (db) => 0 < (await changes(db, 'UPDATE vaults SET deleted_at = $1, scheduled_purge_at = $2 WHERE id = $3 AND deleted_at IS NULL', [deletedAt, scheduledPurgeAt, id]))),
-    recover: (id, at, audit) =>
-      plain(audit, async (c) => {
+    // The deletion state is sealed (and journaled): the digest's transaction; with a new seal, only over the seal read.
+    markDeleted: (id, deletedAt, scheduledPurgeAt, audit, seal) =>
+      audited(audit, async (db) => 0 < (await changes(
+        db,
+        `UPDATE vaults SET deleted_at = $1, scheduled_purge_at = $2, mac = COALESCE($4, mac)
+         WHERE id = $3 AND deleted_at IS NULL AND ($4::text IS NULL OR mac IS NOT DISTINCT FROM $5)`,
+        [deletedAt, scheduledPurgeAt, id, seal?.mac ?? null, seal?.was.mac ?? null],
+      ))),
+    recover: (id, at, audit, seal) =>
+      audited(audit, async (c) => {
         // As insert: the group is share-locked while the vault comes back into it.
         const inGroup = `SELECT 1 FROM resource_groups g JOIN vaults v ON g.subscription_id = v.subscription_id AND g.name_key = v.resource_group_key
           WHERE v.id = $1 FOR SHARE OF g`;
         if (!(await one(c, inGroup, [id]))) return false;
-        await c.query('UPDATE vaults SET deleted_at = NULL, scheduled_purge_at = NULL, updated_at = $1 WHERE id = $2 AND deleted_at IS NOT NULL', [at, id]);
-        return true;
+        const changed = await changes(
+          c,
+          `UPDATE vaults SET deleted_at = NULL, scheduled_purge_at = NULL, updated_at = $1, mac = COALESCE($3, mac)
+           WHERE id = $2 AND deleted_at IS NOT NULL AND ($3::text IS NULL OR mac IS NOT DISTINCT FROM $4)`,
+          [at, id, seal?.mac ?? null, seal?.was.mac ?? null],
+        );
+        // Recovered already (the change is as asked); a seal that moved on is a change since the caller read the row.
+        return changed > 0 || seal?.mac === undefined;
       }, true),
     purge: (id, onlyDeleted = false, audit) =>
       audited(audit, async (c) => {

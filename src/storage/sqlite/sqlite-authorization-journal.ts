@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { JOURNAL_TABLES, type JournalTable } from '../authorization-journal-tables.js';
+import { JOURNAL_TABLES, JOURNAL_TABLES_V17, VAULTS, type JournalTable } from '../authorization-journal-tables.js';
 import type { JournalEntry } from '../authorization-digest-types.js';
 
 // The authorization digest's journal (authorization/authorization-digest.ts):
@@ -18,7 +18,7 @@ function triggers({ table, kind, covered }: JournalTable): Array<{ name: string;
   const fields = (row: 'NEW' | 'OLD') =>
     `json_object(${[...Object.entries(covered), ['mac', 'mac']].map(([f, c]) => `'${f}', ${c === 'certificate' ? `hex(${row}.${c})` : `${row}.${c}`}`).join(', ')})`;
   const append = (row: 'NEW' | 'OLD', added: 0 | 1) => `INSERT INTO authorization_journal (kind, added, fields) VALUES ('${kind}', ${added}, ${fields(row)});`;
-  // Only a change of what the seal covers, or of the seal: not a vault's tags, deletion date or wrapped key.
+  // Only a change of what the seal covers, or of the seal: not a vault's tags or wrapped key.
   const changed = [...Object.values(covered), 'mac'].map((c) => `OLD.${c} IS NOT NEW.${c}`).join(' OR ');
   const trigger = (event: string, when: string, body: string) => {
     const name = `authorization_journal_${table}_${event.toLowerCase()}`;
@@ -33,7 +33,7 @@ function triggers({ table, kind, covered }: JournalTable): Array<{ name: string;
 
 const TRIGGERS = JOURNAL_TABLES.flatMap(triggers);
 
-/** The schema migration that adds the journal and its triggers. */
+/** The schema migration (version 17) that adds the journal and its triggers, as that version made them. */
 export const AUTHORIZATION_JOURNAL_SQL = `
   CREATE TABLE authorization_journal (
     id INTEGER PRIMARY KEY,
@@ -41,8 +41,13 @@ export const AUTHORIZATION_JOURNAL_SQL = `
     added INTEGER NOT NULL,
     fields TEXT NOT NULL
   ) STRICT;
-  ${TRIGGERS.map((t) => `${t.sql};`).join('\n  ')}
+  ${JOURNAL_TABLES_V17.flatMap(triggers).map((t) => `${t.sql};`).join('\n  ')}
 `;
+
+/** Version 18: the vaults' triggers journal their deletion state too, which their seal covers from then on. */
+export const VAULT_JOURNAL_V18_SQL = triggers(VAULTS)
+  .map((t) => `DROP TRIGGER IF EXISTS ${t.name}; ${t.sql};`)
+  .join('\n');
 
 /**
  * Puts back any trigger dropped or changed outside coffer (at open; returns their names). The rows changed meanwhile

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { SEAL_COLUMNS_SQL } from '../store-support.js';
-import { AUTHORIZATION_JOURNAL_SQL } from './sqlite-authorization-journal.js';
+import { AUTHORIZATION_JOURNAL_SQL, VAULT_JOURNAL_V18_SQL } from './sqlite-authorization-journal.js';
 import { SQLITE_FEDERATED_CREDENTIALS_SQL } from './sqlite-federated-credentials.js';
 
 // Versioned schema. Pending migrations run in one IMMEDIATE transaction at
@@ -364,6 +364,9 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 16, sql: SQLITE_FEDERATED_CREDENTIALS_SQL },
   // The authorization digest's journal: triggers record the sealed rows added and removed (sqlite-authorization-journal.ts).
   { version: 17, sql: AUTHORIZATION_JOURNAL_SQL },
+  // A vault's seal covers its deletion state (authorization-seal.ts): its triggers journal it. A build from before would
+  // delete and recover vaults without sealing them, which this one refuses, so it refuses the database.
+  { version: 18, sql: VAULT_JOURNAL_V18_SQL },
 ];
 
 export class SchemaTooNewError extends Error {

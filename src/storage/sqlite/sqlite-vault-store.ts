@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { Guarded } from './sqlite-authorization-digest.js';
 import type { AuditedWrites } from './sqlite-audit-store.js';
-import type { ResourceGroupRow, ResourceGroupStore, VaultRow, VaultStore, WrappedDataKey } from '../store-types.js';
+import type { ResourceGroupRow, ResourceGroupStore, VaultRow, VaultSealChange, VaultStore, WrappedDataKey } from '../store-types.js';
 import { fromJson, nameKey, toJson, unique } from './sqlite-support.js';
 
 // Resource groups and vaults. A vault name is unique across live and
@@ -133,18 +133,24 @@ export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(chan
        modified_by = COALESCE(@modifiedBy, modified_by), modified_by_type = COALESCE(@modifiedByType, modified_by_type)
      WHERE id = @id AND (@wasTags IS NULL OR (tags = @wasTags AND properties = @wasProperties AND deleted_at IS NULL))`,
   );
-  const markDeleted = db.prepare<[number, number, string]>('UPDATE vaults SET deleted_at = ?, scheduled_purge_at = ? WHERE id = ? AND deleted_at IS NULL');
+  // With a new seal, only over the seal read (`was`): the seal covers the deletion state (sealed-stores.ts).
+  const markDeleted = db.prepare<{ id: string; deletedAt: number; scheduledPurgeAt: number; mac: string | null; was: string | null }>(
+    `UPDATE vaults SET deleted_at = @deletedAt, scheduled_purge_at = @scheduledPurgeAt, mac = COALESCE(@mac, mac)
+     WHERE id = @id AND deleted_at IS NULL AND (@mac IS NULL OR mac IS @was)`,
+  );
   const seal = db.prepare<[string, string, string | null]>('UPDATE vaults SET mac = ? WHERE id = ? AND mac IS ?');
-  const recover = db.prepare<[number, string]>(
-    'UPDATE vaults SET deleted_at = NULL, scheduled_purge_at = NULL, updated_at = ? WHERE id = ? AND deleted_at IS NOT NULL',
+  const recover = db.prepare<{ id: string; at: number; mac: string | null; was: string | null }>(
+    `UPDATE vaults SET deleted_at = NULL, scheduled_purge_at = NULL, updated_at = @at, mac = COALESCE(@mac, mac)
+     WHERE id = @id AND deleted_at IS NOT NULL AND (@mac IS NULL OR mac IS @was)`,
   );
   const groupOf = db.prepare<[string], { one: number }>(
     'SELECT 1 AS one FROM vaults v JOIN resource_groups g ON g.subscription_id = v.subscription_id AND g.name_key = v.resource_group_key WHERE v.id = ?',
   );
-  const recoverInGroup = db.transaction((id: string, at: number): boolean => {
+  const recoverInGroup = db.transaction((id: string, at: number, seal: VaultSealChange | undefined): boolean => {
     if (!groupOf.get(id)) return false;
-    recover.run(at, id);
-    return true;
+    const changed = recover.run({ id, at, mac: seal?.mac ?? null, was: seal?.was.mac ?? null }).changes > 0;
+    // Recovered already (the change is as asked); a seal that moved on is a change since the caller read the row.
+    return changed || seal?.mac === undefined;
   });
   const expiredIds = db.prepare<[number], { id: string }>('SELECT id FROM vaults WHERE deleted_at IS NOT NULL AND scheduled_purge_at <= ?');
   const deleteVersions = db.prepare<[string]>('DELETE FROM secret_versions WHERE vault_id = ?');
@@ -223,8 +229,10 @@ export function sqliteVaultStore(db: Database.Database, changesSecrets: <T>(chan
           wasProperties: unless ? toJson(unless.properties) : null,
         }).changes > 0,
       )),
-    markDeleted: async (id, deletedAt, scheduledPurgeAt, audit) => audited.run(audit, () => markDeleted.run(deletedAt, scheduledPurgeAt, id).changes > 0),
-    recover: async (id, at, audit) => audited.run(audit, () => recoverInGroup.immediate(id, at)),
+    // The deletion state is sealed (and journaled): the digest's transaction.
+    markDeleted: async (id, deletedAt, scheduledPurgeAt, audit, seal) =>
+      guarded(() => audited.run(audit, () => markDeleted.run({ id, deletedAt, scheduledPurgeAt, mac: seal?.mac ?? null, was: seal?.was.mac ?? null }).changes > 0)),
+    recover: async (id, at, audit, seal) => guarded(() => audited.run(audit, () => recoverInGroup.immediate(id, at, seal))),
     purge: async (id, onlyDeleted = false, audit) => changesSecrets(() => guarded(() => audited.run(audit, () => purge.immediate(id, onlyDeleted)))),
     // The sweep asks every minute or so: the digest's transaction only when there is something to purge.
     purgeExpired: async (now) => (expiredIds.get(now) ? changesSecrets(() => guarded(() => purgeExpired.immediate(now))) : []),
