@@ -7,6 +7,8 @@ import { openPostgresStore } from '../src/storage/postgres/pg-store.js';
 import { trackPoolConnections } from '../src/storage/postgres/pg-pool-cut.js';
 import { isDatabaseUnavailable } from '../src/storage/store-errors.js';
 import { startFreezableProxy, type FreezableProxy } from './support/freezable-proxy.js';
+import { pgQuery } from './support/pg-rows.js';
+import { until } from './support/until.js';
 import { freshPostgresDatabase, startPostgres, type TestDatabase } from './support/databases.js';
 
 // The pool's connections cut at a store session's break (pg-pool-cut.ts), on pg's
@@ -61,6 +63,30 @@ describe("the pool's connections cut at a break", () => {
       proxy.thaw();
       await pool.end();
       await proxy.close();
+    }
+  });
+
+  it('leaves the statements in flight alone when the server itself asks for the break (a change it missed)', async () => {
+    const url = await freshPostgresDatabase(db);
+    const store = await openPostgresStore(url, { reconnect: { limitMs: 60_000, warn: () => undefined } });
+    const holder = new pg.Client({ connectionString: url });
+    try {
+      let resumed = 0;
+      store.session!.watch({ interrupted: () => undefined, resume: async () => void resumed++ });
+      await store.settings.set('k', 'before');
+      await holder.connect();
+      await holder.query('BEGIN');
+      await holder.query("SELECT 1 FROM settings WHERE key = 'k' FOR UPDATE");
+      const write = store.settings.set('k', 'after');
+      await until('the write waits for the row lock', async () => (await pgQuery(url, "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")).length === 1);
+      store.session!.interrupt(new Error('a change could not be read'));
+      await holder.query('COMMIT');
+      await write;
+      await until('the session is renewed', () => resumed === 1);
+      assert.equal(await store.settings.get('k'), 'after');
+    } finally {
+      await holder.end().catch(() => undefined);
+      await store.close();
     }
   });
 

@@ -128,19 +128,25 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   // and are read again where a write replaced them between the read and the check.
   const heldParts = digest.heldReads({ principals: pgPrincipalStore(pool, audited, sealed), vaults: pgVaultStore(pool, audited, sealed) });
   let closed = false;
+  /** The break the server asked for (Store.session.interrupt), if any. */
+  let asked: Error | undefined;
   return {
     kind: 'postgres',
     lost: lock.lost,
     changes,
     session: {
-      interrupt: (err) => lock.interrupt(err),
+      interrupt(err) {
+        asked = err;
+        lock.interrupt(err);
+      },
       watch(w) {
         lock.watch({
           interrupted(err) {
             // First not serving, so that a request failed here and sent again is refused too.
             w.interrupted(err);
             // A statement in flight through a partition would wait for the kernel (15+ minutes): failed now, answered 503.
-            connections.cut();
+            // Not when the server asked for the break (a change it missed): the database still answers.
+            if (err !== asked) connections.cut();
           },
           async resume() {
             if (!cluster) {
