@@ -15,6 +15,7 @@ import { CHANGE_CHANNEL, parseAnnouncement } from './pg-change-feed.js';
 import { createChangeHub } from '../change-feed.js';
 import { PG_TYPES } from './pg-support.js';
 import { createPgWriter } from './pg-writer.js';
+import { trackPoolConnections } from './pg-pool-cut.js';
 import { pgAuthorizationDigest } from './pg-authorization-digest.js';
 import { pgResourceGroupStore, pgVaultStore } from './pg-vault-store.js';
 
@@ -41,6 +42,8 @@ const CHECK_CLIENT = 'SET client_connection_check_interval = 1000';
  */
 export const LOCK_TIMEOUT_MS = 10_000;
 export const POOL_WAIT_MS = 10_000;
+/** How long a pooled connection stays idle before the OS probes whether the other end is still there. */
+const KEEPALIVE_IDLE_MS = 30_000;
 const LOCK_TIMEOUT = `SET lock_timeout = ${LOCK_TIMEOUT_MS}`;
 /**
  * The settings row naming the server that took the one-server lock last: each one writes its own id after
@@ -79,6 +82,9 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     types: PG_TYPES,
     max: POOL_SIZE,
     connectionTimeoutMillis: POOL_WAIT_MS,
+    // An idle connection the network lost without a word (no reset) is found by the OS's probes, not at the next query.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_IDLE_MS,
     onConnect: async (client) => {
       // Coffer's schema alone on the path, pg_catalog searched first: a search_path set for the role or database
       // (ALTER ROLE ... SET, which coffer's own credentials may do) that names a schema before pg_catalog would have
@@ -97,6 +103,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   // commit) that breaks (PostgreSQL restarted) would emit 'error' with no listener and end the process. Its next
   // statement fails instead (503), and the pool drops it when it is released.
   pool.on('connect', (client) => void client.on('error', () => undefined));
+  const connections = trackPoolConnections(pool);
   const writer = createPgWriter(pool);
   const audited = pgAuditedWrites(pool, writer);
   let digest: Awaited<ReturnType<typeof pgAuthorizationDigest>>;
@@ -125,15 +132,26 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   // and are read again where a write replaced them between the read and the check.
   const heldParts = digest.heldReads({ principals: pgPrincipalStore(pool, audited, sealed), vaults: pgVaultStore(pool, audited, sealed) });
   let closed = false;
+  /** The break the server asked for (Store.session.interrupt), if any. */
+  let asked: Error | undefined;
   return {
     kind: 'postgres',
     lost: lock.lost,
     changes,
     session: {
-      interrupt: (err) => lock.interrupt(err),
+      interrupt(err) {
+        asked = err;
+        lock.interrupt(err);
+      },
       watch(w) {
         lock.watch({
-          interrupted: (err) => w.interrupted(err),
+          interrupted(err) {
+            // First not serving, so that a request failed here and sent again is refused too.
+            w.interrupted(err);
+            // A statement in flight through a partition would wait for the kernel (15+ minutes): failed now, answered 503.
+            // Not when the server asked for the break (a change it missed): the database still answers.
+            if (err !== asked) connections.cut();
+          },
           async resume() {
             if (!cluster) {
               const r = await pool.query<{ value: string }>('SELECT value FROM settings WHERE key = $1', [LOCK_HOLDER_SETTING]);
