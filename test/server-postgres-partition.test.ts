@@ -105,7 +105,8 @@ describe('a single server on PostgreSQL through a network partition', () => {
   it('answers 503 for a write whose COMMIT was sent but whose answer was lost; committed, it is stored with its audit record', async (t) => {
     const { proxy, server, client } = await partitionable();
     try {
-      proxy.freezeOnceSent('COMMIT');
+      // The COMMIT of the PUT's own transaction (its version is inserted by a named statement: pg-writer.ts).
+      proxy.freezeOnceSent('COMMIT', 'coffer-secret-versions-insert');
       const put = client.setSecret('s', 'committed-unacknowledged');
       assert.equal(await outcomeOf(put, t), 503, server.logs());
       await assert.rejects(client.getSecret('s'), { statusCode: 503 });

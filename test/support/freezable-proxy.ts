@@ -9,15 +9,20 @@ import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 export interface FreezableProxy {
   port: number;
   freeze(): void;
-  /** Freezes right after passing on the next client bytes that contain `marker` (a statement sent, its answer held). */
-  freezeOnceSent(marker: string): void;
+  /**
+   * Freezes right after passing on the next client bytes that contain `marker` (a statement sent, its answer held),
+   * on a connection that has sent `after` since (a statement of the request meant, not another's on its own connection).
+   */
+  freezeOnceSent(marker: string, after: string): void;
   thaw(): void;
   close(): Promise<void>;
 }
 
 export async function startFreezableProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<FreezableProxy> {
   let frozen = false;
-  let armed: string | null = null;
+  let armed: { marker: string; after: string } | null = null;
+  /** The connections that sent the armed `after`. */
+  const primed = new WeakSet<Socket>();
   const sockets = new Set<Socket>();
   const heldCloses: Array<() => void> = [];
   const server = createServer((inbound) => {
@@ -29,7 +34,9 @@ export async function startFreezableProxy(targetPort: number, targetHost = '127.
     }
     inbound.on('data', (d: Buffer) => {
       outbound.write(d);
-      if (armed !== null && d.includes(armed)) {
+      if (armed === null) return;
+      if (d.includes(armed.after)) primed.add(inbound);
+      if (primed.has(inbound) && d.lastIndexOf(armed.marker) > d.lastIndexOf(armed.after)) {
         armed = null;
         freeze();
       }
@@ -54,8 +61,8 @@ export async function startFreezableProxy(targetPort: number, targetHost = '127.
   return {
     port: (server.address() as AddressInfo).port,
     freeze,
-    freezeOnceSent(marker) {
-      armed = marker;
+    freezeOnceSent(marker, after) {
+      armed = { marker, after };
     },
     thaw() {
       frozen = false;
