@@ -1,40 +1,25 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { api, assignRole, newServicePrincipal, ROLE_IDS } from './support/access-kit.js';
 import { freshPostgresDatabase, startPostgres, type TestDatabase } from './support/databases.js';
 import { pgPutBack, pgQuery, pgRow } from './support/pg-rows.js';
-import { assertLogged, freePort, runServerToEnd, startTestServer } from './support/server-fixture.js';
+import { assertLogged, refusedStart, scratchDataDirs, startTestServer } from './support/server-fixture.js';
 
 // authorization-digest-attacks.test.ts's writer's own trigger on PostgreSQL (storage/postgres/pg-schema-check.ts):
 // code of a database writer's that runs inside coffer's next authorization write (a trigger, a rule, coffer's
 // change-feed function replaced, a column default) adds the journal entry of a row put back, for the write to seal.
 
-const dirs: string[] = [];
+const scratch = scratchDataDirs('coffer-digest-attack-pg-');
 let db: TestDatabase;
 before(async () => {
   db = await startPostgres();
 });
 after(async () => {
   await db?.stop();
-  dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
+  scratch.removeAll();
 });
 
-function newDataDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'coffer-digest-attack-pg-'));
-  dirs.push(d);
-  return d;
-}
-
 const start = (dataDir: string, url: string) => startTestServer({ dataDir, args: ['--database-url', url] });
-
-async function refusedStart(dataDir: string, url: string): Promise<string> {
-  const { code, output } = await runServerToEnd(['--port', String(await freePort()), '--data-dir', dataDir, '--dev', '--log-level', 'warn', '--database-url', url]);
-  assert.notEqual(code, 0, `the start was not refused:\n${output}`);
-  return output;
-}
 
 /** Replays the entries kept aside into the journal, once: what each plant below runs inside coffer's write. */
 const REPLAY = 'INSERT INTO authorization_journal (kind, added, fields) SELECT kind, added, fields FROM kept; DELETE FROM kept;';
@@ -45,7 +30,7 @@ const REPLAY = 'INSERT INTO authorization_journal (kind, added, fields) SELECT k
  */
 async function plantedWriteRefused(name: string, plant: string, named: RegExp, unplant: string): Promise<void> {
   const url = await freshPostgresDatabase(db);
-  const dir = newDataDir();
+  const dir = scratch.make();
   const s = await start(dir, url);
   try {
     const sp = await newServicePrincipal(s, `${name}-reader`);
@@ -65,7 +50,7 @@ async function plantedWriteRefused(name: string, plant: string, named: RegExp, u
     await s.stop();
     // Tracks covered: only the row is left, and the record does not count it.
     await pgQuery(url, `${unplant}; DROP TABLE kept`);
-    assert.match(await refusedStart(dir, url), /role assignments in the database are not those coffer last sealed/);
+    assert.match(await refusedStart(dir, ['--database-url', url]), /role assignments in the database are not those coffer last sealed/);
   } finally {
     await s.stop();
   }
@@ -114,7 +99,7 @@ describe("a writer's own code run by coffer's authorization write on PostgreSQL"
 
   it("a writer's trigger and rule made while coffer was stopped are dropped at the start, and named in its warning", async () => {
     const url = await freshPostgresDatabase(db);
-    const dir = newDataDir();
+    const dir = scratch.make();
     let s = await start(dir, url);
     try {
       await s.stop();
@@ -141,7 +126,7 @@ describe("a writer's own code run by coffer's authorization write on PostgreSQL"
   });
   it("a search_path that puts a writer's schema before pg_catalog does not hide their trigger from coffer", async () => {
     const url = await freshPostgresDatabase(db);
-    const dir = newDataDir();
+    const dir = scratch.make();
     let s = await start(dir, url);
     try {
       await s.stop();

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { ClientCertificateCredential } from '@azure/identity';
 import { api, assignRole, newServicePrincipal, ROLE_IDS } from './support/access-kit.js';
 import { createVault, secretClient } from './support/clients.js';
-import { freePort, runServerToEnd, startTestServer, type TestServer } from './support/server-fixture.js';
+import { assertLogged, refusedStart, scratchDataDirs, startTestServer, type TestServer } from './support/server-fixture.js';
 import { makeCertificate } from './support/test-certificates.js';
 import { cliHome, coffer } from './support/cli.js';
 
@@ -15,14 +14,8 @@ import { cliHome, coffer } from './support/cli.js';
 // without the master key who kept rows (and the digest's record) from before a revocation tries to make them grant
 // again in ways the digest's first version let through. Each case revokes through the API and works with SQL.
 
-const dirs: string[] = [];
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-function newDataDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'coffer-digest-attack-'));
-  dirs.push(d);
-  return d;
-}
+const scratch = scratchDataDirs('coffer-digest-attack-');
+after(() => scratch.removeAll());
 
 function withDb<T>(dataDir: string, f: (db: Database.Database) => T): T {
   const db = new Database(join(dataDir, 'coffer.db'));
@@ -38,21 +31,11 @@ const insert = (dataDir: string, table: string, row: Record<string, unknown>) =>
   withDb(dataDir, (db) => db.prepare(`INSERT INTO ${table} (${Object.keys(row).join(', ')}) VALUES (${Object.keys(row).map((k) => `@${k}`).join(', ')})`).run(row as never));
 const exec = (dataDir: string, statement: string) => withDb(dataDir, (db) => db.exec(statement));
 
-async function refusedStart(dataDir: string): Promise<string> {
-  const { code, output } = await runServerToEnd(['--port', String(await freePort()), '--data-dir', dataDir, '--dev', '--log-level', 'warn']);
-  assert.notEqual(code, 0, `the start was not refused:\n${output}`);
-  return output;
-}
-
-async function logged(s: TestServer, re: RegExp): Promise<void> {
-  while (!re.test(s.logs())) await new Promise((r) => setTimeout(r, 50));
-}
-
 const rbacVault = (s: TestServer, name: string) => `/subscriptions/${s.bootstrap.subscriptionId}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/${name}`;
 
 describe('a revoked role assignment put back twice, its id in two cases', () => {
   it('stops the start: two rows with one seal do not cancel out in the digest', async () => {
-    const dir = newDataDir();
+    const dir = scratch.make();
     const s = await startTestServer({ dataDir: dir });
     try {
       await createVault(s, 'twice-rbac', { enableRbacAuthorization: true });
@@ -88,7 +71,7 @@ async function removedCertificate(s: TestServer, dir: string, name: string) {
 
 describe('a certificate credential put back while the server runs, with its journal entry planted twice', () => {
   it('is refused at the next write and signs no one in', async () => {
-    const dir = newDataDir();
+    const dir = scratch.make();
     const s = await startTestServer({ dataDir: dir });
     try {
       const other = await newServicePrincipal(s, 'planted-other');
@@ -98,7 +81,7 @@ describe('a certificate credential put back while the server runs, with its jour
       exec(dir, 'INSERT INTO authorization_journal (kind, added, fields) SELECT kind, added, fields FROM authorization_journal');
       const write = await assignRole(s, `/subscriptions/${s.bootstrap.subscriptionId}`, ROLE_IDS['Key Vault Reader'], other.id);
       assert.equal(write.status, 500, 'the write is refused');
-      await logged(s, /refused authorization rows: key credentials in the database are not those coffer last sealed/);
+      await assertLogged(s, /refused authorization rows: key credentials in the database are not those coffer last sealed/);
       await assert.rejects(token(), /AADSTS700027/);
     } finally {
       await s.stop();
@@ -108,7 +91,7 @@ describe('a certificate credential put back while the server runs, with its jour
 
 describe('a certificate credential put back while the server runs, behind a planted removal of it', () => {
   it('leaves the digest as it was at the next write, but is not held: it signs no one in', async () => {
-    const dir = newDataDir();
+    const dir = scratch.make();
     const s = await startTestServer({ dataDir: dir });
     try {
       const other = await newServicePrincipal(s, 'planted-removal-other');
@@ -127,7 +110,7 @@ describe('a certificate credential put back while the server runs, behind a plan
 
 describe('the record and a revoked row put back together while the server runs', () => {
   it('is refused at the next write (the record is older than the last this server sealed), and by the next start', async () => {
-    const dir = newDataDir();
+    const dir = scratch.make();
     const s = await startTestServer({ dataDir: dir });
     try {
       await createVault(s, 'rollback-live', { enableRbacAuthorization: true });
@@ -146,7 +129,7 @@ describe('the record and a revoked row put back together while the server runs',
       // Writes that would carry the record's counter past the data dir's.
       const scope = `/subscriptions/${s.bootstrap.subscriptionId}`;
       assert.equal((await assignRole(s, scope, ROLE_IDS['Key Vault Reader'], other.id)).status, 500, 'the write is refused');
-      await logged(s, /refused authorization rows: the authorization digest: its record is of write \d+, but this server sealed write \d+/);
+      await assertLogged(s, /refused authorization rows: the authorization digest: its record is of write \d+, but this server sealed write \d+/);
       assert.equal((await assignRole(s, scope, ROLE_IDS['Key Vault Reader'], sp.id)).status, 500);
       await s.stop();
       assert.match(await refusedStart(dir), /put back from an earlier copy/);
@@ -158,8 +141,8 @@ describe('the record and a revoked row put back together while the server runs',
 
 describe('a database one write behind put back, then a master key rotation offline', () => {
   it('is refused by the data dir\'s counter before the rotation seals it as the next write', async () => {
-    const dir = newDataDir();
-    const copy = join(newDataDir(), 'coffer.db');
+    const dir = scratch.make();
+    const copy = join(scratch.make(), 'coffer.db');
     let s = await startTestServer({ dataDir: dir });
     try {
       const sp = await newServicePrincipal(s, 'behind-reader');
@@ -185,7 +168,7 @@ describe('a database one write behind put back, then a master key rotation offli
 
 describe("a trigger of the writer's own that adds to the journal as coffer writes", () => {
   it('has the write refused: the row put back is not sealed with it, and stops the next start', async () => {
-    const dir = newDataDir();
+    const dir = scratch.make();
     const s = await startTestServer({ dataDir: dir });
     try {
       const sp = await newServicePrincipal(s, 'foreign-trigger');
@@ -202,7 +185,7 @@ describe("a trigger of the writer's own that adds to the journal as coffer write
          CREATE TRIGGER plant AFTER INSERT ON role_assignments BEGIN INSERT INTO authorization_journal (kind, added, fields) SELECT kind, added, fields FROM kept; END;`,
       );
       assert.equal((await assignRole(s, scope, ROLE_IDS['Key Vault Reader'], other.id)).status, 500, 'the write is refused');
-      await logged(s, /refused authorization rows: the authorization digest: its journal was changed outside coffer \(trigger plant\)/);
+      await assertLogged(s, /refused authorization rows: the authorization digest: its journal was changed outside coffer \(trigger plant\)/);
       await s.stop();
       // Tracks covered: only the row is left, and the record does not count it.
       exec(dir, 'DROP TRIGGER plant; DROP TABLE kept');

@@ -1,47 +1,28 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ClientCertificateCredential } from '@azure/identity';
 import { api, assignRole, newGroup, newServicePrincipal, ROLE_IDS, setPolicy, statusOf } from './support/access-kit.js';
 import { createVault, credential, secretClient } from './support/clients.js';
 import { freshPostgresDatabase, startPostgres, type TestDatabase } from './support/databases.js';
 import { pgPutBack, pgQuery, pgRow } from './support/pg-rows.js';
-import { freePort, runServerToEnd, startTestServer, type TestServer } from './support/server-fixture.js';
+import { assertLogged, refusedStart, scratchDataDirs, startTestServer, type TestServer } from './support/server-fixture.js';
 import { makeCertificate } from './support/test-certificates.js';
 
 // authorization-replay.test.ts on PostgreSQL (storage/postgres/pg-authorization-digest.ts): a row put back
 // exactly as coffer once stored it stops the start, and an authorization write while it is there is refused.
 
-const dirs: string[] = [];
+const scratch = scratchDataDirs('coffer-replay-pg-');
 let db: TestDatabase;
 before(async () => {
   db = await startPostgres();
 });
 after(async () => {
   await db?.stop();
-  dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
+  scratch.removeAll();
 });
-
-function newDataDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'coffer-replay-pg-'));
-  dirs.push(d);
-  return d;
-}
 
 const start = (dataDir: string, url: string, env: Record<string, string> = {}) => startTestServer({ dataDir, args: ['--database-url', url], env });
 const accepting = (dataDir: string, url: string) => start(dataDir, url, { COFFER_ACCEPT_AUTHORIZATION_ROWS: '1' });
-
-async function refusedStart(dataDir: string, url: string): Promise<string> {
-  const { code, output } = await runServerToEnd(['--port', String(await freePort()), '--data-dir', dataDir, '--dev', '--log-level', 'warn', '--database-url', url]);
-  assert.notEqual(code, 0, `the start was not refused:\n${output}`);
-  return output;
-}
-
-async function logged(s: TestServer, re: RegExp): Promise<void> {
-  while (!re.test(s.logs())) await new Promise((r) => setTimeout(r, 50));
-}
 
 const TRIGGER = 'authorization_journal_role_assignments';
 const triggerCount = async (url: string) => Number((await pgRow(url, 'SELECT count(*) AS n FROM pg_trigger WHERE tgname = $1', TRIGGER)).n);
@@ -49,7 +30,7 @@ const triggerCount = async (url: string) => Number((await pgRow(url, 'SELECT cou
 describe('authorization rows put back in a PostgreSQL database', () => {
   it('a role assignment deleted and put back stops the start; accepted, it grants', async () => {
     const url = await freshPostgresDatabase(db);
-    const dir = newDataDir();
+    const dir = scratch.make();
     let s = await start(dir, url);
     try {
       await createVault(s, 'replay-pg-rbac', { enableRbacAuthorization: true });
@@ -64,7 +45,7 @@ describe('authorization rows put back in a PostgreSQL database', () => {
       assert.equal(await statusOf(asReader().getSecret('db')), 403);
       await s.stop();
       await pgPutBack(url, 'role_assignments', saved);
-      const output = await refusedStart(dir, url);
+      const output = await refusedStart(dir, ['--database-url', url]);
       assert.match(output, /role assignments in the database are not those coffer last sealed/);
       s = await accepting(dir, url);
       assert.match(s.logs(), /started with --accept-authorization-rows: sealed the authorization rows as found/);
@@ -79,7 +60,7 @@ describe('authorization rows put back in a PostgreSQL database', () => {
 
   it('an authorization write while a row is put back is refused, and does not seal it; so is a vault row put back', async () => {
     const url = await freshPostgresDatabase(db);
-    const dir = newDataDir();
+    const dir = scratch.make();
     const s = await start(dir, url);
     try {
       const sp = await newServicePrincipal(s, 'replay-pg-live');
@@ -93,13 +74,13 @@ describe('authorization rows put back in a PostgreSQL database', () => {
       assert.equal((await setPolicy(s, vault.id!, 'remove', sp.id, [])).status, 200);
       await pgQuery(url, 'UPDATE vaults SET properties = $1, mac = $2 WHERE id = $3', [savedVault.properties, savedVault.mac, savedVault.id]);
       assert.equal(await statusOf(asSp().getSecret('db')), 500);
-      await logged(s, /refused authorization rows: vaults in the database are not those coffer last sealed/);
+      await assertLogged(s, /refused authorization rows: vaults in the database are not those coffer last sealed/);
 
       const scope = `/subscriptions/${s.bootstrap.subscriptionId}`;
       const first = await assignRole(s, scope, ROLE_IDS['Key Vault Reader'], sp.id);
       assert.equal(first.status, 500, 'the vault put back is in the journal: the write is refused');
       await s.stop();
-      assert.match(await refusedStart(dir, url), /vaults in the database are not those coffer last sealed/);
+      assert.match(await refusedStart(dir, ['--database-url', url]), /vaults in the database are not those coffer last sealed/);
       assert.equal(Number((await pgRow(url, 'SELECT count(*) AS n FROM role_assignments WHERE principal_id = $1', sp.id)).n), 0);
     } finally {
       await s.stop();
@@ -108,7 +89,7 @@ describe('authorization rows put back in a PostgreSQL database', () => {
 
   it('with the triggers dropped, a row put back is not sealed by the next write and stops the next start with nothing written', async () => {
     const url = await freshPostgresDatabase(db);
-    const dir = newDataDir();
+    const dir = scratch.make();
     const s = await start(dir, url);
     let accepted: TestServer | undefined;
     try {
@@ -123,7 +104,7 @@ describe('authorization rows put back in a PostgreSQL database', () => {
       assert.equal(Number((await pgRow(url, 'SELECT count(*) AS n FROM authorization_journal')).n), 0, 'the journal did not see it');
       assert.equal((await assignRole(s, scope, ROLE_IDS['Key Vault Reader'], other.id)).status, 201);
       await s.stop();
-      assert.match(await refusedStart(dir, url), /role assignments in the database are not those coffer last sealed/);
+      assert.match(await refusedStart(dir, ['--database-url', url]), /role assignments in the database are not those coffer last sealed/);
       assert.equal(await triggerCount(url), 0, 'refused in the pre-flight: the trigger stays as found');
       accepted = await accepting(dir, url);
       assert.match(accepted.logs(), /put back the authorization journal's triggers/);
@@ -136,7 +117,7 @@ describe('authorization rows put back in a PostgreSQL database', () => {
 
   it('a principal deleted with its memberships and certificate (cascades) is folded: the writes after it and the next start pass', async () => {
     const url = await freshPostgresDatabase(db);
-    const dir = newDataDir();
+    const dir = scratch.make();
     let s = await start(dir, url);
     try {
       const member = await newServicePrincipal(s, 'cascade-pg-member');
@@ -162,7 +143,7 @@ describe('authorization rows put back in a PostgreSQL database', () => {
 describe('a federated credential put back in a PostgreSQL database', () => {
   it('is left out while the server runs, and stops the next start; one created, changed and removed through Graph is folded', async () => {
     const url = await freshPostgresDatabase(db);
-    const dir = newDataDir();
+    const dir = scratch.make();
     let s = await start(dir, url);
     try {
       const sp = await newServicePrincipal(s, 'replay-pg-federated');
@@ -181,9 +162,9 @@ describe('a federated credential put back in a PostgreSQL database', () => {
       assert.deepEqual((await api(s, 'GET', base)).body!.value.map((r: { subject: string }) => r.subject), ['repo:octo/changed']);
       await pgPutBack(url, 'federated_credentials', { ...saved, audiences: JSON.stringify(saved.audiences) });
       assert.deepEqual((await api(s, 'GET', base)).body!.value.map((r: { subject: string }) => r.subject), ['repo:octo/changed']);
-      await logged(s, /refused authorization rows: federated credentials in the database are not those coffer last sealed/);
+      await assertLogged(s, /refused authorization rows: federated credentials in the database are not those coffer last sealed/);
       await s.stop();
-      assert.match(await refusedStart(dir, url), /federated credentials in the database are not those coffer last sealed/);
+      assert.match(await refusedStart(dir, ['--database-url', url]), /federated credentials in the database are not those coffer last sealed/);
     } finally {
       await s.stop();
     }
@@ -193,7 +174,7 @@ describe('a federated credential put back in a PostgreSQL database', () => {
 describe('a certificate put back in a PostgreSQL database while the server runs, behind a planted removal of it', () => {
   it('leaves the digest as it was at the next write, but is not held: it signs no one in', async () => {
     const url = await freshPostgresDatabase(db);
-    const s = await start(newDataDir(), url);
+    const s = await start(scratch.make(), url);
     try {
       const sp = await newServicePrincipal(s, 'pg-planted-removal');
       const other = await newServicePrincipal(s, 'pg-planted-removal-other');

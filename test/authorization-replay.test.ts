@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
@@ -8,7 +7,7 @@ import { ClientCertificateCredential } from '@azure/identity';
 import { api, assignRole, newGroup, newServicePrincipal, ROLE_IDS, setPolicy, statusOf, type Principal } from './support/access-kit.js';
 import { createVault, credential, secretClient } from './support/clients.js';
 import { cliHome, coffer } from './support/cli.js';
-import { freePort, runServerToEnd, startTestServer, type TestServer } from './support/server-fixture.js';
+import { assertLogged, refusedStart, scratchDataDirs, startTestServer, type TestServer } from './support/server-fixture.js';
 import { makeCertificate } from './support/test-certificates.js';
 
 // A row put back exactly as coffer once stored it matches its seal: a
@@ -19,14 +18,8 @@ import { makeCertificate } from './support/test-certificates.js';
 // while it is there is refused (never sealed with it). Each case revokes
 // through the API and puts the row back with SQL, as such a writer would.
 
-const dirs: string[] = [];
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-function newDataDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'coffer-replay-'));
-  dirs.push(d);
-  return d;
-}
+const scratch = scratchDataDirs('coffer-replay-');
+after(() => scratch.removeAll());
 
 const sql = (dataDir: string) => new Database(join(dataDir, 'coffer.db'));
 function rowOf(dataDir: string, query: string, ...params: unknown[]): Record<string, unknown> {
@@ -57,24 +50,12 @@ function exec(dataDir: string, statement: string): void {
 const putBack = (dataDir: string, table: string, row: Record<string, unknown>) =>
   run(dataDir, `INSERT OR REPLACE INTO ${table} (${Object.keys(row).join(', ')}) VALUES (${Object.keys(row).map((k) => `@${k}`).join(', ')})`, row);
 
-/** A start on `dataDir` that must fail: its output. */
-async function refusedStart(dataDir: string): Promise<string> {
-  const { code, output } = await runServerToEnd(['--port', String(await freePort()), '--data-dir', dataDir, '--dev', '--log-level', 'warn']);
-  assert.notEqual(code, 0, `the start was not refused:\n${output}`);
-  return output;
-}
-
-/** Waits for the server's log to show `re` (its output may arrive after the response). */
-async function logged(s: TestServer, re: RegExp): Promise<void> {
-  while (!re.test(s.logs())) await new Promise((r) => setTimeout(r, 50));
-}
-
 const accepting = (dataDir: string) => startTestServer({ dataDir, env: { COFFER_ACCEPT_AUTHORIZATION_ROWS: '1' } });
 
 describe('authorization rows put back in the database', () => {
   let server: TestServer;
   let reader: Principal;
-  const dataDir = newDataDir();
+  const dataDir = scratch.make();
   const sub = () => `/subscriptions/${server.bootstrap.subscriptionId}`;
   const rbac = () => `${sub()}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/replay-rbac`;
   const policies = () => `${sub()}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/replay-policies`;
@@ -123,7 +104,7 @@ describe('authorization rows put back in the database', () => {
   });
 
   it('a group membership and a certificate credential removed through Graph and put back stop the start', async () => {
-    const dir = newDataDir();
+    const dir = scratch.make();
     const s = await startTestServer({ dataDir: dir });
     try {
       const member = await newServicePrincipal(s, 'replay-member');
@@ -148,7 +129,7 @@ describe('authorization rows put back in the database', () => {
 
 describe('authorization rows changed while the server runs', () => {
   it('an authorization write is refused, and the row put back is not sealed with it', async () => {
-    const dir = newDataDir();
+    const dir = scratch.make();
     const s = await startTestServer({ dataDir: dir });
     try {
       const sp = await newServicePrincipal(s, 'replay-live');
@@ -161,7 +142,7 @@ describe('authorization rows changed while the server runs', () => {
       putBack(dir, 'role_assignments', saved);
       const second = await assignRole(s, scope, ROLE_IDS['Key Vault Reader'], sp.id);
       assert.equal(second.status, 500);
-      await logged(s, /refused authorization rows: role assignments in the database are not those coffer last sealed/);
+      await assertLogged(s, /refused authorization rows: role assignments in the database are not those coffer last sealed/);
       // Secrets are not authorization data: their writes and reads go on (a new vault is: it is refused too).
       await secretClient(s, 'replay-live').setSecret('x', 'y');
       assert.equal((await secretClient(s, 'replay-live').getSecret('x')).value, 'y');
@@ -180,7 +161,7 @@ describe('authorization rows changed while the server runs', () => {
 
 describe("a vault's row put back while the server runs", () => {
   it('is refused as it is looked up: its data plane answers 500, it grants nothing', async () => {
-    const dir = newDataDir();
+    const dir = scratch.make();
     const s = await startTestServer({ dataDir: dir });
     try {
       const sp = await newServicePrincipal(s, 'replay-vault-live');
@@ -194,7 +175,7 @@ describe("a vault's row put back while the server runs", () => {
       assert.equal((await setPolicy(s, vault.id!, 'remove', sp.id, [])).status, 200);
       run(dir, 'UPDATE vaults SET properties = @properties, mac = @mac WHERE id = @id', saved);
       assert.equal(await statusOf(asSp().getSecret('db')), 500);
-      await logged(s, /refused authorization rows: vaults in the database are not those coffer last sealed/);
+      await assertLogged(s, /refused authorization rows: vaults in the database are not those coffer last sealed/);
     } finally {
       await s.stop();
     }
@@ -203,7 +184,7 @@ describe("a vault's row put back while the server runs", () => {
 
 describe('a certificate credential put back while the server runs', () => {
   it('signs no one in: the key credentials are held to the digest at every use', async () => {
-    const dir = newDataDir();
+    const dir = scratch.make();
     const s = await startTestServer({ dataDir: dir });
     try {
       const sp = await newServicePrincipal(s, 'replay-cert-live');
@@ -219,7 +200,7 @@ describe('a certificate credential put back while the server runs', () => {
       await assert.rejects(token(), /AADSTS700027/);
       putBack(dir, 'key_credentials', saved);
       await assert.rejects(token(), /AADSTS700027/);
-      await logged(s, /refused authorization rows: key credentials in the database are not those coffer last sealed/);
+      await assertLogged(s, /refused authorization rows: key credentials in the database are not those coffer last sealed/);
     } finally {
       await s.stop();
     }
@@ -228,10 +209,10 @@ describe('a certificate credential put back while the server runs', () => {
 
 describe('the database put back from an earlier copy', () => {
   it('is refused by the data dir\'s counter; coffer admin restore still puts back a backup', async () => {
-    const dir = newDataDir();
+    const dir = scratch.make();
     let s = await startTestServer({ dataDir: dir });
-    const copy = join(newDataDir(), 'coffer.db');
-    const backup = join(newDataDir(), 'backup.db');
+    const copy = join(scratch.make(), 'coffer.db');
+    const backup = join(scratch.make(), 'backup.db');
     try {
       const sp = await newServicePrincipal(s, 'replay-rollback');
       await s.stop();
@@ -256,7 +237,7 @@ describe('the database put back from an earlier copy', () => {
 
 describe("a row put back with the authorization journal's triggers dropped", () => {
   it('is not sealed by a write meanwhile, and stops the next start; the start that accepts the rows puts the triggers back', async () => {
-    const dir = newDataDir();
+    const dir = scratch.make();
     const s = await startTestServer({ dataDir: dir });
     let accepted: TestServer | undefined;
     try {
@@ -289,7 +270,7 @@ describe("a row put back with the authorization journal's triggers dropped", () 
 
 describe('a principal deleted with its memberships and certificate (a cascade)', () => {
   it('is folded from the journal: the writes after it and the next start pass', async () => {
-    const dir = newDataDir();
+    const dir = scratch.make();
     let s = await startTestServer({ dataDir: dir });
     try {
       const member = await newServicePrincipal(s, 'cascade-member');
@@ -314,7 +295,7 @@ describe('a principal deleted with its memberships and certificate (a cascade)',
 
 describe('a federated credential put back', () => {
   it('is left out while the server runs (never listed, signs no one in), and stops the next start', async () => {
-    const dir = newDataDir();
+    const dir = scratch.make();
     const s = await startTestServer({ dataDir: dir });
     try {
       const sp = await newServicePrincipal(s, 'replay-federated');
@@ -328,7 +309,7 @@ describe('a federated credential put back', () => {
       putBack(dir, 'federated_credentials', saved);
       // Its seal matches: only the digest tells it from one coffer stored.
       assert.deepEqual((await api(s, 'GET', base)).body!.value, []);
-      await logged(s, /refused authorization rows: federated credentials in the database are not those coffer last sealed/);
+      await assertLogged(s, /refused authorization rows: federated credentials in the database are not those coffer last sealed/);
       await s.stop();
       assert.match(await refusedStart(dir), /federated credentials in the database are not those coffer last sealed/);
     } finally {
@@ -337,7 +318,7 @@ describe('a federated credential put back', () => {
   });
 
   it('created, changed and removed through Graph, is folded from the journal: the next start passes', async () => {
-    const dir = newDataDir();
+    const dir = scratch.make();
     let s = await startTestServer({ dataDir: dir });
     try {
       const sp = await newServicePrincipal(s, 'journal-federated');

@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { newServicePrincipal, setPolicy, statusOf } from './support/access-kit.js';
 import { armClient, createVault, credential, secretClient } from './support/clients.js';
-import { freePort, runServerToEnd, startTestServer, type TestServer } from './support/server-fixture.js';
+import { assertLogged, refusedStart, scratchDataDirs, startTestServer } from './support/server-fixture.js';
 import { sealOfStoredKey } from '../src/authorization/authorization-key.js';
 import { DIGEST_SETTING, resealedRecord } from '../src/authorization/authorization-digest.js';
 import { loadKeyring } from '../src/crypto/keyring.js';
@@ -20,8 +18,8 @@ import { toVault, type VaultRecord } from '../src/storage/sqlite/sqlite-vault-st
 // refuses the row, and the vault is recovered and purged through ARM as
 // before, sealed at each step.
 
-const dirs: string[] = [];
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const scratch = scratchDataDirs('coffer-vault-deletion-');
+after(() => scratch.removeAll());
 
 function sqlRun(dataDir: string, statement: string, params: Record<string, unknown> = {}): number {
   const db = new Database(join(dataDir, 'coffer.db'));
@@ -40,20 +38,9 @@ function sqlGet<T>(dataDir: string, query: string, ...params: unknown[]): T {
   }
 }
 
-async function refusedStart(dataDir: string): Promise<string> {
-  const { code, output } = await runServerToEnd(['--port', String(await freePort()), '--data-dir', dataDir, '--dev', '--log-level', 'warn']);
-  assert.notEqual(code, 0, `the start was not refused:\n${output}`);
-  return output;
-}
-
-async function logged(s: TestServer, re: RegExp): Promise<void> {
-  while (!re.test(s.logs())) await new Promise((r) => setTimeout(r, 50));
-}
-
 describe('a soft-deleted vault made live again with SQL', () => {
   it('grants nothing, stops the next start; recovered through ARM it grants again, and purges', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'coffer-vault-deletion-'));
-    dirs.push(dir);
+    const dir = scratch.make();
     let s = await startTestServer({ dataDir: dir });
     try {
       const sp = await newServicePrincipal(s, 'deletion-reader');
@@ -71,7 +58,7 @@ describe('a soft-deleted vault made live again with SQL', () => {
       // The writer's step: the vault live again, with the access policies it had.
       assert.equal(sqlRun(dir, "UPDATE vaults SET deleted_at = NULL, scheduled_purge_at = NULL WHERE name = 'deletion-seal'"), 1);
       assert.equal(await statusOf(asSp().getSecret('db')), 500);
-      await logged(s, /a vault in the database does not match its seal/);
+      await assertLogged(s, /a vault in the database does not match its seal/);
       await s.stop();
       assert.match(await refusedStart(dir), /vaults in the database are not those coffer last sealed/);
 
@@ -137,8 +124,7 @@ function asBeforeSchema18(dataDir: string): void {
 
 describe('vaults sealed by a build before schema 18', () => {
   it('are sealed again with their deletion state at the first start: served as before, and a deleted one made live again grants nothing', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'coffer-vault-upgrade-'));
-    dirs.push(dir);
+    const dir = scratch.make();
     let s = await startTestServer({ dataDir: dir });
     try {
       const sp = await newServicePrincipal(s, 'upgrade-reader');

@@ -139,3 +139,23 @@ export async function assertLogged(server: Pick<TestServer, 'logs'>, re: RegExp,
   while (!re.test(server.logs()) && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
   assert.match(server.logs(), re);
 }
+
+/** A start on `dataDir` (with `args`: a database URL, say) that must end refused: its output. */
+export async function refusedStart(dataDir: string, args: string[] = []): Promise<string> {
+  const { code, output } = await runServerToEnd(['--port', String(await freePort()), '--data-dir', dataDir, '--dev', '--log-level', 'warn', ...args]);
+  assert.notEqual(code, 0, `the start was not refused:\n${output}`);
+  return output;
+}
+
+/** Data dirs a test file makes (named after `prefix`), removed together in its `after`. */
+export function scratchDataDirs(prefix: string): { make(): string; removeAll(): void } {
+  const dirs: string[] = [];
+  return {
+    make() {
+      const d = mkdtempSync(join(tmpdir(), prefix));
+      dirs.push(d);
+      return d;
+    },
+    removeAll: () => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })),
+  };
+}
