@@ -96,10 +96,13 @@ describe("a start takes the pre-flight's check of the authorization rows only wh
     const counted: Store = { ...raw, roleAssignments: { ...raw.roleAssignments, list: () => (reads++, raw.roleAssignments.list()) } };
     try {
       let asChecked: RowsAsChecked | null = null;
-      const outcome = await startAuthorizationDigest(counted, createSealHolder(seal), { dataDir, trusted: false, accept: false, foreseen: foreseen({ found, key }) }, quiet).then(
+      const given = foreseen({ found, key });
+      const outcome = await startAuthorizationDigest(counted, createSealHolder(seal), { dataDir, trusted: false, accept: false, foreseen: given }, quiet).then(
         (started) => ((asChecked = started.asChecked), 'started'),
         (err: unknown) => (err instanceof AuthorizationDigestError ? `refused: ${err.message}` : Promise.reject(err)),
       );
+      // Taken or not, the pre-flight's rows are let go: the object stays with the start's closures for the server's life.
+      assert.equal(given?.found ?? null, null);
       const readsAtStart = reads;
       if (then && asChecked) await then({ store: counted, seal, asChecked, reads: () => reads });
       return { outcome, reads: readsAtStart };
@@ -138,7 +141,7 @@ describe("a start takes the pre-flight's check of the authorization rows only wh
 
   it('the record changed (put back from a copy with its rows): held again', async () => {
     const { outcome, reads } = await startWith(
-      (f) => ({ ...f, found: { ...f.found, record: `${f.found.record}x` } }),
+      (f) => ({ ...f, found: { ...f.found!, record: `${f.found!.record}x` } }),
       (db) => {
         revoke(db);
         db.exec('DELETE FROM authorization_journal');

@@ -111,9 +111,13 @@ export interface DigestFound {
   checked: CheckedRows;
 }
 
-/** What the start's pre-flight found (start-preflight.ts), and under which stored authorization key. */
+/**
+ * What the start's pre-flight found (start-preflight.ts), and under which stored authorization key. `found` (every
+ * authorization row read) is taken once by the start, which sets it to null: whatever keeps this object (a closure of
+ * the start's that lives as long as the server) does not keep the rows.
+ */
 export interface ForeseenDigest {
-  found: DigestFound;
+  found: DigestFound | null;
   key: string;
 }
 
@@ -173,9 +177,11 @@ async function foreseenStill(
   opts: { foreseen?: ForeseenDigest | null; keyBoundNow?: boolean },
 ): Promise<DigestFound | null> {
   const f = opts.foreseen;
-  if (!f || opts.keyBoundNow || host.restoredTriggers.length > 0) return null;
-  if ((await store.settings.get(AUTHORIZATION_KEY_SETTING)) !== f.key || (await store.settings.get(DIGEST_SETTING)) !== f.found.record) return null;
-  return (await host.journalEmpty()) ? f.found : null;
+  const found = f?.found ?? null;
+  if (f) f.found = null;
+  if (!f || !found || opts.keyBoundNow || host.restoredTriggers.length > 0) return null;
+  if ((await store.settings.get(AUTHORIZATION_KEY_SETTING)) !== f.key || (await store.settings.get(DIGEST_SETTING)) !== found.record) return null;
+  return (await host.journalEmpty()) ? found : null;
 }
 
 export async function startAuthorizationDigest(
@@ -239,7 +245,10 @@ export async function startAuthorizationDigest(
       (err) => log.error({ kinds: err.kinds }, `refused authorization rows: ${err.message}`),
     ),
   );
-  return { flush: counter.flush, asChecked: rowsAsChecked(store, host, checkedRows, checkedRecord) };
+  const asChecked = rowsAsChecked(store, host, checkedRows, checkedRecord);
+  // The guard's closures keep this function's scope as long as the server runs: the rows are the index's to take, not its.
+  checkedRows = null;
+  return { flush: counter.flush, asChecked };
 }
 
 /**
