@@ -79,7 +79,7 @@ const env = {
 };
 const r = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--import', './test/support/loopback-dns.ts', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
+  ['--import', 'tsx', '--import', './test/support/loopback-dns.ts', '--test', '--test-concurrency=2', '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=./scripts/duration-reporter.mjs', `--test-reporter-destination=${join(tmp, 'durations.txt')}`, ...files],
   { cwd: root, env, stdio: 'inherit' },
 );
 process.exit(r.status ?? 1);
