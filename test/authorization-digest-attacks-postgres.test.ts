@@ -1,25 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { api, assignRole, newServicePrincipal, ROLE_IDS } from './support/access-kit.js';
-import { freshPostgresDatabase, startPostgres, type TestDatabase } from './support/databases.js';
 import { pgPutBack, pgQuery, pgRow } from './support/pg-rows.js';
-import { assertLogged, refusedStart, scratchDataDirs, startTestServer } from './support/server-fixture.js';
+import { assertLogged, refusedStart } from './support/server-fixture.js';
+import { postgresScratch } from './support/pg-scratch.js';
 
 // authorization-digest-attacks.test.ts's writer's own trigger on PostgreSQL (storage/postgres/pg-schema-check.ts):
 // code of a database writer's that runs inside coffer's next authorization write (a trigger, a rule, coffer's
 // change-feed function replaced, a column default) adds the journal entry of a row put back, for the write to seal.
 
-const scratch = scratchDataDirs('coffer-digest-attack-pg-');
-let db: TestDatabase;
-before(async () => {
-  db = await startPostgres();
-});
-after(async () => {
-  await db?.stop();
-  scratch.removeAll();
-});
-
-const start = (dataDir: string, url: string) => startTestServer({ dataDir, args: ['--database-url', url] });
+const pg = postgresScratch('coffer-digest-attack-pg-');
+const start = pg.start;
 
 /** Replays the entries kept aside into the journal, once: what each plant below runs inside coffer's write. */
 const REPLAY = 'INSERT INTO authorization_journal (kind, added, fields) SELECT kind, added, fields FROM kept; DELETE FROM kept;';
@@ -29,8 +20,7 @@ const REPLAY = 'INSERT INTO authorization_journal (kind, added, fields) SELECT k
  * assignment: the write must be refused (naming `named`), and the start after the plant is removed must refuse the row.
  */
 async function plantedWriteRefused(name: string, plant: string, named: RegExp, unplant: string): Promise<void> {
-  const url = await freshPostgresDatabase(db);
-  const dir = scratch.make();
+  const { url, dir } = await pg.fresh();
   const s = await start(dir, url);
   try {
     const sp = await newServicePrincipal(s, `${name}-reader`);
@@ -98,8 +88,7 @@ describe("a writer's own code run by coffer's authorization write on PostgreSQL"
   });
 
   it("a writer's trigger and rule made while coffer was stopped are dropped at the start, and named in its warning", async () => {
-    const url = await freshPostgresDatabase(db);
-    const dir = scratch.make();
+    const { url, dir } = await pg.fresh();
     let s = await start(dir, url);
     try {
       await s.stop();
@@ -125,8 +114,7 @@ describe("a writer's own code run by coffer's authorization write on PostgreSQL"
     }
   });
   it("a search_path that puts a writer's schema before pg_catalog does not hide their trigger from coffer", async () => {
-    const url = await freshPostgresDatabase(db);
-    const dir = scratch.make();
+    const { url, dir } = await pg.fresh();
     let s = await start(dir, url);
     try {
       await s.stop();

@@ -1,27 +1,18 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ClientCertificateCredential } from '@azure/identity';
-import { api, assignRole, newGroup, newServicePrincipal, ROLE_IDS, setPolicy, statusOf } from './support/access-kit.js';
+import { api, assignRole, newGroup, newServicePrincipal, ROLE_IDS, setPolicy, statusOf, vaultWithReader } from './support/access-kit.js';
 import { createVault, credential, secretClient } from './support/clients.js';
-import { freshPostgresDatabase, startPostgres, type TestDatabase } from './support/databases.js';
 import { pgPutBack, pgQuery, pgRow } from './support/pg-rows.js';
-import { assertLogged, refusedStart, scratchDataDirs, startTestServer, type TestServer } from './support/server-fixture.js';
+import { assertLogged, refusedStart, type TestServer } from './support/server-fixture.js';
+import { postgresScratch } from './support/pg-scratch.js';
 import { makeCertificate } from './support/test-certificates.js';
 
 // authorization-replay.test.ts on PostgreSQL (storage/postgres/pg-authorization-digest.ts): a row put back
 // exactly as coffer once stored it stops the start, and an authorization write while it is there is refused.
 
-const scratch = scratchDataDirs('coffer-replay-pg-');
-let db: TestDatabase;
-before(async () => {
-  db = await startPostgres();
-});
-after(async () => {
-  await db?.stop();
-  scratch.removeAll();
-});
-
-const start = (dataDir: string, url: string, env: Record<string, string> = {}) => startTestServer({ dataDir, args: ['--database-url', url], env });
+const pg = postgresScratch('coffer-replay-pg-');
+const start = pg.start;
 const accepting = (dataDir: string, url: string) => start(dataDir, url, { COFFER_ACCEPT_AUTHORIZATION_ROWS: '1' });
 
 const TRIGGER = 'authorization_journal_role_assignments';
@@ -29,8 +20,7 @@ const triggerCount = async (url: string) => Number((await pgRow(url, 'SELECT cou
 
 describe('authorization rows put back in a PostgreSQL database', () => {
   it('a role assignment deleted and put back stops the start; accepted, it grants', async () => {
-    const url = await freshPostgresDatabase(db);
-    const dir = scratch.make();
+    const { url, dir } = await pg.fresh();
     let s = await start(dir, url);
     try {
       await createVault(s, 'replay-pg-rbac', { enableRbacAuthorization: true });
@@ -59,15 +49,11 @@ describe('authorization rows put back in a PostgreSQL database', () => {
   });
 
   it('an authorization write while a row is put back is refused, and does not seal it; so is a vault row put back', async () => {
-    const url = await freshPostgresDatabase(db);
-    const dir = scratch.make();
+    const { url, dir } = await pg.fresh();
     const s = await start(dir, url);
     try {
-      const sp = await newServicePrincipal(s, 'replay-pg-live');
-      const vault = await createVault(s, 'replay-pg-live');
-      await secretClient(s, 'replay-pg-live').setSecret('db', 'v');
       // A vault's row from before an access policy was removed: refused as it is looked up (the held seals).
-      assert.equal((await setPolicy(s, vault.id!, 'add', sp.id, ['get'])).status, 200);
+      const { sp, vault } = await vaultWithReader(s, 'replay-pg-live', 'replay-pg-live');
       const asSp = () => secretClient(s, 'replay-pg-live', credential(s, sp.appId, sp.secret));
       assert.equal((await asSp().getSecret('db')).value, 'v');
       const savedVault = await pgRow(url, 'SELECT id, properties, mac FROM vaults WHERE name = $1', 'replay-pg-live');
@@ -88,8 +74,7 @@ describe('authorization rows put back in a PostgreSQL database', () => {
   });
 
   it('with the triggers dropped, a row put back is not sealed by the next write and stops the next start with nothing written', async () => {
-    const url = await freshPostgresDatabase(db);
-    const dir = scratch.make();
+    const { url, dir } = await pg.fresh();
     const s = await start(dir, url);
     let accepted: TestServer | undefined;
     try {
@@ -116,8 +101,7 @@ describe('authorization rows put back in a PostgreSQL database', () => {
   });
 
   it('a principal deleted with its memberships and certificate (cascades) is folded: the writes after it and the next start pass', async () => {
-    const url = await freshPostgresDatabase(db);
-    const dir = scratch.make();
+    const { url, dir } = await pg.fresh();
     let s = await start(dir, url);
     try {
       const member = await newServicePrincipal(s, 'cascade-pg-member');
@@ -142,8 +126,7 @@ describe('authorization rows put back in a PostgreSQL database', () => {
 
 describe('a federated credential put back in a PostgreSQL database', () => {
   it('is left out while the server runs, and stops the next start; one created, changed and removed through Graph is folded', async () => {
-    const url = await freshPostgresDatabase(db);
-    const dir = scratch.make();
+    const { url, dir } = await pg.fresh();
     let s = await start(dir, url);
     try {
       const sp = await newServicePrincipal(s, 'replay-pg-federated');
@@ -173,8 +156,8 @@ describe('a federated credential put back in a PostgreSQL database', () => {
 
 describe('a certificate put back in a PostgreSQL database while the server runs, behind a planted removal of it', () => {
   it('leaves the digest as it was at the next write, but is not held: it signs no one in', async () => {
-    const url = await freshPostgresDatabase(db);
-    const s = await start(scratch.make(), url);
+    const { url, dir } = await pg.fresh();
+    const s = await start(dir, url);
     try {
       const sp = await newServicePrincipal(s, 'pg-planted-removal');
       const other = await newServicePrincipal(s, 'pg-planted-removal-other');

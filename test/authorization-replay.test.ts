@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { ClientCertificateCredential } from '@azure/identity';
-import { api, assignRole, newGroup, newServicePrincipal, ROLE_IDS, setPolicy, statusOf, type Principal } from './support/access-kit.js';
+import { api, assignRole, newGroup, newServicePrincipal, ROLE_IDS, setPolicy, statusOf, vaultWithReader, type Principal } from './support/access-kit.js';
 import { createVault, credential, secretClient } from './support/clients.js';
 import { cliHome, coffer } from './support/cli.js';
 import { assertLogged, refusedStart, scratchDataDirs, startTestServer, type TestServer } from './support/server-fixture.js';
@@ -164,11 +164,8 @@ describe("a vault's row put back while the server runs", () => {
     const dir = scratch.make();
     const s = await startTestServer({ dataDir: dir });
     try {
-      const sp = await newServicePrincipal(s, 'replay-vault-live');
-      const vault = await createVault(s, 'replay-vault-live');
-      await secretClient(s, 'replay-vault-live').setSecret('db', 'v');
+      const { sp, vault } = await vaultWithReader(s, 'replay-vault-live', 'replay-vault-live');
       const asSp = () => secretClient(s, 'replay-vault-live', credential(s, sp.appId, sp.secret));
-      assert.equal((await setPolicy(s, vault.id!, 'add', sp.id, ['get'])).status, 200);
       assert.equal((await asSp().getSecret('db')).value, 'v');
       const saved = rowOf(dir, 'SELECT id, properties, mac FROM vaults WHERE name = ?', 'replay-vault-live');
       // The removal drops the vault from the server's cache: the next request reads its row again.

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { migratePostgres, PG_MIGRATIONS } from '../src/storage/postgres/pg-migrations.js';
-import { SchemaTooNewError } from '../src/storage/sqlite/sqlite-migrations.js';
+import { SchemaTooNewError } from '../src/storage/schema-version.js';
 import { openPostgresStore, StoreLockedError } from '../src/storage/postgres/pg-store.js';
 import { takeServerLock } from '../src/storage/postgres/pg-lock-renewal.js';
 import { createServer, connect, type Socket } from 'node:net';

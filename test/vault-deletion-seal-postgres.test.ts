@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { newServicePrincipal, setPolicy, statusOf } from './support/access-kit.js';
+import { describe, it } from 'node:test';
+import { newServicePrincipal, setPolicy, statusOf, vaultWithReader } from './support/access-kit.js';
 import { armClient, createVault, credential, secretClient } from './support/clients.js';
-import { freshPostgresDatabase, startPostgres, type TestDatabase } from './support/databases.js';
 import { pgQuery, pgRow } from './support/pg-rows.js';
-import { assertLogged, refusedStart, scratchDataDirs, startTestServer } from './support/server-fixture.js';
+import { assertLogged, refusedStart } from './support/server-fixture.js';
+import { postgresScratch } from './support/pg-scratch.js';
 import { sealOfStoredKey } from '../src/authorization/authorization-key.js';
 import { DIGEST_SETTING, resealedRecord } from '../src/authorization/authorization-digest.js';
 import { loadKeyring } from '../src/crypto/keyring.js';
@@ -15,30 +15,17 @@ import { openPostgresStore } from '../src/storage/postgres/pg-store.js';
 // vault-deletion-seal.test.ts on PostgreSQL: a soft-deleted vault made live again with SQL grants nothing,
 // stops the next start, and is recovered and purged through ARM, sealed at each step.
 
-const scratch = scratchDataDirs('coffer-vault-deletion-pg-');
-let db: TestDatabase;
-before(async () => {
-  db = await startPostgres();
-});
-after(async () => {
-  await db?.stop();
-  scratch.removeAll();
-});
-
-const start = (dataDir: string, url: string) => startTestServer({ dataDir, args: ['--database-url', url] });
+const pg = postgresScratch('coffer-vault-deletion-pg-');
+const start = pg.start;
 
 const journalSize = async (url: string) => Number((await pgRow(url, 'SELECT count(*) AS n FROM authorization_journal')).n);
 
 describe('a soft-deleted vault made live again with SQL, on PostgreSQL', () => {
   it('grants nothing, stops the next start; recovered through ARM it grants again, and purges', async () => {
-    const url = await freshPostgresDatabase(db);
-    const dir = scratch.make();
+    const { url, dir } = await pg.fresh();
     let s = await start(dir, url);
     try {
-      const sp = await newServicePrincipal(s, 'deletion-pg-reader');
-      const vault = await createVault(s, 'deletion-pg');
-      await secretClient(s, 'deletion-pg').setSecret('db', 'v');
-      assert.equal((await setPolicy(s, vault.id!, 'add', sp.id, ['get'])).status, 200);
+      const { sp } = await vaultWithReader(s, 'deletion-pg', 'deletion-pg-reader');
       const asSp = () => secretClient(s, 'deletion-pg', credential(s, sp.appId, sp.secret));
       assert.equal((await asSp().getSecret('db')).value, 'v');
 
@@ -101,8 +88,7 @@ async function asBeforeSchema18(dataDir: string, url: string): Promise<void> {
 
 describe('vaults sealed by a build before schema 18, on PostgreSQL', () => {
   it('are sealed again with their deletion state at the first start, the digest following: served as before, and a deleted one made live again grants nothing', async () => {
-    const url = await freshPostgresDatabase(db);
-    const dir = scratch.make();
+    const { url, dir } = await pg.fresh();
     let s = await start(dir, url);
     try {
       const sp = await newServicePrincipal(s, 'upgrade-pg-reader');

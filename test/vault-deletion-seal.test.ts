@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { newServicePrincipal, setPolicy, statusOf } from './support/access-kit.js';
+import { newServicePrincipal, setPolicy, statusOf, vaultWithReader } from './support/access-kit.js';
 import { armClient, createVault, credential, secretClient } from './support/clients.js';
 import { assertLogged, refusedStart, scratchDataDirs, startTestServer } from './support/server-fixture.js';
 import { sealOfStoredKey } from '../src/authorization/authorization-key.js';
@@ -43,10 +43,7 @@ describe('a soft-deleted vault made live again with SQL', () => {
     const dir = scratch.make();
     let s = await startTestServer({ dataDir: dir });
     try {
-      const sp = await newServicePrincipal(s, 'deletion-reader');
-      const vault = await createVault(s, 'deletion-seal');
-      await secretClient(s, 'deletion-seal').setSecret('db', 'v');
-      assert.equal((await setPolicy(s, vault.id!, 'add', sp.id, ['get'])).status, 200);
+      const { sp } = await vaultWithReader(s, 'deletion-seal', 'deletion-reader');
       const asSp = () => secretClient(s, 'deletion-seal', credential(s, sp.appId, sp.secret));
       assert.equal((await asSp().getSecret('db')).value, 'v');
 

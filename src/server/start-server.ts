@@ -6,10 +6,10 @@ import type { CofferConfig } from '../config/config.js';
 import { createAccessControl, grantAdministrator } from './access-control.js';
 import { createBackupKeys, ensureBackupKey, renewUnsealableBackupKey } from '../crypto/backup-key.js';
 import { loadKeyring } from '../crypto/keyring.js';
-import { keyIdsInUse, renewUnsealableDataKeys, rewrapAll, rolledBackAdvice, RotationRefusedError, rotateKeyringFile } from '../crypto/master-key-rotation.js';
-import { errors } from './errors.js';
+import { keyIdsInUse, renewUnsealableDataKeys, rewrapAll, rolledBackAdvice } from '../crypto/master-key-rotation.js';
+import { createAdminOperations } from './admin-operations.js';
 import { createVaultKeys } from '../crypto/vault-keys.js';
-import { bindUnboundHashes, openCredentialHasher, PEPPER_RECORD_FILE, recordCredentialPepper } from '../identity/credential-pepper.js';
+import { bindUnboundHashes, openCredentialHasher, PEPPER_RECORD_FILE } from '../identity/credential-pepper.js';
 import { watchCredentialWrites } from '../identity/own-credentials.js';
 import { retiredKidsFile } from '../identity/signing-keys.js';
 import { createDirectoryService } from '../identity/directory-service.js';
@@ -18,7 +18,7 @@ import { EARLIER_GENERATIONS_LOOKED_IN } from '../identity/refresh-token-renewal
 import { createDeviceCodes } from '../identity/device-code.js';
 import { createAuthCodes } from '../identity/auth-codes.js';
 import { createAuditLog } from '../audit/audit-log.js';
-import { createAuditKeySource, loadRecordedAuditKey, recordAuditKeyGeneration } from '../audit/audit-key.js';
+import { createAuditKeySource, loadRecordedAuditKey } from '../audit/audit-key.js';
 import { createFileSink } from '../audit/audit-file-sink.js';
 import { createThrottle } from './throttle.js';
 
@@ -228,7 +228,6 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
   const authCodes = createAuthCodes(store.signInCodes, (code) => hasher.tokenHash('auth-code', code));
   const vaultKeys = createVaultKeys(keyring, store.vaults);
   const vaults = createVaultService({ vaults: sealed.vaults, resourceGroups: store.resourceGroups, vaultKeys, location: config.location, intact: sealed.vaultIntact });
-  let rotations: Promise<void> = Promise.resolve();
   const secretStore = config.secretCacheMb > 0 ? withLatestVersionCache(store.secrets, { maxBytes: config.secretCacheMb * 1024 * 1024 }) : store.secrets;
   await ensureBackupKey(store.settings, keyring);
   // As for the vault keys above: once after the upgrade that records births; later, a sign of an earlier key put back.
@@ -296,41 +295,23 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
     secrets,
     directory,
     adminObjectId: deployment.adminObjectId,
-    admin: {
-      async rotateMasterKey() {
-        if (config.cluster) {
-          // The other members would not have the new key this one writes to its own key file.
-          throw errors.masterKeyRotationInCluster();
-        }
-        if (config.masterKey) {
-          throw errors.masterKeyRotationFromEnv();
-        }
-        // One rotation at a time: two overlapping ones rewrap from stale lists and could retire a key still in use.
-        const rotate = () =>
-          rotateKeyringFile(keyringFile, store, {
-            keyring: (k) => ((currentKeyring = k), vaultKeys.useKeyring(k), backupKeys.useKeyring(k), auditKeys.useKeyring(k), tokens.useKeyring(k)),
-            renewed: (id, generation, raw) => vaultKeys.renewed(id, generation, raw),
-            hasher,
-            renewAuthorization: (k) => sealing.renew(k),
-            rewrapped: () => vaults.forgetAll(),
-          });
-        const run = rotations.then(() => vaultKeys.rotating(rotate));
-        rotations = run.then(() => undefined, () => undefined);
-        const result = await run.catch((err: unknown) => {
-          throw err instanceof RotationRefusedError ? errors.masterKeyRotationRefused(err.message) : err;
-        });
-        recordAuditKeyGeneration(auditKeyFile, await auditKeys.current());
-        await recordCredentialPepper(store.settings, currentKeyring, pepperFile);
-        sealing.record();
-        log.info({ primaryId: result.primaryId, retired: result.retired }, 'master key rotated');
-        return result;
-      },
-      async rotateSigningKey() {
-        const result = await tokens.rotateSigningKey();
-        log.info(result, 'token signing key rotated');
-        return result;
-      },
-    },
+    admin: createAdminOperations({
+      cluster: config.cluster,
+      masterKeyFromEnv: Boolean(config.masterKey),
+      keyringFile,
+      auditKeyFile,
+      pepperFile,
+      store,
+      vaultKeys,
+      backupKeys,
+      auditKeys,
+      tokens,
+      vaults,
+      hasher,
+      sealing,
+      keyring: { use: (k) => void (currentKeyring = k), current: () => currentKeyring },
+      log,
+    }),
     https: { key: tls.key, cert: tls.cert },
     log,
   });

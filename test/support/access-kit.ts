@@ -1,5 +1,5 @@
 import type { TestServer } from './server-fixture.js';
-import { credential } from './clients.js';
+import { createVault, credential, secretClient } from './clients.js';
 
 // Management-plane helpers for authorization tests: principals, groups, role
 // assignments and access policies through coffer's public APIs, as the admin.
@@ -89,3 +89,13 @@ export const statusOf = async (p: Promise<unknown>): Promise<number> =>
     () => 200,
     (e: { statusCode?: number }) => e.statusCode ?? -1,
   );
+
+/** A vault holding the secret `db` (its value `value`) and a new service principal with an access policy that lets it get secrets. */
+export async function vaultWithReader(server: TestServer, vaultName: string, readerName: string, value = 'v') {
+  const sp = await newServicePrincipal(server, readerName);
+  const vault = await createVault(server, vaultName);
+  await secretClient(server, vaultName).setSecret('db', value);
+  const policy = await setPolicy(server, vault.id!, 'add', sp.id, ['get']);
+  if (policy.status !== 200) throw new Error(`access policy: ${policy.status} ${JSON.stringify(policy.body)}`);
+  return { sp, vault };
+}

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { Store, VaultRow } from '../../src/storage/store-types.js';
-import { byKey, collect, hex32, isConflict, versionRow } from './store-conformance-kit.js';
+import { collect, isConflict, versionRow } from './store-conformance-kit.js';
 
 // Secrets part of the storage contract (see store-conformance.ts).
 

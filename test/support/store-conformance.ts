@@ -7,9 +7,10 @@ import { describeAuditConformance } from './store-conformance-audit.js';
 import { describeAuditRenewalConformance } from './store-conformance-audit-renewal.js';
 import { createKeyring, type Keyring } from '../../src/crypto/keyring.js';
 import type { ChainKey } from '../../src/audit/audit-chain.js';
-import { byKey, collect, hex32, insertVault, isConflict, keyAuditChain, principal, vaultRow, versionRow, type StoreFactory } from './store-conformance-kit.js';
+import { byKey, hex32, insertVault, isConflict, keyAuditChain, principal, vaultRow, versionRow, type StoreFactory } from './store-conformance-kit.js';
 import { describeSecretConformance } from './store-conformance-secrets.js';
 import { describeVaultKeyConformance } from './store-conformance-vault-keys.js';
+import { describeResourceGroupConformance } from './store-conformance-resource-groups.js';
 import { describeSignInCodeConformance } from './store-conformance-sign-in.js';
 import { describeKeyCredentialConformance } from './store-conformance-key-credentials.js';
 import { describeFederatedCredentialConformance } from './store-conformance-federated-credentials.js';
@@ -183,70 +184,6 @@ export function runStoreConformance(label: string, makeStore: StoreFactory): voi
       });
     });
 
-    describe('resource groups', () => {
-      it('upserts case-insensitively: the first spelling and location stay, tags are replaced; another location changes nothing', async () => {
-        const created = await store.resourceGroups.upsert({ subscriptionId: 'sub-1', name: 'My-RG', location: 'local', tags: { a: 'b' } });
-        assert.deepEqual(created, { subscriptionId: 'sub-1', name: 'My-RG', location: 'local', tags: { a: 'b' } });
-        assert.equal(await store.resourceGroups.upsert({ subscriptionId: 'sub-1', name: 'my-rg', location: 'elsewhere', tags: { x: 'y' } }), null);
-        const again = await store.resourceGroups.upsert({ subscriptionId: 'sub-1', name: 'my-rg', location: 'local', tags: { c: 'd' } });
-        assert.deepEqual(again, { subscriptionId: 'sub-1', name: 'My-RG', location: 'local', tags: { c: 'd' } });
-        assert.deepEqual(await store.resourceGroups.get('sub-1', 'MY-rg'), again);
-        assert.equal(await store.resourceGroups.get('sub-2', 'my-rg'), null);
-
-        await store.resourceGroups.upsert({ subscriptionId: 'sub-1', name: 'Alpha', location: 'local', tags: {} });
-        await store.resourceGroups.upsert({ subscriptionId: 'sub-2', name: 'Other', location: 'local', tags: {} });
-        assert.deepEqual((await store.resourceGroups.list('sub-1')).map((g) => g.name).sort(), ['Alpha', 'My-RG']);
-        assert.deepEqual(await store.resourceGroups.list('sub-3'), []);
-      });
-
-      it('delete fails while the group holds live vaults, and succeeds once they are deleted', async () => {
-        await store.resourceGroups.upsert({ subscriptionId: 'sub-1', name: 'Busy', location: 'local', tags: {} });
-        const v = await newVault({ subscriptionId: 'sub-1', resourceGroup: 'Busy' });
-        assert.equal(await store.resourceGroups.delete('sub-1', 'BUSY'), false);
-        assert.notEqual(await store.resourceGroups.get('sub-1', 'busy'), null);
-        // As in Azure, a soft-deleted vault does not hold its group.
-        await store.vaults.markDeleted(v.id, 10, 20);
-        assert.equal(await store.resourceGroups.delete('sub-1', 'busy'), true);
-        assert.equal(await store.resourceGroups.get('sub-1', 'busy'), null);
-        assert.equal(await store.resourceGroups.delete('sub-1', 'busy'), false, 'absent');
-      });
-
-      it('a vault is neither stored nor recovered into a group that is gone', async () => {
-        const orphan = vaultRow({ subscriptionId: 'sub-1', resourceGroup: 'never-made' });
-        assert.equal(await store.vaults.insert(orphan), false);
-        assert.equal(await store.vaults.getById(orphan.id), null);
-        const v = await newVault({ subscriptionId: 'sub-1', resourceGroup: 'Short-Lived' });
-        await store.vaults.markDeleted(v.id, 10, 20);
-        assert.equal(await store.resourceGroups.delete('sub-1', 'short-lived'), true);
-        assert.equal(await store.vaults.recover(v.id, 30), false);
-        assert.equal((await store.vaults.getById(v.id))!.deletedAt, 10);
-        await store.resourceGroups.upsert({ subscriptionId: 'sub-1', name: 'short-lived', location: 'local', tags: {} });
-        assert.equal(await store.vaults.recover(v.id, 30), true);
-        assert.equal((await store.vaults.getById(v.id))!.deletedAt, null);
-      });
-
-      it('deleting a group while vaults are created and recovered in it never leaves a live vault without its group', async () => {
-        for (let round = 0; round < 50; round++) {
-          const group = `race-${round}`;
-          await store.resourceGroups.upsert({ subscriptionId: 'sub-1', name: group, location: 'local', tags: {} });
-          const deletedOne = await newVault({ subscriptionId: 'sub-1', resourceGroup: group });
-          await store.vaults.markDeleted(deletedOne.id, 10, 20);
-          const fresh = vaultRow({ subscriptionId: 'sub-1', resourceGroup: group });
-          const [inserted, recovered, groupDeleted] = await Promise.all([
-            store.vaults.insert(fresh),
-            store.vaults.recover(deletedOne.id, 30),
-            store.resourceGroups.delete('sub-1', group),
-          ]);
-          const groupLeft = (await store.resourceGroups.get('sub-1', group)) !== null;
-          const live = await store.vaults.list({ subscriptionId: 'sub-1', resourceGroup: group });
-          assert.equal(groupDeleted, !groupLeft);
-          if (!groupLeft) assert.deepEqual(live, [], `round ${round}: live vaults in a deleted group`);
-          assert.equal(live.some((x) => x.id === fresh.id), inserted, `round ${round}: insert said ${inserted}`);
-          assert.equal(live.some((x) => x.id === deletedOne.id), recovered, `round ${round}: recover said ${recovered}`);
-        }
-      });
-    });
-
     describe('vaults', () => {
       it('stores every field and finds a vault by id or by name, case-insensitively', async () => {
         const v = await newVault({ name: 'My-Vault', tags: { a: '1' }, properties: { nested: { list: [1, 'two', null] } } });
@@ -405,6 +342,7 @@ export function runStoreConformance(label: string, makeStore: StoreFactory): voi
       });
     });
 
+    describeResourceGroupConformance({ store: () => store, newVault });
     describeSecretConformance({ store: () => store, newVault });
     describeVaultKeyConformance({ store: () => store, newVault });
     describeAccessConformance({ store: () => store });

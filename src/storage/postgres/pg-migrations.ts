@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { SchemaTooNewError, type Migration } from '../sqlite/sqlite-migrations.js';
+import { SchemaTooNewError, type Migration } from '../schema-version.js';
 import { describeUrl, one, transaction } from './pg-support.js';
 import { PG_AUTHORIZATION_JOURNAL_MIGRATION, PG_VAULT_JOURNAL_MIGRATION } from './pg-authorization-journal.js';
 import { CHANGE_FEED_MIGRATION, PRINCIPALS_FEED_MIGRATION, SETTINGS_FEED_MIGRATION } from './pg-change-feed.js';

@@ -1,20 +1,14 @@
-import type Database from 'better-sqlite3';
+import type { Migration } from '../schema-version.js';
 import { SEAL_COLUMNS_SQL } from '../store-support.js';
 import { AUTHORIZATION_JOURNAL_SQL, VAULT_JOURNAL_V18_SQL } from './sqlite-authorization-journal.js';
 import { SQLITE_FEDERATED_CREDENTIALS_SQL } from './sqlite-federated-credentials.js';
 
-// Versioned schema. Pending migrations run in one IMMEDIATE transaction at
-// open, so two processes opening the same file cannot both apply them, and a
-// failed migration leaves the file as it was. Never edit a shipped migration:
-// append the next version.
+// Versioned schema, applied by sqlite-migrate.ts. Never edit a shipped
+// migration: append the next version.
 //
 // Note: test/at-rest.test.ts finds the secret versions table as the only table
 // whose CREATE statement mentions "ciphertext"; keep it that way.
 
-export interface Migration {
-  version: number;
-  sql: string;
-}
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -368,35 +362,3 @@ export const MIGRATIONS: readonly Migration[] = [
   // delete and recover vaults without sealing them, which this one refuses, so it refuses the database.
   { version: 18, sql: VAULT_JOURNAL_V18_SQL },
 ];
-
-export class SchemaTooNewError extends Error {
-  constructor(
-    readonly file: string,
-    readonly found: number,
-    readonly known: number,
-  ) {
-    super(`${file} has schema version ${found}, newer than this coffer understands (up to ${known}); upgrade coffer to open it`);
-    this.name = 'SchemaTooNewError';
-  }
-}
-
-/** Brings the database to the newest known schema; returns that version. */
-export function migrate(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): number {
-  const ordered = [...migrations].sort((a, b) => a.version - b.version);
-  const known = ordered.at(-1)?.version ?? 0;
-  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT');
-  const currentVersion = db.prepare<[], { v: number | null }>('SELECT MAX(version) AS v FROM schema_migrations');
-  const record = db.prepare<[number, number]>('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)');
-
-  const apply = db.transaction(() => {
-    // Read inside the write transaction: another process may have migrated meanwhile.
-    const current = currentVersion.get()?.v ?? 0;
-    if (current > known) throw new SchemaTooNewError(db.name, current, known);
-    for (const m of ordered.filter((x) => x.version > current)) {
-      db.exec(m.sql);
-      record.run(m.version, Math.floor(Date.now() / 1000));
-    }
-  });
-  apply.immediate();
-  return known;
-}

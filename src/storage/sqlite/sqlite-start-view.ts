@@ -5,7 +5,7 @@ import { createChainKeyHolder } from '../chain-key-holder.js';
 import { sqliteAuditedWrites } from './sqlite-audit-store.js';
 import { sqlitePrincipalStore, sqliteSettingsStore, sqliteSigningKeyStore } from './sqlite-identity-store.js';
 import { sqliteGroupStore, sqliteRoleAssignmentStore, sqliteRoleDefinitionStore } from './sqlite-access-store.js';
-import { migrate } from './sqlite-migrations.js';
+import { migrate } from './sqlite-migrate.js';
 import { sqliteVaultStore } from './sqlite-vault-store.js';
 
 // A start's pre-flight view of an existing database (server/start-preflight.ts):

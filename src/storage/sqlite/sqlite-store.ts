@@ -2,7 +2,7 @@ import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Store } from '../store-types.js';
 import { sqlitePrincipalStore, sqliteRefreshTokenStore, sqliteSettingsStore, sqliteSigningKeyStore } from './sqlite-identity-store.js';
-import { migrate } from './sqlite-migrations.js';
+import { migrate } from './sqlite-migrate.js';
 import { AUDIT_WRITE_SQL, sqliteAuditedWrites, sqliteAuditStore } from './sqlite-audit-store.js';
 import { createChainKeyHolder } from '../chain-key-holder.js';
 import { openReadSnapshot } from './sqlite-read-snapshot.js';
