@@ -1,4 +1,5 @@
 #!/usr/bin/env node
-import { main } from '../dist/src/cli/main.js';
+// The program as scripts/bundle.mjs links it (npm run build).
+import { main } from '../dist/bundle/app/main.js';
 
 await main(process.argv);

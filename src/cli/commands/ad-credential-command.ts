@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
 import { run, withOutput } from '../command-kit.js';
-import { createSelfSignedCertificate, readPublicCertificate, type PublicCertificate } from '../cli-certificates.js';
+import { readPublicCertificate, type PublicCertificate } from '../cli-certificates.js';
 import type { Session } from '../session.js';
 
 // `ad app credential` and `ad sp credential` (list, reset, delete), as az
@@ -84,7 +84,8 @@ export async function newKeyCredential(s: Session, o: CertificateOptions, start:
       end = new Date(cert.notAfter.getTime() - 1000);
     }
   } else {
-    cert = await createSelfSignedCertificate(start, end);
+    // Loaded only here: the X.509 library is a fifth of every other command's start.
+    cert = await (await import('../cli-self-signed.js')).createSelfSignedCertificate(start, end);
   }
   const credential = {
     '@odata.type': '#microsoft.graph.keyCredential',
