@@ -49,6 +49,12 @@ export interface AuditLogDeps {
   fileSink?: ReturnType<typeof createFileSink>;
   /** The highest record this data dir saw (audit-high-water.ts): verification is held to it. */
   highWater?: AuditHighWater;
+  /**
+   * False while the database is away (database-outage.ts): a write is refused at once. Through a network
+   * partition it would otherwise wait the pool's whole wait for a connection that cannot come, and hold
+   * the refusal of its request (a 503 either way) that long.
+   */
+  available?: () => boolean;
 }
 
 export function createAuditLog(deps: AuditLogDeps) {
@@ -119,6 +125,7 @@ export function createAuditLog(deps: AuditLogDeps) {
 
   return {
     write(entry: AuditEntry): Promise<void> {
+      if (deps.available?.() === false) return Promise.reject(new Error('the database is unavailable'));
       return new Promise<void>((resolve, reject) => {
         queue.push({ record: toRecord(entry), resolve, reject });
         schedule();

@@ -45,6 +45,8 @@ export const configSchema = z
     cluster: flag.default(false),
     /** With databaseUrl: how long the database may stay away (its lock connection broken) before the server exits; 0: exit at once. */
     databaseReconnectSeconds: z.coerce.number().int().min(0).max(86400).default(300),
+    /** With databaseUrl: the lock connection is checked this often, and taken as broken when a check goes unanswered for twice as long. */
+    databaseHeartbeatSeconds: z.coerce.number().int().min(1).max(300).default(5),
     /** Seal the authorization data found unsealed at this start, though the data dir shows no earlier start against the database (docs/access-control.md). */
     sealStoredAuthorization: flag.default(false),
     /** Seal the authorization rows as found at this start, though they are not those coffer last sealed (docs/access-control.md, "Rows put back"). */
@@ -122,6 +124,7 @@ export const envNames: Record<string, keyof CofferConfig> = {
   COFFER_STANDBY: 'standby',
   COFFER_CLUSTER: 'cluster',
   COFFER_DATABASE_RECONNECT_SECONDS: 'databaseReconnectSeconds',
+  COFFER_DATABASE_HEARTBEAT_SECONDS: 'databaseHeartbeatSeconds',
   COFFER_SEAL_STORED_AUTHORIZATION: 'sealStoredAuthorization',
   COFFER_ACCEPT_AUTHORIZATION_ROWS: 'acceptAuthorizationRows',
   COFFER_VAULT_DNS_SUFFIX: 'vaultDnsSuffix',

@@ -183,6 +183,14 @@ class MeteredBody extends Transform {
   }
 }
 
+/**
+ * A body refused as over its route's limit is read and dropped up to this size as declared (not held: only
+ * the time to receive it), so that its sender reads the 413. A larger one, or one without a length, has its
+ * connection closed after the answer, as fastify does.
+ */
+export const DRAIN_OVERSIZED_BYTES = 8 * 1024 * 1024;
+const drainable = (length: string | undefined) => length !== undefined && /^\d{1,9}$/.test(length) && Number(length) <= DRAIN_OVERSIZED_BYTES;
+
 /** The 429s of bodies refused for the budget (installBodyBudget keeps their connections open). */
 const budgetRefusals = new WeakSet<Error>();
 function refusedForBudget(): Error {
@@ -216,9 +224,11 @@ export function installBodyBudget(app: FastifyInstance, limits: BodyLimits = DEF
   // fastify closes the connection after any error while it reads a body (the client may send more). A client
   // still sending then meets a closed socket, whose reset can reach it before the 429 does: it sees a
   // connection error, not the answer to retry on. A body refused for the budget is at most its route's limit,
-  // so the rest of it is read and dropped (settled) and the connection carries on, as the answer says.
-  app.addHook('onError', (_req, reply, err, done) => {
-    if (budgetRefusals.has(err)) reply.removeHeader('connection');
+  // so the rest of it is read and dropped (settled) and the connection carries on, as the answer says. So is a
+  // body over its route's limit (413) up to DRAIN_OVERSIZED_BYTES as declared: a client that sends a whole
+  // body before it reads (fetch does) got a reset instead of the 413 when the machine was busy.
+  app.addHook('onError', (req, reply, err, done) => {
+    if (budgetRefusals.has(err) || (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' && drainable(req.headers['content-length']))) reply.removeHeader('connection');
     done();
   });
   return budget;

@@ -130,6 +130,8 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
         onWaiting: () => log.warn('standby: another coffer server holds the database; waiting to take over when it stops'),
         cluster: config.cluster,
         preflight: checkFirst,
+        heartbeatMs: config.databaseHeartbeatSeconds * 1000,
+        heartbeatTimeoutMs: 2 * config.databaseHeartbeatSeconds * 1000,
         reconnect: { limitMs: config.databaseReconnectSeconds * 1000, warn: (message, fields) => log.warn(fields ?? {}, message) },
       })
     : openSqliteStore({ file: join(config.dataDir, 'coffer.db') });
@@ -250,8 +252,11 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
     if (rolledBack) log.error({ sawRecord: rolledBack.seq, trailEndedAt: rolledBack.rolledBackTo }, 'the audit trail was rolled back to an earlier copy of the database: `coffer audit verify` fails until audit-head.json is removed');
   };
   await noteAuditHead();
+  // Bound once the server serves (below): until then the database is there.
+  let databaseReady: () => boolean = () => true;
   const audit = createAuditLog({
     highWater,
+    available: () => databaseReady(),
     store: store.audit,
     keys: () => auditKeys.current(),
     fileSink: config.auditFile ? createFileSink({ path: config.auditFile, maxBytes: config.auditFileMaxBytes, keep: config.auditFileKeep }) : undefined,
@@ -271,6 +276,7 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
   // A single server also checks that nobody wrote meanwhile (the database lock's holder, pg-store.ts; the audit trail here).
   const unchanged = config.cluster ? undefined : () => auditTipUnchanged(() => store.audit.tip(), () => highWater.mark()?.seq ?? null);
   const serving = database.serve({ drop: () => (vaults.forgetAll(), tokens.forgetAll()), reload: async () => void (await Promise.all([access.index.reload(), access.catalog.refresh(), tokens.reloadKeys(), readPepperNow()])), unchanged });
+  if (serving.ready) databaseReady = serving.ready;
 
   const app = buildApp({
     tenantId: deployment.tenantId,

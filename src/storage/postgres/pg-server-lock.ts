@@ -66,7 +66,7 @@ export interface LockOptions {
   cluster?: { channel: string; onAnnouncement(payload: string): void };
   /** Called once when the lock is held elsewhere and `wait` is set. */
   onWaiting?: () => void;
-  /** The heartbeat's period and timeout (tests shorten them). */
+  /** The heartbeat's period and timeout (--database-heartbeat-seconds: 5 s and 10 s by default). */
   heartbeatMs?: number;
   heartbeatTimeoutMs?: number;
   /** How a watched lock's broken session is renewed (pg-lock-renewal.ts); absent or a limit of 0: a break loses the lock. */
