@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { cliHome, coffer } from './support/cli.js';
+import { freshAzProfile } from './support/az-cli.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
 // Debian's azure-cli 2.45, unchanged, against coffer registered as a custom
@@ -47,7 +47,7 @@ describe('Debian azure-cli against coffer', () => {
 
   before(async () => {
     server = await startTestServer();
-    const home = mkdtempSync(join(tmpdir(), 'coffer-az-'));
+    const home = freshAzProfile();
     env = { ...process.env, AZURE_CONFIG_DIR: home, REQUESTS_CA_BUNDLE: process.env.COFFER_TEST_CA_BUNDLE, AZURE_CORE_COLLECT_TELEMETRY: 'false' };
     const base = `${server.url}/`;
     const cloud = {

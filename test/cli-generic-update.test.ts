@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -9,6 +8,7 @@ import { CliError } from '../src/cli/cli-error.js';
 import { VAULT_MODELS } from '../src/cli/arm-models.js';
 import { applyGenericUpdate, genericSteps, type GenericStep } from '../src/cli/generic-update.js';
 import { cliHome, coffer, type CliResult } from './support/cli.js';
+import { freshAzProfile } from './support/az-cli.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
 const run = promisify(execFile);
@@ -227,7 +227,7 @@ describe('generic update arguments as az 2.45 applies them', () => {
   before(async () => {
     server = await startTestServer();
     const b = server.bootstrap;
-    const azHome = mkdtempSync(join(tmpdir(), 'coffer-az-gu-'));
+    const azHome = freshAzProfile('coffer-az-gu-');
     env = { ...process.env, AZURE_CONFIG_DIR: azHome, REQUESTS_CA_BUNDLE: process.env.COFFER_TEST_CA_BUNDLE, AZURE_CORE_COLLECT_TELEMETRY: 'false' };
     const base = `${server.url}/`;
     const cloud = {

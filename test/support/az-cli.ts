@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -25,12 +25,20 @@ export async function azSignedIn(server: TestServer): Promise<(args: string[], c
   return az;
 }
 
+/** A new, empty az profile (AZURE_CONFIG_DIR), with the command index az built once for the run (scripts/test.mjs). */
+export function freshAzProfile(prefix = 'coffer-az-'): string {
+  const home = mkdtempSync(join(tmpdir(), prefix));
+  const template = process.env.COFFER_TEST_AZ_TEMPLATE;
+  if (template && existsSync(join(template, 'commandIndex.json'))) copyFileSync(join(template, 'commandIndex.json'), join(home, 'commandIndex.json'));
+  return home;
+}
+
 /**
  * Registers the server with a fresh az profile and returns a runner, signed in as nobody. `ownHome`: HOME is
  * the profile's folder too (az writes the certificates it makes to HOME).
  */
 export async function azRegistered(server: TestServer, opts: { ownHome?: boolean } = {}): Promise<(args: string[], cwd?: string) => Promise<AzResult>> {
-  const home = mkdtempSync(join(tmpdir(), 'coffer-az-'));
+  const home = freshAzProfile();
   const env = { ...process.env, AZURE_CONFIG_DIR: home, ...(opts.ownHome ? { HOME: home } : {}), REQUESTS_CA_BUNDLE: process.env.COFFER_TEST_CA_BUNDLE, AZURE_CORE_COLLECT_TELEMETRY: 'false' };
   const az = (args: string[], cwd?: string): Promise<AzResult> =>
     run('/usr/bin/az', args, { env, cwd, timeout: 120_000 }).then(
