@@ -24,6 +24,10 @@ await build({
   entryNames: '[name]',
   chunkNames: 'chunk-[hash]',
   sourcemap: 'linked',
+  // Whitespace and syntax only (names are kept, for stack traces): V8 keeps every script's source in the heap,
+  // and the parse is shorter (4.4 MB of source become 3.1).
+  minifyWhitespace: true,
+  minifySyntax: true,
   // A native addon, a driver loaded only for a database URL (and its optional native half), and the
   // connector's clients: found in node_modules as before.
   external: ['better-sqlite3', 'pg', 'pg-native', 'mysql2', '@azure/*'],
