@@ -12,5 +12,5 @@ export default async function* durationReporter(source) {
   const rows = [...perFile].sort((a, b) => b[1] - a[1]);
   const total = rows.reduce((sum, [, ms]) => sum + ms, 0);
   for (const [file, ms] of rows) yield `${(ms / 1000).toFixed(1).padStart(8)} s  ${file.replace(/^.*\/test\//, 'test/')}\n`;
-  yield `${(total / 1000).toFixed(1).padStart(8)} s  in all (${rows.length} files; two run at once)\n`;
+  yield `${(total / 1000).toFixed(1).padStart(8)} s  in all (${rows.length} files, run several at once)\n`;
 }
