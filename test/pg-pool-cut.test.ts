@@ -104,4 +104,36 @@ describe("the pool's connections cut at a break", () => {
       await proxy.close();
     }
   });
+
+  it("counts a deadlock's victim among the refusals a retry gets past (503, not 500)", async () => {
+    const url = await freshPostgresDatabase(db);
+    const pool = new pg.Pool({ connectionString: url, max: 2 });
+    try {
+      await pool.query('CREATE TABLE pair (id int PRIMARY KEY); INSERT INTO pair VALUES (1), (2)');
+      const [one, two] = [await pool.connect(), await pool.connect()];
+      // Each locks its row, then asks for the other's: PostgreSQL ends one of them.
+      const crossed = async (c: pg.PoolClient, first: number, second: number) => {
+        await c.query('BEGIN');
+        await c.query('SELECT 1 FROM pair WHERE id = $1 FOR UPDATE', [first]);
+        await sleep(200);
+        try {
+          await c.query('SELECT 1 FROM pair WHERE id = $1 FOR UPDATE', [second]);
+          return null;
+        } catch (err) {
+          return err as Error & { code?: string };
+        } finally {
+          await c.query('ROLLBACK');
+          c.release();
+        }
+      };
+      const outcomes = await Promise.all([crossed(one, 1, 2), crossed(two, 2, 1)]);
+      const victims = outcomes.filter((e) => e !== null);
+      assert.deepEqual(victims.map((e) => e.code), ['40P01']);
+      assert.ok(isDatabaseUnavailable(victims[0]), victims[0]!.message);
+      assert.ok(isDatabaseUnavailable(Object.assign(new Error('could not serialize access due to concurrent update'), { code: '40001' })));
+      assert.ok(!isDatabaseUnavailable(Object.assign(new Error('duplicate key value violates unique constraint'), { code: '23505' })));
+    } finally {
+      await pool.end();
+    }
+  });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { newServicePrincipal, setPolicy, statusOf, vaultWithReader } from './support/access-kit.js';
+import { statusOf, vaultWithReader, vaultsWithReader } from './support/access-kit.js';
 import { armClient, createVault, credential, secretClient } from './support/clients.js';
 import { pgQuery, pgRow } from './support/pg-rows.js';
 import { assertLogged, refusedStart } from './support/server-fixture.js';
@@ -91,12 +91,7 @@ describe('vaults sealed by a build before schema 18, on PostgreSQL', () => {
     const { url, dir } = await pg.fresh();
     let s = await start(dir, url);
     try {
-      const sp = await newServicePrincipal(s, 'upgrade-pg-reader');
-      for (const name of ['upgrade-pg-live', 'upgrade-pg-deleted']) {
-        const vault = await createVault(s, name);
-        await secretClient(s, name).setSecret('db', name);
-        assert.equal((await setPolicy(s, vault.id!, 'add', sp.id, ['get'])).status, 200);
-      }
+      const { sp } = await vaultsWithReader(s, ['upgrade-pg-live', 'upgrade-pg-deleted'], 'upgrade-pg-reader', (name) => name);
       await armClient(s).vaults.delete('rg-test', 'upgrade-pg-deleted');
       await s.stop();
       await asBeforeSchema18(dir, url);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { newServicePrincipal, setPolicy, statusOf, vaultWithReader } from './support/access-kit.js';
+import { statusOf, vaultWithReader, vaultsWithReader } from './support/access-kit.js';
 import { armClient, createVault, credential, secretClient } from './support/clients.js';
 import { assertLogged, refusedStart, scratchDataDirs, startTestServer } from './support/server-fixture.js';
 import { sealOfStoredKey } from '../src/authorization/authorization-key.js';
@@ -124,12 +124,7 @@ describe('vaults sealed by a build before schema 18', () => {
     const dir = scratch.make();
     let s = await startTestServer({ dataDir: dir });
     try {
-      const sp = await newServicePrincipal(s, 'upgrade-reader');
-      for (const name of ['upgrade-live', 'upgrade-deleted']) {
-        const vault = await createVault(s, name);
-        await secretClient(s, name).setSecret('db', name);
-        assert.equal((await setPolicy(s, vault.id!, 'add', sp.id, ['get'])).status, 200);
-      }
+      const { sp } = await vaultsWithReader(s, ['upgrade-live', 'upgrade-deleted'], 'upgrade-reader', (name) => name);
       await armClient(s).vaults.delete('rg-test', 'upgrade-deleted');
       await s.stop();
       asBeforeSchema18(dir);

@@ -25,9 +25,11 @@ export class StoreParentGoneError extends Error {
  * succeed: a lock not granted within lock_timeout (55P03), no free pooled
  * connection in time, too many connections (53300), the server shutting down
  * or starting (57P01–57P03), or the connection refused or cut (class 08, the
- * socket's codes, the driver's own "Connection terminated").
+ * socket's codes, the driver's own "Connection terminated"). A transaction
+ * PostgreSQL ended to break a deadlock (40P01), or as a serialization failure
+ * (40001), was rolled back whole: the same request again succeeds.
  */
-const UNAVAILABLE_CODES = new Set(['55P03', '53300', '53400', '57P01', '57P02', '57P03', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const UNAVAILABLE_CODES = new Set(['55P03', '40P01', '40001', '53300', '53400', '57P01', '57P02', '57P03', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 const UNAVAILABLE_MESSAGES = [/^timeout exceeded when trying to connect/, /^Connection terminated/, /^Client has encountered a connection error/, /^Client was closed and is not queryable/];
 
 /** Whether err (or its cause) says the database is unavailable for now (see UNAVAILABLE_CODES): a request it ends is answered 503. */

@@ -92,10 +92,20 @@ export const statusOf = async (p: Promise<unknown>): Promise<number> =>
 
 /** A vault holding the secret `db` (its value `value`) and a new service principal with an access policy that lets it get secrets. */
 export async function vaultWithReader(server: TestServer, vaultName: string, readerName: string, value = 'v') {
+  const { sp, vaults } = await vaultsWithReader(server, [vaultName], readerName, () => value);
+  return { sp, vault: vaults[0]! };
+}
+
+/** As vaultWithReader, for several vaults and one reader; each vault's secret `db` holds `value(vault)`. */
+export async function vaultsWithReader(server: TestServer, vaultNames: readonly string[], readerName: string, value: (vault: string) => string) {
   const sp = await newServicePrincipal(server, readerName);
-  const vault = await createVault(server, vaultName);
-  await secretClient(server, vaultName).setSecret('db', value);
-  const policy = await setPolicy(server, vault.id!, 'add', sp.id, ['get']);
-  if (policy.status !== 200) throw new Error(`access policy: ${policy.status} ${JSON.stringify(policy.body)}`);
-  return { sp, vault };
+  const vaults = [];
+  for (const name of vaultNames) {
+    const vault = await createVault(server, name);
+    await secretClient(server, name).setSecret('db', value(name));
+    const policy = await setPolicy(server, vault.id!, 'add', sp.id, ['get']);
+    if (policy.status !== 200) throw new Error(`access policy: ${policy.status} ${JSON.stringify(policy.body)}`);
+    vaults.push(vault);
+  }
+  return { sp, vaults };
 }
