@@ -1,30 +1,21 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { cliHome, coffer } from './support/cli.js';
-import { freshAzProfile } from './support/az-cli.js';
+import { azRegistered, type AzResult } from './support/az-cli.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
 // Debian's azure-cli 2.45, unchanged, against coffer registered as a custom
 // cloud (the README's steps). `az role ...` and `az keyvault secret ...` die
 // in this Debian build before sending a request; the coffer CLI covers those.
 
-const run = promisify(execFile);
-
 describe('Debian azure-cli against coffer', () => {
   let server: TestServer;
-  let env: NodeJS.ProcessEnv;
+  /** What az prints and its exit code, failures included. */
+  let azRun: (args: string[]) => Promise<AzResult>;
   const az = async (...args: string[]) => {
-    try {
-      const { stdout } = await run('/usr/bin/az', [...args, '--only-show-errors'], { env, timeout: 120_000 });
-      return stdout.trim();
-    } catch (err) {
-      const e = err as { stderr?: string; stdout?: string; message: string };
-      throw new Error(`az ${args.join(' ')} failed: ${e.stderr ?? e.message}`);
-    }
+    const r = await azRun([...args, '--only-show-errors']);
+    if (r.code !== 0) throw new Error(`az ${args.join(' ')} failed: ${r.stderr}`);
+    return r.stdout.trim();
   };
 
   /** The coffer CLI with its profile in `home`, which must succeed. */
@@ -33,12 +24,6 @@ describe('Debian azure-cli against coffer', () => {
     assert.equal(r.code, 0, `coffer ${args.join(' ')}: ${r.stderr}`);
     return r;
   };
-  /** What az prints and its exit code, failures included. */
-  const azResult = (args: string[]) =>
-    run('/usr/bin/az', args, { env, timeout: 120_000 }).then(
-      (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-      (err: { code?: number; stdout?: string; stderr?: string }) => ({ code: err.code, stdout: err.stdout ?? '', stderr: err.stderr ?? '' }),
-    );
   /** The same for coffer, its name in its messages read as az's. */
   const cofferResult = async (home: string, args: string[]) => {
     const r = await coffer(home, args);
@@ -47,23 +32,8 @@ describe('Debian azure-cli against coffer', () => {
 
   before(async () => {
     server = await startTestServer();
-    const home = freshAzProfile();
-    env = { ...process.env, AZURE_CONFIG_DIR: home, REQUESTS_CA_BUNDLE: process.env.COFFER_TEST_CA_BUNDLE, AZURE_CORE_COLLECT_TELEMETRY: 'false' };
-    const base = `${server.url}/`;
-    const cloud = {
-      endpoints: {
-        resourceManager: base,
-        activeDirectory: `${server.url}/adfs`,
-        activeDirectoryResourceId: base,
-        activeDirectoryGraphResourceId: base,
-        microsoftGraphResourceId: base,
-      },
-      suffixes: { keyvaultDns: `.${server.bootstrap.vaultDnsSuffix}:${server.port}` },
-    };
-    const file = join(home, 'coffer-cloud.json');
-    writeFileSync(file, JSON.stringify(cloud));
-    await az('cloud', 'register', '-n', 'coffer', '--cloud-config', `@${file}`);
-    await az('cloud', 'set', '-n', 'coffer');
+    // The README's steps: the server registered as a custom cloud and made the active one.
+    azRun = await azRegistered(server);
   });
   after(() => server?.stop());
 
@@ -130,12 +100,9 @@ describe('Debian azure-cli against coffer', () => {
       return { out: r.stdout.trim().replaceAll('nr-coffer', 'nr-az'), err: r.stderr };
     };
     const theirs = async (...args: string[]) => {
-      try {
-        const { stdout, stderr } = await run('/usr/bin/az', args, { env, timeout: 120_000 });
-        return { out: stdout.trim(), err: stderr };
-      } catch (err) {
-        throw new Error(`az ${args.join(' ')} failed: ${(err as { stderr?: string }).stderr}`);
-      }
+      const r = await azRun(args);
+      if (r.code !== 0) throw new Error(`az ${args.join(' ')} failed: ${r.stderr}`);
+      return { out: r.stdout.trim(), err: r.stderr };
     };
     await ours('login', '--service-principal', '-u', b.clientId, '-p', b.clientSecret, '--tenant', b.tenantId, '--server', server.url, '-o', 'none');
     await az('keyvault', 'create', '-n', 'nr-az', '-g', 'rg-az', '-l', 'local', '-o', 'none');
@@ -177,7 +144,7 @@ describe('Debian azure-cli against coffer', () => {
     }
     // A deleted vault that is not there: az's validator's message and exit 1 by name, the service's error and exit 2 by location.
     for (const args of [['show-deleted', '-n', 'nope'], ['show-deleted', '-n', 'nope', '-l', 'local'], ['recover', '-n', 'nope'], ['purge', '-n', 'nope', '-l', 'local']]) {
-      assert.deepEqual(await cofferResult(home, ['keyvault', ...args]), await azResult(['keyvault', ...args]), args.join(' '));
+      assert.deepEqual(await cofferResult(home, ['keyvault', ...args]), await azRun(['keyvault', ...args]), args.join(' '));
     }
     assert.equal(await az('keyvault', 'list-deleted', '--resource-type', 'hsm', '-o', 'tsv'), '');
     assert.equal(await az('keyvault', 'list', '--resource-type', 'hsm', '-o', 'tsv'), '');
@@ -189,7 +156,7 @@ describe('Debian azure-cli against coffer', () => {
     await cofferOk(home, 'login', '--service-principal', '-u', b.clientId, '-p', b.clientSecret, '--tenant', b.tenantId, '--server', server.url, '-o', 'none');
     const raw = async (cmd: string[], vault: string) => {
       const args = cmd.map((w) => (w === 'VAULT' ? vault : w));
-      return vault.endsWith('-az') ? azResult(args) : cofferResult(home, args);
+      return vault.endsWith('-az') ? azRun(args) : cofferResult(home, args);
     };
     const me = b.objectId;
     // Permissions are sorted in the queries: az's set-policy sends them in a Python set's order, which differs from run to run.
@@ -249,7 +216,7 @@ describe('Debian azure-cli against coffer', () => {
       ['group', 'update', '-n', 'rg-az', '--tags', ''],
       ['group', 'update', '-n', 'no-such-group', '--tags', 'a=b'],
     ]) {
-      assert.deepEqual(await cofferResult(home, args), await azResult(args), args.join(' '));
+      assert.deepEqual(await cofferResult(home, args), await azRun(args), args.join(' '));
     }
   });
 
@@ -272,7 +239,7 @@ describe('Debian azure-cli against coffer', () => {
     const create = ['ad', 'group', 'create', '--display-name', 'az-readers', '--mail-nickname', 'az-readers-nick'];
     const created = JSON.parse(await az(...create)) as { id: string; mailNickname: string };
     assert.equal(created.mailNickname, 'az-readers-nick');
-    const again = await azResult(create);
+    const again = await azRun(create);
     assert.equal((JSON.parse(again.stdout) as { id: string }).id, created.id, 'the existing group is returned, not a second one made');
     assert.equal(await az('ad', 'group', 'show', '--group', 'az-readers', '--query', 'id', '-o', 'tsv'), created.id);
     // coffer's ad group create does as az's: the same answer and warning, and no second group.
@@ -329,7 +296,7 @@ describe('Debian azure-cli against coffer', () => {
     await cofferOk(home, 'login', '--service-principal', '-u', b.clientId, '-p', b.clientSecret, '--tenant', b.tenantId, '--server', server.url, '-o', 'none');
     for (const args of [['--tag', 'env=tmp'], ['--tag'], ['--tag', 'env'], ['--tag=env=', '-o', 'table'], ['--tag', "x'y"]]) {
       const command = ['group', 'list', ...args];
-      assert.deepEqual(await cofferResult(home, command), await azResult(command), command.join(' '));
+      assert.deepEqual(await cofferResult(home, command), await azRun(command), command.join(' '));
     }
 
     await az('keyvault', 'create', '-n', 'az-resource-list', '-g', 'rg-az-tag-prod', '-l', 'local', '-o', 'none');

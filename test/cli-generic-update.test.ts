@@ -1,17 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { CliError } from '../src/cli/cli-error.js';
 import { VAULT_MODELS } from '../src/cli/arm-models.js';
 import { applyGenericUpdate, genericSteps, type GenericStep } from '../src/cli/generic-update.js';
 import { cliHome, coffer, type CliResult } from './support/cli.js';
-import { freshAzProfile } from './support/az-cli.js';
+import { azSignedIn, type AzResult } from './support/az-cli.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
-
-const run = promisify(execFile);
 
 // az's generic update arguments (--set, --add, --remove) on `keyvault update`
 // and `group update`, as Microsoft's docs use them.
@@ -207,13 +201,9 @@ describe('generic update arguments', () => {
 describe('generic update arguments as az 2.45 applies them', () => {
   let server: TestServer;
   let home: string;
-  let env: NodeJS.ProcessEnv;
+  let azRun: (args: string[]) => Promise<AzResult>;
   /** az's output and exit code; its warnings too when `args` starts with 'raw'. */
-  const az = (args: string[]) =>
-    run('/usr/bin/az', args[0] === 'raw' ? args.slice(1) : [...args, '--only-show-errors'], { env, timeout: 120_000 }).then(
-      (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-      (err: { code?: number; stdout?: string; stderr?: string }) => ({ code: err.code, stdout: err.stdout ?? '', stderr: err.stderr ?? '' }),
-    );
+  const az = (args: string[]) => azRun(args[0] === 'raw' ? args.slice(1) : [...args, '--only-show-errors']);
   const ours = async (args: string[]) => {
     const r = await coffer(home, args[0] === 'raw' ? args.slice(1) : [...args, '--only-show-errors']);
     return { code: r.code, stdout: r.stdout, stderr: r.stderr.replaceAll('coffer', 'az') };
@@ -227,17 +217,7 @@ describe('generic update arguments as az 2.45 applies them', () => {
   before(async () => {
     server = await startTestServer();
     const b = server.bootstrap;
-    const azHome = freshAzProfile('coffer-az-gu-');
-    env = { ...process.env, AZURE_CONFIG_DIR: azHome, REQUESTS_CA_BUNDLE: process.env.COFFER_TEST_CA_BUNDLE, AZURE_CORE_COLLECT_TELEMETRY: 'false' };
-    const base = `${server.url}/`;
-    const cloud = {
-      endpoints: { resourceManager: base, activeDirectory: `${server.url}/adfs`, activeDirectoryResourceId: base, activeDirectoryGraphResourceId: base, microsoftGraphResourceId: base },
-      suffixes: { keyvaultDns: `.${b.vaultDnsSuffix}:${server.port}` },
-    };
-    writeFileSync(join(azHome, 'cloud.json'), JSON.stringify(cloud));
-    await must(az(['cloud', 'register', '-n', 'coffer', '--cloud-config', `@${join(azHome, 'cloud.json')}`]));
-    await must(az(['cloud', 'set', '-n', 'coffer']));
-    await must(az(['login', '--service-principal', '-u', b.clientId, '-p', b.clientSecret, '--tenant', b.tenantId, '-o', 'none']));
+    azRun = await azSignedIn(server);
     home = cliHome();
     await must(ours(['login', '--service-principal', '-u', b.clientId, '-p', b.clientSecret, '--tenant', b.tenantId, '--server', server.url, '-o', 'none']));
     await must(ours(['group', 'create', '-n', 'rg', '-l', 'local', '--tags', 'keep=1', '-o', 'none']));

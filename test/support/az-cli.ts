@@ -3,6 +3,7 @@ import { copyFileSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { azHostRunner, type AzResult } from './az-host.js';
 import type { TestServer } from './server-fixture.js';
 
 // Debian's az 2.45 signed in to a test server registered as a custom cloud (the README's steps), to compare
@@ -10,10 +11,19 @@ import type { TestServer } from './server-fixture.js';
 
 const run = promisify(execFile);
 
-export interface AzResult {
-  code: number;
-  stdout: string;
-  stderr: string;
+export type { AzResult };
+
+/**
+ * Runs az commands with `env` (a profile's AZURE_CONFIG_DIR and the rest) as its environment: in az-host.py's
+ * long-lived hosts, or, with COFFER_TEST_AZ=process, each as a /usr/bin/az process of its own.
+ */
+export function azRunner(env: NodeJS.ProcessEnv): (args: string[], cwd?: string) => Promise<AzResult> {
+  if (process.env.COFFER_TEST_AZ !== 'process') return azHostRunner(env);
+  return (args, cwd) =>
+    run('/usr/bin/az', args, { env, cwd, timeout: 120_000 }).then(
+      (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+      (err: { code?: number; stdout?: string; stderr?: string }) => ({ code: err.code ?? -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' }),
+    );
 }
 
 /** Registers the server with a fresh az profile, signs in as its administrator, and returns a runner. */
@@ -40,11 +50,7 @@ export function freshAzProfile(prefix = 'coffer-az-'): string {
 export async function azRegistered(server: TestServer, opts: { ownHome?: boolean } = {}): Promise<(args: string[], cwd?: string) => Promise<AzResult>> {
   const home = freshAzProfile();
   const env = { ...process.env, AZURE_CONFIG_DIR: home, ...(opts.ownHome ? { HOME: home } : {}), REQUESTS_CA_BUNDLE: process.env.COFFER_TEST_CA_BUNDLE, AZURE_CORE_COLLECT_TELEMETRY: 'false' };
-  const az = (args: string[], cwd?: string): Promise<AzResult> =>
-    run('/usr/bin/az', args, { env, cwd, timeout: 120_000 }).then(
-      (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-      (err: { code?: number; stdout?: string; stderr?: string }) => ({ code: err.code ?? -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' }),
-    );
+  const az = azRunner(env);
   const base = `${server.url}/`;
   const cloud = {
     endpoints: { resourceManager: base, activeDirectory: `${server.url}/adfs`, activeDirectoryResourceId: base, activeDirectoryGraphResourceId: base, microsoftGraphResourceId: base },
