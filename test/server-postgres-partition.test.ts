@@ -131,4 +131,23 @@ describe('a single server on PostgreSQL through a network partition', () => {
       await proxy.close();
     }
   });
+
+  it("gives up a reconnection the partition holds after the heartbeat's timeout, and tries again", async () => {
+    const { proxy, server, client } = await partitionable();
+    try {
+      proxy.freeze();
+      await assertLogged(server, /the database connection holding the lock broke/, NOTICED_WITHIN_MS);
+      // Through the frozen proxy a new connection gets nowhere: each attempt is given up after 2 s (the heartbeat's
+      // timeout) and the next one made. Without that the first attempt waits as long as the partition lasts.
+      await sleep(7_000);
+      proxy.thaw();
+      await servesAgain(server, client);
+      const held = JSON.parse(server.logs().split('\n').find((l) => l.includes('the database lock is held again'))!) as { attempts: number };
+      assert.ok(held.attempts >= 2, `held again at attempt ${held.attempts}`);
+    } finally {
+      proxy.thaw();
+      await server.stop();
+      await proxy.close();
+    }
+  });
 });

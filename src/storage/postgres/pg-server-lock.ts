@@ -95,8 +95,11 @@ export interface LockSession {
 
 /** Connects and takes the lock; `wait` blocks behind a holder, otherwise a holder is a StoreLockedError. */
 export async function openLockSession(url: string, opts: LockOptions, wait: boolean): Promise<LockSession> {
+  const every = opts.heartbeatMs ?? HEARTBEAT_MS;
+  const patience = opts.heartbeatTimeoutMs ?? HEARTBEAT_TIMEOUT_MS;
   // keepAlive: a silently dead connection is noticed by the OS too, not only by the heartbeat.
-  const client = new pg.Client({ connectionString: url, types: PG_TYPES, keepAlive: true, application_name: LOCK_APPLICATION_NAME });
+  // Through a partition a connection being made waits for the kernel's retries (minutes): given up after `patience`.
+  const client = new pg.Client({ connectionString: url, types: PG_TYPES, keepAlive: true, application_name: LOCK_APPLICATION_NAME, connectionTimeoutMillis: patience });
   // A broken connection emits 'error', which would end the process unhandled; `broken` reports it.
   let broke: (err: Error) => void = () => undefined;
   client.on('error', (err) => broke(err));
@@ -109,13 +112,27 @@ export async function openLockSession(url: string, opts: LockOptions, wait: bool
   }
   const mode = opts.cluster ? '_shared' : '';
   let me: LockSession['backend'];
+  // The session's setup statements, as the heartbeat's: unanswered after `patience`, the connection is ended (which fails
+  // the statement at once), except while it waits by design behind another holder.
+  let unanswered: NodeJS.Timeout | undefined;
+  let gaveUp = false;
+  const answerWithin = () => {
+    clearTimeout(unanswered);
+    unanswered = setTimeout(() => {
+      gaveUp = true;
+      void client.end().catch(() => undefined);
+    }, patience);
+  };
   try {
+    answerWithin();
     const r = await client.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock${mode}($1) AS locked`, [STORE_LOCK]);
     if (!r.rows[0]?.locked) {
       if (!wait) throw new StoreLockedError(describeUrl(url), opts.cluster !== undefined);
       opts.onWaiting?.();
+      clearTimeout(unanswered);
       // Blocks until the holder's session ends; a broken connection meanwhile fails the start.
       await client.query(`SELECT pg_advisory_lock${mode}($1)`, [STORE_LOCK]);
+      answerWithin();
     }
     if (opts.cluster) {
       const { channel, onAnnouncement } = opts.cluster;
@@ -128,11 +145,11 @@ export async function openLockSession(url: string, opts: LockOptions, wait: bool
     me = (await client.query<{ pid: number; started: string }>('SELECT pid, backend_start::text AS started FROM pg_stat_activity WHERE pid = pg_backend_pid()')).rows[0]!;
   } catch (err) {
     await client.end().catch(() => undefined);
-    throw err;
+    throw gaveUp ? new Error(`PostgreSQL at ${describeUrl(url)} did not answer within ${patience / 1000} s`, { cause: err }) : err;
+  } finally {
+    clearTimeout(unanswered);
   }
 
-  const every = opts.heartbeatMs ?? HEARTBEAT_MS;
-  const patience = opts.heartbeatTimeoutMs ?? HEARTBEAT_TIMEOUT_MS;
   let over = false;
   let timer: NodeJS.Timeout | undefined;
   const broken = new Promise<Error>((resolve) => {
