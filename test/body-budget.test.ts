@@ -41,6 +41,10 @@ function heldPost(
   return { req, answer };
 }
 
+/** Whether a held request is still held, or how it ended: what a failed wait for its 429 needs to say. */
+const heldState = (answer: Promise<Answer>) =>
+  Promise.race([answer.then((a) => `answered ${a.status} ${a.text.slice(0, 200)}`, (err: Error) => `failed: ${err.message}`), sleep(20, 'still held')]);
+
 describe('request body budget', () => {
   it('takes bytes while they fit, holds anonymous requests to their share, and gets them back', () => {
     const budget = createBodyBudget(100);
@@ -189,7 +193,7 @@ describe('request body budget', () => {
         if (res.status === 429) refused = res;
         else await sleep(50);
       }
-      assert.ok(refused, 'an anonymous body past the share was refused');
+      assert.ok(refused, `an anonymous body past the share was refused (the held body: ${await heldState(held.answer)})`);
       // The sign-in service answers in OAuth's shape.
       assert.equal((JSON.parse(refused.text) as { error: string }).error, 'invalid_request');
       assert.equal(refused.headers['retry-after'], '1');
@@ -267,7 +271,7 @@ describe('request body budget', () => {
           if (res.status === 429) refused = res;
           else await sleep(50);
         }
-        assert.ok(refused, "a second body past the address's share was refused");
+        assert.ok(refused, `a second body past the address's share was refused (the held body: ${await heldState(held.answer)})`);
         assert.equal((JSON.parse(refused.text) as { error: string }).error, 'invalid_request');
         assert.equal(refused.headers['retry-after'], '1');
         // The same form from another address is read, and answered for what it is.
