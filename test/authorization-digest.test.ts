@@ -84,4 +84,15 @@ describe('the authorization digest', () => {
     guard.sealed(8);
     assert.throws(() => guard.open(makeRecord(seal, stored, 7)), /its record is of write 7, but this server sealed write 8/);
   });
+
+  it('holds a record read outside the write lock to the writes sealed before the read began, not those sealed while it ran', () => {
+    const stored = digestsOf(seal, rowsWith([a]));
+    const guard = createDigestGuard(() => seal, 7, () => undefined, () => undefined);
+    // A cluster member reads the record (write 7) while its own write 8 commits: the read began before it.
+    const since = guard.mark();
+    guard.sealed(8);
+    assert.equal(guard.open(makeRecord(seal, stored, 7), since).n, 7);
+    // A read begun after write 8 was sealed that finds write 7 found a database put back.
+    assert.throws(() => guard.open(makeRecord(seal, stored, 7), guard.mark()), /its record is of write 7, but this server sealed write 8/);
+  });
 });

@@ -7,11 +7,15 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { createAuthorizationSeal } from '../src/authorization/authorization-seal.js';
-import { createDigestGuard, digestsOf } from '../src/authorization/authorization-digest.js';
+import { createDigestGuard, DIGEST_SETTING, digestsOf, makeRecord } from '../src/authorization/authorization-digest.js';
 import type { JournalEntry } from '../src/storage/authorization-digest-types.js';
+import { pgHeldSeals } from '../src/storage/postgres/pg-held-seals.js';
 import { openPostgresStore } from '../src/storage/postgres/pg-store.js';
 import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.js';
 import { freshPostgresDatabase, startPostgres, type TestDatabase } from './support/databases.js';
+import { startFreezableProxy } from './support/freezable-proxy.js';
+import { pgQuery } from './support/pg-rows.js';
+import { until } from './support/until.js';
 
 // The authorization digest's journal on PostgreSQL (storage/postgres/pg-authorization-journal.ts), held to
 // SQLite's: the same rows written to both stores give entries the one fold (authorization-digest.ts) reads
@@ -152,6 +156,38 @@ describe('the authorization journal on PostgreSQL', () => {
       assert.deepEqual(journal.map((e) => ({ kind: e.kind, fields: JSON.parse(e.fields) as unknown })), [{ kind: 'group memberships', fields: { groupId: 'g', memberId: 'm', mac: 'a1.0.g' } }]);
     } finally {
       await c.end();
+    }
+  });
+});
+
+describe("a cluster member's look at the digest's record (pg-held-seals.ts)", () => {
+  it("takes a record read while the member's own write sealed a later one as older than that write, not as a database put back", async () => {
+    const url = await freshPostgresDatabase(db);
+    await (await openPostgresStore(url)).close();
+    const record = (n: number) => makeRecord(seal, digestsOf(seal, { assignments: [], definitions: [], memberships: [], keyCredentials: [], vaults: [], federatedCredentials: [] }), n);
+    const setRecord = (n: number) => pgQuery(url, 'INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value', [DIGEST_SETTING, record(n)]);
+    await setRecord(5);
+    // The member reads the record through a proxy that holds the answer while write 6 commits and is sealed.
+    const target = new URL(url);
+    const proxy = await startFreezableProxy(Number(target.port), target.hostname);
+    target.port = String(proxy.port);
+    const pool = new pg.Pool({ connectionString: target.toString() });
+    const refused: string[] = [];
+    const guard = createDigestGuard(() => seal, 5, () => undefined, (err) => refused.push(err.message));
+    try {
+      proxy.freezeOnceSent(DIGEST_SETTING, 'SELECT value FROM settings');
+      const looking = pgHeldSeals(pool, true).refresh(guard, 'vaults', ['a seal no row has']);
+      await until('the look has read the record, its answer held', () => proxy.frozen());
+      await setRecord(6);
+      guard.sealed(6);
+      proxy.thaw();
+      // The row is refused for what it is (no counted row has its seal), and nothing is taken for a put-back.
+      assert.equal(await looking, false);
+      assert.ok(refused.every((m) => !m.includes('put back')), refused.join('\n'));
+    } finally {
+      proxy.thaw();
+      await pool.end();
+      await proxy.close();
     }
   });
 });

@@ -210,14 +210,14 @@ export function createDigestGuard(
   // the next start could compare them.
   let last = from;
   return {
-    open(record) {
+    open(record, since = last) {
       try {
         if (record === null) throw new AuthorizationDigestError([], 'its record (settings row authorizationDigest) is missing');
         const opened = openRecord(seal(), record);
-        if (opened.n < last) {
+        if (opened.n < since) {
           throw new AuthorizationDigestError(
             [],
-            `its record is of write ${opened.n}, but this server sealed write ${last}: the database, or its authorization rows with their record, was put back from an earlier copy while it ran`,
+            `its record is of write ${opened.n}, but this server sealed write ${since}: the database, or its authorization rows with their record, was put back from an earlier copy while it ran`,
           );
         }
         return opened;
@@ -249,6 +249,7 @@ export function createDigestGuard(
     record: (digests, n) => makeRecord(seal(), digests as Digests, n),
     counted: (kind, rows) => counted(sealsOf(seal(), rows, defaultIntact(seal()))[kind]),
     digestOf: (kind, rows) => digestsOf(seal(), rows)[kind],
+    mark: () => last,
     sealed(n) {
       last = Math.max(last, n);
       onSealed(n);

@@ -32,8 +32,15 @@ export type HeldKind = (typeof HELD_KINDS)[number];
 export type Digests = Record<string, string>;
 
 export interface DigestGuard {
-  /** The record's counter and digests once its MAC is checked; throws (and reports) otherwise, or without one (null). */
-  open(record: string | null): { n: number; digests: Digests };
+  /**
+   * The record's counter and digests once its MAC is checked; throws (and reports) otherwise, without one (null), or
+   * when it is older than the last write sealed. A record read outside the write lock is held instead to `since`
+   * (mark(), taken before the read began): a write sealed while it was read is newer than it, not a sign of a
+   * database put back.
+   */
+  open(record: string | null, since?: number): { n: number; digests: Digests };
+  /** The last write sealed (or seen) so far: a read that begins after this call sees that write or a later one. */
+  mark(): number;
   /**
    * `digests` with the journal's entries folded in (only rows whose seal matches count), and the seals of the
    * counted rows of the held kinds, added or removed, in the journal's order.

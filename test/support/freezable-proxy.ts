@@ -15,6 +15,8 @@ export interface FreezableProxy {
    */
   freezeOnceSent(marker: string, after: string): void;
   thaw(): void;
+  /** Whether it holds the traffic now (freezeOnceSent's freeze has come). */
+  frozen(): boolean;
   close(): Promise<void>;
 }
 
@@ -69,6 +71,7 @@ export async function startFreezableProxy(targetPort: number, targetHost = '127.
       for (const s of sockets) s.resume();
       for (const end of heldCloses.splice(0)) end();
     },
+    frozen: () => frozen,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

@@ -71,7 +71,9 @@ export function pgHeldSeals(pool: pg.Pool, cluster: boolean): HeldSeals {
   /** Per kind, the looks at the record begun and finished (each numbered as it begins). */
   const looks = perKind(() => ({ started: 0, done: 0 }));
   const counter = async (g: DigestGuard, db: Queryable) => {
-    const opened = g.open((await one<{ value: string }>(db, RECORD, [RECORD_KEY]))?.value ?? null);
+    // Read outside the write lock: a write sealed meanwhile (this member's, or one another read saw) is newer than it.
+    const since = g.mark();
+    const opened = g.open((await one<{ value: string }>(db, RECORD, [RECORD_KEY]))?.value ?? null, since);
     // The data dir's counter records the highest write a member has seen, the other members' included.
     g.sealed(opened.n);
     return opened;
