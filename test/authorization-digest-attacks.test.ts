@@ -81,7 +81,10 @@ describe('a certificate credential put back while the server runs, with its jour
       exec(dir, 'INSERT INTO authorization_journal (kind, added, fields) SELECT kind, added, fields FROM authorization_journal');
       const write = await assignRole(s, `/subscriptions/${s.bootstrap.subscriptionId}`, ROLE_IDS['Key Vault Reader'], other.id);
       assert.equal(write.status, 500, 'the write is refused');
+      // Said as what it is, not as an internal error; the reason is in the log.
+      assert.deepEqual(write.body, { error: { code: 'InternalServerError', message: 'The authorization data in the database failed its integrity check, so the request was refused.' } });
       await assertLogged(s, /refused authorization rows: key credentials in the database are not those coffer last sealed/);
+      assert.doesNotMatch(s.logs(), /unhandled error/);
       await assert.rejects(token(), /AADSTS700027/);
     } finally {
       await s.stop();

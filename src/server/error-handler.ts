@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errors, OAuthError, ServiceError } from './errors.js';
 import { unknownResourceType } from './resource-types.js';
+import { AuthorizationDigestError } from '../authorization/authorization-digest.js';
 import { AuditWriteError, isDatabaseUnavailable, isStorageFull, StoreParentGoneError } from '../storage/store-types.js';
 
 // The only place where errors become HTTP responses. Domain and route code
@@ -140,6 +141,8 @@ export function installErrorHandling(app: FastifyInstance, log: ErrorLog): void 
       log.error({ reqId: req.id, err: err.message }, 'audit write failed; change undone and refused');
       return send(req, reply, errors.auditUnavailable());
     }
+    // Logged with its reason by the digest's guard as it refused (`refused authorization rows: ...`).
+    if (err instanceof AuthorizationDigestError) return send(req, reply, errors.authorizationDataRefused());
     // A write on a vault deleted since the request resolved it (the foreign key held): the vault is gone.
     if (err instanceof StoreParentGoneError && req.vault && req.vaultName) return sendService(reply, errors.vaultNotFound(req.hostname));
     const mapped = fromFastify(err as FastifyError, req);

@@ -86,6 +86,9 @@ export const errors = {
   // The check's own reason (`cause`, no value in it) goes to the log, not to the client.
   integrity: (what: string, cause?: Error) =>
     Object.assign(new ServiceError(500, 'InternalServerError', `The stored data for ${what} failed its integrity check and cannot be returned.`), { cause }),
+  /** The authorization digest refused a write or a row (authorization-digest.ts): its reason goes to the log. */
+  authorizationDataRefused: () =>
+    new ServiceError(500, 'InternalServerError', 'The authorization data in the database failed its integrity check, so the request was refused.'),
   vaultNotFound: (host: string) =>
     new ServiceError(404, 'VaultNotFound', `No vault is hosted at '${host}'.`),
   notFound: (path: string) => new ServiceError(404, 'NotFound', `The requested resource '${path.length > 256 ? `${path.slice(0, 256)}...` : path}' was not found.`),
