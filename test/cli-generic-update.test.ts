@@ -202,10 +202,12 @@ describe('generic update arguments as az 2.45 applies them', () => {
   let server: TestServer;
   let home: string;
   let azRun: (args: string[]) => Promise<AzResult>;
-  /** az's output and exit code; its warnings too when `args` starts with 'raw'. */
-  const az = (args: string[]) => azRun(args[0] === 'raw' ? args.slice(1) : [...args, '--only-show-errors']);
+  /** The command line as run: with --only-show-errors, unless it starts with 'raw' (its warnings wanted too). */
+  const asRun = (args: string[]) => (args[0] === 'raw' ? args.slice(1) : [...args, '--only-show-errors']);
+  /** az's output and exit code. */
+  const az = (args: string[]) => azRun(asRun(args));
   const ours = async (args: string[]) => {
-    const r = await coffer(home, args[0] === 'raw' ? args.slice(1) : [...args, '--only-show-errors']);
+    const r = await coffer(home, asRun(args));
     return { code: r.code, stdout: r.stdout, stderr: r.stderr.replaceAll('coffer', 'az') };
   };
   const must = async (p: Promise<{ code?: number; stderr: string; stdout: string }>) => {
