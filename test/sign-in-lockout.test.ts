@@ -6,6 +6,7 @@ import { after, test } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { createDirectoryService } from '../src/identity/directory-service.js';
 import { createCredentialHasher } from '../src/identity/password-hash.js';
+import { FAMILIAR_SECONDS } from '../src/identity/sign-in-familiar.js';
 import { createSignInLockout, LOCKOUT, networkKey, SOURCE_LOCKOUT, sourceKey, type LockoutLimits } from '../src/identity/sign-in-lockout.js';
 import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.js';
 import type { PrincipalRow, PrincipalStore, Store } from '../src/storage/store-types.js';
@@ -107,9 +108,10 @@ const hasher = createCredentialHasher(randomBytes(32));
 
 async function withDirectory(limits: Partial<LockoutLimits> = {}) {
   let t = 5_000_000;
-  const directory = createDirectoryService({ principals: memoryPrincipals(), hasher, failures: freshStore().signInFailures, now: () => t, sourceLimits: { ...SOURCE_LOCKOUT, maxFailures: 3, ...limits } });
+  const failures = freshStore().signInFailures;
+  const directory = createDirectoryService({ principals: memoryPrincipals(), hasher, failures, now: () => t, sourceLimits: { ...SOURCE_LOCKOUT, maxFailures: 3, ...limits } });
   await directory.createUser({ upn: 'dana@coffer.local', displayName: 'Dana', password: 'Dana password 1' });
-  return { directory, advance: (s: number) => (t += s) };
+  return { directory, failures, now: () => t, advance: (s: number) => (t += s) };
 }
 
 test('wrong passwords against many names from one address lock that address, not others; a right password does not clear it', async () => {
@@ -255,4 +257,64 @@ test('a lockout count that cannot be read or written fails the sign-in closed, a
   const sourceUnwritable = createDirectoryService({ principals: memoryPrincipals(), hasher, failures: sources });
   await assert.rejects(sourceUnwritable.authenticateUser('kim@coffer.local', 'guess', '192.0.2.3'), /database away/);
   assert.equal((await store.signInFailures.get('name:kim@coffer.local'))?.count, 1);
+});
+
+/** Dana's sign-in from `source`: 'ok' or why not. */
+async function danaFrom(directory: Awaited<ReturnType<typeof withDirectory>>['directory'], source: string, password = 'Dana password 1') {
+  const r = await directory.authenticateUser('dana@coffer.local', password, source);
+  return r.ok ? 'ok' : r.reason;
+}
+
+test("guessers elsewhere lock a name only where its user has not signed in: familiar networks keep their own count (Entra ID's smart lockout)", async () => {
+  const { directory, advance } = await withDirectory({ maxFailures: 1000 });
+  assert.equal(await danaFrom(directory, '198.51.100.7'), 'ok', 'her office network becomes familiar');
+  // Ten guesses from addresses she never signed in from lock the name there.
+  for (let i = 0; i < LOCKOUT.maxFailures; i++) assert.equal(await danaFrom(directory, `203.0.113.${i}`, `guess ${i}`), 'invalid');
+  assert.equal(await danaFrom(directory, '203.0.113.99'), 'locked');
+  assert.equal(await danaFrom(directory, '192.0.2.1'), 'locked', 'every unfamiliar network shares the one count');
+  assert.equal(await danaFrom(directory, '198.51.100.8'), 'ok', 'her own /24 is not locked out');
+  // Wrong passwords from a familiar network count on its own count, which locks as the other does.
+  for (let i = 0; i < LOCKOUT.maxFailures; i++) assert.equal(await danaFrom(directory, '198.51.100.7', `typo ${i}`), 'invalid');
+  assert.equal(await danaFrom(directory, '198.51.100.7'), 'locked');
+  advance(LOCKOUT.lockSeconds);
+  assert.equal(await danaFrom(directory, '198.51.100.7'), 'ok');
+  assert.equal(await danaFrom(directory, '203.0.113.99'), 'ok', 'the unfamiliar lock ended too');
+  // An IPv6 network is its /48.
+  assert.equal(await danaFrom(directory, '2001:db8:aa:1::5'), 'ok');
+  for (let i = 0; i < LOCKOUT.maxFailures; i++) await danaFrom(directory, `2001:db8:bb::${i}`, `guess ${i}`);
+  assert.equal(await danaFrom(directory, '2001:db8:aa:ffff::9'), 'ok');
+  assert.equal(await danaFrom(directory, '2001:db8:bb::99'), 'locked');
+});
+
+test('only a right password makes a network familiar, for 30 days after the last sign-in there; the sweep then forgets it', async () => {
+  const { directory, failures, now, advance } = await withDirectory({ maxFailures: 1000 });
+  const row = () => failures.get('familiar:dana@coffer.local|198.51.100.0/24');
+  const lockElsewhere = async () => {
+    for (let i = 0; i < LOCKOUT.maxFailures; i++) await danaFrom(directory, `203.0.113.${i}`, `guess ${i}`);
+  };
+  // Wrong passwords, and an unknown name's attempts, make no network familiar.
+  await danaFrom(directory, '198.51.100.7', 'wrong');
+  await directory.authenticateUser('nobody@coffer.local', 'guess', '198.51.100.7');
+  assert.equal(await row(), null);
+  assert.equal(await failures.get('familiar:nobody@coffer.local|198.51.100.0/24'), null);
+  const first = now();
+  assert.equal(await danaFrom(directory, '198.51.100.7'), 'ok');
+  assert.equal((await row())?.firstAt, first);
+  // Sign-ins within a day of the stored one leave it as it is (one write a day); a later one moves it.
+  advance(3600);
+  assert.equal(await danaFrom(directory, '198.51.100.7'), 'ok');
+  assert.equal((await row())?.firstAt, first);
+  advance(24 * 3600);
+  assert.equal(await danaFrom(directory, '198.51.100.7'), 'ok');
+  const last = now();
+  assert.equal((await row())?.firstAt, last);
+  // Familiar until 30 days after that sign-in.
+  advance(FAMILIAR_SECONDS - 1);
+  await lockElsewhere();
+  assert.equal(await danaFrom(directory, '198.51.100.9'), 'ok', 'still familiar');
+  advance(FAMILIAR_SECONDS);
+  await lockElsewhere();
+  assert.equal(await danaFrom(directory, '198.51.100.9'), 'locked', 'familiar no longer: the unfamiliar count applies');
+  assert.ok((await directory.forgetEndedLockouts()) >= 1);
+  assert.equal(await row(), null, 'the sweep dropped it');
 });

@@ -6,7 +6,8 @@ import { derivedMailNickname } from './graph-filter.js';
 import { MAX_PASSWORD_LENGTH, meetsComplexity } from './password-policy.js';
 import { errors } from '../server/errors.js';
 import { StoreConflictError } from '../storage/store-errors.js';
-import { createSignInLockout, sourceKey, SOURCE_LOCKOUT, type LockoutLimits } from './sign-in-lockout.js';
+import { createFamiliarLocations } from './sign-in-familiar.js';
+import { createSignInLockout, networkKey, sourceKey, SOURCE_LOCKOUT, type LockoutLimits } from './sign-in-lockout.js';
 import { createKeyedQueue } from '../server/one-at-a-time.js';
 
 // Users, service principals and their credentials. Only hashes are stored;
@@ -104,7 +105,10 @@ export function createDirectoryService(deps: {
   now?: () => number;
   sourceLimits?: Readonly<LockoutLimits>;
 }): DirectoryService {
+  // Entra ID's separate counts for a name's familiar and unfamiliar locations (sign-in-familiar.ts).
   const lockout = createSignInLockout(deps.failures, 'name:', deps.now);
+  const familiarLockout = createSignInLockout(deps.failures, 'name-familiar:', deps.now);
+  const familiar = createFamiliarLocations(deps.failures, deps.now);
   const sourceLockout = createSignInLockout(deps.failures, 'source:', deps.now, deps.sourceLimits ?? SOURCE_LOCKOUT);
   const oneAtATime = createKeyedQueue();
   const { principals, hasher } = deps;
@@ -245,8 +249,10 @@ export function createDirectoryService(deps: {
         // A name longer than any user's is nobody's: not looked up, and not kept by the per-name lockout,
         // whose memory would otherwise grow with the names' length.
         const possible = upn.length <= MAX_UPN_LENGTH;
+        const network = networkKey(from);
+        const names = possible && (await familiar.isFamiliar(upn, network)) ? familiarLockout : lockout;
         // Read first, so that attempts while the name is locked write nothing; then counted before the check.
-        const counted = possible && !(await lockout.locked(upn)) ? await lockout.attempt(upn, hasher.fingerprint(upn, password)) : null;
+        const counted = possible && !(await names.locked(upn)) ? await names.attempt(upn, hasher.fingerprint(upn, password)) : null;
         if (possible && !counted) return { ok: false, reason: 'locked' };
         const user = possible ? await principals.getByUpn(upn) : null;
         if (user?.passwordHash && hasher.ahead(user.passwordHash)) await deps.reloadPepper?.();
@@ -258,11 +264,12 @@ export function createDirectoryService(deps: {
           return { ok: false, reason: 'invalid' };
         }
         // The address's count stays: a guesser who knows one password must not clear it.
-        if (counted) await lockout.succeeded(upn, counted);
+        if (counted) await names.succeeded(upn, counted);
+        await familiar.remember(upn, network);
         return { ok: true, user };
       });
     },
-    forgetEndedLockouts: async () => (await lockout.forgetEnded()) + (await sourceLockout.forgetEnded()),
+    forgetEndedLockouts: async () => (await lockout.forgetEnded()) + (await familiarLockout.forgetEnded()) + (await sourceLockout.forgetEnded()) + (await familiar.forgetOld()),
     get: (objectId) => principals.get(objectId),
     getByUpn: (upn) => principals.getByUpn(upn),
     getByAppId: (appId) => principals.getByAppId(appId),
