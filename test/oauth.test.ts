@@ -297,24 +297,40 @@ describe('identity service', () => {
     assert.match(await page.text(), /AADSTS50053/);
   });
 
+  // Sign-in forms posted from a chosen loopback address (the lockouts count by the client's address).
+  const post = (path: string, fields: Record<string, string>, localAddress?: string) =>
+    rawRequest(`https://127.0.0.1:${server.port}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString(), localAddress });
+  const cliClient = '04b07795-8ddb-461a-bbee-02f9e1bf7b46';
+  const grant = (username: string, password: string, localAddress?: string) =>
+    post(`/${server.bootstrap.tenantId}/oauth2/v2.0/token`, { grant_type: 'password', client_id: cliClient, username, password, scope: `${server.url}/.default` }, localAddress);
+  const grantCodes = async (username: string, password: string, localAddress?: string) => {
+    const res = await grant(username, password, localAddress);
+    return res.status === 200 ? 'ok' : (JSON.parse(res.text) as { error_codes: number[] }).error_codes;
+  };
+  async function newUser(name: string, password: string): Promise<void> {
+    const admin = (await credential(server).getToken(`${server.url}/.default`)).token;
+    const user = { userPrincipalName: name, displayName: name, passwordProfile: { password } };
+    assert.equal((await fetch(`${server.url}/v1.0/users`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify(user) })).status, 201);
+  }
+
+  it("guesses from where a user never signed in lock the name there only: the user still signs in from a network it signed in from (smart lockout's familiar locations)", async () => {
+    await newUser('gil@coffer.local', 'Gil password 123');
+    assert.equal(await grantCodes('gil@coffer.local', 'Gil password 123', '127.0.0.1'), 'ok');
+    // From another /24, ten guesses lock the name for every network but the familiar one.
+    for (let i = 0; i < 10; i++) assert.deepEqual(await grantCodes('gil@coffer.local', `guess ${i}`, '127.0.3.1'), [50126]);
+    assert.deepEqual(await grantCodes('gil@coffer.local', 'Gil password 123', '127.0.3.1'), [50053]);
+    assert.deepEqual(await grantCodes('gil@coffer.local', 'Gil password 123', '127.0.4.1'), [50053]);
+    assert.equal(await grantCodes('gil@coffer.local', 'Gil password 123', '127.0.0.9'), 'ok', 'its own /24 signs in');
+  });
+
   it('thirty wrong passwords from one address, over as many names, lock that address on every sign-in form; others still sign in', async () => {
     // From 127.0.0.2, so that the rest of this file's sign-ins (from 127.0.0.1) are not locked out.
     const from = '127.0.0.2';
-    const base = `https://127.0.0.1:${server.port}`;
-    const post = (path: string, fields: Record<string, string>, localAddress?: string) =>
-      rawRequest(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString(), localAddress });
-    const cliClient = '04b07795-8ddb-461a-bbee-02f9e1bf7b46';
     const scope = `${server.url}/.default`;
-    const grant = (username: string, password: string, localAddress?: string) => post(`/${server.bootstrap.tenantId}/oauth2/v2.0/token`, { grant_type: 'password', client_id: cliClient, username, password, scope }, localAddress);
-    const admin = (await credential(server).getToken(`${server.url}/.default`)).token;
-    const user = { userPrincipalName: 'erin@coffer.local', displayName: 'Erin', passwordProfile: { password: 'Erin password 123' } };
-    assert.equal((await fetch(`${server.url}/v1.0/users`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify(user) })).status, 201);
+    await newUser('erin@coffer.local', 'Erin password 123');
 
     // A spray: one password against thirty names, none of which reaches its own lockout.
-    for (let i = 0; i < 30; i++) {
-      const res = await grant(`spray${i}@coffer.local`, 'Winter2026!', from);
-      assert.deepEqual((JSON.parse(res.text) as { error_codes: number[] }).error_codes, [50126], `attempt ${i}`);
-    }
+    for (let i = 0; i < 30; i++) assert.deepEqual(await grantCodes(`spray${i}@coffer.local`, 'Winter2026!', from), [50126], `attempt ${i}`);
     const locked = await grant('erin@coffer.local', 'Erin password 123', from);
     assert.equal(locked.status, 400);
     const body = JSON.parse(locked.text) as { error: string; error_codes: number[]; error_description: string };
@@ -331,8 +347,8 @@ describe('identity service', () => {
     assert.match(authorize.text, /AADSTS50053: Sign-in was blocked because it came from an IP address/);
 
     // Another address is not affected, and its success does not unlock the first.
-    assert.equal((await grant('erin@coffer.local', 'Erin password 123')).status, 200);
-    assert.deepEqual((JSON.parse((await grant('erin@coffer.local', 'Erin password 123', from)).text) as { error_codes: number[] }).error_codes, [50053]);
+    assert.equal(await grantCodes('erin@coffer.local', 'Erin password 123'), 'ok');
+    assert.deepEqual(await grantCodes('erin@coffer.local', 'Erin password 123', from), [50053]);
   });
 
   it('framework-level refusals on the identity endpoints are Entra-shaped: a GET (AADSTS900561), an oversized body, %00', async () => {
