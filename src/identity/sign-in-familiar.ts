@@ -11,7 +11,9 @@ import type { SignInFailureStore } from '../storage/sign-in-failure-types.js';
 // shared by a cluster's servers and swept with the counts), keyed by name and
 // network, whose `firstAt` is the latest sign-in there; its count and lock
 // stay 0. Only a right password makes a location familiar, so a guesser can
-// neither add one nor refresh one.
+// neither add one nor refresh one. The rows outlive a deleted user until the
+// sweep: a new user given the same name inherits which count its networks'
+// wrong passwords go to, and nothing else.
 
 /** How long a network stays familiar after the name's last sign-in from it. */
 export const FAMILIAR_SECONDS = 30 * 24 * 3600;

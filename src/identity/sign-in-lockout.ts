@@ -14,7 +14,9 @@ import type { FailureCount, SignInFailureStore } from '../storage/sign-in-failur
 // known ones, so the lockout does not reveal which names exist. A name's
 // attempt is counted before its password is checked (attempt), so guesses
 // sent together, from many addresses or through many cluster members, get no
-// more than ten checks between them.
+// more than ten checks between them. A name has two such counts, as in Entra
+// ID: one for the networks it signed in from lately, one for everywhere else
+// (sign-in-familiar.ts; directory-service.ts picks the count).
 //
 // The same counter, keyed by the client's address, stops password spraying
 // (one password tried against many names, which no name's count sees): 30
