@@ -6,7 +6,7 @@ import { after, test } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { createDirectoryService } from '../src/identity/directory-service.js';
 import { createCredentialHasher } from '../src/identity/password-hash.js';
-import { FAMILIAR_SECONDS } from '../src/identity/sign-in-familiar.js';
+import { FAMILIAR_LIMIT, FAMILIAR_SECONDS } from '../src/identity/sign-in-familiar.js';
 import { createSignInLockout, LOCKOUT, networkKey, SOURCE_LOCKOUT, sourceKey, type LockoutLimits } from '../src/identity/sign-in-lockout.js';
 import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.js';
 import type { PrincipalRow, PrincipalStore, Store } from '../src/storage/store-types.js';
@@ -101,7 +101,12 @@ function memoryPrincipals(): PrincipalStore {
     removeFederatedCredential: async () => false,
     setFederatedCredentialMac: async () => false,
     replaceCredentialHash: async () => false,
-    setPassword: async () => false,
+    async setPassword(id, from, to) {
+      const row = rows.get(id);
+      if (row?.passwordHash !== from) return false;
+      rows.set(id, { ...row, passwordHash: to });
+      return true;
+    },
   };
 }
 const hasher = createCredentialHasher(randomBytes(32));
@@ -288,7 +293,7 @@ test("guessers elsewhere lock a name only where its user has not signed in: fami
 
 test('only a right password makes a network familiar, for 30 days after the last sign-in there; the sweep then forgets it', async () => {
   const { directory, failures, now, advance } = await withDirectory({ maxFailures: 1000 });
-  const row = () => failures.get('familiar:dana@coffer.local|198.51.100.0/24');
+  const row = () => failures.get('familiar:dana@coffer.local');
   const lockElsewhere = async () => {
     for (let i = 0; i < LOCKOUT.maxFailures; i++) await danaFrom(directory, `203.0.113.${i}`, `guess ${i}`);
   };
@@ -296,10 +301,10 @@ test('only a right password makes a network familiar, for 30 days after the last
   await danaFrom(directory, '198.51.100.7', 'wrong');
   await directory.authenticateUser('nobody@coffer.local', 'guess', '198.51.100.7');
   assert.equal(await row(), null);
-  assert.equal(await failures.get('familiar:nobody@coffer.local|198.51.100.0/24'), null);
+  assert.equal(await failures.get('familiar:nobody@coffer.local'), null);
   const first = now();
   assert.equal(await danaFrom(directory, '198.51.100.7'), 'ok');
-  assert.equal((await row())?.firstAt, first);
+  assert.deepEqual(await row(), { count: 0, firstAt: first, lockedUntil: 0, recent: [`198.51.100.0/24@${first}`] });
   // Sign-ins within a day of the stored one leave it as it is (one write a day); a later one moves it.
   advance(3600);
   assert.equal(await danaFrom(directory, '198.51.100.7'), 'ok');
@@ -307,9 +312,11 @@ test('only a right password makes a network familiar, for 30 days after the last
   advance(24 * 3600);
   assert.equal(await danaFrom(directory, '198.51.100.7'), 'ok');
   const last = now();
-  assert.equal((await row())?.firstAt, last);
-  // Familiar until 30 days after that sign-in.
+  assert.deepEqual((await row())?.recent, [`198.51.100.0/24@${last}`]);
+  // Familiar until 30 days after that sign-in; the sweep keeps it meanwhile.
   advance(FAMILIAR_SECONDS - 1);
+  await directory.forgetEndedLockouts();
+  assert.notEqual(await row(), null, 'the sweep keeps a name signed in from within 30 days');
   await lockElsewhere();
   assert.equal(await danaFrom(directory, '198.51.100.9'), 'ok', 'still familiar');
   advance(FAMILIAR_SECONDS);
@@ -317,4 +324,21 @@ test('only a right password makes a network familiar, for 30 days after the last
   assert.equal(await danaFrom(directory, '198.51.100.9'), 'locked', 'familiar no longer: the unfamiliar count applies');
   assert.ok((await directory.forgetEndedLockouts()) >= 1);
   assert.equal(await row(), null, 'the sweep dropped it');
+});
+
+test('a name keeps its ten latest networks; a new password or the deletion of the user forgets them all', async () => {
+  const { directory, failures, advance } = await withDirectory({ maxFailures: 1000 });
+  const networks = async () => (await failures.get('familiar:dana@coffer.local'))?.recent.map((v) => v.split('@')[0]) ?? [];
+  for (let i = 1; i <= FAMILIAR_LIMIT + 1; i++) {
+    assert.equal(await danaFrom(directory, `10.0.${i}.1`), 'ok');
+    advance(60);
+  }
+  assert.deepEqual(await networks(), Array.from({ length: FAMILIAR_LIMIT }, (_, k) => `10.0.${FAMILIAR_LIMIT + 1 - k}.0/24`), 'newest first, the oldest dropped');
+  const dana = (await directory.getByUpn('dana@coffer.local'))!;
+  await directory.setUserPassword(dana.objectId, 'Dana password 2');
+  assert.deepEqual(await networks(), [], 'whoever knew the old password keeps no familiar network');
+  assert.equal(await danaFrom(directory, '10.0.5.1', 'Dana password 2'), 'ok');
+  assert.deepEqual(await networks(), ['10.0.5.0/24']);
+  assert.equal(await directory.delete(dana.objectId), true);
+  assert.equal(await failures.get('familiar:dana@coffer.local'), null, 'a user given the name later inherits none');
 });

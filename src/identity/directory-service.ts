@@ -190,7 +190,11 @@ export function createDirectoryService(deps: {
       for (let attempt = 0; attempt < 3; attempt++) {
         const user = await principals.get(objectId);
         if (!user || user.kind !== 'User' || user.passwordHash === null) throw errors.graphResourceNotFound(objectId);
-        if (await principals.setPassword(objectId, user.passwordHash, await hasher.hashPassword(password, { objectId }), audit)) return;
+        if (await principals.setPassword(objectId, user.passwordHash, await hasher.hashPassword(password, { objectId }), audit)) {
+          // Whoever signed in with the old password keeps no familiar network (sign-in-familiar.ts).
+          if (user.upn) await familiar.forget(user.upn);
+          return;
+        }
       }
       throw errors.graphConflict('The password was changed by another request meanwhile. Try again.');
     },
@@ -274,7 +278,13 @@ export function createDirectoryService(deps: {
     getByUpn: (upn) => principals.getByUpn(upn),
     getByAppId: (appId) => principals.getByAppId(appId),
     list: () => principals.list(),
-    delete: (objectId, audit) => principals.delete(objectId, audit),
+    async delete(objectId, audit) {
+      const upn = (await principals.get(objectId))?.upn;
+      const deleted = await principals.delete(objectId, audit);
+      // A user given the name later inherits none of its familiar networks.
+      if (deleted && upn) await familiar.forget(upn);
+      return deleted;
+    },
   };
 }
 

@@ -4,7 +4,7 @@
 // guesser one allowance per member.
 
 export interface FailureCount {
-  /** Failures in the window that began at firstAt. */
+  /** Failures in the window that began at firstAt (never 0 in a stored row: PostgreSQL's store marks a row it is creating so). */
   count: number;
   firstAt: number;
   /** Until when (unix seconds) the key is locked; 0 when it never was in this window. */
@@ -12,7 +12,9 @@ export interface FailureCount {
   /**
    * Keyed fingerprints of the last wrong passwords counted for a user name
    * (newest first, at most three; none for an address), so that a client
-   * retrying one stale password is counted once, as Entra ID does.
+   * retrying one stale password is counted once, as Entra ID does. A name's
+   * familiar networks (identity/sign-in-familiar.ts) are a row of their own
+   * whose `recent` holds the networks, with count and lock 0.
    */
   recent: string[];
 }

@@ -154,6 +154,13 @@ export function describeSignInCodeConformance(h: { store(): Store }): void {
       assert.deepEqual(await failures.get('name:hal'), { count: 1, firstAt: NOW, lockedUntil: 0, recent: [] });
       await failures.delete('name:hal');
       assert.equal(await failures.get('name:hal'), null);
+      // A row with no count and no lock (a name's familiar networks) is a row like any other.
+      const networks = { count: 0, firstAt: NOW, lockedUntil: 0, recent: ['192.0.2.0/24@5'] };
+      await failures.change('familiar:ida', () => networks);
+      let seen: unknown;
+      await failures.change('familiar:ida', (f) => ((seen = f), f));
+      assert.deepEqual(seen, networks, 'change is handed the stored row');
+      assert.deepEqual(await failures.get('familiar:ida'), networks);
     });
 
     it('deleteEnded removes, under its prefix only, the counts whose lock ended and whose window began by then', async () => {

@@ -15,15 +15,16 @@ export function pgSignInFailureStore(pool: pg.Pool): SignInFailureStore {
     get: async (key) => toCount(await one<Row>(pool, `SELECT ${COUNT} FROM sign_in_failures WHERE key = $1`, [key])),
     change: (key, fn) =>
       transaction(pool, async (c) => {
-        // The row, locked, in one statement: a placeholder (count 0, never locked) if there was none. (A
-        // separate SELECT ... FOR UPDATE could miss a row deleted between the two.)
+        // The row, locked, in one statement: a placeholder (first_at 0, which no stored row has) if there was
+        // none. (A separate SELECT ... FOR UPDATE could miss a row deleted between the two.) A stored row may
+        // have count 0 and no lock: a name's familiar networks (identity/sign-in-familiar.ts).
         const row = toCount(await one<Row>(
           c,
           `INSERT INTO sign_in_failures (key, count, first_at, locked_until) VALUES ($1, 0, 0, 0)
            ON CONFLICT (key) DO UPDATE SET key = excluded.key RETURNING ${COUNT}`,
           [key],
         ));
-        const current = row && (row.count > 0 || row.lockedUntil > 0) ? row : null;
+        const current = row && row.firstAt > 0 ? row : null;
         const next = fn(current);
         if (next) {
           await c.query('UPDATE sign_in_failures SET count = $2, first_at = $3, locked_until = $4, recent = $5 WHERE key = $1', [
