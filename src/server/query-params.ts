@@ -56,9 +56,10 @@ export function encodeToken(next: string): string {
 export function decodeToken(raw: string | undefined): string | null {
   if (raw === undefined || raw === '') return null;
   if (!/^[A-Za-z0-9_-]{1,400}$/.test(raw)) throw errors.badParameter('The $skiptoken value is invalid.');
-  // Our cursors are a name key or a version id; anything else (U+0000, say, which PostgreSQL cannot compare) is not ours.
+  // Our cursors are a name key (a resource group's may hold '_', '.', '(' and ')') or an id; anything else
+  // (U+0000, say, which PostgreSQL cannot compare) is not ours.
   const cursor = Buffer.from(raw, 'base64url').toString('utf8');
-  if (!/^[0-9A-Za-z-]{1,127}$/.test(cursor)) throw errors.badParameter('The $skiptoken value is invalid.');
+  if (!/^[-\w.()]{1,127}$/.test(cursor)) throw errors.badParameter('The $skiptoken value is invalid.');
   return cursor;
 }
 
