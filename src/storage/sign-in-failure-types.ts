@@ -4,8 +4,9 @@
 // guesser one allowance per member.
 
 export interface FailureCount {
-  /** Failures in the window that began at firstAt (never 0 in a stored row: PostgreSQL's store marks a row it is creating so). */
+  /** Failures in the window that began at firstAt. */
   count: number;
+  /** Never 0 in a stored row: PostgreSQL's store marks a row it is creating so. */
   firstAt: number;
   /** Until when (unix seconds) the key is locked; 0 when it never was in this window. */
   lockedUntil: number;
