@@ -3,9 +3,9 @@ import type { Caller } from '../identity/identity-types.js';
 import { GUID_RE } from '../identity/identity-types.js';
 import type { DirectoryService } from '../identity/directory-service.js';
 import { errors } from '../server/errors.js';
-import type { AuditRecord, RoleAssignmentRow } from '../storage/store-types.js';
+import { StoreConflictError, type AuditRecord, type RoleAssignmentRow } from '../storage/store-types.js';
 import type { VaultService } from '../vaults/vault-service.js';
-import type { AccessIndex } from './access-index.js';
+import type { AccessIndex, IndexedAssignment } from './access-index.js';
 import type { Authorizer } from './authorizer.js';
 import { DATA_ACCESS_ADMIN_ASSIGNABLE_ROLE_IDS } from './builtin-roles.js';
 import { parseFilter } from './odata-filter.js';
@@ -117,40 +117,61 @@ export function createRoleAssignmentService(deps: {
       }
       authorizeWrite(caller, scope, roleId, A.write);
       const endTime = parseEnd(input.endDateTime);
-      const existing = index.get(name);
-      if (existing) {
-        const same = existing.scopeKey === scope.key && existing.principalId === principal.objectId && roleIdOf(existing.roleDefinitionId) === roleId;
-        if (!same) throw errors.roleAssignmentUpdateNotPermitted();
-        const stored = await index.row(existing);
-        // Deleted by another request since the check: let the client try again.
-        if (!stored) throw errors.roleAssignmentChangedMeanwhile();
-        // A PUT of an existing assignment replaces its description and end time (az role assignment update).
-        // An end time left out is kept: clients that know only Azure's model (az, the SDKs) leave coffer's field out,
-        // and their update must not lift a time-bound grant's end. `endDateTime: null` removes it.
-        const change = { description: description(input), endTime: input.endDateTime === undefined ? stored.endTime : endTime, updatedAt: now() };
-        if (change.description === stored.description && change.endTime === stored.endTime) return { assignment: stored, created: false };
-        const updated = await index.updateAssignment(stored, change, audit && (() => audit(200)));
-        if (!updated) throw errors.roleAssignmentChangedMeanwhile();
-        return { assignment: updated, created: false };
+      const sameRole = (a: IndexedAssignment) => roleIdOf(a.roleDefinitionId) === roleId;
+      // Decided against the index; the insert then looks again in its turn with the index's other changes. A
+      // request that interleaves with this one (PostgreSQL's reads let it) may have stored this assignment, or its
+      // twin under another name, in between: this one is then decided again against what is stored.
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const existing = index.get(name);
+        if (existing) {
+          const same = existing.scopeKey === scope.key && existing.principalId === principal.objectId && sameRole(existing);
+          if (!same) throw errors.roleAssignmentUpdateNotPermitted();
+          const stored = await index.row(existing);
+          // Deleted by another request since the check: let the client try again.
+          if (!stored) throw errors.roleAssignmentChangedMeanwhile();
+          // A PUT of an existing assignment replaces its description and end time (az role assignment update).
+          // An end time left out is kept: clients that know only Azure's model (az, the SDKs) leave coffer's field out,
+          // and their update must not lift a time-bound grant's end. `endDateTime: null` removes it.
+          const change = { description: description(input), endTime: input.endDateTime === undefined ? stored.endTime : endTime, updatedAt: now() };
+          if (change.description === stored.description && change.endTime === stored.endTime) return { assignment: stored, created: false };
+          const updated = await index.updateAssignment(stored, change, audit && (() => audit(200)));
+          if (!updated) throw errors.roleAssignmentChangedMeanwhile();
+          return { assignment: updated, created: false };
+        }
+        if (index.atScope(principal.objectId, scope.key).some(sameRole)) throw errors.roleAssignmentExists();
+        const t = now();
+        const row: RoleAssignmentRow = {
+          id: name.toLowerCase(),
+          scope: scope.path,
+          roleDefinitionId: roleId,
+          principalId: principal.objectId,
+          principalType: principal.kind,
+          description: description(input),
+          endTime,
+          createdAt: t,
+          updatedAt: t,
+          createdBy: caller.objectId,
+        };
+        let taken = false;
+        const admit = async () => {
+          taken = index.get(name) !== null || index.atScope(principal.objectId, scope.key).some(sameRole);
+          // The principal may be deleted meanwhile: checked again in turn with forgetPrincipal.
+          return !taken && (await deps.directory.get(principal.objectId)) !== null;
+        };
+        let added: boolean;
+        try {
+          added = await index.addAssignment(row, admit, audit);
+        } catch (err) {
+          // Stored under this name by another cluster member, whose change has not reached this one's index yet.
+          if (!(err instanceof StoreConflictError && err.reason === 'exists')) throw err;
+          await index.refreshAssignments([row.id]);
+          continue;
+        }
+        if (taken) continue;
+        if (!added) throw principalNotFound(input.principalId);
+        return { assignment: row, created: true };
       }
-      const duplicate = index.atScope(principal.objectId, scope.key).find((a) => roleIdOf(a.roleDefinitionId) === roleId);
-      if (duplicate) throw errors.roleAssignmentExists();
-      const t = now();
-      const row: RoleAssignmentRow = {
-        id: name.toLowerCase(),
-        scope: scope.path,
-        roleDefinitionId: roleId,
-        principalId: principal.objectId,
-        principalType: principal.kind,
-        description: description(input),
-        endTime,
-        createdAt: t,
-        updatedAt: t,
-        createdBy: caller.objectId,
-      };
-      // The principal may be deleted meanwhile: checked again in turn with forgetPrincipal.
-      if (!(await index.addAssignment(row, async () => (await deps.directory.get(principal.objectId)) !== null, audit))) throw principalNotFound(input.principalId);
-      return { assignment: row, created: true };
+      throw errors.roleAssignmentChangedMeanwhile();
     },
 
     async get(caller: Caller, scopeRaw: string, name: string): Promise<RoleAssignmentRow> {
