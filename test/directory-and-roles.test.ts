@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { createVault, credential, secretClient } from './support/clients.js';
 import { ROLE_IDS, api, assignRole, newServicePrincipal, userToken } from './support/access-kit.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
+import { describeWriteRaces } from './support/write-races.js';
 
 // The directory (search, groups) and custom roles.
 
@@ -280,4 +281,10 @@ describe('directory and custom roles', () => {
     assert.equal((await api(server, 'PUT', ownUrl, { properties: own }, token)).status, 201);
     assert.equal((await api(server, 'PUT', ownUrl, { properties: { ...own, permissions: [{ actions: ['*/read'] }] } }, token)).status, 201, 'an update is a 201 too, as in Azure');
   });
+
+  describeWriteRaces(
+    () => server,
+    () => `/subscriptions/${sub}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/race-vault`,
+    () => createVault(server, 'race-vault', { enableRbacAuthorization: true }),
+  );
 });

@@ -2,11 +2,10 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { api, newServicePrincipal, ROLE_IDS } from './support/access-kit.js';
+import { api } from './support/access-kit.js';
 import { checkOneRecordPerOperation } from './support/audit-kit.js';
 import { cliHome, coffer } from './support/cli.js';
 import { createVault, credential, secretClient } from './support/clients.js';
@@ -16,6 +15,7 @@ import { freshPostgresDatabase, postgresSuperuserUrl, startPostgres, type TestDa
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 import { makeCertificate } from './support/test-certificates.js';
 import { until } from './support/until.js';
+import { describeWriteRaces } from './support/write-races.js';
 
 // The real server on PostgreSQL (--database-url), driven by the official SDK:
 // the data lives in the database, survives a restart, the audit chain holds,
@@ -115,25 +115,7 @@ describe('server on PostgreSQL', () => {
     }
   });
 
-  it('role assignment PUTs sent together: of one name, one 201 and the rest 200; of one grant under many names, one 201 and the rest 409', async () => {
-    const sp = await newServicePrincipal(server, 'pg-ra-race');
-    const scope = `/subscriptions/${server.bootstrap.subscriptionId}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/pg-vault`;
-    const put = (name: string) =>
-      api(server, 'PUT', `${scope}/providers/Microsoft.Authorization/roleAssignments/${name}?api-version=2022-04-01`, {
-        properties: { roleDefinitionId: `/subscriptions/${server.bootstrap.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${ROLE_IDS['Key Vault Secrets User']}`, principalId: sp.id },
-      });
-    const listed = async () =>
-      ((await api(server, 'GET', `${scope}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=${encodeURIComponent(`principalId eq '${sp.id}'`)}`)).body!.value as unknown[]).length;
-    const name = randomUUID();
-    const same = await Promise.all(Array.from({ length: 16 }, () => put(name)));
-    assert.deepEqual(same.map((a) => a.status).sort(), [...Array(15).fill(200), 201], JSON.stringify(same.filter((a) => a.status >= 300)));
-    assert.equal(await listed(), 1);
-    assert.equal((await api(server, 'DELETE', `${scope}/providers/Microsoft.Authorization/roleAssignments/${name}?api-version=2022-04-01`)).status, 200);
-    const twins = await Promise.all(Array.from({ length: 8 }, () => put(randomUUID())));
-    assert.equal(twins.filter((a) => a.status === 201).length, 1, JSON.stringify(twins.map((a) => a.status)));
-    assert.ok(twins.every((a) => a.status === 201 || (a.status === 409 && a.body!.error.code === 'RoleAssignmentExists')), JSON.stringify(twins.filter((a) => a.status !== 201)));
-    assert.equal(await listed(), 1, 'one grant, not twins that a deletion would leave granting');
-  });
+  describeWriteRaces(() => server, () => `/subscriptions/${server.bootstrap.subscriptionId}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/pg-vault`);
 
   it('reads the secret again after a restart', async () => {
     await server.restart();

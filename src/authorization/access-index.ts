@@ -61,6 +61,13 @@ export interface AccessIndex {
    */
   addAssignment(row: RoleAssignmentRow, stillValid?: () => Promise<boolean>, audit?: () => AuditRecord): Promise<boolean>;
   /**
+   * Runs `task` in turn with the index's changes: no assignment is added or
+   * removed while it runs (it must not call them itself). For checks that an
+   * addition's `stillValid` must not slip between: a role deleted only while
+   * unassigned, the assignments left at a scope just removed.
+   */
+  inTurn<T>(task: () => Promise<T>): Promise<T>;
+  /**
    * Changes a stored assignment's description and end time (`stored` as read
    * and checked); the row after, or null when it was deleted or changed meanwhile.
    */
@@ -235,6 +242,7 @@ export async function createAccessIndex(deps: { assignments: RoleAssignmentStore
     all: () => [...byId.values()],
     get: (id) => byId.get(id.toLowerCase()) ?? null,
     // `audit` builds the record stored with the change (RoleAssignmentStore's `audit` arguments), if one is made.
+    inTurn,
     addAssignment: (row, stillValid = async () => true, audit) =>
       inTurn(async () => {
         if (!(await stillValid())) return false;

@@ -72,19 +72,26 @@ function ownerKey(scope: Scope): string {
  * existence is asked once.
  */
 export async function removeOrphanedAssignments(index: AccessIndex, exists: ScopeExists, underKey = '', records?: RemovalRecords): Promise<string[]> {
-  const known = new Map<string, boolean>();
-  const removed: string[] = [];
-  for (const a of index.all()) {
-    if (!covers(underKey, a.scopeKey)) continue;
-    const scope = parseScope(a.scopeKey);
-    if (!scope || scope.kind === 'root' || scope.kind === 'subscription') continue;
-    const key = ownerKey(scope);
-    let there = known.get(key);
-    if (there === undefined) {
-      there = await exists(scope);
-      known.set(key, there);
+  // Found in the index's turn: an assignment being added at a scope as it goes either is stored before this looks
+  // (and is found) or looks for its scope after (and finds it gone: role-assignment-service.ts).
+  const orphans = await index.inTurn(async () => {
+    const known = new Map<string, boolean>();
+    const found: Array<{ a: IndexedAssignment; scope: Scope }> = [];
+    for (const a of index.all()) {
+      if (!covers(underKey, a.scopeKey)) continue;
+      const scope = parseScope(a.scopeKey);
+      if (!scope || scope.kind === 'root' || scope.kind === 'subscription') continue;
+      const key = ownerKey(scope);
+      let there = known.get(key);
+      if (there === undefined) {
+        there = await exists(scope);
+        known.set(key, there);
+      }
+      if (!there) found.push({ a, scope });
     }
-    if (!there && (await removeRecorded(index, a.id, removedWithScope(a, scope), records))) removed.push(a.id);
-  }
+    return found;
+  });
+  const removed: string[] = [];
+  for (const { a, scope } of orphans) if (await removeRecorded(index, a.id, removedWithScope(a, scope), records)) removed.push(a.id);
   return removed;
 }

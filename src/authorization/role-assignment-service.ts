@@ -152,11 +152,16 @@ export function createRoleAssignmentService(deps: {
           updatedAt: t,
           createdBy: caller.objectId,
         };
-        let taken = false;
+        // What was checked above, again in the index's turn: the principal (forgetPrincipal), the role (a role is
+        // deleted in turn, only while unassigned) and the scope (its assignments are swept in turn once it is gone)
+        // may have gone meanwhile, and the name or the grant been taken.
+        let refused: 'taken' | 'principal' | 'role' | 'scope' | null = null;
         const admit = async () => {
-          taken = index.get(name) !== null || index.atScope(principal.objectId, scope.key).some(sameRole);
-          // The principal may be deleted meanwhile: checked again in turn with forgetPrincipal.
-          return !taken && (await deps.directory.get(principal.objectId)) !== null;
+          if (index.get(name) !== null || index.atScope(principal.objectId, scope.key).some(sameRole)) refused = 'taken';
+          else if (catalog.get(roleId) === null) refused = 'role';
+          else if (!(await deps.vaults.scopeExists(scope))) refused = 'scope';
+          else if ((await deps.directory.get(principal.objectId)) === null) refused = 'principal';
+          return refused === null;
         };
         let added: boolean;
         try {
@@ -167,9 +172,10 @@ export function createRoleAssignmentService(deps: {
           await index.refreshAssignments([row.id]);
           continue;
         }
-        if (taken) continue;
-        if (!added) throw principalNotFound(input.principalId);
-        return { assignment: row, created: true };
+        if (added) return { assignment: row, created: true };
+        if (refused === 'role') throw errors.unknownAssignedRole(roleId);
+        if (refused === 'scope') await checkScopeExists(scope, scopeRaw);
+        if (refused === 'principal') throw principalNotFound(input.principalId);
       }
       throw errors.roleAssignmentChangedMeanwhile();
     },

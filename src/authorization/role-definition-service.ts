@@ -1,7 +1,7 @@
 import type { Caller } from '../identity/identity-types.js';
 import { GUID_RE } from '../identity/identity-types.js';
 import { errors } from '../server/errors.js';
-import type { AuditRecord, RolePermissionRow } from '../storage/store-types.js';
+import { StoreConflictError, type AuditRecord, type RolePermissionRow } from '../storage/store-types.js';
 import type { AccessIndex } from './access-index.js';
 import type { Authorizer } from './authorizer.js';
 import { parseFilter } from './odata-filter.js';
@@ -125,24 +125,42 @@ export function createRoleDefinitionService(deps: { subscriptionId: string; cata
       // A change reaches every existing assignment of the role, wherever it was assignable: the caller must be
       // allowed to write the role there too, or an owner of one resource group could widen a subscription-wide role.
       for (const s of existing?.assignableScopes ?? []) await authorizer.authorizeManagement(caller, A.write, s);
-      // Assignments of a role id that names no role (its row removed, or hidden by a broken seal, in the database)
-      // would take whatever a new role of that id grants, wherever they are: such an id is not taken again.
-      if (!existing && deps.index.all().some((a) => roleIdOf(a.roleDefinitionId) === id.toLowerCase())) throw errors.roleDefinitionIdAssigned(id);
-      const clash = catalog.findByName(props.roleName);
-      if (clash && clash.id !== id.toLowerCase()) throw errors.roleDefinitionNameExists();
-      const t = now();
-      await catalog.store.upsert({
-        id: id.toLowerCase(),
-        roleName: props.roleName,
-        description: typeof props.description === 'string' ? props.description : '',
-        permissions: parsePermissions(props.permissions),
-        assignableScopes,
-        createdAt: existing?.createdAt ?? t,
-        updatedAt: t,
-        createdBy: existing?.createdBy ?? caller.objectId,
-      }, audit?.());
-      await catalog.refresh();
-      return { role: catalog.get(id)!, created: !existing };
+      // The checks that follow, and the write, in the index's turn: role writes then run one at a time, so that two
+      // of one new name or id sent together are decided in order (one created, the other a clash or an update).
+      const roleName = props.roleName;
+      const roleDescription = typeof props.description === 'string' ? props.description : '';
+      const permissions = parsePermissions(props.permissions);
+      return deps.index.inTurn(async () => {
+        const stored = catalog.get(id);
+        // Created or changed by another request since the checks above: this one changes what is stored now, so it
+        // needs the right to wherever that is assignable.
+        if (stored && stored !== existing) for (const s of stored.assignableScopes) await authorizer.authorizeManagement(caller, A.write, s);
+        // Assignments of a role id that names no role (its row removed, or hidden by a broken seal, in the database)
+        // would take whatever a new role of that id grants, wherever they are: such an id is not taken again.
+        if (!stored && deps.index.all().some((a) => roleIdOf(a.roleDefinitionId) === id.toLowerCase())) throw errors.roleDefinitionIdAssigned(id);
+        const clash = catalog.findByName(roleName);
+        if (clash && clash.id !== id.toLowerCase()) throw errors.roleDefinitionNameExists();
+        const t = now();
+        try {
+          await catalog.store.upsert({
+            id: id.toLowerCase(),
+            roleName,
+            description: roleDescription,
+            permissions,
+            assignableScopes,
+            createdAt: stored?.createdAt ?? t,
+            updatedAt: t,
+            createdBy: stored?.createdBy ?? caller.objectId,
+          }, audit?.());
+        } catch (err) {
+          // The name taken on another cluster member, whose change has not reached this one's catalog yet.
+          if (err instanceof StoreConflictError && err.reason === 'exists') throw errors.roleDefinitionNameExists();
+          throw err;
+        } finally {
+          await catalog.refresh();
+        }
+        return { role: catalog.get(id)!, created: !stored };
+      });
     },
 
     async delete(caller: Caller, scopeRaw: string, id: string, audit?: () => AuditRecord): Promise<Role | null> {
@@ -152,10 +170,14 @@ export function createRoleDefinitionService(deps: { subscriptionId: string; cata
       if (!role) return null;
       if (role.type === 'BuiltInRole') throw errors.builtInRoleDefinitionReadOnly('deleted');
       for (const s of role.assignableScopes) await authorizer.authorizeManagement(caller, A.delete, s);
-      if (deps.index.all().some((a) => roleIdOf(a.roleDefinitionId) === role.id)) throw errors.roleDefinitionHasAssignments();
-      const removed = await catalog.store.delete(role.id, audit?.());
-      await catalog.refresh();
-      return removed ? role : null;
+      // In the index's turn: an assignment of the role being added meanwhile looks for the role in its own turn
+      // (role-assignment-service.ts), so the role goes only while nothing assigns it, and the other finds it gone.
+      return deps.index.inTurn(async () => {
+        if (deps.index.all().some((a) => roleIdOf(a.roleDefinitionId) === role.id)) throw errors.roleDefinitionHasAssignments();
+        const removed = await catalog.store.delete(role.id, audit?.());
+        await catalog.refresh();
+        return removed ? role : null;
+      });
     },
 
   };

@@ -181,7 +181,13 @@ export function createDirectoryService(deps: {
         mailNickname: null,
         createdAt: now(),
       };
-      await principals.insert(row, audit);
+      try {
+        await principals.insert(row, audit);
+      } catch (err) {
+        // A user of the name created by another request while the password was hashed (the store's unique name).
+        if (err instanceof StoreConflictError && err.reason === 'exists' && (await principals.getByUpn(input.upn))) throw errors.userPrincipalNameExists();
+        throw err;
+      }
       return row;
     },
     async setUserPassword(objectId, password, audit) {
