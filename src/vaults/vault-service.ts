@@ -137,9 +137,10 @@ export function createVaultService(deps: {
     }
   }
 
-  // Read-modify-write changes of one vault run one at a time, each from the row
-  // as stored: on PostgreSQL two requests could otherwise read the same row
-  // and the second write would undo the first (a removed access policy back).
+  // Read-modify-write changes of one vault (or resource group) run one at a
+  // time, each from the row as stored: on PostgreSQL two requests could
+  // otherwise read the same row and the second write would undo the first (a
+  // removed access policy back).
   const exclusive = createKeyedQueue();
   const UPDATE_ATTEMPTS = 20;
   async function fresh(vault: VaultRow): Promise<VaultRow> {
@@ -361,7 +362,8 @@ export function createVaultService(deps: {
       invalidate(vault.name);
       vaultKeys.forget(vault.id);
     },
-    async ensureResourceGroup(row, audit) {
+    // One at a time per group: of two PUTs of a new group sent together, one creates it (201) and the other finds it (200).
+    ensureResourceGroup: (row, audit) => exclusive(`resource-group:${row.subscriptionId}/${row.name.toLowerCase()}`, async () => {
       const existing = await resourceGroups.get(row.subscriptionId, row.name);
       // A group keeps the location it was made in (a deployment's earlier --location, say); any other must be one Resource Manager has.
       if (!existing || normalLocation(row.location) !== normalLocation(existing.location)) locations.group(row.location);
@@ -372,7 +374,7 @@ export function createVaultService(deps: {
       // Created meanwhile in another location by a concurrent request (nothing was stored).
       if (!group) throw errors.invalidResourceGroupLocation(row.location, (await resourceGroups.get(row.subscriptionId, row.name))?.location ?? '');
       return { group, created: !existing };
-    },
+    }),
     getResourceGroup,
     findResourceGroup: (subscriptionId, name) => resourceGroups.get(subscriptionId, name),
     listResourceGroups: (s) => resourceGroups.list(s),

@@ -75,6 +75,13 @@ async function rolesTogether(server: TestServer, assignableScope: string): Promi
   assert.deepEqual(listed.map((r: { name: string }) => r.name), [id]);
 }
 
+/** A resource group of one new name PUT together: one 201 (one record of its creation), the rest 200. */
+async function groupsTogether(server: TestServer): Promise<void> {
+  const group = `${scopes(server).sub}/resourceGroups/race-new-${randomUUID().slice(0, 8)}?api-version=2021-04-01`;
+  const made = await together(8, () => api(server, 'PUT', group, { location: 'local' }));
+  assert.deepEqual(statuses(made), [...Array(7).fill(200), 201], JSON.stringify(made.filter((a) => a.status >= 300)));
+}
+
 /**
  * A custom role deleted while it is being assigned, and a resource group
  * deleted while a role is being assigned at it: never both acknowledged, and
@@ -112,6 +119,7 @@ export function describeWriteRaces(server: () => TestServer, vaultScope: () => s
     if (prepare) before(prepare);
     it('role assignments: of one name, one 201 and the rest 200; of one grant under many names, one 201 and the rest 409', () => assignmentsTogether(server(), vaultScope()));
     it('users of one name: one 201, the rest 400', () => usersTogether(server()));
+    it('resource groups of one new name: one 201, the rest 200', () => groupsTogether(server()));
     it('custom roles of one name: one 201, the rest 409; of one new id: one role', () => rolesTogether(server(), vaultScope()));
     it('a role deleted, or a resource group deleted, while it is being assigned: no assignment is left naming what is gone', () => deletionsWhileAssigning(server()));
   });
