@@ -21,6 +21,11 @@ describe('CLI option abbreviations', () => {
     assert.deepEqual(expand('keyvault', 'secret', 'set', '--vault-n', 'v', '--na=x', '--val', 'one'), ['keyvault', 'secret', 'set', '--vault-name', 'v', '--name=x', '--value', 'one']);
   });
 
+  it("splits a short option's -n=value at the '=' as argparse does (commander would keep '=value')", () => {
+    assert.deepEqual(expand('keyvault', 'secret', 'show', '--vault-name', 'v', '-n=s1', '-o=tsv'), ['keyvault', 'secret', 'show', '--vault-name', 'v', '-n', 's1', '-o', 'tsv']);
+    assert.deepEqual(expand('keyvault', 'secret', 'set', '--vault-name', 'v', '-n=', '--value', 'a=b'), ['keyvault', 'secret', 'set', '--vault-name', 'v', '-n', '', '--value', 'a=b']);
+  });
+
   it('refuses an ambiguous prefix', () => {
     refuses(['keyvault', 'secret', 'show', '--ver', 'x'], 'ambiguous option: --ver could match --version, --verbose');
   });

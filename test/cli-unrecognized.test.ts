@@ -34,6 +34,13 @@ describe('CLI: arguments az\'s parser refuses', () => {
     for (const [query, repr] of [
       ['[[[', "'[[['"],
       ["[?name=='x'", `"[?name=='x'"`],
+      // Unclosed delimiters, which jmespath.js reads as closed and Python's lexer refuses.
+      ['`', `'\`'`],
+      ["'", `"'"`],
+      ['`abc', `'\`abc'`],
+      ["name == 'x", `"name == 'x"`],
+      ['name | "id', `'name | "id'`],
+      ['`a\\`', `'\`a\\\\\`'`],
     ]) {
       assert.throws(
         () => checkOutputOptions({ query }),

@@ -24,6 +24,12 @@ export function expandAbbreviations(root: Command, argv: readonly string[]): str
       out.push(...argv.slice(i));
       break;
     }
+    // argparse splits `-n=value` at the '=' when `-n` takes a value; commander would keep '=value' as the value.
+    const short = /^(-[^-])=(.*)$/s.exec(arg);
+    if (short && valueOption(cmd, short[1]!)) {
+      out.push(short[1]!, short[2]!);
+      continue;
+    }
     const token = arg.startsWith('--') && arg.length > 2 ? expand(arg, longs) : arg;
     out.push(token);
     const needs = valueOption(cmd, token);

@@ -216,6 +216,22 @@ export function asJmespathJs(query: string): string {
   return out;
 }
 
+/**
+ * Whether a `literal`, 'raw string' or "quoted identifier" runs to the end unclosed (a backslash escapes the
+ * next character), which Python's jmespath refuses ("Unclosed ` delimiter") and jmespath.js reads as closed.
+ */
+export function hasUnclosedDelimiter(query: string): boolean {
+  for (let i = 0; i < query.length; i++) {
+    const open = query[i];
+    if (open !== '`' && open !== "'" && open !== '"') continue;
+    let j = i + 1;
+    while (j < query.length && query[j] !== open) j += query[j] === '\\' ? 2 : 1;
+    if (j >= query.length) return true;
+    i = j;
+  }
+  return false;
+}
+
 /** jmespath.search(query, data) as Python's; `ordered` tells the objects the query builds (OrderedDicts) apart. */
 export function searchAsPython(data: Value, query: string, ordered: (o: object) => boolean): Value {
   isOrdered = ordered;

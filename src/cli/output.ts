@@ -3,7 +3,7 @@ import { CliError, unexpectedError } from './cli-error.js';
 import { checkChoice } from './choices.js';
 import { formatJson, formatTsv, isExpref } from './output-formats.js';
 import { formatTable, pyRepr } from './table-format.js';
-import { asJmespathJs, PythonQueryError, searchAsPython } from './jmespath-python.js';
+import { asJmespathJs, hasUnclosedDelimiter, PythonQueryError, searchAsPython } from './jmespath-python.js';
 import { formatYaml } from './yaml-format.js';
 
 // az's output options: -o json|jsonc|yaml|yamlc|table|tsv|none (any case, as
@@ -53,6 +53,7 @@ export function checkOutputOptions(opts: OutputOptions): OutputFormat {
   const format = checkChoice('coffer', '--output', (opts.output ?? process.env.COFFER_OUTPUT ?? 'json').toLowerCase(), OUTPUT_FORMATS) as OutputFormat;
   if (opts.query) {
     try {
+      if (hasUnclosedDelimiter(opts.query)) throw new Error('unclosed delimiter');
       compileQuery(asJmespathJs(opts.query));
     } catch {
       // As argparse words a type's ValueError (the value's repr), with az's pointer to the --query docs (core/parser.py).
