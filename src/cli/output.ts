@@ -51,16 +51,20 @@ const compileQuery = (jmespath as unknown as { compile(query: string): unknown }
 export function checkOutputOptions(opts: OutputOptions): OutputFormat {
   // -o is checked as the command line is read (arg-types.ts); COFFER_OUTPUT, and callers' own options, here.
   const format = checkChoice('coffer', '--output', (opts.output ?? process.env.COFFER_OUTPUT ?? 'json').toLowerCase(), OUTPUT_FORMATS) as OutputFormat;
-  if (opts.query) {
-    try {
-      if (hasUnclosedDelimiter(opts.query)) throw new Error('unclosed delimiter');
-      compileQuery(asJmespathJs(opts.query));
-    } catch {
-      // As argparse words a type's ValueError (the value's repr), with az's pointer to the --query docs (core/parser.py).
-      throw new CliError(`argument --query: invalid jmespath_type value: ${pyRepr(opts.query)}`, undefined, 2, QUERY_REFERENCE);
-    }
-  }
+  // As argparse words a type's ValueError (the value's repr), with az's pointer to the --query docs (core/parser.py).
+  if (opts.query && !compiles(opts.query)) throw new CliError(`argument --query: invalid jmespath_type value: ${pyRepr(opts.query)}`, undefined, 2, QUERY_REFERENCE);
   return format;
+}
+
+/** Whether Python's jmespath would compile the query: jmespath.js's parser, less the unclosed delimiters it lets through. */
+function compiles(query: string): boolean {
+  if (hasUnclosedDelimiter(query)) return false;
+  try {
+    compileQuery(asJmespathJs(query));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** How a command's result shows as a table (az's table_transformer): rows of named columns, in order. */
