@@ -217,6 +217,43 @@ describe('a cluster: several servers on one PostgreSQL database', () => {
     for (const id of ids) assert.ok(objectIds.includes(id), `the policy for ${id} was kept`);
   });
 
+  it('one grant assigned at once through both members, under different names: one 201, the rest RoleAssignmentExists; one stored', async () => {
+    const vault = await createVault(await on(a), 'twin-vault');
+    const token = (await credential(pub).getToken(`${pub.url}/.default`)).token;
+    const roleDefinitionId = `/subscriptions/${a.bootstrap.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${ROLE_IDS['Key Vault Secrets User']}`;
+    const assign = (m: TestServer, principalId: string) =>
+      rawRequest(`${m.url}${vault.id!}/providers/Microsoft.Authorization/roleAssignments/${randomUUID()}?api-version=2022-04-01`, {
+        method: 'PUT',
+        headers: { host: `localhost:${lb.port}`, authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ properties: { roleDefinitionId, principalId } }),
+      });
+    // Rounds: each member admits one of its own requests, and the two inserts meet only in some rounds.
+    for (let round = 0; round < 8; round++) {
+      const sp = await newServicePrincipal(pub, `twin-sp-${round}`);
+      const results = await Promise.all(Array.from({ length: 6 }, (_, i) => assign(i % 2 ? a : b, sp.id)));
+      const codes = results.map((r) => (r.status === 201 ? '201' : `${r.status} ${(JSON.parse(r.text) as { error?: { code?: string } }).error?.code}`));
+      assert.equal(codes.filter((c) => c === '201').length, 1, codes.join(', '));
+      assert.ok(codes.every((c) => c === '201' || c === '409 RoleAssignmentExists'), codes.join(', '));
+      const filter = encodeURIComponent(`principalId eq '${sp.id}'`);
+      const listed = await api(pub, 'GET', `${vault.id!}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=${filter}`);
+      assert.equal((listed.body!.value as unknown[]).length, 1, 'one grant, not twins that a deletion would leave granting');
+    }
+  });
+
+  it('one new resource group PUT at once through both members: one 201, the rest 200', async () => {
+    const token = (await credential(pub).getToken(`${pub.url}/.default`)).token;
+    for (let round = 0; round < 6; round++) {
+      const put = (m: TestServer) =>
+        rawRequest(`${m.url}/subscriptions/${a.bootstrap.subscriptionId}/resourcegroups/together-${round}?api-version=2021-04-01`, {
+          method: 'PUT',
+          headers: { host: `localhost:${lb.port}`, authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ location: 'local' }),
+        });
+      const statuses = (await Promise.all(Array.from({ length: 6 }, (_, i) => put(i % 2 ? a : b)))).map((r) => r.status).sort();
+      assert.deepEqual(statuses, [200, 200, 200, 200, 200, 201]);
+    }
+  });
+
   it('a vault deleted through one member is gone on the other', async () => {
     await createVault(await on(a), 'doomed-vault');
     await secretClient(pub, 'doomed-vault').setSecret('s', 'v');

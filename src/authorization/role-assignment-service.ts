@@ -167,9 +167,10 @@ export function createRoleAssignmentService(deps: {
         try {
           added = await index.addAssignment(row, admit, audit);
         } catch (err) {
-          // Stored under this name by another cluster member, whose change has not reached this one's index yet.
+          // Stored under this name, or its grant under another (err.existing), by another cluster member whose
+          // change has not reached this one's index yet.
           if (!(err instanceof StoreConflictError && err.reason === 'exists')) throw err;
-          await index.refreshAssignments([row.id]);
+          await index.refreshAssignments(err.existing === undefined ? [row.id] : [row.id, err.existing]);
           continue;
         }
         if (added) return { assignment: row, created: true };

@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { createAccessIndex, type AccessIndex } from '../authorization/access-index.js';
 import { createAuthorizer } from '../authorization/authorizer.js';
 import { createCheckAccess } from '../authorization/check-access.js';
-import { createRoleAssignmentService } from '../authorization/role-assignment-service.js';
+import { createRoleAssignmentService, roleIdOf } from '../authorization/role-assignment-service.js';
 import { createRoleCatalog } from '../authorization/role-catalog.js';
 import { createRoleDefinitionService } from '../authorization/role-definition-service.js';
 import { subscriptionScope } from '../authorization/scopes.js';
 import type { DirectoryService } from '../identity/directory-service.js';
+import { StoreConflictError } from '../storage/store-errors.js';
 import type { SettingsStore, Store } from '../storage/store-types.js';
 import type { VaultService } from '../vaults/vault-service.js';
 import type { Deployment } from './bootstrap.js';
@@ -45,10 +46,14 @@ export async function grantAdministrator(index: AccessIndex, settings: SettingsS
   for (const holder of holders) {
     if ((await settings.get(holder.flag)) !== null) continue;
     const t = Math.floor(Date.now() / 1000);
+    const scope = subscriptionScope(deployment.subscriptionId);
     for (const roleDefinitionId of [OWNER, KEY_VAULT_ADMINISTRATOR]) {
-      await index.addAssignment({
+      // Granted already: by a start that stopped before its flag was set, or by another cluster member starting
+      // with this one (the store refuses the twin, StoreConflictError).
+      const unheld = async () => !index.atScope(holder.principalId, scope.toLowerCase()).some((a) => roleIdOf(a.roleDefinitionId) === roleDefinitionId);
+      const assignment = {
         id: randomUUID(),
-        scope: subscriptionScope(deployment.subscriptionId),
+        scope,
         roleDefinitionId,
         principalId: holder.principalId,
         principalType: holder.principalType,
@@ -57,6 +62,9 @@ export async function grantAdministrator(index: AccessIndex, settings: SettingsS
         createdAt: t,
         updatedAt: t,
         createdBy: deployment.adminObjectId,
+      };
+      await index.addAssignment(assignment, unheld).catch((err: unknown) => {
+        if (!(err instanceof StoreConflictError && err.reason === 'exists')) throw err;
       });
     }
     await settings.set(holder.flag, new Date(t * 1000).toISOString());

@@ -167,6 +167,9 @@ export const errors = {
   /** A vault changed by other cluster members on every try of a change (coffer's; Azure's text for this case is not documented). */
   vaultChangedMeanwhile: (name: string) =>
     new ServiceError(409, 'Conflict', `The vault '${name}' was changed by other requests while this change was being made. Retry the request.`),
+  /** A resource group created and deleted by other cluster members on every try of a PUT (coffer's; no Azure text is documented). */
+  resourceGroupChangedMeanwhile: (name: string) =>
+    new ServiceError(409, 'Conflict', `The resource group '${name}' was changed by other requests while this change was being made. Retry the request.`),
   invalidArm: (message: string) => new ServiceError(400, 'BadRequest', message),
   /** Resource Manager's answer to a GET of a type its namespace does not have (its text names no type, as Azure's does). */
   invalidResourceType: (namespace: string, apiVersion: string) =>

@@ -5,7 +5,12 @@
  * what it was planned from changed by another write ('changed').
  */
 export class StoreConflictError extends Error {
-  constructor(public readonly reason: 'exists' | 'deleted' | 'changed', message: string) {
+  constructor(
+    public readonly reason: 'exists' | 'deleted' | 'changed',
+    message: string,
+    /** The stored row that holds what the write would duplicate, where it is not the one the write named. */
+    public readonly existing?: string,
+  ) {
     super(message);
     this.name = 'StoreConflictError';
   }

@@ -14,6 +14,7 @@ import type { RefreshTokenStore } from './refresh-token-types.js';
 import type { AuditRecord, AuditStore } from './audit-store-types.js';
 import type { ResourceGroupStore, VaultStore } from './vault-store-types.js';
 import type { FederatedCredentialStore } from './federated-credential-types.js';
+import type { TwinCounts } from './assignment-twin.js';
 
 // The audit trail's part of the contract lives in audit-store-types.ts, the vaults' in vault-store-types.ts.
 export * from './audit-store-types.js';
@@ -321,8 +322,11 @@ export interface RoleDefinitionStore {
 }
 
 export interface RoleAssignmentStore {
-  /** Throws StoreConflictError('exists') if the id is taken. */
-  insert(row: RoleAssignmentRow, audit?: AuditRecord): Promise<void>;
+  /**
+   * Throws StoreConflictError('exists') if the id is taken, or if another row holds the same grant (principal,
+   * scope, role) and `twinCounts` counts it (then naming it in `existing`).
+   */
+  insert(row: RoleAssignmentRow, audit?: AuditRecord, twinCounts?: TwinCounts): Promise<void>;
   get(id: string): Promise<RoleAssignmentRow | null>;
   list(): Promise<RoleAssignmentRow[]>;
   delete(id: string, audit?: AuditRecord): Promise<boolean>;

@@ -66,6 +66,8 @@ export interface ResourceGroupStore {
    * audit trail in the same transaction, if something was stored.
    */
   upsert(row: ResourceGroupRow, audit?: AuditRecord): Promise<ResourceGroupRow | null>;
+  /** Creates the group; null, and nothing stored, when its name is taken (created meanwhile, as by another cluster member). */
+  create(row: ResourceGroupRow, audit?: AuditRecord): Promise<ResourceGroupRow | null>;
   get(subscriptionId: string, name: string): Promise<ResourceGroupRow | null>;
   list(subscriptionId: string): Promise<ResourceGroupRow[]>;
   /**

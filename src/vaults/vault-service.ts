@@ -364,16 +364,24 @@ export function createVaultService(deps: {
     },
     // One at a time per group: of two PUTs of a new group sent together, one creates it (201) and the other finds it (200).
     ensureResourceGroup: (row, audit) => exclusive(`resource-group:${row.subscriptionId}/${row.name.toLowerCase()}`, async () => {
-      const existing = await resourceGroups.get(row.subscriptionId, row.name);
+      let existing = await resourceGroups.get(row.subscriptionId, row.name);
+      // Created meanwhile by another cluster member (the queue is this member's): this PUT then updates it.
+      for (let attempt = 0; !existing; attempt++) {
+        if (attempt === 3) throw errors.resourceGroupChangedMeanwhile(row.name);
+        locations.group(row.location);
+        const created = await resourceGroups.create({ ...row, location: normalLocation(row.location) }, audit?.(201));
+        if (created) return { group: created, created: true };
+        existing = await resourceGroups.get(row.subscriptionId, row.name);
+      }
       // A group keeps the location it was made in (a deployment's earlier --location, say); any other must be one Resource Manager has.
-      if (!existing || normalLocation(row.location) !== normalLocation(existing.location)) locations.group(row.location);
-      if (existing && normalLocation(row.location) !== normalLocation(existing.location)) {
+      if (normalLocation(row.location) !== normalLocation(existing.location)) {
+        locations.group(row.location);
         throw errors.invalidResourceGroupLocation(row.location, existing.location);
       }
-      const group = await resourceGroups.upsert(existing ? { ...existing, tags: row.tags } : { ...row, location: normalLocation(row.location) }, audit?.(existing ? 200 : 201));
-      // Created meanwhile in another location by a concurrent request (nothing was stored).
+      const group = await resourceGroups.upsert({ ...existing, tags: row.tags }, audit?.(200));
+      // Deleted and created again in another location meanwhile, by another cluster member (nothing was stored).
       if (!group) throw errors.invalidResourceGroupLocation(row.location, (await resourceGroups.get(row.subscriptionId, row.name))?.location ?? '');
-      return { group, created: !existing };
+      return { group, created: false };
     }),
     getResourceGroup,
     findResourceGroup: (subscriptionId, name) => resourceGroups.get(subscriptionId, name),

@@ -57,6 +57,24 @@ export function describeAccessConformance(h: { store(): Store }): void {
       assert.equal(await store.roleAssignments.delete(a.id), false);
     });
 
+    it('refuses a second assignment of one grant (principal, scope, role) under another id, naming the first', async () => {
+      const store = h.store();
+      const a = assignment({ roleDefinitionId: randomUUID() });
+      await store.roleAssignments.insert(a);
+      const twinOf = (row: typeof a) => (err: unknown) => isConflict('exists')(err) && (err as { existing?: string }).existing === row.id;
+      // Scopes compare case-insensitively; a role may be named by its GUID or its full id.
+      await assert.rejects(store.roleAssignments.insert(assignment({ scope: a.scope.toUpperCase(), roleDefinitionId: a.roleDefinitionId, principalId: a.principalId })), twinOf(a));
+      await assert.rejects(
+        store.roleAssignments.insert(assignment({ roleDefinitionId: `/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/${a.roleDefinitionId.toUpperCase()}`, principalId: a.principalId })),
+        twinOf(a),
+      );
+      // Another role, scope or principal is another grant.
+      await store.roleAssignments.insert(assignment({ principalId: a.principalId }));
+      await store.roleAssignments.insert(assignment({ scope: `${a.scope}2`, roleDefinitionId: a.roleDefinitionId, principalId: a.principalId }));
+      await store.roleAssignments.insert(assignment({ roleDefinitionId: a.roleDefinitionId }));
+      assert.equal((await store.roleAssignments.list()).length, 4);
+    });
+
     it('updates description, end time and seal only over the seal it was read with; ids compare case-insensitively', async () => {
       const store = h.store();
       const a = assignment({ description: 'first', endTime: 500, updatedAt: 1, mac: 'a1.0.first' });

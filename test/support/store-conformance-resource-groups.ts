@@ -8,6 +8,14 @@ import type { ConformanceHandle } from './store-conformance-secrets.js';
 
 export function describeResourceGroupConformance(h: ConformanceHandle): void {
   describe('resource groups', () => {
+    it('creates a group only while its name is free: a second create (any spelling) stores nothing and answers null', async () => {
+      const created = await h.store().resourceGroups.create({ subscriptionId: 'sub-1', name: 'New-RG', location: 'local', tags: { a: 'b' } });
+      assert.deepEqual(created, { subscriptionId: 'sub-1', name: 'New-RG', location: 'local', tags: { a: 'b' } });
+      assert.equal(await h.store().resourceGroups.create({ subscriptionId: 'sub-1', name: 'new-rg', location: 'elsewhere', tags: {} }), null);
+      assert.deepEqual(await h.store().resourceGroups.get('sub-1', 'NEW-RG'), created);
+      assert.notEqual(await h.store().resourceGroups.create({ subscriptionId: 'sub-2', name: 'new-rg', location: 'local', tags: {} }), null);
+    });
+
     it('upserts case-insensitively: the first spelling and location stay, tags are replaced; another location changes nothing', async () => {
       const created = await h.store().resourceGroups.upsert({ subscriptionId: 'sub-1', name: 'My-RG', location: 'local', tags: { a: 'b' } });
       assert.deepEqual(created, { subscriptionId: 'sub-1', name: 'My-RG', location: 'local', tags: { a: 'b' } });

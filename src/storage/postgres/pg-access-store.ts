@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { GroupStore, RoleAssignmentRow, RoleAssignmentStore, RoleDefinitionRow, RoleDefinitionStore } from '../store-types.js';
 import { changes, fromJson, one, rows, toJson, unique } from './pg-support.js';
 import type { PgSealedWrites } from './pg-authorization-digest.js';
+import { refuseTwin, twinParams, twinSql } from '../assignment-twin.js';
 
 // Group memberships, custom role definitions and role assignments.
 
@@ -59,19 +60,25 @@ export function pgRoleDefinitionStore(pool: pg.Pool, sealed: PgSealedWrites): Ro
   };
 }
 
+const GRANT_LOCK = 0x636f_6761;
+const TWINS = twinSql(ASSIGNMENT, (n) => `$${n}`);
+
 export function pgRoleAssignmentStore(pool: pg.Pool, sealed: PgSealedWrites): RoleAssignmentStore {
   const { audited, run } = sealed;
   return {
-    async insert(r, audit) {
-      await audited(audit, (db) =>
-        unique(`role assignment ${r.id}`, () =>
+    async insert(r, audit, twinCounts) {
+      await audited(audit, async (db) => {
+        // One grant at a time across the cluster, so that its twin search and insert cannot interleave with another's.
+        await db.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [GRANT_LOCK, twinParams(r).slice(0, 3).join(' ')]);
+        refuseTwin(r, await rows<RoleAssignmentRow>(db, TWINS, twinParams(r)), twinCounts);
+        return unique(`role assignment ${r.id}`, () =>
           db.query(
             `INSERT INTO role_assignments (id, scope, role_definition_id, principal_id, principal_type, description, end_time, created_at, updated_at, created_by, mac)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
             [r.id.toLowerCase(), r.scope, r.roleDefinitionId, r.principalId.toLowerCase(), r.principalType, r.description, r.endTime, r.createdAt, r.updatedAt, r.createdBy, r.mac ?? null],
           ),
-        ),
-      );
+        );
+      }, true);
     },
     get: (id) => one<RoleAssignmentRow>(pool, `SELECT ${ASSIGNMENT} FROM role_assignments WHERE id = $1`, [id.toLowerCase()]),
     list: () => rows<RoleAssignmentRow>(pool, `SELECT ${ASSIGNMENT} FROM role_assignments ORDER BY created_at, id`),

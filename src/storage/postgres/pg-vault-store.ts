@@ -22,6 +22,17 @@ export function pgResourceGroupStore(pool: pg.Pool, audited: PgAuditedWrite): Re
   return {
     // An existing group keeps its name spelling and location (Azure cannot move a group); tags are replaced.
     // In one statement, so a group created meanwhile in another location is not updated (no row: null).
+    create: async (g, audit) => {
+      const r = await audited(audit, (db) =>
+        one<Json<ResourceGroupRow, 'tags'>>(
+          db,
+          `INSERT INTO resource_groups (subscription_id, name_key, name, location, tags) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (subscription_id, name_key) DO NOTHING RETURNING ${GROUP}`,
+          [g.subscriptionId, nameKey(g.name), g.name, g.location, toJson(g.tags)],
+        ),
+      );
+      return r ? toGroup(r) : null;
+    },
     upsert: async (g, audit) => {
       const r = await audited(audit, (db) =>
         one<Json<ResourceGroupRow, 'tags'>>(

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { AuditedWrites } from './sqlite-audit-store.js';
 import type { GroupStore, RoleAssignmentRow, RoleAssignmentStore, RoleDefinitionRow, RoleDefinitionStore } from '../store-types.js';
 import { fromJson, toJson, unique } from './sqlite-support.js';
+import { refuseTwin, twinParams, twinSql } from '../assignment-twin.js';
 import type { Guarded } from './sqlite-authorization-digest.js';
 
 // Group memberships, custom role definitions and role assignments.
@@ -113,6 +114,7 @@ export function sqliteRoleAssignmentStore(db: Database.Database, audited: Audite
     `INSERT INTO role_assignments (id, scope, role_definition_id, principal_id, principal_type, description, end_time, created_at, updated_at, created_by, mac)
      VALUES (@id, @scope, @roleDefinitionId, @principalId, @principalType, @description, @endTime, @createdAt, @updatedAt, @createdBy, @mac)`,
   );
+  const twins = db.prepare<[string, string, string, string, string], AssignmentRecord>(twinSql('*', () => '?'));
   const sealAssignment = db.prepare<[string, string, string | null]>('UPDATE role_assignments SET mac = ? WHERE id = ? AND mac IS ?');
   const get = db.prepare<[string], AssignmentRecord>('SELECT * FROM role_assignments WHERE id = ?');
   const list = db.prepare<[], AssignmentRecord>('SELECT * FROM role_assignments ORDER BY created_at, id');
@@ -125,8 +127,13 @@ export function sqliteRoleAssignmentStore(db: Database.Database, audited: Audite
   const ofPrincipal = db.prepare<[string]>('DELETE FROM role_assignments WHERE principal_id = ?');
   const anyExpired = db.prepare<[number], { one: number }>('SELECT 1 AS one FROM role_assignments WHERE end_time IS NOT NULL AND end_time <= ? LIMIT 1');
   return {
-    insert: async (r, audit) =>
-      guarded(() => audited.run(audit, () => void unique(`role assignment ${r.id}`, () => insert.run({ ...r, id: r.id.toLowerCase(), principalId: r.principalId.toLowerCase(), mac: r.mac ?? null })))),
+    insert: async (r, audit, twinCounts) =>
+      guarded(() =>
+        audited.run(audit, () => {
+          refuseTwin(r, twins.all(...twinParams(r)).map(toAssignment), twinCounts);
+          unique(`role assignment ${r.id}`, () => insert.run({ ...r, id: r.id.toLowerCase(), principalId: r.principalId.toLowerCase(), mac: r.mac ?? null }));
+        }),
+      ),
     get: async (id) => {
       const r = get.get(id.toLowerCase());
       return r ? toAssignment(r) : null;

@@ -83,6 +83,10 @@ export function sqliteResourceGroupStore(db: Database.Database, audited: Audited
      ON CONFLICT (subscription_id, name_key) DO UPDATE SET tags = excluded.tags WHERE resource_groups.location = excluded.location
      RETURNING subscription_id, name, location, tags`,
   );
+  const create = db.prepare<[string, string, string, string, string], GroupRecord>(
+    `INSERT INTO resource_groups (subscription_id, name_key, name, location, tags) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (subscription_id, name_key) DO NOTHING RETURNING subscription_id, name, location, tags`,
+  );
   const get = db.prepare<Key, GroupRecord>('SELECT * FROM resource_groups WHERE subscription_id = ? AND name_key = ?');
   const list = db.prepare<[string], GroupRecord>('SELECT * FROM resource_groups WHERE subscription_id = ? ORDER BY name_key');
   const holdsLiveVaults = db.prepare<Key, { one: number }>(
@@ -96,6 +100,10 @@ export function sqliteResourceGroupStore(db: Database.Database, audited: Audited
   });
 
   return {
+    create: async (g, audit) => {
+      const r = audited.run(audit, () => create.get(g.subscriptionId, nameKey(g.name), g.name, g.location, toJson(g.tags)) ?? null);
+      return r ? toGroup(r) : null;
+    },
     upsert: async (g, audit) => {
       const r = audited.run(audit, () => upsert.get(g.subscriptionId, nameKey(g.name), g.name, g.location, toJson(g.tags)) ?? null);
       return r ? toGroup(r) : null;
