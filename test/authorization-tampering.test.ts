@@ -97,6 +97,11 @@ describe('authorization data written into the database outside coffer', () => {
     assert.ok(!JSON.stringify(listed.body).includes(mallory.id), 'the refused assignment is not listed');
     // Genuine assignments still grant.
     assert.equal((await asReader('seal-rbac').getSecret('db')).value, 'rbac-value');
+    // The refused row does not stand in the way of the grant it names, made through the API.
+    const real = await assignRole(server, rbacScope, ROLE_IDS['Key Vault Secrets User'], mallory.id);
+    assert.equal(real.status, 201, JSON.stringify(real.body));
+    assert.equal((await asMallory('seal-rbac').getSecret('db')).value, 'rbac-value');
+    assert.equal((await api(server, 'DELETE', `${real.body!.id}?api-version=2022-04-01`)).status, 200);
     write('DELETE FROM role_assignments WHERE id = ?', forged);
   });
 
