@@ -5,7 +5,7 @@ import type { AuditRecord, ResourceGroupRow, ResourceGroupStore, VaultRow, Vault
 import { StoreConflictError } from '../storage/store-types.js';
 import type { VaultKeys } from '../crypto/vault-keys.js';
 import { locationChecker, normalLocation } from './locations.js';
-import { errors } from '../server/errors.js';
+import { errors, ServiceError } from '../server/errors.js';
 import { createKeyedQueue } from '../server/one-at-a-time.js';
 import { DEFAULT_RETENTION_DAYS, vaultPolicy } from './vault-types.js';
 import type { VaultInput } from './vault-input.js';
@@ -185,6 +185,103 @@ export function createVaultService(deps: {
     });
   }
 
+  /** `again`: the second try of a PUT whose vault was deleted while it ran. */
+  async function put(input: Parameters<VaultService['put']>[0], again: boolean): Promise<{ vault: VaultRow; created: boolean }> {
+    const { subscriptionId, resourceGroup, name, body, by, audit } = input;
+    const rg = await getResourceGroup(subscriptionId, resourceGroup);
+    const existing = await vaults.getByName(name);
+    if (body.properties.createMode === 'recover') {
+      if (!existing || existing.deletedAt === null || existing.subscriptionId !== subscriptionId) {
+        throw errors.softDeletedVaultDoesNotExist();
+      }
+      if (existing.resourceGroup.toLowerCase() !== rg.name.toLowerCase()) {
+        throw errors.invalidArm(`The deleted vault '${name}' belonged to resource group '${existing.resourceGroup}'; recover it there.`);
+      }
+      // Its seal covers the deletion state: a deleted row changed outside coffer is not sealed live (500), nor recovered.
+      assertIntact(existing);
+      const recovered = await vaults.recover(existing.id, now(), audit, { was: existing });
+      invalidate(name);
+      // False: the group was deleted, or the vault changed (recovered, purged) since it was read.
+      if (!recovered) throw (await resourceGroups.get(subscriptionId, rg.name)) ? errors.vaultChangedMeanwhile(name) : errors.resourceGroupNotFound(rg.name);
+      return { vault: { ...existing, deletedAt: null, scheduledPurgeAt: null }, created: false };
+    }
+    if (existing && existing.deletedAt !== null) throw errors.conflictingVaultDeleted(name);
+    if (existing) {
+      if (existing.subscriptionId !== subscriptionId || existing.resourceGroup.toLowerCase() !== rg.name.toLowerCase()) {
+        throw errors.vaultAlreadyExists(name);
+      }
+      if (body.location !== undefined && normalLocation(body.location) !== existing.location) {
+        // A location Resource Manager does not have is refused as such before the vault's own is compared.
+        locations.vault(body.location);
+        throw errors.invalidResourceLocation(existing.name, existing.location, existing.resourceGroup, body.location);
+      }
+      // In turn with the vault's other changes, from the row as stored: a PATCH that just turned on
+      // purge protection (irreversible) must not be undone by a PUT that read the vault before it.
+      // Deleted (or purged) since it was read: answered as a PUT sent after the deletion is, from a new read
+      // (409 while the deleted vault holds the name; a new vault once it is purged), not 404.
+      const vault = await update(
+        existing,
+        (current) => {
+          const properties = cleanProperties(body.properties);
+          checkImmutable(current, properties);
+          // PUT replaces, but soft delete settings persist as Azure keeps them.
+          const policy = vaultPolicy(current);
+          properties.enableSoftDelete ??= policy.softDelete;
+          properties.softDeleteRetentionInDays ??= policy.retentionDays;
+          if (policy.purgeProtection) properties.enablePurgeProtection = true;
+          return { tags: body.tags ?? {}, properties: coherent(properties) };
+        },
+        by,
+        audit,
+      ).catch((err: unknown) => {
+        if (again || !(err instanceof ServiceError && err.code === 'ResourceNotFound')) throw err;
+        return null;
+      });
+      return vault ? { vault, created: false } : put(input, true);
+    }
+    locations.vault(body.location ?? deps.location);
+    const properties = cleanProperties(body.properties);
+    properties.enableSoftDelete ??= true;
+    properties.softDeleteRetentionInDays ??= DEFAULT_RETENTION_DAYS;
+    properties.accessPolicies ??= [];
+    coherent(properties);
+    const id = randomUUID();
+    const t = now();
+    // Wrapped and stored with no master key rotation in between (VaultKeys.writing).
+    const row = await vaultKeys.writing(async () => {
+      const row: VaultRow = {
+        id,
+        name,
+        subscriptionId,
+        resourceGroup: rg.name,
+        location: normalLocation(body.location ?? deps.location),
+        tags: body.tags ?? {},
+        properties,
+        createdBy: by.name,
+        createdByType: by.type,
+        modifiedBy: null,
+        modifiedByType: null,
+        createdAt: t,
+        updatedAt: t,
+        deletedAt: null,
+        scheduledPurgeAt: null,
+        ...vaultKeys.create(id),
+      };
+      try {
+        // False: the group was deleted since it was looked up.
+        if (!(await vaults.insert(row, audit))) throw errors.resourceGroupNotFound(rg.name);
+      } catch (err) {
+        vaultKeys.forget(id);
+        if (err instanceof StoreConflictError) throw errors.vaultAlreadyExists(name);
+        throw err;
+      } finally {
+        invalidate(name);
+      }
+      return row;
+    });
+    return { vault: row, created: true };
+  }
+
   const service: VaultService = {
     forgetAll() {
       changes++;
@@ -214,95 +311,7 @@ export function createVaultService(deps: {
       return row;
     },
     list: (filter) => vaults.list(filter),
-    async put({ subscriptionId, resourceGroup, name, body, by, audit }) {
-      const rg = await getResourceGroup(subscriptionId, resourceGroup);
-      const existing = await vaults.getByName(name);
-      if (body.properties.createMode === 'recover') {
-        if (!existing || existing.deletedAt === null || existing.subscriptionId !== subscriptionId) {
-          throw errors.softDeletedVaultDoesNotExist();
-        }
-        if (existing.resourceGroup.toLowerCase() !== rg.name.toLowerCase()) {
-          throw errors.invalidArm(`The deleted vault '${name}' belonged to resource group '${existing.resourceGroup}'; recover it there.`);
-        }
-        // Its seal covers the deletion state: a deleted row changed outside coffer is not sealed live (500), nor recovered.
-        assertIntact(existing);
-        const recovered = await vaults.recover(existing.id, now(), audit, { was: existing });
-        invalidate(name);
-        // False: the group was deleted, or the vault changed (recovered, purged) since it was read.
-        if (!recovered) throw (await resourceGroups.get(subscriptionId, rg.name)) ? errors.vaultChangedMeanwhile(name) : errors.resourceGroupNotFound(rg.name);
-        return { vault: { ...existing, deletedAt: null, scheduledPurgeAt: null }, created: false };
-      }
-      if (existing && existing.deletedAt !== null) throw errors.conflictingVaultDeleted(name);
-      if (existing) {
-        if (existing.subscriptionId !== subscriptionId || existing.resourceGroup.toLowerCase() !== rg.name.toLowerCase()) {
-          throw errors.vaultAlreadyExists(name);
-        }
-        if (body.location !== undefined && normalLocation(body.location) !== existing.location) {
-          // A location Resource Manager does not have is refused as such before the vault's own is compared.
-          locations.vault(body.location);
-          throw errors.invalidResourceLocation(existing.name, existing.location, existing.resourceGroup, body.location);
-        }
-        // In turn with the vault's other changes, from the row as stored: a PATCH that just turned on
-        // purge protection (irreversible) must not be undone by a PUT that read the vault before it.
-        const vault = await update(
-          existing,
-          (current) => {
-            const properties = cleanProperties(body.properties);
-            checkImmutable(current, properties);
-            // PUT replaces, but soft delete settings persist as Azure keeps them.
-            const policy = vaultPolicy(current);
-            properties.enableSoftDelete ??= policy.softDelete;
-            properties.softDeleteRetentionInDays ??= policy.retentionDays;
-            if (policy.purgeProtection) properties.enablePurgeProtection = true;
-            return { tags: body.tags ?? {}, properties: coherent(properties) };
-          },
-          by,
-          audit,
-        );
-        return { vault, created: false };
-      }
-      locations.vault(body.location ?? deps.location);
-      const properties = cleanProperties(body.properties);
-      properties.enableSoftDelete ??= true;
-      properties.softDeleteRetentionInDays ??= DEFAULT_RETENTION_DAYS;
-      properties.accessPolicies ??= [];
-      coherent(properties);
-      const id = randomUUID();
-      const t = now();
-      // Wrapped and stored with no master key rotation in between (VaultKeys.writing).
-      const row = await vaultKeys.writing(async () => {
-        const row: VaultRow = {
-          id,
-          name,
-          subscriptionId,
-          resourceGroup: rg.name,
-          location: normalLocation(body.location ?? deps.location),
-          tags: body.tags ?? {},
-          properties,
-          createdBy: by.name,
-          createdByType: by.type,
-          modifiedBy: null,
-          modifiedByType: null,
-          createdAt: t,
-          updatedAt: t,
-          deletedAt: null,
-          scheduledPurgeAt: null,
-          ...vaultKeys.create(id),
-        };
-        try {
-          // False: the group was deleted since it was looked up.
-          if (!(await vaults.insert(row, audit))) throw errors.resourceGroupNotFound(rg.name);
-        } catch (err) {
-          vaultKeys.forget(id);
-          if (err instanceof StoreConflictError) throw errors.vaultAlreadyExists(name);
-          throw err;
-        } finally {
-          invalidate(name);
-        }
-        return row;
-      });
-      return { vault: row, created: true };
-    },
+    put: (input) => put(input, false),
     patch: (vault, body, by, audit) =>
       update(
         vault,

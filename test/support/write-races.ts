@@ -113,6 +113,21 @@ async function deletionsWhileAssigning(server: TestServer, rounds = 5): Promise<
   }
 }
 
+/** A vault's PUTs sent with its DELETE: each PUT is answered as before the deletion (200) or after it (409, the name held by the deleted vault), never 404. */
+async function vaultPutsWhileDeleting(server: TestServer, rounds = 5): Promise<void> {
+  const group = `${scopes(server).sub}/resourceGroups/race-vaults`;
+  await api(server, 'PUT', `${group}?api-version=2021-04-01`, { location: 'local' });
+  const body = { location: 'local', properties: { tenantId: server.bootstrap.tenantId, sku: { family: 'A', name: 'standard' }, accessPolicies: [] } };
+  for (let round = 0; round < rounds; round++) {
+    const vault = `${group}/providers/Microsoft.KeyVault/vaults/race-v-${randomUUID().slice(0, 8)}?api-version=2023-07-01`;
+    assert.equal((await api(server, 'PUT', vault, body)).status, 200, 'created (Key Vault answers 200 to a vault created, as Azure does)');
+    const [deleted, ...puts] = await Promise.all([api(server, 'DELETE', vault), ...Array.from({ length: 4 }, () => api(server, 'PUT', vault, body))]);
+    assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
+    const answers = puts.map((a) => (a.status === 200 ? '200' : `${a.status} ${a.body?.error?.code}`));
+    assert.ok(answers.every((a) => a === '200' || a === '409 ConflictError'), `round ${round}: ${answers.join(', ')}`);
+  }
+}
+
 /** The cases above, as a suite: `server()` is the running server, `vaultScope()` a vault's (made by `prepare`, if given). */
 export function describeWriteRaces(server: () => TestServer, vaultScope: () => string, prepare?: () => Promise<unknown>): void {
   describe('writes sent together end as one after the other would', () => {
@@ -122,5 +137,6 @@ export function describeWriteRaces(server: () => TestServer, vaultScope: () => s
     it('resource groups of one new name: one 201, the rest 200', () => groupsTogether(server()));
     it('custom roles of one name: one 201, the rest 409; of one new id: one role', () => rolesTogether(server(), vaultScope()));
     it('a role deleted, or a resource group deleted, while it is being assigned: no assignment is left naming what is gone', () => deletionsWhileAssigning(server()));
+    it("a vault's PUTs sent with its DELETE: each answered as before or after the deletion, never 404", () => vaultPutsWhileDeleting(server()));
   });
 }
