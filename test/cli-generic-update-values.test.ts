@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { applyGenericUpdate, tagsAsText } from '../src/cli/generic-update.js';
-import { azSignedIn, type AzResult } from './support/az-cli.js';
+import { azSignedIn, withoutTraceback, type AzResult } from './support/az-cli.js';
 import { cliHome, cliRunners, coffer } from './support/cli.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
@@ -99,11 +99,12 @@ describe('generic update values as az 2.45 sends them', () => {
   });
 
   it("keyvault update --set on a typed property: sent as the SDK's model casts it (str(), bool(), int())", async () => {
-    for (const set of [['properties.enabledForDeployment=1'], ['properties.enabledForDeployment=0.0'], ['properties.softDeleteRetentionInDays=30.7'], ['properties.tenantId=1.0'], ['properties.enabledForTemplateDeployment="no"']]) {
+    for (const set of [['properties.enabledForDeployment=1'], ['properties.enabledForDeployment=0.0'], ['properties.softDeleteRetentionInDays=30.7'], ['properties.tenantId=1.0'], ['properties.enabledForTemplateDeployment="no"'], ['properties.softDeleteRetentionInDays=1e400'], ['properties.softDeleteRetentionInDays=NaN']]) {
       const args = ['--set', ...set, '--query', '[properties.enabledForDeployment, properties.enabledForTemplateDeployment, properties.softDeleteRetentionInDays]', '-o', 'json'];
       const a = await az(['keyvault', 'update', '-n', 'gv-az', ...args]);
       const c = await coffer(home, ['keyvault', 'update', '-n', 'gv-coffer', ...args]);
-      assert.deepEqual({ code: c.code, stdout: c.stdout, stderr: c.stderr.replaceAll('gv-coffer', 'gv-az') }, a, set.join(' '));
+      // int() of an infinite float: az's unexpected error, whose traceback coffer leaves out.
+      assert.deepEqual({ code: c.code, stdout: c.stdout, stderr: c.stderr.replaceAll('gv-coffer', 'gv-az') }, a.stderr.includes('unexpected error') ? { ...a, stderr: withoutTraceback(a.stderr) } : a, set.join(' '));
     }
   });
 });

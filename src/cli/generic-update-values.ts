@@ -1,3 +1,4 @@
+import { unexpectedError } from './cli-error.js';
 import { pyJsonLoads } from './py-json.js';
 import { pyLiteralEval } from './py-literal.js';
 import { PyBytes, PyComplex, PyDict, PySet, PyTuple, pyEquals, pyRepr, pyStr, pyTruthy, type PyValue } from './py-value.js';
@@ -85,7 +86,8 @@ export function toWire(v: unknown): unknown {
 
 /**
  * msrest's serialize_basic of a model's scalar property (`eval(type)(value)`): str() and bool() of anything,
- * int() of a number, a bool or an int's text. What int() would fail on is left as it is (the service refuses it).
+ * int() of a number, a bool or an int's text. int() of an infinite or NaN float raises what msrest does not
+ * catch (az's unexpected error); what else int() would fail on is left as it is (the service refuses it).
  */
 export function castAs(type: 'str' | 'bool' | 'int', v: unknown): unknown {
   if (v === null || v === undefined) return v;
@@ -93,6 +95,7 @@ export function castAs(type: 'str' | 'bool' | 'int', v: unknown): unknown {
   if (type === 'bool') return pyTruthy(toPy(v, false));
   if (typeof v === 'boolean') return v ? 1n : 0n;
   if (typeof v === 'number' && Number.isFinite(v)) return BigInt(Math.trunc(v));
+  if (typeof v === 'number') throw unexpectedError(Number.isNaN(v) ? 'cannot convert float NaN to integer' : 'cannot convert float infinity to integer');
   if (typeof v === 'string' && /^[ \t\n\r\f\v]*[-+]?[0-9](?:_?[0-9])*[ \t\n\r\f\v]*$/.test(v)) return BigInt(v.trim().replaceAll('_', ''));
   return v;
 }
