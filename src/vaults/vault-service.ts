@@ -5,6 +5,7 @@ import type { AuditRecord, ResourceGroupRow, ResourceGroupStore, VaultRow, Vault
 import { StoreConflictError } from '../storage/store-types.js';
 import type { VaultKeys } from '../crypto/vault-keys.js';
 import { locationChecker, normalLocation } from './locations.js';
+import { resourceGroupOperations } from './resource-group-operations.js';
 import { errors, ServiceError } from '../server/errors.js';
 import { createKeyedQueue } from '../server/one-at-a-time.js';
 import { DEFAULT_RETENTION_DAYS, vaultPolicy } from './vault-types.js';
@@ -100,6 +101,8 @@ export function createVaultService(deps: {
   const checked = new WeakMap<VaultRow, boolean>();
   const intact = deps.intact ?? (() => true);
   const locations = locationChecker(deps.location);
+  const groups = resourceGroupOperations(resourceGroups, locations);
+  const { getResourceGroup } = groups;
   let changes = 0;
   const invalidate = (name: string) => {
     changes++;
@@ -119,12 +122,6 @@ export function createVaultService(deps: {
     return properties;
   }
 
-  async function getResourceGroup(subscriptionId: string, name: string) {
-    const rg = await resourceGroups.get(subscriptionId, name);
-    if (!rg) throw errors.resourceGroupNotFound(name);
-    return rg;
-  }
-
   function checkImmutable(current: VaultRow, next: Record<string, unknown>) {
     const before = vaultPolicy(current);
     if (before.softDelete && next.enableSoftDelete === false) {
@@ -137,7 +134,7 @@ export function createVaultService(deps: {
     }
   }
 
-  // Read-modify-write changes of one vault (or resource group) run one at a
+  // Read-modify-write changes of one vault run one at a
   // time, each from the row as stored: on PostgreSQL two requests could
   // otherwise read the same row and the second write would undo the first (a
   // removed access policy back).
@@ -371,30 +368,7 @@ export function createVaultService(deps: {
       invalidate(vault.name);
       vaultKeys.forget(vault.id);
     },
-    // One at a time per group: of two PUTs of a new group sent together, one creates it (201) and the other finds it (200).
-    ensureResourceGroup: (row, audit) => exclusive(`resource-group:${row.subscriptionId}/${row.name.toLowerCase()}`, async () => {
-      let existing = await resourceGroups.get(row.subscriptionId, row.name);
-      // Created meanwhile by another cluster member (the queue is this member's): this PUT then updates it.
-      for (let attempt = 0; !existing; attempt++) {
-        if (attempt === 3) throw errors.resourceGroupChangedMeanwhile(row.name);
-        locations.group(row.location);
-        const created = await resourceGroups.create({ ...row, location: normalLocation(row.location) }, audit?.(201));
-        if (created) return { group: created, created: true };
-        existing = await resourceGroups.get(row.subscriptionId, row.name);
-      }
-      // A group keeps the location it was made in (a deployment's earlier --location, say); any other must be one Resource Manager has.
-      if (normalLocation(row.location) !== normalLocation(existing.location)) {
-        locations.group(row.location);
-        throw errors.invalidResourceGroupLocation(row.location, existing.location);
-      }
-      const group = await resourceGroups.upsert({ ...existing, tags: row.tags }, audit?.(200));
-      // Deleted and created again in another location meanwhile, by another cluster member (nothing was stored).
-      if (!group) throw errors.invalidResourceGroupLocation(row.location, (await resourceGroups.get(row.subscriptionId, row.name))?.location ?? '');
-      return { group, created: false };
-    }),
-    getResourceGroup,
-    findResourceGroup: (subscriptionId, name) => resourceGroups.get(subscriptionId, name),
-    listResourceGroups: (s) => resourceGroups.list(s),
+    ...groups,
     async scopeExists(scope) {
       if (scope.kind === 'root' || scope.kind === 'subscription') return true;
       if (scope.kind === 'resourceGroup') return (await resourceGroups.get(scope.subscriptionId!, scope.resourceGroup!)) !== null;
