@@ -51,21 +51,25 @@ export async function grantAdministrator(index: AccessIndex, settings: SettingsS
       // Granted already: by a start that stopped before its flag was set, or by another cluster member starting
       // with this one (the store refuses the twin, StoreConflictError).
       const unheld = async () => !index.atScope(holder.principalId, scope.toLowerCase()).some((a) => roleIdOf(a.roleDefinitionId) === roleDefinitionId);
-      const assignment = {
-        id: randomUUID(),
-        scope,
-        roleDefinitionId,
-        principalId: holder.principalId,
-        principalType: holder.principalType,
-        description: holder.description,
-        endTime: null,
-        createdAt: t,
-        updatedAt: t,
-        createdBy: deployment.adminObjectId,
-      };
-      await index.addAssignment(assignment, unheld).catch((err: unknown) => {
-        if (!(err instanceof StoreConflictError && err.reason === 'exists')) throw err;
-      });
+      await index
+        .addAssignment(
+          {
+            id: randomUUID(),
+            scope,
+            roleDefinitionId,
+            principalId: holder.principalId,
+            principalType: holder.principalType,
+            description: holder.description,
+            endTime: null,
+            createdAt: t,
+            updatedAt: t,
+            createdBy: deployment.adminObjectId,
+          },
+          unheld,
+        )
+        .catch((err: unknown) => {
+          if (!(err instanceof StoreConflictError && err.reason === 'exists')) throw err;
+        });
     }
     await settings.set(holder.flag, new Date(t * 1000).toISOString());
   }

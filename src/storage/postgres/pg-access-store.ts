@@ -68,9 +68,10 @@ export function pgRoleAssignmentStore(pool: pg.Pool, sealed: PgSealedWrites): Ro
   return {
     async insert(r, audit, twinCounts) {
       await audited(audit, async (db) => {
+        const twin = twinParams(r);
         // One grant at a time across the cluster, so that its twin search and insert cannot interleave with another's.
-        await db.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [GRANT_LOCK, twinParams(r).slice(0, 3).join(' ')]);
-        refuseTwin(r, await rows<RoleAssignmentRow>(db, TWINS, twinParams(r)), twinCounts);
+        await db.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [GRANT_LOCK, twin.slice(0, 3).join(' ')]);
+        refuseTwin(r, await rows<RoleAssignmentRow>(db, TWINS, twin), twinCounts);
         return unique(`role assignment ${r.id}`, () =>
           db.query(
             `INSERT INTO role_assignments (id, scope, role_definition_id, principal_id, principal_type, description, end_time, created_at, updated_at, created_by, mac)

@@ -20,8 +20,6 @@ const toVault = (r: Json<VaultRow, 'tags' | 'properties'>): VaultRow => ({ ...r,
 
 export function pgResourceGroupStore(pool: pg.Pool, audited: PgAuditedWrite): ResourceGroupStore {
   return {
-    // An existing group keeps its name spelling and location (Azure cannot move a group); tags are replaced.
-    // In one statement, so a group created meanwhile in another location is not updated (no row: null).
     create: async (g, audit) => {
       const r = await audited(audit, (db) =>
         one<Json<ResourceGroupRow, 'tags'>>(
@@ -33,6 +31,8 @@ export function pgResourceGroupStore(pool: pg.Pool, audited: PgAuditedWrite): Re
       );
       return r ? toGroup(r) : null;
     },
+    // An existing group keeps its name spelling and location (Azure cannot move a group); tags are replaced.
+    // In one statement, so a group created meanwhile in another location is not updated (no row: null).
     upsert: async (g, audit) => {
       const r = await audited(audit, (db) =>
         one<Json<ResourceGroupRow, 'tags'>>(
