@@ -10,9 +10,10 @@ export function rawRequest(url: string, init: { method?: string; headers?: Recor
   const rawPath = url.slice(url.indexOf('/', 'https://'.length));
   return new Promise((resolve, reject) => {
     const req = request({ host: u.hostname, port: u.port, path: rawPath, method: init.method ?? 'GET', headers: init.headers, servername: isIP(u.hostname) ? undefined : u.hostname, localAddress: init.localAddress }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+      // Decoded whole: a character split across two chunks would be mangled chunk by chunk.
+      const chunks: Buffer[] = [];
+      res.on('data', (d: Buffer) => chunks.push(d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
     });
     req.on('error', reject);
     if (init.body !== undefined) req.write(init.body);
@@ -35,9 +36,9 @@ export function authorizedRaw(base: () => string, token: () => string) {
 export function rawExchange(port: number, host: string, bytes: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port, servername: host, rejectUnauthorized: false }, () => socket.write(bytes));
-    let got = '';
-    socket.on('data', (d: Buffer) => (got += d.toString()));
-    socket.on('close', () => resolve(got));
+    const got: Buffer[] = [];
+    socket.on('data', (d: Buffer) => got.push(d));
+    socket.on('close', () => resolve(Buffer.concat(got).toString('utf8')));
     socket.on('error', reject);
   });
 }
