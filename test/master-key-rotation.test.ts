@@ -366,7 +366,7 @@ describe('master key rotation racing a vault create', () => {
           return store.vaults.insert(row);
         },
       };
-      await store.resourceGroups.upsert({ subscriptionId: 'sub', name: 'rg', location: 'local', tags: {} });
+      await store.resourceGroups.create({ subscriptionId: 'sub', name: 'rg', location: 'local', tags: {} });
       const service = createVaultService({ vaults, resourceGroups: store.resourceGroups, vaultKeys, location: 'local' });
       const creating = service.put({ subscriptionId: 'sub', resourceGroup: 'rg', name: 'racing', body: { location: 'local', properties: { tenantId: 't', sku: { family: 'A', name: 'standard' } } }, by: ADMIN } as Parameters<typeof service.put>[0]);
       await insertStarted;

@@ -60,12 +60,11 @@ export interface WrappedDataKey {
 
 export interface ResourceGroupStore {
   /**
-   * Creates the group, or replaces an existing one's tags if it is in the
-   * same location (its name spelling and location stay); null, and nothing
-   * changed, when it exists in another location. `audit` is appended to the
-   * audit trail in the same transaction, if something was stored.
+   * Replaces the tags of the group if it exists in the row's location (its name spelling and location stay);
+   * null, and nothing changed, when it is gone or in another location. `audit` is appended to the audit
+   * trail in the same transaction, if something was stored.
    */
-  upsert(row: ResourceGroupRow, audit?: AuditRecord): Promise<ResourceGroupRow | null>;
+  update(row: ResourceGroupRow, audit?: AuditRecord): Promise<ResourceGroupRow | null>;
   /** Creates the group; null, and nothing stored, when its name is taken (created meanwhile, as by another cluster member). */
   create(row: ResourceGroupRow, audit?: AuditRecord): Promise<ResourceGroupRow | null>;
   get(subscriptionId: string, name: string): Promise<ResourceGroupRow | null>;

@@ -14,24 +14,25 @@ export function resourceGroupOperations(resourceGroups: ResourceGroupStore, loca
   return {
     ensureResourceGroup: (row, audit) =>
       exclusive(`${row.subscriptionId}/${row.name.toLowerCase()}`, async () => {
-        let existing = await resourceGroups.get(row.subscriptionId, row.name);
-        // Created meanwhile by another cluster member (the queue is this member's): this PUT then updates it.
-        for (let attempt = 0; !existing; attempt++) {
-          if (attempt === 3) throw errors.resourceGroupChangedMeanwhile(row.name);
-          locations.group(row.location);
-          const created = await resourceGroups.create({ ...row, location: normalLocation(row.location) }, audit?.(201));
-          if (created) return { group: created, created: true };
-          existing = await resourceGroups.get(row.subscriptionId, row.name);
+        // A group created meanwhile by another cluster member (the queue is this member's) is updated; one deleted
+        // meanwhile (by a DELETE, which does not wait for this queue) is created again: each answered as if in turn.
+        for (let attempt = 0; attempt < 3; attempt++) {
+          const existing = await resourceGroups.get(row.subscriptionId, row.name);
+          if (!existing) {
+            locations.group(row.location);
+            const created = await resourceGroups.create({ ...row, location: normalLocation(row.location) }, audit?.(201));
+            if (created) return { group: created, created: true };
+            continue;
+          }
+          // A group keeps the location it was made in (a deployment's earlier --location, say); any other must be one Resource Manager has.
+          if (normalLocation(row.location) !== normalLocation(existing.location)) {
+            locations.group(row.location);
+            throw errors.invalidResourceGroupLocation(row.location, existing.location);
+          }
+          const group = await resourceGroups.update({ ...existing, tags: row.tags }, audit?.(200));
+          if (group) return { group, created: false };
         }
-        // A group keeps the location it was made in (a deployment's earlier --location, say); any other must be one Resource Manager has.
-        if (normalLocation(row.location) !== normalLocation(existing.location)) {
-          locations.group(row.location);
-          throw errors.invalidResourceGroupLocation(row.location, existing.location);
-        }
-        const group = await resourceGroups.upsert({ ...existing, tags: row.tags }, audit?.(200));
-        // Deleted and created again in another location meanwhile, by another cluster member (nothing was stored).
-        if (!group) throw errors.invalidResourceGroupLocation(row.location, (await resourceGroups.get(row.subscriptionId, row.name))?.location ?? '');
-        return { group, created: false };
+        throw errors.resourceGroupChangedMeanwhile(row.name);
       }),
     async getResourceGroup(subscriptionId, name) {
       const rg = await resourceGroups.get(subscriptionId, name);

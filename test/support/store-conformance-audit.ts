@@ -183,8 +183,8 @@ export function describeAuditConformance(h: ConformanceHandle & { auditKey(): Ch
       await vaults.markDeleted(v.id, 40, 50);
       assert.equal(await vaults.purge(v.id, true, record('purge')), true);
       assert.equal(await vaults.purge(v.id, false, record('purge again')), false);
-      await h.store().resourceGroups.upsert({ subscriptionId: 'sub-1', name: 'audited-group', location: 'local', tags: {} }, record('group'));
-      assert.equal(await h.store().resourceGroups.upsert({ subscriptionId: 'sub-1', name: 'audited-group', location: 'elsewhere', tags: {} }, record('group moved')), null);
+      await h.store().resourceGroups.create({ subscriptionId: 'sub-1', name: 'audited-group', location: 'local', tags: {} }, record('group'));
+      assert.equal(await h.store().resourceGroups.create({ subscriptionId: 'sub-1', name: 'audited-group', location: 'elsewhere', tags: {} }, record('group moved')), null);
       const busy = await h.newVault({ resourceGroup: 'audited-group' });
       assert.equal(await h.store().resourceGroups.delete('sub-1', 'audited-group', record('group delete while busy')), false);
       await vaults.markDeleted(busy.id, 10, 20);
@@ -205,9 +205,9 @@ export function describeAuditConformance(h: ConformanceHandle & { auditKey(): Ch
       await assert.rejects(vaults.recover(kept.id, 80, refused), AuditWriteError);
       await assert.rejects(vaults.purge(kept.id, true, refused), AuditWriteError);
       assert.equal((await vaults.getById(kept.id))?.deletedAt, 60);
-      await assert.rejects(h.store().resourceGroups.upsert({ subscriptionId: 'sub-1', name: 'refused-group', location: 'local', tags: {} }, refused), AuditWriteError);
+      await assert.rejects(h.store().resourceGroups.create({ subscriptionId: 'sub-1', name: 'refused-group', location: 'local', tags: {} }, refused), AuditWriteError);
       assert.equal(await h.store().resourceGroups.get('sub-1', 'refused-group'), null);
-      await h.store().resourceGroups.upsert({ subscriptionId: 'sub-1', name: 'refused-delete', location: 'local', tags: {} });
+      await h.store().resourceGroups.create({ subscriptionId: 'sub-1', name: 'refused-delete', location: 'local', tags: {} });
       await assert.rejects(h.store().resourceGroups.delete('sub-1', 'refused-delete', refused), AuditWriteError);
       assert.notEqual(await h.store().resourceGroups.get('sub-1', 'refused-delete'), null, 'the group stays when its record is refused');
       assert.deepEqual(await verify(), { ok: true, checked: 7, head: 7, keyedFrom: 1 });

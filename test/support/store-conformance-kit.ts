@@ -23,7 +23,7 @@ export async function keyAuditChain(store: Store, keyring: Keyring = createKeyri
 
 /** Stores a vault into its resource group, creating the group first (a vault goes only into an existing group). */
 export async function insertVault(store: Store, v: VaultRow): Promise<VaultRow> {
-  await store.resourceGroups.upsert({ subscriptionId: v.subscriptionId, name: v.resourceGroup, location: v.location, tags: {} });
+  await store.resourceGroups.create({ subscriptionId: v.subscriptionId, name: v.resourceGroup, location: v.location, tags: {} });
   if (!(await store.vaults.insert(v))) throw new Error(`vault ${v.name} was not stored`);
   return v;
 }

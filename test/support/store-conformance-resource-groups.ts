@@ -16,23 +16,26 @@ export function describeResourceGroupConformance(h: ConformanceHandle): void {
       assert.notEqual(await h.store().resourceGroups.create({ subscriptionId: 'sub-2', name: 'new-rg', location: 'local', tags: {} }), null);
     });
 
-    it('upserts case-insensitively: the first spelling and location stay, tags are replaced; another location changes nothing', async () => {
-      const created = await h.store().resourceGroups.upsert({ subscriptionId: 'sub-1', name: 'My-RG', location: 'local', tags: { a: 'b' } });
+    it('updates a group case-insensitively: the first spelling and location stay, tags are replaced; another location, or a group gone, changes nothing', async () => {
+      const created = await h.store().resourceGroups.create({ subscriptionId: 'sub-1', name: 'My-RG', location: 'local', tags: { a: 'b' } });
       assert.deepEqual(created, { subscriptionId: 'sub-1', name: 'My-RG', location: 'local', tags: { a: 'b' } });
-      assert.equal(await h.store().resourceGroups.upsert({ subscriptionId: 'sub-1', name: 'my-rg', location: 'elsewhere', tags: { x: 'y' } }), null);
-      const again = await h.store().resourceGroups.upsert({ subscriptionId: 'sub-1', name: 'my-rg', location: 'local', tags: { c: 'd' } });
+      assert.equal(await h.store().resourceGroups.update({ subscriptionId: 'sub-1', name: 'my-rg', location: 'elsewhere', tags: { x: 'y' } }), null);
+      const again = await h.store().resourceGroups.update({ subscriptionId: 'sub-1', name: 'my-rg', location: 'local', tags: { c: 'd' } });
       assert.deepEqual(again, { subscriptionId: 'sub-1', name: 'My-RG', location: 'local', tags: { c: 'd' } });
       assert.deepEqual(await h.store().resourceGroups.get('sub-1', 'MY-rg'), again);
       assert.equal(await h.store().resourceGroups.get('sub-2', 'my-rg'), null);
+      // Never an insert: a group deleted meanwhile stays deleted.
+      assert.equal(await h.store().resourceGroups.update({ subscriptionId: 'sub-2', name: 'my-rg', location: 'local', tags: {} }), null);
+      assert.equal(await h.store().resourceGroups.get('sub-2', 'my-rg'), null);
 
-      await h.store().resourceGroups.upsert({ subscriptionId: 'sub-1', name: 'Alpha', location: 'local', tags: {} });
-      await h.store().resourceGroups.upsert({ subscriptionId: 'sub-2', name: 'Other', location: 'local', tags: {} });
+      await h.store().resourceGroups.create({ subscriptionId: 'sub-1', name: 'Alpha', location: 'local', tags: {} });
+      await h.store().resourceGroups.create({ subscriptionId: 'sub-2', name: 'Other', location: 'local', tags: {} });
       assert.deepEqual((await h.store().resourceGroups.list('sub-1')).map((g) => g.name).sort(), ['Alpha', 'My-RG']);
       assert.deepEqual(await h.store().resourceGroups.list('sub-3'), []);
     });
 
     it('delete fails while the group holds live vaults, and succeeds once they are deleted', async () => {
-      await h.store().resourceGroups.upsert({ subscriptionId: 'sub-1', name: 'Busy', location: 'local', tags: {} });
+      await h.store().resourceGroups.create({ subscriptionId: 'sub-1', name: 'Busy', location: 'local', tags: {} });
       const v = await h.newVault({ subscriptionId: 'sub-1', resourceGroup: 'Busy' });
       assert.equal(await h.store().resourceGroups.delete('sub-1', 'BUSY'), false);
       assert.notEqual(await h.store().resourceGroups.get('sub-1', 'busy'), null);
@@ -52,7 +55,7 @@ export function describeResourceGroupConformance(h: ConformanceHandle): void {
       assert.equal(await h.store().resourceGroups.delete('sub-1', 'short-lived'), true);
       assert.equal(await h.store().vaults.recover(v.id, 30), false);
       assert.equal((await h.store().vaults.getById(v.id))!.deletedAt, 10);
-      await h.store().resourceGroups.upsert({ subscriptionId: 'sub-1', name: 'short-lived', location: 'local', tags: {} });
+      await h.store().resourceGroups.create({ subscriptionId: 'sub-1', name: 'short-lived', location: 'local', tags: {} });
       assert.equal(await h.store().vaults.recover(v.id, 30), true);
       assert.equal((await h.store().vaults.getById(v.id))!.deletedAt, null);
     });
@@ -60,7 +63,7 @@ export function describeResourceGroupConformance(h: ConformanceHandle): void {
     it('deleting a group while vaults are created and recovered in it never leaves a live vault without its group', async () => {
       for (let round = 0; round < 50; round++) {
         const group = `race-${round}`;
-        await h.store().resourceGroups.upsert({ subscriptionId: 'sub-1', name: group, location: 'local', tags: {} });
+        await h.store().resourceGroups.create({ subscriptionId: 'sub-1', name: group, location: 'local', tags: {} });
         const deletedOne = await h.newVault({ subscriptionId: 'sub-1', resourceGroup: group });
         await h.store().vaults.markDeleted(deletedOne.id, 10, 20);
         const fresh = vaultRow({ subscriptionId: 'sub-1', resourceGroup: group });

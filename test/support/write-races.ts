@@ -113,6 +113,18 @@ async function deletionsWhileAssigning(server: TestServer, rounds = 5): Promise<
   }
 }
 
+/** A resource group's PUTs sent with its DELETE: a group there at the end was created again by a PUT, which says so (201). */
+async function groupPutsWhileDeleting(server: TestServer, rounds = 8): Promise<void> {
+  for (let round = 0; round < rounds; round++) {
+    const group = `${scopes(server).sub}/resourceGroups/race-again-${randomUUID().slice(0, 8)}?api-version=2021-04-01`;
+    assert.equal((await api(server, 'PUT', group, { location: 'local' })).status, 201);
+    const [deleted, ...puts] = await Promise.all([api(server, 'DELETE', group), ...Array.from({ length: 3 }, () => api(server, 'PUT', group, { location: 'local' }))]);
+    assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
+    const there = (await api(server, 'GET', group)).status === 200;
+    assert.equal(puts.some((p) => p.status === 201), there, `round ${round}: the group ${there ? 'is' : 'is not'} there; the PUTs answered ${statuses(puts).join(', ')}`);
+  }
+}
+
 /** A vault's PUTs sent with its DELETE: each PUT is answered as before the deletion (200) or after it (409, the name held by the deleted vault), never 404. */
 async function vaultPutsWhileDeleting(server: TestServer, rounds = 5): Promise<void> {
   const group = `${scopes(server).sub}/resourceGroups/race-vaults`;
@@ -137,6 +149,7 @@ export function describeWriteRaces(server: () => TestServer, vaultScope: () => s
     it('resource groups of one new name: one 201, the rest 200', () => groupsTogether(server()));
     it('custom roles of one name: one 201, the rest 409; of one new id: one role', () => rolesTogether(server(), vaultScope()));
     it('a role deleted, or a resource group deleted, while it is being assigned: no assignment is left naming what is gone', () => deletionsWhileAssigning(server()));
+    it("a resource group's PUTs sent with its DELETE: one that made it again answered 201", () => groupPutsWhileDeleting(server()));
     it("a vault's PUTs sent with its DELETE: each answered as before or after the deletion, never 404", () => vaultPutsWhileDeleting(server()));
   });
 }

@@ -31,16 +31,14 @@ export function pgResourceGroupStore(pool: pg.Pool, audited: PgAuditedWrite): Re
       );
       return r ? toGroup(r) : null;
     },
-    // An existing group keeps its name spelling and location (Azure cannot move a group); tags are replaced.
-    // In one statement, so a group created meanwhile in another location is not updated (no row: null).
-    upsert: async (g, audit) => {
+    // A group keeps its name spelling and location (Azure cannot move a group); tags are replaced. Never an
+    // insert: a group deleted meanwhile stays deleted (null), and its PUT creates it again, as a creation.
+    update: async (g, audit) => {
       const r = await audited(audit, (db) =>
         one<Json<ResourceGroupRow, 'tags'>>(
           db,
-          `INSERT INTO resource_groups (subscription_id, name_key, name, location, tags) VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (subscription_id, name_key) DO UPDATE SET tags = excluded.tags WHERE resource_groups.location = excluded.location
-           RETURNING ${GROUP}`,
-          [g.subscriptionId, nameKey(g.name), g.name, g.location, toJson(g.tags)],
+          `UPDATE resource_groups SET tags = $1 WHERE subscription_id = $2 AND name_key = $3 AND location = $4 RETURNING ${GROUP}`,
+          [toJson(g.tags), g.subscriptionId, nameKey(g.name), g.location],
         ),
       );
       return r ? toGroup(r) : null;

@@ -77,11 +77,10 @@ export const toVault = (r: VaultRecord): VaultRow => ({
 
 export function sqliteResourceGroupStore(db: Database.Database, audited: AuditedWrites): ResourceGroupStore {
   type Key = [subscriptionId: string, nameKey: string];
-  // An existing group keeps its name spelling and location (Azure cannot move a group); tags are replaced.
-  const upsert = db.prepare<[string, string, string, string, string], GroupRecord>(
-    `INSERT INTO resource_groups (subscription_id, name_key, name, location, tags) VALUES (?, ?, ?, ?, ?)
-     ON CONFLICT (subscription_id, name_key) DO UPDATE SET tags = excluded.tags WHERE resource_groups.location = excluded.location
-     RETURNING subscription_id, name, location, tags`,
+  // A group keeps its name spelling and location (Azure cannot move a group); tags are replaced. Never an
+  // insert: a group deleted meanwhile stays deleted (undefined), and its PUT creates it again, as a creation.
+  const update = db.prepare<[string, string, string, string], GroupRecord>(
+    'UPDATE resource_groups SET tags = ? WHERE subscription_id = ? AND name_key = ? AND location = ? RETURNING subscription_id, name, location, tags',
   );
   const create = db.prepare<[string, string, string, string, string], GroupRecord>(
     `INSERT INTO resource_groups (subscription_id, name_key, name, location, tags) VALUES (?, ?, ?, ?, ?)
@@ -104,8 +103,8 @@ export function sqliteResourceGroupStore(db: Database.Database, audited: Audited
       const r = audited.run(audit, () => create.get(g.subscriptionId, nameKey(g.name), g.name, g.location, toJson(g.tags)) ?? null);
       return r ? toGroup(r) : null;
     },
-    upsert: async (g, audit) => {
-      const r = audited.run(audit, () => upsert.get(g.subscriptionId, nameKey(g.name), g.name, g.location, toJson(g.tags)) ?? null);
+    update: async (g, audit) => {
+      const r = audited.run(audit, () => update.get(toJson(g.tags), g.subscriptionId, nameKey(g.name), g.location) ?? null);
       return r ? toGroup(r) : null;
     },
     async get(subscriptionId, name) {
