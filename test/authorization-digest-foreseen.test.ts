@@ -226,7 +226,7 @@ describe("a start takes the pre-flight's check of the authorization rows only wh
       async (s) => {
         const stores = sealed(s, []);
         const [one] = await s.store.roleAssignments.list();
-        // Another principal's: the same grant twice is refused (assignment-twin.ts).
+        // Another principal's: the same grant twice is refused (assignment-checks.ts).
         await stores.roleAssignments.insert({ ...one!, id: 'a0a0a0a0-0000-4000-8000-00000000beef', principalId: 'b0b0b0b0-0000-4000-8000-00000000beef', mac: null });
         const reads = s.reads();
         assert.equal((await stores.roleAssignments.list()).length, total + 1);

@@ -254,6 +254,35 @@ describe('a cluster: several servers on one PostgreSQL database', () => {
     }
   });
 
+  it('a custom role deleted through one member while the other assigns it: never both; no assignment is left naming it', async () => {
+    const token = (await credential(pub).getToken(`${pub.url}/.default`)).token;
+    const arm = (m: TestServer, method: string, path: string, body?: unknown) =>
+      rawRequest(`${m.url}${path}`, {
+        method,
+        headers: { host: `localhost:${lb.port}`, authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    const scope = `/subscriptions/${a.bootstrap.subscriptionId}`;
+    const sp = await newServicePrincipal(pub, 'doomed-role-holder');
+    for (let round = 0; round < 6; round++) {
+      const roleId = randomUUID();
+      const roleUrl = `${scope}/providers/Microsoft.Authorization/roleDefinitions/${roleId}?api-version=2022-04-01`;
+      const role = { properties: { roleName: `doomed ${roleId}`, type: 'CustomRole', permissions: [{ actions: [], dataActions: ['Microsoft.KeyVault/vaults/secrets/getSecret/action'] }], assignableScopes: [scope] } };
+      assert.equal((await arm(a, 'PUT', roleUrl, role)).status, 201);
+      // Both members know the role before it is raced.
+      await until('the role reached the other member', async () => (await arm(b, 'GET', roleUrl)).status === 200);
+      const assignment = `${scope}/providers/Microsoft.Authorization/roleAssignments/${randomUUID()}?api-version=2022-04-01`;
+      const [deleted, assigned] = await Promise.all([
+        arm(b, 'DELETE', roleUrl),
+        arm(a, 'PUT', assignment, { properties: { roleDefinitionId: `${scope}/providers/Microsoft.Authorization/roleDefinitions/${roleId}`, principalId: sp.id } }),
+      ]);
+      const line = `round ${round}: DELETE ${deleted.status} ${deleted.text.slice(0, 120)}; PUT ${assigned.status} ${assigned.text.slice(0, 120)}`;
+      assert.ok(!(deleted.status === 200 && assigned.status === 201), line);
+      assert.ok([200, 409].includes(deleted.status) && [201, 400].includes(assigned.status), line);
+      if (assigned.status === 201) assert.equal((await arm(a, 'DELETE', assignment)).status, 200);
+    }
+  });
+
   it('a vault deleted through one member is gone on the other', async () => {
     await createVault(await on(a), 'doomed-vault');
     await secretClient(pub, 'doomed-vault').setSecret('s', 'v');

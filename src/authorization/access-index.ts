@@ -1,3 +1,4 @@
+import type { AssignmentChecks } from '../storage/assignment-checks.js';
 import type { AuditRecord, GroupStore, RoleAssignmentRow, RoleAssignmentStore } from '../storage/store-types.js';
 import { covers } from './scopes.js';
 
@@ -59,7 +60,7 @@ export interface AccessIndex {
    * principal deleted from the directory before forgetPrincipal's turn is
    * then never left with an assignment.
    */
-  addAssignment(row: RoleAssignmentRow, stillValid?: () => Promise<boolean>, audit?: () => AuditRecord): Promise<boolean>;
+  addAssignment(row: RoleAssignmentRow, stillValid?: () => Promise<boolean>, audit?: () => AuditRecord, checks?: AssignmentChecks): Promise<boolean>;
   /**
    * Runs `task` in turn with the index's changes: no assignment is added or
    * removed while it runs (it must not call them itself). For checks that an
@@ -243,10 +244,10 @@ export async function createAccessIndex(deps: { assignments: RoleAssignmentStore
     get: (id) => byId.get(id.toLowerCase()) ?? null,
     // `audit` builds the record stored with the change (RoleAssignmentStore's `audit` arguments), if one is made.
     inTurn,
-    addAssignment: (row, stillValid = async () => true, audit) =>
+    addAssignment: (row, stillValid = async () => true, audit, checks) =>
       inTurn(async () => {
         if (!(await stillValid())) return false;
-        await deps.assignments.insert(row, audit?.());
+        await deps.assignments.insert(row, audit?.(), checks);
         put(index(row));
         return true;
       }),

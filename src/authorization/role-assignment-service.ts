@@ -3,7 +3,7 @@ import type { Caller } from '../identity/identity-types.js';
 import { GUID_RE } from '../identity/identity-types.js';
 import type { DirectoryService } from '../identity/directory-service.js';
 import { errors } from '../server/errors.js';
-import { StoreConflictError, type AuditRecord, type RoleAssignmentRow } from '../storage/store-types.js';
+import { StoreConflictError, StoreParentGoneError, type AuditRecord, type RoleAssignmentRow } from '../storage/store-types.js';
 import type { VaultService } from '../vaults/vault-service.js';
 import type { AccessIndex, IndexedAssignment } from './access-index.js';
 import type { Authorizer } from './authorizer.js';
@@ -165,8 +165,13 @@ export function createRoleAssignmentService(deps: {
         };
         let added: boolean;
         try {
-          added = await index.addAssignment(row, admit, audit);
+          added = await index.addAssignment(row, admit, audit, { customRole: role.type === 'CustomRole' });
         } catch (err) {
+          // The custom role deleted through another cluster member, whose change had not reached this one yet.
+          if (err instanceof StoreParentGoneError) {
+            await catalog.refresh();
+            throw errors.unknownAssignedRole(roleId);
+          }
           // Stored under this name, or its grant under another (err.existing), by another cluster member whose
           // change has not reached this one's index yet.
           if (!(err instanceof StoreConflictError && err.reason === 'exists')) throw err;

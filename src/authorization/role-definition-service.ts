@@ -174,7 +174,10 @@ export function createRoleDefinitionService(deps: { subscriptionId: string; cata
       // (role-assignment-service.ts), so the role goes only while nothing assigns it, and the other finds it gone.
       return deps.index.inTurn(async () => {
         if (deps.index.all().some((a) => roleIdOf(a.roleDefinitionId) === role.id)) throw errors.roleDefinitionHasAssignments();
-        const removed = await catalog.store.delete(role.id, audit?.());
+        // The store refuses too if an assignment of the role was stored through another cluster member meanwhile.
+        const removed = await catalog.store.delete(role.id, audit?.()).catch((err: unknown) => {
+          throw err instanceof StoreConflictError && err.reason === 'changed' ? errors.roleDefinitionHasAssignments() : err;
+        });
         await catalog.refresh();
         return removed ? role : null;
       });

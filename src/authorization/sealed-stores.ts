@@ -178,8 +178,10 @@ export function sealStores(
   const roleAssignments: RoleAssignmentStore = {
     ...store.roleAssignments,
     // A stored twin that fails its seal grants nothing, and does not stand in the way (it is logged where it is read).
-    insert: (row, audit) =>
-      holder.writing((seal) => store.roleAssignments.insert({ ...row, mac: seal.assignment(row) }, audit, (twin) => holder.matches(twin.mac, (s) => s.assignment(twin)))),
+    insert: (row, audit, checks) =>
+      holder.writing((seal) =>
+        store.roleAssignments.insert({ ...row, mac: seal.assignment(row) }, audit, { ...checks, twinCounts: (twin) => holder.matches(twin.mac, (s) => s.assignment(twin)) }),
+      ),
     // Sealed from the row the caller read and checked (`stored`, whose seal the store compares), never one read again here.
     update: async (stored, change, audit) =>
       assignmentOk(stored) ? holder.writing((seal) => store.roleAssignments.update(stored, { ...change, mac: seal.assignment({ ...stored, endTime: change.endTime }) }, audit)) : null,

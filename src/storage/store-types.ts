@@ -14,7 +14,7 @@ import type { RefreshTokenStore } from './refresh-token-types.js';
 import type { AuditRecord, AuditStore } from './audit-store-types.js';
 import type { ResourceGroupStore, VaultStore } from './vault-store-types.js';
 import type { FederatedCredentialStore } from './federated-credential-types.js';
-import type { TwinCounts } from './assignment-twin.js';
+import type { AssignmentChecks } from './assignment-checks.js';
 
 // The audit trail's part of the contract lives in audit-store-types.ts, the vaults' in vault-store-types.ts.
 export * from './audit-store-types.js';
@@ -316,6 +316,7 @@ export interface RoleDefinitionStore {
   upsert(row: RoleDefinitionRow, audit?: AuditRecord): Promise<void>;
   get(id: string): Promise<RoleDefinitionRow | null>;
   list(): Promise<RoleDefinitionRow[]>;
+  /** False if there is no such role; throws StoreConflictError('changed') while an assignment of it is stored. */
   delete(id: string, audit?: AuditRecord): Promise<boolean>;
   /** Seals the role if its seal is `expected` now (null: stored without one); false otherwise. */
   setMac(id: string, mac: string, expected?: string | null): Promise<boolean>;
@@ -324,9 +325,10 @@ export interface RoleDefinitionStore {
 export interface RoleAssignmentStore {
   /**
    * Throws StoreConflictError('exists') if the id is taken, or if another row holds the same grant (principal,
-   * scope, role) and `twinCounts` counts it (then naming it in `existing`).
+   * scope, role) and `checks.twinCounts` counts it (then naming it in `existing`); StoreParentGoneError if
+   * `checks.customRole` and the role is not stored.
    */
-  insert(row: RoleAssignmentRow, audit?: AuditRecord, twinCounts?: TwinCounts): Promise<void>;
+  insert(row: RoleAssignmentRow, audit?: AuditRecord, checks?: AssignmentChecks): Promise<void>;
   get(id: string): Promise<RoleAssignmentRow | null>;
   list(): Promise<RoleAssignmentRow[]>;
   delete(id: string, audit?: AuditRecord): Promise<boolean>;

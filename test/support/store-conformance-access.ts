@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import type { Store } from '../../src/storage/store-types.js';
+import { StoreParentGoneError, type Store } from '../../src/storage/store-types.js';
 import { assignmentRow as assignment, insertVault, isConflict, principal, vaultRow } from './store-conformance-kit.js';
 
 // Access-control part of the storage contract: group memberships, custom
@@ -73,6 +73,25 @@ export function describeAccessConformance(h: { store(): Store }): void {
       await store.roleAssignments.insert(assignment({ scope: `${a.scope}2`, roleDefinitionId: a.roleDefinitionId, principalId: a.principalId }));
       await store.roleAssignments.insert(assignment({ roleDefinitionId: a.roleDefinitionId }));
       assert.equal((await store.roleAssignments.list()).length, 4);
+    });
+
+    it('a custom role is not deleted while an assignment of it is stored; an assignment of a custom role needs the role stored', async () => {
+      const store = h.store();
+      const role = { id: randomUUID(), roleName: `Assigned ${randomUUID()}`, description: 'd', permissions: [], assignableScopes: ['/subscriptions/s'], createdAt: 1, updatedAt: 1, createdBy: 'a' };
+      await store.roleDefinitions.upsert(role);
+      // By its GUID, as coffer stores it, or by its full id (an older row).
+      for (const roleDefinitionId of [role.id, `/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/${role.id.toUpperCase()}`]) {
+        const a = assignment({ roleDefinitionId });
+        await store.roleAssignments.insert(a, undefined, { customRole: true });
+        await assert.rejects(store.roleDefinitions.delete(role.id), isConflict('changed'));
+        assert.notEqual(await store.roleDefinitions.get(role.id), null);
+        await store.roleAssignments.delete(a.id);
+      }
+      assert.equal(await store.roleDefinitions.delete(role.id), true);
+      assert.equal(await store.roleDefinitions.delete(role.id), false);
+      await assert.rejects(store.roleAssignments.insert(assignment({ roleDefinitionId: role.id }), undefined, { customRole: true }), StoreParentGoneError);
+      // A built-in role is not stored: without customRole, nothing is looked for.
+      await store.roleAssignments.insert(assignment({ roleDefinitionId: role.id }));
     });
 
     it('updates description, end time and seal only over the seal it was read with; ids compare case-insensitively', async () => {

@@ -1,8 +1,8 @@
 import type pg from 'pg';
 import type { GroupStore, RoleAssignmentRow, RoleAssignmentStore, RoleDefinitionRow, RoleDefinitionStore } from '../store-types.js';
-import { changes, fromJson, one, rows, toJson, unique } from './pg-support.js';
+import { changes, fromJson, one, rows, toJson, unique, type Queryable } from './pg-support.js';
 import type { PgSealedWrites } from './pg-authorization-digest.js';
-import { refuseTwin, twinParams, twinSql } from '../assignment-twin.js';
+import { refuseTwin, roleAssigned, roleAssignedSql, roleGone, roleParams, twinParams, twinSql } from '../assignment-checks.js';
 
 // Group memberships, custom role definitions and role assignments.
 
@@ -33,6 +33,12 @@ export function pgGroupStore(pool: pg.Pool, sealed: PgSealedWrites): GroupStore 
   };
 }
 
+const GRANT_LOCK = 0x636f_6761;
+const ROLE_LOCK = 0x636f_6772;
+const TWINS = twinSql(ASSIGNMENT, (n) => `$${n}`);
+const ROLE_ASSIGNED = roleAssignedSql((n) => `$${n}`);
+const lockRole = (db: Queryable, id: string) => db.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [ROLE_LOCK, roleParams(id)[0]]);
+
 export function pgRoleDefinitionStore(pool: pg.Pool, sealed: PgSealedWrites): RoleDefinitionStore {
   const { audited, run } = sealed;
   return {
@@ -54,24 +60,36 @@ export function pgRoleDefinitionStore(pool: pg.Pool, sealed: PgSealedWrites): Ro
       return r ? toRole(r) : null;
     },
     list: async () => (await rows<RoleRecord>(pool, `SELECT ${ROLE} FROM role_definitions ORDER BY role_name_key`)).map(toRole),
-    delete: (id, audit) => audited(audit, async (db) => (await changes(db, 'DELETE FROM role_definitions WHERE id = $1', [id.toLowerCase()])) > 0),
+    delete: (id, audit) =>
+      audited(
+        audit,
+        async (db) => {
+          // In turn with the assignments of the role (pgRoleAssignmentStore's insert), on every cluster member.
+          await lockRole(db, id);
+          if (await one(db, ROLE_ASSIGNED, roleParams(id))) throw roleAssigned(id);
+          return (await changes(db, 'DELETE FROM role_definitions WHERE id = $1', [id.toLowerCase()])) > 0;
+        },
+        true,
+      ),
     setMac: async (id, mac, expected = null) =>
       0 < (await run((db) => changes(db, 'UPDATE role_definitions SET mac = $1 WHERE id = $2 AND mac IS NOT DISTINCT FROM $3', [mac, id.toLowerCase(), expected]))),
   };
 }
 
-const GRANT_LOCK = 0x636f_6761;
-const TWINS = twinSql(ASSIGNMENT, (n) => `$${n}`);
 
 export function pgRoleAssignmentStore(pool: pg.Pool, sealed: PgSealedWrites): RoleAssignmentStore {
   const { audited, run } = sealed;
   return {
-    async insert(r, audit, twinCounts) {
+    async insert(r, audit, checks = {}) {
       await audited(audit, async (db) => {
         const twin = twinParams(r);
         // One grant at a time across the cluster, so that its twin search and insert cannot interleave with another's.
         await db.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [GRANT_LOCK, twin.slice(0, 3).join(' ')]);
-        refuseTwin(r, await rows<RoleAssignmentRow>(db, TWINS, twin), twinCounts);
+        refuseTwin(r, await rows<RoleAssignmentRow>(db, TWINS, twin), checks.twinCounts);
+        if (checks.customRole) {
+          await lockRole(db, r.roleDefinitionId);
+          if (!(await one(db, 'SELECT 1 AS one FROM role_definitions WHERE id = $1', [roleParams(r.roleDefinitionId)[0]]))) throw roleGone(r);
+        }
         return unique(`role assignment ${r.id}`, () =>
           db.query(
             `INSERT INTO role_assignments (id, scope, role_definition_id, principal_id, principal_type, description, end_time, created_at, updated_at, created_by, mac)

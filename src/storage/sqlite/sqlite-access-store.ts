@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import type { AuditedWrites } from './sqlite-audit-store.js';
 import type { GroupStore, RoleAssignmentRow, RoleAssignmentStore, RoleDefinitionRow, RoleDefinitionStore } from '../store-types.js';
 import { fromJson, toJson, unique } from './sqlite-support.js';
-import { refuseTwin, twinParams, twinSql } from '../assignment-twin.js';
+import { refuseTwin, roleAssigned, roleAssignedSql, roleGone, roleParams, twinParams, twinSql } from '../assignment-checks.js';
 import type { Guarded } from './sqlite-authorization-digest.js';
 
 // Group memberships, custom role definitions and role assignments.
@@ -94,6 +94,7 @@ export function sqliteRoleDefinitionStore(db: Database.Database, audited: Audite
   const get = db.prepare<[string], RoleRecord>('SELECT * FROM role_definitions WHERE id = ?');
   const list = db.prepare<[], RoleRecord>('SELECT * FROM role_definitions ORDER BY role_name_key');
   const del = db.prepare<[string]>('DELETE FROM role_definitions WHERE id = ?');
+  const assigned = db.prepare<[string, string], { one: number }>(roleAssignedSql(() => '?'));
   return {
     upsert: async (r, audit) => {
       const row = { ...r, id: r.id.toLowerCase(), roleNameKey: r.roleName.toLowerCase(), permissions: toJson(r.permissions), assignableScopes: toJson(r.assignableScopes), mac: r.mac ?? null };
@@ -104,7 +105,13 @@ export function sqliteRoleDefinitionStore(db: Database.Database, audited: Audite
       return r ? toRole(r) : null;
     },
     list: async () => list.all().map(toRole),
-    delete: async (id, audit) => guarded(() => audited.run(audit, () => del.run(id.toLowerCase()).changes > 0)),
+    delete: async (id, audit) =>
+      guarded(() =>
+        audited.run(audit, () => {
+          if (assigned.get(...roleParams(id))) throw roleAssigned(id);
+          return del.run(id.toLowerCase()).changes > 0;
+        }),
+      ),
     setMac: async (id, mac, expected = null) => guarded(() => sealRole.run(mac, id.toLowerCase(), expected).changes > 0),
   };
 }
@@ -115,6 +122,7 @@ export function sqliteRoleAssignmentStore(db: Database.Database, audited: Audite
      VALUES (@id, @scope, @roleDefinitionId, @principalId, @principalType, @description, @endTime, @createdAt, @updatedAt, @createdBy, @mac)`,
   );
   const twins = db.prepare<[string, string, string, string, string], AssignmentRecord>(twinSql('*', () => '?'));
+  const roleStored = db.prepare<[string], { one: number }>('SELECT 1 AS one FROM role_definitions WHERE id = ?');
   const sealAssignment = db.prepare<[string, string, string | null]>('UPDATE role_assignments SET mac = ? WHERE id = ? AND mac IS ?');
   const get = db.prepare<[string], AssignmentRecord>('SELECT * FROM role_assignments WHERE id = ?');
   const list = db.prepare<[], AssignmentRecord>('SELECT * FROM role_assignments ORDER BY created_at, id');
@@ -127,10 +135,11 @@ export function sqliteRoleAssignmentStore(db: Database.Database, audited: Audite
   const ofPrincipal = db.prepare<[string]>('DELETE FROM role_assignments WHERE principal_id = ?');
   const anyExpired = db.prepare<[number], { one: number }>('SELECT 1 AS one FROM role_assignments WHERE end_time IS NOT NULL AND end_time <= ? LIMIT 1');
   return {
-    insert: async (r, audit, twinCounts) =>
+    insert: async (r, audit, checks = {}) =>
       guarded(() =>
         audited.run(audit, () => {
-          refuseTwin(r, twins.all(...twinParams(r)).map(toAssignment), twinCounts);
+          refuseTwin(r, twins.all(...twinParams(r)).map(toAssignment), checks.twinCounts);
+          if (checks.customRole && !roleStored.get(roleParams(r.roleDefinitionId)[0])) throw roleGone(r);
           unique(`role assignment ${r.id}`, () => insert.run({ ...r, id: r.id.toLowerCase(), principalId: r.principalId.toLowerCase(), mac: r.mac ?? null }));
         }),
       ),
