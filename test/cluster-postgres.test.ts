@@ -283,6 +283,30 @@ describe('a cluster: several servers on one PostgreSQL database', () => {
     }
   });
 
+  it('a resource group deleted through one member while the other assigns a role at it: no assignment outlives the group', async () => {
+    const token = (await credential(pub).getToken(`${pub.url}/.default`)).token;
+    const arm = (m: TestServer, method: string, path: string, body?: unknown) =>
+      rawRequest(`${m.url}${path}`, {
+        method,
+        headers: { host: `localhost:${lb.port}`, authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    const sp = await newServicePrincipal(pub, 'orphan-candidate');
+    const roleDefinitionId = `/subscriptions/${a.bootstrap.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${ROLE_IDS.Reader}`;
+    for (let round = 0; round < 8; round++) {
+      const group = `/subscriptions/${a.bootstrap.subscriptionId}/resourceGroups/doomed-${round}`;
+      assert.equal((await arm(a, 'PUT', `${group}?api-version=2021-04-01`, { location: 'local' })).status, 201);
+      const assignment = `${group}/providers/Microsoft.Authorization/roleAssignments/${randomUUID()}?api-version=2022-04-01`;
+      const [deleted, assigned] = await Promise.all([arm(b, 'DELETE', `${group}?api-version=2021-04-01`), arm(a, 'PUT', assignment, { properties: { roleDefinitionId, principalId: sp.id } })]);
+      const line = `round ${round}: DELETE ${deleted.status}; PUT ${assigned.status} ${assigned.text.slice(0, 160)}`;
+      assert.equal(deleted.status, 200, line);
+      assert.ok([201, 404].includes(assigned.status), line);
+      // Gone from the store, so from both members once they have heard.
+      const stored = await pgQuery<{ id: string }>(url, 'SELECT id FROM role_assignments WHERE lower(scope) = lower($1)', [group]);
+      assert.deepEqual(stored, [], line);
+    }
+  });
+
   it('a vault deleted through one member is gone on the other', async () => {
     await createVault(await on(a), 'doomed-vault');
     await secretClient(pub, 'doomed-vault').setSecret('s', 'v');

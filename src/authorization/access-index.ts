@@ -91,6 +91,11 @@ export interface AccessIndex {
   // A cluster member changed the store (see storage/change-feed.ts): read it again, in turn with the changes made here.
   /** Indexes the assignments as stored now, dropping those that are gone (past a few, by reading them all). */
   refreshAssignments(ids: readonly string[]): Promise<void>;
+  /**
+   * Indexes the stored assignments at `underKey` or below that the index lacks: ones another cluster member
+   * stored whose announcement has not arrived yet (a scope's removal must find them).
+   */
+  catchUpUnder(underKey: string): Promise<void>;
   /** Links or unlinks these members of the group as the store has them now. */
   refreshMemberships(groupId: string, memberIds: readonly string[]): Promise<void>;
   /** Reads every assignment and membership again. */
@@ -296,6 +301,13 @@ export async function createAccessIndex(deps: { assignments: RoleAssignmentStore
           const row = rows[i];
           if (row) put(index(row));
         });
+      }),
+    catchUpUnder: (underKey) =>
+      inTurn(async () => {
+        for (const row of await deps.assignments.list()) {
+          const a = index(row);
+          if (!byId.has(a.id) && covers(underKey, a.scopeKey)) put(a);
+        }
       }),
     refreshMemberships: (groupId, memberIds) =>
       inTurn(async () => {

@@ -72,6 +72,10 @@ function ownerKey(scope: Scope): string {
  * existence is asked once.
  */
 export async function removeOrphanedAssignments(index: AccessIndex, exists: ScopeExists, underKey = '', records?: RemovalRecords): Promise<string[]> {
+  // A removed scope's assignments stored through another cluster member, which this one has not heard of yet
+  // (the periodic sweep, underKey '', finds them later anyway). Such an insert held the resource group's row
+  // until it committed, so the deletion that called this came after it.
+  if (underKey !== '') await index.catchUpUnder(underKey);
   // Found in the index's turn: an assignment being added at a scope as it goes either is stored before this looks
   // (and is found) or looks for its scope after (and finds it gone: role-assignment-service.ts).
   const orphans = await index.inTurn(async () => {

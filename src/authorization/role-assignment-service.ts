@@ -165,12 +165,16 @@ export function createRoleAssignmentService(deps: {
         };
         let added: boolean;
         try {
-          added = await index.addAssignment(row, admit, audit, { customRole: role.type === 'CustomRole' });
+          const group = scope.kind === 'resourceGroup' ? { subscriptionId: scope.subscriptionId!, name: scope.resourceGroup! } : undefined;
+          added = await index.addAssignment(row, admit, audit, { customRole: role.type === 'CustomRole', resourceGroup: group });
         } catch (err) {
-          // The custom role deleted through another cluster member, whose change had not reached this one yet.
+          // The custom role or the resource group deleted through another cluster member, whose change had not
+          // reached this one yet.
           if (err instanceof StoreParentGoneError) {
             await catalog.refresh();
-            throw errors.unknownAssignedRole(roleId);
+            if (catalog.get(roleId) === null) throw errors.unknownAssignedRole(roleId);
+            await checkScopeExists(scope, scopeRaw);
+            throw err;
           }
           // Stored under this name, or its grant under another (err.existing), by another cluster member whose
           // change has not reached this one's index yet.

@@ -10,6 +10,12 @@ export interface AssignmentChecks {
   twinCounts?: (row: RoleAssignmentRow) => boolean;
   /** The role is a custom one, which must be stored (built-in roles are not). */
   customRole?: boolean;
+  /**
+   * The resource group the assignment is at, which must be stored. On PostgreSQL its row is locked until the
+   * insert commits, so that the group's deletion (through another cluster member) waits for it, and then finds
+   * the assignment to remove with the group.
+   */
+  resourceGroup?: { subscriptionId: string; name: string };
 }
 
 /** The twin search in a store's dialect (`p(n)` names the n-th parameter); its parameters are twinParams(row). */
@@ -44,3 +50,6 @@ export const roleAssigned = (roleId: string) => new StoreConflictError('changed'
 
 /** An assignment of a custom role meets the role gone (deleted through another cluster member, say). */
 export const roleGone = (r: RoleAssignmentRow) => new StoreParentGoneError(`role assignment ${r.id} names custom role ${r.roleDefinitionId}, which is gone`);
+
+/** An assignment at a resource group meets the group gone (deleted through another cluster member, say). */
+export const scopeGone = (r: RoleAssignmentRow) => new StoreParentGoneError(`role assignment ${r.id} is at ${r.scope}, which is gone`);

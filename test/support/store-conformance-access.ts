@@ -94,6 +94,15 @@ export function describeAccessConformance(h: { store(): Store }): void {
       await store.roleAssignments.insert(assignment({ roleDefinitionId: role.id }));
     });
 
+    it('an assignment at a resource group needs the group stored (any spelling of its name)', async () => {
+      const store = h.store();
+      const at = { subscriptionId: 'sub-ra', name: 'Granted-RG' };
+      await assert.rejects(store.roleAssignments.insert(assignment(), undefined, { resourceGroup: at }), StoreParentGoneError);
+      await store.resourceGroups.create({ ...at, location: 'local', tags: {} });
+      await store.roleAssignments.insert(assignment(), undefined, { resourceGroup: { ...at, name: 'granted-rg' } });
+      assert.equal((await store.roleAssignments.list()).length, 1);
+    });
+
     it('updates description, end time and seal only over the seal it was read with; ids compare case-insensitively', async () => {
       const store = h.store();
       const a = assignment({ description: 'first', endTime: 500, updatedAt: 1, mac: 'a1.0.first' });

@@ -1,8 +1,8 @@
 import type pg from 'pg';
 import type { GroupStore, RoleAssignmentRow, RoleAssignmentStore, RoleDefinitionRow, RoleDefinitionStore } from '../store-types.js';
-import { changes, fromJson, one, rows, toJson, unique, type Queryable } from './pg-support.js';
+import { changes, fromJson, nameKey, one, rows, toJson, unique, type Queryable } from './pg-support.js';
 import type { PgSealedWrites } from './pg-authorization-digest.js';
-import { refuseTwin, roleAssigned, roleAssignedSql, roleGone, roleParams, twinParams, twinSql } from '../assignment-checks.js';
+import { refuseTwin, roleAssigned, roleAssignedSql, roleGone, roleParams, scopeGone, twinParams, twinSql } from '../assignment-checks.js';
 
 // Group memberships, custom role definitions and role assignments.
 
@@ -90,6 +90,9 @@ export function pgRoleAssignmentStore(pool: pg.Pool, sealed: PgSealedWrites): Ro
           await lockRole(db, r.roleDefinitionId);
           if (!(await one(db, 'SELECT 1 AS one FROM role_definitions WHERE id = $1', [roleParams(r.roleDefinitionId)[0]]))) throw roleGone(r);
         }
+        const group = checks.resourceGroup;
+        const groupStored = 'SELECT 1 AS one FROM resource_groups WHERE subscription_id = $1 AND name_key = $2 FOR SHARE';
+        if (group && !(await one(db, groupStored, [group.subscriptionId, nameKey(group.name)]))) throw scopeGone(r);
         return unique(`role assignment ${r.id}`, () =>
           db.query(
             `INSERT INTO role_assignments (id, scope, role_definition_id, principal_id, principal_type, description, end_time, created_at, updated_at, created_by, mac)

@@ -1,8 +1,8 @@
 import type Database from 'better-sqlite3';
 import type { AuditedWrites } from './sqlite-audit-store.js';
 import type { GroupStore, RoleAssignmentRow, RoleAssignmentStore, RoleDefinitionRow, RoleDefinitionStore } from '../store-types.js';
-import { fromJson, toJson, unique } from './sqlite-support.js';
-import { refuseTwin, roleAssigned, roleAssignedSql, roleGone, roleParams, twinParams, twinSql } from '../assignment-checks.js';
+import { fromJson, nameKey, toJson, unique } from './sqlite-support.js';
+import { refuseTwin, roleAssigned, roleAssignedSql, roleGone, roleParams, scopeGone, twinParams, twinSql } from '../assignment-checks.js';
 import type { Guarded } from './sqlite-authorization-digest.js';
 
 // Group memberships, custom role definitions and role assignments.
@@ -123,6 +123,7 @@ export function sqliteRoleAssignmentStore(db: Database.Database, audited: Audite
   );
   const twins = db.prepare<[string, string, string, string, string], AssignmentRecord>(twinSql('*', () => '?'));
   const roleStored = db.prepare<[string], { one: number }>('SELECT 1 AS one FROM role_definitions WHERE id = ?');
+  const groupStored = db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM resource_groups WHERE subscription_id = ? AND name_key = ?');
   const sealAssignment = db.prepare<[string, string, string | null]>('UPDATE role_assignments SET mac = ? WHERE id = ? AND mac IS ?');
   const get = db.prepare<[string], AssignmentRecord>('SELECT * FROM role_assignments WHERE id = ?');
   const list = db.prepare<[], AssignmentRecord>('SELECT * FROM role_assignments ORDER BY created_at, id');
@@ -140,6 +141,7 @@ export function sqliteRoleAssignmentStore(db: Database.Database, audited: Audite
         audited.run(audit, () => {
           refuseTwin(r, twins.all(...twinParams(r)).map(toAssignment), checks.twinCounts);
           if (checks.customRole && !roleStored.get(roleParams(r.roleDefinitionId)[0])) throw roleGone(r);
+          if (checks.resourceGroup && !groupStored.get(checks.resourceGroup.subscriptionId, nameKey(checks.resourceGroup.name))) throw scopeGone(r);
           unique(`role assignment ${r.id}`, () => insert.run({ ...r, id: r.id.toLowerCase(), principalId: r.principalId.toLowerCase(), mac: r.mac ?? null }));
         }),
       ),
