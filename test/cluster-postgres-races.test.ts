@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { api, newServicePrincipal, ROLE_IDS } from './support/access-kit.js';
+import { createVault, credential } from './support/clients.js';
+import { pgQuery } from './support/pg-rows.js';
+import { rawRequest } from './support/raw-http.js';
+import { freshPostgresDatabase, startPostgres, type TestDatabase } from './support/databases.js';
+import { startTestServer, type TestServer } from './support/server-fixture.js';
+import { startBalancer, type TcpBalancer } from './support/tcp-balancer.js';
+import { until } from './support/until.js';
+
+// Writes sent at once through two members of a cluster that each decided
+// against its own memory (found by fuzzing helpers): they end as the same
+// writes one after the other would, because the database holds the check
+// (cluster-postgres.test.ts sets up the same cluster for the rest).
+
+const MASTER_KEY = randomBytes(32).toString('hex');
+const ARM = 'api-version=2022-04-01';
+const GROUPS = 'api-version=2021-04-01';
+
+describe('a cluster: writes sent at once through both members', () => {
+  let db: TestDatabase;
+  let url: string;
+  let lb: TcpBalancer;
+  let a: TestServer;
+  let b: TestServer;
+  /** The cluster as clients see it: the balancer's URLs (routed to a). */
+  let pub: TestServer;
+  let token: string;
+  let sub: string;
+  /** Straight to one member, naming the cluster's host (as a balancer passes it on), with a token for it. */
+  const arm = async (m: TestServer, method: string, path: string, body?: unknown) => {
+    const r = await rawRequest(`${m.url}${path}`, {
+      method,
+      headers: { host: `localhost:${lb.port}`, authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: r.status, text: r.text, code: r.status >= 400 ? (JSON.parse(r.text) as { error?: { code?: string } }).error?.code : undefined };
+  };
+  const roleId = (id: string) => `${sub}/providers/Microsoft.Authorization/roleDefinitions/${id}`;
+
+  before(async () => {
+    db = await startPostgres();
+    url = await freshPostgresDatabase(db);
+    lb = await startBalancer();
+    const member = () => startTestServer({ args: ['--database-url', url, '--cluster', '--public-port', String(lb.port)], env: { COFFER_MASTER_KEY: MASTER_KEY } });
+    a = await member();
+    b = await member();
+    await lb.route(a.port);
+    pub = { ...a, url: `https://localhost:${lb.port}`, vaultUrl: (name) => `https://${name}.${a.bootstrap.vaultDnsSuffix}:${lb.port}` };
+    token = (await credential(pub).getToken(`${pub.url}/.default`)).token;
+    sub = `/subscriptions/${a.bootstrap.subscriptionId}`;
+  });
+  after(async () => {
+    await a?.stop();
+    await b?.stop();
+    await lb?.close();
+    await db?.stop();
+  });
+
+  it('one grant under different names: one 201, the rest RoleAssignmentExists; one stored', async () => {
+    const vault = await createVault(pub, 'twin-vault');
+    // Rounds: each member admits one of its own requests, and the two inserts meet only in some rounds.
+    for (let round = 0; round < 8; round++) {
+      const sp = await newServicePrincipal(pub, `twin-sp-${round}`);
+      const assign = (m: TestServer) => arm(m, 'PUT', `${vault.id!}/providers/Microsoft.Authorization/roleAssignments/${randomUUID()}?${ARM}`, { properties: { roleDefinitionId: roleId(ROLE_IDS['Key Vault Secrets User']), principalId: sp.id } });
+      const codes = (await Promise.all(Array.from({ length: 6 }, (_, i) => assign(i % 2 ? a : b)))).map((r) => `${r.status}${r.code ? ` ${r.code}` : ''}`);
+      assert.equal(codes.filter((c) => c === '201').length, 1, codes.join(', '));
+      assert.ok(codes.every((c) => c === '201' || c === '409 RoleAssignmentExists'), codes.join(', '));
+      const filter = encodeURIComponent(`principalId eq '${sp.id}'`);
+      const listed = await api(pub, 'GET', `${vault.id!}/providers/Microsoft.Authorization/roleAssignments?${ARM}&$filter=${filter}`);
+      assert.equal((listed.body!.value as unknown[]).length, 1, 'one grant, not twins that a deletion would leave granting');
+    }
+  });
+
+  it('one new resource group: one 201, the rest 200', async () => {
+    for (let round = 0; round < 6; round++) {
+      const put = (m: TestServer) => arm(m, 'PUT', `${sub}/resourcegroups/together-${round}?${GROUPS}`, { location: 'local' });
+      const statuses = (await Promise.all(Array.from({ length: 6 }, (_, i) => put(i % 2 ? a : b)))).map((r) => r.status).sort();
+      assert.deepEqual(statuses, [200, 200, 200, 200, 200, 201]);
+    }
+  });
+
+  it('a custom role deleted while the other member assigns it: never both; no assignment is left naming it', async () => {
+    const sp = await newServicePrincipal(pub, 'doomed-role-holder');
+    for (let round = 0; round < 6; round++) {
+      const id = randomUUID();
+      const roleUrl = `${roleId(id)}?${ARM}`;
+      const role = { properties: { roleName: `doomed ${id}`, type: 'CustomRole', permissions: [{ actions: [], dataActions: ['Microsoft.KeyVault/vaults/secrets/getSecret/action'] }], assignableScopes: [sub] } };
+      assert.equal((await arm(a, 'PUT', roleUrl, role)).status, 201);
+      // Both members know the role before it is raced.
+      await until('the role reached the other member', async () => (await arm(b, 'GET', roleUrl)).status === 200);
+      const assignment = `${sub}/providers/Microsoft.Authorization/roleAssignments/${randomUUID()}?${ARM}`;
+      const [deleted, assigned] = await Promise.all([arm(b, 'DELETE', roleUrl), arm(a, 'PUT', assignment, { properties: { roleDefinitionId: roleId(id), principalId: sp.id } })]);
+      const line = `round ${round}: DELETE ${deleted.status} ${deleted.text.slice(0, 120)}; PUT ${assigned.status} ${assigned.text.slice(0, 120)}`;
+      assert.ok(!(deleted.status === 200 && assigned.status === 201), line);
+      assert.ok([200, 409].includes(deleted.status) && [201, 400].includes(assigned.status), line);
+      if (assigned.status === 201) assert.equal((await arm(a, 'DELETE', assignment)).status, 200);
+    }
+  });
+
+  it('a resource group deleted while the other member assigns a role at it: no assignment outlives the group', async () => {
+    const sp = await newServicePrincipal(pub, 'orphan-candidate');
+    for (let round = 0; round < 8; round++) {
+      const group = `${sub}/resourceGroups/doomed-${round}`;
+      assert.equal((await arm(a, 'PUT', `${group}?${GROUPS}`, { location: 'local' })).status, 201);
+      const assignment = `${group}/providers/Microsoft.Authorization/roleAssignments/${randomUUID()}?${ARM}`;
+      const [deleted, assigned] = await Promise.all([arm(b, 'DELETE', `${group}?${GROUPS}`), arm(a, 'PUT', assignment, { properties: { roleDefinitionId: roleId(ROLE_IDS.Reader), principalId: sp.id } })]);
+      const line = `round ${round}: DELETE ${deleted.status}; PUT ${assigned.status} ${assigned.text.slice(0, 160)}`;
+      assert.equal(deleted.status, 200, line);
+      assert.ok([201, 404].includes(assigned.status), line);
+      // Gone from the store, so from both members once they have heard.
+      assert.deepEqual(await pgQuery<{ id: string }>(url, 'SELECT id FROM role_assignments WHERE lower(scope) = lower($1)', [group]), [], line);
+    }
+  });
+});
