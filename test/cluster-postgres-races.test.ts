@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { api, newServicePrincipal, ROLE_IDS } from './support/access-kit.js';
 import { createVault, credential } from './support/clients.js';
 import { pgQuery } from './support/pg-rows.js';
 import { rawRequest } from './support/raw-http.js';
-import { freshPostgresDatabase, startPostgres, type TestDatabase } from './support/databases.js';
-import { startTestServer, type TestServer } from './support/server-fixture.js';
-import { startBalancer, type TcpBalancer } from './support/tcp-balancer.js';
+import { startBalancedPgCluster, type BalancedPgCluster } from './support/pg-cluster.js';
+import type { TestServer } from './support/server-fixture.js';
 import { until } from './support/until.js';
 
 // Writes sent at once through two members of a cluster that each decided
@@ -15,17 +14,13 @@ import { until } from './support/until.js';
 // writes one after the other would, because the database holds the check
 // (cluster-postgres.test.ts sets up the same cluster for the rest).
 
-const MASTER_KEY = randomBytes(32).toString('hex');
 const ARM = 'api-version=2022-04-01';
 const GROUPS = 'api-version=2021-04-01';
 
 describe('a cluster: writes sent at once through both members', () => {
-  let db: TestDatabase;
-  let url: string;
-  let lb: TcpBalancer;
+  let cluster: BalancedPgCluster;
   let a: TestServer;
   let b: TestServer;
-  /** The cluster as clients see it: the balancer's URLs (routed to a). */
   let pub: TestServer;
   let token: string;
   let sub: string;
@@ -33,7 +28,7 @@ describe('a cluster: writes sent at once through both members', () => {
   const arm = async (m: TestServer, method: string, path: string, body?: unknown) => {
     const r = await rawRequest(`${m.url}${path}`, {
       method,
-      headers: { host: `localhost:${lb.port}`, authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      headers: { host: `localhost:${cluster.lb.port}`, authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     return { status: r.status, text: r.text, code: r.status >= 400 ? (JSON.parse(r.text) as { error?: { code?: string } }).error?.code : undefined };
@@ -41,23 +36,12 @@ describe('a cluster: writes sent at once through both members', () => {
   const roleId = (id: string) => `${sub}/providers/Microsoft.Authorization/roleDefinitions/${id}`;
 
   before(async () => {
-    db = await startPostgres();
-    url = await freshPostgresDatabase(db);
-    lb = await startBalancer();
-    const member = () => startTestServer({ args: ['--database-url', url, '--cluster', '--public-port', String(lb.port)], env: { COFFER_MASTER_KEY: MASTER_KEY } });
-    a = await member();
-    b = await member();
-    await lb.route(a.port);
-    pub = { ...a, url: `https://localhost:${lb.port}`, vaultUrl: (name) => `https://${name}.${a.bootstrap.vaultDnsSuffix}:${lb.port}` };
+    cluster = await startBalancedPgCluster();
+    ({ a, b, pub } = cluster);
     token = (await credential(pub).getToken(`${pub.url}/.default`)).token;
     sub = `/subscriptions/${a.bootstrap.subscriptionId}`;
   });
-  after(async () => {
-    await a?.stop();
-    await b?.stop();
-    await lb?.close();
-    await db?.stop();
-  });
+  after(() => cluster?.stop());
 
   it('one grant under different names: one 201, the rest RoleAssignmentExists; one stored', async () => {
     const vault = await createVault(pub, 'twin-vault');
@@ -111,7 +95,7 @@ describe('a cluster: writes sent at once through both members', () => {
       assert.equal(deleted.status, 200, line);
       assert.ok([201, 404].includes(assigned.status), line);
       // Gone from the store, so from both members once they have heard.
-      assert.deepEqual(await pgQuery<{ id: string }>(url, 'SELECT id FROM role_assignments WHERE lower(scope) = lower($1)', [group]), [], line);
+      assert.deepEqual(await pgQuery<{ id: string }>(cluster.url, 'SELECT id FROM role_assignments WHERE lower(scope) = lower($1)', [group]), [], line);
     }
   });
 });

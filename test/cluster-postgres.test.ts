@@ -7,11 +7,12 @@ import { createVault, credential, secretClient } from './support/clients.js';
 import { LOCK_CONNECTION, pgQuery } from './support/pg-rows.js';
 import { rawRequest } from './support/raw-http.js';
 import { approveDeviceSignIn, deviceLoginForm } from './support/device-login.js';
-import { freshPostgresDatabase, startPostgres, type TestDatabase } from './support/databases.js';
+import { freshPostgresDatabase, type TestDatabase } from './support/databases.js';
+import { startBalancedPgCluster, type BalancedPgCluster } from './support/pg-cluster.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 import { sealOfStoredKey } from '../src/authorization/authorization-key.js';
 import { loadKeyring } from '../src/crypto/keyring.js';
-import { startBalancer, type TcpBalancer } from './support/tcp-balancer.js';
+import type { TcpBalancer } from './support/tcp-balancer.js';
 import { until } from './support/until.js';
 
 // Several servers on one PostgreSQL database (--cluster), each with its own
@@ -21,8 +22,6 @@ import { until } from './support/until.js';
 // Clients talk to the balancer, and a test routes it to one member or the
 // other. Access changes reach the other members when their announcement
 // does (milliseconds), so those checks wait for it, with a generous bound.
-
-const MASTER_KEY = randomBytes(32).toString('hex');
 
 /** A member's error lines (pino's level 50 and up). */
 const errorsLogged = (m: TestServer) => m.logs().split('\n').filter((line) => /"level":[56]0/.test(line)).join('\n');
@@ -38,6 +37,7 @@ async function readStatus(server: TestServer, vault: string, secret: string, who
 }
 
 describe('a cluster: several servers on one PostgreSQL database', () => {
+  let cluster: BalancedPgCluster;
   let db: TestDatabase;
   let url: string;
   let lb: TcpBalancer;
@@ -45,7 +45,6 @@ describe('a cluster: several servers on one PostgreSQL database', () => {
   let b: TestServer;
   /** The cluster as clients see it: the balancer's URLs. */
   let pub: TestServer;
-  const member = () => startTestServer({ args: ['--database-url', url, '--cluster', '--public-port', String(lb.port)], env: { COFFER_MASTER_KEY: MASTER_KEY } });
   /** Routes the balancer to one member: the requests that follow reach only it. */
   const on = async (m: TestServer) => {
     await lb.route(m.port);
@@ -53,19 +52,10 @@ describe('a cluster: several servers on one PostgreSQL database', () => {
   };
 
   before(async () => {
-    db = await startPostgres();
-    url = await freshPostgresDatabase(db);
-    lb = await startBalancer();
-    a = await member();
-    b = await member();
-    pub = { ...a, url: `https://localhost:${lb.port}`, vaultUrl: (name) => `https://${name}.${a.bootstrap.vaultDnsSuffix}:${lb.port}` };
+    cluster = await startBalancedPgCluster();
+    ({ db, url, lb, a, b, pub } = cluster);
   });
-  after(async () => {
-    await a?.stop();
-    await b?.stop();
-    await lb?.close();
-    await db?.stop();
-  });
+  after(() => cluster?.stop());
 
   it('members share the deployment: a token from one is accepted by the other, and a version set on one is read at once on the other', async () => {
     assert.equal(b.bootstrap.tenantId, a.bootstrap.tenantId);
@@ -183,7 +173,7 @@ describe('a cluster: several servers on one PostgreSQL database', () => {
     await sql('DELETE FROM role_assignments WHERE id = $1', [forged]);
     // As coffer writes it: sealed under the deployment's authorization key.
     const [key] = await sql("SELECT value FROM settings WHERE key = 'authorizationKey'", []);
-    const seal = sealOfStoredKey(String(key!.value), loadKeyring({ masterKey: MASTER_KEY, file: '' }).keyring);
+    const seal = sealOfStoredKey(String(key!.value), loadKeyring({ masterKey: cluster.masterKey, file: '' }).keyring);
     await sql('INSERT INTO group_members (group_id, member_id, mac) VALUES ($1, $2, $3)', [group.toLowerCase(), reader.id.toLowerCase(), seal.membership(group, reader.id)]);
     for (const m of [a, b]) {
       await on(m);
@@ -314,7 +304,7 @@ describe('a cluster: several servers on one PostgreSQL database', () => {
   });
 
   it('a server without --cluster cannot join the cluster, nor a member join a server that holds its database alone', async () => {
-    await assert.rejects(startTestServer({ args: ['--database-url', url], env: { COFFER_MASTER_KEY: MASTER_KEY } }), /in use by another coffer server[^]*every server with --cluster/);
+    await assert.rejects(startTestServer({ args: ['--database-url', url], env: { COFFER_MASTER_KEY: cluster.masterKey } }), /in use by another coffer server[^]*every server with --cluster/);
     const alone = await freshPostgresDatabase(db);
     const single = await startTestServer({ args: ['--database-url', alone] });
     try {
@@ -332,7 +322,7 @@ describe('a cluster: several servers on one PostgreSQL database', () => {
   });
 
   it('with --database-reconnect-seconds 0, a member that stops hearing the others (its connection cut) stops serving; the others go on', async () => {
-    const c = await startTestServer({ args: ['--database-url', url, '--cluster', '--public-port', String(lb.port), '--database-reconnect-seconds', '0'], env: { COFFER_MASTER_KEY: MASTER_KEY } });
+    const c = await startTestServer({ args: ['--database-url', url, '--cluster', '--public-port', String(lb.port), '--database-reconnect-seconds', '0'], env: { COFFER_MASTER_KEY: cluster.masterKey } });
     assert.equal((await secretClient(await on(c), 'shared-vault').getSecret('db-creds')).value, 'value-4', 'the new member serves');
     // The newest lock session is c's.
     await pgQuery(url, `SELECT pg_terminate_backend((SELECT pid FROM pg_stat_activity WHERE ${LOCK_CONNECTION} ORDER BY backend_start DESC LIMIT 1))`);
