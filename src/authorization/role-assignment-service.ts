@@ -174,7 +174,8 @@ export function createRoleAssignmentService(deps: {
             await catalog.refresh();
             if (catalog.get(roleId) === null) throw errors.unknownAssignedRole(roleId);
             await checkScopeExists(scope, scopeRaw);
-            throw err;
+            // Both there again (made anew meanwhile): decided again.
+            continue;
           }
           // Stored under this name, or its grant under another (err.existing), by another cluster member whose
           // change has not reached this one's index yet.

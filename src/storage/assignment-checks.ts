@@ -1,9 +1,11 @@
 import { StoreConflictError, StoreParentGoneError } from './store-errors.js';
 import type { RoleAssignmentRow } from './store-types.js';
 
-// One grant (principal, scope, role) is stored once, under one name: Azure answers a second one 409
-// RoleAssignmentExists. The service checks its index first; the store checks again in the insert's
-// transaction, where another cluster member's insert cannot slip in between.
+// What a role assignment's insert checks in its own transaction, where another cluster member's write
+// cannot slip in between (the service checks its index first, which that member's change may not have
+// reached): one grant (principal, scope, role) is stored once, under one name (Azure answers a second one
+// 409 RoleAssignmentExists); a custom role it names is stored, and is not deleted while assigned; the
+// resource group it is at is stored.
 
 export interface AssignmentChecks {
   /** Which stored rows count as a twin: by default all; the sealed store leaves out rows that fail their seal (they grant nothing). */

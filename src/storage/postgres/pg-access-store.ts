@@ -76,7 +76,6 @@ export function pgRoleDefinitionStore(pool: pg.Pool, sealed: PgSealedWrites): Ro
   };
 }
 
-
 export function pgRoleAssignmentStore(pool: pg.Pool, sealed: PgSealedWrites): RoleAssignmentStore {
   const { audited, run } = sealed;
   return {
