@@ -25,12 +25,8 @@ export const twinSql = (columns: string, p: (n: number) => string): string =>
   `SELECT ${columns} FROM role_assignments WHERE principal_id = ${p(1)} AND lower(scope) = lower(${p(2)})` +
   ` AND (lower(role_definition_id) = ${p(3)} OR lower(role_definition_id) LIKE ${p(4)}) AND id <> ${p(5)}`;
 
-/** Role ids are stored as the role's GUID; a full role definition id (an older row) ends with it. */
-export const twinParams = (r: RoleAssignmentRow): [string, string, string, string, string] => {
-  const role = r.roleDefinitionId.split('/').pop()!.toLowerCase();
-  // The scope is lowered by the database on both sides: its lower() and JavaScript's differ beyond ASCII.
-  return [r.principalId.toLowerCase(), r.scope, role, `%/${role}`, r.id.toLowerCase()];
-};
+/** The scope is lowered by the database on both sides: its lower() and JavaScript's differ beyond ASCII. */
+export const twinParams = (r: RoleAssignmentRow): [string, string, string, string, string] => [r.principalId.toLowerCase(), r.scope, ...roleParams(r.roleDefinitionId), r.id.toLowerCase()];
 
 /** Throws StoreConflictError('exists'), naming the twin, if one of `found` counts. */
 export function refuseTwin(r: RoleAssignmentRow, found: readonly RoleAssignmentRow[], counts: AssignmentChecks['twinCounts'] = () => true): void {
@@ -42,6 +38,7 @@ export function refuseTwin(r: RoleAssignmentRow, found: readonly RoleAssignmentR
 export const roleAssignedSql = (p: (n: number) => string): string =>
   `SELECT 1 AS one FROM role_assignments WHERE lower(role_definition_id) = ${p(1)} OR lower(role_definition_id) LIKE ${p(2)} LIMIT 1`;
 
+/** Role ids are stored as the role's GUID; a full role definition id (an older row) ends with it. */
 export const roleParams = (roleId: string): [string, string] => {
   const role = roleId.split('/').pop()!.toLowerCase();
   return [role, `%/${role}`];

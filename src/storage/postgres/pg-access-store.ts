@@ -37,6 +37,8 @@ const GRANT_LOCK = 0x636f_6761;
 const ROLE_LOCK = 0x636f_6772;
 const TWINS = twinSql(ASSIGNMENT, (n) => `$${n}`);
 const ROLE_ASSIGNED = roleAssignedSql((n) => `$${n}`);
+/** The group's row, held until the transaction ends: its deletion waits for the assignment being stored. */
+const GROUP_HELD = 'SELECT 1 AS one FROM resource_groups WHERE subscription_id = $1 AND name_key = $2 FOR SHARE';
 const lockRole = (db: Queryable, id: string) => db.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [ROLE_LOCK, roleParams(id)[0]]);
 
 export function pgRoleDefinitionStore(pool: pg.Pool, sealed: PgSealedWrites): RoleDefinitionStore {
@@ -90,8 +92,7 @@ export function pgRoleAssignmentStore(pool: pg.Pool, sealed: PgSealedWrites): Ro
           if (!(await one(db, 'SELECT 1 AS one FROM role_definitions WHERE id = $1', [roleParams(r.roleDefinitionId)[0]]))) throw roleGone(r);
         }
         const group = checks.resourceGroup;
-        const groupStored = 'SELECT 1 AS one FROM resource_groups WHERE subscription_id = $1 AND name_key = $2 FOR SHARE';
-        if (group && !(await one(db, groupStored, [group.subscriptionId, nameKey(group.name)]))) throw scopeGone(r);
+        if (group && !(await one(db, GROUP_HELD, [group.subscriptionId, nameKey(group.name)]))) throw scopeGone(r);
         return unique(`role assignment ${r.id}`, () =>
           db.query(
             `INSERT INTO role_assignments (id, scope, role_definition_id, principal_id, principal_type, description, end_time, created_at, updated_at, created_by, mac)
