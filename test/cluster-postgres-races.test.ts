@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
 import { api, newServicePrincipal, ROLE_IDS } from './support/access-kit.js';
+import { DIGEST_LOCK } from '../src/storage/postgres/pg-authorization-digest.js';
 import { createVault, credential } from './support/clients.js';
 import { pgQuery } from './support/pg-rows.js';
 import { rawRequest } from './support/raw-http.js';
@@ -16,6 +18,7 @@ import { until } from './support/until.js';
 
 const ARM = 'api-version=2022-04-01';
 const GROUPS = 'api-version=2021-04-01';
+const WAITING = "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
 
 describe('a cluster: writes sent at once through both members', () => {
   let cluster: BalancedPgCluster;
@@ -33,6 +36,7 @@ describe('a cluster: writes sent at once through both members', () => {
     });
     return { status: r.status, text: r.text, code: r.status >= 400 ? (JSON.parse(r.text) as { error?: { code?: string } }).error?.code : undefined };
   };
+  const waitingForLocks = async () => (await pgQuery<{ n: number }>(cluster.url, WAITING))[0]!.n;
   const roleId = (id: string) => `${sub}/providers/Microsoft.Authorization/roleDefinitions/${id}`;
 
   before(async () => {
@@ -96,6 +100,38 @@ describe('a cluster: writes sent at once through both members', () => {
       assert.ok([201, 404].includes(assigned.status), line);
       // Gone from the store, so from both members once they have heard.
       assert.deepEqual(await pgQuery<{ id: string }>(cluster.url, 'SELECT id FROM role_assignments WHERE lower(scope) = lower($1)', [group]), [], line);
+    }
+  });
+
+  it('a vault purged through one member while the other stores an assignment at it or at one of its secrets: no assignment outlives the vault', async () => {
+    const sp = await newServicePrincipal(pub, 'purge-orphan-candidate');
+    const KV = 'api-version=2023-07-01';
+    for (const at of ['vault', 'secret']) {
+      // Without soft delete, its DELETE purges it at once.
+      const vault = await createVault(pub, `purged-${at}`, { enableSoftDelete: false });
+      await until('the vault reached both members', async () => (await arm(a, 'GET', `${vault.id!}?${KV}`)).status === 200 && (await arm(b, 'GET', `${vault.id!}?${KV}`)).status === 200);
+      const scope = at === 'vault' ? vault.id! : `${vault.id!}/secrets/some-secret`;
+      // The order that once left an assignment behind, every time: the purge's write and the assignment's, both
+      // decided while the vault was there, queue for the lock that sealed writes take across the cluster (held
+      // here by a database client), the purge first; the purging member then looks for assignments to remove
+      // with the vault while the assignment is being stored.
+      const holder = new pg.Client({ connectionString: cluster.url });
+      await holder.connect();
+      try {
+        await holder.query('SELECT pg_advisory_lock($1)', [DIGEST_LOCK]);
+        const purged = arm(b, 'DELETE', `${vault.id!}?${KV}`);
+        await until('the purge waits for the lock', async () => (await waitingForLocks()) === 1);
+        const assigned = arm(a, 'PUT', `${scope}/providers/Microsoft.Authorization/roleAssignments/${randomUUID()}?${ARM}`, { properties: { roleDefinitionId: roleId(ROLE_IDS['Key Vault Secrets User']), principalId: sp.id } });
+        await until('the assignment waits for the lock', async () => (await waitingForLocks()) === 2);
+        await holder.query('SELECT pg_advisory_unlock($1)', [DIGEST_LOCK]);
+        const line = `at a ${at}: DELETE ${(await purged).status}; PUT ${(await assigned).status} ${(await assigned).text.slice(0, 160)}`;
+        assert.equal((await purged).status, 200, line);
+        assert.ok([201, 404].includes((await assigned).status), line);
+        // Gone from the store, so from both members once they have heard: a vault made again under the name inherits nothing.
+        assert.deepEqual(await pgQuery<{ id: string }>(cluster.url, 'SELECT id FROM role_assignments WHERE lower(scope) LIKE lower($1)', [`${vault.id!}%`]), [], line);
+      } finally {
+        await holder.end();
+      }
     }
   });
 });

@@ -165,11 +165,11 @@ export function createRoleAssignmentService(deps: {
         };
         let added: boolean;
         try {
-          const group = scope.kind === 'resourceGroup' ? { subscriptionId: scope.subscriptionId!, name: scope.resourceGroup! } : undefined;
-          added = await index.addAssignment(row, admit, audit, { customRole: role.type === 'CustomRole', resourceGroup: group });
+          const at = scope.resourceGroup === undefined ? undefined : { subscriptionId: scope.subscriptionId!, resourceGroup: scope.resourceGroup, vault: scope.vault };
+          added = await index.addAssignment(row, admit, audit, { customRole: role.type === 'CustomRole', scope: at });
         } catch (err) {
-          // The custom role or the resource group deleted through another cluster member, whose change had not
-          // reached this one yet.
+          // The custom role deleted, or the resource group or vault deleted or purged, through another cluster
+          // member, whose change had not reached this one yet.
           if (err instanceof StoreParentGoneError) {
             await catalog.refresh();
             if (catalog.get(roleId) === null) throw errors.unknownAssignedRole(roleId);

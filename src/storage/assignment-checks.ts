@@ -5,7 +5,7 @@ import type { RoleAssignmentRow } from './store-types.js';
 // cannot slip in between (the service checks its index first, which that member's change may not have
 // reached): one grant (principal, scope, role) is stored once, under one name (Azure answers a second one
 // 409 RoleAssignmentExists); a custom role it names is stored, and is not deleted while assigned; the
-// resource group it is at is stored.
+// resource group and vault it is at (or under) are stored.
 
 export interface AssignmentChecks {
   /** Which stored rows count as a twin: by default all; the sealed store leaves out rows that fail their seal (they grant nothing). */
@@ -13,11 +13,12 @@ export interface AssignmentChecks {
   /** The role is a custom one, which must be stored (built-in roles are not). */
   customRole?: boolean;
   /**
-   * The resource group the assignment is at, which must be stored. On PostgreSQL its row is locked until the
-   * insert commits, so that the group's deletion (through another cluster member) waits for it, and then finds
-   * the assignment to remove with the group.
+   * The resource group the assignment is at or under, and the vault when it is at a vault or one of its secrets:
+   * each must be stored (the vault live or soft-deleted). On PostgreSQL their rows are locked until the insert
+   * commits, so that the group's deletion or the vault's purge (through another cluster member) waits for it,
+   * and then finds the assignment to remove with them.
    */
-  resourceGroup?: { subscriptionId: string; name: string };
+  scope?: { subscriptionId: string; resourceGroup: string; vault?: string };
 }
 
 /** The twin search in a store's dialect (`p(n)` names the n-th parameter); its parameters are twinParams(row). */
@@ -50,5 +51,5 @@ export const roleAssigned = (roleId: string) => new StoreConflictError('changed'
 /** An assignment of a custom role meets the role gone (deleted through another cluster member, say). */
 export const roleGone = (r: RoleAssignmentRow) => new StoreParentGoneError(`role assignment ${r.id} names custom role ${r.roleDefinitionId}, which is gone`);
 
-/** An assignment at a resource group meets the group gone (deleted through another cluster member, say). */
+/** An assignment meets its resource group or vault gone (deleted or purged through another cluster member, say). */
 export const scopeGone = (r: RoleAssignmentRow) => new StoreParentGoneError(`role assignment ${r.id} is at ${r.scope}, which is gone`);

@@ -182,7 +182,7 @@ export function createVaultService(deps: {
     });
   }
 
-  /** `again`: the second try of a PUT whose vault was deleted while it ran. */
+  /** `again`: the second try of a PUT whose vault was deleted, or recovered, while it ran. */
   async function put(input: Parameters<VaultService['put']>[0], again: boolean): Promise<{ vault: VaultRow; created: boolean }> {
     const { subscriptionId, resourceGroup, name, body, by, audit } = input;
     const rg = await getResourceGroup(subscriptionId, resourceGroup);
@@ -198,7 +198,9 @@ export function createVaultService(deps: {
       assertIntact(existing);
       const recovered = await vaults.recover(existing.id, now(), audit, { was: existing });
       invalidate(name);
-      // False: the group was deleted, or the vault changed (recovered, purged) since it was read.
+      // False: the group was deleted, or the vault changed (recovered, purged) since it was read. Answered from
+      // a new read, as a recover sent after that change is (400 when another recover got there first).
+      if (!recovered && !again) return put(input, true);
       if (!recovered) throw (await resourceGroups.get(subscriptionId, rg.name)) ? errors.vaultChangedMeanwhile(name) : errors.resourceGroupNotFound(rg.name);
       return { vault: { ...existing, deletedAt: null, scheduledPurgeAt: null }, created: false };
     }

@@ -94,13 +94,24 @@ export function describeAccessConformance(h: { store(): Store }): void {
       await store.roleAssignments.insert(assignment({ roleDefinitionId: role.id }));
     });
 
-    it('an assignment at a resource group needs the group stored (any spelling of its name)', async () => {
+    it('an assignment at a resource group or vault (or under it) needs them stored (any spelling of their names)', async () => {
       const store = h.store();
-      const at = { subscriptionId: 'sub-ra', name: 'Granted-RG' };
-      await assert.rejects(store.roleAssignments.insert(assignment(), undefined, { resourceGroup: at }), StoreParentGoneError);
-      await store.resourceGroups.create({ ...at, location: 'local', tags: {} });
-      await store.roleAssignments.insert(assignment(), undefined, { resourceGroup: { ...at, name: 'granted-rg' } });
-      assert.equal((await store.roleAssignments.list()).length, 1);
+      const at = { subscriptionId: 'sub-ra', resourceGroup: 'Granted-RG' };
+      await assert.rejects(store.roleAssignments.insert(assignment(), undefined, { scope: at }), StoreParentGoneError);
+      await store.resourceGroups.create({ subscriptionId: at.subscriptionId, name: at.resourceGroup, location: 'local', tags: {} });
+      await store.roleAssignments.insert(assignment(), undefined, { scope: { ...at, resourceGroup: 'granted-rg' } });
+      const vault = { ...at, vault: 'Granted-Vault' };
+      await assert.rejects(store.roleAssignments.insert(assignment(), undefined, { scope: vault }), StoreParentGoneError);
+      const row = await insertVault(store, vaultRow({ name: vault.vault, subscriptionId: at.subscriptionId, resourceGroup: at.resourceGroup }));
+      // In another group of the subscription, the vault is not the one meant.
+      await assert.rejects(store.roleAssignments.insert(assignment(), undefined, { scope: { ...vault, resourceGroup: 'other-rg' } }), StoreParentGoneError);
+      await store.roleAssignments.insert(assignment(), undefined, { scope: { ...vault, vault: 'granted-vault' } });
+      // Soft-deleted, it still exists (recovering it brings its access back); purged, it does not.
+      assert.equal(await store.vaults.markDeleted(row.id, 10, 20), true);
+      await store.roleAssignments.insert(assignment(), undefined, { scope: vault });
+      assert.equal(await store.vaults.purge(row.id), true);
+      await assert.rejects(store.roleAssignments.insert(assignment(), undefined, { scope: vault }), StoreParentGoneError);
+      assert.equal((await store.roleAssignments.list()).length, 3);
     });
 
     it('updates description, end time and seal only over the seal it was read with; ids compare case-insensitively', async () => {

@@ -140,6 +140,21 @@ async function vaultPutsWhileDeleting(server: TestServer, rounds = 5): Promise<v
   }
 }
 
+/** Recovers of one deleted vault sent together: one recovers it (200), the rest are answered as after it (400 SoftDeletedVaultDoesNotExist). */
+async function vaultRecoversTogether(server: TestServer, rounds = 5): Promise<void> {
+  const group = `${scopes(server).sub}/resourceGroups/race-recovers`;
+  await api(server, 'PUT', `${group}?api-version=2021-04-01`, { location: 'local' });
+  const properties = { tenantId: server.bootstrap.tenantId, sku: { family: 'A', name: 'standard' }, accessPolicies: [] };
+  for (let round = 0; round < rounds; round++) {
+    const vault = `${group}/providers/Microsoft.KeyVault/vaults/race-r-${randomUUID().slice(0, 8)}?api-version=2023-07-01`;
+    assert.equal((await api(server, 'PUT', vault, { location: 'local', properties })).status, 200);
+    assert.equal((await api(server, 'DELETE', vault)).status, 200);
+    const recovers = await together(4, () => api(server, 'PUT', vault, { location: 'local', properties: { ...properties, createMode: 'recover' } }));
+    const answers = recovers.map((a) => (a.status === 200 ? '200' : `${a.status} ${a.body?.error?.code}`)).sort();
+    assert.deepEqual(answers, ['200', '400 SoftDeletedVaultDoesNotExist', '400 SoftDeletedVaultDoesNotExist', '400 SoftDeletedVaultDoesNotExist'], `round ${round}`);
+  }
+}
+
 /** The cases above, as a suite: `server()` is the running server, `vaultScope()` a vault's (made by `prepare`, if given). */
 export function describeWriteRaces(server: () => TestServer, vaultScope: () => string, prepare?: () => Promise<unknown>): void {
   describe('writes sent together end as one after the other would', () => {
@@ -151,5 +166,6 @@ export function describeWriteRaces(server: () => TestServer, vaultScope: () => s
     it('a role deleted, or a resource group deleted, while it is being assigned: no assignment is left naming what is gone', () => deletionsWhileAssigning(server()));
     it("a resource group's PUTs sent with its DELETE: one that made it again answered 201", () => groupPutsWhileDeleting(server()));
     it("a vault's PUTs sent with its DELETE: each answered as before or after the deletion, never 404", () => vaultPutsWhileDeleting(server()));
+    it('recovers of one deleted vault: one 200, the rest 400 as after it', () => vaultRecoversTogether(server()));
   });
 }

@@ -39,6 +39,7 @@ const TWINS = twinSql(ASSIGNMENT, (n) => `$${n}`);
 const ROLE_ASSIGNED = roleAssignedSql((n) => `$${n}`);
 /** The group's row, held until the transaction ends: its deletion waits for the assignment being stored. */
 const GROUP_HELD = 'SELECT 1 AS one FROM resource_groups WHERE subscription_id = $1 AND name_key = $2 FOR SHARE';
+const VAULT_HELD = 'SELECT 1 AS one FROM vaults WHERE subscription_id = $1 AND resource_group_key = $2 AND name_key = $3 FOR SHARE';
 const lockRole = (db: Queryable, id: string) => db.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [ROLE_LOCK, roleParams(id)[0]]);
 
 export function pgRoleDefinitionStore(pool: pg.Pool, sealed: PgSealedWrites): RoleDefinitionStore {
@@ -91,8 +92,9 @@ export function pgRoleAssignmentStore(pool: pg.Pool, sealed: PgSealedWrites): Ro
           await lockRole(db, r.roleDefinitionId);
           if (!(await one(db, 'SELECT 1 AS one FROM role_definitions WHERE id = $1', [roleParams(r.roleDefinitionId)[0]]))) throw roleGone(r);
         }
-        const group = checks.resourceGroup;
-        if (group && !(await one(db, GROUP_HELD, [group.subscriptionId, nameKey(group.name)]))) throw scopeGone(r);
+        const at = checks.scope;
+        if (at && !(await one(db, GROUP_HELD, [at.subscriptionId, nameKey(at.resourceGroup)]))) throw scopeGone(r);
+        if (at?.vault !== undefined && !(await one(db, VAULT_HELD, [at.subscriptionId, nameKey(at.resourceGroup), nameKey(at.vault)]))) throw scopeGone(r);
         return unique(`role assignment ${r.id}`, () =>
           db.query(
             `INSERT INTO role_assignments (id, scope, role_definition_id, principal_id, principal_type, description, end_time, created_at, updated_at, created_by, mac)

@@ -23,7 +23,7 @@ import { one, transaction, type Queryable } from './pg-support.js';
 // them when another member's writes have left them behind (`heldReads`).
 
 /** Held by every guarded write, and by a start while it holds the rows to the record (`exclusive`). */
-const DIGEST_LOCK = 0x636f_6666_6467;
+export const DIGEST_LOCK = 0x636f_6666_6467;
 const RECORD_KEY = 'authorizationDigest';
 const SET_RECORD = 'INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value';
 

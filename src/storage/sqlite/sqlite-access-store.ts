@@ -124,6 +124,7 @@ export function sqliteRoleAssignmentStore(db: Database.Database, audited: Audite
   const twins = db.prepare<[string, string, string, string, string], AssignmentRecord>(twinSql('*', () => '?'));
   const roleStored = db.prepare<[string], { one: number }>('SELECT 1 AS one FROM role_definitions WHERE id = ?');
   const groupStored = db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM resource_groups WHERE subscription_id = ? AND name_key = ?');
+  const vaultStored = db.prepare<[string, string, string], { one: number }>('SELECT 1 AS one FROM vaults WHERE subscription_id = ? AND resource_group_key = ? AND name_key = ?');
   const sealAssignment = db.prepare<[string, string, string | null]>('UPDATE role_assignments SET mac = ? WHERE id = ? AND mac IS ?');
   const get = db.prepare<[string], AssignmentRecord>('SELECT * FROM role_assignments WHERE id = ?');
   const list = db.prepare<[], AssignmentRecord>('SELECT * FROM role_assignments ORDER BY created_at, id');
@@ -141,7 +142,9 @@ export function sqliteRoleAssignmentStore(db: Database.Database, audited: Audite
         audited.run(audit, () => {
           refuseTwin(r, twins.all(...twinParams(r)).map(toAssignment), checks.twinCounts);
           if (checks.customRole && !roleStored.get(roleParams(r.roleDefinitionId)[0])) throw roleGone(r);
-          if (checks.resourceGroup && !groupStored.get(checks.resourceGroup.subscriptionId, nameKey(checks.resourceGroup.name))) throw scopeGone(r);
+          const at = checks.scope;
+          if (at && !groupStored.get(at.subscriptionId, nameKey(at.resourceGroup))) throw scopeGone(r);
+          if (at?.vault !== undefined && !vaultStored.get(at.subscriptionId, nameKey(at.resourceGroup), nameKey(at.vault))) throw scopeGone(r);
           unique(`role assignment ${r.id}`, () => insert.run({ ...r, id: r.id.toLowerCase(), principalId: r.principalId.toLowerCase(), mac: r.mac ?? null }));
         }),
       ),
