@@ -138,7 +138,7 @@ describe('authorization code flow with PKCE', () => {
 });
 
 describe('pending authorization codes', () => {
-  const code = (source: string) => ({ objectId: 'u', clientId: 'c', redirectUri: 'http://127.0.0.1/cb', scope: 'openid', challenge: 'x'.repeat(43), nonce: null, source });
+  const code = (source: string) => ({ objectId: 'u', clientId: 'c', redirectUri: 'http://127.0.0.1/cb', scope: 'openid', challenge: 'x'.repeat(43), nonce: null, source, passwordGeneration: 0 });
   const root = mkdtempSync(join(tmpdir(), 'coffer-auth-code-'));
   const stores: Store[] = [];
   after(async () => {

@@ -74,7 +74,7 @@ test('a code redeemed, or polled after it expired, leaves nothing behind', async
   const { codes, size, advance } = withClock();
   const approved = await codes.start(CLI, SCOPE, '10.0.0.1');
   assert.equal(await codes.approve(approved.user_code, 'user-1'), true);
-  assert.deepEqual(await codes.redeem(approved.device_code, CLI), { objectId: 'user-1', scope: SCOPE });
+  assert.deepEqual(await codes.redeem(approved.device_code, CLI), { objectId: 'user-1', scope: SCOPE, passwordGeneration: 0 });
 
   const expired = await codes.start(CLI, SCOPE, '10.0.0.1');
   advance(901);
@@ -108,10 +108,15 @@ test('an approval written into the database, or moved from another sign-in, rede
   edit('UPDATE device_codes SET user_code = ? WHERE user_code = ?', 'GONEGONEX', victim.user_code);
   edit('UPDATE device_codes SET user_code = ?, approved_by = (SELECT approved_by FROM device_codes WHERE user_code = ?) WHERE user_code = ?', victim.user_code, 'GONEGONEX', again.user_code);
   assert.equal(await errorOf(() => codes.redeem(again.device_code, CLI)), NOT_HELD);
+  // Or an approval made with the password before a reset given the generation after it: its MAC covers the generation.
+  const stale = await codes.start(CLI, SCOPE, '10.0.0.7');
+  assert.equal(await codes.approve(stale.user_code, 'user-9', 4), true);
+  edit("UPDATE device_codes SET approved_by = replace(approved_by, 'user-9.4.', 'user-9.5.') WHERE user_code = ?", stale.user_code);
+  assert.equal(await errorOf(() => codes.redeem(stale.device_code, CLI)), NOT_HELD);
   // Untouched, the real approval redeems, in any case the person typed the user code.
   const fine = await codes.start(CLI, SCOPE, '10.0.0.6');
   assert.equal(await codes.approve(fine.user_code.toLowerCase(), 'user-9'), true);
-  assert.deepEqual(await codes.redeem(fine.device_code, CLI), { objectId: 'user-9', scope: SCOPE });
+  assert.deepEqual(await codes.redeem(fine.device_code, CLI), { objectId: 'user-9', scope: SCOPE, passwordGeneration: 0 });
   // A device code of another format is not one this server holds.
   assert.equal(await errorOf(() => codes.redeem('x'.repeat(43), CLI)), NOT_HELD);
 });

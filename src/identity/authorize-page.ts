@@ -135,6 +135,7 @@ ${credentialFields}
       challenge: body.code_challenge!,
       nonce: body.nonce ?? null,
       source: sourceKey(req.ip),
+      passwordGeneration: user.passwordGeneration ?? 0,
     });
     const target = new URL(body.redirect_uri!);
     target.searchParams.set('code', code);

@@ -1,6 +1,6 @@
 import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { oauthErrors } from '../server/errors.js';
-import { StoreConflictError, type SignInCodeStore } from '../storage/store-types.js';
+import { StoreConflictError, type PrincipalRow, type SignInCodeStore } from '../storage/store-types.js';
 import { networkKey } from './sign-in-lockout.js';
 
 // The device authorization grant (RFC 8628) as Entra ID runs it: a client
@@ -35,6 +35,12 @@ const ATTEMPTS = 3;
 const FORMAT = 'dc1';
 const canonical = (userCode: string) => userCode.trim().toUpperCase();
 
+/** Who approved a sign-in: the user, and their password generation then (PrincipalRow.passwordGeneration). */
+interface Signer {
+  objectId: string;
+  generation: number;
+}
+
 /** The user code a device code names (null: not one of ours). */
 function namedUserCode(deviceCode: string): string | null {
   const parts = deviceCode.split('.');
@@ -59,15 +65,20 @@ export function createDeviceCodes(
   now = () => Math.floor(Date.now() / 1000),
 ) {
   const { hash } = keyed;
-  const approvalOf = (userCode: string, objectId: string) => `${objectId}.${keyed.approval(canonical(userCode), objectId)}`;
-  /** The approving user, if `approvedBy` carries the MAC for this user code. */
-  const approver = (userCode: string, approvedBy: string): string | null => {
-    const objectId = approvedBy.split('.')[0]!;
-    const expected = Buffer.from(approvalOf(userCode, objectId));
-    const stored = Buffer.from(approvedBy);
-    return expected.length === stored.length && timingSafeEqual(expected, stored) ? objectId : null;
+  // An approval and a confirmation name the user and the password generation they signed in with (a password
+  // reset before the redemption ends the sign-in), under a MAC for the user code.
+  const approvalOf = (userCode: string, { objectId, generation }: Signer) => `${objectId}.${generation}.${keyed.approval(canonical(userCode), `${objectId}.${generation}`)}`;
+  const confirmationOf = (userCode: string, clientId: string, { objectId, generation }: Signer) =>
+    `${objectId}.${generation}.${keyed.confirmation(canonical(userCode), clientId, `${objectId}.${generation}`)}`;
+  /** The signer that `given` (an approval or a confirmation) names, if it carries `made`'s MAC for them. */
+  const signerIn = (given: string, made: (s: Signer) => string): Signer | null => {
+    const [objectId, generation] = given.split('.');
+    if (objectId === undefined || generation === undefined || !/^\d{1,9}$/.test(generation)) return null;
+    const signer = { objectId, generation: Number(generation) };
+    const expected = Buffer.from(made(signer));
+    const stored = Buffer.from(given);
+    return expected.length === stored.length && timingSafeEqual(expected, stored) ? signer : null;
   };
-  const confirmationOf = (userCode: string, clientId: string, objectId: string) => `${objectId}.${keyed.confirmation(canonical(userCode), clientId, objectId)}`;
   const limits = { total: MAX_PENDING, perSource: MAX_PENDING_PER_SOURCE, perNetwork: MAX_PENDING_PER_NETWORK };
   return {
     async start(clientId: string, scope: string, source: string) {
@@ -94,16 +105,17 @@ export function createDeviceCodes(
         };
       }
     },
-    /** Marks a code approved by a user; false if the code is unknown or expired. */
-    approve(userCode: string, objectId: string): Promise<boolean> {
-      return store.approveDevice(userCode.trim(), approvalOf(userCode, objectId), now());
+    /** Marks a code approved by a user (signed in with their password's `generation`); false if the code is unknown or expired. */
+    approve(userCode: string, objectId: string, generation = 0): Promise<boolean> {
+      return store.approveDevice(userCode.trim(), approvalOf(userCode, { objectId, generation }), now());
     },
     /** The client that started the pending sign-in with this user code; null if none is pending (unknown, expired or approved). */
     pending(userCode: string): Promise<{ clientId: string } | null> {
       return store.pendingDevice(userCode.trim(), now());
     },
-    /** What /devicelogin's confirmation form carries once `objectId` signed in with the code a client started. */
-    confirmation: confirmationOf,
+    /** What /devicelogin's confirmation form carries once the user signed in with the code a client started. */
+    confirmation: (userCode: string, clientId: string, user: Pick<PrincipalRow, 'objectId' | 'passwordGeneration'>) =>
+      confirmationOf(userCode, clientId, { objectId: user.objectId, generation: user.passwordGeneration ?? 0 }),
     /**
      * Approves the pending sign-in the confirmation was made for: still pending, still the same client's, by
      * the user it names. Null (nothing approved) otherwise.
@@ -111,14 +123,12 @@ export function createDeviceCodes(
     async approveConfirmed(userCode: string, confirmation: string): Promise<{ objectId: string; clientId: string } | null> {
       const pending = await store.pendingDevice(userCode.trim(), now());
       if (!pending) return null;
-      const objectId = confirmation.split('.')[0]!;
-      const expected = Buffer.from(confirmationOf(userCode, pending.clientId, objectId));
-      const given = Buffer.from(confirmation);
-      if (expected.length !== given.length || !timingSafeEqual(expected, given)) return null;
-      return (await store.approveDevice(userCode.trim(), approvalOf(userCode, objectId), now())) ? { objectId, clientId: pending.clientId } : null;
+      const signer = signerIn(confirmation, (s) => confirmationOf(userCode, pending.clientId, s));
+      if (!signer) return null;
+      return (await store.approveDevice(userCode.trim(), approvalOf(userCode, signer), now())) ? { objectId: signer.objectId, clientId: pending.clientId } : null;
     },
     /** The approved sign-in for a device code, consumed once; throws the pending/expired errors. */
-    async redeem(deviceCode: string, clientId: string): Promise<{ objectId: string; scope: string }> {
+    async redeem(deviceCode: string, clientId: string): Promise<{ objectId: string; scope: string; passwordGeneration: number }> {
       const key = hash(deviceCode);
       const t = now();
       // Taken (in one statement) only once it has ended, approved or expired.
@@ -127,9 +137,9 @@ export function createDeviceCodes(
       if (ended) {
         if (ended.expiresAt < t || !ended.approvedBy) throw oauthErrors.expiredToken();
         // A row that is not the one the code names, or an approval without its MAC, was written into the database.
-        const objectId = canonical(ended.userCode) === named ? approver(named!, ended.approvedBy) : null;
-        if (objectId === null) throw oauthErrors.invalidGrant(7000014, "AADSTS7000014: The provided value for the input parameter 'device_code' is not valid.");
-        return { objectId, scope: ended.scope };
+        const signer = canonical(ended.userCode) === named ? signerIn(ended.approvedBy, (s) => approvalOf(named!, s)) : null;
+        if (signer === null) throw oauthErrors.invalidGrant(7000014, "AADSTS7000014: The provided value for the input parameter 'device_code' is not valid.");
+        return { objectId: signer.objectId, scope: ended.scope, passwordGeneration: signer.generation };
       }
       // Still pending, or unknown to this client (never started, already redeemed, another client's): Entra ID's
       // answer to a device_code it does not hold for the client (an expired one is expired_token, above).

@@ -70,7 +70,7 @@ export function registerDeviceLoginPage(app: FastifyInstance, deps: { directory:
     const user = signIn.user;
     const pending = await deps.deviceCodes.pending(code);
     if (!pending) return html(reply, 400, form(INVALID_CODE));
-    const ticket = deps.deviceCodes.confirmation(code, pending.clientId, user.objectId);
+    const ticket = deps.deviceCodes.confirmation(code, pending.clientId, user);
     return html(reply, 200, confirmation(await application(pending.clientId), code, ticket, user.displayName));
   });
 }

@@ -21,6 +21,8 @@ import { refreshTokenExpired, refreshTokenExpiry } from './refresh-token-lifetim
 const OIDC_SCOPES = new Set(['openid', 'profile', 'offline_access', 'email']);
 /** A used refresh token presented again this soon after its use is refused without revoking its sign-in. */
 const REUSE_GRACE_SECONDS = 10;
+/** Entra ID's answer to a refresh token of a sign-in made before the user's password was reset (its dates left out). */
+const PASSWORD_RESET_SINCE = 'AADSTS50173: The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password.';
 
 export interface GrantDeps {
   tenantId: string;
@@ -176,13 +178,20 @@ export function createGrantHandler(deps: GrantDeps) {
   /**
    * An access token and a refresh token for a user. `familyId`: the sign-in a refresh continues (a new
    * sign-in starts a family); reusing one of its refresh tokens revokes them all (refreshToken).
+   * `passwordGeneration`: the user's when they signed in (by default the row's: a sign-in now).
    */
-  async function userTokens(user: { objectId: string; upn: string | null; displayName: string }, clientId: string, resource: string, oidc: string[], session: { familyId?: string; nonce?: string; refreshExpiresAt?: number } = {}): Promise<Issued> {
-    const { nonce, familyId = randomBytes(16).toString('hex') } = session;
+  async function userTokens(
+    user: Pick<PrincipalRow, 'objectId' | 'upn' | 'displayName' | 'passwordGeneration'>,
+    clientId: string,
+    resource: string,
+    oidc: string[],
+    session: { familyId?: string; nonce?: string; refreshExpiresAt?: number; passwordGeneration?: number } = {},
+  ): Promise<Issued> {
+    const { nonce, familyId = randomBytes(16).toString('hex'), passwordGeneration = user.passwordGeneration ?? 0 } = session;
     const access = await tokens.issue({ objectId: user.objectId, appId: clientId, audience: resource, kind: 'user', upn: user.upn, name: user.displayName, scope: 'user_impersonation' });
     const refresh = mintRefreshToken({ objectId: user.objectId, familyId });
     const tokenHash = deps.hashRefreshToken(refreshTokenHashInput(clientId, refresh));
-    await deps.refreshTokens.insert({ tokenHash, objectId: user.objectId, clientId, scope: resource, expiresAt: refreshTokenExpiry(clientId, now(), session.refreshExpiresAt), familyId });
+    await deps.refreshTokens.insert({ tokenHash, objectId: user.objectId, clientId, scope: resource, expiresAt: refreshTokenExpiry(clientId, now(), session.refreshExpiresAt), familyId, passwordGeneration });
     const body: TokenResponse = {
       token_type: 'Bearer',
       scope: `${resource}/user_impersonation`,
@@ -196,6 +205,20 @@ export function createGrantHandler(deps: GrantDeps) {
       body.client_info = Buffer.from(JSON.stringify({ uid: user.objectId, utid: tenantId })).toString('base64url');
     }
     return { body, resource, notBefore: access.notBefore, expiresOn: access.expiresOn };
+  }
+
+  /**
+   * The user a sign-in (a refresh token's, a code's) continues, if it still may: the user exists, and their
+   * password was not reset since they signed in (Entra ID revokes a user's refresh tokens at a reset; a sign-in
+   * whose token was still being stored as the password was reset carries the generation before). `revoke`:
+   * what else the sign-in leaves to end (a refresh token's family).
+   */
+  async function signedInUser(objectId: string, generation: number, revoke?: () => Promise<unknown>): Promise<PrincipalRow> {
+    const user = await directory.get(objectId);
+    if (!user) throw oauthErrors.invalidGrant(50034, 'AADSTS50034: The user account does not exist in this directory.');
+    if ((user.passwordGeneration ?? 0) === generation) return user;
+    await revoke?.();
+    throw oauthErrors.invalidGrant(50173, PASSWORD_RESET_SINCE);
   }
 
   /**
@@ -285,10 +308,10 @@ export function createGrantHandler(deps: GrantDeps) {
       throw oauthErrors.invalidGrant(9002313, 'AADSTS9002313: Invalid request. Request is malformed or invalid.');
     }
     if (row.expiresAt < now()) throw refreshTokenExpired(clientId, row.expiresAt);
-    const user = await directory.get(row.objectId);
-    if (!user) throw oauthErrors.invalidGrant(50034, 'AADSTS50034: The user account does not exist in this directory.');
+    const user = await signedInUser(row.objectId, row.passwordGeneration, () => deps.refreshTokens.revokeFamily(hash, clientId));
     const { resource, oidc } = asked ?? { resource: row.scope, oidc: [] };
-    return userTokens(user, clientId, resource, oidc, { familyId: row.familyId, refreshExpiresAt: row.expiresAt });
+    // The sign-in's generation, not the user's now: a reset that lands while this runs ends the new token too.
+    return userTokens(user, clientId, resource, oidc, { familyId: row.familyId, refreshExpiresAt: row.expiresAt, passwordGeneration: row.passwordGeneration });
   }
 
   /**
@@ -308,20 +331,18 @@ export function createGrantHandler(deps: GrantDeps) {
 
   async function deviceCode(params: Record<string, string>): Promise<Issued> {
     const clientId = need(params, 'client_id');
-    const { objectId, scope } = await deps.deviceCodes.redeem(need(params, 'device_code'), clientId);
-    const user = await directory.get(objectId);
-    if (!user) throw oauthErrors.invalidGrant(50034, 'AADSTS50034: The user account does not exist in this directory.');
+    const { objectId, scope, passwordGeneration } = await deps.deviceCodes.redeem(need(params, 'device_code'), clientId);
+    const user = await signedInUser(objectId, passwordGeneration);
     const { resource, oidc } = resolveResource({ scope }, tenantId, deps.canonicalResource);
-    return userTokens(user, clientId, resource, oidc);
+    return userTokens(user, clientId, resource, oidc, { passwordGeneration });
   }
 
   async function authorizationCode(params: Record<string, string>): Promise<Issued> {
     const clientId = need(params, 'client_id');
     const p = await deps.authCodes.redeem(need(params, 'code'), clientId, need(params, 'redirect_uri'), params.code_verifier);
-    const user = await directory.get(p.objectId);
-    if (!user) throw oauthErrors.invalidGrant(50034, 'AADSTS50034: The user account does not exist in this directory.');
+    const user = await signedInUser(p.objectId, p.passwordGeneration);
     const { resource, oidc } = resolveResource({ scope: params.scope || p.scope }, tenantId, deps.canonicalResource);
-    return userTokens(user, clientId, resource, oidc, { nonce: p.nonce ?? undefined });
+    return userTokens(user, clientId, resource, oidc, { nonce: p.nonce ?? undefined, passwordGeneration: p.passwordGeneration });
   }
 
   /** Starts a device sign-in (the /devicecode endpoint). */

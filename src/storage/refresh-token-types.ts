@@ -9,6 +9,8 @@ export interface RefreshTokenRow {
   expiresAt: number;
   /** The sign-in the token descends from: every token refreshed from one sign-in shares it. */
   familyId: string;
+  /** The user's password generation the sign-in was made with (PrincipalRow.passwordGeneration). */
+  passwordGeneration: number;
 }
 
 /** How long a used refresh token is kept (at most), so that its reuse is recognised. */

@@ -32,6 +32,8 @@ export interface AuthCodeRow {
   /** sourceKey of the browser that signed in: what the cap counts by. */
   source: string;
   expiresAt: number;
+  /** The user's password generation the sign-in was made with (PrincipalRow.passwordGeneration). */
+  passwordGeneration: number;
 }
 
 /** Sign-ins any live code may be pending for at once: all of them, per source, per network. */

@@ -27,6 +27,15 @@ export function toPage<R, T>(rows: R[], limit: number, map: (row: R) => T, curso
 /** The seal column of every table of authorization data (authorization/authorization-seal.ts), added by one migration in each store. */
 export const SEAL_COLUMNS_SQL = ['role_assignments', 'role_definitions', 'group_members', 'vaults'].map((t) => `ALTER TABLE ${t} ADD COLUMN mac TEXT;`).join('\n');
 
+/**
+ * A user's password generation (PrincipalRow.passwordGeneration) and the generation each sign-in was made
+ * with (refresh tokens, authorization codes), added by one migration in each store. Rows from before are
+ * generation 0, as every user is.
+ */
+export const PASSWORD_GENERATION_SQL = ['principals', 'refresh_tokens', 'auth_codes']
+  .map((t) => `ALTER TABLE ${t} ADD COLUMN password_generation INTEGER NOT NULL DEFAULT 0;`)
+  .join('\n');
+
 /** Whether two lists of key credential ids hold the same ids (in any order or case). */
 export function sameKeyIds(a: readonly string[], b: readonly string[]): boolean {
   const norm = (l: readonly string[]) => [...new Set(l.map((k) => k.toLowerCase()))].sort().join(',');

@@ -36,6 +36,11 @@ export interface PrincipalRow {
   /** Groups only: the mail nickname given at creation (null for groups stored before it was kept: see graph-filter.ts). */
   mailNickname: string | null;
   createdAt: number;
+  /**
+   * Users: how many times their password was set after creation (setPassword counts it up), which every sign-in
+   * carries, so that a reset ends the sign-ins made before it. Stored rows have it; a new row starts at 0.
+   */
+  passwordGeneration?: number;
 }
 
 /** A change of a principal's key credentials; `expected`: the keyIds stored when it was planned (compare-and-set). */
@@ -180,9 +185,11 @@ export interface PrincipalStore extends FederatedCredentialStore {
    */
   replaceCredentialHash(objectId: string, keyId: string | null, from: string, to: string): Promise<boolean>;
   /**
-   * A new password (hash) for a user whose hash is still `from`, and every
-   * refresh token of theirs revoked, in one transaction (with `audit`):
-   * false when the hash was changed meanwhile, or the user is gone.
+   * A new password (hash) for a user whose hash is still `from`, the next
+   * password generation, and every refresh token of theirs revoked, in one
+   * transaction (with `audit`): false when the hash was changed meanwhile,
+   * or the user is gone. (replaceCredentialHash, a new hash of the same
+   * password, keeps the generation.)
    */
   setPassword(objectId: string, from: string, to: string, audit?: AuditRecord): Promise<boolean>;
 }

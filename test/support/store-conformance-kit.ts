@@ -109,6 +109,7 @@ export const principal = (overrides: Partial<PrincipalRow>): PrincipalRow => ({
   passwordHash: null,
   mailNickname: null,
   createdAt: 1,
+  passwordGeneration: 0,
   ...overrides,
 });
 

@@ -19,7 +19,7 @@ function device(over: Partial<DeviceCodeRow> = {}): DeviceCodeRow {
 }
 
 function authCode(over: Partial<AuthCodeRow> = {}): AuthCodeRow {
-  return { codeHash: hex32(), objectId: 'user-1', clientId: 'app', redirectUri: 'http://127.0.0.1/cb', scope: 'openid', challenge: 'c'.repeat(43), nonce: null, source: '10.0.0.1', expiresAt: NOW + 300, ...over };
+  return { codeHash: hex32(), objectId: 'user-1', clientId: 'app', redirectUri: 'http://127.0.0.1/cb', scope: 'openid', challenge: 'c'.repeat(43), nonce: null, source: '10.0.0.1', expiresAt: NOW + 300, passwordGeneration: 0, ...over };
 }
 
 export function describeSignInCodeConformance(h: { store(): Store }): void {
@@ -92,7 +92,7 @@ export function describeSignInCodeConformance(h: { store(): Store }): void {
   describe('sign-in codes: authorization codes', () => {
     it('take returns the code once; later takes say it was redeemed; unknown codes are unknown', async () => {
       const codes = h.store().signInCodes;
-      const row = authCode({ nonce: 'n-1' });
+      const row = authCode({ nonce: 'n-1', passwordGeneration: 3 });
       assert.equal(await codes.issueAuthCode(row, LIMITS, NOW), true);
       assert.deepEqual(await codes.takeAuthCode(row.codeHash, NOW), { result: 'taken', row });
       assert.deepEqual(await codes.takeAuthCode(row.codeHash, NOW), { result: 'redeemed' });
@@ -177,7 +177,7 @@ export function describeSignInCodeConformance(h: { store(): Store }): void {
   });
 
   describe('refresh tokens', () => {
-    const token = (over: Partial<RefreshTokenRow> = {}): RefreshTokenRow => ({ tokenHash: hex32(), objectId: 'oid', clientId: 'cid', scope: 'https://vault.localhost', expiresAt: NOW + 100, familyId: hex32(), ...over });
+    const token = (over: Partial<RefreshTokenRow> = {}): RefreshTokenRow => ({ tokenHash: hex32(), objectId: 'oid', clientId: 'cid', scope: 'https://vault.localhost', expiresAt: NOW + 100, familyId: hex32(), passwordGeneration: 0, ...over });
 
     it("take returns the row once (single use), and only to its own client: another's take leaves it", async () => {
       const row = token();
@@ -221,7 +221,7 @@ export function describeSignInCodeConformance(h: { store(): Store }): void {
       assert.deepEqual(await h.store().refreshTokens.take(other.tokenHash, 'cid', NOW), other);
     });
 
-    it("setPassword replaces a user's hash only while it is the one read, revokes their refresh tokens and no other's, with its record", async () => {
+    it("setPassword replaces a user's hash only while it is the one read, counts the password generation up, revokes their refresh tokens and no other's, with its record", async () => {
       const store = h.store();
       const user = principal({ kind: 'User', upn: `reset-${hex32()}@example.com`, passwordHash: 'scrypt-hmac$old' });
       await store.principals.insert(user);
@@ -236,8 +236,18 @@ export function describeSignInCodeConformance(h: { store(): Store }): void {
       await store.refreshTokens.insert(again);
       assert.equal(await store.principals.setPassword(user.objectId, 'scrypt-hmac$old', 'scrypt-hmac$new', auditRecord('set password')), true);
       assert.equal((await store.principals.get(user.objectId))!.passwordHash, 'scrypt-hmac$new');
+      assert.equal((await store.principals.get(user.objectId))!.passwordGeneration, 1);
       assert.equal(await store.refreshTokens.take(again.tokenHash, 'cid', NOW), null, "the user's tokens are revoked");
       assert.deepEqual(await store.refreshTokens.take(theirs.tokenHash, 'cid', NOW), theirs, "another's are not");
+      // A new hash of the same password (a pepper's conversion) is not a new password: the generation stays.
+      assert.equal(await store.principals.replaceCredentialHash(user.objectId, null, 'scrypt-hmac$new', 'scrypt-hmac$rehashed'), true);
+      assert.equal((await store.principals.get(user.objectId))!.passwordGeneration, 1);
+      assert.equal(await store.principals.setPassword(user.objectId, 'scrypt-hmac$rehashed', 'scrypt-hmac$newer'), true);
+      assert.equal((await store.principals.getByUpn(user.upn!))!.passwordGeneration, 2);
+      // A sign-in's generation is kept with its refresh token.
+      const signedIn = token({ objectId: user.objectId, passwordGeneration: 2 });
+      await store.refreshTokens.insert(signedIn);
+      assert.deepEqual(await store.refreshTokens.take(signedIn.tokenHash, 'cid', NOW), signedIn);
       assert.equal(await store.principals.setPassword(randomUUID(), 'scrypt-hmac$new', 'x', auditRecord('set password nobody')), false);
       assert.deepEqual(await records(), ['set password'], 'a record only with a change');
     });

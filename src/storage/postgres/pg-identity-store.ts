@@ -12,14 +12,15 @@ import { changes, nameKey, one, rows, transaction, unique, type Queryable } from
 // so rows need no mapping.
 
 const PRINCIPAL = `object_id AS "objectId", kind, display_name AS "displayName", app_id AS "appId", upn,
-  password_hash AS "passwordHash", mail_nickname AS "mailNickname", created_at AS "createdAt"`;
+  password_hash AS "passwordHash", mail_nickname AS "mailNickname", created_at AS "createdAt", password_generation AS "passwordGeneration"`;
 const CLIENT_SECRET = `key_id AS "keyId", object_id AS "objectId", secret_hash AS "secretHash", hint,
   display_name AS "displayName", start_at AS "startAt", end_at AS "endAt"`;
 const KEY_CREDENTIAL = `key_id AS "keyId", object_id AS "objectId", certificate, thumbprint_sha1 AS "thumbprintSha1",
   thumbprint_sha256 AS "thumbprintSha256", display_name AS "displayName", start_at AS "startAt", end_at AS "endAt", mac`;
 const SIGNING_KEY = `kid, public_jwk AS "publicJwk", private_sealed AS "privateSealed", master_key_id AS "masterKeyId",
   created_at AS "createdAt", retired_at AS "retiredAt"`;
-const REFRESH_TOKEN = `token_hash AS "tokenHash", object_id AS "objectId", client_id AS "clientId", scope, expires_at AS "expiresAt", family_id AS "familyId"`;
+const REFRESH_TOKEN = `token_hash AS "tokenHash", object_id AS "objectId", client_id AS "clientId", scope, expires_at AS "expiresAt", family_id AS "familyId",
+  password_generation AS "passwordGeneration"`;
 
 const UPSERT_SETTING = 'INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key)';
 
@@ -141,7 +142,8 @@ export function pgPrincipalStore(pool: pg.Pool, audited: PgAuditedWrite, sealed:
       audited(
         audit,
         async (c) => {
-          if ((await changes(c, 'UPDATE principals SET password_hash = $1 WHERE object_id = $2 AND password_hash = $3', [to, objectId, from])) === 0) return false;
+          const set = 'UPDATE principals SET password_hash = $1, password_generation = password_generation + 1 WHERE object_id = $2 AND password_hash = $3';
+          if ((await changes(c, set, [to, objectId, from])) === 0) return false;
           await c.query('DELETE FROM refresh_tokens WHERE object_id = $1', [objectId]);
           return true;
         },
@@ -173,14 +175,10 @@ export function pgRefreshTokenStore(pool: pg.Pool): RefreshTokenStore {
   return {
     async insert(t) {
       await unique('refresh token', () =>
-        pool.query('INSERT INTO refresh_tokens (token_hash, object_id, client_id, scope, expires_at, family_id) VALUES ($1, $2, $3, $4, $5, $6)', [
-          t.tokenHash,
-          t.objectId,
-          t.clientId,
-          t.scope,
-          t.expiresAt,
-          t.familyId,
-        ]),
+        pool.query(
+          'INSERT INTO refresh_tokens (token_hash, object_id, client_id, scope, expires_at, family_id, password_generation) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+          [t.tokenHash, t.objectId, t.clientId, t.scope, t.expiresAt, t.familyId, t.passwordGeneration],
+        ),
       );
     },
     // One statement, so two concurrent redemptions cannot both get the row.

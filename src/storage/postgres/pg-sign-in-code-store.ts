@@ -17,7 +17,7 @@ import { changes, one, unique } from './pg-support.js';
 const DEVICE_CODE = `device_code_hash AS "deviceCodeHash", user_code AS "userCode", client_id AS "clientId", scope, source, network,
   expires_at AS "expiresAt", approved_by AS "approvedBy"`;
 const AUTH_CODE = `code_hash AS "codeHash", object_id AS "objectId", client_id AS "clientId", redirect_uri AS "redirectUri", scope,
-  challenge, nonce, source, expires_at AS "expiresAt"`;
+  challenge, nonce, source, expires_at AS "expiresAt", password_generation AS "passwordGeneration"`;
 
 /** User codes are keyed upper case: people type them in either. */
 const userCodeKey = (userCode: string) => userCode.toUpperCase();
@@ -60,11 +60,11 @@ export function pgSignInCodeStore(pool: pg.Pool): SignInCodeStore {
       const stored = await unique('authorization code', () =>
         changes(
           pool,
-          `INSERT INTO auth_codes (code_hash, object_id, client_id, redirect_uri, scope, challenge, nonce, source, expires_at)
-           SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text, $9::bigint
+          `INSERT INTO auth_codes (code_hash, object_id, client_id, redirect_uri, scope, challenge, nonce, source, expires_at, password_generation)
+           SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text, $9::bigint, $13::integer
            WHERE ${below('auth_codes', 'NOT redeemed AND expires_at >= $10', '$11::bigint')}
              AND ${below('auth_codes', 'source = $8 AND NOT redeemed AND expires_at >= $10', '$12::bigint')}`,
-          [row.codeHash, row.objectId, row.clientId, row.redirectUri, row.scope, row.challenge, row.nonce, row.source, row.expiresAt, now, limits.total, limits.perSource],
+          [row.codeHash, row.objectId, row.clientId, row.redirectUri, row.scope, row.challenge, row.nonce, row.source, row.expiresAt, now, limits.total, limits.perSource, row.passwordGeneration],
         ),
       );
       return stored === 1;

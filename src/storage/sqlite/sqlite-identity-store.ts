@@ -31,6 +31,7 @@ interface PrincipalRecord {
   password_hash: string | null;
   mail_nickname: string | null;
   created_at: number;
+  password_generation: number;
 }
 
 interface ClientSecretRecord {
@@ -71,6 +72,7 @@ interface RefreshTokenRecord {
   scope: string;
   expires_at: number;
   family_id: string;
+  password_generation: number;
 }
 
 const toPrincipal = (r: PrincipalRecord): PrincipalRow => ({
@@ -82,6 +84,7 @@ const toPrincipal = (r: PrincipalRecord): PrincipalRow => ({
   passwordHash: r.password_hash,
   mailNickname: r.mail_nickname,
   createdAt: r.created_at,
+  passwordGeneration: r.password_generation,
 });
 
 const toClientSecret = (r: ClientSecretRecord): ClientSecretRow => ({
@@ -122,6 +125,7 @@ const toRefreshToken = (r: RefreshTokenRecord): RefreshTokenRow => ({
   scope: r.scope,
   expiresAt: r.expires_at,
   familyId: r.family_id,
+  passwordGeneration: r.password_generation,
 });
 
 export function sqliteSettingsStore(db: Database.Database): SettingsStore {
@@ -178,8 +182,9 @@ export function sqlitePrincipalStore(db: Database.Database, audited: AuditedWrit
   const rehashSecret = db.prepare<[string, string, string, string]>('UPDATE client_secrets SET secret_hash = ? WHERE object_id = ? AND key_id = ? AND secret_hash = ?');
 
   const revokeRefreshTokens = db.prepare<[string]>('DELETE FROM refresh_tokens WHERE object_id = ?');
+  const newPassword = db.prepare<[string, string, string]>('UPDATE principals SET password_hash = ?, password_generation = password_generation + 1 WHERE object_id = ? AND password_hash = ?');
   const setPassword = db.transaction((objectId: string, from: string, to: string): boolean => {
-    if (rehashPassword.run(to, objectId, from).changes === 0) return false;
+    if (newPassword.run(to, objectId, from).changes === 0) return false;
     revokeRefreshTokens.run(objectId);
     return true;
   });
@@ -268,8 +273,8 @@ export function sqliteSigningKeyStore(db: Database.Database): SigningKeyStore {
 }
 
 export function sqliteRefreshTokenStore(db: Database.Database): RefreshTokenStore {
-  const insert = db.prepare<[string, string, string, string, number, string]>(
-    'INSERT INTO refresh_tokens (token_hash, object_id, client_id, scope, expires_at, family_id) VALUES (?, ?, ?, ?, ?, ?)',
+  const insert = db.prepare<[string, string, string, string, number, string, number]>(
+    'INSERT INTO refresh_tokens (token_hash, object_id, client_id, scope, expires_at, family_id, password_generation) VALUES (?, ?, ?, ?, ?, ?, ?)',
   );
   // One statement, so two concurrent redemptions cannot both get the row.
   const take = db.prepare<{ hash: string; client: string; at: number; kept: number }, RefreshTokenRecord>(
@@ -283,7 +288,7 @@ export function sqliteRefreshTokenStore(db: Database.Database): RefreshTokenStor
   const deleteExpired = db.prepare<[number]>('DELETE FROM refresh_tokens WHERE expires_at < ?');
   return {
     async insert(t) {
-      unique('refresh token', () => insert.run(t.tokenHash, t.objectId, t.clientId, t.scope, t.expiresAt, t.familyId));
+      unique('refresh token', () => insert.run(t.tokenHash, t.objectId, t.clientId, t.scope, t.expiresAt, t.familyId, t.passwordGeneration));
     },
     async take(tokenHash, clientId, at) {
       const r = take.get({ hash: tokenHash, client: clientId, at, kept: USED_REFRESH_TOKEN_KEPT_SECONDS });

@@ -1,5 +1,5 @@
 import type { Migration } from '../schema-version.js';
-import { SEAL_COLUMNS_SQL } from '../store-support.js';
+import { PASSWORD_GENERATION_SQL, SEAL_COLUMNS_SQL } from '../store-support.js';
 import { AUTHORIZATION_JOURNAL_SQL, VAULT_JOURNAL_V18_SQL } from './sqlite-authorization-journal.js';
 import { SQLITE_FEDERATED_CREDENTIALS_SQL } from './sqlite-federated-credentials.js';
 
@@ -361,4 +361,7 @@ export const MIGRATIONS: readonly Migration[] = [
   // A vault's seal covers its deletion state (authorization-seal.ts): its triggers journal it. A build from before would
   // delete and recover vaults without sealing them, which this one refuses, so it refuses the database.
   { version: 18, sql: VAULT_JOURNAL_V18_SQL },
+  // Sign-ins carry the user's password generation (identity/oauth-grants.ts): a password reset ends the sign-ins
+  // made with the password before, also the ones whose tokens were still being written as it reset it.
+  { version: 19, sql: PASSWORD_GENERATION_SQL },
 ];

@@ -27,6 +27,7 @@ interface AuthCodeRecord {
   nonce: string | null;
   source: string;
   expires_at: number;
+  password_generation: number;
 }
 
 const toDeviceCode = (r: DeviceCodeRecord): DeviceCodeRow => ({
@@ -50,6 +51,7 @@ const toAuthCode = (r: AuthCodeRecord): AuthCodeRow => ({
   nonce: r.nonce,
   source: r.source,
   expiresAt: r.expires_at,
+  passwordGeneration: r.password_generation,
 });
 
 /** User codes are keyed upper case: people type them in either. */
@@ -58,7 +60,7 @@ const userCodeKey = (userCode: string) => userCode.toUpperCase();
 /** At most `limit` rows are counted: the cap only needs to know whether it is reached. */
 const below = (table: string, where: string, limit: string) => `(SELECT count(*) FROM (SELECT 1 FROM ${table} WHERE ${where} LIMIT ${limit})) < ${limit}`;
 
-const AUTH_CODE_COLUMNS = 'code_hash, object_id, client_id, redirect_uri, scope, challenge, nonce, source, expires_at';
+const AUTH_CODE_COLUMNS = 'code_hash, object_id, client_id, redirect_uri, scope, challenge, nonce, source, expires_at, password_generation';
 
 export function sqliteSignInCodeStore(db: Database.Database): SignInCodeStore {
   const pruneDevices = db.prepare<[number]>('DELETE FROM device_codes WHERE expires_at < ?');
@@ -80,7 +82,7 @@ export function sqliteSignInCodeStore(db: Database.Database): SignInCodeStore {
   const getDevice = db.prepare<[string, string], DeviceCodeRecord>('SELECT * FROM device_codes WHERE device_code_hash = ? AND client_id = ?');
   const insertCode = db.prepare(
     `INSERT INTO auth_codes (${AUTH_CODE_COLUMNS})
-     SELECT @codeHash, @objectId, @clientId, @redirectUri, @scope, @challenge, @nonce, @source, @expiresAt
+     SELECT @codeHash, @objectId, @clientId, @redirectUri, @scope, @challenge, @nonce, @source, @expiresAt, @passwordGeneration
      WHERE ${below('auth_codes', 'redeemed = 0 AND expires_at >= @now', '@total')}
        AND ${below('auth_codes', 'source = @source AND redeemed = 0 AND expires_at >= @now', '@perSource')}`,
   );
