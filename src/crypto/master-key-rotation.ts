@@ -287,7 +287,17 @@ export async function rotateKeyringFile(
 ): Promise<RewrapResult & { primaryId: string; retired: string[] }> {
   const onKeyring = on.keyring ?? (() => {});
   // Checked before the new key is added, so that a refused rotation leaves the key file as it was.
-  await checkKeysOpen(store, loadKeyring({ file }).keyring);
+  const current = loadKeyring({ file }).keyring;
+  await checkKeysOpen(store, current);
+  // A started deployment's database always holds keys wrapped by its keyring (signing, audit, pepper): one
+  // that holds none is another, or an empty one (a stray SQLite file beside a PostgreSQL deployment's data
+  // dir), and rotating over it would drop the master key the real data is wrapped with.
+  const used = await keyIdsInUse(store, current);
+  if (!current.ids().some((id) => used.has(id))) {
+    throw new RotationRefusedError(
+      "the database holds no key wrapped by this data dir's master key: it is not this deployment's database, or no server has started on it. Nothing was changed. If the deployment keeps its data in PostgreSQL, pass --database-url (or set COFFER_DATABASE_URL).",
+    );
+  }
   const both = addPrimaryToFile(file);
   onKeyring(both);
   const result = await rewrapAll(store, both, on);

@@ -17,7 +17,20 @@ try {
   process.exit(CONFIG_ERROR_EXIT_CODE);
 }
 const port = parentPort!;
-const server = await startServer(config);
+const server = await startServer(config).catch((err: unknown) => {
+  throw cloneable(err);
+});
+
+/**
+ * The error as the main thread will see it: an error that is not one of JavaScript's own (SQLite's, say)
+ * reaches it as a plain object without its message, so it travels as an Error with its message and stack.
+ */
+function cloneable(err: unknown): unknown {
+  if (!(err instanceof Error) || Object.prototype.toString.call(err) === '[object Error]') return err;
+  const copy = new Error(err.message);
+  copy.stack = err.stack;
+  return copy;
+}
 /**
  * The server's close takes up to twice the shutdown timeout (the requests in flight, then the handlers whose
  * connection was closed: start-server.ts); what is left to do (audit records, the store) gets this long more
