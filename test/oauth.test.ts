@@ -231,7 +231,7 @@ describe('identity service', () => {
     };
     const user = { userPrincipalName: 'bob@coffer.local', displayName: 'Bob', passwordProfile: { password: 'Bob password 123' } };
     assert.equal((await fetch(`${server.url}/v1.0/users`, { method: 'POST', headers, body: JSON.stringify(user) })).status, 201);
-    const signIn = { grant_type: 'password', username: 'bob@coffer.local', password: 'Bob password 123', scope: `https://${server.bootstrap.vaultDnsSuffix}/.default` };
+    const signIn = { grant_type: 'password', username: 'bob@coffer.local', password: 'Bob password 123', scope: `https://${server.bootstrap.vaultDnsSuffix}/.default offline_access` };
     const errorCodes = async (res: Response) => ((await res.json()) as { error_codes: number[] }).error_codes;
 
     // Before, any registered app id passed for a public client, and the token's appid matched access policies bound to that app.

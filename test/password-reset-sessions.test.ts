@@ -96,7 +96,7 @@ describe('a password reset ends the sign-ins made before it', () => {
 
   it('a device sign-in approved (or only signed in) with the old password and redeemed after the reset gets no tokens', async () => {
     const start = async () => {
-      const r = await fetch(`${server.url}/${server.bootstrap.tenantId}/oauth2/v2.0/devicecode`, { method: 'POST', body: new URLSearchParams({ client_id: CLI, scope: `${server.url}/.default` }) });
+      const r = await fetch(`${server.url}/${server.bootstrap.tenantId}/oauth2/v2.0/devicecode`, { method: 'POST', body: new URLSearchParams({ client_id: CLI, scope: `${server.url}/.default offline_access` }) });
       return (await r.json()) as { device_code: string; user_code: string };
     };
     const poll = (deviceCode: string) => token({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', client_id: CLI, device_code: deviceCode });

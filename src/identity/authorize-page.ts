@@ -3,7 +3,7 @@ import type { AuthCodes } from './auth-codes.js';
 import { PORTAL_CLIENT_ID } from './identity-types.js';
 import type { DirectoryService } from './directory-service.js';
 import { credentialFields, escapeHtml, htmlPage, sendHtml, stringFields } from './login-html.js';
-import type { createGrantHandler } from './oauth-grants.js';
+import { canonicalClientId, type createGrantHandler } from './oauth-grants.js';
 import { LOCKED_MESSAGES, sourceKey } from './sign-in-lockout.js';
 import { isS256Challenge, oversizedParam, SIGN_IN_PARAM_LIMITS } from './sign-in-limits.js';
 import { echo } from '../server/echo.js';
@@ -129,7 +129,7 @@ ${credentialFields}
     const user = signIn.user;
     const code = await deps.authCodes.issue({
       objectId: user.objectId,
-      clientId: body.client_id!,
+      clientId: canonicalClientId(body.client_id!),
       redirectUri: body.redirect_uri!,
       scope: body.scope!,
       challenge: body.code_challenge!,

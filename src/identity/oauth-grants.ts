@@ -74,6 +74,12 @@ function v1Body({ body, resource, notBefore, expiresOn }: Issued): TokenResponse
   return out;
 }
 
+/**
+ * Whether a sign-in gets a refresh token: on v2 only when its scope asks for `offline_access` (the Microsoft
+ * identity platform's rule, which MSAL, az and coffer's clients follow by always asking); v1 and AD FS always.
+ */
+const offline = (endpoint: TokenEndpoint, oidc: readonly string[]): boolean => endpoint !== 'v2' || oidc.includes('offline_access');
+
 /** Tenants that name no tenant: an app (client_credentials) must name its own. */
 const TENANTLESS = new Set(['common', 'organizations']);
 
@@ -125,8 +131,11 @@ function agreeingWithBody(params: Record<string, string>, clientId: string, clie
   return { clientId, clientSecret };
 }
 
+/** An HTTP Basic authorization header (its scheme in any case: RFC 7235 2.1). */
+const isBasic = (authorization: string | undefined): authorization is string => /^basic /i.test(authorization ?? '');
+
 function clientCredentialsFrom(params: Record<string, string>, authorization: string | undefined) {
-  if (authorization?.startsWith('Basic ')) {
+  if (isBasic(authorization)) {
     const basic = basicCredentials(authorization.slice(6));
     if (basic === 'malformed') {
       throw oauthErrors.invalidClient(7000216, "AADSTS7000216: 'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type. The Basic authorization header is malformed.");
@@ -159,6 +168,12 @@ function basicCredentials(encoded: string): { clientId: string; clientSecret: st
  */
 const isPublicClient = (clientId: string): boolean => Object.hasOwn(PUBLIC_CLIENTS, clientId.toLowerCase());
 
+/**
+ * A client id as a user's sign-in is stored and looked up under (its refresh tokens, device and authorization
+ * codes): client ids are GUIDs, which Entra ID compares in any case.
+ */
+export const canonicalClientId = (clientId: string): string => clientId.toLowerCase();
+
 export function createGrantHandler(deps: GrantDeps) {
   const { tenantId, directory, tokens } = deps;
   const verifyAssertion = createAssertionVerifier({
@@ -178,28 +193,31 @@ export function createGrantHandler(deps: GrantDeps) {
   /**
    * An access token and a refresh token for a user. `familyId`: the sign-in a refresh continues (a new
    * sign-in starts a family); reusing one of its refresh tokens revokes them all (refreshToken).
-   * `passwordGeneration`: the user's when they signed in (by default the row's: a sign-in now).
+   * `passwordGeneration`: the user's when they signed in (by default the row's: a sign-in now). `offline`:
+   * whether the sign-in asked for a refresh token (v2's `offline_access`; a refresh continues one that did).
    */
   async function userTokens(
     user: Pick<PrincipalRow, 'objectId' | 'upn' | 'displayName' | 'passwordGeneration'>,
     clientId: string,
     resource: string,
     oidc: string[],
-    session: { familyId?: string; nonce?: string; refreshExpiresAt?: number; passwordGeneration?: number } = {},
+    session: { familyId?: string; nonce?: string; refreshExpiresAt?: number; passwordGeneration?: number; offline?: boolean } = {},
   ): Promise<Issued> {
-    const { nonce, familyId = randomBytes(16).toString('hex'), passwordGeneration = user.passwordGeneration ?? 0 } = session;
+    const { nonce, familyId = randomBytes(16).toString('hex'), passwordGeneration = user.passwordGeneration ?? 0, offline = true } = session;
     const access = await tokens.issue({ objectId: user.objectId, appId: clientId, audience: resource, kind: 'user', upn: user.upn, name: user.displayName, scope: 'user_impersonation' });
-    const refresh = mintRefreshToken({ objectId: user.objectId, familyId });
-    const tokenHash = deps.hashRefreshToken(refreshTokenHashInput(clientId, refresh));
-    await deps.refreshTokens.insert({ tokenHash, objectId: user.objectId, clientId, scope: resource, expiresAt: refreshTokenExpiry(clientId, now(), session.refreshExpiresAt), familyId, passwordGeneration });
     const body: TokenResponse = {
       token_type: 'Bearer',
       scope: `${resource}/user_impersonation`,
       expires_in: access.expiresIn,
       ext_expires_in: access.expiresIn,
       access_token: access.token,
-      refresh_token: refresh,
     };
+    if (offline) {
+      const refresh = mintRefreshToken({ objectId: user.objectId, familyId });
+      const tokenHash = deps.hashRefreshToken(refreshTokenHashInput(clientId, refresh));
+      await deps.refreshTokens.insert({ tokenHash, objectId: user.objectId, clientId, scope: resource, expiresAt: refreshTokenExpiry(clientId, now(), session.refreshExpiresAt), familyId, passwordGeneration });
+      body.refresh_token = refresh;
+    }
     if (oidc.includes('openid')) {
       body.id_token = await tokens.issueIdToken({ objectId: user.objectId, clientId, upn: user.upn, name: user.displayName, nonce });
       body.client_info = Buffer.from(JSON.stringify({ uid: user.objectId, utid: tenantId })).toString('base64url');
@@ -252,18 +270,24 @@ export function createGrantHandler(deps: GrantDeps) {
    */
   async function requireClient(params: Record<string, string>, authorization: string | undefined, unknownIsUnauthenticated = false): Promise<string> {
     const { clientId, clientSecret } = clientCredentialsFrom(params, authorization);
-    if (isPublicClient(clientId)) return clientId;
+    if (isPublicClient(clientId)) {
+      // A public client has no credential: one sent is a misconfigured client's, refused as Entra ID refuses it.
+      if (clientSecret || params.client_assertion !== undefined) {
+        throw oauthErrors.invalidClient(700025, "AADSTS700025: Client is public so neither 'client_assertion' nor 'client_secret' should be presented.");
+      }
+      return canonicalClientId(clientId);
+    }
     if (!(await directory.getByAppId(clientId))) {
       const text = `AADSTS700016: Application with identifier '${echo(clientId)}' was not found in the directory '${tenantId}'.`;
       throw unknownIsUnauthenticated ? oauthErrors.invalidClient(700016, text) : oauthErrors.unauthorizedClient(700016, text);
     }
     await authenticateApp(clientId, clientSecret, params);
-    return clientId;
+    return canonicalClientId(clientId);
   }
 
   async function clientCredentials(params: Record<string, string>, authorization: string | undefined, endpoint: TokenEndpoint): Promise<Issued> {
     // With a client assertion, client_id may be left out (RFC 7523 3): the assertion names the client.
-    const byAssertion = params.client_assertion !== undefined && !params.client_id && !authorization?.startsWith('Basic ');
+    const byAssertion = params.client_assertion !== undefined && !params.client_id && !isBasic(authorization);
     const { clientId: named, clientSecret } = byAssertion ? { clientId: undefined, clientSecret: undefined } : clientCredentialsFrom(params, authorization);
     // An app's token is for a whole resource: v2 asks for it as the resource's `/.default` scope.
     if (endpoint === 'v2' && params.scope && !/^\S+\/\.default$/.test(params.scope.trim())) {
@@ -278,14 +302,14 @@ export function createGrantHandler(deps: GrantDeps) {
     return { body, resource, notBefore: access.notBefore, expiresOn: access.expiresOn };
   }
 
-  async function password(params: Record<string, string>, authorization: string | undefined, source: string): Promise<Issued> {
+  async function password(params: Record<string, string>, authorization: string | undefined, source: string, endpoint: TokenEndpoint): Promise<Issued> {
     const username = need(params, 'username');
     const pw = need(params, 'password');
     const { resource, oidc } = resolveResource(params, tenantId, deps.canonicalResource);
     const clientId = await requireClient(params, authorization);
     const signIn = await directory.authenticateUser(username, pw, source);
     if (!signIn.ok) throw signIn.reason === 'invalid' ? oauthErrors.invalidGrant(50126, 'AADSTS50126: Error validating credentials due to invalid username or password.') : oauthErrors.invalidGrant(50053, LOCKED_MESSAGES[signIn.reason]);
-    return userTokens(signIn.user, clientId, resource, oidc);
+    return userTokens(signIn.user, clientId, resource, oidc, { offline: offline(endpoint, oidc) });
   }
 
   async function refreshToken(params: Record<string, string>, authorization?: string): Promise<Issued> {
@@ -329,25 +353,25 @@ export function createGrantHandler(deps: GrantDeps) {
     await deps.refreshTokens.revokeFamily(deps.hashRefreshToken(refreshTokenHashInput(clientId, presented)), clientId);
   }
 
-  async function deviceCode(params: Record<string, string>): Promise<Issued> {
-    const clientId = need(params, 'client_id');
+  async function deviceCode(params: Record<string, string>, endpoint: TokenEndpoint): Promise<Issued> {
+    const clientId = canonicalClientId(need(params, 'client_id'));
     const { objectId, scope, passwordGeneration } = await deps.deviceCodes.redeem(need(params, 'device_code'), clientId);
     const user = await signedInUser(objectId, passwordGeneration);
     const { resource, oidc } = resolveResource({ scope }, tenantId, deps.canonicalResource);
-    return userTokens(user, clientId, resource, oidc, { passwordGeneration });
+    return userTokens(user, clientId, resource, oidc, { passwordGeneration, offline: offline(endpoint, oidc) });
   }
 
-  async function authorizationCode(params: Record<string, string>): Promise<Issued> {
-    const clientId = need(params, 'client_id');
+  async function authorizationCode(params: Record<string, string>, endpoint: TokenEndpoint): Promise<Issued> {
+    const clientId = canonicalClientId(need(params, 'client_id'));
     const p = await deps.authCodes.redeem(need(params, 'code'), clientId, need(params, 'redirect_uri'), params.code_verifier);
     const user = await signedInUser(p.objectId, p.passwordGeneration);
     const { resource, oidc } = resolveResource({ scope: params.scope || p.scope }, tenantId, deps.canonicalResource);
-    return userTokens(user, clientId, resource, oidc, { nonce: p.nonce ?? undefined, passwordGeneration: p.passwordGeneration });
+    return userTokens(user, clientId, resource, oidc, { nonce: p.nonce ?? undefined, passwordGeneration: p.passwordGeneration, offline: offline(endpoint, oidc) });
   }
 
   /** Starts a device sign-in (the /devicecode endpoint). */
   async function startDeviceCode(params: Record<string, string>, source: string) {
-    const clientId = need(params, 'client_id');
+    const clientId = canonicalClientId(need(params, 'client_id'));
     const oversized = oversizedParam(params);
     if (oversized) throw oauthErrors.invalidRequest(90011, oversized);
     resolveResource(params, tenantId, deps.canonicalResource);
@@ -364,14 +388,14 @@ export function createGrantHandler(deps: GrantDeps) {
       case 'client_credentials':
         return clientCredentials(params, authorization, endpoint);
       case 'password':
-        return password(params, authorization, source);
+        return password(params, authorization, source, endpoint);
       case 'refresh_token':
         return refreshToken(params, authorization);
       case 'authorization_code':
-        return authorizationCode(params);
+        return authorizationCode(params, endpoint);
       case 'urn:ietf:params:oauth:grant-type:device_code':
       case 'device_code':
-        return deviceCode(params);
+        return deviceCode(params, endpoint);
       default:
         throw oauthErrors.unsupportedGrantType(`AADSTS70003: The app requested an unsupported grant type '${echo(grantType)}'.`);
     }

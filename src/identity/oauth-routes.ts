@@ -21,7 +21,8 @@ export function registerOAuthRoutes(app: FastifyInstance, deps: Deps): void {
 
   /** `endpoint`: a token, device-code or revocation request, refused as `invalid_request` (discovery's is `invalid_tenant`). */
   function checkTenant(tenant: string, endpoint = false): void {
-    if (tenant.toLowerCase() !== tenantId && tenant !== 'organizations' && tenant !== 'common') {
+    const named = tenant.toLowerCase();
+    if (named !== tenantId && named !== 'organizations' && named !== 'common') {
       throw oauthErrors.tenantNotFound(tenant, endpoint ? 'invalid_request' : 'invalid_tenant');
     }
   }

@@ -85,6 +85,8 @@ const quotable = (path: string) => path.replaceAll(NUL, '\uFFFD').slice(0, 200).
 /** Marks routes that read HTML-form bodies (the sign-in service's); every other route reads JSON only. */
 export const FORM_ROUTE = { forms: true } as const;
 const takesForms = (req: FastifyRequest) => (req.routeOptions?.config as { forms?: boolean } | undefined)?.forms === true;
+/** No route takes the request: its body is not read, so that it is answered 404 (not a content type error). */
+const unrouted = (req: FastifyRequest) => req.is404;
 const isArm = (req: FastifyRequest) => req.url.toLowerCase().startsWith('/subscriptions/');
 /** A body of a type the route does not read: Resource Manager's error on ARM routes, Key Vault's elsewhere. */
 const wrongType = (req: FastifyRequest) => {
@@ -147,7 +149,7 @@ export function installBodyParsers(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(/^application\/([\w.+-]+\+)?json\s*(;.*)?$/i, { parseAs: 'buffer' }, (req, body, done) => {
     // The sign-in service reads forms only, as Entra ID does: a JSON body there holds no fields.
-    if (takesForms(req)) return done(null, undefined);
+    if (takesForms(req) || unrouted(req)) return done(null, undefined);
     const read = bodyText(req, body as Buffer, () => wrongType(req));
     if ('error' in read) return done(read.error, undefined);
     // A byte order mark is ignored (RFC 8259 allows it; Azure's .NET readers skip it), not a parse error.
@@ -174,6 +176,7 @@ export function installBodyParsers(app: FastifyInstance): void {
     done(null, parsed);
   });
   app.addContentTypeParser(/^application\/x-www-form-urlencoded\s*(;.*)?$/i, { parseAs: 'buffer' }, (req, body, done) => {
+    if (unrouted(req)) return done(null, undefined);
     if (!takesForms(req)) return done(wrongType(req), undefined);
     const read = bodyText(req, body as Buffer, () => errors.badParameter('The form is not in UTF-8: send it with charset=utf-8 or none.'));
     // The sign-in service answers in OAuth's shape.
@@ -192,7 +195,7 @@ export function installBodyParsers(app: FastifyInstance): void {
   // Anything else is accepted only when empty, so body-less requests with odd
   // content types still reach the route; otherwise the route's own checks fail it.
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body, done) => {
-    if ((body as Buffer).length === 0 || takesForms(req)) return done(null, undefined);
+    if ((body as Buffer).length === 0 || takesForms(req) || unrouted(req)) return done(null, undefined);
     done(wrongType(req), undefined);
   });
 }
