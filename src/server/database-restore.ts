@@ -76,7 +76,15 @@ async function stage(backupFile: string, staged: string, keyring: Keyring): Prom
   try {
     const store = openSqliteStore({ file: staged });
     try {
-      const missing = [...(await keyIdsInUse(store, keyring))].filter((id) => !keyring.has(id));
+      const inUse = [...(await keyIdsInUse(store, keyring))];
+      const missing = inUse.filter((id) => !keyring.has(id));
+      // Some keys under a held master key and some under another: taken while a master key rotation ran.
+      if (missing.length > 0 && missing.length < inUse.length) {
+        throw new BackupFileError(
+          `${backupFile} was made under master keys ${inUse.join(' and ')} (taken while a master key rotation ran, it holds keys under both); this data dir's keyring holds only ${inUse.filter((id) => keyring.has(id)).join(', ')}. ` +
+            `Restore it with all of them: COFFER_MASTER_KEY set to one of them and COFFER_PREVIOUS_MASTER_KEYS to the others (a master.key file's key: its entry under "keys"); restore, start, then rotate again. Nothing was changed.`,
+        );
+      }
       if (missing.length > 0) {
         throw new BackupFileError(
           `${backupFile} was made under master key ${missing.join(', ')}, which this data dir's keyring (master key ${keyring.primaryId}) does not hold: ` +

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
@@ -46,6 +46,33 @@ async function failsAsCliError<T>(task: () => Promise<T>): Promise<T> {
   }
 }
 
+/** How many times a backup taken while a master key rotation ran is taken again, a second apart. */
+const RETAKES = 30;
+
+/**
+ * A backup, with the master keys it needs. One taken while a master key rotation ran names the old key and
+ * the new one, and restores only with both: it is taken again, once a second, while what it names keeps
+ * changing; if it still names more than one, the summary says that restoring it needs them all.
+ */
+async function backupBetweenRotations(file: string, target: string) {
+  const { backupDatabase } = await import('../../storage/sqlite/sqlite-backup.js');
+  const { fingerprint, masterKeysOf } = await import('../../server/backup-master-keys.js');
+  let summary = backupDatabase(file, target);
+  let keys = await masterKeysOf(target);
+  for (let retake = 0; keys.size > 1 && retake < RETAKES; retake++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const before = fingerprint(keys);
+    rmSync(target);
+    summary = backupDatabase(file, target);
+    keys = await masterKeysOf(target);
+    if (fingerprint(keys) === before) break;
+  }
+  const masterKeys = [...keys.keys()];
+  if (masterKeys.length <= 1) return { ...summary, masterKeys };
+  const note = `the backup names ${masterKeys.length} master keys (a rotation was under way, or a key no longer opens): restoring it needs all of them: COFFER_MASTER_KEY set to one and COFFER_PREVIOUS_MASTER_KEYS to the others`;
+  return { ...summary, masterKeys, note };
+}
+
 export function registerBackupCommands(admin: Command): void {
   withOutput(admin.command('backup'), { subscription: false })
     .description('Write a consistent copy of the SQLite database to a new file, with the server running or not.')
@@ -56,8 +83,7 @@ export function registerBackupCommands(admin: Command): void {
     .action(async (o: DataDirOptions & { file: string }) => {
       checkOutputOptions(o);
       const { file } = databaseOf(o, true);
-      const { backupDatabase } = await import('../../storage/sqlite/sqlite-backup.js');
-      print(await failsAsCliError(async () => backupDatabase(file, resolve(o.file))), o);
+      print(await failsAsCliError(() => backupBetweenRotations(file, resolve(o.file))), o);
     });
   withOutput(admin.command('restore'), { subscription: false })
     .description("Put a backup in place of the data dir's database, with the server stopped; the database it replaces is kept.")
