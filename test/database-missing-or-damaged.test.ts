@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -55,6 +55,17 @@ describe('a data dir whose database is missing or damaged', () => {
     await server.restart();
     assert.equal((await secretClient(server, 'kept-vault').getSecret('kept')).value, 'the value');
     await server.stop();
+  });
+
+  it("a data dir record emptied or cut short: the start is refused naming the file, not with JSON's bare message", async () => {
+    for (const name of ['audit-key.json', 'credential-pepper.json', 'authorization-key.json']) {
+      const file = join(server.dataDir, name);
+      const whole = readFileSync(file);
+      writeFileSync(file, whole.subarray(0, 7));
+      const output = await refusedStart(server.dataDir);
+      assert.match(output, new RegExp(`ERROR: \\S+/${name.replace('.', '\\.')} cannot be read as the record coffer keeps there \\([^)]+\\): it was emptied or cut short; put it back from a copy of the data dir`), output);
+      writeFileSync(file, whole);
+    }
   });
 
   it('a damaged database: the start is refused naming the file and what to do, not a bare "undefined"', async () => {

@@ -1,5 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../storage/atomic-file.js';
+import { readRecordFile, writeFileAtomic } from '../storage/atomic-file.js';
 import type { VerifyResult } from './audit-chain.js';
 
 // The highest audit record this data dir has seen, kept beside the master
@@ -21,8 +20,8 @@ export interface HighWater {
 }
 
 function read(file: string): HighWater | null {
-  if (!existsSync(file)) return null;
-  const parsed = JSON.parse(readFileSync(file, 'utf8')) as HighWater;
+  const parsed = readRecordFile<HighWater>(file);
+  if (parsed === null) return null;
   if (!Number.isSafeInteger(parsed.seq)) throw new Error(`${file} is not an audit high-water mark: remove it to start a new one`);
   return parsed;
 }

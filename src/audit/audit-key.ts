@@ -1,6 +1,5 @@
 import { createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../storage/atomic-file.js';
+import { readRecordFile, writeFileAtomic } from '../storage/atomic-file.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { IntegrityError } from '../crypto/envelope.js';
 import { parseWrappedSetting, rewrappedUnder, unwrapFrom, wrapInto, type WrappedSetting } from '../crypto/wrapped-setting.js';
@@ -221,7 +220,7 @@ const recordOf = (key: ChainKey): KeyRecord => ({ fingerprint: fingerprintOf(key
 
 /** Records a newer generation in `file` (after a rotation renewed the key); an older one is never recorded over it. */
 export function recordAuditKeyGeneration(file: string, key: ChainKey): void {
-  const recorded = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as KeyRecord) : null;
+  const recorded = readRecordFile<KeyRecord>(file);
   if (!recorded || (recorded.generation ?? 0) < key.generation) writeFileAtomic(file, JSON.stringify(recordOf(key)) + '\n');
 }
 
@@ -235,7 +234,7 @@ export async function loadRecordedAuditKey(deps: { settings: SettingsStore; audi
   return key;
 }
 
-const readAuditKeyRecord = (file: string): KeyRecord | null => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as KeyRecord) : null);
+const readAuditKeyRecord = (file: string): KeyRecord | null => readRecordFile<KeyRecord>(file);
 
 /** The refusals of loadRecordedAuditKey, changing nothing (a start's pre-flight): a key missing or other than this data dir recorded. */
 export async function checkAuditKeyRecord(settings: Pick<SettingsStore, 'get'>, keyring: Keyring, file: string): Promise<void> {

@@ -1,9 +1,8 @@
 import { createSecretKey, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import type { Keyring } from '../crypto/keyring.js';
 import { IntegrityError } from '../crypto/envelope.js';
 import { parseWrappedSetting, rewrappedUnder, unwrapFrom, wrapInto, type WrappedSetting } from '../crypto/wrapped-setting.js';
-import { writeFileAtomic } from '../storage/atomic-file.js';
+import { readRecordFile, writeFileAtomic } from '../storage/atomic-file.js';
 import type { SettingsStore } from '../storage/store-types.js';
 import { createAuthorizationSeal, type AuthorizationSeal } from './authorization-seal.js';
 
@@ -87,7 +86,7 @@ export interface LoadedAuthorizationKey {
   previous?: AuthorizationSeal;
 }
 
-const readRecord = (file: string): KeyRecord | null => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as KeyRecord) : null);
+const readRecord = (file: string): KeyRecord | null => readRecordFile<KeyRecord>(file);
 
 /** Records the key in `file` (after it was made, bound or renewed). */
 export function recordAuthorizationKey(file: string, seal: AuthorizationSeal, bound: boolean): void {

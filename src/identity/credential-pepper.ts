@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../storage/atomic-file.js';
+import { readRecordFile, writeFileAtomic } from '../storage/atomic-file.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { wrapInto } from '../crypto/wrapped-setting.js';
 import type { PrincipalStore, SettingsStore } from '../storage/store-types.js';
@@ -214,7 +213,7 @@ function recordGeneration(file: string, generations: PepperGenerations, bound = 
   writeFileAtomic(file, JSON.stringify(record) + '\n');
 }
 
-const readRecord = (file: string): Recorded | null => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Recorded) : null);
+const readRecord = (file: string): Recorded | null => readRecordFile<Recorded>(file);
 
 /**
  * Hashes made before hashes were bound to their row (no `/k` in their

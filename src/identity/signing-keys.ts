@@ -2,8 +2,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, typ
 import type { JWK } from 'jose';
 import { signingKeyAad } from '../crypto/envelope.js';
 import type { Keyring } from '../crypto/keyring.js';
-import { existsSync, readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../storage/atomic-file.js';
+import { readRecordFile, writeFileAtomic } from '../storage/atomic-file.js';
 import type { SigningKeyRow, SigningKeyStore } from '../storage/store-types.js';
 
 // Token signing keys as the token service holds them: RSA 2048, the private
@@ -38,7 +37,7 @@ export interface RetiredKids {
 }
 
 export function retiredKidsFile(file: string): RetiredKids {
-  const kids = new Set<string>(existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { retired: string[] }).retired : []);
+  const kids = new Set<string>(readRecordFile<{ retired: string[] }>(file)?.retired ?? []);
   return {
     has: (kid) => kids.has(kid),
     add(more) {

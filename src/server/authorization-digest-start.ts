@@ -1,4 +1,3 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import {
@@ -19,7 +18,7 @@ import {
 import { AUTHORIZATION_KEY_SETTING } from '../authorization/authorization-key.js';
 import type { AuthorizationSeal } from '../authorization/authorization-seal.js';
 import type { SealHolder } from '../authorization/sealed-stores.js';
-import { writeFileAtomic } from '../storage/atomic-file.js';
+import { readRecordFile, writeFileAtomic } from '../storage/atomic-file.js';
 import type { AuthorizationDigestHost } from '../storage/authorization-digest-types.js';
 import type { Store } from '../storage/store-types.js';
 
@@ -34,7 +33,7 @@ import type { Store } from '../storage/store-types.js';
 /** The data dir's record of the last write that sealed the digest. */
 export const DIGEST_FILE = 'authorization-digest.json';
 
-const readCounter = (file: string): number => (existsSync(file) ? Number((JSON.parse(readFileSync(file, 'utf8')) as { n?: unknown }).n) || 0 : 0);
+const readCounter = (file: string): number => Number(readRecordFile<{ n?: unknown }>(file)?.n) || 0;
 
 /** Records `n` unless the file holds a later write already. */
 function recordCounter(file: string, n: number): void {

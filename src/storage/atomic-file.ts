@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -45,5 +45,18 @@ function writeWhole(fd: number, bytes: Buffer): void {
     const n = writeSync(fd, bytes, done, bytes.length - done);
     if (n <= 0) throw Object.assign(new Error(`write took no bytes (${done} of ${bytes.length} written)`), { code: 'ENOSPC' });
     done += n;
+  }
+}
+
+/**
+ * A JSON record the data dir keeps (written by writeFileAtomic); null when the file does not exist. One that
+ * does not parse (emptied, cut short) is refused naming the file, not with the parser's bare message.
+ */
+export function readRecordFile<T>(file: string): T | null {
+  if (!existsSync(file)) return null;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch (err) {
+    throw new Error(`${file} cannot be read as the record coffer keeps there (${(err as Error).message}): it was emptied or cut short; put it back from a copy of the data dir`);
   }
 }
