@@ -58,6 +58,10 @@ describe('admin backup and restore (SQLite)', () => {
     assert.match(again.stderr, /already exists: name a new file/);
     assert.equal(statSync(file).size, summary.bytes, 'the first backup is left as it was');
     assert.deepEqual(readdirSync(backupDir), ['first.db'], 'no partial file left behind');
+    const nowhere = await admin('backup', '--data-dir', server.dataDir, '--file', join(backupDir, 'missing', 'x.db'));
+    assert.equal(nowhere.code, 1);
+    assert.match(nowhere.stderr, /missing does not exist: create the directory first, or name a file in another one/);
+    assert.doesNotMatch(nowhere.stderr, /partial/, 'not the name of the partial file written first');
   });
 
   it('restore is refused while the server runs; stopped, it puts the backup in place, keeps what it replaced, and the start records it', async () => {

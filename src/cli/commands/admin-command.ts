@@ -17,7 +17,16 @@ async function askServer(dataDir: string, operation: string): Promise<unknown> {
   const b = JSON.parse(readFileSync(join(dataDir, 'bootstrap.json'), 'utf8')) as { authorityHost: string; tenantId: string; clientId: string; clientSecret: string; caCertFile: string };
   const http = createHttpClient(b.caCertFile);
   const token = await requestToken(http, b.authorityHost, b.tenantId, { grant_type: 'client_credentials', client_id: b.clientId, client_secret: b.clientSecret, scope: `${b.authorityHost}/.default` });
-  return parseAnswer(await http.send('POST', `${b.authorityHost}/coffer/admin/${operation}`, { headers: { authorization: `Bearer ${token.access_token}` } }));
+  let answer: Awaited<ReturnType<typeof http.send>>;
+  try {
+    answer = await http.send('POST', `${b.authorityHost}/coffer/admin/${operation}`, { headers: { authorization: `Bearer ${token.access_token}` } });
+  } catch (err) {
+    // The server took the request and stopped answering (it stopped, or died): not the CLI's sign-in advice.
+    throw new CliError(
+      `the coffer server running on ${dataDir} stopped answering during ${operation} (${(err as Error).message}): whether it was carried out is not known. Once the server runs again, look in the audit trail (coffer audit list) before asking again.`,
+    );
+  }
+  return parseAnswer(answer);
 }
 
 /**

@@ -96,6 +96,8 @@ function copyDatabase(from: string, to: string, place: (partial: string) => void
  */
 export function backupDatabase(source: string, target: string): BackupSummary {
   if (existsSync(target)) throw new BackupFileError(`${target} already exists: name a new file`);
+  // Said of the directory the file was named in, not of the partial file written there first.
+  if (!existsSync(dirname(target))) throw new BackupFileError(`${dirname(target)} does not exist: create the directory first, or name a file in another one`);
   // A hard link refuses an existing name (rename would replace it): a backup never overwrites a file.
   copyDatabase(source, target, (partial) => linkSync(partial, target));
   return inspectBackup(target, { thorough: false });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -7,14 +7,16 @@ import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.js';
 import { createVault, secretClient } from './support/clients.js';
 import { cliHome, coffer } from './support/cli.js';
 import { refusedStart, startTestServer, type TestServer } from './support/server-fixture.js';
+import { until } from './support/until.js';
 
-// A data dir whose database is missing or damaged (found by a fuzzing
-// helper): a start is refused saying so, and leaves no empty database behind,
-// which an offline master key rotation would then take for the deployment's
-// and drop the master key the real data (a moved database, or PostgreSQL's)
-// is wrapped with.
+// A data dir in a bad state (found by a fuzzing helper). Its database
+// missing: a start is refused saying so, and leaves no empty database
+// behind, which an offline master key rotation would then take for the
+// deployment's and drop the master key the real data (a moved database, or
+// PostgreSQL's) is wrapped with. A record or the database damaged: refused
+// naming the file. Writable by others: a warning.
 
-describe('a data dir whose database is missing or damaged', () => {
+describe('a data dir in a bad state', () => {
   let server: TestServer;
   const db = () => join(server.dataDir, 'coffer.db');
   const aside = () => join(server.dataDir, 'coffer.db.aside');
@@ -66,6 +68,20 @@ describe('a data dir whose database is missing or damaged', () => {
       assert.match(output, new RegExp(`ERROR: \\S+/${name.replace('.', '\\.')} cannot be read as the record coffer keeps there \\([^)]+\\): it was emptied or cut short; put it back from a copy of the data dir`), output);
       writeFileSync(file, whole);
     }
+  });
+
+  it('writable by its group or by others: the start warns', async () => {
+    chmodSync(server.dataDir, 0o777);
+    try {
+      await server.restart();
+      await until('the warning is logged', () => server.logs().includes('the data dir is writable by its group or by others'));
+      await server.stop();
+    } finally {
+      chmodSync(server.dataDir, 0o700);
+    }
+    await server.restart();
+    assert.equal(server.logs().split('the data dir is writable by its group or by others').length, 2, 'not with 0700');
+    await server.stop();
   });
 
   it('a damaged database: the start is refused naming the file and what to do, not a bare "undefined"', async () => {
