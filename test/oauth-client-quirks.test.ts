@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import { api } from './support/access-kit.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
+import { codeFlow } from './support/sign-in-flows.js';
 
 // What clients send that Entra ID reads one way and coffer read another
 // (found by a fuzzing helper): client ids and tenant aliases in another
@@ -40,25 +40,8 @@ describe('token endpoint: what clients send', () => {
     assert.equal(lower.status, 200, JSON.stringify(lower.body));
     assert.equal((await token({ grant_type: 'refresh_token', client_id: CLI.toUpperCase(), refresh_token: lower.body.refresh_token! })).status, 200);
 
-    const verifier = randomBytes(32).toString('base64url');
-    const redirect = 'http://127.0.0.1:9999/callback';
-    const authorize = await fetch(`${server.url}/${server.bootstrap.tenantId}/oauth2/v2.0/authorize`, {
-      method: 'POST',
-      redirect: 'manual',
-      body: new URLSearchParams({
-        client_id: CLI.toUpperCase(),
-        response_type: 'code',
-        redirect_uri: redirect,
-        scope: `${server.url}/.default offline_access`,
-        code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-        code_challenge_method: 'S256',
-        username: upn,
-        password,
-      }),
-    });
-    assert.equal(authorize.status, 302);
-    const code = new URL(authorize.headers.get('location')!).searchParams.get('code')!;
-    const redeemed = await token({ grant_type: 'authorization_code', client_id: CLI, code, redirect_uri: redirect, code_verifier: verifier });
+    const flow = codeFlow(server, CLI.toUpperCase());
+    const redeemed = await token(flow.fields(await flow.code({ upn, password }), CLI));
     assert.equal(redeemed.status, 200, JSON.stringify(redeemed.body));
   });
 

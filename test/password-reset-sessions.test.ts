@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { api } from './support/access-kit.js';
 import { confirmationOf, deviceLoginForm, type FormPost } from './support/device-login.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
+import { codeFlow } from './support/sign-in-flows.js';
 
 // An administrator's password reset ends the sign-ins made with the password
 // before, as Entra ID's does (AADSTS50173): also the ones whose tokens were
@@ -120,25 +121,9 @@ describe('a password reset ends the sign-ins made before it', () => {
   });
 
   it('an authorization code issued before the reset and redeemed after it gets no tokens', async () => {
-    const base = `${server.url}/${server.bootstrap.tenantId}/oauth2/v2.0`;
-    const verifier = randomBytes(32).toString('base64url');
-    const redirect = 'http://127.0.0.1:9999/callback';
-    const code = async () => {
-      const body = new URLSearchParams({
-        client_id: CLI,
-        response_type: 'code',
-        redirect_uri: redirect,
-        scope: `${server.url}/.default offline_access`,
-        code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-        code_challenge_method: 'S256',
-        username: upn,
-        password,
-      });
-      const r = await fetch(`${base}/authorize`, { method: 'POST', redirect: 'manual', body });
-      assert.equal(r.status, 302);
-      return new URL(r.headers.get('location')!).searchParams.get('code')!;
-    };
-    const exchange = (c: string) => token({ grant_type: 'authorization_code', client_id: CLI, code: c, redirect_uri: redirect, code_verifier: verifier });
+    const flow = codeFlow(server, CLI);
+    const code = () => flow.code({ upn, password });
+    const exchange = (c: string) => token(flow.fields(c));
     const early = await code();
     await reset();
     refused(await exchange(early), 'a code of a sign-in with the old password');

@@ -4,7 +4,7 @@ import type { PrincipalRow, RefreshTokenStore } from '../storage/store-types.js'
 import { oauthErrors } from '../server/errors.js';
 import type { DirectoryService } from './directory-service.js';
 import type { TokenService } from './token-service.js';
-import { PUBLIC_CLIENTS } from './identity-types.js';
+import { canonicalClientId, clientCredentialsFrom, isBasic, isPublicClient, need } from './oauth-client-credentials.js';
 import type { DeviceCodes } from './device-code.js';
 import type { AuthCodes } from './auth-codes.js';
 import { LOCKED_MESSAGES, sourceKey } from './sign-in-lockout.js';
@@ -85,12 +85,6 @@ const TENANTLESS = new Set(['common', 'organizations']);
 
 const now = () => Math.floor(Date.now() / 1000);
 
-function need(params: Record<string, string>, name: string): string {
-  const v = params[name];
-  if (!v) throw oauthErrors.invalidRequest(900144, `AADSTS900144: The request body must contain the following parameter: '${name}'.`);
-  return v;
-}
-
 /** The single resource a request asks for (v2 `scope` or v1 `resource`) and the OIDC scopes. */
 function resolveResource(params: Record<string, string>, tenantId: string, canonical: (r: string) => string | null) {
   let resource = params.resource;
@@ -115,64 +109,6 @@ function resolveResource(params: Record<string, string>, tenantId: string, canon
   }
   return { resource: known, oidc };
 }
-
-/**
- * The Basic header's client, unless the body names another client or secret: the token would go to the
- * header's client while whatever reads the body (a proxy's rule, a log) sees the other. RFC 6749 2.3 lets
- * a client use one authentication method per request; the same values in both are taken.
- */
-function agreeingWithBody(params: Record<string, string>, clientId: string, clientSecret: string) {
-  if (params.client_id !== undefined && params.client_id.toLowerCase() !== clientId.toLowerCase()) {
-    throw oauthErrors.invalidRequest(null, "The request names one client in its Basic authorization header and another in its 'client_id' parameter.");
-  }
-  if (params.client_secret !== undefined && params.client_secret !== clientSecret) {
-    throw oauthErrors.invalidRequest(null, "The request carries a client secret in its Basic authorization header and another in its 'client_secret' parameter: send one.");
-  }
-  return { clientId, clientSecret };
-}
-
-/** An HTTP Basic authorization header (its scheme in any case: RFC 7235 2.1). */
-const isBasic = (authorization: string | undefined): authorization is string => /^basic /i.test(authorization ?? '');
-
-function clientCredentialsFrom(params: Record<string, string>, authorization: string | undefined) {
-  if (isBasic(authorization)) {
-    const basic = basicCredentials(authorization.slice(6));
-    if (basic === 'malformed') {
-      throw oauthErrors.invalidClient(7000216, "AADSTS7000216: 'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type. The Basic authorization header is malformed.");
-    }
-    if (basic) return agreeingWithBody(params, basic.clientId, basic.clientSecret);
-  }
-  return { clientId: need(params, 'client_id'), clientSecret: params.client_secret };
-}
-
-/** A Basic header's client id and secret (each percent-encoded, RFC 6749 2.3.1); null without a `:`. */
-function basicCredentials(encoded: string): { clientId: string; clientSecret: string } | 'malformed' | null {
-  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
-  const sep = decoded.indexOf(':');
-  if (sep <= 0) return null;
-  try {
-    const clientId = decodeURIComponent(decoded.slice(0, sep));
-    const clientSecret = decodeURIComponent(decoded.slice(sep + 1));
-    // U+0000 is refused everywhere else a request can carry it (PostgreSQL's text cannot even compare it).
-    return clientId.includes('\u0000') || clientSecret.includes('\u0000') ? 'malformed' : { clientId, clientSecret };
-  } catch {
-    return 'malformed'; // not percent-decodable
-  }
-}
-
-/**
- * First-party public clients (the Azure CLI, Azure PowerShell, coffer's CLI
- * and portal) sign users in without a secret. A registered application is a
- * confidential client: it must prove itself with its secret, or any user
- * could get tokens in its name (and match access policies bound to it).
- */
-const isPublicClient = (clientId: string): boolean => Object.hasOwn(PUBLIC_CLIENTS, clientId.toLowerCase());
-
-/**
- * A client id as a user's sign-in is stored and looked up under (its refresh tokens, device and authorization
- * codes): client ids are GUIDs, which Entra ID compares in any case.
- */
-export const canonicalClientId = (clientId: string): string => clientId.toLowerCase();
 
 export function createGrantHandler(deps: GrantDeps) {
   const { tenantId, directory, tokens } = deps;

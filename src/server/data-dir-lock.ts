@@ -1,4 +1,4 @@
-import { chmodSync, rmdirSync, rmSync } from 'node:fs';
+import { chmodSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { isStorageFull } from '../storage/store-types.js';
@@ -104,3 +104,9 @@ export function removeDataDirMade(dataDir: string, made: string | undefined): vo
     }
   }
 }
+
+/**
+ * Whether others than its owner may write in the data dir: its files are the owner's only, but in such a
+ * directory they can be replaced (removed and made again), the master key and bootstrap.json among them.
+ */
+export const writableByOthers = (dataDir: string): boolean => (statSync(dataDir).mode & 0o022) !== 0;

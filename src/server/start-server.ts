@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import pino from 'pino';
@@ -43,7 +43,7 @@ import { answerBeforeFastify, buildApp } from './app.js';
 import { createBearerAuth } from './bearer-auth.js';
 import { ensureDeployment, writeBootstrapFile } from './bootstrap.js';
 export type { BootstrapInfo } from './bootstrap.js';
-import { lockDataDir, removeDataDirMade, type DataDirLock } from './data-dir-lock.js';
+import { lockDataDir, removeDataDirMade, writableByOthers, type DataDirLock } from './data-dir-lock.js';
 import { checkPortFree, isAddressInUse, PortInUseError } from './port-check.js';
 import { assertionAudiences, createUrls } from './urls.js';
 import { federationFromConfig } from '../identity/federation-keys.js';
@@ -137,10 +137,7 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
     : openSqliteStore({ file: join(config.dataDir, 'coffer.db') });
   // Once the pre-flight kept it (PostgreSQL's runs as the store opens).
   if (created) log.warn({ file: keyringFile }, 'created a new master key; back it up separately from the database');
-  // Its files are the owner's only, but in a directory others may write they can be replaced (removed and made again).
-  if ((statSync(config.dataDir).mode & 0o022) !== 0) {
-    log.warn({ dataDir: config.dataDir }, 'the data dir is writable by its group or by others, who could replace the files in it (the master key, bootstrap.json, the TLS key): chmod 700 it');
-  }
+  if (writableByOthers(config.dataDir)) log.warn({ dataDir: config.dataDir }, 'the data dir is writable by its group or by others, who could replace the files in it (the master key, bootstrap.json, the TLS key): chmod 700 it');
   // Another server may serve the database from now on, or this cluster member missed the others' changes:
   // either way this one's caches would go stale under it (database-outage.ts).
   const database = watchDatabase(store, config.databaseReconnectSeconds, log);
