@@ -77,6 +77,17 @@ describe('data-plane authentication', () => {
     it(`${name}: 401`, async () => expect401(await put(await make()), message));
   }
 
+  it('only the spelling of a token it was issued in counts: with padding, or its last character spelled another way, 401', async () => {
+    const good = await forge(server, goodClaims(server));
+    assert.equal((await fetch(url, { headers: { authorization: `Bearer ${good}` } })).status, 200, 'the token as issued');
+    await expect401(await put(`${good}==`), /AKV10000/);
+    // A 256-byte signature is 342 base64url characters, the last one's 4 low bits unused: flipping one decodes alike.
+    const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const respelled = good.slice(0, -1) + ALPHABET[ALPHABET.indexOf(good.at(-1)!) ^ 1];
+    assert.deepEqual(Buffer.from(respelled.split('.')[2]!, 'base64url'), Buffer.from(good.split('.')[2]!, 'base64url'));
+    await expect401(await put(respelled), /AKV10000/);
+  });
+
   it('a token from another coffer deployment: 401', async () => {
     const foreign = await credential(other).getToken(`https://${other.bootstrap.vaultDnsSuffix}/.default`);
     await expect401(await put(foreign.token), /AKV100/);

@@ -196,12 +196,18 @@ describe('management and directory input validation', () => {
       ['no @', { userPrincipalName: 'dave' }],
       ['two @', { userPrincipalName: 'dave@x@coffer.local' }],
       ['over-long UPN', { userPrincipalName: `${'d'.repeat(64)}@${'c'.repeat(48)}.local` }],
+      // Only ASCII letters, digits and ' . - _ ! # ^ ~ in the name (found by a fuzzing helper): no look-alikes.
+      ['accented letters', { userPrincipalName: 'd\u00e4ve@coffer.local' }],
+      ['a Kelvin sign for a K', { userPrincipalName: 'dave@coffer.loca\u212a' }],
+      ['a plus', { userPrincipalName: 'dave+tag@coffer.local' }],
+      ['a period before the @', { userPrincipalName: 'dave.@coffer.local' }],
       ['huge display name', { userPrincipalName: 'dave@coffer.local', displayName: 'D'.repeat(200_000) }],
       ['empty display name', { userPrincipalName: 'dave@coffer.local', displayName: ' ' }],
     ] as const) {
       assert.equal((await user(fields)).status, 400, label);
     }
     assert.equal((await user({ userPrincipalName: 'dave@coffer.local', displayName: 'Dave' })).status, 201);
+    assert.equal((await user({ userPrincipalName: "o'neil.x_y!#^~-1@coffer.local", displayName: 'Entra allows these' })).status, 201);
   });
 
   it('checkNameAvailability takes only the type Microsoft.KeyVault/vaults (any case), and needs a name and a type', async () => {

@@ -77,8 +77,11 @@ export type ClientAuthResult =
   | { ok: false; reason: 'unknown-client' | 'bad-secret' | 'expired-secret' };
 
 const YEAR = 365 * 24 * 3600;
-/** Entra ID's limits: a name of at most 64 and a domain of at most 48 characters (113 in all), one @. */
-const UPN_RE = /^[^\s@]{1,64}@(?=[^\s@]{1,48}$)[^\s@]+\.[^\s@]+$/;
+/**
+ * Entra ID's limits: a name of at most 64 and a domain of at most 48 characters (113 in all), one @; the name of
+ * ASCII letters, digits and ' . - _ ! # ^ ~ only (no accented or look-alike letters), not ending in a period.
+ */
+const UPN_RE = /^[A-Za-z0-9'._!#^~-]{1,64}(?<!\.)@(?=[A-Za-z0-9.-]{1,48}$)[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
 const MAX_UPN_LENGTH = 64 + 1 + 48;
 
 /**

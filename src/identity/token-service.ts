@@ -214,6 +214,9 @@ export async function createTokenService(deps: {
         if (deps.principalExists && nowSec() - hit.checkedAt >= PRINCIPAL_RECHECK_SECONDS) await recheck(token, hit);
         return caller;
       }
+      // Only the one spelling coffer issues: base64url without padding whose bits past the last byte are zero
+      // (RFC 7515 2). Decoders take `==` or other last characters too, which would make one token many.
+      if (!canonicalCompact(token)) throw new TokenVerifyError('malformed', 'token is not a JWT in compact serialization');
       let header;
       try {
         header = decodeProtectedHeader(token);
@@ -317,4 +320,10 @@ export async function createTokenService(deps: {
       keyring = next;
     },
   };
+}
+
+/** Three base64url parts, each spelled as encoding its bytes spells it (no padding, no stray bits). */
+function canonicalCompact(token: string): boolean {
+  const parts = token.split('.');
+  return parts.length === 3 && parts.every((p) => /^[A-Za-z0-9_-]+$/.test(p) && Buffer.from(p, 'base64url').toString('base64url') === p);
 }
