@@ -48,6 +48,8 @@ describe('authorization code flow with PKCE', () => {
     const html = await page.text();
     assert.match(html, /<input type="hidden" name="code_challenge" value="[\w-]+">/);
     assert.equal(page.headers.get('x-frame-options'), 'DENY');
+    assert.equal(page.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(page.headers.get('referrer-policy'), 'no-referrer', "the page's address (its parameters) goes to no page it leads to");
 
     const wrong = await signIn('not the password');
     assert.equal(wrong.status, 401);

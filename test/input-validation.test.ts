@@ -137,6 +137,12 @@ describe('data-plane input validation', () => {
     }
   });
 
+  it("the bare host's answers (ARM, Graph, sign-in, errors) are not to be read as another type than they say (nosniff)", async () => {
+    for (const path of [`/subscriptions/${server.bootstrap.subscriptionId}/resourcegroups?api-version=2021-04-01`, '/v1.0/users', '/healthz', '/no-such-path']) {
+      assert.equal((await fetch(`${server.url}${path}`)).headers.get('x-content-type-options'), 'nosniff', path);
+    }
+  });
+
   it('every answer asks browsers for HTTPS only (HSTS), unless the request names plain localhost', async () => {
     const hsts = async (url: string) => (await fetch(url)).headers.get('strict-transport-security');
     // The default public host is localhost: its bare host stays without, so other local servers keep plain HTTP.

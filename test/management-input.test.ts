@@ -187,7 +187,14 @@ describe('management and directory input validation', () => {
       });
     assert.equal((await definition({ roleName: 'Long Description', description: 'd'.repeat(2049) })).status, 400);
     assert.equal((await definition({ roleName: ' Padded ' })).status, 400);
+    // Invisible characters would let a custom role read as a built-in one (found by a fuzzing helper).
+    for (const roleName of ['Key Vault Secrets User\u200b', 'Key Vault\u2060 Reader', 'Owner\u202e', 'Tab\there']) {
+      const refused = await definition({ roleName });
+      assert.equal(refused.status, 400, JSON.stringify(roleName));
+      assert.match(refused.body!.error.message, /may not contain control or invisible formatting characters/);
+    }
     assert.equal((await definition({ roleName: 'Fine Role', description: 'reads' })).status, 201);
+    assert.equal((await definition({ roleName: 'Rôle café ünïcode', description: 'visible letters of any script are fine' })).status, 201);
   });
 
   it('users get Entra ID’s name limits', async () => {

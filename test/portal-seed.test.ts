@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import type { SecretClient } from '@azure/keyvault-secrets';
-import { assignRole, newServicePrincipal, ROLE_IDS, type Principal } from './support/access-kit.js';
+import { api, assignRole, newServicePrincipal, ROLE_IDS, type Principal } from './support/access-kit.js';
 import { launchBrowser, newContext, newUser, screenshot, selectMember, signIn, type PortalUser } from './support/browser.js';
 import { createVault, credential, secretClient } from './support/clients.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
@@ -205,6 +206,25 @@ describe('portal: the seed workflow in the browser', () => {
     await toast(/Successfully created an access policy for apono-connector/);
     await page.getByRole('rowgroup').filter({ hasText: 'COMPOUND IDENTITY' }).getByRole('row', { name: /apono-connector/ }).waitFor();
     assert.equal(await outcome(connectorVault, 'apono-mysql-user'), 'denied');
+  });
+
+  it('a custom role named like a built-in one but granting everything is listed with the privileged administrator roles', async () => {
+    const sub = `/subscriptions/${server.bootstrap.subscriptionId}`;
+    const lookalike = { roleName: 'Key Vau1t Secrets User', type: 'CustomRole', permissions: [{ actions: ['*'], dataActions: [] }], assignableScopes: [sub] };
+    const narrow = { roleName: 'Secrets Reader Custom', type: 'CustomRole', permissions: [{ actions: [], dataActions: ['Microsoft.KeyVault/vaults/secrets/getSecret/action'] }], assignableScopes: [sub] };
+    for (const role of [lookalike, narrow]) {
+      assert.equal((await api(server, 'PUT', `${sub}/providers/Microsoft.Authorization/roleDefinitions/${randomUUID()}?api-version=2022-04-01`, { properties: role })).status, 201);
+    }
+    await menu().getByRole('link', { name: 'Access control (IAM)' }).click();
+    await page.getByRole('button', { name: '+ Add' }).click();
+    await page.getByRole('menuitem', { name: 'Add role assignment' }).click();
+    await page.getByPlaceholder('Search by role name, description, permission, or ID').fill('Secrets');
+    await page.getByRole('cell', { name: 'Key Vault Secrets User', exact: true }).waitFor();
+    await page.getByRole('cell', { name: 'Secrets Reader Custom', exact: true }).waitFor();
+    assert.equal(await page.getByRole('cell', { name: 'Key Vau1t Secrets User', exact: true }).count(), 0, 'not among the job function roles');
+    await page.getByRole('tab', { name: 'Privileged administrator roles' }).click();
+    await page.getByRole('cell', { name: 'Key Vau1t Secrets User', exact: true }).waitFor();
+    assert.equal(await page.getByRole('cell', { name: 'Secrets Reader Custom', exact: true }).count(), 0);
   });
 });
 

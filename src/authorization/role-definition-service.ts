@@ -112,6 +112,10 @@ export function createRoleDefinitionService(deps: { subscriptionId: string; cata
       if (typeof props.roleName !== 'string' || props.roleName.trim() === '' || props.roleName.length > 512 || props.roleName !== props.roleName.trim()) {
         throw errors.invalidArm('properties.roleName is required: 1 to 512 characters, without leading or trailing spaces.');
       }
+      // Invisible characters (a zero-width space, a direction mark) would let a custom role read as a built-in one's name.
+      if (/[\p{Cc}\p{Cf}]/u.test(props.roleName)) {
+        throw errors.invalidArm('properties.roleName may not contain control or invisible formatting characters (such as U+200B, a zero-width space).');
+      }
       if (props.description !== undefined && props.description !== null && (typeof props.description !== 'string' || props.description.length > 2048)) {
         throw errors.invalidArm('properties.description must be a string of at most 2048 characters.');
       }

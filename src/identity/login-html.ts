@@ -46,6 +46,9 @@ export function sendHtml(reply: FastifyReply, status: number, body: string) {
     .status(status)
     .header('Cache-Control', 'no-store')
     .header('X-Frame-Options', 'DENY')
+    .header('X-Content-Type-Options', 'nosniff')
+    // The sign-in pages' addresses carry the request's parameters: no page they lead to is told them.
+    .header('Referrer-Policy', 'no-referrer')
     .header('Content-Security-Policy', `default-src 'none'; style-src 'unsafe-inline'; form-action 'self'${loopback ? ` ${loopback}` : ''}; frame-ancestors 'none'`)
     .type('text/html; charset=utf-8')
     .send(body);

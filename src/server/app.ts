@@ -146,7 +146,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     done();
   });
   app.addHook('onRequest', async (req, reply) => {
-    reply.header('x-ms-request-id', req.id);
+    // As Key Vault, Resource Manager and Graph answer: no browser reads an answer as another type than it says.
+    reply.header('x-ms-request-id', req.id).header('x-content-type-options', 'nosniff');
     if (closing) throw errors.shuttingDown();
     if (deps.databaseReady?.() === false && req.url !== '/healthz') throw errors.databaseUnavailable();
     const fault = headerFault(req.raw);
@@ -173,7 +174,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(async (dataPlane) => {
     dataPlane.addHook('onRequest', async (req: FastifyRequest<{ Querystring: Record<string, string> }>, reply) => {
       // Answers may carry secret values: no cache, browser or proxy, may keep them.
-      reply.header('cache-control', 'no-store').header('pragma', 'no-cache').header('x-content-type-options', 'nosniff');
+      reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
       // As Key Vault sends them on every answer: its version, and the address it saw the client connect from.
       const addr = unmapped(req.ip);
       const v4 = isIPv4(addr);

@@ -11,7 +11,7 @@ import { notify } from '../ui/toasts';
 import { useAction } from '../ui/use-action';
 import { useAsync } from '../ui/use-async';
 import { MemberPicker } from './directory-search';
-import { PRIVILEGED_ROLES } from './iam-shared';
+import { isPrivileged } from './iam-shared';
 import { RoleTable } from './role-table';
 import { vaultPage, type VaultContext } from './vault-shell';
 
@@ -33,7 +33,7 @@ function RoleStep({ roles, role, onPick }: { roles: RoleDefinition[]; role: Role
           { id: 'privileged', label: 'Privileged administrator roles' },
         ]}
       />
-      <RoleTable roles={roles.filter((r) => (kind === 'job') !== PRIVILEGED_ROLES.has(r.properties.roleName))} selected={role} onPick={onPick} />
+      <RoleTable roles={roles.filter((r) => (kind === 'job') !== isPrivileged(r))} selected={role} onPick={onPick} />
     </>
   );
 }

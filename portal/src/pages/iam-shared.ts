@@ -1,4 +1,4 @@
-import type { Grant } from '../api/types';
+import type { Grant, RoleDefinition } from '../api/types';
 
 // Words for scopes and grants, shared by the IAM tabs and the wizard.
 
@@ -21,5 +21,27 @@ export function describeGrant(g: Grant, here: string): string {
   return `${g.roleName} at ${describeScope(g.scope ?? '', here)}${g.endDateTime ? `, until ${new Date(g.endDateTime).toLocaleString()}` : ''}${via}`;
 }
 
-/** Roles the Azure portal lists under "Privileged administrator roles". */
-export const PRIVILEGED_ROLES = new Set(['Owner', 'Contributor', 'User Access Administrator', 'Role Based Access Control Administrator']);
+/** Built-in roles the Azure portal lists under "Privileged administrator roles". */
+const PRIVILEGED_ROLES = new Set(['Owner', 'Contributor', 'User Access Administrator', 'Role Based Access Control Administrator']);
+
+/**
+ * Actions that make a custom role a privileged administrator role, as the Azure portal lists them: what it
+ * grants decides, not its name, which a custom role can make look like a built-in one's.
+ */
+const PRIVILEGED_ACTIONS = new Set(
+  [
+    '*',
+    '*/delete',
+    '*/write',
+    'Microsoft.Authorization/denyAssignments/delete',
+    'Microsoft.Authorization/denyAssignments/write',
+    'Microsoft.Authorization/roleAssignments/delete',
+    'Microsoft.Authorization/roleAssignments/write',
+    'Microsoft.Authorization/roleDefinitions/delete',
+    'Microsoft.Authorization/roleDefinitions/write',
+  ].map((a) => a.toLowerCase()),
+);
+
+/** Whether a role belongs under "Privileged administrator roles": those built-in ones, and custom roles granting such actions. */
+export const isPrivileged = (r: RoleDefinition): boolean =>
+  r.properties.type === 'BuiltInRole' ? PRIVILEGED_ROLES.has(r.properties.roleName) : r.properties.permissions.some((p) => p.actions.some((a) => PRIVILEGED_ACTIONS.has(a.toLowerCase())));
