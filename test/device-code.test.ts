@@ -73,13 +73,13 @@ const NOT_HELD = "invalid_grant: AADSTS7000014: The provided value for the input
 test('a code redeemed, or polled after it expired, leaves nothing behind', async () => {
   const { codes, size, advance } = withClock();
   const approved = await codes.start(CLI, SCOPE, '10.0.0.1');
-  assert.equal(await codes.approve(approved.user_code, 'user-1'), true);
+  assert.equal(await codes.approve(approved.user_code, 'user-1', 0), true);
   assert.deepEqual(await codes.redeem(approved.device_code, CLI), { objectId: 'user-1', scope: SCOPE, passwordGeneration: 0 });
 
   const expired = await codes.start(CLI, SCOPE, '10.0.0.1');
   advance(901);
   assert.equal(await errorOf(() => codes.redeem(expired.device_code, CLI)), 'expired_token');
-  assert.equal(await codes.approve(expired.user_code, 'user-1'), false, 'its user code went with it');
+  assert.equal(await codes.approve(expired.user_code, 'user-1', 0), false, 'its user code went with it');
   assert.deepEqual(size(), { devices: 0, userCodes: 0, sources: 0, networks: 0 });
 
   await codes.start(CLI, SCOPE, '10.0.0.2');
@@ -98,13 +98,13 @@ test('an approval written into the database, or moved from another sign-in, rede
   // Someone's real approval copied onto the writer's sign-in: it names the other user code.
   const theirs = await codes.start(CLI, SCOPE, '10.0.0.2');
   const writers = await codes.start(CLI, SCOPE, '10.0.0.3');
-  assert.equal(await codes.approve(theirs.user_code, 'admin'), true);
+  assert.equal(await codes.approve(theirs.user_code, 'admin', 0), true);
   edit('UPDATE device_codes SET approved_by = (SELECT approved_by FROM device_codes WHERE user_code = ?) WHERE user_code = ?', theirs.user_code, writers.user_code);
   assert.equal(await errorOf(() => codes.redeem(writers.device_code, CLI)), NOT_HELD);
   // Or the approved sign-in's user code given to the writer's row (after removing the original): the code names another.
   const again = await codes.start(CLI, SCOPE, '10.0.0.4');
   const victim = await codes.start(CLI, SCOPE, '10.0.0.5');
-  assert.equal(await codes.approve(victim.user_code, 'admin'), true);
+  assert.equal(await codes.approve(victim.user_code, 'admin', 0), true);
   edit('UPDATE device_codes SET user_code = ? WHERE user_code = ?', 'GONEGONEX', victim.user_code);
   edit('UPDATE device_codes SET user_code = ?, approved_by = (SELECT approved_by FROM device_codes WHERE user_code = ?) WHERE user_code = ?', victim.user_code, 'GONEGONEX', again.user_code);
   assert.equal(await errorOf(() => codes.redeem(again.device_code, CLI)), NOT_HELD);
@@ -115,7 +115,7 @@ test('an approval written into the database, or moved from another sign-in, rede
   assert.equal(await errorOf(() => codes.redeem(stale.device_code, CLI)), NOT_HELD);
   // Untouched, the real approval redeems, in any case the person typed the user code.
   const fine = await codes.start(CLI, SCOPE, '10.0.0.6');
-  assert.equal(await codes.approve(fine.user_code.toLowerCase(), 'user-9'), true);
+  assert.equal(await codes.approve(fine.user_code.toLowerCase(), 'user-9', 0), true);
   assert.deepEqual(await codes.redeem(fine.device_code, CLI), { objectId: 'user-9', scope: SCOPE, passwordGeneration: 0 });
   // A device code of another format is not one this server holds.
   assert.equal(await errorOf(() => codes.redeem('x'.repeat(43), CLI)), NOT_HELD);
@@ -127,7 +127,7 @@ test('one source holds at most a few pending sign-ins; others are not locked out
   assert.equal(await errorOf(() => codes.start(CLI, SCOPE, '203.0.113.9')), 'invalid_request');
   assert.ok((await codes.start(CLI, SCOPE, '198.51.100.7')).user_code, 'another source still can');
   // A finished sign-in frees its slot.
-  assert.equal(await codes.approve(mine[0]!.user_code, 'user-1'), true);
+  assert.equal(await codes.approve(mine[0]!.user_code, 'user-1', 0), true);
   await codes.redeem(mine[0]!.device_code, CLI);
   assert.ok((await codes.start(CLI, SCOPE, '203.0.113.9')).user_code);
   assert.equal(await errorOf(() => codes.start(CLI, SCOPE, '203.0.113.9')), 'invalid_request');
@@ -162,7 +162,7 @@ test('a device code is redeemed only by the client it was started for, and only 
   const { codes } = withClock();
   const started = await codes.start(CLI, SCOPE, '10.0.0.1');
   assert.equal(await errorOf(() => codes.redeem(started.device_code, CLI)), 'authorization_pending');
-  await codes.approve(started.user_code.toLowerCase(), 'user-1');
+  await codes.approve(started.user_code.toLowerCase(), 'user-1', 0);
   assert.equal(await errorOf(() => codes.redeem(started.device_code, 'c0ffee00-0000-4000-8000-0000000000c1')), NOT_HELD, 'not "expired": it is not');
   await codes.redeem(started.device_code, CLI);
   assert.equal(await errorOf(() => codes.redeem(started.device_code, CLI)), NOT_HELD);

@@ -208,6 +208,8 @@ describe('management and directory input validation', () => {
       ['a Kelvin sign for a K', { userPrincipalName: 'dave@coffer.loca\u212a' }],
       ['a plus', { userPrincipalName: 'dave+tag@coffer.local' }],
       ['a period before the @', { userPrincipalName: 'dave.@coffer.local' }],
+      ['a period first', { userPrincipalName: '.dave@coffer.local' }],
+      ['two periods in a row', { userPrincipalName: 'da..ve@coffer.local' }],
       ['huge display name', { userPrincipalName: 'dave@coffer.local', displayName: 'D'.repeat(200_000) }],
       ['empty display name', { userPrincipalName: 'dave@coffer.local', displayName: ' ' }],
     ] as const) {

@@ -70,6 +70,13 @@ describe('token endpoint: what clients send', () => {
       assert.deepEqual(answer.body.error_codes, [700025]);
       assert.match(answer.body.error_description!, /^AADSTS700025: Client is public so neither 'client_assertion' nor 'client_secret' should be presented\./);
     }
+    // Also where a code is redeemed: the code flow and device sign-ins are public clients' only.
+    const flow = codeFlow(server, CLI);
+    const code = await flow.code({ upn, password });
+    const withSecret = await token({ ...flow.fields(code), client_secret: 'anything' });
+    assert.deepEqual([withSecret.status, withSecret.body.error_codes], [401, [700025]]);
+    const device = await token({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', client_id: CLI, device_code: 'any', client_secret: 'anything' });
+    assert.deepEqual([device.status, device.body.error_codes], [401, [700025]]);
   });
 
   it('v2 gives a refresh token only to a sign-in that asks for offline_access; v1 always does', async () => {

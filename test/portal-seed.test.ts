@@ -211,8 +211,10 @@ describe('portal: the seed workflow in the browser', () => {
   it('a custom role named like a built-in one but granting everything is listed with the privileged administrator roles', async () => {
     const sub = `/subscriptions/${server.bootstrap.subscriptionId}`;
     const lookalike = { roleName: 'Key Vau1t Secrets User', type: 'CustomRole', permissions: [{ actions: ['*'], dataActions: [] }], assignableScopes: [sub] };
+    // Wildcards count as the server matches them: this one can assign any role.
+    const wildcard = { roleName: 'Secrets Helper Custom', type: 'CustomRole', permissions: [{ actions: ['Microsoft.Authorization/*'], dataActions: [] }], assignableScopes: [sub] };
     const narrow = { roleName: 'Secrets Reader Custom', type: 'CustomRole', permissions: [{ actions: [], dataActions: ['Microsoft.KeyVault/vaults/secrets/getSecret/action'] }], assignableScopes: [sub] };
-    for (const role of [lookalike, narrow]) {
+    for (const role of [lookalike, wildcard, narrow]) {
       assert.equal((await api(server, 'PUT', `${sub}/providers/Microsoft.Authorization/roleDefinitions/${randomUUID()}?api-version=2022-04-01`, { properties: role })).status, 201);
     }
     await menu().getByRole('link', { name: 'Access control (IAM)' }).click();
@@ -221,9 +223,10 @@ describe('portal: the seed workflow in the browser', () => {
     await page.getByPlaceholder('Search by role name, description, permission, or ID').fill('Secrets');
     await page.getByRole('cell', { name: 'Key Vault Secrets User', exact: true }).waitFor();
     await page.getByRole('cell', { name: 'Secrets Reader Custom', exact: true }).waitFor();
-    assert.equal(await page.getByRole('cell', { name: 'Key Vau1t Secrets User', exact: true }).count(), 0, 'not among the job function roles');
+    for (const name of ['Key Vau1t Secrets User', 'Secrets Helper Custom']) assert.equal(await page.getByRole('cell', { name, exact: true }).count(), 0, `${name}: not among the job function roles`);
     await page.getByRole('tab', { name: 'Privileged administrator roles' }).click();
     await page.getByRole('cell', { name: 'Key Vau1t Secrets User', exact: true }).waitFor();
+    await page.getByRole('cell', { name: 'Secrets Helper Custom', exact: true }).waitFor();
     assert.equal(await page.getByRole('cell', { name: 'Secrets Reader Custom', exact: true }).count(), 0);
   });
 });

@@ -70,7 +70,7 @@ describe('a full database', () => {
     fetch(`${server.url}/${server.bootstrap.tenantId}/oauth2/v2.0/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'password', client_id: 'c0ffee00-0000-4000-8000-0000000000c2', username: 'full.user@coffer.local', password: 'A full-disk password', scope: `${server.url}/.default` }),
+      body: new URLSearchParams({ grant_type: 'password', client_id: 'c0ffee00-0000-4000-8000-0000000000c2', username: 'full.user@coffer.local', password: 'A full-disk password', scope: `${server.url}/.default offline_access` }),
     });
   const health = async () => {
     const res = await fetch(`${server.url}/healthz`);

@@ -106,7 +106,7 @@ export function createDeviceCodes(
       }
     },
     /** Marks a code approved by a user (signed in with their password's `generation`); false if the code is unknown or expired. */
-    approve(userCode: string, objectId: string, generation = 0): Promise<boolean> {
+    approve(userCode: string, objectId: string, generation: number): Promise<boolean> {
       return store.approveDevice(userCode.trim(), approvalOf(userCode, { objectId, generation }), now());
     },
     /** The client that started the pending sign-in with this user code; null if none is pending (unknown, expired or approved). */

@@ -79,9 +79,10 @@ export type ClientAuthResult =
 const YEAR = 365 * 24 * 3600;
 /**
  * Entra ID's limits: a name of at most 64 and a domain of at most 48 characters (113 in all), one @; the name of
- * ASCII letters, digits and ' . - _ ! # ^ ~ only (no accented or look-alike letters), not ending in a period.
+ * ASCII letters, digits and ' . - _ ! # ^ ~ only (no accented or look-alike letters), without a period at either
+ * end or two in a row.
  */
-const UPN_RE = /^[A-Za-z0-9'._!#^~-]{1,64}(?<!\.)@(?=[A-Za-z0-9.-]{1,48}$)[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
+const UPN_RE = /^(?!\.)(?![^@]*\.\.)[A-Za-z0-9'._!#^~-]{1,64}(?<!\.)@(?=[A-Za-z0-9.-]{1,48}$)[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
 const MAX_UPN_LENGTH = 64 + 1 + 48;
 
 /**

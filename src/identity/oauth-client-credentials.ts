@@ -68,3 +68,14 @@ export const isPublicClient = (clientId: string): boolean => Object.hasOwn(PUBLI
  * codes): client ids are GUIDs, which Entra ID compares in any case.
  */
 export const canonicalClientId = (clientId: string): string => clientId.toLowerCase();
+
+/**
+ * A first-party public client has no credential: one sent (a secret, an assertion) is a misconfigured
+ * client's, refused as Entra ID refuses it. The device code and authorization code grants are public
+ * clients' only (their codes are issued to no other), the others check `clientId` first.
+ */
+export function refuseCredentialOfPublicClient(params: Record<string, string>): void {
+  if (params.client_secret || params.client_assertion !== undefined) {
+    throw oauthErrors.invalidClient(700025, "AADSTS700025: Client is public so neither 'client_assertion' nor 'client_secret' should be presented.");
+  }
+}

@@ -4,7 +4,7 @@ import type { PrincipalRow, RefreshTokenStore } from '../storage/store-types.js'
 import { oauthErrors } from '../server/errors.js';
 import type { DirectoryService } from './directory-service.js';
 import type { TokenService } from './token-service.js';
-import { canonicalClientId, clientCredentialsFrom, isBasic, isPublicClient, need } from './oauth-client-credentials.js';
+import { canonicalClientId, clientCredentialsFrom, isBasic, isPublicClient, need, refuseCredentialOfPublicClient } from './oauth-client-credentials.js';
 import type { DeviceCodes } from './device-code.js';
 import type { AuthCodes } from './auth-codes.js';
 import { LOCKED_MESSAGES, sourceKey } from './sign-in-lockout.js';
@@ -207,10 +207,7 @@ export function createGrantHandler(deps: GrantDeps) {
   async function requireClient(params: Record<string, string>, authorization: string | undefined, unknownIsUnauthenticated = false): Promise<string> {
     const { clientId, clientSecret } = clientCredentialsFrom(params, authorization);
     if (isPublicClient(clientId)) {
-      // A public client has no credential: one sent is a misconfigured client's, refused as Entra ID refuses it.
-      if (clientSecret || params.client_assertion !== undefined) {
-        throw oauthErrors.invalidClient(700025, "AADSTS700025: Client is public so neither 'client_assertion' nor 'client_secret' should be presented.");
-      }
+      refuseCredentialOfPublicClient({ ...params, client_secret: clientSecret ?? '' });
       return canonicalClientId(clientId);
     }
     if (!(await directory.getByAppId(clientId))) {
@@ -231,8 +228,8 @@ export function createGrantHandler(deps: GrantDeps) {
     }
     const { resource } = resolveResource(params, tenantId, deps.canonicalResource);
     const p = await authenticateApp(named, clientSecret, params);
-    // The client id as the request spelled it, or the application's (an assertion's `iss` names it).
-    const clientId = named ?? p.appId!;
+    // The client id the request names (in lower case, as user sign-ins store it), or the application's (an assertion's `iss` names it).
+    const clientId = canonicalClientId(named ?? p.appId!);
     const access = await tokens.issue({ objectId: p.objectId, appId: clientId, audience: resource, kind: 'app', name: p.displayName });
     const body = { token_type: 'Bearer', expires_in: access.expiresIn, ext_expires_in: access.expiresIn, access_token: access.token };
     return { body, resource, notBefore: access.notBefore, expiresOn: access.expiresOn };
@@ -291,6 +288,7 @@ export function createGrantHandler(deps: GrantDeps) {
 
   async function deviceCode(params: Record<string, string>, endpoint: TokenEndpoint): Promise<Issued> {
     const clientId = canonicalClientId(need(params, 'client_id'));
+    refuseCredentialOfPublicClient(params);
     const { objectId, scope, passwordGeneration } = await deps.deviceCodes.redeem(need(params, 'device_code'), clientId);
     const user = await signedInUser(objectId, passwordGeneration);
     const { resource, oidc } = resolveResource({ scope }, tenantId, deps.canonicalResource);
@@ -299,6 +297,7 @@ export function createGrantHandler(deps: GrantDeps) {
 
   async function authorizationCode(params: Record<string, string>, endpoint: TokenEndpoint): Promise<Issued> {
     const clientId = canonicalClientId(need(params, 'client_id'));
+    refuseCredentialOfPublicClient(params);
     const p = await deps.authCodes.redeem(need(params, 'code'), clientId, need(params, 'redirect_uri'), params.code_verifier);
     const user = await signedInUser(p.objectId, p.passwordGeneration);
     const { resource, oidc } = resolveResource({ scope: params.scope || p.scope }, tenantId, deps.canonicalResource);

@@ -108,5 +108,6 @@ export function removeDataDirMade(dataDir: string, made: string | undefined): vo
 /**
  * Whether others than its owner may write in the data dir: its files are the owner's only, but in such a
  * directory they can be replaced (removed and made again), the master key and bootstrap.json among them.
+ * (Windows reports no such modes: not told there.)
  */
-export const writableByOthers = (dataDir: string): boolean => (statSync(dataDir).mode & 0o022) !== 0;
+export const writableByOthers = (dataDir: string): boolean => process.platform !== 'win32' && (statSync(dataDir).mode & 0o022) !== 0;

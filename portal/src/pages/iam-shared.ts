@@ -25,23 +25,26 @@ export function describeGrant(g: Grant, here: string): string {
 const PRIVILEGED_ROLES = new Set(['Owner', 'Contributor', 'User Access Administrator', 'Role Based Access Control Administrator']);
 
 /**
- * Actions that make a custom role a privileged administrator role, as the Azure portal lists them: what it
- * grants decides, not its name, which a custom role can make look like a built-in one's.
+ * The actions that make a custom role a privileged administrator role, as the Azure portal lists them (the
+ * bare wildcard, and the wildcard on every write or every delete, among them): a role is privileged when one
+ * of its actions, wildcards and all, covers one of these. What it grants decides, not its name, which a custom role can make look like a
+ * built-in one's; `Microsoft.Authorization/*` covers role assignments as much as their exact action does.
  */
-const PRIVILEGED_ACTIONS = new Set(
-  [
-    '*',
-    '*/delete',
-    '*/write',
-    'Microsoft.Authorization/denyAssignments/delete',
-    'Microsoft.Authorization/denyAssignments/write',
-    'Microsoft.Authorization/roleAssignments/delete',
-    'Microsoft.Authorization/roleAssignments/write',
-    'Microsoft.Authorization/roleDefinitions/delete',
-    'Microsoft.Authorization/roleDefinitions/write',
-  ].map((a) => a.toLowerCase()),
-);
+const PRIVILEGED_ACTIONS = [
+  'Microsoft.Authorization/denyAssignments/delete',
+  'Microsoft.Authorization/denyAssignments/write',
+  'Microsoft.Authorization/roleAssignments/delete',
+  'Microsoft.Authorization/roleAssignments/write',
+  'Microsoft.Authorization/roleDefinitions/delete',
+  'Microsoft.Authorization/roleDefinitions/write',
+];
+
+/** Whether an action pattern (`*` matching anything) covers `action`, case-insensitively, as the server matches them. */
+const covers = (pattern: string, action: string): boolean =>
+  new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*')}$`, 'i').test(action);
 
 /** Whether a role belongs under "Privileged administrator roles": those built-in ones, and custom roles granting such actions. */
 export const isPrivileged = (r: RoleDefinition): boolean =>
-  r.properties.type === 'BuiltInRole' ? PRIVILEGED_ROLES.has(r.properties.roleName) : r.properties.permissions.some((p) => p.actions.some((a) => PRIVILEGED_ACTIONS.has(a.toLowerCase())));
+  r.properties.type === 'BuiltInRole'
+    ? PRIVILEGED_ROLES.has(r.properties.roleName)
+    : r.properties.permissions.some((p) => p.actions.some((a) => PRIVILEGED_ACTIONS.some((privileged) => covers(a, privileged))));

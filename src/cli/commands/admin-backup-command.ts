@@ -1,5 +1,5 @@
-import { existsSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
 import { withOutput } from '../command-kit.js';
@@ -46,6 +46,16 @@ async function failsAsCliError<T>(task: () => Promise<T>): Promise<T> {
   }
 }
 
+/** A rename in `dir` made durable (the directory's entry synced). */
+function syncDirectory(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** How many times a backup taken while a master key rotation ran is taken again, a second apart. */
 const RETAKES = 30;
 
@@ -62,9 +72,13 @@ async function backupBetweenRotations(file: string, target: string) {
   for (let retake = 0; keys.size > 1 && retake < RETAKES; retake++) {
     await new Promise((r) => setTimeout(r, 1000));
     const before = fingerprint(keys);
-    rmSync(target);
-    summary = backupDatabase(file, target);
-    keys = await masterKeysOf(target);
+    // Taken beside the first, which stays until the new one is whole: a retake that fails leaves it.
+    const next = `${target}.retake-${process.pid}`;
+    rmSync(next, { force: true });
+    summary = { ...backupDatabase(file, next), file: target };
+    keys = await masterKeysOf(next);
+    renameSync(next, target);
+    syncDirectory(dirname(target));
     if (fingerprint(keys) === before) break;
   }
   const masterKeys = [...keys.keys()];
