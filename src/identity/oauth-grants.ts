@@ -127,7 +127,7 @@ export function createGrantHandler(deps: GrantDeps) {
   });
 
   /**
-   * An access token and a refresh token for a user. `familyId`: the sign-in a refresh continues (a new
+   * An access token for a user, and a refresh token when the sign-in asks for one. `familyId`: the sign-in a refresh continues (a new
    * sign-in starts a family); reusing one of its refresh tokens revokes them all (refreshToken).
    * `passwordGeneration`: the user's when they signed in (by default the row's: a sign-in now). `offline`:
    * whether the sign-in asked for a refresh token (v2's `offline_access`; a refresh continues one that did).
