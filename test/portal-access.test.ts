@@ -96,8 +96,21 @@ describe('portal: denials and the session', () => {
     await page.getByRole('link', { name: 'locked-kv' }).waitFor();
   });
 
-  it('a sign-in answer this portal did not ask for shows a fixed message, not the text it carries', async () => {
-    await page.goto(`${server.url}/portal/auth-callback?error=access_denied&error_description=${encodeURIComponent('Your account is locked. Call +1-555-0100.')}&state=forged`);
+  it('a sign-in answer this portal did not ask for leaves a session as it is, and shows only a fixed message, not the text it carries', async () => {
+    const forged = `${server.url}/portal/auth-callback?error=access_denied&error_description=${encodeURIComponent('Your account is locked. Call +1-555-0100.')}&state=forged`;
+    // The sign-in a session continues: its refresh token's family (a reload renews the token itself).
+    const session = async () => ((JSON.parse((await page.evaluate(() => sessionStorage.getItem('coffer.portal.session'))) ?? 'null') as { refreshToken: string } | null)?.refreshToken.split('.')[2]);
+    const before = await session();
+    assert.ok(before, 'signed in');
+    // Signed in: a link to the callback (anyone can send one) signs nobody out.
+    await page.goto(forged);
+    await page.getByRole('link', { name: 'locked-kv' }).waitFor();
+    assert.equal(await session(), before);
+    assert.equal(await page.getByText(/Call \+1-555/).count(), 0);
+    // Signed out: the fixed message only.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByText('You have signed out.').waitFor();
+    await page.goto(forged);
     await page.getByText('The sign-in response did not match a sign-in started here. Sign in again.').waitFor();
     assert.equal(await page.getByText(/Call \+1-555/).count(), 0);
     await signIn(page, server, bob);

@@ -143,7 +143,8 @@ async function completeSignIn(): Promise<string> {
   sessionStorage.removeItem(PENDING_KEY);
   const mismatch = new Error('The sign-in response did not match a sign-in started here. Sign in again.');
   // The state first: anyone can link to this page, and only an answer to our own sign-in may speak on the page.
-  if (!pending || query.get('state') !== pending.state) throw mismatch;
+  if (!pending) throw new StrayCallback(mismatch.message);
+  if (query.get('state') !== pending.state) throw mismatch;
   if (query.get('error')) throw new Error(query.get('error_description') ?? query.get('error')!);
   if (!query.get('code')) throw mismatch;
   const body = await tokenRequest({ grant_type: 'authorization_code', code: query.get('code')!, redirect_uri: redirectUri(), code_verifier: pending.verifier });
@@ -157,13 +158,24 @@ async function completeSignIn(): Promise<string> {
   return pending.returnTo.startsWith('/portal') && !pending.returnTo.startsWith(CALLBACK_PATH) ? pending.returnTo : '/portal/';
 }
 
+/** A visit to the sign-in callback when no sign-in was started here: a link anyone can send. */
+class StrayCallback extends Error {}
+
 /** Restores the session at page load, or finishes a sign-in redirect. Returns where to go. */
 export async function startSession(): Promise<string | null> {
   if (window.location.pathname === CALLBACK_PATH) {
+    const saved = stored();
     try {
       return await completeSignIn();
     } catch (err) {
+      // Such a link leaves a session as it is: it must not sign the tab out.
+      if (saved && err instanceof StrayCallback) {
+        set({ status: 'signed-in', user: saved.user });
+        return '/portal/';
+      }
+      // A sign-in that failed ends the session it replaces, on the server too (as Sign out does).
       endSession((err as Error).message);
+      if (saved) void revokeRefreshToken(saved.refreshToken);
       return '/portal/';
     }
   }
