@@ -1,4 +1,4 @@
-import type { SigningKeyRow, Store } from '../storage/store-types.js';
+import type { SettingsStore, SigningKeyRow, Store } from '../storage/store-types.js';
 import type { WrappedDataKey } from '../storage/vault-store-types.js';
 import { IntegrityError, newDataKey, signingKeyAad } from './envelope.js';
 import { bornUnder, maySeal, rewrapVaultKey, unwrapVaultKey, wrapVaultKey } from './vault-key-wrap.js';
@@ -266,12 +266,14 @@ export async function keyIdsInUse(store: Pick<Store, 'vaults' | 'signingKeys' | 
   const ids = new Set<string>();
   for (const row of await store.vaults.listKeys()) ids.add(row.masterKeyId);
   for (const row of await store.signingKeys.list()) if (signingKeyOpens(row, keyring)) ids.add(row.masterKeyId);
-  for (const id of await backupKeyIds(store.settings)) ids.add(id);
-  for (const id of await auditKeyIds(store.settings)) ids.add(id);
-  const pepper = await readPepperRow(store.settings);
-  for (const id of pepper ? pepperKeyIds(pepper.stored) : []) ids.add(id);
-  for (const id of await authorizationKeyIds(store.settings)) ids.add(id);
+  for (const id of await settingsKeyIds(store.settings)) ids.add(id);
   return ids;
+}
+
+/** Master key ids the settings' wrapped keys name (backup, audit, credential pepper, authorization), one per wrapped key. */
+export async function settingsKeyIds(settings: Pick<SettingsStore, 'get'>): Promise<string[]> {
+  const pepper = await readPepperRow(settings);
+  return [...(await backupKeyIds(settings)), ...(await auditKeyIds(settings)), ...(pepper ? pepperKeyIds(pepper.stored) : []), ...(await authorizationKeyIds(settings))];
 }
 
 /**

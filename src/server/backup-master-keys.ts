@@ -1,8 +1,5 @@
 import Database from 'better-sqlite3';
-import { auditKeyIds } from '../audit/audit-key.js';
-import { authorizationKeyIds } from '../authorization/authorization-key.js';
-import { backupKeyIds } from '../crypto/backup-key.js';
-import { pepperKeyIds, readPepperRow } from '../identity/credential-pepper-row.js';
+import { settingsKeyIds } from '../crypto/master-key-rotation.js';
 
 // The master keys a SQLite database's wrapped keys name (what keyIdsInUse
 // reads from a store), read from the file without writing to it: what a
@@ -22,9 +19,7 @@ export async function masterKeysOf(file: string): Promise<Map<string, number>> {
     );
     for (const { id } of wrapped.all()) add(id);
     const setting = db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?');
-    const settings = { get: async (key: string) => setting.get(key)?.value ?? null };
-    const pepper = await readPepperRow(settings);
-    for (const id of [...(await backupKeyIds(settings)), ...(await auditKeyIds(settings)), ...(pepper ? pepperKeyIds(pepper.stored) : []), ...(await authorizationKeyIds(settings))]) add(id);
+    for (const id of await settingsKeyIds({ get: async (key: string) => setting.get(key)?.value ?? null })) add(id);
     return counts;
   } finally {
     db.close();

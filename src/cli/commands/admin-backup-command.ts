@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CliError } from '../cli-error.js';
@@ -46,16 +46,6 @@ async function failsAsCliError<T>(task: () => Promise<T>): Promise<T> {
   }
 }
 
-/** A rename in `dir` made durable (the directory's entry synced). */
-function syncDirectory(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /** How many times a backup taken while a master key rotation ran is taken again, a second apart. */
 const RETAKES = 30;
 
@@ -65,7 +55,7 @@ const RETAKES = 30;
  * changing; if it still names more than one, the summary says that restoring it needs them all.
  */
 async function backupBetweenRotations(file: string, target: string) {
-  const { backupDatabase } = await import('../../storage/sqlite/sqlite-backup.js');
+  const { backupDatabase, fsyncPath } = await import('../../storage/sqlite/sqlite-backup.js');
   const { fingerprint, masterKeysOf } = await import('../../server/backup-master-keys.js');
   let summary = backupDatabase(file, target);
   let keys = await masterKeysOf(target);
@@ -78,7 +68,7 @@ async function backupBetweenRotations(file: string, target: string) {
     summary = { ...backupDatabase(file, next), file: target };
     keys = await masterKeysOf(next);
     renameSync(next, target);
-    syncDirectory(dirname(target));
+    fsyncPath(dirname(target), 'r');
     if (fingerprint(keys) === before) break;
   }
   const masterKeys = [...keys.keys()];

@@ -31,7 +31,8 @@ export interface BackupSummary {
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
 const NEWEST_SCHEMA = Math.max(...MIGRATIONS.map((m) => m.version));
 
-function fsyncPath(path: string, flags: 'r' | 'r+'): void {
+/** Syncs a file (`r+`) or a directory's entries (`r`) to disk. */
+export function fsyncPath(path: string, flags: 'r' | 'r+'): void {
   const fd = openSync(path, flags);
   try {
     fsyncSync(fd);
