@@ -104,18 +104,31 @@ describe('authorization code flow with PKCE', () => {
     assert.equal(new URL(noPkce.headers.get('location')!).searchParams.get('error'), 'invalid_request');
   });
 
-  it("the discovery document's end_session_endpoint signs out, back to an allowed URI only", async () => {
+  it("the discovery document's end_session_endpoint signs out, back only where the named client may go", async () => {
     const discovery = (await (await fetch(`${server.url}/${server.bootstrap.tenantId}/v2.0/.well-known/openid-configuration`)).json()) as { end_session_endpoint: string };
-    const back = await fetch(`${discovery.end_session_endpoint}?post_logout_redirect_uri=${encodeURIComponent(redirect)}`, { redirect: 'manual' });
+    const signOut = (uri: string, clientId?: string) =>
+      fetch(`${discovery.end_session_endpoint}?${new URLSearchParams({ post_logout_redirect_uri: uri, ...(clientId ? { client_id: clientId } : {}) })}`, { redirect: 'manual' });
+    const back = await signOut(redirect, client.toUpperCase());
     assert.equal(back.status, 302);
     assert.equal(back.headers.get('location'), redirect);
-    const foreign = await fetch(`${discovery.end_session_endpoint}?post_logout_redirect_uri=${encodeURIComponent('https://evil.example.com/')}`, { redirect: 'manual' });
-    assert.equal(foreign.status, 200);
-    assert.match(await foreign.text(), /You have signed out/);
-    const ownRoute = await fetch(`${discovery.end_session_endpoint}?post_logout_redirect_uri=${encodeURIComponent(`${server.url}/subscriptions/x`)}`, { redirect: 'manual' });
-    assert.equal(ownRoute.status, 200, 'only the portal’s pages on this server');
+    const portal = 'c0ffee00-0000-4000-8000-0000000000c2';
+    const portalPage = `${server.url}/portal/vaults`;
+    assert.equal((await signOut(portalPage, portal)).headers.get('location'), portalPage);
+    // Not redirected, only signed out: no client named, a client that is not registered, or a URI the named client may not use.
+    for (const [uri, clientId] of [
+      [redirect, undefined],
+      [redirect, 'c0ffee00-0000-4000-8000-0000000000ff'],
+      [redirect, portal],
+      [portalPage, client],
+      ['https://evil.example.com/', client],
+      [`${server.url}/subscriptions/x`, portal],
+    ] as const) {
+      const res = await signOut(uri, clientId);
+      assert.equal(res.status, 200, `${clientId} to ${uri}`);
+      assert.match(await res.text(), /You have signed out/);
+    }
     // Characters a header cannot hold go percent-encoded, not into a 500.
-    const odd = await fetch(`${discovery.end_session_endpoint}?post_logout_redirect_uri=${encodeURIComponent('http://localhost:1/\u2028x\r\ny')}`, { redirect: 'manual' });
+    const odd = await signOut('http://localhost:1/\u2028x\r\ny', client);
     assert.equal(odd.status, 302);
     assert.equal(odd.headers.get('location'), 'http://localhost:1/%E2%80%A8xy');
   });

@@ -119,6 +119,11 @@ describe('authorization matrix', () => {
     const outer = await newGroup(server, 'outer', [inner]);
     assert.equal((await assignRole(server, vaultId('matrix-rbac'), ROLE_IDS['Key Vault Secrets User'], outer)).status, 201);
     await check(member, row(RBAC_AT_VAULT['Key Vault Secrets User']), rbac, 'nested group rbac', 'ForbiddenByRbac');
+    // Entra ID lets groups nest in a cycle; membership is followed once per group, and grants neither grow nor stall.
+    assert.equal((await api(server, 'POST', `/v1.0/groups/${inner}/members/$ref`, { '@odata.id': `${server.url}/v1.0/directoryObjects/${outer}` })).status, 204);
+    const groupsOf = await api(server, 'POST', `/v1.0/directoryObjects/${member.id}/getMemberGroups`, { securityEnabledOnly: false });
+    assert.deepEqual([...groupsOf.body!.value].sort(), [inner, outer].sort());
+    await check(member, row(RBAC_AT_VAULT['Key Vault Secrets User']), rbac, 'group cycle rbac', 'ForbiddenByRbac');
     assert.equal((await setPolicy(server, vaultId('matrix-policy'), 'add', inner, ['get'])).status, 200);
     await check(member, row(POLICIES[0]![1]), policy, 'group policy', 'ForbiddenByPolicy');
   });

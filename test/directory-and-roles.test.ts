@@ -30,6 +30,15 @@ describe('directory and custom roles', () => {
     assert.equal(members.status, 204);
     const again = await api(server, 'POST', `/v1.0/groups/${group.body!.id}/members/$ref`, { '@odata.id': `${server.url}/v1.0/directoryObjects/${user.body!.id}` });
     assert.equal(again.status, 400);
+    // Graph takes the object's URL, on whatever host the client knows this server by; a bare id is not one.
+    const other = await api(server, 'POST', '/v1.0/groups', { displayName: 'apono-readers' });
+    for (const ref of [user.body!.id, `urn:x:${user.body!.id}`, '', 42, null]) {
+      const refused = await api(server, 'POST', `/v1.0/groups/${other.body!.id}/members/$ref`, { '@odata.id': ref });
+      assert.equal(refused.status, 400, String(ref));
+      assert.deepEqual(refused.body!.error, { code: 'BadRequest', message: 'Invalid URL format specified in payload.' });
+    }
+    const byGraphHost = await api(server, 'POST', `/v1.0/groups/${other.body!.id}/members/$ref`, { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${user.body!.id}` });
+    assert.equal(byGraphHost.status, 204);
     const listed = await api(server, 'GET', `/v1.0/groups/${group.body!.id}/members`);
     assert.deepEqual(listed.body!.value.map((m: { id: string }) => m.id), [user.body!.id]);
     assert.equal(listed.body!.value[0]['@odata.type'], '#microsoft.graph.user');

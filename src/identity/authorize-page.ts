@@ -47,10 +47,17 @@ export function registerAuthorizePage(app: FastifyInstance, deps: { authority: s
     if (clientId.toLowerCase() === PORTAL_CLIENT_ID) return u.origin === ownOrigin && u.pathname === PORTAL_CALLBACK_PATH && u.search === '' && u.hash === '';
     return isLoopback(u);
   };
-  /** After sign-out: the portal's pages, or a loopback listener. */
-  const allowedLogoutRedirect = (uri: string): URL | null => {
+  /**
+   * After sign-out, only where the named client may be sent (OpenID Connect
+   * RP-Initiated Logout: no post-logout redirection for a client the request
+   * does not name): the portal to its pages, a command-line client to a
+   * loopback listener.
+   */
+  const allowedLogoutRedirect = (clientId: string | undefined, uri: string): URL | null => {
     const u = parse(uri);
-    return u && ((u.origin === ownOrigin && u.pathname.startsWith('/portal/')) || isLoopback(u)) ? u : null;
+    if (!u || !clientId || !deps.grants.isPublicClient(clientId)) return null;
+    if (clientId.toLowerCase() === PORTAL_CLIENT_ID) return u.origin === ownOrigin && u.pathname.startsWith('/portal/') ? u : null;
+    return isLoopback(u) ? u : null;
   };
 
   /** Problems that must not be sent to the redirect URI (it may not be the client's). */
@@ -109,8 +116,8 @@ ${credentialFields}
   // The end_session_endpoint of the discovery document. coffer keeps no sign-in session (every sign-in
   // asks for the password), so signing out only goes back to an allowed post_logout_redirect_uri.
   app.get('/:tenant/oauth2/v2.0/logout', async (req: FastifyRequest<{ Querystring: unknown }>, reply) => {
-    const back = stringParams(req.query).post_logout_redirect_uri;
-    const to = back && back.length <= SIGN_IN_PARAM_LIMITS.redirect_uri ? allowedLogoutRedirect(back) : null;
+    const { post_logout_redirect_uri: back, client_id: clientId } = stringParams(req.query);
+    const to = back && back.length <= SIGN_IN_PARAM_LIMITS.redirect_uri ? allowedLogoutRedirect(clientId, back) : null;
     // As the URL parser wrote it (percent-encoded): a raw non-ASCII or CR/LF character cannot go in a header.
     if (to) return reply.redirect(to.href, 302);
     return sendHtml(reply, 200, htmlPage('Signed out', '<p>You have signed out. You can close this window.</p>'));

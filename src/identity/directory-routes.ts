@@ -44,6 +44,23 @@ function typesTest(types: unknown): (p: PrincipalRow) => boolean {
 }
 
 /**
+ * The object a `members/$ref` body names: Graph takes the URL of a directory object
+ * (`https://graph.microsoft.com/v1.0/directoryObjects/{id}`), and a bare id or
+ * anything else that is not a URL is a 400. The host is not checked: a client may
+ * reach this server by another name than its own.
+ */
+function referencedId(ref: unknown): string {
+  let url: URL | null = null;
+  try {
+    url = typeof ref === 'string' ? new URL(ref) : null;
+  } catch {
+    url = null;
+  }
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) throw errors.graphInvalidReference();
+  return url.pathname.split('/').pop() ?? '';
+}
+
+/**
  * Members given with a group's create (Graph's `members@odata.bind`) or by a rule (a dynamic group): coffer adds
  * members through `members/$ref` only, and a group made without them would not hold who its creator named.
  */
@@ -206,8 +223,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: { directory:
     graph.post('/v1.0/groups/:id/members/$ref', async (req: Req, reply: FastifyReply) => {
       requireAdmin(req);
       const group = await load(req, 'Group');
-      const ref = body(req)['@odata.id'];
-      const memberId = typeof ref === 'string' ? ref.split('/').pop() ?? '' : '';
+      const memberId = referencedId(body(req)['@odata.id']);
       const member = GUID_RE.test(memberId) ? await directory.get(memberId.toLowerCase()) : null;
       if (!member) throw resourceNotFound(memberId);
       if (member.objectId === group.objectId) throw errors.groupSelfMembership();

@@ -317,6 +317,8 @@ export const errors = {
 
   // Microsoft Graph (the directory API), in Graph's codes.
   graphBadRequest: (message: string) => new ServiceError(400, 'Request_BadRequest', message),
+  /** A `$ref` body whose `@odata.id` is not a URL: Graph's OData layer answers, in its own code. */
+  graphInvalidReference: () => new ServiceError(400, 'BadRequest', 'Invalid URL format specified in payload.'),
   graphConflict: (message: string) => new ServiceError(409, 'Request_Conflict', message),
   /** `id` as it is to be shown: callers bound what a client sent. */
   graphResourceNotFound: (id: string) =>
