@@ -299,6 +299,16 @@ describe('management plane access control', () => {
       assert.equal(replaced.status, 403, JSON.stringify(props));
       assert.match(replaced.body?.error?.message, /Microsoft\.Authorization\/roleAssignments\/write/);
     }
+    // Key Vault Data Access Administrator's roleAssignments/write is conditioned (Key Vault roles only): it may not switch the model.
+    assert.equal((await api(server, 'PUT', `${scope}/providers/Microsoft.Authorization/roleAssignments/${crypto.randomUUID()}?api-version=2022-04-01`, {
+      properties: { roleDefinitionId: role(ROLE_IDS['Key Vault Data Access Administrator']), principalId: contributor.id },
+    })).status, 201);
+    const conditioned = await api(server, 'PATCH', `${scope}?api-version=2023-07-01`, { properties: { enableRbacAuthorization: false, accessPolicies: properties.accessPolicies } }, contributorToken);
+    assert.equal(conditioned.status, 403, 'Key Vault Data Access Administrator cannot change the permission model');
+    assert.match(conditioned.body?.error?.message, /Microsoft\.Authorization\/roleAssignments\/write/);
+    const reader = await newServicePrincipal(server, 'kv-reader-by-kvdaa');
+    const byDataAccessAdmin = await put(crypto.randomUUID(), { roleDefinitionId: role(ROLE_IDS['Key Vault Secrets User']), principalId: reader.id }, contributorToken);
+    assert.equal(byDataAccessAdmin.status, 201, 'it still assigns Key Vault roles');
     const kept = await api(server, 'PUT', `${scope}?api-version=2023-07-01`, { location: 'local', properties: { ...properties, accessPolicies: [], enableRbacAuthorization: true } }, contributorToken);
     assert.equal(kept.status, 200, 'a PUT that keeps the model needs vaults/write only');
     assert.equal((await armClient(server).vaults.get('rg-test', 'bad-authz')).properties.enableRbacAuthorization, true);
@@ -338,6 +348,7 @@ describe('management plane access control', () => {
         { properties: { roleDefinitionId: `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions/${ROLE_IDS['Key Vault Reader']}`, principalId: crypto.randomUUID() } },
       ]),
       ['DELETE', `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions/${crypto.randomUUID()}?api-version=2022-04-01`, 'delete of a missing role'],
+      ['PUT', `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions/${crypto.randomUUID()}?api-version=2022-04-01`, 'role with a bad body', { properties: 42 }],
       ['GET', `${rg}/rg-test/providers/Microsoft.KeyVault/vaults?api-version=2023-07-01`, 'vaults of an existing group'],
       ['GET', `${rg}/no-such-group/providers/Microsoft.KeyVault/vaults?api-version=2023-07-01`, 'vaults of a missing group'],
     ];
@@ -352,6 +363,15 @@ describe('management plane access control', () => {
     assert.equal(listed.status, 200, JSON.stringify(listed.body));
     assert.deepEqual(listed.body!.value.map((v: { name: string }) => v.name), ['exists-hidden']);
     assert.equal((await api(server, 'GET', `${rg}/no-such-group/providers/Microsoft.KeyVault/vaults?api-version=2023-07-01`, undefined, token)).status, 403);
+    // A role is written at its URL's scope as well as at the scopes it may be assigned at.
+    const hiddenVault = `${rg}/rg-test/providers/Microsoft.KeyVault/vaults/exists-hidden`;
+    assert.equal((await assignRole(server, hiddenVault, ROLE_IDS['User Access Administrator'], nobody.id)).status, 201);
+    const vaultRole = (roleName: string) => ({ properties: { roleName, assignableScopes: [hiddenVault], permissions: [{ actions: [], dataActions: ['Microsoft.KeyVault/vaults/secrets/getSecret/action'] }] } });
+    for (const at of [`/subscriptions/${sub}`, `${rg}/rg-test`, `${rg}/no-such-group`, '']) {
+      const elsewhere = await api(server, 'PUT', `${at}/providers/Microsoft.Authorization/roleDefinitions/${crypto.randomUUID()}?api-version=2022-04-01`, vaultRole(`from ${at}`), token);
+      assert.equal(elsewhere.status, 403, `at '${at}': ${JSON.stringify(elsewhere.body)}`);
+    }
+    assert.equal((await api(server, 'PUT', `${hiddenVault}/providers/Microsoft.Authorization/roleDefinitions/${crypto.randomUUID()}?api-version=2022-04-01`, vaultRole('at its vault'), token)).status, 201);
     // The administrator (read across the subscription) is told the group does not exist.
     assert.equal((await api(server, 'GET', `${rg}/no-such-group/providers/Microsoft.KeyVault/vaults?api-version=2023-07-01`)).status, 404);
   });

@@ -26,6 +26,7 @@ const RBAC_AT_VAULT: Record<keyof typeof ROLE_IDS & string, string> = {
   Owner:                                 '.   .   .   .   .   .   .   .   .   .   .   .',
   Contributor:                           '.   .   .   .   .   .   .   .   .   .   .   .',
   Reader:                                '.   .   .   .   .   .   .   .   .   .   .   .',
+  'User Access Administrator':           '.   .   .   .   .   .   .   .   .   .   .   .',
 };
 
 /** Vault access policies (secret permissions) on a vault using the access-policy model. */

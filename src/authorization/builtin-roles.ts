@@ -308,6 +308,16 @@ export const BUILT_IN_ROLES: readonly BuiltInRole[] = [...GENERAL_ROLES, ...KEY_
 // Key Vault Crypto Service Encryption User, Key Vault Crypto User, Key Vault Reader,
 // Key Vault Secrets Officer, Key Vault Secrets User.
 // (Key Vault Certificate User and Key Vault Crypto Service Release User are NOT included.)
+/** Key Vault Data Access Administrator: its roleAssignments/write and /delete are the conditioned ones. */
+export const KV_DATA_ACCESS_ADMIN_ROLE_ID = '8b54135c-b56d-4d72-a534-26097cfdc8d8';
+
+/**
+ * Whether a grant's role gives roleAssignments/write without a condition. Changing a vault's permission
+ * model needs such a grant: the conditioned Key Vault Data Access Administrator "cannot be used to
+ * change permission model" (Key Vault's RBAC guide). coffer's other roles carry no condition.
+ */
+export const unconditioned = (grant: { role: { id: string } }): boolean => grant.role.id !== KV_DATA_ACCESS_ADMIN_ROLE_ID;
+
 export const DATA_ACCESS_ADMIN_ASSIGNABLE_ROLE_IDS: readonly string[] = [
   "00482a5a-887f-4fb3-b363-3b7fe8e74483",
   "a4417e6f-fecd-4de8-b567-7b0420556985",

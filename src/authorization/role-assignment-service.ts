@@ -7,7 +7,7 @@ import { StoreConflictError, StoreParentGoneError, type AuditRecord, type RoleAs
 import type { VaultService } from '../vaults/vault-service.js';
 import type { AccessIndex, IndexedAssignment } from './access-index.js';
 import type { Authorizer } from './authorizer.js';
-import { DATA_ACCESS_ADMIN_ASSIGNABLE_ROLE_IDS } from './builtin-roles.js';
+import { DATA_ACCESS_ADMIN_ASSIGNABLE_ROLE_IDS, unconditioned } from './builtin-roles.js';
 import { parseFilter } from './odata-filter.js';
 import type { RoleCatalog } from './role-catalog.js';
 import { covers, requireScope, type Scope } from './scopes.js';
@@ -28,7 +28,6 @@ export interface AssignmentInput {
   delegatedManagedIdentityResourceId?: unknown;
 }
 
-const KV_DATA_ACCESS_ADMIN = '8b54135c-b56d-4d72-a534-26097cfdc8d8';
 const A = { write: 'Microsoft.Authorization/roleAssignments/write', read: 'Microsoft.Authorization/roleAssignments/read', delete: 'Microsoft.Authorization/roleAssignments/delete' };
 const PRINCIPAL_TYPES: Record<string, RoleAssignmentRow['principalType']> = { ServicePrincipal: 'ServicePrincipal', User: 'User', Group: 'Group' };
 
@@ -69,7 +68,7 @@ export function createRoleAssignmentService(deps: {
   /** roleAssignments/write at the scope; Key Vault Data Access Administrator only for Key Vault roles. */
   function authorizeWrite(caller: Caller, scope: Scope, roleId: string, action: string) {
     const grants = authorizer.rbacGrants(caller.objectId, action, 'control', scope.path);
-    const usable = grants.some((g) => g.role.id !== KV_DATA_ACCESS_ADMIN || DATA_ACCESS_ADMIN_ASSIGNABLE_ROLE_IDS.includes(roleId));
+    const usable = grants.some((g) => unconditioned(g) || DATA_ACCESS_ADMIN_ASSIGNABLE_ROLE_IDS.includes(roleId));
     if (!usable) throw errors.authorizationFailed(caller.objectId, action, scope.path);
   }
 

@@ -103,7 +103,8 @@ export function createRoleDefinitionService(deps: { subscriptionId: string; cata
 
     // `audit` builds the record stored with the change (RoleDefinitionStore's `audit` arguments).
     async put(caller: Caller, scopeRaw: string, id: string, body: unknown, audit?: () => AuditRecord): Promise<{ role: Role; created: boolean }> {
-      requireScope(scopeRaw);
+      // At the URL's scope first, as Resource Manager authorizes every request, then at each scope the role reaches.
+      await authorizer.authorizeManagement(caller, A.write, requireScope(scopeRaw).path);
       if (!GUID_RE.test(id)) throw errors.invalidArm(`The role definition ID '${id.slice(0, 64)}' is not valid. It must be a GUID.`);
       const existing = catalog.get(id);
       if (existing?.type === 'BuiltInRole') throw errors.builtInRoleDefinitionReadOnly('changed');

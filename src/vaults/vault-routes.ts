@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { applyPolicyChange, parsePolicies, policiesOf, type AccessPolicyEntry } from '../authorization/access-policies.js';
 import { removeOrphanedAssignments } from '../authorization/orphaned-assignments.js';
+import { unconditioned } from '../authorization/builtin-roles.js';
 import { consequenceEntry } from '../audit/audit-hook.js';
 import { resourceGroupScope, vaultScope } from '../authorization/scopes.js';
 import { armPage, bodyObject, subscriptionChecker, type ArmDeps, type ArmRequest } from '../server/arm-common.js';
@@ -71,7 +72,11 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
     if (vault === null) return;
     const flag = next.enableRbacAuthorization;
     const rbac = how === 'put' ? flag === true : typeof flag === 'boolean' ? flag : vaultPolicy(vault).rbac;
-    if (rbac !== vaultPolicy(vault).rbac) await authorizer.authorizeManagement(requireCaller(req), A.switchModel, scopeOf(vault));
+    if (rbac === vaultPolicy(vault).rbac) return;
+    const caller = requireCaller(req);
+    if (!authorizer.rbacGrants(caller.objectId, A.switchModel, 'control', scopeOf(vault)).some(unconditioned)) {
+      throw errors.authorizationFailed(caller.objectId, A.switchModel, scopeOf(vault));
+    }
   };
 
   arm.get('/subscriptions/:sub/resources', async (req: ArmRequest) => {
