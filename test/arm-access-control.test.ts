@@ -235,6 +235,24 @@ describe('management plane access control', () => {
     assert.equal(body.value.filter((a) => a.properties.principalId === holder.id).length, count);
   });
 
+  it('Key Vault Purge Operator lists and purges deleted vaults, and does nothing else', async () => {
+    await createVault(server, 'purged-by-operator');
+    await createVault(server, 'kept-from-operator');
+    const operator = await newServicePrincipal(server, 'purge-operator');
+    assert.equal((await assignRole(server, `/subscriptions/${sub}`, ROLE_IDS['Key Vault Purge Operator'], operator.id)).status, 201);
+    const asOperator = armClient(server, credential(server, operator.appId, operator.secret));
+    const status = (p: Promise<unknown>) => p.then(() => 200, (e: { statusCode?: number }) => e.statusCode);
+    assert.equal(await status(asOperator.vaults.delete('rg-test', 'purged-by-operator')), 403, 'it may not delete a vault');
+    assert.equal(await status(asOperator.vaults.get('rg-test', 'kept-from-operator')), 403, 'nor read one');
+    await armClient(server).vaults.delete('rg-test', 'purged-by-operator');
+    const listed = [];
+    for await (const d of asOperator.vaults.listDeleted()) listed.push(d.name);
+    assert.ok(listed.includes('purged-by-operator'));
+    assert.equal((await asOperator.vaults.getDeleted('purged-by-operator', 'local')).name, 'purged-by-operator');
+    await asOperator.vaults.beginPurgeDeletedAndWait('purged-by-operator', 'local');
+    await assert.rejects(armClient(server).vaults.getDeleted('purged-by-operator', 'local'), (err: { statusCode?: number }) => err.statusCode === 404);
+  });
+
   it('bad role assignment requests are answered as Azure answers, with nothing changed', async () => {
     await createVault(server, 'bad-authz', { enableRbacAuthorization: true });
     const scope = `/subscriptions/${sub}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/bad-authz`;

@@ -27,6 +27,7 @@ const RBAC_AT_VAULT: Record<keyof typeof ROLE_IDS & string, string> = {
   Contributor:                           '.   .   .   .   .   .   .   .   .   .   .   .',
   Reader:                                '.   .   .   .   .   .   .   .   .   .   .   .',
   'User Access Administrator':           '.   .   .   .   .   .   .   .   .   .   .   .',
+  'Key Vault Purge Operator':            '.   .   .   .   .   .   .   .   .   .   .   .',
 };
 
 /** Vault access policies (secret permissions) on a vault using the access-policy model. */

@@ -231,6 +231,30 @@ const KEY_VAULT_ROLES: readonly BuiltInRole[] = [
     ],
   },
   {
+    // Not in security.md's 02/23/2026 version above: the definition Resource Manager serves for it
+    // (created 2024-09-04), as recorded by azure-rbac-catalog.org.
+    id: "a68e7c17-0ab2-4c09-9a58-125dae29748c",
+    roleName: "Key Vault Purge Operator",
+    description: "Allows permanent deletion of soft-deleted vaults.",
+    permissions: [
+      {
+        actions: [
+          "Microsoft.Authorization/*/read",
+          "Microsoft.Insights/alertRules/*",
+          "Microsoft.Resources/deployments/*",
+          "Microsoft.Resources/subscriptions/resourceGroups/read",
+          "Microsoft.KeyVault/deletedVaults/read",
+          "Microsoft.KeyVault/locations/deletedVaults/read",
+          "Microsoft.KeyVault/locations/deletedVaults/purge/action",
+          "Microsoft.KeyVault/locations/operationResults/read",
+        ],
+        notActions: [],
+        dataActions: [],
+        notDataActions: [],
+      },
+    ],
+  },
+  {
     id: "21090545-7ca7-4776-b22c-e363652d74d2",
     roleName: "Key Vault Reader",
     description: "Read metadata of key vaults and its certificates, keys, and secrets. Cannot read sensitive values such as secret contents or key material. Only works for key vaults that use the 'Azure role-based access control' permission model.",

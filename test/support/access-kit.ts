@@ -82,6 +82,7 @@ export const ROLE_IDS = {
   Contributor: 'b24988ac-6180-42a0-ab88-20f7382dd24c',
   Reader: 'acdd72a7-3385-48ef-bd42-f606fba81ae7',
   'User Access Administrator': '18d7d88d-d35e-4fb5-a5c3-7773c20a72d9',
+  'Key Vault Purge Operator': 'a68e7c17-0ab2-4c09-9a58-125dae29748c',
 } as const;
 
 /** The HTTP status an SDK call ends with (200 when it succeeds). */
