@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AuthorizationManagementClient } from '@azure/arm-authorization';
 import { armClient, createVault, credential, secretClient } from './support/clients.js';
-import { ROLE_IDS, adminToken, api, assignRole, newServicePrincipal } from './support/access-kit.js';
+import { ROLE_IDS, adminToken, api, assignRole, newServicePrincipal, userToken } from './support/access-kit.js';
 import { STREAM_FROM_ITEMS } from '../src/server/value-list.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
@@ -266,6 +266,7 @@ describe('management plane access control', () => {
     const cases: Array<[string, Promise<{ status: number; body: Record<string, any> | null }>, number, string]> = [
       ['unknown principal', put(crypto.randomUUID(), { roleDefinitionId: role(ROLE_IDS['Key Vault Reader']), principalId: crypto.randomUUID() }), 400, 'PrincipalNotFound'],
       ['unknown role', put(crypto.randomUUID(), { roleDefinitionId: role(crypto.randomUUID()), principalId: sp.id }), 400, 'RoleDefinitionDoesNotExist'],
+      ['role id not a GUID', put(crypto.randomUUID(), { roleDefinitionId: role('072dd7ad-7dc5-fe96-411f-a4a223b5d3cf|'), principalId: sp.id }), 400, 'InvalidRoleDefinitionId'],
       ['malformed principal', put(crypto.randomUUID(), { roleDefinitionId: role(ROLE_IDS['Key Vault Reader']), principalId: 'not-a-guid' }), 400, 'InvalidPrincipalId'],
       ['malformed assignment id', put('not-a-guid', { roleDefinitionId: role(ROLE_IDS['Key Vault Reader']), principalId: sp.id }), 400, 'InvalidRoleAssignmentId'],
       // An encoded '/' belongs to the name (az sends --name that way), which is no GUID: not a path the routes do not know.
@@ -278,6 +279,9 @@ describe('management plane access control', () => {
       assert.equal(r.status, status, label);
       assert.equal(r.body?.error?.code, code, label);
     }
+    // Resource Manager names the id's last segment only (a Terraform id with its scope suffix, hashicorp/terraform-provider-azurerm#8547).
+    const notGuid = await put(crypto.randomUUID(), { roleDefinitionId: role('072dd7ad-7dc5-fe96-411f-a4a223b5d3cf|'), principalId: sp.id });
+    assert.equal(notGuid.body?.error?.message, "The role definition ID '072dd7ad-7dc5-fe96-411f-a4a223b5d3cf|' is not valid.");
     const wrongType = await put(crypto.randomUUID(), { roleDefinitionId: role(ROLE_IDS['Key Vault Reader']), principalId: sp.id, principalType: 'User' });
     assert.equal(wrongType.status, 400);
     assert.deepEqual(wrongType.body?.error, {
@@ -375,6 +379,13 @@ describe('management plane access control', () => {
       assert.equal(res.status, 403, `${label}: ${JSON.stringify(res.body)}`);
       assert.equal(res.body?.error?.code, 'AuthorizationFailed', label);
     }
+    // The client is named as Resource Manager names it: a service principal by its object id, a user by the UPN.
+    const spDenied = await api(server, 'GET', vaults('rg-test', 'exists-hidden'), undefined, token);
+    assert.ok(spDenied.body?.error?.message.startsWith(`The client '${nobody.id}' with object id '${nobody.id}' does not have authorization to perform action 'Microsoft.KeyVault/vaults/read' over scope`), spDenied.body?.error?.message);
+    const user = await api(server, 'POST', '/v1.0/users', { userPrincipalName: 'no.roles@coffer.local', displayName: 'No Roles', passwordProfile: { password: 'No roles password 1' } });
+    const userDenied = await api(server, 'GET', vaults('rg-test', 'exists-hidden'), undefined, await userToken(server, 'no.roles@coffer.local', 'No roles password 1'));
+    assert.equal(userDenied.status, 403);
+    assert.ok(userDenied.body?.error?.message.startsWith(`The client 'no.roles@coffer.local' with object id '${user.body!.id}' does not have authorization`), userDenied.body?.error?.message);
     // One who may read a single vault of the group lists that one, and still learns nothing of other groups.
     assert.equal((await assignRole(server, `${rg}/rg-test/providers/Microsoft.KeyVault/vaults/exists-hidden`, ROLE_IDS.Reader, nobody.id)).status, 201);
     const listed = await api(server, 'GET', `${rg}/rg-test/providers/Microsoft.KeyVault/vaults?api-version=2023-07-01`, undefined, token);

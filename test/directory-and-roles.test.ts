@@ -272,20 +272,28 @@ describe('directory and custom roles', () => {
     assert.equal((await assignRole(server, rgScope, ROLE_IDS.Owner, mallory.id)).status, 201);
     const token = (await credential(server, mallory.appId, mallory.secret).getToken(`${server.url}/.default`)).token;
 
-    // Owner of rg-mallory only: widening the subscription-wide role through a PUT that names rg-mallory is refused.
+    // Owner of rg-mallory only: widening the subscription-wide role through a PUT that names rg-mallory is refused,
+    // through the subscription's URL (not hers) and through her group's (the role reaches the subscription: a linked scope).
     const widen = { roleName: 'Vault Lister', permissions: [{ actions: ['*'], dataActions: ['*'] }], assignableScopes: [rgScope] };
     const refused = await api(server, 'PUT', url, { properties: widen }, token);
     assert.equal(refused.status, 403, JSON.stringify(refused.body));
     assert.equal(refused.body?.error?.code, 'AuthorizationFailed');
+    const throughGroup = await api(server, 'PUT', `${rgScope}/providers/Microsoft.Authorization/roleDefinitions/${roleId}?api-version=2022-04-01`, { properties: widen }, token);
+    assert.equal(throughGroup.status, 403, JSON.stringify(throughGroup.body));
+    assert.deepEqual(throughGroup.body?.error, {
+      code: 'LinkedAuthorizationFailed',
+      message: `The client '${mallory.id}' with object id '${mallory.id}' has permission to perform action 'Microsoft.Authorization/roleDefinitions/write' on scope '${rgScope}'; however, it does not have permission to perform action 'Microsoft.Authorization/roleDefinitions/write' on the linked scope(s) '${subScope}' or the linked scope(s) are invalid.`,
+    });
     const after = await api(server, 'GET', url);
     assert.deepEqual(after.body!.properties.permissions[0].actions, ['Microsoft.KeyVault/vaults/read']);
     assert.deepEqual(after.body!.properties.assignableScopes, [subScope]);
     const escalated = await assignRole(server, subScope, ROLE_IDS.Reader, mallory.id, {}, token);
     assert.equal(escalated.status, 403, 'still no roleAssignments/write at the subscription');
 
-    // A role assignable only inside rg-mallory is hers to change.
+    // A role assignable only inside rg-mallory is hers to change, through her group's URL (as az sends it: the first assignable scope).
     const ownId = crypto.randomUUID();
-    const ownUrl = `${subScope}/providers/Microsoft.Authorization/roleDefinitions/${ownId}?api-version=2022-04-01`;
+    const ownUrl = `${rgScope}/providers/Microsoft.Authorization/roleDefinitions/${ownId}?api-version=2022-04-01`;
+    assert.equal((await api(server, 'PUT', `${subScope}/providers/Microsoft.Authorization/roleDefinitions/${ownId}?api-version=2022-04-01`, { properties: { roleName: 'Mallory Role', permissions: [{ actions: ['Microsoft.KeyVault/vaults/read'] }], assignableScopes: [rgScope] } }, token)).status, 403, 'not through the subscription’s URL');
     const own = { roleName: 'Mallory Role', permissions: [{ actions: ['Microsoft.KeyVault/vaults/read'] }], assignableScopes: [rgScope] };
     assert.equal((await api(server, 'PUT', ownUrl, { properties: own }, token)).status, 201);
     assert.equal((await api(server, 'PUT', ownUrl, { properties: { ...own, permissions: [{ actions: ['*/read'] }] } }, token)).status, 201, 'an update is a 201 too, as in Azure');

@@ -94,7 +94,7 @@ export function createAuthorizer(deps: { index: AccessIndex; catalog: RoleCatalo
     },
     async authorizeManagement(caller, action, scope) {
       const grant = rbacGrant(caller.objectId, action, 'control', scope);
-      if (!grant) throw errors.authorizationFailed(caller.objectId, action, scope);
+      if (!grant) throw errors.authorizationFailed(caller, action, scope);
       return grant;
     },
   };

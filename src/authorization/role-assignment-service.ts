@@ -62,14 +62,14 @@ export function createRoleAssignmentService(deps: {
    * one cannot tell what exists there; which roles the grant covers is authorizeWrite's, once the role is known.
    */
   function requireSomeGrant(caller: Caller, scope: Scope, action: string) {
-    if (authorizer.rbacGrants(caller.objectId, action, 'control', scope.path).length === 0) throw errors.authorizationFailed(caller.objectId, action, scope.path);
+    if (authorizer.rbacGrants(caller.objectId, action, 'control', scope.path).length === 0) throw errors.authorizationFailed(caller, action, scope.path);
   }
 
   /** roleAssignments/write at the scope; Key Vault Data Access Administrator only for Key Vault roles. */
   function authorizeWrite(caller: Caller, scope: Scope, roleId: string, action: string) {
     const grants = authorizer.rbacGrants(caller.objectId, action, 'control', scope.path);
     const usable = grants.some((g) => unconditioned(g) || DATA_ACCESS_ADMIN_ASSIGNABLE_ROLE_IDS.includes(roleId));
-    if (!usable) throw errors.authorizationFailed(caller.objectId, action, scope.path);
+    if (!usable) throw errors.authorizationFailed(caller, action, scope.path);
   }
 
   function parseEnd(raw: unknown): number | null {
@@ -104,8 +104,9 @@ export function createRoleAssignmentService(deps: {
       requireSomeGrant(caller, scope, A.write);
       await checkScopeExists(scope, scopeRaw);
       const roleId = roleIdOf(input.roleDefinitionId);
+      if (!GUID_RE.test(roleId)) throw errors.invalidRoleDefinitionId(input.roleDefinitionId.split('/').pop()!);
       const role = catalog.get(roleId);
-      if (!role || !GUID_RE.test(roleId)) throw errors.unknownAssignedRole(roleId);
+      if (!role) throw errors.unknownAssignedRole(roleId);
       if (role.type === 'CustomRole' && !role.assignableScopes.some((s) => covers(s.replace(/\/+$/, '').toLowerCase(), scope.key))) {
         throw errors.roleNotAssignableAtScope(role.roleName);
       }

@@ -104,7 +104,11 @@ export function createRoleDefinitionService(deps: { subscriptionId: string; cata
     // `audit` builds the record stored with the change (RoleDefinitionStore's `audit` arguments).
     async put(caller: Caller, scopeRaw: string, id: string, body: unknown, audit?: () => AuditRecord): Promise<{ role: Role; created: boolean }> {
       // At the URL's scope first, as Resource Manager authorizes every request, then at each scope the role reaches.
-      await authorizer.authorizeManagement(caller, A.write, requireScope(scopeRaw).path);
+      const urlScope = requireScope(scopeRaw).path;
+      await authorizer.authorizeManagement(caller, A.write, urlScope);
+      const linked = async (scope: string) => {
+        if (!authorizer.rbacGrant(caller.objectId, A.write, 'control', scope)) throw errors.linkedAuthorizationFailed(caller, A.write, urlScope, scope);
+      };
       if (!GUID_RE.test(id)) throw errors.invalidArm(`The role definition ID '${id.slice(0, 64)}' is not valid. It must be a GUID.`);
       const existing = catalog.get(id);
       if (existing?.type === 'BuiltInRole') throw errors.builtInRoleDefinitionReadOnly('changed');
@@ -125,11 +129,11 @@ export function createRoleDefinitionService(deps: { subscriptionId: string; cata
       for (const s of assignableScopes) {
         const scope = requireScope(s);
         if (scope.kind !== 'root' && scope.subscriptionId !== deps.subscriptionId) throw errors.subscriptionNotFound(scope.subscriptionId ?? '');
-        await authorizer.authorizeManagement(caller, A.write, scope.path);
+        await linked(scope.path);
       }
       // A change reaches every existing assignment of the role, wherever it was assignable: the caller must be
       // allowed to write the role there too, or an owner of one resource group could widen a subscription-wide role.
-      for (const s of existing?.assignableScopes ?? []) await authorizer.authorizeManagement(caller, A.write, s);
+      for (const s of existing?.assignableScopes ?? []) await linked(s);
       // The checks that follow, and the write, in the index's turn: role writes then run one at a time, so that two
       // of one new name or id sent together are decided in order (one created, the other a clash or an update).
       const roleName = props.roleName;
@@ -139,7 +143,7 @@ export function createRoleDefinitionService(deps: { subscriptionId: string; cata
         const stored = catalog.get(id);
         // Created or changed by another request since the checks above: this one changes what is stored now, so it
         // needs the right to wherever that is assignable.
-        if (stored && stored !== existing) for (const s of stored.assignableScopes) await authorizer.authorizeManagement(caller, A.write, s);
+        if (stored && stored !== existing) for (const s of stored.assignableScopes) await linked(s);
         // Assignments of a role id that names no role (its row removed, or hidden by a broken seal, in the database)
         // would take whatever a new role of that id grants, wherever they are: such an id is not taken again.
         if (!stored && deps.index.all().some((a) => roleIdOf(a.roleDefinitionId) === id.toLowerCase())) throw errors.roleDefinitionIdAssigned(id);

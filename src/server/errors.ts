@@ -36,6 +36,8 @@ const helpLink = 'For help resolving this issue, please see https://go.microsoft
 const armChallenge = (authority: string, description: string) => `Bearer authorization_uri="${authority}", error="invalid_token", error_description="${description}"`;
 
 /** The last line of Key Vault's 403 texts. */
+/** Resource Manager names a user by the UPN, any other client by its object id. */
+const clientName = (caller: { objectId: string; kind: 'app' | 'user'; upn: string | null }) => (caller.kind === 'user' && caller.upn ? caller.upn : caller.objectId);
 const vaultLine = (vault: { name: string; location: string }) => `Vault: ${vault.name};location=${vault.location}`;
 
 export const errors = {
@@ -208,11 +210,18 @@ export const errors = {
   locationNotAvailableForGroup: (location: string, available: string) =>
     new ServiceError(400, 'LocationNotAvailableForResourceGroup', `The provided location '${location.slice(0, 64)}' is not available for resource group. List of available regions is '${available}'.`),
   invalidRequestContent: (detail: string) => new ServiceError(400, 'InvalidRequestContent', `The request content was invalid and could not be deserialized: ${detail}.`),
-  authorizationFailed: (oid: string, action: string, scope: string) =>
+  authorizationFailed: (caller: { objectId: string; kind: 'app' | 'user'; upn: string | null }, action: string, scope: string) =>
     new ServiceError(
       403,
       'AuthorizationFailed',
-      `The client '${oid}' with object id '${oid}' does not have authorization to perform action '${action}' over scope '${scope}' or the scope is invalid. If access was recently granted, please refresh your credentials.`,
+      `The client '${clientName(caller)}' with object id '${caller.objectId}' does not have authorization to perform action '${action}' over scope '${scope}' or the scope is invalid. If access was recently granted, please refresh your credentials.`,
+    ),
+  /** Allowed at the request's scope, not at a scope its body links to (a custom role's assignable scopes). */
+  linkedAuthorizationFailed: (caller: { objectId: string; kind: 'app' | 'user'; upn: string | null }, action: string, scope: string, linked: string) =>
+    new ServiceError(
+      403,
+      'LinkedAuthorizationFailed',
+      `The client '${clientName(caller)}' with object id '${caller.objectId}' has permission to perform action '${action}' on scope '${scope}'; however, it does not have permission to perform action '${action}' on the linked scope(s) '${linked}' or the linked scope(s) are invalid.`,
     ),
   /** Request bodies held at once are at the server's budget, or the caller's share of it (body-budget.ts): the client sends this one again later. */
   bodyBudgetExhausted: () =>
@@ -286,6 +295,8 @@ export const errors = {
   roleAssignmentConditionsUnsupported: () =>
     new ServiceError(400, 'InvalidRoleAssignmentRequest', 'Role assignment conditions (condition, conditionVersion) are not supported by coffer; assign the role at a narrower scope instead.'),
   /** An assignment's role that does not exist: 400 (the role definition's own URL answers 404, roleDefinitionNotFound). */
+  /** An assignment's roleDefinitionId whose last segment is not a GUID (Resource Manager names that segment only). */
+  invalidRoleDefinitionId: (id: string) => new ServiceError(400, 'InvalidRoleDefinitionId', `The role definition ID '${id.slice(0, 64)}' is not valid.`),
   unknownAssignedRole: (id: string) => new ServiceError(400, 'RoleDefinitionDoesNotExist', `The specified role definition with ID '${id.slice(0, 64)}' does not exist.`),
   roleNotAssignableAtScope: (roleName: string) =>
     new ServiceError(403, 'RoleAssignmentScopeNotAssignableToRoleDefinition', `The role ${roleName} is not available for assignment at the requested scope.`),

@@ -36,7 +36,7 @@ export function registerProviderRoutes(arm: FastifyInstance, deps: Pick<ArmDeps,
   const providerOf = (req: ArmRequest, action: string) => {
     checkSubscription(req.params.sub);
     const caller = requireCaller(req);
-    if (!holdsAnyRole(deps, caller.objectId)) throw errors.authorizationFailed(caller.objectId, action, subId);
+    if (!holdsAnyRole(deps, caller.objectId)) throw errors.authorizationFailed(caller, action, subId);
     const key = (req.params.namespace ?? '').toLowerCase();
     if (!Object.hasOwn(RESOURCE_PROVIDERS, key)) throw errors.invalidResourceNamespace(req.params.namespace ?? '');
     return key;
@@ -45,7 +45,7 @@ export function registerProviderRoutes(arm: FastifyInstance, deps: Pick<ArmDeps,
   arm.get('/subscriptions/:sub/providers', async (req: ArmRequest) => {
     checkSubscription(req.params.sub);
     const caller = requireCaller(req);
-    if (!holdsAnyRole(deps, caller.objectId)) throw errors.authorizationFailed(caller.objectId, 'Microsoft.Resources/subscriptions/providers/read', subId);
+    if (!holdsAnyRole(deps, caller.objectId)) throw errors.authorizationFailed(caller, 'Microsoft.Resources/subscriptions/providers/read', subId);
     return { value: Object.keys(RESOURCE_PROVIDERS).map(asProvider) };
   });
   arm.get('/subscriptions/:sub/providers/:namespace', async (req: ArmRequest) => asProvider(providerOf(req, 'Microsoft.Resources/subscriptions/providers/read')));

@@ -52,14 +52,14 @@ export function registerSubscriptionRoutes(arm: FastifyInstance, deps: ArmDeps):
   arm.get('/subscriptions', async (req: ArmRequest) => ({ value: hasAnyRole(req) ? [subscription()] : [] }));
   arm.get('/subscriptions/:sub', async (req: ArmRequest) => {
     checkSubscription(req.params.sub);
-    if (!hasAnyRole(req)) throw errors.authorizationFailed(requireCaller(req).objectId, 'Microsoft.Resources/subscriptions/read', subscriptionScope(deps.subscriptionId));
+    if (!hasAnyRole(req)) throw errors.authorizationFailed(requireCaller(req), 'Microsoft.Resources/subscriptions/read', subscriptionScope(deps.subscriptionId));
     return subscription();
   });
   // Subscriptions - List Locations: to whoever may see the subscription, as GET of it (Azure's Reader has
   // Microsoft.Resources/subscriptions/locations/read through */read; any role at, above or below it lets ARM list it).
   arm.get('/subscriptions/:sub/locations', async (req: ArmRequest) => {
     checkSubscription(req.params.sub);
-    if (!hasAnyRole(req)) throw errors.authorizationFailed(requireCaller(req).objectId, LOCATIONS_READ, subscriptionScope(deps.subscriptionId));
+    if (!hasAnyRole(req)) throw errors.authorizationFailed(requireCaller(req), LOCATIONS_READ, subscriptionScope(deps.subscriptionId));
     return { value: subscriptionLocations(deps.subscriptionId, deps.location) };
   });
   arm.get('/tenants', async () => ({

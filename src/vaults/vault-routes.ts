@@ -75,7 +75,7 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
     if (rbac === vaultPolicy(vault).rbac) return;
     const caller = requireCaller(req);
     if (!authorizer.rbacGrants(caller.objectId, A.switchModel, 'control', scopeOf(vault)).some(unconditioned)) {
-      throw errors.authorizationFailed(caller.objectId, A.switchModel, scopeOf(vault));
+      throw errors.authorizationFailed(caller, A.switchModel, scopeOf(vault));
     }
   };
 
@@ -104,7 +104,7 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
     }
     const rg = await vaults.findResourceGroup(deps.subscriptionId, req.params.rg!);
     const seen = rg ? visible(req, await vaults.list({ subscriptionId: deps.subscriptionId, resourceGroup: rg.name })) : [];
-    if (seen.length === 0) throw errors.authorizationFailed(caller.objectId, A.read, groupScope);
+    if (seen.length === 0) throw errors.authorizationFailed(caller, A.read, groupScope);
     return seen;
   };
   arm.get('/subscriptions/:sub/resourceGroups/:rg/providers/Microsoft.KeyVault/vaults', async (req: ArmRequest) => page(req, await vaultsOfGroup(req), asVault));
@@ -121,7 +121,7 @@ export function registerVaultRoutes(arm: FastifyInstance, deps: ArmDeps): void {
     // gets 403. coffer lets any role at or under the subscription ask (as it shows the subscription), so that one
     // who may create vaults only in a group can still check a name before the PUT.
     const caller = requireCaller(req);
-    if (!holdsAnyRole(deps, caller.objectId)) throw errors.authorizationFailed(caller.objectId, 'Microsoft.KeyVault/checkNameAvailability/read', `/subscriptions/${deps.subscriptionId}`);
+    if (!holdsAnyRole(deps, caller.objectId)) throw errors.authorizationFailed(caller, 'Microsoft.KeyVault/checkNameAvailability/read', `/subscriptions/${deps.subscriptionId}`);
     const { name, type } = bodyObject(req.body);
     if (typeof name !== 'string') throw errors.invalidArm("The property 'name' is required.");
     // The spec's VaultCheckNameAvailabilityParameters: `type` is required, and a constant.
