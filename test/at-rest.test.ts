@@ -74,4 +74,40 @@ describe('encryption at rest', () => {
       });
     }
   });
+
+  it('a version row moved under another secret fails to read, never serving its value under the other name', async () => {
+    const client = secretClient(server, 'rest-vault');
+    const moved = await client.setSecret('moved-from', 'moved-value');
+    await client.setSecret('pointed', 'pointed-value');
+    await client.setSecret('copied-into', 'copied-into-value');
+    const copyVersion = 'c0ffee00c0ffee00c0ffee00c0ffee00';
+    await server.restart(async () => {
+      const db = new Database(join(server.dataDir, 'coffer.db'));
+      try {
+        db.transaction(() => {
+          const source = db.prepare("SELECT rowid AS row_id, vault_id FROM secret_versions WHERE name_key = 'moved-from'").get() as { row_id: number; vault_id: string };
+          // The latest pointer of one secret aimed at another secret's row (one integer).
+          assert.equal(db.prepare("UPDATE secrets SET latest_id = ? WHERE vault_id = ? AND name_key = 'pointed'").run(source.row_id, source.vault_id).changes, 1);
+          // The row copied under another secret with its own name column left as it was, made that secret's latest.
+          const copy = db
+            .prepare("INSERT INTO secret_versions (vault_id, name_key, version, seq, name, ciphertext, content_type, tags, enabled, nbf, exp, created, updated) SELECT vault_id, 'copied-into', ?, 2, name, ciphertext, content_type, tags, enabled, nbf, exp, created, updated FROM secret_versions WHERE rowid = ?")
+            .run(copyVersion, source.row_id);
+          assert.equal(copy.changes, 1);
+          assert.equal(db.prepare("UPDATE secrets SET latest_seq = 2, latest_id = ? WHERE vault_id = ? AND name_key = 'copied-into'").run(copy.lastInsertRowid, source.vault_id).changes, 1);
+        })();
+      } finally {
+        db.close();
+      }
+    });
+    for (const [name, version] of [['pointed', undefined], ['copied-into', undefined], ['copied-into', copyVersion]] as const) {
+      await assert.rejects(client.getSecret(name, { version }), (err: { statusCode?: number; message: string }) => {
+        assert.equal(err.statusCode, 500, `${name}/${version}`);
+        assert.match(err.message, /integrity check/);
+        assert.ok(!err.message.includes('moved-'), 'the other secret is not named');
+        return true;
+      });
+    }
+    assert.equal((await client.getSecret('moved-from')).value, 'moved-value');
+    assert.equal((await client.getSecret('moved-from', { version: moved.properties.version! })).value, 'moved-value');
+  });
 });

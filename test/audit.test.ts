@@ -52,6 +52,12 @@ describe('audit trail', () => {
     assert.match(uri, /api-version=7\.6&code=REDACTED&refresh_token=REDACTED&value=REDACTED&keep=1&x=A+\.\.\.$/);
     assert.ok(uri.length < 2048 + 100, `${uri.length} characters`);
     assert.ok(!readFileSync(join(auditDir, 'audit.jsonl'), 'utf8').includes(sent), 'nor in the audit file');
+    // Names with escapes are read as the server's query parser reads them (`%61ccess_token` is `access_token`).
+    const escaped = await fetch(`${server.vaultUrl('audit-vault')}/secrets/s-get?api-version=7.6&%61ccess_token=${sent}&access%5Ftoken=${sent}&%70assword=${sent}&CLIENT%5fSECRET=${sent}&keep%20it=1&odd=%zz`);
+    assert.equal(escaped.status, 401);
+    const [escapedRec] = (await records('vault=audit-vault')).filter((r) => r.seq > rec!.seq);
+    assert.equal(escapedRec!.properties.requestUri, `${server.vaultUrl('audit-vault')}/secrets/s-get?api-version=7.6&%61ccess_token=REDACTED&access%5Ftoken=REDACTED&%70assword=REDACTED&CLIENT%5fSECRET=REDACTED&keep%20it=1&odd=%zz`);
+    assert.ok(!readFileSync(join(auditDir, 'audit.jsonl'), 'utf8').includes(sent), 'nor in the audit file');
   });
 
   it('a secret read is impossible while the audit sink fails, and works again when it recovers', async () => {

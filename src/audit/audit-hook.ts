@@ -88,10 +88,25 @@ const MAX_RECORDED_URI = 2048;
  * Query parameters that carry credentials (a sign-in code sent to a wrong route, a token in a URL) or a
  * secret's value (`?value=`, which no route reads: the value belongs in the body) are never recorded.
  */
-const CREDENTIAL_PARAM = /([?&](?:code|client_secret|refresh_token|access_token|id_token|password|code_verifier|device_code|client_assertion|assertion|value)=)[^&#]*/gi;
+const CREDENTIAL_NAMES = 'code|client_secret|refresh_token|access_token|id_token|password|code_verifier|device_code|client_assertion|assertion|value';
+const CREDENTIAL_PARAM = new RegExp(`([?&](?:${CREDENTIAL_NAMES})=)[^&#]*`, 'gi');
+const CREDENTIAL_NAME = new RegExp(`^(?:${CREDENTIAL_NAMES})$`, 'i');
+/** Each %XX escape decoded, as the query parser decodes a parameter's name (`%61ccess_token` is `access_token`). */
+const unescaped = (name: string): string => name.replace(/%([0-9a-f]{2})/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+
+/** A query with escapes in it (`q` is where it starts), parameter by parameter: a name is matched as the server's parser reads it. */
+function redactEscapedNames(url: string, q: number): string {
+  const params = url.slice(q + 1).split('&').map((param) => {
+    const eq = param.indexOf('=');
+    return eq !== -1 && CREDENTIAL_NAME.test(unescaped(param.slice(0, eq))) ? `${param.slice(0, eq)}=REDACTED` : param;
+  });
+  return `${url.slice(0, q + 1)}${params.join('&')}`;
+}
 
 function recordedUri(url: string): string {
-  const redacted = url.includes('=') ? url.replace(CREDENTIAL_PARAM, '$1REDACTED') : url;
+  const q = url.indexOf('?');
+  let redacted = url;
+  if (q !== -1 && url.includes('=', q)) redacted = url.includes('%', q) ? redactEscapedNames(url, q) : url.replace(CREDENTIAL_PARAM, '$1REDACTED');
   return redacted.length > MAX_RECORDED_URI ? `${redacted.slice(0, MAX_RECORDED_URI)}...` : redacted;
 }
 

@@ -85,13 +85,18 @@ export function createSecretService(deps: {
     return seal(found.key, Buffer.from(value, 'utf8'), secretAad(vault.id, name.toLowerCase(), version), found.generation);
   }
 
-  async function openValue(vault: VaultRow, row: SecretVersionRow): Promise<string> {
+  /**
+   * `name` is the secret the request asked for, never the row's own name column: a row moved under another
+   * secret in the database (its name left as it was, or the other's latest pointer aimed at it) must fail
+   * to open rather than serve its value under the other's name.
+   */
+  async function openValue(vault: VaultRow, name: string, row: SecretVersionRow): Promise<string> {
     try {
       const found = vaultKeys.openingKey(vault, sealedGeneration(row.ciphertext));
       const key = found instanceof Promise ? await found : found;
-      return open(key, row.ciphertext, secretAad(vault.id, row.name.toLowerCase(), row.version)).toString('utf8');
+      return open(key, row.ciphertext, secretAad(vault.id, name.toLowerCase(), row.version)).toString('utf8');
     } catch (err) {
-      if (err instanceof IntegrityError) throw errors.integrity(`secret ${row.name}/${row.version}`, err);
+      if (err instanceof IntegrityError) throw errors.integrity(`secret ${name}/${row.version}`, err);
       throw err;
     }
   }
@@ -152,7 +157,7 @@ export function createSecretService(deps: {
       if (!row) throw errors.secretNotFound(version ? `${name}/${version}` : name);
       // Azure lets nbf/exp pass on get (for tests and recovery) but not `enabled: false`.
       if (!row.enabled) throw errors.secretDisabled('get');
-      return { meta: strip(row), value: await openValue(vault, row) };
+      return { meta: strip(row), value: await openValue(vault, name, row) };
     },
     properties: (vault, name) => liveSummary(vault, name),
     list: (vault, limit, after) => secrets.list(vault.id, limit, after),
@@ -218,7 +223,7 @@ export function createSecretService(deps: {
         let bytes = 0;
         const versions = [];
         for (const r of rows) {
-          const v = { version: r.version, value: await openValue(vault, r), contentType: r.contentType, tags: r.tags, enabled: r.enabled, nbf: r.nbf, exp: r.exp, created: r.created, updated: r.updated };
+          const v = { version: r.version, value: await openValue(vault, name, r), contentType: r.contentType, tags: r.tags, enabled: r.enabled, nbf: r.nbf, exp: r.exp, created: r.created, updated: r.updated };
           bytes += backupBytes(v);
           if (bytes > MAX_BACKUP_BYTES) throw errors.badParameter(`Secret ${name} is too large to back up: its versions hold more than ${MAX_BACKUP_BYTES / 1024 / 1024} MiB.`);
           versions.push(v);
