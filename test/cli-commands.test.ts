@@ -89,7 +89,7 @@ describe('coffer CLI commands', () => {
     assert.equal((await cli('keyvault', 'secret', 'delete', '--vault-name', 'cmd-vault', '-n', 'gone', '-o', 'none', '--only-show-errors')).stderr, '', '--only-show-errors hides it');
     await cli('keyvault', 'secret', 'purge', '--vault-name', 'cmd-vault', '-n', 'gone');
     assert.deepEqual(await json('keyvault', 'secret', 'list-deleted', '--vault-name', 'cmd-vault'), []);
-    await cli('keyvault', 'secret', 'restore', '--vault-name', 'cmd-vault', '--file', backup, '-o', 'none');
+    await cli('keyvault', 'secret', 'restore', '--vault-name', 'cmd-vault', '--file', backup, '-o', 'none', '--verbose', '--only-show-errors');
     assert.equal((await json('keyvault', 'secret', 'show', '--vault-name', 'cmd-vault', '-n', 'gone')).value, 'bye');
   });
 

@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { CliError } from '../cli-error.js';
+import { withOutput } from '../command-kit.js';
 import { secretRun } from '../secret-errors.js';
 import { ENCODINGS, fileBytesFromSecret, secretValueFromFile } from '../secret-encoding.js';
 import { asSecret } from '../output-models.js';
@@ -45,14 +46,14 @@ export function registerSecretFileCommands(secret: Command, withRef: WithRef): v
       }),
     );
 
-  secret
-    .command('restore')
-    .description('Restore a secret from a backup file.')
-    .option('--vault-name <vault>', 'vault name')
-    .option('--id <url>', 'vault URL (instead of --vault-name)')
-    .requiredOption('-f, --file <path>', 'backup file')
-    .option('-o, --output <format>', 'output format')
-    .option('--query <jmespath>', 'JMESPath query')
+  withOutput(
+    secret
+      .command('restore')
+      .description('Restore a secret from a backup file.')
+      .option('--vault-name <vault>', 'vault name')
+      .option('--id <url>', 'vault URL (instead of --vault-name)')
+      .requiredOption('-f, --file <path>', 'backup file'),
+  )
     .action(
       secretRun<{ vaultName?: string; id?: string; file: string }>(async (o, s) => {
         const vault = vaultOf(s, o);
