@@ -150,7 +150,7 @@ describe('coffer CLI: getting started', () => {
     const missing = await coffer(home, ['keyvault', 'secret', 'show', '--vault-name', 'cli-vault', '--name', 'nope']);
     assert.equal(missing.code, 3, 'a 404 exits 3, as in az');
     assert.match(missing.stderr, /^ERROR: \(SecretNotFound\) A secret with \(name\/id\) nope was not found/);
-    const invalid = await coffer(home, ['keyvault', 'secret', 'set', '--vault-name', 'cli-vault', '--name', 'bad_name', '--value', 'x']);
+    const invalid = await coffer(home, ['keyvault', 'secret', 'show', '--vault-name', 'cli-vault', '--name', 'bad_name']);
     assert.equal(invalid.code, 1);
     assert.match(invalid.stderr, /^ERROR: The request URI contains an invalid name: bad_name/, "a secret command prints the vault's message alone, as az");
     const noVault = await coffer(home, ['keyvault', 'show', '--name', 'ghost-vault']);

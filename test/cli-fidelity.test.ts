@@ -86,10 +86,19 @@ describe('coffer CLI behaves as az does', () => {
     assert.equal(readFileSync(join(files, 'enc-16.out'), 'utf8'), 'user\npass\n');
     const plain = await json('keyvault', 'secret', 'set', '--vault-name', 'rbac-vault', '-n', 'enc-plain', '--value', 'v', '--tags', 'file-encoding=hex', 'a=b');
     assert.deepEqual(plain.tags, { a: 'b', 'file-encoding': 'utf-8' });
-    await fails(['keyvault', 'secret', 'download', '--vault-name', 'rbac-vault', '-n', 'enc-plain', '--file', join(files, 'bad.bin'), '-e', 'hex'], /^ERROR: the secret's value is not hex \(Odd-length string\)\n$/, 1);
+    await fails(['keyvault', 'secret', 'download', '--vault-name', 'rbac-vault', '-n', 'enc-plain', '--file', join(files, 'bad.bin'), '-e', 'hex'], /^ERROR: Odd-length string\n$/, 1);
     assert.equal(existsSync(join(files, 'bad.bin')), false);
     writeFileSync(join(files, 'latin1.txt'), Buffer.from([0x63, 0x61, 0x66, 0xe9]));
     await fails(['keyvault', 'secret', 'set', '--vault-name', 'rbac-vault', '-n', 'enc-bad', '--file', join(files, 'latin1.txt')], /^ERROR: Unable to decode file '.*latin1\.txt' with 'utf-8' encoding\.\n$/, 1);
+    // Python's own errors, as az prints them: its UnicodeEncodeError (in a validator: exit 2) and its OSErrors.
+    writeFileSync(join(files, 'accents.txt'), 'a\r\néx €€😀 z');
+    await fails(['keyvault', 'secret', 'set', '--vault-name', 'rbac-vault', '-n', 'enc-ascii', '--file', join(files, 'accents.txt'), '-e', 'ascii'], /^ERROR: 'ascii' codec can't encode character '\\xe9' in position 2: ordinal not in range\(128\)\n$/, 2);
+    writeFileSync(join(files, 'run.txt'), 'ok €😀!');
+    await fails(['keyvault', 'secret', 'set', '--vault-name', 'rbac-vault', '-n', 'enc-ascii', '--file', join(files, 'run.txt'), '-e', 'ascii'], /^ERROR: 'ascii' codec can't encode characters in position 3-4: ordinal not in range\(128\)\n$/, 2);
+    await fails(['keyvault', 'secret', 'set', '--vault-name', 'rbac-vault', '-n', 'enc-none', '--file', 'no-such.txt'], /^ERROR: \[Errno 2\] No such file or directory: 'no-such\.txt'\n$/, 2);
+    await fails(['keyvault', 'secret', 'restore', '--vault-name', 'rbac-vault', '--file', "it's-gone.bak"], /^ERROR: \[Errno 2\] No such file or directory: "it's-gone\.bak"\n$/, 1);
+    const nowhere = join(files, 'no-dir', 'x.bak');
+    await fails(['keyvault', 'secret', 'backup', '--vault-name', 'rbac-vault', '-n', 'enc-plain', '--file', nowhere], new RegExp(`^ERROR: \\[Errno 2\\] No such file or directory: '${nowhere.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}'\n$`), 1);
   });
 
   it("secret results have the keys of az 2.45's 7.0 models (SecretBundle, SecretItem and their deleted forms), null when unset", async () => {

@@ -37,8 +37,28 @@ export function secretValueFromFile(bytes: Buffer, path: string, encoding: strin
   }
   // Python's text mode: \r\n and a lone \r are read as \n.
   text = text.replace(/\r\n?/g, '\n');
-  if (encoding === 'ascii' && /[^\x00-\x7f]/.test(text)) throw new CliError(`Unable to encode file '${path}' with 'ascii' encoding.`);
+  if (encoding === 'ascii') {
+    const unencodable = asciiEncodeError(text);
+    // az encodes the text it read, in its validator, without catching Python's UnicodeEncodeError (exit 2).
+    if (unencodable) throw new CliError(unencodable, undefined, 2);
+  }
   return text;
+}
+
+/** A code point as UnicodeEncodeError's message escapes it: \xe9, \u20ac, \U0001f600. */
+const escapedCodePoint = (cp: number): string =>
+  cp <= 0xff ? `\\x${cp.toString(16).padStart(2, '0')}` : cp <= 0xffff ? `\\u${cp.toString(16).padStart(4, '0')}` : `\\U${cp.toString(16).padStart(8, '0')}`;
+
+/** Python's str(UnicodeEncodeError) for text.encode('ascii'): the first run of characters it cannot encode, in code points. */
+function asciiEncodeError(text: string): string | null {
+  const chars = [...text];
+  const start = chars.findIndex((c) => c.codePointAt(0)! > 0x7f);
+  if (start === -1) return null;
+  let end = start + 1;
+  while (end < chars.length && chars[end]!.codePointAt(0)! > 0x7f) end++;
+  return end - start === 1
+    ? `'ascii' codec can't encode character '${escapedCodePoint(chars[start]!.codePointAt(0)!)}' in position ${start}: ordinal not in range(128)`
+    : `'ascii' codec can't encode characters in position ${start}-${end - 1}: ordinal not in range(128)`;
 }
 
 /**
@@ -47,7 +67,7 @@ export function secretValueFromFile(bytes: Buffer, path: string, encoding: strin
  * character or a short padding is an error.
  */
 function decodeBase64(value: string): Buffer {
-  if (/[^\x00-\x7f]/.test(value)) throw new CliError("the secret's value is not base64 (string argument should contain only ASCII characters)");
+  if (/[^\x00-\x7f]/.test(value)) throw new CliError('string argument should contain only ASCII characters');
   let data = '';
   let quad = 0;
   let pads = 0;
@@ -61,15 +81,15 @@ function decodeBase64(value: string): Buffer {
     quad = (quad + 1) % 4;
     pads = 0;
   }
-  if (quad === 1) throw new CliError(`the secret's value is not base64 (number of data characters (${data.length}) cannot be 1 more than a multiple of 4)`);
-  if (quad !== 0) throw new CliError("the secret's value is not base64 (Incorrect padding)");
+  if (quad === 1) throw new CliError(`Invalid base64-encoded string: number of data characters (${data.length}) cannot be 1 more than a multiple of 4`);
+  if (quad !== 0) throw new CliError('Incorrect padding');
   return Buffer.from(data, 'base64');
 }
 
 function decodeHex(value: string): Buffer {
-  if (/[^\x00-\x7f]/.test(value)) throw new CliError("the secret's value is not hex (string argument should contain only ASCII characters)");
-  if (value.length % 2 !== 0) throw new CliError("the secret's value is not hex (Odd-length string)");
-  if (/[^0-9a-fA-F]/.test(value)) throw new CliError("the secret's value is not hex (Non-hexadecimal digit found)");
+  if (/[^\x00-\x7f]/.test(value)) throw new CliError('string argument should contain only ASCII characters');
+  if (value.length % 2 !== 0) throw new CliError('Odd-length string');
+  if (/[^0-9a-fA-F]/.test(value)) throw new CliError('Non-hexadecimal digit found');
   return Buffer.from(value, 'hex');
 }
 

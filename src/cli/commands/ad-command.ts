@@ -10,7 +10,7 @@ import { withAzNames } from '../abbreviations.js';
 import type { Session } from '../session.js';
 import { registerAdGroupCommands } from './ad-group-command.js';
 import { registerAdAppCommands } from './ad-app-command.js';
-import { authz, resolveRoleAt } from './role-command.js';
+import { authz, resolveRoleAt, withLeadingSlash } from './role-command.js';
 import { CREDENTIAL_WARNING, checkCertificateOptions, rbacWithCertificate, registerCredentialCommands, resetPassword, withCertificateOptions, type CertificateOptions, type GraphCredentialHolder } from './ad-credential-command.js';
 
 /** create-for-rbac's name argument as az 2.45 registers it (role/_params.py). */
@@ -113,7 +113,7 @@ export function registerAdCommands(program: Command): void {
           const file = {
             clientId: principal.appId,
             ...(password ? { clientSecret: password } : { clientCertificate: certFile ?? null }),
-            subscriptionId: o.scopes?.[0]?.split('/')[2] ?? s.profile.subscriptionId,
+            subscriptionId: (o.scopes?.[0] && withLeadingSlash(o.scopes[0]).split('/')[2]) || s.profile.subscriptionId,
             tenantId: s.profile.tenantId,
             activeDirectoryEndpointUrl: server,
             resourceManagerEndpointUrl: `${server}/`,

@@ -70,7 +70,10 @@ function readRoleDefinition(raw: string): Record<string, unknown> {
 }
 
 const subScope = (s: Session) => `/subscriptions/${s.profile.subscriptionId}`;
-export const authz = (s: Session, scope: string, path: string, query = '') => `${s.profile.server}${scope === '/' ? '' : scope}/providers/Microsoft.Authorization/${path}?api-version=${API_VERSION}${query}`;
+/** az puts a scope or id into its URL template after a '/': one without its leading '/' works the same. */
+export const withLeadingSlash = (id: string): string => (id.startsWith('/') ? id : `/${id}`);
+export const authz = (s: Session, scope: string, path: string, query = '') =>
+  `${s.profile.server}${scope === '/' ? '' : withLeadingSlash(scope)}/providers/Microsoft.Authorization/${path}?api-version=${API_VERSION}${query}`;
 
 /**
  * The roles assignable at `scope` (default: the subscription); `andBelow` adds custom roles assignable only
@@ -155,14 +158,15 @@ async function searchAssignments(s: Session, q: Search) {
 /** az's _build_role_scope: --scope, or the resource group's, or the subscription. */
 function roleScope(s: Session, o: { scope?: string; resourceGroup?: string }): string {
   if (o.scope && o.resourceGroup) throw new CliError(`Resource group "${o.resourceGroup}" is redundant because scope is supplied`);
-  if (o.scope) return o.scope;
+  if (o.scope) return withLeadingSlash(o.scope);
   return o.resourceGroup ? `${subScope(s)}/resourceGroups/${o.resourceGroup}` : subScope(s);
 }
 
 /** az's listed role assignment (its model, then the names list_role_assignments adds), with coffer's endDateTime. */
 function azAssignment(a: RoleAssignment, names: { role?: string; principal?: string }) {
   // resourceGroup comes from the id, as az's global transform adds it (none at a subscription's scope).
-  const end = 'endDateTime' in a.properties ? { endDateTime: a.properties.endDateTime } : {};
+  // Only for a time-bound one: az's columns (-o tsv) and keys stay as az has them for every other.
+  const end = a.properties.endDateTime != null ? { endDateTime: a.properties.endDateTime } : {};
   return { ...asRoleAssignment(a), ...end, roleDefinitionName: names.role ?? null, principalName: names.principal ?? null };
 }
 
@@ -315,7 +319,7 @@ export function registerRoleCommands(program: Command): void {
             .map((a) => a.id);
           if (ids.length === 0) throw new CliError('No matched assignments were found to delete');
         }
-        for (const id of ids) await s.call('DELETE', `${s.profile.server}${id}?api-version=${API_VERSION}`, s.managementResource);
+        for (const id of ids) await s.call('DELETE', `${s.profile.server}${withLeadingSlash(id)}?api-version=${API_VERSION}`, s.managementResource);
         return undefined;
       }),
     );

@@ -2,6 +2,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { CliError } from '../cli-error.js';
 import { withOutput } from '../command-kit.js';
+import { fileError } from '../py-os-error.js';
 import { secretRun } from '../secret-errors.js';
 import { ENCODINGS, fileBytesFromSecret, secretValueFromFile } from '../secret-encoding.js';
 import { asSecret } from '../output-models.js';
@@ -9,27 +10,44 @@ import { dataUrl, secretRef, vaultOf, type SecretBundle, type SecretRefOptions }
 
 // Secrets and files: set --file, backup, restore, download, with az's encodings.
 
-/** The value az stores for a file (see secret-encoding.ts) under one of ENCODINGS. */
+/** The value az stores for a file (see secret-encoding.ts) under one of ENCODINGS; az reads it in a validator (exit 2). */
 export function readSecretFile(path: string, encoding: string): string {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
   } catch (err) {
-    throw new CliError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code}`);
+    throw fileError(err, path, 2);
   }
   return secretValueFromFile(bytes, path, encoding);
 }
 
+/** A file's bytes, or az's error for it. */
+function readBytes(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw fileError(err, path);
+  }
+}
+
 /** As az's backup_secret: the file is written over if it exists (and kept readable by its owner only). */
 function writeOver(path: string, data: Buffer): void {
-  writeFileSync(path, data, { mode: 0o600 });
-  chmodSync(path, 0o600);
+  try {
+    writeFileSync(path, data, { mode: 0o600 });
+    chmodSync(path, 0o600);
+  } catch (err) {
+    throw fileError(err, path);
+  }
 }
 
 function writeNew(path: string, data: Buffer | string): void {
   if (existsSync(path)) throw new CliError(`File ${path} already exists. Please specify a different file path.`);
-  // Secret material: readable by the owner only.
-  writeFileSync(path, data, { mode: 0o600, flag: 'wx' });
+  try {
+    // Secret material: readable by the owner only.
+    writeFileSync(path, data, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    throw fileError(err, path);
+  }
 }
 
 type WithRef = (cmd: Command, versioned?: boolean) => Command;
@@ -57,12 +75,7 @@ export function registerSecretFileCommands(secret: Command, withRef: WithRef): v
     .action(
       secretRun<{ vaultName?: string; id?: string; file: string }>(async (o, s) => {
         const vault = vaultOf(s, o);
-        let blob: Buffer;
-        try {
-          blob = readFileSync(o.file);
-        } catch (err) {
-          throw new CliError(`cannot read ${o.file}: ${(err as NodeJS.ErrnoException).code}`);
-        }
+        const blob = readBytes(o.file);
         return asSecret('bundle', await s.call<SecretBundle>('POST', dataUrl(s, vault, '/secrets/restore'), s.vaultResource, { value: blob.toString('base64url') }));
       }),
     );
