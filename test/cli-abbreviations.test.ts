@@ -27,7 +27,9 @@ describe('CLI option abbreviations', () => {
   });
 
   it('refuses an ambiguous prefix', () => {
-    refuses(['keyvault', 'secret', 'show', '--ver', 'x'], 'ambiguous option: --ver could match --version, --verbose');
+    // In argparse's order, as az lists them: its global arguments before the command's.
+    refuses(['keyvault', 'secret', 'show', '--ver', 'x'], 'ambiguous option: --ver could match --verbose, --version');
+    refuses(['keyvault', 'secret', 'show', '--v', 'x'], 'ambiguous option: --v could match --verbose, --vault-name, --version');
   });
 
   it('never expands the value of an option, even when it looks like a prefix', () => {
@@ -38,6 +40,10 @@ describe('CLI option abbreviations', () => {
     refuses(['keyvault', 'secret', 'set', '--vault-name', 'v', '--value', 'x', '-n', '-q'], 'argument --name/-n: expected one argument');
     refuses(['keyvault', 'list', '-g'], 'argument --resource-group/-g: expected one argument');
     refuses(['keyvault', 'list', '-o'], 'argument --output/-o: expected one argument');
+    assert.throws(
+      () => expand('keyvault', 'list', '--query'),
+      (err: unknown) => err instanceof CliError && err.message === 'argument --query: expected one argument' && err.details === "To learn more about --query, please visit: 'https://docs.microsoft.com/cli/azure/query-azure-cli'",
+    );
     refuses(['keyvault', 'secret', 'set', '--vault-name', 'v', '-n', 'x', '--value'], 'argument --value: expected one argument');
     // One argument of three strings in az, named by all of them in az's order (az 2.45: `az ad sp create-for-rbac -n`).
     for (const flag of ['-n', '--name', '--display-name', '--disp']) {

@@ -260,7 +260,10 @@ describe('coffer CLI commands', () => {
   it('ad sp list/show/delete, ad user list, ad group create/member add/member list', async () => {
     const sp = await json('ad', 'sp', 'create-for-rbac', '--name', 'dir-sp');
     assert.ok((await json<Array<{ appId: string }>>('ad', 'sp', 'list', '--display-name', 'dir-')).some((x) => x.appId === sp.appId));
-    const shown = await json('ad', 'sp', 'show', '--id', 'dir-sp');
+    const shown = await json('ad', 'sp', 'show', '--id', sp.appId);
+    assert.equal((await json('ad', 'sp', 'show', '--id', shown.id)).appId, sp.appId, 'by object id too');
+    // As az 2.45: by a service principal name or object id, not by display name.
+    await fails(['ad', 'sp', 'show', '--id', 'dir-sp'], /^ERROR: Service principal 'dir-sp' doesn't exist\n$/, 3);
     // As az: read whole, with the client secrets' metadata (never their text).
     assert.deepEqual(Object.keys(shown.passwordCredentials[0]).sort(), ['displayName', 'endDateTime', 'hint', 'keyId', 'startDateTime']);
     assert.deepEqual((await json<Array<{ appId: string }>>('ad', 'sp', 'list', '--spn', sp.appId)).map((x) => x.appId), [sp.appId]);
@@ -294,7 +297,8 @@ describe('coffer CLI commands', () => {
     await cli('group', 'create', '-n', 'rg-cli-gone', '-l', 'local', '-o', 'none');
     await cli('keyvault', 'create', '-n', 'cli-gone-vault', '-g', 'rg-cli-gone', '-o', 'none');
     // No terminal to ask on (a pipe): refused, nothing deleted.
-    await fails(['group', 'delete', '-n', 'rg-cli-gone'], /^ERROR: Unable to prompt for confirmation as no tty available\. Use --yes\.$/m);
+    // az registers group delete with confirmation=True: knack warns, then cancels.
+    await fails(['group', 'delete', '-n', 'rg-cli-gone'], /^WARNING: Unable to prompt for confirmation as no tty available\. Use --yes\.\nERROR: Operation cancelled\.\n$/);
     assert.equal((await json('group', 'show', '-n', 'rg-cli-gone')).name, 'rg-cli-gone');
     const deleted = await cli('group', 'delete', '-n', 'rg-cli-gone', '--yes');
     assert.equal(deleted.stdout, '');
@@ -328,6 +332,7 @@ describe('coffer CLI commands', () => {
       await fails(['keyvault', 'secret', 'set', '--vault-name', 'cmd-vault', '-n', name, '--value', 'x'], /^ERROR: Parameter 'secret_name' must conform to the following pattern: '\^\[0-9a-zA-Z-\]\+\$'\.\n$/, 1);
     }
     await fails(['keyvault', 'secret', 'show', '--vault-name', 'cmd-vault'], /^ERROR: incorrect usage: --id ID/, 1);
+    await fails(['keyvault', 'show', '-g', 'rg-cli'], /^ERROR: Please specify --vault-name or --hsm-name\.\n$/, 1);
   });
 
   it('output formats, --debug without secrets, and logout', async () => {

@@ -131,7 +131,9 @@ describe('coffer CLI behaves as az does', () => {
     await cli('keyvault', 'secret', 'set', '--vault-name=rbac-vault', '--name=abbrev', '--value=two', '-o', 'none');
     const shown = await json('keyvault', 'secret', 'show', '--vault-na', 'rbac-vault', '--na', 'abbrev');
     assert.equal(shown.value, 'two');
-    await fails(['keyvault', 'secret', 'show', '--vault-name', 'rbac-vault', '--na', 'abbrev', '--ver', 'x'], /^ERROR: ambiguous option: --ver could match --version, --verbose\n$/, 2);
+    await fails(['keyvault', 'secret', 'show', '--vault-name', 'rbac-vault', '--na', 'abbrev', '--ver', 'x'], /^ERROR: ambiguous option: --ver could match --verbose, --version\n$/, 2);
+    // az's parser points to --query's documentation below any error that names it.
+    await fails(['keyvault', 'secret', 'show', '--vault-name', 'rbac-vault', '-n', 'x', '--', '--query', 'name'], /^ERROR: unrecognized arguments: -- --query name\nTo learn more about --query, please visit: 'https:\/\/docs\.microsoft\.com\/cli\/azure\/query-azure-cli'\n$/, 2);
     const versions = await json<Array<{ contentType: string | null }>>('keyvault', 'secret', 'list-versions', '--vault-name', 'rbac-vault', '-n', 'abbrev');
     assert.deepEqual(versions.map((v) => v.contentType).sort(), [null, 'text/plain']);
     assert.equal((await json<unknown[]>('keyvault', 'secret', 'list-versions', '--vault-name', 'rbac-vault', '-n', 'abbrev', '--maxresults', '1')).length, 1);

@@ -1,5 +1,5 @@
 import type { Command, Option } from 'commander';
-import { CliError } from './cli-error.js';
+import { CliError, QUERY_REFERENCE } from './cli-error.js';
 
 // az parses with argparse, which takes any unambiguous prefix of a long
 // option (`--vault-n V --na x`). Commander does not, so the command line is
@@ -17,7 +17,9 @@ export function expandAbbreviations(root: Command, argv: readonly string[]): str
   const cmd = named.cmd;
   let i = 2 + named.next;
   const out = argv.slice(0, i);
-  const longs = [...cmd.options.flatMap((o) => [o.long, o.short?.startsWith('--') ? o.short : undefined]), '--help'].filter((f): f is string => !!f);
+  const own = cmd.options.flatMap((o) => [o.long, o.short?.startsWith('--') ? o.short : undefined]).filter((f): f is string => !!f);
+  // In argparse's order, which its ambiguity message follows: -h first, then az's global arguments, then the command's.
+  const longs = [...AZ_GLOBALS.filter((g) => g === '--help' || own.includes(g)), ...own.filter((f) => !AZ_GLOBALS.includes(f))];
   for (; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--') {
@@ -37,7 +39,8 @@ export function expandAbbreviations(root: Command, argv: readonly string[]): str
     const value = argv[i + 1];
     if (value === undefined || looksLikeOption(value)) {
       // An option of several values is argparse's nargs='+' (az's --set, --add, --remove, --ids).
-      throw new CliError(`argument ${flagsOf(needs)}: expected ${needs.variadic ? 'at least one argument' : 'one argument'}`, undefined, 2);
+      const flags = flagsOf(needs);
+      throw new CliError(`argument ${flags}: expected ${needs.variadic ? 'at least one argument' : 'one argument'}`, undefined, 2, flags.includes('--query') ? QUERY_REFERENCE : undefined);
     }
     out.push(value);
     i++;
@@ -56,6 +59,9 @@ export function commandNamed(program: Command, tokens: readonly string[]): { cmd
   }
   return { cmd, next };
 }
+
+/** argparse's help, then the global arguments knack adds before a command's (logging, output, query). */
+const AZ_GLOBALS = ['--help', '--verbose', '--debug', '--only-show-errors', '--output', '--query'];
 
 function expand(arg: string, longs: string[]): string {
   const eq = arg.indexOf('=');

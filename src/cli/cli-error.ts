@@ -22,3 +22,6 @@ export const formatCliError = (err: CliError): string =>
 
 /** A Python exception az did not expect (a TypeError in its own code): the first two lines it prints, without the traceback. */
 export const unexpectedError = (exception: string) => new CliError(`The command failed with an unexpected error. Here is the traceback:\nERROR: ${exception}`);
+
+/** What az adds below any argument error that names --query, and below a query that fails. */
+export const QUERY_REFERENCE = "To learn more about --query, please visit: 'https://docs.microsoft.com/cli/azure/query-azure-cli'";

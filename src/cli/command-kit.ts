@@ -3,7 +3,7 @@ import { addResourceGroup, checkOutputOptions, print, type OutputOptions, type T
 import { CliError } from './cli-error.js';
 import { pyRepr } from './table-format.js';
 import { Session } from './session.js';
-import { checkSubscription } from './accounts.js';
+import { checkSubscription, subscriptionNotFound } from './accounts.js';
 import { statusNotices } from './status-notices.js';
 
 // Shared bits of every CLI command: az's global output options and a runner
@@ -69,8 +69,13 @@ export function run<O>(action: Action<O & OutputOptions & LogOptions>, table?: T
     // Requests are logged as method, URL and status only: never headers or bodies.
     if (opts.debug || opts.verbose) session.log = (line) => process.stderr.write(`${opts.debug ? 'DEBUG' : 'INFO'}: ${line}\n`);
     if (opts.onlyShowErrors) session.warn = () => {};
-    // az's --subscription: the login's, by id or name; another is not found (exit 1).
-    if (opts.subscription !== undefined) await checkSubscription(session, opts.subscription);
+    // az's --subscription: the login's, by id or name; another draws az's warning as it reads the argument, then is not found (exit 1).
+    if (opts.subscription !== undefined) {
+      await checkSubscription(session, opts.subscription, (wanted) => {
+        session.warn(`Subscription '${wanted}' not recognized.`);
+        return subscriptionNotFound(wanted);
+      });
+    }
     const result = await action(opts, session);
     // As az does for every command's result, before --query.
     addResourceGroup(result);

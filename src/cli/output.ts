@@ -1,5 +1,5 @@
 import jmespath from 'jmespath';
-import { CliError, unexpectedError } from './cli-error.js';
+import { CliError, QUERY_REFERENCE, unexpectedError } from './cli-error.js';
 import { checkChoice } from './choices.js';
 import { formatJson, formatTsv, isExpref } from './output-formats.js';
 import { formatTable, pyRepr } from './table-format.js';
@@ -93,7 +93,6 @@ function holdsBuiltObject(v: unknown, isOrdered: (o: object) => boolean): boolea
 /** Whether a --query result holds an expression reference anywhere. */
 const holdsExpref = (v: unknown): boolean => isExpref(v) || (typeof v === 'object' && v !== null && Object.values(v).some(holdsExpref));
 
-const QUERY_REFERENCE = "To learn more about --query, please visit: 'https://docs.microsoft.com/cli/azure/query-azure-cli'";
 
 export function render(data: unknown, opts: OutputOptions, table?: TableView): string | null {
   const format = checkOutputOptions(opts);

@@ -25,14 +25,27 @@ export async function promptHidden(question: string): Promise<string> {
   }
 }
 
-/** az's confirmation before a destructive command (knack's prompt_y_n): --yes skips it, and without a terminal to ask on it refuses. */
-export async function confirmed(yes: boolean | undefined, question = 'Are you sure you want to perform this operation?'): Promise<boolean> {
+const NO_TTY = 'Unable to prompt for confirmation as no tty available. Use --yes.';
+
+/**
+ * az's confirmation before a destructive command (knack's prompt_y_n): --yes skips it, and without a terminal
+ * to ask on it refuses. `registered`: a command az registers with `confirmation=True` (`group delete`), whose
+ * refusal knack words as a warning and "Operation cancelled."
+ */
+export async function confirmed(yes: boolean | undefined, question = 'Are you sure you want to perform this operation?', registered = false): Promise<boolean> {
   if (yes) return true;
-  if (!process.stdin.isTTY) throw new CliError('Unable to prompt for confirmation as no tty available. Use --yes.');
+  if (!process.stdin.isTTY) {
+    if (!registered) throw new CliError(NO_TTY);
+    process.stderr.write(`WARNING: ${NO_TTY}\n`);
+    throw new CliError('Operation cancelled.');
+  }
   const rl = createInterface({ input: process.stdin, output: process.stderr });
+  let yesAnswer: boolean;
   try {
-    return /^y(es)?$/i.test((await rl.question(`${question} (y/n): `)).trim());
+    yesAnswer = /^y(es)?$/i.test((await rl.question(`${question} (y/n): `)).trim());
   } finally {
     rl.close();
   }
+  if (!yesAnswer && registered) throw new CliError('Operation cancelled.');
+  return yesAnswer;
 }

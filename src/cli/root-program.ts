@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { argparseNames, commandNamed, expandAbbreviations } from './abbreviations.js';
 import { closeMatches } from './close-matches.js';
-import { CliError, formatCliError } from './cli-error.js';
+import { CliError, QUERY_REFERENCE, formatCliError } from './cli-error.js';
 
 // The root command and how a run ends (exit codes and error lines), shared by
 // the full command tree (program.ts) and the lean one `coffer server` starts
@@ -74,6 +74,12 @@ function misspelledCommand(value: string): string {
  * "unrecognized arguments: ..." (listing every one, with an unknown option's values).
  */
 function asAzError(text: string): string {
+  const message = parseErrorText(text);
+  // az's parser adds a pointer to --query's documentation below any of its errors that names it.
+  return message.includes('--query') ? `${message}${QUERY_REFERENCE}\n` : message;
+}
+
+function parseErrorText(text: string): string {
   const unknownCommand = /^unknown command '([^']*)'/.exec(text);
   if (unknownCommand) return `${misspelledCommand(unknownCommand[1]!)}\n`;
   if (/^(unknown option '|too many arguments)/.test(text)) {

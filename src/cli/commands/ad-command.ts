@@ -30,16 +30,15 @@ const graph = (s: Session, path: string) => `${s.profile.server}/v1.0${path}`;
 const servicePrincipals = async (s: Session, filter: string | null) =>
   graphList<GraphSp>(s, graph(s, `/servicePrincipals${filterQuery(filter)}`));
 
-/** A service principal by object id, appId or display name (az: appId or object id; `notFound` is its exit code then, 3 for show). */
+/**
+ * az's _resolve_service_principal: by a service principal name (its appId, or an identifier URI), else a GUID
+ * as its object id; never by display name. `notFound` is the exit code when there is none (3 for show).
+ */
 async function findSp(s: Session, id: string, notFound = 1): Promise<GraphSp> {
-  const escaped = odataString(id);
-  for (const field of ['id', 'appId', 'displayName']) {
-    const hits = await servicePrincipals(s, `${field} eq '${escaped}'`);
-    if (hits.length === 1) return hits[0]!;
-    if (hits.length > 1) throw new CliError(`More than one service principal matches '${id}'; use its appId or object id.`);
-  }
+  const [hit] = await servicePrincipals(s, `servicePrincipalNames/any(c:c eq '${odataString(id)}')`);
+  if (hit) return hit;
   // As az's _resolve_service_principal: a GUID is taken as an object id and asked for, so the answer is Graph's 404.
-  if (GUID.test(id)) await asShown(s.call('GET', graph(s, `/servicePrincipals/${id}`), s.managementResource), notFound);
+  if (GUID.test(id)) return asShown(s.call<GraphSp>('GET', graph(s, `/servicePrincipals/${id}`), s.managementResource), notFound);
   throw new CliError(`Service principal '${id}' doesn't exist`, undefined, notFound);
 }
 
@@ -211,13 +210,21 @@ export function registerAdCommands(program: Command): void {
     .requiredOption('--id <upn-or-object-id>', 'user principal name or object id')
     .option('--password <password>', 'the new password (8 to 256 characters, three of: lowercase, uppercase, digits, symbols)')
     .option('--force-change-password-next-sign-in [bool]', 'coffer has no password change at sign-in: only false is accepted')
+    .option('--display-name <name>', "az's argument; coffer's directory refuses a change of it")
+    .option('--account-enabled [bool]', "az's argument; coffer's directory refuses a change of it")
+    .option('--mail-nickname <nickname>', "az's argument; coffer's directory refuses a change of it")
     .action(
-      run<{ id: string; password?: string; forceChangePasswordNextSignIn?: boolean }>(async (o, s) => {
-        // As az's update_user: only what is given goes in the body (an empty one too).
+      run<{ id: string; password?: string; forceChangePasswordNextSignIn?: boolean; displayName?: string; accountEnabled?: boolean; mailNickname?: string }>(async (o, s) => {
+        // As az's update_user: only what is given goes in the body (an empty one too); the directory answers for the rest.
+        const body: Record<string, unknown> = {};
+        if (o.displayName !== undefined) body.displayName = o.displayName;
+        if (o.accountEnabled !== undefined) body.accountEnabled = o.accountEnabled;
+        if (o.mailNickname !== undefined) body.mailNickname = o.mailNickname;
         const passwordProfile: Record<string, unknown> = {};
         if (o.password !== undefined) passwordProfile.password = o.password;
         if (o.forceChangePasswordNextSignIn !== undefined) passwordProfile.forceChangePasswordNextSignIn = o.forceChangePasswordNextSignIn;
-        await s.call('PATCH', userUrl(s, o.id), s.managementResource, Object.keys(passwordProfile).length > 0 ? { passwordProfile } : {});
+        if (Object.keys(passwordProfile).length > 0) body.passwordProfile = passwordProfile;
+        await s.call('PATCH', userUrl(s, o.id), s.managementResource, body);
         return undefined;
       }),
     );

@@ -69,7 +69,7 @@ export function registerGroupCommands(program: Command): void {
     .action(
       run<{ groupName?: string; yes?: boolean }>(async (o, s) => {
         const name = groupName(o);
-        if (await confirmed(o.yes)) await s.call('DELETE', groupUrl(s, name), s.managementResource);
+        if (await confirmed(o.yes, undefined, true)) await s.call('DELETE', groupUrl(s, name), s.managementResource);
         return undefined;
       }),
     );

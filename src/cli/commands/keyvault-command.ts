@@ -213,9 +213,15 @@ export function registerKeyvaultCommands(program: Command): Command {
     );
 
   withOutput(kv.command('show').description('Show a key vault.'))
-    .requiredOption('-n, --name <name>', 'vault name')
+    .option('-n, --name <name>', 'vault name')
     .option('-g, --resource-group <group>', 'resource group')
-    .action(run<{ name: string; resourceGroup?: string }>(async (o, s) => asVault(await findVault(s, o.name, o.resourceGroup))));
+    .action(
+      run<{ name?: string; resourceGroup?: string }>(async (o, s) => {
+        // az 2.45's show takes a vault or a managed HSM; its validator asks for one of them (exit 1).
+        if (!o.name) throw new CliError('Please specify --vault-name or --hsm-name.');
+        return asVault(await findVault(s, o.name, o.resourceGroup));
+      }),
+    );
 
   withOutput(kv.command('list').description('List key vaults.'))
     .option('-g, --resource-group <group>', 'resource group')
