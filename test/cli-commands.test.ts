@@ -226,6 +226,8 @@ describe('coffer CLI commands', () => {
     await fails(['role', 'assignment', 'delete', '--assignee', sp.appId, '--role', 'Key Vault Reader', '--scope', scope], /^ERROR: No matched assignments were found to delete\n$/);
     await fails(['role', 'assignment', 'delete'], /^ERROR: Unable to prompt for confirmation as no tty available\. Use --yes\.\n$/);
 
+    // The RoleDefinition model's key order, as az shows it with --query.
+    assert.deepEqual(await json('role', 'definition', 'list', '--name', 'Key Vault Reader', '--query', '[0] | keys(@)'), ['id', 'name', 'type', 'roleName', 'description', 'roleType', 'permissions', 'assignableScopes']);
     const roles = await json<Array<{ roleName: string }>>('role', 'definition', 'list', '--query', "[?starts_with(roleName, 'Key Vault')]");
     assert.ok(roles.some((r) => r.roleName === 'Key Vault Secrets User'));
     assert.equal((await cli('role', 'definition', 'list', '-n', 'Key Vault Reader', '--query', '[0].name', '-o', 'tsv')).stdout.trim(), '21090545-7ca7-4776-b22c-e363652d74d2');

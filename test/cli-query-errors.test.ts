@@ -76,6 +76,18 @@ describe('CLI: --query failing at runtime, as az 2.45 reports it', () => {
     }
   });
 
+  it('orders numbers and strings as Python jmespath does: null for other types, its TypeError for a number against a string', async () => {
+    const show = ['keyvault', 'show', '-n', 'query-a', '-g', 'rg'];
+    for (const query of ['properties.softDeleteRetentionInDays >= `30`', "name < 'query-b'", '`1.5` > `1`', '`1` < `true`', '`[1]` < `[2]`', 'tags > tags']) {
+      const a = await compare(show, query);
+      assert.equal(a.code, 0, query);
+    }
+    for (const query of ['name > `0`', '`1` <= name']) {
+      const a = await compare(show, query);
+      assert.equal(a.code, 1, query);
+    }
+  });
+
   it("runs merge(), contains(), to_number() and type() as Python's code runs them", async () => {
     const show = ['keyvault', 'show', '-n', 'query-a', '-g', 'rg'];
     // Python's own exceptions: merge() checks only its first argument, then dict.update() fails on the others.

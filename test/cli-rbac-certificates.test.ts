@@ -44,6 +44,12 @@ describe('coffer ad sp create-for-rbac with a certificate, as az 2.45', () => {
     const ours = c.json<Made>();
     const theirs = JSON.parse(a.stdout) as Made;
     assert.deepEqual(Object.keys(ours), Object.keys(theirs));
+    // The result's own order, which --query shows (-o json sorts the keys).
+    const keys = ['--query', 'keys(@)', '-o', 'tsv'];
+    const ck = await coffer(home, ['ad', 'sp', 'create-for-rbac', '--create-cert', '-n', 'rbac-keys-coffer', ...keys], { HOME: userHome });
+    const ak = await az(['ad', 'sp', 'create-for-rbac', '--create-cert', '-n', 'rbac-keys-az', ...keys]);
+    assert.equal(ck.stdout, ak.stdout);
+    assert.equal(ck.stdout, 'appId\npassword\ndisplayName\ntenant\nfileWithCertAndPrivateKey\n');
     assert.equal(ours.password, null);
     assert.equal(ours.displayName, 'rbac-cert-coffer');
     assert.match(ours.fileWithCertAndPrivateKey!, new RegExp(`^${userHome}/tmp[a-z0-9_]{8}\\.pem$`));

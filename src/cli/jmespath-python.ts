@@ -158,14 +158,37 @@ function extreme(runtime: Runtime, name: 'min_by' | 'max_by', [array, expref]: V
   return list[best];
 }
 
+/** Python's ordering operators (visit_comparator): numbers or strings only, else null; a number against a string is its TypeError. */
+const ORDERING: Record<string, [op: string, holds: (c: number) => boolean]> = {
+  LT: ['<', (c) => c < 0],
+  LTE: ['<=', (c) => c <= 0],
+  GT: ['>', (c) => c > 0],
+  GTE: ['>=', (c) => c >= 0],
+};
+const comparable = (v: Value): boolean => typeof v === 'number' || typeof v === 'string';
+
+function ordered(first: Value, second: Value, name: string): Value {
+  const [op, holds] = ORDERING[name]!;
+  if (!comparable(first) || !comparable(second)) return null;
+  if (typeof first !== typeof second) throw new PythonQueryError(`'${op}' not supported between instances of '${pyType(first)}' and '${pyType(second)}'`);
+  return holds(typeof first === 'number' ? first - (second as number) : compare(first, second, '<'));
+}
+
 function patched(): { search(data: Value, query: string): Value } {
   const require = createRequire(import.meta.url);
   const source = readFileSync(require.resolve('jmespath'), 'utf8');
   const mark = 'exports.search = search;';
   if (!source.includes(mark)) throw new Error('jmespath.js: unexpected module layout (no exports.search)');
-  const lib = {} as { search(data: Value, query: string): Value; Runtime: { prototype: Runtime } };
-  const load = vm.runInThisContext(`(function (exports) {\n${source.replace(mark, `${mark} exports.Runtime = Runtime;`)}\n})`) as (exports: object) => void;
+  type Node = { type: string; name: string; children: [Node, Node] };
+  type Interpreter = { visit(node: Node, value: Value): Value };
+  const lib = {} as { search(data: Value, query: string): Value; Runtime: { prototype: Runtime }; TreeInterpreter: { prototype: Interpreter } };
+  const load = vm.runInThisContext(`(function (exports) {\n${source.replace(mark, `${mark} exports.Runtime = Runtime; exports.TreeInterpreter = TreeInterpreter;`)}\n})`) as (exports: object) => void;
   load(lib);
+  const visit = lib.TreeInterpreter.prototype.visit;
+  lib.TreeInterpreter.prototype.visit = function (this: Interpreter, node: Node, value: Value) {
+    if (node.type !== 'Comparator' || !(node.name in ORDERING)) return visit.call(this, node, value);
+    return ordered(this.visit(node.children[0], value), this.visit(node.children[1], value), node.name);
+  };
   const proto = lib.Runtime.prototype;
   proto._validateArgs = (name, args) => validateArgs(name, args);
   proto._functionSortBy = function (this: Runtime, [array, expref]: Value[]) {

@@ -125,7 +125,8 @@ export function registerAdCommands(program: Command): void {
           return undefined;
         }
         if (certFile) s.warn(`Please copy ${certFile} to a safe place. When you run 'coffer login', provide the file path in the --password argument`);
-        return { appId: principal.appId, displayName: principal.displayName, password: password ?? null, ...(certFile ? { fileWithCertAndPrivateKey: certFile } : {}), tenant: s.profile.tenantId };
+        // In az 2.45's order (its dict's, which --query and -o tsv show): the certificate's file last.
+        return { appId: principal.appId, password: password ?? null, displayName: principal.displayName, tenant: s.profile.tenantId, ...(certFile ? { fileWithCertAndPrivateKey: certFile } : {}) };
       }),
     );
   // az's deprecated arguments: their notices (status-notices.ts).

@@ -34,8 +34,9 @@ const definitionView = (r: RoleDefinition) => ({
   name: r.name,
   type: 'Microsoft.Authorization/roleDefinitions',
   roleName: r.properties.roleName,
-  roleType: r.properties.type,
+  // The RoleDefinition model's order, as az prints it: description, then roleType.
   description: r.properties.description,
+  roleType: r.properties.type,
   permissions: r.properties.permissions,
   assignableScopes: r.properties.assignableScopes,
 });
