@@ -325,13 +325,6 @@ const KEY_VAULT_ROLES: readonly BuiltInRole[] = [
 
 export const BUILT_IN_ROLES: readonly BuiltInRole[] = [...GENERAL_ROLES, ...KEY_VAULT_ROLES];
 
-// Role definition ids that Key Vault Data Access Administrator's condition lets it
-// assign (roleAssignments/write) and unassign (roleAssignments/delete), in the order
-// they appear in the published condition. The same list is used for both actions:
-// Key Vault Administrator, Key Vault Certificates Officer, Key Vault Crypto Officer,
-// Key Vault Crypto Service Encryption User, Key Vault Crypto User, Key Vault Reader,
-// Key Vault Secrets Officer, Key Vault Secrets User.
-// (Key Vault Certificate User and Key Vault Crypto Service Release User are NOT included.)
 /** Key Vault Data Access Administrator: its roleAssignments/write and /delete are the conditioned ones. */
 export const KV_DATA_ACCESS_ADMIN_ROLE_ID = '8b54135c-b56d-4d72-a534-26097cfdc8d8';
 
@@ -342,6 +335,13 @@ export const KV_DATA_ACCESS_ADMIN_ROLE_ID = '8b54135c-b56d-4d72-a534-26097cfdc8d
  */
 export const unconditioned = (grant: { role: { id: string } }): boolean => grant.role.id !== KV_DATA_ACCESS_ADMIN_ROLE_ID;
 
+// Role definition ids that Key Vault Data Access Administrator's condition lets it
+// assign (roleAssignments/write) and unassign (roleAssignments/delete), in the order
+// they appear in the published condition. The same list is used for both actions:
+// Key Vault Administrator, Key Vault Certificates Officer, Key Vault Crypto Officer,
+// Key Vault Crypto Service Encryption User, Key Vault Crypto User, Key Vault Reader,
+// Key Vault Secrets Officer, Key Vault Secrets User.
+// (Key Vault Certificate User and Key Vault Crypto Service Release User are NOT included.)
 export const DATA_ACCESS_ADMIN_ASSIGNABLE_ROLE_IDS: readonly string[] = [
   "00482a5a-887f-4fb3-b363-3b7fe8e74483",
   "a4417e6f-fecd-4de8-b567-7b0420556985",

@@ -93,7 +93,6 @@ function holdsBuiltObject(v: unknown, isOrdered: (o: object) => boolean): boolea
 /** Whether a --query result holds an expression reference anywhere. */
 const holdsExpref = (v: unknown): boolean => isExpref(v) || (typeof v === 'object' && v !== null && Object.values(v).some(holdsExpref));
 
-
 export function render(data: unknown, opts: OutputOptions, table?: TableView): string | null {
   const format = checkOutputOptions(opts);
   let value = data;

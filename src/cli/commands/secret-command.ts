@@ -90,7 +90,7 @@ export function registerSecretCommands(keyvault: Command): void {
         const encoding = o.encoding;
         // As az: the value read from the file, and a file-encoding tag on every secret it sets (with --value too).
         const value = o.file !== undefined ? readSecretFile(o.file, encoding) : o.value!;
-        // The track-1 SDK az 2.45 sets secrets with checks the name's pattern before it sends anything.
+        // az 2.45 sets secrets through the track-1 SDK, which checks the name's pattern before it sends anything.
         if (!/^[0-9a-zA-Z-]+$/.test(o.name ?? '')) throw new CliError("Parameter 'secret_name' must conform to the following pattern: '^[0-9a-zA-Z-]+$'.");
         const ref = secretRef(s, o);
         const tags = { ...parseTags(o.tags), 'file-encoding': encoding };
