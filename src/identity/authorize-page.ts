@@ -133,7 +133,7 @@ ${credentialFields}
     const body = stringParams(req.body);
     if (!(await validate(reply, req.params.tenant, body))) return reply;
     const signIn = await deps.directory.authenticateUser(String(body.username ?? '').slice(0, 256), String(body.password ?? '').slice(0, 1024), req.ip);
-    if (!signIn.ok) return sendHtml(reply, 401, form(body, signIn.reason === 'invalid' ? 'The user name or password is incorrect.' : LOCKED_MESSAGES[signIn.reason]));
+    if (!signIn.ok) return sendHtml(reply, signIn.reason === 'busy' ? 503 : 401, form(body, signIn.reason === 'invalid' ? 'The user name or password is incorrect.' : LOCKED_MESSAGES[signIn.reason]));
     const user = signIn.user;
     const code = await deps.authCodes.issue({
       objectId: user.objectId,

@@ -66,7 +66,7 @@ export function registerDeviceLoginPage(app: FastifyInstance, deps: { directory:
     const username = typeof f.username === 'string' ? f.username.slice(0, 256) : '';
     const password = typeof f.password === 'string' ? f.password.slice(0, 1024) : '';
     const signIn = await deps.directory.authenticateUser(username, password, req.ip);
-    if (!signIn.ok) return html(reply, 401, form(signIn.reason === 'invalid' ? 'The user name or password is incorrect.' : LOCKED_MESSAGES[signIn.reason], code));
+    if (!signIn.ok) return html(reply, signIn.reason === 'busy' ? 503 : 401, form(signIn.reason === 'invalid' ? 'The user name or password is incorrect.' : LOCKED_MESSAGES[signIn.reason], code));
     const user = signIn.user;
     const pending = await deps.deviceCodes.pending(code);
     if (!pending) return html(reply, 400, form(INVALID_CODE));

@@ -8,6 +8,7 @@ import { errors } from '../server/errors.js';
 import { StoreConflictError } from '../storage/store-errors.js';
 import { createFamiliarLocations } from './sign-in-familiar.js';
 import { createSignInLockout, networkKey, sourceKey, SOURCE_LOCKOUT, type LockoutLimits } from './sign-in-lockout.js';
+import { createSignInBacklog } from './sign-in-backlog.js';
 import { createKeyedQueue } from '../server/one-at-a-time.js';
 
 // Users, service principals and their credentials. Only hashes are stored;
@@ -70,7 +71,7 @@ export interface DirectoryService {
   readonly federated: Pick<PrincipalStore, 'listFederatedCredentials' | 'addFederatedCredential' | 'updateFederatedCredential' | 'removeFederatedCredential'>;
 }
 
-export type UserAuthResult = { ok: true; user: PrincipalRow } | { ok: false; reason: 'invalid' | 'locked' | 'source-locked' };
+export type UserAuthResult = { ok: true; user: PrincipalRow } | { ok: false; reason: 'invalid' | 'locked' | 'source-locked' | 'busy' };
 
 export type ClientAuthResult =
   | { ok: true; principal: PrincipalRow }
@@ -115,8 +116,34 @@ export function createDirectoryService(deps: {
   const familiar = createFamiliarLocations(deps.failures, deps.now);
   const sourceLockout = createSignInLockout(deps.failures, 'source:', deps.now, deps.sourceLimits ?? SOURCE_LOCKOUT);
   const oneAtATime = createKeyedQueue();
+  const backlog = createSignInBacklog();
   const { principals, hasher } = deps;
   const now = deps.now ?? (() => Math.floor(Date.now() / 1000));
+
+  /** A user's password checked, in its address's turn: the address's lockout, then the name's, then the hash. */
+  async function signInChecked(upn: string, password: string, from: string, network: string): Promise<UserAuthResult> {
+    if (await sourceLockout.locked(from)) return { ok: false, reason: 'source-locked' };
+    // A name longer than any user's is nobody's: not looked up, and not kept by the per-name lockout,
+    // whose memory would otherwise grow with the names' length.
+    const possible = upn.length <= MAX_UPN_LENGTH;
+    const names = possible && (await familiar.isFamiliar(upn, network)) ? familiarLockout : lockout;
+    // Read first, so that attempts while the name is locked write nothing; then counted before the check.
+    const counted = possible && !(await names.locked(upn)) ? await names.attempt(upn, hasher.fingerprint(upn, password)) : null;
+    if (possible && !counted) return { ok: false, reason: 'locked' };
+    const user = possible ? await principals.getByUpn(upn) : null;
+    if (user?.passwordHash && hasher.ahead(user.passwordHash)) await deps.reloadPepper?.();
+    // An unknown user spends the same time as a real check, so that it is not revealed.
+    const right = await hasher.verifyPassword(password, user?.passwordHash ?? DUMMY_HASH, { objectId: user?.objectId ?? '' });
+    if (!user || !user.passwordHash || !right) {
+      // The name was counted by its attempt. The address's count is taken one sign-in at a time (above).
+      await sourceLockout.failed(from);
+      return { ok: false, reason: 'invalid' };
+    }
+    // The address's count stays: a guesser who knows one password must not clear it.
+    if (counted) await names.succeeded(upn, counted);
+    await familiar.remember(upn, network);
+    return { ok: true, user };
+  }
 
   /** A new client secret: its row (hash only) and its clear text. */
   function newSecret(objectId: string, input: { secret?: string; years?: number; displayName?: string }) {
@@ -256,32 +283,15 @@ export function createDirectoryService(deps: {
       if (match) return { ok: true, principal };
       return { ok: false, reason: expired ? 'expired-secret' : 'bad-secret' };
     },
-    authenticateUser(upn, password, source) {
+    async authenticateUser(upn, password, source) {
       const from = sourceKey(source);
-      return oneAtATime(from, async (): Promise<UserAuthResult> => {
-        if (await sourceLockout.locked(from)) return { ok: false, reason: 'source-locked' };
-        // A name longer than any user's is nobody's: not looked up, and not kept by the per-name lockout,
-        // whose memory would otherwise grow with the names' length.
-        const possible = upn.length <= MAX_UPN_LENGTH;
-        const network = networkKey(from);
-        const names = possible && (await familiar.isFamiliar(upn, network)) ? familiarLockout : lockout;
-        // Read first, so that attempts while the name is locked write nothing; then counted before the check.
-        const counted = possible && !(await names.locked(upn)) ? await names.attempt(upn, hasher.fingerprint(upn, password)) : null;
-        if (possible && !counted) return { ok: false, reason: 'locked' };
-        const user = possible ? await principals.getByUpn(upn) : null;
-        if (user?.passwordHash && hasher.ahead(user.passwordHash)) await deps.reloadPepper?.();
-        // An unknown user spends the same time as a real check, so that it is not revealed.
-        const right = await hasher.verifyPassword(password, user?.passwordHash ?? DUMMY_HASH, { objectId: user?.objectId ?? '' });
-        if (!user || !user.passwordHash || !right) {
-          // The name was counted by its attempt. The address's count is taken one sign-in at a time (above).
-          await sourceLockout.failed(from);
-          return { ok: false, reason: 'invalid' };
-        }
-        // The address's count stays: a guesser who knows one password must not clear it.
-        if (counted) await names.succeeded(upn, counted);
-        await familiar.remember(upn, network);
-        return { ok: true, user };
-      });
+      const network = networkKey(from);
+      if (!backlog.enter(network)) return { ok: false, reason: 'busy' };
+      try {
+        return await oneAtATime(from, () => signInChecked(upn, password, from, network));
+      } finally {
+        backlog.leave(network);
+      }
     },
     forgetEndedLockouts: async () => (await lockout.forgetEnded()) + (await familiarLockout.forgetEnded()) + (await sourceLockout.forgetEnded()) + (await familiar.forgetOld()),
     get: (objectId) => principals.get(objectId),

@@ -7,7 +7,7 @@ import type { TokenService } from './token-service.js';
 import { canonicalClientId, clientCredentialsFrom, isBasic, isPublicClient, need, refuseCredentialOfPublicClient } from './oauth-client-credentials.js';
 import type { DeviceCodes } from './device-code.js';
 import type { AuthCodes } from './auth-codes.js';
-import { LOCKED_MESSAGES, sourceKey } from './sign-in-lockout.js';
+import { LOCKED_MESSAGES, SIGN_INS_BUSY, sourceKey } from './sign-in-lockout.js';
 import { oversizedParam } from './sign-in-limits.js';
 import { echo, echoUri } from '../server/echo.js';
 import { createAssertionVerifier } from './client-assertion.js';
@@ -241,7 +241,10 @@ export function createGrantHandler(deps: GrantDeps) {
     const { resource, oidc } = resolveResource(params, tenantId, deps.canonicalResource);
     const clientId = await requireClient(params, authorization);
     const signIn = await directory.authenticateUser(username, pw, source);
-    if (!signIn.ok) throw signIn.reason === 'invalid' ? oauthErrors.invalidGrant(50126, 'AADSTS50126: Error validating credentials due to invalid username or password.') : oauthErrors.invalidGrant(50053, LOCKED_MESSAGES[signIn.reason]);
+    if (!signIn.ok) {
+      if (signIn.reason === 'busy') throw oauthErrors.temporarilyUnavailable(SIGN_INS_BUSY);
+      throw signIn.reason === 'invalid' ? oauthErrors.invalidGrant(50126, 'AADSTS50126: Error validating credentials due to invalid username or password.') : oauthErrors.invalidGrant(50053, LOCKED_MESSAGES[signIn.reason]);
+    }
     return userTokens(signIn.user, clientId, resource, oidc, { offline: offline(endpoint, oidc) });
   }
 

@@ -31,8 +31,11 @@ export const ACCOUNT_LOCKED = "AADSTS50053: You've tried to sign in too many tim
 /** Entra ID's answer while the client's address is locked. */
 export const SOURCE_LOCKED = 'AADSTS50053: Sign-in was blocked because it came from an IP address with malicious activity: too many failed sign-ins. Try again in a few minutes.';
 
-/** What a locked sign-in is told, by lock. */
-export const LOCKED_MESSAGES = { locked: ACCOUNT_LOCKED, 'source-locked': SOURCE_LOCKED } as const;
+/** coffer's answer while too many sign-ins wait (sign-in-backlog.ts). */
+export const SIGN_INS_BUSY = 'Too many sign-ins are in progress; try again later.';
+
+/** What a refused sign-in is told, by reason (the sign-in pages' message). */
+export const LOCKED_MESSAGES = { locked: ACCOUNT_LOCKED, 'source-locked': SOURCE_LOCKED, busy: SIGN_INS_BUSY } as const;
 
 export interface LockoutLimits {
   maxFailures: number;

@@ -379,6 +379,8 @@ export const oauthErrors = {
   invalidGrant: (aad: number, text: string) => new OAuthError(400, 'invalid_grant', aad, text),
   invalidResource: (aad: number, text: string) => new OAuthError(400, 'invalid_resource', aad, text),
   invalidScope: (aad: number, text: string) => new OAuthError(400, 'invalid_scope', aad, text),
+  /** The server cannot take the request now (RFC 6749's temporarily_unavailable); the client tries again later. */
+  temporarilyUnavailable: (text: string) => new OAuthError(503, 'temporarily_unavailable', null, text),
   unsupportedGrantType: (text: string) => new OAuthError(400, 'unsupported_grant_type', 70003, text),
   authorizationPending: () =>
     new OAuthError(400, 'authorization_pending', 70016, 'AADSTS70016: OAuth 2.0 device flow error. Authorization is pending. Continue polling.'),
