@@ -5,6 +5,7 @@ import { errors } from '../server/errors.js';
 import { decodeToken, encodeToken } from '../server/query-params.js';
 import type { Throttle } from '../server/throttle.js';
 import { requireCaller, requireVault } from '../server/request-context.js';
+import { createTurnstile } from '../server/turnstile.js';
 import type { Urls } from '../server/urls.js';
 import type { AuditRecord } from '../storage/store-types.js';
 import type { SecretService } from './secret-service.js';
@@ -18,8 +19,13 @@ import { deletedSecretBundle, deletedSecretItem, secretBundle, secretItem, type 
 type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, string>; Body: unknown }>;
 
 const RESTORE_BODY_LIMIT = 32 * 1024 * 1024;
+/** Backups built or being written out at once (each blob up to tens of MiB), and in line behind them. */
+const BACKUPS_AT_ONCE = 2;
+const BACKUPS_IN_LINE = 16;
+const BACKUP_RETRY_AFTER_SECONDS = 5;
 
 export function registerSecretRoutes(app: FastifyInstance, deps: { urls: Urls; secrets: SecretService; authorizer: Authorizer; throttle?: Throttle }): void {
+  const backupTurns = createTurnstile(BACKUPS_AT_ONCE, BACKUPS_IN_LINE);
   const { secrets, authorizer, urls, throttle } = deps;
 
   const wire = (req: Req): WireContext => {
@@ -134,9 +140,13 @@ export function registerSecretRoutes(app: FastifyInstance, deps: { urls: Urls; s
     return secretBundle(wire(req), await req.writeAudited((record) => secrets.recover(requireVault(req), n, record?.())));
   });
 
-  app.post('/secrets/:name/backup', op('backup'), async (req: Req) => {
+  app.post('/secrets/:name/backup', op('backup'), async (req: Req, reply: FastifyReply) => {
     const n = name(req);
     await allow(req, 'backup', n);
+    // A blob stays on the heap until its answer is written out: few at once, the rest in a short line, then 429.
+    const release = await backupTurns.enter();
+    if (!release) throw errors.throttled(BACKUP_RETRY_AFTER_SECONDS);
+    reply.raw.once('close', release);
     return { value: await secrets.backup(requireVault(req), n) };
   });
   // Authorized before its body (up to 32 MiB) is read: a caller without restore rights never gets it parsed.
