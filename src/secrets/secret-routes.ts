@@ -5,7 +5,7 @@ import { errors } from '../server/errors.js';
 import { decodeToken, encodeToken } from '../server/query-params.js';
 import type { Throttle } from '../server/throttle.js';
 import { requireCaller, requireVault } from '../server/request-context.js';
-import { createTurnstile } from '../server/turnstile.js';
+import { createTurnstile, placeFor } from '../server/turnstile.js';
 import type { Urls } from '../server/urls.js';
 import type { AuditRecord } from '../storage/store-types.js';
 import type { SecretService } from './secret-service.js';
@@ -144,9 +144,9 @@ export function registerSecretRoutes(app: FastifyInstance, deps: { urls: Urls; s
     const n = name(req);
     await allow(req, 'backup', n);
     // A blob stays on the heap until its answer is written out: few at once, the rest in a short line, then 429.
-    const release = await backupTurns.enter();
-    if (!release) throw errors.throttled(BACKUP_RETRY_AFTER_SECONDS);
-    reply.raw.once('close', release);
+    const place = await placeFor(backupTurns, reply.raw);
+    if (place === 'full') throw errors.throttled(BACKUP_RETRY_AFTER_SECONDS);
+    if (place === 'gone') return reply;
     return { value: await secrets.backup(requireVault(req), n) };
   });
   // Authorized before its body (up to 32 MiB) is read: a caller without restore rights never gets it parsed.

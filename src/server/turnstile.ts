@@ -1,3 +1,5 @@
+import type { EventEmitter } from 'node:events';
+
 // At most `running` holders at once and at most `waiting` in line behind them; past that, no place (the caller
 // refuses the request). For work whose result is large until it has been sent: secret backups, whose blobs of
 // up to tens of MiB would otherwise pile up on the heap while they are serialized and written out.
@@ -32,4 +34,23 @@ export function createTurnstile(running: number, waiting: number): Turnstile {
       return releaser();
     },
   };
+}
+
+/**
+ * A place held for one answer: given back when `response` closes (written out, or its client gone). 'full' when
+ * the line is full; 'gone' (the place given back already) when the client left while it waited in line.
+ */
+export async function placeFor(gate: Turnstile, response: EventEmitter): Promise<'held' | 'full' | 'gone'> {
+  let gone = false;
+  const leaving = () => (gone = true);
+  response.once('close', leaving);
+  const release = await gate.enter();
+  response.off('close', leaving);
+  if (!release) return 'full';
+  if (gone) {
+    release();
+    return 'gone';
+  }
+  response.once('close', release);
+  return 'held';
 }
