@@ -1,12 +1,14 @@
 import type { EventEmitter } from 'node:events';
 
 // At most `running` holders at once and at most `waiting` in line behind them; past that, no place (the caller
-// refuses the request). For work whose result is large until it has been sent: secret backups, whose blobs of
-// up to tens of MiB would otherwise pile up on the heap while they are serialized and written out.
+// refuses the request). For work that must not all run at once: password hashes (password-hash.ts), and secret
+// backups, whose blobs of up to tens of MiB would otherwise pile up on the heap while written out.
 
 export interface Turnstile {
   /** A release function once a place is free; null at once when the line is full. */
   enter(): Promise<(() => void) | null>;
+  /** Holders and those in line now. */
+  readonly counts: { running: number; waiting: number };
 }
 
 export function createTurnstile(running: number, waiting: number): Turnstile {
@@ -32,6 +34,9 @@ export function createTurnstile(running: number, waiting: number): Turnstile {
       if (line.length >= waiting) return null;
       await new Promise<void>((resolve) => line.push(resolve));
       return releaser();
+    },
+    get counts() {
+      return { running: inside, waiting: line.length };
     },
   };
 }
