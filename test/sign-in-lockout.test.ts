@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { MAX_PENDING_SIGN_INS_PER_NETWORK } from '../src/identity/sign-in-backlog.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -181,6 +182,16 @@ test("guesses at one name sent together from many addresses get no more checks b
   const reasons = results.map((r) => (r.ok ? 'ok' : r.reason));
   assert.equal(reasons.filter((r) => r === 'invalid').length, LOCKOUT.maxFailures, 'each attempt is counted before its password is checked');
   assert.equal(reasons.filter((r) => r === 'locked').length, 25 - LOCKOUT.maxFailures);
+});
+
+test("sign-ins waiting at once are bounded: past one network's share they are refused at once as busy, nothing counted", async () => {
+  const { directory } = await withDirectory({ maxFailures: 1000 });
+  // All sent in one turn of the event loop: each takes its place before any password is checked.
+  const results = await Promise.all(Array.from({ length: MAX_PENDING_SIGN_INS_PER_NETWORK + 4 }, () => directory.authenticateUser('dana@coffer.local', 'Dana password 1', '198.51.100.7')));
+  const reasons = results.map((r) => (r.ok ? 'ok' : r.reason));
+  assert.equal(reasons.filter((r) => r === 'ok').length, MAX_PENDING_SIGN_INS_PER_NETWORK);
+  assert.equal(reasons.filter((r) => r === 'busy').length, 4);
+  assert.equal((await directory.authenticateUser('dana@coffer.local', 'Dana password 1', '198.51.100.8')).ok, true, 'places come back');
 });
 
 test('a right password clears the count its own attempt added, also as the attempt that reaches the limit', async () => {
