@@ -31,7 +31,8 @@ import { registerMetadataRoutes } from './metadata-routes.js';
 import { installAuditHook } from '../audit/audit-hook.js';
 import type { AnonymousAuditLimits } from '../audit/anonymous-audit-limit.js';
 import type { Throttle } from './throttle.js';
-import { installBodyBudget, type BodyLimits } from './body-budget.js';
+import { DEFAULT_BODY_LIMITS, installBodyBudget, type BodyLimits } from './body-budget.js';
+import { installUnreadBodyWatch } from './unread-body.js';
 import { SERVICE_VERSION } from './service-version.js';
 import { unmapped } from '../net/client-address.js';
 import { isIPv4 } from 'node:net';
@@ -129,6 +130,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.decorateRequest('caller', null);
   installBodyParsers(app);
   installBodyBudget(app, deps.bodyLimits);
+  installUnreadBodyWatch(app, (deps.bodyLimits ?? DEFAULT_BODY_LIMITS).idleMs);
   installErrorHandling(app, deps.log);
   installAuditHook(app, deps.audit, deps.log, deps.inFlight, deps.anonymousAudit, deps.metrics.observe);
 
