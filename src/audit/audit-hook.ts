@@ -3,6 +3,8 @@ import { STATUS_CODES } from 'node:http';
 import { vaultResourceId } from '../vaults/vault-types.js';
 import type { AuditLog } from './audit-log.js';
 import { createAnonymousAuditLimit, type AnonymousAuditLimits } from './anonymous-audit-limit.js';
+import type { RefusalAuditLimit } from './refusal-audit-limit.js';
+import { createThrottledAuditLimit, throttledKey, type ThrottledAuditLimits } from './throttled-audit-limit.js';
 import { networkKey, sourceKey } from '../identity/sign-in-lockout.js';
 import type { ErrorLog } from '../server/error-handler.js';
 import type { AuditEntry } from './audit-types.js';
@@ -213,17 +215,34 @@ export function systemEntry(what: { operation: string; resourceId: string; vault
 /** Told of every answered request (metrics.ts): its operation, status and milliseconds since it arrived. */
 export type OnAnswered = (operation: string, status: number, ms: number) => void;
 
-export function installAuditHook(app: FastifyInstance, audit: AuditLog, log: ErrorLog, inFlight: InFlight, anonymousLimits?: AnonymousAuditLimits, onAnswered?: OnAnswered): void {
-  const anonymous = anonymousLimits && anonymousLimits.perNetwork > 0 ? createAnonymousAuditLimit(anonymousLimits) : null;
-  if (anonymous) {
-    const writeSummaries = (all: boolean) =>
-      Promise.all(anonymous.drain(all).map((entry) => audit.write(entry).catch((err: Error) => log.error({ err: err.message }, 'audit summary write failed'))));
-    const timer = setInterval(() => void writeSummaries(false), anonymousLimits!.windowSeconds * 1000).unref();
-    app.addHook('onClose', async () => {
-      clearInterval(timer);
-      await writeSummaries(true);
-    });
-  }
+function admitThrottled(limit: RefusalAuditLimit, req: FastifyRequest): boolean {
+  const caller = req.caller!;
+  const claim = { oid: caller.objectId, upn: caller.upn, appid: caller.appId };
+  return limit.admit(throttledKey(req.vault?.name ?? req.vaultName, caller.tenantId, caller.objectId), 429, Date.now(), claim, req.ip);
+}
+
+/** How many refusals of each kind are recorded one by one (refusal-audit-limit.ts); none given records every one. */
+export interface RefusalAuditLimits {
+  anonymous?: AnonymousAuditLimits;
+  throttled?: ThrottledAuditLimits;
+}
+
+/** Writes a limit's ended windows' summaries every window, and all of them at shutdown. */
+function summariseEvery(app: FastifyInstance, audit: AuditLog, log: ErrorLog, limit: RefusalAuditLimit, windowSeconds: number): void {
+  const writeSummaries = (all: boolean) =>
+    Promise.all(limit.drain(all).map((entry) => audit.write(entry).catch((err: Error) => log.error({ err: err.message }, 'audit summary write failed'))));
+  const timer = setInterval(() => void writeSummaries(false), windowSeconds * 1000).unref();
+  app.addHook('onClose', async () => {
+    clearInterval(timer);
+    await writeSummaries(true);
+  });
+}
+
+export function installAuditHook(app: FastifyInstance, audit: AuditLog, log: ErrorLog, inFlight: InFlight, limits: RefusalAuditLimits = {}, onAnswered?: OnAnswered): void {
+  const anonymous = limits.anonymous && limits.anonymous.perNetwork > 0 ? createAnonymousAuditLimit(limits.anonymous) : null;
+  if (anonymous) summariseEvery(app, audit, log, anonymous, limits.anonymous!.windowSeconds);
+  const throttled = limits.throttled && limits.throttled.perCaller > 0 ? createThrottledAuditLimit(limits.throttled) : null;
+  if (throttled) summariseEvery(app, audit, log, throttled, limits.throttled!.windowSeconds);
   app.decorateRequest('auditStarted', 0);
   app.decorateRequest('inFlight', false);
   app.decorateRequest('decision', null);
@@ -260,6 +279,8 @@ export function installAuditHook(app: FastifyInstance, audit: AuditLog, log: Err
       if (config?.audit === false || req.auditStoredFor === reply.statusCode) return payload;
       // A refusal without a valid token past its network's share is counted, not recorded (anonymous-audit-limit.ts).
       if (anonymous && !req.caller && reply.statusCode >= 400 && !anonymous.admit(networkKey(sourceKey(req.ip)), reply.statusCode)) return payload;
+      // So is a signed-in caller's throttled refusal past its share at the vault (throttled-audit-limit.ts).
+      if (throttled && req.caller && reply.statusCode === 429 && !admitThrottled(throttled, req)) return payload;
       try {
         await audit.write(entryFor(req, reply.statusCode, payload, req.auditStarted, config));
         return payload;

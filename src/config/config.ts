@@ -76,6 +76,8 @@ export const configSchema = z
     auditRetentionDays: z.coerce.number().int().min(1).max(3650).default(365),
     /** Refusals without a valid token recorded one by one per network (IPv4 /24, IPv6 /48) per minute; the rest are summarised. 0: all. */
     auditAnonymousPerNetwork: z.coerce.number().int().min(0).default(600),
+    /** Throttled refusals (429) of a signed-in caller recorded one by one per vault per minute; the rest are summarised. 0: all. */
+    auditThrottledPerCaller: z.coerce.number().int().min(0).default(600),
     throttle: flag.default(true),
     throttleWindowSeconds: z.coerce.number().int().min(1).max(3600).default(10),
     throttleSecretCreates: z.coerce.number().int().min(1).default(300),
@@ -152,6 +154,7 @@ export const envNames: Record<string, keyof CofferConfig> = {
   COFFER_AUDIT_FILE_KEEP: 'auditFileKeep',
   COFFER_AUDIT_RETENTION_DAYS: 'auditRetentionDays',
   COFFER_AUDIT_ANONYMOUS_PER_NETWORK: 'auditAnonymousPerNetwork',
+  COFFER_AUDIT_THROTTLED_PER_CALLER: 'auditThrottledPerCaller',
   COFFER_THROTTLE: 'throttle',
   COFFER_THROTTLE_WINDOW_SECONDS: 'throttleWindowSeconds',
   COFFER_THROTTLE_SECRET_CREATES: 'throttleSecretCreates',

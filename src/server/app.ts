@@ -29,7 +29,7 @@ import { errors } from './errors.js';
 import { headerFault, originForm, routeUnmetExpectations, unmetExpectation, unsupportedTransferCoding } from './header-faults.js';
 import { registerMetadataRoutes } from './metadata-routes.js';
 import { installAuditHook } from '../audit/audit-hook.js';
-import type { AnonymousAuditLimits } from '../audit/anonymous-audit-limit.js';
+import type { RefusalAuditLimits } from '../audit/audit-hook.js';
 import type { Throttle } from './throttle.js';
 import { DEFAULT_BODY_LIMITS, installBodyBudget, type BodyLimits } from './body-budget.js';
 import { installUnreadBodyWatch } from './unread-body.js';
@@ -63,8 +63,8 @@ export interface AppDeps extends ArmDeps {
   adminObjectId: string;
   admin: AdminOperations;
   audit: AuditLog;
-  /** How many refusals without a valid token each network gets recorded one by one (absent: all). */
-  anonymousAudit?: AnonymousAuditLimits;
+  /** How many refusals without a valid token, or throttled, are recorded one by one (absent: all). */
+  refusalAudit?: RefusalAuditLimits;
   /** Counts the requests in flight, for the shutdown (graceful-close.ts). */
   inFlight: InFlight;
   /** What `GET /coffer/metrics` reports (metrics.ts). */
@@ -132,7 +132,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   installBodyBudget(app, deps.bodyLimits);
   installUnreadBodyWatch(app, (deps.bodyLimits ?? DEFAULT_BODY_LIMITS).idleMs);
   installErrorHandling(app, deps.log);
-  installAuditHook(app, deps.audit, deps.log, deps.inFlight, deps.anonymousAudit, deps.metrics.observe);
+  installAuditHook(app, deps.audit, deps.log, deps.inFlight, deps.refusalAudit, deps.metrics.observe);
 
   const suffix = `.${deps.urls.vaultDnsSuffix}`;
   // Every host is HTTPS only, and browsers may remember it (HSTS), except when reached as plain `localhost`

@@ -70,8 +70,8 @@ export interface RunningServer {
   fatal: Promise<Error>;
 }
 
-/** The window --audit-anonymous-per-network counts in. */
-const ANONYMOUS_AUDIT_WINDOW_SECONDS = 60;
+/** The window --audit-anonymous-per-network and --audit-throttled-per-caller count in. */
+const REFUSAL_AUDIT_WINDOW_SECONDS = 60;
 /** How often the audit trail's last record is noted in audit-head.json (and at shutdown). */
 const AUDIT_HEAD_EVERY_MS = 10_000;
 /** How often lockout counts whose window and lock have ended are dropped. */
@@ -291,7 +291,10 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
     authCodes,
     deviceCodes,
     audit,
-    anonymousAudit: { perNetwork: config.auditAnonymousPerNetwork, windowSeconds: ANONYMOUS_AUDIT_WINDOW_SECONDS },
+    refusalAudit: {
+      anonymous: { perNetwork: config.auditAnonymousPerNetwork, windowSeconds: REFUSAL_AUDIT_WINDOW_SECONDS },
+      throttled: { perCaller: config.auditThrottledPerCaller, windowSeconds: REFUSAL_AUDIT_WINDOW_SECONDS },
+    },
     metrics: createMetrics({ version: SERVICE_VERSION, connections: connectionLimits.stats }),
     inFlight,
     databaseReady: serving.ready,
