@@ -13,7 +13,8 @@ import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.js';
 import type { PrincipalRow, PrincipalStore, Store } from '../src/storage/store-types.js';
 
 // Smart lockout (src/identity/sign-in-lockout.ts): ten wrong passwords within
-// ten minutes lock a user name for a minute; a right one clears the count.
+// ten minutes lock a user name for a minute, each failure after locks it
+// again for twice as long; a right one clears the count.
 
 // Over a real store (a temporary SQLite file): the counts live there.
 const root = mkdtempSync(join(tmpdir(), 'coffer-lockout-'));
@@ -45,9 +46,43 @@ test('the tenth failure within the window locks the name for a minute, whatever 
   assert.equal(await lockout.locked('alice@coffer.local'), true);
   advance(1);
   assert.equal(await lockout.locked('alice@coffer.local'), false);
-  // The count started over when the lock ended: one more failure does not lock again.
-  await lockout.failed('alice@coffer.local');
-  assert.equal(await lockout.locked('alice@coffer.local'), false);
+});
+
+test('after a lock, each failure locks the name again at once, twice as long each time up to an hour, until a right password or a quiet day', async () => {
+  const { lockout, advance } = withClock();
+  for (let i = 0; i < LOCKOUT.maxFailures; i++) await lockout.failed('ada@coffer.local');
+  const lockLasts = async () => {
+    let s = 0;
+    while (await lockout.locked('ada@coffer.local')) {
+      advance(30);
+      s += 30;
+    }
+    return s;
+  };
+  assert.equal(await lockLasts(), 60);
+  const lasted = [];
+  for (let i = 0; i < 7; i++) {
+    assert.ok(await lockout.attempt('ada@coffer.local'), 'checked once the lock has ended');
+    lasted.push(await lockLasts());
+  }
+  assert.deepEqual(lasted, [120, 240, 480, 960, 1920, 3600, 3600]);
+  // A right password, checked once the lock has ended, ends the run (its attempt's own lock with it): ten more failures before the next lock.
+  const mine = await lockout.attempt('ada@coffer.local');
+  assert.ok(mine);
+  assert.equal(await lockout.locked('ada@coffer.local'), true, 'the attempt was counted before its password was checked');
+  await lockout.succeeded('ada@coffer.local', mine);
+  assert.equal(await lockout.locked('ada@coffer.local'), false);
+  for (let i = 0; i < LOCKOUT.maxFailures - 1; i++) await lockout.failed('ada@coffer.local');
+  assert.equal(await lockout.locked('ada@coffer.local'), false);
+  await lockout.failed('ada@coffer.local');
+  assert.equal(await lockLasts(), 60);
+  // A day without a counted failure ends it too.
+  advance(LOCKOUT.runSeconds - 1);
+  await lockout.failed('ada@coffer.local');
+  assert.equal(await lockLasts(), 120, 'still in the run a second before the day is over');
+  advance(LOCKOUT.runSeconds);
+  await lockout.failed('ada@coffer.local');
+  assert.equal(await lockout.locked('ada@coffer.local'), false);
 });
 
 test('failures spread over more than the window do not add up; a right password clears them', async () => {
@@ -316,7 +351,7 @@ test('only a right password makes a network familiar, for 30 days after the last
   assert.equal(await failures.get('familiar:nobody@coffer.local'), null);
   const first = now();
   assert.equal(await danaFrom(directory, '198.51.100.7'), 'ok');
-  assert.deepEqual(await row(), { count: 0, firstAt: first, lockedUntil: 0, recent: [`198.51.100.0/24@${first}`] });
+  assert.deepEqual(await row(), { count: 0, firstAt: first, lockedUntil: 0, locks: 0, recent: [`198.51.100.0/24@${first}`] });
   // Sign-ins within a day of the stored one leave it as it is (one write a day); a later one moves it.
   advance(3600);
   assert.equal(await danaFrom(directory, '198.51.100.7'), 'ok');

@@ -61,7 +61,7 @@ export function createFamiliarLocations(store: SignInFailureStore, now = () => M
       await store.change(key(name), (stored) => {
         const others = toVisits(stored).filter((v) => v.network !== network && t - v.at < FAMILIAR_SECONDS);
         const visits = [{ network, at: t }, ...others].slice(0, FAMILIAR_LIMIT);
-        return { count: 0, firstAt: t, lockedUntil: 0, recent: visits.map((v) => `${v.network}@${v.at}`) };
+        return { count: 0, firstAt: t, lockedUntil: 0, locks: 0, recent: visits.map((v) => `${v.network}@${v.at}`) };
       });
     },
     forget: (name) => store.delete(key(name)),

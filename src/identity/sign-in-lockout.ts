@@ -6,7 +6,12 @@ import type { FailureCount, SignInFailureStore } from '../storage/sign-in-failur
 // passwords for one user name within 10 minutes, that name is locked for a
 // minute, and every attempt while it is locked is refused without checking
 // the password (so guessing costs the guesser time, not the server scrypt
-// work). A right password clears the count. As Entra ID, a name's last three
+// work). As in Entra ID, the name then "locks again after each subsequent
+// failed sign-in attempt, for one minute at first and then longer": each
+// lock of a run lasts twice the one before, up to an hour, and the run ends
+// with a right password or a day without a counted failure (else a guesser
+// would get ten more checks a minute, some 14,000 a day per name). A right
+// password clears the count. As Entra ID, a name's last three
 // wrong passwords are remembered (as fingerprints keyed with the credential
 // pepper) and one of them tried again is not counted again: a client retrying
 // a stale password does not lock its user out (the address's count, below,
@@ -21,7 +26,7 @@ import type { FailureCount, SignInFailureStore } from '../storage/sign-in-failur
 // The same counter, keyed by the client's address, stops password spraying
 // (one password tried against many names, which no name's count sees): 30
 // wrong passwords from one address within 10 minutes refuse every password
-// sign-in from it for 5 minutes (Entra ID's IP lockout). Only wrong passwords
+// sign-in from it for 5 minutes (Entra ID's IP lockout), and longer in a run. Only wrong passwords
 // count, and a right one does not clear an address's count (else one known
 // account would reset it between guesses). The counts are in the store, so
 // a restart keeps them and every server of a cluster shares them.
@@ -40,14 +45,19 @@ export const LOCKED_MESSAGES = { locked: ACCOUNT_LOCKED, 'source-locked': SOURCE
 export interface LockoutLimits {
   maxFailures: number;
   windowSeconds: number;
+  /** The first lock of a run; each next one lasts twice as long, up to maxLockSeconds. */
   lockSeconds: number;
+  maxLockSeconds: number;
+  /** How long after its last lock ended a run is remembered (a failure then locks again at once). */
+  runSeconds: number;
 }
 
 /** The wrong passwords a name remembers, so that a repeat is not counted again (Entra ID: three). */
 const REMEMBERED_PASSWORDS = 3;
 
-export const LOCKOUT: Readonly<LockoutLimits> = { maxFailures: 10, windowSeconds: 600, lockSeconds: 60 };
-export const SOURCE_LOCKOUT: Readonly<LockoutLimits> = { maxFailures: 30, windowSeconds: 600, lockSeconds: 300 };
+const DAY = 86_400;
+export const LOCKOUT: Readonly<LockoutLimits> = { maxFailures: 10, windowSeconds: 600, lockSeconds: 60, maxLockSeconds: 3600, runSeconds: DAY };
+export const SOURCE_LOCKOUT: Readonly<LockoutLimits> = { maxFailures: 30, windowSeconds: 600, lockSeconds: 300, maxLockSeconds: 3600, runSeconds: DAY };
 
 export interface SignInLockout {
   /** Whether the key is locked now. */
@@ -83,15 +93,19 @@ export function createSignInLockout(
   limits: Readonly<LockoutLimits> = LOCKOUT,
 ): SignInLockout {
   const key = (name: string) => prefix + name.trim().toLowerCase();
-  /** The count as it stands at t: none once its window and any lock have ended. */
-  const live = (f: FailureCount | null, t: number) => (f && (f.lockedUntil > t || t - f.firstAt < limits.windowSeconds) ? f : null);
+  /** The count as it stands at t: none once its window (or its run of locks) and any lock have ended. */
+  const live = (f: FailureCount | null, t: number) =>
+    f && (f.lockedUntil > t || t - f.firstAt < (f.locks > 0 ? limits.runSeconds : limits.windowSeconds)) ? f : null;
   /** A live count (or none) with one more failure at t, remembering its password's fingerprint if given. */
   const counted = (current: FailureCount | null, t: number, fingerprint?: string): FailureCount => {
-    const f = current ?? { count: 0, firstAt: t, lockedUntil: 0, recent: [] };
+    const f = current ?? { count: 0, firstAt: t, lockedUntil: 0, locks: 0, recent: [] };
     const count = f.count + 1;
     const recent = fingerprint === undefined ? f.recent : [fingerprint, ...f.recent].slice(0, REMEMBERED_PASSWORDS);
-    // Locked: the next window starts when the lock ends.
-    if (count >= limits.maxFailures) return { count: 0, firstAt: t + limits.lockSeconds, lockedUntil: t + limits.lockSeconds, recent };
+    // Locked (at the limit, or at once in a run of locks), each lock of a run twice as long: the next window starts when it ends.
+    if (count >= limits.maxFailures || f.locks > 0) {
+      const until = t + Math.min(limits.lockSeconds * 2 ** Math.min(f.locks, 30), limits.maxLockSeconds);
+      return { count: 0, firstAt: until, lockedUntil: until, locks: f.locks + 1, recent };
+    }
     return { ...f, count, recent };
   };
   return {
@@ -126,7 +140,7 @@ export function createSignInLockout(
     },
     forgetEnded: () => {
       const t = now();
-      return store.deleteEnded(prefix, t, t - limits.windowSeconds);
+      return store.deleteEnded(prefix, t, t - limits.windowSeconds, t - limits.runSeconds);
     },
   };
 }

@@ -11,6 +11,12 @@ export interface FailureCount {
   /** Until when (unix seconds) the key is locked; 0 when it never was in this window. */
   lockedUntil: number;
   /**
+   * How many times the key was locked without a right password or a quiet
+   * window between: the next lock comes at the next failure and lasts
+   * longer (identity/sign-in-lockout.ts).
+   */
+  locks: number;
+  /**
    * Keyed fingerprints of the last wrong passwords counted for a user name
    * (newest first, at most three; none for an address), so that a client
    * retrying one stale password is counted once, as Entra ID does. A name's
@@ -31,6 +37,10 @@ export interface SignInFailureStore {
    */
   change(key: string, change: (current: FailureCount | null) => FailureCount | null): Promise<FailureCount | null>;
   delete(key: string): Promise<void>;
-  /** Removes the counts of keys starting with `prefix` whose lock has ended by `now` and whose window began at or before `windowStart`; returns how many. */
-  deleteEnded(prefix: string, now: number, windowStart: number): Promise<number>;
+  /**
+   * Removes the counts of keys starting with `prefix` whose lock has ended by
+   * `now` and whose window began at or before `windowStart` (or, for a count
+   * in a run of locks, at or before `runStart`); returns how many.
+   */
+  deleteEnded(prefix: string, now: number, windowStart: number, runStart?: number): Promise<number>;
 }

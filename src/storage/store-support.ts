@@ -36,6 +36,9 @@ export const PASSWORD_GENERATION_SQL = ['principals', 'refresh_tokens', 'auth_co
   .map((t) => `ALTER TABLE ${t} ADD COLUMN password_generation INTEGER NOT NULL DEFAULT 0;`)
   .join('\n');
 
+/** A sign-in failure count's run of locks (SignInFailureStore), added by one migration in each store. */
+export const LOCK_RUN_SQL = 'ALTER TABLE sign_in_failures ADD COLUMN locks INTEGER NOT NULL DEFAULT 0;';
+
 /** Whether two lists of key credential ids hold the same ids (in any order or case). */
 export function sameKeyIds(a: readonly string[], b: readonly string[]): boolean {
   const norm = (l: readonly string[]) => [...new Set(l.map((k) => k.toLowerCase()))].sort().join(',');

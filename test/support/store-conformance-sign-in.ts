@@ -144,18 +144,18 @@ export function describeSignInCodeConformance(h: { store(): Store }): void {
       const failures = h.store().signInFailures;
       // Each change also puts its number at the front of `recent`, keeping three: the last three changes, in order.
       const bump = () =>
-        failures.change('name:gina', (f) => ({ count: (f?.count ?? 0) + 1, firstAt: f?.firstAt ?? NOW, lockedUntil: 0, recent: [`fp${(f?.count ?? 0) + 1}`, ...(f?.recent ?? [])].slice(0, 3) }));
+        failures.change('name:gina', (f) => ({ count: (f?.count ?? 0) + 1, firstAt: f?.firstAt ?? NOW, lockedUntil: 0, locks: 0, recent: [`fp${(f?.count ?? 0) + 1}`, ...(f?.recent ?? [])].slice(0, 3) }));
       await Promise.all(Array.from({ length: 20 }, bump));
-      assert.deepEqual(await failures.get('name:gina'), { count: 20, firstAt: NOW, lockedUntil: 0, recent: ['fp20', 'fp19', 'fp18'] });
+      assert.deepEqual(await failures.get('name:gina'), { count: 20, firstAt: NOW, lockedUntil: 0, locks: 0, recent: ['fp20', 'fp19', 'fp18'] });
       assert.equal(await failures.get('name:nobody'), null);
       assert.equal(await failures.change('name:gina', () => null), null);
       assert.equal(await failures.get('name:gina'), null, 'null removes it');
-      await failures.change('name:hal', () => ({ count: 1, firstAt: NOW, lockedUntil: 0, recent: [] }));
-      assert.deepEqual(await failures.get('name:hal'), { count: 1, firstAt: NOW, lockedUntil: 0, recent: [] });
+      await failures.change('name:hal', () => ({ count: 0, firstAt: NOW + 60, lockedUntil: NOW + 60, locks: 3, recent: [] }));
+      assert.deepEqual(await failures.get('name:hal'), { count: 0, firstAt: NOW + 60, lockedUntil: NOW + 60, locks: 3, recent: [] }, 'a run of locks is kept');
       await failures.delete('name:hal');
       assert.equal(await failures.get('name:hal'), null);
       // A row with no count and no lock (a name's familiar networks) is a row like any other.
-      const networks = { count: 0, firstAt: NOW, lockedUntil: 0, recent: ['192.0.2.0/24@5'] };
+      const networks = { count: 0, firstAt: NOW, lockedUntil: 0, locks: 0, recent: ['192.0.2.0/24@5'] };
       await failures.change('familiar:ida', () => networks);
       let seen: unknown;
       await failures.change('familiar:ida', (f) => ((seen = f), f));
@@ -163,16 +163,20 @@ export function describeSignInCodeConformance(h: { store(): Store }): void {
       assert.deepEqual(await failures.get('familiar:ida'), networks);
     });
 
-    it('deleteEnded removes, under its prefix only, the counts whose lock ended and whose window began by then', async () => {
+    it('deleteEnded removes, under its prefix only, the counts whose lock ended and whose window (or run of locks) began by then', async () => {
       const failures = h.store().signInFailures;
-      const put = (key: string, firstAt: number, lockedUntil: number) => failures.change(key, () => ({ count: 1, firstAt, lockedUntil, recent: [] }));
+      const put = (key: string, firstAt: number, lockedUntil: number, locks = 0) => failures.change(key, () => ({ count: 1, firstAt, lockedUntil, locks, recent: [] }));
       await put('name:old', NOW - 700, 0);
       await put('name:recent', NOW - 10, 0);
       await put('name:locked', NOW - 700, NOW + 60);
       await put('source:old', NOW - 700, 0);
-      assert.equal(await failures.deleteEnded('name:', NOW, NOW - 600), 1);
+      // In a run of locks: remembered until the run's start (a day here), not the window's.
+      await put('name:run', NOW - 700, NOW - 700, 2);
+      await put('name:run-over', NOW - 90_000, NOW - 90_000, 2);
+      assert.equal(await failures.deleteEnded('name:', NOW, NOW - 600, NOW - 86_400), 2);
       assert.equal(await failures.get('name:old'), null);
-      for (const k of ['name:recent', 'name:locked', 'source:old']) assert.notEqual(await failures.get(k), null, k);
+      assert.equal(await failures.get('name:run-over'), null);
+      for (const k of ['name:recent', 'name:locked', 'name:run', 'source:old']) assert.notEqual(await failures.get(k), null, k);
     });
   });
 

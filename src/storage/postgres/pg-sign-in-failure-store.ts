@@ -6,7 +6,7 @@ import { changes, one, transaction } from './pg-support.js';
 // the row exists and locks it (one upsert), then writes it back, in one
 // transaction, so concurrent failures on several servers all count.
 
-const COUNT = 'count, first_at AS "firstAt", locked_until AS "lockedUntil", recent';
+const COUNT = 'count, first_at AS "firstAt", locked_until AS "lockedUntil", locks, recent';
 type Row = Omit<FailureCount, 'recent'> & { recent: string };
 const toCount = (r: Row | null): FailureCount | null => (r ? { ...r, recent: splitRecent(r.recent) } : null);
 
@@ -27,11 +27,12 @@ export function pgSignInFailureStore(pool: pg.Pool): SignInFailureStore {
         const current = row && row.firstAt > 0 ? row : null;
         const next = fn(current);
         if (next) {
-          await c.query('UPDATE sign_in_failures SET count = $2, first_at = $3, locked_until = $4, recent = $5 WHERE key = $1', [
+          await c.query('UPDATE sign_in_failures SET count = $2, first_at = $3, locked_until = $4, locks = $5, recent = $6 WHERE key = $1', [
             key,
             next.count,
             next.firstAt,
             next.lockedUntil,
+            next.locks,
             next.recent.join(','),
           ]);
         } else {
@@ -40,7 +41,11 @@ export function pgSignInFailureStore(pool: pg.Pool): SignInFailureStore {
         return next;
       }),
     delete: async (key) => void (await changes(pool, 'DELETE FROM sign_in_failures WHERE key = $1', [key])),
-    deleteEnded: (prefix, now, windowStart) =>
-      changes(pool, 'DELETE FROM sign_in_failures WHERE locked_until <= $1 AND first_at <= $2 AND substr(key, 1, length($3)) = $3', [now, windowStart, prefix]),
+    deleteEnded: (prefix, now, windowStart, runStart = windowStart) =>
+      changes(
+        pool,
+        'DELETE FROM sign_in_failures WHERE locked_until <= $1 AND first_at <= $2 AND (locks = 0 OR first_at <= $4) AND substr(key, 1, length($3)) = $3',
+        [now, windowStart, prefix, runStart],
+      ),
   };
 }
