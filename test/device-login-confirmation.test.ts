@@ -29,6 +29,8 @@ describe('/devicelogin confirmation', () => {
 
   const start = async () => {
     const r = await fetch(`${server.url}/${server.bootstrap.tenantId}/oauth2/v2.0/devicecode`, { method: 'POST', body: new URLSearchParams({ client_id: CLI, scope: `${server.url}/.default` }) });
+    // The device code redeems the sign-in: no cache may keep it (RFC 8628 section 3.2, as RFC 6749's token answer).
+    assert.equal(r.headers.get('cache-control'), 'no-store');
     return (await r.json()) as { device_code: string; user_code: string };
   };
   const poll = async (deviceCode: string) => {

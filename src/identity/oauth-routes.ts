@@ -109,8 +109,11 @@ export function registerOAuthRoutes(app: FastifyInstance, deps: Deps): void {
     postOnly(url);
   }
 
-  const deviceCode = async (req: { params: { tenant?: string }; body: unknown; ip: string }) => {
+  // The answer holds the device code, which redeems the sign-in: not to be kept by any cache, as a token answer.
+  const deviceCode = async (req: { params: { tenant?: string }; body: unknown; ip: string }, reply: { header(k: string, v: string): unknown }) => {
     if (req.params.tenant !== undefined) checkTenant(req.params.tenant, true);
+    reply.header('Cache-Control', 'no-store');
+    reply.header('Pragma', 'no-cache');
     return deps.grants.startDeviceCode(parseForm(req.body), req.ip);
   };
   app.post<{ Params: { tenant: string } }>('/:tenant/oauth2/v2.0/devicecode', deviceCode);
