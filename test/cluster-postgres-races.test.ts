@@ -47,6 +47,16 @@ describe('a cluster: writes sent at once through both members', () => {
   });
   after(() => cluster?.stop());
 
+  it('one new vault PUT at once through both members: every PUT 200, one vault (the ones that lose the insert update it)', async () => {
+    const body = { location: 'local', properties: { tenantId: a.bootstrap.tenantId, sku: { family: 'A', name: 'standard' }, accessPolicies: [] } };
+    assert.equal((await arm(a, 'PUT', `${sub}/resourcegroups/rg-raced?${GROUPS}`, { location: 'local' })).status, 201);
+    for (let round = 0; round < 6; round++) {
+      const path = `${sub}/resourceGroups/rg-raced/providers/Microsoft.KeyVault/vaults/raced-${round}?api-version=2023-07-01`;
+      const codes = (await Promise.all(Array.from({ length: 6 }, (_, i) => arm(i % 2 ? a : b, 'PUT', path, body)))).map((r) => `${r.status}${r.code ? ` ${r.code}` : ''}`);
+      assert.ok(codes.every((c) => c === '200'), codes.join(', '));
+    }
+  });
+
   it('one grant under different names: one 201, the rest RoleAssignmentExists; one stored', async () => {
     const vault = await createVault(pub, 'twin-vault');
     // Rounds: each member admits one of its own requests, and the two inserts meet only in some rounds.

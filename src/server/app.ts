@@ -183,13 +183,20 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       reply.header('x-ms-keyvault-service-version', SERVICE_VERSION);
       reply.header('x-ms-keyvault-network-info', `conn_type=${v4 ? 'Ipv4' : 'Ipv6'};addr=${addr};act_addr_fam=${v4 ? 'InterNetwork' : 'InterNetworkV6'};`);
       if (!req.vaultName) throw errors.notFound(req.url.split('?')[0] ?? '');
-      const vault = await deps.vaults.findLive(req.vaultName);
+      let vault = await deps.vaults.findLive(req.vaultName);
       if (!vault) throw errors.vaultNotFound(req.hostname);
       req.vault = vault;
       // As Azure sends it (the SDKs let it into their logs).
       reply.header('x-ms-keyvault-region', vault.location);
       checkApiVersion(req.query['api-version']);
       req.caller = await deps.auth.dataPlane(req.headers.authorization);
+      // A change of the vault stored while the token was checked replaced the row read (and its seal, which the
+      // authorization digest no longer holds): the vault as it stands now, not a row put back.
+      if (!deps.vaults.isCurrent(vault)) {
+        vault = await deps.vaults.findLive(req.vaultName);
+        if (!vault) throw errors.vaultNotFound(req.hostname);
+        req.vault = vault;
+      }
       // Its access policies and network rules, before anything is decided from them.
       deps.vaults.assertIntact(vault);
       // After authentication, as Key Vault's firewall names the caller in its 403.

@@ -29,6 +29,8 @@ export interface VaultService {
    * plane is refused the same way; it can still be read, deleted and purged.
    */
   assertIntact(row: VaultRow): void;
+  /** Whether `row` (from findLive) is still the vault as cached: no change of it has been stored since it was read. */
+  isCurrent(row: VaultRow): boolean;
   /** Whether a vault holds the name, live or soft-deleted (a deleted vault keeps its name until purged). */
   nameInUse(name: string): Promise<boolean>;
   get(subscriptionId: string, resourceGroup: string, name: string): Promise<VaultRow>;
@@ -271,13 +273,17 @@ export function createVaultService(deps: {
         if (!(await vaults.insert(row, audit))) throw errors.resourceGroupNotFound(rg.name);
       } catch (err) {
         vaultKeys.forget(id);
-        if (err instanceof StoreConflictError) throw errors.vaultAlreadyExists(name);
-        throw err;
+        if (!(err instanceof StoreConflictError)) throw err;
+        if (again) throw errors.vaultAlreadyExists(name);
+        // Another PUT of the name (a second server's too) created it since it was read: answered from a new
+        // read, as a PUT sent after it is (200 for the same group, 409 VaultAlreadyExists for another).
+        return null;
       } finally {
         invalidate(name);
       }
       return row;
     });
+    if (row === null) return put(input, true);
     return { vault: row, created: true };
   }
 
@@ -297,6 +303,7 @@ export function createVaultService(deps: {
       return row;
     },
     assertIntact,
+    isCurrent: (row) => cache.get(row.name.toLowerCase()) === row,
     async nameInUse(name) {
       return (await vaults.getByName(name.toLowerCase())) !== null;
     },

@@ -42,20 +42,46 @@ type Held = Array<{ kind: HeldKind; added: boolean; mac: string }>;
 export type HeldReads = (stores: { vaults: VaultStore; principals: PrincipalStore }) => { vaults: VaultStore; principals: PrincipalStore };
 
 type Refresh = (kind: HeldKind, macs: ReadonlyArray<string | null | undefined>) => Promise<boolean>;
+/** Whether a kind's rows are still being changed by other cluster members past the held seals (HeldSeals.moving). */
+type Moving = (kind: HeldKind) => boolean;
 
 /** Reads a row changed by a write committed meanwhile: the held seals follow the write, not the row read before it. */
 const REREADS = 2;
 
-/** `read`, again while a seal it returns is not held (a write replaced the row between the read and the check). */
-async function heldRead<R extends { mac?: string | null }>(kind: HeldKind, refresh: Refresh, read: () => Promise<R[]>): Promise<R[]> {
+/**
+ * Rows of a kind that other cluster members change faster than this member's
+ * held seals reload (at most once a second): each reload is checked whole
+ * against the record, so a row put back outside coffer is refused there, but
+ * a row written after the reload's snapshot is only newer, not tampered. The
+ * request is refused as a serialization failure (503, Retry-After), which a
+ * retry gets past once the writes slow down; the row is not used.
+ */
+export class HeldRowsMovingError extends Error {
+  readonly code = '40001';
+  constructor(kind: HeldKind) {
+    super(`the ${kind} rows read changed again while this server reloaded their seals; try again`);
+  }
+}
+
+/**
+ * `read`, again while a seal it returns is not held (a write replaced the row between the read and the check).
+ * Still not held then: the row is refused where it is used (a row put back), unless the last look at the record
+ * found other cluster members' writes past the held set: the request is refused as rows still moving.
+ */
+export async function heldRead<R extends { mac?: string | null }>(kind: HeldKind, refresh: Refresh, read: () => Promise<R[]>, moving: Moving): Promise<R[]> {
   let found = await read();
-  for (let i = 0; i < REREADS && !(await refresh(kind, found.map((r) => r.mac))); i++) found = await read();
+  for (let i = 0; ; i++) {
+    if (await refresh(kind, found.map((r) => r.mac))) return found;
+    if (i === REREADS) break;
+    found = await read();
+  }
+  if (moving(kind)) throw new HeldRowsMovingError(kind);
   return found;
 }
 
-function withVaultsHeld(vaults: VaultStore, refresh: Refresh): VaultStore {
-  const one = async (read: () => Promise<VaultRow | null>) => (await heldRead('vaults', refresh, async () => [await read()].filter((r) => r !== null)))[0] ?? null;
-  const many = (read: () => Promise<VaultRow[]>) => heldRead('vaults', refresh, read);
+function withVaultsHeld(vaults: VaultStore, refresh: Refresh, moving: Moving): VaultStore {
+  const one = async (read: () => Promise<VaultRow | null>) => (await heldRead('vaults', refresh, async () => [await read()].filter((r) => r !== null), moving))[0] ?? null;
+  const many = (read: () => Promise<VaultRow[]>) => heldRead('vaults', refresh, read, moving);
   return {
     ...vaults,
     getByName: (name) => one(() => vaults.getByName(name)),
@@ -128,11 +154,11 @@ export async function pgAuthorizationDigest(
   };
   return {
     heldReads: (stores) => ({
-      vaults: withVaultsHeld(stores.vaults, refresh),
+      vaults: withVaultsHeld(stores.vaults, refresh, held.moving),
       principals: {
         ...stores.principals,
-        listKeyCredentials: (id) => heldRead('key credentials', refresh, () => stores.principals.listKeyCredentials(id)),
-        listFederatedCredentials: (id) => heldRead('federated credentials', refresh, () => stores.principals.listFederatedCredentials(id)),
+        listKeyCredentials: (id) => heldRead('key credentials', refresh, () => stores.principals.listKeyCredentials(id), held.moving),
+        listFederatedCredentials: (id) => heldRead('federated credentials', refresh, () => stores.principals.listFederatedCredentials(id), held.moving),
       },
     }),
     host: {

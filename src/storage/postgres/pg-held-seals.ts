@@ -47,6 +47,8 @@ export interface HeldSeals {
    * moved on since.
    */
   refresh(guard: DigestGuard, kind: HeldKind, macs: ReadonlyArray<string | null | undefined>): Promise<boolean>;
+  /** Whether the kind's last look found the record moved past the set (other members writing), rather than as loaded. */
+  moving(kind: HeldKind): boolean;
 }
 
 export function pgHeldSeals(pool: pg.Pool, cluster: boolean): HeldSeals {
@@ -70,6 +72,7 @@ export function pgHeldSeals(pool: pg.Pool, cluster: boolean): HeldSeals {
   const reloading = perKind<Promise<void> | null>(() => null);
   /** Per kind, the looks at the record begun and finished (each numbered as it begins). */
   const looks = perKind(() => ({ started: 0, done: 0 }));
+  const moved = perKind(() => false);
   const counter = async (g: DigestGuard, db: Queryable) => {
     // Read outside the write lock: a write sealed meanwhile (this member's, or one another read saw) is newer than it.
     const since = g.mark();
@@ -105,7 +108,8 @@ export function pgHeldSeals(pool: pg.Pool, cluster: boolean): HeldSeals {
   /** Reads the record (one row); only if it moved on since the set was loaded, the kind's rows too (at most once a second). */
   async function look(g: DigestGuard, kind: HeldKind): Promise<void> {
     const id = ++looks[kind].started;
-    if ((await counter(g, pool)).n !== loadedAt[kind]) {
+    moved[kind] = (await counter(g, pool)).n !== loadedAt[kind];
+    if (moved[kind]) {
       const wait = lastReload[kind] + RELOAD_EVERY_MS - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       lastReload[kind] = Date.now();
@@ -139,5 +143,6 @@ export function pgHeldSeals(pool: pg.Pool, cluster: boolean): HeldSeals {
       }
       return held();
     },
+    moving: (kind) => moved[kind],
   };
 }

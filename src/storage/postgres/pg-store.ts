@@ -46,6 +46,42 @@ export const POOL_WAIT_MS = 10_000;
 const KEEPALIVE_IDLE_MS = 30_000;
 const LOCK_TIMEOUT = `SET lock_timeout = ${LOCK_TIMEOUT_MS}`;
 /**
+ * How long PostgreSQL lets one of coffer's sessions sit idle inside a
+ * transaction before it ends the session (idle_in_transaction_session_timeout).
+ * A write holds the audit chain's lock (and an authorization write the
+ * digest's) for its transaction, across round trips to coffer: a member
+ * frozen, or cut off by a partition that sends no reset, between two of its
+ * statements held them until PostgreSQL's own TCP keepalive gave up (some two
+ * hours), and every member's audited request waited for its lock_timeout and
+ * failed meanwhile. coffer sends a transaction's statements back to back; a
+ * pause this long means the member is gone or stuck, and its transaction is
+ * rolled back. An operator's own setting for the role or database is kept.
+ */
+export const IDLE_IN_TRANSACTION_MS = 15_000;
+/**
+ * PostgreSQL's probes of a session's client (seconds): a member gone without
+ * a word (a partition, a host lost) has its sessions, and their connection
+ * slots, ended within about a minute instead of the OS default's two hours.
+ * Not applied to Unix-socket connections (PostgreSQL ignores them there).
+ */
+const SERVER_KEEPALIVES = 'SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; SET tcp_keepalives_count = 3';
+
+/** Prepares a pooled connection's session (before it is first handed out). */
+export async function setUpSession(client: pg.ClientBase, idleInTransactionMs = IDLE_IN_TRANSACTION_MS): Promise<void> {
+  // Coffer's schema alone on the path, pg_catalog searched first: a search_path set for the role or database
+  // (ALTER ROLE ... SET, which coffer's own credentials may do) that names a schema before pg_catalog would have
+  // coffer's unqualified names (functions, operators, the catalogs pg-schema-check.ts reads) find a writer's.
+  await client.query("SELECT pg_catalog.set_config('search_path', pg_catalog.quote_ident(pg_catalog.current_schema()), false)");
+  await client.query(CHECK_CLIENT).catch(() => undefined);
+  await client.query(SERVER_KEEPALIVES).catch(() => undefined);
+  // A lock_timeout or idle_in_transaction_session_timeout the operator set for the role or database (ALTER ROLE ... SET) stays.
+  const set = await client.query<{ lock: string; idle: string }>(
+    "SELECT current_setting('lock_timeout') AS lock, current_setting('idle_in_transaction_session_timeout') AS idle",
+  );
+  if (set.rows[0]?.lock === '0') await client.query(LOCK_TIMEOUT);
+  if (set.rows[0]?.idle === '0') await client.query(`SET idle_in_transaction_session_timeout = ${Math.max(1, Math.floor(idleInTransactionMs))}`);
+}
+/**
  * The settings row naming the server that took the one-server lock last: each one writes its own id after
  * taking it, so a server that takes it again after a break sees whether another held it meanwhile (a standby
  * that took over, wrote, and stopped), whose writes its memory would not know of.
@@ -85,16 +121,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     // An idle connection the network lost without a word (no reset) is found by the OS's probes, not at the next query.
     keepAlive: true,
     keepAliveInitialDelayMillis: KEEPALIVE_IDLE_MS,
-    onConnect: async (client) => {
-      // Coffer's schema alone on the path, pg_catalog searched first: a search_path set for the role or database
-      // (ALTER ROLE ... SET, which coffer's own credentials may do) that names a schema before pg_catalog would have
-      // coffer's unqualified names (functions, operators, the catalogs pg-schema-check.ts reads) find a writer's.
-      await client.query("SELECT pg_catalog.set_config('search_path', pg_catalog.quote_ident(pg_catalog.current_schema()), false)");
-      await client.query(CHECK_CLIENT).catch(() => undefined);
-      // A lock_timeout the operator set for the role or database (ALTER ROLE ... SET lock_timeout) stays.
-      const set = await client.query<{ t: string }>("SELECT current_setting('lock_timeout') AS t");
-      if (set.rows[0]?.t === '0') await client.query(LOCK_TIMEOUT);
-    },
+    onConnect: (client) => setUpSession(client),
   });
   // A broken connection emits 'error', which would end the process unhandled. The pool drops a
   // broken idle connection and opens another on the next query.
