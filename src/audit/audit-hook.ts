@@ -227,6 +227,15 @@ export interface RefusalAuditLimits {
   throttled?: ThrottledAuditLimits;
 }
 
+/** The window --audit-anonymous-per-network and --audit-throttled-per-caller count in. */
+const REFUSAL_AUDIT_WINDOW_SECONDS = 60;
+
+/** The limits of a server's configuration: records one by one per network, and per caller and vault, a minute. */
+export const refusalAuditLimits = (perNetwork: number, perCaller: number): RefusalAuditLimits => ({
+  anonymous: { perNetwork, windowSeconds: REFUSAL_AUDIT_WINDOW_SECONDS },
+  throttled: { perCaller, windowSeconds: REFUSAL_AUDIT_WINDOW_SECONDS },
+});
+
 /** Writes a limit's ended windows' summaries every window, and all of them at shutdown. */
 function summariseEvery(app: FastifyInstance, audit: AuditLog, log: ErrorLog, limit: RefusalAuditLimit, windowSeconds: number): void {
   const writeSummaries = (all: boolean) =>

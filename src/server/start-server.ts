@@ -20,6 +20,7 @@ import { createAuthCodes } from '../identity/auth-codes.js';
 import { createAuditLog } from '../audit/audit-log.js';
 import { createAuditKeySource, loadRecordedAuditKey } from '../audit/audit-key.js';
 import { createFileSink } from '../audit/audit-file-sink.js';
+import { refusalAuditLimits } from '../audit/audit-hook.js';
 import { createThrottle } from './throttle.js';
 
 import { createTokenService } from '../identity/token-service.js';
@@ -70,8 +71,6 @@ export interface RunningServer {
   fatal: Promise<Error>;
 }
 
-/** The window --audit-anonymous-per-network and --audit-throttled-per-caller count in. */
-const REFUSAL_AUDIT_WINDOW_SECONDS = 60;
 /** How often the audit trail's last record is noted in audit-head.json (and at shutdown). */
 const AUDIT_HEAD_EVERY_MS = 10_000;
 /** How often lockout counts whose window and lock have ended are dropped. */
@@ -291,10 +290,7 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
     authCodes,
     deviceCodes,
     audit,
-    refusalAudit: {
-      anonymous: { perNetwork: config.auditAnonymousPerNetwork, windowSeconds: REFUSAL_AUDIT_WINDOW_SECONDS },
-      throttled: { perCaller: config.auditThrottledPerCaller, windowSeconds: REFUSAL_AUDIT_WINDOW_SECONDS },
-    },
+    refusalAudit: refusalAuditLimits(config.auditAnonymousPerNetwork, config.auditThrottledPerCaller),
     metrics: createMetrics({ version: SERVICE_VERSION, connections: connectionLimits.stats }),
     inFlight,
     databaseReady: serving.ready,
