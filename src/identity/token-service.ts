@@ -46,6 +46,8 @@ export interface TokenService {
   forgetPrincipal(objectId: string): void;
   /** Drops every verified token: changes were missed, and principals may be gone (each token is verified again). */
   forgetAll(): void;
+  /** How many verified tokens are held. */
+  cachedTokens(): number;
   /** Reads the signing keys again: another cluster member added or retired one. */
   reloadKeys(): Promise<void>;
   /** Signs with a new key from now on and retires every other (`coffer admin rotate-signing-key`). */
@@ -62,6 +64,8 @@ const CACHE_LIMIT = 10_000;
  * restart) has its tokens refused within this long, not at their expiry.
  */
 export const PRINCIPAL_RECHECK_SECONDS = 60;
+/** How often verified tokens past their expiry leave the cache. */
+export const EXPIRED_SWEEP_MS = 60_000;
 
 export async function createTokenService(deps: {
   store: SigningKeyStore;
@@ -96,6 +100,13 @@ export async function createTokenService(deps: {
   const issuers = [deps.issuer, ...(deps.extraIssuers ?? [])];
   // Verified tokens by their text: verification is the costliest part of a request.
   const cache = new Map<string, { caller: Caller; exp: number; nbf: number; aud: string; checkedAt: number }>();
+  // Expired entries go once a minute: else a burst of new tokens (some 2 KB each) held their memory until as many
+  // newer ones pushed them out, however long the server then idled.
+  const sweep = setInterval(() => {
+    const past = nowSec() - SKEW_SECONDS;
+    for (const [token, entry] of cache) if (entry.exp < past) cache.delete(token);
+  }, EXPIRED_SWEEP_MS);
+  sweep.unref();
   const principalGone = () => new TokenVerifyError('revoked', 'the token names a principal no longer in the directory');
   /** Counts forgetPrincipal calls: a lookup that a removal overtook is not trusted. */
   let removals = 0;
@@ -263,6 +274,7 @@ export async function createTokenService(deps: {
       cache.set(token, entry);
       return checkCached(entry, audiences);
     },
+    cachedTokens: () => cache.size,
     forgetPrincipal(objectId) {
       removals += 1;
       const id = objectId.toLowerCase();
