@@ -10,7 +10,8 @@ import { createCredentialHasher } from '../src/identity/password-hash.js';
 import { FAMILIAR_LIMIT, FAMILIAR_SECONDS } from '../src/identity/sign-in-familiar.js';
 import { createSignInLockout, LOCKOUT, networkKey, SOURCE_LOCKOUT, sourceKey, type LockoutLimits } from '../src/identity/sign-in-lockout.js';
 import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.js';
-import type { PrincipalRow, PrincipalStore, Store } from '../src/storage/store-types.js';
+import type { Store } from '../src/storage/store-types.js';
+import { memoryPrincipals } from './support/memory-principals.js';
 
 // Smart lockout (src/identity/sign-in-lockout.ts): ten wrong passwords within
 // ten minutes lock a user name for a minute, each failure after locks it
@@ -114,37 +115,6 @@ test('failures requested together all count (store conformance tests it on Postg
 // IP lockout: wrong passwords from one client address, whatever the names
 // they were tried against, lock that address (src/identity/directory-service.ts).
 
-function memoryPrincipals(): PrincipalStore {
-  const rows = new Map<string, PrincipalRow>();
-  return {
-    insert: async (row) => void rows.set(row.objectId, row),
-    get: async (id) => rows.get(id) ?? null,
-    getByAppId: async (appId) => [...rows.values()].find((r) => r.appId === appId) ?? null,
-    getByUpn: async (upn) => [...rows.values()].find((r) => r.upn?.toLowerCase() === upn.toLowerCase()) ?? null,
-    list: async () => [...rows.values()],
-    delete: async (id) => rows.delete(id),
-    addClientSecret: async () => {},
-    listClientSecrets: async () => [],
-    removeClientSecret: async () => false,
-    listKeyCredentials: async () => [],
-    allKeyCredentials: async () => [],
-    changeKeyCredentials: async () => {},
-    setKeyCredentialMac: async () => false,
-    listFederatedCredentials: async () => [],
-    allFederatedCredentials: async () => [],
-    addFederatedCredential: async () => {},
-    updateFederatedCredential: async () => false,
-    removeFederatedCredential: async () => false,
-    setFederatedCredentialMac: async () => false,
-    replaceCredentialHash: async () => false,
-    async setPassword(id, from, to) {
-      const row = rows.get(id);
-      if (row?.passwordHash !== from) return false;
-      rows.set(id, { ...row, passwordHash: to });
-      return true;
-    },
-  };
-}
 const hasher = createCredentialHasher(randomBytes(32));
 
 async function withDirectory(limits: Partial<LockoutLimits> = {}) {

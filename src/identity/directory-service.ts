@@ -101,6 +101,19 @@ async function keyCredentialWrite(write: Promise<void>): Promise<void> {
   }
 }
 
+/** A lock set by a wrong password: of the user name tried, or of the client's address (sign-in-lockout.ts). */
+export interface SignInLock {
+  kind: 'name' | 'address';
+  /** The user name the wrong password was for. */
+  name: string;
+  /** The client's address. */
+  from: string;
+  /** Until when (unix seconds). */
+  until: number;
+  /** Which lock of its run (1: the first). */
+  run: number;
+}
+
 export function createDirectoryService(deps: {
   principals: PrincipalStore;
   failures: SignInFailureStore;
@@ -109,6 +122,8 @@ export function createDirectoryService(deps: {
   reloadPepper?: () => Promise<void>;
   now?: () => number;
   sourceLimits?: Readonly<LockoutLimits>;
+  /** Told of each lock a wrong password sets (for the server's log: sign-ins are not in the audit trail). */
+  onLocked?: (lock: SignInLock) => void;
 }): DirectoryService {
   // Entra ID's separate counts for a name's familiar and unfamiliar locations (sign-in-familiar.ts).
   const lockout = createSignInLockout(deps.failures, 'name:', deps.now);
@@ -136,7 +151,10 @@ export function createDirectoryService(deps: {
     const right = await hasher.verifyPassword(password, user?.passwordHash ?? DUMMY_HASH, { objectId: user?.objectId ?? '' });
     if (!user || !user.passwordHash || !right) {
       // The name was counted by its attempt. The address's count is taken one sign-in at a time (above).
-      await sourceLockout.failed(from);
+      const source = await sourceLockout.failed(from);
+      const t = now();
+      if (counted && counted.lockedUntil > t) deps.onLocked?.({ kind: 'name', name: upn, from, until: counted.lockedUntil, run: counted.locks });
+      if (source && source.lockedUntil > t && source.count === 0) deps.onLocked?.({ kind: 'address', name: upn, from, until: source.lockedUntil, run: source.locks });
       return { ok: false, reason: 'invalid' };
     }
     // The address's count stays: a guesser who knows one password must not clear it.

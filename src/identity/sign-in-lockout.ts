@@ -71,7 +71,8 @@ export interface SignInLockout {
    * counted again.
    */
   attempt(key: string, fingerprint?: string): Promise<FailureCount | null>;
-  failed(key: string): Promise<void>;
+  /** Counts a failure; returns the count stored. */
+  failed(key: string): Promise<FailureCount | null>;
   /**
    * A right password after `attempt` (what attempt stored): clears the
    * count, but not a lock that other attempts set while this one's password
@@ -127,7 +128,7 @@ export function createSignInLockout(
     },
     async failed(name) {
       const t = now();
-      await store.change(key(name), (stored) => counted(live(stored, t), t));
+      return store.change(key(name), (stored) => counted(live(stored, t), t));
     },
     async succeeded(name, mine) {
       const t = now();

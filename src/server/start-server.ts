@@ -12,7 +12,7 @@ import { createVaultKeys } from '../crypto/vault-keys.js';
 import { bindUnboundHashes, openCredentialHasher, PEPPER_RECORD_FILE } from '../identity/credential-pepper.js';
 import { watchCredentialWrites } from '../identity/own-credentials.js';
 import { retiredKidsFile } from '../identity/signing-keys.js';
-import { createDirectoryService } from '../identity/directory-service.js';
+import { createDirectoryService, type SignInLock } from '../identity/directory-service.js';
 import { createGrantHandler } from '../identity/oauth-grants.js';
 import { EARLIER_GENERATIONS_LOOKED_IN } from '../identity/refresh-token-renewal.js';
 import { createDeviceCodes } from '../identity/device-code.js';
@@ -205,7 +205,8 @@ async function startLocked(config: CofferConfig, dirLock: DataDirLock): Promise<
   // conversion a credential replaced or removed here stays so, even if written back (own-credentials.ts).
   // Key credentials are sealed as authorization data: one written without the key authenticates nothing.
   const principals = sealing.principals(watchCredentialWrites(store.principals, own));
-  const directory = createDirectoryService({ principals, failures: store.signInFailures, hasher, reloadPepper: readPepperAgain });
+  const onLocked = (l: SignInLock) => log.warn({ ...l, until: new Date(l.until * 1000).toISOString() }, `sign-in lockout: ${l.kind === 'name' ? 'user name' : 'client address'} locked`);
+  const directory = createDirectoryService({ principals, failures: store.signInFailures, hasher, reloadPepper: readPepperAgain, onLocked });
   const bootstrapFile = join(config.dataDir, 'bootstrap.json');
   const deploymentExisted = (await store.settings.get('deploymentId')) !== null;
   const deployment = await ensureDeployment(store, directory, { dev: config.dev, needAdminSecret: !existsSync(bootstrapFile) });
