@@ -35,6 +35,8 @@ describe('coffer CLI commands', () => {
     const version1 = v1.id.split('/').pop();
     assert.equal((await json('keyvault', 'secret', 'show', '--vault-name', 'cmd-vault', '-n', 'db', '--version', version1)).value, 'one');
     assert.equal((await json('keyvault', 'secret', 'show', '--id', v1.id)).value, 'one');
+    // As az: an id without a version takes --version's (coffer showed the latest).
+    assert.equal((await json('keyvault', 'secret', 'show', '--id', v1.id.slice(0, -version1.length - 1), '--version', version1)).value, 'one');
     assert.equal((await cli('keyvault', 'secret', 'show', '--vault-name', 'cmd-vault', '-n', 'db', '--query', 'value', '-o', 'tsv')).stdout.trim(), 'two');
     const versions = await json<Array<{ id: string }>>('keyvault', 'secret', 'list-versions', '--vault-name', 'cmd-vault', '-n', 'db');
     assert.equal(versions.length, 2);

@@ -63,7 +63,11 @@ function parseSecretId(s: Session, id: string, collection: SecretCollection): Se
 /** The secret a command names: --id (of `collection`), or --vault-name and --name (with --version, if the command has it). */
 export function secretRef(s: Session, o: SecretRefOptions, collection: SecretCollection = 'secrets'): SecretRef {
   if (o.id && o.vaultName) throw new CliError('--vault-name and --id are mutually exclusive.');
-  if (o.id) return parseSecretId(s, o.id, collection);
+  if (o.id) {
+    // As az: an id without a version takes --version's (show, download, set-attributes).
+    const ref = parseSecretId(s, o.id, collection);
+    return { ...ref, version: ref.version ?? o.version ?? null };
+  }
   if (!(o.vaultName && o.name)) throw new CliError('incorrect usage: --id ID | --vault-name/--hsm-name VAULT/HSM --name/-n NAME [--version VERSION]');
   return { vault: o.vaultName, name: o.name, version: o.version ?? null };
 }
