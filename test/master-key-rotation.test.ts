@@ -384,7 +384,8 @@ describe('master key rotation racing a vault create', () => {
       assert.equal(row.masterKeyId, result.primaryId);
       assert.ok(createVaultKeys(final, store.vaults).sealingKey(row), 'and a restarted server can unwrap it');
     } finally {
-      store.close();
+      // Awaited: the writer thread may still be removing the WAL when the directory goes (ENOTEMPTY in a CI run).
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });
