@@ -134,6 +134,12 @@ describe('management plane access control', () => {
     await assert.rejects(connectorClient.getSecret('apono-mysql-user'), (err: { statusCode?: number }) => err.statusCode === 403);
   });
 
+  it('@azure/arm-authorization: the classic administrators (az role assignment list --include-classic-administrators) are an empty list', async () => {
+    const listed = [];
+    for await (const admin of authz().classicAdministrators.list()) listed.push(admin);
+    assert.deepEqual(listed, []);
+  });
+
   it('@azure/arm-authorization: creates a custom role and updates it (201 both times, as Azure answers)', async () => {
     const scope = `/subscriptions/${sub}`;
     const id = crypto.randomUUID();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { render, type TableView } from '../src/cli/output.js';
 import { asDeletedVault, asResource, asResourceGroup, asRoleAssignment, asSecret, asVault, pythonIsoformat } from '../src/cli/output-models.js';
-import { groupListTable, roleAssignmentListTable, roleDefinitionListTable, secretListTable, servicePrincipalListTable } from '../src/cli/table-views.js';
+import { groupListTable, roleAssignmentListTable, roleDefinitionListTable, secretListTable, graphObjectListTable } from '../src/cli/table-views.js';
 
 // coffer's -o json|table|tsv|yaml and --query against Debian azure-cli's own
 // formatting code (test/python/az_output.py: knack, PyYAML, az's table
@@ -29,7 +29,8 @@ const VIEWS: Record<string, TableView> = {
   'group list': groupListTable,
   'role definition list': roleDefinitionListTable,
   'role assignment list': roleAssignmentListTable,
-  'ad sp list': servicePrincipalListTable,
+  'ad sp list': graphObjectListTable,
+  'ad app list': graphObjectListTable,
 };
 
 const secret = (name: string, extra: object = {}) => ({
@@ -107,6 +108,7 @@ const datasets: Array<{ data: unknown; table?: string; queries: string[] }> = [
   { data: roles, table: 'role definition list', queries: ['[0].description'] },
   { data: assignments, table: 'role assignment list', queries: ['[].{principal:principalName, role:roleDefinitionName}'] },
   { data: sps, table: 'ad sp list', queries: ['[].appId'] },
+  { data: sps, table: 'ad app list', queries: [] },
   { data: strings, queries: ['words', 'numbers', 'dates', 'nums', 'bools', 'nested', 'long', 'multiline', 'unicode', '[long, longTrailing]', 'deep', 'longMultiline', 'astral'] },
   { data: [], table: 'secret list', queries: [] },
   { data: 'a string', queries: ['max_by(@, &name)', 'abs(@)'] },

@@ -295,6 +295,11 @@ describe('management and directory input validation', () => {
     assert.equal((await raw('GET', `/subscriptions/${sub}/resourceGroups/rg-types/providers/Microsoft.KeyVault/vaults/nosuchvault?api-version=2023-07-01`)).json!.error!.code, 'ResourceGroupNotFound');
     assert.equal((await raw('DELETE', `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions?api-version=2022-04-01`)).status, 405);
     assert.equal((await raw('GET', `/subscriptions/${sub}/providers/Microsoft.Storage/bogusThings?api-version=2023-07-01`)).json!.error!.code, 'NotFound', 'another namespace');
+    // A subscription's classic administrators (az's --include-classic-administrators): served, and there are none.
+    const classic = await raw('GET', `/subscriptions/${sub}/providers/Microsoft.Authorization/classicAdministrators?api-version=2015-06-01`);
+    assert.equal(classic.status, 200, classic.text);
+    assert.deepEqual(classic.json, { value: [] });
+    assert.equal((await raw('PUT', `/subscriptions/${sub}/providers/Microsoft.Authorization/classicAdministrators?api-version=2015-06-01`, '{}')).status, 405);
   });
 
   it('an unknown type is looked at after the checks every Resource Manager request gets, whatever the method: the api-version, then the token', async () => {

@@ -10,7 +10,7 @@ import type { RoleAssignmentService } from './role-assignment-service.js';
 import type { RoleDefinitionService } from './role-definition-service.js';
 
 // Microsoft.Authorization under any scope: {scope}/providers/Microsoft.Authorization/
-// roleAssignments[/{name}], roleDefinitions[/{id}] and permissions. The scope is
+// roleAssignments[/{name}], roleDefinitions[/{id}], permissions and classicAdministrators (always empty). The scope is
 // everything before the provider segment, so one route serves every depth.
 
 const PROVIDER = '/providers/microsoft.authorization/';
@@ -72,6 +72,8 @@ export function registerAuthorizationRoutes(arm: FastifyInstance, deps: { subscr
       }
     }
     if (collection === 'permissions' && name === null && method === 'GET') return { value: assignments.permissionsAt(caller, scope) };
+    // A subscription's co-administrators (az role assignment list --include-classic-administrators): coffer has none.
+    if (collection === 'classicadministrators' && name === null && method === 'GET' && /^\/subscriptions\/[^/]+$/i.test(scope)) return { value: [] };
     throw errors.methodNotAllowed(method);
   }
 

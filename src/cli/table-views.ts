@@ -27,12 +27,12 @@ export const roleAssignmentListTable: TableView = {
   rows: (r) => rows(r).map((a) => ({ Principal: a.principalName, Role: a.roleDefinitionName, Scope: a.scope })),
 };
 
-/** az ad sp list (role/commands.py get_graph_object_transformer('sp')): sorted by display name, the Graph id shown. */
-export const servicePrincipalListTable: TableView = {
+/** az ad sp list and ad app list (role/commands.py get_graph_object_transformer): sorted by display name, the Graph id shown. */
+export const graphObjectListTable: TableView = {
   rows: (r) =>
     [...rows(r)]
       .sort((a, b) => (String(a.displayName) < String(b.displayName) ? -1 : String(a.displayName) > String(b.displayName) ? 1 : 0))
-      .map((sp) => ({ displayName: sp.displayName ?? null, id: sp.id ?? null, appId: sp.appId ?? null, createdDateTime: sp.createdDateTime ?? null })),
+      .map((o) => ({ displayName: o.displayName ?? null, id: o.id ?? null, appId: o.appId ?? null, createdDateTime: o.createdDateTime ?? null })),
   skipKeys: ['type', 'etag'],
 };
 

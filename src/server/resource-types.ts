@@ -26,7 +26,7 @@ const SERVED = new Map<string, { name: string; types: Set<string> }>(
         'unregister',
       ]),
     },
-    'microsoft.authorization': { name: 'Microsoft.Authorization', types: new Set(['roleassignments', 'roledefinitions', 'permissions', 'register', 'unregister']) },
+    'microsoft.authorization': { name: 'Microsoft.Authorization', types: new Set(['roleassignments', 'roledefinitions', 'permissions', 'classicadministrators', 'register', 'unregister']) },
   }),
 );
 

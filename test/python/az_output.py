@@ -23,6 +23,7 @@ TRANSFORMERS = {
     "role definition list": lambda: transform_definition_list,
     "role assignment list": lambda: transform_assignment_list,
     "ad sp list": lambda: get_graph_object_transformer("sp"),
+    "ad app list": lambda: get_graph_object_transformer("app"),
 }
 FORMATS = {"json": format_json, "table": format_table, "tsv": format_tsv, "yaml": format_yaml}
 SKIP_KEYS = list(_TableOutput.SKIP_KEYS)

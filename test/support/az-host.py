@@ -7,8 +7,9 @@
 # What a new process would start without is reset before each command: the
 # logging handlers (bound to the streams and verbosity of the command that
 # made them), the token, HTTP and service principal caches az keeps for the
-# process (read from the profile again, as a new process does), warnings
-# already shown, os.environ, the working directory, sys.argv and the streams.
+# process (read from the profile again, as a new process does), knack's table
+# keys az's graph commands change, warnings already shown, os.environ, the
+# working directory, sys.argv and the streams.
 #
 # Protocol: one JSON object per line on stdin, {"args": [...], "cwd": "..."};
 # one per line back, {"code": n, "stdout": "...", "stderr": "..."}. Stray
@@ -33,9 +34,13 @@ from azure.cli.core.auth.identity import Identity  # noqa: E402
 from azure.cli.core.commands import progress  # noqa: E402
 from azure.cli.core.intercept_survey import prompt_survey_message  # noqa: E402
 from knack.completion import ARGCOMPLETE_ENV_NAME  # noqa: E402
+from knack.output import _TableOutput  # noqa: E402
 
 # azure.cli is a namespace package: its __main__.py sits beside azure.cli.core.
 MAIN = os.path.join(os.path.dirname(os.path.dirname(azure.cli.core.__file__)), '__main__.py')
+
+# az's `ad app|sp list -o table` removes 'id' from this class-wide list (its second one in a process fails).
+TABLE_SKIP_KEYS = list(_TableOutput.SKIP_KEYS)
 
 # As __main__.py does once per process.
 try:
@@ -52,6 +57,7 @@ def as_new_process():
     Identity._msal_token_cache = None
     Identity._msal_http_cache = None
     Identity._service_principal_store_instance = None
+    _TableOutput.SKIP_KEYS[:] = TABLE_SKIP_KEYS
     warnings.onceregistry.clear()
     warnings._filters_mutated()
     # A default bound to sys.stderr as the module was imported: this command's stderr instead.

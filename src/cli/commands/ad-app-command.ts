@@ -5,6 +5,7 @@ import { run, withOutput } from '../command-kit.js';
 import { asShown } from '../graph-errors.js';
 import { GUID } from '../principal-lookup.js';
 import type { Session } from '../session.js';
+import { graphObjectListTable } from '../table-views.js';
 import { registerCredentialCommands } from './ad-credential-command.js';
 import { registerFederatedCredentialCommands } from './ad-federated-credential-command.js';
 
@@ -45,7 +46,7 @@ export function registerAdAppCommands(ad: Command): void {
         if (filter !== null || o.all) return all;
         if (all.length > 100) s.warn("The result is not complete. You can still use '--all' to get all of them with long latency expected, or provide a filter through command arguments");
         return all.slice(0, 100);
-      }),
+      }, graphObjectListTable),
     );
   withOutput(app.command('show').description('Show an application.'))
     .requiredOption('--id <id>', 'appId, object id or identifier URI')

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { andFilters, filterQuery, graphList, odataString } from '../graph-query.js';
-import { servicePrincipalListTable } from '../table-views.js';
+import { graphObjectListTable } from '../table-views.js';
 import { CliError } from '../cli-error.js';
 import { run, withOutput } from '../command-kit.js';
 import { withStatus } from '../status-notices.js';
@@ -144,7 +144,7 @@ export function registerAdCommands(program: Command): void {
         if (filter !== null || o.all) return all;
         if (all.length > 100) s.warn("The result is not complete. You can still use '--all' to get all of them with long latency expected, or provide a filter through command arguments");
         return all.slice(0, 100);
-      }, servicePrincipalListTable),
+      }, graphObjectListTable),
     );
   withOutput(sp.command('show').description('Show a service principal.'))
     .requiredOption('--id <id>', 'appId, object id or display name')
