@@ -123,6 +123,10 @@ describe('Debian azure-cli against coffer', () => {
       (await ours('keyvault', 'create', '-n', 'nr-coffer-2', '-g', 'rg-az', '--enable-rbac-authorization', 'false', ...created)).out,
       (await theirs('keyvault', 'create', '-n', 'nr-az-2', '-g', 'rg-az', '-l', 'local', ...created)).out,
     );
+    // --enable-purge-protection false is sent, and refused as Azure refuses it; no vault is made.
+    const refused = ['-g', 'rg-az', '--enable-purge-protection', 'false'];
+    assert.deepEqual(await cofferResult(home, ['keyvault', 'create', '-n', 'nr-no-purge', '--enable-rbac-authorization', 'false', ...refused]), await azRun(['keyvault', 'create', '-n', 'nr-no-purge', '-l', 'local', ...refused]));
+    assert.match((await azRun(['keyvault', 'show', '-n', 'nr-no-purge'])).stderr, /The Vault 'nr-no-purge' not found within subscription/);
     for (const step of steps) {
       const a = await theirs('keyvault', ...step.map((w) => (w === 'VAULT' ? 'nr-az' : w)));
       const c = await ours('keyvault', ...step.map((w) => (w === 'VAULT' ? 'nr-coffer' : w)));

@@ -104,6 +104,17 @@ describe('coffer CLI commands', () => {
     // that fails (a group that does not exist) is empty (list_vault_or_hsm's bare except).
     assert.equal((await cli('keyvault', 'delete', '-n', 'never-made', '-g', 'rg')).code, 0);
     assert.deepEqual(await json('keyvault', 'list', '-g', 'no-such-group'), []);
+    // Without -g too: a subscription the server does not have (404 SubscriptionNotFound) lists nothing.
+    const profile = join(home, 'profile.json');
+    const saved = readFileSync(profile, 'utf8');
+    const sub = (JSON.parse(saved) as { subscriptionId: string }).subscriptionId;
+    writeFileSync(profile, saved.replaceAll(sub, '0badc0de-0000-4000-8000-000000000000'));
+    try {
+      assert.deepEqual(await json('keyvault', 'list'), []);
+      await fails(['keyvault', 'list', '--resource-type', 'vault'], /^ERROR: \(SubscriptionNotFound\) The subscription '0badc0de-0000-4000-8000-000000000000' could not be found\./m, 3);
+    } finally {
+      writeFileSync(profile, saved);
+    }
     assert.ok((await json<Array<{ name: string }>>('keyvault', 'list-deleted')).some((v) => v.name === 'short-lived'));
     // As az: -g must be the deleted vault's own group, exactly.
     await fails(['keyvault', 'recover', '-n', 'short-lived', '-g', 'RG'], /^ERROR: The specified resource group does not match that of the deleted vault or hsm short-lived\. The vault or hsm must be recovered to the original resource group rg\.$/m);

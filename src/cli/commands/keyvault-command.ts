@@ -206,7 +206,8 @@ export function registerKeyvaultCommands(program: Command): Command {
           accessPolicies,
         };
         Object.assign(properties, settingProperties(o));
-        if (o.enablePurgeProtection) properties.enablePurgeProtection = true;
+        // Sent as given, false too, which Azure (and coffer) refuse: BadRequest "cannot be set to false".
+        if (o.enablePurgeProtection !== undefined) properties.enablePurgeProtection = o.enablePurgeProtection;
         const created = await s.call('PUT', vaultUrl(s, o.resourceGroup, o.name), s.managementResource, { location: o.location ?? group.location, tags: parseTags(o.tags) ?? {}, properties });
         return noWait(o) ? undefined : asVault(created);
       }),
@@ -232,20 +233,16 @@ export function registerKeyvaultCommands(program: Command): Command {
         if (type === 'hsm') return [];
         // As az's list_vault: with -g, the group's vaults (Vault models); without, VaultsOperations.list,
         // which reads the generic resource listing, so each vault is only its id, name, type, location and tags.
-        if (o.resourceGroup) {
-          const url = `${vaultsBase(s)}/resourceGroups/${encodeURIComponent(o.resourceGroup)}/providers/Microsoft.KeyVault/vaults?api-version=${API.arm}`;
-          // az's list_vault_or_hsm lists the group's vaults under a bare `except: pass`: a group that does not
-          // exist (or any refused list) gives an empty list. Only answers are swallowed here, not lost connections.
-          try {
-            return (await armList(s, url)).map(asVault);
-          } catch (err) {
-            // Only without --resource-type (list_vault_or_hsm's bare except); `--resource-type vault` reports it.
-            if (type === undefined && err instanceof CliError && err.code !== undefined) return [];
-            throw err;
-          }
-        }
-        const url = `${vaultsBase(s)}/resources?$filter=${encodeURIComponent("resourceType eq 'Microsoft.KeyVault/vaults'")}&api-version=${API.resources}`;
-        return (await armList(s, url)).map(asResource);
+        const listed = o.resourceGroup
+          ? armList(s, `${vaultsBase(s)}/resourceGroups/${encodeURIComponent(o.resourceGroup)}/providers/Microsoft.KeyVault/vaults?api-version=${API.arm}`).then((l) => l.map(asVault))
+          : armList(s, `${vaultsBase(s)}/resources?$filter=${encodeURIComponent("resourceType eq 'Microsoft.KeyVault/vaults'")}&api-version=${API.resources}`).then((l) => l.map(asResource));
+        // az's list_vault_or_hsm lists under a bare `except: pass`: a group that does not exist, or any refused
+        // list, gives an empty list. Only without --resource-type (`--resource-type vault` reports it), and only
+        // answers are swallowed here, not lost connections.
+        return listed.catch((err: unknown) => {
+          if (type === undefined && err instanceof CliError && err.code !== undefined) return [];
+          throw err;
+        });
       }),
     );
 
