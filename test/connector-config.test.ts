@@ -73,3 +73,31 @@ describe('connector config: database TLS', () => {
     invalid({ serverName: 'not a name' }, /- integrations\.0\.tls\.serverName: a DNS name/);
   });
 });
+
+describe('connector config: names and addresses', () => {
+  const file = join(dir, 'connector-names.json');
+  const base = { authority: 'https://localhost:8443', tenantId: '00000000-0000-4000-8000-000000000001', clientId: '00000000-0000-4000-8000-000000000002' };
+  const integration = { name: 'pg', type: 'postgresql', host: 'db.internal', database: 'app', secret: { vault: 'my-vault', name: 'pg-user' } };
+  const loadWith = (top: object, one: object = {}) => {
+    writeFileSync(file, JSON.stringify({ ...base, ...top, integrations: [{ ...integration, ...one }] }));
+    return loadConnectorConfig(file);
+  };
+  const refused = (top: object, one: object, problem: string) =>
+    assert.throws(() => loadWith(top, one), (err: Error) => err.message.includes(problem) || assert.fail(err.message));
+
+  it('a vault name is a vault name: it becomes the host the token is sent to', () => {
+    for (const vault of ['my-vault', 'abc', 'A1b2c3d4e5f6g7h8i9j0k1l2']) assert.equal(loadWith({}, { secret: { vault, name: 'x' } }).integrations[0]!.secret.vault, vault);
+    for (const vault of ['127.0.0.1:9/x?', 'x@127.0.0.1:9#', 'r.vault', 'r vault', 'ab', '1abc', 'abc-', 'a--b', 'a'.repeat(25)]) {
+      refused({}, { secret: { vault, name: 'x' } }, '- integrations.0.secret.vault: a vault name: 3 to 24 letters, digits and dashes');
+    }
+  });
+
+  it('a host without a port, an https authority, a DNS suffix and a variable name', () => {
+    for (const host of ['db.internal', '127.0.0.1', '::1', '[::1]', 'fe80::1%eth0', 'db_1.example.com']) assert.equal(loadWith({}, { host }).integrations[0]!.host, host);
+    for (const host of ['db.example:3306', '', 'a b', 'beef.cafe:5432', 'db/x']) refused({}, { host }, '- integrations.0.host: a host name or IP address, without a port');
+    refused({ authority: 'http://localhost:8443' }, {}, '- authority: an https:// URL');
+    for (const vaultDnsSuffix of ['', 'https://x', 'vault.localhost:8443', '.vault.azure.net']) refused({ vaultDnsSuffix }, {}, '- vaultDnsSuffix: a DNS suffix such as vault.azure.net');
+    assert.equal(loadWith({ vaultDnsSuffix: 'vault.azure.net' }).vaultDnsSuffix, 'vault.azure.net');
+    for (const clientSecretEnv of ['', 'MY SECRET', '1X']) refused({ clientSecretEnv }, {}, '- clientSecretEnv: an environment variable name');
+  });
+});

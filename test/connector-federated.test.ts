@@ -79,6 +79,10 @@ describe('connector with a federated token file', () => {
     assert.deepEqual(connectorSignIn(config, {}), { missing: 'COFFER_CONNECTOR_CLIENT_SECRET' });
     const named = connectorConfigSchema.parse({ ...base, federatedTokenFile: '/var/run/secrets/azure/tokens/azure-identity-token' });
     assert.deepEqual(connectorSignIn(named, { COFFER_CONNECTOR_CLIENT_SECRET: 's3cret' }), { config: named, secret: null });
+    // A variable the config names is that credential: unset, it is reported, not replaced by the webhook's file.
+    const namedEnv = connectorConfigSchema.parse({ ...base, clientSecretEnv: 'MY_CONNECTOR_SECRET' });
+    assert.deepEqual(connectorSignIn(namedEnv, { AZURE_FEDERATED_TOKEN_FILE: tokenFile }), { missing: 'MY_CONNECTOR_SECRET' });
+    assert.deepEqual(connectorSignIn(namedEnv, { AZURE_FEDERATED_TOKEN_FILE: tokenFile, MY_CONNECTOR_SECRET: 's3cret' }), { config: namedEnv, secret: 's3cret' });
     const r = connectorConfigSchema.safeParse({ ...base, federatedTokenFile: tokenFile, clientSecretEnv: 'X' });
     assert.equal(r.success, false);
     assert.deepEqual(r.error!.issues.map((i) => i.message), ['give one of clientSecretEnv, clientCertificatePath and federatedTokenFile']);

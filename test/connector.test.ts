@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect, createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -166,12 +166,12 @@ describe('connector end to end', () => {
   });
 
   /** Runs another connector with this config's vault and the given changes; resolves with its exit code and output, or once it serves its status. */
-  function otherConnector(changes: object, secret: string): Promise<{ code: number | null; output: string; port: number; stop(): void }> {
+  function otherConnector(changes: object, secret: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; output: string; port: number; stop(): void }> {
     return new Promise((resolve) => {
       const config = { ...JSON.parse(readFileSync(configFile, 'utf8')), ...changes };
       const file = join(mkdtempSync(join(tmpdir(), 'coffer-connector-')), 'connector.json');
       writeFileSync(file, JSON.stringify(config));
-      const child = spawn(process.execPath, [BIN, 'connector', 'run', '--config', file], { env: { ...process.env, COFFER_CONNECTOR_CLIENT_SECRET: secret }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [BIN, 'connector', 'run', '--config', file], { env: { ...process.env, ...env, COFFER_CONNECTOR_CLIENT_SECRET: secret }, stdio: ['ignore', 'pipe', 'pipe'] });
       let output = '';
       child.stdout.on('data', (d: Buffer) => (output += d));
       child.stderr.on('data', (d: Buffer) => {
@@ -190,6 +190,34 @@ describe('connector end to end', () => {
       assert.equal(body.integrations[0]!.errorKind, 'vault-auth', JSON.stringify(body));
       assert.match(body.integrations[0]!.lastError!, new RegExp(`^the connector's credentials were refused by ${server.url} \\(invalid_client: .*AADSTS7000215: Invalid client secret provided.*\\): check clientId ${sp.appId} and the client secret in COFFER_CONNECTOR_CLIENT_SECRET$`));
       assert.ok(!body.integrations[0]!.lastError!.includes('Timestamp'));
+    } finally {
+      other.stop();
+    }
+  });
+
+  it("an empty password or user name from the vault is not filled in from the connector's host (PGPASSWORD, PGUSER, ~/.pgpass)", async () => {
+    const current = passwords[0]!; // apono's until the rotation below
+    const hostHome = mkdtempSync(join(tmpdir(), 'coffer-pgpass-'));
+    writeFileSync(join(hostHome, '.pgpass'), `*:*:*:apono:${current}\n`, { mode: 0o600 });
+    for (const [name, value] of [['empty-password', { username: 'apono', password: '' }], ['empty-user', { username: '', password: current }]] as const) {
+      await cli('keyvault', 'secret', 'set', '--vault-name', 'conn-vault', '--name', name, '--value', JSON.stringify(value), '-o', 'none');
+      await cli('role', 'assignment', 'create', '--role', 'Key Vault Secrets User', '--assignee', sp.appId, '--scope', secretScope(name), '-o', 'none');
+    }
+    const port = await freePort();
+    const integrations = [db('empty-password', 'postgresql', postgres.port, 'empty-password'), db('empty-user', 'postgresql', postgres.port, 'empty-user')];
+    const other = await otherConnector({ statusPort: port, integrations }, sp.password, { PGPASSWORD: current, PGUSER: 'apono', HOME: hostHome });
+    try {
+      let shown: Status['integrations'] = [];
+      for (let i = 0; i < 100 && !(shown.length === 2 && shown.every((x) => x.errorKind !== null)); i++) {
+        shown = ((await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as Status).integrations;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const [noPassword, noUser] = shown;
+      assert.equal(noPassword!.state, 'error', JSON.stringify(noPassword));
+      assert.equal(noPassword!.errorKind, 'db-auth', JSON.stringify(noPassword));
+      assert.match(noPassword!.lastError!, /^postgresql at 127\.0\.0\.1:\d+ asks user 'apono' for a password, and the secret's password is empty$/);
+      assert.equal(noUser!.errorKind, 'bad-value', JSON.stringify(noUser));
+      assert.equal(noUser!.lastError, `secret 'empty-user' in vault 'conn-vault' has an empty "username"`);
     } finally {
       other.stop();
     }
@@ -219,6 +247,27 @@ describe('connector end to end', () => {
     const firewalled = await errorOf();
     assert.equal(firewalled.errorKind, 'vault-network', JSON.stringify(firewalled));
     assert.equal(firewalled.lastError, "the vault's network rules refuse the connector (ForbiddenByFirewall: client address 127.0.0.1) reading secret 'creds' in vault 'fenced-vault': allow it (az keyvault network-rule add --ip-address 127.0.0.1)");
+  });
+
+  it('the status answers only to loopback names: a page that rebinds its own name to 127.0.0.1 gets nothing', async () => {
+    const get = (host: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port: statusPort, path: '/health', headers: { host } }, (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode!, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    for (const host of ['attacker.example', `attacker.example:${statusPort}`, `127.0.0.1.nip.io:${statusPort}`, `192.168.1.5:${statusPort}`]) {
+      const refused = await get(host);
+      assert.equal(refused.status, 421, host);
+      assert.ok(!refused.body.includes(sp.appId) && !refused.body.includes('conn-vault'), host);
+    }
+    for (const host of [`127.0.0.1:${statusPort}`, `localhost:${statusPort}`, 'LOCALHOST']) {
+      assert.match(String((await get(host)).status), /^(200|503)$/, host);
+    }
   });
 
   it('a busy status port stops the connector at start with one clear line', async () => {
@@ -308,7 +357,7 @@ describe('connector end to end', () => {
 });
 
 describe('connector errors without a server', () => {
-  const config = { authority: 'https://vault.example:8443', clientId: 'APP', clientSecretEnv: 'SECRET_ENV' };
+  const config = { authority: 'https://vault.example:8443', clientId: 'APP', clientSecretEnv: 'SECRET_ENV', tenantId: 'c0ffee00-0000-4000-8000-000000000001' };
   const secret = { vault: 'v', name: 's' };
 
   it("the token endpoint refusing the client is the connector's credentials refused, in either of @azure/identity's forms", () => {
@@ -343,7 +392,8 @@ describe('connector errors without a server', () => {
       );
       // The second read too: it must not wait on the first one's token request, which is still open.
       for (let i = 0; i < 2; i++) {
-        await assert.rejects(reader.read(secret), (e: { kind?: string }) => e.kind === 'vault-unreachable');
+        // The SDK's abort and the read's own timer fire together: either way, the same words.
+        await assert.rejects(reader.read(secret), (e: { kind?: string; message?: string }) => e.kind === 'vault-unreachable' && e.message === `cannot read secret 's' in vault 'v': no answer within 1 s from https://127.0.0.1:${port} or the vault`);
       }
     } finally {
       for (const s of sockets) s.destroy();
@@ -363,6 +413,27 @@ describe('connector errors without a server', () => {
     assert.match(e.message, /mysql at db:3306 has blocked user 'apono' after too many failed sign-ins/);
     const long = describeDbError(i, Object.assign(new Error('denied'), { code: 'ER_ACCESS_DENIED_ERROR' }), 'u'.repeat(20_000));
     assert.ok(long.message.length < 300, long.message.slice(0, 80));
+  });
+
+  it('a pinned version, throttling, a foreign tenant, an untrusted certificate and a refused connection each say what to change', () => {
+    const pinned = { vault: 'v', name: 's', version: '0123456789abcdef0123456789abcdef' };
+    const rest = (statusCode: number, code: string) => Object.assign(new Error(code), { name: 'RestError', statusCode, code, details: { error: { innerError: { code } } } });
+    const disabled = describeVaultError(rest(403, 'SecretDisabled'), pinned, config);
+    assert.equal(disabled.kind, 'disabled');
+    assert.equal(disabled.message, `version ${pinned.version} of secret 's' in vault 'v' (pinned by secret.version) is disabled: enable it (coffer keyvault secret set-attributes --vault-name v --name s --version ${pinned.version} --enabled true) or pin another version`);
+    const missing = describeVaultError(rest(404, 'SecretNotFound'), pinned, config);
+    assert.equal(missing.kind, 'not-found');
+    assert.match(missing.message, /^version 0123456789abcdef0123456789abcdef of secret 's' in vault 'v' \(pinned by secret\.version\) was not found: check the pin against coffer keyvault secret list-versions --vault-name v --name s;/);
+    const throttled = describeVaultError(rest(429, 'Throttled'), secret, config);
+    assert.equal(throttled.message, "the vault is throttling the connector reading secret 's' in vault 'v' (429 Throttled): it reads again at the next refresh; a longer refreshSeconds asks less often");
+    const foreign = describeVaultError(new Error('The current credential is not configured to acquire tokens for tenant 11111111-0000-4000-8000-000000000001. To enable acquiring tokens for this tenant add it to the AdditionallyAllowedTenants on the credential options'), secret, config);
+    assert.equal(foreign.kind, 'vault-auth');
+    assert.equal(foreign.message, "the vault belongs to tenant 11111111-0000-4000-8000-000000000001, not the connector's tenantId c0ffee00-0000-4000-8000-000000000001: check tenantId in the connector config");
+    const request = { url: 'https://v.vault.example:8443/secrets/s?api-version=7.6' };
+    const untrusted = describeVaultError(Object.assign(new Error('self-signed certificate in certificate chain'), { code: 'SELF_SIGNED_CERT_IN_CHAIN', request }), secret, config);
+    assert.equal(untrusted.message, "cannot read secret 's' in vault 'v': https://v.vault.example:8443's TLS certificate is not trusted (SELF_SIGNED_CERT_IN_CHAIN): set caFile in the connector config to the CA that issued it (a coffer server's is its data dir's tls/ca.pem)");
+    const refused = describeVaultError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED', request }), secret, config);
+    assert.equal(refused.message, "cannot read secret 's' in vault 'v': https://v.vault.example:8443 is unreachable (ECONNREFUSED)");
   });
 
   it('a token request that fails for another reason is not reported as a wrong secret', () => {

@@ -51,6 +51,24 @@ describe('management and directory input validation', () => {
     assert.match(res.json!.error!.message, /^The request content was invalid and could not be deserialized: it does not parse( at position \d+)?\.$/);
   });
 
+  it('resource group names follow Azure’s rule: Unicode letters and digits, _ - . ( ), up to 90 characters, not ending in a period', async () => {
+    const put = (name: string) => api(server, 'PUT', `/subscriptions/${sub}/resourceGroups/${encodeURIComponent(name)}?api-version=2021-04-01`, { location: 'local' });
+    for (const name of ['rg-café', 'grupo_é(1).x', 'группа', '\u{1D49C}'.repeat(90), 'r'.repeat(90)]) {
+      const res = await put(name);
+      assert.equal(res.status, 201, `${name}: ${JSON.stringify(res.body)}`);
+      assert.equal(res.body!.name, name);
+    }
+    // Found again whatever the case, as Resource Manager compares names.
+    const found = await api(server, 'GET', `/subscriptions/${sub}/resourceGroups/${encodeURIComponent('RG-CAFÉ')}?api-version=2021-04-01`);
+    assert.equal(found.status, 200);
+    assert.equal(found.body!.name, 'rg-café');
+    for (const name of ['bad name', 'ends.', 'r'.repeat(91), 'semi;colon', 'emoji-\u{1F600}', 'a+b']) {
+      const res = await put(name);
+      assert.equal(res.status, 400, name);
+      assert.equal(res.body!.error.message, `Resource group name '${name}' is invalid.`, name);
+    }
+  });
+
   it('resource group tags and location are checked like a vault’s', async () => {
     const rg = (name: string, body: unknown) => api(server, 'PUT', `/subscriptions/${sub}/resourceGroups/${name}?api-version=2021-04-01`, body);
     for (const [label, body] of [

@@ -105,6 +105,11 @@ describe('portal: accessibility', () => {
     await page.getByRole('tab', { name: 'Role', exact: true }).focus();
     await page.keyboard.press('ArrowRight');
     assert.equal(await page.getByRole('tab', { name: 'Members' }).getAttribute('aria-selected'), 'true');
+    // The focus moves with the selection: the selected tab is the one in the tab order.
+    assert.equal(await page.getByRole('tab', { name: 'Members' }).evaluate((el) => el === document.activeElement), true);
+    await page.keyboard.press('Home');
+    assert.equal(await page.getByRole('tab', { name: 'Role', exact: true }).evaluate((el) => el === document.activeElement && el.getAttribute('aria-selected') === 'true'), true);
+    await page.keyboard.press('ArrowRight');
     await page.getByRole('button', { name: '+ Select members' }).focus();
     await page.keyboard.press('Enter');
     const pane = page.getByRole('dialog', { name: 'Select members' });

@@ -16,6 +16,8 @@ describe('portal: keyboard focus and narrow windows', () => {
   let page: Page;
   const vaultPath = '/portal/vaults/rg-test/keys-kv';
   const longName = 'a-rather-long-secret-name-used-to-check-narrow-windows';
+  /** The longest name Key Vault takes, with nowhere to break a line. */
+  const unbroken = `u${'0123456789'.repeat(12)}abcdef`;
   const sdk = () => secretClient(server, 'keys-kv');
   const menu = () => page.getByRole('navigation', { name: 'Key vault menu' });
   /** What has focus: its tag, its text, and whether it is inside the open alert dialog. */
@@ -31,6 +33,7 @@ describe('portal: keyboard focus and narrow windows', () => {
     await createVault(server, 'keys-kv', { enableRbacAuthorization: true });
     await sdk().setSecret('app-secret', 'v1', { tags: { env: 'test' } });
     await sdk().setSecret(longName, 'v1');
+    await sdk().setSecret(unbroken, 'v1');
     ({ browser, page } = await signedInBrowser(server, alice));
   });
   after(async () => {
@@ -78,20 +81,25 @@ describe('portal: keyboard focus and narrow windows', () => {
     assert.deepEqual(await focused(), { tag: 'H1', text: 'app-secret', inDialog: false });
   });
 
-  it('at 390 CSS px, the Secrets, versions and IAM pages do not scroll sideways', async () => {
-    await page.setViewportSize({ width: 390, height: 844 });
+  it('at 390 CSS px, the Secrets, versions and IAM pages do not scroll sideways; nor, at 390 and 1360, do those of a 127-character name', async () => {
     const pages: [string, string, string][] = [
       ['secrets', `${vaultPath}/secrets`, longName],
       ['versions', `${vaultPath}/secrets/${longName}`, 'Current version'],
       ['iam', `${vaultPath}/iam`, 'Alice Admin'],
+      ['unbroken-versions', `${vaultPath}/secrets/${unbroken}`, 'Current version'],
+      ['unbroken-new-version', `${vaultPath}/secrets/${unbroken}/new-version`, 'Secret value'],
     ];
     try {
-      for (const [label, path, text] of pages) {
-        await page.goto(`${server.url}${path}`);
-        await page.getByText(text).first().waitFor();
-        const { scrollWidth, innerWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }));
-        await screenshot(page, `narrow-${label}`);
-        assert.ok(scrollWidth <= innerWidth, `${label}: the page is ${scrollWidth}px wide in a ${innerWidth}px window`);
+      for (const width of [390, 1360]) {
+        await page.setViewportSize({ width, height: 844 });
+        for (const [label, path, text] of pages) {
+          if (width > 390 && !label.startsWith('unbroken')) continue;
+          await page.goto(`${server.url}${path}`);
+          await page.getByText(text).first().waitFor();
+          const { scrollWidth, innerWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }));
+          if (width === 390) await screenshot(page, `narrow-${label}`);
+          assert.ok(scrollWidth <= innerWidth, `${label}: the page is ${scrollWidth}px wide in a ${innerWidth}px window`);
+        }
       }
     } finally {
       await page.setViewportSize({ width: 1360, height: 900 });

@@ -180,6 +180,27 @@ describe('portal: the seed workflow in the browser', () => {
     assert.deepEqual(names, ['apono-mysql-user']);
   });
 
+  it('an access policy whose principal is gone from the directory can still be edited (shown by its object id)', async () => {
+    const ghost = 'deadbeef-0000-4000-8000-00000000dead';
+    const policies = `/subscriptions/${server.bootstrap.subscriptionId}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/seed-kv/accessPolicies`;
+    const added = await api(server, 'PUT', `${policies}/add?api-version=2023-07-01`, { properties: { accessPolicies: [{ tenantId: server.bootstrap.tenantId, objectId: ghost, permissions: { secrets: ['get'] } }] } });
+    assert.ok(added.status < 300, JSON.stringify(added.body));
+    await page.reload();
+    await page.getByRole('radio', { name: `Select ${ghost}` }).check();
+    await page.getByRole('button', { name: 'Edit' }).click();
+    await page.getByRole('heading', { name: 'Edit access policy' }).waitFor();
+    await page.getByRole('checkbox', { name: 'List', exact: true }).check();
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByText(`${ghost} (Unknown)`).waitFor();
+    await page.getByRole('button', { name: 'Save' }).click();
+    await toast(new RegExp(`Successfully updated the access policy of ${ghost}`));
+    const vault = await api(server, 'GET', `/subscriptions/${server.bootstrap.subscriptionId}/resourceGroups/rg-test/providers/Microsoft.KeyVault/vaults/seed-kv?api-version=2023-07-01`);
+    const entry = (vault.body as { properties: { accessPolicies: Array<{ objectId: string; permissions: { secrets: string[] } }> } }).properties.accessPolicies.find((p) => p.objectId === ghost);
+    assert.deepEqual(entry?.permissions.secrets, ['get', 'list']);
+    await api(server, 'PUT', `${policies}/remove?api-version=2023-07-01`, { properties: { accessPolicies: [{ tenantId: server.bootstrap.tenantId, objectId: ghost, permissions: { secrets: [] } }] } });
+    await page.reload();
+  });
+
   it('deleting the access policy in the portal takes the access away', async () => {
     await page.getByRole('radio', { name: 'Select apono-connector' }).check();
     await page.getByRole('button', { name: 'Delete' }).click();

@@ -5,7 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { ROLE_IDS } from './support/access-kit.js';
 import { newContext, signedInBrowser, signIn, subscriptionUser, type PortalUser } from './support/browser.js';
-import { createVault } from './support/clients.js';
+import { createVault, credential, secretClient } from './support/clients.js';
+import { rawRequest } from './support/raw-http.js';
 import { startTestServer, type TestServer } from './support/server-fixture.js';
 
 // The portal's session and page states, from a review: az's browser sign-in
@@ -144,6 +145,52 @@ describe('portal: session and page states (review fixes)', () => {
     assert.equal(await mismatch('ends.'), true);
     assert.equal(await mismatch('a/b'), true);
     assert.deepEqual(invalidPattern, []);
+  });
+
+  it('Create a key vault refuses a new resource group name that exists, and leaves that group and its tags alone', async () => {
+    const token = (await credential(server).getToken(`${server.url}/.default`))!.token;
+    const group = `${server.url}/subscriptions/${server.bootstrap.subscriptionId}/resourcegroups/rg-tagged?api-version=2021-04-01`;
+    const put = await rawRequest(group, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ location: 'local', tags: { owner: 'carol' } }) });
+    assert.equal(put.status, 201, put.text);
+    await page.goto(`${server.url}/portal/create-vault`);
+    // The placeholder ("Select a resource group") shows the new-name field too.
+    await page.getByLabel('New resource group name').fill('RG-Tagged');
+    await page.getByLabel('Key vault name').fill('dup-group-kv');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.getByText('A resource group with the same name already exists in the selected subscription.').waitFor();
+    const after = await rawRequest(group, { headers: { authorization: `Bearer ${token}` } });
+    assert.deepEqual((JSON.parse(after.text) as { tags: unknown }).tags, { owner: 'carol' });
+    const vault = await rawRequest(`${server.url}/subscriptions/${server.bootstrap.subscriptionId}/resourceGroups/rg-tagged/providers/Microsoft.KeyVault/vaults/dup-group-kv?api-version=2023-07-01`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(vault.status, 404);
+  });
+
+  it('a "Load more" still in flight when the list is refreshed is dropped, not added to the new list', async () => {
+    await createVault(server, 'paged-kv', { enableRbacAuthorization: true });
+    const sdk = secretClient(server, 'paged-kv');
+    await Promise.all(Array.from({ length: 30 }, (_, i) => sdk.setSecret(`s-${String(i).padStart(2, '0')}`, 'v')));
+    await page.goto(`${server.url}/portal/vaults/rg-test/paged-kv/secrets`);
+    const rows = page.locator('tbody tr');
+    await page.getByRole('button', { name: 'Load more' }).waitFor();
+    assert.equal(await rows.count(), 25);
+    // The second page is held until the refreshed first page has arrived.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.route(/paged-kv\.vault\.localhost.*skiptoken/i, async (route) => {
+      await held;
+      await route.continue();
+    });
+    await page.getByRole('button', { name: 'Load more' }).click();
+    const refreshed = page.waitForResponse((r) => /paged-kv\.vault\.localhost.*\/secrets\?/.test(r.url()) && !/skiptoken/i.test(r.url()));
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await refreshed;
+    const stale = page.waitForResponse((r) => /skiptoken/i.test(r.url()));
+    release();
+    await stale;
+    // The page is rendered (or dropped) in the turn its answer arrives.
+    await page.waitForTimeout(300);
+    assert.equal(await rows.count(), 25, 'the refreshed first page only');
+    assert.equal(await page.getByRole('button', { name: 'Load more' }).count(), 1, "the refreshed page's next link");
+    await page.unroute(/paged-kv\.vault\.localhost.*skiptoken/i);
   });
 
   it('the IAM "+ Add" menu closes on Escape (focus back on the button) and on a click outside', async () => {

@@ -92,26 +92,30 @@ function checkClientCertificate(file: string, ctx: z.RefinementCtx): void {
 }
 
 export const DEFAULT_SECRET_ENV = 'COFFER_CONNECTOR_CLIENT_SECRET';
+const VAULT_NAME = /^(?=.{3,24}$)[A-Za-z](?!.*--)[A-Za-z0-9-]*[A-Za-z0-9]$/;
+const VAULT_NAME_RULE = 'a vault name: 3 to 24 letters, digits and dashes, starting with a letter, ending with a letter or digit, no "--"';
 
 export const integrationSchema = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - (1 to 64)'),
     type: z.enum(['mysql', 'postgresql']),
-    host: z.string().min(1),
+    // A host name or address alone: the port is its own field.
+    host: z.string().regex(/^(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,251}[A-Za-z0-9_.])?|\[?(?=[^:]*:[^:]*:)[0-9A-Fa-f:.]+(?:%[\w.-]+)?\]?)$/, 'a host name or IP address, without a port'),
     port: z.number().int().min(1).max(65535).optional(),
     database: z.string().min(1),
-    secret: z.object({ vault: z.string().min(3).max(24), name: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/), version: z.string().regex(/^[0-9a-f]{32}$/i).optional() }).strict(),
+    // Key Vault's vault name rule: the name becomes the vault's host name, so nothing else may pass.
+    secret: z.object({ vault: z.string().regex(VAULT_NAME, VAULT_NAME_RULE), name: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/), version: z.string().regex(/^[0-9a-f]{32}$/i).optional() }).strict(),
     tls,
   })
   .strict();
 
 export const connectorConfigSchema = z
   .object({
-    authority: z.string().url(),
+    authority: z.string().url().refine((u) => u.startsWith('https://'), 'an https:// URL'),
     tenantId: z.string().uuid(),
     clientId: z.string().uuid(),
     /** Name of the environment variable that holds the client secret. */
-    clientSecretEnv: z.string().optional(),
+    clientSecretEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').optional(),
     /** Instead of a client secret: a PEM file with the private key and the certificate registered on the application. */
     clientCertificatePath: z.string().min(1).optional(),
     /**
@@ -119,7 +123,7 @@ export const connectorConfigSchema = z
      * service account token), read at each sign-in, that a federated identity credential of the application trusts.
      */
     federatedTokenFile: z.string().min(1).optional(),
-    vaultDnsSuffix: z.string().default('vault.localhost'),
+    vaultDnsSuffix: z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$/, 'a DNS suffix such as vault.azure.net').default('vault.localhost'),
     vaultPort: z.number().int().min(1).max(65535).optional(),
     caFile: z.string().optional(),
     refreshSeconds: z.number().min(0.5).max(3600).default(60),
@@ -145,7 +149,8 @@ export const connectorConfigSchema = z
       names.add(i.name);
     }
   })
-  .transform((c) => ({ ...c, clientSecretEnv: c.clientSecretEnv ?? DEFAULT_SECRET_ENV }));
+  // namedSecretEnv: the config named the variable, so an unset one is an error, not a cue for the webhook's token file.
+  .transform((c) => ({ ...c, clientSecretEnv: c.clientSecretEnv ?? DEFAULT_SECRET_ENV, namedSecretEnv: c.clientSecretEnv !== undefined }));
 
 export type ConnectorConfig = z.infer<typeof connectorConfigSchema>;
 export type IntegrationConfig = ConnectorConfig['integrations'][number];
@@ -168,14 +173,15 @@ export function loadConnectorConfig(file: string): ConnectorConfig {
 
 /**
  * How the connector signs in, from its config and environment: a certificate or a federated token file the
- * config names; else the client secret in the variable it names; else, when that is unset and the workload
- * identity webhook set AZURE_FEDERATED_TOKEN_FILE, that token file (as Azure's SDKs do in such a pod).
+ * config names; else the client secret in the variable it names; else, when the config names no credential
+ * and the workload identity webhook set AZURE_FEDERATED_TOKEN_FILE, that token file (as Azure's SDKs do in
+ * such a pod).
  */
 export function connectorSignIn(config: ConnectorConfig, env: NodeJS.ProcessEnv): { config: ConnectorConfig; secret: string | null } | { missing: string } {
   if (config.clientCertificatePath !== undefined || config.federatedTokenFile !== undefined) return { config, secret: null };
   const secret = env[config.clientSecretEnv] ?? '';
   if (secret !== '') return { config, secret };
   const webhookFile = env.AZURE_FEDERATED_TOKEN_FILE ?? '';
-  if (webhookFile !== '') return { config: { ...config, federatedTokenFile: webhookFile }, secret: null };
+  if (webhookFile !== '' && !config.namedSecretEnv) return { config: { ...config, federatedTokenFile: webhookFile }, secret: null };
   return { missing: config.clientSecretEnv };
 }

@@ -24,6 +24,11 @@ export async function startConnector(config: ConnectorConfig, clientSecret: stri
   const refreshAll = async () => void (await Promise.all(runners.map((r) => r.refresh())));
 
   const server: Server = createServer((req, res) => {
+    // A page in a browser on this host may reach loopback under a name it controls (DNS rebinding): only loopback names.
+    if (!loopbackHost(req.headers.host)) {
+      res.writeHead(421, { 'content-type': 'application/json' }).end('{"error":"the status is served to 127.0.0.1 and localhost only"}');
+      return;
+    }
     if (req.method !== 'GET' || (req.url !== '/health' && req.url !== '/status')) {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
       return;
@@ -60,4 +65,10 @@ export async function startConnector(config: ConnectorConfig, clientSecret: stri
       await Promise.all(runners.map((r) => r.stop()));
     },
   };
+}
+
+/** A Host header naming loopback (127.0.0.1 or localhost, any port), or none (HTTP/1.0). */
+function loopbackHost(host: string | undefined): boolean {
+  if (host === undefined) return true;
+  return /^(?:127\.0\.0\.1|localhost)(?::\d{1,5})?$/i.test(host);
 }

@@ -77,6 +77,10 @@ export function describeDbError(i: IntegrationConfig, err: unknown, username: st
   // A username comes from the secret: shown, but not at any length.
   const user = username.length > 100 ? `${username.slice(0, 100)}...` : username;
   if (e.code && AUTH_CODES.has(e.code)) return new ConnectorError('db-auth', `${where} rejected the credentials of user '${user}' from the vault`, PASSWORD_CODES.has(e.code));
+  // pg refuses to answer a SCRAM challenge with an empty password itself, before the server can.
+  if (/client password must be a non-empty string/.test(e.message ?? '')) {
+    return new ConnectorError('db-auth', `${where} asks user '${user}' for a password, and the secret's password is empty`, true);
+  }
   if (e.errno !== undefined && LOCKED_ERRNOS.has(e.errno)) {
     return new ConnectorError('db-auth', `${where} has blocked user '${user}' after too many failed sign-ins (${(e.message ?? '').slice(0, 200)}): unblock it in the database`);
   }
@@ -183,7 +187,10 @@ export async function connect(i: IntegrationConfig, creds: Credentials): Promise
     const ssl = pgSsl(i.tls);
     const hosts = await pgHosts(i);
     for (const [n, host] of hosts.entries()) {
-      const client = new pg.Client({ host, port: i.port ?? 5432, user: creds.username, password: creds.password, database: i.database, connectionTimeoutMillis: 5000, ssl });
+      // Only the vault's credentials: pg takes an empty password as unset and would fill it from the host
+      // (PGPASSWORD, ~/.pgpass). A password given as a function is used as it is, even empty.
+      const password = creds.password;
+      const client = new pg.Client({ host, port: i.port ?? 5432, user: creds.username, password: () => password, database: i.database, connectionTimeoutMillis: 5000, ssl });
       client.on('error', () => {});
       try {
         await client.connect();

@@ -39,7 +39,9 @@ export class ConnectorError extends Error {
  * otherwise hold a read for good.
  */
 function agentPolicy(caFile: string | undefined, timeoutMs: number): PipelinePolicy {
-  const ca = [...rootCertificates, ...(caFile ? [readFileSync(caFile, 'utf8')] : [])];
+  // Giving `ca` replaces Node's defaults, NODE_EXTRA_CA_CERTS included: that file is added back, as the databases get it.
+  const extra = process.env.NODE_EXTRA_CA_CERTS ? readOptional(process.env.NODE_EXTRA_CA_CERTS) : undefined;
+  const ca = [...rootCertificates, ...(extra ? [extra] : []), ...(caFile ? [readFileSync(caFile, 'utf8')] : [])];
   const agent = new Agent({ keepAlive: true, ca, lookup: loopbackLookup as never });
   return {
     name: 'cofferAgent',
@@ -49,6 +51,15 @@ function agentPolicy(caFile: string | undefined, timeoutMs: number): PipelinePol
       return next(req);
     },
   };
+}
+
+/** A file's text, or undefined when it cannot be read (Node itself only warns about a bad NODE_EXTRA_CA_CERTS). */
+function readOptional(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 /** Rejects with `onTimeout()` unless `work` settles within `ms`. */
@@ -82,10 +93,10 @@ function refusedClient(e: { name?: string; message?: string; errorResponse?: { e
 }
 
 /** What went wrong reading a secret, said so that the operator knows what to change. */
-export function describeVaultError(err: unknown, secret: { vault: string; name: string }, config: Pick<ConnectorConfig, 'authority' | 'clientId' | 'clientSecretEnv'> & { clientCertificatePath?: string | undefined; federatedTokenFile?: string | undefined }): ConnectorError {
+export function describeVaultError(err: unknown, secret: { vault: string; name: string; version?: string | undefined }, config: Pick<ConnectorConfig, 'authority' | 'clientId' | 'clientSecretEnv' | 'tenantId'> & { clientCertificatePath?: string | undefined; federatedTokenFile?: string | undefined }): ConnectorError {
   const where = `secret '${secret.name}' in vault '${secret.vault}'`;
   // The SDK's error holds the body as details, with Key Vault's innererror renamed innerError.
-  const e = err as { name?: string; statusCode?: number; code?: string; message?: string; errorResponse?: { error?: string; errorDescription?: string }; details?: { error?: { message?: string; innerError?: { code?: string } } } };
+  const e = err as { name?: string; statusCode?: number; code?: string; message?: string; request?: { url?: string }; errorResponse?: { error?: string; errorDescription?: string }; details?: { error?: { message?: string; innerError?: { code?: string } } } };
   const inner = e.details?.error?.innerError?.code;
   // The token endpoint turned the connector's own credentials away, before any vault request.
   const refused = refusedClient(e);
@@ -97,7 +108,11 @@ export function describeVaultError(err: unknown, secret: { vault: string; name: 
   if (e.statusCode === 401 && e.name === 'RestError') {
     return new ConnectorError('vault-auth', `the vault refused the connector's token reading ${where} (${(e.code ?? 'Unauthorized').slice(0, 100)}): check tenantId and authority in the connector config`);
   }
+  const pinned = secret.version;
   if (e.statusCode === 403 && inner === 'SecretDisabled') {
+    if (pinned !== undefined) {
+      return new ConnectorError('disabled', `version ${pinned} of ${where} (pinned by secret.version) is disabled: enable it (coffer keyvault secret set-attributes --vault-name ${secret.vault} --name ${secret.name} --version ${pinned} --enabled true) or pin another version`);
+    }
     return new ConnectorError('disabled', `${where} is disabled: enable it (coffer keyvault secret set-attributes --vault-name ${secret.vault} --name ${secret.name} --enabled true) or set a new version`);
   }
   if (e.statusCode === 403 && inner === 'ForbiddenByConnection') {
@@ -112,11 +127,39 @@ export function describeVaultError(err: unknown, secret: { vault: string; name: 
     return new ConnectorError('denied', `principal ${config.clientId} lacks get on ${where}: grant "Key Vault Secrets User" at that scope (or the vault) or an access policy with Get`);
   }
   // A soft-deleted secret answers 404 too, and its name cannot be set again until it is recovered or purged (409).
+  if (e.statusCode === 404 && pinned !== undefined) {
+    return new ConnectorError('not-found', `version ${pinned} of ${where} (pinned by secret.version) was not found: check the pin against coffer keyvault secret list-versions --vault-name ${secret.vault} --name ${secret.name}; if the secret was deleted, recover it (coffer keyvault secret recover --vault-name ${secret.vault} --name ${secret.name})`);
+  }
   if (e.statusCode === 404) {
     return new ConnectorError('not-found', `${where} was not found: if it was deleted, recover it (coffer keyvault secret recover --vault-name ${secret.vault} --name ${secret.name}); else create it with coffer keyvault secret set`);
   }
+  if (e.statusCode === 429) {
+    return new ConnectorError('vault-unreachable', `the vault is throttling the connector reading ${where} (429 ${(inner ?? e.code ?? 'Throttled').slice(0, 100)}): it reads again at the next refresh; a longer refreshSeconds asks less often`);
+  }
+  // The challenge named a tenant the credential is not for (@azure/identity refuses it before asking for a token).
+  const tenant = /not configured to acquire tokens for tenant ([\w-]+(?:\.[\w-]+)*)/.exec(e.message ?? '')?.[1];
+  if (tenant !== undefined) {
+    return new ConnectorError('vault-auth', `the vault belongs to tenant ${tenant.slice(0, 64)}, not the connector's tenantId ${config.tenantId}: check tenantId in the connector config`);
+  }
+  const origin = e.request?.url ? new URL(e.request.url).origin : 'the vault';
+  if (e.code !== undefined && UNTRUSTED_CERTIFICATE.has(e.code)) {
+    return new ConnectorError('vault-unreachable', `cannot read ${where}: ${origin}'s TLS certificate is not trusted (${e.code}): set caFile in the connector config to the CA that issued it (a coffer server's is its data dir's tls/ca.pem)`);
+  }
+  if (e.code !== undefined && /^E[A-Z]+$/.test(e.code)) return new ConnectorError('vault-unreachable', `cannot read ${where}: ${origin} is unreachable (${e.code})`);
   return new ConnectorError('vault-unreachable', `cannot read ${where}: ${(e.code ?? e.message ?? 'unknown error').slice(0, 200)}`);
 }
+
+/** Node's codes for a server certificate that does not verify: no amount of waiting fixes them. */
+const UNTRUSTED_CERTIFICATE = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
 
 /**
  * @azure/identity reads the certificate's file at each token request (a
@@ -187,17 +230,18 @@ export function createVaultReader(config: ConnectorConfig, clientSecret: string 
     /** The integration's credentials; errors say what to do, never what the secret holds. */
     async read(secret: { vault: string; name: string; version?: string }): Promise<Credentials> {
       const where = `secret '${secret.name}' in vault '${secret.vault}'`;
+      const noAnswer = () => new ConnectorError('vault-unreachable', `cannot read ${where}: no answer within ${config.vaultTimeoutSeconds} s from ${config.authority} or the vault`);
       let value: string | undefined;
       let version: string;
       try {
         // Bounded as a whole: a vault or token service that accepts and never answers must not hold the connector.
         const reading = clientFor(secret.vault).getSecret(secret.name, { version: secret.version, abortSignal: AbortSignal.timeout(timeoutMs) });
-        const s = await within(reading, timeoutMs, () =>
-          new ConnectorError('vault-unreachable', `cannot read ${where}: no answer within ${config.vaultTimeoutSeconds} s from ${config.authority} or the vault`),
-        );
+        const s = await within(reading, timeoutMs, noAnswer);
         value = s.value;
         version = s.properties.version ?? '';
       } catch (err) {
+        // The SDK's abort fires with the timer above: it is the same timeout, said the same way.
+        if ((err as { name?: string }).name === 'AbortError') throw noAnswer();
         throw err instanceof ConnectorError ? err : describeVaultError(err, secret, config);
       }
       let parsed: unknown;
@@ -210,6 +254,8 @@ export function createVaultReader(config: ConnectorConfig, clientSecret: string 
       if (!p || typeof p.username !== 'string' || typeof p.password !== 'string') {
         throw new ConnectorError('bad-value', `${where} is not JSON of the form {"username": "...", "password": "..."}`);
       }
+      // A database driver takes an empty user name as none given and signs in as someone else (pg: PGUSER, then the OS user).
+      if (p.username === '') throw new ConnectorError('bad-value', `${where} has an empty "username"`);
       return { username: p.username, password: p.password, version };
     },
   };

@@ -25,6 +25,14 @@ const LOCATIONS_READ = 'Microsoft.Resources/subscriptions/locations/read';
 const MAX_GROUPS_PAGE = 1000;
 
 /** Whether the principal holds any live role assignment at, above or below the subscription: what lets it see the subscription. */
+/**
+ * Azure's resource group names: up to 90 letters and digits (Unicode, as .NET's \w: letters, marks, digits,
+ * connectors such as '_'), '-', '.', '(' and ')', not ending in '.'.
+ */
+function validResourceGroupName(name: string): boolean {
+  return /^[\p{L}\p{Mn}\p{Nd}\p{Pc}\-.()]+$/u.test(name) && [...name].length <= 90 && !name.endsWith('.');
+}
+
 export function holdsAnyRole(deps: Pick<ArmDeps, 'index' | 'subscriptionId'>, objectId: string): boolean {
   const now = Math.floor(Date.now() / 1000);
   const subKey = subscriptionScope(deps.subscriptionId).toLowerCase();
@@ -69,7 +77,7 @@ export function registerSubscriptionRoutes(arm: FastifyInstance, deps: ArmDeps):
   arm.put('/subscriptions/:sub/resourceGroups/:rg', async (req: ArmRequest, reply: FastifyReply) => {
     checkSubscription(req.params.sub);
     const rg = req.params.rg!;
-    if (!/^[-\w._()]{1,90}$/.test(rg) || rg.endsWith('.')) throw errors.invalidArm(`Resource group name '${rg}' is invalid.`);
+    if (!validResourceGroupName(rg)) throw errors.invalidArm(`Resource group name '${rg}' is invalid.`);
     // Authorized before the body is looked at: as in Azure, a caller without the right learns nothing else.
     await authorizer.authorizeManagement(requireCaller(req), RG_WRITE, resourceGroupScope(deps.subscriptionId, rg));
     const body = bodyObject(req.body);

@@ -1,5 +1,5 @@
 import { config } from '../config';
-import { call } from './http';
+import { ApiError, call } from './http';
 import type { AccessPolicy, Page, ResourceGroup, RoleAssignment, RoleDefinition, Vault, AccessReport } from './types';
 
 // The management plane: Azure Resource Manager paths on this origin.
@@ -25,6 +25,15 @@ export interface ArmSecret {
 export const getArmSecret = (rg: string, vault: string, secret: string) =>
   arm<ArmSecret>('GET', `${vaultPath(rg, vault)}/secrets/${encodeURIComponent(secret)}?${VAULTS_API}`);
 export const listResourceGroups = () => arm<Page<ResourceGroup>>('GET', `${subscription()}/resourcegroups?${RG_API}`);
+/** Resource Groups - Check Existence (HEAD: 204 or 404), as az group exists asks. */
+export const resourceGroupExists = (name: string) =>
+  arm<undefined>('HEAD', `${subscription()}/resourcegroups/${encodeURIComponent(name)}?${RG_API}`).then(
+    () => true,
+    (err: unknown) => {
+      if (err instanceof ApiError && err.status === 404) return false;
+      throw err;
+    },
+  );
 export const createResourceGroup = (name: string, location: string) => arm<ResourceGroup>('PUT', `${subscription()}/resourcegroups/${encodeURIComponent(name)}?${RG_API}`, { location });
 export const checkVaultName = (name: string) =>
   arm<{ nameAvailable: boolean; message?: string }>('POST', `${subscription()}/providers/Microsoft.KeyVault/checkNameAvailability?${VAULTS_API}`, { name, type: 'Microsoft.KeyVault/vaults' });

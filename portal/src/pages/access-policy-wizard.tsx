@@ -66,25 +66,27 @@ const NEXT: Record<Step, Step | undefined> = { permissions: 'principal', princip
 function Wizard({ vault, rg, existing, known }: VaultContext & { existing: AccessPolicy | null; known: Map<string, DirectoryObject> }) {
   const [step, setStep] = useState<Step>('permissions');
   const [secrets, setSecrets] = useState<string[]>(() => ticked(existing?.permissions.secrets));
+  // An edited policy keeps its principal, found in the directory or not (deleted since: shown by its object id).
   const [principal, setPrincipal] = useState<DirectoryObject | null>(existing ? (known.get(existing.objectId) ?? null) : null);
+  const chosen = principal ?? (existing ? { id: existing.objectId, displayName: existing.objectId } : null);
   const [application, setApplication] = useState<DirectoryObject | null>(null);
   const { busy, error, run } = useAction();
   const back = vaultPage(rg, vault.name, '/access-policies');
   const hasPermissions = secrets.length > 0;
-  const canReview = hasPermissions && principal !== null;
+  const canReview = hasPermissions && chosen !== null;
   const toggle = (perm: string) => setSecrets((s) => (s.includes(perm) ? s.filter((x) => x !== perm) : [...s, perm]));
 
   const submit = () =>
     run(async () => {
-      if (!principal) return;
+      if (!chosen) return;
       const policy: AccessPolicy = {
         tenantId: config().tenantId,
-        objectId: principal.id,
+        objectId: chosen.id,
         ...(existing?.applicationId ? { applicationId: existing.applicationId } : application?.appId ? { applicationId: application.appId } : {}),
         permissions: { ...(existing?.permissions ?? {}), secrets: toStore(secrets, existing?.permissions.secrets) },
       };
       await changeAccessPolicy(rg, vault.name, existing ? 'replace' : 'add', policy);
-      notify(existing ? `Successfully updated the access policy of ${principal.displayName}.` : `Successfully created an access policy for ${principal.displayName}.`);
+      notify(existing ? `Successfully updated the access policy of ${chosen.displayName}.` : `Successfully created an access policy for ${chosen.displayName}.`);
       navigate(back);
     });
 
@@ -149,7 +151,7 @@ function Wizard({ vault, rg, existing, known }: VaultContext & { existing: Acces
             <p>Selected item: {application ? <strong>{application.displayName}</strong> : 'none'}</p>
           </>
         )}
-        {step === 'review' && principal && (
+        {step === 'review' && chosen && (
           <dl className="essentials">
             <div>
               <dt>Secret permissions</dt>
@@ -158,7 +160,7 @@ function Wizard({ vault, rg, existing, known }: VaultContext & { existing: Acces
             <div>
               <dt>Principal</dt>
               <dd>
-                {principal.displayName} ({kindOf(principal)})
+                {chosen.displayName} ({principal ? kindOf(principal) : 'Unknown'})
               </dd>
             </div>
             <div>

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import { checkVaultName, createResourceGroup, createVault, listResourceGroups } from '../api/arm';
+import { checkVaultName, createResourceGroup, createVault, listResourceGroups, resourceGroupExists } from '../api/arm';
 import type { User } from '../auth/session';
 import { navigate } from '../router';
 import { SelectField } from '../ui/select-field';
@@ -41,7 +41,11 @@ export function CreateVault({ user }: { user: User }) {
       if (!available.nameAvailable) throw new Error(available.message ?? `The vault name '${name}' is not available.`);
       const rg = group === NEW_GROUP || group === '' ? newGroup.trim() : group;
       if (!rg) throw new Error('Choose a resource group or name a new one.');
-      if (group === NEW_GROUP || group === '') await createResourceGroup(rg, location);
+      if (group === NEW_GROUP || group === '') {
+        // A PUT of an existing group would replace its tags: Azure's form refuses the name instead.
+        if (await resourceGroupExists(rg)) throw new Error('A resource group with the same name already exists in the selected subscription.');
+        await createResourceGroup(rg, location);
+      }
       await createVault({ resourceGroup: rg, name, location, rbac, retentionDays: retention, purgeProtection, creatorObjectId: user.objectId });
       notify(`Deployment succeeded: key vault ${name} was created.`);
       navigate(vaultPage(rg, name));

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { Page } from '../api/types';
 
 // A list read page by page (Key Vault's nextLink), with "Load more".
@@ -18,24 +18,27 @@ export function usePagedList<T>(fetchPage: (next?: string) => Promise<Page<T>>, 
   const [loading, setLoading] = useState(true);
   const [error, setError] = useState<Error | null>(null);
   const [generation, setGeneration] = useState(0);
+  // Bumped by every first-page load and when its list goes away: a page asked for before then (a "Load more"
+  // still in flight at a refresh) is dropped, not added to the new list.
+  const epoch = useRef(0);
 
   // The caller lists what its fetcher reads, as with useEffect.
   const load = useCallback(fetchPage, deps);
   const run = useCallback(
-    (link: string | undefined, replace: boolean, gen: number, current: () => number) => {
+    (link: string | undefined, replace: boolean, isCurrent: () => boolean) => {
       setLoading(true);
       // A retry starts clean: the last error must not stay on screen while (or after) it loads.
       setError(null);
       load(link).then(
         (page) => {
-          if (gen !== current()) return;
+          if (!isCurrent()) return;
           setItems((before) => (replace ? page.value : [...before, ...page.value]));
           setNext(page.nextLink ?? null);
           setError(null);
           setLoading(false);
         },
         (err: Error) => {
-          if (gen !== current()) return;
+          if (!isCurrent()) return;
           setError(err);
           setLoading(false);
         },
@@ -45,11 +48,12 @@ export function usePagedList<T>(fetchPage: (next?: string) => Promise<Page<T>>, 
   );
 
   useEffect(() => {
-    let live = true;
-    const gen = generation;
-    run(undefined, true, gen, () => (live ? gen : -1));
+    const mine = ++epoch.current;
+    // The old list's next page is not this one's.
+    setNext(null);
+    run(undefined, true, () => epoch.current === mine);
     return () => {
-      live = false;
+      if (epoch.current === mine) epoch.current++;
     };
   }, [run, generation]);
 
@@ -58,7 +62,11 @@ export function usePagedList<T>(fetchPage: (next?: string) => Promise<Page<T>>, 
     loading,
     error,
     hasMore: next !== null,
-    loadMore: () => next && run(next, false, generation, () => generation),
+    loadMore: () => {
+      if (next === null || loading) return;
+      const mine = epoch.current;
+      run(next, false, () => epoch.current === mine);
+    },
     reload: () => setGeneration((g) => g + 1),
   };
 }

@@ -1,6 +1,6 @@
 import type { KeyboardEvent } from 'react';
 
-// Tabs with the ARIA tabs pattern (arrow keys move between tabs).
+// Tabs with the ARIA tabs pattern (arrow keys, Home and End move the selection and the focus).
 
 export interface TabItem {
   id: string;
@@ -13,9 +13,13 @@ export function Tabs({ tabs, active, onSelect, label }: { tabs: TabItem[]; activ
   const onKey = (e: KeyboardEvent) => {
     const i = enabled.findIndex((t) => t.id === active);
     const step = e.key === 'ArrowRight' ? 1 : e.key === 'ArrowLeft' ? -1 : 0;
-    if (step === 0 || i < 0) return;
+    const to = e.key === 'Home' ? 0 : e.key === 'End' ? enabled.length - 1 : step === 0 || i < 0 ? -1 : (i + step + enabled.length) % enabled.length;
+    if (to < 0) return;
     e.preventDefault();
-    onSelect(enabled[(i + step + enabled.length) % enabled.length]!.id);
+    const id = enabled[to]!.id;
+    onSelect(id);
+    // The selected tab takes the focus, as the ARIA tabs pattern has it (it is the one tab in the tab order).
+    document.getElementById(`tab-${id}`)?.focus();
   };
   return (
     <div className="tabs" role="tablist" aria-label={label} onKeyDown={onKey}>
