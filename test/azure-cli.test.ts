@@ -116,6 +116,9 @@ describe('Debian azure-cli against coffer', () => {
       ['update', '-n', 'VAULT', '--default-action', 'deny', '--bypass', 'none', '--query', 'properties.networkAcls'],
       ['update', '-n', 'VAULT', '--public-network-access', 'disabled', '--enabled-for-template-deployment', 'true', '--query', '[properties.publicNetworkAccess, properties.enabledForTemplateDeployment]'],
       ['network-rule', 'list', '-n', 'VAULT', '-o', 'yaml'],
+      // A subnet by name and virtual network: its id in the vault's resource group, as az's validate_subnet makes it.
+      ['network-rule', 'add', '-n', 'VAULT', '--vnet-name', 'vnet-1', '--subnet', 'subnet-1', '--query', 'properties.networkAcls.virtualNetworkRules'],
+      ['network-rule', 'remove', '-n', 'VAULT', '--vnet-name', 'vnet-1', '--subnet', 'subnet-1', '--query', 'properties.networkAcls.virtualNetworkRules'],
     ];
     // keyvault create's own options (az 2.45 makes an access-policy vault: coffer is told to).
     const created = ['--no-self-perms', '--default-action', 'deny', '--bypass', 'none', '--public-network-access', 'disabled', '--enabled-for-disk-encryption', 'true', '--query', 'properties.{a:accessPolicies,n:networkAcls,p:publicNetworkAccess,d:enabledForDiskEncryption,t:enabledForTemplateDeployment}'];
@@ -132,6 +135,10 @@ describe('Debian azure-cli against coffer', () => {
       const c = await ours('keyvault', ...step.map((w) => (w === 'VAULT' ? 'nr-coffer' : w)));
       assert.equal(c.out, a.out, step.join(' '));
       assert.equal(c.err.replaceAll('coffer', 'az'), a.err.replaceAll('coffer', 'az'), `warnings of ${step.join(' ')}`);
+    }
+    for (const mix of [['--subnet', 'subnet-1'], ['--vnet-name', 'vnet-1'], ['--vnet-name', 'vnet-1', '--subnet', `/subscriptions/${b.subscriptionId}/resourceGroups/rg-az/providers/Microsoft.Network/virtualNetworks/v/subnets/s`]]) {
+      const args = ['keyvault', 'network-rule', 'add', '-n', 'nr-az', ...mix];
+      assert.deepEqual(await cofferResult(home, args), await azRun(args), mix.join(' '));
     }
   });
 
@@ -218,6 +225,12 @@ describe('Debian azure-cli against coffer', () => {
       ['ad', 'group', 'member', 'check', '--group', 'outer-group', '--member-id', listedId],
       ['ad', 'group', 'member', 'check', '--group', 'listed-group', '--member-id', '11111111-0000-4000-8000-000000000000'],
       ['ad', 'user', 'get-member-groups', '--id', 'no-such-user@example.test'],
+      // A vault or a managed HSM, as az's validators take them (coffer serves no managed HSMs).
+      ['keyvault', 'create', '-g', 'rg-az'],
+      ['keyvault', 'create', '-g', 'rg-az', '-n', 'no-vault', '--hsm-name', 'h1'],
+      ['keyvault', 'create', '-g', 'rg-az', '--hsm-name', 'h1'],
+      ['keyvault', 'show', '--hsm-name', 'h1'],
+      ['keyvault', 'show', '-n', 'az-vault', '--hsm-name', 'h1'],
       ['group', 'exists', '-n', 'rg-az'],
       ['group', 'exists', '-n', 'no-such-group'],
       ['group', 'update', '-n', 'rg-az', '--tags', 'k=a=b', 'solo'],
@@ -226,6 +239,14 @@ describe('Debian azure-cli against coffer', () => {
       ['group', 'update', '-n', 'no-such-group', '--tags', 'a=b'],
     ]) {
       assert.deepEqual(await cofferResult(home, args), await azRun(args), args.join(' '));
+    }
+    // az's create_user body: accountEnabled, mailNickname and the password change flag, which coffer's directory refuses when true.
+    const forced = ['ad', 'user', 'create', '--user-principal-name', 'forced@coffer.local', '--display-name', 'Forced', '--password', 'A long password 1', '--force-change-password-next-sign-in', 'true'];
+    const mine = await coffer(home, forced);
+    assert.deepEqual({ code: mine.code, stdout: mine.stdout, stderr: mine.stderr }, await azRun(forced));
+    for (const [who, run] of [['nick-coffer', (a: string[]) => cofferResult(home, a)], ['nick-az', azRun]] as const) {
+      const created = await run(['ad', 'user', 'create', '--user-principal-name', `${who}@coffer.local`, '--display-name', who, '--password', 'A long password 1', '--mail-nickname', who, '--force-change-password-next-sign-in', 'false', '--query', 'userPrincipalName', '-o', 'tsv']);
+      assert.deepEqual(created, { code: 0, stdout: `${who}@coffer.local\n`, stderr: '' }, who);
     }
   });
 

@@ -91,7 +91,10 @@ describe('coffer CLI commands', () => {
     assert.equal((await cli('keyvault', 'secret', 'delete', '--vault-name', 'cmd-vault', '-n', 'gone', '-o', 'none', '--only-show-errors')).stderr, '', '--only-show-errors hides it');
     await cli('keyvault', 'secret', 'purge', '--vault-name', 'cmd-vault', '-n', 'gone');
     assert.deepEqual(await json('keyvault', 'secret', 'list-deleted', '--vault-name', 'cmd-vault'), []);
-    await cli('keyvault', 'secret', 'restore', '--vault-name', 'cmd-vault', '--file', backup, '-o', 'none', '--verbose', '--only-show-errors');
+    // az's global arguments, as restore takes them (--only-show-errors with --verbose is knack's error, twice, exit 1).
+    await cli('keyvault', 'secret', 'restore', '--vault-name', 'cmd-vault', '--file', backup, '-o', 'none', '--verbose');
+    const both = await coffer(home, ['keyvault', 'secret', 'list', '--vault-name', 'cmd-vault', '--debug', '--only-show-errors']);
+    assert.deepEqual([both.code, both.stdout, both.stderr], [1, '', "--only-show-errors can't be used together with --debug or --verbose\n".repeat(2)]);
     assert.equal((await json('keyvault', 'secret', 'show', '--vault-name', 'cmd-vault', '-n', 'gone')).value, 'bye');
   });
 
@@ -170,6 +173,10 @@ describe('coffer CLI commands', () => {
 
     // az's messages for a bad definition; an update of a role that does not exist.
     await fails(['role', 'definition', 'create', '--role-definition', '[1]'], /^ERROR: Invalid role definition\. A valid dictionary JSON representation is expected\.$/m);
+    // Neither JSON nor a Python literal: az's shell_safe_json_parse error, Python's words for the JSON error.
+    const unparsed = await coffer(home, ['role', 'definition', 'create', '--role-definition', '{bad json']);
+    assert.equal(unparsed.code, 1);
+    assert.equal(unparsed.stderr, "ERROR: Failed to parse string as JSON:\n{bad json\nError detail: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)\nThe provided JSON string may have been parsed by the shell. See https://docs.microsoft.com/cli/azure/use-cli-effectively#use-quotation-marks-in-arguments\n");
     await fails(['role', 'definition', 'create', '--role-definition', '{"Description":"x"}'], /^ERROR: please provide role name$/m);
     await fails(['role', 'definition', 'create', '--role-definition', '{"Name":"No Scopes"}'], /^ERROR: please provide 'assignableScopes'$/m);
     await fails(['role', 'definition', 'update', '--role-definition', `{"Name":"Nobody's Role","AssignableScopes":["${sub}"]}`], /^ERROR: No role definition is found with name: Nobody's Role$/m);

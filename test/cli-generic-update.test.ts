@@ -149,6 +149,11 @@ describe('generic update arguments', () => {
       const refused = await coffer(home, ['keyvault', 'update', '-n', 'generic-vault', '--remove', 'tags.nothing']);
       assert.equal(refused.code, 1);
       assert.equal(refused.stderr, "ERROR: Couldn't find 'nothing' in 'tags'. Available options: []\n");
+      // The tags as a whole: az's PUT then carries none, so the vault has none left.
+      await cli('keyvault', 'update', '-n', 'generic-vault', '--set', 'tags.a=1', 'tags.b=2', '-o', 'none');
+      assert.deepEqual((await cli('keyvault', 'update', '-n', 'generic-vault', '--remove', 'tags')).json<{ tags: Record<string, string> }>().tags, {});
+      const properties = await coffer(home, ['keyvault', 'update', '-n', 'generic-vault', '--remove', 'properties']);
+      assert.equal(properties.code, 1);
     });
 
     it("keyvault update --set of a name the vault's model lacks warns as az does, once per name, and sends it", async () => {

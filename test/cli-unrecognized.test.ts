@@ -41,6 +41,8 @@ describe('CLI: arguments az\'s parser refuses', () => {
       ["name == 'x", `"name == 'x"`],
       ['name | "id', `'name | "id'`],
       ['`a\\`', `'\`a\\\\\`'`],
+      // An empty query is no query to az's argparse type either: refused.
+      ['', "''"],
     ]) {
       assert.throws(
         () => checkOutputOptions({ query }),

@@ -24,6 +24,15 @@ function jsonOrLiteral(text: string): PyValue | { error: string } {
   }
 }
 
+/**
+ * shell_safe_json_parse's error for command-line text that is neither JSON nor a Python literal (with its
+ * recommendation), as `role definition create` and `role assignment update` report it; nothing when it is one.
+ */
+export function throwUnparsedJson(text: string): void {
+  const parsed = jsonOrLiteral(text);
+  if (isError(parsed)) throw new CliError(`${parsed.error}\n${SHELL_HINT}`);
+}
+
 const isError = (v: PyValue | { error: string }): v is { error: string } => v !== null && typeof v === 'object' && 'error' in v && !(v instanceof Map) && !Array.isArray(v);
 
 /** read_file_content: UTF-8 or UTF-16 as az tries them (file-args.ts), else az's CLIError. */

@@ -31,6 +31,13 @@ export async function main(argv: string[]): Promise<void> {
     addExamples(program);
     return runProgram(program, argv);
   }
+  // knack's CLILogging refuses these together before it reads the command: its line, twice (az prints it so), exit 1.
+  const args = argv.slice(2);
+  if (args.includes('--only-show-errors') && (args.includes('--verbose') || args.includes('--debug'))) {
+    process.stderr.write("--only-show-errors can't be used together with --debug or --verbose\n".repeat(2));
+    process.exitCode = 1;
+    return;
+  }
   const { buildProgram } = await import('./program.js');
   const { expandFileArguments } = await import('./file-args.js');
   return runProgram(buildProgram(), [...argv.slice(0, 2), ...expandFileArguments(argv.slice(2))]);

@@ -52,7 +52,7 @@ export function checkOutputOptions(opts: OutputOptions): OutputFormat {
   // -o is checked as the command line is read (arg-types.ts); COFFER_OUTPUT, and callers' own options, here.
   const format = checkChoice('coffer', '--output', (opts.output ?? process.env.COFFER_OUTPUT ?? 'json').toLowerCase(), OUTPUT_FORMATS) as OutputFormat;
   // As argparse words a type's ValueError (the value's repr), with az's pointer to the --query docs (core/parser.py).
-  if (opts.query && !compiles(opts.query)) throw new CliError(`argument --query: invalid jmespath_type value: ${pyRepr(opts.query)}`, undefined, 2, QUERY_REFERENCE);
+  if (opts.query !== undefined && !compiles(opts.query)) throw new CliError(`argument --query: invalid jmespath_type value: ${pyRepr(opts.query)}`, undefined, 2, QUERY_REFERENCE);
   return format;
 }
 

@@ -169,9 +169,20 @@ export function registerAdCommands(program: Command): void {
     .requiredOption('--user-principal-name <upn>', 'e.g. alice@example.com')
     .requiredOption('--display-name <name>', 'display name')
     .requiredOption('--password <password>', 'initial password (8 to 256 characters, three of: lowercase, uppercase, digits, symbols)')
+    .option('--mail-nickname <nickname>', "mail alias (default: the user principal name's part before @); coffer does not keep it")
+    .option('--force-change-password-next-sign-in [bool]', 'coffer has no password change at sign-in: only false is accepted')
+    .option('--immutable-id <id>', "az's on-premises immutable id; coffer does not keep it")
     .action(
-      run<{ userPrincipalName: string; displayName: string; password: string }>((o, s) =>
-        s.call('POST', graph(s, '/users'), s.managementResource, { userPrincipalName: o.userPrincipalName, displayName: o.displayName, passwordProfile: { password: o.password } }),
+      run<{ userPrincipalName: string; displayName: string; password: string; mailNickname?: string; forceChangePasswordNextSignIn?: boolean; immutableId?: string }>((o, s) =>
+        // As az's create_user: the account enabled, a mail nickname, and the password change flag (false unless given).
+        s.call('POST', graph(s, '/users'), s.managementResource, {
+          accountEnabled: true,
+          displayName: o.displayName,
+          mailNickname: o.mailNickname ?? o.userPrincipalName.split('@')[0],
+          passwordProfile: { forceChangePasswordNextSignIn: o.forceChangePasswordNextSignIn ?? false, password: o.password },
+          userPrincipalName: o.userPrincipalName,
+          ...(o.immutableId !== undefined ? { onPremisesImmutableId: o.immutableId } : {}),
+        }),
       ),
     );
   withOutput(user.command('list').description('List users.'))

@@ -39,11 +39,22 @@ export async function findVault(s: Session, name: string, rg?: string): Promise<
   return s.call<VaultResource>('GET', `${s.profile.server}${hit.id}?api-version=${API.arm}`, s.managementResource);
 }
 
+/**
+ * az's checks of a command that takes a vault or a managed HSM, before the login is loaded: not both (`vault` is
+ * how that command's message names the vault's argument), and, for create, one of them.
+ */
+function vaultOrHsm(name: string | undefined, hsmName: string | undefined, vault: '--vault-name' | '--name/-n'): void {
+  if (name && hsmName) throw new CliError(`${vault} and --hsm-name are mutually exclusive.`);
+  if (vault === '--vault-name' && !name && !hsmName) throw new CliError('Please specify --vault-name or --hsm-name.');
+}
+
 /** keyvault delete's notice (keyvault/_validators.py _show_vault_only_deprecate_message), as az prints it. */
 const SOFT_DELETE_WARNING =
   'WARNING: Warning! If you have soft-delete protection enabled on this key vault, you will not be able to reuse this key vault name until the key vault has been purged from the soft deleted state. Please see the following documentation for additional guidance.\nhttps://docs.microsoft.com/azure/key-vault/general/soft-delete-overview';
 
 interface CreateOptions extends VaultSettings {
+  hsmName?: string;
+  administrators?: string[];
   networkAcls?: PyValue;
   networkAclsIps?: string[];
   networkAclsVnets?: string[];
@@ -141,6 +152,8 @@ function vaultPatch(o: UpdateOptions, vault: VaultResource, warn: (line: string)
   const tags = vault.tags ?? {};
   // The whole vault as read, so that paths and az's messages see all of its model (only tags and properties are sent).
   const changed = applyGenericUpdate({ ...vault, tags, properties: { ...vault.properties, ...properties } }, o, { root: 'Vault', models: VAULT_MODELS, warn });
+  // `--remove tags` (or tags set to null) leaves the model without tags, which az's PUT then sends without any: none.
+  if (changed.tags === null || changed.tags === undefined) changed.tags = {};
   if (!isObject(changed.properties) || !isObject(changed.tags)) throw new CliError('usage error: properties and tags must stay objects');
   // The SDK serializes the vault's model: a scalar property goes as its type (`properties.tenantId=1.0` as '1.0').
   for (const [k, type] of Object.entries(VAULT_PROPERTY_TYPES)) if (Object.hasOwn(changed.properties, k)) changed.properties[k] = castAs(type, changed.properties[k]);
@@ -167,7 +180,9 @@ export function registerKeyvaultCommands(program: Command): Command {
   const kv = program.command('keyvault').description('Manage key vaults and their secrets.');
 
   withNoWait(withVaultSettings(withOutput(kv.command('create').description('Create a key vault.'))))
-    .requiredOption('-n, --name <name>', 'vault name (3-24 characters: letters, digits, hyphens)')
+    .option('-n, --name <name>', 'vault name (3-24 characters: letters, digits, hyphens)')
+    .option('--hsm-name <name>', "a managed HSM's name, as az takes it: coffer serves no managed HSMs")
+    .option('--administrators <object-ids...>', "a managed HSM's administrators (with --hsm-name)")
     .requiredOption('-g, --resource-group <group>', 'resource group')
     .option('-l, --location <location>', 'location (default: the resource group\'s)')
     .option('--sku <sku>', 'standard or premium', 'standard')
@@ -183,6 +198,7 @@ export function registerKeyvaultCommands(program: Command): Command {
     .addHelpText('after', '\nExamples:\n  coffer keyvault create --name my-vault --resource-group my-rg')
     .action(
       run<CreateOptions>(async (o, s) => {
+        if (o.hsmName !== undefined) throw new CliError(o.administrators ? "coffer serves no managed HSMs: create a vault with --name instead of --hsm-name" : 'Please specify --administrators');
         const group = await s.call<{ location: string }>('GET', `${vaultsBase(s)}/resourcegroups/${encodeURIComponent(o.resourceGroup)}?api-version=${API.resources}`, s.managementResource);
         // As az does: a PUT would replace the vault, its access policies and its model with the defaults.
         if (await exists(s, vaultUrl(s, o.resourceGroup, o.name))) throw new CliError(`The specified vault: ${o.name} already exists`);
@@ -210,18 +226,25 @@ export function registerKeyvaultCommands(program: Command): Command {
         if (o.enablePurgeProtection !== undefined) properties.enablePurgeProtection = o.enablePurgeProtection;
         const created = await s.call('PUT', vaultUrl(s, o.resourceGroup, o.name), s.managementResource, { location: o.location ?? group.location, tags: parseTags(o.tags) ?? {}, properties });
         return noWait(o) ? undefined : asVault(created);
-      }),
+      }, undefined, (o) => vaultOrHsm(o.name, o.hsmName, '--vault-name')),
     );
 
   withOutput(kv.command('show').description('Show a key vault.'))
     .option('-n, --name <name>', 'vault name')
+    .option('--hsm-name <name>', "a managed HSM's name, as az takes it: coffer serves none, so it is not found")
     .option('-g, --resource-group <group>', 'resource group')
     .action(
-      run<{ name?: string; resourceGroup?: string }>(async (o, s) => {
-        // az 2.45's show takes a vault or a managed HSM; its validator asks for one of them (exit 1).
-        if (!o.name) throw new CliError('Please specify --vault-name or --hsm-name.');
-        return asVault(await findVault(s, o.name, o.resourceGroup));
-      }),
+      run<{ name?: string; hsmName?: string; resourceGroup?: string }>(
+        async (o, s) => {
+          // az looks a managed HSM up in the subscription's resources: there are none.
+          if (o.hsmName !== undefined) throw new CliError(`The HSM '${o.hsmName}' not found within subscription.`);
+          // az 2.45's show takes a vault or a managed HSM; its validator asks for one of them (exit 1).
+          if (!o.name) throw new CliError('Please specify --vault-name or --hsm-name.');
+          return asVault(await findVault(s, o.name, o.resourceGroup));
+        },
+        undefined,
+        (o) => vaultOrHsm(o.name, o.hsmName, '--name/-n'),
+      ),
     );
 
   withOutput(kv.command('list').description('List key vaults.'))

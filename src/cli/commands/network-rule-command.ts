@@ -56,7 +56,21 @@ const withRuleOptions = (cmd: Command) =>
     .option('-g, --resource-group <group>', 'resource group (found by listing when omitted)')
     .option('--ip-address [addresses...]', 'IPv4 or IPv6 addresses or CIDR ranges')
     .option('--subnet <id>', 'a virtual network subnet (kept, but coffer enforces IP rules only)')
-    .option('--vnet-name <name>', 'the subnet\'s virtual network (accepted for az compatibility)');
+    .option('--vnet-name <name>', "the subnet's virtual network, when --subnet is its name (in the vault's resource group)");
+
+/**
+ * az's validate_subnet: a subnet's resource id as given; a subnet name with --vnet-name becomes the id of that
+ * subnet in the vault's resource group; any other mix is az's usage error.
+ */
+function subnetId(s: Session, o: RuleOptions, vaultId: string): string | undefined {
+  const isId = o.subnet !== undefined && /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/[^/]+\/[^/]+\/[^/]+/i.test(o.subnet);
+  if ((isId && !o.vnetName) || (!o.subnet && !o.vnetName)) return o.subnet;
+  if (o.subnet && !isId && o.vnetName) {
+    const group = /\/resourceGroups\/([^/]+)/i.exec(vaultId)?.[1] ?? '';
+    return `/subscriptions/${s.profile.subscriptionId}/resourceGroups/${group}/providers/Microsoft.Network/virtualNetworks/${o.vnetName}/subnets/${o.subnet}`;
+  }
+  throw new CliError('incorrect usage: [--subnet ID | --subnet NAME --vnet-name NAME]');
+}
 
 /** PUTs the vault back with its network rules changed, as az does. */
 async function putVault(s: Session, vault: { id: string; properties: Record<string, unknown> }, acls: NetworkAcls) {
@@ -80,6 +94,7 @@ export function registerNetworkRuleCommands(kv: Command): void {
     run<RuleOptions>(async (o, s) => {
       const vault = await findVault(s, o.name, o.resourceGroup);
       if (!o.resourceGroup) checkIpAddresses(o.ipAddress);
+      o.subnet = subnetId(s, o, vault.id);
       const acls: NetworkAcls = { bypass: 'AzureServices', defaultAction: 'Allow', ...((vault.properties.networkAcls as NetworkAcls | null) ?? {}) };
       if (!o.subnet && !o.ipAddress?.length) s.warn('No subnet or ip address supplied.');
       let changed = false;
@@ -107,6 +122,7 @@ export function registerNetworkRuleCommands(kv: Command): void {
     run<RuleOptions>(async (o, s) => {
       const vault = await findVault(s, o.name, o.resourceGroup);
       if (!o.resourceGroup) checkIpAddresses(o.ipAddress);
+      o.subnet = subnetId(s, o, vault.id);
       const acls = vault.properties.networkAcls as NetworkAcls | null | undefined;
       if (!acls) return asVault(vault);
       const next: NetworkAcls = { ...acls };

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { roleAssignmentListTable, roleDefinitionListTable } from '../table-views.js';
 import { CliError } from '../cli-error.js';
+import { throwUnparsedJson } from '../file-or-dict.js';
 import { confirmed } from '../prompt.js';
 import { run, withOutput } from '../command-kit.js';
 import { withStatus } from '../status-notices.js';
@@ -60,6 +61,8 @@ function readJsonObject(raw: string, what: string): Record<string, unknown> {
   try {
     parsed = JSON.parse(text);
   } catch {
+    // az's shell_safe_json_parse: text that is neither JSON nor a Python literal gets Python's JSON error.
+    if (text === raw) throwUnparsedJson(text);
     parsed = null;
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new CliError(`Invalid ${what}. A valid dictionary JSON representation is expected.`);
