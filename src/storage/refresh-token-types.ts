@@ -16,7 +16,15 @@ export interface RefreshTokenRow {
 /** How long a used refresh token is kept (at most), so that its reuse is recognised. */
 export const USED_REFRESH_TOKEN_KEPT_SECONDS = 14 * 24 * 3600;
 
+/**
+ * Unused refresh tokens a user keeps for one client (one per sign-in, a refresh replacing its own): a new one
+ * past these drops those that expire first. Without a bound, a script signing in every minute kept 130,000
+ * rows for 90 days.
+ */
+export const REFRESH_TOKENS_PER_USER_AND_CLIENT = 200;
+
 export interface RefreshTokenStore {
+  /** Stores the token, then drops the user's unused tokens for its client past the newest REFRESH_TOKENS_PER_USER_AND_CLIENT (by expiry). */
   insert(row: RefreshTokenRow): Promise<void>;
   /**
    * Marks the token used at `at` and returns it, if it was issued to

@@ -36,6 +36,9 @@ export const PASSWORD_GENERATION_SQL = ['principals', 'refresh_tokens', 'auth_co
   .map((t) => `ALTER TABLE ${t} ADD COLUMN password_generation INTEGER NOT NULL DEFAULT 0;`)
   .join('\n');
 
+/** A user's refresh tokens for one client, newest expiry first (the per-user cap, RefreshTokenStore.insert): one migration in each store. */
+export const REFRESH_TOKEN_OWNER_SQL = 'CREATE INDEX refresh_tokens_by_owner ON refresh_tokens (object_id, client_id, expires_at);';
+
 /** A sign-in failure count's run of locks (SignInFailureStore), added by one migration in each store. */
 export const LOCK_RUN_SQL = 'ALTER TABLE sign_in_failures ADD COLUMN locks INTEGER NOT NULL DEFAULT 0;';
 

@@ -80,7 +80,7 @@ export interface SettingsStore {
 
 export type { AuthCodeRow, AuthCodeTake, DeviceCodeRow, SignInCodeLimits, SignInCodeStore } from './sign-in-code-types.js';
 export type { FailureCount, SignInFailureStore } from './sign-in-failure-types.js';
-export { USED_REFRESH_TOKEN_KEPT_SECONDS, type RefreshTokenRow, type RefreshTokenStore } from './refresh-token-types.js';
+export { REFRESH_TOKENS_PER_USER_AND_CLIENT, USED_REFRESH_TOKEN_KEPT_SECONDS, type RefreshTokenRow, type RefreshTokenStore } from './refresh-token-types.js';
 
 export interface SecretStore {
   /**

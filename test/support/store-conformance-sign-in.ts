@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { USED_REFRESH_TOKEN_KEPT_SECONDS, type AuthCodeRow, type DeviceCodeRow, type RefreshTokenRow, type Store } from '../../src/storage/store-types.js';
+import { REFRESH_TOKENS_PER_USER_AND_CLIENT, USED_REFRESH_TOKEN_KEPT_SECONDS, type AuthCodeRow, type DeviceCodeRow, type RefreshTokenRow, type Store } from '../../src/storage/store-types.js';
 import { randomUUID } from 'node:crypto';
 import { auditRecord, hex32, isConflict, principal } from './store-conformance-kit.js';
 
@@ -266,6 +266,34 @@ export function describeSignInCodeConformance(h: { store(): Store }): void {
       assert.equal((await h.store().refreshTokens.take('long', 'c', NOW))?.expiresAt, NOW + USED_REFRESH_TOKEN_KEPT_SECONDS, 'a used token is kept for the reuse window only');
       assert.equal(await h.store().refreshTokens.deleteExpired(1000), 2, 'used tokens go at their expiry');
       assert.equal(await h.store().refreshTokens.deleteExpired(NOW + USED_REFRESH_TOKEN_KEPT_SECONDS + 1), 1);
+    });
+
+    it('a user keeps at most REFRESH_TOKENS_PER_USER_AND_CLIENT unused tokens per client: a new one drops those that expire first', async () => {
+      const store = h.store();
+      const owner = randomUUID();
+      const mine = (i: number, over: Partial<RefreshTokenRow> = {}) => token({ objectId: owner, clientId: 'capped', expiresAt: NOW + 1000 + i, ...over });
+      // Issued out of expiry order: what goes is the earliest expiry, not the earliest insert.
+      const rows = Array.from({ length: REFRESH_TOKENS_PER_USER_AND_CLIENT }, (_, i) => mine(i + 10));
+      for (const r of rows) await store.refreshTokens.insert(r);
+      const earliest = mine(0);
+      await store.refreshTokens.insert(earliest);
+      const early = rows[0]!;
+      // Past the cap, the newcomer itself expires first, so it is the one that goes.
+      assert.equal(await store.refreshTokens.findUnused(earliest.tokenHash, 'capped'), null, 'the earliest expiry went');
+      assert.deepEqual(await store.refreshTokens.findUnused(early.tokenHash, 'capped'), early);
+      // Another client's, another user's and a used token are not counted.
+      const otherClient = mine(1, { clientId: 'other' });
+      const otherUser = token({ objectId: randomUUID(), clientId: 'capped', expiresAt: NOW + 1 });
+      for (const r of [otherClient, otherUser]) await store.refreshTokens.insert(r);
+      assert.ok(await store.refreshTokens.take(rows[1]!.tokenHash, 'capped', NOW), 'a used one stays for reuse detection');
+      const newest = mine(100_000);
+      await store.refreshTokens.insert(newest);
+      assert.deepEqual(await store.refreshTokens.findUnused(early.tokenHash, 'capped'), early, 'the used one made room');
+      await store.refreshTokens.insert(mine(100_001));
+      assert.equal(await store.refreshTokens.findUnused(early.tokenHash, 'capped'), null, 'then the earliest unused expiry goes');
+      assert.deepEqual(await store.refreshTokens.findUnused(newest.tokenHash, 'capped'), newest);
+      assert.deepEqual(await store.refreshTokens.findUnused(otherClient.tokenHash, 'other'), otherClient);
+      assert.deepEqual(await store.refreshTokens.findUnused(otherUser.tokenHash, 'capped'), otherUser);
     });
   });
 }

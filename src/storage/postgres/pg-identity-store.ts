@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { ClientSecretRow, KeyCredentialChange, KeyCredentialRow, PrincipalRow, PrincipalStore, RefreshTokenStore, SettingsStore, SigningKeyStore } from '../store-types.js';
-import { StoreParentGoneError, USED_REFRESH_TOKEN_KEPT_SECONDS } from '../store-types.js';
+import { REFRESH_TOKENS_PER_USER_AND_CLIENT, StoreParentGoneError, USED_REFRESH_TOKEN_KEPT_SECONDS } from '../store-types.js';
 import type { PgAuditedWrite } from './pg-audit-store.js';
 import type { PgSealedWrites } from './pg-authorization-digest.js';
 import { keysChanged, sameKeyIds } from '../store-support.js';
@@ -179,6 +179,13 @@ export function pgRefreshTokenStore(pool: pg.Pool): RefreshTokenStore {
           'INSERT INTO refresh_tokens (token_hash, object_id, client_id, scope, expires_at, family_id, password_generation) VALUES ($1, $2, $3, $4, $5, $6, $7)',
           [t.tokenHash, t.objectId, t.clientId, t.scope, t.expiresAt, t.familyId, t.passwordGeneration],
         ),
+      );
+      // After the insert, on its own: two sign-ins at once may each keep one too many until the next one trims.
+      await pool.query(
+        `DELETE FROM refresh_tokens WHERE token_hash IN (
+           SELECT token_hash FROM refresh_tokens WHERE object_id = $1 AND client_id = $2 AND used_at IS NULL
+           ORDER BY expires_at DESC, token_hash OFFSET $3)`,
+        [t.objectId, t.clientId, REFRESH_TOKENS_PER_USER_AND_CLIENT],
       );
     },
     // One statement, so two concurrent redemptions cannot both get the row.

@@ -3,7 +3,7 @@ import { SchemaTooNewError, type Migration } from '../schema-version.js';
 import { describeUrl, one, transaction } from './pg-support.js';
 import { PG_AUTHORIZATION_JOURNAL_MIGRATION, PG_VAULT_JOURNAL_MIGRATION } from './pg-authorization-journal.js';
 import { CHANGE_FEED_MIGRATION, PRINCIPALS_FEED_MIGRATION, SETTINGS_FEED_MIGRATION } from './pg-change-feed.js';
-import { LOCK_RUN_SQL, PASSWORD_GENERATION_SQL, SEAL_COLUMNS_SQL } from '../store-support.js';
+import { LOCK_RUN_SQL, PASSWORD_GENERATION_SQL, REFRESH_TOKEN_OWNER_SQL, SEAL_COLUMNS_SQL } from '../store-support.js';
 import { PG_FEDERATED_CREDENTIALS_SQL } from './pg-federated-credentials.js';
 
 // Versioned schema, the PostgreSQL twin of sqlite-migrations.ts. Pending
@@ -327,6 +327,8 @@ export const PG_MIGRATIONS: readonly Migration[] = [
   { version: 19, sql: PASSWORD_GENERATION_SQL },
   // A sign-in failure count keeps its run of locks: as SQLite's version 20.
   { version: 20, sql: LOCK_RUN_SQL },
+  // The per-user refresh token cap's index: as SQLite's version 21.
+  { version: 21, sql: REFRESH_TOKEN_OWNER_SQL },
 ];
 
 /** Brings the database to the newest known schema; returns that version. */

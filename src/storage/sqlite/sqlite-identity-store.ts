@@ -14,7 +14,7 @@ import type {
   SigningKeyRow,
   SigningKeyStore,
 } from '../store-types.js';
-import { StoreParentGoneError, USED_REFRESH_TOKEN_KEPT_SECONDS } from '../store-types.js';
+import { REFRESH_TOKENS_PER_USER_AND_CLIENT, StoreParentGoneError, USED_REFRESH_TOKEN_KEPT_SECONDS } from '../store-types.js';
 import { nameKey, unique } from './sqlite-support.js';
 import { keysChanged, sameKeyIds } from '../store-support.js';
 import { sqliteFederatedCredentials } from './sqlite-federated-credentials.js';
@@ -286,9 +286,18 @@ export function sqliteRefreshTokenStore(db: Database.Database): RefreshTokenStor
   );
   // A token is still valid at its expiry second (oauth-grants rejects expiresAt < now).
   const deleteExpired = db.prepare<[number]>('DELETE FROM refresh_tokens WHERE expires_at < ?');
+  const trim = db.prepare<{ owner: string; client: string; keep: number }>(
+    `DELETE FROM refresh_tokens WHERE token_hash IN (
+       SELECT token_hash FROM refresh_tokens WHERE object_id = :owner AND client_id = :client AND used_at IS NULL
+       ORDER BY expires_at DESC, token_hash LIMIT -1 OFFSET :keep)`,
+  );
+  const insertCapped = db.transaction((t: RefreshTokenRow) => {
+    insert.run(t.tokenHash, t.objectId, t.clientId, t.scope, t.expiresAt, t.familyId, t.passwordGeneration);
+    trim.run({ owner: t.objectId, client: t.clientId, keep: REFRESH_TOKENS_PER_USER_AND_CLIENT });
+  });
   return {
     async insert(t) {
-      unique('refresh token', () => insert.run(t.tokenHash, t.objectId, t.clientId, t.scope, t.expiresAt, t.familyId, t.passwordGeneration));
+      unique('refresh token', () => insertCapped(t));
     },
     async take(tokenHash, clientId, at) {
       const r = take.get({ hash: tokenHash, client: clientId, at, kept: USED_REFRESH_TOKEN_KEPT_SECONDS });

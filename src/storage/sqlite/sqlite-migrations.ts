@@ -1,5 +1,5 @@
 import type { Migration } from '../schema-version.js';
-import { LOCK_RUN_SQL, PASSWORD_GENERATION_SQL, SEAL_COLUMNS_SQL } from '../store-support.js';
+import { LOCK_RUN_SQL, PASSWORD_GENERATION_SQL, REFRESH_TOKEN_OWNER_SQL, SEAL_COLUMNS_SQL } from '../store-support.js';
 import { AUTHORIZATION_JOURNAL_SQL, VAULT_JOURNAL_V18_SQL } from './sqlite-authorization-journal.js';
 import { SQLITE_FEDERATED_CREDENTIALS_SQL } from './sqlite-federated-credentials.js';
 
@@ -366,4 +366,6 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 19, sql: PASSWORD_GENERATION_SQL },
   // A sign-in failure count keeps its run of locks: each lock in a run comes sooner and lasts longer (identity/sign-in-lockout.ts).
   { version: 20, sql: LOCK_RUN_SQL },
+  // A user's refresh tokens for a client, found by owner for the per-user cap (RefreshTokenStore.insert).
+  { version: 21, sql: REFRESH_TOKEN_OWNER_SQL },
 ];
