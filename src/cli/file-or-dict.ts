@@ -28,7 +28,7 @@ function jsonOrLiteral(text: string): PyValue | { error: string } {
  * shell_safe_json_parse's error for command-line text that is neither JSON nor a Python literal (with its
  * recommendation), as `role definition create` and `role assignment update` report it; nothing when it is one.
  */
-export function throwUnparsedJson(text: string): void {
+function throwUnparsedJson(text: string): void {
   const parsed = jsonOrLiteral(text);
   if (isError(parsed)) throw new CliError(`${parsed.error}\n${SHELL_HINT}`);
 }
@@ -57,4 +57,27 @@ export function fileOrDict(value: string): PyValue {
   const parsed = jsonOrLiteral(path);
   if (isError(parsed)) throw new CliError(`${parsed.error}\n${RECOMMENDATION}\n${SHELL_HINT}`);
   return parsed;
+}
+
+/** A JSON object given as text or as a file's path (`what` names it in the error). */
+export function readJsonObject(raw: string, what: string): Record<string, unknown> {
+  const path = raw.startsWith('@') ? raw.slice(1) : raw;
+  let text = raw;
+  if (raw.startsWith('@') || existsSync(path)) {
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new CliError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // az's shell_safe_json_parse: text that is neither JSON nor a Python literal gets Python's JSON error.
+    if (text === raw) throwUnparsedJson(text);
+    parsed = null;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new CliError(`Invalid ${what}. A valid dictionary JSON representation is expected.`);
+  return parsed as Record<string, unknown>;
 }

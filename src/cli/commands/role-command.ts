@@ -1,8 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { roleAssignmentListTable, roleDefinitionListTable } from '../table-views.js';
 import { CliError } from '../cli-error.js';
-import { throwUnparsedJson } from '../file-or-dict.js';
+import { readJsonObject } from '../file-or-dict.js';
 import { confirmed } from '../prompt.js';
 import { run, withOutput } from '../command-kit.js';
 import { withStatus } from '../status-notices.js';
@@ -46,29 +45,6 @@ const definitionView = (r: RoleDefinition) => ({
  * --role-definition as az reads it: a file (a path that exists, or @path) or JSON text, an object whose
  * property names may start upper-case (PowerShell's Name, Actions, ...) and are read as camel case.
  */
-/** A JSON object given as text or as a file's path (`what` names it in the error). */
-function readJsonObject(raw: string, what: string): Record<string, unknown> {
-  const path = raw.startsWith('@') ? raw.slice(1) : raw;
-  let text = raw;
-  if (raw.startsWith('@') || existsSync(path)) {
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (err) {
-      throw new CliError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    }
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // az's shell_safe_json_parse: text that is neither JSON nor a Python literal gets Python's JSON error.
-    if (text === raw) throwUnparsedJson(text);
-    parsed = null;
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new CliError(`Invalid ${what}. A valid dictionary JSON representation is expected.`);
-  return parsed as Record<string, unknown>;
-}
-
 function readRoleDefinition(raw: string): Record<string, unknown> {
   return Object.fromEntries(Object.entries(readJsonObject(raw, 'role definition')).map(([k, v]) => [k.slice(0, 1).toLowerCase() + k.slice(1), v]));
 }
