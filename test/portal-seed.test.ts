@@ -151,6 +151,10 @@ describe('portal: the seed workflow in the browser', () => {
     await page.getByRole('button', { name: 'Next' }).click();
     await page.getByText('apono-connector (Service principal)').waitFor();
     await screenshot(page, 'access-policy-review');
+    // Previous goes back the way Next came: to the principal, not to the optional Application step Next skipped.
+    await page.getByRole('button', { name: 'Previous' }).click();
+    assert.equal(await page.getByRole('tab', { name: '2 Principal' }).getAttribute('aria-selected'), 'true');
+    await page.getByRole('button', { name: 'Next' }).click();
     await page.getByRole('button', { name: 'Create' }).click();
     await toast(/Successfully created an access policy for apono-connector/);
     await page.getByRole('row', { name: /apono-connector/ }).waitFor();

@@ -35,6 +35,7 @@ describe('portal hosting and CORS', () => {
     assert.ok(csp.includes(`connect-src 'self' https://*.${server.bootstrap.vaultDnsSuffix}:${server.port}`), csp);
     assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
     assert.equal(page.headers.get('x-frame-options'), 'DENY');
+    assert.equal(page.headers.get('cross-origin-opener-policy'), 'same-origin');
     const html = await page.text();
     const script = /src="(\/portal\/assets\/[^"]+\.js)"/.exec(html)?.[1];
     assert.ok(script, html);

@@ -85,6 +85,8 @@ export function registerPortalRoutes(app: FastifyInstance, deps: { urls: Urls; t
       .header('X-Content-Type-Options', 'nosniff')
       .header('X-Frame-Options', 'DENY')
       .header('Referrer-Policy', 'no-referrer')
+      // A page the portal links to cannot reach back through window.opener (reverse tabnabbing), nor the portal into it.
+      .header('Cross-Origin-Opener-Policy', 'same-origin')
       .type(asset.type)
       .send(asset.body);
 

@@ -55,13 +55,14 @@ const TEMPLATES: Record<string, string[]> = {
   'Secret Reader': ['get', 'list'],
 };
 type Step = 'permissions' | 'principal' | 'application' | 'review';
-const ORDER: Step[] = ['permissions', 'principal', 'application', 'review'];
 /**
  * Where Next goes. From the principal straight to review, as the documented
  * flow reads ("Click Next to review the access policy"); the optional
  * Application step is reached by its tab.
  */
 const NEXT: Record<Step, Step | undefined> = { permissions: 'principal', principal: 'review', application: 'review', review: undefined };
+/** Where Previous goes: back the way Next came (Review to Principal, past the Application step Next skips). */
+const PREVIOUS: Record<Step, Step> = { permissions: 'permissions', principal: 'permissions', application: 'principal', review: 'principal' };
 
 function Wizard({ vault, rg, existing, known }: VaultContext & { existing: AccessPolicy | null; known: Map<string, DirectoryObject> }) {
   const [step, setStep] = useState<Step>('permissions');
@@ -92,6 +93,8 @@ function Wizard({ vault, rg, existing, known }: VaultContext & { existing: Acces
 
   const enabled: Record<Step, boolean> = { permissions: true, principal: hasPermissions, application: canReview, review: canReview };
   const nextStep = NEXT[step];
+  // An edit has only Permissions and Review (its principal stays).
+  const previous = existing && step === 'review' ? 'permissions' : PREVIOUS[step];
   return (
     <>
       <h2>{existing ? 'Edit access policy' : 'Create an access policy'}</h2>
@@ -172,7 +175,7 @@ function Wizard({ vault, rg, existing, known }: VaultContext & { existing: Acces
       </div>
       {error && <ErrorNotice error={error} />}
       <div className="wizard-footer">
-        <button type="button" disabled={step === 'permissions'} onClick={() => setStep(existing && step === 'review' ? 'permissions' : ORDER[ORDER.indexOf(step) - 1]!)}>
+        <button type="button" disabled={step === 'permissions'} onClick={() => setStep(previous)}>
           Previous
         </button>
         {step === 'review' ? (
