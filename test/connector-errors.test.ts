@@ -6,6 +6,7 @@ import { AuthenticationError, AuthenticationRequiredError } from '@azure/identit
 import { connectorConfigSchema } from '../src/connector/connector-config.js';
 import { describeDbError } from '../src/connector/db-clients.js';
 import { createVaultReader, describeVaultError } from '../src/connector/vault-reader.js';
+import { createVaultThrottle, MAX_THROTTLE_WAIT_SECONDS, retryAfterSeconds } from '../src/connector/vault-throttle.js';
 import { cliHome, coffer } from './support/cli.js';
 import { freePort } from './support/server-fixture.js';
 
@@ -82,6 +83,11 @@ describe('connector errors without a server', () => {
     assert.match(missing.message, /^version 0123456789abcdef0123456789abcdef of secret 's' in vault 'v' \(pinned by secret\.version\) was not found: check the pin against coffer keyvault secret list-versions --vault-name v --name s;/);
     const throttled = describeVaultError(rest(429, 'Throttled'), secret, config);
     assert.equal(throttled.message, "the vault is throttling the connector reading secret 's' in vault 'v' (429 Throttled): it reads again at the next refresh; a longer refreshSeconds asks less often");
+    assert.equal(throttled.retryAfterSeconds, undefined);
+    const headers = new Map([['retry-after', '30']]);
+    const asked = describeVaultError(Object.assign(rest(429, 'Throttled'), { response: { headers } }), secret, config);
+    assert.equal(asked.message, "the vault is throttling the connector reading secret 's' in vault 'v' (429 Throttled): it asks again in 30 s (the vault's Retry-After); a longer refreshSeconds asks less often");
+    assert.equal(asked.retryAfterSeconds, 30);
     const foreign = describeVaultError(new Error('The current credential is not configured to acquire tokens for tenant 11111111-0000-4000-8000-000000000001. To enable acquiring tokens for this tenant add it to the AdditionallyAllowedTenants on the credential options'), secret, config);
     assert.equal(foreign.kind, 'vault-auth');
     assert.equal(foreign.message, "the vault belongs to tenant 11111111-0000-4000-8000-000000000001, not the connector's tenantId c0ffee00-0000-4000-8000-000000000001: check tenantId in the connector config");
@@ -115,5 +121,26 @@ describe('connector errors without a server', () => {
     const r = await coffer(home, ['connector', 'status', '--url', closed]);
     assert.equal(r.code, 1);
     assert.equal(r.stderr, `ERROR: cannot reach the connector at ${closed} (ECONNREFUSED)\n`);
+  });
+});
+
+describe('connector: a throttling vault is left alone for its Retry-After', () => {
+  it('reads Retry-After as seconds or an HTTP date, bounded; nothing else', () => {
+    const now = Date.parse('2026-12-08T00:00:00Z');
+    assert.equal(retryAfterSeconds('30', now), 30);
+    assert.equal(retryAfterSeconds(' 7 ', now), 7);
+    assert.equal(retryAfterSeconds('Tue, 08 Dec 2026 00:01:00 GMT', now), 60);
+    assert.equal(retryAfterSeconds('86400', now), MAX_THROTTLE_WAIT_SECONDS);
+    for (const bad of [undefined, null, '', '0', '-5', 'soon', 'Mon, 07 Dec 2026 23:00:00 GMT', '1.5']) assert.equal(retryAfterSeconds(bad, now), undefined, String(bad));
+  });
+
+  it('holds back every read of that vault until then, whatever its case, and no other vault', () => {
+    const throttle = createVaultThrottle();
+    const now = 1_000_000;
+    assert.equal(throttle.waitUntil('v', now), undefined);
+    throttle.throttled('My-Vault', 30, now);
+    assert.equal(throttle.waitUntil('my-vault', now + 29_999), now + 30_000);
+    assert.equal(throttle.waitUntil('other', now + 1), undefined);
+    assert.equal(throttle.waitUntil('MY-VAULT', now + 30_000), undefined, 'asked again once the time has come');
   });
 });

@@ -8,6 +8,7 @@ import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/core-auth';
 import { loopbackLookup } from '../net/loopback-lookup.js';
 import { clientCertificateProblem, type ConnectorConfig } from './connector-config.js';
+import { createVaultThrottle, retryAfterSeconds } from './vault-throttle.js';
 
 // Reads integration credentials through the Key Vault API with the official
 // SDK, as any Azure connector would. The only coffer-specific parts: trust in
@@ -26,6 +27,8 @@ export class ConnectorError extends Error {
     message: string,
     /** The database refused the password itself (not a grant, a host rule or a blocked account): what sign-in-backoff.ts waits on. */
     readonly passwordRefused = false,
+    /** The vault answered 429 and asked for this many seconds of quiet (vault-throttle.ts). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = 'ConnectorError';
@@ -96,7 +99,7 @@ function refusedClient(e: { name?: string; message?: string; errorResponse?: { e
 export function describeVaultError(err: unknown, secret: { vault: string; name: string; version?: string | undefined }, config: Pick<ConnectorConfig, 'authority' | 'clientId' | 'clientSecretEnv' | 'tenantId'> & { clientCertificatePath?: string | undefined; federatedTokenFile?: string | undefined }): ConnectorError {
   const where = `secret '${secret.name}' in vault '${secret.vault}'`;
   // The SDK's error holds the body as details, with Key Vault's innererror renamed innerError.
-  const e = err as { name?: string; statusCode?: number; code?: string; message?: string; request?: { url?: string }; errorResponse?: { error?: string; errorDescription?: string }; details?: { error?: { message?: string; innerError?: { code?: string } } } };
+  const e = err as { name?: string; statusCode?: number; code?: string; message?: string; request?: { url?: string }; response?: { headers?: { get?(name: string): string | undefined } }; errorResponse?: { error?: string; errorDescription?: string }; details?: { error?: { message?: string; innerError?: { code?: string } } } };
   const inner = e.details?.error?.innerError?.code;
   // The token endpoint turned the connector's own credentials away, before any vault request.
   const refused = refusedClient(e);
@@ -134,7 +137,9 @@ export function describeVaultError(err: unknown, secret: { vault: string; name: 
     return new ConnectorError('not-found', `${where} was not found: if it was deleted, recover it (coffer keyvault secret recover --vault-name ${secret.vault} --name ${secret.name}); else create it with coffer keyvault secret set`);
   }
   if (e.statusCode === 429) {
-    return new ConnectorError('vault-unreachable', `the vault is throttling the connector reading ${where} (429 ${(inner ?? e.code ?? 'Throttled').slice(0, 100)}): it reads again at the next refresh; a longer refreshSeconds asks less often`);
+    const wait = retryAfterSeconds(e.response?.headers?.get?.('retry-after'));
+    const when = wait === undefined ? 'it reads again at the next refresh' : `it asks again in ${wait} s (the vault's Retry-After)`;
+    return new ConnectorError('vault-unreachable', `the vault is throttling the connector reading ${where} (429 ${(inner ?? e.code ?? 'Throttled').slice(0, 100)}): ${when}; a longer refreshSeconds asks less often`, false, wait);
   }
   // The challenge named a tenant the credential is not for (@azure/identity refuses it before asking for a token).
   const tenant = /not configured to acquire tokens for tenant ([\w-]+(?:\.[\w-]+)*)/.exec(e.message ?? '')?.[1];
@@ -216,6 +221,7 @@ export function createVaultReader(config: ConnectorConfig, clientSecret: string 
         ? federatedCredential({ ...config, federatedTokenFile: config.federatedTokenFile }, options)
         : new ClientSecretCredential(config.tenantId, config.clientId, clientSecret ?? '', options);
   const clients = new Map<string, SecretClient>();
+  const throttle = createVaultThrottle();
   const port = config.vaultPort ? `:${config.vaultPort}` : new URL(config.authority).port ? `:${new URL(config.authority).port}` : '';
   const clientFor = (vault: string) => {
     let c = clients.get(vault);
@@ -231,6 +237,10 @@ export function createVaultReader(config: ConnectorConfig, clientSecret: string 
     async read(secret: { vault: string; name: string; version?: string }): Promise<Credentials> {
       const where = `secret '${secret.name}' in vault '${secret.vault}'`;
       const noAnswer = () => new ConnectorError('vault-unreachable', `cannot read ${where}: no answer within ${config.vaultTimeoutSeconds} s from ${config.authority} or the vault`);
+      const quietUntil = throttle.waitUntil(secret.vault);
+      if (quietUntil !== undefined) {
+        throw new ConnectorError('vault-unreachable', `the vault is throttling the connector: ${where} is not asked for before ${new Date(quietUntil).toISOString()} (the vault's Retry-After)`);
+      }
       let value: string | undefined;
       let version: string;
       try {
@@ -242,7 +252,9 @@ export function createVaultReader(config: ConnectorConfig, clientSecret: string 
       } catch (err) {
         // The SDK's abort fires with the timer above: it is the same timeout, said the same way.
         if ((err as { name?: string }).name === 'AbortError') throw noAnswer();
-        throw err instanceof ConnectorError ? err : describeVaultError(err, secret, config);
+        const described = err instanceof ConnectorError ? err : describeVaultError(err, secret, config);
+        if (described.retryAfterSeconds !== undefined) throttle.throttled(secret.vault, described.retryAfterSeconds);
+        throw described;
       }
       let parsed: unknown;
       try {
