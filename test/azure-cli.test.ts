@@ -227,6 +227,9 @@ describe('Debian azure-cli against coffer', () => {
       ['ad', 'user', 'get-member-groups', '--id', 'no-such-user@example.test'],
       // A vault or a managed HSM, as az's validators take them (coffer serves no managed HSMs).
       ['keyvault', 'create', '-g', 'rg-az'],
+      // A group that is not there: az's location validator fails (exit 2); with -l, the vault PUT does (exit 3).
+      ['keyvault', 'create', '-n', 'orphan-kv', '-g', 'no-such-group'],
+      ['keyvault', 'create', '-n', 'orphan-kv', '-g', 'no-such-group', '-l', 'local'],
       ['keyvault', 'create', '-g', 'rg-az', '-n', 'no-vault', '--hsm-name', 'h1'],
       ['keyvault', 'create', '-g', 'rg-az', '--hsm-name', 'h1'],
       ['keyvault', 'show', '--hsm-name', 'h1'],
@@ -244,6 +247,11 @@ describe('Debian azure-cli against coffer', () => {
     const forced = ['ad', 'user', 'create', '--user-principal-name', 'forced@coffer.local', '--display-name', 'Forced', '--password', 'A long password 1', '--force-change-password-next-sign-in', 'true'];
     const mine = await coffer(home, forced);
     assert.deepEqual({ code: mine.code, stdout: mine.stdout, stderr: mine.stderr }, await azRun(forced));
+    // az's `years = years or 1`: --years 0 is a year.
+    for (const [who, run] of [['years-coffer', (a: string[]) => cofferResult(home, a)], ['years-az', azRun]] as const) {
+      const made = await run(['ad', 'sp', 'create-for-rbac', '-n', who, '--years', '0', '--query', 'displayName', '-o', 'tsv', '--only-show-errors']);
+      assert.deepEqual(made, { code: 0, stdout: `${who}\n`, stderr: '' }, who);
+    }
     for (const [who, run] of [['nick-coffer', (a: string[]) => cofferResult(home, a)], ['nick-az', azRun]] as const) {
       const created = await run(['ad', 'user', 'create', '--user-principal-name', `${who}@coffer.local`, '--display-name', who, '--password', 'A long password 1', '--mail-nickname', who, '--force-change-password-next-sign-in', 'false', '--query', 'userPrincipalName', '-o', 'tsv']);
       assert.deepEqual(created, { code: 0, stdout: `${who}@coffer.local\n`, stderr: '' }, who);

@@ -65,7 +65,8 @@ export function registerAdCommands(program: Command): void {
         // Before anything is created (az finds out only at the first assignment), at the first scope as az looks.
         const role = o.role ? await resolveRoleAt(s, o.role, o.scopes![0]!) : null;
         const name = o.name ?? `coffer-sp-${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}`;
-        const years = o.years ?? 1;
+        // az's `years = years or 1`: none, or 0, is a year.
+        const years = o.years || 1;
         // As az: "patch existing app with the same displayName to make the command idempotent".
         const existing = o.name
           ? (await servicePrincipals(s, `displayName eq '${odataString(o.name)}'`))[0]
