@@ -201,12 +201,13 @@ export function registerKeyvaultCommands(program: Command): Command {
         if (o.hsmName !== undefined) throw new CliError(o.administrators ? "coffer serves no managed HSMs: create a vault with --name instead of --hsm-name" : 'Please specify --administrators');
         // Without -l, az's validator reads the group's location: its failure is a validator's, exit 2. With -l, az
         // does not look the group up, and a missing one is the vault PUT's 404 (exit 3).
-        const group =
-          o.location !== undefined
-            ? { location: o.location }
-            : await s.call<{ location: string }>('GET', `${vaultsBase(s)}/resourcegroups/${encodeURIComponent(o.resourceGroup)}?api-version=${API.resources}`, s.managementResource).catch((err: unknown) => {
-                throw err instanceof CliError ? new CliError(err.message, err.code, 2, err.details, err.showCode) : err;
-              });
+        const location =
+          o.location ??
+          (
+            await s.call<{ location: string }>('GET', `${vaultsBase(s)}/resourcegroups/${encodeURIComponent(o.resourceGroup)}?api-version=${API.resources}`, s.managementResource).catch((err: unknown) => {
+              throw err instanceof CliError ? new CliError(err.message, err.code, 2, err.details, err.showCode) : err;
+            })
+          ).location;
         // As az does: a PUT would replace the vault, its access policies and its model with the defaults.
         if (await exists(s, vaultUrl(s, o.resourceGroup, o.name))) throw new CliError(`The specified vault: ${o.name} already exists`);
         // Before the creator's object id is looked up, as in az's create_vault.
@@ -231,7 +232,7 @@ export function registerKeyvaultCommands(program: Command): Command {
         Object.assign(properties, settingProperties(o));
         // Sent as given, false too, which Azure (and coffer) refuse: BadRequest "cannot be set to false".
         if (o.enablePurgeProtection !== undefined) properties.enablePurgeProtection = o.enablePurgeProtection;
-        const created = await s.call('PUT', vaultUrl(s, o.resourceGroup, o.name), s.managementResource, { location: o.location ?? group.location, tags: parseTags(o.tags) ?? {}, properties });
+        const created = await s.call('PUT', vaultUrl(s, o.resourceGroup, o.name), s.managementResource, { location, tags: parseTags(o.tags) ?? {}, properties });
         return noWait(o) ? undefined : asVault(created);
       }, undefined, (o) => vaultOrHsm(o.name, o.hsmName, '--vault-name')),
     );
